@@ -1,0 +1,126 @@
+"""ember: PyTorch's API on NumPy's footprint.
+
+``import ember as torch`` and a PyTorch program runs: tensors with autograd, ``nn``, ``optim``,
+``utils.data``, vision datasets and transforms, checkpoints. NumPy does the arithmetic on the CPU
+(CuPy on a GPU where one exists).
+"""
+
+import importlib as _importlib
+
+from . import _dtype
+from ._dtype import (
+    bfloat16,
+    bool,
+    can_cast,
+    complex64,
+    complex128,
+    dtype,
+    finfo,
+    float16,
+    float32,
+    float64,
+    get_default_dtype,
+    iinfo,
+    int8,
+    int16,
+    int32,
+    int64,
+    promote_types,
+    result_type,
+    set_default_dtype,
+    uint8,
+)
+
+half = float16
+float = float32
+double = float64
+long = int64
+int = int32
+short = int16
+cfloat = complex64
+cdouble = complex128
+chalf = complex64  # no complex32 in NumPy; nearest available
+
+from . import _ops as _ops_pkg
+from ._backend import Device as device
+from ._creation import *
+from ._random import *
+from ._tensor import Size, Tensor, is_tensor
+from ._tensor_str import set_printoptions
+from .autograd.grad_mode import (
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    is_inference_mode_enabled,
+    no_grad,
+    set_grad_enabled,
+)
+
+for _name in _ops_pkg.OP_MODULES:
+    try:
+        _mod = _importlib.import_module(f"ember._ops.{_name}")
+    except ModuleNotFoundError as _err:
+        if _err.name != f"ember._ops.{_name}":
+            raise
+        continue
+    for _fn in getattr(_mod, "__all__", ()):
+        globals()[_fn] = getattr(_mod, _fn)
+
+from ._tensor_methods import bind as _bind
+
+_bind()
+
+from . import autograd, cuda
+
+__version__ = "0.1.0"
+
+strided = "torch.strided"
+contiguous_format = preserve_format = channels_last = None
+
+
+def is_floating_point(input) -> bool:
+    return input.is_floating_point()
+
+
+def is_complex(input) -> bool:
+    return input.is_complex()
+
+
+def numel(input) -> int:
+    return input.numel()
+
+
+def is_storage(obj) -> bool:
+    return False
+
+
+def set_num_threads(n) -> None:
+    """Accepted for compatibility; NumPy's BLAS decides its own thread count."""
+
+
+def get_num_threads() -> int:
+    import os
+
+    return os.cpu_count() or 1
+
+
+def use_deterministic_algorithms(mode: bool, *, warn_only: bool = False) -> None:
+    """Accepted for compatibility: ember's CPU ops are deterministic already."""
+
+
+def compile(model=None, **kwargs):
+    """No compiler in ember: returns the model (or function) unchanged."""
+    if model is None:
+        return lambda m: m
+    return model
+
+
+def __getattr__(name):
+    # Subpackages load on first use so that `import ember` stays fast.
+    if name in ("nn", "optim", "utils", "vision", "serialization", "linalg", "distributions",
+                "testing", "special", "fft", "backends", "onnx", "jit", "amp", "hub"):
+        return _importlib.import_module(f"ember.{name}")
+    if name in ("save", "load", "add_safe_globals", "safe_globals", "get_safe_globals",
+                "clear_safe_globals"):
+        return getattr(_importlib.import_module("ember.serialization"), name)
+    raise AttributeError(f"module 'ember' has no attribute '{name}'")

@@ -1,0 +1,158 @@
+"""The one place that knows NumPy from CuPy from meta.
+
+Ops call NumPy functions on whatever array a tensor holds: CuPy arrays answer NumPy's
+``__array_ufunc__``/``__array_function__`` protocols, so one code path serves both. Creation and
+transfer go through here. CuPy is imported only when a CUDA device is first asked for.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["device", "Device", "to_device_array", "array_device", "cuda_available"]
+
+_cupy = None
+_cupy_checked = False
+
+
+def _get_cupy():
+    global _cupy, _cupy_checked
+    if not _cupy_checked:
+        _cupy_checked = True
+        try:
+            import cupy
+
+            if cupy.cuda.runtime.getDeviceCount() > 0:
+                _cupy = cupy
+        except Exception:  # no CuPy, no driver or no GPU: CUDA is simply unavailable
+            _cupy = None
+    return _cupy
+
+
+def cuda_available() -> bool:
+    return _get_cupy() is not None
+
+
+def cuda_device_count() -> int:
+    cp = _get_cupy()
+    return cp.cuda.runtime.getDeviceCount() if cp is not None else 0
+
+
+class Device:
+    """Where a tensor lives: ``cpu``, ``cuda[:n]`` or ``meta`` (shapes and dtypes, no data).
+
+    Example:
+        >>> ember.device("cuda" if ember.cuda.is_available() else "cpu")
+        device(type='cpu')
+    """
+
+    __slots__ = ("type", "index")
+
+    def __new__(cls, type_or_str="cpu", index: int | None = None):
+        if isinstance(type_or_str, Device):
+            return type_or_str
+        if isinstance(type_or_str, int):
+            type_or_str, index = "cuda", type_or_str
+        if not isinstance(type_or_str, str):
+            raise TypeError(f"device() expected a string or int, got {type(type_or_str).__name__}")
+        kind = type_or_str
+        if ":" in kind:
+            kind, _, idx = kind.partition(":")
+            if index is not None or not idx.isdigit():
+                raise RuntimeError(f"Invalid device string: '{type_or_str}'")
+            index = int(idx)
+        if kind not in ("cpu", "cuda", "meta"):
+            raise RuntimeError(
+                "Expected one of cpu, cuda, meta device type at start of device string: "
+                f"{type_or_str}")
+        if index is not None and index < 0:
+            raise RuntimeError(f"Device index must not be negative, got {index}")
+        key = (kind, index)
+        cached = _DEVICES.get(key)
+        if cached is not None:
+            return cached
+        self = object.__new__(cls)
+        object.__setattr__(self, "type", kind)
+        object.__setattr__(self, "index", index)
+        _DEVICES[key] = self
+        return self
+
+    def __setattr__(self, name, value):
+        raise AttributeError("device objects are immutable")
+
+    def __eq__(self, other):
+        if isinstance(other, str):
+            other = Device(other)
+        return isinstance(other, Device) and (self.type, self.index) == (other.type, other.index)
+
+    def __hash__(self):
+        return hash((self.type, self.index))
+
+    def __repr__(self):
+        if self.index is None:
+            return f"device(type='{self.type}')"
+        return f"device(type='{self.type}', index={self.index})"
+
+    def __str__(self):
+        return self.type if self.index is None else f"{self.type}:{self.index}"
+
+    def __reduce__(self):
+        return (Device, (str(self),))
+
+
+_DEVICES: dict = {}
+device = Device
+CPU = Device("cpu")
+META = Device("meta")
+
+
+def array_device(arr) -> Device:
+    """The device an array lives on."""
+    if isinstance(arr, MetaArray):
+        return META
+    if isinstance(arr, (np.ndarray, np.generic)):
+        return CPU
+    dev = getattr(arr, "device", None)
+    return Device("cuda", int(getattr(dev, "id", 0)))
+
+
+def _require_cuda(dev: Device):
+    cp = _get_cupy()
+    if cp is None:
+        raise RuntimeError(
+            f"Tensor asked for device '{dev}', but CUDA is not available: ember uses CuPy for "
+            "GPUs and found no CuPy or no GPU. Check with ember.cuda.is_available() and fall "
+            "back to 'cpu', e.g. device = 'cuda' if ember.cuda.is_available() else 'cpu'.")
+    if dev.index is not None and dev.index >= cp.cuda.runtime.getDeviceCount():
+        raise RuntimeError(f"CUDA error: invalid device ordinal {dev.index}")
+    return cp
+
+
+class MetaArray(np.ndarray):
+    """The array type of ``meta`` tensors: right shape and dtype; the values mean nothing."""
+
+
+def meta_array(shape, np_dtype):
+    """A stand-in for a meta tensor: one element of memory broadcast to the shape."""
+    return np.broadcast_to(np.zeros((), np_dtype), tuple(shape)).view(MetaArray)
+
+
+def to_device_array(arr, dev: Device):
+    """Move an array to a device (a no-op when it is already there)."""
+    if dev.type == "cpu":
+        if type(arr) is np.ndarray:
+            return arr
+        if isinstance(arr, MetaArray):
+            raise NotImplementedError(
+                "Cannot copy out of meta tensor; no data! Create the tensor on 'cpu' instead.")
+        get = getattr(arr, "get", None)
+        return get() if get is not None else np.asarray(arr)
+    if dev.type == "meta":
+        return meta_array(arr.shape, arr.dtype)
+    cp = _require_cuda(dev)
+    with cp.cuda.Device(dev.index or 0):
+        return cp.asarray(arr)
+
+
+def to_numpy(arr) -> np.ndarray:
+    return to_device_array(arr, CPU)

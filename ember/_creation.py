@@ -1,0 +1,389 @@
+"""Tensor creation: ``tensor``, ``from_numpy``, ``zeros``, ``arange``, ... and legacy constructors."""
+
+from __future__ import annotations
+
+import builtins
+import math
+
+import numpy as np
+
+from . import _dtype as D
+from ._backend import CPU, Device, meta_array, to_device_array
+from ._tensor import Tensor
+
+__all__ = [
+    "tensor", "as_tensor", "asarray", "from_numpy", "zeros", "ones", "full", "empty", "zeros_like",
+    "ones_like", "full_like", "empty_like", "arange", "range", "linspace", "logspace", "eye",
+    "empty_strided", "scalar_tensor", "FloatTensor", "DoubleTensor", "HalfTensor",
+    "BFloat16Tensor", "LongTensor", "IntTensor", "ShortTensor", "CharTensor", "ByteTensor",
+    "BoolTensor", "complex", "polar",
+]
+
+
+def _device(device) -> Device:
+    return CPU if device is None else Device(device)
+
+
+def _finish(arr, dtype: D.dtype, device, requires_grad: bool) -> Tensor:
+    """Place an array on its device and wrap it; shared tail of every creation function."""
+    dev = _device(device)
+    if dev.type != "cpu":
+        arr = to_device_array(arr, dev)
+    t = Tensor._make(arr, dtype)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def _infer_dtype(data) -> D.dtype:
+    """The dtype ``ember.tensor(data)`` picks: bool, int64, default float or complex."""
+    kinds = set()
+
+    def walk(x):
+        if isinstance(x, (list, tuple)):
+            for y in x:
+                walk(y)
+        elif isinstance(x, Tensor):
+            kinds.add(x.dtype)
+        elif isinstance(x, np.ndarray):
+            kinds.add(D.from_numpy_dtype(x.dtype))
+        elif isinstance(x, np.generic):
+            kinds.add(D.from_numpy_dtype(x.dtype))
+        elif isinstance(x, builtins.bool):
+            kinds.add(D.bool)
+        elif isinstance(x, int):
+            kinds.add(D.int64)
+        elif isinstance(x, float):
+            kinds.add(D.get_default_dtype())
+        elif isinstance(x, builtins.complex):
+            kinds.add(D.scalar_dtype(x))
+        else:
+            raise TypeError(
+                f"Could not infer dtype of {type(x).__name__}; ember.tensor takes numbers, "
+                "nested lists or tuples of numbers, NumPy arrays and tensors")
+
+    walk(data)
+    if not kinds:
+        return D.get_default_dtype()
+    result = None
+    for k in kinds:
+        result = k if result is None else D.promote_types(result, k)
+    return result
+
+
+def _to_array(data, dtype: D.dtype | None) -> tuple:
+    if isinstance(data, Tensor):
+        arr = np.array(to_device_array(data._data, CPU))
+        return arr.astype(dtype.np_dtype) if dtype is not None else arr, dtype or data.dtype
+    if isinstance(data, np.ndarray):
+        dt = dtype or D.from_numpy_dtype(data.dtype)
+        return np.array(data, dtype=dt.np_dtype), dt
+    dt = dtype or _infer_dtype(data)
+    if isinstance(data, (list, tuple)) and any(isinstance(x, Tensor) for x in _flat(data)):
+        data = _tensors_to_lists(data)
+    try:
+        arr = np.array(data, dtype=dt.np_dtype if dt.category >= D._FLOAT else None)
+    except ValueError as err:
+        raise ValueError(f"expected a rectangular nested sequence of numbers ({err})") from None
+    if arr.dtype == object:
+        raise ValueError("expected a rectangular nested sequence of numbers")
+    if arr.dtype != dt.np_dtype:
+        arr = _cast_like_torch(arr, dt)
+    return arr, dt
+
+
+def _flat(xs):
+    for x in xs:
+        if isinstance(x, (list, tuple)):
+            yield from _flat(x)
+        else:
+            yield x
+
+
+def _tensors_to_lists(x):
+    if isinstance(x, Tensor):
+        if x.numel() != 1 and x.ndim:
+            return x.tolist()
+        return x.item()
+    if isinstance(x, (list, tuple)):
+        return [_tensors_to_lists(y) for y in x]
+    return x
+
+
+def _cast_like_torch(arr, dt: D.dtype):
+    """Cast as PyTorch does: floats truncate toward zero into ints, ints wrap around."""
+    if dt.category == D._INT and arr.dtype.kind == "f":
+        arr = np.trunc(arr)
+    with np.errstate(all="ignore"):
+        return arr.astype(dt.np_dtype)
+
+
+def tensor(data, *, dtype=None, device=None, requires_grad: bool = False,
+           pin_memory: bool = False) -> Tensor:
+    """Make a new tensor from data (a number, nested lists, a NumPy array), always copying.
+
+    Example:
+        >>> ember.tensor([[1, 2], [3, 4]], dtype=ember.float32)
+        tensor([[1., 2.],
+                [3., 4.]])
+    """
+    dt = D.to_dtype(dtype) if dtype is not None else None
+    arr, dt = _to_array(data, dt)
+    return _finish(arr, dt, device, requires_grad)
+
+
+def as_tensor(data, dtype=None, device=None) -> Tensor:
+    """Like ``tensor`` but shares memory with a tensor or NumPy array when it can."""
+    dt = D.to_dtype(dtype) if dtype is not None else None
+    if isinstance(data, Tensor):
+        if (dt is None or dt is data.dtype) and (device is None or Device(device) == data.device):
+            return data
+        return data.to(device=device, dtype=dt)
+    if isinstance(data, np.ndarray) and (dt is None or dt.np_dtype == data.dtype):
+        t = from_numpy(data)
+        return t if device is None else t.to(device)
+    return tensor(data, dtype=dt, device=device)
+
+
+def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad=False) -> Tensor:
+    t = tensor(obj, dtype=dtype, device=device) if copy else as_tensor(obj, dtype, device)
+    return t.requires_grad_(requires_grad) if requires_grad else t
+
+
+def from_numpy(ndarray: np.ndarray) -> Tensor:
+    """A tensor sharing memory with a NumPy array (changes show through both ways).
+
+    Example:
+        >>> a = np.array([1, 2, 3]); t = ember.from_numpy(a); a[0] = 9; t
+        tensor([9, 2, 3])
+    """
+    if not isinstance(ndarray, np.ndarray):
+        raise TypeError(f"expected np.ndarray (got {type(ndarray).__name__})")
+    dt = D.from_numpy_dtype(ndarray.dtype)
+    if ndarray.dtype.byteorder not in ("=", "|") and ndarray.dtype.byteorder != (
+            "<" if np.little_endian else ">"):
+        raise ValueError("given numpy array has byte order different from the native byte order. "
+                         "Conversion between byte orders is currently not supported.")
+    if any(s < 0 for s in ndarray.strides):
+        raise ValueError(
+            "At least one stride in the given numpy array is negative, and tensors with negative "
+            "strides are not currently supported. (You can probably work around this by making "
+            "a copy of your array  with array.copy().)")
+    return Tensor._make(ndarray, dt)
+
+
+def _shape(size) -> tuple:
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = tuple(size[0])
+    out = []
+    for s in size:
+        if isinstance(s, Tensor):
+            s = int(s)
+        if not isinstance(s, (int, np.integer)) or isinstance(s, builtins.bool):
+            raise TypeError(
+                f"expected a sequence of integers or a single integer, got {type(s).__name__}")
+        if s < 0:
+            raise RuntimeError(f"Trying to create tensor with negative dimension {s}: "
+                               f"{list(size)}")
+        out.append(int(s))
+    return tuple(out)
+
+
+def _filled(shape, value, dtype, device, requires_grad):
+    dt = D.to_dtype(dtype) if dtype is not None else None
+    if dt is None:
+        dt = D.get_default_dtype() if value is None else D.scalar_dtype(value)
+    if _device(device).type == "meta":
+        return _finish(meta_array(shape, dt.np_dtype), dt, "meta", requires_grad)
+    if value is None:
+        arr = np.empty(shape, dt.np_dtype)
+    elif value == 0 and not isinstance(value, builtins.bool):
+        arr = np.zeros(shape, dt.np_dtype)
+    else:
+        arr = np.full(shape, value, dt.np_dtype)
+    return _finish(arr, dt, device, requires_grad)
+
+
+def zeros(*size, dtype=None, device=None, requires_grad: bool = False, out=None) -> Tensor:
+    """A tensor of zeros. Example: ``ember.zeros(2, 3)``."""
+    return _filled(_shape(size), 0, dtype or D.get_default_dtype(), device, requires_grad)
+
+
+def ones(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """A tensor of ones. Example: ``ember.ones(2, 3)``."""
+    return _filled(_shape(size), 1, dtype or D.get_default_dtype(), device, requires_grad)
+
+
+def empty(*size, dtype=None, device=None, requires_grad: bool = False, memory_format=None,
+          pin_memory=False) -> Tensor:
+    """An uninitialised tensor (its values are whatever memory held)."""
+    return _filled(_shape(size), None, dtype, device, requires_grad)
+
+
+def empty_strided(size, stride, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    return empty(*size, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def full(size, fill_value, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """A tensor filled with ``fill_value``; its dtype follows the value (``full((2,), 7)`` is int64)."""
+    if isinstance(fill_value, Tensor):
+        fill_value = fill_value.item()
+    return _filled(_shape((size,) if isinstance(size, int) else (tuple(size),)), fill_value,
+                   dtype, device, requires_grad)
+
+
+def _like(t: Tensor, dtype, device):
+    return (D.to_dtype(dtype) if dtype is not None else t.dtype,
+            device if device is not None else t.device)
+
+
+def zeros_like(input: Tensor, *, dtype=None, device=None, requires_grad=False,
+               memory_format=None) -> Tensor:
+    """Zeros with the shape, dtype and device of ``input``."""
+    dt, dev = _like(input, dtype, device)
+    return _filled(tuple(input.shape), 0, dt, dev, requires_grad)
+
+
+def ones_like(input: Tensor, *, dtype=None, device=None, requires_grad=False,
+              memory_format=None) -> Tensor:
+    """Ones with the shape, dtype and device of ``input``."""
+    dt, dev = _like(input, dtype, device)
+    return _filled(tuple(input.shape), 1, dt, dev, requires_grad)
+
+
+def empty_like(input: Tensor, *, dtype=None, device=None, requires_grad=False,
+               memory_format=None) -> Tensor:
+    dt, dev = _like(input, dtype, device)
+    return _filled(tuple(input.shape), None, dt, dev, requires_grad)
+
+
+def full_like(input: Tensor, fill_value, *, dtype=None, device=None, requires_grad=False,
+              memory_format=None) -> Tensor:
+    dt, dev = _like(input, dtype, device)
+    return _filled(tuple(input.shape), fill_value, dt, dev, requires_grad)
+
+
+def scalar_tensor(s, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    return full((), s, dtype=dtype or D.get_default_dtype(), device=device,
+                requires_grad=requires_grad)
+
+
+def arange(start=0, end=None, step=1, *, dtype=None, device=None,
+           requires_grad: bool = False) -> Tensor:
+    """Values from ``start`` up to (not including) ``end`` in steps of ``step``.
+
+    Example:
+        >>> ember.arange(5)
+        tensor([0, 1, 2, 3, 4])
+    """
+    if end is None:
+        start, end = 0, start
+    vals = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
+    if vals[2] == 0:
+        raise RuntimeError("step must be nonzero")
+    if (vals[1] - vals[0]) * vals[2] < 0:
+        raise RuntimeError("upper bound and larger bound inconsistent with step sign")
+    if dtype is not None:
+        dt = D.to_dtype(dtype)
+    elif all(isinstance(v, int) for v in vals):
+        dt = D.int64
+    else:
+        dt = D.get_default_dtype()
+    n = max(0, math.ceil((vals[1] - vals[0]) / vals[2]))
+    arr = (vals[0] + np.arange(n, dtype=np.float64 if dt.category >= D._FLOAT else np.int64)
+           * vals[2])
+    return _finish(_cast_like_torch(arr, dt), dt, device, requires_grad)
+
+
+def range(start=0, end=None, step=1, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """Deprecated in PyTorch: like ``arange`` but includes ``end``; floats by default."""
+    if end is None:
+        start, end = 0, start
+    n = int(math.floor((end - start) / step)) + 1
+    dt = D.to_dtype(dtype) if dtype is not None else D.get_default_dtype()
+    arr = start + np.arange(n, dtype=np.float64) * step
+    return _finish(_cast_like_torch(arr, dt), dt, device, requires_grad)
+
+
+def linspace(start, end, steps: int, *, dtype=None, device=None,
+             requires_grad: bool = False) -> Tensor:
+    """``steps`` evenly spaced values from ``start`` to ``end`` inclusive."""
+    if steps < 0:
+        raise RuntimeError("number of steps must be non-negative")
+    dt = D.to_dtype(dtype) if dtype is not None else D.get_default_dtype()
+    start, end = (v.item() if isinstance(v, Tensor) else v for v in (start, end))
+    # PyTorch fills the first half from start and the second half from end (symmetric error).
+    idx = np.arange(steps, dtype=np.float64)
+    step = (end - start) / (steps - 1) if steps > 1 else 0.0
+    half = steps // 2
+    arr = np.where(idx < half, start + step * idx, end - step * (steps - 1 - idx))
+    if dt.category < D._FLOAT:
+        arr = np.floor(arr) if step >= 0 else np.ceil(arr)
+    return _finish(_cast_like_torch(arr, dt), dt, device, requires_grad)
+
+
+def logspace(start, end, steps: int, base: float = 10.0, *, dtype=None, device=None,
+             requires_grad: bool = False) -> Tensor:
+    """``steps`` values from ``base**start`` to ``base**end`` evenly spaced in the exponent."""
+    dt = D.to_dtype(dtype) if dtype is not None else D.get_default_dtype()
+    exps = linspace(start, end, steps, dtype=D.float64)._data
+    return _finish(_cast_like_torch(np.power(base, exps), dt), dt, device, requires_grad)
+
+
+def eye(n: int, m: int | None = None, *, dtype=None, device=None,
+        requires_grad: bool = False) -> Tensor:
+    """An ``n x m`` identity matrix."""
+    if n < 0 or (m is not None and m < 0):
+        raise RuntimeError(f"n must be greater or equal to 0, got {n}")
+    dt = D.to_dtype(dtype) if dtype is not None else D.get_default_dtype()
+    return _finish(np.eye(n, m, dtype=dt.np_dtype), dt, device, requires_grad)
+
+
+def complex(real: Tensor, imag: Tensor) -> Tensor:
+    """A complex tensor from real and imaginary parts (not differentiable in ember yet)."""
+    dt = D.complex128 if real.dtype is D.float64 else D.complex64
+    return _finish((real._data + 1j * imag._data).astype(dt.np_dtype), dt, real.device, False)
+
+
+def polar(abs: Tensor, angle: Tensor) -> Tensor:
+    return complex(abs * angle.cos(), abs * angle.sin())
+
+
+# -- legacy constructors --------------------------------------------------------------------
+
+def _legacy_new(dt: D.dtype, *args, device=None, **kwargs):
+    if kwargs:
+        raise TypeError(f"unexpected keyword arguments {sorted(kwargs)} for a legacy constructor")
+    if not args:
+        return _finish(np.empty(0, dt.np_dtype), dt, device, False)
+    if len(args) == 1 and isinstance(args[0], (list, tuple, np.ndarray, Tensor)) and not (
+            isinstance(args[0], tuple) and all(isinstance(a, int) for a in args[0])
+            and type(args[0]) is not tuple):
+        data = args[0]
+        if isinstance(data, np.ndarray):
+            return _finish(np.array(data, dt.np_dtype), dt, device, False)
+        arr, _ = _to_array(data, dt)
+        return _finish(arr, dt, device, False)
+    return _filled(_shape(args), None, dt, device, False)
+
+
+def _legacy(dt: D.dtype, name: str):
+    def ctor(*args, device=None, **kwargs):
+        return _legacy_new(dt, *args, device=device, **kwargs)
+
+    ctor.__name__ = ctor.__qualname__ = name
+    ctor.__doc__ = (f"Legacy constructor: ``{name}([1, 2])`` makes a {dt} tensor from data; "
+                    f"``{name}(2, 3)`` an uninitialised one of that shape.")
+    return ctor
+
+
+FloatTensor = _legacy(D.float32, "FloatTensor")
+DoubleTensor = _legacy(D.float64, "DoubleTensor")
+HalfTensor = _legacy(D.float16, "HalfTensor")
+BFloat16Tensor = _legacy(D.bfloat16, "BFloat16Tensor")
+LongTensor = _legacy(D.int64, "LongTensor")
+IntTensor = _legacy(D.int32, "IntTensor")
+ShortTensor = _legacy(D.int16, "ShortTensor")
+CharTensor = _legacy(D.int8, "CharTensor")
+ByteTensor = _legacy(D.uint8, "ByteTensor")
+BoolTensor = _legacy(D.bool, "BoolTensor")

@@ -1,0 +1,183 @@
+"""The op pattern: forward on raw arrays, backward with ember ops, side by side.
+
+An op is a subclass of ``Op``::
+
+    class Mul(Op):
+        @staticmethod
+        def forward(ctx, a, b):            # a, b: arrays (or Python scalars)
+            ctx.save_for_backward(*ctx.inputs)
+            return a * b
+
+        @staticmethod
+        def backward(ctx, grad):           # grad: Tensor
+            a, b = ctx.saved_tensors
+            return grad * b, grad * a      # ember ops, so create_graph=True works
+
+``Mul.apply(x, y)`` runs forward and, when grad mode is on and an input requires grad,
+records the node. ``save_output = True`` saves the output for backward without a reference
+cycle; ``is_view = True`` marks ops whose output shares its first input's memory.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import _dtype as D
+from .._tensor import Tensor
+from ..autograd import grad_mode
+from ..autograd.graph import Node, _sequence, edge_of
+
+_state = grad_mode._state
+
+
+class Op(Node):
+    save_output = False
+    is_view = False
+    non_differentiable_outputs: tuple = ()
+
+    inputs: tuple = ()
+
+    @staticmethod
+    def forward(ctx, *args, **kwargs):
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(ctx, *grads):
+        raise NotImplementedError
+
+    @classmethod
+    def apply(cls, *inputs, **kwargs):
+        ctx = object.__new__(cls)
+        ctx.inputs = inputs
+        record = False
+        if _state.enabled:
+            for x in inputs:
+                if type(x) is not Tensor and not isinstance(x, Tensor):
+                    continue
+                if x._requires_grad:
+                    record = True
+                    break
+        out = cls.forward(ctx, *[x._data if isinstance(x, Tensor) else x for x in inputs],
+                          **kwargs)
+        if type(out) is tuple:
+            return tuple(_wrap(ctx, cls, o, i, record) for i, o in enumerate(out))
+        return _wrap(ctx, cls, out, 0, record)
+
+
+def _wrap(ctx, cls, arr, nr, record):
+    if not isinstance(arr, np.ndarray):
+        arr = _as_array(arr)
+    diff = record and nr not in cls.non_differentiable_outputs
+    out = Tensor._make(arr, D._FROM_NP[arr.dtype], diff)
+    if cls.is_view and nr == 0:
+        _mark_view(out, ctx.inputs[0], cls, ctx)
+    if record:
+        if nr == 0:
+            ctx.next_functions = tuple(edge_of(x) if isinstance(x, Tensor) else (None, 0)
+                                       for x in ctx.inputs)
+            ctx.needs_input_grad = tuple(isinstance(x, Tensor) and x._requires_grad
+                                         for x in ctx.inputs)
+            ctx._seq = next(_sequence)
+            if cls.save_output:
+                ctx._saved_output = (arr, out._version, 0, out._dtype, True)
+        if diff:
+            out.grad_fn = ctx
+            out._output_nr = nr
+    return out
+
+
+def _as_array(x):
+    """Turn a NumPy scalar (what NumPy reductions return) into a 0-d array."""
+    arr = np.asarray(x)
+    return arr
+
+
+def _mark_view(out, base, cls, ctx):
+    """Make ``out`` a view of ``base``: shared version counter and a way to redo the view."""
+    if not np.may_share_memory(out._data, base._data):
+        return
+    root = base._base if base._base is not None else base
+    out._base = root
+    out._version = root._version
+    parent_fn = base._view_fn
+    kwargs = ctx.view_args if hasattr(ctx, "view_args") else {}
+
+    def view_fn(t, _parent=parent_fn, _cls=cls, _kw=kwargs):
+        return _cls.apply(_parent(t) if _parent is not None else t, **_kw)
+
+    out._view_fn = view_fn
+
+
+# -- helpers shared by op families ----------------------------------------------------------
+
+def unbroadcast(grad: Tensor, shape) -> Tensor:
+    """Sum a gradient back to an input's shape (the adjoint of broadcasting)."""
+    gshape = grad._data.shape
+    if gshape == tuple(shape):
+        return grad
+    ndiff = len(gshape) - len(shape)
+    axes = tuple(range(ndiff)) + tuple(
+        i + ndiff for i, s in enumerate(shape) if s == 1 and gshape[i + ndiff] != 1)
+    if axes:
+        grad = grad.sum(dim=axes, keepdim=True) if not ndiff else grad.sum(dim=axes, keepdim=True)
+    if ndiff:
+        grad = grad.reshape(shape)
+    return grad
+
+
+def broadcast_shapes(*shapes) -> tuple:
+    """PyTorch's broadcast of shapes, with its error message on a mismatch."""
+    ndim = max((len(s) for s in shapes), default=0)
+    out = [1] * ndim
+    for s in shapes:
+        for i, n in enumerate(s):
+            j = ndim - len(s) + i
+            if out[j] == 1:
+                out[j] = n
+            elif n != 1 and n != out[j]:
+                raise RuntimeError(_broadcast_message(shapes, j, ndim))
+    return tuple(out)
+
+
+def _broadcast_message(shapes, j, ndim):
+    a, b = shapes[0], shapes[1] if len(shapes) > 1 else shapes[0]
+    dim_a = a[j - (ndim - len(a))] if j >= ndim - len(a) else 1
+    dim_b = b[j - (ndim - len(b))] if j >= ndim - len(b) else 1
+    return (f"The size of tensor a ({dim_a}) must match the size of tensor b ({dim_b}) at "
+            f"non-singleton dimension {j - (ndim - len(b)) if len(b) else j}")
+
+
+def check_broadcast(a_shape, b_shape):
+    if a_shape != b_shape:
+        broadcast_shapes(a_shape, b_shape)
+
+
+def wrap_dim(dim: int, ndim: int) -> int:
+    n = max(ndim, 1)
+    if not -n <= dim < n:
+        raise IndexError(
+            f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})")
+    return dim % n
+
+
+def wrap_dims(dim, ndim: int) -> tuple:
+    """Normalise ``dim`` (None, an int or a sequence) to a sorted tuple of axes."""
+    if dim is None:
+        return tuple(range(ndim))
+    if isinstance(dim, (int, np.integer)):
+        return (wrap_dim(int(dim), ndim),)
+    dims = tuple(wrap_dim(int(d), ndim) for d in dim)
+    if len(set(dims)) != len(dims):
+        raise RuntimeError(f"dim {dims} appears multiple times in the list of dims")
+    return tuple(sorted(dims)) if dims else tuple(range(ndim))
+
+
+def as_tensor_arg(x, like: Tensor | None = None) -> Tensor:
+    """Accept a Tensor, a Python number, a NumPy array or a nested list where ops take a tensor."""
+    if isinstance(x, Tensor):
+        return x
+    from .._creation import tensor
+
+    if like is not None and isinstance(x, (int, float, bool)):
+        return tensor(x, dtype=D.result_type(like, x), device=like.device)
+    return tensor(x, device=like.device if like is not None else None)

@@ -1,0 +1,107 @@
+"""Conversions between dtypes and devices: ``to``, ``type``, ``float()``, ``cpu()``, ``cuda()``."""
+
+from __future__ import annotations
+
+from .. import _dtype as D
+from .._backend import Device, to_device_array
+from .._tensor import Tensor
+from ._core import Op
+from .movement import Cast
+
+__all__: list = []
+
+
+class ToDevice(Op):
+    @staticmethod
+    def forward(ctx, x, device):
+        ctx.src = ctx.inputs[0].device
+        return to_device_array(x, device)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.to(ctx.src)
+
+
+def _parse_to(args, kwargs):
+    device = kwargs.pop("device", None)
+    dtype = kwargs.pop("dtype", None)
+    copy = kwargs.pop("copy", False)
+    kwargs.pop("non_blocking", None)
+    kwargs.pop("memory_format", None)
+    if kwargs:
+        raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
+    for a in args:
+        if isinstance(a, Tensor):
+            device, dtype = a.device, a.dtype
+        elif isinstance(a, (D.dtype, type)) and not isinstance(a, Device):
+            dtype = a
+        elif isinstance(a, (str, Device, int)):
+            device = a
+        elif isinstance(a, bool):
+            pass
+        else:
+            raise TypeError(f"to() received an invalid combination of arguments: {a!r}")
+    return (Device(device) if device is not None else None,
+            D.to_dtype(dtype) if dtype is not None else None, copy)
+
+
+def to(self: Tensor, *args, **kwargs) -> Tensor:
+    """Convert dtype and/or device: ``x.to('cuda')``, ``x.to(ember.float64)``, ``x.to(other)``.
+
+    Returns ``self`` when nothing changes (unless ``copy=True``).
+    """
+    device, dtype, copy = _parse_to(args, kwargs)
+    out = self
+    if device is not None and device != self.device:
+        out = ToDevice.apply(out, device=device)
+    if dtype is not None and dtype is not out._dtype:
+        out = Cast.apply(out, dtype=dtype)
+    if copy and out is self:
+        out = self.clone()
+    return out
+
+
+def _caster(dt: D.dtype):
+    def method(self: Tensor, memory_format=None) -> Tensor:
+        return to(self, dt)
+
+    method.__doc__ = f"``self.to({dt})``."
+    return method
+
+
+_LEGACY = {d._legacy: d for d in D.ALL_DTYPES}
+
+
+def type_(self: Tensor, dtype=None, non_blocking=False):
+    """With no argument, the legacy type name (``'torch.FloatTensor'``); else a cast."""
+    if dtype is None:
+        from .._tensor_str import type_name
+
+        return type_name(self)
+    if isinstance(dtype, str):
+        name = dtype.rsplit(".", 1)[-1]
+        if name in _LEGACY:
+            return to(self, _LEGACY[name], device="cuda" if ".cuda." in dtype else "cpu")
+        dtype = D.to_dtype(dtype)
+    if callable(dtype) and getattr(dtype, "__name__", "") in _LEGACY:
+        dtype = _LEGACY[dtype.__name__]
+    return to(self, dtype)
+
+
+def cpu(self: Tensor, memory_format=None) -> Tensor:
+    return to(self, "cpu")
+
+
+def cuda(self: Tensor, device=None, non_blocking=False, memory_format=None) -> Tensor:
+    if isinstance(device, int):
+        device = f"cuda:{device}"
+    return to(self, Device(device or "cuda"))
+
+
+TENSOR_METHODS = {
+    "to": to, "type": type_, "cpu": cpu, "cuda": cuda,
+    "float": _caster(D.float32), "double": _caster(D.float64), "half": _caster(D.float16),
+    "bfloat16": _caster(D.bfloat16), "long": _caster(D.int64), "int": _caster(D.int32),
+    "short": _caster(D.int16), "char": _caster(D.int8), "byte": _caster(D.uint8),
+    "bool": _caster(D.bool), "cfloat": _caster(D.complex64), "cdouble": _caster(D.complex128),
+}

@@ -1,0 +1,122 @@
+"""In-place ops: write a result into an existing tensor and keep autograd right.
+
+Every in-place op in ember ends here. The result is computed out of place (recording the graph
+when needed), checked against the target's dtype and shape, copied in, and the version counter
+bumped. The target then takes the result's place in the graph; when it is a view, its base
+gets a ``CopySlices`` node so that gradients through the base stay correct.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import _dtype as D
+from .._tensor import Tensor
+from ..autograd import grad_mode
+from ._core import Op, broadcast_shapes
+
+
+def check_inplace(t: Tensor) -> None:
+    """Refuse in-place changes that autograd could not account for."""
+    if not grad_mode._state.enabled:
+        return
+    if t._requires_grad and t.grad_fn is None and t._base is None:
+        raise RuntimeError(
+            "a leaf Variable that requires grad is being used in an in-place operation. "
+            "Wrap parameter updates in `with ember.no_grad():`, or use an out-of-place op.")
+    base = t._base
+    if base is not None and base._requires_grad and base.grad_fn is None:
+        raise RuntimeError(
+            "a view of a leaf Variable that requires grad is being used in an in-place "
+            "operation. Wrap the update in `with ember.no_grad():`, or clone the leaf first.")
+
+
+def _check_result(t: Tensor, dtype: D.dtype, shape: tuple, op: str) -> None:
+    if dtype is not t._dtype and not D.can_cast(dtype, t._dtype):
+        raise RuntimeError(
+            f"result type {_type_title(dtype)} can't be cast to the desired output type "
+            f"{_type_title(t._dtype)}" + (f" (in {op})" if op else ""))
+    if shape != t._data.shape:
+        full = broadcast_shapes(t._data.shape, shape)
+        if full != t._data.shape:
+            raise RuntimeError(
+                f"output with shape {list(t._data.shape)} doesn't match the broadcast shape "
+                f"{list(full)}")
+
+
+def _type_title(dt: D.dtype) -> str:
+    names = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
+             "int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char",
+             "uint8": "Byte", "bool": "Bool", "complex64": "ComplexFloat",
+             "complex128": "ComplexDouble"}
+    return names[dt.name]
+
+
+def write_inplace(t: Tensor, arr, op: str = "") -> Tensor:
+    """Copy a constant (non-differentiable) array into ``t``: fills, random draws, ``zero_``."""
+    check_inplace(t)
+    arr = np.asarray(arr) if not hasattr(arr, "shape") else arr
+    if t.device.type == "meta":
+        return t
+    if arr.shape != t._data.shape:
+        _check_result(t, t._dtype, arr.shape, op)
+    if grad_mode._state.enabled and t._requires_grad:
+        from .._creation import tensor
+
+        return apply_inplace(t, tensor(arr, dtype=t._dtype, device=t.device), op)
+    np.copyto(t._data, arr, casting="unsafe")
+    t._version[0] += 1
+    return t
+
+
+def apply_inplace(t: Tensor, result: Tensor, op: str = "") -> Tensor:
+    """Make ``t`` hold ``result`` (computed out of place from ``t``) and take its graph place."""
+    check_inplace(t)
+    _check_result(t, result._dtype, result._data.shape, op)
+    if t.device.type == "meta":
+        return t
+    track = grad_mode._state.enabled and (result._requires_grad or t._requires_grad)
+    if track:
+        if result._dtype is not t._dtype:
+            result = result.to(t._dtype)
+        if result._data.shape != t._data.shape:
+            result = result.expand(t._data.shape)
+        if not result._requires_grad:
+            result = result + t * 0  # t's old history gets a zero gradient, as it should
+    np.copyto(t._data, result._data, casting="unsafe")
+    t._version[0] += 1
+    if track:
+        _rebase(t, result)
+    return t
+
+
+def _rebase(t: Tensor, result: Tensor) -> None:
+    base = t._base
+    if base is None or t._view_fn is None:
+        t.grad_fn, t._output_nr, t._requires_grad = result.grad_fn, result._output_nr, True
+        return
+    node = CopySlices.apply(base, result, view_fn=t._view_fn).grad_fn
+    base.grad_fn, base._output_nr, base._requires_grad = node, 0, True
+    with grad_mode.enable_grad():
+        fresh = t._view_fn(base)
+    t.grad_fn, t._output_nr, t._requires_grad = fresh.grad_fn, fresh._output_nr, True
+
+
+class CopySlices(Op):
+    """Graph node for a base whose view was changed in place: the view's region of the base's
+    gradient goes to the new value, the rest to the base's old history."""
+
+    @staticmethod
+    def forward(ctx, base, value, view_fn):
+        mask = np.zeros(base.shape, bool)
+        view_fn(Tensor._make(mask, D.bool))._data[...] = True
+        ctx.outside = Tensor._make(~mask, D.bool)
+        ctx.view_fn = view_fn
+        return base
+
+    @staticmethod
+    def backward(ctx, grad):
+        from .. import _ops
+
+        _ = _ops
+        return grad * ctx.outside, ctx.view_fn(grad)

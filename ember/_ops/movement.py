@@ -1,0 +1,278 @@
+"""Shape and movement ops: views (``view``, ``transpose``, ``expand`` ...), copies and casts.
+
+View ops set ``is_view = True``: their output shares memory and the version counter with the
+input, as in PyTorch.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import _dtype as D
+from .._tensor import Size, Tensor
+from ._core import Op, wrap_dim
+
+__all__ = ["broadcast_to", "reshape", "transpose", "swapaxes", "swapdims", "permute", "unsqueeze", "squeeze",
+           "t", "clone"]
+
+
+def _shape_arg(shape) -> tuple:
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list, Size)):
+        shape = tuple(shape[0])
+    return tuple(int(s) for s in shape)
+
+
+def infer_shape(shape: tuple, numel: int) -> tuple:
+    """Resolve one ``-1`` in a requested shape, with PyTorch's errors."""
+    if shape.count(-1) > 1:
+        raise RuntimeError("only one dimension can be inferred")
+    known = 1
+    for s in shape:
+        if s != -1:
+            if s < 0:
+                raise RuntimeError(f"invalid shape dimension {s}")
+            known *= s
+    if -1 in shape:
+        if known == 0 or numel % known:
+            raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
+        shape = tuple(numel // known if s == -1 else s for s in shape)
+    elif known != numel:
+        raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
+    return shape
+
+
+class View(Op):
+    is_view = True
+
+    @staticmethod
+    def forward(ctx, x, shape):
+        ctx.in_shape = x.shape
+        ctx.view_args = {"shape": shape}
+        try:
+            return np.reshape(x, shape, copy=False)
+        except ValueError:
+            raise RuntimeError(
+                "view size is not compatible with input tensor's size and stride (at least one "
+                "dimension spans across two contiguous subspaces). Use .reshape(...) instead, or "
+                "call .contiguous() before .view(...).") from None
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.reshape(ctx.in_shape)
+
+
+class Reshape(Op):
+    is_view = True  # a view when no copy was needed; _mark_view checks the memory
+
+    @staticmethod
+    def forward(ctx, x, shape):
+        ctx.in_shape = x.shape
+        ctx.view_args = {"shape": shape}
+        return np.reshape(x, shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.reshape(ctx.in_shape)
+
+
+def view(self: Tensor, *shape) -> Tensor:
+    """The same data with another shape, never copying (``reshape`` copies when it must).
+
+    Example:
+        >>> ember.arange(6).view(2, 3)
+    """
+    if len(shape) == 1 and isinstance(shape[0], D.dtype):
+        return view_dtype(self, shape[0])
+    shape = infer_shape(_shape_arg(shape), self.numel())
+    if shape == self._data.shape:
+        return View.apply(self, shape=shape)
+    return View.apply(self, shape=shape)
+
+
+def reshape(input: Tensor, *shape) -> Tensor:
+    """The same data with another shape: a view when strides allow, else a copy."""
+    shape = infer_shape(_shape_arg(shape), input.numel())
+    return Reshape.apply(input, shape=shape)
+
+
+def view_dtype(self: Tensor, dtype) -> Tensor:
+    dt = D.to_dtype(dtype)
+    out = Tensor._make(self._data.view(dt.np_dtype), dt)
+    out._base, out._version = (self._base or self), self._version
+    return out
+
+
+class Permute(Op):
+    is_view = True
+
+    @staticmethod
+    def forward(ctx, x, dims):
+        ctx.dims = dims
+        ctx.view_args = {"dims": dims}
+        return np.transpose(x, dims)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.permute(tuple(np.argsort(ctx.dims)))
+
+
+def permute(input: Tensor, *dims) -> Tensor:
+    """Reorder dimensions (a view). Example: ``x.permute(0, 2, 1)``."""
+    dims = _shape_arg(dims)
+    n = input.ndim
+    if len(dims) != n:
+        raise RuntimeError(
+            f"permute(sparse_coo): number of dimensions in the tensor input does not match the "
+            f"length of the desired ordering of dimensions i.e. input.dim() = {n} is not equal "
+            f"to len(dims) = {len(dims)}")
+    dims = tuple(wrap_dim(d, n) for d in dims)
+    if len(set(dims)) != n:
+        raise RuntimeError("permute(): duplicate dims are not allowed.")
+    return Permute.apply(input, dims=dims)
+
+
+def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
+    """Swap two dimensions (a view)."""
+    n = input.ndim
+    if n == 0:
+        wrap_dim(dim0, 0), wrap_dim(dim1, 0)
+        return Permute.apply(input, dims=())
+    d0, d1 = wrap_dim(dim0, n), wrap_dim(dim1, n)
+    dims = list(range(n))
+    dims[d0], dims[d1] = dims[d1], dims[d0]
+    return Permute.apply(input, dims=tuple(dims))
+
+
+swapaxes = swapdims = transpose
+
+
+def t(input: Tensor) -> Tensor:
+    """Transpose a tensor of at most 2 dimensions."""
+    if input.ndim > 2:
+        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {input.ndim}D")
+    return transpose(input, 0, 1) if input.ndim == 2 else Permute.apply(
+        input, dims=tuple(range(input.ndim)))
+
+
+def unsqueeze(input: Tensor, dim: int) -> Tensor:
+    """Insert a size-1 dimension at ``dim`` (a view)."""
+    dim = wrap_dim(dim, input.ndim + 1)
+    shape = input._data.shape
+    return View.apply(input, shape=shape[:dim] + (1,) + shape[dim:])
+
+
+def squeeze(input: Tensor, dim=None) -> Tensor:
+    """Remove size-1 dimensions (all, or those in ``dim``) (a view)."""
+    shape = input._data.shape
+    if dim is None:
+        dims = {i for i, s in enumerate(shape) if s == 1}
+    else:
+        dims = {wrap_dim(d, input.ndim) for d in ((dim,) if isinstance(dim, int) else dim)}
+        dims = {d for d in dims if input.ndim and shape[d] == 1}
+    return View.apply(input, shape=tuple(s for i, s in enumerate(shape) if i not in dims))
+
+
+class Clone(Op):
+    @staticmethod
+    def forward(ctx, x):
+        return np.array(x, copy=True)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad
+
+
+def clone(input: Tensor, *, memory_format=None) -> Tensor:
+    """A copy with its own memory that stays in the graph."""
+    return Clone.apply(input)
+
+
+def contiguous(self: Tensor, memory_format=None) -> Tensor:
+    """This tensor if it is C-contiguous, else a contiguous copy."""
+    if self._data.flags.c_contiguous:
+        return self
+    return Clone.apply(self)
+
+
+class Cast(Op):
+    @staticmethod
+    def forward(ctx, x, dtype):
+        ctx.in_dtype = D._FROM_NP[x.dtype]
+        if dtype.category == D._INT and x.dtype.kind == "f":
+            with np.errstate(invalid="ignore"):
+                return np.trunc(x).astype(dtype.np_dtype)
+        if dtype.category < D._COMPLEX and x.dtype.kind == "c":
+            return x.real.astype(dtype.np_dtype)
+        with np.errstate(all="ignore"):
+            return x.astype(dtype.np_dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        if ctx.in_dtype.category < D._FLOAT:
+            return None
+        return grad.to(ctx.in_dtype)
+
+
+class Expand(Op):
+    is_view = True
+
+    @staticmethod
+    def forward(ctx, x, shape):
+        ctx.in_shape = x.shape
+        ctx.view_args = {"shape": shape}
+        return np.broadcast_to(x, shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        from ._core import unbroadcast
+
+        return unbroadcast(grad, ctx.in_shape)
+
+
+def expand(self: Tensor, *sizes) -> Tensor:
+    """Broadcast size-1 dimensions to a larger size without copying (-1 keeps a size)."""
+    sizes = _shape_arg(sizes)
+    shape = self._data.shape
+    if len(sizes) < len(shape):
+        raise RuntimeError(
+            f"expand(torch.{self.dtype._legacy}{{{list(shape)}}}, size={list(sizes)}): the "
+            "number of sizes provided ({}) must be greater or equal to the number of dimensions "
+            "in the tensor ({})".format(len(sizes), len(shape)))
+    lead = len(sizes) - len(shape)
+    out = []
+    for i, s in enumerate(sizes):
+        if i < lead:
+            if s < 0:
+                raise RuntimeError(f"The expanded size of the tensor ({s}) isn't allowed in a "
+                                   "leading, non-existing dimension {i}")
+            out.append(s)
+            continue
+        cur = shape[i - lead]
+        if s == -1:
+            s = cur
+        if cur != s and cur != 1:
+            raise RuntimeError(
+                f"The expanded size of the tensor ({s}) must match the existing size ({cur}) at "
+                f"non-singleton dimension {i}.  Target sizes: {list(sizes)}.  Tensor sizes: "
+                f"{list(shape)}")
+        out.append(s)
+    out = tuple(out)
+    if out == shape:
+        return View.apply(self, shape=shape)
+    return Expand.apply(self, shape=out)
+
+
+def expand_as(self: Tensor, other: Tensor) -> Tensor:
+    return expand(self, other.shape)
+
+
+def broadcast_to(input: Tensor, size) -> Tensor:
+    return expand(input, tuple(size))
+
+
+TENSOR_METHODS = {
+    "expand": expand, "expand_as": expand_as, "broadcast_to": broadcast_to,
+    "view": view, "reshape": reshape, "permute": permute, "transpose": transpose,
+    "swapaxes": swapaxes, "swapdims": swapdims, "t": t, "unsqueeze": unsqueeze,
+    "squeeze": squeeze, "clone": clone, "contiguous": contiguous,
+}

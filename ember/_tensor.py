@@ -1,0 +1,498 @@
+"""The Tensor: an array (NumPy, CuPy or meta) plus what autograd needs.
+
+Math methods and operators are attached in ``_tensor_methods.py`` from the op modules, so that
+this file holds only the object itself: its data, dtype, device, autograd state and the
+conversions users touch first.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import _dtype as D
+from ._backend import CPU, META, Device, MetaArray, array_device
+from .autograd import grad_mode
+from .autograd.graph import grad_accumulator
+
+
+class Size(tuple):
+    """The shape of a tensor: a tuple of ints (``torch.Size([2, 3])``).
+
+    Example:
+        >>> ember.zeros(2, 3).shape
+        torch.Size([2, 3])
+    """
+
+    def __repr__(self) -> str:
+        return f"torch.Size([{', '.join(str(s) for s in self)}])"
+
+    def numel(self) -> int:
+        n = 1
+        for s in self:
+            n *= s
+        return n
+
+    def __getitem__(self, item):
+        out = tuple.__getitem__(self, item)
+        return Size(out) if isinstance(item, slice) else out
+
+    def __add__(self, other):
+        return Size(tuple.__add__(self, tuple(other)))
+
+    def __reduce__(self):
+        return (Size, (tuple(self),))
+
+
+class Tensor:
+    """A multi-dimensional array with autograd, in PyTorch's image.
+
+    Create tensors with ``ember.tensor``, ``ember.zeros``, ``ember.randn`` and friends.
+
+    Example:
+        >>> x = ember.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        >>> (x * x).sum().backward(); x.grad
+        tensor([2., 4., 6.])
+    """
+
+    __slots__ = ("_data", "_dtype", "_requires_grad", "_grad", "grad_fn", "_output_nr",
+                 "_version", "_base", "_view_fn", "_hooks", "_post_acc_hooks", "_grad_acc",
+                 "_grad_private", "_retains_grad", "__weakref__", "__dict__")
+
+    # Defaults for slots that are rarely set keep Tensor._make cheap.
+    def __new__(cls, *args, **kwargs):
+        if cls is Tensor and (args or kwargs):
+            from ._creation import _legacy_new
+
+            return _legacy_new(D.get_default_dtype(), *args, **kwargs)
+        self = object.__new__(cls)
+        if cls is Tensor:
+            self._init(np.empty(0, D.get_default_dtype().np_dtype), D.get_default_dtype())
+        return self
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def _init(self, data, dtype, requires_grad=False):
+        self._data = data
+        self._dtype = dtype
+        self._requires_grad = requires_grad
+        self._grad = None
+        self.grad_fn = None
+        self._output_nr = 0
+        self._version = [0]
+        self._base = None
+        self._view_fn = None
+        self._hooks = None
+        self._post_acc_hooks = None
+        self._grad_acc = None
+        self._grad_private = False
+        self._retains_grad = False
+
+    @classmethod
+    def _make(cls, data, dtype=None, requires_grad=False):
+        """Wrap an array without copying (internal; dtype from the array when not given)."""
+        self = object.__new__(cls)
+        self._data = data
+        self._dtype = dtype if dtype is not None else D.from_numpy_dtype(data.dtype)
+        self._requires_grad = requires_grad
+        self._grad = None
+        self.grad_fn = None
+        self._output_nr = 0
+        self._version = [0]
+        self._base = None
+        self._view_fn = None
+        self._hooks = None
+        self._post_acc_hooks = None
+        self._grad_acc = None
+        self._grad_private = False
+        self._retains_grad = False
+        return self
+
+    # -- basic attributes -------------------------------------------------------------------
+    @property
+    def dtype(self) -> D.dtype:
+        return self._dtype
+
+    @property
+    def shape(self) -> Size:
+        return Size(self._data.shape)
+
+    def size(self, dim: int | None = None):
+        """The shape as a ``Size``, or the length of one dimension."""
+        if dim is None:
+            return Size(self._data.shape)
+        return self._data.shape[_wrap_dim(dim, self._data.ndim)]
+
+    @property
+    def ndim(self) -> int:
+        return self._data.ndim
+
+    def dim(self) -> int:
+        return self._data.ndim
+
+    ndimension = dim
+
+    def numel(self) -> int:
+        return int(self._data.size)
+
+    nelement = numel
+
+    @property
+    def device(self) -> Device:
+        kind = type(self._data)
+        if kind is np.ndarray:
+            return CPU
+        if kind is MetaArray:
+            return META
+        return array_device(self._data)
+
+    @property
+    def is_cuda(self) -> bool:
+        return self.device.type == "cuda"
+
+    @property
+    def is_meta(self) -> bool:
+        return self.device.type == "meta"
+
+    @property
+    def is_cpu(self) -> bool:
+        return self.device.type == "cpu"
+
+    def get_device(self) -> int:
+        dev = self.device
+        return dev.index or 0 if dev.type == "cuda" else -1
+
+    def element_size(self) -> int:
+        return self._dtype.itemsize
+
+    def itemsize(self) -> int:
+        return self._dtype.itemsize
+
+    @property
+    def nbytes(self) -> int:
+        return self.numel() * self._dtype.itemsize
+
+    def is_floating_point(self) -> bool:
+        return self._dtype.is_floating_point
+
+    def is_complex(self) -> bool:
+        return self._dtype.is_complex
+
+    @property
+    def layout(self):
+        return "torch.strided"
+
+    # -- memory layout ----------------------------------------------------------------------
+    def stride(self, dim: int | None = None):
+        """Strides in elements (PyTorch's convention), not bytes."""
+        item = self._dtype.itemsize
+        if self.device.type == "meta":
+            strides = _contiguous_strides(self._data.shape)
+        else:
+            strides = tuple(s // item for s in self._data.strides)
+        if dim is None:
+            return strides
+        return strides[_wrap_dim(dim, self._data.ndim)]
+
+    def storage_offset(self) -> int:
+        """Offset of the first element from the start of the storage, in elements."""
+        root = self._data
+        while isinstance(getattr(root, "base", None), np.ndarray):
+            root = root.base
+        if root is self._data or not isinstance(root, np.ndarray):
+            return 0
+        start = self._data.__array_interface__["data"][0]
+        return (start - root.__array_interface__["data"][0]) // self._dtype.itemsize
+
+    def is_contiguous(self, memory_format=None) -> bool:
+        return bool(self._data.flags.c_contiguous)
+
+    def data_ptr(self) -> int:
+        d = self._data
+        if isinstance(d, np.ndarray):
+            return d.__array_interface__["data"][0]
+        return int(d.data.ptr)
+
+    def untyped_storage(self):
+        from ._storage import storage_of
+
+        return storage_of(self)
+
+    # -- autograd state ---------------------------------------------------------------------
+    @property
+    def requires_grad(self) -> bool:
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value: bool):
+        self.requires_grad_(value)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Set whether autograd records operations on this (leaf) tensor; returns it."""
+        if self.grad_fn is not None and not requires_grad:
+            raise RuntimeError(
+                "you can only change requires_grad flags of leaf variables. If you want to use "
+                "a computed variable in a subgraph that doesn't require differentiation use "
+                "var_no_grad = var.detach().")
+        if requires_grad and self._dtype.category < D._FLOAT:
+            raise RuntimeError(
+                f"only Tensors of floating point and complex dtype can require gradients "
+                f"(got {self._dtype}); convert first, e.g. x.float().requires_grad_()")
+        self._requires_grad = bool(requires_grad)
+        return self
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.grad_fn is None
+
+    @property
+    def grad(self):
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"assigned grad expected to be a Tensor or None but got grad "
+                                f"of type {type(value).__name__}")
+            if value.shape != self.shape:
+                raise RuntimeError(
+                    f"assigned grad has data of a different size: expected {list(self.shape)}, "
+                    f"got {list(value.shape)}")
+            if value.dtype != self._dtype:
+                raise RuntimeError("assigned grad has data of a different type")
+        self._grad = value
+        self._grad_private = False
+
+    @property
+    def retains_grad(self) -> bool:
+        return self._retains_grad
+
+    def retain_grad(self) -> None:
+        """Keep ``.grad`` for this non-leaf tensor after backward."""
+        if not self._requires_grad:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+        if self.grad_fn is None or self._retains_grad:
+            return
+        import weakref
+
+        node = self.grad_fn
+        if node._retained is None:
+            node._retained = {}
+        node._retained[self._output_nr] = weakref.ref(self)
+        self._retains_grad = True
+
+    def register_hook(self, hook):
+        """Call ``hook(grad)`` when this tensor's gradient is computed; it may return a new one.
+
+        Example:
+            >>> h = x.register_hook(lambda g: g * 2); ...; h.remove()
+        """
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        from .autograd.graph import _RemovableHandle
+
+        if self.grad_fn is not None:
+            return self.grad_fn._add_pre_hook(self._output_nr, hook)
+        if self._hooks is None:
+            self._hooks = []
+        self._hooks.append(hook)
+        return _RemovableHandle(self._hooks, hook)
+
+    def register_post_accumulate_grad_hook(self, hook):
+        """Call ``hook(tensor)`` after a leaf's ``.grad`` has been updated."""
+        if self.grad_fn is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+        from .autograd.graph import _RemovableHandle
+
+        if self._post_acc_hooks is None:
+            self._post_acc_hooks = []
+        self._post_acc_hooks.append(hook)
+        return _RemovableHandle(self._post_acc_hooks, hook)
+
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        """Compute the gradient of this tensor w.r.t. graph leaves, into their ``.grad``.
+
+        Example:
+            >>> loss.backward()
+        """
+        from .autograd import backward
+
+        backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+
+    def detach(self) -> Tensor:
+        """A tensor sharing this one's data, cut from the graph."""
+        out = Tensor._make(self._data, self._dtype)
+        out._version = self._version
+        out._base = self._base if self._base is not None else self
+        return out
+
+    def detach_(self) -> Tensor:
+        if self._base is not None and self._base.requires_grad:
+            raise RuntimeError("Can't detach views in-place. Use detach() instead.")
+        self.grad_fn = None
+        self._requires_grad = False
+        return self
+
+    @property
+    def data(self) -> Tensor:
+        out = Tensor._make(self._data, self._dtype)
+        out._version = [0]  # .data hides in-place changes from autograd, as in PyTorch
+        return out
+
+    @data.setter
+    def data(self, value: Tensor):
+        self._data = value._data
+        self._dtype = value._dtype
+
+    @property
+    def _grad_accumulator(self):
+        return grad_accumulator(self)
+
+    @property
+    def output_nr(self) -> int:
+        return self._output_nr
+
+    @property
+    def _version_counter(self) -> int:
+        return self._version[0]
+
+    # -- conversion to Python and NumPy -----------------------------------------------------
+    def numpy(self, *, force: bool = False) -> np.ndarray:
+        """The data as a NumPy array, sharing memory on the CPU."""
+        if self._requires_grad and not force:
+            raise RuntimeError(
+                "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() "
+                "instead.")
+        dev = self.device
+        if dev.type != "cpu" and not force:
+            raise TypeError(
+                f"can't convert {dev} device type tensor to numpy. Use Tensor.cpu() to copy the "
+                "tensor to host memory first.")
+        from ._backend import to_numpy
+
+        return to_numpy(self._data)
+
+    def __array__(self, dtype=None, copy=None):
+        arr = self.numpy()
+        return arr.astype(dtype) if dtype is not None else arr
+
+    def item(self):
+        """The value of a one-element tensor as a Python number."""
+        if self._data.size != 1:
+            raise RuntimeError(
+                f"a Tensor with {self._data.size} elements cannot be converted to Scalar")
+        if self.device.type == "meta":
+            raise RuntimeError("Tensor.item() cannot be called on meta tensors")
+        return self._data.reshape(()).item() if self._dtype is not D.bfloat16 else float(
+            self._data.reshape(()).astype(np.float32))
+
+    def tolist(self):
+        """The data as nested Python lists of numbers."""
+        if self._dtype is D.bfloat16:
+            return self._data.astype(np.float32).tolist()
+        from ._backend import to_numpy
+
+        return to_numpy(self._data).tolist()
+
+    def __len__(self) -> int:
+        if self._data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self._data.shape[0]
+
+    def __iter__(self):
+        if self._data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return iter(self.unbind(0))
+
+    def __bool__(self) -> bool:
+        if self._data.size != 1:
+            raise RuntimeError(
+                f"Boolean value of Tensor with {'more than one value' if self._data.size else 'no values'} "
+                "is ambiguous")
+        return bool(self.item())
+
+    def __float__(self) -> float:
+        if self._data.size != 1:
+            raise ValueError("only one element tensors can be converted to Python scalars")
+        return float(self.item())
+
+    def __int__(self) -> int:
+        if self._data.size != 1:
+            raise ValueError("only one element tensors can be converted to Python scalars")
+        return int(self.item())
+
+    def __complex__(self) -> complex:
+        return complex(self.item())
+
+    def __index__(self) -> int:
+        if self._dtype.category != D._INT and self._dtype is not D.bool or self._data.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self.item())
+
+    def __hash__(self):
+        return id(self)
+
+    def __repr__(self, *, tensor_contents=None) -> str:
+        from ._tensor_str import tensor_repr
+
+        return tensor_repr(self)
+
+    def __format__(self, spec):
+        if self._data.ndim == 0 and spec:
+            return self.item().__format__(spec)
+        return object.__format__(repr(self), spec) if spec else repr(self)
+
+    def __reduce_ex__(self, protocol):
+        from .serialization import _reduce_tensor
+
+        return _reduce_tensor(self)
+
+    def __deepcopy__(self, memo):
+        if not self.is_leaf:
+            raise RuntimeError(
+                "Only Tensors created explicitly by the user (graph leaves) support the deepcopy "
+                "protocol at the moment. If you were attempting to deepcopy a module, this may be "
+                "because of a torch.nn.utils.weight_norm usage, see "
+                "https://github.com/pytorch/pytorch/pull/103001")
+        if id(self) in memo:
+            return memo[id(self)]
+        new = type(self).__new__(type(self))
+        new._init(self._data.copy(), self._dtype, self._requires_grad)
+        if type(self) is not Tensor:
+            new.__dict__.update({k: v for k, v in self.__dict__.items()})
+        if self._grad is not None:
+            new._grad = self._grad.__deepcopy__(memo)
+        memo[id(self)] = new
+        return new
+
+    def __array_priority__(self):
+        return 1000
+
+    __array_priority__ = 1000
+
+
+def _wrap_dim(dim: int, ndim: int) -> int:
+    """Normalise a possibly negative dim, raising PyTorch's IndexError when out of range."""
+    n = max(ndim, 1)
+    if not -n <= dim < n:
+        raise IndexError(
+            f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})")
+    return dim % n if ndim else 0
+
+
+def _contiguous_strides(shape) -> tuple:
+    strides, acc = [], 1
+    for s in reversed(shape):
+        strides.append(acc)
+        acc *= max(s, 1)
+    return tuple(reversed(strides))
+
+
+def is_tensor(obj) -> bool:
+    """True for ember Tensors (and Parameters)."""
+    return isinstance(obj, Tensor)
+
+
+def grad_enabled() -> bool:
+    return grad_mode._state.enabled

@@ -1,0 +1,114 @@
+"""Attach op functions to Tensor as methods and Python operators.
+
+Each op module lists its methods in ``TENSOR_METHODS``; operators are mapped here by name, so
+an operator appears as soon as the function it stands for exists.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from ._ops import OP_MODULES
+from ._tensor import Tensor
+
+# operator -> (function name, how to call it)
+_FORWARD = {
+    "__add__": "add", "__sub__": "sub", "__mul__": "mul", "__truediv__": "div",
+    "__floordiv__": "floor_divide", "__mod__": "remainder", "__pow__": "pow",
+    "__matmul__": "matmul", "__and__": "bitwise_and", "__or__": "bitwise_or",
+    "__xor__": "bitwise_xor", "__lshift__": "bitwise_left_shift",
+    "__rshift__": "bitwise_right_shift", "__eq__": "eq", "__ne__": "ne", "__lt__": "lt",
+    "__le__": "le", "__gt__": "gt", "__ge__": "ge",
+}
+_REFLECTED = {
+    "__radd__": "add", "__rsub__": "sub", "__rmul__": "mul", "__rtruediv__": "div",
+    "__rfloordiv__": "floor_divide", "__rmod__": "remainder", "__rpow__": "pow",
+    "__rmatmul__": "matmul", "__rand__": "bitwise_and", "__ror__": "bitwise_or",
+    "__rxor__": "bitwise_xor",
+}
+_INPLACE = {
+    "__iadd__": "add_", "__isub__": "sub_", "__imul__": "mul_", "__itruediv__": "div_",
+    "__ifloordiv__": "floor_divide_", "__imod__": "remainder_", "__ipow__": "pow_",
+    "__iand__": "bitwise_and_", "__ior__": "bitwise_or_", "__ixor__": "bitwise_xor_",
+    "__ilshift__": "bitwise_left_shift_", "__irshift__": "bitwise_right_shift_",
+}
+_UNARY = {"__neg__": "neg", "__abs__": "abs", "__invert__": "bitwise_not",
+          "__getitem__": "getitem", "__setitem__": "setitem"}
+
+
+def _reflected(fn):
+    def method(self, other):
+        if not isinstance(other, (int, float, complex, bool)) and not isinstance(other, Tensor):
+            return NotImplemented
+        from ._creation import tensor
+
+        lhs = tensor(other, dtype=_scalar_dtype(other, self), device=self.device)
+        return fn(lhs, self)
+
+    return method
+
+
+def _scalar_dtype(value, like: Tensor):
+    from . import _dtype as D
+
+    return D.result_type(like, value) if D.scalar_dtype(value).category > \
+        like.dtype.category else like.dtype
+
+
+def _forward(fn):
+    def method(self, other):
+        if isinstance(other, (list, tuple, set, dict, str)) or other is None:
+            return NotImplemented
+        return fn(self, other)
+
+    return method
+
+
+def _compare(fn, name):
+    def method(self, other):
+        if isinstance(other, (list, tuple, set, dict, str)) or other is None:
+            return NotImplemented if name not in ("__eq__", "__ne__") else name == "__ne__"
+        if not isinstance(other, (Tensor, int, float, bool, complex)) and \
+                not hasattr(other, "dtype"):
+            return name == "__ne__"
+        return fn(self, other)
+
+    return method
+
+
+def bind() -> None:
+    functions = {}
+    for mod_name in OP_MODULES:
+        try:
+            mod = importlib.import_module(f"ember._ops.{mod_name}")
+        except ModuleNotFoundError as err:
+            if err.name != f"ember._ops.{mod_name}":
+                raise
+            continue
+        for name, fn in getattr(mod, "TENSOR_METHODS", {}).items():
+            setattr(Tensor, name, fn)
+            functions[name] = fn
+    from . import _random
+
+    for name, fn in _random.TENSOR_METHODS.items():
+        setattr(Tensor, name, fn)
+
+    for dunder, name in _FORWARD.items():
+        if name in functions:
+            wrap = _compare if name in ("eq", "ne", "lt", "le", "gt", "ge") else None
+            fn = functions[name]
+            setattr(Tensor, dunder, wrap(fn, dunder) if wrap else _forward(fn))
+    for dunder, name in _REFLECTED.items():
+        if name in functions:
+            setattr(Tensor, dunder, _reflected(functions[name]))
+    for dunder, name in _INPLACE.items():
+        if name in functions:
+            setattr(Tensor, dunder, functions[name])
+    for dunder, name in _UNARY.items():
+        if name in functions:
+            setattr(Tensor, dunder, functions[name])
+    Tensor.__pos__ = lambda self: self
+    Tensor.T = property(lambda self: self.permute(*reversed(range(self.ndim))))
+    Tensor.mT = property(lambda self: self.transpose(-2, -1))
+    Tensor.H = property(lambda self: self.T.conj() if self.is_complex() else self.T)
+    Tensor.mH = property(lambda self: self.mT.conj() if self.is_complex() else self.mT)

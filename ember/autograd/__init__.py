@@ -1,0 +1,124 @@
+"""Automatic differentiation: ``backward``, ``grad``, grad modes, ``Function``, ``gradcheck``."""
+
+from __future__ import annotations
+
+from .anomaly import detect_anomaly, set_detect_anomaly
+from .grad_mode import (
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    is_inference_mode_enabled,
+    no_grad,
+    set_grad_enabled,
+)
+from .graph import Node, run_backward
+
+__all__ = ["backward", "grad", "no_grad", "enable_grad", "set_grad_enabled", "inference_mode",
+           "is_grad_enabled", "detect_anomaly", "set_detect_anomaly", "Function",
+           "gradcheck", "gradgradcheck", "Node"]
+
+
+def _as_tuple(x):
+    if x is None:
+        return None
+    from .._tensor import Tensor
+
+    return (x,) if isinstance(x, Tensor) else tuple(x)
+
+
+def _make_grads(outputs, grad_outputs, create_graph):
+    from .._creation import ones_like
+    from .._tensor import Tensor
+
+    grads = []
+    for i, out in enumerate(outputs):
+        g = grad_outputs[i] if grad_outputs is not None and i < len(grad_outputs) else None
+        if g is None:
+            if not out.requires_grad:
+                raise RuntimeError(
+                    f"element {i} of tensors does not require grad and does not have a grad_fn")
+            if out.numel() != 1:
+                raise RuntimeError(
+                    "grad can be implicitly created only for scalar outputs; call "
+                    f"backward(gradient=...) with a tensor of shape {list(out.shape)}, or "
+                    "reduce the output first (e.g. out.sum().backward())")
+            g = ones_like(out)
+        elif not isinstance(g, Tensor):
+            from .._creation import tensor
+
+            g = tensor(g, dtype=out.dtype, device=out.device)
+        else:
+            if g.shape != out.shape:
+                raise RuntimeError(
+                    f"Mismatch in shape: grad_output[{i}] has a shape of {g.shape} and "
+                    f"output[{i}] has a shape of {out.shape}.")
+            if not create_graph:
+                g = g.detach()
+        if not out.requires_grad:
+            raise RuntimeError(
+                f"element {i} of tensors does not require grad and does not have a grad_fn")
+        grads.append(g)
+    return grads
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
+             grad_variables=None, inputs=None) -> None:
+    """Accumulate gradients of ``tensors`` into the ``.grad`` of graph leaves.
+
+    Example:
+        >>> ember.autograd.backward(loss)
+    """
+    tensors = _as_tuple(tensors)
+    grad_tensors = _as_tuple(grad_tensors if grad_tensors is not None else grad_variables)
+    if retain_graph is None:
+        retain_graph = create_graph
+    inputs = _as_tuple(inputs)
+    if inputs is not None and len(inputs) == 0:
+        raise RuntimeError("`inputs` argument to `backward()` cannot be empty.")
+    grads = _make_grads(tensors, grad_tensors, create_graph)
+    run_backward(tensors, grads, retain_graph, create_graph, inputs=inputs, accumulate=True)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
+         only_inputs=True, allow_unused=None, is_grads_batched=False, materialize_grads=False):
+    """The gradients of ``outputs`` with respect to ``inputs``, without touching ``.grad``.
+
+    Example:
+        >>> (g,) = ember.autograd.grad((x ** 2).sum(), x, create_graph=True)
+    """
+    outputs = _as_tuple(outputs)
+    single = not isinstance(inputs, (list, tuple))
+    inputs = _as_tuple(inputs)
+    grad_outputs = _as_tuple(grad_outputs)
+    if retain_graph is None:
+        retain_graph = create_graph
+    if allow_unused is None:
+        allow_unused = materialize_grads
+    grads = _make_grads(outputs, grad_outputs, create_graph)
+    result = run_backward(outputs, grads, retain_graph, create_graph, inputs=inputs,
+                          allow_unused=allow_unused, accumulate=False)
+    if materialize_grads:
+        from .._creation import zeros_like
+
+        result = [r if r is not None else zeros_like(t) for r, t in zip(result, inputs)]
+    if not create_graph:
+        result = [r.detach() if r is not None else None for r in result]
+    _ = single
+    return tuple(result)
+
+
+def __getattr__(name):
+    # Function and gradcheck live in their own modules; import them on first use.
+    if name in ("Function", "once_differentiable", "FunctionCtx"):
+        from . import function
+
+        return getattr(function, name)
+    if name in ("gradcheck", "gradgradcheck"):
+        from . import gradcheck as gc
+
+        return getattr(gc, name)
+    if name == "functional":
+        from . import functional
+
+        return functional
+    raise AttributeError(f"module 'ember.autograd' has no attribute '{name}'")

@@ -1,0 +1,155 @@
+"""Grad modes: ``no_grad``, ``enable_grad``, ``set_grad_enabled``, ``inference_mode``.
+
+Each works as a context manager and as a decorator; the state is thread-local, as in PyTorch.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import threading
+
+__all__ = ["no_grad", "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled",
+           "is_inference_mode_enabled"]
+
+
+class _State(threading.local):
+    def __init__(self):
+        self.enabled = True
+        self.inference = False
+
+
+_state = _State()
+
+
+def is_grad_enabled() -> bool:
+    """True when operations record a graph for autograd."""
+    return _state.enabled
+
+
+def is_inference_mode_enabled() -> bool:
+    return _state.inference
+
+
+class _GradModeContext:
+    """Base for grad-mode context managers that also decorate functions and generators."""
+
+    def __call__(self, func):
+        if inspect.isclass(func):
+            raise TypeError("grad-mode decorators apply to functions, not classes")
+        if inspect.isgeneratorfunction(func):
+            @functools.wraps(func)
+            def generator(*args, **kwargs):
+                gen = func(*args, **kwargs)
+                try:
+                    with self.clone():
+                        item = next(gen)
+                    while True:
+                        sent = yield item
+                        with self.clone():
+                            item = gen.send(sent)
+                except StopIteration as stop:
+                    return stop.value
+            return generator
+
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            with self.clone():
+                return func(*args, **kwargs)
+        return wrapper
+
+    def clone(self):
+        return self.__class__()
+
+
+class no_grad(_GradModeContext):
+    """Context manager and decorator that stops recording operations for autograd.
+
+    Example:
+        >>> with ember.no_grad():
+        ...     y = model(x)        # no graph is kept, memory stays flat
+    """
+
+    def __init__(self, orig_func=None):
+        # Allow the bare-decorator form @no_grad (PyTorch accepts it too).
+        self._func = orig_func
+
+    def __new__(cls, orig_func=None):
+        self = super().__new__(cls)
+        if callable(orig_func):
+            self.__init__()
+            return self(orig_func)
+        return self
+
+    def __enter__(self):
+        self._prev = _state.enabled
+        _state.enabled = False
+
+    def __exit__(self, *exc):
+        _state.enabled = self._prev
+        return False
+
+
+class enable_grad(_GradModeContext):
+    """Context manager and decorator that turns recording back on (inside ``no_grad``)."""
+
+    def __enter__(self):
+        self._prev = _state.enabled
+        _state.enabled = True
+
+    def __exit__(self, *exc):
+        _state.enabled = self._prev
+        return False
+
+
+class set_grad_enabled(_GradModeContext):
+    """Turn recording on or off; works as a function call, a context manager or a decorator.
+
+    Example:
+        >>> with ember.set_grad_enabled(is_train):
+        ...     loss = criterion(model(x), y)
+    """
+
+    def __init__(self, mode: bool):
+        self.mode = bool(mode)
+        self._prev = _state.enabled
+        _state.enabled = self.mode
+
+    def __enter__(self):
+        pass
+
+    def __exit__(self, *exc):
+        _state.enabled = self._prev
+        return False
+
+    def clone(self):
+        prev = _state.enabled
+        new = self.__class__(self.mode)
+        new._prev = prev
+        return new
+
+
+class inference_mode(_GradModeContext):
+    """Like ``no_grad``, for pure inference (``mode=False`` makes it a no-op)."""
+
+    def __init__(self, mode: bool = True):
+        self.mode = mode
+
+    def __new__(cls, mode=True):
+        self = super().__new__(cls)
+        if callable(mode):
+            self.__init__(True)
+            return self(mode)
+        return self
+
+    def __enter__(self):
+        self._prev = (_state.enabled, _state.inference)
+        if self.mode:
+            _state.enabled, _state.inference = False, True
+
+    def __exit__(self, *exc):
+        _state.enabled, _state.inference = self._prev
+        return False
+
+    def clone(self):
+        return self.__class__(self.mode)
