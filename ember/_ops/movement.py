@@ -174,8 +174,9 @@ def squeeze(input: Tensor, dim=None) -> Tensor:
 
 class Clone(Op):
     @staticmethod
-    def forward(ctx, x):
-        return np.array(x, copy=True)
+    def forward(ctx, x, order="K"):
+        # "K" keeps the input's stride order, as PyTorch's preserve_format does.
+        return np.array(x, copy=True, order=order)
 
     @staticmethod
     def backward(ctx, grad):
@@ -191,7 +192,7 @@ def contiguous(self: Tensor, memory_format=None) -> Tensor:
     """This tensor if it is C-contiguous, else a contiguous copy."""
     if self._data.flags.c_contiguous:
         return self
-    return Clone.apply(self)
+    return Clone.apply(self, order="C")
 
 
 class Cast(Op):

@@ -11,6 +11,7 @@ from .grad_mode import (
     no_grad,
     set_grad_enabled,
 )
+from ._gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .graph import Node, run_backward
 
 __all__ = ["backward", "grad", "no_grad", "enable_grad", "set_grad_enabled", "inference_mode",
@@ -113,10 +114,6 @@ def __getattr__(name):
         from . import function
 
         return getattr(function, name)
-    if name in ("gradcheck", "gradgradcheck"):
-        from . import gradcheck as gc
-
-        return getattr(gc, name)
     if name == "functional":
         from . import functional
 

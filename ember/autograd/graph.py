@@ -55,7 +55,8 @@ class Node:
     # -- saving ----------------------------------------------------------------------------
     def save_for_backward(self, *tensors):
         """Keep tensors (inputs or outputs) for backward; their versions are checked then."""
-        self._saved = [(t, t._version[0]) if t is not None else None for t in tensors]
+        self._saved = [(t, t._version[0]) if hasattr(t, "_version") else (t, None)
+                       for t in tensors]
 
     @property
     def saved_tensors(self) -> tuple:
@@ -63,11 +64,8 @@ class Node:
             raise RuntimeError(_FREED_MSG)
         out = []
         for item in self._saved or ():
-            if item is None:
-                out.append(None)
-                continue
             t, version = item
-            if t._version[0] != version:
+            if version is not None and t._version[0] != version:
                 raise RuntimeError(_modified_message(t, version, self))
             out.append(t)
         if self._saved_output is not None:
