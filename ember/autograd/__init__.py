@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ._gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .anomaly import detect_anomaly, set_detect_anomaly
 from .grad_mode import (
     enable_grad,
@@ -11,7 +12,6 @@ from .grad_mode import (
     no_grad,
     set_grad_enabled,
 )
-from ._gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .graph import Node, run_backward
 
 __all__ = ["backward", "grad", "no_grad", "enable_grad", "set_grad_enabled", "inference_mode",
