@@ -1,0 +1,320 @@
+"""``ember.autograd.Function``: user-defined ops with their own backward, as in PyTorch.
+
+A subclass defines ``forward(ctx, *args)`` on Tensors and ``backward(ctx, *grads)``;
+``MyFunc.apply(*args)`` runs forward with grad mode off and records one graph node, an
+instance of ``MyFuncBackward`` (a ``Node`` subclass made for each Function), which is also the
+``ctx`` both static methods receive.
+
+Example:
+    >>> class Square(ember.autograd.Function):
+    ...     @staticmethod
+    ...     def forward(ctx, x):
+    ...         ctx.save_for_backward(x)
+    ...         return x * x
+    ...     @staticmethod
+    ...     def backward(ctx, grad):
+    ...         (x,) = ctx.saved_tensors
+    ...         return 2 * x * grad
+    >>> Square.apply(ember.tensor([3.0], requires_grad=True))
+    tensor([9.], grad_fn=<SquareBackward>)
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from .. import _dtype as D
+from . import anomaly, grad_mode
+from .graph import Node, _sequence, edge_of
+
+__all__ = ["Function", "FunctionCtx", "BackwardCFunction", "once_differentiable", "InplaceFunction"]
+
+_state = grad_mode._state
+
+
+class FunctionCtx:
+    """The methods a custom Function's ``ctx`` offers (mixed into every backward node)."""
+
+    def save_for_backward(self, *tensors) -> None:
+        """Keep tensors for backward; ``ctx.saved_tensors`` checks they were not changed since."""
+        Node.save_for_backward(self, *tensors)
+
+    def save_for_forward(self, *tensors) -> None:
+        self.saved_for_forward = tensors
+
+    def mark_dirty(self, *tensors) -> None:
+        """Declare inputs that forward modified in place (they must be returned as outputs)."""
+        self._dirty = tensors
+
+    def mark_non_differentiable(self, *tensors) -> None:
+        """Declare outputs that get no gradient (indices, masks); backward sees zeros for them."""
+        self._non_differentiable = tensors
+
+    def set_materialize_grads(self, value: bool) -> None:
+        """With False, backward receives None (not zeros) for outputs that got no gradient."""
+        self.materialize_grads = bool(value)
+
+
+class BackwardCFunction(FunctionCtx, Node):
+    """Base of the ``<Name>Backward`` nodes recorded by ``Function.apply``."""
+
+    _forward_cls: Any = None
+    _dirty = ()
+    _non_differentiable = ()
+    _tensor_positions: tuple = ()  # which forward arguments were Tensors
+    _num_args = 0
+
+    def name(self) -> str:
+        return type(self).__name__
+
+    def _run_backward(self, grads):
+        result = self._forward_cls.backward(self, *grads)
+        if not isinstance(result, tuple):
+            result = (result,)
+        n = self._num_args
+        if len(result) != n:
+            if len(result) > n and all(g is None for g in result[n:]):
+                result = result[:n]
+            else:
+                raise RuntimeError(f"function {self.name()} returned an incorrect number of "
+                                   f"gradients (expected {n}, got {len(result)})")
+        return self._check_grads(result)
+
+    def _check_grads(self, result):
+        from .._tensor import Tensor
+
+        positions = set(self._tensor_positions)
+        out = []
+        for i, g in enumerate(result):
+            if i not in positions:
+                if g is not None:
+                    raise RuntimeError(
+                        f"function {self.name()} returned a gradient different than None at "
+                        f"position {i + 1}, but the corresponding forward input was not a "
+                        "Variable")
+                continue
+            if g is None:
+                out.append(None)
+                continue
+            if not isinstance(g, Tensor):
+                raise RuntimeError(f"expected Variable or None (got {type(g).__name__})")
+            shape = self._input_shapes[i]
+            if g._data.shape != shape:
+                g = _sum_to(g, shape, self.name(), i)
+            out.append(g)
+        return tuple(out)
+
+
+def _sum_to(g, shape, name, i):
+    """Reduce a broadcast gradient to the input's shape, or raise torch's error."""
+    from .._ops._core import unbroadcast
+
+    gshape = g._data.shape
+    ok = len(shape) <= len(gshape) and all(
+        s == gs or s == 1 for s, gs in zip(reversed(shape), reversed(gshape)))
+    if not ok:
+        raise RuntimeError(f"Function {name} returned an invalid gradient at index {i} - got "
+                           f"{list(gshape)} but expected shape compatible with {list(shape)}")
+    return unbroadcast(g, shape)
+
+
+class _FunctionMeta(type):
+    """Gives each Function subclass its own ``<Name>Backward`` node class."""
+
+    def __init__(cls, name, bases, attrs):
+        cls._backward_cls = type(name + "Backward", (BackwardCFunction,), {"_forward_cls": cls})
+        super().__init__(name, bases, attrs)
+
+
+class Function(metaclass=_FunctionMeta):
+    """Base class for custom autograd operations; call them with ``MyFunc.apply(*args)``.
+
+    ``forward(ctx, *args)`` receives Tensors (and any other arguments) and runs with grad mode
+    off; ``backward(ctx, *grad_outputs)`` returns one gradient per forward argument (``None``
+    for arguments that are not tensors or need no gradient). Write backward with ember ops and
+    double backward works too.
+
+    Example:
+        >>> class Exp(ember.autograd.Function):
+        ...     @staticmethod
+        ...     def forward(ctx, x):
+        ...         y = x.exp(); ctx.save_for_backward(y); return y
+        ...     @staticmethod
+        ...     def backward(ctx, grad):
+        ...         (y,) = ctx.saved_tensors; return grad * y
+    """
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def __call__(self, *args, **kwargs):
+        raise RuntimeError(
+            "Legacy autograd function with non-static forward method is deprecated. Please use "
+            "new-style autograd function with static forward method: call "
+            f"{type(self).__name__}.apply(...) instead of {type(self).__name__}()(...).")
+
+    @staticmethod
+    def forward(ctx, *args, **kwargs):
+        raise NotImplementedError(
+            "You must implement the forward function for custom autograd.Function.")
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        raise NotImplementedError("setup_context is not implemented.")
+
+    @staticmethod
+    def backward(ctx, *grad_outputs):
+        raise NotImplementedError(
+            "You must implement either the backward or vjp method for your custom "
+            "autograd.Function to use it with backward mode AD.")
+
+    vjp = backward
+
+    @staticmethod
+    def jvp(ctx, *grad_inputs):
+        raise NotImplementedError("forward-mode AD (jvp) is not supported by ember.")
+
+    @classmethod
+    def apply(cls, *args, **kwargs):
+        from .._tensor import Tensor
+
+        ctx = cls._backward_cls()
+        positions = tuple(i for i, a in enumerate(args) if isinstance(a, Tensor))
+        needs = tuple(isinstance(a, Tensor) and a._requires_grad for a in args)
+        record = _state.enabled and any(needs)
+        ctx.needs_input_grad = needs
+        ctx._num_args = len(args)
+        ctx._tensor_positions = positions
+
+        split_style = cls.setup_context is not Function.setup_context
+        prev = _state.enabled
+        _state.enabled = False
+        try:
+            if split_style:
+                outputs = cls.forward(*args, **kwargs)
+                cls.setup_context(ctx, args, outputs)
+            else:
+                outputs = cls.forward(ctx, *args, **kwargs)
+        finally:
+            _state.enabled = prev
+
+        single = not isinstance(outputs, tuple)
+        outs = (outputs,) if single else outputs
+        outs = _process_outputs(ctx, args, outs, record)
+        return outs[0] if single else outs
+
+
+def _process_outputs(ctx, args, outs, record):
+    """Connect forward's outputs to the node (or just tidy them when nothing is recorded)."""
+    from .._tensor import Tensor
+
+    dirty = {id(t) for t in ctx._dirty}
+    non_diff = {id(t) for t in ctx._non_differentiable}
+    input_ids = {id(a) for a in args if isinstance(a, Tensor)}
+    if record:
+        ctx.next_functions = tuple(edge_of(args[i]) for i in ctx._tensor_positions)
+        ctx._input_shapes = {i: args[i]._data.shape for i in ctx._tensor_positions}
+        ctx._num_outputs = len(outs)
+        ctx._output_meta = [(tuple(o.shape), o.dtype, o.device) if isinstance(o, Tensor)
+                            else ((), None, None) for o in outs]
+        ctx._seq = next(_sequence)
+        if anomaly._enabled[0]:
+            anomaly.record_trace(ctx)
+    result = []
+    for nr, o in enumerate(outs):
+        if not isinstance(o, Tensor):
+            result.append(o)
+            continue
+        if id(o) in dirty:
+            o._version[0] += 1  # torch bumps a dirty tensor's version once more here
+            if record and id(o) not in non_diff:
+                _rebase_dirty(o, ctx, nr)
+            result.append(o)
+            continue
+        if id(o) in input_ids:
+            o = _alias(o)  # a returned input becomes a new tensor on the same memory, as in torch
+        if record and id(o) not in non_diff and o._dtype.category >= D._FLOAT:
+            o.grad_fn, o._output_nr, o._requires_grad = ctx, nr, True
+        result.append(o)
+    return tuple(result)
+
+
+def _alias(t):
+    from .._tensor import Tensor
+
+    out = Tensor._make(t._data, t._dtype)
+    out._version = t._version
+    out._base = t._base if t._base is not None else t
+    return out
+
+
+def _rebase_dirty(t, ctx, nr):
+    """A tensor forward changed in place now comes out of the node (views rebase their base)."""
+    from .._ops import inplace
+    from .._tensor import Tensor
+
+    if t._requires_grad and t.grad_fn is None and t._base is None:
+        raise RuntimeError("a leaf Variable that requires grad has been used in an in-place "
+                           "operation.")
+    fresh = Tensor._make(t._data, t._dtype, True)
+    fresh.grad_fn, fresh._output_nr = ctx, nr
+    inplace._rebase(t, fresh)
+
+
+class InplaceFunction(Function):
+    """A Function that can work in place (``inplace=True``); kept for torch compatibility."""
+
+    def __init__(self, inplace: bool = False):
+        super().__init__()
+        self.inplace = inplace
+
+
+class _DelayedErrorNode(Node):
+    _name = "DelayedError"
+
+    def __init__(self, msg, n):
+        self.msg = msg
+        self._seq = next(_sequence)
+        self._num_outputs = n
+
+    def _run_backward(self, grads):
+        raise RuntimeError(self.msg)
+
+
+def once_differentiable(fn):
+    """Decorate a ``backward`` that is not itself differentiable (e.g. written in NumPy).
+
+    It runs without recording; differentiating its result again raises a clear error.
+    """
+
+    @functools.wraps(fn)
+    def wrapper(ctx, *args):
+        from .._tensor import Tensor
+
+        prev = _state.enabled
+        _state.enabled = False
+        try:
+            outputs = fn(ctx, *args)
+        finally:
+            _state.enabled = prev
+        if not prev:
+            return outputs
+        grads_need = [a for a in args if isinstance(a, Tensor) and a._requires_grad]
+        if not grads_need:
+            return outputs
+        single = not isinstance(outputs, tuple)
+        outs = (outputs,) if single else outputs
+        node = _DelayedErrorNode(
+            "trying to differentiate twice a function that was marked with "
+            "@once_differentiable", 1)
+        node.next_functions = tuple(edge_of(a) for a in grads_need)
+        wrapped = []
+        for o in outs:
+            if isinstance(o, Tensor) and o._dtype.category >= D._FLOAT:
+                o = _alias(o)
+                o.grad_fn, o._output_nr, o._requires_grad = node, 0, True
+            wrapped.append(o)
+        return wrapped[0] if single else tuple(wrapped)
+
+    return wrapper
