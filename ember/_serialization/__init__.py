@@ -1,0 +1,1 @@
+"""Internals of ``ember.save``/``ember.load``: PyTorch's zip archive, its pickle, safe loading."""
