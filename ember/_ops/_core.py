@@ -24,10 +24,11 @@ import numpy as np
 
 from .. import _dtype as D
 from .._tensor import Tensor
-from ..autograd import grad_mode
+from ..autograd import anomaly, grad_mode
 from ..autograd.graph import Node, _sequence, edge_of
 
 _state = grad_mode._state
+_anomaly = anomaly._enabled
 
 
 class Op(Node):
@@ -78,6 +79,8 @@ def _wrap(ctx, cls, arr, nr, record):
             ctx.needs_input_grad = tuple(isinstance(x, Tensor) and x._requires_grad
                                          for x in ctx.inputs)
             ctx._seq = next(_sequence)
+            if _anomaly[0]:  # detect_anomaly: remember where this node was created
+                anomaly.record_trace(ctx)
             if cls.save_output:
                 ctx._saved_output = (arr, out._version, 0, out._dtype, True)
         if diff:
