@@ -16,7 +16,8 @@ from .graph import Node, run_backward
 
 __all__ = ["backward", "grad", "no_grad", "enable_grad", "set_grad_enabled", "inference_mode",
            "is_grad_enabled", "detect_anomaly", "set_detect_anomaly", "Function",
-           "gradcheck", "gradgradcheck", "Node"]
+           "gradcheck", "gradgradcheck", "Node", "GradcheckError",
+           "is_inference_mode_enabled"]
 
 
 def _as_tuple(x):

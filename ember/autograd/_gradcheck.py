@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .grad_mode import no_grad
+from .grad_mode import enable_grad, no_grad
 
 
 class GradcheckError(RuntimeError):
@@ -113,9 +113,10 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps: float = 1e-6, atol: f
 
     def first_grads(*args):
         xs, gos = args[:n_in], args[n_in:]
-        os = [o for o in _outputs(func, xs) if isinstance(o, Tensor) and o.requires_grad]
-        gs = autograd_grad(os, [xs[k] for k in diff], list(gos)[:len(os)], create_graph=True,
-                           allow_unused=True)
+        with enable_grad():  # the numerical Jacobian calls this under no_grad
+            os = [o for o in _outputs(func, xs) if isinstance(o, Tensor) and o.requires_grad]
+            gs = autograd_grad(os, [xs[k] for k in diff], list(gos)[:len(os)],
+                               create_graph=True, allow_unused=True)
         return tuple(g for g in gs if g is not None)
 
     return gradcheck(first_grads, tuple(inputs) + tuple(grad_outputs), eps=eps, atol=atol,

@@ -299,7 +299,7 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs=None,
             if t.grad_fn is not None and g is not None:
                 t._grad = g.detach() if t._grad is None else (t._grad + g).detach()
     if inputs is not None and not accumulate:
-        for i, r in enumerate(results):
+        for r in results:
             if r is None and not allow_unused:
                 raise RuntimeError(
                     "One of the differentiated Tensors appears to not have been used in the "
