@@ -237,15 +237,15 @@ def expand(self: Tensor, *sizes) -> Tensor:
     if len(sizes) < len(shape):
         raise RuntimeError(
             f"expand(torch.{self.dtype._legacy}{{{list(shape)}}}, size={list(sizes)}): the "
-            "number of sizes provided ({}) must be greater or equal to the number of dimensions "
-            "in the tensor ({})".format(len(sizes), len(shape)))
+            f"number of sizes provided ({len(sizes)}) must be greater or equal to the number of "
+            f"dimensions in the tensor ({len(shape)})")
     lead = len(sizes) - len(shape)
     out = []
     for i, s in enumerate(sizes):
         if i < lead:
             if s < 0:
                 raise RuntimeError(f"The expanded size of the tensor ({s}) isn't allowed in a "
-                                   "leading, non-existing dimension {i}")
+                                   f"leading, non-existing dimension {i}")
             out.append(s)
             continue
         cur = shape[i - lead]

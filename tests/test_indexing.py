@@ -1,0 +1,170 @@
+"""``x[...]`` and ``x[...] = v`` against PyTorch: values, shapes, views, errors, gradients."""
+
+import numpy as np
+import pytest
+
+import ember
+
+A = np.arange(60, dtype=np.float64).reshape(3, 4, 5)
+
+
+def _lib_index(lib, idx):
+    """The same index in either library (numpy arrays become that library's tensors)."""
+    if isinstance(idx, tuple):
+        return tuple(_lib_index(lib, i) for i in idx)
+    if isinstance(idx, np.ndarray):
+        return lib.tensor(idx)
+    return idx
+
+
+INDICES = [
+    0, -1, (1, 2), (1, 2, 3), slice(None), slice(1, None), slice(None, None, 2),
+    (slice(None), slice(1, 3), slice(None, None, 2)), (Ellipsis, 1), (None, 0), (0, None, 2),
+    (Ellipsis, None), (slice(10, 20),), (1, Ellipsis, slice(0, 4, 3)),
+    np.array([0, 2]), np.array([[0, 1], [2, 2]]), np.array([-1, 0]),
+    (np.array([0, 1]), np.array([1, 3])), (slice(None), np.array([0, 3])),
+    (0, slice(None), np.array([0, 1])),              # int before an advanced index: torch's (4, 2)
+    (np.array([0, 2]), slice(None), np.array([1, 4])),  # separated: advanced dims go first
+    (slice(None), np.array([0, 1]), np.array([1, 2])),
+    (np.array([1]), 0, np.array([2])),
+    A[:, 0, 0] > 10, A[:, :, 0] > 20, A > 30, (slice(None), A[0, :, 0] > 6),
+    (Ellipsis, np.array([4, 4, 0])), (None, np.array([0, 1]), None),
+    True, False, (0, True), [0, 2], [2, 0, 2], np.array([], dtype=np.int64),
+    np.array(1), (np.array(1), slice(None)), np.array([0, 2], dtype=np.int32),
+]
+
+
+@pytest.mark.parametrize("idx", INDICES, ids=[str(i) for i in range(len(INDICES))])
+def test_getitem_matches_torch(torch, idx):
+    e = ember.tensor(A)[_lib_index(ember, idx)]
+    t = torch.tensor(A)[_lib_index(torch, idx)]
+    assert tuple(e.shape) == tuple(t.shape)
+    np.testing.assert_array_equal(e.numpy(), t.numpy())
+    if t.numel() == 0:
+        return  # NumPy cannot tell an empty view from a copy
+    # basic indexing is a view in both libraries, advanced indexing a copy
+    assert (e._base is not None) == (t._base is not None)
+    if t._base is not None:
+        assert e.stride() == t.stride()
+        assert e.storage_offset() == t.storage_offset()
+
+
+@pytest.mark.parametrize("idx", INDICES, ids=[str(i) for i in range(len(INDICES))])
+def test_getitem_gradient_matches_torch(torch, idx):
+    def grad(lib):
+        x = lib.tensor(A, requires_grad=True)
+        y = x[_lib_index(lib, idx)]
+        w = lib.tensor(np.random.default_rng(0).standard_normal(tuple(y.shape)))
+        (y * w).sum().backward()
+        return x.grad.numpy()
+
+    np.testing.assert_allclose(grad(ember), grad(torch))
+
+
+def test_getitem_repeated_index_accumulates_and_double_backward(torch):
+    def run(lib):
+        x = lib.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        z = x[lib.tensor([0, 0, 2, 0])]
+        y = (z * z * z).sum()
+        (g,) = lib.autograd.grad(y, x, create_graph=True)
+        (gg,) = lib.autograd.grad((g * g).sum(), x)
+        return g.detach().numpy(), gg.numpy()
+
+    for e, t in zip(run(ember), run(torch)):
+        np.testing.assert_allclose(e, t)
+
+
+@pytest.mark.parametrize("idx,exc,msg", [
+    (5, IndexError, "index 5 is out of bounds for dimension 0 with size 3"),
+    ((slice(None), 7), IndexError, "index 7 is out of bounds for dimension 1 with size 4"),
+    (np.array([0, 3]), IndexError, "index 3 is out of bounds for dimension 0 with size 3"),
+    ((slice(None), slice(None), np.array([9])), IndexError,
+     "index 9 is out of bounds for dimension 0 with size 5"),
+    (np.array([1.0]), IndexError, "tensors used as indices must be long, int, byte or bool"),
+    (np.ones(4, bool), IndexError, "The shape of the mask [4] at index 0 does not match"),
+    (slice(None, None, -1), ValueError, "step must be greater than zero"),
+    ((0, 0, 0, 0), IndexError, "too many indices for tensor of dimension 3"),
+    (1.5, IndexError, "only integers, slices"),
+    ((np.array([0, 1]), np.array([0, 1, 2])), IndexError,
+     "shape mismatch: indexing tensors could not be broadcast together with shapes [2], [3]"),
+])
+def test_getitem_errors_match_torch(torch, idx, exc, msg):
+    for lib in (ember, torch):
+        with pytest.raises(exc) as info:
+            lib.tensor(A)[_lib_index(lib, idx)]
+        assert msg in str(info.value)
+
+
+def test_getitem_view_shares_memory_and_version():
+    x = ember.zeros(3, 4)
+    v = x[1, 1:3]
+    v.add_(1)
+    assert x[1, 1].item() == 1 and x[0, 0].item() == 0
+    assert x._version_counter == v._version_counter
+    assert x[0, 0].shape == () and x[0, 0]._base is not None
+
+
+SET_CASES = [
+    (0, 1.5), ((slice(None), 1), np.arange(5.0)), ((Ellipsis, 0), np.ones((1, 1, 4))),
+    (np.array([0, 2]), 7.0), ((np.array([0, 2]), slice(None), 0), np.array([[1.0], [2.0]])),
+    (A > 40, -1.0), (A[:, 0, 0] > 10, np.arange(40.0).reshape(2, 4, 5)),
+    ((slice(None), np.array([0, 1]), np.array([1, 2])), np.array([9.0, 8.0])),
+    ((None, 1), np.arange(20.0).reshape(4, 5)), ((0, slice(None, None, 2)), np.array(3.0)),
+]
+
+
+@pytest.mark.parametrize("idx,value", SET_CASES, ids=[str(i) for i in range(len(SET_CASES))])
+def test_setitem_matches_torch_with_gradients(torch, idx, value):
+    def run(lib):
+        x = lib.tensor(A, requires_grad=True)
+        y = x * 2
+        v = lib.tensor(value, requires_grad=True) if isinstance(value, np.ndarray) else value
+        y[_lib_index(lib, idx)] = v
+        w = lib.tensor(np.random.default_rng(1).standard_normal(A.shape))
+        (y * w).sum().backward()
+        out = [y.detach().numpy(), x.grad.numpy()]
+        if isinstance(value, np.ndarray):
+            out.append(v.grad.numpy())
+        return out
+
+    for e, t in zip(run(ember), run(torch)):
+        np.testing.assert_allclose(e, t)
+
+
+def test_setitem_no_grad_casts_and_bumps_version(torch):
+    for lib in (ember, torch):
+        x = lib.zeros(2, 3, dtype=lib.int64)
+        x[0] = 2.7
+        x[1, lib.tensor([True, False, True])] = lib.tensor([5, 6])
+        x[:, 1] = lib.tensor([1.9, -1.9])  # basic indexing copies with a cast
+        assert x.tolist() == [[2, 1, 2], [5, -1, 6]]
+        with pytest.raises(RuntimeError, match="Index put requires the source and destination"):
+            x[[0]] = lib.tensor(1.5)
+    x = ember.zeros(3)
+    before = x._version_counter
+    x[1] = 1
+    assert x._version_counter == before + 1
+
+
+def test_setitem_errors_match_torch(torch):
+    for lib in (ember, torch):
+        x = lib.zeros(3, 4)
+        with pytest.raises(RuntimeError, match="must match the existing size"):
+            x[0] = lib.ones(3)
+        with pytest.raises(RuntimeError, match="shape mismatch: value tensor of shape"):
+            x[[0, 1]] = lib.ones(3)
+        leaf = lib.zeros(3, requires_grad=True)
+        with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
+            leaf[0] = 1.0
+
+
+def test_setitem_through_view_of_nonleaf_gives_torch_gradients(torch):
+    def run(lib):
+        x = lib.tensor(A[0], requires_grad=True)
+        y = x * x
+        row = y[1]
+        row[2:] = lib.tensor(3.0) * x[0, 0]
+        (y * y).sum().backward()
+        return x.grad.numpy()
+
+    np.testing.assert_allclose(run(ember), run(torch))
