@@ -1,0 +1,417 @@
+"""Convolution as gathers and GEMMs: forward, input gradient and weight gradient.
+
+Three linear ops, each the adjoint of the others, so every backward is written with the other
+two and gradients of any order come for free:
+
+* ``Conv(x, w, b)``        -- cross-correlation: im2col (one strided copy) + one GEMM per group.
+* ``ConvInput(g, w)``      -- the input gradient, also ``conv_transpose``: a convolution of the
+  zero-dilated, padded ``g`` with the flipped, transposed weights (no scatter-add).
+* ``ConvWeight(x, g)``     -- the weight gradient: one GEMM of ``g`` with the im2col matrix.
+
+Spatial rank is generic (1-d, 2-d, 3-d). Padding is a tuple of ``(low, high)`` pairs so that
+``padding='same'`` with an even kernel (PyTorch pads the extra element on the high side) and
+the negative "padding" of a transposed convolution share one path.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from .._tensor import Tensor
+from ..autograd import grad_mode
+from ._core import Op
+
+__all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
+           "conv_transpose3d"]
+
+
+# -- raw-array kernels ----------------------------------------------------------------------
+
+def _pad_spatial(x: np.ndarray, pads) -> np.ndarray:
+    """Zero-pad (positive) or crop (negative) the trailing spatial axes of ``x``."""
+    nd = len(pads)
+    if all(lo == 0 and hi == 0 for lo, hi in pads):
+        return x
+    lead = x.ndim - nd
+    crop = tuple(slice(max(-lo, 0), x.shape[lead + i] - max(-hi, 0))
+                 for i, (lo, hi) in enumerate(pads))
+    x = x[(slice(None),) * lead + crop]
+    if all(lo <= 0 and hi <= 0 for lo, hi in pads):
+        return x
+    shape = x.shape[:lead] + tuple(x.shape[lead + i] + max(lo, 0) + max(hi, 0)
+                                   for i, (lo, hi) in enumerate(pads))
+    out = np.zeros(shape, dtype=x.dtype)
+    inner = tuple(slice(max(lo, 0), max(lo, 0) + x.shape[lead + i])
+                  for i, (lo, hi) in enumerate(pads))
+    out[(slice(None),) * lead + inner] = x
+    return out
+
+
+def _out_size(size, k, s, pad, d):
+    return [(n + lo + hi - d_ * (k_ - 1) - 1) // s_ + 1
+            for n, k_, s_, (lo, hi), d_ in zip(size, k, s, pad, d)]
+
+
+def _im2col(x: np.ndarray, ksize, stride, pad, dilation, groups):
+    """Columns ``(G, Cg*K, N*L)`` of the padded input (one strided copy), the output size and
+    the layout (``None``, or the flat strides and row length of the "wide" layout)."""
+    xp = _pad_spatial(x, pad)
+    n, c = xp.shape[:2]
+    nd = len(ksize)
+    sp = xp.shape[2:]
+    osize = [(sp[i] - dilation[i] * (ksize[i] - 1) - 1) // stride[i] + 1 for i in range(nd)]
+    rows = c // groups * int(np.prod(ksize, dtype=np.int64))
+    if nd > 1 and all(s == 1 for s in stride):
+        # Stride 1: compute on the flattened image ("wide" rows that run past the right edge
+        # and are dropped later), so the copy moves long contiguous runs instead of short rows.
+        xp = np.ascontiguousarray(xp)
+        item = xp.itemsize
+        flat = [int(np.prod(sp[i + 1:], dtype=np.int64)) for i in range(nd)]
+        length = sum((o - 1) * f for o, f in zip(osize, flat)) + 1
+        shape = (c, *ksize, n, length)
+        strides = (xp.strides[1], *(d * f * item for d, f in zip(dilation, flat)),
+                   xp.strides[0], item)
+        cols = np.ascontiguousarray(as_strided(xp, shape, strides, writeable=False))
+        return cols.reshape(groups, rows, n * length), osize, (flat, length)
+    st = xp.strides
+    # (C, *k, N, *out): windows along k step by the dilation, along out by the stride
+    shape = (c, *ksize, n, *osize)
+    strides = (st[1], *(st[2 + i] * dilation[i] for i in range(nd)), st[0],
+               *(st[2 + i] * stride[i] for i in range(nd)))
+    cols = np.ascontiguousarray(as_strided(xp, shape, strides, writeable=False))
+    return cols.reshape(groups, rows, n * int(np.prod(osize, dtype=np.int64))), osize, None
+
+
+def _valid_view(a: np.ndarray, n: int, o: int, osize, wide, writeable=False) -> np.ndarray:
+    """View ``a`` (contiguous, laid out ``(O, N, L)``) as ``(N, O, *out)``."""
+    item = a.itemsize
+    if wide is None:
+        length = int(np.prod(osize, dtype=np.int64))
+        flat = [int(np.prod(osize[i + 1:], dtype=np.int64)) for i in range(len(osize))]
+    else:
+        flat, length = wide
+    strides = (length * item, n * length * item, *(f * item for f in flat))
+    return as_strided(a, (n, o, *osize), strides, writeable=writeable)
+
+
+def _conv_raw(x, w, b, stride, pad, dilation, groups, keep_cols=False):
+    n = x.shape[0]
+    o = w.shape[0]
+    cols, osize, wide = _im2col(x, w.shape[2:], stride, pad, dilation, groups)
+    wm = w.reshape(groups, o // groups, -1)
+    out = np.matmul(wm, cols)  # (G, Og, N*L): one GEMM per group
+    src = _valid_view(out, n, o, osize, wide)
+    y = np.empty((n, o, *osize), dtype=out.dtype)
+    if b is not None:
+        np.add(src, b.reshape((1, o) + (1,) * len(osize)), out=y)
+    else:
+        np.copyto(y, src)
+    return y, ((cols, wide) if keep_cols else None)
+
+
+def _conv_input_raw(g, w, in_size, stride, pad, dilation, groups):
+    """Gradient of a convolution with respect to its input (= transposed convolution)."""
+    nd = len(in_size)
+    ksize = w.shape[2:]
+    if any(s != 1 for s in stride):
+        z = np.zeros(g.shape[:2] + tuple((o - 1) * s + 1 for o, s in zip(g.shape[2:], stride)),
+                     dtype=g.dtype)
+        z[(slice(None), slice(None)) + tuple(slice(None, None, s) for s in stride)] = g
+    else:
+        z = g
+    pads = []
+    for i in range(nd):
+        ext = dilation[i] * (ksize[i] - 1)
+        lo = pad[i][0]
+        pads.append((ext - lo, in_size[i] + lo - z.shape[2 + i]))
+    o, cg = w.shape[:2]
+    og = o // groups
+    wt = w.reshape(groups, og, cg, *ksize).swapaxes(1, 2)
+    wt = wt[(Ellipsis,) + (slice(None, None, -1),) * nd].reshape(groups * cg, og, *ksize)
+    zp = _pad_spatial(z, pads)
+    y, _ = _conv_raw(zp, wt, None, (1,) * nd, ((0, 0),) * nd, dilation, groups)
+    return y
+
+
+def _conv_weight_raw(x, g, ksize, stride, pad, dilation, groups, cols=None):
+    """Gradient of a convolution with respect to its weight: one GEMM per group."""
+    if cols is None:
+        cols, _, wide = _im2col(x, ksize, stride, pad, dilation, groups)
+    else:
+        cols, wide = cols
+    n, o = g.shape[:2]
+    length = cols.shape[-1] // n if n else 0
+    gt = (np.zeros if wide is not None else np.empty)((o, n, length), dtype=g.dtype)
+    _valid_view(gt, n, o, g.shape[2:], wide, writeable=True)[...] = g
+    gw = np.matmul(gt.reshape(groups, o // groups, n * length),
+                   cols.transpose(0, 2, 1))  # (G, Og, Cg*K)
+    return gw.reshape(o, x.shape[1] // groups, *ksize)
+
+
+# -- ops ------------------------------------------------------------------------------------
+
+def _want_cols(ctx) -> bool:
+    w = ctx.inputs[1]
+    return grad_mode._state.enabled and isinstance(w, Tensor) and w._requires_grad
+
+
+class Conv(Op):
+    @staticmethod
+    def forward(ctx, x, w, b, stride, pad, dilation, groups):
+        ctx.save_for_backward(ctx.inputs[0], ctx.inputs[1])
+        ctx.args = (stride, pad, dilation, groups)
+        y, ctx.cols = _conv_raw(x, w, b, stride, pad, dilation, groups, _want_cols(ctx))
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, w = ctx.saved_tensors
+        stride, pad, dilation, groups = ctx.args
+        need = ctx.needs_input_grad
+        gx = gw = gb = None
+        if need[0]:
+            gx = ConvInput.apply(grad, w, in_size=x.shape[2:], stride=stride, pad=pad,
+                                 dilation=dilation, groups=groups)
+        if need[1]:
+            gw = ConvWeight.apply(x, grad, ksize=w.shape[2:], stride=stride, pad=pad,
+                                  dilation=dilation, groups=groups, cols=ctx.cols)
+        ctx.cols = None
+        if len(need) > 2 and need[2]:
+            gb = grad.sum(dim=(0, *range(2, grad.dim())))
+        return gx, gw, gb
+
+
+class ConvInput(Op):
+    @staticmethod
+    def forward(ctx, g, w, in_size, stride, pad, dilation, groups):
+        ctx.save_for_backward(*ctx.inputs)
+        ctx.args = (tuple(in_size), stride, pad, dilation, groups)
+        return _conv_input_raw(g, w, tuple(in_size), stride, pad, dilation, groups)
+
+    @staticmethod
+    def backward(ctx, grad):
+        g, w = ctx.saved_tensors
+        _, stride, pad, dilation, groups = ctx.args
+        gg = gw = None
+        if ctx.needs_input_grad[0]:
+            gg = Conv.apply(grad, w, None, stride, pad, dilation, groups)
+        if ctx.needs_input_grad[1]:
+            gw = ConvWeight.apply(grad, g, ksize=w.shape[2:], stride=stride, pad=pad,
+                                  dilation=dilation, groups=groups)
+        return gg, gw
+
+
+class ConvWeight(Op):
+    @staticmethod
+    def forward(ctx, x, g, ksize, stride, pad, dilation, groups, cols=None):
+        ctx.save_for_backward(*ctx.inputs)
+        ctx.args = (stride, pad, dilation, groups)
+        return _conv_weight_raw(x, g, tuple(ksize), stride, pad, dilation, groups, cols)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, g = ctx.saved_tensors
+        stride, pad, dilation, groups = ctx.args
+        gx = gg = None
+        if ctx.needs_input_grad[0]:
+            gx = ConvInput.apply(g, grad, in_size=x.shape[2:], stride=stride, pad=pad,
+                                 dilation=dilation, groups=groups)
+        if ctx.needs_input_grad[1]:
+            gg = Conv.apply(x, grad, None, stride, pad, dilation, groups)
+        return gx, gg
+
+
+# -- argument checks and public functions ---------------------------------------------------
+
+def _tuple(v, nd: int, name: str) -> tuple:
+    if isinstance(v, (int, np.integer)):
+        return (int(v),) * nd
+    v = tuple(int(i) for i in v)
+    if len(v) == 1:
+        return v * nd
+    if len(v) != nd:
+        raise RuntimeError(f"expected {name} to be a single integer value or a list of {nd} "
+                           f"values to match the convolution dimensions, but got {name}={list(v)}")
+    return v
+
+
+def _type_name(t: Tensor) -> str:
+    return {"float32": "float", "float64": "double", "float16": "c10::Half",
+            "int64": "long"}.get(t.dtype.name, t.dtype.name)
+
+
+def _check(input: Tensor, weight: Tensor, bias, nd: int, name: str, transposed=False):
+    if not isinstance(input, Tensor) or not isinstance(weight, Tensor):
+        raise TypeError(f"{name}(): argument 'input' and 'weight' must be Tensors, got "
+                        f"{type(input).__name__} and {type(weight).__name__}")
+    if weight.dim() != nd + 2:
+        raise RuntimeError(f"Expected {nd + 2}-dimensional weight for {name}, but got "
+                           f"{weight.dim()}-dimensional weight of size {list(weight.shape)}")
+    if input._dtype is not weight._dtype:
+        raise RuntimeError(f"expected scalar type {_title(input)} but found {_title(weight)} "
+                           f"(input is {input.dtype}, weight is {weight.dtype}; cast one with "
+                           ".to(dtype))")
+    if bias is not None and bias._dtype is not input._dtype:
+        raise RuntimeError(f"Input type ({_type_name(input)}) and bias type "
+                           f"({_type_name(bias)}) should be the same")
+    if input.dim() not in (nd + 1, nd + 2):
+        raise RuntimeError(f"Expected {nd + 1}D (unbatched) or {nd + 2}D (batched) input to "
+                           f"{name}, but got input of size: {list(input.shape)}")
+
+
+def _title(t: Tensor) -> str:
+    return {"float32": "Float", "float64": "Double", "float16": "Half",
+            "int64": "Long"}.get(t.dtype.name, t.dtype.name)
+
+
+def _convnd(input, weight, bias, stride, padding, dilation, groups, nd: int, name: str):
+    _check(input, weight, bias, nd, name)
+    unbatched = input.dim() == nd + 1
+    if unbatched:
+        input = input.unsqueeze(0)
+    stride = _tuple(stride, nd, "stride")
+    dilation = _tuple(dilation, nd, "dilation")
+    if any(s <= 0 for s in stride):
+        raise RuntimeError("non-positive stride is not supported")
+    if any(d <= 0 for d in dilation):
+        raise RuntimeError("dilation should be greater than zero")
+    if groups <= 0:
+        raise RuntimeError("non-positive groups is not supported")
+    ksize = weight.shape[2:]
+    if isinstance(padding, str):
+        if padding == "valid":
+            pad = ((0, 0),) * nd
+        elif padding == "same":
+            if any(s != 1 for s in stride):
+                raise RuntimeError("padding='same' is not supported for strided convolutions")
+            total = [d * (k - 1) for d, k in zip(dilation, ksize)]
+            pad = tuple((t // 2, t - t // 2) for t in total)
+        else:
+            raise RuntimeError(f"Invalid padding string: '{padding}'")
+    else:
+        p = _tuple(padding, nd, "padding")
+        if any(v < 0 for v in p):
+            raise RuntimeError("negative padding is not supported")
+        pad = tuple((v, v) for v in p)
+    o = weight.shape[0]
+    if o % groups:
+        raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by {groups} "
+                           f"at dimension 0, but got weight of size [{list(weight.shape)}] "
+                           "instead")
+    if input.shape[1] != weight.shape[1] * groups:
+        raise RuntimeError(
+            f"Given groups={groups}, weight of size {list(weight.shape)}, expected "
+            f"input{list(input.shape)} to have {weight.shape[1] * groups} channels, but got "
+            f"{input.shape[1]} channels instead")
+    if bias is not None and tuple(bias.shape) != (o,):
+        raise RuntimeError(f"Given weight of size {list(weight.shape)}, expected bias to be "
+                           f"1-dimensional with {o} elements, but got bias of size "
+                           f"{list(bias.shape)} instead")
+    padded = [n + lo + hi for n, (lo, hi) in zip(input.shape[2:], pad)]
+    ext = [d * (k - 1) + 1 for d, k in zip(dilation, ksize)]
+    if any(p < e for p, e in zip(padded, ext)):
+        raise RuntimeError(
+            f"Calculated padded input size per channel: ({' x '.join(map(str, padded))}). "
+            f"Kernel size: ({' x '.join(map(str, ext))}). Kernel size can't be greater than "
+            "actual input size")
+    out = Conv.apply(input, weight, bias, stride, pad, dilation, groups)
+    return out.squeeze(0) if unbatched else out
+
+
+def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
+           dilation=1, groups: int = 1) -> Tensor:
+    """1-d cross-correlation over ``(N, C_in, L)`` with weight ``(C_out, C_in/groups, k)``.
+
+    Example:
+        >>> F.conv1d(ember.randn(2, 3, 8), ember.randn(4, 3, 3)).shape
+        ember.Size([2, 4, 6])
+    """
+    return _convnd(input, weight, bias, stride, padding, dilation, groups, 1, "conv1d")
+
+
+def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
+           dilation=1, groups: int = 1) -> Tensor:
+    """2-d cross-correlation over ``(N, C_in, H, W)``; ``padding`` may be 'same' or 'valid'.
+
+    Example:
+        >>> F.conv2d(ember.randn(1, 3, 5, 5), ember.randn(4, 3, 3, 3), padding=1).shape
+        ember.Size([1, 4, 5, 5])
+    """
+    return _convnd(input, weight, bias, stride, padding, dilation, groups, 2, "conv2d")
+
+
+def conv3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
+           dilation=1, groups: int = 1) -> Tensor:
+    """3-d cross-correlation over ``(N, C_in, D, H, W)``."""
+    return _convnd(input, weight, bias, stride, padding, dilation, groups, 3, "conv3d")
+
+
+def _conv_transposend(input, weight, bias, stride, padding, output_padding, groups, dilation,
+                      nd: int, name: str):
+    _check(input, weight, bias, nd, name)
+    unbatched = input.dim() == nd + 1
+    if unbatched:
+        input = input.unsqueeze(0)
+    stride = _tuple(stride, nd, "stride")
+    dilation = _tuple(dilation, nd, "dilation")
+    pad = _tuple(padding, nd, "padding")
+    opad = _tuple(output_padding, nd, "output_padding")
+    if any(s <= 0 for s in stride):
+        raise RuntimeError("non-positive stride is not supported")
+    if any(v < 0 for v in pad):
+        raise RuntimeError("negative padding is not supported")
+    if any(op >= s and op >= d for op, s, d in zip(opad, stride, dilation)):
+        raise RuntimeError(f"output padding must be smaller than either stride or dilation, "
+                           f"but got output_padding={list(opad)}, stride={list(stride)}, "
+                           f"dilation={list(dilation)}")
+    if input.shape[1] != weight.shape[0]:
+        raise RuntimeError(
+            f"Given transposed=1, weight of size {list(weight.shape)}, expected "
+            f"input{list(input.shape)} to have {weight.shape[0]} channels, but got "
+            f"{input.shape[1]} channels instead")
+    if weight.shape[0] % groups:
+        raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by {groups} "
+                           f"at dimension 0, but got weight of size {list(weight.shape)}")
+    ksize = weight.shape[2:]
+    size = [(i - 1) * s - 2 * p + d * (k - 1) + op + 1
+            for i, s, p, d, k, op in zip(input.shape[2:], stride, pad, dilation, ksize, opad)]
+    if any(v <= 0 for v in size):
+        raise RuntimeError(f"Given input size per channel: {list(input.shape[2:])}, calculated "
+                           f"output size per channel: {size}. Output size is too small")
+    out = ConvInput.apply(input, weight, in_size=tuple(size), stride=stride,
+                          pad=tuple((p, p) for p in pad), dilation=dilation, groups=groups)
+    if bias is not None:
+        out = out + bias.reshape((-1,) + (1,) * nd)
+    return out.squeeze(0) if unbatched else out
+
+
+def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1,
+                     padding=0, output_padding=0, groups: int = 1, dilation=1) -> Tensor:
+    """1-d transposed convolution; weight ``(C_in, C_out/groups, k)``.
+
+    Example:
+        >>> F.conv_transpose1d(ember.randn(1, 4, 5), ember.randn(4, 2, 3), stride=2).shape
+        ember.Size([1, 2, 11])
+    """
+    return _conv_transposend(input, weight, bias, stride, padding, output_padding, groups,
+                             dilation, 1, "conv_transpose1d")
+
+
+def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1,
+                     padding=0, output_padding=0, groups: int = 1, dilation=1) -> Tensor:
+    """2-d transposed convolution (the input gradient of ``conv2d``).
+
+    Example:
+        >>> F.conv_transpose2d(ember.randn(1, 4, 3, 3), ember.randn(4, 2, 3, 3), stride=2).shape
+        ember.Size([1, 2, 7, 7])
+    """
+    return _conv_transposend(input, weight, bias, stride, padding, output_padding, groups,
+                             dilation, 2, "conv_transpose2d")
+
+
+def conv_transpose3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1,
+                     padding=0, output_padding=0, groups: int = 1, dilation=1) -> Tensor:
+    """3-d transposed convolution."""
+    return _conv_transposend(input, weight, bias, stride, padding, output_padding, groups,
+                             dilation, 3, "conv_transpose3d")
