@@ -1,0 +1,1 @@
+"""The ``ember`` command: ``ember train``, ``ember eval``, ``ember info``."""
