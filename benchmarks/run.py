@@ -1,0 +1,240 @@
+"""ember vs PyTorch, side by side: per-step medians and ratios for the workloads of issue 7.
+
+Each workload is built by the same code for both libraries (their APIs are the same), and the
+two are timed alternately in one process so machine noise hits both alike.
+
+    python benchmarks/run.py                 # all workloads
+    python benchmarks/run.py --only mlp      # workloads whose name contains "mlp"
+    python benchmarks/run.py --json out.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def gemm_rate(n: int = 1024, repeats: int = 5) -> float:
+    """NumPy float32 GEMM GFLOP/s on this machine (the arithmetic ceiling)."""
+    a = np.random.rand(n, n).astype(np.float32)
+    b = np.random.rand(n, n).astype(np.float32)
+    a @ b
+    best = min(_time(lambda: a @ b) for _ in range(repeats))
+    return 2 * n ** 3 / best / 1e9
+
+
+def _time(fn) -> float:
+    t = time.perf_counter()
+    fn()
+    return time.perf_counter() - t
+
+
+# -- workloads: each returns (step function, FLOPs per step or None) ----------------------------
+
+def mlp(lib, batch: int, opt: str):
+    nn = lib.nn
+    lib.manual_seed(0)
+    model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(),
+                          nn.Linear(256, 10))
+    rng = np.random.default_rng(0)
+    x = lib.from_numpy(rng.standard_normal((batch, 784)).astype(np.float32))
+    y = lib.from_numpy(rng.integers(0, 10, batch).astype(np.int64))
+    optim = (lib.optim.SGD(model.parameters(), lr=0.01, momentum=0.9) if opt == "sgd"
+             else lib.optim.Adam(model.parameters(), lr=1e-3))
+    loss_fn = nn.CrossEntropyLoss()
+
+    def step():
+        optim.zero_grad()
+        loss_fn(model(x), y).backward()
+        optim.step()
+
+    flops = 3 * 2 * batch * (784 * 256 + 256 * 256 + 256 * 10)
+    return step, flops
+
+
+def cnn(lib, batch: int):
+    nn = lib.nn
+    lib.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 32, 3), nn.ReLU(), nn.Conv2d(32, 64, 3), nn.ReLU(),
+                          nn.MaxPool2d(2), nn.Flatten(), nn.Linear(9216, 128), nn.ReLU(),
+                          nn.Linear(128, 10))
+    rng = np.random.default_rng(0)
+    x = lib.from_numpy(rng.standard_normal((batch, 1, 28, 28)).astype(np.float32))
+    y = lib.from_numpy(rng.integers(0, 10, batch).astype(np.int64))
+    optim = lib.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    loss_fn = nn.CrossEntropyLoss()
+
+    def step():
+        optim.zero_grad()
+        loss_fn(model(x), y).backward()
+        optim.step()
+
+    conv = 2 * batch * (26 * 26 * 32 * 9 + 24 * 24 * 64 * 32 * 9)
+    fc = 2 * batch * (9216 * 128 + 128 * 10)
+    return step, 3 * (conv + fc) - 2 * batch * 26 * 26 * 32 * 9  # no input grad for conv1
+
+
+def op_add(lib, grad: bool):
+    a = lib.ones(1, requires_grad=grad)
+    b = lib.ones(1)
+    return (lambda: a + b), None
+
+
+def op_three(lib):
+    a = lib.ones(1, requires_grad=True)
+
+    def step():
+        (a * a + a).sum().backward()
+
+    return step, None
+
+
+def op_linear(lib):
+    lib.manual_seed(0)
+    layer = lib.nn.Linear(10, 10)
+    x = lib.ones(1, 10)
+    return (lambda: layer(x)), None
+
+
+def lstm(lib):
+    lib.manual_seed(0)
+    model = lib.nn.LSTM(32, 64, batch_first=True)
+    head = lib.nn.Linear(64, 10)
+    params = list(model.parameters()) + list(head.parameters())
+    optim = lib.optim.Adam(params, lr=1e-3)
+    rng = np.random.default_rng(0)
+    x = lib.from_numpy(rng.standard_normal((16, 20, 32)).astype(np.float32))
+    y = lib.from_numpy(rng.integers(0, 10, 16).astype(np.int64))
+
+    def step():
+        optim.zero_grad()
+        out, _ = model(x)
+        lib.nn.functional.cross_entropy(head(out[:, -1]), y).backward()
+        optim.step()
+
+    return step, None
+
+
+def transformer(lib):
+    lib.manual_seed(0)
+    layer = lib.nn.TransformerEncoderLayer(64, 4, dim_feedforward=128, dropout=0.0,
+                                           batch_first=True)
+    model = lib.nn.TransformerEncoder(layer, 2)
+    optim = lib.optim.Adam(model.parameters(), lr=1e-3)
+    x = lib.from_numpy(np.random.default_rng(0).standard_normal((8, 32, 64)).astype(np.float32))
+
+    def step():
+        optim.zero_grad()
+        model(x).pow(2).mean().backward()
+        optim.step()
+
+    return step, None
+
+
+WORKLOADS = {
+    "op: a + b (no grad)": (lambda L: op_add(L, False), 20000),
+    "op: a + b (grad)": (lambda L: op_add(L, True), 20000),
+    "op: 3-op fwd+bwd": (op_three, 3000),
+    "op: Linear(10,10) fwd": (op_linear, 10000),
+    "mlp b1 sgd": (lambda L: mlp(L, 1, "sgd"), 300),
+    "mlp b64 sgd": (lambda L: mlp(L, 64, "sgd"), 200),
+    "mlp b64 adam": (lambda L: mlp(L, 64, "adam"), 200),
+    "mlp b512 sgd": (lambda L: mlp(L, 512, "sgd"), 60),
+    "cnn b1": (lambda L: cnn(L, 1), 100),
+    "cnn b64": (lambda L: cnn(L, 64), 12),
+    "lstm b16 t20": (lstm, 30),
+    "transformer b8 t32": (transformer, 30),
+}
+
+
+def measure(step, n: int) -> float:
+    """Median seconds per call over ``n`` calls, timed in batches to beat timer noise."""
+    for _ in range(max(2, n // 20)):
+        step()
+    per = max(1, n // 20)
+    samples = []
+    for _ in range(max(3, n // per)):
+        t = time.perf_counter()
+        for _ in range(per):
+            step()
+        samples.append((time.perf_counter() - t) / per)
+    return statistics.median(samples)
+
+
+def import_cost(module: str) -> tuple[float, float]:
+    """(seconds, resident MB) of ``import module`` in a fresh interpreter."""
+    code = ("import time, resource; t = time.perf_counter(); import " + module +
+            "; dt = time.perf_counter() - t; "
+            "print(dt, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)")
+    runs = []
+    for _ in range(3):
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             check=True, cwd=os.path.dirname(os.path.dirname(
+                                 os.path.abspath(__file__))))
+        runs.append(tuple(float(v) for v in out.stdout.split()))
+    return min(r[0] for r in runs), min(r[1] for r in runs)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", default="", help="run workloads whose name contains this")
+    parser.add_argument("--repeats", type=int, default=3, help="alternating rounds per workload")
+    parser.add_argument("--json", help="write the results here too")
+    args = parser.parse_args()
+
+    import torch
+
+    import ember
+
+    torch.set_num_threads(os.cpu_count() or 1)
+    rate = gemm_rate()
+    print(f"NumPy float32 GEMM: {rate:.0f} GFLOP/s "
+          f"(OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', 'unset')})\n")
+    header = f"{'workload':<24}{'ember ms':>10}{'torch ms':>10}{'ratio':>8}{'floor ms':>10}"
+    print(header)
+    print("-" * len(header))
+    results = []
+    for name, (build, n) in WORKLOADS.items():
+        if args.only not in name:
+            continue
+        try:
+            e_step, flops = build(ember)
+            t_step, _ = build(torch)
+        except Exception as err:  # a workload ember cannot run yet is reported, not fatal
+            print(f"{name:<24} skipped: {type(err).__name__}: {err}")
+            continue
+        e_times, t_times = [], []
+        for _ in range(args.repeats):
+            e_times.append(measure(e_step, n))
+            t_times.append(measure(t_step, n))
+        e, t = statistics.median(e_times), statistics.median(t_times)
+        floor = flops / (rate * 1e9) if flops else None
+        unit = 1e6 if name.startswith("op:") else 1e3
+        label = "us" if unit == 1e6 else "ms"
+        floor_txt = f"{floor * 1e3:10.2f}" if floor else f"{'':>10}"
+        print(f"{name:<24}{e * unit:>8.2f}{label}{t * unit:>8.2f}{label}{e / t:>8.2f}{floor_txt}")
+        results.append({"workload": name, "ember_s": e, "torch_s": t, "ratio": e / t,
+                        "flops": flops, "floor_s": floor})
+    if not args.only or "import" in args.only:
+        (et, em), (tt, tm) = import_cost("ember"), import_cost("torch")
+        print(f"{'import (s / MB)':<24}{et:>7.2f}s {tt:>7.2f}s {et / tt:>7.2f}  "
+              f"memory {em:.0f} MB vs {tm:.0f} MB ({em / tm:.2f})")
+        results.append({"workload": "import", "ember_s": et, "torch_s": tt, "ratio": et / tt,
+                        "ember_mb": em, "torch_mb": tm})
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"gemm_gflops": rate, "results": results}, f, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
