@@ -118,7 +118,8 @@ def compile(model=None, **kwargs):
 def __getattr__(name):
     # Subpackages load on first use so that `import ember` stays fast.
     if name in ("nn", "optim", "utils", "vision", "serialization", "linalg", "distributions",
-                "testing", "special", "fft", "backends", "onnx", "jit", "amp", "hub"):
+                "testing", "special", "fft", "backends", "onnx", "jit", "amp", "hub",
+                "safetensors"):
         return _importlib.import_module(f"ember.{name}")
     if name in ("save", "load", "add_safe_globals", "safe_globals", "get_safe_globals",
                 "clear_safe_globals"):
