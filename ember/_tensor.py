@@ -58,6 +58,12 @@ class Tensor:
                  "_version", "_base", "_view_fn", "_hooks", "_post_acc_hooks", "_grad_acc",
                  "_grad_private", "_retains_grad", "__weakref__", "__dict__")
 
+    # In-place bookkeeping for views (rarely set, so class defaults keep Tensor._make cheap):
+    # a base records the version of its last recorded in-place change, a view the version its
+    # grad_fn was made at; a view older than its base's change redoes its node (graph.edge_of).
+    _rebased_at = -1
+    _fresh_at = -1
+
     # Defaults for slots that are rarely set keep Tensor._make cheap.
     def __new__(cls, *args, **kwargs):
         if cls is Tensor and (args or kwargs):
@@ -247,6 +253,15 @@ class Tensor:
 
     @property
     def grad(self):
+        if self._grad is None and self.grad_fn is not None and not self._retains_grad:
+            import warnings
+
+            warnings.warn(
+                "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its "
+                ".grad attribute won't be populated during autograd.backward(). If you indeed "
+                "want the .grad field to be populated for a non-leaf Tensor, use .retain_grad() "
+                "on the non-leaf Tensor. If you access the non-leaf Tensor by mistake, make sure "
+                "you access the leaf Tensor instead.", UserWarning, stacklevel=2)
         return self._grad
 
     @grad.setter

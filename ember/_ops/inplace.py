@@ -77,12 +77,13 @@ def apply_inplace(t: Tensor, result: Tensor, op: str = "") -> Tensor:
         return t
     track = grad_mode._state.enabled and (result._requires_grad or t._requires_grad)
     if track:
+        _unshare_saved(t, result)
         if result._dtype is not t._dtype:
             result = result.to(t._dtype)
         if result._data.shape != t._data.shape:
             result = result.expand(t._data.shape)
-        if not result._requires_grad:
-            result = result + t * 0  # t's old history gets a zero gradient, as it should
+        if not result._requires_grad or t._requires_grad and not _reaches(result, t):
+            result = KeepHistory.apply(result, t)  # t's old history gets a zero gradient
     np.copyto(t._data, result._data, casting="unsafe")
     t._version[0] += 1
     if track:
@@ -90,21 +91,79 @@ def apply_inplace(t: Tensor, result: Tensor, op: str = "") -> Tensor:
     return t
 
 
+def _unshare_saved(t: Tensor, result: Tensor) -> None:
+    """The op that computed ``result`` may have saved ``t`` itself (``mul_``, ``div_``), whose
+    memory is about to be overwritten: give it a copy of the old value instead, which sits where
+    ``t`` sat in the graph, so its backward sees the values forward saw."""
+    node = result.grad_fn
+    saved = node._saved if node is not None else None
+    if not saved:
+        return
+    snapshot = None
+    for i, (s, version) in enumerate(saved):
+        if s is t:
+            if snapshot is None:
+                snapshot = Tensor._make(t._data.copy(), t._dtype, t._requires_grad)
+                snapshot.grad_fn, snapshot._output_nr = t.grad_fn, t._output_nr
+            saved[i] = (snapshot, 0)
+
+
+def _reaches(result: Tensor, t: Tensor) -> bool:
+    """Whether ``result``'s node takes ``t``'s graph position as a direct input."""
+    node = result.grad_fn
+    if node is None:
+        return False
+    edge = (t.grad_fn, t._output_nr)
+    return any(e[0] is edge[0] and e[1] == edge[1] for e in node.next_functions)
+
+
 def _rebase(t: Tensor, result: Tensor) -> None:
     base = t._base
     if base is None or t._view_fn is None:
         t.grad_fn, t._output_nr, t._requires_grad = result.grad_fn, result._output_nr, True
+        t._rebased_at = t._version[0]  # views of t taken earlier must redo their graph node
         return
     node = CopySlices.apply(base, result, view_fn=t._view_fn).grad_fn
     base.grad_fn, base._output_nr, base._requires_grad = node, 0, True
     with grad_mode.enable_grad():
         fresh = t._view_fn(base)
     t.grad_fn, t._output_nr, t._requires_grad = fresh.grad_fn, fresh._output_nr, True
+    base._rebased_at = t._fresh_at = base._version[0]
+
+
+def refresh_view(t: Tensor) -> None:
+    """Redo the graph node of a view whose base changed in place after the view was taken."""
+    base = t._base
+    if t._view_fn is not None:
+        with grad_mode.enable_grad():
+            fresh = t._view_fn(base)
+        t.grad_fn, t._output_nr = fresh.grad_fn, fresh._output_nr
+        t._requires_grad = fresh._requires_grad
+    t._fresh_at = base._rebased_at
+
+
+class KeepHistory(Op):
+    """Join a new value with the history of the tensor it overwrites (which gets zeros)."""
+
+    @staticmethod
+    def forward(ctx, value, old):
+        ctx.old_meta = (old.shape, ctx.inputs[1]._dtype, ctx.inputs[1].device)
+        return value.copy()
+
+    @staticmethod
+    def backward(ctx, grad):
+        from .._creation import zeros
+
+        shape, dtype, device = ctx.old_meta
+        return grad, (zeros(shape, dtype=dtype, device=device)
+                      if ctx.needs_input_grad[1] else None)
 
 
 class CopySlices(Op):
     """Graph node for a base whose view was changed in place: the view's region of the base's
     gradient goes to the new value, the rest to the base's old history."""
+
+    _name = "CopySlices"
 
     @staticmethod
     def forward(ctx, base, value, view_fn):

@@ -199,6 +199,11 @@ def grad_accumulator(t) -> AccumulateGrad:
 
 def edge_of(t):
     """The (node, output_nr) where the gradient for tensor ``t`` enters the graph."""
+    base = t._base
+    if base is not None and base._rebased_at > t._fresh_at:
+        from .._ops.inplace import refresh_view
+
+        refresh_view(t)
     if t.grad_fn is not None:
         return t.grad_fn, t._output_nr
     if t.requires_grad:
@@ -299,11 +304,11 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs=None,
             if t.grad_fn is not None and g is not None:
                 t._grad = g.detach() if t._grad is None else (t._grad + g).detach()
     if inputs is not None and not accumulate:
-        for r in results:
+        for i, r in enumerate(results):
             if r is None and not allow_unused:
                 raise RuntimeError(
-                    "One of the differentiated Tensors appears to not have been used in the "
-                    "graph. Set allow_unused=True if this is the desired behavior.")
+                    f"The differentiated Tensor at index {i} appears to not have been used in "
+                    "the graph. Set allow_unused=True if this is the desired behavior.")
     return results
 
 
