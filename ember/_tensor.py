@@ -317,7 +317,8 @@ class Tensor:
     def register_post_accumulate_grad_hook(self, hook):
         """Call ``hook(tensor)`` after a leaf's ``.grad`` has been updated."""
         if self.grad_fn is not None:
-            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+            raise RuntimeError(
+                "post accumulate grad hooks cannot be registered on non-leaf tensors")
         from .autograd.graph import _RemovableHandle
 
         if self._post_acc_hooks is None:
@@ -422,9 +423,8 @@ class Tensor:
 
     def __bool__(self) -> bool:
         if self._data.size != 1:
-            raise RuntimeError(
-                f"Boolean value of Tensor with {'more than one value' if self._data.size else 'no values'} "
-                "is ambiguous")
+            what = "more than one value" if self._data.size else "no values"
+            raise RuntimeError(f"Boolean value of Tensor with {what} is ambiguous")
         return bool(self.item())
 
     def __float__(self) -> float:
@@ -480,9 +480,6 @@ class Tensor:
             new._grad = self._grad.__deepcopy__(memo)
         memo[id(self)] = new
         return new
-
-    def __array_priority__(self):
-        return 1000
 
     __array_priority__ = 1000
 

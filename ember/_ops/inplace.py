@@ -100,7 +100,7 @@ def _unshare_saved(t: Tensor, result: Tensor) -> None:
     if not saved:
         return
     snapshot = None
-    for i, (s, version) in enumerate(saved):
+    for i, (s, _version) in enumerate(saved):
         if s is t:
             if snapshot is None:
                 snapshot = Tensor._make(t._data.copy(), t._dtype, t._requires_grad)
