@@ -1,0 +1,23 @@
+"""Optimizers and learning-rate schedulers, mirroring ``torch.optim``.
+
+Example:
+    >>> opt = ember.optim.Adam(model.parameters(), lr=1e-3)
+    >>> sched = ember.optim.lr_scheduler.StepLR(opt, step_size=10, gamma=0.5)
+"""
+
+from . import lr_scheduler  # noqa: F401  (torch.optim.lr_scheduler)
+from .adadelta import Adadelta
+from .adagrad import Adagrad
+from .adam import Adam
+from .adamax import Adamax
+from .adamw import AdamW
+from .asgd import ASGD
+from .nadam import NAdam
+from .optimizer import Optimizer
+from .radam import RAdam
+from .rmsprop import RMSprop
+from .rprop import Rprop
+from .sgd import SGD
+
+__all__ = ["ASGD", "Adadelta", "Adagrad", "Adam", "AdamW", "Adamax", "NAdam", "Optimizer",
+           "RAdam", "RMSprop", "Rprop", "SGD", "lr_scheduler"]

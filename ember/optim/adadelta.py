@@ -1,0 +1,90 @@
+"""Adadelta, as ``torch.optim.Adadelta``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+import numpy as np
+
+from .._tensor import Tensor
+from .adam import _ema_sq_
+from .optimizer import Optimizer, _check_lr, _new_scalar, _to_scalar, _zeros_like
+
+__all__ = ["Adadelta"]
+
+
+class Adadelta(Optimizer):
+    """Adadelta: step sizes from running averages of squared gradients and updates (Zeiler).
+
+    Args:
+        params: parameters or param groups to optimize.
+        lr: coefficient scaling the delta (default 1.0).
+        rho: running-average coefficient (default 0.9).
+        eps: term added inside the square roots for numerical stability (default 1e-6).
+        weight_decay: L2 penalty (default 0).
+        maximize: maximize the objective instead of minimizing (default False).
+
+    Example:
+        >>> opt = ember.optim.Adadelta(model.parameters())
+        >>> opt.zero_grad(); loss.backward(); opt.step()
+    """
+
+    def __init__(self, params: Iterable, lr: float | Tensor = 1.0, rho: float = 0.9,
+                 eps: float = 1e-6, weight_decay: float = 0, foreach: bool | None = None, *,
+                 capturable: bool = False, maximize: bool = False,
+                 differentiable: bool = False) -> None:
+        _check_lr(lr)
+        if not 0.0 <= rho <= 1.0:
+            raise ValueError(f"Invalid rho value: {rho}")
+        if not 0.0 <= eps:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        if not 0.0 <= weight_decay:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        defaults = dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize,
+                        capturable=capturable, foreach=foreach, differentiable=differentiable)
+        super().__init__(params, defaults)
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        for group in self.param_groups:
+            group.setdefault("foreach", None)
+            group.setdefault("maximize", False)
+            group.setdefault("differentiable", False)
+            group.setdefault("capturable", False)
+        self._tensor_steps("step")
+
+    def step(self, closure: Callable | None = None):
+        """Perform a single optimization step (``closure`` re-evaluates the loss, optional)."""
+        loss = self._closure_loss(closure)
+        for group in self.param_groups:
+            lr = _to_scalar(group["lr"])
+            rho, eps = group["rho"], group["eps"]
+            weight_decay, maximize = group["weight_decay"], group["maximize"]
+            for p in group["params"]:
+                if p._grad is None:
+                    continue
+                state = self.state[p]
+                if not state:
+                    state["step"] = _new_scalar(0.0)
+                    state["square_avg"] = _zeros_like(p)
+                    state["acc_delta"] = _zeros_like(p)
+                step_arr = state["step"]._data
+                np.add(step_arr, 1, out=step_arr)
+                g = self._grad_of(p, weight_decay, maximize)
+                pd = p._data
+                tmp = self._buffer(pd)
+                delta = self._buffer(pd, 2)
+                v = state["square_avg"]._data
+                acc = state["acc_delta"]._data
+                _ema_sq_(v, g, rho, tmp)
+                np.add(v, eps, out=tmp)
+                np.sqrt(tmp, out=tmp)
+                np.add(acc, eps, out=delta)
+                np.sqrt(delta, out=delta)
+                np.divide(delta, tmp, out=delta)
+                np.multiply(delta, g, out=delta)
+                _ema_sq_(acc, delta, rho, tmp)
+                np.multiply(delta, lr, out=delta)
+                np.subtract(pd, delta, out=pd)
+                p._version[0] += 1
+        return loss

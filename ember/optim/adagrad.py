@@ -1,0 +1,95 @@
+"""Adagrad, as ``torch.optim.Adagrad``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+import numpy as np
+
+from .._tensor import Tensor
+from .optimizer import Optimizer, _check_lr, _full_like, _new_scalar, _to_scalar
+
+__all__ = ["Adagrad"]
+
+
+class Adagrad(Optimizer):
+    """Adagrad: per-coordinate step sizes from the sum of squared gradients (Duchi et al.).
+
+    Args:
+        params: parameters or param groups to optimize.
+        lr: learning rate (default 1e-2).
+        lr_decay: learning-rate decay per step (default 0).
+        weight_decay: L2 penalty (default 0).
+        initial_accumulator_value: starting value of the squared-gradient sums (default 0).
+        eps: denominator term for numerical stability (default 1e-10).
+        maximize: maximize the objective instead of minimizing (default False).
+
+    Example:
+        >>> opt = ember.optim.Adagrad(model.parameters(), lr=0.1)
+        >>> opt.zero_grad(); loss.backward(); opt.step()
+    """
+
+    def __init__(self, params: Iterable, lr: float | Tensor = 1e-2, lr_decay: float = 0,
+                 weight_decay: float = 0, initial_accumulator_value: float = 0,
+                 eps: float = 1e-10, foreach: bool | None = None, *, maximize: bool = False,
+                 differentiable: bool = False, fused: bool | None = None) -> None:
+        _check_lr(lr)
+        if not 0.0 <= lr_decay:
+            raise ValueError(f"Invalid lr_decay value: {lr_decay}")
+        if not 0.0 <= weight_decay:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        if not 0.0 <= initial_accumulator_value:
+            raise ValueError(
+                f"Invalid initial_accumulator_value value: {initial_accumulator_value}")
+        if not 0.0 <= eps:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        defaults = dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
+                        initial_accumulator_value=initial_accumulator_value, foreach=foreach,
+                        maximize=maximize, differentiable=differentiable, fused=fused)
+        super().__init__(params, defaults)
+        # Adagrad creates its state eagerly (so share_memory() can work before training).
+        for group in self.param_groups:
+            for p in group["params"]:
+                state = self.state[p]
+                state["step"] = _new_scalar(0.0)
+                state["sum"] = _full_like(p, initial_accumulator_value)
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        for group in self.param_groups:
+            group.setdefault("foreach", None)
+            group.setdefault("maximize", False)
+            group.setdefault("differentiable", False)
+            group.setdefault("fused", None)
+        self._tensor_steps("step")
+
+    def share_memory(self) -> None:
+        """Accepted for compatibility: ember's state already lives in ordinary memory."""
+
+    def step(self, closure: Callable | None = None):
+        """Perform a single optimization step (``closure`` re-evaluates the loss, optional)."""
+        loss = self._closure_loss(closure)
+        for group in self.param_groups:
+            lr = _to_scalar(group["lr"])
+            lr_decay, eps = group["lr_decay"], group["eps"]
+            weight_decay, maximize = group["weight_decay"], group["maximize"]
+            for p in group["params"]:
+                if p._grad is None:
+                    continue
+                state = self.state[p]
+                step_arr = state["step"]._data
+                np.add(step_arr, 1, out=step_arr)
+                step = float(step_arr)
+                g = self._grad_of(p, weight_decay, maximize)
+                pd = p._data
+                tmp = self._buffer(pd)
+                total = state["sum"]._data
+                np.multiply(g, g, out=tmp)
+                np.add(total, tmp, out=total)
+                np.sqrt(total, out=tmp)
+                np.add(tmp, eps, out=tmp)
+                np.divide(g, tmp, out=tmp)
+                np.multiply(tmp, lr / (1 + (step - 1) * lr_decay), out=tmp)
+                np.subtract(pd, tmp, out=pd)
+                p._version[0] += 1
+        return loss

@@ -1,0 +1,134 @@
+"""Adam (and the decoupled-weight-decay form AdamW uses), as ``torch.optim.Adam``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+import numpy as np
+
+from .._tensor import Tensor
+from .optimizer import Optimizer, _check_lr, _new_scalar, _to_scalar, _zeros_like
+
+__all__ = ["Adam"]
+
+
+def _check_betas_eps(lr, betas, eps, weight_decay) -> None:
+    _check_lr(lr)
+    if not 0.0 <= eps:
+        raise ValueError(f"Invalid epsilon value: {eps}")
+    if not 0.0 <= betas[0] < 1.0:
+        raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
+    if not 0.0 <= betas[1] < 1.0:
+        raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
+    if not 0.0 <= weight_decay:
+        raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+
+
+def _lerp_(avg, g, weight, tmp) -> None:
+    """``avg += weight * (g - avg)`` in place (``Tensor.lerp_``), through scratch ``tmp``."""
+    np.subtract(g, avg, out=tmp)
+    np.multiply(tmp, weight, out=tmp)
+    np.add(avg, tmp, out=avg)
+
+
+def _ema_sq_(avg, g, beta, tmp) -> None:
+    """``avg = beta * avg + (1 - beta) * g * g`` in place, through scratch ``tmp``."""
+    np.multiply(avg, beta, out=avg)
+    np.multiply(g, g, out=tmp)
+    np.multiply(tmp, 1 - beta, out=tmp)
+    np.add(avg, tmp, out=avg)
+
+
+class Adam(Optimizer):
+    """Adam: adaptive moment estimation (Kingma & Ba, 2014).
+
+    Args:
+        params: parameters or param groups to optimize.
+        lr: learning rate (default 1e-3).
+        betas: coefficients of the running averages of the gradient and its square
+            (default (0.9, 0.999)).
+        eps: added to the denominator for numerical stability (default 1e-8).
+        weight_decay: L2 penalty (default 0), or decoupled decay (see AdamW).
+        amsgrad: use the AMSGrad variant (default False).
+        maximize: maximize the objective instead of minimizing (default False).
+        decoupled_weight_decay: apply weight decay to the weights directly, as AdamW.
+
+    Example:
+        >>> opt = ember.optim.Adam(model.parameters(), lr=1e-3)
+        >>> opt.zero_grad(); loss.backward(); opt.step()
+    """
+
+    def __init__(self, params: Iterable, lr: float | Tensor = 1e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0, amsgrad: bool = False, *,
+                 foreach: bool | None = None, maximize: bool = False, capturable: bool = False,
+                 differentiable: bool = False, fused: bool | None = None,
+                 decoupled_weight_decay: bool = False) -> None:
+        _check_betas_eps(lr, betas, eps, weight_decay)
+        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                        amsgrad=amsgrad, maximize=maximize, foreach=foreach,
+                        capturable=capturable, differentiable=differentiable, fused=fused,
+                        decoupled_weight_decay=decoupled_weight_decay)
+        super().__init__(params, defaults)
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        for group in self.param_groups:
+            group.setdefault("amsgrad", False)
+            group.setdefault("maximize", False)
+            group.setdefault("foreach", None)
+            group.setdefault("capturable", False)
+            group.setdefault("differentiable", False)
+            group.setdefault("decoupled_weight_decay", False)
+            group.setdefault("fused", None)
+        self._tensor_steps("step")
+
+    def step(self, closure: Callable | None = None):
+        """Perform a single optimization step (``closure`` re-evaluates the loss, optional)."""
+        loss = self._closure_loss(closure)
+        for group in self.param_groups:
+            lr = _to_scalar(group["lr"])
+            beta1, beta2 = (_to_scalar(b) for b in group["betas"])
+            eps = group["eps"]
+            weight_decay = group["weight_decay"]
+            amsgrad = group["amsgrad"]
+            maximize = group["maximize"]
+            decoupled = group["decoupled_weight_decay"]
+            for p in group["params"]:
+                if p._grad is None:
+                    continue
+                state = self.state[p]
+                if not state:
+                    state["step"] = _new_scalar(0.0)
+                    state["exp_avg"] = _zeros_like(p)
+                    state["exp_avg_sq"] = _zeros_like(p)
+                    if amsgrad:
+                        state["max_exp_avg_sq"] = _zeros_like(p)
+                pd = p._data
+                step_arr = state["step"]._data
+                np.add(step_arr, 1, out=step_arr)
+                step = float(step_arr)
+                if weight_decay != 0 and decoupled:
+                    np.multiply(pd, 1 - lr * weight_decay, out=pd)
+                    g = self._grad_of(p, 0, maximize)
+                else:
+                    g = self._grad_of(p, weight_decay, maximize)
+                m = state["exp_avg"]._data
+                v = state["exp_avg_sq"]._data
+                tmp = self._buffer(pd)
+                _lerp_(m, g, 1 - beta1, tmp)
+                _ema_sq_(v, g, beta2, tmp)
+                bias_correction1 = 1 - beta1 ** step
+                bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
+                if amsgrad:
+                    vmax = state["max_exp_avg_sq"]._data
+                    np.maximum(vmax, v, out=vmax)
+                    v = vmax
+                np.sqrt(v, out=tmp)
+                np.divide(tmp, bias_correction2_sqrt, out=tmp)
+                np.add(tmp, eps, out=tmp)
+                np.divide(m, tmp, out=tmp)
+                np.multiply(tmp, lr / bias_correction1, out=tmp)
+                np.subtract(pd, tmp, out=pd)
+                p._version[0] += 1
+        return loss

@@ -1,0 +1,85 @@
+"""Adamax (Adam with the infinity norm), as ``torch.optim.Adamax``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+import numpy as np
+
+from .._tensor import Tensor
+from .adam import _check_betas_eps, _lerp_
+from .optimizer import Optimizer, _new_scalar, _to_scalar, _zeros_like
+
+__all__ = ["Adamax"]
+
+
+class Adamax(Optimizer):
+    """Adamax: Adam's variant based on the infinity norm (Kingma & Ba, 2014).
+
+    Args:
+        params: parameters or param groups to optimize.
+        lr: learning rate (default 2e-3).
+        betas: running-average coefficients (default (0.9, 0.999)).
+        eps: term for numerical stability (default 1e-8).
+        weight_decay: L2 penalty (default 0).
+        maximize: maximize the objective instead of minimizing (default False).
+
+    Example:
+        >>> opt = ember.optim.Adamax(model.parameters())
+        >>> opt.zero_grad(); loss.backward(); opt.step()
+    """
+
+    def __init__(self, params: Iterable, lr: float | Tensor = 2e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0, foreach: bool | None = None, *,
+                 maximize: bool = False, differentiable: bool = False,
+                 capturable: bool = False) -> None:
+        _check_betas_eps(lr, betas, eps, weight_decay)
+        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                        foreach=foreach, maximize=maximize, differentiable=differentiable,
+                        capturable=capturable)
+        super().__init__(params, defaults)
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        for group in self.param_groups:
+            group.setdefault("foreach", None)
+            group.setdefault("maximize", False)
+            group.setdefault("differentiable", False)
+            group.setdefault("capturable", False)
+        self._tensor_steps("step")
+
+    def step(self, closure: Callable | None = None):
+        """Perform a single optimization step (``closure`` re-evaluates the loss, optional)."""
+        loss = self._closure_loss(closure)
+        for group in self.param_groups:
+            lr = _to_scalar(group["lr"])
+            beta1, beta2 = group["betas"]
+            eps = group["eps"]
+            weight_decay, maximize = group["weight_decay"], group["maximize"]
+            for p in group["params"]:
+                if p._grad is None:
+                    continue
+                state = self.state[p]
+                if not state:
+                    state["step"] = _new_scalar(0.0)
+                    state["exp_avg"] = _zeros_like(p)
+                    state["exp_inf"] = _zeros_like(p)
+                step_arr = state["step"]._data
+                np.add(step_arr, 1, out=step_arr)
+                step = float(step_arr)
+                g = self._grad_of(p, weight_decay, maximize)
+                pd = p._data
+                tmp = self._buffer(pd)
+                m = state["exp_avg"]._data
+                u = state["exp_inf"]._data
+                _lerp_(m, g, 1 - beta1, tmp)
+                np.multiply(u, beta2, out=u)
+                np.abs(g, out=tmp)
+                np.add(tmp, eps, out=tmp)
+                np.maximum(u, tmp, out=u)
+                np.divide(m, u, out=tmp)
+                np.multiply(tmp, lr / (1 - beta1 ** step), out=tmp)
+                np.subtract(pd, tmp, out=pd)
+                p._version[0] += 1
+        return loss

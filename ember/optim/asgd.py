@@ -1,0 +1,90 @@
+"""Averaged stochastic gradient descent, as ``torch.optim.ASGD``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+import numpy as np
+
+from .._tensor import Tensor
+from .optimizer import Optimizer, _check_lr, _new_scalar, _to_scalar, _zeros_like
+
+__all__ = ["ASGD"]
+
+
+class ASGD(Optimizer):
+    """Averaged SGD (Polyak & Juditsky); the running average lives in ``state[p]['ax']``.
+
+    Args:
+        params: parameters or param groups to optimize.
+        lr: learning rate (default 1e-2).
+        lambd: decay term (default 1e-4).
+        alpha: power for the eta update (default 0.75).
+        t0: step at which averaging starts (default 1e6).
+        weight_decay: L2 penalty (default 0).
+        maximize: maximize the objective instead of minimizing (default False).
+
+    Example:
+        >>> opt = ember.optim.ASGD(model.parameters(), lr=0.01)
+        >>> opt.zero_grad(); loss.backward(); opt.step()
+    """
+
+    def __init__(self, params: Iterable, lr: float | Tensor = 1e-2, lambd: float = 1e-4,
+                 alpha: float = 0.75, t0: float = 1e6, weight_decay: float = 0,
+                 foreach: bool | None = None, maximize: bool = False,
+                 differentiable: bool = False, capturable: bool = False) -> None:
+        _check_lr(lr)
+        if not 0.0 <= weight_decay:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        defaults = dict(lr=lr, lambd=lambd, alpha=alpha, t0=t0, weight_decay=weight_decay,
+                        foreach=foreach, maximize=maximize, differentiable=differentiable,
+                        capturable=capturable)
+        super().__init__(params, defaults)
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        for group in self.param_groups:
+            group.setdefault("foreach", None)
+            group.setdefault("maximize", False)
+            group.setdefault("differentiable", False)
+            group.setdefault("capturable", False)
+        self._tensor_steps("step", "eta", "mu")
+
+    def step(self, closure: Callable | None = None):
+        """Perform a single optimization step (``closure`` re-evaluates the loss, optional)."""
+        loss = self._closure_loss(closure)
+        for group in self.param_groups:
+            lr = _to_scalar(group["lr"])
+            lambd, alpha, t0 = group["lambd"], group["alpha"], group["t0"]
+            weight_decay, maximize = group["weight_decay"], group["maximize"]
+            for p in group["params"]:
+                if p._grad is None:
+                    continue
+                state = self.state[p]
+                if not state:
+                    state["step"] = _new_scalar(0.0)
+                    state["eta"] = _new_scalar(lr)
+                    state["mu"] = _new_scalar(1.0)
+                    state["ax"] = _zeros_like(p)
+                step_arr = state["step"]._data
+                np.add(step_arr, 1, out=step_arr)
+                step = float(step_arr)
+                g = self._grad_of(p, weight_decay, maximize)
+                pd = p._data
+                tmp = self._buffer(pd)
+                eta_arr, mu_arr = state["eta"]._data, state["mu"]._data
+                eta = float(eta_arr)
+                np.multiply(pd, 1 - lambd * eta, out=pd)
+                np.multiply(g, eta, out=tmp)
+                np.subtract(pd, tmp, out=pd)
+                ax = state["ax"]._data
+                if float(mu_arr) != 1:
+                    np.subtract(pd, ax, out=tmp)
+                    np.multiply(tmp, mu_arr, out=tmp)
+                    np.add(ax, tmp, out=ax)
+                else:
+                    np.copyto(ax, pd)
+                eta_arr[()] = lr / ((1 + lambd * lr * step) ** alpha)
+                mu_arr[()] = 1 / max(1, step - t0)
+                p._version[0] += 1
+        return loss

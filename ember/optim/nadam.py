@@ -1,0 +1,107 @@
+"""NAdam (Adam with Nesterov momentum), as ``torch.optim.NAdam``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+import numpy as np
+
+from .._tensor import Tensor
+from .adam import _check_betas_eps, _ema_sq_, _lerp_
+from .optimizer import Optimizer, _new_scalar, _to_scalar, _zeros_like
+
+__all__ = ["NAdam"]
+
+
+class NAdam(Optimizer):
+    """NAdam: Adam with Nesterov momentum and momentum decay (Dozat, 2016).
+
+    Args:
+        params: parameters or param groups to optimize.
+        lr: learning rate (default 2e-3).
+        betas: running-average coefficients (default (0.9, 0.999)).
+        eps: denominator term for numerical stability (default 1e-8).
+        weight_decay: weight decay (default 0).
+        momentum_decay: momentum decay psi (default 4e-3).
+        decoupled_weight_decay: decay the weights directly, as AdamW (default False).
+        maximize: maximize the objective instead of minimizing (default False).
+
+    Example:
+        >>> opt = ember.optim.NAdam(model.parameters())
+        >>> opt.zero_grad(); loss.backward(); opt.step()
+    """
+
+    def __init__(self, params: Iterable, lr: float | Tensor = 2e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0, momentum_decay: float = 4e-3,
+                 decoupled_weight_decay: bool = False, *, foreach: bool | None = None,
+                 maximize: bool = False, capturable: bool = False,
+                 differentiable: bool = False) -> None:
+        _check_betas_eps(lr, betas, eps, weight_decay)
+        if not 0.0 <= momentum_decay:
+            raise ValueError(f"Invalid momentum_decay value: {momentum_decay}")
+        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                        momentum_decay=momentum_decay,
+                        decoupled_weight_decay=decoupled_weight_decay, maximize=maximize,
+                        foreach=foreach, capturable=capturable, differentiable=differentiable)
+        super().__init__(params, defaults)
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        for group in self.param_groups:
+            group.setdefault("maximize", False)
+            group.setdefault("foreach", None)
+            group.setdefault("capturable", False)
+            group.setdefault("differentiable", False)
+            group.setdefault("decoupled_weight_decay", False)
+        self._tensor_steps("step", "mu_product")
+
+    def step(self, closure: Callable | None = None):
+        """Perform a single optimization step (``closure`` re-evaluates the loss, optional)."""
+        loss = self._closure_loss(closure)
+        for group in self.param_groups:
+            lr = _to_scalar(group["lr"])
+            beta1, beta2 = group["betas"]
+            eps, weight_decay = group["eps"], group["weight_decay"]
+            momentum_decay = group["momentum_decay"]
+            decoupled, maximize = group["decoupled_weight_decay"], group["maximize"]
+            for p in group["params"]:
+                if p._grad is None:
+                    continue
+                state = self.state[p]
+                if not state:
+                    state["step"] = _new_scalar(0.0)
+                    state["mu_product"] = _new_scalar(1.0)
+                    state["exp_avg"] = _zeros_like(p)
+                    state["exp_avg_sq"] = _zeros_like(p)
+                step_arr = state["step"]._data
+                np.add(step_arr, 1, out=step_arr)
+                step = float(step_arr)
+                pd = p._data
+                if weight_decay != 0 and decoupled:
+                    np.multiply(pd, 1 - lr * weight_decay, out=pd)
+                    g = self._grad_of(p, 0, maximize)
+                else:
+                    g = self._grad_of(p, weight_decay, maximize)
+                mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * momentum_decay))
+                mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * momentum_decay))
+                mu_prod_arr = state["mu_product"]._data
+                np.multiply(mu_prod_arr, mu, out=mu_prod_arr)
+                mu_product = float(mu_prod_arr)
+                m = state["exp_avg"]._data
+                v = state["exp_avg_sq"]._data
+                tmp = self._buffer(pd)
+                upd = self._buffer(pd, 2)
+                _lerp_(m, g, 1 - beta1, tmp)
+                _ema_sq_(v, g, beta2, tmp)
+                np.divide(v, 1 - beta2 ** step, out=tmp)
+                np.sqrt(tmp, out=tmp)
+                np.add(tmp, eps, out=tmp)
+                np.divide(g, tmp, out=upd)
+                np.multiply(upd, -lr * (1.0 - mu) / (1.0 - mu_product), out=upd)
+                np.add(pd, upd, out=pd)
+                np.divide(m, tmp, out=upd)
+                np.multiply(upd, -lr * mu_next / (1.0 - mu_product * mu_next), out=upd)
+                np.add(pd, upd, out=pd)
+                p._version[0] += 1
+        return loss

@@ -1,0 +1,472 @@
+"""The ``Optimizer`` base class, in PyTorch's image (``torch.optim.Optimizer``).
+
+Parameters live in ``param_groups`` (a list of dicts holding ``'params'`` and the group's
+hyperparameters); per-parameter state lives in ``state`` (a defaultdict keyed by the parameter
+tensor). ``state_dict()`` / ``load_state_dict()`` use PyTorch's layout exactly, so checkpoints
+move between ember and PyTorch.
+
+Subclasses update ``p._data`` in place with NumPy ufuncs and ``out=``: a step allocates nothing
+beyond what the math needs. ``_buffer`` hands out reusable scratch arrays for temporaries.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections import OrderedDict, defaultdict
+from collections.abc import Callable, Iterable
+from copy import deepcopy
+from itertools import chain
+from typing import Any
+
+import numpy as np
+
+from .. import _dtype as D
+from .._tensor import Tensor
+from ..autograd.grad_mode import enable_grad
+from ..autograd.graph import _RemovableHandle
+
+__all__ = ["Optimizer", "required", "register_optimizer_step_pre_hook",
+           "register_optimizer_step_post_hook"]
+
+
+class _RequiredParameter:
+    """Singleton marking a hyperparameter every param group must give."""
+
+    def __repr__(self) -> str:
+        return "<required parameter>"
+
+
+required = _RequiredParameter()
+
+_global_pre_hooks: OrderedDict[int, Callable] = OrderedDict()
+_global_post_hooks: OrderedDict[int, Callable] = OrderedDict()
+
+
+def _add_hook(container: OrderedDict, hook: Callable, prepend: bool = False) -> _RemovableHandle:
+    handle = _RemovableHandle(container, None)
+    handle._item = handle.id
+    container[handle.id] = hook
+    if prepend:
+        container.move_to_end(handle.id, last=False)
+    return handle
+
+
+def register_optimizer_step_pre_hook(hook: Callable) -> _RemovableHandle:
+    """Register ``hook(optimizer, args, kwargs)`` to run before every optimizer's ``step``."""
+    return _add_hook(_global_pre_hooks, hook)
+
+
+def register_optimizer_step_post_hook(hook: Callable) -> _RemovableHandle:
+    """Register ``hook(optimizer, args, kwargs)`` to run after every optimizer's ``step``."""
+    return _add_hook(_global_post_hooks, hook)
+
+
+def _typename(obj) -> str:
+    if isinstance(obj, Tensor):
+        from .._tensor_str import type_name
+
+        return type_name(obj)
+    module = type(obj).__module__
+    name = type(obj).__qualname__
+    return name if module == "builtins" else f"{module}.{name}"
+
+
+def _get_scalar_dtype() -> D.dtype:
+    """dtype of ``state['step']``: float64 when that is the default dtype, else float32."""
+    return D.float64 if D.get_default_dtype() is D.float64 else D.float32
+
+
+def _new_scalar(value: float) -> Tensor:
+    dt = _get_scalar_dtype()
+    return Tensor._make(np.array(value, dtype=dt.np_dtype), dt)
+
+
+def _to_scalar(x):
+    """A Python float from a float or a one-element tensor (``lr`` may be a tensor)."""
+    if isinstance(x, Tensor):
+        return float(x._data.reshape(()))
+    return x
+
+
+def _with_hooks(func: Callable) -> Callable:
+    """Wrap a subclass's ``step`` so step pre/post hooks run around it (once, even if nested)."""
+
+    @functools.wraps(func)
+    def step(*args, **kwargs):
+        self = args[0]
+        if self._step_depth or not (_global_pre_hooks or _global_post_hooks
+                                    or self._optimizer_step_pre_hooks
+                                    or self._optimizer_step_post_hooks):
+            self._step_depth += 1
+            try:
+                return func(*args, **kwargs)
+            finally:
+                self._step_depth -= 1
+        for hook in chain(_global_pre_hooks.values(), self._optimizer_step_pre_hooks.values()):
+            result = hook(self, args, kwargs)
+            if result is not None:
+                if isinstance(result, tuple) and len(result) == 2:
+                    args, kwargs = result
+                else:
+                    raise RuntimeError(f"{func} must return None or a tuple of (new_args, "
+                                       f"new_kwargs), but got {result}.")
+        self._step_depth += 1
+        try:
+            out = func(*args, **kwargs)
+        finally:
+            self._step_depth -= 1
+        for hook in chain(self._optimizer_step_post_hooks.values(), _global_post_hooks.values()):
+            hook(self, args, kwargs)
+        return out
+
+    step.hooked = True
+    return step
+
+
+_HOOK_DICTS = ("_optimizer_step_pre_hooks", "_optimizer_step_post_hooks",
+               "_optimizer_state_dict_pre_hooks", "_optimizer_state_dict_post_hooks",
+               "_optimizer_load_state_dict_pre_hooks", "_optimizer_load_state_dict_post_hooks")
+
+
+class Optimizer:
+    """Base class for all optimizers.
+
+    Args:
+        params: an iterable of tensors, of ``(name, tensor)`` pairs, or of dicts (param groups,
+            each with a ``'params'`` entry and optional per-group hyperparameters).
+        defaults: default hyperparameters, used where a group does not set its own.
+
+    Example:
+        >>> opt = ember.optim.SGD(model.parameters(), lr=0.1)
+        >>> opt.zero_grad(); loss.backward(); opt.step()
+    """
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        step = cls.__dict__.get("step")
+        if step is not None and not getattr(step, "hooked", False):
+            cls.step = _with_hooks(step)
+
+    def __init__(self, params: Iterable, defaults: dict[str, Any]) -> None:
+        self.defaults = defaults
+        for name in _HOOK_DICTS:
+            setattr(self, name, OrderedDict())
+        self._step_depth = 0
+        self._buffers: dict = {}
+        if defaults.get("differentiable"):
+            raise NotImplementedError(
+                "differentiable=True (autograd through the optimizer step) is not supported by "
+                "ember; leave it False")
+        if isinstance(params, Tensor):
+            raise TypeError("params argument given to the optimizer should be an iterable of "
+                            "Tensors or dicts, but got " + _typename(params))
+        self.state: defaultdict[Tensor, Any] = defaultdict(dict)
+        self.param_groups: list[dict[str, Any]] = []
+        param_groups = list(params)
+        if len(param_groups) == 0:
+            raise ValueError("optimizer got an empty parameter list")
+        if not isinstance(param_groups[0], dict):
+            param_groups = [{"params": param_groups}]
+        for group in param_groups:
+            self.add_param_group(group)
+
+    # -- pickling and printing --------------------------------------------------------------
+    def __getstate__(self) -> dict[str, Any]:
+        return {"defaults": self.defaults, "state": self.state,
+                "param_groups": self.param_groups}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        for name in _HOOK_DICTS:
+            if name not in self.__dict__:
+                setattr(self, name, OrderedDict())
+        self.__dict__.setdefault("_step_depth", 0)
+        self.__dict__.setdefault("_buffers", {})
+        self.defaults.setdefault("differentiable", False)
+
+    def __repr__(self) -> str:
+        text = self.__class__.__name__ + " ("
+        for i, group in enumerate(self.param_groups):
+            text += f"\nParameter Group {i}\n"
+            for key in sorted(group.keys()):
+                if key != "params":
+                    text += f"    {key}: {group[key]}\n"
+        return text + ")"
+
+    # -- hooks ------------------------------------------------------------------------------
+    def register_step_pre_hook(self, hook: Callable) -> _RemovableHandle:
+        """Run ``hook(optimizer, args, kwargs)`` before each ``step``; it may return new
+        ``(args, kwargs)``."""
+        return _add_hook(self._optimizer_step_pre_hooks, hook)
+
+    def register_step_post_hook(self, hook: Callable) -> _RemovableHandle:
+        """Run ``hook(optimizer, args, kwargs)`` after each ``step``."""
+        return _add_hook(self._optimizer_step_post_hooks, hook)
+
+    def register_state_dict_pre_hook(self, hook: Callable, prepend: bool = False):
+        """Run ``hook(optimizer)`` before ``state_dict()`` builds its result."""
+        return _add_hook(self._optimizer_state_dict_pre_hooks, hook, prepend)
+
+    def register_state_dict_post_hook(self, hook: Callable, prepend: bool = False):
+        """Run ``hook(optimizer, state_dict)`` on the result; it may return a replacement."""
+        return _add_hook(self._optimizer_state_dict_post_hooks, hook, prepend)
+
+    def register_load_state_dict_pre_hook(self, hook: Callable, prepend: bool = False):
+        """Run ``hook(optimizer, state_dict)`` before loading; it may return a replacement."""
+        return _add_hook(self._optimizer_load_state_dict_pre_hooks, hook, prepend)
+
+    def register_load_state_dict_post_hook(self, hook: Callable, prepend: bool = False):
+        """Run ``hook(optimizer)`` after loading."""
+        return _add_hook(self._optimizer_load_state_dict_post_hooks, hook, prepend)
+
+    # -- state dict -------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """The optimizer's state as ``{'state': {index: {...}}, 'param_groups': [...]}``.
+
+        Parameters are replaced by their index in order of appearance across groups.
+
+        Example:
+            >>> sd = opt.state_dict(); sd['param_groups'][0]['params']
+            [0, 1]
+        """
+        for hook in self._optimizer_state_dict_pre_hooks.values():
+            hook(self)
+        mapping: dict[int, int] = {}
+        start = 0
+
+        def pack(group):
+            nonlocal start
+            packed = {k: v for k, v in group.items() if k != "params"}
+            for i, p in enumerate(group["params"], start):
+                mapping.setdefault(id(p), i)
+            packed["params"] = [mapping[id(p)] for p in group["params"]]
+            start += len(packed["params"])
+            return packed
+
+        groups = [pack(g) for g in self.param_groups]
+        packed_state = {(mapping[id(k)] if isinstance(k, Tensor) else k): v
+                        for k, v in self.state.items()}
+        sd = {"state": packed_state, "param_groups": groups}
+        for hook in self._optimizer_state_dict_post_hooks.values():
+            result = hook(self, sd)
+            if result is not None:
+                sd = result
+        return sd
+
+    @staticmethod
+    def _process_value_according_to_param_policy(param: Tensor, value: Tensor, param_id,
+                                                 param_groups, key=None) -> Tensor:
+        # 'step' keeps its own dtype (float32 counter, never cast to a half param's dtype).
+        if key == "step":
+            return value
+        if param.is_floating_point():
+            return value.to(dtype=param.dtype, device=param.device)
+        return value.to(device=param.device)
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Load a state produced by ``state_dict()`` (ember's or PyTorch's layout).
+
+        Tensors in the state are cast to their parameter's dtype and device (except ``step``).
+        Create LR schedulers *before* loading, since creating one overwrites ``lr``.
+        """
+        state_dict = state_dict.copy()
+        for hook in self._optimizer_load_state_dict_pre_hooks.values():
+            result = hook(self, state_dict)
+            if result is not None:
+                state_dict = result
+        groups = self.param_groups
+        saved_groups = deepcopy(state_dict["param_groups"])
+        if len(groups) != len(saved_groups):
+            raise ValueError("loaded state dict has a different number of parameter groups")
+        for g, s in zip(groups, saved_groups):
+            if len(g["params"]) != len(s["params"]):
+                raise ValueError("loaded state dict contains a parameter group that doesn't "
+                                 "match the size of optimizer's group")
+        id_map = dict(zip(chain.from_iterable(g["params"] for g in saved_groups),
+                          chain.from_iterable(g["params"] for g in groups)))
+        saved_param_groups = state_dict["param_groups"]
+
+        def cast(param, value, param_id=None, key=None):
+            if isinstance(value, Tensor):
+                return Optimizer._process_value_according_to_param_policy(
+                    param, value, param_id, saved_param_groups, key)
+            if isinstance(value, dict):
+                return {k: cast(param, v, param_id, k) for k, v in value.items()}
+            if isinstance(value, (str, bytes)):
+                return value
+            if isinstance(value, Iterable):
+                return type(value)(cast(param, v, param_id) for v in value)
+            return value
+
+        state: defaultdict[Tensor, dict] = defaultdict(dict)
+        for k, v in state_dict["state"].items():
+            if k in id_map:
+                state[id_map[k]] = cast(id_map[k], v, k)
+            else:
+                state[k] = v
+
+        def update_group(group, new_group):
+            new_group["params"] = group["params"]
+            if "param_names" in group and "param_names" not in new_group:
+                new_group["param_names"] = group["param_names"]
+            return new_group
+
+        param_groups = [update_group(g, ng) for g, ng in zip(groups, saved_groups)]
+        self.__setstate__({"state": state, "param_groups": param_groups})
+        for hook in self._optimizer_load_state_dict_post_hooks.values():
+            hook(self)
+
+    def _tensor_steps(self, *keys: str) -> None:
+        """Turn legacy float/int entries (old checkpoints) under ``keys`` into 0-d tensors."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                st = self.state.get(p)
+                if not st:
+                    continue
+                for key in keys:
+                    if key in st and not isinstance(st[key], Tensor):
+                        st[key] = _new_scalar(float(st[key]))
+
+    # -- gradients --------------------------------------------------------------------------
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Reset the gradients of all optimized tensors (to ``None`` by default).
+
+        Example:
+            >>> opt.zero_grad()
+        """
+        for group in self.param_groups:
+            for p in group["params"]:
+                g = p._grad
+                if g is None:
+                    continue
+                if set_to_none:
+                    p._grad = None
+                    p._grad_private = False
+                else:
+                    if g.grad_fn is not None:
+                        g.detach_()
+                    else:
+                        g._requires_grad = False
+                    g._data.fill(0)
+                    g._version[0] += 1
+
+    def step(self, closure: Callable[[], Any] | None = None):
+        """Perform one optimization step (implemented by each optimizer)."""
+        raise NotImplementedError
+
+    def _closure_loss(self, closure):
+        if closure is None:
+            return None
+        with enable_grad():
+            return closure()
+
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        """Add a group of parameters (with its own hyperparameters) to ``param_groups``.
+
+        Example:
+            >>> opt.add_param_group({'params': head.parameters(), 'lr': 1e-3})
+        """
+        if not isinstance(param_group, dict):
+            raise TypeError(f"param_group must be a dict, but got {type(param_group)}")
+        params = param_group["params"]
+        if isinstance(params, Tensor):
+            param_group["params"] = [params]
+        elif isinstance(params, set):
+            raise TypeError("optimizer parameters need to be organized in ordered collections, "
+                            "but the ordering of tensors in sets will change between runs. "
+                            "Please use a list instead.")
+        else:
+            param_group["params"] = list(params)
+        tensors, names = [], []
+        for param in param_group["params"]:
+            if isinstance(param, tuple):
+                names.append(param[0])
+                tensors.append(param[1])
+            else:
+                tensors.append(param)
+        param_group["params"] = tensors
+        if names:
+            if len(names) != len(tensors):
+                raise ValueError("all optimizer params should be with/without names. Some param "
+                                 "names are missing")
+            param_group["param_names"] = names
+        for param in tensors:
+            if not isinstance(param, Tensor):
+                raise TypeError("optimizer can only optimize Tensors, but one of the params is "
+                                + _typename(param))
+            if not (param.grad_fn is None or param._retains_grad):
+                raise ValueError("can't optimize a non-leaf Tensor")
+        for name, default in self.defaults.items():
+            if default is required and name not in param_group:
+                raise ValueError("parameter group didn't specify a value of required "
+                                 f"optimization parameter {name}")
+            param_group.setdefault(name, default)
+        if len(tensors) != len(set(map(id, tensors))):
+            import warnings
+
+            warnings.warn("optimizer contains a parameter group with duplicate parameters; in "
+                          "future, this will cause an error; see "
+                          "github.com/pytorch/pytorch/issues/40967 for more information",
+                          stacklevel=3)
+        seen: set[int] = set()
+        for group in self.param_groups:
+            seen.update(map(id, group["params"]))
+            if ("param_names" in param_group) != ("param_names" in group):
+                which = "with names" if "param_names" in param_group else "without names"
+                raise ValueError("all optimizer param groups should be with/without names. "
+                                 f"cannot add param group {which} to the optimizer")
+        if not seen.isdisjoint(map(id, tensors)):
+            raise ValueError("some parameters appear in more than one parameter group")
+        self.param_groups.append(param_group)
+
+    # -- helpers for subclasses -------------------------------------------------------------
+    def _buffer(self, like, slot: int = 0):
+        """A scratch array shaped like ``like`` (reused across steps; contents undefined)."""
+        key = (type(like), like.dtype, slot)
+        buf = self._buffers.get(key)
+        n = like.size
+        if buf is None or buf.size < n:
+            xp = np if type(like) is np.ndarray else _array_module(like)
+            buf = xp.empty(n, like.dtype)
+            self._buffers[key] = buf
+        return buf[:n].reshape(like.shape)
+
+    def _grad_of(self, p: Tensor, weight_decay: float, maximize: bool):
+        """The gradient array with ``maximize`` and L2 ``weight_decay`` applied (never
+        modifying ``p.grad``)."""
+        g = p._grad._data
+        if weight_decay != 0:
+            out = self._buffer(g, 1)
+            np.multiply(p._data, weight_decay, out=out)
+            if maximize:
+                np.subtract(out, g, out=out)
+            else:
+                np.add(out, g, out=out)
+            return out
+        if maximize:
+            out = self._buffer(g, 1)
+            np.negative(g, out=out)
+            return out
+        return g
+
+
+def _array_module(arr):
+    from .._backend import _get_cupy
+
+    return _get_cupy()
+
+
+def _zeros_like(p: Tensor) -> Tensor:
+    """A zero state tensor like parameter ``p`` (same dtype, device and shape)."""
+    return Tensor._make(np.zeros_like(p._data), p._dtype)
+
+
+def _full_like(p: Tensor, value: float) -> Tensor:
+    return Tensor._make(np.full_like(p._data, value), p._dtype)
+
+
+def _check_lr(lr) -> None:
+    if isinstance(lr, Tensor) and lr.numel() != 1:
+        raise ValueError("Tensor lr must be 1-element")
+    if not 0.0 <= _to_scalar(lr):
+        raise ValueError(f"Invalid learning rate: {lr}")

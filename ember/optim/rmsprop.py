@@ -1,0 +1,108 @@
+"""RMSprop (plain, centered, with momentum), as ``torch.optim.RMSprop``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+import numpy as np
+
+from .._tensor import Tensor
+from .adam import _ema_sq_, _lerp_
+from .optimizer import Optimizer, _check_lr, _new_scalar, _to_scalar, _zeros_like
+
+__all__ = ["RMSprop"]
+
+
+class RMSprop(Optimizer):
+    """RMSprop: divide the gradient by a running average of its magnitude (Hinton).
+
+    Args:
+        params: parameters or param groups to optimize.
+        lr: learning rate (default 1e-2).
+        alpha: smoothing constant of the squared-gradient average (default 0.99).
+        eps: denominator term for numerical stability (default 1e-8).
+        weight_decay: L2 penalty (default 0).
+        momentum: momentum factor (default 0).
+        centered: normalize by an estimate of the gradient's variance (default False).
+        maximize: maximize the objective instead of minimizing (default False).
+
+    Example:
+        >>> opt = ember.optim.RMSprop(model.parameters(), lr=1e-2, momentum=0.9)
+        >>> opt.zero_grad(); loss.backward(); opt.step()
+    """
+
+    def __init__(self, params: Iterable, lr: float | Tensor = 1e-2, alpha: float = 0.99,
+                 eps: float = 1e-8, weight_decay: float = 0, momentum: float = 0,
+                 centered: bool = False, capturable: bool = False, foreach: bool | None = None,
+                 maximize: bool = False, differentiable: bool = False) -> None:
+        _check_lr(lr)
+        if not 0.0 <= eps:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        if not 0.0 <= momentum:
+            raise ValueError(f"Invalid momentum value: {momentum}")
+        if not 0.0 <= weight_decay:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        if not 0.0 <= alpha:
+            raise ValueError(f"Invalid alpha value: {alpha}")
+        defaults = dict(lr=lr, momentum=momentum, alpha=alpha, eps=eps, centered=centered,
+                        weight_decay=weight_decay, capturable=capturable, foreach=foreach,
+                        maximize=maximize, differentiable=differentiable)
+        super().__init__(params, defaults)
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        for group in self.param_groups:
+            group.setdefault("momentum", 0)
+            group.setdefault("centered", False)
+            group.setdefault("foreach", None)
+            group.setdefault("maximize", False)
+            group.setdefault("differentiable", False)
+            group.setdefault("capturable", False)
+        self._tensor_steps("step")
+
+    def step(self, closure: Callable | None = None):
+        """Perform a single optimization step (``closure`` re-evaluates the loss, optional)."""
+        loss = self._closure_loss(closure)
+        for group in self.param_groups:
+            lr = _to_scalar(group["lr"])
+            alpha, eps = group["alpha"], group["eps"]
+            momentum, centered = group["momentum"], group["centered"]
+            weight_decay, maximize = group["weight_decay"], group["maximize"]
+            for p in group["params"]:
+                if p._grad is None:
+                    continue
+                state = self.state[p]
+                if not state:
+                    state["step"] = _new_scalar(0.0)
+                    state["square_avg"] = _zeros_like(p)
+                    if momentum > 0:
+                        state["momentum_buffer"] = _zeros_like(p)
+                    if centered:
+                        state["grad_avg"] = _zeros_like(p)
+                step_arr = state["step"]._data
+                np.add(step_arr, 1, out=step_arr)
+                g = self._grad_of(p, weight_decay, maximize)
+                pd = p._data
+                tmp = self._buffer(pd)
+                v = state["square_avg"]._data
+                _ema_sq_(v, g, alpha, tmp)
+                if centered:
+                    ga = state["grad_avg"]._data
+                    _lerp_(ga, g, 1 - alpha, tmp)
+                    np.multiply(ga, ga, out=tmp)
+                    np.subtract(v, tmp, out=tmp)
+                    np.sqrt(tmp, out=tmp)
+                else:
+                    np.sqrt(v, out=tmp)
+                np.add(tmp, eps, out=tmp)
+                np.divide(g, tmp, out=tmp)
+                if momentum > 0:
+                    buf = state["momentum_buffer"]._data
+                    np.multiply(buf, momentum, out=buf)
+                    np.add(buf, tmp, out=buf)
+                    np.multiply(buf, lr, out=tmp)
+                else:
+                    np.multiply(tmp, lr, out=tmp)
+                np.subtract(pd, tmp, out=pd)
+                p._version[0] += 1
+        return loss

@@ -1,0 +1,99 @@
+"""Stochastic gradient descent (with momentum, Nesterov, weight decay), as ``torch.optim.SGD``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+import numpy as np
+
+from .._tensor import Tensor
+from .optimizer import Optimizer, _check_lr, _to_scalar
+
+__all__ = ["SGD"]
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent, optionally with momentum.
+
+    Args:
+        params: parameters or param groups to optimize.
+        lr: learning rate (default 1e-3).
+        momentum: momentum factor (default 0).
+        dampening: dampening for momentum (default 0).
+        weight_decay: L2 penalty (default 0).
+        nesterov: use Nesterov momentum (default False).
+        maximize: maximize the objective instead of minimizing (default False).
+
+    Example:
+        >>> opt = ember.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        >>> opt.zero_grad(); loss_fn(model(x), y).backward(); opt.step()
+    """
+
+    def __init__(self, params: Iterable, lr: float | Tensor = 1e-3, momentum: float = 0,
+                 dampening: float = 0, weight_decay: float | Tensor = 0, nesterov: bool = False,
+                 *, maximize: bool = False, foreach: bool | None = None,
+                 differentiable: bool = False, fused: bool | None = None) -> None:
+        _check_lr(lr)
+        if momentum < 0.0:
+            raise ValueError(f"Invalid momentum value: {momentum}")
+        if weight_decay < 0.0:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        defaults = dict(lr=lr, momentum=momentum, dampening=dampening,
+                        weight_decay=weight_decay, nesterov=nesterov, maximize=maximize,
+                        foreach=foreach, differentiable=differentiable, fused=fused)
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError("Nesterov momentum requires a momentum and zero dampening")
+        super().__init__(params, defaults)
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        for group in self.param_groups:
+            group.setdefault("nesterov", False)
+            group.setdefault("maximize", False)
+            group.setdefault("foreach", None)
+            group.setdefault("differentiable", False)
+            group.setdefault("fused", False)
+
+    def step(self, closure: Callable | None = None):
+        """Perform a single optimization step (``closure`` re-evaluates the loss, optional)."""
+        loss = self._closure_loss(closure)
+        for group in self.param_groups:
+            lr = _to_scalar(group["lr"])
+            momentum = group["momentum"]
+            dampening = group["dampening"]
+            nesterov = group["nesterov"]
+            weight_decay = _to_scalar(group["weight_decay"])
+            maximize = group["maximize"]
+            for p in group["params"]:
+                if p._grad is None:
+                    continue
+                g = self._grad_of(p, weight_decay, maximize)
+                pd = p._data
+                tmp = self._buffer(pd)
+                d = g
+                if momentum != 0:
+                    state = self.state[p]
+                    buf_t = state.get("momentum_buffer")
+                    if buf_t is None:
+                        # The first step copies the gradient (no dampening), as PyTorch does.
+                        buf_t = Tensor._make(g.copy(), p._grad._dtype)
+                        state["momentum_buffer"] = buf_t
+                        buf = buf_t._data
+                    else:
+                        buf = buf_t._data
+                        np.multiply(buf, momentum, out=buf)
+                        if dampening != 0:
+                            np.multiply(g, 1 - dampening, out=tmp)
+                            np.add(buf, tmp, out=buf)
+                        else:
+                            np.add(buf, g, out=buf)
+                    if nesterov:
+                        np.multiply(buf, momentum, out=tmp)
+                        np.add(g, tmp, out=tmp)
+                        d = tmp
+                    else:
+                        d = buf
+                np.multiply(d, lr, out=tmp)
+                np.subtract(pd, tmp, out=pd)
+                p._version[0] += 1
+        return loss
