@@ -8,6 +8,7 @@ NEWOBJ, BUILD) must first be fetched by ``find_class``, so nothing outside the l
 
 from __future__ import annotations
 
+import _compat_pickle
 import collections
 import pickle
 
@@ -136,6 +137,8 @@ class ArchiveUnpickler(pickle.Unpickler):
         self._table = _allowed()
 
     def find_class(self, module, name):
+        # Protocol 2 pickles use Python 2 module names (__builtin__.set, copy_reg...).
+        module = _compat_pickle.IMPORT_MAPPING.get(module, module)
         full = f"{module}.{name}"
         if full in self._table:
             return self._table[full]

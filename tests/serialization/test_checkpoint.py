@@ -19,10 +19,10 @@ ALL_DTYPES = ["bool", "uint8", "int8", "int16", "int32", "int64", "float16", "bf
 
 def _sample(name, shape=(2, 3)):
     dt = getattr(ember, name)
-    base = ember.arange(int(np.prod(shape)), dtype=ember.float64).reshape(shape)
+    base = np.asarray(np.arange(int(np.prod(shape)), dtype=np.float64).reshape(shape))
     if name == "bool":
-        return (base % 2) == 1
-    return (base - 2).to(dt) if dt.is_signed else base.to(dt)
+        return ember.from_numpy(np.asarray(base % 2 == 1))
+    return ember.from_numpy(np.asarray(base - 2 if dt.is_signed else base)).to(dt)
 
 
 def _equal(a, b):
