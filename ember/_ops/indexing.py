@@ -214,14 +214,21 @@ def _unsqueeze_strides(x, index, out):
         else:
             src += 1
             res += not isinstance(item, (int, np.integer))
-    root = out
+    return strided_view(out, out.shape, strides)
+
+
+def strided_view(arr, shape, strides):
+    """A writable view of ``arr``'s memory with the given shape and byte strides."""
+    if not isinstance(arr, np.ndarray):
+        return arr.__class__(shape, arr.dtype, arr.data, strides=strides)  # CuPy
+    root = arr
     while isinstance(root.base, np.ndarray):
         root = root.base
-    offset = out.__array_interface__["data"][0] - root.__array_interface__["data"][0]
+    offset = arr.__array_interface__["data"][0] - root.__array_interface__["data"][0]
     try:  # an ndarray over the root buffer keeps the base chain that storage_offset() walks
-        return np.ndarray(out.shape, out.dtype, buffer=root, offset=offset, strides=strides)
+        return np.ndarray(shape, arr.dtype, buffer=root, offset=offset, strides=strides)
     except (TypeError, ValueError):
-        return np.lib.stride_tricks.as_strided(out, out.shape, strides)
+        return np.lib.stride_tricks.as_strided(arr, shape, strides, writeable=True)
 
 
 class BasicIndexBackward(Op):
