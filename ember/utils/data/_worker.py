@@ -253,7 +253,8 @@ def _seed_everything(seed: int, worker_id: int, base_seed: int) -> None:
     np.random.seed(ss.generate_state(4))
 
 
-def worker_loop(is_iterable: bool, dataset, index_queue, data_queue, auto_collation: bool,
+def worker_loop(is_iterable: bool, dataset, index_queue, data_queue, done_event,
+                auto_collation: bool,
                 collate_fn, drop_last: bool, base_seed: int, init_fn, worker_id: int,
                 num_workers: int, shm_dir: str | None, parent_pid: int) -> None:
     """The body of one worker: take index batches, fetch and collate, send results back."""
@@ -291,7 +292,7 @@ def worker_loop(is_iterable: bool, dataset, index_queue, data_queue, auto_collat
                 except Exception:
                     init_exception = ExceptionWrapper(where=where)
                 continue
-            if iteration_end:
+            if iteration_end or done_event.is_set():
                 continue
             idx, index = r
             if init_exception is not None:

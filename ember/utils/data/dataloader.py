@@ -234,6 +234,7 @@ class _WorkerPool:
         self.data_queue = None
         self.shm_dir: str | None = None
         self.stopped: list[bool] = []
+        self.done_event = None
         self.closed = False
 
     def stop_worker(self, worker_id: int) -> None:
@@ -241,21 +242,25 @@ class _WorkerPool:
             self.stopped[worker_id] = True
             self.index_queues[worker_id].put(None)
 
-    def close(self) -> None:
+    def close(self, fast: bool = False) -> None:
+        """Stop the workers: ask them to exit, wait a moment (none if ``fast``), terminate."""
         if self.closed:
             return
         self.closed = True
+        if self.done_event is not None:
+            self.done_event.set()  # workers skip the tasks still queued for them
         for wid in range(len(self.workers)):
             try:
                 self.stop_worker(wid)
             except (OSError, ValueError):
                 pass
-        deadline = time.monotonic() + _JOIN_TIMEOUT_S
+        deadline = time.monotonic() + (0.0 if fast else _JOIN_TIMEOUT_S)
         for w in self.workers:
             w.join(timeout=max(0.0, deadline - time.monotonic()))
             if w.is_alive():
                 w.terminate()
-                w.join()
+        for w in self.workers:
+            w.join()
         for q in self.index_queues:
             q.cancel_join_thread()
             q.close()
@@ -298,12 +303,13 @@ class _MultiProcessingIter(_BaseIter):
         if root is not None:
             pool.shm_dir = tempfile.mkdtemp(prefix=f"ember-dl-{os.getpid()}-", dir=root)
         pool.data_queue = ctx.Queue()
+        pool.done_event = ctx.Event()
         for wid in range(self._num_workers):
             iq = ctx.Queue()
             iq.cancel_join_thread()
             w = ctx.Process(
                 target=_worker.worker_loop,
-                args=(self._is_iterable, self._dataset, iq, pool.data_queue,
+                args=(self._is_iterable, self._dataset, iq, pool.data_queue, pool.done_event,
                       self._auto_collation, self._collate_fn, self._drop_last, self._base_seed,
                       loader.worker_init_fn, wid, self._num_workers, pool.shm_dir, os.getpid()),
                 daemon=True)
@@ -367,7 +373,7 @@ class _MultiProcessingIter(_BaseIter):
                                 "smaller batches use less memory")
                 else:
                     how = f"exited unexpectedly with exit code {code}"
-                self._shutdown()
+                self._shutdown(fast=True)
                 raise RuntimeError(
                     f"DataLoader worker {wid} (pid {w.pid}) {how}. Run with num_workers=0 to "
                     f"see the failure in the main process.")
@@ -380,7 +386,7 @@ class _MultiProcessingIter(_BaseIter):
             if self._timeout > 0:
                 left = self._timeout - (time.monotonic() - start)
                 if left <= 0:
-                    self._shutdown()
+                    self._shutdown(fast=True)
                     raise RuntimeError(f"DataLoader timed out after {self._timeout} seconds")
                 wait = min(wait, left)
             try:
@@ -433,9 +439,11 @@ class _MultiProcessingIter(_BaseIter):
         self._num_yielded += 1
         return data
 
-    def _shutdown(self) -> None:
+    def _shutdown(self, fast: bool = False) -> None:
         self._shut = True
-        self._finalizer()
+        if self._finalizer.alive:
+            self._finalizer.detach()
+            self._pool.close(fast)
 
     def __del__(self):
         # Stop the workers as soon as the iterator is dropped (e.g. a `break` out of a loop).
