@@ -1,0 +1,511 @@
+"""Pooling over strided views: max and average pooling, adaptive pooling, unpooling.
+
+Forward passes combine the ``k`` strided views of the padded input (one per kernel offset) with
+``np.maximum`` or ``+``; backward passes add the gradient back through the same views (slice
+adds, never ``np.add.at``). Each op's backward is written with ops whose own backward is known,
+so second-order gradients work: average pooling's two halves are each other's adjoint, and max
+pooling's second-order path goes through a gather/scatter pair on the argmax indices.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+from .._tensor import Tensor
+from ..autograd import grad_mode
+from ._core import Op
+
+__all__ = ["max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d",
+           "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d",
+           "adaptive_max_pool2d", "max_unpool1d", "max_unpool2d"]
+
+
+# -- geometry -------------------------------------------------------------------------------
+
+def _pool_out(n, k, s, p, d, ceil):
+    eff = d * (k - 1) + 1
+    num = n + 2 * p - eff
+    o = (num + (s - 1 if ceil else 0)) // s + 1
+    if ceil and (o - 1) * s >= n + p:
+        o -= 1  # the last window must start inside the input or its left padding
+    return o
+
+
+def _views(xp, ksize, stride, dilation, osize):
+    """Yield (offset index, slice tuple) for every kernel offset, in row-major kernel order."""
+    lead = (slice(None),) * (xp.ndim - len(ksize))
+    for offs in itertools.product(*(range(k) for k in ksize)):
+        yield offs, lead + tuple(slice(o * d, o * d + (n - 1) * s + 1, s)
+                                 for o, d, s, n in zip(offs, dilation, stride, osize))
+
+
+def _pad_to(x, pad, osize, ksize, stride, dilation, value):
+    """Pad the spatial axes on the left by ``pad`` and on the right as far as the windows reach."""
+    nd = len(ksize)
+    lead = x.ndim - nd
+    need = [(o - 1) * s + d * (k - 1) + 1 for o, s, d, k in zip(osize, stride, dilation, ksize)]
+    if all(p == 0 for p in pad) and all(n <= m for n, m in zip(need, x.shape[lead:])):
+        return x
+    shape = x.shape[:lead] + tuple(max(nd_, p + n) for nd_, p, n in zip(need, pad,
+                                                                          x.shape[lead:]))
+    out = np.full(shape, value, dtype=x.dtype)
+    out[(slice(None),) * lead + tuple(slice(p, p + n) for p, n in zip(pad, x.shape[lead:]))] = x
+    return out
+
+
+def _crop(xp, pad, size):
+    lead = xp.ndim - len(size)
+    return xp[(slice(None),) * lead + tuple(slice(p, p + n) for p, n in zip(pad, size))]
+
+
+def _lowest(dtype):
+    return -np.inf if dtype.kind == "f" else np.iinfo(dtype).min
+
+
+# -- max pooling ----------------------------------------------------------------------------
+
+class MaxPool(Op):
+    @staticmethod
+    def forward(ctx, x, ksize, stride, pad, dilation, osize, want_indices):
+        ctx.save_for_backward(ctx.inputs[0])  # version check only; the padded copy is kept
+        xp = _pad_to(x, pad, osize, ksize, stride, dilation, _lowest(x.dtype))
+        out = None
+        for _, sl in _views(xp, ksize, stride, dilation, osize):
+            if out is None:
+                out = xp[sl].copy()
+            else:
+                np.maximum(out, xp[sl], out=out)
+        ctx.xp, ctx.out = xp, out
+        ctx.args = (x.shape, ksize, stride, pad, dilation, osize)
+        if want_indices:
+            return out, _argmax_indices(ctx)
+        return out
+
+    non_differentiable_outputs = (1,)
+
+    @staticmethod
+    def backward(ctx, grad, *_):
+        ctx.saved_tensors  # noqa: B018 -- raises if the input was modified in place
+        in_shape, ksize, stride, pad, dilation, osize = ctx.args
+        if grad_mode._state.enabled:  # create_graph: a gather/scatter pair on the argmax
+            idx = _argmax_indices(ctx)
+            return PoolScatter.apply(grad, ctx.inputs[0], idx=idx, in_shape=in_shape)
+        xp, out, g = ctx.xp, ctx.out, grad._data
+        gxp = np.zeros(xp.shape, dtype=g.dtype)
+        taken = None
+        for _, sl in _views(xp, ksize, stride, dilation, osize):
+            hit = xp[sl] == out
+            if taken is None:
+                taken = hit
+            else:
+                hit &= ~taken  # the gradient goes to the first maximum, as in PyTorch
+                taken |= hit
+            gxp[sl] += g * hit
+        return Tensor._make(np.ascontiguousarray(_crop(gxp, pad, in_shape[2:])), grad._dtype)
+
+
+def _argmax_indices(ctx) -> np.ndarray:
+    """Flat input index (over the spatial dims) of each window's first maximum."""
+    in_shape, ksize, stride, pad, dilation, osize = ctx.args
+    xp, out = ctx.xp, ctx.out
+    nd = len(ksize)
+    flat = [int(np.prod(in_shape[2 + i + 1:], dtype=np.int64)) for i in range(nd)]
+    base = np.zeros(osize, dtype=np.int64)
+    for i in range(nd):
+        pos = np.arange(osize[i]) * stride[i] - pad[i]
+        base = base + (pos * flat[i]).reshape((-1,) + (1,) * (nd - 1 - i))
+    idx = np.zeros(out.shape, dtype=np.int64)
+    taken = np.zeros(out.shape, dtype=bool)
+    for offs, sl in _views(xp, ksize, stride, dilation, osize):
+        hit = (xp[sl] == out) & ~taken
+        taken |= hit
+        shift = sum(o * d * f for o, d, f in zip(offs, dilation, flat))
+        idx += hit * shift
+    return idx + base
+
+
+class PoolGather(Op):
+    """``out[n, c, j] = x[n, c, idx[n, c, j]]`` over flattened spatial dims."""
+
+    @staticmethod
+    def forward(ctx, x, idx):
+        ctx.in_shape = x.shape
+        n, c = x.shape[:2]
+        flat = x.reshape(n, c, -1)
+        return np.take_along_axis(flat, idx.reshape(n, c, -1), axis=2).reshape(idx.shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return PoolScatter.apply(grad, ctx.inputs[0], idx=ctx.inputs[1]._data,
+                                 in_shape=ctx.in_shape), None
+
+
+class PoolScatter(Op):
+    """The adjoint of ``PoolGather``: add each value into its input position. ``like`` (the
+    pooled input, or None) only ties the result to it in the graph, as PyTorch's node does."""
+
+    @staticmethod
+    def forward(ctx, g, like, idx, in_shape):
+        ctx.idx = idx
+        n, c = in_shape[:2]
+        size = int(np.prod(in_shape[2:], dtype=np.int64))
+        rows = np.arange(n * c, dtype=np.int64).reshape(n, c, 1) * size
+        flat = (idx.reshape(n, c, -1) + rows).ravel()
+        # bincount sums duplicates (overlapping windows) in one pass; it computes in float64
+        out = np.bincount(flat, weights=g.ravel(), minlength=n * c * size)
+        return out.astype(g.dtype, copy=False).reshape(in_shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return PoolGather.apply(grad, Tensor._make(ctx.idx)), None
+
+
+# -- average pooling ------------------------------------------------------------------------
+
+def _divisor(in_size, ksize, stride, pad, osize, count_include_pad, override, dtype):
+    if override:
+        return dtype.type(override)
+    div = np.ones((), dtype=dtype)
+    for i, (n, k, s, p, o) in enumerate(zip(in_size, ksize, stride, pad, osize)):
+        start = np.arange(o) * s - p
+        end = np.minimum(start + k, n + p)  # windows stop at the right padding
+        if not count_include_pad:
+            cnt = np.minimum(end, n) - np.maximum(start, 0)
+        else:
+            cnt = end - start
+        div = div * cnt.astype(dtype).reshape((-1,) + (1,) * (len(osize) - 1 - i))
+    return div
+
+
+class AvgPool(Op):
+    @staticmethod
+    def forward(ctx, x, ksize, stride, pad, osize, div):
+        ctx.args = (x.shape, ksize, stride, pad, osize, div)
+        xp = _pad_to(x, pad, osize, ksize, stride, (1,) * len(ksize), 0)
+        out = None
+        for _, sl in _views(xp, ksize, stride, (1,) * len(ksize), osize):
+            out = xp[sl].copy() if out is None else np.add(out, xp[sl], out=out)
+        if out.dtype.kind == "f":
+            out /= div
+        else:
+            out = (out / div).astype(out.dtype)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        return AvgPoolBackward.apply(grad, ctx.inputs[0], args=ctx.args)
+
+
+class AvgPoolBackward(Op):
+    @staticmethod
+    def forward(ctx, g, like, args):  # like: the pooled input, a graph tie only
+        ctx.args = args
+        in_shape, ksize, stride, pad, osize, div = args
+        nd = len(ksize)
+        need = [max(p + n, (o - 1) * s + k) for p, n, o, s, k in
+                zip(pad, in_shape[2:], osize, stride, ksize)]
+        gxp = np.zeros(in_shape[:2] + tuple(need), dtype=g.dtype)
+        gd = g / div
+        for _, sl in _views(gxp, ksize, stride, (1,) * nd, osize):
+            gxp[sl] += gd
+        return np.ascontiguousarray(_crop(gxp, pad, in_shape[2:]))
+
+    @staticmethod
+    def backward(ctx, grad):
+        _, ksize, stride, pad, osize, div = ctx.args
+        return AvgPool.apply(grad, ksize, stride, pad, osize, div), None
+
+
+# -- public functions -----------------------------------------------------------------------
+
+def _tuple(v, nd: int, name: str) -> tuple:
+    if isinstance(v, (int, np.integer)):
+        return (int(v),) * nd
+    v = tuple(int(i) for i in v)
+    if len(v) == 1:
+        return v * nd
+    if len(v) != nd:
+        raise RuntimeError(f"{name} must either be a single int, or a tuple of {nd} ints")
+    return v
+
+
+def _prepare(input: Tensor, kernel_size, stride, padding, dilation, ceil_mode, nd, name):
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{name}(): argument 'input' must be Tensor, not {type(input).__name__}")
+    if input.dim() not in (nd + 1, nd + 2) or input.numel() == 0 and input.dim() == nd + 1:
+        raise RuntimeError(f"non-empty {nd + 1}D or {nd + 2}D (batch mode) tensor expected for "
+                           f"input to {name}, but got input of size {list(input.shape)}")
+    ksize = _tuple(kernel_size, nd, "kernel_size")
+    stride = ksize if stride is None or (not isinstance(stride, int) and len(stride) == 0) \
+        else _tuple(stride, nd, "stride")
+    pad = _tuple(padding, nd, "padding")
+    dilation = _tuple(dilation, nd, "dilation")
+    if any(k <= 0 for k in ksize):
+        raise RuntimeError(f"kernel_size must be greater than zero, but got {list(ksize)}")
+    if any(s <= 0 for s in stride):
+        raise RuntimeError("stride should not be zero")
+    if any(d <= 0 for d in dilation):
+        raise RuntimeError(f"dilation must be greater than zero, but got {list(dilation)}")
+    for k, p, d in zip(ksize, pad, dilation):
+        if p < 0 or p > (d * (k - 1) + 1) // 2:
+            raise RuntimeError(f"pad should be at most half of effective kernel size, but got "
+                               f"pad={p}, kernel_size={k} and dilation={d}")
+    unbatched = input.dim() == nd + 1
+    if unbatched:
+        input = input.unsqueeze(0)
+    size = input.shape[2:]
+    osize = tuple(_pool_out(n, k, s, p, d, ceil_mode)
+                  for n, k, s, p, d in zip(size, ksize, stride, pad, dilation))
+    if any(o <= 0 for o in osize):
+        c = input.shape[1]
+        raise RuntimeError(f"Given input size: ({'x'.join(map(str, (c, *size)))}). Calculated "
+                           f"output size: ({'x'.join(map(str, (c, *osize)))}). Output size is "
+                           "too small")
+    return input, unbatched, ksize, stride, pad, dilation, osize
+
+
+def _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, nd,
+              name):
+    x, unbatched, ksize, stride, pad, dilation, osize = _prepare(
+        input, kernel_size, stride, padding, dilation, ceil_mode, nd, name)
+    res = MaxPool.apply(x, ksize, stride, pad, dilation, osize, bool(return_indices))
+    if unbatched:
+        res = tuple(r.squeeze(0) for r in res) if return_indices else res.squeeze(0)
+    return res
+
+
+def max_pool1d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
+               ceil_mode: bool = False, return_indices: bool = False):
+    """1-d max pooling over ``(N, C, L)``.
+
+    Example:
+        >>> F.max_pool1d(ember.tensor([[[1., 3., 2., 5.]]]), 2)
+        tensor([[[3., 5.]]])
+    """
+    return _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices,
+                     1, "max_pool1d")
+
+
+def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
+               ceil_mode: bool = False, return_indices: bool = False):
+    """2-d max pooling over ``(N, C, H, W)``; ``return_indices`` gives flat ``H*W`` indices.
+
+    Example:
+        >>> F.max_pool2d(ember.randn(1, 3, 8, 8), 2).shape
+        ember.Size([1, 3, 4, 4])
+    """
+    return _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices,
+                     2, "max_pool2d")
+
+
+def max_pool3d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
+               ceil_mode: bool = False, return_indices: bool = False):
+    """3-d max pooling over ``(N, C, D, H, W)``."""
+    return _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices,
+                     3, "max_pool3d")
+
+
+def _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+              divisor_override, nd, name):
+    x, unbatched, ksize, stride, pad, _, osize = _prepare(
+        input, kernel_size, stride, padding, 1, ceil_mode, nd, name)
+    if divisor_override is not None and divisor_override == 0:
+        raise RuntimeError("divisor must be not zero")
+    dt = x._data.dtype if x._data.dtype.kind == "f" else np.dtype(np.float64)
+    div = _divisor(x.shape[2:], ksize, stride, pad, osize, count_include_pad,
+                   divisor_override, dt)
+    out = AvgPool.apply(x, ksize, stride, pad, osize, div)
+    return out.squeeze(0) if unbatched else out
+
+
+def avg_pool1d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+               count_include_pad: bool = True) -> Tensor:
+    """1-d average pooling over ``(N, C, L)``.
+
+    Example:
+        >>> F.avg_pool1d(ember.tensor([[[1., 3., 2., 6.]]]), 2)
+        tensor([[[2., 4.]]])
+    """
+    return _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad, None,
+                     1, "avg_pool1d")
+
+
+def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+               count_include_pad: bool = True, divisor_override: int | None = None) -> Tensor:
+    """2-d average pooling over ``(N, C, H, W)``.
+
+    Example:
+        >>> F.avg_pool2d(ember.ones(1, 1, 4, 4), 2).shape
+        ember.Size([1, 1, 2, 2])
+    """
+    return _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                     divisor_override, 2, "avg_pool2d")
+
+
+def avg_pool3d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+               count_include_pad: bool = True, divisor_override: int | None = None) -> Tensor:
+    """3-d average pooling over ``(N, C, D, H, W)``."""
+    return _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                     divisor_override, 3, "avg_pool3d")
+
+
+# -- adaptive pooling -----------------------------------------------------------------------
+
+def _adaptive_prepare(input, output_size, nd, name):
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{name}(): argument 'input' must be Tensor, not {type(input).__name__}")
+    if input.dim() not in (nd + 1, nd + 2):
+        raise RuntimeError(f"{name}(): Expected {nd + 1}D or {nd + 2}D tensor, but got "
+                           f"{list(input.shape)}")
+    unbatched = input.dim() == nd + 1
+    if unbatched:
+        input = input.unsqueeze(0)
+    if isinstance(output_size, (int, np.integer)):
+        output_size = (int(output_size),) * nd
+    osize = tuple(n if o is None else int(o) for o, n in zip(output_size, input.shape[2:]))
+    if len(osize) != nd:
+        raise ValueError(f"{name}: output_size must be {nd} ints, got {output_size}")
+    if any(o < 0 for o in osize):
+        raise RuntimeError(f"{name}: elements of output_size must be greater than or equal to "
+                           f"0 but received {list(osize)}")
+    return input, unbatched, osize
+
+
+def _bounds(n, o):
+    i = np.arange(o)
+    return (i * n) // o, -((-(i + 1) * n) // o)  # floor(i*n/o), ceil((i+1)*n/o)
+
+
+def _adaptive_matrix(n, o, dtype, device):
+    start, end = _bounds(n, o)
+    cols = np.arange(n)
+    m = ((cols >= start[:, None]) & (cols < end[:, None])).astype(dtype)
+    m /= (end - start)[:, None].astype(dtype)
+    return Tensor._make(m)
+
+
+def _adaptive_avg(input, output_size, nd, name):
+    x, unbatched, osize = _adaptive_prepare(input, output_size, nd, name)
+    size = x.shape[2:]
+    if all(o == 1 for o in osize):
+        out = x.mean(dim=tuple(range(2, 2 + nd)), keepdim=True)
+    elif all(o > 0 and n % o == 0 for n, o in zip(size, osize)):
+        k = tuple(n // o for n, o in zip(size, osize))
+        out = AvgPool.apply(x, k, k, (0,) * nd, osize,
+                            x._data.dtype.type(int(np.prod(k))))
+    else:  # uneven windows: pool each axis with a (out, in) averaging matrix
+        out = x
+        dt = x._data.dtype
+        for i in range(nd):
+            m = _adaptive_matrix(size[i], osize[i], dt, x.device)
+            out = (m @ out.transpose(2 + i, -1).unsqueeze(-1)).squeeze(-1).transpose(2 + i, -1)
+    return out.squeeze(0) if unbatched else out
+
+
+def adaptive_avg_pool1d(input: Tensor, output_size) -> Tensor:
+    """Average pooling to a fixed output length.
+
+    Example:
+        >>> F.adaptive_avg_pool1d(ember.tensor([[[1., 2., 3., 4.]]]), 2)
+        tensor([[[1.5000, 3.5000]]])
+    """
+    return _adaptive_avg(input, output_size, 1, "adaptive_avg_pool1d")
+
+
+def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
+    """Average pooling to a fixed ``(H, W)``; ``None`` keeps that input size.
+
+    Example:
+        >>> F.adaptive_avg_pool2d(ember.randn(2, 3, 7, 5), (1, 1)).shape
+        ember.Size([2, 3, 1, 1])
+    """
+    return _adaptive_avg(input, output_size, 2, "adaptive_avg_pool2d")
+
+
+def _adaptive_max(input, output_size, return_indices, nd, name):
+    x, unbatched, osize = _adaptive_prepare(input, output_size, nd, name)
+    size = x.shape[2:]
+    if all(o > 0 and n % o == 0 for n, o in zip(size, osize)):
+        k = tuple(n // o for n, o in zip(size, osize))
+        res = MaxPool.apply(x, k, k, (0,) * nd, (1,) * nd, osize, True)
+    else:
+        data = x._data
+        n, c = data.shape[:2]
+        flat = [int(np.prod(size[i + 1:], dtype=np.int64)) for i in range(nd)]
+        idx = np.empty((n, c, *osize), dtype=np.int64)
+        bounds = [_bounds(s, o) for s, o in zip(size, osize)]
+        for pos in itertools.product(*(range(o) for o in osize)):
+            lo = [bounds[i][0][p] for i, p in enumerate(pos)]
+            hi = [bounds[i][1][p] for i, p in enumerate(pos)]
+            win = data[(slice(None), slice(None)) + tuple(slice(a, b) for a, b in zip(lo, hi))]
+            arg = win.reshape(n, c, -1).argmax(axis=2)
+            coords = np.unravel_index(arg, tuple(b - a for a, b in zip(lo, hi)))
+            idx[(slice(None), slice(None)) + pos] = sum(
+                (co + a) * f for co, a, f in zip(coords, lo, flat))
+        res = (PoolGather.apply(x, Tensor._make(idx)), Tensor._make(idx))
+    if unbatched:
+        res = tuple(r.squeeze(0) for r in res)
+    return res if return_indices else res[0]
+
+
+def adaptive_max_pool1d(input: Tensor, output_size, return_indices: bool = False):
+    """Max pooling to a fixed output length."""
+    return _adaptive_max(input, output_size, return_indices, 1, "adaptive_max_pool1d")
+
+
+def adaptive_max_pool2d(input: Tensor, output_size, return_indices: bool = False):
+    """Max pooling to a fixed ``(H, W)``.
+
+    Example:
+        >>> F.adaptive_max_pool2d(ember.randn(1, 2, 5, 7), (2, 3)).shape
+        ember.Size([1, 2, 2, 3])
+    """
+    return _adaptive_max(input, output_size, return_indices, 2, "adaptive_max_pool2d")
+
+
+# -- unpooling ------------------------------------------------------------------------------
+
+def _max_unpool(input, indices, kernel_size, stride, padding, output_size, nd, name):
+    ksize = _tuple(kernel_size, nd, "kernel_size")
+    stride = ksize if stride is None else _tuple(stride, nd, "stride")
+    pad = _tuple(padding, nd, "padding")
+    unbatched = input.dim() == nd + 1
+    if unbatched:
+        input, indices = input.unsqueeze(0), indices.unsqueeze(0)
+    if output_size is None:
+        size = tuple((i - 1) * s - 2 * p + k
+                     for i, s, p, k in zip(input.shape[2:], stride, pad, ksize))
+    else:
+        size = tuple(int(v) for v in tuple(output_size)[-nd:])
+    if tuple(indices.shape) != tuple(input.shape):
+        raise RuntimeError(f"{name}: expected indices to have the same shape as input, got "
+                           f"{list(indices.shape)} and {list(input.shape)}")
+    total = int(np.prod(size, dtype=np.int64))
+    idx = indices._data
+    if idx.size and (idx.min() < 0 or idx.max() >= total):
+        raise RuntimeError(f"{name}: found an invalid max index {int(idx.max())} (output "
+                           f"volumes are of size {'x'.join(map(str, size))})")
+    out = PoolScatter.apply(input, None, idx=idx, in_shape=tuple(input.shape[:2]) + size)
+    return out.squeeze(0) if unbatched else out
+
+
+def max_unpool1d(input: Tensor, indices: Tensor, kernel_size, stride=None, padding=0,
+                 output_size=None) -> Tensor:
+    """Partial inverse of ``max_pool1d``: put values back at their indices, zeros elsewhere."""
+    return _max_unpool(input, indices, kernel_size, stride, padding, output_size, 1,
+                       "max_unpool1d")
+
+
+def max_unpool2d(input: Tensor, indices: Tensor, kernel_size, stride=None, padding=0,
+                 output_size=None) -> Tensor:
+    """Partial inverse of ``max_pool2d`` using its ``return_indices`` output.
+
+    Example:
+        >>> y, i = F.max_pool2d(ember.randn(1, 1, 4, 4), 2, return_indices=True)
+        >>> F.max_unpool2d(y, i, 2).shape
+        ember.Size([1, 1, 4, 4])
+    """
+    return _max_unpool(input, indices, kernel_size, stride, padding, output_size, 2,
+                       "max_unpool2d")
