@@ -370,6 +370,8 @@ def _call_node(node, grads, retain_graph, create_graph):
 
     if node._freed:
         raise RuntimeError(_FREED_MSG)
+    if node._output_meta is None and all(g is None for g in grads):
+        return (None,) * len(node.next_functions)  # a built-in op reached by no gradient
     if node.materialize_grads and any(g is None for g in grads):
         grads = [g if g is not None else _zeros_for(node, i) for i, g in enumerate(grads)]
     result = node._run_backward(grads)
