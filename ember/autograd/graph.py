@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import re
 import weakref
 
 from . import grad_mode
@@ -122,7 +123,9 @@ def _modified_message(t, version, node, now=None):
     from .._tensor_str import type_name
 
     fn = t.grad_fn
-    owner = f"output {t._output_nr} of {fn.name()}" if fn is not None else "a leaf"
+    # torch 2.x names the producing op without its "Backward0" suffix ("output 0 of Mul")
+    owner = (f"output {t._output_nr} of {re.sub(r'Backward[0-9]*$', '', fn.name())}"
+             if fn is not None else "a leaf Variable")
     now = t._version[0] if now is None else now
     return (
         "one of the variables needed for gradient computation has been modified by an inplace "
