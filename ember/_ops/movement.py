@@ -480,7 +480,10 @@ TENSOR_METHODS = {
 
 # The other movement families live in their own files; they are exported from here.
 from . import joining as _joining  # noqa: E402
+from . import shaping as _shaping  # noqa: E402
+from .shaping import pad, repeat  # noqa: E402,F401  (nn.functional.pad calls movement.pad)
 
-__all__ += _joining.__all__
-globals().update({name: getattr(_joining, name) for name in _joining.__all__})
-TENSOR_METHODS.update(_joining.TENSOR_METHODS)
+for _mod in (_joining, _shaping):
+    __all__ += _mod.__all__
+    globals().update({name: getattr(_mod, name) for name in _mod.__all__})
+    TENSOR_METHODS.update(_mod.TENSOR_METHODS)

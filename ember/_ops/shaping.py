@@ -1,0 +1,341 @@
+"""Copies that rearrange data: ``flip``, ``roll``, ``repeat``, ``tile``, ``repeat_interleave``,
+``tril``/``triu``, ``diag`` and ``pad``. Re-exported by ``movement.py``.
+
+Where an op is a gather with a fixed index (``repeat_interleave``, non-constant ``pad``) it is
+written with the indexing ops, whose backward (a scatter-add) is differentiable again.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._tensor import Tensor
+from ._core import Op, wrap_dim, wrap_dims
+from .indexing import AdvancedIndex, BasicIndex, BasicIndexBackward
+from .inplace import apply_inplace
+
+__all__ = ["flip", "fliplr", "flipud", "roll", "tile", "repeat_interleave", "tril", "triu",
+           "diag", "diag_embed"]
+
+
+class Flip(Op):
+    @staticmethod
+    def forward(ctx, x, dims):
+        ctx.dims = dims
+        return np.flip(x, dims).copy()
+
+    @staticmethod
+    def backward(ctx, grad):
+        return Flip.apply(grad, dims=ctx.dims)
+
+
+def flip(input: Tensor, dims) -> Tensor:
+    """Reverse the order of elements along ``dims`` (a copy, as in torch).
+
+    Example:
+        >>> ember.arange(4).flip(0)
+        tensor([3, 2, 1, 0])
+    """
+    dims = (dims,) if isinstance(dims, int) else tuple(dims)
+    dims = wrap_dims(dims, input.ndim) if dims else ()
+    return Flip.apply(input, dims=dims if input.ndim else ())
+
+
+def fliplr(input: Tensor) -> Tensor:
+    """Flip dim 1 (needs at least 2 dims)."""
+    if input.ndim < 2:
+        raise RuntimeError("Input must be >= 2-d.")
+    return flip(input, (1,))
+
+
+def flipud(input: Tensor) -> Tensor:
+    """Flip dim 0 (needs at least 1 dim)."""
+    if input.ndim < 1:
+        raise RuntimeError("Input must be >= 1-d.")
+    return flip(input, (0,))
+
+
+class Roll(Op):
+    @staticmethod
+    def forward(ctx, x, shifts, dims):
+        ctx.shifts, ctx.dims = shifts, dims
+        if dims is None:
+            return np.roll(x.reshape(-1), shifts).reshape(x.shape)
+        return np.roll(x, shifts, dims)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return Roll.apply(grad, shifts=tuple(-s for s in ctx.shifts), dims=ctx.dims)
+
+
+def roll(input: Tensor, shifts, dims=None) -> Tensor:
+    """Shift elements cyclically along ``dims`` (or over the flattened tensor)."""
+    shifts = (shifts,) if isinstance(shifts, int) else tuple(int(s) for s in shifts)
+    if dims is not None:
+        dims = (dims,) if isinstance(dims, int) else tuple(dims)
+        if len(shifts) != len(dims):
+            raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, "
+                               f"dims:{len(dims)}")
+        dims = tuple(wrap_dim(d, input.ndim) for d in dims)
+    elif len(shifts) != 1:
+        raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, dims:0")
+    return Roll.apply(input, shifts=shifts, dims=dims)
+
+
+class Repeat(Op):
+    @staticmethod
+    def forward(ctx, x, reps):
+        lead = len(reps) - x.ndim
+        ctx.in_shape = x.shape
+        ctx.reps = reps
+        ctx.lead = lead
+        return np.tile(x.reshape((1,) * lead + x.shape), reps)
+
+    @staticmethod
+    def backward(ctx, grad):
+        shape = (1,) * ctx.lead + ctx.in_shape
+        split = []
+        for r, n in zip(ctx.reps, shape):
+            split += [r, n]
+        g = grad.reshape(tuple(split)).sum(dim=tuple(range(0, len(split), 2)))
+        return g.reshape(ctx.in_shape)
+
+
+def repeat(self: Tensor, *sizes) -> Tensor:
+    """Tile the tensor ``sizes[i]`` times along each dim (leading new dims allowed).
+
+    Example:
+        >>> ember.tensor([1, 2]).repeat(2, 2)
+        tensor([[1, 2, 1, 2],
+                [1, 2, 1, 2]])
+    """
+    if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
+        sizes = tuple(sizes[0])
+    sizes = tuple(int(s) for s in sizes)
+    if len(sizes) < self.ndim:
+        raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number "
+                           "of dimensions of tensor")
+    if any(s < 0 for s in sizes):
+        raise RuntimeError(f"Trying to create tensor with negative dimension {min(sizes)}: "
+                           f"{list(sizes)}")
+    return Repeat.apply(self, reps=sizes)
+
+
+def tile(input: Tensor, dims) -> Tensor:
+    """``repeat`` where missing leading dims of ``dims`` count as 1."""
+    dims = (dims,) if isinstance(dims, int) else tuple(dims)
+    return repeat(input, (1,) * (input.ndim - len(dims)) + dims)
+
+
+def _take_along(input: Tensor, dim: int, index: np.ndarray, unique: bool) -> Tensor:
+    return AdvancedIndex.apply(input, index=(slice(None),) * dim + (index,), unique=unique)
+
+
+def repeat_interleave(input: Tensor, repeats=None, dim: int | None = None, *,
+                      output_size: int | None = None) -> Tensor:
+    """Repeat each element ``repeats`` times (an int, or one count per element) along ``dim``.
+
+    Example:
+        >>> ember.tensor([1, 2]).repeat_interleave(ember.tensor([1, 3]))
+        tensor([1, 2, 2, 2])
+    """
+    if repeats is None:  # torch.repeat_interleave(counts): indices repeated by their counts
+        counts = input._data
+        return Tensor._make(np.repeat(np.arange(len(counts), dtype=np.int64), counts))
+    if dim is None:
+        input = input.reshape(-1)
+        dim = 0
+    dim = wrap_dim(dim, input.ndim)
+    n = input._data.shape[dim] if input.ndim else 1
+    reps = repeats._data if isinstance(repeats, Tensor) else np.asarray(repeats)
+    if reps.ndim > 1:
+        raise RuntimeError("repeats must be 0-dim or 1-dim tensor")
+    if reps.ndim == 1 and reps.shape[0] not in (1, n):
+        raise RuntimeError(f"repeats must have the same size as input along dim, but got "
+                           f"repeats.size(0) = {reps.shape[0]} and input.size({dim}) = {n}")
+    if np.any(reps < 0):
+        raise RuntimeError("repeats can not be negative")
+    index = np.repeat(np.arange(n, dtype=np.int64), reps.reshape(-1) if reps.ndim else reps)
+    if input.ndim == 0:
+        input = input.reshape(1)
+    return _take_along(input, dim, index, unique=False)
+
+
+class Triangle(Op):
+    @staticmethod
+    def forward(ctx, x, k, upper):
+        ctx.k, ctx.upper = k, upper
+        return np.triu(x, k) if upper else np.tril(x, k)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return Triangle.apply(grad, k=ctx.k, upper=ctx.upper)
+
+
+def _triangle(input: Tensor, diagonal: int, upper: bool) -> Tensor:
+    if input.ndim < 2:
+        raise RuntimeError(f"{'triu' if upper else 'tril'}: input tensor must have at least 2 "
+                           "dimensions")
+    return Triangle.apply(input, k=int(diagonal), upper=upper)
+
+
+def tril(input: Tensor, diagonal: int = 0, *, out=None) -> Tensor:
+    """The lower triangle of the last two dims (elements above ``diagonal`` set to 0)."""
+    return _triangle(input, diagonal, False)
+
+
+def triu(input: Tensor, diagonal: int = 0, *, out=None) -> Tensor:
+    """The upper triangle of the last two dims (elements below ``diagonal`` set to 0)."""
+    return _triangle(input, diagonal, True)
+
+
+def tril_(self: Tensor, diagonal: int = 0) -> Tensor:
+    return apply_inplace(self, tril(self, diagonal), "tril_")
+
+
+def triu_(self: Tensor, diagonal: int = 0) -> Tensor:
+    return apply_inplace(self, triu(self, diagonal), "triu_")
+
+
+class DiagEmbed(Op):
+    @staticmethod
+    def forward(ctx, x, offset, dim1, dim2):
+        ctx.args = (offset, dim1, dim2)
+        n = x.shape[-1] + abs(offset)
+        out_nd = x.ndim + 1
+        rest = list(x.shape[:-1])
+        shape = []
+        for d in range(out_nd):
+            shape.append(n if d in (dim1, dim2) else rest.pop(0))
+        out = np.zeros(shape, x.dtype)
+        from .indexing import strided_view
+
+        d = np.diagonal(out, offset, dim1, dim2)
+        strided_view(d, d.shape, d.strides)[...] = x
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        offset, dim1, dim2 = ctx.args
+        return grad.diagonal(offset, dim1, dim2)
+
+
+def diag_embed(input: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
+    """Place the last dim of ``input`` on the diagonal of new (dim1, dim2) planes."""
+    nd = input.ndim + 1
+    d1, d2 = wrap_dim(dim1, nd), wrap_dim(dim2, nd)
+    if d1 == d2:
+        raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+    return DiagEmbed.apply(input, offset=int(offset), dim1=d1, dim2=d2)
+
+
+def diag(input: Tensor, diagonal: int = 0, *, out=None) -> Tensor:
+    """1-D input: a square matrix with it on a diagonal. 2-D input: that diagonal (a copy).
+
+    Example:
+        >>> ember.diag(ember.tensor([1, 2]))
+        tensor([[1, 0],
+                [0, 2]])
+    """
+    if input.ndim == 1:
+        return DiagEmbed.apply(input, offset=int(diagonal), dim1=0, dim2=1)
+    if input.ndim == 2:
+        return input.diagonal(int(diagonal)).clone()
+    raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {input.ndim}D")
+
+
+# -- padding ----------------------------------------------------------------------------------
+
+class ConstantPad(Op):
+    @staticmethod
+    def forward(ctx, x, shape, src, dst, value):
+        ctx.in_shape, ctx.src, ctx.dst = x.shape, src, dst
+        out = np.full(shape, value, dtype=x.dtype)
+        out[dst] = x[src]
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        return BasicIndexBackward.apply(BasicIndex.apply(grad, index=ctx.dst),
+                                        shape=ctx.in_shape, index=ctx.src)
+
+
+_NP_MODES = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
+
+
+def pad(input: Tensor, pad, mode: str = "constant", value: float | None = None) -> Tensor:
+    """Pad the last ``len(pad) // 2`` dims: ``pad = (left, right, top, bottom, ...)`` starting
+    from the last dim. Modes: ``constant`` (negative pads crop), ``reflect``, ``replicate``,
+    ``circular``. This is ``nn.functional.pad``.
+
+    Example:
+        >>> pad(ember.ones(1, 2), (1, 1), value=0.).tolist()
+        [[0.0, 1.0, 1.0, 0.0]]
+    """
+    pad = tuple(int(p) for p in pad)
+    if len(pad) % 2:
+        raise RuntimeError("Padding length must be divisible by 2")
+    k = len(pad) // 2
+    shape = input._data.shape
+    if k > len(shape):
+        raise RuntimeError("Padding length should be less than or equal to two times the input "
+                           f"dimension but got padding length {len(pad)} and input of dimension "
+                           f"{len(shape)}")
+    if mode == "constant":
+        return _constant_pad(input, pad, 0 if value is None else value)
+    if mode not in _NP_MODES:
+        raise NotImplementedError(f"Unrecognised padding mode {mode}")
+    if value not in (None, 0):
+        raise RuntimeError(f"Padding mode \"{mode}\" doesn't take in value argument")
+    if not (k + 1 <= len(shape) <= k + 2) or k > 3:
+        raise NotImplementedError(
+            f"Only 2D, 3D, 4D, 5D padding with non-constant padding are supported for now; "
+            f"{mode} padding of {k} dims needs a {k + 1}D or {k + 2}D input, got "
+            f"{len(shape)}D")
+    out = input
+    for i in range(k):
+        d = len(shape) - 1 - i
+        lo, hi, n = pad[2 * i], pad[2 * i + 1], shape[d]
+        if mode == "reflect" and (lo >= n or hi >= n):
+            raise RuntimeError(
+                f"Argument #4: Padding size should be less than the corresponding input "
+                f"dimension, but got: padding ({lo}, {hi}) at dimension {d} of input "
+                f"{list(shape)}")
+        if mode == "circular" and (lo > n or hi > n):
+            raise RuntimeError("Padding value causes wrapping around more than once.")
+        if mode == "replicate" and n == 0:
+            raise RuntimeError(f"Expected input's dimension {d} to be non-empty")
+        if lo == hi == 0:
+            continue
+        # the source position of each output position, by NumPy's own padding of an arange
+        index = np.pad(np.arange(n, dtype=np.int64), (max(lo, 0), max(hi, 0)),
+                       mode=_NP_MODES[mode])
+        index = index[max(-lo, 0):len(index) - max(-hi, 0)]
+        out = _take_along(out, d, index, unique=False)
+    return out
+
+
+def _constant_pad(input: Tensor, pad: tuple, value) -> Tensor:
+    shape = list(input._data.shape)
+    src = [slice(None)] * len(shape)
+    dst = [slice(None)] * len(shape)
+    for i in range(len(pad) // 2):
+        d = len(shape) - 1 - i
+        lo, hi, n = pad[2 * i], pad[2 * i + 1], shape[d]
+        new = n + lo + hi
+        if new < 0:
+            raise RuntimeError(
+                f"The input size {n}, plus negative padding {lo} and {hi} resulted in a negative "
+                f"output size, which is invalid. Check dimension {d} of your input.")
+        src[d] = slice(max(-lo, 0), n - max(-hi, 0))
+        dst[d] = slice(max(lo, 0), new - max(hi, 0))
+        shape[d] = new
+    return ConstantPad.apply(input, shape=tuple(shape), src=tuple(src) + (Ellipsis,),
+                             dst=tuple(dst) + (Ellipsis,), value=value)
+
+
+TENSOR_METHODS = {
+    "flip": flip, "fliplr": fliplr, "flipud": flipud, "roll": roll, "repeat": repeat,
+    "tile": tile, "repeat_interleave": repeat_interleave, "tril": tril, "triu": triu,
+    "tril_": tril_, "triu_": triu_, "diag": diag, "diag_embed": diag_embed,
+}
