@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ._gradcheck import GradcheckError, gradcheck, gradgradcheck
-from .anomaly import detect_anomaly, set_detect_anomaly
+from .anomaly import detect_anomaly, is_anomaly_enabled, set_detect_anomaly
 from .grad_mode import (
     enable_grad,
     inference_mode,
@@ -17,7 +17,7 @@ from .graph import Node, run_backward
 __all__ = ["backward", "grad", "no_grad", "enable_grad", "set_grad_enabled", "inference_mode",
            "is_grad_enabled", "detect_anomaly", "set_detect_anomaly", "Function",
            "gradcheck", "gradgradcheck", "Node", "GradcheckError",
-           "is_inference_mode_enabled"]
+           "is_inference_mode_enabled", "is_anomaly_enabled"]
 
 
 def _as_tuple(x):

@@ -15,6 +15,15 @@ def is_enabled() -> bool:
     return _enabled[0]
 
 
+def is_anomaly_enabled() -> bool:
+    """True inside ``detect_anomaly`` (or after ``set_detect_anomaly(True)``)."""
+    return _enabled[0]
+
+
+def is_anomaly_check_nan_enabled() -> bool:
+    return _enabled[0]
+
+
 def check(node, grads) -> None:
     """Raise when a node's backward returned NaN, naming the node and where it was created."""
     for i, g in enumerate(grads):
@@ -57,6 +66,20 @@ class detect_anomaly(_GradModeContext):
 
 
 class set_detect_anomaly(detect_anomaly):
+    """Turn anomaly detection on or off; works as a call and as a context manager.
+
+    Example:
+        >>> ember.autograd.set_detect_anomaly(True)
+    """
+
     def __init__(self, mode: bool, check_nan: bool = True):
-        super().__init__(mode and check_nan)
-        self.__enter__()
+        super().__init__(bool(mode) and check_nan)
+        self._prev = _enabled[0]
+        _enabled[0] = self.check_nan
+
+    def __enter__(self):
+        pass
+
+    def __exit__(self, *exc):
+        _enabled[0] = self._prev
+        return False
