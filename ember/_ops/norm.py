@@ -1,0 +1,296 @@
+"""Normalization: one fused op (normalize over some axes, then scale and shift) behind batch,
+layer, instance and group norm, with the closed-form backward.
+
+The first-order backward runs on raw arrays. When a graph of the gradient is wanted
+(``create_graph=True``) the same closed form is written with ember ops on recomputed
+statistics, so second derivatives are exact.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._tensor import Tensor
+from ..autograd import grad_mode
+from ._core import Op
+
+__all__ = ["batch_norm", "layer_norm", "group_norm", "instance_norm", "rms_norm"]
+
+
+class Rsqrt(Op):
+    """``1 / sqrt(x)`` (private; keeps this module free of the unary family)."""
+
+    save_output = True
+
+    @staticmethod
+    def forward(ctx, x):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return 1.0 / np.sqrt(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (y,) = ctx.saved_tensors
+        return grad * (y * y * y) * -0.5
+
+
+class NormAffine(Op):
+    """``(x - mean) * invstd * w + b`` with statistics over ``axes`` (or fixed ones).
+
+    ``pshape`` is the broadcast shape of ``w``/``b``; ``fixed`` holds (mean, var) arrays for
+    evaluation with running statistics; ``stats`` (a dict) receives the batch mean and biased
+    variance for running-statistics updates.
+    """
+
+    @staticmethod
+    def forward(ctx, x, w, b, axes, eps, pshape, fixed=None, stats=None):
+        ctx.save_for_backward(ctx.inputs[0], ctx.inputs[1])
+        if fixed is None:
+            mean = x.mean(axis=axes, keepdims=True)
+            xc = x - mean
+            var = np.mean(np.square(xc), axis=axes, keepdims=True)
+        else:
+            mean, var = fixed
+            xc = x - mean
+        invstd = 1.0 / np.sqrt(var + eps)
+        if stats is not None:
+            stats["mean"], stats["var"] = mean, var
+        xc *= invstd
+        ctx.xhat, ctx.invstd = xc, invstd
+        ctx.args = (axes, eps, pshape, fixed)
+        if w is None and b is None:
+            return xc.copy() if ctx.inputs[0]._requires_grad else xc
+        y = xc * w.reshape(pshape) if w is not None else xc.copy()
+        if b is not None:
+            y += b.reshape(pshape)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, w = ctx.saved_tensors
+        axes, eps, pshape, fixed = ctx.args
+        need = ctx.needs_input_grad
+        paxes = tuple(i for i, s in enumerate(pshape) if s == 1)
+        if grad_mode._state.enabled:
+            return _backward_graph(ctx, grad, x, w, axes, eps, pshape, fixed, paxes)
+        g = grad._data
+        xhat, invstd = ctx.xhat, ctx.invstd
+        dt = grad._dtype
+        gx = gw = gb = None
+        if need[0]:
+            gy = g * w._data.reshape(pshape) if w is not None else g
+            if fixed is None:
+                t = gy - gy.mean(axis=axes, keepdims=True)
+                t -= xhat * np.mean(gy * xhat, axis=axes, keepdims=True)
+                t *= invstd
+                gx = Tensor._make(t, dt)
+            else:
+                gx = Tensor._make(gy * invstd, dt)
+        if len(need) > 1 and need[1]:
+            gw = Tensor._make(np.sum(g * xhat, axis=paxes).reshape(w.shape), dt)
+        if len(need) > 2 and need[2]:
+            b = ctx.inputs[2]
+            gb = Tensor._make(np.sum(g, axis=paxes).reshape(b.shape), dt)
+        return gx, gw, gb
+
+
+def _backward_graph(ctx, grad, x, w, axes, eps, pshape, fixed, paxes):
+    """The closed-form gradient as ember ops, so it can itself be differentiated."""
+    need = ctx.needs_input_grad
+    if fixed is None:
+        mean = x.mean(dim=axes, keepdim=True)
+        xc = x - mean
+        invstd = Rsqrt.apply((xc * xc).mean(dim=axes, keepdim=True) + eps)
+    else:
+        xc = x - Tensor._make(fixed[0])
+        invstd = Tensor._make(ctx.invstd)
+    xhat = xc * invstd
+    gx = gw = gb = None
+    if need[0]:
+        gy = grad * w.reshape(pshape) if w is not None else grad
+        if fixed is None:
+            gx = (gy - gy.mean(dim=axes, keepdim=True)
+                  - xhat * (gy * xhat).mean(dim=axes, keepdim=True)) * invstd
+        else:
+            gx = gy * invstd
+    if len(need) > 1 and need[1]:
+        gw = grad * xhat
+        gw = (gw.sum(dim=paxes) if paxes else gw).reshape(w.shape)
+    if len(need) > 2 and need[2]:
+        gb = (grad.sum(dim=paxes) if paxes else grad).reshape(ctx.inputs[2].shape)
+    return gx, gw, gb
+
+
+# -- public functions -----------------------------------------------------------------------
+
+def _check_float(input, name):
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{name}(): argument 'input' must be Tensor, not {type(input).__name__}")
+    if not input._dtype.is_floating_point:
+        raise RuntimeError(f"{name}: expected a floating-point input, got {input.dtype}; "
+                           "convert it with .float()")
+
+
+def _update_running(running, batch, momentum, unbias=1.0):
+    """``running = (1 - momentum) * running + momentum * batch * unbias``, in place."""
+    if running is None:
+        return
+    data = running._data
+    with np.errstate(divide="ignore", invalid="ignore"):
+        new = batch.reshape(data.shape) * unbias
+    data *= 1.0 - momentum
+    data += (momentum * new).astype(data.dtype, copy=False)
+    running._version[0] += 1
+
+
+def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
+               weight: Tensor | None = None, bias: Tensor | None = None,
+               training: bool = False, momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    """Batch normalization over ``(N, C, *)`` per channel ``C``.
+
+    In training the batch statistics normalize and (when given) update the running ones in
+    place with the unbiased variance; otherwise the running statistics are used.
+
+    Example:
+        >>> F.batch_norm(ember.randn(4, 3), None, None, training=True).shape
+        ember.Size([4, 3])
+    """
+    _check_float(input, "batch_norm")
+    if input.dim() < 2:
+        raise ValueError(f"expected 2D or more input (got {input.dim()}D input)")
+    c = input.shape[1]
+    for name, t in (("weight", weight), ("bias", bias), ("running_mean", running_mean),
+                    ("running_var", running_var)):
+        if t is not None and t.numel() != c:
+            raise RuntimeError(f"running_mean should contain {c} elements not {t.numel()}"
+                               if name.startswith("running") else
+                               f"batch_norm: expected {name} of {c} elements (one per channel "
+                               f"of input {list(input.shape)}), got {list(t.shape)}")
+    pshape = (1, c) + (1,) * (input.dim() - 2)
+    axes = (0,) + tuple(range(2, input.dim()))
+    if training:
+        count = input.numel() // c if c else 0
+        if count <= 1:
+            raise ValueError(
+                f"Expected more than 1 value per channel when training, got input size "
+                f"{list(input.shape)}. Batch statistics need at least two values per channel: "
+                "use a batch larger than 1, or call model.eval() for inference.")
+        stats = {} if running_mean is not None or running_var is not None else None
+        out = NormAffine.apply(input, weight, bias, axes=axes, eps=eps, pshape=pshape,
+                               stats=stats)
+        if stats is not None:
+            _update_running(running_mean, stats["mean"], momentum)
+            _update_running(running_var, stats["var"], momentum, count / (count - 1))
+        return out
+    if running_mean is None or running_var is None:
+        raise RuntimeError("batch_norm: running_mean and running_var must be given when "
+                           "training=False (or pass training=True to use batch statistics)")
+    dt = input._data.dtype
+    fixed = (running_mean._data.astype(dt, copy=False).reshape(pshape),
+             running_var._data.astype(dt, copy=False).reshape(pshape))
+    return NormAffine.apply(input, weight, bias, axes=axes, eps=eps, pshape=pshape,
+                            fixed=fixed)
+
+
+def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
+               bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
+    """Normalize over the trailing ``normalized_shape`` dimensions.
+
+    Example:
+        >>> F.layer_norm(ember.randn(2, 5), (5,)).shape
+        ember.Size([2, 5])
+    """
+    _check_float(input, "layer_norm")
+    ns = (int(normalized_shape),) if isinstance(normalized_shape, (int, np.integer)) \
+        else tuple(int(v) for v in normalized_shape)
+    k = len(ns)
+    if k == 0 or tuple(input.shape[input.dim() - k:]) != ns or input.dim() < k:
+        raise RuntimeError(f"Given normalized_shape={list(ns)}, expected input with shape "
+                           f"[*, {', '.join(map(str, ns))}], but got input of size"
+                           f"{list(input.shape)}")
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and tuple(t.shape) != ns:
+            raise RuntimeError(f"layer_norm: expected {name} of shape {list(ns)}, got "
+                               f"{list(t.shape)}")
+    pshape = (1,) * (input.dim() - k) + ns
+    axes = tuple(range(input.dim() - k, input.dim()))
+    return NormAffine.apply(input, weight, bias, axes=axes, eps=eps, pshape=pshape)
+
+
+def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
+               bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
+    """Normalize ``(N, C, *)`` over groups of ``C / num_groups`` channels, then scale per
+    channel.
+
+    Example:
+        >>> F.group_norm(ember.randn(2, 6, 4), 3).shape
+        ember.Size([2, 6, 4])
+    """
+    _check_float(input, "group_norm")
+    if input.dim() < 2 or input.shape[1] % num_groups:
+        raise RuntimeError(f"Expected number of channels in input to be divisible by "
+                           f"num_groups, but got input of shape {list(input.shape)} and "
+                           f"num_groups={num_groups}")
+    n, c = input.shape[:2]
+    x = input.reshape(n, num_groups, -1)
+    y = NormAffine.apply(x, None, None, axes=(2,), eps=eps, pshape=(1, 1, 1))
+    y = y.reshape(input.shape)
+    pshape = (1, c) + (1,) * (input.dim() - 2)
+    if weight is not None:
+        y = y * weight.reshape(pshape)
+    if bias is not None:
+        y = y + bias.reshape(pshape)
+    return y
+
+
+def instance_norm(input: Tensor, running_mean: Tensor | None = None,
+                  running_var: Tensor | None = None, weight: Tensor | None = None,
+                  bias: Tensor | None = None, use_input_stats: bool = True,
+                  momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    """Normalize each channel of each sample over its spatial dimensions.
+
+    Example:
+        >>> F.instance_norm(ember.randn(2, 3, 5)).shape
+        ember.Size([2, 3, 5])
+    """
+    _check_float(input, "instance_norm")
+    if input.dim() < 3:
+        raise ValueError(f"instance_norm expects a batched input with spatial dimensions "
+                         f"(N, C, *), got {list(input.shape)}")
+    c = input.shape[1]
+    pshape = (1, c) + (1,) * (input.dim() - 2)
+    axes = tuple(range(2, input.dim()))
+    if not use_input_stats:
+        return batch_norm(input, running_mean, running_var, weight, bias, False, momentum, eps)
+    count = int(np.prod(input.shape[2:]))
+    if count <= 1:
+        raise ValueError(f"Expected more than 1 spatial element when training, got input size "
+                         f"{list(input.shape)}")
+    stats = {} if running_mean is not None or running_var is not None else None
+    out = NormAffine.apply(input, weight, bias, axes=axes, eps=eps, pshape=pshape, stats=stats)
+    if stats is not None:
+        _update_running(running_mean, stats["mean"].mean(axis=0), momentum)
+        _update_running(running_var, stats["var"].mean(axis=0), momentum, count / (count - 1))
+    return out
+
+
+def rms_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
+             eps: float | None = None) -> Tensor:
+    """``x / sqrt(mean(x**2) + eps) * weight`` over the trailing ``normalized_shape``.
+
+    Example:
+        >>> F.rms_norm(ember.randn(2, 4), (4,)).shape
+        ember.Size([2, 4])
+    """
+    _check_float(input, "rms_norm")
+    ns = (int(normalized_shape),) if isinstance(normalized_shape, (int, np.integer)) \
+        else tuple(int(v) for v in normalized_shape)
+    k = len(ns)
+    if tuple(input.shape[input.dim() - k:]) != ns:
+        raise RuntimeError(f"Given normalized_shape={list(ns)}, expected input with shape "
+                           f"[*, {', '.join(map(str, ns))}], but got input of size"
+                           f"{list(input.shape)}")
+    if eps is None:
+        eps = float(np.finfo(input._data.dtype).eps)
+    axes = tuple(range(input.dim() - k, input.dim()))
+    y = input * Rsqrt.apply((input * input).mean(dim=axes, keepdim=True) + eps)
+    return y * weight if weight is not None else y
