@@ -115,6 +115,11 @@ class set_grad_enabled(_GradModeContext):
         self._prev = _state.enabled
         _state.enabled = self.mode
 
+    def __call__(self, func):
+        # As a decorator the mode applies per call, not from the moment of decoration.
+        _state.enabled = self._prev
+        return super().__call__(func)
+
     def __enter__(self):
         pass
 
