@@ -1,0 +1,278 @@
+"""Activation ops (private; ``ember.nn.functional`` exposes them).
+
+Each op computes its forward on raw arrays and its derivative in one of two ways: on raw
+arrays when no graph is being built (the usual first-order backward), or with ember ops when
+``create_graph=True``. The differentiable forms are written from the op itself (its saved
+output), from ``Sigmoid``/``Tanh``/``Softplus`` below, and from constant masks, so every order
+of derivative works without depending on other op families.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .._tensor import Tensor
+from ..autograd import grad_mode
+from ._core import Op
+from .nn_ops import _t
+
+_state = grad_mode._state
+
+
+def _np_sigmoid(x):
+    # exp of a non-positive number never overflows: split by sign.
+    out = np.empty_like(x)
+    pos = x >= 0
+    with np.errstate(over="ignore"):
+        e = np.exp(-np.abs(x))
+    np.divide(1, 1 + e, out=out, where=pos)
+    np.divide(e, 1 + e, out=out, where=~pos)
+    return out
+
+
+def _mask(cond, like) -> np.ndarray:
+    return cond.astype(like.dtype)
+
+
+class Relu(Op):
+    save_output = True
+
+    @staticmethod
+    def forward(ctx, x):
+        return np.maximum(x, 0) if x.dtype.kind == "f" else np.maximum(x, x.dtype.type(0))
+
+    @staticmethod
+    def backward(ctx, grad):
+        (y,) = ctx.saved_tensors
+        if not _state.enabled:
+            return _t(grad._data * (y._data > 0), grad._dtype)
+        return grad * _t(_mask(y._data > 0, y._data))
+
+
+class PiecewiseLinear(Op):
+    """Ops whose derivative is a constant mask of the input: leaky_relu, hardtanh, relu6,
+    threshold, hardshrink, softshrink, hardsigmoid. ``kind`` picks the formula."""
+
+    @staticmethod
+    def forward(ctx, x, kind, a, b):
+        ctx.save_for_backward(ctx.inputs[0])
+        ctx.kind, ctx.a, ctx.b = kind, a, b
+        t = x.dtype.type
+        if kind == "leaky_relu":
+            return np.where(x > 0, x, x * t(a))
+        if kind == "hardtanh":
+            return np.clip(x, t(a), t(b))
+        if kind == "threshold":
+            return np.where(x > a, x, t(b))
+        if kind == "hardshrink":
+            return np.where((x > a) | (x < -a), x, t(0))
+        if kind == "softshrink":
+            return np.where(x > a, x - t(a), np.where(x < -a, x + t(a), t(0)))
+        if kind == "hardsigmoid":
+            return np.clip(x / t(6) + t(0.5), t(0), t(1))
+        raise AssertionError(kind)
+
+    @staticmethod
+    def deriv(x, kind, a, b):
+        if kind == "leaky_relu":
+            return np.where(x > 0, 1, a).astype(x.dtype)
+        if kind == "hardtanh":
+            return _mask((x > a) & (x < b), x)
+        if kind == "threshold":
+            return _mask(x > a, x)
+        if kind in ("hardshrink", "softshrink"):
+            return _mask((x > a) | (x < -a), x)
+        if kind == "hardsigmoid":
+            return _mask((x > -3) & (x < 3), x) / x.dtype.type(6)
+        raise AssertionError(kind)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        d = PiecewiseLinear.deriv(x._data, ctx.kind, ctx.a, ctx.b)
+        if not _state.enabled:
+            return _t(grad._data * d, grad._dtype)
+        return grad * _t(d)
+
+
+class Sigmoid(Op):
+    save_output = True
+
+    @staticmethod
+    def forward(ctx, x):
+        return _np_sigmoid(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (y,) = ctx.saved_tensors
+        if not _state.enabled:
+            yd = y._data
+            return _t(grad._data * yd * (1 - yd), grad._dtype)
+        return grad * y * (1 - y)
+
+
+class Tanh(Op):
+    save_output = True
+
+    @staticmethod
+    def forward(ctx, x):
+        return np.tanh(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (y,) = ctx.saved_tensors
+        if not _state.enabled:
+            yd = y._data
+            return _t(grad._data * (1 - yd * yd), grad._dtype)
+        return grad * (1 - y * y)
+
+
+class Softplus(Op):
+    """``log(1 + exp(beta x)) / beta``; linear where ``beta x > threshold`` (None: never)."""
+
+    @staticmethod
+    def forward(ctx, x, beta, threshold):
+        ctx.save_for_backward(ctx.inputs[0])
+        ctx.beta, ctx.threshold = beta, threshold
+        t = x.dtype.type
+        z = x * t(beta)
+        out = (np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z)))) / t(beta)
+        if threshold is not None:
+            out = np.where(z > threshold, x, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        beta, threshold = ctx.beta, ctx.threshold
+        xd = x._data
+        if not _state.enabled:
+            d = _np_sigmoid(xd * xd.dtype.type(beta))
+            if threshold is not None:
+                d = np.where(xd * beta > threshold, 1, d).astype(xd.dtype)
+            return _t(grad._data * d, grad._dtype)
+        s = Sigmoid.apply(x * beta)
+        if threshold is None:
+            return grad * s
+        lin = _t(_mask(xd * beta > threshold, xd))
+        return grad * (lin + (1 - lin) * s)
+
+
+class Elu(Op):
+    """``scale * (x if x > 0 else alpha * (exp(x * input_scale) - 1))``: ELU, SELU, CELU."""
+
+    save_output = True
+
+    @staticmethod
+    def forward(ctx, x, alpha, scale, input_scale):
+        ctx.save_for_backward(ctx.inputs[0])
+        ctx.args = (alpha, scale, input_scale)
+        t = x.dtype.type
+        neg = np.expm1(np.minimum(x, 0) * t(input_scale)) * t(alpha)
+        return np.where(x > 0, x, neg) * t(scale)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, y = ctx.saved_tensors
+        alpha, scale, input_scale = ctx.args
+        pos = _mask(x._data > 0, x._data)
+        if not _state.enabled:
+            yd = y._data
+            d = pos * scale + (1 - pos) * input_scale * (yd + scale * alpha)
+            return _t(grad._data * d.astype(yd.dtype, copy=False), grad._dtype)
+        pos_t = _t(pos)
+        return grad * (pos_t * scale + (1 - pos_t) * ((y + scale * alpha) * input_scale))
+
+
+_SQRT_2 = math.sqrt(2.0)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_GELU_K = math.sqrt(2.0 / math.pi)
+
+
+def _np_erf(x: np.ndarray) -> np.ndarray:
+    """Vectorised erf: ember's own ``erf`` when its unary family is present, else math.erf."""
+    try:
+        from . import unary
+
+        return unary.erf(Tensor._make(x))._data
+    except (ImportError, AttributeError):
+        return np.vectorize(math.erf, otypes=[x.dtype])(x)
+
+
+class NormalCdf(Op):
+    """Phi(x) = (1 + erf(x / sqrt 2)) / 2, with derivative exp(-x^2/2) / sqrt(2 pi)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(ctx.inputs[0])
+        return (1 + _np_erf(x / x.dtype.type(_SQRT_2))) * x.dtype.type(0.5)
+
+    @staticmethod
+    def backward(ctx, grad):
+        from .nn_ops import Exp
+
+        (x,) = ctx.saved_tensors
+        if not _state.enabled:
+            xd = x._data
+            return _t(grad._data * np.exp(xd * xd * -0.5) * xd.dtype.type(_INV_SQRT_2PI))
+        return grad * Exp.apply(x * x * -0.5) * _INV_SQRT_2PI
+
+
+def gelu_tanh(x: Tensor) -> Tensor:
+    inner = (x + x * x * x * 0.044715) * _GELU_K
+    return x * 0.5 * (1 + Tanh.apply(inner))
+
+
+class Silu(Op):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(ctx.inputs[0])
+        return x * _np_sigmoid(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        if not _state.enabled:
+            xd = x._data
+            s = _np_sigmoid(xd)
+            return _t(grad._data * s * (1 + xd * (1 - s)), grad._dtype)
+        s = Sigmoid.apply(x)
+        return grad * (s * (1 + x * (1 - s)))
+
+
+class Mish(Op):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(ctx.inputs[0])
+        return x * np.tanh(np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x))))
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        if not _state.enabled:
+            xd = x._data
+            tp = np.tanh(np.maximum(xd, 0) + np.log1p(np.exp(-np.abs(xd))))
+            return _t(grad._data * (tp + xd * _np_sigmoid(xd) * (1 - tp * tp)), grad._dtype)
+        tp = Tanh.apply(Softplus.apply(x, beta=1.0, threshold=None))
+        return grad * (tp + x * Sigmoid.apply(x) * (1 - tp * tp))
+
+
+class Hardswish(Op):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(ctx.inputs[0])
+        t = x.dtype.type
+        return x * np.clip(x + t(3), t(0), t(6)) / t(6)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        xd = x._data
+        mid = _mask((xd >= -3) & (xd <= 3), xd)  # PyTorch's boundary convention
+        hi = _mask(xd > 3, xd)
+        if not _state.enabled:
+            return _t(grad._data * (mid * (xd / xd.dtype.type(3) + xd.dtype.type(0.5)) + hi),
+                      grad._dtype)
+        return grad * (_t(mid) * (x / 3 + 0.5) + _t(hi))

@@ -1,0 +1,343 @@
+"""Neural-network ops: the fused linear layer, softmax / log-softmax, and the private
+primitives (exp, log, sqrt, pow, narrow) that activations and losses are built from.
+
+Ops on the training hot path (linear, softmax, log-softmax) compute their first-order backward
+on raw arrays when no graph is being built (``create_graph=False``), and with ember ops on
+Tensors otherwise, so higher-order gradients still work.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import _dtype as D
+from .._tensor import Tensor
+from ..autograd import grad_mode
+from ._core import Op, wrap_dim
+
+__all__ = ["softmax", "log_softmax"]
+
+_state = grad_mode._state
+
+
+def _t(arr, dtype=None) -> Tensor:
+    return Tensor._make(arr, dtype if dtype is not None else D._FROM_NP[arr.dtype])
+
+
+# -- linear ---------------------------------------------------------------------------------
+
+class Linear(Op):
+    """``x @ w.T + b`` as one GEMM (leading dims folded into the batch) plus a bias add."""
+
+    _name = "AddmmBackward0"
+
+    @staticmethod
+    def forward(ctx, x, w, b=None):
+        ctx.save_for_backward(*ctx.inputs)
+        x2 = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
+        out = x2 @ w.T
+        if b is not None:
+            out += b
+        if x.ndim != 2:
+            out = out.reshape(x.shape[:-1] + (w.shape[0],))
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        saved = ctx.saved_tensors
+        x, w = saved[0], saved[1]
+        need = ctx.needs_input_grad
+        has_b = len(saved) > 2 and saved[2] is not None
+        if not _state.enabled:
+            g = grad._data
+            g2 = g.reshape(-1, g.shape[-1]) if g.ndim != 2 else g
+            xd = x._data
+            x2 = xd.reshape(-1, xd.shape[-1]) if xd.ndim != 2 else xd
+            gx = _t((g2 @ w._data).reshape(xd.shape), x._dtype) if need[0] else None
+            gw = _t(g2.T @ x2, w._dtype) if need[1] else None
+            gb = _t(g2.sum(axis=0), w._dtype) if has_b and need[2] else None
+        else:
+            gx = grad @ w if need[0] else None
+            g2 = grad.reshape(-1, grad.shape[-1]) if grad.ndim != 2 else grad
+            x2 = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
+            gw = g2.transpose(0, 1) @ x2 if need[1] else None
+            gb = g2.sum(dim=0) if has_b and need[2] else None
+        return (gx, gw, gb) if len(need) > 2 else (gx, gw)
+
+
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """``input @ weight.T + bias``: the affine map of ``nn.Linear``.
+
+    Example:
+        >>> ember.nn.functional.linear(ember.ones(2, 3), ember.ones(4, 3)).shape
+        torch.Size([2, 4])
+    """
+    if weight.ndim != 2 or input.ndim == 0:
+        from .linalg import matmul
+
+        out = matmul(input, weight.t() if weight.ndim == 2 else weight)
+        return out + bias if bias is not None else out
+    if input._dtype is not weight._dtype:
+        from .linalg import _dt_name
+
+        raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: "
+                           f"{_dt_name(input._dtype)} != {_dt_name(weight._dtype)}")
+    if input.shape[-1] != weight.shape[1]:
+        rows = input.numel() // input.shape[-1] if input.shape[-1] else 0
+        if input.ndim == 1:
+            rows = 1
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({rows}x{input.shape[-1]} "
+                           f"and {weight.shape[1]}x{weight.shape[0]})")
+    if input.ndim == 1:
+        return Linear.apply(input.unsqueeze(0), weight, bias).squeeze(0) if bias is not None \
+            else Linear.apply(input.unsqueeze(0), weight).squeeze(0)
+    if bias is None:
+        return Linear.apply(input, weight)
+    if bias._dtype is not input._dtype:
+        raise RuntimeError(f"expected mat1 and mat2 to have the same dtype, but got: "
+                           f"{input._dtype.name} != {bias._dtype.name}")
+    return Linear.apply(input, weight, bias)
+
+
+# -- softmax family -------------------------------------------------------------------------
+
+def _np_softmax(x, axis):
+    e = x - x.max(axis=axis, keepdims=True) if x.size else x.copy()
+    np.exp(e, out=e)
+    e /= e.sum(axis=axis, keepdims=True)
+    return e
+
+
+def _np_log_softmax(x, axis):
+    if not x.size:
+        return x.copy()
+    s = x - x.max(axis=axis, keepdims=True)
+    s -= np.log(np.exp(s).sum(axis=axis, keepdims=True))
+    return s
+
+
+class Softmax(Op):
+    save_output = True
+
+    @staticmethod
+    def forward(ctx, x, dim):
+        ctx.dim = dim
+        return _np_softmax(x, dim)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (y,) = ctx.saved_tensors
+        if not _state.enabled:
+            yd, g = y._data, grad._data
+            gy = g * yd
+            return _t(gy - yd * gy.sum(axis=ctx.dim, keepdims=True), y._dtype)
+        gy = grad * y
+        return gy - y * gy.sum(dim=ctx.dim, keepdim=True)
+
+
+class LogSoftmax(Op):
+    save_output = True
+
+    @staticmethod
+    def forward(ctx, x, dim):
+        ctx.dim = dim
+        ctx.save_for_backward(ctx.inputs[0])
+        return _np_log_softmax(x, dim)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, y = ctx.saved_tensors
+        if not _state.enabled:
+            g = grad._data
+            return _t(g - np.exp(y._data) * g.sum(axis=ctx.dim, keepdims=True), y._dtype)
+        return grad - Softmax.apply(x, dim=ctx.dim) * grad.sum(dim=ctx.dim, keepdim=True)
+
+
+def _softmax_dim(ndim: int, name: str) -> int:
+    import warnings
+
+    warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call to "
+                  "include dim=X as an argument.", UserWarning, stacklevel=3)
+    return 0 if ndim in (0, 1, 3) else 1
+
+
+def _softmax_input(input: Tensor, dim, dtype, name: str):
+    if dim is None:
+        dim = _softmax_dim(input.ndim, name)
+    if dtype is not None:
+        input = input.to(D.to_dtype(dtype))
+    elif input._dtype.category < D._FLOAT:
+        raise RuntimeError(f'"{name}_lastdim_kernel_impl" not implemented for '
+                           f"'{input._dtype._legacy[:-6]}'; convert first, e.g. x.float()")
+    return input, wrap_dim(dim, input.ndim)
+
+
+def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
+    """``exp(x) / exp(x).sum(dim)``, computed stably (the max is subtracted first).
+
+    Example:
+        >>> ember.softmax(ember.tensor([0.0, 0.0]), dim=0)
+        tensor([0.5000, 0.5000])
+    """
+    input, dim = _softmax_input(input, dim, dtype, "softmax")
+    if input.ndim == 0:
+        return Softmax.apply(input.reshape(1), dim=0).reshape(())
+    return Softmax.apply(input, dim=dim)
+
+
+def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3,
+                dtype=None) -> Tensor:
+    """``log(softmax(x, dim))`` without the overflow: ``x - max - log(sum(exp(x - max)))``."""
+    input, dim = _softmax_input(input, dim, dtype, "log_softmax")
+    if input.ndim == 0:
+        return LogSoftmax.apply(input.reshape(1), dim=0).reshape(())
+    return LogSoftmax.apply(input, dim=dim)
+
+
+# -- private primitives the activations and losses are composed from ------------------------
+
+class Exp(Op):
+    save_output = True
+
+    @staticmethod
+    def forward(ctx, x):
+        return np.exp(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * ctx.saved_tensors[0]
+
+
+class Log(Op):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(ctx.inputs[0])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.log(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad / ctx.saved_tensors[0]
+
+
+class Sqrt(Op):
+    save_output = True
+
+    @staticmethod
+    def forward(ctx, x):
+        with np.errstate(invalid="ignore"):
+            return np.sqrt(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (y,) = ctx.saved_tensors
+        return grad / (y * 2)
+
+
+class PowScalar(Op):
+    """``x ** p`` for a Python number ``p``."""
+
+    @staticmethod
+    def forward(ctx, x, p):
+        ctx.p = p
+        ctx.save_for_backward(ctx.inputs[0])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.power(x, x.dtype.type(p))
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        p = ctx.p
+        if p == 0:
+            return grad * 0
+        if p == 1:
+            return grad
+        if p == 2:
+            return grad * x * 2
+        return grad * PowScalar.apply(x, p=p - 1) * p
+
+
+class Narrow(Op):
+    """``x`` sliced to ``[start, start + length)`` along ``dim`` (a copy)."""
+
+    @staticmethod
+    def forward(ctx, x, dim, start, length):
+        ctx.args = (x.shape, dim, start)
+        idx = [slice(None)] * x.ndim
+        idx[dim] = slice(start, start + length)
+        return x[tuple(idx)].copy()
+
+    @staticmethod
+    def backward(ctx, grad):
+        shape, dim, start = ctx.args
+        return NarrowBackward.apply(grad, shape=shape, dim=dim, start=start)
+
+
+class NarrowBackward(Op):
+    """Zero-pad ``g`` back into ``shape`` (the adjoint of ``Narrow``)."""
+
+    @staticmethod
+    def forward(ctx, g, shape, dim, start):
+        ctx.args = (dim, start, g.shape[dim])
+        out = np.zeros(shape, g.dtype)
+        idx = [slice(None)] * len(shape)
+        idx[dim] = slice(start, start + g.shape[dim])
+        out[tuple(idx)] = g
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        dim, start, length = ctx.args
+        return Narrow.apply(grad, dim=dim, start=start, length=length)
+
+
+class Embedding(Op):
+    """``weight[indices]``; the gradient is summed into the looked-up rows."""
+
+    @staticmethod
+    def forward(ctx, weight, indices, padding_idx, scale_grad_by_freq):
+        ctx.args = (indices, weight.shape, padding_idx, scale_grad_by_freq)
+        return weight[indices]
+
+    @staticmethod
+    def backward(ctx, grad):
+        indices, shape, padding_idx, by_freq = ctx.args
+        return EmbeddingBackward.apply(grad, indices=indices, shape=shape,
+                                       padding_idx=padding_idx, scale_grad_by_freq=by_freq)
+
+
+class EmbeddingBackward(Op):
+    """Sum gradient rows into a zero weight-shaped array (the adjoint of the lookup)."""
+
+    @staticmethod
+    def forward(ctx, grad, indices, shape, padding_idx, scale_grad_by_freq):
+        idx = indices.reshape(-1) % shape[0]
+        g = grad.reshape((-1,) + tuple(shape[1:]))
+        factor = None  # per looked-up row: 1/count (scale_grad_by_freq), 0 at padding_idx
+        if scale_grad_by_freq:
+            factor = (1.0 / np.bincount(idx, minlength=shape[0])[idx]).astype(grad.dtype)
+        if padding_idx is not None:
+            keep = (idx != padding_idx).astype(grad.dtype)
+            factor = keep if factor is None else factor * keep
+        if factor is not None:
+            g = g * factor.reshape((-1,) + (1,) * (g.ndim - 1))
+        ctx.args = (idx, factor, grad.shape)
+        out = np.zeros(shape, grad.dtype)
+        np.add.at(out, idx, g)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        idx, factor, grad_shape = ctx.args
+        picked = Embedding.apply(grad, indices=idx, padding_idx=None, scale_grad_by_freq=False)
+        if factor is not None:
+            picked = picked * _t(factor.reshape((-1,) + (1,) * (picked.ndim - 1)))
+        return picked.reshape(grad_shape)
+
+
+def abs_(x: Tensor) -> Tensor:
+    """``|x|`` as ``x * sign(x)`` with a constant sign: the subgradient 0 at 0, like torch."""
+    return x * _t(np.sign(x._data))
+
+
+TENSOR_METHODS = {"softmax": softmax, "log_softmax": log_softmax}

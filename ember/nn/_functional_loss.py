@@ -1,0 +1,327 @@
+"""Loss functions of ``ember.nn.functional``.
+
+Cross-entropy and NLL are fused ops (``ember/_ops/loss_ops.py``); binary cross-entropy has its
+own op for PyTorch's clamped logarithms; the rest are compositions of differentiable ops.
+Every loss takes ``reduction='mean'|'sum'|'none'`` (and the deprecated ``size_average`` /
+``reduce`` pair).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+
+from .. import _dtype as D
+from .._ops import nn_activation as A
+from .._ops.loss_ops import (
+    BinaryCrossEntropy,
+    _check_reduction,
+    _dt_title,
+    _legacy_reduction,
+    cross_entropy,
+    nll_loss,
+)
+from .._ops.nn_ops import Exp, Log, _t, abs_
+from .._tensor import Tensor
+
+__all__ = ["cross_entropy", "nll_loss", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss",
+           "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div",
+           "poisson_nll_loss", "gaussian_nll_loss", "cosine_embedding_loss",
+           "margin_ranking_loss", "triplet_margin_loss", "soft_margin_loss",
+           "multilabel_soft_margin_loss", "hinge_embedding_loss"]
+
+
+def _reduce(loss: Tensor, reduction: str) -> Tensor:
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    return loss
+
+
+def _reduction(size_average, reduce, reduction) -> str:
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    return reduction
+
+
+def _float_target(input: Tensor, target: Tensor, name: str) -> None:
+    if not isinstance(target, Tensor):
+        raise TypeError(f"{name}(): argument 'target' must be Tensor, not {type(target).__name__}")
+    if target._dtype.category < D._FLOAT and input._dtype.category >= D._FLOAT:
+        raise RuntimeError(
+            f"Found dtype {_dt_title(target._dtype)} but expected {_dt_title(input._dtype)}: "
+            f"{name} needs a floating point target of the input's dtype; call "
+            f"target.{'double' if input._dtype is D.float64 else 'float'}()")
+
+
+def _warn_size(input: Tensor, target: Tensor) -> None:
+    if tuple(target.shape) != tuple(input.shape):
+        warnings.warn(
+            f"Using a target size ({_size(target.shape)}) that is different to the input size "
+            f"({_size(input.shape)}). This will likely lead to incorrect results due to "
+            "broadcasting. Please ensure they have the same size.", UserWarning, stacklevel=3)
+
+
+def _size(shape) -> str:
+    return f"torch.Size([{', '.join(str(s) for s in shape)}])"
+
+
+def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
+             reduction: str = "mean", weight: Tensor | None = None) -> Tensor:
+    """Mean squared error ``(input - target)**2``, reduced.
+
+    Example:
+        >>> F.mse_loss(ember.tensor([1.0, 2.0]), ember.tensor([1.0, 4.0]))
+        tensor(2.)
+    """
+    reduction = _reduction(size_average, reduce, reduction)
+    _float_target(input, target, "mse_loss")
+    _warn_size(input, target)
+    d = input - target
+    loss = d * d
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction)
+
+
+def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
+            reduction: str = "mean", weight: Tensor | None = None) -> Tensor:
+    """Mean absolute error ``|input - target|``, reduced."""
+    reduction = _reduction(size_average, reduce, reduction)
+    _float_target(input, target, "l1_loss")
+    _warn_size(input, target)
+    loss = abs_(input - target)
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction)
+
+
+def _huber(d: Tensor, delta: float, scale: float) -> Tensor:
+    """0.5 d^2 * scale where |d| < delta, else (|d| - 0.5 delta) * delta * scale."""
+    small = np.abs(d._data) < delta
+    m = _t(small.astype(d._data.dtype))
+    quad = d * d * (0.5 * scale)
+    lin = (abs_(d) - 0.5 * delta) * (delta * scale)
+    return quad * m + lin * (1 - m)
+
+
+def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
+                   reduction: str = "mean", beta: float = 1.0) -> Tensor:
+    """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta (d = input - target)."""
+    reduction = _reduction(size_average, reduce, reduction)
+    if beta < 0:
+        raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
+    _float_target(input, target, "smooth_l1_loss")
+    _warn_size(input, target)
+    d = input - target
+    loss = abs_(d) if beta == 0 else _huber(d, beta, 1.0 / beta)
+    return _reduce(loss, reduction)
+
+
+def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0,
+               weight: Tensor | None = None) -> Tensor:
+    """0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta)."""
+    _check_reduction(reduction)
+    if delta <= 0:
+        raise RuntimeError("huber_loss does not support non-positive values for delta.")
+    _float_target(input, target, "huber_loss")
+    _warn_size(input, target)
+    loss = _huber(input - target, delta, 1.0)
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction)
+
+
+def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
+                         size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
+    """-(t log x + (1 - t) log(1 - x)) on probabilities ``input``; logs clamped at -100.
+
+    Example:
+        >>> F.binary_cross_entropy(ember.tensor([0.5]), ember.tensor([1.0]))
+        tensor(0.6931)
+    """
+    reduction = _reduction(size_average, reduce, reduction)
+    if tuple(target.shape) != tuple(input.shape):
+        raise ValueError(
+            f"Using a target size ({_size(target.shape)}) that is different to the input size "
+            f"({_size(input.shape)}) is deprecated. Please ensure they have the same size.")
+    if target._dtype is not input._dtype:
+        target = target.to(input._dtype)
+    loss = BinaryCrossEntropy.apply(input, target)
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction)
+
+
+def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,
+                                     weight: Tensor | None = None, size_average=None,
+                                     reduce=None, reduction: str = "mean",
+                                     pos_weight: Tensor | None = None) -> Tensor:
+    """Sigmoid + binary cross-entropy in one stable expression; ``pos_weight`` weighs
+    positives per class.
+
+    Example:
+        >>> F.binary_cross_entropy_with_logits(ember.tensor([0.0]), ember.tensor([1.0]))
+        tensor(0.6931)
+    """
+    reduction = _reduction(size_average, reduce, reduction)
+    if tuple(target.shape) != tuple(input.shape):
+        raise ValueError(f"Target size ({_size(target.shape)}) must be the same as input size "
+                         f"({_size(input.shape)})")
+    _float_target(input, target, "binary_cross_entropy_with_logits")
+    sp = A.Softplus.apply(-input, beta=1.0, threshold=None)  # log(1 + exp(-x))
+    if pos_weight is not None:
+        loss = (1 - target) * input + (1 + (pos_weight - 1) * target) * sp
+    else:
+        loss = (1 - target) * input + sp
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction)
+
+
+def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None,
+           reduction: str = "mean", log_target: bool = False) -> Tensor:
+    """KL divergence with ``input`` as log-probabilities: ``target * (log target - input)``."""
+    if reduction == "mean" and size_average is None and reduce is None:
+        warnings.warn(
+            "reduction: 'mean' divides the total loss by both the batch size and the support "
+            "size.'batchmean' divides only by the batch size, and aligns with the KL div math "
+            "definition.'mean' will be changed to behave the same as 'batchmean' in the next "
+            "major release.", UserWarning, stacklevel=2)
+    if reduction != "batchmean":
+        reduction = _reduction(size_average, reduce, reduction)
+    if log_target:
+        loss = Exp.apply(target) * (target - input)
+    else:
+        pos = _t((target._data > 0).astype(target._data.dtype))
+        safe = target * pos + (1 - pos)  # log(1) = 0 where target == 0 (0 log 0 = 0)
+        loss = target * Log.apply(safe) - target * input
+    if reduction == "batchmean":
+        return loss.sum() / input.shape[0] if input.ndim else loss.sum()
+    return _reduce(loss, reduction)
+
+
+def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True, full: bool = False,
+                     size_average=None, eps: float = 1e-8, reduce=None,
+                     reduction: str = "mean") -> Tensor:
+    """Poisson negative log-likelihood: exp(x) - t x (``log_input``) or x - t log(x + eps)."""
+    reduction = _reduction(size_average, reduce, reduction)
+    if log_input:
+        loss = Exp.apply(input) - target * input
+    else:
+        loss = input - target * Log.apply(input + eps)
+    if full:
+        t = target._data
+        with np.errstate(divide="ignore", invalid="ignore"):
+            stirling = t * np.log(t) - t + 0.5 * np.log(2 * math.pi * t)
+        loss = loss + _t(np.where(t > 1, stirling, 0).astype(t.dtype))
+    return _reduce(loss, reduction)
+
+
+def gaussian_nll_loss(input: Tensor, target: Tensor, var: Tensor | float, full: bool = False,
+                      eps: float = 1e-6, reduction: str = "mean") -> Tensor:
+    """0.5 (log var + (input - target)^2 / var), var clamped to eps (gradient unclamped)."""
+    if not isinstance(var, Tensor):
+        from .._creation import full as _full
+
+        var = _full(tuple(input.shape), float(var), dtype=input.dtype)
+    if tuple(var.shape) != tuple(input.shape):
+        if tuple(input.shape[:-1]) == tuple(var.shape):
+            var = var.unsqueeze(-1)
+        elif not (tuple(input.shape[:-1]) == tuple(var.shape[:-1]) and var.shape[-1] == 1):
+            raise ValueError("var is of incorrect size")
+    _check_reduction(reduction)
+    if (var._data < 0).any():
+        raise ValueError("var has negative entry/entries")
+    v = var._data
+    var = var + _t((np.maximum(v, eps) - v).astype(v.dtype))  # clamp outside autograd
+    d = input - target
+    loss = (Log.apply(var) + d * d / var) * 0.5
+    if full:
+        loss = loss + 0.5 * math.log(2 * math.pi)
+    return _reduce(loss, reduction)
+
+
+def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0,
+                          size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
+    """1 - cos(x1, x2) for target 1; max(0, cos(x1, x2) - margin) for target -1."""
+    from .._ops.nn_ops import Sqrt
+
+    reduction = _reduction(size_average, reduce, reduction)
+    dim = input1.ndim - 1
+    prod = (input1 * input2).sum(dim=dim)
+    m1 = (input1 * input1).sum(dim=dim) + 1e-12
+    m2 = (input2 * input2).sum(dim=dim) + 1e-12
+    cos = prod / Sqrt.apply(m1 * m2)
+    t = target._data
+    pos = _t((t == 1).astype(cos._data.dtype))
+    neg = _t((t == -1).astype(cos._data.dtype))
+    loss = (1 - cos) * pos + A.Relu.apply(cos - margin) * neg
+    return _reduce(loss, reduction)
+
+
+def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0,
+                        size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
+    """max(0, -target * (x1 - x2) + margin)."""
+    reduction = _reduction(size_average, reduce, reduction)
+    if input1.ndim != input2.ndim or input1.ndim != target.ndim:
+        raise RuntimeError(
+            f"margin_ranking_loss : All input tensors should have same dimension but got sizes: "
+            f"input1: {_size(input1.shape)}, input2: {_size(input2.shape)}, target: "
+            f"{_size(target.shape)} ")
+    return _reduce(A.Relu.apply(-target * (input1 - input2) + margin), reduction)
+
+
+def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0, size_average=None,
+                         reduce=None, reduction: str = "mean") -> Tensor:
+    """x for target 1, max(0, margin - x) for target -1."""
+    reduction = _reduction(size_average, reduce, reduction)
+    t = target._data
+    pos = _t((t == 1).astype(input._data.dtype))
+    neg = _t((t == -1).astype(input._data.dtype))
+    return _reduce(input * pos + A.Relu.apply(margin - input) * neg, reduction)
+
+
+def soft_margin_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
+                     reduction: str = "mean") -> Tensor:
+    """log(1 + exp(-target * input))."""
+    reduction = _reduction(size_average, reduce, reduction)
+    return _reduce(A.Softplus.apply(-target * input, beta=1.0, threshold=None), reduction)
+
+
+def multilabel_soft_margin_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
+                                size_average=None, reduce=None,
+                                reduction: str = "mean") -> Tensor:
+    """Per-class logistic loss averaged over classes: -(t log s(x) + (1-t) log s(-x))."""
+    reduction = _reduction(size_average, reduce, reduction)
+    loss = (target * A.Softplus.apply(-input, beta=1.0, threshold=None)
+            + (1 - target) * A.Softplus.apply(input, beta=1.0, threshold=None))
+    if weight is not None:
+        loss = loss * weight
+    c = input.shape[-1] if input.ndim else 1
+    loss = loss.sum(dim=input.ndim - 1) / c if input.ndim else loss
+    return _reduce(loss, reduction)
+
+
+def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, margin: float = 1.0,
+                        p: float = 2, eps: float = 1e-6, swap: bool = False, size_average=None,
+                        reduce=None, reduction: str = "mean") -> Tensor:
+    """max(0, d(a, p) - d(a, n) + margin) with the p-norm pairwise distance."""
+    from .functional import pairwise_distance
+
+    reduction = _reduction(size_average, reduce, reduction)
+    if not (anchor.ndim == positive.ndim == negative.ndim):
+        raise RuntimeError(
+            f"The anchor, positive, and negative tensors are expected to have the same number of "
+            f"dimensions, but got: anchor {anchor.ndim}D, positive {positive.ndim}D, and "
+            f"negative {negative.ndim}D inputs")
+    d_ap = pairwise_distance(anchor, positive, p, eps)
+    d_an = pairwise_distance(anchor, negative, p, eps)
+    if swap:
+        d_pn = pairwise_distance(positive, negative, p, eps)
+        m = _t((d_pn._data < d_an._data).astype(d_an._data.dtype))
+        d_an = d_pn * m + d_an * (1 - m)
+    return _reduce(A.Relu.apply(d_ap - d_an + margin), reduction)

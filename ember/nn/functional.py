@@ -1,0 +1,490 @@
+"""``ember.nn.functional``: the stateless functions behind the layers (``import ... as F``).
+
+Activations, linear maps, dropout, embedding and distances live here; losses in
+``_functional_loss``; convolution, pooling, normalization and attention in ``functional_conv``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import _dtype as D
+from .. import _random
+from .._ops import nn_activation as A
+from .._ops._core import wrap_dim
+from .._ops.inplace import apply_inplace
+from .._ops.nn_ops import Embedding as _EmbeddingOp
+from .._ops.nn_ops import Exp, Narrow, PowScalar, Sqrt, _t, abs_, linear, log_softmax, softmax
+from .._tensor import Tensor
+from ._functional_loss import *  # noqa: F401,F403
+from ._functional_loss import __all__ as _loss_all
+
+__all__ = [
+    "linear", "bilinear", "relu", "relu_", "relu6", "leaky_relu", "leaky_relu_", "prelu",
+    "rrelu", "elu", "elu_", "selu", "selu_", "celu", "celu_", "gelu", "silu", "mish", "sigmoid",
+    "tanh", "hardtanh", "hardtanh_", "hardsigmoid", "hardswish", "softplus", "softsign",
+    "softmax", "log_softmax", "softmin", "threshold", "threshold_", "logsigmoid", "tanhshrink",
+    "softshrink", "hardshrink", "glu", "normalize", "cosine_similarity", "pairwise_distance",
+    "dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout",
+    "embedding", "one_hot", "pad", "gumbel_softmax",
+] + list(_loss_all)
+
+
+def _inplace(input: Tensor, result: Tensor, name: str) -> Tensor:
+    return apply_inplace(input, result, name)
+
+
+# -- activations ----------------------------------------------------------------------------
+
+def relu(input: Tensor, inplace: bool = False) -> Tensor:
+    """max(0, x). Example: ``F.relu(ember.tensor([-1.0, 2.0]))`` -> ``tensor([0., 2.])``."""
+    out = A.Relu.apply(input)
+    return _inplace(input, out, "relu_") if inplace else out
+
+
+def relu_(input: Tensor) -> Tensor:
+    return relu(input, inplace=True)
+
+
+def _piecewise(input, kind, a=0.0, b=0.0, inplace=False, name=""):
+    out = A.PiecewiseLinear.apply(input, kind=kind, a=a, b=b)
+    return _inplace(input, out, name) if inplace else out
+
+
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    """x if x > 0 else negative_slope * x."""
+    return _piecewise(input, "leaky_relu", negative_slope, 0.0, inplace, "leaky_relu_")
+
+
+def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:
+    return leaky_relu(input, negative_slope, True)
+
+
+def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,
+             inplace: bool = False) -> Tensor:
+    """x clipped to [min_val, max_val]."""
+    if min_val > max_val:
+        raise ValueError("min_val cannot be greater than max_val")
+    return _piecewise(input, "hardtanh", min_val, max_val, inplace, "hardtanh_")
+
+
+def hardtanh_(input: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
+    return hardtanh(input, min_val, max_val, True)
+
+
+def relu6(input: Tensor, inplace: bool = False) -> Tensor:
+    """min(max(0, x), 6)."""
+    return hardtanh(input, 0.0, 6.0, inplace)
+
+
+def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
+    """x if x > threshold else value."""
+    return _piecewise(input, "threshold", threshold, value, inplace, "threshold_")
+
+
+def threshold_(input: Tensor, threshold: float, value: float) -> Tensor:
+    return _piecewise(input, "threshold", threshold, value, True, "threshold_")
+
+
+def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    """x where |x| > lambd, else 0."""
+    return _piecewise(input, "hardshrink", lambd)
+
+
+def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    """x - lambd, x + lambd or 0, shrinking toward zero."""
+    if lambd < 0:
+        raise RuntimeError(f"lambda must be greater or equal to 0, but found to be {lambd}.")
+    return _piecewise(input, "softshrink", lambd)
+
+
+def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
+    """relu6(x + 3) / 6."""
+    return _piecewise(input, "hardsigmoid", 0.0, 0.0, inplace, "hardsigmoid_")
+
+
+def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
+    """x * relu6(x + 3) / 6."""
+    out = A.Hardswish.apply(input)
+    return _inplace(input, out, "hardswish_") if inplace else out
+
+
+def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """x if x > 0 else alpha * (exp(x) - 1)."""
+    out = A.Elu.apply(input, alpha=alpha, scale=1.0, input_scale=1.0)
+    return _inplace(input, out, "elu_") if inplace else out
+
+
+def elu_(input: Tensor, alpha: float = 1.0) -> Tensor:
+    return elu(input, alpha, True)
+
+
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def selu(input: Tensor, inplace: bool = False) -> Tensor:
+    """scale * elu(x, alpha) with the self-normalising constants."""
+    out = A.Elu.apply(input, alpha=_SELU_ALPHA, scale=_SELU_SCALE, input_scale=1.0)
+    return _inplace(input, out, "selu_") if inplace else out
+
+
+def selu_(input: Tensor) -> Tensor:
+    return selu(input, True)
+
+
+def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """max(0, x) + min(0, alpha * (exp(x / alpha) - 1))."""
+    if alpha == 0:
+        raise RuntimeError("ZeroDivisionError")
+    out = A.Elu.apply(input, alpha=alpha, scale=1.0, input_scale=1.0 / alpha)
+    return _inplace(input, out, "celu_") if inplace else out
+
+
+def celu_(input: Tensor, alpha: float = 1.0) -> Tensor:
+    return celu(input, alpha, True)
+
+
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:
+    """x * Phi(x) (``approximate='tanh'``: the tanh approximation).
+
+    Example:
+        >>> F.gelu(ember.tensor([1.0]))
+        tensor([0.8413])
+    """
+    if approximate == "none":
+        return input * A.NormalCdf.apply(input)
+    if approximate == "tanh":
+        return A.gelu_tanh(input)
+    raise RuntimeError(f"approximate argument must be either none or tanh, got '{approximate}'")
+
+
+def silu(input: Tensor, inplace: bool = False) -> Tensor:
+    """x * sigmoid(x)."""
+    out = A.Silu.apply(input)
+    return _inplace(input, out, "silu_") if inplace else out
+
+
+def mish(input: Tensor, inplace: bool = False) -> Tensor:
+    """x * tanh(softplus(x))."""
+    out = A.Mish.apply(input)
+    return _inplace(input, out, "mish_") if inplace else out
+
+
+def sigmoid(input: Tensor) -> Tensor:
+    """1 / (1 + exp(-x)), computed without overflow."""
+    return A.Sigmoid.apply(input)
+
+
+def tanh(input: Tensor) -> Tensor:
+    return A.Tanh.apply(input)
+
+
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """log(1 + exp(beta x)) / beta; linear where beta * x > threshold."""
+    return A.Softplus.apply(input, beta=beta, threshold=threshold)
+
+
+def logsigmoid(input: Tensor) -> Tensor:
+    """log(sigmoid(x)) = -softplus(-x), stable for large |x|."""
+    return -A.Softplus.apply(-input, beta=1.0, threshold=None)
+
+
+def softsign(input: Tensor) -> Tensor:
+    """x / (1 + |x|)."""
+    return input / (abs_(input) + 1)
+
+
+def tanhshrink(input: Tensor) -> Tensor:
+    """x - tanh(x)."""
+    return input - A.Tanh.apply(input)
+
+
+def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
+    """softmax(-x, dim)."""
+    if dtype is not None:
+        input = input.to(D.to_dtype(dtype))
+    return softmax(-input, dim, dtype=None) if dim is not None else softmax(-input, dim)
+
+
+def prelu(input: Tensor, weight: Tensor) -> Tensor:
+    """x if x > 0 else weight * x, with one weight or one per channel (dim 1)."""
+    if weight.numel() != 1:
+        c = input.shape[1] if input.ndim >= 2 else input.shape[0]
+        if weight.numel() != c:
+            raise RuntimeError(
+                f"Mismatch of parameter numbers and input channel size. Found parameter numbers ="
+                f" {weight.numel()} and channel size = {c}.")
+        if input.ndim >= 2:
+            weight = weight.reshape((c,) + (1,) * (input.ndim - 2))
+    neg = A.Relu.apply(-input)
+    return A.Relu.apply(input) - weight * neg
+
+
+def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3,
+          training: bool = False, inplace: bool = False) -> Tensor:
+    """Randomized leaky ReLU: a random slope in [lower, upper] when training, else the mean."""
+    if not training:
+        return leaky_relu(input, (lower + upper) / 2, inplace)
+    slope = _random._gen(None).uniform(lower, upper, tuple(input.shape)).astype(
+        input._data.dtype)
+    d = np.where(input._data >= 0, 1, slope).astype(input._data.dtype)
+    out = input * _t(d)
+    return _inplace(input, out, "rrelu_") if inplace else out
+
+
+def glu(input: Tensor, dim: int = -1) -> Tensor:
+    """a * sigmoid(b) where a, b are the halves of ``input`` along ``dim``."""
+    if input.ndim == 0:
+        raise RuntimeError("glu does not support scalars because halving size must be even")
+    dim = wrap_dim(dim, input.ndim)
+    n = input.shape[dim]
+    if n % 2:
+        raise RuntimeError(f"Halving dimension must be even, but dimension {dim} is size {n}")
+    a = Narrow.apply(input, dim=dim, start=0, length=n // 2)
+    b = Narrow.apply(input, dim=dim, start=n // 2, length=n // 2)
+    return a * A.Sigmoid.apply(b)
+
+
+def gumbel_softmax(logits: Tensor, tau: float = 1, hard: bool = False, eps: float = 1e-10,
+                   dim: int = -1) -> Tensor:
+    """Samples from the Gumbel-softmax distribution (straight-through when ``hard``)."""
+    u = _random._gen(None).random(tuple(logits.shape))
+    gumbels = _t((-np.log(-np.log(u + eps) + eps)).astype(logits._data.dtype))
+    y = softmax((logits + gumbels) / tau, dim)
+    if not hard:
+        return y
+    idx = np.argmax(y._data, axis=dim)
+    hard_arr = np.zeros_like(y._data)
+    np.put_along_axis(hard_arr, np.expand_dims(idx, dim), 1, axis=dim)
+    return _t(hard_arr) - y.detach() + y
+
+
+# -- linear maps and distances --------------------------------------------------------------
+
+def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """y_k = x1^T W_k x2 + b_k for weight (out, in1, in2)."""
+    if input1.shape[:-1] != input2.shape[:-1]:
+        raise RuntimeError("bilinear(): input batch dimensions do not match: got "
+                           f"{list(input1.shape[:-1])} and {list(input2.shape[:-1])}")
+    lead = tuple(input1.shape[:-1])
+    x1 = input1.reshape(-1, input1.shape[-1])
+    x2 = input2.reshape(-1, input2.shape[-1])
+    out_f, in1, in2 = weight.shape
+    t = linear(x1, weight.permute(0, 2, 1).reshape(out_f * in2, in1))  # (B, out*in2)
+    out = (t.reshape(-1, out_f, in2) * x2.unsqueeze(1)).sum(dim=-1)
+    if bias is not None:
+        out = out + bias
+    return out.reshape(lead + (out_f,))
+
+
+def _norm(x: Tensor, p: float, dim, keepdim: bool) -> Tensor:
+    if p == 2:
+        return Sqrt.apply((x * x).sum(dim=dim, keepdim=keepdim))
+    if p == float("inf"):
+        ax = abs_(x)
+        m = ax._data.max(axis=dim, keepdims=True)
+        first = np.cumsum(ax._data == m, axis=dim) == 1
+        pick = _t(((ax._data == m) & first).astype(x._data.dtype))
+        return (ax * pick).sum(dim=dim, keepdim=keepdim)
+    if p == 1:
+        return abs_(x).sum(dim=dim, keepdim=keepdim)
+    return PowScalar.apply(PowScalar.apply(abs_(x), p=p).sum(dim=dim, keepdim=keepdim), p=1.0 / p)
+
+
+def _clamp_min(x: Tensor, eps: float) -> Tensor:
+    """max(x, eps) with gradient 1 where x > eps and 0 elsewhere."""
+    keep = x._data > eps
+    if keep.all():
+        return x
+    m = _t(keep.astype(x._data.dtype))
+    return x * m + (1 - m) * eps
+
+
+def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12,
+              out=None) -> Tensor:
+    """x / max(||x||_p, eps) along ``dim``.
+
+    Example:
+        >>> F.normalize(ember.tensor([[3.0, 4.0]]))
+        tensor([[0.6000, 0.8000]])
+    """
+    return input / _clamp_min(_norm(input, p, dim, True), eps)
+
+
+def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
+    """sum(x1 * x2) / (max(||x1||, eps) * max(||x2||, eps)) along ``dim``."""
+    n1 = _clamp_min(_norm(x1, 2, dim, True), eps)
+    n2 = _clamp_min(_norm(x2, 2, dim, True), eps)
+    return ((x1 / n1) * (x2 / n2)).sum(dim=dim)
+
+
+def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6,
+                      keepdim: bool = False) -> Tensor:
+    """||x1 - x2 + eps||_p over the last dimension."""
+    d = x1 - x2 + eps
+    return _norm(d, p, -1 if d.ndim else None, keepdim)
+
+
+# -- dropout --------------------------------------------------------------------------------
+
+def _check_p(p: float) -> None:
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+
+
+def _drop(input: Tensor, p: float, mask_shape, inplace: bool, name: str) -> Tensor:
+    dt = input._data.dtype
+    if p == 1.0:
+        mask = np.zeros(mask_shape, dt)
+    else:
+        keep = _random._gen(None).random(mask_shape) >= p
+        mask = keep.astype(dt) * dt.type(1.0 / (1.0 - p))
+    out = input * _t(mask)
+    return _inplace(input, out, name) if inplace else out
+
+
+def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Zero each element with probability ``p`` and scale the rest by 1/(1-p) (training only).
+
+    Example:
+        >>> F.dropout(ember.ones(4), 0.5, training=False)
+        tensor([1., 1., 1., 1.])
+    """
+    _check_p(p)
+    if not training or p == 0.0:
+        return input
+    return _drop(input, p, tuple(input.shape), inplace, "dropout_")
+
+
+def _feature_dropout(input, p, training, inplace, batched_ndim, name):
+    _check_p(p)
+    if input.ndim not in (batched_ndim - 1, batched_ndim):
+        raise RuntimeError(f"{name}: Expected {batched_ndim - 1}D or {batched_ndim}D input, but "
+                           f"received a {input.ndim}D input. Note that {name} exists to provide "
+                           "channel-wise dropout on inputs with 1 spatial dimension, a channel "
+                           "dimension, and an optional batch dimension (i.e. 2D or 3D inputs)."
+                           if batched_ndim == 3 else
+                           f"{name}: Expected {batched_ndim - 1}D or {batched_ndim}D input, but "
+                           f"received a {input.ndim}D input")
+    if not training or p == 0.0:
+        return input
+    lead = 2 if input.ndim == batched_ndim else 1
+    shape = tuple(input.shape[:lead]) + (1,) * (input.ndim - lead)
+    return _drop(input, p, shape, inplace, name + "_")
+
+
+def dropout1d(input: Tensor, p: float = 0.5, training: bool = True,
+              inplace: bool = False) -> Tensor:
+    """Zero whole channels of (N, C, L) or (C, L) inputs."""
+    return _feature_dropout(input, p, training, inplace, 3, "dropout1d")
+
+
+def dropout2d(input: Tensor, p: float = 0.5, training: bool = True,
+              inplace: bool = False) -> Tensor:
+    """Zero whole channels of (N, C, H, W) or (C, H, W) inputs."""
+    return _feature_dropout(input, p, training, inplace, 4, "dropout2d")
+
+
+def dropout3d(input: Tensor, p: float = 0.5, training: bool = True,
+              inplace: bool = False) -> Tensor:
+    """Zero whole channels of (N, C, D, H, W) or (C, D, H, W) inputs."""
+    return _feature_dropout(input, p, training, inplace, 5, "dropout3d")
+
+
+_ALPHA_P = -_SELU_ALPHA * _SELU_SCALE
+
+
+def _alpha_drop(input, p, training, mask_shape):
+    _check_p(p)
+    if not training or p == 0.0:
+        return input
+    dt = input._data.dtype
+    if p == 1.0:
+        return input * 0
+    keep = (_random._gen(None).random(mask_shape) >= p).astype(dt)
+    a = 1.0 / np.sqrt((_ALPHA_P ** 2 * p + 1) * (1 - p))
+    b = _ALPHA_P * a * p
+    return input * _t((keep * a).astype(dt)) + _t(((1 - keep) * (_ALPHA_P * a) + b).astype(dt))
+
+
+def alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False,
+                  inplace: bool = False) -> Tensor:
+    """Dropout that keeps SELU's zero mean and unit variance."""
+    return _alpha_drop(input, p, training, tuple(input.shape))
+
+
+def feature_alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False,
+                          inplace: bool = False) -> Tensor:
+    shape = tuple(input.shape[:2]) + (1,) * (input.ndim - 2)
+    return _alpha_drop(input, p, training, shape)
+
+
+# -- embedding, one_hot, pad ----------------------------------------------------------------
+
+def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
+              max_norm: float | None = None, norm_type: float = 2.0,
+              scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
+    """Rows of ``weight`` picked by the integer ``input``; ``padding_idx``'s row gets no grad.
+
+    Example:
+        >>> F.embedding(ember.tensor([1]), ember.eye(3))
+        tensor([[0., 1., 0.]])
+    """
+    if input._dtype not in (D.int64, D.int32):
+        raise RuntimeError("Expected tensor for argument #1 'indices' to have one of the "
+                           f"following scalar types: Long, Int; but got {input.dtype} instead "
+                           "(while checking arguments for embedding). Call input.long().")
+    num = weight.shape[0]
+    if padding_idx is not None:
+        if padding_idx > 0:
+            if padding_idx >= num:
+                raise AssertionError("Padding_idx must be within num_embeddings")
+        elif padding_idx < 0:
+            if padding_idx < -num:
+                raise AssertionError("Padding_idx must be within num_embeddings")
+            padding_idx = num + padding_idx
+    idx = input._data
+    if idx.size and (idx.min() < -num or idx.max() >= num):
+        raise IndexError("index out of range in self")
+    if max_norm is not None:
+        _renorm_rows(weight, idx, max_norm, norm_type)
+    return _EmbeddingOp.apply(weight, indices=idx, padding_idx=padding_idx,
+                              scale_grad_by_freq=scale_grad_by_freq)
+
+
+def _renorm_rows(weight: Tensor, idx, max_norm, norm_type) -> None:
+    """Rescale (in place, outside autograd) the looked-up rows whose norm exceeds max_norm."""
+    rows = np.unique(idx)
+    w = weight._data
+    norms = np.linalg.norm(w[rows], ord=norm_type, axis=1)
+    big = norms > max_norm
+    if big.any():
+        w[rows[big]] *= (max_norm / (norms[big] + 1e-7))[:, None].astype(w.dtype)
+        weight._version[0] += 1
+
+
+def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
+    """int64 one-hot encoding (the indexing family's op)."""
+    from .._ops import indexing
+
+    return indexing.one_hot(tensor, num_classes)
+
+
+def pad(input: Tensor, pad, mode: str = "constant", value: float | None = None) -> Tensor:
+    """Pad the last dimensions by ``pad`` = (left, right, top, bottom, ...)."""
+    from .._ops import movement
+
+    return movement.pad(input, pad, mode, value)
+
+
+_ = (Exp,)
+
+try:  # convolution, pooling, normalization, attention (the nn part 2 family)
+    from .functional_conv import *  # noqa: F401,F403
+    from .functional_conv import __all__ as _conv_all
+
+    __all__ += [n for n in _conv_all if n not in __all__]
+except ImportError as _err:
+    if getattr(_err, "name", None) != f"{__package__}.functional_conv":
+        raise

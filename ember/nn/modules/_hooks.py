@@ -1,0 +1,207 @@
+"""Module hooks: forward pre-hooks, forward hooks and full backward (pre-)hooks.
+
+Backward hooks follow PyTorch's design: the tensors going into ``forward`` and the tensors
+coming out of it pass through identity autograd nodes. The output node sees the gradients with
+respect to the outputs (running the backward pre-hooks, which may replace them); the input node
+sees the gradients with respect to the inputs and runs the backward hooks with both.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+from ..._ops._core import Op
+from ..._tensor import Tensor
+from ...autograd import grad_mode
+
+
+class _Handle:
+    """Removes a hook from the dicts it was stored in (``handle.remove()``)."""
+
+    _next_id = 0
+
+    def __init__(self, *stores):
+        self.stores = stores
+        self.id = _Handle._next_id
+        _Handle._next_id += 1
+
+    def remove(self):
+        for store in self.stores:
+            store.pop(self.id, None)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+
+
+def _add(store: OrderedDict, hook, prepend: bool, *extra) -> _Handle:
+    handle = _Handle(store, *extra)
+    store[handle.id] = hook
+    if prepend:
+        store.move_to_end(handle.id, last=False)
+    return handle
+
+
+class _HookIdentity(Op):
+    """Identity on several tensors whose backward calls ``ctx.on_grad(grads)``."""
+
+    @staticmethod
+    def forward(ctx, *arrays, on_grad):
+        ctx.on_grad = on_grad
+        ctx._num_outputs = len(arrays)
+        ctx._output_meta = [(a.shape, t._dtype, t.device) for a, t in zip(arrays, ctx.inputs)]
+        return tuple(arrays)
+
+    @staticmethod
+    def backward(ctx, *grads):
+        return tuple(ctx.on_grad(grads))
+
+
+class _BackwardHookState:
+    """Carries ``grad_output`` from the output node to the input node for one call."""
+
+    def __init__(self, module, n_args):
+        self.module = module
+        self.n_args = n_args
+        self.grad_outputs = None
+        self.input_positions = ()
+
+    def on_output_grads(self, grads):
+        module = self.module
+        for hook in module._backward_pre_hooks.values():
+            out = hook(module, tuple(grads))
+            if out is not None:
+                if len(out) != len(grads):
+                    raise RuntimeError(f"Backward pre hook returned an invalid number of grad "
+                                       f"outputs, got {len(out)}, but expected {len(grads)}")
+                grads = tuple(out)
+        self.grad_outputs = tuple(grads)
+        if not self.input_positions:  # no input requires grad: hooks see grad_input = None
+            for hook in module._backward_hooks.values():
+                hook(module, (None,) * max(self.n_args, 1), self.grad_outputs)
+        return grads
+
+    def on_input_grads(self, grads):
+        module = self.module
+        grad_input = [None] * self.n_args
+        for pos, g in zip(self.input_positions, grads):
+            grad_input[pos] = g
+        grad_input = tuple(grad_input)
+        for hook in module._backward_hooks.values():
+            out = hook(module, grad_input, self.grad_outputs)
+            if out is not None:
+                if len(out) != len(grad_input):
+                    raise RuntimeError(f"Backward hook returned an invalid number of grad "
+                                       f"inputs, got {len(out)}, but expected {len(grad_input)}")
+                grad_input = tuple(out)
+        return tuple(grad_input[pos] for pos in self.input_positions)
+
+
+def _wrap_tensors(values, positions, on_grad):
+    wrapped = _HookIdentity.apply(*[values[i] for i in positions], on_grad=on_grad)
+    values = list(values)
+    for i, w in zip(positions, wrapped):
+        values[i] = w
+    return values
+
+
+class HookMixin:
+    """The hook half of ``Module``."""
+
+    def register_forward_pre_hook(self, hook, *, prepend: bool = False,
+                                  with_kwargs: bool = False) -> _Handle:
+        """``hook(module, args)`` (or ``hook(module, args, kwargs)`` with ``with_kwargs``) runs
+        before ``forward``; it may return new args (or ``(args, kwargs)``)."""
+        handle = _add(self._forward_pre_hooks, hook, prepend, self._forward_pre_hooks_with_kwargs)
+        if with_kwargs:
+            self._forward_pre_hooks_with_kwargs[handle.id] = True
+        return handle
+
+    def register_forward_hook(self, hook, *, prepend: bool = False, with_kwargs: bool = False,
+                              always_call: bool = False) -> _Handle:
+        """``hook(module, args, output)`` (or ``hook(module, args, kwargs, output)``) runs after
+        ``forward``; it may return a new output.
+
+        Example:
+            >>> h = model.fc.register_forward_hook(lambda m, a, out: print(out.shape))
+            >>> h.remove()
+        """
+        handle = _add(self._forward_hooks, hook, prepend, self._forward_hooks_with_kwargs,
+                      self._forward_hooks_always_called)
+        if with_kwargs:
+            self._forward_hooks_with_kwargs[handle.id] = True
+        if always_call:
+            self._forward_hooks_always_called[handle.id] = True
+        return handle
+
+    def register_full_backward_pre_hook(self, hook, prepend: bool = False) -> _Handle:
+        """``hook(module, grad_output)`` runs when the output gradients are known; it may
+        return replacement gradients."""
+        return _add(self._backward_pre_hooks, hook, prepend)
+
+    def register_full_backward_hook(self, hook, prepend: bool = False) -> _Handle:
+        """``hook(module, grad_input, grad_output)`` runs when the gradients with respect to
+        the module's positional tensor inputs are known; it may return new ``grad_input``."""
+        if self._is_full_backward_hook is False:
+            raise RuntimeError("Cannot use both regular backward hooks and full backward hooks "
+                               "on a single Module. Please use only one of them.")
+        object.__setattr__(self, "_is_full_backward_hook", True)
+        return _add(self._backward_hooks, hook, prepend)
+
+    def register_backward_hook(self, hook) -> _Handle:
+        """Deprecated in PyTorch; here it behaves as ``register_full_backward_hook``."""
+        return _add(self._backward_hooks, hook, False)
+
+    def _call_with_hooks(self, args, kwargs):
+        for hook_id, hook in list(self._forward_pre_hooks.items()):
+            if hook_id in self._forward_pre_hooks_with_kwargs:
+                out = hook(self, args, kwargs)
+                if out is not None:
+                    if not (isinstance(out, tuple) and len(out) == 2):
+                        raise RuntimeError("forward pre-hook must return None or a tuple of "
+                                           f"(new_args, new_kwargs), but got {out}.")
+                    args, kwargs = out
+            else:
+                out = hook(self, args)
+                if out is not None:
+                    args = out if isinstance(out, tuple) else (out,)
+
+        state = None
+        if (self._backward_hooks or self._backward_pre_hooks) and grad_mode.is_grad_enabled():
+            state = _BackwardHookState(self, len(args))
+            positions = tuple(i for i, a in enumerate(args)
+                              if isinstance(a, Tensor) and a.requires_grad)
+            state.input_positions = positions
+            if positions and self._backward_hooks:
+                args = tuple(_wrap_tensors(args, positions, state.on_input_grads))
+
+        result = self.forward(*args, **kwargs)
+
+        for hook_id, hook in list(self._forward_hooks.items()):
+            if hook_id in self._forward_hooks_with_kwargs:
+                out = hook(self, args, kwargs, result)
+            else:
+                out = hook(self, args, result)
+            if out is not None:
+                result = out
+
+        if state is not None:
+            result = self._wrap_outputs(result, state)
+        return result
+
+    @staticmethod
+    def _wrap_outputs(result, state):
+        single = isinstance(result, Tensor)
+        outs = [result] if single else list(result) if isinstance(result, (tuple, list)) else None
+        if outs is None:
+            return result
+        positions = tuple(i for i, o in enumerate(outs)
+                          if isinstance(o, Tensor) and o.requires_grad)
+        if not positions:
+            return result
+        outs = _wrap_tensors(outs, positions, state.on_output_grads)
+        if single:
+            return outs[0]
+        return type(result)(outs) if isinstance(result, list) else tuple(outs)

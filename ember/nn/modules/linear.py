@@ -1,0 +1,146 @@
+"""``Identity``, ``Linear``, ``Bilinear``, ``LazyLinear``."""
+
+from __future__ import annotations
+
+import math
+
+from ... import _creation
+from ..._tensor import Tensor
+from .. import functional as F
+from .. import init
+from ..parameter import Parameter
+from .module import Module
+
+__all__ = ["Identity", "Linear", "Bilinear", "LazyLinear"]
+
+
+class Identity(Module):
+    """Returns its input unchanged; takes (and ignores) any constructor arguments.
+
+    Example:
+        >>> ember.nn.Identity()(ember.ones(2)).shape
+        torch.Size([2])
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__()
+
+    def forward(self, input: Tensor) -> Tensor:
+        return input
+
+
+class Linear(Module):
+    """``y = x @ weight.T + bias``.
+
+    Weight init is ``kaiming_uniform_(a=sqrt(5))`` i.e. U(-1/sqrt(in), 1/sqrt(in)); the bias is
+    U(-1/sqrt(in_features), 1/sqrt(in_features)), as in PyTorch.
+
+    Shape:
+        Input (*, in_features); output (*, out_features).
+
+    Example:
+        >>> ember.nn.Linear(20, 30)(ember.randn(128, 20)).shape
+        torch.Size([128, 30])
+    """
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, device=None,
+                 dtype=None) -> None:
+        super().__init__()
+        self.in_features = in_features
+        self.out_features = out_features
+        self.weight = Parameter(_creation.empty((out_features, in_features), device=device,
+                                                dtype=dtype))
+        if bias:
+            self.bias = Parameter(_creation.empty(out_features, device=device, dtype=dtype))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
+            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, input: Tensor) -> Tensor:
+        if input.ndim and input.shape[-1] != self.in_features:
+            raise RuntimeError(
+                f"{self._get_name()}(in_features={self.in_features}, out_features="
+                f"{self.out_features}) got an input of shape {list(input.shape)}: its last "
+                f"dimension ({input.shape[-1]}) must equal in_features ({self.in_features}). "
+                "If the input still has spatial dimensions (e.g. after a conv layer), add "
+                "nn.Flatten() before this layer; otherwise set in_features="
+                f"{input.shape[-1]}.")
+        return F.linear(input, self.weight, self.bias)
+
+    def extra_repr(self) -> str:
+        return (f"in_features={self.in_features}, out_features={self.out_features}, "
+                f"bias={self.bias is not None}")
+
+
+class LazyLinear(Linear):
+    """A ``Linear`` whose ``in_features`` is taken from the first input it sees.
+
+    Example:
+        >>> m = ember.nn.LazyLinear(10); m(ember.ones(2, 7)); m.in_features
+        7
+    """
+
+    def __init__(self, out_features: int, bias: bool = True, device=None, dtype=None) -> None:
+        Module.__init__(self)
+        self.in_features = 0
+        self.out_features = out_features
+        self._factory = {"device": device, "dtype": dtype}
+        self.weight = Parameter(_creation.empty(0, **self._factory))
+        if bias:
+            self.bias = Parameter(_creation.empty(0, **self._factory))
+        else:
+            self.register_parameter("bias", None)
+
+    def forward(self, input: Tensor) -> Tensor:
+        if self.in_features == 0:
+            self.in_features = input.shape[-1]
+            w = _creation.empty((self.out_features, self.in_features), **self._factory)
+            self.weight._data, self.weight._dtype = w._data, w._dtype
+            if self.bias is not None:
+                b = _creation.empty(self.out_features, **self._factory)
+                self.bias._data, self.bias._dtype = b._data, b._dtype
+            self.reset_parameters()
+        return super().forward(input)
+
+
+class Bilinear(Module):
+    """``y = x1^T A x2 + b`` with weight (out, in1, in2); init U(-1/sqrt(in1), 1/sqrt(in1)).
+
+    Example:
+        >>> ember.nn.Bilinear(20, 30, 40)(ember.randn(128, 20), ember.randn(128, 30)).shape
+        torch.Size([128, 40])
+    """
+
+    def __init__(self, in1_features: int, in2_features: int, out_features: int,
+                 bias: bool = True, device=None, dtype=None) -> None:
+        super().__init__()
+        self.in1_features = in1_features
+        self.in2_features = in2_features
+        self.out_features = out_features
+        self.weight = Parameter(_creation.empty((out_features, in1_features, in2_features),
+                                                device=device, dtype=dtype))
+        if bias:
+            self.bias = Parameter(_creation.empty(out_features, device=device, dtype=dtype))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        bound = 1 / math.sqrt(self.weight.size(1))
+        init.uniform_(self.weight, -bound, bound)
+        if self.bias is not None:
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, input1: Tensor, input2: Tensor) -> Tensor:
+        return F.bilinear(input1, input2, self.weight, self.bias)
+
+    def extra_repr(self) -> str:
+        return (f"in1_features={self.in1_features}, in2_features={self.in2_features}, "
+                f"out_features={self.out_features}, bias={self.bias is not None}")

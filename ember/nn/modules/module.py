@@ -1,0 +1,472 @@
+"""``Module``: the base class of every layer and model, with PyTorch's registration rules,
+traversal, state dicts, device/dtype moves, hooks and repr."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterator
+
+from ... import _dtype as D
+from ..._tensor import Tensor
+from ...autograd import grad_mode
+from ..parameter import Buffer, Parameter
+from ._hooks import HookMixin
+from ._state import StateDictMixin, _IncompatibleKeys  # noqa: F401
+
+__all__ = ["Module"]
+
+def _type_name(value) -> str:
+    if isinstance(value, Tensor):
+        from ..._tensor_str import type_name
+
+        return type_name(value)
+    return type(value).__name__
+
+
+def _addindent(s: str, num_spaces: int) -> str:
+    lines = s.split("\n")
+    if len(lines) == 1:
+        return s
+    first = lines.pop(0)
+    return first + "\n" + "\n".join(" " * num_spaces + line for line in lines)
+
+
+class Module(HookMixin, StateDictMixin):
+    """Base class for all neural network modules; subclasses define ``forward``.
+
+    Assigning a ``Parameter``, a ``Module`` or a registered buffer as an attribute registers it,
+    so ``parameters()``, ``state_dict()``, ``to()`` and ``train()`` see it.
+
+    Example:
+        >>> class Net(ember.nn.Module):
+        ...     def __init__(self):
+        ...         super().__init__()
+        ...         self.fc = ember.nn.Linear(4, 2)
+        ...     def forward(self, x):
+        ...         return self.fc(x)
+    """
+
+    _version: int = 1
+    training: bool
+    dump_patches: bool = False
+    call_super_init: bool = False
+
+    def __init__(self, *args, **kwargs) -> None:
+        if self.call_super_init is False and (args or kwargs):
+            raise TypeError(
+                f"{type(self).__name__}.__init__() got an unexpected keyword argument "
+                f"'{next(iter(kwargs))}'" if kwargs else
+                f"{type(self).__name__}.__init__() takes 1 positional argument but "
+                f"{len(args) + 1} were given")
+        s = object.__setattr__
+        s(self, "training", True)
+        s(self, "_parameters", {})
+        s(self, "_buffers", {})
+        s(self, "_non_persistent_buffers_set", set())
+        s(self, "_modules", {})
+        s(self, "_forward_pre_hooks", OrderedDict())
+        s(self, "_forward_pre_hooks_with_kwargs", {})
+        s(self, "_forward_hooks", OrderedDict())
+        s(self, "_forward_hooks_with_kwargs", {})
+        s(self, "_forward_hooks_always_called", {})
+        s(self, "_backward_hooks", OrderedDict())
+        s(self, "_backward_pre_hooks", OrderedDict())
+        s(self, "_is_full_backward_hook", None)
+        s(self, "_state_dict_hooks", OrderedDict())
+        s(self, "_state_dict_pre_hooks", OrderedDict())
+        s(self, "_load_state_dict_pre_hooks", OrderedDict())
+        s(self, "_load_state_dict_post_hooks", OrderedDict())
+
+    def forward(self, *input):
+        raise NotImplementedError(
+            f'Module [{type(self).__name__}] is missing the required "forward" function')
+
+    # -- registration ------------------------------------------------------------------------
+    def _check_name(self, kind: str, name, container) -> None:
+        if "_parameters" not in self.__dict__:
+            raise AttributeError(f"cannot assign {kind} before Module.__init__() call")
+        if not isinstance(name, str):
+            raise TypeError(f"{kind} name should be a string. Got {type(name).__name__}")
+        if "." in name:
+            raise KeyError(f'{kind} name can\'t contain "."')
+        if name == "":
+            raise KeyError(f'{kind} name can\'t be empty string ""')
+        if hasattr(self, name) and name not in container:
+            raise KeyError(f"attribute '{name}' already exists")
+
+    def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
+        """Add a buffer (state that is not a parameter, e.g. BatchNorm's running mean).
+
+        Example:
+            >>> self.register_buffer("running_mean", ember.zeros(4))
+        """
+        self._check_name("buffer", name, self._buffers)
+        if tensor is not None and not isinstance(tensor, Tensor):
+            raise TypeError(f"cannot assign '{type(tensor).__name__}' object to buffer '{name}' "
+                            "(torch Tensor or None required)")
+        if isinstance(tensor, Buffer):
+            tensor = Tensor._make(tensor._data, tensor._dtype)
+        self._buffers[name] = tensor
+        if persistent:
+            self._non_persistent_buffers_set.discard(name)
+        else:
+            self._non_persistent_buffers_set.add(name)
+
+    def register_parameter(self, name: str, param: Parameter | None) -> None:
+        """Add a parameter; ``None`` registers the name with no value (e.g. ``bias=False``)."""
+        self._check_name("parameter", name, self._parameters)
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(f"cannot assign '{_type_name(param)}' object to parameter '{name}' "
+                            "(torch.nn.Parameter or None required)")
+        if param is not None and param.grad_fn is not None:
+            raise ValueError(
+                f"Cannot assign non-leaf Tensor to parameter '{name}'. Model parameters must be "
+                f"created explicitly. To express '{name}' as a function of another Tensor, "
+                "compute the value in the forward() method.")
+        self._parameters[name] = param
+
+    def add_module(self, name: str, module: Module | None) -> None:
+        """Add a child module under ``name``."""
+        if not isinstance(module, Module) and module is not None:
+            raise TypeError(f"{type(module).__name__} is not a Module subclass")
+        self._check_name("module", name, self._modules)
+        self._modules[name] = module
+
+    register_module = add_module
+
+    def _get_path(self, target: str, what: str):
+        if target == "":
+            return self, ""
+        *path, last = target.split(".")
+        mod = self
+        for item in path:
+            if not hasattr(mod, item):
+                raise AttributeError(f"{mod._get_name()} has no attribute `{item}`")
+            mod = getattr(mod, item)
+            if not isinstance(mod, Module):
+                raise AttributeError(f"`{item}` is not an nn.Module")
+        return mod, last
+
+    def get_submodule(self, target: str) -> Module:
+        """The submodule at dotted path ``target`` (``"encoder.layers.0"``)."""
+        if target == "":
+            return self
+        mod, last = self._get_path(target, "module")
+        if last not in mod._modules:
+            raise AttributeError(f"{mod._get_name()} has no attribute `{last}`")
+        return mod._modules[last]
+
+    def get_parameter(self, target: str) -> Parameter:
+        mod, last = self._get_path(target, "parameter")
+        if not hasattr(mod, last):
+            raise AttributeError(f"{mod._get_name()} has no attribute `{last}`")
+        param = getattr(mod, last)
+        if not isinstance(param, Parameter):
+            raise AttributeError(f"`{last}` is not an nn.Parameter")
+        return param
+
+    def get_buffer(self, target: str) -> Tensor:
+        mod, last = self._get_path(target, "buffer")
+        if not hasattr(mod, last):
+            raise AttributeError(f"{mod._get_name()} has no attribute `{last}`")
+        if last not in mod._buffers:
+            raise AttributeError(f"`{last}` is not a buffer")
+        return mod._buffers[last]
+
+    # -- attribute protocol -----------------------------------------------------------------
+    def __getattr__(self, name: str):
+        d = self.__dict__
+        for store in ("_parameters", "_buffers", "_modules"):
+            if store in d and name in d[store]:
+                return d[store][name]
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+    def __setattr__(self, name: str, value) -> None:
+        d = self.__dict__
+        params = d.get("_parameters")
+
+        def remove_from(*stores):
+            for store in stores:
+                if name in store:
+                    if isinstance(store, set):
+                        store.discard(name)
+                    else:
+                        del store[name]
+
+        if isinstance(value, Parameter):
+            if params is None:
+                raise AttributeError("cannot assign parameters before Module.__init__() call")
+            remove_from(d, self._buffers, self._modules, self._non_persistent_buffers_set)
+            self.register_parameter(name, value)
+            return
+        if params is not None and name in params:
+            if value is not None:
+                raise TypeError(f"cannot assign '{_type_name(value)}' as parameter '{name}' "
+                                "(torch.nn.Parameter or None expected)")
+            self.register_parameter(name, value)
+            return
+        modules = d.get("_modules")
+        if isinstance(value, Module):
+            if modules is None:
+                raise AttributeError("cannot assign module before Module.__init__() call")
+            remove_from(d, self._parameters, self._buffers, self._non_persistent_buffers_set)
+            modules[name] = value
+            return
+        if modules is not None and name in modules:
+            if value is not None:
+                raise TypeError(f"cannot assign '{_type_name(value)}' as child module '{name}' "
+                                "(torch.nn.Module or None expected)")
+            modules[name] = value
+            return
+        buffers = d.get("_buffers")
+        if isinstance(value, Buffer) or (buffers is not None and name in buffers):
+            if value is not None and not isinstance(value, Tensor):
+                raise TypeError(f"cannot assign '{_type_name(value)}' as buffer '{name}' "
+                                "(torch.nn.Buffer, torch.Tensor or None expected)")
+            if isinstance(value, Buffer):
+                persistent = value.persistent
+            else:
+                persistent = name not in self._non_persistent_buffers_set
+            remove_from(d, self._parameters, self._modules)
+            buffers[name] = (Tensor._make(value._data, value._dtype)
+                             if isinstance(value, Buffer) else value)
+            if persistent:
+                self._non_persistent_buffers_set.discard(name)
+            else:
+                self._non_persistent_buffers_set.add(name)
+            return
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        if name in self._parameters:
+            del self._parameters[name]
+        elif name in self._buffers:
+            del self._buffers[name]
+            self._non_persistent_buffers_set.discard(name)
+        elif name in self._modules:
+            del self._modules[name]
+        else:
+            object.__delattr__(self, name)
+
+    def __dir__(self):
+        keys = list(object.__dir__(self))
+        keys += list(self._parameters) + list(self._modules) + list(self._buffers)
+        return sorted({k for k in keys if not k[0].isdigit()})
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+
+    # -- traversal ---------------------------------------------------------------------------
+    def _named_members(self, get_members, prefix="", recurse=True, remove_duplicate=True):
+        memo = set()
+        modules = (self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate)
+                   if recurse else [(prefix, self)])
+        for module_prefix, module in modules:
+            for k, v in get_members(module):
+                if v is None or id(v) in memo:
+                    continue
+                if remove_duplicate:
+                    memo.add(id(v))
+                yield module_prefix + ("." if module_prefix else "") + k, v
+
+    def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
+        """Iterate over the parameters (each shared parameter once).
+
+        Example:
+            >>> opt = ember.optim.SGD(model.parameters(), lr=0.1)
+        """
+        for _, p in self.named_parameters(recurse=recurse):
+            yield p
+
+    def named_parameters(self, prefix: str = "", recurse: bool = True,
+                         remove_duplicate: bool = True) -> Iterator[tuple[str, Parameter]]:
+        """Iterate over ``(name, parameter)`` pairs with dotted names."""
+        yield from self._named_members(lambda m: m._parameters.items(), prefix, recurse,
+                                       remove_duplicate)
+
+    def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
+        for _, b in self.named_buffers(recurse=recurse):
+            yield b
+
+    def named_buffers(self, prefix: str = "", recurse: bool = True,
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, Tensor]]:
+        yield from self._named_members(lambda m: m._buffers.items(), prefix, recurse,
+                                       remove_duplicate)
+
+    def children(self) -> Iterator[Module]:
+        for _, m in self.named_children():
+            yield m
+
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        memo = set()
+        for name, module in self._modules.items():
+            if module is not None and id(module) not in memo:
+                memo.add(id(module))
+                yield name, module
+
+    def modules(self) -> Iterator[Module]:
+        for _, m in self.named_modules():
+            yield m
+
+    def named_modules(self, memo: set | None = None, prefix: str = "",
+                      remove_duplicate: bool = True):
+        """Iterate over ``(name, module)`` for this module and all below it, each once."""
+        if memo is None:
+            memo = set()
+        if self not in memo:
+            if remove_duplicate:
+                memo.add(self)
+            yield prefix, self
+            for name, module in self._modules.items():
+                if module is None:
+                    continue
+                sub = prefix + ("." if prefix else "") + name
+                yield from module.named_modules(memo, sub, remove_duplicate)
+
+    # -- modes and grads ---------------------------------------------------------------------
+    def train(self, mode: bool = True) -> Module:
+        """Set training mode (Dropout drops, BatchNorm updates statistics); returns self."""
+        if not isinstance(mode, bool):
+            raise ValueError("training mode is expected to be boolean")
+        self.training = mode
+        for module in self.children():
+            module.train(mode)
+        return self
+
+    def eval(self) -> Module:
+        """Evaluation mode, same as ``train(False)``."""
+        return self.train(False)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
+        for p in self.parameters():
+            p.requires_grad_(requires_grad)
+        return self
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Reset the gradients of all parameters (to ``None`` by default, as PyTorch does)."""
+        for p in self.parameters():
+            if p.grad is None:
+                continue
+            if set_to_none:
+                p.grad = None
+            else:
+                g = p.grad
+                if g.grad_fn is not None:
+                    g = g.detach()
+                    p._grad = g
+                g._data[...] = 0
+                g._version[0] += 1
+
+    def share_memory(self) -> Module:
+        return self
+
+    # -- moving between devices and dtypes ---------------------------------------------------
+    def _apply(self, fn, recurse: bool = True) -> Module:
+        if recurse:
+            for module in self.children():
+                module._apply(fn)
+        for param in self._parameters.values():
+            if param is None:
+                continue
+            with grad_mode.no_grad():
+                new = fn(param)
+            if new is not param:
+                # Swap the data in place so optimizers holding this Parameter still see it.
+                param._data, param._dtype = new._data, new._dtype
+            if param._grad is not None:
+                with grad_mode.no_grad():
+                    g = fn(param._grad)
+                param._grad._data, param._grad._dtype = g._data, g._dtype
+        for key, buf in self._buffers.items():
+            if buf is not None:
+                self._buffers[key] = fn(buf)
+        return self
+
+    def apply(self, fn) -> Module:
+        """Call ``fn`` on every submodule (children first) and on self; returns self.
+
+        Example:
+            >>> model.apply(lambda m: ember.nn.init.zeros_(m.bias) if hasattr(m, "bias") else None)
+        """
+        for module in self.children():
+            module.apply(fn)
+        fn(self)
+        return self
+
+    def to(self, *args, **kwargs) -> Module:
+        """Move and/or cast parameters and buffers: ``to(device)``, ``to(dtype)``, ``to(tensor)``.
+
+        Only floating point tensors change dtype; integer buffers keep theirs.
+        """
+        from ..._ops.conversion import _parse_to
+
+        device, dtype, _ = _parse_to(args, dict(kwargs))
+        if dtype is not None and dtype.category < D._FLOAT:
+            raise TypeError("nn.Module.to only accepts floating point or complex dtypes, but got "
+                            f"desired dtype={dtype}")
+
+        def convert(t):
+            if dtype is not None and t._dtype.category >= D._FLOAT:
+                return t.to(device, dtype) if device is not None else t.to(dtype)
+            return t.to(device) if device is not None else t
+
+        return self._apply(convert)
+
+    def cpu(self) -> Module:
+        return self._apply(lambda t: t.cpu())
+
+    def cuda(self, device=None) -> Module:
+        return self._apply(lambda t: t.cuda(device))
+
+    def _cast_floats(self, dt) -> Module:
+        return self._apply(lambda t: t.to(dt) if t._dtype.category == D._FLOAT else t)
+
+    def float(self) -> Module:
+        return self._cast_floats(D.float32)
+
+    def double(self) -> Module:
+        return self._cast_floats(D.float64)
+
+    def half(self) -> Module:
+        return self._cast_floats(D.float16)
+
+    def bfloat16(self) -> Module:
+        return self._cast_floats(D.bfloat16)
+
+    def type(self, dst_type) -> Module:
+        return self._apply(lambda t: t.type(dst_type))
+
+    # -- repr --------------------------------------------------------------------------------
+    def _get_name(self) -> str:
+        return type(self).__name__
+
+    def extra_repr(self) -> str:
+        """Extra text inside this module's repr; layers override it (e.g. Linear's sizes)."""
+        return ""
+
+    def __repr__(self) -> str:
+        extra = self.extra_repr()
+        extra_lines = extra.split("\n") if extra else []
+        child_lines = [f"({key}): " + _addindent(repr(module), 2)
+                       for key, module in self._modules.items()]
+        lines = extra_lines + child_lines
+        main = self._get_name() + "("
+        if lines:
+            if len(extra_lines) == 1 and not child_lines:
+                main += extra_lines[0]
+            else:
+                main += "\n  " + "\n  ".join(lines) + "\n"
+        return main + ")"
+
+    # -- calling -----------------------------------------------------------------------------
+    def _call_impl(self, *args, **kwargs):
+        if not (self._forward_pre_hooks or self._forward_hooks or self._backward_hooks
+                or self._backward_pre_hooks):
+            return self.forward(*args, **kwargs)
+        return self._call_with_hooks(args, kwargs)
+
+    __call__ = _call_impl
+
+    def __getstate__(self):
+        return self.__dict__.copy()
+

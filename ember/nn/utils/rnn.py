@@ -1,0 +1,71 @@
+"""Sequence helpers: ``pad_sequence`` (packing lives here too once added)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..._tensor import Tensor
+
+__all__ = ["pad_sequence"]
+
+
+def pad_sequence(sequences, batch_first: bool = False, padding_value: float = 0.0,
+                 padding_side: str = "right") -> Tensor:
+    """Stack variable-length tensors (L_i, *) into (max_L, B, *) (``batch_first``: (B, max_L,
+    *)), filling with ``padding_value``. Differentiable with respect to every sequence.
+
+    Example:
+        >>> pad_sequence([ember.ones(2), ember.ones(3)], batch_first=True).shape
+        torch.Size([2, 3])
+    """
+    from ..._ops.nn_ops import NarrowBackward
+
+    if padding_side not in ("left", "right"):
+        raise ValueError(f"Expected padding_side to be one of left or right, but got "
+                         f"{padding_side}.")
+    if isinstance(sequences, Tensor):
+        sequences = sequences.unbind(0)
+    sequences = list(sequences)
+    if not sequences:
+        raise RuntimeError("received an empty list of sequences")
+    max_len = max(s.shape[0] for s in sequences)
+    trailing = tuple(sequences[0].shape[1:])
+    rows = []
+    for s in sequences:
+        if tuple(s.shape[1:]) != trailing:
+            raise RuntimeError(f"The size of tensor a ({trailing[0] if trailing else 0}) must "
+                               f"match the size of tensor b ({s.shape[1] if s.ndim > 1 else 0}) "
+                               "at non-singleton dimension 1")
+        n = s.shape[0]
+        start = 0 if padding_side == "right" else max_len - n
+        padded = NarrowBackward.apply(s, shape=(max_len,) + trailing, dim=0, start=start)
+        if padding_value != 0:
+            fill = np.full((max_len,) + trailing, padding_value, s._data.dtype)
+            fill[start:start + n] = 0
+            padded = padded + Tensor._make(fill)
+        rows.append(padded.unsqueeze(0 if batch_first else 1))
+    return _concat(rows, 0 if batch_first else 1)
+
+
+def _concat(tensors, dim: int) -> Tensor:
+    try:
+        from ... import cat
+
+        return cat(tensors, dim)
+    except ImportError:
+        out = tensors[0]
+        for t in tensors[1:]:  # stacking by padding keeps this differentiable without cat
+            out = _two(out, t, dim)
+        return out
+
+
+def _two(a: Tensor, b: Tensor, dim: int) -> Tensor:
+    from ..._ops.nn_ops import NarrowBackward
+
+    total = a.shape[dim] + b.shape[dim]
+    shape_a = list(a.shape)
+    shape_a[dim] = total
+    shape_b = list(b.shape)
+    shape_b[dim] = total
+    return (NarrowBackward.apply(a, shape=tuple(shape_a), dim=dim, start=0)
+            + NarrowBackward.apply(b, shape=tuple(shape_b), dim=dim, start=a.shape[dim]))
