@@ -1,0 +1,387 @@
+"""Gather/scatter families: ``gather``, ``scatter``, ``scatter_add``, ``index_select``,
+``index_add``, ``index_copy``, ``index_fill``, ``index_put``, ``masked_*``, ``take``,
+``nonzero``, ``one_hot``. Re-exported by ``indexing.py``.
+
+Each is written with three primitives from ``indexing.py`` (``AdvancedIndex``: read at an index;
+``IndexAccumulate``: add into zeros at an index; ``IndexPut``: overwrite at an index), whose
+backwards are each other, so every gradient here is differentiable again.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import _dtype as D
+from .._tensor import Tensor
+from ._core import Op, unbroadcast, wrap_dim
+from .indexing import AdvancedIndex, IndexAccumulate, IndexPut, _Index, parse_index
+from .inplace import apply_inplace
+
+__all__ = ["gather", "scatter", "scatter_add", "index_select", "index_add", "index_copy",
+           "index_fill", "index_put", "masked_fill", "masked_select", "masked_scatter",
+           "take", "take_along_dim", "nonzero", "argwhere"]
+
+
+def _dim_index(input: Tensor, dim: int, index: Tensor, name: str, src: Tensor | None = None):
+    """The NumPy index tuple that addresses ``input`` at ``index`` along ``dim`` (the other
+    coordinates run over index's own shape), with torch's checks."""
+    if not isinstance(index, Tensor) or index._dtype.category != D._INT:
+        raise RuntimeError(f"{name}(): Expected dtype int64 for index")
+    idx = index._data
+    shape = input._data.shape
+    nd = max(len(shape), 1)
+    if idx.ndim != len(shape) and not (idx.ndim <= 1 and len(shape) <= 1):
+        raise RuntimeError("Index tensor must have the same number of dimensions as input tensor")
+    dim = wrap_dim(dim, len(shape))
+    if len(shape) == 0:
+        shape, idx = (1,), idx.reshape(-1)
+    for d in range(nd):
+        if d != dim and idx.shape[d] > shape[d]:
+            raise RuntimeError(
+                f"Size does not match at dimension {d} expected index {list(idx.shape)} to be no "
+                f"larger than self {list(shape)} apart from dimension {dim}")
+        if src is not None and src.ndim and idx.shape[d] > src._data.shape[d]:
+            raise RuntimeError(
+                f"Size does not match at dimension {d} expected index {list(idx.shape)} to be no "
+                f"larger than src {list(src._data.shape)}")
+    if idx.size:
+        hi, lo = int(idx.max()), int(idx.min())
+        if hi >= shape[dim] or lo < 0:  # torch gathers and scatters take no negative indices
+            bad = hi if hi >= shape[dim] else lo
+            raise RuntimeError(f"index {bad} is out of bounds for dimension {dim} with size "
+                               f"{shape[dim]}")
+    grids = np.ogrid[tuple(slice(0, n) for n in idx.shape)] if idx.ndim else []
+    full = tuple(idx if d == dim else grids[d] for d in range(idx.ndim))
+    return full if input.ndim else (full[0],) if full else (idx,)
+
+
+def _region(src: Tensor, shape: tuple) -> Tensor:
+    """``src`` cut down to the index's shape (torch reads only that corner of ``src``)."""
+    if src._data.shape == shape:
+        return src
+    return src[tuple(slice(0, n) for n in shape)]
+
+
+def _full_index(adv) -> _Index:
+    return _Index((Ellipsis,), adv, False)
+
+
+def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False,
+           out=None) -> Tensor:
+    """``out[i][j] = input[i][index[i][j]]`` for ``dim=1`` (and likewise for other dims).
+
+    Example:
+        >>> ember.tensor([[1, 2], [3, 4]]).gather(1, ember.tensor([[1], [0]]))
+        tensor([[2], [3]])
+    """
+    full = _dim_index(input, dim, index, "gather")
+    x = input if input.ndim else input.reshape(1)
+    out = AdvancedIndex.apply(x, index=full, unique=False)
+    return out.reshape(()) if not input.ndim else out
+
+
+def _scatter(input, dim, index, src, value, reduce, name):
+    src_t = src if isinstance(src, Tensor) else None
+    if src_t is not None and src_t._dtype is not input._dtype:
+        raise RuntimeError(f"{name}(): Expected self.dtype to be equal to src.dtype")
+    full = _dim_index(input, dim, index, name, src_t)
+    shape = index._data.shape if input.ndim else (index._data.size,)
+    x = input if input.ndim else input.reshape(1)
+    if src_t is not None:
+        v = _region(src_t, shape) if src_t.ndim else src_t
+    else:
+        v = value
+    if reduce is None:
+        out = IndexPut.apply(x, v, idx=_full_index(full))
+    elif reduce == "add":
+        if not isinstance(v, Tensor):
+            v = _full_like(x, v, shape)
+        out = x + IndexAccumulate.apply(v, shape=x._data.shape, index=full, unique=False)
+    elif reduce == "multiply":
+        out = ScatterMultiply.apply(x, v, index=full)
+    else:
+        raise RuntimeError("reduce argument must be either add or multiply.")
+    return out.reshape(()) if not input.ndim else out
+
+
+def _full_like(x: Tensor, value, shape) -> Tensor:
+    return Tensor._make(np.full(shape, value, dtype=x._data.dtype), x._dtype)
+
+
+class ScatterMultiply(Op):
+    @staticmethod
+    def forward(ctx, x, v, index):
+        out = x.copy()
+        np.multiply.at(out, index, v)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        raise RuntimeError("scatter(reduce='multiply') has no gradient in ember (nor in torch "
+                           "for src tensors); use scatter_reduce with reduce='prod'.")
+
+
+def scatter(input: Tensor, dim: int, index: Tensor, src=None, *, value=None,
+            reduce: str | None = None) -> Tensor:
+    """Write ``src`` (a tensor) or ``value`` into a copy of ``input`` at ``index`` along ``dim``;
+    ``reduce='add'|'multiply'`` combines instead of overwriting.
+
+    Example:
+        >>> ember.zeros(2, 3).scatter(1, ember.tensor([[2], [0]]), 1.0)
+    """
+    if src is None:
+        src = value
+    if src is None:
+        raise TypeError("scatter() missing 1 required argument: 'src' or 'value'")
+    return _scatter(input, dim, index, src, src, reduce, "scatter")
+
+
+def scatter_(self, dim, index, src=None, *, value=None, reduce=None):
+    return apply_inplace(self, scatter(self, dim, index, src, value=value, reduce=reduce),
+                         "scatter_")
+
+
+def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
+    """Add ``src`` into a copy of ``input`` at ``index`` along ``dim`` (repeats accumulate)."""
+    return _scatter(input, dim, index, src, None, "add", "scatter_add")
+
+
+def scatter_add_(self, dim, index, src):
+    return apply_inplace(self, scatter_add(self, dim, index, src), "scatter_add_")
+
+
+def _vector_index(input: Tensor, dim: int, index: Tensor, name: str):
+    if not isinstance(index, Tensor) or index._dtype not in (D.int64, D.int32):
+        raise RuntimeError(f"{name}(): Expected dtype int32 or int64 for index")
+    if index.ndim > 1:
+        raise IndexError(f"{name}(): Index is supposed to be a vector")
+    dim = wrap_dim(dim, input.ndim)
+    idx = index._data.reshape(-1)
+    n = input._data.shape[dim] if input.ndim else 1
+    if idx.size and (int(idx.max()) >= n or int(idx.min()) < 0):
+        raise IndexError("index out of range in self")
+    return (slice(None),) * dim + (idx,)
+
+
+def index_select(input: Tensor, dim: int, index: Tensor, *, out=None) -> Tensor:
+    """The slices of ``input`` at the positions ``index`` (1-D) along ``dim`` (a copy).
+
+    Example:
+        >>> ember.arange(6).view(3, 2).index_select(0, ember.tensor([2, 0]))
+    """
+    full = _vector_index(input, dim, index, "index_select")
+    if input.ndim == 0:
+        return AdvancedIndex.apply(input.reshape(1), index=full, unique=False).reshape(
+            index._data.shape)
+    return AdvancedIndex.apply(input, index=full, unique=False)
+
+
+def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1) -> Tensor:
+    """``input`` with ``alpha * source`` slices added at ``index`` along ``dim``."""
+    full = _vector_index(input, dim, index, "index_add")
+    if alpha != 1:
+        source = source * alpha
+    return input + IndexAccumulate.apply(source, shape=input._data.shape, index=full,
+                                         unique=False)
+
+
+def index_add_(self, dim, index, source, *, alpha=1):
+    return apply_inplace(self, index_add(self, dim, index, source, alpha=alpha), "index_add_")
+
+
+def index_copy(input: Tensor, dim: int, index: Tensor, source: Tensor) -> Tensor:
+    """``input`` with slices at ``index`` along ``dim`` replaced by ``source``'s."""
+    full = _vector_index(input, dim, index, "index_copy")
+    return IndexPut.apply(input, source, idx=_full_index(full))
+
+
+def index_copy_(self, dim, index, source):
+    return apply_inplace(self, index_copy(self, dim, index, source), "index_copy_")
+
+
+def index_fill(input: Tensor, dim: int, index: Tensor, value) -> Tensor:
+    """``input`` with slices at ``index`` along ``dim`` set to ``value``."""
+    full = _vector_index(input, dim, index, "index_fill")
+    return IndexPut.apply(input, value, idx=_full_index(full))
+
+
+def index_fill_(self, dim, index, value):
+    return apply_inplace(self, index_fill(self, dim, index, value), "index_fill_")
+
+
+def index_put(input: Tensor, indices, values, accumulate: bool = False) -> Tensor:
+    """``input`` with ``input[indices] = values`` (or ``+=`` with ``accumulate=True``)."""
+    idx = parse_index(input._data.shape, tuple(indices))
+    if not isinstance(values, Tensor):
+        values = Tensor._make(np.asarray(values, dtype=input._data.dtype), input._dtype)
+    if not accumulate:
+        return IndexPut.apply(input, values, idx=idx)
+    region = input._data[idx.basic]
+    region_shape = region[idx.adv].shape if idx.adv is not None else region.shape
+    values = values.expand(region_shape)
+    if idx.adv is None:  # basic only: the region is a plain slice
+        from .indexing import BasicIndexBackward
+
+        return input + BasicIndexBackward.apply(values, shape=input._data.shape,
+                                                index=idx.basic)
+    from .indexing import BasicIndexBackward
+
+    inner = IndexAccumulate.apply(values, shape=region.shape, index=idx.adv, unique=False)
+    return input + BasicIndexBackward.apply(inner, shape=input._data.shape, index=idx.basic)
+
+
+def index_put_(self, indices, values, accumulate=False):
+    return apply_inplace(self, index_put(self, indices, values, accumulate), "index_put_")
+
+
+class MaskedFill(Op):
+    @staticmethod
+    def forward(ctx, x, value, mask):
+        ctx.mask, ctx.x_shape = mask, x.shape
+        ctx.v_shape = np.shape(value)
+        return np.where(mask, np.asarray(value, dtype=x.dtype), x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        gx = gv = None
+        if ctx.needs_input_grad[0]:
+            gx = unbroadcast(MaskedFill.apply(grad, 0.0, mask=ctx.mask), ctx.x_shape)
+        if ctx.needs_input_grad[1]:
+            gv = MaskedFill.apply(grad, 0.0, mask=~ctx.mask).sum()
+        return gx, gv
+
+
+def _check_mask(mask, name):
+    if not isinstance(mask, Tensor) or mask._dtype is not D.bool:
+        dt = mask._dtype.name if isinstance(mask, Tensor) else type(mask).__name__
+        raise RuntimeError(f"{name} only supports boolean masks, but got mask with dtype {dt}")
+
+
+def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
+    """``input`` with ``value`` where ``mask`` is True (``mask`` broadcasts).
+
+    Example:
+        >>> x = ember.zeros(3); x.masked_fill(ember.tensor([True, False, True]), 1.0)
+        tensor([1., 0., 1.])
+    """
+    _check_mask(mask, "masked_fill_")
+    if isinstance(value, Tensor):
+        if value.ndim:
+            raise RuntimeError("masked_fill_ only supports a 0-dimensional value tensor, but got "
+                               f"tensor with {value.ndim} dimension(s).")
+        if value._dtype is not input._dtype:
+            value = value.to(input._dtype)
+    m = mask._data
+    if m.shape != input._data.shape:
+        from ._core import broadcast_shapes
+
+        m = np.broadcast_to(m, broadcast_shapes(input._data.shape, m.shape))
+    return MaskedFill.apply(input, value, mask=m)
+
+
+def masked_fill_(self, mask, value):
+    return apply_inplace(self, masked_fill(self, mask, value), "masked_fill_")
+
+
+def masked_select(input: Tensor, mask: Tensor, *, out=None) -> Tensor:
+    """The elements of ``input`` where ``mask`` is True, as a 1-D tensor."""
+    _check_mask(mask, "masked_select:")
+    from ._core import broadcast_shapes
+
+    shape = broadcast_shapes(input._data.shape, mask._data.shape)
+    x = input if input._data.shape == shape else input.expand(shape)
+    idx = np.nonzero(np.broadcast_to(mask._data, shape))
+    if not shape:
+        return x.reshape(1)[Tensor._make(mask._data.reshape(1), D.bool)]
+    return AdvancedIndex.apply(x, index=idx, unique=True)
+
+
+def masked_scatter(input: Tensor, mask: Tensor, source: Tensor) -> Tensor:
+    """``input`` with the positions where ``mask`` is True filled, in order, from ``source``."""
+    _check_mask(mask, "masked_scatter_")
+    m = np.broadcast_to(mask._data, input._data.shape)
+    count = int(m.sum())
+    if source.numel() < count:
+        raise RuntimeError(f"masked_scatter: expected source to have at least {count} elements, "
+                           f"but got {source.numel()}")
+    values = source.reshape(-1)[:count]
+    return IndexPut.apply(input, values, idx=_Index((Ellipsis,), np.nonzero(m), True))
+
+
+def masked_scatter_(self, mask, source):
+    return apply_inplace(self, masked_scatter(self, mask, source), "masked_scatter_")
+
+
+def take(input: Tensor, index: Tensor) -> Tensor:
+    """``input.flatten()[index]`` (the result has ``index``'s shape)."""
+    n = input.numel()
+    idx = index._data
+    if idx.size and (int(idx.max()) >= n or int(idx.min()) < -n):
+        bad = int(idx.max()) if int(idx.max()) >= n else int(idx.min())
+        raise IndexError(f"out of range: tried to access index {bad} on a tensor of {n} "
+                         "elements.")
+    return AdvancedIndex.apply(input.reshape(-1), index=(idx,), unique=False)
+
+
+def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None, *, out=None):
+    """``gather`` with broadcasting of ``input`` and ``indices`` outside ``dim``."""
+    if dim is None:
+        return take(input, indices.reshape(-1))
+    dim = wrap_dim(dim, input.ndim)
+    from ._core import broadcast_shapes
+
+    xs, ids = list(input._data.shape), list(indices._data.shape)
+    xs[dim] = ids[dim] = 1
+    shape = broadcast_shapes(tuple(xs), tuple(ids))
+    xshape = shape[:dim] + (input._data.shape[dim],) + shape[dim + 1:]
+    ishape = shape[:dim] + (indices._data.shape[dim],) + shape[dim + 1:]
+    return gather(input.expand(xshape), dim, indices.expand(ishape))
+
+
+def nonzero(input: Tensor, *, out=None, as_tuple: bool = False):
+    """Indices of the non-zero elements: an ``(n, ndim)`` int64 tensor, or a tuple of 1-D ones.
+
+    Example:
+        >>> ember.tensor([0, 3, 0, 4]).nonzero()
+        tensor([[1], [3]])
+    """
+    data = input._data
+    if as_tuple:
+        parts = np.nonzero(data.reshape(1) if data.ndim == 0 else data)
+        return tuple(Tensor._make(p.astype(np.int64), D.int64) for p in parts)
+    return Tensor._make(np.argwhere(data).astype(np.int64), D.int64)
+
+
+def argwhere(input: Tensor) -> Tensor:
+    """``nonzero(input)``."""
+    return nonzero(input)
+
+
+def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
+    """int64 one-hot encoding: a new last dim of size ``num_classes`` (inferred as max + 1)."""
+    if tensor._dtype is not D.int64:
+        raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
+    data = tensor._data
+    if num_classes == -1:
+        if data.size == 0:
+            raise RuntimeError("Can not infer total number of classes from empty tensor.")
+        num_classes = int(data.max()) + 1
+    if data.size:
+        if int(data.min()) < 0:
+            raise RuntimeError("Class values must be non-negative.")
+        if int(data.max()) >= num_classes:
+            raise RuntimeError("Class values must be smaller than num_classes.")
+    out = (data[..., None] == np.arange(num_classes)).astype(np.int64)
+    return Tensor._make(out, D.int64)
+
+
+TENSOR_METHODS = {
+    "gather": gather, "scatter": scatter, "scatter_": scatter_, "scatter_add": scatter_add,
+    "scatter_add_": scatter_add_, "index_select": index_select, "index_add": index_add,
+    "index_add_": index_add_, "index_copy": index_copy, "index_copy_": index_copy_,
+    "index_fill": index_fill, "index_fill_": index_fill_, "index_put": index_put,
+    "index_put_": index_put_, "masked_fill": masked_fill, "masked_fill_": masked_fill_,
+    "masked_select": masked_select, "masked_scatter": masked_scatter,
+    "masked_scatter_": masked_scatter_, "take": take, "take_along_dim": take_along_dim,
+    "nonzero": nonzero, "argwhere": argwhere,
+}
