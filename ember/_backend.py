@@ -116,10 +116,15 @@ def array_device(arr) -> Device:
     return Device("cuda", int(getattr(dev, "id", 0)))
 
 
+class CudaUnavailableError(RuntimeError, AssertionError):
+    """No CUDA here. torch raises AssertionError ("Torch not compiled with CUDA enabled");
+    this is both that and a RuntimeError, so either ``except`` clause catches it."""
+
+
 def _require_cuda(dev: Device):
     cp = _get_cupy()
     if cp is None:
-        raise RuntimeError(
+        raise CudaUnavailableError(
             f"Tensor asked for device '{dev}', but CUDA is not available: ember uses CuPy for "
             "GPUs and found no CuPy or no GPU. Check with ember.cuda.is_available() and fall "
             "back to 'cpu', e.g. device = 'cuda' if ember.cuda.is_available() else 'cpu'.")

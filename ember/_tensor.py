@@ -171,6 +171,7 @@ class Tensor:
     def element_size(self) -> int:
         return self._dtype.itemsize
 
+    @property
     def itemsize(self) -> int:
         return self._dtype.itemsize
 
@@ -192,7 +193,7 @@ class Tensor:
     def stride(self, dim: int | None = None):
         """Strides in elements (PyTorch's convention), not bytes."""
         item = self._dtype.itemsize
-        if self.device.type == "meta":
+        if self.device.type == "meta" or self._data.size == 0:  # torch: contiguous strides
             strides = _contiguous_strides(self._data.shape)
         else:
             strides = tuple(s // item for s in self._data.strides)
@@ -223,6 +224,38 @@ class Tensor:
         from ._storage import storage_of
 
         return storage_of(self)
+
+    # -- new_* constructors: same dtype and device as self unless given ----------------------
+    def new_tensor(self, data, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+        """``ember.tensor(data)`` with this tensor's dtype and device by default."""
+        from ._creation import tensor
+
+        return tensor(data, dtype=dtype or self._dtype, device=device or self.device,
+                      requires_grad=requires_grad)
+
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False) -> Tensor:
+        """``ember.zeros(size)`` with this tensor's dtype and device by default."""
+        return self._new("zeros", size, dtype, device, requires_grad)
+
+    def new_ones(self, *size, dtype=None, device=None, requires_grad=False) -> Tensor:
+        return self._new("ones", size, dtype, device, requires_grad)
+
+    def new_empty(self, *size, dtype=None, device=None, requires_grad=False) -> Tensor:
+        return self._new("empty", size, dtype, device, requires_grad)
+
+    def new_full(self, size, fill_value, *, dtype=None, device=None,
+                 requires_grad=False) -> Tensor:
+        from ._creation import full
+
+        return full(size, fill_value, dtype=dtype or self._dtype, device=device or self.device,
+                    requires_grad=requires_grad)
+
+    def _new(self, kind, size, dtype, device, requires_grad):
+        from . import _creation
+
+        return getattr(_creation, kind)(*size, dtype=dtype or self._dtype,
+                                        device=device or self.device,
+                                        requires_grad=requires_grad)
 
     # -- autograd state ---------------------------------------------------------------------
     @property
