@@ -165,6 +165,10 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
                                if name.startswith("running") else
                                f"batch_norm: expected {name} of {c} elements (one per channel "
                                f"of input {list(input.shape)}), got {list(t.shape)}")
+        if t is not None and t._dtype is not input._dtype:
+            raise RuntimeError(f"mixed dtype (CPU): all inputs must share same datatype "
+                               f"(input is {input.dtype}, {name} is {t.dtype}; convert the "
+                               "module with .to(dtype) or the input with .to(dtype))")
     pshape = (1, c) + (1,) * (input.dim() - 2)
     axes = (0,) + tuple(range(2, input.dim()))
     if training:

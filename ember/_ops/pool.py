@@ -509,3 +509,43 @@ def max_unpool2d(input: Tensor, indices: Tensor, kernel_size, stride=None, paddi
     """
     return _max_unpool(input, indices, kernel_size, stride, padding, output_size, 2,
                        "max_unpool2d")
+
+
+# -- gathers along one axis (nearest-neighbour interpolation) --------------------------------
+
+class IndexAxis(Op):
+    """``np.take(x, idx, axis)`` for a sorted index (nearest-neighbour resampling)."""
+
+    @staticmethod
+    def forward(ctx, x, idx, axis):
+        ctx.args = (idx, axis, x.shape[axis])
+        ctx.save_for_backward(ctx.inputs[0])
+        return np.take(x, idx, axis=axis)
+
+    @staticmethod
+    def backward(ctx, grad):
+        idx, axis, size = ctx.args
+        return IndexAxisAdd.apply(grad, None, idx=idx, axis=axis, size=size)
+
+
+class IndexAxisAdd(Op):
+    """The adjoint of ``IndexAxis``: sum the runs of equal indices (``reduceat``, no
+    ``np.add.at``). ``like`` only ties the result to the resampled input in the graph."""
+
+    @staticmethod
+    def forward(ctx, g, like, idx, axis, size):
+        ctx.args = (idx, axis)
+        uniq, starts = np.unique(idx, return_index=True)
+        shape = list(g.shape)
+        shape[axis] = size
+        out = np.zeros(shape, dtype=g.dtype)
+        sums = np.add.reduceat(g, starts, axis=axis) if g.size else g
+        sl = [slice(None)] * g.ndim
+        sl[axis] = uniq
+        out[tuple(sl)] = sums
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        idx, axis = ctx.args
+        return IndexAxis.apply(grad, idx, axis), None

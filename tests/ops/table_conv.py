@@ -10,6 +10,12 @@ def F(L):
     return importlib.import_module(L.__name__ + ".nn.functional")
 
 
+def _masked_qkv(rng):
+    mask = rng.random((3, 5)) < 0.5
+    mask[:, 0] = True  # every query attends somewhere (a fully masked row is NaN)
+    return [rng.uniform(-2, 2, s) for s in ((2, 3, 4), (2, 5, 4), (2, 5, 3))] + [mask]
+
+
 OPS = [
     OpSpec("conv2d", lambda L, x, w, b: F(L).conv2d(x, w, b),
            [((2, 3, 5, 5), (4, 3, 3, 3), (4,)), ((3, 4, 4), (2, 3, 1, 1), (2,))]),
@@ -68,4 +74,31 @@ OPS = [
            [((2, 3, 5, 7),), ((2, 3, 6, 4),)]),
     OpSpec("adaptive_max_pool1d", lambda L, x: F(L).adaptive_max_pool1d(x, 3),
            [((2, 3, 7),)]),
+    # interpolation
+    OpSpec("interpolate_nearest", lambda L, x: F(L).interpolate(x, scale_factor=2),
+           [((2, 2, 3, 4),), ((2, 3, 5),)]),
+    OpSpec("interpolate_nearest_size", lambda L, x: F(L).interpolate(x, size=(5, 3)),
+           [((1, 2, 3, 4),)]),
+    OpSpec("interpolate_nearest_exact", lambda L, x: F(L).interpolate(
+        x, size=(5, 3), mode="nearest-exact"), [((1, 2, 3, 4),)]),
+    OpSpec("interpolate_bilinear", lambda L, x: F(L).interpolate(
+        x, scale_factor=(1.5, 2), mode="bilinear"), [((2, 2, 3, 4),)]),
+    OpSpec("interpolate_bilinear_corners", lambda L, x: F(L).interpolate(
+        x, size=(5, 2), mode="bilinear", align_corners=True), [((1, 2, 3, 4),)]),
+    OpSpec("interpolate_linear", lambda L, x: F(L).interpolate(x, size=7, mode="linear"),
+           [((2, 3, 4),)]),
+    OpSpec("pixel_shuffle", lambda L, x: F(L).pixel_shuffle(x, 2), [((1, 8, 2, 3),)]),
+    OpSpec("pixel_unshuffle", lambda L, x: F(L).pixel_unshuffle(x, 2), [((1, 2, 4, 2),)]),
+    # attention
+    OpSpec("sdpa", lambda L, q, k, v: F(L).scaled_dot_product_attention(q, k, v),
+           [((2, 3, 4), (2, 5, 4), (2, 5, 3))]),
+    # torch's 4-d CPU path (flash attention) has no double backward to compare with
+    OpSpec("sdpa_4d", lambda L, q, k, v: F(L).scaled_dot_product_attention(q, k, v),
+           [((2, 2, 3, 4), (2, 2, 3, 4), (2, 2, 3, 4))], gradgrad=False),
+    OpSpec("sdpa_causal_scale", lambda L, q, k, v: F(L).scaled_dot_product_attention(
+        q, k, v, is_causal=True, scale=0.4), [((2, 4, 3), (2, 4, 3), (2, 4, 2))]),
+    OpSpec("sdpa_float_mask", lambda L, q, k, v, m: F(L).scaled_dot_product_attention(
+        q, k, v, attn_mask=m), [((2, 3, 4), (2, 5, 4), (2, 5, 3), (3, 5))]),
+    OpSpec("sdpa_bool_mask", lambda L, q, k, v, m: F(L).scaled_dot_product_attention(
+        q, k, v, attn_mask=m), [((2, 3, 4), (2, 5, 4), (2, 5, 3), (3, 5))], make=_masked_qkv),
 ]
