@@ -1,0 +1,20 @@
+"""Vision datasets, transforms and image utilities, mirroring ``torchvision``.
+
+Example:
+    >>> from ember.vision import datasets, transforms
+    >>> tf = transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.1307,), (0.3081,))])
+    >>> train = datasets.MNIST("data", train=True, download=True, transform=tf)
+"""
+
+import importlib as _importlib
+
+from . import datasets, transforms, utils
+
+__all__ = ["datasets", "transforms", "utils", "models"]
+
+
+def __getattr__(name):
+    # models need ember.nn; load them only when asked for.
+    if name == "models":
+        return _importlib.import_module("ember.vision.models")
+    raise AttributeError(f"module 'ember.vision' has no attribute '{name}'")

@@ -1,0 +1,143 @@
+"""Downloading (with a progress bar and md5 checks) and extracting dataset archives."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import shutil
+import tarfile
+import urllib.error
+import urllib.request
+import zipfile
+
+__all__ = ["calculate_md5", "check_md5", "check_integrity", "download_url", "extract_archive",
+           "download_and_extract_archive", "DownloadError"]
+
+USER_AGENT = "ember/vision"
+_CHUNK = 1024 * 256
+
+
+class DownloadError(RuntimeError):
+    """A file could not be fetched (network unreachable, HTTP error, or a bad checksum)."""
+
+
+def calculate_md5(fpath: str | os.PathLike, chunk_size: int = 1024 * 1024) -> str:
+    """The md5 hex digest of a file. Example: ``calculate_md5("data/MNIST/raw/t10k-...")``."""
+    md5 = hashlib.md5(usedforsecurity=False)
+    with open(fpath, "rb") as f:
+        while chunk := f.read(chunk_size):
+            md5.update(chunk)
+    return md5.hexdigest()
+
+
+def check_md5(fpath: str | os.PathLike, md5: str, **kwargs) -> bool:
+    return md5 == calculate_md5(fpath, **kwargs)
+
+
+def check_integrity(fpath: str | os.PathLike, md5: str | None = None) -> bool:
+    """True if ``fpath`` exists and (when ``md5`` is given) has that checksum."""
+    if not os.path.isfile(fpath):
+        return False
+    return md5 is None or check_md5(fpath, md5)
+
+
+def _fetch(url: str, fpath: str, timeout: float) -> None:
+    from tqdm.auto import tqdm
+
+    request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
+    tmp = fpath + ".part"
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        total = response.headers.get("Content-Length")
+        with open(tmp, "wb") as fh, tqdm(total=int(total) if total else None, unit="B",
+                                         unit_scale=True, desc=os.path.basename(fpath),
+                                         leave=False) as bar:
+            while chunk := response.read(_CHUNK):
+                fh.write(chunk)
+                bar.update(len(chunk))
+    os.replace(tmp, fpath)  # a half-written file never looks complete
+
+
+def download_url(url: str, root: str | os.PathLike, filename: str | None = None,
+                 md5: str | None = None, max_redirect_hops: int = 3,
+                 timeout: float = 30.0) -> None:
+    """Download ``url`` into ``root/filename`` unless a file with the right md5 is there.
+
+    Raises ``DownloadError`` naming the URL when the network is unreachable or the checksum
+    does not match.
+
+    Example:
+        >>> download_url("https://example.com/data.tar.gz", "data", md5=None)
+    """
+    root = os.path.expanduser(root)
+    filename = filename or os.path.basename(url)
+    fpath = os.fspath(os.path.join(root, filename))
+    os.makedirs(root, exist_ok=True)
+    if check_integrity(fpath, md5):
+        return
+    print(f"Downloading {url} to {fpath}")
+    try:
+        _fetch(url, fpath, timeout)
+    except (urllib.error.URLError, OSError, TimeoutError) as e:
+        reason = getattr(e, "reason", e)
+        raise DownloadError(f"Could not download {url}: {reason}. Check the network connection "
+                            f"(or a proxy), or place the file at {fpath} yourself.") from e
+    if not check_integrity(fpath, md5):
+        got = calculate_md5(fpath)
+        os.remove(fpath)
+        raise DownloadError(f"The file downloaded from {url} is corrupt: md5 {got}, expected "
+                            f"{md5}. It was deleted; try again or use another mirror.")
+
+
+def _strip_suffix(path: str, suffixes: tuple) -> str:
+    for s in suffixes:
+        if path.endswith(s):
+            return path[: -len(s)]
+    return path
+
+
+def extract_archive(from_path: str | os.PathLike, to_path: str | os.PathLike | None = None,
+                    remove_finished: bool = False) -> str:
+    """Extract a ``.tar(.gz/.bz2/.xz)``, ``.tgz``, ``.zip`` or ``.gz`` file; return the target.
+
+    Example:
+        >>> extract_archive("data/cifar-10-python.tar.gz", "data")
+    """
+    from_path = os.fspath(from_path)
+    to_path = os.path.dirname(from_path) if to_path is None else os.fspath(to_path)
+    name = from_path.lower()
+    if name.endswith((".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz", ".tar.xz", ".txz")):
+        with tarfile.open(from_path, "r:*") as tar:
+            try:
+                tar.extractall(to_path, filter="data")  # refuses paths escaping to_path
+            except TypeError:  # Python without extraction filters
+                tar.extractall(to_path)
+        out = to_path
+    elif name.endswith(".zip"):
+        with zipfile.ZipFile(from_path) as z:
+            z.extractall(to_path)
+        out = to_path
+    elif name.endswith(".gz"):
+        out = os.path.join(to_path, os.path.basename(_strip_suffix(from_path, (".gz",))))
+        with gzip.open(from_path, "rb") as src, open(out, "wb") as dst:
+            shutil.copyfileobj(src, dst)
+    else:
+        raise RuntimeError(f"Archive type of {from_path} is not supported: expected .tar, "
+                           ".tar.gz, .tgz, .tar.bz2, .tar.xz, .zip or .gz")
+    if remove_finished:
+        os.remove(from_path)
+    return out
+
+
+def download_and_extract_archive(url: str, download_root: str | os.PathLike,
+                                 extract_root: str | os.PathLike | None = None,
+                                 filename: str | None = None, md5: str | None = None,
+                                 remove_finished: bool = False) -> None:
+    """Download ``url`` (skipped when already present with the right md5) and extract it."""
+    download_root = os.path.expanduser(download_root)
+    extract_root = extract_root or download_root
+    filename = filename or os.path.basename(url)
+    download_url(url, download_root, filename, md5)
+    archive = os.path.join(download_root, filename)
+    print(f"Extracting {archive} to {extract_root}")
+    extract_archive(archive, extract_root, remove_finished)
