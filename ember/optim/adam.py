@@ -124,11 +124,11 @@ class Adam(Optimizer):
                     vmax = state["max_exp_avg_sq"]._data
                     np.maximum(vmax, v, out=vmax)
                     v = vmax
+                # m / (sqrt(v) / c + eps) == c * m / (sqrt(v) + eps * c): one pass fewer.
                 np.sqrt(v, out=tmp)
-                np.divide(tmp, bias_correction2_sqrt, out=tmp)
-                np.add(tmp, eps, out=tmp)
+                np.add(tmp, eps * bias_correction2_sqrt, out=tmp)
                 np.divide(m, tmp, out=tmp)
-                np.multiply(tmp, lr / bias_correction1, out=tmp)
+                np.multiply(tmp, lr * bias_correction2_sqrt / bias_correction1, out=tmp)
                 np.subtract(pd, tmp, out=pd)
                 p._version[0] += 1
         return loss
