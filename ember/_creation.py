@@ -1,4 +1,4 @@
-"""Tensor creation: ``tensor``, ``from_numpy``, ``zeros``, ``arange``, ... and legacy constructors."""
+"""Tensor creation: ``tensor``, ``from_numpy``, ``zeros``, ``arange``, ... legacy constructors."""
 
 from __future__ import annotations
 
@@ -83,13 +83,40 @@ def _to_array(data, dtype: D.dtype | None) -> tuple:
         data = _tensors_to_lists(data)
     try:
         arr = np.array(data, dtype=dt.np_dtype if dt.category >= D._FLOAT else None)
-    except ValueError as err:
-        raise ValueError(f"expected a rectangular nested sequence of numbers ({err})") from None
-    if arr.dtype == object:
-        raise ValueError("expected a rectangular nested sequence of numbers")
+    except ValueError:
+        raise ValueError(_ragged_message(data)) from None
+    except OverflowError:
+        raise ValueError("Overflow when unpacking long long: an integer does not fit in int64; "
+                         "pass dtype=ember.float64 for large values") from None
+    if arr.dtype == object or arr.dtype == np.uint64 and dt is not D.uint8:
+        values = _flat(data) if isinstance(data, (list, tuple)) else [data]
+        if any(isinstance(v, int) and not -2**63 <= v < 2**63 for v in values):
+            raise ValueError("Overflow when unpacking long long: an integer does not fit in "
+                             "int64; pass dtype=ember.float64 for large values")
+        if arr.dtype == object:
+            raise ValueError("expected a rectangular nested sequence of numbers")
     if arr.dtype != dt.np_dtype:
         arr = _cast_like_torch(arr, dt)
     return arr, dt
+
+
+def _ragged_message(data) -> str:
+    """torch's message for a ragged nested list: where the lengths disagree."""
+    def walk(x, dim):
+        if not isinstance(x, (list, tuple)) or not x or not isinstance(x[0], (list, tuple)):
+            return None
+        n = len(x[0])
+        for y in x:
+            if not isinstance(y, (list, tuple)) or len(y) != n:
+                got = len(y) if isinstance(y, (list, tuple)) else type(y).__name__
+                return f"expected sequence of length {n} at dim {dim + 1} (got {got})"
+        for y in x:
+            msg = walk(y, dim + 1)
+            if msg:
+                return msg
+        return None
+
+    return walk(data, 0) or "expected a rectangular nested sequence of numbers"
 
 
 def _flat(xs):
@@ -128,6 +155,13 @@ def tensor(data, *, dtype=None, device=None, requires_grad: bool = False,
                 [3., 4.]])
     """
     dt = D.to_dtype(dtype) if dtype is not None else None
+    if isinstance(data, Tensor):
+        import warnings
+
+        warnings.warn(
+            "To copy construct from a tensor, it is recommended to use "
+            "sourceTensor.detach().clone() or sourceTensor.detach().clone().requires_grad_(True), "
+            "rather than ember.tensor(sourceTensor).", UserWarning, stacklevel=2)
     arr, dt = _to_array(data, dt)
     return _finish(arr, dt, device, requires_grad)
 
@@ -225,7 +259,7 @@ def empty_strided(size, stride, *, dtype=None, device=None, requires_grad=False)
 
 
 def full(size, fill_value, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    """A tensor filled with ``fill_value``; its dtype follows the value (``full((2,), 7)`` is int64)."""
+    """A tensor filled with ``fill_value``; its dtype follows the value (int64 for 7)."""
     if isinstance(fill_value, Tensor):
         fill_value = fill_value.item()
     return _filled(_shape((size,) if isinstance(size, int) else (tuple(size),)), fill_value,
@@ -282,7 +316,7 @@ def arange(start=0, end=None, step=1, *, dtype=None, device=None,
     if vals[2] == 0:
         raise RuntimeError("step must be nonzero")
     if (vals[1] - vals[0]) * vals[2] < 0:
-        raise RuntimeError("upper bound and larger bound inconsistent with step sign")
+        raise RuntimeError("upper bound and lower bound inconsistent with step sign")
     if dtype is not None:
         dt = D.to_dtype(dtype)
     elif all(isinstance(v, int) for v in vals):
@@ -313,10 +347,16 @@ def linspace(start, end, steps: int, *, dtype=None, device=None,
     dt = D.to_dtype(dtype) if dtype is not None else D.get_default_dtype()
     start, end = (v.item() if isinstance(v, Tensor) else v for v in (start, end))
     # PyTorch fills the first half from start and the second half from end (symmetric error).
+    # Its step is rounded to the result's precision and applied with a fused multiply-add
+    # (one rounding), which shows in the last bit: linspace(-5, 5, 7)[3] is 1.1921e-07.
+    work = np.float32 if dt in (D.float32, D.float16, D.bfloat16) else np.float64
     idx = np.arange(steps, dtype=np.float64)
-    step = (end - start) / (steps - 1) if steps > 1 else 0.0
+    step = float(work((end - start) / (steps - 1))) if steps > 1 else 0.0
     half = steps // 2
-    arr = np.where(idx < half, start + step * idx, end - step * (steps - 1 - idx))
+    first, last = float(work(start)), float(work(end))
+    arr = np.where(idx < half, first + step * idx, last - step * (steps - 1 - idx)).astype(work)
+    if steps == 1:
+        arr[0] = start  # torch gives [start] for one step
     if dt.category < D._FLOAT:
         arr = np.floor(arr) if step >= 0 else np.ceil(arr)
     return _finish(_cast_like_torch(arr, dt), dt, device, requires_grad)
