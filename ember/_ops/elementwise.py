@@ -1,7 +1,9 @@
-"""Elementwise binary ops: arithmetic, comparison and logic, with PyTorch's promotion.
+"""Elementwise binary arithmetic with PyTorch's type promotion.
 
 The public functions promote operands with ``_dtype.result_type`` before forward runs, so
-NumPy never picks a result dtype. Broadcasting's adjoint is ``unbroadcast``.
+NumPy never picks a result dtype. Broadcasting's adjoint is ``unbroadcast``. The other binary
+families (``binary_math``: atan2, maximum, lerp ...; ``bitwise``: bitwise and logical ops) live
+in their own modules and are re-exported from here.
 """
 
 from __future__ import annotations
@@ -10,71 +12,27 @@ import numpy as np
 
 from .. import _dtype as D
 from .._tensor import Tensor
-from ._core import Op, broadcast_shapes, unbroadcast
+from . import binary_math as _binary_math
+from . import bitwise as _bitwise
+from ._binary import (  # noqa: F401  (promote/binary/check_devices are imported from here)
+    _cast,
+    _raw,
+    _scalar,
+    _shape_of,
+    as_tensor,
+    binary,
+    check_devices,
+    finish_out,
+    inplace_ufunc,
+    no_autograd,
+    promote,
+)
+from ._core import Op, unbroadcast
 from .inplace import apply_inplace
 
 __all__ = ["add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide",
-           "neg", "negative"]
+           "floor_divide", "remainder", "fmod", "pow", "float_power", "neg", "negative"]
 
-
-# -- promotion helpers ----------------------------------------------------------------------
-
-def _scalar(v, dt: D.dtype):
-    """A Python number as an operand of dtype ``dt`` (ints wrap around as in PyTorch)."""
-    try:
-        return dt.np_dtype.type(v)
-    except (OverflowError, ValueError):
-        with np.errstate(all="ignore"):
-            return np.asarray(v).astype(dt.np_dtype)[()]
-
-
-def _cast(x, dt: D.dtype):
-    """Cast an operand (Tensor or Python number) to ``dt`` (differentiably for tensors)."""
-    if isinstance(x, Tensor):
-        return x if x._dtype is dt else x.to(dt)
-    if isinstance(x, (bool, int, float, complex, np.generic)):
-        return _scalar(x, dt)
-    raise TypeError(
-        f"unsupported operand type: expected a Tensor or a number, got {type(x).__name__}")
-
-
-def promote(a, b, compute: D.dtype | None = None):
-    """Cast two operands to their common dtype (or to ``compute``); returns (a, b, dtype)."""
-    if type(a) is Tensor and type(b) is Tensor and a._dtype is b._dtype and compute is None:
-        return a, b, a._dtype
-    dt = compute or D.result_type(a, b)
-    return _cast(a, dt), _cast(b, dt), dt
-
-
-def check_devices(a, b):
-    if isinstance(a, Tensor) and isinstance(b, Tensor) and type(a._data) is not type(b._data):
-        da, db = a.device, b.device
-        if da != db and da.type != "meta" and db.type != "meta":
-            raise RuntimeError(
-                "Expected all tensors to be on the same device, but found at least two devices, "
-                f"{da} and {db}! Move them with .to(device) first.")
-
-
-def binary(cls, a, b, compute: D.dtype | None = None, **kwargs):
-    """Run a binary op with promotion and PyTorch's broadcast error."""
-    check_devices(a, b)
-    a2, b2, _ = promote(a, b, compute)
-    try:
-        return cls.apply(a2, b2, **kwargs)
-    except ValueError:
-        broadcast_shapes(np.shape(_raw(a2)), np.shape(_raw(b2)))
-        raise
-
-
-def _raw(x):
-    return x._data if isinstance(x, Tensor) else x
-
-
-def _shape_of(x):
-    return x._data.shape if isinstance(x, Tensor) else ()
-
-
-# -- arithmetic -----------------------------------------------------------------------------
 
 class Add(Op):
     @staticmethod
@@ -138,30 +96,142 @@ class Div(Op):
         return ga, gb
 
 
-class FloorDivide(Op):
-    non_differentiable_outputs = (0,)
+def _check_int_zero(a, b):
+    if np.asarray(b).dtype.kind in "iub" and np.asarray(a).dtype.kind in "iub" \
+            and not np.all(b):
+        raise RuntimeError("ZeroDivisionError")
+
+
+class DivMode(Op):
+    """Division rounded toward zero or down; its gradient is zero almost everywhere."""
 
     @staticmethod
-    def forward(ctx, a, b):
-        with np.errstate(divide="ignore", invalid="ignore"):
-            if np.issubdtype(np.result_type(a, b), np.integer) and np.any(np.asarray(b) == 0):
-                raise RuntimeError("ZeroDivisionError")
-            return np.floor_divide(a, b)
-
-
-class TruncDivide(Op):
-    non_differentiable_outputs = (0,)
-
-    @staticmethod
-    def forward(ctx, a, b):
-        with np.errstate(divide="ignore", invalid="ignore"):
-            if np.issubdtype(np.result_type(a, b), np.integer):
-                if np.any(np.asarray(b) == 0):
-                    raise RuntimeError("ZeroDivisionError")
+    def forward(ctx, a, b, mode):
+        _check_int_zero(a, b)
+        ctx.shapes = (np.shape(a), np.shape(b))
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            if mode == "floor":
+                return np.floor_divide(a, b)
+            if np.asarray(a).dtype.kind in "iub":
                 q = np.floor_divide(a, b)
+                # floor and trunc differ by one where the division is inexact and signs differ
                 fix = (np.remainder(a, b) != 0) & ((np.asarray(a) < 0) != (np.asarray(b) < 0))
                 return q + fix.astype(q.dtype)
             return np.trunc(a / b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return tuple(unbroadcast(grad * 0, s) if need else None
+                     for s, need in zip(ctx.shapes, ctx.needs_input_grad))
+
+
+class FloorDivide(Op):
+    @staticmethod
+    def forward(ctx, a, b):
+        _check_int_zero(a, b)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            return np.floor_divide(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        raise RuntimeError("derivative for aten::floor_divide is not implemented; use "
+                           "ember.div(a, b, rounding_mode='floor') for a zero gradient")
+
+
+class Remainder(Op):
+    @staticmethod
+    def forward(ctx, a, b):
+        _check_int_zero(a, b)
+        ctx.save_for_backward(*ctx.inputs)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.remainder(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        ga = unbroadcast(grad, _shape_of(a)) if ctx.needs_input_grad[0] else None
+        gb = unbroadcast(-grad * div(a, b, rounding_mode="floor"), _shape_of(b)) \
+            if ctx.needs_input_grad[1] else None
+        return ga, gb
+
+
+class Fmod(Op):
+    @staticmethod
+    def forward(ctx, a, b):
+        _check_int_zero(a, b)
+        ctx.save_for_backward(*ctx.inputs)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.fmod(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        ga = unbroadcast(grad, _shape_of(a)) if ctx.needs_input_grad[0] else None
+        gb = unbroadcast(-grad * div(a, b, rounding_mode="trunc"), _shape_of(b)) \
+            if ctx.needs_input_grad[1] else None
+        return ga, gb
+
+
+def _int_power(a, b):
+    """C-style integer power: negative exponents give 0, except for bases 1 and -1."""
+    b = np.asarray(b)
+    if not (b < 0).any():
+        return np.power(a, b)
+    pos = np.power(a, np.where(b < 0, 0, b))
+    a = np.asarray(a)
+    neg = np.where(a == 1, 1, np.where(a == -1, np.where(b % 2 == 0, 1, -1), 0))
+    return np.where(b < 0, neg, pos).astype(pos.dtype)
+
+
+class Pow(Op):
+    """``a ** b`` where both are tensors (or the base is a number: ``2 ** t``)."""
+
+    save_output = True
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(*ctx.inputs)
+        if np.asarray(b).dtype.kind in "iu":
+            return _int_power(a, b)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            return np.power(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        from .compare import where
+
+        a, b, result = ctx.saved_tensors
+        ga = gb = None
+        if ctx.needs_input_grad[0]:
+            ga = unbroadcast(where(b == 0, 0.0, grad * (b * a ** (b - 1))), _shape_of(a))
+        if ctx.needs_input_grad[1]:
+            if isinstance(a, Tensor):
+                factor = where((a == 0) & (b >= 0), 0.0, result * a.log())
+            else:  # a number base (2 ** t): a Python float keeps NumPy scalars out of the graph
+                base = a.item()
+                factor = where(b >= 0, 0.0, result * float("-inf")) if base == 0 else \
+                    result * float(np.log(base))
+            gb = unbroadcast(grad * factor, _shape_of(b))
+        return ga, gb
+
+
+class PowScalar(Op):
+    """``t ** c`` for a number ``c`` (the common case: squares, square roots)."""
+
+    @staticmethod
+    def forward(ctx, a, exponent):
+        ctx.save_for_backward(ctx.inputs[0])
+        ctx.exponent = exponent.item()  # a Python number, so backward stays in ember ops
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            return np.power(a, exponent)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        e = ctx.exponent
+        if e == 0:
+            return grad * 0, None
+        return grad * (a ** (e - 1) * e), None
 
 
 def add(input, other, *, alpha=1, out=None) -> Tensor:
@@ -171,50 +241,158 @@ def add(input, other, *, alpha=1, out=None) -> Tensor:
         >>> ember.add(ember.tensor([1, 2]), 1.5)
         tensor([2.5000, 3.5000])
     """
-    if type(input) is not Tensor and not isinstance(input, Tensor):
-        return add(_as_tensor(input, other), other, alpha=alpha)
+    if not isinstance(input, Tensor):
+        input = as_tensor(input, other)
     if alpha != 1:
         _check_alpha(alpha, input, other)
-    return binary(Add, input, other, alpha=alpha)
+    result = binary(Add, input, other, alpha=alpha)
+    return result if out is None else finish_out(result, out, "add", input, other)
 
 
-def sub(input, other, *, alpha=1, out=None) -> Tensor:
-    """``input - alpha * other`` with broadcasting and promotion."""
-    if not isinstance(input, Tensor):
-        return sub(_as_tensor(input, other), other, alpha=alpha)
-    if input._dtype is D.bool and (not isinstance(other, Tensor) or other._dtype is D.bool):
+def _check_sub(input, other):
+    a_bool = isinstance(input, Tensor) and input._dtype is D.bool or isinstance(input, bool)
+    b_bool = isinstance(other, Tensor) and other._dtype is D.bool or isinstance(other, bool)
+    if a_bool and b_bool:
         raise RuntimeError(
             "Subtraction, the `-` operator, with two bool tensors is not supported. Use the "
             "`^` or `logical_xor()` operator instead.")
+    if a_bool or b_bool:
+        raise RuntimeError(
+            "Subtraction, the `-` operator, with a bool tensor is not supported. If you are "
+            "trying to invert a mask, use the `~` or `logical_not()` operator instead.")
+
+
+def sub(input, other, *, alpha=1, out=None) -> Tensor:
+    """``input - alpha * other`` with broadcasting and promotion.
+
+    Example:
+        >>> ember.sub(ember.tensor([5, 6]), 1, alpha=2)
+        tensor([3, 4])
+    """
+    if not isinstance(input, Tensor):
+        input = as_tensor(input, other)
+    if input._dtype is D.bool or isinstance(other, bool) or \
+            (isinstance(other, Tensor) and other._dtype is D.bool):
+        _check_sub(input, other)
     if alpha != 1:
         _check_alpha(alpha, input, other)
-    return binary(Sub, input, other, alpha=alpha)
+    result = binary(Sub, input, other, alpha=alpha)
+    return result if out is None else finish_out(result, out, "sub", input, other)
 
 
 def mul(input, other, *, out=None) -> Tensor:
-    """Elementwise product with broadcasting and promotion."""
+    """Elementwise product with broadcasting and promotion.
+
+    Example:
+        >>> ember.mul(ember.tensor([1, 2]), 0.5)
+        tensor([0.5000, 1.0000])
+    """
     if not isinstance(input, Tensor):
-        return mul(other, input) if isinstance(other, Tensor) else _as_tensor(input) * other
-    return binary(Mul, input, other)
+        input = as_tensor(input, other)
+    result = binary(Mul, input, other)
+    return result if out is None else finish_out(result, out, "mul", input, other)
 
 
 def div(input, other, *, rounding_mode: str | None = None, out=None) -> Tensor:
     """Elementwise division; integers divide to the default float dtype unless
-    ``rounding_mode`` is ``'trunc'`` or ``'floor'``."""
+    ``rounding_mode`` is ``'trunc'`` or ``'floor'`` (integer division by zero then raises).
+
+    Example:
+        >>> ember.div(ember.tensor([-7, 7]), 2, rounding_mode='floor')
+        tensor([-4,  3])
+    """
     if not isinstance(input, Tensor):
-        input = _as_tensor(input, other)
+        input = as_tensor(input, other)
     if rounding_mode is None:
         dt = D.result_type(input, other)
         if dt.category < D._FLOAT:
             dt = D.get_default_dtype()
-        return binary(Div, input, other, compute=dt)
-    if rounding_mode == "floor":
-        return binary(FloorDivide, input, other)
-    if rounding_mode == "trunc":
-        return binary(TruncDivide, input, other)
-    raise RuntimeError(
-        f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
-        f"'{rounding_mode}'")
+        result = binary(Div, input, other, compute=dt)
+    elif rounding_mode == "floor" or rounding_mode == "trunc":
+        result = binary(DivMode, input, other, mode=rounding_mode)
+    else:
+        raise RuntimeError(
+            f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
+            f"'{rounding_mode}'")
+    return result if out is None else finish_out(result, out, "div", input, other)
+
+
+def floor_divide(input, other, *, out=None) -> Tensor:
+    """Division rounded down (Python's ``//``); integer division by zero raises.
+
+    Example:
+        >>> ember.tensor([-7, 7]) // 2
+        tensor([-4,  3])
+    """
+    if not isinstance(input, Tensor):
+        input = as_tensor(input, other)
+    result = binary(FloorDivide, input, other)
+    return result if out is None else finish_out(result, out, "floor_divide", input, other)
+
+
+def remainder(input, other, *, out=None) -> Tensor:
+    """Python's ``%``: the result takes the sign of the divisor.
+
+    Example:
+        >>> ember.remainder(ember.tensor([-3, 3]), 2)
+        tensor([1, 1])
+    """
+    if not isinstance(input, Tensor):
+        input = as_tensor(input, other)
+    result = binary(Remainder, input, other)
+    return result if out is None else finish_out(result, out, "remainder", input, other)
+
+
+def fmod(input: Tensor, other, *, out=None) -> Tensor:
+    """C's ``fmod``: the result takes the sign of the dividend.
+
+    Example:
+        >>> ember.fmod(ember.tensor([-3, 3]), 2)
+        tensor([-1,  1])
+    """
+    if not isinstance(input, Tensor):
+        raise TypeError(f"fmod(): argument 'input' (position 1) must be Tensor, not "
+                        f"{type(input).__name__}")
+    result = binary(Fmod, input, other)
+    return result if out is None else finish_out(result, out, "fmod", input, other)
+
+
+def pow(input, exponent, *, out=None) -> Tensor:
+    """``input ** exponent``; either may be a number (``2 ** t`` works).
+
+    Integer tensors to a negative integer number raise, as in PyTorch.
+
+    Example:
+        >>> ember.pow(ember.tensor([1, 2, 3]), 2)
+        tensor([1, 4, 9])
+    """
+    if isinstance(input, Tensor) and not isinstance(exponent, Tensor):
+        check_devices(input, exponent)
+        dt = D.result_type(input, exponent)
+        if dt.category < D._FLOAT and not isinstance(exponent, bool) and exponent < 0:
+            raise RuntimeError("Integers to negative integer powers are not allowed.")
+        result = PowScalar.apply(_cast(input, dt), _cast(exponent, dt))
+    elif isinstance(exponent, Tensor):
+        result = binary(Pow, input, exponent)
+    else:
+        raise TypeError(f"pow(): expected a Tensor for input or exponent, got "
+                        f"{type(input).__name__} and {type(exponent).__name__}")
+    return result if out is None else finish_out(result, out, "pow", input, exponent)
+
+
+def float_power(input, exponent, *, out=None) -> Tensor:
+    """``pow`` computed in double precision (complex128 for complex operands).
+
+    Example:
+        >>> ember.float_power(ember.tensor([2]), 2)
+        tensor([4.], dtype=torch.float64)
+    """
+    dt = D.complex128 if D.result_type(input, exponent).is_complex else D.float64
+    a = input.to(dt) if isinstance(input, Tensor) else input
+    b = exponent.to(dt) if isinstance(exponent, Tensor) else exponent
+    if isinstance(a, Tensor) and not isinstance(b, Tensor):
+        b = complex(b) if dt.is_complex else float(b)
+    return pow(a, b, out=out)
 
 
 def _check_alpha(alpha, input, other):
@@ -222,16 +400,8 @@ def _check_alpha(alpha, input, other):
     if isinstance(alpha, float) and dt.category < D._FLOAT:
         raise RuntimeError("For integral input tensors, argument alpha must not be a floating "
                            "point number.")
-
-
-def _as_tensor(x, like=None):
-    from .._creation import tensor
-
-    if isinstance(like, Tensor):
-        return tensor(x, dtype=D.result_type(x) if not isinstance(x, Tensor) else None,
-                      device=like.device) if not isinstance(x, (list, tuple)) else tensor(
-            x, device=like.device)
-    return tensor(x)
+    if isinstance(alpha, bool) and dt is not D.bool:
+        raise RuntimeError("Boolean alpha only supported for Boolean results.")
 
 
 subtract = sub
@@ -250,13 +420,19 @@ class Neg(Op):
         return -grad
 
 
-def neg(input: Tensor) -> Tensor:
-    """``-input``."""
+def neg(input: Tensor, *, out=None) -> Tensor:
+    """``-input``.
+
+    Example:
+        >>> ember.neg(ember.tensor([1, -2]))
+        tensor([-1,  2])
+    """
     if input._dtype is D.bool:
         raise RuntimeError(
             "Negation, the `-` operator, on a bool tensor is not supported. If you are trying to "
             "invert a mask, use the `~` or `logical_not()` operator instead.")
-    return Neg.apply(input)
+    result = Neg.apply(input)
+    return result if out is None else finish_out(result, out, "neg", input)
 
 
 negative = neg
@@ -265,28 +441,65 @@ negative = neg
 # -- in-place forms -------------------------------------------------------------------------
 
 def add_(self, other, *, alpha=1):
+    if alpha == 1:
+        return inplace_ufunc(self, np.add, other, "add_", lambda: add(self, other))
+    _check_alpha(alpha, self, other)
+    if not isinstance(other, Tensor):
+        return add_(self, other * alpha)
+    if no_autograd(self, other) and other._dtype is self._dtype:
+        # the optimizer update p.add_(g, alpha=-lr): one temporary, no graph
+        scaled = Tensor._make(other._data * alpha, other._dtype)
+        return inplace_ufunc(self, np.add, scaled, "add_", None)
     return apply_inplace(self, add(self, other, alpha=alpha), "add_")
 
 
 def sub_(self, other, *, alpha=1):
+    if alpha == 1 and self._dtype is not D.bool:
+        return inplace_ufunc(self, np.subtract, other, "sub_", lambda: sub(self, other))
     return apply_inplace(self, sub(self, other, alpha=alpha), "sub_")
 
 
 def mul_(self, other):
-    return apply_inplace(self, mul(self, other), "mul_")
+    return inplace_ufunc(self, np.multiply, other, "mul_", lambda: mul(self, other))
 
 
 def div_(self, other, *, rounding_mode=None):
+    if rounding_mode is None and self._dtype.category >= D._FLOAT:
+        return inplace_ufunc(self, np.true_divide, other, "div_", lambda: div(self, other))
     return apply_inplace(self, div(self, other, rounding_mode=rounding_mode), "div_")
+
+
+def _simple_inplace(fn, name):
+    def method(self, other):
+        return apply_inplace(self, fn(self, other), name)
+
+    method.__name__ = name
+    return method
 
 
 def neg_(self):
     return apply_inplace(self, neg(self), "neg_")
 
 
+floor_divide_ = _simple_inplace(floor_divide, "floor_divide_")
+remainder_ = _simple_inplace(remainder, "remainder_")
+fmod_ = _simple_inplace(fmod, "fmod_")
+pow_ = _simple_inplace(pow, "pow_")
+float_power_ = _simple_inplace(float_power, "float_power_")
+
 TENSOR_METHODS = {
     "add": add, "sub": sub, "subtract": sub, "mul": mul, "multiply": mul, "div": div,
     "divide": div, "true_divide": div, "neg": neg, "negative": neg,
+    "floor_divide": floor_divide, "remainder": remainder, "fmod": fmod, "pow": pow,
+    "float_power": float_power,
     "add_": add_, "sub_": sub_, "subtract_": sub_, "mul_": mul_, "multiply_": mul_,
     "div_": div_, "divide_": div_, "true_divide_": div_, "neg_": neg_, "negative_": neg_,
+    "floor_divide_": floor_divide_, "remainder_": remainder_, "fmod_": fmod_, "pow_": pow_,
+    "float_power_": float_power_,
 }
+
+# The other binary families, exported through this module (OP_MODULES lists it).
+for _mod in (_binary_math, _bitwise):
+    __all__ += _mod.__all__
+    globals().update({name: getattr(_mod, name) for name in _mod.__all__})
+    TENSOR_METHODS.update(_mod.TENSOR_METHODS)

@@ -1,0 +1,332 @@
+"""Binary math beyond arithmetic: atan2, maximum/minimum, fmax/fmin, lerp, hypot, copysign,
+xlogy. Exported through ``elementwise``. Gradients follow PyTorch's formulas, including its
+conventions at ties (``maximum`` splits the gradient in half) and zeros (``xlogy``)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import _dtype as D
+from .._tensor import Tensor
+from ._binary import (
+    _shape_of,
+    as_tensor,
+    binary,
+    check_devices,
+    finish_out,
+    not_implemented_for,
+    promote,
+    require_tensor,
+)
+from ._core import Op, unbroadcast
+from .compare import where
+from .inplace import apply_inplace
+
+__all__ = ["atan2", "arctan2", "maximum", "minimum", "fmax", "fmin", "lerp", "hypot",
+           "copysign", "xlogy"]
+
+
+def _float_dtype(a, b) -> D.dtype:
+    dt = D.result_type(a, b)
+    return dt if dt.category >= D._FLOAT else D.get_default_dtype()
+
+
+class Atan2(Op):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(*ctx.inputs)
+        return np.arctan2(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        recip = (a * a + b * b).reciprocal()
+        ga = unbroadcast(grad * b * recip, _shape_of(a)) if ctx.needs_input_grad[0] else None
+        gb = unbroadcast(grad * -a * recip, _shape_of(b)) if ctx.needs_input_grad[1] else None
+        return ga, gb
+
+
+def atan2(input: Tensor, other: Tensor, *, out=None) -> Tensor:
+    """The angle of the point ``(other, input)``: ``atan(input / other)`` in the right quadrant.
+
+    Example:
+        >>> ember.atan2(ember.tensor([1.0]), ember.tensor([-1.0]))
+        tensor([2.3562])
+    """
+    require_tensor(input, "atan2")
+    result = binary(Atan2, input, other, compute=_float_dtype(input, other))
+    return finish_out(result, out, "atan2", input, other)
+
+
+arctan2 = atan2
+
+
+class _Extremum(Op):
+    """maximum/minimum: NaN propagates; a tie sends half the gradient to each side."""
+
+    ufunc = None
+
+    @classmethod
+    def forward(cls, ctx, a, b):
+        ctx.save_for_backward(*ctx.inputs)
+        return cls.ufunc(a, b)
+
+    @classmethod
+    def backward(cls, ctx, grad):
+        a, b = ctx.saved_tensors
+        half = where(a == b, grad / 2, grad)
+        a_wins = a > b if cls.ufunc is np.maximum else a < b
+        b_wins = a < b if cls.ufunc is np.maximum else a > b
+        ga = unbroadcast(where(b_wins, 0.0, half), a.shape) if ctx.needs_input_grad[0] else None
+        gb = unbroadcast(where(a_wins, 0.0, half), b.shape) if ctx.needs_input_grad[1] else None
+        return ga, gb
+
+
+class Maximum(_Extremum):
+    ufunc = np.maximum
+
+
+class Minimum(_Extremum):
+    ufunc = np.minimum
+
+
+class _NanExtremum(Op):
+    """fmax/fmin: a NaN loses to a number; the gradient goes wholly to the chosen side."""
+
+    ufunc = None
+
+    @classmethod
+    def forward(cls, ctx, a, b):
+        ctx.save_for_backward(*ctx.inputs)
+        return cls.ufunc(a, b)
+
+    @classmethod
+    def backward(cls, ctx, grad):
+        a, b = ctx.saved_tensors
+        pick_a = ((a >= b) if cls.ufunc is np.fmax else (a <= b)) | b.isnan()
+        ga = unbroadcast(where(pick_a, grad, 0.0), a.shape) if ctx.needs_input_grad[0] else None
+        gb = unbroadcast(where(pick_a, 0.0, grad), b.shape) if ctx.needs_input_grad[1] else None
+        return ga, gb
+
+
+class Fmax(_NanExtremum):
+    ufunc = np.fmax
+
+
+class Fmin(_NanExtremum):
+    ufunc = np.fmin
+
+
+def _extremum(cls, name, input, other, out):
+    require_tensor(input, name)
+    require_tensor(other, name, "other", 2)
+    if input._dtype.is_complex or other._dtype.is_complex:
+        raise RuntimeError(f"{name} not implemented for complex tensors.")
+    result = binary(cls, input, other)
+    return finish_out(result, out, name, input, other)
+
+
+def maximum(input: Tensor, other: Tensor, *, out=None) -> Tensor:
+    """Elementwise maximum of two tensors (NaN wins).
+
+    Example:
+        >>> ember.maximum(ember.tensor([1, 5]), ember.tensor([3, 2]))
+        tensor([3, 5])
+    """
+    return _extremum(Maximum, "maximum", input, other, out)
+
+
+def minimum(input: Tensor, other: Tensor, *, out=None) -> Tensor:
+    """Elementwise minimum of two tensors (NaN wins).
+
+    Example:
+        >>> ember.minimum(ember.tensor([1, 5]), ember.tensor([3, 2]))
+        tensor([1, 2])
+    """
+    return _extremum(Minimum, "minimum", input, other, out)
+
+
+def fmax(input: Tensor, other: Tensor, *, out=None) -> Tensor:
+    """Elementwise maximum that ignores NaN (NaN only where both are NaN).
+
+    Example:
+        >>> ember.fmax(ember.tensor([float('nan'), 1.0]), ember.tensor([2.0, 0.0]))
+        tensor([2., 1.])
+    """
+    return _extremum(Fmax, "fmax", input, other, out)
+
+
+def fmin(input: Tensor, other: Tensor, *, out=None) -> Tensor:
+    """Elementwise minimum that ignores NaN (NaN only where both are NaN).
+
+    Example:
+        >>> ember.fmin(ember.tensor([float('nan'), 1.0]), ember.tensor([2.0, 0.0]))
+        tensor([2., 0.])
+    """
+    return _extremum(Fmin, "fmin", input, other, out)
+
+
+class Lerp(Op):
+    @staticmethod
+    def forward(ctx, a, b, w):
+        ctx.save_for_backward(*ctx.inputs)
+        with np.errstate(invalid="ignore", over="ignore"):
+            # PyTorch's two-sided formula: exact at both ends (w = 0 gives a, w = 1 gives b)
+            return np.where(np.abs(w) < 0.5, a + w * (b - a), b - (b - a) * (1 - w))
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b, w = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        ga = unbroadcast(grad * (1 - w), a.shape) if need[0] else None
+        gb = unbroadcast(grad * w, b.shape) if need[1] else None
+        gw = unbroadcast(grad * (b - a), w.shape) if need[2] else None
+        return ga, gb, gw
+
+
+def lerp(input: Tensor, end: Tensor, weight, *, out=None) -> Tensor:
+    """``input + weight * (end - input)``; ``weight`` is a number or a tensor.
+
+    Example:
+        >>> ember.lerp(ember.tensor([0.0, 10.0]), ember.tensor([10.0, 20.0]), 0.5)
+        tensor([ 5., 15.])
+    """
+    require_tensor(input, "lerp")
+    require_tensor(end, "lerp", "end", 2)
+    check_devices(input, end)
+    if end._dtype is not input._dtype:
+        raise RuntimeError(f"expected dtype {_short(input._dtype)} for `end` but got dtype "
+                           f"{_short(end._dtype)}")
+    tensor_weight = isinstance(weight, Tensor)
+    if input._dtype.category < D._FLOAT:
+        raise not_implemented_for("lerp_kernel_tensor" if tensor_weight else
+                                  "lerp_kernel_scalar", input._dtype)
+    if tensor_weight:
+        check_devices(input, weight)
+        if weight._dtype is not input._dtype:
+            if weight.ndim:
+                raise RuntimeError(f"expected dtype {_short(input._dtype)} for `weight` but "
+                                   f"got dtype {_short(weight._dtype)}")
+            weight = weight.to(input._dtype)
+    else:
+        weight = as_tensor(weight, input).to(input._dtype)
+    result = Lerp.apply(input, end, weight)
+    return finish_out(result, out, "lerp", input, end, weight)
+
+
+def _short(dt: D.dtype) -> str:
+    return {"float32": "float", "float64": "double", "float16": "c10::Half",
+            "bfloat16": "c10::BFloat16"}.get(dt.name, dt.name)
+
+
+class Hypot(Op):
+    save_output = True
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(*ctx.inputs)
+        return np.hypot(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b, r = ctx.saved_tensors
+        ga = unbroadcast(grad * (a / r), a.shape) if ctx.needs_input_grad[0] else None
+        gb = unbroadcast(grad * (b / r), b.shape) if ctx.needs_input_grad[1] else None
+        return ga, gb
+
+
+def hypot(input: Tensor, other: Tensor, *, out=None) -> Tensor:
+    """``sqrt(input**2 + other**2)`` without overflow (floating tensors only).
+
+    Example:
+        >>> ember.hypot(ember.tensor([3.0]), ember.tensor([4.0]))
+        tensor([5.])
+    """
+    require_tensor(input, "hypot")
+    require_tensor(other, "hypot", "other", 2)
+    dt = D.result_type(input, other)
+    if dt.category != D._FLOAT:
+        raise not_implemented_for("hypot_cpu", dt)
+    return finish_out(binary(Hypot, input, other), out, "hypot", input, other)
+
+
+class Copysign(Op):
+    save_output = True
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(*ctx.inputs)
+        return np.copysign(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b, r = ctx.saved_tensors
+        ga = gb = None
+        if ctx.needs_input_grad[0]:
+            ga = unbroadcast(grad * where(a == 0, 0.0, r / a), a.shape)
+        if ctx.needs_input_grad[1]:
+            gb = unbroadcast(grad * 0, b.shape)
+        return ga, gb
+
+
+def copysign(input: Tensor, other, *, out=None) -> Tensor:
+    """The magnitude of ``input`` with the sign of ``other`` (integers give floats).
+
+    Example:
+        >>> ember.copysign(ember.tensor([1.0, -2.0]), -1.0)
+        tensor([-1., -2.])
+    """
+    require_tensor(input, "copysign")
+    result = binary(Copysign, input, other, compute=_float_dtype(input, other))
+    return finish_out(result, out, "copysign", input, other)
+
+
+class Xlogy(Op):
+    @staticmethod
+    def forward(ctx, x, y):
+        ctx.save_for_backward(*ctx.inputs)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = np.where((x == 0) & ~np.isnan(y), 0, x * np.log(y))
+        return out.astype(np.result_type(x, y), copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, y = ctx.saved_tensors
+        gx = gy = None
+        if ctx.needs_input_grad[0]:
+            gx = unbroadcast(grad * xlogy((x != 0).to(y.dtype), y), _shape_of(x))
+        if ctx.needs_input_grad[1]:
+            gy = unbroadcast(grad * x / y, _shape_of(y))
+        return gx, gy
+
+
+def xlogy(input, other, *, out=None) -> Tensor:
+    """``input * log(other)``, with 0 where ``input`` is 0 (unless ``other`` is NaN).
+
+    Example:
+        >>> ember.xlogy(ember.tensor([0.0, 2.0]), ember.tensor([0.0, 1.0]))
+        tensor([0., 0.])
+    """
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
+        raise TypeError("xlogy(): expected at least one Tensor argument")
+    if not isinstance(input, Tensor):
+        input = as_tensor(input, other)
+    a, b, _ = promote(input, other, _float_dtype(input, other))
+    check_devices(input, other)
+    if not isinstance(b, Tensor):
+        b = as_tensor(float(b), a).to(a.dtype)
+    result = binary(Xlogy, a, b)
+    return finish_out(result, out, "xlogy", input, other)
+
+
+def _inplace(fn, name):
+    def method(self, *args, **kwargs):
+        return apply_inplace(self, fn(self, *args, **kwargs), name)
+
+    method.__name__ = name
+    return method
+
+
+TENSOR_METHODS = {name: globals()[name] for name in __all__}
+TENSOR_METHODS.update({name + "_": _inplace(globals()[name], name + "_") for name in __all__
+                       if name not in ("maximum", "minimum", "fmax", "fmin")})

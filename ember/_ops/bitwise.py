@@ -1,0 +1,160 @@
+"""Bitwise (integer and bool tensors only) and logical (any dtype, bool result) ops.
+
+Exported through ``elementwise``. None of them has a gradient, so they skip the op machinery
+and wrap NumPy's result directly.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import _dtype as D
+from .._tensor import Tensor
+from ._binary import _cast, _raw, as_tensor, check_devices, finish_out, not_implemented_for
+from ._core import broadcast_shapes
+from .inplace import apply_inplace
+
+__all__ = ["bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "bitwise_left_shift",
+           "bitwise_right_shift", "logical_and", "logical_or", "logical_xor", "logical_not"]
+
+
+def _operands(input, other):
+    if not isinstance(input, Tensor):
+        input = as_tensor(input, other)
+    check_devices(input, other)
+    if isinstance(other, Tensor) and other._dtype is input._dtype:
+        return input, input._dtype, input._data, other._data
+    dt = D.result_type(input, other)
+    return input, dt, _raw(_cast(input, dt)), _raw(_cast(other, dt))
+
+
+def _run(ufunc, a, b):
+    try:
+        res = ufunc(a, b)
+    except ValueError:
+        broadcast_shapes(np.shape(a), np.shape(b))
+        raise
+    return res if isinstance(res, np.ndarray) else np.asarray(res)
+
+
+def _make_bitwise(ufunc, name, kernel, symbol, example):
+    def fn(input, other, *, out=None) -> Tensor:
+        input, dt, a, b = _operands(input, other)
+        if dt.category > D._INT:
+            raise not_implemented_for(kernel, dt)
+        result = Tensor._make(_run(ufunc, a, b), dt)
+        return result if out is None else finish_out(result, out, name, input, other)
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = f"""Elementwise ``input {symbol} other`` for integer or bool tensors.
+
+    Example:
+        >>> ember.{name}(ember.tensor([12]), ember.tensor([10]))
+        tensor([{example}])
+    """
+    return fn
+
+
+bitwise_and = _make_bitwise(np.bitwise_and, "bitwise_and", "bitwise_and_cpu", "&", 8)
+bitwise_or = _make_bitwise(np.bitwise_or, "bitwise_or", "bitwise_or_cpu", "|", 14)
+bitwise_xor = _make_bitwise(np.bitwise_xor, "bitwise_xor", "bitwise_xor_cpu", "^", 6)
+
+
+def bitwise_not(input: Tensor, *, out=None) -> Tensor:
+    """``~input``: bitwise NOT for integers, logical NOT for bool.
+
+    Example:
+        >>> ember.bitwise_not(ember.tensor([0, -1]))
+        tensor([-1,  0])
+    """
+    if input._dtype.category > D._INT:
+        raise not_implemented_for("bitwise_not_cpu", input._dtype)
+    result = Tensor._make(np.asarray(np.invert(input._data)), input._dtype)
+    return result if out is None else finish_out(result, out, "bitwise_not", input)
+
+
+def _shift(input, other, out, left: bool) -> Tensor:
+    name = "bitwise_left_shift" if left else "bitwise_right_shift"
+    input, dt, a, b = _operands(input, other)
+    if dt.category != D._INT:
+        raise not_implemented_for("lshift_cpu" if left else "rshift_cpu", dt)
+    bits = dt.itemsize * 8
+    b = np.asarray(b)
+    in_range = (b >= 0) & (b < bits)
+    safe = np.where(in_range, b, 0).astype(dt.np_dtype, copy=False)
+    if left:
+        # shifting by the width or more (or by a negative amount) gives 0 in PyTorch
+        res = np.where(in_range, _run(np.left_shift, a, safe), 0)
+    else:
+        # ... and fills with the sign bit for a right shift
+        res = np.where(in_range, _run(np.right_shift, a, safe),
+                       np.right_shift(a, bits - 1) if dt.is_signed else 0)
+    result = Tensor._make(np.asarray(res.astype(dt.np_dtype, copy=False)), dt)
+    return result if out is None else finish_out(result, out, name, input, other)
+
+
+def bitwise_left_shift(input, other, *, out=None) -> Tensor:
+    """``input << other`` for integer tensors.
+
+    Example:
+        >>> ember.bitwise_left_shift(ember.tensor([1, 3]), 2)
+        tensor([ 4, 12])
+    """
+    return _shift(input, other, out, True)
+
+
+def bitwise_right_shift(input, other, *, out=None) -> Tensor:
+    """``input >> other`` for integer tensors (arithmetic shift for signed ones).
+
+    Example:
+        >>> ember.bitwise_right_shift(ember.tensor([-8, 8]), 2)
+        tensor([-2,  2])
+    """
+    return _shift(input, other, out, False)
+
+
+def _make_logical(ufunc, name, example):
+    def fn(input: Tensor, other: Tensor, *, out=None) -> Tensor:
+        if not isinstance(other, Tensor):
+            raise TypeError(f"{name}(): argument 'other' (position 2) must be Tensor, not "
+                            f"{type(other).__name__}")
+        check_devices(input, other)
+        result = Tensor._make(_run(ufunc, input._data, other._data), D.bool)
+        return result if out is None else finish_out(result, out, name, input, other)
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = f"""Elementwise logical {name[8:].upper()}; nonzero counts as True.
+
+    Example:
+        >>> ember.{name}(ember.tensor([0, 1, 2]), ember.tensor([0, 0, 3]))
+        tensor({example})
+    """
+    return fn
+
+
+logical_and = _make_logical(np.logical_and, "logical_and", "[False, False,  True]")
+logical_or = _make_logical(np.logical_or, "logical_or", "[False,  True,  True]")
+logical_xor = _make_logical(np.logical_xor, "logical_xor", "[False,  True, False]")
+
+
+def logical_not(input: Tensor, *, out=None) -> Tensor:
+    """Elementwise logical NOT; nonzero counts as True.
+
+    Example:
+        >>> ember.logical_not(ember.tensor([0, 2]))
+        tensor([ True, False])
+    """
+    result = Tensor._make(np.asarray(np.logical_not(input._data)), D.bool)
+    return result if out is None else finish_out(result, out, "logical_not", input)
+
+
+def _inplace(fn, name):
+    def method(self, *args):
+        return apply_inplace(self, fn(self, *args), name)
+
+    method.__name__ = name
+    return method
+
+
+TENSOR_METHODS = {name: globals()[name] for name in __all__}
+TENSOR_METHODS.update({name + "_": _inplace(globals()[name], name + "_") for name in __all__})

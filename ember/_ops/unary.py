@@ -1,0 +1,177 @@
+"""Unary math ops: exp/log family, roots, trigonometric and hyperbolic functions, sigmoid, erf.
+
+Each op is one row of ``_TABLE``: its NumPy function, its gradient written with ember ops
+(from the saved input ``x`` or the saved output ``y``), and whether integer inputs turn into
+the default float dtype first (as PyTorch does for ``exp(int_tensor)``). ``unary_more`` holds
+the ops with arguments or special rules (clamp, round, relu, logit, sign ...), re-exported here.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import _dtype as D
+from .._tensor import Tensor
+from . import _erf
+from . import unary_more as _more
+from ._binary import finish_out, no_autograd, not_implemented_for
+from ._core import Op
+from .inplace import apply_inplace, check_inplace
+
+_LN2, _LN10 = math.log(2.0), math.log(10.0)
+_SQRT_PI = math.sqrt(math.pi)
+
+
+def _sigmoid(x):
+    with np.errstate(over="ignore"):
+        return 1 / (1 + np.exp(-x))
+
+
+def _rsqrt(x):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return 1 / np.sqrt(x)
+
+
+# name: (forward, backward(grad, saved), saves the input "x" or output "y", example in, out)
+_TABLE = {
+    "exp": (np.exp, lambda g, y: g * y, "y", "[0.0, 1.0]", "tensor([1.0000, 2.7183])"),
+    "exp2": (np.exp2, lambda g, y: g * y * _LN2, "y", "[0.0, 3.0]", "tensor([1., 8.])"),
+    "expm1": (np.expm1, lambda g, y: g * (y + 1), "y", "[0.0, 1.0]", "tensor([0.0000, 1.7183])"),
+    "log": (np.log, lambda g, x: g / x, "x", "[1.0, 2.0]", "tensor([0.0000, 0.6931])"),
+    "log2": (np.log2, lambda g, x: g / (x * _LN2), "x", "[1.0, 8.0]", "tensor([0., 3.])"),
+    "log10": (np.log10, lambda g, x: g / (x * _LN10), "x", "[1.0, 100.0]", "tensor([0., 2.])"),
+    "log1p": (np.log1p, lambda g, x: g / (x + 1), "x", "[0.0, 1.0]", "tensor([0.0000, 0.6931])"),
+    "sqrt": (np.sqrt, lambda g, y: g / (2 * y), "y", "[4.0, 9.0]", "tensor([2., 3.])"),
+    "rsqrt": (_rsqrt, lambda g, y: -0.5 * g * y ** 3, "y", "[4.0, 0.25]",
+              "tensor([0.5000, 2.0000])"),
+    "reciprocal": (np.reciprocal, lambda g, y: -g * (y * y), "y", "[2.0, 4.0]",
+                   "tensor([0.5000, 0.2500])"),
+    "sin": (np.sin, lambda g, x: g * x.cos(), "x", "[0.0, 1.0]", "tensor([0.0000, 0.8415])"),
+    "cos": (np.cos, lambda g, x: g * -x.sin(), "x", "[0.0, 1.0]", "tensor([1.0000, 0.5403])"),
+    "tan": (np.tan, lambda g, y: g * (1 + y * y), "y", "[0.0, 1.0]", "tensor([0.0000, 1.5574])"),
+    "asin": (np.arcsin, lambda g, x: g * (1 - x * x).rsqrt(), "x", "[0.0, 1.0]",
+             "tensor([0.0000, 1.5708])"),
+    "acos": (np.arccos, lambda g, x: g * -(1 - x * x).rsqrt(), "x", "[0.0, 1.0]",
+             "tensor([1.5708, 0.0000])"),
+    "atan": (np.arctan, lambda g, x: g / (x * x + 1), "x", "[0.0, 1.0]",
+             "tensor([0.0000, 0.7854])"),
+    "sinh": (np.sinh, lambda g, x: g * x.cosh(), "x", "[0.0, 1.0]", "tensor([0.0000, 1.1752])"),
+    "cosh": (np.cosh, lambda g, x: g * x.sinh(), "x", "[0.0, 1.0]", "tensor([1.0000, 1.5431])"),
+    "tanh": (np.tanh, lambda g, y: g * (1 - y * y), "y", "[0.0, 1.0]",
+             "tensor([0.0000, 0.7616])"),
+    "asinh": (np.arcsinh, lambda g, x: g * (x * x + 1).rsqrt(), "x", "[0.0, 1.0]",
+              "tensor([0.0000, 0.8814])"),
+    "acosh": (np.arccosh, lambda g, x: g * (x * x - 1).rsqrt(), "x", "[1.0, 2.0]",
+              "tensor([0.0000, 1.3170])"),
+    "atanh": (np.arctanh, lambda g, x: g / (1 - x * x), "x", "[0.0, 0.5]",
+              "tensor([0.0000, 0.5493])"),
+    "sigmoid": (_sigmoid, lambda g, y: g * (1 - y) * y, "y", "[0.0, 2.0]",
+                "tensor([0.5000, 0.8808])"),
+    "erf": (_erf.erf, lambda g, x: g * (2 / _SQRT_PI) * (-x * x).exp(), "x", "[0.0, 1.0]",
+            "tensor([0.0000, 0.8427])"),
+    "erfc": (_erf.erfc, lambda g, x: g * (-2 / _SQRT_PI) * (-x * x).exp(), "x", "[0.0, 1.0]",
+             "tensor([1.0000, 0.1573])"),
+    "erfinv": (_erf.erfinv, lambda g, y: g * (_SQRT_PI / 2) * (y * y).exp(), "y", "[0.0, 0.5]",
+               "tensor([0.0000, 0.4769])"),
+    "deg2rad": (np.deg2rad, lambda g, x: g * (math.pi / 180), None, "[180.0, 90.0]",
+                "tensor([3.1416, 1.5708])"),
+    "rad2deg": (np.rad2deg, lambda g, x: g * (180 / math.pi), None, "[3.1416, 1.0]",
+                "tensor([180.0004,  57.2958])"),
+}
+
+_ALIASES = {"arcsin": "asin", "arccos": "acos", "arctan": "atan", "arcsinh": "asinh",
+            "arccosh": "acosh", "arctanh": "atanh"}
+# ops that never warn (no overflow, no domain errors), so they skip np.errstate's cost
+_NO_ERRSTATE = {"atan", "tanh", "sigmoid", "asinh", "erf", "erfc", "deg2rad", "rad2deg"}
+
+
+def _make_op(name, np_fn, grad_fn, saves):
+    to_float = D.get_default_dtype
+    quiet = name in _NO_ERRSTATE
+
+    def forward(ctx, x):
+        if x.dtype.kind in "biu":
+            x = x.astype(to_float().np_dtype)
+        if saves == "x":
+            ctx.save_for_backward(ctx.inputs[0])
+        if quiet:
+            return np_fn(x)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            return np_fn(x)
+
+    def backward(ctx, grad):
+        if saves is None:
+            return grad_fn(grad, None)
+        (saved,) = ctx.saved_tensors
+        return grad_fn(grad, saved)
+
+    cls_name = name[0].upper() + name[1:]
+    return type(cls_name, (Op,), {"forward": staticmethod(forward),
+                                  "backward": staticmethod(backward),
+                                  "save_output": saves == "y"})
+
+
+def _make_public(name, cls, example_in, example_out):
+    def fn(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+        if input._dtype.is_complex and name.startswith("erf"):
+            raise not_implemented_for(f"{name}_vml_cpu", input._dtype)
+        result = cls.apply(input)
+        return result if out is None else finish_out(result, out, name, input)
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = f"""Elementwise ``{name}``; integer and bool inputs give the default float dtype.
+
+    Example:
+        >>> ember.{name}(ember.tensor({example_in}))
+        {example_out}
+    """
+    return fn
+
+
+def _make_inplace(name, fn, np_fn):
+    ufunc = np_fn if isinstance(np_fn, np.ufunc) else None
+
+    def method(self: Tensor) -> Tensor:
+        if ufunc is not None and self._dtype.category == D._FLOAT and no_autograd(self) \
+                and self._dtype is not D.bfloat16:
+            check_inplace(self)
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                ufunc(self._data, out=self._data)
+            self._version[0] += 1
+            return self
+        return apply_inplace(self, fn(self), name + "_")
+
+    method.__name__ = name + "_"
+    return method
+
+
+__all__ = list(_TABLE) + list(_ALIASES)
+TENSOR_METHODS = {}
+_OPS = {}
+for _name, (_np_fn, _grad, _saves, _ex_in, _ex_out) in _TABLE.items():
+    _OPS[_name] = _make_op(_name, _np_fn, _grad, _saves)
+    globals()[_name] = _make_public(_name, _OPS[_name], _ex_in, _ex_out)
+    globals()[_name + "_"] = _make_inplace(_name, globals()[_name], _np_fn)
+    TENSOR_METHODS[_name] = globals()[_name]
+    TENSOR_METHODS[_name + "_"] = globals()[_name + "_"]
+for _alias, _target in _ALIASES.items():
+    globals()[_alias] = globals()[_target]
+    globals()[_alias + "_"] = globals()[_target + "_"]
+    if not _alias.startswith("special"):
+        TENSOR_METHODS[_alias] = globals()[_target]
+        TENSOR_METHODS[_alias + "_"] = globals()[_target + "_"]
+
+# in-place functions PyTorch also exports at top level (torch.exp_, torch.sigmoid_ ...)
+_TOP_INPLACE = ["exp_", "exp2_", "expm1_", "log_", "log2_", "log10_", "log1p_", "sqrt_",
+                "rsqrt_", "reciprocal_", "sin_", "cos_", "tan_", "asin_", "acos_", "atan_",
+                "sinh_", "cosh_", "tanh_", "asinh_", "acosh_", "atanh_", "arcsin_", "arccos_",
+                "arctan_", "arcsinh_", "arccosh_", "arctanh_", "sigmoid_", "erf_", "erfc_",
+                "deg2rad_", "rad2deg_"]
+__all__ += _TOP_INPLACE
+
+# ops with arguments or special dtype rules
+__all__ += _more.__all__
+globals().update({_n: getattr(_more, _n) for _n in _more.__all__})
+TENSOR_METHODS.update(_more.TENSOR_METHODS)

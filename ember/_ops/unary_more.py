@@ -1,0 +1,411 @@
+"""Unary ops with arguments or their own dtype rules: abs, sign, rounding, clamp, relu, logit,
+nan_to_num, positive, signbit, angle. Exported through ``unary``.
+
+Unlike ``exp``, these keep integer dtypes (``abs(int_tensor)`` is int64), except where PyTorch
+says otherwise (``clamp(int_tensor, 0.5)`` promotes to float).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import _dtype as D
+from .._tensor import Tensor
+from ._binary import _cast, check_devices, finish_out, not_implemented_for
+from ._core import Op, unbroadcast
+from .inplace import apply_inplace
+
+__all__ = ["abs", "absolute", "square", "sign", "sgn", "floor", "ceil", "round", "trunc", "fix",
+           "frac", "clamp", "clip", "clamp_min", "clamp_max", "relu", "relu_", "logit",
+           "nan_to_num", "positive", "signbit", "angle", "abs_", "square_", "floor_", "ceil_",
+           "round_", "trunc_", "fix_", "frac_", "clamp_", "clip_", "clamp_min_", "clamp_max_",
+           "logit_", "nan_to_num_"]
+
+
+def _zero_grad(ctx, grad):
+    return grad * 0
+
+
+def _simple(name, forward, backward=_zero_grad, saves=False):
+    def fwd(ctx, x, **kwargs):
+        if saves:
+            ctx.save_for_backward(ctx.inputs[0])
+        return forward(x, **kwargs)
+
+    return type(name, (Op,), {"forward": staticmethod(fwd), "backward": staticmethod(backward)})
+
+
+Abs = _simple("Abs", np.abs, lambda ctx, g: g * ctx.saved_tensors[0].sgn(), saves=True)
+Sign = _simple("Sign", np.sign)
+Floor = _simple("Floor", np.floor)
+Ceil = _simple("Ceil", np.ceil)
+Trunc = _simple("Trunc", np.trunc)
+Frac = _simple("Frac", lambda x: x - np.trunc(x), lambda ctx, g: g)
+Angle = _simple("Angle", lambda x: np.where(np.isnan(x), x, np.where(x < 0, math.pi, 0)).astype(
+    x.dtype) if x.dtype.kind == "f" else np.angle(x).astype(x.real.dtype))
+
+
+def _round(x, decimals=0):
+    if decimals == 0:
+        return np.rint(x)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.round(x, decimals)
+
+
+Round = _simple("Round", _round)
+
+
+def _int_copy(input):
+    return Tensor._make(input._data.copy(), input._dtype)
+
+
+def abs(input: Tensor, *, out=None) -> Tensor:
+    """Elementwise absolute value (keeps integer dtypes).
+
+    Example:
+        >>> ember.abs(ember.tensor([-1, 2]))
+        tensor([1, 2])
+    """
+    if input._dtype is D.bool:
+        raise not_implemented_for("abs_cpu", D.bool)
+    return finish_out(Abs.apply(input), out, "abs", input)
+
+
+absolute = abs
+
+
+def square(input: Tensor, *, out=None) -> Tensor:
+    """``input ** 2`` (bool gives int64, as in PyTorch).
+
+    Example:
+        >>> ember.square(ember.tensor([-2, 3]))
+        tensor([4, 9])
+    """
+    from .elementwise import pow
+
+    return pow(input, 2, out=out)
+
+
+def sign(input: Tensor, *, out=None) -> Tensor:
+    """-1, 0 or 1 by the sign of each element (bool stays bool).
+
+    Example:
+        >>> ember.sign(ember.tensor([-2.0, 0.0, 3.0]))
+        tensor([-1.,  0.,  1.])
+    """
+    if input._dtype.is_complex:
+        raise NotImplementedError("Unlike NumPy, torch.sign is not intended to support complex "
+                                  "numbers. Please use torch.sgn instead.")
+    if input._dtype is D.bool:
+        return finish_out(_int_copy(input), out, "sign", input)
+    return finish_out(Sign.apply(input), out, "sign", input)
+
+
+def sgn(input: Tensor, *, out=None) -> Tensor:
+    """``sign`` extended to complex numbers: ``z / |z|`` (0 at 0).
+
+    Example:
+        >>> ember.sgn(ember.tensor([-2.0, 3.0]))
+        tensor([-1.,  1.])
+    """
+    if not input._dtype.is_complex:
+        return sign(input, out=out)
+    mag = input.abs()
+    from .compare import where
+
+    return finish_out(where(mag == 0, 0.0, input / where(mag == 0, 1.0, mag)), out, "sgn", input)
+
+
+def _rounding(name, cls, doc):
+    def fn(input: Tensor, *, out=None) -> Tensor:
+        if input._dtype.category < D._FLOAT:
+            if input._dtype is D.bool:
+                raise not_implemented_for(f"{name}_cpu", D.bool)
+            return finish_out(_int_copy(input), out, name, input)
+        return finish_out(cls.apply(input), out, name, input)
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = doc
+    return fn
+
+
+floor = _rounding("floor", Floor, """Round down to an integer value (integer tensors are copied).
+
+    Example:
+        >>> ember.floor(ember.tensor([-1.5, 1.5]))
+        tensor([-2.,  1.])
+    """)
+ceil = _rounding("ceil", Ceil, """Round up to an integer value (integer tensors are copied).
+
+    Example:
+        >>> ember.ceil(ember.tensor([-1.5, 1.5]))
+        tensor([-1.,  2.])
+    """)
+trunc = _rounding("trunc", Trunc, """Round toward zero (integer tensors are copied).
+
+    Example:
+        >>> ember.trunc(ember.tensor([-1.5, 1.5]))
+        tensor([-1.,  1.])
+    """)
+fix = trunc
+
+
+def round(input: Tensor, *, decimals: int = 0, out=None) -> Tensor:
+    """Round half to even, to ``decimals`` decimal places.
+
+    Example:
+        >>> ember.round(ember.tensor([0.5, 1.5, 2.567]), decimals=0)
+        tensor([0., 2., 3.])
+    """
+    if input._dtype.category < D._FLOAT:
+        if decimals != 0 or input._dtype is D.bool:
+            raise not_implemented_for("round_cpu", input._dtype)
+        return finish_out(_int_copy(input), out, "round", input)
+    return finish_out(Round.apply(input, decimals=decimals), out, "round", input)
+
+
+def frac(input: Tensor, *, out=None) -> Tensor:
+    """The fractional part, ``input - trunc(input)``.
+
+    Example:
+        >>> ember.frac(ember.tensor([-1.25, 2.5]))
+        tensor([-0.2500,  0.5000])
+    """
+    if input._dtype.category < D._FLOAT:
+        raise not_implemented_for("frac_cpu", input._dtype)
+    return finish_out(Frac.apply(input), out, "frac", input)
+
+
+# -- clamp ---------------------------------------------------------------------------------
+
+class Clamp(Op):
+    """Clamp to numbers or tensors; at a bound the gradient still flows (PyTorch's rule)."""
+
+    @staticmethod
+    def forward(ctx, x, lo, hi):
+        ctx.save_for_backward(*ctx.inputs)
+        if lo is not None:
+            x = np.maximum(x, lo)  # NaN propagates, as in PyTorch
+        if hi is not None:
+            x = np.minimum(x, hi)
+        return x
+
+    @staticmethod
+    def backward(ctx, grad):
+        from .compare import where
+
+        x, lo, hi = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        inside = None
+        if lo is not None:
+            inside = x >= lo
+        if hi is not None:
+            inside = (x <= hi) if inside is None else inside & (x <= hi)
+        gx = unbroadcast(where(inside, grad, 0.0), x.shape) if need[0] else None
+        glo = ghi = None
+        if lo is not None and need[1]:
+            # the lower bound wins where x < lo, unless the upper bound overrides it
+            takes = (x < lo) if hi is None else (x < lo) & (lo <= hi)
+            glo = unbroadcast(where(takes, grad, 0.0), lo.shape)
+        if hi is not None and need[2]:
+            takes = (x > hi) if lo is None else (x > hi) | (lo > hi)
+            ghi = unbroadcast(where(takes, grad, 0.0), hi.shape)
+        return gx, glo, ghi
+
+
+def clamp(input: Tensor, min=None, max=None, *, out=None) -> Tensor:
+    """Limit ``input`` to ``[min, max]``; either bound may be None, a number or a tensor.
+
+    Example:
+        >>> ember.clamp(ember.tensor([-2.0, 0.5, 3.0]), min=0.0, max=1.0)
+        tensor([0.0000, 0.5000, 1.0000])
+    """
+    if min is None and max is None:
+        raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    t_min, t_max = isinstance(min, Tensor), isinstance(max, Tensor)
+    if (t_min and max is not None and not t_max) or (t_max and min is not None and not t_min):
+        raise TypeError("clamp(): min and max must both be tensors or both be numbers (or "
+                        "None); got a tensor and a number. Wrap the number with ember.tensor().")
+    bounds = [b for b in (min, max) if b is not None]
+    dt = D.result_type(input, *bounds)
+    if dt.is_complex:
+        raise RuntimeError("clamp is not supported for complex types")
+    for b in bounds:
+        check_devices(input, b)
+    x = input if input._dtype is dt else input.to(dt)
+    lo = None if min is None else _cast(min, dt)
+    hi = None if max is None else _cast(max, dt)
+    return finish_out(Clamp.apply(x, lo, hi), out, "clamp", input, min, max)
+
+
+clip = clamp
+
+
+def clamp_min(input: Tensor, min) -> Tensor:
+    """``clamp(input, min=min)``.
+
+    Example:
+        >>> ember.clamp_min(ember.tensor([-1.0, 2.0]), 0.0)
+        tensor([0., 2.])
+    """
+    return clamp(input, min=min)
+
+
+def clamp_max(input: Tensor, max) -> Tensor:
+    """``clamp(input, max=max)``.
+
+    Example:
+        >>> ember.clamp_max(ember.tensor([-1.0, 2.0]), 0.0)
+        tensor([-1.,  0.])
+    """
+    return clamp(input, max=max)
+
+
+# -- relu, logit, nan_to_num ---------------------------------------------------------------
+
+class Relu(Op):
+    save_output = True
+
+    @staticmethod
+    def forward(ctx, x):
+        return np.maximum(x, 0)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (y,) = ctx.saved_tensors
+        # a multiply by the mask is several times faster than np.where here
+        return grad * Tensor._make(y._data > 0, D.bool)
+
+
+def relu(input: Tensor) -> Tensor:
+    """``max(input, 0)`` elementwise.
+
+    Example:
+        >>> ember.relu(ember.tensor([-1.0, 2.0]))
+        tensor([0., 2.])
+    """
+    if input._dtype is D.bool:
+        raise RuntimeError("Boolean inputs not supported for relu")
+    return Relu.apply(input)
+
+
+class Logit(Op):
+    @staticmethod
+    def forward(ctx, x, eps):
+        ctx.save_for_backward(ctx.inputs[0])
+        ctx.eps = eps
+        if x.dtype.kind in "biu":
+            x = x.astype(D.get_default_dtype().np_dtype)
+        if eps is not None:
+            x = np.clip(x, eps, 1 - eps)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.log(x / (1 - x))
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        g = grad / (x * (1 - x))
+        if ctx.eps is None:
+            return g
+        from .compare import where
+
+        return where((x < ctx.eps) | (x > 1 - ctx.eps), 0.0, g)
+
+
+def logit(input: Tensor, eps: float | None = None, *, out=None) -> Tensor:
+    """``log(p / (1 - p))``; with ``eps``, ``p`` is first clamped to ``[eps, 1 - eps]``.
+
+    Example:
+        >>> ember.logit(ember.tensor([0.5, 0.75]))
+        tensor([0.0000, 1.0986])
+    """
+    return finish_out(Logit.apply(input, eps=eps), out, "logit", input)
+
+
+class NanToNum(Op):
+    @staticmethod
+    def forward(ctx, x, nan, posinf, neginf):
+        ctx.save_for_backward(ctx.inputs[0])
+        return np.nan_to_num(x, nan=nan, posinf=posinf, neginf=neginf)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad * x.isfinite()
+
+
+def nan_to_num(input: Tensor, nan: float = 0.0, posinf: float | None = None,
+               neginf: float | None = None, *, out=None) -> Tensor:
+    """Replace NaN with ``nan`` and +-inf with ``posinf``/``neginf`` (default: the dtype's
+    largest and smallest finite values).
+
+    Example:
+        >>> ember.nan_to_num(ember.tensor([float('nan'), 1.0]))
+        tensor([0., 1.])
+    """
+    if input._dtype.category < D._FLOAT:
+        return finish_out(_int_copy(input), out, "nan_to_num", input)
+    return finish_out(NanToNum.apply(input, nan=nan, posinf=posinf, neginf=neginf), out,
+                      "nan_to_num", input)
+
+
+def positive(input: Tensor) -> Tensor:
+    """Returns ``input`` itself (``+input``); bool tensors raise, as in PyTorch.
+
+    Example:
+        >>> ember.positive(ember.tensor([-1, 2]))
+        tensor([-1,  2])
+    """
+    if input._dtype is D.bool:
+        raise RuntimeError("The `+` operator, on a bool tensor is not supported.")
+    return input
+
+
+def signbit(input: Tensor, *, out=None) -> Tensor:
+    """True where the sign bit is set (``-0.0`` included).
+
+    Example:
+        >>> ember.signbit(ember.tensor([-0.0, 1.0]))
+        tensor([ True, False])
+    """
+    if input._dtype.is_complex:
+        raise RuntimeError("signbit is not implemented for complex tensors.")
+    data = input._data
+    res = np.signbit(data) if data.dtype.kind != "b" else np.zeros(data.shape, np.bool_)
+    return finish_out(Tensor._make(np.asarray(res), D.bool), out, "signbit", input)
+
+
+def angle(input: Tensor, *, out=None) -> Tensor:
+    """The argument of each element: pi for negative reals, 0 otherwise (NaN stays NaN).
+
+    Example:
+        >>> ember.angle(ember.tensor([-2.0, 3.0]))
+        tensor([3.1416, 0.0000])
+    """
+    x = input if input._dtype.category >= D._FLOAT else input.to(D.get_default_dtype())
+    return finish_out(Angle.apply(x), out, "angle", input)
+
+
+# -- in-place forms ------------------------------------------------------------------------
+
+def _inplace(fn, name):
+    def method(self, *args, **kwargs):
+        return apply_inplace(self, fn(self, *args, **kwargs), name)
+
+    method.__name__ = name
+    return method
+
+
+abs_, square_, floor_, ceil_, round_, trunc_, frac_, clamp_, clamp_min_, clamp_max_, logit_, \
+    nan_to_num_, relu_, sign_, sgn_ = (
+        _inplace(f, n + "_") for f, n in (
+            (abs, "abs"), (square, "square"), (floor, "floor"), (ceil, "ceil"),
+            (round, "round"), (trunc, "trunc"), (frac, "frac"), (clamp, "clamp"),
+            (clamp_min, "clamp_min"), (clamp_max, "clamp_max"), (logit, "logit"),
+            (nan_to_num, "nan_to_num"), (relu, "relu"), (sign, "sign"), (sgn, "sgn")))
+fix_, clip_ = trunc_, clamp_
+
+TENSOR_METHODS = {name: globals()[name] for name in __all__ if name not in ("relu_",)}
+TENSOR_METHODS.update(relu_=relu_, sign_=sign_, sgn_=sgn_, absolute_=abs_)
