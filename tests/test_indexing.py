@@ -168,3 +168,130 @@ def test_setitem_through_view_of_nonleaf_gives_torch_gradients(torch):
         return x.grad.numpy()
 
     np.testing.assert_allclose(run(ember), run(torch))
+
+
+# -- non-differentiable index ops and their errors, against torch ---------------------------
+
+V = np.array([[3, 1, 2, 1], [0, 0, 5, 3], [3, 1, 2, 1]])
+
+INT_CASES = [
+    lambda L, x: L.unique(x),
+    lambda L, x: L.unique(x, return_inverse=True, return_counts=True),
+    lambda L, x: L.unique(x, dim=0, return_inverse=True, return_counts=True),
+    lambda L, x: L.unique(x, dim=1),
+    lambda L, x: L.unique_consecutive(x.flatten(), return_inverse=True, return_counts=True),
+    lambda L, x: L.unique_consecutive(x, dim=0, return_counts=True),
+    lambda L, x: x.sort(dim=1, descending=True),
+    lambda L, x: L.sort(x, stable=True, dim=0),
+    lambda L, x: x.argsort(dim=0, descending=True),
+    lambda L, x: L.searchsorted(L.tensor([0, 1, 3, 5]), x),
+    lambda L, x: L.searchsorted(L.tensor([0, 1, 3, 5]), x, right=True, out_int32=True),
+    lambda L, x: L.searchsorted(L.tensor([0, 1, 3, 5]), 3, side="right"),
+    lambda L, x: L.searchsorted(x.sort().values, x, side="right"),
+    lambda L, x: L.bucketize(x, L.tensor([1, 3])),
+    lambda L, x: L.bucketize(x, L.tensor([1, 3]), right=True),
+    lambda L, x: x.nonzero(),
+    lambda L, x: x.nonzero(as_tuple=True),
+    lambda L, x: L.argwhere(x),
+    lambda L, x: L.nn.functional.one_hot(x) if L.__name__ == "torch" else _one_hot(x),
+    lambda L, x: L.nn.functional.one_hot(x[0], 7) if L.__name__ == "torch" else
+    _one_hot(x[0], 7),
+    lambda L, x: L.repeat_interleave(L.tensor([2, 0, 1])),
+    lambda L, x: x.topk(2, dim=0),
+    lambda L, x: L.cat([x, x.float()], 1),
+    lambda L, x: L.stack([x.int(), x]),
+    lambda L, x: x.split([1, 3], 1),
+    lambda L, x: L.zeros(2, 5, dtype=L.int64).scatter_(1, L.tensor([[1], [4]]), 7),
+    lambda L, x: L.ones(2, 3).scatter(1, L.tensor([[1, 1], [0, 2]]), 3.0, reduce="multiply"),
+    lambda L, x: x.index_fill(1, L.tensor([0, 3]), -1),
+    lambda L, x: x.masked_fill(L.tensor(V > 2), 9),
+    lambda L, x: x.index_put_((L.tensor([0, 0]), L.tensor([1, 1])), L.tensor(4), True),
+]
+
+
+def _one_hot(x, n=-1):
+    from ember._ops.indexing import one_hot
+
+    return one_hot(x, n)
+
+
+@pytest.mark.parametrize("k", range(len(INT_CASES)))
+def test_integer_index_ops_match_torch(torch, k):
+    e = INT_CASES[k](ember, ember.tensor(V))
+    t = INT_CASES[k](torch, torch.tensor(V))
+    e, t = (e, t) if isinstance(t, tuple) else ((e,), (t,))
+    assert len(e) == len(t)
+    for a, b in zip(e, t):
+        assert str(a.dtype) == str(b.dtype) and tuple(a.shape) == tuple(b.shape)
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def test_sort_returns_named_tuple_and_stable_ties():
+    x = ember.tensor([2.0, 1.0, 2.0, float("nan"), 1.0])
+    out = x.sort(descending=True)
+    assert out.indices.tolist() == [3, 0, 2, 1, 4]
+    assert out.values.tolist()[1:] == [2.0, 2.0, 1.0, 1.0]
+    values, indices = x.sort()
+    assert indices.tolist() == [1, 4, 0, 2, 3]
+
+
+ERRORS = [
+    (lambda L: L.cat([]), ValueError, "expected a non-empty list of Tensors"),
+    (lambda L: L.stack([]), RuntimeError, "stack expects a non-empty TensorList"),
+    (lambda L: L.cat([L.zeros(2, 3), L.zeros(2, 4)]), RuntimeError,
+     "Sizes of tensors must match except in dimension 0. Expected size 3 but got size 4 for "
+     "tensor number 1 in the list."),
+    (lambda L: L.cat([L.zeros(2, 3), L.zeros(3)]), RuntimeError,
+     "Tensors must have same number of dimensions: got 2 and 1"),
+    (lambda L: L.cat([L.zeros(()), L.zeros(())]), RuntimeError,
+     "zero-dimensional tensor (at position 0) cannot be concatenated"),
+    (lambda L: L.stack([L.zeros(3), L.zeros(4)]), RuntimeError,
+     "stack expects each tensor to be equal size, but got [3] at entry 0 and [4] at entry 1"),
+    (lambda L: L.zeros(3).split([1, 1]), RuntimeError,
+     "split_with_sizes expects split_sizes to sum exactly to 3"),
+    (lambda L: L.zeros(2, 3).gather(1, L.tensor([[5]])), RuntimeError,
+     "index 5 is out of bounds for dimension 1 with size 3"),
+    (lambda L: L.zeros(2, 3).gather(1, L.tensor([0])), RuntimeError,
+     "Index tensor must have the same number of dimensions as input tensor"),
+    (lambda L: L.zeros(2, 3).gather(0, L.zeros(3, 4, dtype=L.int64)), RuntimeError,
+     "Size does not match at dimension 1 expected index [3, 4] to be no larger than self "
+     "[2, 3] apart from dimension 0"),
+    (lambda L: L.zeros(2, 3).scatter_add(1, L.tensor([[1]]), L.ones(1, 1, dtype=L.float64)),
+     RuntimeError, "Expected self.dtype to be equal to src.dtype"),
+    (lambda L: L.zeros(2, 3).index_select(0, L.tensor([[0]])), IndexError,
+     "index_select(): Index is supposed to be a vector"),
+    (lambda L: L.zeros(2, 3).index_select(0, L.tensor([3])), IndexError,
+     "index out of range in self"),
+    (lambda L: L.zeros(2, 3).masked_fill(L.ones(2, 3), 1.0), RuntimeError,
+     "masked_fill_ only supports boolean masks, but got mask with dtype"),
+    (lambda L: L.zeros(3).topk(4), RuntimeError, "selected index k out of range"),
+    (lambda L: L.zeros(2, 3).t().view(-1), RuntimeError, ".reshape(...)"),
+    (lambda L: L.zeros(2, 3).flatten(1, 0),
+     RuntimeError, "flatten() has invalid args: start_dim cannot come after end_dim"),
+    (lambda L: L.zeros(2, 3).repeat(2), RuntimeError,
+     "Number of dimensions of repeat dims can not be smaller than number of dimensions"),
+    (lambda L: L.zeros(3).chunk(0), RuntimeError, "chunk expects `chunks` to be greater than 0"),
+]
+
+
+@pytest.mark.parametrize("k", range(len(ERRORS)))
+def test_errors_match_torch(torch, k):
+    fn, exc, msg = ERRORS[k]
+    for lib in (ember, torch):
+        with pytest.raises(exc) as info:
+            fn(lib)
+        assert msg in str(info.value), (lib.__name__, str(info.value))
+
+
+def test_pad_errors_and_one_hot_errors(torch):
+    from ember._ops.indexing import one_hot
+    from ember._ops.movement import pad
+
+    with pytest.raises(RuntimeError, match="Padding size should be less than"):
+        pad(ember.zeros(1, 2, 3), (3, 0), mode="reflect")
+    with pytest.raises(RuntimeError, match="Padding length must be divisible by 2"):
+        pad(ember.zeros(2, 3), (1,))
+    with pytest.raises(RuntimeError, match="Class values must be smaller than num_classes"):
+        one_hot(ember.tensor([3]), 2)
+    with pytest.raises(RuntimeError, match="only applicable to index tensor of type LongTensor"):
+        one_hot(ember.tensor([1.0]))

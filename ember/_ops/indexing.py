@@ -417,9 +417,10 @@ TENSOR_METHODS = {"getitem": getitem, "setitem": setitem}
 
 # The gather/scatter and sorting families live in their own files; they are exported from here.
 from . import scatter as _scatter  # noqa: E402
+from . import sorting as _sorting  # noqa: E402
 from .scatter import one_hot  # noqa: E402,F401  (nn.functional.one_hot calls indexing.one_hot)
 
-for _mod in (_scatter,):
+for _mod in (_scatter, _sorting):
     __all__ += _mod.__all__
     globals().update({name: getattr(_mod, name) for name in _mod.__all__})
     TENSOR_METHODS.update(_mod.TENSOR_METHODS)

@@ -22,7 +22,9 @@ def _as_list(tensors, name: str) -> list:
                         "not Tensor")
     tensors = list(tensors)
     if not tensors:
-        raise RuntimeError(f"torch.{name}(): expected a non-empty list of Tensors")
+        if name != "cat":
+            raise RuntimeError(f"{name} expects a non-empty TensorList")
+        raise ValueError(f"torch.{name}(): expected a non-empty list of Tensors")
     return tensors
 
 

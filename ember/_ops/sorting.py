@@ -1,0 +1,232 @@
+"""Sorting and searching: ``sort``, ``argsort``, ``msort``, ``topk``, ``kthvalue``, ``unique``,
+``unique_consecutive``, ``searchsorted``, ``bucketize``. Re-exported by ``indexing.py``.
+
+Values come out through ``gather`` with the sorting indices, so gradients flow to the selected
+positions (and are differentiable again); index outputs carry no gradient.
+"""
+
+from __future__ import annotations
+
+from operator import itemgetter
+
+import numpy as np
+
+from .. import _dtype as D
+from .._tensor import Tensor
+from ._core import wrap_dim
+
+__all__ = ["sort", "argsort", "msort", "topk", "kthvalue", "unique", "unique_consecutive",
+           "searchsorted", "bucketize"]
+
+
+def _return_type(name: str) -> type:
+    """A tuple with ``.values``/``.indices`` like ``torch.return_types.<name>``."""
+
+    def __new__(cls, values, indices):
+        return tuple.__new__(cls, (values, indices))
+
+    def __repr__(self):
+        return f"torch.return_types.{name}(\nvalues={self[0]!r},\nindices={self[1]!r})"
+
+    def __reduce__(self):
+        return (type(self), tuple(self))
+
+    return type(name, (tuple,), {
+        "__new__": __new__, "__repr__": __repr__, "__reduce__": __reduce__, "__slots__": (),
+        "_fields": ("values", "indices"), "__module__": "ember.return_types",
+        "values": property(itemgetter(0)), "indices": property(itemgetter(1))})
+
+
+sort_type = _return_type("sort")
+topk_type = _return_type("topk")
+kthvalue_type = _return_type("kthvalue")
+
+
+def _long(arr) -> Tensor:
+    return Tensor._make(arr.astype(np.int64, copy=False), D.int64)
+
+
+def _argsort(x: np.ndarray, dim: int, descending: bool) -> np.ndarray:
+    if not descending:
+        return np.argsort(x, axis=dim, kind="stable")
+    # a stable ascending sort of the reversed array, reversed, keeps ties in input order and
+    # puts NaN first, which is torch's descending order
+    n = x.shape[dim]
+    rev = np.flip(x, dim)
+    return n - 1 - np.flip(np.argsort(rev, axis=dim, kind="stable"), dim)
+
+
+def _gather(input: Tensor, dim: int, idx: np.ndarray) -> Tensor:
+    from .scatter import gather
+
+    return gather(input, dim, _long(idx))
+
+
+def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False, *,
+         out=None):
+    """Sorted values and their original indices along ``dim`` (a stable sort).
+
+    Example:
+        >>> ember.tensor([3., 1., 2.]).sort()
+        torch.return_types.sort(values=tensor([1., 2., 3.]), indices=tensor([1, 2, 0]))
+    """
+    if input.ndim == 0:
+        wrap_dim(dim, 0)
+        return sort_type(input.clone(), _long(np.zeros((), np.int64)))
+    dim = wrap_dim(dim, input.ndim)
+    idx = _argsort(input._data, dim, descending)
+    return sort_type(_gather(input, dim, idx), _long(idx))
+
+
+def argsort(input: Tensor, dim: int = -1, descending: bool = False,
+            stable: bool = False) -> Tensor:
+    """The indices that sort ``input`` along ``dim``."""
+    if input.ndim == 0:
+        return _long(np.zeros((), np.int64))
+    dim = wrap_dim(dim, input.ndim)
+    return _long(_argsort(input._data, dim, descending))
+
+
+def msort(input: Tensor) -> Tensor:
+    """``sort(input, dim=0).values``."""
+    return sort(input, 0).values
+
+
+def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True, *,
+         out=None):
+    """The ``k`` largest (or smallest) values along ``dim`` and their indices.
+
+    Example:
+        >>> ember.tensor([1., 5., 3.]).topk(2).values
+        tensor([5., 3.])
+    """
+    n = input._data.shape[wrap_dim(dim, input.ndim)] if input.ndim else 1
+    if not 0 <= k <= n:
+        raise RuntimeError("selected index k out of range")
+    if input.ndim == 0:
+        return topk_type(input.clone(), _long(np.zeros((), np.int64)))
+    dim = wrap_dim(dim, input.ndim)
+    idx = _argsort(input._data, dim, largest)
+    idx = idx[(slice(None),) * dim + (slice(0, k),)]
+    return topk_type(_gather(input, dim, idx), _long(idx))
+
+
+def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False, *, out=None):
+    """The ``k``-th smallest value along ``dim`` (1-based) and its index."""
+    n = input._data.shape[wrap_dim(dim, input.ndim)] if input.ndim else 1
+    if not 1 <= k <= n:
+        raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {dim}")
+    if input.ndim == 0:
+        return kthvalue_type(input.clone(), _long(np.zeros((), np.int64)))
+    dim = wrap_dim(dim, input.ndim)
+    idx = _argsort(input._data, dim, False)
+    idx = idx[(slice(None),) * dim + (slice(k - 1, k),)]
+    values = _gather(input, dim, idx)
+    if not keepdim:
+        values, idx = values.squeeze(dim), idx.squeeze(dim)
+    return kthvalue_type(values, _long(idx))
+
+
+def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False,
+           return_counts: bool = False, dim: int | None = None):
+    """The distinct elements (or slices along ``dim``), sorted; optionally the inverse indices
+    and the counts.
+
+    Example:
+        >>> ember.unique(ember.tensor([2, 1, 2]), return_counts=True)
+        (tensor([1, 2]), tensor([1, 2]))
+    """
+    data = input._data
+    if dim is None:
+        vals, inv, counts = np.unique(data.reshape(-1), return_inverse=True,
+                                      return_counts=True)
+        inv = inv.reshape(data.shape)
+    else:
+        dim = wrap_dim(dim, input.ndim)
+        vals, inv, counts = np.unique(data, return_inverse=True, return_counts=True, axis=dim)
+        inv = inv.reshape(-1)
+    out = Tensor._make(np.ascontiguousarray(vals), input._dtype)
+    extra = ([_long(inv)] if return_inverse else []) + ([_long(counts)] if return_counts else [])
+    return (out, *extra) if extra else out
+
+
+def unique_consecutive(input: Tensor, return_inverse: bool = False,
+                       return_counts: bool = False, dim: int | None = None):
+    """Collapse runs of equal consecutive elements (or slices along ``dim``)."""
+    data = input._data
+    if dim is None:
+        flat = data.reshape(-1)
+        change = np.ones(flat.shape[0], bool)
+        change[1:] = flat[1:] != flat[:-1]
+        vals = flat[change]
+        inv_shape = data.shape
+    else:
+        dim = wrap_dim(dim, input.ndim)
+        moved = np.moveaxis(data, dim, 0)
+        change = np.ones(moved.shape[0], bool)
+        if moved.shape[0] > 1:
+            change[1:] = np.any((moved[1:] != moved[:-1]).reshape(moved.shape[0] - 1, -1), 1)
+        vals = np.moveaxis(moved[change], 0, dim)
+        inv_shape = (moved.shape[0],)
+    inv = (np.cumsum(change) - 1).reshape(inv_shape)
+    starts = np.flatnonzero(change)
+    counts = np.diff(np.append(starts, change.shape[0]))
+    out = Tensor._make(np.ascontiguousarray(vals), input._dtype)
+    extra = ([_long(inv)] if return_inverse else []) + ([_long(counts)] if return_counts else [])
+    return (out, *extra) if extra else out
+
+
+def searchsorted(sorted_sequence: Tensor, input, *, out_int32: bool = False,
+                 right: bool = False, side: str | None = None, out=None,
+                 sorter: Tensor | None = None) -> Tensor:
+    """Where each value of ``input`` would be inserted into ``sorted_sequence`` (the last dim,
+    batched over the leading ones) to keep it sorted.
+
+    Example:
+        >>> ember.searchsorted(ember.tensor([1, 3, 5]), ember.tensor([3, 6]))
+        tensor([1, 3])
+    """
+    if side is not None:
+        if side not in ("left", "right"):
+            raise RuntimeError(f"torch.searchsorted(): side can only be 'left' or 'right' but "
+                               f"got {side}")
+        if right and side == "left":
+            raise RuntimeError("torch.searchsorted(): side and right can't be set to opposites, "
+                               "got side of left while right was True")
+        right = side == "right"
+    seq = sorted_sequence._data
+    if sorter is not None:
+        seq = np.take_along_axis(seq, sorter._data, -1)
+    scalar = not isinstance(input, Tensor)
+    vals = np.asarray(input) if scalar else input._data
+    how = "right" if right else "left"
+    if seq.ndim <= 1:
+        res = np.searchsorted(seq, vals, side=how)
+    else:
+        if vals.shape[:-1] != seq.shape[:-1]:
+            raise RuntimeError(
+                "torch.searchsorted(): boundaries tensor should be 1 dimension or the first N-1 "
+                "dimensions of boundaries tensor and input value tensor must match, but we got "
+                f"boundaries tensor {list(seq.shape)} and input value tensor "
+                f"{list(vals.shape)}")
+        rows_s = seq.reshape(-1, seq.shape[-1])
+        rows_v = vals.reshape(-1, vals.shape[-1])
+        res = np.stack([np.searchsorted(s, v, side=how) for s, v in zip(rows_s, rows_v)])
+        res = res.reshape(vals.shape)
+    dt = D.int32 if out_int32 else D.int64
+    return Tensor._make(np.asarray(res).astype(dt.np_dtype), dt)
+
+
+def bucketize(input, boundaries: Tensor, *, out_int32: bool = False, right: bool = False,
+              out=None) -> Tensor:
+    """The bucket of each element of ``input`` given 1-D sorted ``boundaries``."""
+    if boundaries.ndim != 1:
+        raise RuntimeError(f"boundaries tensor must be 1 dimension, but got dim("
+                           f"{boundaries.ndim})")
+    return searchsorted(boundaries, input, out_int32=out_int32, right=right)
+
+
+TENSOR_METHODS = {
+    "sort": sort, "argsort": argsort, "msort": msort, "topk": topk, "kthvalue": kthvalue,
+    "unique": unique, "unique_consecutive": unique_consecutive,
+}
