@@ -31,7 +31,9 @@ class Generator:
     """
 
     def __init__(self, device="cpu"):
-        self.device = device
+        from ._backend import Device
+
+        self.device = Device(device)
         self._seed = 67280421310721
         self._np = np.random.Generator(np.random.PCG64(self._seed))
 
@@ -113,7 +115,10 @@ def set_rng_state(new_state: Tensor) -> None:
 def _float_dtype(dtype) -> D.dtype:
     dt = D.to_dtype(dtype) if dtype is not None else D.get_default_dtype()
     if dt.category < D._FLOAT:
-        raise RuntimeError(f"\"check_uniform_bounds\" not implemented for '{dt.name}'")
+        from ._ops.inplace import _type_title
+
+        raise NotImplementedError(
+            f"\"check_uniform_bounds\" not implemented for '{_type_title(dt)}'")
     return dt
 
 
@@ -204,7 +209,7 @@ def poisson(input: Tensor, generator=None) -> Tensor:
 
 def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
                 generator=None) -> Tensor:
-    """Indices drawn from the rows of ``input`` (non-negative weights, not necessarily normalised)."""
+    """Indices drawn from the rows of ``input`` (non-negative weights, need not sum to 1)."""
     w = np.asarray(input._data, np.float64)
     if w.ndim not in (1, 2):
         raise RuntimeError("prob_dist must be 1 or 2 dim")
