@@ -86,7 +86,9 @@ def test_view_ops_are_views_with_torch_strides(case):
     np.testing.assert_array_equal(e.numpy(), t.numpy())
     if t.numel() == 0 or kind == "view" and not t_base.is_contiguous():
         return
-    assert e.stride() == t.stride(), (kind, args)
+    # a size-1 dim's stride is never used to address memory; NumPy and torch may differ there
+    big = [i for i, n in enumerate(t.shape) if n > 1]
+    assert [e.stride()[i] for i in big] == [t.stride()[i] for i in big], (kind, args)
     assert e.storage_offset() - e_base.storage_offset() == \
         t.storage_offset() - t_base.storage_offset()
     if kind == "expand":
