@@ -153,7 +153,7 @@ def test_repr_matches_torch(torch):
 
 def test_defaults_match_torch(torch):
     for name in ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam",
-                 "RAdam", "ASGD", "Rprop"]:
+                 "RAdam", "ASGD", "Rprop", "LBFGS"]:
         kw = {"lr": 0.1} if name == "SGD" else {}
         e = getattr(ember.optim, name)([ember.zeros(1, requires_grad=True)], **kw)
         t = getattr(torch.optim, name)([torch.zeros(1, requires_grad=True)], **kw)
