@@ -1,0 +1,131 @@
+"""Normalization layers against torch: outputs, gradients, running statistics over several
+training steps, eval mode, buffers, reprs and state_dict keys."""
+
+import numpy as np
+import pytest
+
+import ember
+import ember.nn as enn
+
+from ._helpers import copy_params, pair, same
+
+
+def run_steps(torch, make, shape, rng, steps=3, train=True, perturb=True):
+    """Several forward/backward steps in both libraries; compare everything each step."""
+    t_mod, e_mod = make(torch.nn), make(enn)
+    if perturb:  # non-trivial affine parameters
+        with torch.no_grad():
+            for p in t_mod.parameters():
+                p.add_(torch.tensor(rng.standard_normal(tuple(p.shape)).astype(np.float32)))
+    copy_params(e_mod, t_mod)
+    assert repr(e_mod) == repr(t_mod)
+    assert list(e_mod.state_dict()) == list(t_mod.state_dict())
+    t_mod.train(train)
+    e_mod.train(train)
+    for _ in range(steps):
+        x = (rng.standard_normal(shape) * 2 + 0.5).astype(np.float32)
+        ex, tx = pair(torch, x)
+        ey, ty = e_mod(ex), t_mod(tx)
+        same(ey, ty, atol=3e-5, rtol=1e-4)
+        up = rng.standard_normal(tuple(ty.shape)).astype(np.float32)
+        ey.backward(ember.tensor(up))
+        ty.backward(torch.tensor(up))
+        same(ex.grad, tx.grad, atol=3e-5, rtol=1e-4)
+        t_params = dict(t_mod.named_parameters())
+        for name, p in e_mod.named_parameters():
+            same(p.grad, t_params[name].grad, atol=1e-4, rtol=1e-4)
+        t_bufs = dict(t_mod.named_buffers())
+        for name, b in e_mod.named_buffers():
+            same(b, t_bufs[name], atol=1e-6, rtol=1e-5)
+            assert str(b.dtype).split(".")[-1] == str(t_bufs[name].dtype).split(".")[-1]
+    return e_mod, t_mod
+
+
+CASES = [
+    ("bn1d", lambda nn: nn.BatchNorm1d(3), (6, 3)),
+    ("bn1d_3d", lambda nn: nn.BatchNorm1d(3, momentum=0.3), (4, 3, 5)),
+    ("bn1d_cumulative", lambda nn: nn.BatchNorm1d(3, momentum=None), (5, 3)),
+    ("bn2d", lambda nn: nn.BatchNorm2d(4), (3, 4, 3, 2)),
+    ("bn2d_no_affine", lambda nn: nn.BatchNorm2d(2, affine=False, eps=1e-3), (3, 2, 2, 2)),
+    ("bn2d_no_bias", lambda nn: nn.BatchNorm2d(2, bias=False), (3, 2, 2, 2)),
+    ("bn2d_untracked", lambda nn: nn.BatchNorm2d(2, track_running_stats=False), (3, 2, 2, 2)),
+    ("bn3d", lambda nn: nn.BatchNorm3d(2), (2, 2, 2, 3, 2)),
+    ("ln", lambda nn: nn.LayerNorm(5), (2, 3, 5)),
+    ("ln_2d_no_bias", lambda nn: nn.LayerNorm((3, 5), bias=False, eps=1e-3), (2, 3, 5)),
+    ("ln_plain", lambda nn: nn.LayerNorm(4, elementwise_affine=False), (3, 4)),
+    ("gn", lambda nn: nn.GroupNorm(2, 6), (3, 6, 4)),
+    ("gn_2d", lambda nn: nn.GroupNorm(3, 6, affine=False), (2, 6, 2, 3)),
+    ("in1d", lambda nn: nn.InstanceNorm1d(3), (2, 3, 6)),
+    ("in2d_affine_tracked", lambda nn: nn.InstanceNorm2d(3, affine=True,
+                                                         track_running_stats=True),
+     (2, 3, 4, 3)),
+    ("in1d_unbatched", lambda nn: nn.InstanceNorm1d(3, affine=True), (3, 6)),
+    ("rms", lambda nn: nn.RMSNorm(4), (3, 4)),
+    ("rms_eps", lambda nn: nn.RMSNorm((2, 4), eps=1e-3), (3, 2, 4)),
+]
+
+
+@pytest.mark.parametrize("name,make,shape", CASES, ids=[c[0] for c in CASES])
+def test_norm_layers_train_match_torch(torch, rng, name, make, shape):
+    run_steps(torch, make, shape, rng)
+
+
+@pytest.mark.parametrize("name,make,shape", CASES, ids=[c[0] for c in CASES])
+def test_norm_layers_eval_match_torch(torch, rng, name, make, shape):
+    run_steps(torch, make, shape, rng, steps=1, train=False)
+
+
+def test_batchnorm_train_then_eval(torch, rng):
+    e_mod, t_mod = run_steps(torch, lambda nn: nn.BatchNorm2d(3), (4, 3, 2, 2), rng, steps=4)
+    assert int(e_mod.num_batches_tracked) == 4
+    e_mod.eval()
+    t_mod.eval()
+    x = rng.standard_normal((2, 3, 2, 2)).astype(np.float32)
+    same(e_mod(ember.tensor(x)), t_mod(torch.tensor(x)), atol=1e-5)
+    ember_before = e_mod.running_mean.numpy().copy()
+    e_mod(ember.tensor(x))
+    np.testing.assert_array_equal(e_mod.running_mean.numpy(), ember_before)
+
+
+def test_batchnorm_one_value_per_channel_says_eval():
+    m = enn.BatchNorm1d(3)
+    with pytest.raises(ValueError, match=r"Expected more than 1 value per channel.*eval\(\)"):
+        m(ember.randn(1, 3))
+    m.eval()
+    assert m(ember.randn(1, 3)).shape == (1, 3)
+
+
+def test_norm_input_errors():
+    with pytest.raises(ValueError, match="expected 4D input"):
+        enn.BatchNorm2d(3)(ember.randn(2, 3))
+    with pytest.raises(ValueError, match="num_features"):
+        enn.BatchNorm1d(3)(ember.randn(2, 4))
+    with pytest.raises(RuntimeError, match="normalized_shape"):
+        enn.LayerNorm(4)(ember.randn(2, 5))
+    with pytest.raises(ValueError, match="divisible by num_groups"):
+        enn.GroupNorm(4, 6)
+    with pytest.raises(RuntimeError, match="divisible by num_groups"):
+        ember.nn.functional.group_norm(ember.randn(2, 6, 3), 4)
+
+
+def test_batchnorm_double_backward_matches_torch(torch, rng):
+    x = rng.standard_normal((4, 3, 2))
+    w = rng.standard_normal(3)
+    res = []
+    for lib in (ember, torch):
+        xt, wt = lib.tensor(x, requires_grad=True), lib.tensor(w, requires_grad=True)
+        y = lib.nn.functional.batch_norm(xt, None, None, wt, None, training=True)
+        gx, gw = lib.autograd.grad((y * y * y).sum(), (xt, wt), create_graph=True)
+        res.append(lib.autograd.grad((gx * gx).sum() + (gw * gw).sum(), (xt, wt)))
+    for e, t in zip(*res):
+        same(e, t, atol=1e-8)
+
+
+def test_batchnorm_state_dict_roundtrip_from_torch(torch):
+    t_mod = torch.nn.BatchNorm1d(3)
+    t_mod(torch.randn(5, 3))
+    e_mod = enn.BatchNorm1d(3)
+    e_mod.load_state_dict({k: ember.tensor(v.numpy()) for k, v in t_mod.state_dict().items()})
+    same(e_mod.running_var, t_mod.running_var)
+    assert int(e_mod.num_batches_tracked) == 1
+    assert e_mod.num_batches_tracked.dtype == ember.int64
