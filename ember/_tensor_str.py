@@ -80,8 +80,16 @@ class _Formatter:
                 self.max_width = max(len(f"{v:.{p}e}") for v in finite.tolist())
             else:
                 self.max_width = max(len(f"{v:.{p}f}") for v in finite.tolist())
-        if PRINT_OPTS.sci_mode is not None:
+        if PRINT_OPTS.sci_mode is not None and PRINT_OPTS.sci_mode != self.sci_mode:
+            # A forced mode is measured in that mode, as torch prints it.
             self.sci_mode = PRINT_OPTS.sci_mode
+            vals = finite.tolist()
+            if self.sci_mode:
+                self.max_width = max(len(f"{v:.{p}e}") for v in vals)
+            elif self.int_mode:
+                self.max_width = max(len(f"{v:.0f}") + 1 for v in vals)
+            else:
+                self.max_width = max(len(f"{v:.{p}f}") for v in vals)
 
     def width(self) -> int:
         return self.max_width
