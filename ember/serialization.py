@@ -79,7 +79,8 @@ def _reduce_tensor(t: Tensor):
             "t.detach() instead")
     from ._backend import to_numpy
 
-    arr = np.ascontiguousarray(to_numpy(t._data))
+    # ascontiguousarray turns 0-d into 1-d; keep the shape (optimizer 'step' tensors are 0-d).
+    arr = np.ascontiguousarray(to_numpy(t._data)).reshape(t._data.shape)
     return (_rebuild_from_array, (arr, t.dtype.name, t.requires_grad, type(t).__name__))
 
 

@@ -130,3 +130,18 @@ def test_param_names_are_saved(torch):
         sds.append(opt.state_dict()["param_groups"])
     assert sds[0] == sds[1]
     assert sds[0][0]["param_names"] == ["w", "b"]
+
+
+def test_optimizer_pickles_and_keeps_stepping():
+    import pickle
+
+    p = ember.zeros(2, requires_grad=True)
+    opt = ember.optim.Adam([p])
+    p.grad = ember.ones(2)
+    opt.step()
+    opt2 = pickle.loads(pickle.dumps(opt))
+    p2 = opt2.param_groups[0]["params"][0]
+    assert opt2.state[p2]["step"].shape == ()
+    p2.grad = ember.ones(2)
+    opt2.step()
+    assert float(opt2.state[p2]["step"]) == 2.0
