@@ -127,6 +127,7 @@ def where(condition: Tensor, input=None, other=None, *, out=None):
     try:
         result = Where.apply(condition, a, b)
     except ValueError:
+        broadcast_shapes(np.shape(_raw(a)), np.shape(_raw(b)))
         broadcast_shapes(condition._data.shape, np.shape(_raw(a)), np.shape(_raw(b)))
         raise
     return result if out is None else finish_out(result, out, "where", input, other)
