@@ -491,8 +491,8 @@ class Tensor:
         return tensor_repr(self)
 
     def __format__(self, spec):
-        if self._data.ndim == 0 and spec:
-            return self.item().__format__(spec)
+        if self._data.ndim == 0 and type(self) is Tensor and self.device.type != "meta":
+            return self.item().__format__(spec)  # f"{loss}" prints 0.25, as in torch
         return object.__format__(repr(self), spec) if spec else repr(self)
 
     def __reduce_ex__(self, protocol):
