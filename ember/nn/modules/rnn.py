@@ -1,0 +1,423 @@
+"""Recurrent layers: ``RNN``, ``LSTM``, ``GRU`` and their cells, with PyTorch's parameter
+names (``weight_ih_l0``, ``weight_hh_l1_reverse``, ...), shapes and initialisation.
+
+The input projection of a whole sequence is one GEMM per layer and direction; only the hidden
+projection runs step by step.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+from ... import _creation
+from ..._ops.joining import cat, stack
+from ..._tensor import Tensor
+from .. import functional as F
+from .. import init
+from ..parameter import Parameter
+from .module import Module
+
+__all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
+
+_GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
+
+
+def _rnn_step(mode, gi, h, w_hh, b_hh):
+    gh = F.linear(h, w_hh, b_hh)
+    act = F.relu if mode == "RNN_RELU" else F.tanh
+    return act(gi + gh)
+
+
+def _gru_step(gi, h, w_hh, b_hh):
+    gh = F.linear(h, w_hh, b_hh)
+    i_r, i_z, i_n = gi.chunk(3, -1)
+    h_r, h_z, h_n = gh.chunk(3, -1)
+    r = F.sigmoid(i_r + h_r)
+    z = F.sigmoid(i_z + h_z)
+    n = F.tanh(i_n + r * h_n)
+    return n + z * (h - n)  # (1 - z) * n + z * h
+
+
+def _lstm_step(gi, h, c, w_hh, b_hh, w_hr):
+    gates = gi + F.linear(h, w_hh, b_hh)
+    i, f, g, o = gates.chunk(4, -1)
+    c = F.sigmoid(f) * c + F.sigmoid(i) * F.tanh(g)
+    h = F.sigmoid(o) * F.tanh(c)
+    if w_hr is not None:
+        h = F.linear(h, w_hr)
+    return h, c
+
+
+class RNNBase(Module):
+    """Shared machinery of ``RNN``, ``LSTM`` and ``GRU`` (parameters, checks, the layer loop)."""
+
+    def __init__(self, mode: str, input_size: int, hidden_size: int, num_layers: int = 1,
+                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
+                 bidirectional: bool = False, proj_size: int = 0, device=None,
+                 dtype=None) -> None:
+        super().__init__()
+        self.mode = mode
+        self.input_size = input_size
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.bias = bias
+        self.batch_first = batch_first
+        self.dropout = float(dropout)
+        self.bidirectional = bidirectional
+        self.proj_size = proj_size
+        if not 0 <= dropout <= 1 or isinstance(dropout, bool):
+            raise ValueError("dropout should be a number in range [0, 1] representing the "
+                             "probability of an element being zeroed")
+        if dropout > 0 and num_layers == 1:
+            warnings.warn("dropout option adds dropout after all but last recurrent layer, so "
+                          "non-zero dropout expects num_layers greater than 1, but got "
+                          f"dropout={dropout} and num_layers={num_layers}", stacklevel=2)
+        if not isinstance(hidden_size, int) or hidden_size <= 0:
+            raise ValueError("hidden_size must be an integer greater than zero")
+        if num_layers <= 0:
+            raise ValueError("num_layers must be greater than zero")
+        if proj_size < 0:
+            raise ValueError("proj_size should be a positive integer or zero to disable "
+                             "projections")
+        if proj_size >= hidden_size:
+            raise ValueError("proj_size has to be smaller than hidden_size")
+        if proj_size and mode != "LSTM":
+            raise ValueError("proj_size argument is only supported for LSTM, not RNN or GRU")
+        gate_size = _GATES[mode] * hidden_size
+        real_hidden = proj_size if proj_size > 0 else hidden_size
+        dirs = 2 if bidirectional else 1
+        kw = {"device": device, "dtype": dtype}
+        self._flat_weights_names = []
+        for layer in range(num_layers):
+            for d in range(dirs):
+                in_size = input_size if layer == 0 else real_hidden * dirs
+                suffix = "_reverse" if d == 1 else ""
+                params = [("weight_ih", (gate_size, in_size)),
+                          ("weight_hh", (gate_size, real_hidden))]
+                if bias:
+                    params += [("bias_ih", (gate_size,)), ("bias_hh", (gate_size,))]
+                if proj_size > 0:
+                    params.append(("weight_hr", (proj_size, hidden_size)))
+                for base, shape in params:
+                    name = f"{base}_l{layer}{suffix}"
+                    setattr(self, name, Parameter(_creation.empty(shape, **kw)))
+                    self._flat_weights_names.append(name)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        stdv = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0
+        for weight in self.parameters():
+            init.uniform_(weight, -stdv, stdv)
+
+    @property
+    def _flat_weights(self) -> list:
+        return [getattr(self, n) for n in self._flat_weights_names]
+
+    @property
+    def all_weights(self) -> list:
+        per = len(self._flat_weights_names) // (self.num_layers * (2 if self.bidirectional
+                                                                    else 1))
+        w = self._flat_weights
+        return [w[i:i + per] for i in range(0, len(w), per)]
+
+    def flatten_parameters(self) -> None:
+        """Kept for API compatibility (cuDNN weight packing); nothing to do here."""
+
+    def extra_repr(self) -> str:
+        s = f"{self.input_size}, {self.hidden_size}"
+        if self.proj_size != 0:
+            s += f", proj_size={self.proj_size}"
+        if self.num_layers != 1:
+            s += f", num_layers={self.num_layers}"
+        if self.bias is not True:
+            s += f", bias={self.bias}"
+        if self.batch_first is not False:
+            s += f", batch_first={self.batch_first}"
+        if self.dropout != 0:
+            s += f", dropout={self.dropout}"
+        if self.bidirectional is not False:
+            s += f", bidirectional={self.bidirectional}"
+        return s
+
+    def _weights(self, layer: int, d: int):
+        suffix = "_reverse" if d == 1 else ""
+        g = self.__dict__.get("_parameters", None)
+        get = (lambda n: g[n]) if g is not None else (lambda n: getattr(self, n))
+        w_ih, w_hh = get(f"weight_ih_l{layer}{suffix}"), get(f"weight_hh_l{layer}{suffix}")
+        b_ih = get(f"bias_ih_l{layer}{suffix}") if self.bias else None
+        b_hh = get(f"bias_hh_l{layer}{suffix}") if self.bias else None
+        w_hr = get(f"weight_hr_l{layer}{suffix}") if self.proj_size > 0 else None
+        return w_ih, w_hh, b_ih, b_hh, w_hr
+
+    def _check_input(self, input: Tensor) -> bool:
+        if input.dim() not in (2, 3):
+            raise ValueError(f"{self._get_name()}: Expected input to be 2D or 3D, got "
+                             f"{input.dim()}D tensor instead")
+        if input.shape[-1] != self.input_size:
+            raise RuntimeError(f"input.size(-1) must be equal to input_size. Expected "
+                               f"{self.input_size}, got {input.shape[-1]}")
+        return input.dim() == 2
+
+    def _run(self, x: Tensor, h0: Tensor, c0: Tensor | None):
+        """``x``: (L, N, H_in) time-major. Returns output, h_n, c_n."""
+        dirs = 2 if self.bidirectional else 1
+        hs, cs = [], []
+        layer_in = x
+        for layer in range(self.num_layers):
+            outs = []
+            for d in range(dirs):
+                w_ih, w_hh, b_ih, b_hh, w_hr = self._weights(layer, d)
+                gi_all = F.linear(layer_in, w_ih, b_ih)  # every time step in one GEMM
+                steps = gi_all.unbind(0)
+                if d == 1:
+                    steps = steps[::-1]
+                k = layer * dirs + d
+                h = h0[k]
+                c = c0[k] if c0 is not None else None
+                seq = []
+                for gi in steps:
+                    if self.mode == "LSTM":
+                        h, c = _lstm_step(gi, h, c, w_hh, b_hh, w_hr)
+                    elif self.mode == "GRU":
+                        h = _gru_step(gi, h, w_hh, b_hh)
+                    else:
+                        h = _rnn_step(self.mode, gi, h, w_hh, b_hh)
+                    seq.append(h)
+                if d == 1:
+                    seq = seq[::-1]
+                outs.append(stack(seq, 0))
+                hs.append(h)
+                if c is not None:
+                    cs.append(c)
+            layer_in = outs[0] if dirs == 1 else cat(outs, -1)
+            if self.dropout and self.training and layer < self.num_layers - 1:
+                layer_in = F.dropout(layer_in, self.dropout, True)
+        return layer_in, stack(hs, 0), (stack(cs, 0) if cs else None)
+
+    def _zeros_state(self, n: int, size: int, like: Tensor) -> Tensor:
+        dirs = 2 if self.bidirectional else 1
+        return _creation.zeros(self.num_layers * dirs, n, size, dtype=like.dtype,
+                               device=like.device)
+
+    def _check_hidden(self, h: Tensor, n: int, size: int, what: str) -> None:
+        dirs = 2 if self.bidirectional else 1
+        want = (self.num_layers * dirs, n, size)
+        if tuple(h.shape) != want:
+            raise RuntimeError(f"Expected {what} size {want}, got {list(h.shape)}")
+
+    def forward(self, input: Tensor, hx=None):
+        unbatched = self._check_input(input)
+        if unbatched:
+            x = input.unsqueeze(1)
+        else:
+            x = input.transpose(0, 1) if self.batch_first else input
+        n = x.shape[1]
+        real_hidden = self.proj_size if self.proj_size > 0 else self.hidden_size
+        if self.mode == "LSTM":
+            if hx is None:
+                h0 = self._zeros_state(n, real_hidden, x)
+                c0 = self._zeros_state(n, self.hidden_size, x)
+            else:
+                h0, c0 = hx
+                if unbatched:
+                    if h0.dim() != 2 or c0.dim() != 2:
+                        raise RuntimeError("For unbatched 2-D input, hx and cx should also be "
+                                           f"2-D but got ({h0.dim()}-D, {c0.dim()}-D) tensors")
+                    h0, c0 = h0.unsqueeze(1), c0.unsqueeze(1)
+                self._check_hidden(h0, n, real_hidden, "hidden[0]")
+                self._check_hidden(c0, n, self.hidden_size, "hidden[1]")
+        else:
+            c0 = None
+            if hx is None:
+                h0 = self._zeros_state(n, self.hidden_size, x)
+            else:
+                h0 = hx
+                if unbatched:
+                    if h0.dim() != 2:
+                        raise RuntimeError(f"For unbatched 2-D input, hx should also be 2-D but "
+                                           f"got {h0.dim()}-D tensor")
+                    h0 = h0.unsqueeze(1)
+                self._check_hidden(h0, n, self.hidden_size, "hidden")
+        out, h_n, c_n = self._run(x, h0, c0)
+        if unbatched:
+            out, h_n = out.squeeze(1), h_n.squeeze(1)
+            c_n = c_n.squeeze(1) if c_n is not None else None
+        elif self.batch_first:
+            out = out.transpose(0, 1)
+        return (out, (h_n, c_n)) if self.mode == "LSTM" else (out, h_n)
+
+
+class RNN(RNNBase):
+    """Elman RNN: ``h_t = tanh(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh)`` (or ReLU).
+
+    Example:
+        >>> out, h = ember.nn.RNN(10, 20, 2)(ember.randn(5, 3, 10))
+        >>> out.shape, h.shape
+        (ember.Size([5, 3, 20]), ember.Size([2, 3, 20]))
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
+                 nonlinearity: str = "tanh", bias: bool = True, batch_first: bool = False,
+                 dropout: float = 0.0, bidirectional: bool = False, device=None,
+                 dtype=None) -> None:
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"Unknown nonlinearity '{nonlinearity}'. Select from 'tanh' or "
+                             "'relu'.")
+        self.nonlinearity = nonlinearity
+        super().__init__("RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU", input_size,
+                         hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
+                         0, device, dtype)
+
+
+class LSTM(RNNBase):
+    """Long short-term memory; returns ``output, (h_n, c_n)``; ``proj_size`` projects h.
+
+    Example:
+        >>> out, (h, c) = ember.nn.LSTM(10, 20, batch_first=True)(ember.randn(3, 5, 10))
+        >>> out.shape
+        ember.Size([3, 5, 20])
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
+                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
+                 bidirectional: bool = False, proj_size: int = 0, device=None,
+                 dtype=None) -> None:
+        super().__init__("LSTM", input_size, hidden_size, num_layers, bias, batch_first,
+                         dropout, bidirectional, proj_size, device, dtype)
+
+
+class GRU(RNNBase):
+    """Gated recurrent unit (PyTorch's gate order r, z, n).
+
+    Example:
+        >>> out, h = ember.nn.GRU(10, 20, bidirectional=True)(ember.randn(5, 3, 10))
+        >>> out.shape
+        ember.Size([5, 3, 40])
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
+                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
+                 bidirectional: bool = False, device=None, dtype=None) -> None:
+        super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first,
+                         dropout, bidirectional, 0, device, dtype)
+
+
+class RNNCellBase(Module):
+    """Parameters and checks shared by the single-step cells."""
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool, num_chunks: int,
+                 device=None, dtype=None) -> None:
+        super().__init__()
+        self.input_size = input_size
+        self.hidden_size = hidden_size
+        self.bias = bias
+        kw = {"device": device, "dtype": dtype}
+        self.weight_ih = Parameter(_creation.empty((num_chunks * hidden_size, input_size),
+                                                   **kw))
+        self.weight_hh = Parameter(_creation.empty((num_chunks * hidden_size, hidden_size),
+                                                   **kw))
+        if bias:
+            self.bias_ih = Parameter(_creation.empty(num_chunks * hidden_size, **kw))
+            self.bias_hh = Parameter(_creation.empty(num_chunks * hidden_size, **kw))
+        else:
+            self.register_parameter("bias_ih", None)
+            self.register_parameter("bias_hh", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        stdv = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0
+        for weight in self.parameters():
+            init.uniform_(weight, -stdv, stdv)
+
+    def extra_repr(self) -> str:
+        s = f"{self.input_size}, {self.hidden_size}"
+        if self.bias is not True:
+            s += f", bias={self.bias}"
+        if getattr(self, "nonlinearity", "tanh") != "tanh":
+            s += f", nonlinearity={self.nonlinearity}"
+        return s
+
+    def _prepare(self, input: Tensor, hx):
+        if input.dim() not in (1, 2):
+            raise ValueError(f"{self._get_name()}: Expected input to be 1D or 2D, got "
+                             f"{input.dim()}D instead")
+        if input.shape[-1] != self.input_size:
+            raise RuntimeError(f"input has inconsistent input_size: got {input.shape[-1]} "
+                               f"expected {self.input_size}")
+        unbatched = input.dim() == 1
+        x = input.unsqueeze(0) if unbatched else input
+        return x, unbatched
+
+    def _zeros(self, x: Tensor) -> Tensor:
+        return _creation.zeros(x.shape[0], self.hidden_size, dtype=x.dtype, device=x.device)
+
+
+class RNNCell(RNNCellBase):
+    """One Elman RNN step.
+
+    Example:
+        >>> ember.nn.RNNCell(10, 20)(ember.randn(3, 10)).shape
+        ember.Size([3, 20])
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
+                 nonlinearity: str = "tanh", device=None, dtype=None) -> None:
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"Unknown nonlinearity: {nonlinearity}")
+        self.nonlinearity = nonlinearity
+        super().__init__(input_size, hidden_size, bias, 1, device, dtype)
+
+    def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
+        x, unbatched = self._prepare(input, hx)
+        h = self._zeros(x) if hx is None else (hx.unsqueeze(0) if unbatched else hx)
+        mode = "RNN_TANH" if self.nonlinearity == "tanh" else "RNN_RELU"
+        h = _rnn_step(mode, F.linear(x, self.weight_ih, self.bias_ih), h, self.weight_hh,
+                      self.bias_hh)
+        return h.squeeze(0) if unbatched else h
+
+
+class LSTMCell(RNNCellBase):
+    """One LSTM step; returns ``(h', c')``.
+
+    Example:
+        >>> h, c = ember.nn.LSTMCell(10, 20)(ember.randn(3, 10))
+        >>> h.shape
+        ember.Size([3, 20])
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device=None,
+                 dtype=None) -> None:
+        super().__init__(input_size, hidden_size, bias, 4, device, dtype)
+
+    def forward(self, input: Tensor, hx=None):
+        x, unbatched = self._prepare(input, hx)
+        if hx is None:
+            h = c = self._zeros(x)
+        else:
+            h, c = hx
+            if unbatched:
+                h, c = h.unsqueeze(0), c.unsqueeze(0)
+        h, c = _lstm_step(F.linear(x, self.weight_ih, self.bias_ih), h, c, self.weight_hh,
+                          self.bias_hh, None)
+        return (h.squeeze(0), c.squeeze(0)) if unbatched else (h, c)
+
+
+class GRUCell(RNNCellBase):
+    """One GRU step.
+
+    Example:
+        >>> ember.nn.GRUCell(10, 20)(ember.randn(3, 10)).shape
+        ember.Size([3, 20])
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device=None,
+                 dtype=None) -> None:
+        super().__init__(input_size, hidden_size, bias, 3, device, dtype)
+
+    def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
+        x, unbatched = self._prepare(input, hx)
+        h = self._zeros(x) if hx is None else (hx.unsqueeze(0) if unbatched else hx)
+        h = _gru_step(F.linear(x, self.weight_ih, self.bias_ih), h, self.weight_hh,
+                      self.bias_hh)
+        return h.squeeze(0) if unbatched else h
