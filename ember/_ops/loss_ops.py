@@ -89,6 +89,7 @@ class NllLoss(Op):
     @staticmethod
     def forward(ctx, logp, coef, reduce):
         ctx.coef, ctx.reduce, ctx.shape = coef, reduce, logp.shape
+        ctx.save_for_backward(ctx.inputs[0])
         per = -coef.weighted_pick(logp)
         return per.sum(dtype=logp.dtype) if reduce else per
 
@@ -97,7 +98,10 @@ class NllLoss(Op):
         neg = -ctx.coef.as_dense(ctx.shape, grad._data.dtype)
         if not _state.enabled:
             return _t(neg * _expand_grad(grad._data, ctx.reduce, len(ctx.shape)), grad._dtype)
-        return _t(neg) * (grad if ctx.reduce else grad.unsqueeze(1))
+        from .nn_ops import const_like
+
+        (logp,) = ctx.saved_tensors
+        return const_like(logp, neg) * (grad if ctx.reduce else grad.unsqueeze(1))
 
 
 # -- building coef from the target ----------------------------------------------------------

@@ -16,7 +16,7 @@ import numpy as np
 from .._tensor import Tensor
 from ..autograd import grad_mode
 from ._core import Op
-from .nn_ops import _t
+from .nn_ops import _t, const_like
 
 _state = grad_mode._state
 
@@ -48,7 +48,7 @@ class Relu(Op):
         (y,) = ctx.saved_tensors
         if not _state.enabled:
             return _t(grad._data * (y._data > 0), grad._dtype)
-        return grad * _t(_mask(y._data > 0, y._data))
+        return grad * const_like(y, _mask(y._data > 0, y._data))
 
 
 class PiecewiseLinear(Op):
@@ -94,7 +94,7 @@ class PiecewiseLinear(Op):
         d = PiecewiseLinear.deriv(x._data, ctx.kind, ctx.a, ctx.b)
         if not _state.enabled:
             return _t(grad._data * d, grad._dtype)
-        return grad * _t(d)
+        return grad * const_like(x, d)
 
 
 class Sigmoid(Op):

@@ -55,7 +55,7 @@ def test_registration_and_traversal():
     with pytest.raises(AttributeError, match="has no attribute `nope`"):
         m.get_submodule("nope")
     with pytest.raises(AttributeError, match="'Net' object has no attribute 'missing'"):
-        m.missing
+        _ = m.missing
     del m.fc2
     assert "fc2" not in dict(m.named_children())
 

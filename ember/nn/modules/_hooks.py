@@ -78,7 +78,13 @@ class _BackwardHookState:
                                        f"outputs, got {len(out)}, but expected {len(grads)}")
                 grads = tuple(out)
         self.grad_outputs = tuple(grads)
-        if not self.input_positions:  # no input requires grad: hooks see grad_input = None
+        if not self.input_positions and module._backward_hooks:
+            # No input requires grad: the hooks fire now, with grad_input all None (as torch).
+            import warnings
+
+            warnings.warn("Full backward hook is firing when gradients are computed with respect "
+                          "to module outputs since no inputs require gradients.", UserWarning,
+                          stacklevel=2)
             for hook in module._backward_hooks.values():
                 hook(module, (None,) * max(self.n_args, 1), self.grad_outputs)
         return grads
