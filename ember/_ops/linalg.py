@@ -1,4 +1,10 @@
-"""Linear algebra: ``matmul`` (PyTorch's 1-D and broadcasting rules), ``mm``, ``bmm``, ``dot`` ..."""
+"""Linear algebra: ``matmul`` (PyTorch's 1-D and broadcasting rules), ``mm``, ``bmm``, ``dot``,
+``mv``, ``outer``, ``addmm`` and friends.
+
+``trace``/``kron``/``cross``/``cdist`` live in ``_linalg_misc.py``, ``einsum``/``tensordot`` in
+``_einsum.py`` and the decompositions (``inv``, ``solve``, ``det`` ...) in
+``_linalg_decomp.py``; this module re-exports them.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +12,33 @@ import numpy as np
 
 from .. import _dtype as D
 from .._tensor import Tensor
-from ._core import Op, unbroadcast
+from ._core import Op, broadcast_shapes, unbroadcast
 
-__all__ = ["matmul"]
+
+def matmul_grads(ctx, a: Tensor, b: Tensor, grad: Tensor) -> tuple:
+    """Gradients of ``a @ b`` (any ranks allowed by matmul) for the inputs that need them."""
+    need_a, need_b = ctx.needs_input_grad[-2], ctx.needs_input_grad[-1]
+    mm = Matmul.apply
+    ga = gb = None
+    if a.ndim == 1 and b.ndim == 1:
+        return (grad * b if need_a else None), (grad * a if need_b else None)
+    if a.ndim == 1:  # (k) @ (..., k, n) -> (..., n)
+        if need_a:
+            ga = unbroadcast(mm(grad.unsqueeze(-2), b.mT).squeeze(-2), a.shape)
+        if need_b:
+            gb = unbroadcast(a.unsqueeze(-1) * grad.unsqueeze(-2), b.shape)
+        return ga, gb
+    if b.ndim == 1:  # (..., m, k) @ (k) -> (..., m)
+        if need_a:
+            ga = unbroadcast(grad.unsqueeze(-1) * b, a.shape)
+        if need_b:
+            gb = unbroadcast(mm(a.mT, grad.unsqueeze(-1)).squeeze(-1), b.shape)
+        return ga, gb
+    if need_a:
+        ga = unbroadcast(mm(grad, b.mT), a.shape)
+    if need_b:
+        gb = unbroadcast(mm(a.mT, grad), b.shape)
+    return ga, gb
 
 
 class Matmul(Op):
@@ -20,49 +50,77 @@ class Matmul(Op):
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
-        ga = gb = None
-        if a.ndim == 1 and b.ndim == 1:
-            return (grad * b if ctx.needs_input_grad[0] else None,
-                    grad * a if ctx.needs_input_grad[1] else None)
-        if a.ndim == 1:  # (k) @ (..., k, n) -> (..., n)
-            if ctx.needs_input_grad[0]:
-                ga = unbroadcast((grad.unsqueeze(-2) @ b.mT).squeeze(-2), a.shape)
-            if ctx.needs_input_grad[1]:
-                gb = unbroadcast(a.unsqueeze(-1) * grad.unsqueeze(-2), b.shape)
-            return ga, gb
-        if b.ndim == 1:  # (..., m, k) @ (k) -> (..., m)
-            if ctx.needs_input_grad[0]:
-                ga = unbroadcast(grad.unsqueeze(-1) * b, a.shape)
-            if ctx.needs_input_grad[1]:
-                gb = unbroadcast((a.mT @ grad.unsqueeze(-1)).squeeze(-1), b.shape)
-            return ga, gb
-        if ctx.needs_input_grad[0]:
-            ga = unbroadcast(grad @ b.mT, a.shape)
-        if ctx.needs_input_grad[1]:
-            gb = unbroadcast(a.mT @ grad, b.shape)
-        return ga, gb
+        return matmul_grads(ctx, a, b, grad)
+
+
+def _dt_name(dt):
+    return {"float32": "float", "float64": "double", "int64": "long int", "int32": "int",
+            "float16": "c10::Half", "bfloat16": "c10::BFloat16"}.get(dt.name, dt.name)
+
+
+def _title(dt) -> str:
+    from .inplace import _type_title
+
+    return _type_title(dt)
+
+
+def _x(shape) -> str:
+    return "x".join(map(str, shape))
+
+
+def _check_pair(name: str, a, b, same_dtype_msg=None):
+    from .elementwise import check_devices
+
+    if not isinstance(a, Tensor) or not isinstance(b, Tensor):
+        bad = "input" if not isinstance(a, Tensor) else "other"
+        raise TypeError(f"{name}(): argument '{bad}' must be Tensor, not "
+                        f"{type(a if bad == 'input' else b).__name__}")
+    check_devices(a, b)
+    if a._dtype is not b._dtype:
+        raise RuntimeError(same_dtype_msg or (
+            f"expected m1 and m2 to have the same dtype, but got: {_dt_name(a._dtype)} != "
+            f"{_dt_name(b._dtype)}. Cast one of them, e.g. b.to(a.dtype)"))
+    if a._dtype is D.bool:
+        raise NotImplementedError(f"\"{name}\" not implemented for 'Bool'. Cast first, e.g. "
+                                  "a.float()")
+
+
+def _batch2_error(batch, k, got_batch, n):
+    return RuntimeError(
+        f"Expected size for first two dimensions of batch2 tensor to be: [{batch}, {k}] but "
+        f"got: [{got_batch}, {n}].")
 
 
 def _check_matmul(a: Tensor, b: Tensor):
-    if a.ndim == 0 or b.ndim == 0:
+    """PyTorch's checks and messages for each of matmul's rank cases."""
+    da, db = a.ndim, b.ndim
+    if da == 0 or db == 0:
         raise RuntimeError(
-            f"both arguments to matmul need to be at least 1D, but they are {a.ndim}D and "
-            f"{b.ndim}D")
+            f"both arguments to matmul need to be at least 1D, but they are {da}D and {db}D")
     ka = a.shape[-1]
-    kb = b.shape[-2] if b.ndim > 1 else b.shape[0]
-    if ka != kb:
-        if a.ndim == 1 and b.ndim == 1:
+    kb = b.shape[-2] if db > 1 else b.shape[0]
+    if da == 1 and db == 1:
+        if ka != kb:
             raise RuntimeError(
-                "inconsistent tensor size, expected tensor [%d] and src [%d] to have the same "
-                "number of elements, but got %d and %d elements respectively" % (ka, kb, ka, kb))
-        sa = "x".join(map(str, (a.shape if a.ndim > 1 else (1, ka))[-2:]))
-        sb = "x".join(map(str, b.shape[-2:] if b.ndim > 1 else (kb, 1)))
-        if a.ndim <= 2 and b.ndim <= 2:
-            raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({sa} and {sb})")
-        raise RuntimeError(
-            f"Expected size for first two dimensions of batch2 tensor to be: "
-            f"[{', '.join(map(str, b.shape[:-2]))}, {ka}] but got: "
-            f"[{', '.join(map(str, b.shape[:-2]))}, {kb}].")
+                f"inconsistent tensor size, expected tensor [{ka}] and src [{kb}] to have the "
+                f"same number of elements, but got {ka} and {kb} elements respectively")
+        return
+    if db == 1:  # matrix (or folded batch) @ vector
+        if ka != kb:
+            m = int(np.prod(a.shape[:-1]))
+            raise RuntimeError(
+                f"size mismatch, got input ({m}), mat ({m}x{ka}), vec ({kb})")
+        return
+    if da <= 2 and db == 2 or da >= 3 and db == 2:
+        if ka != kb:
+            m = int(np.prod(a.shape[:-1]))
+            raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({m}x{ka} and "
+                               f"{_x(b.shape)})")
+        return
+    batch = broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    if ka != kb:
+        nb = int(np.prod(batch))
+        raise _batch2_error(nb, ka, nb, kb)
 
 
 def matmul(input: Tensor, other: Tensor) -> Tensor:
@@ -72,26 +130,232 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
         >>> (ember.ones(2, 3) @ ember.ones(3)).shape
         torch.Size([2])
     """
-    from .elementwise import check_devices, promote
-
-    if not isinstance(input, Tensor) or not isinstance(other, Tensor):
-        raise TypeError(
-            f"matmul(): argument 'other' must be Tensor, not {type(other).__name__}")
-    check_devices(input, other)
-    if input._dtype is not other._dtype:
-        raise RuntimeError(
-            f"expected m1 and m2 to have the same dtype, but got: {_dt_name(input._dtype)} != "
-            f"{_dt_name(other._dtype)}")
+    _check_pair("addmm_impl_cpu_", input, other)
     _check_matmul(input, other)
-    if input._dtype is D.bool:
-        input, other, _ = promote(input, other, D.int64)
-        return Matmul.apply(input, other).bool()
     return Matmul.apply(input, other)
 
 
-def _dt_name(dt):
-    return {"float32": "float", "float64": "double", "int64": "long int", "int32": "int",
-            "float16": "c10::Half", "bfloat16": "c10::BFloat16"}.get(dt.name, dt.name)
+def mm(input: Tensor, mat2: Tensor) -> Tensor:
+    """Product of two matrices (2-D only, no broadcasting).
+
+    Example:
+        >>> ember.mm(ember.ones(2, 3), ember.ones(3, 4)).shape
+        torch.Size([2, 4])
+    """
+    _check_pair("addmm_impl_cpu_", input, mat2)
+    if input.ndim != 2:
+        raise RuntimeError("self must be a matrix")
+    if mat2.ndim != 2:
+        raise RuntimeError("mat2 must be a matrix")
+    if input.shape[1] != mat2.shape[0]:
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({_x(input.shape)} and "
+                           f"{_x(mat2.shape)})")
+    return Matmul.apply(input, mat2)
 
 
-TENSOR_METHODS = {"matmul": matmul}
+def _check_bmm(b1: Tensor, b2: Tensor):
+    if b1.ndim != 3:
+        raise RuntimeError("batch1 must be a 3D tensor")
+    if b2.ndim != 3:
+        raise RuntimeError("batch2 must be a 3D tensor")
+    if b2.shape[0] != b1.shape[0] or b2.shape[1] != b1.shape[2]:
+        raise _batch2_error(b1.shape[0], b1.shape[2], b2.shape[0], b2.shape[1])
+
+
+def bmm(input: Tensor, mat2: Tensor) -> Tensor:
+    """Batched matrix product of two 3-D tensors with equal batch sizes (no broadcasting).
+
+    Example:
+        >>> ember.bmm(ember.ones(5, 2, 3), ember.ones(5, 3, 4)).shape
+        torch.Size([5, 2, 4])
+    """
+    _check_pair("bmm", input, mat2)
+    _check_bmm(input, mat2)
+    return Matmul.apply(input, mat2)
+
+
+def dot(input: Tensor, tensor: Tensor) -> Tensor:
+    """Inner product of two 1-D tensors of the same size and dtype.
+
+    Example:
+        >>> ember.dot(ember.tensor([1., 2.]), ember.tensor([3., 4.]))
+        tensor(11.)
+    """
+    if isinstance(input, Tensor) and isinstance(tensor, Tensor) and \
+            input._dtype is not tensor._dtype:
+        raise RuntimeError(
+            "dot : expected both vectors to have same dtype, but found "
+            f"{_title(input._dtype)} and {_title(tensor._dtype)}")
+    _check_pair("dot", input, tensor)
+    if input.ndim != 1 or tensor.ndim != 1:
+        raise RuntimeError(
+            f"1D tensors expected, but got {input.ndim}D and {tensor.ndim}D tensors")
+    _check_matmul(input, tensor)
+    return Matmul.apply(input, tensor)
+
+
+def vdot(input: Tensor, other: Tensor) -> Tensor:
+    """``dot`` with the first argument conjugated (the same as ``dot`` for real tensors).
+
+    Example:
+        >>> ember.vdot(ember.tensor([1., 2.]), ember.tensor([3., 4.]))
+        tensor(11.)
+    """
+    if input.is_complex():
+        input = input.conj()
+    return dot(input, other)
+
+
+def mv(input: Tensor, vec: Tensor) -> Tensor:
+    """Matrix-vector product.
+
+    Example:
+        >>> ember.mv(ember.ones(2, 3), ember.ones(3))
+        tensor([3., 3.])
+    """
+    _check_pair("addmv_impl_cpu", input, vec)
+    if input.ndim != 2 or vec.ndim != 1:
+        raise RuntimeError(
+            f"vector + matrix @ vector expected, got 1, {input.ndim}, {vec.ndim}")
+    _check_matmul(input, vec)
+    return Matmul.apply(input, vec)
+
+
+def outer(input: Tensor, vec2: Tensor) -> Tensor:
+    """Outer product of two vectors (with type promotion, like a broadcast multiply).
+
+    Example:
+        >>> ember.outer(ember.tensor([1., 2.]), ember.tensor([1., 0., -1.])).shape
+        torch.Size([2, 3])
+    """
+    for name, v in (("self", input), ("vec2", vec2)):
+        if v.ndim != 1:
+            raise RuntimeError(f"outer: Expected 1-D argument {name}, but got {v.ndim}-D")
+    return input.unsqueeze(-1) * vec2
+
+
+ger = outer
+
+
+# -- fused multiply-add: addmm, addmv, addbmm, baddbmm ---------------------------------------
+
+class AddMatmul(Op):
+    """``beta * input + alpha * (m1 @ m2)``, summed over the batch when ``reduce_batch``."""
+
+    @staticmethod
+    def forward(ctx, c, a, b, beta, alpha, reduce_batch):
+        ctx.save_for_backward(*ctx.inputs)
+        ctx.beta, ctx.alpha, ctx.reduce_batch, ctx.c_shape = beta, alpha, reduce_batch, c.shape
+        out = np.matmul(a, b)  # a fresh array: the scaling and the add happen in place in it
+        if reduce_batch:
+            out = out.sum(0)
+        if alpha != 1:
+            out *= alpha
+        if beta == 1:
+            out += c
+        elif beta != 0:  # beta == 0 ignores input entirely (nan and inf in it included)
+            out += beta * c
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        _, a, b = ctx.saved_tensors
+        gc = None
+        if ctx.needs_input_grad[0]:
+            gc = unbroadcast(grad if ctx.beta == 1 else grad * ctx.beta, ctx.c_shape)
+        if not (ctx.needs_input_grad[1] or ctx.needs_input_grad[2]):
+            return gc, None, None
+        g = grad if ctx.alpha == 1 else grad * ctx.alpha
+        if ctx.reduce_batch:
+            g = g.expand((a.shape[0],) + tuple(g.shape))
+        return (gc, *matmul_grads(ctx, a, b, g))
+
+
+def _add_matmul(name, input, m1, m2, beta, alpha, reduce_batch=False):
+    _check_pair(name, m1, m2, f"self and mat2 must have the same dtype, but got "
+                f"{_title(m1._dtype)} and {_title(m2._dtype)}")
+    if isinstance(input, Tensor) and input._dtype is not m1._dtype:
+        raise RuntimeError(f"self and mat2 must have the same dtype, but got "
+                           f"{_title(input._dtype)} and {_title(m2._dtype)}")
+    if m1._dtype.category < D._FLOAT and (isinstance(beta, float) or isinstance(alpha, float)):
+        raise RuntimeError("For integral input tensors, argument beta and alpha must not be a "
+                           "floating point number.")
+    out_shape = tuple(m1.shape[:-1]) + (tuple(m2.shape[-1:]) if m2.ndim > 1 else ())
+    if reduce_batch:
+        out_shape = out_shape[1:]
+    if tuple(input.shape) != out_shape:
+        input.expand(out_shape)  # raises PyTorch's expand error when it cannot broadcast
+    return AddMatmul.apply(input, m1, m2, beta=beta, alpha=alpha, reduce_batch=reduce_batch)
+
+
+def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta=1, alpha=1) -> Tensor:
+    """``beta * input + alpha * (mat1 @ mat2)`` in one BLAS call and one in-place add.
+
+    Example:
+        >>> ember.addmm(ember.zeros(3), ember.ones(2, 4), ember.ones(4, 3)).shape
+        torch.Size([2, 3])
+    """
+    if mat1.ndim != 2:
+        raise RuntimeError(f"mat1 must be a matrix, got {mat1.ndim}-D tensor")
+    if mat2.ndim != 2:
+        raise RuntimeError(f"mat2 must be a matrix, got {mat2.ndim}-D tensor")
+    if mat1.shape[1] != mat2.shape[0]:
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({_x(mat1.shape)} and "
+                           f"{_x(mat2.shape)})")
+    return _add_matmul("addmm_impl_cpu_", input, mat1, mat2, beta, alpha)
+
+
+def addmv(input: Tensor, mat: Tensor, vec: Tensor, *, beta=1, alpha=1) -> Tensor:
+    """``beta * input + alpha * (mat @ vec)``.
+
+    Example:
+        >>> ember.addmv(ember.zeros(2), ember.ones(2, 3), ember.ones(3))
+        tensor([3., 3.])
+    """
+    if mat.ndim != 2 or vec.ndim != 1:
+        raise RuntimeError(
+            f"vector + matrix @ vector expected, got {input.ndim}, {mat.ndim}, {vec.ndim}")
+    if mat.shape[1] != vec.shape[0]:
+        raise RuntimeError(f"size mismatch, got input ({input.shape[0] if input.ndim else 1}), "
+                           f"mat ({_x(mat.shape)}), vec ({vec.shape[0]})")
+    return _add_matmul("addmv_impl_cpu", input, mat, vec, beta, alpha)
+
+
+def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1) -> Tensor:
+    """``beta * input + alpha * bmm(batch1, batch2)``.
+
+    Example:
+        >>> ember.baddbmm(ember.zeros(2, 3), ember.ones(5, 2, 4), ember.ones(5, 4, 3)).shape
+        torch.Size([5, 2, 3])
+    """
+    _check_bmm(batch1, batch2)
+    return _add_matmul("baddbmm", input, batch1, batch2, beta, alpha)
+
+
+def addbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1) -> Tensor:
+    """``beta * input + alpha * sum_b(batch1[b] @ batch2[b])``.
+
+    Example:
+        >>> ember.addbmm(ember.zeros(2, 3), ember.ones(5, 2, 4), ember.ones(5, 4, 3)).shape
+        torch.Size([2, 3])
+    """
+    _check_bmm(batch1, batch2)
+    return _add_matmul("addbmm", input, batch1, batch2, beta, alpha, reduce_batch=True)
+
+
+from ._einsum import *  # noqa: E402,F403
+from ._einsum import einsum, tensordot  # noqa: E402
+from ._linalg_decomp import *  # noqa: E402,F403
+from ._linalg_decomp import det, inverse, logdet, slogdet  # noqa: E402
+from ._linalg_misc import cdist, cross, kron, trace  # noqa: E402
+
+__all__ = ["matmul", "mm", "bmm", "dot", "vdot", "mv", "outer", "ger", "addmm", "addmv",
+           "addbmm", "baddbmm", "trace", "kron", "cross", "cdist", "einsum", "tensordot",
+           "inverse", "det", "logdet", "slogdet"]
+
+TENSOR_METHODS = {
+    "matmul": matmul, "mm": mm, "bmm": bmm, "dot": dot, "vdot": vdot, "mv": mv,
+    "outer": outer, "ger": ger, "addmm": addmm, "addmv": addmv, "addbmm": addbmm,
+    "baddbmm": baddbmm, "trace": trace, "kron": kron, "cross": cross,
+    "inverse": inverse, "det": det, "logdet": logdet, "slogdet": slogdet,
+}

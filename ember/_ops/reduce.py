@@ -1,4 +1,11 @@
-"""Reductions: ``sum``, ``mean``, ... over ``dim`` (an int or a tuple) with ``keepdim``."""
+"""Reductions: ``sum``, ``mean``, ``prod``, cumulative ops,
+``all``/``any`` over ``dim`` (an int or a tuple) with ``keepdim``.
+
+Selection reductions (``max``, ``min``, ``amax``, ``argmax``, ``median`` ...) live in
+``_reduce_select.py``, norms in ``_reduce_norm.py`` and var/std/logsumexp in
+``_reduce_stats.py``; this module re-exports them, because ``reduce`` is the family name the
+op registry knows.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +13,7 @@ import numpy as np
 
 from .. import _dtype as D
 from .._tensor import Tensor
-from ._core import Op, wrap_dims
-
-__all__ = ["sum", "mean"]
+from ._core import Op, wrap_dim, wrap_dims
 
 
 def expand_reduced(grad: Tensor, in_shape: tuple, axes: tuple, keepdim: bool) -> Tensor:
@@ -21,6 +26,57 @@ def expand_reduced(grad: Tensor, in_shape: tuple, axes: tuple, keepdim: bool) ->
     return grad.expand(in_shape)
 
 
+def reduced_count(shape: tuple, axes: tuple) -> int:
+    n = 1
+    for a in axes:
+        n *= shape[a]
+    return n
+
+
+def _axes(input: Tensor, dim) -> tuple:
+    axes = wrap_dims(dim, input.ndim)  # validates dim (a 0-d tensor accepts 0 and -1)
+    return axes if input.ndim else ()
+
+
+def _int_to_long(input: Tensor, dtype) -> Tensor:
+    """PyTorch's accumulate dtype: ``dtype=`` if given, else bool/integers become int64."""
+    if dtype is not None:
+        dt = D.to_dtype(dtype)
+        return input if input._dtype is dt else input.to(dt)
+    if input._dtype.category <= D._INT and input._dtype is not D.int64:
+        return input.to(D.int64)
+    return input
+
+
+class SafeDiv(Op):
+    """``a / b`` that is 0 where ``b == 0``: the masked division of norm and std gradients
+    (torch gives a zero subgradient where the norm is zero)."""
+
+    save_output = True
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(*ctx.inputs)
+        zero = b == 0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = np.divide(a, np.where(zero, 1, b).astype(b.dtype, copy=False))
+        if zero.any():
+            out = np.where(zero, 0, out).astype(out.dtype, copy=False)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b, out = ctx.saved_tensors
+        from ._core import unbroadcast
+
+        ga = unbroadcast(SafeDiv.apply(grad, b), a.shape) if ctx.needs_input_grad[0] else None
+        gb = unbroadcast(-SafeDiv.apply(grad * out, b), b.shape) \
+            if ctx.needs_input_grad[1] else None
+        return ga, gb
+
+
+# -- sum / mean / prod ----------------------------------------------------------------------
+
 class Sum(Op):
     @staticmethod
     def forward(ctx, x, axes, keepdim, dtype):
@@ -32,35 +88,26 @@ class Sum(Op):
         return expand_reduced(grad, ctx.in_shape, ctx.axes, ctx.keepdim)
 
 
-def _sum_dtype(input: Tensor, dtype) -> np.dtype:
-    if dtype is not None:
-        return D.to_dtype(dtype).np_dtype
-    if input._dtype.category <= D._INT:
-        return np.int64  # PyTorch sums bool and integer tensors as int64
-    return input._dtype.np_dtype
-
-
 def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
-    """Sum of elements, over all or over ``dim``.
+    """Sum of elements, over all or over ``dim``; bool and integer sums are int64.
 
     Example:
         >>> ember.tensor([[1, 2], [3, 4]]).sum(dim=0)
         tensor([4, 6])
     """
-    axes = wrap_dims(dim, input.ndim) if input.ndim else ()
-    if dtype is not None and input._dtype is not D.to_dtype(dtype):
-        input = input.to(D.to_dtype(dtype))
-    return Sum.apply(input, axes=axes, keepdim=keepdim, dtype=_sum_dtype(input, None))
+    axes = _axes(input, dim)
+    if dtype is None and input._dtype.category <= D._INT:
+        # NumPy accumulates in int64 itself: no cast copy needed (integers take no grad).
+        return Sum.apply(input, axes=axes, keepdim=keepdim, dtype=np.int64)
+    input = _int_to_long(input, dtype)
+    return Sum.apply(input, axes=axes, keepdim=keepdim, dtype=input._dtype.np_dtype)
 
 
 class Mean(Op):
     @staticmethod
     def forward(ctx, x, axes, keepdim):
         ctx.in_shape, ctx.axes, ctx.keepdim = x.shape, axes, keepdim
-        n = 1
-        for a in axes:
-            n *= x.shape[a]
-        ctx.count = n
+        ctx.count = reduced_count(x.shape, axes)
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.mean(x, axis=axes, keepdims=keepdim, dtype=x.dtype)
 
@@ -70,16 +117,239 @@ class Mean(Op):
 
 
 def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
-    """Mean of elements, over all or over ``dim``; needs a floating or complex dtype."""
+    """Mean of elements, over all or over ``dim``; needs a floating or complex dtype.
+
+    Example:
+        >>> ember.tensor([[1., 2.], [3., 4.]]).mean(1)
+        tensor([1.5000, 3.5000])
+    """
     if dtype is not None:
         input = input.to(D.to_dtype(dtype))
     if input._dtype.category < D._FLOAT:
         raise RuntimeError(
             "mean(): could not infer output dtype. Input dtype must be either a floating point "
-            f"or complex dtype. Got: {input._dtype.name.capitalize() if input._dtype is not D.int64 else 'Long'}"
-            ". Convert first, e.g. x.float().mean()")
-    axes = wrap_dims(dim, input.ndim) if input.ndim else ()
-    return Mean.apply(input, axes=axes, keepdim=keepdim)
+            f"or complex dtype. Got: {_title(input._dtype)}. Convert first, e.g. "
+            "x.float().mean()")
+    return Mean.apply(input, axes=_axes(input, dim), keepdim=keepdim)
 
 
-TENSOR_METHODS = {"sum": sum, "mean": mean}
+def _title(dt: D.dtype) -> str:
+    from .inplace import _type_title
+
+    return _type_title(dt)
+
+
+class Prod(Op):
+    save_output = True
+
+    @staticmethod
+    def forward(ctx, x, axes, keepdim):
+        ctx.save_for_backward(*ctx.inputs)
+        ctx.axes, ctx.keepdim = axes, keepdim
+        return np.prod(x, axis=axes, keepdims=keepdim, dtype=x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, out = ctx.saved_tensors
+        shape, axes = x.shape, ctx.axes
+        g = expand_reduced(grad, shape, axes, ctx.keepdim)
+        if out._data.size == x._data.size:  # one element per product: d out / d x = 1
+            return g
+        if not (x._data == 0).any():
+            return g * expand_reduced(out, shape, axes, ctx.keepdim) / x
+        # With zeros, out / x is 0/0: use the product of the other elements instead.
+        # (Computed in NumPy, so second derivatives through a zero are not tracked.)
+        others = _product_of_others(x._data, axes)
+        return g * Tensor._make(others, x._dtype)
+
+
+def _product_of_others(x: np.ndarray, axes: tuple) -> np.ndarray:
+    """For every element, the product of the other elements of its reduced group."""
+    keep = [a for a in range(x.ndim) if a not in axes]
+    moved = np.transpose(x, keep + list(axes))
+    flat = moved.reshape(moved.shape[:len(keep)] + (-1,))
+    left = np.cumprod(np.concatenate([np.ones_like(flat[..., :1]), flat[..., :-1]], -1), -1)
+    rev = flat[..., ::-1]
+    right = np.cumprod(np.concatenate([np.ones_like(rev[..., :1]), rev[..., :-1]], -1),
+                       -1)[..., ::-1]
+    res = (left * right).reshape(moved.shape)
+    return np.transpose(res, np.argsort(keep + list(axes)))
+
+
+def prod(input: Tensor, dim: int | None = None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    """Product of elements, over all or over one ``dim``; bool and integers give int64.
+
+    Example:
+        >>> ember.tensor([[1., 2.], [3., 4.]]).prod(1)
+        tensor([ 2., 12.])
+    """
+    if dim is not None and not isinstance(dim, (int, np.integer)):
+        raise TypeError(f"prod(): argument 'dim' must be int, not {type(dim).__name__}")
+    axes = _axes(input, dim)
+    return Prod.apply(_int_to_long(input, dtype), axes=axes, keepdim=keepdim)
+
+
+# -- cumulative -----------------------------------------------------------------------------
+
+def _reverse_cumsum(g: Tensor, dim: int) -> Tensor:
+    """sum_{j >= i} g_j along ``dim``, written with differentiable ops (no flip needed)."""
+    return g.sum(dim, keepdim=True) - cumsum(g, dim) + g
+
+
+class Cumsum(Op):
+    @staticmethod
+    def forward(ctx, x, dim):
+        ctx.dim = dim
+        return np.cumsum(x, axis=dim, dtype=x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _reverse_cumsum(grad, ctx.dim)
+
+
+def cumsum(input: Tensor, dim: int, *, dtype=None) -> Tensor:
+    """Cumulative sum along ``dim``; bool and integers accumulate in int64.
+
+    Example:
+        >>> ember.tensor([1, 2, 3]).cumsum(0)
+        tensor([1, 3, 6])
+    """
+    d = wrap_dim(dim, input.ndim)
+    input = _int_to_long(input, dtype)
+    if input.ndim == 0:
+        return Cumsum.apply(input.reshape(1), dim=0).reshape(())
+    return Cumsum.apply(input, dim=d)
+
+
+class Cumprod(Op):
+    save_output = True
+
+    @staticmethod
+    def forward(ctx, x, dim):
+        ctx.save_for_backward(*ctx.inputs)
+        ctx.dim = dim
+        return np.cumprod(x, axis=dim, dtype=x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, out = ctx.saved_tensors
+        if x.shape[ctx.dim] == 1:
+            return grad
+        if not (x._data == 0).any():
+            return _reverse_cumsum(grad * out, ctx.dim) / x
+        # d out_j / d x_i = prod_{k<=j, k!=i} x_k; with zeros, walk the recursion
+        # S_i = g_i + x_{i+1} S_{i+1} in NumPy (first order only).
+        return Tensor._make(_cumprod_grad(x._data, grad._data, ctx.dim), x._dtype)
+
+
+def _cumprod_grad(x: np.ndarray, g: np.ndarray, dim: int) -> np.ndarray:
+    x, g = np.moveaxis(x, dim, -1), np.moveaxis(g, dim, -1)
+    n = x.shape[-1]
+    left = np.cumprod(np.concatenate([np.ones_like(x[..., :1]), x[..., :-1]], -1), -1)
+    s = np.empty_like(g)
+    s[..., n - 1] = g[..., n - 1]
+    for i in range(n - 2, -1, -1):
+        s[..., i] = g[..., i] + x[..., i + 1] * s[..., i + 1]
+    return np.moveaxis(left * s, -1, dim)
+
+
+def cumprod(input: Tensor, dim: int, *, dtype=None) -> Tensor:
+    """Cumulative product along ``dim``; bool and integers accumulate in int64.
+
+    Example:
+        >>> ember.tensor([1, 2, 3]).cumprod(0)
+        tensor([1, 2, 6])
+    """
+    d = wrap_dim(dim, input.ndim)
+    input = _int_to_long(input, dtype)
+    if input.ndim == 0:
+        return Cumprod.apply(input.reshape(1), dim=0).reshape(())
+    return Cumprod.apply(input, dim=d)
+
+
+# -- logical reductions ---------------------------------------------------------------------
+
+def _logical(fn, input: Tensor, dim, keepdim: bool) -> Tensor:
+    out = fn(input._data, axis=_axes(input, dim), keepdims=keepdim)
+    if input._dtype is D.uint8:  # PyTorch keeps uint8 for all/any on uint8
+        return Tensor._make(np.asarray(out, dtype=np.uint8), D.uint8)
+    return Tensor._make(np.asarray(out), D.bool)
+
+
+def all(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    """True where every element (over ``dim``) is nonzero; uint8 input gives uint8.
+
+    Example:
+        >>> ember.tensor([[True, False], [True, True]]).all(1)
+        tensor([False,  True])
+    """
+    return _logical(np.all, input, dim, keepdim)
+
+
+def any(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    """True where some element (over ``dim``) is nonzero; uint8 input gives uint8.
+
+    Example:
+        >>> ember.tensor([[True, False], [False, False]]).any(1)
+        tensor([ True, False])
+    """
+    return _logical(np.any, input, dim, keepdim)
+
+
+def count_nonzero(input: Tensor, dim=None) -> Tensor:
+    """Number of nonzero elements, over all or over ``dim`` (int64).
+
+    Example:
+        >>> ember.count_nonzero(ember.tensor([[1, 0], [2, 3]]), dim=0)
+        tensor([2, 1])
+    """
+    out = np.count_nonzero(input._data, axis=_axes(input, dim))
+    return Tensor._make(np.asarray(out, dtype=np.int64), D.int64)
+
+
+def nansum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    """Sum treating NaN as zero.
+
+    Example:
+        >>> ember.nansum(ember.tensor([1., float('nan')]))
+        tensor(1.)
+    """
+    if input._dtype.category < D._FLOAT:
+        return sum(input, dim, keepdim, dtype=dtype)
+    mask = Tensor._make(~np.isnan(input._data), D.bool)
+    return sum(input * mask, dim, keepdim, dtype=dtype)
+
+
+def nanmean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    """Mean of the non-NaN elements.
+
+    Example:
+        >>> ember.nanmean(ember.tensor([1., float('nan'), 3.]))
+        tensor(2.)
+    """
+    if input._dtype.category < D._FLOAT:
+        raise RuntimeError("nanmean(): expected input to have floating point or complex dtype "
+                           f"but got {_title(input._dtype)}")
+    keep = ~np.isnan(input._data)
+    count = np.sum(keep, axis=_axes(input, dim), keepdims=keepdim).astype(input._data.dtype)
+    return nansum(input, dim, keepdim, dtype=dtype) / Tensor._make(count, input._dtype)
+
+
+from ._reduce_norm import *  # noqa: E402,F403
+from ._reduce_norm import TENSOR_METHODS as _NORM_METHODS  # noqa: E402
+from ._reduce_norm import __all__ as _norm_all  # noqa: E402
+from ._reduce_select import *  # noqa: E402,F403
+from ._reduce_select import TENSOR_METHODS as _SELECT_METHODS  # noqa: E402
+from ._reduce_select import __all__ as _select_all  # noqa: E402
+from ._reduce_stats import *  # noqa: E402,F403
+from ._reduce_stats import TENSOR_METHODS as _STATS_METHODS  # noqa: E402
+from ._reduce_stats import __all__ as _stats_all  # noqa: E402
+
+__all__ = ["sum", "mean", "prod", "cumsum", "cumprod", "all", "any", "count_nonzero", "nansum",
+           "nanmean", *_select_all, *_norm_all, *_stats_all]
+
+TENSOR_METHODS = {
+    "sum": sum, "mean": mean, "prod": prod, "cumsum": cumsum, "cumprod": cumprod,
+    "all": all, "any": any, "count_nonzero": count_nonzero, "nansum": nansum,
+    "nanmean": nanmean, **_SELECT_METHODS, **_NORM_METHODS, **_STATS_METHODS,
+}

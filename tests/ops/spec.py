@@ -78,4 +78,5 @@ def as_list(x):
 
 
 def to_numpy(t):
-    return t.detach().cpu().numpy() if hasattr(t, "detach") else np.asarray(t)
+    # force=True: torch returns ZeroTensors for some second derivatives (norm, abs)
+    return t.detach().cpu().numpy(force=True) if hasattr(t, "detach") else np.asarray(t)

@@ -1,0 +1,180 @@
+"""``einsum`` (string equations with ``...`` and implicit output) and ``tensordot``;
+re-exported by ``linalg.py``.
+
+The equation is first made fully explicit (``...`` becomes letters, the implicit output is
+spelled out) and size-1 dimensions are expanded to the size they broadcast to, so forward is
+one ``np.einsum`` and each gradient is one more einsum: the upstream gradient contracted with
+the other operands, plus constant ``ones`` for letters only that operand has and identity
+matrices for letters it repeats (a diagonal). Those einsums are ember ops, so gradients of any
+order work.
+"""
+
+from __future__ import annotations
+
+import string
+
+import numpy as np
+
+from .._tensor import Tensor
+from ._core import Op
+
+__all__ = ["einsum", "tensordot"]
+
+_LETTERS = string.ascii_letters
+
+
+class Einsum(Op):
+    @staticmethod
+    def forward(ctx, *arrays, ins, out):
+        ctx.save_for_backward(*ctx.inputs)
+        ctx.ins, ctx.out = ins, out
+        eq = ",".join(ins) + "->" + out
+        return np.asarray(np.einsum(eq, *arrays, optimize="greedy" if len(arrays) > 2 else
+                                    len(arrays) == 2))
+
+    @staticmethod
+    def backward(ctx, grad):
+        ops = ctx.saved_tensors
+        return tuple(_operand_grad(ctx, ops, i, grad) if need else None
+                     for i, need in enumerate(ctx.needs_input_grad))
+
+
+def _operand_grad(ctx, ops, i, grad):
+    ins, sub = ctx.ins, ctx.ins[i]
+    others = [k for k in range(len(ops)) if k != i]
+    avail = set(ctx.out).union(*(ins[k] for k in others))
+    sizes = {c: n for k in range(len(ops)) for c, n in zip(ins[k], ops[k].shape)}
+    terms, arrays = [ctx.out] + [ins[k] for k in others], [grad] + [ops[k] for k in others]
+    dt, like = grad._dtype, grad._data
+    missing = "".join(c for c in dict.fromkeys(sub) if c not in avail)
+    if missing:  # letters only this operand has: its gradient is constant along them
+        terms.append(missing)
+        arrays.append(Tensor._make(np.ones([sizes[c] for c in missing], like.dtype), dt))
+    used = set("".join(ins) + ctx.out)
+    fresh = (c for c in _LETTERS if c not in used)
+    target, seen = [], set()
+    for c in sub:
+        if c in seen:  # a repeated letter is a diagonal: place the gradient on it
+            r = next(fresh)
+            terms.append(c + r)
+            arrays.append(Tensor._make(np.eye(sizes[c], dtype=like.dtype), dt))
+            target.append(r)
+        else:
+            seen.add(c)
+            target.append(c)
+    return Einsum.apply(*arrays, ins=tuple(terms), out="".join(target))
+
+
+def _parse(equation: str, operands) -> tuple:
+    eq = equation.replace(" ", "")
+    lhs, arrow, rhs = eq.partition("->")
+    subs = lhs.split(",")
+    if len(subs) > len(operands):
+        raise RuntimeError("einsum(): fewer operands were provided than specified in the "
+                           "equation")
+    if len(subs) < len(operands):
+        raise RuntimeError("einsum(): more operands were provided than specified in the "
+                           "equation")
+    for ch in eq:
+        if ch not in _LETTERS and ch not in ",.->":
+            raise RuntimeError(f"einsum(): invalid subscript given at index {eq.index(ch)} in "
+                               "the equation string, subscripts must be in [a-zA-Z]")
+    used = set(c for c in eq if c in _LETTERS)
+    spare = [c for c in _LETTERS if c not in used]
+    ell_nd = 0
+    for k, (s, op) in enumerate(zip(subs, operands)):
+        n = len(s.replace("...", ""))
+        if "..." in s:
+            ell_nd = max(ell_nd, op.ndim - n)
+        elif n != op.ndim:
+            raise RuntimeError(
+                f"einsum(): the number of subscripts in the equation ({n}) does not match the "
+                f"number of dimensions ({op.ndim}) for operand {k} and no ellipsis was given")
+    ell = "".join(spare[:ell_nd])
+    ins = []
+    for s, op in zip(subs, operands):
+        if "..." in s:
+            s = s.replace("...", ell[ell_nd - (op.ndim - len(s) + 3):] if op.ndim - len(s)
+                          + 3 else "")
+        ins.append(s)
+    if arrow:
+        out = rhs.replace("...", ell)
+        for c in out:
+            if c not in "".join(ins):
+                raise RuntimeError(f"einsum(): output subscript {c} does not appear in the "
+                                   "equation for any input operand")
+    else:
+        counts = {}
+        for c in "".join(s.replace("...", "") for s in subs):
+            counts[c] = counts.get(c, 0) + 1
+        out = ell + "".join(sorted(c for c, n in counts.items() if n == 1))
+    return ins, out
+
+
+def einsum(equation: str, *operands) -> Tensor:
+    """Sum of products over the indices of an Einstein-notation ``equation``.
+
+    Example:
+        >>> ember.einsum("ij,jk->ik", ember.ones(2, 3), ember.ones(3, 4)).shape
+        torch.Size([2, 4])
+    """
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    for op in operands:
+        if not isinstance(op, Tensor):
+            raise TypeError(f"einsum(): operands must be Tensors, not {type(op).__name__}")
+    ins, out = _parse(equation, operands)
+    dt = operands[0]._dtype
+    for op in operands[1:]:
+        if op._dtype is not dt:
+            raise RuntimeError(f"expected scalar type {dt._legacy.replace('Tensor', '')} but "
+                               f"found {op._dtype._legacy.replace('Tensor', '')}. Cast the "
+                               "operands to one dtype first.")
+    sizes = {}
+    for k, (s, op) in enumerate(zip(ins, operands)):
+        for c, n in zip(s, op.shape):
+            prev = sizes.get(c, 1)
+            if n != 1 and prev != 1 and n != prev:
+                raise RuntimeError(f"einsum(): subscript {c} has size {n} for operand {k} which"
+                                   f" does not broadcast with previously seen size {prev}")
+            sizes[c] = max(prev, n) if prev != 1 else n
+    # Expand broadcast (size-1) dimensions so every operand agrees on every letter's size.
+    ops = []
+    for s, op in zip(ins, operands):
+        full = tuple(sizes[c] for c in s)
+        ops.append(op if tuple(op.shape) == full else op.expand(full))
+    return Einsum.apply(*ops, ins=tuple(ins), out=out)
+
+
+def tensordot(a: Tensor, b: Tensor, dims=2, out=None) -> Tensor:
+    """Contract ``a``'s ``dims`` last dimensions with ``b``'s first (or the listed pairs).
+
+    Example:
+        >>> ember.tensordot(ember.ones(2, 3, 4), ember.ones(3, 4, 5)).shape
+        torch.Size([2, 5])
+    """
+    if isinstance(dims, Tensor):
+        dims = dims.tolist()
+    if isinstance(dims, (int, np.integer)):
+        if dims < 0:
+            raise RuntimeError(f"tensordot expects dims >= 0, but got dims={dims}")
+        if dims > a.ndim or dims > b.ndim:
+            raise RuntimeError(f"tensordot expects dims < ndim_a or ndim_b, but got dims={dims}")
+        da, db = list(range(-dims, 0)), list(range(dims))
+    else:
+        da, db = dims
+        da = [da] if isinstance(da, int) else list(da)
+        db = [db] if isinstance(db, int) else list(db)
+        if len(da) != len(db):
+            raise RuntimeError("both dimension lists should have same length")
+    la, lb = list(_LETTERS[:a.ndim]), list(_LETTERS[a.ndim:a.ndim + b.ndim])
+    for x, y in zip(da, db):
+        if a.shape[x] != b.shape[y]:
+            raise RuntimeError(f"contracted dimensions need to match, but first has size "
+                               f"{a.shape[x]} in dim {x} and second has size {b.shape[y]} in "
+                               f"dim {y}")
+        lb[y] = la[x]
+    contracted = set(la[x] for x in da)
+    out_sub = "".join(c for c in la if c not in contracted) + \
+        "".join(c for c in lb if c not in contracted)
+    return einsum(f"{''.join(la)},{''.join(lb)}->{out_sub}", a, b)

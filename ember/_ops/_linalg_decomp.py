@@ -1,0 +1,288 @@
+"""Matrix functions with gradients: ``inv``, ``solve``, ``det``, ``slogdet``, ``logdet``,
+``cholesky``; re-exported by ``linalg.py`` (``ember.inverse``, ``ember.det`` ...) and used by
+``ember.linalg``.
+
+Gradients are written with ember ops (``inv``, ``solve``, matmul), so they differentiate again.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import _dtype as D
+from .._tensor import Tensor
+from ._core import Op, unbroadcast
+
+__all__ = ["inverse", "det", "logdet", "slogdet"]
+
+
+class LinAlgError(RuntimeError):
+    """A matrix was singular or not positive-definite (``torch.linalg.LinAlgError``)."""
+
+
+def _mm(a, b):
+    from .linalg import Matmul
+
+    return Matmul.apply(a, b)
+
+
+def check_square(name: str, A: Tensor, float_only: bool = True) -> None:
+    if A.ndim < 2:
+        raise RuntimeError(f"{name}: The input tensor A must have at least 2 dimensions.")
+    if A.shape[-1] != A.shape[-2]:
+        raise RuntimeError(f"{name}: A must be batches of square matrices, but they are "
+                           f"{A.shape[-2]} by {A.shape[-1]} matrices")
+    if float_only and A._dtype.category < D._FLOAT:
+        from .inplace import _type_title
+
+        raise RuntimeError(f"{name}: Expected a floating point or complex tensor as input. Got "
+                           f"{_type_title(A._dtype)}. Convert first, e.g. A.double().")
+
+
+def _first_zero_pivot(a: np.ndarray) -> int:
+    """1-based index of the first zero pivot of LU with partial pivoting (LAPACK's info)."""
+    a = a.astype(np.float64 if a.dtype.kind == "f" else np.complex128, copy=True)
+    n = a.shape[0]
+    for k in range(n):
+        p = k + int(np.argmax(np.abs(a[k:, k])))
+        if a[p, k] == 0:
+            return k + 1
+        a[[k, p]] = a[[p, k]]
+        a[k + 1:, k:] -= np.outer(a[k + 1:, k] / a[k, k], a[k, k:])
+    return n
+
+
+def _batch_prefix(A: np.ndarray, bad_index) -> str:
+    if A.ndim <= 2:
+        return ""
+    return f"(Batch element {bad_index}): "
+
+
+def _singular_error(name: str, A: np.ndarray) -> LinAlgError:
+    flat = A.reshape((-1,) + A.shape[-2:])
+    for b, m in enumerate(flat):
+        try:
+            np.linalg.inv(m)
+        except np.linalg.LinAlgError:
+            k = _first_zero_pivot(m)
+            return LinAlgError(
+                f"{name}: {_batch_prefix(A, b)}The diagonal element {k} is zero, the inversion "
+                "could not be completed because the input matrix is singular.")
+    return LinAlgError(f"{name}: the inversion could not be completed because the input "
+                       "matrix is singular.")
+
+
+class Inv(Op):
+    save_output = True
+
+    @staticmethod
+    def forward(ctx, A, name):
+        try:
+            return np.linalg.inv(A)
+        except np.linalg.LinAlgError:
+            raise _singular_error(name, A) from None
+
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved_tensors
+        return -_mm(_mm(out.mT, grad), out.mT)
+
+
+def inv(A: Tensor) -> Tensor:
+    check_square("linalg.inv", A)
+    return Inv.apply(A, name="linalg.inv")
+
+
+def inverse(input: Tensor) -> Tensor:
+    """Inverse of a square matrix (or a batch of them); singular input raises.
+
+    Example:
+        >>> ember.inverse(ember.tensor([[2., 0.], [0., 4.]]))
+        tensor([[0.5000, 0.0000],
+                [0.0000, 0.2500]])
+    """
+    check_square("linalg.inv", input)
+    return Inv.apply(input, name="linalg.inv")
+
+
+class Solve(Op):
+    """``X = A^-1 B`` for matrices ``B`` of shape (..., n, k); batch dims broadcast."""
+
+    save_output = True
+
+    @staticmethod
+    def forward(ctx, A, B):
+        ctx.save_for_backward(*ctx.inputs)
+        try:
+            return np.linalg.solve(A, B)
+        except np.linalg.LinAlgError:
+            raise LinAlgError("torch.linalg.solve: The solver failed because the input matrix "
+                              "is singular.") from None
+
+    @staticmethod
+    def backward(ctx, grad):
+        A, B, X = ctx.saved_tensors
+        gB = Solve.apply(A.mT, grad)
+        gA = -_mm(gB, X.mT) if ctx.needs_input_grad[0] else None
+        return (unbroadcast(gA, A.shape) if gA is not None else None,
+                unbroadcast(gB, B.shape) if ctx.needs_input_grad[1] else None)
+
+
+def solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor:
+    check_square("linalg.solve", A)
+    if A._dtype is not B._dtype:
+        from .inplace import _type_title
+
+        raise RuntimeError(f"linalg.solve: Expected A and B to have the same dtype, but found "
+                           f"A of type {_type_title(A._dtype)} and B of type "
+                           f"{_type_title(B._dtype)} instead")
+    if not left:  # X A = B  <=>  A^T X^T = B^T
+        return solve(A.mT, B.mT).mT
+    vector = B.ndim == 1 or (B.ndim == A.ndim - 1 and tuple(B.shape) == tuple(A.shape[:-1]))
+    Bm = B.unsqueeze(-1) if vector else B
+    if Bm.ndim < 2 or Bm.shape[-2] != A.shape[-1]:
+        rows = Bm.shape[-2] if Bm.ndim >= 2 else Bm.shape[0]
+        raise RuntimeError(
+            f"linalg.solve: Incompatible shapes of A and B for the equation AX = B "
+            f"({A.shape[-2]}x{A.shape[-1]} and {rows}x{Bm.shape[-1] if Bm.ndim >= 2 else 1})")
+    X = Solve.apply(A, Bm)
+    return X.squeeze(-1) if vector else X
+
+
+class Det(Op):
+    save_output = True
+
+    @staticmethod
+    def forward(ctx, A):
+        ctx.save_for_backward(*ctx.inputs)
+        return np.asarray(np.linalg.det(A))
+
+    @staticmethod
+    def backward(ctx, grad):
+        A, d = ctx.saved_tensors
+        g = (grad * d).unsqueeze(-1).unsqueeze(-1)
+        if np.all(d._data != 0):
+            return g * inv(A).mT
+        # A singular matrix has no inverse; d det / dA is still its cofactor matrix
+        # (computed in NumPy from an SVD, so first order only).
+        return grad.unsqueeze(-1).unsqueeze(-1) * Tensor._make(_cofactor(A._data), A._dtype)
+
+
+def _cofactor(A: np.ndarray) -> np.ndarray:
+    """The cofactor matrix adj(A)^T, valid for singular A: with A = U S V^T,
+    adj(A) = det(U) det(V) V diag(prod_{j != i} s_j) U^T."""
+    U, S, Vh = np.linalg.svd(A)
+    n = S.shape[-1]
+    prods = np.stack([np.prod(np.delete(S, i, axis=-1), axis=-1) for i in range(n)], -1)
+    scale = (np.linalg.det(U) * np.linalg.det(Vh))[..., None, None]
+    adj = np.swapaxes(Vh, -1, -2) @ (prods[..., :, None] * np.swapaxes(U, -1, -2))
+    return np.swapaxes(scale * adj, -1, -2)
+
+
+def det(input: Tensor) -> Tensor:
+    """Determinant of a square matrix (or a batch of them).
+
+    Example:
+        >>> ember.det(ember.tensor([[1., 2.], [3., 4.]]))
+        tensor(-2.)
+    """
+    check_square("linalg.det", input)
+    return Det.apply(input)
+
+
+class SlogDet(Op):
+    # sign takes part in the graph (with a zero gradient) as in PyTorch
+    materialize_grads = False
+
+    @staticmethod
+    def forward(ctx, A, log_of_det):
+        ctx.save_for_backward(*ctx.inputs)
+        sign, logabs = np.linalg.slogdet(A)
+        ctx._num_outputs = 1 if log_of_det else 2  # logabsdet (output 1) takes gradients
+        sign, logabs = np.asarray(sign), np.asarray(logabs)
+        if log_of_det:  # logdet: log(det), nan for a negative determinant
+            return np.where(sign < 0, np.nan, logabs).astype(logabs.dtype, copy=False)
+        return sign, logabs
+
+    @staticmethod
+    def backward(ctx, *grads):
+        (A,) = ctx.saved_tensors
+        g = grads[-1]
+        if g is None:
+            return None
+        return g.unsqueeze(-1).unsqueeze(-1) * inv(A).mT
+
+
+def slogdet(input: Tensor) -> tuple:
+    """``(sign, logabsdet)`` of the determinant, stable where ``det`` would overflow.
+
+    Example:
+        >>> ember.slogdet(ember.tensor([[1., 2.], [3., 4.]])).logabsdet
+        tensor(0.6931)
+    """
+    check_square("linalg.slogdet", input)
+    return _SLOGDET(*SlogDet.apply(input, log_of_det=False))
+
+
+def logdet(input: Tensor) -> Tensor:
+    """``log(det(input))``: nan for a negative determinant, -inf for a singular matrix.
+
+    Example:
+        >>> ember.logdet(ember.eye(2) * 2)
+        tensor(1.3863)
+    """
+    check_square("logdet", input)
+    return SlogDet.apply(input, log_of_det=True)
+
+
+def _slogdet_type():
+    from ._reduce_select import return_type
+
+    return return_type("slogdet", ("sign", "logabsdet"))
+
+
+_SLOGDET = _slogdet_type()
+
+
+class Cholesky(Op):
+    save_output = True
+
+    @staticmethod
+    def forward(ctx, A, name):
+        try:
+            return np.linalg.cholesky(A)
+        except np.linalg.LinAlgError:
+            raise _not_pd_error(name, A) from None
+
+    @staticmethod
+    def backward(ctx, grad):
+        # PyTorch's rule: gA = L^-H Phi(L^H gL) L^-1, symmetrised, where Phi keeps the lower
+        # triangle and halves the diagonal.
+        (L,) = ctx.saved_tensors
+        n = L.shape[-1]
+        phi = np.tril(np.ones((n, n), L._data.dtype)) - 0.5 * np.eye(n, dtype=L._data.dtype)
+        P = _mm(L.mT, grad) * Tensor._make(phi, L._dtype)
+        Li = inv(L)
+        gA = _mm(_mm(Li.mT, P), Li)
+        return (gA + gA.mT) * 0.5
+
+
+def _not_pd_error(name: str, A: np.ndarray) -> LinAlgError:
+    flat = A.reshape((-1,) + A.shape[-2:])
+    for b, m in enumerate(flat):
+        for k in range(1, m.shape[0] + 1):
+            try:
+                np.linalg.cholesky(m[:k, :k])
+            except np.linalg.LinAlgError:
+                return LinAlgError(
+                    f"{name}: {_batch_prefix(A, b)}The factorization could not be completed "
+                    f"because the input is not positive-definite (the leading minor of order "
+                    f"{k} is not positive-definite).")
+    return LinAlgError(f"{name}: The factorization could not be completed because the input "
+                       "is not positive-definite.")
+
+
+def cholesky(A: Tensor, *, upper: bool = False) -> Tensor:
+    check_square("linalg.cholesky", A)
+    L = Cholesky.apply(A, name="linalg.cholesky")
+    return L.mT if upper else L

@@ -1,0 +1,312 @@
+"""Selection reductions: ``max``, ``min``, ``amax``, ``amin``, ``aminmax``, ``argmax``,
+``argmin``, ``median``, ``mode``; re-exported by ``reduce.py``.
+
+Gradients follow PyTorch: a reduction over all elements (``max()``, ``amax``, ``median()``)
+splits the gradient evenly among tied extremes; one that returns indices (``max(dim)``,
+``median(dim)``, ``mode``) sends it to the selected index only. Both are a constant mask times
+the expanded gradient, so they are differentiable to any order.
+"""
+
+from __future__ import annotations
+
+from operator import itemgetter
+
+import numpy as np
+
+from .. import _dtype as D
+from .._tensor import Tensor
+from ._core import Op, wrap_dim, wrap_dims
+from .reduce import expand_reduced
+
+__all__ = ["max", "min", "amax", "amin", "aminmax", "argmax", "argmin", "median", "mode"]
+
+
+def return_type(name: str, fields: tuple = ("values", "indices")) -> type:
+    """A tuple subclass like ``torch.return_types.<name>``: named fields, torch's repr."""
+
+    def __new__(cls, *items):
+        return tuple.__new__(cls, items)
+
+    def __repr__(self):
+        body = ",\n".join(f"{f}={v!r}" for f, v in zip(fields, self))
+        return f"torch.return_types.{name}(\n{body})"
+
+    def __reduce__(self):
+        return (type(self), tuple(self))
+
+    ns = {"__new__": __new__, "__repr__": __repr__, "__reduce__": __reduce__,
+          "__slots__": (), "_fields": fields, "__module__": "ember.return_types"}
+    ns.update({f: property(itemgetter(i)) for i, f in enumerate(fields)})
+    return type(name, (tuple,), ns)
+
+
+max_type = return_type("max")
+min_type = return_type("min")
+median_type = return_type("median")
+mode_type = return_type("mode")
+aminmax_type = return_type("aminmax", ("min", "max"))
+
+
+def _check_nonempty(name: str, input: Tensor, axes: tuple | None, err=RuntimeError):
+    if axes is None:
+        if input.numel() == 0:
+            raise err(f"{name}(): Expected reduction dim to be specified for input.numel() == 0."
+                      " Specify the reduction dim with the 'dim' argument.")
+        return
+    for a in axes:
+        if input.ndim and input.shape[a] == 0:
+            raise IndexError(f"{name}(): Expected reduction dim {a} to have non-zero size.")
+
+
+class Extreme(Op):
+    """max/min over ``axes`` without indices; the gradient is shared among ties."""
+
+    save_output = True
+
+    @staticmethod
+    def forward(ctx, x, fn, axes, keepdim):
+        ctx.save_for_backward(*ctx.inputs)
+        ctx.axes, ctx.keepdim = axes, keepdim
+        return fn(x, axis=axes, keepdims=keepdim)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, out = ctx.saved_tensors
+        return expand_reduced(grad, x.shape, ctx.axes, ctx.keepdim) * \
+            _tie_weights(x._data, out._data, ctx.axes, ctx.keepdim)
+
+
+def _tie_weights(x: np.ndarray, out: np.ndarray, axes: tuple, keepdim: bool) -> Tensor:
+    if not keepdim:
+        out = np.expand_dims(out, axes)
+    hit = (x == out) | (np.isnan(x) & np.isnan(out)) if x.dtype.kind == "f" else x == out
+    w = hit / np.sum(hit, axis=axes, keepdims=True, dtype=x.dtype)
+    return Tensor._make(w.astype(x.dtype, copy=False), D._FROM_NP[x.dtype])
+
+
+class Selected(Op):
+    """Values picked at ``indices`` along ``dim`` (max/min/median/mode with a dim)."""
+
+    non_differentiable_outputs = (1,)
+    materialize_grads = False  # the indices' gradient arrives as None
+
+    @staticmethod
+    def forward(ctx, x, pick, dim, keepdim):
+        ctx.in_shape, ctx.dim, ctx.keepdim = x.shape, dim, keepdim
+        ctx._num_outputs = 2
+        if x.ndim == 0:
+            ctx.idx = np.zeros((), np.int64)
+            return x.copy(), ctx.idx
+        idx = pick(x, dim)  # keepdims-shaped int64 indices
+        ctx.idx = idx
+        values = np.take_along_axis(x, idx, axis=dim)
+        if not keepdim:
+            values, idx = np.squeeze(values, dim), np.squeeze(idx, dim)
+        return values, idx
+
+    @staticmethod
+    def backward(ctx, grad, _grad_idx=None):
+        if not ctx.in_shape:
+            return grad
+        mask = np.zeros(ctx.in_shape, dtype=grad._data.dtype)
+        np.put_along_axis(mask, ctx.idx, 1, axis=ctx.dim)
+        g = expand_reduced(grad, ctx.in_shape, (ctx.dim,), ctx.keepdim)
+        return g * Tensor._make(mask, grad._dtype)
+
+
+def _pick_arg(fn):
+    def pick(x, dim):
+        return fn(x, axis=dim, keepdims=True).astype(np.int64, copy=False)
+
+    return pick
+
+
+def _reduce_extreme(name, fn, argfn, rtype, input, dim, keepdim, other):
+    if isinstance(dim, Tensor) or other is not None:
+        from . import elementwise
+
+        op = getattr(elementwise, "maximum" if name == "max" else "minimum")
+        return op(input, dim if isinstance(dim, Tensor) else other)
+    if dim is None:
+        _check_nonempty(name, input, None)
+        return Extreme.apply(input, fn=fn, axes=tuple(range(input.ndim)), keepdim=False)
+    d = wrap_dim(dim, input.ndim)
+    _check_nonempty(name, input, (d,))
+    return rtype(*Selected.apply(input, pick=_pick_arg(argfn), dim=d, keepdim=keepdim))
+
+
+def max(input: Tensor, dim=None, keepdim: bool = False, *, other=None):
+    """The largest element; with ``dim``, ``(values, indices)``; with a tensor, ``maximum``.
+
+    Example:
+        >>> ember.tensor([[1, 5], [7, 2]]).max(dim=1)
+        torch.return_types.max(
+        values=tensor([5, 7]),
+        indices=tensor([1, 0]))
+    """
+    return _reduce_extreme("max", np.max, np.argmax, max_type, input, dim, keepdim, other)
+
+
+def min(input: Tensor, dim=None, keepdim: bool = False, *, other=None):
+    """The smallest element; with ``dim``, ``(values, indices)``; with a tensor, ``minimum``.
+
+    Example:
+        >>> ember.tensor([[1, 5], [7, 2]]).min()
+        tensor(1)
+    """
+    return _reduce_extreme("min", np.min, np.argmin, min_type, input, dim, keepdim, other)
+
+
+def _amax_like(name, fn, input, dim, keepdim):
+    axes = wrap_dims(dim if dim != () else None, input.ndim) if input.ndim else ()
+    if input.numel() == 0:
+        _check_nonempty(name, input, None if not dim and dim != 0 else axes)
+    return Extreme.apply(input, fn=fn, axes=axes, keepdim=keepdim)
+
+
+def amax(input: Tensor, dim=(), keepdim: bool = False) -> Tensor:
+    """Maximum over ``dim`` (all by default); the gradient is shared evenly among ties.
+
+    Example:
+        >>> ember.tensor([[1., 5.], [7., 2.]]).amax(1)
+        tensor([5., 7.])
+    """
+    return _amax_like("amax", np.max, input, dim, keepdim)
+
+
+def amin(input: Tensor, dim=(), keepdim: bool = False) -> Tensor:
+    """Minimum over ``dim`` (all by default); the gradient is shared evenly among ties.
+
+    Example:
+        >>> ember.tensor([[1., 5.], [7., 2.]]).amin(1)
+        tensor([1., 2.])
+    """
+    return _amax_like("amin", np.min, input, dim, keepdim)
+
+
+def aminmax(input: Tensor, *, dim: int | None = None, keepdim: bool = False):
+    """``(min, max)`` over ``dim`` or over all elements.
+
+    Example:
+        >>> ember.aminmax(ember.tensor([3, 1, 2]))
+        torch.return_types.aminmax(
+        min=tensor(1),
+        max=tensor(3))
+    """
+    if dim is None:
+        _check_nonempty("aminmax", input, None)
+        axes = tuple(range(input.ndim))
+    else:
+        axes = (wrap_dim(dim, input.ndim),) if input.ndim else ()
+        _check_nonempty("aminmax", input, axes)
+    return aminmax_type(Extreme.apply(input, fn=np.min, axes=axes, keepdim=keepdim),
+                        Extreme.apply(input, fn=np.max, axes=axes, keepdim=keepdim))
+
+
+def _arg(name, fn, input, dim, keepdim):
+    x = input._data
+    if dim is None:
+        _check_nonempty(name, input, None, IndexError)
+        out = fn(x.reshape(-1))
+        if keepdim:
+            out = np.reshape(out, (1,) * x.ndim)
+    else:
+        d = wrap_dim(dim, input.ndim)
+        if x.ndim == 0:
+            out = np.zeros((), np.int64)
+        else:
+            _check_nonempty(name, input, (d,))
+            out = fn(x, axis=d, keepdims=keepdim)
+    return Tensor._make(np.asarray(out, dtype=np.int64), D.int64)
+
+
+def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    """Index of the largest element (of the flattened tensor when ``dim`` is None).
+
+    Example:
+        >>> ember.tensor([[1, 5], [7, 2]]).argmax()
+        tensor(2)
+    """
+    return _arg("argmax", np.argmax, input, dim, keepdim)
+
+
+def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    """Index of the smallest element (of the flattened tensor when ``dim`` is None).
+
+    Example:
+        >>> ember.tensor([[1, 5], [7, 2]]).argmin(1)
+        tensor([0, 1])
+    """
+    return _arg("argmin", np.argmin, input, dim, keepdim)
+
+
+def _median_pick(x: np.ndarray, dim: int) -> np.ndarray:
+    k = (x.shape[dim] - 1) // 2
+    order = np.argsort(x, axis=dim, kind="stable")
+    idx = np.take(order, [k], axis=dim)
+    if x.dtype.kind == "f":
+        nan = np.isnan(x)
+        if nan.any():  # PyTorch propagates NaN: the median of a slice with a NaN is NaN
+            first = np.argmax(nan, axis=dim, keepdims=True)
+            idx = np.where(np.any(nan, axis=dim, keepdims=True), first, idx)
+    return idx.astype(np.int64, copy=False)
+
+
+def median(input: Tensor, dim: int | None = None, keepdim: bool = False):
+    """The lower median; with ``dim``, ``(values, indices)``.
+
+    Example:
+        >>> ember.tensor([1., 4., 2., 3.]).median()
+        tensor(2.)
+    """
+    if dim is None:
+        flat = input.reshape(-1)
+        if input.numel() == 0:
+            return Tensor._make(np.array(np.nan, input._data.dtype), input._dtype)
+        values, _ = Selected.apply(flat, pick=_median_pick, dim=0, keepdim=False)
+        # Route the gradient like PyTorch: shared among all elements equal to the median.
+        return Extreme.apply(input, fn=_ConstReduce(values._data), axes=tuple(
+            range(input.ndim)), keepdim=False)
+    d = wrap_dim(dim, input.ndim)
+    _check_nonempty("median", input, (d,))
+    return median_type(*Selected.apply(input, pick=_median_pick, dim=d, keepdim=keepdim))
+
+
+class _ConstReduce:
+    """A reduction "function" that returns a value already computed (for ``median()``)."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def __call__(self, x, axis, keepdims):
+        return np.reshape(self.value, (1,) * x.ndim) if keepdims else self.value
+
+
+def _mode_pick(x: np.ndarray, dim: int) -> np.ndarray:
+    moved = np.moveaxis(x, dim, -1)
+    rows = moved.reshape(-1, moved.shape[-1])
+    n = rows.shape[-1]
+    out = np.empty(len(rows), np.int64)
+    for r, row in enumerate(rows):
+        vals, counts = np.unique(row, return_counts=True)
+        v = vals[np.argmax(counts)]  # the smallest of the most frequent values
+        out[r] = n - 1 - np.argmax(row[::-1] == v)  # PyTorch reports its last position
+    return np.expand_dims(out.reshape(moved.shape[:-1]), dim)
+
+
+def mode(input: Tensor, dim: int = -1, keepdim: bool = False):
+    """The most frequent value along ``dim`` (the smallest among ties) and its index.
+
+    Example:
+        >>> ember.mode(ember.tensor([1, 2, 2, 3])).values
+        tensor(2)
+    """
+    d = wrap_dim(dim, input.ndim)
+    _check_nonempty("mode", input, (d,))
+    return mode_type(*Selected.apply(input, pick=_mode_pick, dim=d, keepdim=keepdim))
+
+
+TENSOR_METHODS = {
+    "max": max, "min": min, "amax": amax, "amin": amin, "aminmax": aminmax,
+    "argmax": argmax, "argmin": argmin, "median": median, "mode": mode,
+}

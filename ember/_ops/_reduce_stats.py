@@ -1,0 +1,157 @@
+"""Variance, standard deviation and ``logsumexp``; re-exported by ``reduce.py``."""
+
+from __future__ import annotations
+
+import builtins
+import warnings
+
+import numpy as np
+
+from .. import _dtype as D
+from .._tensor import Tensor
+from ._core import Op
+from .reduce import Mean, SafeDiv, _axes, expand_reduced, reduced_count
+
+__all__ = ["var", "std", "var_mean", "std_mean", "logsumexp"]
+
+# -- variance and standard deviation --------------------------------------------------------
+
+class Var(Op):
+    @staticmethod
+    def forward(ctx, x, axes, correction, keepdim):
+        ctx.save_for_backward(*ctx.inputs)
+        ctx.axes, ctx.correction, ctx.keepdim = axes, correction, keepdim
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.var(x, axis=axes, ddof=correction, keepdims=keepdim)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        n = builtins.max(reduced_count(x.shape, ctx.axes) - ctx.correction, 0)
+        g = expand_reduced(grad, x.shape, ctx.axes, ctx.keepdim)
+        return g * (2.0 / n if n else float("inf")) * (x - x.mean(ctx.axes, keepdim=True))
+
+
+class Std(Op):
+    save_output = True
+
+    @staticmethod
+    def forward(ctx, x, axes, correction, keepdim):
+        ctx.save_for_backward(*ctx.inputs)
+        ctx.axes, ctx.correction, ctx.keepdim = axes, correction, keepdim
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.std(x, axis=axes, ddof=correction, keepdims=keepdim)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, out = ctx.saved_tensors
+        n = builtins.max(reduced_count(x.shape, ctx.axes) - ctx.correction, 0)
+        g = expand_reduced(SafeDiv.apply(grad, out), x.shape, ctx.axes, ctx.keepdim)
+        return g * (1.0 / n if n else float("inf")) * (x - x.mean(ctx.axes, keepdim=True))
+
+
+def _var_args(name, input, dim, unbiased, keepdim, correction):
+    if isinstance(dim, bool):  # std(x, False): the old positional ``unbiased``
+        dim, unbiased = None, dim
+    if input._dtype.category < D._FLOAT:
+        raise RuntimeError("std and var only support floating point and complex dtypes")
+    if correction is not None and unbiased is not None:
+        raise RuntimeError(f"{name}(): cannot specify both 'unbiased' and 'correction'")
+    if correction is None:
+        correction = 0 if unbiased is False else 1
+    axes = _axes(input, dim)
+    if reduced_count(input.shape, axes) - correction <= 0 and input.numel():
+        warnings.warn(f"{name}(): degrees of freedom is <= 0. Correction should be strictly "
+                      "less than the reduction factor (input numel divided by output numel).",
+                      UserWarning, stacklevel=3)
+    return axes, correction, keepdim
+
+
+def var(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
+        correction: int | float | None = None) -> Tensor:
+    """Variance over ``dim`` with Bessel's correction by default (``correction=1``).
+
+    Example:
+        >>> ember.tensor([1., 2., 3., 4.]).var()
+        tensor(1.6667)
+    """
+    axes, c, keepdim = _var_args("var", input, dim, unbiased, keepdim, correction)
+    return Var.apply(input, axes=axes, correction=c, keepdim=keepdim)
+
+
+def std(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
+        correction: int | float | None = None) -> Tensor:
+    """Standard deviation over ``dim`` (``correction=1`` by default).
+
+    Example:
+        >>> ember.tensor([1., 2., 3., 4.]).std()
+        tensor(1.2910)
+    """
+    axes, c, keepdim = _var_args("std", input, dim, unbiased, keepdim, correction)
+    return Std.apply(input, axes=axes, correction=c, keepdim=keepdim)
+
+
+def var_mean(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
+             correction: int | float | None = None) -> tuple:
+    """``(var, mean)`` over ``dim``.
+
+    Example:
+        >>> v, m = ember.var_mean(ember.tensor([1., 3.]))
+    """
+    axes, c, keepdim = _var_args("var_mean", input, dim, unbiased, keepdim, correction)
+    return (Var.apply(input, axes=axes, correction=c, keepdim=keepdim),
+            Mean.apply(input, axes=axes, keepdim=keepdim))
+
+
+def std_mean(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
+             correction: int | float | None = None) -> tuple:
+    """``(std, mean)`` over ``dim``.
+
+    Example:
+        >>> s, m = ember.std_mean(ember.tensor([1., 3.]))
+    """
+    axes, c, keepdim = _var_args("std_mean", input, dim, unbiased, keepdim, correction)
+    return (Std.apply(input, axes=axes, correction=c, keepdim=keepdim),
+            Mean.apply(input, axes=axes, keepdim=keepdim))
+
+
+# -- logsumexp ------------------------------------------------------------------------------
+
+class LogSumExp(Op):
+    save_output = True
+
+    @staticmethod
+    def forward(ctx, x, axes, keepdim):
+        ctx.save_for_backward(*ctx.inputs)
+        ctx.axes, ctx.keepdim = axes, keepdim
+        if x.size == 0:
+            return np.full(np.sum(x, axis=axes, keepdims=keepdim).shape, -np.inf, x.dtype)
+        m = np.max(x, axis=axes, keepdims=True)
+        # Shift by the max for stability; an infinite max would give inf - inf = nan.
+        m = np.where(np.isfinite(m), m, 0).astype(x.dtype, copy=False)
+        with np.errstate(divide="ignore"):
+            out = np.log(np.sum(np.exp(x - m), axis=axes, keepdims=True)) + m
+        return out if keepdim else np.squeeze(out, axis=axes)
+
+    @staticmethod
+    def backward(ctx, grad):
+        from .unary import exp
+
+        x, out = ctx.saved_tensors
+        g = expand_reduced(grad, x.shape, ctx.axes, ctx.keepdim)
+        return g * exp(x - expand_reduced(out, x.shape, ctx.axes, ctx.keepdim))
+
+
+def logsumexp(input: Tensor, dim, keepdim: bool = False) -> Tensor:
+    """``log(sum(exp(input), dim))`` computed stably; integers give the default float dtype.
+
+    Example:
+        >>> ember.logsumexp(ember.tensor([0., 0.]), 0)
+        tensor(0.6931)
+    """
+    if input._dtype.category < D._FLOAT:
+        input = input.to(D.get_default_dtype())
+    return LogSumExp.apply(input, axes=_axes(input, dim), keepdim=keepdim)
+
+
+TENSOR_METHODS = {"var": var, "std": std, "logsumexp": logsumexp}

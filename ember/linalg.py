@@ -1,0 +1,221 @@
+"""``ember.linalg``: PyTorch's ``torch.linalg`` namespace (norms, inverses, solvers,
+determinants, decompositions).
+
+Example:
+    >>> A = ember.tensor([[2., 1.], [1., 3.]])
+    >>> ember.linalg.solve(A, ember.tensor([1., 2.]))
+    tensor([0.2000, 0.6000])
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from . import _dtype as D
+from ._ops._core import wrap_dim
+from ._ops._linalg_decomp import LinAlgError, SlogDet, check_square
+from ._ops._linalg_decomp import cholesky as _cholesky
+from ._ops._linalg_decomp import det as _det
+from ._ops._linalg_decomp import inv as _inv
+from ._ops._linalg_decomp import solve as _solve
+from ._ops._reduce_norm import vector_norm as _vector_norm
+from ._ops._reduce_select import return_type
+from ._ops.linalg import cross as _cross
+from ._ops.linalg import matmul
+from ._tensor import Tensor
+
+__all__ = ["LinAlgError", "norm", "vector_norm", "matrix_norm", "inv", "inv_ex", "solve",
+           "det", "slogdet", "cholesky", "cholesky_ex", "eigh", "eigvalsh", "svd", "svdvals",
+           "qr", "cross", "matmul", "multi_dot", "vecdot", "diagonal", "matrix_power"]
+
+
+def vector_norm(x: Tensor, ord: float = 2, dim=None, keepdim: bool = False, *,
+                dtype=None) -> Tensor:
+    """The vector ``ord``-norm over ``dim`` (all elements when None).
+
+    Example:
+        >>> ember.linalg.vector_norm(ember.tensor([3., 4.]))
+        tensor(5.)
+    """
+    return _vector_norm(x, ord, dim, keepdim, dtype=dtype)
+
+
+def matrix_norm(A: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *,
+                dtype=None) -> Tensor:
+    """Matrix norm over the two dims ``dim``: 'fro', 'nuc', inf, -inf, 1, -1, 2, -2.
+
+    Example:
+        >>> ember.linalg.matrix_norm(ember.eye(2), ord=1)
+        tensor(1.)
+    """
+    if A.ndim < 2:
+        raise RuntimeError("linalg.matrix_norm: The input tensor A must have at least 2 "
+                           "dimensions.")
+    if len(dim) != 2:
+        raise RuntimeError(f"linalg.matrix_norm: dim must be a 2-tuple. Got {tuple(dim)}")
+    d0, d1 = wrap_dim(dim[0], A.ndim), wrap_dim(dim[1], A.ndim)
+    if dtype is not None:
+        A = A.to(D.to_dtype(dtype))
+    if ord == "fro":
+        return _vector_norm(A, 2, (d0, d1), keepdim)
+    if ord in ("nuc", 2, -2):
+        rest = [i for i in range(A.ndim) if i not in (d0, d1)]
+        s = svdvals(A.permute(*rest, d0, d1))
+        out = s.sum(-1) if ord == "nuc" else (s.amax(-1) if ord == 2 else s.amin(-1))
+        if keepdim:
+            out = out.unsqueeze(min(d0, d1)).unsqueeze(max(d0, d1))
+        return out
+    if isinstance(ord, str) or abs(ord) not in (1, math.inf):
+        raise RuntimeError(f"linalg.matrix_norm: Order {ord} not supported.")
+    # ord=+-1: extreme column sum (sum over rows d0); ord=+-inf: extreme row sum.
+    sum_dim, ext_dim = (d0, d1) if abs(ord) == 1 else (d1, d0)
+    sums = _vector_norm(A, 1, sum_dim, keepdim=True)
+    out = sums.amax(ext_dim, keepdim=True) if ord > 0 else sums.amin(ext_dim, keepdim=True)
+    return out if keepdim else _squeeze2(out, d0, d1)
+
+
+def _squeeze2(t: Tensor, d0: int, d1: int) -> Tensor:
+    shape = [s for i, s in enumerate(t.shape) if i not in (d0, d1)]
+    return t.reshape(tuple(shape))
+
+
+def norm(A: Tensor, ord=None, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    """Vector or matrix norm, chosen like PyTorch: by ``dim`` (an int: vector; a pair:
+    matrix) or, when ``dim`` is None, by the input's rank (only when ``ord`` is given).
+
+    Example:
+        >>> ember.linalg.norm(ember.tensor([[1., 2.], [2., 4.]]))
+        tensor(5.)
+    """
+    if isinstance(dim, int):
+        dim = (dim,)
+    if dim is not None:
+        if len(dim) == 1:
+            return _vector_norm(A, 2 if ord is None else ord, dim, keepdim, dtype=dtype)
+        return matrix_norm(A, "fro" if ord is None else ord, dim, keepdim, dtype=dtype)
+    if ord is None:
+        return _vector_norm(A, 2, None, keepdim, dtype=dtype)
+    if A.ndim == 2:
+        return matrix_norm(A, ord, (-2, -1), keepdim, dtype=dtype)
+    if A.ndim == 1:
+        return _vector_norm(A, ord, None, keepdim, dtype=dtype)
+    raise RuntimeError(f"linalg.norm: If dim is not specified but ord is, the input must be 1D "
+                       f"or 2D. Got {A.ndim}D.")
+
+
+def inv(A: Tensor, *, out=None) -> Tensor:
+    """Inverse of a square matrix (or batch); raises ``LinAlgError`` when singular.
+
+    Example:
+        >>> ember.linalg.inv(ember.tensor([[2., 0.], [0., 4.]]))
+        tensor([[0.5000, 0.0000],
+                [0.0000, 0.2500]])
+    """
+    return _inv(A)
+
+
+_inv_ex_type = return_type("linalg_inv_ex", ("inverse", "info"))
+
+
+def inv_ex(A: Tensor, *, check_errors: bool = False):
+    """``(inverse, info)``; ``info`` is nonzero where the matrix is singular."""
+    from ._ops._linalg_decomp import _first_zero_pivot
+
+    try:
+        return _inv_ex_type(_inv(A), Tensor._make(np.zeros(A.shape[:-2], np.int32), D.int32))
+    except LinAlgError:
+        if check_errors:
+            raise
+        flat = A._data.reshape((-1,) + tuple(A.shape[-2:]))
+        info = np.array([_first_zero_pivot(m) if np.linalg.matrix_rank(m) < m.shape[0] else 0
+                         for m in flat], np.int32).reshape(A.shape[:-2])
+        return _inv_ex_type(Tensor._make(np.full(A._data.shape, np.nan, A._data.dtype),
+                                         A._dtype), Tensor._make(info, D.int32))
+
+
+def solve(A: Tensor, B: Tensor, *, left: bool = True, out=None) -> Tensor:
+    """Solve ``A X = B`` (``X A = B`` when ``left=False``); ``B`` may be a vector.
+
+    Example:
+        >>> ember.linalg.solve(ember.eye(2) * 2, ember.tensor([2., 4.]))
+        tensor([1., 2.])
+    """
+    return _solve(A, B, left=left)
+
+
+def det(A: Tensor, *, out=None) -> Tensor:
+    """Determinant of a square matrix (or batch).
+
+    Example:
+        >>> ember.linalg.det(ember.eye(3) * 2)
+        tensor(8.)
+    """
+    return _det(A)
+
+
+_linalg_slogdet = return_type("linalg_slogdet", ("sign", "logabsdet"))
+
+
+def slogdet(A: Tensor, *, out=None):
+    """``(sign, logabsdet)`` of the determinant.
+
+    Example:
+        >>> ember.linalg.slogdet(ember.eye(2) * -1).sign
+        tensor(1.)
+    """
+    check_square("linalg.slogdet", A)
+    return _linalg_slogdet(*SlogDet.apply(A, log_of_det=False))
+
+
+def cholesky(A: Tensor, *, upper: bool = False, out=None) -> Tensor:
+    """Lower (or upper) Cholesky factor of a symmetric positive-definite matrix.
+
+    Example:
+        >>> ember.linalg.cholesky(ember.eye(2) * 4)
+        tensor([[2., 0.],
+                [0., 2.]])
+    """
+    return _cholesky(A, upper=upper)
+
+
+_cholesky_ex_type = return_type("linalg_cholesky_ex", ("L", "info"))
+
+
+def cholesky_ex(A: Tensor, *, upper: bool = False, check_errors: bool = False):
+    """``(L, info)``; ``info`` is the order of the first non-positive-definite leading minor."""
+    try:
+        return _cholesky_ex_type(_cholesky(A, upper=upper),
+                                 Tensor._make(np.zeros(A.shape[:-2], np.int32), D.int32))
+    except LinAlgError as err:
+        if check_errors:
+            raise
+        order = int(str(err).split("order ")[-1].split(" ")[0]) if "order" in str(err) else 1
+        return _cholesky_ex_type(Tensor._make(np.zeros_like(A._data), A._dtype),
+                                 Tensor._make(np.full(A.shape[:-2], order, np.int32), D.int32))
+
+
+from ._ops._linalg_extra import (  # noqa: E402
+    diagonal,
+    eigh,
+    eigvalsh,
+    matrix_power,
+    multi_dot,
+    qr,
+    svd,
+    svdvals,
+    vecdot,
+)
+
+
+def cross(input: Tensor, other: Tensor, *, dim: int = -1) -> Tensor:
+    """Cross product of 3-vectors along ``dim`` (the last by default), with broadcasting.
+
+    Example:
+        >>> ember.linalg.cross(ember.tensor([1., 0., 0.]), ember.tensor([0., 1., 0.]))
+        tensor([0., 0., 1.])
+    """
+    return _cross(input, other, dim=dim)
+
+
