@@ -157,7 +157,7 @@ def _softmax_dim(ndim: int, name: str) -> int:
     import warnings
 
     warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call to "
-                  "include dim=X as an argument.", UserWarning, stacklevel=3)
+                  "include dim=X as an argument.", UserWarning, stacklevel=4)
     return 0 if ndim in (0, 1, 3) else 1
 
 
@@ -167,8 +167,9 @@ def _softmax_input(input: Tensor, dim, dtype, name: str):
     if dtype is not None:
         input = input.to(D.to_dtype(dtype))
     elif input._dtype.category < D._FLOAT:
-        raise RuntimeError(f'"{name}_lastdim_kernel_impl" not implemented for '
-                           f"'{input._dtype._legacy[:-6]}'; convert first, e.g. x.float()")
+        raise NotImplementedError(f'"{name}_lastdim_kernel_impl" not implemented for '
+                                  f"'{input._dtype._legacy[:-6]}'; convert first, e.g. x.float() "
+                                  "or pass dtype=torch.float32")
     return input, wrap_dim(dim, input.ndim)
 
 
