@@ -316,8 +316,21 @@ def nansum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Ten
     """
     if input._dtype.category < D._FLOAT:
         return sum(input, dim, keepdim, dtype=dtype)
-    mask = Tensor._make(~np.isnan(input._data), D.bool)
-    return sum(input * mask, dim, keepdim, dtype=dtype)
+    return sum(ZeroNan.apply(input), dim, keepdim, dtype=dtype)
+
+
+class ZeroNan(Op):
+    """NaN replaced by 0 (``x * mask`` would keep NaN, since NaN * 0 is NaN)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        nan = np.isnan(x)
+        ctx.keep = ~nan
+        return np.where(nan, 0, x).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * Tensor._make(ctx.keep.astype(grad._data.dtype), grad._dtype)
 
 
 def nanmean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
