@@ -297,7 +297,8 @@ def multi_head_attention_forward(query: Tensor, key: Tensor, value: Tensor,
                              v_proj_weight)
     dt = q._data.dtype
     if attn_mask is not None:
-        attn_mask = _mask_bias(attn_mask, dt)
+        if attn_mask._dtype.name == "bool":  # here True marks a position NOT to attend
+            attn_mask = Tensor._make(np.where(attn_mask._data, -np.inf, 0.0).astype(dt))
         if attn_mask.dim() == 2:
             attn_mask = attn_mask.unsqueeze(0)
     if bias_k is not None and bias_v is not None:
