@@ -68,6 +68,13 @@ def _x(shape) -> str:
     return "x".join(map(str, shape))
 
 
+def _plain_pair(a, b) -> bool:
+    """True for the common case that needs no further type checks: two tensors of one
+    non-bool dtype on one device (kept cheap: matmul carries training)."""
+    return (type(a) is Tensor and type(b) is Tensor and a._dtype is b._dtype
+            and a._dtype is not D.bool and type(a._data) is type(b._data))
+
+
 def _check_pair(name: str, a, b, same_dtype_msg=None):
     from .elementwise import check_devices
 
@@ -130,7 +137,12 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
         >>> (ember.ones(2, 3) @ ember.ones(3)).shape
         torch.Size([2])
     """
-    _check_pair("addmm_impl_cpu_", input, other)
+    if _plain_pair(input, other):
+        sa, sb = input._data.shape, other._data.shape
+        if len(sa) == 2 and len(sb) == 2 and sa[1] == sb[0]:
+            return Matmul.apply(input, other)
+    else:
+        _check_pair("addmm_impl_cpu_", input, other)
     _check_matmul(input, other)
     return Matmul.apply(input, other)
 
@@ -142,7 +154,8 @@ def mm(input: Tensor, mat2: Tensor) -> Tensor:
         >>> ember.mm(ember.ones(2, 3), ember.ones(3, 4)).shape
         torch.Size([2, 4])
     """
-    _check_pair("addmm_impl_cpu_", input, mat2)
+    if not _plain_pair(input, mat2):
+        _check_pair("addmm_impl_cpu_", input, mat2)
     if input.ndim != 2:
         raise RuntimeError("self must be a matrix")
     if mat2.ndim != 2:
@@ -272,20 +285,26 @@ class AddMatmul(Op):
 
 
 def _add_matmul(name, input, m1, m2, beta, alpha, reduce_batch=False):
-    _check_pair(name, m1, m2, f"self and mat2 must have the same dtype, but got "
-                f"{_title(m1._dtype)} and {_title(m2._dtype)}")
-    if isinstance(input, Tensor) and input._dtype is not m1._dtype:
+    if not _plain_pair(m1, m2):
+        _check_pair(name, m1, m2, f"self and mat2 must have the same dtype, but got "
+                    f"{_title(m1._dtype)} and {_title(m2._dtype)}")
+    if input._dtype is not m1._dtype:
         raise RuntimeError(f"self and mat2 must have the same dtype, but got "
                            f"{_title(input._dtype)} and {_title(m2._dtype)}")
     if m1._dtype.category < D._FLOAT and (isinstance(beta, float) or isinstance(alpha, float)):
         raise RuntimeError("For integral input tensors, argument beta and alpha must not be a "
                            "floating point number.")
-    out_shape = tuple(m1.shape[:-1]) + (tuple(m2.shape[-1:]) if m2.ndim > 1 else ())
-    if reduce_batch:
-        out_shape = out_shape[1:]
-    if tuple(input.shape) != out_shape:
-        input.expand(out_shape)  # raises PyTorch's expand error when it cannot broadcast
+    s1, s2, sc = m1._data.shape, m2._data.shape, input._data.shape
+    out_shape = s1[1 if reduce_batch else 0:-1] + s2[-1:] if len(s2) > 1 else s1[:-1]
+    if sc != out_shape and not _broadcasts_to(sc, out_shape):
+        input.expand(out_shape)  # raises PyTorch's expand error
     return AddMatmul.apply(input, m1, m2, beta=beta, alpha=alpha, reduce_batch=reduce_batch)
+
+
+def _broadcasts_to(shape: tuple, target: tuple) -> bool:
+    if len(shape) > len(target):
+        return False
+    return all(s == 1 or s == t for s, t in zip(shape[::-1], target[::-1]))
 
 
 def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta=1, alpha=1) -> Tensor:
