@@ -39,6 +39,7 @@ class VectorNorm(Op):
     def forward(ctx, x, ord, axes, keepdim):
         ctx.save_for_backward(*ctx.inputs)
         ctx.ord, ctx.axes, ctx.keepdim = ord, axes, keepdim
+        ctx._name = "LinalgVectorNormBackward0"
         return _vector_norm_np(x, ord, axes, keepdim).astype(x.dtype, copy=False)
 
     @staticmethod

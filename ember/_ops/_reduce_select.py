@@ -10,6 +10,7 @@ the expanded gradient, so they are differentiable to any order.
 from __future__ import annotations
 
 from operator import itemgetter
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -18,7 +19,8 @@ from .._tensor import Tensor
 from ._core import Op, wrap_dim, wrap_dims
 from .reduce import expand_reduced
 
-__all__ = ["max", "min", "amax", "amin", "aminmax", "argmax", "argmin", "median", "mode"]
+__all__ = ["max", "min", "amax", "amin", "aminmax", "argmax", "argmin", "median", "mode",
+           "return_types"]
 
 
 def return_type(name: str, fields: tuple = ("values", "indices")) -> type:
@@ -46,6 +48,10 @@ median_type = return_type("median")
 mode_type = return_type("mode")
 aminmax_type = return_type("aminmax", ("min", "max"))
 
+# ``ember.return_types.max`` ... like ``torch.return_types`` (for isinstance checks)
+return_types = SimpleNamespace(max=max_type, min=min_type, median=median_type, mode=mode_type,
+                               aminmax=aminmax_type)
+
 
 def _check_nonempty(name: str, input: Tensor, axes: tuple | None, err=RuntimeError):
     if axes is None:
@@ -64,7 +70,8 @@ class Extreme(Op):
     save_output = True
 
     @staticmethod
-    def forward(ctx, x, fn, axes, keepdim):
+    def forward(ctx, x, fn, axes, keepdim, name):
+        ctx._name = name  # torch's grad_fn name (AmaxBackward0, MaxBackward1 ...)
         ctx.save_for_backward(*ctx.inputs)
         ctx.axes, ctx.keepdim = axes, keepdim
         return fn(x, axis=axes, keepdims=keepdim)
@@ -91,7 +98,8 @@ class Selected(Op):
     materialize_grads = False  # the indices' gradient arrives as None
 
     @staticmethod
-    def forward(ctx, x, pick, dim, keepdim):
+    def forward(ctx, x, pick, dim, keepdim, name):
+        ctx._name = name
         ctx.in_shape, ctx.dim, ctx.keepdim = x.shape, dim, keepdim
         ctx._num_outputs = 2
         if x.ndim == 0:
@@ -129,10 +137,12 @@ def _reduce_extreme(name, fn, argfn, rtype, input, dim, keepdim, other):
         return op(input, dim if isinstance(dim, Tensor) else other)
     if dim is None:
         _check_nonempty(name, input, None)
-        return Extreme.apply(input, fn=fn, axes=tuple(range(input.ndim)), keepdim=False)
+        return Extreme.apply(input, fn=fn, axes=tuple(range(input.ndim)), keepdim=False,
+                             name=f"{name.capitalize()}Backward1")
     d = wrap_dim(dim, input.ndim)
     _check_nonempty(name, input, (d,))
-    return rtype(*Selected.apply(input, pick=_pick_arg(argfn), dim=d, keepdim=keepdim))
+    return rtype(*Selected.apply(input, pick=_pick_arg(argfn), dim=d, keepdim=keepdim,
+                                 name=f"{name.capitalize()}Backward0"))
 
 
 def max(input: Tensor, dim=None, keepdim: bool = False, *, other=None):
@@ -161,7 +171,8 @@ def _amax_like(name, fn, input, dim, keepdim):
     axes = wrap_dims(dim if dim != () else None, input.ndim) if input.ndim else ()
     if input.numel() == 0:
         _check_nonempty(name, input, None if not dim and dim != 0 else axes)
-    return Extreme.apply(input, fn=fn, axes=axes, keepdim=keepdim)
+    return Extreme.apply(input, fn=fn, axes=axes, keepdim=keepdim,
+                         name=f"{name.capitalize()}Backward0")
 
 
 def amax(input: Tensor, dim=(), keepdim: bool = False) -> Tensor:
@@ -199,8 +210,9 @@ def aminmax(input: Tensor, *, dim: int | None = None, keepdim: bool = False):
     else:
         axes = (wrap_dim(dim, input.ndim),) if input.ndim else ()
         _check_nonempty("aminmax", input, axes)
-    return aminmax_type(Extreme.apply(input, fn=np.min, axes=axes, keepdim=keepdim),
-                        Extreme.apply(input, fn=np.max, axes=axes, keepdim=keepdim))
+    return aminmax_type(
+        Extreme.apply(input, fn=np.min, axes=axes, keepdim=keepdim, name="AminmaxBackward0"),
+        Extreme.apply(input, fn=np.max, axes=axes, keepdim=keepdim, name="AminmaxBackward0"))
 
 
 def _arg(name, fn, input, dim, keepdim):
@@ -260,16 +272,18 @@ def median(input: Tensor, dim: int | None = None, keepdim: bool = False):
         tensor(2.)
     """
     if dim is None:
-        flat = input.reshape(-1)
         if input.numel() == 0:
             return Tensor._make(np.array(np.nan, input._data.dtype), input._dtype)
-        values, _ = Selected.apply(flat, pick=_median_pick, dim=0, keepdim=False)
+        flat = input._data.reshape(-1)
+        value = flat[_median_pick(flat, 0)[0]]
         # Route the gradient like PyTorch: shared among all elements equal to the median.
-        return Extreme.apply(input, fn=_ConstReduce(values._data), axes=tuple(
-            range(input.ndim)), keepdim=False)
+        return Extreme.apply(input, fn=_ConstReduce(np.asarray(value)),
+                             axes=tuple(range(input.ndim)), keepdim=False,
+                             name="MedianBackward0")
     d = wrap_dim(dim, input.ndim)
     _check_nonempty("median", input, (d,))
-    return median_type(*Selected.apply(input, pick=_median_pick, dim=d, keepdim=keepdim))
+    return median_type(*Selected.apply(input, pick=_median_pick, dim=d, keepdim=keepdim,
+                                       name="MedianBackward1"))
 
 
 class _ConstReduce:
@@ -303,7 +317,8 @@ def mode(input: Tensor, dim: int = -1, keepdim: bool = False):
     """
     d = wrap_dim(dim, input.ndim)
     _check_nonempty("mode", input, (d,))
-    return mode_type(*Selected.apply(input, pick=_mode_pick, dim=d, keepdim=keepdim))
+    return mode_type(*Selected.apply(input, pick=_mode_pick, dim=d, keepdim=keepdim,
+                                     name="ModeBackward0"))
 
 
 TENSOR_METHODS = {

@@ -118,6 +118,7 @@ def std_mean(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: boo
 # -- logsumexp ------------------------------------------------------------------------------
 
 class LogSumExp(Op):
+    _name = "LogsumexpBackward0"
     save_output = True
 
     @staticmethod
