@@ -16,6 +16,10 @@ ERROR_CASES = {
     "max_empty_dim": lambda L: z(L, 0, 3).max(0),
     "argmax_empty": lambda L: L.tensor([]).argmax(),
     "median_empty_dim": lambda L: z(L, 0, 3).median(0),
+    "median_bool": lambda L: L.tensor([True, False]).median(),
+    "median_tuple_dim": lambda L: z(L, 2, 3).median((0, 1)),
+    "argmax_bool": lambda L: L.tensor([True, False]).argmax(),
+    "argmin_tuple_dim": lambda L: z(L, 2, 3).argmin((0, 1)),
     "sum_dim_range": lambda L: z(L, 2, 3).sum(2),
     "mean_dim_range": lambda L: z(L, 2, 3).mean(-3),
     "max_dim_range": lambda L: z(L, 2, 3).max(5),
@@ -130,6 +134,7 @@ DTYPE_CASES = {
     "norm_empty": lambda L: L.tensor([]).norm(),
     "median_global_lower": lambda L: L.tensor([4.0, 1.0, 3.0, 2.0]).median(),
     "median_empty": lambda L: L.tensor([]).median(),
+    "median_empty_int": lambda L: L.zeros(0, dtype=L.int32).median(),
     "median_nan": lambda L: L.tensor([1.0, float("nan"), 3.0]).median(),
     "median_dim_ties": lambda L: tuple(L.tensor([[1.0, 5, 2, 2], [3, 3, 1, 0]]).median(1)),
     "mode_ties": lambda L: tuple(L.tensor([[1.0, 5, 2, 2], [3, 3, 1, 0]]).mode(1)),
@@ -186,6 +191,14 @@ def test_return_types_behave_like_torch(torch):
     assert isinstance(e, tuple) and len(e) == 2
     s = ember.linalg.slogdet(ember.eye(2))
     assert (s.sign.item(), s.logabsdet.item()) == (1.0, 0.0)
+
+
+def test_prod_takes_one_dim(torch):
+    # torch lists its overloads here; ember names the argument and the type it wants
+    with pytest.raises(TypeError):
+        torch.zeros(2, 3).prod((0, 1))
+    with pytest.raises(TypeError, match="argument 'dim' must be int, not tuple"):
+        ember.zeros(2, 3).prod((0, 1))
 
 
 def test_max_binary_form_is_maximum():

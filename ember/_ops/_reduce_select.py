@@ -139,6 +139,7 @@ def _reduce_extreme(name, fn, argfn, rtype, input, dim, keepdim, other):
         _check_nonempty(name, input, None)
         return Extreme.apply(input, fn=fn, axes=tuple(range(input.ndim)), keepdim=False,
                              name=f"{name.capitalize()}Backward1")
+    _int_dim(name, dim)
     d = wrap_dim(dim, input.ndim)
     _check_nonempty(name, input, (d,))
     return rtype(*Selected.apply(input, pick=_pick_arg(argfn), dim=d, keepdim=keepdim,
@@ -215,8 +216,19 @@ def aminmax(input: Tensor, *, dim: int | None = None, keepdim: bool = False):
         Extreme.apply(input, fn=np.max, axes=axes, keepdim=keepdim, name="AminmaxBackward0"))
 
 
+def _int_dim(name: str, dim):
+    if not isinstance(dim, (int, np.integer)):
+        raise TypeError(f"{name}(): argument 'dim' (position 1) must be int, not "
+                        f"{type(dim).__name__}")
+
+
 def _arg(name, fn, input, dim, keepdim):
     x = input._data
+    if dim is not None:
+        _int_dim(name, dim)
+    if input._dtype is D.bool:
+        raise RuntimeError(f"{name}(): does not support bool input. Convert first, e.g. "
+                           "x.int()")
     if dim is None:
         _check_nonempty(name, input, None, IndexError)
         out = fn(x.reshape(-1))
@@ -271,15 +283,21 @@ def median(input: Tensor, dim: int | None = None, keepdim: bool = False):
         >>> ember.tensor([1., 4., 2., 3.]).median()
         tensor(2.)
     """
+    if input._dtype is D.bool:
+        raise NotImplementedError("\"median_cpu\" not implemented for 'Bool'. Convert first, "
+                                  "e.g. x.int()")
     if dim is None:
-        if input.numel() == 0:
-            return Tensor._make(np.array(np.nan, input._data.dtype), input._dtype)
+        if input.numel() == 0:  # NaN; integers have none, PyTorch gives their minimum
+            dt = input._data.dtype
+            fill = np.nan if dt.kind in "fc" else np.iinfo(dt).min
+            return Tensor._make(np.array(fill, input._data.dtype), input._dtype)
         flat = input._data.reshape(-1)
         value = flat[_median_pick(flat, 0)[0]]
         # Route the gradient like PyTorch: shared among all elements equal to the median.
         return Extreme.apply(input, fn=_ConstReduce(np.asarray(value)),
                              axes=tuple(range(input.ndim)), keepdim=False,
                              name="MedianBackward0")
+    _int_dim("median", dim)
     d = wrap_dim(dim, input.ndim)
     _check_nonempty("median", input, (d,))
     return median_type(*Selected.apply(input, pick=_median_pick, dim=d, keepdim=keepdim,
