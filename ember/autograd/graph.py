@@ -245,7 +245,7 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs=None,
 
     # Count how many edges lead into each node reachable from the roots.
     deps = {}
-    stack = [node for node, _, _ in roots]
+    stack = list(dict.fromkeys(node for node, _, _ in roots))  # one node, several outputs
     seen = set(stack)
     while stack:
         node = stack.pop()
