@@ -142,7 +142,8 @@ def _update_running(running, batch, momentum, unbias=1.0):
     running._version[0] += 1
 
 
-def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
+def batch_norm_functional(input: Tensor, running_mean: Tensor | None,
+                          running_var: Tensor | None,
                weight: Tensor | None = None, bias: Tensor | None = None,
                training: bool = False, momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
     """Batch normalization over ``(N, C, *)`` per channel ``C``.
@@ -246,10 +247,11 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
     return y
 
 
-def instance_norm(input: Tensor, running_mean: Tensor | None = None,
-                  running_var: Tensor | None = None, weight: Tensor | None = None,
-                  bias: Tensor | None = None, use_input_stats: bool = True,
-                  momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+def instance_norm_functional(input: Tensor, running_mean: Tensor | None = None,
+                             running_var: Tensor | None = None,
+                             weight: Tensor | None = None, bias: Tensor | None = None,
+                             use_input_stats: bool = True, momentum: float = 0.1,
+                             eps: float = 1e-5) -> Tensor:
     """Normalize each channel of each sample over its spatial dimensions.
 
     Example:
@@ -264,7 +266,8 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None,
     pshape = (1, c) + (1,) * (input.dim() - 2)
     axes = tuple(range(2, input.dim()))
     if not use_input_stats:
-        return batch_norm(input, running_mean, running_var, weight, bias, False, momentum, eps)
+        return batch_norm_functional(input, running_mean, running_var, weight, bias, False,
+                                     momentum, eps)
     count = int(np.prod(input.shape[2:]))
     if count <= 1:
         raise ValueError(f"Expected more than 1 spatial element when training, got input size "
@@ -298,3 +301,23 @@ def rms_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
     axes = tuple(range(input.dim() - k, input.dim()))
     y = input * Rsqrt.apply((input * input).mean(dim=axes, keepdim=True) + eps)
     return y * weight if weight is not None else y
+
+
+# -- torch.batch_norm / torch.instance_norm: the top-level forms take the affine parameters
+# before the running statistics (unlike torch.nn.functional), so they get their own wrappers.
+
+def batch_norm(input: Tensor, weight: Tensor | None, bias: Tensor | None,
+               running_mean: Tensor | None, running_var: Tensor | None, training: bool,
+               momentum: float, eps: float, cudnn_enabled: bool = True) -> Tensor:
+    """``torch.batch_norm`` (argument order of the ATen op; see ``F.batch_norm``)."""
+    return batch_norm_functional(input, running_mean, running_var, weight, bias, training,
+                                 momentum, eps)
+
+
+def instance_norm(input: Tensor, weight: Tensor | None, bias: Tensor | None,
+                  running_mean: Tensor | None, running_var: Tensor | None,
+                  use_input_stats: bool, momentum: float, eps: float,
+                  cudnn_enabled: bool = True) -> Tensor:
+    """``torch.instance_norm`` (argument order of the ATen op; see ``F.instance_norm``)."""
+    return instance_norm_functional(input, running_mean, running_var, weight, bias,
+                                    use_input_stats, momentum, eps)

@@ -17,9 +17,9 @@ from .._tensor import Tensor
 from ..autograd import grad_mode
 from ._core import Op
 
-__all__ = ["max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d",
-           "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d",
-           "adaptive_max_pool2d", "max_unpool1d", "max_unpool2d"]
+# Only the names torch also exposes at top level (torch.max_pool2d, ...) become ember.<name>;
+# the rest are reached through ember.nn.functional.
+__all__ = ["max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "adaptive_avg_pool1d"]
 
 
 # -- geometry -------------------------------------------------------------------------------

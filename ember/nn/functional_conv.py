@@ -16,7 +16,9 @@ from .._ops.conv import (
     conv_transpose2d,
     conv_transpose3d,
 )
-from .._ops.norm import batch_norm, group_norm, instance_norm, layer_norm, rms_norm
+from .._ops.norm import batch_norm_functional as batch_norm
+from .._ops.norm import group_norm, layer_norm, rms_norm
+from .._ops.norm import instance_norm_functional as instance_norm
 from .._ops.pool import (
     IndexAxis,
     adaptive_avg_pool1d,

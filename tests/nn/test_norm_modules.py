@@ -129,3 +129,17 @@ def test_batchnorm_state_dict_roundtrip_from_torch(torch):
     same(e_mod.running_var, t_mod.running_var)
     assert int(e_mod.num_batches_tracked) == 1
     assert e_mod.num_batches_tracked.dtype == ember.int64
+
+
+def test_top_level_batch_and_instance_norm_use_aten_argument_order(torch, rng):
+    x = rng.standard_normal((4, 3, 5)).astype(np.float32)
+    w = rng.random(3).astype(np.float32)
+    outs = []
+    for lib in (ember, torch):
+        rm, rv = lib.zeros(3), lib.ones(3)
+        y = lib.batch_norm(lib.tensor(x), lib.tensor(w), None, rm, rv, True, 0.2, 1e-5, False)
+        z = lib.instance_norm(lib.tensor(x), lib.tensor(w), None, None, None, True, 0.1,
+                              1e-5, False)
+        outs.append((y, z, rm, rv))
+    for e, t in zip(*outs):
+        same(e, t, atol=1e-5)
