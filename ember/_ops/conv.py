@@ -26,9 +26,39 @@ __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
            "conv_transpose3d"]
 
 
+# -- workspaces -----------------------------------------------------------------------------
+# Large temporaries (im2col columns, GEMM results, padded copies) are reused between calls:
+# a fresh 50 MB array costs more in page faults than the copy that fills it. Buffers are keyed
+# by a tag, shape and dtype; for zero-bordered buffers the key also pins the layout, so the
+# parts never written stay zero across reuses.
+
+_FREE: dict = {}
+_MAX_KEYS = 32
+_MIN_BYTES = 1 << 18  # small arrays are cheap to allocate; pool only the big ones
+
+
+def _take(key, shape, dtype, zeros=False) -> np.ndarray:
+    lst = _FREE.get(key)
+    if lst:
+        return lst.pop()
+    return np.zeros(shape, dtype) if zeros else np.empty(shape, dtype)
+
+
+def _give(key, arr) -> None:
+    if arr is None or arr.nbytes < _MIN_BYTES:
+        return
+    lst = _FREE.get(key)
+    if lst is None:
+        if len(_FREE) >= _MAX_KEYS:
+            _FREE.clear()
+        lst = _FREE[key] = []
+    if len(lst) < 2:
+        lst.append(arr)
+
+
 # -- raw-array kernels ----------------------------------------------------------------------
 
-def _pad_spatial(x: np.ndarray, pads) -> np.ndarray:
+def _pad_spatial(x: np.ndarray, pads, pooled=False) -> np.ndarray:
     """Zero-pad (positive) or crop (negative) the trailing spatial axes of ``x``."""
     nd = len(pads)
     if all(lo == 0 and hi == 0 for lo, hi in pads):
@@ -41,11 +71,17 @@ def _pad_spatial(x: np.ndarray, pads) -> np.ndarray:
         return x
     shape = x.shape[:lead] + tuple(x.shape[lead + i] + max(lo, 0) + max(hi, 0)
                                    for i, (lo, hi) in enumerate(pads))
-    out = np.zeros(shape, dtype=x.dtype)
+    key = ("pad", shape, x.dtype, tuple(pads))
+    out = _take(key, shape, x.dtype, zeros=True) if pooled else np.zeros(shape, dtype=x.dtype)
     inner = tuple(slice(max(lo, 0), max(lo, 0) + x.shape[lead + i])
                   for i, (lo, hi) in enumerate(pads))
-    out[(slice(None),) * lead + inner] = x
+    out[(slice(None),) * lead + inner] = x  # the border is never written: it stays zero
     return out
+
+
+def _release_pad(xp, x, pads) -> None:
+    if xp is not x and xp.base is None:
+        _give(("pad", xp.shape, xp.dtype, tuple(pads)), xp)
 
 
 def _out_size(size, k, s, pad, d):
@@ -56,7 +92,7 @@ def _out_size(size, k, s, pad, d):
 def _im2col(x: np.ndarray, ksize, stride, pad, dilation, groups):
     """Columns ``(G, Cg*K, N*L)`` of the padded input (one strided copy), the output size and
     the layout (``None``, or the flat strides and row length of the "wide" layout)."""
-    xp = _pad_spatial(x, pad)
+    xp = _pad_spatial(x, pad, pooled=True)
     n, c = xp.shape[:2]
     nd = len(ksize)
     sp = xp.shape[2:]
@@ -72,15 +108,25 @@ def _im2col(x: np.ndarray, ksize, stride, pad, dilation, groups):
         shape = (c, *ksize, n, length)
         strides = (xp.strides[1], *(d * f * item for d, f in zip(dilation, flat)),
                    xp.strides[0], item)
-        cols = np.ascontiguousarray(as_strided(xp, shape, strides, writeable=False))
+        cols = _take(("cols", shape, xp.dtype), shape, xp.dtype)
+        np.copyto(cols, as_strided(xp, shape, strides, writeable=False))
+        _release_pad(xp, x, pad)
         return cols.reshape(groups, rows, n * length), osize, (flat, length)
     st = xp.strides
     # (C, *k, N, *out): windows along k step by the dilation, along out by the stride
     shape = (c, *ksize, n, *osize)
     strides = (st[1], *(st[2 + i] * dilation[i] for i in range(nd)), st[0],
                *(st[2 + i] * stride[i] for i in range(nd)))
-    cols = np.ascontiguousarray(as_strided(xp, shape, strides, writeable=False))
+    cols = _take(("cols", shape, xp.dtype), shape, xp.dtype)
+    np.copyto(cols, as_strided(xp, shape, strides, writeable=False))
+    _release_pad(xp, x, pad)
     return cols.reshape(groups, rows, n * int(np.prod(osize, dtype=np.int64))), osize, None
+
+
+def _release_cols(cols) -> None:
+    """Hand an im2col buffer (a reshaped view of the pooled array) back to the pool."""
+    base = cols.base if cols.base is not None else cols
+    _give(("cols", base.shape, base.dtype), base)
 
 
 def _valid_view(a: np.ndarray, n: int, o: int, osize, wide, writeable=False) -> np.ndarray:
@@ -100,14 +146,22 @@ def _conv_raw(x, w, b, stride, pad, dilation, groups, keep_cols=False):
     o = w.shape[0]
     cols, osize, wide = _im2col(x, w.shape[2:], stride, pad, dilation, groups)
     wm = w.reshape(groups, o // groups, -1)
-    out = np.matmul(wm, cols)  # (G, Og, N*L): one GEMM per group
+    if wm.dtype != cols.dtype:  # integer weights with an integer input, etc.: NumPy promotes
+        wm = wm.astype(cols.dtype)
+    okey = ("out", (groups, o // groups, cols.shape[-1]), cols.dtype)
+    out = _take(okey, okey[1], cols.dtype)
+    np.matmul(wm, cols, out=out)  # (G, Og, N*L): one GEMM per group
     src = _valid_view(out, n, o, osize, wide)
     y = np.empty((n, o, *osize), dtype=out.dtype)
     if b is not None:
         np.add(src, b.reshape((1, o) + (1,) * len(osize)), out=y)
     else:
         np.copyto(y, src)
-    return y, ((cols, wide) if keep_cols else None)
+    _give(okey, out)
+    if keep_cols:
+        return y, (cols, wide)
+    _release_cols(cols)
+    return y, None
 
 
 def _conv_input_raw(g, w, in_size, stride, pad, dilation, groups):
@@ -115,8 +169,9 @@ def _conv_input_raw(g, w, in_size, stride, pad, dilation, groups):
     nd = len(in_size)
     ksize = w.shape[2:]
     if any(s != 1 for s in stride):
-        z = np.zeros(g.shape[:2] + tuple((o - 1) * s + 1 for o, s in zip(g.shape[2:], stride)),
-                     dtype=g.dtype)
+        zshape = g.shape[:2] + tuple((o - 1) * s + 1 for o, s in zip(g.shape[2:], stride))
+        zkey = ("dilate", zshape, g.dtype, tuple(stride))
+        z = _take(zkey, zshape, g.dtype, zeros=True)  # off-stride entries stay zero
         z[(slice(None), slice(None)) + tuple(slice(None, None, s) for s in stride)] = g
     else:
         z = g
@@ -129,8 +184,9 @@ def _conv_input_raw(g, w, in_size, stride, pad, dilation, groups):
     og = o // groups
     wt = w.reshape(groups, og, cg, *ksize).swapaxes(1, 2)
     wt = wt[(Ellipsis,) + (slice(None, None, -1),) * nd].reshape(groups * cg, og, *ksize)
-    zp = _pad_spatial(z, pads)
-    y, _ = _conv_raw(zp, wt, None, (1,) * nd, ((0, 0),) * nd, dilation, groups)
+    y, _ = _conv_raw(z, wt, None, (1,) * nd, tuple(pads), dilation, groups)
+    if z is not g:
+        _give(zkey, z)
     return y
 
 
@@ -142,10 +198,15 @@ def _conv_weight_raw(x, g, ksize, stride, pad, dilation, groups, cols=None):
         cols, wide = cols
     n, o = g.shape[:2]
     length = cols.shape[-1] // n if n else 0
-    gt = (np.zeros if wide is not None else np.empty)((o, n, length), dtype=g.dtype)
+    # the key pins the valid positions, so the never-written (wide) padding stays zero
+    gkey = ("gt", (o, n, length), g.dtype, None if wide is None else tuple(wide[0]),
+            tuple(g.shape[2:]))
+    gt = _take(gkey, gkey[1], g.dtype, zeros=wide is not None)  # wide padding stays zero
     _valid_view(gt, n, o, g.shape[2:], wide, writeable=True)[...] = g
     gw = np.matmul(gt.reshape(groups, o // groups, n * length),
                    cols.transpose(0, 2, 1))  # (G, Og, Cg*K)
+    _give(gkey, gt)
+    _release_cols(cols)
     return gw.reshape(o, x.shape[1] // groups, *ksize)
 
 

@@ -176,3 +176,27 @@ def test_pool_errors():
         enn.AvgPool2d(7)(ember.randn(1, 1, 5, 5))
     with pytest.raises(RuntimeError, match="stride should not be zero"):
         enn.MaxPool2d(2, stride=0)(ember.randn(1, 1, 5, 5))
+
+
+def test_workspace_reuse_keeps_results_exact(torch, rng, monkeypatch):
+    """Pool every temporary (normally only large ones are) and run convolutions of different
+    layouts in turn: a reused buffer must never leak stale values into a result."""
+    from ember._ops import conv as conv_ops
+
+    monkeypatch.setattr(conv_ops, "_MIN_BYTES", 0)
+    monkeypatch.setattr(conv_ops, "_FREE", {})
+    configs = [((2, 3, 5, 7), (4, 3, 3, 3), dict(padding=1)),
+               ((2, 3, 6, 6), (4, 3, 2, 3), dict(padding=(2, 1), dilation=(1, 2))),
+               ((2, 3, 7, 5), (4, 3, 3, 3), dict(stride=2, padding=1)),
+               ((2, 3, 5, 7), (4, 3, 3, 3), dict(padding="same"))]
+    for _ in range(3):
+        for xs, ws, kw in configs:
+            x, w = rng.standard_normal(xs), rng.standard_normal(ws)
+            res = []
+            for lib in (ember, torch):
+                xt, wt = lib.tensor(x, requires_grad=True), lib.tensor(w, requires_grad=True)
+                y = lib.nn.functional.conv2d(xt, wt, **kw)
+                (y * y).sum().backward()
+                res.append((y, xt.grad, wt.grad))
+            for e, t in zip(*res):
+                same(e, t, atol=1e-10)
