@@ -8,6 +8,15 @@ import math
 
 import numpy as np
 
+from .._ops._pool_adaptive import (
+    IndexAxis,
+    adaptive_avg_pool1d,
+    adaptive_avg_pool2d,
+    adaptive_max_pool1d,
+    adaptive_max_pool2d,
+    max_unpool1d,
+    max_unpool2d,
+)
 from .._ops.conv import (
     conv1d,
     conv2d,
@@ -19,21 +28,7 @@ from .._ops.conv import (
 from .._ops.norm import batch_norm_functional as batch_norm
 from .._ops.norm import group_norm, layer_norm, rms_norm
 from .._ops.norm import instance_norm_functional as instance_norm
-from .._ops.pool import (
-    IndexAxis,
-    adaptive_avg_pool1d,
-    adaptive_avg_pool2d,
-    adaptive_max_pool1d,
-    adaptive_max_pool2d,
-    avg_pool1d,
-    avg_pool2d,
-    avg_pool3d,
-    max_pool1d,
-    max_pool2d,
-    max_pool3d,
-    max_unpool1d,
-    max_unpool2d,
-)
+from .._ops.pool import avg_pool1d, avg_pool2d, avg_pool3d, max_pool1d, max_pool2d, max_pool3d
 from .._tensor import Tensor
 
 __all__ = ["interpolate", "upsample", "upsample_nearest", "upsample_bilinear",

@@ -1,0 +1,218 @@
+"""Adaptive pooling, max-unpooling and the axis gather used by nearest interpolation.
+
+Adaptive windows that tile the input evenly reuse the strided pooling ops of ``pool``; uneven
+ones go through averaging matrices (average) or a gather on per-window argmax (max).
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+from .._tensor import Tensor
+from ._core import Op
+from .pool import AvgPool, MaxPool, PoolGather, PoolScatter, _tuple
+
+__all__ = ["adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d",
+           "adaptive_max_pool2d", "max_unpool1d", "max_unpool2d"]
+
+
+# -- adaptive pooling -----------------------------------------------------------------------
+
+def _adaptive_prepare(input, output_size, nd, name):
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{name}(): argument 'input' must be Tensor, not {type(input).__name__}")
+    if input.dim() not in (nd + 1, nd + 2):
+        raise RuntimeError(f"{name}(): Expected {nd + 1}D or {nd + 2}D tensor, but got "
+                           f"{list(input.shape)}")
+    unbatched = input.dim() == nd + 1
+    if unbatched:
+        input = input.unsqueeze(0)
+    if isinstance(output_size, (int, np.integer)):
+        output_size = (int(output_size),) * nd
+    osize = tuple(n if o is None else int(o) for o, n in zip(output_size, input.shape[2:]))
+    if len(osize) != nd:
+        raise ValueError(f"{name}: output_size must be {nd} ints, got {output_size}")
+    if any(o < 0 for o in osize):
+        raise RuntimeError(f"{name}: elements of output_size must be greater than or equal to "
+                           f"0 but received {list(osize)}")
+    return input, unbatched, osize
+
+
+def _bounds(n, o):
+    i = np.arange(o)
+    return (i * n) // o, -((-(i + 1) * n) // o)  # floor(i*n/o), ceil((i+1)*n/o)
+
+
+def _adaptive_matrix(n, o, dtype, device):
+    start, end = _bounds(n, o)
+    cols = np.arange(n)
+    m = ((cols >= start[:, None]) & (cols < end[:, None])).astype(dtype)
+    m /= (end - start)[:, None].astype(dtype)
+    return Tensor._make(m)
+
+
+def _adaptive_avg(input, output_size, nd, name):
+    x, unbatched, osize = _adaptive_prepare(input, output_size, nd, name)
+    size = x.shape[2:]
+    if all(o == 1 for o in osize):
+        out = x.mean(dim=tuple(range(2, 2 + nd)), keepdim=True)
+    elif all(o > 0 and n % o == 0 for n, o in zip(size, osize)):
+        k = tuple(n // o for n, o in zip(size, osize))
+        out = AvgPool.apply(x, k, k, (0,) * nd, osize,
+                            x._data.dtype.type(int(np.prod(k))))
+    else:  # uneven windows: pool each axis with a (out, in) averaging matrix
+        out = x
+        dt = x._data.dtype
+        for i in range(nd):
+            m = _adaptive_matrix(size[i], osize[i], dt, x.device)
+            out = (m @ out.transpose(2 + i, -1).unsqueeze(-1)).squeeze(-1).transpose(2 + i, -1)
+    return out.squeeze(0) if unbatched else out
+
+
+def adaptive_avg_pool1d(input: Tensor, output_size) -> Tensor:
+    """Average pooling to a fixed output length.
+
+    Example:
+        >>> F.adaptive_avg_pool1d(ember.tensor([[[1., 2., 3., 4.]]]), 2)
+        tensor([[[1.5000, 3.5000]]])
+    """
+    return _adaptive_avg(input, output_size, 1, "adaptive_avg_pool1d")
+
+
+def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
+    """Average pooling to a fixed ``(H, W)``; ``None`` keeps that input size.
+
+    Example:
+        >>> F.adaptive_avg_pool2d(ember.randn(2, 3, 7, 5), (1, 1)).shape
+        ember.Size([2, 3, 1, 1])
+    """
+    return _adaptive_avg(input, output_size, 2, "adaptive_avg_pool2d")
+
+
+def _adaptive_max(input, output_size, return_indices, nd, name):
+    x, unbatched, osize = _adaptive_prepare(input, output_size, nd, name)
+    size = x.shape[2:]
+    if all(o > 0 and n % o == 0 for n, o in zip(size, osize)):
+        k = tuple(n // o for n, o in zip(size, osize))
+        res = MaxPool.apply(x, k, k, (0,) * nd, (1,) * nd, osize, True)
+    else:
+        data = x._data
+        n, c = data.shape[:2]
+        flat = [int(np.prod(size[i + 1:], dtype=np.int64)) for i in range(nd)]
+        idx = np.empty((n, c, *osize), dtype=np.int64)
+        bounds = [_bounds(s, o) for s, o in zip(size, osize)]
+        for pos in itertools.product(*(range(o) for o in osize)):
+            lo = [bounds[i][0][p] for i, p in enumerate(pos)]
+            hi = [bounds[i][1][p] for i, p in enumerate(pos)]
+            win = data[(slice(None), slice(None)) + tuple(slice(a, b) for a, b in zip(lo, hi))]
+            arg = win.reshape(n, c, -1).argmax(axis=2)
+            coords = np.unravel_index(arg, tuple(b - a for a, b in zip(lo, hi)))
+            idx[(slice(None), slice(None)) + pos] = sum(
+                (co + a) * f for co, a, f in zip(coords, lo, flat))
+        res = (PoolGather.apply(x, Tensor._make(idx)), Tensor._make(idx))
+    if unbatched:
+        res = tuple(r.squeeze(0) for r in res)
+    return res if return_indices else res[0]
+
+
+def adaptive_max_pool1d(input: Tensor, output_size, return_indices: bool = False):
+    """Max pooling to a fixed output length."""
+    return _adaptive_max(input, output_size, return_indices, 1, "adaptive_max_pool1d")
+
+
+def adaptive_max_pool2d(input: Tensor, output_size, return_indices: bool = False):
+    """Max pooling to a fixed ``(H, W)``.
+
+    Example:
+        >>> F.adaptive_max_pool2d(ember.randn(1, 2, 5, 7), (2, 3)).shape
+        ember.Size([1, 2, 2, 3])
+    """
+    return _adaptive_max(input, output_size, return_indices, 2, "adaptive_max_pool2d")
+
+
+# -- unpooling ------------------------------------------------------------------------------
+
+def _max_unpool(input, indices, kernel_size, stride, padding, output_size, nd, name):
+    ksize = _tuple(kernel_size, nd, "kernel_size")
+    stride = ksize if stride is None else _tuple(stride, nd, "stride")
+    pad = _tuple(padding, nd, "padding")
+    unbatched = input.dim() == nd + 1
+    if unbatched:
+        input, indices = input.unsqueeze(0), indices.unsqueeze(0)
+    if output_size is None:
+        size = tuple((i - 1) * s - 2 * p + k
+                     for i, s, p, k in zip(input.shape[2:], stride, pad, ksize))
+    else:
+        size = tuple(int(v) for v in tuple(output_size)[-nd:])
+    if tuple(indices.shape) != tuple(input.shape):
+        raise RuntimeError(f"{name}: expected indices to have the same shape as input, got "
+                           f"{list(indices.shape)} and {list(input.shape)}")
+    total = int(np.prod(size, dtype=np.int64))
+    idx = indices._data
+    if idx.size and (idx.min() < 0 or idx.max() >= total):
+        raise RuntimeError(f"{name}: found an invalid max index {int(idx.max())} (output "
+                           f"volumes are of size {'x'.join(map(str, size))})")
+    out = PoolScatter.apply(input, None, idx=idx, in_shape=tuple(input.shape[:2]) + size)
+    return out.squeeze(0) if unbatched else out
+
+
+def max_unpool1d(input: Tensor, indices: Tensor, kernel_size, stride=None, padding=0,
+                 output_size=None) -> Tensor:
+    """Partial inverse of ``max_pool1d``: put values back at their indices, zeros elsewhere."""
+    return _max_unpool(input, indices, kernel_size, stride, padding, output_size, 1,
+                       "max_unpool1d")
+
+
+def max_unpool2d(input: Tensor, indices: Tensor, kernel_size, stride=None, padding=0,
+                 output_size=None) -> Tensor:
+    """Partial inverse of ``max_pool2d`` using its ``return_indices`` output.
+
+    Example:
+        >>> y, i = F.max_pool2d(ember.randn(1, 1, 4, 4), 2, return_indices=True)
+        >>> F.max_unpool2d(y, i, 2).shape
+        ember.Size([1, 1, 4, 4])
+    """
+    return _max_unpool(input, indices, kernel_size, stride, padding, output_size, 2,
+                       "max_unpool2d")
+
+
+# -- gathers along one axis (nearest-neighbour interpolation) --------------------------------
+
+class IndexAxis(Op):
+    """``np.take(x, idx, axis)`` for a sorted index (nearest-neighbour resampling)."""
+
+    @staticmethod
+    def forward(ctx, x, idx, axis):
+        ctx.args = (idx, axis, x.shape[axis])
+        ctx.save_for_backward(ctx.inputs[0])
+        return np.take(x, idx, axis=axis)
+
+    @staticmethod
+    def backward(ctx, grad):
+        idx, axis, size = ctx.args
+        return IndexAxisAdd.apply(grad, None, idx=idx, axis=axis, size=size)
+
+
+class IndexAxisAdd(Op):
+    """The adjoint of ``IndexAxis``: sum the runs of equal indices (``reduceat``, no
+    ``np.add.at``). ``like`` only ties the result to the resampled input in the graph."""
+
+    @staticmethod
+    def forward(ctx, g, like, idx, axis, size):
+        ctx.args = (idx, axis)
+        uniq, starts = np.unique(idx, return_index=True)
+        shape = list(g.shape)
+        shape[axis] = size
+        out = np.zeros(shape, dtype=g.dtype)
+        sums = np.add.reduceat(g, starts, axis=axis) if g.size else g
+        sl = [slice(None)] * g.ndim
+        sl[axis] = uniq
+        out[tuple(sl)] = sums
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        idx, axis = ctx.args
+        return IndexAxis.apply(grad, idx, axis), None
