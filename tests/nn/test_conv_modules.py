@@ -141,6 +141,12 @@ POOL_CASES = [
     ("adaptive_avg1d", lambda nn: nn.AdaptiveAvgPool1d(4), (2, 3, 10)),
     ("adaptive_max2d", lambda nn: nn.AdaptiveMaxPool2d((2, 3)), (2, 3, 5, 7)),
     ("adaptive_max1d", lambda nn: nn.AdaptiveMaxPool1d(3), (2, 3, 6)),
+    ("lppool2d", lambda nn: nn.LPPool2d(2, 2), (2, 3, 4, 6)),
+    ("lppool1d", lambda nn: nn.LPPool1d(3, 2, stride=1), (2, 3, 5)),
+    ("unfold", lambda nn: nn.Unfold((2, 3), dilation=(1, 2), padding=1, stride=(2, 1)),
+     (2, 3, 5, 6)),
+    ("fold", lambda nn: nn.Fold((4, 5), 2, padding=1, stride=(2, 1)), (2, 8, 18)),
+    ("lrn", lambda nn: nn.LocalResponseNorm(3, alpha=1e-2, k=2.0), (2, 5, 3, 3)),
 ]
 
 

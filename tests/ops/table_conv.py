@@ -101,4 +101,15 @@ OPS = [
         q, k, v, attn_mask=m), [((2, 3, 4), (2, 5, 4), (2, 5, 3), (3, 5))]),
     OpSpec("sdpa_bool_mask", lambda L, q, k, v, m: F(L).scaled_dot_product_attention(
         q, k, v, attn_mask=m), [((2, 3, 4), (2, 5, 4), (2, 5, 3), (3, 5))], make=_masked_qkv),
+    # im2col / col2im, local response norm, power-average pooling
+    OpSpec("unfold", lambda L, x: F(L).unfold(x, (2, 3), dilation=(1, 2), padding=1,
+                                              stride=(2, 1)), [((2, 3, 5, 6),), ((2, 4, 4),)]),
+    OpSpec("fold", lambda L, x: F(L).fold(x, (4, 5), (2, 2), padding=1, stride=(2, 1)),
+           [((2, 8, 18),), ((4, 18),)]),
+    OpSpec("local_response_norm", lambda L, x: F(L).local_response_norm(x, 3, k=2.0),
+           [((2, 5, 4),), ((2, 4, 3, 3),)]),
+    OpSpec("lp_pool2d", lambda L, x: F(L).lp_pool2d(x, 2, 2), [((2, 3, 4, 4),)],
+           domain=(0.5, 2.0)),
+    OpSpec("lp_pool1d", lambda L, x: F(L).lp_pool1d(x, 3, 2, stride=1), [((2, 3, 5),)],
+           domain=(0.5, 2.0)),
 ]

@@ -1,0 +1,66 @@
+"""``unfold`` (im2col: sliding blocks to columns) and ``fold`` (col2im: columns summed back
+into an image). Each is the other's adjoint, so each backward is the other op."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from ._core import Op
+
+
+def _blocks(size, ksize, dilation, pad, stride):
+    return tuple((n + 2 * p - d * (k - 1) - 1) // s + 1
+                 for n, k, d, p, s in zip(size, ksize, dilation, pad, stride))
+
+
+class Unfold(Op):
+    """``(N, C, H, W) -> (N, C*kh*kw, L)``: one strided copy of the zero-padded input."""
+
+    @staticmethod
+    def forward(ctx, x, ksize, dilation, pad, stride):
+        ctx.args = (x.shape[2:], ksize, dilation, pad, stride)
+        n, c, h, w = x.shape
+        if any(pad):
+            xp = np.zeros((n, c, h + 2 * pad[0], w + 2 * pad[1]), dtype=x.dtype)
+            xp[:, :, pad[0]:pad[0] + h, pad[1]:pad[1] + w] = x
+        else:
+            xp = x
+        oh, ow = _blocks((h, w), ksize, dilation, pad, stride)
+        s = xp.strides
+        win = as_strided(xp, (n, c, ksize[0], ksize[1], oh, ow),
+                         (s[0], s[1], s[2] * dilation[0], s[3] * dilation[1], s[2] * stride[0],
+                          s[3] * stride[1]), writeable=False)
+        return np.ascontiguousarray(win).reshape(n, c * ksize[0] * ksize[1], oh * ow)
+
+    @staticmethod
+    def backward(ctx, grad):
+        size, ksize, dilation, pad, stride = ctx.args
+        return Fold.apply(grad, size, ksize, dilation, pad, stride)
+
+
+class Fold(Op):
+    """``(N, C*kh*kw, L) -> (N, C, H, W)``: overlapping blocks are summed (slice adds)."""
+
+    @staticmethod
+    def forward(ctx, cols, size, ksize, dilation, pad, stride):
+        ctx.args = (ksize, dilation, pad, stride)
+        n, ck, _ = cols.shape
+        kk = ksize[0] * ksize[1]
+        c = ck // kk
+        oh, ow = _blocks(size, ksize, dilation, pad, stride)
+        hp, wp = size[0] + 2 * pad[0], size[1] + 2 * pad[1]
+        out = np.zeros((n, c, hp, wp), dtype=cols.dtype)
+        blocks = cols.reshape(n, c, ksize[0], ksize[1], oh, ow)
+        for i, j in itertools.product(range(ksize[0]), range(ksize[1])):
+            r, q = i * dilation[0], j * dilation[1]
+            out[:, :, r:r + (oh - 1) * stride[0] + 1:stride[0],
+                q:q + (ow - 1) * stride[1] + 1:stride[1]] += blocks[:, :, i, j]
+        return np.ascontiguousarray(out[:, :, pad[0]:pad[0] + size[0], pad[1]:pad[1] + size[1]])
+
+    @staticmethod
+    def backward(ctx, grad):
+        ksize, dilation, pad, stride = ctx.args
+        return Unfold.apply(grad, ksize, dilation, pad, stride)

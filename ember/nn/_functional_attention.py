@@ -1,0 +1,167 @@
+"""``scaled_dot_product_attention`` and ``multi_head_attention_forward`` (composites of
+matmul, softmax and dropout; re-exported by ``nn.functional``)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .._tensor import Tensor
+
+__all__ = ["scaled_dot_product_attention", "multi_head_attention_forward"]
+
+
+# -- attention ------------------------------------------------------------------------------
+
+def _mask_bias(mask: Tensor, dtype) -> Tensor:
+    """A boolean mask (True = attend) as an additive 0 / -inf bias; float masks pass through."""
+    if mask._dtype.name == "bool":
+        return Tensor._make(np.where(mask._data, 0.0, -np.inf).astype(dtype))
+    return mask
+
+
+def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
+                                 attn_mask: Tensor | None = None, dropout_p: float = 0.0,
+                                 is_causal: bool = False, scale: float | None = None,
+                                 enable_gqa: bool = False) -> Tensor:
+    """``softmax(q @ k^T * scale + mask) @ v`` over ``(..., L, E)`` queries and ``(..., S, E)``
+    keys; a boolean ``attn_mask`` marks the positions that take part.
+
+    Example:
+        >>> q = ember.randn(2, 4, 8)
+        >>> F.scaled_dot_product_attention(q, q, q, is_causal=True).shape
+        ember.Size([2, 4, 8])
+    """
+    from . import functional as F
+
+    if is_causal and attn_mask is not None:
+        raise RuntimeError("_scaled_dot_product_attention: Explicit attn_mask should not be "
+                           "set when is_causal=True")
+    n_l, n_s = query.shape[-2], key.shape[-2]
+    if enable_gqa and query.dim() >= 3 and key.shape[-3] != query.shape[-3]:
+        rep = query.shape[-3] // key.shape[-3]
+        key = key.repeat_interleave(rep, dim=-3)
+        value = value.repeat_interleave(rep, dim=-3)
+    s = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale
+    attn = (query @ key.transpose(-2, -1)) * s
+    if is_causal:
+        causal = np.tril(np.ones((n_l, n_s), dtype=bool))
+        attn = attn + Tensor._make(np.where(causal, 0.0, -np.inf).astype(attn._data.dtype))
+    elif attn_mask is not None:
+        attn = attn + _mask_bias(attn_mask, attn._data.dtype)
+    attn = F.softmax(attn, dim=-1)
+    if dropout_p > 0.0:
+        attn = F.dropout(attn, dropout_p, training=True)
+    return attn @ value
+
+
+def _in_projection(query, key, value, num_heads, in_proj_weight, in_proj_bias,
+                   use_separate_proj_weight, q_proj_weight, k_proj_weight, v_proj_weight):
+    from . import functional as F
+
+    e = query.shape[-1]
+    if use_separate_proj_weight:
+        ws = (q_proj_weight, k_proj_weight, v_proj_weight)
+    else:
+        ws = (in_proj_weight[:e], in_proj_weight[e:2 * e], in_proj_weight[2 * e:])
+    bs = (None, None, None) if in_proj_bias is None else \
+        (in_proj_bias[:e], in_proj_bias[e:2 * e], in_proj_bias[2 * e:])
+    return (F.linear(query, ws[0], bs[0]), F.linear(key, ws[1], bs[1]),
+            F.linear(value, ws[2], bs[2]))
+
+
+def multi_head_attention_forward(query: Tensor, key: Tensor, value: Tensor,
+                                 embed_dim_to_check: int, num_heads: int,
+                                 in_proj_weight: Tensor | None, in_proj_bias: Tensor | None,
+                                 bias_k: Tensor | None, bias_v: Tensor | None,
+                                 add_zero_attn: bool, dropout_p: float,
+                                 out_proj_weight: Tensor, out_proj_bias: Tensor | None,
+                                 training: bool = True, key_padding_mask: Tensor | None = None,
+                                 need_weights: bool = True, attn_mask: Tensor | None = None,
+                                 use_separate_proj_weight: bool = False,
+                                 q_proj_weight: Tensor | None = None,
+                                 k_proj_weight: Tensor | None = None,
+                                 v_proj_weight: Tensor | None = None,
+                                 static_k: Tensor | None = None, static_v: Tensor | None = None,
+                                 average_attn_weights: bool = True, is_causal: bool = False):
+    """Multi-head attention on sequence-first ``(L, N, E)`` inputs (or unbatched ``(L, E)``),
+    as in ``torch.nn.functional``. Returns ``(output, weights or None)``."""
+    from .. import _creation
+    from .._ops.joining import cat
+    from . import functional as F
+
+    unbatched = query.dim() == 2
+    if unbatched:
+        query, key, value = query.unsqueeze(1), key.unsqueeze(1), value.unsqueeze(1)
+        if key_padding_mask is not None:
+            key_padding_mask = key_padding_mask.unsqueeze(0)
+    n_l, n, e = query.shape
+    if e != embed_dim_to_check:
+        raise AssertionError(f"was expecting embedding dimension of {embed_dim_to_check}, but "
+                             f"got {e}")
+    if e % num_heads:
+        raise AssertionError(f"embed_dim {e} not divisible by num_heads {num_heads}")
+    hd = e // num_heads
+    if is_causal and attn_mask is None:
+        raise RuntimeError("Need attn_mask if specifying the is_causal hint. You may use the "
+                           "Transformer module method `generate_square_subsequent_mask` to "
+                           "create this mask.")
+    q, k, v = _in_projection(query, key, value, num_heads, in_proj_weight, in_proj_bias,
+                             use_separate_proj_weight, q_proj_weight, k_proj_weight,
+                             v_proj_weight)
+    dt = q._data.dtype
+    if attn_mask is not None:
+        if attn_mask._dtype.name == "bool":  # here True marks a position NOT to attend
+            attn_mask = Tensor._make(np.where(attn_mask._data, -np.inf, 0.0).astype(dt))
+        if attn_mask.dim() == 2:
+            attn_mask = attn_mask.unsqueeze(0)
+    if bias_k is not None and bias_v is not None:
+        k = cat([k, bias_k.reshape(1, 1, e).expand(1, n, e)])
+        v = cat([v, bias_v.reshape(1, 1, e).expand(1, n, e)])
+        if attn_mask is not None:
+            attn_mask = F.pad(attn_mask, (0, 1))
+        if key_padding_mask is not None:
+            key_padding_mask = F.pad(key_padding_mask, (0, 1))
+    q = q.reshape(n_l, n * num_heads, hd).transpose(0, 1)
+    k = (k.reshape(k.shape[0], n * num_heads, hd).transpose(0, 1) if static_k is None
+         else static_k)
+    v = (v.reshape(v.shape[0], n * num_heads, hd).transpose(0, 1) if static_v is None
+         else static_v)
+    if add_zero_attn:
+        zeros = _creation.zeros(n * num_heads, 1, hd, dtype=q.dtype)
+        k, v = cat([k, zeros], dim=1), cat([v, zeros], dim=1)
+        if attn_mask is not None:
+            attn_mask = F.pad(attn_mask, (0, 1))
+        if key_padding_mask is not None:
+            key_padding_mask = F.pad(key_padding_mask, (0, 1))
+    n_s = k.shape[1]
+    if key_padding_mask is not None:
+        if tuple(key_padding_mask.shape) != (n, n_s):
+            raise AssertionError(f"expecting key_padding_mask shape of {(n, n_s)}, but got "
+                                 f"{tuple(key_padding_mask.shape)}")
+        kpm = key_padding_mask._data
+        kpm = np.where(kpm, -np.inf, 0.0) if kpm.dtype == bool else kpm
+        kpm = np.broadcast_to(kpm.astype(dt).reshape(n, 1, 1, n_s), (n, num_heads, 1, n_s))
+        kpm = Tensor._make(np.ascontiguousarray(kpm).reshape(n * num_heads, 1, n_s))
+        attn_mask = kpm if attn_mask is None else attn_mask + kpm
+    if not training:
+        dropout_p = 0.0
+    scores = (q * (1.0 / math.sqrt(hd))) @ k.transpose(1, 2)
+    if attn_mask is not None:
+        scores = scores + attn_mask
+    weights = F.softmax(scores, dim=-1)
+    if dropout_p > 0.0:
+        weights = F.dropout(weights, p=dropout_p)
+    out = (weights @ v).transpose(0, 1).reshape(n_l * n, e)
+    out = F.linear(out, out_proj_weight, out_proj_bias).reshape(n_l, n, e)
+    if unbatched:
+        out = out.squeeze(1)
+    if not need_weights:
+        return out, None
+    weights = weights.reshape(n, num_heads, n_l, n_s)
+    if average_attn_weights:
+        weights = weights.mean(dim=1)
+    if unbatched:
+        weights = weights.squeeze(0)
+    return out, weights
