@@ -10,12 +10,15 @@ from __future__ import annotations
 import math
 import warnings
 
+import numpy as np
+
 from ... import _creation
 from ..._ops.joining import cat, stack
 from ..._tensor import Tensor
 from .. import functional as F
 from .. import init
 from ..parameter import Parameter
+from ..utils._packing import PackedSequence
 from .module import Module
 
 __all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
@@ -206,7 +209,68 @@ class RNNBase(Module):
         if tuple(h.shape) != want:
             raise RuntimeError(f"Expected {what} size {want}, got {list(h.shape)}")
 
+    def _run_packed(self, data: Tensor, sizes, h0: Tensor, c0: Tensor | None):
+        """Run on packed ``data`` (steps back to back, longest sequences first): at step t
+        only the first ``sizes[t]`` rows are live; the others keep their state."""
+        dirs = 2 if self.bidirectional else 1
+        offsets = np.concatenate([[0], np.cumsum(sizes)])
+        hs, cs = [], []
+        layer_in = data
+        for layer in range(self.num_layers):
+            outs = []
+            for d in range(dirs):
+                w_ih, w_hh, b_ih, b_hh, w_hr = self._weights(layer, d)
+                gi_all = F.linear(layer_in, w_ih, b_ih)
+                k = layer * dirs + d
+                h, c = h0[k], (c0[k] if c0 is not None else None)
+                order = range(len(sizes)) if d == 0 else range(len(sizes) - 1, -1, -1)
+                seq = [None] * len(sizes)
+                for t in order:
+                    b = int(sizes[t])
+                    gi = gi_all[int(offsets[t]):int(offsets[t]) + b]
+                    hb, cb = h[:b], (c[:b] if c is not None else None)
+                    if self.mode == "LSTM":
+                        hb, cb = _lstm_step(gi, hb, cb, w_hh, b_hh, w_hr)
+                    elif self.mode == "GRU":
+                        hb = _gru_step(gi, hb, w_hh, b_hh)
+                    else:
+                        hb = _rnn_step(self.mode, gi, hb, w_hh, b_hh)
+                    seq[t] = hb
+                    h = hb if b == h.shape[0] else cat([hb, h[b:]], 0)
+                    if c is not None:
+                        c = cb if b == c.shape[0] else cat([cb, c[b:]], 0)
+                outs.append(cat(seq, 0))
+                hs.append(h)
+                if c is not None:
+                    cs.append(c)
+            layer_in = outs[0] if dirs == 1 else cat(outs, -1)
+            if self.dropout and self.training and layer < self.num_layers - 1:
+                layer_in = F.dropout(layer_in, self.dropout, True)
+        return layer_in, stack(hs, 0), (stack(cs, 0) if cs else None)
+
+    def _forward_packed(self, packed, hx):
+        data, sizes = packed.data, packed.batch_sizes._data
+        n = int(sizes[0]) if sizes.size else 0
+        real_hidden = self.proj_size if self.proj_size > 0 else self.hidden_size
+        if hx is None:
+            h0 = self._zeros_state(n, real_hidden, data)
+            c0 = self._zeros_state(n, self.hidden_size, data) if self.mode == "LSTM" else None
+        else:
+            h0, c0 = hx if self.mode == "LSTM" else (hx, None)
+            if packed.sorted_indices is not None:  # states come in the caller's batch order
+                h0 = h0[:, packed.sorted_indices]
+                c0 = c0[:, packed.sorted_indices] if c0 is not None else None
+        out, h_n, c_n = self._run_packed(data, sizes, h0, c0)
+        if packed.unsorted_indices is not None:
+            h_n = h_n[:, packed.unsorted_indices]
+            c_n = c_n[:, packed.unsorted_indices] if c_n is not None else None
+        out = PackedSequence(out, packed.batch_sizes, packed.sorted_indices,
+                             packed.unsorted_indices)
+        return (out, (h_n, c_n)) if self.mode == "LSTM" else (out, h_n)
+
     def forward(self, input: Tensor, hx=None):
+        if isinstance(input, PackedSequence):
+            return self._forward_packed(input, hx)
         unbatched = self._check_input(input)
         if unbatched:
             x = input.unsqueeze(1)
@@ -303,121 +367,4 @@ class GRU(RNNBase):
                          dropout, bidirectional, 0, device, dtype)
 
 
-class RNNCellBase(Module):
-    """Parameters and checks shared by the single-step cells."""
-
-    def __init__(self, input_size: int, hidden_size: int, bias: bool, num_chunks: int,
-                 device=None, dtype=None) -> None:
-        super().__init__()
-        self.input_size = input_size
-        self.hidden_size = hidden_size
-        self.bias = bias
-        kw = {"device": device, "dtype": dtype}
-        self.weight_ih = Parameter(_creation.empty((num_chunks * hidden_size, input_size),
-                                                   **kw))
-        self.weight_hh = Parameter(_creation.empty((num_chunks * hidden_size, hidden_size),
-                                                   **kw))
-        if bias:
-            self.bias_ih = Parameter(_creation.empty(num_chunks * hidden_size, **kw))
-            self.bias_hh = Parameter(_creation.empty(num_chunks * hidden_size, **kw))
-        else:
-            self.register_parameter("bias_ih", None)
-            self.register_parameter("bias_hh", None)
-        self.reset_parameters()
-
-    def reset_parameters(self) -> None:
-        stdv = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0
-        for weight in self.parameters():
-            init.uniform_(weight, -stdv, stdv)
-
-    def extra_repr(self) -> str:
-        s = f"{self.input_size}, {self.hidden_size}"
-        if self.bias is not True:
-            s += f", bias={self.bias}"
-        if getattr(self, "nonlinearity", "tanh") != "tanh":
-            s += f", nonlinearity={self.nonlinearity}"
-        return s
-
-    def _prepare(self, input: Tensor, hx):
-        if input.dim() not in (1, 2):
-            raise ValueError(f"{self._get_name()}: Expected input to be 1D or 2D, got "
-                             f"{input.dim()}D instead")
-        if input.shape[-1] != self.input_size:
-            raise RuntimeError(f"input has inconsistent input_size: got {input.shape[-1]} "
-                               f"expected {self.input_size}")
-        unbatched = input.dim() == 1
-        x = input.unsqueeze(0) if unbatched else input
-        return x, unbatched
-
-    def _zeros(self, x: Tensor) -> Tensor:
-        return _creation.zeros(x.shape[0], self.hidden_size, dtype=x.dtype, device=x.device)
-
-
-class RNNCell(RNNCellBase):
-    """One Elman RNN step.
-
-    Example:
-        >>> ember.nn.RNNCell(10, 20)(ember.randn(3, 10)).shape
-        ember.Size([3, 20])
-    """
-
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
-                 nonlinearity: str = "tanh", device=None, dtype=None) -> None:
-        if nonlinearity not in ("tanh", "relu"):
-            raise ValueError(f"Unknown nonlinearity: {nonlinearity}")
-        self.nonlinearity = nonlinearity
-        super().__init__(input_size, hidden_size, bias, 1, device, dtype)
-
-    def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
-        x, unbatched = self._prepare(input, hx)
-        h = self._zeros(x) if hx is None else (hx.unsqueeze(0) if unbatched else hx)
-        mode = "RNN_TANH" if self.nonlinearity == "tanh" else "RNN_RELU"
-        h = _rnn_step(mode, F.linear(x, self.weight_ih, self.bias_ih), h, self.weight_hh,
-                      self.bias_hh)
-        return h.squeeze(0) if unbatched else h
-
-
-class LSTMCell(RNNCellBase):
-    """One LSTM step; returns ``(h', c')``.
-
-    Example:
-        >>> h, c = ember.nn.LSTMCell(10, 20)(ember.randn(3, 10))
-        >>> h.shape
-        ember.Size([3, 20])
-    """
-
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device=None,
-                 dtype=None) -> None:
-        super().__init__(input_size, hidden_size, bias, 4, device, dtype)
-
-    def forward(self, input: Tensor, hx=None):
-        x, unbatched = self._prepare(input, hx)
-        if hx is None:
-            h = c = self._zeros(x)
-        else:
-            h, c = hx
-            if unbatched:
-                h, c = h.unsqueeze(0), c.unsqueeze(0)
-        h, c = _lstm_step(F.linear(x, self.weight_ih, self.bias_ih), h, c, self.weight_hh,
-                          self.bias_hh, None)
-        return (h.squeeze(0), c.squeeze(0)) if unbatched else (h, c)
-
-
-class GRUCell(RNNCellBase):
-    """One GRU step.
-
-    Example:
-        >>> ember.nn.GRUCell(10, 20)(ember.randn(3, 10)).shape
-        ember.Size([3, 20])
-    """
-
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device=None,
-                 dtype=None) -> None:
-        super().__init__(input_size, hidden_size, bias, 3, device, dtype)
-
-    def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
-        x, unbatched = self._prepare(input, hx)
-        h = self._zeros(x) if hx is None else (hx.unsqueeze(0) if unbatched else hx)
-        h = _gru_step(F.linear(x, self.weight_ih, self.bias_ih), h, self.weight_hh,
-                      self.bias_hh)
-        return h.squeeze(0) if unbatched else h
+from ._rnn_cells import GRUCell, LSTMCell, RNNCell, RNNCellBase  # noqa: E402
