@@ -69,3 +69,10 @@ def _two(a: Tensor, b: Tensor, dim: int) -> Tensor:
     shape_b[dim] = total
     return (NarrowBackward.apply(a, shape=tuple(shape_a), dim=dim, start=0)
             + NarrowBackward.apply(b, shape=tuple(shape_b), dim=dim, start=a.shape[dim]))
+
+
+# packing (nn part 2) lives in its own file
+from ._packing import *  # noqa: E402,F401,F403
+from ._packing import __all__ as _packing_all  # noqa: E402
+
+__all__ = __all__ + _packing_all
