@@ -86,7 +86,7 @@ def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
 
     Example:
         >>> F.adaptive_avg_pool2d(ember.randn(2, 3, 7, 5), (1, 1)).shape
-        ember.Size([2, 3, 1, 1])
+        torch.Size([2, 3, 1, 1])
     """
     return _adaptive_avg(input, output_size, 2, "adaptive_avg_pool2d")
 
@@ -127,7 +127,7 @@ def adaptive_max_pool2d(input: Tensor, output_size, return_indices: bool = False
 
     Example:
         >>> F.adaptive_max_pool2d(ember.randn(1, 2, 5, 7), (2, 3)).shape
-        ember.Size([1, 2, 2, 3])
+        torch.Size([1, 2, 2, 3])
     """
     return _adaptive_max(input, output_size, return_indices, 2, "adaptive_max_pool2d")
 
@@ -172,7 +172,7 @@ def max_unpool2d(input: Tensor, indices: Tensor, kernel_size, stride=None, paddi
     Example:
         >>> y, i = F.max_pool2d(ember.randn(1, 1, 4, 4), 2, return_indices=True)
         >>> F.max_unpool2d(y, i, 2).shape
-        ember.Size([1, 1, 4, 4])
+        torch.Size([1, 1, 4, 4])
     """
     return _max_unpool(input, indices, kernel_size, stride, padding, output_size, 2,
                        "max_unpool2d")

@@ -202,7 +202,7 @@ def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
 
     Example:
         >>> F.conv1d(ember.randn(2, 3, 8), ember.randn(4, 3, 3)).shape
-        ember.Size([2, 4, 6])
+        torch.Size([2, 4, 6])
     """
     return _convnd(input, weight, bias, stride, padding, dilation, groups, 1, "conv1d")
 
@@ -213,7 +213,7 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
 
     Example:
         >>> F.conv2d(ember.randn(1, 3, 5, 5), ember.randn(4, 3, 3, 3), padding=1).shape
-        ember.Size([1, 4, 5, 5])
+        torch.Size([1, 4, 5, 5])
     """
     return _convnd(input, weight, bias, stride, padding, dilation, groups, 2, "conv2d")
 
@@ -269,7 +269,7 @@ def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
 
     Example:
         >>> F.conv_transpose1d(ember.randn(1, 4, 5), ember.randn(4, 2, 3), stride=2).shape
-        ember.Size([1, 2, 11])
+        torch.Size([1, 2, 11])
     """
     return _conv_transposend(input, weight, bias, stride, padding, output_padding, groups,
                              dilation, 1, "conv_transpose1d")
@@ -281,7 +281,7 @@ def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
 
     Example:
         >>> F.conv_transpose2d(ember.randn(1, 4, 3, 3), ember.randn(4, 2, 3, 3), stride=2).shape
-        ember.Size([1, 2, 7, 7])
+        torch.Size([1, 2, 7, 7])
     """
     return _conv_transposend(input, weight, bias, stride, padding, output_padding, groups,
                              dilation, 2, "conv_transpose2d")

@@ -153,7 +153,7 @@ def batch_norm_functional(input: Tensor, running_mean: Tensor | None,
 
     Example:
         >>> F.batch_norm(ember.randn(4, 3), None, None, training=True).shape
-        ember.Size([4, 3])
+        torch.Size([4, 3])
     """
     _check_float(input, "batch_norm")
     if input.dim() < 2:
@@ -202,7 +202,7 @@ def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
 
     Example:
         >>> F.layer_norm(ember.randn(2, 5), (5,)).shape
-        ember.Size([2, 5])
+        torch.Size([2, 5])
     """
     _check_float(input, "layer_norm")
     ns = (int(normalized_shape),) if isinstance(normalized_shape, (int, np.integer)) \
@@ -228,7 +228,7 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
 
     Example:
         >>> F.group_norm(ember.randn(2, 6, 4), 3).shape
-        ember.Size([2, 6, 4])
+        torch.Size([2, 6, 4])
     """
     _check_float(input, "group_norm")
     if input.dim() < 2 or input.shape[1] % num_groups:
@@ -256,7 +256,7 @@ def instance_norm_functional(input: Tensor, running_mean: Tensor | None = None,
 
     Example:
         >>> F.instance_norm(ember.randn(2, 3, 5)).shape
-        ember.Size([2, 3, 5])
+        torch.Size([2, 3, 5])
     """
     _check_float(input, "instance_norm")
     if input.dim() < 3:
@@ -286,7 +286,7 @@ def rms_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
 
     Example:
         >>> F.rms_norm(ember.randn(2, 4), (4,)).shape
-        ember.Size([2, 4])
+        torch.Size([2, 4])
     """
     _check_float(input, "rms_norm")
     ns = (int(normalized_shape),) if isinstance(normalized_shape, (int, np.integer)) \

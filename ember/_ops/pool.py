@@ -94,15 +94,20 @@ class MaxPool(Op):
             return PoolScatter.apply(grad, ctx.inputs[0], idx=idx, in_shape=in_shape)
         xp, out, g = ctx.xp, ctx.out, grad._data
         gxp = np.zeros(xp.shape, dtype=g.dtype)
-        taken = None
+        # windows that do not overlap write disjoint slices: plain stores, no read-modify-add
+        disjoint = all(s >= d * (k - 1) + 1 for s, d, k in zip(stride, dilation, ksize))
+        free = None  # outputs whose maximum has not been claimed by an earlier offset
         for _, sl in _views(xp, ksize, stride, dilation, osize):
-            hit = xp[sl] == out
-            if taken is None:
-                taken = hit
+            hit = np.equal(xp[sl], out)
+            if free is None:
+                free = ~hit
+            else:  # the gradient goes to the first maximum, as in PyTorch
+                np.logical_and(hit, free, out=hit)
+                np.logical_xor(free, hit, out=free)
+            if disjoint:
+                np.multiply(g, hit, out=gxp[sl])
             else:
-                hit &= ~taken  # the gradient goes to the first maximum, as in PyTorch
-                taken |= hit
-            gxp[sl] += g * hit
+                gxp[sl] += g * hit
         return Tensor._make(np.ascontiguousarray(_crop(gxp, pad, in_shape[2:])), grad._dtype)
 
 
@@ -294,7 +299,7 @@ def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
 
     Example:
         >>> F.max_pool2d(ember.randn(1, 3, 8, 8), 2).shape
-        ember.Size([1, 3, 4, 4])
+        torch.Size([1, 3, 4, 4])
     """
     return _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices,
                      2, "max_pool2d")
@@ -338,7 +343,7 @@ def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
 
     Example:
         >>> F.avg_pool2d(ember.ones(1, 1, 4, 4), 2).shape
-        ember.Size([1, 1, 2, 2])
+        torch.Size([1, 1, 2, 2])
     """
     return _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad,
                      divisor_override, 2, "avg_pool2d")

@@ -31,7 +31,7 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
     Example:
         >>> q = ember.randn(2, 4, 8)
         >>> F.scaled_dot_product_attention(q, q, q, is_causal=True).shape
-        ember.Size([2, 4, 8])
+        torch.Size([2, 4, 8])
     """
     from . import functional as F
 

@@ -83,7 +83,7 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
 
     Example:
         >>> F.interpolate(ember.randn(1, 3, 4, 4), scale_factor=2, mode="bilinear").shape
-        ember.Size([1, 3, 8, 8])
+        torch.Size([1, 3, 8, 8])
     """
     nd = input.dim() - 2
     if nd < 1:
@@ -169,7 +169,7 @@ def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
 
     Example:
         >>> F.pixel_shuffle(ember.randn(1, 8, 2, 3), 2).shape
-        ember.Size([1, 2, 4, 6])
+        torch.Size([1, 2, 4, 6])
     """
     r = int(upscale_factor)
     *lead, c, h, w = input.shape
@@ -210,7 +210,7 @@ def unfold(input: Tensor, kernel_size, dilation=1, padding=0, stride=1) -> Tenso
 
     Example:
         >>> F.unfold(ember.randn(1, 2, 4, 4), 2).shape
-        ember.Size([1, 8, 9])
+        torch.Size([1, 8, 9])
     """
     from .._ops._unfold import Unfold, _blocks
 
@@ -233,7 +233,7 @@ def fold(input: Tensor, output_size, kernel_size, dilation=1, padding=0, stride=
 
     Example:
         >>> F.fold(ember.ones(1, 4, 9), (4, 4), 2).shape
-        ember.Size([1, 1, 4, 4])
+        torch.Size([1, 1, 4, 4])
     """
     from .._ops._unfold import Fold, _blocks
 
@@ -266,7 +266,7 @@ def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: flo
 
     Example:
         >>> F.local_response_norm(ember.randn(2, 6, 4, 4), 3).shape
-        ember.Size([2, 6, 4, 4])
+        torch.Size([2, 6, 4, 4])
     """
     from . import functional as F
 
@@ -308,6 +308,6 @@ def lp_pool2d(input: Tensor, norm_type: float, kernel_size, stride=None,
 
     Example:
         >>> F.lp_pool2d(ember.randn(1, 2, 4, 4), 2, 2).shape
-        ember.Size([1, 2, 2, 2])
+        torch.Size([1, 2, 2, 2])
     """
     return _lp_pool(input, norm_type, kernel_size, stride, ceil_mode, 2)

@@ -206,3 +206,17 @@ def test_workspace_reuse_keeps_results_exact(torch, rng, monkeypatch):
                 res.append((y, xt.grad, wt.grad))
             for e, t in zip(*res):
                 same(e, t, atol=1e-10)
+
+
+@pytest.mark.parametrize("kw", [dict(kernel_size=2), dict(kernel_size=3, stride=1),
+                                dict(kernel_size=3, stride=2, padding=1, ceil_mode=True)])
+def test_maxpool_ties_route_gradient_like_torch(torch, rng, kw):
+    x = rng.integers(0, 3, size=(2, 2, 6, 7)).astype(np.float32)  # many ties
+    grads = []
+    for lib in (ember, torch):
+        t = lib.tensor(x, requires_grad=True)
+        y, idx = lib.nn.functional.max_pool2d(t, return_indices=True, **kw)
+        y.backward(lib.ones_like(y))
+        grads.append((t.grad, idx))
+    same(grads[0][0], grads[1][0])
+    np.testing.assert_array_equal(grads[0][1].numpy(), grads[1][1].numpy())

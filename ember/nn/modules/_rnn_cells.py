@@ -71,7 +71,7 @@ class RNNCell(RNNCellBase):
 
     Example:
         >>> ember.nn.RNNCell(10, 20)(ember.randn(3, 10)).shape
-        ember.Size([3, 20])
+        torch.Size([3, 20])
     """
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
@@ -96,7 +96,7 @@ class LSTMCell(RNNCellBase):
     Example:
         >>> h, c = ember.nn.LSTMCell(10, 20)(ember.randn(3, 10))
         >>> h.shape
-        ember.Size([3, 20])
+        torch.Size([3, 20])
     """
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device=None,
@@ -121,7 +121,7 @@ class GRUCell(RNNCellBase):
 
     Example:
         >>> ember.nn.GRUCell(10, 20)(ember.randn(3, 10)).shape
-        ember.Size([3, 20])
+        torch.Size([3, 20])
     """
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device=None,

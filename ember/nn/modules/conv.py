@@ -134,7 +134,7 @@ class Conv1d(_Conv):
 
     Example:
         >>> ember.nn.Conv1d(16, 33, 3, stride=2)(ember.randn(20, 16, 50)).shape
-        ember.Size([20, 33, 24])
+        torch.Size([20, 33, 24])
     """
 
     _nd = 1
@@ -147,7 +147,7 @@ class Conv2d(_Conv):
 
     Example:
         >>> ember.nn.Conv2d(1, 32, 3)(ember.randn(8, 1, 28, 28)).shape
-        ember.Size([8, 32, 26, 26])
+        torch.Size([8, 32, 26, 26])
     """
 
     _nd = 2
@@ -213,7 +213,7 @@ class ConvTranspose2d(_ConvTransposeNd):
 
     Example:
         >>> ember.nn.ConvTranspose2d(16, 8, 3, stride=2)(ember.randn(1, 16, 5, 5)).shape
-        ember.Size([1, 8, 11, 11])
+        torch.Size([1, 8, 11, 11])
     """
 
     _nd = 2
@@ -232,7 +232,7 @@ class Unfold(Module):
 
     Example:
         >>> ember.nn.Unfold(kernel_size=(2, 3))(ember.randn(2, 5, 3, 4)).shape
-        ember.Size([2, 30, 4])
+        torch.Size([2, 30, 4])
     """
 
     def __init__(self, kernel_size, dilation=1, padding=0, stride=1) -> None:

@@ -108,7 +108,7 @@ class BatchNorm1d(_BatchNorm):
 
     Example:
         >>> ember.nn.BatchNorm1d(3)(ember.randn(8, 3)).shape
-        ember.Size([8, 3])
+        torch.Size([8, 3])
     """
 
     _dims = (2, 3)
@@ -119,7 +119,7 @@ class BatchNorm2d(_BatchNorm):
 
     Example:
         >>> ember.nn.BatchNorm2d(3)(ember.randn(4, 3, 5, 5)).shape
-        ember.Size([4, 3, 5, 5])
+        torch.Size([4, 3, 5, 5])
     """
 
     _dims = (4,)
@@ -173,7 +173,7 @@ class InstanceNorm2d(_InstanceNorm):
 
     Example:
         >>> ember.nn.InstanceNorm2d(3)(ember.randn(2, 3, 4, 4)).shape
-        ember.Size([2, 3, 4, 4])
+        torch.Size([2, 3, 4, 4])
     """
 
     _nd = 2
@@ -196,7 +196,7 @@ class LayerNorm(Module):
 
     Example:
         >>> ember.nn.LayerNorm(8)(ember.randn(2, 5, 8)).shape
-        ember.Size([2, 5, 8])
+        torch.Size([2, 5, 8])
     """
 
     def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True,
@@ -236,7 +236,7 @@ class GroupNorm(Module):
 
     Example:
         >>> ember.nn.GroupNorm(2, 6)(ember.randn(4, 6, 5)).shape
-        ember.Size([4, 6, 5])
+        torch.Size([4, 6, 5])
     """
 
     def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5,
@@ -279,7 +279,7 @@ class RMSNorm(Module):
 
     Example:
         >>> ember.nn.RMSNorm(8)(ember.randn(2, 8)).shape
-        ember.Size([2, 8])
+        torch.Size([2, 8])
     """
 
     def __init__(self, normalized_shape, eps: float | None = None,
@@ -312,7 +312,7 @@ class LocalResponseNorm(Module):
 
     Example:
         >>> ember.nn.LocalResponseNorm(2)(ember.randn(2, 6, 4, 4)).shape
-        ember.Size([2, 6, 4, 4])
+        torch.Size([2, 6, 4, 4])
     """
 
     def __init__(self, size: int, alpha: float = 1e-4, beta: float = 0.75,

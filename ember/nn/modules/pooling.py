@@ -42,7 +42,7 @@ class MaxPool1d(_MaxPoolNd):
 
     Example:
         >>> ember.nn.MaxPool1d(2)(ember.randn(1, 3, 8)).shape
-        ember.Size([1, 3, 4])
+        torch.Size([1, 3, 4])
     """
 
     _fn = staticmethod(F.max_pool1d)
@@ -53,7 +53,7 @@ class MaxPool2d(_MaxPoolNd):
 
     Example:
         >>> ember.nn.MaxPool2d(2)(ember.randn(1, 3, 8, 8)).shape
-        ember.Size([1, 3, 4, 4])
+        torch.Size([1, 3, 4, 4])
     """
 
     _fn = staticmethod(F.max_pool2d)
@@ -70,7 +70,7 @@ class AvgPool1d(Module):
 
     Example:
         >>> ember.nn.AvgPool1d(2)(ember.randn(1, 3, 8)).shape
-        ember.Size([1, 3, 4])
+        torch.Size([1, 3, 4])
     """
 
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
@@ -116,7 +116,7 @@ class AvgPool2d(_AvgPoolNd):
 
     Example:
         >>> ember.nn.AvgPool2d(2)(ember.randn(1, 3, 8, 8)).shape
-        ember.Size([1, 3, 4, 4])
+        torch.Size([1, 3, 4, 4])
     """
 
     _fn = staticmethod(F.avg_pool2d)
@@ -153,7 +153,7 @@ class AdaptiveAvgPool2d(_AdaptivePool):
 
     Example:
         >>> ember.nn.AdaptiveAvgPool2d((1, 1))(ember.randn(2, 8, 7, 7)).shape
-        ember.Size([2, 8, 1, 1])
+        torch.Size([2, 8, 1, 1])
     """
 
     _fn = staticmethod(F.adaptive_avg_pool2d)

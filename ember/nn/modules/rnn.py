@@ -318,7 +318,7 @@ class RNN(RNNBase):
     Example:
         >>> out, h = ember.nn.RNN(10, 20, 2)(ember.randn(5, 3, 10))
         >>> out.shape, h.shape
-        (ember.Size([5, 3, 20]), ember.Size([2, 3, 20]))
+        (torch.Size([5, 3, 20]), torch.Size([2, 3, 20]))
     """
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
@@ -340,7 +340,7 @@ class LSTM(RNNBase):
     Example:
         >>> out, (h, c) = ember.nn.LSTM(10, 20, batch_first=True)(ember.randn(3, 5, 10))
         >>> out.shape
-        ember.Size([3, 5, 20])
+        torch.Size([3, 5, 20])
     """
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
@@ -357,7 +357,7 @@ class GRU(RNNBase):
     Example:
         >>> out, h = ember.nn.GRU(10, 20, bidirectional=True)(ember.randn(5, 3, 10))
         >>> out.shape
-        ember.Size([5, 3, 40])
+        torch.Size([5, 3, 40])
     """
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,

@@ -37,7 +37,7 @@ class MultiheadAttention(Module):
         >>> mha = ember.nn.MultiheadAttention(8, 2)
         >>> x = ember.randn(5, 3, 8)
         >>> mha(x, x, x)[0].shape
-        ember.Size([5, 3, 8])
+        torch.Size([5, 3, 8])
     """
 
     def __init__(self, embed_dim: int, num_heads: int, dropout: float = 0.0, bias: bool = True,
@@ -135,7 +135,7 @@ class TransformerEncoderLayer(Module):
     Example:
         >>> layer = ember.nn.TransformerEncoderLayer(d_model=16, nhead=4, batch_first=True)
         >>> layer(ember.randn(2, 7, 16)).shape
-        ember.Size([2, 7, 16])
+        torch.Size([2, 7, 16])
     """
 
     def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048,
@@ -184,7 +184,7 @@ class TransformerDecoderLayer(Module):
     Example:
         >>> layer = ember.nn.TransformerDecoderLayer(d_model=16, nhead=4)
         >>> layer(ember.randn(5, 2, 16), ember.randn(7, 2, 16)).shape
-        ember.Size([5, 2, 16])
+        torch.Size([5, 2, 16])
     """
 
     def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048,
@@ -250,7 +250,7 @@ class TransformerEncoder(Module):
     Example:
         >>> layer = ember.nn.TransformerEncoderLayer(16, 4)
         >>> ember.nn.TransformerEncoder(layer, num_layers=2)(ember.randn(5, 2, 16)).shape
-        ember.Size([5, 2, 16])
+        torch.Size([5, 2, 16])
     """
 
     def __init__(self, encoder_layer: TransformerEncoderLayer, num_layers: int,
@@ -308,7 +308,7 @@ class Transformer(Module):
         >>> model = ember.nn.Transformer(d_model=16, nhead=4, num_encoder_layers=1,
         ...                              num_decoder_layers=1, dim_feedforward=32)
         >>> model(ember.randn(6, 2, 16), ember.randn(4, 2, 16)).shape
-        ember.Size([4, 2, 16])
+        torch.Size([4, 2, 16])
     """
 
     def __init__(self, d_model: int = 512, nhead: int = 8, num_encoder_layers: int = 6,

@@ -17,7 +17,7 @@ class Upsample(Module):
 
     Example:
         >>> ember.nn.Upsample(scale_factor=2, mode="bilinear")(ember.randn(1, 3, 4, 4)).shape
-        ember.Size([1, 3, 8, 8])
+        torch.Size([1, 3, 8, 8])
     """
 
     def __init__(self, size=None, scale_factor=None, mode: str = "nearest",
@@ -65,7 +65,7 @@ class PixelShuffle(Module):
 
     Example:
         >>> ember.nn.PixelShuffle(2)(ember.randn(1, 8, 3, 3)).shape
-        ember.Size([1, 2, 6, 6])
+        torch.Size([1, 2, 6, 6])
     """
 
     def __init__(self, upscale_factor: int) -> None:

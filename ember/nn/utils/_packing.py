@@ -123,7 +123,7 @@ def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False,
     Example:
         >>> x, lens = pad_packed_sequence(pack_padded_sequence(ember.randn(4, 3, 2), [4, 2, 1]))
         >>> x.shape, lens
-        (ember.Size([4, 3, 2]), tensor([4, 2, 1]))
+        (torch.Size([4, 3, 2]), tensor([4, 2, 1]))
     """
     sizes = sequence.batch_sizes._data
     n = int(sizes[0]) if sizes.size else 0
