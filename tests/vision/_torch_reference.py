@@ -149,3 +149,40 @@ class MobileNetV2(nn.Module):
     def forward(self, x):
         x = nn.functional.adaptive_avg_pool2d(self.features(x), (1, 1))
         return self.classifier(torch.flatten(x, 1))
+
+
+def vgg(cfg, batch_norm=False, num_classes=1000):
+    """torchvision.models.VGG's layout: features (conv[, bn], relu / maxpool), classifier."""
+    layers, cin = [], 3
+    for v in cfg:
+        if v == "M":
+            layers.append(nn.MaxPool2d(2, 2))
+            continue
+        layers.append(nn.Conv2d(cin, v, 3, padding=1))
+        layers += [nn.BatchNorm2d(v)] if batch_norm else []
+        layers.append(nn.ReLU(inplace=True))
+        cin = v
+    model = nn.Module()
+    model.features = nn.Sequential(*layers)
+    model.avgpool = nn.AdaptiveAvgPool2d((7, 7))
+    model.classifier = nn.Sequential(nn.Linear(512 * 49, 4096), nn.ReLU(True), nn.Dropout(),
+                                     nn.Linear(4096, 4096), nn.ReLU(True), nn.Dropout(),
+                                     nn.Linear(4096, num_classes))
+    return model
+
+
+class AlexNet(nn.Module):
+    def __init__(self, num_classes=1000):
+        super().__init__()
+        r = nn.ReLU
+        self.features = nn.Sequential(
+            nn.Conv2d(3, 64, 11, 4, 2), r(), nn.MaxPool2d(3, 2), nn.Conv2d(64, 192, 5, padding=2),
+            r(), nn.MaxPool2d(3, 2), nn.Conv2d(192, 384, 3, padding=1), r(),
+            nn.Conv2d(384, 256, 3, padding=1), r(), nn.Conv2d(256, 256, 3, padding=1), r(),
+            nn.MaxPool2d(3, 2))
+        self.avgpool = nn.AdaptiveAvgPool2d((6, 6))
+        self.classifier = nn.Sequential(nn.Dropout(), nn.Linear(9216, 4096), r(), nn.Dropout(),
+                                        nn.Linear(4096, 4096), r(), nn.Linear(4096, num_classes))
+
+    def forward(self, x):
+        return self.classifier(torch.flatten(self.avgpool(self.features(x)), 1))

@@ -128,6 +128,37 @@ def test_resnext_and_wide_shapes():
         models.resnext50_32x4d(groups=8)
 
 
+def test_vgg11_bn_keys_and_init(torch, ref):
+    ember.manual_seed(0)
+    em = models.vgg11_bn(num_classes=10)
+    with torch.device("meta"):  # keys and shapes only: skip allocating 133M parameters twice
+        tm = ref.vgg([64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"], True, 10)
+    assert _keys_shapes(em.state_dict()) == _keys_shapes(tm.state_dict())
+    lin = em.classifier[6].weight.detach().numpy()
+    assert abs(lin.std() - 0.01) < 1e-3 and (em.classifier[6].bias.detach().numpy() == 0).all()
+    conv = em.features[0]
+    assert (conv.bias.detach().numpy() == 0).all() and conv.weight.detach().numpy().std() > 0.05
+    assert tuple(em(ember.randn(1, 3, 32, 32)).shape) == (1, 10)
+    with pytest.raises(ValueError, match="ember.load"):
+        models.vgg16(weights="DEFAULT")
+
+
+def test_alexnet_matches_torch(torch, ref):
+    torch.manual_seed(0)
+    tm = ref.AlexNet(num_classes=10).eval()
+    em = models.alexnet(num_classes=10).eval()
+    assert _keys_shapes(em.state_dict()) == _keys_shapes(tm.state_dict())
+    _copy_torch_to_ember(tm, em)
+    x = np.random.default_rng(0).standard_normal((1, 3, 64, 64)).astype(np.float32)
+    with torch.no_grad():
+        ty = tm(torch.from_numpy(x)).numpy()
+    with ember.no_grad():
+        ey = em(ember.from_numpy(x)).numpy()
+    # Default-initialised AlexNet outputs are ~1e-2, hence the small atol.
+    np.testing.assert_allclose(ey, ty, rtol=1e-4, atol=1e-7)
+    assert np.abs(ty).max() > 1e-3
+
+
 # --- initialisation as torchvision ----------------------------------------------------------
 
 def test_resnet_init():

@@ -13,18 +13,34 @@ from ._utils import Conv2dNormActivation
 from .lenet import LeNet, lenet
 from .mobilenet import InvertedResidual, MobileNetV2, mobilenet_v2
 from .resnet import (
-                     BasicBlock,
-                     Bottleneck,
-                     ResNet,
-                     resnet18,
-                     resnet34,
-                     resnet50,
-                     resnet101,
-                     resnet152,
-                     resnext50_32x4d,
-                     wide_resnet50_2,
+    BasicBlock,
+    Bottleneck,
+    ResNet,
+    resnet18,
+    resnet34,
+    resnet50,
+    resnet101,
+    resnet152,
+    resnext50_32x4d,
+    wide_resnet50_2,
+)
+from .vgg import (
+    VGG,
+    AlexNet,
+    alexnet,
+    make_layers,
+    vgg11,
+    vgg11_bn,
+    vgg13,
+    vgg13_bn,
+    vgg16,
+    vgg16_bn,
+    vgg19,
+    vgg19_bn,
 )
 
 __all__ = ["Conv2dNormActivation", "LeNet", "lenet", "InvertedResidual", "MobileNetV2",
            "mobilenet_v2", "BasicBlock", "Bottleneck", "ResNet", "resnet18", "resnet34",
-           "resnet50", "resnet101", "resnet152", "resnext50_32x4d", "wide_resnet50_2"]
+           "resnet50", "resnet101", "resnet152", "resnext50_32x4d", "wide_resnet50_2", "VGG",
+           "make_layers", "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19",
+           "vgg19_bn", "AlexNet", "alexnet"]
