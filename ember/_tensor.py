@@ -54,17 +54,26 @@ class Tensor:
         tensor([2., 4., 6.])
     """
 
-    __slots__ = ("_data", "_dtype", "_requires_grad", "_grad", "grad_fn", "_output_nr",
-                 "_version", "_base", "_view_fn", "_hooks", "_post_acc_hooks", "_grad_acc",
-                 "_grad_private", "_retains_grad", "__weakref__", "__dict__")
+    # Every tensor sets these five; the rest are class-level defaults, overridden per instance
+    # only when used (a view's base, hooks, a leaf's grad ...), so Tensor._make stays cheap.
+    __slots__ = ("_data", "_dtype", "_requires_grad", "grad_fn", "_version", "__weakref__",
+                 "__dict__")
 
-    # In-place bookkeeping for views (rarely set, so class defaults keep Tensor._make cheap):
-    # a base records the version of its last recorded in-place change, a view the version its
-    # grad_fn was made at; a view older than its base's change redoes its node (graph.edge_of).
+    _output_nr = 0
+    _grad = None
+    _base = None
+    _view_fn = None
+    _hooks = None
+    _post_acc_hooks = None
+    _grad_acc = None
+    _grad_private = False
+    _retains_grad = False
+    # In-place bookkeeping for views: a base records the version of its last recorded in-place
+    # change, a view the version its grad_fn was made at; a view older than its base's change
+    # redoes its node (graph.edge_of).
     _rebased_at = -1
     _fresh_at = -1
 
-    # Defaults for slots that are rarely set keep Tensor._make cheap.
     def __new__(cls, *args, **kwargs):
         if cls is Tensor and (args or kwargs):
             from ._creation import _legacy_new
@@ -82,17 +91,8 @@ class Tensor:
         self._data = data
         self._dtype = dtype
         self._requires_grad = requires_grad
-        self._grad = None
         self.grad_fn = None
-        self._output_nr = 0
         self._version = [0]
-        self._base = None
-        self._view_fn = None
-        self._hooks = None
-        self._post_acc_hooks = None
-        self._grad_acc = None
-        self._grad_private = False
-        self._retains_grad = False
 
     @classmethod
     def _make(cls, data, dtype=None, requires_grad=False):
@@ -101,17 +101,8 @@ class Tensor:
         self._data = data
         self._dtype = dtype if dtype is not None else D.from_numpy_dtype(data.dtype)
         self._requires_grad = requires_grad
-        self._grad = None
         self.grad_fn = None
-        self._output_nr = 0
         self._version = [0]
-        self._base = None
-        self._view_fn = None
-        self._hooks = None
-        self._post_acc_hooks = None
-        self._grad_acc = None
-        self._grad_private = False
-        self._retains_grad = False
         return self
 
     # -- basic attributes -------------------------------------------------------------------
@@ -512,13 +503,21 @@ class Tensor:
         new = type(self).__new__(type(self))
         new._init(self._data.copy(), self._dtype, self._requires_grad)
         if type(self) is not Tensor:
-            new.__dict__.update({k: v for k, v in self.__dict__.items()})
+            new.__dict__.update(user_attributes(self))
         if self._grad is not None:
             new._grad = self._grad.__deepcopy__(memo)
         memo[id(self)] = new
         return new
 
     __array_priority__ = 1000
+
+
+_INTERNAL = frozenset(k for k in vars(Tensor) if k.startswith("_") and not k.startswith("__"))
+
+
+def user_attributes(t: Tensor) -> dict:
+    """Attributes a user (or a subclass) set on a tensor, without ember's own bookkeeping."""
+    return {k: v for k, v in t.__dict__.items() if k not in _INTERNAL}
 
 
 def _wrap_dim(dim: int, ndim: int) -> int:

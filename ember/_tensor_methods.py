@@ -9,6 +9,8 @@ from __future__ import annotations
 import importlib
 
 from ._ops import OP_MODULES
+from ._dtype import _FLOAT
+from ._dtype import bfloat16 as _BF16  # ml_dtypes' bfloat16 does not treat numbers as weak
 from ._tensor import Tensor
 
 # operator -> (function name, how to call it)
@@ -76,6 +78,29 @@ def _compare(fn, name):
     return method
 
 
+def _fast_binary(op_cls, slow, reflected=False):
+    """Operator with a fast path for the common cases: two float tensors of one dtype on one
+    device, or a float tensor and a Python int/float (which cannot change its dtype). All other
+    operands, and any error, go through the general function ``slow``."""
+
+    def method(self, other):
+        dt = self._dtype
+        if dt.category == _FLOAT:
+            if isinstance(other, Tensor):
+                if other._dtype is dt and type(other._data) is type(self._data):
+                    try:
+                        return op_cls.apply(other, self) if reflected else \
+                            op_cls.apply(self, other)
+                    except ValueError:
+                        pass  # a broadcast error: the general path raises PyTorch's message
+            elif (type(other) is float or type(other) is int) and dt is not _BF16:
+                # NumPy keeps a float array's dtype for a Python number, as PyTorch does.
+                return op_cls.apply(other, self) if reflected else op_cls.apply(self, other)
+        return slow(self, other)
+
+    return method
+
+
 def bind() -> None:
     functions = {}
     for mod_name in OP_MODULES:
@@ -107,6 +132,13 @@ def bind() -> None:
     for dunder, name in _UNARY.items():
         if name in functions:
             setattr(Tensor, dunder, functions[name])
+    from ._ops.elementwise import Add, Div, Mul, Sub
+
+    for dunder, op_cls in (("__add__", Add), ("__sub__", Sub), ("__mul__", Mul),
+                           ("__truediv__", Div)):
+        setattr(Tensor, dunder, _fast_binary(op_cls, getattr(Tensor, dunder)))
+        rname = "__r" + dunder[2:]
+        setattr(Tensor, rname, _fast_binary(op_cls, getattr(Tensor, rname), reflected=True))
     Tensor.__pos__ = lambda self: self
     Tensor.T = property(lambda self: self.permute(*reversed(range(self.ndim))))
     Tensor.mT = property(lambda self: self.transpose(-2, -1))

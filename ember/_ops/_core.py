@@ -28,6 +28,7 @@ from ..autograd import anomaly, grad_mode
 from ..autograd.graph import Node, _sequence, edge_of
 
 _state = grad_mode._state
+_NO_EDGE = (None, 0)
 _anomaly = anomaly._enabled
 
 
@@ -50,34 +51,54 @@ class Op(Node):
     def apply(cls, *inputs, **kwargs):
         ctx = object.__new__(cls)
         ctx.inputs = inputs
+        arrays = []
         record = False
-        if _state.enabled:
-            for x in inputs:
-                if type(x) is not Tensor and not isinstance(x, Tensor):
-                    continue
+        for x in inputs:
+            if isinstance(x, Tensor):
+                arrays.append(x._data)
                 if x._requires_grad:
                     record = True
-                    break
-        out = cls.forward(ctx, *[x._data if isinstance(x, Tensor) else x for x in inputs],
-                          **kwargs)
+            else:
+                arrays.append(x)
+        record = record and _state.enabled
+        if not record:
+            ctx._record = False
+        out = cls.forward(ctx, *arrays, **kwargs)
         if type(out) is tuple:
-            return tuple(_wrap(ctx, cls, o, i, record) for i, o in enumerate(out))
+            outs = tuple(_wrap(ctx, cls, o, i, record) for i, o in enumerate(out))
+            if record and "_num_outputs" not in ctx.__dict__:  # an op may have set its own
+                ctx._num_outputs = len(outs)
+                ctx._output_meta = [(o._data.shape, o._dtype, o.device) for o in outs]
+            return outs
         return _wrap(ctx, cls, out, 0, record)
+
+    def _free(self):
+        super()._free()
+        self.inputs = ()
 
 
 def _wrap(ctx, cls, arr, nr, record):
-    if not isinstance(arr, np.ndarray):
-        arr = _as_array(arr)
+    if type(arr) is not np.ndarray and (isinstance(arr, np.generic) or not hasattr(arr, "ndim")):
+        arr = np.asarray(arr)  # NumPy reductions return scalars; ember keeps 0-d arrays
     diff = record and nr not in cls.non_differentiable_outputs
     out = Tensor._make(arr, D._FROM_NP[arr.dtype], diff)
     if cls.is_view and nr == 0:
         _mark_view(out, ctx.inputs[0], cls, ctx)
     if record:
         if nr == 0:
-            ctx.next_functions = tuple(edge_of(x) if isinstance(x, Tensor) else (None, 0)
-                                       for x in ctx.inputs)
-            ctx.needs_input_grad = tuple(isinstance(x, Tensor) and x._requires_grad
-                                         for x in ctx.inputs)
+            edges, needs = [], []
+            for x in ctx.inputs:
+                if not isinstance(x, Tensor):
+                    edges.append(_NO_EDGE)
+                    needs.append(False)
+                elif x.grad_fn is not None and x._base is None:  # the common case, inlined
+                    edges.append((x.grad_fn, x._output_nr))
+                    needs.append(True)
+                else:
+                    edges.append(edge_of(x))
+                    needs.append(x._requires_grad)
+            ctx.next_functions = tuple(edges)
+            ctx.needs_input_grad = tuple(needs)
             ctx._seq = next(_sequence)
             if _anomaly[0]:  # detect_anomaly: remember where this node was created
                 anomaly.record_trace(ctx)
@@ -87,12 +108,6 @@ def _wrap(ctx, cls, arr, nr, record):
             out.grad_fn = ctx
             out._output_nr = nr
     return out
-
-
-def _as_array(x):
-    """Turn a NumPy scalar (what NumPy reductions return) into a 0-d array."""
-    arr = np.asarray(x)
-    return arr
 
 
 def _mark_view(out, base, cls, ctx):

@@ -35,15 +35,18 @@ __all__ = ["add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_d
 
 
 class Add(Op):
+    alpha = 1
+
     @staticmethod
     def forward(ctx, a, b, alpha=1):
-        ctx.shapes = (np.shape(a), np.shape(b))
+        if alpha == 1:
+            return a + b
         ctx.alpha = alpha
-        return a + b if alpha == 1 else a + b * alpha
+        return a + b * alpha
 
     @staticmethod
     def backward(ctx, grad):
-        sa, sb = ctx.shapes
+        sa, sb = (_shape_of(x) for x in ctx.inputs)
         ga = unbroadcast(grad, sa) if ctx.needs_input_grad[0] else None
         gb = None
         if ctx.needs_input_grad[1]:
@@ -52,15 +55,18 @@ class Add(Op):
 
 
 class Sub(Op):
+    alpha = 1
+
     @staticmethod
     def forward(ctx, a, b, alpha=1):
-        ctx.shapes = (np.shape(a), np.shape(b))
+        if alpha == 1:
+            return a - b
         ctx.alpha = alpha
-        return a - b if alpha == 1 else a - b * alpha
+        return a - b * alpha
 
     @staticmethod
     def backward(ctx, grad):
-        sa, sb = ctx.shapes
+        sa, sb = (_shape_of(x) for x in ctx.inputs)
         ga = unbroadcast(grad, sa) if ctx.needs_input_grad[0] else None
         gb = unbroadcast(-grad if ctx.alpha == 1 else grad * -ctx.alpha, sb) \
             if ctx.needs_input_grad[1] else None

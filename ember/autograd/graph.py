@@ -13,7 +13,7 @@ import itertools
 import re
 import weakref
 
-from . import grad_mode
+from . import anomaly, grad_mode
 
 _sequence = itertools.count()
 
@@ -54,8 +54,12 @@ class Node:
         return f"<{self.name()} object at {hex(id(self))}>"
 
     # -- saving ----------------------------------------------------------------------------
+    _record = True  # Op.apply sets False when no graph is recorded: then nothing is kept
+
     def save_for_backward(self, *tensors):
         """Keep tensors (inputs or outputs) for backward; their versions are checked then."""
+        if not self._record:
+            return
         self._saved = [(t, t._version[0]) if hasattr(t, "_version") else (t, None)
                        for t in tensors]
 
@@ -272,33 +276,38 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs=None,
 
     prev_mode = grad_mode._state.enabled
     grad_mode._state.enabled = bool(create_graph)
+    heappop, heappush = heapq.heappop, heapq.heappush
     try:
         while ready:
-            _, node = heapq.heappop(ready)
+            node = heappop(ready)[1]
             grads = buffers.pop(node, None) or [None] * node._num_outputs
-            grads = _run_pre_hooks(node, grads)
-            for nr in range(node._num_outputs):
-                for i in capture.get((node, nr), ()):
-                    results[i] = grads[nr]
-            if isinstance(node, AccumulateGrad):
+            if node._pre_hooks or node._retained:
+                grads = _run_pre_hooks(node, grads)
+            if capture:
+                for nr in range(node._num_outputs):
+                    for i in capture.get((node, nr), ()):
+                        results[i] = grads[nr]
+            if type(node) is AccumulateGrad:
                 if accumulate and (inputs is None or (node, 0) in capture) and grads[0] is not None:
                     node.accumulate(grads[0], create_graph)
                 continue
             if needed is not None and node not in needed:
                 input_grads = ()
             else:
-                input_grads = _call_node(node, grads, retain_graph, create_graph)
+                input_grads = _call_node(node, grads, retain_graph, Tensor)
             for (nxt, nr), g in zip(node.next_functions, input_grads):
-                if nxt is None:
-                    continue
-                if g is not None:
-                    _add_grad(buffers, nxt, nr, g)
+                if nxt is not None and g is not None:
+                    slot = buffers.get(nxt)
+                    if slot is None:
+                        slot = buffers[nxt] = [None] * nxt._num_outputs
+                    slot[nr] = g if slot[nr] is None else slot[nr] + g
             for nxt, _ in node.next_functions:
                 if nxt is None:
                     continue
-                deps[nxt] -= 1
-                if deps[nxt] == 0:
-                    heapq.heappush(ready, (-nxt._seq, nxt))
+                left = deps[nxt] - 1
+                deps[nxt] = left
+                if not left:
+                    heappush(ready, (-nxt._seq, nxt))
     finally:
         grad_mode._state.enabled = prev_mode
 
@@ -367,16 +376,19 @@ def _run_pre_hooks(node, grads):
     return grads
 
 
-def _call_node(node, grads, retain_graph, create_graph):
-    from .._tensor import Tensor
-    from . import anomaly
-
+def _call_node(node, grads, retain_graph, tensor_type):
     if node._freed:
         raise RuntimeError(_FREED_MSG)
-    if node._output_meta is None and all(g is None for g in grads):
-        return (None,) * len(node.next_functions)  # a built-in op reached by no gradient
-    if node.materialize_grads and any(g is None for g in grads):
-        grads = [g if g is not None else _zeros_for(node, i) for i, g in enumerate(grads)]
+    missing = False
+    for g in grads:
+        if g is None:
+            missing = True
+            break
+    if missing:
+        if node._output_meta is None and all(g is None for g in grads):
+            return (None,) * len(node.next_functions)  # a built-in op reached by no gradient
+        if node.materialize_grads:
+            grads = [g if g is not None else _zeros_for(node, i) for i, g in enumerate(grads)]
     result = node._run_backward(grads)
     if node._post_hooks:
         for hook in node._post_hooks:
@@ -385,12 +397,12 @@ def _call_node(node, grads, retain_graph, create_graph):
                 result = tuple(new)
     if len(result) < len(node.next_functions):
         result = tuple(result) + (None,) * (len(node.next_functions) - len(result))
-    if anomaly.is_enabled():
+    if anomaly._enabled[0]:
         anomaly.check(node, result)
     if not retain_graph:
         node._free()
     for g in result:
-        if g is not None and not isinstance(g, Tensor):
+        if g is not None and not isinstance(g, tensor_type):
             raise TypeError(f"{node.name()} returned a gradient of type {type(g).__name__}")
     return result
 

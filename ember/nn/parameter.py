@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .. import _dtype as D
-from .._tensor import Tensor
+from .._tensor import Tensor, user_attributes
 
 __all__ = ["Parameter", "Buffer", "is_lazy"]
 
@@ -48,7 +48,7 @@ class Parameter(Tensor):
             return memo[id(self)]
         data = Tensor._make(self._data.copy(), self._dtype)
         new = type(self)(data, self.requires_grad)
-        new.__dict__.update(self.__dict__)
+        new.__dict__.update(user_attributes(self))
         if self._grad is not None:
             new._grad = self._grad.__deepcopy__(memo)
         memo[id(self)] = new
