@@ -360,9 +360,7 @@ class Tensor:
         Example:
             >>> loss.backward()
         """
-        from .autograd import backward
-
-        backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+        _autograd_backward()(self, gradient, retain_graph, create_graph, inputs=inputs)
 
     def detach(self) -> Tensor:
         """A tensor sharing this one's data, cut from the graph."""
@@ -518,6 +516,16 @@ _INTERNAL = frozenset(k for k in vars(Tensor) if k.startswith("_") and not k.sta
 def user_attributes(t: Tensor) -> dict:
     """Attributes a user (or a subclass) set on a tensor, without ember's own bookkeeping."""
     return {k: v for k, v in t.__dict__.items() if k not in _INTERNAL}
+
+
+def _autograd_backward():
+    global _BACKWARD
+    if _BACKWARD is None:
+        from .autograd import backward as _BACKWARD
+    return _BACKWARD
+
+
+_BACKWARD = None
 
 
 def _wrap_dim(dim: int, ndim: int) -> int:

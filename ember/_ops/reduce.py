@@ -18,12 +18,16 @@ from ._core import Op, wrap_dim, wrap_dims
 
 def expand_reduced(grad: Tensor, in_shape: tuple, axes: tuple, keepdim: bool) -> Tensor:
     """Broadcast a reduced gradient back over the reduced axes (the adjoint of a reduction)."""
+    from .movement import Expand, View
+
     if not keepdim and axes:
         shape = list(in_shape)
         for a in axes:
             shape[a] = 1
-        grad = grad.reshape(tuple(shape))
-    return grad.expand(in_shape)
+        grad = View.apply(grad, shape=tuple(shape))  # shapes are known good: skip the checks
+    if grad._data.shape == tuple(in_shape):
+        return grad
+    return Expand.apply(grad, shape=tuple(in_shape))
 
 
 def reduced_count(shape: tuple, axes: tuple) -> int:
@@ -81,7 +85,7 @@ class Sum(Op):
     @staticmethod
     def forward(ctx, x, axes, keepdim, dtype):
         ctx.in_shape, ctx.axes, ctx.keepdim = x.shape, axes, keepdim
-        return np.sum(x, axis=axes, keepdims=keepdim, dtype=dtype)
+X
 
     @staticmethod
     def backward(ctx, grad):

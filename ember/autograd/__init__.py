@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from ._gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .anomaly import detect_anomaly, is_anomaly_enabled, set_detect_anomaly
 from .grad_mode import (
@@ -44,7 +46,8 @@ def _make_grads(outputs, grad_outputs, create_graph):
                     "grad can be implicitly created only for scalar outputs; call "
                     f"backward(gradient=...) with a tensor of shape {list(out.shape)}, or "
                     "reduce the output first (e.g. out.sum().backward())")
-            g = ones_like(out)
+            g = Tensor._make(np.ones(out._data.shape, out._dtype.np_dtype), out._dtype) \
+                if type(out._data) is np.ndarray else ones_like(out)
         elif not isinstance(g, Tensor):
             from .._creation import tensor
 

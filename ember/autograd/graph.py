@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import heapq
 import itertools
+
+from numpy import ndarray
 import re
 import weakref
 
@@ -218,6 +220,17 @@ def edge_of(t):
     return None, 0
 
 
+_TENSOR = []
+
+
+def _tensor_type():
+    if not _TENSOR:
+        from .._tensor import Tensor
+
+        _TENSOR.append(Tensor)
+    return _TENSOR[0]
+
+
 def run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs=None,
                  allow_unused=True, accumulate=True):
     """Propagate ``grad_outputs`` from ``outputs`` back through the graph.
@@ -226,8 +239,7 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs=None,
     ``inputs``' when given). Without it (``autograd.grad``), the gradients reaching ``inputs``
     are returned and no ``.grad`` is touched.
     """
-    from .._tensor import Tensor
-
+    Tensor = _tensor_type()
     roots = []
     for out, g in zip(outputs, grad_outputs):
         node, nr = edge_of(out)
@@ -277,6 +289,7 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs=None,
     prev_mode = grad_mode._state.enabled
     grad_mode._state.enabled = bool(create_graph)
     heappop, heappush = heapq.heappop, heapq.heappush
+    fast_sum = not create_graph  # without a graph to record, gradients add as plain arrays
     try:
         while ready:
             node = heappop(ready)[1]
@@ -300,7 +313,14 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs=None,
                     slot = buffers.get(nxt)
                     if slot is None:
                         slot = buffers[nxt] = [None] * nxt._num_outputs
-                    slot[nr] = g if slot[nr] is None else slot[nr] + g
+                    prev = slot[nr]
+                    if prev is None:
+                        slot[nr] = g
+                    elif fast_sum and prev._dtype is g._dtype and type(prev._data) is ndarray \
+                            and prev._data.shape == g._data.shape:
+                        slot[nr] = Tensor._make(prev._data + g._data, prev._dtype)
+                    else:
+                        slot[nr] = prev + g
             for nxt, _ in node.next_functions:
                 if nxt is None:
                     continue
