@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import heapq
 import itertools
-
-from numpy import ndarray
 import re
 import weakref
+
+from numpy import ndarray
 
 from . import anomaly, grad_mode
 
