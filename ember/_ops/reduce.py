@@ -85,7 +85,6 @@ class Sum(Op):
     @staticmethod
     def forward(ctx, x, axes, keepdim, dtype):
         ctx.in_shape, ctx.axes, ctx.keepdim = x.shape, axes, keepdim
-        ctx.in_shape, ctx.axes, ctx.keepdim = x.shape, axes, keepdim
         # np.add.reduce directly: np.sum's Python wrapper costs about 1 us per call
         return np.add.reduce(x, axis=axes, dtype=dtype, keepdims=keepdim)
 
