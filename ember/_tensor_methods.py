@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import importlib
 
-from ._ops import OP_MODULES
 from ._dtype import _FLOAT
 from ._dtype import bfloat16 as _BF16  # ml_dtypes' bfloat16 does not treat numbers as weak
+from ._ops import OP_MODULES
 from ._tensor import Tensor
 
 # operator -> (function name, how to call it)
