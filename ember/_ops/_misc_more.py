@@ -1,0 +1,496 @@
+"""More Tensor API gap-fillers: complex views (``conj``, ``real``, ``imag``), ``ravel``,
+``unfold`` (sliding windows), ``logaddexp``, ``sinc``, ``heaviside``, integer helpers
+(``gcd``/``lcm``), ``ldexp``, ``nextafter``, ``quantile``/``nanquantile``/``nanmedian``,
+``addr``, in-place ``addmm_``/``cumsum_``/``cumprod_``, ``put``, ``diagflat``, ``narrow_copy``,
+linear-algebra aliases (``svd``, ``cholesky``, ``pinverse``, ``matrix_power``)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import _dtype as D
+from .._tensor import Tensor
+from ._core import Op, as_tensor_arg, wrap_dim
+from .inplace import apply_inplace
+
+
+def _named(out: Tensor, name: str) -> Tensor:
+    if out.grad_fn is not None:
+        out.grad_fn._name = name
+    return out
+
+
+# -- complex views ----------------------------------------------------------------------------
+
+class Conj(Op):
+    @staticmethod
+    def forward(ctx, x):
+        return np.conj(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return conj(grad)
+
+
+def conj(input: Tensor) -> Tensor:
+    """Complex conjugate (``input`` itself for real tensors, as in PyTorch)."""
+    return Conj.apply(input) if input._dtype.is_complex else input
+
+
+def _identity(input: Tensor) -> Tensor:
+    return input
+
+
+def _false(input: Tensor) -> bool:
+    return False
+
+
+class RealImag(Op):
+    is_view = True
+
+    @staticmethod
+    def forward(ctx, x, part):
+        ctx.view_args = {"part": part}
+        ctx.part = part
+        ctx.cdtype = ctx.inputs[0]._dtype
+        return x.real if part == "real" else x.imag
+
+    @staticmethod
+    def backward(ctx, grad):
+        g = grad._data.astype(ctx.cdtype.np_dtype)
+        return Tensor._make(g if ctx.part == "real" else g * 1j, ctx.cdtype)
+
+
+def _real(self: Tensor) -> Tensor:
+    return RealImag.apply(self, part="real") if self._dtype.is_complex else self
+
+
+def _imag(self: Tensor) -> Tensor:
+    if not self._dtype.is_complex:
+        raise RuntimeError("imag is not implemented for tensors with non-complex dtypes.")
+    return RealImag.apply(self, part="imag")
+
+
+def real(input: Tensor) -> Tensor:
+    """The real part (a view); ``input`` itself for real tensors."""
+    return _real(input)
+
+
+def imag(input: Tensor) -> Tensor:
+    """The imaginary part of a complex tensor (a view)."""
+    return _imag(input)
+
+
+# -- shapes -------------------------------------------------------------------------------------
+
+def ravel(input: Tensor) -> Tensor:
+    """The elements as a 1-D tensor (a view when possible). Example: ``x.ravel()``."""
+    return input.reshape(-1)
+
+
+class Unfold(Op):
+    is_view = True
+    _name = "UnfoldBackward0"
+
+    @staticmethod
+    def forward(ctx, x, dim, size, step):
+        ctx.view_args = {"dim": dim, "size": size, "step": step}
+        ctx.meta = (x.shape, dim, size, step)
+        if x.ndim == 0:
+            return x.reshape(1)
+        win = np.lib.stride_tricks.sliding_window_view(x, size, axis=dim, writeable=True)
+        return win[(slice(None),) * dim + (slice(None, None, step),)]
+
+    @staticmethod
+    def backward(ctx, grad):
+        from .._creation import arange, zeros
+
+        shape, dim, size, step = ctx.meta
+        if not shape:
+            return grad.reshape(())
+        out = zeros(shape, dtype=grad.dtype, device=grad.device)
+        n_win = grad.shape[dim]
+        for k in range(size):  # one index_add per window offset
+            idx = arange(n_win, device=grad.device) * step + k
+            out = out.index_add(dim, idx, grad.select(-1, k))
+        return out
+
+
+def unfold(self: Tensor, dimension: int, size: int, step: int) -> Tensor:
+    """All windows of ``size`` elements along ``dimension``, ``step`` apart, as a new last
+    dimension (a view). Example: ``ember.arange(5.).unfold(0, 2, 1)``."""
+    dim = wrap_dim(dimension, self.ndim)
+    length = self.shape[dim] if self.ndim else 1
+    if size > length:
+        raise RuntimeError(f"maximum size for tensor at dimension {dim} is {length} but size is "
+                           f"{size}")
+    if step <= 0:
+        raise RuntimeError(f"step is {step} but must be > 0")
+    return Unfold.apply(self, dim=dim, size=size, step=step)
+
+
+def narrow_copy(input: Tensor, dim: int, start: int, length: int) -> Tensor:
+    """``narrow`` followed by a copy."""
+    return input.narrow(dim, start, length).clone()
+
+
+def diagflat(input: Tensor, offset: int = 0) -> Tensor:
+    """A 2-D matrix with the flattened ``input`` on diagonal ``offset``."""
+    from .shaping import diag
+
+    return diag(input.reshape(-1), offset)
+
+
+# -- elementwise ------------------------------------------------------------------------------
+
+class LogAddExp(Op):
+    _name = "LogaddexpBackward0"
+
+    @staticmethod
+    def forward(ctx, a, b, base2):
+        ctx.save_for_backward(*ctx.inputs)
+        ctx.base2 = base2
+        return np.logaddexp2(a, b) if base2 else np.logaddexp(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        from ._core import unbroadcast
+
+        a, b = ctx.saved_tensors
+        d = (a - b) * float(np.log(2)) if ctx.base2 else a - b
+        wa = d.sigmoid()
+        ga = unbroadcast(grad * wa, a.shape) if ctx.needs_input_grad[0] else None
+        gb = unbroadcast(grad * (1 - wa), b.shape) if ctx.needs_input_grad[1] else None
+        return ga, gb
+
+
+def _pair(a, b):
+    if not isinstance(a, Tensor):
+        b = as_tensor_arg(b)
+        a = as_tensor_arg(a, b)
+    else:
+        b = as_tensor_arg(b, a)
+    dt = D.result_type(a, b)
+    return a.to(dt), b.to(dt)
+
+
+def _float_pair(a, b):
+    a, b = _pair(a, b)
+    if not (a._dtype.is_floating_point):
+        a, b = a.to(D.get_default_dtype()), b.to(D.get_default_dtype())
+    return a, b
+
+
+def logaddexp(input: Tensor, other: Tensor, *, out=None) -> Tensor:
+    """``log(exp(input) + exp(other))`` without overflow."""
+    a, b = _float_pair(input, other)
+    res = LogAddExp.apply(a, b, base2=False)
+    return res if out is None else out.copy_(res)
+
+
+def logaddexp2(input: Tensor, other: Tensor, *, out=None) -> Tensor:
+    """``log2(2**input + 2**other)`` without overflow."""
+    a, b = _float_pair(input, other)
+    res = _named(LogAddExp.apply(a, b, base2=True), "Logaddexp2Backward0")
+    return res if out is None else out.copy_(res)
+
+
+def sinc(input: Tensor, *, out=None) -> Tensor:
+    """``sin(pi x) / (pi x)``, 1 at 0."""
+    from .compare import where
+
+    x = input if input._dtype.is_floating_point or input._dtype.is_complex else \
+        input.to(D.get_default_dtype())
+    zero = x == 0
+    safe = where(zero, 1.0, x) * float(np.pi)
+    res = _named(where(zero, 1.0, safe.sin() / safe), "SincBackward0")
+    return res if out is None else out.copy_(res)
+
+
+def _constant(arr, dtype: D.dtype, device) -> Tensor:
+    return Tensor._make(np.asarray(arr, dtype.np_dtype), dtype).to(device)
+
+
+def heaviside(input: Tensor, values: Tensor, *, out=None) -> Tensor:
+    """The Heaviside step: 0 below zero, 1 above, ``values`` at zero. Not differentiable."""
+    if input._dtype is not values._dtype:
+        raise RuntimeError("heaviside is not yet implemented for tensors with different dtypes")
+    res = _constant(np.heaviside(input.detach()._data, values.detach()._data), input._dtype,
+                    input.device)
+    return res if out is None else out.copy_(res)
+
+
+def _integer_pair(name, a, b):
+    a, b = _pair(a, b)
+    if a._dtype.is_floating_point or a._dtype.is_complex or a._dtype is D.bool:
+        from .inplace import _type_title
+
+        raise NotImplementedError(f'"{name}_cpu" not implemented for '
+                                  f"'{_type_title(a._dtype)}' ({name} takes integers)")
+    return a, b
+
+
+def gcd(input: Tensor, other: Tensor, *, out=None) -> Tensor:
+    """Greatest common divisor, elementwise (integers)."""
+    a, b = _integer_pair("gcd", input, other)
+    res = _constant(np.gcd(a._data, b._data), a._dtype, a.device)
+    return res if out is None else out.copy_(res)
+
+
+def lcm(input: Tensor, other: Tensor, *, out=None) -> Tensor:
+    """Least common multiple, elementwise (integers)."""
+    a, b = _integer_pair("lcm", input, other)
+    res = _constant(np.lcm(a._data, b._data), a._dtype, a.device)
+    return res if out is None else out.copy_(res)
+
+
+def ldexp(input: Tensor, other: Tensor, *, out=None) -> Tensor:
+    """``input * 2**other``."""
+    res = input * (2.0 ** as_tensor_arg(other, input))
+    return res if out is None else out.copy_(res)
+
+
+def nextafter(input: Tensor, other: Tensor, *, out=None) -> Tensor:
+    """The next representable float after ``input`` towards ``other``. Not differentiable."""
+    a, b = _float_pair(input, other)
+    res = _constant(np.nextafter(a._data, b._data), a._dtype, a.device)
+    return res if out is None else out.copy_(res)
+
+
+# -- quantiles ----------------------------------------------------------------------------------
+
+_INTERP = ("linear", "lower", "higher", "midpoint", "nearest")
+
+
+def _quantile(input: Tensor, q, dim, keepdim: bool, interpolation: str, ignore_nan: bool):
+    from .indexing import gather
+    from .sorting import sort
+
+    if interpolation not in _INTERP:
+        raise RuntimeError(f"quantile() interpolation must be one of linear, lower, higher, "
+                           f"midpoint or nearest. Got {interpolation}")
+    if not input._dtype.is_floating_point:
+        raise RuntimeError("quantile() input tensor must be either float or double dtype")
+    qs = q._data.astype(np.float64) if isinstance(q, Tensor) else np.asarray(q, np.float64)
+    if qs.ndim > 1:
+        raise RuntimeError("quantile() q must be a scalar or 1D tensor")
+    if ((qs < 0) | (qs > 1)).any():
+        raise RuntimeError("quantile() q values must be in the range [0, 1]")
+    x = input.reshape(-1) if dim is None else input
+    d = 0 if dim is None else wrap_dim(dim, input.ndim)
+    if x.ndim == 0:
+        x, d = x.reshape(1), 0
+    n = x.shape[d]
+    if n == 0:
+        raise RuntimeError("quantile() input tensor must be non-empty")
+    s = sort(x, d).values  # NaNs sort last
+    valid = (~np.isnan(x._data)).sum(axis=d, keepdims=True)  # per slice
+    count = valid if ignore_nan else np.full_like(valid, n)
+    has_nan = valid < n
+    outs = []
+    for qv in qs.reshape(-1):
+        pos = qv * np.maximum(count - 1, 0)
+        lo, hi = np.floor(pos).astype(np.int64), np.ceil(pos).astype(np.int64)
+        if interpolation == "lower":
+            hi = lo
+        elif interpolation == "higher":
+            lo = hi
+        elif interpolation == "nearest":
+            lo = hi = np.round(pos).astype(np.int64)  # round half to even, as torch
+        w = pos - lo if interpolation == "linear" else np.full(pos.shape, 0.5 if interpolation
+                                                               == "midpoint" else 0.0)
+        lo_t = Tensor._make(np.minimum(lo, n - 1), D.int64).to(input.device)
+        hi_t = Tensor._make(np.minimum(hi, n - 1), D.int64).to(input.device)
+        a, b = gather(s, d, lo_t), gather(s, d, hi_t)
+        v = a + (b - a) * Tensor._make(w.astype(s._data.dtype), s._dtype).to(input.device) \
+            if interpolation in ("linear", "midpoint") else a
+        nan_mask = (valid == 0) if ignore_nan else has_nan
+        if nan_mask.any():
+            from .compare import where
+
+            v = where(Tensor._make(nan_mask, D.bool).to(input.device), float("nan"), v)
+        outs.append(v if keepdim and dim is not None else v.squeeze(d))
+    if dim is None and keepdim:
+        outs = [o.reshape((1,) * input.ndim) for o in outs]
+    if qs.ndim == 0:
+        return outs[0]
+    from .joining import stack
+
+    return stack(outs, 0)
+
+
+def quantile(input: Tensor, q, dim: int | None = None, keepdim: bool = False, *,
+             interpolation: str = "linear", out=None) -> Tensor:
+    """The ``q``-quantiles of ``input`` (over all elements or along ``dim``); NaN where a slice
+    holds a NaN. Example: ``ember.quantile(ember.tensor([1., 2., 4.]), 0.5)``."""
+    res = _quantile(input, q, dim, keepdim, interpolation, ignore_nan=False)
+    return res if out is None else out.copy_(res)
+
+
+def nanquantile(input: Tensor, q, dim: int | None = None, keepdim: bool = False, *,
+                interpolation: str = "linear", out=None) -> Tensor:
+    """``quantile`` ignoring NaNs (NaN only where a slice is all NaN)."""
+    res = _quantile(input, q, dim, keepdim, interpolation, ignore_nan=True)
+    return res if out is None else out.copy_(res)
+
+
+def _return_types():
+    from ._reduce_select import return_type
+
+    return return_type("nanmedian"), return_type("svd", ("U", "S", "V"))
+
+
+def nanmedian(input: Tensor, dim: int | None = None, keepdim: bool = False):
+    """The lower median ignoring NaNs; with ``dim``, ``(values, indices)``."""
+    from .indexing import gather
+    from .sorting import sort
+
+    x = input.reshape(-1) if dim is None else input
+    d = 0 if dim is None else wrap_dim(dim, input.ndim)
+    if x.ndim == 0:
+        x, d = x.reshape(1), 0
+    if x.shape[d] == 0 and dim is None:
+        return _constant(np.nan, input._dtype, input.device)
+    s, order = sort(x, d)
+    valid = (~np.isnan(x._data)).sum(axis=d, keepdims=True) if input._dtype.is_floating_point \
+        else np.full([1 if i == d else n for i, n in enumerate(x.shape)], x.shape[d])
+    k = Tensor._make(np.maximum(valid - 1, 0) // 2, D.int64).to(input.device)
+    values, indices = gather(s, d, k), gather(order, d, k)
+    if dim is None:
+        return values.reshape(())
+    if not keepdim:
+        values, indices = values.squeeze(d), indices.squeeze(d)
+    return _NANMEDIAN(values, indices)
+
+
+# -- linear algebra conveniences ----------------------------------------------------------------
+
+def addr(input: Tensor, vec1: Tensor, vec2: Tensor, *, beta=1, alpha=1, out=None) -> Tensor:
+    """``beta * input + alpha * outer(vec1, vec2)``."""
+    from .linalg import outer
+
+    prod = outer(vec1, vec2)
+    prod = prod * alpha if alpha != 1 else prod
+    base = input * beta if beta != 1 else input
+    res = _named(prod if beta == 0 else base + prod, "AddrBackward0")
+    return res if out is None else out.copy_(res)
+
+
+def addr_(self: Tensor, vec1: Tensor, vec2: Tensor, *, beta=1, alpha=1) -> Tensor:
+    return apply_inplace(self, addr(self, vec1, vec2, beta=beta, alpha=alpha), "addr_")
+
+
+def addmm_(self: Tensor, mat1: Tensor, mat2: Tensor, *, beta=1, alpha=1) -> Tensor:
+    from .linalg import addmm
+
+    return apply_inplace(self, addmm(self, mat1, mat2, beta=beta, alpha=alpha), "addmm_")
+
+
+def cumsum_(self: Tensor, dim: int, *, dtype=None) -> Tensor:
+    return apply_inplace(self, self.cumsum(dim, dtype=dtype), "cumsum_")
+
+
+def cumprod_(self: Tensor, dim: int, *, dtype=None) -> Tensor:
+    return apply_inplace(self, self.cumprod(dim, dtype=dtype), "cumprod_")
+
+
+def matrix_power(input: Tensor, n: int) -> Tensor:
+    """``input`` multiplied by itself ``n`` times (the inverse's power for negative ``n``)."""
+    from .. import linalg
+
+    return linalg.matrix_power(input, n)
+
+
+def svd(input: Tensor, some: bool = True, compute_uv: bool = True):
+    """The legacy ``torch.svd``: ``(U, S, V)`` with ``V`` (not ``Vh``); prefer
+    ``ember.linalg.svd``."""
+    from .. import linalg
+
+    U, S, Vh = linalg.svd(input, full_matrices=not some)
+    V = Vh.mT.conj() if Vh._dtype.is_complex else Vh.mT
+    if not compute_uv:
+        U, V = U.detach().zero_(), V.detach().zero_()
+    return _SVD(U, S, V)
+
+
+def cholesky(input: Tensor, upper: bool = False, *, out=None) -> Tensor:
+    """The legacy ``torch.cholesky``; prefer ``ember.linalg.cholesky``."""
+    from .. import linalg
+
+    res = linalg.cholesky(input, upper=upper)
+    return res if out is None else out.copy_(res)
+
+
+def pinverse(input: Tensor, rcond: float = 1e-15) -> Tensor:
+    """Moore-Penrose pseudo-inverse via the SVD (singular values below ``rcond * max`` are
+    dropped)."""
+    from .. import linalg
+    from .compare import where
+
+    U, S, Vh = linalg.svd(input, full_matrices=False)
+    cutoff = S.amax(-1, keepdim=True) * rcond if S.numel() else S
+    inv = where(S > cutoff, 1 / where(S > cutoff, S, 1.0), 0.0)
+    Vm = Vh.mT.conj() if Vh._dtype.is_complex else Vh.mT
+    Uh = U.mT.conj() if U._dtype.is_complex else U.mT
+    return (Vm * inv.unsqueeze(-2)) @ Uh
+
+
+# -- odds and ends ------------------------------------------------------------------------------
+
+def put(input: Tensor, index: Tensor, source: Tensor, accumulate: bool = False) -> Tensor:
+    """``input`` with ``source`` written at the flat positions ``index``."""
+    flat = input.reshape(-1).clone()
+    idx = index.reshape(-1)
+    n = flat.shape[0]
+    if idx.numel() and (idx._data.max() >= n or idx._data.min() < -n):
+        raise IndexError(f"out of range: tried to access index {int(idx._data.max())} on a "
+                         f"tensor of {n} elements.")
+    res = flat.index_put((idx,), source.reshape(-1), accumulate=accumulate)
+    return res.view(input.shape)
+
+
+def put_(self: Tensor, index: Tensor, source: Tensor, accumulate: bool = False) -> Tensor:
+    return apply_inplace(self, put(self, index, source, accumulate), "put_")
+
+
+def contains(self: Tensor, element) -> bool:
+    if isinstance(element, (Tensor, int, float, bool, complex)):
+        return bool((self == element).any().item())
+    raise RuntimeError(f"Tensor.__contains__ only supports Tensor or scalar, but you passed in "
+                       f"a {type(element)}.")
+
+
+def detach(input: Tensor) -> Tensor:
+    return input.detach()
+
+
+def is_set_to(self: Tensor, tensor: Tensor) -> bool:
+    """Whether both tensors view the same memory with the same shape and strides."""
+    return (self.data_ptr() == tensor.data_ptr() and self.shape == tensor.shape
+            and self.stride() == tensor.stride())
+
+
+def hardshrink(self: Tensor, lambd: float = 0.5) -> Tensor:
+    """``x`` where ``|x| > lambd``, else 0 (the method form of ``F.hardshrink``)."""
+    from .nn_ops import const_like
+
+    mask = (np.abs(self._data) > lambd).astype(self._data.dtype)
+    return _named(self * const_like(self, mask), "HardshrinkBackward0")
+
+
+__all__ = ["conj", "conj_physical", "resolve_conj", "resolve_neg", "is_conj", "is_neg", "real",
+           "imag", "ravel", "narrow_copy", "diagflat", "logaddexp", "logaddexp2", "sinc",
+           "heaviside", "gcd", "lcm", "ldexp", "nextafter", "quantile", "nanquantile",
+           "nanmedian", "addr", "matrix_power", "svd", "cholesky", "pinverse", "put", "detach"]
+
+_NANMEDIAN, _SVD = _return_types()
+conj_physical = conj
+resolve_conj = resolve_neg = _identity
+is_conj = is_neg = _false
+
+TENSOR_METHODS = {
+    **{name: globals()[name] for name in __all__ if name not in ("real", "imag", "detach")},
+    "real": property(_real), "imag": property(_imag), "unfold": unfold,
+    "addr_": addr_, "addmm_": addmm_, "cumsum_": cumsum_, "cumprod_": cumprod_, "put_": put_,
+    "__contains__": contains, "is_set_to": is_set_to, "hardshrink": hardshrink,
+}
