@@ -1,24 +1,37 @@
-"""Raw-array convolution kernels for ``conv``: im2col (one strided copy) + GEMM forward, the
-scatter-free input gradient and the one-GEMM weight gradient, with reusable workspaces."""
+"""Raw-array convolution kernels for ``conv``: forward, input gradient and weight gradient,
+each run over chunks of the batch (on several threads where ``_threads`` allows).
+
+Per chunk of images: im2col (one strided copy) into a cache-sized buffer, then GEMMs on it
+while it is still in cache. The forward GEMM writes the output, the weight gradient GEMM
+accumulates into a per-thread sum, and the input gradient is ``W^T @ g`` followed by one
+slice-add per kernel offset into the chunk's (cache-resident) input gradient: no scatter, no
+im2col of the output gradient. Columns are recomputed in backward instead of being kept from
+forward: the copy is cheaper than 50 MB of memory traffic and resident columns.
+"""
 
 from __future__ import annotations
+
+import itertools
+import threading
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from .. import _threads
+
 # -- workspaces -----------------------------------------------------------------------------
-# Large temporaries (im2col columns, GEMM results, padded copies) are reused between calls:
-# a fresh 50 MB array costs more in page faults than the copy that fills it. Buffers are keyed
-# by a tag, shape and dtype; for zero-bordered buffers the key also pins the layout, so the
-# parts never written stay zero across reuses.
+# Temporaries are reused between calls: a fresh array costs page faults that the copy filling
+# it does not. Buffers are keyed by the thread, a tag, shape and dtype; for zero-bordered
+# buffers the key also pins the layout, so the parts never written stay zero across reuses.
 
 _FREE: dict = {}
-_MAX_KEYS = 32
-_MIN_BYTES = 1 << 18  # small arrays are cheap to allocate; pool only the big ones
+_MAX_KEYS = 64
+_MIN_BYTES = 1 << 16  # small arrays are cheap to allocate; pool only the bigger ones
+_ident = threading.get_ident
 
 
 def _take(key, shape, dtype, zeros=False) -> np.ndarray:
-    lst = _FREE.get(key)
+    lst = _FREE.get((_ident(), key))
     if lst:
         return lst.pop()
     return np.zeros(shape, dtype) if zeros else np.empty(shape, dtype)
@@ -27,19 +40,20 @@ def _take(key, shape, dtype, zeros=False) -> np.ndarray:
 def _give(key, arr) -> None:
     if arr is None or arr.nbytes < _MIN_BYTES:
         return
-    lst = _FREE.get(key)
+    k = (_ident(), key)
+    lst = _FREE.get(k)
     if lst is None:
         if len(_FREE) >= _MAX_KEYS:
             _FREE.clear()
-        lst = _FREE[key] = []
+        lst = _FREE[k] = []
     if len(lst) < 2:
         lst.append(arr)
 
 
-# -- raw-array kernels ----------------------------------------------------------------------
+# -- geometry -------------------------------------------------------------------------------
 
-def _pad_spatial(x: np.ndarray, pads, pooled=False) -> np.ndarray:
-    """Zero-pad (positive) or crop (negative) the trailing spatial axes of ``x``."""
+def _pad_spatial(x: np.ndarray, pads) -> np.ndarray:
+    """Zero-pad (positive) or crop (negative) the trailing spatial axes of ``x`` (pooled)."""
     nd = len(pads)
     if all(lo == 0 and hi == 0 for lo, hi in pads):
         return x
@@ -51,8 +65,7 @@ def _pad_spatial(x: np.ndarray, pads, pooled=False) -> np.ndarray:
         return x
     shape = x.shape[:lead] + tuple(x.shape[lead + i] + max(lo, 0) + max(hi, 0)
                                    for i, (lo, hi) in enumerate(pads))
-    key = ("pad", shape, x.dtype, tuple(pads))
-    out = _take(key, shape, x.dtype, zeros=True) if pooled else np.zeros(shape, dtype=x.dtype)
+    out = _take(("pad", shape, x.dtype, tuple(pads)), shape, x.dtype, zeros=True)
     inner = tuple(slice(max(lo, 0), max(lo, 0) + x.shape[lead + i])
                   for i, (lo, hi) in enumerate(pads))
     out[(slice(None),) * lead + inner] = x  # the border is never written: it stays zero
@@ -64,43 +77,50 @@ def _release_pad(xp, x, pads) -> None:
         _give(("pad", xp.shape, xp.dtype, tuple(pads)), xp)
 
 
-def _out_size(size, k, s, pad, d):
-    return [(n + lo + hi - d_ * (k_ - 1) - 1) // s_ + 1
-            for n, k_, s_, (lo, hi), d_ in zip(size, k, s, pad, d)]
+def _layout(sp, ksize, stride, dilation):
+    """Output size and column layout for padded spatial size ``sp``: ``wide`` is ``None`` or
+    (flat strides, row length) when the columns run over the flattened image (stride 1)."""
+    nd = len(ksize)
+    osize = [(sp[i] - dilation[i] * (ksize[i] - 1) - 1) // stride[i] + 1 for i in range(nd)]
+    if nd > 1 and all(s == 1 for s in stride):
+        # "Wide" rows that run past the right edge (dropped later): the im2col copy and the
+        # col2im adds then move long contiguous runs instead of short rows.
+        flat = [int(np.prod(sp[i + 1:], dtype=np.int64)) for i in range(nd)]
+        return osize, (flat, sum((o - 1) * f for o, f in zip(osize, flat)) + 1)
+    return osize, None
 
 
-def _im2col(x: np.ndarray, ksize, stride, pad, dilation, groups):
-    """Columns ``(G, Cg*K, N*L)`` of the padded input (one strided copy), the output size and
-    the layout (``None``, or the flat strides and row length of the "wide" layout)."""
-    xp = _pad_spatial(x, pad, pooled=True)
+def _length(osize, wide) -> int:
+    return wide[1] if wide is not None else int(np.prod(osize, dtype=np.int64))
+
+
+def _im2col(x, ksize, stride, pad, dilation, groups):
+    """Columns ``(G, Cg*K, N*L)`` of the padded input (one strided copy into a pooled
+    buffer), the output size and the layout."""
+    xp = _pad_spatial(x, pad)
     n, c = xp.shape[:2]
     nd = len(ksize)
-    sp = xp.shape[2:]
-    osize = [(sp[i] - dilation[i] * (ksize[i] - 1) - 1) // stride[i] + 1 for i in range(nd)]
+    osize, wide = _layout(xp.shape[2:], ksize, stride, dilation)
     rows = c // groups * int(np.prod(ksize, dtype=np.int64))
-    if nd > 1 and all(s == 1 for s in stride):
-        # Stride 1: compute on the flattened image ("wide" rows that run past the right edge
-        # and are dropped later), so the copy moves long contiguous runs instead of short rows.
-        xp = np.ascontiguousarray(xp)
+    if wide is not None:
+        if not xp.flags.c_contiguous:
+            xp = np.ascontiguousarray(xp)
         item = xp.itemsize
-        flat = [int(np.prod(sp[i + 1:], dtype=np.int64)) for i in range(nd)]
-        length = sum((o - 1) * f for o, f in zip(osize, flat)) + 1
+        flat, length = wide
         shape = (c, *ksize, n, length)
         strides = (xp.strides[1], *(d * f * item for d, f in zip(dilation, flat)),
                    xp.strides[0], item)
-        cols = _take(("cols", shape, xp.dtype), shape, xp.dtype)
-        np.copyto(cols, as_strided(xp, shape, strides, writeable=False))
-        _release_pad(xp, x, pad)
-        return cols.reshape(groups, rows, n * length), osize, (flat, length)
-    st = xp.strides
-    # (C, *k, N, *out): windows along k step by the dilation, along out by the stride
-    shape = (c, *ksize, n, *osize)
-    strides = (st[1], *(st[2 + i] * dilation[i] for i in range(nd)), st[0],
-               *(st[2 + i] * stride[i] for i in range(nd)))
+    else:
+        st = xp.strides
+        length = int(np.prod(osize, dtype=np.int64))
+        # (C, *k, N, *out): windows along k step by the dilation, along out by the stride
+        shape = (c, *ksize, n, *osize)
+        strides = (st[1], *(st[2 + i] * dilation[i] for i in range(nd)), st[0],
+                   *(st[2 + i] * stride[i] for i in range(nd)))
     cols = _take(("cols", shape, xp.dtype), shape, xp.dtype)
     np.copyto(cols, as_strided(xp, shape, strides, writeable=False))
     _release_pad(xp, x, pad)
-    return cols.reshape(groups, rows, n * int(np.prod(osize, dtype=np.int64))), osize, None
+    return cols.reshape(groups, rows, n * length), osize, wide
 
 
 def _release_cols(cols) -> None:
@@ -121,70 +141,169 @@ def _valid_view(a: np.ndarray, n: int, o: int, osize, wide, writeable=False) -> 
     return as_strided(a, (n, o, *osize), strides, writeable=writeable)
 
 
-def _conv_raw(x, w, b, stride, pad, dilation, groups, keep_cols=False):
-    n = x.shape[0]
+def _padded_size(size, pad):
+    return tuple(s + lo + hi for s, (lo, hi) in zip(size, pad))
+
+
+def _cols_bytes(c, ksize, size, pad, stride, dilation, item):
+    """Bytes of im2col columns per image (sizes the chunks)."""
+    osize, wide = _layout(_padded_size(size, pad), ksize, stride, dilation)
+    return c * int(np.prod(ksize, dtype=np.int64)) * max(_length(osize, wide), 1) * item
+
+
+def _as(a, dtype):
+    return a if a.dtype == dtype else a.astype(dtype)  # integer weights etc.: NumPy promotes
+
+
+# -- forward --------------------------------------------------------------------------------
+
+def _conv_raw(x, w, b, stride, pad, dilation, groups):
+    n, c = x.shape[:2]
     o = w.shape[0]
-    cols, osize, wide = _im2col(x, w.shape[2:], stride, pad, dilation, groups)
-    wm = w.reshape(groups, o // groups, -1)
-    if wm.dtype != cols.dtype:  # integer weights with an integer input, etc.: NumPy promotes
-        wm = wm.astype(cols.dtype)
-    okey = ("out", (groups, o // groups, cols.shape[-1]), cols.dtype)
-    out = _take(okey, okey[1], cols.dtype)
-    np.matmul(wm, cols, out=out)  # (G, Og, N*L): one GEMM per group
-    src = _valid_view(out, n, o, osize, wide)
-    y = np.empty((n, o, *osize), dtype=out.dtype)
-    if b is not None:
-        np.add(src, b.reshape((1, o) + (1,) * len(osize)), out=y)
+    ksize = w.shape[2:]
+    osize, _ = _layout(_padded_size(x.shape[2:], pad), ksize, stride, dilation)
+    dtype = np.result_type(x.dtype, w.dtype)
+    y = np.empty((n, o, *osize), dtype=dtype)
+    wm = _as(w.reshape(groups, o // groups, -1), dtype)
+    bb = None if b is None else b.reshape((1, o) + (1,) * len(osize))
+
+    def chunk(lo, hi):
+        cols, _, wide = _im2col(x[lo:hi], ksize, stride, pad, dilation, groups)
+        okey = ("out", (groups, o // groups, cols.shape[-1]), dtype)
+        out = _take(okey, okey[1], dtype)
+        np.matmul(wm, _as(cols, dtype), out=out)  # (G, Og, nb*L): one GEMM per group
+        src = _valid_view(out, hi - lo, o, osize, wide)
+        if bb is not None:
+            np.add(src, bb, out=y[lo:hi])
+        else:
+            np.copyto(y[lo:hi], src)
+        _give(okey, out)
+        _release_cols(cols)
+
+    per = _cols_bytes(c, ksize, x.shape[2:], pad, stride, dilation, x.itemsize)
+    _threads.run_chunks(chunk, _threads.split(n, per))
+    return y
+
+
+# -- gradients ------------------------------------------------------------------------------
+
+def _grad_cols(g, lo, hi, o, osize, wide):
+    """The output gradient of images ``lo:hi`` laid out like the columns, ``(O, nb, L)``
+    (pooled; wide padding stays zero since the key pins the layout)."""
+    nb = hi - lo
+    key = ("gt", (o, nb, _length(osize, wide)), g.dtype,
+           None if wide is None else tuple(wide[0]), tuple(osize))
+    gt = _take(key, key[1], g.dtype, zeros=wide is not None)
+    _valid_view(gt, nb, o, osize, wide, writeable=True)[...] = g[lo:hi]
+    return gt, key
+
+
+def _col2im(dcols, dx, lo, hi, in_size, ksize, stride, pad, dilation, osize, wide):
+    """Add the columns' gradient back onto images ``lo:hi`` of ``dx``: one slice-add per
+    kernel offset (the offsets overlap, so they are summed one after another)."""
+    nb, c = hi - lo, dx.shape[1]
+    nd = len(ksize)
+    padded = _padded_size(in_size, pad)
+    plain = all(p == (0, 0) for p in pad)
+    key = ("dxp", (nb, c, *padded), dx.dtype)
+    dxp = dx[lo:hi] if plain else _take(key, key[1], dx.dtype)
+    dxp.fill(0)
+    if wide is not None:
+        flat, length = wide
+        dc = dcols.reshape(c, -1, nb, length).transpose(1, 2, 0, 3)  # (K, nb, C, L)
+        tgt = dxp.reshape(nb, c, -1)
+        for i, kk in enumerate(itertools.product(*(range(k) for k in ksize))):
+            off = sum(k * d * f for k, d, f in zip(kk, dilation, flat))
+            tgt[:, :, off:off + length] += dc[i]
     else:
-        np.copyto(y, src)
-    _give(okey, out)
-    if keep_cols:
-        return y, (cols, wide)
-    _release_cols(cols)
-    return y, None
+        dc = dcols.reshape(c, -1, nb, *osize)
+        dc = dc.transpose(1, 2, 0, *range(3, 3 + nd))  # (K, nb, C, *out)
+        for i, kk in enumerate(itertools.product(*(range(k) for k in ksize))):
+            sl = tuple(slice(k * d, k * d + (o_ - 1) * s + 1, s)
+                       for k, d, o_, s in zip(kk, dilation, osize, stride))
+            dxp[(slice(None), slice(None)) + sl] += dc[i]
+    if not plain:
+        inner = tuple(slice(p[0], p[0] + s) for p, s in zip(pad, in_size))
+        dx[lo:hi] = dxp[(slice(None), slice(None)) + inner]
+        _give(key, dxp)
+
+
+def _conv_backward_raw(x, w, g, need_x, need_w, need_b, in_size, stride, pad, dilation,
+                       groups):
+    """Input, weight and bias gradients of a convolution in one pass over batch chunks
+    (``x`` may be ``None`` when only the input gradient is wanted)."""
+    n, o = g.shape[:2]
+    ksize = tuple(w.shape[2:])
+    cg = w.shape[1]
+    c = cg * groups
+    og = o // groups
+    osize, wide = _layout(_padded_size(in_size, pad), ksize, stride, dilation)
+    if list(g.shape[2:]) != osize:
+        # a transposed convolution with output_padding >= stride (but < dilation): the
+        # positions its output gradient lacks are positions of zero gradient
+        gz = np.zeros(g.shape[:2] + tuple(osize), dtype=g.dtype)
+        gz[(slice(None), slice(None)) + tuple(slice(0, s) for s in g.shape[2:])] = g
+        g = gz
+    dtype = g.dtype
+    dx = np.empty((n, c, *in_size), dtype=dtype) if need_x else None
+    if need_x:
+        # (G, Cg*K, Og): W^T per group, made contiguous once
+        wt = np.ascontiguousarray(_as(w, dtype).reshape(groups, og, -1).transpose(0, 2, 1))
+    parts: dict = {}
+    bparts: dict = {}
+
+    def chunk(lo, hi):
+        nb = hi - lo
+        gt, gkey = _grad_cols(g, lo, hi, o, osize, wide)
+        length = gt.shape[-1]
+        if need_b:
+            s = gt.reshape(o, -1).sum(axis=1)
+            prev = bparts.get(_ident())
+            bparts[_ident()] = s if prev is None else prev + s
+        if need_w:
+            cols, _, _ = _im2col(x[lo:hi], ksize, stride, pad, dilation, groups)
+            part = np.matmul(gt.reshape(groups, og, nb * length),
+                             _as(cols, dtype).transpose(0, 2, 1))  # (G, Og, Cg*K)
+            _release_cols(cols)
+            prev = parts.get(_ident())
+            if prev is None:
+                parts[_ident()] = part
+            else:
+                prev += part
+        if need_x:
+            dkey = ("dcols", (groups, wt.shape[1], nb * length), dtype)
+            dcols = _take(dkey, dkey[1], dtype)
+            np.matmul(wt, gt.reshape(groups, og, nb * length), out=dcols)
+            _col2im(dcols, dx, lo, hi, in_size, ksize, stride, pad, dilation, osize, wide)
+            _give(dkey, dcols)
+        _give(gkey, gt)
+
+    per = _cols_bytes(c, ksize, in_size, pad, stride, dilation, np.dtype(dtype).itemsize)
+    _threads.run_chunks(chunk, _threads.split(n, per))
+    gw = gb = None
+    if need_w:
+        vals = list(parts.values())
+        gw = vals[0] if vals else np.zeros((groups, og, cg * int(np.prod(ksize))), dtype)
+        for v in vals[1:]:
+            gw += v
+        gw = gw.reshape(w.shape)
+    if need_b:
+        vals = list(bparts.values())
+        gb = vals[0] if vals else np.zeros(o, dtype)
+        for v in vals[1:]:
+            gb = gb + v
+    return dx, gw, gb
 
 
 def _conv_input_raw(g, w, in_size, stride, pad, dilation, groups):
     """Gradient of a convolution with respect to its input (= transposed convolution)."""
-    nd = len(in_size)
-    ksize = w.shape[2:]
-    if any(s != 1 for s in stride):
-        zshape = g.shape[:2] + tuple((o - 1) * s + 1 for o, s in zip(g.shape[2:], stride))
-        zkey = ("dilate", zshape, g.dtype, tuple(stride))
-        z = _take(zkey, zshape, g.dtype, zeros=True)  # off-stride entries stay zero
-        z[(slice(None), slice(None)) + tuple(slice(None, None, s) for s in stride)] = g
-    else:
-        z = g
-    pads = []
-    for i in range(nd):
-        ext = dilation[i] * (ksize[i] - 1)
-        lo = pad[i][0]
-        pads.append((ext - lo, in_size[i] + lo - z.shape[2 + i]))
-    o, cg = w.shape[:2]
-    og = o // groups
-    wt = w.reshape(groups, og, cg, *ksize).swapaxes(1, 2)
-    wt = wt[(Ellipsis,) + (slice(None, None, -1),) * nd].reshape(groups * cg, og, *ksize)
-    y, _ = _conv_raw(z, wt, None, (1,) * nd, tuple(pads), dilation, groups)
-    if z is not g:
-        _give(zkey, z)
-    return y
+    return _conv_backward_raw(None, w, g, True, False, False, tuple(in_size), stride, pad,
+                              dilation, groups)[0]
 
 
-def _conv_weight_raw(x, g, ksize, stride, pad, dilation, groups, cols=None):
-    """Gradient of a convolution with respect to its weight: one GEMM per group."""
-    if cols is None:
-        cols, _, wide = _im2col(x, ksize, stride, pad, dilation, groups)
-    else:
-        cols, wide = cols
-    n, o = g.shape[:2]
-    length = cols.shape[-1] // n if n else 0
-    # the key pins the valid positions, so the never-written (wide) padding stays zero
-    gkey = ("gt", (o, n, length), g.dtype, None if wide is None else tuple(wide[0]),
-            tuple(g.shape[2:]))
-    gt = _take(gkey, gkey[1], g.dtype, zeros=wide is not None)  # wide padding stays zero
-    _valid_view(gt, n, o, g.shape[2:], wide, writeable=True)[...] = g
-    gw = np.matmul(gt.reshape(groups, o // groups, n * length),
-                   cols.transpose(0, 2, 1))  # (G, Og, Cg*K)
-    _give(gkey, gt)
-    _release_cols(cols)
-    return gw.reshape(o, x.shape[1] // groups, *ksize)
+def _conv_weight_raw(x, g, ksize, stride, pad, dilation, groups):
+    """Gradient of a convolution with respect to its weight."""
+    wshape = (g.shape[1], x.shape[1] // groups, *ksize)
+    w = np.empty(wshape, g.dtype)  # only its shape is read
+    return _conv_backward_raw(x, w, g, False, True, False, tuple(x.shape[2:]), stride, pad,
+                              dilation, groups)[1]

@@ -19,7 +19,7 @@ import numpy as np
 
 from .._tensor import Tensor
 from ..autograd import grad_mode
-from ._conv_kernels import _conv_input_raw, _conv_raw, _conv_weight_raw
+from ._conv_kernels import _conv_backward_raw, _conv_input_raw, _conv_raw, _conv_weight_raw
 from ._core import Op
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
@@ -28,35 +28,39 @@ __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
 
 # -- ops ------------------------------------------------------------------------------------
 
-def _want_cols(ctx) -> bool:
-    w = ctx.inputs[1]
-    return grad_mode._state.enabled and isinstance(w, Tensor) and w._requires_grad
-
-
 class Conv(Op):
     @staticmethod
     def forward(ctx, x, w, b, stride, pad, dilation, groups):
         ctx.save_for_backward(ctx.inputs[0], ctx.inputs[1])
         ctx.args = (stride, pad, dilation, groups)
-        y, ctx.cols = _conv_raw(x, w, b, stride, pad, dilation, groups, _want_cols(ctx))
-        return y
+        return _conv_raw(x, w, b, stride, pad, dilation, groups)
 
     @staticmethod
     def backward(ctx, grad):
         x, w = ctx.saved_tensors
         stride, pad, dilation, groups = ctx.args
         need = ctx.needs_input_grad
+        need_b = len(need) > 2 and need[2]
+        if not grad_mode._state.enabled:
+            # first order only: all three gradients in one pass over the batch
+            gx, gw, gb = _conv_backward_raw(x._data, w._data, grad._data, need[0], need[1],
+                                            need_b, tuple(x.shape[2:]), stride, pad,
+                                            dilation, groups)
+            return (_t(gx, x), _t(gw, w), _t(gb, w))
         gx = gw = gb = None
         if need[0]:
             gx = ConvInput.apply(grad, w, in_size=x.shape[2:], stride=stride, pad=pad,
                                  dilation=dilation, groups=groups)
         if need[1]:
             gw = ConvWeight.apply(x, grad, ksize=w.shape[2:], stride=stride, pad=pad,
-                                  dilation=dilation, groups=groups, cols=ctx.cols)
-        ctx.cols = None
-        if len(need) > 2 and need[2]:
+                                  dilation=dilation, groups=groups)
+        if need_b:
             gb = grad.sum(dim=(0, *range(2, grad.dim())))
         return gx, gw, gb
+
+
+def _t(arr, like: Tensor):
+    return None if arr is None else Tensor._make(arr, like._dtype)
 
 
 class ConvInput(Op):
@@ -73,6 +77,10 @@ class ConvInput(Op):
         gg = gw = None
         if ctx.needs_input_grad[0]:
             gg = Conv.apply(grad, w, None, stride, pad, dilation, groups)
+            if gg.shape[2:] != g.shape[2:]:
+                # output_padding >= stride (allowed when < dilation): the convolution has
+                # positions past those of g, which g never reached
+                gg = gg[(slice(None), slice(None)) + tuple(slice(0, n) for n in g.shape[2:])]
         if ctx.needs_input_grad[1]:
             gw = ConvWeight.apply(grad, g, ksize=w.shape[2:], stride=stride, pad=pad,
                                   dilation=dilation, groups=groups)
@@ -81,10 +89,10 @@ class ConvInput(Op):
 
 class ConvWeight(Op):
     @staticmethod
-    def forward(ctx, x, g, ksize, stride, pad, dilation, groups, cols=None):
+    def forward(ctx, x, g, ksize, stride, pad, dilation, groups):
         ctx.save_for_backward(*ctx.inputs)
         ctx.args = (stride, pad, dilation, groups)
-        return _conv_weight_raw(x, g, tuple(ksize), stride, pad, dilation, groups, cols)
+        return _conv_weight_raw(x, g, tuple(ksize), stride, pad, dilation, groups)
 
     @staticmethod
     def backward(ctx, grad):

@@ -1,0 +1,157 @@
+"""Run big NumPy work over chunks on a few threads.
+
+NumPy's ufuncs, copies and BLAS calls release the GIL, so chunks of one large computation (a
+convolution over a batch, a long elementwise pass) can run on several cores from plain Python
+threads. While chunks run in parallel, OpenBLAS is switched to one thread per call, so the
+threads do not fight over cores; it is switched back when the last parallel region ends.
+
+Where OpenBLAS's thread control cannot be found (another BLAS, no ``/proc``), BLAS-heavy
+chunks run one after another in the caller's thread: still cache-friendly, never
+oversubscribed. ``EMBER_NUM_THREADS`` caps the number of threads (1 turns the pool off).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import itertools
+import os
+import re
+import threading
+from collections.abc import Callable, Sequence
+
+__all__ = ["num_threads", "run_chunks", "split"]
+
+_local = threading.local()
+_lock = threading.Lock()
+_pool = None
+_active = 0
+_saved_blas = 0
+
+
+def _find_blas():
+    """(set, get) thread-count functions of the OpenBLAS that NumPy loaded, or (None, None)."""
+    try:
+        with open("/proc/self/maps") as f:
+            paths = sorted(set(re.findall(r"(/\S*openblas\S*\.so[\w.\-]*)", f.read())))
+    except OSError:
+        return None, None
+    for path in paths:
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for prefix, suffix in (("scipy_openblas_", "64_"), ("scipy_openblas_", ""),
+                               ("openblas_", "64_"), ("openblas_", "")):
+            setter = getattr(lib, f"{prefix}set_num_threads{suffix}", None)
+            getter = getattr(lib, f"{prefix}get_num_threads{suffix}", None)
+            if setter is not None and getter is not None:
+                setter.argtypes = [ctypes.c_int]
+                setter.restype = None
+                getter.restype = ctypes.c_int
+                return setter, getter
+    return None, None
+
+
+def _cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def _init():
+    global _blas_set, _blas_get, _threads
+    import numpy  # noqa: F401  (the BLAS must be loaded before it can be found)
+
+    _blas_set, _blas_get = _find_blas()
+    n = _cpus() if _blas_get is None else min(_cpus(), max(1, _blas_get()))
+    env = os.environ.get("EMBER_NUM_THREADS", "")
+    if env.isdigit() and int(env) > 0:
+        n = min(n, int(env))
+    _threads = max(1, min(n, 8))
+
+
+_blas_set = _blas_get = None
+_threads = 1
+_init()
+
+
+def num_threads() -> int:
+    """Threads a parallel region uses (1: everything runs in the caller's thread)."""
+    return _threads
+
+
+def split(n: int, per_item: int, target: int = 1 << 21, min_chunks: int | None = None):
+    """Chunk bounds ``[(lo, hi), ...]`` over ``n`` items of ``per_item`` bytes of work each:
+    chunks of about ``target`` bytes (cache-sized), and at least one per thread when there
+    is more than ``target`` in all."""
+    if n <= 0:
+        return []
+    size = max(1, target // max(per_item, 1))
+    if min_chunks is None:
+        min_chunks = _threads if n * per_item > target else 1
+    size = min(size, -(-n // max(min_chunks, 1)))
+    return [(lo, min(lo + size, n)) for lo in range(0, n, size)]
+
+
+def _reset_after_fork():
+    global _pool, _active, _lock
+    _pool = None
+    _active = 0
+    _lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_after_fork)
+
+
+def run_chunks(fn: Callable[[int, int], None], bounds: Sequence[tuple[int, int]],
+               blas: bool = True) -> None:
+    """Call ``fn(lo, hi)`` for every chunk, on up to ``num_threads()`` threads (the caller's
+    included). Chunks are handed out one at a time, so a thread the OS delays takes fewer.
+    ``blas`` says whether ``fn`` calls BLAS (it then needs OpenBLAS's thread control)."""
+    global _pool, _active, _saved_blas
+    n = len(bounds)
+    workers = min(_threads, n)
+    if workers <= 1 or getattr(_local, "inside", False) or (blas and _blas_set is None):
+        for lo, hi in bounds:
+            fn(lo, hi)
+        return
+    order = itertools.count()  # next() on a count is atomic under the GIL
+    errors: list = []
+
+    def work():
+        _local.inside = True
+        try:
+            while not errors:
+                i = next(order)
+                if i >= n:
+                    return
+                fn(*bounds[i])
+        except BaseException as err:  # noqa: BLE001 - re-raised in the caller below
+            errors.append(err)
+        finally:
+            _local.inside = False
+
+    with _lock:
+        if _pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            _pool = ThreadPoolExecutor(max(_threads - 1, 1), thread_name_prefix="ember")
+        _active += 1
+        if _active == 1 and _blas_set is not None:
+            _saved_blas = _blas_get()
+            _blas_set(1)
+        pool = _pool
+    try:
+        futures = [pool.submit(work) for _ in range(workers - 1)]
+        work()
+        for f in futures:
+            f.result()
+    finally:
+        with _lock:
+            _active -= 1
+            if _active == 0 and _blas_set is not None:
+                _blas_set(_saved_blas)
+    if errors:
+        raise errors[0]

@@ -1,0 +1,84 @@
+"""Convolutions split over batch chunks and threads (``ember._threads``) give torch's values
+and gradients, for every layout the chunked kernels handle (wide stride-1 rows, strided,
+dilated, grouped, padded, transposed with output_padding)."""
+
+import pytest
+
+import ember
+from ember import _threads
+
+from ._helpers import same
+
+
+@pytest.fixture
+def tiny_chunks(monkeypatch):
+    """Chunks of one or two images, run on two threads even on a one-core machine."""
+    real = _threads.split
+    monkeypatch.setattr(_threads, "split", lambda n, per, target=1, min_chunks=None:
+                        real(n, per, target=per * 2 - 1, min_chunks=2))
+    monkeypatch.setattr(_threads, "_threads", 2)
+
+
+CONFIGS = [
+    ((5, 3, 7, 6), (4, 3, 3, 3), dict(padding=1)),
+    ((5, 4, 8, 8), (6, 2, 3, 2), dict(stride=(2, 1), dilation=(1, 2), groups=2)),
+    ((4, 3, 9, 7), (4, 3, 3, 3), dict(stride=2, padding=(1, 2))),
+    ((3, 2, 11), (4, 2, 3), dict(padding=2, dilation=2)),
+    ((3, 2, 5, 4, 4), (3, 2, 2, 3, 2), dict(padding=1)),
+]
+
+
+@pytest.mark.parametrize("xs, ws, kw", CONFIGS)
+def test_chunked_conv_matches_torch(torch, rng, tiny_chunks, xs, ws, kw):
+    fn = {3: "conv1d", 4: "conv2d", 5: "conv3d"}[len(xs)]
+    x, w, b = rng.standard_normal(xs), rng.standard_normal(ws), rng.standard_normal(ws[0])
+    res = []
+    for lib in (ember, torch):
+        xt, wt, bt = (lib.tensor(a, requires_grad=True) for a in (x, w, b))
+        y = getattr(lib.nn.functional, fn)(xt, wt, bt, **kw)
+        (y * y).sum().backward()
+        res.append((y, xt.grad, wt.grad, bt.grad))
+    for e, t in zip(*res):
+        same(e, t, atol=1e-10)
+
+
+def test_chunked_conv_float32_and_double_backward(torch, rng, tiny_chunks):
+    x, w = rng.standard_normal((6, 3, 6, 6)), rng.standard_normal((4, 3, 3, 3))
+    res = []
+    for lib in (ember, torch):
+        xt, wt = lib.tensor(x, requires_grad=True), lib.tensor(w, requires_grad=True)
+        y = lib.nn.functional.conv2d(xt, wt, padding=1)
+        gx, gw = lib.autograd.grad((y ** 2).sum(), [xt, wt], create_graph=True)
+        hx, hw = lib.autograd.grad((gx ** 2).sum() + (gw ** 2).sum(), [xt, wt])
+        y32 = lib.nn.functional.conv2d(xt.float(), wt.float())
+        res.append((gx, gw, hx, hw, y32))
+    for e, t in zip(*res):
+        same(e, t, atol=1e-3 if e.dtype == ember.float32 else 1e-9)
+
+
+def test_chunked_conv_transpose_output_padding(torch, rng, tiny_chunks):
+    x, w = rng.standard_normal((5, 4, 4, 5)), rng.standard_normal((4, 2, 3, 3))
+    kw = dict(stride=1, dilation=2, output_padding=1, padding=1)
+    res = []
+    for lib in (ember, torch):
+        xt, wt = lib.tensor(x, requires_grad=True), lib.tensor(w, requires_grad=True)
+        y = lib.nn.functional.conv_transpose2d(xt, wt, **kw)
+        (y * y).sum().backward()
+        res.append((y, xt.grad, wt.grad))
+    for e, t in zip(*res):
+        same(e, t, atol=1e-10)
+
+
+def test_worker_error_reaches_caller(monkeypatch):
+    monkeypatch.setattr(_threads, "_threads", 2)
+
+    def fn(lo, hi):
+        if lo == 3:
+            raise ValueError("chunk 3 failed")
+
+    with pytest.raises(ValueError, match="chunk 3"):
+        _threads.run_chunks(fn, [(i, i + 1) for i in range(6)], blas=False)
+    seen = []
+    _threads.run_chunks(lambda lo, hi: seen.append(lo), [(i, i + 1) for i in range(6)],
+                        blas=False)
+    assert sorted(seen) == list(range(6))
