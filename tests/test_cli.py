@@ -79,3 +79,28 @@ def test_python_dash_m_entry_point():
     out = subprocess.run([sys.executable, "-m", "ember", "info"], capture_output=True, text=True,
                          cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)), timeout=60)
     assert out.returncode == 0 and "ember" in out.stdout
+
+
+def test_ctrl_c_saves_a_checkpoint_and_exits_cleanly(tmp_path):
+    import signal
+    import time
+
+    out_dir = tmp_path / "run"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ember", "train", "--model", "mlp", "--epochs", "500",
+         "--patience", "0", "--quiet", "--out-dir", str(out_dir)],
+        cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)), stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 60
+        while not (out_dir / "last.pth").exists() and time.time() < deadline:
+            time.sleep(0.1)
+        assert (out_dir / "last.pth").exists(), "training never finished an epoch"
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err[-2000:]
+    assert "Traceback" not in err and "interrupted: weights saved" in err
+    state = ember.load(out_dir / "interrupted.pth")
+    assert state["epoch"] >= 0 and "model_state" in state

@@ -3,6 +3,7 @@ early stopping, Ctrl-C handling, and a plot of the run."""
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 
@@ -147,8 +148,8 @@ class Trainer:
                     break
         except KeyboardInterrupt:
             path = self.save("interrupted.pth", epoch)
-            self._log(f"\ninterrupted: weights saved to {path}; `--resume {self.out}` continues "
-                      "from the last completed epoch")
+            print(f"\ninterrupted: weights saved to {path}; `ember train --resume {self.out}` "
+                  "continues from the last completed epoch", file=sys.stderr)
             raise
         return self.history
 
