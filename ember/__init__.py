@@ -56,6 +56,26 @@ from .autograd.grad_mode import (
     set_grad_enabled,
 )
 
+def _with_out(fn):
+    """Give a public op PyTorch's ``out=`` keyword when it has none of its own."""
+    import functools
+
+    code = getattr(fn, "__code__", None)
+    if code is None or "out" in code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]:
+        return fn
+
+    @functools.wraps(fn)
+    def op(*args, out=None, **kwargs):
+        result = fn(*args, **kwargs)
+        if out is None:
+            return result
+        from ._ops._binary import finish_out
+
+        return finish_out(result, out, fn.__name__, *args)
+
+    return op
+
+
 for _name in _ops_pkg.OP_MODULES:
     try:
         _mod = _importlib.import_module(f"ember._ops.{_name}")
@@ -64,7 +84,7 @@ for _name in _ops_pkg.OP_MODULES:
             raise
         continue
     for _fn in getattr(_mod, "__all__", ()):
-        globals()[_fn] = getattr(_mod, _fn)
+        globals()[_fn] = _with_out(getattr(_mod, _fn))
 
 from ._tensor_methods import bind as _bind
 

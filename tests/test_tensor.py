@@ -203,3 +203,13 @@ def test_meta_tensors_have_no_data():
         m.numpy()
     with pytest.raises(RuntimeError):
         m.item()
+
+
+def test_out_keyword_on_functions_that_lack_their_own(torch):
+    a = ember.ones(2, 2)
+    out = ember.empty(2, 2)
+    assert ember.matmul(a, a, out=out) is out
+    assert out.tolist() == [[2.0, 2.0], [2.0, 2.0]]
+    x = ember.ones(2, requires_grad=True)
+    with pytest.raises(RuntimeError, match="out="):
+        ember.matmul(x, x, out=ember.empty(()))
