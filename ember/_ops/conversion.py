@@ -12,6 +12,8 @@ __all__: list = []
 
 
 class ToDevice(Op):
+    _name = "ToCopyBackward0"
+
     @staticmethod
     def forward(ctx, x, device):
         ctx.src = ctx.inputs[0].device

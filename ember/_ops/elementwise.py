@@ -59,6 +59,8 @@ class Sub(Op):
 
     @staticmethod
     def forward(ctx, a, b, alpha=1):
+        if ctx._record and not isinstance(ctx.inputs[0], Tensor):
+            ctx._name = "RsubBackward1"  # number - tensor, as torch names it
         if alpha == 1:
             return a - b
         ctx.alpha = alpha
@@ -197,6 +199,8 @@ class Pow(Op):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(*ctx.inputs)
+        if ctx._record:  # torch: PowBackward1 for tensor ** tensor, PowBackward2 for 2 ** t
+            ctx._name = "PowBackward1" if isinstance(ctx.inputs[0], Tensor) else "PowBackward2"
         if np.asarray(b).dtype.kind in "iu":
             return _int_power(a, b)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -223,6 +227,8 @@ class Pow(Op):
 
 class PowScalar(Op):
     """``t ** c`` for a number ``c`` (the common case: squares, square roots)."""
+
+    _name = "PowBackward0"
 
     @staticmethod
     def forward(ctx, a, exponent):

@@ -182,6 +182,19 @@ def _view_shape(shape, basic):
 
 # -- ops --------------------------------------------------------------------------------------
 
+def _basic_name(index) -> str:
+    """torch's node for a basic index is that of its last non-trivial step."""
+    for item in reversed(index):
+        if item is None:
+            return "UnsqueezeBackward0"
+        if type(item) is slice:
+            if item.start not in (None, 0) or item.stop is not None or item.step not in (None, 1):
+                return "SliceBackward0"
+        elif item is not Ellipsis:
+            return "SelectBackward0"
+    return "SliceBackward0" if index and type(index[0]) is slice else "AliasBackward0"
+
+
 class BasicIndex(Op):
     is_view = True
 
@@ -190,6 +203,8 @@ class BasicIndex(Op):
         ctx.in_shape = x.shape
         ctx.index = index
         ctx.view_args = {"index": index}
+        if ctx._record:
+            ctx._name = _basic_name(index)
         out = x[index]
         if None in index and out.size:
             out = _unsqueeze_strides(x, index, out)
@@ -246,6 +261,8 @@ class BasicIndexBackward(Op):
 
 
 class AdvancedIndex(Op):
+    _name = "IndexBackward0"  # gather, index_select, sort ... rename their nodes
+
     @staticmethod
     def forward(ctx, x, index, unique):
         ctx.in_shape, ctx.index, ctx.unique = x.shape, index, unique

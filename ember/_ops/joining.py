@@ -182,7 +182,9 @@ def split(tensor: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
         if size == 0:
             return (tensor.narrow(d, 0, 0),)
         sizes = [min(step, size - s) for s in range(0, size, step)]
+        name = "SplitBackward0"
     else:
+        name = "SplitWithSizesBackward0"
         sizes = [int(s) for s in split_size_or_sections]
         if sum(sizes) != size or any(s < 0 for s in sizes):
             raise RuntimeError(
@@ -192,7 +194,15 @@ def split(tensor: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
     for s in sizes:
         out.append(tensor.narrow(d, start, s))
         start += s
-    return tuple(out)
+    return _renamed(tuple(out), name)
+
+
+def _renamed(pieces: tuple, name: str) -> tuple:
+    """torch makes the pieces in one node; name each piece's node after it."""
+    for p in pieces:
+        if p.grad_fn is not None:
+            p.grad_fn._name = name
+    return pieces
 
 
 def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
@@ -234,7 +244,8 @@ def unbind(input: Tensor, dim: int = 0) -> tuple:
     if input.ndim == 0:
         raise IndexError("Dimension specified as 0 but tensor has no dimensions")
     d = wrap_dim(dim, input.ndim)
-    return tuple(input.select(d, i) for i in range(input._data.shape[d]))
+    return _renamed(tuple(input.select(d, i) for i in range(input._data.shape[d])),
+                    "UnbindBackward0")
 
 
 TENSOR_METHODS = {"split": split, "chunk": chunk, "unbind": unbind,

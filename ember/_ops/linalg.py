@@ -41,12 +41,18 @@ def matmul_grads(ctx, a: Tensor, b: Tensor, grad: Tensor) -> tuple:
     return ga, gb
 
 
+# torch names matmul's node after the op it dispatches to, by the operands' ranks
+_MATMUL_NAMES = {(2, 2): "MmBackward0", (1, 1): "DotBackward0", (2, 1): "MvBackward0",
+                 (1, 2): "SqueezeBackward4"}
+
+
 class Matmul(Op):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(*ctx.inputs)
-        if a.ndim == 2 and b.ndim == 2:
-            ctx._name = "MmBackward0"  # as torch names the 2-D case
+        if type(ctx) is Matmul:
+            name = _MATMUL_NAMES.get((a.ndim, b.ndim))
+            ctx._name = name or ("CloneBackward0" if a.ndim == 2 else "UnsafeViewBackward0")
         return np.matmul(a, b)
 
     @staticmethod
@@ -186,7 +192,11 @@ def bmm(input: Tensor, mat2: Tensor) -> Tensor:
     """
     _check_pair("bmm", input, mat2)
     _check_bmm(input, mat2)
-    return Matmul.apply(input, mat2)
+    return Bmm.apply(input, mat2)
+
+
+class Bmm(Matmul):
+    _name = "BmmBackward0"
 
 
 def dot(input: Tensor, tensor: Tensor) -> Tensor:
@@ -300,7 +310,11 @@ def _add_matmul(name, input, m1, m2, beta, alpha, reduce_batch=False):
     out_shape = s1[1 if reduce_batch else 0:-1] + s2[-1:] if len(s2) > 1 else s1[:-1]
     if sc != out_shape and not _broadcasts_to(sc, out_shape):
         input.expand(out_shape)  # raises PyTorch's expand error
-    return AddMatmul.apply(input, m1, m2, beta=beta, alpha=alpha, reduce_batch=reduce_batch)
+    out = AddMatmul.apply(input, m1, m2, beta=beta, alpha=alpha, reduce_batch=reduce_batch)
+    if out.grad_fn is not None:
+        # AddmmBackward0, AddmvBackward0, BaddbmmBackward0, AddbmmBackward0
+        out.grad_fn._name = name.split("_")[0].capitalize() + "Backward0"
+    return out
 
 
 def _broadcasts_to(shape: tuple, target: tuple) -> bool:

@@ -63,13 +63,17 @@ class View(Op):
 
 
 class Reshape(Op):
+    _name = "ViewBackward0"  # as torch names a reshape that could be a view
     is_view = True  # a view when no copy was needed; _mark_view checks the memory
 
     @staticmethod
     def forward(ctx, x, shape):
         ctx.in_shape = x.shape
         ctx.view_args = {"shape": shape}
-        return np.reshape(x, shape)
+        out = np.reshape(x, shape)
+        if ctx._record and not np.may_share_memory(out, x):
+            ctx._name = "UnsafeViewBackward0"  # torch's node when reshape had to copy
+        return out
 
     @staticmethod
     def backward(ctx, grad):
@@ -117,6 +121,34 @@ class Permute(Op):
         return grad.permute(tuple(np.argsort(ctx.dims)))
 
 
+class Transpose(Permute):
+    _name = "TransposeBackward0"
+
+
+class TransposeT(Permute):
+    _name = "TBackward0"
+
+
+class Unsqueeze(View):
+    _name = "UnsqueezeBackward0"
+
+
+class Squeeze(View):
+    _name = "SqueezeBackward0"  # all size-1 dims
+
+
+class SqueezeDim(View):
+    _name = "SqueezeBackward1"  # one dim
+
+
+class ExpandSame(View):
+    _name = "ExpandBackward0"
+
+
+class SqueezeDims(View):
+    _name = "SqueezeBackward2"  # a tuple of dims
+
+
 def permute(input: Tensor, *dims) -> Tensor:
     """Reorder dimensions (a view). Example: ``x.permute(0, 2, 1)``."""
     dims = _shape_arg(dims)
@@ -141,7 +173,7 @@ def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
     d0, d1 = wrap_dim(dim0, n), wrap_dim(dim1, n)
     dims = list(range(n))
     dims[d0], dims[d1] = dims[d1], dims[d0]
-    return Permute.apply(input, dims=tuple(dims))
+    return Transpose.apply(input, dims=tuple(dims))
 
 
 swapaxes = swapdims = transpose
@@ -151,15 +183,14 @@ def t(input: Tensor) -> Tensor:
     """Transpose a tensor of at most 2 dimensions."""
     if input.ndim > 2:
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {input.ndim}D")
-    return transpose(input, 0, 1) if input.ndim == 2 else Permute.apply(
-        input, dims=tuple(range(input.ndim)))
+    return TransposeT.apply(input, dims=(1, 0) if input.ndim == 2 else tuple(range(input.ndim)))
 
 
 def unsqueeze(input: Tensor, dim: int) -> Tensor:
     """Insert a size-1 dimension at ``dim`` (a view)."""
     dim = wrap_dim(dim, input.ndim + 1)
     shape = input._data.shape
-    return View.apply(input, shape=shape[:dim] + (1,) + shape[dim:])
+    return Unsqueeze.apply(input, shape=shape[:dim] + (1,) + shape[dim:])
 
 
 def squeeze(input: Tensor, dim=None) -> Tensor:
@@ -167,10 +198,12 @@ def squeeze(input: Tensor, dim=None) -> Tensor:
     shape = input._data.shape
     if dim is None:
         dims = {i for i, s in enumerate(shape) if s == 1}
+        op = Squeeze
     else:
+        op = SqueezeDim if isinstance(dim, int) else SqueezeDims
         dims = {wrap_dim(d, input.ndim) for d in ((dim,) if isinstance(dim, int) else dim)}
         dims = {d for d in dims if input.ndim and shape[d] == 1}
-    return View.apply(input, shape=tuple(s for i, s in enumerate(shape) if i not in dims))
+    return op.apply(input, shape=tuple(s for i, s in enumerate(shape) if i not in dims))
 
 
 class Clone(Op):
@@ -197,6 +230,8 @@ def contiguous(self: Tensor, memory_format=None) -> Tensor:
 
 
 class Cast(Op):
+    _name = "ToCopyBackward0"
+
     @staticmethod
     def forward(ctx, x, dtype):
         ctx.in_dtype = D._FROM_NP[x.dtype]
@@ -217,6 +252,7 @@ class Cast(Op):
 
 class Expand(Op):
     is_view = True
+    _name = "ExpandBackward0"
 
     @staticmethod
     def forward(ctx, x, shape):
@@ -259,8 +295,8 @@ def expand(self: Tensor, *sizes) -> Tensor:
                 f"{list(shape)}")
         out.append(s)
     out = tuple(out)
-    if out == shape:
-        return View.apply(self, shape=shape)
+    if out == shape:  # a writable view (NumPy's broadcast views are read-only)
+        return ExpandSame.apply(self, shape=shape)
     return Expand.apply(self, shape=out)
 
 

@@ -93,6 +93,10 @@ class Sum(Op):
         return expand_reduced(grad, ctx.in_shape, ctx.axes, ctx.keepdim)
 
 
+class SumDim(Sum):
+    _name = "SumBackward1"  # torch's node when a dim (even ()) is given
+
+
 def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     """Sum of elements, over all or over ``dim``; bool and integer sums are int64.
 
@@ -105,7 +109,8 @@ def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor
         # NumPy accumulates in int64 itself: no cast copy needed (integers take no grad).
         return Sum.apply(input, axes=axes, keepdim=keepdim, dtype=np.int64)
     input = _int_to_long(input, dtype)
-    return Sum.apply(input, axes=axes, keepdim=keepdim, dtype=input._dtype.np_dtype)
+    op = Sum if dim is None else SumDim
+    return op.apply(input, axes=axes, keepdim=keepdim, dtype=input._dtype.np_dtype)
 
 
 class Mean(Op):
@@ -119,6 +124,10 @@ class Mean(Op):
     @staticmethod
     def backward(ctx, grad):
         return expand_reduced(grad / ctx.count, ctx.in_shape, ctx.axes, ctx.keepdim)
+
+
+class MeanDim(Mean):
+    _name = "MeanBackward1"
 
 
 def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
@@ -135,7 +144,8 @@ def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tenso
             "mean(): could not infer output dtype. Input dtype must be either a floating point "
             f"or complex dtype. Got: {_title(input._dtype)}. Convert first, e.g. "
             "x.float().mean()")
-    return Mean.apply(input, axes=_axes(input, dim), keepdim=keepdim)
+    return (Mean if dim is None else MeanDim).apply(input, axes=_axes(input, dim),
+                                                    keepdim=keepdim)
 
 
 def _title(dt: D.dtype) -> str:

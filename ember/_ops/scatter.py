@@ -62,6 +62,22 @@ def _region(src: Tensor, shape: tuple) -> Tensor:
     return src[tuple(slice(0, n) for n in shape)]
 
 
+class Gather(AdvancedIndex):
+    _name = "GatherBackward0"
+
+
+class IndexSelect(AdvancedIndex):
+    _name = "IndexSelectBackward0"
+
+
+class MaskedSelect(AdvancedIndex):
+    _name = "MaskedSelectBackward0"
+
+
+class Take(AdvancedIndex):
+    _name = "TakeBackward0"
+
+
 def _full_index(adv) -> _Index:
     return _Index((Ellipsis,), adv, False)
 
@@ -76,7 +92,7 @@ def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False,
     """
     full = _dim_index(input, dim, index, "gather")
     x = input if input.ndim else input.reshape(1)
-    out = AdvancedIndex.apply(x, index=full, unique=False)
+    out = Gather.apply(x, index=full, unique=False)
     return out.reshape(()) if not input.ndim else out
 
 
@@ -171,9 +187,9 @@ def index_select(input: Tensor, dim: int, index: Tensor, *, out=None) -> Tensor:
     """
     full = _vector_index(input, dim, index, "index_select")
     if input.ndim == 0:
-        return AdvancedIndex.apply(input.reshape(1), index=full, unique=False).reshape(
+        return IndexSelect.apply(input.reshape(1), index=full, unique=False).reshape(
             index._data.shape)
-    return AdvancedIndex.apply(input, index=full, unique=False)
+    return IndexSelect.apply(input, index=full, unique=False)
 
 
 def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1) -> Tensor:
@@ -293,7 +309,7 @@ def masked_select(input: Tensor, mask: Tensor, *, out=None) -> Tensor:
     idx = np.nonzero(np.broadcast_to(mask._data, shape))
     if not shape:
         return x.reshape(1)[Tensor._make(mask._data.reshape(1), D.bool)]
-    return AdvancedIndex.apply(x, index=idx, unique=True)
+    return MaskedSelect.apply(x, index=idx, unique=True)
 
 
 def masked_scatter(input: Tensor, mask: Tensor, source: Tensor) -> Tensor:
@@ -320,7 +336,7 @@ def take(input: Tensor, index: Tensor) -> Tensor:
         bad = int(idx.max()) if int(idx.max()) >= n else int(idx.min())
         raise IndexError(f"out of range: tried to access index {bad} on a tensor of {n} "
                          "elements.")
-    return AdvancedIndex.apply(input.reshape(-1), index=(idx,), unique=False)
+    return Take.apply(input.reshape(-1), index=(idx,), unique=False)
 
 
 def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None, *, out=None):

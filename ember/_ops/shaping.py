@@ -165,6 +165,7 @@ class Triangle(Op):
     @staticmethod
     def forward(ctx, x, k, upper):
         ctx.k, ctx.upper = k, upper
+        ctx._name = "TriuBackward0" if upper else "TrilBackward0"
         return np.triu(x, k) if upper else np.tril(x, k)
 
     @staticmethod
@@ -247,6 +248,8 @@ def diag(input: Tensor, diagonal: int = 0, *, out=None) -> Tensor:
 # -- padding ----------------------------------------------------------------------------------
 
 class ConstantPad(Op):
+    _name = "ConstantPadNdBackward0"
+
     @staticmethod
     def forward(ctx, x, shape, src, dst, value):
         ctx.in_shape, ctx.src, ctx.dst = x.shape, src, dst

@@ -56,10 +56,13 @@ def _argsort(x: np.ndarray, dim: int, descending: bool) -> np.ndarray:
     return n - 1 - np.flip(np.argsort(rev, axis=dim, kind="stable"), dim)
 
 
-def _gather(input: Tensor, dim: int, idx: np.ndarray) -> Tensor:
+def _gather(input: Tensor, dim: int, idx: np.ndarray, name: str) -> Tensor:
     from .scatter import gather
 
-    return gather(input, dim, _long(idx))
+    out = gather(input, dim, _long(idx))
+    if out.grad_fn is not None:
+        out.grad_fn._name = name  # torch's node name for the op, not for its gather
+    return out
 
 
 def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False, *,
@@ -75,7 +78,7 @@ def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = 
         return sort_type(input.clone(), _long(np.zeros((), np.int64)))
     dim = wrap_dim(dim, input.ndim)
     idx = _argsort(input._data, dim, descending)
-    return sort_type(_gather(input, dim, idx), _long(idx))
+    return sort_type(_gather(input, dim, idx, "SortBackward0"), _long(idx))
 
 
 def argsort(input: Tensor, dim: int = -1, descending: bool = False,
@@ -108,7 +111,7 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
     dim = wrap_dim(dim, input.ndim)
     idx = _argsort(input._data, dim, largest)
     idx = idx[(slice(None),) * dim + (slice(0, k),)]
-    return topk_type(_gather(input, dim, idx), _long(idx))
+    return topk_type(_gather(input, dim, idx, "TopkBackward0"), _long(idx))
 
 
 def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False, *, out=None):
@@ -121,9 +124,11 @@ def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False, *, out
     dim = wrap_dim(dim, input.ndim)
     idx = _argsort(input._data, dim, False)
     idx = idx[(slice(None),) * dim + (slice(k - 1, k),)]
-    values = _gather(input, dim, idx)
+    values = _gather(input, dim, idx, "KthvalueBackward0")
     if not keepdim:
         values, idx = values.squeeze(dim), idx.squeeze(dim)
+        if values.grad_fn is not None:
+            values.grad_fn._name = "KthvalueBackward0"
     return kthvalue_type(values, _long(idx))
 
 

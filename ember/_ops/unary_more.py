@@ -215,6 +215,18 @@ class Clamp(Op):
         return gx, glo, ghi
 
 
+class ClampScalar(Clamp):
+    _name = "ClampBackward1"  # number bounds; torch's ClampBackward0 takes tensor bounds
+
+
+class ClampMin(Clamp):
+    _name = "ClampMinBackward0"
+
+
+class ClampMax(Clamp):
+    _name = "ClampMaxBackward0"
+
+
 def clamp(input: Tensor, min=None, max=None, *, out=None) -> Tensor:
     """Limit ``input`` to ``[min, max]``; either bound may be None, a number or a tensor.
 
@@ -222,6 +234,10 @@ def clamp(input: Tensor, min=None, max=None, *, out=None) -> Tensor:
         >>> ember.clamp(ember.tensor([-2.0, 0.5, 3.0]), min=0.0, max=1.0)
         tensor([0.0000, 0.5000, 1.0000])
     """
+    return _clamp(input, min, max, out, None)
+
+
+def _clamp(input: Tensor, min, max, out, _op) -> Tensor:
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
     t_min, t_max = isinstance(min, Tensor), isinstance(max, Tensor)
@@ -237,7 +253,8 @@ def clamp(input: Tensor, min=None, max=None, *, out=None) -> Tensor:
     x = input if input._dtype is dt else input.to(dt)
     lo = None if min is None else _cast(min, dt)
     hi = None if max is None else _cast(max, dt)
-    return finish_out(Clamp.apply(x, lo, hi), out, "clamp", input, min, max)
+    op = _op or (Clamp if t_min or t_max else ClampScalar)
+    return finish_out(op.apply(x, lo, hi), out, "clamp", input, min, max)
 
 
 clip = clamp
@@ -250,7 +267,7 @@ def clamp_min(input: Tensor, min) -> Tensor:
         >>> ember.clamp_min(ember.tensor([-1.0, 2.0]), 0.0)
         tensor([0., 2.])
     """
-    return clamp(input, min=min)
+    return _clamp(input, min, None, None, ClampMin)
 
 
 def clamp_max(input: Tensor, max) -> Tensor:
@@ -260,7 +277,7 @@ def clamp_max(input: Tensor, max) -> Tensor:
         >>> ember.clamp_max(ember.tensor([-1.0, 2.0]), 0.0)
         tensor([-1.,  0.])
     """
-    return clamp(input, max=max)
+    return _clamp(input, None, max, None, ClampMax)
 
 
 # -- relu, logit, nan_to_num ---------------------------------------------------------------

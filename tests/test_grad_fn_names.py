@@ -1,0 +1,124 @@
+"""``grad_fn`` names as ``repr`` prints them, against torch's, for common expressions.
+
+ember prints ``grad_fn=<{node.name()}>``; torch prints its node class name. Where the op lives
+in a module still being optimised elsewhere (nn ops, conv, pooling, norms, losses), the
+difference is listed in ``NAME_GAPS`` and expected to fail until that node is renamed.
+"""
+
+import warnings
+
+import numpy as np
+import pytest
+
+import ember
+
+EXPRS = [
+    # matmul family: torch names the node after the kernel matmul dispatches to
+    "x2 @ w", "x1 @ x1", "x2 @ x1", "x1 @ w", "x3 @ w", "x3 @ x3.transpose(1, 2)", "x2 @ x3.mT",
+    "L.mm(x2, w)", "L.bmm(x3, x3.transpose(1, 2))", "L.mv(x2, x1)", "L.dot(x1, x1)",
+    "L.addmm(x1[:2], x2, w)",
+    # views and shape ops
+    "x2.reshape(3, 2)", "x2.reshape(-1)", "x2.t().reshape(-1)", "x2.view(3, 2)", "x2.view(-1)",
+    "x2.t()", "x1.t()", "x2.transpose(0, 1)", "x2.mT", "x2.T", "x3.permute(2, 0, 1)",
+    "x3.movedim(0, 2)", "x2.swapaxes(0, 1)", "x1.unsqueeze(0)", "x21.squeeze()", "x21.squeeze(1)",
+    "x21.squeeze(-1)", "x21.squeeze((0, 1))", "x21.expand(2, 4)", "x2.expand_as(x2)",
+    "x2.flatten()", "x3.flatten(1)", "x2.unflatten(1, (3, 1))", "x2.view_as(x2)",
+    "x2.reshape_as(x2)", "x2.t().contiguous()", "x2.clone()",
+    "x2.narrow(1, 0, 2)", "x2.select(0, 1)", "x2.unbind(0)[0]", "x2.unbind(1)[2]",
+    "x2.split(1)[0]", "x2.split(2, 1)[1]", "x2.split([1, 2], 1)[0]", "x2.chunk(2, 1)[0]",
+    "x2.diagonal()", "x2.flip(0)", "x2.roll(1)", "x2.tril()", "x2.triu(1)", "x2.repeat(2, 1)",
+    "x2.tile(2)", "x2.unfold(1, 2, 1)", "L.cat([x2, x2])", "L.hstack([x2, x2])",
+    "L.stack([x2, x2])", "F.pad(x2, (1, 1))",
+    # dtype moves
+    "x2.to(L.float64)", "x2.double()", "x2.half()",
+    # indexing
+    "x2[0]", "x2[1:3]", "x2[:, 1]", "x2[0, 1]", "x2[..., None]", "x2[None]", "x2[:]",
+    "x2[1:, 0]", "x2[::2]", "x2[L.tensor([0, 1])]", "x2[x2 > 0]", "x2[[0, 1]]",
+    "x2.gather(1, L.tensor([[0], [1]]))", "x2.index_select(0, L.tensor([0]))",
+    "x2.masked_select(x2 > 0)", "x2.take(L.tensor([0]))", "x2.masked_fill(x2 > 0, 0)",
+    "x2.sort()[0]", "x2.topk(2)[0]", "x2.kthvalue(2)[0]",
+    # reductions
+    "x2.sum()", "x2.sum(0)", "x2.sum(dim=1, keepdim=True)", "x2.sum((0, 1))", "x2.mean()",
+    "x2.mean(1)", "x2.max()", "x2.max(1)[0]", "x2.amax(1)", "x2.min()", "x2.prod()",
+    "x2.var()", "x2.std()", "x2.norm()", "x2.logsumexp(1)", "x2.cumsum(0)",
+    # elementwise
+    "x2.pow(2)", "x2 ** 2", "x2.pow(0.5)", "x2 ** x2", "x2 / 2", "x2 / x2", "x2 * 2", "x2 * x2",
+    "x2 + 1", "x2 + x2", "x2 - 1", "1 - x2", "x2 - x2", "-x2", "x2.exp()", "x2.log()", "x2.abs()",
+    "x2.sqrt()", "x2.sin()", "x2.tanh()", "x2.sigmoid()", "x2.relu()", "x2.clamp(0, 1)",
+    "x2.clamp(min=0)", "x2.clamp_min(0)", "x2.clamp_max(0)", "x2.clamp(L.zeros(3))",
+    "x2.maximum(x2)", "L.where(x2 > 0, x2, 0.)", "x2.square()",
+    # in-place writes
+    "(x2 * 1).copy_(w.t())", "(x2 * 1).fill_(1.)", "(x2 * 1).zero_()", "(x2 * 1).add_(1)",
+    # nn
+    "F.linear(x2, w.t(), x1[:2])", "F.relu(x2)", "F.softmax(x2, 1)", "F.log_softmax(x2, 1)",
+    "F.cross_entropy(x2, L.tensor([0, 1]))", "F.nll_loss(x2, L.tensor([0, 1]))",
+    "F.tanh(x2)", "F.sigmoid(x2)", "F.silu(x2)", "F.embedding(L.tensor([0, 1]), w)",
+    "F.dropout(x2, 0.5)", "F.l1_loss(x2, x2.detach())", "F.normalize(x2)", "F.elu(x2)",
+    "F.softplus(x2)",
+]
+
+# Nodes still named differently; the ops live in files being optimised by others.
+NAME_GAPS = [
+    "2 ** x2",  # the reflected operator wraps the number into a tensor first (_tensor_methods)
+    "F.linear(x2, w.t())", "F.gelu(x2)", "F.leaky_relu(x2)",
+    "F.hardtanh(x2)", "F.mse_loss(x2, x2.detach())",
+    "F.binary_cross_entropy(x2.sigmoid(), x2.detach().sigmoid())",
+    "F.binary_cross_entropy_with_logits(x2, x2.detach())", "F.smooth_l1_loss(x2, x2.detach())",
+    "F.conv2d(img, k)", "F.max_pool2d(img, 2)", "F.avg_pool2d(img, 2)",
+    "F.adaptive_avg_pool2d(img, 2)", "F.batch_norm(img, None, None, training=True)",
+    "F.layer_norm(x2, (3,))", "F.group_norm(img, 1)", "F.interpolate(img, scale_factor=2)",
+]
+
+
+def _env(L):
+    rng = np.random.default_rng(0)
+
+    def t(*shape):
+        return L.tensor(rng.standard_normal(shape).astype(np.float32), requires_grad=True)
+
+    return dict(L=L, F=L.nn.functional, x1=t(3), x2=t(2, 3), x3=t(2, 2, 3), w=t(3, 2),
+                x21=t(2, 1), img=t(1, 2, 4, 4), k=t(3, 2, 3, 3))
+
+
+def _printed_name(lib, expr):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out = eval(expr, _env(lib))
+    text = repr(out)
+    start = text.find("grad_fn=<")
+    return text[start + 9:text.index(">", start)] if start >= 0 else None
+
+
+def test_lists_are_disjoint():
+    assert not set(EXPRS) & set(NAME_GAPS) and len(set(EXPRS)) == len(EXPRS)
+
+
+@pytest.mark.parametrize("expr", EXPRS)
+def test_grad_fn_name_matches_torch(torch, expr):
+    expected = _printed_name(torch, expr)
+    assert expected is not None
+    assert _printed_name(ember, expr) == expected
+
+
+@pytest.mark.parametrize("expr", NAME_GAPS)
+def test_grad_fn_name_gaps(torch, expr):
+    if _printed_name(ember, expr) != _printed_name(torch, expr):
+        pytest.xfail("node not yet named as torch names it")
+
+
+def test_renamed_nodes_keep_their_gradients(torch):
+    """Renaming must not change what flows back: a few of the renamed paths against torch."""
+    exprs = ["(x3 @ w).sum() + (x1 @ x1) + x2.t()[0].sum() + x21.squeeze(1).sum()",
+             "(x2[1:, 0] * 3).sum() + x2.clamp(0, 1).sum() + (1 - x2).pow(2).sum()",
+             "sum(p.sum() * (i + 1) for i, p in enumerate(x2.split(1, 1)))"]
+    for expr in exprs:
+        grads = []
+        for L in (ember, torch):
+            env = _env(L)
+            out = eval(expr, env)
+            out.backward()
+            grads.append([env[n].grad for n in ("x1", "x2", "x3", "w", "x21")])
+        for e, t in zip(*grads):
+            assert (e is None) == (t is None)
+            if e is not None:
+                np.testing.assert_allclose(e.numpy(), t.numpy(), rtol=1e-5, atol=1e-6)
