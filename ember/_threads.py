@@ -19,7 +19,7 @@ import re
 import threading
 from collections.abc import Callable, Sequence
 
-__all__ = ["num_threads", "run_chunks", "split"]
+__all__ = ["elementwise", "num_threads", "run_chunks", "split"]
 
 _local = threading.local()
 _lock = threading.Lock()
@@ -155,3 +155,28 @@ def run_chunks(fn: Callable[[int, int], None], bounds: Sequence[tuple[int, int]]
                 _blas_set(_saved_blas)
     if errors:
         raise errors[0]
+
+
+def elementwise(fn: Callable, out, *arrays, min_bytes: int = 1 << 20):
+    """``fn(out_chunk, *array_chunks)`` over flat chunks of same-shape C-contiguous arrays,
+    on several threads when ``out`` is at least ``min_bytes``; one call otherwise. Returns
+    ``out``.
+
+    Example:
+        >>> y = np.empty_like(x); elementwise(lambda o, a: np.maximum(a, 0, out=o), y, x)
+    """
+    size = out.size
+    if (_threads <= 1 or out.nbytes < min_bytes or not out.flags.c_contiguous
+            or any(a.shape != out.shape or not a.flags.c_contiguous for a in arrays)):
+        fn(out, *arrays)
+        return out
+    flat_out = out.reshape(-1)
+    flat = [a.reshape(-1) for a in arrays]
+    chunks = min(4 * _threads, max(_threads, out.nbytes >> 20))
+    step = -(-size // chunks)
+
+    def run(lo, hi):
+        fn(flat_out[lo:hi], *(a[lo:hi] for a in flat))
+
+    run_chunks(run, [(lo, min(lo + step, size)) for lo in range(0, size, step)], blas=False)
+    return out

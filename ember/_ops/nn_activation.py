@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 
+from .. import _threads
 from .._tensor import Tensor
 from ..autograd import grad_mode
 from ._core import Op
@@ -41,13 +42,20 @@ class Relu(Op):
 
     @staticmethod
     def forward(ctx, x):
-        return np.maximum(x, 0) if x.dtype.kind == "f" else np.maximum(x, x.dtype.type(0))
+        zero = x.dtype.type(0)
+        return _threads.elementwise(lambda o, a: np.maximum(a, zero, out=o),
+                                    np.empty(x.shape, x.dtype), x)
 
     @staticmethod
     def backward(ctx, grad):
         (y,) = ctx.saved_tensors
         if not _state.enabled:
-            return _t(grad._data * (y._data > 0), grad._dtype)
+            g, yd = grad._data, y._data
+            if g.dtype == yd.dtype:  # a multiply by the mask: no float64 detour, no np.where
+                out = _threads.elementwise(lambda o, a, b: np.multiply(a, b > 0, out=o),
+                                           np.empty(g.shape, g.dtype), g, yd)
+                return _t(out, grad._dtype)
+            return _t(g * (yd > 0), grad._dtype)
         return grad * const_like(y, _mask(y._data > 0, y._data))
 
 

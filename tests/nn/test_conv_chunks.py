@@ -2,6 +2,7 @@
 and gradients, for every layout the chunked kernels handle (wide stride-1 rows, strided,
 dilated, grouped, padded, transposed with output_padding)."""
 
+import numpy as np
 import pytest
 
 import ember
@@ -82,3 +83,35 @@ def test_worker_error_reaches_caller(monkeypatch):
     _threads.run_chunks(lambda lo, hi: seen.append(lo), [(i, i + 1) for i in range(6)],
                         blas=False)
     assert sorted(seen) == list(range(6))
+
+
+@pytest.mark.parametrize("shape, kw", [((5, 3, 8, 9), dict(kernel_size=2)),
+                                       ((4, 2, 9, 9), dict(kernel_size=3)),
+                                       ((3, 2, 4, 6, 6), dict(kernel_size=(2, 3, 2))),
+                                       ((5, 3, 8, 8), dict(kernel_size=2, padding=1))])
+def test_chunked_max_pool_ties_match_torch(torch, rng, tiny_chunks, shape, kw):
+    x = np.maximum(rng.integers(-2, 3, size=shape), 0).astype(np.float32)  # ReLU-like ties
+    fn = "max_pool3d" if len(shape) == 5 else "max_pool2d"
+    gy = rng.standard_normal(getattr(torch.nn.functional, fn)(torch.tensor(x), **kw).shape)
+    res = []
+    for lib in (ember, torch):
+        t = lib.tensor(x, requires_grad=True)
+        y = getattr(lib.nn.functional, fn)(t, **kw)
+        y.backward(lib.tensor(gy.astype(np.float32)))
+        res.append((y, t.grad))
+    for e, t in zip(*res):
+        same(e, t)
+
+
+def test_threaded_relu_matches_torch(torch, rng, monkeypatch):
+    monkeypatch.setattr(_threads, "_threads", 2)
+    x = rng.standard_normal((700, 500)).astype(np.float32)  # 1.4 MB: split over threads
+    g = rng.standard_normal(x.shape).astype(np.float32)
+    res = []
+    for lib in (ember, torch):
+        t = lib.tensor(x, requires_grad=True)
+        y = lib.relu(t)
+        y.backward(lib.tensor(g))
+        res.append((y, t.grad))
+    for e, t in zip(*res):
+        same(e, t, atol=0, rtol=0)
