@@ -57,6 +57,15 @@ def _scalar_dtype(value, like: Tensor):
         like.dtype.category else like.dtype
 
 
+def _number_first(fn, fallback):
+    def method(self, other):
+        if type(other) in (int, float, bool):
+            return fn(other, self)
+        return fallback(self, other)
+
+    return method
+
+
 def _forward(fn):
     def method(self, other):
         if isinstance(other, (list, tuple, set, dict, str)) or other is None:
@@ -126,6 +135,8 @@ def bind() -> None:
     for dunder, name in _REFLECTED.items():
         if name in functions:
             setattr(Tensor, dunder, _reflected(functions[name]))
+    if "pow" in functions:  # number ** tensor is its own op in PyTorch (PowBackward2)
+        Tensor.__rpow__ = _number_first(functions["pow"], Tensor.__rpow__)
     for dunder, name in _INPLACE.items():
         if name in functions:
             setattr(Tensor, dunder, functions[name])
