@@ -3,5 +3,5 @@
 
 OP_MODULES = [
     "elementwise", "unary", "compare", "reduce", "linalg", "movement", "indexing", "conversion",
-    "nn_ops", "conv", "pool", "norm", "loss_ops", "misc",
+    "nn_ops", "conv", "pool", "norm", "loss_ops", "misc", "special",
 ]
