@@ -7,7 +7,7 @@
 
 import importlib as _importlib
 
-from . import _dtype
+from . import _allocator, _dtype  # _allocator: glibc mallopt tuning (EMBER_NO_MALLOPT=1: off)
 from ._dtype import (
     bfloat16,
     bool,
