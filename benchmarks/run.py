@@ -156,8 +156,9 @@ WORKLOADS = {
 }
 
 
-def measure(step, n: int) -> float:
-    """Median seconds per call over ``n`` calls, timed in batches to beat timer noise."""
+def measure(step, n: int, stat: str = "median") -> float:
+    """Median (or minimum) seconds per call over ``n`` calls, timed in batches to beat timer
+    noise."""
     for _ in range(max(2, n // 20)):
         step()
     per = max(1, n // 20)
@@ -167,14 +168,36 @@ def measure(step, n: int) -> float:
         for _ in range(per):
             step()
         samples.append((time.perf_counter() - t) / per)
-    return statistics.median(samples)
+    return min(samples) if stat == "min" else statistics.median(samples)
+
+
+_STATUS = ("def _kb(key):\n"
+           "    for line in open('/proc/self/status'):\n"
+           "        if line.startswith(key):\n"
+           "            return int(line.split()[1]) / 1024\n"
+           "    import resource\n"
+           "    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\n")
+
+
+def _kb(key: str) -> float:
+    """MB of a /proc/self/status field (VmRSS, VmHWM) of this process."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(key):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def import_cost(module: str) -> tuple[float, float]:
-    """(seconds, resident MB) of ``import module`` in a fresh interpreter."""
-    code = ("import time, resource; t = time.perf_counter(); import " + module +
-            "; dt = time.perf_counter() - t; "
-            "print(dt, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)")
+    """(seconds, resident MB) of ``import module`` in a fresh interpreter. The memory is the
+    child's own VmRSS: ru_maxrss would count the parent's peak, inherited across fork/exec."""
+    code = (_STATUS + "import time; t = time.perf_counter(); import " + module +
+            "; dt = time.perf_counter() - t; print(dt, _kb('VmRSS:'))")
     runs = []
     for _ in range(3):
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
@@ -184,12 +207,43 @@ def import_cost(module: str) -> tuple[float, float]:
     return min(r[0] for r in runs), min(r[1] for r in runs)
 
 
+def _child_memory(lib_name: str, name: str) -> None:
+    """Run one workload alone in this process; print MB after import and peak (VmHWM)."""
+    lib = __import__(lib_name)
+    base = _kb("VmRSS:")
+    build, n = WORKLOADS[name]
+    step, _ = build(lib)
+    for _ in range(max(3, n // 4)):
+        step()
+    print(base, _kb("VmHWM:"))
+
+
+def workload_memory(name: str) -> dict:
+    """Peak resident MB of a workload run alone, per library, and the part the workload itself
+    adds over the imported library."""
+    res = {}
+    for lib in ("ember", "torch"):
+        out = subprocess.run([sys.executable, os.path.abspath(__file__), "--child-memory", lib,
+                              name], capture_output=True, text=True, check=True)
+        base, peak = (float(v) for v in out.stdout.split()[-2:])
+        res[lib] = {"import_mb": base, "peak_mb": peak, "workload_mb": peak - base}
+    return res
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", default="", help="run workloads whose name contains this")
     parser.add_argument("--repeats", type=int, default=3, help="alternating rounds per workload")
     parser.add_argument("--json", help="write the results here too")
+    parser.add_argument("--stat", choices=("median", "min"), default="median",
+                        help="per-round statistic (min resists load from other processes)")
+    parser.add_argument("--memory", action="store_true",
+                        help="also run each workload alone per library and report peak RSS")
+    parser.add_argument("--child-memory", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child_memory:
+        _child_memory(*args.child_memory)
+        return 0
 
     import torch
 
@@ -197,8 +251,13 @@ def main() -> int:
 
     torch.set_num_threads(os.cpu_count() or 1)
     rate = gemm_rate()
+    from ember import _allocator, _threads
+
     print(f"NumPy float32 GEMM: {rate:.0f} GFLOP/s "
-          f"(OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', 'unset')})\n")
+          f"(OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', 'unset')}); "
+          f"ember mallopt tuning {'on' if _allocator.applied else 'off'}, "
+          f"{_threads.num_threads()} threads; load average {os.getloadavg()[0]:.1f}; "
+          f"statistic: {args.stat}\n")
     header = f"{'workload':<24}{'ember ms':>10}{'torch ms':>10}{'ratio':>8}{'floor ms':>10}"
     print(header)
     print("-" * len(header))
@@ -214,9 +273,10 @@ def main() -> int:
             continue
         e_times, t_times = [], []
         for _ in range(args.repeats):
-            e_times.append(measure(e_step, n))
-            t_times.append(measure(t_step, n))
-        e, t = statistics.median(e_times), statistics.median(t_times)
+            e_times.append(measure(e_step, n, args.stat))
+            t_times.append(measure(t_step, n, args.stat))
+        agg = min if args.stat == "min" else statistics.median
+        e, t = agg(e_times), agg(t_times)
         floor = flops / (rate * 1e9) if flops else None
         unit = 1e6 if name.startswith("op:") else 1e3
         label = "us" if unit == 1e6 else "ms"
@@ -224,6 +284,13 @@ def main() -> int:
         print(f"{name:<24}{e * unit:>8.2f}{label}{t * unit:>8.2f}{label}{e / t:>8.2f}{floor_txt}")
         results.append({"workload": name, "ember_s": e, "torch_s": t, "ratio": e / t,
                         "flops": flops, "floor_s": floor})
+        if args.memory and not name.startswith("op:"):
+            mem = workload_memory(name)
+            em, tm = mem["ember"], mem["torch"]
+            print(f"{'':<4}peak RSS {em['peak_mb']:.0f} MB vs {tm['peak_mb']:.0f} MB; over "
+                  f"the import {em['workload_mb']:.0f} MB vs {tm['workload_mb']:.0f} MB "
+                  f"({em['workload_mb'] / max(tm['workload_mb'], 1e-9):.2f})")
+            results[-1]["memory"] = mem
     if not args.only or "import" in args.only:
         (et, em), (tt, tm) = import_cost("ember"), import_cost("torch")
         print(f"{'import (s / MB)':<24}{et:>7.2f}s {tt:>7.2f}s {et / tt:>7.2f}  "
