@@ -219,3 +219,9 @@ def cross(input: Tensor, other: Tensor, *, dim: int = -1) -> Tensor:
     return _cross(input, other, dim=dim)
 
 
+
+
+# special-function helper's additions: matrix_exp and solve_triangular live in _special_extra
+from ._ops._special_extra import matrix_exp, solve_triangular  # noqa: E402
+
+__all__ += ["matrix_exp", "solve_triangular"]

@@ -47,7 +47,8 @@ TENSOR_NAMES = """
     __floordiv__ __format__ __getitem__ __hash__ __iadd__ __imul__ __index__ __int__ __invert__
     __iter__ __len__ __lt__ __matmul__ __mod__ __mul__ __neg__ __or__ __pow__ __radd__
     __reduce_ex__ __repr__ __rmul__ __rpow__ __rsub__ __rtruediv__ __setitem__ __sub__
-    __truediv__ _version
+    __truediv__ _version digamma lgamma matrix_exp mvlgamma polygamma scatter_reduce
+    scatter_reduce_ triangular_solve
 """.split()
 
 FUNCTION_NAMES = """
@@ -77,13 +78,13 @@ FUNCTION_NAMES = """
     std_mean sub sum take take_along_dim tan tanh tensor Tensor tensor_split tensordot tile topk
     trace transpose tril tril_indices triu triu_indices true_divide trunc uint8 unbind unflatten
     unique unique_consecutive unsqueeze use_deterministic_algorithms utils vander var var_mean
-    vdot vstack where xlogy zeros zeros_like
+    vdot vstack where xlogy zeros zeros_like digamma lgamma matrix_exp
 """.split()
 
 # Common names ember does not have yet (special functions, sparse tensors, named tensors ...).
 KNOWN_GAPS = {
-    "Tensor": ['digamma', 'indices', 'is_sparse', 'lgamma', 'matrix_exp', 'mvlgamma', 'names', 'polygamma', 'scatter_reduce', 'scatter_reduce_', 'triangular_solve', 'values'],
-    "torch": ['digamma', 'embedding', 'lgamma', 'matrix_exp'],
+    "Tensor": ['indices', 'is_sparse', 'names', 'values'],
+    "torch": ['embedding'],
 }
 
 

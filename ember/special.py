@@ -1,0 +1,127 @@
+"""``ember.special``: PyTorch's ``torch.special`` namespace (gamma and Bessel functions, the
+normal distribution's CDF family, entropy and friends).
+
+Example:
+    >>> ember.special.gammaln(ember.tensor([0.5, 4.0]))
+    tensor([0.5724, 1.7918])
+"""
+
+from __future__ import annotations
+
+import math
+
+from ._ops._misc_more import sinc
+from ._ops._reduce_stats import logsumexp
+from ._ops._special_ops import (
+    digamma,
+    entr,
+    erfcx,
+    i0,
+    i0e,
+    i1,
+    i1e,
+    igamma,
+    igammac,
+    lgamma,
+    log_ndtr,
+    mvlgamma,
+    ndtr,
+    ndtri,
+    polygamma,
+    xlog1py,
+    zeta,
+)
+from ._ops.binary_math import xlogy
+from ._ops.unary import erf, erfc, erfinv, exp2, expm1, log1p, sigmoid
+from ._ops.unary_more import logit, round
+from ._tensor import Tensor
+
+__all__ = ["digamma", "psi", "polygamma", "gammaln", "multigammaln", "gammainc", "gammaincc",
+           "expit", "logit", "erf", "erfc", "erfinv", "erfcx", "xlogy", "xlog1py", "entr",
+           "sinc", "log_softmax", "softmax", "logsumexp", "log1p", "expm1", "exp2", "round",
+           "i0", "i0e", "i1", "i1e", "modified_bessel_i0", "modified_bessel_i1", "ndtr",
+           "ndtri", "log_ndtr", "zeta", "spherical_bessel_j0"]
+
+psi = digamma
+gammaln = lgamma
+modified_bessel_i0 = i0
+modified_bessel_i1 = i1
+
+
+def multigammaln(input: Tensor, p: int, *, out: Tensor | None = None) -> Tensor:
+    """The log of the multivariate gamma function (alias of :func:`ember.mvlgamma`).
+
+    Example:
+        >>> ember.special.multigammaln(ember.tensor([2.5]), 2)
+        tensor([0.8570])
+    """
+    return mvlgamma(input, p, out=out)
+
+
+def gammainc(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """The regularized lower incomplete gamma function (alias of :func:`ember.igamma`).
+
+    Example:
+        >>> ember.special.gammainc(ember.tensor([1.0]), ember.tensor([1.0]))
+        tensor([0.6321])
+    """
+    return igamma(input, other, out=out)
+
+
+def gammaincc(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """The regularized upper incomplete gamma function (alias of :func:`ember.igammac`).
+
+    Example:
+        >>> ember.special.gammaincc(ember.tensor([1.0]), ember.tensor([1.0]))
+        tensor([0.3679])
+    """
+    return igammac(input, other, out=out)
+
+
+def expit(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """The logistic sigmoid ``1 / (1 + exp(-input))`` (alias of :func:`ember.sigmoid`).
+
+    Example:
+        >>> ember.special.expit(ember.tensor([0.0]))
+        tensor([0.5000])
+    """
+    return sigmoid(input, out=out)
+
+
+def softmax(input: Tensor, dim: int, *, dtype=None) -> Tensor:
+    """Softmax over ``dim`` (as :func:`ember.nn.functional.softmax`).
+
+    Example:
+        >>> ember.special.softmax(ember.tensor([1.0, 2.0]), 0)
+        tensor([0.2689, 0.7311])
+    """
+    from .nn import functional as F
+
+    return F.softmax(input, dim, dtype=dtype)
+
+
+def log_softmax(input: Tensor, dim: int, *, dtype=None) -> Tensor:
+    """Log-softmax over ``dim`` (as :func:`ember.nn.functional.log_softmax`).
+
+    Example:
+        >>> ember.special.log_softmax(ember.tensor([1.0, 2.0]), 0)
+        tensor([-1.3133, -0.3133])
+    """
+    from .nn import functional as F
+
+    return F.log_softmax(input, dim, dtype=dtype)
+
+
+def spherical_bessel_j0(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """The spherical Bessel function of the first kind of order 0, ``sin(x) / x``.
+
+    Example:
+        >>> ember.special.spherical_bessel_j0(ember.tensor([0.0, 1.0]))
+        tensor([1.0000, 0.8415])
+    """
+    result = sinc(input * (1 / math.pi))
+    if out is None:
+        return result
+    from ._ops._binary import finish_out
+
+    return finish_out(result, out, "special_spherical_bessel_j0", input)
