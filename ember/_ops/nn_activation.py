@@ -284,3 +284,60 @@ class Hardswish(Op):
             return _t(grad._data * (mid * (xd / xd.dtype.type(3) + xd.dtype.type(0.5)) + hi),
                       grad._dtype)
         return grad * (_t(mid) * (x / 3 + 0.5) + _t(hi))
+
+
+class LSTMPointwise(Op):
+    """The elementwise half of an LSTM step in one node: ``(gates, c) -> (h, c')`` with
+    ``gates = [i, f, g, o]`` along the last dim (PyTorch's order). One node instead of ten
+    per time step; the first-order backward is a few raw-array passes, and with
+    ``create_graph=True`` it is written with ember ops so higher orders still work."""
+
+    @staticmethod
+    def forward(ctx, gates, c):
+        ctx.save_for_backward(*ctx.inputs)
+        hs = c.shape[-1]
+        i = _np_sigmoid(gates[..., :hs])
+        f = _np_sigmoid(gates[..., hs:2 * hs])
+        g = np.tanh(gates[..., 2 * hs:3 * hs])
+        o = _np_sigmoid(gates[..., 3 * hs:])
+        c2 = f * c
+        c2 += i * g
+        tc = np.tanh(c2)
+        ctx.acts = (i, f, g, o, tc)  # internal arrays, never handed out: safe to keep
+        return o * tc, c2
+
+    @staticmethod
+    def backward(ctx, gh, gc):
+        gates, c = ctx.saved_tensors
+        i, f, g, o, tc = ctx.acts
+        if not _state.enabled:
+            ghd = None if gh is None else gh._data
+            dc = np.zeros_like(tc) if gc is None else gc._data.copy()
+            if ghd is not None:
+                dc += ghd * o * (1 - tc * tc)
+            parts = (dc * g * i * (1 - i), dc * c._data * f * (1 - f), dc * i * (1 - g * g),
+                     (ghd * tc * o * (1 - o)) if ghd is not None else np.zeros_like(o))
+            dgates = np.concatenate(parts, axis=-1)
+            dt = gates._dtype
+            return _t(dgates, dt), (_t(dc * f, dt) if ctx.needs_input_grad[1] else None)
+        # create_graph: the same formulas on Tensors, from the saved inputs
+        hs = c.shape[-1]
+        ti, tf = Sigmoid.apply(gates[..., :hs]), Sigmoid.apply(gates[..., hs:2 * hs])
+        tg, to = Tanh.apply(gates[..., 2 * hs:3 * hs]), Sigmoid.apply(gates[..., 3 * hs:])
+        ttc = Tanh.apply(tf * c + ti * tg)
+        dc = gc if gc is not None else ttc * 0
+        if gh is not None:
+            dc = dc + gh * to * (1 - ttc * ttc)
+            do = gh * ttc * to * (1 - to)
+        else:
+            do = to * 0
+        from .joining import cat
+
+        dgates = cat([dc * tg * ti * (1 - ti), dc * c * tf * (1 - tf), dc * ti * (1 - tg * tg),
+                      do], -1)
+        return dgates, (dc * tf if ctx.needs_input_grad[1] else None)
+
+
+def lstm_pointwise(gates: Tensor, c: Tensor) -> tuple[Tensor, Tensor]:
+    """``(h, c')`` of an LSTM step from its pre-activation ``gates`` ``[i, f, g, o]``."""
+    return LSTMPointwise.apply(gates, c)

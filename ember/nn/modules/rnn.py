@@ -14,6 +14,7 @@ import numpy as np
 
 from ... import _creation
 from ..._ops.joining import cat, stack
+from ..._ops.nn_activation import lstm_pointwise
 from ..._tensor import Tensor
 from .. import functional as F
 from .. import init
@@ -44,9 +45,7 @@ def _gru_step(gi, h, w_hh, b_hh):
 
 def _lstm_step(gi, h, c, w_hh, b_hh, w_hr):
     gates = gi + F.linear(h, w_hh, b_hh)
-    i, f, g, o = gates.chunk(4, -1)
-    c = F.sigmoid(f) * c + F.sigmoid(i) * F.tanh(g)
-    h = F.sigmoid(o) * F.tanh(c)
+    h, c = lstm_pointwise(gates, c)  # one fused node for the gate activations and the state
     if w_hr is not None:
         h = F.linear(h, w_hr)
     return h, c
