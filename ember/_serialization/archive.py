@@ -149,8 +149,13 @@ def _not_zip_message(f, filename: str) -> str:
     if not head:
         return f"{filename}: the file is empty, not a checkpoint"
     if head[:2] == b"\x80\x02" or head[:1] == b"\x80":
-        return (f"{filename}: this is a legacy (pre-1.6) PyTorch checkpoint or a plain pickle; "
-                "ember reads only the zip format. Re-save it with a current torch.save.")
+        return (f"{filename}: this is a plain pickle, not a PyTorch checkpoint (neither the zip "
+                "format nor the legacy one); load it with pickle if you trust it.")
+    from .legacy import is_legacy_tar
+
+    if is_legacy_tar(f):
+        return (f"{filename}: this is a tar checkpoint from PyTorch before 0.4, which ember "
+                "does not read; load it with torch and save it again with torch.save.")
     if head[:2] == b"PK":
         return f"{filename}: the zip archive is truncated or corrupt"
     return f"{filename}: not a PyTorch checkpoint (expected a zip archive, found other data)"
@@ -178,6 +183,10 @@ def _target_device(location: str, map_location):
 
 def read_archive(f, map_location=None, weights_only: bool = True, use_mmap: bool = False):
     filename = os.fspath(f) if isinstance(f, (str, os.PathLike)) else getattr(f, "name", "<file>")
+    from . import legacy
+
+    if legacy.is_legacy(f):  # torch.save(..., _use_new_zipfile_serialization=False)
+        return legacy.read_legacy(f, str(filename), map_location, weights_only, use_mmap)
     reader = _Reader(f, str(filename), use_mmap)
     pkl_name = f"{reader.prefix}/data.pkl"
     if pkl_name not in reader.names:

@@ -1,0 +1,212 @@
+"""Reading PyTorch's legacy (pre-1.6) checkpoint format, ``torch.save(...,
+_use_new_zipfile_serialization=False)``.
+
+The file is a run of pickles followed by raw storage bytes:
+
+1. the magic number ``0x1950a86a20f9469cfc6c``, 2. the protocol version ``1001``,
+3. a small dict of system information (byte order, C type sizes),
+4. the object itself, whose storages are persistent ids
+   ``('storage', storage_type, key, location, numel, view_metadata)``; ``view_metadata`` is
+   ``None`` or ``(view_key, offset, numel)`` naming a slice of the root storage ``key``,
+5. the list of storage keys in the order their bytes follow,
+6. for each key: an 8-byte little-endian element count, then the elements (little-endian).
+
+The object pickle goes through the same ``ArchiveUnpickler`` as zip checkpoints, so the
+``weights_only`` allow-list applies unchanged. Storages are allocated while it is read (tensors
+are views of them, so views keep sharing memory) and filled from the bytes that follow.
+Files from before PyTorch 0.4 are tar archives; those are reported, not read.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import pickle
+import struct
+import sys
+
+import numpy as np
+
+from .unpickling import ArchiveUnpickler, StorageType
+
+MAGIC_NUMBER = 0x1950A86A20F9469CFC6C
+PROTOCOL_VERSION = 1001
+_CORRUPT = (EOFError, pickle.UnpicklingError, IndexError, KeyError, TypeError, ValueError,
+            AttributeError, struct.error)
+
+
+class _PlainUnpickler(pickle.Unpickler):
+    """For the header pickles: numbers, strings and dicts only, no globals at all."""
+
+    def find_class(self, module, name):
+        raise pickle.UnpicklingError(f"unexpected global {module}.{name} in the file header")
+
+
+def _open(f):
+    """A binary file object for ``f`` and whether we opened it (and so must close it)."""
+    if isinstance(f, (str, os.PathLike)):
+        return open(f, "rb"), True
+    return f, False
+
+
+def is_legacy(f) -> bool:
+    """True when ``f`` starts with the legacy magic number (the position is left unchanged)."""
+    fh, own = _open(f)
+    try:
+        pos = fh.tell()
+        try:
+            head = fh.read(64)  # the magic number's pickle is 16 bytes in protocol 2
+            if not head.startswith(b"\x80"):
+                return False
+            return _PlainUnpickler(io.BytesIO(head)).load() == MAGIC_NUMBER
+        except Exception:
+            return False
+        finally:
+            fh.seek(pos)
+    except (OSError, AttributeError):
+        return False
+    finally:
+        if own:
+            fh.close()
+
+
+def is_legacy_tar(f) -> bool:
+    """True for the tar checkpoints of PyTorch before 0.4 ("ustar" at byte 257)."""
+    fh, own = _open(f)
+    try:
+        pos = fh.tell()
+        block = fh.read(512)
+        fh.seek(pos)
+        return len(block) == 512 and block[257:262] == b"ustar"
+    except (OSError, AttributeError):
+        return False
+    finally:
+        if own:
+            fh.close()
+
+
+class _LegacyUnpickler(ArchiveUnpickler):
+    """``ArchiveUnpickler`` (same allow-list) with the legacy six-field storage ids."""
+
+    def __init__(self, file, weights_only: bool, filename: str):
+        super().__init__(file, None, weights_only, filename)
+        self.roots: dict = {}   # key -> (array, StorageType, location)
+        self.views: dict = {}   # view key -> array (a slice of its root)
+
+    def persistent_load(self, pid):
+        name = self._filename
+        if isinstance(pid, tuple) and pid and pid[0] == "module" and not self._weights_only:
+            return pid[1]  # a whole-module save: the class (found through find_class)
+        if not (isinstance(pid, tuple) and len(pid) == 6 and pid[0] == "storage"):
+            raise pickle.UnpicklingError(
+                f"{name}: unexpected persistent id {pid!r}; only ('storage', ...) records are "
+                "allowed in a weights-only load of a legacy checkpoint")
+        _, stype, key, location, numel, view = pid
+        if not isinstance(stype, StorageType):
+            raise pickle.UnpicklingError(f"{name}: unknown storage type {stype!r} for storage "
+                                         f"{key!r}")
+        if not isinstance(numel, int) or numel < 0:
+            raise pickle.UnpicklingError(f"{name}: storage {key!r} has an invalid size "
+                                         f"{numel!r}")
+        key = str(key)
+        if key not in self.roots:
+            self.roots[key] = (np.zeros(numel, stype.dtype.np_dtype), stype, str(location))
+        root = self.roots[key][0]
+        if view is None:
+            return root
+        view_key, offset, size = view
+        if not (isinstance(offset, int) and isinstance(size, int) and 0 <= offset and
+                offset + size <= root.size):
+            raise pickle.UnpicklingError(
+                f"{name}: storage view {view_key!r} (offset {offset!r}, size {size!r}) does not "
+                f"fit in storage {key!r} of {root.size} elements; the file is corrupt")
+        return self.views.setdefault(str(view_key), root[offset:offset + size])
+
+
+def _fill(fh, roots: dict, keys, filename: str) -> None:
+    """Read each storage's count and bytes, in the order ``keys`` lists them, into place."""
+    if not isinstance(keys, list) or set(map(str, keys)) != set(roots):
+        missing = set(roots) - set(map(str, keys)) if isinstance(keys, list) else set(roots)
+        raise RuntimeError(f"{filename}: the legacy checkpoint's storage list does not match "
+                           f"its tensors (missing {sorted(missing)[:3]}); the file is corrupt")
+    for key in keys:
+        arr, stype, _ = roots[str(key)]
+        count = fh.read(8)
+        if len(count) < 8:
+            raise RuntimeError(f"{filename}: the legacy checkpoint ends before the data of "
+                               f"storage {key!r}; the file is truncated")
+        numel = int.from_bytes(count, "little", signed=True)
+        if numel != arr.size:
+            raise RuntimeError(f"{filename}: storage {key!r} records {numel} elements but its "
+                               f"tensors need {arr.size}; the file is corrupt")
+        raw = arr.view(np.uint8).reshape(-1)
+        got = fh.readinto(memoryview(raw)) if raw.size else 0
+        if got != raw.size:
+            raise RuntimeError(
+                f"{filename}: storage {key!r} has {got or 0} of its {raw.size} bytes "
+                f"({arr.size} x {stype.dtype}); the legacy checkpoint is truncated")
+        if sys.byteorder == "big" and arr.dtype.itemsize > 1:
+            arr.byteswap(inplace=True)  # the format is little-endian on every machine
+
+
+def read_legacy(f, filename: str, map_location, weights_only: bool, use_mmap: bool):
+    """Load a legacy checkpoint (see the module docstring for the layout)."""
+    if use_mmap:
+        raise RuntimeError(f"{filename}: mmap=True works only with zip checkpoints; this is a "
+                           "legacy (pre-1.6) one. Load it without mmap.")
+    fh, own = _open(f)
+    try:
+        try:
+            magic = _PlainUnpickler(fh).load()
+            version = _PlainUnpickler(fh).load()
+            _PlainUnpickler(fh).load()  # system info: the data is little-endian regardless
+        except _CORRUPT as err:
+            raise RuntimeError(f"{filename}: the legacy checkpoint header is truncated or "
+                               f"corrupt ({type(err).__name__}: {err})") from None
+        if magic != MAGIC_NUMBER:
+            raise RuntimeError(f"{filename}: invalid magic number; corrupt file?")
+        if version != PROTOCOL_VERSION:
+            raise RuntimeError(f"{filename}: invalid legacy protocol version: {version!r}")
+        unpickler = _LegacyUnpickler(fh, weights_only, filename)
+        try:
+            result = unpickler.load()
+            keys = _PlainUnpickler(fh).load()
+        except pickle.UnpicklingError as err:
+            if "Weights only load failed" in str(err) or filename in str(err):
+                raise
+            raise RuntimeError(f"{filename}: the legacy checkpoint is truncated or corrupt "
+                               f"(UnpicklingError: {err})") from None
+        except _CORRUPT as err:
+            raise RuntimeError(f"{filename}: the legacy checkpoint is truncated or corrupt "
+                               f"({type(err).__name__}: {err})") from None
+        _fill(fh, unpickler.roots, keys, filename)
+    finally:
+        if own:
+            fh.close()
+    _relocate(unpickler.roots, map_location, filename)
+    return result
+
+
+def _relocate(roots: dict, map_location, filename: str) -> None:
+    """Apply ``map_location``. Storages stay CPU arrays shared by their views; a callable may
+    inspect or replace a storage with another CPU tensor of the same size."""
+    from .._tensor import Tensor
+    from .archive import _target_device
+
+    for arr, stype, location in roots.values():
+        if callable(map_location) and not isinstance(map_location, (dict, str)) and \
+                type(map_location).__name__ != "Device":
+            moved = map_location(Tensor._make(arr, stype.dtype), location)
+            data = getattr(moved, "_data", None)
+            if isinstance(data, np.ndarray) and data is not arr and data.shape == arr.shape:
+                np.copyto(arr, data)
+            elif data is not None and not isinstance(data, np.ndarray):
+                raise NotImplementedError(
+                    f"{filename}: a map_location callable that moves legacy checkpoint storages "
+                    "off the CPU is not supported; load to the CPU, then call .to(device)")
+            continue
+        dev = _target_device(location, map_location)
+        if dev is not None and dev.type != "cpu":
+            raise NotImplementedError(
+                f"{filename}: loading a legacy (pre-1.6) checkpoint straight to {dev} is not "
+                "supported; load it with map_location='cpu', then call .to(device)")
