@@ -296,10 +296,12 @@ class LSTMPointwise(Op):
     def forward(ctx, gates, c):
         ctx.save_for_backward(*ctx.inputs)
         hs = c.shape[-1]
-        i = _np_sigmoid(gates[..., :hs])
-        f = _np_sigmoid(gates[..., hs:2 * hs])
-        g = np.tanh(gates[..., 2 * hs:3 * hs])
-        o = _np_sigmoid(gates[..., 3 * hs:])
+        # all four activations in one tanh pass: sigmoid(x) = tanh(x/2)/2 + 1/2 (no overflow)
+        scale, offset = _lstm_consts(hs, gates.dtype)
+        act = np.tanh(gates * scale)
+        act *= scale
+        act += offset
+        i, f, g, o = (act[..., k * hs:(k + 1) * hs] for k in range(4))
         c2 = f * c
         c2 += i * g
         tc = np.tanh(c2)
@@ -336,6 +338,20 @@ class LSTMPointwise(Op):
         dgates = cat([dc * tg * ti * (1 - ti), dc * c * tf * (1 - tf), dc * ti * (1 - tg * tg),
                       do], -1)
         return dgates, (dc * tf if ctx.needs_input_grad[1] else None)
+
+
+_LSTM_CONSTS: dict = {}
+
+
+def _lstm_consts(hs: int, dtype):
+    key = (hs, dtype)
+    if key not in _LSTM_CONSTS:
+        half = np.full(hs, 0.5, dtype)
+        if len(_LSTM_CONSTS) > 16:
+            _LSTM_CONSTS.clear()
+        _LSTM_CONSTS[key] = (np.concatenate([half, half, np.ones(hs, dtype), half]),
+                             np.concatenate([half, half, np.zeros(hs, dtype), half]))
+    return _LSTM_CONSTS[key]
 
 
 def lstm_pointwise(gates: Tensor, c: Tensor) -> tuple[Tensor, Tensor]:
