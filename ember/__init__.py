@@ -99,18 +99,37 @@ contiguous_format = preserve_format = channels_last = None
 
 
 def is_floating_point(input) -> bool:
+    """True if ``input``'s dtype is a floating point type (float16, bfloat16, float32, float64).
+
+    Example:
+        >>> ember.is_floating_point(ember.tensor([1.0]))
+        True
+    """
     return input.is_floating_point()
 
 
 def is_complex(input) -> bool:
+    """True if ``input``'s dtype is a complex type (complex64, complex128).
+
+    Example:
+        >>> ember.is_complex(ember.tensor([1.0]))
+        False
+    """
     return input.is_complex()
 
 
 def numel(input) -> int:
+    """The number of elements in ``input``.
+
+    Example:
+        >>> ember.numel(ember.zeros(2, 3))
+        6
+    """
     return input.numel()
 
 
 def is_storage(obj) -> bool:
+    """Whether ``obj`` is a storage object; ember answers False for every object."""
     return False
 
 
@@ -119,6 +138,7 @@ def set_num_threads(n) -> None:
 
 
 def get_num_threads() -> int:
+    """The number of threads reported for intra-op parallelism (the machine's CPU count)."""
     import os
 
     return os.cpu_count() or 1

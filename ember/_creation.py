@@ -180,6 +180,13 @@ def as_tensor(data, dtype=None, device=None) -> Tensor:
 
 
 def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad=False) -> Tensor:
+    """Convert ``obj`` (a tensor, NumPy array, number or nested sequence) to a tensor, sharing
+    memory where it can; ``copy=True`` always copies.
+
+    Example:
+        >>> ember.asarray([1, 2, 3])
+        tensor([1, 2, 3])
+    """
     t = tensor(obj, dtype=dtype, device=device) if copy else as_tensor(obj, dtype, device)
     return t.requires_grad_(requires_grad) if requires_grad else t
 
@@ -255,6 +262,9 @@ def empty(*size, dtype=None, device=None, requires_grad: bool = False, memory_fo
 
 
 def empty_strided(size, stride, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """An uninitialized tensor of shape ``size``. ember allocates it contiguous: ``stride`` is
+    accepted for compatibility but the result has the default (row-major) strides.
+    """
     return empty(*size, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
@@ -287,17 +297,35 @@ def ones_like(input: Tensor, *, dtype=None, device=None, requires_grad=False,
 
 def empty_like(input: Tensor, *, dtype=None, device=None, requires_grad=False,
                memory_format=None) -> Tensor:
+    """An uninitialized tensor with ``input``'s shape (and its dtype and device unless given).
+
+    Example:
+        >>> ember.empty_like(ember.zeros(2, 3)).shape
+        torch.Size([2, 3])
+    """
     dt, dev = _like(input, dtype, device)
     return _filled(tuple(input.shape), None, dt, dev, requires_grad)
 
 
 def full_like(input: Tensor, fill_value, *, dtype=None, device=None, requires_grad=False,
               memory_format=None) -> Tensor:
+    """A tensor with ``input``'s shape filled with ``fill_value``.
+
+    Example:
+        >>> ember.full_like(ember.zeros(2), 7.0)
+        tensor([7., 7.])
+    """
     dt, dev = _like(input, dtype, device)
     return _filled(tuple(input.shape), fill_value, dt, dev, requires_grad)
 
 
 def scalar_tensor(s, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """A 0-d tensor holding ``s`` (in the default float dtype unless ``dtype`` is given).
+
+    Example:
+        >>> ember.scalar_tensor(3)
+        tensor(3.)
+    """
     return full((), s, dtype=dtype or D.get_default_dtype(), device=device,
                 requires_grad=requires_grad)
 
@@ -386,6 +414,12 @@ def complex(real: Tensor, imag: Tensor) -> Tensor:
 
 
 def polar(abs: Tensor, angle: Tensor) -> Tensor:
+    """The complex tensor ``abs * (cos(angle) + i sin(angle))``.
+
+    Example:
+        >>> ember.polar(ember.tensor([2.0]), ember.tensor([0.0]))
+        tensor([2.+0.j])
+    """
     return complex(abs * angle.cos(), abs * angle.sin())
 
 

@@ -97,18 +97,36 @@ def manual_seed(seed: int) -> Generator:
 
 
 def seed() -> int:
+    """Seed the default generator from a non-deterministic source and return that seed."""
     return default_generator.seed()
 
 
 def initial_seed() -> int:
+    """The seed the default generator was last seeded with.
+
+    Example:
+        >>> _ = ember.manual_seed(7)
+        >>> ember.initial_seed()
+        7
+    """
     return default_generator.initial_seed()
 
 
 def get_rng_state() -> Tensor:
+    """The default generator's state as a uint8 tensor (restore it with ``set_rng_state``).
+
+    Example:
+        >>> state = ember.get_rng_state()
+        >>> a = ember.rand(2)
+        >>> ember.set_rng_state(state)
+        >>> bool((ember.rand(2) == a).all())
+        True
+    """
     return default_generator.get_state()
 
 
 def set_rng_state(new_state: Tensor) -> None:
+    """Restore the default generator's state from a tensor returned by ``get_rng_state``."""
     default_generator.set_state(new_state)
 
 
@@ -203,6 +221,12 @@ def bernoulli(input: Tensor, p=None, *, generator=None) -> Tensor:
 
 
 def poisson(input: Tensor, generator=None) -> Tensor:
+    """Samples from Poisson distributions whose rates are the elements of ``input``.
+
+    Example:
+        >>> ember.poisson(ember.tensor([0.0, 0.0]))
+        tensor([0., 0.])
+    """
     arr = _gen(generator).poisson(input._data).astype(input.dtype.np_dtype)
     return Tensor._make(arr, input.dtype)
 
@@ -235,17 +259,22 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
 
 
 def rand_like(input: Tensor, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """Uniform samples on [0, 1) with ``input``'s shape (and its dtype and device unless given)."""
     return rand(*input.shape, dtype=dtype or input.dtype, device=device or input.device,
                 requires_grad=requires_grad)
 
 
 def randn_like(input: Tensor, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """Standard normal samples with ``input``'s shape (and its dtype and device unless given)."""
     return randn(*input.shape, dtype=dtype or input.dtype, device=device or input.device,
                  requires_grad=requires_grad)
 
 
 def randint_like(input: Tensor, low=0, high=None, *, dtype=None, device=None,
                  requires_grad=False) -> Tensor:
+    """Random integers in ``[low, high)`` (``[0, low)`` when ``high`` is omitted) with ``input``'s
+    shape, dtype and device unless given.
+    """
     if high is None:
         low, high = 0, low
     return randint(low, high, tuple(input.shape), dtype=dtype or input.dtype,

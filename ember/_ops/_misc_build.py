@@ -331,6 +331,9 @@ def dropout(input: Tensor, p: float = 0.5, train: bool = True) -> Tensor:
 
 
 def dropout_(input: Tensor, p: float = 0.5, train: bool = True) -> Tensor:
+    """In-place :func:`ember.dropout`: zeroes elements of ``input`` with probability ``p`` (when
+    ``train``) and scales the rest by ``1 / (1 - p)``.
+    """
     from .inplace import apply_inplace
 
     return apply_inplace(input, dropout(input, p, train), "dropout_")

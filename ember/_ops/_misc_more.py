@@ -38,10 +38,14 @@ def conj(input: Tensor) -> Tensor:
 
 
 def _identity(input: Tensor) -> Tensor:
+    """Return ``input`` unchanged: ember keeps no lazy conjugate or negative bits, so
+    ``resolve_conj``/``resolve_neg`` have nothing to resolve.
+    """
     return input
 
 
 def _false(input: Tensor) -> bool:
+    """False: ember tensors carry no lazy conjugate or negative bit (``is_conj``/``is_neg``)."""
     return False
 
 
@@ -461,6 +465,12 @@ def contains(self: Tensor, element) -> bool:
 
 
 def detach(input: Tensor) -> Tensor:
+    """A new tensor sharing ``input``'s data but cut from the autograd graph (``input.detach()``).
+
+    Example:
+        >>> ember.detach(ember.ones(2, requires_grad=True)).requires_grad
+        False
+    """
     return input.detach()
 
 

@@ -305,6 +305,13 @@ def expand_as(self: Tensor, other: Tensor) -> Tensor:
 
 
 def broadcast_to(input: Tensor, size) -> Tensor:
+    """``input`` broadcast to ``size`` (a view, as ``input.expand(size)``).
+
+    Example:
+        >>> ember.broadcast_to(ember.tensor([1, 2]), (2, 2))
+        tensor([[1, 2],
+                [1, 2]])
+    """
     return expand(input, tuple(size))
 
 

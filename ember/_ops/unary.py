@@ -144,6 +144,7 @@ def _make_inplace(name, fn, np_fn):
         return apply_inplace(self, fn(self), name + "_")
 
     method.__name__ = name + "_"
+    method.__doc__ = f"In-place :func:`ember.{name}`: overwrites ``self`` and returns it."
     return method
 
 

@@ -412,6 +412,7 @@ def _inplace(fn, name):
         return apply_inplace(self, fn(self, *args, **kwargs), name)
 
     method.__name__ = name
+    method.__doc__ = f"In-place :func:`ember.{name[:-1]}`: overwrites ``self`` and returns it."
     return method
 
 

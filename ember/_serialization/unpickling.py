@@ -205,10 +205,17 @@ def add_safe_globals(objs) -> None:
 
 
 def get_safe_globals() -> list:
+    """The globals added with ``add_safe_globals`` (beyond ember's built-in allow-list).
+
+    Example:
+        >>> ember.serialization.get_safe_globals()
+        []
+    """
     return list(_user_safe.values())
 
 
 def clear_safe_globals() -> None:
+    """Forget every global added with ``add_safe_globals``."""
     _user_safe.clear()
 
 

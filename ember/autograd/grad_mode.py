@@ -28,6 +28,12 @@ def is_grad_enabled() -> bool:
 
 
 def is_inference_mode_enabled() -> bool:
+    """True inside an ``ember.inference_mode()`` block.
+
+    Example:
+        >>> ember.is_inference_mode_enabled()
+        False
+    """
     return _state.inference
 
 

@@ -85,6 +85,7 @@ def pil_loader(path: str):
 
 
 def default_loader(path: str):
+    """Open an image file as an RGB PIL image (the loader ``ImageFolder`` uses by default)."""
     return pil_loader(path)
 
 

@@ -26,6 +26,13 @@ __all__ = ["InterpolationMode", "to_tensor", "pil_to_tensor", "to_pil_image", "n
 
 
 class InterpolationMode(Enum):
+    """How resizing and geometric transforms interpolate (torchvision's names and values).
+
+    Example:
+        >>> InterpolationMode.BILINEAR.value
+        'bilinear'
+    """
+
     NEAREST = "nearest"
     NEAREST_EXACT = "nearest-exact"
     BILINEAR = "bilinear"
