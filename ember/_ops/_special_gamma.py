@@ -123,36 +123,45 @@ _LG_COEF = np.concatenate([[0.0, 0.0], (-1.0) ** np.arange(2, 29) * _ZM1 / np.ar
 _STIRLING = [1 / 12, -1 / 360, 1 / 1260, -1 / 1680, 1 / 1188, -691 / 360360, 1 / 156]
 
 
-def _lgamma_pos(x):
-    """lgamma for x > 0 (x finite)."""
-    # x < 0.5 moves up by one (lgamma(x) = lgamma(x + 1) - log x)
-    tiny = x < 0.5
-    z = np.where(tiny, x + 1, x)
-    # z in (2.5, 12) moves down onto (1.5, 2.5]: lgamma(z) = log(z - 1) + lgamma(z - 1)
+def _lgamma_near(z):
+    """lgamma on [0.5, 12) through [1.5, 2.5] (z is a 1-d float64 array)."""
+    # downward recurrence: lgamma(z) = log((z-1)(z-2)...(z-n)) + lgamma(z - n)
+    n = np.clip(np.ceil(z - 2.5), 0, None)
     acc = np.ones(z.shape)
-    mid = (z > 2.5) & (z < 12)
-    if mid.any():
-        for _ in range(10):
-            step = mid & (z > 2.5)
-            if not step.any():
-                break
-            acc = np.where(step, acc * (z - 1), acc)
-            z = np.where(step, z - 1, z)
+    for k in range(1, int(n.max(initial=0)) + 1):
+        acc *= np.where(n >= k, z - k, 1.0)
+    z = z - n
     # Taylor about 1 (z <= 1.5) or about 2: lgamma(1 + t) = -g t + (t - log1p t) + S(t),
     # lgamma(2 + t) = (1 - g) t + S(t)
     about1 = z <= 1.5
     t = np.where(about1, z - 1, z - 2)
-    S = P.polyval(t, _LG_COEF)
-    near = np.where(about1, -_EULER * t + (t - np.log1p(t)), (1 - _EULER) * t) + S
-    # Stirling for z >= 12
+    near = np.where(about1, -_EULER * t + (t - np.log1p(t)), (1 - _EULER) * t)
+    return near + P.polyval(t, _LG_COEF) + np.log(acc)
+
+
+def _lgamma_far(z):
+    """Stirling's series for z >= 12."""
     inv = 1 / z
     inv2 = inv * inv
     corr = 0.0
     for c in reversed(_STIRLING):
         corr = corr * inv2 + c
-    far = (z - 0.5) * np.log(z) - z + _HALF_LOG_2PI + corr * inv
-    out = np.where(z >= 12, far, near) + np.log(acc)
-    return np.where(tiny, out - np.log(x), out)
+    return (z - 0.5) * np.log(z) - z + _HALF_LOG_2PI + corr * inv
+
+
+def _lgamma_pos(x):
+    """lgamma for x > 0 (x finite); each branch runs only on its own elements."""
+    x = np.asarray(x)
+    flat = x.reshape(-1)
+    out = np.empty(flat.shape)
+    far = flat >= 12
+    out[far] = _lgamma_far(flat[far])
+    near = ~far
+    v = flat[near]
+    tiny = v < 0.5  # lgamma(x) = lgamma(x + 1) - log x
+    res = _lgamma_near(np.where(tiny, v + 1, v))
+    out[near] = np.where(tiny, res - np.log(np.where(tiny, v, 1.0)), res)
+    return out.reshape(x.shape)
 
 
 def lgamma(x: np.ndarray) -> np.ndarray:
