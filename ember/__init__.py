@@ -56,6 +56,7 @@ from .autograd.grad_mode import (
     set_grad_enabled,
 )
 
+
 def _with_out(fn):
     """Give a public op PyTorch's ``out=`` keyword when it has none of its own."""
     import functools
