@@ -6,6 +6,12 @@ two are timed alternately in one process so machine noise hits both alike.
     python benchmarks/run.py                 # all workloads
     python benchmarks/run.py --only mlp      # workloads whose name contains "mlp"
     python benchmarks/run.py --json out.json
+    python benchmarks/run.py --stat min      # min per round: resists load from other processes
+    python benchmarks/run.py --memory        # also peak RSS of each workload run alone
+
+ember's knobs: ``EMBER_NO_MALLOPT=1`` leaves glibc's allocator untuned (the tuning is
+process-wide, so it reaches PyTorch in the same process too); ``EMBER_NUM_THREADS=1`` turns off
+ember's elementwise thread pool.
 """
 
 from __future__ import annotations
