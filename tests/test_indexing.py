@@ -295,3 +295,13 @@ def test_pad_errors_and_one_hot_errors(torch):
         one_hot(ember.tensor([3]), 2)
     with pytest.raises(RuntimeError, match="only applicable to index tensor of type LongTensor"):
         one_hot(ember.tensor([1.0]))
+
+
+def test_zero_d_index_on_a_vector(torch):
+    # The data tutorial's one-hot target transform: zeros(10).scatter_(0, tensor(y), value=1)
+    for lib in (ember, torch):
+        onehot = lib.zeros(10).scatter_(0, lib.tensor(3), value=1)
+        assert onehot.tolist() == [0, 0, 0, 1, 0, 0, 0, 0, 0, 0]
+        picked = lib.gather(lib.tensor([1, 2, 3]), 0, lib.tensor(1))
+        assert picked.shape == () and picked.item() == 2
+        assert lib.zeros(10).scatter(0, lib.tensor([3]), 2.0).tolist()[3] == 2.0

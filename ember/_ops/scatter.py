@@ -35,6 +35,8 @@ def _dim_index(input: Tensor, dim: int, index: Tensor, name: str, src: Tensor | 
     dim = wrap_dim(dim, len(shape))
     if len(shape) == 0:
         shape, idx = (1,), idx.reshape(-1)
+    elif idx.ndim == 0:  # a 0-d index on a 1-d input addresses one element
+        idx = idx.reshape(1)
     for d in range(nd):
         if d != dim and idx.shape[d] > shape[d]:
             raise RuntimeError(
@@ -93,7 +95,7 @@ def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False,
     full = _dim_index(input, dim, index, "gather")
     x = input if input.ndim else input.reshape(1)
     out = Gather.apply(x, index=full, unique=False)
-    return out.reshape(()) if not input.ndim else out
+    return out.reshape(()) if not input.ndim or not index.ndim else out
 
 
 def _scatter(input, dim, index, src, value, reduce, name):
