@@ -279,3 +279,12 @@ def test_deepcopy_of_module_is_independent():
     with ember.no_grad():
         b.fc1.weight.mul_(0)
     assert a.fc1.weight.detach().numpy().any()
+
+
+def test_state_dict_metadata_versions_match_torch(torch):
+    # BatchNorm and InstanceNorm carry version 2 in PyTorch's _metadata (num_batches_tracked).
+    def build(nn):
+        return nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2), nn.InstanceNorm2d(2),
+                             nn.LayerNorm(2), nn.GroupNorm(1, 2), nn.Linear(2, 2))
+
+    assert dict(build(ember.nn).state_dict()._metadata) == dict(build(torch.nn).state_dict()._metadata)

@@ -19,6 +19,8 @@ __all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "InstanceNorm1d", "Insta
 class _NormBase(Module):
     """Shared state of batch and instance norm: affine parameters and running statistics."""
 
+    _version = 2  # state_dict metadata version, as PyTorch (num_batches_tracked appeared in 2)
+
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
                  affine: bool = True, track_running_stats: bool = True, device=None,
                  dtype=None, *, bias: bool = True) -> None:
