@@ -13,6 +13,7 @@ import itertools
 
 import numpy as np
 
+from .. import _threads
 from .._tensor import Tensor
 from ..autograd import grad_mode
 from ._core import Op
@@ -71,12 +72,18 @@ class MaxPool(Op):
     def forward(ctx, x, ksize, stride, pad, dilation, osize, want_indices):
         ctx.save_for_backward(ctx.inputs[0])  # version check only; the padded copy is kept
         xp = _pad_to(x, pad, osize, ksize, stride, dilation, _lowest(x.dtype))
-        out = None
-        for _, sl in _views(xp, ksize, stride, dilation, osize):
-            if out is None:
-                out = xp[sl].copy()
-            else:
-                np.maximum(out, xp[sl], out=out)
+        out = np.empty(x.shape[:-len(ksize)] + tuple(osize), dtype=x.dtype)
+        views = list(_views(xp, ksize, stride, dilation, osize))
+
+        def chunk(lo, hi):
+            o, xc = out[lo:hi], xp[lo:hi]
+            for i, (_, sl) in enumerate(views):
+                if i == 0:
+                    np.copyto(o, xc[sl])
+                else:
+                    np.maximum(o, xc[sl], out=o)
+
+        _batch_chunks(chunk, xp)
         ctx.xp, ctx.out = xp, out
         ctx.args = (x.shape, ksize, stride, pad, dilation, osize)
         if want_indices:
@@ -93,22 +100,41 @@ class MaxPool(Op):
             idx = _argmax_indices(ctx)
             return PoolScatter.apply(grad, ctx.inputs[0], idx=idx, in_shape=in_shape)
         xp, out, g = ctx.xp, ctx.out, grad._data
-        gxp = np.zeros(xp.shape, dtype=g.dtype)
         # windows that do not overlap write disjoint slices: plain stores, no read-modify-add
         disjoint = all(s >= d * (k - 1) + 1 for s, d, k in zip(stride, dilation, ksize))
-        free = None  # outputs whose maximum has not been claimed by an earlier offset
-        for _, sl in _views(xp, ksize, stride, dilation, osize):
-            hit = np.equal(xp[sl], out)
-            if free is None:
-                free = ~hit
-            else:  # the gradient goes to the first maximum, as in PyTorch
-                np.logical_and(hit, free, out=hit)
-                np.logical_xor(free, hit, out=free)
-            if disjoint:
-                np.multiply(g, hit, out=gxp[sl])
-            else:
-                gxp[sl] += g * hit
+        # ... and when they also tile the (padded) input, every element is stored: no zero-fill
+        tiled = disjoint and all(s == k and d == 1 and o * k == n for s, d, k, o, n in
+                                 zip(stride, dilation, ksize, osize, xp.shape[2:]))
+        gxp = (np.empty if tiled else np.zeros)(xp.shape, dtype=g.dtype)
+        views = list(_views(xp, ksize, stride, dilation, osize))
+
+        def chunk(lo, hi):
+            xc, oc, gc, gx = xp[lo:hi], out[lo:hi], g[lo:hi], gxp[lo:hi]
+            free = hit = None  # free: outputs whose maximum no earlier offset has claimed
+            for _, sl in views:
+                hit = np.equal(xc[sl], oc, out=hit)
+                if free is None:
+                    free = ~hit
+                else:  # the gradient goes to the first maximum, as in PyTorch
+                    np.logical_and(hit, free, out=hit)
+                    np.logical_xor(free, hit, out=free)
+                if disjoint:
+                    np.multiply(gc, hit, out=gx[sl])
+                else:
+                    gx[sl] += gc * hit
+
+        _batch_chunks(chunk, gxp)
         return Tensor._make(np.ascontiguousarray(_crop(gxp, pad, in_shape[2:])), grad._dtype)
+
+
+def _batch_chunks(fn, like: np.ndarray) -> None:
+    """``fn(lo, hi)`` over cache-sized chunks of the batch axis, on the thread pool (the
+    chunks write disjoint outputs)."""
+    n = like.shape[0] if like.ndim else 0
+    if n == 0:
+        return
+    per = like.nbytes // n
+    _threads.run_chunks(fn, _threads.split(n, per, target=1 << 20), blas=False)
 
 
 def _argmax_indices(ctx) -> np.ndarray:
