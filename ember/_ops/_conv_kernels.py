@@ -155,6 +155,15 @@ def _as(a, dtype):
     return a if a.dtype == dtype else a.astype(dtype)  # integer weights etc.: NumPy promotes
 
 
+# Bytes of im2col columns per chunk. The chunk's working set (columns, GEMM output, and in
+# backward the output gradient and the column gradient) should stay in L2 while OpenBLAS's
+# threads share the GEMM; measured on conv 32->64 3x3 over 64x26x26 (2 cores, 2 MB L2 each,
+# forward/backward min ms): 1 MB 16.3/33.9, 2 MB 14.9/29.6, 3 MB 14.9/28.0, 4 MB 15.1/27.5,
+# 8 MB 16.8/28.9, 16 MB 17.9/33.9.
+FWD_CHUNK = 3 << 20
+BWD_CHUNK = 4 << 20
+
+
 # -- forward --------------------------------------------------------------------------------
 
 def _conv_raw(x, w, b, stride, pad, dilation, groups):
@@ -181,7 +190,7 @@ def _conv_raw(x, w, b, stride, pad, dilation, groups):
         _release_cols(cols)
 
     per = _cols_bytes(c, ksize, x.shape[2:], pad, stride, dilation, x.itemsize)
-    _threads.run_chunks(chunk, _threads.split(n, per))
+    _threads.run_chunks(chunk, _threads.split(n, per, FWD_CHUNK))
     return y
 
 
@@ -283,7 +292,7 @@ def _conv_backward_raw(x, w, g, need_x, need_w, need_b, in_size, stride, pad, di
         _give(gkey, gt)
 
     per = _cols_bytes(c, ksize, in_size, pad, stride, dilation, np.dtype(dtype).itemsize)
-    _threads.run_chunks(chunk, _threads.split(n, per))
+    _threads.run_chunks(chunk, _threads.split(n, per, BWD_CHUNK))
     gw = gb = None
     if need_w:
         vals = list(parts.values())
