@@ -88,7 +88,12 @@ def test_worker_error_reaches_caller(monkeypatch):
 @pytest.mark.parametrize("shape, kw", [((5, 3, 8, 9), dict(kernel_size=2)),
                                        ((4, 2, 9, 9), dict(kernel_size=3)),
                                        ((3, 2, 4, 6, 6), dict(kernel_size=(2, 3, 2))),
-                                       ((5, 3, 8, 8), dict(kernel_size=2, padding=1))])
+                                       ((5, 3, 8, 8), dict(kernel_size=2, padding=1)),
+                                       # overlapping windows: slice-adds, not stores
+                                       ((3, 2, 7, 7), dict(kernel_size=3, stride=1)),
+                                       ((3, 2, 9, 8), dict(kernel_size=2, dilation=2,
+                                                           ceil_mode=True)),
+                                       ((0, 2, 6, 6), dict(kernel_size=2))])
 def test_chunked_max_pool_ties_match_torch(torch, rng, tiny_chunks, shape, kw):
     x = np.maximum(rng.integers(-2, 3, size=shape), 0).astype(np.float32)  # ReLU-like ties
     fn = "max_pool3d" if len(shape) == 5 else "max_pool2d"
