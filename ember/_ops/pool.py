@@ -74,17 +74,33 @@ class MaxPool(Op):
         xp = _pad_to(x, pad, osize, ksize, stride, dilation, _lowest(x.dtype))
         out = np.empty(x.shape[:-len(ksize)] + tuple(osize), dtype=x.dtype)
         views = list(_views(xp, ksize, stride, dilation, osize))
+        # For windows that do not overlap, the offset of each window's first maximum is kept
+        # (one byte per output) when a backward may follow: backward then reads it instead of
+        # the whole input, which by then has usually left the cache.
+        arg = None
+        if (getattr(ctx, "_record", True) and len(views) < 256
+                and all(s >= d * (k - 1) + 1 for s, d, k in zip(stride, dilation, ksize))):
+            arg = np.zeros(out.shape, dtype=np.uint8)
 
         def chunk(lo, hi):
             o, xc = out[lo:hi], xp[lo:hi]
+            a = None if arg is None else arg[lo:hi]
+            m = None
             for i, (_, sl) in enumerate(views):
                 if i == 0:
                     np.copyto(o, xc[sl])
-                else:
-                    np.maximum(o, xc[sl], out=o)
+                    continue
+                if a is not None:  # strictly greater: ties keep the first maximum
+                    m = np.greater(xc[sl], o, out=m)
+                    mi = m.view(np.uint8)  # offsets rise, so the last new maximum's is largest
+                    np.multiply(mi, np.uint8(i), out=mi)
+                    np.maximum(a, mi, out=a)
+                np.maximum(o, xc[sl], out=o)
 
         _batch_chunks(chunk, xp)
-        ctx.xp, ctx.out = xp, out
+        if arg is not None and out.dtype.kind == "f" and np.isnan(out).any():
+            arg = None  # NaN windows: the comparisons above do not locate a NaN maximum
+        ctx.xp, ctx.out, ctx.arg = xp, out, arg
         ctx.args = (x.shape, ksize, stride, pad, dilation, osize)
         if want_indices:
             return out, _argmax_indices(ctx)
@@ -107,6 +123,14 @@ class MaxPool(Op):
                                  zip(stride, dilation, ksize, osize, xp.shape[2:]))
         gxp = (np.empty if tiled else np.zeros)(xp.shape, dtype=g.dtype)
         views = list(_views(xp, ksize, stride, dilation, osize))
+        arg = ctx.arg
+
+        def chunk_arg(lo, hi):  # disjoint windows with the argmax offsets kept by forward
+            ac, gc, gx = arg[lo:hi], g[lo:hi], gxp[lo:hi]
+            hit = None
+            for i, (_, sl) in enumerate(views):
+                hit = np.equal(ac, i, out=hit)
+                np.multiply(gc, hit, out=gx[sl])
 
         def chunk(lo, hi):
             xc, oc, gc, gx = xp[lo:hi], out[lo:hi], g[lo:hi], gxp[lo:hi]
@@ -123,7 +147,7 @@ class MaxPool(Op):
                 else:
                     gx[sl] += gc * hit
 
-        _batch_chunks(chunk, gxp)
+        _batch_chunks(chunk if arg is None else chunk_arg, gxp)
         return Tensor._make(np.ascontiguousarray(_crop(gxp, pad, in_shape[2:])), grad._dtype)
 
 
