@@ -190,8 +190,55 @@ def _conv_raw(x, w, b, stride, pad, dilation, groups):
         _release_cols(cols)
 
     per = _cols_bytes(c, ksize, x.shape[2:], pad, stride, dilation, x.itemsize)
+    if int(np.prod(osize, dtype=np.int64)) >= _IMAGE_MAJOR_LENGTH and x.dtype == dtype:
+        _conv_image_major(x, w, b, y, stride, pad, dilation, groups, osize, per)
+        return y
     _threads.run_chunks(chunk, _threads.split(n, per, FWD_CHUNK))
     return y
+
+
+# Forward with image-major columns ``(nb, G, Cg*K + 1, L)`` over the valid output positions
+# only: one GEMM per image writes straight into the output (no transposing copy), and a row
+# of ones against a bias column adds the bias inside the GEMM. Worth it when each image has
+# enough output positions for its GEMM; forward min ms on 2 cores, image-major vs
+# channel-major (batch 64, 3x3): 1->32 over 28x28 0.50/1.28, 32->64 over 26x26 12.5/13.7,
+# 16->32 over 32x32 7.9/8.8, 3->16 over 18x18 0.37/0.58; but 64->64 over 14x14 (144
+# positions) 7.2/6.5, 32->64 over 10x10 2.1/2.0, 64->64 over 4x4 (batch 256) 2.4/1.7.
+_IMAGE_MAJOR_LENGTH = 256
+
+
+def _conv_image_major(x, w, b, y, stride, pad, dilation, groups, osize, per):
+    n, c = x.shape[:2]
+    o = w.shape[0]
+    og = o // groups
+    ksize = w.shape[2:]
+    nd = len(ksize)
+    rows = c // groups * int(np.prod(ksize, dtype=np.int64))
+    length = int(np.prod(osize, dtype=np.int64))
+    wb = np.empty((groups, og, rows + 1), dtype=y.dtype)
+    wb[:, :, :rows] = w.reshape(groups, og, rows)
+    wb[:, :, rows] = 0 if b is None else b.reshape(groups, og)
+    yv = y.reshape(n, groups, og, length)
+
+    def chunk(lo, hi):
+        nb = hi - lo
+        xp = _pad_spatial(x[lo:hi], pad)
+        st = xp.strides
+        key = ("colsT", (nb, groups, rows + 1, length), y.dtype)
+        cols = _take(key, key[1], y.dtype)
+        cols[:, :, rows] = 1
+        # (nb, G, Cg, *k, *out): windows along k step by the dilation, along out by the stride
+        shape = (nb, groups, c // groups, *ksize, *osize)
+        strides = (st[0], st[1] * (c // groups), st[1],
+                   *(st[2 + i] * dilation[i] for i in range(nd)),
+                   *(st[2 + i] * stride[i] for i in range(nd)))
+        dst = np.reshape(cols[:, :, :rows], shape, copy=False)  # a view, never a copy
+        np.copyto(dst, as_strided(xp, shape, strides, writeable=False))
+        _release_pad(xp, x[lo:hi], pad)
+        np.matmul(wb, cols, out=yv[lo:hi])
+        _give(key, cols)
+
+    _threads.run_chunks(chunk, _threads.split(n, per, FWD_CHUNK))
 
 
 # -- gradients ------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import pytest
 
 import ember
 from ember import _threads
+from ember._ops import _conv_kernels
 
 from ._helpers import same
 
@@ -29,16 +30,24 @@ CONFIGS = [
 ]
 
 
+@pytest.fixture(params=["image-major", "channel-major"])
+def forward_layout(request, monkeypatch):
+    """Run the forward through either column layout, whatever the size of the weight."""
+    monkeypatch.setattr(_conv_kernels, "_IMAGE_MAJOR_LENGTH",
+                        1 if request.param == "image-major" else 1 << 60)
+
+
+@pytest.mark.parametrize("bias", [True, False])
 @pytest.mark.parametrize("xs, ws, kw", CONFIGS)
-def test_chunked_conv_matches_torch(torch, rng, tiny_chunks, xs, ws, kw):
+def test_chunked_conv_matches_torch(torch, rng, tiny_chunks, forward_layout, xs, ws, kw, bias):
     fn = {3: "conv1d", 4: "conv2d", 5: "conv3d"}[len(xs)]
     x, w, b = rng.standard_normal(xs), rng.standard_normal(ws), rng.standard_normal(ws[0])
     res = []
     for lib in (ember, torch):
         xt, wt, bt = (lib.tensor(a, requires_grad=True) for a in (x, w, b))
-        y = getattr(lib.nn.functional, fn)(xt, wt, bt, **kw)
+        y = getattr(lib.nn.functional, fn)(xt, wt, bt if bias else None, **kw)
         (y * y).sum().backward()
-        res.append((y, xt.grad, wt.grad, bt.grad))
+        res.append((y, xt.grad, wt.grad) + ((bt.grad,) if bias else ()))
     for e, t in zip(*res):
         same(e, t, atol=1e-10)
 
