@@ -41,6 +41,13 @@ def _reduce(loss: Tensor, reduction: str) -> Tensor:
     return loss
 
 
+def _named(loss: Tensor, name: str) -> Tensor:
+    """Give a composite loss's last graph node PyTorch's node name (what ``repr`` shows)."""
+    if loss.grad_fn is not None:
+        loss.grad_fn._name = name
+    return loss
+
+
 def _reduction(size_average, reduce, reduction) -> str:
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
@@ -84,7 +91,7 @@ def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
     loss = d * d
     if weight is not None:
         loss = loss * weight
-    return _reduce(loss, reduction)
+    return _named(_reduce(loss, reduction), "MseLossBackward0")
 
 
 def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
@@ -118,7 +125,7 @@ def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None
     _warn_size(input, target)
     d = input - target
     loss = abs_(d) if beta == 0 else _huber(d, beta, 1.0 / beta)
-    return _reduce(loss, reduction)
+    return _named(_reduce(loss, reduction), "SmoothL1LossBackward0")
 
 
 def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0,
@@ -132,7 +139,7 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
     loss = _huber(input - target, delta, 1.0)
     if weight is not None:
         loss = loss * weight
-    return _reduce(loss, reduction)
+    return _named(_reduce(loss, reduction), "HuberLossBackward0")
 
 
 def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
@@ -153,7 +160,7 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
     loss = BinaryCrossEntropy.apply(input, target)
     if weight is not None:
         loss = loss * weight
-    return _reduce(loss, reduction)
+    return _named(_reduce(loss, reduction), "BinaryCrossEntropyBackward0")
 
 
 def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,
@@ -179,7 +186,7 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,
         loss = (1 - target) * input + sp
     if weight is not None:
         loss = loss * weight
-    return _reduce(loss, reduction)
+    return _named(_reduce(loss, reduction), "BinaryCrossEntropyWithLogitsBackward0")
 
 
 def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None,
@@ -289,7 +296,8 @@ def soft_margin_loss(input: Tensor, target: Tensor, size_average=None, reduce=No
                      reduction: str = "mean") -> Tensor:
     """log(1 + exp(-target * input))."""
     reduction = _reduction(size_average, reduce, reduction)
-    return _reduce(A.Softplus.apply(-target * input, beta=1.0, threshold=None), reduction)
+    loss = A.Softplus.apply(-target * input, beta=1.0, threshold=None)
+    return _named(_reduce(loss, reduction), "SoftMarginLossBackward0")
 
 
 def multilabel_soft_margin_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
