@@ -33,8 +33,9 @@ CONFIGS = [
 @pytest.fixture(params=["image-major", "channel-major"])
 def forward_layout(request, monkeypatch):
     """Run the forward through either column layout, whatever the size of the weight."""
-    monkeypatch.setattr(_conv_kernels, "_IMAGE_MAJOR_LENGTH",
-                        1 if request.param == "image-major" else 1 << 60)
+    on = request.param == "image-major"
+    monkeypatch.setattr(_conv_kernels, "_IMAGE_MAJOR_LENGTH", 1 if on else 1 << 60)
+    monkeypatch.setattr(_conv_kernels, "_IMAGE_MAJOR_WGRAD_ROWS", 1 << 60 if on else 0)
 
 
 @pytest.mark.parametrize("bias", [True, False])
@@ -48,6 +49,21 @@ def test_chunked_conv_matches_torch(torch, rng, tiny_chunks, forward_layout, xs,
         y = getattr(lib.nn.functional, fn)(xt, wt, bt if bias else None, **kw)
         (y * y).sum().backward()
         res.append((y, xt.grad, wt.grad) + ((bt.grad,) if bias else ()))
+    for e, t in zip(*res):
+        same(e, t, atol=1e-10)
+
+
+@pytest.mark.parametrize("xs, ws, kw", CONFIGS)
+def test_chunked_conv_weight_grad_only(torch, rng, tiny_chunks, forward_layout, xs, ws, kw):
+    """An input that needs no gradient (a first layer): only weight and bias gradients."""
+    fn = {3: "conv1d", 4: "conv2d", 5: "conv3d"}[len(xs)]
+    x, w, b = rng.standard_normal(xs), rng.standard_normal(ws), rng.standard_normal(ws[0])
+    res = []
+    for lib in (ember, torch):
+        wt, bt = (lib.tensor(a, requires_grad=True) for a in (w, b))
+        y = getattr(lib.nn.functional, fn)(lib.tensor(x), wt, bt, **kw)
+        (y * y).sum().backward()
+        res.append((y, wt.grad, bt.grad))
     for e, t in zip(*res):
         same(e, t, atol=1e-10)
 
