@@ -60,6 +60,9 @@ EXPRS = [
     "F.mse_loss(x2, x2.detach(), reduction='none')", "F.huber_loss(x2, x2.detach())",
     "F.soft_margin_loss(x2, x2.detach())", "F.batch_norm(img, None, None, training=True)",
     "F.layer_norm(x2, (3,))", "F.group_norm(img, 1)", "F.linear(x2, w.t())",
+    "F.interpolate(img, scale_factor=2)",
+    "F.interpolate(img, scale_factor=2, mode='bilinear', align_corners=False)",
+    "F.interpolate(img, size=(5, 7), mode='nearest-exact')",
 ]
 
 # Nodes still named differently; the ops live in files being optimised by others.
@@ -67,7 +70,7 @@ NAME_GAPS = [
     "F.gelu(x2)", "F.leaky_relu(x2)",
     "F.hardtanh(x2)",
     "F.conv2d(img, k)", "F.max_pool2d(img, 2)", "F.avg_pool2d(img, 2)",
-    "F.adaptive_avg_pool2d(img, 2)", "F.interpolate(img, scale_factor=2)",
+    "F.adaptive_avg_pool2d(img, 2)",
 ]
 
 

@@ -141,7 +141,12 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
             idx = np.minimum(np.floor((np.arange(n_out) + shift) * np.float32(r)).astype(
                 np.int64), n_in - 1)
             out = IndexAxis.apply(out, idx, 2 + i)
-    return out if out is not input else input.clone()
+    out = out if out is not input else input.clone()
+    if out.grad_fn is not None:  # PyTorch's node name, e.g. UpsampleBilinear2DBackward0
+        kind = {"nearest": "Nearest", "nearest-exact": "NearestExact", "linear": "Linear",
+                "bilinear": "Bilinear", "trilinear": "Trilinear"}.get(mode, "Nearest")
+        out.grad_fn._name = f"Upsample{kind}{nd}DBackward0"
+    return out
 
 
 def _unsupported_area():
