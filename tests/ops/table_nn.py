@@ -33,7 +33,7 @@ def kinked(name, fn, points, **kw):
 OPS = [
     OpSpec("nn.linear", lambda L, x, w, b: F(L).linear(x, w, b),
            [((5, 4), (3, 4), (3,)), ((2, 5, 4), (3, 4), (3,)), ((4,), (3, 4), (3,)),
-            ((0, 4), (3, 4), (3,))]),
+            ((0, 4), (3, 4), (3,)), ((1, 4), (3, 4), (3,))]),
     OpSpec("nn.linear_nobias", lambda L, x, w: F(L).linear(x, w), [((5, 4), (3, 4))]),
     OpSpec("nn.bilinear", lambda L, a, b, w, c: F(L).bilinear(a, b, w, c),
            [((3, 2), (3, 4), (5, 2, 4), (5,))]),
