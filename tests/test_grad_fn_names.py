@@ -63,15 +63,14 @@ EXPRS = [
     "F.interpolate(img, scale_factor=2)",
     "F.interpolate(img, scale_factor=2, mode='bilinear', align_corners=False)",
     "F.interpolate(img, size=(5, 7), mode='nearest-exact')",
+    "F.gelu(x2)", "F.leaky_relu(x2)", "F.hardtanh(x2)", "F.relu6(x2)", "F.conv2d(img, k)",
+    "F.max_pool2d(img, 2)", "F.avg_pool2d(img, 2)", "F.adaptive_avg_pool2d(img, 2)",
+    "F.conv1d(img[:, :, 0], k[:, :, 0])", "F.max_pool1d(img[:, :, 0], 2)", "F.adaptive_max_pool2d(img, 2)",
+    "F.conv_transpose2d(img, k.transpose(0, 1))", "F.adaptive_avg_pool2d(img, 1)",
 ]
 
 # Nodes still named differently; the ops live in files being optimised by others.
-NAME_GAPS = [
-    "F.gelu(x2)", "F.leaky_relu(x2)",
-    "F.hardtanh(x2)",
-    "F.conv2d(img, k)", "F.max_pool2d(img, 2)", "F.avg_pool2d(img, 2)",
-    "F.adaptive_avg_pool2d(img, 2)",
-]
+NAME_GAPS: list = []
 
 
 def _env(L):

@@ -191,6 +191,29 @@ def wrap_dims(dim, ndim: int) -> tuple:
     return tuple(sorted(dims)) if dims else tuple(range(ndim))
 
 
+def set_node_name(out, name: str):
+    """Give the node behind ``out`` (a tensor, or a tuple led by one) PyTorch's node name, for
+    ops built from several ember ops or named by a different kernel; returns ``out``."""
+    t = out[0] if isinstance(out, tuple) else out
+    if isinstance(t, Tensor) and t.grad_fn is not None:
+        t.grad_fn._name = name
+    return out
+
+
+def named_node(name: str):
+    """Decorator form of ``set_node_name`` for a function's result."""
+    def decorate(fn):
+        import functools
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            return set_node_name(fn(*args, **kwargs), name)
+
+        return wrapper
+
+    return decorate
+
+
 def as_tensor_arg(x, like: Tensor | None = None) -> Tensor:
     """Accept a Tensor, a Python number, a NumPy array or a nested list where ops take a tensor."""
     if isinstance(x, Tensor):

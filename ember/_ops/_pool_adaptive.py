@@ -11,7 +11,7 @@ import itertools
 import numpy as np
 
 from .._tensor import Tensor
-from ._core import Op
+from ._core import Op, named_node
 from .pool import AvgPool, MaxPool, PoolGather, PoolScatter, _tuple
 
 __all__ = ["adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d",
@@ -71,6 +71,7 @@ def _adaptive_avg(input, output_size, nd, name):
     return out.squeeze(0) if unbatched else out
 
 
+@named_node("SqueezeBackward1")
 def adaptive_avg_pool1d(input: Tensor, output_size) -> Tensor:
     """Average pooling to a fixed output length.
 
@@ -88,7 +89,11 @@ def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
         >>> F.adaptive_avg_pool2d(ember.randn(2, 3, 7, 5), (1, 1)).shape
         torch.Size([2, 3, 1, 1])
     """
-    return _adaptive_avg(input, output_size, 2, "adaptive_avg_pool2d")
+    out = _adaptive_avg(input, output_size, 2, "adaptive_avg_pool2d")
+    if out.grad_fn is not None:  # PyTorch pools to 1x1 with a mean
+        single = output_size in (1, (1, 1), [1, 1])
+        out.grad_fn._name = "MeanBackward1" if single else "AdaptiveAvgPool2DBackward0"
+    return out
 
 
 def _adaptive_max(input, output_size, return_indices, nd, name):
@@ -122,6 +127,7 @@ def adaptive_max_pool1d(input: Tensor, output_size, return_indices: bool = False
     return _adaptive_max(input, output_size, return_indices, 1, "adaptive_max_pool1d")
 
 
+@named_node("AdaptiveMaxPool2DBackward0")
 def adaptive_max_pool2d(input: Tensor, output_size, return_indices: bool = False):
     """Max pooling to a fixed ``(H, W)``.
 

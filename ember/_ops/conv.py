@@ -20,7 +20,7 @@ import numpy as np
 from .._tensor import Tensor
 from ..autograd import grad_mode
 from ._conv_kernels import _conv_backward_raw, _conv_input_raw, _conv_raw, _conv_weight_raw
-from ._core import Op
+from ._core import Op, named_node
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
            "conv_transpose3d"]
@@ -204,6 +204,7 @@ def _convnd(input, weight, bias, stride, padding, dilation, groups, nd: int, nam
     return out.squeeze(0) if unbatched else out
 
 
+@named_node("ConvolutionBackward0")
 def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
            dilation=1, groups: int = 1) -> Tensor:
     """1-d cross-correlation over ``(N, C_in, L)`` with weight ``(C_out, C_in/groups, k)``.
@@ -215,6 +216,7 @@ def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
     return _convnd(input, weight, bias, stride, padding, dilation, groups, 1, "conv1d")
 
 
+@named_node("ConvolutionBackward0")
 def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
            dilation=1, groups: int = 1) -> Tensor:
     """2-d cross-correlation over ``(N, C_in, H, W)``; ``padding`` may be 'same' or 'valid'.
@@ -226,6 +228,7 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
     return _convnd(input, weight, bias, stride, padding, dilation, groups, 2, "conv2d")
 
 
+@named_node("ConvolutionBackward0")
 def conv3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
            dilation=1, groups: int = 1) -> Tensor:
     """3-d cross-correlation over ``(N, C_in, D, H, W)``."""
@@ -271,6 +274,7 @@ def _conv_transposend(input, weight, bias, stride, padding, output_padding, grou
     return out.squeeze(0) if unbatched else out
 
 
+@named_node("ConvolutionBackward0")
 def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1,
                      padding=0, output_padding=0, groups: int = 1, dilation=1) -> Tensor:
     """1-d transposed convolution; weight ``(C_in, C_out/groups, k)``.
@@ -283,6 +287,7 @@ def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
                              dilation, 1, "conv_transpose1d")
 
 
+@named_node("ConvolutionBackward0")
 def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1,
                      padding=0, output_padding=0, groups: int = 1, dilation=1) -> Tensor:
     """2-d transposed convolution (the input gradient of ``conv2d``).
@@ -295,6 +300,7 @@ def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
                              dilation, 2, "conv_transpose2d")
 
 
+@named_node("ConvolutionBackward0")
 def conv_transpose3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1,
                      padding=0, output_padding=0, groups: int = 1, dilation=1) -> Tensor:
     """3-d transposed convolution."""

@@ -12,7 +12,7 @@ import numpy as np
 
 from .._tensor import Tensor
 from ..autograd import grad_mode
-from ._core import Op
+from ._core import Op, set_node_name
 
 __all__ = ["batch_norm", "layer_norm", "group_norm", "instance_norm", "rms_norm"]
 
@@ -180,7 +180,7 @@ def batch_norm_functional(input: Tensor, running_mean: Tensor | None,
                 f"{list(input.shape)}. Batch statistics need at least two values per channel: "
                 "use a batch larger than 1, or call model.eval() for inference.")
         stats = {} if running_mean is not None or running_var is not None else None
-        out = _named(NormAffine.apply(input, weight, bias, axes=axes, eps=eps, pshape=pshape,
+        out = set_node_name(NormAffine.apply(input, weight, bias, axes=axes, eps=eps, pshape=pshape,
                                       stats=stats), "NativeBatchNormBackward0")
         if stats is not None:
             _update_running(running_mean, stats["mean"], momentum)
@@ -192,7 +192,7 @@ def batch_norm_functional(input: Tensor, running_mean: Tensor | None,
     dt = input._data.dtype
     fixed = (running_mean._data.astype(dt, copy=False).reshape(pshape),
              running_var._data.astype(dt, copy=False).reshape(pshape))
-    return _named(NormAffine.apply(input, weight, bias, axes=axes, eps=eps, pshape=pshape,
+    return set_node_name(NormAffine.apply(input, weight, bias, axes=axes, eps=eps, pshape=pshape,
                                    fixed=fixed), "NativeBatchNormBackward0")
 
 
@@ -218,7 +218,7 @@ def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
                                f"{list(t.shape)}")
     pshape = (1,) * (input.dim() - k) + ns
     axes = tuple(range(input.dim() - k, input.dim()))
-    return _named(NormAffine.apply(input, weight, bias, axes=axes, eps=eps, pshape=pshape),
+    return set_node_name(NormAffine.apply(input, weight, bias, axes=axes, eps=eps, pshape=pshape),
                   "NativeLayerNormBackward0")
 
 
@@ -245,14 +245,9 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
         y = y * weight.reshape(pshape)
     if bias is not None:
         y = y + bias.reshape(pshape)
-    return _named(y, "NativeGroupNormBackward0")
+    return set_node_name(y, "NativeGroupNormBackward0")
 
 
-def _named(out: Tensor, name: str) -> Tensor:
-    """Give the op's last graph node PyTorch's node name (what ``repr`` shows)."""
-    if out.grad_fn is not None:
-        out.grad_fn._name = name
-    return out
 
 
 def instance_norm_functional(input: Tensor, running_mean: Tensor | None = None,

@@ -16,7 +16,7 @@ import numpy as np
 from .. import _threads
 from .._tensor import Tensor
 from ..autograd import grad_mode
-from ._core import Op
+from ._core import Op, named_node
 
 # Only the names torch also exposes at top level (torch.max_pool2d, ...) become ember.<name>;
 # the rest are reached through ember.nn.functional.
@@ -331,6 +331,7 @@ def _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_i
     return res
 
 
+@named_node("SqueezeBackward1")
 def max_pool1d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
                ceil_mode: bool = False, return_indices: bool = False):
     """1-d max pooling over ``(N, C, L)``.
@@ -343,6 +344,7 @@ def max_pool1d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
                      1, "max_pool1d")
 
 
+@named_node("MaxPool2DWithIndicesBackward0")
 def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
                ceil_mode: bool = False, return_indices: bool = False):
     """2-d max pooling over ``(N, C, H, W)``; ``return_indices`` gives flat ``H*W`` indices.
@@ -355,6 +357,7 @@ def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
                      2, "max_pool2d")
 
 
+@named_node("MaxPool3DWithIndicesBackward0")
 def max_pool3d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
                ceil_mode: bool = False, return_indices: bool = False):
     """3-d max pooling over ``(N, C, D, H, W)``."""
@@ -375,6 +378,7 @@ def _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad,
     return out.squeeze(0) if unbatched else out
 
 
+@named_node("SqueezeBackward1")
 def avg_pool1d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
                count_include_pad: bool = True) -> Tensor:
     """1-d average pooling over ``(N, C, L)``.
@@ -387,6 +391,7 @@ def avg_pool1d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
                      1, "avg_pool1d")
 
 
+@named_node("AvgPool2DBackward0")
 def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
                count_include_pad: bool = True, divisor_override: int | None = None) -> Tensor:
     """2-d average pooling over ``(N, C, H, W)``.
@@ -399,6 +404,7 @@ def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
                      divisor_override, 2, "avg_pool2d")
 
 
+@named_node("AvgPool3DBackward0")
 def avg_pool3d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
                count_include_pad: bool = True, divisor_override: int | None = None) -> Tensor:
     """3-d average pooling over ``(N, C, D, H, W)``."""

@@ -15,6 +15,7 @@ import numpy as np
 
 from .. import _dtype as D
 from .._ops import nn_activation as A
+from .._ops._core import set_node_name
 from .._ops.loss_ops import (
     BinaryCrossEntropy,
     _check_reduction,
@@ -41,11 +42,6 @@ def _reduce(loss: Tensor, reduction: str) -> Tensor:
     return loss
 
 
-def _named(loss: Tensor, name: str) -> Tensor:
-    """Give a composite loss's last graph node PyTorch's node name (what ``repr`` shows)."""
-    if loss.grad_fn is not None:
-        loss.grad_fn._name = name
-    return loss
 
 
 def _reduction(size_average, reduce, reduction) -> str:
@@ -91,7 +87,7 @@ def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
     loss = d * d
     if weight is not None:
         loss = loss * weight
-    return _named(_reduce(loss, reduction), "MseLossBackward0")
+    return set_node_name(_reduce(loss, reduction), "MseLossBackward0")
 
 
 def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
@@ -125,7 +121,7 @@ def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None
     _warn_size(input, target)
     d = input - target
     loss = abs_(d) if beta == 0 else _huber(d, beta, 1.0 / beta)
-    return _named(_reduce(loss, reduction), "SmoothL1LossBackward0")
+    return set_node_name(_reduce(loss, reduction), "SmoothL1LossBackward0")
 
 
 def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0,
@@ -139,7 +135,7 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
     loss = _huber(input - target, delta, 1.0)
     if weight is not None:
         loss = loss * weight
-    return _named(_reduce(loss, reduction), "HuberLossBackward0")
+    return set_node_name(_reduce(loss, reduction), "HuberLossBackward0")
 
 
 def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
@@ -160,7 +156,7 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
     loss = BinaryCrossEntropy.apply(input, target)
     if weight is not None:
         loss = loss * weight
-    return _named(_reduce(loss, reduction), "BinaryCrossEntropyBackward0")
+    return set_node_name(_reduce(loss, reduction), "BinaryCrossEntropyBackward0")
 
 
 def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,
@@ -186,7 +182,7 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,
         loss = (1 - target) * input + sp
     if weight is not None:
         loss = loss * weight
-    return _named(_reduce(loss, reduction), "BinaryCrossEntropyWithLogitsBackward0")
+    return set_node_name(_reduce(loss, reduction), "BinaryCrossEntropyWithLogitsBackward0")
 
 
 def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None,
@@ -297,7 +293,7 @@ def soft_margin_loss(input: Tensor, target: Tensor, size_average=None, reduce=No
     """log(1 + exp(-target * input))."""
     reduction = _reduction(size_average, reduce, reduction)
     loss = A.Softplus.apply(-target * input, beta=1.0, threshold=None)
-    return _named(_reduce(loss, reduction), "SoftMarginLossBackward0")
+    return set_node_name(_reduce(loss, reduction), "SoftMarginLossBackward0")
 
 
 def multilabel_soft_margin_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,

@@ -11,7 +11,7 @@ import numpy as np
 from .. import _dtype as D
 from .. import _random
 from .._ops import nn_activation as A
-from .._ops._core import wrap_dim
+from .._ops._core import named_node, wrap_dim
 from .._ops.inplace import apply_inplace
 from .._ops.nn_ops import Exp, Narrow, PowScalar, Sqrt, _t, abs_, linear, log_softmax, softmax
 from .._tensor import Tensor
@@ -59,6 +59,7 @@ def _piecewise(input, kind, a=0.0, b=0.0, inplace=False, name=""):
     return _inplace(input, out, name) if inplace else out
 
 
+@named_node("LeakyReluBackward0")
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     """x if x > 0 else negative_slope * x."""
     return _piecewise(input, "leaky_relu", negative_slope, 0.0, inplace, "leaky_relu_")
@@ -68,6 +69,7 @@ def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:
     return leaky_relu(input, negative_slope, True)
 
 
+@named_node("HardtanhBackward0")
 def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,
              inplace: bool = False) -> Tensor:
     """x clipped to [min_val, max_val]."""
@@ -80,6 +82,7 @@ def hardtanh_(input: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Ten
     return hardtanh(input, min_val, max_val, True)
 
 
+@named_node("HardtanhBackward0")
 def relu6(input: Tensor, inplace: bool = False) -> Tensor:
     """min(max(0, x), 6)."""
     return hardtanh(input, 0.0, 6.0, inplace)
@@ -153,6 +156,7 @@ def celu_(input: Tensor, alpha: float = 1.0) -> Tensor:
     return celu(input, alpha, True)
 
 
+@named_node("GeluBackward0")
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     """x * Phi(x) (``approximate='tanh'``: the tanh approximation).
 
