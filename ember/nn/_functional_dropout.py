@@ -112,6 +112,7 @@ def alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False,
 
 def feature_alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False,
                           inplace: bool = False) -> Tensor:
+    """Alpha dropout of whole channels (feature maps), keeping SELU's mean and variance."""
     shape = tuple(input.shape[:2]) + (1,) * (input.ndim - 2)
     return _alpha_drop(input, p, training, shape)
 

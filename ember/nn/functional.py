@@ -51,6 +51,7 @@ def relu(input: Tensor, inplace: bool = False) -> Tensor:
 
 
 def relu_(input: Tensor) -> Tensor:
+    """In-place ``relu``: ``input`` becomes ``max(input, 0)``; returns ``input``."""
     return relu(input, inplace=True)
 
 
@@ -66,6 +67,7 @@ def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = Fals
 
 
 def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:
+    """In-place ``leaky_relu``; returns ``input``."""
     return leaky_relu(input, negative_slope, True)
 
 
@@ -79,6 +81,7 @@ def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,
 
 
 def hardtanh_(input: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
+    """In-place ``hardtanh`` (clamp to ``[min_val, max_val]``); returns ``input``."""
     return hardtanh(input, min_val, max_val, True)
 
 
@@ -94,6 +97,7 @@ def threshold(input: Tensor, threshold: float, value: float, inplace: bool = Fal
 
 
 def threshold_(input: Tensor, threshold: float, value: float) -> Tensor:
+    """In-place ``threshold``: elements not above ``threshold`` become ``value``."""
     return _piecewise(input, "threshold", threshold, value, True, "threshold_")
 
 
@@ -127,6 +131,7 @@ def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
 
 
 def elu_(input: Tensor, alpha: float = 1.0) -> Tensor:
+    """In-place ``elu``; returns ``input``."""
     return elu(input, alpha, True)
 
 
@@ -141,6 +146,7 @@ def selu(input: Tensor, inplace: bool = False) -> Tensor:
 
 
 def selu_(input: Tensor) -> Tensor:
+    """In-place ``selu``; returns ``input``."""
     return selu(input, True)
 
 
@@ -153,6 +159,7 @@ def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
 
 
 def celu_(input: Tensor, alpha: float = 1.0) -> Tensor:
+    """In-place ``celu``; returns ``input``."""
     return celu(input, alpha, True)
 
 
@@ -189,6 +196,12 @@ def sigmoid(input: Tensor) -> Tensor:
 
 
 def tanh(input: Tensor) -> Tensor:
+    """Elementwise hyperbolic tangent (``ember.tanh``).
+
+    Example:
+        >>> F.tanh(ember.tensor([0.0]))
+        tensor([0.])
+    """
     return A.Tanh.apply(input)
 
 

@@ -124,10 +124,12 @@ def constant_(tensor: Tensor, val: float) -> Tensor:
 
 
 def ones_(tensor: Tensor) -> Tensor:
+    """Fill ``tensor`` with ones in place (no gradient recorded); returns it."""
     return constant_(tensor, 1.0)
 
 
 def zeros_(tensor: Tensor) -> Tensor:
+    """Fill ``tensor`` with zeros in place (no gradient recorded); returns it."""
     return constant_(tensor, 0.0)
 
 
@@ -240,6 +242,7 @@ def _deprecated(new):
         return new(*args, **kwargs)
 
     old.__name__ = new.__name__[:-1]
+    old.__doc__ = f"Deprecated: use ``nn.init.{new.__name__}`` (this warns, then calls it)."
     return old
 
 
