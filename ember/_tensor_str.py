@@ -179,13 +179,15 @@ def _complex_body(arr, indent, summarize, sample) -> str:
     imag_fmt = _Formatter(sample.imag, True)
 
     class Both:
+        # PyTorch formats the real parts (padded to a common width) and the imaginary parts
+        # (unpadded, with their own int/fixed/sci mode) separately.
         def width(self):
-            return real_fmt.width() + imag_fmt.width() + 2
+            return real_fmt.width() + imag_fmt.width() + 1
 
         def format(self, v):
-            im = imag_fmt.format(abs(v.imag) if not math.isnan(v.imag) else v.imag).lstrip()
-            sign = "-" if v.imag < 0 or (v.imag == 0 and math.copysign(1, v.imag) < 0) else "+"
-            return f"{real_fmt.format(v.real)}{sign}{im:>{imag_fmt.width()}}j"
+            imag = (imag_fmt.format(v.imag) + "j").lstrip()
+            sep = "" if imag[0] in "+-" else "+"
+            return f"{real_fmt.format(v.real)}{sep}{imag}"
 
     return _nested_str(arr, indent, summarize, Both())
 

@@ -9,6 +9,9 @@ import ember
 inf, nan = math.inf, math.nan
 
 CASES = [
+    'L.tensor([1+2j, 3-1j])', 'L.tensor([1.5+2j, -3-10.25j])', 'L.tensor([1+0j])',
+    'L.tensor([0.001+1000j, 1+1j])', 'L.tensor([[1+1j, 2-2j], [3+3j, 4.5-4j]])',
+    'L.tensor([1+2j], dtype=L.complex128)', 'L.arange(30.) * (1+1j)',
     'L.tensor([1, 2, 3])',
     'L.tensor([1., 2.])',
     'L.tensor([1.5, 2.25])',
@@ -91,9 +94,7 @@ CASES = [
 ]
 
 # reprs that still differ from torch's: kept visible (more grad_fn names: test_grad_fn_names.py).
-KNOWN_NAME_GAPS = [
-    'L.tensor([1+2j, 3-1j])',
-]
+KNOWN_NAME_GAPS: list = []
 
 
 def _repr(lib, expr):
