@@ -1,0 +1,130 @@
+"""Powers: ``pow`` (tensor ** number, tensor ** tensor, number ** tensor) and ``float_power``,
+with PyTorch's integer rules; re-exported by ``elementwise``."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import _dtype as D
+from .._tensor import Tensor
+from ._binary import _cast, _shape_of, binary, check_devices, finish_out
+from ._core import Op, unbroadcast
+from .inplace import apply_inplace
+
+__all__ = ["pow", "float_power"]
+
+
+def _int_power(a, b):
+    """C-style integer power: negative exponents give 0, except for bases 1 and -1."""
+    b = np.asarray(b)
+    if not (b < 0).any():
+        return np.power(a, b)
+    pos = np.power(a, np.where(b < 0, 0, b))
+    a = np.asarray(a)
+    neg = np.where(a == 1, 1, np.where(a == -1, np.where(b % 2 == 0, 1, -1), 0))
+    return np.where(b < 0, neg, pos).astype(pos.dtype)
+
+
+class Pow(Op):
+    """``a ** b`` where both are tensors (or the base is a number: ``2 ** t``)."""
+
+    save_output = True
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(*ctx.inputs)
+        if ctx._record:  # torch: PowBackward1 for tensor ** tensor, PowBackward2 for 2 ** t
+            ctx._name = "PowBackward1" if isinstance(ctx.inputs[0], Tensor) else "PowBackward2"
+        if np.asarray(b).dtype.kind in "iu":
+            return _int_power(a, b)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            return np.power(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        from .compare import where
+
+        a, b, result = ctx.saved_tensors
+        ga = gb = None
+        if ctx.needs_input_grad[0]:
+            ga = unbroadcast(where(b == 0, 0.0, grad * (b * a ** (b - 1))), _shape_of(a))
+        if ctx.needs_input_grad[1]:
+            if isinstance(a, Tensor):
+                factor = where((a == 0) & (b >= 0), 0.0, result * a.log())
+            else:  # a number base (2 ** t): a Python float keeps NumPy scalars out of the graph
+                base = a.item()
+                factor = where(b >= 0, 0.0, result * float("-inf")) if base == 0 else \
+                    result * float(np.log(base))
+            gb = unbroadcast(grad * factor, _shape_of(b))
+        return ga, gb
+
+
+class PowScalar(Op):
+    """``t ** c`` for a number ``c`` (the common case: squares, square roots)."""
+
+    _name = "PowBackward0"
+
+    @staticmethod
+    def forward(ctx, a, exponent):
+        ctx.save_for_backward(ctx.inputs[0])
+        ctx.exponent = exponent.item()  # a Python number, so backward stays in ember ops
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            return np.power(a, exponent)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        e = ctx.exponent
+        if e == 0:
+            return grad * 0, None
+        return grad * (a ** (e - 1) * e), None
+
+
+def pow(input, exponent, *, out=None) -> Tensor:
+    """``input ** exponent``; either may be a number (``2 ** t`` works).
+
+    Integer tensors to a negative integer number raise, as in PyTorch.
+
+    Example:
+        >>> ember.pow(ember.tensor([1, 2, 3]), 2)
+        tensor([1, 4, 9])
+    """
+    if isinstance(input, Tensor) and not isinstance(exponent, Tensor):
+        check_devices(input, exponent)
+        dt = D.result_type(input, exponent)
+        if dt.category < D._FLOAT and not isinstance(exponent, bool) and exponent < 0:
+            raise RuntimeError("Integers to negative integer powers are not allowed.")
+        result = PowScalar.apply(_cast(input, dt), _cast(exponent, dt))
+    elif isinstance(exponent, Tensor):
+        result = binary(Pow, input, exponent)
+    else:
+        raise TypeError(f"pow(): expected a Tensor for input or exponent, got "
+                        f"{type(input).__name__} and {type(exponent).__name__}")
+    return result if out is None else finish_out(result, out, "pow", input, exponent)
+
+
+def float_power(input, exponent, *, out=None) -> Tensor:
+    """``pow`` computed in double precision (complex128 for complex operands).
+
+    Example:
+        >>> ember.float_power(ember.tensor([2]), 2)
+        tensor([4.], dtype=torch.float64)
+    """
+    dt = D.complex128 if D.result_type(input, exponent).is_complex else D.float64
+    a = input.to(dt) if isinstance(input, Tensor) else input
+    b = exponent.to(dt) if isinstance(exponent, Tensor) else exponent
+    if isinstance(a, Tensor) and not isinstance(b, Tensor):
+        b = complex(b) if dt.is_complex else float(b)
+    return pow(a, b, out=out)
+
+
+def pow_(self, exponent):
+    return apply_inplace(self, pow(self, exponent), "pow_")
+
+
+def float_power_(self, exponent):
+    return apply_inplace(self, float_power(self, exponent), "float_power_")
+
+
+TENSOR_METHODS = {"pow": pow, "float_power": float_power, "pow_": pow_,
+                  "float_power_": float_power_}
