@@ -130,8 +130,15 @@ def numel(input) -> int:
 
 
 def is_storage(obj) -> bool:
-    """Whether ``obj`` is a storage object; ember answers False for every object."""
-    return False
+    """Whether ``obj`` is a storage (what ``tensor.untyped_storage()`` returns).
+
+    Example:
+        >>> ember.is_storage(ember.ones(2).untyped_storage())
+        True
+    """
+    from ._storage import UntypedStorage
+
+    return isinstance(obj, UntypedStorage)
 
 
 def set_num_threads(n) -> None:

@@ -213,3 +213,14 @@ def test_out_keyword_on_functions_that_lack_their_own(torch):
     x = ember.ones(2, requires_grad=True)
     with pytest.raises(RuntimeError, match="out="):
         ember.matmul(x, x, out=ember.empty(()))
+
+
+def test_is_storage_matches_torch(torch):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch warns that TypedStorage is deprecated
+        for lib in (ember, torch):
+            t = lib.ones(2)
+            assert [lib.is_storage(x) for x in (t.untyped_storage(), t, t.storage(), 3)] == \
+                [True, False, True, False]
