@@ -7,7 +7,8 @@
 
 import importlib as _importlib
 
-from . import _allocator, _dtype  # _allocator: glibc mallopt tuning (EMBER_NO_MALLOPT=1: off)
+# _allocator tunes glibc's malloc at import (EMBER_NO_MALLOPT=1 turns that off)
+from . import _allocator, _dtype, _threads
 from ._dtype import (
     bfloat16,
     bool,
@@ -141,15 +142,18 @@ def is_storage(obj) -> bool:
     return isinstance(obj, UntypedStorage)
 
 
-def set_num_threads(n) -> None:
-    """Accepted for compatibility; NumPy's BLAS decides its own thread count."""
+def set_num_threads(n: int) -> None:
+    """Set the number of threads ember's parallel work and NumPy's OpenBLAS use.
+
+    Example:
+        >>> ember.set_num_threads(1)
+    """
+    _threads.set_num_threads(n)
 
 
 def get_num_threads() -> int:
-    """The number of threads reported for intra-op parallelism (the machine's CPU count)."""
-    import os
-
-    return os.cpu_count() or 1
+    """The number of threads used for parallel work (``set_num_threads`` changes it)."""
+    return _threads.num_threads()
 
 
 def use_deterministic_algorithms(mode: bool, *, warn_only: bool = False) -> None:

@@ -18,7 +18,7 @@ import re
 import threading
 from collections.abc import Callable, Sequence
 
-__all__ = ["elementwise", "num_threads", "run_chunks", "split"]
+__all__ = ["elementwise", "num_threads", "set_num_threads", "run_chunks", "split"]
 
 _local = threading.local()
 _lock = threading.Lock()
@@ -76,6 +76,16 @@ _init()
 def num_threads() -> int:
     """Threads a parallel region uses (1: everything runs in the caller's thread)."""
     return _threads
+
+
+def set_num_threads(n: int) -> None:
+    """Use ``n`` threads: for ember's own parallel regions and for NumPy's OpenBLAS GEMMs."""
+    global _threads
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise RuntimeError("set_num_threads expects a positive integer")
+    _threads = min(n, 8)
+    if _blas_set is not None:
+        _blas_set(n)
 
 
 def split(n: int, per_item: int, target: int = 1 << 21, min_chunks: int | None = None):

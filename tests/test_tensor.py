@@ -224,3 +224,17 @@ def test_is_storage_matches_torch(torch):
             t = lib.ones(2)
             assert [lib.is_storage(x) for x in (t.untyped_storage(), t, t.storage(), 3)] == \
                 [True, False, True, False]
+
+
+def test_set_num_threads_round_trip(torch):
+    before = ember.get_num_threads()
+    try:
+        ember.set_num_threads(1)
+        assert ember.get_num_threads() == 1
+        assert ember.ones(64, 64).matmul(ember.ones(64, 64))[0, 0].item() == 64.0
+    finally:
+        ember.set_num_threads(before)
+    assert ember.get_num_threads() == before
+    for lib in (ember, torch):
+        with pytest.raises(RuntimeError, match="positive integer"):
+            lib.set_num_threads(0)
