@@ -1,0 +1,201 @@
+"""Quantiles (``quantile``, ``nanquantile``, ``nanmedian``) and linear-algebra conveniences
+(``addr``, ``matrix_power``, ``svd``, ``cholesky``, ``pinverse``, ``addmm_``...); exported by
+``misc``."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import _dtype as D
+from .._tensor import Tensor
+from ._core import set_node_name, wrap_dim
+from ._misc_more import _constant
+from .inplace import apply_inplace
+
+# -- quantiles ----------------------------------------------------------------------------------
+
+_INTERP = ("linear", "lower", "higher", "midpoint", "nearest")
+
+
+def _quantile(input: Tensor, q, dim, keepdim: bool, interpolation: str, ignore_nan: bool):
+    from .indexing import gather
+    from .sorting import sort
+
+    if interpolation not in _INTERP:
+        raise RuntimeError(f"quantile() interpolation must be one of linear, lower, higher, "
+                           f"midpoint or nearest. Got {interpolation}")
+    if not input._dtype.is_floating_point:
+        raise RuntimeError("quantile() input tensor must be either float or double dtype")
+    qs = q._data.astype(np.float64) if isinstance(q, Tensor) else np.asarray(q, np.float64)
+    if qs.ndim > 1:
+        raise RuntimeError("quantile() q must be a scalar or 1D tensor")
+    if ((qs < 0) | (qs > 1)).any():
+        raise RuntimeError("quantile() q values must be in the range [0, 1]")
+    x = input.reshape(-1) if dim is None else input
+    d = 0 if dim is None else wrap_dim(dim, input.ndim)
+    if x.ndim == 0:
+        x, d = x.reshape(1), 0
+    n = x.shape[d]
+    if n == 0:
+        raise RuntimeError("quantile() input tensor must be non-empty")
+    s = sort(x, d).values  # NaNs sort last
+    valid = (~np.isnan(x._data)).sum(axis=d, keepdims=True)  # per slice
+    count = valid if ignore_nan else np.full_like(valid, n)
+    has_nan = valid < n
+    outs = []
+    for qv in qs.reshape(-1):
+        pos = qv * np.maximum(count - 1, 0)
+        lo, hi = np.floor(pos).astype(np.int64), np.ceil(pos).astype(np.int64)
+        if interpolation == "lower":
+            hi = lo
+        elif interpolation == "higher":
+            lo = hi
+        elif interpolation == "nearest":
+            lo = hi = np.round(pos).astype(np.int64)  # round half to even, as torch
+        w = pos - lo if interpolation == "linear" else np.full(pos.shape, 0.5 if interpolation
+                                                               == "midpoint" else 0.0)
+        lo_t = Tensor._make(np.minimum(lo, n - 1), D.int64).to(input.device)
+        hi_t = Tensor._make(np.minimum(hi, n - 1), D.int64).to(input.device)
+        a, b = gather(s, d, lo_t), gather(s, d, hi_t)
+        v = a + (b - a) * Tensor._make(w.astype(s._data.dtype), s._dtype).to(input.device) \
+            if interpolation in ("linear", "midpoint") else a
+        nan_mask = (valid == 0) if ignore_nan else has_nan
+        if nan_mask.any():
+            from .compare import where
+
+            v = where(Tensor._make(nan_mask, D.bool).to(input.device), float("nan"), v)
+        outs.append(v if keepdim and dim is not None else v.squeeze(d))
+    if dim is None and keepdim:
+        outs = [o.reshape((1,) * input.ndim) for o in outs]
+    if qs.ndim == 0:
+        return outs[0]
+    from .joining import stack
+
+    return stack(outs, 0)
+
+
+def quantile(input: Tensor, q, dim: int | None = None, keepdim: bool = False, *,
+             interpolation: str = "linear", out=None) -> Tensor:
+    """The ``q``-quantiles of ``input`` (over all elements or along ``dim``); NaN where a slice
+    holds a NaN. Example: ``ember.quantile(ember.tensor([1., 2., 4.]), 0.5)``."""
+    res = _quantile(input, q, dim, keepdim, interpolation, ignore_nan=False)
+    return res if out is None else out.copy_(res)
+
+
+def nanquantile(input: Tensor, q, dim: int | None = None, keepdim: bool = False, *,
+                interpolation: str = "linear", out=None) -> Tensor:
+    """``quantile`` ignoring NaNs (NaN only where a slice is all NaN)."""
+    res = _quantile(input, q, dim, keepdim, interpolation, ignore_nan=True)
+    return res if out is None else out.copy_(res)
+
+
+def _return_types():
+    from ._reduce_select import return_type
+
+    return return_type("nanmedian"), return_type("svd", ("U", "S", "V"))
+
+
+def nanmedian(input: Tensor, dim: int | None = None, keepdim: bool = False):
+    """The lower median ignoring NaNs; with ``dim``, ``(values, indices)``."""
+    from .indexing import gather
+    from .sorting import sort
+
+    x = input.reshape(-1) if dim is None else input
+    d = 0 if dim is None else wrap_dim(dim, input.ndim)
+    if x.ndim == 0:
+        x, d = x.reshape(1), 0
+    if x.shape[d] == 0 and dim is None:
+        return _constant(np.nan, input._dtype, input.device)
+    s, order = sort(x, d)
+    valid = (~np.isnan(x._data)).sum(axis=d, keepdims=True) if input._dtype.is_floating_point \
+        else np.full([1 if i == d else n for i, n in enumerate(x.shape)], x.shape[d])
+    k = Tensor._make(np.maximum(valid - 1, 0) // 2, D.int64).to(input.device)
+    values, indices = gather(s, d, k), gather(order, d, k)
+    if dim is None:
+        return values.reshape(())
+    if not keepdim:
+        values, indices = values.squeeze(d), indices.squeeze(d)
+    return _NANMEDIAN(values, indices)
+
+
+# -- linear algebra conveniences ----------------------------------------------------------------
+
+def addr(input: Tensor, vec1: Tensor, vec2: Tensor, *, beta=1, alpha=1, out=None) -> Tensor:
+    """``beta * input + alpha * outer(vec1, vec2)``."""
+    from .linalg import outer
+
+    prod = outer(vec1, vec2)
+    prod = prod * alpha if alpha != 1 else prod
+    base = input * beta if beta != 1 else input
+    res = set_node_name(prod if beta == 0 else base + prod, "AddrBackward0")
+    return res if out is None else out.copy_(res)
+
+
+def addr_(self: Tensor, vec1: Tensor, vec2: Tensor, *, beta=1, alpha=1) -> Tensor:
+    return apply_inplace(self, addr(self, vec1, vec2, beta=beta, alpha=alpha), "addr_")
+
+
+def addmm_(self: Tensor, mat1: Tensor, mat2: Tensor, *, beta=1, alpha=1) -> Tensor:
+    from .linalg import addmm
+
+    return apply_inplace(self, addmm(self, mat1, mat2, beta=beta, alpha=alpha), "addmm_")
+
+
+def cumsum_(self: Tensor, dim: int, *, dtype=None) -> Tensor:
+    return apply_inplace(self, self.cumsum(dim, dtype=dtype), "cumsum_")
+
+
+def cumprod_(self: Tensor, dim: int, *, dtype=None) -> Tensor:
+    return apply_inplace(self, self.cumprod(dim, dtype=dtype), "cumprod_")
+
+
+def matrix_power(input: Tensor, n: int) -> Tensor:
+    """``input`` multiplied by itself ``n`` times (the inverse's power for negative ``n``)."""
+    from .. import linalg
+
+    return linalg.matrix_power(input, n)
+
+
+def svd(input: Tensor, some: bool = True, compute_uv: bool = True):
+    """The legacy ``torch.svd``: ``(U, S, V)`` with ``V`` (not ``Vh``); prefer
+    ``ember.linalg.svd``."""
+    from .. import linalg
+
+    U, S, Vh = linalg.svd(input, full_matrices=not some)
+    V = Vh.mT.conj() if Vh._dtype.is_complex else Vh.mT
+    if not compute_uv:
+        U, V = U.detach().zero_(), V.detach().zero_()
+    return _SVD(U, S, V)
+
+
+def cholesky(input: Tensor, upper: bool = False, *, out=None) -> Tensor:
+    """The legacy ``torch.cholesky``; prefer ``ember.linalg.cholesky``."""
+    from .. import linalg
+
+    res = linalg.cholesky(input, upper=upper)
+    return res if out is None else out.copy_(res)
+
+
+def pinverse(input: Tensor, rcond: float = 1e-15) -> Tensor:
+    """Moore-Penrose pseudo-inverse via the SVD (singular values below ``rcond * max`` are
+    dropped)."""
+    from .. import linalg
+    from .compare import where
+
+    U, S, Vh = linalg.svd(input, full_matrices=False)
+    cutoff = S.amax(-1, keepdim=True) * rcond if S.numel() else S
+    inv = where(S > cutoff, 1 / where(S > cutoff, S, 1.0), 0.0)
+    Vm = Vh.mT.conj() if Vh._dtype.is_complex else Vh.mT
+    Uh = U.mT.conj() if U._dtype.is_complex else U.mT
+    return (Vm * inv.unsqueeze(-2)) @ Uh
+
+
+__all__ = ["quantile", "nanquantile", "nanmedian", "addr", "matrix_power", "svd", "cholesky",
+           "pinverse"]
+
+_NANMEDIAN, _SVD = _return_types()
+
+TENSOR_METHODS = {
+    **{name: globals()[name] for name in __all__},
+    "addr_": addr_, "addmm_": addmm_, "cumsum_": cumsum_, "cumprod_": cumprod_,
+}
