@@ -90,15 +90,8 @@ class Minimum(_Extremum):
     ufunc = np.minimum
 
 
-class _NanExtremum(Op):
+class _NanExtremum(_Extremum):
     """fmax/fmin: a NaN loses to a number; the gradient goes wholly to the chosen side."""
-
-    ufunc = None
-
-    @classmethod
-    def forward(cls, ctx, a, b):
-        ctx.save_for_backward(*ctx.inputs)
-        return cls.ufunc(a, b)
 
     @classmethod
     def backward(cls, ctx, grad):
