@@ -54,14 +54,9 @@ class Adagrad(Optimizer):
                 state["step"] = _new_scalar(0.0)
                 state["sum"] = _full_like(p, initial_accumulator_value)
 
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault("foreach", None)
-            group.setdefault("maximize", False)
-            group.setdefault("differentiable", False)
-            group.setdefault("fused", None)
-        self._tensor_steps("step")
+    # Filled into param groups of older state dicts (see Optimizer.__setstate__).
+    _group_defaults = {"foreach": None, "maximize": False, "differentiable": False, "fused": None}
+    _tensor_state_keys = ("step",)
 
     def share_memory(self) -> None:
         """Accepted for compatibility: ember's state already lives in ordinary memory."""

@@ -46,15 +46,12 @@ class NAdam(Optimizer):
                         foreach=foreach, capturable=capturable, differentiable=differentiable)
         super().__init__(params, defaults)
 
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault("maximize", False)
-            group.setdefault("foreach", None)
-            group.setdefault("capturable", False)
-            group.setdefault("differentiable", False)
-            group.setdefault("decoupled_weight_decay", False)
-        self._tensor_steps("step", "mu_product")
+    # Filled into param groups of older state dicts (see Optimizer.__setstate__).
+    _group_defaults = {
+        "maximize": False, "foreach": None, "capturable": False, "differentiable": False,
+        "decoupled_weight_decay": False
+    }
+    _tensor_state_keys = ("step", "mu_product")
 
     def step(self, closure: Callable | None = None):
         """Perform a single optimization step (``closure`` re-evaluates the loss, optional)."""

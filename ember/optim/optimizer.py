@@ -175,6 +175,9 @@ class Optimizer:
         return {"defaults": self.defaults, "state": self.state,
                 "param_groups": self.param_groups}
 
+    _group_defaults: dict = {}  # group keys newer than some checkpoints, with their defaults
+    _tensor_state_keys: tuple = ()  # per-param state that old checkpoints kept as numbers
+
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         for name in _HOOK_DICTS:
@@ -183,6 +186,11 @@ class Optimizer:
         self.__dict__.setdefault("_step_depth", 0)
         self.__dict__.setdefault("_buffers", {})
         self.defaults.setdefault("differentiable", False)
+        for group in self.param_groups:
+            for key, value in self._group_defaults.items():
+                group.setdefault(key, value)
+        if self._tensor_state_keys:
+            self._tensor_steps(*self._tensor_state_keys)
 
     def __repr__(self) -> str:
         text = self.__class__.__name__ + " ("

@@ -42,15 +42,12 @@ class RAdam(Optimizer):
                         differentiable=differentiable)
         super().__init__(params, defaults)
 
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault("foreach", None)
-            group.setdefault("maximize", False)
-            group.setdefault("differentiable", False)
-            group.setdefault("decoupled_weight_decay", False)
-            group.setdefault("capturable", False)
-        self._tensor_steps("step")
+    # Filled into param groups of older state dicts (see Optimizer.__setstate__).
+    _group_defaults = {
+        "foreach": None, "maximize": False, "differentiable": False,
+        "decoupled_weight_decay": False, "capturable": False
+    }
+    _tensor_state_keys = ("step",)
 
     def step(self, closure: Callable | None = None):
         """Perform a single optimization step (``closure`` re-evaluates the loss, optional)."""

@@ -49,16 +49,12 @@ class RMSprop(Optimizer):
                         maximize=maximize, differentiable=differentiable)
         super().__init__(params, defaults)
 
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault("momentum", 0)
-            group.setdefault("centered", False)
-            group.setdefault("foreach", None)
-            group.setdefault("maximize", False)
-            group.setdefault("differentiable", False)
-            group.setdefault("capturable", False)
-        self._tensor_steps("step")
+    # Filled into param groups of older state dicts (see Optimizer.__setstate__).
+    _group_defaults = {
+        "momentum": 0, "centered": False, "foreach": None, "maximize": False,
+        "differentiable": False, "capturable": False
+    }
+    _tensor_state_keys = ("step",)
 
     def step(self, closure: Callable | None = None):
         """Perform a single optimization step (``closure`` re-evaluates the loss, optional)."""
