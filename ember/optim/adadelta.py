@@ -65,8 +65,7 @@ class Adadelta(Optimizer):
                     state["step"] = _new_scalar(0.0)
                     state["square_avg"] = _zeros_like(p)
                     state["acc_delta"] = _zeros_like(p)
-                step_arr = state["step"]._data
-                np.add(step_arr, 1, out=step_arr)
+                self._advance_step(state)
                 g = self._grad_of(p, weight_decay, maximize)
                 pd = p._data
                 tmp = self._buffer(pd)

@@ -72,9 +72,7 @@ class Adagrad(Optimizer):
                 if p._grad is None:
                     continue
                 state = self.state[p]
-                step_arr = state["step"]._data
-                np.add(step_arr, 1, out=step_arr)
-                step = float(step_arr)
+                step = self._advance_step(state)
                 g = self._grad_of(p, weight_decay, maximize)
                 pd = p._data
                 tmp = self._buffer(pd)

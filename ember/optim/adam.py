@@ -100,14 +100,8 @@ class Adam(Optimizer):
                     if amsgrad:
                         state["max_exp_avg_sq"] = _zeros_like(p)
                 pd = p._data
-                step_arr = state["step"]._data
-                np.add(step_arr, 1, out=step_arr)
-                step = float(step_arr)
-                if weight_decay != 0 and decoupled:
-                    np.multiply(pd, 1 - lr * weight_decay, out=pd)
-                    g = self._grad_of(p, 0, maximize)
-                else:
-                    g = self._grad_of(p, weight_decay, maximize)
+                step = self._advance_step(state)
+                g = self._decayed_grad(p, lr, weight_decay, decoupled, maximize)
                 m = state["exp_avg"]._data
                 v = state["exp_avg_sq"]._data
                 tmp = self._buffer(pd)

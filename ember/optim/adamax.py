@@ -62,9 +62,7 @@ class Adamax(Optimizer):
                     state["step"] = _new_scalar(0.0)
                     state["exp_avg"] = _zeros_like(p)
                     state["exp_inf"] = _zeros_like(p)
-                step_arr = state["step"]._data
-                np.add(step_arr, 1, out=step_arr)
-                step = float(step_arr)
+                step = self._advance_step(state)
                 g = self._grad_of(p, weight_decay, maximize)
                 pd = p._data
                 tmp = self._buffer(pd)

@@ -63,9 +63,7 @@ class ASGD(Optimizer):
                     state["eta"] = _new_scalar(lr)
                     state["mu"] = _new_scalar(1.0)
                     state["ax"] = _zeros_like(p)
-                step_arr = state["step"]._data
-                np.add(step_arr, 1, out=step_arr)
-                step = float(step_arr)
+                step = self._advance_step(state)
                 g = self._grad_of(p, weight_decay, maximize)
                 pd = p._data
                 tmp = self._buffer(pd)

@@ -71,15 +71,9 @@ class NAdam(Optimizer):
                     state["mu_product"] = _new_scalar(1.0)
                     state["exp_avg"] = _zeros_like(p)
                     state["exp_avg_sq"] = _zeros_like(p)
-                step_arr = state["step"]._data
-                np.add(step_arr, 1, out=step_arr)
-                step = float(step_arr)
+                step = self._advance_step(state)
                 pd = p._data
-                if weight_decay != 0 and decoupled:
-                    np.multiply(pd, 1 - lr * weight_decay, out=pd)
-                    g = self._grad_of(p, 0, maximize)
-                else:
-                    g = self._grad_of(p, weight_decay, maximize)
+                g = self._decayed_grad(p, lr, weight_decay, decoupled, maximize)
                 mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * momentum_decay))
                 mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * momentum_decay))
                 mu_prod_arr = state["mu_product"]._data

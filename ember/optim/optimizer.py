@@ -439,6 +439,22 @@ class Optimizer:
             self._buffers[key] = buf
         return buf[:n].reshape(like.shape)
 
+    @staticmethod
+    def _advance_step(state: dict) -> float:
+        """Add one to ``state['step']`` (a 0-d tensor, updated in place); return the new count."""
+        step_arr = state["step"]._data
+        np.add(step_arr, 1, out=step_arr)
+        return float(step_arr)
+
+    def _decayed_grad(self, p: Tensor, lr: float, weight_decay: float, decoupled: bool,
+                      maximize: bool):
+        """The gradient to use: decoupled (AdamW-style) decay shrinks ``p`` in place first,
+        otherwise ``weight_decay`` is added to the gradient as an L2 term."""
+        if weight_decay != 0 and decoupled:
+            np.multiply(p._data, 1 - lr * weight_decay, out=p._data)
+            return self._grad_of(p, 0, maximize)
+        return self._grad_of(p, weight_decay, maximize)
+
     def _grad_of(self, p: Tensor, weight_decay: float, maximize: bool):
         """The gradient array with ``maximize`` and L2 ``weight_decay`` applied (never
         modifying ``p.grad``)."""

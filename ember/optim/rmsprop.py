@@ -75,8 +75,7 @@ class RMSprop(Optimizer):
                         state["momentum_buffer"] = _zeros_like(p)
                     if centered:
                         state["grad_avg"] = _zeros_like(p)
-                step_arr = state["step"]._data
-                np.add(step_arr, 1, out=step_arr)
+                self._advance_step(state)
                 g = self._grad_of(p, weight_decay, maximize)
                 pd = p._data
                 tmp = self._buffer(pd)

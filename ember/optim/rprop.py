@@ -61,8 +61,7 @@ class Rprop(Optimizer):
                     state["step"] = _new_scalar(0.0)
                     state["prev"] = _zeros_like(p)
                     state["step_size"] = _full_like(p, _to_scalar(group["lr"]))
-                step_arr = state["step"]._data
-                np.add(step_arr, 1, out=step_arr)
+                self._advance_step(state)
                 g = self._grad_of(p, 0, maximize)
                 pd = p._data
                 tmp = self._buffer(pd)
