@@ -146,38 +146,37 @@ class FloorDivide(Op):
                            "ember.div(a, b, rounding_mode='floor') for a zero gradient")
 
 
-class Remainder(Op):
-    @staticmethod
-    def forward(ctx, a, b):
+class _Mod(Op):
+    """Remainder after division rounded by ``rounding``: ``a - b * div(a, b, rounding)``."""
+
+    ufunc = rounding = None
+
+    @classmethod
+    def forward(cls, ctx, a, b):
         _check_int_zero(a, b)
         ctx.save_for_backward(*ctx.inputs)
         with np.errstate(divide="ignore", invalid="ignore"):
-            return np.remainder(a, b)
+            return cls.ufunc(a, b)
 
-    @staticmethod
-    def backward(ctx, grad):
+    @classmethod
+    def backward(cls, ctx, grad):
         a, b = ctx.saved_tensors
         ga = unbroadcast(grad, _shape_of(a)) if ctx.needs_input_grad[0] else None
-        gb = unbroadcast(-grad * div(a, b, rounding_mode="floor"), _shape_of(b)) \
+        gb = unbroadcast(-grad * div(a, b, rounding_mode=cls.rounding), _shape_of(b)) \
             if ctx.needs_input_grad[1] else None
         return ga, gb
 
 
-class Fmod(Op):
-    @staticmethod
-    def forward(ctx, a, b):
-        _check_int_zero(a, b)
-        ctx.save_for_backward(*ctx.inputs)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.fmod(a, b)
+class Remainder(_Mod):
+    """Python's ``%`` (the sign of the divisor)."""
 
-    @staticmethod
-    def backward(ctx, grad):
-        a, b = ctx.saved_tensors
-        ga = unbroadcast(grad, _shape_of(a)) if ctx.needs_input_grad[0] else None
-        gb = unbroadcast(-grad * div(a, b, rounding_mode="trunc"), _shape_of(b)) \
-            if ctx.needs_input_grad[1] else None
-        return ga, gb
+    ufunc, rounding = np.remainder, "floor"
+
+
+class Fmod(_Mod):
+    """C's ``fmod`` (the sign of the dividend)."""
+
+    ufunc, rounding = np.fmod, "trunc"
 
 
 def add(input, other, *, alpha=1, out=None) -> Tensor:
