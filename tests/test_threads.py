@@ -1,0 +1,85 @@
+"""ember's thread pool: parallel regions, and OpenBLAS held at one thread while they run."""
+
+import threading
+
+import numpy as np
+import pytest
+
+from ember import _threads
+
+needs_blas = pytest.mark.skipif(_threads._blas_get is None, reason="OpenBLAS not found")
+
+
+def test_run_chunks_calls_every_chunk_once():
+    seen = []
+    lock = threading.Lock()
+
+    def fn(lo, hi):
+        with lock:
+            seen.append((lo, hi))
+
+    for blas in (True, False):
+        seen.clear()
+        bounds = _threads.split(100, 1 << 16, target=1 << 18)
+        _threads.run_chunks(fn, bounds, blas=blas)
+        assert sorted(seen) == bounds
+
+
+@needs_blas
+def test_blas_region_runs_single_threaded_gemms_and_restores_the_count():
+    before = _threads._blas_get()
+    a = np.random.default_rng(0).standard_normal((256, 256)).astype(np.float32)
+    inside = []
+    out = np.empty((8, 256, 256), np.float32)
+
+    def fn(lo, hi):
+        inside.append(_threads._blas_get())
+        for i in range(lo, hi):
+            np.matmul(a, a, out=out[i])
+
+    _threads.run_chunks(fn, [(i, i + 1) for i in range(8)])
+    if _threads.num_threads() > 1:
+        assert set(inside) == {1}
+    assert _threads._blas_get() == before
+    np.testing.assert_allclose(out, np.broadcast_to(a @ a, out.shape), rtol=1e-5, atol=1e-4)
+    # the BLAS pool comes back after the region: a large GEMM still gives the right answer
+    b = np.random.default_rng(1).standard_normal((512, 512)).astype(np.float32)
+    np.testing.assert_allclose(b @ b, b.astype(np.float64) @ b, rtol=1e-3, atol=1e-2)
+
+
+@needs_blas
+def test_blas_count_restored_when_a_chunk_raises():
+    before = _threads._blas_get()
+
+    def fn(lo, hi):
+        if lo == 3:
+            raise ValueError("chunk 3 failed")
+
+    with pytest.raises(ValueError, match="chunk 3"):
+        _threads.run_chunks(fn, [(i, i + 1) for i in range(6)])
+    assert _threads._blas_get() == before
+
+
+@needs_blas
+def test_overlapping_regions_from_two_threads_restore_once_both_end():
+    before = _threads._blas_get()
+    started = threading.Barrier(2)
+
+    def fn(lo, hi):
+        started.wait(timeout=5) if lo == 0 else None
+
+    errors = []
+
+    def region():
+        try:
+            _threads.run_chunks(fn, [(0, 1), (1, 2)])
+        except BaseException as err:  # noqa: BLE001
+            errors.append(err)
+
+    t = threading.Thread(target=region)
+    t.start()
+    region()
+    t.join()
+    assert not errors
+    assert _threads._blas_regions == 0
+    assert _threads._blas_get() == before
