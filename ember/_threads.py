@@ -17,43 +17,18 @@ thread without stopping its pool made it 76 ms.
 
 from __future__ import annotations
 
-import ctypes
 import itertools
 import os
-import re
 import threading
 from collections.abc import Callable, Sequence
+
+from . import _blas
 
 __all__ = ["elementwise", "num_threads", "set_num_threads", "run_chunks", "split"]
 
 _local = threading.local()
 _lock = threading.Lock()
 _pool = None
-
-
-def _find_blas():
-    """(set, get) thread-count functions of the OpenBLAS that NumPy loaded and its
-    thread-pool shutdown, or Nones."""
-    try:
-        with open("/proc/self/maps") as f:
-            paths = sorted(set(re.findall(r"(/\S*openblas\S*\.so[\w.\-]*)", f.read())))
-    except OSError:
-        return None, None
-    for path in paths:
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
-        for prefix, suffix in (("scipy_openblas_", "64_"), ("scipy_openblas_", ""),
-                               ("openblas_", "64_"), ("openblas_", "")):
-            setter = getattr(lib, f"{prefix}set_num_threads{suffix}", None)
-            getter = getattr(lib, f"{prefix}get_num_threads{suffix}", None)
-            if setter is not None and getter is not None:
-                setter.argtypes = [ctypes.c_int]
-                setter.restype = None
-                getter.restype = ctypes.c_int
-                return setter, getter, getattr(lib, "blas_thread_shutdown_", None)
-    return None, None, None
 
 
 def _cpus() -> int:
@@ -64,10 +39,7 @@ def _cpus() -> int:
 
 
 def _init():
-    global _blas_set, _blas_get, _blas_shutdown, _threads
-    import numpy  # noqa: F401  (the BLAS must be loaded before it can be found)
-
-    _blas_set, _blas_get, _blas_shutdown = _find_blas()
+    global _threads
     n = _cpus() if _blas_get is None else min(_cpus(), max(1, _blas_get()))
     env = os.environ.get("EMBER_NUM_THREADS", "")
     if env.isdigit() and int(env) > 0:
@@ -75,7 +47,8 @@ def _init():
     _threads = max(1, min(n, 8))
 
 
-_blas_set = _blas_get = _blas_shutdown = None
+_blas_set, _blas_get, _blas_shutdown = (_blas.set_num_threads, _blas.get_num_threads,
+                                        _blas.thread_shutdown)
 _threads = 1
 _init()
 

@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 
+from .. import _blas
 from .._tensor import Tensor
 from .optimizer import Optimizer, _check_lr, _to_scalar
 
@@ -66,7 +67,6 @@ class SGD(Optimizer):
                     continue
                 g = self._grad_of(p, weight_decay, maximize)
                 pd = p._data
-                tmp = self._buffer(pd)
                 d = g
                 if momentum != 0:
                     state = self.state[p]
@@ -75,22 +75,35 @@ class SGD(Optimizer):
                         # The first step copies the gradient (no dampening), as PyTorch does.
                         buf_t = Tensor._make(g.copy(), p._grad._dtype)
                         state["momentum_buffer"] = buf_t
-                        buf = buf_t._data
                     else:
-                        buf = buf_t._data
-                        np.multiply(buf, momentum, out=buf)
-                        if dampening != 0:
-                            np.multiply(g, 1 - dampening, out=tmp)
-                            np.add(buf, tmp, out=buf)
-                        else:
-                            np.add(buf, g, out=buf)
+                        _scale_add(buf_t._data, momentum, g, 1 - dampening, self)
+                    d = buf_t._data
                     if nesterov:
-                        np.multiply(buf, momentum, out=tmp)
-                        np.add(g, tmp, out=tmp)
+                        tmp = self._buffer(pd)
+                        np.copyto(tmp, g)
+                        _add_scaled(tmp, momentum, d, self)
                         d = tmp
-                    else:
-                        d = buf
-                np.multiply(d, lr, out=tmp)
-                np.subtract(pd, tmp, out=pd)
+                _add_scaled(pd, -lr, d, self)
                 p._version[0] += 1
         return loss
+
+
+# The update in fused passes: OpenBLAS's axpby/axpy where they apply (float32/float64,
+# contiguous), else NumPy with a scratch array. Per step on 1.2M float32 parameters (the CNN
+# benchmark's SGD with momentum): 1.17 ms in four NumPy passes, 0.56 ms in two BLAS calls.
+
+def _scale_add(y: np.ndarray, b: float, x: np.ndarray, a: float, opt: Optimizer) -> None:
+    """``y = b*y + a*x`` in place (``opt`` lends a scratch array if one is needed)."""
+    if _blas.axpby(a, x, b, y):
+        return
+    np.multiply(y, b, out=y)
+    if a != 1:
+        x = np.multiply(x, a, out=opt._buffer(y, 2))
+    np.add(y, x, out=y)
+
+
+def _add_scaled(y: np.ndarray, a: float, x: np.ndarray, opt: Optimizer) -> None:
+    """``y += a*x`` in place (``opt`` lends a scratch array if one is needed)."""
+    if _blas.axpy(a, x, y):
+        return
+    np.add(y, np.multiply(x, a, out=opt._buffer(y, 2)), out=y)

@@ -1,0 +1,45 @@
+"""The direct OpenBLAS kernels: the fused result where they apply, and a refusal (nothing
+written) where they don't, so callers fall back to NumPy."""
+
+import numpy as np
+import pytest
+
+from ember import _blas
+
+needs_kernels = pytest.mark.skipif(not _blas._kernels, reason="OpenBLAS kernels not found")
+
+
+@needs_kernels
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n", [1, 7, 100_003])
+def test_axpby_and_axpy_match_numpy(dtype, n):
+    rng = np.random.default_rng(n)
+    x = rng.standard_normal(n).astype(dtype)
+    y = rng.standard_normal(n).astype(dtype)
+    want = 0.3 * x.astype(np.float64) + 0.9 * y
+    assert _blas.axpby(0.3, x, 0.9, y)
+    np.testing.assert_allclose(y, want, rtol=1e-6, atol=1e-6)
+    want = y + -0.01 * x.astype(np.float64)
+    assert _blas.axpy(-0.01, x, y)
+    np.testing.assert_allclose(y, want, rtol=1e-6, atol=1e-6)
+
+
+@needs_kernels
+def test_kernels_refuse_what_they_cannot_do_and_leave_y_alone():
+    y = np.ones((4, 4), np.float32)
+    before = y.copy()
+    cases = [
+        (np.ones((4, 4), np.float64), y),                         # dtype mismatch
+        (np.ones((4, 8), np.float32)[:, ::2], y),                 # strided x
+        (np.ones((4, 4), np.float32).T.copy(order="F"), y),       # Fortran-ordered x
+        (np.ones((4, 4), np.float32), np.ones((4, 4), np.float32).T),  # Fortran-ordered y
+        (np.ones(3, np.float32), y),                              # size mismatch
+        (np.ones((4, 4), np.float16), y.astype(np.float16)),      # no half kernel
+    ]
+    for x, target in cases:
+        assert not _blas.axpby(1.0, x, 2.0, target)
+        assert not _blas.axpy(1.0, x, target)
+    ro = np.ones(4, np.float32)
+    ro.flags.writeable = False
+    assert not _blas.axpy(1.0, np.ones(4, np.float32), ro)
+    np.testing.assert_array_equal(y, before)
