@@ -136,8 +136,12 @@ def unbroadcast(grad: Tensor, shape) -> Tensor:
     ndiff = len(gshape) - len(shape)
     axes = tuple(range(ndiff)) + tuple(
         i + ndiff for i, s in enumerate(shape) if s == 1 and gshape[i + ndiff] != 1)
+    if not _state.enabled and type(grad._data) is np.ndarray:
+        # first-order backward: the same reduction on the array, without recording ops
+        arr = np.add.reduce(grad._data, axis=axes, keepdims=True) if axes else grad._data
+        return Tensor._make(arr.reshape(shape) if ndiff else arr, grad._dtype)
     if axes:
-        grad = grad.sum(dim=axes, keepdim=True) if not ndiff else grad.sum(dim=axes, keepdim=True)
+        grad = grad.sum(dim=axes, keepdim=True)
     if ndiff:
         grad = grad.reshape(shape)
     return grad

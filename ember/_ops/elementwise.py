@@ -12,6 +12,7 @@ import numpy as np
 
 from .. import _dtype as D
 from .._tensor import Tensor
+from ..autograd import grad_mode
 from . import binary_math as _binary_math
 from . import bitwise as _bitwise
 from ._binary import (  # noqa: F401  (promote/binary/check_devices are imported from here)
@@ -29,6 +30,8 @@ from ._binary import (  # noqa: F401  (promote/binary/check_devices are imported
 )
 from ._core import Op, unbroadcast
 from .inplace import apply_inplace
+
+_state = grad_mode._state
 
 __all__ = ["add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide",
            "floor_divide", "remainder", "fmod", "neg", "negative"]
@@ -84,9 +87,21 @@ class Mul(Op):
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
-        ga = unbroadcast(grad * b, _shape_of(a)) if ctx.needs_input_grad[0] else None
-        gb = unbroadcast(grad * a, _shape_of(b)) if ctx.needs_input_grad[1] else None
+        need = ctx.needs_input_grad
+        if not _state.enabled and type(grad._data) is np.ndarray:
+            # first-order backward: multiply the arrays, without recording ops
+            g, dt = grad._data, grad._dtype
+            ga = unbroadcast(_array_tensor(g * _raw(b), dt), _shape_of(a)) if need[0] else None
+            gb = unbroadcast(_array_tensor(g * _raw(a), dt), _shape_of(b)) if need[1] else None
+            return ga, gb
+        ga = unbroadcast(grad * b, _shape_of(a)) if need[0] else None
+        gb = unbroadcast(grad * a, _shape_of(b)) if need[1] else None
         return ga, gb
+
+
+def _array_tensor(arr, dtype) -> Tensor:
+    """A Tensor of a NumPy result (0-d operands give a NumPy scalar: made an array again)."""
+    return Tensor._make(arr if type(arr) is np.ndarray else np.asarray(arr), dtype)
 
 
 class Div(Op):

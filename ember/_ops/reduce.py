@@ -13,6 +13,7 @@ import numpy as np
 
 from .. import _dtype as D
 from .._tensor import Tensor
+from ..autograd import grad_mode
 from ._core import Op, wrap_dim, wrap_dims
 
 
@@ -20,6 +21,14 @@ def expand_reduced(grad: Tensor, in_shape: tuple, axes: tuple, keepdim: bool) ->
     """Broadcast a reduced gradient back over the reduced axes (the adjoint of a reduction)."""
     from .movement import Expand, View
 
+    if not grad_mode._state.enabled and type(grad._data) is np.ndarray:
+        # first-order backward: reshape and broadcast the array, without recording ops
+        arr = grad._data
+        if not keepdim and axes:
+            arr = arr.reshape(tuple(1 if i in axes else n for i, n in enumerate(in_shape)))
+        if arr.shape != tuple(in_shape):
+            arr = np.broadcast_to(arr, in_shape)
+        return Tensor._make(arr, grad._dtype)
     if not keepdim and axes:
         shape = list(in_shape)
         for a in axes:

@@ -14,7 +14,7 @@ from .grad_mode import (
     no_grad,
     set_grad_enabled,
 )
-from .graph import Node, run_backward
+from .graph import Node, _tensor_type, run_backward
 
 __all__ = ["backward", "grad", "no_grad", "enable_grad", "set_grad_enabled", "inference_mode",
            "is_grad_enabled", "detect_anomaly", "set_detect_anomaly", "Function",
@@ -25,15 +25,17 @@ __all__ = ["backward", "grad", "no_grad", "enable_grad", "set_grad_enabled", "in
 def _as_tuple(x):
     if x is None:
         return None
-    from .._tensor import Tensor
+    return (x,) if isinstance(x, _tensor_type()) else tuple(x)
 
-    return (x,) if isinstance(x, Tensor) else tuple(x)
+
+def _ones_like(t):
+    from .._creation import ones_like
+
+    return ones_like(t)
 
 
 def _make_grads(outputs, grad_outputs, create_graph):
-    from .._creation import ones_like
-    from .._tensor import Tensor
-
+    Tensor = _tensor_type()  # a function-level import costs about 1 us per call
     grads = []
     for i, out in enumerate(outputs):
         g = grad_outputs[i] if grad_outputs is not None and i < len(grad_outputs) else None
@@ -47,7 +49,7 @@ def _make_grads(outputs, grad_outputs, create_graph):
                     f"backward(gradient=...) with a tensor of shape {list(out.shape)}, or "
                     "reduce the output first (e.g. out.sum().backward())")
             g = Tensor._make(np.ones(out._data.shape, out._dtype.np_dtype), out._dtype) \
-                if type(out._data) is np.ndarray else ones_like(out)
+                if type(out._data) is np.ndarray else _ones_like(out)
         elif not isinstance(g, Tensor):
             from .._creation import tensor
 

@@ -13,6 +13,7 @@ import itertools
 import re
 import weakref
 
+import numpy as np
 from numpy import ndarray
 
 from . import anomaly, grad_mode
@@ -318,7 +319,9 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs=None,
                         slot[nr] = g
                     elif fast_sum and prev._dtype is g._dtype and type(prev._data) is ndarray \
                             and prev._data.shape == g._data.shape:
-                        slot[nr] = Tensor._make(prev._data + g._data, prev._dtype)
+                        total = prev._data + g._data  # 0-d operands give a NumPy scalar
+                        slot[nr] = Tensor._make(total if type(total) is ndarray
+                                                else np.asarray(total), prev._dtype)
                     else:
                         slot[nr] = prev + g
             for nxt, _ in node.next_functions:
