@@ -6,7 +6,7 @@ import pytest
 
 import ember
 
-from ._helpers import same
+from ._helpers import copy_params, same
 
 
 @pytest.mark.parametrize("use_c", [False, True])
@@ -30,3 +30,40 @@ def test_lstm_grads_and_double_backward_match_torch(torch, rng, use_c):
         res.append((out, cn, *grads, *second))
     for e, t in zip(*res):
         same(e, t, atol=1e-9, rtol=1e-7)
+
+
+def test_lstm_layer_node_is_torchs_and_backward_runs_twice_with_retain_graph(torch, rng):
+    x = rng.standard_normal((6, 2, 3)).astype(np.float32)
+    mods = {ember: ember.nn.LSTM(3, 4), torch: torch.nn.LSTM(3, 4)}
+    copy_params(mods[ember], mods[torch])
+    res = []
+    for lib, lstm in mods.items():
+        xt = lib.tensor(x, requires_grad=True)
+        out, (hn, cn) = lstm(xt)
+        assert out.grad_fn.name() == "MkldnnRnnLayerBackward0"
+        loss = out.sum() + (hn ** 2).sum() + cn.mean()
+        loss.backward(retain_graph=True)
+        first = xt.grad.clone()
+        loss.backward()
+        same(xt.grad, 2 * first, atol=1e-6, rtol=1e-6)
+        res.append(first)
+    same(res[0], res[1], atol=3e-5, rtol=1e-4)
+
+
+def test_lstm_output_changed_in_place_fails_backward_like_torch(torch):
+    for lib in (ember, torch):
+        out, (hn, cn) = lib.nn.LSTM(3, 4)(lib.ones(5, 2, 3, requires_grad=True))
+        loss = out.sum()
+        with lib.no_grad():
+            out.mul_(0)
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            loss.backward()
+
+
+def test_lstm_layer_with_mixed_dtypes_raises_like_torch(torch):
+    for lib in (ember, torch):
+        lstm = lib.nn.LSTM(3, 4)
+        x = lib.zeros(5, 2, 3)
+        h0 = lib.zeros(1, 2, 4, dtype=lib.float64)
+        with pytest.raises(RuntimeError):
+            lstm(x, (h0, h0))

@@ -90,3 +90,34 @@ OPS = [
 OPS[[s.name for s in OPS].index("nn.prelu")].make = (
     lambda rng: [_away_from([0.0])((3, 4))(rng)[0], rng.uniform(0.1, 0.5, (4,))])
 OPS[[s.name for s in OPS].index("nn.prelu")].grad_inputs = None
+
+
+def _lstm_layer(reverse, bias=True):
+    """One LSTM layer direction: ember's fused node against the same recurrence written out
+    with torch ops (torch has no public single-layer function)."""
+    def fn(L, gi, h0, c0, w_hh, *b):
+        b_hh = b[0] if bias else None
+        if L.__name__ == "ember":
+            from ember._ops.rnn_layer import lstm_layer
+
+            return lstm_layer(gi, h0, c0, w_hh, b_hh, reverse)
+        h, c, seq = h0, c0, []
+        steps = gi.unbind(0)
+        for g_t in (steps[::-1] if reverse else steps):
+            z = g_t + F(L).linear(h, w_hh, b_hh)
+            i, f, g, o = z.chunk(4, -1)
+            c = L.sigmoid(f) * c + L.sigmoid(i) * L.tanh(g)
+            h = L.sigmoid(o) * L.tanh(c)
+            seq.append(h)
+        return L.stack(seq[::-1] if reverse else seq, 0), h, c
+    return fn
+
+
+_LSTM_SHAPES = [((4, 2, 12), (2, 3), (2, 3), (12, 3), (12,)), ((1, 3, 8), (3, 2), (3, 2), (8, 2),
+                                                               (8,))]
+OPS += [
+    OpSpec("nn.lstm_layer", _lstm_layer(False), _LSTM_SHAPES, domain=(-1.0, 1.0)),
+    OpSpec("nn.lstm_layer_reverse", _lstm_layer(True), _LSTM_SHAPES[:1], domain=(-1.0, 1.0)),
+    OpSpec("nn.lstm_layer_nobias", _lstm_layer(False, bias=False),
+           [s[:4] for s in _LSTM_SHAPES[:1]], domain=(-1.0, 1.0)),
+]

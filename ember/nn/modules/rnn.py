@@ -15,6 +15,7 @@ import numpy as np
 from ... import _creation
 from ..._ops.joining import cat, stack
 from ..._ops.nn_activation import lstm_pointwise
+from ..._ops.rnn_layer import lstm_layer
 from ..._tensor import Tensor
 from .. import functional as F
 from .. import init
@@ -171,14 +172,19 @@ class RNNBase(Module):
             for d in range(dirs):
                 w_ih, w_hh, b_ih, b_hh, w_hr = self._weights(layer, d)
                 gi_all = F.linear(layer_in, w_ih, b_ih)  # every time step in one GEMM
-                steps = gi_all.unbind(0)
-                if d == 1:
-                    steps = steps[::-1]
                 k = layer * dirs + d
                 h = h0[k]
                 c = c0[k] if c0 is not None else None
+                if self.mode == "LSTM" and w_hr is None:
+                    # the whole recurrence as one node (see _ops/rnn_layer.py)
+                    out, h, c = lstm_layer(gi_all, h, c, w_hh, b_hh, reverse=d == 1)
+                    outs.append(out)
+                    hs.append(h)
+                    cs.append(c)
+                    continue
                 seq = []
-                for gi in steps:
+                steps = gi_all.unbind(0)
+                for gi in (steps[::-1] if d == 1 else steps):
                     if self.mode == "LSTM":
                         h, c = _lstm_step(gi, h, c, w_hh, b_hh, w_hr)
                     elif self.mode == "GRU":

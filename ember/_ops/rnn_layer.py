@@ -1,0 +1,154 @@
+"""A whole LSTM layer (one direction) as one autograd node, as PyTorch's CPU LSTM records it
+(``MkldnnRnnLayerBackward0``).
+
+Step by step, an LSTM layer records three nodes per time step (hidden projection, gate sum,
+gate activations); on short, small sequences their bookkeeping outweighs the arithmetic. This
+op runs the recurrence on arrays and keeps what backward-through-time needs (hidden and cell
+states, activated gates, ``tanh(c)``). The first-order backward is a loop of raw-array passes
+plus one GEMM for the weight gradient; with ``create_graph=True`` it re-runs the layer step by
+step with recorded ember ops and differentiates that, so every order of gradient still works.
+
+The input projection ``x @ W_ih^T + b_ih`` of every time step is one GEMM outside this op.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._tensor import Tensor
+from ..autograd import grad_mode
+from ._core import Op
+from .nn_activation import _lstm_consts, lstm_pointwise
+
+_state = grad_mode._state
+
+
+class LSTMLayer(Op):
+    """``(gi, h0, c0, w_hh, b_hh) -> (out, h_n, c_n)`` for ``gi`` ``(L, N, 4H)``, the input
+    projections of every step; ``reverse`` runs the sequence backwards (the reverse direction
+    of a bidirectional LSTM)."""
+
+    _name = "MkldnnRnnLayerBackward0"
+    save_output = True  # as PyTorch's node does: changing ``out`` in place fails backward
+
+    @staticmethod
+    def forward(ctx, gi, h0, c0, w_hh, b_hh, reverse):
+        ctx.save_for_backward(*ctx.inputs[:5])
+        ctx.reverse = reverse
+        steps, n, h = gi.shape[0], gi.shape[1], h0.shape[-1]
+        dt = gi.dtype
+        seq = gi[::-1] if reverse else gi
+        hs = np.empty((steps + 1, n, h), dt)  # hs[k]: the hidden state step k starts from
+        cs = np.empty((steps + 1, n, h), dt)
+        hs[0], cs[0] = h0, c0
+        acts = np.empty((steps, n, 4 * h), dt)  # activated gates [i, f, g, o] per step
+        tcs = np.empty((steps, n, h), dt)  # tanh(c) per step
+        scale, offset = _lstm_consts(h, dt)
+        wt = w_hh.T
+        for k in range(steps):
+            a = acts[k]
+            np.matmul(hs[k], wt, out=a)
+            if b_hh is not None:
+                a += b_hh
+            a += seq[k]
+            # all four activations in one tanh pass: sigmoid(x) = tanh(x/2)/2 + 1/2
+            a *= scale
+            np.tanh(a, out=a)
+            a *= scale
+            a += offset
+            i, f, g, o = a[:, :h], a[:, h:2 * h], a[:, 2 * h:3 * h], a[:, 3 * h:]
+            c = np.multiply(f, cs[k], out=cs[k + 1])
+            c += i * g
+            np.tanh(c, out=tcs[k])
+            np.multiply(o, tcs[k], out=hs[k + 1])
+        ctx.cache = (hs, cs, acts, tcs)
+        out = hs[1:][::-1] if reverse else hs[1:]
+        # copies: the caller may change h_n and c_n in place; the cache must stay intact
+        return out.copy(), hs[steps].copy(), cs[steps].copy()
+
+    @staticmethod
+    def backward(ctx, gout, ghn, gcn):
+        gi, h0, c0, w_hh, b_hh, _ = ctx.saved_tensors
+        if _state.enabled:
+            return _recorded_backward(ctx, (gi, h0, c0, w_hh, b_hh), (gout, ghn, gcn))
+        hs, cs, acts, tcs = ctx.cache
+        steps, n, h = acts.shape[0], acts.shape[1], hs.shape[-1]
+        dt = acts.dtype
+        go = None if gout is None else (gout._data[::-1] if ctx.reverse else gout._data)
+        dh = np.zeros((n, h), dt) if ghn is None else ghn._data.astype(dt, copy=True)
+        dc = np.zeros((n, h), dt) if gcn is None else gcn._data.astype(dt, copy=True)
+        dz = np.empty_like(acts)  # gradient of the pre-activation gates, per step
+        w = w_hh._data
+        for k in range(steps - 1, -1, -1):
+            if go is not None:
+                dh += go[k]
+            a, tc = acts[k], tcs[k]
+            i, f, g, o = a[:, :h], a[:, h:2 * h], a[:, 2 * h:3 * h], a[:, 3 * h:]
+            dc += dh * o * (1 - tc * tc)
+            d = dz[k]
+            np.multiply(dc * g, i * (1 - i), out=d[:, :h])
+            np.multiply(dc * cs[k], f * (1 - f), out=d[:, h:2 * h])
+            np.multiply(dc * i, 1 - g * g, out=d[:, 2 * h:3 * h])
+            np.multiply(dh * tc, o * (1 - o), out=d[:, 3 * h:])
+            dc *= f
+            dh = d @ w
+        need = ctx.needs_input_grad
+        flat = dz.reshape(steps * n, 4 * h)
+        dgi = _t(np.ascontiguousarray(dz[::-1]) if ctx.reverse else dz, gi) if need[0] else None
+        dw = _t(flat.T @ hs[:steps].reshape(steps * n, h), w_hh) if need[3] else None
+        db = _t(flat.sum(axis=0), b_hh) if b_hh is not None and need[4] else None
+        return (dgi, _t(dh, h0) if need[1] else None, _t(dc, c0) if need[2] else None, dw, db,
+                None)
+
+    def _free(self):
+        super()._free()
+        self.cache = None
+
+
+def _t(arr, like: Tensor) -> Tensor:
+    return Tensor._make(arr, like._dtype)
+
+
+def _recorded_backward(ctx, inputs, grads):
+    """Gradients as a graph (``create_graph=True``): re-run the layer with recorded ops from
+    the saved inputs and differentiate that."""
+    from ..autograd import grad as autograd_grad
+
+    need = ctx.needs_input_grad
+    wanted = [t for t, nd in zip(inputs, need) if nd and t is not None]
+    outs = lstm_layer_steps(*inputs, ctx.reverse)
+    pairs = [(o, g) for o, g in zip(outs, grads) if g is not None]
+    got = iter(autograd_grad([o for o, _ in pairs], wanted, [g for _, g in pairs],
+                             create_graph=True, allow_unused=True))
+    return tuple(next(got) if nd and t is not None else None
+                 for t, nd in zip(inputs, need)) + (None,)
+
+
+def lstm_layer_steps(gi: Tensor, h: Tensor, c: Tensor, w_hh: Tensor, b_hh, reverse: bool):
+    """The same layer as recorded ops, one time step after another: ``(out, h_n, c_n)``."""
+    from ..nn import functional as F
+    from .joining import stack
+
+    steps = gi.unbind(0)
+    seq = []
+    for gi_t in (steps[::-1] if reverse else steps):
+        h, c = lstm_pointwise(gi_t + F.linear(h, w_hh, b_hh), c)
+        seq.append(h)
+    return stack(seq[::-1] if reverse else seq, 0), h, c
+
+
+def lstm_layer(gi: Tensor, h0: Tensor, c0: Tensor, w_hh: Tensor, b_hh: Tensor | None,
+               reverse: bool = False):
+    """One direction of one LSTM layer over a whole sequence: ``(out, h_n, c_n)``.
+
+    Example:
+        >>> out, h, c = lstm_layer(ember.zeros(5, 2, 12), ember.zeros(2, 3), ember.zeros(2, 3),
+        ...                        ember.zeros(12, 3), None)
+        >>> out.shape
+        torch.Size([5, 2, 3])
+    """
+    same = all(t._dtype is gi._dtype and type(t._data) is np.ndarray
+               for t in (gi, h0, c0, w_hh) + ((b_hh,) if b_hh is not None else ()))
+    if not same or gi.shape[0] == 0:  # the step path raises PyTorch's errors for these
+        return lstm_layer_steps(gi, h0, c0, w_hh, b_hh, reverse)
+    return LSTMLayer.apply(gi, h0, c0, w_hh, b_hh, reverse)
