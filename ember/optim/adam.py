@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 
+from .. import _blas
 from .._tensor import Tensor
 from .optimizer import Optimizer, _check_lr, _new_scalar, _to_scalar, _zeros_like
 
@@ -24,8 +25,14 @@ def _check_betas_eps(lr, betas, eps, weight_decay) -> None:
         raise ValueError(f"Invalid weight_decay value: {weight_decay}")
 
 
+# Running averages in fused passes: OpenBLAS's axpby (``y = a*x + b*y``, one pass) where it
+# applies (float32/float64, contiguous), else NumPy through a scratch array. On the MLP
+# benchmark's Adam (270k float32 parameters) the update went from 12 passes to 7.
+
 def _lerp_(avg, g, weight, tmp) -> None:
     """``avg += weight * (g - avg)`` in place (``Tensor.lerp_``), through scratch ``tmp``."""
+    if _blas.axpby(weight, g, 1 - weight, avg):
+        return
     np.subtract(g, avg, out=tmp)
     np.multiply(tmp, weight, out=tmp)
     np.add(avg, tmp, out=avg)
@@ -33,10 +40,20 @@ def _lerp_(avg, g, weight, tmp) -> None:
 
 def _ema_sq_(avg, g, beta, tmp) -> None:
     """``avg = beta * avg + (1 - beta) * g * g`` in place, through scratch ``tmp``."""
-    np.multiply(avg, beta, out=avg)
     np.multiply(g, g, out=tmp)
+    if _blas.axpby(1 - beta, tmp, beta, avg):
+        return
+    np.multiply(avg, beta, out=avg)
     np.multiply(tmp, 1 - beta, out=tmp)
     np.add(avg, tmp, out=avg)
+
+
+def _sub_scaled_(p, a, x) -> None:
+    """``p -= a * x`` in place (``x`` is scratch: it may be overwritten)."""
+    if _blas.axpy(-a, x, p):
+        return
+    np.multiply(x, a, out=x)
+    np.subtract(p, x, out=p)
 
 
 class Adam(Optimizer):
@@ -117,7 +134,6 @@ class Adam(Optimizer):
                 np.sqrt(v, out=tmp)
                 np.add(tmp, eps * bias_correction2_sqrt, out=tmp)
                 np.divide(m, tmp, out=tmp)
-                np.multiply(tmp, lr * bias_correction2_sqrt / bias_correction1, out=tmp)
-                np.subtract(pd, tmp, out=pd)
+                _sub_scaled_(pd, lr * bias_correction2_sqrt / bias_correction1, tmp)
                 p._version[0] += 1
         return loss
