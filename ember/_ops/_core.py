@@ -25,7 +25,7 @@ import numpy as np
 from .. import _dtype as D
 from .._tensor import Tensor
 from ..autograd import anomaly, grad_mode
-from ..autograd.graph import Node, _sequence, edge_of
+from ..autograd.graph import Node, _sequence, edge_of, grad_accumulator
 
 _state = grad_mode._state
 _NO_EDGE = (None, 0)
@@ -91,9 +91,17 @@ def _wrap(ctx, cls, arr, nr, record):
                 if not isinstance(x, Tensor):
                     edges.append(_NO_EDGE)
                     needs.append(False)
-                elif x.grad_fn is not None and x._base is None:  # the common case, inlined
-                    edges.append((x.grad_fn, x._output_nr))
-                    needs.append(True)
+                elif x._base is None:  # the common cases, inlined (see edge_of)
+                    fn = x.grad_fn
+                    if fn is not None:
+                        edges.append((fn, x._output_nr))
+                        needs.append(True)
+                    elif x._requires_grad:
+                        edges.append((grad_accumulator(x), 0))
+                        needs.append(True)
+                    else:
+                        edges.append(_NO_EDGE)
+                        needs.append(False)
                 else:
                     edges.append(edge_of(x))
                     needs.append(x._requires_grad)
