@@ -82,9 +82,12 @@ def split(n: int, per_item: int, target: int = 1 << 21, min_chunks: int | None =
 
 
 def _reset_after_fork():
-    global _pool, _lock
+    global _pool, _lock, _blas_regions
     _pool = None  # the pool's threads do not exist in a forked child
     _lock = threading.Lock()
+    if _blas_regions:  # forked inside a region (from another thread): the child is in none
+        _blas_regions = 0
+        _blas_set(_blas_saved)
 
 
 if hasattr(os, "register_at_fork"):
