@@ -131,13 +131,22 @@ def _blas_single(enter: bool) -> None:
             if _blas_regions == 0:
                 _blas_saved = _blas_get()
                 _blas_set(1)
-                if _blas_shutdown is not None:
+                if _blas_shutdown is not None and _alone():
                     _blas_shutdown()
             _blas_regions += 1
         else:
             _blas_regions -= 1
             if _blas_regions == 0:
                 _blas_set(_blas_saved)
+
+
+def _alone() -> bool:
+    """True when no Python thread but the caller and ember's pool is alive. OpenBLAS's pool
+    is stopped only then: a GEMM that another thread runs on it meanwhile could hang."""
+    for t in threading.enumerate():
+        if t is not threading.current_thread() and not t.name.startswith("ember"):
+            return False
+    return True
 
 
 def _run_parallel(fn, bounds, workers) -> None:

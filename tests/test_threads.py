@@ -83,3 +83,26 @@ def test_overlapping_regions_from_two_threads_restore_once_both_end():
     assert not errors
     assert _threads._blas_regions == 0
     assert _threads._blas_get() == before
+
+
+@needs_blas
+@pytest.mark.parametrize("alone", [True, False])
+def test_openblas_pool_is_stopped_only_when_no_other_thread_could_be_using_it(monkeypatch,
+                                                                               alone):
+    calls = []
+    monkeypatch.setattr(_threads, "_blas_shutdown", lambda: calls.append(1))
+    monkeypatch.setattr(_threads, "_alone", lambda: alone)
+    monkeypatch.setattr(_threads, "_threads", 2)
+    _threads.run_chunks(lambda lo, hi: None, [(0, 1), (1, 2)])
+    assert calls == ([1] if alone else [])
+
+
+def test_alone_sees_other_python_threads():
+    release = threading.Event()
+    t = threading.Thread(target=release.wait, name="user-thread")
+    t.start()
+    try:
+        assert not _threads._alone()
+    finally:
+        release.set()
+        t.join()
