@@ -53,6 +53,8 @@ from ._functional_geometry import (  # noqa: F401
     vflip,
 )
 
+InterpolationMode.__module__ = __name__  # pickles name the public path, as torchvision's do
+
 __all__ = ["InterpolationMode", "to_tensor", "pil_to_tensor", "to_pil_image", "normalize",
            "resize", "crop", "center_crop", "resized_crop", "hflip", "vflip", "rotate", "pad",
            "adjust_brightness", "adjust_contrast", "adjust_saturation", "adjust_hue",
