@@ -213,15 +213,23 @@ def _kb(key: str) -> float:
 
 def import_cost(module: str) -> tuple[float, float]:
     """(seconds, resident MB) of ``import module`` in a fresh interpreter. The memory is the
-    child's own VmRSS: ru_maxrss would count the parent's peak, inherited across fork/exec."""
+    child's own VmRSS: ru_maxrss would count the parent's peak, inherited across fork/exec.
+
+    Timed as a user meets it after the first import, with bytecode cached: pip compiles an
+    installed package's bytecode, but an editable install (ours) writes it on first import,
+    which ``PYTHONDONTWRITEBYTECODE`` (set on some machines) prevents; compiling ember's
+    sources on every import would add about 0.1 s. So the children run without that
+    variable, after one untimed import."""
     code = (_STATUS + "import time; t = time.perf_counter(); import " + module +
             "; dt = time.perf_counter() - t; print(dt, _kb('VmRSS:'))")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    cwd = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     runs = []
-    for _ in range(3):
+    for i in range(4):
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                             check=True, cwd=os.path.dirname(os.path.dirname(
-                                 os.path.abspath(__file__))))
-        runs.append(tuple(float(v) for v in out.stdout.split()))
+                             check=True, cwd=cwd, env=env)
+        if i:  # the first run writes the bytecode
+            runs.append(tuple(float(v) for v in out.stdout.split()))
     return min(r[0] for r in runs), min(r[1] for r in runs)
 
 
