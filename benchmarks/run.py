@@ -123,9 +123,9 @@ def op_linear(lib):
     return (lambda: layer(x)), None
 
 
-def lstm(lib):
+def lstm(lib, kind: str = "LSTM"):
     lib.manual_seed(0)
-    model = lib.nn.LSTM(32, 64, batch_first=True)
+    model = getattr(lib.nn, kind)(32, 64, batch_first=True)
     head = lib.nn.Linear(64, 10)
     params = list(model.parameters()) + list(head.parameters())
     optim = lib.optim.Adam(params, lr=1e-3)
@@ -170,6 +170,7 @@ WORKLOADS = {
     "cnn b1": (lambda L: cnn(L, 1), 100),
     "cnn b64": (lambda L: cnn(L, 64), 12),
     "lstm b16 t20": (lstm, 30),
+    "gru b16 t20": (lambda L: lstm(L, "GRU"), 30),
     "transformer b8 t32": (transformer, 30),
 }
 

@@ -1,5 +1,6 @@
-"""The fused LSTM step node (``LSTMPointwise``): first and second order gradients against
-torch, with the state gradient reached or not."""
+"""The fused recurrent nodes (``LSTMPointwise``, the whole-layer ``LSTMLayer`` and
+``GRULayer``): first and second order gradients against torch, with the state gradient
+reached or not, and the layer node's bookkeeping (names, retain_graph, in-place checks)."""
 
 import numpy as np
 import pytest
@@ -67,3 +68,40 @@ def test_lstm_layer_with_mixed_dtypes_raises_like_torch(torch):
         h0 = lib.zeros(1, 2, 4, dtype=lib.float64)
         with pytest.raises(RuntimeError):
             lstm(x, (h0, h0))
+
+
+def test_gru_grads_and_double_backward_match_torch(torch, rng):
+    x = rng.standard_normal((5, 3, 4))
+    h0 = rng.standard_normal((2, 3, 6))
+    res = []
+    for lib in (ember, torch):
+        gru = lib.nn.GRU(4, 6, bidirectional=True).double()
+        with lib.no_grad():
+            for k, p in enumerate(gru.parameters()):
+                p.copy_(lib.tensor(np.cos(np.arange(p.numel()) + k).reshape(tuple(p.shape))))
+        xt, ht = lib.tensor(x, requires_grad=True), lib.tensor(h0, requires_grad=True)
+        out, hn = gru(xt, ht)
+        loss = (out ** 2).sum() + (hn ** 3).sum()
+        params = [xt, ht, *gru.parameters()]
+        grads = lib.autograd.grad(loss, params, create_graph=True)
+        second = lib.autograd.grad(sum((g ** 2).sum() for g in grads), [xt, ht])
+        res.append((out, hn, *grads, *second))
+    for e, t in zip(*res):
+        same(e, t, atol=1e-9, rtol=1e-7)
+
+
+def test_gru_output_changed_in_place_still_backpropagates_like_torch(torch, rng):
+    x = rng.standard_normal((5, 2, 3)).astype(np.float32)
+    mods = {ember: ember.nn.GRU(3, 4), torch: torch.nn.GRU(3, 4)}
+    copy_params(mods[ember], mods[torch])
+    grads = []
+    for lib, gru in mods.items():
+        xt = lib.tensor(x, requires_grad=True)
+        out, hn = gru(xt)
+        assert out.grad_fn.name() == "StackBackward0"  # torch's CPU GRU stacks its steps
+        loss = out.sum() + hn.sum()
+        with lib.no_grad():
+            out.mul_(0)  # allowed: the stack node saves nothing
+        loss.backward()
+        grads.append(xt.grad)
+    same(grads[0], grads[1], atol=3e-5, rtol=1e-4)

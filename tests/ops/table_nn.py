@@ -121,3 +121,33 @@ OPS += [
     OpSpec("nn.lstm_layer_nobias", _lstm_layer(False, bias=False),
            [s[:4] for s in _LSTM_SHAPES[:1]], domain=(-1.0, 1.0)),
 ]
+
+
+def _gru_layer(reverse, bias=True):
+    """One GRU layer direction: ember's fused node against the recurrence in torch ops."""
+    def fn(L, gi, h0, w_hh, *b):
+        b_hh = b[0] if bias else None
+        if L.__name__ == "ember":
+            from ember._ops.rnn_layer import gru_layer
+
+            return gru_layer(gi, h0, w_hh, b_hh, reverse)
+        h, seq = h0, []
+        steps = gi.unbind(0)
+        for g_t in (steps[::-1] if reverse else steps):
+            i_r, i_z, i_n = g_t.chunk(3, -1)
+            h_r, h_z, h_n = F(L).linear(h, w_hh, b_hh).chunk(3, -1)
+            r, z = L.sigmoid(i_r + h_r), L.sigmoid(i_z + h_z)
+            n = L.tanh(i_n + r * h_n)
+            h = (1 - z) * n + z * h
+            seq.append(h)
+        return L.stack(seq[::-1] if reverse else seq, 0), h
+    return fn
+
+
+_GRU_SHAPES = [((4, 2, 9), (2, 3), (9, 3), (9,)), ((1, 3, 6), (3, 2), (6, 2), (6,))]
+OPS += [
+    OpSpec("nn.gru_layer", _gru_layer(False), _GRU_SHAPES, domain=(-1.0, 1.0)),
+    OpSpec("nn.gru_layer_reverse", _gru_layer(True), _GRU_SHAPES[:1], domain=(-1.0, 1.0)),
+    OpSpec("nn.gru_layer_nobias", _gru_layer(False, bias=False),
+           [s[:3] for s in _GRU_SHAPES[:1]], domain=(-1.0, 1.0)),
+]

@@ -15,7 +15,7 @@ import numpy as np
 from ... import _creation
 from ..._ops.joining import cat, stack
 from ..._ops.nn_activation import lstm_pointwise
-from ..._ops.rnn_layer import lstm_layer
+from ..._ops.rnn_layer import gru_layer, lstm_layer
 from ..._tensor import Tensor
 from .. import functional as F
 from .. import init
@@ -176,11 +176,16 @@ class RNNBase(Module):
                 h = h0[k]
                 c = c0[k] if c0 is not None else None
                 if self.mode == "LSTM" and w_hr is None:
-                    # the whole recurrence as one node (see _ops/rnn_layer.py)
+                    # the whole recurrence as one node (see _ops/rnn_layer.py), as for GRU
                     out, h, c = lstm_layer(gi_all, h, c, w_hh, b_hh, reverse=d == 1)
                     outs.append(out)
                     hs.append(h)
                     cs.append(c)
+                    continue
+                if self.mode == "GRU":
+                    out, h = gru_layer(gi_all, h, w_hh, b_hh, reverse=d == 1)
+                    outs.append(out)
+                    hs.append(h)
                     continue
                 seq = []
                 steps = gi_all.unbind(0)
