@@ -1,5 +1,5 @@
-"""A whole LSTM or GRU layer (one direction) as one autograd node, as PyTorch's CPU LSTM
-records it (``MkldnnRnnLayerBackward0``).
+"""A whole LSTM, GRU or Elman RNN layer (one direction) as one autograd node, as PyTorch's
+CPU LSTM records it (``MkldnnRnnLayerBackward0``).
 
 Step by step, an LSTM layer records three nodes per time step (hidden projection, gate sum,
 gate activations); on short, small sequences their bookkeeping outweighs the arithmetic. This
@@ -278,3 +278,97 @@ def gru_layer(gi: Tensor, h0: Tensor, w_hh: Tensor, b_hh: Tensor | None,
     if not _fusable(gi, h0, w_hh, b_hh):  # the step path raises PyTorch's errors
         return gru_layer_steps(gi, h0, w_hh, b_hh, reverse)
     return GRULayer.apply(gi, h0, w_hh, b_hh, reverse)
+
+
+# -- Elman RNN ------------------------------------------------------------------------------
+
+class RNNLayer(Op):
+    """``(gi, h0, w_hh, b_hh) -> (out, h_n)`` with ``h' = act(gi + h W^T + b)``, ``act`` tanh
+    or relu."""
+
+    _name = "StackBackward0"  # as PyTorch's CPU RNN records it (a stack of the steps)
+
+    @staticmethod
+    def forward(ctx, gi, h0, w_hh, b_hh, reverse, relu):
+        ctx.save_for_backward(*ctx.inputs[:4])
+        ctx.reverse, ctx.relu = reverse, relu
+        steps = gi.shape[0]
+        seq = gi[::-1] if reverse else gi
+        hs = np.empty((steps + 1,) + h0.shape, gi.dtype)
+        hs[0] = h0
+        wt = w_hh.T
+        for k in range(steps):
+            a = np.matmul(hs[k], wt, out=hs[k + 1])
+            if b_hh is not None:
+                a += b_hh
+            a += seq[k]
+            if relu:
+                np.maximum(a, 0, out=a)
+            else:
+                np.tanh(a, out=a)
+        ctx.cache = hs
+        out = hs[1:][::-1] if reverse else hs[1:]
+        return out.copy(), hs[steps].copy()
+
+    @staticmethod
+    def backward(ctx, gout, ghn_out):
+        gi, h0, w_hh, b_hh = ctx.saved_tensors
+        if _state.enabled:
+            return _recorded_backward(
+                ctx, (gi, h0, w_hh, b_hh), (gout, ghn_out),
+                lambda *a: rnn_layer_steps(*a[:-1], reverse=a[-1], relu=ctx.relu)) + (None,)
+        hs = ctx.cache
+        steps = hs.shape[0] - 1
+        dt = hs.dtype
+        go = None if gout is None else (gout._data[::-1] if ctx.reverse else gout._data)
+        dh = np.zeros(hs.shape[1:], dt) if ghn_out is None else \
+            ghn_out._data.astype(dt, copy=True)
+        dpre = np.empty(hs[1:].shape, dt)
+        w = w_hh._data
+        for k in range(steps - 1, -1, -1):
+            if go is not None:
+                dh += go[k]
+            y = hs[k + 1]
+            d = np.multiply(dh, y > 0, out=dpre[k]) if ctx.relu else \
+                np.multiply(dh, 1 - y * y, out=dpre[k])
+            dh = d @ w
+        need = ctx.needs_input_grad
+        n, h = hs.shape[1], hs.shape[2]
+        flat = dpre.reshape(steps * n, h)
+        dgi = _t(np.ascontiguousarray(dpre[::-1]) if ctx.reverse else dpre, gi) \
+            if need[0] else None
+        dw = _t(flat.T @ hs[:steps].reshape(steps * n, h), w_hh) if need[2] else None
+        db = _t(flat.sum(axis=0), b_hh) if b_hh is not None and need[3] else None
+        return dgi, _t(dh, h0) if need[1] else None, dw, db, None, None
+
+    def _free(self):
+        super()._free()
+        self.cache = None
+
+
+def rnn_layer_steps(gi: Tensor, h: Tensor, w_hh: Tensor, b_hh, reverse: bool, relu: bool):
+    """The same Elman layer as recorded ops, one time step after another: ``(out, h_n)``."""
+    from ..nn import functional as F
+    from .joining import stack
+
+    act = F.relu if relu else F.tanh
+    steps = gi.unbind(0)
+    seq = []
+    for gi_t in (steps[::-1] if reverse else steps):
+        h = act(gi_t + F.linear(h, w_hh, b_hh))
+        seq.append(h)
+    return stack(seq[::-1] if reverse else seq, 0), h
+
+
+def rnn_layer(gi: Tensor, h0: Tensor, w_hh: Tensor, b_hh: Tensor | None, reverse: bool = False,
+              relu: bool = False):
+    """One direction of one Elman RNN layer (tanh, or relu) over a sequence: ``(out, h_n)``.
+
+    Example:
+        >>> out, h = rnn_layer(ember.zeros(5, 2, 3), ember.zeros(2, 3), ember.zeros(3, 3), None)
+        >>> out.shape
+        torch.Size([5, 2, 3])
+    """
+    if not _fusable(gi, h0, w_hh, b_hh):  # the step path raises PyTorch's errors
+        return rnn_layer_steps(gi, h0, w_hh, b_hh, reverse, relu)
+    return RNNLayer.apply(gi, h0, w_hh, b_hh, reverse, relu)

@@ -151,3 +151,33 @@ OPS += [
     OpSpec("nn.gru_layer_nobias", _gru_layer(False, bias=False),
            [s[:3] for s in _GRU_SHAPES[:1]], domain=(-1.0, 1.0)),
 ]
+
+
+def _rnn_layer(reverse, relu, bias=True):
+    """One Elman RNN layer direction: ember's fused node against the recurrence in torch ops."""
+    def fn(L, gi, h0, w_hh, *b):
+        b_hh = b[0] if bias else None
+        if L.__name__ == "ember":
+            from ember._ops.rnn_layer import rnn_layer
+
+            return rnn_layer(gi, h0, w_hh, b_hh, reverse, relu)
+        act = L.relu if relu else L.tanh
+        h, seq = h0, []
+        steps = gi.unbind(0)
+        for g_t in (steps[::-1] if reverse else steps):
+            h = act(g_t + F(L).linear(h, w_hh, b_hh))
+            seq.append(h)
+        return L.stack(seq[::-1] if reverse else seq, 0), h
+    return fn
+
+
+_RNN_SHAPES = [((4, 2, 3), (2, 3), (3, 3), (3,)), ((1, 3, 2), (3, 2), (2, 2), (2,))]
+OPS += [
+    OpSpec("nn.rnn_layer_tanh", _rnn_layer(False, False), _RNN_SHAPES, domain=(-1.0, 1.0)),
+    OpSpec("nn.rnn_layer_tanh_reverse_nobias", _rnn_layer(True, False, bias=False),
+           [s[:3] for s in _RNN_SHAPES[:1]], domain=(-1.0, 1.0)),
+    # both sides of relu's kink are reached; finite differences are not checked (a
+    # pre-activation near 0 would flip under them)
+    OpSpec("nn.rnn_layer_relu", _rnn_layer(False, True), _RNN_SHAPES[:1], domain=(-1.0, 1.0),
+           gradcheck=False),
+]

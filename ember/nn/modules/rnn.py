@@ -15,7 +15,7 @@ import numpy as np
 from ... import _creation
 from ..._ops.joining import cat, stack
 from ..._ops.nn_activation import lstm_pointwise
-from ..._ops.rnn_layer import gru_layer, lstm_layer
+from ..._ops.rnn_layer import gru_layer, lstm_layer, rnn_layer
 from ..._tensor import Tensor
 from .. import functional as F
 from .. import init
@@ -182,8 +182,12 @@ class RNNBase(Module):
                     hs.append(h)
                     cs.append(c)
                     continue
-                if self.mode == "GRU":
-                    out, h = gru_layer(gi_all, h, w_hh, b_hh, reverse=d == 1)
+                if self.mode in ("GRU", "RNN_TANH", "RNN_RELU"):
+                    if self.mode == "GRU":
+                        out, h = gru_layer(gi_all, h, w_hh, b_hh, reverse=d == 1)
+                    else:
+                        out, h = rnn_layer(gi_all, h, w_hh, b_hh, reverse=d == 1,
+                                           relu=self.mode == "RNN_RELU")
                     outs.append(out)
                     hs.append(h)
                     continue
