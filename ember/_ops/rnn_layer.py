@@ -25,6 +25,63 @@ from .nn_activation import _lstm_consts, lstm_pointwise
 _state = grad_mode._state
 
 
+# -- single steps as recorded ops (cells, packed sequences, projections, create_graph) ------
+
+def lstm_step(gi: Tensor, h: Tensor, c: Tensor, w_hh: Tensor, b_hh, w_hr=None):
+    """One LSTM step from its input projection ``gi``: ``(h', c')``."""
+    from ..nn import functional as F
+
+    h, c = lstm_pointwise(gi + F.linear(h, w_hh, b_hh), c)  # one node for the gate math
+    if w_hr is not None:
+        h = F.linear(h, w_hr)
+    return h, c
+
+
+def gru_step(gi: Tensor, h: Tensor, w_hh: Tensor, b_hh) -> Tensor:
+    """One GRU step from its input projection ``gi`` (gates ``[r, z, n]``)."""
+    from ..nn import functional as F
+
+    i_r, i_z, i_n = gi.chunk(3, -1)
+    h_r, h_z, h_n = F.linear(h, w_hh, b_hh).chunk(3, -1)
+    r = F.sigmoid(i_r + h_r)
+    z = F.sigmoid(i_z + h_z)
+    n = F.tanh(i_n + r * h_n)
+    return n + z * (h - n)  # (1 - z) * n + z * h
+
+
+def rnn_step(relu: bool, gi: Tensor, h: Tensor, w_hh: Tensor, b_hh) -> Tensor:
+    """One Elman step: ``act(gi + h W^T + b)``, ``act`` relu or tanh."""
+    from ..nn import functional as F
+
+    return (F.relu if relu else F.tanh)(gi + F.linear(h, w_hh, b_hh))
+
+
+def _each_step(gi: Tensor, reverse: bool, step) -> Tensor:
+    """``step(gi_t)`` over the time steps (last first when ``reverse``), outputs stacked in
+    time order."""
+    from .joining import stack
+
+    steps = gi.unbind(0)
+    seq = [step(g) for g in (steps[::-1] if reverse else steps)]
+    return stack(seq[::-1] if reverse else seq, 0)
+
+
+def _param_grads(ctx, dz: np.ndarray, hs: np.ndarray, gi: Tensor, w_hh: Tensor, b_hh,
+                 at_w: int) -> tuple:
+    """The gradients of ``gi``, ``w_hh`` and ``b_hh`` from the per-step gradients ``dz`` of
+    the hidden projection (processing order) and the states ``hs`` each step started from.
+    ``at_w`` is ``w_hh``'s input index (the bias follows it)."""
+    need = ctx.needs_input_grad
+    steps, n, width = dz.shape
+    flat = dz.reshape(steps * n, width)
+    dgi = None
+    if need[0]:
+        dgi = _t(np.ascontiguousarray(dz[::-1]) if ctx.reverse else dz, gi)
+    dw = _t(flat.T @ hs[:steps].reshape(steps * n, -1), w_hh) if need[at_w] else None
+    db = _t(flat.sum(axis=0), b_hh) if b_hh is not None and need[at_w + 1] else None
+    return dgi, dw, db
+
+
 class LSTMLayer(Op):
     """``(gi, h0, c0, w_hh, b_hh) -> (out, h_n, c_n)`` for ``gi`` ``(L, N, 4H)``, the input
     projections of every step; ``reverse`` runs the sequence backwards (the reverse direction
@@ -95,10 +152,7 @@ class LSTMLayer(Op):
             dc *= f
             dh = d @ w
         need = ctx.needs_input_grad
-        flat = dz.reshape(steps * n, 4 * h)
-        dgi = _t(np.ascontiguousarray(dz[::-1]) if ctx.reverse else dz, gi) if need[0] else None
-        dw = _t(flat.T @ hs[:steps].reshape(steps * n, h), w_hh) if need[3] else None
-        db = _t(flat.sum(axis=0), b_hh) if b_hh is not None and need[4] else None
+        dgi, dw, db = _param_grads(ctx, dz, hs, gi, w_hh, b_hh, 3)
         return (dgi, _t(dh, h0) if need[1] else None, _t(dc, c0) if need[2] else None, dw, db,
                 None)
 
@@ -128,15 +182,13 @@ def _recorded_backward(ctx, inputs, grads, steps_fn=None):
 
 def lstm_layer_steps(gi: Tensor, h: Tensor, c: Tensor, w_hh: Tensor, b_hh, reverse: bool):
     """The same layer as recorded ops, one time step after another: ``(out, h_n, c_n)``."""
-    from ..nn import functional as F
-    from .joining import stack
+    state = [h, c]
 
-    steps = gi.unbind(0)
-    seq = []
-    for gi_t in (steps[::-1] if reverse else steps):
-        h, c = lstm_pointwise(gi_t + F.linear(h, w_hh, b_hh), c)
-        seq.append(h)
-    return stack(seq[::-1] if reverse else seq, 0), h, c
+    def step(gi_t):
+        state[0], state[1] = lstm_step(gi_t, state[0], state[1], w_hh, b_hh)
+        return state[0]
+
+    return _each_step(gi, reverse, step), state[0], state[1]
 
 
 def lstm_layer(gi: Tensor, h0: Tensor, c0: Tensor, w_hh: Tensor, b_hh: Tensor | None,
@@ -236,11 +288,10 @@ class GRULayer(Op):
             np.multiply(dn, r, out=e[:, 2 * h:])
             dh = dh * z + e @ w
         need = ctx.needs_input_grad
-        flat = dgh.reshape(steps * n, 3 * h)
-        dgi_t = _t(np.ascontiguousarray(dgi[::-1]) if ctx.reverse else dgi, gi) \
-            if need[0] else None
-        dw = _t(flat.T @ hs[:steps].reshape(steps * n, h), w_hh) if need[2] else None
-        db = _t(flat.sum(axis=0), b_hh) if b_hh is not None and need[3] else None
+        _, dw, db = _param_grads(ctx, dgh, hs, gi, w_hh, b_hh, 2)
+        dgi_t = None
+        if need[0]:  # r and z take the same gradient from gi and gh; n's differ by r
+            dgi_t = _t(np.ascontiguousarray(dgi[::-1]) if ctx.reverse else dgi, gi)
         return dgi_t, _t(dh, h0) if need[1] else None, dw, db, None
 
     def _free(self):
@@ -250,20 +301,13 @@ class GRULayer(Op):
 
 def gru_layer_steps(gi: Tensor, h: Tensor, w_hh: Tensor, b_hh, reverse: bool):
     """The same GRU layer as recorded ops, one time step after another: ``(out, h_n)``."""
-    from ..nn import functional as F
-    from .joining import stack
+    state = [h]
 
-    steps = gi.unbind(0)
-    seq = []
-    for gi_t in (steps[::-1] if reverse else steps):
-        i_r, i_z, i_n = gi_t.chunk(3, -1)
-        h_r, h_z, h_n = F.linear(h, w_hh, b_hh).chunk(3, -1)
-        r = F.sigmoid(i_r + h_r)
-        z = F.sigmoid(i_z + h_z)
-        n = F.tanh(i_n + r * h_n)
-        h = n + z * (h - n)
-        seq.append(h)
-    return stack(seq[::-1] if reverse else seq, 0), h
+    def step(gi_t):
+        state[0] = gru_step(gi_t, state[0], w_hh, b_hh)
+        return state[0]
+
+    return _each_step(gi, reverse, step), state[0]
 
 
 def gru_layer(gi: Tensor, h0: Tensor, w_hh: Tensor, b_hh: Tensor | None,
@@ -332,14 +376,8 @@ class RNNLayer(Op):
             d = np.multiply(dh, y > 0, out=dpre[k]) if ctx.relu else \
                 np.multiply(dh, 1 - y * y, out=dpre[k])
             dh = d @ w
-        need = ctx.needs_input_grad
-        n, h = hs.shape[1], hs.shape[2]
-        flat = dpre.reshape(steps * n, h)
-        dgi = _t(np.ascontiguousarray(dpre[::-1]) if ctx.reverse else dpre, gi) \
-            if need[0] else None
-        dw = _t(flat.T @ hs[:steps].reshape(steps * n, h), w_hh) if need[2] else None
-        db = _t(flat.sum(axis=0), b_hh) if b_hh is not None and need[3] else None
-        return dgi, _t(dh, h0) if need[1] else None, dw, db, None, None
+        dgi, dw, db = _param_grads(ctx, dpre, hs, gi, w_hh, b_hh, 2)
+        return dgi, _t(dh, h0) if ctx.needs_input_grad[1] else None, dw, db, None, None
 
     def _free(self):
         super()._free()
@@ -348,16 +386,13 @@ class RNNLayer(Op):
 
 def rnn_layer_steps(gi: Tensor, h: Tensor, w_hh: Tensor, b_hh, reverse: bool, relu: bool):
     """The same Elman layer as recorded ops, one time step after another: ``(out, h_n)``."""
-    from ..nn import functional as F
-    from .joining import stack
+    state = [h]
 
-    act = F.relu if relu else F.tanh
-    steps = gi.unbind(0)
-    seq = []
-    for gi_t in (steps[::-1] if reverse else steps):
-        h = act(gi_t + F.linear(h, w_hh, b_hh))
-        seq.append(h)
-    return stack(seq[::-1] if reverse else seq, 0), h
+    def step(gi_t):
+        state[0] = rnn_step(relu, gi_t, state[0], w_hh, b_hh)
+        return state[0]
+
+    return _each_step(gi, reverse, step), state[0]
 
 
 def rnn_layer(gi: Tensor, h0: Tensor, w_hh: Tensor, b_hh: Tensor | None, reverse: bool = False,

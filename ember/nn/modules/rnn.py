@@ -14,8 +14,9 @@ import numpy as np
 
 from ... import _creation
 from ..._ops.joining import cat, stack
-from ..._ops.nn_activation import lstm_pointwise
-from ..._ops.rnn_layer import gru_layer, lstm_layer, rnn_layer
+from ..._ops.rnn_layer import gru_layer, lstm_layer, rnn_layer, rnn_step
+from ..._ops.rnn_layer import gru_step as _gru_step
+from ..._ops.rnn_layer import lstm_step as _lstm_step
 from ..._tensor import Tensor
 from .. import functional as F
 from .. import init
@@ -29,27 +30,7 @@ _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 
 
 def _rnn_step(mode, gi, h, w_hh, b_hh):
-    gh = F.linear(h, w_hh, b_hh)
-    act = F.relu if mode == "RNN_RELU" else F.tanh
-    return act(gi + gh)
-
-
-def _gru_step(gi, h, w_hh, b_hh):
-    gh = F.linear(h, w_hh, b_hh)
-    i_r, i_z, i_n = gi.chunk(3, -1)
-    h_r, h_z, h_n = gh.chunk(3, -1)
-    r = F.sigmoid(i_r + h_r)
-    z = F.sigmoid(i_z + h_z)
-    n = F.tanh(i_n + r * h_n)
-    return n + z * (h - n)  # (1 - z) * n + z * h
-
-
-def _lstm_step(gi, h, c, w_hh, b_hh, w_hr):
-    gates = gi + F.linear(h, w_hh, b_hh)
-    h, c = lstm_pointwise(gates, c)  # one fused node for the gate activations and the state
-    if w_hr is not None:
-        h = F.linear(h, w_hr)
-    return h, c
+    return rnn_step(mode == "RNN_RELU", gi, h, w_hh, b_hh)
 
 
 class RNNBase(Module):
