@@ -105,3 +105,17 @@ def test_gru_output_changed_in_place_still_backpropagates_like_torch(torch, rng)
         loss.backward()
         grads.append(xt.grad)
     same(grads[0], grads[1], atol=3e-5, rtol=1e-4)
+
+
+@pytest.mark.parametrize("kind", ["RNN", "GRU", "LSTM"])
+@pytest.mark.parametrize("kw", [{}, {"batch_first": True}, {"bidirectional": True},
+                                {"num_layers": 2, "batch_first": True}])
+@pytest.mark.parametrize("shape", [(5, 2, 3), (5, 3)])
+def test_recurrent_grad_fn_names_match_torch(torch, kind, kw, shape):
+    names = []
+    for lib in (ember, torch):
+        out, state = getattr(lib.nn, kind)(3, 4, **kw)(lib.ones(*shape))
+        h = state[0] if kind == "LSTM" else state
+        names.append([type(t.grad_fn).__name__ if lib is torch else t.grad_fn.name()
+                      for t in (out, h)])
+    assert names[0] == names[1]

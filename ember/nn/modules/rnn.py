@@ -13,6 +13,7 @@ import warnings
 import numpy as np
 
 from ... import _creation
+from ..._ops._core import set_node_name
 from ..._ops.joining import cat, stack
 from ..._ops.rnn_layer import gru_layer, lstm_layer, rnn_layer, rnn_step
 from ..._ops.rnn_layer import gru_step as _gru_step
@@ -304,6 +305,8 @@ class RNNBase(Module):
             c_n = c_n.squeeze(1) if c_n is not None else None
         elif self.batch_first:
             out = out.transpose(0, 1)
+            if self.mode != "LSTM":  # PyTorch's RNN and GRU transpose in place: another node
+                set_node_name(out, "TransposeBackward1")
         return (out, (h_n, c_n)) if self.mode == "LSTM" else (out, h_n)
 
 
