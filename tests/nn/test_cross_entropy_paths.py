@@ -1,0 +1,52 @@
+"""cross_entropy's fast path (every target a class, no weights, no smoothing) and general
+path give torch's values and gradients, including ignore_index inside the class range,
+retain_graph backward twice and an empty batch."""
+
+import numpy as np
+import pytest
+
+import ember
+
+CASES = [
+    dict(),
+    dict(reduction="sum"),
+    dict(reduction="none"),
+    dict(ignore_index=2),                        # in range: the general path
+    dict(ignore_index=2, reduction="sum"),
+    dict(weight=True),
+    dict(label_smoothing=0.1),
+]
+
+
+@pytest.mark.parametrize("kw", CASES, ids=[str(k) for k in CASES])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_cross_entropy_matches_torch(torch, kw, dtype):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((7, 4)).astype(dtype)
+    y = np.array([0, 2, 3, 2, 1, 0, 3])
+    w = rng.uniform(0.5, 2.0, 4).astype(dtype)
+    res = []
+    for lib in (ember, torch):
+        xt = lib.tensor(x, requires_grad=True)
+        args = dict(kw)
+        if args.pop("weight", None):
+            args["weight"] = lib.tensor(w)
+        loss = lib.nn.functional.cross_entropy(xt, lib.tensor(y), **args)
+        total = loss.sum() if loss.dim() else loss
+        total.backward(retain_graph=True)
+        first = xt.grad.clone()
+        total.backward()  # the saved softmax must survive the first backward
+        res.append((loss.detach().numpy(), first.numpy(), (xt.grad - first).numpy()))
+    tol = dict(rtol=1e-5, atol=1e-6) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-12)
+    for e, t in zip(*res):
+        np.testing.assert_allclose(e, t, **tol)
+
+
+def test_cross_entropy_empty_batch_and_bad_target(torch):
+    for lib in (ember, torch):
+        x = lib.zeros(0, 3, requires_grad=True)
+        loss = lib.nn.functional.cross_entropy(x, lib.zeros(0, dtype=lib.int64), reduction="sum")
+        loss.backward()
+        assert loss.item() == 0 and tuple(x.grad.shape) == (0, 3)
+        with pytest.raises(IndexError):
+            lib.nn.functional.cross_entropy(lib.zeros(2, 3), lib.tensor([0, 3]))
