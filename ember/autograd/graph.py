@@ -11,6 +11,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import re
+import sys
 import weakref
 
 import numpy as np
@@ -151,15 +152,25 @@ class AccumulateGrad(Node):
         self.variable = variable
         self._seq = next(_sequence)
 
-    def accumulate(self, grad, create_graph):
+    def accumulate(self, grad, create_graph, claimed=None):
+        """Add ``grad`` into ``variable.grad``. ``claimed`` (one per backward pass) holds the
+        ids of the arrays this pass already took over as a ``.grad``."""
         var = self.variable
-        for hook in var._hooks or ():
+        hooks = var._hooks
+        for hook in hooks or ():
             new = hook(grad)
             if new is not None:
                 grad = new
-        if var.grad is None:
-            var._grad = grad if create_graph else grad.detach()
-            var._grad_private = False
+        if var._grad is None:
+            if create_graph:
+                var._grad = grad
+                var._grad_private = False
+            else:
+                # PyTorch's rule: .grad never aliases another tensor, and has the variable's
+                # layout. A fresh gradient that nothing else holds is taken over; any other
+                # (shared, a view, broadcast, hooked, another layout) is copied.
+                var._grad = _own_grad(grad, var, None if hooks else claimed)
+                var._grad_private = True
         elif create_graph or grad_mode.is_grad_enabled():
             var._grad = var.grad + grad
         elif var._grad_private:
@@ -171,6 +182,39 @@ class AccumulateGrad(Node):
             var._grad_private = True
         for hook in var._post_acc_hooks or ():
             hook(var)
+
+
+def _own_grad(grad, var, claimed):
+    """``grad`` as a tensor ``var.grad`` may own: the array itself when nothing else holds
+    it (``claimed`` is None: always copy), else a copy in ``var``'s layout."""
+    arr = grad._data
+    if type(arr) is not ndarray:
+        return grad.detach().clone()
+    if (claimed is not None and _getrefcount is not None and id(arr) not in claimed
+            and arr.strides == var._data.strides and arr.flags.writeable and _sole(arr)):
+        claimed.add(id(arr))
+        return type(grad)._make(arr, grad._dtype)
+    out = np.empty_like(var._data, dtype=arr.dtype)
+    np.copyto(out, arr)
+    return type(grad)._make(out, grad._dtype)
+
+
+_getrefcount = getattr(sys, "getrefcount", None)  # CPython; elsewhere gradients are copied
+
+
+def _sole(arr) -> bool:
+    """True when ``arr`` (and every array its memory comes from) is referenced only by the
+    one gradient tensor being accumulated: no other tensor, view or cache can see it."""
+    # references here: the tensor's _data, _own_grad's local, this argument, getrefcount's
+    if _getrefcount(arr) != 4:
+        return False
+    base = arr.base
+    while base is not None:
+        # the view above it, this local, getrefcount's argument
+        if type(base) is not ndarray or _getrefcount(base) != 3:
+            return False
+        base = base.base
+    return True
 
 
 class _RemovableHandle:
@@ -281,6 +325,7 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs=None,
         _add_grad(buffers, node, nr, g)
 
     results = [None] * (len(inputs) if inputs is not None else 0)
+    claimed: set = set()  # arrays taken over as some .grad in this pass
     ready, pushed = [], set()
     for node, _, _ in roots:
         if deps.get(node, 0) == 0 and node not in pushed:
@@ -303,7 +348,7 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs=None,
                         results[i] = grads[nr]
             if type(node) is AccumulateGrad:
                 if accumulate and (inputs is None or (node, 0) in capture) and grads[0] is not None:
-                    node.accumulate(grads[0], create_graph)
+                    node.accumulate(grads[0], create_graph, claimed)
                 continue
             if needed is not None and node not in needed:
                 input_grads = ()
