@@ -108,18 +108,34 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
 
 # -- softmax family -------------------------------------------------------------------------
 
+def _row_max(x, axis):
+    """``x.max(axis, keepdims=True)``. Over a short last axis with many rows NumPy's reduce
+    pays per row (81 us for 1024 rows of 32 float32); reducing the transposed copy along
+    axis 0 runs across rows instead (25 us), the same values, NaN included."""
+    n = x.shape[axis] if x.ndim else 1
+    if (axis in (-1, x.ndim - 1) and x.ndim > 1 and 2 <= n <= 128 and x.size >= 8192
+            and x.flags.c_contiguous):
+        rows = np.ascontiguousarray(x.reshape(-1, n).T)
+        return np.maximum.reduce(rows, axis=0).reshape(x.shape[:-1] + (1,))
+    return x.max(axis=axis, keepdims=True)
+
+
 def _np_softmax(x, axis):
-    e = x - x.max(axis=axis, keepdims=True) if x.size else x.copy()
-    np.exp(e, out=e)
-    e /= e.sum(axis=axis, keepdims=True)
+    if not x.size:
+        return x.copy()
+    with np.errstate(invalid="ignore", divide="ignore"):  # inf/NaN rows give NaN, silently
+        e = x - _row_max(x, axis)
+        np.exp(e, out=e)
+        e /= e.sum(axis=axis, keepdims=True)
     return e
 
 
 def _np_log_softmax(x, axis):
     if not x.size:
         return x.copy()
-    s = x - x.max(axis=axis, keepdims=True)
-    s -= np.log(np.exp(s).sum(axis=axis, keepdims=True))
+    with np.errstate(invalid="ignore", divide="ignore"):  # as PyTorch: no warnings
+        s = x - _row_max(x, axis)
+        s -= np.log(np.exp(s).sum(axis=axis, keepdims=True))
     return s
 
 
