@@ -33,4 +33,5 @@ def test_batches_cycle_through_distinct_data():
 
 def test_mlp_flop_count():
     _, flops = bench.mlp(ember, 64, "sgd")
-    assert flops == 3 * 2 * 64 * (784 * 256 + 256 * 256 + 256 * 10)
+    assert flops == 2 * 64 * (2 * 784 * 256 + 3 * 256 * 256 + 3 * 256 * 10)
+    assert round(flops / 1e6) == 78  # the figure
