@@ -9,8 +9,8 @@ plus one GEMM for the weight gradient; with ``create_graph=True`` it re-runs the
 step with recorded ember ops and differentiates that, so every order of gradient still works.
 
 The input projection ``x @ W_ih^T + b_ih`` of every time step is one GEMM outside these ops.
-On the LSTM benchmark (batch 16, 20 steps, 32 -> 64) the training step went from 3.65 ms to
-1.86 ms.
+On the benchmark's recurrent step (batch 16, 20 steps, 32 -> 64, Adam) LSTM went from 3.65 to
+2.0 ms and GRU from 8.0 to 2.1 ms (PyTorch: 1.5 and 3.0 ms).
 """
 
 from __future__ import annotations
