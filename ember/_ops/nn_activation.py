@@ -37,12 +37,17 @@ def _mask(cond, like) -> np.ndarray:
     return cond.astype(like.dtype)
 
 
+_PARALLEL_BYTES = 1 << 20  # below this, elementwise work stays in one call (_threads' floor)
+
+
 class Relu(Op):
     save_output = True
 
     @staticmethod
     def forward(ctx, x):
         zero = x.dtype.type(0)
+        if x.nbytes < _PARALLEL_BYTES:  # small: one call, no thread-pool bookkeeping
+            return np.maximum(x, zero)
         return _threads.elementwise(lambda o, a: np.maximum(a, zero, out=o),
                                     np.empty(x.shape, x.dtype), x)
 
@@ -52,6 +57,8 @@ class Relu(Op):
         if not _state.enabled:
             g, yd = grad._data, y._data
             if g.dtype == yd.dtype:  # a multiply by the mask: no float64 detour, no np.where
+                if g.nbytes < _PARALLEL_BYTES:
+                    return _t(np.multiply(g, yd > 0), grad._dtype)
                 out = _threads.elementwise(lambda o, a, b: np.multiply(a, b > 0, out=o),
                                            np.empty(g.shape, g.dtype), g, yd)
                 return _t(out, grad._dtype)

@@ -21,6 +21,8 @@ _state = grad_mode._state
 
 
 def _t(arr, dtype=None) -> Tensor:
+    if isinstance(arr, np.generic):  # NumPy gives scalars for 0-d operands: keep arrays
+        arr = np.asarray(arr)
     return Tensor._make(arr, dtype if dtype is not None else D._FROM_NP[arr.dtype])
 
 
