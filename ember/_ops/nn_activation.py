@@ -56,14 +56,16 @@ class Relu(Op):
         (y,) = ctx.saved_tensors
         if not _state.enabled:
             g, yd = grad._data, y._data
+            # the mask is y != 0, not y > 0: as PyTorch (grad where not y <= 0), a NaN output
+            # passes its gradient through; relu's output is never negative
             if g.dtype == yd.dtype:  # a multiply by the mask: no float64 detour, no np.where
                 if g.nbytes < _PARALLEL_BYTES:
-                    return _t(np.multiply(g, yd > 0), grad._dtype)
-                out = _threads.elementwise(lambda o, a, b: np.multiply(a, b > 0, out=o),
+                    return _t(np.multiply(g, yd != 0), grad._dtype)
+                out = _threads.elementwise(lambda o, a, b: np.multiply(a, b != 0, out=o),
                                            np.empty(g.shape, g.dtype), g, yd)
                 return _t(out, grad._dtype)
-            return _t(g * (yd > 0), grad._dtype)
-        return grad * const_like(y, _mask(y._data > 0, y._data))
+            return _t(g * (yd != 0), grad._dtype)
+        return grad * const_like(y, _mask(y._data != 0, y._data))
 
 
 class PiecewiseLinear(Op):

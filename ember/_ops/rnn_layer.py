@@ -373,7 +373,7 @@ class RNNLayer(Op):
             if go is not None:
                 dh += go[k]
             y = hs[k + 1]
-            d = np.multiply(dh, y > 0, out=dpre[k]) if ctx.relu else \
+            d = np.multiply(dh, y != 0, out=dpre[k]) if ctx.relu else \
                 np.multiply(dh, 1 - y * y, out=dpre[k])
             dh = d @ w
         dgi, dw, db = _param_grads(ctx, dpre, hs, gi, w_hh, b_hh, 2)

@@ -16,6 +16,7 @@ from .._tensor import Tensor
 from ._binary import _cast, check_devices, finish_out, not_implemented_for
 from ._core import Op, unbroadcast
 from .inplace import apply_inplace
+from .nn_activation import Relu  # one relu op, shared with nn.functional.relu
 
 __all__ = ["abs", "absolute", "square", "sign", "sgn", "floor", "ceil", "round", "trunc", "fix",
            "frac", "clamp", "clip", "clamp_min", "clamp_max", "relu", "relu_", "logit",
@@ -281,20 +282,6 @@ def clamp_max(input: Tensor, max) -> Tensor:
 
 
 # -- relu, logit, nan_to_num ---------------------------------------------------------------
-
-class Relu(Op):
-    save_output = True
-
-    @staticmethod
-    def forward(ctx, x):
-        return np.maximum(x, 0)
-
-    @staticmethod
-    def backward(ctx, grad):
-        (y,) = ctx.saved_tensors
-        # a multiply by the mask is several times faster than np.where here
-        return grad * Tensor._make(y._data > 0, D.bool)
-
 
 def relu(input: Tensor) -> Tensor:
     """``max(input, 0)`` elementwise.
