@@ -180,12 +180,14 @@ def _recorded_backward(ctx, inputs, grads, steps_fn=None):
                  for t, nd in zip(inputs, need)) + (None,)
 
 
-def lstm_layer_steps(gi: Tensor, h: Tensor, c: Tensor, w_hh: Tensor, b_hh, reverse: bool):
-    """The same layer as recorded ops, one time step after another: ``(out, h_n, c_n)``."""
+def lstm_layer_steps(gi: Tensor, h: Tensor, c: Tensor, w_hh: Tensor, b_hh, reverse: bool,
+                     w_hr=None):
+    """The same layer as recorded ops, one time step after another: ``(out, h_n, c_n)``
+    (with ``w_hr``, the projected LSTM, which has no fused form)."""
     state = [h, c]
 
     def step(gi_t):
-        state[0], state[1] = lstm_step(gi_t, state[0], state[1], w_hh, b_hh)
+        state[0], state[1] = lstm_step(gi_t, state[0], state[1], w_hh, b_hh, w_hr)
         return state[0]
 
     return _each_step(gi, reverse, step), state[0], state[1]

@@ -15,7 +15,7 @@ import numpy as np
 from ... import _creation
 from ..._ops._core import set_node_name
 from ..._ops.joining import cat, stack
-from ..._ops.rnn_layer import gru_layer, lstm_layer, rnn_layer, rnn_step
+from ..._ops.rnn_layer import gru_layer, lstm_layer, lstm_layer_steps, rnn_layer, rnn_step
 from ..._ops.rnn_layer import gru_step as _gru_step
 from ..._ops.rnn_layer import lstm_step as _lstm_step
 from ..._tensor import Tensor
@@ -157,35 +157,8 @@ class RNNBase(Module):
                 k = layer * dirs + d
                 h = h0[k]
                 c = c0[k] if c0 is not None else None
-                if self.mode == "LSTM" and w_hr is None:
-                    # the whole recurrence as one node (see _ops/rnn_layer.py), as for GRU
-                    out, h, c = lstm_layer(gi_all, h, c, w_hh, b_hh, reverse=d == 1)
-                    outs.append(out)
-                    hs.append(h)
-                    cs.append(c)
-                    continue
-                if self.mode in ("GRU", "RNN_TANH", "RNN_RELU"):
-                    if self.mode == "GRU":
-                        out, h = gru_layer(gi_all, h, w_hh, b_hh, reverse=d == 1)
-                    else:
-                        out, h = rnn_layer(gi_all, h, w_hh, b_hh, reverse=d == 1,
-                                           relu=self.mode == "RNN_RELU")
-                    outs.append(out)
-                    hs.append(h)
-                    continue
-                seq = []
-                steps = gi_all.unbind(0)
-                for gi in (steps[::-1] if d == 1 else steps):
-                    if self.mode == "LSTM":
-                        h, c = _lstm_step(gi, h, c, w_hh, b_hh, w_hr)
-                    elif self.mode == "GRU":
-                        h = _gru_step(gi, h, w_hh, b_hh)
-                    else:
-                        h = _rnn_step(self.mode, gi, h, w_hh, b_hh)
-                    seq.append(h)
-                if d == 1:
-                    seq = seq[::-1]
-                outs.append(stack(seq, 0))
+                out, h, c = self._layer(gi_all, h, c, w_hh, b_hh, w_hr, reverse=d == 1)
+                outs.append(out)
                 hs.append(h)
                 if c is not None:
                     cs.append(c)
@@ -193,6 +166,17 @@ class RNNBase(Module):
             if self.dropout and self.training and layer < self.num_layers - 1:
                 layer_in = F.dropout(layer_in, self.dropout, True)
         return layer_in, stack(hs, 0), (stack(cs, 0) if cs else None)
+
+    def _layer(self, gi, h, c, w_hh, b_hh, w_hr, reverse: bool):
+        """One direction of one layer over the whole sequence, as one autograd node where
+        the cell has a fused form (see _ops/rnn_layer.py): ``(out, h_n, c_n or None)``."""
+        if self.mode == "GRU":
+            return (*gru_layer(gi, h, w_hh, b_hh, reverse), None)
+        if self.mode != "LSTM":
+            return (*rnn_layer(gi, h, w_hh, b_hh, reverse, relu=self.mode == "RNN_RELU"), None)
+        if w_hr is None:
+            return lstm_layer(gi, h, c, w_hh, b_hh, reverse)
+        return lstm_layer_steps(gi, h, c, w_hh, b_hh, reverse, w_hr)
 
     def _zeros_state(self, n: int, size: int, like: Tensor) -> Tensor:
         dirs = 2 if self.bidirectional else 1
