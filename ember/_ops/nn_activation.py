@@ -79,14 +79,15 @@ class PiecewiseLinear(Op):
         t = x.dtype.type
         if kind == "leaky_relu":
             return np.where(x > 0, x, x * t(a))
+        # PyTorch's conditions, written so that a NaN input takes the same branch as there
         if kind == "hardtanh":
             return np.clip(x, t(a), t(b))
         if kind == "threshold":
-            return np.where(x > a, x, t(b))
+            return np.where(x <= a, t(b), x)
         if kind == "hardshrink":
-            return np.where((x > a) | (x < -a), x, t(0))
+            return np.where((x >= -a) & (x <= a), t(0), x)
         if kind == "softshrink":
-            return np.where(x > a, x - t(a), np.where(x < -a, x + t(a), t(0)))
+            return np.where((x >= -a) & (x <= a), x * t(0), x - np.sign(x) * t(a))
         if kind == "hardsigmoid":
             return np.clip(x / t(6) + t(0.5), t(0), t(1))
         raise AssertionError(kind)
@@ -95,10 +96,12 @@ class PiecewiseLinear(Op):
     def deriv(x, kind, a, b):
         if kind == "leaky_relu":
             return np.where(x > 0, 1, a).astype(x.dtype)
+        # At NaN PyTorch's vectorised kernels (all but the last few elements of a tensor)
+        # give 0 for hardtanh and the shrinks, the gradient itself for threshold
         if kind == "hardtanh":
             return _mask((x > a) & (x < b), x)
         if kind == "threshold":
-            return _mask(x > a, x)
+            return _mask(~(x <= a), x)
         if kind in ("hardshrink", "softshrink"):
             return _mask((x > a) | (x < -a), x)
         if kind == "hardsigmoid":
@@ -194,13 +197,18 @@ class Elu(Op):
     def backward(ctx, grad):
         x, y = ctx.saved_tensors
         alpha, scale, input_scale = ctx.args
-        pos = _mask(x._data > 0, x._data)
+        # x > 0 takes the linear branch; anything else the exponential one, so NaN gives NaN
+        # (as PyTorch's vectorised kernel does) and -inf gives 0. A select, not a mask
+        # blend, so x = inf never makes inf * 0.
+        pos = x._data > 0
         if not _state.enabled:
             yd = y._data
-            d = pos * scale + (1 - pos) * input_scale * (yd + scale * alpha)
+            d = np.where(pos, scale, input_scale * (yd + scale * alpha))
             return _t(grad._data * d.astype(yd.dtype, copy=False), grad._dtype)
-        pos_t = _t(pos)
-        return grad * (pos_t * scale + (1 - pos_t) * ((y + scale * alpha) * input_scale))
+        from .compare import where
+
+        lin = const_like(y, np.full(y._data.shape, scale, y._data.dtype))
+        return grad * where(_t(pos), lin, (y + scale * alpha) * input_scale)
 
 
 _SQRT_2 = math.sqrt(2.0)
@@ -287,12 +295,17 @@ class Hardswish(Op):
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
         xd = x._data
-        mid = _mask((xd >= -3) & (xd <= 3), xd)  # PyTorch's boundary convention
-        hi = _mask(xd > 3, xd)
+        # PyTorch: x <= -3 -> 0, x >= 3 -> 1, else x/3 + 1/2 (NaN stays NaN, as its
+        # vectorised kernel gives); selects, not mask blends, so inf never makes inf * 0
+        lo, hi = xd <= -3, xd >= 3
         if not _state.enabled:
-            return _t(grad._data * (mid * (xd / xd.dtype.type(3) + xd.dtype.type(0.5)) + hi),
-                      grad._dtype)
-        return grad * (_t(mid) * (x / 3 + 0.5) + _t(hi))
+            t = xd.dtype.type
+            d = np.where(lo, t(0), np.where(hi, t(1), xd / t(3) + t(0.5)))
+            return _t(grad._data * d, grad._dtype)
+        from .compare import where
+
+        edge = const_like(x, np.where(lo, 0, 1).astype(xd.dtype))
+        return grad * where(_t(lo | hi), edge, x / 3 + 0.5)
 
 
 class LSTMPointwise(Op):

@@ -11,7 +11,8 @@ import numpy as np
 from .. import _dtype as D
 from .. import _random
 from .._ops import nn_activation as A
-from .._ops._core import named_node, wrap_dim
+from .._ops._core import named_node, set_node_name, wrap_dim
+from .._ops.compare import where
 from .._ops.inplace import apply_inplace
 from .._ops.nn_ops import Exp, Narrow, PowScalar, Sqrt, _t, abs_, linear, log_softmax, softmax
 from .._tensor import Tensor
@@ -242,8 +243,9 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
                 f" {weight.numel()} and channel size = {c}.")
         if input.ndim >= 2:
             weight = weight.reshape((c,) + (1,) * (input.ndim - 2))
-    neg = A.Relu.apply(-input)
-    return A.Relu.apply(input) - weight * neg
+    # PyTorch's rule, NaN and zero included: x > 0 keeps x, anything else takes weight * x
+    out = where(input > 0, input, weight * input)
+    return set_node_name(out, "PreluKernelBackward0")
 
 
 def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3,

