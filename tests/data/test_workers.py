@@ -230,3 +230,13 @@ def test_spawn_context_works():
     got = [(a.tolist(), b.tolist()) for a, b in loader]
     assert got == [([0, 1, 2, 3], [0.0, 1.0, 2.0, 3.0]), ([4, 5], [4.0, 5.0])]
     assert no_children()
+
+
+def test_worker_finishing_its_shard_early_never_stalls_the_others():
+    # Regression: a worker that ran out of its share exited without flushing its results
+    # queue, and about 1 run in 100 left the queue's shared write lock held, stalling the
+    # other worker for ever. `timeout` turns such a stall into an error here.
+    for _ in range(150):
+        loader = DataLoader(Sharded(10), batch_size=2, num_workers=2, timeout=10)
+        assert sorted(v for b in loader for v in b.tolist()) == list(range(10))
+    assert no_children()
