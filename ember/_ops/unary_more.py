@@ -39,7 +39,16 @@ def _simple(name, forward, backward=_zero_grad, saves=False):
 
 
 Abs = _simple("Abs", np.abs, lambda ctx, g: g * ctx.saved_tensors[0].sgn(), saves=True)
-Sign = _simple("Sign", np.sign)
+def _sign(x):
+    out = np.sign(x)
+    if x.dtype.kind == "f":
+        nan = np.isnan(x)
+        if nan.any():  # PyTorch's sign of NaN is 0 (NumPy's is NaN)
+            out = np.where(nan, out.dtype.type(0), out)
+    return out
+
+
+Sign = _simple("Sign", _sign)
 Floor = _simple("Floor", np.floor)
 Ceil = _simple("Ceil", np.ceil)
 Trunc = _simple("Trunc", np.trunc)
@@ -310,11 +319,12 @@ class Logit(Op):
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
-        g = grad / (x * (1 - x))
-        if ctx.eps is None:
-            return g
         from .compare import where
 
+        g = grad / (x * (1 - x))
+        if ctx.eps is None:
+            # outside [0, 1] the logit is NaN, and so is its gradient (as in PyTorch)
+            return where((x < 0) | (x > 1), float("nan"), g)
         return where((x < ctx.eps) | (x > 1 - ctx.eps), 0.0, g)
 
 

@@ -59,3 +59,33 @@ def test_prelu_names_its_node_as_torch():
     x = ember.tensor([1.0, -1.0], requires_grad=True)
     out = ember.nn.functional.prelu(x, ember.tensor([0.25]))
     assert out.grad_fn.name() == "PreluKernelBackward0"
+
+
+UNARY = ["sign", "abs", "logit", "sinc", "sgn"]
+
+
+@pytest.mark.parametrize("name", UNARY)
+def test_unary_ops_match_torch_at_special_values(torch, name):
+    vals = VALS + [1e-30, -1e-7, 1e-5, 0.25, 0.75, 1.5, -0.25]
+    if name == "sinc":  # PyTorch's float32 sinc gradient cancels to 0 at 1e-5 (see below)
+        vals = [v for v in vals if v != 1e-5]
+    res = []
+    for lib in (ember, torch):
+        x = lib.tensor(vals * 64, requires_grad=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            y = getattr(lib, name)(x)
+            y.sum().backward()
+        # torch's sgn backward hands back a ZeroTensor where the gradient is all zero
+        g = x.grad if x.grad is not None else lib.zeros_like(x)
+        res.append((y.detach().numpy(), g.detach().clone().numpy() if name != "sgn" else
+                    np.zeros(len(vals) * 64)))
+    np.testing.assert_allclose(res[0][0], res[1][0], rtol=1e-5, atol=1e-6, equal_nan=True)
+    np.testing.assert_allclose(res[0][1], res[1][1], rtol=1e-4, atol=1e-6, equal_nan=True)
+
+
+def test_sinc_gradient_near_zero_is_the_series():
+    x = ember.tensor([1e-30, 1e-4, -1e-3, 5e-3], dtype=ember.float32, requires_grad=True)
+    ember.sinc(x).sum().backward()
+    want = -(math.pi ** 2) * x.detach().numpy().astype(np.float64) / 3
+    np.testing.assert_allclose(x.grad.numpy(), want, rtol=1e-3, atol=1e-35)
