@@ -6,6 +6,12 @@
 """
 
 import importlib as _importlib
+import warnings as _warnings
+
+# NumPy reports IEEE special cases (0/0, inf - inf, overflow to inf) as RuntimeWarnings;
+# PyTorch computes the same results silently. The filter covers only calls made from ember's
+# own modules: a user's direct NumPy calls warn as before.
+_warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"ember(\.|$)")
 
 # _allocator tunes glibc's malloc at import (EMBER_NO_MALLOPT=1 turns that off)
 from . import _allocator, _dtype, _threads

@@ -40,7 +40,11 @@ class Atan2(Op):
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
-        recip = (a * a + b * b).reciprocal()
+        from .compare import where
+
+        denom = a * a + b * b
+        # at the origin PyTorch gives a zero gradient (0 * inf would be NaN)
+        recip = where(denom == 0, 0.0, denom.reciprocal())
         ga = unbroadcast(grad * b * recip, _shape_of(a)) if ctx.needs_input_grad[0] else None
         gb = unbroadcast(grad * -a * recip, _shape_of(b)) if ctx.needs_input_grad[1] else None
         return ga, gb
@@ -287,7 +291,12 @@ class Xlogy(Op):
         x, y = ctx.saved_tensors
         gx = gy = None
         if ctx.needs_input_grad[0]:
-            gx = unbroadcast(grad * xlogy((x != 0).to(y.dtype), y), _shape_of(x))
+            from .compare import where
+
+            # PyTorch: log(y), except 0 where x == 0 and y <= 0 (where the value is pinned)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                dx = where((x == 0) & (y <= 0), 0.0, y.log())
+            gx = unbroadcast(grad * dx, _shape_of(x))
         if ctx.needs_input_grad[1]:
             gy = unbroadcast(grad * x / y, _shape_of(y))
         return gx, gy
