@@ -59,7 +59,8 @@ class VectorNorm(Op):
         if math.isinf(p):  # the gradient goes to the extreme |x|, shared among ties
             od = out._data if keep else np.expand_dims(out._data, axes)
             hit = np.abs(xd) == od
-            w = hit / np.sum(hit, axis=axes, keepdims=True, dtype=xd.dtype)
+            # a NaN norm matches nothing: a zero gradient, as PyTorch (not 0 / 0)
+            w = hit / np.maximum(np.sum(hit, axis=axes, keepdims=True, dtype=xd.dtype), 1)
             return g * sign * Tensor._make(w.astype(xd.dtype, copy=False), x._dtype)
         # d|x|_p / dx = sign(x) (|x| / |x|_p)^(p-1); zero entries get 0 (as in PyTorch).
         ratio = SafeDiv.apply(x * sign, expand_reduced(out, x.shape, axes, keep))

@@ -79,15 +79,23 @@ class Extreme(Op):
     @staticmethod
     def backward(ctx, grad):
         x, out = ctx.saved_tensors
+        # PyTorch: max()/min() over everything share a NaN result's gradient among the NaN
+        # elements; amax/amin compare with ==, so a NaN result gives NaN gradients
+        nan_ties = not ctx._name.startswith("Am")
         return expand_reduced(grad, x.shape, ctx.axes, ctx.keepdim) * \
-            _tie_weights(x._data, out._data, ctx.axes, ctx.keepdim)
+            _tie_weights(x._data, out._data, ctx.axes, ctx.keepdim, nan_ties)
 
 
-def _tie_weights(x: np.ndarray, out: np.ndarray, axes: tuple, keepdim: bool) -> Tensor:
+def _tie_weights(x: np.ndarray, out: np.ndarray, axes: tuple, keepdim: bool,
+                 nan_ties: bool = True) -> Tensor:
     if not keepdim:
         out = np.expand_dims(out, axes)
-    hit = (x == out) | (np.isnan(x) & np.isnan(out)) if x.dtype.kind == "f" else x == out
-    w = hit / np.sum(hit, axis=axes, keepdims=True, dtype=x.dtype)
+    if x.dtype.kind == "f" and nan_ties:
+        hit = (x == out) | (np.isnan(x) & np.isnan(out))
+    else:
+        hit = x == out
+    with np.errstate(invalid="ignore", divide="ignore"):
+        w = hit / np.sum(hit, axis=axes, keepdims=True, dtype=x.dtype)
     return Tensor._make(w.astype(x.dtype, copy=False), D._FROM_NP[x.dtype])
 
 

@@ -129,3 +129,31 @@ def test_ops_on_special_values_print_no_numpy_warnings():
                          text=True, timeout=120)
     assert out.stdout.strip() == "ok", out.stderr
     assert "RuntimeWarning" not in out.stderr, out.stderr
+
+
+REDUCTIONS = {
+    "amax": lambda L, x: x.amax(1),
+    "amin": lambda L, x: x.amin(1),
+    "aminmax": lambda L, x: L.aminmax(x, dim=1)[1],
+    "max_all": lambda L, x: x.max(),
+    "norm_inf": lambda L, x: L.linalg.vector_norm(x, float("inf"), dim=1),
+    "logsumexp": lambda L, x: x.logsumexp(1),
+    "softmax": lambda L, x: L.softmax(x, 1),
+}
+
+
+@pytest.mark.parametrize("name", list(REDUCTIONS))
+def test_reductions_match_torch_on_rows_with_nan_and_inf(torch, name):
+    rows = [[1.0, 2.0, 3.0, 4.0], [math.nan, 1.0, 2.0, 3.0], [math.inf, 1.0, 2.0, -math.inf],
+            [math.inf, math.inf, 1.0, 2.0], [0.0, -0.0, 0.0, -0.0], [math.nan, math.nan, 1.0, 0.0]]
+    data = np.array(rows * 8, dtype=np.float32)
+    res = []
+    for lib in (ember, torch):
+        x = lib.tensor(data, requires_grad=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            y = REDUCTIONS[name](lib, x)
+            y.sum().backward()
+        res.append((y.detach().numpy(), x.grad.numpy()))
+    for e, t in zip(*res):
+        np.testing.assert_allclose(e, t, rtol=1e-5, atol=1e-6, equal_nan=True)
