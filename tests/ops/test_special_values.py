@@ -1,4 +1,4 @@
-"""Activations at the values where formulas part ways: NaN, +-inf, signed zeros and each
+"""Ops at the values where formulas part ways: NaN, +-inf, signed zeros and each
 function's own boundaries. Values and gradients must be PyTorch's. PyTorch itself treats NaN
 differently in its vectorised kernels and in the scalar loop for a tensor's last few
 elements; the inputs here are long, so its vectorised behaviour is the reference."""
