@@ -104,11 +104,15 @@ def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
 
 def _huber(d: Tensor, delta: float, scale: float) -> Tensor:
     """0.5 d^2 * scale where |d| < delta, else (|d| - 0.5 delta) * delta * scale."""
-    small = np.abs(d._data) < delta
-    m = _t(small.astype(d._data.dtype))
-    quad = d * d * (0.5 * scale)
+    from .._ops.compare import where
+
+    small = _t(np.abs(d._data) < delta)
+    # selects, with the quadratic branch fed only small d: an infinite d then meets no
+    # 0 * inf, forward or backward
+    ds = where(small, d, 0.0)
+    quad = ds * ds * (0.5 * scale)
     lin = (abs_(d) - 0.5 * delta) * (delta * scale)
-    return quad * m + lin * (1 - m)
+    return where(small, quad, lin)
 
 
 def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
@@ -282,10 +286,13 @@ def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0, siz
                          reduce=None, reduction: str = "mean") -> Tensor:
     """x for target 1, max(0, margin - x) for target -1."""
     reduction = _reduction(size_average, reduce, reduction)
+    from .._ops.compare import where
+
+    # PyTorch's selects: the margin term where target != 1, x where target != -1 (a target
+    # that is neither gets both), and no 0 * inf where x is infinite
     t = target._data
-    pos = _t((t == 1).astype(input._data.dtype))
-    neg = _t((t == -1).astype(input._data.dtype))
-    return _reduce(input * pos + A.Relu.apply(margin - input) * neg, reduction)
+    margin_part = where(_t(t != 1), A.Relu.apply(margin - input), 0.0)
+    return _reduce(margin_part + where(_t(t != -1), input, 0.0), reduction)
 
 
 def soft_margin_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,

@@ -157,3 +157,35 @@ def test_reductions_match_torch_on_rows_with_nan_and_inf(torch, name):
         res.append((y.detach().numpy(), x.grad.numpy()))
     for e, t in zip(*res):
         np.testing.assert_allclose(e, t, rtol=1e-5, atol=1e-6, equal_nan=True)
+
+
+LOSSES = {
+    "bce": lambda L, p, t, x: L.nn.functional.binary_cross_entropy(p, t, reduction="none"),
+    "bce_logits": lambda L, p, t, x: L.nn.functional.binary_cross_entropy_with_logits(
+        x, t, pos_weight=L.tensor([2.0]), reduction="none"),
+    "smooth_l1_beta0": lambda L, p, t, x: L.nn.functional.smooth_l1_loss(x, t, beta=0.0,
+                                                                         reduction="none"),
+    "huber": lambda L, p, t, x: L.nn.functional.huber_loss(x, t, reduction="none"),
+    "poisson": lambda L, p, t, x: L.nn.functional.poisson_nll_loss(x, t, reduction="none"),
+    "hinge_embedding": lambda L, p, t, x: L.nn.functional.hinge_embedding_loss(
+        x, t * 2 - 1, reduction="none"),  # targets 0.3 -> -0.4: neither 1 nor -1
+}
+
+
+@pytest.mark.parametrize("name", list(LOSSES))
+def test_losses_match_torch_at_edges(torch, name):
+    # probabilities at 0 and 1 (BCE clamps its logs at -100), logits at +-100 and inf
+    p = np.array([0.0, 1.0, 0.5, 1e-12, 1 - 1e-7, 0.3, 0.0, 1.0] * 8, np.float32)
+    t = np.array([0.0, 1.0, 1.0, 1.0, 0.0, 0.3, 1.0, 0.0] * 8, np.float32)
+    x = np.array([0.0, 100.0, -100.0, 1.0, -1.0, 0.5, math.inf, -30.0] * 8, np.float32)
+    res = []
+    for lib in (ember, torch):
+        pt, xt = lib.tensor(p, requires_grad=True), lib.tensor(x, requires_grad=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            y = LOSSES[name](lib, pt, lib.tensor(t), xt)
+            y.sum().backward()
+        grads = [np.zeros(len(p)) if g is None else g.numpy() for g in (pt.grad, xt.grad)]
+        res.append([y.detach().numpy(), *grads])
+    for e, t_ in zip(*res):
+        np.testing.assert_allclose(e, t_, rtol=1e-4, atol=1e-5, equal_nan=True)
