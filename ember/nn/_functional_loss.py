@@ -203,8 +203,9 @@ def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None,
     if log_target:
         loss = Exp.apply(target) * (target - input)
     else:
-        pos = _t((target._data > 0).astype(target._data.dtype))
-        safe = target * pos + (1 - pos)  # log(1) = 0 where target == 0 (0 log 0 = 0)
+        from .._ops.compare import where
+
+        safe = where(_t(target._data > 0), target, 1.0)  # log(1) = 0 where target is 0
         loss = target * Log.apply(safe) - target * input
     if reduction == "batchmean":
         return loss.sum() / input.shape[0] if input.ndim else loss.sum()
@@ -333,6 +334,7 @@ def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, marg
     d_an = pairwise_distance(anchor, negative, p, eps)
     if swap:
         d_pn = pairwise_distance(positive, negative, p, eps)
-        m = _t((d_pn._data < d_an._data).astype(d_an._data.dtype))
-        d_an = d_pn * m + d_an * (1 - m)
+        from .._ops.compare import where
+
+        d_an = where(_t(d_pn._data < d_an._data), d_pn, d_an)  # a select: inf never * 0
     return _reduce(A.Relu.apply(d_ap - d_an + margin), reduction)

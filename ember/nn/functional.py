@@ -324,8 +324,7 @@ def _clamp_min(x: Tensor, eps: float) -> Tensor:
     keep = x._data > eps
     if keep.all():
         return x
-    m = _t(keep.astype(x._data.dtype))
-    return x * m + (1 - m) * eps
+    return where(_t(keep), x, float(eps))  # a select: an infinite x never meets 0 * inf
 
 
 def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12,
