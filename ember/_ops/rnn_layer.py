@@ -15,6 +15,8 @@ On the benchmark's recurrent step (batch 16, 20 steps, 32 -> 64, Adam) LSTM went
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from .._tensor import Tensor
@@ -64,6 +66,17 @@ def _each_step(gi: Tensor, reverse: bool, step) -> Tensor:
     steps = gi.unbind(0)
     seq = [step(g) for g in (steps[::-1] if reverse else steps)]
     return stack(seq[::-1] if reverse else seq, 0)
+
+
+def _hidden_steps(gi: Tensor, h: Tensor, reverse: bool, cell) -> tuple:
+    """``(out, h_n)`` of a cell ``cell(gi_t, h) -> h'`` whose only state is ``h``."""
+    state = [h]
+
+    def step(gi_t):
+        state[0] = cell(gi_t, state[0])
+        return state[0]
+
+    return _each_step(gi, reverse, step), state[0]
 
 
 def _param_grads(ctx, dz: np.ndarray, hs: np.ndarray, gi: Tensor, w_hh: Tensor, b_hh,
@@ -303,13 +316,7 @@ class GRULayer(Op):
 
 def gru_layer_steps(gi: Tensor, h: Tensor, w_hh: Tensor, b_hh, reverse: bool):
     """The same GRU layer as recorded ops, one time step after another: ``(out, h_n)``."""
-    state = [h]
-
-    def step(gi_t):
-        state[0] = gru_step(gi_t, state[0], w_hh, b_hh)
-        return state[0]
-
-    return _each_step(gi, reverse, step), state[0]
+    return _hidden_steps(gi, h, reverse, lambda g, h_: gru_step(g, h_, w_hh, b_hh))
 
 
 def gru_layer(gi: Tensor, h0: Tensor, w_hh: Tensor, b_hh: Tensor | None,
@@ -360,9 +367,8 @@ class RNNLayer(Op):
     def backward(ctx, gout, ghn_out):
         gi, h0, w_hh, b_hh = ctx.saved_tensors
         if _state.enabled:
-            return _recorded_backward(
-                ctx, (gi, h0, w_hh, b_hh), (gout, ghn_out),
-                lambda *a: rnn_layer_steps(*a[:-1], reverse=a[-1], relu=ctx.relu)) + (None,)
+            return _recorded_backward(ctx, (gi, h0, w_hh, b_hh), (gout, ghn_out),
+                                      functools.partial(rnn_layer_steps, relu=ctx.relu)) + (None,)
         hs = ctx.cache
         steps = hs.shape[0] - 1
         dt = hs.dtype
@@ -388,13 +394,7 @@ class RNNLayer(Op):
 
 def rnn_layer_steps(gi: Tensor, h: Tensor, w_hh: Tensor, b_hh, reverse: bool, relu: bool):
     """The same Elman layer as recorded ops, one time step after another: ``(out, h_n)``."""
-    state = [h]
-
-    def step(gi_t):
-        state[0] = rnn_step(relu, gi_t, state[0], w_hh, b_hh)
-        return state[0]
-
-    return _each_step(gi, reverse, step), state[0]
+    return _hidden_steps(gi, h, reverse, lambda g, h_: rnn_step(relu, g, h_, w_hh, b_hh))
 
 
 def rnn_layer(gi: Tensor, h0: Tensor, w_hh: Tensor, b_hh: Tensor | None, reverse: bool = False,
