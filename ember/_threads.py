@@ -182,7 +182,11 @@ def _run_parallel(fn, bounds, workers) -> None:
         raise errors[0]
 
 
-def elementwise(fn: Callable, out, *arrays, min_bytes: int = 1 << 20):
+# Elementwise work smaller than this runs as one call: splitting it costs more than it saves.
+PARALLEL_MIN_BYTES = 1 << 20
+
+
+def elementwise(fn: Callable, out, *arrays, min_bytes: int = PARALLEL_MIN_BYTES):
     """``fn(out_chunk, *array_chunks)`` over flat chunks of same-shape C-contiguous arrays,
     on several threads when ``out`` is at least ``min_bytes``; one call otherwise. Returns
     ``out``.

@@ -118,6 +118,14 @@ def _wrap(ctx, cls, arr, nr, record):
     return out
 
 
+def array_tensor(arr, dtype=None) -> Tensor:
+    """A Tensor of a raw NumPy result (a first-order backward's, say): NumPy hands back
+    scalars for 0-d operands, and ember keeps 0-d arrays."""
+    if isinstance(arr, np.generic):
+        arr = np.asarray(arr)
+    return Tensor._make(arr, dtype if dtype is not None else D._FROM_NP[arr.dtype])
+
+
 def _mark_view(out, base, cls, ctx):
     """Make ``out`` a view of ``base``: shared version counter and a way to redo the view."""
     if not np.may_share_memory(out._data, base._data):

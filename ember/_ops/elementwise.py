@@ -28,7 +28,7 @@ from ._binary import (  # noqa: F401  (promote/binary/check_devices are imported
     no_autograd,
     promote,
 )
-from ._core import Op, unbroadcast
+from ._core import Op, array_tensor, unbroadcast
 from .inplace import apply_inplace
 
 _state = grad_mode._state
@@ -91,17 +91,12 @@ class Mul(Op):
         if not _state.enabled and type(grad._data) is np.ndarray:
             # first-order backward: multiply the arrays, without recording ops
             g, dt = grad._data, grad._dtype
-            ga = unbroadcast(_array_tensor(g * _raw(b), dt), _shape_of(a)) if need[0] else None
-            gb = unbroadcast(_array_tensor(g * _raw(a), dt), _shape_of(b)) if need[1] else None
+            ga = unbroadcast(array_tensor(g * _raw(b), dt), _shape_of(a)) if need[0] else None
+            gb = unbroadcast(array_tensor(g * _raw(a), dt), _shape_of(b)) if need[1] else None
             return ga, gb
         ga = unbroadcast(grad * b, _shape_of(a)) if need[0] else None
         gb = unbroadcast(grad * a, _shape_of(b)) if need[1] else None
         return ga, gb
-
-
-def _array_tensor(arr, dtype) -> Tensor:
-    """A Tensor of a NumPy result (0-d operands give a NumPy scalar: made an array again)."""
-    return Tensor._make(arr if type(arr) is np.ndarray else np.asarray(arr), dtype)
 
 
 class Div(Op):

@@ -37,16 +37,13 @@ def _mask(cond, like) -> np.ndarray:
     return cond.astype(like.dtype)
 
 
-_PARALLEL_BYTES = 1 << 20  # below this, elementwise work stays in one call (_threads' floor)
-
-
 class Relu(Op):
     save_output = True
 
     @staticmethod
     def forward(ctx, x):
         zero = x.dtype.type(0)
-        if x.nbytes < _PARALLEL_BYTES:  # small: one call, no thread-pool bookkeeping
+        if x.nbytes < _threads.PARALLEL_MIN_BYTES:  # small: one call, no thread-pool bookkeeping
             return np.maximum(x, zero)
         return _threads.elementwise(lambda o, a: np.maximum(a, zero, out=o),
                                     np.empty(x.shape, x.dtype), x)
@@ -59,7 +56,7 @@ class Relu(Op):
             # the mask is y != 0, not y > 0: as PyTorch (grad where not y <= 0), a NaN output
             # passes its gradient through; relu's output is never negative
             if g.dtype == yd.dtype:  # a multiply by the mask: no float64 detour, no np.where
-                if g.nbytes < _PARALLEL_BYTES:
+                if g.nbytes < _threads.PARALLEL_MIN_BYTES:
                     return _t(np.multiply(g, yd != 0), grad._dtype)
                 out = _threads.elementwise(lambda o, a, b: np.multiply(a, b != 0, out=o),
                                            np.empty(g.shape, g.dtype), g, yd)

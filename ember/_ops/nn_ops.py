@@ -13,17 +13,14 @@ import numpy as np
 from .. import _dtype as D
 from .._tensor import Tensor
 from ..autograd import grad_mode
-from ._core import Op, wrap_dim
+from ._core import Op, array_tensor, wrap_dim
 
 __all__ = ["softmax", "log_softmax"]
 
 _state = grad_mode._state
 
 
-def _t(arr, dtype=None) -> Tensor:
-    if isinstance(arr, np.generic):  # NumPy gives scalars for 0-d operands: keep arrays
-        arr = np.asarray(arr)
-    return Tensor._make(arr, dtype if dtype is not None else D._FROM_NP[arr.dtype])
+_t = array_tensor  # the short name this family's raw backward paths use
 
 
 # -- linear ---------------------------------------------------------------------------------
