@@ -48,14 +48,6 @@ def _ema_sq_(avg, g, beta, tmp) -> None:
     np.add(avg, tmp, out=avg)
 
 
-def _sub_scaled_(p, a, x) -> None:
-    """``p -= a * x`` in place (``x`` is scratch: it may be overwritten)."""
-    if _blas.axpy(-a, x, p):
-        return
-    np.multiply(x, a, out=x)
-    np.subtract(p, x, out=p)
-
-
 class Adam(Optimizer):
     """Adam: adaptive moment estimation (Kingma & Ba, 2014).
 
@@ -134,6 +126,6 @@ class Adam(Optimizer):
                 np.sqrt(v, out=tmp)
                 np.add(tmp, eps * bias_correction2_sqrt, out=tmp)
                 np.divide(m, tmp, out=tmp)
-                _sub_scaled_(pd, lr * bias_correction2_sqrt / bias_correction1, tmp)
+                self._add_scaled(pd, -lr * bias_correction2_sqrt / bias_correction1, tmp)
                 p._version[0] += 1
         return loss

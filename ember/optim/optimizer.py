@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import _blas
 from .._tensor import Tensor
 from ..autograd.grad_mode import enable_grad
 from ..autograd.graph import _RemovableHandle
@@ -288,6 +289,24 @@ class Optimizer(_OptimizerStateMixin):
         self.param_groups.append(param_group)
 
     # -- helpers for subclasses -------------------------------------------------------------
+    # Updates in fused passes: OpenBLAS's axpby/axpy where they apply (float32/float64,
+    # contiguous), else NumPy through scratch slot 2. On the CNN benchmark's SGD with momentum
+    # (1.2M float32 parameters): 1.17 ms in four NumPy passes, 0.56 ms in two BLAS calls.
+    def _scale_add(self, y: np.ndarray, b: float, x: np.ndarray, a: float) -> None:
+        """``y = b*y + a*x`` in place."""
+        if _blas.axpby(a, x, b, y):
+            return
+        np.multiply(y, b, out=y)
+        if a != 1:
+            x = np.multiply(x, a, out=self._buffer(y, 2))
+        np.add(y, x, out=y)
+
+    def _add_scaled(self, y: np.ndarray, a: float, x: np.ndarray) -> None:
+        """``y += a*x`` in place."""
+        if _blas.axpy(a, x, y):
+            return
+        np.add(y, np.multiply(x, a, out=self._buffer(y, 2)), out=y)
+
     def _buffer(self, like, slot: int = 0):
         """A scratch array shaped like ``like`` (reused across steps; contents undefined)."""
         key = (type(like), like.dtype, slot)

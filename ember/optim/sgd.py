@@ -6,7 +6,6 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 
-from .. import _blas
 from .._tensor import Tensor
 from .optimizer import Optimizer, _check_lr, _to_scalar
 
@@ -76,34 +75,13 @@ class SGD(Optimizer):
                         buf_t = Tensor._make(g.copy(), p._grad._dtype)
                         state["momentum_buffer"] = buf_t
                     else:
-                        _scale_add(buf_t._data, momentum, g, 1 - dampening, self)
+                        self._scale_add(buf_t._data, momentum, g, 1 - dampening)
                     d = buf_t._data
                     if nesterov:
                         tmp = self._buffer(pd)
                         np.copyto(tmp, g)
-                        _add_scaled(tmp, momentum, d, self)
+                        self._add_scaled(tmp, momentum, d)
                         d = tmp
-                _add_scaled(pd, -lr, d, self)
+                self._add_scaled(pd, -lr, d)
                 p._version[0] += 1
         return loss
-
-
-# The update in fused passes: OpenBLAS's axpby/axpy where they apply (float32/float64,
-# contiguous), else NumPy with a scratch array. Per step on 1.2M float32 parameters (the CNN
-# benchmark's SGD with momentum): 1.17 ms in four NumPy passes, 0.56 ms in two BLAS calls.
-
-def _scale_add(y: np.ndarray, b: float, x: np.ndarray, a: float, opt: Optimizer) -> None:
-    """``y = b*y + a*x`` in place (``opt`` lends a scratch array if one is needed)."""
-    if _blas.axpby(a, x, b, y):
-        return
-    np.multiply(y, b, out=y)
-    if a != 1:
-        x = np.multiply(x, a, out=opt._buffer(y, 2))
-    np.add(y, x, out=y)
-
-
-def _add_scaled(y: np.ndarray, a: float, x: np.ndarray, opt: Optimizer) -> None:
-    """``y += a*x`` in place (``opt`` lends a scratch array if one is needed)."""
-    if _blas.axpy(a, x, y):
-        return
-    np.add(y, np.multiply(x, a, out=opt._buffer(y, 2)), out=y)
