@@ -14,7 +14,7 @@ from .. import _dtype as D
 from .._tensor import Tensor
 from ..autograd import grad_mode
 from ._core import Op
-from .nn_ops import Softmax, _np_softmax, _t
+from .nn_ops import Softmax, _np_softmax, _row_max, _t
 
 __all__: list = []
 
@@ -80,7 +80,7 @@ class SoftmaxCrossEntropy(Op):
             logp = x.copy()
         else:
             # log-softmax, keeping softmax itself for backward (no second exp pass there)
-            s = x - x.max(axis=1, keepdims=True)
+            s = x - _row_max(x, 1)
             e = np.exp(s)
             total = e.sum(axis=1, keepdims=True)
             s -= np.log(total)

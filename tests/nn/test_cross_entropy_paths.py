@@ -50,3 +50,18 @@ def test_cross_entropy_empty_batch_and_bad_target(torch):
         assert loss.item() == 0 and tuple(x.grad.shape) == (0, 3)
         with pytest.raises(IndexError):
             lib.nn.functional.cross_entropy(lib.zeros(2, 3), lib.tensor([0, 3]))
+
+
+def test_cross_entropy_many_rows_matches_torch(torch):
+    # 4096 rows of 21 classes (per-pixel segmentation-like): the transposed row-max path
+    rng = np.random.default_rng(1)
+    x = (rng.standard_normal((4096, 21)) * 5).astype(np.float32)
+    y = rng.integers(0, 21, 4096)
+    res = []
+    for lib in (ember, torch):
+        xt = lib.tensor(x, requires_grad=True)
+        loss = lib.nn.functional.cross_entropy(xt, lib.tensor(y))
+        loss.backward()
+        res.append((loss.item(), xt.grad.numpy()))
+    assert res[0][0] == pytest.approx(res[1][0], rel=1e-5)
+    np.testing.assert_allclose(res[0][1], res[1][1], rtol=1e-4, atol=1e-8)
