@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import builtins
 
-import ml_dtypes
 import numpy as np
 
 __all__ = [
@@ -47,13 +46,23 @@ class dtype:
 
     __slots__ = ("name", "np_dtype", "itemsize", "category", "is_signed", "_legacy")
 
-    def __init__(self, name: str, np_dtype, category: int, is_signed: bool, legacy: str):
+    def __init__(self, name: str, np_dtype, category: int, is_signed: bool, legacy: str,
+                 itemsize: int | None = None):
         self.name = name
-        self.np_dtype = np.dtype(np_dtype)
-        self.itemsize = self.np_dtype.itemsize
+        if np_dtype is not None:  # None: filled in on first use (bfloat16, see __getattr__)
+            self.np_dtype = np.dtype(np_dtype)
+        self.itemsize = np.dtype(np_dtype).itemsize if itemsize is None else itemsize
         self.category = category
         self.is_signed = is_signed
         self._legacy = legacy  # the legacy tensor type name, e.g. FloatTensor
+
+    def __getattr__(self, attr):
+        # Runs only when a slot is unset: bfloat16's NumPy dtype comes from ml_dtypes, whose
+        # import costs more than the rest of ``import ember`` (~1.3 s for 0.7.0), so it is
+        # imported when bfloat16 data is first made or asked for, not at ``import ember``.
+        if attr == "np_dtype" and object.__getattribute__(self, "name") == "bfloat16":
+            return _load_bfloat16()
+        raise AttributeError(f"'torch.dtype' object has no attribute '{attr}'")
 
     @property
     def is_floating_point(self) -> builtins.bool:
@@ -89,7 +98,7 @@ int16 = dtype("int16", np.int16, _INT, True, "ShortTensor")
 int32 = dtype("int32", np.int32, _INT, True, "IntTensor")
 int64 = dtype("int64", np.int64, _INT, True, "LongTensor")
 float16 = dtype("float16", np.float16, _FLOAT, True, "HalfTensor")
-bfloat16 = dtype("bfloat16", ml_dtypes.bfloat16, _FLOAT, True, "BFloat16Tensor")
+bfloat16 = dtype("bfloat16", None, _FLOAT, True, "BFloat16Tensor", itemsize=2)
 float32 = dtype("float32", np.float32, _FLOAT, True, "FloatTensor")
 float64 = dtype("float64", np.float64, _FLOAT, True, "DoubleTensor")
 complex64 = dtype("complex64", np.complex64, _COMPLEX, True, "ComplexFloatTensor")
@@ -97,7 +106,33 @@ complex128 = dtype("complex128", np.complex128, _COMPLEX, True, "ComplexDoubleTe
 
 ALL_DTYPES = (bool, uint8, int8, int16, int32, int64, float16, bfloat16, float32, float64,
               complex64, complex128)
-_FROM_NP = {d.np_dtype: d for d in ALL_DTYPES}
+
+
+class _NumpyDtypes(dict):
+    """NumPy dtype -> ember dtype. bfloat16 joins when ml_dtypes is first imported (by ember, or
+    by another library whose bfloat16 arrays reach ember)."""
+
+    def __missing__(self, key):
+        if getattr(key, "name", None) == "bfloat16" and getattr(key, "kind", None) == "V":
+            if bfloat16.np_dtype == key:
+                return bfloat16
+        raise KeyError(key)
+
+
+_FROM_NP = _NumpyDtypes((d.np_dtype, d) for d in ALL_DTYPES if d is not bfloat16)
+
+
+def _load_bfloat16() -> np.dtype:
+    """Import ml_dtypes and give ember.bfloat16 its NumPy dtype (once)."""
+    try:
+        import ml_dtypes
+    except ImportError:
+        raise ImportError('bfloat16 tensors need the ml_dtypes package: pip install ml_dtypes '
+                          '(it is one of ember\'s dependencies)') from None
+    np_dtype = np.dtype(ml_dtypes.bfloat16)
+    bfloat16.np_dtype = np_dtype
+    _FROM_NP[np_dtype] = bfloat16
+    return np_dtype
 _BY_NAME = {d.name: d for d in ALL_DTYPES}
 _BY_NAME.update(float=float32, double=float64, half=float16, long=int64, int=int32,
                 short=int16, cfloat=complex64, cdouble=complex128)
@@ -250,7 +285,12 @@ class finfo:
         d = to_dtype(type) if type is not None else _default
         if d.category < _FLOAT:
             raise TypeError(f"torch.finfo() requires a floating point input type, got {d}")
-        info = (ml_dtypes.finfo if d is bfloat16 else np.finfo)(d.to_real().np_dtype)
+        if d is bfloat16:
+            import ml_dtypes
+
+            info = ml_dtypes.finfo(d.np_dtype)
+        else:
+            info = np.finfo(d.to_real().np_dtype)
         self.dtype = d.to_real().name
         self.bits = int(info.bits)
         self.eps = float(info.eps)
