@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from .. import _dtype as D
@@ -53,68 +55,161 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     return _drop(input, p, tuple(input.shape), inplace, "dropout_")
 
 
-def _feature_dropout(input, p, training, inplace, batched_ndim, name):
-    _check_p(p)
-    if input.ndim not in (batched_ndim - 1, batched_ndim):
-        raise RuntimeError(f"{name}: Expected {batched_ndim - 1}D or {batched_ndim}D input, but "
-                           f"received a {input.ndim}D input. Note that {name} exists to provide "
-                           "channel-wise dropout on inputs with 1 spatial dimension, a channel "
-                           "dimension, and an optional batch dimension (i.e. 2D or 3D inputs)."
-                           if batched_ndim == 3 else
-                           f"{name}: Expected {batched_ndim - 1}D or {batched_ndim}D input, but "
-                           f"received a {input.ndim}D input")
-    if not training or p == 0.0:
+def _feature_noise_shape(input: Tensor) -> tuple:
+    """The mask shape of ATen's feature dropout: (N, C, 1, 1, ...), one draw per channel."""
+    if input.ndim < 2:
+        raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
+    return tuple(input.shape[:2]) + (1,) * (input.ndim - 2)
+
+
+def _feature_dropout(input: Tensor, p: float, training: bool, inplace: bool) -> Tensor:
+    """ATen's ``feature_dropout``: the first dim is the batch, the second the channel."""
+    if p == 0.0 or not training or input.numel() == 0:
         return input
-    lead = 2 if input.ndim == batched_ndim else 1
-    shape = tuple(input.shape[:lead]) + (1,) * (input.ndim - lead)
-    return _drop(input, p, shape, inplace, name + "_")
+    if p == 1.0:
+        return _drop(input, p, (), inplace, "feature_dropout_")
+    return _drop(input, p, _feature_noise_shape(input), inplace, "feature_dropout_")
+
+
+def _unbatched_feature_dropout(input: Tensor, p: float, training: bool, inplace: bool) -> Tensor:
+    """Feature dropout of an input without its batch dim, as torch does it: add the dim, drop,
+    take it away again (in place, the input itself is returned)."""
+    if inplace:
+        if p == 0.0 or not training or input.numel() == 0:
+            return input
+        shape = () if p == 1.0 else _feature_noise_shape(input.unsqueeze(0))[1:]
+        return _drop(input, p, shape, True, "feature_dropout_")
+    return _feature_dropout(input.unsqueeze(0), p, training, False).squeeze(0)
 
 
 def dropout1d(input: Tensor, p: float = 0.5, training: bool = True,
               inplace: bool = False) -> Tensor:
-    """Zero whole channels of (N, C, L) or (C, L) inputs."""
-    return _feature_dropout(input, p, training, inplace, 3, "dropout1d")
+    """Zero whole channels of (N, C, L) or (C, L) inputs, scaling the rest by 1/(1-p).
+
+    Any other number of dims raises RuntimeError, as in PyTorch.
+
+    Example:
+        >>> F.dropout1d(ember.ones(2, 3), 0.5, training=False).shape
+        torch.Size([2, 3])
+    """
+    _check_p(p)
+    inp_dim = input.ndim
+    if inp_dim not in (2, 3):
+        raise RuntimeError(
+            f"dropout1d: Expected 2D or 3D input, but received a {inp_dim}D input. "
+            "Note that dropout1d exists to provide channel-wise dropout on inputs with 1 "
+            "spatial dimension, a channel dimension, and an optional batch dimension "
+            "(i.e. 2D or 3D inputs).")
+    if inp_dim == 3:
+        return _feature_dropout(input, p, training, inplace)
+    return _unbatched_feature_dropout(input, p, training, inplace)
 
 
 def dropout2d(input: Tensor, p: float = 0.5, training: bool = True,
               inplace: bool = False) -> Tensor:
-    """Zero whole channels of (N, C, H, W) or (C, H, W) inputs."""
-    return _feature_dropout(input, p, training, inplace, 4, "dropout2d")
+    """Zero whole channels of (N, C, H, W) inputs, scaling the rest by 1/(1-p).
+
+    As in PyTorch 2.13, other ranks are deprecated but run with a UserWarning: the first dim is
+    taken as the batch and the second as the channel, so a 3-D input is read as (N, C, L) and a
+    2-D (N, C) input is dropped element by element; fewer than 2 dims raise RuntimeError.
+
+    Example:
+        >>> F.dropout2d(ember.ones(1, 2, 3, 3), 0.5, training=False).shape
+        torch.Size([1, 2, 3, 3])
+    """
+    _check_p(p)
+    inp_dim = input.ndim
+    if inp_dim not in (3, 4):
+        warnings.warn(
+            f"dropout2d: Received a {inp_dim}-D input to dropout2d, which is deprecated "
+            "and will result in an error in a future release. To retain the behavior "
+            "and silence this warning, please use dropout instead. Note that dropout2d "
+            "exists to provide channel-wise dropout on inputs with 2 spatial dimensions, "
+            "a channel dimension, and an optional batch dimension (i.e. 3D or 4D inputs).",
+            stacklevel=2)
+    if inp_dim == 3:
+        warnings.warn(
+            "dropout2d: Received a 3D input to dropout2d and assuming that channel-wise "
+            "1D dropout behavior is desired - input is interpreted as shape (N, C, L), where C "
+            "is the channel dim. This behavior will change in a future release to interpret the "
+            "input as one without a batch dimension, i.e. shape (C, H, W). To maintain the 1D "
+            "channel-wise dropout behavior, please switch to using dropout1d instead.",
+            stacklevel=2)
+    return _feature_dropout(input, p, training, inplace)
 
 
 def dropout3d(input: Tensor, p: float = 0.5, training: bool = True,
               inplace: bool = False) -> Tensor:
-    """Zero whole channels of (N, C, D, H, W) or (C, D, H, W) inputs."""
-    return _feature_dropout(input, p, training, inplace, 5, "dropout3d")
+    """Zero whole channels of (N, C, D, H, W) or (C, D, H, W) inputs, scaling the rest by 1/(1-p).
+
+    As in PyTorch 2.13, other ranks are deprecated but run with a UserWarning, read as one
+    sample without its batch dim (the first dim is the channel).
+
+    Example:
+        >>> F.dropout3d(ember.ones(2, 1, 1, 1), 0.5, training=False).shape
+        torch.Size([2, 1, 1, 1])
+    """
+    _check_p(p)
+    inp_dim = input.ndim
+    if inp_dim not in (4, 5):
+        warnings.warn(
+            f"dropout3d: Received a {inp_dim}-D input to dropout3d, which is deprecated "
+            "and will result in an error in a future release. To retain the behavior "
+            "and silence this warning, please use dropout instead. Note that dropout3d "
+            "exists to provide channel-wise dropout on inputs with 3 spatial dimensions, "
+            "a channel dimension, and an optional batch dimension (i.e. 4D or 5D inputs).",
+            stacklevel=2)
+    if inp_dim == 5:
+        return _feature_dropout(input, p, training, inplace)
+    return _unbatched_feature_dropout(input, p, training, inplace)
 
 
 _ALPHA_P = -_SELU_ALPHA * _SELU_SCALE
 
 
-def _alpha_drop(input, p, training, mask_shape):
-    _check_p(p)
-    if not training or p == 0.0:
-        return input
+def _alpha_drop(input, p, mask_shape, inplace):
     dt = input._data.dtype
     if p == 1.0:
-        return input * 0
-    keep = (_random._gen(None).random(mask_shape) >= p).astype(dt)
-    a = 1.0 / np.sqrt((_ALPHA_P ** 2 * p + 1) * (1 - p))
-    b = _ALPHA_P * a * p
-    return input * _t((keep * a).astype(dt)) + _t(((1 - keep) * (_ALPHA_P * a) + b).astype(dt))
+        out = input * _t(np.zeros((), dt))
+    else:
+        keep = (_random._gen(None).random(mask_shape) >= p).astype(dt)
+        a = 1.0 / np.sqrt((_ALPHA_P ** 2 * p + 1) * (1 - p))
+        b = _ALPHA_P * a * p
+        out = (input * _t((keep * a).astype(dt))
+               + _t(((1 - keep) * (_ALPHA_P * a) + b).astype(dt)))
+    return _inplace(input, out, "alpha_dropout_") if inplace else out
 
 
 def alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False,
                   inplace: bool = False) -> Tensor:
-    """Dropout that keeps SELU's zero mean and unit variance."""
-    return _alpha_drop(input, p, training, tuple(input.shape))
+    """Dropout that keeps SELU's zero mean and unit variance.
+
+    Example:
+        >>> F.alpha_dropout(ember.ones(2), 0.5, training=False)
+        tensor([1., 1.])
+    """
+    _check_p(p)
+    if not training or p == 0.0 or input.numel() == 0:
+        return input
+    return _alpha_drop(input, p, tuple(input.shape), inplace)
 
 
 def feature_alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False,
                           inplace: bool = False) -> Tensor:
-    """Alpha dropout of whole channels (feature maps), keeping SELU's mean and variance."""
-    shape = tuple(input.shape[:2]) + (1,) * (input.ndim - 2)
-    return _alpha_drop(input, p, training, shape)
+    """Alpha dropout of whole channels (feature maps), keeping SELU's mean and variance.
+
+    The first dim is the batch and the second the channel; in training with 0 < p < 1 an input
+    of fewer than 2 dims raises RuntimeError, as in PyTorch.
+
+    Example:
+        >>> F.feature_alpha_dropout(ember.ones(1, 2), 0.5, training=False)
+        tensor([[1., 1.]])
+    """
+    _check_p(p)
+    if not training or p == 0.0 or input.numel() == 0:
+        return input
+    shape = () if p == 1.0 else _feature_noise_shape(input)
+    return _alpha_drop(input, p, shape, inplace)
 
 
 # -- embedding ----------------------------------------------------------------

@@ -35,21 +35,39 @@ class Dropout(_DropoutNd):
 
 
 class Dropout1d(_DropoutNd):
-    """Zeroes whole channels of (N, C, L) inputs."""
+    """Zeroes whole channels of (N, C, L) or (C, L) inputs during training.
+
+    Example:
+        >>> m = ember.nn.Dropout1d(0.5); m.eval(); m(ember.ones(2, 3)).shape
+        torch.Size([2, 3])
+    """
 
     def forward(self, input: Tensor) -> Tensor:
         return F.dropout1d(input, self.p, self.training, self.inplace)
 
 
 class Dropout2d(_DropoutNd):
-    """Zeroes whole channels of (N, C, H, W) inputs."""
+    """Zeroes whole channels of (N, C, H, W) inputs during training.
+
+    Other ranks warn as in PyTorch (see :func:`ember.nn.functional.dropout2d`): a 2-D (N, C)
+    input is dropped element by element, a 3-D input is read as (N, C, L).
+
+    Example:
+        >>> m = ember.nn.Dropout2d(0.5); m.eval(); m(ember.ones(1, 2, 3, 3)).shape
+        torch.Size([1, 2, 3, 3])
+    """
 
     def forward(self, input: Tensor) -> Tensor:
         return F.dropout2d(input, self.p, self.training, self.inplace)
 
 
 class Dropout3d(_DropoutNd):
-    """Zeroes whole channels of (N, C, D, H, W) inputs."""
+    """Zeroes whole channels of (N, C, D, H, W) or (C, D, H, W) inputs during training.
+
+    Example:
+        >>> m = ember.nn.Dropout3d(0.5); m.eval(); m(ember.ones(2, 1, 1, 1)).shape
+        torch.Size([2, 1, 1, 1])
+    """
 
     def forward(self, input: Tensor) -> Tensor:
         return F.dropout3d(input, self.p, self.training, self.inplace)
