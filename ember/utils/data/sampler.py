@@ -11,6 +11,10 @@ import numpy as np
 __all__ = ["Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler",
            "WeightedRandomSampler", "BatchSampler", "DistributedSampler"]
 
+# Random samplers with replacement draw this many indices at a time (as torch's RandomSampler
+# does), so iterating costs O(1) memory however large num_samples is.
+_CHUNK = 32
+
 
 def _draw_seed(generator=None) -> int:
     """A 63-bit seed drawn from ``generator`` (ember's default generator when None)."""
@@ -96,7 +100,13 @@ class RandomSampler(Sampler):
         n = len(self.data_source)
         g = _random._gen(_fresh_generator(self.generator))
         if self.replacement:
-            yield from g.integers(0, n, size=self.num_samples).tolist()
+            # lazily, _CHUNK draws at a time as torch does: O(1) memory for any num_samples
+            if n <= 0:
+                raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got "
+                                   f"from=0 >= to={n}")
+            for _ in range(self.num_samples // _CHUNK):
+                yield from g.integers(0, n, size=_CHUNK).tolist()
+            yield from g.integers(0, n, size=self.num_samples % _CHUNK).tolist()
         else:
             for _ in range(self.num_samples // n):
                 yield from g.permutation(n).tolist()
@@ -158,9 +168,31 @@ class WeightedRandomSampler(Sampler):
     def __iter__(self) -> Iterator[int]:
         from ... import _random
 
-        drawn = _random.multinomial(self.weights, self.num_samples, self.replacement,
-                                    generator=self.generator)
-        yield from iter(drawn.tolist())
+        if self.weights.numel() == 0:
+            raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+        if not self.replacement:  # at most len(weights) draws: one multinomial call
+            drawn = _random.multinomial(self.weights, self.num_samples, False,
+                                        generator=self.generator)
+            yield from iter(drawn.tolist())
+            return
+        # With replacement, draw lazily (_CHUNK at a time) so a huge num_samples costs O(1)
+        # memory beyond the weights. Inverse-CDF sampling, as multinomial does, consumes the
+        # generator's stream the same way whether drawn in chunks or at once.
+        w = self.weights._data
+        if not np.all(w >= 0):  # NaN fails this check too, as in torch
+            raise RuntimeError("invalid multinomial distribution (encountering probability "
+                               "entry < 0)")
+        if not np.all(np.isfinite(w)):
+            raise RuntimeError("invalid multinomial distribution (encountering probability "
+                               "entry = infinity or NaN)")
+        if w.sum() <= 0:
+            raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+        cdf = np.cumsum(w / w.sum())
+        cdf /= cdf[-1]
+        g = _random._gen(self.generator)
+        for start in range(0, self.num_samples, _CHUNK):
+            size = min(_CHUNK, self.num_samples - start)
+            yield from cdf.searchsorted(g.random(size), side="right").tolist()
 
     def __len__(self) -> int:
         return self.num_samples
