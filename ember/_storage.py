@@ -86,3 +86,41 @@ def storage_of(t) -> UntypedStorage:
 
 def typed_storage_of(t) -> TypedStorage:
     return TypedStorage(_root(t._data), t.device, t.dtype)
+
+
+def check_view_bounds(size, stride, storage_offset: int, storage_numel: int,
+                      itemsize: int) -> None:
+    """The one bounds check for a strided view over a storage: checkpoint loads (zip, legacy,
+    mmap), ``as_strided`` and ``set_`` all call it before a view is made, so no size, stride or
+    offset from a file or a user can reach memory outside the storage.
+
+    ``storage_numel`` is the storage's size in elements of ``itemsize`` bytes. Raises
+    RuntimeError with PyTorch's messages; a view with no elements needs no storage.
+
+    Example:
+        >>> check_view_bounds((2, 3), (3, 1), 0, 6, 4)   # fits: returns None
+    """
+    size, stride = tuple(size), tuple(stride)
+    if len(size) != len(stride):
+        raise RuntimeError("mismatch in length of strides and shape")
+    for v in (*size, *stride, storage_offset):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+            raise RuntimeError(f"sizes, strides and the storage offset must be integers, got "
+                               f"sizes {list(size)}, strides {list(stride)}, storage offset "
+                               f"{storage_offset!r}")
+    if any(s < 0 for s in size):
+        raise RuntimeError(f"Storage size calculation overflowed with sizes={list(size)} and "
+                           f"strides={list(stride)}")
+    if any(s < 0 for s in stride):
+        raise RuntimeError("as_strided: Negative strides are not supported at the moment, got "
+                           f"strides: {list(stride)}")
+    if storage_offset < 0:
+        raise RuntimeError(f"Tensor: invalid storage offset {storage_offset}")
+    if 0 in size:
+        return
+    need = int(storage_offset) + 1 + sum((int(n) - 1) * int(s) for n, s in zip(size, stride))
+    if need > storage_numel:
+        raise RuntimeError(
+            f"setStorage: sizes {list(size)}, strides {list(stride)}, storage offset "
+            f"{storage_offset}, and itemsize {itemsize} requiring a storage size of "
+            f"{need * itemsize} are out of bounds for storage of size {storage_numel * itemsize}")

@@ -5,17 +5,18 @@
 
 from __future__ import annotations
 
+import sys
 import warnings
 
 import numpy as np
 
 from .. import _dtype as D
 from .. import _random
-from .._backend import Device, to_device_array
+from .._backend import Device, MetaArray, meta_array, to_device_array
+from .._storage import check_view_bounds
 from .._tensor import Size, Tensor
 from ._core import Op, unbroadcast
 from ._core import broadcast_shapes as _broadcast
-from .indexing import strided_view
 
 
 def _tensor_list(tensors, name: str) -> list:
@@ -231,6 +232,16 @@ def _element_index(arr, itemsize: int) -> np.ndarray:
     return idx
 
 
+def _flat_storage(x):
+    """The storage under ``x`` as one flat buffer in memory order (its root array, viewed 1-D),
+    so that offsets count from where ``storage_offset()`` counts."""
+    root = _root(x) if isinstance(x, np.ndarray) else x
+    if root.flags.c_contiguous or root.flags.f_contiguous:
+        return root.reshape(-1, order="A")  # a view: C or Fortran order is memory order
+    raise RuntimeError("as_strided/set_: this tensor's storage is not one contiguous buffer "
+                       "(a NumPy array that views other memory); call .contiguous() first")
+
+
 class AsStrided(Op):
     is_view = True
 
@@ -238,26 +249,24 @@ class AsStrided(Op):
     def forward(ctx, x, size, stride, storage_offset):
         t = ctx.inputs[0]
         item = t._dtype.itemsize
-        root = _root(x)
         if storage_offset is None:
             storage_offset = t.storage_offset()
         ctx.view_args = {"size": size, "stride": stride, "storage_offset": storage_offset}
-        need = storage_offset + 1 + sum((n - 1) * s for n, s in zip(size, stride)) \
-            if all(size) else 0
-        avail = root.size if isinstance(root, np.ndarray) else x.size
-        if need > avail:
-            raise RuntimeError(
-                f"setStorage: sizes {list(size)}, strides {list(stride)}, storage offset "
-                f"{storage_offset}, and itemsize {item} requiring a storage size of "
-                f"{need * item} are out of bounds for storage of size {avail * item}")
+        if isinstance(x, MetaArray):  # no memory: the storage is the tensor's own elements
+            check_view_bounds(size, stride, storage_offset, x.size, item)
+            return meta_array(size, x.dtype)
+        flat = _flat_storage(x)
+        avail = flat.nbytes // item  # the storage in this tensor's elements, whatever its dtype
+        check_view_bounds(size, stride, storage_offset, avail, item)
         if ctx._record:
             ctx.in_index = _element_index(x, item)
             ctx.storage_size = avail
-        base = root.reshape(-1) if isinstance(root, np.ndarray) else x
-        out = np.ndarray(size, x.dtype, buffer=root, offset=storage_offset * item,
+        start = min(storage_offset * item, flat.nbytes)  # an empty view may start past the end
+        out = np.ndarray(size, x.dtype, buffer=flat, offset=start,
                          strides=tuple(s * item for s in stride)) \
-            if isinstance(root, np.ndarray) and root.flags.c_contiguous else \
-            strided_view(base, size, tuple(s * item for s in stride))
+            if isinstance(flat, np.ndarray) else \
+            flat.__class__(size, x.dtype, flat.data + start,
+                           strides=tuple(s * item for s in stride))  # CuPy
         if ctx._record:
             ctx.out_index = storage_offset + sum(
                 (np.arange(n, dtype=np.int64) * s).reshape([-1 if i == d else 1
@@ -288,12 +297,72 @@ def as_strided(input: Tensor, size, stride, storage_offset: int | None = None) -
                 [1., 3.]])
     """
     size, stride = tuple(int(s) for s in size), tuple(int(s) for s in stride)
-    if len(size) != len(stride):
-        raise RuntimeError("mismatch in length of strides and shape")
-    if any(s < 0 for s in stride):
-        raise RuntimeError("as_strided: Negative strides are not supported at the moment, got "
-                           f"strides: {list(stride)}")
+    if storage_offset is not None:
+        storage_offset = int(storage_offset)
+    check_view_bounds(size, stride, 0 if storage_offset is None else storage_offset,
+                      sys.maxsize, input._dtype.itemsize)  # sign checks; bounds in forward
     return AsStrided.apply(input, size=size, stride=stride, storage_offset=storage_offset)
+
+
+def set_(self: Tensor, source=None, storage_offset: int = 0, size=None, stride=None) -> Tensor:
+    """Make ``self`` a view of another tensor's storage (``Tensor.set_``).
+
+    ``set_()`` empties ``self``; ``set_(t)`` makes it share ``t``'s memory, size and strides;
+    ``set_(storage_or_tensor, storage_offset, size, stride)`` makes it a strided view of that
+    storage, bounds-checked like ``as_strided`` (PyTorch would grow a resizable storage; ember's
+    storages are fixed, so a view past the end raises).
+
+    Example:
+        >>> a, b = ember.zeros(2), ember.arange(4.)
+        >>> a.set_(b.untyped_storage(), 1, (2,), (1,))
+        tensor([1., 2.])
+    """
+    from .._storage import UntypedStorage
+    from .inplace import check_inplace
+
+    check_inplace(self)
+    np_dt = self._data.dtype
+    item = self._dtype.itemsize
+    if source is None:
+        data = np.empty(0, np_dt) if isinstance(self._data, np.ndarray) else \
+            self._data.ravel()[:0]  # CuPy: an empty array on the same device
+    elif isinstance(source, Tensor) and size is None and stride is None and not storage_offset:
+        if source._dtype is not self._dtype:
+            raise RuntimeError(f"Expected object of scalar type {self._dtype} but got scalar "
+                               f"type {source._dtype} for argument 'source'")
+        data = source._data
+    else:
+        if isinstance(source, Tensor):
+            if source._dtype is not self._dtype:
+                raise RuntimeError(f"Expected object of scalar type {self._dtype} but got "
+                                   f"scalar type {source._dtype} for argument 'source'")
+            root = _root(source._data)
+        elif isinstance(source, UntypedStorage):
+            root = source._root
+        else:
+            raise TypeError(f"set_(): source must be a Tensor or a storage, not "
+                            f"{type(source).__name__}")
+        if isinstance(root, MetaArray):
+            raise NotImplementedError("set_ on meta storages is not supported")
+        flat = _flat_storage(root)
+        avail = flat.nbytes // item
+        size = (avail,) if size is None else tuple(int(v) for v in size)
+        stride = _contiguous_strides(size) if stride is None else tuple(int(v) for v in stride)
+        storage_offset = int(storage_offset)
+        check_view_bounds(size, stride, storage_offset, avail, item)
+        data = np.ndarray(size, np_dt, buffer=flat, offset=storage_offset * item,
+                          strides=tuple(v * item for v in stride))
+    self._data = data
+    self._version[0] += 1
+    return self
+
+
+def _contiguous_strides(size) -> tuple:
+    out, acc = [], 1
+    for n in reversed(size):
+        out.append(acc)
+        acc *= max(n, 1)
+    return tuple(reversed(out))
 
 
 def sum_to_size(self: Tensor, *size) -> Tensor:
@@ -343,4 +412,4 @@ __all__ = ["broadcast_shapes", "broadcast_tensors", "meshgrid", "cartesian_prod"
            "tril_indices", "triu_indices", "block_diag", "vander", "as_strided", "dropout",
            "dropout_"]
 
-TENSOR_METHODS = {"as_strided": as_strided, "sum_to_size": sum_to_size}
+TENSOR_METHODS = {"as_strided": as_strided, "sum_to_size": sum_to_size, "set_": set_}

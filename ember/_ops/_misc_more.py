@@ -118,6 +118,8 @@ def unfold(self: Tensor, dimension: int, size: int, step: int) -> Tensor:
     dimension (a view). Example: ``ember.arange(5.).unfold(0, 2, 1)``."""
     dim = wrap_dim(dimension, self.ndim)
     length = self.shape[dim] if self.ndim else 1
+    if size < 0:
+        raise RuntimeError(f"size is {size} but must be >= 0")
     if size > length:
         raise RuntimeError(f"maximum size for tensor at dimension {dim} is {length} but size is "
                            f"{size}")

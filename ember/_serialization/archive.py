@@ -105,6 +105,9 @@ class _Reader:
             raise RuntimeError(f"{self.filename}: storage record 'data/{key}' is missing")
         np_dt = np.dtype(_storage_dtype_np(dt)).newbyteorder(self.byteorder) \
             if dt.itemsize > 1 else np.dtype(dt.np_dtype)
+        if isinstance(numel, bool) or not isinstance(numel, int) or numel < 0:
+            raise RuntimeError(f"{self.filename}: storage data/{key} has an invalid size "
+                               f"{numel!r}; the file is corrupt")
         need = numel * dt.itemsize
         if self._mm is not None:
             info = self.zip.getinfo(full)
@@ -114,11 +117,12 @@ class _Reader:
             raw = np.frombuffer(self._mm, np.uint8, count=info.file_size, offset=start)
         else:
             raw = np.frombuffer(self.read(full), np.uint8)
-        if raw.size < need:
+        if raw.size != need:
             raise RuntimeError(
-                f"{self.filename}: storage record data/{key} has {raw.size} bytes but its "
-                f"tensor needs {need} ({numel} x {dt}); the file is truncated or corrupt")
-        arr = raw[:need].view(np_dt)
+                f"{self.filename}: storage record data/{key} has {raw.size} bytes but the "
+                f"checkpoint declares {numel} x {dt} = {need} bytes; the file is truncated or "
+                "corrupt")
+        arr = raw.view(np_dt)
         if np_dt.byteorder == ">" or (np_dt.byteorder == "=" and sys.byteorder == "big"):
             arr = arr.astype(dt.np_dtype)
         elif self._mm is None:

@@ -88,10 +88,13 @@ def is_legacy_tar(f) -> bool:
 class _LegacyUnpickler(ArchiveUnpickler):
     """``ArchiveUnpickler`` (same allow-list) with the legacy six-field storage ids."""
 
-    def __init__(self, file, weights_only: bool, filename: str):
+    def __init__(self, file, weights_only: bool, filename: str, file_bytes: int | None):
         super().__init__(file, None, weights_only, filename)
         self.roots: dict = {}   # key -> (array, StorageType, location)
         self.views: dict = {}   # view key -> array (a slice of its root)
+        # Storages are allocated before their bytes are read: their declared sizes together
+        # may not exceed the file's own size, so a crafted numel cannot exhaust memory.
+        self._bytes_left = file_bytes
 
     def persistent_load(self, pid):
         name = self._filename
@@ -105,17 +108,24 @@ class _LegacyUnpickler(ArchiveUnpickler):
         if not isinstance(stype, StorageType):
             raise pickle.UnpicklingError(f"{name}: unknown storage type {stype!r} for storage "
                                          f"{key!r}")
-        if not isinstance(numel, int) or numel < 0:
+        if isinstance(numel, bool) or not isinstance(numel, int) or numel < 0:
             raise pickle.UnpicklingError(f"{name}: storage {key!r} has an invalid size "
                                          f"{numel!r}")
         key = str(key)
         if key not in self.roots:
+            nbytes = numel * stype.dtype.itemsize
+            if self._bytes_left is not None:
+                if nbytes > self._bytes_left:
+                    raise RuntimeError(
+                        f"{name}: storage {key!r} declares {numel} elements ({nbytes} bytes), "
+                        "more than the file holds; the file is corrupt")
+                self._bytes_left -= nbytes
             self.roots[key] = (np.zeros(numel, stype.dtype.np_dtype), stype, str(location))
         root = self.roots[key][0]
         if view is None:
             return root
         view_key, offset, size = view
-        if not (isinstance(offset, int) and isinstance(size, int) and 0 <= offset and
+        if not (isinstance(offset, int) and isinstance(size, int) and 0 <= offset and 0 <= size and
                 offset + size <= root.size):
             raise pickle.UnpicklingError(
                 f"{name}: storage view {view_key!r} (offset {offset!r}, size {size!r}) does not "
@@ -149,6 +159,17 @@ def _fill(fh, roots: dict, keys, filename: str) -> None:
             arr.byteswap(inplace=True)  # the format is little-endian on every machine
 
 
+def _bytes_after(fh) -> int | None:
+    """How many bytes follow the current position of ``fh`` (None when it cannot be told)."""
+    try:
+        pos = fh.tell()
+        end = fh.seek(0, io.SEEK_END)
+        fh.seek(pos)
+        return max(end - pos, 0)
+    except (OSError, AttributeError, ValueError):
+        return None
+
+
 def read_legacy(f, filename: str, map_location, weights_only: bool, use_mmap: bool):
     """Load a legacy checkpoint (see the module docstring for the layout)."""
     if use_mmap:
@@ -167,7 +188,7 @@ def read_legacy(f, filename: str, map_location, weights_only: bool, use_mmap: bo
             raise RuntimeError(f"{filename}: invalid magic number; corrupt file?")
         if version != PROTOCOL_VERSION:
             raise RuntimeError(f"{filename}: invalid legacy protocol version: {version!r}")
-        unpickler = _LegacyUnpickler(fh, weights_only, filename)
+        unpickler = _LegacyUnpickler(fh, weights_only, filename, _bytes_after(fh))
         try:
             result = unpickler.load()
             keys = _PlainUnpickler(fh).load()

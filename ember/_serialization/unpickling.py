@@ -16,6 +16,7 @@ import numpy as np
 
 from .. import _dtype as D
 from .._backend import Device
+from .._storage import check_view_bounds
 from .._tensor import Size, Tensor
 from .pickling import STORAGE_NAMES
 
@@ -40,23 +41,18 @@ class StorageType:
 def _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad=False,
                        backward_hooks=None, metadata=None):
     arr = storage
-    size, stride = tuple(size), tuple(stride)
-    if not all(isinstance(v, int) and v >= 0 for v in (storage_offset, *size, *stride)) or \
-            len(size) != len(stride) or not isinstance(arr, np.ndarray):
+    if not isinstance(arr, np.ndarray) or arr.ndim != 1 or \
+            not isinstance(size, (tuple, list, Size)) or not isinstance(stride, (tuple, list)):
         raise RuntimeError(
-            f"invalid tensor record: offset {storage_offset!r}, size {size!r}, stride "
+            f"invalid tensor record: storage {type(arr).__name__}, size {size!r}, stride "
             f"{stride!r} (the checkpoint is corrupt)")
-    if arr.size == 0 or not size:
-        need = storage_offset + (1 if not size else 0)
-    else:
-        need = storage_offset + 1 + sum((n - 1) * s for n, s in zip(size, stride) if n > 0)
-    numel = int(np.prod(size)) if size else 1
-    if numel and need > arr.size:
-        raise RuntimeError(
-            f"a tensor of size {list(size)} with stride {list(stride)} at offset "
-            f"{storage_offset} needs {need} elements, but its storage has only {arr.size}: "
-            "the checkpoint is truncated or corrupt")
-    if numel == 0:
+    size, stride = tuple(size), tuple(stride)
+    try:
+        check_view_bounds(size, stride, storage_offset, arr.size, arr.itemsize)
+    except RuntimeError as err:
+        raise RuntimeError(f"invalid tensor record: {err} (the checkpoint is truncated or "
+                           "corrupt)") from None
+    if 0 in size:
         view = np.zeros(size, arr.dtype)
     else:
         item = arr.itemsize
@@ -159,7 +155,7 @@ class ArchiveUnpickler(pickle.Unpickler):
         if not isinstance(stype, StorageType):
             raise pickle.UnpicklingError(
                 f"{self._filename}: unknown storage type {stype!r} for record data/{key}")
-        return self._load_storage(stype.dtype, str(key), str(location), int(numel))
+        return self._load_storage(stype.dtype, str(key), str(location), numel)
 
 
 def _torch_fallback(module, name):

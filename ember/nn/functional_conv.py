@@ -206,8 +206,28 @@ def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
 def _pair(v, name):
     v = (int(v),) * 2 if isinstance(v, (int, np.integer)) else tuple(int(i) for i in v)
     if len(v) != 2:
-        raise ValueError(f"{name} must be an int or a pair of ints, got {v}")
+        raise RuntimeError(f"It is expected {name} equals to 2, but got size {len(v)}")
     return v
+
+
+def _window_args(kernel_size, dilation, padding, stride):
+    """unfold/fold's window as four pairs, checked as PyTorch checks them (a zero or negative
+    dilation or stride would make the strided window read outside the input)."""
+    ks, dl, pd, st = (_pair(kernel_size, "kernel_size"), _pair(dilation, "dilation"),
+                      _pair(padding, "padding"), _pair(stride, "stride"))
+    if min(ks) <= 0:
+        raise RuntimeError(f"kernel size should be greater than zero, but got kernel_height: "
+                           f"{ks[0]} kernel_width: {ks[1]}")
+    if min(st) <= 0:
+        raise RuntimeError(f"stride should be greater than zero, but got stride_height: "
+                           f"{st[0]} stride_width: {st[1]}")
+    if min(dl) <= 0:
+        raise RuntimeError(f"dilation should be greater than zero, but got dilation_height: "
+                           f"{dl[0]} dilation_width: {dl[1]}")
+    if min(pd) < 0:
+        raise RuntimeError(f"padding should be non-negative, but got pad_height: {pd[0]} "
+                           f"pad_width: {pd[1]}")
+    return ks, dl, pd, st
 
 
 def unfold(input: Tensor, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
@@ -222,13 +242,14 @@ def unfold(input: Tensor, kernel_size, dilation=1, padding=0, stride=1) -> Tenso
     if input.dim() not in (3, 4):
         raise NotImplementedError(f"Input Error: Only 3D or 4D input Tensors are supported "
                                   f"(got {input.dim()}D)")
-    args = (_pair(kernel_size, "kernel_size"), _pair(dilation, "dilation"),
-            _pair(padding, "padding"), _pair(stride, "stride"))
+    args = _window_args(kernel_size, dilation, padding, stride)
     x = input.unsqueeze(0) if input.dim() == 3 else input
-    if any(b <= 0 for b in _blocks(x.shape[2:], *args)):
-        raise RuntimeError(f"Given input with spatial size {list(x.shape[2:])}, kernel_size="
+    blocks = _blocks(x.shape[2:], *args)
+    if any(b <= 0 for b in blocks):
+        raise RuntimeError(f"Given input with spatial size {tuple(x.shape[2:])}, kernel_size="
                            f"{args[0]}, dilation={args[1]}, padding={args[2]}, calculated "
-                           "shape of the array of sliding blocks is non-positive")
+                           f"shape of the array of sliding blocks as {blocks}, but its "
+                           "components must be at least one.")
     out = Unfold.apply(x, *args)
     return out.squeeze(0) if input.dim() == 3 else out
 
@@ -246,8 +267,7 @@ def fold(input: Tensor, output_size, kernel_size, dilation=1, padding=0, stride=
         raise NotImplementedError(f"Input Error: Only unbatched (2D) or batched (3D) input "
                                   f"Tensors are supported (got {input.dim()}D)")
     size = _pair(output_size, "output_size")
-    ks, dl, pd, st = (_pair(kernel_size, "kernel_size"), _pair(dilation, "dilation"),
-                      _pair(padding, "padding"), _pair(stride, "stride"))
+    ks, dl, pd, st = _window_args(kernel_size, dilation, padding, stride)
     x = input.unsqueeze(0) if input.dim() == 2 else input
     kk = ks[0] * ks[1]
     if x.shape[1] % kk:
@@ -255,7 +275,7 @@ def fold(input: Tensor, output_size, kernel_size, dilation=1, padding=0, stride=
                            f"product of kernel_size, but got input.size(1)={x.shape[1]} and "
                            f"kernel_size={ks}")
     blocks = _blocks(size, ks, dl, pd, st)
-    if blocks[0] * blocks[1] != x.shape[2]:
+    if blocks[0] * blocks[1] != x.shape[2] or min(blocks) <= 0 or min(size) <= 0:
         raise RuntimeError(f"Given output_size={size}, kernel_size={ks}, dilation={dl}, "
                            f"padding={pd}, stride={st}, expected size of input's dimension 2 "
                            f"to match the calculated number of sliding blocks {blocks[0]} * "
