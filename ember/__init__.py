@@ -51,6 +51,7 @@ chalf = complex64  # no complex32 in NumPy; nearest available
 from . import _ops as _ops_pkg
 from ._backend import Device as device
 from ._creation import *
+from ._default_device import get_default_device, set_default_device
 from ._random import *
 from ._tensor import Size, Tensor, is_tensor
 from ._tensor_str import set_printoptions

@@ -99,6 +99,18 @@ class Device:
     def __reduce__(self):
         return (Device, (str(self),))
 
+    def __enter__(self):
+        """``with ember.device("meta"):`` makes this the default device of creation ops."""
+        from ._default_device import push
+
+        push(self)
+        return self
+
+    def __exit__(self, *exc):
+        from ._default_device import pop
+
+        pop()
+
 
 _DEVICES: dict = {}
 device = Device

@@ -6,8 +6,11 @@ import builtins
 
 import numpy as np
 
+from . import _default_device
 from . import _dtype as D
 from ._backend import CPU, Device, meta_array, to_device_array
+from ._factory_args import out_args, write_out
+from ._factory_args import sizes as _sizes
 from ._tensor import Tensor
 
 __all__ = [
@@ -20,7 +23,11 @@ __all__ = [
 
 
 def _device(device) -> Device:
-    return CPU if device is None else Device(device)
+    """``device`` as a Device; None means the default device (``set_default_device``)."""
+    if device is None:
+        device = _default_device._state.device
+        return CPU if device is None else device
+    return Device(device)
 
 
 def _finish(arr, dtype: D.dtype, device, requires_grad: bool) -> Tensor:
@@ -166,8 +173,16 @@ def tensor(data, *, dtype=None, device=None, requires_grad: bool = False,
 
 
 def as_tensor(data, dtype=None, device=None) -> Tensor:
-    """Like ``tensor`` but shares memory with a tensor or NumPy array when it can."""
+    """Like ``tensor`` but shares memory with a tensor or NumPy array when it can (same dtype,
+    and the device asked for, or the default device, is where the data already is).
+
+    Example:
+        >>> a = np.zeros(2, np.float32); ember.as_tensor(a).data_ptr() == a.ctypes.data
+        True
+    """
     dt = D.to_dtype(dtype) if dtype is not None else None
+    if device is None:
+        device = _default_device._state.device  # None unless a default device was set
     if isinstance(data, Tensor):
         if (dt is None or dt is data.dtype) and (device is None or Device(device) == data.device):
             return data
@@ -213,20 +228,8 @@ def from_numpy(ndarray: np.ndarray) -> Tensor:
 
 
 def _shape(size) -> tuple:
-    if len(size) == 1 and isinstance(size[0], (tuple, list)):
-        size = tuple(size[0])
-    out = []
-    for s in size:
-        if isinstance(s, Tensor):
-            s = int(s)
-        if not isinstance(s, (int, np.integer)) or isinstance(s, builtins.bool):
-            raise TypeError(
-                f"expected a sequence of integers or a single integer, got {type(s).__name__}")
-        if s < 0:
-            raise RuntimeError(f"Trying to create tensor with negative dimension {s}: "
-                               f"{list(size)}")
-        out.append(int(s))
-    return tuple(out)
+    """The shape from a creation function's varargs (ints, or one tuple/list/Size)."""
+    return _sizes("zeros", size)
 
 
 def _filled(shape, value, dtype, device, requires_grad):
@@ -244,35 +247,75 @@ def _filled(shape, value, dtype, device, requires_grad):
     return _finish(arr, dt, device, requires_grad)
 
 
-def zeros(*size, dtype=None, device=None, requires_grad: bool = False, out=None) -> Tensor:
-    """A tensor of zeros. Example: ``ember.zeros(2, 3)``."""
-    return _filled(_shape(size), 0, dtype or D.get_default_dtype(), device, requires_grad)
+def _factory(fname, shape, value, dtype, device, requires_grad, out):
+    """zeros/ones/empty/full: the result, or ``out`` filled with it."""
+    if out is None:
+        return _filled(shape, value, dtype, device, requires_grad)
+    dtype, device = out_args(fname, dtype, device, out)
+    return write_out(_filled(shape, value, dtype, device, False), out)
 
 
-def ones(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    """A tensor of ones. Example: ``ember.ones(2, 3)``."""
-    return _filled(_shape(size), 1, dtype or D.get_default_dtype(), device, requires_grad)
+def zeros(*sizes, size=None, out=None, dtype=None, layout=None, device=None,
+          requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
+    """A tensor of zeros; the shape as ints, one sequence or ``size=``.
+
+    Example:
+        >>> ember.zeros(2, 3).shape
+        torch.Size([2, 3])
+    """
+    return _factory("zeros", _sizes("zeros", sizes, size), 0, dtype or D.get_default_dtype(),
+                    device, requires_grad, out)
 
 
-def empty(*size, dtype=None, device=None, requires_grad: bool = False, memory_format=None,
-          pin_memory=False) -> Tensor:
-    """An uninitialised tensor (its values are whatever memory held)."""
-    return _filled(_shape(size), None, dtype, device, requires_grad)
+def ones(*sizes, size=None, out=None, dtype=None, layout=None, device=None,
+         requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
+    """A tensor of ones; the shape as ints, one sequence or ``size=``.
+
+    Example:
+        >>> ember.ones((2, 3)).shape
+        torch.Size([2, 3])
+    """
+    return _factory("ones", _sizes("ones", sizes, size), 1, dtype or D.get_default_dtype(),
+                    device, requires_grad, out)
 
 
-def empty_strided(size, stride, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+def empty(*sizes, size=None, out=None, dtype=None, layout=None, device=None,
+          requires_grad: bool = False, pin_memory=False, memory_format=None) -> Tensor:
+    """An uninitialised tensor (its values are whatever memory held).
+
+    Example:
+        >>> ember.empty(2, 3).shape
+        torch.Size([2, 3])
+    """
+    return _factory("empty", _sizes("empty", sizes, size), None, dtype, device, requires_grad,
+                    out)
+
+
+def empty_strided(size, stride, *, dtype=None, layout=None, device=None, requires_grad=False,
+                  pin_memory=False) -> Tensor:
     """An uninitialized tensor of shape ``size``. ember allocates it contiguous: ``stride`` is
     accepted for compatibility but the result has the default (row-major) strides.
+
+    Example:
+        >>> ember.empty_strided((2, 3), (3, 1)).shape
+        torch.Size([2, 3])
     """
-    return empty(*size, dtype=dtype, device=device, requires_grad=requires_grad)
+    return empty(size=_sizes("empty_strided", (), size), dtype=dtype, device=device,
+                 requires_grad=requires_grad)
 
 
-def full(size, fill_value, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    """A tensor filled with ``fill_value``; its dtype follows the value (int64 for 7)."""
+def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None,
+         requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
+    """A tensor filled with ``fill_value``; its dtype follows the value (int64 for 7).
+
+    Example:
+        >>> ember.full((2,), 7)
+        tensor([7, 7])
+    """
     if isinstance(fill_value, Tensor):
         fill_value = fill_value.item()
-    return _filled(_shape((size,) if isinstance(size, int) else (tuple(size),)), fill_value,
-                   dtype, device, requires_grad)
+    return _factory("full", _sizes("full", (), size), fill_value, dtype, device, requires_grad,
+                    out)
 
 
 def _like(t: Tensor, dtype, device):
@@ -334,6 +377,8 @@ def scalar_tensor(s, *, dtype=None, device=None, requires_grad=False) -> Tensor:
 def _legacy_new(dt: D.dtype, *args, device=None, **kwargs):
     if kwargs:
         raise TypeError(f"unexpected keyword arguments {sorted(kwargs)} for a legacy constructor")
+    if device is None:
+        device = CPU  # as in PyTorch, the default device does not apply to legacy constructors
     if not args:
         return _finish(np.empty(0, dt.np_dtype), dt, device, False)
     if len(args) == 1 and isinstance(args[0], (list, tuple, np.ndarray, Tensor)) and not (

@@ -9,11 +9,20 @@ import numpy as np
 
 from . import _dtype as D
 from ._creation import _cast_like_torch, _finish
+from ._factory_args import out_args, write_out
 from ._tensor import Tensor
 
 
-def arange(start=0, end=None, step=1, *, dtype=None, device=None,
-           requires_grad: bool = False) -> Tensor:
+def _out(fname, result_fn, dtype, device, requires_grad, out):
+    """Run a range factory, into ``out`` when given (its dtype and device, PyTorch's checks)."""
+    if out is None:
+        return result_fn(dtype, device, requires_grad)
+    dtype, device = out_args(fname, dtype, device, out)
+    return write_out(result_fn(dtype, device, False), out)
+
+
+def arange(start=0, end=None, step=1, *, out=None, dtype=None, layout=None, device=None,
+           requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
     """Values from ``start`` up to (not including) ``end`` in steps of ``step``.
 
     Example:
@@ -27,33 +36,74 @@ def arange(start=0, end=None, step=1, *, dtype=None, device=None,
         raise RuntimeError("step must be nonzero")
     if (vals[1] - vals[0]) * vals[2] < 0:
         raise RuntimeError("upper bound and lower bound inconsistent with step sign")
-    if dtype is not None:
-        dt = D.to_dtype(dtype)
-    elif all(isinstance(v, int) for v in vals):
-        dt = D.int64
-    else:
-        dt = D.get_default_dtype()
-    n = max(0, math.ceil((vals[1] - vals[0]) / vals[2]))
-    arr = (vals[0] + np.arange(n, dtype=np.float64 if dt.category >= D._FLOAT else np.int64)
-           * vals[2])
-    return _finish(_cast_like_torch(arr, dt), dt, device, requires_grad)
+
+    def make(dtype, device, requires_grad):
+        if dtype is not None:
+            dt = D.to_dtype(dtype)
+        elif all(isinstance(v, int) for v in vals):
+            dt = D.int64
+        else:
+            dt = D.get_default_dtype()
+        if dt.category < D._FLOAT and dt is not D.bool:
+            # PyTorch computes integer ranges in int64 from truncated bounds; the length comes
+            # from the truncated bounds for int64 and from the given ones for narrower types.
+            x0, x1, dx = (math.trunc(v) for v in vals)
+            if dt is D.int64:
+                if dx == 0:
+                    raise ValueError("step must be nonzero")
+                sgn = (dx > 0) - (dx < 0)
+                n = max(0, -((x1 - x0 + dx - sgn) // -dx))
+            else:
+                n = max(0, math.ceil((vals[1] - vals[0]) / vals[2]))
+            arr = x0 + np.arange(n, dtype=np.int64) * dx
+        else:
+            n = max(0, math.ceil((vals[1] - vals[0]) / vals[2]))
+            arr = vals[0] + np.arange(n, dtype=np.float64) * vals[2]
+        return _finish(_cast_like_torch(arr, dt), dt, device, requires_grad)
+
+    return _out("arange", make, dtype, device, requires_grad, out)
 
 
-def range(start=0, end=None, step=1, *, dtype=None, device=None, requires_grad=False) -> Tensor:
-    """Deprecated in PyTorch: like ``arange`` but includes ``end``; floats by default."""
-    if end is None:
-        start, end = 0, start
-    n = int(math.floor((end - start) / step)) + 1
-    dt = D.to_dtype(dtype) if dtype is not None else D.get_default_dtype()
-    arr = start + np.arange(n, dtype=np.float64) * step
-    return _finish(_cast_like_torch(arr, dt), dt, device, requires_grad)
+def range(start, end, step=1, *, out=None, dtype=None, layout=None, device=None,
+          requires_grad=False, pin_memory=False) -> Tensor:
+    """Deprecated in PyTorch (and warns, as there): like ``arange`` but includes ``end``;
+    floats by default.
+
+    Example:
+        >>> ember.range(0, 2)
+        tensor([0., 1., 2.])
+    """
+    import warnings
+
+    warnings.warn(
+        "torch.range is deprecated and will be removed in a future release because its "
+        "behavior is inconsistent with Python's range builtin. Instead, use torch.arange, "
+        "which produces values in [start, end).", UserWarning, stacklevel=2)
+
+    def make(dtype, device, requires_grad):
+        n = int(math.floor((end - start) / step)) + 1
+        dt = D.to_dtype(dtype) if dtype is not None else D.get_default_dtype()
+        arr = start + np.arange(n, dtype=np.float64) * step
+        return _finish(_cast_like_torch(arr, dt), dt, device, requires_grad)
+
+    return _out("range", make, dtype, device, requires_grad, out)
 
 
-def linspace(start, end, steps: int, *, dtype=None, device=None,
-             requires_grad: bool = False) -> Tensor:
-    """``steps`` evenly spaced values from ``start`` to ``end`` inclusive."""
+def linspace(start, end, steps: int, *, out=None, dtype=None, layout=None, device=None,
+             requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
+    """``steps`` evenly spaced values from ``start`` to ``end`` inclusive.
+
+    Example:
+        >>> ember.linspace(0, 1, 3)
+        tensor([0.0000, 0.5000, 1.0000])
+    """
     if steps < 0:
         raise RuntimeError("number of steps must be non-negative")
+    return _out("linspace", lambda dt, dev, rg: _linspace(start, end, steps, dt, dev, rg),
+                dtype, device, requires_grad, out)
+
+
+def _linspace(start, end, steps, dtype, device, requires_grad):
     dt = D.to_dtype(dtype) if dtype is not None else D.get_default_dtype()
     start, end = (v.item() if isinstance(v, Tensor) else v for v in (start, end))
     # PyTorch fills the first half from start and the second half from end (symmetric error).
@@ -72,21 +122,42 @@ def linspace(start, end, steps: int, *, dtype=None, device=None,
     return _finish(_cast_like_torch(arr, dt), dt, device, requires_grad)
 
 
-def logspace(start, end, steps: int, base: float = 10.0, *, dtype=None, device=None,
-             requires_grad: bool = False) -> Tensor:
-    """``steps`` values from ``base**start`` to ``base**end`` evenly spaced in the exponent."""
-    dt = D.to_dtype(dtype) if dtype is not None else D.get_default_dtype()
-    exps = linspace(start, end, steps, dtype=D.float64)._data
-    return _finish(_cast_like_torch(np.power(base, exps), dt), dt, device, requires_grad)
+def logspace(start, end, steps: int, base: float = 10.0, *, out=None, dtype=None, layout=None,
+             device=None, requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
+    """``steps`` values from ``base**start`` to ``base**end`` evenly spaced in the exponent.
+
+    Example:
+        >>> ember.logspace(0, 2, 3)
+        tensor([  1.,  10., 100.])
+    """
+    if steps < 0:
+        raise RuntimeError("number of steps must be non-negative")
+
+    def make(dtype, device, requires_grad):
+        dt = D.to_dtype(dtype) if dtype is not None else D.get_default_dtype()
+        exps = _linspace(start, end, steps, D.float64, "cpu", False)._data
+        return _finish(_cast_like_torch(np.power(base, exps), dt), dt, device, requires_grad)
+
+    return _out("logspace", make, dtype, device, requires_grad, out)
 
 
-def eye(n: int, m: int | None = None, *, dtype=None, device=None,
-        requires_grad: bool = False) -> Tensor:
-    """An ``n x m`` identity matrix."""
+def eye(n: int, m: int | None = None, *, out=None, dtype=None, layout=None, device=None,
+        requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
+    """An ``n x m`` identity matrix.
+
+    Example:
+        >>> ember.eye(2)
+        tensor([[1., 0.],
+                [0., 1.]])
+    """
     if n < 0 or (m is not None and m < 0):
         raise RuntimeError(f"n must be greater or equal to 0, got {n}")
-    dt = D.to_dtype(dtype) if dtype is not None else D.get_default_dtype()
-    return _finish(np.eye(n, m, dtype=dt.np_dtype), dt, device, requires_grad)
+
+    def make(dtype, device, requires_grad):
+        dt = D.to_dtype(dtype) if dtype is not None else D.get_default_dtype()
+        return _finish(np.eye(n, m, dtype=dt.np_dtype), dt, device, requires_grad)
+
+    return _out("eye", make, dtype, device, requires_grad, out)
 
 
 def complex(real: Tensor, imag: Tensor) -> Tensor:

@@ -1,0 +1,110 @@
+"""Arguments the factory functions share, read as PyTorch reads them: a size given as ints,
+as one tuple/list/``Size`` or as ``size=``; PyTorch's ``out=``; the checks on both.
+
+Used by ``_creation``, ``_creation_ranges`` and ``_random``.
+"""
+
+from __future__ import annotations
+
+import operator
+
+import numpy as np
+
+from . import _dtype as D
+from ._tensor import Tensor
+from .autograd import grad_mode
+
+
+def _type_title(dt) -> str:
+    from ._ops.inplace import _type_title as title
+
+    return title(dt)
+
+
+def sizes(fname: str, args: tuple, size=None) -> tuple:
+    """The shape a factory function was given: ``f(2, 3)``, ``f((2, 3))``, ``f([2, 3])``,
+    ``f(ember.Size([2, 3]))`` or ``f(size=(2, 3))``; TypeError/RuntimeError as PyTorch's.
+
+    Example:
+        >>> sizes("zeros", (2, 3))
+        (2, 3)
+    """
+    if size is not None:
+        if args:
+            raise TypeError(f"{fname}() got multiple values for argument 'size'")
+        if not isinstance(size, (tuple, list)):
+            raise TypeError(f"{fname}(): argument 'size' must be tuple of ints, not "
+                            f"{type(size).__name__}")
+        items = tuple(size)
+    elif not args:
+        raise TypeError(f"{fname}() missing 1 required positional arguments: \"size\"; pass "
+                        f"a shape, e.g. {fname}(2, 3) or {fname}((2, 3))")
+    elif len(args) == 1 and isinstance(args[0], (tuple, list)):
+        items = tuple(args[0])
+    else:
+        items = args
+    shape = []
+    for i, s in enumerate(items):
+        try:
+            if isinstance(s, bool):
+                raise TypeError
+            shape.append(operator.index(s))
+        except TypeError:
+            if len(items) == 1 and items is args:
+                raise TypeError(f"{fname}(): argument 'size' (position 1) must be tuple of "
+                                f"ints, not {type(s).__name__}") from None
+            raise TypeError(f"{fname}(): argument 'size' must be tuple of ints, but found "
+                            f"element of type {type(s).__name__} at pos {i}") from None
+    for s in shape:
+        if s < 0:
+            if fname == "zeros":
+                raise RuntimeError("zeros: Dimension size must be non-negative.")
+            raise RuntimeError(f"Trying to create tensor with negative dimension {s}: {shape}")
+    return tuple(shape)
+
+
+def out_args(fname: str, dtype, device, out):
+    """The dtype and device a factory function makes its result in when given ``out=``: the
+    out tensor's, after PyTorch's checks (a ``dtype`` that differs is an error)."""
+    if out is None:
+        return dtype, device
+    if not isinstance(out, Tensor):
+        raise TypeError(f"{fname}(): argument 'out' must be Tensor, not {type(out).__name__}")
+    if grad_mode._state.enabled and out.requires_grad:
+        raise RuntimeError(
+            f"{fname}(): functions with out=... arguments don't support automatic "
+            "differentiation, but one of the arguments requires grad. Call it under "
+            "`with ember.no_grad():` or drop out= and assign the result.")
+    if dtype is not None and D.to_dtype(dtype) is not out.dtype:
+        raise RuntimeError(f"dtype {_type_title(D.to_dtype(dtype))} does not match dtype of "
+                           f"out parameter ({_type_title(out.dtype)})")
+    return out.dtype, out.device if device is None else device
+
+
+def write_out(result: Tensor, out: Tensor | None) -> Tensor:
+    """Put a factory function's result into ``out`` (resized silently when its shape differs,
+    as PyTorch's factories do) and return ``out``; returns ``result`` when there is no out."""
+    if out is None:
+        return result
+    if out._data.shape == result._data.shape and type(out._data) is type(result._data) and \
+            out.device.type != "meta":
+        out._data[...] = result._data
+    else:
+        out._data = result._data
+    out._version[0] += 1
+    return out
+
+
+def is_meta(device) -> bool:
+    """True when a factory function's device (None: the default) is ``meta``."""
+    from ._creation import _device
+
+    return _device(device).type == "meta"
+
+
+def meta_result(shape, dt: D.dtype, requires_grad: bool) -> Tensor:
+    """A meta tensor of ``shape`` and ``dt`` (random factories draw nothing on meta)."""
+    from ._backend import meta_array
+
+    t = Tensor._make(meta_array(shape, np.dtype(dt.np_dtype)), dt)
+    return t.requires_grad_(True) if requires_grad else t
