@@ -7,12 +7,16 @@ does not give PyTorch's numbers.
 
 from __future__ import annotations
 
+import builtins
+import operator
 import time
 
 import numpy as np
 
 from . import _dtype as D
-from ._creation import _finish, _shape
+from ._creation import _finish
+from ._factory_args import is_meta, meta_result, out_args, write_out
+from ._factory_args import sizes as sizes_of
 from ._tensor import Tensor
 
 __all__ = [
@@ -85,7 +89,12 @@ default_generator = Generator()
 
 
 def _gen(generator) -> np.random.Generator:
-    return (generator or default_generator)._np
+    if generator is None:
+        return default_generator._np
+    if not isinstance(generator, Generator):
+        raise TypeError(f"argument 'generator' must be torch.Generator, not "
+                        f"{type(generator).__name__}")
+    return generator._np
 
 
 def manual_seed(seed: int) -> Generator:
@@ -130,202 +139,364 @@ def set_rng_state(new_state: Tensor) -> None:
     default_generator.set_state(new_state)
 
 
-def _float_dtype(dtype) -> D.dtype:
+def _not_implemented(kernel: str, dt: D.dtype):
+    from ._ops.inplace import _type_title
+
+    return NotImplementedError(f"\"{kernel}\" not implemented for '{_type_title(dt)}'")
+
+
+def _float_dtype(dtype, kernel: str = "check_uniform_bounds") -> D.dtype:
+    """The dtype of a real-valued draw: the default float dtype unless given; floating or
+    complex only (PyTorch's NotImplementedError, naming its kernel, otherwise)."""
     dt = D.to_dtype(dtype) if dtype is not None else D.get_default_dtype()
     if dt.category < D._FLOAT:
-        from ._ops.inplace import _type_title
-
-        raise NotImplementedError(
-            f"\"check_uniform_bounds\" not implemented for '{_type_title(dt)}'")
+        raise _not_implemented(kernel, dt)
     return dt
 
 
 def _real_draw(draw, shape, dt: D.dtype):
-    """Draw in float64 (float32 for float32 itself, as NumPy can) and cast to ``dt``."""
+    """Draw in float64 (float32 for float32 itself, as NumPy can) and cast to ``dt``. A complex
+    ``dt`` draws its real and imaginary parts separately."""
+    if dt.is_complex:
+        part = D.float64 if dt is D.complex128 else D.float32
+        re = _real_draw(draw, shape, part)
+        im = _real_draw(draw, shape, part)
+        return (re + 1j * im).astype(dt.np_dtype)
     if dt is D.float32 or dt is D.float64:
         return draw(shape, dt.np_dtype)
     return draw(shape, np.float32).astype(dt.np_dtype)
 
 
-def rand(*size, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
-    """Uniform samples from [0, 1). Example: ``ember.rand(2, 3)``."""
-    dt = _float_dtype(dtype)
+def _factory(fname, shape, dtype, device, requires_grad, out, check, draw):
+    """The tail every random factory shares: ``check(dtype)`` settles the dtype (PyTorch's
+    errors), ``draw(dt)`` draws on the host and ``_finish`` places the result on its device;
+    meta draws nothing; ``out=`` receives the result."""
+    if out is not None:
+        dtype, device = out_args(fname, dtype, device, out)
+        requires_grad = False
+    dt = check(dtype)
+    if is_meta(device):
+        return write_out(meta_result(shape, dt, requires_grad), out)
+    return write_out(_finish(draw(dt), dt, device, requires_grad), out)
+
+
+def rand(*sizes, size=None, generator=None, out=None, dtype=None, layout=None, device=None,
+         requires_grad=False, pin_memory=False) -> Tensor:
+    """Uniform samples from [0, 1); the shape as ints, one sequence or ``size=``.
+
+    Example:
+        >>> ember.rand(2, 3).shape
+        torch.Size([2, 3])
+    """
+    shape = sizes_of("rand", sizes, size)
     g = _gen(generator)
-    arr = _real_draw(lambda s, d: g.random(s, d), _shape(size), dt)
-    return _finish(arr, dt, device, requires_grad)
+    return _factory("rand", shape, dtype, device, requires_grad, out, _float_dtype,
+                    lambda dt: _real_draw(lambda s, d: g.random(s, d), shape, dt))
 
 
-def randn(*size, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
-    """Standard normal samples. Example: ``ember.randn(2, 3)``."""
-    dt = _float_dtype(dtype)
+def randn(*sizes, size=None, generator=None, out=None, dtype=None, layout=None, device=None,
+          requires_grad=False, pin_memory=False) -> Tensor:
+    """Standard normal samples (complex dtypes: each part with variance 1/2, as PyTorch).
+
+    Example:
+        >>> ember.randn(2, 3).shape
+        torch.Size([2, 3])
+    """
+    shape = sizes_of("randn", sizes, size)
     g = _gen(generator)
-    arr = _real_draw(lambda s, d: g.standard_normal(s, d), _shape(size), dt)
-    return _finish(arr, dt, device, requires_grad)
+
+    def draw(dt):
+        arr = _real_draw(lambda s, d: g.standard_normal(s, d), shape, dt)
+        return (arr * np.sqrt(0.5).astype(arr.real.dtype)) if dt.is_complex else arr
+
+    return _factory("randn", shape, dtype, device, requires_grad, out,
+                    lambda dtype: _float_dtype(dtype, "normal_kernel_cpu"), draw)
 
 
-def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=None,
-            requires_grad=False) -> Tensor:
-    """Integers drawn uniformly from [low, high). Example: ``ember.randint(0, 10, (3,))``."""
-    if size is None:
-        if isinstance(high, (tuple, list)):
-            low, high, size = 0, low, high
-        else:
-            raise TypeError("randint() missing required argument 'size'")
-    if high is None:
-        raise TypeError("randint() missing required argument 'high'")
+_C_NAMES = {"uint8": "unsigned char", "int8": "signed char", "int16": "short int",
+            "int32": "int", "int64": "long", "bool": "bool", "float16": "c10::Half",
+            "bfloat16": "c10::BFloat16", "float32": "float", "float64": "double"}
+_DIGITS = {"float16": 11, "bfloat16": 8, "float32": 24, "float64": 53}
+
+
+def _check_random_bounds(low: int, high: int, dt: D.dtype) -> None:
+    """PyTorch's check_random_bounds: [low, high) must fit the result's dtype."""
     if low >= high:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= "
                            f"to={high}")
-    dt = D.to_dtype(dtype) if dtype is not None else D.int64
-    arr = _gen(generator).integers(low, high, size=_shape((tuple(size),)))
-    return _finish(arr.astype(dt.np_dtype), dt, device, requires_grad)
+    if dt.is_complex:
+        raise RuntimeError("check_random_bounds handles only integral, floating-point and "
+                           "boolean types")
+    name = _C_NAMES[dt.name]
+    if dt.category < D._FLOAT:
+        lo, hi = (0, 1) if dt is D.bool else (int(np.iinfo(dt.np_dtype).min),
+                                              int(np.iinfo(dt.np_dtype).max))
+        if not lo <= low <= hi:
+            raise RuntimeError(f"from is out of bounds for {name}")
+        if not lo <= high - 1 <= hi:
+            raise RuntimeError(f"to - 1 is out of bounds for {name}")
+        return
+    if dt is D.float16 and not (-65504 <= low and high - 1 <= 65504):
+        raise RuntimeError(f"{'from' if low < -65504 else 'to - 1'} is out of bounds for {name}")
+    digits = _DIGITS[dt.name]
+    for value, what in ((low, "from"), (high - 1, "to - 1")):
+        if not -(2 ** digits) <= value <= 2 ** digits:
+            import warnings
+
+            warnings.warn(
+                f"{what} is out of bounds [-(2^{digits}), 2^{digits}]. Due to precision "
+                f"limitations {name} can support discrete uniform distribution only within "
+                "this range. This warning will become an error in version 1.7 release, please "
+                "fix the code in advance", UserWarning, stacklevel=5)
 
 
-def randperm(n: int, *, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
-    """A random permutation of ``0 .. n-1``."""
-    if n < 0:
-        raise RuntimeError(f"n must be non-negative, got{n}")
-    dt = D.to_dtype(dtype) if dtype is not None else D.int64
-    return _finish(_gen(generator).permutation(n).astype(dt.np_dtype), dt, device, requires_grad)
+def _int_arg(fname: str, name: str, pos: int, value) -> int:
+    """An integer bound of randint/randint_like (ints and integer 0-d tensors)."""
+    if isinstance(value, builtins.bool) or isinstance(value, (float, np.floating)):
+        raise TypeError(f"{fname}(): argument '{name}' (position {pos}) must be int, not "
+                        f"{type(value).__name__}")
+    try:
+        out = operator.index(value)
+    except TypeError:
+        raise TypeError(f"{fname}(): argument '{name}' (position {pos}) must be int, not "
+                        f"{type(value).__name__}") from None
+    if not -2 ** 63 <= out < 2 ** 63:
+        raise ValueError("Overflow when unpacking long long")
+    return out
 
 
-def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=None,
-           requires_grad=False) -> Tensor:
-    """Normal samples; ``mean``/``std`` may be tensors (broadcast) or numbers with ``size``."""
-    g = _gen(generator)
-    if isinstance(mean, Tensor) or isinstance(std, Tensor):
-        m = mean._data if isinstance(mean, Tensor) else mean
-        s = std._data if isinstance(std, Tensor) else std
-        if np.any(np.asarray(s) < 0):
-            raise RuntimeError("normal expects all elements of std >= 0.0")
-        like = mean if isinstance(mean, Tensor) else std
-        shape = np.broadcast_shapes(np.shape(m), np.shape(s))
-        arr = m + s * g.standard_normal(shape)
-        return _finish(arr.astype(like.dtype.np_dtype), like.dtype, like.device, requires_grad)
-    if std < 0:
-        raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
-    if size is None:
-        raise TypeError("normal() with number arguments needs a size")
-    dt = _float_dtype(dtype)
-    arr = mean + std * _real_draw(lambda s, d: g.standard_normal(s, d), _shape((tuple(size),)), dt)
-    return _finish(arr.astype(dt.np_dtype), dt, device, requires_grad)
-
-
-def bernoulli(input: Tensor, p=None, *, generator=None) -> Tensor:
-    """0/1 samples with probabilities ``input`` (or a fixed ``p``)."""
-    probs = input._data if p is None else np.full(input.shape, p)
-    if np.any((probs < 0) | (probs > 1)):
-        raise RuntimeError("Expected p_in >= 0 && p_in <= 1 to be true, but got false.")
-    arr = (_gen(generator).random(input.shape) < probs).astype(input.dtype.np_dtype)
-    return Tensor._make(arr, input.dtype)
-
-
-def poisson(input: Tensor, generator=None) -> Tensor:
-    """Samples from Poisson distributions whose rates are the elements of ``input``.
+def randint(*args, low=None, high=None, size=None, generator=None, out=None, dtype=None,
+            layout=None, device=None, requires_grad=False, pin_memory=False) -> Tensor:
+    """Integers drawn uniformly from [low, high) (``low`` defaults to 0), as PyTorch's
+    ``randint(low=0, high, size)``: ``randint(10, (3,))``, ``randint(10, size=(3,))``,
+    ``randint(3, 10, (2,))`` and the keyword forms all work. int64 unless ``dtype`` is given.
 
     Example:
-        >>> ember.poisson(ember.tensor([0.0, 0.0]))
-        tensor([0., 0.])
+        >>> ember.randint(10, size=(3,)).shape
+        torch.Size([3])
     """
-    arr = _gen(generator).poisson(input._data).astype(input.dtype.np_dtype)
-    return Tensor._make(arr, input.dtype)
-
-
-def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
-                generator=None) -> Tensor:
-    """Indices drawn from the rows of ``input`` (non-negative weights, need not sum to 1)."""
-    w = np.asarray(input._data, np.float64)
-    if w.ndim not in (1, 2):
-        raise RuntimeError("prob_dist must be 1 or 2 dim")
-    if np.any(w < 0) or not np.all(np.isfinite(w)):
-        raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
-    rows = w.reshape(-1, w.shape[-1])
-    if not replacement and num_samples > rows.shape[1]:
-        raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without "
-                           "replacement")
-    g = _gen(generator)
-    out = np.empty((rows.shape[0], num_samples), np.int64)
-    for i, row in enumerate(rows):
-        total = row.sum()
-        if total <= 0:
-            raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
-        if replacement:
-            out[i] = g.choice(row.size, num_samples, replace=True, p=row / total)
+    given = len(args)
+    bad = TypeError(
+        f"randint() received an invalid combination of arguments - got {given} positional "
+        f"and {[k for k, v in (('low', low), ('high', high), ('size', size)) if v is not None]} "
+        "keyword arguments, but expected one of: (int high, tuple of ints size, ...) or "
+        "(int low, int high, tuple of ints size, ...)")
+    if given > 3:
+        raise bad
+    if given == 3:
+        if low is not None or high is not None or size is not None:
+            raise bad
+        low, high, size = args
+    elif given == 2:
+        if low is not None or high is not None:
+            raise bad
+        if size is None:
+            if not isinstance(args[1], (tuple, list)):
+                raise TypeError(f"randint(): argument 'size' (position 2) must be tuple of "
+                                f"ints, not {type(args[1]).__name__}")
+            high, size = args
         else:
-            # Gumbel-top-k: sampling without replacement proportional to the weights.
-            keys = np.log(row) - np.log(-np.log(g.random(row.size)))
-            out[i] = np.argsort(-keys, kind="stable")[:num_samples]
-    return Tensor._make(out.reshape(w.shape[:-1] + (num_samples,)), D.int64)
+            low, high = args
+    elif given == 1:
+        if low is not None:
+            raise bad
+        if high is None:
+            high = args[0]
+        else:
+            low = args[0]
+    if high is None or size is None:
+        missing = [f'"{n}"' for n, v in (("high", high), ("size", size)) if v is None]
+        raise TypeError(f"randint() missing {len(missing)} required positional argument: "
+                        f"{', '.join(missing)}; e.g. ember.randint(10, (3,)) or "
+                        "ember.randint(0, 10, size=(3,))")
+    high_pos = 2 if given == 3 or (given == 2 and low is not None) else 1
+    high = _int_arg("randint", "high", high_pos, high)
+    low = 0 if low is None else _int_arg("randint", "low", 1, low)
+    if not isinstance(size, (tuple, list)):
+        raise TypeError(f"randint(): argument 'size' must be tuple of ints, not "
+                        f"{type(size).__name__}")
+    shape = sizes_of("randint", (), size)
+    g = _gen(generator)
+
+    def check(dtype):
+        dt = D.to_dtype(dtype) if dtype is not None else D.int64
+        _check_random_bounds(low, high, dt)
+        return dt
+
+    return _factory("randint", shape, dtype, device, requires_grad, out, check,
+                    lambda dt: g.integers(low, high, size=shape).astype(dt.np_dtype))
 
 
-def rand_like(input: Tensor, *, dtype=None, device=None, requires_grad=False) -> Tensor:
-    """Uniform samples on [0, 1) with ``input``'s shape (and its dtype and device unless given)."""
-    return rand(*input.shape, dtype=dtype or input.dtype, device=device or input.device,
+_STDINT = {"uint8": "uint8_t", "int8": "int8_t", "int16": "int16_t", "int32": "int32_t",
+           "int64": "int64_t"}
+
+
+def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=None,
+             requires_grad=False, pin_memory=False) -> Tensor:
+    """A random permutation of ``0 .. n-1`` (int64 unless ``dtype`` is given).
+
+    Example:
+        >>> sorted(ember.randperm(4).tolist())
+        [0, 1, 2, 3]
+    """
+    try:
+        if isinstance(n, (builtins.bool, float, np.floating)):
+            raise TypeError
+        n = operator.index(n)
+    except TypeError:
+        raise TypeError(f"randperm(): argument 'n' (position 1) must be int, not "
+                        f"{type(n).__name__}") from None
+    if n < 0:
+        raise RuntimeError(f"Trying to create tensor with negative dimension {n}: [{n}]")
+    g = _gen(generator)
+
+    def check(dtype):
+        dt = D.to_dtype(dtype) if dtype is not None else D.int64
+        if dt is D.bool or dt.is_complex:
+            raise _not_implemented("randperm", dt)
+        if dt.category == D._INT and n > 0 and n - 1 > np.iinfo(dt.np_dtype).max:
+            raise RuntimeError(f"value cannot be converted to type {_STDINT[dt.name]} without "
+                               "overflow")
+        return dt
+
+    return _factory("randperm", (n,), dtype, device, requires_grad, out, check,
+                    lambda dt: g.permutation(n).astype(dt.np_dtype))
+
+
+def _like_args(input: Tensor, dtype, device):
+    if not isinstance(input, Tensor):
+        raise TypeError(f"argument 'input' (position 1) must be Tensor, not "
+                        f"{type(input).__name__}")
+    return (dtype if dtype is not None else input.dtype,
+            device if device is not None else input.device)
+
+
+def rand_like(input: Tensor, *, generator=None, dtype=None, layout=None, device=None,
+              requires_grad=False, memory_format=None) -> Tensor:
+    """Uniform samples on [0, 1) with ``input``'s shape (and its dtype and device unless given).
+
+    Example:
+        >>> ember.rand_like(ember.zeros(2, 3)).shape
+        torch.Size([2, 3])
+    """
+    dtype, device = _like_args(input, dtype, device)
+    return rand(tuple(input.shape), generator=generator, dtype=dtype, device=device,
                 requires_grad=requires_grad)
 
 
-def randn_like(input: Tensor, *, dtype=None, device=None, requires_grad=False) -> Tensor:
-    """Standard normal samples with ``input``'s shape (and its dtype and device unless given)."""
-    return randn(*input.shape, dtype=dtype or input.dtype, device=device or input.device,
+def randn_like(input: Tensor, *, generator=None, dtype=None, layout=None, device=None,
+               requires_grad=False, memory_format=None) -> Tensor:
+    """Standard normal samples with ``input``'s shape (and its dtype and device unless given).
+
+    Example:
+        >>> ember.randn_like(ember.zeros(2, 3)).shape
+        torch.Size([2, 3])
+    """
+    dtype, device = _like_args(input, dtype, device)
+    return randn(tuple(input.shape), generator=generator, dtype=dtype, device=device,
                  requires_grad=requires_grad)
 
 
-def randint_like(input: Tensor, low=0, high=None, *, dtype=None, device=None,
-                 requires_grad=False) -> Tensor:
-    """Random integers in ``[low, high)`` (``[0, low)`` when ``high`` is omitted) with ``input``'s
-    shape, dtype and device unless given.
+def _bound_of_tensor(name: str, value):
+    """randint_like takes a 0-d tensor as ``high`` (any dtype), as PyTorch does."""
+    if isinstance(value, Tensor):
+        if value.ndim != 0:
+            raise RuntimeError(f"{name} must be a scalar tensor and on CPU")
+        return int(value.item())
+    return value
+
+
+def randint_like(input: Tensor, *args, low=None, high=None, generator=None, dtype=None,
+                 layout=None, device=None, requires_grad=False, memory_format=None,
+                 pin_memory=False) -> Tensor:
+    """Random integers with ``input``'s shape, dtype and device unless given:
+    ``randint_like(x, high)``, ``randint_like(x, low, high)`` or the keyword forms.
+
+    Example:
+        >>> ember.randint_like(ember.zeros(3), 10).shape
+        torch.Size([3])
     """
+    if len(args) > 2 or (args and low is not None) or (len(args) == 2 and high is not None):
+        raise TypeError("randint_like() received an invalid combination of arguments; expected "
+                        "(Tensor input, int high, ...) or (Tensor input, int low, int high, ...)")
+    if len(args) == 2:
+        low, high = args
+    elif len(args) == 1:
+        if high is None:
+            high = args[0]
+        else:
+            low = args[0]
     if high is None:
-        low, high = 0, low
-    return randint(low, high, tuple(input.shape), dtype=dtype or input.dtype,
-                   device=device or input.device, requires_grad=requires_grad)
+        raise TypeError("randint_like() missing required argument 'high': pass "
+                        "randint_like(input, high) or randint_like(input, low, high)")
+    high = _int_arg("randint_like", "high", 2, _bound_of_tensor("high", high))
+    low = 0 if low is None else _int_arg("randint_like", "low", 2, low)
+    dtype, device = _like_args(input, dtype, device)
+    return randint(low, high, tuple(input.shape), generator=generator, dtype=dtype,
+                   device=device, requires_grad=requires_grad)
 
 
 # -- in-place random fills (Tensor methods; also used by nn.init) ---------------------------
 
-def _fill(t: Tensor, arr) -> Tensor:
+def _fill(t: Tensor, generator, draw) -> Tensor:
+    """Fill ``t`` in place with ``draw(numpy_generator)``; a meta tensor draws nothing (so
+    ``nn.init`` on a module built under ``with ember.device("meta"):`` costs no memory)."""
     from ._ops.inplace import write_inplace
 
-    return write_inplace(t, arr)
+    g = _gen(generator)
+    if t.device.type == "meta":
+        return t
+    return write_inplace(t, draw(g))
 
 
 def uniform_(self: Tensor, a: float = 0.0, b: float = 1.0, *, generator=None) -> Tensor:
     """Fill in place with uniform samples from [a, b)."""
-    return _fill(self, a + (b - a) * _gen(generator).random(self.shape))
+    return _fill(self, generator, lambda g: a + (b - a) * g.random(self.shape))
 
 
 def normal_(self: Tensor, mean: float = 0.0, std: float = 1.0, *, generator=None) -> Tensor:
     """Fill in place with normal samples."""
-    return _fill(self, mean + std * _gen(generator).standard_normal(self.shape))
+    return _fill(self, generator, lambda g: mean + std * g.standard_normal(self.shape))
 
 
 def bernoulli_(self: Tensor, p=0.5, *, generator=None) -> Tensor:
+    """Fill in place with 0/1 samples that are 1 with probability ``p`` (a number or tensor)."""
     probs = p._data if isinstance(p, Tensor) else p
-    return _fill(self, _gen(generator).random(self.shape) < probs)
+    return _fill(self, generator, lambda g: g.random(self.shape) < probs)
 
 
 def random_(self: Tensor, from_: int = 0, to: int | None = None, *, generator=None) -> Tensor:
+    """Fill in place with integers from [from_, to) (the dtype's whole range by default)."""
     if to is None:
         to = 2 ** (24 if self.dtype is D.float32 else 53) if self.dtype.is_floating_point else (
             int(np.iinfo(self.dtype.np_dtype).max) + 1 if self.dtype is not D.bool else 2)
-    return _fill(self, _gen(generator).integers(from_, to, size=self.shape))
+    return _fill(self, generator, lambda g: g.integers(from_, to, size=self.shape))
 
 
 def exponential_(self: Tensor, lambd: float = 1.0, *, generator=None) -> Tensor:
-    return _fill(self, _gen(generator).exponential(1.0 / lambd, size=self.shape))
+    """Fill in place with exponential samples of rate ``lambd``."""
+    return _fill(self, generator, lambda g: g.exponential(1.0 / lambd, size=self.shape))
 
 
 def geometric_(self: Tensor, p: float, *, generator=None) -> Tensor:
-    return _fill(self, _gen(generator).geometric(p, size=self.shape))
+    """Fill in place with geometric samples (trials until the first success)."""
+    return _fill(self, generator, lambda g: g.geometric(p, size=self.shape))
 
 
 def log_normal_(self: Tensor, mean: float = 1.0, std: float = 2.0, *, generator=None) -> Tensor:
-    return _fill(self, _gen(generator).lognormal(mean, std, size=self.shape))
+    """Fill in place with log-normal samples."""
+    return _fill(self, generator, lambda g: g.lognormal(mean, std, size=self.shape))
 
 
 def cauchy_(self: Tensor, median: float = 0.0, sigma: float = 1.0, *, generator=None) -> Tensor:
-    return _fill(self, median + sigma * _gen(generator).standard_cauchy(size=self.shape))
+    """Fill in place with Cauchy samples."""
+    return _fill(self, generator,
+                 lambda g: median + sigma * g.standard_cauchy(size=self.shape))
 
+
+# normal, bernoulli, poisson and multinomial take tensors of parameters (and give them zero
+# gradients, as PyTorch does); they live beside this module and are re-exported here.
+from ._random_distributions import bernoulli, multinomial, normal, poisson  # noqa: E402
 
 TENSOR_METHODS = {
     "uniform_": uniform_, "normal_": normal_, "bernoulli_": bernoulli_, "random_": random_,

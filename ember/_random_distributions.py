@@ -1,0 +1,279 @@
+"""Random draws whose parameters are tensors: ``normal`` (its four overloads), ``bernoulli``,
+``poisson``, ``multinomial``. Re-exported by ``ember._random``.
+
+As in PyTorch, a draw from parameters that require grad requires grad too, and the parameters'
+gradient is zero (``NormalBackward1..3``, ``BernoulliBackward0``, ``PoissonBackward0``): these
+are not reparameterised samples (``ember.distributions``' ``rsample`` is, where it exists).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+
+from . import _dtype as D
+from ._backend import CPU, to_device_array, to_numpy
+from ._creation import _finish
+from ._factory_args import is_meta, meta_result, out_args, write_out
+from ._factory_args import sizes as sizes_of
+from ._random import _float_dtype, _gen, _not_implemented, _real_draw
+from ._tensor import Tensor
+
+
+def _zero_grad_node(name: str):
+    """An op whose forward hands back a drawn array and whose backward gives each tensor
+    input a zero gradient of its own shape."""
+    from ._ops._core import Op
+
+    class Draw(Op):
+        _name = name
+
+        @staticmethod
+        def forward(ctx, *arrays, sample):
+            return sample
+
+        @staticmethod
+        def backward(ctx, grad):
+            from ._creation import zeros_like
+
+            return tuple(zeros_like(x) if isinstance(x, Tensor) and need else None
+                         for x, need in zip(ctx.inputs, ctx.needs_input_grad))
+
+    Draw.__name__ = Draw.__qualname__ = name.replace("Backward", "Draw")
+    return Draw
+
+
+_NODES: dict = {}
+
+
+def _sampled(name: str, inputs: tuple, arr, dt: D.dtype, device) -> Tensor:
+    """Wrap a host sample as the result: on ``device``, recorded with a zero-gradient node
+    when an input requires grad."""
+    arr = to_device_array(np.asarray(arr, dt.np_dtype), device)
+    if any(isinstance(x, Tensor) and x.requires_grad for x in inputs):
+        node = _NODES.get(name)
+        if node is None:
+            node = _NODES[name] = _zero_grad_node(name)
+        return node.apply(*inputs, sample=arr)
+    return Tensor._make(arr, dt)
+
+
+def _number(fname: str, name: str, value) -> float:
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        return float(value)
+    raise TypeError(f"{fname}(): argument '{name}' must be a Tensor or a float, not "
+                    f"{type(value).__name__}")
+
+
+def _std_message(std: float) -> str:
+    return f"normal expects std >= 0.0, but found std {std:g}"
+
+
+def _normal_draw(g, shape, dt: D.dtype, mean, std):
+    """mean + std * N(0, 1) in ``dt``; complex draws each part with std / sqrt(2), as PyTorch
+    (which also adds ``mean`` to both parts)."""
+    if dt.is_complex:
+        part = D.float64 if dt is D.complex128 else D.float32
+        scale = std / math.sqrt(2)
+        re = _normal_draw(g, shape, part, mean, scale)
+        im = _normal_draw(g, shape, part, mean, scale)
+        return (re + 1j * im).astype(dt.np_dtype)
+    z = _real_draw(lambda s, d: g.standard_normal(s, d), shape, dt)
+    work = z.dtype if z.dtype in (np.float32, np.float64) else np.float32
+    return (np.asarray(mean, work) + np.asarray(std, work) * z.astype(work, copy=False)) \
+        .astype(dt.np_dtype, copy=False)
+
+
+def normal(mean, std=1.0, size=None, *, generator=None, out=None, dtype=None, layout=None,
+           device=None, requires_grad=False, pin_memory=False) -> Tensor:
+    """Normal samples, PyTorch's four overloads: ``normal(mean_tensor, std_tensor)``,
+    ``normal(mean_tensor, std=1.0)``, ``normal(mean, std_tensor)`` (tensors broadcast; the
+    result takes the tensor's dtype and device) and ``normal(mean, std, size)`` with numbers
+    (``dtype``/``device``/``requires_grad`` only here; not the default device, as PyTorch).
+
+    Example:
+        >>> ember.normal(ember.zeros(3), 1.0).shape
+        torch.Size([3])
+        >>> ember.normal(0.0, 1.0, (2, 2)).shape
+        torch.Size([2, 2])
+    """
+    g = _gen(generator)
+    mean_t, std_t = isinstance(mean, Tensor), isinstance(std, Tensor)
+    if not mean_t and not std_t:
+        if size is None:
+            raise TypeError("normal() received an invalid combination of arguments - got "
+                            "(float, float): with numbers for mean and std, pass a size too, "
+                            "e.g. ember.normal(0.0, 1.0, (3,))")
+        mean, std = _number("normal", "mean", mean), _number("normal", "std", std)
+        if not std >= 0.0:
+            raise RuntimeError(_std_message(std))
+        shape = sizes_of("normal", (), size)
+        if out is not None:
+            dtype, device = out_args("normal", dtype, device, out)
+            requires_grad = False
+        dt = _float_dtype(dtype, "normal_kernel_cpu")
+        device = CPU if device is None else device  # normal is no default-device constructor
+        if is_meta(device):
+            return write_out(meta_result(shape, dt, requires_grad), out)
+        return write_out(_finish(_normal_draw(g, shape, dt, mean, std), dt, device,
+                                 requires_grad), out)
+    if size is not None or dtype is not None or device is not None or requires_grad:
+        raise TypeError("normal() received an invalid combination of arguments: size, dtype, "
+                        "device and requires_grad go only with numbers for mean and std, "
+                        "e.g. ember.normal(0.0, 1.0, (3,)); with tensors the result takes "
+                        "their shape, dtype and device")
+    like = mean if mean_t else std
+    dt = like.dtype
+    if dt.category < D._FLOAT:
+        raise _not_implemented("normal_kernel_cpu", dt)
+    if std_t:
+        s_host = to_numpy(std._data) if std.device.type != "meta" else None
+        if s_host is not None and not np.all(s_host >= 0):
+            raise RuntimeError("normal expects all elements of std >= 0.0")
+    else:
+        std = _number("normal", "std", std)
+        if not std >= 0.0:
+            raise RuntimeError(_std_message(std))
+        s_host = std
+    if not mean_t:
+        mean = _number("normal", "mean", mean)
+    from ._ops._core import broadcast_shapes
+
+    shape = broadcast_shapes(tuple(mean.shape) if mean_t else (),
+                             tuple(std.shape) if std_t else ())
+    if out is not None:
+        out_args("normal", None, None, out)
+        dt = out.dtype
+    if like.device.type == "meta":
+        return write_out(meta_result(shape, dt, False), out)
+    m_host = to_numpy(mean._data) if mean_t else mean
+    arr = _normal_draw(g, shape, dt, m_host, s_host)
+    if out is not None:
+        return write_out(Tensor._make(to_device_array(arr, like.device), dt), out)
+    name = "NormalBackward3" if mean_t and std_t else (
+        "NormalBackward1" if mean_t else "NormalBackward2")
+    return _sampled(name, (mean, std) if mean_t and std_t else (like,), arr, dt, like.device)
+
+
+def _require_tensor(fname: str, value) -> None:
+    if not isinstance(value, Tensor):
+        raise TypeError(f"{fname}(): argument 'input' (position 1) must be Tensor, not "
+                        f"{type(value).__name__}")
+
+
+def bernoulli(input: Tensor, p=None, *, generator=None, out=None) -> Tensor:
+    """0/1 samples that are 1 with probability ``input`` (or a fixed float ``p``), in
+    ``input``'s dtype (``out``'s with ``out=``).
+
+    Example:
+        >>> ember.bernoulli(ember.tensor([0.0, 1.0]))
+        tensor([0., 1.])
+    """
+    _require_tensor("bernoulli", input)
+    g = _gen(generator)
+    if p is not None:
+        if isinstance(p, Tensor) or not isinstance(p, numbers.Real) or isinstance(p, bool):
+            raise TypeError("bernoulli() received an invalid combination of arguments - got "
+                            f"(Tensor, {type(p).__name__}): p is a float; for per-element "
+                            "probabilities pass them as the input, ember.bernoulli(probs)")
+        if out is not None:
+            raise TypeError("bernoulli(input, p) takes no out=; use out.bernoulli_(p)")
+        if not 0.0 <= p <= 1.0:
+            raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={p:g}")
+        probs = p
+    else:
+        if input.dtype.category != D._FLOAT:
+            raise _not_implemented("bernoulli_tensor_cpu_p_", input.dtype)
+        probs = to_numpy(input._data) if input.device.type != "meta" else None
+        if probs is not None and not np.all((probs >= 0) & (probs <= 1)):
+            raise RuntimeError("Expected p_in >= 0 && p_in <= 1 to be true, but got false.")
+    dt = input.dtype
+    if out is not None:
+        out_args("bernoulli", None, None, out)
+        dt = out.dtype
+    if input.device.type == "meta":
+        return write_out(meta_result(tuple(input.shape), dt, False), out)
+    arr = (g.random(tuple(input.shape)) < probs).astype(dt.np_dtype)
+    if out is not None:
+        return write_out(Tensor._make(to_device_array(arr, input.device), dt), out)
+    return _sampled("BernoulliBackward0" if p is None else "BernoulliBackward1", (input,), arr,
+                    dt, input.device)
+
+
+def poisson(input: Tensor, generator=None) -> Tensor:
+    """Samples from Poisson distributions whose rates are the elements of ``input`` (floating
+    dtypes), in ``input``'s dtype.
+
+    Example:
+        >>> ember.poisson(ember.tensor([0.0, 0.0]))
+        tensor([0., 0.])
+    """
+    _require_tensor("poisson", input)
+    if generator is not None and not hasattr(generator, "_np"):
+        raise TypeError(f"poisson(): argument 'generator' (position 2) must be torch.Generator, "
+                        f"not {type(generator).__name__}")
+    g = _gen(generator)
+    if input.dtype.category != D._FLOAT:
+        raise _not_implemented("poisson_cpu", input.dtype)
+    if input.device.type == "meta":
+        return meta_result(tuple(input.shape), input.dtype, input.requires_grad)
+    rates = to_numpy(input._data).astype(np.float64)
+    if not np.all(rates >= 0):
+        raise RuntimeError("invalid Poisson rate, expected rate to be non-negative")
+    arr = g.poisson(rates)
+    return _sampled("PoissonBackward0", (input,), arr, input.dtype, input.device)
+
+
+def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
+                generator=None, out=None) -> Tensor:
+    """Indices drawn from the rows of ``input`` (non-negative weights that need not sum to 1),
+    with or without replacement; int64, shape ``input.shape[:-1] + (num_samples,)``.
+
+    Example:
+        >>> ember.multinomial(ember.tensor([0.0, 1.0, 0.0]), 1)
+        tensor([1])
+    """
+    _require_tensor("multinomial", input)
+    g = _gen(generator)
+    if input.dtype.category != D._FLOAT:
+        from ._ops.inplace import _type_title
+
+        raise RuntimeError("multinomial only supports floating-point dtypes for input, got: "
+                           f"{_type_title(input.dtype)}")
+    if input.ndim not in (1, 2):
+        raise RuntimeError("prob_dist must be 1 or 2 dim")
+    if num_samples <= 0:
+        raise RuntimeError("cannot sample n_sample <= 0 samples")
+    if out is not None:
+        out_args("multinomial", None, None, out)
+        if out.dtype is not D.int64:
+            from ._ops.inplace import _type_title
+
+            raise RuntimeError(f"multinomial expects Long tensor out, got: "
+                               f"{_type_title(out.dtype)}")
+    shape = tuple(input.shape[:-1]) + (num_samples,)
+    if not replacement and num_samples > input.shape[-1]:
+        raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without "
+                           "replacement")
+    if input.device.type == "meta":
+        return write_out(meta_result(shape, D.int64, False), out)
+    w = to_numpy(input._data).astype(np.float64)
+    if np.any(w < 0) or not np.all(np.isfinite(w)):
+        raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
+    rows = w.reshape(-1, w.shape[-1])
+    result = np.empty((rows.shape[0], num_samples), np.int64)
+    for i, row in enumerate(rows):
+        total = row.sum()
+        if total <= 0:
+            raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+        if replacement:
+            result[i] = g.choice(row.size, num_samples, replace=True, p=row / total)
+        else:
+            # Gumbel-top-k: sampling without replacement proportional to the weights.
+            with np.errstate(divide="ignore"):
+                keys = np.log(row) - np.log(-np.log(g.random(row.size)))
+            result[i] = np.argsort(-keys, kind="stable")[:num_samples]
+    t = Tensor._make(to_device_array(result.reshape(shape), input.device), D.int64)
+    return write_out(t, out)
