@@ -160,6 +160,60 @@ def transformer(lib):
     return step, None
 
 
+def gpt(lib, batch: int = 8, block: int = 64, vocab: int = 256, width: int = 128,
+        heads: int = 4, layers: int = 2):
+    """A nanoGPT-like step: token + position embedding, pre-norm blocks of causal
+    ``scaled_dot_product_attention`` and a GELU MLP, weight tying, AdamW."""
+    nn, F = lib.nn, lib.nn.functional
+
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.ln1, self.ln2 = nn.LayerNorm(width), nn.LayerNorm(width)
+            self.qkv, self.proj = nn.Linear(width, 3 * width), nn.Linear(width, width)
+            self.fc, self.out = nn.Linear(width, 4 * width), nn.Linear(4 * width, width)
+
+        def forward(self, x):
+            b, t, c = x.shape
+            q, k, v = self.qkv(self.ln1(x)).split(width, dim=2)
+            q, k, v = (z.view(b, t, heads, c // heads).transpose(1, 2) for z in (q, k, v))
+            y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+            x = x + self.proj(y.transpose(1, 2).contiguous().view(b, t, c))
+            return x + self.out(F.gelu(self.fc(self.ln2(x))))
+
+    class GPT(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.tok, self.pos = nn.Embedding(vocab, width), nn.Embedding(block, width)
+            self.blocks = nn.ModuleList(Block() for _ in range(layers))
+            self.ln_f, self.head = nn.LayerNorm(width), nn.Linear(width, vocab, bias=False)
+            self.head.weight = self.tok.weight  # weight tying
+
+        def forward(self, idx):
+            x = self.tok(idx) + self.pos(lib.arange(idx.shape[1]))
+            for blk in self.blocks:
+                x = blk(x)
+            return self.head(self.ln_f(x))
+
+    lib.manual_seed(0)
+    model = GPT()
+    optim = lib.optim.AdamW(model.parameters(), lr=3e-4, weight_decay=0.1)
+    rng = np.random.default_rng(0)
+    data = [lib.from_numpy(rng.integers(0, vocab, (batch, block + 1)).astype(np.int64))
+            for _ in range(8)]
+    pool = itertools.cycle(data)
+
+    def step():
+        chunk = next(pool)
+        x, y = chunk[:, :-1], chunk[:, 1:]
+        loss = F.cross_entropy(model(x).view(-1, vocab), y.reshape(-1))
+        optim.zero_grad(set_to_none=True)
+        loss.backward()
+        optim.step()
+
+    return step, None
+
+
 WORKLOADS = {
     "op: a + b (no grad)": (lambda L: op_add(L, False), 20000),
     "op: a + b (grad)": (lambda L: op_add(L, True), 20000),
@@ -174,6 +228,7 @@ WORKLOADS = {
     "lstm b16 t20": (lstm, 30),
     "gru b16 t20": (lambda L: lstm(L, "GRU"), 30),
     "transformer b8 t32": (transformer, 30),
+    "gpt b8 t64": (gpt, 20),
 }
 
 

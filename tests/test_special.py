@@ -358,3 +358,22 @@ def test_special_namespace_mirrors_torch(torch):
                  "log_ndtr", "zeta"]:
         assert callable(getattr(ember.special, name)), name
         assert getattr(ember.special, name).__doc__, name
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float16])
+def test_erf_single_precision_rounds_as_the_exact_function(dtype):
+    # float32/float16 take a cheaper path (low-degree fits); it must still round like erf.
+    import math
+
+    from ember._ops._erf import erf
+
+    x = np.linspace(-6, 6, 24001).astype(dtype)
+    tiny = np.finfo(dtype).smallest_subnormal
+    x = np.concatenate([x, np.array([0.0, -0.0, tiny, np.inf, -np.inf, np.nan], dtype)])
+    got = erf(x)
+    assert got.dtype == dtype
+    exact = np.array([math.erf(float(v)) if np.isfinite(v) else np.sign(v) if not np.isnan(v)
+                      else np.nan for v in x]).astype(dtype)
+    np.testing.assert_array_max_ulp(got[:-1], exact[:-1], maxulp=1)
+    assert np.isnan(got[-1]) and np.signbit(got[-5]) and got[-4] > 0
+    assert np.mean(got[:-1] == exact[:-1]) > 0.999
