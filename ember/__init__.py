@@ -175,12 +175,34 @@ def compile(model=None, **kwargs):
 
 
 def __getattr__(name):
-    # Subpackages load on first use so that `import ember` stays fast.
-    if name in ("nn", "optim", "utils", "vision", "serialization", "linalg", "distributions",
-                "testing", "special", "fft", "backends", "onnx", "jit", "amp", "hub",
-                "safetensors"):
-        return _importlib.import_module(f"ember.{name}")
+    # Subpackages load on first use so that `import ember` stays fast. Any public module or
+    # package under ember/ qualifies, found on disk (no list to keep in step); any other name
+    # is an AttributeError, so hasattr() answers False.
     if name in ("save", "load", "add_safe_globals", "safe_globals", "get_safe_globals",
                 "clear_safe_globals"):
         return getattr(_importlib.import_module("ember.serialization"), name)
+    if _is_submodule(name):
+        return _importlib.import_module(f"ember.{name}")
     raise AttributeError(f"module 'ember' has no attribute '{name}'")
+
+
+_submodules = None
+
+
+def _is_submodule(name: str) -> bool:
+    """Whether ``ember.<name>`` is a public module or package on disk (listed once, on the
+    first lookup that misses, so later misses cost a set lookup)."""
+    global _submodules
+    if _submodules is None:
+        import os
+
+        found = set()
+        for entry in os.scandir(__path__[0]):
+            stem, ext = os.path.splitext(entry.name)
+            if entry.is_dir():
+                if os.path.exists(os.path.join(entry.path, "__init__.py")):
+                    found.add(entry.name)
+            elif ext == ".py":
+                found.add(stem)
+        _submodules = frozenset(n for n in found if n.isidentifier() and not n.startswith("_"))
+    return name in _submodules
