@@ -99,11 +99,29 @@ from ._tensor_methods import bind as _bind
 
 _bind()
 
+from ._sparse_ops import route_sparse as _route_sparse
+from ._sparse_ops import spmm
+from ._sparse_tensor import bind_dense_methods as _bind_sparse
+from ._sparse_tensor import sparse_coo_tensor
+
+_bind_sparse()
+mm, matmul = _route_sparse(mm), _route_sparse(matmul)
+
 from . import autograd, cuda
 
 __version__ = "0.1.0"
 
-strided = "torch.strided"
+from ._layout import (
+    jagged,
+    layout,
+    sparse_bsc,
+    sparse_bsr,
+    sparse_coo,
+    sparse_csc,
+    sparse_csr,
+    strided,
+)
+
 contiguous_format = preserve_format = channels_last = None
 
 

@@ -179,7 +179,9 @@ class Tensor(TensorAutograd):
 
     @property
     def layout(self):
-        return "torch.strided"
+        from ._layout import strided
+
+        return strided
 
     # -- memory layout ----------------------------------------------------------------------
     def stride(self, dim: int | None = None):

@@ -48,7 +48,8 @@ TENSOR_NAMES = """
     __iter__ __len__ __lt__ __matmul__ __mod__ __mul__ __neg__ __or__ __pow__ __radd__
     __reduce_ex__ __repr__ __rmul__ __rpow__ __rsub__ __rtruediv__ __setitem__ __sub__
     __truediv__ _version digamma lgamma matrix_exp mvlgamma polygamma scatter_reduce
-    scatter_reduce_ triangular_solve
+    scatter_reduce_ triangular_solve indices values is_sparse to_sparse to_dense coalesce
+    is_coalesced sparse_dim dense_dim
 """.split()
 
 FUNCTION_NAMES = """
@@ -83,7 +84,7 @@ FUNCTION_NAMES = """
 
 # Common names ember does not have yet (special functions, sparse tensors, named tensors ...).
 KNOWN_GAPS = {
-    "Tensor": ['indices', 'is_sparse', 'names', 'values'],
+    "Tensor": ['names'],
     "torch": ['embedding'],
 }
 

@@ -1,0 +1,632 @@
+"""Operations on sparse COO tensors, each a recorded autograd node with PyTorch's node name.
+
+Gradients follow PyTorch 2.13: ``torch.sparse.mm(S, X)`` (SparseAddmmBackward0) gives S a
+sparse gradient on S's own entries; ``torch.mm``/``matmul``/``spmm``/``@`` (MmBackward0) give a
+sparse leaf a dense gradient; ``to_dense()``'s gradient is masked to the entries; a
+``sparse_coo_tensor`` built from values that require grad sends each value the gradient at its
+index. Backward passes run on arrays (first-order gradients; double backward through sparse
+ops is not recorded).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import _dtype as D
+from . import _sparse_kernels as K
+from ._sparse_tensor import (
+    CooData,
+    SparseFunction,
+    SparseTensor,
+    dense_tensor,
+    make_sparse,
+    unsupported,
+)
+from ._tensor import Tensor
+from .autograd import grad_mode
+
+_state = grad_mode._state
+
+
+def _astype(arr, dtype: D.dtype):
+    return arr if arr.dtype == dtype.np_dtype else arr.astype(dtype.np_dtype)
+
+
+def _like(coo: CooData, values, dtype, coalesced=None) -> SparseTensor:
+    """A sparse tensor with ``coo``'s indices (sharing its cached index plans) and new values."""
+    out = make_sparse(coo.indices, values, coo.shape,
+                      coo.coalesced if coalesced is None else coalesced, dtype)
+    out._data._plans = coo._plans
+    return out
+
+
+def values_at(grad: Tensor, indices) -> Tensor:
+    """The gradient's values at each of ``indices`` (``(nnz, *dense)``); ``grad`` is dense or
+    sparse (absent entries give zeros)."""
+    if isinstance(grad, SparseTensor):
+        coo = grad._data
+        gi, gv = coo.coalesced_arrays()
+        return dense_tensor(K.lookup(gi, gv, indices, coo.shape[:coo.sparse_dim]), grad._dtype)
+    return dense_tensor(grad._data[tuple(indices)], grad._dtype)
+
+
+def mask_like(grad: Tensor, coo: CooData) -> SparseTensor:
+    """``grad`` restricted to the (coalesced) entries of ``coo``, as a sparse tensor."""
+    idx = coo.coalesced_arrays()[0]
+    vals = values_at(grad, idx)
+    out = make_sparse(idx, vals._data, coo.shape, True, vals._dtype)
+    if coo.coalesced:
+        out._data._plans = coo._plans
+    return out
+
+
+# -- construction and conversion ---------------------------------------------------------------
+
+class FromValues(SparseFunction):
+    _name = "SparseCooTensorWithDimsAndTensorsBackward0"
+
+    @staticmethod
+    def forward(ctx, values, indices, shape, coalesced):
+        ctx.indices = indices
+        return make_sparse(indices, values._data, shape, coalesced, values._dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return values_at(grad, ctx.indices), None, None, None
+
+
+class Coalesce(SparseFunction):
+    _name = "CoalesceBackward0"
+
+    @staticmethod
+    def forward(ctx, s):
+        coo = s._data
+        plan = coo.plan()
+        values = plan.values(coo.values)
+        if values is coo.values:
+            values = values.copy()
+        return make_sparse(plan.indices, values, coo.shape, True, s._dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return (grad,)
+
+
+class ToDense(SparseFunction):
+    _name = "ToDenseBackward0"
+
+    @staticmethod
+    def forward(ctx, s, dtype, masked):
+        coo = s._data
+        ctx.coo, ctx.masked, ctx.src = coo, masked, s._dtype
+        arr = K.to_dense(coo.indices, coo.values, coo.shape, coo.plan())
+        if dtype is not None and dtype is not s._dtype:
+            return dense_tensor(_astype(arr, dtype), dtype)
+        return dense_tensor(arr, s._dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        if grad._dtype is not ctx.src:
+            grad = grad.to(ctx.src)
+        if not ctx.masked:
+            return grad, None, None
+        return mask_like(grad, ctx.coo), None, None
+
+
+class DenseToSparse(SparseFunction):
+    _name = "ToSparseBackward1"
+
+    @staticmethod
+    def forward(ctx, x, sparse_dim, name):
+        ctx._name = name
+        idx, vals = K.from_dense(x._data, sparse_dim)
+        return make_sparse(idx, vals, x._data.shape, True, x._dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return (grad.to_dense() if isinstance(grad, SparseTensor) else grad), None, None
+
+
+class SparseMask(SparseFunction):
+    _name = "SparseMaskBackward0"
+
+    @staticmethod
+    def forward(ctx, x, mask):
+        idx = mask._data.coalesced_arrays()[0]
+        return make_sparse(idx, x._data[tuple(idx)], mask._data.shape, True, x._dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return (grad.to_dense() if isinstance(grad, SparseTensor) else grad), None
+
+
+class Values(SparseFunction):
+    _name = "ValuesBackward0"
+
+    @staticmethod
+    def forward(ctx, s):
+        ctx.coo = s._data
+        return dense_tensor(s._data.values, s._dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return (_like(ctx.coo, grad._data, grad._dtype),)
+
+
+class Clone(SparseFunction):
+    _name = "CloneBackward0"
+
+    @staticmethod
+    def forward(ctx, s):
+        coo = s._data
+        return make_sparse(coo.indices.copy(), coo.values.copy(), coo.shape, coo.coalesced,
+                           s._dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return (grad,)
+
+
+class Cast(SparseFunction):
+    _name = "ToCopyBackward0"
+
+    @staticmethod
+    def forward(ctx, s, dtype):
+        ctx.src = s._dtype
+        return _like(s._data, _astype(s._data.values, dtype), dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.to(ctx.src), None
+
+
+# -- sums, scalings, transposes --------------------------------------------------------------
+
+def add_payloads(a: CooData, b: CooData, alpha) -> CooData:
+    """The entries of ``a + alpha * b`` (PyTorch's merge; coalesced when both inputs are)."""
+    if a.sparse_dim != b.sparse_dim:
+        raise RuntimeError(
+            f"add: expected same number of sparse dims, but self has {a.sparse_dim} and "
+            f"other has {b.sparse_dim}")
+    bv = b.values if alpha == 1 else b.values * alpha
+    dtype = np.result_type(a.values.dtype, bv.dtype)
+    both = a.coalesced and b.coalesced
+    idx, vals = K.merge_add(a.indices, a.values.astype(dtype, copy=False), b.indices,
+                            bv.astype(dtype, copy=False), a.shape[:a.sparse_dim], both)
+    return CooData(idx, vals, a.shape, both)
+
+
+class Add(SparseFunction):
+    _name = "AddBackward0"
+
+    @staticmethod
+    def forward(ctx, a, b, alpha, name):
+        ctx._name, ctx.alpha = name, alpha
+        ctx.dtypes = (a._dtype, b._dtype)
+        dtype = D.promote_types(a._dtype, b._dtype)
+        if isinstance(a, SparseTensor):  # sparse + sparse
+            out = add_payloads(a._data, b._data, alpha)
+            return SparseTensor._make(out, dtype)
+        dense = K.to_dense(b._data.indices, b._data.values, b._data.shape, b._data.plan())
+        arr = _astype(a._data, dtype) + (dense if alpha == 1 else dense * alpha)
+        return dense_tensor(_astype(arr, dtype), dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        ga, gb = grad, grad if ctx.alpha == 1 else grad * ctx.alpha
+        ga = ga if ga._dtype is ctx.dtypes[0] else ga.to(ctx.dtypes[0])
+        gb = gb if gb._dtype is ctx.dtypes[1] else gb.to(ctx.dtypes[1])
+        return ga, gb, None, None
+
+
+def add(input, other, *, alpha=1, name="AddBackward0"):
+    """``input + alpha * other`` for sparse + sparse (sparse) or dense + sparse (dense)."""
+    if not isinstance(input, Tensor) or not isinstance(other, Tensor):
+        raise unsupported("Adding a number to a sparse tensor (the result would be dense)")
+    if not isinstance(other, SparseTensor):
+        raise RuntimeError(
+            "add(sparse, dense) is not supported. Use add(dense, sparse) instead.")
+    if isinstance(input, SparseTensor):
+        if tuple(input.shape) != tuple(other.shape):
+            raise RuntimeError(f"add: expected sizes of 'self' and 'other' to match, but "
+                               f"{list(input.shape)} != {list(other.shape)}")
+    elif tuple(input.shape) != tuple(other.shape):
+        raise RuntimeError(
+            f"add: expected 'self' and 'other' to have same size, but self has size "
+            f"{list(input.shape)} while other has size {list(other.shape)} (FYI: dense-sparse "
+            "addition does not currently support broadcasting)")
+    elif input.device.type != "cpu":
+        raise RuntimeError("Expected all tensors to be on the same device, but found at least "
+                           f"two devices, {input.device} and cpu!")
+    return Add.apply(input, other, alpha, name)
+
+
+_SCALE_NAMES = {"mul": "MulBackward0", "div": "DivBackward0", "neg": "NegBackward0"}
+
+
+class Scale(SparseFunction):
+    @staticmethod
+    def forward(ctx, s, factor, kind):
+        ctx._name, ctx.factor, ctx.kind = _SCALE_NAMES[kind], factor, kind
+        dtype = D.result_type(s, factor)
+        if kind == "div" and dtype.category < D._FLOAT:
+            dtype = D.get_default_dtype()
+        vals = _astype(s._data.values, dtype)
+        if kind == "mul":
+            vals = vals * factor
+        elif kind == "div":
+            vals = vals / factor
+        else:
+            vals = -vals
+        return _like(s._data, _astype(vals, dtype), dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        if ctx.kind == "mul":
+            return grad * ctx.factor, None, None
+        if ctx.kind == "div":
+            return grad / ctx.factor, None, None
+        return -grad, None, None
+
+
+def scale(s: SparseTensor, other, kind: str):
+    """``s * other`` / ``s / other`` / ``-s`` for a number (or a 0-d tensor) ``other``."""
+    if isinstance(other, Tensor):
+        if isinstance(other, SparseTensor) or other.ndim or other.requires_grad:
+            raise unsupported(f"{'Multiplying' if kind == 'mul' else 'Dividing'} a sparse "
+                              "tensor by a tensor (only numbers are supported)")
+        other = other.item()
+    if isinstance(other, np.generic):
+        other = other.item()
+    if not isinstance(other, (bool, int, float, complex)):
+        raise TypeError(f"unsupported operand type for sparse {kind}: {type(other).__name__}")
+    return Scale.apply(s, other, kind)
+
+
+class Transpose(SparseFunction):
+    @staticmethod
+    def forward(ctx, s, d0, d1, name):
+        ctx._name, ctx.dims = name, (d0, d1)
+        coo = s._data
+        sd = coo.sparse_dim
+        shape = list(coo.shape)
+        shape[d0], shape[d1] = shape[d1], shape[d0]
+        if d0 < sd:
+            idx = coo.indices.copy()
+            idx[[d0, d1]] = coo.indices[[d1, d0]]
+            return make_sparse(idx, coo.values, shape, False, s._dtype)
+        vals = np.swapaxes(coo.values, d0 - sd + 1, d1 - sd + 1)
+        out = make_sparse(coo.indices, vals, shape, coo.coalesced, s._dtype)
+        out._data._plans = coo._plans
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.transpose(*ctx.dims), None, None, None
+
+
+def transpose(s: SparseTensor, dim0: int, dim1: int, name: str):
+    from ._ops._core import wrap_dim
+
+    d0, d1 = sorted((wrap_dim(dim0, s.ndim), wrap_dim(dim1, s.ndim)))
+    if d0 == d1:
+        return s
+    sd = s.sparse_dim()
+    if (d0 < sd) != (d1 < sd):
+        raise RuntimeError(
+            f"transpose(): a sparse tensor's sparse dim and dense dim cannot be swapped (dims "
+            f"{dim0} and {dim1}; the first {sd} dims are sparse)")
+    return Transpose.apply(s, d0, d1, name)
+
+
+class SparseSum(SparseFunction):
+    @staticmethod
+    def forward(ctx, s, dims, name):
+        ctx._name = name
+        coo = s._data
+        sd, shape = coo.sparse_dim, coo.shape
+        idx, vals = coo.coalesced_arrays()
+        sdims = [d for d in dims if d < sd]
+        ddims = [d for d in dims if d >= sd]
+        kept = [d for d in range(sd) if d not in sdims]
+        ctx.idx, ctx.shape, ctx.kept, ctx.ddims, ctx.sd = idx, shape, kept, ddims, sd
+        if ddims:
+            vals = vals.sum(axis=tuple(d - sd + 1 for d in ddims))
+        rest = tuple(shape[d] for d in range(sd, len(shape)) if d not in ddims)
+        if not kept:
+            total = vals.sum(axis=0) if vals.shape[0] else np.zeros(rest, vals.dtype)
+            return dense_tensor(np.asarray(total, vals.dtype), s._dtype)
+        plan = K.CoalescePlan(idx[kept], tuple(shape[d] for d in kept))
+        return make_sparse(plan.indices, plan.values(vals),
+                           tuple(shape[d] for d in kept) + rest, True, s._dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        idx, kept, sd, shape = ctx.idx, ctx.kept, ctx.sd, ctx.shape
+        nnz = idx.shape[1]
+        if not kept:
+            g = np.broadcast_to(grad._data, (nnz,) + tuple(grad._data.shape))
+        else:
+            g = values_at(grad, idx[kept])._data
+        for d in ctx.ddims:
+            g = np.expand_dims(g, d - sd + 1)
+        g = np.ascontiguousarray(np.broadcast_to(g, (nnz,) + tuple(shape[sd:])))
+        return make_sparse(idx, g, shape, True, grad._dtype), None, None
+
+
+def sparse_sum(s: SparseTensor, dim=None, *, dtype=None):
+    from ._ops._core import wrap_dims
+
+    if dtype is not None:
+        s = s.to(D.to_dtype(dtype))
+    dims = wrap_dims(dim, s.ndim)
+    return SparseSum.apply(s, dims, "SumBackward0" if dim is None else "SparseSumBackward0")
+
+
+class SparseSoftmax(SparseFunction):
+    @staticmethod
+    def forward(ctx, s, dim, log):
+        ctx._name = "SparseLogSoftmaxBackward0" if log else "SparseSoftmaxBackward0"
+        coo = s._data
+        idx, vals = coo.coalesced_arrays()
+        others = [d for d in range(coo.sparse_dim) if d != dim]
+        key = K.linear_index(idx[others], tuple(coo.shape[d] for d in others))
+        order = None if np.all(key[1:] >= key[:-1]) else np.argsort(key, kind="stable")
+        if order is not None:
+            key, vals = key[order], vals[order]
+        y = K.group_softmax(key, vals, log)
+        ctx.idx, ctx.key, ctx.order, ctx.y, ctx.log, ctx.coo = idx, key, order, y, log, coo
+        return make_sparse(idx, _unsort(y, order), coo.shape, True, s._dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        g = values_at(grad, ctx.idx)._data
+        if ctx.order is not None:
+            g = g[ctx.order]
+        y = ctx.y
+        if ctx.log:
+            gx = g - np.exp(y) * K.group_sum(ctx.key, g)
+        else:
+            gx = y * (g - K.group_sum(ctx.key, g * y))
+        return make_sparse(ctx.idx, _unsort(gx, ctx.order), ctx.coo.shape, True,
+                           grad._dtype), None, None
+
+
+def _unsort(sorted_vals, order):
+    if order is None:
+        return sorted_vals
+    out = np.empty_like(sorted_vals)
+    out[order] = sorted_vals
+    return out
+
+
+def softmax(s: SparseTensor, dim: int, dtype=None, log=False):
+    from ._ops._core import wrap_dim
+
+    if not isinstance(s, SparseTensor):
+        raise TypeError("torch.sparse.softmax expects a sparse tensor; use torch.softmax for "
+                        "dense ones")
+    if s.dense_dim():
+        raise unsupported("sparse softmax over a tensor with dense dims")
+    if dtype is not None:
+        s = s.to(D.to_dtype(dtype))
+    return SparseSoftmax.apply(s, wrap_dim(dim, s.ndim), log)
+
+
+# -- products ----------------------------------------------------------------------------------
+
+def _spmm(coo: CooData, x):
+    """``S @ x`` on arrays, for a 2-D sparse S and a 2-D dense x."""
+    idx, vals = coo.coalesced_arrays()
+    return K.spmm(idx[0], idx[1], vals, x, coo.shape[0], coo.row_segments())
+
+
+def _spmm_t(coo: CooData, g):
+    """``S.T @ g`` on arrays."""
+    _, vals = coo.coalesced_arrays()
+    order, t_rows, t_cols, seg = coo.col_order()
+    return K.spmm(t_rows, t_cols, vals[order], g, coo.shape[1], seg)
+
+
+def _pattern_grad(s: SparseTensor, a, b) -> SparseTensor:
+    """The gradient with respect to S on S's own entries: ``sum_f a[i, f] * b[j, f]`` at each
+    coalesced entry (i, j)."""
+    coo = s._data
+    idx = coo.coalesced_arrays()[0]
+    vals = K.rowwise_dot(a, b, idx[0], idx[1])
+    out = make_sparse(idx, _astype(vals, s._dtype), coo.shape, True, s._dtype)
+    if coo.coalesced:
+        out._data._plans = coo._plans
+    return out
+
+
+def _values_only(s: SparseTensor) -> bool:
+    """True when S's gradient only ever reaches the values it was built from (S made by
+    sparse_coo_tensor from values that require grad, maybe coalesced, with no hooks), so a
+    gradient on S's entries is the whole story and the dense ``grad @ X.T`` can be skipped."""
+    node = s.grad_fn
+    if s._retains_grad or node is None:
+        return False
+    if type(node) is Coalesce:
+        if node._pre_hooks or node._retained:
+            return False
+        node = node.next_functions[0][0]
+    return type(node) is FromValues and not node._pre_hooks and not node._retained
+
+
+class SparseAddmm(SparseFunction):
+    """``torch.sparse.mm(S, X)``: S's gradient stays on S's entries."""
+
+    _name = "SparseAddmmBackward0"
+
+    @staticmethod
+    def forward(ctx, s, x):
+        ctx.save_for_backward(s, x)
+        return dense_tensor(_spmm(s._data, x._data), x._dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        s, x = ctx.saved_tensors
+        gs = _pattern_grad(s, grad._data, x._data) if ctx.needs_input_grad[0] else None
+        gx = dense_tensor(_spmm_t(s._data, grad._data), x._dtype) \
+            if ctx.needs_input_grad[1] else None
+        return gs, gx
+
+
+class Mm(SparseFunction):
+    """``torch.mm`` with a sparse operand: a sparse leaf's gradient is dense, as in PyTorch."""
+
+    _name = "MmBackward0"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        if isinstance(a, SparseTensor) and isinstance(b, SparseTensor):
+            ca, cb = a._data, b._data
+            b_idx, b_vals = cb.coalesced_arrays()
+            rowptr = np.searchsorted(b_idx[0], np.arange(cb.shape[0] + 1))
+            a_idx, a_vals = ca.coalesced_arrays()
+            idx, vals = K.spspmm(a_idx, a_vals, rowptr, b_idx[1], b_vals, ca.shape[0],
+                                 cb.shape[1])
+            return make_sparse(idx, vals, (ca.shape[0], cb.shape[1]), True, a._dtype)
+        if isinstance(a, SparseTensor):
+            return dense_tensor(_spmm(a._data, b._data), b._dtype)
+        # dense @ sparse = (S.T @ a.T).T
+        return dense_tensor(np.ascontiguousarray(_spmm_t(b._data, a._data.T).T), a._dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        need_a, need_b = ctx.needs_input_grad
+        g = grad._data
+        ga = gb = None
+        if isinstance(a, SparseTensor):
+            if need_a:
+                ga = _pattern_grad(a, g, b._data) if _values_only(a) else \
+                    dense_tensor(g @ b._data.T, a._dtype)
+            if need_b:
+                gb = dense_tensor(_spmm_t(a._data, g), b._dtype)
+        else:
+            if need_a:
+                ga = dense_tensor(np.ascontiguousarray(_spmm(b._data, g.T).T), a._dtype)
+            if need_b:
+                gb = _pattern_grad(b, a._data.T, g.T) if _values_only(b) else \
+                    dense_tensor(a._data.T @ g, b._dtype)
+        return ga, gb
+
+
+def _check_product(a, b):
+    from ._ops.inplace import _type_title
+
+    for x, name in ((a, "mat1"), (b, "mat2")):
+        if not isinstance(x, Tensor):
+            raise TypeError(f"mm(): argument '{name}' must be Tensor, not {type(x).__name__}")
+        if x.device.type != "cpu":
+            raise RuntimeError("Expected all tensors to be on the same device, but found at "
+                               f"least two devices, cpu and {x.device}!")
+    sa, sb = isinstance(a, SparseTensor), isinstance(b, SparseTensor)
+    for x in (a, b):
+        if isinstance(x, SparseTensor) and (x.ndim != 2 or x.dense_dim()):
+            raise RuntimeError(f"addmm: matrices expected, got {x.ndim}D tensor")
+    if sa and not sb:
+        if b.ndim == 1:
+            raise IndexError("Dimension out of range (expected to be in range of [-1, 0], but "
+                             "got 1)")
+        if b.ndim != 2:
+            raise RuntimeError(f"mat2 must be a matrix, got {b.ndim}-D tensor")
+        if a.shape[1] != b.shape[0]:
+            raise RuntimeError(f"addmm: Argument #3 (dense): Expected dim 0 size {a.shape[1]}, "
+                               f"got {b.shape[0]}")
+    elif sb and not sa:
+        if a.ndim != 2:
+            raise RuntimeError(f"mat1 must be a matrix, got {a.ndim}-D tensor")
+        if a.shape[1] != b.shape[0]:
+            raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({a.shape[0]}x"
+                               f"{a.shape[1]} and {b.shape[0]}x{b.shape[1]})")
+    elif a.shape[1] != b.shape[0]:
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({a.shape[0]}x"
+                           f"{a.shape[1]} and {b.shape[0]}x{b.shape[1]})")
+    if a._dtype is not b._dtype:
+        raise RuntimeError(f"expected scalar type {_type_title(a._dtype)} but found "
+                           f"{_type_title(b._dtype)}")
+    if a._dtype.category < D._FLOAT:
+        raise NotImplementedError(f"sparse products of {a._dtype} tensors are not supported in "
+                                  "ember; convert with .float() first")
+    if sa and sb and _state.enabled and (a.requires_grad or b.requires_grad):
+        raise NotImplementedError(
+            "Gradients of sparse @ sparse products are not supported in ember; make one "
+            "operand dense (.to_dense()) or detach() both")
+
+
+def mm(input, mat2, *, out=None):
+    """``torch.mm`` / ``torch.spmm`` when either operand is sparse (MmBackward0)."""
+    if out is not None:
+        raise unsupported("mm(out=...) with a sparse operand")
+    _check_product(input, mat2)
+    return Mm.apply(input, mat2)
+
+
+def matmul(input, other, *, out=None):
+    """``torch.matmul`` / ``@`` when either operand is sparse (2-D, or a 2-D and a 1-D)."""
+    if out is not None:
+        raise unsupported("matmul(out=...) with a sparse operand")
+    if isinstance(input, SparseTensor) and isinstance(other, Tensor) and other.ndim == 1 \
+            and not isinstance(other, SparseTensor):
+        return mm(input, other.unsqueeze(1)).squeeze(1)
+    if isinstance(other, SparseTensor) and isinstance(input, Tensor) and input.ndim == 1 \
+            and not isinstance(input, SparseTensor):
+        return mm(input.unsqueeze(0), other).squeeze(0)
+    for x in (input, other):
+        if isinstance(x, Tensor) and x.ndim > 2:
+            raise unsupported(f"matmul with a {x.ndim}-D operand and a sparse one (only 2-D "
+                              "sparse @ 1-D/2-D dense)")
+    return mm(input, other)
+
+
+def sparse_mm(mat1, mat2, reduce=None):
+    """``torch.sparse.mm``: sparse @ dense keeps the sparse operand's gradient on its entries
+    (SparseAddmmBackward0); other operand kinds go as ``torch.mm``."""
+    if reduce not in (None, "sum"):
+        raise NotImplementedError(f"torch.sparse.mm(reduce={reduce!r}) is not supported in "
+                                  "ember (it needs sparse CSR tensors)")
+    if isinstance(mat1, SparseTensor) and isinstance(mat2, Tensor) and \
+            not isinstance(mat2, SparseTensor):
+        _check_product(mat1, mat2)
+        return SparseAddmm.apply(mat1, mat2)
+    return mm(mat1, mat2)
+
+
+def spmm(input, mat2):
+    """``torch.spmm``: the product of a sparse (or dense) matrix and a dense matrix, as
+    ``torch.mm`` (a sparse leaf's gradient is dense; ``torch.sparse.mm`` keeps it sparse).
+
+    Example:
+        >>> adj = ember.sparse_coo_tensor([[0, 1], [1, 0]], [1.0, 1.0], (2, 2))
+        >>> ember.spmm(adj, ember.tensor([[1.0], [2.0]]))
+        tensor([[2.],
+                [1.]])
+    """
+    if isinstance(input, SparseTensor) or isinstance(mat2, SparseTensor):
+        return mm(input, mat2)
+    from ._ops.linalg import mm as dense_mm
+
+    return dense_mm(input, mat2)
+
+
+def route_sparse(dense_fn):
+    """``torch.mm``/``torch.matmul`` that hand sparse operands to the sparse product (one type
+    check per call on the dense path)."""
+    import functools
+
+    sparse_fn = {"mm": mm, "matmul": matmul}[dense_fn.__name__]
+
+    @functools.wraps(dense_fn)
+    def fn(*args, **kwargs):
+        for a in args:
+            if type(a) is SparseTensor:
+                return sparse_fn(*args, **kwargs)
+        if kwargs and any(type(v) is SparseTensor for v in kwargs.values()):
+            return sparse_fn(*args, **kwargs)
+        return dense_fn(*args, **kwargs)
+
+    return fn

@@ -1,0 +1,170 @@
+"""``ember.sparse`` mirrors ``torch.sparse``: products, sums and softmaxes of sparse COO tensors,
+and the legacy ``torch.sparse.FloatTensor(indices, values, size)`` constructors.
+
+Example:
+    >>> adj = ember.sparse_coo_tensor([[0, 1], [1, 0]], [1.0, 1.0], (2, 2))
+    >>> ember.sparse.mm(adj, ember.tensor([[1.0], [2.0]]))
+    tensor([[2.],
+            [1.]])
+"""
+
+from __future__ import annotations
+
+from . import _dtype as D
+from . import _sparse_ops
+from ._sparse_tensor import SparseTensor, sparse_coo_tensor
+from ._tensor import Size, Tensor
+
+__all__ = ["mm", "addmm", "sum", "softmax", "log_softmax", "check_sparse_tensor_invariants",
+           "Tensor", "FloatTensor", "DoubleTensor", "HalfTensor", "BFloat16Tensor",
+           "LongTensor", "IntTensor", "ShortTensor", "CharTensor", "ByteTensor"]
+
+
+def mm(mat1: Tensor, mat2: Tensor, reduce: str | None = None) -> Tensor:
+    """Product of a sparse matrix and a dense (or sparse) matrix.
+
+    With a sparse ``mat1`` and a dense ``mat2`` the gradient with respect to ``mat1`` is
+    sparse, on ``mat1``'s own entries (unlike ``torch.mm``, whose gradient is dense).
+
+    Example:
+        >>> s = ember.tensor([[0.0, 2.0], [3.0, 0.0]]).to_sparse()
+        >>> ember.sparse.mm(s, ember.ones(2, 1))
+        tensor([[2.],
+                [3.]])
+    """
+    return _sparse_ops.sparse_mm(mat1, mat2, reduce)
+
+
+def addmm(mat: Tensor, mat1: Tensor, mat2: Tensor, *, beta=1.0, alpha=1.0) -> Tensor:
+    """``beta * mat + alpha * torch.sparse.mm(mat1, mat2)`` for a sparse ``mat1``.
+
+    Example:
+        >>> s = ember.tensor([[0.0, 2.0], [3.0, 0.0]]).to_sparse()
+        >>> ember.sparse.addmm(ember.ones(2, 1), s, ember.ones(2, 1))
+        tensor([[3.],
+                [4.]])
+    """
+    out = _sparse_ops.sparse_mm(mat1, mat2)
+    if alpha != 1:
+        out = out * alpha
+    if beta == 0:
+        return out
+    return out + (mat if beta == 1 else mat * beta)
+
+
+def sum(input: Tensor, dim=None, dtype=None) -> Tensor:
+    """Sum of a sparse tensor's entries over ``dim`` (all dims: a dense 0-d tensor; some sparse
+    dims: a sparse tensor over the others).
+
+    Example:
+        >>> s = ember.tensor([[0.0, 2.0], [3.0, 0.0]]).to_sparse()
+        >>> ember.sparse.sum(s)
+        tensor(5.)
+    """
+    if not isinstance(input, SparseTensor):
+        return input.sum() if dim is None else input.sum(dim)
+    return _sparse_ops.sparse_sum(input, dim, dtype=dtype)
+
+
+def softmax(input: Tensor, dim: int, *, dtype=None) -> Tensor:
+    """Softmax over the specified entries along ``dim`` (unspecified entries count as -inf, so
+    the result has the input's entries).
+
+    Example:
+        >>> s = ember.tensor([[0.0, 1.0], [2.0, 2.0]]).to_sparse()
+        >>> ember.sparse.softmax(s, 1).to_dense()
+        tensor([[0.0000, 1.0000],
+                [0.5000, 0.5000]])
+    """
+    return _sparse_ops.softmax(input, dim, dtype, log=False)
+
+
+def log_softmax(input: Tensor, dim: int, *, dtype=None) -> Tensor:
+    """Log of ``torch.sparse.softmax``, on the specified entries.
+
+    Example:
+        >>> s = ember.tensor([[0.0, 1.0], [2.0, 2.0]]).to_sparse()
+        >>> ember.sparse.log_softmax(s, 1).values()
+        tensor([ 0.0000, -0.6931, -0.6931])
+    """
+    return _sparse_ops.softmax(input, dim, dtype, log=True)
+
+
+class check_sparse_tensor_invariants:
+    """Accepted for compatibility: ember checks every sparse tensor's indices against its size
+    whatever this says (an out-of-range index always raises).
+
+    Example:
+        >>> with ember.sparse.check_sparse_tensor_invariants():
+        ...     s = ember.sparse_coo_tensor([[0]], [1.0], (2,))
+    """
+
+    _enabled = False
+
+    def __init__(self, enable: bool = True):
+        self.state = enable
+
+    @staticmethod
+    def is_enabled() -> bool:
+        return check_sparse_tensor_invariants._enabled
+
+    @staticmethod
+    def enable() -> None:
+        check_sparse_tensor_invariants._enabled = True
+
+    @staticmethod
+    def disable() -> None:
+        check_sparse_tensor_invariants._enabled = False
+
+    def __enter__(self):
+        self._saved = check_sparse_tensor_invariants._enabled
+        check_sparse_tensor_invariants._enabled = self.state
+        return self
+
+    def __exit__(self, *exc):
+        check_sparse_tensor_invariants._enabled = self._saved
+
+    def __call__(self, fn):
+        import functools
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with check_sparse_tensor_invariants(self.state):
+                return fn(*args, **kwargs)
+
+        return wrapper
+
+
+def _legacy(dtype: D.dtype, name: str):
+    def ctor(*args, device=None):
+        """Legacy sparse constructor."""
+        if args and isinstance(args[0], Tensor):
+            indices, values = args[0], args[1]
+            size = args[2] if len(args) > 2 else None
+            if values.dtype is not dtype and values.dtype.category != dtype.category:
+                values = values.to(dtype)
+            return sparse_coo_tensor(indices, values, size, device=device)
+        shape = tuple(args[0]) if len(args) == 1 and isinstance(args[0], (tuple, list, Size)) \
+            else tuple(args)
+        import numpy as np
+
+        return sparse_coo_tensor(np.zeros((len(shape), 0), np.int64),
+                                 np.zeros((0,), dtype.np_dtype), shape, device=device,
+                                 dtype=dtype)
+
+    ctor.__name__ = ctor.__qualname__ = name
+    ctor.__doc__ = (f"Legacy constructor: ``torch.sparse.{name}(indices, values, size)`` makes "
+                    f"a sparse COO tensor; ``torch.sparse.{name}(*size)`` an empty one "
+                    f"({dtype}).")
+    return ctor
+
+
+FloatTensor = _legacy(D.float32, "FloatTensor")
+DoubleTensor = _legacy(D.float64, "DoubleTensor")
+HalfTensor = _legacy(D.float16, "HalfTensor")
+BFloat16Tensor = _legacy(D.bfloat16, "BFloat16Tensor")
+LongTensor = _legacy(D.int64, "LongTensor")
+IntTensor = _legacy(D.int32, "IntTensor")
+ShortTensor = _legacy(D.int16, "ShortTensor")
+CharTensor = _legacy(D.int8, "CharTensor")
+ByteTensor = _legacy(D.uint8, "ByteTensor")
