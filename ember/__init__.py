@@ -105,7 +105,8 @@ from ._sparse_tensor import bind_dense_methods as _bind_sparse
 from ._sparse_tensor import sparse_coo_tensor
 
 _bind_sparse()
-mm, matmul = _route_sparse(mm), _route_sparse(matmul)
+for _name in ("mm", "matmul"):  # torch.mm(sparse, dense) and friends reach the sparse product
+    globals()[_name] = _route_sparse(globals()[_name])
 
 from . import autograd, cuda
 
