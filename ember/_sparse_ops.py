@@ -541,8 +541,8 @@ def _check_product(a, b):
         if a.ndim != 2:
             raise RuntimeError(f"mat1 must be a matrix, got {a.ndim}-D tensor")
         if a.shape[1] != b.shape[0]:
-            raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({a.shape[0]}x"
-                               f"{a.shape[1]} and {b.shape[0]}x{b.shape[1]})")
+            raise RuntimeError(f"addmm: Argument #3 (dense): Expected dim 0 size {b.shape[0]}, "
+                               f"got {a.shape[1]}")
     elif a.shape[1] != b.shape[0]:
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({a.shape[0]}x"
                            f"{a.shape[1]} and {b.shape[0]}x{b.shape[1]})")

@@ -133,7 +133,19 @@ class CooData:
         name = getattr(ufunc, "__name__", ufunc)
         raise unsupported(f"This operation (NumPy's {name} on the data)")
 
+    @property
+    def strides(self):
+        # A dense gradient of a sparse leaf (torch.mm's) is stored as a contiguous dense array
+        # (AccumulateGrad compares strides and allocates with empty_like).
+        from ._tensor import _contiguous_strides
+
+        item = self.values.dtype.itemsize
+        return tuple(s * item for s in _contiguous_strides(self.shape))
+
     def __array_function__(self, func, types, args, kwargs):
+        if func is np.empty_like and args and args[0] is self:
+            dtype = kwargs.get("dtype", args[1] if len(args) > 1 else None)
+            return np.empty(self.shape, dtype if dtype is not None else self.values.dtype)
         name = getattr(func, "__name__", func)
         raise unsupported(f"This operation (NumPy's {name} on the data)")
 
@@ -568,8 +580,8 @@ class SparseTensor(Tensor):
 
         if self.ndim > 2:
             raise RuntimeError(
-                f"t() expects a tensor with <= 2 sparse and 0 dense dimensions, but self is "
-                f"{self.sparse_dim()} sparse and {self.dense_dim()} dense")
+                f"t() expects a tensor with <= 2 sparse and 0 dense dimensions, but got "
+                f"{self.sparse_dim()} sparse and {self.dense_dim()} dense dimensions")
         return self if self.ndim < 2 else transpose(self, 0, 1, "TBackward0")
 
     def transpose(self, dim0, dim1):
