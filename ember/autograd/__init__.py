@@ -15,11 +15,12 @@ from .grad_mode import (
     set_grad_enabled,
 )
 from .graph import Node, _tensor_type, run_backward
+from .variable import Variable
 
 __all__ = ["backward", "grad", "no_grad", "enable_grad", "set_grad_enabled", "inference_mode",
            "is_grad_enabled", "detect_anomaly", "set_detect_anomaly", "Function",
            "gradcheck", "gradgradcheck", "Node", "GradcheckError",
-           "is_inference_mode_enabled", "is_anomaly_enabled"]
+           "is_inference_mode_enabled", "is_anomaly_enabled", "Variable"]
 
 
 def _as_tuple(x):
@@ -121,7 +122,10 @@ def __getattr__(name):
 
         return getattr(function, name)
     if name == "functional":
-        from . import functional
+        import importlib.util
 
-        return functional
+        if importlib.util.find_spec("ember.autograd.functional") is not None:
+            from . import functional
+
+            return functional
     raise AttributeError(f"module 'ember.autograd' has no attribute '{name}'")
