@@ -305,3 +305,167 @@ def test_zero_d_index_on_a_vector(torch):
         picked = lib.gather(lib.tensor([1, 2, 3]), 0, lib.tensor(1))
         assert picked.shape == () and picked.item() == 2
         assert lib.zeros(10).scatter(0, lib.tensor([3]), 2.0).tolist()[3] == 2.0
+
+
+# -- sequences as indices: range, lists, tuples, NumPy arrays (issue 13) ----------------------
+
+class _Index:
+    """An object with ``__index__`` (torch reads it as an int)."""
+
+    def __index__(self):
+        return 1
+
+
+B = np.arange(120, dtype=np.float64).reshape(4, 5, 6)
+
+SEQUENCE_INDICES = {
+    "range": lambda L: range(3),
+    "range_step": lambda L: range(0, 4, 2),
+    "range_empty": lambda L: range(0),
+    "range_negative": lambda L: range(-2, 0),
+    "range_and_tensor": lambda L: (range(3), L.tensor([1, 2, 0])),
+    "range_and_range": lambda L: (range(2), range(1, 3)),
+    "slice_and_range": lambda L: (slice(None), range(2)),
+    "none_and_range": lambda L: (None, range(2)),
+    "range_ellipsis_range": lambda L: (range(2), Ellipsis, range(2)),
+    "int_range_int": lambda L: (1, range(2), 0),
+    "range_and_column": lambda L: (range(2), [[0], [1]]),
+    "range_and_bool_list": lambda L: (range(2), [True, False, True, False, True]),
+    "tuple_of_lists": lambda L: ([0, 1], [2, 3]),
+    "long_list": lambda L: [0, 1, 2, 3] * 9,
+    "np_int64": lambda L: np.array([0, 2]),
+    "np_int32": lambda L: np.array([0, 2], np.int32),
+    "np_uint16": lambda L: np.array([3, 1], np.uint16),
+    "np_bool": lambda L: np.array([True, False, True, False]),
+    "np_bool_2d": lambda L: np.ones((4, 5), bool),
+    "np_int_scalars": lambda L: (np.int32(1), np.int64(2)),
+    "np_0d_int": lambda L: np.array(2),
+    "np_0d_float": lambda L: np.array(1.0),
+    "np_0d_bool": lambda L: np.array(True),
+    "np_float": lambda L: np.array([0.0, 1.0]),
+    "bool_list": lambda L: [True, False, True, True],
+    "mixed_bool_int_list": lambda L: [True, 0],
+    "float_list_truncates": lambda L: [0.7, 1.9, -0.5],
+    "empty_list": lambda L: [],
+    "list_of_np_ints": lambda L: [np.int64(0), np.int64(2)],
+    "ellipsis_and_list": lambda L: (Ellipsis, [0, 1]),
+    "dunder_index": lambda L: _Index(),
+    "dunder_index_in_tuple": lambda L: (0, _Index()),
+    "deque": lambda L: __import__("collections").deque([0, 1]),
+    "long_list_of_tensors": lambda L: [L.tensor(1)] * 40,
+}
+
+
+def _outcome(lib, make, kind):
+    """What ``kind`` (get / set a number / set a tensor / gradient) does in ``lib``."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            if kind == "get":
+                y = lib.tensor(B)[make(lib)]
+                result = (tuple(y.shape), y.numpy().tolist())
+            elif kind in ("set", "set_tensor"):
+                x = lib.tensor(B)
+                x[make(lib)] = -1.0 if kind == "set" else -lib.arange(6.0, dtype=lib.float64)
+                result = x.numpy().tolist()
+            else:
+                x = lib.tensor(B, requires_grad=True)
+                y = x[make(lib)]
+                (y * y).sum().backward()
+                result = x.grad.numpy().tolist()
+        except Exception as e:  # noqa: BLE001 -- compared with torch's, type and message
+            result = (type(e).__name__, str(e).splitlines()[0])
+    messages = sorted({str(w.message).split(" (Triggered internally")[0] for w in caught
+                       if "Casting complex" not in str(w.message)})
+    return result, messages
+
+
+@pytest.mark.parametrize("kind", ["get", "set", "set_tensor", "grad"])
+@pytest.mark.parametrize("name", list(SEQUENCE_INDICES))
+def test_sequence_indices_match_torch(torch, name, kind):
+    make = SEQUENCE_INDICES[name]
+    got, got_warnings = _outcome(ember, make, kind)
+    want, want_warnings = _outcome(torch, make, kind)
+    assert got == want
+    if kind != "grad":  # torch warns again in backward; ember once, where the index is read
+        assert got_warnings == want_warnings
+
+
+def test_range_index_reproducer_from_the_issue(torch):
+    for lib in (ember, torch):
+        x = lib.zeros(3, 4)
+        idx = lib.tensor([2, 0, 3])
+        x[range(3), idx] = 1
+        assert x.tolist() == [[0, 0, 1, 0], [1, 0, 0, 0], [0, 0, 0, 1]]
+        assert lib.arange(5)[range(2)].tolist() == [0, 1]
+
+
+NON_TUPLE = "Using a non-tuple sequence for multidimensional indexing is deprecated"
+
+SEQUENCE_ERRORS = {
+    "range_out_of_bounds": lambda L: range(3, 6),
+    "str": lambda L: "ab",
+    "list_of_str": lambda L: ["a"],
+    "bytes": lambda L: b"\x00\x01",
+    "complex_list": lambda L: [1 + 0j],
+    "nan_in_list": lambda L: [float("nan")],
+    "np_float_scalar": lambda L: np.float64(1.0),
+    "np_bool_scalar": lambda L: np.bool_(True),
+    "float": lambda L: 1.0,
+    "dict": lambda L: {0: 1},
+    "set": lambda L: {0, 1},
+    "float_tensor": lambda L: L.tensor([0.0, 1.0]),
+    "too_many_from_list_of_bool_lists": lambda L: [[True] * 5] * 4,
+    "mask_after_ellipsis_counts_one_dim": lambda L: (Ellipsis, np.ones((5, 6), bool)),
+}
+
+
+@pytest.mark.parametrize("name", list(SEQUENCE_ERRORS))
+def test_bad_sequence_indices_raise_like_torch(torch, name):
+    make = SEQUENCE_ERRORS[name]
+    for kind in ("get", "set"):
+        got = _outcome(ember, make, kind)
+        want = _outcome(torch, make, kind)
+        assert got == want
+        assert isinstance(got[0], tuple) and got[0][0].endswith("Error")
+
+
+@pytest.mark.parametrize("mask", [lambda L: L.tensor([1, 0, 1, 0], dtype=L.uint8),
+                                  lambda L: np.array([1, 0, 1, 0], np.uint8),
+                                  lambda L: [np.uint8(1), np.uint8(0), np.uint8(1),
+                                             np.uint8(0)],
+                                  lambda L: (L.tensor([1, 0, 1, 0], dtype=L.uint8), 0)])
+def test_uint8_masks_warn_and_refuse_a_one_element_fill(torch, mask):
+    for kind in ("get", "set", "set_tensor"):
+        got = _outcome(ember, mask, kind)
+        want = _outcome(torch, mask, kind)
+        assert got == want, kind
+    result, messages = _outcome(ember, mask, "get")
+    assert messages == ["indexing with dtype torch.uint8 is now deprecated, please use a "
+                        "dtype torch.bool instead."]
+
+
+def test_non_tuple_sequence_warning_points_at_the_caller():
+    import warnings
+
+    x = ember.arange(6.0).reshape(2, 3)
+    for action in (lambda: x[[range(2)]], lambda: x.__setitem__([[0, 1], [1, 2]], 0.0)):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            action()
+        assert [str(w.message)[:len(NON_TUPLE)] for w in caught] == [NON_TUPLE]
+        assert caught[0].filename == __file__
+
+
+def test_range_index_gradient_and_double_backward(torch):
+    def run(lib):
+        x = lib.tensor([1.0, 2.0, 3.0, 4.0], requires_grad=True)
+        y = (x[range(1, 4, 2)] ** 3).sum() + (x[[0, 0]] ** 2).sum()
+        (g,) = lib.autograd.grad(y, x, create_graph=True)
+        (gg,) = lib.autograd.grad(g.sum(), x)
+        return g.detach().numpy(), gg.numpy()
+
+    for e, t in zip(run(ember), run(torch)):
+        np.testing.assert_allclose(e, t)

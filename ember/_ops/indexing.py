@@ -10,6 +10,7 @@ come out as PyTorch's ``(3, 2)`` rather than NumPy's ``(2, 3)``.
 from __future__ import annotations
 
 import operator
+import warnings
 
 import numpy as np
 
@@ -29,57 +30,171 @@ class _Index:
     full slices and integer arrays on that view, or None). ``unique`` is true when the advanced
     index cannot name an element twice (it came from boolean masks)."""
 
-    __slots__ = ("basic", "adv", "unique")
+    __slots__ = ("basic", "adv", "unique", "uint8", "uint8_fill")
 
-    def __init__(self, basic, adv, unique):
+    def __init__(self, basic, adv, unique, uint8=False, uint8_fill=False):
         self.basic, self.adv, self.unique = basic, adv, unique
+        self.uint8 = uint8  # a (deprecated) uint8 mask was used
+        # the advanced part is one uint8 mask and nothing else: torch's setitem sends that to
+        # masked_fill_ when the value has one element, which refuses uint8 masks
+        self.uint8_fill = uint8_fill
+
+
+_NON_TUPLE_WARNING = (
+    "Using a non-tuple sequence for multidimensional indexing is deprecated and will be changed "
+    "in pytorch 2.9; use x[tuple(seq)] instead of x[seq]. In pytorch 2.9 this will be "
+    "interpreted as tensor index, x[torch.tensor(seq)], which will result either in an error "
+    "or a different result")
+_UINT8_WARNING = ("indexing with dtype torch.uint8 is now deprecated, please use a dtype "
+                  "torch.bool instead.")
+
+
+_SEQUENCE_TYPES = frozenset((list, tuple, range, np.ndarray))
+_SCALAR_TYPES = frozenset((int, float, bool, complex, slice, type(None), type(Ellipsis)))
+
+
+_PLAIN_ITEMS = frozenset((int, bool, slice, type(None), type(Ellipsis), Tensor))
+
+
+def _is_sequence(obj) -> bool:
+    """Python's ``PySequence_Check`` as torch's indexing uses it: lists, tuples, ranges, NumPy
+    arrays, strings, deques ... but not dicts, sets or NumPy scalars."""
+    t = type(obj)
+    if t in _SEQUENCE_TYPES:
+        return True
+    if t in _SCALAR_TYPES or isinstance(obj, (dict, np.generic, Tensor)):
+        return False
+    return isinstance(obj, (list, tuple, range, np.ndarray)) or \
+        getattr(t, "__getitem__", None) is not None
 
 
 def _seq_as_tuple(seq) -> bool:
-    # PyTorch's treatSequenceAsTuple: a short list holding slices, None, ... or sequences
-    # is an old-style multi-dimensional index, not an index tensor.
-    if len(seq) >= 32:
+    # PyTorch's treatSequenceAsTuple (NumPy's old heuristic): a short sequence holding
+    # tensors, sequences, slices, None or ... is a multi-dimensional index, with a warning.
+    try:
+        n = len(seq)
+    except TypeError:
         return False
-    return any(isinstance(s, (Tensor, slice, list, tuple, np.ndarray)) or s is None
-               or s is Ellipsis for s in seq)
+    if n >= 32:
+        return False
+    for s in seq:
+        if isinstance(s, (Tensor, slice)) or _is_sequence(s) or s is None or s is Ellipsis:
+            warnings.warn(_NON_TUPLE_WARNING, UserWarning, stacklevel=5)
+            return True
+    return False
 
 
 def _is_int(x) -> bool:
     return isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_))
 
 
-def _as_index_array(item, xp):
-    if isinstance(item, Tensor):
-        arr = item._data
+def _type_name(obj) -> str:
+    """``tp_name`` as torch's messages print it: ``numpy.float64``, ``float``, ``MyIndex``."""
+    t = type(obj)
+    if t.__flags__ & (1 << 9) or t.__module__ == "builtins":  # a class defined in Python
+        return t.__name__
+    return f"{t.__module__}.{t.__name__}"
+
+
+def _invalid_index(item) -> IndexError:
+    return IndexError(
+        "only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables "
+        f"are valid indices (got {_type_name(item)})")
+
+
+_warned_complex: list = []
+
+
+def _sequence_to_index(seq) -> np.ndarray:
+    """torch's ``indexing_tensor_from_data``: a Python or NumPy sequence becomes a bool or uint8
+    mask when its inferred dtype is bool or uint8, and an int64 index otherwise (floats are
+    truncated)."""
+    if isinstance(seq, (str, bytes)):
+        raise TypeError(f"new(): invalid data type '{type(seq).__name__}'")
+    if isinstance(seq, np.ndarray):
+        arr = seq
     else:
-        arr = np.asarray(item)
-        if arr.dtype.kind == "f" and arr.size == 0:
-            arr = arr.astype(np.int64)  # x[[]] indexes with an empty long tensor, as torch does
-    if arr.dtype.kind not in "iub":
-        raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
-    return arr
+        try:
+            arr = np.asarray(seq if isinstance(seq, (list, tuple)) else list(seq))
+        except ValueError as e:
+            raise IndexError(f"could not convert the index {seq!r} to a tensor: {e}") from None
+    dt = arr.dtype
+    kind = dt.kind
+    if kind == "b" or dt.char == "B":  # bool, uint8
+        return arr
+    if kind in "iu":
+        return arr if kind == "i" and dt.itemsize == 8 else arr.astype(np.int64)
+    if kind == "f":
+        if arr.size and not (np.isfinite(arr).all() and np.abs(arr).max() < 2.0 ** 63):
+            raise RuntimeError("value cannot be converted to type int64 without overflow")
+        return arr.astype(np.int64)
+    if kind == "c" and isinstance(seq, np.ndarray):
+        if not _warned_complex:  # torch warns once per process
+            _warned_complex.append(True)
+            warnings.warn("Casting complex values to real discards the imaginary part",
+                          UserWarning, stacklevel=6)
+        return _sequence_to_index(arr.real)
+    bad = next((v for v in arr.ravel() if not isinstance(v, (int, float, bool, np.generic))),
+               arr.ravel()[0] if arr.size else None)
+    if isinstance(bad, complex):
+        raise TypeError("'complex' object cannot be interpreted as an integer")
+    raise TypeError(f"new(): invalid data type '{type(bad).__name__}'")
 
 
-def parse_index(shape: tuple, index, xp=np) -> _Index:
-    """Split ``index`` into a basic (view) part and an advanced (copy) part, checking bounds."""
-    if type(index) is not tuple:
-        if isinstance(index, list) and _seq_as_tuple(index):
-            index = tuple(index)
-        else:
-            index = (index,)
+def _normalize_item(item):
+    """One element of an index, as torch's applySlicing reads it: ints (NumPy's too, and
+    objects with ``__index__``), slices, None, ..., Python bools and tensors stay; any other
+    sequence becomes an index array (see ``_sequence_to_index``)."""
+    if (_is_int(item) or item is None or item is Ellipsis or isinstance(item, (slice, bool))
+            or isinstance(item, Tensor)):
+        return item
+    if _is_sequence(item):
+        return _sequence_to_index(item)
+    if isinstance(item, (np.generic, float, complex)):
+        raise _invalid_index(item)
+    try:
+        return operator.index(item)
+    except TypeError:
+        raise _invalid_index(item) from None
+
+
+def _wrap_tuple(index) -> tuple:
+    """torch's wrapTuple: a tuple as is; a tensor, a NumPy array or a scalar as a 1-tuple; a
+    short list of sequences (or slices, None, ...) as a tuple of its items."""
+    if type(index) is tuple:
+        return index
+    if isinstance(index, tuple):
+        return tuple(index)
+    if isinstance(index, (Tensor, np.ndarray)) or not _is_sequence(index):
+        return (index,)
+    return tuple(index) if _seq_as_tuple(index) else (index,)
+
+
+def _is_mask(item) -> bool:
+    if isinstance(item, Tensor):
+        return item._dtype in (D.bool, D.uint8)
+    return isinstance(item, np.ndarray) and (item.dtype.kind == "b" or item.dtype == np.uint8)
+
+
+def parse_index(shape: tuple, index, xp=np, warn_uint8: bool = True) -> _Index:
+    """Split ``index`` into a basic (view) part and an advanced (copy) part, checking bounds.
+
+    ``index`` is anything torch accepts: ints, slices, None, ..., bools, tensors, and any
+    sequence (list, tuple, range, NumPy array, ...), which becomes an index tensor.
+    """
+    index = _wrap_tuple(index)
     ndim = len(shape)
     specified = 0
     for item in index:
-        if item is None or item is Ellipsis or isinstance(item, (bool, np.bool_)):
+        if item is None or item is Ellipsis or isinstance(item, bool):
             continue
         if isinstance(item, Tensor):
             specified += item.ndim if item._dtype in (D.bool, D.uint8) else 1
-        elif isinstance(item, np.ndarray) and item.dtype.kind == "b":
-            specified += item.ndim
         else:
-            specified += 1
+            specified += 1  # torch counts a sequence as one dim, whatever mask it becomes
     if specified > ndim:
         raise IndexError(f"too many indices for tensor of dimension {ndim}")
+    index = [item if type(item) in _PLAIN_ITEMS else _normalize_item(item) for item in index]
 
     basic = []
     adv = {}           # result dim of the view -> index array
@@ -87,9 +202,11 @@ def parse_index(shape: tuple, index, xp=np) -> _Index:
     src = 0            # dimension of the input being consumed
     res = 0            # dimension of the view being produced
     seen_ellipsis = False
+    uint8 = False      # a uint8 mask was used (deprecated in torch)
+    n_adv = 0          # advanced items: index arrays, masks, bools
     for item in index:
-        if _is_int(item) or (isinstance(item, Tensor) and item.ndim == 0
-                             and item._dtype.category == D._INT):
+        if _is_int(item) or (isinstance(item, (Tensor, np.ndarray)) and item.ndim == 0
+                             and not _is_mask(item)):
             i = int(item)
             n = shape[src]
             if not -n <= i < n:
@@ -116,15 +233,22 @@ def parse_index(shape: tuple, index, xp=np) -> _Index:
             basic.extend([slice(None)] * k)
             src += k
             res += k
-        elif isinstance(item, (bool, np.bool_)) or (
-                isinstance(item, Tensor) and item.ndim == 0 and item._dtype is D.bool):
+        elif isinstance(item, bool) or (
+                isinstance(item, (Tensor, np.ndarray)) and item.ndim == 0 and _is_mask(item)):
             # torch indexes a new size-1 dim with [0] (True) or [] (False): a copy, not a view
             basic.append(None)
             adv[res] = xp.zeros(1 if bool(item) else 0, np.int64)
+            n_adv += 1
             res += 1
-        elif isinstance(item, (Tensor, list, tuple, np.ndarray)):
-            arr = _as_index_array(item, xp)
-            if arr.dtype.kind == "b" or (isinstance(item, Tensor) and item._dtype is D.uint8):
+        elif isinstance(item, (Tensor, np.ndarray)):
+            arr = item._data if isinstance(item, Tensor) else item
+            if arr.dtype.kind not in "iub":
+                raise IndexError("tensors used as indices must be long, int, byte or bool "
+                                 "tensors")
+            n_adv += 1
+            if _is_mask(item):
+                if arr.dtype.kind != "b":
+                    uint8 = True
                 k = arr.ndim
                 for j in range(k):
                     if arr.shape[j] != shape[src + j]:
@@ -144,14 +268,15 @@ def parse_index(shape: tuple, index, xp=np) -> _Index:
                 src += 1
                 res += 1
         else:
-            raise IndexError(
-                "only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables "
-                f"are valid indices (got {type(item).__name__})")
+            raise _invalid_index(item)
+    if uint8 and warn_uint8:
+        warnings.warn(_UINT8_WARNING, UserWarning, stacklevel=3)
     # a trailing ``...`` makes NumPy return a 0-d array view rather than a scalar copy
     basic.append(Ellipsis)
     if not adv:
         return _Index(tuple(basic), None, True)
-    return _Index(tuple(basic), _advanced(shape, basic, adv, res, ndim - src), unique)
+    return _Index(tuple(basic), _advanced(shape, basic, adv, res, ndim - src), unique,
+                  uint8=uint8, uint8_fill=uint8 and n_adv == 1)
 
 
 def _advanced(shape, basic, adv, res, rest):
@@ -162,7 +287,8 @@ def _advanced(shape, basic, adv, res, rest):
         if arr.size and arr.dtype.kind != "b":
             hi, lo = int(arr.max()), int(arr.min())
             if hi >= n or lo < -n:
-                bad = hi if hi >= n else lo
+                flat = arr.ravel()
+                bad = int(flat[((flat >= n) | (flat < -n)).argmax()])  # the first, as torch
                 raise IndexError(f"index {bad} is out of bounds for dimension {k} with size {n}")
         full[d] = arr
     try:
@@ -392,7 +518,13 @@ def setitem(self: Tensor, index, value) -> None:
         >>> x = ember.zeros(2, 3); x[:, 1] = ember.tensor([1., 2.]); x[x > 1] = -1
     """
     check_inplace(self)
-    idx = parse_index(self._data.shape, index, _xp(self))
+    idx = parse_index(self._data.shape, index, _xp(self), warn_uint8=False)
+    if idx.uint8:
+        if idx.uint8_fill and (value.numel() if isinstance(value, Tensor)
+                               else np.size(value)) == 1:
+            raise RuntimeError("masked_fill_ only supports boolean masks, but got mask with "
+                               "dtype unsigned char")
+        warnings.warn(_UINT8_WARNING, UserWarning, stacklevel=2)
     if isinstance(value, Tensor):
         value = _strip_leading_ones(value)
         if value._dtype is not self._dtype:
