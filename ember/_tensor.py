@@ -183,6 +183,111 @@ class Tensor(TensorAutograd):
 
         return strided
 
+    # -- what kind of tensor: PyTorch's is_* answers for a dense (strided) tensor -----------
+    # Sparse tensors are a subclass that overrides is_sparse and is_coalesced.
+    @property
+    def is_sparse(self) -> bool:
+        """False: a dense tensor (sparse COO tensors answer True)."""
+        return False
+
+    @property
+    def is_sparse_csr(self) -> bool:
+        """False: ember has no CSR tensors."""
+        return False
+
+    @property
+    def is_quantized(self) -> bool:
+        """False: ember has no quantized tensors."""
+        return False
+
+    @property
+    def is_mkldnn(self) -> bool:
+        """False: ember has no oneDNN tensors."""
+        return False
+
+    @property
+    def is_nested(self) -> bool:
+        """False: ember has no nested tensors."""
+        return False
+
+    @property
+    def is_mps(self) -> bool:
+        """False: ember has no MPS device."""
+        return False
+
+    @property
+    def is_xpu(self) -> bool:
+        """False: ember has no XPU device."""
+        return False
+
+    @property
+    def is_xla(self) -> bool:
+        """False: ember has no XLA device."""
+        return False
+
+    @property
+    def is_ipu(self) -> bool:
+        """False: ember has no IPU device."""
+        return False
+
+    @property
+    def is_maia(self) -> bool:
+        """False: ember has no MAIA device."""
+        return False
+
+    @property
+    def is_mtia(self) -> bool:
+        """False: ember has no MTIA device."""
+        return False
+
+    @property
+    def is_vulkan(self) -> bool:
+        """False: ember has no Vulkan device."""
+        return False
+
+    def is_distributed(self) -> bool:
+        """False: ember tensors are never distributed."""
+        return False
+
+    def is_inference(self) -> bool:
+        """False: ember does not mark tensors made under ``inference_mode`` (PyTorch does)."""
+        return False
+
+    def is_signed(self) -> bool:
+        """Whether the dtype is signed (False for bool and uint8).
+
+        Example:
+            >>> ember.tensor([1], dtype=ember.uint8).is_signed()
+            False
+        """
+        return self._dtype.name not in ("bool", "uint8")
+
+    def is_nonzero(self) -> bool:
+        """Whether a one-element tensor is nonzero (``bool(t)`` without the ambiguity).
+
+        Example:
+            >>> ember.tensor([0.5]).is_nonzero()
+            True
+        """
+        if self._data.size != 1:
+            what = "more than one value" if self._data.size else "no values"
+            raise RuntimeError(f"Boolean value of Tensor with {what} is ambiguous")
+        return bool(self.item() != 0)
+
+    def is_same_size(self, other) -> bool:
+        """Whether ``other`` has the same shape.
+
+        Example:
+            >>> ember.zeros(2, 3).is_same_size(ember.ones(2, 3))
+            True
+        """
+        return tuple(self._data.shape) == tuple(other.shape)
+
+    def is_coalesced(self) -> bool:
+        """Only sparse tensors have this; a dense tensor raises, as in PyTorch."""
+        raise RuntimeError("is_coalesced expected sparse coordinate tensor layout but got "
+                           "Strided")
+
     # -- memory layout ----------------------------------------------------------------------
     def stride(self, dim: int | None = None):
         """Strides in elements (PyTorch's convention), not bytes."""
