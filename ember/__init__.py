@@ -109,6 +109,9 @@ for _name in ("mm", "matmul"):  # torch.mm(sparse, dense) and friends reach the 
     globals()[_name] = _route_sparse(globals()[_name])
 
 from . import autograd, cuda
+from . import cpu
+from ._autocast import *
+from .amp import autocast
 
 __version__ = "0.1.0"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ._backend import cuda_available, cuda_device_count
+from .amp._device_aliases import cuda_amp as amp  # torch.cuda.amp: deprecated amp spellings
 
 
 def is_available() -> bool:

@@ -15,6 +15,8 @@ import string
 
 import numpy as np
 
+from .. import _autocast
+from .._autocast import state as _amp
 from .._tensor import Tensor
 from ._core import Op
 
@@ -29,8 +31,10 @@ class Einsum(Op):
         ctx.save_for_backward(*ctx.inputs)
         ctx.ins, ctx.out = ins, out
         eq = ",".join(ins) + "->" + out
-        return np.asarray(np.einsum(eq, *arrays, optimize="greedy" if len(arrays) > 2 else
-                                    len(arrays) == 2))
+        res = np.asarray(np.einsum(eq, *arrays, optimize="greedy" if len(arrays) > 2 else
+                                   len(arrays) == 2))
+        # ml_dtypes' bfloat16 products come back float32; PyTorch rounds to bfloat16
+        return res if res.dtype == arrays[0].dtype else res.astype(arrays[0].dtype)
 
     @staticmethod
     def backward(ctx, grad):
@@ -118,6 +122,8 @@ def einsum(equation: str, *operands) -> Tensor:
         >>> ember.einsum("ij,jk->ik", ember.ones(2, 3), ember.ones(3, 4)).shape
         torch.Size([2, 4])
     """
+    if _amp.active:
+        return _autocast.call(einsum, "einsum", equation, *operands)
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     for op in operands:

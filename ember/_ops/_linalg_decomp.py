@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import _autocast
 from .. import _dtype as D
+from .._autocast import state as _amp
 from .._tensor import Tensor
 from ._core import Op, unbroadcast
 
@@ -101,6 +103,8 @@ def inverse(input: Tensor) -> Tensor:
         tensor([[0.5000, 0.0000],
                 [0.0000, 0.2500]])
     """
+    if _amp.active:
+        return _autocast.call(inverse, "inverse", input)
     check_square("linalg.inv", input)
     return Inv.apply(input, name="linalg.inv")
 

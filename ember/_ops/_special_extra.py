@@ -10,7 +10,9 @@ import warnings
 
 import numpy as np
 
+from .. import _autocast
 from .. import _dtype as D
+from .._autocast import state as _amp
 from .._tensor import Tensor
 from ._binary import not_implemented_for
 from ._core import Op, broadcast_shapes, unbroadcast
@@ -329,6 +331,9 @@ def triangular_solve(b: Tensor, A: Tensor, upper: bool = True, transpose: bool =
         tensor([[1.],
                 [1.]])
     """
+    if _amp.active:
+        return _autocast.call(triangular_solve, "triangular_solve", b, A, upper, transpose,
+                              unitriangular, out=out)
     warnings.warn(
         "torch.triangular_solve is deprecated in favor of torch.linalg.solve_triangular and "
         "will be removed in a future PyTorch release. X = ember.triangular_solve(B, A).solution "

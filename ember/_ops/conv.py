@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import _autocast
+from .._autocast import state as _amp
 from .._tensor import Tensor
 from ..autograd import grad_mode
 from ._conv_kernels import _conv_backward_raw, _conv_input_raw, _conv_raw, _conv_weight_raw
@@ -213,6 +215,9 @@ def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
         >>> F.conv1d(ember.randn(2, 3, 8), ember.randn(4, 3, 3)).shape
         torch.Size([2, 4, 6])
     """
+    if _amp.active:
+        return _autocast.call(conv1d, "conv1d", input, weight, bias, stride, padding, dilation,
+                              groups)
     return _convnd(input, weight, bias, stride, padding, dilation, groups, 1, "conv1d")
 
 
@@ -225,6 +230,9 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
         >>> F.conv2d(ember.randn(1, 3, 5, 5), ember.randn(4, 3, 3, 3), padding=1).shape
         torch.Size([1, 4, 5, 5])
     """
+    if _amp.active:
+        return _autocast.call(conv2d, "conv2d", input, weight, bias, stride, padding, dilation,
+                              groups)
     return _convnd(input, weight, bias, stride, padding, dilation, groups, 2, "conv2d")
 
 
@@ -232,6 +240,9 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
 def conv3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
            dilation=1, groups: int = 1) -> Tensor:
     """3-d cross-correlation over ``(N, C_in, D, H, W)``."""
+    if _amp.active:
+        return _autocast.call(conv3d, "conv3d", input, weight, bias, stride, padding, dilation,
+                              groups)
     return _convnd(input, weight, bias, stride, padding, dilation, groups, 3, "conv3d")
 
 
@@ -283,6 +294,9 @@ def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
         >>> F.conv_transpose1d(ember.randn(1, 4, 5), ember.randn(4, 2, 3), stride=2).shape
         torch.Size([1, 2, 11])
     """
+    if _amp.active:
+        return _autocast.call(conv_transpose1d, "conv_transpose1d", input, weight, bias, stride,
+                              padding, output_padding, groups, dilation)
     return _conv_transposend(input, weight, bias, stride, padding, output_padding, groups,
                              dilation, 1, "conv_transpose1d")
 
@@ -296,6 +310,9 @@ def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
         >>> F.conv_transpose2d(ember.randn(1, 4, 3, 3), ember.randn(4, 2, 3, 3), stride=2).shape
         torch.Size([1, 2, 7, 7])
     """
+    if _amp.active:
+        return _autocast.call(conv_transpose2d, "conv_transpose2d", input, weight, bias, stride,
+                              padding, output_padding, groups, dilation)
     return _conv_transposend(input, weight, bias, stride, padding, output_padding, groups,
                              dilation, 2, "conv_transpose2d")
 
@@ -304,5 +321,8 @@ def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
 def conv_transpose3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1,
                      padding=0, output_padding=0, groups: int = 1, dilation=1) -> Tensor:
     """3-d transposed convolution."""
+    if _amp.active:
+        return _autocast.call(conv_transpose3d, "conv_transpose3d", input, weight, bias, stride,
+                              padding, output_padding, groups, dilation)
     return _conv_transposend(input, weight, bias, stride, padding, output_padding, groups,
                              dilation, 3, "conv_transpose3d")

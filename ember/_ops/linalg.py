@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import _autocast
 from .. import _dtype as D
+from .._autocast import state as _amp
 from .._tensor import Tensor
 from ._core import Op, broadcast_shapes, unbroadcast
 
@@ -53,12 +55,19 @@ class Matmul(Op):
         if type(ctx) is Matmul:
             name = _MATMUL_NAMES.get((a.ndim, b.ndim))
             ctx._name = name or ("CloneBackward0" if a.ndim == 2 else "UnsafeViewBackward0")
-        return np.matmul(a, b)
+        out = np.matmul(a, b)
+        return out if out.dtype is a.dtype else _low_precision_result(out, a.dtype)
 
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
         return matmul_grads(ctx, a, b, grad)
+
+
+def _low_precision_result(out, dtype):
+    """ml_dtypes' bfloat16 matmul accumulates and returns float32; PyTorch's rounds the result
+    to bfloat16 (its inputs' dtype)."""
+    return out if out.dtype == dtype else out.astype(dtype)
 
 
 def _dt_name(dt):
@@ -145,6 +154,8 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
         >>> (ember.ones(2, 3) @ ember.ones(3)).shape
         torch.Size([2])
     """
+    if _amp.active:
+        return _autocast.call(matmul, "matmul", input, other)
     if _plain_pair(input, other):
         sa, sb = input._data.shape, other._data.shape
         if len(sa) == 2 and len(sb) == 2 and sa[1] == sb[0]:
@@ -162,6 +173,8 @@ def mm(input: Tensor, mat2: Tensor) -> Tensor:
         >>> ember.mm(ember.ones(2, 3), ember.ones(3, 4)).shape
         torch.Size([2, 4])
     """
+    if _amp.active:
+        return _autocast.call(mm, "mm", input, mat2)
     if not _plain_pair(input, mat2):
         _check_pair("addmm_impl_cpu_", input, mat2)
     if input.ndim != 2:
@@ -190,6 +203,8 @@ def bmm(input: Tensor, mat2: Tensor) -> Tensor:
         >>> ember.bmm(ember.ones(5, 2, 3), ember.ones(5, 3, 4)).shape
         torch.Size([5, 2, 4])
     """
+    if _amp.active:
+        return _autocast.call(bmm, "bmm", input, mat2)
     _check_pair("bmm", input, mat2)
     _check_bmm(input, mat2)
     return Bmm.apply(input, mat2)
@@ -280,7 +295,7 @@ class AddMatmul(Op):
             out += c
         elif beta != 0:  # beta == 0 ignores input entirely (nan and inf in it included)
             out += beta * c
-        return out
+        return out if out.dtype is a.dtype else _low_precision_result(out, a.dtype)
 
     @staticmethod
     def backward(ctx, grad):
@@ -330,6 +345,8 @@ def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta=1, alpha=1) -> Tens
         >>> ember.addmm(ember.zeros(3), ember.ones(2, 4), ember.ones(4, 3)).shape
         torch.Size([2, 3])
     """
+    if _amp.active:
+        return _autocast.call(addmm, "addmm", input, mat1, mat2, beta=beta, alpha=alpha)
     if mat1.ndim != 2:
         raise RuntimeError(f"mat1 must be a matrix, got {mat1.ndim}-D tensor")
     if mat2.ndim != 2:
@@ -363,6 +380,8 @@ def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1) -
         >>> ember.baddbmm(ember.zeros(2, 3), ember.ones(5, 2, 4), ember.ones(5, 4, 3)).shape
         torch.Size([5, 2, 3])
     """
+    if _amp.active:
+        return _autocast.call(baddbmm, "baddbmm", input, batch1, batch2, beta=beta, alpha=alpha)
     _check_bmm(batch1, batch2)
     return _add_matmul("baddbmm", input, batch1, batch2, beta, alpha)
 
@@ -374,6 +393,8 @@ def addbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1) ->
         >>> ember.addbmm(ember.zeros(2, 3), ember.ones(5, 2, 4), ember.ones(5, 4, 3)).shape
         torch.Size([2, 3])
     """
+    if _amp.active:
+        return _autocast.call(addbmm, "addbmm", input, batch1, batch2, beta=beta, alpha=alpha)
     _check_bmm(batch1, batch2)
     return _add_matmul("addbmm", input, batch1, batch2, beta, alpha, reduce_batch=True)
 

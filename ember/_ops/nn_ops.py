@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import _autocast
 from .. import _dtype as D
+from .._autocast import state as _amp
 from .._tensor import Tensor
 from ..autograd import grad_mode
 from ._core import Op, array_tensor, wrap_dim
@@ -24,6 +26,19 @@ _t = array_tensor  # the short name this family's raw backward paths use
 
 
 # -- linear ---------------------------------------------------------------------------------
+
+def _as_dtype(arr, dtype):
+    """``arr`` in ``dtype``: ml_dtypes' bfloat16 matmul returns float32, which PyTorch rounds
+    back to bfloat16."""
+    return arr if arr.dtype is dtype or arr.dtype == dtype else arr.astype(dtype)
+
+
+def _column_sum(g):
+    """Sum over rows; 2-byte floats (bfloat16, float16) accumulate in float32, as PyTorch's."""
+    if g.dtype.itemsize == 2 and g.dtype.kind in "fV":
+        return g.sum(axis=0, dtype=np.float32)
+    return g.sum(axis=0)
+
 
 class Linear(Op):
     """``x @ w.T + b`` as one GEMM (leading dims folded into the batch) plus a bias add."""
@@ -41,7 +56,7 @@ class Linear(Op):
             ctx._name = "MmBackward0"  # PyTorch's node for a bias-free 2-D linear
         if x.ndim != 2:
             out = out.reshape(x.shape[:-1] + (w.shape[0],))
-        return out
+        return out if out.dtype is x.dtype else _as_dtype(out, x.dtype)
 
     @staticmethod
     def backward(ctx, grad):
@@ -54,14 +69,17 @@ class Linear(Op):
             g2 = g.reshape(-1, g.shape[-1]) if g.ndim != 2 else g
             xd = x._data
             x2 = xd.reshape(-1, xd.shape[-1]) if xd.ndim != 2 else xd
-            gx = _t((g2 @ w._data).reshape(xd.shape), x._dtype) if need[0] else None
+            gx = _t(_as_dtype((g2 @ w._data).reshape(xd.shape), xd.dtype), x._dtype) \
+                if need[0] else None
             if need[1]:
                 # One row: an outer product. NumPy's matmul with an inner dimension of 1 leaves
                 # BLAS (about 5x slower than broadcasting), so multiply instead.
-                gw = _t(g2.T * x2 if g2.shape[0] == 1 else g2.T @ x2, w._dtype)
+                gw = _t(_as_dtype(g2.T * x2 if g2.shape[0] == 1 else g2.T @ x2, xd.dtype),
+                        w._dtype)
             else:
                 gw = None
-            gb = _t(g2.sum(axis=0), w._dtype) if has_b and need[2] else None
+            gb = _t(_as_dtype(_column_sum(g2), xd.dtype), w._dtype) if has_b and need[2] \
+                else None
         else:
             gx = grad @ w if need[0] else None
             g2 = grad.reshape(-1, grad.shape[-1]) if grad.ndim != 2 else grad
@@ -78,6 +96,8 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         >>> ember.nn.functional.linear(ember.ones(2, 3), ember.ones(4, 3)).shape
         torch.Size([2, 4])
     """
+    if _amp.active:
+        return _autocast.call(linear, "linear", input, weight, bias)
     if weight.ndim != 2 or input.ndim == 0:
         from .linalg import matmul
 

@@ -13,7 +13,8 @@ import itertools
 
 import numpy as np
 
-from .. import _threads
+from .. import _autocast, _threads
+from .._autocast import state as _amp
 from .._tensor import Tensor
 from ..autograd import grad_mode
 from ._core import Op, named_node
@@ -62,7 +63,7 @@ def _crop(xp, pad, size):
 
 
 def _lowest(dtype):
-    return -np.inf if dtype.kind == "f" else np.iinfo(dtype).min
+    return -np.inf if dtype.kind in "fV" else np.iinfo(dtype).min  # "V": ml_dtypes' bfloat16
 
 
 # -- max pooling ----------------------------------------------------------------------------
@@ -361,6 +362,9 @@ def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
 def max_pool3d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
                ceil_mode: bool = False, return_indices: bool = False):
     """3-d max pooling over ``(N, C, D, H, W)``."""
+    if _amp.active:
+        return _autocast.call(max_pool3d, "max_pool3d", input, kernel_size, stride, padding,
+                              dilation, ceil_mode, return_indices)
     return _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices,
                      3, "max_pool3d")
 
@@ -408,6 +412,9 @@ def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
 def avg_pool3d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
                count_include_pad: bool = True, divisor_override: int | None = None) -> Tensor:
     """3-d average pooling over ``(N, C, D, H, W)``."""
+    if _amp.active:
+        return _autocast.call(avg_pool3d, "avg_pool3d", input, kernel_size, stride, padding,
+                              ceil_mode, count_include_pad, divisor_override)
     return _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad,
                      divisor_override, 3, "avg_pool3d")
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import _autocast, _random
 from .. import _dtype as D
-from .. import _random
+from .._autocast import state as _amp
 from .._ops import nn_activation as A
 from .._ops._core import named_node, set_node_name, wrap_dim
 from .._ops.compare import where
@@ -235,6 +236,8 @@ def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=N
 
 def prelu(input: Tensor, weight: Tensor) -> Tensor:
     """x if x > 0 else weight * x, with one weight or one per channel (dim 1)."""
+    if _amp.active:
+        return _autocast.call(prelu, "prelu", input, weight)
     if weight.numel() != 1:
         c = input.shape[1] if input.ndim >= 2 else input.shape[0]
         if weight.numel() != c:
@@ -363,6 +366,9 @@ def pad(input: Tensor, pad, mode: str = "constant", value: float | None = None) 
     """Pad the last dimensions by ``pad`` = (left, right, top, bottom, ...)."""
     from .._ops import movement
 
+    if _amp.active and mode in ("reflect", "replicate"):  # PyTorch's kernel names per rank
+        kernel = f"{'reflection' if mode == 'reflect' else 'replication'}_pad{len(pad) // 2}d"
+        return _autocast.call(movement.pad, kernel, input, pad, mode, value)
     return movement.pad(input, pad, mode, value)
 
 
