@@ -1,11 +1,12 @@
 """``ember.nn``: modules, parameters, layers, losses (mirrors ``torch.nn``)."""
 
-from . import functional, init, utils  # noqa: F401
+from . import functional, init, parallel, utils  # noqa: F401
 from . import modules as _modules_pkg
 from .modules import *  # noqa: F401,F403
 from .modules import _OPTIONAL as _opt  # noqa: F401
 from .modules import module as _module_mod  # noqa: F401
 from .modules.module import Module  # noqa: F401
+from .parallel import DataParallel  # noqa: F401
 from .parameter import Buffer, Parameter  # noqa: F401
 
 for _k in dir(_modules_pkg):
