@@ -20,7 +20,7 @@ def _out(fname, result_fn, dtype, device, requires_grad, out):
     if out is None:
         return result_fn(dtype, device, requires_grad)
     dtype, device = out_args(fname, dtype, device, out)
-    return write_out(result_fn(dtype, device, False), out)
+    return write_out(result_fn(dtype, device, False), out, requires_grad)
 
 
 def arange(start=0, end=None, step=1, *, out=None, dtype=None, layout=None, device=None,

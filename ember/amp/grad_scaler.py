@@ -286,7 +286,7 @@ class GradScaler:
                     raise AssertionError(reason)
                 if new_scale.requires_grad is True:
                     raise AssertionError(reason)
-                self._scale.copy_(new_scale.reshape(()))
+                self._scale.copy_(new_scale)
         else:
             found_infs = [found_inf.to(device=_scale.device)
                           for state in self._per_optimizer_states.values()
