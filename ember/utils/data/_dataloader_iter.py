@@ -28,6 +28,9 @@ if TYPE_CHECKING:
 _STATUS_CHECK_S = 0.2
 # How long a stopping worker may take before it is terminated.
 _JOIN_TIMEOUT_S = 5.0
+# How long a terminated (SIGTERM) worker may take to exit before it is killed (SIGKILL): a
+# worker stuck in a dataset that ignores SIGTERM must not hang the main process.
+_KILL_AFTER_S = 2.0
 
 
 class _BaseIter:
@@ -99,6 +102,11 @@ class _WorkerPool:
             w.join(timeout=max(0.0, deadline - time.monotonic()))
             if w.is_alive():
                 w.terminate()
+        deadline = time.monotonic() + _KILL_AFTER_S
+        for w in self.workers:
+            w.join(timeout=max(0.0, deadline - time.monotonic()))
+            if w.is_alive():
+                w.kill()  # ignored SIGTERM (a signal handler, or stuck in C code)
         for w in self.workers:
             w.join()
         for q in self.index_queues:

@@ -5,6 +5,11 @@ tensors straight into a file under ``/dev/shm`` (one copy, the stack itself); th
 crosses the queue carries only the file's name, and the main process maps the file and unlinks
 it (no second copy; the memory is freed when the tensor dies). Small arrays are pickled inline.
 Where ``/dev/shm`` is missing or full, arrays are pickled inline too.
+
+The files live in one folder per iterator. If the main process dies without closing it (SIGKILL,
+the out-of-memory killer), the folder and any batch still in flight would outlive it; a watchdog
+thread in every worker notices that its parent is gone, removes the folder and ends the worker,
+even while the worker's main thread is stuck inside the dataset.
 """
 
 from __future__ import annotations
@@ -13,7 +18,10 @@ import mmap
 import os
 import queue
 import random
+import shutil
 import sys
+import threading
+import time
 import traceback
 from dataclasses import dataclass
 from multiprocessing.reduction import ForkingPickler
@@ -253,6 +261,49 @@ def _seed_everything(seed: int, worker_id: int, base_seed: int) -> None:
     np.random.seed(ss.generate_state(4))
 
 
+class _ParentWatchdog:
+    """Says when the main process has gone (as torch's ManagerWatchdog).
+
+    The worker's parent at start is the main process (fork, spawn) or a forkserver; when the
+    parent dies the worker is re-parented and ``os.getppid()`` changes. With a forkserver, or a
+    main process that died before the worker started, the main process is also probed by pid.
+    """
+
+    def __init__(self, main_pid: int):
+        self.main_pid = main_pid
+        self.parent_pid = os.getppid()
+
+    def parent_gone(self) -> bool:
+        if os.getppid() != self.parent_pid:
+            return True
+        if self.parent_pid == self.main_pid:
+            return False
+        try:
+            os.kill(self.main_pid, 0)
+        except ProcessLookupError:
+            return True
+        except OSError:
+            pass
+        return False
+
+
+def _remove_shm_dir(shm_dir: str | None) -> None:
+    if shm_dir is not None:
+        shutil.rmtree(shm_dir, ignore_errors=True)
+
+
+def _watch_parent(watchdog: _ParentWatchdog, shm_dir: str | None) -> None:
+    """Worker thread: once the parent is gone, remove the shared-memory folder and exit.
+
+    The worker's main thread also notices between tasks; this thread covers a worker stuck in
+    ``__getitem__`` (it would otherwise keep running, and keep its batches' files, for ever).
+    """
+    while not watchdog.parent_gone():
+        time.sleep(_POLL_S)
+    _remove_shm_dir(shm_dir)
+    os._exit(0)
+
+
 def worker_loop(is_iterable: bool, dataset, index_queue, data_queue, done_event,
                 auto_collation: bool,
                 collate_fn, drop_last: bool, base_seed: int, init_fn, worker_id: int,
@@ -260,6 +311,9 @@ def worker_loop(is_iterable: bool, dataset, index_queue, data_queue, done_event,
     """The body of one worker: take index batches, fetch and collate, send results back."""
     global _worker_info, _shm_dir
     _shm_dir = shm_dir
+    watchdog = _ParentWatchdog(parent_pid)
+    threading.Thread(target=_watch_parent, args=(watchdog, shm_dir), daemon=True,
+                     name="ember-dataloader-watchdog").start()
     seed = base_seed + worker_id
     _seed_everything(seed, worker_id, base_seed)
     _worker_info = WorkerInfo(id=worker_id, num_workers=num_workers, seed=seed, dataset=dataset)
@@ -279,8 +333,9 @@ def worker_loop(is_iterable: bool, dataset, index_queue, data_queue, done_event,
             try:
                 r = index_queue.get(timeout=_POLL_S)
             except queue.Empty:
-                if os.getppid() != parent_pid:  # orphaned: the main process is gone
+                if watchdog.parent_gone():  # orphaned: the main process is gone
                     orphaned = True
+                    _remove_shm_dir(shm_dir)
                     break
                 continue
             if r is None:
