@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import http.client
 import os
 import shutil
 import tarfile
@@ -43,19 +44,38 @@ def check_integrity(fpath: str | os.PathLike, md5: str | None = None) -> bool:
 
 
 def _fetch(url: str, fpath: str, timeout: float) -> None:
+    """Fetch ``url`` into ``fpath`` through ``fpath + ".part"``, removed again on any failure."""
     from tqdm.auto import tqdm
 
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
     tmp = fpath + ".part"
-    with urllib.request.urlopen(request, timeout=timeout) as response:
-        total = response.headers.get("Content-Length")
-        with open(tmp, "wb") as fh, tqdm(total=int(total) if total else None, unit="B",
-                                         unit_scale=True, desc=os.path.basename(fpath),
-                                         leave=False) as bar:
-            while chunk := response.read(_CHUNK):
-                fh.write(chunk)
-                bar.update(len(chunk))
-    os.replace(tmp, fpath)  # a half-written file never looks complete
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            total = response.headers.get("Content-Length")
+            expected = int(total) if total and total.strip().isdigit() else None
+            received = 0
+            with open(tmp, "wb") as fh, tqdm(total=expected, unit="B", unit_scale=True,
+                                             desc=os.path.basename(fpath), leave=False) as bar:
+                while chunk := response.read(_CHUNK):
+                    fh.write(chunk)
+                    received += len(chunk)
+                    bar.update(len(chunk))
+        # urllib returns a body cut short (a dropped connection) without complaint; a file
+        # shorter than the server's Content-Length is truncated, md5 or not.
+        if expected is not None and received != expected:
+            raise _Truncated(f"the server announced {expected} bytes (Content-Length) but "
+                             f"sent {received}")
+        os.replace(tmp, fpath)  # a half-written file never looks complete
+    except BaseException:
+        try:
+            os.remove(tmp)  # no stale .part file after a failed, cut or interrupted download
+        except OSError:
+            pass
+        raise
+
+
+class _Truncated(OSError):
+    """The connection ended before the body announced by Content-Length had arrived."""
 
 
 def download_url(url: str, root: str | os.PathLike, filename: str | None = None,
@@ -78,7 +98,7 @@ def download_url(url: str, root: str | os.PathLike, filename: str | None = None,
     print(f"Downloading {url} to {fpath}")
     try:
         _fetch(url, fpath, timeout)
-    except (urllib.error.URLError, OSError, TimeoutError) as e:
+    except (urllib.error.URLError, OSError, TimeoutError, http.client.HTTPException) as e:
         reason = getattr(e, "reason", e)
         raise DownloadError(f"Could not download {url}: {reason}. Check the network connection "
                             f"(or a proxy), or place the file at {fpath} yourself.") from e
