@@ -248,11 +248,14 @@ def _filled(shape, value, dtype, device, requires_grad):
 
 
 def _factory(fname, shape, value, dtype, device, requires_grad, out):
-    """zeros/ones/empty/full: the result, or ``out`` filled with it."""
-    if out is None:
-        return _filled(shape, value, dtype, device, requires_grad)
-    dtype, device = out_args(fname, dtype, device, out)
-    return write_out(_filled(shape, value, dtype, device, False), out)
+    """zeros/ones/empty/full: the result, or ``out`` filled with it. zeros/ones default to
+    the default float dtype (their fill value alone would say int64)."""
+    if out is not None:
+        dtype, device = out_args(fname, dtype, device, out)
+        return write_out(_filled(shape, value, dtype, device, False), out, requires_grad)
+    if dtype is None and fname in ("zeros", "ones"):
+        dtype = D.get_default_dtype()
+    return _filled(shape, value, dtype, device, requires_grad)
 
 
 def zeros(*sizes, size=None, out=None, dtype=None, layout=None, device=None,
@@ -263,8 +266,8 @@ def zeros(*sizes, size=None, out=None, dtype=None, layout=None, device=None,
         >>> ember.zeros(2, 3).shape
         torch.Size([2, 3])
     """
-    return _factory("zeros", _sizes("zeros", sizes, size), 0, dtype or D.get_default_dtype(),
-                    device, requires_grad, out)
+    return _factory("zeros", _sizes("zeros", sizes, size), 0, dtype, device, requires_grad,
+                    out)
 
 
 def ones(*sizes, size=None, out=None, dtype=None, layout=None, device=None,
@@ -275,8 +278,7 @@ def ones(*sizes, size=None, out=None, dtype=None, layout=None, device=None,
         >>> ember.ones((2, 3)).shape
         torch.Size([2, 3])
     """
-    return _factory("ones", _sizes("ones", sizes, size), 1, dtype or D.get_default_dtype(),
-                    device, requires_grad, out)
+    return _factory("ones", _sizes("ones", sizes, size), 1, dtype, device, requires_grad, out)
 
 
 def empty(*sizes, size=None, out=None, dtype=None, layout=None, device=None,

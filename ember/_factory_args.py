@@ -81,9 +81,10 @@ def out_args(fname: str, dtype, device, out):
     return out.dtype, out.device if device is None else device
 
 
-def write_out(result: Tensor, out: Tensor | None) -> Tensor:
+def write_out(result: Tensor, out: Tensor | None, requires_grad: bool = False) -> Tensor:
     """Put a factory function's result into ``out`` (resized silently when its shape differs,
-    as PyTorch's factories do) and return ``out``; returns ``result`` when there is no out."""
+    as PyTorch's factories do) and return ``out``, made to require grad when asked, as in
+    PyTorch; returns ``result`` when there is no out."""
     if out is None:
         return result
     if out._data.shape == result._data.shape and type(out._data) is type(result._data) and \
@@ -92,6 +93,8 @@ def write_out(result: Tensor, out: Tensor | None) -> Tensor:
     else:
         out._data = result._data
     out._version[0] += 1
+    if requires_grad:
+        out.requires_grad_(True)
     return out
 
 

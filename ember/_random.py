@@ -171,13 +171,14 @@ def _factory(fname, shape, dtype, device, requires_grad, out, check, draw):
     """The tail every random factory shares: ``check(dtype)`` settles the dtype (PyTorch's
     errors), ``draw(dt)`` draws on the host and ``_finish`` places the result on its device;
     meta draws nothing; ``out=`` receives the result."""
+    grad_out = False
     if out is not None:
         dtype, device = out_args(fname, dtype, device, out)
-        requires_grad = False
+        grad_out, requires_grad = requires_grad, False
     dt = check(dtype)
     if is_meta(device):
-        return write_out(meta_result(shape, dt, requires_grad), out)
-    return write_out(_finish(draw(dt), dt, device, requires_grad), out)
+        return write_out(meta_result(shape, dt, requires_grad), out, grad_out)
+    return write_out(_finish(draw(dt), dt, device, requires_grad), out, grad_out)
 
 
 def rand(*sizes, size=None, generator=None, out=None, dtype=None, layout=None, device=None,

@@ -110,15 +110,16 @@ def normal(mean, std=1.0, size=None, *, generator=None, out=None, dtype=None, la
         if not std >= 0.0:
             raise RuntimeError(_std_message(std))
         shape = sizes_of("normal", (), size)
+        grad_out = False
         if out is not None:
             dtype, device = out_args("normal", dtype, device, out)
-            requires_grad = False
+            grad_out, requires_grad = requires_grad, False
         dt = _float_dtype(dtype, "normal_kernel_cpu")
         device = CPU if device is None else device  # normal is no default-device constructor
         if is_meta(device):
-            return write_out(meta_result(shape, dt, requires_grad), out)
+            return write_out(meta_result(shape, dt, requires_grad), out, grad_out)
         return write_out(_finish(_normal_draw(g, shape, dt, mean, std), dt, device,
-                                 requires_grad), out)
+                                 requires_grad), out, grad_out)
     if size is not None or dtype is not None or device is not None or requires_grad:
         raise TypeError("normal() received an invalid combination of arguments: size, dtype, "
                         "device and requires_grad go only with numbers for mean and std, "
