@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["device", "Device", "to_device_array", "array_device", "cuda_available"]
+__all__ = ["device", "Device", "to_device_array", "array_device", "cuda_available",
+           "get_array_module"]
 
 _cupy = None
 _cupy_checked = False
@@ -26,7 +27,82 @@ def _get_cupy():
                 _cupy = cupy
         except Exception:  # no CuPy, no driver or no GPU: CUDA is simply unavailable
             _cupy = None
+        if _cupy is not None:
+            _track_memory(_cupy)
     return _cupy
+
+
+def get_array_module(arr):
+    """The array module of ``arr``: CuPy for a GPU array, else NumPy (CuPy is never imported
+    for a NumPy array)."""
+    if _cupy is not None and isinstance(arr, _cupy.ndarray):
+        return _cupy
+    return np
+
+
+# -- GPU memory statistics -----------------------------------------------------------------------
+# CuPy's pool reports the bytes in use now, not the peak; a memory hook on the thread that first
+# uses CUDA (ember's) counts every pool allocation and free, so ``max_memory_allocated`` sees
+# peaks between calls, as PyTorch's does.
+_mem_live: dict = {}   # device index -> bytes in use, as the hook counted them
+_mem_peak: dict = {}   # device index -> most bytes in use since the last reset
+_mem_reserved_peak: dict = {}  # device index -> most bytes the pool held since the last reset
+_mem_hook = None
+
+
+def _track_memory(cp) -> None:
+    global _mem_hook
+    try:
+        from cupy.cuda import memory_hook
+
+        class _PeakHook(memory_hook.MemoryHook):
+            name = "ember_memory_stats"
+
+            def malloc_postprocess(self, **kw):
+                dev = kw["device_id"]
+                live = _mem_live.get(dev, 0) + kw["mem_size"]
+                _mem_live[dev] = live
+                if live > _mem_peak.get(dev, 0):
+                    _mem_peak[dev] = live
+
+            def alloc_postprocess(self, **kw):  # the pool grew (a cudaMalloc): rare
+                dev = kw["device_id"]
+                held = int(cp.get_default_memory_pool().total_bytes())
+                if held > _mem_reserved_peak.get(dev, 0):
+                    _mem_reserved_peak[dev] = held
+
+            def free_postprocess(self, **kw):
+                dev = kw["device_id"]
+                _mem_live[dev] = max(0, _mem_live.get(dev, 0) - kw["mem_size"])
+
+        hook = _PeakHook()
+        hook.__enter__()  # stays registered for the life of the process
+        _mem_hook = hook
+    except Exception:  # an older CuPy without memory hooks: peaks fall back to current use
+        _mem_hook = None
+
+
+def memory_stats(index: int) -> dict:
+    """Bytes of CuPy's default pool on GPU ``index``: ``allocated`` (in arrays), ``reserved``
+    (held by the pool, used or cached) and the peaks of both since the last reset."""
+    cp = _get_cupy()
+    if cp is None:
+        return {"allocated": 0, "reserved": 0, "peak_allocated": 0, "peak_reserved": 0}
+    with cp.cuda.Device(index):
+        pool = cp.get_default_memory_pool()
+        used, held = int(pool.used_bytes()), int(pool.total_bytes())
+    # arrays made on another thread or before the hook: a peak is never below the present
+    peak = _mem_peak[index] = max(_mem_peak.get(index, 0), used)
+    peak_held = _mem_reserved_peak[index] = max(_mem_reserved_peak.get(index, 0), held)
+    return {"allocated": used, "reserved": held, "peak_allocated": peak,
+            "peak_reserved": peak_held}
+
+
+def reset_peak_memory(index: int) -> None:
+    """Start both peaks over from the bytes in use and held now."""
+    now = memory_stats(index)
+    _mem_live[index] = _mem_peak[index] = now["allocated"]
+    _mem_reserved_peak[index] = now["reserved"]
 
 
 def cuda_available() -> bool:
@@ -133,13 +209,14 @@ class CudaUnavailableError(RuntimeError, AssertionError):
     this is both that and a RuntimeError, so either ``except`` clause catches it."""
 
 
-def _require_cuda(dev: Device):
+def _require_cuda(dev: Device, what: str | None = None):
     cp = _get_cupy()
     if cp is None:
         raise CudaUnavailableError(
-            f"Tensor asked for device '{dev}', but CUDA is not available: ember uses CuPy for "
-            "GPUs and found no CuPy or no GPU. Check with ember.cuda.is_available() and fall "
-            "back to 'cpu', e.g. device = 'cuda' if ember.cuda.is_available() else 'cpu'.")
+            f"{what or f'Tensor asked for device {str(dev)!r}'}, but CUDA is not available: "
+            "ember uses CuPy for GPUs and found no CuPy or no GPU. Check with "
+            "ember.cuda.is_available() and fall back to 'cpu', e.g. device = 'cuda' if "
+            "ember.cuda.is_available() else 'cpu'.")
     if dev.index is not None and dev.index >= cp.cuda.runtime.getDeviceCount():
         raise RuntimeError(f"CUDA error: invalid device ordinal {dev.index}")
     return cp
