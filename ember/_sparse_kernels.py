@@ -3,8 +3,8 @@
 An entry list is ``indices`` (``(sparse_dim, nnz)`` int64) with ``values`` (``(nnz, *dense)``).
 Coalesced means PyTorch's invariant: entries sorted by their row-major linear index, no
 duplicates. Products run over coalesced entries: a gather of the dense operand's rows, a
-multiply by the values, and a segment sum over the runs of equal output rows
-(``np.add.reduceat``), so no Python loop touches the entries.
+multiply by the values and a sum per output row, batched over the rows that have the same
+number of entries (``RowPlan``), so no Python loop touches the entries.
 """
 
 from __future__ import annotations
@@ -75,15 +75,6 @@ def segments(keys):
     return keys[starts], starts
 
 
-def segment_sum(data, starts, keys, n):
-    """``out[keys[j]] = sum of data[starts[j]:starts[j+1]]``, zero elsewhere; ``out`` has
-    ``n`` rows and data's trailing shape."""
-    out = np.zeros((n,) + data.shape[1:], data.dtype)
-    if starts.size:
-        out[keys] = np.add.reduceat(data, starts, axis=0)
-    return out
-
-
 def to_dense(indices, values, shape, plan):
     """The dense array of an entry list (duplicates summed)."""
     sd = indices.shape[0]
@@ -113,23 +104,54 @@ def from_dense(arr, sparse_dim):
     return indices, arr[tuple(indices)]
 
 
-def spmm(rows, cols, vals, x, n, row_segments):
-    """``S @ x`` for a 2-D sparse S given by entries sorted by row, ``x`` 2-D dense; ``n``
-    output rows. ``row_segments`` is ``segments(rows)``."""
-    keys, starts = row_segments
+class RowPlan:
+    """The entries of a sparse matrix grouped for products with dense matrices: rows with the
+    same number of entries (at most ``HEAVY``) share a bucket, so one gather and one batched
+    reduction (``einsum``) serve the whole bucket with contiguous inner loops; longer rows are
+    each one vector-matrix product. Built from the indices only, once per matrix.
+
+    ``rows``/``cols`` are the entries in row order; ``entry`` maps that order back to
+    positions in the values array (None: the same order)."""
+
+    HEAVY = 64
+    __slots__ = ("buckets", "heavy")
+
+    def __init__(self, rows, cols, entry=None):
+        keys, starts = segments(rows)
+        counts = np.diff(np.append(starts, rows.size))
+        self.buckets, self.heavy = [], []
+        light = counts <= self.HEAVY
+        lk, ls, lc = keys[light], starts[light], counts[light]
+        order = np.argsort(lc, kind="stable")
+        lengths = lc[order]
+        if lengths.size:
+            ds, first = np.unique(lengths, return_index=True)
+            ends = np.append(first[1:], lengths.size)
+            for d, a, b in zip(ds.tolist(), first.tolist(), ends.tolist()):
+                sel = order[a:b]
+                pos = ls[sel][:, None] + np.arange(d)
+                self.buckets.append((lk[sel], pos if entry is None else entry[pos], cols[pos]))
+        for key, st, c in zip(keys[~light].tolist(), starts[~light].tolist(),
+                              counts[~light].tolist()):
+            pos = np.arange(st, st + c)
+            self.heavy.append((key, pos if entry is None else entry[pos], cols[pos]))
+
+
+def spmm(plan: RowPlan, vals, x, n):
+    """``S @ x`` for a 2-D sparse S (its ``RowPlan`` and values) and a 2-D dense ``x``; ``n``
+    output rows. Each row's entries are summed in their order, as PyTorch does."""
     f = x.shape[1]
-    dtype = np.result_type(vals.dtype, x.dtype)
-    out = np.zeros((n, f), dtype)
-    nnz = vals.shape[0]
-    if nnz == 0 or f == 0:
+    out = np.zeros((n, f), np.result_type(vals.dtype, x.dtype))
+    if f == 0:
         return out
-    step = max(1, _CHUNK // nnz)
-    v = vals[:, None]
-    for c in range(0, f, step):
-        part = x[:, c:c + step] if step < f else x
-        prod = np.take(part, cols, axis=0)
-        prod *= v
-        out[keys, c:c + step] = np.add.reduceat(prod, starts, axis=0)
+    for keys, entries, cols in plan.buckets:
+        v = vals[entries]
+        step = max(1, _CHUNK // (entries.shape[1] * f))
+        for s in range(0, keys.size, step):
+            out[keys[s:s + step]] = np.einsum("nd,ndf->nf", v[s:s + step],
+                                              np.take(x, cols[s:s + step], axis=0))
+    for key, entries, cols in plan.heavy:
+        out[key] = vals[entries] @ np.take(x, cols, axis=0)
     return out
 
 
@@ -138,12 +160,10 @@ def rowwise_dot(a, b, rows, cols):
     respect to S's values, at S's entries, when ``a`` is the output gradient."""
     nnz = rows.shape[0]
     out = np.empty(nnz, np.result_type(a.dtype, b.dtype))
-    f = a.shape[1]
-    step = max(1, _CHUNK // max(f, 1))
+    step = max(1, _CHUNK // max(a.shape[1], 1))
     for s in range(0, nnz, step):
-        ga = np.take(a, rows[s:s + step], axis=0)
-        ga *= np.take(b, cols[s:s + step], axis=0)
-        out[s:s + step] = ga.sum(axis=1)
+        out[s:s + step] = np.einsum("ij,ij->i", np.take(a, rows[s:s + step], axis=0),
+                                    np.take(b, cols[s:s + step], axis=0))
     return out
 
 

@@ -417,15 +417,12 @@ def softmax(s: SparseTensor, dim: int, dtype=None, log=False):
 
 def _spmm(coo: CooData, x):
     """``S @ x`` on arrays, for a 2-D sparse S and a 2-D dense x."""
-    idx, vals = coo.coalesced_arrays()
-    return K.spmm(idx[0], idx[1], vals, x, coo.shape[0], coo.row_segments())
+    return K.spmm(coo.row_plan(), coo.coalesced_arrays()[1], x, coo.shape[0])
 
 
 def _spmm_t(coo: CooData, g):
     """``S.T @ g`` on arrays."""
-    _, vals = coo.coalesced_arrays()
-    order, t_rows, t_cols, seg = coo.col_order()
-    return K.spmm(t_rows, t_cols, vals[order], g, coo.shape[1], seg)
+    return K.spmm(coo.col_plan(), coo.coalesced_arrays()[1], g, coo.shape[1])
 
 
 def _pattern_grad(s: SparseTensor, a, b) -> SparseTensor:

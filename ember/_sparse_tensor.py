@@ -101,23 +101,22 @@ class CooData:
         plan = self.plan()
         return plan.indices, plan.values(self.values)
 
-    def row_segments(self):
-        """Distinct rows and where their runs start, over the coalesced entries (2-D)."""
-        seg = self._plans.get("rows")
-        if seg is None:
-            seg = self._plans["rows"] = K.segments(self.coalesced_arrays()[0][0])
-        return seg
+    def row_plan(self) -> K.RowPlan:
+        """The coalesced entries grouped by row, for ``S @ X`` (2-D)."""
+        plan = self._plans.get("rows")
+        if plan is None:
+            idx = self.coalesced_arrays()[0]
+            plan = self._plans["rows"] = K.RowPlan(idx[0], idx[1])
+        return plan
 
-    def col_order(self):
-        """The coalesced entries of the transposed matrix, sorted by its rows: (stable order
-        by column, its rows, its columns, (distinct rows, run starts))."""
-        got = self._plans.get("cols")
-        if got is None:
+    def col_plan(self) -> K.RowPlan:
+        """The coalesced entries grouped by column, for ``S.T @ G`` (2-D)."""
+        plan = self._plans.get("cols")
+        if plan is None:
             rows, cols = self.coalesced_arrays()[0]
             order = np.argsort(cols, kind="stable")
-            t_rows = cols[order]
-            got = self._plans["cols"] = (order, t_rows, rows[order], K.segments(t_rows))
-        return got
+            plan = self._plans["cols"] = K.RowPlan(cols[order], rows[order], order)
+        return plan
 
     # -- every other array use is an error naming .to_dense() -------------------------------
     def __array__(self, dtype=None, copy=None):
