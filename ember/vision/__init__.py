@@ -8,9 +8,9 @@ Example:
 
 import importlib as _importlib
 
-from . import datasets, transforms, utils
+from . import datasets, io, transforms, utils
 
-__all__ = ["datasets", "transforms", "utils", "models"]
+__all__ = ["datasets", "io", "transforms", "utils", "models"]
 
 
 def __getattr__(name):
