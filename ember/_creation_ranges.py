@@ -82,6 +82,9 @@ def range(start, end, step=1, *, out=None, dtype=None, layout=None, device=None,
         "behavior is inconsistent with Python's range builtin. Instead, use torch.arange, "
         "which produces values in [start, end).", UserWarning, stacklevel=2)
 
+    if device is None:
+        device = "cpu"  # PyTorch's deprecated range does not follow the default device
+
     def make(dtype, device, requires_grad):
         n = int(math.floor((end - start) / step)) + 1
         dt = D.to_dtype(dtype) if dtype is not None else D.get_default_dtype()
