@@ -10,15 +10,17 @@ Example:
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import stat
 import struct
-import tempfile
 
 import numpy as np
 
 from . import _dtype as D
 from ._backend import Device, to_numpy
+from ._serialization.atomic import atomic_write
 from ._tensor import Tensor
 
 __all__ = ["save_file", "load_file", "save", "load"]
@@ -59,61 +61,137 @@ def save(tensors: dict, metadata: dict | None = None) -> bytes:
 
 
 def load(data: bytes, device="cpu") -> dict:
-    """Tensors from safetensors bytes."""
+    """Tensors from safetensors bytes (checked as ``load_file`` checks a file).
+
+    Example:
+        >>> ember.safetensors.load(ember.safetensors.save({"w": ember.ones(2)}))["w"]
+        tensor([1., 1.])
+    """
     return _parse(memoryview(data), "<bytes>", device)
 
 
 def save_file(tensors: dict, filename, metadata: dict | None = None) -> None:
-    """Write tensors to a ``.safetensors`` file atomically."""
+    """Write tensors to a ``.safetensors`` file atomically (as ``ember.save`` writes).
+
+    Example:
+        >>> ember.safetensors.save_file({"w": ember.ones(2)}, "w.safetensors")
+    """
     blob = save(tensors, metadata)
-    path = os.fspath(filename)
-    fd, tmp = tempfile.mkstemp(prefix=".ember-save-", dir=os.path.dirname(os.path.abspath(path)))
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(blob)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write(filename, lambda out: out.write(blob))
 
 
 def load_file(filename, device="cpu") -> dict:
-    """Read every tensor of a ``.safetensors`` file into a dict."""
-    with open(filename, "rb") as f:
-        data = f.read()
-    return _parse(memoryview(data), os.fspath(filename), device)
+    """Read every tensor of a ``.safetensors`` file into a dict.
+
+    The header is checked as the reference reader checks it (at most 100 MB, valid JSON, each
+    entry's dtype, shape and offsets consistent, the entries tiling the data exactly) before
+    any tensor memory is allocated; a malformed file raises ValueError.
+
+    Example:
+        >>> ember.safetensors.load_file("w.safetensors")["w"]
+        tensor([1., 1.])
+    """
+    path = os.fspath(filename)
+    st = os.stat(path)
+    if stat.S_ISDIR(st.st_mode):
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), path)
+    if not stat.S_ISREG(st.st_mode):
+        raise ValueError(f"{path}: not a regular file; safetensors files are read from disk")
+    with open(path, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        n = _header_length(f.read(8), size, path)
+        entries = _check_header(f.read(n), size - 8 - n, path)
+        body = f.read(size - 8 - n)
+    if len(body) != size - 8 - n:
+        raise ValueError(f"{path}: the file changed while it was read")
+    return _tensors(entries, memoryview(body), device)
 
 
 def _parse(buf: memoryview, name: str, device) -> dict:
-    if len(buf) < 8:
-        raise ValueError(f"{name}: too short to be a safetensors file ({len(buf)} bytes)")
-    (n,) = struct.unpack("<Q", buf[:8])
-    if n > _MAX_HEADER or 8 + n > len(buf):
-        raise ValueError(f"{name}: header length {n} is invalid for a file of {len(buf)} bytes")
+    n = _header_length(bytes(buf[:8]), len(buf), name)
+    entries = _check_header(bytes(buf[8:8 + n]), len(buf) - 8 - n, name)
+    return _tensors(entries, buf[8 + n:], device)
+
+
+def _header_length(head: bytes, size: int, name: str) -> int:
+    if len(head) < 8 or size < 8:
+        raise ValueError(f"{name}: too short to be a safetensors file ({size} bytes): header "
+                         "too small")
+    (n,) = struct.unpack("<Q", head)
+    if n > _MAX_HEADER:
+        raise ValueError(f"{name}: header too large ({n} bytes; the format allows at most "
+                         f"{_MAX_HEADER})")
+    if 8 + n > size:
+        raise ValueError(f"{name}: header length {n} is invalid for a file of {size} bytes")
+    return n
+
+
+def _is_count(v) -> bool:
+    return type(v) is int and v >= 0
+
+
+def _check_header(raw: bytes, body_len: int, name: str) -> list:
+    """``[(key, dtype, shape, begin, end)]`` sorted by offset, after every check the reference
+    reader makes; nothing is allocated for tensors before this returns."""
     try:
-        header = json.loads(bytes(buf[8:8 + n]).decode("utf-8"))
+        header = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise ValueError(f"{name}: the safetensors header is not valid JSON ({err})") from None
+    except RecursionError:
+        raise ValueError(f"{name}: the safetensors header is not valid JSON (nested too "
+                         "deeply)") from None
     if not isinstance(header, dict):
         raise ValueError(f"{name}: the safetensors header is not a JSON object")
-    body = buf[8 + n:]
-    out = {}
-    dev = Device(device)
+    entries = []
     for key, info in header.items():
         if key == "__metadata__":
+            if info is not None and not (isinstance(info, dict) and all(
+                    isinstance(v, str) for v in info.values())):
+                raise ValueError(f"{name}: __metadata__ must map strings to strings")
             continue
         try:
             dt = _FROM_CODE[info["dtype"]]
-            shape = tuple(int(s) for s in info["shape"])
-            begin, end = (int(v) for v in info["data_offsets"])
-        except (KeyError, TypeError, ValueError):
+            shape, offsets = info["shape"], info["data_offsets"]
+        except (KeyError, TypeError):
             raise ValueError(f"{name}: entry '{key}' is malformed or has an unknown dtype "
-                             f"({info!r})") from None
-        count = int(np.prod(shape)) if shape else 1
-        if begin < 0 or end > len(body) or end - begin != count * dt.itemsize:
-            raise ValueError(f"{name}: entry '{key}' has data_offsets [{begin}, {end}] that do "
-                             f"not fit its shape {list(shape)} and dtype {dt} in the file")
+                             f"({str(info)[:200]})") from None
+        if not (isinstance(shape, list) and all(map(_is_count, shape))):
+            raise ValueError(f"{name}: entry '{key}' has shape {str(shape)[:200]}; dimensions "
+                             "must be non-negative integers")
+        if not (isinstance(offsets, list) and len(offsets) == 2 and all(map(_is_count, offsets))):
+            raise ValueError(f"{name}: entry '{key}' has data_offsets {str(offsets)[:200]}; "
+                             "expected [begin, end] of non-negative integers")
+        entries.append((offsets[0], offsets[1], key, dt, tuple(shape)))
+    entries.sort(key=lambda e: (e[0], e[1]))
+    end_prev = 0
+    for begin, end, key, dt, shape in entries:
+        if begin != end_prev or end < begin:
+            raise ValueError(
+                f"{name}: entry '{key}' has data_offsets [{begin}, {end}]: invalid offset (the "
+                f"tensors must tile the data without gaps or overlaps; the previous one ends at "
+                f"{end_prev})")
+        if end > body_len:
+            raise ValueError(f"{name}: entry '{key}' has data_offsets [{begin}, {end}] past the "
+                             f"end of the data ({body_len} bytes); the file is truncated")
+        count = 1
+        for s in shape:
+            count *= s
+        if count * dt.itemsize != end - begin:
+            raise ValueError(
+                f"{name}: entry '{key}' has data_offsets [{begin}, {end}] ({end - begin} bytes) "
+                f"that do not fit its shape {list(shape)} and dtype {dt} "
+                f"({count * dt.itemsize} bytes)")
+        end_prev = end
+    if end_prev != body_len:
+        raise ValueError(f"{name}: the tensors' data_offsets cover {end_prev} bytes of data but "
+                         f"the file holds {body_len}: incomplete metadata, file not fully covered")
+    return entries
+
+
+def _tensors(entries: list, body: memoryview, device) -> dict:
+    out = {}
+    dev = Device(device)
+    for begin, end, key, dt, shape in entries:
         np_dt = dt.np_dtype.newbyteorder("<") if dt.itemsize > 1 else dt.np_dtype
         arr = np.frombuffer(body[begin:end], np_dt).astype(dt.np_dtype).reshape(shape)
         t = Tensor._make(arr, dt)

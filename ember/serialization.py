@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import os
 import pickle
+import warnings
 
 import numpy as np
 
 from . import _dtype as D
 from ._serialization.archive import read_archive, write_archive
-from ._serialization.unpickling import (
+from ._serialization.safe_globals import (
     add_safe_globals,
     clear_safe_globals,
     get_safe_globals,
@@ -32,6 +33,8 @@ def save(obj, f, pickle_module=None, pickle_protocol: int = DEFAULT_PROTOCOL,
     """Save an object (tensors, state dicts, nested containers) as a PyTorch checkpoint.
 
     Writing to a path is atomic: if anything fails, a previous file at that path is untouched.
+    Otherwise the result is what ``torch.save`` gives: a symlink is written through to its
+    target, an existing file keeps its mode, a new one gets the umask's.
 
     Example:
         >>> ember.save(model.state_dict(), "model_weights.pth")
@@ -41,23 +44,65 @@ def save(obj, f, pickle_module=None, pickle_protocol: int = DEFAULT_PROTOCOL,
     write_archive(obj, f, pickle_protocol)
 
 
+_TRUE = ("1", "y", "yes", "true")
+
+
+def _env_flag(*names) -> str | None:
+    """The first of ``names`` set to a true value (PyTorch's spellings), or None."""
+    for name in names:
+        if os.environ.get(name, "0").lower() in _TRUE:
+            return name
+    return None
+
+
+def _resolve_weights_only(weights_only, pickle_module) -> bool:
+    """``torch.load``'s rules: ``weights_only`` defaults to True unless a ``pickle_module`` is
+    given; ``TORCH_FORCE_WEIGHTS_ONLY_LOAD`` (or ``EMBER_FORCE_WEIGHTS_ONLY_LOAD``) forces it on
+    even over ``weights_only=False``; ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD`` (or
+    ``EMBER_FORCE_NO_WEIGHTS_ONLY_LOAD``) turns it off, with a warning, only where the call did
+    not pass ``weights_only``."""
+    not_set = weights_only is None
+    if not_set:
+        weights_only = pickle_module is None
+    force = _env_flag("TORCH_FORCE_WEIGHTS_ONLY_LOAD", "EMBER_FORCE_WEIGHTS_ONLY_LOAD")
+    force_no = _env_flag("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "EMBER_FORCE_NO_WEIGHTS_ONLY_LOAD")
+    if force and force_no:
+        raise RuntimeError(
+            f"Only one of `{force}` or `{force_no}` should be set, but both were set.")
+    if force:
+        weights_only = True
+    elif force_no and not_set:
+        warnings.warn(
+            f"Environment variable {force_no} detected, since the `weights_only` argument was "
+            "not explicitly passed to `ember.load`, forcing weights_only=False.",
+            UserWarning, stacklevel=3)
+        weights_only = False
+    if weights_only and pickle_module is not None:
+        raise RuntimeError("Can not safely load weights when explicit pickle_module is specified")
+    return bool(weights_only)
+
+
 def load(f, map_location=None, pickle_module=None, *, weights_only: bool | None = None,
          mmap: bool | None = None, **pickle_load_args):
     """Load a checkpoint written by ``ember.save`` or ``torch.save``.
 
-    By default (``weights_only=True``) only tensors, containers, numbers, strings and a short
-    list of safe types are rebuilt; anything else is refused before it can run. Pass
-    ``weights_only=False`` only for files you trust. ``map_location`` may be a device, a
-    string, a dict of location renames or a callable ``(tensor, location)``.
+    By default (``weights_only=True``) the file's pickle runs in a restricted interpreter that
+    rebuilds only tensors, containers, numbers, strings and PyTorch's short list of safe types
+    (plus what ``add_safe_globals`` allows); anything else is refused before it can run.
+    Pass ``weights_only=False`` only for files you trust. ``map_location`` may be a device, a
+    string, a dict of location renames or a callable ``(tensor, location)``. ``mmap=True``
+    maps storages copy-on-write: tensors are writable and the file never changes.
 
     Example:
         >>> model.load_state_dict(ember.load("model_weights.pth"))
     """
-    if weights_only is None:
-        weights_only = os.environ.get("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "0") not in ("1", "true")
+    weights_only = _resolve_weights_only(weights_only, pickle_module)
+    encoding = pickle_load_args.pop("encoding", "utf-8")
+    if pickle_load_args and weights_only:
+        warnings.warn("pickle_load_args only works if `weights_only=False`.", stacklevel=2)
     if isinstance(f, (str, os.PathLike)) and not os.path.exists(f):
         raise FileNotFoundError(f"[Errno 2] No such file or directory: '{os.fspath(f)}'")
-    return read_archive(f, map_location, bool(weights_only), bool(mmap))
+    return read_archive(f, map_location, weights_only, bool(mmap), encoding)
 
 
 def _rebuild_from_array(array, dtype_name: str, requires_grad: bool, cls_name: str = "Tensor"):

@@ -1,14 +1,24 @@
 """PyTorch's zip archive: writing it atomically, reading it (optionally memory-mapped), and
-clear errors for files that are not one."""
+clear errors for files that are not one.
+
+Reading checks what the file declares before acting on it: the source must be a regular file
+(or a seekable file object) starting with the zip or the legacy magic; a record's declared size
+must be what the pickle expects (a storage: exactly numel x itemsize) and plausible for its
+compressed size, and all records together may not inflate to more than
+``max(64 MiB, 100 x the archive's size)``, so a deflate bomb or overlapping records are refused
+before anything is inflated.
+"""
 
 from __future__ import annotations
 
+import errno
 import io
 import mmap
 import os
+import pickle
+import stat
 import struct
 import sys
-import tempfile
 import warnings
 import zipfile
 
@@ -16,8 +26,16 @@ import numpy as np
 
 from .. import _dtype as D
 from .._backend import Device, to_device_array
+from .atomic import atomic_write
 from .pickling import ArchivePickler
-from .unpickling import ArchiveUnpickler
+from .restricted import make_unpickler
+from .unpickling import StorageType
+
+ZIP_MAGIC = b"PK\x03\x04"
+_INFLATE_FLOOR = 64 << 20        # bytes any archive may inflate to
+_INFLATE_RATIO = 100             # ... or this many times its own size, whichever is more
+_DEFLATE_MAX_RATIO = 1032        # deflate cannot expand data more than this
+_SMALL_RECORD = 64               # byteorder, version: a few bytes
 
 
 def write_archive(obj, f, pickle_protocol: int = 2) -> None:
@@ -25,20 +43,7 @@ def write_archive(obj, f, pickle_protocol: int = 2) -> None:
     if isinstance(f, (str, os.PathLike)):
         path = os.fspath(f)
         folder = os.path.splitext(os.path.basename(path))[0] or "archive"
-        directory = os.path.dirname(os.path.abspath(path))
-        fd, tmp = tempfile.mkstemp(prefix=".ember-save-", dir=directory)
-        try:
-            with os.fdopen(fd, "wb") as out:
-                _write(obj, out, folder, pickle_protocol)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, path)  # the old file stays intact until the new one is complete
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
+        atomic_write(path, lambda out: _write(obj, out, folder, pickle_protocol))
     else:
         _write(obj, f, "archive", pickle_protocol)
 
@@ -57,6 +62,56 @@ def _write(obj, out, folder: str, protocol: int) -> None:
         z.writestr(f"{folder}/version", "3\n")
 
 
+def check_source(f, filename: str) -> str:
+    """``"zip"`` or ``"legacy"`` for a checkpoint; raises, before reading more than a few
+    bytes, for a directory, a device, a pipe, an unseekable stream or other data."""
+    if isinstance(f, (str, os.PathLike)):
+        st = os.stat(f)
+        if stat.S_ISDIR(st.st_mode):
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), filename)
+        if not stat.S_ISREG(st.st_mode):
+            raise RuntimeError(
+                f"{filename}: not a regular file ({_file_kind(st.st_mode)}); ember.load reads "
+                "checkpoint files and seekable file objects. Copy the data into a file or an "
+                "io.BytesIO first.")
+        with open(f, "rb") as fh:
+            head = fh.read(len(ZIP_MAGIC))
+    else:
+        try:
+            fileno = f.fileno()
+        except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+            fileno = None
+        if fileno is not None:
+            mode = os.fstat(fileno).st_mode
+            if not stat.S_ISREG(mode):
+                raise RuntimeError(f"{filename}: not a regular file ({_file_kind(mode)}); "
+                                   "load from a checkpoint file or an io.BytesIO")
+        try:
+            pos = f.tell()
+            f.seek(pos)
+        except (io.UnsupportedOperation, AttributeError) as err:
+            raise type(err)(f"{err}. You can only torch.load from a file that is seekable. "
+                            "Please pre-load the data into a buffer like io.BytesIO and try to "
+                            "load from it instead.") from None
+        head = f.read(len(ZIP_MAGIC))
+        f.seek(pos)
+    if head == ZIP_MAGIC:
+        return "zip"
+    from . import legacy
+
+    if legacy.is_legacy(f):
+        return "legacy"
+    raise RuntimeError(_not_zip_message(f, filename))
+
+
+def _file_kind(mode: int) -> str:
+    for test, kind in ((stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                       (stat.S_ISFIFO, "a pipe"), (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return kind
+    return "not a plain file"
+
+
 def _storage_dtype_np(dt: D.dtype):
     return dt.np_dtype
 
@@ -65,37 +120,88 @@ class _Reader:
     def __init__(self, f, filename: str, use_mmap: bool):
         self.filename = filename
         self._mm = None
+        self._fh = None
         try:
             if use_mmap:
                 if not isinstance(f, (str, os.PathLike)):
                     raise ValueError("mmap=True needs a file path, not a file object")
                 self._fh = open(f, "rb")
-                self._mm = mmap.mmap(self._fh.fileno(), 0, access=mmap.ACCESS_READ)
-                self.zip = zipfile.ZipFile(io.BytesIO(self._mm))
+                # Copy-on-write, as PyTorch's MAP_PRIVATE: tensors are writable, the file is
+                # never changed, and pages are read only when touched.
+                self._mm = mmap.mmap(self._fh.fileno(), 0, access=mmap.ACCESS_COPY)
+                self.zip = zipfile.ZipFile(self._fh)
+                self.size = len(self._mm)
             else:
                 self.zip = zipfile.ZipFile(f)
+                self.size = _size_of(f)
         except zipfile.BadZipFile:
+            self.close()
             raise RuntimeError(_not_zip_message(f, filename)) from None
         except (OSError, ValueError) as err:
+            self.close()
             if isinstance(err, FileNotFoundError):
                 raise
             raise RuntimeError(f"{filename}: cannot read the checkpoint ({err})") from None
+        # What the records may inflate to, all together (see the module docstring).
+        self._budget = max(_INFLATE_FLOOR, _INFLATE_RATIO * self.size)
         names = self.zip.namelist()
         if not names:
+            self.close()
             raise RuntimeError(f"{filename}: the zip archive is empty, not a checkpoint")
         self.prefix = names[0].split("/")[0]
         self.names = set(names)
-        big = self._read_optional("byteorder") == b"big"
+        big = self._read_optional("byteorder", _SMALL_RECORD) == b"big"
         self.byteorder = ">" if big else "<"
 
-    def _read_optional(self, name):
-        full = f"{self.prefix}/{name}"
-        return self.read(full) if full in self.names else None
+    def close(self):
+        for obj in (getattr(self, "zip", None), self._fh):
+            if obj is not None:
+                obj.close()
 
-    def read(self, full: str) -> bytes:
+    def _read_optional(self, name, most: int):
+        full = f"{self.prefix}/{name}"
+        return self.read(full, most=most) if full in self.names else None
+
+    def _check_declared(self, info: zipfile.ZipInfo, need: int | None = None,
+                        most: int | None = None) -> None:
+        """Refuse a record from what its zip entry declares, before inflating anything."""
+        name, where = info.filename, self.filename
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED) or \
+                info.flag_bits & 0x1:
+            raise RuntimeError(
+                f"{where}: record '{name}' is encrypted or compressed with zip method "
+                f"{info.compress_type}; checkpoints store records uncompressed (or deflated). "
+                "Re-save the file with ember.save or torch.save.")
+        if need is not None and info.file_size != need:
+            raise RuntimeError(
+                f"{where}: storage record {name.split('/', 1)[-1]} has {info.file_size} bytes "
+                f"but the checkpoint declares {need} bytes; the file is truncated or corrupt")
+        if most is not None and info.file_size > most:
+            raise RuntimeError(f"{where}: record '{name}' declares {info.file_size} bytes, "
+                               f"more than the {most} it can hold; the file is corrupt")
+        stored = info.compress_type == zipfile.ZIP_STORED
+        if info.compress_size > self.size or stored and info.compress_size != info.file_size \
+                or info.file_size > _DEFLATE_MAX_RATIO * info.compress_size + 1024:
+            raise RuntimeError(
+                f"{where}: record '{name}' declares {info.file_size} bytes from "
+                f"{info.compress_size} stored in a {self.size}-byte archive, which is "
+                "impossible; the file is truncated or corrupt")
+        if info.file_size > self._budget:
+            raise RuntimeError(
+                f"{where}: record '{name}' would inflate to {info.file_size} bytes, more than "
+                f"this {self.size}-byte archive can hold (its records may inflate to at most "
+                f"{_INFLATE_RATIO}x its size, or {_INFLATE_FLOOR >> 20} MiB); refusing a "
+                "possible decompression bomb. PyTorch writes records uncompressed: if you trust "
+                "the file, extract it and save the object again.")
+        self._budget -= info.file_size
+
+    def read(self, full: str, most: int | None = None) -> bytes:
         try:
-            return self.zip.read(full)
-        except (zipfile.BadZipFile, EOFError, OSError, ValueError, struct.error) as err:
+            info = self.zip.getinfo(full)
+            self._check_declared(info, most=most)
+            return self.zip.read(info)
+        except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError,
+                struct.error) as err:
             raise RuntimeError(f"{self.filename}: record '{full}' is unreadable: {err} "
                                "(the file is truncated or corrupt)") from None
 
@@ -109,14 +215,19 @@ class _Reader:
             raise RuntimeError(f"{self.filename}: storage data/{key} has an invalid size "
                                f"{numel!r}; the file is corrupt")
         need = numel * dt.itemsize
+        info = self.zip.getinfo(full)
+        self._check_declared(info, need)
         if self._mm is not None:
-            info = self.zip.getinfo(full)
             start = _data_offset(self._mm, info)
             if info.compress_type != zipfile.ZIP_STORED or start + info.file_size > len(self._mm):
                 raise RuntimeError(f"{self.filename}: record data/{key} cannot be mapped")
             raw = np.frombuffer(self._mm, np.uint8, count=info.file_size, offset=start)
         else:
-            raw = np.frombuffer(self.read(full), np.uint8)
+            try:
+                raw = np.frombuffer(self.zip.read(info), np.uint8)
+            except (zipfile.BadZipFile, EOFError, OSError, ValueError, struct.error) as err:
+                raise RuntimeError(f"{self.filename}: record '{full}' is unreadable: {err} "
+                                   "(the file is truncated or corrupt)") from None
         if raw.size != need:
             raise RuntimeError(
                 f"{self.filename}: storage record data/{key} has {raw.size} bytes but the "
@@ -128,6 +239,15 @@ class _Reader:
         elif self._mm is None:
             arr = arr.copy()  # own, writable memory
         return arr
+
+
+def _size_of(f) -> int:
+    if isinstance(f, (str, os.PathLike)):
+        return os.path.getsize(f)
+    pos = f.tell()
+    end = f.seek(0, io.SEEK_END)
+    f.seek(pos)
+    return end
 
 
 def _data_offset(mm, info: zipfile.ZipInfo) -> int:
@@ -160,6 +280,8 @@ def _not_zip_message(f, filename: str) -> str:
     if is_legacy_tar(f):
         return (f"{filename}: this is a tar checkpoint from PyTorch before 0.4, which ember "
                 "does not read; load it with torch and save it again with torch.save.")
+    if head[:4] == b"PK\x05\x06":
+        return f"{filename}: the zip archive is empty, not a checkpoint"
     if head[:2] == b"PK":
         return f"{filename}: the zip archive is truncated or corrupt"
     return f"{filename}: not a PyTorch checkpoint (expected a zip archive, found other data)"
@@ -185,17 +307,37 @@ def _target_device(location: str, map_location):
     return dev
 
 
-def read_archive(f, map_location=None, weights_only: bool = True, use_mmap: bool = False):
-    filename = os.fspath(f) if isinstance(f, (str, os.PathLike)) else getattr(f, "name", "<file>")
-    from . import legacy
+def read_archive(f, map_location=None, weights_only: bool = True, use_mmap: bool = False,
+                 encoding: str = "utf-8"):
+    filename = str(os.fspath(f) if isinstance(f, (str, os.PathLike))
+                   else getattr(f, "name", "<file>"))
+    if check_source(f, filename) == "legacy":  # torch.save(_use_new_zipfile_serialization=False)
+        from . import legacy
 
-    if legacy.is_legacy(f):  # torch.save(..., _use_new_zipfile_serialization=False)
-        return legacy.read_legacy(f, str(filename), map_location, weights_only, use_mmap)
-    reader = _Reader(f, str(filename), use_mmap)
+        return legacy.read_legacy(f, filename, map_location, weights_only, use_mmap, encoding)
+    reader = _Reader(f, filename, use_mmap)
+    try:
+        return _read_objects(reader, filename, map_location, weights_only, encoding)
+    finally:
+        reader.close()
+
+
+def _read_objects(reader, filename, map_location, weights_only, encoding):
     pkl_name = f"{reader.prefix}/data.pkl"
     if pkl_name not in reader.names:
         raise RuntimeError(f"{filename}: the archive has no data.pkl; not a PyTorch checkpoint")
     cache = {}
+
+    def persistent_load(pid):
+        if not (isinstance(pid, tuple) and len(pid) == 5 and pid[0] == "storage"):
+            raise pickle.UnpicklingError(
+                f"{filename}: unexpected persistent id {pid!r:.200}; only ('storage', type, "
+                "key, location, numel) records are allowed in a checkpoint")
+        _, stype, key, location, numel = pid
+        if not isinstance(stype, StorageType):
+            raise pickle.UnpicklingError(
+                f"{filename}: unknown storage type {stype!r:.100} for record data/{key!s:.100}")
+        return load_storage(stype.dtype, str(key), str(location), numel)
 
     def load_storage(dt, key, location, numel):
         if key not in cache:
@@ -213,12 +355,11 @@ def read_archive(f, map_location=None, weights_only: bool = True, use_mmap: bool
 
     data = reader.read(pkl_name)
     try:
-        return ArchiveUnpickler(io.BytesIO(data), load_storage, weights_only,
-                                str(filename)).load()
-    except (EOFError, IndexError, KeyError, TypeError, ValueError, AttributeError) as err:
-        import pickle
-
-        if isinstance(err, pickle.UnpicklingError):
-            raise
+        return make_unpickler(io.BytesIO(data), persistent_load, weights_only, filename,
+                              encoding, limit=len(data)).load()
+    except pickle.UnpicklingError:
+        raise
+    except (EOFError, IndexError, KeyError, TypeError, ValueError, AttributeError,
+            struct.error, RecursionError) as err:
         raise RuntimeError(f"{filename}: data.pkl is corrupt ({type(err).__name__}: {err})") \
             from None

@@ -11,8 +11,9 @@ The file is a run of pickles followed by raw storage bytes:
 5. the list of storage keys in the order their bytes follow,
 6. for each key: an 8-byte little-endian element count, then the elements (little-endian).
 
-The object pickle goes through the same ``ArchiveUnpickler`` as zip checkpoints, so the
-``weights_only`` allow-list applies unchanged. Storages are allocated while it is read (tensors
+The object pickle goes through the same unpicklers as zip checkpoints (with
+``weights_only=True``, the restricted interpreter of ``restricted.py``), and so do the header
+pickles, with no globals allowed at all. Storages are allocated while it is read (tensors
 are views of them, so views keep sharing memory) and filled from the bytes that follow.
 Files from before PyTorch 0.4 are tar archives; those are reported, not read.
 """
@@ -27,19 +28,13 @@ import sys
 
 import numpy as np
 
-from .unpickling import ArchiveUnpickler, StorageType
+from .restricted import load_plain, make_unpickler
+from .unpickling import StorageType
 
 MAGIC_NUMBER = 0x1950A86A20F9469CFC6C
 PROTOCOL_VERSION = 1001
 _CORRUPT = (EOFError, pickle.UnpicklingError, IndexError, KeyError, TypeError, ValueError,
             AttributeError, struct.error)
-
-
-class _PlainUnpickler(pickle.Unpickler):
-    """For the header pickles: numbers, strings and dicts only, no globals at all."""
-
-    def find_class(self, module, name):
-        raise pickle.UnpicklingError(f"unexpected global {module}.{name} in the file header")
 
 
 def _open(f):
@@ -58,7 +53,7 @@ def is_legacy(f) -> bool:
             head = fh.read(64)  # the magic number's pickle is 16 bytes in protocol 2
             if not head.startswith(b"\x80"):
                 return False
-            return _PlainUnpickler(io.BytesIO(head)).load() == MAGIC_NUMBER
+            return load_plain(io.BytesIO(head), "<header>") == MAGIC_NUMBER
         except Exception:
             return False
         finally:
@@ -85,11 +80,13 @@ def is_legacy_tar(f) -> bool:
             fh.close()
 
 
-class _LegacyUnpickler(ArchiveUnpickler):
-    """``ArchiveUnpickler`` (same allow-list) with the legacy six-field storage ids."""
+class _Storages:
+    """The legacy six-field storage ids: allocates each root storage once (its bytes are read
+    after the pickle) and hands out views of it."""
 
-    def __init__(self, file, weights_only: bool, filename: str, file_bytes: int | None):
-        super().__init__(file, None, weights_only, filename)
+    def __init__(self, weights_only: bool, filename: str, file_bytes: int | None):
+        self._weights_only = weights_only
+        self._filename = filename
         self.roots: dict = {}   # key -> (array, StorageType, location)
         self.views: dict = {}   # view key -> array (a slice of its root)
         # Storages are allocated before their bytes are read: their declared sizes together
@@ -102,15 +99,15 @@ class _LegacyUnpickler(ArchiveUnpickler):
             return pid[1]  # a whole-module save: the class (found through find_class)
         if not (isinstance(pid, tuple) and len(pid) == 6 and pid[0] == "storage"):
             raise pickle.UnpicklingError(
-                f"{name}: unexpected persistent id {pid!r}; only ('storage', ...) records are "
-                "allowed in a weights-only load of a legacy checkpoint")
+                f"{name}: unexpected persistent id {pid!r:.200}; only ('storage', ...) records "
+                "are allowed in a weights-only load of a legacy checkpoint")
         _, stype, key, location, numel, view = pid
         if not isinstance(stype, StorageType):
-            raise pickle.UnpicklingError(f"{name}: unknown storage type {stype!r} for storage "
-                                         f"{key!r}")
+            raise pickle.UnpicklingError(f"{name}: unknown storage type {stype!r:.100} for "
+                                         f"storage {key!r:.100}")
         if isinstance(numel, bool) or not isinstance(numel, int) or numel < 0:
-            raise pickle.UnpicklingError(f"{name}: storage {key!r} has an invalid size "
-                                         f"{numel!r}")
+            raise pickle.UnpicklingError(f"{name}: storage {key!r:.100} has an invalid size "
+                                         f"{numel!r:.100}")
         key = str(key)
         if key not in self.roots:
             nbytes = numel * stype.dtype.itemsize
@@ -124,19 +121,24 @@ class _LegacyUnpickler(ArchiveUnpickler):
         root = self.roots[key][0]
         if view is None:
             return root
+        if not (isinstance(view, tuple) and len(view) == 3):
+            raise pickle.UnpicklingError(f"{name}: storage view {view!r:.100} is malformed")
         view_key, offset, size = view
-        if not (isinstance(offset, int) and isinstance(size, int) and 0 <= offset and 0 <= size and
+        if not (type(offset) is int and type(size) is int and 0 <= offset and 0 <= size and
                 offset + size <= root.size):
             raise pickle.UnpicklingError(
-                f"{name}: storage view {view_key!r} (offset {offset!r}, size {size!r}) does not "
-                f"fit in storage {key!r} of {root.size} elements; the file is corrupt")
+                f"{name}: storage view {view_key!r:.100} (offset {offset!r:.50}, size "
+                f"{size!r:.50}) does not fit in storage {key!r} of {root.size} elements; the "
+                "file is corrupt")
         return self.views.setdefault(str(view_key), root[offset:offset + size])
 
 
 def _fill(fh, roots: dict, keys, filename: str) -> None:
     """Read each storage's count and bytes, in the order ``keys`` lists them, into place."""
-    if not isinstance(keys, list) or set(map(str, keys)) != set(roots):
-        missing = set(roots) - set(map(str, keys)) if isinstance(keys, list) else set(roots)
+    if not isinstance(keys, list) or not all(type(k) in (str, int) for k in keys) or \
+            set(map(str, keys)) != set(roots):
+        missing = set(roots) - set(map(str, keys)) if isinstance(keys, list) and \
+            all(type(k) in (str, int) for k in keys) else set(roots)
         raise RuntimeError(f"{filename}: the legacy checkpoint's storage list does not match "
                            f"its tensors (missing {sorted(missing)[:3]}); the file is corrupt")
     for key in keys:
@@ -170,7 +172,8 @@ def _bytes_after(fh) -> int | None:
         return None
 
 
-def read_legacy(f, filename: str, map_location, weights_only: bool, use_mmap: bool):
+def read_legacy(f, filename: str, map_location, weights_only: bool, use_mmap: bool,
+                encoding: str = "utf-8"):
     """Load a legacy checkpoint (see the module docstring for the layout)."""
     if use_mmap:
         raise RuntimeError(f"{filename}: mmap=True works only with zip checkpoints; this is a "
@@ -178,33 +181,37 @@ def read_legacy(f, filename: str, map_location, weights_only: bool, use_mmap: bo
     fh, own = _open(f)
     try:
         try:
-            magic = _PlainUnpickler(fh).load()
-            version = _PlainUnpickler(fh).load()
-            _PlainUnpickler(fh).load()  # system info: the data is little-endian regardless
+            magic = load_plain(fh, filename)
+            version = load_plain(fh, filename)
+            load_plain(fh, filename)  # system info: the data is little-endian regardless
         except _CORRUPT as err:
+            if "Weights only load failed" in str(err):
+                raise
             raise RuntimeError(f"{filename}: the legacy checkpoint header is truncated or "
                                f"corrupt ({type(err).__name__}: {err})") from None
         if magic != MAGIC_NUMBER:
             raise RuntimeError(f"{filename}: invalid magic number; corrupt file?")
         if version != PROTOCOL_VERSION:
-            raise RuntimeError(f"{filename}: invalid legacy protocol version: {version!r}")
-        unpickler = _LegacyUnpickler(fh, weights_only, filename, _bytes_after(fh))
+            raise RuntimeError(f"{filename}: invalid legacy protocol version: {version!r:.100}")
+        left = _bytes_after(fh)
+        storages = _Storages(weights_only, filename, left)
         try:
-            result = unpickler.load()
-            keys = _PlainUnpickler(fh).load()
+            result = make_unpickler(fh, storages.persistent_load, weights_only, filename,
+                                    encoding, limit=left).load()
+            keys = load_plain(fh, filename)
         except pickle.UnpicklingError as err:
             if "Weights only load failed" in str(err) or filename in str(err):
                 raise
             raise RuntimeError(f"{filename}: the legacy checkpoint is truncated or corrupt "
                                f"(UnpicklingError: {err})") from None
-        except _CORRUPT as err:
+        except (*_CORRUPT, RecursionError) as err:
             raise RuntimeError(f"{filename}: the legacy checkpoint is truncated or corrupt "
                                f"({type(err).__name__}: {err})") from None
-        _fill(fh, unpickler.roots, keys, filename)
+        _fill(fh, storages.roots, keys, filename)
     finally:
         if own:
             fh.close()
-    _relocate(unpickler.roots, map_location, filename)
+    _relocate(storages.roots, map_location, filename)
     return result
 
 

@@ -1,15 +1,22 @@
-"""Read PyTorch's ``data.pkl`` into ember objects, safely by default.
+"""Read PyTorch's ``data.pkl`` into ember objects.
 
-``weights_only=True`` (the default) resolves globals only from an allow-list: the rebuild
-functions, storage classes, dtypes, ``Size``, ``device``, ``OrderedDict`` and a few builtins,
-plus what the user adds with ``add_safe_globals``. Every callable a pickle can invoke (REDUCE,
-NEWOBJ, BUILD) must first be fetched by ``find_class``, so nothing outside the list can run.
+What a pickle may name and call: the rebuild functions (``torch._utils._rebuild_tensor_v2``
+and friends), storage classes, dtypes, ``torch.Size``, ``torch.device``, ``OrderedDict``,
+``Counter`` and four builtins (``set``, ``complex``, ``bytearray``, ``_codecs.encode``): PyTorch's
+default list, mapped onto ember's objects by ``allowed_globals()``. The functions here validate
+what they are given, since under ``weights_only=True`` (the default) their arguments come from
+an untrusted file; ``restricted.py`` is the interpreter that calls them.
+
+``weights_only=False`` uses ``ArchiveUnpickler``: Python's full pickle, with torch's names
+mapped onto ember's (``_torch_fallback``). Only for files you trust.
 """
 
 from __future__ import annotations
 
 import _compat_pickle
+import codecs
 import collections
+import functools
 import pickle
 
 import numpy as np
@@ -19,13 +26,16 @@ from .._backend import Device
 from .._storage import check_view_bounds
 from .._tensor import Size, Tensor
 from .pickling import STORAGE_NAMES
+from .safe_globals import (  # noqa: F401  (re-exported: ember.serialization imports them here)
+    add_safe_globals,
+    clear_safe_globals,
+    get_safe_globals,
+    safe_globals,
+    user_table,
+)
 
 STORAGE_DTYPES = {name: dt for dt, name in STORAGE_NAMES.items()}
 STORAGE_DTYPES["UntypedStorage"] = D.uint8
-
-_user_safe: dict = {}     # "module.name" -> object, from add_safe_globals
-_NEVER = ("sys", "os", "posix", "nt", "subprocess", "builtins.eval", "builtins.exec",
-          "builtins.__import__", "builtins.getattr", "builtins.open", "shutil", "socket")
 
 
 class StorageType:
@@ -38,20 +48,23 @@ class StorageType:
         return f"torch.{self.name}"
 
 
+def _corrupt(what: str) -> RuntimeError:
+    return RuntimeError(f"invalid tensor record: {what} (the checkpoint is truncated or corrupt)")
+
+
 def _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad=False,
                        backward_hooks=None, metadata=None):
     arr = storage
     if not isinstance(arr, np.ndarray) or arr.ndim != 1 or \
             not isinstance(size, (tuple, list, Size)) or not isinstance(stride, (tuple, list)):
-        raise RuntimeError(
-            f"invalid tensor record: storage {type(arr).__name__}, size {size!r}, stride "
-            f"{stride!r} (the checkpoint is corrupt)")
+        raise _corrupt(f"storage {type(arr).__name__}, size {size!r}, stride {stride!r}")
+    if not isinstance(requires_grad, bool):
+        raise _corrupt(f"requires_grad is {requires_grad!r}, not a bool")
     size, stride = tuple(size), tuple(stride)
     try:
         check_view_bounds(size, stride, storage_offset, arr.size, arr.itemsize)
     except RuntimeError as err:
-        raise RuntimeError(f"invalid tensor record: {err} (the checkpoint is truncated or "
-                           "corrupt)") from None
+        raise _corrupt(str(err)) from None
     if 0 in size:
         view = np.zeros(size, arr.dtype)
     else:
@@ -64,98 +77,221 @@ def _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad=Fals
     return t
 
 
+def _rebuild_tensor(storage, storage_offset, size, stride):
+    return _rebuild_tensor_v2(storage, storage_offset, size, stride)
+
+
 def _rebuild_tensor_v3(storage, storage_offset, size, stride, requires_grad, backward_hooks,
                        dtype, metadata=None):
-    arr = storage.view(dtype.np_dtype) if storage.dtype != dtype.np_dtype else storage
-    return _rebuild_tensor_v2(arr, storage_offset // 1, size, stride, requires_grad)
+    if not isinstance(dtype, D.dtype) or not isinstance(storage, np.ndarray):
+        raise _corrupt(f"dtype {dtype!r} over storage {type(storage).__name__}")
+    try:
+        arr = storage.view(dtype.np_dtype) if storage.dtype != dtype.np_dtype else storage
+    except ValueError as err:
+        raise _corrupt(f"a {storage.nbytes}-byte storage cannot hold {dtype}: {err}") from None
+    return _rebuild_tensor_v2(arr, storage_offset, size, stride, requires_grad)
 
 
-def _rebuild_parameter(data, requires_grad, backward_hooks=None, state=None):
+def _new_parameter(data=None, requires_grad=True):
     from ..nn.parameter import Parameter
 
+    if data is not None and not isinstance(data, Tensor) or not isinstance(requires_grad, bool):
+        raise _corrupt(f"Parameter({type(data).__name__}, requires_grad={requires_grad!r})")
     return Parameter(data, requires_grad)
 
 
-def _rebuild_parameter_with_state(data, requires_grad, backward_hooks, state):
-    p = _rebuild_parameter(data, requires_grad)
+def _rebuild_parameter(data, requires_grad, backward_hooks=None, state=None):
+    p = _new_parameter(data, requires_grad)
     if state:
-        p.__dict__.update(state if isinstance(state, dict) else {})
+        set_tensor_state(p, state)
     return p
 
 
+def _rebuild_parameter_with_state(data, requires_grad, backward_hooks, state):
+    return _rebuild_parameter(data, requires_grad, backward_hooks, state)
+
+
+def set_tensor_state(t: Tensor, state) -> None:
+    """Set the Python attributes a pickle saved with a tensor (``t.note = ...``), as
+    ``torch._utils._set_obj_state`` does, but never one of ember's own attributes: a file
+    cannot replace a tensor's data, dtype, grad or hooks this way."""
+    slots = None
+    if isinstance(state, tuple) and len(state) == 2:
+        state, slots = state
+    items = []
+    for part in (state, slots):
+        if part is None:
+            continue
+        if not isinstance(part, dict):
+            raise _corrupt(f"tensor state {type(part).__name__}, expected a dict")
+        items.extend(part.items())
+    for key, value in items:
+        if not isinstance(key, str) or key.startswith("__") or hasattr(type(t), key) or \
+                key in ("_data", "_dtype", "_requires_grad", "_version"):
+            raise pickle.UnpicklingError(
+                f"the checkpoint sets the attribute {key!r} of a tensor, which is part of the "
+                "tensor itself; only new attributes can be restored")
+        t.__dict__[key] = value
+
+
 def _rebuild_from_type_v2(func, new_type, args, state):
-    return func(*args)
+    if func not in _TENSOR_REBUILDS or not isinstance(args, tuple):
+        raise pickle.UnpicklingError(
+            f"_rebuild_from_type_v2 may only call a tensor rebuild function, not {func!r}")
+    ret = func(*args)
+    from ..nn.parameter import Parameter
+
+    if new_type is Parameter and type(ret) is not Parameter:
+        ret = Parameter(ret, ret.requires_grad)
+    elif isinstance(new_type, type) and issubclass(new_type, Tensor) and \
+            type(ret) is not new_type and new_type is not Parameter:
+        ret = new_type._make(ret._data, ret._dtype, ret._requires_grad)
+    elif not (isinstance(new_type, type) and issubclass(new_type, Tensor)):
+        raise pickle.UnpicklingError(f"_rebuild_from_type_v2 got {new_type!r}, which is not a "
+                                     "tensor type")
+    if state:
+        set_tensor_state(ret, state)
+    return ret
 
 
 def _device(spec, index=None):
     return Device(spec, index)
 
 
-def _allowed() -> dict:
+def _size(dims=()):
+    dims = tuple(dims)
+    if not all(isinstance(d, int) and not isinstance(d, bool) for d in dims):
+        raise _corrupt(f"torch.Size({list(dims)!r}) holds something other than ints")
+    return Size(dims)
+
+
+def _tensor_new(*args):
+    """``torch.Tensor()`` / ``torch.Tensor([data])`` from a pickle; never ``torch.Tensor(n)``,
+    which would allocate memory the file does not hold."""
+    if not args:
+        return Tensor()
+    if len(args) == 1 and type(args[0]) in (list, tuple):
+        return Tensor(list(args[0]))
+    raise pickle.UnpicklingError(
+        f"torch.Tensor{args!r} in a weights-only load: ember rebuilds torch.Tensor() and "
+        "torch.Tensor(data) only, not the size constructor")
+
+
+_TEXT_CODECS = ("latin1", "latin-1", "latin_1", "iso-8859-1", "utf-8", "utf8", "ascii")
+
+
+def _codecs_encode(text, encoding="latin1", errors="strict"):
+    """``_codecs.encode``, which protocol-2 pickles use for ``bytes``: text codecs only."""
+    if not isinstance(text, str) or not isinstance(encoding, str) or \
+            encoding.lower() not in _TEXT_CODECS or errors != "strict":
+        raise pickle.UnpicklingError(
+            f"_codecs.encode({type(text).__name__}, {encoding!r}) in a weights-only load: only "
+            "text encodings (latin1, utf-8, ascii) are allowed")
+    return codecs.encode(text, encoding)
+
+
+def _bytearray(source=b"", encoding=None):
+    """``bytearray`` as protocol 2 pickles it: from bytes, or from text and an encoding; never
+    ``bytearray(n)``, which would allocate memory the file does not hold."""
+    if isinstance(source, (bytes, bytearray)) and encoding is None:
+        return bytearray(source)
+    if isinstance(source, str) and isinstance(encoding, str):
+        return bytearray(_codecs_encode(source, encoding))
+    raise pickle.UnpicklingError(
+        f"bytearray({type(source).__name__}) in a weights-only load: only bytearray(bytes) and "
+        "bytearray(str, encoding) are allowed")
+
+
+def _complex(real=0, imag=0):
+    for v in (real, imag):
+        if type(v) not in (int, float, complex, str):
+            raise _corrupt(f"complex({type(real).__name__}, {type(imag).__name__})")
+    return complex(real, imag)
+
+
+def _get_layout(name):
+    """``torch.serialization._get_layout("torch.strided")``: ember's layout of that name."""
+    import ember
+
+    layout = getattr(ember, str(name).replace("torch.", "", 1), None) \
+        if isinstance(name, str) else None
+    if layout is None or type(layout).__name__ != "layout":
+        raise pickle.UnpicklingError(f"ember has no layout {name!r}")
+    return layout
+
+
+_TENSOR_REBUILDS = (_rebuild_tensor, _rebuild_tensor_v2, _rebuild_tensor_v3, _rebuild_parameter,
+                    _rebuild_parameter_with_state)
+
+# PyTorch allows these by default, but ember has nothing to rebuild them into.
+TORCH_ONLY = frozenset(
+    [f"torch._utils.{n}" for n in (
+        "_rebuild_qtensor", "_rebuild_sparse_tensor", "_rebuild_meta_tensor_no_storage",
+        "_rebuild_nested_tensor", "_rebuild_wrapper_subclass",
+        "_rebuild_device_tensor_from_numpy", "_rebuild_device_tensor_from_cpu_tensor")]
+    + [f"torch.{n}" for n in ("QInt32Storage", "QInt8Storage", "QUInt2x4Storage",
+                              "QUInt4x2Storage", "QUInt8Storage", "per_tensor_affine",
+                              "per_tensor_symmetric", "per_channel_affine",
+                              "per_channel_symmetric", "per_channel_affine_float_qparams")])
+
+
+@functools.lru_cache(maxsize=1)
+def allowed_globals() -> dict:
+    """PyTorch's default weights-only globals (``torch._weights_only_unpickler``), as ember
+    objects: ``"module.name" -> object``."""
+    from ..nn.parameter import Parameter
+
     table = {
         "collections.OrderedDict": collections.OrderedDict,
         "collections.Counter": collections.Counter,
-        "collections.defaultdict": collections.defaultdict,
+        "torch._utils._rebuild_tensor": _rebuild_tensor,
         "torch._utils._rebuild_tensor_v2": _rebuild_tensor_v2,
         "torch._utils._rebuild_tensor_v3": _rebuild_tensor_v3,
         "torch._utils._rebuild_parameter": _rebuild_parameter,
         "torch._utils._rebuild_parameter_with_state": _rebuild_parameter_with_state,
         "torch._tensor._rebuild_from_type_v2": _rebuild_from_type_v2,
+        "torch.serialization._get_layout": _get_layout,
         "torch.Size": Size,
         "torch.device": _device,
         "torch.Tensor": Tensor,
-        "torch.nn.parameter.Parameter": _rebuild_parameter,
-        "builtins.set": set, "builtins.frozenset": frozenset, "builtins.complex": complex,
-        "builtins.bytearray": bytearray, "builtins.slice": slice, "builtins.range": range,
+        "torch.nn.parameter.Parameter": Parameter,
+        "builtins.set": set, "builtins.complex": complex, "builtins.bytearray": bytearray,
         "_codecs.encode": _codecs_encode,
     }
     for name, dt in STORAGE_DTYPES.items():
         table[f"torch.{name}"] = StorageType(name, dt)
+    table["torch.storage.UntypedStorage"] = table["torch.UntypedStorage"]
     for dt in D.ALL_DTYPES:
         table[f"torch.{dt.name}"] = dt
     return table
 
 
-def _codecs_encode(text, encoding="latin1"):
-    import codecs
-
-    return codecs.encode(text, encoding)
-
-
 class ArchiveUnpickler(pickle.Unpickler):
-    """Unpickles ``data.pkl``; storages come from ``load_storage(dtype, key, location, numel)``."""
+    """``weights_only=False``: Python's full pickle (it can run code: trusted files only), with
+    torch's global names mapped onto ember's. Storages come from ``persistent_load(pid)``."""
 
-    def __init__(self, file, load_storage, weights_only: bool, filename: str):
-        super().__init__(file, encoding="utf-8")
-        self._load_storage = load_storage
-        self._weights_only = weights_only
+    def __init__(self, file, persistent_load, filename: str, encoding: str = "utf-8"):
+        super().__init__(file, encoding=encoding)
+        self._persistent = persistent_load
         self._filename = filename
-        self._table = _allowed()
 
     def find_class(self, module, name):
         # Protocol 2 pickles use Python 2 module names (__builtin__.set, copy_reg...).
+        module, name = _compat_pickle.NAME_MAPPING.get((module, name), (module, name))
         module = _compat_pickle.IMPORT_MAPPING.get(module, module)
         full = f"{module}.{name}"
-        if full in self._table:
-            return self._table[full]
-        if full in _user_safe:
-            return _user_safe[full]
-        if self._weights_only:
-            raise pickle.UnpicklingError(_refusal(full, self._filename))
+        table = allowed_globals()
+        if module.startswith("torch") and full in table:
+            return table[full]
+        user = user_table()
+        if full in user:
+            return user[full]
         if module.startswith("torch"):
             return _torch_fallback(module, name)
         return super().find_class(module, name)
 
     def persistent_load(self, pid):
-        if not (isinstance(pid, tuple) and len(pid) == 5 and pid[0] == "storage"):
-            raise pickle.UnpicklingError(
-                f"{self._filename}: unexpected persistent id {pid!r}; only ('storage', ...) "
-                "records are allowed in a checkpoint")
-        _, stype, key, location, numel = pid
-        if not isinstance(stype, StorageType):
-            raise pickle.UnpicklingError(
-                f"{self._filename}: unknown storage type {stype!r} for record data/{key}")
-        return self._load_storage(stype.dtype, str(key), str(location), numel)
+        return self._persistent(pid)
 
 
 def _torch_fallback(module, name):
@@ -171,61 +307,3 @@ def _torch_fallback(module, name):
         except (ImportError, AttributeError):
             continue
     raise pickle.UnpicklingError(f"ember has no equivalent of the torch global {module}.{name}")
-
-
-def _refusal(full: str, filename: str) -> str:
-    module, _, name = full.rpartition(".")
-    return (
-        f"Weights only load failed for {filename}: the file needs the global '{full}', which is "
-        "not on the list of allowed globals, so nothing from the file was run. If you trust "
-        "this file, either allow that global with "
-        f"`ember.serialization.add_safe_globals([{name}])` (after `from {module} import "
-        f"{name}`), or use `with ember.serialization.safe_globals([{name}]): ...`, or load with "
-        "`weights_only=False` (which can run arbitrary code: only for files you trust).")
-
-
-def add_safe_globals(objs) -> None:
-    """Allow these classes/functions in ``weights_only=True`` loads.
-
-    Example:
-        >>> ember.serialization.add_safe_globals([MyConfig])
-    """
-    for obj in objs:
-        if isinstance(obj, tuple):
-            obj, full = obj
-        else:
-            full = f"{obj.__module__}.{obj.__qualname__}"
-        if full.startswith(_NEVER) or full.split(".")[0] in ("sys", "os", "posix", "nt"):
-            raise pickle.UnpicklingError(f"{full} can never be allowed in a weights-only load")
-        _user_safe[full] = obj
-
-
-def get_safe_globals() -> list:
-    """The globals added with ``add_safe_globals`` (beyond ember's built-in allow-list).
-
-    Example:
-        >>> ember.serialization.get_safe_globals()
-        []
-    """
-    return list(_user_safe.values())
-
-
-def clear_safe_globals() -> None:
-    """Forget every global added with ``add_safe_globals``."""
-    _user_safe.clear()
-
-
-class safe_globals:
-    """Context manager allowing globals for ``weights_only`` loads inside its block."""
-
-    def __init__(self, objs):
-        self.objs = objs
-
-    def __enter__(self):
-        self._saved = dict(_user_safe)
-        add_safe_globals(self.objs)
-
-    def __exit__(self, *exc):
-        _user_safe.clear()
-        _user_safe.update(self._saved)
-        return False
