@@ -9,8 +9,10 @@ Sections, each run in its own process so one crash or hang costs only its own re
 ``ops`` (every op-table entry: forward in its dtypes and first-order gradients, sharded over
 processes), ``nn`` (the layers of ``tests/nn`` with torch's weights), ``optim`` (every
 optimizer configuration of ``tests/optim``), ``train`` (``python -m ember train --device cuda
---epochs 1``) and, after those, ``speed`` (MLP b512, CNN b64, Transformer step: ember vs
-PyTorch eager, alternating rounds, medians). Tolerances are the CPU tests' own.
+--epochs 1``; ``GPU_CHECK_TRAIN_ROOT`` names another ember checkout to run it from) and, after
+those, ``speed`` (MLP b512, CNN b64, Transformer step: ember vs PyTorch eager, alternating
+rounds, medians; plus diagnostics: one elementwise op, one GEMM, the MLP without its
+optimizer). Tolerances are the CPU tests' own.
 
 Every result is appended as one JSON line to ``OUT/results.jsonl`` the moment it is known, so
 a run cut short still leaves its data; ``OUT/summary.md`` is written at the end (or later with
@@ -84,12 +86,15 @@ def describe(err: BaseException) -> dict:
     """The exception's type and text, the innermost frame in ember and the innermost overall."""
     tb = traceback.extract_tb(err.__traceback__)
     where = last = ""
+    chain = []
     for fr in tb:
         rel = os.path.relpath(fr.filename, ROOT) if fr.filename.startswith(ROOT) else fr.filename
         if rel.startswith("ember" + os.sep):
             where = f"{rel}:{fr.lineno} {fr.name}"
+            chain.append(f"{rel[6:]}:{fr.lineno} {fr.name}")
         last = f"{os.path.basename(fr.filename)}:{fr.lineno} {fr.name}"
-    return {"error": f"{type(err).__name__}: {str(err)[:400]}", "where": where, "last": last}
+    return {"error": f"{type(err).__name__}: {str(err)[:400]}", "where": where, "last": last,
+            "chain": " < ".join(reversed(chain[-6:]))}
 
 
 class Mismatch(AssertionError):
@@ -244,45 +249,60 @@ def section_api(rec: Recorder, dev: str, deadline: float):
         return {}
 
     def tensor_basics():
+        """Each small tensor fact on its own, so one failure hides none of the others."""
         x = ember.arange(6.0).reshape(2, 3)
         g = x.to(dev)
-        assert g.device.type == dev.split(":")[0], g.device
         tg = torch.arange(6.0).reshape(2, 3).to(dev)
-        assert str(g.device) == str(tg.device), (str(g.device), str(tg.device))
-        assert repr(g) == repr(tg), (repr(g), repr(tg))
-        assert (g * 2).sum().item() == 30.0
-        assert g.tolist() == tg.tolist()
-        assert isinstance(g.sum().item(), float)
-        back = g.cpu()
-        assert back.device.type == "cpu" and back.numpy().tolist() == x.numpy().tolist()
-        info = {}
-        if on_gpu:
+        kind = dev.split(":")[0]
+
+        def raises(fn, types):
             try:
-                g.numpy()
-            except TypeError as err:
-                info["numpy_error"] = str(err)
-            else:
-                raise AssertionError(".numpy() on a cuda tensor did not raise TypeError")
-            try:
-                np.asarray(g)
-            except (TypeError, RuntimeError) as err:
-                info["asarray_error"] = f"{type(err).__name__}: {err}"
-            else:
-                raise AssertionError("np.asarray(cuda tensor) did not raise")
-            try:
-                g + x
-            except RuntimeError as err:
-                info["mixed_device_error"] = str(err)[:200]
-            else:
-                raise AssertionError("cuda + cpu tensor did not raise")
-            assert g.cuda() is g and x.cuda().device.type == "cuda"
-            assert g.is_cuda and not x.is_cuda
-            y = ember.zeros(3, device="cuda:0")
-            assert str(y.device) == "cuda:0", str(y.device)
+                fn()
+            except types as err:
+                return f"raised {type(err).__name__}: {str(err)[:160]}"
+            raise AssertionError("did not raise")
+
+        facts = {
+            "to_device": lambda: g.device.type == kind or g.device,
+            "device_str": lambda: str(g.device) == str(tg.device) or (str(g.device),
+                                                                       str(tg.device)),
+            "repr": lambda: repr(g) == repr(tg) or (repr(g), repr(tg)),
+            "item": lambda: (g * 2).sum().item() == 30.0 and isinstance(g.sum().item(), float),
+            "tolist": lambda: g.tolist() == tg.tolist() or g.tolist(),
+            "cpu_roundtrip": lambda: g.cpu().numpy().tolist() == x.numpy().tolist(),
+            "numpy_raises": lambda: raises(g.numpy, TypeError) if on_gpu else True,
+            "asarray_raises": lambda: raises(lambda: np.asarray(g), (TypeError, RuntimeError))
+            if on_gpu else True,
+            "mixed_device_raises": lambda: raises(lambda: g + x, RuntimeError)
+            if on_gpu else True,
+            "cuda_of_cuda_is_self": lambda: (g.cuda() is g) if on_gpu else True,
+            "cuda_method": lambda: x.cuda().device.type == "cuda" if on_gpu else True,
+            "is_cuda": lambda: (g.is_cuda and not x.is_cuda) if on_gpu else True,
+            "zeros_cuda0": lambda: (lambda d: d == (f"{kind}:0" if on_gpu else kind) or d)(
+                str(ember.zeros(3, device=f"{kind}:0" if on_gpu else kind).device)),
+            "grad_through_cpu": lambda: _grad_through_cpu(),
+        }
+
+        def _grad_through_cpu():
             w = ember.tensor([1.0, 2.0], device=dev, requires_grad=True)
             (w.cpu() * 3).sum().backward()
-            assert w.grad.device.type == "cuda", w.grad.device
             compare(w.grad, torch.tensor([3.0, 3.0], device=dev), 0, 0, "grad through .cpu()")
+            return True
+
+        info, bad = {}, []
+        for name, fn in facts.items():
+            try:
+                res = fn()
+            except Exception as err:
+                res = f"{type(err).__name__}: {str(err)[:200]}"
+                bad.append(name)
+            else:
+                if res is not True and not (isinstance(res, str) and res.startswith("raised ")):
+                    bad.append(name)
+            info[name] = res if res is not True else "ok"
+        if bad:
+            raise AssertionError(f"{', '.join(bad)}: " + json.dumps({k: info[k] for k in bad},
+                                                                   default=str)[:600])
         return info
 
     def dataloader_pin_memory():
@@ -551,7 +571,11 @@ def section_nn(rec: Recorder, dev: str, deadline: float):
 
     def build(make):
         torch.manual_seed(0)
-        t_mod, e_mod = make(torch.nn), make(ember.nn)
+        try:
+            t_mod = make(torch.nn)
+        except Exception as err:  # this torch lacks the layer or the argument: no oracle
+            raise _TorchFailed(err) from err
+        e_mod = make(ember.nn)
         state = t_mod.state_dict()
         e_mod.load_state_dict({k: ember.tensor(v.detach().cpu().numpy()) for k, v in
                                state.items()})
@@ -705,6 +729,8 @@ def section_nn(rec: Recorder, dev: str, deadline: float):
             with time_limit(CASE_LIMIT_S):
                 worst = thunk()
             rec.add(name, "pass", time_s=round(time.perf_counter() - t0, 3), max_err=worst)
+        except _TorchFailed as tf:
+            rec.add(name, "skip", reason="torch: " + describe(tf.err)["error"])
         except Exception as err:
             status = "fail" if isinstance(err, Mismatch) else (
                 "timeout" if isinstance(err, CaseTimeout) else "error")
@@ -796,7 +822,8 @@ def section_train(rec: Recorder, dev: str, deadline: float):
         out_dir = tempfile.mkdtemp()
         cmd = [sys.executable, "-m", "ember", "train", "--device", dev, "--epochs", "1",
                "--model", model, "--out-dir", os.path.join(out_dir, "run"), "--quiet"]
-        env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
+        root = os.environ.get("GPU_CHECK_TRAIN_ROOT", ROOT)  # another ember checkout
+        env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""),
                    EMBER_DEBUG="1")
         t0 = time.perf_counter()
         try:
@@ -807,7 +834,8 @@ def section_train(rec: Recorder, dev: str, deadline: float):
             acc = re.findall(r"acc(?:uracy)?[^0-9]*([0-9.]+)%?", "\n".join(tail))
             rec.add(f"ember train --model {model}", "pass" if proc.returncode == 0 else "error",
                     time_s=round(time.perf_counter() - t0, 2), rc=proc.returncode,
-                    command=" ".join(cmd[1:]), tail=tail[-12:], accuracy=acc[-1:] or None)
+                    command=" ".join(cmd[1:]), tail=tail[-12:], accuracy=acc[-1:] or None,
+                    ember_root=root)
         except subprocess.TimeoutExpired as err:
             rec.add(f"ember train --model {model}", "timeout",
                     time_s=round(time.perf_counter() - t0, 2), error=str(err)[:300])
@@ -877,7 +905,40 @@ def bench_transformer(lib, dev):
     return step
 
 
-SPEED = {"mlp b512 sgd": bench_mlp, "cnn b64": bench_cnn, "transformer b8 t32": bench_transformer}
+def bench_mlp_fwd_bwd(lib, dev, batch=512):
+    """Diagnostic: the MLP's forward and backward with an MSE loss, no optimizer."""
+    nn = lib.nn
+    lib.manual_seed(0)
+    model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(),
+                          nn.Linear(256, 10)).to(dev)
+    x = lib.tensor(np.random.default_rng(0).standard_normal((batch, 784)).astype(np.float32),
+                   device=dev)
+    target = lib.zeros(batch, 10, device=dev)
+
+    def step():
+        for p in model.parameters():
+            p.grad = None
+        ((model(x) - target) ** 2).mean().backward()
+    return step
+
+
+def bench_add(lib, dev, n=2 ** 20):
+    """Diagnostic: one elementwise op (launch and allocation overhead per op)."""
+    a, b = lib.ones(n, device=dev), lib.ones(n, device=dev)
+    return lambda: a + b
+
+
+def bench_matmul(lib, dev, n=4096):
+    """Diagnostic: one float32 GEMM (cuBLAS through CuPy vs PyTorch; TF32 off in both)."""
+    rng = np.random.default_rng(0)
+    a = lib.tensor(rng.standard_normal((n, n)).astype(np.float32), device=dev)
+    b = lib.tensor(rng.standard_normal((n, n)).astype(np.float32), device=dev)
+    return lambda: a @ b
+
+
+SPEED = {"mlp b512 sgd": bench_mlp, "cnn b64": bench_cnn, "transformer b8 t32": bench_transformer,
+         "diag: mlp b512 fwd+bwd mse": bench_mlp_fwd_bwd, "diag: a + b (1M fp32)": bench_add,
+         "diag: matmul 4096 fp32": bench_matmul}
 
 
 def section_speed(rec: Recorder, dev: str, deadline: float, rounds: int = 5):
@@ -889,35 +950,42 @@ def section_speed(rec: Recorder, dev: str, deadline: float, rounds: int = 5):
 
     import ember
 
+    set_oracle_precision(torch)
     e_sync, t_sync = synchronizer(dev)
-    per_workload = max(10.0, (deadline - time.time()) / len(SPEED))
+    per_workload = max(8.0, (deadline - time.time()) / len(SPEED))
     for name, build in SPEED.items():
         if time.time() > deadline:
             rec.add(name, "skip", reason="deadline")
             continue
         t_end = min(deadline, time.time() + per_workload)
-        try:
-            steps = {}
-            first = {}
-            for lib, sync in ((ember, e_sync), (torch, t_sync)):
-                step = build(lib, dev)
-                t0 = time.perf_counter()
-                step()
-                sync()
-                first[lib.__name__] = time.perf_counter() - t0
-                for _ in range(3):
+        steps, first, errors = {}, {}, {}
+        for lib, sync in ((ember, e_sync), (torch, t_sync)):
+            try:
+                with time_limit(CASE_LIMIT_S):
+                    step = build(lib, dev)
+                    t0 = time.perf_counter()
                     step()
-                sync()
-                t0 = time.perf_counter()
-                step()
-                sync()
-                steps[lib.__name__] = (step, sync, max(time.perf_counter() - t0, 1e-5))
-            # rounds of about 0.4 s, alternating: machine noise hits both alike
-            times = {"ember": [], "torch": []}
+                    sync()
+                    first[lib.__name__] = time.perf_counter() - t0
+                    for _ in range(3):
+                        step()
+                    sync()
+                    t0 = time.perf_counter()
+                    step()
+                    sync()
+                    steps[lib.__name__] = (step, sync, max(time.perf_counter() - t0, 1e-6))
+            except Exception as err:
+                errors[lib.__name__] = describe(err)
+        if not steps:
+            rec.add(name, "error", **errors.get("ember", {}), torch_error=errors.get("torch"))
+            continue
+        try:
+            # rounds of about 0.3 s, alternating: machine noise hits both alike
+            times = {k: [] for k in steps}
             host_only = []
             for _ in range(rounds):
                 for lib_name, (step, sync, one) in steps.items():
-                    n = max(1, min(200, int(0.4 / one)))
+                    n = max(1, min(500, int(0.3 / one)))
                     sync()
                     t0 = time.perf_counter()
                     for _ in range(n):
@@ -929,25 +997,29 @@ def section_speed(rec: Recorder, dev: str, deadline: float, rounds: int = 5):
                         host_only.append(t_host / n)
                 if time.time() > t_end:
                     break
-            e, t = statistics.median(times["ember"]), statistics.median(times["torch"])
-            # where ember's time goes: a profile of a few steps (Python time per function)
-            step = steps["ember"][0]
-            prof = cProfile.Profile()
-            prof.enable()
-            for _ in range(3):
-                step()
-            e_sync()
-            prof.disable()
-            buf = io.StringIO()
-            pstats.Stats(prof, stream=buf).sort_stats("tottime").print_stats(14)
-            top = [ln for ln in buf.getvalue().splitlines() if re.match(r"\s+\d", ln)][:14]
-            rec.add(name, "pass", ember_ms=e * 1e3, torch_ms=t * 1e3, ratio=e / t,
-                    ember_host_ms=statistics.median(host_only) * 1e3,
-                    first_step_ms={k: v * 1e3 for k, v in first.items()},
-                    rounds=len(times["ember"]), ember_rounds_ms=[x * 1e3 for x in times["ember"]],
-                    torch_rounds_ms=[x * 1e3 for x in times["torch"]], profile_top=top)
-            rec.log(f"{name}: ember {e * 1e3:.2f} ms, torch {t * 1e3:.2f} ms, "
-                    f"ratio {e / t:.2f}")
+            med = {k: statistics.median(v) * 1e3 for k, v in times.items()}
+            info = {"ember_ms": med.get("ember"), "torch_ms": med.get("torch"),
+                    "first_step_ms": {k: v * 1e3 for k, v in first.items()},
+                    "rounds_ms": {k: [x * 1e3 for x in v] for k, v in times.items()}}
+            if "ember" in med and "torch" in med:
+                info["ratio"] = med["ember"] / med["torch"]
+            if host_only:
+                info["ember_host_ms"] = statistics.median(host_only) * 1e3
+            if "ember" in steps:  # where ember's time goes: Python time per function
+                prof = cProfile.Profile()
+                prof.enable()
+                for _ in range(3):
+                    steps["ember"][0]()
+                e_sync()
+                prof.disable()
+                buf = io.StringIO()
+                pstats.Stats(prof, stream=buf).sort_stats("tottime").print_stats(14)
+                info["profile_top"] = [ln for ln in buf.getvalue().splitlines()
+                                       if re.match(r"\s+\d", ln)][:14]
+            if "ember" in errors:
+                info.update({"ember_" + k: v for k, v in errors["ember"].items()})
+            rec.add(name, "pass" if "ember" in steps else "error", **info)
+            rec.log(f"{name}: " + ", ".join(f"{k} {v:.3f} ms" for k, v in med.items()))
         except Exception as err:
             rec.add(name, "error", **describe(err))
 
@@ -957,12 +1029,14 @@ def section_speed(rec: Recorder, dev: str, deadline: float, rounds: int = 5):
 def environment(dev: str) -> dict:
     info = {"python": platform.python_version(), "numpy": np.__version__, "device": dev,
             "date": time.strftime("%Y-%m-%d %H:%M:%S")}
-    try:
-        info["ember_commit"] = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
-                                              capture_output=True, text=True).stdout.strip()
-    except OSError:
-        pass
-    info["ember_commit"] = info.get("ember_commit") or os.environ.get("EMBER_COMMIT", "unknown")
+    info["ember_commit"] = os.environ.get("EMBER_COMMIT")
+    if not info["ember_commit"]:
+        try:
+            info["ember_commit"] = subprocess.run(
+                ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                text=True).stdout.strip() or "unknown"
+        except OSError:
+            info["ember_commit"] = "unknown"
     try:
         import torch
 
@@ -1121,17 +1195,23 @@ def summarize(out: str) -> str:
         lines += ["", f"Op table: {len(by_op)} ops seen; {n_pass} pass every case, {n_bad} have "
                   "a failing case (the rest only skips: torch cannot run them on this device, "
                   "or the deadline)."]
-    speed = [r for r in recs if r["section"] == "speed" and r["status"] == "pass"]
+    speed = [r for r in recs if r["section"] == "speed" and ("torch_ms" in r or
+                                                              "ember_ms" in r)]
     if speed:
-        lines += ["", "## Speed (per training step, median of alternating rounds)", "",
+        def ms(v):
+            return f"{v:.3f}" if isinstance(v, (int, float)) else "—"
+        lines += ["", "## Speed (per step, median of alternating rounds)", "",
                   "| workload | ember ms | torch ms | ratio | ember host-side ms | first step "
-                  "ember / torch ms |", "| --- | --- | --- | --- | --- | --- |"]
+                  "ember / torch ms | ember error |", "| --- | --- | --- | --- | --- | --- | --- |"]
         for r in speed:
             fs = r.get("first_step_ms", {})
-            lines.append(f"| {r['name']} | {r['ember_ms']:.2f} | {r['torch_ms']:.2f} | "
-                         f"{r['ratio']:.2f} | {r['ember_host_ms']:.2f} | "
-                         f"{fs.get('ember', 0):.0f} / {fs.get('torch', 0):.0f} |")
+            lines.append(f"| {r['name']} | {ms(r.get('ember_ms'))} | {ms(r.get('torch_ms'))} | "
+                         f"{ms(r.get('ratio'))} | {ms(r.get('ember_host_ms'))} | "
+                         f"{ms(fs.get('ember'))} / {ms(fs.get('torch'))} | "
+                         f"{r.get('ember_error', '')[:90]} {r.get('ember_where', '')} |")
         for r in speed:
+            if not r.get("profile_top"):
+                continue
             lines += ["", f"Profile of 3 ember steps, {r['name']} (tottime order):", "```"]
             lines += r.get("profile_top", [])
             lines.append("```")
@@ -1148,6 +1228,8 @@ def summarize(out: str) -> str:
             names = sorted({r["name"] for r in rs})
             lines.append(f"- **{len(rs)}x** `{cause}`")
             lines.append(f"  - example: {rs[0].get('error', '')[:300]}")
+            if rs[0].get("chain"):
+                lines.append(f"  - ember frames, innermost first: {rs[0]['chain']}")
             lines.append(f"  - cases: {', '.join(names[:40])}"
                          + (f" … (+{len(names) - 40})" if len(names) > 40 else ""))
     skips = [r for r in recs if r["status"] == "skip"]
