@@ -40,6 +40,18 @@ def _like(coo: CooData, values, dtype, coalesced=None) -> SparseTensor:
     return out
 
 
+def uncoalesced(t: Tensor) -> Tensor:
+    """``t`` flagged uncoalesced when sparse (the payload's arrays shared): most of PyTorch's
+    sparse backward formulas build their gradient without the coalesced flag, whatever the
+    order of its entries."""
+    if not isinstance(t, SparseTensor) or not t._data.coalesced:
+        return t
+    coo = t._data
+    out = make_sparse(coo.indices, coo.values, coo.shape, False, t._dtype)
+    out._data._plans = coo._plans
+    return out
+
+
 def values_at(grad: Tensor, indices) -> Tensor:
     """The gradient's values at each of ``indices`` (``(nnz, *dense)``); ``grad`` is dense or
     sparse (absent entries give zeros)."""
@@ -54,7 +66,7 @@ def mask_like(grad: Tensor, coo: CooData) -> SparseTensor:
     """``grad`` restricted to the (coalesced) entries of ``coo``, as a sparse tensor."""
     idx = coo.coalesced_arrays()[0]
     vals = values_at(grad, idx)
-    out = make_sparse(idx, vals._data, coo.shape, True, vals._dtype)
+    out = make_sparse(idx, vals._data, coo.shape, False, vals._dtype)
     if coo.coalesced:
         out._data._plans = coo._plans
     return out
@@ -177,7 +189,7 @@ class Cast(SparseFunction):
 
     @staticmethod
     def backward(ctx, grad):
-        return grad.to(ctx.src), None
+        return uncoalesced(grad.to(ctx.src)), None
 
 
 # -- sums, scalings, transposes --------------------------------------------------------------
@@ -263,10 +275,10 @@ class Scale(SparseFunction):
     @staticmethod
     def backward(ctx, grad):
         if ctx.kind == "mul":
-            return grad * ctx.factor, None, None
+            return uncoalesced(grad * ctx.factor), None, None
         if ctx.kind == "div":
-            return grad / ctx.factor, None, None
-        return -grad, None, None
+            return uncoalesced(grad / ctx.factor), None, None
+        return uncoalesced(-grad), None, None
 
 
 def scale(s: SparseTensor, other, kind: str):
@@ -321,8 +333,8 @@ def transpose(s: SparseTensor, dim0: int, dim1: int, name: str):
 
 class SparseSum(SparseFunction):
     @staticmethod
-    def forward(ctx, s, dims, name):
-        ctx._name = name
+    def forward(ctx, s, dims, name, grad_kind):
+        ctx._name, ctx.grad_kind = name, grad_kind
         coo = s._data
         sd, shape = coo.sparse_dim, coo.shape
         idx, vals = coo.coalesced_arrays()
@@ -343,6 +355,9 @@ class SparseSum(SparseFunction):
     @staticmethod
     def backward(ctx, grad):
         idx, kept, sd, shape = ctx.idx, ctx.kept, ctx.sd, ctx.shape
+        if ctx.grad_kind == "dense":  # Tensor.sum(): the dense sum's rule (grad expanded)
+            full = np.ascontiguousarray(np.broadcast_to(grad._data, shape))
+            return dense_tensor(full, grad._dtype), None, None, None
         nnz = idx.shape[1]
         if not kept:
             g = np.broadcast_to(grad._data, (nnz,) + tuple(grad._data.shape))
@@ -351,16 +366,23 @@ class SparseSum(SparseFunction):
         for d in ctx.ddims:
             g = np.expand_dims(g, d - sd + 1)
         g = np.ascontiguousarray(np.broadcast_to(g, (nnz,) + tuple(shape[sd:])))
-        return make_sparse(idx, g, shape, True, grad._dtype), None, None
+        coalesced = ctx.grad_kind == "coalesced"
+        return make_sparse(idx, g, shape, coalesced, grad._dtype), None, None, None
 
 
-def sparse_sum(s: SparseTensor, dim=None, *, dtype=None):
+def sparse_sum(s: SparseTensor, dim=None, *, dtype=None, method=False):
+    """``torch.sparse.sum`` (a sum over every dim gives a coalesced sparse gradient, over some
+    dims an uncoalesced one), or with ``method`` ``Tensor.sum`` (a full sum's gradient is
+    dense, as the dense sum's rule gives it)."""
     from ._ops._core import wrap_dims
 
     if dtype is not None:
         s = s.to(D.to_dtype(dtype))
     dims = wrap_dims(dim, s.ndim)
-    return SparseSum.apply(s, dims, "SumBackward0" if dim is None else "SparseSumBackward0")
+    if dim is None:
+        return SparseSum.apply(s, dims, "SumBackward0", "dense" if method else "coalesced")
+    return SparseSum.apply(s, dims, "SumBackward1" if method else "SparseSumBackward0",
+                           "sparse")
 
 
 class SparseSoftmax(SparseFunction):
@@ -388,7 +410,7 @@ class SparseSoftmax(SparseFunction):
             gx = g - np.exp(y) * K.group_sum(ctx.key, g)
         else:
             gx = y * (g - K.group_sum(ctx.key, g * y))
-        return make_sparse(ctx.idx, _unsort(gx, ctx.order), ctx.coo.shape, True,
+        return make_sparse(ctx.idx, _unsort(gx, ctx.order), ctx.coo.shape, False,
                            grad._dtype), None, None
 
 
@@ -425,13 +447,13 @@ def _spmm_t(coo: CooData, g):
     return K.spmm(coo.col_plan(), coo.coalesced_arrays()[1], g, coo.shape[1])
 
 
-def _pattern_grad(s: SparseTensor, a, b) -> SparseTensor:
+def _pattern_grad(s: SparseTensor, a, b, coalesced=False) -> SparseTensor:
     """The gradient with respect to S on S's own entries: ``sum_f a[i, f] * b[j, f]`` at each
     coalesced entry (i, j)."""
     coo = s._data
     idx = coo.coalesced_arrays()[0]
     vals = K.rowwise_dot(a, b, idx[0], idx[1])
-    out = make_sparse(idx, _astype(vals, s._dtype), coo.shape, True, s._dtype)
+    out = make_sparse(idx, _astype(vals, s._dtype), coo.shape, coalesced, s._dtype)
     if coo.coalesced:
         out._data._plans = coo._plans
     return out
@@ -452,22 +474,34 @@ def _values_only(s: SparseTensor) -> bool:
 
 
 class SparseAddmm(SparseFunction):
-    """``torch.sparse.mm(S, X)``: S's gradient stays on S's entries."""
+    """``torch.sparse.addmm(mat, S, X, beta, alpha)`` and ``torch.sparse.mm(S, X)`` (``mat``
+    None): S's gradient stays on S's entries."""
 
     _name = "SparseAddmmBackward0"
 
     @staticmethod
-    def forward(ctx, s, x):
+    def forward(ctx, mat, s, x, beta, alpha):
         ctx.save_for_backward(s, x)
-        return dense_tensor(_spmm(s._data, x._data), x._dtype)
+        ctx.beta, ctx.alpha = beta, alpha
+        ctx.mat_shape = None if mat is None else mat._data.shape
+        out = _spmm(s._data, x._data)
+        if alpha != 1:
+            out *= alpha
+        if mat is not None and beta != 0:
+            out += mat._data if beta == 1 else beta * mat._data
+        return dense_tensor(out, x._dtype)
 
     @staticmethod
     def backward(ctx, grad):
+        from ._ops._core import unbroadcast
+
         s, x = ctx.saved_tensors
-        gs = _pattern_grad(s, grad._data, x._data) if ctx.needs_input_grad[0] else None
-        gx = dense_tensor(_spmm_t(s._data, grad._data), x._dtype) \
-            if ctx.needs_input_grad[1] else None
-        return gs, gx
+        need_mat, need_s, need_x = ctx.needs_input_grad[:3]
+        g = grad._data if ctx.alpha == 1 else grad._data * ctx.alpha
+        gm = unbroadcast(grad * ctx.beta, ctx.mat_shape) if need_mat else None
+        gs = _pattern_grad(s, g, x._data) if need_s else None
+        gx = dense_tensor(_spmm_t(s._data, g), x._dtype) if need_x else None
+        return gm, gs, gx, None, None
 
 
 class Mm(SparseFunction):
@@ -589,7 +623,7 @@ def sparse_mm(mat1, mat2, reduce=None):
     if isinstance(mat1, SparseTensor) and isinstance(mat2, Tensor) and \
             not isinstance(mat2, SparseTensor):
         _check_product(mat1, mat2)
-        return SparseAddmm.apply(mat1, mat2)
+        return SparseAddmm.apply(None, mat1, mat2, 1, 1)
     return mm(mat1, mat2)
 
 
@@ -627,3 +661,23 @@ def route_sparse(dense_fn):
         return dense_fn(*args, **kwargs)
 
     return fn
+
+
+def sparse_addmm(mat, mat1, mat2, beta=1.0, alpha=1.0):
+    """``torch.sparse.addmm``: ``beta * mat + alpha * (mat1 @ mat2)``, one node."""
+    if not isinstance(mat1, SparseTensor) or isinstance(mat2, SparseTensor):
+        raise unsupported("torch.sparse.addmm with a dense mat1 or a sparse mat2")
+    _check_product(mat1, mat2)
+    if not isinstance(mat, Tensor) or isinstance(mat, SparseTensor):
+        raise TypeError("torch.sparse.addmm: mat must be a dense tensor")
+    from ._ops._core import broadcast_shapes
+
+    out_shape = (mat1.shape[0], mat2.shape[1])
+    if broadcast_shapes(tuple(mat.shape), out_shape) != out_shape:
+        raise RuntimeError(f"The expanded size of the tensor ({out_shape[1]}) must match the "
+                           f"existing size ({mat.shape[-1]}) at non-singleton dimension 1.  "
+                           f"Target sizes: {list(out_shape)}.  Tensor sizes: "
+                           f"{list(mat.shape)}")
+    if mat._dtype is not mat1._dtype:
+        mat = mat.to(mat1._dtype)
+    return SparseAddmm.apply(mat, mat1, mat2, beta, alpha)

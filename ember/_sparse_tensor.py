@@ -383,6 +383,10 @@ class SparseTensor(Tensor):
 
         device, dtype, copy = _parse_to(args, dict(kwargs))
         if device is not None and device.type != "cpu":
+            if device.type == "cuda":
+                from ._backend import _require_cuda
+
+                _require_cuda(device)  # no GPU: the same error as a dense tensor's
             raise NotImplementedError(
                 f"Sparse COO tensors are CPU-only in ember (asked for device '{device}'); "
                 "keep the sparse tensor on the CPU, or move adj.to_dense() instead")
@@ -548,19 +552,20 @@ class SparseTensor(Tensor):
     def sub_(self, other, *, alpha=1):
         return self.add_(other, alpha=-alpha)
 
-    def mul_(self, other):
-        out = self.mul(other).detach()
+    def _scale_(self, other, kind):
+        with grad_mode.no_grad():
+            out = self.mul(other) if kind == "mul" else self.div(other)
         if out._dtype is not self._dtype:
             raise RuntimeError(f"result type {out._dtype} can't be cast to the desired output "
                                f"type {self._dtype}")
-        return self._in_place(out._data)
+        coo = out._data  # PyTorch's in-place scaling leaves the tensor flagged uncoalesced
+        return self._in_place(CooData(coo.indices, coo.values, coo.shape, False))
+
+    def mul_(self, other):
+        return self._scale_(other, "mul")
 
     def div_(self, other):
-        out = self.div(other).detach()
-        if out._dtype is not self._dtype:
-            raise RuntimeError(f"result type {out._dtype} can't be cast to the desired output "
-                               f"type {self._dtype}")
-        return self._in_place(out._data)
+        return self._scale_(other, "div")
 
     def zero_(self):
         coo = self._data
@@ -593,7 +598,7 @@ class SparseTensor(Tensor):
 
         if keepdim:
             raise unsupported("sum(keepdim=True)")
-        return sparse_sum(self, dim, dtype=dtype)
+        return sparse_sum(self, dim, dtype=dtype, method=True)
 
 
 # Tensor.T / mT are properties built on permute; a sparse tensor's are its 2-D transpose.

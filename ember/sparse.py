@@ -44,12 +44,7 @@ def addmm(mat: Tensor, mat1: Tensor, mat2: Tensor, *, beta=1.0, alpha=1.0) -> Te
         tensor([[3.],
                 [4.]])
     """
-    out = _sparse_ops.sparse_mm(mat1, mat2)
-    if alpha != 1:
-        out = out * alpha
-    if beta == 0:
-        return out
-    return out + (mat if beta == 1 else mat * beta)
+    return _sparse_ops.sparse_addmm(mat, mat1, mat2, beta, alpha)
 
 
 def sum(input: Tensor, dim=None, dtype=None) -> Tensor:
