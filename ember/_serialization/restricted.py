@@ -67,10 +67,6 @@ def _remaining(file) -> int | None:
         return None
 
 
-class _Refused(UnpicklingError):
-    """An opcode, global or operation that a weights-only load does not allow."""
-
-
 def weights_only_message(filename: str, core: str) -> str:
     """PyTorch's wording around an interpreter error (``torch.load``'s ``_get_wo_message``)."""
     if "was not an allowed global by default" in core:
@@ -142,7 +138,7 @@ class WeightsOnlyUnpickler:
                 self._user_types.add(id(obj))
 
     def _refuse(self, core: str):
-        raise _Refused(weights_only_message(self._filename, core))
+        raise UnpicklingError(weights_only_message(self._filename, core))
 
     # -- reading ----------------------------------------------------------------------------
     def _take(self, n: int) -> bytes:
@@ -162,6 +158,14 @@ class WeightsOnlyUnpickler:
 
     def load(self):
         """Read one pickle and return the object it describes."""
+        try:
+            return self._run()
+        except UnpicklingError as err:  # from a validating constructor: same wording
+            if str(err).startswith("Weights only load failed"):
+                raise
+            raise UnpicklingError(weights_only_message(self._filename, str(err))) from None
+
+    def _run(self):
         # The most frequent opcodes of a state dict are handled inline (reads short of the
         # file's end raise IndexError/struct.error/EOFError: the caller reports a corrupt file);
         # the rest go through the dispatch table, whose handlers may switch ``self.stack``.
@@ -222,7 +226,7 @@ class WeightsOnlyUnpickler:
         if isinstance(key, tuple):
             self._tuple_info(key)
 
-    def _tuple_info(self, t) -> tuple:
+    def _tuple_info(self, t, level: int = 0) -> tuple:
         """(elements hashed, nesting depth) of a tuple, memoized per object, so each tuple of
         the file is measured once however often it is used."""
         info = self._key_info.get(id(t))
@@ -231,18 +235,22 @@ class WeightsOnlyUnpickler:
         size, depth = 1, 1
         for x in t:
             if isinstance(x, tuple):
-                s, d = self._tuple_info(x)
+                if level >= _KEY_DEPTH_LIMIT:
+                    self._key_refused(f"more than {_KEY_DEPTH_LIMIT} deep")
+                s, d = self._tuple_info(x, level + 1)
                 size += s
                 depth = max(depth, d + 1)
             else:
                 size += 1
             if size > _KEY_SIZE_LIMIT or depth > _KEY_DEPTH_LIMIT:
-                self._refuse(f"a dict key or set element is a tuple nested {depth} deep with "
-                             f"more than {size} elements; hashing it could exhaust the stack "
-                             f"or run for hours (limits: {_KEY_DEPTH_LIMIT} deep, "
-                             f"{_KEY_SIZE_LIMIT} elements)")
+                self._key_refused(f"{depth} deep with more than {size - 1} elements")
         self._key_info[id(t)] = (t, size, depth)
         return size, depth
+
+    def _key_refused(self, what: str):
+        self._refuse(f"a dict key or set element is a tuple nested {what}; hashing it could "
+                     "exhaust the stack or run for hours (the limits are "
+                     f"{_KEY_DEPTH_LIMIT} levels and {_KEY_SIZE_LIMIT} elements)")
 
     def _set(self, items=()):
         if type(items) not in (list, tuple, set, dict):
@@ -356,10 +364,7 @@ class WeightsOnlyUnpickler:
         self.stack.append(kind(self._take(self._length(fmt, n))))
 
     def _get(self, idx):
-        try:
-            self.stack.append(self.memo[idx])
-        except KeyError:
-            raise UnpicklingError(f"Memo value not found at index {idx}") from None
+        self.stack.append(self.memo[idx])  # KeyError: a corrupt file
 
     def _put(self, idx):
         self.memo[idx] = self.stack[-1]
@@ -390,7 +395,7 @@ class WeightsOnlyUnpickler:
         name = self.stack.pop()
         module = self.stack.pop()
         if type(name) is not str or type(module) is not str:
-            raise UnpicklingError("STACK_GLOBAL requires str")
+            raise TypeError("STACK_GLOBAL requires str")
         self.stack.append(self._find_global(module, name))
 
     def _reduce(self):
@@ -403,7 +408,7 @@ class WeightsOnlyUnpickler:
                 msg += f" which belongs to {func.__self__!r}"
             self._refuse(msg)
         if type(args) is not tuple:
-            raise UnpicklingError(f"REDUCE arguments must be a tuple, got {type(args).__name__}")
+            raise TypeError(f"REDUCE arguments must be a tuple, got {type(args).__name__}")
         self.stack[-1] = call(*args)
 
     def _new(self, cls, args, kwargs=None):
@@ -412,7 +417,7 @@ class WeightsOnlyUnpickler:
             self._refuse("Can only create new object for nn.Parameter or classes allowlisted "
                          f"via `add_safe_globals` but got {cls!r}")
         if type(args) is not tuple or kwargs is not None and type(kwargs) is not dict:
-            raise UnpicklingError("NEWOBJ arguments must be a tuple (and keywords a dict)")
+            raise TypeError("NEWOBJ arguments must be a tuple (and keywords a dict)")
         if kwargs:
             if id(cls) not in self._user_types:
                 self._refuse(f"NEWOBJ_EX with keyword arguments for {cls!r}")
@@ -506,7 +511,7 @@ class WeightsOnlyUnpickler:
         items = self._pop_mark()
         target = self._dict_target("SETITEMS")
         if len(items) % 2:
-            raise UnpicklingError("SETITEMS needs key/value pairs")
+            raise ValueError("SETITEMS needs key/value pairs")
         for i in range(0, len(items), 2):
             key = items[i]
             if type(key) is not str:
