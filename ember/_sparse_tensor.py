@@ -129,6 +129,9 @@ class CooData:
                 and tuple(inputs[0].shape) == self.shape):
             dense = K.to_dense(self.indices, self.values, self.shape, self.plan())
             return np.add(inputs[0], dense, out=out)
+        # NaN/inf checks (detect_anomaly's) answer on the stored values
+        if ufunc in (np.isnan, np.isinf, np.isfinite) and method == "__call__" and out is None:
+            return ufunc(self.values)
         name = getattr(ufunc, "__name__", ufunc)
         raise unsupported(f"This operation (NumPy's {name} on the data)")
 

@@ -340,6 +340,17 @@ def test_gat_style_attention(torch):
         assert_same(e, t)
 
 
+def test_detect_anomaly_checks_sparse_gradients(torch):
+    with ember.autograd.detect_anomaly():
+        s = S(ember, requires_grad=True)
+        ember.sparse.mm(s, X(ember)).sum().backward()
+        assert s.grad.is_sparse
+        s = ember.sparse_coo_tensor([[0, 1]], [1.0, 2.0], (2,), requires_grad=True)
+        y = (s * float("inf")).to_dense()  # its gradient, 0 * inf at entry 0, is NaN
+        with pytest.raises(RuntimeError, match="'MulBackward0' returned nan values"):
+            (y * ember.tensor([0.0, 1.0])).sum().backward()
+
+
 def test_pickle_deepcopy_and_casts(torch):
     e, t = both(torch, S)
     assert_same(pickle.loads(pickle.dumps(e)), t)
