@@ -298,8 +298,9 @@ def _torch_fallback(module, name):
     """With weights_only=False, map other torch names onto ember's where they exist."""
     import importlib
 
-    path = "ember" + module[len("torch"):]
-    path = path.replace("ember.nn.modules.", "ember.nn.").replace("torchvision", "ember.vision")
+    # torch.nn.modules.<sub>.X is ember.nn.modules.<sub>.X: ember keeps PyTorch's module paths
+    path = ("ember.vision" + module[len("torchvision"):] if module.startswith("torchvision")
+            else "ember" + module[len("torch"):])
     for candidate in (path, "ember.nn", "ember"):
         try:
             obj = getattr(importlib.import_module(candidate), name)

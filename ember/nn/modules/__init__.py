@@ -1,26 +1,26 @@
-"""All ``ember.nn`` layers. nn part 2's families (conv, pooling, normalization, upsampling,
-RNNs, transformer) are imported when their files exist, so the rest works without them."""
-
-import importlib as _importlib
+"""All ``ember.nn`` layers, one file per family at PyTorch's module path: a class PyTorch
+defines in ``torch.nn.modules.<name>`` lives in ``ember.nn.modules.<name>`` (so whole-model
+pickles and ``add_safe_globals`` names resolve), and is re-exported here and by ``ember.nn``."""
 
 from .activation import *  # noqa: F401,F403
+from .batchnorm import *  # noqa: F401,F403
 from .container import *  # noqa: F401,F403
+from .conv import *  # noqa: F401,F403
 from .distance import *  # noqa: F401,F403
 from .dropout import *  # noqa: F401,F403
 from .flatten import *  # noqa: F401,F403
+from .fold import *  # noqa: F401,F403
+from .instancenorm import *  # noqa: F401,F403
 from .linear import *  # noqa: F401,F403
 from .loss import *  # noqa: F401,F403
 from .module import Module  # noqa: F401
+from .normalization import *  # noqa: F401,F403
+from .pixelshuffle import *  # noqa: F401,F403
+from .pooling import *  # noqa: F401,F403
+from .rnn import *  # noqa: F401,F403
 from .sparse import *  # noqa: F401,F403
+from .transformer import *  # noqa: F401,F403
+from .upsampling import *  # noqa: F401,F403
 
-_OPTIONAL = ["conv", "pooling", "normalization", "upsampling", "rnn", "transformer"]
-
-for _name in _OPTIONAL:
-    try:
-        _mod = _importlib.import_module(f"{__name__}.{_name}")
-    except ModuleNotFoundError as _err:
-        if _err.name != f"{__name__}.{_name}":
-            raise
-        continue
-    for _cls in getattr(_mod, "__all__", ()):
-        globals()[_cls] = getattr(_mod, _cls)
+# The families once imported only when present (kept for ember.nn's import of the name).
+_OPTIONAL = ("conv", "pooling", "normalization", "upsampling", "rnn", "transformer")

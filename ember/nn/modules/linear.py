@@ -79,6 +79,15 @@ class Linear(Module):
                 f"bias={self.bias is not None}")
 
 
+class NonDynamicallyQuantizableLinear(Linear):
+    """``Linear`` under the name PyTorch gives attention's output projection (same repr).
+
+    Example:
+        >>> NonDynamicallyQuantizableLinear(4, 2)(ember.randn(3, 4)).shape
+        torch.Size([3, 2])
+    """
+
+
 class LazyLinear(Linear):
     """A ``Linear`` whose ``in_features`` is taken from the first input it sees.
 

@@ -1,0 +1,137 @@
+"""Batch normalization: ``BatchNorm1d``/``2d``/``3d`` and their shared bases ``_NormBase`` (affine
+parameters, running statistics) and ``_BatchNorm``, at PyTorch's ``nn.modules.batchnorm``."""
+
+from __future__ import annotations
+
+from ... import _creation
+from ... import int64 as _int64
+from ..._tensor import Tensor
+from .. import functional as F
+from .. import init
+from ..parameter import Parameter
+from .module import Module
+
+__all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d"]
+
+
+def _affine_parameters(module: Module, shape, affine: bool, bias: bool, kw: dict) -> None:
+    """Register ``weight`` (and ``bias`` unless ``bias=False``) of ``shape``, or None for both
+    without ``affine``; values come from ``_reset_affine``."""
+    weight = Parameter(_creation.empty(shape, **kw)) if affine else None
+    module.register_parameter("weight", weight)
+    module.register_parameter("bias", Parameter(_creation.empty(shape, **kw))
+                              if affine and bias else None)
+
+
+def _reset_affine(module: Module) -> None:
+    """The norm layers' initial affine parameters: weight 1, bias 0."""
+    if module.weight is not None:
+        init.ones_(module.weight)
+    if module.bias is not None:
+        init.zeros_(module.bias)
+
+
+class _NormBase(Module):
+    """Shared state of batch and instance norm: affine parameters and running statistics."""
+
+    _version = 2  # state_dict metadata version, as PyTorch (num_batches_tracked appeared in 2)
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
+                 affine: bool = True, track_running_stats: bool = True, device=None,
+                 dtype=None, *, bias: bool = True) -> None:
+        super().__init__()
+        self.num_features = num_features
+        self.eps = eps
+        self.momentum = momentum
+        self.affine = affine
+        self.track_running_stats = track_running_stats
+        kw = {"device": device, "dtype": dtype}
+        _affine_parameters(self, num_features, affine, bias, kw)
+        if track_running_stats:
+            self.register_buffer("running_mean", _creation.zeros(num_features, **kw))
+            self.register_buffer("running_var", _creation.ones(num_features, **kw))
+            self.register_buffer("num_batches_tracked",
+                                 _creation.tensor(0, dtype=_int64, device=device))
+        else:
+            self.register_buffer("running_mean", None)
+            self.register_buffer("running_var", None)
+            self.register_buffer("num_batches_tracked", None)
+        self.reset_parameters()
+
+    def reset_running_stats(self) -> None:
+        if self.track_running_stats:
+            self.running_mean._data[...] = 0
+            self.running_var._data[...] = 1
+            self.num_batches_tracked._data[...] = 0
+            for t in (self.running_mean, self.running_var, self.num_batches_tracked):
+                t._version[0] += 1
+
+    def reset_parameters(self) -> None:
+        self.reset_running_stats()
+        _reset_affine(self)
+
+    def extra_repr(self) -> str:
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+                f"affine={self.affine}, bias={self.bias is not None}, "
+                f"track_running_stats={self.track_running_stats}")
+
+    def _factor(self) -> float:
+        """Count this training step and return the running-average factor (momentum=None
+        means a cumulative average: 1 / number of batches seen)."""
+        factor = 0.0 if self.momentum is None else self.momentum
+        if self.training and self.track_running_stats and self.num_batches_tracked is not None:
+            self.num_batches_tracked._data += 1
+            self.num_batches_tracked._version[0] += 1
+            if self.momentum is None:
+                factor = 1.0 / float(self.num_batches_tracked._data)
+        return factor
+
+
+class _BatchNorm(_NormBase):
+    _dims = (2, 3)
+
+    def _check_input_dim(self, input: Tensor) -> None:
+        if input.dim() not in self._dims:
+            want = " or ".join(f"{d}D" for d in self._dims)
+            raise ValueError(f"expected {want} input (got {input.dim()}D input)")
+
+    def forward(self, input: Tensor) -> Tensor:
+        self._check_input_dim(input)
+        if input.shape[1] != self.num_features:
+            raise ValueError(f"{self._get_name()}({self.num_features}) got an input with "
+                             f"{input.shape[1]} channels (shape {list(input.shape)}); "
+                             "num_features must equal the channel dimension (dim 1)")
+        factor = self._factor()
+        use_batch = self.training or (self.running_mean is None and self.running_var is None)
+        track = not self.training or self.track_running_stats
+        return F.batch_norm(input, self.running_mean if track else None,
+                            self.running_var if track else None, self.weight, self.bias,
+                            use_batch, factor, self.eps)
+
+
+class BatchNorm1d(_BatchNorm):
+    """Batch norm over ``(N, C)`` or ``(N, C, L)``.
+
+    Example:
+        >>> ember.nn.BatchNorm1d(3)(ember.randn(8, 3)).shape
+        torch.Size([8, 3])
+    """
+
+    _dims = (2, 3)
+
+
+class BatchNorm2d(_BatchNorm):
+    """Batch norm over ``(N, C, H, W)``; eval mode uses the running statistics.
+
+    Example:
+        >>> ember.nn.BatchNorm2d(3)(ember.randn(4, 3, 5, 5)).shape
+        torch.Size([4, 3, 5, 5])
+    """
+
+    _dims = (4,)
+
+
+class BatchNorm3d(_BatchNorm):
+    """Batch norm over ``(N, C, D, H, W)``."""
+
+    _dims = (5,)
