@@ -75,11 +75,12 @@ def _with_out(fn):
 
     @functools.wraps(fn)
     def op(*args, out=None, **kwargs):
-        result = fn(*args, **kwargs)
         if out is None:
-            return result
+            return fn(*args, **kwargs)
+        from ._autocast import run_without_autocast
         from ._ops._binary import finish_out
 
+        result = run_without_autocast(fn, *args, **kwargs)  # PyTorch: out= calls never autocast
         return finish_out(result, out, fn.__name__, *args)
 
     return op
@@ -108,8 +109,7 @@ _bind_sparse()
 for _name in ("mm", "matmul"):  # torch.mm(sparse, dense) and friends reach the sparse product
     globals()[_name] = _route_sparse(globals()[_name])
 
-from . import autograd, cuda
-from . import cpu
+from . import autograd, cpu, cuda
 from ._autocast import *
 from .amp import autocast
 

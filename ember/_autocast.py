@@ -148,6 +148,17 @@ def call(fn, name: str, *args, **kwargs):
         s.active = True
 
 
+def run_without_autocast(fn, *args, **kwargs):
+    """``fn(*args, **kwargs)`` with autocast off (PyTorch does not autocast calls that pass
+    ``out=``)."""
+    s = state
+    active, s.active = s.active, False
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        s.active = active
+
+
 def _tensors(args, kwargs):
     from ._tensor import Tensor
 

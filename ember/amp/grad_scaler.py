@@ -32,6 +32,9 @@ class _MultiDeviceReplicator:
 
 
 class OptState(Enum):
+    """Where an optimizer is in a scaler's iteration: READY, UNSCALED (``unscale_`` ran) or
+    STEPPED (``step`` ran); ``update`` returns every optimizer to READY."""
+
     READY = 0
     UNSCALED = 1
     STEPPED = 2

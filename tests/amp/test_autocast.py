@@ -376,3 +376,14 @@ def test_autocast_off_leaves_no_trace():
     assert (x @ x).dtype is ember.bfloat16  # a bfloat16 matmul stays bfloat16
     assert EF.linear(x, x, x[0]).dtype is ember.bfloat16
     assert EF.mse_loss(x, x).dtype is ember.bfloat16
+
+
+def test_calls_with_out_are_not_autocast(torch):
+    for L in (ember, torch):
+        a = L.tensor(A)
+        out = L.empty(4, 4)
+        with L.autocast("cpu"):
+            r = L.matmul(a, a, out=out)
+            assert r.dtype == L.float32 and (a @ a).dtype == L.bfloat16
+        exact = (L.tensor(A).double() @ L.tensor(A).double()).float()
+        assert float((out - exact).abs().max()) < 1e-5
