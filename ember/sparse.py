@@ -130,17 +130,34 @@ class check_sparse_tensor_invariants:
         return wrapper
 
 
+_WARNED: set = set()
+
+
+def _deprecated(form: str, modern: str) -> None:
+    """PyTorch's once-per-form warning for the legacy sparse constructors."""
+    if form not in _WARNED:
+        _WARNED.add(form)
+        import warnings
+
+        warnings.warn(f"torch.sparse.SparseTensor({form}, *, device=) is deprecated.  Please use "
+                      f"torch.sparse_coo_tensor({modern}dtype=, device=).", UserWarning,
+                      stacklevel=3)
+
+
 def _legacy(dtype: D.dtype, name: str):
     def ctor(*args, device=None):
         """Legacy sparse constructor."""
         if args and isinstance(args[0], Tensor):
+            # as in PyTorch, the values keep their own dtype
             indices, values = args[0], args[1]
-            size = args[2] if len(args) > 2 else None
-            if values.dtype is not dtype and values.dtype.category != dtype.category:
-                values = values.to(dtype)
-            return sparse_coo_tensor(indices, values, size, device=device)
+            if len(args) > 2:
+                _deprecated("indices, values, shape", "indices, values, shape, ")
+                return sparse_coo_tensor(indices, values, args[2], device=device)
+            _deprecated("indices, values", "indices, values, ")
+            return sparse_coo_tensor(indices, values, device=device)
         shape = tuple(args[0]) if len(args) == 1 and isinstance(args[0], (tuple, list, Size)) \
             else tuple(args)
+        _deprecated("shape", "shape, ")
         import numpy as np
 
         return sparse_coo_tensor(np.zeros((len(shape), 0), np.int64),

@@ -340,6 +340,35 @@ def test_gat_style_attention(torch):
         assert_same(e, t)
 
 
+def test_legacy_constructors_warn_once_and_keep_the_values_dtype(torch):
+    def run(L):
+        import ember.sparse as sparse_ns
+
+        if L is ember:
+            sparse_ns._WARNED.clear()
+        i = L.tensor([[0, 1], [1, 0]])
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            out = [L.sparse.FloatTensor(i, L.tensor([1, 2]), L.Size([2, 2])),
+                   L.sparse.FloatTensor(i, L.tensor([1.0, 2.0]), L.Size([2, 2])),
+                   L.sparse.DoubleTensor(i, L.tensor([1.0, 2.0])), L.sparse.DoubleTensor(2, 2)]
+        texts = [str(w.message).split(" (Triggered")[0] for w in caught
+                 if "deprecated" in str(w.message)]
+        return [str(t.dtype) for t in out], texts
+
+    e, t = both(torch, run)
+    assert e[0] == t[0]
+    # torch warns once per process (an earlier test may have used its warning up)
+    assert e[1] == [
+        "torch.sparse.SparseTensor(indices, values, shape, *, device=) is deprecated.  Please "
+        "use torch.sparse_coo_tensor(indices, values, shape, dtype=, device=).",
+        "torch.sparse.SparseTensor(indices, values, *, device=) is deprecated.  Please use "
+        "torch.sparse_coo_tensor(indices, values, dtype=, device=).",
+        "torch.sparse.SparseTensor(shape, *, device=) is deprecated.  Please use "
+        "torch.sparse_coo_tensor(shape, dtype=, device=)."]
+    assert set(t[1]) <= set(e[1])
+
+
 def test_detect_anomaly_checks_sparse_gradients(torch):
     with ember.autograd.detect_anomaly():
         s = S(ember, requires_grad=True)
