@@ -3,7 +3,8 @@
 A reader never sees half a file, and a failed or killed save leaves the old file intact. The
 result is what ``open(path, "wb")`` would give otherwise: a symlink is written through to its
 target (the link stays a link), an existing file keeps its mode (and, where permitted, its
-owner and group), a new file gets the mode the umask gives. Temporary files are named
+owner and group), a new file gets the mode the umask gives. A device or a pipe (``/dev/null``)
+is written to directly, never replaced; a directory raises as in ``torch.save``. Temporary files are named
 ``.ember-save-<host>-<pid>-<random>``; a save removes those of the same machine whose process
 no longer runs (left by a killed save), so they do not pile up.
 """
@@ -75,11 +76,12 @@ def atomic_write(path, write) -> None:
         old = os.stat(target)
     except FileNotFoundError:
         old = None
+    if old is not None and stat.S_ISDIR(old.st_mode):
+        raise RuntimeError(f"{os.fspath(path)}: open file failed with strerror: Is a directory")
     if old is not None and not stat.S_ISREG(old.st_mode):
-        raise IsADirectoryError(21, "Is a directory", os.fspath(path)) \
-            if stat.S_ISDIR(old.st_mode) else \
-            OSError(f"{os.fspath(path)} exists and is not a regular file; ember saves replace "
-                    "files only")
+        with open(target, "wb") as out:  # /dev/null, a pipe: written to, never replaced
+            write(out)
+        return
     clean_stale(folder)
     tmp = os.path.join(folder, f"{PREFIX}{_host_tag()}-{os.getpid()}-{secrets.token_hex(4)}")
     # A new file gets 0o666 less the umask, as open() gives; an existing one keeps its mode.
