@@ -219,7 +219,7 @@ def _is_submodule(name: str) -> bool:
         import os
 
         found = set()
-        for entry in os.scandir(__path__[0]):
+        for entry in os.scandir(os.path.dirname(__file__)):
             stem, ext = os.path.splitext(entry.name)
             if entry.is_dir():
                 if os.path.exists(os.path.join(entry.path, "__init__.py")):
