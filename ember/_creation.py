@@ -102,8 +102,36 @@ def _to_array(data, dtype: D.dtype | None) -> tuple:
         if arr.dtype == object:
             raise ValueError("expected a rectangular nested sequence of numbers")
     if arr.dtype != dt.np_dtype:
+        if dt.category == D._INT:
+            _check_fits(arr, dt)
         arr = _cast_like_torch(arr, dt)
     return arr, dt
+
+
+def _check_fits(arr: np.ndarray, dt: D.dtype, type_name: str | None = None) -> None:
+    """torch refuses numbers an integer dtype cannot hold (a tensor's cast wraps instead).
+
+    Unsigned types also take negative ints down to -max (they wrap: -1 -> 255), not floats.
+    ``type_name`` is the name torch's message uses (``tensor`` says uint8, ``full`` uint8_t).
+    """
+    info = np.iinfo(dt.np_dtype)
+    if arr.dtype == np.uint64:  # a Python int in [2**63, 2**64)
+        raise ValueError("Overflow when unpacking long long")
+    if arr.dtype.kind == "f":
+        ok = np.isfinite(arr).all() and (arr.size == 0 or (arr.min() >= info.min
+                                                          and arr.max() <= info.max))
+    elif arr.dtype.kind in "iu":
+        lo = -int(info.max) if info.min == 0 else int(info.min)
+        ok = arr.size == 0 or (int(arr.min()) >= lo and int(arr.max()) <= int(info.max))
+    else:
+        return
+    if not ok:
+        raise RuntimeError(f"value cannot be converted to type {type_name or dt.name} without "
+                           "overflow")
+
+
+# the C type names torch's factory messages use
+_C_NAMES = {"int32": "int"}
 
 
 def _ragged_message(data) -> str:
@@ -135,8 +163,9 @@ def _flat(xs):
 
 def _tensors_to_lists(x):
     if isinstance(x, Tensor):
-        if x.numel() != 1 and x.ndim:
-            return x.tolist()
+        if x.numel() != 1:  # torch converts each tensor in a list to a Python scalar
+            raise ValueError("only one element tensors can be converted to Python scalars; "
+                             "use ember.stack(tensors) to join whole tensors")
         return x.item()
     if isinstance(x, (list, tuple)):
         return [_tensors_to_lists(y) for y in x]
@@ -238,6 +267,11 @@ def _filled(shape, value, dtype, device, requires_grad):
         dt = D.get_default_dtype() if value is None else D.scalar_dtype(value)
     if _device(device).type == "meta":
         return _finish(meta_array(shape, dt.np_dtype), dt, "meta", requires_grad)
+    if dt.category == D._INT and isinstance(value, (int, float)) \
+            and not isinstance(value, builtins.bool):
+        _check_fits(np.asarray(value), dt, _C_NAMES.get(dt.name, dt.name + "_t"))
+        if value < 0 and np.iinfo(dt.np_dtype).min == 0:
+            value = int(value) + int(np.iinfo(dt.np_dtype).max) + 1  # -1 -> 255, as torch
     if value is None:
         arr = np.empty(shape, dt.np_dtype)
     elif value == 0 and not isinstance(value, builtins.bool):
@@ -302,8 +336,27 @@ def empty_strided(size, stride, *, dtype=None, layout=None, device=None, require
         >>> ember.empty_strided((2, 3), (3, 1)).shape
         torch.Size([2, 3])
     """
-    return empty(size=_sizes("empty_strided", (), size), dtype=dtype, device=device,
-                 requires_grad=requires_grad)
+    shape = _sizes("empty_strided", (), size)
+    _check_strides(shape, stride, D.to_dtype(dtype or D.get_default_dtype()).itemsize)
+    return empty(size=shape, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def _check_strides(shape: tuple, stride, itemsize: int) -> None:
+    """torch's checks of empty_strided's strides: the storage they span must be computable."""
+    stride = tuple(stride)
+    if len(stride) != len(shape):
+        raise RuntimeError(f"dimensionality of sizes ({len(shape)}) must match dimensionality "
+                           f"of strides ({len(stride)})")
+    for i, s in enumerate(stride):
+        if isinstance(s, bool) or not isinstance(s, (int, np.integer)):
+            raise TypeError(f"empty_strided(): argument 'stride' (position 2) must be tuple of "
+                            f"ints, but found element of type {type(s).__name__} at pos {i}")
+    if 0 in shape:
+        return
+    extent = 1 + sum((n - 1) * int(s) for n, s in zip(shape, stride))
+    if any(s < 0 and n > 1 for n, s in zip(shape, stride)) or extent * itemsize >= 2**63:
+        raise RuntimeError(f"Storage size calculation overflowed with sizes={list(shape)} and "
+                           f"strides={list(stride)}")
 
 
 def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None,
@@ -320,22 +373,32 @@ def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None,
                     out)
 
 
-def _like(t: Tensor, dtype, device):
+def _like(t: Tensor, dtype, device, fname: str = "zeros_like"):
+    if dtype is not None and not isinstance(dtype, D.dtype) and not any(
+            dtype is py for py in _PY_TYPES):
+        raise TypeError(f"{fname}(): argument 'dtype' must be torch.dtype, not "
+                        f"{type(dtype).__name__}")
+    if isinstance(dtype, type):  # torch reads Python's types as double precision
+        dtype = _PY_TYPES[dtype]
     return (D.to_dtype(dtype) if dtype is not None else t.dtype,
             device if device is not None else t.device)
+
+
+_PY_TYPES = {builtins.float: D.float64, builtins.int: D.int64, builtins.bool: D.bool,
+             builtins.complex: D.complex128}
 
 
 def zeros_like(input: Tensor, *, dtype=None, device=None, requires_grad=False,
                memory_format=None) -> Tensor:
     """Zeros with the shape, dtype and device of ``input``."""
-    dt, dev = _like(input, dtype, device)
+    dt, dev = _like(input, dtype, device, "zeros_like")
     return _filled(tuple(input.shape), 0, dt, dev, requires_grad)
 
 
 def ones_like(input: Tensor, *, dtype=None, device=None, requires_grad=False,
               memory_format=None) -> Tensor:
     """Ones with the shape, dtype and device of ``input``."""
-    dt, dev = _like(input, dtype, device)
+    dt, dev = _like(input, dtype, device, "ones_like")
     return _filled(tuple(input.shape), 1, dt, dev, requires_grad)
 
 
@@ -347,7 +410,7 @@ def empty_like(input: Tensor, *, dtype=None, device=None, requires_grad=False,
         >>> ember.empty_like(ember.zeros(2, 3)).shape
         torch.Size([2, 3])
     """
-    dt, dev = _like(input, dtype, device)
+    dt, dev = _like(input, dtype, device, "empty_like")
     return _filled(tuple(input.shape), None, dt, dev, requires_grad)
 
 
@@ -359,7 +422,7 @@ def full_like(input: Tensor, fill_value, *, dtype=None, device=None, requires_gr
         >>> ember.full_like(ember.zeros(2), 7.0)
         tensor([7., 7.])
     """
-    dt, dev = _like(input, dtype, device)
+    dt, dev = _like(input, dtype, device, "full_like")
     return _filled(tuple(input.shape), fill_value, dt, dev, requires_grad)
 
 

@@ -121,3 +121,93 @@ def test_out_argument_resizes_with_warning(torch):
     empty = ember.empty(0)
     ember.mul(ember.ones(2, 2), 3, out=empty)
     assert tuple(empty.shape) == (2, 2)
+
+
+# -- hostile inputs found by the issue 11 fuzz: PyTorch's exception (type and message) ---------
+
+def _pool(name, **kw):
+    nd = int(name[-2])
+    return lambda L: getattr(L.nn.functional, name)(L.ones(1, 1, *(6,) * nd), **kw)
+
+
+HOSTILE_CASES = [
+    ("embedding_negative_index",
+     lambda L: L.nn.functional.embedding(L.tensor([-1]), L.ones(3, 2))),
+    ("pow_bool_tensor", lambda L: L.pow(L.tensor([True]), L.tensor([True]))),
+    ("pow_number_bool_tensor", lambda L: L.pow(True, L.tensor([True]))),
+    ("atan2_number_other", lambda L: L.atan2(L.ones(2), 0)),
+    ("tensor_of_multi_element_tensors", lambda L: L.tensor([L.ones(2), L.ones(2)])),
+    ("tensor_uint8_overflow", lambda L: L.tensor([300], dtype=L.uint8)),
+    ("tensor_int8_overflow", lambda L: L.tensor([[1, -129]], dtype=L.int8)),
+    ("tensor_int32_float_overflow", lambda L: L.tensor(1e20, dtype=L.int32)),
+    ("tensor_uint8_negative_float", lambda L: L.tensor([-1.0], dtype=L.uint8)),
+    ("tensor_int64_nan", lambda L: L.tensor([float("nan")], dtype=L.int64)),
+    ("tensor_of_tensor_overflow", lambda L: L.tensor([L.tensor(300)], dtype=L.uint8)),
+    ("full_uint8_overflow", lambda L: L.full((2,), 300, dtype=L.uint8)),
+    ("full_int32_overflow", lambda L: L.full((2,), 2**40, dtype=L.int32)),
+    ("zeros_like_str_dtype", lambda L: L.zeros_like(L.ones(2), dtype="float")),
+    ("empty_like_str_dtype", lambda L: L.empty_like(L.ones(2), dtype="int64")),
+    ("empty_strided_negative_stride", lambda L: L.empty_strided((2, 2), (1, -1))),
+    ("empty_strided_huge_stride", lambda L: L.empty_strided((3,), (2**62,))),
+    ("empty_strided_stride_length", lambda L: L.empty_strided((2,), (1, 1))),
+    ("conv_transpose2d_negative_dilation", lambda L: L.nn.functional.conv_transpose2d(
+        L.ones(1, 1, 3, 3), L.ones(1, 1, 2, 2), dilation=-1)),
+    ("conv_transpose2d_zero_dilation", lambda L: L.nn.functional.conv_transpose2d(
+        L.ones(1, 1, 3, 3), L.ones(1, 1, 2, 2), dilation=0)),
+    ("conv_transpose2d_negative_output_padding", lambda L: L.nn.functional.conv_transpose2d(
+        L.ones(1, 1, 3, 3), L.ones(1, 1, 2, 2), output_padding=-1)),
+    ("conv_transpose2d_zero_groups", lambda L: L.nn.functional.conv_transpose2d(
+        L.ones(1, 2, 3, 3), L.ones(2, 2, 2, 2), groups=0)),
+    ("conv_transpose2d_huge_stride", lambda L: L.nn.functional.conv_transpose2d(
+        L.ones(1, 1, 3, 3), L.ones(1, 1, 2, 2), stride=10**12)),
+    ("conv2d_zero_groups_before_dilation", lambda L: L.nn.functional.conv2d(
+        L.ones(1, 2, 3, 3), L.ones(2, 2, 2, 2), dilation=-1, groups=0)),
+    ("conv2d_groups_above_weight", lambda L: L.nn.functional.conv2d(
+        L.ones(1, 2, 3, 3), L.ones(2, 2, 2, 2), groups=3)),
+    ("max_pool2d_huge_stride", _pool("max_pool2d", kernel_size=2, stride=10**12)),
+    ("max_pool2d_negative_stride", _pool("max_pool2d", kernel_size=2, stride=-1)),
+    ("max_pool2d_negative_padding", _pool("max_pool2d", kernel_size=2, padding=-1)),
+    ("max_pool2d_negative_dilation", _pool("max_pool2d", kernel_size=2, dilation=-1)),
+    ("max_pool2d_zero_kernel", _pool("max_pool2d", kernel_size=0)),
+    ("max_pool2d_negative_kernel", _pool("max_pool2d", kernel_size=-1)),
+    ("max_pool2d_pad_over_half_kernel", _pool("max_pool2d", kernel_size=2, padding=2,
+                                              dilation=3)),
+    ("max_pool3d_negative_dilation", _pool("max_pool3d", kernel_size=2, dilation=-1)),
+    ("max_pool1d_negative_stride", _pool("max_pool1d", kernel_size=2, stride=-1)),
+    ("max_pool1d_zero_kernel", _pool("max_pool1d", kernel_size=0)),
+    ("max_pool1d_output_too_small", _pool("max_pool1d", kernel_size=7)),
+    ("avg_pool2d_zero_kernel", _pool("avg_pool2d", kernel_size=0)),
+    ("avg_pool2d_negative_kernel", _pool("avg_pool2d", kernel_size=-1)),
+    ("avg_pool2d_negative_padding", _pool("avg_pool2d", kernel_size=2, padding=-1)),
+    ("avg_pool1d_negative_stride", _pool("avg_pool1d", kernel_size=2, stride=-1)),
+    ("avg_pool1d_kernel_over_input", _pool("avg_pool1d", kernel_size=7)),
+    ("avg_pool3d_kernel_over_input", _pool("avg_pool3d", kernel_size=7)),
+    ("avg_pool3d_negative_stride", _pool("avg_pool3d", kernel_size=2, stride=-1)),
+    ("lp_pool2d_negative_stride", lambda L: L.nn.functional.lp_pool2d(
+        L.ones(1, 1, 6, 6), 2, 2, stride=-1)),
+]
+
+
+@pytest.mark.parametrize("name,fn", HOSTILE_CASES, ids=[c[0] for c in HOSTILE_CASES])
+def test_hostile_input_error_matches_torch(torch, name, fn):
+    with pytest.raises(Exception) as t_err:
+        fn(torch)
+    with pytest.raises(type(t_err.value)) as e_err:
+        fn(ember)
+    t_msg = str(t_err.value).split("\n")[0].strip()
+    assert str(e_err.value).startswith(t_msg[:60]), (str(e_err.value), t_msg)
+
+
+def test_hostile_inputs_torch_accepts_give_torch_values(torch):
+    # values where torch does not raise: bool ** bool stays bool, unsigned ints wrap negatives
+    b = [True, False]
+    for exp in (True, False):
+        got, want = ember.tensor(b) ** exp, torch.tensor(b) ** exp
+        assert got.dtype.name == "bool" and got.tolist() == want.tolist()
+    assert ember.tensor([-1], dtype=ember.uint8).tolist() == [255]
+    assert ember.full((1,), -1, dtype=ember.uint8).tolist() == [255]
+    assert ember.tensor([ember.ones(1), ember.ones(1)]).tolist() == [1.0, 1.0]
+    assert ember.zeros_like(ember.ones(2), dtype=float).dtype is ember.float64
+    assert ember.empty_strided((1, 2), (-1, 1)).shape == (1, 2)  # size 1: stride unused
+    x = ember.ones(1, 1, 6)
+    assert ember.nn.functional.max_pool1d(x, 2, stride=10**12).shape == (1, 1, 1)

@@ -58,6 +58,7 @@ def atan2(input: Tensor, other: Tensor, *, out=None) -> Tensor:
         tensor([2.3562])
     """
     require_tensor(input, "atan2")
+    require_tensor(other, "atan2", "other", 2)
     result = binary(Atan2, input, other, compute=_float_dtype(input, other))
     return finish_out(result, out, "atan2", input, other)
 

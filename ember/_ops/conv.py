@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _autocast
-from .._autocast import state as _amp
+from .._autocast import hot as _amp
 from .._tensor import Tensor
 from ..autograd import grad_mode
 from ._conv_kernels import _conv_backward_raw, _conv_input_raw, _conv_raw, _conv_weight_raw
@@ -159,12 +159,15 @@ def _convnd(input, weight, bias, stride, padding, dilation, groups, nd: int, nam
         input = input.unsqueeze(0)
     stride = _tuple(stride, nd, "stride")
     dilation = _tuple(dilation, nd, "dilation")
-    if any(s <= 0 for s in stride):
-        raise RuntimeError("non-positive stride is not supported")
-    if any(d <= 0 for d in dilation):
-        raise RuntimeError("dilation should be greater than zero")
     if groups <= 0:
         raise RuntimeError("non-positive groups is not supported")
+    if any(s <= 0 for s in stride):
+        raise RuntimeError("non-positive stride is not supported")
+    if any(d < 0 for d in dilation):
+        raise RuntimeError("dilation should be greater than zero")
+    if any(d == 0 for d in dilation):
+        shown = [1, *dilation] if nd == 1 else list(dilation)  # torch runs 1-d as 2-d
+        raise RuntimeError(f"dilation should be greater than zero, but got {shown}")
     ksize = weight.shape[2:]
     if isinstance(padding, str):
         if padding == "valid":
@@ -180,11 +183,16 @@ def _convnd(input, weight, bias, stride, padding, dilation, groups, nd: int, nam
         p = _tuple(padding, nd, "padding")
         if any(v < 0 for v in p):
             raise RuntimeError("negative padding is not supported")
+        if any(v > _INT_MAX for v in p):
+            raise RuntimeError("value cannot be converted to type int without overflow")
         pad = tuple((v, v) for v in p)
     o = weight.shape[0]
+    if o < groups:
+        raise RuntimeError(f"Given groups={groups}, expected weight to be at least {groups} at "
+                           f"dimension 0, but got weight of size {list(weight.shape)} instead")
     if o % groups:
         raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by {groups} "
-                           f"at dimension 0, but got weight of size [{list(weight.shape)}] "
+                           f"at dimension 0, but got weight of size {list(weight.shape)} "
                            "instead")
     if input.shape[1] != weight.shape[1] * groups:
         raise RuntimeError(
@@ -215,7 +223,7 @@ def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
         >>> F.conv1d(ember.randn(2, 3, 8), ember.randn(4, 3, 3)).shape
         torch.Size([2, 4, 6])
     """
-    if _amp.active:
+    if _amp.active and _autocast.state.active:
         return _autocast.call(conv1d, "conv1d", input, weight, bias, stride, padding, dilation,
                               groups)
     return _convnd(input, weight, bias, stride, padding, dilation, groups, 1, "conv1d")
@@ -230,7 +238,7 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
         >>> F.conv2d(ember.randn(1, 3, 5, 5), ember.randn(4, 3, 3, 3), padding=1).shape
         torch.Size([1, 4, 5, 5])
     """
-    if _amp.active:
+    if _amp.active and _autocast.state.active:
         return _autocast.call(conv2d, "conv2d", input, weight, bias, stride, padding, dilation,
                               groups)
     return _convnd(input, weight, bias, stride, padding, dilation, groups, 2, "conv2d")
@@ -240,10 +248,45 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
 def conv3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
            dilation=1, groups: int = 1) -> Tensor:
     """3-d cross-correlation over ``(N, C_in, D, H, W)``."""
-    if _amp.active:
+    if _amp.active and _autocast.state.active:
         return _autocast.call(conv3d, "conv3d", input, weight, bias, stride, padding, dilation,
                               groups)
     return _convnd(input, weight, bias, stride, padding, dilation, groups, 3, "conv3d")
+
+
+_INT_MAX = 2**31 - 1
+
+
+def _per_dim(name: str, values: tuple, sep: str) -> str:
+    """torch's 'name_height: 1, name_width: 0' (1-d runs as 2-d with height 1)."""
+    if len(values) == 1:
+        values = (1, *values)
+    axes = ("depth", "height", "width")[-len(values):]
+    return sep.join(f"{name}_{a}: {v}" for a, v in zip(axes, values))
+
+
+def _check_transposed_args(stride, pad, opad, dilation, groups) -> None:
+    """PyTorch's checks of a transposed convolution's arguments, in its order."""
+    if groups <= 0:
+        raise RuntimeError("non-positive groups is not supported")
+    if any(s <= 0 for s in stride):
+        raise RuntimeError("non-positive stride is not supported")
+    if any(v < 0 for v in pad):
+        raise RuntimeError("negative padding is not supported")
+    if any(v < 0 for v in opad):
+        raise RuntimeError("negative output_padding is not supported")
+    if any(d < 0 for d in dilation):
+        raise RuntimeError("dilation should be greater than zero")
+    # torch's kernels hold these as 32-bit ints: a huge value wraps, and is refused as such
+    wrap = [((v + 2**31) % 2**32) - 2**31 for v in (*stride, *dilation)]
+    if any(d == 0 for d in dilation) or any(v <= 0 for v in wrap[len(stride):]):
+        raise RuntimeError("dilation should be greater than zero, but got "
+                           + _per_dim("dilation", tuple(wrap[len(stride):]), ", "))
+    if any(v <= 0 for v in wrap[:len(stride)]):
+        raise RuntimeError("stride should be greater than zero, but got "
+                           + _per_dim("stride", tuple(wrap[:len(stride)]), " "))
+    if any(v > _INT_MAX for v in (*stride, *dilation, *pad, *opad)):
+        raise RuntimeError("value cannot be converted to type int without overflow")
 
 
 def _conv_transposend(input, weight, bias, stride, padding, output_padding, groups, dilation,
@@ -256,10 +299,7 @@ def _conv_transposend(input, weight, bias, stride, padding, output_padding, grou
     dilation = _tuple(dilation, nd, "dilation")
     pad = _tuple(padding, nd, "padding")
     opad = _tuple(output_padding, nd, "output_padding")
-    if any(s <= 0 for s in stride):
-        raise RuntimeError("non-positive stride is not supported")
-    if any(v < 0 for v in pad):
-        raise RuntimeError("negative padding is not supported")
+    _check_transposed_args(stride, pad, opad, dilation, groups)
     if any(op >= s and op >= d for op, s, d in zip(opad, stride, dilation)):
         raise RuntimeError(f"output padding must be smaller than either stride or dilation, "
                            f"but got output_padding={list(opad)}, stride={list(stride)}, "
@@ -269,6 +309,9 @@ def _conv_transposend(input, weight, bias, stride, padding, output_padding, grou
             f"Given transposed=1, weight of size {list(weight.shape)}, expected "
             f"input{list(input.shape)} to have {weight.shape[0]} channels, but got "
             f"{input.shape[1]} channels instead")
+    if weight.shape[0] < groups:
+        raise RuntimeError(f"Given groups={groups}, expected weight to be at least {groups} at "
+                           f"dimension 0, but got weight of size {list(weight.shape)} instead")
     if weight.shape[0] % groups:
         raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by {groups} "
                            f"at dimension 0, but got weight of size {list(weight.shape)}")
@@ -294,7 +337,7 @@ def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
         >>> F.conv_transpose1d(ember.randn(1, 4, 5), ember.randn(4, 2, 3), stride=2).shape
         torch.Size([1, 2, 11])
     """
-    if _amp.active:
+    if _amp.active and _autocast.state.active:
         return _autocast.call(conv_transpose1d, "conv_transpose1d", input, weight, bias, stride,
                               padding, output_padding, groups, dilation)
     return _conv_transposend(input, weight, bias, stride, padding, output_padding, groups,
@@ -310,7 +353,7 @@ def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
         >>> F.conv_transpose2d(ember.randn(1, 4, 3, 3), ember.randn(4, 2, 3, 3), stride=2).shape
         torch.Size([1, 2, 7, 7])
     """
-    if _amp.active:
+    if _amp.active and _autocast.state.active:
         return _autocast.call(conv_transpose2d, "conv_transpose2d", input, weight, bias, stride,
                               padding, output_padding, groups, dilation)
     return _conv_transposend(input, weight, bias, stride, padding, output_padding, groups,
@@ -321,7 +364,7 @@ def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
 def conv_transpose3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1,
                      padding=0, output_padding=0, groups: int = 1, dilation=1) -> Tensor:
     """3-d transposed convolution."""
-    if _amp.active:
+    if _amp.active and _autocast.state.active:
         return _autocast.call(conv_transpose3d, "conv_transpose3d", input, weight, bias, stride,
                               padding, output_padding, groups, dilation)
     return _conv_transposend(input, weight, bias, stride, padding, output_padding, groups,

@@ -14,7 +14,7 @@ import itertools
 import numpy as np
 
 from .. import _autocast, _threads
-from .._autocast import state as _amp
+from .._autocast import hot as _amp
 from .._tensor import Tensor
 from ..autograd import grad_mode
 from ._core import Op, named_node
@@ -287,6 +287,61 @@ def _tuple(v, nd: int, name: str) -> tuple:
     return v
 
 
+_INT_MAX = 2**31 - 1
+
+
+def _half_toward_zero(v: int) -> int:
+    return v // 2 if v >= 0 else -(-v // 2)
+
+
+def _check_window(name, ksize, stride, pad, dilation) -> None:
+    """PyTorch's checks of a pooling window, in its order and with its messages.
+
+    1-d avg/lp pooling runs as 2-d over ``(N, C, 1, L)`` in torch, so its messages name ``kH: 1``.
+    """
+    if any(abs(v) > _INT_MAX for v in (*ksize, *stride, *pad, *dilation)):
+        raise RuntimeError("value cannot be converted to type int without overflow")
+    if len(ksize) == 1:
+        ksize, stride, pad, dilation = (1, *ksize), (1, *stride), (0, *pad), (1, *dilation)
+    for k, s, p, d in zip(ksize, stride, pad, dilation):  # torch's pooling_output_shape
+        if s == 0:
+            raise RuntimeError("stride should not be zero")
+        if p < 0:
+            raise RuntimeError(f"pad must be non-negative, but got pad: {p}")
+        if p > _half_toward_zero((k - 1) * d + 1):
+            raise RuntimeError(f"pad should be at most half of effective kernel size, but got "
+                               f"pad={p}, kernel_size={k} and dilation={d}")
+    axes = ("T", "H", "W")[-len(ksize):]
+    for what, label, values in (("kernel size", "k", ksize), ("stride", "d", stride),
+                                ("dilation", "dilation", dilation)):
+        if any(v <= 0 for v in values):
+            got = " ".join(f"{label}{a}: {v}" for a, v in zip(axes, values))
+            raise RuntimeError(f"{what} should be greater than zero, but got {got}")
+    if any(p > k // 2 for k, p in zip(ksize, pad)):
+        if len(ksize) == 2:
+            got = (f"padW = {pad[1]}, padH = {pad[0]}, kW = {ksize[1]}, kH = {ksize[0]}")
+        else:  # sic: torch's 3-d message labels (W, H) in this order
+            got = (f"kT: {ksize[0]} kW: {ksize[2]} kH: {ksize[1]} "
+                   f"padT: {pad[0]} padW: {pad[2]} padH: {pad[1]}")
+        raise RuntimeError(f"pad should be smaller than or equal to half of kernel size, but "
+                           f"got {got}")
+
+
+def _check_max_pool1d(k: int, s: int, p: int, d: int) -> None:
+    """torch's own checks for max_pool1d (its messages differ from the 2-d/3-d ones)."""
+    if k <= 0:
+        raise RuntimeError(f"max_pool1d() kernel_size must be greater than zero, but got {k}")
+    if s <= 0:
+        raise RuntimeError(f"max_pool1d() stride must be greater than zero, but got {s}")
+    if p < 0:
+        raise RuntimeError(f"max_pool1d() padding must be non-negative, but got {p}")
+    if d <= 0:
+        raise RuntimeError(f"max_pool1d() dilation must be greater than zero, but got {d}")
+    if p > k // 2:
+        raise RuntimeError(f"max_pool1d() padding should be at most half of kernel size, but "
+                           f"got padding={p} and kernel_size={k}")
+
+
 def _prepare(input: Tensor, kernel_size, stride, padding, dilation, ceil_mode, nd, name):
     if not isinstance(input, Tensor):
         raise TypeError(f"{name}(): argument 'input' must be Tensor, not {type(input).__name__}")
@@ -298,24 +353,25 @@ def _prepare(input: Tensor, kernel_size, stride, padding, dilation, ceil_mode, n
         else _tuple(stride, nd, "stride")
     pad = _tuple(padding, nd, "padding")
     dilation = _tuple(dilation, nd, "dilation")
-    if any(k <= 0 for k in ksize):
-        raise RuntimeError(f"kernel_size must be greater than zero, but got {list(ksize)}")
-    if any(s <= 0 for s in stride):
-        raise RuntimeError("stride should not be zero")
-    if any(d <= 0 for d in dilation):
-        raise RuntimeError(f"dilation must be greater than zero, but got {list(dilation)}")
-    for k, p, d in zip(ksize, pad, dilation):
-        if p < 0 or p > (d * (k - 1) + 1) // 2:
-            raise RuntimeError(f"pad should be at most half of effective kernel size, but got "
-                               f"pad={p}, kernel_size={k} and dilation={d}")
+    if name == "max_pool1d":
+        _check_max_pool1d(ksize[0], stride[0], pad[0], dilation[0])
+    else:
+        _check_window(name, ksize, stride, pad, dilation)
     unbatched = input.dim() == nd + 1
     if unbatched:
         input = input.unsqueeze(0)
     size = input.shape[2:]
+    if name == "avg_pool3d" and any(n < k for n, k in zip(size, ksize)):
+        raise RuntimeError(f"input image (T: {size[0]} H: {size[1]} W: {size[2]}) smaller than "
+                           f"kernel size (kT: {ksize[0]} kH: {ksize[1]} kW: {ksize[2]})")
     osize = tuple(_pool_out(n, k, s, p, d, ceil_mode)
                   for n, k, s, p, d in zip(size, ksize, stride, pad, dilation))
     if any(o <= 0 for o in osize):
+        if name == "max_pool1d":
+            raise RuntimeError(f"max_pool1d() Invalid computed output size: {osize[0]}")
         c = input.shape[1]
+        if nd == 1:  # torch pools 1-d inputs as (N, C, 1, L) and reports that shape
+            size, osize = (1, *size), (1, *osize)
         raise RuntimeError(f"Given input size: ({'x'.join(map(str, (c, *size)))}). Calculated "
                            f"output size: ({'x'.join(map(str, (c, *osize)))}). Output size is "
                            "too small")
@@ -362,7 +418,7 @@ def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
 def max_pool3d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
                ceil_mode: bool = False, return_indices: bool = False):
     """3-d max pooling over ``(N, C, D, H, W)``."""
-    if _amp.active:
+    if _amp.active and _autocast.state.active:
         return _autocast.call(max_pool3d, "max_pool3d", input, kernel_size, stride, padding,
                               dilation, ceil_mode, return_indices)
     return _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices,
@@ -412,7 +468,7 @@ def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
 def avg_pool3d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
                count_include_pad: bool = True, divisor_override: int | None = None) -> Tensor:
     """3-d average pooling over ``(N, C, D, H, W)``."""
-    if _amp.active:
+    if _amp.active and _autocast.state.active:
         return _autocast.call(avg_pool3d, "avg_pool3d", input, kernel_size, stride, padding,
                               ceil_mode, count_include_pad, divisor_override)
     return _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad,

@@ -68,6 +68,8 @@ class PowScalar(Op):
     def forward(ctx, a, exponent):
         ctx.save_for_backward(ctx.inputs[0])
         ctx.exponent = exponent.item()  # a Python number, so backward stays in ember ops
+        if a.dtype == np.bool_:  # bool ** bool stays bool: x ** True is x, x ** False is True
+            return a | (not ctx.exponent)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             return np.power(a, exponent)
 
@@ -96,6 +98,8 @@ def pow(input, exponent, *, out=None) -> Tensor:
             raise RuntimeError("Integers to negative integer powers are not allowed.")
         result = PowScalar.apply(_cast(input, dt), _cast(exponent, dt))
     elif isinstance(exponent, Tensor):
+        if D.result_type(input, exponent) == D.bool:  # torch has no tensor-exponent bool kernel
+            raise NotImplementedError('"pow" not implemented for \'Bool\'')
         result = binary(Pow, input, exponent)
     else:
         raise TypeError(f"pow(): expected a Tensor for input or exponent, got "

@@ -237,7 +237,7 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
                 raise AssertionError("Padding_idx must be within num_embeddings")
             padding_idx = num + padding_idx
     idx = input._data
-    if idx.size and (idx.min() < -num or idx.max() >= num):
+    if idx.size and (idx.min() < 0 or idx.max() >= num):  # no negative indexing, as torch
         raise IndexError("index out of range in self")
     if max_norm is not None:
         _renorm_rows(weight, idx, max_norm, norm_type)
