@@ -149,13 +149,31 @@ def clear_safe_globals() -> None:
 
 
 def user_table() -> dict:
-    """``"module.name" -> object`` for the user's entries (rechecked: the list is mutable)."""
+    """``"module.name" -> object`` for the user's entries (rechecked: the list is mutable).
+
+    An ember object added by itself also answers to PyTorch's spelling of its name
+    (``ember.nn.modules.linear.Linear`` as ``torch.nn.modules.linear.Linear``): files saved by
+    PyTorch name torch's classes, and ember keeps torch's module paths.
+    """
     table = {}
     for entry in _entries:
         obj, name = _entry_name(entry)
         if denied_reason(obj) is None:
             table[name] = obj
+            if not isinstance(entry, tuple):
+                alias = _torch_spelling(name)
+                if alias is not None:
+                    table.setdefault(alias, obj)
     return table
+
+
+def _torch_spelling(name: str) -> str | None:
+    """``ember.X`` -> ``torch.X`` and ``ember.vision.X`` -> ``torchvision.X``; else None."""
+    if name.startswith("ember.vision."):
+        return "torchvision." + name[len("ember.vision."):]
+    if name.startswith("ember."):
+        return "torch." + name[len("ember."):]
+    return None
 
 
 class safe_globals:

@@ -206,3 +206,37 @@ def test_safe_globals_accept_classes_at_torch_paths():
     with ember.serialization.safe_globals(classes):
         assert all(c in ember.serialization.get_safe_globals() for c in classes)
     assert ember.serialization.get_safe_globals() == before
+
+
+def test_weights_only_load_with_safe_globals_named_as_in_torch(tmp_path):
+    """``import ember as torch``: the program allow-lists ``torch.nn.X`` (ember's classes) and
+    loads a whole model PyTorch saved, which names ``torch.nn.modules.<sub>.X``."""
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.BatchNorm1d(4), torch.nn.GELU(),
+                                torch.nn.Dropout(0.1), torch.nn.MultiheadAttention(4, 2)).eval()
+    path = tmp_path / "whole.pt"
+    torch.save(model, path)
+    names = ["Sequential", "Linear", "BatchNorm1d", "GELU", "Dropout", "MultiheadAttention"]
+
+    def allowed(lib):
+        mods = lib.nn.modules
+        return [getattr(lib.nn, n) for n in names] + [mods.linear.NonDynamicallyQuantizableLinear]
+
+    with torch.serialization.safe_globals(allowed(torch)):
+        want = torch.load(path, weights_only=True)
+    with ember.serialization.safe_globals(allowed(ember)):
+        got = ember.load(path, weights_only=True)
+    assert [type(m).__name__ for m in got.modules()] == [type(m).__name__ for m in
+                                                         want.modules()]
+    x = np.random.default_rng(2).standard_normal((3, 4)).astype(np.float32)
+    with torch.no_grad():
+        t = want[3](want[2](want[1](want[0](torch.from_numpy(x)))))
+        t = want[4](t, t, t)[0].numpy()
+    with ember.no_grad():
+        e = got[3](got[2](got[1](got[0](ember.from_numpy(x)))))
+        e = got[4](e, e, e)[0].numpy()
+    np.testing.assert_allclose(e, t, rtol=1e-4, atol=1e-5)
+    # without the attention classes both refuse the file
+    with ember.serialization.safe_globals(allowed(ember)[:4]):
+        with pytest.raises(Exception, match="torch.nn.modules.dropout.Dropout"):
+            ember.load(path, weights_only=True)
