@@ -3,15 +3,17 @@
 Public op functions that PyTorch's autocast lists start with one flag check::
 
     def matmul(input, other):
-        if _amp.active:
+        if _amp.active and _autocast.state.active:
             return _autocast.call(matmul, "matmul", input, other)
         ...
 
-``state.active`` is False unless an ``autocast`` region is enabled, so with autocast off an op
-pays one attribute read. Inside a region, ``call`` looks the op up in the table of the device
-its tensors live on (``POLICIES``), casts the floating arguments as that table says, and runs
-the op with autocast switched off, so the ops it is built from do not cast again (PyTorch's
-autocast kernels exclude the autocast key while they run the op in the same way).
+``_amp`` is ``hot``, a plain process-wide flag that is False unless some thread has an enabled
+``autocast`` region, so with autocast off an op pays one attribute read; ``state`` is the
+thread's own (thread-local, as in PyTorch). Inside a region, ``call`` looks the op up in the
+table of the device its tensors live on (``POLICIES``), casts the floating arguments as that
+table says, and runs the op with autocast switched off, so the ops it is built from do not cast
+again (PyTorch's autocast kernels exclude the autocast key while they run the op in the same
+way).
 
 Policies, as PyTorch's autocast op reference lists them:
 
@@ -95,19 +97,43 @@ class _State(threading.local):
     """Autocast's thread-local state, as PyTorch keeps it (a new thread starts with it off)."""
 
     def __init__(self):
-        self.active = False  # some device type enabled: the flag the op functions check
+        self.active = False  # enabled for some device type here, and not inside a hooked op
         self.enabled = {"cpu": False, "cuda": False}
         self.dtype = {"cpu": D.bfloat16, "cuda": D.float16}
         self.cache_enabled = True
         self.nesting = 0
         self.cache = {}
+        self.counted = False  # this thread is counted in hot.threads
 
 
 state = _State()
 
 
+class _Hot:
+    """The flag op functions read first: True while some thread has autocast enabled. A plain
+    object, because reading a thread-local attribute costs about 100 ns more per op; the
+    thread's own ``state.active`` is read only when this one is set."""
+
+    __slots__ = ("active", "threads", "lock")
+
+    def __init__(self):
+        self.active = False
+        self.threads = 0
+        self.lock = threading.Lock()
+
+
+hot = _Hot()
+
+
 def _refresh():
-    state.active = any(state.enabled.values())
+    s = state
+    on = any(s.enabled.values())
+    if on is not s.counted:
+        with hot.lock:
+            hot.threads += 1 if on else -1
+            hot.active = hot.threads > 0
+        s.counted = on
+    s.active = on
 
 
 def _check_device_type(device_type) -> str:
@@ -123,9 +149,9 @@ def _check_device_type(device_type) -> str:
 
 def call(fn, name: str, *args, **kwargs):
     """Run the public op ``fn`` (named ``name`` in ``POLICIES``) as autocast says: cast its
-    floating tensor arguments, then call it with autocast off for the ops it is built from.
-
-    Called only when ``state.active`` is true."""
+    floating tensor arguments, then call it with autocast off (this thread's
+    ``state.active``) for the ops it is built from. Called only when ``state.active`` is
+    true."""
     s = state
     device_type = _device_type(args, kwargs)
     policy = POLICIES.get(device_type, {}).get(name) if s.enabled.get(device_type) else None

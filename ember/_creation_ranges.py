@@ -9,7 +9,7 @@ import numpy as np
 
 from . import _autocast
 from . import _dtype as D
-from ._autocast import state as _amp
+from ._autocast import hot as _amp
 from ._creation import _cast_like_torch, _finish
 from ._factory_args import out_args, write_out
 from ._tensor import Tensor
@@ -178,6 +178,6 @@ def polar(abs: Tensor, angle: Tensor) -> Tensor:
         >>> ember.polar(ember.tensor([2.0]), ember.tensor([0.0]))
         tensor([2.+0.j])
     """
-    if _amp.active:
+    if _amp.active and _autocast.state.active:
         return _autocast.call(polar, "polar", abs, angle)
     return complex(abs * angle.cos(), abs * angle.sin())

@@ -15,7 +15,7 @@ import numpy as np
 
 from . import _autocast
 from . import _dtype as D
-from ._autocast import state as _amp
+from ._autocast import hot as _amp
 from ._ops._core import wrap_dim
 from ._ops._linalg_decomp import LinAlgError, SlogDet, check_square
 from ._ops._linalg_decomp import cholesky as _cholesky
@@ -115,7 +115,7 @@ def inv(A: Tensor, *, out=None) -> Tensor:
         tensor([[0.5000, 0.0000],
                 [0.0000, 0.2500]])
     """
-    if _amp.active:
+    if _amp.active and _autocast.state.active:
         return _autocast.call(inv, "linalg_inv", A, out=out)
     return _inv(A)
 
@@ -125,7 +125,7 @@ _inv_ex_type = return_type("linalg_inv_ex", ("inverse", "info"))
 
 def inv_ex(A: Tensor, *, check_errors: bool = False):
     """``(inverse, info)``; ``info`` is nonzero where the matrix is singular."""
-    if _amp.active:
+    if _amp.active and _autocast.state.active:
         return _autocast.call(inv_ex, "linalg_inv_ex", A, check_errors=check_errors)
     from ._ops._linalg_decomp import _first_zero_pivot
 
@@ -148,7 +148,7 @@ def solve(A: Tensor, B: Tensor, *, left: bool = True, out=None) -> Tensor:
         >>> ember.linalg.solve(ember.eye(2) * 2, ember.tensor([2., 4.]))
         tensor([1., 2.])
     """
-    if _amp.active:
+    if _amp.active and _autocast.state.active:
         return _autocast.call(solve, "linalg_solve", A, B, left=left, out=out)
     return _solve(A, B, left=left)
 
@@ -185,7 +185,7 @@ def cholesky(A: Tensor, *, upper: bool = False, out=None) -> Tensor:
         tensor([[2., 0.],
                 [0., 2.]])
     """
-    if _amp.active:
+    if _amp.active and _autocast.state.active:
         return _autocast.call(cholesky, "linalg_cholesky", A, upper=upper, out=out)
     return _cholesky(A, upper=upper)
 
@@ -195,7 +195,7 @@ _cholesky_ex_type = return_type("linalg_cholesky_ex", ("L", "info"))
 
 def cholesky_ex(A: Tensor, *, upper: bool = False, check_errors: bool = False):
     """``(L, info)``; ``info`` is the order of the first non-positive-definite leading minor."""
-    if _amp.active:
+    if _amp.active and _autocast.state.active:
         return _autocast.call(cholesky_ex, "linalg_cholesky_ex", A, upper=upper,
                               check_errors=check_errors)
     try:

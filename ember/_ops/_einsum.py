@@ -16,7 +16,7 @@ import string
 import numpy as np
 
 from .. import _autocast
-from .._autocast import state as _amp
+from .._autocast import hot as _amp
 from .._tensor import Tensor
 from ._core import Op
 
@@ -122,7 +122,7 @@ def einsum(equation: str, *operands) -> Tensor:
         >>> ember.einsum("ij,jk->ik", ember.ones(2, 3), ember.ones(3, 4)).shape
         torch.Size([2, 4])
     """
-    if _amp.active:
+    if _amp.active and _autocast.state.active:
         return _autocast.call(einsum, "einsum", equation, *operands)
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])

@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import _autocast
 from .. import _dtype as D
-from .._autocast import state as _amp
+from .._autocast import hot as _amp
 from .._tensor import Tensor
 from ._core import Op, unbroadcast
 
@@ -103,7 +103,7 @@ def inverse(input: Tensor) -> Tensor:
         tensor([[0.5000, 0.0000],
                 [0.0000, 0.2500]])
     """
-    if _amp.active:
+    if _amp.active and _autocast.state.active:
         return _autocast.call(inverse, "inverse", input)
     check_square("linalg.inv", input)
     return Inv.apply(input, name="linalg.inv")

@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import _autocast
 from .. import _dtype as D
-from .._autocast import state as _amp
+from .._autocast import hot as _amp
 from .._tensor import Tensor
 from ._core import Op
 from ._linalg_decomp import check_square, inv
@@ -66,7 +66,7 @@ def svd(A: Tensor, full_matrices: bool = True, *, driver=None, out=None):
         >>> ember.linalg.svd(ember.eye(2) * 3).S
         tensor([3., 3.])
     """
-    if _amp.active:
+    if _amp.active and _autocast.state.active:
         return _autocast.call(svd, "linalg_svd", A, full_matrices, driver=driver, out=out)
     _check_float("linalg.svd", A)
     return _svd_type(*Svd.apply(A, full_matrices=full_matrices))
@@ -79,7 +79,7 @@ def svdvals(A: Tensor, *, driver=None, out=None) -> Tensor:
         >>> ember.linalg.svdvals(ember.tensor([[3., 0.], [0., -4.]]))
         tensor([4., 3.])
     """
-    if _amp.active:
+    if _amp.active and _autocast.state.active:
         return _autocast.call(svdvals, "linalg_svdvals", A, driver=driver, out=out)
     _check_float("linalg.svdvals", A)
     return Svd.apply(A, full_matrices=False)[1]
@@ -122,7 +122,7 @@ def eigh(A: Tensor, UPLO: str = "L", *, out=None):
         >>> ember.linalg.eigh(ember.tensor([[2., 0.], [0., 1.]])).eigenvalues
         tensor([1., 2.])
     """
-    if _amp.active:
+    if _amp.active and _autocast.state.active:
         return _autocast.call(eigh, "linalg_eigh", A, UPLO, out=out)
     check_square("linalg.eigh", A)
     return _eigh_type(*Eigh.apply(A, uplo=UPLO))
@@ -135,7 +135,7 @@ def eigvalsh(A: Tensor, UPLO: str = "L", *, out=None) -> Tensor:
         >>> ember.linalg.eigvalsh(ember.tensor([[2., 0.], [0., 1.]]))
         tensor([1., 2.])
     """
-    if _amp.active:
+    if _amp.active and _autocast.state.active:
         return _autocast.call(eigvalsh, "linalg_eigvalsh", A, UPLO, out=out)
     check_square("linalg.eigvalsh", A)
     return Eigh.apply(A, uplo=UPLO)[0]
@@ -163,7 +163,7 @@ def qr(A: Tensor, mode: str = "reduced", *, out=None):
     Example:
         >>> Q, R = ember.linalg.qr(ember.eye(2))
     """
-    if _amp.active:
+    if _amp.active and _autocast.state.active:
         return _autocast.call(qr, "linalg_qr", A, mode, out=out)
     _check_float("linalg.qr", A)
     if mode not in ("reduced", "complete", "r"):
@@ -199,7 +199,7 @@ def vecdot(x: Tensor, y: Tensor, *, dim: int = -1) -> Tensor:
         >>> ember.linalg.vecdot(ember.ones(2, 3), ember.ones(3))
         tensor([3., 3.])
     """
-    if _amp.active:
+    if _amp.active and _autocast.state.active:
         return _autocast.call(vecdot, "linalg_vecdot", x, y, dim=dim)
     return (x.conj() * y if x.is_complex() else x * y).sum(dim)
 

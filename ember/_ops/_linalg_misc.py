@@ -6,7 +6,7 @@ import numpy as np
 
 from .. import _autocast
 from .. import _dtype as D
-from .._autocast import state as _amp
+from .._autocast import hot as _amp
 from .._tensor import Tensor
 from ._core import Op, broadcast_shapes, wrap_dim
 
@@ -32,7 +32,7 @@ def trace(input: Tensor) -> Tensor:
         >>> ember.trace(ember.eye(3))
         tensor(3.)
     """
-    if _amp.active:
+    if _amp.active and _autocast.state.active:
         return _autocast.call(trace, "trace", input)
     if input.ndim != 2:
         raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {input.ndim}")
@@ -98,7 +98,7 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0,
         >>> ember.cdist(ember.zeros(2, 3), ember.ones(4, 3)).shape
         torch.Size([2, 4])
     """
-    if _amp.active:
+    if _amp.active and _autocast.state.active:
         return _autocast.call(cdist, "cdist", x1, x2, p, compute_mode)
     from ._reduce_norm import vector_norm
 

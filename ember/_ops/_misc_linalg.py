@@ -8,7 +8,7 @@ import numpy as np
 
 from .. import _autocast
 from .. import _dtype as D
-from .._autocast import state as _amp
+from .._autocast import hot as _amp
 from .._tensor import Tensor
 from ._core import set_node_name, wrap_dim
 from ._misc_more import _constant
@@ -80,7 +80,7 @@ def quantile(input: Tensor, q, dim: int | None = None, keepdim: bool = False, *,
              interpolation: str = "linear", out=None) -> Tensor:
     """The ``q``-quantiles of ``input`` (over all elements or along ``dim``); NaN where a slice
     holds a NaN. Example: ``ember.quantile(ember.tensor([1., 2., 4.]), 0.5)``."""
-    if _amp.active:
+    if _amp.active and _autocast.state.active:
         return _autocast.call(quantile, "quantile", input, q, dim, keepdim,
                               interpolation=interpolation, out=out)
     res = _quantile(input, q, dim, keepdim, interpolation, ignore_nan=False)
@@ -90,7 +90,7 @@ def quantile(input: Tensor, q, dim: int | None = None, keepdim: bool = False, *,
 def nanquantile(input: Tensor, q, dim: int | None = None, keepdim: bool = False, *,
                 interpolation: str = "linear", out=None) -> Tensor:
     """``quantile`` ignoring NaNs (NaN only where a slice is all NaN)."""
-    if _amp.active:
+    if _amp.active and _autocast.state.active:
         return _autocast.call(nanquantile, "nanquantile", input, q, dim, keepdim,
                               interpolation=interpolation, out=out)
     res = _quantile(input, q, dim, keepdim, interpolation, ignore_nan=True)
@@ -167,7 +167,7 @@ def matrix_power(input: Tensor, n: int) -> Tensor:
 def svd(input: Tensor, some: bool = True, compute_uv: bool = True):
     """The legacy ``torch.svd``: ``(U, S, V)`` with ``V`` (not ``Vh``); prefer
     ``ember.linalg.svd``."""
-    if _amp.active:
+    if _amp.active and _autocast.state.active:
         return _autocast.call(svd, "svd", input, some, compute_uv)
     from .. import linalg
 
@@ -180,7 +180,7 @@ def svd(input: Tensor, some: bool = True, compute_uv: bool = True):
 
 def cholesky(input: Tensor, upper: bool = False, *, out=None) -> Tensor:
     """The legacy ``torch.cholesky``; prefer ``ember.linalg.cholesky``."""
-    if _amp.active:
+    if _amp.active and _autocast.state.active:
         return _autocast.call(cholesky, "cholesky", input, upper, out=out)
     from .. import linalg
 
@@ -191,7 +191,7 @@ def cholesky(input: Tensor, upper: bool = False, *, out=None) -> Tensor:
 def pinverse(input: Tensor, rcond: float = 1e-15) -> Tensor:
     """Moore-Penrose pseudo-inverse via the SVD (singular values below ``rcond * max`` are
     dropped)."""
-    if _amp.active:
+    if _amp.active and _autocast.state.active:
         return _autocast.call(pinverse, "pinverse", input, rcond)
     from .. import linalg
     from .compare import where

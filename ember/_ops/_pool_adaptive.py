@@ -11,7 +11,7 @@ import itertools
 import numpy as np
 
 from .. import _autocast
-from .._autocast import state as _amp
+from .._autocast import hot as _amp
 from .._tensor import Tensor
 from ._core import Op, named_node
 from .pool import AvgPool, MaxPool, PoolGather, PoolScatter, _tuple
@@ -182,7 +182,7 @@ def max_unpool2d(input: Tensor, indices: Tensor, kernel_size, stride=None, paddi
         >>> F.max_unpool2d(y, i, 2).shape
         torch.Size([1, 1, 4, 4])
     """
-    if _amp.active:
+    if _amp.active and _autocast.state.active:
         return _autocast.call(max_unpool2d, "max_unpool2d", input, indices, kernel_size, stride,
                               padding, output_size)
     return _max_unpool(input, indices, kernel_size, stride, padding, output_size, 2,

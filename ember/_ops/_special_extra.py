@@ -12,7 +12,7 @@ import numpy as np
 
 from .. import _autocast
 from .. import _dtype as D
-from .._autocast import state as _amp
+from .._autocast import hot as _amp
 from .._tensor import Tensor
 from ._binary import not_implemented_for
 from ._core import Op, broadcast_shapes, unbroadcast
@@ -331,7 +331,7 @@ def triangular_solve(b: Tensor, A: Tensor, upper: bool = True, transpose: bool =
         tensor([[1.],
                 [1.]])
     """
-    if _amp.active:
+    if _amp.active and _autocast.state.active:
         return _autocast.call(triangular_solve, "triangular_solve", b, A, upper, transpose,
                               unitriangular, out=out)
     warnings.warn(

@@ -12,7 +12,7 @@ import numpy as np
 
 from .. import _autocast
 from .. import _dtype as D
-from .._autocast import state as _amp
+from .._autocast import hot as _amp
 from .._tensor import Tensor
 from ._core import Op, broadcast_shapes, unbroadcast
 
@@ -154,7 +154,7 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
         >>> (ember.ones(2, 3) @ ember.ones(3)).shape
         torch.Size([2])
     """
-    if _amp.active:
+    if _amp.active and _autocast.state.active:
         return _autocast.call(matmul, "matmul", input, other)
     if _plain_pair(input, other):
         sa, sb = input._data.shape, other._data.shape
@@ -173,7 +173,7 @@ def mm(input: Tensor, mat2: Tensor) -> Tensor:
         >>> ember.mm(ember.ones(2, 3), ember.ones(3, 4)).shape
         torch.Size([2, 4])
     """
-    if _amp.active:
+    if _amp.active and _autocast.state.active:
         return _autocast.call(mm, "mm", input, mat2)
     if not _plain_pair(input, mat2):
         _check_pair("addmm_impl_cpu_", input, mat2)
@@ -203,7 +203,7 @@ def bmm(input: Tensor, mat2: Tensor) -> Tensor:
         >>> ember.bmm(ember.ones(5, 2, 3), ember.ones(5, 3, 4)).shape
         torch.Size([5, 2, 4])
     """
-    if _amp.active:
+    if _amp.active and _autocast.state.active:
         return _autocast.call(bmm, "bmm", input, mat2)
     _check_pair("bmm", input, mat2)
     _check_bmm(input, mat2)
@@ -345,7 +345,7 @@ def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta=1, alpha=1) -> Tens
         >>> ember.addmm(ember.zeros(3), ember.ones(2, 4), ember.ones(4, 3)).shape
         torch.Size([2, 3])
     """
-    if _amp.active:
+    if _amp.active and _autocast.state.active:
         return _autocast.call(addmm, "addmm", input, mat1, mat2, beta=beta, alpha=alpha)
     if mat1.ndim != 2:
         raise RuntimeError(f"mat1 must be a matrix, got {mat1.ndim}-D tensor")
@@ -380,7 +380,7 @@ def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1) -
         >>> ember.baddbmm(ember.zeros(2, 3), ember.ones(5, 2, 4), ember.ones(5, 4, 3)).shape
         torch.Size([5, 2, 3])
     """
-    if _amp.active:
+    if _amp.active and _autocast.state.active:
         return _autocast.call(baddbmm, "baddbmm", input, batch1, batch2, beta=beta, alpha=alpha)
     _check_bmm(batch1, batch2)
     return _add_matmul("baddbmm", input, batch1, batch2, beta, alpha)
@@ -393,7 +393,7 @@ def addbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1) ->
         >>> ember.addbmm(ember.zeros(2, 3), ember.ones(5, 2, 4), ember.ones(5, 4, 3)).shape
         torch.Size([2, 3])
     """
-    if _amp.active:
+    if _amp.active and _autocast.state.active:
         return _autocast.call(addbmm, "addbmm", input, batch1, batch2, beta=beta, alpha=alpha)
     _check_bmm(batch1, batch2)
     return _add_matmul("addbmm", input, batch1, batch2, beta, alpha, reduce_batch=True)

@@ -12,7 +12,7 @@ import numpy as np
 
 from .. import _autocast
 from .. import _dtype as D
-from .._autocast import state as _amp
+from .._autocast import hot as _amp
 from .._tensor import Tensor
 from ..autograd import grad_mode
 from ._core import Op
@@ -224,7 +224,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
         >>> F.cross_entropy(ember.zeros(2, 3), ember.tensor([0, 2]))
         tensor(1.0986)
     """
-    if _amp.active:
+    if _amp.active and _autocast.state.active:
         return _autocast.call(cross_entropy, "cross_entropy", input, target, weight, size_average,
                               ignore_index, reduce, reduction, label_smoothing)
     reduction = _legacy_reduction(size_average, reduce, reduction)
@@ -280,7 +280,7 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
         >>> F.nll_loss(F.log_softmax(ember.zeros(2, 3), 1), ember.tensor([0, 2]))
         tensor(1.0986)
     """
-    if _amp.active:
+    if _amp.active and _autocast.state.active:
         return _autocast.call(nll_loss, "nll_loss", input, target, weight, size_average,
                               ignore_index, reduce, reduction)
     reduction = _legacy_reduction(size_average, reduce, reduction)

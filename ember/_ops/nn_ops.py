@@ -12,7 +12,7 @@ import numpy as np
 
 from .. import _autocast
 from .. import _dtype as D
-from .._autocast import state as _amp
+from .._autocast import hot as _amp
 from .._tensor import Tensor
 from ..autograd import grad_mode
 from ._core import Op, array_tensor, wrap_dim
@@ -96,7 +96,7 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         >>> ember.nn.functional.linear(ember.ones(2, 3), ember.ones(4, 3)).shape
         torch.Size([2, 4])
     """
-    if _amp.active:
+    if _amp.active and _autocast.state.active:
         return _autocast.call(linear, "linear", input, weight, bias)
     if weight.ndim != 2 or input.ndim == 0:
         from .linalg import matmul

@@ -13,7 +13,7 @@ import numpy as np
 
 from .. import _autocast
 from .. import _dtype as D
-from .._autocast import state as _amp
+from .._autocast import hot as _amp
 from .._tensor import Tensor
 from ..autograd import grad_mode
 from ._core import Op, wrap_dim, wrap_dims
@@ -209,7 +209,7 @@ def prod(input: Tensor, dim: int | None = None, keepdim: bool = False, *, dtype=
         >>> ember.tensor([[1., 2.], [3., 4.]]).prod(1)
         tensor([ 2., 12.])
     """
-    if _amp.active:
+    if _amp.active and _autocast.state.active:
         return _autocast.call(prod, "prod", input, dim, keepdim, dtype=dtype)
     if dim is not None and not isinstance(dim, (int, np.integer)):
         raise TypeError(f"prod(): argument 'dim' must be int, not {type(dim).__name__}")

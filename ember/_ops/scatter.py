@@ -13,7 +13,7 @@ import numpy as np
 
 from .. import _autocast
 from .. import _dtype as D
-from .._autocast import state as _amp
+from .._autocast import hot as _amp
 from .._tensor import Tensor
 from ._core import Op, unbroadcast, wrap_dim
 from .indexing import AdvancedIndex, IndexAccumulate, IndexPut, _Index, parse_index
@@ -211,7 +211,7 @@ def index_add_(self, dim, index, source, *, alpha=1):
 
 def index_copy(input: Tensor, dim: int, index: Tensor, source: Tensor) -> Tensor:
     """``input`` with slices at ``index`` along ``dim`` replaced by ``source``'s."""
-    if _amp.active:
+    if _amp.active and _autocast.state.active:
         return _autocast.call(index_copy, "index_copy", input, dim, index, source)
     full = _vector_index(input, dim, index, "index_copy")
     return IndexPut.apply(input, source, idx=_full_index(full))

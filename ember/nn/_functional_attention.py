@@ -8,7 +8,7 @@ import math
 import numpy as np
 
 from .. import _autocast
-from .._autocast import state as _amp
+from .._autocast import hot as _amp
 from .._tensor import Tensor
 
 __all__ = ["scaled_dot_product_attention", "multi_head_attention_forward"]
@@ -35,7 +35,7 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
         >>> F.scaled_dot_product_attention(q, q, q, is_causal=True).shape
         torch.Size([2, 4, 8])
     """
-    if _amp.active:
+    if _amp.active and _autocast.state.active:
         return _autocast.call(scaled_dot_product_attention, "scaled_dot_product_attention", query,
                               key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa)
     from . import functional as F

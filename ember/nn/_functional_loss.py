@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import _autocast
 from .. import _dtype as D
-from .._autocast import state as _amp
+from .._autocast import hot as _amp
 from .._ops import nn_activation as A
 from .._ops._core import set_node_name
 from .._ops.loss_ops import (
@@ -82,7 +82,7 @@ def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
         >>> F.mse_loss(ember.tensor([1.0, 2.0]), ember.tensor([1.0, 4.0]))
         tensor(2.)
     """
-    if _amp.active:
+    if _amp.active and _autocast.state.active:
         return _autocast.call(mse_loss, "mse_loss", input, target, size_average, reduce, reduction,
                               weight)
     reduction = _reduction(size_average, reduce, reduction)
@@ -98,7 +98,7 @@ def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
 def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
             reduction: str = "mean", weight: Tensor | None = None) -> Tensor:
     """Mean absolute error ``|input - target|``, reduced."""
-    if _amp.active:
+    if _amp.active and _autocast.state.active:
         return _autocast.call(l1_loss, "l1_loss", input, target, size_average, reduce, reduction,
                               weight)
     reduction = _reduction(size_average, reduce, reduction)
@@ -126,7 +126,7 @@ def _huber(d: Tensor, delta: float, scale: float) -> Tensor:
 def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
                    reduction: str = "mean", beta: float = 1.0) -> Tensor:
     """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta (d = input - target)."""
-    if _amp.active:
+    if _amp.active and _autocast.state.active:
         return _autocast.call(smooth_l1_loss, "smooth_l1_loss", input, target, size_average, reduce,
                               reduction, beta)
     reduction = _reduction(size_average, reduce, reduction)
@@ -142,7 +142,7 @@ def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None
 def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0,
                weight: Tensor | None = None) -> Tensor:
     """0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta)."""
-    if _amp.active:
+    if _amp.active and _autocast.state.active:
         return _autocast.call(huber_loss, "huber_loss", input, target, reduction, delta, weight)
     _check_reduction(reduction)
     if delta <= 0:
@@ -163,7 +163,7 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
         >>> F.binary_cross_entropy(ember.tensor([0.5]), ember.tensor([1.0]))
         tensor(0.6931)
     """
-    if _amp.active:
+    if _amp.active and _autocast.state.active:
         return _autocast.call(binary_cross_entropy, "binary_cross_entropy", input, target, weight,
                               size_average, reduce, reduction)
     reduction = _reduction(size_average, reduce, reduction)
@@ -190,7 +190,7 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,
         >>> F.binary_cross_entropy_with_logits(ember.tensor([0.0]), ember.tensor([1.0]))
         tensor(0.6931)
     """
-    if _amp.active:
+    if _amp.active and _autocast.state.active:
         return _autocast.call(binary_cross_entropy_with_logits, "binary_cross_entropy_with_logits",
                               input, target, weight, size_average, reduce, reduction, pos_weight)
     reduction = _reduction(size_average, reduce, reduction)
@@ -211,7 +211,7 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,
 def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None,
            reduction: str = "mean", log_target: bool = False) -> Tensor:
     """KL divergence with ``input`` as log-probabilities: ``target * (log target - input)``."""
-    if _amp.active:
+    if _amp.active and _autocast.state.active:
         return _autocast.call(kl_div, "kl_div", input, target, size_average, reduce, reduction,
                               log_target)
     if reduction == "mean" and size_average is None and reduce is None:
@@ -238,7 +238,7 @@ def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True, full
                      size_average=None, eps: float = 1e-8, reduce=None,
                      reduction: str = "mean") -> Tensor:
     """Poisson negative log-likelihood: exp(x) - t x (``log_input``) or x - t log(x + eps)."""
-    if _amp.active:
+    if _amp.active and _autocast.state.active:
         return _autocast.call(poisson_nll_loss, "poisson_nll_loss", input, target, log_input, full,
                               size_average, eps, reduce, reduction)
     reduction = _reduction(size_average, reduce, reduction)
@@ -281,7 +281,7 @@ def gaussian_nll_loss(input: Tensor, target: Tensor, var: Tensor | float, full: 
 def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0,
                           size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
     """1 - cos(x1, x2) for target 1; max(0, cos(x1, x2) - margin) for target -1."""
-    if _amp.active:
+    if _amp.active and _autocast.state.active:
         return _autocast.call(cosine_embedding_loss, "cosine_embedding_loss", input1, input2,
                               target, margin, size_average, reduce, reduction)
     from .._ops.nn_ops import Sqrt
@@ -302,7 +302,7 @@ def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin
 def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0,
                         size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
     """max(0, -target * (x1 - x2) + margin)."""
-    if _amp.active:
+    if _amp.active and _autocast.state.active:
         return _autocast.call(margin_ranking_loss, "margin_ranking_loss", input1, input2, target,
                               margin, size_average, reduce, reduction)
     reduction = _reduction(size_average, reduce, reduction)
@@ -317,7 +317,7 @@ def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: 
 def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0, size_average=None,
                          reduce=None, reduction: str = "mean") -> Tensor:
     """x for target 1, max(0, margin - x) for target -1."""
-    if _amp.active:
+    if _amp.active and _autocast.state.active:
         return _autocast.call(hinge_embedding_loss, "hinge_embedding_loss", input, target, margin,
                               size_average, reduce, reduction)
     reduction = _reduction(size_average, reduce, reduction)
@@ -333,7 +333,7 @@ def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0, siz
 def soft_margin_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
                      reduction: str = "mean") -> Tensor:
     """log(1 + exp(-target * input))."""
-    if _amp.active:
+    if _amp.active and _autocast.state.active:
         return _autocast.call(soft_margin_loss, "soft_margin_loss", input, target, size_average,
                               reduce, reduction)
     reduction = _reduction(size_average, reduce, reduction)
@@ -359,7 +359,7 @@ def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, marg
                         p: float = 2, eps: float = 1e-6, swap: bool = False, size_average=None,
                         reduce=None, reduction: str = "mean") -> Tensor:
     """max(0, d(a, p) - d(a, n) + margin) with the p-norm pairwise distance."""
-    if _amp.active:
+    if _amp.active and _autocast.state.active:
         return _autocast.call(triplet_margin_loss, "triplet_margin_loss", anchor, positive,
                               negative, margin, p, eps, swap, size_average, reduce, reduction)
     from .functional import pairwise_distance

@@ -10,7 +10,7 @@ import numpy as np
 
 from .. import _autocast, _random
 from .. import _dtype as D
-from .._autocast import state as _amp
+from .._autocast import hot as _amp
 from .._ops import nn_activation as A
 from .._ops._core import named_node, set_node_name, wrap_dim
 from .._ops.compare import where
@@ -236,7 +236,7 @@ def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=N
 
 def prelu(input: Tensor, weight: Tensor) -> Tensor:
     """x if x > 0 else weight * x, with one weight or one per channel (dim 1)."""
-    if _amp.active:
+    if _amp.active and _autocast.state.active:
         return _autocast.call(prelu, "prelu", input, weight)
     if weight.numel() != 1:
         c = input.shape[1] if input.ndim >= 2 else input.shape[0]
@@ -366,7 +366,8 @@ def pad(input: Tensor, pad, mode: str = "constant", value: float | None = None) 
     """Pad the last dimensions by ``pad`` = (left, right, top, bottom, ...)."""
     from .._ops import movement
 
-    if _amp.active and mode in ("reflect", "replicate"):  # PyTorch's kernel names per rank
+    if _amp.active and _autocast.state.active and mode in ("reflect", "replicate"):
+        # PyTorch's kernel for the mode and rank decides the policy
         kernel = f"{'reflection' if mode == 'reflect' else 'replication'}_pad{len(pad) // 2}d"
         return _autocast.call(movement.pad, kernel, input, pad, mode, value)
     return movement.pad(input, pad, mode, value)
