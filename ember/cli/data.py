@@ -1,4 +1,5 @@
-"""Data sets for ``ember train``: the embedded 8x8 digits, or MNIST/FashionMNIST/CIFAR-10."""
+"""Data sets for ``ember train``: the embedded 8x8 digits, or MNIST/FashionMNIST/CIFAR-10
+(missing or undownloadable data is a one-line error naming ``--download``/``--data-dir``)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import numpy as np
 
 import ember
 from ember.utils.data import Dataset
+
+from .errors import CLIError
 
 
 class ArrayDataset(Dataset):
@@ -39,13 +42,34 @@ def _digits(cfg):
     return x[:, None], labels, [str(i) for i in range(10)], None
 
 
+_SIZES = {"mnist": "12 MB", "fashion-mnist": "30 MB", "cifar10": "170 MB"}
+
+
 def _vision(cfg):
     from ember.vision import datasets
+    from ember.vision.datasets.utils import DownloadError
 
     cls = {"mnist": datasets.MNIST, "fashion-mnist": datasets.FashionMNIST,
            "cifar10": datasets.CIFAR10}[cfg.dataset]
-    train = cls(cfg.data_dir, train=True, download=cfg.download)
-    test = cls(cfg.data_dir, train=False, download=cfg.download)
+    try:
+        train = cls(cfg.data_dir, train=True, download=cfg.download)
+        test = cls(cfg.data_dir, train=False, download=cfg.download)
+    except RuntimeError as err:
+        text = str(err)
+        if text.startswith(("Dataset not found", "Dataset metadata file not found")):
+            detail = text[text.find("(") + 1:text.rfind(")")] if "(" in text else ""
+            raise CLIError(f"{cls.__name__} is not in --data-dir {cfg.data_dir}"
+                           + (f" ({detail})" if detail else "") + "; add --download "
+                           f"to fetch it (about {_SIZES[cfg.dataset]}), or point --data-dir at "
+                           "a folder that holds it") from err
+        if text.startswith("Error downloading") or isinstance(err, DownloadError):
+            reason = text.splitlines()[-1].strip()
+            raise CLIError(f"downloading {cls.__name__} failed: {reason}") from err
+        raise CLIError(f"cannot read {cls.__name__} from --data-dir {cfg.data_dir}: "
+                       f"{text.splitlines()[0]}") from err
+    except OSError as err:
+        raise CLIError(f"cannot read or write {cls.__name__} in --data-dir {cfg.data_dir}: "
+                       f"{err}") from err
 
     def arrays(ds):
         data = ds.data.numpy() if hasattr(ds.data, "numpy") else np.asarray(ds.data)
