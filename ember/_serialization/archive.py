@@ -21,6 +21,7 @@ import struct
 import sys
 import warnings
 import zipfile
+import zlib
 
 import numpy as np
 
@@ -120,7 +121,7 @@ class _Reader:
     def __init__(self, f, filename: str, use_mmap: bool):
         self.filename = filename
         self._mm = None
-        self._fh = None
+        self._fh = self._src = None
         try:
             if use_mmap:
                 if not isinstance(f, (str, os.PathLike)):
@@ -132,8 +133,11 @@ class _Reader:
                 self.zip = zipfile.ZipFile(self._fh)
                 self.size = len(self._mm)
             else:
-                self.zip = zipfile.ZipFile(f)
-                self.size = _size_of(f)
+                self._src = self._fh = open(f, "rb") if isinstance(f, (str, os.PathLike)) \
+                    else None
+                self._src = self._src or f
+                self.zip = zipfile.ZipFile(self._src)
+                self.size = _size_of(self._src)
         except zipfile.BadZipFile:
             self.close()
             raise RuntimeError(_not_zip_message(f, filename)) from None
@@ -217,17 +221,20 @@ class _Reader:
         need = numel * dt.itemsize
         info = self.zip.getinfo(full)
         self._check_declared(info, need)
-        if self._mm is not None:
-            start = _data_offset(self._mm, info)
-            if info.compress_type != zipfile.ZIP_STORED or start + info.file_size > len(self._mm):
-                raise RuntimeError(f"{self.filename}: record data/{key} cannot be mapped")
-            raw = np.frombuffer(self._mm, np.uint8, count=info.file_size, offset=start)
-        else:
-            try:
+        try:
+            if self._mm is not None:
+                start = _data_offset(self._mm[info.header_offset:info.header_offset + 30], info)
+                if info.compress_type != zipfile.ZIP_STORED or \
+                        start + info.file_size > len(self._mm):
+                    raise RuntimeError(f"{self.filename}: record data/{key} cannot be mapped")
+                raw = np.frombuffer(self._mm, np.uint8, count=info.file_size, offset=start)
+            elif info.compress_type == zipfile.ZIP_STORED:
+                raw = self._read_stored(info)
+            else:
                 raw = np.frombuffer(self.zip.read(info), np.uint8)
-            except (zipfile.BadZipFile, EOFError, OSError, ValueError, struct.error) as err:
-                raise RuntimeError(f"{self.filename}: record '{full}' is unreadable: {err} "
-                                   "(the file is truncated or corrupt)") from None
+        except (zipfile.BadZipFile, EOFError, OSError, ValueError, struct.error) as err:
+            raise RuntimeError(f"{self.filename}: record '{full}' is unreadable: {err} "
+                               "(the file is truncated or corrupt)") from None
         if raw.size != need:
             raise RuntimeError(
                 f"{self.filename}: storage record data/{key} has {raw.size} bytes but the "
@@ -236,8 +243,23 @@ class _Reader:
         arr = raw.view(np_dt)
         if np_dt.byteorder == ">" or (np_dt.byteorder == "=" and sys.byteorder == "big"):
             arr = arr.astype(dt.np_dtype)
-        elif self._mm is None:
+        elif self._mm is None and not arr.flags.writeable:
             arr = arr.copy()  # own, writable memory
+        return arr
+
+    def _read_stored(self, info: zipfile.ZipInfo) -> np.ndarray:
+        """An uncompressed record read straight into its own (writable) array: one copy, not
+        two, with the CRC checked as zipfile checks it."""
+        fh = self._src
+        fh.seek(info.header_offset)
+        start = _data_offset(fh.read(30), info)
+        arr = np.empty(info.file_size, np.uint8)
+        fh.seek(start)
+        got = fh.readinto(memoryview(arr)) if arr.size else 0
+        if got != arr.size:
+            raise EOFError(f"the record ends after {got} of its {arr.size} bytes")
+        if zlib.crc32(arr) != info.CRC:
+            raise zipfile.BadZipFile(f"Bad CRC-32 for file {info.filename!r}")
         return arr
 
 
@@ -250,10 +272,10 @@ def _size_of(f) -> int:
     return end
 
 
-def _data_offset(mm, info: zipfile.ZipInfo) -> int:
-    header = mm[info.header_offset:info.header_offset + 30]
+def _data_offset(header, info: zipfile.ZipInfo) -> int:
+    """Where a record's data starts, from the 30 bytes of its local header."""
     if len(header) < 30 or header[:4] != b"PK\x03\x04":
-        raise RuntimeError("bad local zip header")
+        raise zipfile.BadZipFile("bad local zip header")
     name_len, extra_len = struct.unpack("<HH", header[26:30])
     return info.header_offset + 30 + name_len + extra_len
 

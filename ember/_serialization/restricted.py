@@ -164,6 +164,11 @@ class WeightsOnlyUnpickler:
             if str(err).startswith("Weights only load failed"):
                 raise
             raise UnpicklingError(weights_only_message(self._filename, str(err))) from None
+        finally:
+            # The handlers refer to self (a reference cycle): drop what the pickle built, so
+            # its tensors are freed with the result, not at the next garbage collection.
+            self.memo = self.stack = self.metastack = self._persistent = None
+            self._key_info = {}
 
     def _run(self):
         # The most frequent opcodes of a state dict are handled inline (reads short of the

@@ -402,3 +402,29 @@ def test_pickle_module_with_weights_only_is_refused(tmp_path, torch):
             load(path, pickle_module=pickle, weights_only=True)
     # A pickle_module alone means weights_only=False, as in PyTorch.
     assert ember.load(path, pickle_module=pickle)["when"].year == 2020
+
+
+def test_a_loaded_checkpoint_is_freed_with_its_result_not_at_the_next_gc(tmp_path):
+    # The interpreter's handlers refer to it (a reference cycle); what it built must not
+    # stay alive through that cycle once the result is dropped.
+    import gc
+    import tracemalloc
+
+    n = 2 << 20  # 8 MB of float32
+    ember.save({"w": ember.zeros(n)}, tmp_path / "z.pth")
+    legacy_checkpoint(tmp_path / "l.pth", Asm(legacy=True).tensor(numel=n, size=(n,)).stop(),
+                      records={"0": np.zeros(n, np.float32)})
+    ember.load(tmp_path / "z.pth")
+    enabled = gc.isenabled()
+    gc.disable()
+    tracemalloc.start()
+    try:
+        for path in (tmp_path / "z.pth", tmp_path / "l.pth"):
+            sd = ember.load(path)
+            del sd
+        held = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+        if enabled:
+            gc.enable()
+    assert held < 1 << 20, held
