@@ -2,6 +2,7 @@
 then sampled from. Loss falls from ~log(vocab) as it learns the text.
 
     python examples/char_lstm.py --steps 300
+    python examples/char_lstm.py --steps 60 --hidden 32 --seq 24 --sample 40   # a few seconds
 """
 
 import argparse
@@ -30,14 +31,17 @@ def main():
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--seq", type=int, default=48)
     parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--hidden", type=int, default=128, help="LSTM hidden size")
+    parser.add_argument("--lr", type=float, default=3e-3)
+    parser.add_argument("--sample", type=int, default=200, help="characters to sample")
     args = parser.parse_args()
     torch.manual_seed(0)
     text = Path(args.text).read_text()
     chars = sorted(set(text))
     stoi = {c: i for i, c in enumerate(chars)}
     data = torch.tensor([stoi[c] for c in text])
-    model = CharLSTM(len(chars))
-    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
+    model = CharLSTM(len(chars), hidden=args.hidden)
+    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
     first = last = None
     for step in range(args.steps):
         starts = torch.randint(0, len(data) - args.seq - 1, (args.batch,))
@@ -57,7 +61,7 @@ def main():
     with torch.no_grad():
         idx = torch.tensor([[stoi[text[0]]]])
         state, out = None, [text[0]]
-        for _ in range(200):
+        for _ in range(args.sample):
             logits, state = model(idx, state)
             probs = F.softmax(logits[:, -1], dim=-1)
             idx = torch.multinomial(probs, 1)

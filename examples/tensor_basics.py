@@ -11,8 +11,9 @@ zeros = torch.zeros(3, 4)
 print(f"zeros: shape = {zeros.shape}")
 ones = torch.ones(2, 3)
 rand = torch.randn(2, 3)
+print(f"ones: {ones.shape}, randn: {rand.shape} (standard normal draws)")
 tensor_from_np = torch.from_numpy(np.array([1, 2, 3]))
-print(tensor_from_np, tensor_from_np.dtype)
+print(f"from_numpy: {tensor_from_np}, dtype: {tensor_from_np.dtype}")
 
 # Arithmetic and broadcasting
 x = torch.tensor([1.0, 2.0, 3.0])
@@ -20,6 +21,7 @@ y = torch.tensor([4.0, 5.0, 6.0])
 print(f"add: {x + y}")
 print(f"mul: {x * y}")
 print(f"matmul: {x @ y}")
+print("broadcast [[1, 2]] + [[3], [5]]:")
 print(torch.FloatTensor([[1, 2]]) + torch.FloatTensor([[3], [5]]))
 
 # Shapes
@@ -28,10 +30,11 @@ b = a.view(2, 12)
 c = a.reshape(6, 4)
 print(f"{a.shape} -> view: {b.shape}, reshape: {c.shape}")
 x = torch.randn(3, 4)
-print(x.unsqueeze(0).shape, x.unsqueeze(0).squeeze(0).shape)
+print(f"unsqueeze(0): {x.unsqueeze(0).shape}, then squeeze(0): {x.unsqueeze(0).squeeze(0).shape}")
 
 # gather, as in the notes
 t = torch.tensor([[1, 2, 3], [4, 5, 6], [7, 8, 9]])
+print("gather(t, dim=0, index=[[0, 1, 2], [2, 1, 0]]):")
 print(torch.gather(t, dim=0, index=torch.tensor([[0, 1, 2], [2, 1, 0]])))
 
 # Devices
@@ -44,4 +47,4 @@ loss = (w * w).sum()
 loss.backward()
 print(f"loss {loss.item():.1f}, grad {w.grad}")
 with torch.no_grad():
-    print("inside no_grad:", (w * 2).requires_grad)
+    print(f"inside no_grad, (w * 2).requires_grad: {(w * 2).requires_grad}")
