@@ -273,6 +273,7 @@ def test_enabled_false_inside_region_runs_in_input_dtype():
         assert (x @ x).dtype is ember.bfloat16
     assert (x @ x).dtype is ember.float32
     assert not ember._autocast.state.active
+    assert not ember._autocast.hot.active  # the ops' first check is off again
 
 
 def test_exception_inside_region_restores_state():
@@ -301,6 +302,18 @@ def test_decorator_form_and_thread_locality():
         thread.start()
         thread.join()
     assert seen == [ember.float32]  # a new thread starts with autocast off, as in PyTorch
+
+    def region_in_thread():
+        with ember.autocast("cpu"):
+            seen.append((ember.ones(2, 2) @ ember.ones(2, 2)).dtype)
+            seen.append((ember.ones(2, 2) @ ember.ones(2, 2)).dtype is ember.bfloat16)
+
+    thread = threading.Thread(target=region_in_thread)
+    thread.start()
+    thread.join()
+    assert seen[1:] == [ember.bfloat16, True]
+    assert not ember._autocast.hot.active and (ember.ones(1, 1) @ ember.ones(1, 1)).dtype \
+        is ember.float32
     with pytest.raises(TypeError, match="requires a callable"):
         ember.autocast("cpu")(3)
 
