@@ -4,9 +4,9 @@ A reader never sees half a file, and a failed or killed save leaves the old file
 result is what ``open(path, "wb")`` would give otherwise: a symlink is written through to its
 target (the link stays a link), an existing file keeps its mode (and, where permitted, its
 owner and group), a new file gets the mode the umask gives. A device or a pipe (``/dev/null``)
-is written to directly, never replaced; a directory raises as in ``torch.save``. Temporary files are named
-``.ember-save-<host>-<pid>-<random>``; a save removes those of the same machine whose process
-no longer runs (left by a killed save), so they do not pile up.
+is written to directly, never replaced; a directory raises as in ``torch.save``. Temporary
+files are named ``.ember-save-<host>-<pid>-<random>``; a save removes those of the same machine
+whose process no longer runs (left by a killed save), so they do not pile up.
 """
 
 from __future__ import annotations
