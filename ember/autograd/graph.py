@@ -55,7 +55,8 @@ class Node:
         return self._name or f"{type(self).__name__}Backward0"
 
     def __repr__(self):
-        return f"<{self.name()} object at {hex(id(self))}>"
+        name = "AccumulateGrad" if type(self) is AccumulateGrad else self.name()
+        return f"<{name} object at {hex(id(self))}>"
 
     # -- saving ----------------------------------------------------------------------------
     _record = True  # Op.apply sets False when no graph is recorded: then nothing is kept
@@ -146,7 +147,7 @@ def _modified_message(t, version, node, now=None):
 class AccumulateGrad(Node):
     """The graph's end for a leaf tensor: adds incoming gradients to ``variable.grad``."""
 
-    _name = "AccumulateGrad"
+    _name = "torch::autograd::AccumulateGrad"  # name() as PyTorch's C++ node answers it
 
     def __init__(self, variable):
         self.variable = variable

@@ -117,3 +117,5 @@ def test_grad_fn_and_next_functions(torch):
         assert mul.name() == "MulBackward0"
         acc = mul.next_functions[0][0]
         assert type(acc).__name__ == "AccumulateGrad" and acc.variable is a
+        assert acc.name() == "torch::autograd::AccumulateGrad"  # as PyTorch's C++ node answers
+        assert repr(acc).startswith("<AccumulateGrad object at 0x")
