@@ -32,12 +32,87 @@ def _get_cupy():
     return _cupy
 
 
+def use_cuda_module(module):
+    """Back the ``cuda`` device with ``module`` (a CuPy stand-in, for tests) instead of CuPy;
+    ``None`` goes back to looking for CuPy. Returns the previous module (or None).
+
+    Example:
+        >>> prev = _backend.use_cuda_module(fake_cupy)  # tests/device's fixture does this
+    """
+    global _cupy, _cupy_checked
+    prev = _cupy if _cupy_checked else None
+    _cupy, _cupy_checked = module, module is not None
+    return prev
+
+
 def get_array_module(arr):
     """The array module of ``arr``: CuPy for a GPU array, else NumPy (CuPy is never imported
     for a NumPy array)."""
     if _cupy is not None and isinstance(arr, _cupy.ndarray):
         return _cupy
     return np
+
+
+def _on_device(arr) -> bool:
+    return _cupy is not None and isinstance(arr, _cupy.ndarray)
+
+
+# -- CPU fast paths and their device twins -------------------------------------------------------
+# Ops call these instead of NumPy where NumPy would copy a device array to the host (which CuPy
+# refuses) or use a NumPy-only feature; the NumPy branch is the fast path, taken first.
+
+def is_host(arr) -> bool:
+    """True for NumPy memory (``cpu`` and ``meta`` tensors): where host-only fast paths may
+    run (OpenBLAS through ctypes, ``np.add.at``, stride tricks, thread-pool chunking)."""
+    return isinstance(arr, np.ndarray)
+
+
+def as_array(x):
+    """A raw result as an array on its own device: the NumPy scalars that NumPy's reductions
+    and 0-d operations hand back become 0-d arrays; device arrays pass through."""
+    if isinstance(x, np.ndarray) or _on_device(x):
+        return x
+    return np.asarray(x)
+
+
+def asarray_like(value, like, dtype=None):
+    """``value`` (a host array, list or number, or an array on ``like``'s device) as an array
+    on the device of the array ``like``: how ops put host constants and index arrays next to
+    device data."""
+    if isinstance(like, np.ndarray) or not _on_device(like):
+        return np.asarray(value, dtype=dtype)
+    if _on_device(value):
+        return value if dtype is None or value.dtype == dtype else value.astype(dtype)
+    with _cupy.cuda.Device(like.device.id):
+        return _cupy.asarray(value, dtype=dtype)
+
+
+def ascontiguousarray(arr):
+    """``arr`` as a C-contiguous array on its own device (itself when it already is)."""
+    if isinstance(arr, np.ndarray):
+        return np.ascontiguousarray(arr)
+    return get_array_module(arr).ascontiguousarray(arr)
+
+
+def add_at(target, index, values) -> None:
+    """``target[index] += values`` adding where ``index`` repeats: ``np.add.at`` on the host,
+    CuPy's scatter-add (with the index moved to the device) on a GPU."""
+    if isinstance(target, np.ndarray):
+        np.add.at(target, index, values)
+        return
+    if isinstance(index, tuple):
+        index = tuple(asarray_like(i, target) if isinstance(i, (np.ndarray, list)) else i
+                      for i in index)
+    elif isinstance(index, (np.ndarray, list)):
+        index = asarray_like(index, target)
+    target.scatter_add(index, values)
+
+
+def as_strided(arr, shape, strides):
+    """A strided view of ``arr`` (``np.lib.stride_tricks.as_strided`` or CuPy's), writable."""
+    if isinstance(arr, np.ndarray):
+        return np.lib.stride_tricks.as_strided(arr, shape, strides)
+    return get_array_module(arr).lib.stride_tricks.as_strided(arr, shape, strides)
 
 
 # -- GPU memory statistics -----------------------------------------------------------------------

@@ -14,6 +14,8 @@ import re
 
 import numpy as np
 
+from ._backend import is_host
+
 __all__ = ["axpby", "axpy"]
 
 set_num_threads = get_num_threads = thread_shutdown = None
@@ -64,8 +66,11 @@ def _bind_kernels(lib, prefix: str, suffix: str) -> None:
 
 
 def _fits(x: np.ndarray, y: np.ndarray):
-    """The kernels for ``x`` and ``y`` if both are C-contiguous, of one float dtype and
-    size, and ``y`` is writeable; else ``None``."""
+    """The kernels for ``x`` and ``y`` if both are host (NumPy) arrays, C-contiguous, of one
+    float dtype and size, and ``y`` is writeable; else ``None`` (GPU arrays take the NumPy-API
+    path, which CuPy runs with its own kernels)."""
+    if not (is_host(x) and is_host(y)):
+        return None
     k = _kernels.get(y.dtype)
     if (k is None or x.dtype != y.dtype or x.size != y.size or not y.flags.writeable
             or not x.flags.c_contiguous or not y.flags.c_contiguous):

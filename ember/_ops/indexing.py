@@ -15,6 +15,7 @@ import warnings
 import numpy as np
 
 from .. import _dtype as D
+from .._backend import add_at, as_strided, get_array_module, is_host
 from .._tensor import Tensor
 from ..autograd import grad_mode
 from ._core import Op
@@ -360,8 +361,8 @@ def _unsqueeze_strides(x, index, out):
 
 def strided_view(arr, shape, strides):
     """A writable view of ``arr``'s memory with the given shape and byte strides."""
-    if not isinstance(arr, np.ndarray):
-        return arr.__class__(shape, arr.dtype, arr.data, strides=strides)  # CuPy
+    if not is_host(arr):
+        return as_strided(arr, shape, strides)
     root = arr
     while isinstance(root.base, np.ndarray):
         root = root.base
@@ -376,8 +377,7 @@ class BasicIndexBackward(Op):
     @staticmethod
     def forward(ctx, g, shape, index):
         ctx.index = index
-        out = np.zeros(shape, dtype=g.dtype) if isinstance(g, np.ndarray) else \
-            _zeros_like_shape(g, shape)
+        out = _zeros_like_shape(g, shape)
         out[index] = g
         return out
 
@@ -410,7 +410,7 @@ class IndexAccumulate(Op):
         if unique:
             out[index] = g
         else:
-            np.add.at(out, index, g)
+            add_at(out, index, g)
         return out
 
     @staticmethod
@@ -419,8 +419,7 @@ class IndexAccumulate(Op):
 
 
 def _zeros_like_shape(g, shape):
-    xp = np if isinstance(g, np.ndarray) else __import__("cupy")
-    return xp.zeros(shape, dtype=g.dtype)
+    return get_array_module(g).zeros(shape, dtype=g.dtype)
 
 
 def _apply_index(x: Tensor, idx: _Index) -> Tensor:
@@ -446,7 +445,7 @@ def getitem(self: Tensor, index) -> Tensor:
 
 
 def _xp(t: Tensor):
-    return np if isinstance(t._data, np.ndarray) else __import__("cupy")
+    return get_array_module(t._data)
 
 
 # -- setitem ----------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ import numpy as np
 from .. import _autocast
 from .. import _dtype as D
 from .._autocast import hot as _amp
+from .._backend import get_array_module as xp_of
 from .._tensor import Tensor
 from ..autograd import grad_mode
 from ._core import Op
@@ -42,7 +43,7 @@ class _Coef:
         if self.dense is not None:
             return (self.dense * logp).sum(axis=1)
         # plain fancy indexing: np.take_along_axis costs several microseconds of Python
-        return logp[np.arange(logp.shape[0]), self.idx] * self.w
+        return logp[xp_of(logp).arange(logp.shape[0]), self.idx] * self.w
 
     def row_total(self):
         """``sum_c coef`` per sample, as a column."""
@@ -55,13 +56,14 @@ class _Coef:
         if self.dense is not None:
             p -= self.dense
         else:
-            p[np.arange(p.shape[0]), self.idx] -= self.w
+            p[xp_of(p).arange(p.shape[0]), self.idx] -= self.w
 
     def as_dense(self, shape, dtype):
         if self.dense is not None:
             return self.dense
-        out = np.zeros(shape, dtype)
-        out[np.arange(shape[0]), self.idx] = self.w
+        xp = xp_of(self.idx)
+        out = xp.zeros(shape, dtype)
+        out[xp.arange(shape[0]), self.idx] = self.w
         return out
 
 
@@ -162,19 +164,20 @@ def _index_coef(input: Tensor, target: Tensor, weight, ignore_index, reduction, 
     c = input.shape[1]
     t = target._data.reshape(-1).astype(np.int64, copy=False)
     dt = input._data.dtype
+    xp = xp_of(t)
     if (weight is None and not smoothing and t.size and not 0 <= ignore_index < c
             and t.min() >= 0 and t.max() < c):
         # the common case (every target a class, none ignored, no weights): a few passes
         # fewer than the general path below, which gives the same numbers
         scale = dt.type(1) / dt.type(t.size) if reduction == "mean" else dt.type(1)
-        return _Coef(idx=t, w=np.full(t.shape, scale, dt))
+        return _Coef(idx=t, w=xp.full(t.shape, scale, dt))
     valid = t != ignore_index
     bad = valid & ((t < 0) | (t >= c))
     if bad.any():
         raise IndexError(f"Target {int(t[bad][0])} is out of bounds.")
-    tv = np.where(valid, t, 0)
+    tv = xp.where(valid, t, 0)
     w = weight._data.astype(dt, copy=False) if weight is not None else None
-    wy = (w[tv] if w is not None else np.ones(t.shape, dt)) * valid
+    wy = (w[tv] if w is not None else xp.ones(t.shape, dt)) * valid
     denom = None
     if reduction == "mean":
         denom = wy.sum(dtype=dt)
@@ -183,9 +186,9 @@ def _index_coef(input: Tensor, target: Tensor, weight, ignore_index, reduction, 
             with np.errstate(invalid="ignore", divide="ignore"):
                 wy = wy / denom
         return _Coef(idx=tv, w=wy.astype(dt, copy=False))
-    dense = np.zeros((t.shape[0], c), dt)
-    np.put_along_axis(dense, tv[:, None], ((1 - smoothing) * wy)[:, None], axis=1)
-    spread = (w if w is not None else np.ones(c, dt)) * (smoothing / c)
+    dense = xp.zeros((t.shape[0], c), dt)
+    dense[xp.arange(t.shape[0]), tv] = (1 - smoothing) * wy
+    spread = (w if w is not None else xp.ones(c, dt)) * (smoothing / c)
     dense += spread[None, :] * valid[:, None]
     if denom is not None:
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -193,9 +196,11 @@ def _index_coef(input: Tensor, target: Tensor, weight, ignore_index, reduction, 
     return _Coef(dense=dense.astype(dt, copy=False))
 
 
-def _finish(out: Tensor, reduction: str, none_shape) -> Tensor:
+def _finish(out: Tensor, reduction: str, none_shape, rows: int = 1) -> Tensor:
     if reduction == "none":
         return out.reshape(none_shape)
+    if reduction == "mean" and rows == 0:
+        return out * float("nan")  # as torch: a mean over no elements is 0 / 0
     return out
 
 
@@ -241,7 +246,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
     none_shape = tuple(target.shape)
     coef = _index_coef(x2, target, weight, ignore_index, reduction, label_smoothing)
     out = SoftmaxCrossEntropy.apply(x2, coef=coef, reduce=reduction != "none")
-    return _finish(out, reduction, none_shape)
+    return _finish(out, reduction, none_shape, x2.shape[0])
 
 
 def _cross_entropy_probs(input, target, weight, reduction, smoothing):
@@ -268,7 +273,7 @@ def _cross_entropy_probs(input, target, weight, reduction, smoothing):
         out = SoftmaxCrossEntropy.apply(x2, coef=_Coef(dense=dense.astype(input._data.dtype)),
                                         reduce=reduction != "none")
     none_shape = (input.shape[0],) + tuple(input.shape[2:]) if input.ndim > 1 else ()
-    return _finish(out, reduction, none_shape)
+    return _finish(out, reduction, none_shape, x2.shape[0])
 
 
 def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,
@@ -289,7 +294,7 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
     x2 = _to_2d(input)
     coef = _index_coef(x2, target, weight, ignore_index, reduction, 0.0)
     out = NllLoss.apply(x2, coef=coef, reduce=reduction != "none")
-    return _finish(out, reduction, tuple(target.shape))
+    return _finish(out, reduction, tuple(target.shape), x2.shape[0])
 
 
 def _legacy_reduction(size_average, reduce, reduction: str) -> str:

@@ -208,8 +208,9 @@ def squeeze(input: Tensor, dim=None) -> Tensor:
 class Clone(Op):
     @staticmethod
     def forward(ctx, x, order="K"):
-        # "K" keeps the input's stride order, as PyTorch's preserve_format does.
-        return np.array(x, copy=True, order=order)
+        # "K" keeps the input's stride order, as PyTorch's preserve_format does; the array's
+        # own copy keeps it on its device (np.array would copy a GPU array to the host)
+        return x.copy(order=order)
 
     @staticmethod
     def backward(ctx, grad):

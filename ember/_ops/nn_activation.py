@@ -14,6 +14,7 @@ import math
 import numpy as np
 
 from .. import _threads
+from .._backend import array_device, asarray_like
 from .._tensor import Tensor
 from ..autograd import grad_mode
 from ._core import Op
@@ -23,13 +24,13 @@ _state = grad_mode._state
 
 
 def _np_sigmoid(x):
-    # exp of a non-positive number never overflows: split by sign.
-    out = np.empty_like(x)
-    pos = x >= 0
+    # exp of a non-positive number never overflows: 1/(1+e) for x >= 0, e/(1+e) below, with
+    # e = exp(-|x|) (np.where, not ufunc where=, which CuPy lacks)
     with np.errstate(over="ignore"):
         e = np.exp(-np.abs(x))
-    np.divide(1, 1 + e, out=out, where=pos)
-    np.divide(e, 1 + e, out=out, where=~pos)
+    out = np.where(x >= 0, 1, e).astype(e.dtype, copy=False)
+    e += 1
+    np.divide(out, e, out=out)
     return out
 
 
@@ -316,7 +317,7 @@ class LSTMPointwise(Op):
         ctx.save_for_backward(*ctx.inputs)
         hs = c.shape[-1]
         # all four activations in one tanh pass: sigmoid(x) = tanh(x/2)/2 + 1/2 (no overflow)
-        scale, offset = _lstm_consts(hs, gates.dtype)
+        scale, offset = _lstm_consts(hs, gates)
         act = np.tanh(gates * scale)
         act *= scale
         act += offset
@@ -362,14 +363,16 @@ class LSTMPointwise(Op):
 _LSTM_CONSTS: dict = {}
 
 
-def _lstm_consts(hs: int, dtype):
-    key = (hs, dtype)
+def _lstm_consts(hs: int, like):
+    """The LSTM's (scale, offset) rows for ``like``'s dtype, on ``like``'s device."""
+    key = (hs, like.dtype, array_device(like))
     if key not in _LSTM_CONSTS:
-        half = np.full(hs, 0.5, dtype)
+        half = np.full(hs, 0.5, like.dtype)
         if len(_LSTM_CONSTS) > 16:
             _LSTM_CONSTS.clear()
-        _LSTM_CONSTS[key] = (np.concatenate([half, half, np.ones(hs, dtype), half]),
-                             np.concatenate([half, half, np.zeros(hs, dtype), half]))
+        _LSTM_CONSTS[key] = tuple(asarray_like(c, like) for c in (
+            np.concatenate([half, half, np.ones(hs, like.dtype), half]),
+            np.concatenate([half, half, np.zeros(hs, like.dtype), half])))
     return _LSTM_CONSTS[key]
 
 

@@ -13,6 +13,7 @@ import numpy as np
 from .. import _autocast
 from .. import _dtype as D
 from .._autocast import hot as _amp
+from .._backend import add_at, get_array_module, is_host
 from .._tensor import Tensor
 from ..autograd import grad_mode
 from ._core import Op, array_tensor, wrap_dim
@@ -133,7 +134,7 @@ def _row_max(x, axis):
     axis 0 runs across rows instead (25 us), the same values, NaN included."""
     n = x.shape[axis] if x.ndim else 1
     if (axis in (-1, x.ndim - 1) and x.ndim > 1 and 2 <= n <= 128 and x.size >= 8192
-            and x.flags.c_contiguous):
+            and x.flags.c_contiguous and is_host(x)):
         rows = np.ascontiguousarray(x.reshape(-1, n).T)
         return np.maximum.reduce(rows, axis=0).reshape(x.shape[:-1] + (1,))
     return x.max(axis=axis, keepdims=True)
@@ -208,11 +209,14 @@ def _softmax_input(input: Tensor, dim, dtype, name: str):
         dim = _softmax_dim(input.ndim, name)
     if dtype is not None:
         input = input.to(D.to_dtype(dtype))
-    elif input._dtype.category < D._FLOAT:
-        raise NotImplementedError(f'"{name}_lastdim_kernel_impl" not implemented for '
+    dim = wrap_dim(dim, input.ndim)
+    if input._dtype.category != D._FLOAT:  # torch has no bool, integer or complex kernel
+        kernel = f"{name}_lastdim_kernel_impl" if dim == input.ndim - 1 or input.ndim == 0 \
+            else f"{name}_kernel_impl"
+        raise NotImplementedError(f'"{kernel}" not implemented for '
                                   f"'{input._dtype._legacy[:-6]}'; convert first, e.g. x.float() "
                                   "or pass dtype=torch.float32")
-    return input, wrap_dim(dim, input.ndim)
+    return input, dim
 
 
 def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
@@ -365,8 +369,8 @@ class EmbeddingBackward(Op):
         if factor is not None:
             g = g * factor.reshape((-1,) + (1,) * (g.ndim - 1))
         ctx.args = (idx, factor, grad.shape)
-        out = np.zeros(shape, grad.dtype)
-        np.add.at(out, idx, g)
+        out = get_array_module(grad).zeros(shape, grad.dtype)
+        add_at(out, idx, g)
         return out
 
     @staticmethod

@@ -19,6 +19,8 @@ import functools
 
 import numpy as np
 
+from .._backend import ascontiguousarray
+from .._backend import get_array_module as xp_of
 from .._tensor import Tensor
 from ..autograd import grad_mode
 from ._core import Op
@@ -89,7 +91,7 @@ def _param_grads(ctx, dz: np.ndarray, hs: np.ndarray, gi: Tensor, w_hh: Tensor, 
     flat = dz.reshape(steps * n, width)
     dgi = None
     if need[0]:
-        dgi = _t(np.ascontiguousarray(dz[::-1]) if ctx.reverse else dz, gi)
+        dgi = _t(ascontiguousarray(dz[::-1]) if ctx.reverse else dz, gi)
     dw = _t(flat.T @ hs[:steps].reshape(steps * n, -1), w_hh) if need[at_w] else None
     db = _t(flat.sum(axis=0), b_hh) if b_hh is not None and need[at_w + 1] else None
     return dgi, dw, db
@@ -110,12 +112,13 @@ class LSTMLayer(Op):
         steps, n, h = gi.shape[0], gi.shape[1], h0.shape[-1]
         dt = gi.dtype
         seq = gi[::-1] if reverse else gi
-        hs = np.empty((steps + 1, n, h), dt)  # hs[k]: the hidden state step k starts from
-        cs = np.empty((steps + 1, n, h), dt)
+        xp = xp_of(gi)
+        hs = xp.empty((steps + 1, n, h), dt)  # hs[k]: the hidden state step k starts from
+        cs = xp.empty((steps + 1, n, h), dt)
         hs[0], cs[0] = h0, c0
-        acts = np.empty((steps, n, 4 * h), dt)  # activated gates [i, f, g, o] per step
-        tcs = np.empty((steps, n, h), dt)  # tanh(c) per step
-        scale, offset = _lstm_consts(h, dt)
+        acts = xp.empty((steps, n, 4 * h), dt)  # activated gates [i, f, g, o] per step
+        tcs = xp.empty((steps, n, h), dt)  # tanh(c) per step
+        scale, offset = _lstm_consts(h, gi)
         wt = w_hh.T
         for k in range(steps):
             a = acts[k]
@@ -147,8 +150,8 @@ class LSTMLayer(Op):
         steps, n, h = acts.shape[0], acts.shape[1], hs.shape[-1]
         dt = acts.dtype
         go = None if gout is None else (gout._data[::-1] if ctx.reverse else gout._data)
-        dh = np.zeros((n, h), dt) if ghn is None else ghn._data.astype(dt, copy=True)
-        dc = np.zeros((n, h), dt) if gcn is None else gcn._data.astype(dt, copy=True)
+        dh = xp_of(acts).zeros((n, h), dt) if ghn is None else ghn._data.astype(dt, copy=True)
+        dc = xp_of(acts).zeros((n, h), dt) if gcn is None else gcn._data.astype(dt, copy=True)
         dz = np.empty_like(acts)  # gradient of the pre-activation gates, per step
         w = w_hh._data
         for k in range(steps - 1, -1, -1):
@@ -245,10 +248,11 @@ class GRULayer(Op):
         steps, n, h = gi.shape[0], gi.shape[1], h0.shape[-1]
         dt = gi.dtype
         seq = gi[::-1] if reverse else gi
-        hs = np.empty((steps + 1, n, h), dt)
+        xp = xp_of(gi)
+        hs = xp.empty((steps + 1, n, h), dt)
         hs[0] = h0
-        acts = np.empty((steps, n, 3 * h), dt)  # r, z, n per step
-        ghn = np.empty((steps, n, h), dt)  # h W_n^T + b_n per step (r multiplies it)
+        acts = xp.empty((steps, n, 3 * h), dt)  # r, z, n per step
+        ghn = xp.empty((steps, n, h), dt)  # h W_n^T + b_n per step (r multiplies it)
         wt = w_hh.T
         half = dt.type(0.5)
         for k in range(steps):
@@ -284,7 +288,8 @@ class GRULayer(Op):
         steps, n, h = acts.shape[0], acts.shape[1], hs.shape[-1]
         dt = acts.dtype
         go = None if gout is None else (gout._data[::-1] if ctx.reverse else gout._data)
-        dh = np.zeros((n, h), dt) if ghn_out is None else ghn_out._data.astype(dt, copy=True)
+        dh = xp_of(acts).zeros((n, h), dt) if ghn_out is None else \
+            ghn_out._data.astype(dt, copy=True)
         dgi = np.empty_like(acts)
         dgh = np.empty_like(acts)
         w = w_hh._data
@@ -306,7 +311,7 @@ class GRULayer(Op):
         _, dw, db = _param_grads(ctx, dgh, hs, gi, w_hh, b_hh, 2)
         dgi_t = None
         if need[0]:  # r and z take the same gradient from gi and gh; n's differ by r
-            dgi_t = _t(np.ascontiguousarray(dgi[::-1]) if ctx.reverse else dgi, gi)
+            dgi_t = _t(ascontiguousarray(dgi[::-1]) if ctx.reverse else dgi, gi)
         return dgi_t, _t(dh, h0) if need[1] else None, dw, db, None
 
     def _free(self):
@@ -347,7 +352,7 @@ class RNNLayer(Op):
         ctx.reverse, ctx.relu = reverse, relu
         steps = gi.shape[0]
         seq = gi[::-1] if reverse else gi
-        hs = np.empty((steps + 1,) + h0.shape, gi.dtype)
+        hs = xp_of(gi).empty((steps + 1,) + h0.shape, gi.dtype)
         hs[0] = h0
         wt = w_hh.T
         for k in range(steps):
@@ -373,9 +378,9 @@ class RNNLayer(Op):
         steps = hs.shape[0] - 1
         dt = hs.dtype
         go = None if gout is None else (gout._data[::-1] if ctx.reverse else gout._data)
-        dh = np.zeros(hs.shape[1:], dt) if ghn_out is None else \
+        dh = xp_of(hs).zeros(hs.shape[1:], dt) if ghn_out is None else \
             ghn_out._data.astype(dt, copy=True)
-        dpre = np.empty(hs[1:].shape, dt)
+        dpre = xp_of(hs).empty(hs[1:].shape, dt)
         w = w_hh._data
         for k in range(steps - 1, -1, -1):
             if go is not None:

@@ -1,0 +1,18 @@
+"""Every test here runs with the ``cuda`` device backed by ``fake_cupy`` (a CuPy stand-in that
+refuses implicit host conversions), so GPU-breaking code fails on machines without a GPU."""
+
+import pytest
+
+from ember import _backend
+
+from . import fake_cupy
+
+
+@pytest.fixture(autouse=True)
+def fake_cuda():
+    """Install the stand-in for the test and put back whatever was there after it."""
+    prev = _backend.use_cuda_module(fake_cupy)
+    try:
+        yield fake_cupy
+    finally:
+        _backend.use_cuda_module(prev)
