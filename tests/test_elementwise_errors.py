@@ -185,6 +185,46 @@ HOSTILE_CASES = [
     ("avg_pool3d_negative_stride", _pool("avg_pool3d", kernel_size=2, stride=-1)),
     ("lp_pool2d_negative_stride", lambda L: L.nn.functional.lp_pool2d(
         L.ones(1, 1, 6, 6), 2, 2, stride=-1)),
+    ("adaptive_avg_pool2d_empty_height", lambda L: L.nn.functional.adaptive_avg_pool2d(
+        L.ones(1, 2, 0, 4), 2)),
+    ("adaptive_avg_pool1d_empty_length", lambda L: L.nn.functional.adaptive_avg_pool1d(
+        L.ones(1, 2, 0), 2)),
+    ("adaptive_max_pool2d_empty_width", lambda L: L.nn.functional.adaptive_max_pool2d(
+        L.ones(1, 2, 4, 0), 2)),
+    ("adaptive_avg_pool2d_short_output_size", lambda L: L.nn.functional.adaptive_avg_pool2d(
+        L.ones(1, 2, 4, 4), (2,))),
+    ("diff_negative_order", lambda L: L.diff(L.tensor([1.0, 2.0]), n=-1)),
+    ("flip_int_dims", lambda L: L.flip(L.ones(2), 0)),
+    ("flip_method_no_dims", lambda L: L.ones(2).flip()),
+    ("softmax_complex", lambda L: L.softmax(L.ones(2, 3, dtype=L.complex64), 0)),
+    ("log_softmax_complex_last", lambda L: L.log_softmax(L.ones(2, 3, dtype=L.complex64), -1)),
+    ("relu_bool", lambda L: L.nn.functional.relu(L.ones(2, dtype=L.bool))),
+    ("relu_complex", lambda L: L.nn.functional.relu(L.ones(2, dtype=L.complex64))),
+    ("relu6_bool", lambda L: L.nn.functional.relu6(L.ones(2, dtype=L.bool))),
+    ("leaky_relu_int", lambda L: L.nn.functional.leaky_relu(L.tensor([1, -2]))),
+    ("leaky_relu_bool", lambda L: L.nn.functional.leaky_relu(L.tensor([True]))),
+    ("threshold_complex", lambda L: L.nn.functional.threshold(L.ones(2, dtype=L.complex64),
+                                                              0.1, 0.0)),
+    ("hardshrink_int", lambda L: L.nn.functional.hardshrink(L.tensor([1, 2]))),
+    ("softshrink_bool", lambda L: L.nn.functional.softshrink(L.tensor([True]))),
+    ("hardsigmoid_int", lambda L: L.nn.functional.hardsigmoid(L.tensor([1, 2]))),
+    ("hardswish_complex", lambda L: L.nn.functional.hardswish(L.ones(2, dtype=L.complex64))),
+    ("elu_int", lambda L: L.nn.functional.elu(L.tensor([1, 2]))),
+    ("selu_bool", lambda L: L.nn.functional.selu(L.tensor([True]))),
+    ("celu_int", lambda L: L.nn.functional.celu(L.tensor([1, 2]))),
+    ("gelu_int", lambda L: L.nn.functional.gelu(L.tensor([1, 2]))),
+    ("gelu_tanh_complex", lambda L: L.nn.functional.gelu(L.ones(2, dtype=L.complex64),
+                                                         approximate="tanh")),
+    ("silu_int", lambda L: L.nn.functional.silu(L.tensor([1, 2]))),
+    ("mish_bool", lambda L: L.nn.functional.mish(L.tensor([True]))),
+    ("softplus_int", lambda L: L.nn.functional.softplus(L.tensor([1, 2]))),
+    ("softsign_bool", lambda L: L.nn.functional.softsign(L.tensor([True]))),
+    ("logsigmoid_int", lambda L: L.nn.functional.logsigmoid(L.tensor([1, 2]))),
+    ("glu_int", lambda L: L.nn.functional.glu(L.tensor([1, 2]))),
+    ("prelu_int", lambda L: L.nn.functional.prelu(L.tensor([1, 2]), L.tensor([1]))),
+    ("normalize_int", lambda L: L.nn.functional.normalize(L.ones(2, 3, dtype=L.int64))),
+    ("cosine_similarity_int", lambda L: L.nn.functional.cosine_similarity(
+        L.ones(2, 3, dtype=L.int64), L.ones(2, 3, dtype=L.int64))),
 ]
 
 
@@ -211,3 +251,38 @@ def test_hostile_inputs_torch_accepts_give_torch_values(torch):
     assert ember.empty_strided((1, 2), (-1, 1)).shape == (1, 2)  # size 1: stride unused
     x = ember.ones(1, 1, 6)
     assert ember.nn.functional.max_pool1d(x, 2, stride=10**12).shape == (1, 1, 1)
+
+
+def test_hostile_inputs_values_match_torch(torch):
+    F, TF = ember.nn.functional, torch.nn.functional
+
+    def both(fn):
+        got, want = fn(ember, F), fn(torch, TF)
+        got, want = (got if isinstance(got, tuple) else (got,)), \
+            (want if isinstance(want, tuple) else (want,))
+        for g, w in zip(got, want):
+            assert tuple(g.shape) == tuple(w.shape) and str(g.dtype) == str(w.dtype)
+            np.testing.assert_array_equal(g.numpy(), w.numpy())
+
+    # a mean over an empty batch is 0 / 0, as in torch (ember returned 0.0)
+    both(lambda L, F: F.cross_entropy(L.ones(0, 3), L.ones(0, dtype=L.long)))
+    both(lambda L, F: F.cross_entropy(L.ones(0, 3), L.ones(0, 3)))
+    both(lambda L, F: F.nll_loss(L.ones(0, 3), L.ones(0, dtype=L.long)))
+    both(lambda L, F: F.cross_entropy(L.ones(0, 3), L.ones(0, dtype=L.long), reduction="sum"))
+    # kl_div: xlogy(target, target) is NaN for a negative target (ember dropped its log term)
+    both(lambda L, F: F.kl_div(L.tensor([-1.0, -2.0]), L.tensor([-0.5, 0.5]),
+                               reduction="none"))
+    both(lambda L, F: F.kl_div(L.tensor([-1.0, -2.0]), L.tensor([-0.5, 0.0]), reduction="sum"))
+    # unique keeps every NaN distinct (ember merged them)
+    nan = float("nan")
+    both(lambda L, F: L.unique(L.tensor([nan, 1.0, nan, 1.0, 0.0]), return_inverse=True,
+                               return_counts=True))
+    # Tensor.flip takes varargs, one sequence or dims=
+    both(lambda L, F: L.arange(6).reshape(2, 3).flip(0, 1))
+    both(lambda L, F: L.arange(6).reshape(2, 3).flip([1]))
+    both(lambda L, F: L.arange(6).reshape(2, 3).flip(dims=(0,)))
+    # an empty channel or batch dimension is allowed by adaptive pooling; an empty window not
+    both(lambda L, F: F.adaptive_avg_pool2d(L.ones(1, 0, 4, 4), 2))
+    both(lambda L, F: F.adaptive_max_pool2d(L.ones(0, 2, 4, 4), 2))
+    # integer tanh / tanhshrink give the default float dtype
+    both(lambda L, F: F.tanhshrink(L.tensor([1, 2])))

@@ -28,14 +28,22 @@ def _adaptive_prepare(input, output_size, nd, name):
     if input.dim() not in (nd + 1, nd + 2):
         raise RuntimeError(f"{name}(): Expected {nd + 1}D or {nd + 2}D tensor, but got "
                            f"{list(input.shape)}")
+    for d in range(input.dim() - nd, input.dim()):  # every window needs an input element
+        if input.shape[d] == 0:
+            shape, shown, dim = list(input.shape), name, d
+            if name == "adaptive_avg_pool1d":  # torch runs it as 2-d over (..., 1, L)
+                shape, shown, dim = shape[:-1] + [1] + shape[-1:], "adaptive_avg_pool2d", d + 1
+            raise RuntimeError(f"{shown}(): Expected input to have non-zero size for non-batch "
+                               f"dimensions, but input has sizes {shape} with dimension {dim} "
+                               "being empty")
     unbatched = input.dim() == nd + 1
     if unbatched:
         input = input.unsqueeze(0)
     if isinstance(output_size, (int, np.integer)):
         output_size = (int(output_size),) * nd
+    if len(output_size) != nd:
+        raise RuntimeError(f"{name}: output_size must be {nd}")
     osize = tuple(n if o is None else int(o) for o, n in zip(output_size, input.shape[2:]))
-    if len(osize) != nd:
-        raise ValueError(f"{name}: output_size must be {nd} ints, got {output_size}")
     if any(o < 0 for o in osize):
         raise RuntimeError(f"{name}: elements of output_size must be greater than or equal to "
                            f"0 but received {list(osize)}")

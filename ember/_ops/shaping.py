@@ -36,9 +36,27 @@ def flip(input: Tensor, dims) -> Tensor:
         >>> ember.arange(4).flip(0)
         tensor([3, 2, 1, 0])
     """
-    dims = (dims,) if isinstance(dims, int) else tuple(dims)
+    if isinstance(dims, int):
+        raise TypeError("flip(): argument 'dims' (position 2) must be tuple of ints, not int; "
+                        "write flip(t, (0,)) or t.flip(0)")
+    dims = tuple(dims)
     dims = wrap_dims(dims, input.ndim) if dims else ()
     return Flip.apply(input, dims=dims if input.ndim else ())
+
+
+def _flip_method(self: Tensor, *dims, **kwargs) -> Tensor:
+    """``Tensor.flip``: the dims as varargs (``t.flip(0, 1)``), one sequence or ``dims=``."""
+    if kwargs:
+        if set(kwargs) != {"dims"}:
+            raise TypeError(f"flip() got an unexpected keyword argument '{next(iter(kwargs))}'")
+        if dims:
+            raise TypeError("flip() got multiple values for argument 'dims'")
+        return flip(self, kwargs["dims"])
+    if not dims:
+        raise TypeError('flip() missing 1 required positional arguments: "dims"')
+    elif len(dims) == 1 and not isinstance(dims[0], int):
+        dims = dims[0]
+    return flip(self, (dims,) if isinstance(dims, int) else dims)
 
 
 def fliplr(input: Tensor) -> Tensor:
@@ -338,7 +356,7 @@ def _constant_pad(input: Tensor, pad: tuple, value) -> Tensor:
 
 
 TENSOR_METHODS = {
-    "flip": flip, "fliplr": fliplr, "flipud": flipud, "roll": roll, "repeat": repeat,
+    "flip": _flip_method, "fliplr": fliplr, "flipud": flipud, "roll": roll, "repeat": repeat,
     "tile": tile, "repeat_interleave": repeat_interleave, "tril": tril, "triu": triu,
     "tril_": tril_, "triu_": triu_, "diag": diag, "diag_embed": diag_embed,
 }

@@ -143,8 +143,9 @@ def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False,
     """
     data = input._data
     if dim is None:
+        # equal_nan=False: as torch, every NaN is its own distinct value
         vals, inv, counts = np.unique(data.reshape(-1), return_inverse=True,
-                                      return_counts=True)
+                                      return_counts=True, equal_nan=False)
         inv = inv.reshape(data.shape)
     else:
         dim = wrap_dim(dim, input.ndim)

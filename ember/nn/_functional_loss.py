@@ -227,8 +227,10 @@ def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None,
     else:
         from .._ops.compare import where
 
-        safe = where(_t(target._data > 0), target, 1.0)  # log(1) = 0 where target is 0
-        loss = target * Log.apply(safe) - target * input
+        # torch's xlogy(target, target): 0 where target is 0, NaN where it is negative
+        safe = where(_t(target._data != 0), target, 1.0)
+        with np.errstate(invalid="ignore"):
+            loss = target * Log.apply(safe) - target * input
     if reduction == "batchmean":
         return loss.sum() / input.shape[0] if input.ndim else loss.sum()
     return _reduce(loss, reduction)

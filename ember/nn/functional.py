@@ -12,6 +12,7 @@ from .. import _autocast, _random
 from .. import _dtype as D
 from .._autocast import hot as _amp
 from .._ops import nn_activation as A
+from .._ops._binary import not_implemented_for
 from .._ops._core import named_node, set_node_name, wrap_dim
 from .._ops.compare import where
 from .._ops.inplace import apply_inplace
@@ -26,6 +27,7 @@ from ._functional_dropout import (  # noqa: F401
     embedding,
     feature_alpha_dropout,
 )
+from ._functional_embedding import embedding_bag  # noqa: F401
 from ._functional_loss import *  # noqa: F401,F403
 from ._functional_loss import __all__ as _loss_all
 
@@ -46,8 +48,26 @@ def _inplace(input: Tensor, result: Tensor, name: str) -> Tensor:
 
 # -- activations ----------------------------------------------------------------------------
 
+def _kernel_dtype(input: Tensor, kernel: str, ints: bool = False, complex_: bool = False):
+    """PyTorch's NotImplementedError where its CPU kernel lacks ``input``'s dtype: the
+    activations below take floating tensors (some also integers or complex), never bool."""
+    cat = input._dtype.category
+    if cat == D._FLOAT or (ints and cat == D._INT) or (complex_ and cat == D._COMPLEX):
+        return
+    raise not_implemented_for(kernel, input._dtype)
+
+
+def _clamp_dtype(input: Tensor, name: str, bool_word: str) -> None:
+    """relu and hardtanh run torch's clamp: bool and complex inputs are refused."""
+    if input._dtype is D.bool:
+        raise RuntimeError(f"{bool_word} inputs not supported for {name}")
+    if input._dtype.category == D._COMPLEX:
+        raise NotImplementedError("clamp is not supported for complex types")
+
+
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
     """max(0, x). Example: ``F.relu(ember.tensor([-1.0, 2.0]))`` -> ``tensor([0., 2.])``."""
+    _clamp_dtype(input, "relu", "Boolean")
     out = A.Relu.apply(input)
     return _inplace(input, out, "relu_") if inplace else out
 
@@ -65,6 +85,7 @@ def _piecewise(input, kind, a=0.0, b=0.0, inplace=False, name=""):
 @named_node("LeakyReluBackward0")
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     """x if x > 0 else negative_slope * x."""
+    _kernel_dtype(input, "leaky_relu_cpu")
     return _piecewise(input, "leaky_relu", negative_slope, 0.0, inplace, "leaky_relu_")
 
 
@@ -79,6 +100,7 @@ def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,
     """x clipped to [min_val, max_val]."""
     if min_val > max_val:
         raise ValueError("min_val cannot be greater than max_val")
+    _clamp_dtype(input, "hardtanh", "Bool")
     return _piecewise(input, "hardtanh", min_val, max_val, inplace, "hardtanh_")
 
 
@@ -95,6 +117,7 @@ def relu6(input: Tensor, inplace: bool = False) -> Tensor:
 
 def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
     """x if x > threshold else value."""
+    _kernel_dtype(input, "threshold_cpu", ints=True)
     return _piecewise(input, "threshold", threshold, value, inplace, "threshold_")
 
 
@@ -105,6 +128,7 @@ def threshold_(input: Tensor, threshold: float, value: float) -> Tensor:
 
 def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
     """x where |x| > lambd, else 0."""
+    _kernel_dtype(input, "hardshrink_cpu")
     return _piecewise(input, "hardshrink", lambd)
 
 
@@ -112,22 +136,26 @@ def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
     """x - lambd, x + lambd or 0, shrinking toward zero."""
     if lambd < 0:
         raise RuntimeError(f"lambda must be greater or equal to 0, but found to be {lambd}.")
+    _kernel_dtype(input, "softshrink_check")
     return _piecewise(input, "softshrink", lambd)
 
 
 def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
     """relu6(x + 3) / 6."""
+    _kernel_dtype(input, "hardsigmoid_cpu")
     return _piecewise(input, "hardsigmoid", 0.0, 0.0, inplace, "hardsigmoid_")
 
 
 def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
     """x * relu6(x + 3) / 6."""
+    _kernel_dtype(input, "hardswish_cpu")
     out = A.Hardswish.apply(input)
     return _inplace(input, out, "hardswish_") if inplace else out
 
 
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """x if x > 0 else alpha * (exp(x) - 1)."""
+    _kernel_dtype(input, "elu_cpu")
     out = A.Elu.apply(input, alpha=alpha, scale=1.0, input_scale=1.0)
     return _inplace(input, out, "elu_") if inplace else out
 
@@ -143,6 +171,7 @@ _SELU_SCALE = 1.0507009873554804934193349852946
 
 def selu(input: Tensor, inplace: bool = False) -> Tensor:
     """scale * elu(x, alpha) with the self-normalising constants."""
+    _kernel_dtype(input, "elu_cpu")
     out = A.Elu.apply(input, alpha=_SELU_ALPHA, scale=_SELU_SCALE, input_scale=1.0)
     return _inplace(input, out, "selu_") if inplace else out
 
@@ -156,6 +185,7 @@ def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """max(0, x) + min(0, alpha * (exp(x / alpha) - 1))."""
     if alpha == 0:
         raise RuntimeError("ZeroDivisionError")
+    _kernel_dtype(input, "elu_cpu")
     out = A.Elu.apply(input, alpha=alpha, scale=1.0, input_scale=1.0 / alpha)
     return _inplace(input, out, "celu_") if inplace else out
 
@@ -173,6 +203,8 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
         >>> F.gelu(ember.tensor([1.0]))
         tensor([0.8413])
     """
+    if approximate in ("none", "tanh"):
+        _kernel_dtype(input, "GeluKernelImpl")
     if approximate == "none":
         return input * A.NormalCdf.apply(input)
     if approximate == "tanh":
@@ -182,12 +214,14 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
 
 def silu(input: Tensor, inplace: bool = False) -> Tensor:
     """x * sigmoid(x)."""
+    _kernel_dtype(input, "silu_cpu", complex_=True)
     out = A.Silu.apply(input)
     return _inplace(input, out, "silu_") if inplace else out
 
 
 def mish(input: Tensor, inplace: bool = False) -> Tensor:
     """x * tanh(softplus(x))."""
+    _kernel_dtype(input, "mish_cpu")
     out = A.Mish.apply(input)
     return _inplace(input, out, "mish_") if inplace else out
 
@@ -204,27 +238,32 @@ def tanh(input: Tensor) -> Tensor:
         >>> F.tanh(ember.tensor([0.0]))
         tensor([0.])
     """
+    if input._dtype.category < D._FLOAT:  # integers give the default float dtype, as torch
+        input = input.to(D.get_default_dtype())
     return A.Tanh.apply(input)
 
 
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """log(1 + exp(beta x)) / beta; linear where beta * x > threshold."""
+    _kernel_dtype(input, "softplus_cpu")
     return A.Softplus.apply(input, beta=beta, threshold=threshold)
 
 
 def logsigmoid(input: Tensor) -> Tensor:
     """log(sigmoid(x)) = -softplus(-x), stable for large |x|."""
+    _kernel_dtype(input, "log_sigmoid_cpu")
     return -A.Softplus.apply(-input, beta=1.0, threshold=None)
 
 
 def softsign(input: Tensor) -> Tensor:
     """x / (1 + |x|)."""
+    _kernel_dtype(input, "abs_cpu", ints=True, complex_=True)
     return input / (abs_(input) + 1)
 
 
 def tanhshrink(input: Tensor) -> Tensor:
     """x - tanh(x)."""
-    return input - A.Tanh.apply(input)
+    return input - tanh(input)
 
 
 def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
@@ -238,6 +277,7 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
     """x if x > 0 else weight * x, with one weight or one per channel (dim 1)."""
     if _amp.active and _autocast.state.active:
         return _autocast.call(prelu, "prelu", input, weight)
+    _kernel_dtype(input, "prelu_cpu")
     if weight.numel() != 1:
         c = input.shape[1] if input.ndim >= 2 else input.shape[0]
         if weight.numel() != c:
@@ -256,6 +296,7 @@ def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3,
     """Randomized leaky ReLU: a random slope in [lower, upper] when training, else the mean."""
     if not training:
         return leaky_relu(input, (lower + upper) / 2, inplace)
+    _kernel_dtype(input, "leaky_relu_cpu")
     slope = _random._gen(None).uniform(lower, upper, tuple(input.shape)).astype(
         input._data.dtype)
     d = np.where(input._data >= 0, 1, slope).astype(input._data.dtype)
@@ -267,6 +308,7 @@ def glu(input: Tensor, dim: int = -1) -> Tensor:
     """a * sigmoid(b) where a, b are the halves of ``input`` along ``dim``."""
     if input.ndim == 0:
         raise RuntimeError("glu does not support scalars because halving size must be even")
+    _kernel_dtype(input, "glu_cpu")
     dim = wrap_dim(dim, input.ndim)
     n = input.shape[dim]
     if n % 2:
@@ -338,11 +380,18 @@ def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12,
         >>> F.normalize(ember.tensor([[3.0, 4.0]]))
         tensor([[0.6000, 0.8000]])
     """
+    if input._dtype.category < D._FLOAT:
+        raise RuntimeError("linalg.vector_norm: Expected a floating point or complex tensor as "
+                           f"input. Got {input._dtype._legacy[:-6]}")
     return input / _clamp_min(_norm(input, p, dim, True), eps)
 
 
 def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
     """sum(x1 * x2) / (max(||x1||, eps) * max(||x2||, eps)) along ``dim``."""
+    common = D.result_type(x1, x2)
+    if common.category != D._FLOAT:
+        raise RuntimeError("expected common dtype to be floating point, yet common dtype is "
+                           f"{common._legacy[:-6]}")
     n1 = _clamp_min(_norm(x1, 2, dim, True), eps)
     n2 = _clamp_min(_norm(x2, 2, dim, True), eps)
     return ((x1 / n1) * (x2 / n2)).sum(dim=dim)
