@@ -40,7 +40,6 @@ KNOWN_MISSING = {
     "normalization.CrossMapLRN2d",
     "pooling.AdaptiveAvgPool3d", "pooling.AdaptiveMaxPool3d", "pooling.FractionalMaxPool2d",
     "pooling.FractionalMaxPool3d", "pooling.LPPool3d", "pooling.MaxUnpool3d",
-    "sparse.EmbeddingBag",
 }
 
 

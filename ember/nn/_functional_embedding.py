@@ -1,0 +1,124 @@
+"""``embedding_bag``: sums, means or maxima of bags of embedding rows, without building the
+per-token embedding tensor a user would otherwise reduce (the text-classification tutorial's
+``nn.EmbeddingBag``)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import _dtype as D
+from .._tensor import Tensor
+from ._functional_dropout import embedding
+
+__all__ = ["embedding_bag"]
+
+
+def _bags(input: Tensor, offsets: Tensor | None, include_last_offset: bool):
+    """The indices as a padded (bags, longest) matrix and the mask of real entries."""
+    idx = input._data
+    if input.ndim == 2:
+        if offsets is not None:
+            raise ValueError(
+                "if input is 2D, then offsets has to be None, as input is treated is a "
+                "mini-batch of fixed length sequences. However, found offsets of type "
+                f"{type(offsets)}")
+        return idx, np.ones(idx.shape, bool)
+    if input.ndim != 1:
+        raise ValueError(f"input has to be 1D or 2D Tensor, but got Tensor of dimension "
+                         f"{input.ndim}")
+    if offsets is None:
+        raise ValueError("offsets has to be a 1D Tensor but got None")
+    if offsets.ndim != 1:
+        raise ValueError("offsets has to be a 1D Tensor")
+    if offsets._dtype not in (D.int64, D.int32):
+        raise RuntimeError("Expected tensor for argument #2 'offsets' to have one of the "
+                           f"following scalar types: Long, Int; but got {offsets.dtype} instead "
+                           "(while checking arguments for embedding_bag)")
+    starts = offsets._data.astype(np.int64)
+    if starts.size and starts[0] != 0:
+        raise RuntimeError(
+            "offsets[0] has to be 0, i.e., the first sequence in the mini-batch has to start "
+            f"from position 0. However, got {int(starts[0])}")
+    n = idx.shape[0]
+    if starts.size and (np.any(np.diff(starts) < 0) or starts[-1] > n):
+        raise RuntimeError(f"offsets must be non-decreasing and at most the input's length "
+                           f"{n}, got {starts.tolist()}")
+    ends = np.append(starts[1:], n)
+    if include_last_offset:
+        starts, ends = starts[:-1], ends[:-1]
+    lengths = ends - starts
+    width = int(lengths.max()) if lengths.size else 0
+    pos = np.arange(width)
+    mask = pos[None, :] < lengths[:, None]
+    gather = np.where(mask, starts[:, None] + pos[None, :], 0)
+    padded = idx[gather] if n else np.zeros(gather.shape, idx.dtype)
+    return np.where(mask, padded, 0).astype(idx.dtype, copy=False), mask
+
+
+def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None,
+                  max_norm: float | None = None, norm_type: float = 2,
+                  scale_grad_by_freq: bool = False, mode: str = "mean", sparse: bool = False,
+                  per_sample_weights: Tensor | None = None, include_last_offset: bool = False,
+                  padding_idx: int | None = None) -> Tensor:
+    """Reduce bags of embedding rows: ``sum``, ``mean`` or ``max`` of ``weight[input]`` per bag.
+
+    A 2-D ``input`` is a batch of equal-length bags; a 1-D ``input`` is split into bags at
+    ``offsets`` (bag ``i`` is ``input[offsets[i]:offsets[i+1]]``). Entries equal to
+    ``padding_idx`` are left out of their bag; an empty bag gives zeros.
+
+    Example:
+        >>> w = ember.arange(6.).reshape(3, 2)
+        >>> F.embedding_bag(ember.tensor([0, 2, 1]), w, ember.tensor([0, 2]), mode="sum")
+        tensor([[4., 6.],
+                [2., 3.]])
+    """
+    if mode not in ("sum", "mean", "max"):
+        raise ValueError("mode has to be one of sum, mean or max")
+    if input._dtype not in (D.int64, D.int32):
+        raise RuntimeError("Expected tensor for argument #1 'indices' to have one of the "
+                           f"following scalar types: Long, Int; but got {input.dtype} instead "
+                           "(while checking arguments for embedding_bag)")
+    if per_sample_weights is not None:
+        if mode != "sum":
+            raise NotImplementedError(
+                "embedding_bag: per_sample_weights was not None. per_sample_weights is only "
+                f"supported for mode='sum' (got mode='{mode}'). Please open a feature request "
+                "on GitHub.")
+        if tuple(per_sample_weights.shape) != tuple(input.shape):
+            raise ValueError(f"embedding_bag: If per_sample_weights ({per_sample_weights.shape})"
+                             f" is not None, then it must have the same shape as the input "
+                             f"({input.shape})")
+    num = weight.shape[0]
+    flat = input._data.reshape(-1)
+    bad = np.flatnonzero((flat < 0) | (flat >= num))
+    if bad.size:
+        raise RuntimeError(f"Index {int(bad[0])} of input takes value {int(flat[bad[0]])} "
+                           f"which is not in the valid range [0, {num})")
+    if padding_idx is not None and padding_idx < 0:
+        padding_idx += num
+    idx, mask = _bags(input, offsets, include_last_offset)
+    if padding_idx is not None:
+        mask = mask & (idx != padding_idx)
+    rows = embedding(Tensor._make(idx, input._dtype), weight, None, max_norm, norm_type,
+                     scale_grad_by_freq)                      # (bags, longest, dim)
+    keep = Tensor._make(mask[..., None], D.bool)
+    if mode == "max":
+        empty = ~mask.any(axis=1)
+        out = rows.masked_fill(~keep, float("-inf")).amax(1) if mask.shape[1] else \
+            rows.sum(1)
+        return out.masked_fill(Tensor._make(empty[:, None], D.bool), 0.0) if empty.any() \
+            else out
+    picked = rows.masked_fill(~keep, 0.0)
+    if per_sample_weights is not None:
+        psw = per_sample_weights
+        if input.ndim == 1:
+            order, _ = _bags(  # each bag slot's position in the flat input
+Tensor._make(np.arange(flat.size), D.int64), offsets,
+                             include_last_offset)
+            psw = psw[Tensor._make(order, D.int64)]
+        picked = picked * psw.unsqueeze(-1)
+    total = picked.sum(1)
+    if mode == "sum":
+        return total
+    count = np.maximum(mask.sum(axis=1, keepdims=True), 1).astype(weight._data.dtype)
+    return total / Tensor._make(count, weight._dtype)
