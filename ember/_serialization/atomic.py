@@ -11,10 +11,7 @@ whose process no longer runs (left by a killed save), so they do not pile up.
 
 from __future__ import annotations
 
-import hashlib
 import os
-import secrets
-import socket
 import stat
 
 PREFIX = ".ember-save-"
@@ -23,6 +20,9 @@ PREFIX = ".ember-save-"
 def _host_tag() -> str:
     """This machine (and PID namespace, where there is one): another host's, or another
     container's, temporary files on a shared folder are never taken for stale ones."""
+    import hashlib
+    import socket
+
     ident = socket.gethostname()
     try:
         ident += f"/{os.stat('/proc/self/ns/pid').st_ino}"
@@ -83,6 +83,8 @@ def atomic_write(path, write) -> None:
             write(out)
         return
     clean_stale(folder)
+    import secrets
+
     tmp = os.path.join(folder, f"{PREFIX}{_host_tag()}-{os.getpid()}-{secrets.token_hex(4)}")
     # A new file gets 0o666 less the umask, as open() gives; an existing one keeps its mode.
     mode = stat.S_IMODE(old.st_mode) if old is not None else 0o666
