@@ -11,6 +11,7 @@ before anything is inflated.
 
 from __future__ import annotations
 
+import copy
 import errno
 import io
 import mmap
@@ -203,7 +204,7 @@ class _Reader:
         try:
             info = self.zip.getinfo(full)
             self._check_declared(info, most=most)
-            return self.zip.read(info)
+            return self.zip.read(_crc_checked(info))
         except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError,
                 struct.error) as err:
             raise RuntimeError(f"{self.filename}: record '{full}' is unreadable: {err} "
@@ -231,7 +232,7 @@ class _Reader:
             elif info.compress_type == zipfile.ZIP_STORED:
                 raw = self._read_stored(info)
             else:
-                raw = np.frombuffer(self.zip.read(info), np.uint8)
+                raw = np.frombuffer(self.zip.read(_crc_checked(info)), np.uint8)
         except (zipfile.BadZipFile, EOFError, OSError, ValueError, struct.error) as err:
             raise RuntimeError(f"{self.filename}: record '{full}' is unreadable: {err} "
                                "(the file is truncated or corrupt)") from None
@@ -258,9 +259,19 @@ class _Reader:
         got = fh.readinto(memoryview(arr)) if arr.size else 0
         if got != arr.size:
             raise EOFError(f"the record ends after {got} of its {arr.size} bytes")
-        if zlib.crc32(arr) != info.CRC:
+        if info.CRC and zlib.crc32(arr) != info.CRC:
             raise zipfile.BadZipFile(f"Bad CRC-32 for file {info.filename!r}")
         return arr
+
+
+def _crc_checked(info: zipfile.ZipInfo) -> zipfile.ZipInfo:
+    """``info`` for zipfile to read, without the CRC check where the writer left the CRC 0:
+    ``torch.save`` with ``compute_crc32=False`` does, and PyTorch reads those files."""
+    if info.CRC or not info.file_size:
+        return info
+    unchecked = copy.copy(info)
+    del unchecked.CRC
+    return unchecked
 
 
 def _size_of(f) -> int:

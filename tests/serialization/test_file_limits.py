@@ -281,3 +281,26 @@ def test_limits_leave_real_checkpoints_alone(tmp_path):
     x = ember.arange(3 * MB, dtype=ember.float32)  # 12 MB: stored records are never capped
     ember.save({"x": x}, tmp_path / "x.pth")
     assert np.array_equal(ember.load(tmp_path / "x.pth")["x"].numpy(), x.numpy())
+
+
+def test_a_flipped_data_byte_fails_the_crc_check(tmp_path):
+    ember.save({"x": ember.arange(1024.0)}, tmp_path / "x.pth")
+    data = bytearray((tmp_path / "x.pth").read_bytes())
+    data[data.index(np.arange(1024.0, dtype=np.float32).tobytes()) + 100] ^= 0xFF
+    (tmp_path / "x.pth").write_bytes(bytes(data))
+    with pytest.raises(RuntimeError, match="Bad CRC-32"):
+        ember.load(tmp_path / "x.pth")
+
+
+def test_files_torch_saved_without_crc_load(tmp_path, torch):
+    # torch.utils.serialization.config.save.compute_crc32 = False writes every CRC as 0.
+    from torch.utils.serialization import config
+
+    saved = config.save.compute_crc32
+    config.save.compute_crc32 = False
+    try:
+        torch.save({"a": torch.arange(4.0)}, tmp_path / "t.pth")
+    finally:
+        config.save.compute_crc32 = saved
+    assert ember.load(tmp_path / "t.pth")["a"].tolist() == [0.0, 1.0, 2.0, 3.0]
+    assert ember.load(tmp_path / "t.pth", mmap=True)["a"].tolist() == [0.0, 1.0, 2.0, 3.0]
