@@ -272,12 +272,21 @@ def _filled(shape, value, dtype, device, requires_grad):
         _check_fits(np.asarray(value), dt, _C_NAMES.get(dt.name, dt.name + "_t"))
         if value < 0 and np.iinfo(dt.np_dtype).min == 0:
             value = int(value) + int(np.iinfo(dt.np_dtype).max) + 1  # -1 -> 255, as torch
-    if value is None:
-        arr = np.empty(shape, dt.np_dtype)
-    elif value == 0 and not isinstance(value, builtins.bool):
-        arr = np.zeros(shape, dt.np_dtype)
-    else:
-        arr = np.full(shape, value, dt.np_dtype)
+    nbytes = dt.itemsize
+    for n in shape:
+        nbytes *= n
+    if nbytes >= 2**63:
+        raise RuntimeError(f"Storage size calculation overflowed with sizes={list(shape)}")
+    try:
+        if value is None:
+            arr = np.empty(shape, dt.np_dtype)
+        elif value == 0 and not isinstance(value, builtins.bool):
+            arr = np.zeros(shape, dt.np_dtype)
+        else:
+            arr = np.full(shape, value, dt.np_dtype)
+    except MemoryError:  # torch's allocator raises RuntimeError
+        raise RuntimeError(f"DefaultCPUAllocator: can't allocate memory: you tried to allocate "
+                           f"{nbytes} bytes. Error code 12 (Cannot allocate memory)") from None
     return _finish(arr, dt, device, requires_grad)
 
 

@@ -63,7 +63,12 @@ class Op(Node):
         record = record and _state.enabled
         if not record:
             ctx._record = False
-        out = cls.forward(ctx, *arrays, **kwargs)
+        try:
+            out = cls.forward(ctx, *arrays, **kwargs)
+        except ValueError as err:  # NumPy's broadcast error -> PyTorch's RuntimeError
+            if "could not be broadcast" not in str(err):
+                raise
+            raise _broadcast_error(arrays, err) from None
         if type(out) is tuple:
             outs = tuple(_wrap(ctx, cls, o, i, record) for i, o in enumerate(out))
             if record and "_num_outputs" not in ctx.__dict__:  # an op may have set its own
@@ -75,6 +80,24 @@ class Op(Node):
     def _free(self):
         super()._free()
         self.inputs = ()
+
+
+_PLAIN_APPLY = Op.__dict__["apply"]
+
+
+def set_capture(recorder) -> None:
+    """Send every op application through ``recorder(cls, inputs, kwargs, plain_apply)``, or back
+    to the plain path with ``None``. Graph capture (ember.fx) records ops this way; swapping the
+    class attribute for the capture's duration leaves the plain path without any check."""
+    if recorder is None:
+        Op.apply = _PLAIN_APPLY
+        return
+    plain = _PLAIN_APPLY.__func__
+
+    def apply(cls, *inputs, **kwargs):
+        return recorder(cls, inputs, kwargs, plain)
+
+    Op.apply = classmethod(apply)
 
 
 def _wrap(ctx, cls, arr, nr, record):
@@ -175,6 +198,18 @@ def broadcast_shapes(*shapes) -> tuple:
             elif n != 1 and n != out[j]:
                 raise RuntimeError(_broadcast_message(shapes, j, ndim))
     return tuple(out)
+
+
+def _broadcast_error(arrays, err: ValueError) -> RuntimeError:
+    """The RuntimeError PyTorch raises where an op's inputs do not broadcast together."""
+    shapes = [tuple(a.shape) for a in arrays if hasattr(a, "shape")]
+    acc = shapes[0] if shapes else ()
+    for shape in shapes[1:]:  # tensor a: the inputs so far, broadcast; tensor b: the next one
+        try:
+            acc = broadcast_shapes(acc, shape)
+        except RuntimeError as torch_style:
+            return torch_style
+    return RuntimeError(f"shape mismatch: {err}")
 
 
 def _broadcast_message(shapes, j, ndim):

@@ -88,7 +88,7 @@ def vector_norm(x: Tensor, ord: float = 2, dim=None, keepdim: bool = False, *,
         raise RuntimeError("linalg.vector_norm: Expected a floating point or complex tensor as "
                            f"input. Got {_title(x._dtype)}. Convert first, e.g. x.float().")
     ord = float(ord)
-    axes = wrap_dims(dim, x.ndim) if x.ndim else ()
+    axes = wrap_dims(dim, x.ndim) if x.ndim else (wrap_dims(dim, 0) and ())  # validates dim
     if x.numel() == 0 and (ord < 0 or math.isinf(ord)):
         if dim is None or any(x.shape[a] == 0 for a in axes):
             raise RuntimeError(

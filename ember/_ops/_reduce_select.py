@@ -177,7 +177,9 @@ def min(input: Tensor, dim=None, keepdim: bool = False, *, other=None):
 
 
 def _amax_like(name, fn, input, dim, keepdim):
-    axes = wrap_dims(dim if dim != () else None, input.ndim) if input.ndim else ()
+    axes = wrap_dims(dim if dim != () else None, input.ndim)  # a 0-d tensor takes 0 or -1
+    if not input.ndim:
+        axes = ()
     if input.numel() == 0:
         _check_nonempty(name, input, None if not dim and dim != 0 else axes)
     return Extreme.apply(input, fn=fn, axes=axes, keepdim=keepdim,

@@ -295,6 +295,11 @@ def expand(self: Tensor, *sizes) -> Tensor:
                 f"{list(shape)}")
         out.append(s)
     out = tuple(out)
+    numel = 1
+    for s in out:
+        numel *= s
+    if any(s < 0 for s in out) or numel >= 2**63:
+        raise RuntimeError("numel: integer multiplication overflow")
     if out == shape:  # a writable view (NumPy's broadcast views are read-only)
         return ExpandSame.apply(self, shape=shape)
     return Expand.apply(self, shape=out)
