@@ -69,6 +69,10 @@ class Op(Node):
             if "could not be broadcast" not in str(err):
                 raise
             raise _broadcast_error(arrays, err) from None
+        except TypeError as err:  # a ufunc without a loop for the dtype -> NotImplementedError
+            if "not supported for the input types" not in str(err):
+                raise
+            raise _no_kernel_error(arrays, err) from None
         if type(out) is tuple:
             outs = tuple(_wrap(ctx, cls, o, i, record) for i, o in enumerate(out))
             if record and "_num_outputs" not in ctx.__dict__:  # an op may have set its own
@@ -198,6 +202,17 @@ def broadcast_shapes(*shapes) -> tuple:
             elif n != 1 and n != out[j]:
                 raise RuntimeError(_broadcast_message(shapes, j, ndim))
     return tuple(out)
+
+
+def _no_kernel_error(arrays, err: TypeError) -> NotImplementedError:
+    """PyTorch's NotImplementedError for a dtype its kernel lacks (NumPy's ufunc has no loop)."""
+    dtypes = [D._FROM_NP.get(a.dtype) for a in arrays if hasattr(a, "dtype")]
+    dt = next((d for d in dtypes if d is not None and d.is_complex), None) or \
+        next((d for d in dtypes if d is not None), None)
+    title = dt._legacy[:-6] if dt is not None else "this dtype"
+    message = str(err)  # "ufunc 'floor' not supported for the input types, ..."
+    ufunc = message.split("'")[1] if message.count("'") >= 2 else "op"
+    return NotImplementedError(f'"{ufunc}_cpu" not implemented for \'{title}\'')
 
 
 def _broadcast_error(arrays, err: ValueError) -> RuntimeError:

@@ -137,12 +137,23 @@ def _pick_arg(fn):
     return pick
 
 
+def _no_complex(input: Tensor, kernel: str) -> None:
+    """Complex numbers have no order: torch's CPU kernels refuse them."""
+    if input._dtype.is_complex:
+        raise NotImplementedError(f'"{kernel}" not implemented for '
+                                  f"'{input._dtype._legacy[:-6]}'")
+
+
 def _reduce_extreme(name, fn, argfn, rtype, input, dim, keepdim, other):
     if isinstance(dim, Tensor) or other is not None:
         from . import elementwise
 
         op = getattr(elementwise, "maximum" if name == "max" else "minimum")
         return op(input, dim if isinstance(dim, Tensor) else other)
+    if input._dtype.is_complex:
+        if dim is None:
+            _no_complex(input, f"{name}_all")
+        raise RuntimeError(f"{name}(): does not support complex input")
     if dim is None:
         _check_nonempty(name, input, None)
         return Extreme.apply(input, fn=fn, axes=tuple(range(input.ndim)), keepdim=False,
@@ -177,6 +188,7 @@ def min(input: Tensor, dim=None, keepdim: bool = False, *, other=None):
 
 
 def _amax_like(name, fn, input, dim, keepdim):
+    _no_complex(input, f"{name[1:]}_values_cpu")
     axes = wrap_dims(dim if dim != () else None, input.ndim)  # a 0-d tensor takes 0 or -1
     if not input.ndim:
         axes = ()
@@ -215,6 +227,7 @@ def aminmax(input: Tensor, *, dim: int | None = None, keepdim: bool = False):
         min=tensor(1),
         max=tensor(3))
     """
+    _no_complex(input, "aminmax_cpu")
     if dim is None:
         _check_nonempty("aminmax", input, None)
         axes = tuple(range(input.ndim))
@@ -236,9 +249,11 @@ def _arg(name, fn, input, dim, keepdim):
     x = input._data
     if dim is not None:
         _int_dim(name, dim)
-    if input._dtype is D.bool:
-        raise RuntimeError(f"{name}(): does not support bool input. Convert first, e.g. "
-                           "x.int()")
+    if input._dtype is D.bool or input._dtype.is_complex:
+        kind = "bool" if input._dtype is D.bool else "complex"
+        raise RuntimeError(f"{name}(): does not support {kind} input. Convert first, e.g. "
+                           "x.int()" if kind == "bool" else f"{name}(): does not support "
+                           "complex input")
     if dim is None:
         _check_nonempty(name, input, None, IndexError)
         out = fn(x.reshape(-1))
@@ -296,6 +311,7 @@ def median(input: Tensor, dim: int | None = None, keepdim: bool = False):
     if input._dtype is D.bool:
         raise NotImplementedError("\"median_cpu\" not implemented for 'Bool'. Convert first, "
                                   "e.g. x.int()")
+    _no_complex(input, "median_cpu" if dim is None else "median_out")
     if dim is None:
         if input.numel() == 0:  # NaN; integers have none, PyTorch gives their minimum
             dt = input._data.dtype
@@ -343,6 +359,7 @@ def mode(input: Tensor, dim: int = -1, keepdim: bool = False):
         >>> ember.mode(ember.tensor([1, 2, 2, 3])).values
         tensor(2)
     """
+    _no_complex(input, "mode_cpu")
     d = wrap_dim(dim, input.ndim)
     _check_nonempty("mode", input, (d,))
     return mode_type(*Selected.apply(input, pick=_mode_pick, dim=d, keepdim=keepdim,

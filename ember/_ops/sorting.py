@@ -13,6 +13,7 @@ import numpy as np
 
 from .. import _dtype as D
 from .._tensor import Tensor
+from ._binary import not_implemented_for
 from ._core import wrap_dim
 
 __all__ = ["sort", "argsort", "msort", "topk", "kthvalue", "unique", "unique_consecutive",
@@ -56,6 +57,13 @@ def _argsort(x: np.ndarray, dim: int, descending: bool) -> np.ndarray:
     return n - 1 - np.flip(np.argsort(rev, axis=dim, kind="stable"), dim)
 
 
+def _no_complex(input: Tensor, message: str | None = None, kernel: str | None = None) -> None:
+    """torch's CPU sorts and selections have no complex kernel: RuntimeError(message) or
+    NotImplementedError naming ``kernel``."""
+    if input._dtype.is_complex:
+        raise RuntimeError(message) if message else not_implemented_for(kernel, input._dtype)
+
+
 def _gather(input: Tensor, dim: int, idx: np.ndarray, name: str) -> Tensor:
     from .scatter import gather
 
@@ -73,6 +81,7 @@ def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = 
         >>> ember.tensor([3., 1., 2.]).sort()
         torch.return_types.sort(values=tensor([1., 2., 3.]), indices=tensor([1, 2, 0]))
     """
+    _no_complex(input, "Sort does not support complex dtypes on CPU")
     if input.ndim == 0:
         wrap_dim(dim, 0)
         return sort_type(input.clone(), _long(np.zeros((), np.int64)))
@@ -84,6 +93,7 @@ def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = 
 def argsort(input: Tensor, dim: int = -1, descending: bool = False,
             stable: bool = False) -> Tensor:
     """The indices that sort ``input`` along ``dim``."""
+    _no_complex(input, "Sort does not support complex dtypes on CPU")
     if input.ndim == 0:
         return _long(np.zeros((), np.int64))
     dim = wrap_dim(dim, input.ndim)
@@ -103,6 +113,7 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
         >>> ember.tensor([1., 5., 3.]).topk(2).values
         tensor([5., 3.])
     """
+    _no_complex(input, "topk does not support complex dtypes on CPU")
     n = input._data.shape[wrap_dim(dim, input.ndim)] if input.ndim else 1
     if not 0 <= k <= n:
         raise RuntimeError("selected index k out of range")
@@ -116,6 +127,7 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
 
 def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False, *, out=None):
     """The ``k``-th smallest value along ``dim`` (1-based) and its index."""
+    _no_complex(input, kernel="kthvalue_cpu")
     n = input._data.shape[wrap_dim(dim, input.ndim)] if input.ndim else 1
     if not 1 <= k <= n:
         raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {dim}")
@@ -141,6 +153,7 @@ def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False,
         >>> ember.unique(ember.tensor([2, 1, 2]), return_counts=True)
         (tensor([1, 2]), tensor([1, 2]))
     """
+    _no_complex(input, kernel="unique")
     data = input._data
     if dim is None:
         # equal_nan=False: as torch, every NaN is its own distinct value
