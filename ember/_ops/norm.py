@@ -177,7 +177,7 @@ def batch_norm_functional(input: Tensor, running_mean: Tensor | None,
         if count <= 1:
             raise ValueError(
                 f"Expected more than 1 value per channel when training, got input size "
-                f"{list(input.shape)}. Batch statistics need at least two values per channel: "
+                f"{input.shape}. Batch statistics need at least two values per channel: "
                 "use a batch larger than 1, or call model.eval() for inference.")
         stats = {} if running_mean is not None or running_var is not None else None
         out = set_node_name(NormAffine.apply(input, weight, bias, axes=axes, eps=eps, pshape=pshape,

@@ -91,6 +91,8 @@ def test_batchnorm_one_value_per_channel_says_eval():
     m = enn.BatchNorm1d(3)
     with pytest.raises(ValueError, match=r"Expected more than 1 value per channel.*eval\(\)"):
         m(ember.randn(1, 3))
+    with pytest.raises(ValueError, match=r"got input size torch\.Size\(\[1, 3\]\)\. "):
+        m(ember.randn(1, 3))  # the size printed as PyTorch prints it
     m.eval()
     assert m(ember.randn(1, 3)).shape == (1, 3)
 
