@@ -6,6 +6,7 @@ import numpy as np
 
 from ._gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .anomaly import detect_anomaly, is_anomaly_enabled, set_detect_anomaly
+from .dot import graph_to_dot
 from .grad_mode import (
     enable_grad,
     inference_mode,
@@ -20,7 +21,7 @@ from .variable import Variable
 __all__ = ["backward", "grad", "no_grad", "enable_grad", "set_grad_enabled", "inference_mode",
            "is_grad_enabled", "detect_anomaly", "set_detect_anomaly", "Function",
            "gradcheck", "gradgradcheck", "Node", "GradcheckError",
-           "is_inference_mode_enabled", "is_anomaly_enabled", "Variable"]
+           "is_inference_mode_enabled", "is_anomaly_enabled", "Variable", "graph_to_dot"]
 
 
 def _as_tuple(x):
