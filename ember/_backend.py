@@ -67,12 +67,12 @@ def is_host(arr) -> bool:
     return isinstance(arr, np.ndarray)
 
 
-def as_array(x):
-    """A raw result as an array on its own device: the NumPy scalars that NumPy's reductions
-    and 0-d operations hand back become 0-d arrays; device arrays pass through."""
-    if isinstance(x, np.ndarray) or _on_device(x):
-        return x
-    return np.asarray(x)
+def as_array(x, dtype=None):
+    """``np.asarray(x, dtype)`` that keeps device arrays on their device: the NumPy scalars
+    that NumPy's reductions and 0-d operations hand back become 0-d arrays."""
+    if _on_device(x):
+        return x if dtype is None or x.dtype == dtype else x.astype(dtype)
+    return np.asarray(x, dtype=dtype)
 
 
 def asarray_like(value, like, dtype=None):
@@ -108,11 +108,21 @@ def add_at(target, index, values) -> None:
     target.scatter_add(index, values)
 
 
-def as_strided(arr, shape, strides):
-    """A strided view of ``arr`` (``np.lib.stride_tricks.as_strided`` or CuPy's), writable."""
+def as_strided(arr, shape, strides, writeable: bool = True):
+    """A strided view of ``arr``: ``np.lib.stride_tricks.as_strided`` or CuPy's (whose views
+    are always writable)."""
     if isinstance(arr, np.ndarray):
-        return np.lib.stride_tricks.as_strided(arr, shape, strides)
+        return np.lib.stride_tricks.as_strided(arr, shape, strides, writeable=writeable)
     return get_array_module(arr).lib.stride_tricks.as_strided(arr, shape, strides)
+
+
+def sliding_window_view(arr, size: int, axis: int):
+    """Writable windows of ``size`` along ``axis`` (a new last axis), sharing ``arr``'s
+    memory: NumPy's ``sliding_window_view`` on the host, a strided view on a GPU."""
+    if isinstance(arr, np.ndarray):
+        return np.lib.stride_tricks.sliding_window_view(arr, size, axis=axis, writeable=True)
+    shape = arr.shape[:axis] + (arr.shape[axis] - size + 1,) + arr.shape[axis + 1:] + (size,)
+    return as_strided(arr, shape, arr.strides + (arr.strides[axis],))
 
 
 # -- GPU memory statistics -----------------------------------------------------------------------

@@ -15,9 +15,10 @@ import itertools
 import threading
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 
 from .. import _threads
+from .._backend import as_strided, ascontiguousarray, is_host
+from .._backend import get_array_module as xp_of
 
 # -- workspaces -----------------------------------------------------------------------------
 # Temporaries are reused between calls: a fresh array costs page faults that the copy filling
@@ -30,7 +31,12 @@ _MIN_BYTES = 1 << 16  # small arrays are cheap to allocate; pool only the bigger
 _ident = threading.get_ident
 
 
-def _take(key, shape, dtype, zeros=False) -> np.ndarray:
+def _take(key, shape, dtype, like, zeros=False) -> np.ndarray:
+    """A buffer on ``like``'s device: a pooled one on the host, a fresh one on a GPU (CuPy
+    pools its memory itself)."""
+    if not is_host(like):
+        xp = xp_of(like)
+        return xp.zeros(shape, dtype) if zeros else xp.empty(shape, dtype)
     lst = _FREE.get((_ident(), key))
     if lst:
         return lst.pop()
@@ -38,7 +44,7 @@ def _take(key, shape, dtype, zeros=False) -> np.ndarray:
 
 
 def _give(key, arr) -> None:
-    if arr is None or arr.nbytes < _MIN_BYTES:
+    if arr is None or arr.nbytes < _MIN_BYTES or not is_host(arr):
         return
     k = (_ident(), key)
     lst = _FREE.get(k)
@@ -65,7 +71,7 @@ def _pad_spatial(x: np.ndarray, pads) -> np.ndarray:
         return x
     shape = x.shape[:lead] + tuple(x.shape[lead + i] + max(lo, 0) + max(hi, 0)
                                    for i, (lo, hi) in enumerate(pads))
-    out = _take(("pad", shape, x.dtype, tuple(pads)), shape, x.dtype, zeros=True)
+    out = _take(("pad", shape, x.dtype, tuple(pads)), shape, x.dtype, x, zeros=True)
     inner = tuple(slice(max(lo, 0), max(lo, 0) + x.shape[lead + i])
                   for i, (lo, hi) in enumerate(pads))
     out[(slice(None),) * lead + inner] = x  # the border is never written: it stays zero
@@ -75,6 +81,11 @@ def _pad_spatial(x: np.ndarray, pads) -> np.ndarray:
 def _release_pad(xp, x, pads) -> None:
     if xp is not x and xp.base is None:
         _give(("pad", xp.shape, xp.dtype, tuple(pads)), xp)
+
+
+def _chunks(x, n, per, target):
+    """Batch chunks: cache-sized ones for the host's threads, the whole batch on a GPU."""
+    return _threads.split(n, per, target) if is_host(x) else ([(0, n)] if n else [])
 
 
 def _layout(sp, ksize, stride, dilation):
@@ -104,7 +115,7 @@ def _im2col(x, ksize, stride, pad, dilation, groups):
     rows = c // groups * int(np.prod(ksize, dtype=np.int64))
     if wide is not None:
         if not xp.flags.c_contiguous:
-            xp = np.ascontiguousarray(xp)
+            xp = ascontiguousarray(xp)
         item = xp.itemsize
         flat, length = wide
         shape = (c, *ksize, n, length)
@@ -117,7 +128,7 @@ def _im2col(x, ksize, stride, pad, dilation, groups):
         shape = (c, *ksize, n, *osize)
         strides = (st[1], *(st[2 + i] * dilation[i] for i in range(nd)), st[0],
                    *(st[2 + i] * stride[i] for i in range(nd)))
-    cols = _take(("cols", shape, xp.dtype), shape, xp.dtype)
+    cols = _take(("cols", shape, xp.dtype), shape, xp.dtype, x)
     np.copyto(cols, as_strided(xp, shape, strides, writeable=False))
     _release_pad(xp, x, pad)
     return cols.reshape(groups, rows, n * length), osize, wide
@@ -172,14 +183,14 @@ def _conv_raw(x, w, b, stride, pad, dilation, groups):
     ksize = w.shape[2:]
     osize, _ = _layout(_padded_size(x.shape[2:], pad), ksize, stride, dilation)
     dtype = np.result_type(x.dtype, w.dtype)
-    y = np.empty((n, o, *osize), dtype=dtype)
+    y = xp_of(x).empty((n, o, *osize), dtype=dtype)
     wm = _as(w.reshape(groups, o // groups, -1), dtype)
     bb = None if b is None else b.reshape((1, o) + (1,) * len(osize))
 
     def chunk(lo, hi):
         cols, _, wide = _im2col(x[lo:hi], ksize, stride, pad, dilation, groups)
         okey = ("out", (groups, o // groups, cols.shape[-1]), dtype)
-        out = _take(okey, okey[1], dtype)
+        out = _take(okey, okey[1], dtype, x)
         np.matmul(wm, _as(cols, dtype), out=out)  # (G, Og, nb*L): one GEMM per group
         src = _valid_view(out, hi - lo, o, osize, wide)
         if bb is not None:
@@ -193,7 +204,7 @@ def _conv_raw(x, w, b, stride, pad, dilation, groups):
     if int(np.prod(osize, dtype=np.int64)) >= _IMAGE_MAJOR_LENGTH and x.dtype == dtype:
         _conv_image_major(x, w, b, y, stride, pad, dilation, groups, osize, per)
         return y
-    _threads.run_chunks(chunk, _threads.split(n, per, FWD_CHUNK))
+    _threads.run_chunks(chunk, _chunks(x, n, per, FWD_CHUNK))
     return y
 
 
@@ -217,14 +228,14 @@ def _cols_image_major(x, lo, hi, ksize, stride, pad, dilation, groups, osize, dt
     xp = _pad_spatial(x[lo:hi], pad)
     st = xp.strides
     key = ("colsT", (nb, groups, rows + 1, length), dtype)
-    cols = _take(key, key[1], dtype)
+    cols = _take(key, key[1], dtype, x)
     cols[:, :, rows] = 1
     # (nb, G, Cg, *k, *out): windows along k step by the dilation, along out by the stride
     shape = (nb, groups, c // groups, *ksize, *osize)
     strides = (st[0], st[1] * (c // groups), st[1],
                *(st[2 + i] * dilation[i] for i in range(nd)),
                *(st[2 + i] * stride[i] for i in range(nd)))
-    dst = np.reshape(cols[:, :, :rows], shape, copy=False)  # a view, never a copy
+    dst = cols[:, :, :rows].reshape(shape)  # a view: it only splits axes
     np.copyto(dst, as_strided(xp, shape, strides, writeable=False))
     _release_pad(xp, x[lo:hi], pad)
     return cols, key
@@ -235,7 +246,7 @@ def _conv_image_major(x, w, b, y, stride, pad, dilation, groups, osize, per):
     o = w.shape[0]
     og = o // groups
     rows = w[0].size
-    wb = np.empty((groups, og, rows + 1), dtype=y.dtype)
+    wb = xp_of(y).empty((groups, og, rows + 1), dtype=y.dtype)
     wb[:, :, :rows] = w.reshape(groups, og, rows)
     wb[:, :, rows] = 0 if b is None else b.reshape(groups, og)
     yv = y.reshape(n, groups, og, -1)
@@ -246,7 +257,7 @@ def _conv_image_major(x, w, b, y, stride, pad, dilation, groups, osize, per):
         np.matmul(wb, cols, out=yv[lo:hi])
         _give(key, cols)
 
-    _threads.run_chunks(chunk, _threads.split(n, per, FWD_CHUNK))
+    _threads.run_chunks(chunk, _chunks(x, n, per, FWD_CHUNK))
 
 
 def _weight_grad_image_major(x, g, wshape, stride, pad, dilation, groups, osize, per):
@@ -256,7 +267,7 @@ def _weight_grad_image_major(x, g, wshape, stride, pad, dilation, groups, osize,
     og = o // groups
     rows = int(np.prod(wshape[1:], dtype=np.int64))
     gv = g.reshape(n, groups, og, -1)
-    acc = np.zeros((groups, og, rows + 1), g.dtype)
+    acc = xp_of(g).zeros((groups, og, rows + 1), g.dtype)
 
     def chunk(lo, hi):
         cols, key = _cols_image_major(x, lo, hi, wshape[2:], stride, pad, dilation, groups,
@@ -264,7 +275,7 @@ def _weight_grad_image_major(x, g, wshape, stride, pad, dilation, groups, osize,
         np.add(acc, np.matmul(gv[lo:hi], cols.transpose(0, 1, 3, 2)).sum(axis=0), out=acc)
         _give(key, cols)
 
-    _threads.run_chunks(chunk, _threads.split(n, per, BWD_CHUNK))
+    _threads.run_chunks(chunk, _chunks(g, n, per, BWD_CHUNK))
     return acc[:, :, :rows].reshape(wshape), acc[:, :, rows].reshape(o)
 
 
@@ -276,7 +287,7 @@ def _grad_cols(g, lo, hi, o, osize, wide):
     nb = hi - lo
     key = ("gt", (o, nb, _length(osize, wide)), g.dtype,
            None if wide is None else tuple(wide[0]), tuple(osize))
-    gt = _take(key, key[1], g.dtype, zeros=wide is not None)
+    gt = _take(key, key[1], g.dtype, g, zeros=wide is not None)
     _valid_view(gt, nb, o, osize, wide, writeable=True)[...] = g[lo:hi]
     return gt, key
 
@@ -289,7 +300,7 @@ def _col2im(dcols, dx, lo, hi, in_size, ksize, stride, pad, dilation, osize, wid
     padded = _padded_size(in_size, pad)
     plain = all(p == (0, 0) for p in pad)
     key = ("dxp", (nb, c, *padded), dx.dtype)
-    dxp = dx[lo:hi] if plain else _take(key, key[1], dx.dtype)
+    dxp = dx[lo:hi] if plain else _take(key, key[1], dx.dtype, dx)
     if wide is not None:
         flat, length = wide
         dc = dcols.reshape(c, -1, nb, length).transpose(1, 2, 0, 3)  # (K, nb, C, L)
@@ -327,7 +338,7 @@ def _conv_backward_raw(x, w, g, need_x, need_w, need_b, in_size, stride, pad, di
     if list(g.shape[2:]) != osize:
         # a transposed convolution with output_padding >= stride (but < dilation): the
         # positions its output gradient lacks are positions of zero gradient
-        gz = np.zeros(g.shape[:2] + tuple(osize), dtype=g.dtype)
+        gz = xp_of(g).zeros(g.shape[:2] + tuple(osize), dtype=g.dtype)
         gz[(slice(None), slice(None)) + tuple(slice(0, s) for s in g.shape[2:])] = g
         g = gz
     dtype = g.dtype
@@ -341,10 +352,11 @@ def _conv_backward_raw(x, w, g, need_x, need_w, need_b, in_size, stride, pad, di
         gw, gb = _weight_grad_image_major(x, g, w.shape, stride, pad, dilation, groups, osize,
                                           per)
         return None, gw, gb if need_b else None
-    dx = np.empty((n, c, *in_size), dtype=dtype) if need_x else None
+    xp = xp_of(g)
+    dx = xp.empty((n, c, *in_size), dtype=dtype) if need_x else None
     if need_x:
         # (G, Cg*K, Og): W^T per group, made contiguous once
-        wt = np.ascontiguousarray(_as(w, dtype).reshape(groups, og, -1).transpose(0, 2, 1))
+        wt = ascontiguousarray(_as(w, dtype).reshape(groups, og, -1).transpose(0, 2, 1))
     parts: dict = {}
     bparts: dict = {}
 
@@ -372,7 +384,7 @@ def _conv_backward_raw(x, w, g, need_x, need_w, need_b, in_size, stride, pad, di
             # the columns are spent: their buffer (same shape) takes the column gradient, so
             # the chunk's working set stays smaller (CNN b64 step, median: 47.9 -> 45.5 ms)
             reuse = cols is not None and cols.dtype == dtype
-            dcols = cols if reuse else _take(dkey, dkey[1], dtype)
+            dcols = cols if reuse else _take(dkey, dkey[1], dtype, g)
             np.matmul(wt, gt.reshape(groups, og, nb * length), out=dcols)
             _col2im(dcols, dx, lo, hi, in_size, ksize, stride, pad, dilation, osize, wide)
             if not reuse:
@@ -381,17 +393,17 @@ def _conv_backward_raw(x, w, g, need_x, need_w, need_b, in_size, stride, pad, di
             _release_cols(cols)
         _give(gkey, gt)
 
-    _threads.run_chunks(chunk, _threads.split(n, per, BWD_CHUNK))
+    _threads.run_chunks(chunk, _chunks(g, n, per, BWD_CHUNK))
     gw = gb = None
     if need_w:
         vals = list(parts.values())
-        gw = vals[0] if vals else np.zeros((groups, cg * int(np.prod(ksize)), og), dtype)
+        gw = vals[0] if vals else xp.zeros((groups, cg * int(np.prod(ksize)), og), dtype)
         for v in vals[1:]:
             gw += v
-        gw = np.ascontiguousarray(gw.transpose(0, 2, 1)).reshape(w.shape)
+        gw = ascontiguousarray(gw.transpose(0, 2, 1)).reshape(w.shape)
     if need_b:
         vals = list(bparts.values())
-        gb = vals[0] if vals else np.zeros(o, dtype)
+        gb = vals[0] if vals else xp.zeros(o, dtype)
         for v in vals[1:]:
             gb = gb + v
     return dx, gw, gb
@@ -406,6 +418,6 @@ def _conv_input_raw(g, w, in_size, stride, pad, dilation, groups):
 def _conv_weight_raw(x, g, ksize, stride, pad, dilation, groups):
     """Gradient of a convolution with respect to its weight."""
     wshape = (g.shape[1], x.shape[1] // groups, *ksize)
-    w = np.empty(wshape, g.dtype)  # only its shape is read
+    w = xp_of(g).empty(wshape, g.dtype)  # only its shape is read
     return _conv_backward_raw(x, w, g, False, True, False, tuple(x.shape[2:]), stride, pad,
                               dilation, groups)[1]

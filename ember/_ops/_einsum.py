@@ -17,6 +17,7 @@ import numpy as np
 
 from .. import _autocast
 from .._autocast import hot as _amp
+from .._backend import as_array
 from .._tensor import Tensor
 from ._core import Op
 
@@ -31,7 +32,7 @@ class Einsum(Op):
         ctx.save_for_backward(*ctx.inputs)
         ctx.ins, ctx.out = ins, out
         eq = ",".join(ins) + "->" + out
-        res = np.asarray(np.einsum(eq, *arrays, optimize="greedy" if len(arrays) > 2 else
+        res = as_array(np.einsum(eq, *arrays, optimize="greedy" if len(arrays) > 2 else
                                    len(arrays) == 2))
         # ml_dtypes' bfloat16 products come back float32; PyTorch rounds to bfloat16
         return res if res.dtype == arrays[0].dtype else res.astype(arrays[0].dtype)

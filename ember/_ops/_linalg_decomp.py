@@ -12,6 +12,7 @@ import numpy as np
 from .. import _autocast
 from .. import _dtype as D
 from .._autocast import hot as _amp
+from .._backend import as_array
 from .._tensor import Tensor
 from ._core import Op, unbroadcast
 
@@ -159,7 +160,7 @@ class Det(Op):
     @staticmethod
     def forward(ctx, A):
         ctx.save_for_backward(*ctx.inputs)
-        return np.asarray(np.linalg.det(A))
+        return as_array(np.linalg.det(A))
 
     @staticmethod
     def backward(ctx, grad):
@@ -203,7 +204,7 @@ class SlogDet(Op):
         ctx.save_for_backward(*ctx.inputs)
         sign, logabs = np.linalg.slogdet(A)
         ctx._num_outputs = 1 if log_of_det else 2  # logabsdet (output 1) takes gradients
-        sign, logabs = np.asarray(sign), np.asarray(logabs)
+        sign, logabs = as_array(sign), as_array(logabs)
         if log_of_det:  # logdet: log(det), nan for a negative determinant
             return np.where(sign < 0, np.nan, logabs).astype(logabs.dtype, copy=False)
         return sign, logabs

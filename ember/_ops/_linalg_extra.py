@@ -12,6 +12,7 @@ import numpy as np
 from .. import _autocast
 from .. import _dtype as D
 from .._autocast import hot as _amp
+from .._backend import ascontiguousarray
 from .._tensor import Tensor
 from ._core import Op
 from ._linalg_decomp import check_square, inv
@@ -20,7 +21,7 @@ from .linalg import Matmul
 
 
 def _const(a: np.ndarray, dt: D.dtype) -> Tensor:
-    return Tensor._make(np.ascontiguousarray(a), dt)
+    return Tensor._make(ascontiguousarray(a), dt)
 
 
 def _check_float(name: str, A: Tensor):

@@ -7,6 +7,7 @@ import numpy as np
 from .. import _autocast
 from .. import _dtype as D
 from .._autocast import hot as _amp
+from .._backend import as_array, asarray_like
 from .._tensor import Tensor
 from ._core import Op, broadcast_shapes, wrap_dim
 
@@ -17,7 +18,7 @@ class Trace(Op):
     @staticmethod
     def forward(ctx, x, dtype):
         ctx.shape = x.shape
-        return np.asarray(np.trace(x, dtype=dtype))
+        return as_array(np.trace(x, dtype=dtype))
 
     @staticmethod
     def backward(ctx, grad):
@@ -85,7 +86,7 @@ def cross(input: Tensor, other: Tensor, dim: int | None = None) -> Tensor:
     from .elementwise import promote
 
     a, b, dt = promote(input, other)
-    eps = Tensor._make(_LEVI_CIVITA.astype(dt.np_dtype), dt)
+    eps = Tensor._make(asarray_like(_LEVI_CIVITA.astype(dt.np_dtype), a._data), dt)
     a, b = a.expand(shape).transpose(d, -1), b.expand(shape).transpose(d, -1)
     return einsum("ijk,...j,...k->...i", eps, a, b).transpose(d, -1)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _dtype as D
+from .._backend import ascontiguousarray
 from .._tensor import Tensor
 from ._core import Op, as_tensor_arg, wrap_dim
 from .inplace import apply_inplace
@@ -318,7 +319,7 @@ def _cum_extreme(input: Tensor, dim: int, is_max: bool, rtype):
             cur = np.where(take, v, cur)
             at = np.where(take, i, at)
             idx[i] = at
-    indices = Tensor._make(np.ascontiguousarray(np.moveaxis(idx, 0, dim)), D.int64)
+    indices = Tensor._make(ascontiguousarray(np.moveaxis(idx, 0, dim)), D.int64)
     indices = indices.to(input.device)
     values = gather(input, dim, indices)
     return rtype(_named(values, "CummaxBackward0" if is_max else "CumminBackward0"), indices)

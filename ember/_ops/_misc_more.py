@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _dtype as D
+from .._backend import sliding_window_view
 from .._tensor import Tensor
 from ._core import Op, as_tensor_arg, set_node_name, wrap_dim
 from .inplace import apply_inplace
@@ -95,7 +96,7 @@ class Unfold(Op):
         ctx.meta = (x.shape, dim, size, step)
         if x.ndim == 0:
             return x.reshape(1)
-        win = np.lib.stride_tricks.sliding_window_view(x, size, axis=dim, writeable=True)
+        win = sliding_window_view(x, size, dim)
         return win[(slice(None),) * dim + (slice(None, None, step),)]
 
     @staticmethod

@@ -12,6 +12,8 @@ import numpy as np
 
 from .. import _autocast
 from .._autocast import hot as _amp
+from .._backend import asarray_like
+from .._backend import get_array_module as xp_of
 from .._tensor import Tensor
 from ._core import Op, named_node
 from .pool import AvgPool, MaxPool, PoolGather, PoolScatter, _tuple
@@ -116,7 +118,7 @@ def _adaptive_max(input, output_size, return_indices, nd, name):
         data = x._data
         n, c = data.shape[:2]
         flat = [int(np.prod(size[i + 1:], dtype=np.int64)) for i in range(nd)]
-        idx = np.empty((n, c, *osize), dtype=np.int64)
+        idx = xp_of(data).empty((n, c, *osize), dtype=np.int64)
         bounds = [_bounds(s, o) for s, o in zip(size, osize)]
         for pos in itertools.product(*(range(o) for o in osize)):
             lo = [bounds[i][0][p] for i, p in enumerate(pos)]
@@ -206,7 +208,7 @@ class IndexAxis(Op):
     def forward(ctx, x, idx, axis):
         ctx.args = (idx, axis, x.shape[axis])
         ctx.save_for_backward(ctx.inputs[0])
-        return np.take(x, idx, axis=axis)
+        return np.take(x, asarray_like(idx, x), axis=axis)
 
     @staticmethod
     def backward(ctx, grad):
@@ -224,8 +226,8 @@ class IndexAxisAdd(Op):
         uniq, starts = np.unique(idx, return_index=True)
         shape = list(g.shape)
         shape[axis] = size
-        out = np.zeros(shape, dtype=g.dtype)
-        sums = np.add.reduceat(g, starts, axis=axis) if g.size else g
+        out = xp_of(g).zeros(shape, dtype=g.dtype)
+        sums = np.add.reduceat(g, asarray_like(starts, g), axis=axis) if g.size else g
         sl = [slice(None)] * g.ndim
         sl[axis] = uniq
         out[tuple(sl)] = sums

@@ -15,6 +15,8 @@ from types import SimpleNamespace
 import numpy as np
 
 from .. import _dtype as D
+from .._backend import as_array, asarray_like
+from .._backend import get_array_module as xp_of
 from .._tensor import Tensor
 from ._core import Op, wrap_dim, wrap_dims
 from .reduce import expand_reduced
@@ -111,7 +113,7 @@ class Selected(Op):
         ctx.in_shape, ctx.dim, ctx.keepdim = x.shape, dim, keepdim
         ctx._num_outputs = 2
         if x.ndim == 0:
-            ctx.idx = np.zeros((), np.int64)
+            ctx.idx = xp_of(x).zeros((), np.int64)
             return x.copy(), ctx.idx
         idx = pick(x, dim)  # keepdims-shaped int64 indices
         ctx.idx = idx
@@ -124,7 +126,7 @@ class Selected(Op):
     def backward(ctx, grad, _grad_idx=None):
         if not ctx.in_shape:
             return grad
-        mask = np.zeros(ctx.in_shape, dtype=grad._data.dtype)
+        mask = xp_of(grad._data).zeros(ctx.in_shape, dtype=grad._data.dtype)
         np.put_along_axis(mask, ctx.idx, 1, axis=ctx.dim)
         g = expand_reduced(grad, ctx.in_shape, (ctx.dim,), ctx.keepdim)
         return g * Tensor._make(mask, grad._dtype)
@@ -266,7 +268,7 @@ def _arg(name, fn, input, dim, keepdim):
         else:
             _check_nonempty(name, input, (d,))
             out = fn(x, axis=d, keepdims=keepdim)
-    return Tensor._make(np.asarray(out, dtype=np.int64), D.int64)
+    return Tensor._make(as_array(out, np.int64), D.int64)
 
 
 def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
@@ -316,11 +318,11 @@ def median(input: Tensor, dim: int | None = None, keepdim: bool = False):
         if input.numel() == 0:  # NaN; integers have none, PyTorch gives their minimum
             dt = input._data.dtype
             fill = np.nan if dt.kind in "fc" else np.iinfo(dt).min
-            return Tensor._make(np.array(fill, input._data.dtype), input._dtype)
+            return Tensor._make(asarray_like(fill, input._data, input._data.dtype), input._dtype)
         flat = input._data.reshape(-1)
         value = flat[_median_pick(flat, 0)[0]]
         # Route the gradient like PyTorch: shared among all elements equal to the median.
-        return Extreme.apply(input, fn=_ConstReduce(np.asarray(value)),
+        return Extreme.apply(input, fn=_ConstReduce(as_array(value)),
                              axes=tuple(range(input.ndim)), keepdim=False,
                              name="MedianBackward0")
     _int_dim("median", dim)

@@ -13,6 +13,7 @@ import numpy as np
 from .. import _autocast
 from .. import _dtype as D
 from .._autocast import hot as _amp
+from .._backend import ascontiguousarray
 from .._tensor import Tensor
 from ._binary import not_implemented_for
 from ._core import Op, broadcast_shapes, unbroadcast
@@ -255,7 +256,7 @@ def _solve_triangular_np(a, b, upper, left, unitriangular):
         x = _solve_lower(a[..., ::-1, ::-1], b[..., ::-1, :])[..., ::-1, :]
     else:
         x = _solve_lower(a, b)
-    return np.ascontiguousarray(np.swapaxes(x, -1, -2) if not left else x)
+    return ascontiguousarray(np.swapaxes(x, -1, -2) if not left else x)
 
 
 class LinalgSolveTriangular(Op):

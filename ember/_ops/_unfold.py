@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import itertools
 
-import numpy as np
-from numpy.lib.stride_tricks import as_strided
-
+from .._backend import as_strided, ascontiguousarray
+from .._backend import get_array_module as xp_of
 from ._core import Op
 
 
@@ -24,16 +23,16 @@ class Unfold(Op):
         ctx.args = (x.shape[2:], ksize, dilation, pad, stride)
         n, c, h, w = x.shape
         if any(pad):
-            xp = np.zeros((n, c, h + 2 * pad[0], w + 2 * pad[1]), dtype=x.dtype)
-            xp[:, :, pad[0]:pad[0] + h, pad[1]:pad[1] + w] = x
+            padded = xp_of(x).zeros((n, c, h + 2 * pad[0], w + 2 * pad[1]), dtype=x.dtype)
+            padded[:, :, pad[0]:pad[0] + h, pad[1]:pad[1] + w] = x
         else:
-            xp = x
+            padded = x
         oh, ow = _blocks((h, w), ksize, dilation, pad, stride)
-        s = xp.strides
-        win = as_strided(xp, (n, c, ksize[0], ksize[1], oh, ow),
+        s = padded.strides
+        win = as_strided(padded, (n, c, ksize[0], ksize[1], oh, ow),
                          (s[0], s[1], s[2] * dilation[0], s[3] * dilation[1], s[2] * stride[0],
                           s[3] * stride[1]), writeable=False)
-        return np.ascontiguousarray(win).reshape(n, c * ksize[0] * ksize[1], oh * ow)
+        return ascontiguousarray(win).reshape(n, c * ksize[0] * ksize[1], oh * ow)
 
     @staticmethod
     def backward(ctx, grad):
@@ -52,13 +51,13 @@ class Fold(Op):
         c = ck // kk
         oh, ow = _blocks(size, ksize, dilation, pad, stride)
         hp, wp = size[0] + 2 * pad[0], size[1] + 2 * pad[1]
-        out = np.zeros((n, c, hp, wp), dtype=cols.dtype)
+        out = xp_of(cols).zeros((n, c, hp, wp), dtype=cols.dtype)
         blocks = cols.reshape(n, c, ksize[0], ksize[1], oh, ow)
         for i, j in itertools.product(range(ksize[0]), range(ksize[1])):
             r, q = i * dilation[0], j * dilation[1]
             out[:, :, r:r + (oh - 1) * stride[0] + 1:stride[0],
                 q:q + (ow - 1) * stride[1] + 1:stride[1]] += blocks[:, :, i, j]
-        return np.ascontiguousarray(out[:, :, pad[0]:pad[0] + size[0], pad[1]:pad[1] + size[1]])
+        return ascontiguousarray(out[:, :, pad[0]:pad[0] + size[0], pad[1]:pad[1] + size[1]])
 
     @staticmethod
     def backward(ctx, grad):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _dtype as D
+from .._backend import as_array, asarray_like
 from .._tensor import Tensor
 from ._binary import _cast, _raw, as_tensor, check_devices, finish_out, not_implemented_for
 from ._core import broadcast_shapes
@@ -34,7 +35,7 @@ def _run(ufunc, a, b):
     except ValueError:
         broadcast_shapes(np.shape(a), np.shape(b))
         raise
-    return res if isinstance(res, np.ndarray) else np.asarray(res)
+    return res if isinstance(res, np.ndarray) else as_array(res)
 
 
 def _make_bitwise(ufunc, name, kernel, symbol, example):
@@ -69,7 +70,7 @@ def bitwise_not(input: Tensor, *, out=None) -> Tensor:
     """
     if input._dtype.category > D._INT:
         raise not_implemented_for("bitwise_not_cpu", input._dtype)
-    result = Tensor._make(np.asarray(np.invert(input._data)), input._dtype)
+    result = Tensor._make(as_array(np.invert(input._data)), input._dtype)
     return result if out is None else finish_out(result, out, "bitwise_not", input)
 
 
@@ -79,7 +80,7 @@ def _shift(input, other, out, left: bool) -> Tensor:
     if dt.category != D._INT:
         raise not_implemented_for("lshift_cpu" if left else "rshift_cpu", dt)
     bits = dt.itemsize * 8
-    b = np.asarray(b)
+    b = asarray_like(b, a)  # a number: next to the data (on its device)
     in_range = (b >= 0) & (b < bits)
     safe = np.where(in_range, b, 0).astype(dt.np_dtype, copy=False)
     if left:
@@ -89,7 +90,7 @@ def _shift(input, other, out, left: bool) -> Tensor:
         # ... and fills with the sign bit for a right shift
         res = np.where(in_range, _run(np.right_shift, a, safe),
                        np.right_shift(a, bits - 1) if dt.is_signed else 0)
-    result = Tensor._make(np.asarray(res.astype(dt.np_dtype, copy=False)), dt)
+    result = Tensor._make(as_array(res.astype(dt.np_dtype, copy=False)), dt)
     return result if out is None else finish_out(result, out, name, input, other)
 
 
@@ -144,7 +145,7 @@ def logical_not(input: Tensor, *, out=None) -> Tensor:
         >>> ember.logical_not(ember.tensor([0, 2]))
         tensor([ True, False])
     """
-    result = Tensor._make(np.asarray(np.logical_not(input._data)), D.bool)
+    result = Tensor._make(as_array(np.logical_not(input._data)), D.bool)
     return result if out is None else finish_out(result, out, "logical_not", input)
 
 

@@ -12,6 +12,7 @@ import warnings
 import numpy as np
 
 from .. import _dtype as D
+from .._backend import as_array
 from .._tensor import Tensor
 from ._binary import _cast, _raw, as_tensor, check_devices, finish_out, not_implemented_for
 from ._core import Op, broadcast_shapes, unbroadcast
@@ -40,7 +41,7 @@ def _compare(ufunc, name, input, other, out):
         broadcast_shapes(np.shape(a), np.shape(b))
         raise
     if not isinstance(res, np.ndarray):
-        res = np.asarray(res)
+        res = as_array(res)
     result = Tensor._make(res, D.bool)
     return result if out is None else finish_out(result, out, name, input, other)
 
@@ -139,7 +140,7 @@ def _predicate(input: Tensor, fn, floats_only: bool = True) -> Tensor:
     data = input._data
     if floats_only and input._dtype.category < D._FLOAT:
         return Tensor._make(np.zeros(data.shape, np.bool_), D.bool)
-    return Tensor._make(np.asarray(fn(data)), D.bool)
+    return Tensor._make(as_array(fn(data)), D.bool)
 
 
 def isnan(input: Tensor) -> Tensor:
@@ -205,7 +206,7 @@ def isreal(input: Tensor) -> Tensor:
     """
     if not input._dtype.is_complex:
         return Tensor._make(np.ones(input._data.shape, np.bool_), D.bool)
-    return Tensor._make(np.asarray(input._data.imag == 0), D.bool)
+    return Tensor._make(as_array(input._data.imag == 0), D.bool)
 
 
 def _no_complex(input, name):
@@ -251,7 +252,7 @@ def isclose(input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-
             close |= np.isnan(a) & np.isnan(b)
         err = np.abs(a - b)
         close |= np.isfinite(err) & (err <= atol + np.abs(rtol * b))
-    return Tensor._make(np.asarray(close), D.bool)
+    return Tensor._make(as_array(close), D.bool)
 
 
 def allclose(input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08,

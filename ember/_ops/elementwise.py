@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _dtype as D
+from .._backend import as_array
 from .._tensor import Tensor
 from ..autograd import grad_mode
 from . import binary_math as _binary_math
@@ -115,7 +116,7 @@ class Div(Op):
 
 
 def _check_int_zero(a, b):
-    if np.asarray(b).dtype.kind in "iub" and np.asarray(a).dtype.kind in "iub" \
+    if as_array(b).dtype.kind in "iub" and as_array(a).dtype.kind in "iub" \
             and not np.all(b):
         raise RuntimeError("ZeroDivisionError")
 
@@ -130,10 +131,10 @@ class DivMode(Op):
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             if mode == "floor":
                 return np.floor_divide(a, b)
-            if np.asarray(a).dtype.kind in "iub":
+            if as_array(a).dtype.kind in "iub":
                 q = np.floor_divide(a, b)
                 # floor and trunc differ by one where the division is inexact and signs differ
-                fix = (np.remainder(a, b) != 0) & ((np.asarray(a) < 0) != (np.asarray(b) < 0))
+                fix = (np.remainder(a, b) != 0) & ((as_array(a) < 0) != (as_array(b) < 0))
                 return q + fix.astype(q.dtype)
             return np.trunc(a / b)
 

@@ -326,7 +326,7 @@ class NarrowBackward(Op):
     @staticmethod
     def forward(ctx, g, shape, dim, start):
         ctx.args = (dim, start, g.shape[dim])
-        out = np.zeros(shape, g.dtype)
+        out = get_array_module(g).zeros(shape, g.dtype)
         idx = [slice(None)] * len(shape)
         idx[dim] = slice(start, start + g.shape[dim])
         out[tuple(idx)] = g

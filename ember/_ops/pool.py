@@ -15,6 +15,8 @@ import numpy as np
 
 from .. import _autocast, _threads
 from .._autocast import hot as _amp
+from .._backend import asarray_like, ascontiguousarray, is_host
+from .._backend import get_array_module as xp_of
 from .._tensor import Tensor
 from ..autograd import grad_mode
 from ._core import Op, named_node
@@ -52,7 +54,7 @@ def _pad_to(x, pad, osize, ksize, stride, dilation, value):
         return x
     shape = x.shape[:lead] + tuple(max(nd_, p + n) for nd_, p, n in zip(need, pad,
                                                                           x.shape[lead:]))
-    out = np.full(shape, value, dtype=x.dtype)
+    out = xp_of(x).full(shape, value, dtype=x.dtype)
     out[(slice(None),) * lead + tuple(slice(p, p + n) for p, n in zip(pad, x.shape[lead:]))] = x
     return out
 
@@ -73,7 +75,7 @@ class MaxPool(Op):
     def forward(ctx, x, ksize, stride, pad, dilation, osize, want_indices):
         ctx.save_for_backward(ctx.inputs[0])  # version check only; the padded copy is kept
         xp = _pad_to(x, pad, osize, ksize, stride, dilation, _lowest(x.dtype))
-        out = np.empty(x.shape[:-len(ksize)] + tuple(osize), dtype=x.dtype)
+        out = xp_of(x).empty(x.shape[:-len(ksize)] + tuple(osize), dtype=x.dtype)
         views = list(_views(xp, ksize, stride, dilation, osize))
         # For windows that do not overlap, the offset of each window's first maximum is kept
         # (one byte per output) when a backward may follow: backward then reads it instead of
@@ -81,7 +83,7 @@ class MaxPool(Op):
         arg = None
         if (getattr(ctx, "_record", True) and len(views) < 256
                 and all(s >= d * (k - 1) + 1 for s, d, k in zip(stride, dilation, ksize))):
-            arg = np.zeros(out.shape, dtype=np.uint8)
+            arg = xp_of(x).zeros(out.shape, dtype=np.uint8)
 
         def chunk(lo, hi):
             o, xc = out[lo:hi], xp[lo:hi]
@@ -122,7 +124,7 @@ class MaxPool(Op):
         # ... and when they also tile the (padded) input, every element is stored: no zero-fill
         tiled = disjoint and all(s == k and d == 1 and o * k == n for s, d, k, o, n in
                                  zip(stride, dilation, ksize, osize, xp.shape[2:]))
-        gxp = (np.empty if tiled else np.zeros)(xp.shape, dtype=g.dtype)
+        gxp = (xp_of(g).empty if tiled else xp_of(g).zeros)(xp.shape, dtype=g.dtype)
         views = list(_views(xp, ksize, stride, dilation, osize))
         arg = ctx.arg
 
@@ -149,7 +151,7 @@ class MaxPool(Op):
                     gx[sl] += gc * hit
 
         _batch_chunks(chunk if arg is None else chunk_arg, gxp)
-        return Tensor._make(np.ascontiguousarray(_crop(gxp, pad, in_shape[2:])), grad._dtype)
+        return Tensor._make(ascontiguousarray(_crop(gxp, pad, in_shape[2:])), grad._dtype)
 
 
 def _batch_chunks(fn, like: np.ndarray) -> None:
@@ -157,6 +159,9 @@ def _batch_chunks(fn, like: np.ndarray) -> None:
     chunks write disjoint outputs)."""
     n = like.shape[0] if like.ndim else 0
     if n == 0:
+        return
+    if not is_host(like):  # one pass over the whole batch on a GPU
+        fn(0, n)
         return
     per = like.nbytes // n
     _threads.run_chunks(fn, _threads.split(n, per, target=1 << 20), blas=False)
@@ -172,14 +177,14 @@ def _argmax_indices(ctx) -> np.ndarray:
     for i in range(nd):
         pos = np.arange(osize[i]) * stride[i] - pad[i]
         base = base + (pos * flat[i]).reshape((-1,) + (1,) * (nd - 1 - i))
-    idx = np.zeros(out.shape, dtype=np.int64)
-    taken = np.zeros(out.shape, dtype=bool)
+    idx = xp_of(out).zeros(out.shape, dtype=np.int64)
+    taken = xp_of(out).zeros(out.shape, dtype=bool)
     for offs, sl in _views(xp, ksize, stride, dilation, osize):
         hit = (xp[sl] == out) & ~taken
         taken |= hit
         shift = sum(o * d * f for o, d, f in zip(offs, dilation, flat))
         idx += hit * shift
-    return idx + base
+    return idx + asarray_like(base, idx)
 
 
 class PoolGather(Op):
@@ -207,8 +212,8 @@ class PoolScatter(Op):
         ctx.idx = idx
         n, c = in_shape[:2]
         size = int(np.prod(in_shape[2:], dtype=np.int64))
-        rows = np.arange(n * c, dtype=np.int64).reshape(n, c, 1) * size
-        flat = (idx.reshape(n, c, -1) + rows).ravel()
+        rows = xp_of(g).arange(n * c, dtype=np.int64).reshape(n, c, 1) * size
+        flat = (asarray_like(idx, g).reshape(n, c, -1) + rows).ravel()
         # bincount sums duplicates (overlapping windows) in one pass; it computes in float64
         out = np.bincount(flat, weights=g.ravel(), minlength=n * c * size)
         return out.astype(g.dtype, copy=False).reshape(in_shape)
@@ -240,6 +245,7 @@ class AvgPool(Op):
     def forward(ctx, x, ksize, stride, pad, osize, div):
         ctx.args = (x.shape, ksize, stride, pad, osize, div)
         xp = _pad_to(x, pad, osize, ksize, stride, (1,) * len(ksize), 0)
+        div = asarray_like(div, x)  # a host number or array of counts
         out = None
         for _, sl in _views(xp, ksize, stride, (1,) * len(ksize), osize):
             out = xp[sl].copy() if out is None else np.add(out, xp[sl], out=out)
@@ -262,11 +268,11 @@ class AvgPoolBackward(Op):
         nd = len(ksize)
         need = [max(p + n, (o - 1) * s + k) for p, n, o, s, k in
                 zip(pad, in_shape[2:], osize, stride, ksize)]
-        gxp = np.zeros(in_shape[:2] + tuple(need), dtype=g.dtype)
-        gd = g / div
+        gxp = xp_of(g).zeros(in_shape[:2] + tuple(need), dtype=g.dtype)
+        gd = g / asarray_like(div, g)
         for _, sl in _views(gxp, ksize, stride, (1,) * nd, osize):
             gxp[sl] += gd
-        return np.ascontiguousarray(_crop(gxp, pad, in_shape[2:]))
+        return ascontiguousarray(_crop(gxp, pad, in_shape[2:]))
 
     @staticmethod
     def backward(ctx, grad):

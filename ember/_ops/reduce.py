@@ -14,6 +14,7 @@ import numpy as np
 from .. import _autocast
 from .. import _dtype as D
 from .._autocast import hot as _amp
+from .._backend import as_array
 from .._tensor import Tensor
 from ..autograd import grad_mode
 from ._core import Op, wrap_dim, wrap_dims
@@ -199,7 +200,7 @@ def _product_of_others(x: np.ndarray, axes: tuple) -> np.ndarray:
     right = np.cumprod(np.concatenate([np.ones_like(rev[..., :1]), rev[..., :-1]], -1),
                        -1)[..., ::-1]
     res = (left * right).reshape(moved.shape)
-    return np.transpose(res, np.argsort(keep + list(axes)))
+    return np.transpose(res, tuple(np.argsort(keep + list(axes)).tolist()))
 
 
 def prod(input: Tensor, dim: int | None = None, keepdim: bool = False, *, dtype=None) -> Tensor:
@@ -300,8 +301,8 @@ def cumprod(input: Tensor, dim: int, *, dtype=None) -> Tensor:
 def _logical(fn, input: Tensor, dim, keepdim: bool) -> Tensor:
     out = fn(input._data, axis=_axes(input, dim), keepdims=keepdim)
     if input._dtype is D.uint8:  # PyTorch keeps uint8 for all/any on uint8
-        return Tensor._make(np.asarray(out, dtype=np.uint8), D.uint8)
-    return Tensor._make(np.asarray(out), D.bool)
+        return Tensor._make(as_array(out, np.uint8), D.uint8)
+    return Tensor._make(as_array(out), D.bool)
 
 
 def all(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
@@ -332,7 +333,7 @@ def count_nonzero(input: Tensor, dim=None) -> Tensor:
         tensor([2, 1])
     """
     out = np.count_nonzero(input._data, axis=_axes(input, dim))
-    return Tensor._make(np.asarray(out, dtype=np.int64), D.int64)
+    return Tensor._make(as_array(out, np.int64), D.int64)
 
 
 def nansum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:

@@ -14,6 +14,7 @@ import numpy as np
 from .. import _autocast
 from .. import _dtype as D
 from .._autocast import hot as _amp
+from .._backend import asarray_like
 from .._tensor import Tensor
 from ._core import Op, unbroadcast, wrap_dim
 from .indexing import AdvancedIndex, IndexAccumulate, IndexPut, _Index, parse_index
@@ -261,7 +262,7 @@ class MaskedFill(Op):
     def forward(ctx, x, value, mask):
         ctx.mask, ctx.x_shape = mask, x.shape
         ctx.v_shape = np.shape(value)
-        return np.where(mask, np.asarray(value, dtype=x.dtype), x)
+        return np.where(mask, asarray_like(value, x, x.dtype), x)
 
     @staticmethod
     def backward(ctx, grad):

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._backend import asarray_like, to_numpy
+from .._backend import get_array_module as xp_of
 from .._tensor import Tensor
 from ._core import Op, wrap_dim, wrap_dims
 from .indexing import AdvancedIndex, BasicIndex, BasicIndexBackward
@@ -158,14 +160,16 @@ def repeat_interleave(input: Tensor, repeats=None, dim: int | None = None, *,
         tensor([1, 2, 2, 2])
     """
     if repeats is None:  # torch.repeat_interleave(counts): indices repeated by their counts
-        counts = input._data
-        return Tensor._make(np.repeat(np.arange(len(counts), dtype=np.int64), counts))
+        counts = to_numpy(input._data)  # the result's length depends on the values: a sync
+        return Tensor._make(asarray_like(np.repeat(np.arange(len(counts), dtype=np.int64),
+                                                   counts), input._data))
     if dim is None:
         input = input.reshape(-1)
         dim = 0
     dim = wrap_dim(dim, input.ndim)
     n = input._data.shape[dim] if input.ndim else 1
-    reps = repeats._data if isinstance(repeats, Tensor) else np.asarray(repeats)
+    # on the host: the result's length depends on the counts (a sync on a GPU, as in PyTorch)
+    reps = to_numpy(repeats._data) if isinstance(repeats, Tensor) else np.asarray(repeats)
     if reps.ndim > 1:
         raise RuntimeError("repeats must be 0-dim or 1-dim tensor")
     if reps.ndim == 1 and reps.shape[0] not in (1, n):
@@ -226,7 +230,7 @@ class DiagEmbed(Op):
         shape = []
         for d in range(out_nd):
             shape.append(n if d in (dim1, dim2) else rest.pop(0))
-        out = np.zeros(shape, x.dtype)
+        out = xp_of(x).zeros(shape, x.dtype)
         from .indexing import strided_view
 
         d = np.diagonal(out, offset, dim1, dim2)
@@ -271,7 +275,7 @@ class ConstantPad(Op):
     @staticmethod
     def forward(ctx, x, shape, src, dst, value):
         ctx.in_shape, ctx.src, ctx.dst = x.shape, src, dst
-        out = np.full(shape, value, dtype=x.dtype)
+        out = xp_of(x).full(shape, value, dtype=x.dtype)
         out[dst] = x[src]
         return out
 

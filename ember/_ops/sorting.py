@@ -12,6 +12,7 @@ from operator import itemgetter
 import numpy as np
 
 from .. import _dtype as D
+from .._backend import as_array, ascontiguousarray
 from .._tensor import Tensor
 from ._binary import not_implemented_for
 from ._core import wrap_dim
@@ -164,7 +165,7 @@ def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False,
         dim = wrap_dim(dim, input.ndim)
         vals, inv, counts = np.unique(data, return_inverse=True, return_counts=True, axis=dim)
         inv = inv.reshape(-1)
-    out = Tensor._make(np.ascontiguousarray(vals), input._dtype)
+    out = Tensor._make(ascontiguousarray(vals), input._dtype)
     extra = ([_long(inv)] if return_inverse else []) + ([_long(counts)] if return_counts else [])
     return (out, *extra) if extra else out
 
@@ -190,7 +191,7 @@ def unique_consecutive(input: Tensor, return_inverse: bool = False,
     inv = (np.cumsum(change) - 1).reshape(inv_shape)
     starts = np.flatnonzero(change)
     counts = np.diff(np.append(starts, change.shape[0]))
-    out = Tensor._make(np.ascontiguousarray(vals), input._dtype)
+    out = Tensor._make(ascontiguousarray(vals), input._dtype)
     extra = ([_long(inv)] if return_inverse else []) + ([_long(counts)] if return_counts else [])
     return (out, *extra) if extra else out
 
@@ -233,7 +234,7 @@ def searchsorted(sorted_sequence: Tensor, input, *, out_int32: bool = False,
         res = np.stack([np.searchsorted(s, v, side=how) for s, v in zip(rows_s, rows_v)])
         res = res.reshape(vals.shape)
     dt = D.int32 if out_int32 else D.int64
-    return Tensor._make(np.asarray(res).astype(dt.np_dtype), dt)
+    return Tensor._make(as_array(res).astype(dt.np_dtype), dt)
 
 
 def bucketize(input, boundaries: Tensor, *, out_int32: bool = False, right: bool = False,

@@ -12,6 +12,7 @@ import math
 import numpy as np
 
 from .. import _dtype as D
+from .._backend import as_array
 from .._tensor import Tensor
 from ._binary import _cast, check_devices, finish_out, not_implemented_for
 from ._core import Op, unbroadcast
@@ -388,7 +389,7 @@ def signbit(input: Tensor, *, out=None) -> Tensor:
         raise RuntimeError("signbit is not implemented for complex tensors.")
     data = input._data
     res = np.signbit(data) if data.dtype.kind != "b" else np.zeros(data.shape, np.bool_)
-    return finish_out(Tensor._make(np.asarray(res), D.bool), out, "signbit", input)
+    return finish_out(Tensor._make(as_array(res), D.bool), out, "signbit", input)
 
 
 def angle(input: Tensor, *, out=None) -> Tensor:
