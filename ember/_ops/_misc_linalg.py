@@ -105,6 +105,9 @@ def _return_types():
 
 def nanmedian(input: Tensor, dim: int | None = None, keepdim: bool = False):
     """The lower median ignoring NaNs; with ``dim``, ``(values, indices)``."""
+    if input._dtype is D.bool or input._dtype.is_complex:
+        raise NotImplementedError(f'"{"median_cpu" if dim is None else "median_out"}" not '
+                                  f"implemented for '{input._dtype._legacy[:-6]}'")
     from .indexing import gather
     from .sorting import sort
 

@@ -303,6 +303,10 @@ def rot90(input: Tensor, k: int = 1, dims=(0, 1)) -> Tensor:
 def _cum_extreme(input: Tensor, dim: int, is_max: bool, rtype):
     from .indexing import gather
 
+    if input._dtype.is_complex:
+        raise NotImplementedError(f'"{"cummax" if is_max else "cummin"}_cpu" not implemented for '
+                                  f"'{input._dtype._legacy[:-6]}'")
+
     dim = wrap_dim(dim, input.ndim)
     if input.ndim == 0:
         return rtype(input.clone(), Tensor._make(np.zeros((), np.int64), D.int64))

@@ -11,10 +11,12 @@ import itertools
 import numpy as np
 
 from .. import _autocast
+from .. import _dtype as D
 from .._autocast import hot as _amp
 from .._backend import asarray_like
 from .._backend import get_array_module as xp_of
 from .._tensor import Tensor
+from ._binary import not_implemented_for
 from ._core import Op, named_node
 from .pool import AvgPool, MaxPool, PoolGather, PoolScatter, _tuple
 
@@ -30,6 +32,8 @@ def _adaptive_prepare(input, output_size, nd, name):
     if input.dim() not in (nd + 1, nd + 2):
         raise RuntimeError(f"{name}(): Expected {nd + 1}D or {nd + 2}D tensor, but got "
                            f"{list(input.shape)}")
+    if input._dtype.category != D._FLOAT:  # torch's adaptive pooling is for floats only
+        raise not_implemented_for(name.replace("1d", "2d"), input._dtype)
     for d in range(input.dim() - nd, input.dim()):  # every window needs an input element
         if input.shape[d] == 0:
             shape, shown, dim = list(input.shape), name, d

@@ -40,7 +40,8 @@ class VectorNorm(Op):
         ctx.save_for_backward(*ctx.inputs)
         ctx.ord, ctx.axes, ctx.keepdim = ord, axes, keepdim
         ctx._name = "LinalgVectorNormBackward0"
-        return _vector_norm_np(x, ord, axes, keepdim).astype(x.dtype, copy=False)
+        real = x.real.dtype if x.dtype.kind == "c" else x.dtype  # a norm is real, as torch's
+        return _vector_norm_np(x, ord, axes, keepdim).astype(real, copy=False)
 
     @staticmethod
     def backward(ctx, grad):

@@ -314,6 +314,8 @@ def xlogy(input, other, *, out=None) -> Tensor:
         raise TypeError("xlogy(): expected at least one Tensor argument")
     if not isinstance(input, Tensor):
         input = as_tensor(input, other)
+    if D.result_type(input, other).is_complex:
+        raise not_implemented_for("xlogy_cpu", D.result_type(input, other))
     a, b, _ = promote(input, other, _float_dtype(input, other))
     check_devices(input, other)
     if not isinstance(b, Tensor):

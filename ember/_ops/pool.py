@@ -14,11 +14,13 @@ import itertools
 import numpy as np
 
 from .. import _autocast, _threads
+from .. import _dtype as D
 from .._autocast import hot as _amp
 from .._backend import asarray_like, ascontiguousarray, is_host
 from .._backend import get_array_module as xp_of
 from .._tensor import Tensor
 from ..autograd import grad_mode
+from ._binary import not_implemented_for
 from ._core import Op, named_node
 
 # Only the names torch also exposes at top level (torch.max_pool2d, ...) become ember.<name>;
@@ -384,8 +386,17 @@ def _prepare(input: Tensor, kernel_size, stride, padding, dilation, ceil_mode, n
     return input, unbatched, ksize, stride, pad, dilation, osize
 
 
+def _pool_dtype(input, kernel: str, ints: bool) -> None:
+    """torch's pooling kernels take floating tensors (max/avg pooling also integers)."""
+    if isinstance(input, Tensor):
+        cat = input._dtype.category
+        if not (cat == D._FLOAT or (ints and cat == D._INT)):
+            raise not_implemented_for(kernel, input._dtype)
+
+
 def _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, nd,
               name):
+    _pool_dtype(input, "max_pool1d_impl" if nd == 1 else name, ints=nd != 1)
     x, unbatched, ksize, stride, pad, dilation, osize = _prepare(
         input, kernel_size, stride, padding, dilation, ceil_mode, nd, name)
     res = MaxPool.apply(x, ksize, stride, pad, dilation, osize, bool(return_indices))
@@ -433,6 +444,7 @@ def max_pool3d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
 
 def _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad,
               divisor_override, nd, name):
+    _pool_dtype(input, "avg_pool2d" if nd == 1 else name, ints=True)
     x, unbatched, ksize, stride, pad, _, osize = _prepare(
         input, kernel_size, stride, padding, 1, ceil_mode, nd, name)
     if divisor_override is not None and divisor_override == 0:

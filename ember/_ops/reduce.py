@@ -343,6 +343,8 @@ def nansum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Ten
         >>> ember.nansum(ember.tensor([1., float('nan')]))
         tensor(1.)
     """
+    if input._dtype.is_complex:
+        raise RuntimeError("nansum on CPU does not support complex inputs")
     if input._dtype.category < D._FLOAT:
         return sum(input, dim, keepdim, dtype=dtype)
     return sum(ZeroNan.apply(input), dim, keepdim, dtype=dtype)
@@ -369,6 +371,8 @@ def nanmean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Te
         >>> ember.nanmean(ember.tensor([1., float('nan'), 3.]))
         tensor(2.)
     """
+    if input._dtype.is_complex:
+        raise RuntimeError("nansum on CPU does not support complex inputs")
     if input._dtype.category < D._FLOAT:
         raise RuntimeError("nanmean(): expected input to have floating point or complex dtype "
                            f"but got {_title(input._dtype)}")

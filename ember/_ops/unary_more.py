@@ -170,6 +170,8 @@ def round(input: Tensor, *, decimals: int = 0, out=None) -> Tensor:
         >>> ember.round(ember.tensor([0.5, 1.5, 2.567]), decimals=0)
         tensor([0., 2., 3.])
     """
+    if input._dtype.is_complex:  # torch rounds no complex numbers
+        raise not_implemented_for("round_cpu" if decimals else "round_vml_cpu", input._dtype)
     if input._dtype.category < D._FLOAT:
         if decimals != 0 or input._dtype is D.bool:
             raise not_implemented_for("round_cpu", input._dtype)
@@ -258,7 +260,7 @@ def _clamp(input: Tensor, min, max, out, _op) -> Tensor:
     bounds = [b for b in (min, max) if b is not None]
     dt = D.result_type(input, *bounds)
     if dt.is_complex:
-        raise RuntimeError("clamp is not supported for complex types")
+        raise NotImplementedError("clamp is not supported for complex types")
     for b in bounds:
         check_devices(input, b)
     x = input if input._dtype is dt else input.to(dt)
@@ -302,6 +304,8 @@ def relu(input: Tensor) -> Tensor:
     """
     if input._dtype is D.bool:
         raise RuntimeError("Boolean inputs not supported for relu")
+    if input._dtype.is_complex:
+        raise NotImplementedError("clamp is not supported for complex types")
     return Relu.apply(input)
 
 
@@ -336,6 +340,8 @@ def logit(input: Tensor, eps: float | None = None, *, out=None) -> Tensor:
         >>> ember.logit(ember.tensor([0.5, 0.75]))
         tensor([0.0000, 1.0986])
     """
+    if input._dtype.is_complex:
+        raise not_implemented_for("logit_cpu", input._dtype)
     return finish_out(Logit.apply(input, eps=eps), out, "logit", input)
 
 
@@ -386,7 +392,7 @@ def signbit(input: Tensor, *, out=None) -> Tensor:
         tensor([ True, False])
     """
     if input._dtype.is_complex:
-        raise RuntimeError("signbit is not implemented for complex tensors.")
+        raise NotImplementedError("signbit is not implemented for complex tensors.")
     data = input._data
     res = np.signbit(data) if data.dtype.kind != "b" else np.zeros(data.shape, np.bool_)
     return finish_out(Tensor._make(as_array(res), D.bool), out, "signbit", input)

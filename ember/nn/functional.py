@@ -228,6 +228,8 @@ def mish(input: Tensor, inplace: bool = False) -> Tensor:
 
 def sigmoid(input: Tensor) -> Tensor:
     """1 / (1 + exp(-x)), computed without overflow."""
+    if input._dtype.category < D._FLOAT:  # bool and integers give the default float dtype
+        input = input.to(D.get_default_dtype())
     return A.Sigmoid.apply(input)
 
 
