@@ -57,6 +57,17 @@ REBUILD_TENSOR = torch_global("torch._utils", "_rebuild_tensor_v2")
 REBUILD_PARAMETER = torch_global("torch._utils", "_rebuild_parameter")
 TORCH_SIZE = torch_global("torch", "Size")
 TORCH_DEVICE = torch_global("torch", "device")
+REBUILD_SPARSE = torch_global("torch._utils", "_rebuild_sparse_tensor")
+GET_LAYOUT = torch_global("torch.serialization", "_get_layout")
+
+
+class _Reduced:
+    """A value pickled as the call ``fn(*args)`` (a REDUCE of stand-in globals)."""
+
+    __slots__ = ("fn", "args")
+
+    def __init__(self, fn, args):
+        self.fn, self.args = fn, args
 
 
 class StorageRef:
@@ -130,6 +141,18 @@ class ArchivePickler(pickle._Pickler):
         return ref, offset, strides
 
     def reducer_override(self, obj):
+        if isinstance(obj, Tensor) and obj.is_sparse:
+            # torch._utils._rebuild_sparse_tensor(layout, (indices, values, size, coalesced))
+            if obj.requires_grad and not obj.is_leaf:
+                raise RuntimeError("Can't save a sparse tensor that is part of a graph; save "
+                                   "t.detach() instead")
+            layout = (GET_LAYOUT, ("torch.sparse_coo",))
+            return (REBUILD_SPARSE, (_Reduced(*layout), (obj._indices().detach(),
+                                                         obj._values().detach(),
+                                                         tuple(obj.shape),
+                                                         bool(obj.is_coalesced()))))
+        if isinstance(obj, _Reduced):
+            return (obj.fn, obj.args)
         if isinstance(obj, Tensor):
             if obj.device.type == "meta":
                 raise RuntimeError("Cannot save a meta tensor: it has no data.")

@@ -114,7 +114,7 @@ class WeightsOnlyUnpickler:
             set: self._set, complex: U._complex, bytearray: U._bytearray,
             U._codecs_encode: U._codecs_encode, Tensor: U._tensor_new,
             Parameter: U._new_parameter, Size: U._size, U._device: U._device,
-            U._get_layout: U._get_layout,
+            U._get_layout: U._get_layout, U._rebuild_sparse_tensor: U._rebuild_sparse_tensor,
             U._rebuild_from_type_v2: U._rebuild_from_type_v2,
         }
         for fn in U._TENSOR_REBUILDS:

@@ -220,13 +220,32 @@ def _get_layout(name):
     return layout
 
 
+def _rebuild_sparse_tensor(layout, data):
+    """``torch._utils._rebuild_sparse_tensor``: a COO tensor from (indices, values, size[,
+    coalesced]); ``sparse_coo_tensor`` checks every index against the size."""
+    from .._layout import sparse_coo
+    from .._sparse_tensor import sparse_coo_tensor
+
+    if layout is not sparse_coo:
+        raise pickle.UnpicklingError(f"ember rebuilds sparse COO tensors only, not {layout!r}")
+    if not (isinstance(data, tuple) and len(data) in (3, 4) and isinstance(data[0], Tensor)
+            and isinstance(data[1], Tensor) and isinstance(data[2], (tuple, list))
+            and (len(data) == 3 or data[3] is None or isinstance(data[3], bool))):
+        raise _corrupt("a sparse tensor record that is not (indices, values, size[, coalesced])")
+    indices, values, size = data[:3]
+    coalesced = data[3] if len(data) == 4 else None
+    if indices._dtype is not D.int64 or indices.ndim != 2:
+        raise _corrupt("sparse indices must be a 2-D int64 tensor")
+    return sparse_coo_tensor(indices, values, tuple(size), is_coalesced=coalesced or None)
+
+
 _TENSOR_REBUILDS = (_rebuild_tensor, _rebuild_tensor_v2, _rebuild_tensor_v3, _rebuild_parameter,
                     _rebuild_parameter_with_state)
 
 # PyTorch allows these by default, but ember has nothing to rebuild them into.
 TORCH_ONLY = frozenset(
     [f"torch._utils.{n}" for n in (
-        "_rebuild_qtensor", "_rebuild_sparse_tensor", "_rebuild_meta_tensor_no_storage",
+        "_rebuild_qtensor", "_rebuild_meta_tensor_no_storage",
         "_rebuild_nested_tensor", "_rebuild_wrapper_subclass",
         "_rebuild_device_tensor_from_numpy", "_rebuild_device_tensor_from_cpu_tensor")]
     + [f"torch.{n}" for n in ("QInt32Storage", "QInt8Storage", "QUInt2x4Storage",
@@ -251,6 +270,7 @@ def allowed_globals() -> dict:
         "torch._utils._rebuild_parameter_with_state": _rebuild_parameter_with_state,
         "torch._tensor._rebuild_from_type_v2": _rebuild_from_type_v2,
         "torch.serialization._get_layout": _get_layout,
+        "torch._utils._rebuild_sparse_tensor": _rebuild_sparse_tensor,
         "torch.Size": Size,
         "torch.device": _device,
         "torch.Tensor": Tensor,

@@ -189,7 +189,7 @@ def test_blocked_modules(tmp_path, torch, module):
     _torch_refuses(torch, path)
 
 
-@pytest.mark.parametrize("name", ["_rebuild_sparse_tensor", "_rebuild_qtensor"])
+@pytest.mark.parametrize("name", ["_rebuild_nested_tensor", "_rebuild_qtensor"])
 def test_torch_globals_ember_cannot_rebuild_say_so(tmp_path, name):
     path = zip_checkpoint(tmp_path / "z.pth", Asm().glob("torch._utils", name).stop())
     _refused(path, "ember cannot rebuild it")
