@@ -57,9 +57,23 @@ def check_devices(a, b):
                 f"{da} and {db}! Move them with .to(device) first.")
 
 
+def align_devices(a, b):
+    """``(a, b)`` on one device: as in PyTorch, a 0-d CPU tensor may meet a tensor on another
+    device (it moves there, differentiably); any other mix raises ``check_devices``' error."""
+    if isinstance(a, Tensor) and isinstance(b, Tensor) and type(a._data) is not type(b._data):
+        da, db = a.device, b.device
+        if da != db and da.type != "meta" and db.type != "meta":
+            if da.type == "cpu" and not a._data.ndim:
+                return a.to(db), b
+            if db.type == "cpu" and not b._data.ndim:
+                return a, b.to(da)
+            check_devices(a, b)
+    return a, b
+
+
 def binary(cls, a, b, compute: D.dtype | None = None, **kwargs):
     """Run a binary op with promotion and PyTorch's broadcast error."""
-    check_devices(a, b)
+    a, b = align_devices(a, b)
     a2, b2, _ = promote(a, b, compute)
     try:
         return cls.apply(a2, b2, **kwargs)

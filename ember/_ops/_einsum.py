@@ -18,6 +18,7 @@ import numpy as np
 from .. import _autocast
 from .._autocast import hot as _amp
 from .._backend import as_array
+from .._backend import get_array_module as xp_of
 from .._tensor import Tensor
 from ._core import Op
 
@@ -54,7 +55,8 @@ def _operand_grad(ctx, ops, i, grad):
     missing = "".join(c for c in dict.fromkeys(sub) if c not in avail)
     if missing:  # letters only this operand has: its gradient is constant along them
         terms.append(missing)
-        arrays.append(Tensor._make(np.ones([sizes[c] for c in missing], like.dtype), dt))
+        arrays.append(Tensor._make(xp_of(like).ones([sizes[c] for c in missing], like.dtype),
+                                   dt))
     used = set("".join(ins) + ctx.out)
     fresh = (c for c in _LETTERS if c not in used)
     target, seen = [], set()
@@ -62,7 +64,7 @@ def _operand_grad(ctx, ops, i, grad):
         if c in seen:  # a repeated letter is a diagonal: place the gradient on it
             r = next(fresh)
             terms.append(c + r)
-            arrays.append(Tensor._make(np.eye(sizes[c], dtype=like.dtype), dt))
+            arrays.append(Tensor._make(xp_of(like).eye(sizes[c], dtype=like.dtype), dt))
             target.append(r)
         else:
             seen.add(c)

@@ -12,7 +12,7 @@ import numpy as np
 from .. import _autocast
 from .. import _dtype as D
 from .._autocast import hot as _amp
-from .._backend import as_array
+from .._backend import as_array, asarray_like
 from .._tensor import Tensor
 from ._core import Op, unbroadcast
 
@@ -266,7 +266,7 @@ class Cholesky(Op):
         (L,) = ctx.saved_tensors
         n = L.shape[-1]
         phi = np.tril(np.ones((n, n), L._data.dtype)) - 0.5 * np.eye(n, dtype=L._data.dtype)
-        P = _mm(L.mT, grad) * Tensor._make(phi, L._dtype)
+        P = _mm(L.mT, grad) * Tensor._make(asarray_like(phi, L._data), L._dtype)
         Li = inv(L)
         gA = _mm(_mm(Li.mT, P), Li)
         return (gA + gA.mT) * 0.5

@@ -8,6 +8,7 @@ from .. import _autocast
 from .. import _dtype as D
 from .._autocast import hot as _amp
 from .._backend import as_array, asarray_like
+from .._backend import get_array_module as xp_of
 from .._tensor import Tensor
 from ._core import Op, broadcast_shapes, wrap_dim
 
@@ -22,7 +23,8 @@ class Trace(Op):
 
     @staticmethod
     def backward(ctx, grad):
-        eye = Tensor._make(np.eye(*ctx.shape, dtype=grad._data.dtype), grad._dtype)
+        eye = Tensor._make(xp_of(grad._data).eye(*ctx.shape, dtype=grad._data.dtype),
+                           grad._dtype)
         return grad * eye
 
 

@@ -12,6 +12,7 @@ import numpy as np
 
 from .. import _dtype as D
 from .._backend import ascontiguousarray
+from .._backend import get_array_module as xp_of
 from .._tensor import Tensor
 from ._core import Op, as_tensor_arg, wrap_dim
 from .inplace import apply_inplace
@@ -309,7 +310,8 @@ def _cum_extreme(input: Tensor, dim: int, is_max: bool, rtype):
 
     dim = wrap_dim(dim, input.ndim)
     if input.ndim == 0:
-        return rtype(input.clone(), Tensor._make(np.zeros((), np.int64), D.int64))
+        return rtype(input.clone(), Tensor._make(xp_of(input._data).zeros((), np.int64),
+                                                 D.int64))
     a = np.moveaxis(input._data, dim, 0)
     idx = np.zeros(a.shape, np.int64)
     if a.shape[0] and a.size:

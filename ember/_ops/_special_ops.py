@@ -11,6 +11,7 @@ import math
 import numpy as np
 
 from .. import _dtype as D
+from .._backend import asarray_like
 from .._tensor import Tensor
 from . import _special_bessel as _B
 from . import _special_gamma as _G
@@ -92,14 +93,15 @@ class Mvlgamma(Op):
         ctx.save_for_backward(*ctx.inputs)
         ctx.p = p
         x = _floating(x)
-        shifts = np.arange(p, dtype=np.float64) / 2
+        shifts = asarray_like(np.arange(p, dtype=np.float64) / 2, x)
         total = _G.lgamma(x.astype(np.float64)[..., None] - shifts).sum(-1)
         return (total + p * (p - 1) / 4 * math.log(math.pi)).astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
-        shifts = Tensor._make(np.arange(ctx.p, dtype=x._data.dtype) / 2, x._dtype)
+        shifts = Tensor._make(asarray_like(np.arange(ctx.p, dtype=x._data.dtype) / 2,
+                                           x._data), x._dtype)
         return grad * digamma(x.unsqueeze(-1) - shifts).sum(-1)
 
 

@@ -13,8 +13,17 @@ import numpy as np
 
 from .. import _dtype as D
 from .._backend import as_array
+from .._backend import get_array_module as xp_of
 from .._tensor import Tensor
-from ._binary import _cast, _raw, as_tensor, check_devices, finish_out, not_implemented_for
+from ._binary import (
+    _cast,
+    _raw,
+    align_devices,
+    as_tensor,
+    check_devices,
+    finish_out,
+    not_implemented_for,
+)
 from ._core import Op, broadcast_shapes, unbroadcast
 from .inplace import _type_title, apply_inplace
 
@@ -26,7 +35,7 @@ __all__ = ["eq", "ne", "lt", "le", "gt", "ge", "greater", "greater_equal", "less
 def _compare(ufunc, name, input, other, out):
     if not isinstance(input, Tensor):
         input = as_tensor(input, other)
-    check_devices(input, other)
+    input, other = align_devices(input, other)
     if isinstance(other, Tensor) and other._dtype is input._dtype:
         dt, a, b = input._dtype, input._data, other._data
     else:
@@ -139,7 +148,7 @@ def where(condition: Tensor, input=None, other=None, *, out=None):
 def _predicate(input: Tensor, fn, floats_only: bool = True) -> Tensor:
     data = input._data
     if floats_only and input._dtype.category < D._FLOAT:
-        return Tensor._make(np.zeros(data.shape, np.bool_), D.bool)
+        return Tensor._make(xp_of(data).zeros(data.shape, np.bool_), D.bool)
     return Tensor._make(as_array(fn(data)), D.bool)
 
 
@@ -193,7 +202,7 @@ def isfinite(input: Tensor) -> Tensor:
         tensor([ True, False])
     """
     if input._dtype.category < D._FLOAT:
-        return Tensor._make(np.ones(input._data.shape, np.bool_), D.bool)
+        return Tensor._make(xp_of(input._data).ones(input._data.shape, np.bool_), D.bool)
     return _predicate(input, np.isfinite)
 
 
@@ -205,7 +214,7 @@ def isreal(input: Tensor) -> Tensor:
         tensor([True, True])
     """
     if not input._dtype.is_complex:
-        return Tensor._make(np.ones(input._data.shape, np.bool_), D.bool)
+        return Tensor._make(xp_of(input._data).ones(input._data.shape, np.bool_), D.bool)
     return Tensor._make(as_array(input._data.imag == 0), D.bool)
 
 

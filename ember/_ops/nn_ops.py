@@ -13,7 +13,7 @@ import numpy as np
 from .. import _autocast
 from .. import _dtype as D
 from .._autocast import hot as _amp
-from .._backend import add_at, get_array_module, is_host
+from .._backend import add_at, asarray_like, get_array_module, is_host
 from .._tensor import Tensor
 from ..autograd import grad_mode
 from ._core import Op, array_tensor, wrap_dim
@@ -397,11 +397,12 @@ class ConstLike(Op):
 
     @staticmethod
     def backward(ctx, grad):
-        return _t(np.zeros(ctx.shape, ctx.dtype))
+        return _t(get_array_module(grad._data).zeros(ctx.shape, ctx.dtype))
 
 
 def const_like(x: Tensor, value: np.ndarray) -> Tensor:
     """``value`` as a Tensor, linked to ``x``'s graph only when a graph is being built."""
+    value = asarray_like(value, x._data)  # a host constant goes next to the data
     if _state.enabled and x._requires_grad:
         return ConstLike.apply(x, value=value)
     return _t(value)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _dtype as D
+from .._backend import as_array, asarray_like
 from .._tensor import Tensor
 from ._binary import _cast, _shape_of, binary, check_devices, finish_out
 from ._core import Op, unbroadcast
@@ -16,11 +17,11 @@ __all__ = ["pow", "float_power"]
 
 def _int_power(a, b):
     """C-style integer power: negative exponents give 0, except for bases 1 and -1."""
-    b = np.asarray(b)
+    b = asarray_like(b, a if hasattr(a, "dtype") else b)  # a number goes next to the data
     if not (b < 0).any():
         return np.power(a, b)
     pos = np.power(a, np.where(b < 0, 0, b))
-    a = np.asarray(a)
+    a = asarray_like(a, b)
     neg = np.where(a == 1, 1, np.where(a == -1, np.where(b % 2 == 0, 1, -1), 0))
     return np.where(b < 0, neg, pos).astype(pos.dtype)
 
@@ -35,7 +36,7 @@ class Pow(Op):
         ctx.save_for_backward(*ctx.inputs)
         if ctx._record:  # torch: PowBackward1 for tensor ** tensor, PowBackward2 for 2 ** t
             ctx._name = "PowBackward1" if isinstance(ctx.inputs[0], Tensor) else "PowBackward2"
-        if np.asarray(b).dtype.kind in "iu":
+        if as_array(b).dtype.kind in "iu":
             return _int_power(a, b)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             return np.power(a, b)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._backend import get_array_module
 from .._tensor import Tensor
 from ._core import Op, wrap_dim
 from .movement import (
@@ -83,7 +84,7 @@ class DiagonalBackward(Op):
     @staticmethod
     def forward(ctx, g, shape, args):
         ctx.args = args
-        out = np.zeros(shape, g.dtype)
+        out = get_array_module(g).zeros(shape, g.dtype)
         from .indexing import strided_view
 
         d = np.diagonal(out, *args)

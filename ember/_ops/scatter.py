@@ -15,6 +15,7 @@ from .. import _autocast
 from .. import _dtype as D
 from .._autocast import hot as _amp
 from .._backend import asarray_like
+from .._backend import get_array_module as xp_of
 from .._tensor import Tensor
 from ._core import Op, unbroadcast, wrap_dim
 from .indexing import AdvancedIndex, IndexAccumulate, IndexPut, _Index, parse_index
@@ -126,7 +127,7 @@ def _scatter(input, dim, index, src, value, reduce, name):
 
 
 def _full_like(x: Tensor, value, shape) -> Tensor:
-    return Tensor._make(np.full(shape, value, dtype=x._data.dtype), x._dtype)
+    return Tensor._make(xp_of(x._data).full(shape, value, dtype=x._data.dtype), x._dtype)
 
 
 class ScatterMultiply(Op):

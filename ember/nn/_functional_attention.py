@@ -9,6 +9,7 @@ import numpy as np
 
 from .. import _autocast
 from .._autocast import hot as _amp
+from .._backend import asarray_like, ascontiguousarray
 from .._tensor import Tensor
 
 __all__ = ["scaled_dot_product_attention", "multi_head_attention_forward"]
@@ -52,7 +53,8 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
     attn = (query @ key.transpose(-2, -1)) * s
     if is_causal:
         causal = np.tril(np.ones((n_l, n_s), dtype=bool))
-        attn = attn + Tensor._make(np.where(causal, 0.0, -np.inf).astype(attn._data.dtype))
+        attn = attn + Tensor._make(asarray_like(np.where(causal, 0.0, -np.inf), attn._data,
+                                                attn._data.dtype))
     elif attn_mask is not None:
         attn = attn + _mask_bias(attn_mask, attn._data.dtype)
     attn = F.softmax(attn, dim=-1)
@@ -148,7 +150,7 @@ def multi_head_attention_forward(query: Tensor, key: Tensor, value: Tensor,
         kpm = key_padding_mask._data
         kpm = np.where(kpm, -np.inf, 0.0) if kpm.dtype == bool else kpm
         kpm = np.broadcast_to(kpm.astype(dt).reshape(n, 1, 1, n_s), (n, num_heads, 1, n_s))
-        kpm = Tensor._make(np.ascontiguousarray(kpm).reshape(n * num_heads, 1, n_s))
+        kpm = Tensor._make(ascontiguousarray(kpm).reshape(n * num_heads, 1, n_s))
         attn_mask = kpm if attn_mask is None else attn_mask + kpm
     if not training:
         dropout_p = 0.0

@@ -71,7 +71,8 @@ def _linear_matrix(n_in, n_out, align_corners, scale, dtype):
 
 
 def _along(x: Tensor, axis: int, m: Tensor) -> Tensor:
-    """Apply an ``(out, in)`` matrix along ``axis``."""
+    """Apply an ``(out, in)`` matrix (built on the host) along ``axis``."""
+    m = m.to(x.device)
     return (x.transpose(axis, -1) @ m.transpose(0, 1)).transpose(axis, -1)
 
 

@@ -87,7 +87,7 @@ _MISSING = {"numpy": {"asmatrix", "bmat", "fromregex", "genfromtxt", "loadtxt", 
             "numpy.lib.stride_tricks": set()}
 _NO_KWARGS = {"where"}
 _KWARG_OK = {("numpy", "copyto"): {"where"}}
-_TRANSFER = {"asarray", "array", "asanyarray"}
+_WRITABLE_VIEWS = {"diagonal"}
 
 
 def _device_function(np_func, module="numpy"):
@@ -99,7 +99,10 @@ def _device_function(np_func, module="numpy"):
         for k in kwargs:
             if k in _NO_KWARGS and k not in allowed and kwargs[k] is not None:
                 raise TypeError(f"{name}() got an unexpected keyword argument '{k}'")
-        return _wrap(np_func(*_unwrap(args), **{k: _unwrap(v) for k, v in kwargs.items()}))
+        res = np_func(*_unwrap(args), **{k: _unwrap(v) for k, v in kwargs.items()})
+        if name in _WRITABLE_VIEWS:  # CuPy has no read-only arrays
+            res.flags.writeable = True
+        return _wrap(res)
 
     call._fake = True
     return call
@@ -221,11 +224,25 @@ class _Flags:
 
 
 class _MemoryPointer:
-    __slots__ = ("ptr", "device")
+    """CuPy's ``MemoryPointer``: an address in a device buffer (``+`` moves it by bytes)."""
 
-    def __init__(self, ptr):
-        self.ptr = ptr
+    __slots__ = ("_root", "_offset", "ptr", "device")
+
+    def __init__(self, root, offset):
+        self._root, self._offset = root, offset
+        self.ptr = root.__array_interface__["data"][0] + offset
         self.device = _DEVICE0
+
+    def __add__(self, nbytes):
+        return _MemoryPointer(self._root, self._offset + int(nbytes))
+
+
+def _pointer(a):
+    root = a
+    while isinstance(root.base, np.ndarray):
+        root = root.base
+    return _MemoryPointer(root, a.__array_interface__["data"][0]
+                          - root.__array_interface__["data"][0])
 
 
 # ndarray methods NumPy has and CuPy's ndarray has not
@@ -243,9 +260,14 @@ class ndarray(NDArrayOperatorsMixin):
     __array_priority__ = 100
 
     def __init__(self, shape, dtype=float, memptr=None, strides=None, order="C"):
-        if memptr is not None or strides is not None:
-            raise NotImplementedError("fake_cupy.ndarray(memptr=, strides=)")
-        self._a = np.empty(shape, dtype, order=order)
+        if memptr is None:
+            if strides is not None:
+                raise ValueError("memptr is required if strides is given.")
+            self._a = np.empty(shape, dtype, order=order)
+            return
+        root = memptr._root  # a view of the buffer the pointer points into, as CuPy makes
+        buf = root.reshape(-1).view(np.uint8) if root.flags.c_contiguous else root
+        self._a = np.ndarray(shape, dtype, buffer=buf, offset=memptr._offset, strides=strides)
 
     @classmethod
     def _of(cls, a):
@@ -310,7 +332,7 @@ class ndarray(NDArrayOperatorsMixin):
     mT = property(lambda self: ndarray._of(self._a.mT))
     flags = property(lambda self: _Flags(self._a))
     device = property(lambda self: _DEVICE0)
-    data = property(lambda self: _MemoryPointer(self._a.__array_interface__["data"][0]))
+    data = property(lambda self: _pointer(self._a))
 
     @property
     def base(self):
@@ -343,7 +365,10 @@ class ndarray(NDArrayOperatorsMixin):
         def call(*args, **kwargs):
             if kwargs.get("where") is not None:
                 raise TypeError(f"{name}() got an unexpected keyword argument 'where'")
-            return _wrap(meth(*_unwrap(args), **{k: _unwrap(v) for k, v in kwargs.items()}))
+            res = meth(*_unwrap(args), **{k: _unwrap(v) for k, v in kwargs.items()})
+            if name in _WRITABLE_VIEWS:
+                res.flags.writeable = True
+            return _wrap(res)
         return call
 
     # -- conversion: explicit copies to the host, as CuPy's
