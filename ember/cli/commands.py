@@ -57,9 +57,13 @@ def _train_config(args) -> tuple[TrainConfig, Layers, dict | None, Path | None]:
             raise CLIError(f"{ckpt} is not a checkpoint of `ember train` (its config is not a "
                            "dict)")
         missing = [k for k in RESUME_KEYS if k not in state]
+        history = state.get("history")
+        if not isinstance(history, dict) or not isinstance(history.get("val_acc"), list):
+            missing.append("history")
         if missing or not isinstance(state["epoch"], int):
-            raise CLIError(f"{ckpt} cannot be resumed: it lacks {', '.join(missing) or 'epoch'} "
-                           "(`ember eval` can still evaluate it)")
+            lacks = ", ".join(dict.fromkeys(missing)) or "epoch"
+            raise CLIError(f"{ckpt} cannot be resumed: it lacks {lacks} (`ember eval` can still "
+                           "evaluate it)")
         saved = typed_values(state["config"], f"checkpoint {ckpt}")
         saved.pop("out_dir", None)  # the run continues in the folder it was found in
         layers.add(saved, f"checkpoint {ckpt}")
@@ -89,8 +93,10 @@ def _same_dir(a, b) -> bool:
 def _train(args) -> int:
     require_train_extra("ember train")
     cfg, layers, state, ckpt = _train_config(args)
-    if state is not None and state["epoch"] + 1 >= cfg.epochs:
-        done = state["epoch"] + 1
+    from .trainer import DataLoader, Trainer, evaluate, finished_epochs
+
+    if state is not None and finished_epochs(state) >= cfg.epochs:
+        done = finished_epochs(state)
         raise CLIError(f"{ckpt.parent} already finished {plural(done, 'epoch')} of "
                        f"{cfg.epochs}; pass --epochs with more than {done} to train it further")
     replace, note = False, None
@@ -102,8 +108,6 @@ def _train(args) -> int:
         out, note = choose_out_dir(cfg.out_dir, "out_dir" in layers.origin, args.force)
         replace = bool(note) and note.startswith("--force")
     cfg.out_dir = str(out)
-
-    from .trainer import DataLoader, Trainer, evaluate
 
     trainer = Trainer(cfg, out, progress=not args.quiet)
     print(f"ember {_version()} | {cfg.model} on {cfg.dataset}: {len(trainer.train_set):,} train"

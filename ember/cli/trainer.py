@@ -48,6 +48,12 @@ def evaluate(model, loader, num_classes: int, device=None):
     return loss_sum / max(total, 1), correct / max(total, 1), confusion
 
 
+def finished_epochs(state: dict) -> int:
+    """How many epochs a checkpoint has finished: ``epoch + 1``, but never more than its history
+    holds (an ``interrupted.pth`` of earlier versions counted the unfinished epoch as done)."""
+    return min(state["epoch"] + 1, len(state["history"]["val_acc"]))
+
+
 class Trainer:
     """Runs one configured training job and writes its checkpoints and plot to ``out``.
 
@@ -106,7 +112,7 @@ class Trainer:
             self.best_epoch = state.get("best_epoch", -1)
             ember.set_rng_state(state["rng_state"])
             self.loader_gen.set_state(state["loader_rng"])
-            self.start_epoch = state["epoch"] + 1
+            self.start_epoch = finished_epochs(state)
         except (KeyError, RuntimeError, ValueError, TypeError) as err:
             raise CLIError(f"cannot resume from {source}: the checkpoint does not fit this "
                            f"model ({str(err).splitlines()[0]})") from err

@@ -154,3 +154,24 @@ def test_ctrl_c_during_start_up_exits_quietly(tmp_path):
     proc = ember_patched(setup, "train", *SMALL, "--epochs", "1", cwd=tmp_path)
     assert proc.returncode == 130 and proc.stderr == "", proc.stderr[-3000:]
     assert not (tmp_path / "runs").exists()
+
+
+def test_an_interrupted_checkpoint_of_the_old_format_reruns_its_epoch(run, tmp_path):
+    # earlier versions saved the unfinished epoch's index as "epoch": 2 epochs done, "epoch" 2
+    state = ember.load(run / "last.pth")
+    state["epoch"] = len(state["history"]["val_acc"])
+    ember.save(state, run / "old_interrupted.pth")
+    proc = run_ember("train", "--resume", "run/old_interrupted.pth", "--epochs", "3", "--quiet",
+                     cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "resuming run from epoch 3 of 3" in proc.stdout
+    assert len(ember.load(run / "last.pth")["history"]["val_acc"]) == 3
+
+
+def test_a_checkpoint_without_training_state_is_not_resumed(run, tmp_path):
+    state = ember.load(run / "best.pth")
+    del state["optimizer_state"]
+    ember.save(state, run / "weights_and_config.pth")
+    proc = run_ember("train", "--resume", "run/weights_and_config.pth", "--epochs", "3",
+                     cwd=tmp_path)
+    assert_one_line_error(proc, "cannot be resumed: it lacks optimizer_state", "ember eval")
