@@ -54,7 +54,7 @@ def arange(start=0, end=None, step=1, *, out=None, dtype=None, layout=None, devi
                 if dx == 0:
                     raise ValueError("step must be nonzero")
                 sgn = (dx > 0) - (dx < 0)
-                n = max(0, -((x1 - x0 + dx - sgn) // -dx))
+                n = max(0, (x1 - x0 + dx - sgn) // dx)  # ceil((x1 - x0) / dx)
             else:
                 n = max(0, math.ceil((vals[1] - vals[0]) / vals[2]))
             arr = x0 + np.arange(n, dtype=np.int64) * dx

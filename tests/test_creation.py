@@ -82,6 +82,22 @@ def test_arange_float_steps_have_torch_lengths(torch):
         np.testing.assert_allclose(e.numpy(), t.numpy(), rtol=1e-6, atol=1e-7)
 
 
+def test_arange_integer_steps_have_torch_lengths(torch):
+    """Integer ranges whose span is a multiple of the step (arange(0, 16, 2): 8 values, the
+    positional-encoding idiom) and every sign and remainder, against torch."""
+    for start in (-7, -6, 0, 1, 5):
+        for end in (-9, -8, 0, 3, 8, 16):
+            for step in (-4, -3, -2, -1, 1, 2, 3, 4):
+                if (end - start) * step < 0:
+                    continue
+                e, t = ember.arange(start, end, step), torch.arange(start, end, step)
+                assert e.tolist() == t.tolist(), (start, end, step)
+    for args in [(0, 16.5, 2), (0.5, 9, 2), (-1.5, 7, 3), (10, 0.5, -2.5)]:
+        e = ember.arange(*args, dtype=ember.int64)
+        assert e.tolist() == torch.arange(*args, dtype=torch.int64).tolist(), args
+    assert ember.arange(0, 16, 2).shape == (8,)
+
+
 def test_tensor_from_tensor_warns_and_copies():
     x = ember.ones(2)
     with pytest.warns(UserWarning, match="detach"):
