@@ -135,6 +135,11 @@ def addr(input: Tensor, vec1: Tensor, vec2: Tensor, *, beta=1, alpha=1, out=None
     """``beta * input + alpha * outer(vec1, vec2)``."""
     from .linalg import outer
 
+    if D.result_type(input, vec1, vec2).category < D._FLOAT:
+        for name, value in (("beta", beta), ("alpha", alpha)):
+            if isinstance(value, float):
+                raise RuntimeError(f"For integral input tensors, argument {name} must not be a "
+                                   "floating point number.")
     prod = outer(vec1, vec2)
     prod = prod * alpha if alpha != 1 else prod
     base = input * beta if beta != 1 else input

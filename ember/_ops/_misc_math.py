@@ -304,7 +304,7 @@ def rot90(input: Tensor, k: int = 1, dims=(0, 1)) -> Tensor:
 def _cum_extreme(input: Tensor, dim: int, is_max: bool, rtype):
     from .indexing import gather
 
-    if input._dtype.is_complex:
+    if input._dtype.is_complex and input.ndim:
         raise NotImplementedError(f'"{"cummax" if is_max else "cummin"}_cpu" not implemented for '
                                   f"'{input._dtype._legacy[:-6]}'")
 

@@ -32,7 +32,8 @@ def _adaptive_prepare(input, output_size, nd, name):
     if input.dim() not in (nd + 1, nd + 2):
         raise RuntimeError(f"{name}(): Expected {nd + 1}D or {nd + 2}D tensor, but got "
                            f"{list(input.shape)}")
-    if input._dtype.category != D._FLOAT:  # torch's adaptive pooling is for floats only
+    cat = input._dtype.category  # torch's adaptive pooling is for floats (avg 1-d: complex too)
+    if cat != D._FLOAT and not (cat == D._COMPLEX and name == "adaptive_avg_pool1d"):
         raise not_implemented_for(name.replace("1d", "2d"), input._dtype)
     for d in range(input.dim() - nd, input.dim()):  # every window needs an input element
         if input.shape[d] == 0:

@@ -210,6 +210,9 @@ def _convnd(input, weight, bias, stride, padding, dilation, groups, nd: int, nam
             f"Calculated padded input size per channel: ({' x '.join(map(str, padded))}). "
             f"Kernel size: ({' x '.join(map(str, ext))}). Kernel size can't be greater than "
             "actual input size")
+    # a stride past the padded input leaves one window, as any stride that large does: cap it
+    # so a huge stride (10**18) does not overflow the strided view's arithmetic
+    stride = tuple(min(s, p) for s, p in zip(stride, padded))
     out = Conv.apply(input, weight, bias, stride, pad, dilation, groups)
     return out.squeeze(0) if unbatched else out
 

@@ -318,9 +318,9 @@ def _add_matmul(name, input, m1, m2, beta, alpha, reduce_batch=False):
     if input._dtype is not m1._dtype:
         raise RuntimeError(f"self and mat2 must have the same dtype, but got "
                            f"{_title(input._dtype)} and {_title(m2._dtype)}")
-    if m1._dtype.category < D._FLOAT and (isinstance(beta, float) or isinstance(alpha, float)):
-        raise RuntimeError("For integral input tensors, argument beta and alpha must not be a "
-                           "floating point number.")
+    if m1._dtype.category < D._FLOAT:  # torch 2.13 truncates float scalars (0.5 -> 0)
+        beta = int(beta) if isinstance(beta, float) else beta
+        alpha = int(alpha) if isinstance(alpha, float) else alpha
     s1, s2, sc = m1._data.shape, m2._data.shape, input._data.shape
     out_shape = s1[1 if reduce_batch else 0:-1] + s2[-1:] if len(s2) > 1 else s1[:-1]
     if sc != out_shape and not _broadcasts_to(sc, out_shape):

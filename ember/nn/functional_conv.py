@@ -8,6 +8,8 @@ import math
 
 import numpy as np
 
+from .. import _dtype as D
+from .._ops._binary import not_implemented_for
 from .._ops._pool_adaptive import (
     IndexAxis,
     adaptive_avg_pool1d,
@@ -88,8 +90,10 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
     """
     nd = input.dim() - 2
     if nd < 1:
-        raise ValueError(f"interpolate expects an input of shape (N, C, *spatial), got "
-                         f"{list(input.shape)}")
+        raise NotImplementedError(
+            f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.dim()}D) for "
+            "the modes: nearest | linear | bilinear | bicubic | trilinear | lanczos | area | "
+            f"nearest-exact (got {mode}); interpolate takes (N, C, *spatial)")
     if mode in _LINEAR and _LINEAR[mode] != nd:
         raise NotImplementedError(
             f"Got {input.dim()}D input, but {mode} mode needs {_LINEAR[mode] + 2}D input")
@@ -125,7 +129,17 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
         if recompute_scale_factor:
             scales = (None,) * nd
     if any(o <= 0 for o in out_size):
-        raise ValueError(f"interpolate: output size must be positive, got {list(out_size)}")
+        axes = ("D", "H", "W")[-nd:]
+
+        def sizes(values):
+            return ", ".join(f"{a}: {v}" for a, v in zip(axes, values))
+
+        joint = " and " if nd == 1 else " "
+        raise RuntimeError(f"Input and output sizes should be greater than 0, but got input "
+                           f"({sizes(in_size)}){joint}output ({sizes(out_size)})")
+    if input._dtype.category != D._FLOAT:  # torch's upsampling kernels are for floats only
+        kernel = "nearest" if mode.startswith("nearest") else mode
+        raise not_implemented_for(f"upsample_{kernel}{nd}d", input._dtype)
     if mode == "area":
         return adaptive_avg_pool1d(input, out_size) if nd == 1 else \
             adaptive_avg_pool2d(input, out_size) if nd == 2 else _unsupported_area()
