@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import _dtype as D
 from .._tensor import Tensor
 from ..autograd import grad_mode
 from ._core import Op, set_node_name
@@ -130,6 +131,14 @@ def _check_float(input, name):
                            "convert it with .float()")
 
 
+def _mixed_precision(input: Tensor, *params) -> bool:
+    """PyTorch's CPU norms take a bfloat16/float16 input with float32 parameters (a half-
+    precision activation in a float32 model, as autocast makes): they compute in float32 and
+    return the input's dtype."""
+    return input._dtype in (D.bfloat16, D.float16) and any(
+        p is not None and p._dtype is D.float32 for p in params)
+
+
 def _update_running(running, batch, momentum, unbias=1.0):
     """``running = (1 - momentum) * running + momentum * batch * unbias``, in place."""
     if running is None:
@@ -156,6 +165,9 @@ def batch_norm_functional(input: Tensor, running_mean: Tensor | None,
         torch.Size([4, 3])
     """
     _check_float(input, "batch_norm")
+    if _mixed_precision(input, weight, bias, running_mean, running_var):
+        return batch_norm_functional(input.float(), running_mean, running_var, weight, bias,
+                                     training, momentum, eps).to(input.dtype)
     if input.dim() < 2:
         raise ValueError(f"expected 2D or more input (got {input.dim()}D input)")
     c = input.shape[1]
@@ -205,6 +217,8 @@ def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
         torch.Size([2, 5])
     """
     _check_float(input, "layer_norm")
+    if _mixed_precision(input, weight, bias):
+        return layer_norm(input.float(), normalized_shape, weight, bias, eps).to(input.dtype)
     ns = (int(normalized_shape),) if isinstance(normalized_shape, (int, np.integer)) \
         else tuple(int(v) for v in normalized_shape)
     k = len(ns)
@@ -232,6 +246,8 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
         torch.Size([2, 6, 4])
     """
     _check_float(input, "group_norm")
+    if _mixed_precision(input, weight, bias):
+        return group_norm(input.float(), num_groups, weight, bias, eps).to(input.dtype)
     if input.dim() < 2 or input.shape[1] % num_groups:
         raise RuntimeError(f"Expected number of channels in input to be divisible by "
                            f"num_groups, but got input of shape {list(input.shape)} and "

@@ -145,3 +145,24 @@ def test_top_level_batch_and_instance_norm_use_aten_argument_order(torch, rng):
         outs.append((y, z, rm, rv))
     for e, t in zip(*outs):
         same(e, t, atol=1e-5)
+
+
+@pytest.mark.parametrize("name,shape", [("BatchNorm2d", (2, 3, 4, 4)), ("BatchNorm1d", (5, 4)),
+                                        ("LayerNorm", (2, 4)), ("GroupNorm", (2, 4, 3))])
+def test_half_precision_input_with_float32_parameters_as_torch(name, shape):
+    # autocast hands norms a bfloat16 activation while their parameters stay float32: PyTorch
+    # computes in float32 and returns bfloat16, with float32 parameter gradients
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+    args = {"BatchNorm2d": (3,), "BatchNorm1d": (4,), "LayerNorm": (4,), "GroupNorm": (2, 4)}
+    res = []
+    for lib in (torch, ember):
+        m = getattr(lib.nn, name)(*args[name])
+        xi = lib.tensor(x).to(lib.bfloat16).requires_grad_()
+        y = m(xi)
+        (y.float() * lib.arange(y.numel()).reshape(y.shape).float()).sum().backward()
+        res.append((y.dtype, xi.grad.dtype, m.weight.grad.dtype, y.float().detach().numpy(),
+                    m.weight.grad.numpy()))
+    assert [str(d) for d in res[0][:3]] == [str(d) for d in res[1][:3]]
+    np.testing.assert_allclose(res[1][3], res[0][3], atol=1e-2)
+    np.testing.assert_allclose(res[1][4], res[0][4], rtol=2e-2, atol=1e-2)
