@@ -94,18 +94,40 @@ def ascontiguousarray(arr):
     return get_array_module(arr).ascontiguousarray(arr)
 
 
-def add_at(target, index, values) -> None:
-    """``target[index] += values`` adding where ``index`` repeats: ``np.add.at`` on the host,
-    CuPy's scatter-add (with the index moved to the device) on a GPU."""
+_SCATTER = {"add": "scatter_add", "maximum": "scatter_max", "minimum": "scatter_min"}
+
+
+def ufunc_at(ufunc, target, index, values) -> None:
+    """``ufunc.at(target, index, values)`` (unbuffered: repeated indices all count): NumPy's
+    on the host; CuPy's scatter kernels on a GPU, with the index moved to the device (ufuncs
+    CuPy has no kernel for, ``multiply``, go through the host)."""
     if isinstance(target, np.ndarray):
-        np.add.at(target, index, values)
+        ufunc.at(target, index, values)
+        return
+    method = _SCATTER.get(ufunc.__name__)
+    if method is None:
+        host = to_numpy(target)
+        ufunc.at(host, _host_index(index), to_numpy(values) if _on_device(values) else values)
+        target[...] = asarray_like(host, target)
         return
     if isinstance(index, tuple):
         index = tuple(asarray_like(i, target) if isinstance(i, (np.ndarray, list)) else i
                       for i in index)
     elif isinstance(index, (np.ndarray, list)):
         index = asarray_like(index, target)
-    target.scatter_add(index, values)
+    getattr(target, method)(index, values)
+
+
+def _host_index(index):
+    if isinstance(index, tuple):
+        return tuple(_host_index(i) for i in index)
+    return to_numpy(index) if _on_device(index) else index
+
+
+def add_at(target, index, values) -> None:
+    """``target[index] += values`` adding where ``index`` repeats (``np.add.at``; CuPy's
+    scatter-add on a GPU)."""
+    ufunc_at(np.add, target, index, values)
 
 
 def as_strided(arr, shape, strides, writeable: bool = True):

@@ -19,6 +19,8 @@ import math
 import numpy as np
 from numpy.polynomial import chebyshev as C
 
+from .._backend import as_array
+
 _SQRT_PI = math.sqrt(math.pi)
 
 
@@ -119,7 +121,7 @@ def _erfc_pos(a):
 
 def erf(x: np.ndarray) -> np.ndarray:
     """The error function, elementwise (float64 inside, returned in x's dtype)."""
-    x = np.asarray(x)
+    x = as_array(x)
     if x.dtype.kind in "fV" and x.dtype.itemsize <= 4:  # float32/16, bfloat16 (kind "V")
         return _erf_single(x)
     v = x.astype(np.float64, copy=False)
@@ -136,7 +138,7 @@ def erf(x: np.ndarray) -> np.ndarray:
 
 def erfc(x: np.ndarray) -> np.ndarray:
     """The complementary error function 1 - erf(x), accurate in the far tail."""
-    x = np.asarray(x)
+    x = as_array(x)
     v = x.astype(np.float64, copy=False)
     out = np.empty_like(v)
     small = np.abs(v) < 1.0
@@ -152,7 +154,7 @@ def erfc(x: np.ndarray) -> np.ndarray:
 
 def erfinv(y: np.ndarray) -> np.ndarray:
     """The inverse error function on [-1, 1] (+-inf at +-1, NaN outside)."""
-    y = np.asarray(y)
+    y = as_array(y)
     v = y.astype(np.float64, copy=False)
     a = np.abs(v)
     inside = a < 1.0

@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 
+from .._backend import as_array
 from . import _erf
 
 _SQRT2 = math.sqrt(2.0)
@@ -38,15 +39,15 @@ _HANKEL = {0: _hankel_coef(0), 1: _hankel_coef(1)}
 
 def bessel_i(nu: int, x: np.ndarray, scaled: bool) -> np.ndarray:
     """I_nu(x) for nu in (0, 1); ``scaled``: exp(-|x|) I_nu(x)."""
-    x = np.asarray(x, np.float64)
+    x = as_array(x, np.float64)
     a = np.abs(x)
-    out = np.empty(a.shape)
+    out = np.empty_like(a)
     with _errstate():
         small = a <= _SERIES_MAX
         if small.any():
             s = a[small]
             y = s * s / 4
-            term = np.ones(s.shape) if nu == 0 else s / 2
+            term = np.ones_like(s) if nu == 0 else s / 2
             total = term.copy()
             for k in range(1, 80):
                 term = term * y / (k * (k + nu))
@@ -71,8 +72,8 @@ def bessel_i(nu: int, x: np.ndarray, scaled: bool) -> np.ndarray:
 
 def erfcx(x: np.ndarray) -> np.ndarray:
     """exp(x^2) erfc(x) without overflow for large positive x."""
-    x = np.asarray(x, np.float64)
-    out = np.empty(x.shape)
+    x = as_array(x, np.float64)
+    out = np.empty_like(x)
     with _errstate():
         low = ~(x >= 1.0)  # NaN goes here and stays NaN
         v = x[low]
@@ -88,7 +89,7 @@ def erfcx(x: np.ndarray) -> np.ndarray:
 
 def log_ndtr(x: np.ndarray) -> np.ndarray:
     """log of the standard normal CDF, accurate in both tails."""
-    x = np.asarray(x, np.float64)
+    x = as_array(x, np.float64)
     with _errstate():
         left = x < -1.0
         t = -x / _SQRT2
@@ -113,7 +114,7 @@ def _erfcinv(y: np.ndarray) -> np.ndarray:
 
 def ndtri(p: np.ndarray) -> np.ndarray:
     """The standard normal quantile (inverse CDF); -inf at 0, inf at 1, NaN outside."""
-    p = np.asarray(p, np.float64)
+    p = as_array(p, np.float64)
     with _errstate():
         upper = p >= 0.5
         q = np.where(upper, 1 - p, p)  # exact for p >= 0.5

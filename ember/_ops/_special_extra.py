@@ -13,7 +13,8 @@ import numpy as np
 from .. import _autocast
 from .. import _dtype as D
 from .._autocast import hot as _amp
-from .._backend import ascontiguousarray
+from .._backend import add_at, ascontiguousarray, ufunc_at
+from .._backend import get_array_module as xp_of
 from .._tensor import Tensor
 from ._binary import not_implemented_for
 from ._core import Op, broadcast_shapes, unbroadcast
@@ -46,15 +47,16 @@ class ScatterReduce(Op):
         ctx.save_for_backward(*ctx.inputs)
         ctx.index, ctx.dim, ctx.reduce, ctx.include_self = index, dim, reduce, include_self
         out = x.copy()
-        scattered = np.zeros(x.shape, bool)
+        xp = xp_of(x)
+        scattered = xp.zeros(x.shape, bool)
         scattered[idx] = True
         if not include_self:
             out[scattered] = _identity(reduce, x.dtype)
-        _REDUCE[reduce].at(out, idx, src)
+        ufunc_at(_REDUCE[reduce], out, idx, src)
         ctx.scattered = scattered
         if reduce == "mean":
-            count = np.zeros(x.shape, np.int64)
-            np.add.at(count, idx, 1)
+            count = xp.zeros(x.shape, np.int64)
+            add_at(count, idx, 1)
             if include_self:
                 count += 1
             count[count == 0] = 1
@@ -162,7 +164,7 @@ def _expm(a: np.ndarray) -> np.ndarray:
     s = np.where(np.isfinite(s), s, 0).astype(np.int64)
     a = a / (2.0 ** s)[..., None, None]
     b = _PADE13
-    eye = np.eye(n, dtype=a.dtype)
+    eye = xp_of(a).eye(n, dtype=a.dtype)
     a2 = a @ a
     a4 = a2 @ a2
     a6 = a4 @ a2
@@ -173,8 +175,8 @@ def _expm(a: np.ndarray) -> np.ndarray:
     try:
         r = np.linalg.solve(v - u, v + u)
     except np.linalg.LinAlgError:  # only with inf/nan entries; let them propagate
-        r = np.full(a.shape, np.nan, a.dtype)
-    for k in range(int(s.max(initial=0))):
+        r = xp_of(a).full(a.shape, np.nan, a.dtype)
+    for k in range(int(s.max()) if s.size else 0):
         sq = r @ r
         r = np.where((s > k)[..., None, None], sq, r)
     return r
@@ -227,7 +229,8 @@ def matrix_exp(A: Tensor) -> Tensor:
 def _substitute(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Forward substitution for lower-triangular ``a`` (batched); zeros on the diagonal give
     inf/nan as torch's LAPACK path does, instead of an error."""
-    x = np.empty(np.broadcast_shapes(a.shape[:-2], b.shape[:-2]) + b.shape[-2:], b.dtype)
+    x = xp_of(b).empty(np.broadcast_shapes(a.shape[:-2], b.shape[:-2]) + b.shape[-2:],
+                       b.dtype)
     with np.errstate(divide="ignore", invalid="ignore"):
         for i in range(a.shape[-1]):
             acc = b[..., i, :] - np.einsum("...j,...jk->...k", a[..., i, :i], x[..., :i, :])

@@ -21,6 +21,8 @@ from functools import cache
 import numpy as np
 from numpy.polynomial import polynomial as P
 
+from .._backend import as_array, asarray_like
+
 _EULER = 0.57721566490153286061
 _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 # B_2j for j = 1..12
@@ -33,13 +35,20 @@ def _errstate():
     return np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore")
 
 
+def _min_or(a, default: float) -> float:
+    """``np.nanmin(a, initial=default)`` without ``initial=`` (CuPy's reductions lack it)."""
+    return min(float(np.min(np.where(np.isnan(a), default, a))), default) if a.size else default
+
+
 def hurwitz(s: np.ndarray, q: np.ndarray) -> np.ndarray:
     """``sum_k (q + k)**-s`` for s > 1 and q > 0 (other points are the caller's business)."""
-    s, q = np.broadcast_arrays(np.asarray(s, np.float64), np.asarray(q, np.float64))
-    total = np.zeros(s.shape)
+    like = s if hasattr(s, "dtype") else q  # numbers go next to the array (on its device)
+    s, q = np.broadcast_arrays(asarray_like(s, like, np.float64),
+                               asarray_like(q, like, np.float64))
+    total = np.zeros_like(s, dtype=np.float64)
     a = q.copy()
     with _errstate():
-        shifts = int(np.clip(np.ceil(_ZETA_SHIFT - np.nanmin(a, initial=_ZETA_SHIFT)), 0, None))
+        shifts = max(math.ceil(_ZETA_SHIFT - _min_or(a, _ZETA_SHIFT)), 0)
         for _ in range(shifts):
             near = a < _ZETA_SHIFT
             total += np.where(near, a ** -s, 0.0)
@@ -72,7 +81,7 @@ def _cot_poly(n: int) -> np.ndarray:
 
 def polygamma(n: int, x: np.ndarray) -> np.ndarray:
     """The n-th derivative of digamma (n >= 1)."""
-    x = np.asarray(x, np.float64)
+    x = as_array(x, np.float64)
     if n == 0:
         return digamma(x)
     sign = 1.0 if n % 2 else -1.0
@@ -93,12 +102,12 @@ def polygamma(n: int, x: np.ndarray) -> np.ndarray:
 
 
 def digamma(x: np.ndarray) -> np.ndarray:
-    x = np.asarray(x, np.float64)
+    x = as_array(x, np.float64)
     with _errstate():
         neg = x < 0
         z = np.where(neg, 1 - x, x)
-        acc = np.zeros(z.shape)
-        shifts = int(np.clip(np.ceil(10 - np.nanmin(z, initial=10.0)), 0, None))
+        acc = np.zeros_like(z, dtype=np.float64)
+        shifts = max(math.ceil(10 - _min_or(z, 10.0)), 0)
         for _ in range(shifts):
             low = z < 10
             acc -= np.where(low, 1 / z, 0.0)
@@ -127,8 +136,8 @@ def _lgamma_near(z):
     """lgamma on [0.5, 12) through [1.5, 2.5] (z is a 1-d float64 array)."""
     # downward recurrence: lgamma(z) = log((z-1)(z-2)...(z-n)) + lgamma(z - n)
     n = np.clip(np.ceil(z - 2.5), 0, None)
-    acc = np.ones(z.shape)
-    for k in range(1, int(n.max(initial=0)) + 1):
+    acc = np.ones_like(z, dtype=np.float64)
+    for k in range(1, (int(n.max()) if n.size else 0) + 1):
         acc *= np.where(n >= k, z - k, 1.0)
     z = z - n
     # Taylor about 1 (z <= 1.5) or about 2: lgamma(1 + t) = -g t + (t - log1p t) + S(t),
@@ -151,9 +160,9 @@ def _lgamma_far(z):
 
 def _lgamma_pos(x):
     """lgamma for x > 0 (x finite); each branch runs only on its own elements."""
-    x = np.asarray(x)
+    x = as_array(x)
     flat = x.reshape(-1)
-    out = np.empty(flat.shape)
+    out = np.empty_like(flat, dtype=np.float64)
     far = flat >= 12
     out[far] = _lgamma_far(flat[far])
     near = ~far
@@ -166,7 +175,7 @@ def _lgamma_pos(x):
 
 def lgamma(x: np.ndarray) -> np.ndarray:
     """log|Gamma(x)|; inf at 0, the negative integers and +-inf."""
-    x = np.asarray(x, np.float64)
+    x = as_array(x, np.float64)
     with _errstate():
         finite = np.isfinite(x)
         refl = finite & (x < 0)
@@ -182,8 +191,8 @@ def lgamma(x: np.ndarray) -> np.ndarray:
 def gammainc(a: np.ndarray, x: np.ndarray, upper: bool = False) -> np.ndarray:
     """Regularized incomplete gamma P(a, x) (``upper``: Q = 1 - P): the series for x < a + 1,
     Lentz's continued fraction for Q otherwise (Numerical Recipes' split)."""
-    a, x = np.broadcast_arrays(np.asarray(a, np.float64), np.asarray(x, np.float64))
-    out = np.full(a.shape, np.nan)
+    a, x = np.broadcast_arrays(as_array(a, np.float64), as_array(x, np.float64))
+    out = np.full_like(a, np.nan, dtype=np.float64)
     with _errstate():
         ok = (a >= 0) & (x >= 0)
         zero_x = ok & (x == 0) & (a > 0)
@@ -195,7 +204,7 @@ def gammainc(a: np.ndarray, x: np.ndarray, upper: bool = False) -> np.ndarray:
         aw, xw = a[work], x[work]
         log_pre = aw * np.log(xw) - xw - lgamma(aw)
         use_series = xw < aw + 1
-        res = np.empty(aw.shape)
+        res = np.empty_like(aw, dtype=np.float64)
         s_a, s_x = aw[use_series], xw[use_series]
         if s_a.size:  # P = x^a e^-x / Gamma(a + 1) * sum x^n / ((a+1)...(a+n))
             term = 1 / s_a
@@ -213,7 +222,7 @@ def gammainc(a: np.ndarray, x: np.ndarray, upper: bool = False) -> np.ndarray:
         if c_a.size:  # Q = x^a e^-x / Gamma(a) * 1 / (x + 1 - a - 1 (1 - a) / (x + 3 - a - ...))
             tiny = 1e-300
             b = c_x + 1 - c_a
-            c = np.full(b.shape, 1 / tiny)
+            c = np.full_like(b, 1 / tiny, dtype=np.float64)
             d = 1 / b
             h = d.copy()
             for i in range(1, 10000):

@@ -85,7 +85,7 @@ _MISSING = {"numpy": {"asmatrix", "bmat", "fromregex", "genfromtxt", "loadtxt", 
                       "require", "busday_count", "is_busday", "busday_offset", "datetime_as_string",
                       "isnat", "spacing", "bitwise_count"},
             "numpy.lib.stride_tricks": set()}
-_NO_KWARGS = {"where"}
+_NO_KWARGS = {"where", "initial"}  # CuPy's reductions take neither
 _KWARG_OK = {("numpy", "copyto"): {"where"}}
 _WRITABLE_VIEWS = {"diagonal"}
 
@@ -363,8 +363,9 @@ class ndarray(NDArrayOperatorsMixin):
             raise AttributeError(f"'cupy.ndarray' object has no attribute '{name}'")
 
         def call(*args, **kwargs):
-            if kwargs.get("where") is not None:
-                raise TypeError(f"{name}() got an unexpected keyword argument 'where'")
+            for k in _NO_KWARGS:
+                if kwargs.get(k) is not None:
+                    raise TypeError(f"{name}() got an unexpected keyword argument '{k}'")
             res = meth(*_unwrap(args), **{k: _unwrap(v) for k, v in kwargs.items()})
             if name in _WRITABLE_VIEWS:
                 res.flags.writeable = True
