@@ -236,9 +236,10 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
     _check_reduction(reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
-    if input._dtype.category < D._FLOAT:
-        raise RuntimeError(f'"log_softmax" not implemented for \'{_dt_title(input._dtype)}\'; '
-                           "logits must be floating point: call input.float()")
+    if input._dtype.category != D._FLOAT:
+        raise NotImplementedError(f'"log_softmax_lastdim_kernel_impl" not implemented for '
+                                  f"'{_dt_title(input._dtype)}'; logits must be floating point: "
+                                  "call input.float()")
     if target._dtype.category >= D._FLOAT and tuple(target.shape) == tuple(input.shape):
         return _cross_entropy_probs(input, target, weight, reduction, label_smoothing)
     _check_target(input, target, "cross_entropy")
@@ -290,6 +291,9 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
                               ignore_index, reduce, reduction)
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
+    if input._dtype.category != D._FLOAT:
+        raise NotImplementedError(f'"nll_loss_out_frame" not implemented for '
+                                  f"'{_dt_title(input._dtype)}'")
     _check_target(input, target, "nll_loss")
     x2 = _to_2d(input)
     coef = _index_coef(x2, target, weight, ignore_index, reduction, 0.0)

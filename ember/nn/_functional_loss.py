@@ -17,6 +17,7 @@ from .. import _autocast
 from .. import _dtype as D
 from .._autocast import hot as _amp
 from .._ops import nn_activation as A
+from .._ops._binary import not_implemented_for
 from .._ops._core import set_node_name
 from .._ops.loss_ops import (
     BinaryCrossEntropy,
@@ -62,6 +63,12 @@ def _float_target(input: Tensor, target: Tensor, name: str) -> None:
             f"target.{'double' if input._dtype is D.float64 else 'float'}()")
 
 
+def _float_kernel(input: Tensor, kernel: str) -> None:
+    """torch's loss kernels take floating inputs only: NotImplementedError naming the kernel."""
+    if isinstance(input, Tensor) and input._dtype.category != D._FLOAT:
+        raise not_implemented_for(kernel, input._dtype)
+
+
 def _warn_size(input: Tensor, target: Tensor) -> None:
     if tuple(target.shape) != tuple(input.shape):
         warnings.warn(
@@ -86,6 +93,7 @@ def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
         return _autocast.call(mse_loss, "mse_loss", input, target, size_average, reduce, reduction,
                               weight)
     reduction = _reduction(size_average, reduce, reduction)
+    _float_kernel(input, "mse_cpu")
     _float_target(input, target, "mse_loss")
     _warn_size(input, target)
     d = input - target
@@ -132,6 +140,7 @@ def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None
     reduction = _reduction(size_average, reduce, reduction)
     if beta < 0:
         raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
+    _float_kernel(input, "smooth_l1_cpu")
     _float_target(input, target, "smooth_l1_loss")
     _warn_size(input, target)
     d = input - target
@@ -147,6 +156,7 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
     _check_reduction(reduction)
     if delta <= 0:
         raise RuntimeError("huber_loss does not support non-positive values for delta.")
+    _float_kernel(input, "huber_cpu")
     _float_target(input, target, "huber_loss")
     _warn_size(input, target)
     loss = _huber(input - target, delta, 1.0)
@@ -171,6 +181,7 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
         raise ValueError(
             f"Using a target size ({_size(target.shape)}) that is different to the input size "
             f"({_size(input.shape)}) is deprecated. Please ensure they have the same size.")
+    _float_kernel(input, "binary_cross_entropy")
     if target._dtype is not input._dtype:
         target = target.to(input._dtype)
     loss = BinaryCrossEntropy.apply(input, target)
@@ -197,6 +208,7 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,
     if tuple(target.shape) != tuple(input.shape):
         raise ValueError(f"Target size ({_size(target.shape)}) must be the same as input size "
                          f"({_size(input.shape)})")
+    _float_kernel(input, "log_sigmoid_cpu")
     _float_target(input, target, "binary_cross_entropy_with_logits")
     sp = A.Softplus.apply(-input, beta=1.0, threshold=None)  # log(1 + exp(-x))
     if pos_weight is not None:
@@ -222,6 +234,11 @@ def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None,
             "major release.", UserWarning, stacklevel=2)
     if reduction != "batchmean":
         reduction = _reduction(size_average, reduce, reduction)
+    for t in (input, target):
+        if t._dtype.is_complex:
+            raise RuntimeError("kl_div: Complex inputs not supported.")
+        if t._dtype.category < D._FLOAT:
+            raise RuntimeError("kl_div: Integral inputs not supported.")
     if log_target:
         loss = Exp.apply(target) * (target - input)
     else:
@@ -348,6 +365,7 @@ def multilabel_soft_margin_loss(input: Tensor, target: Tensor, weight: Tensor | 
                                 reduction: str = "mean") -> Tensor:
     """Per-class logistic loss averaged over classes: -(t log s(x) + (1-t) log s(-x))."""
     reduction = _reduction(size_average, reduce, reduction)
+    _float_kernel(input, "log_sigmoid_cpu")
     loss = (target * A.Softplus.apply(-input, beta=1.0, threshold=None)
             + (1 - target) * A.Softplus.apply(input, beta=1.0, threshold=None))
     if weight is not None:
