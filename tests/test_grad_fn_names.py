@@ -47,6 +47,7 @@ EXPRS = [
     "x2.sqrt()", "x2.sin()", "x2.tanh()", "x2.sigmoid()", "x2.relu()", "x2.clamp(0, 1)",
     "x2.clamp(min=0)", "x2.clamp_min(0)", "x2.clamp_max(0)", "x2.clamp(L.zeros(3))",
     "x2.maximum(x2)", "L.where(x2 > 0, x2, 0.)", "x2.square()",
+    "x2.round()", "x2.round(decimals=0)", "x2.round(decimals=2)", "L.round(x2, decimals=-1)",
     # in-place writes
     "(x2 * 1).copy_(w.t())", "(x2 * 1).fill_(1.)", "(x2 * 1).zero_()", "(x2 * 1).add_(1)",
     # nn

@@ -15,7 +15,7 @@ from .. import _dtype as D
 from .._backend import as_array
 from .._tensor import Tensor
 from ._binary import _cast, check_devices, finish_out, not_implemented_for
-from ._core import Op, unbroadcast
+from ._core import Op, set_node_name, unbroadcast
 from .inplace import apply_inplace
 from .nn_activation import Relu  # one relu op, shared with nn.functional.relu
 
@@ -163,20 +163,24 @@ trunc = _rounding("trunc", Trunc, """Round toward zero (integer tensors are copi
 fix = trunc
 
 
-def round(input: Tensor, *, decimals: int = 0, out=None) -> Tensor:
-    """Round half to even, to ``decimals`` decimal places.
+def round(input: Tensor, *, decimals: int | None = None, out=None) -> Tensor:
+    """Round half to even, to ``decimals`` decimal places (0 when not given).
 
     Example:
         >>> ember.round(ember.tensor([0.5, 1.5, 2.567]), decimals=0)
         tensor([0., 2., 3.])
     """
+    # PyTorch's round.decimals overload (any decimals given, even 0) records RoundBackward1
+    node_name = "RoundBackward0" if decimals is None else "RoundBackward1"
+    decimals = 0 if decimals is None else decimals
     if input._dtype.is_complex:  # torch rounds no complex numbers
         raise not_implemented_for("round_cpu" if decimals else "round_vml_cpu", input._dtype)
     if input._dtype.category < D._FLOAT:
         if decimals != 0 or input._dtype is D.bool:
             raise not_implemented_for("round_cpu", input._dtype)
         return finish_out(_int_copy(input), out, "round", input)
-    return finish_out(Round.apply(input, decimals=decimals), out, "round", input)
+    result = set_node_name(Round.apply(input, decimals=decimals), node_name)
+    return finish_out(result, out, "round", input)
 
 
 def frac(input: Tensor, *, out=None) -> Tensor:
