@@ -236,6 +236,9 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
     _check_reduction(reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
+    if tuple(target.shape) == tuple(input.shape) and target._dtype.category < D._FLOAT:
+        raise RuntimeError("Expected floating point type for target with class probabilities, "
+                           f"got {_dt_title(target._dtype)}")
     if input._dtype.category != D._FLOAT:
         raise NotImplementedError(f'"log_softmax_lastdim_kernel_impl" not implemented for '
                                   f"'{_dt_title(input._dtype)}'; logits must be floating point: "

@@ -90,6 +90,14 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
     """
     nd = input.dim() - 2
     if nd < 1:
+        if isinstance(size if size is not None else scale_factor, (tuple, list)):
+            what = "output size of" if size is not None else "scale_factor of shape"
+            raise ValueError(f"Input and {'output' if size is not None else 'scale_factor'} "
+                             "must have the same number of spatial dimensions, but got input "
+                             f"with spatial dimensions of {list(input.shape[2:])} and {what} "
+                             f"{size if size is not None else list(scale_factor)}. Please "
+                             "provide input tensor in (N, C, d1, d2, ...,dK) format and output "
+                             "size in (o1, o2, ...,oK) format.")
         raise NotImplementedError(
             f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.dim()}D) for "
             "the modes: nearest | linear | bilinear | bicubic | trilinear | lanczos | area | "
