@@ -301,6 +301,17 @@ CPU = Device("cpu")
 META = Device("meta")
 
 
+def same_device(requested: Device, actual: Device) -> bool:
+    """Whether a tensor on ``actual`` is already where ``requested`` asks: plain ``cuda``
+    means the current GPU, as in PyTorch (``x.to("cuda") is x`` for a tensor on it)."""
+    if requested == actual:
+        return True
+    if requested.type == actual.type == "cuda" and requested.index is None:
+        cp = _get_cupy()
+        return cp is not None and actual.index == int(cp.cuda.runtime.getDevice())
+    return False
+
+
 def array_device(arr) -> Device:
     """The device an array lives on."""
     if isinstance(arr, MetaArray):

@@ -383,15 +383,18 @@ class Tensor(TensorAutograd):
                 f"a Tensor with {self._data.size} elements cannot be converted to Scalar")
         if self.device.type == "meta":
             raise RuntimeError("Tensor.item() cannot be called on meta tensors")
-        return self._data.reshape(()).item() if self._dtype is not D.bfloat16 else float(
-            self._data.reshape(()).astype(np.float32))
+        from ._backend import to_numpy  # the one way to the host (a GPU sync)
+
+        value = to_numpy(self._data).reshape(())
+        return value.item() if self._dtype is not D.bfloat16 else float(
+            value.astype(np.float32))
 
     def tolist(self):
         """The data as nested Python lists of numbers."""
-        if self._dtype is D.bfloat16:
-            return self._data.astype(np.float32).tolist()
         from ._backend import to_numpy
 
+        if self._dtype is D.bfloat16:
+            return to_numpy(self._data).astype(np.float32).tolist()
         return to_numpy(self._data).tolist()
 
     def __len__(self) -> int:

@@ -67,7 +67,7 @@ def _adaptive_matrix(n, o, dtype, device):
     cols = np.arange(n)
     m = ((cols >= start[:, None]) & (cols < end[:, None])).astype(dtype)
     m /= (end - start)[:, None].astype(dtype)
-    return Tensor._make(m)
+    return Tensor._make(m).to(device)  # a small matrix, built on the host
 
 
 def _adaptive_avg(input, output_size, nd, name):

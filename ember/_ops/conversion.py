@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .. import _dtype as D
-from .._backend import Device, to_device_array
+from .._backend import Device, same_device, to_device_array
 from .._tensor import Tensor
 from ._core import Op
 from .movement import Cast
@@ -54,7 +54,7 @@ def to(self: Tensor, *args, **kwargs) -> Tensor:
     """
     device, dtype, copy = _parse_to(args, kwargs)
     out = self
-    if device is not None and device != self.device:
+    if device is not None and not same_device(device, self.device):
         out = ToDevice.apply(out, device=device)
     if dtype is not None and dtype is not out._dtype:
         out = Cast.apply(out, dtype=dtype)

@@ -10,6 +10,7 @@ import numpy as np
 
 from .. import _dtype as D
 from .._tensor import Tensor
+from ._binary import check_devices
 from ._core import Op, wrap_dim
 
 __all__ = ["cat", "concat", "concatenate", "stack", "hstack", "vstack", "dstack",
@@ -93,6 +94,7 @@ def cat(tensors, dim: int = 0, *, out=None) -> Tensor:
                 raise RuntimeError(
                     f"Sizes of tensors must match except in dimension {d}. Expected size "
                     f"{shape[k]} but got size {s[k]} for tensor number {i} in the list.")
+        check_devices(ref, t)
     return Cat.apply(*_promote(tensors), dim=d, skip_empty=len(kept) != len(tensors))
 
 

@@ -27,11 +27,11 @@ import zlib
 import numpy as np
 
 from .. import _dtype as D
-from .._backend import Device, to_device_array
+from .._backend import Device
 from .atomic import atomic_write
 from .pickling import ArchivePickler
 from .restricted import make_unpickler
-from .unpickling import StorageType
+from .unpickling import StorageType, bind_storage
 
 ZIP_MAGIC = b"PK\x03\x04"
 _INFLATE_FLOOR = 64 << 20        # bytes any archive may inflate to
@@ -377,7 +377,7 @@ def _read_objects(reader, filename, map_location, weights_only, encoding):
             arr = reader.record_array(key, dt, numel)
             dev = _target_device(location, map_location)
             if dev is not None and dev.type != "cpu":
-                arr = to_device_array(arr, dev)
+                arr = bind_storage(arr, dev)  # tensors are built on the host, then moved
             elif callable(map_location) and not isinstance(map_location, (dict, str, Device)):
                 from .._tensor import Tensor
 

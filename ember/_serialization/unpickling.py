@@ -22,7 +22,7 @@ import pickle
 import numpy as np
 
 from .. import _dtype as D
-from .._backend import Device
+from .._backend import Device, as_strided, get_array_module, to_device_array
 from .._storage import check_view_bounds
 from .._tensor import Size, Tensor
 from .pickling import STORAGE_NAMES
@@ -48,6 +48,30 @@ class StorageType:
         return f"torch.{self.name}"
 
 
+class DeviceBoundStorage(np.ndarray):
+    """A checkpoint storage read into host memory and bound for another device by
+    ``map_location``: tensors are checked and built on its host bytes, then take their view of
+    one device copy of the whole storage (moved once, on first use), so tensors that share a
+    storage in the file share memory on the device too."""
+
+    def __array_finalize__(self, obj):
+        self.target = getattr(obj, "target", None)
+        self._moved = None
+
+    def on_device(self):
+        if self._moved is None:
+            self._moved = to_device_array(self.view(np.ndarray), self.target)
+        return self._moved
+
+
+def bind_storage(arr: np.ndarray, device: Device) -> DeviceBoundStorage:
+    """``arr`` (a host storage) marked for ``device``; the copy happens when a tensor is
+    built on it."""
+    out = arr.view(DeviceBoundStorage)
+    out.target = device
+    return out
+
+
 def _corrupt(what: str) -> RuntimeError:
     return RuntimeError(f"invalid tensor record: {what} (the checkpoint is truncated or corrupt)")
 
@@ -65,12 +89,16 @@ def _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad=Fals
         check_view_bounds(size, stride, storage_offset, arr.size, arr.itemsize)
     except RuntimeError as err:
         raise _corrupt(str(err)) from None
-    if 0 in size:
+    strides = tuple(s * arr.itemsize for s in stride)
+    if isinstance(arr, DeviceBoundStorage):  # built on the host bytes, viewed on the device
+        moved = arr.on_device()
+        view = get_array_module(moved).zeros(size, arr.dtype) if 0 in size else \
+            as_strided(moved[storage_offset:], size, strides)
+    elif 0 in size:
         view = np.zeros(size, arr.dtype)
     else:
-        item = arr.itemsize
-        view = np.lib.stride_tricks.as_strided(
-            arr[storage_offset:], shape=size, strides=tuple(s * item for s in stride))
+        view = np.lib.stride_tricks.as_strided(arr[storage_offset:], shape=size,
+                                               strides=strides)
     t = Tensor._make(view, D.from_numpy_dtype(arr.dtype))
     if requires_grad:
         t.requires_grad_(True)

@@ -136,7 +136,7 @@ def multi_head_attention_forward(query: Tensor, key: Tensor, value: Tensor,
     v = (v.reshape(v.shape[0], n * num_heads, hd).transpose(0, 1) if static_v is None
          else static_v)
     if add_zero_attn:
-        zeros = _creation.zeros(n * num_heads, 1, hd, dtype=q.dtype)
+        zeros = _creation.zeros(n * num_heads, 1, hd, dtype=q.dtype, device=q.device)
         k, v = cat([k, zeros], dim=1), cat([v, zeros], dim=1)
         if attn_mask is not None:
             attn_mask = F.pad(attn_mask, (0, 1))
