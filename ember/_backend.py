@@ -124,6 +124,21 @@ def _host_index(index):
     return to_numpy(index) if _on_device(index) else index
 
 
+def ufunc_accumulate(ufunc, arr, axis: int):
+    """``ufunc.accumulate(arr, axis)``; on a GPU, where CuPy has no accumulate for most ufuncs
+    (``logaddexp``), one ufunc call per step along ``axis``, in the same order."""
+    if isinstance(arr, np.ndarray):
+        return ufunc.accumulate(arr, axis=axis)
+    xp = get_array_module(arr)
+    moved = xp.moveaxis(arr, axis, 0)
+    out = xp.empty_like(moved)
+    if moved.shape[0]:
+        out[0] = moved[0]
+    for i in range(1, moved.shape[0]):
+        ufunc(out[i - 1], moved[i], out=out[i])
+    return xp.moveaxis(out, 0, axis)
+
+
 def add_at(target, index, values) -> None:
     """``target[index] += values`` adding where ``index`` repeats (``np.add.at``; CuPy's
     scatter-add on a GPU)."""

@@ -13,6 +13,7 @@ from .. import _autocast
 from .. import _dtype as D
 from .._autocast import hot as _amp
 from .._backend import ascontiguousarray
+from .._backend import get_array_module as xp_of
 from .._tensor import Tensor
 from ._core import Op
 from ._linalg_decomp import check_square, inv
@@ -107,7 +108,7 @@ class Eigh(Op):
         if gV is not None:
             inner = Matmul.apply(Vt.mT, gV) * _const(1.0 / E, ctx.dt)
         if gL is not None:
-            eye = _const(np.eye(n, dtype=V.dtype), ctx.dt)
+            eye = _const(xp_of(V).eye(n, dtype=V.dtype), ctx.dt)
             d = gL.unsqueeze(-2) * eye
             inner = d if inner is None else inner + d
         return Matmul.apply(Matmul.apply(Vt, inner), Vt.mT)
@@ -215,7 +216,8 @@ def matrix_power(A: Tensor, n: int) -> Tensor:
     """
     check_square("linalg.matrix_power", A, float_only=n < 0)
     if n == 0:
-        eye = np.broadcast_to(np.eye(A.shape[-1], dtype=A._data.dtype), A._data.shape)
+        eye = np.broadcast_to(xp_of(A._data).eye(A.shape[-1], dtype=A._data.dtype),
+                              A._data.shape)
         return Tensor._make(eye.copy(), A._dtype)
     if n < 0:
         A, n = inv(A), -n

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _dtype as D
-from .._backend import ascontiguousarray
+from .._backend import ascontiguousarray, ufunc_accumulate
 from .._backend import get_array_module as xp_of
 from .._tensor import Tensor
 from ._core import Op, as_tensor_arg, wrap_dim
@@ -313,10 +313,10 @@ def _cum_extreme(input: Tensor, dim: int, is_max: bool, rtype):
         return rtype(input.clone(), Tensor._make(xp_of(input._data).zeros((), np.int64),
                                                  D.int64))
     a = np.moveaxis(input._data, dim, 0)
-    idx = np.zeros(a.shape, np.int64)
+    idx = xp_of(a).zeros(a.shape, np.int64)
     if a.shape[0] and a.size:
         floating = a.dtype.kind in "fc"
-        cur, at = a[0].copy(), np.zeros(a.shape[1:], np.int64)
+        cur, at = a[0].copy(), xp_of(a).zeros(a.shape[1:], np.int64)
         for i in range(1, a.shape[0]):
             v = a[i]
             take = (v >= cur) if is_max else (v <= cur)
@@ -357,7 +357,7 @@ class LogCumSumExp(Op):
         if x.size == 0 or x.ndim == 0:
             return x.copy()
         with np.errstate(invalid="ignore"):  # -inf + -inf, which gives -inf as it should
-            return np.logaddexp.accumulate(x, axis=dim)
+            return ufunc_accumulate(np.logaddexp, x, dim)
 
     @staticmethod
     def backward(ctx, grad):

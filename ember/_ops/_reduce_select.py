@@ -15,7 +15,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from .. import _dtype as D
-from .._backend import as_array, asarray_like
+from .._backend import as_array, asarray_like, to_numpy
 from .._backend import get_array_module as xp_of
 from .._tensor import Tensor
 from ._core import Op, wrap_dim, wrap_dims
@@ -343,6 +343,7 @@ class _ConstReduce:
 
 
 def _mode_pick(x: np.ndarray, dim: int) -> np.ndarray:
+    device_x, x = x, to_numpy(x)  # a loop of np.unique per row: on the host (a GPU sync)
     moved = np.moveaxis(x, dim, -1)
     rows = moved.reshape(-1, moved.shape[-1])
     n = rows.shape[-1]
@@ -351,7 +352,7 @@ def _mode_pick(x: np.ndarray, dim: int) -> np.ndarray:
         vals, counts = np.unique(row, return_counts=True)
         v = vals[np.argmax(counts)]  # the smallest of the most frequent values
         out[r] = n - 1 - np.argmax(row[::-1] == v)  # PyTorch reports its last position
-    return np.expand_dims(out.reshape(moved.shape[:-1]), dim)
+    return asarray_like(np.expand_dims(out.reshape(moved.shape[:-1]), dim), device_x)
 
 
 def mode(input: Tensor, dim: int = -1, keepdim: bool = False):

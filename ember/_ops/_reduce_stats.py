@@ -8,6 +8,7 @@ import warnings
 import numpy as np
 
 from .. import _dtype as D
+from .._backend import get_array_module
 from .._tensor import Tensor
 from ._core import Op
 from .reduce import Mean, SafeDiv, _axes, expand_reduced, reduced_count
@@ -126,7 +127,8 @@ class LogSumExp(Op):
         ctx.save_for_backward(*ctx.inputs)
         ctx.axes, ctx.keepdim = axes, keepdim
         if x.size == 0:
-            return np.full(np.sum(x, axis=axes, keepdims=keepdim).shape, -np.inf, x.dtype)
+            return get_array_module(x).full(np.sum(x, axis=axes, keepdims=keepdim).shape,
+                                            -np.inf, x.dtype)
         m = np.max(x, axis=axes, keepdims=True)
         # Shift by the max for stability; an infinite max would give inf - inf = nan.
         m = np.where(np.isfinite(m), m, 0).astype(x.dtype, copy=False)

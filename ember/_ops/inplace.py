@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _dtype as D
+from .._backend import get_array_module
 from .._tensor import Tensor
 from ..autograd import grad_mode
 from ._core import Op, broadcast_shapes
@@ -167,7 +168,7 @@ class CopySlices(Op):
 
     @staticmethod
     def forward(ctx, base, value, view_fn):
-        mask = np.zeros(base.shape, bool)
+        mask = get_array_module(base).zeros(base.shape, bool)
         view_fn(Tensor._make(mask, D.bool))._data[...] = True
         ctx.outside = Tensor._make(~mask, D.bool)
         ctx.view_fn = view_fn

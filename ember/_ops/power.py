@@ -17,7 +17,8 @@ __all__ = ["pow", "float_power"]
 
 def _int_power(a, b):
     """C-style integer power: negative exponents give 0, except for bases 1 and -1."""
-    b = asarray_like(b, a if hasattr(a, "dtype") else b)  # a number goes next to the data
+    like = b if isinstance(a, (bool, int, float, complex, np.generic)) else a
+    b = asarray_like(b, like)  # a number goes next to the data (on its device)
     if not (b < 0).any():
         return np.power(a, b)
     pos = np.power(a, np.where(b < 0, 0, b))

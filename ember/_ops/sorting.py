@@ -13,6 +13,7 @@ import numpy as np
 
 from .. import _dtype as D
 from .._backend import as_array, ascontiguousarray
+from .._backend import get_array_module as xp_of
 from .._tensor import Tensor
 from ._binary import not_implemented_for
 from ._core import wrap_dim
@@ -85,7 +86,7 @@ def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = 
     _no_complex(input, "Sort does not support complex dtypes on CPU")
     if input.ndim == 0:
         wrap_dim(dim, 0)
-        return sort_type(input.clone(), _long(np.zeros((), np.int64)))
+        return sort_type(input.clone(), _long(xp_of(input._data).zeros((), np.int64)))
     dim = wrap_dim(dim, input.ndim)
     idx = _argsort(input._data, dim, descending)
     return sort_type(_gather(input, dim, idx, "SortBackward0"), _long(idx))
@@ -96,7 +97,7 @@ def argsort(input: Tensor, dim: int = -1, descending: bool = False,
     """The indices that sort ``input`` along ``dim``."""
     _no_complex(input, "Sort does not support complex dtypes on CPU")
     if input.ndim == 0:
-        return _long(np.zeros((), np.int64))
+        return _long(xp_of(input._data).zeros((), np.int64))
     dim = wrap_dim(dim, input.ndim)
     return _long(_argsort(input._data, dim, descending))
 
@@ -119,7 +120,7 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
     if not 0 <= k <= n:
         raise RuntimeError("selected index k out of range")
     if input.ndim == 0:
-        return topk_type(input.clone(), _long(np.zeros((), np.int64)))
+        return topk_type(input.clone(), _long(xp_of(input._data).zeros((), np.int64)))
     dim = wrap_dim(dim, input.ndim)
     idx = _argsort(input._data, dim, largest)
     idx = idx[(slice(None),) * dim + (slice(0, k),)]
@@ -133,7 +134,7 @@ def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False, *, out
     if not 1 <= k <= n:
         raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {dim}")
     if input.ndim == 0:
-        return kthvalue_type(input.clone(), _long(np.zeros((), np.int64)))
+        return kthvalue_type(input.clone(), _long(xp_of(input._data).zeros((), np.int64)))
     dim = wrap_dim(dim, input.ndim)
     idx = _argsort(input._data, dim, False)
     idx = idx[(slice(None),) * dim + (slice(k - 1, k),)]

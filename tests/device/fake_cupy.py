@@ -434,8 +434,11 @@ class ndarray(NDArrayOperatorsMixin):
         return (self[i] for i in range(len(self._a)))
 
     def __getitem__(self, key):
-        r = self._a[_unwrap_index(key)]
-        return ndarray._of(r if type(r) is np.ndarray else np.asarray(r))
+        key = _unwrap_index(key)
+        r = self._a[key]
+        if not isinstance(r, np.ndarray):  # CuPy gives a 0-d view where NumPy gives a scalar
+            r = self._a[(*key, Ellipsis) if type(key) is tuple else (key, Ellipsis)]
+        return ndarray._of(r)
 
     def __setitem__(self, key, value):
         if type(value) is ndarray:
