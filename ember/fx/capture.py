@@ -146,8 +146,11 @@ class _Recorder:
             return plain(cls, *inputs, **kwargs)
         self.depth += 1
         try:
+            # dict arguments an op fills in (batch norm's ``stats``) are recorded as they came
+            before = {k: dict(v) if type(v) is dict else v for k, v in kwargs.items()} \
+                if kwargs else kwargs
             out = plain(cls, *inputs, **kwargs)
-            self.record(cls, inputs, kwargs, out)
+            self.record(cls, inputs, before, out)
         finally:
             self.depth -= 1
         return out
@@ -323,6 +326,11 @@ _FUNCTIONS = ("eq", "ne", "lt", "le", "gt", "ge", "greater", "greater_equal", "l
               "less_equal", "not_equal", "isnan", "isinf", "isfinite", "logical_and",
               "logical_or", "logical_xor", "logical_not", "bitwise_and", "bitwise_or",
               "bitwise_xor", "bitwise_not", "argmax", "argmin")
+# private helpers that compute from the data outside any Op (abs as x * sign(x) with a mask
+# taken from the values), recorded whole under a public op's name: module -> {attr: name}
+_MODULE_FUNCTIONS = {"ember._ops.nn_ops": {"abs_": "abs"},
+                     "ember.nn.functional": {"abs_": "abs"},
+                     "ember.nn._functional_loss": {"abs_": "abs"}}
 _DUNDERS = {"__eq__": "eq", "__ne__": "ne", "__lt__": "lt", "__le__": "le", "__gt__": "gt",
             "__ge__": "ge", "__and__": "bitwise_and", "__or__": "bitwise_or",
             "__xor__": "bitwise_xor", "__invert__": "bitwise_not"}
@@ -420,6 +428,12 @@ def _install(patches: _Patches, rec: _Recorder) -> None:
         method = getattr(Tensor, dunder, None)
         if method is not None:
             patches.set(Tensor, dunder, _recording(method, name))
+    for module_name, names in _MODULE_FUNCTIONS.items():
+        module = sys.modules.get(module_name)
+        for attr, name in names.items():
+            fn = getattr(module, attr, None) if module is not None else None
+            if fn is not None:
+                patches.set(module, attr, _recording(fn, name))
 
 
 def _module_hooks(module, rec: _Recorder) -> list:

@@ -13,8 +13,14 @@ Example:
 """
 
 from . import errors
-from ._export import ONNXProgram, TrainingMode, export, is_in_onnx_export
+from ._export import (
+    ONNXProgram,
+    OperatorExportTypes,
+    TrainingMode,
+    export,
+    is_in_onnx_export,
+)
 from .errors import OnnxExporterError
 
-__all__ = ["export", "ONNXProgram", "TrainingMode", "is_in_onnx_export", "errors",
-           "OnnxExporterError"]
+__all__ = ["export", "ONNXProgram", "TrainingMode", "OperatorExportTypes", "is_in_onnx_export",
+           "errors", "OnnxExporterError"]

@@ -39,6 +39,21 @@ class TrainingMode(enum.IntEnum):
     TRAINING = 2
 
 
+class OperatorExportTypes(enum.IntEnum):
+    """How ops are written (``torch.onnx.OperatorExportTypes``); ember writes standard ONNX
+    operators only (``ONNX``).
+
+    Example:
+        >>> int(ember.onnx.OperatorExportTypes.ONNX)
+        0
+    """
+
+    ONNX = 0
+    ONNX_ATEN = 1
+    ONNX_ATEN_FALLBACK = 2
+    ONNX_FALLTHROUGH = 3
+
+
 def is_in_onnx_export() -> bool:
     """Whether an ``ember.onnx.export`` call is running (in this thread).
 
@@ -143,8 +158,9 @@ def export(model, args=(), f=None, *, kwargs=None, verbose=None, input_names=Non
            output_names=None, opset_version=None, dynamo=True, external_data=True,
            dynamic_shapes=None, custom_translation_table=None, report=False, optimize=True,
            verify=False, profile=False, dump_exported_program=False, artifacts_dir=".",
-           fallback=False, export_params=True, keep_initializers_as_inputs=False,
-           dynamic_axes=None, training=TrainingMode.EVAL, operator_export_type=None,
+           export_params=True, keep_initializers_as_inputs=False,
+           dynamic_axes=None, training=TrainingMode.EVAL,
+           operator_export_type=OperatorExportTypes.ONNX,
            do_constant_folding=True, custom_opsets=None, export_modules_as_functions=False,
            autograd_inlining=True):
     """Export ``model`` to ONNX (``torch.onnx.export``'s signature and defaults).
@@ -195,6 +211,10 @@ def export(model, args=(), f=None, *, kwargs=None, verbose=None, input_names=Non
     if not MIN_OPSET <= opset <= MAX_OPSET:
         raise ValueError(f"opset_version={opset_version} is not supported: ember exports opsets "
                          f"{MIN_OPSET} to {MAX_OPSET} (default {DEFAULT_OPSET})")
+    if operator_export_type is not None and \
+            OperatorExportTypes(int(operator_export_type)) != OperatorExportTypes.ONNX:
+        raise NotImplementedError("ember writes standard ONNX operators only "
+                                  "(operator_export_type=OperatorExportTypes.ONNX)")
     if custom_translation_table or custom_opsets or export_modules_as_functions:
         raise NotImplementedError("custom_translation_table, custom_opsets and "
                                   "export_modules_as_functions are not supported by ember")

@@ -78,7 +78,8 @@ LAYERS = {
 
 ACTIVATIONS = ["ReLU", "ReLU6", "LeakyReLU", "ELU", "SELU", "CELU", "GELU", "SiLU", "Mish",
                "Sigmoid", "Tanh", "Hardtanh", "Hardswish", "Hardsigmoid", "Softplus",
-               "Hardshrink", "Softshrink", "Tanhshrink", "LogSigmoid", "Threshold", "PReLU"]
+               "Hardshrink", "Softshrink", "Tanhshrink", "LogSigmoid", "Threshold", "PReLU",
+               "Softsign"]
 
 
 @pytest.mark.parametrize("name", sorted(LAYERS))
