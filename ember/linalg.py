@@ -234,6 +234,10 @@ def cross(input: Tensor, other: Tensor, *, dim: int = -1) -> Tensor:
 
 
 
+from ._ops._linalg_lstsq import lstsq, matrix_rank, pinv, vander  # noqa: E402
+
+__all__ += ["lstsq", "matrix_rank", "pinv", "vander"]
+
 # special-function helper's additions: matrix_exp and solve_triangular live in _special_extra
 from ._ops._special_extra import matrix_exp, solve_triangular  # noqa: E402
 

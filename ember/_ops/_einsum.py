@@ -118,13 +118,38 @@ def _parse(equation: str, operands) -> tuple:
     return ins, out
 
 
+def _from_sublists(args):
+    """``(op1, sub1, op2, sub2, ..., [out])`` as an equation string and the operands: each
+    subscript is an int in [0, 52) (a-z, then A-Z) or ``...``, as in NumPy's sublist form."""
+
+    def letters(sub):
+        out = []
+        for v in sub:
+            if v is Ellipsis:
+                out.append("...")
+            elif not 0 <= v < 52:
+                raise ValueError("einsum(): subscript in subscript list is not within the "
+                                 "valid range [0, 52)")
+            else:
+                out.append(chr(ord("a") + v) if v < 26 else chr(ord("A") + v - 26))
+        return "".join(out)
+
+    operands = args[0:len(args) - len(args) % 2:2]
+    lhs = ",".join(letters(sub) for sub in args[1::2][:len(operands)])
+    equation = lhs + ("->" + letters(args[-1]) if len(args) % 2 else "")
+    return equation, operands
+
+
 def einsum(equation: str, *operands) -> Tensor:
-    """Sum of products over the indices of an Einstein-notation ``equation``.
+    """Sum of products over the indices of an Einstein-notation ``equation``; the sublist
+    form ``einsum(op1, [0, 1], op2, [1, 2], [0, 2])`` works too.
 
     Example:
         >>> ember.einsum("ij,jk->ik", ember.ones(2, 3), ember.ones(3, 4)).shape
         torch.Size([2, 4])
     """
+    if not isinstance(equation, str):  # the sublist form: einsum(op1, [0, 1], op2, [1, 2])
+        equation, operands = _from_sublists((equation,) + operands)
     if _amp.active and _autocast.state.active:
         return _autocast.call(einsum, "einsum", equation, *operands)
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):

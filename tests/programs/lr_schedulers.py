@@ -2,7 +2,6 @@
 import math
 import warnings
 
-import torch
 import torch.nn as nn
 from torch.optim import SGD, Adam
 from torch.optim.lr_scheduler import (ChainedScheduler, ConstantLR, CosineAnnealingLR,

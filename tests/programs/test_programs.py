@@ -7,7 +7,6 @@ their data and initial weights without torch's random generator (NumPy arrays, f
 so the two libraries start from the same numbers, and print rounded values.
 """
 
-import importlib.util
 import os
 import subprocess
 import sys
