@@ -63,6 +63,10 @@ def test_pinv_gradient_matches_torch(shape):
     (torch.linalg.pinv(t) * torch.tensor(weight)).sum().backward()
     close(e.grad, t.grad, rtol=1e-6, atol=1e-9)
     assert ember.linalg.pinv(e).grad_fn.name() == "LinalgPinvBackward0"
+    e.grad = t.grad = None
+    (ember.pinverse(e, rcond=1e-3) * ember.tensor(weight)).sum().backward()
+    (torch.pinverse(t, rcond=1e-3) * torch.tensor(weight)).sum().backward()
+    close(e.grad, t.grad, rtol=1e-6, atol=1e-9)
 
 
 def test_pinv_second_derivative():

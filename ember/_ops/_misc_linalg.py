@@ -201,15 +201,9 @@ def pinverse(input: Tensor, rcond: float = 1e-15) -> Tensor:
     dropped)."""
     if _amp.active and _autocast.state.active:
         return _autocast.call(pinverse, "pinverse", input, rcond)
-    from .. import linalg
-    from .compare import where
+    from ._linalg_lstsq import pinv
 
-    U, S, Vh = linalg.svd(input, full_matrices=False)
-    cutoff = S.amax(-1, keepdim=True) * rcond if S.numel() else S
-    inv = where(S > cutoff, 1 / where(S > cutoff, S, 1.0), 0.0)
-    Vm = Vh.mT.conj() if Vh._dtype.is_complex else Vh.mT
-    Uh = U.mT.conj() if U._dtype.is_complex else U.mT
-    return (Vm * inv.unsqueeze(-2)) @ Uh
+    return pinv(input, rtol=rcond)  # as PyTorch: one LinalgPinvBackward0 node
 
 
 __all__ = ["quantile", "nanquantile", "nanmedian", "addr", "matrix_power", "svd", "cholesky",

@@ -103,8 +103,8 @@ OPS = [
     OpSpec("cumsum_", lambda L, a: (a * 1).cumsum_(1), [((3, 4),)]),
     OpSpec("torch_matrix_power", lambda L, a: L.matrix_power(a, 3), [((3, 3),), ((2, 2, 2),)],
            atol=1e-4),
-    # ember's svd backward covers singular values only, so pinverse has no gradient yet
-    OpSpec("pinverse", lambda L, a: L.pinverse(a), [((4, 3),)], atol=1e-4, grad=False),
+    OpSpec("pinverse", lambda L, a: L.pinverse(a), [((4, 3),), ((3, 4),), ((2, 3, 3),)],
+           atol=1e-4),
     OpSpec("put", lambda L, a, s: L.put(a, L.tensor([0, 5, 2]), s), [((2, 3), (3,))]),
     OpSpec("put_", lambda L, a, s: (a * 1).put_(L.tensor([1, 1, 0]), s, accumulate=True),
            [((2, 3), (3,))]),
