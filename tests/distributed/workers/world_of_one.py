@@ -1,0 +1,206 @@
+"""One process, one rank: the same calls on ember (an MPI singleton) and on PyTorch (gloo with
+a file store), recorded so the test can compare results and exceptions.
+
+``python world_of_one.py ember|torch OUT_JSON STORE_FILE``. Each case records
+``["ok", value]`` or ``[exception type, message]``; ``ember_only`` holds the checks PyTorch has
+no counterpart for (MPI's launch checks).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import warnings
+
+
+def outcome(fn):
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            value = fn()
+        if caught:
+            return ["warned", [str(w.message) for w in caught], _plain(value)]
+        return ["ok", _plain(value)]
+    except Exception as err:
+        return [type(err).__name__, str(err)]
+
+
+def _plain(value):
+    if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):
+        return value.tolist()
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return type(value).__name__
+
+
+def run(torch, store: str, lib: str) -> dict:
+    dist = torch.distributed
+    cases, ember_only = {}, {}
+
+    def case(name, fn):
+        cases[name] = outcome(fn)
+
+    case("get_rank_before_init", lambda: dist.get_rank())
+    case("get_backend_before_init", lambda: dist.get_backend())
+    case("all_reduce_before_init", lambda: dist.all_reduce(torch.ones(2)))
+    case("destroy_before_init", lambda: dist.destroy_process_group())
+    case("is_initialized_before", lambda: dist.is_initialized())
+    case("world_before_init", lambda: dist.group.WORLD)
+    case("reduce_op_repr", lambda: [repr(dist.ReduceOp.SUM), str(dist.ReduceOp.MAX),
+                                    int(dist.ReduceOp.AVG), dist.ReduceOp.SUM == 0])
+    case("reduce_op_members", lambda: list(dist.ReduceOp.RedOpType.__members__))
+    case("backend_names", lambda: [dist.Backend("GLOO"), dist.Backend("mpi"),
+                                   dist.Backend.NCCL, dist.Backend("bogus")])
+    case("non_group_member", lambda: [dist.GroupMember.NON_GROUP_MEMBER,
+                                      dist.get_rank(dist.GroupMember.NON_GROUP_MEMBER),
+                                      dist.get_world_size(dist.GroupMember.NON_GROUP_MEMBER)])
+    case("timeout_type", lambda: dist.init_process_group("gloo", timeout=5))
+    case("init_method_scheme", lambda: dist.init_process_group("gloo", init_method="foo://x"))
+    case("is_available", lambda: [dist.is_available(), dist.is_nccl_available()])
+
+    if lib == "ember":
+        os.environ["WORLD_SIZE"] = "2"
+        ember_only["torchrun_world_size_mismatch"] = outcome(
+            lambda: dist.init_process_group("gloo"))
+        del os.environ["WORLD_SIZE"]
+        ember_only["world_size_argument_mismatch"] = outcome(
+            lambda: dist.init_process_group("gloo", world_size=3))
+        ember_only["rank_argument_mismatch"] = outcome(
+            lambda: dist.init_process_group("mpi", rank=1))
+        ember_only["nccl"] = outcome(lambda: dist.init_process_group("nccl"))
+        ember_only["still_uninitialized"] = dist.is_initialized()
+
+    dist.init_process_group("gloo", init_method=f"file://{store}", rank=0, world_size=1)
+    case("basics", lambda: [dist.is_initialized(), dist.get_rank(), dist.get_world_size(),
+                            dist.get_backend(), dist.group.WORLD is dist.GroupMember.WORLD])
+    case("init_twice", lambda: dist.init_process_group("gloo"))
+
+    def all_reduce(op, dtype=None):
+        t = torch.tensor([1.5, -2.0, 3.0]) if dtype is None else torch.tensor([1, -2, 3],
+                                                                              dtype=dtype)
+        dist.all_reduce(t, op=op)
+        return t
+    for op in ("SUM", "AVG", "PRODUCT", "MIN", "MAX"):
+        case(f"all_reduce_{op}", lambda op=op: all_reduce(getattr(dist.ReduceOp, op)))
+    case("all_reduce_bool_sum", lambda: all_reduce(dist.ReduceOp.SUM, torch.bool))
+    case("all_reduce_int_sum", lambda: all_reduce(dist.ReduceOp.SUM, torch.int64))
+    case("all_reduce_complex_max",
+         lambda: dist.all_reduce(torch.ones(2, dtype=torch.complex64), op=dist.ReduceOp.MAX))
+    case("all_reduce_returns", lambda: dist.all_reduce(torch.ones(2)))
+    case("all_reduce_not_tensor", lambda: type(dist.all_reduce([1.0, 2.0])).__name__)
+
+    def noncontig():
+        x = torch.arange(6.0).reshape(2, 3)
+        dist.all_reduce(x.t())
+        return x
+    case("all_reduce_non_contiguous", noncontig)
+
+    def work_api():
+        t = torch.ones(2)
+        w = dist.all_reduce(t, async_op=True)
+        return [w.wait(), w.is_completed(), w.is_success(), len(w.result()),
+                w.result()[0] is t]
+    case("work_api", work_api)
+    case("broadcast_no_src", lambda: dist.broadcast(torch.ones(2)))
+    case("broadcast_both_srcs", lambda: dist.broadcast(torch.ones(2), src=0, group_src=0))
+
+    def broadcast():
+        t = torch.arange(3.0)
+        dist.broadcast(t, src=0)
+        return t
+    case("broadcast", broadcast)
+    case("gather_without_list", lambda: dist.gather(torch.ones(2), dst=0))
+    case("scatter_without_list", lambda: dist.scatter(torch.ones(2), src=0))
+
+    def gather():
+        out = [torch.zeros(2)]
+        dist.gather(torch.ones(2), out)
+        return out
+    case("gather", gather)
+
+    def scatter():
+        t = torch.zeros(2)
+        dist.scatter(t, [torch.full((2,), 4.0)])
+        return t
+    case("scatter", scatter)
+    case("all_gather_dtypes", lambda: dist.all_gather([torch.zeros(2, dtype=torch.float64)],
+                                                      torch.ones(2)))
+
+    def all_gather():
+        out = [torch.zeros(2, dtype=torch.int64)]
+        dist.all_gather(out, torch.tensor([4, 5]))
+        return out
+    case("all_gather", all_gather)
+
+    def all_gather_into_tensor():
+        out = torch.zeros(2)
+        dist.all_gather_single(out, torch.tensor([4.0, 5.0]))
+        return out
+    case("all_gather_into_tensor", all_gather_into_tensor)
+
+    def reduce_scatter_tensor():
+        out = torch.zeros(2)
+        dist.reduce_scatter_single(out, torch.tensor([4.0, 5.0]))
+        return out
+    case("reduce_scatter_tensor", reduce_scatter_tensor)
+
+    def reduce():
+        t = torch.tensor([4.0, 5.0])
+        dist.reduce(t, dst=0, op=dist.ReduceOp.MAX)
+        return t
+    case("reduce", reduce)
+    case("all_gather_into_tensor_deprecated",
+         lambda: dist.all_gather_into_tensor(torch.zeros(1), torch.ones(1)))
+    case("reduce_scatter_tensor_deprecated",
+         lambda: dist.reduce_scatter_tensor(torch.zeros(1), torch.ones(1)))
+    case("send_to_self", lambda: dist.send(torch.ones(2), dst=0))
+    case("barrier", lambda: dist.barrier())
+
+    def objects():
+        gathered = [None]
+        dist.all_gather_object(gathered, {"a": [1, 2]})
+        objs = [1, "x", None]
+        dist.broadcast_object_list(objs, src=0)
+        collected = [None]
+        dist.gather_object("g", collected, dst=0)
+        one = [None]
+        dist.scatter_object_list(one, ["s"], src=0)
+        return [gathered, objs, collected, one]
+    case("objects", objects)
+
+    def groups():
+        pg = dist.new_group([0])
+        return [dist.get_rank(pg), dist.get_world_size(pg), dist.get_process_group_ranks(pg),
+                dist.get_group_rank(pg, 0), dist.get_global_rank(pg, 0), dist.get_backend(pg)]
+    case("new_group", groups)
+    case("new_group_out_of_range", lambda: dist.new_group([0, 1]))
+    case("new_group_duplicates", lambda: dist.new_group([0, 0]))
+    case("group_rank_not_member", lambda: dist.get_group_rank(dist.new_group([0]), 3))
+
+    def non_member_collective():
+        return dist.all_reduce(torch.ones(2), group=dist.GroupMember.NON_GROUP_MEMBER)
+    case("non_member_all_reduce", non_member_collective)
+    case("destroy", lambda: [dist.destroy_process_group(), dist.is_initialized()])
+    case("destroy_again", lambda: dist.destroy_process_group())
+    return {"cases": cases, "ember_only": ember_only}
+
+
+def main(lib: str, out: str, store: str) -> None:
+    if lib == "ember":
+        import ember as torch
+        import ember.distributed  # noqa: F401
+    else:
+        import torch
+        import torch.distributed  # noqa: F401
+    result = run(torch, store, lib)
+    with open(out, "w") as f:
+        json.dump(result, f)
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])
