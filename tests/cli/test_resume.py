@@ -123,7 +123,9 @@ def test_a_real_ctrl_c_saves_a_checkpoint_and_exits_cleanly(tmp_path):
     proc = subprocess.Popen(
         [sys.executable, "-m", "ember", "train", *SMALL, "--epochs", "500", "--patience", "0",
          "--out-dir", str(run)],
-        cwd=ROOT, env=environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        cwd=ROOT, env=environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        # as in a terminal: a test run started in the background inherits SIGINT ignored
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         deadline = time.monotonic() + TIMEOUT
         while not (run / "last.pth").exists() and time.monotonic() < deadline:
