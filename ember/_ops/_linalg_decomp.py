@@ -118,6 +118,10 @@ class Solve(Op):
     @staticmethod
     def forward(ctx, A, B):
         ctx.save_for_backward(*ctx.inputs)
+        if A.shape[:-2] != B.shape[:-2]:  # CuPy's solve does not broadcast batch dims
+            batch = np.broadcast_shapes(A.shape[:-2], B.shape[:-2])
+            A = np.broadcast_to(A, batch + A.shape[-2:])
+            B = np.broadcast_to(B, batch + B.shape[-2:])
         try:
             return np.linalg.solve(A, B)
         except np.linalg.LinAlgError:

@@ -14,7 +14,7 @@ import math
 import numpy as np
 
 from .. import _threads
-from .._backend import array_device, asarray_like
+from .._backend import array_device, asarray_like, is_host
 from .._tensor import Tensor
 from ..autograd import grad_mode
 from ._core import Op
@@ -44,7 +44,8 @@ class Relu(Op):
     @staticmethod
     def forward(ctx, x):
         zero = x.dtype.type(0)
-        if x.nbytes < _threads.PARALLEL_MIN_BYTES:  # small: one call, no thread-pool bookkeeping
+        # small (or on a GPU): one call, no thread-pool bookkeeping
+        if x.nbytes < _threads.PARALLEL_MIN_BYTES or not is_host(x):
             return np.maximum(x, zero)
         return _threads.elementwise(lambda o, a: np.maximum(a, zero, out=o),
                                     np.empty(x.shape, x.dtype), x)
@@ -57,7 +58,7 @@ class Relu(Op):
             # the mask is y != 0, not y > 0: as PyTorch (grad where not y <= 0), a NaN output
             # passes its gradient through; relu's output is never negative
             if g.dtype == yd.dtype:  # a multiply by the mask: no float64 detour, no np.where
-                if g.nbytes < _threads.PARALLEL_MIN_BYTES:
+                if g.nbytes < _threads.PARALLEL_MIN_BYTES or not is_host(g):
                     return _t(np.multiply(g, yd != 0), grad._dtype)
                 out = _threads.elementwise(lambda o, a, b: np.multiply(a, b != 0, out=o),
                                            np.empty(g.shape, g.dtype), g, yd)

@@ -10,6 +10,8 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 
+from .._backend import as_array
+from .._backend import get_array_module as xp_of
 from .._tensor import Tensor
 from ..autograd.grad_mode import enable_grad
 from .optimizer import Optimizer, _check_lr, _to_scalar
@@ -18,9 +20,10 @@ __all__ = ["LBFGS"]
 
 
 def _T(value):
-    """Wrap a NumPy array or scalar as a tensor for the state (None and Python numbers pass)."""
-    if isinstance(value, (np.ndarray, np.generic)):
-        return Tensor._make(np.asarray(value))
+    """Wrap an array (NumPy's or a GPU's) or a NumPy scalar as a tensor for the state (None
+    and Python numbers pass)."""
+    if hasattr(value, "dtype") and not isinstance(value, Tensor):
+        return Tensor._make(as_array(value))
     return value
 
 
@@ -157,7 +160,7 @@ class LBFGS(Optimizer):
 
     def _gather_flat_grad(self) -> np.ndarray:
         return np.concatenate([p._grad._data.ravel() if p._grad is not None
-                               else np.zeros(p._data.size, p._data.dtype)
+                               else xp_of(p._data).zeros(p._data.size, p._data.dtype)
                                for p in self._params])
 
     def _add_grad(self, step_size, update: np.ndarray) -> None:

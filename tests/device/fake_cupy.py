@@ -574,6 +574,18 @@ _sliding_window_view._fake = _as_strided._fake = True
 
 linalg = types.ModuleType(__name__ + ".linalg")
 linalg.__getattr__ = _module_getattr(linalg, np.linalg, "numpy.linalg")
+
+
+def _solve(a, b):
+    """CuPy's ``linalg.solve``: batch dims are not broadcast."""
+    if b.ndim > 1 and (a.shape[:-2] != b.shape[:-2] or a.shape[-1] != b.shape[-2]):
+        raise ValueError("a must have (..., M, M) shape and b must have (..., M, K) for "
+                         "multidimensional b")
+    return _wrap(np.linalg.solve(_unwrap(a), _unwrap(b)))
+
+
+_solve._fake = True
+linalg.solve = _solve
 fft = types.ModuleType(__name__ + ".fft")
 fft.__getattr__ = _module_getattr(fft, np.fft, "numpy.fft")
 lib = types.ModuleType(__name__ + ".lib")

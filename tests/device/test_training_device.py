@@ -54,8 +54,12 @@ def test_optimizer_steps_on_the_device(name, kwargs):
                                    atol=1e-6)
     for state in opt.state.values():
         for key, v in state.items():
-            if isinstance(v, ember.Tensor) and v.numel() > 1:
-                assert v.device.type == "cuda", f"optimizer state {key!r} is on {v.device}"
+            for item in v if isinstance(v, list) else [v]:
+                # state holds tensors, never raw arrays (as in PyTorch)
+                assert item is None or not hasattr(item, "dtype") or \
+                    isinstance(item, ember.Tensor), f"optimizer state {key!r}: {type(item)}"
+                if isinstance(item, ember.Tensor) and item.numel() > 1:
+                    assert item.device.type == "cuda", f"state {key!r} is on {item.device}"
 
 
 def test_dataloader_pin_memory_batches_move_to_the_device():
