@@ -20,7 +20,8 @@ from ._export import (
     export,
     is_in_onnx_export,
 )
+from ._import import ONNXModule, load
 from .errors import OnnxExporterError
 
-__all__ = ["export", "ONNXProgram", "TrainingMode", "OperatorExportTypes", "is_in_onnx_export",
-           "errors", "OnnxExporterError"]
+__all__ = ["export", "load", "ONNXModule", "ONNXProgram", "TrainingMode", "OperatorExportTypes",
+           "is_in_onnx_export", "errors", "OnnxExporterError"]

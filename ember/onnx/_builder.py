@@ -75,8 +75,10 @@ class Builder:
         self.initializers[name] = self.onnx.numpy_helper.from_array(np.asarray(array), name)
         return name
 
-    def constant(self, array, dtype=None, hint: str = "const") -> str:
-        """A constant (an initializer); equal small constants are shared."""
+    def constant(self, array, dtype=None, hint: str = "Constant") -> str:
+        """A constant the exporter made (a shape, a scalar, an identity matrix): a Constant
+        node, so that the initializers are exactly the model's parameters and buffers. Equal
+        small constants are shared."""
         arr = np.asarray(array, dtype=dtype)
         key = None
         if arr.size <= 64:
@@ -84,7 +86,9 @@ class Builder:
             got = self.const_cache.get(key)
             if got is not None:
                 return got
-        name = self.initializer(self.fresh(hint), arr)
+        scope, self.scope = self.scope, ""
+        name = self.add("Constant", [], value=self.onnx.numpy_helper.from_array(arr))
+        self.scope = scope
         if key is not None:
             self.const_cache[key] = name
         return name

@@ -308,7 +308,7 @@ def _recurrent(op: OpCall, kind: str):
     hidden = int(w_hh.shape[1])
     g = len(order)
     dt = gi.dtype.np_dtype
-    w = b.constant(_gate_matrix(order, hidden, dt)[None], hint="identity_input_weight")
+    w = b.constant(_gate_matrix(order, hidden, dt)[None])
     r = _reorder(b, w_hh, order, hidden)
     if isinstance(b_hh, Value):
         rb = b.add("Reshape", [_reorder(b, b_hh, order, hidden), b.i64([1, -1])])
@@ -337,7 +337,7 @@ def _rnn(op: OpCall):
     gi, h0, w_hh, b_hh, reverse, relu = op.args[:6]
     hidden = int(w_hh.shape[1])
     dt = gi.dtype.np_dtype
-    w = b.constant(np.eye(hidden, dtype=dt)[None], hint="identity_input_weight")
+    w = b.constant(np.eye(hidden, dtype=dt)[None])
     r = b.unsqueeze(w_hh.name, [0])
     rb = b.unsqueeze(b_hh.name, [0]) if isinstance(b_hh, Value) else \
         b.constant(np.zeros((1, hidden), dt))

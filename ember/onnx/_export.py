@@ -398,6 +398,8 @@ def _attribute(b, graph, node, attribute, export_params, weights_as_inputs):
         from .._backend import to_numpy
 
         data = to_numpy(data)
+    if node.meta.get("constant"):  # made inside forward: a Constant, not a weight
+        return Value(b.constant(data), tuple(data.shape), tensor.dtype)
     b.initializer(name, data)
     return Value(name, tuple(data.shape), tensor.dtype)
 
