@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _dtype as D
-from .._backend import to_device_array
+from .._backend import get_array_module, to_device_array
 from .._tensor import Size, Tensor
 from ..autograd import grad_mode
 from ._core import Op, broadcast_shapes, unbroadcast
@@ -221,8 +221,7 @@ def resize_(self: Tensor, *sizes, memory_format=None) -> Tensor:
     if n == data.size and data.flags.c_contiguous:
         self._data = data.reshape(shape)
     elif self.device.type != "meta":
-        xp = np if isinstance(data, np.ndarray) else __import__("cupy")
-        new = xp.zeros(n, data.dtype)
+        new = get_array_module(data).zeros(n, data.dtype)
         k = min(n, data.size)
         new[:k] = data.reshape(-1)[:k]
         self._data = new.reshape(shape)

@@ -14,7 +14,7 @@ import numpy as np
 from .. import _autocast
 from .. import _dtype as D
 from .._autocast import hot as _amp
-from .._backend import asarray_like
+from .._backend import asarray_like, ufunc_at
 from .._backend import get_array_module as xp_of
 from .._tensor import Tensor
 from ._core import Op, unbroadcast, wrap_dim
@@ -134,7 +134,7 @@ class ScatterMultiply(Op):
     @staticmethod
     def forward(ctx, x, v, index):
         out = x.copy()
-        np.multiply.at(out, index, v)
+        ufunc_at(np.multiply, out, index, v)
         return out
 
     @staticmethod

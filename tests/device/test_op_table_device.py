@@ -103,6 +103,17 @@ def test_op_runs_on_the_device(spec, i):
     check_case(spec, i)
 
 
+def test_scatter_multiply_has_a_device_path():
+    """CuPy has no multiply.at: _backend.ufunc_at takes it through the host."""
+    outs = []
+    for device in ("cpu", "cuda"):
+        x = ember.arange(1.0, 7.0, device=device).reshape(2, 3)
+        idx = ember.tensor([[0, 1, 0], [0, 0, 1]], device=device)
+        outs.append(x.scatter(0, idx, ember.full((2, 3), 2.0, device=device), reduce="multiply"))
+    assert outs[1].device.type == "cuda"
+    np.testing.assert_array_equal(outs[1].cpu().numpy(), outs[0].numpy())
+
+
 def _survey():  # pragma: no cover - a developer's tool
     import collections
     import traceback
