@@ -4,7 +4,7 @@ import re
 
 import ember
 
-from .run_ember import run_ember
+from .run_ember import ROOT, run_ember
 
 
 def test_train_help_shows_every_option_with_a_default(tmp_path):
@@ -38,3 +38,13 @@ def test_info(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     text = proc.stdout
     assert f"ember {ember.__version__}" in text and "NumPy" in text and "devices: cpu" in text
+
+
+def test_every_train_option_the_readme_names_exists(tmp_path):
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Two commands", 1)[1].split("\n## ", 1)[0]
+    named = set(re.findall(r"`(--[a-z-]+)", section)) - {"--extra-index-url", "--index-url"}
+    assert {"--epochs", "--resume", "--out-dir", "--force"} <= named
+    helptext = run_ember("train", "--help", cwd=tmp_path).stdout
+    missing = sorted(f for f in named if f not in helptext)
+    assert not missing, missing
