@@ -1,0 +1,444 @@
+"""``torch.jit``'s tracing surface on ember's graph capture.
+
+``trace(model, example_inputs)`` records the ops one run applies (``ember.fx.capture``) and
+returns a module that replays them: ``.graph``, ``.code``, ``__call__``, ``.save()`` (an ONNX
+file) and ``jit.load()``. Sizes that follow the batch (a ``view(x.shape[0], -1)``) are found by
+tracing once more at another batch size and are recomputed from the inputs on each call. There
+is no TorchScript compiler: ``script`` raises and points to ``trace`` and ``compile``.
+"""
+
+from __future__ import annotations
+
+import math
+
+from . import nn
+from ._tensor import Tensor
+from .fx.capture import _tensor_leaves, capture
+from .fx.graph import Node, op_name
+from .fx.interpreter import _attribute
+
+__all__ = ["trace", "script", "save", "load", "TracedModule", "TracedFunction",
+           "TracingCheckError", "is_tracing", "is_scripting", "ignore", "unused", "export",
+           "annotate"]
+
+
+class TracingCheckError(RuntimeError):
+    """The trace cannot be trusted: a second run on inputs with other values recorded another
+    graph (the function reads its data outside the recorded ops)."""
+
+
+def is_tracing() -> bool:
+    """Whether a graph capture (``jit.trace``, ``onnx.export``) is running in this thread.
+
+    Example:
+        >>> ember.jit.is_tracing()
+        False
+    """
+    from .fx.capture import _active
+
+    return getattr(_active, "recorder", None) is not None
+
+
+def is_scripting() -> bool:
+    """Always False: ember has no TorchScript compiler. Example: ``ember.jit.is_scripting()``."""
+    return False
+
+
+def ignore(drop=False, **kwargs):
+    """Accepted for compatibility (``@torch.jit.ignore``): returns the function unchanged.
+
+    Example:
+        >>> @ember.jit.ignore
+        ... def helper(x): return x
+    """
+    if callable(drop):
+        return drop
+    return lambda fn: fn
+
+
+def unused(fn):
+    """Accepted for compatibility (``@torch.jit.unused``): returns ``fn`` unchanged."""
+    return fn
+
+
+def export(fn):
+    """Accepted for compatibility (``@torch.jit.export``): returns ``fn`` unchanged."""
+    return fn
+
+
+def annotate(the_type, the_value):
+    """``torch.jit.annotate``: returns ``the_value``. Example: ``annotate(list, [])``."""
+    return the_value
+
+
+def script(obj, *args, **kwargs):
+    """Not available: ember has no TorchScript compiler.
+
+    Raises:
+        RuntimeError: always, pointing to :func:`trace` (a replayable graph of one run) and
+        ``ember.compile`` (capture and replay on first call).
+    """
+    raise RuntimeError(
+        "ember.jit.script is not supported: ember has no TorchScript compiler. Use "
+        "ember.jit.trace(model, example_inputs) to record and replay the model's ops, "
+        "ember.onnx.export(...) to save a deployable graph, or ember.compile(model).")
+
+
+# -- replay -----------------------------------------------------------------------------------
+
+def _resolve(value, env, sizes):
+    from .onnx._symbolic import SymInt
+
+    if isinstance(value, Node):
+        return env[value]
+    if isinstance(value, SymInt):
+        return value.coeff * math.prod(sizes[s] for s in value.symbols)
+    if isinstance(value, tuple):
+        if hasattr(value, "_fields"):
+            return type(value)(*(_resolve(v, env, sizes) for v in value))
+        return tuple(_resolve(v, env, sizes) for v in value)
+    if isinstance(value, list):
+        return [_resolve(v, env, sizes) for v in value]
+    if isinstance(value, dict):
+        return {k: _resolve(v, env, sizes) for k, v in value.items()}
+    if isinstance(value, slice):
+        return slice(_resolve(value.start, env, sizes), _resolve(value.stop, env, sizes),
+                     _resolve(value.step, env, sizes))
+    return value
+
+
+class _Replay:
+    """The captured ops with the sizes that follow the batch left symbolic."""
+
+    def __init__(self, graph, info, symbols, dynamic):
+        self.graph = graph
+        self.info = info            # node -> (args, kwargs, shape, attribute)
+        self.symbols = symbols      # symbol -> (placeholder index, axis) it is read from
+        self.dynamic = dynamic      # (placeholder index, axis) pairs that may vary
+        self.specs = [(n.meta["shape"], n.meta["dtype"]) for n in graph.placeholders]
+
+    def check(self, leaves):
+        if len(leaves) != len(self.specs):
+            raise TypeError(f"the traced function takes {len(self.specs)} tensor inputs, got "
+                            f"{len(leaves)}")
+        for i, ((shape, dtype), t) in enumerate(zip(self.specs, leaves)):
+            got = tuple(t.shape)
+            ok = len(got) == len(shape) and t.dtype is dtype and all(
+                g == s or (i, a) in self.dynamic for a, (g, s) in enumerate(zip(got, shape)))
+            if not ok:
+                free = " (axis 0 may vary)" if (i, 0) in self.dynamic else ""
+                raise RuntimeError(
+                    f"input {i} has shape {list(got)} and dtype {t.dtype}, but the trace was "
+                    f"recorded for shape {list(shape)}{free} and dtype {dtype}; trace again "
+                    "with an example of this shape")
+
+    def run(self, root, args, kwargs):
+        from .onnx._symbolic import SymFill
+
+        leaves: list = []
+        for k, a in enumerate(args):
+            _tensor_leaves(a, str(k), leaves)
+        for k, v in kwargs.items():
+            _tensor_leaves(v, k, leaves)
+        tensors = [t for _, t in leaves]
+        self.check(tensors)
+        sizes = {s: tensors[i].shape[a] for s, (i, a) in self.symbols.items()}
+        env = {}
+        holders = iter(tensors)
+        for node in self.graph.nodes:
+            op = node.op
+            if op == "placeholder":
+                env[node] = next(holders)
+            elif op == "get_attr":
+                attr = self.info[node][3]
+                if isinstance(attr, SymFill):
+                    from ._creation import full
+
+                    shape = _resolve(attr.shape, env, sizes)
+                    env[node] = full(shape, attr.value, dtype=attr.dtype)
+                elif node.meta.get("constant") or root is None:
+                    env[node] = self.graph.attributes[node.target]
+                else:
+                    env[node] = _attribute(root, node.target)
+            elif op == "call_function":
+                a, kw = self.info[node][0], self.info[node][1]
+                a, kw = _resolve(a, env, sizes), _resolve(kw, env, sizes)
+                target = node.target
+                env[node] = target.apply(*a, **kw) if isinstance(target, type) \
+                    else target(*a, **kw)
+            else:
+                return _resolve(node.args[0], env, sizes)
+        return None
+
+
+def _record(fn, args, kwargs, check_trace: bool):
+    """Capture ``fn``; find the sizes that follow axis 0 of the inputs; check the trace."""
+    from .onnx._symbolic import symbolize
+    from .onnx.errors import SymbolicValueError
+
+    graph = capture(fn, *args, _mode="trace", **kwargs)
+    holders = graph.placeholders
+    symbols, info, dynamic = {}, None, set()
+    # the batch: axis 0 of the first input and of every input whose axis 0 has its size
+    first = next((n.meta["shape"][0] for n in holders if len(n.meta["shape"]) >= 1), None)
+    batch = [i for i, n in enumerate(holders) if len(n.meta["shape"]) >= 1
+             and n.meta["shape"][0] == first]
+    if batch:
+        from .onnx._export import _grow, _map_tensors
+
+        s0 = first
+        ids = {}
+        for i, (_path, t) in enumerate(_leaves(args, kwargs)):
+            if i in batch:
+                ids[id(t)] = _grow(t, [0])
+        v_args, v_kwargs = _map_tensors((args, kwargs), lambda t: ids.get(id(t), t))
+        try:
+            variant = capture(fn, *v_args, _mode="trace", **v_kwargs)
+            info = symbolize(graph, [variant], ["batch"], {"batch": (s0, s0 + 1)},
+                             "with the batch size")
+            symbols = {"batch": (batch[0], 0)}
+            dynamic = {(i, 0) for i in batch}
+        except Exception:
+            info = None  # the batch cannot vary: a static trace
+    if info is None:
+        info = symbolize(graph, [], [], {}, "")
+    if check_trace:
+        import numpy as np
+
+        from .onnx._export import _map_tensors, _shuffle
+
+        rng = np.random.default_rng(0)
+        shuffled = {id(t): _shuffle(t, rng) for _, t in _leaves(args, kwargs)}
+        s_args, s_kwargs = _map_tensors((args, kwargs), lambda t: shuffled.get(id(t), t))
+        try:
+            other = capture(fn, *s_args, _mode="trace", **s_kwargs)
+        except Exception:
+            other = None
+        if other is not None:
+            try:
+                symbolize(graph, [other], [], {}, "with the input's values")
+            except SymbolicValueError as err:
+                raise TracingCheckError(str(err)) from None
+    return graph, _Replay(graph, info, symbols, dynamic)
+
+
+def _leaves(args, kwargs):
+    leaves: list = []
+    for k, a in enumerate(args):
+        _tensor_leaves(a, str(k), leaves)
+    for k, v in kwargs.items():
+        _tensor_leaves(v, k, leaves)
+    seen, out = set(), []
+    for path, t in leaves:
+        if id(t) not in seen:
+            seen.add(id(t))
+            out.append((path, t))
+    return out
+
+
+def _code(graph, info=None) -> str:
+    """The graph as Python-like text (``TracedModule.code``); sizes that follow the batch
+    print as ``batch``."""
+    def fmt(v):
+        if isinstance(v, Node):
+            return f"self.{v.target}" if v.op == "get_attr" and not v.meta.get("constant") \
+                else v.name
+        if isinstance(v, tuple):
+            inner = ", ".join(fmt(x) for x in v)
+            return f"({inner},)" if len(v) == 1 else f"({inner})"
+        if isinstance(v, list):
+            return "[" + ", ".join(fmt(x) for x in v) + "]"
+        if isinstance(v, dict):
+            return "{" + ", ".join(f"{k!r}: {fmt(x)}" for k, x in v.items()) + "}"
+        if hasattr(v, "shape") and hasattr(v, "dtype") and not isinstance(v, type):
+            return f"<array {list(getattr(v, 'shape', ()))}>"
+        return repr(v)
+
+    names = ", ".join(["self"] + [n.name for n in graph.placeholders])
+    lines = [f"def forward({names}):"]
+    for n in graph.nodes:
+        if n.op == "call_function":
+            args, kwargs = info[n][:2] if info is not None else (n.args, n.kwargs)
+            parts = [fmt(a) for a in args] + [f"{k}={fmt(v)}" for k, v in kwargs.items()]
+            target = "getitem" if op_name(n.target) == "getitem" else f"ops.{n.target_name}"
+            where = n.meta.get("module_path")
+            comment = f"  # {where}" if where else ""
+            lines.append(f"    {n.name} = {target}({', '.join(parts)}){comment}")
+        elif n.op == "get_attr" and n.meta.get("constant"):
+            lines.append(f"    {n.name} = self.graph.attributes[{n.target!r}]")
+        elif n.op == "output":
+            lines.append(f"    return {fmt(n.args[0])}")
+    return "\n".join(lines) + "\n"
+
+
+class _Traced:
+    """What traced modules and functions share: the graph, its code, saving."""
+
+    graph = None
+    _replay = None
+    _example = None
+    _source = None
+
+    @property
+    def code(self) -> str:
+        """The recorded ops as Python-like text, one line per op."""
+        return _code(self.graph, self._replay.info)
+
+    def save(self, f, **kwargs) -> None:
+        """Write the traced model as an ONNX file (``ember.jit.load`` and ``ember.onnx.load``
+        read it back). Needs the ``onnx`` extra."""
+        from .onnx import export as onnx_export
+
+        args, kw = self._example
+        holders = self.graph.placeholders
+        names = [n.name for n in holders]
+        axes = {holders[i].name: {0: "batch"} for i, _a in sorted(self._replay.dynamic)} \
+            or None
+        onnx_export(self._source, tuple(args) + ((kw,) if kw else ()), f, input_names=names,
+                    dynamic_axes=axes, training=1, **kwargs)  # the mode it was traced in
+
+
+class TracedModule(_Traced, nn.Module):
+    """A module replaying the ops a traced run applied (``torch.jit.TracedModule``).
+
+    It holds the original's submodules, parameters and buffers under the same names (the same
+    objects: training the traced module trains them), so ``state_dict()`` is the original's.
+
+    Attributes:
+        graph: the captured :class:`ember.fx.Graph`.
+        code: the ops as Python-like text.
+
+    Example:
+        >>> traced = ember.jit.trace(ember.nn.Linear(3, 2), ember.randn(4, 3))
+        >>> traced(ember.randn(7, 3)).shape
+        torch.Size([7, 2])
+    """
+
+    def __init__(self, model, graph, replay, example):
+        nn.Module.__init__(self)
+        for name, child in model.named_children():
+            self.add_module(name, child)
+        for name, p in model._parameters.items():
+            self.register_parameter(name, p)
+        for name, b in model._buffers.items():
+            self.register_buffer(name, b, persistent=name not in
+                                 model._non_persistent_buffers_set)
+        self.training = model.training
+        object.__setattr__(self, "graph", graph)
+        object.__setattr__(self, "_replay", replay)
+        object.__setattr__(self, "_example", example)
+        object.__setattr__(self, "_source", model)
+        object.__setattr__(self, "original_name", type(model).__name__)
+
+    def forward(self, *args, **kwargs):
+        return self._replay.run(self, args, kwargs)
+
+    def extra_repr(self) -> str:
+        return f"original_name={self.original_name}"
+
+
+class TracedFunction(_Traced):
+    """A function replaying the ops a traced run applied (``torch.jit.ScriptFunction``'s
+    role for traced functions).
+
+    Example:
+        >>> f = ember.jit.trace(lambda x: (x * 2).relu(), ember.randn(3))
+        >>> f(ember.tensor([-1.0, 2.0, 3.0]))
+        tensor([0., 4., 6.])
+    """
+
+    def __init__(self, fn, graph, replay, example):
+        self.graph, self._replay, self._example, self._source = graph, replay, example, fn
+        self.__name__ = getattr(fn, "__name__", "traced")
+
+    def __call__(self, *args, **kwargs):
+        return self._replay.run(None, args, kwargs)
+
+    def save(self, f, **kwargs) -> None:
+        super().save(f, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"<ember.jit.TracedFunction {self.__name__}>"
+
+
+def trace(func, example_inputs=None, optimize=None, check_trace=True, check_inputs=None,
+          check_tolerance=1e-05, strict=True, _force_outplace=False, _module_class=None,
+          _compilation_unit=None, example_kwarg_inputs=None, _store_inputs=True):
+    """Record the ops ``func(*example_inputs)`` applies and return a replayable module (for an
+    ``nn.Module``) or function.
+
+    The replay runs the same ember ops (so gradients flow and the numbers equal eager ones)
+    without the Python of ``forward``. Sizes that follow the batch are recomputed per call;
+    other shapes must match the example. Python control flow on tensor values
+    (``if x.sum() > 0``, ``.item()``) raises :class:`ember.fx.GraphBreak` naming the line;
+    with ``check_trace`` a second run on shuffled inputs must record the same graph, else
+    :class:`TracingCheckError`.
+
+    Args:
+        func: an ``nn.Module`` or a function of tensors.
+        example_inputs: a tensor or a tuple of them (the positional arguments).
+        check_trace: re-run on inputs with other values and compare the graphs.
+        check_inputs: further input tuples; each output must match eager within
+            ``check_tolerance``.
+        example_kwarg_inputs: keyword inputs (a dict).
+
+    Example:
+        >>> model = ember.nn.Sequential(ember.nn.Linear(4, 3), ember.nn.ReLU())
+        >>> traced = ember.jit.trace(model, ember.randn(2, 4))
+        >>> print(traced.code)
+    """
+    if example_inputs is None and example_kwarg_inputs is None:
+        raise ValueError("trace needs example_inputs (a tensor or a tuple of tensors)")
+    args = () if example_inputs is None else (
+        (example_inputs,) if isinstance(example_inputs, Tensor) else tuple(example_inputs))
+    kwargs = dict(example_kwarg_inputs or {})
+    graph, replay = _record(func, args, kwargs, check_trace)
+    example = (args, kwargs)
+    if isinstance(func, nn.Module):
+        traced = TracedModule(func, graph, replay, example)
+    else:
+        traced = TracedFunction(func, graph, replay, example)
+    for inputs in check_inputs or ():
+        inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+        _check_outputs(func, traced, inputs, check_tolerance)
+    return traced
+
+
+def _check_outputs(func, traced, inputs, tol):
+    from .autograd import grad_mode
+
+    with grad_mode.no_grad():
+        want, got = func(*inputs), traced(*inputs)
+    w_leaves, g_leaves = [], []
+    _tensor_leaves(want, "", w_leaves)
+    _tensor_leaves(got, "", g_leaves)
+    for (_, w), (_, g) in zip(w_leaves, g_leaves):
+        if w.shape != g.shape or not bool(((w - g).abs() <= tol + tol * w.abs()).all()):
+            raise TracingCheckError("the traced function's output differs from the eager "
+                                    f"output on check_inputs of shape "
+                                    f"{[list(t.shape) for t in inputs]}")
+
+
+def save(m, f, _extra_files=None) -> None:
+    """Save a traced module or function (an ONNX file; ``load`` reads it back).
+
+    Example:
+        >>> ember.jit.save(ember.jit.trace(ember.nn.Linear(2, 2), ember.randn(1, 2)), "m.onnx")
+    """
+    if not isinstance(m, _Traced):
+        raise TypeError(f"ember.jit.save takes the result of ember.jit.trace, got "
+                        f"{type(m).__name__}; for a plain module use ember.save(model.state_dict()"
+                        ", path)")
+    m.save(f)
+
+
+def load(f, map_location=None, _extra_files=None):
+    """Load a model saved by :func:`save` (or any ONNX file) as an ``nn.Module``
+    (``ember.onnx.load``).
+
+    Example:
+        >>> model = ember.jit.load("m.onnx")
+    """
+    from .onnx import load as onnx_load
+
+    return onnx_load(f)
