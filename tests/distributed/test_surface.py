@@ -53,7 +53,9 @@ CASES = [
     "reduce_scatter_tensor", "reduce", "all_gather_into_tensor_deprecated",
     "reduce_scatter_tensor_deprecated", "send_to_self", "barrier", "objects", "new_group",
     "new_group_out_of_range", "new_group_duplicates", "group_rank_not_member",
-    "non_member_all_reduce", "destroy", "destroy_again",
+    "non_member_all_reduce", "destroy", "destroy_again", "ddp_frozen", "ddp_device_ids_on_cpu",
+    "ddp_two_device_ids", "ddp_broadcast_buffers_warns", "ddp_check_reduction_warns",
+    "ddp_surface", "ddp_step_and_no_sync", "ddp_unused_parameter_error", "ddp_find_unused",
 ]
 
 
@@ -138,6 +140,12 @@ def test_errors_before_mpi_starts():
         dist.init_process_group("gloo", timeout=30)
     with pytest.raises(ValueError, match="has not been initialized"):
         dist.get_world_size()
+    from ember.utils.data.distributed import DistributedSampler
+
+    torch = pytest.importorskip("torch")
+    for sampler in (DistributedSampler, torch.utils.data.distributed.DistributedSampler):
+        with pytest.raises(ValueError, match="Default process group has not been initialized"):
+            sampler(range(5))
     assert not dist.is_initialized() and "mpi4py.MPI" not in sys.modules
     assert dist.is_nccl_available() is False
     assert dist.Backend("GLOO") == "gloo"

@@ -1,6 +1,6 @@
 """``ember.nn.parallel``: ``DataParallel`` (on the CPU it runs the module as is, exactly as
-PyTorch does with no GPU) and ``DistributedDataParallel`` (which needs ``ember.distributed``;
-until that exists it raises, naming what is missing).
+PyTorch does with no GPU) and ``DistributedDataParallel`` (data-parallel training over the
+processes of ``ember.distributed``, on MPI).
 
 Example:
     >>> model = ember.nn.DataParallel(ember.nn.Linear(2, 3))

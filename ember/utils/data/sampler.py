@@ -235,7 +235,8 @@ class BatchSampler(Sampler):
 
 
 class DistributedSampler(Sampler):
-    """The share of the dataset seen by one of ``num_replicas`` processes (``rank``).
+    """The share of the dataset seen by one of ``num_replicas`` processes (``rank``); both
+    default to the process group's (``ember.distributed``).
 
     Shuffles from ``seed + epoch`` (call ``set_epoch`` every epoch); pads by repeating indices
     so every rank gets the same count, or trims with ``drop_last``.
@@ -248,8 +249,14 @@ class DistributedSampler(Sampler):
     def __init__(self, dataset: Sized, num_replicas: int | None = None, rank: int | None = None,
                  shuffle: bool = True, seed: int = 0, drop_last: bool = False) -> None:
         if num_replicas is None or rank is None:
-            raise RuntimeError("ember has no distributed process group: pass num_replicas= and "
-                               "rank= explicitly")
+            from ... import distributed as dist
+
+            if not dist.is_available():
+                raise RuntimeError("Requires distributed package to be available")
+            if num_replicas is None:
+                num_replicas = dist.get_world_size()
+            if rank is None:
+                rank = dist.get_rank()
         if rank >= num_replicas or rank < 0:
             raise ValueError(f"Invalid rank {rank}, rank should be in the interval "
                              f"[0, {num_replicas - 1}]")

@@ -10,22 +10,16 @@ imports this file for the check names.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
-import traceback
 import warnings
 
 import numpy as np
 
-CHECKS: dict = {}
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _harness import Registry, close, raises, run_checks  # noqa: E402
 
-
-def check(name: str):
-    def register(fn):
-        CHECKS[name] = fn
-        return fn
-    return register
+CHECKS = check = Registry()
 
 
 # -- expected values, computed from each rank's input with NumPy -----------------------------
@@ -94,26 +88,6 @@ def values(t) -> np.ndarray:
     if t.dtype.__repr__() == "torch.bfloat16":
         t = t.float()
     return t.numpy()
-
-
-def close(actual, want, dtype: str = "float32", what: str = "") -> None:
-    if dtype == "bfloat16":
-        want = np.asarray(want, np.float32)
-        np.testing.assert_allclose(actual, want, rtol=1e-2, err_msg=what)
-    elif np.issubdtype(np.asarray(want).dtype, np.inexact):
-        np.testing.assert_allclose(actual, want, rtol=1e-3 if dtype == "float16" else 1e-6,
-                                   err_msg=what)
-    else:
-        np.testing.assert_array_equal(actual, want, err_msg=what)
-
-
-def raises(exc_type, fn, match: str = "") -> str:
-    try:
-        fn()
-    except exc_type as err:
-        assert match in str(err), f"{exc_type.__name__} {err!s} lacks {match!r}"
-        return str(err)
-    raise AssertionError(f"no {exc_type.__name__} raised")
 
 
 # -- all_reduce over ops and dtypes -----------------------------------------------------------
@@ -475,22 +449,7 @@ class Context:
 
 def main(out_dir: str, backend: str = "gloo") -> None:
     ctx = Context(backend)
-    results = {}
-    path = os.path.join(out_dir, f"rank{ctx.rank}.json")
-    for name, fn in CHECKS.items():
-        try:
-            fn(ctx)
-            results[name] = "ok"
-        except AssertionError as err:
-            results[name] = f"AssertionError: {err}"
-        except Exception:
-            results[name] = traceback.format_exc()
-            with open(path, "w") as f:
-                json.dump(results, f)
-            raise  # ember's hook aborts the job: the other ranks may be inside a collective
-    ctx.dist.barrier()
-    with open(path, "w") as f:
-        json.dump(results, f)
+    run_checks(CHECKS, ctx, out_dir)
     ctx.dist.destroy_process_group()
 
 

@@ -182,6 +182,63 @@ def run(torch, store: str, lib: str) -> dict:
     case("new_group_duplicates", lambda: dist.new_group([0, 0]))
     case("group_rank_not_member", lambda: dist.get_group_rank(dist.new_group([0]), 3))
 
+    # DistributedDataParallel
+    DDP = torch.nn.parallel.DistributedDataParallel
+    nn = torch.nn
+    case("ddp_frozen", lambda: DDP(nn.Linear(2, 2).requires_grad_(False)))
+    case("ddp_device_ids_on_cpu", lambda: DDP(nn.Linear(2, 2), device_ids=[0]))
+    case("ddp_two_device_ids", lambda: DDP(nn.Linear(2, 2), device_ids=[0, 1]))
+    case("ddp_broadcast_buffers_warns", lambda: DDP(nn.Linear(2, 2),
+                                                    broadcast_buffers=True).broadcast_buffers)
+    case("ddp_check_reduction_warns", lambda: DDP(nn.Linear(2, 2),
+                                                  check_reduction=True).bucket_bytes_cap)
+
+    def ddp_surface():
+        inner = nn.Sequential(nn.Linear(2, 3), nn.BatchNorm1d(3))
+        ddp = DDP(inner)
+        return [list(ddp.state_dict()), ddp.module is inner, repr(ddp), ddp.device_ids,
+                ddp.output_device, ddp.find_unused_parameters, ddp.require_backward_grad_sync]
+    case("ddp_surface", ddp_surface)
+
+    def ddp_step():
+        lin = nn.Linear(3, 2)
+        with torch.no_grad():
+            lin.weight.copy_(torch.tensor([[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]]))
+            lin.bias.copy_(torch.tensor([0.1, -0.2]))
+        ddp = DDP(lin)
+        ddp(torch.ones(4, 3)).pow(2).sum().backward()
+        with ddp.no_sync():
+            ddp(torch.ones(4, 3)).sum().backward()
+        return [p.grad for p in ddp.parameters()]
+    case("ddp_step_and_no_sync", ddp_step)
+
+    def ddp_unused():
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.a, self.b = nn.Linear(2, 2), nn.Linear(2, 2)
+
+            def forward(self, x):
+                return self.a(x)
+        ddp = DDP(Net())
+        ddp(torch.ones(1, 2)).sum().backward()
+        return ddp(torch.ones(1, 2))
+    case("ddp_unused_parameter_error", ddp_unused)
+
+    def ddp_find_unused():
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.a, self.b = nn.Linear(2, 2), nn.Linear(2, 2)
+
+            def forward(self, x):
+                return self.a(x)
+        ddp = DDP(Net(), find_unused_parameters=True)
+        for _ in range(2):
+            ddp(torch.ones(1, 2)).sum().backward()
+        return [p.grad is None for p in ddp.parameters()]
+    case("ddp_find_unused", ddp_find_unused)
+
     def non_member_collective():
         return dist.all_reduce(torch.ones(2), group=dist.GroupMember.NON_GROUP_MEMBER)
     case("non_member_all_reduce", non_member_collective)
@@ -194,9 +251,11 @@ def main(lib: str, out: str, store: str) -> None:
     if lib == "ember":
         import ember as torch
         import ember.distributed  # noqa: F401
+        import ember.nn.parallel  # noqa: F401
     else:
         import torch
         import torch.distributed  # noqa: F401
+        import torch.nn.parallel  # noqa: F401
     result = run(torch, store, lib)
     with open(out, "w") as f:
         json.dump(result, f)
