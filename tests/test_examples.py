@@ -109,3 +109,23 @@ def test_char_lstm_loss_falls():
 def test_every_example_has_a_test(script):
     tested = Path(__file__).read_text()
     assert f'"{script}"' in tested, f"examples/{script} has no test"
+
+
+def test_export_onnx(tmp_path):
+    pytest.importorskip("onnx")
+    pytest.importorskip("onnxruntime")
+    train = subprocess.run(
+        [sys.executable, "-m", "ember", "train", "--dataset", "digits", "--model", "cnn",
+         "--epochs", "1", "--out-dir", str(tmp_path / "run"), "--quiet"],
+        capture_output=True, text=True, timeout=TIMEOUT, cwd=ROOT,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert train.returncode == 0, train.stderr[-3000:]
+    out = run("export_onnx.py", str(tmp_path / "run" / "best.pth"), "--out",
+              str(tmp_path / "cnn.onnx"), "--batch-size", "64")
+    assert (tmp_path / "cnn.onnx").exists()
+    diff = float(out.split("max |logits difference|: ")[1].split()[0])
+    assert diff < 1e-4, out
+    agree = out.split("predictions agree on ")[1].split()[0]
+    assert agree.split("/")[0] == agree.split("/")[1], out
+    ember_acc, ort_acc = (line.split()[-1] for line in out.splitlines()[-1].split(","))
+    assert ember_acc == ort_acc, out
