@@ -339,18 +339,40 @@ class NarrowBackward(Op):
 
 
 class Embedding(Op):
-    """``weight[indices]``; the gradient is summed into the looked-up rows."""
+    """``weight[indices]``; the gradient is summed into the looked-up rows (or, with
+    ``sparse``, is a sparse COO tensor of one entry per looked-up row; ``keep`` masks out
+    lookups that are not part of the input, such as embedding_bag's padding slots)."""
 
     @staticmethod
-    def forward(ctx, weight, indices, padding_idx, scale_grad_by_freq):
-        ctx.args = (indices, weight.shape, padding_idx, scale_grad_by_freq)
+    def forward(ctx, weight, indices, padding_idx, scale_grad_by_freq, sparse=False, keep=None):
+        ctx.args = (indices, weight.shape, padding_idx, scale_grad_by_freq, sparse, keep)
         return weight[indices]
 
     @staticmethod
     def backward(ctx, grad):
-        indices, shape, padding_idx, by_freq = ctx.args
+        indices, shape, padding_idx, by_freq, sparse, keep = ctx.args
+        if sparse:
+            return _sparse_embedding_grad(grad, indices, shape, padding_idx, by_freq, keep)
         return EmbeddingBackward.apply(grad, indices=indices, shape=shape,
                                        padding_idx=padding_idx, scale_grad_by_freq=by_freq)
+
+
+def _sparse_embedding_grad(grad, indices, shape, padding_idx, by_freq, keep):
+    """PyTorch's sparse embedding gradient: indices ``(1, n)`` in lookup order, one row of
+    ``grad`` per lookup, padding_idx's lookups left out; flagged coalesced only below two
+    entries."""
+    from .._sparse_tensor import make_sparse
+
+    if by_freq:
+        raise RuntimeError("embedding_backward: scale_grad_by_freq not supported with sparse "
+                           "gradients")
+    idx = indices.reshape(-1).astype(np.int64, copy=False)
+    rows = grad._data.reshape((-1,) + tuple(shape[1:]))
+    take = np.ones(idx.shape, bool) if keep is None else keep.reshape(-1)
+    if padding_idx is not None:
+        take = take & (idx != padding_idx)
+    picked = idx[take]
+    return make_sparse(picked[None, :], rows[take], tuple(shape), picked.size < 2, grad._dtype)
 
 
 class EmbeddingBackward(Op):

@@ -216,8 +216,12 @@ def feature_alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False,
 
 def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
               max_norm: float | None = None, norm_type: float = 2.0,
-              scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
+              scale_grad_by_freq: bool = False, sparse: bool = False, *,
+              _keep=None) -> Tensor:
     """Rows of ``weight`` picked by the integer ``input``; ``padding_idx``'s row gets no grad.
+
+    With ``sparse=True`` the gradient of ``weight`` is a sparse COO tensor with one entry per
+    looked-up row (for ``optim.SGD``, ``optim.Adagrad`` or ``optim.SparseAdam``).
 
     Example:
         >>> F.embedding(ember.tensor([1]), ember.eye(3))
@@ -242,7 +246,8 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
     if max_norm is not None:
         _renorm_rows(weight, idx, max_norm, norm_type)
     return _EmbeddingOp.apply(weight, indices=idx, padding_idx=padding_idx,
-                              scale_grad_by_freq=scale_grad_by_freq)
+                              scale_grad_by_freq=scale_grad_by_freq, sparse=bool(sparse),
+                              keep=_keep)
 
 
 def _renorm_rows(weight: Tensor, idx, max_norm, norm_type) -> None:

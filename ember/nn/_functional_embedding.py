@@ -74,6 +74,8 @@ def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None,
     """
     if mode not in ("sum", "mean", "max"):
         raise ValueError("mode has to be one of sum, mean or max")
+    if mode == "max" and sparse:
+        raise ValueError("max mode does not support sparse weights")
     if input._dtype not in (D.int64, D.int32):
         raise RuntimeError("Expected tensor for argument #1 'indices' to have one of the "
                            f"following scalar types: Long, Int; but got {input.dtype} instead "
@@ -100,7 +102,7 @@ def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None,
     if padding_idx is not None:
         mask = mask & (idx != padding_idx)
     rows = embedding(Tensor._make(idx, input._dtype), weight, None, max_norm, norm_type,
-                     scale_grad_by_freq)                      # (bags, longest, dim)
+                     scale_grad_by_freq, sparse, _keep=mask)   # (bags, longest, dim)
     keep = Tensor._make(mask[..., None], D.bool)
     if mode == "max":
         empty = ~mask.any(axis=1)

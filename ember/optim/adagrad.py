@@ -29,6 +29,9 @@ class Adagrad(Optimizer):
         >>> opt.zero_grad(); loss.backward(); opt.step()
     """
 
+    # sparse gradients (nn.Embedding(sparse=True)) update as their dense form
+    _sparse_weight_decay_error = "weight_decay option is not compatible with sparse gradients"
+
     def __init__(self, params: Iterable, lr: float | Tensor = 1e-2, lr_decay: float = 0,
                  weight_decay: float = 0, initial_accumulator_value: float = 0,
                  eps: float = 1e-10, foreach: bool | None = None, *, maximize: bool = False,

@@ -67,6 +67,9 @@ class Adam(Optimizer):
         >>> opt.zero_grad(); loss.backward(); opt.step()
     """
 
+    def _sparse_grad_error(self) -> str:
+        return "Adam does not support sparse gradients, please consider SparseAdam instead"
+
     def __init__(self, params: Iterable, lr: float | Tensor = 1e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0, amsgrad: bool = False, *,

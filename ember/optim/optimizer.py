@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from .. import _blas
+from .._sparse_tensor import SparseTensor
 from .._tensor import Tensor
 from ..autograd.grad_mode import enable_grad
 from ..autograd.graph import _RemovableHandle
@@ -216,8 +217,11 @@ class Optimizer(_OptimizerStateMixin):
                         g.detach_()
                     else:
                         g._requires_grad = False
-                    g._data.fill(0)
-                    g._version[0] += 1
+                    if isinstance(g, SparseTensor):
+                        g.zero_()  # no entries left, as PyTorch's sparse zero_()
+                    else:
+                        g._data.fill(0)
+                        g._version[0] += 1
 
     def step(self, closure: Callable[[], Any] | None = None):
         """Perform one optimization step (implemented by each optimizer)."""
@@ -325,10 +329,28 @@ class Optimizer(_OptimizerStateMixin):
         np.add(step_arr, 1, out=step_arr)
         return float(step_arr)
 
+    # How a sparse .grad (nn.Embedding(sparse=True)) is met: optimizers whose update is the
+    # same on the dense form (SGD, Adagrad) set the message their weight decay raises with
+    # sparse gradients; the others refuse sparse gradients with PyTorch's message.
+    _sparse_weight_decay_error: str | None = None
+
+    def _sparse_grad_error(self) -> str:
+        return f"{type(self).__name__} does not support sparse gradients"
+
+    def _dense_grad(self, p: Tensor, weight_decay: float):
+        """A sparse ``p.grad`` as a dense array, where this optimizer supports sparse ones."""
+        if self._sparse_weight_decay_error is None:
+            raise RuntimeError(self._sparse_grad_error())
+        if weight_decay != 0:
+            raise RuntimeError(self._sparse_weight_decay_error)
+        return p._grad.to_dense()._data
+
     def _decayed_grad(self, p: Tensor, lr: float, weight_decay: float, decoupled: bool,
                       maximize: bool):
         """The gradient to use: decoupled (AdamW-style) decay shrinks ``p`` in place first,
         otherwise ``weight_decay`` is added to the gradient as an L2 term."""
+        if isinstance(p._grad, SparseTensor):
+            self._dense_grad(p, weight_decay)  # refuses before p is touched
         if weight_decay != 0 and decoupled:
             np.multiply(p._data, 1 - lr * weight_decay, out=p._data)
             return self._grad_of(p, 0, maximize)
@@ -338,6 +360,8 @@ class Optimizer(_OptimizerStateMixin):
         """The gradient array with ``maximize`` and L2 ``weight_decay`` applied (never
         modifying ``p.grad``)."""
         g = p._grad._data
+        if isinstance(p._grad, SparseTensor):
+            g = self._dense_grad(p, weight_decay)
         if weight_decay != 0:
             out = self._buffer(g, 1)
             np.multiply(p._data, weight_decay, out=out)

@@ -29,6 +29,10 @@ class SGD(Optimizer):
         >>> opt.zero_grad(); loss_fn(model(x), y).backward(); opt.step()
     """
 
+    # sparse gradients (nn.Embedding(sparse=True)) update as their dense form
+    _sparse_weight_decay_error = ("add(sparse, dense) is not supported. Use add(dense, sparse) "
+                                  "instead.")
+
     def __init__(self, params: Iterable, lr: float | Tensor = 1e-3, momentum: float = 0,
                  dampening: float = 0, weight_decay: float | Tensor = 0, nesterov: bool = False,
                  *, maximize: bool = False, foreach: bool | None = None,
