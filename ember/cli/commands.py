@@ -327,6 +327,10 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Print ember's version, the devices and NumPy's BLAS.")
     _debug_flag(i, argparse.SUPPRESS)
     i.set_defaults(func=_info)
+
+    from .run_command import add_run_parser
+
+    add_run_parser(sub)  # ember run -n N script.py: processes for ember.distributed
     return parser
 
 
