@@ -24,7 +24,13 @@ __all__ = ["trace", "script", "save", "load", "TracedModule", "TracedFunction",
 
 class TracingCheckError(RuntimeError):
     """The trace cannot be trusted: a second run on inputs with other values recorded another
-    graph (the function reads its data outside the recorded ops)."""
+    graph (the function reads its data outside the recorded ops), or ``check_inputs`` gave
+    other outputs than eager.
+
+    Example:
+        >>> issubclass(ember.jit.TracingCheckError, RuntimeError)
+        True
+    """
 
 
 def is_tracing() -> bool:
@@ -57,12 +63,14 @@ def ignore(drop=False, **kwargs):
 
 
 def unused(fn):
-    """Accepted for compatibility (``@torch.jit.unused``): returns ``fn`` unchanged."""
+    """Accepted for compatibility (``@torch.jit.unused``): returns ``fn`` unchanged.
+    Example: ``ember.jit.unused(f) is f``."""
     return fn
 
 
 def export(fn):
-    """Accepted for compatibility (``@torch.jit.export``): returns ``fn`` unchanged."""
+    """Accepted for compatibility (``@torch.jit.export``): returns ``fn`` unchanged.
+    Example: ``ember.jit.export(f) is f``."""
     return fn
 
 

@@ -37,6 +37,13 @@ class GraphBreak(RuntimeError):
     Attributes:
         method: what was called (``"Tensor.item()"``, ``"bool(Tensor)"`` ...).
         source: ``file:line`` of the user code that called it.
+
+    Example:
+        >>> try:
+        ...     ember.fx.capture(lambda x: x.sum().item(), ember.randn(3))
+        ... except ember.fx.GraphBreak as err:
+        ...     print(err.method)
+        Tensor.item()
     """
 
     def __init__(self, method: str, source: str, code: str = ""):
@@ -50,7 +57,13 @@ class GraphBreak(RuntimeError):
 
 
 class CaptureError(RuntimeError):
-    """The recorder met something it cannot express in a graph."""
+    """The recorder met something it cannot express in a graph: an in-place change it could
+    not see (NumPy writing into a tensor outside any op), or a capture inside a capture.
+
+    Example:
+        >>> issubclass(ember.fx.CaptureError, RuntimeError)
+        True
+    """
 
 
 def _user_frame(depth: int = 2):
@@ -248,7 +261,7 @@ class _Recorder:
         # a tensor made outside any recorded op: a constant of the graph
         name = f"_tensor_constant{self.n_constants}"
         self.n_constants += 1
-        const = Tensor._make(np.array(t._data, copy=True), t._dtype)
+        const = Tensor._make(t._data.copy(), t._dtype)  # the array's own copy: CuPy too
         node = self.graph.get_attr(name, const, meta={
             "shape": tuple(t._data.shape), "dtype": t._dtype, "traced": False,
             "constant": True})
