@@ -188,7 +188,8 @@ class _Recorder:
         kw = {k: self.arg(v) for k, v in kwargs.items()}
         traced = any(n.meta.get("traced") for n in _nodes_in((args, kw)))
         path, mtype = self.module_stack[-1]
-        source, _code = _where(_user_frame(3))
+        frame = _user_frame(3)
+        source = f"{frame.f_code.co_filename}:{frame.f_lineno}" if frame is not None else ""
         meta = {"traced": traced, "module_path": path, "module_type": mtype, "source": source}
         if isinstance(out, Tensor):
             meta.update(shape=tuple(out._data.shape), dtype=out._dtype)
