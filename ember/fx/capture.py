@@ -340,10 +340,15 @@ _FUNCTIONS = ("eq", "ne", "lt", "le", "gt", "ge", "greater", "greater_equal", "l
               "less_equal", "not_equal", "isnan", "isinf", "isfinite", "logical_and",
               "logical_or", "logical_xor", "logical_not", "bitwise_and", "bitwise_or",
               "bitwise_xor", "bitwise_not", "argmax", "argmin")
-# private helpers that compute from the data outside any Op (abs as x * sign(x) with a mask
-# taken from the values), recorded whole under a public op's name: module -> {attr: name}
+# functions recorded whole, as one node that calls them again on replay: helpers that compute
+# from the data outside any Op (abs as x * sign(x) with a mask taken from the values), and ops
+# with randomness or side effects (dropout draws a new mask per call; batch norm in training
+# updates its running statistics): module -> {attribute: node name}
+_DROPOUTS = ("dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout",
+             "feature_alpha_dropout")
 _MODULE_FUNCTIONS = {"ember._ops.nn_ops": {"abs_": "abs"},
-                     "ember.nn.functional": {"abs_": "abs"},
+                     "ember.nn.functional": {"abs_": "abs", "batch_norm": "batch_norm",
+                                             **{n: n for n in _DROPOUTS}},
                      "ember.nn._functional_loss": {"abs_": "abs"}}
 _DUNDERS = {"__eq__": "eq", "__ne__": "ne", "__lt__": "lt", "__le__": "le", "__gt__": "gt",
             "__ge__": "ge", "__and__": "bitwise_and", "__or__": "bitwise_or",

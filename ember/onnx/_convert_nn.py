@@ -158,6 +158,33 @@ def _norm_affine(op: OpCall):
     return y
 
 
+@converts("batch_norm")
+def _batch_norm(op: OpCall):
+    """``F.batch_norm`` (recorded whole): BatchNormalization on the buffers themselves."""
+    b = op.b
+    x, mean, var, w, bias, training, _momentum, eps = op.args[:8]
+    if training:
+        op.unsupported("batch norm with batch statistics (export the model in eval mode)")
+    if not isinstance(mean, Value) or not isinstance(var, Value):
+        op.unsupported("batch norm without running statistics in eval mode "
+                       "(track_running_stats=False)")
+    c = x.shape[1]
+    dt = x.dtype.np_dtype
+    scale = w.name if isinstance(w, Value) else b.constant(np.ones(c, dt))
+    shift = bias.name if isinstance(bias, Value) else b.constant(np.zeros(c, dt))
+    return b.add("BatchNormalization", [x.name, scale, shift, mean.name, var.name],
+                 epsilon=float(eps))
+
+
+@converts("dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout",
+          "feature_alpha_dropout")
+def _dropout(op: OpCall):
+    x, p, training = op.args[:3]
+    if training and p > 0:
+        op.unsupported("dropout in training mode (export the model in eval mode)")
+    return op.b.add("Identity", [x.name])
+
+
 def _flat(b, v, c) -> str:
     """A (C,)-shaped statistic: the buffer itself when the op read a reshape of it."""
     if isinstance(v, Value):

@@ -85,17 +85,56 @@ def test_constants_made_inside_the_function_are_kept():
                                   [[1.0, 2.0, 3.0]])
 
 
-def test_batch_norm_statistics_are_read_from_the_buffers():
+def test_batch_norm_is_one_node_reading_the_buffers():
     ember.manual_seed(0)
     model = nn.Sequential(nn.Conv2d(2, 3, 3), nn.BatchNorm2d(3)).eval()
     graph = capture(model, ember.randn(2, 2, 5, 5))
-    sources = {n.args[0].target for n in graph.nodes if n.target_name == "tensor_data"}
-    assert sources == {"1.running_mean", "1.running_var"}
+    bn = next(n for n in graph.nodes if n.target_name == "batch_norm")
+    assert [a.target for a in bn.args[1:5]] == ["1.running_mean", "1.running_var",
+                                               "1.weight", "1.bias"]
     with ember.no_grad():
         model[1].running_mean.fill_(0.5)
     x = ember.randn(3, 2, 5, 5)
     np.testing.assert_allclose(Interpreter(graph, model).run(x).detach().numpy(),
                                model(x).detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_raw_statistics_arrays_are_traced_to_their_buffers():
+    # instance norm with running statistics hands batch norm's kernel raw arrays of them
+    model = nn.InstanceNorm2d(3, track_running_stats=True).eval()
+    with ember.no_grad():
+        model.running_mean.copy_(ember.randn(3))
+    graph = capture(model, ember.randn(2, 3, 4, 4))
+    sources = {n.args[0].target for n in graph.nodes if n.target_name == "tensor_data"}
+    assert sources == {"running_mean", "running_var"}
+    with ember.no_grad():
+        model.running_var.fill_(2.0)
+    x = ember.randn(1, 3, 4, 4)
+    np.testing.assert_allclose(Interpreter(graph, model).run(x).detach().numpy(),
+                               model(x).detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_training_batch_norm_and_dropout_replay_like_eager():
+    # recorded whole: replay updates the running statistics and draws new masks, consuming
+    # the random stream as eager does
+    def make():
+        ember.manual_seed(3)
+        return nn.Sequential(nn.Linear(4, 6), nn.BatchNorm1d(6), nn.Dropout(0.5)).train()
+
+    eager, twin = make(), make()
+    graph = capture(twin, ember.randn(5, 4))
+    names = [n.target_name for n in graph.nodes if n.op == "call_function"]
+    assert names == ["linear", "batch_norm", "dropout"]
+    twin.load_state_dict(eager.state_dict())
+    x = ember.randn(5, 4)
+    for _ in range(2):
+        ember.manual_seed(7)
+        want = eager(x)
+        ember.manual_seed(7)
+        got = Interpreter(graph, twin).run(x)
+        np.testing.assert_array_equal(got.detach().numpy(), want.detach().numpy())
+    np.testing.assert_allclose(twin[1].running_mean.numpy(), eager[1].running_mean.numpy(),
+                               rtol=1e-6)
 
 
 @pytest.mark.parametrize("call, method", [
