@@ -185,8 +185,7 @@ def get_num_threads() -> int:
     return _threads.num_threads()
 
 
-def use_deterministic_algorithms(mode: bool, *, warn_only: bool = False) -> None:
-    """Accepted for compatibility: ember's CPU ops are deterministic already."""
+from ._deterministic import *  # noqa: E402  (use_deterministic_algorithms and friends)
 
 
 def compile(model=None, **kwargs):

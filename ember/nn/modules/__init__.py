@@ -2,6 +2,7 @@
 defines in ``torch.nn.modules.<name>`` lives in ``ember.nn.modules.<name>`` (so whole-model
 pickles and ``add_safe_globals`` names resolve), and is re-exported here and by ``ember.nn``."""
 
+from . import utils  # noqa: F401  (torch.nn.modules.utils)
 from .activation import *  # noqa: F401,F403
 from .batchnorm import *  # noqa: F401,F403
 from .container import *  # noqa: F401,F403
