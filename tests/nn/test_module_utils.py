@@ -20,6 +20,8 @@ def test_tuple_helpers_match_torch():
     assert eu._list_with_default([None, 5], [1, 2, 3]) == tu._list_with_default([None, 5],
                                                                                  [1, 2, 3])
     assert ember.nn.modules.utils is eu
+    # the module must not shadow ember.nn.utils (clip_grad_norm_, rnn ...)
+    assert ember.nn.utils.__name__ == "ember.nn.utils" and ember.nn.utils.rnn.pack_sequence
 
 
 def test_consume_prefix_matches_torch():

@@ -2,7 +2,6 @@
 defines in ``torch.nn.modules.<name>`` lives in ``ember.nn.modules.<name>`` (so whole-model
 pickles and ``add_safe_globals`` names resolve), and is re-exported here and by ``ember.nn``."""
 
-from . import utils  # noqa: F401  (torch.nn.modules.utils)
 from .activation import *  # noqa: F401,F403
 from .batchnorm import *  # noqa: F401,F403
 from .container import *  # noqa: F401,F403
@@ -26,3 +25,13 @@ from .upsampling import *  # noqa: F401,F403
 
 # The families once imported only when present (kept for ember.nn's import of the name).
 _OPTIONAL = ("conv", "pooling", "normalization", "upsampling", "rnn", "transformer")
+
+
+def __getattr__(name):
+    # torch.nn.modules.utils, loaded on first use: an eager import would put ``utils`` among
+    # the names ``from .modules import *`` copies into ember.nn, hiding ember.nn.utils.
+    if name == "utils":
+        import importlib
+
+        return importlib.import_module(f"{__name__}.utils")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
