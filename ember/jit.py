@@ -130,7 +130,9 @@ class _Replay:
             raise TypeError(f"the traced function takes {len(self.specs)} tensor inputs, got "
                             f"{len(leaves)}")
         for i, ((shape, dtype), t) in enumerate(zip(self.specs, leaves)):
-            got = tuple(t.shape)
+            got = t._data.shape
+            if got == shape and t._dtype is dtype:
+                continue
             ok = len(got) == len(shape) and t.dtype is dtype and all(
                 g == s or (i, a) in self.dynamic for a, (g, s) in enumerate(zip(got, shape)))
             if not ok:
@@ -140,43 +142,129 @@ class _Replay:
                     f"recorded for shape {list(shape)}{free} and dtype {dtype}; trace again "
                     "with an example of this shape")
 
-    def run(self, root, args, kwargs):
+    def _plan(self):
+        """Per node, what to run: Node arguments become slots filled from the values computed
+        so far; arguments with sizes that follow the batch (or nested nodes) are resolved in
+        full on each call."""
+        from .onnx._symbolic import SymInt
+
+        def plain(v):  # no Node or SymInt inside
+            if isinstance(v, (Node, SymInt)):
+                return False
+            if isinstance(v, (tuple, list)):
+                return all(plain(x) for x in v)
+            if isinstance(v, dict):
+                return all(plain(x) for x in v.values())
+            if isinstance(v, slice):
+                return all(plain(x) for x in (v.start, v.stop, v.step))
+            return True
+
         from .onnx._symbolic import SymFill
 
-        leaves: list = []
-        for k, a in enumerate(args):
-            _tensor_leaves(a, str(k), leaves)
-        for k, v in kwargs.items():
-            _tensor_leaves(v, k, leaves)
-        tensors = [t for _, t in leaves]
-        self.check(tensors)
-        sizes = {s: tensors[i].shape[a] for s, (i, a) in self.symbols.items()}
-        env = {}
-        holders = iter(tensors)
-        for node in self.graph.nodes:
-            op = node.op
-            if op == "placeholder":
-                env[node] = next(holders)
-            elif op == "get_attr":
+        index = {n: i for i, n in enumerate(self.graph.nodes)}
+        steps = []
+        for i, node in enumerate(self.graph.nodes):
+            if node.op == "get_attr":
                 attr = self.info[node][3]
                 if isinstance(attr, SymFill):
-                    from ._creation import full
-
-                    shape = _resolve(attr.shape, env, sizes)
-                    env[node] = full(shape, attr.value, dtype=attr.dtype)
-                elif node.meta.get("constant") or root is None:
-                    env[node] = self.graph.attributes[node.target]
+                    steps.append(("fill", i, node, attr))
+                elif node.meta.get("constant"):
+                    steps.append(("constant", i, node, self.graph.attributes[node.target]))
                 else:
-                    env[node] = _attribute(root, node.target)
-            elif op == "call_function":
-                a, kw = self.info[node][0], self.info[node][1]
-                a, kw = _resolve(a, env, sizes), _resolve(kw, env, sizes)
+                    steps.append(("attribute", i, node, node.target))
+                continue
+            if node.op != "call_function":
+                steps.append((node.op, i, node, None))
+                continue
+            a, kw = self.info[node][0], self.info[node][1]
+            simple = all(isinstance(x, Node) or plain(x) for x in a) and \
+                all(isinstance(x, Node) or plain(x) for x in kw.values())
+            if simple:
+                slots = [(k, index[x]) for k, x in enumerate(a) if isinstance(x, Node)]
+                kw_slots = [(k, index[x]) for k, x in kw.items() if isinstance(x, Node)]
+                spec = (list(a), slots, dict(kw), kw_slots)
+            else:
+                spec = None
+            steps.append(("call", i, node, spec))
+        self.steps = steps
+        self.index = index
+
+    def run(self, root, args, kwargs):
+        if not kwargs and all(type(a) is Tensor for a in args):
+            tensors = list(args)
+        else:
+            leaves: list = []
+            for k, a in enumerate(args):
+                _tensor_leaves(a, str(k), leaves)
+            for k, v in kwargs.items():
+                _tensor_leaves(v, k, leaves)
+            tensors = [t for _, t in leaves]
+        self.check(tensors)
+        if not hasattr(self, "steps"):
+            self._plan()
+        sizes = {s: tensors[i]._data.shape[a] for s, (i, a) in self.symbols.items()}
+        values = [None] * len(self.steps)
+        env = _Env(values, self.index)
+        holders = iter(tensors)
+        for kind, i, node, spec in self.steps:
+            if kind == "call":
                 target = node.target
-                env[node] = target.apply(*a, **kw) if isinstance(target, type) \
+                if spec is not None:
+                    a, slots, kw, kw_slots = spec
+                    if slots:
+                        a = list(a)
+                        for k, j in slots:
+                            a[k] = values[j]
+                    if kw_slots:
+                        kw = dict(kw)
+                        for k, j in kw_slots:
+                            kw[k] = values[j]
+                else:
+                    a = _resolve(self.info[node][0], env, sizes)
+                    kw = _resolve(self.info[node][1], env, sizes)
+                values[i] = target.apply(*a, **kw) if isinstance(target, type) \
                     else target(*a, **kw)
+            elif kind == "attribute":
+                values[i] = self._read(root, spec) if root is not None else \
+                    self.graph.attributes[spec]
+            elif kind == "placeholder":
+                values[i] = next(holders)
+            elif kind == "constant":
+                values[i] = spec
+            elif kind == "fill":
+                from ._creation import full
+
+                values[i] = full(_resolve(spec.shape, env, sizes), spec.value, dtype=spec.dtype)
             else:
                 return _resolve(node.args[0], env, sizes)
         return None
+
+
+    def _read(self, root, target: str):
+        """A parameter or buffer, through its owner module (found once, then cached)."""
+        cache = self.__dict__.setdefault("_owners", {})
+        got = cache.get(target)
+        if got is None or got[0] is not root:
+            path, _, leaf = target.rpartition(".")
+            owner = _attribute(root, path) if path else root
+            got = cache[target] = (root, owner, leaf)
+        owner, leaf = got[1], got[2]
+        value = owner._parameters.get(leaf)
+        if value is None:
+            value = owner._buffers.get(leaf)
+        return value if value is not None else getattr(owner, leaf)
+
+
+class _Env:
+    """Node -> value over the replay's list of values (for the general resolve path)."""
+
+    __slots__ = ("values", "index")
+
+    def __init__(self, values, index):
+        self.values, self.index = values, index
+
+    def __getitem__(self, node):
+        return self.values[self.index[node]]
 
 
 def _record(fn, args, kwargs, check_trace: bool):
