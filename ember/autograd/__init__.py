@@ -16,6 +16,7 @@ from .grad_mode import (
     set_grad_enabled,
 )
 from .graph import Node, _tensor_type, run_backward
+from .graph import is_checkpoint_valid as _is_checkpoint_valid  # noqa: F401
 from .variable import Variable
 
 __all__ = ["backward", "grad", "no_grad", "enable_grad", "set_grad_enabled", "inference_mode",

@@ -12,6 +12,7 @@ import heapq
 import itertools
 import re
 import sys
+import threading
 import weakref
 
 import numpy as np
@@ -277,8 +278,30 @@ def _tensor_type():
     return _TENSOR[0]
 
 
+# Whether the backward pass now running may re-enter autograd for a reentrant checkpoint:
+# PyTorch's torch.autograd._is_checkpoint_valid(), false under autograd.grad or inputs=.
+_checkpoint_valid = threading.local()
+
+
+def is_checkpoint_valid() -> bool:
+    return getattr(_checkpoint_valid, "value", True)
+
+
 def run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs=None,
                  allow_unused=True, accumulate=True):
+    """Propagate ``grad_outputs`` from ``outputs`` back through the graph (and record, for
+    reentrant checkpoints, whether this pass accumulates into every leaf's ``.grad``)."""
+    previous = is_checkpoint_valid()
+    _checkpoint_valid.value = accumulate and inputs is None
+    try:
+        return _run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs,
+                             allow_unused, accumulate)
+    finally:
+        _checkpoint_valid.value = previous
+
+
+def _run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs=None,
+                  allow_unused=True, accumulate=True):
     """Propagate ``grad_outputs`` from ``outputs`` back through the graph.
 
     With ``accumulate`` (``Tensor.backward``), leaf gradients go to ``.grad`` (only the

@@ -1,0 +1,179 @@
+"""Activation checkpointing, as ``torch.utils.checkpoint``: trade compute for memory by
+running a segment's forward without saving its activations and recomputing it in backward.
+
+``use_reentrant=True`` (PyTorch's default when the argument is left out, with its warning) is
+PyTorch's reentrant algorithm: a ``CheckpointFunctionBackward`` node that re-runs the segment
+under the forward's RNG and autocast state and back-propagates through it. ``use_reentrant=False``
+gives the same gradients by recording the segment's graph as usual (ember has no saved-tensor
+hooks to drop and recompute activations), so it saves no memory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+from .. import _autocast, _random
+from .._tensor import Tensor
+from ..amp.autocast_mode import autocast
+from ..autograd import backward as _backward
+from ..autograd.function import Function
+from ..autograd.grad_mode import enable_grad, no_grad
+from ..autograd.graph import is_checkpoint_valid
+
+__all__ = ["checkpoint", "checkpoint_sequential"]
+
+
+def noop_context_fn():
+    return contextlib.nullcontext(), contextlib.nullcontext()
+
+
+def _warn_use_reentrant():
+    warnings.warn(
+        "torch.utils.checkpoint: the use_reentrant parameter should be passed explicitly. "
+        "Starting in PyTorch 2.9, calling checkpoint without use_reentrant will raise an "
+        "exception. use_reentrant=False is recommended, but if you need to preserve the "
+        "current default behavior, you can pass use_reentrant=True. Refer to docs for more "
+        "details on the differences between the two variants.", stacklevel=3)
+
+
+def detach_variable(inputs: tuple) -> tuple:
+    """Detached copies of the tensors in ``inputs`` keeping ``requires_grad`` (others as is)."""
+    if not isinstance(inputs, tuple):
+        raise RuntimeError("Only tuple of tensors is supported. Got Unsupported input type: "
+                           f"{type(inputs).__name__}")
+    out = []
+    for inp in inputs:
+        if not isinstance(inp, Tensor):
+            out.append(inp)
+            continue
+        x = inp.detach()
+        x.requires_grad = inp.requires_grad
+        out.append(x)
+    return tuple(out)
+
+
+class CheckpointFunction(Function):
+    @staticmethod
+    def forward(ctx, run_function, preserve_rng_state, *args):
+        if not any(a.requires_grad for a in args if isinstance(a, Tensor)):
+            warnings.warn("None of the inputs have requires_grad=True. Gradients will be None",
+                          stacklevel=2)
+        ctx.run_function = run_function
+        ctx.preserve_rng_state = preserve_rng_state
+        ctx.autocast = (_autocast.is_autocast_enabled("cpu"),
+                        _autocast.get_autocast_dtype("cpu"))
+        if preserve_rng_state:
+            ctx.fwd_cpu_state = _random.get_rng_state()
+        ctx.inputs, ctx.tensor_indices, tensors = [], [], []
+        for i, arg in enumerate(args):
+            if isinstance(arg, Tensor):
+                tensors.append(arg)
+                ctx.tensor_indices.append(i)
+                ctx.inputs.append(None)
+            else:
+                ctx.inputs.append(arg)
+        ctx.save_for_backward(*tensors)
+        with no_grad():
+            return run_function(*args)
+
+    @staticmethod
+    def backward(ctx, *grads):
+        if not is_checkpoint_valid():
+            raise RuntimeError(
+                "When use_reentrant=True, torch.utils.checkpoint is incompatible with .grad() "
+                "or passing an `inputs` parameter to .backward(). To resolve this error, you "
+                "can either set use_reentrant=False, or call .backward() without passing the "
+                "`inputs` argument.")
+        inputs = list(ctx.inputs)
+        for i, t in zip(ctx.tensor_indices, ctx.saved_tensors):
+            inputs[i] = t
+        surrounding = _random.get_rng_state() if ctx.preserve_rng_state else None
+        try:
+            if ctx.preserve_rng_state:
+                _random.set_rng_state(ctx.fwd_cpu_state)
+            detached = detach_variable(tuple(inputs))
+            enabled, dtype = ctx.autocast
+            with enable_grad(), autocast("cpu", dtype=dtype, enabled=enabled):
+                outputs = ctx.run_function(*detached)
+        finally:
+            if surrounding is not None:
+                _random.set_rng_state(surrounding)
+        if isinstance(outputs, Tensor):
+            outputs = (outputs,)
+        outs, out_grads = [], []
+        for out, g in zip(outputs, grads):
+            if isinstance(out, Tensor) and out.requires_grad:
+                outs.append(out)
+                out_grads.append(g)
+        if not outs:
+            raise RuntimeError("none of output has requires_grad=True, this checkpoint() is "
+                               "not necessary")
+        _backward(outs, out_grads)
+        return (None, None) + tuple(x.grad if isinstance(x, Tensor) else None
+                                    for x in detached)
+
+
+def checkpoint(function: Callable, *args, use_reentrant: bool | None = None,
+               context_fn: Callable = noop_context_fn, determinism_check: str = "default",
+               debug: bool = False, early_stop: bool = True, **kwargs: Any):
+    """Run ``function(*args)`` without keeping its activations; recompute them in backward.
+
+    Example:
+        >>> block = ember.nn.Sequential(ember.nn.Linear(4, 4), ember.nn.GELU())
+        >>> x = ember.ones(2, 4, requires_grad=True)
+        >>> checkpoint(block, x, use_reentrant=False).sum().backward()
+    """
+    if use_reentrant is None:
+        _warn_use_reentrant()
+        use_reentrant = True
+    preserve = kwargs.pop("preserve_rng_state", True)
+    if kwargs and use_reentrant:
+        raise ValueError("Unexpected keyword arguments: " + ",".join(arg for arg in kwargs))
+    if use_reentrant:
+        if context_fn is not noop_context_fn or debug is not False:
+            raise ValueError("Passing `context_fn` or `debug` is only supported when "
+                             "use_reentrant=False.")
+        return CheckpointFunction.apply(function, preserve, *args)
+    forward_ctx, _ = context_fn()
+    with forward_ctx:
+        return function(*args, **kwargs)
+
+
+def checkpoint_sequential(functions, segments: int, input, use_reentrant: bool | None = None,
+                          **kwargs):
+    """Checkpoint a sequential model in ``segments`` pieces (the last one runs normally).
+
+    Example:
+        >>> model = ember.nn.Sequential(*[ember.nn.Linear(4, 4) for _ in range(4)])
+        >>> out = checkpoint_sequential(model, 2, ember.ones(1, 4, requires_grad=True),
+        ...                             use_reentrant=True)
+    """
+    if use_reentrant is None:
+        _warn_use_reentrant()
+        use_reentrant = True
+    preserve = kwargs.pop("preserve_rng_state", True)
+    if kwargs:
+        raise ValueError("Unexpected keyword arguments: " + ",".join(arg for arg in kwargs))
+
+    def run_function(start, end, functions):
+        def forward(input):
+            for j in range(start, end + 1):
+                input = functions[j](input)
+            return input
+
+        return forward
+
+    from ..nn import Sequential
+
+    if isinstance(functions, Sequential):
+        functions = list(functions.children())
+    segment_size = len(functions) // segments
+    end = -1
+    for start in range(0, segment_size * (segments - 1), segment_size):
+        end = start + segment_size - 1
+        input = checkpoint(run_function(start, end, functions), input,
+                           use_reentrant=use_reentrant, preserve_rng_state=preserve)
+    return run_function(end + 1, len(functions) - 1, functions)(input)
