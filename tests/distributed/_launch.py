@@ -8,6 +8,7 @@ and has a wide timeout: a hang fails the test instead of stalling the run.
 
 from __future__ import annotations
 
+import fcntl
 import importlib.util
 import json
 import os
@@ -16,6 +17,7 @@ import subprocess
 import sys
 from functools import cache
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -84,3 +86,34 @@ def rank_results(out_dir: Path, nproc: int, proc) -> list[dict]:
                         f"{proc.stdout[-4000:]}\nstderr:\n{proc.stderr[-4000:]}")
         results.append(json.loads(path.read_text()))
     return results
+
+
+def once_per_session(tmp_path_factory, name: str, job) -> Path:
+    """Run ``job(folder)`` once per test session, even when pytest-xdist spreads a module's
+    tests over several workers (each would otherwise run the module's fixture, and the MPI job,
+    again): the first worker runs it under a file lock, the others find it done. Returns the
+    folder."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # shared by the workers of one session
+    folder = root / f"once-{name}"
+    with open(root / f"once-{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (folder / "done").exists():
+            folder.mkdir(exist_ok=True)
+            job(folder)
+            (folder / "done").write_text("")
+    return folder
+
+
+def shared_launch(tmp_path_factory, name: str, script: str, nproc: int, *args):
+    """``launch`` once per session (see ``once_per_session``), in its own folder, which the
+    script gets as its first argument. Returns (folder, an object with returncode, stdout and
+    stderr)."""
+    def job(folder):
+        proc = launch(script, nproc, folder, *args, cwd=folder)
+        (folder / "job.json").write_text(json.dumps(
+            {"returncode": proc.returncode, "stdout": proc.stdout, "stderr": proc.stderr}))
+
+    folder = once_per_session(tmp_path_factory, name, job)
+    return folder, SimpleNamespace(**json.loads((folder / "job.json").read_text()))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from ._launch import launch, rank_results, require_mpi
+from ._launch import rank_results, require_mpi, shared_launch
 from .workers.collectives import CHECKS
 
 SIZES = (2, 3)
@@ -16,9 +16,9 @@ def results(tmp_path_factory):
     require_mpi()
     out = {}
     for size in SIZES:
-        folder = tmp_path_factory.mktemp(f"np{size}")
         backend = "gloo" if size == 2 else "mpi"
-        proc = launch("collectives.py", size, folder, backend, cwd=folder)
+        folder, proc = shared_launch(tmp_path_factory, f"collectives-np{size}",
+                                     "collectives.py", size, backend)
         out[size] = (proc, rank_results(folder, size, proc))
     return out
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from ._launch import launch, rank_results, require_mpi
+from ._launch import rank_results, require_mpi, shared_launch
 from .workers.ddp import CHECKS
 
 SIZE = 2
@@ -14,8 +14,7 @@ SIZE = 2
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):
     require_mpi()
-    folder = tmp_path_factory.mktemp("ddp")
-    proc = launch("ddp.py", SIZE, folder, cwd=folder)
+    folder, proc = shared_launch(tmp_path_factory, "ddp", "ddp.py", SIZE)
     return proc, rank_results(folder, SIZE, proc)
 
 

@@ -12,27 +12,33 @@ import sys
 
 import pytest
 
-from ._launch import WORKERS, environment, require_mpi
+from ._launch import WORKERS, environment, once_per_session, require_mpi
 
 TIMEOUT = 240
 
 
-@pytest.fixture(scope="module")
-def recorded(tmp_path_factory):
-    require_mpi()
-    pytest.importorskip("torch")
-    folder = tmp_path_factory.mktemp("world_of_one")
+def _record(folder):
     procs = {}
     for lib in ("ember", "torch"):  # both at once: each waits mostly on its imports
         procs[lib] = subprocess.Popen(
             [sys.executable, str(WORKERS / "world_of_one.py"), lib, folder / f"{lib}.json",
              folder / f"{lib}.store"], cwd=folder, env=environment(), stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
-    out = {}
     for lib, proc in procs.items():
         stdout, stderr = proc.communicate(timeout=TIMEOUT)
-        assert proc.returncode == 0, f"{lib} failed:\n{stdout}\n{stderr}"
-        out[lib] = json.loads((folder / f"{lib}.json").read_text())
+        (folder / f"{lib}.log").write_text(f"exit {proc.returncode}\n{stdout}\n{stderr}")
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory):
+    require_mpi()
+    pytest.importorskip("torch")
+    folder = once_per_session(tmp_path_factory, "world_of_one", _record)
+    out = {}
+    for lib in ("ember", "torch"):
+        path = folder / f"{lib}.json"
+        assert path.exists(), (folder / f"{lib}.log").read_text()[-3000:]
+        out[lib] = json.loads(path.read_text())
     return out
 
 

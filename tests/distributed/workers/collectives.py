@@ -407,6 +407,39 @@ def _(ctx):
         assert dist.get_world_size(local) == 1
 
 
+# -- CUDA tensors: staged through host memory (a CuPy stand-in that refuses implicit copies) --
+@check("cuda_tensors_staged_through_host")
+def _(ctx):
+    ember, dist = ctx.ember, ctx.dist
+    from ember import _backend
+    from tests.device import fake_cupy
+
+    prev = _backend.use_cuda_module(fake_cupy)
+    try:
+        n, r = ctx.size, ctx.rank
+        t = ember.ones(3, device="cuda") * (r + 1)
+        dist.all_reduce(t, op=dist.ReduceOp.AVG)
+        assert t.device.type == "cuda", t.device
+        close(t.cpu().numpy(), np.full(3, (n + 1) / 2))
+        b = ember.arange(4, device="cuda").reshape(2, 2).t() * (r + 1)  # strided, int64
+        dist.broadcast(b, src=n - 1)
+        close(b.cpu().numpy(), (np.arange(4).reshape(2, 2) * n).T)
+        outs = [ember.zeros(2, device="cuda", dtype=ember.bfloat16) for _ in range(n)]
+        dist.all_gather(outs, ember.full((2,), float(r), device="cuda", dtype=ember.bfloat16))
+        for k, o in enumerate(outs):
+            assert o.device.type == "cuda"
+            close(o.float().cpu().numpy(), np.full(2, float(k)), "bfloat16")
+        model = ember.nn.Linear(3, 2).to("cuda")
+        ddp = ember.nn.parallel.DistributedDataParallel(model, device_ids=[0])
+        ddp(ember.ones(4, 3, device="cuda") * (r + 1)).sum().backward()
+        grads = [p.grad.cpu().numpy() for p in ddp.parameters()]
+        assert all(p.grad.device.type == "cuda" for p in ddp.parameters())
+        close(grads[1], np.full(2, 4.0))  # d(sum)/d(bias) = batch size on every rank
+        close(grads[0], np.full((2, 3), 4.0 * (n + 1) / 2))
+    finally:
+        _backend.use_cuda_module(prev)
+
+
 # -- the rest of the surface ------------------------------------------------------------------
 @check("state_and_environment")
 def _(ctx):
