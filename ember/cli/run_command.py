@@ -4,8 +4,10 @@ A thin wrapper around ``mpirun``: each process runs the script through
 ``ember.distributed._rank_main``, which sets the torchrun variables (``RANK``, ``WORLD_SIZE``,
 ``LOCAL_RANK``, ``LOCAL_WORLD_SIZE``, ``MASTER_ADDR``, ``MASTER_PORT``) so scripts written for
 torchrun start unchanged, and which aborts the job when the script fails on one rank. With
-Open MPI, ``--oversubscribe`` is added when there are more processes than cores, and running
-as root is allowed (containers). ``--hostfile`` spreads the processes over machines.
+Open MPI, processes are not pinned to cores (``--bind-to none``, as torchrun leaves them, so
+DataLoader workers can spread), ``--oversubscribe`` is added when there are more processes
+than cores, and running as root is allowed (containers). ``--hostfile`` spreads the processes
+over machines.
 """
 
 from __future__ import annotations
@@ -98,7 +100,9 @@ def build_command(nproc: int, target: list[str], module: str | None = None,
     if hostfile:
         cmd += ["--hostfile", hostfile]
     elif open_mpi and nproc > cores:
-        cmd += ["--oversubscribe", "--bind-to", "none"]
+        cmd += ["--oversubscribe"]
+    if open_mpi:  # as torchrun: no pinning, so DataLoader workers and BLAS threads can spread
+        cmd += ["--bind-to", "none"]
     run = ["-m", module, *target] if module else list(target)
     return cmd + [sys.executable, "-m", "ember.distributed._rank_main", *run]
 

@@ -25,8 +25,8 @@ def _ember(*args, cwd):
 def test_build_command():
     cmd = run_command.build_command(2, ["train.py", "--epochs", "3"], mpirun="mpirun",
                                     open_mpi=True, cores=2)
-    assert cmd == ["mpirun", "-np", "2", sys.executable, "-m", "ember.distributed._rank_main",
-                   "train.py", "--epochs", "3"]
+    assert cmd == ["mpirun", "-np", "2", "--bind-to", "none", sys.executable, "-m",
+                   "ember.distributed._rank_main", "train.py", "--epochs", "3"]
     cmd = run_command.build_command(4, ["ember", "train"], module="ember", mpirun="mpirun",
                                     open_mpi=True, cores=2)
     assert cmd[:6] == ["mpirun", "-np", "4", "--oversubscribe", "--bind-to", "none"]
@@ -34,7 +34,7 @@ def test_build_command():
     cmd = run_command.build_command(8, ["t.py"], hostfile="hosts", mpirun="mpiexec",
                                     open_mpi=False, cores=2)
     assert cmd[:5] == ["mpiexec", "-np", "8", "--hostfile", "hosts"]
-    assert "--oversubscribe" not in cmd  # not Open MPI's launcher; and a hostfile has slots
+    assert "--oversubscribe" not in cmd and "--bind-to" not in cmd  # not Open MPI's flags
 
 
 def test_dry_run_prints_the_command(tmp_path, capsys):
