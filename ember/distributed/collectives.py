@@ -1,8 +1,8 @@
 """Collectives on tensors, PyTorch's names and semantics, carried by MPI's collectives.
 
-Each call starts MPI's non-blocking collective (``Iallreduce``, ``Ibcast`` ...) on the
-tensor's own memory; ``async_op=True`` returns the ``Work`` at once, otherwise it is waited for
-before the call returns. Every process of the group must make the same calls in the same
+Each call runs MPI's collective on the tensor's own memory: the blocking one (``Allreduce``,
+``Bcast`` ...), or with ``async_op=True`` the non-blocking one (``Iallreduce``, ``Ibcast`` ...)
+behind the ``Work`` it returns. Every process of the group must make the same calls in the same
 order, as with any MPI program (and any PyTorch one). Ranks (``src``, ``dst``) are global
 ranks; ``group_src``/``group_dst`` name a rank within ``group`` instead.
 """
@@ -59,12 +59,22 @@ def _same_dtype(*tensors) -> None:
         last = dt
 
 
-def _run(requests, finish, async_op: bool, result=None):
-    work = Work(requests if isinstance(requests, list) else [requests], finish, result)
+def _start(comm, name: str, async_op: bool, *args, **kwargs):
+    """MPI's non-blocking collective ``I<name>`` (returns its request) for ``async_op``, else
+    the blocking ``<name>``, which has the lower latency (returns None, already done)."""
     if async_op:
-        return work
-    work.wait()
+        return getattr(comm, "I" + name.lower())(*args, **kwargs)
+    getattr(comm, name)(*args, **kwargs)
     return None
+
+
+def _run(request, finish, async_op: bool, result=None):
+    """The call's return: a Work for ``async_op``; else None once ``finish`` has run."""
+    if not async_op:
+        if finish is not None:
+            finish()
+        return None
+    return Work([request], finish, result)
 
 
 def _finisher(*buffers, after=None):
@@ -127,7 +137,7 @@ def barrier(group=None, async_op: bool = False, device_ids=None, timeout=None):
     pg = _group_for(group, "barrier")
     if pg is None:
         return None
-    return _run(pg._comm.Ibarrier(), None, async_op)
+    return _run(_start(pg._comm, "Barrier", async_op), None, async_op)
 
 
 def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op: bool = False):
@@ -145,7 +155,7 @@ def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op: bool = False):
         return None
     mpi_op = _mpi_op(op, tensor, "all_reduce")
     buf = Buffer(tensor, arithmetic=True)
-    req = pg._comm.Iallreduce(_mpi.mpi().IN_PLACE, buf.array, op=mpi_op)
+    req = _start(pg._comm, "Allreduce", async_op, _mpi.mpi().IN_PLACE, buf.array, op=mpi_op)
     return _run(req, _finisher(buf, after=_averager(op, buf, pg.size())), async_op, [tensor])
 
 
@@ -164,7 +174,8 @@ def broadcast(tensor, src=None, group=None, async_op: bool = False, group_src=No
     root = _group_rank(pg, src, group_src, "root")
     sender = root == pg.rank()
     buf = Buffer(tensor, write=not sender, read=sender)
-    return _run(pg._comm.Ibcast(buf.array, root=root), _finisher(buf), async_op, [tensor])
+    req = _start(pg._comm, "Bcast", async_op, buf.array, root=root)
+    return _run(req, _finisher(buf), async_op, [tensor])
 
 
 def reduce(tensor, dst=None, op=ReduceOp.SUM, group=None, async_op: bool = False,
@@ -186,11 +197,12 @@ def reduce(tensor, dst=None, op=ReduceOp.SUM, group=None, async_op: bool = False
     MPI = _mpi.mpi()
     if root == pg.rank():
         buf = Buffer(tensor, arithmetic=True)
-        req = pg._comm.Ireduce(MPI.IN_PLACE, buf.array, op=mpi_op, root=root)
+        req = _start(pg._comm, "Reduce", async_op, MPI.IN_PLACE, buf.array, op=mpi_op,
+                     root=root)
         finish = _finisher(buf, after=_averager(op, buf, pg.size()))
     else:
         buf = Buffer(tensor, arithmetic=True, write=False)
-        req = pg._comm.Ireduce(buf.array, None, op=mpi_op, root=root)
+        req = _start(pg._comm, "Reduce", async_op, buf.array, None, op=mpi_op, root=root)
         finish = None
     return _run(req, finish, async_op, [tensor])
 
@@ -239,7 +251,7 @@ def all_gather(tensor_list, tensor, group=None, async_op: bool = False):
                                f"{tuple(tensor.shape)}, got {tuple(out.shape)})")
     src = Buffer(tensor, write=False)
     dest = _gathered(tensor, pg.size())
-    req = pg._comm.Iallgather(src.array, dest)
+    req = _start(pg._comm, "Allgather", async_op, src.array, dest)
 
     def finish():
         for i, out in enumerate(tensor_list):
@@ -274,7 +286,7 @@ def all_gather_single(output_tensor, input_tensor, group=None, async_op: bool = 
     _check_stacked(output_tensor, input_tensor, pg.size(), "all_gather_single", "output_tensor")
     src = Buffer(input_tensor, write=False)
     dest = Buffer(output_tensor, read=False)
-    req = pg._comm.Iallgather(src.array, dest.array)
+    req = _start(pg._comm, "Allgather", async_op, src.array, dest.array)
     return _run(req, _finisher(dest), async_op, [output_tensor])
 
 
@@ -309,7 +321,7 @@ def reduce_scatter_single(output, input, op=ReduceOp.SUM, group=None, async_op: 
     mpi_op = _mpi_op(op, output, "reduce_scatter_single")
     src = Buffer(input, arithmetic=True, write=False)
     dest = Buffer(output, arithmetic=True, read=False)
-    req = pg._comm.Ireduce_scatter_block(src.array, dest.array, op=mpi_op)
+    req = _start(pg._comm, "Reduce_scatter_block", async_op, src.array, dest.array, op=mpi_op)
     return _run(req, _finisher(dest, after=_averager(op, dest, pg.size())), async_op, [output])
 
 
@@ -355,7 +367,8 @@ def gather(tensor, gather_list=None, dst=None, group=None, async_op: bool = Fals
                          "ranks.")
     src = Buffer(tensor, write=False)
     if root != me:
-        return _run(pg._comm.Igather(src.array, None, root=root), None, async_op)
+        req = _start(pg._comm, "Gather", async_op, src.array, None, root=root)
+        return _run(req, None, async_op)
     if len(gather_list) != pg.size():
         raise RuntimeError(f"gather: gather_list has {len(gather_list)} tensors, but the group "
                            f"has {pg.size()} processes (one tensor each)")
@@ -368,7 +381,8 @@ def gather(tensor, gather_list=None, dst=None, group=None, async_op: bool = Fals
     def finish():
         for i, out in enumerate(gather_list):
             _write_into(out, dest[i])
-    return _run(pg._comm.Igather(src.array, dest, root=root), finish, async_op, gather_list)
+    req = _start(pg._comm, "Gather", async_op, src.array, dest, root=root)
+    return _run(req, finish, async_op, gather_list)
 
 
 def scatter(tensor, scatter_list=None, src=None, group=None, async_op: bool = False,
@@ -400,8 +414,8 @@ def scatter(tensor, scatter_list=None, src=None, group=None, async_op: bool = Fa
         raise ValueError("Argument ``scatter_list`` must NOT be specified on non-source ranks.")
     dest = Buffer(tensor, read=False)
     if root != me:
-        return _run(pg._comm.Iscatter(None, dest.array, root=root), _finisher(dest), async_op,
-                    [tensor])
+        req = _start(pg._comm, "Scatter", async_op, None, dest.array, root=root)
+        return _run(req, _finisher(dest), async_op, [tensor])
     if len(scatter_list) != pg.size():
         raise RuntimeError(f"scatter: scatter_list has {len(scatter_list)} tensors, but the "
                            f"group has {pg.size()} processes (one tensor each)")
@@ -411,6 +425,6 @@ def scatter(tensor, scatter_list=None, src=None, group=None, async_op: bool = Fa
             raise RuntimeError(f"scatter: invalid tensor size at index {i} (expected "
                                f"{tuple(tensor.shape)}, got {tuple(part.shape)})")
         parts[i] = Buffer(part, write=False).array.reshape(parts[i].shape)
-    return _run(pg._comm.Iscatter(parts, dest.array, root=root), _finisher(dest), async_op,
-                [tensor])
+    req = _start(pg._comm, "Scatter", async_op, parts, dest.array, root=root)
+    return _run(req, _finisher(dest), async_op, [tensor])
 
