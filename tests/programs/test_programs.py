@@ -47,11 +47,11 @@ def start_program(name, tmp_path, *, as_ember):
 
 def finish(proc, name, who):
     try:
-        stdout, stderr = proc.communicate(timeout=300)
+        stdout, stderr = proc.communicate(timeout=240)
     except subprocess.TimeoutExpired:
         proc.kill()
         stdout, stderr = proc.communicate()
-        pytest.fail(f"{name} under {who} did not finish in 300 s:\n{stderr[-2000:]}")
+        pytest.fail(f"{name} under {who} did not finish in 240 s:\n{stderr[-2000:]}")
     assert proc.returncode == 0, f"{name} failed under {who}:\n{stderr[-4000:]}"
     return stdout
 
