@@ -32,7 +32,8 @@ def test_data_parallel_on_cpu_is_the_module(torch):
     assert repr(dp_e) == repr(dp_t)
     x = np.random.default_rng(0).standard_normal((4, 3)).astype(np.float32)
     out_e, out_t = dp_e(ember.tensor(x)), dp_t(torch.tensor(x))
-    np.testing.assert_allclose(out_e.detach().numpy(), out_t.detach().numpy(), rtol=1e-6)
+    np.testing.assert_allclose(out_e.detach().numpy(), out_t.detach().numpy(), rtol=1e-6,
+                               atol=1e-6)
 
 
 def test_data_parallel_trains_and_checkpoints(torch):
