@@ -20,6 +20,7 @@ import numpy as np
 from numpy.polynomial import chebyshev as C
 
 from .._backend import as_array
+from .._threads import elementwise
 
 _SQRT_PI = math.sqrt(math.pi)
 
@@ -99,6 +100,10 @@ def _erf_single(x: np.ndarray) -> np.ndarray:
     return out.astype(x.dtype, copy=False)
 
 
+def _erf_single_into(out: np.ndarray, x: np.ndarray) -> None:
+    out[...] = _erf_single(x)
+
+
 def _erfc_pos(a):
     """erfc for a >= 1 (a is a float64 array)."""
     out = np.empty_like(a)
@@ -123,7 +128,11 @@ def erf(x: np.ndarray) -> np.ndarray:
     """The error function, elementwise (float64 inside, returned in x's dtype)."""
     x = as_array(x)
     if x.dtype.kind in "fV" and x.dtype.itemsize <= 4:  # float32/16, bfloat16 (kind "V")
-        return _erf_single(x)
+        if type(x) is not np.ndarray:
+            return _erf_single(x)
+        # large host arrays split over ember's threads (NumPy releases the GIL in each pass)
+        out = np.empty_like(x, order="C")
+        return elementwise(_erf_single_into, out, np.ascontiguousarray(x))
     v = x.astype(np.float64, copy=False)
     a = np.abs(v)
     out = np.empty_like(v)
