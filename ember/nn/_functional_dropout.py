@@ -1,4 +1,4 @@
-"""Dropout and embedding functions of ``ember.nn.functional``."""
+"""Dropout functions of ``ember.nn.functional``."""
 
 from __future__ import annotations
 
@@ -6,15 +6,13 @@ import warnings
 
 import numpy as np
 
-from .. import _dtype as D
 from .. import _random
 from .._ops.inplace import apply_inplace
-from .._ops.nn_ops import Embedding as _EmbeddingOp
 from .._ops.nn_ops import _t
 from .._tensor import Tensor
 
 __all__ = ["dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout",
-           "feature_alpha_dropout", "embedding"]
+           "feature_alpha_dropout"]
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
@@ -210,54 +208,3 @@ def feature_alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False,
         return input
     shape = () if p == 1.0 else _feature_noise_shape(input)
     return _alpha_drop(input, p, shape, inplace)
-
-
-# -- embedding ----------------------------------------------------------------
-
-def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
-              max_norm: float | None = None, norm_type: float = 2.0,
-              scale_grad_by_freq: bool = False, sparse: bool = False, *,
-              _keep=None) -> Tensor:
-    """Rows of ``weight`` picked by the integer ``input``; ``padding_idx``'s row gets no grad.
-
-    With ``sparse=True`` the gradient of ``weight`` is a sparse COO tensor with one entry per
-    looked-up row (for ``optim.SGD``, ``optim.Adagrad`` or ``optim.SparseAdam``).
-
-    Example:
-        >>> F.embedding(ember.tensor([1]), ember.eye(3))
-        tensor([[0., 1., 0.]])
-    """
-    if input._dtype not in (D.int64, D.int32):
-        raise RuntimeError("Expected tensor for argument #1 'indices' to have one of the "
-                           f"following scalar types: Long, Int; but got {input.dtype} instead "
-                           "(while checking arguments for embedding). Call input.long().")
-    num = weight.shape[0]
-    if padding_idx is not None:
-        if padding_idx > 0:
-            if padding_idx >= num:
-                raise AssertionError("Padding_idx must be within num_embeddings")
-        elif padding_idx < 0:
-            if padding_idx < -num:
-                raise AssertionError("Padding_idx must be within num_embeddings")
-            padding_idx = num + padding_idx
-    idx = input._data
-    if idx.size and (idx.min() < 0 or idx.max() >= num):  # no negative indexing, as torch
-        raise IndexError("index out of range in self")
-    if max_norm is not None:
-        _renorm_rows(weight, idx, max_norm, norm_type)
-    return _EmbeddingOp.apply(weight, indices=idx, padding_idx=padding_idx,
-                              scale_grad_by_freq=scale_grad_by_freq, sparse=bool(sparse),
-                              keep=_keep)
-
-
-def _renorm_rows(weight: Tensor, idx, max_norm, norm_type) -> None:
-    """Rescale (in place, outside autograd) the looked-up rows whose norm exceeds max_norm."""
-    rows = np.unique(idx)
-    w = weight._data
-    norms = np.linalg.norm(w[rows], ord=norm_type, axis=1)
-    big = norms > max_norm
-    if big.any():
-        w[rows[big]] *= (max_norm / (norms[big] + 1e-7))[:, None].astype(w.dtype)
-        weight._version[0] += 1
-
-

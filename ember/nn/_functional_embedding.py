@@ -1,16 +1,68 @@
-"""``embedding_bag``: sums, means or maxima of bags of embedding rows, without building the
-per-token embedding tensor a user would otherwise reduce (the text-classification tutorial's
-``nn.EmbeddingBag``)."""
+"""Embedding lookups of ``ember.nn.functional``: ``embedding`` (rows of a table) and
+``embedding_bag`` (sums, means or maxima of bags of rows, without building the per-token
+tensor a user would otherwise reduce: the text-classification tutorial's ``nn.EmbeddingBag``)."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from .. import _dtype as D
+from .._ops.nn_ops import Embedding as _EmbeddingOp
 from .._tensor import Tensor
-from ._functional_dropout import embedding
 
-__all__ = ["embedding_bag"]
+__all__ = ["embedding", "embedding_bag"]
+
+
+def normalize_padding_idx(padding_idx: int | None, num_embeddings: int,
+                          label: str = "Padding_idx") -> int | None:
+    """``padding_idx`` as a row number in ``[0, num_embeddings)`` (negative counts from the
+    end); AssertionError, as PyTorch raises, when it is outside the table."""
+    if padding_idx is None:
+        return None
+    if not -num_embeddings <= padding_idx < num_embeddings:
+        raise AssertionError(f"{label} must be within num_embeddings")
+    return padding_idx + num_embeddings if padding_idx < 0 else padding_idx
+
+
+def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
+              max_norm: float | None = None, norm_type: float = 2.0,
+              scale_grad_by_freq: bool = False, sparse: bool = False, *,
+              _keep=None) -> Tensor:
+    """Rows of ``weight`` picked by the integer ``input``; ``padding_idx``'s row gets no grad.
+
+    With ``sparse=True`` the gradient of ``weight`` is a sparse COO tensor with one entry per
+    looked-up row (for ``optim.SGD``, ``optim.Adagrad`` or ``optim.SparseAdam``).
+
+    Example:
+        >>> F.embedding(ember.tensor([1]), ember.eye(3))
+        tensor([[0., 1., 0.]])
+    """
+    if input._dtype not in (D.int64, D.int32):
+        raise RuntimeError("Expected tensor for argument #1 'indices' to have one of the "
+                           f"following scalar types: Long, Int; but got {input.dtype} instead "
+                           "(while checking arguments for embedding). Call input.long().")
+    num = weight.shape[0]
+    padding_idx = normalize_padding_idx(padding_idx, num)
+    idx = input._data
+    if idx.size and (idx.min() < 0 or idx.max() >= num):  # no negative indexing, as torch
+        raise IndexError("index out of range in self")
+    if max_norm is not None:
+        _renorm_rows(weight, idx, max_norm, norm_type)
+    return _EmbeddingOp.apply(weight, indices=idx, padding_idx=padding_idx,
+                              scale_grad_by_freq=scale_grad_by_freq, sparse=bool(sparse),
+                              keep=_keep)
+
+
+def _renorm_rows(weight: Tensor, idx, max_norm, norm_type) -> None:
+    """Rescale (in place, outside autograd) the looked-up rows whose norm exceeds max_norm."""
+    rows = np.unique(idx)
+    w = weight._data
+    norms = np.linalg.norm(w[rows], ord=norm_type, axis=1)
+    big = norms > max_norm
+    if big.any():
+        w[rows[big]] *= (max_norm / (norms[big] + 1e-7))[:, None].astype(w.dtype)
+        weight._version[0] += 1
+
 
 
 def _bags(input: Tensor, offsets: Tensor | None, include_last_offset: bool):
@@ -96,8 +148,7 @@ def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None,
     if bad.size:
         raise RuntimeError(f"Index {int(bad[0])} of input takes value {int(flat[bad[0]])} "
                            f"which is not in the valid range [0, {num})")
-    if padding_idx is not None and padding_idx < 0:
-        padding_idx += num
+    padding_idx = normalize_padding_idx(padding_idx, num, "padding_idx")
     idx, mask = _bags(input, offsets, include_last_offset)
     if padding_idx is not None:
         mask = mask & (idx != padding_idx)

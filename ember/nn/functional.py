@@ -24,10 +24,9 @@ from ._functional_dropout import (  # noqa: F401
     dropout1d,
     dropout2d,
     dropout3d,
-    embedding,
     feature_alpha_dropout,
 )
-from ._functional_embedding import embedding_bag  # noqa: F401
+from ._functional_embedding import embedding, embedding_bag  # noqa: F401
 from ._functional_loss import *  # noqa: F401,F403
 from ._functional_loss import __all__ as _loss_all
 
