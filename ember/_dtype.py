@@ -157,14 +157,16 @@ def to_dtype(x) -> dtype:
     """Accept an ember dtype, a NumPy dtype, a Python type or a name and return an ember dtype."""
     if isinstance(x, dtype):
         return x
+    # Python's types name PyTorch's double-width dtypes whatever the default dtype is:
+    # torch.zeros(2, dtype=float) is float64, dtype=complex is complex128
     if x is builtins.float:
-        return get_default_dtype()
+        return float64
     if x is builtins.int:
         return int64
     if x is builtins.bool:
         return bool
     if x is builtins.complex:
-        return complex64 if _default is float32 else complex128
+        return complex128
     if isinstance(x, str):
         name = x[6:] if x.startswith("torch.") else x
         if name in _BY_NAME:

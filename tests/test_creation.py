@@ -112,3 +112,22 @@ def test_creation_requires_grad_and_device():
     m = ember.ones(3, device="meta")
     assert m.device.type == "meta" and m.shape == (3,)
     assert ember.arange(3, device="cpu").device == ember.device("cpu")
+
+
+@pytest.mark.parametrize("call", [
+    lambda L: L.zeros(2, dtype=float), lambda L: L.ones(2, dtype=complex),
+    lambda L: L.arange(3, dtype=float), lambda L: L.tensor([1, 2]).to(float),
+    lambda L: L.ones(2).to(dtype=int), lambda L: L.full((2,), 1, dtype=bool),
+    lambda L: L.empty(2, dtype=float).new_zeros(2),
+])
+@pytest.mark.parametrize("default", ["float32", "float64"])
+def test_python_types_as_dtypes_are_torchs(call, default):
+    # float and complex name float64 and complex128 whatever the default dtype (was float32)
+    torch = pytest.importorskip("torch")
+    for lib in (torch, ember):
+        lib.set_default_dtype(getattr(lib, default))
+    try:
+        assert str(call(ember).dtype) == str(call(torch).dtype)
+    finally:
+        for lib in (torch, ember):
+            lib.set_default_dtype(lib.float32)
