@@ -11,7 +11,8 @@ Start the processes with the MPI launcher, then join the default process group::
 
 The collectives (``all_reduce``, ``broadcast``, ``reduce``, ``all_gather``,
 ``all_gather_single``, ``reduce_scatter_single`` (and their names deprecated in PyTorch 2.13,
-``all_gather_into_tensor`` and ``reduce_scatter_tensor``), ``gather``, ``scatter``, ``barrier``),
+``all_gather_into_tensor`` and ``reduce_scatter_tensor``), ``gather``, ``scatter``,
+``all_to_all``, ``all_to_all_single``, ``barrier``, ``monitored_barrier``),
 point-to-point messages (``send``/``recv``/``isend``/``irecv``) and object collectives are
 MPI's, through mpi4py (``pip install "ember[distributed]"``), which is imported on the first
 ``init_process_group``: importing this module loads neither mpi4py nor MPI. Under an MPI
@@ -27,6 +28,7 @@ Example:
 """
 
 from . import _mpi
+from .all_to_all import all_to_all, all_to_all_single
 from .collectives import (
     all_gather,
     all_gather_into_tensor,
@@ -40,6 +42,7 @@ from .collectives import (
     reduce_scatter_tensor,
     scatter,
 )
+from .monitored_barrier import monitored_barrier
 from .object_collectives import (
     all_gather_object,
     broadcast_object_list,
@@ -78,12 +81,14 @@ _mpi.fill_torchrun_env()
 
 __all__ = [
     "Backend", "GroupMember", "P2POp", "ProcessGroup", "ReduceOp", "Work", "all_gather",
-    "all_gather_into_tensor", "all_gather_object", "all_gather_single", "all_reduce", "barrier",
+    "all_gather_into_tensor", "all_gather_object", "all_gather_single", "all_reduce",
+    "all_to_all", "all_to_all_single", "barrier",
     "batch_isend_irecv", "broadcast", "broadcast_object_list", "default_pg_timeout",
     "destroy_process_group", "gather", "gather_object", "get_backend", "get_global_rank",
     "get_group_rank", "get_node_local_rank", "get_process_group_ranks", "get_rank",
     "get_world_size", "group", "init_process_group", "irecv", "is_available",
     "is_backend_available", "is_gloo_available", "is_initialized", "is_mpi_available",
-    "is_nccl_available", "is_torchelastic_launched", "isend", "new_group", "recv", "reduce",
+    "is_nccl_available", "is_torchelastic_launched", "isend", "monitored_barrier", "new_group",
+    "recv", "reduce",
     "reduce_scatter_single", "reduce_scatter_tensor", "scatter", "scatter_object_list", "send",
 ]

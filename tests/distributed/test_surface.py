@@ -62,7 +62,13 @@ CASES = [
     "non_member_all_reduce", "destroy", "destroy_again", "ddp_frozen", "ddp_device_ids_on_cpu",
     "ddp_two_device_ids", "ddp_broadcast_buffers_warns", "ddp_check_reduction_warns",
     "ddp_surface", "ddp_step_and_no_sync", "ddp_unused_parameter_error", "ddp_find_unused",
+    "all_to_all", "all_to_all_single", "all_to_all_single_splits", "all_to_all_single_bfloat16",
+    "all_to_all_single_complex", "all_to_all_single_0d", "all_to_all_single_async",
+    "all_to_all_single_not_tensor", "all_to_all_single_dtypes", "all_to_all_not_list",
+    "all_to_all_dtypes", "monitored_barrier", "monitored_barrier_timedelta",
+    "monitored_barrier_float_timeout", "monitored_barrier_int_timeout",
 ]
+PREFIX_CASES = ["all_to_all_single_split_count", "all_to_all_single_split_sum"]
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -74,6 +80,15 @@ def test_same_as_torch(recorded, case):
 
 def test_every_recorded_case_is_compared(recorded):
     assert set(recorded["torch"]["cases"]) == set(CASES) == set(recorded["ember"]["cases"])
+    assert set(recorded["torch"]["prefix_cases"]) == set(PREFIX_CASES) \
+        == set(recorded["ember"]["prefix_cases"])
+
+
+@pytest.mark.parametrize("case", PREFIX_CASES)
+def test_same_error_as_torch_with_a_hint(recorded, case):
+    want_type, want_msg = recorded["torch"]["prefix_cases"][case]
+    got_type, got_msg = recorded["ember"]["prefix_cases"][case]
+    assert got_type == want_type and got_msg.startswith(want_msg), (got_msg, want_msg)
 
 
 def test_launch_checks(recorded):

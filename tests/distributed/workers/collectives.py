@@ -365,6 +365,132 @@ def _(ctx):
     assert one == [f"s{r}"], one
 
 
+# -- all_to_all, all_to_all_single, monitored_barrier ----------------------------------------
+def _piece(src: int, dst: int, rows: int, dtype: str) -> np.ndarray:
+    """What rank ``src`` sends rank ``dst``: ``rows`` rows of 2, values naming both ranks."""
+    base = 100 * src + 10 * dst + np.arange(2 * rows).reshape(rows, 2)
+    if dtype.startswith("complex"):
+        return (base + 1j * src).astype(dtype)
+    return base.astype(np.float32 if dtype == "bfloat16" else dtype)
+
+
+def _uneven(src: int, dst: int) -> int:
+    return (src + 2 * dst) % 3  # 0, 1 or 2 rows: some pairs exchange nothing
+
+
+@check("all_to_all_single_even_dtypes")
+def _(ctx):
+    ember, dist = ctx.ember, ctx.dist
+    n, r = ctx.size, ctx.rank
+    for dtype in ("float32", "int64", "bfloat16", "complex64", "bool"):
+        if dtype == "bool":
+            inp = np.array([(r + k) % 2 == 0 for k in range(2 * n)])
+            rank_inputs = [np.array([(s + k) % 2 == 0 for k in range(2 * n)]) for s in range(n)]
+            want = np.concatenate([x[2 * r:2 * r + 2] for x in rank_inputs])
+        else:
+            inp = np.concatenate([_piece(r, d, 1, dtype) for d in range(n)])
+            want = np.concatenate([_piece(s, r, 1, dtype) for s in range(n)])
+        out = as_tensor(ember, np.zeros_like(inp), dtype)
+        assert dist.all_to_all_single(out, as_tensor(ember, inp, dtype)) is None
+        close(values(out), want, dtype, dtype)
+
+
+@check("all_to_all_single_uneven_splits")
+def _(ctx):
+    ember, dist = ctx.ember, ctx.dist
+    n, r = ctx.size, ctx.rank
+    send = [_uneven(r, d) for d in range(n)]
+    recv = [_uneven(s, r) for s in range(n)]
+    inp = np.concatenate([_piece(r, d, send[d], "int64") for d in range(n)])
+    want = np.concatenate([_piece(s, r, recv[s], "int64") for s in range(n)])
+    out = ember.full((sum(recv), 2), -1, dtype=ember.int64)
+    dist.all_to_all_single(out, ember.from_numpy(inp), recv, send)
+    close(out.numpy(), want, "int64")
+    # async, into a strided output, from a non-contiguous input (copied both ways)
+    big = ember.full((sum(recv), 4), -1.0)
+    src = ember.from_numpy(np.ascontiguousarray(inp.T.astype(np.float32))).t()
+    work = dist.all_to_all_single(big[:, ::2], src, recv, send, async_op=True)
+    assert work.wait() is True
+    close(big.numpy()[:, ::2], want.astype(np.float32))
+    close(big.numpy()[:, 1::2], np.full((sum(recv), 2), -1.0, np.float32))
+
+
+@check("all_to_all_single_refusals_on_every_rank")
+def _(ctx):
+    ember, dist = ctx.ember, ctx.dist
+    n, r = ctx.size, ctx.rank
+    raises(RuntimeError, lambda: dist.all_to_all_single(ember.zeros(n + 1), ember.zeros(n + 1)),
+           "does not divide equally")
+    raises(RuntimeError, lambda: dist.all_to_all_single(ember.zeros(n), ember.zeros(n),
+                                                        [1] * (n + 1), None),
+           "Number of tensor splits not equal to group size")
+    # rank 0 expects one row more from the last rank than it sends: every rank raises alike
+    splits = [1] * n
+    out_splits = [1] * (n - 1) + [2] if r == 0 else splits
+    msg = raises(RuntimeError, lambda: dist.all_to_all_single(
+        ember.zeros(sum(out_splits)), ember.zeros(n), out_splits, splits), "every process")
+    assert f"rank {n - 1} of the group sends 1 elements to rank 0" in msg, msg
+    assert "expects 2" in msg, msg
+    t = ember.ones(n)
+    dist.all_reduce(t)  # still in step
+    close(t.numpy(), np.full(n, float(n)))
+
+
+@check("all_to_all_lists")
+def _(ctx):
+    ember, dist = ctx.ember, ctx.dist
+    n, r = ctx.size, ctx.rank
+    for dtype in ("float64", "int64", "bfloat16"):
+        inputs = [as_tensor(ember, _piece(r, d, _uneven(r, d), dtype), dtype) for d in range(n)]
+        outputs = [as_tensor(ember, 0 * _piece(s, r, _uneven(s, r), dtype), dtype)
+                   for s in range(n)]
+        assert dist.all_to_all(outputs, inputs) is None
+        for s, out in enumerate(outputs):
+            close(values(out), _piece(s, r, _uneven(s, r), dtype), dtype, f"{dtype} from {s}")
+    outputs = [ember.zeros(2, 2).t() for _ in range(n)]  # strided outputs, async
+    work = dist.all_to_all(outputs, [ember.from_numpy(_piece(r, d, 2, "float32"))
+                                     for d in range(n)], async_op=True)
+    work.wait()
+    for s, out in enumerate(outputs):
+        close(out.numpy(), _piece(s, r, 2, "float32"))
+    raises(RuntimeError, lambda: dist.all_to_all([ember.zeros(1)] * n, [ember.zeros(1)] * (n + 1)),
+           "input tensor")
+
+
+@check("all_to_all_in_a_group")
+def _(ctx):
+    ember, dist = ctx.ember, ctx.dist
+    n, r = ctx.size, ctx.rank
+    members = list(range(1, n)) if n > 2 else [0, 1]
+    pg = dist.new_group(members)
+    if r in members:
+        k, m = members.index(r), len(members)
+        out = ember.zeros(m, dtype=ember.int64)
+        dist.all_to_all_single(out, ember.arange(m) + 10 * k, group=pg)
+        close(out.numpy(), np.array([10 * s + k for s in range(m)]), "int64")
+        dist.destroy_process_group(pg)
+
+
+@check("monitored_barrier")
+def _(ctx):
+    from datetime import timedelta
+
+    dist = ctx.dist
+    n, r = ctx.size, ctx.rank
+    assert dist.monitored_barrier(timeout=timedelta(seconds=60)) is None
+    assert dist.monitored_barrier(timeout=timedelta(seconds=60), wait_all_ranks=True) is None
+    # only rank 0 arrives: it names the missing ranks; the others never enter the barrier
+    if r == 0:
+        short = timedelta(milliseconds=300)
+        raises(RuntimeError, lambda: dist.monitored_barrier(timeout=short),
+               "[Rank 0]: Rank 1 failed to pass monitoredBarrier in 300 ms")
+        missing = ", ".join(str(k) for k in range(1, n))
+        raises(RuntimeError, lambda: dist.monitored_barrier(timeout=short, wait_all_ranks=True),
+               f"[Rank 0]: Ranks {missing} failed to pass monitoredBarrier in 300 ms")
+    dist.barrier()
+    assert dist.monitored_barrier(timeout=timedelta(seconds=60)) is None  # still in step
+
+
 # -- groups -----------------------------------------------------------------------------------
 @check("groups")
 def _(ctx):

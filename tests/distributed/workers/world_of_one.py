@@ -12,6 +12,7 @@ import json
 import os
 import sys
 import warnings
+from datetime import timedelta
 
 
 def outcome(fn):
@@ -40,7 +41,7 @@ def _plain(value):
 
 def run(torch, store: str, lib: str) -> dict:
     dist = torch.distributed
-    cases, ember_only = {}, {}
+    cases, ember_only, cases_with_prefix = {}, {}, {}
 
     def case(name, fn):
         cases[name] = outcome(fn)
@@ -182,6 +183,56 @@ def run(torch, store: str, lib: str) -> dict:
     case("new_group_duplicates", lambda: dist.new_group([0, 0]))
     case("group_rank_not_member", lambda: dist.get_group_rank(dist.new_group([0]), 3))
 
+    # all_to_all, all_to_all_single, monitored_barrier
+    def all_to_all():
+        out = [torch.zeros(2, dtype=torch.int64)]
+        dist.all_to_all(out, [torch.tensor([4, 5])])
+        return out
+    case("all_to_all", all_to_all)
+
+    def all_to_all_single(splits=None, dtype=None):
+        inp = torch.arange(6.0).reshape(3, 2)
+        inp = inp if dtype is None else inp.to(dtype)
+        out = torch.zeros(3, 2, dtype=inp.dtype)
+        ret = dist.all_to_all_single(out, inp, splits, splits)
+        if dtype is torch.complex64:
+            return [ret, out.real, out.imag]
+        return [ret, out.float() if dtype is torch.bfloat16 else out]
+    case("all_to_all_single", all_to_all_single)
+    case("all_to_all_single_splits", lambda: all_to_all_single([3]))
+    case("all_to_all_single_bfloat16", lambda: all_to_all_single(None, torch.bfloat16))
+    case("all_to_all_single_complex", lambda: all_to_all_single(None, torch.complex64))
+
+    def all_to_all_single_0d():
+        out = torch.zeros(())
+        dist.all_to_all_single(out, torch.tensor(3.0))
+        return out
+    case("all_to_all_single_0d", all_to_all_single_0d)
+
+    def all_to_all_single_async():
+        out = torch.zeros(2)
+        work = dist.all_to_all_single(out, torch.tensor([1.0, 2.0]), async_op=True)
+        return [work.wait(), out]
+    case("all_to_all_single_async", all_to_all_single_async)
+    case("all_to_all_single_not_tensor",
+         lambda: dist.all_to_all_single([1.0], torch.ones(3)))
+    case("all_to_all_single_dtypes",
+         lambda: dist.all_to_all_single(torch.zeros(3), torch.ones(3, dtype=torch.float64)))
+    case("all_to_all_not_list", lambda: dist.all_to_all((torch.zeros(2),), [torch.ones(2)]))
+    case("all_to_all_dtypes", lambda: dist.all_to_all([torch.zeros(3)],
+                                                      [torch.ones(3, dtype=torch.int64)]))
+    case("monitored_barrier", lambda: dist.monitored_barrier())
+    case("monitored_barrier_timedelta", lambda: dist.monitored_barrier(
+        timeout=timedelta(seconds=3), wait_all_ranks=True))
+    case("monitored_barrier_float_timeout", lambda: dist.monitored_barrier(timeout=2.0))
+    case("monitored_barrier_int_timeout", lambda: dist.monitored_barrier(timeout=2))
+    # the error's type and the start of its message match (ember adds how to fix it)
+    prefix_case = cases_with_prefix.__setitem__
+    prefix_case("all_to_all_single_split_count", outcome(
+        lambda: dist.all_to_all_single(torch.zeros(3), torch.ones(3), [1, 2], [3])))
+    prefix_case("all_to_all_single_split_sum", outcome(
+        lambda: dist.all_to_all_single(torch.zeros(3), torch.ones(3), [3], [2])))
+
     # DistributedDataParallel
     DDP = torch.nn.parallel.DistributedDataParallel
     nn = torch.nn
@@ -244,7 +295,7 @@ def run(torch, store: str, lib: str) -> dict:
     case("non_member_all_reduce", non_member_collective)
     case("destroy", lambda: [dist.destroy_process_group(), dist.is_initialized()])
     case("destroy_again", lambda: dist.destroy_process_group())
-    return {"cases": cases, "ember_only": ember_only}
+    return {"cases": cases, "ember_only": ember_only, "prefix_cases": cases_with_prefix}
 
 
 def main(lib: str, out: str, store: str) -> None:
