@@ -12,6 +12,7 @@ import ember
 from .cases import CASES
 
 torch = pytest.importorskip("torch")
+pytestmark = pytest.mark.filterwarnings("ignore:Singular sample detected")
 
 TOL = {"float32": dict(rtol=2e-4, atol=2e-5), "float64": dict(rtol=1e-7, atol=1e-9)}
 # cases whose formulas go through special functions ember evaluates its own way
