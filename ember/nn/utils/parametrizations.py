@@ -240,6 +240,7 @@ class _SpectralNorm(Module):
     def __init__(self, weight: Tensor, n_power_iterations: int = 1, dim: int = 0,
                  eps: float = 1e-12) -> None:
         import ember
+
         from .. import functional as F
 
         super().__init__()
@@ -273,6 +274,7 @@ class _SpectralNorm(Module):
 
     def _power_method(self, weight_mat: Tensor, n_power_iterations: int) -> None:
         import ember
+
         from .. import functional as F
 
         with grad_mode.no_grad():
@@ -283,6 +285,7 @@ class _SpectralNorm(Module):
 
     def forward(self, weight: Tensor) -> Tensor:
         import ember
+
         from .. import functional as F
 
         if weight.ndim == 1:
