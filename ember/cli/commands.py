@@ -90,35 +90,80 @@ def _same_dir(a, b) -> bool:
         return False
 
 
-def _train(args) -> int:
-    require_train_extra("ember train")
-    cfg, layers, state, ckpt = _train_config(args)
-    from .trainer import DataLoader, Trainer, evaluate, finished_epochs
+def _check_unfinished(cfg: TrainConfig, state: dict | None, ckpt: Path | None) -> None:
+    from .trainer import finished_epochs
 
     if state is not None and finished_epochs(state) >= cfg.epochs:
         done = finished_epochs(state)
         raise CLIError(f"{ckpt.parent} already finished {plural(done, 'epoch')} of "
                        f"{cfg.epochs}; pass --epochs with more than {done} to train it further")
-    replace, note = False, None
+
+
+def _run_dir(args, cfg: TrainConfig, layers: Layers, ckpt) -> tuple[Path, str | None, bool]:
+    """The run folder, a note about it (or None), and whether it replaces a run (--force)."""
     if ckpt is not None and ("out_dir" not in layers.origin
                              or _same_dir(cfg.out_dir, ckpt.parent)):
         out = ckpt.parent  # a resumed run continues in its own folder
         check_writable_dir(out, "run folder")
-    else:
-        out, note = choose_out_dir(cfg.out_dir, "out_dir" in layers.origin, args.force)
-        replace = bool(note) and note.startswith("--force")
+        return out, None, False
+    out, note = choose_out_dir(cfg.out_dir, "out_dir" in layers.origin, args.force)
+    return out, note, bool(note) and note.startswith("--force")
+
+
+def _train(args) -> int:
+    require_train_extra("ember train")
+    from .parallel import fail, join, wants_launch
+
+    if wants_launch(args):  # check here, then start --nproc copies of this command
+        from .parallel import check_batch_split, launch
+
+        cfg, layers, state, ckpt = _train_config(args)
+        _check_unfinished(cfg, state, ckpt)
+        check_batch_split(cfg.batch_size, args.nproc)
+        out, note, _ = _run_dir(args, cfg, layers, ckpt)
+        return launch(args, args.nproc, out, note)
+    world = join(args)  # under mpirun: this process's rank in the data-parallel run
+    if world is None:
+        return _train_run(args, None)
+    try:
+        return _train_run(args, world)
+    except Exception as err:  # end every process, not only this one
+        fail(world, err)
+        raise
+
+
+def _train_run(args, world) -> int:
+    from .parallel import ENV_RUN_DIR, ENV_RUN_NOTE, check_batch_split
+
+    cfg, layers, state, ckpt = _train_config(args)
+    from .trainer import DataLoader, Trainer, evaluate
+
+    _check_unfinished(cfg, state, ckpt)
+    main = world is None or world.main
+    replace, note = False, None
+    if world is not None:
+        check_batch_split(cfg.batch_size, world.size)
+    if world is not None and os.environ.get(ENV_RUN_DIR):
+        out = Path(os.environ[ENV_RUN_DIR])  # chosen by the process that started this one
+        note = os.environ.get(ENV_RUN_NOTE) or None
+    elif main:
+        out, note, replace = _run_dir(args, cfg, layers, ckpt)
+    else:  # rank 0 alone writes the run folder
+        out = ckpt.parent if ckpt is not None else Path(cfg.out_dir)
     cfg.out_dir = str(out)
 
-    trainer = Trainer(cfg, out, progress=not args.quiet)
-    print(f"ember {_version()} | {cfg.model} on {cfg.dataset}: {len(trainer.train_set):,} train"
-          f" / {len(trainer.val_set):,} val / {len(trainer.test_set):,} test samples, "
-          f"{plural(cfg.epochs, 'epoch')}, seed {cfg.seed}, {cfg.device}")
+    trainer = Trainer(cfg, out, progress=not args.quiet, world=world)
+    say = print if main else (lambda *a, **k: None)
+    procs = f", {world.size} processes" if world is not None else ""
+    say(f"ember {_version()} | {cfg.model} on {cfg.dataset}: {len(trainer.train_set):,} train"
+        f" / {len(trainer.val_set):,} val / {len(trainer.test_set):,} test samples, "
+        f"{plural(cfg.epochs, 'epoch')}, seed {cfg.seed}, {cfg.device}{procs}")
     if state is not None:
         trainer.resume(state, ckpt)
         done = trainer.start_epoch
         again = " (the epoch Ctrl-C stopped starts again)" if state.get("interrupted") else ""
-        print(f"resuming {out} from epoch {done + 1} of {cfg.epochs}{again}")
-    print(f"run folder: {out}" + (f" ({note})" if note else ""), flush=True)
+        say(f"resuming {out} from epoch {done + 1} of {cfg.epochs}{again}")
+    say(f"run folder: {out}" + (f" ({note})" if note else ""), flush=True)
     if replace:
         for name in RUN_FILES:  # nothing of the replaced run survives next to the new one
             (out / name).unlink(missing_ok=True)
@@ -130,6 +175,8 @@ def _train(args) -> int:
     except KeyboardInterrupt:
         return 130
     elapsed = time.perf_counter() - start
+    if not main:
+        return 0
     ran = len(history["val_acc"]) - first
 
     import ember
@@ -308,6 +355,9 @@ def build_parser() -> argparse.ArgumentParser:
     o("--resume", metavar="RUN", help="continue a run (its folder, or a .pth in it) in its own "
                                       "folder, with its settings unless flags change them")
     o("--quiet", action="store_true", help="no progress bar (the per-epoch lines stay)")
+    o("--nproc", type=int, metavar="N",
+      help="train data-parallel on N processes (MPI, pip install \"ember[distributed]\"); "
+           "--batch-size is split evenly over them (default: 1)")
     _debug_flag(t, argparse.SUPPRESS)
     t.set_defaults(func=_train)
 
@@ -355,6 +405,7 @@ def main(argv=None) -> int:
             parser.print_help()
             return 0
         command = f"ember {args.command}"
+        args.argv = list(sys.argv[1:] if argv is None else argv)  # `train --nproc` reruns it
         code = args.func(args)
         sys.stdout.flush()
         return code

@@ -132,7 +132,18 @@ def run(args) -> int:
     if args.dry_run:
         print(shlex.join(cmd))
         return 0
+    return run_mpirun(cmd, open_mpi)
+
+
+def run_mpirun(cmd: list[str], open_mpi: bool, extra_env: dict | None = None) -> int:
+    """Run an mpirun command line (from ``build_command``) to the end; its exit status.
+
+    Example:
+        >>> run_mpirun(build_command(2, ["train.py"]), open_mpi=True)
+        0
+    """
     env = dict(os.environ)
+    env.update(extra_env or {})
     if open_mpi and hasattr(os, "geteuid") and os.geteuid() == 0:
         env.setdefault("OMPI_ALLOW_RUN_AS_ROOT", "1")  # Open MPI refuses root otherwise
         env.setdefault("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")

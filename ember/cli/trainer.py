@@ -58,12 +58,15 @@ class Trainer:
     """Runs one configured training job and writes its checkpoints and plot to ``out``.
 
     ``progress``: True shows a bar where stderr is a terminal (one line per epoch elsewhere),
-    False shows only the per-epoch lines.
+    False shows only the per-epoch lines. ``world``: this process's place in a data-parallel
+    run (``ember train --nproc``, see ``parallel``), None for one process.
     """
 
-    def __init__(self, cfg: TrainConfig, out: Path, progress: bool = True):
+    def __init__(self, cfg: TrainConfig, out: Path, progress: bool = True, world=None):
         self.cfg = cfg
-        self.progress = progress
+        self.world = world
+        self.main = world is None or world.main  # the process that validates and writes
+        self.progress = progress and self.main
         self.out = Path(out)
         self.device = None if ember.device(cfg.device).type == "cpu" else ember.device(cfg.device)
         ember.manual_seed(cfg.seed)
@@ -75,6 +78,11 @@ class Trainer:
         if self.device is not None:
             self.model.to(self.device)
         self.optimizer = make_optimizer(cfg, self.model.parameters())
+        self.step_model = self.model  # what a training step calls: DDP's wrapper over N procs
+        if world is not None:
+            from ember.nn.parallel import DistributedDataParallel
+
+            self.step_model = DistributedDataParallel(self.model)
         self.criterion = nn.CrossEntropyLoss()
         self.loader_gen = ember.Generator().manual_seed(cfg.seed)
         self.history = {"train_loss": [], "val_loss": [], "val_acc": [], "epoch_time": []}
@@ -124,6 +132,8 @@ class Trainer:
         self._mark()
 
     def _save_epoch(self, improved: bool) -> None:
+        if not self.main:
+            return
         self.out.mkdir(parents=True, exist_ok=True)
         last = save_checkpoint(self._state(), self.out / "last.pth")
         if improved:
@@ -134,12 +144,24 @@ class Trainer:
     def fit(self) -> dict:
         from tqdm import tqdm
 
-        cfg = self.cfg
-        train_loader = DataLoader(self.train_set, batch_size=cfg.batch_size, shuffle=True,
-                                  generator=self.loader_gen, num_workers=cfg.num_workers)
+        cfg, world = self.cfg, self.world
+        if world is None:
+            train_loader = DataLoader(self.train_set, batch_size=cfg.batch_size, shuffle=True,
+                                      generator=self.loader_gen, num_workers=cfg.num_workers)
+        else:  # this process's share of the shuffle one process would draw
+            from .parallel import shard_sampler
+
+            train_loader = DataLoader(
+                self.train_set, batch_size=cfg.batch_size // world.size,
+                sampler=shard_sampler(self.train_set, self.loader_gen, world),
+                generator=self.loader_gen, num_workers=cfg.num_workers)
         val_loader = DataLoader(self.val_set, batch_size=256)
         try:
             for epoch in range(self.start_epoch, cfg.epochs):
+                if world is not None:
+                    from .parallel import seed_dropout
+
+                    seed_dropout(cfg.seed, epoch, world)
                 self.model.train()
                 start, seen, loss_sum = time.perf_counter(), 0, 0.0
                 # disable=None: no bar where stderr is not a terminal (a log file, CI)
@@ -150,7 +172,7 @@ class Trainer:
                     if self.device is not None:
                         x, y = x.to(self.device), y.to(self.device)
                     self.optimizer.zero_grad()
-                    loss = self.criterion(self.model(x), y)
+                    loss = self.criterion(self.step_model(x), y)
                     loss.backward()
                     self.optimizer.step()
                     seen += len(y)
@@ -160,8 +182,16 @@ class Trainer:
                         bar.set_postfix(loss=f"{loss_sum / seen:.4f}", samples_s=f"{rate:,.0f}")
                 bar.close()
                 elapsed = time.perf_counter() - start
-                val_loss, val_acc, _ = evaluate(self.model, val_loader, len(self.classes),
-                                                self.device)
+                if world is None:
+                    val_loss, val_acc, _ = evaluate(self.model, val_loader, len(self.classes),
+                                                    self.device)
+                else:  # the epoch's totals over every process; rank 0 validates
+                    from .parallel import reduce_sums, share
+
+                    loss_sum, seen = reduce_sums(world, loss_sum, seen)
+                    val_loss, val_acc = share(world, evaluate(
+                        self.model, val_loader, len(self.classes), self.device)[:2]
+                        if world.main else None)
                 self.history["train_loss"].append(loss_sum / max(seen, 1))
                 self.history["val_loss"].append(val_loss)
                 self.history["val_acc"].append(val_acc)
@@ -174,17 +204,21 @@ class Trainer:
                 self.start_epoch = epoch + 1
                 self._mark()
                 self._save_epoch(improved)
-                print(f"epoch {epoch + 1}/{cfg.epochs}: train loss "
-                      f"{loss_sum / max(seen, 1):.4f}, val loss {val_loss:.4f}, val acc "
-                      f"{val_acc:.2%}{' (best)' if improved else ''} | {elapsed:.1f} s, "
-                      f"{seen / max(elapsed, 1e-9):,.0f} samples/s", flush=True)
+                if self.main:
+                    print(f"epoch {epoch + 1}/{cfg.epochs}: train loss "
+                          f"{loss_sum / max(seen, 1):.4f}, val loss {val_loss:.4f}, val acc "
+                          f"{val_acc:.2%}{' (best)' if improved else ''} | {elapsed:.1f} s, "
+                          f"{seen / max(elapsed, 1e-9):,.0f} samples/s", flush=True)
                 if cfg.patience and self.stale >= cfg.patience and epoch + 1 < cfg.epochs:
-                    print(f"early stopping: no improvement for {plural(cfg.patience, 'epoch')}"
-                          f" (--patience {cfg.patience})", flush=True)
+                    if self.main:
+                        print(f"early stopping: no improvement for "
+                              f"{plural(cfg.patience, 'epoch')} (--patience {cfg.patience})",
+                              flush=True)
                     self.stopped_early = True
                     break
         except KeyboardInterrupt:
-            self._interrupted()
+            if self.main:
+                self._interrupted()
             raise
         return self.history
 
