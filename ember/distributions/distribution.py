@@ -37,7 +37,9 @@ class Distribution:
             value (bool): Whether to enable validation.
         """
         if value not in [True, False]:
-            raise ValueError
+            raise ValueError(
+                f"set_default_validate_args expects True or False, not {value!r}"
+            )
         Distribution._validate_args = value
 
     def __init__(

@@ -144,3 +144,19 @@ def test_sample_shapes_and_dtypes_match_torch(case, dtype):
         if td.has_rsample:
             e = ed.rsample(shape)
             assert tuple(e.shape) == tuple(t.shape) and str(e.dtype) == str(t.dtype)
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_repr_and_expand_match_torch(case):
+    td, ed, _, _ = build(case, "float64")
+    assert repr(ed) == repr(td)
+    shape = (3,) + tuple(td.batch_shape)
+    te, ee = td.expand(shape), ed.expand(shape)
+    assert type(ee) is type(ed) and tuple(ee.batch_shape) == tuple(te.batch_shape)
+    assert tuple(ee.sample().shape) == tuple(te.sample().shape)
+    tv = torch_values(te, 1)
+    both(lambda: te.log_prob(tv), lambda: ee.log_prob(ember.tensor(tv.numpy())), "float64",
+         "expanded log_prob")
+    assert repr(ed.support) == repr(td.support)
+    assert ({k: repr(v) for k, v in ed.arg_constraints.items()}
+            == {k: repr(v) for k, v in td.arg_constraints.items()})
