@@ -1,0 +1,133 @@
+"""kl_divergence against torch for the registered pairs (values and gradients, float32 and
+float64), register_kl dispatch, and the NotImplementedError for a pair nobody registered."""
+
+import numpy as np
+import pytest
+
+import ember
+import ember.distributions as ed
+
+from .test_against_torch import assert_close, make_params
+
+torch = pytest.importorskip("torch")
+
+A = np.array
+PAIRS = [
+    ("Normal-Normal", lambda lib, p: (lib.distributions.Normal(p["m1"], p["s1"]),
+                                      lib.distributions.Normal(p["m2"], p["s2"])),
+     {"m1": A([0.0, 1.0]), "s1": A([1.0, 0.5]), "m2": A([0.5, -1.0]), "s2": A([2.0, 0.7])}),
+    ("Categorical-Categorical", lambda lib, p: (lib.distributions.Categorical(logits=p["a"]),
+                                                lib.distributions.Categorical(probs=p["b"])),
+     {"a": A([[0.1, 0.5, -1.0], [0.0, 0.0, 0.0]]), "b": A([[0.2, 0.3, 0.5], [0.6, 0.3, 0.1]])}),
+    ("Bernoulli-Bernoulli", lambda lib, p: (lib.distributions.Bernoulli(probs=p["a"]),
+                                            lib.distributions.Bernoulli(logits=p["b"])),
+     {"a": A([0.1, 0.5, 0.9]), "b": A([0.3, -2.0, 1.0])}),
+    ("MVN-MVN", lambda lib, p: (
+        lib.distributions.MultivariateNormal(p["m1"], scale_tril=p["L1"]),
+        lib.distributions.MultivariateNormal(p["m2"], covariance_matrix=p["S2"])),
+     {"m1": A([0.0, 1.0]), "L1": A([[1.0, 0.0], [0.3, 0.8]]), "m2": A([0.5, 0.0]),
+      "S2": A([[2.0, 0.4], [0.4, 1.0]])}),
+    ("Uniform-Uniform", lambda lib, p: (lib.distributions.Uniform(p["a1"], p["b1"]),
+                                        lib.distributions.Uniform(p["a2"], p["b2"])),
+     {"a1": A([0.0, 0.5]), "b1": A([1.0, 1.0]), "a2": A([-1.0, 0.0]), "b2": A([2.0, 1.5])}),
+    ("Independent-Independent", lambda lib, p: (
+        lib.distributions.Independent(lib.distributions.Normal(p["m1"], p["s1"]), 1),
+        lib.distributions.Independent(lib.distributions.Normal(p["m2"], p["s2"]), 1)),
+     {"m1": A([[0.0, 1.0]]), "s1": A([[1.0, 0.5]]), "m2": A([[0.5, -1.0]]),
+      "s2": A([[2.0, 0.7]])}),
+    ("Beta-Beta", lambda lib, p: (lib.distributions.Beta(p["a1"], p["b1"]),
+                                  lib.distributions.Beta(p["a2"], p["b2"])),
+     {"a1": A([1.0, 2.5]), "b1": A([3.0, 0.7]), "a2": A([2.0, 1.0]), "b2": A([1.0, 1.5])}),
+    ("Gamma-Gamma", lambda lib, p: (lib.distributions.Gamma(p["a1"], p["b1"]),
+                                    lib.distributions.Gamma(p["a2"], p["b2"])),
+     {"a1": A([1.0, 2.5]), "b1": A([3.0, 0.7]), "a2": A([2.0, 1.0]), "b2": A([1.0, 1.5])}),
+    ("Dirichlet-Dirichlet", lambda lib, p: (lib.distributions.Dirichlet(p["a"]),
+                                            lib.distributions.Dirichlet(p["b"])),
+     {"a": A([1.0, 2.0, 0.5]), "b": A([0.7, 1.0, 3.0])}),
+    ("Exponential-Exponential", lambda lib, p: (lib.distributions.Exponential(p["a"]),
+                                                lib.distributions.Exponential(p["b"])),
+     {"a": A([1.0, 2.0]), "b": A([0.7, 3.0])}),
+    ("Laplace-Laplace", lambda lib, p: (lib.distributions.Laplace(p["m1"], p["s1"]),
+                                        lib.distributions.Laplace(p["m2"], p["s2"])),
+     {"m1": A([0.0, 1.0]), "s1": A([1.0, 0.5]), "m2": A([0.5, -1.0]), "s2": A([2.0, 0.7])}),
+    ("Poisson-Poisson", lambda lib, p: (lib.distributions.Poisson(p["a"]),
+                                        lib.distributions.Poisson(p["b"])),
+     {"a": A([1.0, 2.0]), "b": A([0.7, 3.0])}),
+    ("OneHot-OneHot", lambda lib, p: (lib.distributions.OneHotCategorical(probs=p["a"]),
+                                      lib.distributions.OneHotCategorical(probs=p["b"])),
+     {"a": A([0.2, 0.3, 0.5]), "b": A([0.6, 0.3, 0.1])}),
+    ("Binomial-Binomial", lambda lib, p: (lib.distributions.Binomial(5, p["a"]),
+                                          lib.distributions.Binomial(5, p["b"])),
+     {"a": A([0.2, 0.7]), "b": A([0.5, 0.4])}),
+    ("LogNormal-LogNormal", lambda lib, p: (lib.distributions.LogNormal(p["m1"], p["s1"]),
+                                            lib.distributions.LogNormal(p["m2"], p["s2"])),
+     {"m1": A([0.0, 1.0]), "s1": A([1.0, 0.5]), "m2": A([0.5, -1.0]), "s2": A([2.0, 0.7])}),
+    ("Normal-Gumbel", lambda lib, p: (lib.distributions.Normal(p["m1"], p["s1"]),
+                                      lib.distributions.Gumbel(p["m2"], p["s2"])),
+     {"m1": A([0.0, 1.0]), "s1": A([1.0, 0.5]), "m2": A([0.5, -1.0]), "s2": A([2.0, 0.7])}),
+    ("Uniform-Normal", lambda lib, p: (lib.distributions.Uniform(p["a1"], p["b1"]),
+                                       lib.distributions.Normal(p["m2"], p["s2"])),
+     {"a1": A([0.0, 0.5]), "b1": A([1.0, 1.0]), "m2": A([0.5, -1.0]), "s2": A([2.0, 0.7])}),
+    ("Beta-Uniform (infinite)", lambda lib, p: (lib.distributions.Beta(p["a1"], p["b1"]),
+                                                lib.distributions.Uniform(p["a2"], p["b2"])),
+     {"a1": A([1.0, 2.5]), "b1": A([3.0, 0.7]), "a2": A([0.2, 0.0]), "b2": A([2.0, 1.0])}),
+    ("LowRankMVN-MVN", lambda lib, p: (
+        lib.distributions.LowRankMultivariateNormal(p["m1"], p["W"], p["d"]),
+        lib.distributions.MultivariateNormal(p["m2"], covariance_matrix=p["S2"])),
+     {"m1": A([0.0, 1.0]), "W": A([[0.5], [0.2]]), "d": A([1.0, 0.5]), "m2": A([0.5, 0.0]),
+      "S2": A([[2.0, 0.4], [0.4, 1.0]])}),
+]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("name, build, params", PAIRS, ids=[p[0] for p in PAIRS])
+def test_kl_divergence_and_its_gradients_match_torch(name, build, params, dtype):
+    tp = make_params(torch, params, dtype, grad=True)
+    ep = make_params(ember, params, dtype, grad=True)
+    t = torch.distributions.kl_divergence(*build(torch, tp))
+    e = ed.kl_divergence(*build(ember, ep))
+    assert_close(e, t, dtype, "kl")
+    if not torch.isfinite(t).all():
+        return
+    names = list(tp)
+    tg = torch.autograd.grad(t.sum(), [tp[k] for k in names], allow_unused=True)
+    eg = ember.autograd.grad(e.sum(), [ep[k] for k in names], allow_unused=True)
+    for k, tgrad, egrad in zip(names, tg, eg):
+        if tgrad is None:
+            assert egrad is None or not egrad.abs().sum().item(), k
+        else:
+            assert_close(egrad, tgrad, dtype, f"d kl / d {k}")
+
+
+def test_register_kl_dispatches_to_the_most_specific_pair():
+    class MyNormal(ed.Normal):
+        pass
+
+    calls = []
+
+    @ed.register_kl(MyNormal, ed.Normal)
+    def _kl_mine(p, q):
+        calls.append((type(p), type(q)))
+        return ember.zeros(p.batch_shape)
+
+    try:
+        out = ed.kl_divergence(MyNormal(0.0, 1.0), ed.Normal(1.0, 1.0))
+        assert out.item() == 0.0 and calls == [(MyNormal, ed.Normal)]
+        # the base pair is untouched
+        kl = ed.kl_divergence(ed.Normal(0.0, 1.0), ed.Normal(1.0, 1.0)).item()
+        assert kl == pytest.approx(0.5)
+    finally:
+        from ember.distributions import kl as kl_module
+
+        kl_module._KL_REGISTRY.pop((MyNormal, ed.Normal), None)
+        kl_module._KL_MEMOIZE.clear()
+
+
+def test_kl_of_the_same_normal_is_zero_and_kl_is_differentiable():
+    loc = ember.tensor([0.3, -1.0], requires_grad=True)
+    p = ed.Normal(loc, 1.0)
+    q = ed.Normal(ember.zeros(2), 1.0)
+    kl = ed.kl_divergence(p, q).sum()
+    (g,) = ember.autograd.grad(kl, [loc])
+    assert ember.allclose(g, loc.detach())
+    assert ed.kl_divergence(q, q).abs().max().item() == 0.0
