@@ -234,6 +234,10 @@ class DistributedDataParallel(Module):
         for b, bucket in enumerate(self._buckets):
             for i in bucket.indices:
                 self._bucket_of[i] = b
+        # Private switch (benchmarks/distributed.py): False holds every bucket back until
+        # backward's last gradient, so no reduction overlaps the rest of backward.
+        self._overlap = True
+        self._n_ready = 0
         self._armed = False        # a synced forward ran; its backward will reduce
         self._started = False      # some gradient of the armed iteration has arrived
         self._ready = [False] * len(self._params)
@@ -315,6 +319,7 @@ class DistributedDataParallel(Module):
         self._started = False
         self._unused_now = set()
         self._ready = [False] * len(self._params)
+        self._n_ready = 0
         self._next_bucket = 0
         self._launched = 0
         for bucket in self._buckets:
@@ -349,8 +354,11 @@ class DistributedDataParallel(Module):
 
     def _mark_ready(self, i: int) -> None:
         self._ready[i] = True
+        self._n_ready += 1
         bucket = self._buckets[self._bucket_of[i]]
         bucket.pending -= 1
+        if not self._overlap and self._n_ready < len(self._params):
+            return
         while self._next_bucket < len(self._buckets) \
                 and self._buckets[self._next_bucket].pending == 0:
             self._launch(self._buckets[self._next_bucket])

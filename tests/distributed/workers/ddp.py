@@ -234,6 +234,27 @@ def _(ctx):
     assert ddp._launched == 6 and all(b.work is None for b in ddp._buckets)
 
 
+@check("overlap_off_launches_after_the_last_gradient_same_result")
+def _(ctx):
+    ember = ctx.ember
+    grads = {}
+    for overlap in (True, False):
+        ddp = ember.nn.parallel.DistributedDataParallel(mlp(ember, 1), bucket_cap_mb=1e-6)
+        ddp._overlap = overlap  # the benchmark's switch
+        first = ddp.module[0].weight
+        launched_before_last = []
+        first.register_hook(lambda g, d=ddp, seen=launched_before_last:
+                            seen.append(d._launched))
+        x, _ = batch(7)
+        ddp(ember.from_numpy(shard(x, ctx.rank, ctx.size))).pow(2).sum().backward()
+        assert ddp._launched == 6, ddp._launched
+        if not overlap:
+            assert launched_before_last == [0], launched_before_last
+        grads[overlap] = [p.grad.numpy().copy() for p in ddp.parameters()]
+    for a, b in zip(grads[True], grads[False]):
+        np.testing.assert_array_equal(a, b)
+
+
 @check("gradients_identical_across_ranks_when_backward_returns")
 def _(ctx):
     ember, dist = ctx.ember, ctx.dist
