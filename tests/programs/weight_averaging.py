@@ -89,7 +89,8 @@ for name, net in (("model", model), ("swa", swa_model), ("ema", ema_model)):
         print(f"{name} eval loss {F.mse_loss(net(x_all), y_all).item():.4f}")
 
 w2 = swa_model.module.fc2.weight.detach()
-print(f"averaged fc2 (averaged originals, then the map) is orthogonal: {(w2 @ w2.T - torch.eye(16)).abs().max().item():.3f}")
+error = (w2 @ w2.T - torch.eye(16)).abs().max().item()
+print(f"averaged fc2 (the originals averaged, then mapped) is orthogonal: {error:.3f}")
 
 # The averaged state loads into a fresh parametrized model; outputs match to float32 precision.
 buffer = io.BytesIO()
