@@ -188,11 +188,25 @@ def get_num_threads() -> int:
 from ._deterministic import *  # noqa: E402  (use_deterministic_algorithms and friends)
 
 
-def compile(model=None, **kwargs):
-    """No compiler in ember: returns the model (or function) unchanged."""
-    if model is None:
-        return lambda m: m
-    return model
+def compile(model=None, *, fullgraph=False, dynamic=None, backend=None, mode=None, options=None,
+            name=None, disable=False, recompile_limit=None, isolate_recompiles=False,
+            shapes_spec=None):
+    """Capture ``model`` (a module or function) on its first call per input signature and
+    replay the captured ops after (``torch.compile``'s signature; backend ``"inductor"``, the
+    default, is ember's ``"replay"``; also ``"eager"`` and ``"onnxruntime"``). See
+    ``ember._compile.compile`` for the arguments and limits.
+
+    Example:
+        >>> model = ember.compile(ember.nn.Linear(4, 2))
+        >>> model(ember.randn(3, 4)).shape
+        torch.Size([3, 2])
+    """
+    from ._compile import compile as _compile  # loads nn and fx on first use
+
+    return _compile(model, fullgraph=fullgraph, dynamic=dynamic, backend=backend, mode=mode,
+                    options=options, name=name, disable=disable,
+                    recompile_limit=recompile_limit, isolate_recompiles=isolate_recompiles,
+                    shapes_spec=shapes_spec)
 
 
 def __getattr__(name):

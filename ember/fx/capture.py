@@ -259,10 +259,13 @@ class _Recorder:
                 self.attr_nodes[name] = node
                 self.data_owner[id(t._data)] = t
             return node
-        # a tensor made outside any recorded op: a constant of the graph
+        # a tensor made outside any recorded op: a constant of the graph. compile keeps the
+        # tensor itself (a parameter or buffer a function reads from its closure stays live);
+        # export and trace keep a copy of its value
         name = f"_tensor_constant{self.n_constants}"
         self.n_constants += 1
-        const = Tensor._make(t._data.copy(), t._dtype)  # the array's own copy: CuPy too
+        const = t if self.mode == "compile" else \
+            Tensor._make(t._data.copy(), t._dtype)  # the array's own copy: CuPy too
         node = self.graph.get_attr(name, const, meta={
             "shape": tuple(t._data.shape), "dtype": t._dtype, "traced": False,
             "constant": True})
@@ -346,8 +349,12 @@ _FUNCTIONS = ("eq", "ne", "lt", "le", "gt", "ge", "greater", "greater_equal", "l
 # updates its running statistics): module -> {attribute: node name}
 _DROPOUTS = ("dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout",
              "feature_alpha_dropout")
+# cross_entropy and nll_loss too: they turn the target into a raw coefficient array outside
+# any Op, which a graph would hold as one example's constant
 _MODULE_FUNCTIONS = {"ember._ops.nn_ops": {"abs_": "abs"},
                      "ember.nn.functional": {"abs_": "abs", "batch_norm": "batch_norm",
+                                             "cross_entropy": "cross_entropy",
+                                             "nll_loss": "nll_loss",
                                              **{n: n for n in _DROPOUTS}},
                      "ember.nn._functional_loss": {"abs_": "abs"}}
 _DUNDERS = {"__eq__": "eq", "__ne__": "ne", "__lt__": "lt", "__le__": "le", "__gt__": "gt",
@@ -403,6 +410,31 @@ def _recording(original, name):
     return wrapper
 
 
+class _ModuleCall:
+    """A node's target that runs one module's own ``forward`` again (compile records batch
+    norm modules whole: they count batches and pick momentum outside any op)."""
+
+    def __init__(self, module, forward, name):
+        self.module, self.forward, self._fx_name = module, forward, name
+        self.__name__ = name
+
+    def __call__(self, *args, **kwargs):
+        return self.forward(self.module, *args, **kwargs)
+
+
+def _whole_module(original, name):
+    def forward(self, *args, **kwargs):
+        rec = getattr(_active, "recorder", None)
+        if rec is None or rec.mode != "compile":
+            return original(self, *args, **kwargs)
+        return rec.call_function(lambda *a, **k: original(self, *a, **k), args, kwargs,
+                                 _ModuleCall(self, original, name))
+
+    forward.__name__ = "forward"
+    forward.__doc__ = original.__doc__
+    return forward
+
+
 class _Patches:
     """Class and module attributes replaced for the capture, put back afterwards."""
 
@@ -447,6 +479,10 @@ def _install(patches: _Patches, rec: _Recorder) -> None:
         method = getattr(Tensor, dunder, None)
         if method is not None:
             patches.set(Tensor, dunder, _recording(method, name))
+    if rec.mode == "compile":
+        from ..nn.modules.batchnorm import _BatchNorm
+
+        patches.set(_BatchNorm, "forward", _whole_module(_BatchNorm.forward, "batch_norm_module"))
     for module_name, names in _MODULE_FUNCTIONS.items():
         module = sys.modules.get(module_name)
         for attr, name in names.items():
@@ -514,7 +550,10 @@ def capture(fn, *args, _mode: str = "capture", **kwargs) -> Graph:
         if id(t) in mapping:
             continue
         floating = t.is_floating_point() or t.is_complex()
-        stand_in = Tensor._make(t._data, t._dtype, floating)
+        if _mode == "compile" and t._requires_grad:
+            stand_in = t  # compile returns this run's result: gradients reach the caller's input
+        else:
+            stand_in = Tensor._make(t._data, t._dtype, floating)
         mapping[id(t)] = stand_in
         node = graph.placeholder(path, meta={"shape": tuple(t._data.shape), "dtype": t._dtype,
                                              "traced": True})
@@ -540,6 +579,8 @@ def capture(fn, *args, _mode: str = "capture", **kwargs) -> Graph:
         for h in handles:
             h.remove()
     graph.eliminate_dead_code()
+    if _mode == "compile":
+        graph.live_output = out  # compile's first call returns it (and then drops it)
     graph.example_output = _detach_all(out)
     graph.root = fn
     return graph

@@ -1,0 +1,641 @@
+"""``ember.compile``: capture a module or function on its first call per input signature and
+replay the captured ops on later calls (``torch.compile``'s surface on ``ember.fx``).
+
+The guard of a captured graph is the call's signature: each tensor input's shape, dtype,
+device and ``requires_grad``, the other arguments' values, grad mode, and the train/eval mode of
+every submodule. A call whose signature has no graph yet captures one (up to
+``recompile_limit``, 8 as in PyTorch; later new signatures run eagerly after one warning).
+
+Backends:
+    ``"inductor"`` (PyTorch's default name) and ``"replay"``: the captured ops run again from a
+        plan built once (no ``forward`` Python, no module calls); autograd records them as in
+        eager, so gradients and training are eager's.
+    ``"eager"``: the captured graph runs through :class:`ember.fx.Interpreter` (a debugging
+        backend, as PyTorch's ``"eager"``).
+    ``"onnxruntime"``: calls that need no gradient run the graph, exported with
+        ``ember.onnx``, in an onnxruntime ``InferenceSession`` (one per signature); calls that
+        need gradients, or run dropout or batch norm in training mode, use ``"replay"``.
+
+What a graph cannot hold (``.item()``, ``bool(tensor)``, ``.tolist()``, ``.numpy()`` on a value
+computed from the inputs) is a graph break: that signature runs eagerly, with one warning, or
+raises with ``fullgraph=True``.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import warnings
+
+from . import nn
+from ._tensor import Tensor
+from .autograd import grad_mode
+
+__all__ = ["compile", "OptimizedModule"]
+
+_BACKENDS = ("inductor", "replay", "eager", "onnxruntime")
+_MODES = ("default", "lite", "reduce-overhead", "max-autotune-no-cudagraphs", "max-autotune")
+RECOMPILE_LIMIT = 8  # torch._dynamo.config.recompile_limit
+_EAGER = "eager"     # a cache entry: this signature runs the original function
+
+
+def compile(model=None, *, fullgraph: bool = False, dynamic: bool | None = None,
+            backend=None, mode: str | None = None, options: dict | None = None,
+            name: str | None = None, disable: bool = False, recompile_limit: int | None = None,
+            isolate_recompiles: bool = False, shapes_spec=None):
+    """Capture ``model`` (an ``nn.Module`` or a function) on its first call per input
+    signature and replay the captured ops afterwards (``torch.compile``'s signature).
+
+    Args:
+        model: the module or function; ``None`` gives a decorator.
+        fullgraph: raise on a graph break (``.item()`` and the like on a computed value) and
+            on reaching ``recompile_limit``, instead of running those calls eagerly.
+        dynamic: ``True`` captures the batch axis (axis 0 of the inputs) as a variable size
+            from the start; ``None`` does so after a call differing from a captured one only
+            in the batch size; ``False`` captures every shape separately.
+        backend: ``"inductor"`` (the default; in ember the same as ``"replay"``), ``"replay"``,
+            ``"eager"`` or ``"onnxruntime"`` (needs ``pip install "ember[onnx]"``).
+        mode, options: accepted as in PyTorch (checked, but they change nothing in ember).
+        name: a name for the compiled region, used in warnings.
+        disable: return ``model`` unchanged.
+        recompile_limit: how many signatures get a graph (default 8, PyTorch's).
+        isolate_recompiles, shapes_spec: accepted for compatibility.
+
+    Returns:
+        for a module, an :class:`OptimizedModule` sharing the module's parameters and buffers
+        (``state_dict`` keys start with ``_orig_mod.``, as in PyTorch); for a function, a
+        wrapped function.
+
+    Limits: Python side effects in ``forward`` (prints, counters) happen at capture only;
+    Python values read in ``forward`` other than the arguments and modules' train/eval mode
+    (attributes, globals) are taken as they were at capture.
+
+    Example:
+        >>> model = ember.compile(ember.nn.Sequential(ember.nn.Linear(4, 2), ember.nn.ReLU()))
+        >>> model(ember.randn(3, 4)).shape
+        torch.Size([3, 2])
+        >>> @ember.compile
+        ... def f(x):
+        ...     return x.sin() + x.cos()
+    """
+    if model is None:
+        def decorate(model):
+            if model is None:
+                raise RuntimeError("Model can't be None")
+            return compile(model, fullgraph=fullgraph, dynamic=dynamic, backend=backend,
+                           mode=mode, options=options, name=name, disable=disable,
+                           recompile_limit=recompile_limit,
+                           isolate_recompiles=isolate_recompiles, shapes_spec=shapes_spec)
+
+        return decorate
+    if mode is not None and options is not None:
+        raise RuntimeError("Either mode or options can be specified, but both can't be "
+                           "specified at the same time.")
+    if callable(backend) and not isinstance(backend, str):
+        raise NotImplementedError(
+            "ember.compile takes a backend name ('inductor', 'replay', 'eager' or "
+            "'onnxruntime'); custom backend callables (which receive a torch.fx.GraphModule) "
+            "are not supported")
+    chosen = "inductor" if backend is None else backend
+    if chosen not in _BACKENDS:
+        raise RuntimeError(f"Invalid backend: {backend!r}, ember.compile's backends are "
+                           f"{', '.join(repr(b) for b in _BACKENDS)} ('inductor', the default, "
+                           "is 'replay' in ember)")
+    if chosen == "inductor" and mode is not None and mode not in _MODES:
+        raise RuntimeError(f"Unrecognized mode={mode}, should be one of: {', '.join(_MODES)}")
+    if disable:
+        return model
+    if not callable(model):
+        raise AssertionError(f"A callable function is expected, but {type(model)} is provided.")
+    if chosen == "onnxruntime":
+        for package in ("onnx", "onnxruntime"):
+            if importlib.util.find_spec(package) is None:
+                raise ImportError(
+                    f"ember.compile(backend='onnxruntime') needs the '{package}' package, which "
+                    f"is not installed. Install it with pip install \"ember[onnx]\".")
+    if recompile_limit is not None and (not isinstance(recompile_limit, int)
+                                        or recompile_limit < 0):
+        raise ValueError(f"recompile_limit must be a non-negative int, got {recompile_limit!r}")
+    compiler = _Compiler(model, "replay" if chosen == "inductor" else chosen, fullgraph,
+                         dynamic, RECOMPILE_LIMIT if recompile_limit is None else recompile_limit,
+                         name)
+    if isinstance(model, nn.Module):
+        return OptimizedModule(model, compiler)
+
+    @functools.wraps(model)
+    def compiled(*args, **kwargs):
+        return compiler(*args, **kwargs)
+
+    compiled._torchdynamo_orig_callable = model
+    compiled._ember_compiler = compiler
+    return compiled
+
+
+class OptimizedModule(nn.Module):
+    """What :func:`ember.compile` returns for a module (``torch._dynamo.OptimizedModule``):
+    calls go through the compiled forward; everything else reaches the original module,
+    ``_orig_mod``, whose parameters and buffers it shares (``state_dict`` keys start with
+    ``_orig_mod.``; ``train()``/``eval()`` switch the original).
+
+    Example:
+        >>> net = ember.nn.Linear(3, 2)
+        >>> compiled = ember.compile(net)
+        >>> compiled._orig_mod is net
+        True
+    """
+
+    _opt_mod_attributes = {"_orig_mod", "_compiler", "forward", "_torchdynamo_orig_callable",
+                           "__dict__", "_super_module_initialized"}
+
+    def __init__(self, mod, compiler):
+        object.__setattr__(self, "_orig_mod", mod)
+        object.__setattr__(self, "_super_module_initialized", False)
+        super().__init__()
+        object.__setattr__(self, "_super_module_initialized", True)
+        self._orig_mod = mod  # registered as the one child module
+        self._compiler = compiler
+        self._torchdynamo_orig_callable = mod.forward
+        self.forward = compiler
+
+    @property
+    def training(self) -> bool:
+        return self._orig_mod.training
+
+    @training.setter
+    def training(self, value: bool) -> None:
+        if self.__dict__.get("_super_module_initialized"):
+            self._orig_mod.training = value
+
+    def __getattr__(self, name: str):
+        if name == "_orig_mod":
+            return self.__dict__["_modules"]["_orig_mod"]
+        return getattr(self._orig_mod, name)
+
+    def __setattr__(self, name: str, value) -> None:
+        if hasattr(type(self), name) or name in OptimizedModule._opt_mod_attributes:
+            return super().__setattr__(name, value)
+        return setattr(self._orig_mod, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        if hasattr(type(self), name) or name in OptimizedModule._opt_mod_attributes:
+            return super().__delattr__(name)
+        return delattr(self._orig_mod, name)
+
+    def __len__(self) -> int:
+        if hasattr(type(self._orig_mod), "__len__"):
+            return len(self._orig_mod)
+        raise TypeError(f"{type(self._orig_mod).__name__} does not support len()")
+
+    def __dir__(self) -> list:
+        own = self._orig_mod.__dir__()
+        return own + [a for a in super().__dir__() if a not in own]
+
+    def __reduce__(self):
+        return (_rebuild, (self._orig_mod, self._compiler.settings()))
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state.pop("forward", None)
+        return state
+
+
+def _rebuild(module, settings):
+    return compile(module, **settings)
+
+
+# -- the compiler: signatures, cache, capture ------------------------------------------------
+
+def _signature(value, parts: list) -> None:
+    """Append what ``value`` contributes to a call's guard key."""
+    if isinstance(value, Tensor):
+        data = value._data
+        parts.append((data.shape, value._dtype,
+                      type(data) if type(data).__module__ == "numpy" else value.device,
+                      value._requires_grad))
+    elif isinstance(value, (tuple, list)):
+        parts.append((type(value), len(value)))
+        for v in value:
+            _signature(v, parts)
+    elif isinstance(value, dict):
+        parts.append((dict, tuple(value)))
+        for v in value.values():
+            _signature(v, parts)
+    else:
+        try:
+            hash(value)
+            parts.append((type(value), value))
+        except TypeError:
+            parts.append((type(value), id(value)))
+
+
+def _closure_modules(fn) -> list:
+    """Modules a function reads from its closure, defaults or globals (their train/eval mode
+    is part of the guard; their buffers are restored after a capture that is thrown away)."""
+    found = []
+    code = getattr(fn, "__code__", None)
+    cells = getattr(fn, "__closure__", None) or ()
+    values = [c.cell_contents for c in cells if _filled(c)]
+    values += list(getattr(fn, "__defaults__", None) or ())
+    glb = getattr(fn, "__globals__", {})
+    if code is not None:
+        values += [glb[n] for n in code.co_names if n in glb]
+    bound = getattr(fn, "__self__", None)
+    if bound is not None:
+        values.append(bound)
+    for v in values:
+        if isinstance(v, nn.Module) and all(v is not m for m in found):
+            found.append(v)
+    return found
+
+
+def _filled(cell) -> bool:
+    try:
+        return cell.cell_contents is not _filled  # an empty cell raises ValueError
+    except ValueError:
+        return False
+
+
+class _State:
+    """Buffers and the random generator's state, put back after a capture whose run does not
+    count (a graph break, or the extra runs that find the batch axis)."""
+
+    def __init__(self, modules):
+        from ._random import get_rng_state
+
+        self.rng = get_rng_state()
+        self.buffers = [(b, b._data.copy(), b._version[0])
+                        for m in modules for b in m.buffers()]
+
+    def restore(self) -> None:
+        from ._random import set_rng_state
+
+        set_rng_state(self.rng)
+        for b, data, version in self.buffers:
+            b._data[...] = data
+            b._version[0] = version
+
+
+class _Compiler:
+    """A compiled module or function: the cache of graphs by signature and the calls."""
+
+    def __init__(self, fn, backend, fullgraph, dynamic, limit, name):
+        self.fn = fn
+        self.module = fn if isinstance(fn, nn.Module) else None
+        self.backend, self.fullgraph, self.dynamic, self.limit = backend, fullgraph, dynamic, limit
+        self.name = name or getattr(fn, "__qualname__", None) or type(fn).__name__
+        self.cache: dict = {}        # guard key -> entry (or _EAGER)
+        self.dynamic_entries: list = []  # entries whose batch size may vary
+        self.warned: set = set()
+        self._modules = None
+        self._params = None
+
+    def settings(self) -> dict:
+        return {"fullgraph": self.fullgraph, "dynamic": self.dynamic,
+                "backend": self.backend, "recompile_limit": self.limit}
+
+    # -- what the guard reads --------------------------------------------------------------
+    def modules(self) -> list:
+        if self._modules is None:
+            roots = [self.module] if self.module is not None else _closure_modules(self.fn)
+            mods = []
+            for root in roots:
+                mods.extend(m for m in root.modules() if all(m is not x for x in mods))
+            self._modules = mods
+        return self._modules
+
+    def params(self) -> list:
+        if self._params is None:
+            self._params = [p for m in self.modules() for p in m._parameters.values()
+                            if p is not None]
+        return self._params
+
+    def key(self, args, kwargs) -> tuple:
+        parts = [grad_mode._state.enabled]
+        for a in args:
+            _signature(a, parts)
+        if kwargs:
+            parts.append(tuple(kwargs))
+            for v in kwargs.values():
+                _signature(v, parts)
+        parts.append(tuple(m.training for m in self.modules()))
+        return tuple(parts)
+
+    def needs_grad(self, leaves) -> bool:
+        if not grad_mode._state.enabled:
+            return False
+        return any(t._requires_grad for t in leaves) or \
+            any(p._requires_grad for p in self.params())
+
+    # -- calls -----------------------------------------------------------------------------
+    def __call__(self, *args, **kwargs):
+        from .fx.capture import _active
+
+        if getattr(_active, "recorder", None) is not None:  # inside another capture: inline
+            return self.fn(*args, **kwargs)
+        key = self.key(args, kwargs)
+        entry = self.cache.get(key)
+        if entry is None:
+            entry = self.find_dynamic(key, args, kwargs)
+        if entry is None:
+            return self.miss(key, args, kwargs)
+        if entry is _EAGER:
+            return self.fn(*args, **kwargs)
+        return entry.run(args, kwargs)
+
+    def find_dynamic(self, key, args, kwargs):
+        for entry in self.dynamic_entries:
+            if entry.accepts(key):
+                self.cache[key] = entry
+                return entry
+        return None
+
+    def warn_once(self, what: str, message: str) -> None:
+        if what not in self.warned:
+            self.warned.add(what)
+            warnings.warn(message, UserWarning, stacklevel=4)
+
+    def miss(self, key, args, kwargs):
+        from .fx.capture import GraphBreak
+
+        graphs = len({id(e) for e in self.cache.values() if e is not _EAGER})
+        if graphs >= self.limit:
+            message = (f"ember.compile hit recompile_limit ({self.limit}): {self.name} was "
+                       f"captured for {self.limit} input signatures (shapes, dtypes, "
+                       "requires_grad, grad mode, train/eval); calls with a new signature run "
+                       "eagerly. Let the batch size vary with dynamic=True, or raise "
+                       "recompile_limit.")
+            if self.fullgraph:
+                raise RuntimeError(message)
+            self.warn_once("limit", message)
+            return self.fn(*args, **kwargs)
+        leaves = _unique_leaves(args, kwargs)
+        need_grad = self.needs_grad(leaves)
+        state = _State(self.modules())
+        try:
+            graph = _capture(self.fn, args, kwargs)
+        except GraphBreak as err:
+            return self.graph_break(key, args, kwargs, state, err, err.method)
+        except Exception as err:  # noqa: BLE001  (eager decides whether it is the user's error)
+            return self.graph_break(key, args, kwargs, state, err, type(err).__name__)
+        out = graph.__dict__.pop("live_output")
+        try:
+            entry = self.build(graph, key, args, kwargs)
+        except _CannotReplay as err:
+            if self.fullgraph:
+                raise RuntimeError(str(err)) from None
+            self.warn_once("values", f"ember.compile: {err} {self.name} runs eagerly for "
+                           "these inputs.")
+            self.cache[key] = _EAGER
+            return _finish(out, need_grad)
+        self.cache[key] = entry
+        return _finish(out, need_grad)
+
+    def graph_break(self, key, args, kwargs, state, err, what):
+        state.restore()
+        if self.fullgraph:
+            raise err
+        out = self.fn(*args, **kwargs)  # the user's own error, if it is one, is raised here
+        self.warn_once("break", f"ember.compile: graph break in {self.name}: {err} This call "
+                       "and later calls with the same input signature run eagerly "
+                       "(fullgraph=True makes this an error).")
+        self.cache[key] = _EAGER
+        return out
+
+    def build(self, graph, key, args, kwargs):
+        from .jit import _Replay
+        from .onnx._symbolic import symbolize
+
+        info, symbols, dynamic = None, {}, set()
+        batch_only = self.dynamic is None and any(_same_but_batch(key, k)
+                                                  for k in self.cache)
+        if self.backend != "eager" and (self.dynamic is True or batch_only):
+            info, symbols, dynamic = self.batch_axis(graph, args, kwargs)
+        if info is None:
+            info = symbolize(graph, [], [], {}, "")
+        self.check_values(graph, args, kwargs)
+        replay = _Replay(graph, info, symbols, dynamic)
+        entry = _ReplayEntry(self, graph, replay, key)
+        if self.backend == "eager":
+            entry = _InterpreterEntry(self, graph, key)
+        elif self.backend == "onnxruntime":
+            entry = _OrtEntry(self, graph, entry, args, kwargs)
+        if dynamic:
+            self.dynamic_entries.append(entry)
+        return entry
+
+    def rerun(self, args, kwargs):
+        """A capture whose run does not count: the module's buffers and the random state are
+        put back afterwards."""
+        state = _State(self.modules())
+        try:
+            return _capture(self.fn, args, kwargs, keep_output=False)
+        finally:
+            state.restore()
+
+    def batch_axis(self, graph, args, kwargs):
+        """Capture once more one sample larger; sizes that follow axis 0 become symbolic."""
+        from .onnx._export import _grow, _map_tensors
+        from .onnx._symbolic import symbolize
+
+        holders = graph.placeholders
+        first = next((n.meta["shape"][0] for n in holders if len(n.meta["shape"]) >= 1), None)
+        batch = [i for i, n in enumerate(holders) if len(n.meta["shape"]) >= 1
+                 and n.meta["shape"][0] == first]
+        if not batch:
+            return None, {}, set()
+        grown = {id(t): _grow(t, [0]) for i, t in enumerate(_unique_leaves(args, kwargs))
+                 if i in batch}
+        v_args, v_kwargs = _map_tensors((args, kwargs), lambda t: grown.get(id(t), t))
+        try:
+            variant = self.rerun(v_args, v_kwargs)
+            info = symbolize(graph, [variant], ["batch"], {"batch": (first, first + 1)},
+                             "with the batch size")
+        except Exception:  # noqa: BLE001  (the batch cannot vary: capture each size)
+            return None, {}, set()
+        return info, {"batch": (batch[0], 0)}, {(i, 0) for i in batch}
+
+    def check_values(self, graph, args, kwargs):
+        """Capture once more on shuffled values: a graph that holds one example's data (a
+        value computed outside the recorded ops) would give wrong answers on other inputs."""
+        import numpy as np
+
+        from .onnx._export import _map_tensors, _shuffle
+        from .onnx._symbolic import symbolize
+        from .onnx.errors import SymbolicValueError
+
+        rng = np.random.default_rng(0)
+        shuffled = {id(t): _shuffle(t, rng) for t in _unique_leaves(args, kwargs)}
+        if not shuffled:
+            return
+        s_args, s_kwargs = _map_tensors((args, kwargs), lambda t: shuffled.get(id(t), t))
+        try:
+            other = self.rerun(s_args, s_kwargs)
+        except Exception:  # noqa: BLE001  (the model refuses other values: nothing to compare)
+            return
+        try:
+            symbolize(graph, [other], [], {}, "with the input's values")
+        except SymbolicValueError as err:
+            raise _CannotReplay(str(err)) from None
+
+
+class _CannotReplay(Exception):
+    pass
+
+
+def _capture(fn, args, kwargs, keep_output=True):
+    from .fx.capture import capture
+
+    graph = capture(fn, *args, _mode="compile", **kwargs)
+    if not keep_output:
+        graph.__dict__.pop("live_output", None)
+    return graph
+
+
+def _finish(out, need_grad):
+    """The first call's result: the capture's own output (its autograd graph reaches the
+    parameters and the caller's inputs), detached where eager would not record one."""
+    if need_grad:
+        return out
+    from .fx.capture import _detach_all
+
+    return _detach_all(out)
+
+
+def _unique_leaves(args, kwargs) -> list:
+    from .jit import _leaves
+
+    return [t for _, t in _leaves(args, kwargs)]
+
+
+def _same_but_batch(a: tuple, b: tuple) -> bool:
+    """Whether two guard keys differ only in axis 0 of tensor shapes."""
+    if len(a) != len(b) or a == b:
+        return False
+    for x, y in zip(a, b):
+        if x == y:
+            continue
+        if not (_is_tensor_part(x) and _is_tensor_part(y)):
+            return False
+        if x[1:] != y[1:] or len(x[0]) != len(y[0]) or not x[0] or x[0][1:] != y[0][1:]:
+            return False
+    return True
+
+
+def _is_tensor_part(p) -> bool:
+    return type(p) is tuple and len(p) == 4 and type(p[0]) is tuple
+
+
+class _ReplayEntry:
+    """One signature's captured graph, replayed from a plan."""
+
+    def __init__(self, compiler, graph, replay, key):
+        self.compiler, self.graph, self.replay, self.key = compiler, graph, replay, key
+        self.root = compiler.module
+
+    def accepts(self, key) -> bool:
+        """For a graph with a variable batch size: whether ``key`` differs from the captured
+        one only in axis 0 of the inputs that follow the batch."""
+        return _same_but_batch(self.key, key)
+
+    def run(self, args, kwargs):
+        return self.replay.run(self.root, args, kwargs)
+
+
+class _InterpreterEntry(_ReplayEntry):
+    """The ``"eager"`` backend: the graph run node by node by :class:`ember.fx.Interpreter`."""
+
+    def __init__(self, compiler, graph, key):
+        from .fx.interpreter import Interpreter
+
+        super().__init__(compiler, graph, None, key)
+        self.interpreter = Interpreter(graph, compiler.module)
+
+    def run(self, args, kwargs):
+        return self.interpreter.run(*args, **kwargs)
+
+
+class _OrtEntry:
+    """The ``"onnxruntime"`` backend: calls that need no gradient run an InferenceSession of
+    the graph exported with ``ember.onnx``; the others replay."""
+
+    def __init__(self, compiler, graph, replay_entry, args, kwargs):
+        self.compiler, self.graph, self.replay_entry = compiler, graph, replay_entry
+        self.key = replay_entry.key
+        self.session = None
+        self.failed = False
+        # dropout and batch norm in training mode draw masks and update statistics: replay
+        self.stateful = any(_trains(n) for n in graph.nodes)
+
+    def accepts(self, key) -> bool:
+        return self.replay_entry.accepts(key)
+
+    def run(self, args, kwargs):
+        leaves = _unique_leaves(args, kwargs) if kwargs or not all(
+            type(a) is Tensor for a in args) else list(args)
+        if self.failed or self.stateful or self.compiler.needs_grad(leaves):
+            return self.replay_entry.run(args, kwargs)
+        if self.session is None:
+            self.export(args, kwargs)
+            if self.failed:
+                return self.replay_entry.run(args, kwargs)
+        import numpy as np
+
+        feeds = {name: np.ascontiguousarray(t._data) for name, t in zip(self.inputs, leaves)}
+        outs = self.session.run(self.outputs, feeds)
+        values = {node: Tensor._make(np.asarray(o), dtype)
+                  for (node, dtype), o in zip(self.out_nodes, outs)}
+        from .fx.graph import map_nodes
+
+        return map_nodes(self.structure, values.__getitem__)
+
+    def export(self, args, kwargs):
+        from .onnx import TrainingMode
+        from .onnx import export as onnx_export
+        from .onnx._proto import require
+
+        ort = require("onnxruntime")
+        example = tuple(args) + ((dict(kwargs),) if kwargs else ())
+        state = _State(self.compiler.modules())
+        try:
+            program = onnx_export(self.compiler.fn, example, None,
+                                  training=TrainingMode.PRESERVE, dynamic_axes=None)
+        except Exception as err:  # noqa: BLE001  (an op without an ONNX form: replay instead)
+            self.failed = True
+            self.compiler.warn_once("onnx", f"ember.compile(backend='onnxruntime'): "
+                                    f"{self.compiler.name} could not be exported to ONNX "
+                                    f"({type(err).__name__}: {err}); it replays instead.")
+            return
+        finally:
+            state.restore()
+        options = ort.SessionOptions()
+        self.session = ort.InferenceSession(program.model_proto.SerializeToString(), options,
+                                            providers=["CPUExecutionProvider"])
+        self.inputs = [i.name for i in self.session.get_inputs()]
+        self.outputs = [o.name for o in self.session.get_outputs()]
+        from .onnx._export import _flatten_nodes
+
+        structure = program.graph.output_node.args[0]
+        nodes = list(dict.fromkeys(_flatten_nodes(structure)))
+        # the exporter names one output per returned node, in order (repeats included)
+        flat = _flatten_nodes(structure)
+        self.outputs = self.outputs[:len(flat)]
+        self.out_nodes = [(n, n.meta["dtype"]) for n in flat]
+        del nodes
+        self.structure = structure
+
+
+def _trains(node) -> bool:
+    if node.op != "call_function":
+        return False
+    name = getattr(node.target, "_fx_name", None)
+    if name == "batch_norm_module":
+        return node.target.module.training
+    if name == "batch_norm":
+        training = node.kwargs.get("training", node.args[5] if len(node.args) > 5 else False)
+        return bool(training)
+    if name in ("dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout",
+                "feature_alpha_dropout"):
+        training = node.kwargs.get("training", node.args[2] if len(node.args) > 2 else True)
+        p = node.kwargs.get("p", node.args[1] if len(node.args) > 1 else 0.5)
+        return bool(training) and p != 0
+    return False
