@@ -1,7 +1,3 @@
-
-from collections.abc import Callable
-from typing import Any
-
 r"""
 The following constraints are implemented:
 
@@ -35,6 +31,9 @@ The following constraints are implemented:
 - ``constraints.symmetric``
 - ``constraints.unit_interval``
 """
+
+from collections.abc import Callable
+from typing import Any
 
 import ember
 
@@ -239,7 +238,8 @@ class _IndependentConstraint(Constraint):
             )
         if not isinstance(reinterpreted_batch_ndims, int):
             raise AssertionError(
-                f"reinterpreted_batch_ndims must be an int, got {type(reinterpreted_batch_ndims).__name__}"
+                "reinterpreted_batch_ndims must be an int, got "
+                f"{type(reinterpreted_batch_ndims).__name__}"
             )
         if reinterpreted_batch_ndims < 0:
             raise AssertionError(
@@ -271,7 +271,8 @@ class _IndependentConstraint(Constraint):
         return result
 
     def __repr__(self):
-        return f"{self.__class__.__name__[1:]}({repr(self.base_constraint)}, {self.reinterpreted_batch_ndims})"
+        name = self.__class__.__name__[1:]
+        return f"{name}({repr(self.base_constraint)}, {self.reinterpreted_batch_ndims})"
 
 
 class MixtureSameFamilyConstraint(Constraint):

@@ -12,20 +12,25 @@ __all__ = ["GeneralizedPareto"]
 
 class GeneralizedPareto(Distribution):
     r"""
-    Creates a Generalized Pareto distribution parameterized by :attr:`loc`, :attr:`scale`, and :attr:`concentration`.
+    Creates a Generalized Pareto distribution parameterized by :attr:`loc`, :attr:`scale`, and
+    :attr:`concentration`.
 
-    The Generalized Pareto distribution is a family of continuous probability distributions on the real line.
-    Special cases include Exponential (when :attr:`loc` = 0, :attr:`concentration` = 0), Pareto (when :attr:`concentration` > 0,
-    :attr:`loc` = :attr:`scale` / :attr:`concentration`), and Uniform (when :attr:`concentration` = -1).
+    The Generalized Pareto distribution is a family of continuous probability distributions on the
+    real line.
+    Special cases include Exponential (when :attr:`loc` = 0, :attr:`concentration` = 0), Pareto
+    (when :attr:`concentration` > 0,
+    :attr:`loc` = :attr:`scale` / :attr:`concentration`), and Uniform (when :attr:`concentration` =
+    -1).
 
-    This distribution is often used to model the tails of other distributions. This implementation is based on the
+    This distribution is often used to model the tails of other distributions. This implementation
+    is based on the
     implementation in TensorFlow Probability.
 
     Example::
 
         >>> # xdoctest: +IGNORE_WANT("non-deterministic")
         >>> m = GeneralizedPareto(ember.tensor([0.1]), ember.tensor([2.0]), ember.tensor([0.4]))
-        >>> m.sample()  # sample from a Generalized Pareto distribution with loc=0.1, scale=2.0, and concentration=0.4
+        >>> m.sample()  # loc=0.1, scale=2.0, concentration=0.4
         tensor([ 1.5623])
 
     Args:

@@ -29,7 +29,8 @@ class Geometric(Distribution):
     .. note::
         :func:`ember.distributions.geometric.Geometric` :math:`(k+1)`-th trial is the first success
         hence draws samples in :math:`\{0, 1, \ldots\}`, whereas
-        :func:`ember.Tensor.geometric_` `k`-th trial is the first success hence draws samples in :math:`\{1, 2, \ldots\}`.
+        :func:`ember.Tensor.geometric_` `k`-th trial is the first success hence draws samples in
+        :math:`\{1, 2, \ldots\}`.
 
     Example::
 

@@ -154,7 +154,8 @@ def _x_log_x(tensor):
 
 def _batch_trace_XXT(bmat):
     """
-    Utility function for calculating the trace of XX^{T} with X having arbitrary trailing batch dimensions
+    Utility function for calculating the trace of XX^{T} with X having arbitrary trailing batch
+    dimensions
     """
     n = bmat.size(-1)
     m = bmat.size(-2)
@@ -188,7 +189,8 @@ def kl_divergence(p: Distribution, q: Distribution) -> Tensor:
         _KL_MEMOIZE[type(p), type(q)] = fun
     if fun is NotImplemented:
         raise NotImplementedError(
-            f"No KL(p || q) is implemented for p type {p.__class__.__name__} and q type {q.__class__.__name__}"
+            f"No KL(p || q) is implemented for p type {p.__class__.__name__} and q type "
+            f"{q.__class__.__name__}"
         )
     return fun(p, q)
 
@@ -966,7 +968,8 @@ def _add_kl_info():
         _KL_REGISTRY, key=lambda p_q: (p_q[0].__name__, p_q[1].__name__)
     ):
         rows.append(
-            f"* :class:`~ember.distributions.{p.__name__}` and :class:`~ember.distributions.{q.__name__}`"
+            f"* :class:`~ember.distributions.{p.__name__}` and "
+            f":class:`~ember.distributions.{q.__name__}`"
         )
     kl_info = "\n\t".join(rows)
     if kl_divergence.__doc__:

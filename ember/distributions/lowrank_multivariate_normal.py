@@ -62,7 +62,7 @@ class LowRankMultivariateNormal(Distribution):
         >>> m = LowRankMultivariateNormal(
         ...     ember.zeros(2), ember.tensor([[1.0], [0.0]]), ember.ones(2)
         ... )
-        >>> m.sample()  # normally distributed with mean=`[0,0]`, cov_factor=`[[1],[0]]`, cov_diag=`[1,1]`
+        >>> m.sample()  # mean=`[0,0]`, cov_factor=`[[1],[0]]`, cov_diag=`[1,1]`
         tensor([-0.2102, -0.5429])
 
     Args:
@@ -124,7 +124,8 @@ class LowRankMultivariateNormal(Distribution):
             )
         except RuntimeError as e:
             raise ValueError(
-                f"Incompatible batch shapes: loc {loc.shape}, cov_factor {cov_factor.shape}, cov_diag {cov_diag.shape}"
+                f"Incompatible batch shapes: loc {loc.shape}, cov_factor {cov_factor.shape}, "
+                f"cov_diag {cov_diag.shape}"
             ) from e
         self.loc = loc_[..., 0]
         self.cov_diag = cov_diag_[..., 0]

@@ -85,7 +85,8 @@ class StudentT(Distribution):
 
     def rsample(self, sample_shape: _size = ember.Size()) -> Tensor:
         # NOTE: This does not agree with scipy implementation as much as other distributions.
-        # (see https://github.com/fritzo/notebooks/blob/master/debug-student-t.ipynb). Using DoubleTensor
+        # (see https://github.com/fritzo/notebooks/blob/master/debug-student-t.ipynb). Using
+        # DoubleTensor
         # parameters seems to help.
 
         #   X ~ Normal(0, 1)

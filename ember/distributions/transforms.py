@@ -482,7 +482,8 @@ class IndependentTransform(Transform):
         return result
 
     def __repr__(self):
-        return f"{self.__class__.__name__}({repr(self.base_transform)}, {self.reinterpreted_batch_ndims})"
+        name = self.__class__.__name__
+        return f"{name}({repr(self.base_transform)}, {self.reinterpreted_batch_ndims})"
 
     def forward_shape(self, shape):
         return self.base_transform.forward_shape(shape)
@@ -722,7 +723,8 @@ class TanhTransform(Transform):
         return x.tanh()
 
     def _inverse(self, y):
-        # We do not clamp to the boundary here as it may degrade the performance of certain algorithms.
+        # We do not clamp to the boundary here as it may degrade the performance of certain
+        # algorithms.
         # one should use `cache_size=1` instead
         return ember.atanh(y)
 
@@ -1255,7 +1257,8 @@ class StackTransform(Transform):
             )
         if x.size(self.dim) != len(self.transforms):
             raise AssertionError(
-                f"x.size({self.dim}) = {x.size(self.dim)} must equal len(transforms) {len(self.transforms)}"
+                f"x.size({self.dim}) = {x.size(self.dim)} must equal len(transforms) "
+                f"{len(self.transforms)}"
             )
         yslices = []
         for xslice, trans in zip(self._slice(x), self.transforms):
@@ -1269,7 +1272,8 @@ class StackTransform(Transform):
             )
         if y.size(self.dim) != len(self.transforms):
             raise AssertionError(
-                f"y.size({self.dim}) = {y.size(self.dim)} must equal len(transforms) {len(self.transforms)}"
+                f"y.size({self.dim}) = {y.size(self.dim)} must equal len(transforms) "
+                f"{len(self.transforms)}"
             )
         xslices = []
         for yslice, trans in zip(self._slice(y), self.transforms):
@@ -1283,7 +1287,8 @@ class StackTransform(Transform):
             )
         if x.size(self.dim) != len(self.transforms):
             raise AssertionError(
-                f"x.size({self.dim}) = {x.size(self.dim)} must equal len(transforms) {len(self.transforms)}"
+                f"x.size({self.dim}) = {x.size(self.dim)} must equal len(transforms) "
+                f"{len(self.transforms)}"
             )
         if not (-y.dim() <= self.dim < y.dim()):
             raise AssertionError(
@@ -1291,7 +1296,8 @@ class StackTransform(Transform):
             )
         if y.size(self.dim) != len(self.transforms):
             raise AssertionError(
-                f"y.size({self.dim}) = {y.size(self.dim)} must equal len(transforms) {len(self.transforms)}"
+                f"y.size({self.dim}) = {y.size(self.dim)} must equal len(transforms) "
+                f"{len(self.transforms)}"
             )
         logdetjacs = []
         yslices = self._slice(y)

@@ -3,7 +3,7 @@ lazily computed parameters, lower-triangular packing."""
 
 from collections.abc import Callable, Sequence
 from functools import update_wrapper
-from typing import Any, Final, Generic, TypeVar, Union, overload
+from typing import Any, Final, Generic, TypeVar, overload
 
 import ember
 import ember.nn.functional as F
@@ -11,10 +11,10 @@ from ember import Tensor
 
 # torch.types' aliases, for the annotations
 _Number = (int, float, bool)
-Number = Union[int, float, bool]
-_size = Union[ember.Size, Sequence[int]]
+Number = int | float | bool
+_size = ember.Size | Sequence[int]
 _dtype = ember.dtype
-Device = Union[ember.device, str, int, None]
+Device = ember.device | str | int | None
 
 
 def is_tensor_like(value) -> bool:

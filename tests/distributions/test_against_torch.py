@@ -86,7 +86,7 @@ def test_statistics_and_densities_match_torch(case, dtype):
     assert ed.has_rsample == td.has_rsample
     assert ed.has_enumerate_support == td.has_enumerate_support
     for name in ("mean", "mode", "variance", "stddev"):
-        both(lambda: getattr(td, name), lambda: getattr(ed, name), dtype, name)
+        both(lambda n=name: getattr(td, n), lambda n=name: getattr(ed, n), dtype, name)
     both(td.entropy, ed.entropy, dtype, "entropy")
     tv = torch_values(td)
     ev = ember.tensor(tv.numpy())
@@ -97,8 +97,8 @@ def test_statistics_and_densities_match_torch(case, dtype):
         both(lambda: td.icdf(q), lambda: ed.icdf(ember.tensor(q.numpy())), dtype, "icdf")
     if td.has_enumerate_support:
         for expand in (True, False):
-            both(lambda: td.enumerate_support(expand), lambda: ed.enumerate_support(expand),
-                 dtype, "enumerate_support")
+            both(lambda x=expand: td.enumerate_support(x),
+                 lambda x=expand: ed.enumerate_support(x), dtype, "enumerate_support")
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
