@@ -241,3 +241,42 @@ def test_hook_spectral_norm_checkpoint_round_trip():
         np.testing.assert_allclose(value.numpy(), e_mod.state_dict()[key].numpy(), err_msg=key)
     with pytest.raises(ValueError, match="spectral_norm of 'bias' not found in"):
         ember.nn.utils.remove_spectral_norm(e_mod, "bias")
+
+
+def test_nested_checkpoints_through_save_and_load_both_ways(tmp_path):
+    """ember.save -> torch.load and torch.save -> ember.load of a Sequential whose layers are
+    parametrized; the old-style weight_g/weight_v keys load into a nested new-style layer."""
+    def build(lib):
+        net = lib.nn.Sequential(lib.nn.Linear(3, 4), lib.nn.Tanh(), lib.nn.Linear(4, 2))
+        lib.nn.utils.parametrizations.weight_norm(net[0])
+        lib.nn.utils.parametrizations.spectral_norm(net[2])
+        return net
+
+    torch.manual_seed(0)
+    t_net = build(torch)
+    e_net = build(ember)
+    path = tmp_path / "torch.pt"
+    torch.save(t_net.state_dict(), path)
+    e_net.load_state_dict(ember.load(path))
+    e_net.eval()
+    t_net.eval()
+    x = np.random.default_rng(0).standard_normal((2, 3)).astype(np.float32)
+    np.testing.assert_allclose(e_net(ember.tensor(x)).detach().numpy(),
+                               t_net(torch.tensor(x)).detach().numpy(), rtol=1e-5, atol=1e-6)
+    with ember.no_grad():
+        e_net[0].parametrizations.weight.original1.mul_(0.5)
+    path = tmp_path / "ember.pt"
+    ember.save(e_net.state_dict(), path)
+    t_net.load_state_dict(torch.load(path, weights_only=True))
+    np.testing.assert_allclose(t_net(torch.tensor(x)).detach().numpy(),
+                               e_net(ember.tensor(x)).detach().numpy(), rtol=1e-5, atol=1e-6)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        old = torch.nn.Sequential(torch.nn.Linear(3, 4))
+        torch.nn.utils.weight_norm(old[0])
+    new = ember.nn.Sequential(ember.nn.Linear(3, 4))
+    ember.nn.utils.parametrizations.weight_norm(new[0])
+    new.load_state_dict(to_ember(old.state_dict()))
+    np.testing.assert_allclose(new[0].weight.detach().numpy(), old[0].weight.detach().numpy(),
+                               rtol=1e-6)
