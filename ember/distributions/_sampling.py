@@ -31,8 +31,10 @@ def standard_gamma_grad(concentration: Tensor, sample: Tensor) -> Tensor:
     """``d sample / d concentration`` for standard gamma samples, elementwise (no graph)."""
     with ember.no_grad():
         a = ember.from_numpy(_host(concentration))
-        x = ember.from_numpy(_host(sample))
-        h = 1e-3 * a.clamp(min=1e-2)
+        x = ember.from_numpy(_host(sample)).clamp(min=np.finfo(np.float64).tiny)
+        # the step follows the scale on which P(a, x) changes with a: a itself for small a,
+        # sqrt(a) (the gamma's spread) for large a
+        h = 1e-4 * ember.minimum(a, a.sqrt())
         dcdf = (ember.special.gammainc(a + h, x) - ember.special.gammainc(a - h, x)) / (2 * h)
         log_pdf = (a - 1) * x.log() - x - ember.lgamma(a)
         grad = -dcdf / log_pdf.exp()
