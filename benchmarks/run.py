@@ -214,6 +214,75 @@ def gpt(lib, batch: int = 8, block: int = 64, vocab: int = 256, width: int = 128
     return step, None
 
 
+def _compiled(lib, model, backend: str):
+    """``ember.compile(model, backend=...)`` on ember. PyTorch runs eager, or
+    ``torch.compile`` (inductor) with ``EMBER_BENCH_TORCH_COMPILE=1`` (minutes of compiling on
+    a small CPU machine)."""
+    if lib.__name__ == "ember":
+        return lib.compile(model, backend=backend)
+    if os.environ.get("EMBER_BENCH_TORCH_COMPILE") == "1":
+        return lib.compile(model)
+    return model
+
+
+def mlp_compiled(lib, batch: int):
+    """The ``mlp b1 sgd`` step with the model compiled (the loss and the optimizer stay eager,
+    as in PyTorch's usual ``model = torch.compile(model)``)."""
+    nn = lib.nn
+    lib.manual_seed(0)
+    model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(),
+                          nn.Linear(256, 10))
+    data = _batches(lib, (784,), batch)
+    optim = lib.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    loss_fn = nn.CrossEntropyLoss()
+    compiled = _compiled(lib, model, "inductor")
+
+    def step():
+        x, y = next(data)
+        optim.zero_grad()
+        loss_fn(compiled(x), y).backward()
+        optim.step()
+
+    return step, None
+
+
+def transformer_inference(lib, backend=None):
+    """The transformer workload's encoder (2 layers, width 64, batch 8, 32 tokens) in eval
+    mode under no_grad; ``backend`` compiles it on ember."""
+    lib.manual_seed(0)
+    layer = lib.nn.TransformerEncoderLayer(64, 4, dim_feedforward=128, dropout=0.0,
+                                           batch_first=True)
+    model = lib.nn.TransformerEncoder(layer, 2).eval()
+    run = _compiled(lib, model, backend) if backend else model
+    x = lib.from_numpy(np.random.default_rng(0).standard_normal((8, 32, 64)).astype(np.float32))
+
+    def step():
+        with lib.no_grad():
+            run(x)
+
+    return step, None
+
+
+def cnn_inference(lib, backend=None):
+    """The cnn workload's network in eval mode under no_grad at batch 64; ``backend`` compiles
+    it on ember."""
+    nn = lib.nn
+    lib.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 32, 3), nn.ReLU(), nn.Conv2d(32, 64, 3), nn.ReLU(),
+                          nn.MaxPool2d(2), nn.Flatten(), nn.Linear(9216, 128), nn.ReLU(),
+                          nn.Linear(128, 10)).eval()
+    run = _compiled(lib, model, backend) if backend else model
+    data = _batches(lib, (1, 28, 28), 64)
+
+    def step():
+        x, _ = next(data)
+        with lib.no_grad():
+            run(x)
+
+    conv = 2 * 64 * (26 * 26 * 32 * 9 + 24 * 24 * 64 * 32 * 9)
+    return step, conv + 2 * 64 * (9216 * 128 + 128 * 10)
+
+
 WORKLOADS = {
     "op: a + b (no grad)": (lambda L: op_add(L, False), 20000),
     "op: a + b (grad)": (lambda L: op_add(L, True), 20000),
@@ -229,6 +298,13 @@ WORKLOADS = {
     "gru b16 t20": (lambda L: lstm(L, "GRU"), 30),
     "transformer b8 t32": (transformer, 30),
     "gpt b8 t64": (gpt, 20),
+    # ember.compile (issue 14): ember compiled vs PyTorch eager; the eager rows above and
+    # below give ember's own eager time for the same step
+    "mlp b1 compiled": (lambda L: mlp_compiled(L, 1), 300),
+    "transformer b8 inference": (transformer_inference, 30),
+    "transformer b8 inference compiled": (lambda L: transformer_inference(L, "inductor"), 30),
+    "cnn b64 inference": (cnn_inference, 12),
+    "cnn b64 inference onnxruntime": (lambda L: cnn_inference(L, "onnxruntime"), 12),
 }
 
 

@@ -402,7 +402,6 @@ class _Compiler:
         return out
 
     def build(self, graph, key, args, kwargs):
-        from .jit import _Replay
         from .onnx._symbolic import symbolize
 
         info, symbols, dynamic = None, {}, set()
@@ -413,7 +412,7 @@ class _Compiler:
         if info is None:
             info = symbolize(graph, [], [], {}, "")
         self.check_values(graph, args, kwargs)
-        replay = _Replay(graph, info, symbols, dynamic)
+        replay = _fast_replay(graph, info, symbols, dynamic)
         entry = _ReplayEntry(self, graph, replay, key)
         if self.backend == "eager":
             entry = _InterpreterEntry(self, graph, key)
@@ -476,6 +475,56 @@ class _Compiler:
             symbolize(graph, [other], [], {}, "with the input's values")
         except SymbolicValueError as err:
             raise _CannotReplay(str(err)) from None
+
+
+_DROPOUTS = ("dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout",
+             "feature_alpha_dropout")
+
+
+def _fast_replay(graph, info, symbols, dynamic):
+    """jit's replay with two passes over its plan: dropout that cannot drop (eval, or p=0)
+    returns its input, and a view op repeated on the same value with the same arguments (the
+    three ``transpose`` calls of self-attention's q, k, v) runs once."""
+    from .jit import _Replay
+
+    replay = _Replay(graph, info, symbols, dynamic)
+    replay._plan()
+    alias: dict = {}
+    seen: dict = {}
+    steps = []
+    for step in replay.steps:
+        kind, i, node, spec = step
+        if kind == "call" and spec is not None:
+            a, slots, kw, kw_slots = spec
+            target = node.target
+            if getattr(target, "_fx_name", None) in _DROPOUTS and not kw_slots and slots and \
+                    slots[0][0] == 0 and _no_drop(a, kw):
+                alias[i] = alias.get(slots[0][1], slots[0][1])
+                steps.append(("alias", i, node, alias[i]))
+                continue
+            if isinstance(target, type) and getattr(target, "is_view", False):
+                key = (target, tuple((k, alias.get(j, j)) for k, j in slots),
+                       tuple(x for k, x in enumerate(a) if all(k != s for s, _ in slots)),
+                       tuple(sorted((k, v) for k, v in kw.items())), tuple(kw_slots))
+                try:
+                    earlier = seen.get(key)
+                except TypeError:  # an unhashable constant: keep the step
+                    earlier, key = None, None
+                if earlier is not None:
+                    alias[i] = earlier
+                    steps.append(("alias", i, node, earlier))
+                    continue
+                if key is not None:
+                    seen[key] = i
+        steps.append(step)
+    replay.steps = steps
+    return replay
+
+
+def _no_drop(a, kw) -> bool:
+    p = kw.get("p", a[1] if len(a) > 1 else 0.5)
+    training = kw.get("training", a[2] if len(a) > 2 else True)
+    return p == 0 or not training
 
 
 class _CannotReplay(Exception):

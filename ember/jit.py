@@ -224,6 +224,8 @@ class _Replay:
                     kw = _resolve(self.info[node][1], env, sizes)
                 values[i] = target.apply(*a, **kw) if isinstance(target, type) \
                     else target(*a, **kw)
+            elif kind == "alias":  # a step that returns an earlier value (compile's passes)
+                values[i] = values[spec]
             elif kind == "attribute":
                 values[i] = self._read(root, spec) if root is not None else \
                     self.graph.attributes[spec]
