@@ -9,9 +9,12 @@
    processes with DDP, each process taking the same per-process batch (weak scaling), with the
    reduction overlapped with backward (DDP's buckets launched from the gradient hooks, the
    default) and without (every bucket held back until backward's last gradient: DDP's private
-   ``_overlap`` switch). Scaling efficiency = samples/s on N / (N * samples/s on 1). The table
-   also gives each model's gradient size and the all_reduce time part 1 measured for that size
-   interpolated, so the expected efficiency without overlap is step / (step + all_reduce).
+   ``_overlap`` switch), and without DDP at all (``none``: the N replicas side by side, no
+   communication: what the cores alone allow, which shows how much of the loss is the machine's
+   and how much the reduction's). Scaling efficiency = samples/s on N / (N * samples/s on 1).
+   The table also gives each model's gradient size and the all_reduce time part 1 measured for
+   that size, interpolated, so the expected efficiency without overlap is
+   step / (step + all_reduce).
 
 Every process runs with one BLAS/ember thread, so N processes use N cores. The script starts
 itself under mpirun (the launch ``ember run`` uses); run it as a plain script::
@@ -80,10 +83,13 @@ def bandwidth(dist, ember, quick: bool) -> list[dict]:
             start = time.perf_counter()
             dist.all_reduce(t)
             times.append(time.perf_counter() - start)
-        sec = float(np.median(slowest(dist, ember, times)))
+        worst = slowest(dist, ember, times)
+        sec, best = float(np.median(worst)), float(worst.min())
         algbw = nbytes / sec / 1e9
         rows.append({"bytes": nbytes, "iters": timed, "time_us": sec * 1e6,
-                     "algbw_GBps": algbw, "busbw_GBps": algbw * 2 * (n - 1) / n})
+                     "algbw_GBps": algbw, "busbw_GBps": algbw * 2 * (n - 1) / n,
+                     "best_us": best * 1e6,
+                     "busbw_best_GBps": nbytes / best / 1e9 * 2 * (n - 1) / n})
     return rows
 
 
@@ -141,15 +147,19 @@ def worker(args) -> None:
     n = dist.get_world_size()
     result = {"nproc": n, "bandwidth": bandwidth(dist, ember, args.quick), "train": {}}
     for name in MODELS:
-        for overlap in (True, False):
+        for mode in ("none", "on", "off"):
             model = build(ember, name)
-            ddp = DistributedDataParallel(model)
-            ddp._overlap = overlap
+            if mode == "none":  # the N replicas side by side without DDP: the cores' ceiling
+                ddp, buckets = model, 0
+            else:
+                ddp = DistributedDataParallel(model)
+                ddp._overlap = mode == "on"
+                buckets = len(ddp._buckets)
             times = step_times(ember, model, ddp, args.batch, args.steps, args.warmup, dist)
             sec = float(np.median(slowest(dist, ember, times)))
-            result["train"][f"{name}/{'on' if overlap else 'off'}"] = {
+            result["train"][f"{name}/{mode}"] = {
                 "step_ms": sec * 1e3, "samples_per_s": n * args.batch / sec,
-                "buckets": len(ddp._buckets)}
+                "buckets": buckets}
     if dist.get_rank() == 0:
         with open(args.out, "w") as f:
             json.dump(result, f)
@@ -198,10 +208,12 @@ def _human(nbytes: float) -> str:
 def report(result: dict) -> str:
     n = result["nproc"]
     lines = [f"all_reduce, float32 SUM, {n} processes (median of the slowest rank's time)",
-             f"{'size':>8} {'iters':>6} {'time_us':>10} {'algbw_GB/s':>11} {'busbw_GB/s':>11}"]
+             f"{'size':>8} {'iters':>6} {'time_us':>10} {'algbw_GB/s':>11} {'busbw_GB/s':>11} "
+             f"{'best_us':>10} {'best_busbw':>10}"]
     for r in result["bandwidth"]:
         lines.append(f"{_human(r['bytes']):>8} {r['iters']:>6} {r['time_us']:>10.1f} "
-                     f"{r['algbw_GBps']:>11.3f} {r['busbw_GBps']:>11.3f}")
+                     f"{r['algbw_GBps']:>11.3f} {r['busbw_GBps']:>11.3f} "
+                     f"{r['best_us']:>10.1f} {r['busbw_best_GBps']:>10.3f}")
     lines += ["", f"train step, per-process batch {result['batch']}, 1 vs {n} processes "
                   "(1 thread each); efficiency = samples/s(N) / (N * samples/s(1))",
               f"{'model':>5} {'grad':>8} {'overlap':>7} {'step_ms':>8} {'samples/s':>10} "
@@ -213,7 +225,7 @@ def report(result: dict) -> str:
         lines.append(f"{name:>5} {_human(one['grad_bytes']):>8} {'1 proc':>7} "
                      f"{one['step_ms']:>8.2f} {one['samples_per_s']:>10.0f} {'':>10} "
                      f"{'':>12} {'':>8}")
-        for mode in ("on", "off"):
+        for mode in ("none", "on", "off"):
             row = result["train"][f"{name}/{mode}"]
             eff = row["samples_per_s"] / (n * one["samples_per_s"])
             row["efficiency"] = eff
