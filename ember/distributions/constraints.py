@@ -160,7 +160,7 @@ def is_dependent(constraint):
         ``bool``: True if ``constraint`` can be refined to the type ``_Dependent``, False otherwise.
 
     Examples:
-        >>> import torch
+        >>> import ember
         >>> from ember.distributions import Bernoulli
         >>> from ember.distributions.constraints import is_dependent
 

@@ -17,6 +17,14 @@ class Distribution:
         batch_shape (ember.Size): The shape over which parameters are batched.
         event_shape (ember.Size): The shape of a single sample (without batching).
         validate_args (bool, optional): Whether to validate arguments. Default: None.
+
+    Example::
+
+        >>> d = ember.distributions.Normal(ember.zeros(3), ember.ones(3))
+        >>> d.batch_shape, d.event_shape
+        (torch.Size([3]), torch.Size([]))
+        >>> d.sample((2,)).shape
+        torch.Size([2, 3])
     """
 
     has_rsample = False

@@ -30,6 +30,11 @@ class ExponentialFamily(Distribution):
         framework and Bregman divergences (courtesy of: Frank Nielsen and Richard Nock, Entropies
         and
         Cross-entropies of Exponential Families).
+
+    Example::
+
+        >>> isinstance(ember.distributions.Normal(0.0, 1.0), ExponentialFamily)
+        True
     """
 
     @property

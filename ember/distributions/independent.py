@@ -28,13 +28,13 @@ class Independent(Distribution, Generic[D]):
         >>> scale = ember.ones(3)
         >>> mvn = MultivariateNormal(loc, scale_tril=ember.diag(scale))
         >>> [mvn.batch_shape, mvn.event_shape]
-        [ember.Size([]), ember.Size([3])]
+        [torch.Size([]), torch.Size([3])]
         >>> normal = Normal(loc, scale)
         >>> [normal.batch_shape, normal.event_shape]
-        [ember.Size([3]), ember.Size([])]
+        [torch.Size([3]), torch.Size([])]
         >>> diagn = Independent(normal, 1)
         >>> [diagn.batch_shape, diagn.event_shape]
-        [ember.Size([]), ember.Size([3])]
+        [torch.Size([]), torch.Size([3])]
 
     Args:
         base_distribution (ember.distributions.distribution.Distribution): a

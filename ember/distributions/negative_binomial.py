@@ -29,6 +29,14 @@ class NegativeBinomial(Distribution):
             valued count
         probs (Tensor): Event probabilities of success in the half open interval [0, 1)
         logits (Tensor): Event log-odds for probabilities of success
+
+    Example::
+
+        >>> m = NegativeBinomial(ember.tensor(3.0), probs=ember.tensor(0.5))
+        >>> m.mean
+        tensor(3.)
+        >>> m.log_prob(ember.tensor(2.0))
+        tensor(-1.6740)
     """
 
     # pyrefly: ignore [bad-override]

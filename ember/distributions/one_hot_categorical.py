@@ -132,6 +132,13 @@ class OneHotCategoricalStraightThrough(OneHotCategorical):
 
     [1] Estimating or Propagating Gradients Through Stochastic Neurons for Conditional Computation
     (Bengio et al., 2013)
+
+    Example::
+
+        >>> logits = ember.zeros(3, requires_grad=True)
+        >>> sample = OneHotCategoricalStraightThrough(logits=logits).rsample()
+        >>> sample.sum().item(), sample.requires_grad
+        (1.0, True)
     """
 
     has_rsample = True

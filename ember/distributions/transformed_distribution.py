@@ -43,6 +43,17 @@ class TransformedDistribution(Distribution):
     :class:`~ember.distributions.weibull.Weibull`,
     :class:`~ember.distributions.relaxed_bernoulli.RelaxedBernoulli` and
     :class:`~ember.distributions.relaxed_categorical.RelaxedOneHotCategorical`
+
+    Example::
+
+        >>> from ember.distributions import Normal
+        >>> from ember.distributions.transforms import AffineTransform, ExpTransform
+        >>> log_normal = TransformedDistribution(Normal(0.0, 1.0), [ExpTransform()])
+        >>> log_normal.log_prob(ember.tensor(1.0))
+        tensor(-0.9189)
+        >>> shifted = TransformedDistribution(Normal(0.0, 1.0), AffineTransform(1.0, 2.0))
+        >>> shifted.log_prob(ember.tensor(1.0))
+        tensor(-1.6121)
     """
 
     arg_constraints: dict[str, constraints.Constraint] = {}

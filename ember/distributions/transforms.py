@@ -86,6 +86,12 @@ class Transform:
         sign (int or Tensor): For bijective univariate transforms, this
             should be +1 or -1 depending on whether transform is monotone
             increasing or decreasing.
+
+    Example::
+
+        >>> t = ExpTransform()
+        >>> t(ember.tensor(0.0)), t.inv(ember.tensor(1.0))
+        (tensor(1.), tensor(0.))
     """
 
     bijective = False
@@ -291,6 +297,12 @@ class ComposeTransform(Transform):
         parts (list of :class:`Transform`): A list of transforms to compose.
         cache_size (int): Size of cache. If zero, no caching is done. If one,
             the latest single value is cached. Only 0 and 1 are supported.
+
+    Example::
+
+        >>> t = ComposeTransform([AffineTransform(0.0, 2.0), ExpTransform()])
+        >>> t(ember.tensor(0.5))
+        tensor(2.7183)
     """
 
     def __init__(self, parts: list[Transform], cache_size: int = 0) -> None:
@@ -425,6 +437,12 @@ class IndependentTransform(Transform):
         base_transform (:class:`Transform`): A base transform.
         reinterpreted_batch_ndims (int): The number of extra rightmost
             dimensions to treat as dependent.
+
+    Example::
+
+        >>> t = IndependentTransform(ExpTransform(), 1)
+        >>> t.log_abs_det_jacobian(ember.ones(3), ember.ones(3).exp())
+        tensor(3.)
     """
 
     def __init__(
@@ -504,6 +522,11 @@ class ReshapeTransform(Transform):
         out_shape (ember.Size): The output event shape.
         cache_size (int): Size of cache. If zero, no caching is done. If one,
             the latest single value is cached. Only 0 and 1 are supported. (Default 0.)
+
+    Example::
+
+        >>> ReshapeTransform((4,), (2, 2))(ember.arange(4.0)).shape
+        torch.Size([2, 2])
     """
 
     bijective = True
@@ -571,6 +594,11 @@ class ReshapeTransform(Transform):
 class ExpTransform(Transform):
     r"""
     Transform via the mapping :math:`y = \exp(x)`.
+
+    Example::
+
+        >>> ExpTransform().log_abs_det_jacobian(ember.tensor(2.0), ember.tensor(2.0).exp())
+        tensor(2.)
     """
 
     domain = constraints.real
@@ -594,6 +622,11 @@ class ExpTransform(Transform):
 class PowerTransform(Transform):
     r"""
     Transform via the mapping :math:`y = x^{\text{exponent}}`.
+
+    Example::
+
+        >>> PowerTransform(2.0)(ember.tensor(3.0))
+        tensor(9.)
     """
 
     domain = constraints.positive
@@ -642,6 +675,11 @@ def _clipped_sigmoid(x):
 class SigmoidTransform(Transform):
     r"""
     Transform via the mapping :math:`y = \frac{1}{1 + \exp(-x)}` and :math:`x = \text{logit}(y)`.
+
+    Example::
+
+        >>> SigmoidTransform()(ember.tensor(0.0))
+        tensor(0.5000)
     """
 
     domain = constraints.real
@@ -668,6 +706,11 @@ class SoftplusTransform(Transform):
     r"""
     Transform via the mapping :math:`\text{Softplus}(x) = \log(1 + \exp(x))`.
     The implementation reverts to the linear function when :math:`x > 20`.
+
+    Example::
+
+        >>> SoftplusTransform()(ember.tensor(0.0))
+        tensor(0.6931)
     """
 
     domain = constraints.real
@@ -709,6 +752,10 @@ class TanhTransform(Transform):
 
     Note that one should use `cache_size=1` when it comes to `NaN/Inf` values.
 
+    Example::
+
+        >>> TanhTransform()(ember.tensor(0.0))
+        tensor(0.)
     """
 
     domain = constraints.real
@@ -735,7 +782,13 @@ class TanhTransform(Transform):
 
 
 class AbsTransform(Transform):
-    r"""Transform via the mapping :math:`y = |x|`."""
+    r"""Transform via the mapping :math:`y = |x|`.
+
+    Example::
+
+        >>> AbsTransform()(ember.tensor(-2.0))
+        tensor(2.)
+    """
 
     domain = constraints.real
     codomain = constraints.positive
@@ -760,6 +813,11 @@ class AffineTransform(Transform):
         event_dim (int): Optional size of `event_shape`. This should be zero
             for univariate random variables, 1 for distributions over vectors,
             2 for distributions over matrices, etc.
+
+    Example::
+
+        >>> AffineTransform(loc=1.0, scale=2.0)(ember.tensor(3.0))
+        tensor(7.)
     """
 
     bijective = True
@@ -872,6 +930,12 @@ class CorrCholeskyTransform(Transform):
            - Transforms into an unsigned domain: :math:`z_i = r_i^2`.
            - Applies :math:`s_i = StickBreakingTransform(z_i)`.
            - Transforms back into signed domain: :math:`y_i = sign(r_i) * \sqrt{s_i}`.
+
+    Example::
+
+        >>> CorrCholeskyTransform()(ember.zeros(1))
+        tensor([[1., 0.],
+                [0., 1.]])
     """
 
     domain = constraints.real_vector
@@ -948,6 +1012,11 @@ class SoftmaxTransform(Transform):
     This is not bijective and cannot be used for HMC. However this acts mostly
     coordinate-wise (except for the final normalization), and thus is
     appropriate for coordinate-wise optimization algorithms.
+
+    Example::
+
+        >>> SoftmaxTransform()(ember.zeros(2))
+        tensor([0.5000, 0.5000])
     """
 
     domain = constraints.real_vector
@@ -988,6 +1057,11 @@ class StickBreakingTransform(Transform):
 
     This is bijective and appropriate for use in HMC; however it mixes
     coordinates together and is less appropriate for optimization.
+
+    Example::
+
+        >>> StickBreakingTransform()(ember.zeros(2))
+        tensor([0.3333, 0.3333, 0.3333])
     """
 
     domain = constraints.real_vector
@@ -1039,6 +1113,12 @@ class LowerCholeskyTransform(Transform):
 
     This is useful for parameterizing positive definite matrices in terms of
     their Cholesky factorization.
+
+    Example::
+
+        >>> LowerCholeskyTransform()(ember.zeros(2, 2))
+        tensor([[1., 0.],
+                [0., 1.]])
     """
 
     domain = constraints.independent(constraints.real, 2)
@@ -1057,6 +1137,12 @@ class LowerCholeskyTransform(Transform):
 class PositiveDefiniteTransform(Transform):
     """
     Transform from unconstrained matrices to positive-definite matrices.
+
+    Example::
+
+        >>> PositiveDefiniteTransform()(ember.zeros(2, 2))
+        tensor([[1., 0.],
+                [0., 1.]])
     """
 
     domain = constraints.independent(constraints.real, 2)
@@ -1087,6 +1173,12 @@ class CatTransform(Transform):
        t0 = CatTransform([ExpTransform(), identity_transform], dim=0, lengths=[10, 10])
        t = CatTransform([t0, t0], dim=0, lengths=[20, 20])
        y = t(x)
+
+    Example::
+
+        >>> t = CatTransform([ExpTransform(), AffineTransform(0.0, 2.0)], dim=0, lengths=[1, 1])
+        >>> t(ember.zeros(2))
+        tensor([1., 0.])
     """
 
     transforms: list[Transform]
@@ -1227,6 +1319,13 @@ class StackTransform(Transform):
        x = ember.stack([ember.range(1, 10), ember.range(1, 10)], dim=1)
        t = StackTransform([ExpTransform(), identity_transform], dim=1)
        y = t(x)
+
+    Example::
+
+        >>> t = StackTransform([ExpTransform(), AffineTransform(1.0, 2.0)], dim=0)
+        >>> t(ember.zeros(2, 1))
+        tensor([[1.],
+                [1.]])
     """
 
     transforms: list[Transform]
@@ -1338,6 +1437,12 @@ class CumulativeDistributionTransform(Transform):
         )
         transform = CumulativeDistributionTransform(Normal(0, 1))
         copula = TransformedDistribution(base_dist, [transform])
+
+    Example::
+
+        >>> from ember.distributions import Normal
+        >>> CumulativeDistributionTransform(Normal(0.0, 1.0))(ember.tensor(0.0))
+        tensor(0.5000)
     """
 
     bijective = True
