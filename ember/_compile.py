@@ -379,7 +379,7 @@ class _Compiler:
             return self.graph_break(key, args, kwargs, state, err, type(err).__name__)
         out = graph.__dict__.pop("live_output")
         try:
-            entry = self.build(graph, key, args, kwargs)
+            entry = self.build(graph, key, args, kwargs, need_grad)
         except _CannotReplay as err:
             if self.fullgraph:
                 raise RuntimeError(str(err)) from None
@@ -401,7 +401,7 @@ class _Compiler:
         self.cache[key] = _EAGER
         return out
 
-    def build(self, graph, key, args, kwargs):
+    def build(self, graph, key, args, kwargs, need_grad):
         from .onnx._symbolic import symbolize
 
         info, symbols, dynamic = None, {}, set()
@@ -412,7 +412,7 @@ class _Compiler:
         if info is None:
             info = symbolize(graph, [], [], {}, "")
         self.check_values(graph, args, kwargs)
-        replay = _fast_replay(graph, info, symbols, dynamic)
+        replay = _fast_replay(graph, info, symbols, dynamic, cse=not need_grad)
         entry = _ReplayEntry(self, graph, replay, key)
         if self.backend == "eager":
             entry = _InterpreterEntry(self, graph, key)
@@ -481,10 +481,12 @@ _DROPOUTS = ("dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout",
              "feature_alpha_dropout")
 
 
-def _fast_replay(graph, info, symbols, dynamic):
+def _fast_replay(graph, info, symbols, dynamic, cse):
     """jit's replay with two passes over its plan: dropout that cannot drop (eval, or p=0)
-    returns its input, and a view op repeated on the same value with the same arguments (the
-    three ``transpose`` calls of self-attention's q, k, v) runs once."""
+    returns its input, and, with ``cse`` (for calls that need no gradient: in training the
+    merged gradients would be summed in another order), a view op repeated on the same value
+    with the same arguments (the three ``transpose`` calls of self-attention's q, k, v) runs
+    once."""
     from .jit import _Replay
 
     replay = _Replay(graph, info, symbols, dynamic)
@@ -502,7 +504,7 @@ def _fast_replay(graph, info, symbols, dynamic):
                 alias[i] = alias.get(slots[0][1], slots[0][1])
                 steps.append(("alias", i, node, alias[i]))
                 continue
-            if isinstance(target, type) and getattr(target, "is_view", False):
+            if cse and isinstance(target, type) and getattr(target, "is_view", False):
                 key = (target, tuple((k, alias.get(j, j)) for k, j in slots),
                        tuple(x for k, x in enumerate(a) if all(k != s for s, _ in slots)),
                        tuple(sorted((k, v) for k, v in kw.items())), tuple(kw_slots))

@@ -388,3 +388,46 @@ def test_onnxruntime_backend_names_the_extra_when_missing(monkeypatch):
                         lambda name, *a: None if name == "onnxruntime" else real(name, *a))
     with pytest.raises(ImportError, match=r'pip install "ember\[onnx\]"'):
         ember.compile(_mlp(), backend="onnxruntime")
+
+
+def test_replay_passes_keep_numbers_and_gradients():
+    """Eval-mode (or p=0) dropout returns its input and self-attention's repeated transposes
+    run once: the same numbers and gradients as eager."""
+    def make():
+        layer = nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, dropout=0.0,
+                                           batch_first=True)
+        return nn.TransformerEncoder(layer, 2, enable_nested_tensor=False)
+
+    eager, twin = _twins(make)
+    compiled = ember.compile(twin)
+    for _ in range(2):
+        x = ember.randn(3, 5, 8)
+        out_e, out_c = eager(x), compiled(x)
+        np.testing.assert_array_equal(out_c.detach().numpy(), out_e.detach().numpy())
+        out_e.sum().backward()
+        out_c.sum().backward()
+        for p, q in zip(eager.parameters(), twin.parameters()):
+            np.testing.assert_array_equal(q.grad.numpy(), p.grad.numpy())
+    def aliased():
+        entry = list(compiled._compiler.cache.values())[-1]
+        return [node.target_name for kind, _, node, _ in entry.replay.steps if kind == "alias"]
+
+    assert "dropout" in aliased() and "transpose" not in aliased()  # exact sums in training
+    eager.eval()
+    compiled.eval()
+    with ember.no_grad():
+        x = ember.randn(3, 5, 8)
+        np.testing.assert_array_equal(compiled(x).numpy(), eager(x).numpy())
+    assert "transpose" in aliased() and "dropout" in aliased()
+
+
+def test_compiled_module_pickles_with_its_settings():
+    import pickle
+
+    compiled = ember.compile(_mlp(), dynamic=False, recompile_limit=3)
+    x = ember.randn(2, 4)
+    want = compiled(x).detach().numpy()
+    back = pickle.loads(pickle.dumps(compiled))
+    assert isinstance(back, OptimizedModule)
+    assert back._compiler.limit == 3 and back._compiler.dynamic is False
+    np.testing.assert_array_equal(back(x).detach().numpy(), want)
