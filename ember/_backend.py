@@ -102,7 +102,8 @@ def ufunc_at(ufunc, target, index, values) -> None:
     on the host; CuPy's scatter kernels on a GPU, with the index moved to the device (ufuncs
     CuPy has no kernel for, ``multiply``, go through the host)."""
     if isinstance(target, np.ndarray):
-        ufunc.at(target, index, values)
+        if not _rows_at(ufunc, target, index, values):
+            ufunc.at(target, index, values)
         return
     method = _SCATTER.get(ufunc.__name__)
     if method is None:
@@ -116,6 +117,27 @@ def ufunc_at(ufunc, target, index, values) -> None:
     elif isinstance(index, (np.ndarray, list)):
         index = asarray_like(index, target)
     getattr(target, method)(index, values)
+
+
+def _rows_at(ufunc, target, index, values) -> bool:
+    """``ufunc.at`` of whole rows (a 1-D index into axis 0, one value row per index, as an
+    embedding's or index_add's gradient is) through the flat element index instead: the same
+    elements in the same order, but NumPy's 1-D fast path, 4-5x faster for 512 rows of 128.
+    False (nothing done) where the call is not of that form or an index is out of range, so
+    that NumPy raises its own error."""
+    if (type(index) is not np.ndarray or index.ndim != 1 or index.dtype.kind not in "iu"
+            or target.ndim < 2 or type(values) is not np.ndarray
+            or values.shape != index.shape + target.shape[1:] or values.dtype != target.dtype
+            or not target.flags.c_contiguous or index.size == 0):
+        return False
+    rows = target.shape[0]
+    if index.min() < -rows or index.max() >= rows:
+        return False
+    width = target.size // rows if rows else 0
+    flat = np.where(index < 0, index + rows, index).astype(np.intp, copy=False)
+    flat = (flat[:, None] * width + np.arange(width, dtype=np.intp)).reshape(-1)
+    ufunc.at(target.reshape(-1), flat, np.ascontiguousarray(values).reshape(-1))
+    return True
 
 
 def _host_index(index):

@@ -194,7 +194,6 @@ def celu_(input: Tensor, alpha: float = 1.0) -> Tensor:
     return celu(input, alpha, True)
 
 
-@named_node("GeluBackward0")
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     """x * Phi(x) (``approximate='tanh'``: the tanh approximation).
 
@@ -205,9 +204,9 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     if approximate in ("none", "tanh"):
         _kernel_dtype(input, "GeluKernelImpl")
     if approximate == "none":
-        return input * A.NormalCdf.apply(input)
+        return A.Gelu.apply(input)
     if approximate == "tanh":
-        return A.gelu_tanh(input)
+        return set_node_name(A.gelu_tanh(input), "GeluBackward0")
     raise RuntimeError(f"approximate argument must be either none or tanh, got '{approximate}'")
 
 

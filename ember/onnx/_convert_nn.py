@@ -260,6 +260,12 @@ def _normal_cdf(op: OpCall):
     return b.add("Mul", [b.add("Add", [erf, b.scalar(1, x.dtype)]), b.scalar(0.5, x.dtype)])
 
 
+@converts("gelu")
+def _gelu(op: OpCall):
+    x = op.args[0]
+    return op.b.add("Mul", [x.name, _normal_cdf(op)])
+
+
 @converts("silu")
 def _silu(op: OpCall):
     x = op.args[0]
