@@ -5,8 +5,8 @@ counts; and the two Cholesky solves MultivariateNormal and Wishart use.
 Samples come from ember's generator (``ember.manual_seed`` makes them reproducible); the numbers
 differ from PyTorch's. The gradient of a gamma sample ``x`` with respect to its concentration
 ``a`` is the implicit one, ``dx/da = -(dP(a, x)/da) / p(x; a)`` with ``P`` the regularised
-lower incomplete gamma function (its ``a``-derivative by a central difference in float64), which
-is what PyTorch's ``_standard_gamma_grad`` approximates.
+lower incomplete gamma function (its ``a``-derivative by a central difference in float64, about
+1e-8 relative error), which is what PyTorch's ``_standard_gamma_grad`` approximates.
 """
 
 from __future__ import annotations
@@ -27,18 +27,73 @@ def _from_host(arr: np.ndarray, like: Tensor) -> Tensor:
     return ember.from_numpy(np.ascontiguousarray(arr)).to(dtype=like.dtype, device=like.device)
 
 
+def _log_gamma(a: np.ndarray) -> np.ndarray:
+    with ember.no_grad():
+        return ember.lgamma(ember.from_numpy(a)).numpy()
+
+
+def _gamma_p(a: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Regularised lower incomplete gamma P(a, x) for a, x > 0 in float64: the series for
+    x < a + 1, Lentz's continued fraction for Q = 1 - P otherwise (Numerical Recipes' split);
+    each element stops iterating when its own terms stop changing it."""
+    a, x = np.broadcast_arrays(np.asarray(a, np.float64), np.asarray(x, np.float64))
+    a, x = a.ravel(), x.ravel()
+    out = np.empty_like(a)
+    log_pre = a * np.log(x) - x - _log_gamma(a)
+    series = x < a + 1
+    idx = np.flatnonzero(series)
+    if idx.size:
+        sa, sx = a[idx], x[idx]
+        term = 1 / sa
+        total = term.copy()
+        ap = sa.copy()
+        live = np.arange(idx.size)
+        for _ in range(100000):
+            ap[live] += 1
+            term[live] *= sx[live] / ap[live]
+            total[live] += term[live]
+            live = live[np.abs(term[live]) >= np.abs(total[live]) * 1e-16]
+            if not live.size:
+                break
+        out[idx] = total * np.exp(log_pre[idx] + np.log(sa)) / sa
+    idx = np.flatnonzero(~series)
+    if idx.size:
+        ca, cx = a[idx], x[idx]
+        tiny = 1e-300
+        b = cx + 1 - ca
+        c = np.full_like(b, 1 / tiny)
+        d = 1 / b
+        h = d.copy()
+        live = np.arange(idx.size)
+        for i in range(1, 100000):
+            an = -i * (i - ca[live])
+            b[live] += 2
+            dl = an * d[live] + b[live]
+            dl = np.where(np.abs(dl) < tiny, tiny, dl)
+            cl = b[live] + an / c[live]
+            cl = np.where(np.abs(cl) < tiny, tiny, cl)
+            d[live] = 1 / dl
+            c[live] = cl
+            delta = d[live] * cl
+            h[live] *= delta
+            live = live[np.abs(delta - 1) >= 4e-16]
+            if not live.size:
+                break
+        out[idx] = 1 - np.exp(log_pre[idx]) * h
+    return out
+
+
 def standard_gamma_grad(concentration: Tensor, sample: Tensor) -> Tensor:
     """``d sample / d concentration`` for standard gamma samples, elementwise (no graph)."""
-    with ember.no_grad():
-        a = ember.from_numpy(_host(concentration))
-        x = ember.from_numpy(_host(sample)).clamp(min=np.finfo(np.float64).tiny)
-        # the step follows the scale on which P(a, x) changes with a: a itself for small a,
-        # sqrt(a) (the gamma's spread) for large a
-        h = 1e-4 * ember.minimum(a, a.sqrt())
-        dcdf = (ember.special.gammainc(a + h, x) - ember.special.gammainc(a - h, x)) / (2 * h)
-        log_pdf = (a - 1) * x.log() - x - ember.lgamma(a)
-        grad = -dcdf / log_pdf.exp()
-        return grad.to(dtype=sample.dtype, device=sample.device)
+    a, x = np.broadcast_arrays(_host(concentration), _host(sample))
+    x = np.maximum(x, np.finfo(np.float64).tiny)
+    # the step follows the scale on which P(a, x) changes with a: a itself for small a,
+    # sqrt(a) (the gamma's spread) for large a
+    h = 1e-4 * np.minimum(a, np.sqrt(a))
+    dcdf = (_gamma_p(a + h, x) - _gamma_p(a - h, x)).reshape(a.shape) / (2 * h)
+    log_pdf = (a - 1) * np.log(x) - x - _log_gamma(a)
+    grad = -dcdf / np.exp(log_pdf)
+    return _from_host(grad, sample)
 
 
 class _StandardGamma(Function):
