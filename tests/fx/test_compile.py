@@ -431,3 +431,30 @@ def test_compiled_module_pickles_with_its_settings():
     assert isinstance(back, OptimizedModule)
     assert back._compiler.limit == 3 and back._compiler.dynamic is False
     np.testing.assert_array_equal(back(x).detach().numpy(), want)
+
+
+def test_function_guards_the_mode_of_modules_it_reads():
+    model = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5))
+
+    @ember.compile
+    def run(x):
+        return model(x) * 2
+
+    x = ember.ones(3, 4)
+    run(x)
+    model.eval()
+    with ember.no_grad():
+        np.testing.assert_array_equal(run(x).numpy(), (model(x) * 2).numpy())
+    assert _entries(run)[1] == 2
+
+
+def test_non_tensor_arguments_are_part_of_the_guard():
+    @ember.compile
+    def scale(x, factor, mode="mul"):
+        return x * factor if mode == "mul" else x + factor
+
+    x = ember.ones(2)
+    assert scale(x, 2.0).tolist() == [2.0, 2.0]
+    assert scale(x, 3.0).tolist() == [3.0, 3.0]
+    assert scale(x, 3.0, mode="add").tolist() == [4.0, 4.0]
+    assert _entries(scale)[1] == 3

@@ -1,0 +1,85 @@
+"""ember.compile's goals (issue 14) as ratios in one run: each workload's ember eager, ember
+compiled and PyTorch eager steps timed in alternation, so machine load hits all alike.
+
+    python benchmarks/compile_ratios.py                  # median per round
+    python benchmarks/compile_ratios.py --stat min       # resists load from other processes
+    EMBER_BENCH_TORCH_COMPILE=1 python benchmarks/compile_ratios.py   # adds torch.compile
+
+The workloads are run.py's: ``mlp b1`` (a training step, model compiled), ``transformer b8
+inference`` (backend "inductor", i.e. ember's replay) and ``cnn b64 inference`` (backend
+"onnxruntime").
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import statistics
+import sys
+
+_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "run.py")
+_spec = importlib.util.spec_from_file_location("ember_benchmarks_run", _PATH)
+bench = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(bench)
+
+# name: (eager builder, compiled builder, calls per sample, goals as (vs ember eager, vs torch))
+GOALS = {
+    "mlp b1 train step": (lambda L: bench.mlp(L, 1, "sgd"), lambda L: bench.mlp_compiled(L, 1),
+                          300, (0.6, 1.0)),
+    "transformer b8 inference": (bench.transformer_inference,
+                                 lambda L: bench.transformer_inference(L, "inductor"), 30,
+                                 (0.6, 1.0)),
+    "cnn b64 inference onnxruntime": (bench.cnn_inference,
+                                      lambda L: bench.cnn_inference(L, "onnxruntime"), 12,
+                                      (None, 1.0)),
+}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5, help="alternating rounds")
+    parser.add_argument("--stat", choices=("median", "min"), default="median")
+    parser.add_argument("--only", default="", help="workloads whose name contains this")
+    args = parser.parse_args()
+
+    import torch
+
+    import ember
+
+    torch.set_num_threads(os.cpu_count() or 1)
+    with_torch_compile = os.environ.get("EMBER_BENCH_TORCH_COMPILE") == "1"
+    head = (f"{'workload':<31}{'ember':>9}{'compiled':>10}{'torch':>9}"
+            f"{'/ember':>8}{'/torch':>8}  goal")
+    if with_torch_compile:
+        head += f"{'torch.compile':>15}"
+    print(f"load average {os.getloadavg()[0]:.1f}; statistic: {args.stat}; times in ms\n")
+    print(head)
+    print("-" * len(head))
+    for name, (eager, compiled, n, (goal_e, goal_t)) in GOALS.items():
+        if args.only not in name:
+            continue
+        os.environ.pop("EMBER_BENCH_TORCH_COMPILE", None)  # torch eager for the torch column
+        steps = {"ember": eager(ember)[0], "compiled": compiled(ember)[0],
+                 "torch": eager(torch)[0]}
+        if with_torch_compile:
+            os.environ["EMBER_BENCH_TORCH_COMPILE"] = "1"
+            steps["torch.compile"] = compiled(torch)[0]
+        times: dict = {k: [] for k in steps}
+        for _ in range(args.repeats):
+            for k, step in steps.items():
+                times[k].append(bench.measure(step, n, args.stat))
+        agg = min if args.stat == "min" else statistics.median
+        t = {k: agg(v) * 1e3 for k, v in times.items()}
+        r_e, r_t = t["compiled"] / t["ember"], t["compiled"] / t["torch"]
+        goal = f"<= {goal_e} / {goal_t}" if goal_e else f"- / <= {goal_t}"
+        line = (f"{name:<31}{t['ember']:>9.2f}{t['compiled']:>10.2f}{t['torch']:>9.2f}"
+                f"{r_e:>8.2f}{r_t:>8.2f}  {goal}")
+        if with_torch_compile:
+            line += f"{t['torch.compile']:>15.2f}"
+        print(line)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
