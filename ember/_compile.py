@@ -631,7 +631,10 @@ class _OrtEntry:
                 return self.replay_entry.run(args, kwargs)
         import numpy as np
 
-        feeds = {name: np.ascontiguousarray(t._data) for name, t in zip(self.inputs, leaves)}
+        feeds = {}
+        for name, source in self.feeds:
+            data = (leaves[source] if type(source) is int else source)._data
+            feeds[name] = data if data.flags.c_contiguous else np.ascontiguousarray(data)
         outs = self.session.run(self.outputs, feeds)
         values = {node: Tensor._make(np.asarray(o), dtype)
                   for (node, dtype), o in zip(self.out_nodes, outs)}
@@ -640,38 +643,40 @@ class _OrtEntry:
         return map_nodes(self.structure, values.__getitem__)
 
     def export(self, args, kwargs):
+        """Export the graph with the parameters and buffers as inputs (fed from the live
+        tensors on each call, so training between calls is seen) and open a session."""
         from .onnx import TrainingMode
         from .onnx import export as onnx_export
+        from .onnx._export import _flatten_nodes
         from .onnx._proto import require
 
         ort = require("onnxruntime")
         example = tuple(args) + ((dict(kwargs),) if kwargs else ())
         state = _State(self.compiler.modules())
         try:
-            program = onnx_export(self.compiler.fn, example, None,
+            if self.compiler.module is None:
+                raise NotImplementedError("the onnxruntime backend runs modules; a compiled "
+                                          "function's weights could not be fed live")
+            program = onnx_export(self.compiler.fn, example, None, export_params=False,
                                   training=TrainingMode.PRESERVE, dynamic_axes=None)
         except Exception as err:  # noqa: BLE001  (an op without an ONNX form: replay instead)
             self.failed = True
             self.compiler.warn_once("onnx", f"ember.compile(backend='onnxruntime'): "
-                                    f"{self.compiler.name} could not be exported to ONNX "
+                                    f"{self.compiler.name} is not run by onnxruntime "
                                     f"({type(err).__name__}: {err}); it replays instead.")
             return
         finally:
             state.restore()
-        options = ort.SessionOptions()
-        self.session = ort.InferenceSession(program.model_proto.SerializeToString(), options,
+        self.session = ort.InferenceSession(program.model_proto.SerializeToString(),
                                             providers=["CPUExecutionProvider"])
-        self.inputs = [i.name for i in self.session.get_inputs()]
-        self.outputs = [o.name for o in self.session.get_outputs()]
-        from .onnx._export import _flatten_nodes
-
+        holders = len(program.graph.placeholders)
+        attributes = program.graph.attributes
+        self.feeds = [(i.name, k if k < holders else attributes[i.name])
+                      for k, i in enumerate(self.session.get_inputs())]
         structure = program.graph.output_node.args[0]
-        nodes = list(dict.fromkeys(_flatten_nodes(structure)))
-        # the exporter names one output per returned node, in order (repeats included)
-        flat = _flatten_nodes(structure)
-        self.outputs = self.outputs[:len(flat)]
+        flat = _flatten_nodes(structure)  # one ONNX output per returned node, in order
+        self.outputs = [o.name for o in self.session.get_outputs()][:len(flat)]
         self.out_nodes = [(n, n.meta["dtype"]) for n in flat]
-        del nodes
         self.structure = structure
 
 

@@ -378,6 +378,12 @@ def test_onnxruntime_backend_matches_eager():
         np.testing.assert_array_equal(q.grad.numpy(), p.grad.numpy())
     with ember.no_grad():
         np.testing.assert_allclose(c(x).numpy(), eager(x).numpy(), atol=1e-5, rtol=0)
+    # the session reads the weights live: a training step between inference calls is seen
+    for m in (eager, twin):
+        ember.optim.SGD(m.parameters(), lr=0.5).step()
+    with ember.no_grad():
+        np.testing.assert_allclose(c(x).numpy(), eager(x).numpy(), atol=1e-5, rtol=0)
+    assert list(c._compiler.cache.values())[-1].session is not None
 
 
 def test_onnxruntime_backend_names_the_extra_when_missing(monkeypatch):
