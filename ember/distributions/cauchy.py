@@ -6,7 +6,7 @@ from ember import Tensor
 
 from . import constraints
 from .distribution import Distribution
-from .utils import _Number, _size, broadcast_all
+from .utils import _host_fill, _Number, _size, broadcast_all
 
 __all__ = ["Cauchy"]
 
@@ -74,7 +74,7 @@ class Cauchy(Distribution):
 
     def rsample(self, sample_shape: _size = ember.Size()) -> Tensor:
         shape = self._extended_shape(sample_shape)
-        eps = self.loc.new(shape).cauchy_()
+        eps = _host_fill(shape, self.loc.dtype, self.loc.device, "cauchy_")
         return self.loc + eps * self.scale
 
     def log_prob(self, value):

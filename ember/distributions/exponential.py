@@ -4,7 +4,7 @@ from ember import Tensor
 
 from . import constraints
 from .exp_family import ExponentialFamily
-from .utils import _Number, _size, broadcast_all
+from .utils import _host_fill, _Number, _size, broadcast_all
 
 __all__ = ["Exponential"]
 
@@ -65,7 +65,7 @@ class Exponential(ExponentialFamily):
 
     def rsample(self, sample_shape: _size = ember.Size()) -> Tensor:
         shape = self._extended_shape(sample_shape)
-        return self.rate.new(shape).exponential_() / self.rate
+        return _host_fill(shape, self.rate.dtype, self.rate.device, "exponential_") / self.rate
 
     def log_prob(self, value):
         if self._validate_args:

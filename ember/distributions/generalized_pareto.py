@@ -80,7 +80,7 @@ class GeneralizedPareto(Distribution):
         if self._validate_args:
             self._validate_sample(value)
         z = self._z(value)
-        eq_zero = ember.isclose(self.concentration, ember.tensor(0.0))
+        eq_zero = ember.isclose(self.concentration, ember.zeros_like(self.concentration))
         safe_conc = ember.where(
             eq_zero, ember.ones_like(self.concentration), self.concentration
         )
@@ -95,7 +95,7 @@ class GeneralizedPareto(Distribution):
         if self._validate_args:
             self._validate_sample(value)
         z = self._z(value)
-        eq_zero = ember.isclose(self.concentration, ember.tensor(0.0))
+        eq_zero = ember.isclose(self.concentration, ember.zeros_like(self.concentration))
         safe_conc = ember.where(
             eq_zero, ember.ones_like(self.concentration), self.concentration
         )

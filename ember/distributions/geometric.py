@@ -7,6 +7,7 @@ from . import constraints
 from .distribution import Distribution
 from .utils import (
     Number,
+    _host_fill,
     _Number,
     broadcast_all,
     lazy_property,
@@ -122,7 +123,7 @@ class Geometric(Distribution):
         shape = self._extended_shape(sample_shape)
         tiny = ember.finfo(self.probs.dtype).tiny
         with ember.no_grad():
-            u = self.probs.new(shape).uniform_(tiny, 1)
+            u = _host_fill(shape, self.probs.dtype, self.probs.device, "uniform_", tiny, 1)
             return (u.log() / (-self.probs).log1p()).floor()
 
     def log_prob(self, value):

@@ -4,7 +4,7 @@ from ember import Tensor
 
 from . import constraints
 from .distribution import Distribution
-from .utils import _Number, _size, broadcast_all
+from .utils import _host_fill, _Number, _size, broadcast_all
 
 __all__ = ["Laplace"]
 
@@ -71,7 +71,7 @@ class Laplace(Distribution):
     def rsample(self, sample_shape: _size = ember.Size()) -> Tensor:
         shape = self._extended_shape(sample_shape)
         finfo = ember.finfo(self.loc.dtype)
-        u = self.loc.new(shape).uniform_(finfo.eps - 1, 1)
+        u = _host_fill(shape, self.loc.dtype, self.loc.device, "uniform_", finfo.eps - 1, 1)
         # TODO: If we ever implement tensor.nextafter, below is what we want ideally.
         # u = self.loc.new(shape).uniform_(self.loc.nextafter(-.5, 0), .5)
         return self.loc - self.scale * u.sign() * ember.log1p(-u.abs())

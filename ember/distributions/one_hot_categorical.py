@@ -105,7 +105,9 @@ class OneHotCategorical(Distribution):
         probs = self._categorical.probs
         num_events = self._categorical._num_events
         indices = self._categorical.sample(sample_shape)
-        return ember.nn.functional.one_hot(indices, num_events).to(probs)
+        # F.one_hot(indices, num_events) as a comparison, which also runs on CUDA tensors
+        events = ember.arange(num_events, device=indices.device)
+        return (indices.unsqueeze(-1) == events).to(probs)
 
     def log_prob(self, value):
         if self._validate_args:

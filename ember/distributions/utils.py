@@ -76,7 +76,15 @@ def _standard_normal(
     dtype: _dtype | None,
     device: Device | None,
 ) -> Tensor:
-    return ember.empty(shape, dtype=dtype, device=device).normal_()
+    return _host_fill(shape, dtype, device, "normal_")
+
+
+def _host_fill(shape, dtype, device, method: str, *args) -> Tensor:
+    """A ``shape`` tensor filled by the in-place random ``method`` (``normal_``, ``uniform_``,
+    ``exponential_``, ``cauchy_``) on the host, then moved to ``device``: the draw comes from
+    ember's generator either way, and a CUDA tensor is never handed a host array."""
+    out = getattr(ember.empty(shape, dtype=dtype), method)(*args)
+    return out if device is None else out.to(device)
 
 
 def _sum_rightmost(value: Tensor, dim: int) -> Tensor:

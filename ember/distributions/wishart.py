@@ -277,7 +277,9 @@ class Wishart(ExponentialFamily):
 
         # Below part is to improve numerical stability temporarily and should be removed in the
         # future
-        is_singular = self.support.check(sample)
+        # (torch 2.13 omits the ``~`` here, so it warns "Singular sample detected" on every
+        # draw and redraws the valid samples once)
+        is_singular = ~self.support.check(sample)
         if self._batch_shape:
             is_singular = is_singular.amax(self._batch_dims)
 

@@ -61,7 +61,7 @@ CASES = [
     ("Binomial", lambda lib, p: lib.distributions.Binomial(10, probs=p["probs"]),
      {"probs": A([0.1, 0.5, 0.9])}),
     ("Binomial-logits", lambda lib, p: lib.distributions.Binomial(
-        lib.tensor([3.0, 7.0]), logits=p["logits"]), {"logits": A([-0.5, 1.5])}),
+        lib.tensor([3.0, 7.0], device=p["logits"].device), logits=p["logits"]), {"logits": A([-0.5, 1.5])}),
     ("MVN-scale_tril", lambda lib, p: lib.distributions.MultivariateNormal(
         p["loc"], scale_tril=p["L"]), {"loc": A([[0.0, 1.0, 2.0], [1.0, -1.0, 0.0]]),
                                        "L": _tril(3, (2,))}),
@@ -132,15 +132,15 @@ CASES = [
         lib.distributions.Normal(p["loc"], p["scale"])),
      {"w": A([0.1, -0.3, 0.5]), "loc": A([-1.0, 0.0, 2.0]), "scale": _pos(3, seed=38)}),
     ("RelaxedBernoulli", lambda lib, p: lib.distributions.RelaxedBernoulli(
-        lib.tensor(0.5, dtype=p["probs"].dtype), probs=p["probs"]), {"probs": A([0.2, 0.7])}),
+        lib.tensor(0.5, dtype=p["probs"].dtype, device=p["probs"].device), probs=p["probs"]), {"probs": A([0.2, 0.7])}),
     ("RelaxedOneHotCategorical", lambda lib, p: lib.distributions.RelaxedOneHotCategorical(
-        lib.tensor(0.7, dtype=p["probs"].dtype), probs=p["probs"]), {"probs": _probs(2, 3, seed=39)}),
+        lib.tensor(0.7, dtype=p["probs"].dtype, device=p["probs"].device), probs=p["probs"]), {"probs": _probs(2, 3, seed=39)}),
     ("LogisticNormal", lambda lib, p: lib.distributions.LogisticNormal(p["loc"], p["scale"]),
      {"loc": A([0.0, 0.5]), "scale": _pos(2, low=0.3, high=1.0, seed=40)}),
     ("GeneralizedPareto", lambda lib, p: lib.distributions.GeneralizedPareto(
         p["loc"], p["scale"], p["c"]), {"loc": A([0.0, 1.0]), "scale": _pos(2, seed=41),
                                         "c": A([0.1, 0.3])}),
-    ("Wishart", lambda lib, p: lib.distributions.Wishart(lib.tensor(5.0, dtype=p["S"].dtype),
+    ("Wishart", lambda lib, p: lib.distributions.Wishart(lib.tensor(5.0, dtype=p["S"].dtype, device=p["S"].device),
                                                         covariance_matrix=p["S"]),
      {"S": _spd(2, seed=42)}),
     ("LKJCholesky", lambda lib, p: lib.distributions.LKJCholesky(3, p["c"]),

@@ -176,3 +176,16 @@ def test_repr_and_expand_match_torch(case):
     assert repr(ed.support) == repr(td.support)
     assert ({k: repr(v) for k, v in ed.arg_constraints.items()}
             == {k: repr(v) for k, v in td.arg_constraints.items()})
+
+
+def test_generalized_pareto_float64_works_where_torch_raises():
+    # torch 2.13 compares float64 parameters with a float32 zero in log_prob/entropy and
+    # raises; ember compares with zeros of the parameters' dtype
+    case = next(c for c in CASES if c[0] == "GeneralizedPareto")
+    td, _, _, _ = build(case, "float32")
+    e64 = case[1](ember, make_params(ember, case[2], "float64", False))
+    tv = torch_values(td)
+    got = e64.log_prob(ember.tensor(tv.numpy(), dtype=ember.float64))
+    assert got.dtype == ember.float64
+    np.testing.assert_allclose(got.numpy(), td.log_prob(tv).numpy(), rtol=1e-5)
+    np.testing.assert_allclose(e64.entropy().numpy(), td.entropy().numpy(), rtol=1e-5)
