@@ -55,7 +55,10 @@ def compile(model=None, *, fullgraph: bool = False, dynamic: bool | None = None,
             in the batch size; ``False`` captures every shape separately.
         backend: ``"inductor"`` (the default; in ember the same as ``"replay"``), ``"replay"``,
             ``"eager"`` or ``"onnxruntime"`` (needs ``pip install "ember[onnx]"``).
-        mode, options: accepted as in PyTorch (checked, but they change nothing in ember).
+        mode: accepted as in PyTorch (checked; it changes nothing in ember).
+        options: for ``"onnxruntime"``, ``onnxruntime.SessionOptions`` attributes
+            (``{"intra_op_num_threads": 4}``; by default the session uses ember's thread
+            count); other backends accept and ignore them.
         name: a name for the compiled region, used in warnings.
         disable: return ``model`` unchanged.
         recompile_limit: how many signatures get a graph (default 8, PyTorch's).
@@ -116,9 +119,11 @@ def compile(model=None, *, fullgraph: bool = False, dynamic: bool | None = None,
     if recompile_limit is not None and (not isinstance(recompile_limit, int)
                                         or recompile_limit < 0):
         raise ValueError(f"recompile_limit must be a non-negative int, got {recompile_limit!r}")
+    if chosen == "onnxruntime" and options:
+        _check_session_options(options)
     compiler = _Compiler(model, "replay" if chosen == "inductor" else chosen, fullgraph,
                          dynamic, RECOMPILE_LIMIT if recompile_limit is None else recompile_limit,
-                         name)
+                         name, dict(options) if chosen == "onnxruntime" and options else None)
     if isinstance(model, nn.Module):
         return OptimizedModule(model, compiler)
 
@@ -129,6 +134,16 @@ def compile(model=None, *, fullgraph: bool = False, dynamic: bool | None = None,
     compiled._torchdynamo_orig_callable = model
     compiled._ember_compiler = compiler
     return compiled
+
+
+def _check_session_options(options) -> None:
+    from .onnx._proto import require
+
+    known = [n for n in dir(require("onnxruntime").SessionOptions) if not n.startswith("_")]
+    bad = [k for k in options if k not in known]
+    if bad:
+        raise ValueError(f"options {bad} are not onnxruntime SessionOptions attributes; the "
+                         f"onnxruntime backend takes {', '.join(sorted(known))}")
 
 
 class OptimizedModule(nn.Module):
@@ -278,8 +293,9 @@ class _State:
 class _Compiler:
     """A compiled module or function: the cache of graphs by signature and the calls."""
 
-    def __init__(self, fn, backend, fullgraph, dynamic, limit, name):
+    def __init__(self, fn, backend, fullgraph, dynamic, limit, name, options=None):
         self.fn = fn
+        self.options = options
         self.module = fn if isinstance(fn, nn.Module) else None
         self.backend, self.fullgraph, self.dynamic, self.limit = backend, fullgraph, dynamic, limit
         self.name = name or getattr(fn, "__qualname__", None) or type(fn).__name__
@@ -291,7 +307,8 @@ class _Compiler:
 
     def settings(self) -> dict:
         return {"fullgraph": self.fullgraph, "dynamic": self.dynamic,
-                "backend": self.backend, "recompile_limit": self.limit}
+                "backend": self.backend, "recompile_limit": self.limit,
+                "options": self.options}
 
     # -- what the guard reads --------------------------------------------------------------
     def modules(self) -> list:
@@ -667,7 +684,13 @@ class _OrtEntry:
             return
         finally:
             state.restore()
-        self.session = ort.InferenceSession(program.model_proto.SerializeToString(),
+        from ._threads import num_threads
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = num_threads()  # ember's thread count (set_num_threads)
+        for name, value in (self.compiler.options or {}).items():
+            setattr(options, name, value)
+        self.session = ort.InferenceSession(program.model_proto.SerializeToString(), options,
                                             providers=["CPUExecutionProvider"])
         holders = len(program.graph.placeholders)
         attributes = program.graph.attributes

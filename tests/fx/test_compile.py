@@ -464,3 +464,19 @@ def test_non_tensor_arguments_are_part_of_the_guard():
     assert scale(x, 3.0).tolist() == [3.0, 3.0]
     assert scale(x, 3.0, mode="add").tolist() == [4.0, 4.0]
     assert _entries(scale)[1] == 3
+
+
+def test_onnxruntime_backend_takes_session_options():
+    pytest.importorskip("onnxruntime")
+    model = _mlp().eval()
+    compiled = ember.compile(model, backend="onnxruntime",
+                             options={"intra_op_num_threads": 1})
+    x = ember.randn(2, 4)
+    with ember.no_grad():
+        for _ in range(2):  # the first call captures, the second opens the session
+            np.testing.assert_allclose(compiled(x).numpy(), model(x).numpy(), atol=1e-5,
+                                       rtol=0)
+    entry = next(iter(compiled._compiler.cache.values()))
+    assert entry.session.get_session_options().intra_op_num_threads == 1
+    with pytest.raises(ValueError, match="not onnxruntime SessionOptions attributes"):
+        ember.compile(model, backend="onnxruntime", options={"threads": 1})
