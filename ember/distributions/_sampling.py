@@ -1,6 +1,6 @@
 """Draws the distributions need beyond ember's random functions: standard gamma samples with a
 pathwise (implicit reparameterisation) gradient, Dirichlet samples built from them, binomial
-counts; and the two Cholesky solves MultivariateNormal and Wishart use.
+counts.
 
 Samples come from ember's generator (``ember.manual_seed`` makes them reproducible); the numbers
 differ from PyTorch's. The gradient of a gamma sample ``x`` with respect to its concentration
@@ -136,16 +136,3 @@ def binomial(count: Tensor, prob: Tensor) -> Tensor:
     p = _host(prob)
     draw = _gen(None).binomial(np.round(n).astype(np.int64), np.clip(p, 0.0, 1.0))
     return _from_host(draw.astype(np.float64), prob)
-
-
-def cholesky_solve(rhs: Tensor, scale_tril: Tensor) -> Tensor:
-    """Solves ``(L L^T) X = rhs`` for lower-triangular ``L`` (``torch.cholesky_solve``)."""
-    y = ember.linalg.solve_triangular(scale_tril, rhs, upper=False)
-    return ember.linalg.solve_triangular(scale_tril.mT, y, upper=True)
-
-
-def cholesky_inverse(scale_tril: Tensor) -> Tensor:
-    """``(L L^T)^{-1}`` for lower-triangular ``L`` (``torch.cholesky_inverse``)."""
-    n = scale_tril.shape[-1]
-    eye = ember.eye(n, dtype=scale_tril.dtype, device=scale_tril.device)
-    return cholesky_solve(eye.expand(scale_tril.shape), scale_tril)

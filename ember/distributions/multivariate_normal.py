@@ -4,7 +4,7 @@ import ember
 from ember import Tensor
 
 from . import constraints
-from ._sampling import cholesky_inverse
+from ._cholesky import cholesky_inverse
 from .distribution import Distribution
 from .utils import _size, _standard_normal, lazy_property
 

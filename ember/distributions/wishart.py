@@ -6,7 +6,7 @@ import ember
 from ember import Tensor
 
 from . import constraints
-from ._sampling import cholesky_solve
+from ._cholesky import cholesky_solve
 from .exp_family import ExponentialFamily
 from .multivariate_normal import _precision_to_scale_tril
 from .utils import Number, _Number, _size, lazy_property
