@@ -131,3 +131,49 @@ def test_kl_of_the_same_normal_is_zero_and_kl_is_differentiable():
     (g,) = ember.autograd.grad(kl, [loc])
     assert ember.allclose(g, loc.detach())
     assert ed.kl_divergence(q, q).abs().max().item() == 0.0
+
+
+def test_every_pair_of_the_case_table_agrees_with_torch():
+    # kl_divergence between every two distributions of tests/distributions/cases.py: the same
+    # value where torch has a formula, the same exception type where it has none
+    import warnings
+
+    from .cases import CASES
+    from .test_against_torch import build
+
+    built = []
+    for case in CASES:
+        if case[0] == "GeneralizedPareto":
+            continue
+        td, edist, _, _ = build(case, "float64")
+        built.append((case[0], td, edist))
+    compared = 0
+    problems = []
+    for pn, tp, ep in built:
+        for qn, tq, eq in built:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                try:
+                    expected = torch.distributions.kl_divergence(tp, tq)
+                except Exception as exc:  # noqa: BLE001 - compare whatever torch raises
+                    try:
+                        ed.kl_divergence(ep, eq)
+                    except type(exc):
+                        continue
+                    except Exception as other:  # noqa: BLE001
+                        problems.append(f"{pn}||{qn}: {other!r} where torch: {exc!r}")
+                        continue
+                    problems.append(f"{pn}||{qn}: no error where torch raises {exc!r}")
+                    continue
+                try:
+                    got = ed.kl_divergence(ep, eq)
+                except Exception as exc:  # noqa: BLE001
+                    problems.append(f"{pn}||{qn}: {exc!r}")
+                    continue
+            compared += 1
+            if tuple(got.shape) != tuple(expected.shape) or not np.allclose(
+                    got.detach().numpy(), expected.detach().numpy(), rtol=1e-7, atol=1e-9,
+                    equal_nan=True):
+                problems.append(f"{pn}||{qn}: {got} vs {expected}")
+    assert not problems, "\n".join(problems)
+    assert compared > 60, compared
