@@ -5,7 +5,7 @@ from ember import Tensor
 from . import constraints
 from ._sampling import sample_dirichlet
 from .exp_family import ExponentialFamily
-from .utils import _size
+from .utils import _one_hot, _size
 
 __all__ = ["Dirichlet"]
 
@@ -80,10 +80,9 @@ class Dirichlet(ExponentialFamily):
         concentrationm1 = (self.concentration - 1).clamp(min=0.0)
         mode = concentrationm1 / concentrationm1.sum(-1, True)
         mask = (self.concentration < 1).all(dim=-1)
-        mode[mask] = ember.nn.functional.one_hot(
-            mode[mask].argmax(dim=-1), concentrationm1.shape[-1]
-        ).to(mode)
-        return mode
+        # every concentration below 1: all mass at one vertex (torch writes it through mode[mask])
+        vertex = _one_hot(mode.argmax(dim=-1), concentrationm1.shape[-1]).to(mode)
+        return ember.where(mask.unsqueeze(-1), vertex, mode)
 
     @property
     def variance(self) -> Tensor:

@@ -5,7 +5,7 @@ from ember import Tensor
 from . import constraints
 from .categorical import Categorical
 from .distribution import Distribution
-from .utils import _size
+from .utils import _one_hot, _size
 
 __all__ = ["OneHotCategorical", "OneHotCategoricalStraightThrough"]
 
@@ -90,7 +90,7 @@ class OneHotCategorical(Distribution):
     def mode(self) -> Tensor:
         probs = self._categorical.probs
         mode = probs.argmax(dim=-1)
-        return ember.nn.functional.one_hot(mode, num_classes=probs.shape[-1]).to(probs)
+        return _one_hot(mode, probs.shape[-1]).to(probs)
 
     @property
     def variance(self) -> Tensor:
@@ -105,9 +105,7 @@ class OneHotCategorical(Distribution):
         probs = self._categorical.probs
         num_events = self._categorical._num_events
         indices = self._categorical.sample(sample_shape)
-        # F.one_hot(indices, num_events) as a comparison, which also runs on CUDA tensors
-        events = ember.arange(num_events, device=indices.device)
-        return (indices.unsqueeze(-1) == events).to(probs)
+        return _one_hot(indices, num_events).to(probs)
 
     def log_prob(self, value):
         if self._validate_args:

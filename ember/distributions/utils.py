@@ -79,6 +79,12 @@ def _standard_normal(
     return _host_fill(shape, dtype, device, "normal_")
 
 
+def _one_hot(indices: Tensor, num_classes: int) -> Tensor:
+    """``F.one_hot(indices, num_classes)`` (int64) as a comparison, which runs on any device."""
+    classes = ember.arange(num_classes, device=indices.device)
+    return (indices.unsqueeze(-1) == classes).long()
+
+
 def _host_fill(shape, dtype, device, method: str, *args) -> Tensor:
     """A ``shape`` tensor filled by the in-place random ``method`` (``normal_``, ``uniform_``,
     ``exponential_``, ``cauchy_``) on the host, then moved to ``device``: the draw comes from

@@ -72,3 +72,12 @@ def test_kl_and_gamma_rsample_gradient_on_cuda():
     (g,) = ember.autograd.grad(x.sum(), [conc])
     assert x.device.type == "cuda" and g.device.type == "cuda"
     assert np.all(np.isfinite(_host(g)))
+
+
+def test_modes_built_from_one_hot_on_cuda():
+    conc = ember.tensor([[0.5, 0.3, 0.2], [2.0, 3.0, 1.5]], device="cuda")
+    mode = ed.Dirichlet(conc).mode
+    assert mode.device.type == "cuda"
+    np.testing.assert_allclose(_host(mode), [[1.0, 0.0, 0.0], [1 / 3.5, 2 / 3.5, 0.5 / 3.5]])
+    m = ed.OneHotCategorical(ember.tensor([0.2, 0.5, 0.3], device="cuda")).mode
+    assert m.device.type == "cuda" and _host(m).tolist() == [0.0, 1.0, 0.0]
