@@ -51,6 +51,16 @@ def test_distribution_on_cuda_matches_cpu(case):
             pass
         results[name] = out
     assert results["cuda"].device.type == "cuda"
+    for what, fn in (("mean", lambda d, v: d.mean), ("mode", lambda d, v: d.mode),
+                     ("variance", lambda d, v: d.variance), ("cdf", lambda d, v: d.cdf(v)),
+                     ("support", lambda d, v: d.enumerate_support())):
+        try:
+            expected = fn(cpu, value)
+        except (NotImplementedError, ValueError):
+            continue
+        got = fn(dev, value.to("cuda"))
+        assert got.device.type == "cuda", what
+        np.testing.assert_allclose(_host(got), _host(expected), rtol=1e-10, err_msg=what)
     np.testing.assert_allclose(_host(results["cuda"]), _host(results["cpu"]), rtol=1e-10)
     keys = list(params)
     gc = ember.autograd.grad(results["cpu"], [cpu_p[k] for k in keys], allow_unused=True)
@@ -81,3 +91,15 @@ def test_modes_built_from_one_hot_on_cuda():
     np.testing.assert_allclose(_host(mode), [[1.0, 0.0, 0.0], [1 / 3.5, 2 / 3.5, 0.5 / 3.5]])
     m = ed.OneHotCategorical(ember.tensor([0.2, 0.5, 0.3], device="cuda")).mode
     assert m.device.type == "cuda" and _host(m).tolist() == [0.0, 1.0, 0.0]
+
+
+def test_kl_pairs_on_cuda_match_cpu():
+    from .test_kl import PAIRS
+
+    for name, build, params in PAIRS:
+        on = {dev: {k: ember.tensor(v, dtype=ember.float64, device=dev)
+                    for k, v in params.items()} for dev in ("cpu", "cuda")}
+        cpu = ed.kl_divergence(*build(ember, on["cpu"]))
+        dev = ed.kl_divergence(*build(ember, on["cuda"]))
+        assert dev.device.type == "cuda", name
+        np.testing.assert_allclose(_host(dev), _host(cpu), rtol=1e-10, err_msg=name)
