@@ -3,6 +3,8 @@ compiled and PyTorch eager steps timed in alternation, so machine load hits all 
 
     python benchmarks/compile_ratios.py                  # median per round
     python benchmarks/compile_ratios.py --stat min       # resists load from other processes
+    EMBER_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 python benchmarks/compile_ratios.py \
+        --threads 1 --cpu-time                           # one thread each, CPU seconds
     EMBER_BENCH_TORCH_COMPILE=1 python benchmarks/compile_ratios.py   # adds torch.compile
 
 The workloads are run.py's: ``mlp b1`` (a training step, model compiled), ``transformer b8
@@ -41,19 +43,32 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=5, help="alternating rounds")
     parser.add_argument("--stat", choices=("median", "min"), default="median")
     parser.add_argument("--only", default="", help="workloads whose name contains this")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="PyTorch's threads (default: all cores; set ember's with "
+                             "EMBER_NUM_THREADS and OPENBLAS_NUM_THREADS)")
+    parser.add_argument("--cpu-time", action="store_true",
+                        help="time CPU seconds of this process instead of wall time (steadier "
+                             "on a loaded machine; fair only with one thread each)")
     args = parser.parse_args()
+    if args.cpu_time:
+        import time
+        import types
+
+        bench.time = types.SimpleNamespace(perf_counter=time.process_time)
 
     import torch
 
     import ember
 
-    torch.set_num_threads(os.cpu_count() or 1)
+    torch.set_num_threads(args.threads or os.cpu_count() or 1)
     with_torch_compile = os.environ.get("EMBER_BENCH_TORCH_COMPILE") == "1"
     head = (f"{'workload':<31}{'ember':>9}{'compiled':>10}{'torch':>9}"
             f"{'/ember':>8}{'/torch':>8}  goal")
     if with_torch_compile:
         head += f"{'torch.compile':>15}"
-    print(f"load average {os.getloadavg()[0]:.1f}; statistic: {args.stat}; times in ms\n")
+    print(f"load average {os.getloadavg()[0]:.1f}; statistic: {args.stat}; "
+          f"{'CPU' if args.cpu_time else 'wall'} time in ms; threads: torch "
+          f"{torch.get_num_threads()}, ember {ember.get_num_threads()}\n")
     print(head)
     print("-" * len(head))
     for name, (eager, compiled, n, (goal_e, goal_t)) in GOALS.items():

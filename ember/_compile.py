@@ -25,11 +25,13 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import operator
 import warnings
 
 from . import nn
 from ._tensor import Tensor
 from .autograd import grad_mode
+from .fx.capture import _active
 
 __all__ = ["compile", "OptimizedModule"]
 
@@ -37,6 +39,7 @@ _BACKENDS = ("inductor", "replay", "eager", "onnxruntime")
 _MODES = ("default", "lite", "reduce-overhead", "max-autotune-no-cudagraphs", "max-autotune")
 RECOMPILE_LIMIT = 8  # torch._dynamo.config.recompile_limit
 _EAGER = "eager"     # a cache entry: this signature runs the original function
+_TRAINING = operator.attrgetter("training")
 
 
 def compile(model=None, *, fullgraph: bool = False, dynamic: bool | None = None,
@@ -334,7 +337,7 @@ class _Compiler:
             parts.append(tuple(kwargs))
             for v in kwargs.values():
                 _signature(v, parts)
-        parts.append(tuple(m.training for m in self.modules()))
+        parts.append(tuple(map(_TRAINING, self._modules or self.modules())))
         return tuple(parts)
 
     def needs_grad(self, leaves) -> bool:
@@ -345,8 +348,6 @@ class _Compiler:
 
     # -- calls -----------------------------------------------------------------------------
     def __call__(self, *args, **kwargs):
-        from .fx.capture import _active
-
         if getattr(_active, "recorder", None) is not None:  # inside another capture: inline
             return self.fn(*args, **kwargs)
         key = self.key(args, kwargs)

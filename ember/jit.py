@@ -188,6 +188,9 @@ class _Replay:
             steps.append(("call", i, node, spec))
         self.steps = steps
         self.index = index
+        out = self.graph.output_node.args[0]
+        # a single returned value (the common case) is read straight from its slot
+        self.out_slot = index[out] if isinstance(out, Node) else None
 
     def run(self, root, args, kwargs):
         if not kwargs and all(type(a) is Tensor for a in args):
@@ -238,6 +241,8 @@ class _Replay:
 
                 values[i] = full(_resolve(spec.shape, env, sizes), spec.value, dtype=spec.dtype)
             else:
+                if self.out_slot is not None:
+                    return values[self.out_slot]
                 return _resolve(node.args[0], env, sizes)
         return None
 
