@@ -89,7 +89,6 @@ def _log_modified_bessel_fn(x, order=0):
 
 def _rejection_sample(loc, concentration, proposal_r, x):
     done = ember.zeros(x.shape, dtype=ember.bool, device=loc.device)
-    # pyrefly: ignore [bad-assignment, missing-attribute]
     while not done.all():
         u = ember.rand((3,) + x.shape, dtype=loc.dtype, device=loc.device)
         u1, u2, u3 = u.unbind()
@@ -98,7 +97,6 @@ def _rejection_sample(loc, concentration, proposal_r, x):
         c = concentration * (proposal_r - f)
         accept = ((c * (2 - c) - u2) > 0) | ((c / u2).log() + 1 - c >= 0)
         if accept.any():
-            # pyrefly: ignore [no-matching-overload]
             x = ember.where(accept, (u3 - 0.5).sign() * f.acos(), x)
             done = done | accept
     return (x + math.pi + loc) % (2 * math.pi) - math.pi
@@ -122,7 +120,6 @@ class VonMises(Distribution):
     :param ember.Tensor concentration: concentration parameter
     """
 
-    # pyrefly: ignore [bad-override]
     arg_constraints = {"loc": constraints.real, "concentration": constraints.positive}
     support = constraints.real
     has_rsample = False
