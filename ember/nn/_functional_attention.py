@@ -20,7 +20,7 @@ __all__ = ["scaled_dot_product_attention", "multi_head_attention_forward"]
 def _mask_bias(mask: Tensor, dtype) -> Tensor:
     """A boolean mask (True = attend) as an additive 0 / -inf bias; float masks pass through."""
     if mask._dtype.name == "bool":
-        return Tensor._make(np.where(mask._data, 0.0, -np.inf).astype(dtype))
+        return Tensor._make(asarray_like(np.where(mask._data, 0.0, -np.inf), mask._data, dtype))
     return mask
 
 
@@ -44,12 +44,22 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
     if is_causal and attn_mask is not None:
         raise RuntimeError("_scaled_dot_product_attention: Explicit attn_mask should not be "
                            "set when is_causal=True")
+    if min(query.dim(), key.dim(), value.dim()) < 2:
+        raise RuntimeError("Expected query, key, and value to all be  at least 2 dimensional, "
+                           f"but got query.dim: {query.dim()} key.dim: {key.dim()} and "
+                           f"value.dim: {value.dim()} instead.")
+    if not (query._dtype.is_floating_point or query._dtype.is_complex):
+        raise RuntimeError("scaled_dot_product_attention: expected floating-point query, key "
+                           f"and value, got {query.dtype}; convert them first, e.g. q.float()")
     n_l, n_s = query.shape[-2], key.shape[-2]
     if enable_gqa and query.dim() >= 3 and key.shape[-3] != query.shape[-3]:
         rep = query.shape[-3] // key.shape[-3]
         key = key.repeat_interleave(rep, dim=-3)
         value = value.repeat_interleave(rep, dim=-3)
     s = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale
+    fused = _fused_attention(query, key, value, attn_mask, dropout_p, is_causal, s)
+    if fused is not None:
+        return fused
     attn = (query @ key.transpose(-2, -1)) * s
     if is_causal:
         causal = np.tril(np.ones((n_l, n_s), dtype=bool))
@@ -61,6 +71,41 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
     if dropout_p > 0.0:
         attn = F.dropout(attn, dropout_p, training=True)
     return attn @ value
+
+
+_FUSED_DTYPES = ("float32", "float64")
+
+
+def _fused_attention(query, key, value, attn_mask, dropout_p, is_causal, scale):
+    """The one-op path (``_ops.nn_ops.Attention``) where it applies: float32/float64 operands
+    of one dtype and batch shape, no dropout, and a mask that is constant (boolean, or float
+    without a gradient); None otherwise, for the composite below."""
+    if (dropout_p > 0.0 or query._dtype.name not in _FUSED_DTYPES or query.dim() < 2
+            or not query._dtype is key._dtype is value._dtype
+            or not query.shape[:-2] == key.shape[:-2] == value.shape[:-2]
+            or key.shape[-2] != value.shape[-2] or query.shape[-1] != key.shape[-1]):
+        return None
+    from .._ops.nn_ops import Attention
+
+    bias = None
+    if is_causal:
+        causal = np.tril(np.ones((query.shape[-2], key.shape[-2]), dtype=bool))
+        bias = asarray_like(np.where(causal, 0.0, -np.inf), query._data, query._data.dtype)
+    elif attn_mask is not None:
+        if attn_mask._dtype.name != "bool" and (attn_mask.requires_grad or
+                                                attn_mask._dtype is not query._dtype):
+            return None
+        mask = _mask_bias(attn_mask, query._data.dtype)._data
+        scores = tuple(query.shape[:-1] + (key.shape[-2],))
+        try:
+            wide = np.broadcast_shapes(mask.shape, scores)
+        except ValueError:
+            return None  # the composite raises PyTorch's error
+        if wide != scores:  # PyTorch adds the mask in place
+            raise RuntimeError(f"output with shape {list(scores)} doesn't match the broadcast "
+                               f"shape {list(wide)}")
+        bias = mask
+    return Attention.apply(query, key, value, bias=bias, scale=scale)
 
 
 def _in_projection(query, key, value, num_heads, in_proj_weight, in_proj_bias,

@@ -291,6 +291,20 @@ def _softmax(op: OpCall):
     return op.b.add("Softmax", [x.name], axis=int(op.kwargs["dim"]))
 
 
+@converts("attention")
+def _attention(op: OpCall):
+    b = op.b
+    q, k, v = op.args[:3]
+    bias, scale = op.kwargs.get("bias"), op.kwargs.get("scale", 1.0)
+    rank = len(k.shape)
+    perm = list(range(rank - 2)) + [rank - 1, rank - 2]
+    scores = b.add("MatMul", [q.name, b.add("Transpose", [k.name], perm=perm)])
+    scores = b.add("Mul", [scores, b.scalar(scale, q.dtype)])
+    if bias is not None:
+        scores = b.add("Add", [scores, b.constant(np.asarray(bias))])
+    return b.add("MatMul", [b.add("Softmax", [scores], axis=-1), v.name])
+
+
 @converts("log_softmax")
 def _log_softmax(op: OpCall):
     x = op.args[0]

@@ -143,6 +143,18 @@ def test_arithmetic_and_comparisons():
     export_and_check(Fn(fn), (ember.randn(2, 5), ember.rand(2, 5)))
 
 
+@pytest.mark.parametrize("kw", [{}, {"is_causal": True}, {"mask": True}])
+def test_scaled_dot_product_attention(kw):
+    mask = ember.tensor([[True, False, True, True]] * 4) if kw.pop("mask", False) else None
+
+    def fn(q, k, v):
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, **kw)
+
+    q, k, v = (ember.randn(2, 3, 4, 8) for _ in range(3))
+    proto = export_and_check(Fn(fn), (q, k, v))
+    assert {"MatMul", "Softmax"} <= set(op_types(proto))
+
+
 def test_embedding_and_indices_as_inputs():
     model = nn.Sequential(nn.Embedding(10, 4, padding_idx=0), nn.Flatten(), nn.Linear(12, 2))
     proto = export_and_check(model, ember.tensor([[1, 2, 3], [4, 0, 9]]))

@@ -91,7 +91,9 @@ OPS = [
     OpSpec("pixel_unshuffle", lambda L, x: F(L).pixel_unshuffle(x, 2), [((1, 2, 4, 2),)]),
     # attention
     OpSpec("sdpa", lambda L, q, k, v: F(L).scaled_dot_product_attention(q, k, v),
-           [((2, 3, 4), (2, 5, 4), (2, 5, 3))]),
+           [((2, 3, 4), (2, 5, 4), (2, 5, 3)), ((3, 4), (5, 4), (5, 2))]),
+    OpSpec("sdpa_4d_causal", lambda L, q, k, v: F(L).scaled_dot_product_attention(
+        q, k, v, is_causal=True), [((2, 2, 3, 4), (2, 2, 5, 4), (2, 2, 5, 4))], gradgrad=False),
     # torch's 4-d CPU path (flash attention) has no double backward to compare with
     OpSpec("sdpa_4d", lambda L, q, k, v: F(L).scaled_dot_product_attention(q, k, v),
            [((2, 2, 3, 4), (2, 2, 3, 4), (2, 2, 3, 4))], gradgrad=False),
