@@ -392,9 +392,9 @@ class _Compiler:
         try:
             graph = _capture(self.fn, args, kwargs)
         except GraphBreak as err:
-            return self.graph_break(key, args, kwargs, state, err, err.method)
+            return self.graph_break(key, args, kwargs, state, err)
         except Exception as err:  # noqa: BLE001  (eager decides whether it is the user's error)
-            return self.graph_break(key, args, kwargs, state, err, type(err).__name__)
+            return self.graph_break(key, args, kwargs, state, err)
         out = graph.__dict__.pop("live_output")
         try:
             entry = self.build(graph, key, args, kwargs, need_grad)
@@ -408,7 +408,9 @@ class _Compiler:
         self.cache[key] = entry
         return _finish(out, need_grad)
 
-    def graph_break(self, key, args, kwargs, state, err, what):
+    def graph_break(self, key, args, kwargs, state, err):
+        """The capture failed: put the state back, then run eagerly for this signature (or
+        raise, with fullgraph)."""
         state.restore()
         if self.fullgraph:
             raise err
@@ -625,12 +627,14 @@ class _InterpreterEntry(_ReplayEntry):
 
 class _OrtEntry:
     """The ``"onnxruntime"`` backend: calls that need no gradient run an InferenceSession of
-    the graph exported with ``ember.onnx``; the others replay."""
+    the graph exported with ``ember.onnx`` (one per input shapes: a graph whose batch size
+    varies replays at any size, the sessions are static); the others replay."""
 
     def __init__(self, compiler, graph, replay_entry, args, kwargs):
         self.compiler, self.graph, self.replay_entry = compiler, graph, replay_entry
         self.key = replay_entry.key
-        self.session = None
+        self.sessions: dict = {}  # input shapes -> _Session
+        self.session = None       # the latest one opened
         self.failed = False
         # dropout and batch norm in training mode draw masks and update statistics: replay
         self.stateful = any(_trains(n) for n in graph.nodes)
@@ -643,29 +647,20 @@ class _OrtEntry:
             type(a) is Tensor for a in args) else list(args)
         if self.failed or self.stateful or self.compiler.needs_grad(leaves):
             return self.replay_entry.run(args, kwargs)
-        if self.session is None:
-            self.export(args, kwargs)
-            if self.failed:
+        shapes = tuple(t._data.shape for t in leaves)
+        session = self.sessions.get(shapes)
+        if session is None:
+            session = self.export(args, kwargs)
+            if session is None:
                 return self.replay_entry.run(args, kwargs)
-        import numpy as np
-
-        feeds = {}
-        for name, source in self.feeds:
-            data = (leaves[source] if type(source) is int else source)._data
-            feeds[name] = data if data.flags.c_contiguous else np.ascontiguousarray(data)
-        outs = self.session.run(self.outputs, feeds)
-        values = {node: Tensor._make(np.asarray(o), dtype)
-                  for (node, dtype), o in zip(self.out_nodes, outs)}
-        from .fx.graph import map_nodes
-
-        return map_nodes(self.structure, values.__getitem__)
+            self.sessions[shapes] = self.session = session
+        return session.run(leaves)
 
     def export(self, args, kwargs):
         """Export the graph with the parameters and buffers as inputs (fed from the live
         tensors on each call, so training between calls is seen) and open a session."""
         from .onnx import TrainingMode
         from .onnx import export as onnx_export
-        from .onnx._export import _flatten_nodes
         from .onnx._proto import require
 
         ort = require("onnxruntime")
@@ -682,7 +677,7 @@ class _OrtEntry:
             self.compiler.warn_once("onnx", f"ember.compile(backend='onnxruntime'): "
                                     f"{self.compiler.name} is not run by onnxruntime "
                                     f"({type(err).__name__}: {err}); it replays instead.")
-            return
+            return None
         finally:
             state.restore()
         from ._threads import num_threads
@@ -691,17 +686,42 @@ class _OrtEntry:
         options.intra_op_num_threads = num_threads()  # ember's thread count (set_num_threads)
         for name, value in (self.compiler.options or {}).items():
             setattr(options, name, value)
-        self.session = ort.InferenceSession(program.model_proto.SerializeToString(), options,
-                                            providers=["CPUExecutionProvider"])
-        holders = len(program.graph.placeholders)
-        attributes = program.graph.attributes
-        self.feeds = [(i.name, k if k < holders else attributes[i.name])
-                      for k, i in enumerate(self.session.get_inputs())]
-        structure = program.graph.output_node.args[0]
-        flat = _flatten_nodes(structure)  # one ONNX output per returned node, in order
-        self.outputs = [o.name for o in self.session.get_outputs()][:len(flat)]
+        return _Session(ort.InferenceSession(program.model_proto.SerializeToString(), options,
+                                             providers=["CPUExecutionProvider"]), program.graph)
+
+
+class _Session:
+    """An onnxruntime session and how to feed it (inputs, then weights read live) and read
+    its outputs back into the returned structure."""
+
+    def __init__(self, session, graph):
+        from .onnx._export import _flatten_nodes
+
+        self.session = session
+        holders = len(graph.placeholders)
+        self.feeds = [(i.name, k if k < holders else graph.attributes[i.name])
+                      for k, i in enumerate(session.get_inputs())]
+        self.structure = graph.output_node.args[0]
+        flat = _flatten_nodes(self.structure)  # one ONNX output per returned node, in order
+        self.outputs = [o.name for o in session.get_outputs()][:len(flat)]
         self.out_nodes = [(n, n.meta["dtype"]) for n in flat]
-        self.structure = structure
+
+    def get_session_options(self):
+        return self.session.get_session_options()
+
+    def run(self, leaves):
+        import numpy as np
+
+        from .fx.graph import map_nodes
+
+        feeds = {}
+        for name, source in self.feeds:
+            data = (leaves[source] if type(source) is int else source)._data
+            feeds[name] = data if data.flags.c_contiguous else np.ascontiguousarray(data)
+        outs = self.session.run(self.outputs, feeds)
+        values = {node: Tensor._make(np.asarray(o), dtype)
+                  for (node, dtype), o in zip(self.out_nodes, outs)}
+        return map_nodes(self.structure, values.__getitem__)
 
 
 def _trains(node) -> bool:

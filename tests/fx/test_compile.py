@@ -480,3 +480,16 @@ def test_onnxruntime_backend_takes_session_options():
     assert entry.session.get_session_options().intra_op_num_threads == 1
     with pytest.raises(ValueError, match="not onnxruntime SessionOptions attributes"):
         ember.compile(model, backend="onnxruntime", options={"threads": 1})
+
+
+def test_onnxruntime_backend_with_a_varying_batch_size():
+    pytest.importorskip("onnxruntime")
+    model = _mlp().eval()
+    compiled = ember.compile(model, backend="onnxruntime", dynamic=True)
+    with ember.no_grad():
+        for n in (2, 2, 5, 5, 1, 1):
+            x = ember.randn(n, 4)
+            np.testing.assert_allclose(compiled(x).numpy(), model(x).numpy(), atol=1e-5,
+                                       rtol=0)
+    entry = next(iter(compiled._compiler.cache.values()))
+    assert len(entry.sessions) == 3  # one graph, one session per batch size
