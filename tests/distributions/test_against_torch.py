@@ -189,3 +189,42 @@ def test_generalized_pareto_float64_works_where_torch_raises():
     assert got.dtype == ember.float64
     np.testing.assert_allclose(got.numpy(), td.log_prob(tv).numpy(), rtol=1e-5)
     np.testing.assert_allclose(e64.entropy().numpy(), td.entropy().numpy(), rtol=1e-5)
+
+
+
+EDGES = [
+    ("masked logits", lambda lib, p: lib.distributions.Categorical(logits=p["x"]),
+     {"x": [[0.0, -math.inf, 1.0], [-math.inf, -math.inf, 2.0]]}, [2, 2]),
+    ("saturated Bernoulli logits", lambda lib, p: lib.distributions.Bernoulli(logits=p["x"]),
+     {"x": [-30.0, 30.0, 0.0]}, [1.0, 0.0, 1.0]),
+    ("Bernoulli probs 0 and 1", lambda lib, p: lib.distributions.Bernoulli(probs=p["x"]),
+     {"x": [0.0, 1.0, 0.5]}, [0.0, 1.0, 1.0]),
+    ("zero-probability category", lambda lib, p: lib.distributions.Categorical(probs=p["x"]),
+     {"x": [0.0, 0.5, 0.5]}, 1),
+    ("large Poisson rate", lambda lib, p: lib.distributions.Poisson(p["x"]),
+     {"x": [1e-3, 1e4]}, [0.0, 1e4]),
+    ("extreme Beta", lambda lib, p: lib.distributions.Beta(p["a"], p["b"]),
+     {"a": [1e-2, 50.0], "b": [0.5, 1e3]}, [1e-3, 0.05]),
+]
+
+
+@pytest.mark.parametrize("what, make, params, value", EDGES, ids=[e[0] for e in EDGES])
+def test_edge_parameters_match_torch(what, make, params, value):
+    # masked actions (-inf logits) are how RL code forbids moves; saturated probabilities
+    tp = {k: torch.tensor(v, requires_grad=True) for k, v in params.items()}
+    ep = {k: ember.tensor(v, requires_grad=True) for k, v in params.items()}
+    td, ed = make(torch, tp), make(ember, ep)
+    t_out = td.log_prob(torch.tensor(value)).sum()
+    e_out = ed.log_prob(ember.tensor(value)).sum()
+    assert_close(e_out, t_out, "float32", "log_prob")
+    try:
+        t_out = t_out + td.entropy().sum()
+    except NotImplementedError:
+        pass
+    else:
+        e_out = e_out + ed.entropy().sum()
+        assert_close(ed.entropy(), td.entropy(), "float32", "entropy")
+    tg = torch.autograd.grad(t_out, list(tp.values()))
+    eg = ember.autograd.grad(e_out, list(ep.values()))
+    for t, e in zip(tg, eg):
+        assert_close(e, t, "float32", "gradient")
