@@ -110,7 +110,20 @@ class _StandardGamma(Function):
     @staticmethod
     def backward(ctx, grad_output):
         concentration, sample = ctx.saved_tensors
-        return grad_output * standard_gamma_grad(concentration, sample)
+        return grad_output * _StandardGammaGrad.apply(concentration, sample)
+
+
+class _StandardGammaGrad(Function):
+    """``standard_gamma_grad`` as a graph node: a second derivative through it raises, as
+    PyTorch's ``_standard_gamma_grad`` does, instead of silently being zero."""
+
+    @staticmethod
+    def forward(ctx, concentration, sample):
+        return standard_gamma_grad(concentration, sample)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        raise NotImplementedError("the derivative for '_standard_gamma_grad' is not implemented.")
 
 
 def standard_gamma(concentration: Tensor) -> Tensor:

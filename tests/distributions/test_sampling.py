@@ -219,3 +219,12 @@ def test_wishart_samples_are_positive_definite_without_a_spurious_warning():
         x = d.sample((500,))
     assert d.support.check(x).all().item()
     np.testing.assert_allclose(x.mean(0).numpy(), d.mean.numpy(), rtol=0.15)
+
+
+def test_second_derivative_through_a_gamma_sample_raises_like_torch():
+    for lib in (torch, ember):
+        c = lib.tensor([2.0], requires_grad=True)
+        x = lib.distributions.Gamma(c, lib.tensor([1.0])).rsample()
+        (g,) = lib.autograd.grad(x.sum(), [c], create_graph=True)
+        with pytest.raises(NotImplementedError, match="_standard_gamma_grad"):
+            lib.autograd.grad(g.sum(), [c])
