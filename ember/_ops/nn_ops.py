@@ -38,7 +38,13 @@ def _column_sum(g):
     """Sum over rows; 2-byte floats (bfloat16, float16) accumulate in float32, as PyTorch's."""
     if g.dtype.itemsize == 2 and g.dtype.kind in "fV":
         return g.sum(axis=0, dtype=np.float32)
+    if type(g) is np.ndarray and g.dtype in _GEMV and g.flags.c_contiguous and g.shape[0] > 1:
+        # a matrix-vector product: BLAS's 2-3x faster than NumPy's column reduction
+        return np.ones(g.shape[0], g.dtype) @ g
     return g.sum(axis=0)
+
+
+_GEMV = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 class Linear(Op):

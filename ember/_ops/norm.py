@@ -34,6 +34,33 @@ class Rsqrt(Op):
         return grad * (y * y * y) * -0.5
 
 
+def _gemv_rows(x, axes):
+    """``(rows, width)`` when ``x``'s statistics can be taken as matrix-vector products (the
+    reduced axes are its trailing ones, as in layer norm; a float32/float64 host array), else
+    None. A GEMV against a vector of 1/width sums 512 rows of 128 about 5x faster than
+    NumPy's mean over a short last axis, which pays per row."""
+    k = len(axes)
+    if (k == 0 or axes != tuple(range(x.ndim - k, x.ndim)) or type(x) is not np.ndarray
+            or x.dtype not in _GEMV_DTYPES or not x.flags.c_contiguous or x.size == 0):
+        return None
+    width = 1
+    for d in x.shape[x.ndim - k:]:
+        width *= d
+    return x.size // width, width
+
+
+_GEMV_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _row_means(a, rows, width, keep_shape):
+    """Means of ``a``'s rows (``a`` viewed as ``rows x width``), shaped ``keep_shape``."""
+    return (a.reshape(rows, width) @ np.full(width, 1.0 / width, a.dtype)).reshape(keep_shape)
+
+
+def _column_sums(a, rows, width):
+    return np.ones(rows, a.dtype) @ a.reshape(rows, width)
+
+
 class NormAffine(Op):
     """``(x - mean) * invstd * w + b`` with statistics over ``axes`` (or fixed ones).
 
@@ -45,7 +72,13 @@ class NormAffine(Op):
     @staticmethod
     def forward(ctx, x, w, b, axes, eps, pshape, fixed=None, stats=None):
         ctx.save_for_backward(ctx.inputs[0], ctx.inputs[1])
-        if fixed is None:
+        gemv = _gemv_rows(x, axes) if fixed is None else None
+        if gemv is not None:
+            keep = x.shape[:x.ndim - len(axes)] + (1,) * len(axes)
+            mean = _row_means(x, *gemv, keep)
+            xc = x - mean
+            var = _row_means(np.square(xc), *gemv, keep)
+        elif fixed is None:
             mean = x.mean(axis=axes, keepdims=True)
             xc = x - mean
             var = np.mean(np.square(xc), axis=axes, keepdims=True)
@@ -77,20 +110,34 @@ class NormAffine(Op):
         xhat, invstd = ctx.xhat, ctx.invstd
         dt = grad._dtype
         gx = gw = gb = None
+        gemv = _gemv_rows(g, axes) if fixed is None and g.dtype == xhat.dtype else None
         if need[0]:
             gy = g * w._data.reshape(pshape) if w is not None else g
-            if fixed is None:
+            if gemv is not None:
+                keep = invstd.shape
+                t = gy - _row_means(gy, *gemv, keep)
+                t -= xhat * _row_means(gy * xhat, *gemv, keep)
+                t *= invstd
+                gx = Tensor._make(t, dt)
+            elif fixed is None:
                 t = gy - gy.mean(axis=axes, keepdims=True)
                 t -= xhat * np.mean(gy * xhat, axis=axes, keepdims=True)
                 t *= invstd
                 gx = Tensor._make(t, dt)
             else:
                 gx = Tensor._make(gy * invstd, dt)
+        # with trailing statistics axes the parameters' axes are the leading ones: column sums,
+        # again as matrix-vector products
+        columns = gemv if gemv is not None and paxes == tuple(range(g.ndim - len(axes))) \
+            else None
         if len(need) > 1 and need[1]:
-            gw = Tensor._make(np.sum(g * xhat, axis=paxes).reshape(w.shape), dt)
+            gxh = g * xhat
+            gw = Tensor._make((_column_sums(gxh, *columns) if columns else
+                               np.sum(gxh, axis=paxes)).reshape(w.shape), dt)
         if len(need) > 2 and need[2]:
             b = ctx.inputs[2]
-            gb = Tensor._make(np.sum(g, axis=paxes).reshape(b.shape), dt)
+            gb = Tensor._make((_column_sums(g, *columns) if columns else
+                               np.sum(g, axis=paxes)).reshape(b.shape), dt)
         return gx, gw, gb
 
 
