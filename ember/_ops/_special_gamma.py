@@ -235,7 +235,9 @@ def gammainc(a: np.ndarray, x: np.ndarray, upper: bool = False) -> np.ndarray:
                 d = 1 / d
                 delta = d * c
                 h = h * delta
-                if np.all(np.abs(delta - 1) < 1e-16):
+                # within an ulp of 1 (2.2e-16 above, 1.1e-16 below): a tighter test never
+                # passes for elements that settle one ulp off, and ran all 10,000 rounds
+                if np.all(np.abs(delta - 1) < 3e-16):
                     break
             q = np.exp(log_pre[~use_series]) * h
             res[~use_series] = q if upper else 1 - q

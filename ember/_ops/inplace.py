@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _dtype as D
-from .._backend import get_array_module
+from .._backend import asarray_like, get_array_module, is_host
 from .._tensor import Tensor
 from ..autograd import grad_mode
 from ._core import Op, broadcast_shapes
@@ -65,6 +65,8 @@ def write_inplace(t: Tensor, arr, op: str = "") -> Tensor:
         from .._creation import tensor
 
         return apply_inplace(t, tensor(arr, dtype=t._dtype, device=t.device), op)
+    if is_host(arr) and not is_host(t._data):  # a host draw into a device tensor
+        arr = asarray_like(arr, t._data)
     np.copyto(t._data, arr, casting="unsafe")
     t._version[0] += 1
     return t

@@ -395,7 +395,7 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
             raise RuntimeError("Class values must be non-negative.")
         if int(data.max()) >= num_classes:
             raise RuntimeError("Class values must be smaller than num_classes.")
-    out = (data[..., None] == np.arange(num_classes)).astype(np.int64)
+    out = (data[..., None] == asarray_like(np.arange(num_classes), data)).astype(np.int64)
     return Tensor._make(out, D.int64)
 
 
