@@ -11,7 +11,8 @@ processes, and the processes' shares of an epoch come from the very shuffle a on
 draws (the same generator, split as ``DistributedSampler`` splits it): the batches of a
 two-process run are those of a one-process run, so the weights match it to float32 rounding
 (dropout aside: each process draws its own masks), and a run may be resumed with another
-``--nproc``. ``ember run -n N -m ember train ...`` runs the same code.
+``--nproc``. ``ember run -n N -m ember train ...`` runs the same code. Ctrl-C makes mpirun end
+every process at once, so an interrupted run continues from its last finished epoch.
 """
 
 from __future__ import annotations
@@ -87,7 +88,17 @@ def launch(args, nproc: int, out, note: str | None) -> int:
                 "EMBER_NUM_THREADS"):
         if var not in os.environ:
             env[var] = threads
-    return run_mpirun(cmd, open_mpi, env)
+    try:
+        return run_mpirun(cmd, open_mpi, env)
+    except KeyboardInterrupt:  # mpirun ends every process at once: nothing is saved mid-epoch
+        from pathlib import Path
+
+        last = Path(out) / "last.pth"
+        then = (f"`ember train --resume {out}` continues from the last finished epoch"
+                if last.exists() else "no epoch had finished, so nothing was saved")
+        print(f"\ninterrupted: Ctrl-C stopped the {nproc} processes; {then}",
+              file=sys.stderr, flush=True)
+        return 130
 
 
 def join(args) -> World | None:

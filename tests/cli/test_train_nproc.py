@@ -96,3 +96,35 @@ def test_mistakes_are_one_line_before_mpirun(tmp_path):
     proc = run_ember("train", "--nproc", "0", cwd=tmp_path)
     assert_one_line_error(proc, "--nproc must be at least 1")
     assert not (tmp_path / "runs").exists()
+
+
+def test_ctrl_c_stops_every_process_and_says_how_to_resume(tmp_path):
+    """Ctrl-C (SIGINT to the command's process group, as a terminal sends it) once the first
+    epoch is saved: mpirun ends the processes, and the command says how to continue."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from .run_ember import TIMEOUT, environment
+
+    require_mpi()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ember", "train", "--nproc", "2", *SETTINGS, "--epochs", "50",
+         "--out-dir", "run"], cwd=tmp_path, env=environment(), stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True, start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        for line in proc.stdout:  # the run folder holds last.pth once epoch 1 is printed
+            if line.startswith("epoch 1/50"):
+                os.killpg(proc.pid, signal.SIGINT)
+                break
+        _, err = proc.communicate(timeout=TIMEOUT)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 130, err[-3000:]
+    assert "interrupted: Ctrl-C stopped the 2 processes; `ember train --resume run` " \
+           "continues from the last finished epoch" in err, err
+    assert (tmp_path / "run" / "last.pth").is_file()
