@@ -340,6 +340,19 @@ class _Compiler:
         parts.append(tuple(map(_TRAINING, self._modules or self.modules())))
         return tuple(parts)
 
+    def hooked(self) -> bool:
+        """Whether a module has forward or backward hooks: a replay would skip them (their
+        Python runs at capture only), so such calls run eagerly, after one warning."""
+        for m in self._modules or self.modules():
+            if m._forward_pre_hooks or m._forward_hooks or m._backward_hooks or \
+                    m._backward_pre_hooks:
+                self.warn_once("hooks", f"ember.compile: a submodule of {self.name} "
+                               f"({type(m).__name__}) has forward or backward hooks, which a "
+                               "replay would skip; calls run eagerly while hooks are "
+                               "registered.")
+                return True
+        return False
+
     def needs_grad(self, leaves) -> bool:
         if not grad_mode._state.enabled:
             return False
@@ -349,6 +362,8 @@ class _Compiler:
     # -- calls -----------------------------------------------------------------------------
     def __call__(self, *args, **kwargs):
         if getattr(_active, "recorder", None) is not None:  # inside another capture: inline
+            return self.fn(*args, **kwargs)
+        if self.hooked():
             return self.fn(*args, **kwargs)
         key = self.key(args, kwargs)
         entry = self.cache.get(key)

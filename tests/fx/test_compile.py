@@ -493,3 +493,21 @@ def test_onnxruntime_backend_with_a_varying_batch_size():
                                        rtol=0)
     entry = next(iter(compiled._compiler.cache.values()))
     assert len(entry.sessions) == 3  # one graph, one session per batch size
+
+
+def test_module_hooks_run_eagerly_with_one_warning():
+    model = _mlp()
+    compiled = ember.compile(model)
+    x = ember.randn(2, 4)
+    compiled(x)
+    seen = []
+    handle = model[0].register_forward_hook(lambda m, i, o: seen.append(o.shape))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        compiled(x)
+        compiled(x)
+    assert seen == [(2, 8), (2, 8)]  # a replay would have skipped the hook
+    assert len([w for w in caught if "hooks" in str(w.message)]) == 1
+    handle.remove()
+    compiled(x)
+    assert len(seen) == 2 and _entries(compiled)[1] == 1
