@@ -46,10 +46,11 @@ class GraphBreak(RuntimeError):
         Tensor.item()
     """
 
-    def __init__(self, method: str, source: str, code: str = ""):
+    def __init__(self, method: str, source: str, code: str = "", reason: str = ""):
         self.method, self.source, self.code = method, source, code
         where = f"{source}: {code}" if code else source
         super().__init__(
+            f"{method} ({where}): {reason}" if reason else
             f"{method} on a value computed from the model's inputs ({where}): the captured "
             "graph cannot depend on a tensor's values through Python. Compute with tensor ops "
             "instead (ember.where(cond, a, b), masks, clamp), or move the data-dependent step "
@@ -380,6 +381,28 @@ def _breaking(original, method):
     return wrapper
 
 
+_AUTOGRAD_REASON = ("gradients are not part of a captured graph (a replay would not run "
+                    "backward, and .grad is reassigned between steps); compile the model and "
+                    "keep backward and the optimizer step outside the compiled function.")
+
+
+def _refusing(original, method):
+    """Compile refuses autograd calls and ``.grad`` reads made by user code during a capture
+    (a graph break: that call runs eagerly)."""
+    def wrapper(*args, **kwargs):
+        rec = getattr(_active, "recorder", None)
+        if rec is not None and rec.depth == 0:
+            frame = sys._getframe(1)
+            if not frame.f_code.co_filename.startswith(_EMBER_DIR):
+                source, code = _where(frame)
+                raise GraphBreak(method, source, code, _AUTOGRAD_REASON)
+        return original(*args, **kwargs)
+
+    wrapper.__name__ = getattr(original, "__name__", method)
+    wrapper.__doc__ = getattr(original, "__doc__", None)
+    return wrapper
+
+
 def _aliasing(original):
     """``detach()``: a new tensor on the same data, the same value of the graph."""
     def wrapper(self, *args, **kwargs):
@@ -480,7 +503,15 @@ def _install(patches: _Patches, rec: _Recorder) -> None:
         if method is not None:
             patches.set(Tensor, dunder, _recording(method, name))
     if rec.mode == "compile":
+        from .. import autograd
         from ..nn.modules.batchnorm import _BatchNorm
+
+        patches.set(Tensor, "backward", _refusing(Tensor.backward, "Tensor.backward()"))
+        grad = Tensor.grad
+        patches.set(Tensor, "grad", property(_refusing(grad.fget, "Tensor.grad"), grad.fset))
+        for name in ("backward", "grad"):
+            patches.set(autograd, name, _refusing(getattr(autograd, name),
+                                                  f"ember.autograd.{name}()"))
 
         patches.set(_BatchNorm, "forward", _whole_module(_BatchNorm.forward, "batch_norm_module"))
     for module_name, names in _MODULE_FUNCTIONS.items():

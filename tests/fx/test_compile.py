@@ -511,3 +511,33 @@ def test_module_hooks_run_eagerly_with_one_warning():
     handle.remove()
     compiled(x)
     assert len(seen) == 2 and _entries(compiled)[1] == 1
+
+
+def test_a_compiled_training_step_with_backward_runs_eagerly():
+    """backward() and .grad inside the compiled function cannot be replayed: a graph break,
+    so the step runs eagerly and the losses are eager's."""
+    rng = np.random.default_rng(2)
+    data = [(ember.from_numpy(rng.standard_normal((4, 4)).astype(np.float32)),
+             ember.from_numpy(rng.integers(0, 3, 4))) for _ in range(2)]
+    eager, twin = _twins(_mlp)
+    runs = []
+    for model, wrap in ((eager, lambda f: f), (twin, ember.compile)):
+        def step(x, y, model=model):
+            loss = nn.functional.cross_entropy(model(x), y)
+            loss.backward()
+            with ember.no_grad():
+                for p in model.parameters():
+                    p -= 0.1 * p.grad
+                    p.grad = None
+            return loss
+
+        step = wrap(step)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            runs.append([step(*data[i % 2]).item() for i in range(4)])
+        if model is twin:
+            msgs = [str(w.message) for w in caught if "graph break" in str(w.message)]
+            assert len(msgs) == 1 and "Tensor.backward()" in msgs[0]
+    assert runs[0] == runs[1]
+    with pytest.raises(GraphBreak, match="grad"):
+        ember.compile(lambda x: x.grad, fullgraph=True)(ember.randn(2, requires_grad=True))
