@@ -17,8 +17,12 @@ Backends:
         need gradients, or run dropout or batch norm in training mode, use ``"replay"``.
 
 What a graph cannot hold (``.item()``, ``bool(tensor)``, ``.tolist()``, ``.numpy()`` on a value
-computed from the inputs) is a graph break: that signature runs eagerly, with one warning, or
-raises with ``fullgraph=True``.
+computed from the inputs; ``backward()`` or ``.grad`` inside the compiled function; a capture
+that fails, or whose graph would hold one example's data) is a graph break: that signature runs
+eagerly, with one warning, or raises with ``fullgraph=True``. Calls run eagerly while a module
+has forward or backward hooks. A capture that does not count (a graph break, the extra runs
+that find the batch axis or check the values) puts back the buffers and the random state, so
+batch norm statistics and dropout masks follow eager's exactly.
 """
 
 from __future__ import annotations
