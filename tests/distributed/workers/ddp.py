@@ -236,8 +236,14 @@ def _(ctx):
 
 @check("overlap_off_launches_after_the_last_gradient_same_result")
 def _(ctx):
-    ember = ctx.ember
+    ember, dist = ctx.ember, ctx.dist
     grads = {}
+    real_all_reduce, modes = dist.all_reduce, []
+
+    def recording_all_reduce(*args, **kwargs):
+        modes.append(kwargs.get("async_op", False))
+        return real_all_reduce(*args, **kwargs)
+
     for overlap in (True, False):
         ddp = ember.nn.parallel.DistributedDataParallel(mlp(ember, 1), bucket_cap_mb=1e-6)
         ddp._overlap = overlap  # the benchmark's switch
@@ -246,8 +252,16 @@ def _(ctx):
         first.register_hook(lambda g, d=ddp, seen=launched_before_last:
                             seen.append(d._launched))
         x, _ = batch(7)
-        ddp(ember.from_numpy(shard(x, ctx.rank, ctx.size))).pow(2).sum().backward()
+        modes.clear()
+        dist.all_reduce = recording_all_reduce
+        try:
+            ddp(ember.from_numpy(shard(x, ctx.rank, ctx.size))).pow(2).sum().backward()
+        finally:
+            dist.all_reduce = real_all_reduce
         assert ddp._launched == 6, ddp._launched
+        # during backward non-blocking; the bucket of the last gradient (and, without
+        # overlap, every bucket) with the blocking all_reduce
+        assert modes == ([True] * 5 + [False] if overlap else [False] * 6), modes
         if not overlap:
             assert launched_before_last == [0], launched_before_last
         grads[overlap] = [p.grad.numpy().copy() for p in ddp.parameters()]
