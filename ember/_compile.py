@@ -27,6 +27,7 @@ batch norm statistics and dropout masks follow eager's exactly.
 
 from __future__ import annotations
 
+import builtins
 import functools
 import importlib.util
 import operator
@@ -227,21 +228,23 @@ def _rebuild(module, settings):
 
 # -- the compiler: signatures, cache, capture ------------------------------------------------
 
-def _signature(value, parts: list) -> None:
-    """Append what ``value`` contributes to a call's guard key."""
+def _signature(value, parts: list, tensors: list) -> None:
+    """Append what ``value`` contributes to a call's guard key (and its tensors to
+    ``tensors``)."""
     if isinstance(value, Tensor):
         data = value._data
         parts.append((data.shape, value._dtype,
                       type(data) if type(data).__module__ == "numpy" else value.device,
                       value._requires_grad))
+        tensors.append(value)
     elif isinstance(value, (tuple, list)):
         parts.append((type(value), len(value)))
         for v in value:
-            _signature(v, parts)
+            _signature(v, parts, tensors)
     elif isinstance(value, dict):
         parts.append((dict, tuple(value)))
         for v in value.values():
-            _signature(v, parts)
+            _signature(v, parts, tensors)
     else:
         try:
             hash(value)
@@ -334,15 +337,22 @@ class _Compiler:
         return self._params
 
     def key(self, args, kwargs) -> tuple:
+        """The call's guard key and its tensors, each once (as the graph's placeholders)."""
         parts = [grad_mode._state.enabled]
+        tensors: list = []
         for a in args:
-            _signature(a, parts)
+            _signature(a, parts, tensors)
         if kwargs:
             parts.append(tuple(kwargs))
             for v in kwargs.values():
-                _signature(v, parts)
+                _signature(v, parts, tensors)
         parts.append(tuple(map(_TRAINING, self._modules or self.modules())))
-        return tuple(parts)
+        if len(tensors) > 1 and len({id(t) for t in tensors}) < len(tensors):
+            # one tensor passed twice is one placeholder: the pattern is part of the guard
+            first: dict = {}
+            parts.append(tuple(first.setdefault(id(t), k) for k, t in enumerate(tensors)))
+            tensors = [t for k, t in enumerate(tensors) if first[id(t)] == k]
+        return tuple(parts), tensors
 
     def hooked(self) -> bool:
         """Whether a module has forward or backward hooks: a replay would skip them (their
@@ -369,7 +379,7 @@ class _Compiler:
             return self.fn(*args, **kwargs)
         if self.hooked():
             return self.fn(*args, **kwargs)
-        key = self.key(args, kwargs)
+        key, leaves = self.key(args, kwargs)
         entry = self.cache.get(key)
         if entry is None:
             entry = self.find_dynamic(key, args, kwargs)
@@ -377,7 +387,7 @@ class _Compiler:
             return self.miss(key, args, kwargs)
         if entry is _EAGER:
             return self.fn(*args, **kwargs)
-        return entry.run(args, kwargs)
+        return entry.run(leaves)
 
     def find_dynamic(self, key, args, kwargs):
         for entry in self.dynamic_entries:
@@ -591,6 +601,86 @@ def _finish(out, need_grad):
     return _detach_all(out)
 
 
+def _codegen(replay, root_reads: bool):
+    """The replay plan as one generated Python function (``torch.fx``'s ``GraphModule.code``
+    idea): each value a local variable, each op called directly, no per-step dispatch. None
+    where the plan has sizes that follow the batch (those replay step by step). With
+    ``root_reads``, parameters and buffers are read through the root module on each call."""
+    from .fx.graph import Node
+    from .onnx._symbolic import SymFill, SymInt
+
+    names: dict = {}
+
+    def const(value):
+        key = id(value)
+        if key not in names:
+            names[key] = (f"c{len(names)}", value)
+        return names[key][0]
+
+    def expr(value):
+        if isinstance(value, Node):
+            return f"v{replay.index[value]}"
+        if isinstance(value, (SymInt, SymFill)):
+            raise _NoCodegen
+        if type(value) is tuple:
+            inner = ", ".join(expr(v) for v in value)
+            return f"({inner},)" if len(value) == 1 else f"({inner})"
+        if type(value) is list:
+            return "[" + ", ".join(expr(v) for v in value) + "]"
+        if type(value) is dict:
+            return "{" + ", ".join(f"{const(k)}: {expr(v)}" for k, v in value.items()) + "}"
+        if type(value) is slice:
+            return f"slice({expr(value.start)}, {expr(value.stop)}, {expr(value.step)})"
+        if isinstance(value, tuple) and hasattr(value, "_fields"):  # a named tuple
+            return f"{const(type(value))}(" + ", ".join(expr(v) for v in value) + ")"
+        if value is None or type(value) in (bool, int) or \
+                (type(value) is float and value == value and abs(value) != float("inf")):
+            return repr(value)
+        return const(value)
+
+    lines = ["def forward(root, tensors):"]
+    holder = 0
+    try:
+        for kind, i, node, spec in replay.steps:
+            if kind == "call":
+                args, kwargs = replay.info[node][0], replay.info[node][1]
+                target = node.target
+                call = f"{const(target)}.apply" if isinstance(target, type) else const(target)
+                parts = [expr(a) for a in args]
+                for k, v in kwargs.items():
+                    parts.append(f"{k}={expr(v)}" if k.isidentifier() else
+                                 f"**{{{const(k)}: {expr(v)}}}")
+                lines.append(f"    v{i} = {call}({', '.join(parts)})  # {node.name}")
+            elif kind == "alias":
+                lines.append(f"    v{i} = v{spec}  # {node.name}")
+            elif kind == "attribute":
+                lines.append(f"    v{i} = read(root, {spec!r})" if root_reads
+                             else f"    v{i} = {const(replay.graph.attributes[spec])}")
+            elif kind == "placeholder":
+                lines.append(f"    v{i} = tensors[{holder}]  # {node.name}")
+                holder += 1
+            elif kind == "constant":
+                lines.append(f"    v{i} = {const(spec)}  # {node.name}")
+            elif kind == "output":
+                lines.append(f"    return {expr(node.args[0])}")
+            else:  # a fill whose shape follows the batch
+                raise _NoCodegen
+    except _NoCodegen:
+        return None
+    namespace = {name: value for name, value in names.values()}
+    namespace["read"] = replay._read
+    source = "\n".join(lines) + "\n"
+    code = builtins.compile(source, "<ember.compile>", "exec")
+    exec(code, namespace)  # our own text, built from the plan above
+    forward = namespace["forward"]
+    forward.source = source
+    return forward
+
+
+class _NoCodegen(Exception):
+    pass
+
+
 def _unique_leaves(args, kwargs) -> list:
     from .jit import _leaves
 
@@ -621,14 +711,20 @@ class _ReplayEntry:
     def __init__(self, compiler, graph, replay, key):
         self.compiler, self.graph, self.replay, self.key = compiler, graph, replay, key
         self.root = compiler.module
+        self.forward = None  # the generated Python function, made on the first replay
 
     def accepts(self, key) -> bool:
         """For a graph with a variable batch size: whether ``key`` differs from the captured
         one only in axis 0 of the inputs that follow the batch."""
         return _same_but_batch(self.key, key)
 
-    def run(self, args, kwargs):
-        return self.replay.run(self.root, args, kwargs)
+    def run(self, leaves):
+        forward = self.forward
+        if forward is None:
+            forward = self.forward = _codegen(self.replay, self.root is not None) or False
+        if forward is not False:
+            return forward(self.root, leaves)
+        return self.replay.run(self.root, leaves, {})
 
 
 class _InterpreterEntry(_ReplayEntry):
@@ -640,8 +736,8 @@ class _InterpreterEntry(_ReplayEntry):
         super().__init__(compiler, graph, None, key)
         self.interpreter = Interpreter(graph, compiler.module)
 
-    def run(self, args, kwargs):
-        return self.interpreter.run(*args, **kwargs)
+    def run(self, leaves):
+        return self.interpreter.run(*leaves)
 
 
 class _OrtEntry:
@@ -654,6 +750,10 @@ class _OrtEntry:
         self.key = replay_entry.key
         self.sessions: dict = {}  # input shapes -> _Session
         self.session = None       # the latest one opened
+        # the first call's arguments: their structure and constants, to export with the
+        # tensors of a later call put in place (by their position among the inputs)
+        self.example = (args, dict(kwargs))
+        self.positions = {id(t): k for k, t in enumerate(_unique_leaves(args, kwargs))}
         self.failed = False
         # dropout and batch norm in training mode draw masks and update statistics: replay
         self.stateful = any(_trains(n) for n in graph.nodes)
@@ -661,17 +761,19 @@ class _OrtEntry:
     def accepts(self, key) -> bool:
         return self.replay_entry.accepts(key)
 
-    def run(self, args, kwargs):
-        leaves = _unique_leaves(args, kwargs) if kwargs or not all(
-            type(a) is Tensor for a in args) else list(args)
+    def run(self, leaves):
         if self.failed or self.stateful or self.compiler.needs_grad(leaves):
-            return self.replay_entry.run(args, kwargs)
+            return self.replay_entry.run(leaves)
         shapes = tuple(t._data.shape for t in leaves)
         session = self.sessions.get(shapes)
         if session is None:
+            from .onnx._export import _map_tensors
+
+            args, kwargs = _map_tensors(self.example,
+                                        lambda t: leaves[self.positions[id(t)]])
             session = self.export(args, kwargs)
             if session is None:
-                return self.replay_entry.run(args, kwargs)
+                return self.replay_entry.run(leaves)
             self.sessions[shapes] = self.session = session
         return session.run(leaves)
 

@@ -541,3 +541,27 @@ def test_a_compiled_training_step_with_backward_runs_eagerly():
     assert runs[0] == runs[1]
     with pytest.raises(GraphBreak, match="grad"):
         ember.compile(lambda x: x.grad, fullgraph=True)(ember.randn(2, requires_grad=True))
+
+
+def test_one_tensor_passed_twice_is_guarded():
+    @ember.compile
+    def f(a, b):
+        return a * 2 + b
+
+    x, y = ember.ones(2), ember.zeros(2)
+    for _ in range(2):
+        assert f(x, x).tolist() == [3.0, 3.0]
+        assert f(x, y).tolist() == [2.0, 2.0]
+    assert _entries(f)[1] == 2
+
+
+def test_replay_runs_a_generated_function():
+    compiled = ember.compile(_mlp())
+    x = ember.randn(2, 4)
+    compiled(x)
+    compiled(x)
+    entry = next(iter(compiled._compiler.cache.values()))
+    source = entry.forward.source
+    assert source.startswith("def forward(root, tensors):")
+    assert "read(root, '0.weight')" in source and "# linear" in source
+    assert source.rstrip().splitlines()[-1].startswith("    return v")
