@@ -27,6 +27,7 @@ from ._functional_dropout import (  # noqa: F401
     feature_alpha_dropout,
 )
 from ._functional_embedding import embedding, embedding_bag  # noqa: F401
+from ._functional_grid import affine_grid, grid_sample  # noqa: F401
 from ._functional_loss import *  # noqa: F401,F403
 from ._functional_loss import __all__ as _loss_all
 
@@ -37,7 +38,7 @@ __all__ = [
     "softmax", "log_softmax", "softmin", "threshold", "threshold_", "logsigmoid", "tanhshrink",
     "softshrink", "hardshrink", "glu", "normalize", "cosine_similarity", "pairwise_distance",
     "dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout",
-    "embedding", "one_hot", "pad", "gumbel_softmax",
+    "embedding", "one_hot", "pad", "gumbel_softmax", "affine_grid", "grid_sample",
 ] + list(_loss_all)
 
 
