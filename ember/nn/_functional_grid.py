@@ -168,10 +168,30 @@ def _unnormalize(coord: Tensor, size: int, align_corners: bool, vectorised: bool
     if vectorised:
         if align_corners:
             return (coord + 1) * ((size - 1) / 2)
-        return (coord + 1) * (size / 2) - 0.5
+        a = coord + 1
+        plain = a * (size / 2) - 0.5
+        # PyTorch's compiled kernel fuses this multiply-subtract (one rounding). The identity
+        # transform puts points within an ulp of pixel centres, where the rounding decides the
+        # side a bilinear gradient is taken from; so take the fused value, keep plain's grad.
+        delta = _fused_multiply_sub_half(a.detach(), size / 2) - plain.detach()
+        return plain + _ember().where(delta.isfinite(), delta, 0.0)  # inf, NaN: plain
     if align_corners:
         return (coord + 1) / 2 * (size - 1)
     return ((coord + 1) * size - 1) / 2
+
+
+def _fused_multiply_sub_half(a: Tensor, s: float) -> Tensor:
+    """``a * s - 0.5`` rounded once (a fused multiply-add) for a small half-integer ``s``."""
+    if a._dtype != D.float64:  # float32 (or narrower): exact in float64, then one rounding
+        return (a.to(D.float64) * s - 0.5).to(a.dtype)
+    p = a * s  # Dekker: a * s == p + e exactly (s has few bits, so only a is split)
+    c = a * 134217729.0
+    hi = c - (c - a)
+    e = (hi * s - p) + (a - hi) * s
+    q = p - 0.5  # Knuth's two-sum: p - 0.5 == q + f exactly
+    bv = q - p
+    f = (p - (q - bv)) + (-0.5 - bv)
+    return q + (f + e)  # NaN where a is not finite or huge; the caller keeps plain there
 
 
 def _clip(coord: Tensor, size: int) -> Tensor:

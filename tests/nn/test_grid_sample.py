@@ -106,6 +106,32 @@ def test_identity_affine_grid_reproduces_the_image():
         np.testing.assert_allclose(y.numpy(), x.numpy(), atol=1e-5)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("align_corners", [False, True])
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("hw", [(28, 28), (7, 12)])
+def test_identity_transform_grid_gradient_as_torch(hw, mode, align_corners, dtype):
+    """The identity affine grid (the Spatial Transformer's initial theta) puts every point
+    within an ulp of a pixel centre, where the gradient to the grid jumps from one neighbour
+    difference to the other: the unnormalised coordinate must round as PyTorch's fused kernel
+    rounds it, or the gradient to theta comes out different."""
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((2, 2, *hw)).astype(dtype)
+    theta = np.tile(np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]], dtype), (2, 1, 1))
+    res = []
+    for lib in (ember, torch):
+        t = lib.tensor(theta, requires_grad=True)
+        g = lib.nn.functional.affine_grid(t, [2, 2, *hw], align_corners=align_corners)
+        out = lib.nn.functional.grid_sample(lib.tensor(x), g, mode=mode,
+                                            align_corners=align_corners)
+        w = np.cos(np.arange(out.numel())).reshape(tuple(out.shape)).astype(dtype)
+        (out * lib.tensor(w)).sum().backward()
+        res.append((out.detach().numpy(), t.grad.numpy()))
+    tol = 50 * TOL[dtype]
+    np.testing.assert_allclose(res[0][0], res[1][0], rtol=tol, atol=tol)
+    np.testing.assert_allclose(res[0][1], res[1][1], rtol=tol, atol=tol)
+
+
 def test_second_order_gradient_as_torch():
     """The composite is differentiable twice (create_graph), e.g. for gradient penalties."""
     rng = np.random.default_rng(6)
