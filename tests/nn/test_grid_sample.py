@@ -89,6 +89,22 @@ def test_nan_and_infinite_grid_points_as_torch(mode, padding_mode):
     np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-12)
 
 
+@pytest.mark.parametrize("mode", MODES)
+def test_float16_close_to_torch(mode):
+    """Half precision runs in half precision (as PyTorch's CPU kernel): same dtype, values
+    within a few half-precision ulps."""
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((2, 3, 4, 5)).astype(np.float16)
+    g = rng.uniform(-1.2, 1.2, (2, 6, 7, 2)).astype(np.float16)
+    got = ember.nn.functional.grid_sample(ember.tensor(x), ember.tensor(g), mode=mode,
+                                          align_corners=False)
+    want = torch.nn.functional.grid_sample(torch.tensor(x), torch.tensor(g), mode=mode,
+                                           align_corners=False)
+    assert got.dtype == ember.float16
+    np.testing.assert_allclose(got.numpy().astype(np.float32),
+                               want.numpy().astype(np.float32), atol=2e-2)
+
+
 def test_nearest_gives_the_grid_a_zero_gradient_as_torch():
     x = ember.randn(1, 1, 3, 3, requires_grad=True)
     g = ember.zeros(1, 2, 2, 2, requires_grad=True)
@@ -272,3 +288,32 @@ def test_grid_sample_non_tensor_arguments_as_torch(which):
     with pytest.raises(TypeError) as got:
         call(ember)
     assert str(got.value) == str(want.value)
+
+
+@pytest.mark.parametrize("mode,padding_mode", list(itertools.product(MODES, PADDINGS)))
+def test_on_the_cuda_stand_in_as_on_the_cpu(mode, padding_mode, monkeypatch):
+    """On a ``cuda`` device (the fake_cupy stand-in, which refuses host conversions) the
+    composite stays on the device and gives the CPU's values and gradients."""
+    from ember import _backend, _threads
+
+    from ..device import fake_cupy
+
+    monkeypatch.setattr(_threads, "PARALLEL_MIN_BYTES", 0)
+    prev = _backend.use_cuda_module(fake_cupy)
+    try:
+        rng = np.random.default_rng(9)
+        x, g = rng.standard_normal((2, 3, 4, 5)), _grid((2, 6, 7, 2), np.float64, 10)
+        theta = np.array([[[1.0, 0.1, 0.0], [0.0, 1.0, 0.2]]] * 2)
+        res = []
+        for dev in ("cpu", "cuda"):
+            xi, gi, ti = (ember.tensor(a, device=dev, requires_grad=True) for a in (x, g, theta))
+            grid = gi + ember.nn.functional.affine_grid(ti, [2, 3, 6, 7], align_corners=False)
+            out = ember.nn.functional.grid_sample(xi, grid, mode=mode, padding_mode=padding_mode,
+                                                  align_corners=False)
+            assert out.device.type == dev
+            out.sum().backward()
+            res.append([t.detach().cpu().numpy() for t in (out, xi.grad, gi.grad, ti.grad)])
+        for a, b in zip(*res):
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+    finally:
+        _backend.use_cuda_module(prev)
