@@ -16,7 +16,9 @@ import warnings
 
 import numpy as np
 
+from .. import _autocast
 from .. import _dtype as D
+from .._autocast import hot as _amp
 from .._factory_args import _type_title
 from .._tensor import Tensor
 
@@ -309,6 +311,12 @@ def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear",
         if not isinstance(arg, Tensor):
             raise TypeError(f"grid_sampler(): argument '{name}' (position {pos}) must be "
                             f"Tensor, not {type(arg).__name__}")
+    if _amp.active and _autocast.state.active:  # PyTorch's autocast runs it in float32
+        if _autocast.state.enabled.get(input.device.type):
+            input, grid = (t.to(D.float32) if t._dtype in (D.float16, D.bfloat16) else t
+                           for t in (input, grid))
+        return _autocast.run_without_autocast(grid_sample, input, grid, mode, padding_mode,
+                                              align_corners)
     _check(input, grid, mode)
     n, c = input.shape[0], input.shape[1]
     out_spatial = tuple(grid.shape[1:-1])

@@ -105,6 +105,23 @@ def test_float16_close_to_torch(mode):
                                want.numpy().astype(np.float32), atol=2e-2)
 
 
+@pytest.mark.parametrize("dt", ["float32", "bfloat16"])
+def test_cpu_autocast_dtypes_as_torch(dt):
+    """Under CPU autocast affine_grid's matmul runs in bfloat16 and grid_sample in float32."""
+    got = []
+    for lib in (ember, torch):
+        F = lib.nn.functional
+        theta = lib.tensor([[[1.0, 0.1, 0.0], [0.0, 0.9, 0.1]]]).to(getattr(lib, dt))
+        x = lib.ones(1, 2, 5, 6, dtype=getattr(lib, dt))
+        with lib.autocast("cpu", dtype=lib.bfloat16):
+            g = F.affine_grid(theta, [1, 2, 5, 6], align_corners=False)
+            out = F.grid_sample(x, g, align_corners=False)
+            mixed = F.grid_sample(x.float(), g.bfloat16(), align_corners=False)
+        got.append((str(g.dtype), str(out.dtype), str(mixed.dtype), out.float().numpy()))
+    assert got[0][:3] == got[1][:3]
+    np.testing.assert_allclose(got[0][3], got[1][3], atol=1e-6)
+
+
 def test_nearest_gives_the_grid_a_zero_gradient_as_torch():
     x = ember.randn(1, 1, 3, 3, requires_grad=True)
     g = ember.zeros(1, 2, 2, 2, requires_grad=True)
