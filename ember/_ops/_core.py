@@ -293,3 +293,36 @@ def as_tensor_arg(x, like: Tensor | None = None) -> Tensor:
     if like is not None and isinstance(x, (int, float, bool)):
         return tensor(x, dtype=D.result_type(like, x), device=like.device)
     return tensor(x, device=like.device if like is not None else None)
+
+
+def _named(out: Tensor, name: str) -> Tensor:
+    """Give the node that made ``out`` PyTorch's name for the whole composite."""
+    if out.grad_fn is not None:
+        out.grad_fn._name = name
+    return out
+
+
+class ConstLike(Op):
+    """A constant array that is formally a function of ``x`` with zero derivative.
+
+    Piecewise-linear ops use it for their masks when building a differentiable backward, so
+    that (as in PyTorch) their gradient stays connected to ``x`` and second derivatives are
+    zeros rather than "does not require grad" errors.
+    """
+
+    @staticmethod
+    def forward(ctx, x, value):
+        ctx.shape, ctx.dtype = x.shape, x.dtype
+        return value
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _t(get_array_module(grad._data).zeros(ctx.shape, ctx.dtype))
+
+
+def const_like(x: Tensor, value: np.ndarray) -> Tensor:
+    """``value`` as a Tensor, linked to ``x``'s graph only when a graph is being built."""
+    value = asarray_like(value, x._data)  # a host constant goes next to the data
+    if _state.enabled and x._requires_grad:
+        return ConstLike.apply(x, value=value)
+    return _t(value)

@@ -18,13 +18,6 @@ fill_ = _misc_inplace.fill_
 zero_ = _misc_inplace.zero_
 
 
-def _storage(self):
-    """The tensor's storage (``TypedStorage``-like: ``size()``, ``tolist()``, ``data_ptr()``)."""
-    from .._storage import typed_storage_of
-
-    return typed_storage_of(self)
-
-
 TENSOR_METHODS = {
     **_misc_inplace.TENSOR_METHODS, **_misc_math.TENSOR_METHODS,
     **_misc_build.TENSOR_METHODS, **_misc_linalg.TENSOR_METHODS, **_misc_more.TENSOR_METHODS,

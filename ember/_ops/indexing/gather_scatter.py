@@ -409,3 +409,19 @@ TENSOR_METHODS = {
     "masked_scatter_": masked_scatter_, "take": take, "take_along_dim": take_along_dim,
     "nonzero": nonzero, "argwhere": argwhere,
 }
+
+
+def put(input: Tensor, index: Tensor, source: Tensor, accumulate: bool = False) -> Tensor:
+    """``input`` with ``source`` written at the flat positions ``index``."""
+    flat = input.reshape(-1).clone()
+    idx = index.reshape(-1)
+    n = flat.shape[0]
+    if idx.numel() and (idx._data.max() >= n or idx._data.min() < -n):
+        raise IndexError(f"out of range: tried to access index {int(idx._data.max())} on a "
+                         f"tensor of {n} elements.")
+    res = flat.index_put((idx,), source.reshape(-1), accumulate=accumulate)
+    return res.view(input.shape)
+
+
+def put_(self: Tensor, index: Tensor, source: Tensor, accumulate: bool = False) -> Tensor:
+    return apply_inplace(self, put(self, index, source, accumulate), "put_")

@@ -114,3 +114,112 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0,
         raise RuntimeError(f"cdist only supports non-negative p values, got {p}")
     diff = x1.unsqueeze(-2) - x2.unsqueeze(-3)  # (B, P, R, M); zero distances get 0 grads
     return vector_norm(diff, p, dim=-1)
+
+
+def inner(input: Tensor, other: Tensor, *, out=None) -> Tensor:
+    """Dot products over the last dimension of both inputs (a product when one is 0-d).
+
+    Example:
+        >>> ember.inner(ember.tensor([1., 2.]), ember.tensor([3., 4.]))
+        tensor(11.)
+    """
+    if input.ndim == 0 or other.ndim == 0:
+        res = input * other
+    else:
+        if input.shape[-1] != other.shape[-1]:
+            raise RuntimeError(f"inner() the last dimension must match on both input tensors "
+                               f"but got shapes {list(input.shape)} and {list(other.shape)}")
+        from ._einsum import tensordot
+
+        res = tensordot(input, other, dims=([-1], [-1]))
+    return res if out is None else out.copy_(res)
+
+
+def addr(input: Tensor, vec1: Tensor, vec2: Tensor, *, beta=1, alpha=1, out=None) -> Tensor:
+    """``beta * input + alpha * outer(vec1, vec2)``."""
+    from .linalg import outer
+
+    if D.result_type(input, vec1, vec2).category < D._FLOAT:
+        for name, value in (("beta", beta), ("alpha", alpha)):
+            if isinstance(value, float):
+                raise RuntimeError(f"For integral input tensors, argument {name} must not be a "
+                                   "floating point number.")
+    prod = outer(vec1, vec2)
+    prod = prod * alpha if alpha != 1 else prod
+    base = input * beta if beta != 1 else input
+    res = set_node_name(prod if beta == 0 else base + prod, "AddrBackward0")
+    return res if out is None else out.copy_(res)
+
+
+def addr_(self: Tensor, vec1: Tensor, vec2: Tensor, *, beta=1, alpha=1) -> Tensor:
+    return apply_inplace(self, addr(self, vec1, vec2, beta=beta, alpha=alpha), "addr_")
+
+
+def addmm_(self: Tensor, mat1: Tensor, mat2: Tensor, *, beta=1, alpha=1) -> Tensor:
+    from .linalg import addmm
+
+    return apply_inplace(self, addmm(self, mat1, mat2, beta=beta, alpha=alpha), "addmm_")
+
+
+def multi_dot(tensors, *, out=None) -> Tensor:
+    """Chain of matrix products (first may be 1-D, last may be 1-D).
+
+    Example:
+        >>> ember.linalg.multi_dot([ember.ones(2, 3), ember.ones(3, 4), ember.ones(4)]).shape
+        torch.Size([2])
+    """
+    from .linalg import matmul
+
+    if len(tensors) < 2:
+        raise RuntimeError(f"multi_dot(): expected at least 2 tensors but got {len(tensors)}")
+    out = tensors[0]
+    for t in tensors[1:]:
+        out = matmul(out, t)
+    return out
+
+
+def vecdot(x: Tensor, y: Tensor, *, dim: int = -1) -> Tensor:
+    """Dot product along ``dim`` with broadcasting.
+
+    Example:
+        >>> ember.linalg.vecdot(ember.ones(2, 3), ember.ones(3))
+        tensor([3., 3.])
+    """
+    if _amp.active and _autocast.state.active:
+        return _autocast.call(vecdot, "linalg_vecdot", x, y, dim=dim)
+    return (x.conj() * y if x.is_complex() else x * y).sum(dim)
+
+
+def matrix_power(A: Tensor, n: int) -> Tensor:
+    """``A`` multiplied by itself ``n`` times (the inverse's power for negative ``n``).
+
+    Example:
+        >>> ember.linalg.matrix_power(ember.eye(2) * 2, 3)
+        tensor([[8., 0.],
+                [0., 8.]])
+    """
+    check_square("linalg.matrix_power", A, float_only=n < 0)
+    if n == 0:
+        eye = np.broadcast_to(xp_of(A._data).eye(A.shape[-1], dtype=A._data.dtype),
+                              A._data.shape)
+        return Tensor._make(eye.copy(), A._dtype)
+    if n < 0:
+        A, n = inv(A), -n
+    out, base = None, A
+    while n:  # square-and-multiply
+        if n & 1:
+            out = base if out is None else Matmul.apply(out, base)
+        n >>= 1
+        if n:
+            base = Matmul.apply(base, base)
+    return out
+
+
+def diagonal(A: Tensor, *, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
+    """The diagonal of the matrices in ``A`` (a view).
+
+    Example:
+        >>> ember.linalg.diagonal(ember.eye(2))
+        tensor([1., 1.])
+    """
+    return A.diagonal(offset=offset, dim1=dim1, dim2=dim2)

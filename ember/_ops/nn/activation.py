@@ -34,39 +34,6 @@ def _np_sigmoid(x):
     return out
 
 
-def _mask(cond, like) -> np.ndarray:
-    return cond.astype(like.dtype)
-
-
-class Relu(Op):
-    save_output = True
-
-    @staticmethod
-    def forward(ctx, x):
-        zero = x.dtype.type(0)
-        # small (or on a GPU): one call, no thread-pool bookkeeping
-        if x.nbytes < _threads.PARALLEL_MIN_BYTES or not is_host(x):
-            return np.maximum(x, zero)
-        return _threads.elementwise(lambda o, a: np.maximum(a, zero, out=o),
-                                    np.empty(x.shape, x.dtype), x)
-
-    @staticmethod
-    def backward(ctx, grad):
-        (y,) = ctx.saved_tensors
-        if not _state.enabled:
-            g, yd = grad._data, y._data
-            # the mask is y != 0, not y > 0: as PyTorch (grad where not y <= 0), a NaN output
-            # passes its gradient through; relu's output is never negative
-            if g.dtype == yd.dtype:  # a multiply by the mask: no float64 detour, no np.where
-                if g.nbytes < _threads.PARALLEL_MIN_BYTES or not is_host(g):
-                    return _t(np.multiply(g, yd != 0), grad._dtype)
-                out = _threads.elementwise(lambda o, a, b: np.multiply(a, b != 0, out=o),
-                                           np.empty(g.shape, g.dtype), g, yd)
-                return _t(out, grad._dtype)
-            return _t(g * (yd != 0), grad._dtype)
-        return grad * const_like(y, _mask(y._data != 0, y._data))
-
-
 class PiecewiseLinear(Op):
     """Ops whose derivative is a constant mask of the input: leaky_relu, hardtanh, relu6,
     threshold, hardshrink, softshrink, hardsigmoid. ``kind`` picks the formula."""
@@ -471,3 +438,11 @@ def _lstm_consts(hs: int, like):
 def lstm_pointwise(gates: Tensor, c: Tensor) -> tuple[Tensor, Tensor]:
     """``(h, c')`` of an LSTM step from its pre-activation ``gates`` ``[i, f, g, o]``."""
     return LSTMPointwise.apply(gates, c)
+
+
+def hardshrink(self: Tensor, lambd: float = 0.5) -> Tensor:
+    """``x`` where ``|x| > lambd``, else 0 (the method form of ``F.hardshrink``)."""
+    from .nn_ops import const_like
+
+    mask = (np.abs(self._data) > lambd).astype(self._data.dtype)
+    return set_node_name(self * const_like(self, mask), "HardshrinkBackward0")

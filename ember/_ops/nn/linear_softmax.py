@@ -461,32 +461,6 @@ class EmbeddingBackward(Op):
         return picked.reshape(grad_shape)
 
 
-class ConstLike(Op):
-    """A constant array that is formally a function of ``x`` with zero derivative.
-
-    Piecewise-linear ops use it for their masks when building a differentiable backward, so
-    that (as in PyTorch) their gradient stays connected to ``x`` and second derivatives are
-    zeros rather than "does not require grad" errors.
-    """
-
-    @staticmethod
-    def forward(ctx, x, value):
-        ctx.shape, ctx.dtype = x.shape, x.dtype
-        return value
-
-    @staticmethod
-    def backward(ctx, grad):
-        return _t(get_array_module(grad._data).zeros(ctx.shape, ctx.dtype))
-
-
-def const_like(x: Tensor, value: np.ndarray) -> Tensor:
-    """``value`` as a Tensor, linked to ``x``'s graph only when a graph is being built."""
-    value = asarray_like(value, x._data)  # a host constant goes next to the data
-    if _state.enabled and x._requires_grad:
-        return ConstLike.apply(x, value=value)
-    return _t(value)
-
-
 def abs_(x: Tensor) -> Tensor:
     """``|x|`` as ``x * sign(x)`` with a constant sign: the subgradient 0 at 0, like torch."""
     return x * const_like(x, np.sign(x._data))

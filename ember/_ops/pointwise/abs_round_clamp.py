@@ -435,3 +435,36 @@ fix_, clip_ = trunc_, clamp_
 
 TENSOR_METHODS = {name: globals()[name] for name in __all__ if name not in ("relu_",)}
 TENSOR_METHODS.update(relu_=relu_, sign_=sign_, sgn_=sgn_, absolute_=abs_)
+
+
+def _mask(cond, like) -> np.ndarray:
+    return cond.astype(like.dtype)
+
+
+class Relu(Op):
+    save_output = True
+
+    @staticmethod
+    def forward(ctx, x):
+        zero = x.dtype.type(0)
+        # small (or on a GPU): one call, no thread-pool bookkeeping
+        if x.nbytes < _threads.PARALLEL_MIN_BYTES or not is_host(x):
+            return np.maximum(x, zero)
+        return _threads.elementwise(lambda o, a: np.maximum(a, zero, out=o),
+                                    np.empty(x.shape, x.dtype), x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (y,) = ctx.saved_tensors
+        if not _state.enabled:
+            g, yd = grad._data, y._data
+            # the mask is y != 0, not y > 0: as PyTorch (grad where not y <= 0), a NaN output
+            # passes its gradient through; relu's output is never negative
+            if g.dtype == yd.dtype:  # a multiply by the mask: no float64 detour, no np.where
+                if g.nbytes < _threads.PARALLEL_MIN_BYTES or not is_host(g):
+                    return _t(np.multiply(g, yd != 0), grad._dtype)
+                out = _threads.elementwise(lambda o, a, b: np.multiply(a, b != 0, out=o),
+                                           np.empty(g.shape, g.dtype), g, yd)
+                return _t(out, grad._dtype)
+            return _t(g * (yd != 0), grad._dtype)
+        return grad * const_like(y, _mask(y._data != 0, y._data))

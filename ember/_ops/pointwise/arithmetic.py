@@ -419,3 +419,45 @@ for _mod in (_binary_math, _bitwise, _power):
     __all__ += _mod.__all__
     globals().update({name: getattr(_mod, name) for name in _mod.__all__})
     TENSOR_METHODS.update(_mod.TENSOR_METHODS)
+
+
+def addcmul(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1, out=None) -> Tensor:
+    """``input + value * tensor1 * tensor2``, broadcasting all three.
+
+    Example:
+        >>> ember.addcmul(ember.zeros(2), ember.tensor([1., 2.]), ember.tensor([3., 4.]), value=0.5)
+        tensor([1.5000, 4.0000])
+    """
+    prod = tensor1 * tensor2
+    res = _named(input + (prod * value if value != 1 else prod), "AddcmulBackward0")
+    return res if out is None else out.copy_(res)
+
+
+def addcdiv(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1, out=None) -> Tensor:
+    """``input + value * tensor1 / tensor2`` (floating tensors only, as in PyTorch).
+
+    Example:
+        >>> ember.addcdiv(ember.zeros(2), ember.tensor([1., 2.]), ember.tensor([2., 4.]))
+        tensor([0.5000, 0.5000])
+    """
+    t1, t2 = as_tensor_arg(tensor1), as_tensor_arg(tensor2)
+    if not t1._dtype.is_floating_point and not t1._dtype.is_complex and \
+            not t2._dtype.is_floating_point and not t2._dtype.is_complex:
+        raise RuntimeError(
+            "Integer division with addcdiv is no longer supported, and in a future release "
+            "addcdiv will perform a true division of tensor1 and tensor2. The historic addcdiv "
+            "behavior can be implemented as (input + value * torch.trunc(tensor1 / tensor2))"
+            ".to(input.dtype) for integer inputs and as (input + value * tensor1 / tensor2) "
+            "for float inputs. The future addcdiv behavior is just the latter implementation: "
+            "(input + value * tensor1 / tensor2), for all dtypes.")
+    quot = t1 / t2
+    res = _named(input + (quot * value if value != 1 else quot), "AddcdivBackward0")
+    return res if out is None else out.copy_(res)
+
+
+def addcmul_(self: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1) -> Tensor:
+    return apply_inplace(self, addcmul(self, tensor1, tensor2, value=value), "addcmul_")
+
+
+def addcdiv_(self: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1) -> Tensor:
+    return apply_inplace(self, addcdiv(self, tensor1, tensor2, value=value), "addcdiv_")

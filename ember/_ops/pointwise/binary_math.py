@@ -335,3 +335,105 @@ def _inplace(fn, name):
 TENSOR_METHODS = {name: globals()[name] for name in __all__}
 TENSOR_METHODS.update({name + "_": _inplace(globals()[name], name + "_") for name in __all__
                        if name not in ("maximum", "minimum", "fmax", "fmin")})
+
+
+class LogAddExp(Op):
+    _name = "LogaddexpBackward0"
+
+    @staticmethod
+    def forward(ctx, a, b, base2):
+        ctx.save_for_backward(*ctx.inputs)
+        ctx.base2 = base2
+        return np.logaddexp2(a, b) if base2 else np.logaddexp(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        from ._core import unbroadcast
+
+        a, b = ctx.saved_tensors
+        d = (a - b) * float(np.log(2)) if ctx.base2 else a - b
+        wa = d.sigmoid()
+        ga = unbroadcast(grad * wa, a.shape) if ctx.needs_input_grad[0] else None
+        gb = unbroadcast(grad * (1 - wa), b.shape) if ctx.needs_input_grad[1] else None
+        return ga, gb
+
+
+def _pair(a, b):
+    if not isinstance(a, Tensor):
+        b = as_tensor_arg(b)
+        a = as_tensor_arg(a, b)
+    else:
+        b = as_tensor_arg(b, a)
+    dt = D.result_type(a, b)
+    return a.to(dt), b.to(dt)
+
+
+def _float_pair(a, b):
+    a, b = _pair(a, b)
+    if not (a._dtype.is_floating_point):
+        a, b = a.to(D.get_default_dtype()), b.to(D.get_default_dtype())
+    return a, b
+
+
+def logaddexp(input: Tensor, other: Tensor, *, out=None) -> Tensor:
+    """``log(exp(input) + exp(other))`` without overflow."""
+    a, b = _float_pair(input, other)
+    res = LogAddExp.apply(a, b, base2=False)
+    return res if out is None else out.copy_(res)
+
+
+def logaddexp2(input: Tensor, other: Tensor, *, out=None) -> Tensor:
+    """``log2(2**input + 2**other)`` without overflow."""
+    a, b = _float_pair(input, other)
+    res = set_node_name(LogAddExp.apply(a, b, base2=True), "Logaddexp2Backward0")
+    return res if out is None else out.copy_(res)
+
+
+def _constant(arr, dtype: D.dtype, device) -> Tensor:
+    return Tensor._make(np.asarray(arr, dtype.np_dtype), dtype).to(device)
+
+
+def heaviside(input: Tensor, values: Tensor, *, out=None) -> Tensor:
+    """The Heaviside step: 0 below zero, 1 above, ``values`` at zero. Not differentiable."""
+    if input._dtype is not values._dtype:
+        raise RuntimeError("heaviside is not yet implemented for tensors with different dtypes")
+    res = _constant(np.heaviside(input.detach()._data, values.detach()._data), input._dtype,
+                    input.device)
+    return res if out is None else out.copy_(res)
+
+
+def _integer_pair(name, a, b):
+    a, b = _pair(a, b)
+    if a._dtype.is_floating_point or a._dtype.is_complex or a._dtype is D.bool:
+        from .inplace import _type_title
+
+        raise NotImplementedError(f'"{name}_cpu" not implemented for '
+                                  f"'{_type_title(a._dtype)}' ({name} takes integers)")
+    return a, b
+
+
+def gcd(input: Tensor, other: Tensor, *, out=None) -> Tensor:
+    """Greatest common divisor, elementwise (integers)."""
+    a, b = _integer_pair("gcd", input, other)
+    res = _constant(np.gcd(a._data, b._data), a._dtype, a.device)
+    return res if out is None else out.copy_(res)
+
+
+def lcm(input: Tensor, other: Tensor, *, out=None) -> Tensor:
+    """Least common multiple, elementwise (integers)."""
+    a, b = _integer_pair("lcm", input, other)
+    res = _constant(np.lcm(a._data, b._data), a._dtype, a.device)
+    return res if out is None else out.copy_(res)
+
+
+def ldexp(input: Tensor, other: Tensor, *, out=None) -> Tensor:
+    """``input * 2**other``."""
+    res = input * (2.0 ** as_tensor_arg(other, input))
+    return res if out is None else out.copy_(res)
+
+
+def nextafter(input: Tensor, other: Tensor, *, out=None) -> Tensor:
+    """The next representable float after ``input`` towards ``other``. Not differentiable."""
+    a, b = _float_pair(input, other)
+    res = _constant(np.nextafter(a._data, b._data), a._dtype, a.device)
+    return res if out is None else out.copy_(res)

@@ -318,3 +318,10 @@ TENSOR_METHODS = {
 }
 for _name, _fn in list(TENSOR_METHODS.items())[:11]:
     TENSOR_METHODS[_name + "_"] = _inplace(_fn, _name + "_")
+
+
+def contains(self: Tensor, element) -> bool:
+    if isinstance(element, (Tensor, int, float, bool, complex)):
+        return bool((self == element).any().item())
+    raise RuntimeError(f"Tensor.__contains__ only supports Tensor or scalar, but you passed in "
+                       f"a {type(element)}.")

@@ -409,3 +409,58 @@ def zeta(input, other, *, out=None) -> Tensor:
     """
     a, b, dt = _float_pair("special_zeta", input, other)
     return finish_out(binary(SpecialZeta, a, b, compute=dt), out, "special_zeta", input, other)
+
+
+def sinc(input: Tensor, *, out=None) -> Tensor:
+    """``sin(pi x) / (pi x)``, 1 at 0."""
+    from .compare import where
+
+    x = input if input._dtype.is_floating_point or input._dtype.is_complex else \
+        input.to(D.get_default_dtype())
+    # Near 0, sin(u)/u and its derivative cancel catastrophically (and u*u underflows):
+    # there the series 1 - u^2/6 + u^4/120 gives the value and the gradient instead
+    small = x.abs() < 1e-2
+    safe = where(small, 1.0, x) * float(np.pi)
+    u2 = (x * float(np.pi)) ** 2
+    series = 1 - u2 / 6 + u2 * u2 / 120
+    res = set_node_name(where(small, series, safe.sin() / safe), "SincBackward0")
+    return res if out is None else out.copy_(res)
+
+
+__all__ = ["lgamma", "digamma", "polygamma", "mvlgamma", "i0", "i0_", "igamma", "igammac",
+           "scatter_reduce", "matrix_exp", "triangular_solve"]
+
+
+def _inplace(fn, name):
+    def method(self: Tensor, *args, **kwargs) -> Tensor:
+        return apply_inplace(self, fn(self, *args, **kwargs), name)
+
+    method.__name__ = name
+    method.__doc__ = f"In-place :func:`{fn.__name__}`."
+    return method
+
+
+def _polygamma_method(self: Tensor, n: int) -> Tensor:
+    """``polygamma(n, self)``."""
+    return polygamma(n, self)
+
+
+def _polygamma_(self: Tensor, n: int) -> Tensor:
+    """In-place :func:`polygamma`."""
+    return apply_inplace(self, polygamma(n, self), "polygamma_")
+
+
+i0_ = _inplace(i0, "i0_")
+
+
+TENSOR_METHODS = {
+    "lgamma": lgamma, "lgamma_": _inplace(lgamma, "lgamma_"),
+    "digamma": digamma, "digamma_": _inplace(digamma, "digamma_"),
+    "polygamma": _polygamma_method, "polygamma_": _polygamma_,
+    "mvlgamma": mvlgamma, "mvlgamma_": _inplace(mvlgamma, "mvlgamma_"),
+    "i0": i0, "i0_": i0_,
+    "igamma": igamma, "igamma_": _inplace(igamma, "igamma_"),
+    "igammac": igammac, "igammac_": _inplace(igammac, "igammac_"),
+    "scatter_reduce": scatter_reduce, "scatter_reduce_": scatter_reduce_,
+    "matrix_exp": matrix_exp, "triangular_solve": triangular_solve,
+}

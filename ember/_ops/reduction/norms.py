@@ -130,3 +130,34 @@ def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None) ->
 
 
 TENSOR_METHODS = {"norm": norm}
+
+
+def dist(input: Tensor, other: Tensor, p=2) -> Tensor:
+    """The ``p``-norm of ``input - other`` (broadcast). Example: ``ember.dist(a, b)``."""
+    from ._reduce_norm import vector_norm
+
+    return _named(vector_norm(input - other, p), "DistBackward0")
+
+
+def renorm(input: Tensor, p, dim: int, maxnorm) -> Tensor:
+    """Rescale each slice along ``dim`` whose ``p``-norm exceeds ``maxnorm`` to norm ``maxnorm``.
+
+    Example:
+        >>> ember.renorm(ember.tensor([[3., 4.], [0.3, 0.4]]), 2, 0, 1.0)
+        tensor([[0.6000, 0.8000],
+                [0.3000, 0.4000]])
+    """
+    from ._reduce_norm import vector_norm
+    from .compare import where
+
+    if p <= 0:
+        raise RuntimeError("renorm: non-positive-norm not supported")
+    dim = wrap_dim(dim, input.ndim)
+    others = [d for d in range(input.ndim) if d != dim]
+    norms = vector_norm(input, p, dim=others, keepdim=True) if others else input.abs()
+    factor = where(norms > maxnorm, maxnorm / (norms + 1e-7), 1.0)
+    return _named(input * factor, "RenormBackward0")
+
+
+def renorm_(self: Tensor, p, dim: int, maxnorm) -> Tensor:
+    return apply_inplace(self, renorm(self, p, dim, maxnorm), "renorm_")

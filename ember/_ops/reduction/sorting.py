@@ -251,3 +251,19 @@ TENSOR_METHODS = {
     "sort": sort, "argsort": argsort, "msort": msort, "topk": topk, "kthvalue": kthvalue,
     "unique": unique, "unique_consecutive": unique_consecutive,
 }
+
+
+def isin(elements, test_elements, *, assume_unique: bool = False, invert: bool = False) -> Tensor:
+    """Whether each of ``elements`` is in ``test_elements`` (either may be a number).
+
+    Example:
+        >>> ember.isin(ember.tensor([1, 2, 3]), ember.tensor([2, 5]))
+        tensor([False,  True, False])
+    """
+    if not isinstance(elements, Tensor) and not isinstance(test_elements, Tensor):
+        raise TypeError("isin() expects elements or test_elements to be a Tensor")
+    like = elements if isinstance(elements, Tensor) else test_elements
+    e = elements._data if isinstance(elements, Tensor) else np.asarray(elements)
+    t = test_elements._data if isinstance(test_elements, Tensor) else np.asarray(test_elements)
+    res = np.isin(e, t, assume_unique=assume_unique, invert=invert)
+    return Tensor._make(np.asarray(res), D.bool).to(like.device)

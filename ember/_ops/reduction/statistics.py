@@ -158,3 +158,75 @@ def logsumexp(input: Tensor, dim, keepdim: bool = False) -> Tensor:
 
 
 TENSOR_METHODS = {"var": var, "std": std, "logsumexp": logsumexp}
+
+
+def cov(input: Tensor, *, correction: int = 1, fweights: Tensor | None = None,
+        aweights: Tensor | None = None) -> Tensor:
+    """Covariance of the variables in the rows of ``input`` (observations in columns).
+
+    Example:
+        >>> ember.cov(ember.tensor([[0., 1., 2.], [2., 1., 0.]]))
+        tensor([[ 1., -1.],
+                [-1.,  1.]])
+    """
+    if input.ndim > 2:
+        raise RuntimeError(f"cov(): expected input to have two or fewer dimensions but got an "
+                           f"input with {input.ndim} dimensions")
+    x = input.reshape(1, -1) if input.ndim < 2 else input
+    if not (x._dtype.is_floating_point or x._dtype.is_complex):
+        x = x.to(D.get_default_dtype())
+    n_obs = x.shape[1]
+    w = None
+    if fweights is not None:
+        if fweights.ndim > 1 or fweights._dtype.is_floating_point or fweights.numel() != n_obs:
+            raise RuntimeError("cov(): expected fweights to be a 1-D integer tensor with "
+                               f"{n_obs} elements (one per observation)")
+        if (fweights._data < 0).any():
+            raise RuntimeError("cov(): fweights cannot be negative")
+        w = fweights
+    if aweights is not None:
+        if aweights.ndim > 1 or not aweights._dtype.is_floating_point or \
+                aweights.numel() != n_obs:
+            raise RuntimeError("cov(): expected aweights to be a 1-D floating tensor with "
+                               f"{n_obs} elements (one per observation)")
+        if (aweights._data < 0).any():
+            raise RuntimeError("cov(): aweights cannot be negative")
+        w = aweights if w is None else w * aweights
+    if w is None:
+        avg = x.mean(1)
+        w_sum = n_obs
+        norm = n_obs - correction
+    else:
+        w_sum = w.sum()
+        avg = (x * w).sum(1) / w_sum
+        if aweights is None:
+            norm = w_sum - correction
+        else:
+            norm = w_sum - correction * (w * aweights).sum() / w_sum
+    if (norm <= 0) if not isinstance(norm, Tensor) else bool((norm <= 0).item()):
+        import warnings
+
+        warnings.warn("cov(): degrees of freedom is <= 0. Correction should be strictly less "
+                      "than the number of observations.", stacklevel=2)
+        norm = norm * 0 if isinstance(norm, Tensor) else 0
+    xm = x - avg.unsqueeze(1)
+    xw = xm if w is None else xm * w
+    c = (xw @ (xm.t().conj() if xm._dtype.is_complex else xm.t())) / norm
+    return c.squeeze() if input.ndim < 2 else c
+
+
+def corrcoef(input: Tensor) -> Tensor:
+    """Pearson correlation coefficients of the rows of ``input`` (values clipped to [-1, 1]).
+
+    Example:
+        >>> ember.corrcoef(ember.tensor([[0., 1., 2.], [2., 1., 0.]]))
+        tensor([[ 1., -1.],
+                [-1.,  1.]])
+    """
+    c = cov(input)
+    if c.ndim == 0:
+        return c / c
+    d = c.diagonal()
+    std = d.sqrt()
+    c = c / std.unsqueeze(1) / std.unsqueeze(0)
+    return c.clamp(-1, 1) if not c._dtype.is_complex else c

@@ -399,3 +399,29 @@ TENSOR_METHODS = {
     "all": all, "any": any, "count_nonzero": count_nonzero, "nansum": nansum,
     "nanmean": nanmean, **_SELECT_METHODS, **_NORM_METHODS, **_STATS_METHODS,
 }
+
+
+def cumsum_(self: Tensor, dim: int, *, dtype=None) -> Tensor:
+    return apply_inplace(self, self.cumsum(dim, dtype=dtype), "cumsum_")
+
+
+def cumprod_(self: Tensor, dim: int, *, dtype=None) -> Tensor:
+    return apply_inplace(self, self.cumprod(dim, dtype=dtype), "cumprod_")
+
+
+def sum_to_size(self: Tensor, *size) -> Tensor:
+    """Sum ``self`` down to ``size`` (which must broadcast to ``self``'s shape).
+
+    Example:
+        >>> ember.ones(2, 3).sum_to_size(1, 3)
+        tensor([[2., 2., 2.]])
+    """
+    if len(size) == 1 and isinstance(size[0], (tuple, list, Size)):
+        size = tuple(size[0])
+    size = tuple(int(s) for s in size)
+    shape = tuple(self.shape)
+    ok = len(size) <= len(shape) and all(
+        s == t or s == 1 for s, t in zip(reversed(size), reversed(shape)))
+    if not ok:
+        raise RuntimeError(f"size {{{list(size)}}} is not expandable to size {{{list(shape)}}}.")
+    return unbroadcast(self, size)

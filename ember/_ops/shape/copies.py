@@ -364,3 +364,35 @@ TENSOR_METHODS = {
     "tile": tile, "repeat_interleave": repeat_interleave, "tril": tril, "triu": triu,
     "tril_": tril_, "triu_": triu_, "diag": diag, "diag_embed": diag_embed,
 }
+
+
+def diagflat(input: Tensor, offset: int = 0) -> Tensor:
+    """A 2-D matrix with the flattened ``input`` on diagonal ``offset``."""
+    from .shaping import diag
+
+    return diag(input.reshape(-1), offset)
+
+
+def rot90(input: Tensor, k: int = 1, dims=(0, 1)) -> Tensor:
+    """Rotate by 90 degrees ``k`` times in the plane of ``dims`` (from the first towards the
+    second). Example: ``ember.rot90(ember.arange(4).view(2, 2))``."""
+    from .movement import transpose
+    from .shaping import flip
+
+    dims = list(dims)
+    if len(dims) != 2:
+        raise RuntimeError(f"expected total rotation dims == 2, but got dims = {len(dims)}")
+    if input.ndim < 2:
+        raise RuntimeError(f"expected total dims >= 2, but got total dims = {input.ndim}")
+    d0, d1 = wrap_dim(dims[0], input.ndim), wrap_dim(dims[1], input.ndim)
+    if d0 == d1:
+        raise RuntimeError(f"expected rotation dims to be different, but got dim0 = {d0} and "
+                           f"dim1 = {d1}")
+    k %= 4
+    if k == 1:
+        return transpose(flip(input, [d1]), d0, d1)
+    if k == 2:
+        return flip(input, [d0, d1])
+    if k == 3:
+        return transpose(flip(input, [d0]), d0, d1)
+    return input.clone()

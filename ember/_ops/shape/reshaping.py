@@ -222,3 +222,56 @@ TENSOR_METHODS = {
     "unflatten": unflatten, "movedim": movedim, "moveaxis": moveaxis, "view_as": view_as,
     "reshape_as": reshape_as,
 }
+
+
+def ravel(input: Tensor) -> Tensor:
+    """The elements as a 1-D tensor (a view when possible). Example: ``x.ravel()``."""
+    return input.reshape(-1)
+
+
+class Unfold(Op):
+    is_view = True
+    _name = "UnfoldBackward0"
+
+    @staticmethod
+    def forward(ctx, x, dim, size, step):
+        ctx.view_args = {"dim": dim, "size": size, "step": step}
+        ctx.meta = (x.shape, dim, size, step)
+        if x.ndim == 0:
+            return x.reshape(1)
+        win = sliding_window_view(x, size, dim)
+        return win[(slice(None),) * dim + (slice(None, None, step),)]
+
+    @staticmethod
+    def backward(ctx, grad):
+        from .._creation import arange, zeros
+
+        shape, dim, size, step = ctx.meta
+        if not shape:
+            return grad.reshape(())
+        out = zeros(shape, dtype=grad.dtype, device=grad.device)
+        n_win = grad.shape[dim]
+        for k in range(size):  # one index_add per window offset
+            idx = arange(n_win, device=grad.device) * step + k
+            out = out.index_add(dim, idx, grad.select(-1, k))
+        return out
+
+
+def unfold(self: Tensor, dimension: int, size: int, step: int) -> Tensor:
+    """All windows of ``size`` elements along ``dimension``, ``step`` apart, as a new last
+    dimension (a view). Example: ``ember.arange(5.).unfold(0, 2, 1)``."""
+    dim = wrap_dim(dimension, self.ndim)
+    length = self.shape[dim] if self.ndim else 1
+    if size < 0:
+        raise RuntimeError(f"size is {size} but must be >= 0")
+    if size > length:
+        raise RuntimeError(f"maximum size for tensor at dimension {dim} is {length} but size is "
+                           f"{size}")
+    if step <= 0:
+        raise RuntimeError(f"step is {step} but must be > 0")
+    return Unfold.apply(self, dim=dim, size=size, step=step)
+
+
+def narrow_copy(input: Tensor, dim: int, start: int, length: int) -> Tensor:
+    """``narrow`` followed by a copy."""
+    return input.narrow(dim, start, length).clone()

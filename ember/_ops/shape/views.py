@@ -337,3 +337,13 @@ for _mod in (_joining, _reshaping, _shaping):
     __all__ += _mod.__all__
     globals().update({name: getattr(_mod, name) for name in _mod.__all__})
     TENSOR_METHODS.update(_mod.TENSOR_METHODS)
+
+
+def detach(input: Tensor) -> Tensor:
+    """A new tensor sharing ``input``'s data but cut from the autograd graph (``input.detach()``).
+
+    Example:
+        >>> ember.detach(ember.ones(2, requires_grad=True)).requires_grad
+        False
+    """
+    return input.detach()

@@ -1,0 +1,28 @@
+"""The functional ``ember.dropout``/``ember.dropout_`` (ATen's argument order: input, p, train)."""
+
+from __future__ import annotations
+
+
+def dropout(input: Tensor, p: float = 0.5, train: bool = True) -> Tensor:
+    """``torch.dropout``: the functional form of ``nn.functional.dropout`` (ATen's argument
+    names). Example: ``ember.dropout(x, 0.5, train=True)``."""
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not train or p == 0.0:
+        return input
+    dt = input._data.dtype
+    if p == 1.0:
+        mask = np.zeros(input._data.shape, dt)
+    else:
+        keep = _random._gen(None).random(input._data.shape) >= p
+        mask = keep.astype(dt) * dt.type(1.0 / (1.0 - p))
+    return input * Tensor._make(to_device_array(mask, input.device), input._dtype)
+
+
+def dropout_(input: Tensor, p: float = 0.5, train: bool = True) -> Tensor:
+    """In-place :func:`ember.dropout`: zeroes elements of ``input`` with probability ``p`` (when
+    ``train``) and scales the rest by ``1 / (1 - p)``.
+    """
+    from .inplace import apply_inplace
+
+    return apply_inplace(input, dropout(input, p, train), "dropout_")
