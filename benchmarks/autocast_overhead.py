@@ -18,7 +18,11 @@ import timeit
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import ember  # noqa: E402
-from ember._ops import conv, linalg, loss_ops, nn_ops, reduce  # noqa: E402
+from ember._ops.linalg import matmul as linalg
+from ember._ops.nn import conv  # noqa: E402
+from ember._ops.nn import linear_softmax as nn_ops
+from ember._ops.nn import loss as loss_ops
+from ember._ops.reduction import sums as reduce
 from ember.nn import _functional_loss  # noqa: E402
 
 

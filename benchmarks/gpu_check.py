@@ -1013,7 +1013,7 @@ def preview_fixes() -> list:
     """Patch two known GPU bugs in memory (not in the code) so the diagnostics can time a
     training step: Clone's host copy (np.array) and _blas's NumPy-only fused kernels."""
     from ember import _blas
-    from ember._ops import movement
+    from ember._ops.shape import views as movement
 
     done = []
     orig_clone = movement.Clone.forward

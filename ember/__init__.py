@@ -78,7 +78,7 @@ def _with_out(fn):
         if out is None:
             return fn(*args, **kwargs)
         from ._autocast import run_without_autocast
-        from ._ops._binary import finish_out
+        from ._ops._dispatch import finish_out
 
         result = run_without_autocast(fn, *args, **kwargs)  # PyTorch: out= calls never autocast
         return finish_out(result, out, fn.__name__, *args)

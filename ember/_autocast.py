@@ -230,7 +230,7 @@ def _cast(value, dtype, device_type, lower: bool):
 
 
 def _to(t, dtype):
-    from ._ops.movement import Cast
+    from ._ops.shape.views import Cast
 
     return Cast.apply(t, dtype=dtype)
 

@@ -639,7 +639,7 @@ def spmm(input, mat2):
     """
     if isinstance(input, SparseTensor) or isinstance(mat2, SparseTensor):
         return mm(input, mat2)
-    from ._ops.linalg import mm as dense_mm
+    from ._ops.linalg.matmul import mm as dense_mm
 
     return dense_mm(input, mat2)
 

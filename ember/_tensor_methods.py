@@ -143,7 +143,7 @@ def bind() -> None:
     for dunder, name in _UNARY.items():
         if name in functions:
             setattr(Tensor, dunder, functions[name])
-    from ._ops.elementwise import Add, Div, Mul, Sub
+    from ._ops.pointwise.arithmetic import Add, Div, Mul, Sub
 
     for dunder, op_cls in (("__add__", Add), ("__sub__", Sub), ("__mul__", Mul),
                            ("__truediv__", Div)):

@@ -17,15 +17,15 @@ from . import _autocast
 from . import _dtype as D
 from ._autocast import hot as _amp
 from ._ops._core import wrap_dim
-from ._ops._linalg_decomp import LinAlgError, SlogDet, check_square
-from ._ops._linalg_decomp import cholesky as _cholesky
-from ._ops._linalg_decomp import det as _det
-from ._ops._linalg_decomp import inv as _inv
-from ._ops._linalg_decomp import solve as _solve
-from ._ops._reduce_norm import vector_norm as _vector_norm
-from ._ops._reduce_select import return_type
-from ._ops.linalg import cross as _cross
-from ._ops.linalg import matmul
+from ._ops.linalg.inv_solve_det import LinAlgError, SlogDet, check_square
+from ._ops.linalg.inv_solve_det import cholesky as _cholesky
+from ._ops.linalg.inv_solve_det import det as _det
+from ._ops.linalg.inv_solve_det import inv as _inv
+from ._ops.linalg.inv_solve_det import solve as _solve
+from ._ops.linalg.matmul import matmul
+from ._ops.linalg.products import cross as _cross
+from ._ops.reduction.norms import vector_norm as _vector_norm
+from ._ops.reduction.select import return_type
 from ._tensor import Tensor
 
 __all__ = ["LinAlgError", "norm", "vector_norm", "matrix_norm", "inv", "inv_ex", "solve",
@@ -127,7 +127,7 @@ def inv_ex(A: Tensor, *, check_errors: bool = False):
     """``(inverse, info)``; ``info`` is nonzero where the matrix is singular."""
     if _amp.active and _autocast.state.active:
         return _autocast.call(inv_ex, "linalg_inv_ex", A, check_errors=check_errors)
-    from ._ops._linalg_decomp import _first_zero_pivot
+    from ._ops.linalg.inv_solve_det import _first_zero_pivot
 
     try:
         return _inv_ex_type(_inv(A), Tensor._make(np.zeros(A.shape[:-2], np.int32), D.int32))
@@ -209,17 +209,8 @@ def cholesky_ex(A: Tensor, *, upper: bool = False, check_errors: bool = False):
                                  Tensor._make(np.full(A.shape[:-2], order, np.int32), D.int32))
 
 
-from ._ops._linalg_extra import (  # noqa: E402
-    diagonal,
-    eigh,
-    eigvalsh,
-    matrix_power,
-    multi_dot,
-    qr,
-    svd,
-    svdvals,
-    vecdot,
-)
+from ._ops.linalg.products import diagonal, matrix_power, multi_dot, vecdot  # noqa: E402
+from ._ops.linalg.svd_eigh_qr import eigh, eigvalsh, qr, svd, svdvals  # noqa: E402
 
 
 def cross(input: Tensor, other: Tensor, *, dim: int = -1) -> Tensor:
@@ -234,11 +225,12 @@ def cross(input: Tensor, other: Tensor, *, dim: int = -1) -> Tensor:
 
 
 
-from ._ops._linalg_lstsq import lstsq, matrix_rank, pinv, vander  # noqa: E402
+from ._ops.linalg.lstsq import lstsq, matrix_rank, pinv, vander  # noqa: E402
 
 __all__ += ["lstsq", "matrix_rank", "pinv", "vander"]
 
-# special-function helper's additions: matrix_exp and solve_triangular live in _special_extra
-from ._ops._special_extra import matrix_exp, solve_triangular  # noqa: E402
+# matrix_exp and solve_triangular live in ember/_ops/linalg/matrix_exp.py and triangular.py
+from ._ops.linalg.matrix_exp import matrix_exp  # noqa: E402
+from ._ops.linalg.triangular import solve_triangular  # noqa: E402
 
 __all__ += ["matrix_exp", "solve_triangular"]

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import math
 
-from ._ops._misc_more import sinc
-from ._ops._reduce_stats import logsumexp
-from ._ops._special_ops import (
+from ._ops.pointwise.abs_round_clamp import logit, round
+from ._ops.pointwise.binary_math import xlogy
+from ._ops.pointwise.special import (
     digamma,
     entr,
     erfcx,
@@ -28,12 +28,12 @@ from ._ops._special_ops import (
     ndtr,
     ndtri,
     polygamma,
+    sinc,
     xlog1py,
     zeta,
 )
-from ._ops.binary_math import xlogy
-from ._ops.unary import erf, erfc, erfinv, exp2, expm1, log1p, sigmoid
-from ._ops.unary_more import logit, round
+from ._ops.pointwise.unary import erf, erfc, erfinv, exp2, expm1, log1p, sigmoid
+from ._ops.reduction.statistics import logsumexp
 from ._tensor import Tensor
 
 __all__ = ["digamma", "psi", "polygamma", "gammaln", "multigammaln", "gammainc", "gammaincc",
@@ -122,6 +122,6 @@ def spherical_bessel_j0(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     result = sinc(input * (1 / math.pi))
     if out is None:
         return result
-    from ._ops._binary import finish_out
+    from ._ops._dispatch import finish_out
 
     return finish_out(result, out, "special_spherical_bessel_j0", input)

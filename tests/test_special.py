@@ -365,7 +365,7 @@ def test_erf_single_precision_rounds_as_the_exact_function(dtype):
     # float32/float16 take a cheaper path (low-degree fits); it must still round like erf.
     import math
 
-    from ember._ops._erf import erf
+    from ember._ops.pointwise._erf import erf
 
     x = np.linspace(-6, 6, 24001).astype(dtype)
     tiny = np.finfo(dtype).smallest_subnormal

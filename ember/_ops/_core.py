@@ -23,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _dtype as D
+from .._backend import asarray_like, get_array_module
 from .._tensor import Tensor
 from ..autograd import anomaly, grad_mode
 from ..autograd.graph import Node, _sequence, edge_of, grad_accumulator
@@ -300,6 +301,9 @@ def _named(out: Tensor, name: str) -> Tensor:
     if out.grad_fn is not None:
         out.grad_fn._name = name
     return out
+
+
+_t = array_tensor  # the short name raw backward paths use
 
 
 class ConstLike(Op):

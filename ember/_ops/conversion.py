@@ -6,7 +6,7 @@ from .. import _dtype as D
 from .._backend import Device, same_device, to_device_array
 from .._tensor import Tensor
 from ._core import Op
-from .movement import Cast
+from .shape.views import Cast
 
 __all__: list = []
 

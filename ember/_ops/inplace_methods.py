@@ -149,7 +149,7 @@ def fill_diagonal_(self: Tensor, fill_value, wrap: bool = False) -> Tensor:
             self._data[to_device_array(mask, self.device)] = fill_value
             self._version[0] += 1
         return self
-    from .compare import where
+    from .pointwise.compare import where
 
     m = Tensor._make(to_device_array(mask, self.device), D.bool)
     return apply_inplace(self, where(m, fill_value, self), "fill_diagonal_")
@@ -170,7 +170,7 @@ def _become(self: Tensor, result: Tensor) -> Tensor:
 
 def squeeze_(self: Tensor, dim=None) -> Tensor:
     """``squeeze`` in place: ``self`` changes shape, keeping its memory."""
-    from .movement import squeeze
+    from .shape.views import squeeze
 
     check_inplace(self)
     return _become(self, squeeze(self, dim))
@@ -178,7 +178,7 @@ def squeeze_(self: Tensor, dim=None) -> Tensor:
 
 def unsqueeze_(self: Tensor, dim: int) -> Tensor:
     """``unsqueeze`` in place."""
-    from .movement import unsqueeze
+    from .shape.views import unsqueeze
 
     check_inplace(self)
     return _become(self, unsqueeze(self, dim))
@@ -186,7 +186,7 @@ def unsqueeze_(self: Tensor, dim: int) -> Tensor:
 
 def t_(self: Tensor) -> Tensor:
     """``t`` in place (a matrix becomes its transpose)."""
-    from .movement import t
+    from .shape.views import t
 
     check_inplace(self)
     return _become(self, t(self))
@@ -194,7 +194,7 @@ def t_(self: Tensor) -> Tensor:
 
 def transpose_(self: Tensor, dim0: int, dim1: int) -> Tensor:
     """``transpose`` in place."""
-    from .movement import transpose
+    from .shape.views import transpose
 
     check_inplace(self)
     return _become(self, transpose(self, dim0, dim1))
@@ -321,6 +321,8 @@ def map_(self: Tensor, tensor: Tensor, callable) -> Tensor:
     self._version[0] += 1
     return self
 
+
+__all__ = ["fill_", "zero_"]
 
 TENSOR_METHODS = {
     "copy_": copy_, "fill_": fill_, "zero_": zero_, "fill_diagonal_": fill_diagonal_,

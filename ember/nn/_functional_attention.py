@@ -85,7 +85,7 @@ def _fused_attention(query, key, value, attn_mask, dropout_p, is_causal, scale):
             or not query.shape[:-2] == key.shape[:-2] == value.shape[:-2]
             or key.shape[-2] != value.shape[-2] or query.shape[-1] != key.shape[-1]):
         return None
-    from .._ops.nn_ops import Attention
+    from .._ops.nn.linear_softmax import Attention
 
     bias = None
     if is_causal:
@@ -140,7 +140,7 @@ def multi_head_attention_forward(query: Tensor, key: Tensor, value: Tensor,
     """Multi-head attention on sequence-first ``(L, N, E)`` inputs (or unbatched ``(L, E)``),
     as in ``torch.nn.functional``. Returns ``(output, weights or None)``."""
     from .. import _creation
-    from .._ops.joining import cat
+    from .._ops.shape.joining import cat
     from . import functional as F
 
     unbatched = query.dim() == 2

@@ -8,7 +8,7 @@ import numpy as np
 
 from .. import _random
 from .._ops.inplace import apply_inplace
-from .._ops.nn_ops import _t
+from .._ops.nn.linear_softmax import _t
 from .._tensor import Tensor
 
 __all__ = ["dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout",

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _dtype as D
-from .._ops.nn_ops import Embedding as _EmbeddingOp
+from .._ops.nn.linear_softmax import Embedding as _EmbeddingOp
 from .._tensor import Tensor
 
 __all__ = ["embedding", "embedding_bag"]

@@ -16,10 +16,11 @@ import numpy as np
 from .. import _autocast
 from .. import _dtype as D
 from .._autocast import hot as _amp
-from .._ops import nn_activation as A
-from .._ops._binary import not_implemented_for
 from .._ops._core import set_node_name
-from .._ops.loss_ops import (
+from .._ops._dispatch import not_implemented_for
+from .._ops.nn import activation as A
+from .._ops.nn.linear_softmax import Exp, Log, _t, abs_
+from .._ops.nn.loss import (
     BinaryCrossEntropy,
     _check_reduction,
     _dt_title,
@@ -27,7 +28,7 @@ from .._ops.loss_ops import (
     cross_entropy,
     nll_loss,
 )
-from .._ops.nn_ops import Exp, Log, _t, abs_
+from .._ops.pointwise.abs_round_clamp import Relu as _Relu
 from .._tensor import Tensor
 
 __all__ = ["cross_entropy", "nll_loss", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss",
@@ -120,7 +121,7 @@ def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
 
 def _huber(d: Tensor, delta: float, scale: float) -> Tensor:
     """0.5 d^2 * scale where |d| < delta, else (|d| - 0.5 delta) * delta * scale."""
-    from .._ops.compare import where
+    from .._ops.pointwise.compare import where
 
     small = _t(np.abs(d._data) < delta)
     # selects, with the quadratic branch fed only small d: an infinite d then meets no
@@ -242,7 +243,7 @@ def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None,
     if log_target:
         loss = Exp.apply(target) * (target - input)
     else:
-        from .._ops.compare import where
+        from .._ops.pointwise.compare import where
 
         # torch's xlogy(target, target): 0 where target is 0, NaN where it is negative
         safe = where(_t(target._data != 0), target, 1.0)
@@ -303,7 +304,7 @@ def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin
     if _amp.active and _autocast.state.active:
         return _autocast.call(cosine_embedding_loss, "cosine_embedding_loss", input1, input2,
                               target, margin, size_average, reduce, reduction)
-    from .._ops.nn_ops import Sqrt
+    from .._ops.nn.linear_softmax import Sqrt
 
     reduction = _reduction(size_average, reduce, reduction)
     dim = input1.ndim - 1
@@ -314,7 +315,7 @@ def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin
     t = target._data
     pos = _t((t == 1).astype(cos._data.dtype))
     neg = _t((t == -1).astype(cos._data.dtype))
-    loss = (1 - cos) * pos + A.Relu.apply(cos - margin) * neg
+    loss = (1 - cos) * pos + _Relu.apply(cos - margin) * neg
     return _reduce(loss, reduction)
 
 
@@ -330,7 +331,7 @@ def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: 
             f"margin_ranking_loss : All input tensors should have same dimension but got sizes: "
             f"input1: {_size(input1.shape)}, input2: {_size(input2.shape)}, target: "
             f"{_size(target.shape)} ")
-    return _reduce(A.Relu.apply(-target * (input1 - input2) + margin), reduction)
+    return _reduce(_Relu.apply(-target * (input1 - input2) + margin), reduction)
 
 
 def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0, size_average=None,
@@ -340,12 +341,12 @@ def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0, siz
         return _autocast.call(hinge_embedding_loss, "hinge_embedding_loss", input, target, margin,
                               size_average, reduce, reduction)
     reduction = _reduction(size_average, reduce, reduction)
-    from .._ops.compare import where
+    from .._ops.pointwise.compare import where
 
     # PyTorch's selects: the margin term where target != 1, x where target != -1 (a target
     # that is neither gets both), and no 0 * inf where x is infinite
     t = target._data
-    margin_part = where(_t(t != 1), A.Relu.apply(margin - input), 0.0)
+    margin_part = where(_t(t != 1), _Relu.apply(margin - input), 0.0)
     return _reduce(margin_part + where(_t(t != -1), input, 0.0), reduction)
 
 
@@ -394,7 +395,7 @@ def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, marg
     d_an = pairwise_distance(anchor, negative, p, eps)
     if swap:
         d_pn = pairwise_distance(positive, negative, p, eps)
-        from .._ops.compare import where
+        from .._ops.pointwise.compare import where
 
         d_an = where(_t(d_pn._data < d_an._data), d_pn, d_an)  # a select: inf never * 0
-    return _reduce(A.Relu.apply(d_ap - d_an + margin), reduction)
+    return _reduce(_Relu.apply(d_ap - d_an + margin), reduction)

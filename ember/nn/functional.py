@@ -11,12 +11,23 @@ import numpy as np
 from .. import _autocast, _random
 from .. import _dtype as D
 from .._autocast import hot as _amp
-from .._ops import nn_activation as A
-from .._ops._binary import not_implemented_for
 from .._ops._core import named_node, set_node_name, wrap_dim
-from .._ops.compare import where
+from .._ops._dispatch import not_implemented_for
 from .._ops.inplace import apply_inplace
-from .._ops.nn_ops import Exp, Narrow, PowScalar, Sqrt, _t, abs_, linear, log_softmax, softmax
+from .._ops.nn import activation as A
+from .._ops.nn.linear_softmax import (
+    Exp,
+    Narrow,
+    PowScalar,
+    Sqrt,
+    _t,
+    abs_,
+    linear,
+    log_softmax,
+    softmax,
+)
+from .._ops.pointwise.abs_round_clamp import Relu as _Relu
+from .._ops.pointwise.compare import where
 from .._tensor import Tensor
 from ._functional_dropout import (  # noqa: F401
     alpha_dropout,
@@ -68,7 +79,7 @@ def _clamp_dtype(input: Tensor, name: str, bool_word: str) -> None:
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
     """max(0, x). Example: ``F.relu(ember.tensor([-1.0, 2.0]))`` -> ``tensor([0., 2.])``."""
     _clamp_dtype(input, "relu", "Boolean")
-    out = A.Relu.apply(input)
+    out = _Relu.apply(input)
     return _inplace(input, out, "relu_") if inplace else out
 
 
@@ -407,20 +418,20 @@ def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6,
 
 def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     """int64 one-hot encoding (the indexing family's op)."""
-    from .._ops import indexing
+    from .._ops.indexing.gather_scatter import one_hot as _one_hot
 
-    return indexing.one_hot(tensor, num_classes)
+    return _one_hot(tensor, num_classes)
 
 
 def pad(input: Tensor, pad, mode: str = "constant", value: float | None = None) -> Tensor:
     """Pad the last dimensions by ``pad`` = (left, right, top, bottom, ...)."""
-    from .._ops import movement
+    from .._ops.shape.copies import pad as _pad
 
     if _amp.active and _autocast.state.active and mode in ("reflect", "replicate"):
         # PyTorch's kernel for the mode and rank decides the policy
         kernel = f"{'reflection' if mode == 'reflect' else 'replication'}_pad{len(pad) // 2}d"
-        return _autocast.call(movement.pad, kernel, input, pad, mode, value)
-    return movement.pad(input, pad, mode, value)
+        return _autocast.call(_pad, kernel, input, pad, mode, value)
+    return _pad(input, pad, mode, value)
 
 
 _ = (Exp,)

@@ -9,8 +9,20 @@ import math
 import numpy as np
 
 from .. import _dtype as D
-from .._ops._binary import not_implemented_for
-from .._ops._pool_adaptive import (
+from .._ops._dispatch import not_implemented_for
+from .._ops.nn.conv import (
+    conv1d,
+    conv2d,
+    conv3d,
+    conv_transpose1d,
+    conv_transpose2d,
+    conv_transpose3d,
+)
+from .._ops.nn.normalization import batch_norm_functional as batch_norm
+from .._ops.nn.normalization import group_norm, layer_norm, rms_norm
+from .._ops.nn.normalization import instance_norm_functional as instance_norm
+from .._ops.nn.pool import avg_pool1d, avg_pool2d, avg_pool3d, max_pool1d, max_pool2d, max_pool3d
+from .._ops.nn.pool_adaptive import (
     IndexAxis,
     adaptive_avg_pool1d,
     adaptive_avg_pool2d,
@@ -19,18 +31,6 @@ from .._ops._pool_adaptive import (
     max_unpool1d,
     max_unpool2d,
 )
-from .._ops.conv import (
-    conv1d,
-    conv2d,
-    conv3d,
-    conv_transpose1d,
-    conv_transpose2d,
-    conv_transpose3d,
-)
-from .._ops.norm import batch_norm_functional as batch_norm
-from .._ops.norm import group_norm, layer_norm, rms_norm
-from .._ops.norm import instance_norm_functional as instance_norm
-from .._ops.pool import avg_pool1d, avg_pool2d, avg_pool3d, max_pool1d, max_pool2d, max_pool3d
 from .._tensor import Tensor
 from ._functional_attention import multi_head_attention_forward, scaled_dot_product_attention
 
@@ -260,7 +260,7 @@ def unfold(input: Tensor, kernel_size, dilation=1, padding=0, stride=1) -> Tenso
         >>> F.unfold(ember.randn(1, 2, 4, 4), 2).shape
         torch.Size([1, 8, 9])
     """
-    from .._ops._unfold import Unfold, _blocks
+    from .._ops.nn.fold import Unfold, _blocks
 
     if input.dim() not in (3, 4):
         raise NotImplementedError(f"Input Error: Only 3D or 4D input Tensors are supported "
@@ -284,7 +284,7 @@ def fold(input: Tensor, output_size, kernel_size, dilation=1, padding=0, stride=
         >>> F.fold(ember.ones(1, 4, 9), (4, 4), 2).shape
         torch.Size([1, 1, 4, 4])
     """
-    from .._ops._unfold import Fold, _blocks
+    from .._ops.nn.fold import Fold, _blocks
 
     if input.dim() not in (2, 3):
         raise NotImplementedError(f"Input Error: Only unbatched (2D) or batched (3D) input "

@@ -678,7 +678,7 @@ OPS["ArgMin"] = _arg(ember.argmin)
 def _recurrent(kind):
     """ONNX's LSTM/GRU/RNN (gate orders iofc / zrh) through ember's fused layers (torch's
     orders ifgo / rzn)."""
-    from .._ops import rnn_layer as R
+    from .._ops.nn import rnn as R
 
     def handler(attrs, inputs):
         x, w, r = inputs[0], inputs[1], inputs[2]

@@ -7,7 +7,7 @@ import pytest
 
 import ember
 from ember import _threads
-from ember._ops import _conv_kernels
+from ember._ops.nn import _conv_kernels
 
 from ._helpers import same
 

@@ -187,7 +187,7 @@ def test_pool_errors():
 def test_workspace_reuse_keeps_results_exact(torch, rng, monkeypatch):
     """Pool every temporary (normally only large ones are) and run convolutions of different
     layouts in turn: a reused buffer must never leak stale values into a result."""
-    from ember._ops import _conv_kernels as conv_ops
+    from ember._ops.nn import _conv_kernels as conv_ops
 
     monkeypatch.setattr(conv_ops, "_MIN_BYTES", 0)
     monkeypatch.setattr(conv_ops, "_FREE", {})

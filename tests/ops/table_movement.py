@@ -79,7 +79,7 @@ OPS = [
 def _pad(L, a, pad, **kw):
     if L.__name__ == "torch":
         return L.nn.functional.pad(a, pad, **kw)
-    from ember._ops.movement import pad as ember_pad
+    from ember._ops.shape.copies import pad as ember_pad
 
     return ember_pad(a, pad, **kw)
 

@@ -98,7 +98,7 @@ def _lstm_layer(reverse, bias=True):
     def fn(L, gi, h0, c0, w_hh, *b):
         b_hh = b[0] if bias else None
         if L.__name__ == "ember":
-            from ember._ops.rnn_layer import lstm_layer
+            from ember._ops.nn.rnn import lstm_layer
 
             return lstm_layer(gi, h0, c0, w_hh, b_hh, reverse)
         h, c, seq = h0, c0, []
@@ -128,7 +128,7 @@ def _gru_layer(reverse, bias=True):
     def fn(L, gi, h0, w_hh, *b):
         b_hh = b[0] if bias else None
         if L.__name__ == "ember":
-            from ember._ops.rnn_layer import gru_layer
+            from ember._ops.nn.rnn import gru_layer
 
             return gru_layer(gi, h0, w_hh, b_hh, reverse)
         h, seq = h0, []
@@ -158,7 +158,7 @@ def _rnn_layer(reverse, relu, bias=True):
     def fn(L, gi, h0, w_hh, *b):
         b_hh = b[0] if bias else None
         if L.__name__ == "ember":
-            from ember._ops.rnn_layer import rnn_layer
+            from ember._ops.nn.rnn import rnn_layer
 
             return rnn_layer(gi, h0, w_hh, b_hh, reverse, relu)
         act = L.relu if relu else L.tanh

@@ -8,7 +8,7 @@ import pytest
 
 import ember
 from ember import _backend
-from ember._ops.nn_activation import _normal_cdf
+from ember._ops.nn.activation import _normal_cdf
 
 F = ember.nn.functional
 

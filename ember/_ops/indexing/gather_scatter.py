@@ -11,19 +11,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import _autocast
-from .. import _dtype as D
-from .._autocast import hot as _amp
-from .._backend import asarray_like, ufunc_at
-from .._backend import get_array_module as xp_of
-from .._tensor import Tensor
-from ._core import Op, unbroadcast, wrap_dim
-from .indexing import AdvancedIndex, IndexAccumulate, IndexPut, _Index, parse_index
-from .inplace import apply_inplace
+from ... import _autocast
+from ... import _dtype as D
+from ..._autocast import hot as _amp
+from ..._backend import asarray_like, ufunc_at
+from ..._backend import get_array_module as xp_of
+from ..._tensor import Tensor
+from .._core import Op, unbroadcast, wrap_dim
+from ..inplace import apply_inplace
+from .subscript import AdvancedIndex, IndexAccumulate, IndexPut, _Index, parse_index
 
 __all__ = ["gather", "scatter", "scatter_add", "index_select", "index_add", "index_copy",
-           "index_fill", "index_put", "masked_fill", "masked_select", "masked_scatter",
-           "take", "take_along_dim", "nonzero", "argwhere"]
+           "index_fill", "index_put", "masked_fill", "masked_select", "masked_scatter", "take",
+           "take_along_dim", "nonzero", "argwhere", "put"]
 
 
 def _dim_index(input: Tensor, dim: int, index: Tensor, name: str, src: Tensor | None = None):
@@ -244,11 +244,11 @@ def index_put(input: Tensor, indices, values, accumulate: bool = False) -> Tenso
     region_shape = region[idx.adv].shape if idx.adv is not None else region.shape
     values = values.expand(region_shape)
     if idx.adv is None:  # basic only: the region is a plain slice
-        from .indexing import BasicIndexBackward
+        from .subscript import BasicIndexBackward
 
         return input + BasicIndexBackward.apply(values, shape=input._data.shape,
                                                 index=idx.basic)
-    from .indexing import BasicIndexBackward
+    from .subscript import BasicIndexBackward
 
     inner = IndexAccumulate.apply(values, shape=region.shape, index=idx.adv, unique=False)
     return input + BasicIndexBackward.apply(inner, shape=input._data.shape, index=idx.basic)
@@ -297,7 +297,7 @@ def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
             value = value.to(input._dtype)
     m = mask._data
     if m.shape != input._data.shape:
-        from ._core import broadcast_shapes
+        from .._core import broadcast_shapes
 
         m = np.broadcast_to(m, broadcast_shapes(input._data.shape, m.shape))
     return MaskedFill.apply(input, value, mask=m)
@@ -310,7 +310,7 @@ def masked_fill_(self, mask, value):
 def masked_select(input: Tensor, mask: Tensor, *, out=None) -> Tensor:
     """The elements of ``input`` where ``mask`` is True, as a 1-D tensor."""
     _check_mask(mask, "masked_select:")
-    from ._core import broadcast_shapes
+    from .._core import broadcast_shapes
 
     shape = broadcast_shapes(input._data.shape, mask._data.shape)
     x = input if input._data.shape == shape else input.expand(shape)
@@ -352,7 +352,7 @@ def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None, *, ou
     if dim is None:
         return take(input, indices.reshape(-1))
     dim = wrap_dim(dim, input.ndim)
-    from ._core import broadcast_shapes
+    from .._core import broadcast_shapes
 
     xs, ids = list(input._data.shape), list(indices._data.shape)
     xs[dim] = ids[dim] = 1
@@ -399,18 +399,6 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     return Tensor._make(out, D.int64)
 
 
-TENSOR_METHODS = {
-    "gather": gather, "scatter": scatter, "scatter_": scatter_, "scatter_add": scatter_add,
-    "scatter_add_": scatter_add_, "index_select": index_select, "index_add": index_add,
-    "index_add_": index_add_, "index_copy": index_copy, "index_copy_": index_copy_,
-    "index_fill": index_fill, "index_fill_": index_fill_, "index_put": index_put,
-    "index_put_": index_put_, "masked_fill": masked_fill, "masked_fill_": masked_fill_,
-    "masked_select": masked_select, "masked_scatter": masked_scatter,
-    "masked_scatter_": masked_scatter_, "take": take, "take_along_dim": take_along_dim,
-    "nonzero": nonzero, "argwhere": argwhere,
-}
-
-
 def put(input: Tensor, index: Tensor, source: Tensor, accumulate: bool = False) -> Tensor:
     """``input`` with ``source`` written at the flat positions ``index``."""
     flat = input.reshape(-1).clone()
@@ -425,3 +413,14 @@ def put(input: Tensor, index: Tensor, source: Tensor, accumulate: bool = False) 
 
 def put_(self: Tensor, index: Tensor, source: Tensor, accumulate: bool = False) -> Tensor:
     return apply_inplace(self, put(self, index, source, accumulate), "put_")
+
+TENSOR_METHODS = {
+    "gather": gather, "scatter": scatter, "scatter_": scatter_, "scatter_add": scatter_add,
+    "scatter_add_": scatter_add_, "index_select": index_select, "index_add": index_add,
+    "index_add_": index_add_, "index_copy": index_copy, "index_copy_": index_copy_,
+    "index_fill": index_fill, "index_fill_": index_fill_, "index_put": index_put,
+    "index_put_": index_put_, "masked_fill": masked_fill, "masked_fill_": masked_fill_,
+    "masked_select": masked_select, "masked_scatter": masked_scatter,
+    "masked_scatter_": masked_scatter_, "take": take, "take_along_dim": take_along_dim,
+    "nonzero": nonzero, "argwhere": argwhere, "put": put, "put_": put_,
+}

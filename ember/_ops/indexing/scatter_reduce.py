@@ -6,22 +6,16 @@ written with ember ops, so they can be differentiated again.
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
-from .. import _autocast
-from .. import _dtype as D
-from .._autocast import hot as _amp
-from .._backend import add_at, ascontiguousarray, ufunc_at
-from .._backend import get_array_module as xp_of
-from .._tensor import Tensor
-from ._binary import not_implemented_for
-from ._core import Op, broadcast_shapes, unbroadcast
-from ._reduce_select import return_type
-from .scatter import _dim_index, _region
+from ... import _dtype as D
+from ..._backend import add_at, ufunc_at
+from ..._backend import get_array_module as xp_of
+from ..._tensor import Tensor
+from .._core import Op
+from .gather_scatter import _dim_index, _region
 
-__all__ = ["scatter_reduce", "matrix_exp", "triangular_solve"]
+__all__ = ["scatter_reduce"]
 
 _REDUCE = {"sum": np.add, "prod": np.multiply, "mean": np.add, "amax": np.maximum,
            "amin": np.minimum}
@@ -114,7 +108,7 @@ def scatter_reduce(input: Tensor, dim: int, index: Tensor, src: Tensor, reduce: 
         >>> x.scatter_reduce(0, ember.tensor([0, 0, 2]), ember.tensor([5., 4., 9.]), "amax")
         tensor([5., 2., 9.])
     """
-    from ._binary import finish_out
+    from .._dispatch import finish_out
 
     reduce = _ALIASES.get(reduce, reduce)
     if reduce not in _REDUCE:
@@ -139,7 +133,7 @@ def scatter_reduce(input: Tensor, dim: int, index: Tensor, src: Tensor, reduce: 
 def scatter_reduce_(self: Tensor, dim: int, index: Tensor, src: Tensor, reduce: str, *,
                     include_self: bool = True) -> Tensor:
     """In-place :func:`scatter_reduce`."""
-    from .inplace import apply_inplace
+    from ..inplace import apply_inplace
 
     return apply_inplace(self, scatter_reduce(self, dim, index, src, reduce,
                                               include_self=include_self), "scatter_reduce_")
@@ -147,12 +141,10 @@ def scatter_reduce_(self: Tensor, dim: int, index: Tensor, src: Tensor, reduce: 
 
 # -- matrix exponential ---------------------------------------------------------------------
 
-_PADE13 = [64764752532480000.0, 32382376266240000.0, 7771770303897600.0, 1187353796428800.0,
-           129060195264000.0, 10559470521600.0, 670442572800.0, 33522128640.0, 1323241920.0,
-           40840800.0, 960960.0, 16380.0, 182.0, 1.0]
-_THETA13 = 5.371920351148152
-
 
 # -- triangular solves ----------------------------------------------------------------------
 
 
+TENSOR_METHODS = {
+    "scatter_reduce": scatter_reduce, "scatter_reduce_": scatter_reduce_,
+}

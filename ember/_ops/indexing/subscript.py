@@ -14,12 +14,12 @@ import warnings
 
 import numpy as np
 
-from .. import _dtype as D
-from .._backend import add_at, as_strided, get_array_module, is_host
-from .._tensor import Tensor
-from ..autograd import grad_mode
-from ._core import Op
-from .inplace import apply_inplace, check_inplace
+from ... import _dtype as D
+from ..._backend import add_at, as_strided, get_array_module, is_host
+from ..._tensor import Tensor
+from ...autograd import grad_mode
+from .._core import Op
+from ..inplace import apply_inplace, check_inplace
 
 __all__: list = []
 
@@ -467,7 +467,7 @@ class IndexPut(Op):
 
     @staticmethod
     def backward(ctx, grad):
-        from ._core import unbroadcast
+        from .._core import unbroadcast
 
         idx = ctx.idx
         gx = gv = None
@@ -502,10 +502,8 @@ def _check_value_shape(vshape: tuple, target: tuple, advanced: bool, dtype: D.dt
             pass
         raise RuntimeError(f"shape mismatch: value tensor of shape {list(vshape)} cannot be "
                            f"broadcast to indexing result of shape {list(target)}")
-    from .movement import expand
-
     # raises PyTorch's copy_/expand message when the value does not broadcast
-    expand(Tensor._make(np.broadcast_to(np.zeros((), dtype.np_dtype), vshape), dtype), target)
+    Tensor._make(np.broadcast_to(np.zeros((), dtype.np_dtype), vshape), dtype).expand(target)
 
 
 def setitem(self: Tensor, index, value) -> None:
@@ -528,7 +526,7 @@ def setitem(self: Tensor, index, value) -> None:
         value = _strip_leading_ones(value)
         if value._dtype is not self._dtype:
             if idx.adv is not None:
-                from .inplace import _type_title
+                from ..inplace import _type_title
 
                 raise RuntimeError(
                     "Index put requires the source and destination dtypes match, got "
@@ -540,7 +538,7 @@ def setitem(self: Tensor, index, value) -> None:
     elif isinstance(value, (bool, int, float, complex, np.generic)):
         vshape = ()
     else:
-        from .._creation import tensor
+        from ..._creation import tensor
 
         value = _strip_leading_ones(tensor(value, dtype=self._dtype, device=self.device))
         vshape = value._data.shape
@@ -563,12 +561,3 @@ def setitem(self: Tensor, index, value) -> None:
 
 TENSOR_METHODS = {"getitem": getitem, "setitem": setitem}
 
-# The gather/scatter and sorting families live in their own files; they are exported from here.
-from . import scatter as _scatter  # noqa: E402
-from . import sorting as _sorting  # noqa: E402
-from .scatter import one_hot  # noqa: E402,F401  (nn.functional.one_hot calls indexing.one_hot)
-
-for _mod in (_scatter, _sorting):
-    __all__ += _mod.__all__
-    globals().update({name: getattr(_mod, name) for name in _mod.__all__})
-    TENSOR_METHODS.update(_mod.TENSOR_METHODS)

@@ -15,12 +15,12 @@ import string
 
 import numpy as np
 
-from .. import _autocast
-from .._autocast import hot as _amp
-from .._backend import as_array
-from .._backend import get_array_module as xp_of
-from .._tensor import Tensor
-from ._core import Op
+from ... import _autocast
+from ..._autocast import hot as _amp
+from ..._backend import as_array
+from ..._backend import get_array_module as xp_of
+from ..._tensor import Tensor
+from .._core import Op
 
 __all__ = ["einsum", "tensordot"]
 

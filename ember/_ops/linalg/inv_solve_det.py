@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import _autocast
-from .. import _dtype as D
-from .._autocast import hot as _amp
-from .._backend import as_array, asarray_like
-from .._tensor import Tensor
-from ._core import Op, unbroadcast
+from ... import _autocast
+from ... import _dtype as D
+from ..._autocast import hot as _amp
+from ..._backend import as_array, asarray_like
+from ..._tensor import Tensor
+from .._core import Op, unbroadcast
 
 __all__ = ["inverse", "det", "logdet", "slogdet"]
 
@@ -24,7 +24,7 @@ class LinAlgError(RuntimeError):
 
 
 def _mm(a, b):
-    from .linalg import Matmul
+    from .matmul import Matmul
 
     return Matmul.apply(a, b)
 
@@ -36,7 +36,7 @@ def check_square(name: str, A: Tensor, float_only: bool = True) -> None:
         raise RuntimeError(f"{name}: A must be batches of square matrices, but they are "
                            f"{A.shape[-2]} by {A.shape[-1]} matrices")
     if float_only and A._dtype.category < D._FLOAT:
-        from .inplace import _type_title
+        from ..inplace import _type_title
 
         raise RuntimeError(f"{name}: Expected a floating point or complex tensor as input. Got "
                            f"{_type_title(A._dtype)}. Convert first, e.g. A.double().")
@@ -140,7 +140,7 @@ class Solve(Op):
 def solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor:
     check_square("linalg.solve", A)
     if A._dtype is not B._dtype:
-        from .inplace import _type_title
+        from ..inplace import _type_title
 
         raise RuntimeError(f"linalg.solve: Expected A and B to have the same dtype, but found "
                            f"A of type {_type_title(A._dtype)} and B of type "
@@ -245,7 +245,7 @@ def logdet(input: Tensor) -> Tensor:
 
 
 def _slogdet_type():
-    from ._reduce_select import return_type
+    from ..reduction.select import return_type
 
     return return_type("slogdet", ("sign", "logabsdet"))
 
@@ -295,3 +295,8 @@ def cholesky(A: Tensor, *, upper: bool = False) -> Tensor:
     check_square("linalg.cholesky", A)
     L = Cholesky.apply(A, name="linalg.cholesky")
     return L.mT if upper else L
+
+
+TENSOR_METHODS = {
+    "inverse": inverse, "det": det, "logdet": logdet, "slogdet": slogdet,
+}

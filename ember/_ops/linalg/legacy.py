@@ -1,11 +1,18 @@
-"""The legacy top-level forms of linear-algebra functions: ``ember.svd`` (returns V, not Vh), ``ember.cholesky``, ``ember.pinverse``, ``ember.matrix_power``; prefer ``ember.linalg``."""
+"""The legacy top-level forms of linear-algebra functions: ``ember.svd`` (returns V, not Vh),
+``ember.cholesky``, ``ember.pinverse``, ``ember.matrix_power``; prefer ``ember.linalg``.
+"""
 
 from __future__ import annotations
+
+from ... import _autocast
+from ..._autocast import hot as _amp
+from ..._tensor import Tensor
+from ..reduction.quantile import _SVD
 
 
 def matrix_power(input: Tensor, n: int) -> Tensor:
     """``input`` multiplied by itself ``n`` times (the inverse's power for negative ``n``)."""
-    from .. import linalg
+    from ... import linalg
 
     return linalg.matrix_power(input, n)
 
@@ -15,7 +22,7 @@ def svd(input: Tensor, some: bool = True, compute_uv: bool = True):
     ``ember.linalg.svd``."""
     if _amp.active and _autocast.state.active:
         return _autocast.call(svd, "svd", input, some, compute_uv)
-    from .. import linalg
+    from ... import linalg
 
     U, S, Vh = linalg.svd(input, full_matrices=not some)
     V = Vh.mT.conj() if Vh._dtype.is_complex else Vh.mT
@@ -28,7 +35,7 @@ def cholesky(input: Tensor, upper: bool = False, *, out=None) -> Tensor:
     """The legacy ``torch.cholesky``; prefer ``ember.linalg.cholesky``."""
     if _amp.active and _autocast.state.active:
         return _autocast.call(cholesky, "cholesky", input, upper, out=out)
-    from .. import linalg
+    from ... import linalg
 
     res = linalg.cholesky(input, upper=upper)
     return res if out is None else out.copy_(res)
@@ -39,6 +46,13 @@ def pinverse(input: Tensor, rcond: float = 1e-15) -> Tensor:
     dropped)."""
     if _amp.active and _autocast.state.active:
         return _autocast.call(pinverse, "pinverse", input, rcond)
-    from ._linalg_lstsq import pinv
+    from .lstsq import pinv
 
     return pinv(input, rtol=rcond)  # as PyTorch: one LinalgPinvBackward0 node
+
+
+__all__ = ["matrix_power", "svd", "cholesky", "pinverse"]
+
+TENSOR_METHODS = {
+    "matrix_power": matrix_power, "svd": svd, "cholesky": cholesky, "pinverse": pinverse,
+}

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import _dtype as D
-from .._tensor import Tensor
-from ._core import Op, set_node_name
+from ... import _dtype as D
+from ..._tensor import Tensor
+from .._core import Op, set_node_name
 
 __all__ = ["pinv", "lstsq", "matrix_rank", "vander"]
 
@@ -21,7 +21,7 @@ _DRIVERS = ("gels", "gelsy", "gelsd", "gelss")
 
 
 def _title(dtype: D.dtype) -> str:
-    from .inplace import _type_title
+    from ..inplace import _type_title
 
     return _type_title(dtype)
 
@@ -110,7 +110,7 @@ def pinv(A: Tensor, rcond=None, hermitian: bool = False, *, atol=None, rtol=None
     atol, rtol = _tolerance("linalg.pinv", atol, rtol, rcond)
     result = Pinv.apply(A, atol=atol, rtol=rtol, hermitian=hermitian)
     if out is not None:
-        from ._binary import finish_out
+        from .._dispatch import finish_out
 
         return finish_out(result, out, "linalg_pinv", A)
     return result
@@ -138,7 +138,7 @@ def matrix_rank(A: Tensor, tol=None, hermitian: bool = False, *, atol=None, rtol
     rank = (S > _cutoff(S, arr.shape, np.finfo(arr.dtype).dtype, atol, rtol)).sum(-1)
     result = Tensor._make(np.asarray(rank, dtype=np.int64), D.int64)
     if out is not None:
-        from ._binary import finish_out
+        from .._dispatch import finish_out
 
         return finish_out(result, out, "linalg_matrix_rank", A)
     return result
@@ -150,7 +150,7 @@ _lstsq_type = None
 def _lstsq_result():
     global _lstsq_type
     if _lstsq_type is None:
-        from ._reduce_select import return_type
+        from ..reduction.select import return_type
 
         _lstsq_type = return_type("linalg_lstsq",
                                   ("solution", "residuals", "rank", "singular_values"))
@@ -221,8 +221,8 @@ def vander(x: Tensor, N: int | None = None) -> Tensor:
                 [1, 2, 4],
                 [1, 3, 9]])
     """
-    from .. import _creation
-    from .joining import cat
+    from ... import _creation
+    from ..shape.joining import cat
 
     if x._dtype is D.bool or x._dtype in (D.float16, D.bfloat16):
         raise RuntimeError("linalg.vander supports floating point, complex, and integer "

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import _autocast
-from .. import _dtype as D
-from .._autocast import hot as _amp
-from .._tensor import Tensor
-from ._core import Op, broadcast_shapes, unbroadcast
+from ... import _autocast
+from ... import _dtype as D
+from ..._autocast import hot as _amp
+from ..._tensor import Tensor
+from .._core import Op, broadcast_shapes, unbroadcast
 
 
 def matmul_grads(ctx, a: Tensor, b: Tensor, grad: Tensor) -> tuple:
@@ -76,7 +76,7 @@ def _dt_name(dt):
 
 
 def _title(dt) -> str:
-    from .inplace import _type_title
+    from ..inplace import _type_title
 
     return _type_title(dt)
 
@@ -93,7 +93,7 @@ def _plain_pair(a, b) -> bool:
 
 
 def _check_pair(name: str, a, b, same_dtype_msg=None):
-    from .elementwise import check_devices
+    from .._dispatch import check_devices
 
     if not isinstance(a, Tensor) or not isinstance(b, Tensor):
         bad = "input" if not isinstance(a, Tensor) else "other"
@@ -399,19 +399,11 @@ def addbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1) ->
     return _add_matmul("addbmm", input, batch1, batch2, beta, alpha, reduce_batch=True)
 
 
-from ._einsum import *  # noqa: E402,F403
-from ._einsum import einsum, tensordot  # noqa: E402
-from ._linalg_decomp import *  # noqa: E402,F403
-from ._linalg_decomp import det, inverse, logdet, slogdet  # noqa: E402
-from ._linalg_misc import cdist, cross, kron, trace  # noqa: E402
 
-__all__ = ["matmul", "mm", "bmm", "dot", "vdot", "mv", "outer", "ger", "addmm", "addmv",
-           "addbmm", "baddbmm", "trace", "kron", "cross", "cdist", "einsum", "tensordot",
-           "inverse", "det", "logdet", "slogdet"]
+__all__ = ["matmul", "mm", "bmm", "dot", "vdot", "mv", "outer", "ger", "addmm", "addmv", "addbmm",
+           "baddbmm"]
 
 TENSOR_METHODS = {
-    "matmul": matmul, "mm": mm, "bmm": bmm, "dot": dot, "vdot": vdot, "mv": mv,
-    "outer": outer, "ger": ger, "addmm": addmm, "addmv": addmv, "addbmm": addbmm,
-    "baddbmm": baddbmm, "trace": trace, "kron": kron, "cross": cross,
-    "inverse": inverse, "det": det, "logdet": logdet, "slogdet": slogdet,
+    "matmul": matmul, "mm": mm, "bmm": bmm, "dot": dot, "vdot": vdot, "mv": mv, "outer": outer,
+    "ger": ger, "addmm": addmm, "addmv": addmv, "addbmm": addbmm, "baddbmm": baddbmm,
 }

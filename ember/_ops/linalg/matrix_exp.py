@@ -1,6 +1,15 @@
-"""The matrix exponential ``matrix_exp`` (scaling and squaring with the degree-13 Pade approximant); its gradient is torch's formula written with ember ops."""
+"""The matrix exponential ``matrix_exp`` (scaling and squaring with the degree-13 Pade
+approximant); its gradient is torch's formula written with ember ops.
+"""
 
 from __future__ import annotations
+
+import numpy as np
+
+from ... import _dtype as D
+from ..._backend import get_array_module as xp_of
+from ..._tensor import Tensor
+from .._core import Op
 
 
 def _expm(a: np.ndarray) -> np.ndarray:
@@ -42,7 +51,7 @@ class LinalgMatrixExp(Op):
     @staticmethod
     def backward(ctx, grad):
         # d/dA <G, exp(A)> = exp([[A^H, G], [0, A^H]]) top-right block (Najfeld & Havel)
-        from .joining import cat
+        from ..shape.joining import cat
 
         (a,) = ctx.saved_tensors
         n = a.shape[-1]
@@ -72,3 +81,18 @@ def matrix_exp(A: Tensor) -> Tensor:
         raise RuntimeError("linalg.matrix_exp: Expected a floating point or complex tensor as "
                            f"input. Got {str(A._dtype).split('.')[-1].capitalize()}")
     return LinalgMatrixExp.apply(A)
+
+
+__all__ = ["matrix_exp"]
+
+TENSOR_METHODS = {
+    "matrix_exp": matrix_exp,
+}
+
+
+_PADE13 = [64764752532480000.0, 32382376266240000.0, 7771770303897600.0, 1187353796428800.0,
+           129060195264000.0, 10559470521600.0, 670442572800.0, 33522128640.0, 1323241920.0,
+           40840800.0, 960960.0, 16380.0, 182.0, 1.0]
+
+
+_THETA13 = 5.371920351148152

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import _autocast
-from .. import _dtype as D
-from .._autocast import hot as _amp
-from .._backend import as_array, asarray_like
-from .._backend import get_array_module as xp_of
-from .._tensor import Tensor
-from ._core import Op, broadcast_shapes, wrap_dim
+from ... import _autocast
+from ... import _dtype as D
+from ..._autocast import hot as _amp
+from ..._backend import as_array, asarray_like
+from ..._backend import get_array_module as xp_of
+from ..._tensor import Tensor
+from .._core import Op, broadcast_shapes, set_node_name, wrap_dim
+from ..inplace import apply_inplace
+from .inv_solve_det import check_square, inv
+from .matmul import Matmul
 
-__all__ = ["trace", "kron", "cross", "cdist"]
+__all__ = ["trace", "kron", "cross", "cdist", "inner", "addr", "trace", "kron", "cross", "cdist"]
 
 
 class Trace(Op):
@@ -50,7 +53,7 @@ def kron(input: Tensor, other: Tensor) -> Tensor:
         >>> ember.kron(ember.eye(2), ember.ones(2, 2)).shape
         torch.Size([4, 4])
     """
-    from ._einsum import einsum
+    from .einsum import einsum
 
     nd = max(input.ndim, other.ndim)
     a = input.reshape((1,) * (nd - input.ndim) + tuple(input.shape))
@@ -73,7 +76,7 @@ def cross(input: Tensor, other: Tensor, dim: int | None = None) -> Tensor:
         >>> ember.cross(ember.tensor([1., 0., 0.]), ember.tensor([0., 1., 0.]), dim=0)
         tensor([0., 0., 1.])
     """
-    from ._einsum import einsum
+    from .einsum import einsum
 
     shape = broadcast_shapes(tuple(input.shape), tuple(other.shape))
     if dim is None:
@@ -85,7 +88,7 @@ def cross(input: Tensor, other: Tensor, dim: int | None = None) -> Tensor:
             other.shape[d - len(shape) + other.ndim] != 3:
         raise RuntimeError(f"linalg.cross: inputs dimension {dim} must have length 3. Got "
                            f"{input.shape[dim]} and {other.shape[dim]}")
-    from .elementwise import promote
+    from .._dispatch import promote
 
     a, b, dt = promote(input, other)
     eps = Tensor._make(asarray_like(_LEVI_CIVITA.astype(dt.np_dtype), a._data), dt)
@@ -103,7 +106,7 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0,
     """
     if _amp.active and _autocast.state.active:
         return _autocast.call(cdist, "cdist", x1, x2, p, compute_mode)
-    from ._reduce_norm import vector_norm
+    from ..reduction.norms import vector_norm
 
     if x1.ndim < 2 or x2.ndim < 2:
         raise RuntimeError(f"cdist only supports at least 2D tensors, X1 got: {x1.ndim}D")
@@ -129,7 +132,7 @@ def inner(input: Tensor, other: Tensor, *, out=None) -> Tensor:
         if input.shape[-1] != other.shape[-1]:
             raise RuntimeError(f"inner() the last dimension must match on both input tensors "
                                f"but got shapes {list(input.shape)} and {list(other.shape)}")
-        from ._einsum import tensordot
+        from .einsum import tensordot
 
         res = tensordot(input, other, dims=([-1], [-1]))
     return res if out is None else out.copy_(res)
@@ -137,7 +140,7 @@ def inner(input: Tensor, other: Tensor, *, out=None) -> Tensor:
 
 def addr(input: Tensor, vec1: Tensor, vec2: Tensor, *, beta=1, alpha=1, out=None) -> Tensor:
     """``beta * input + alpha * outer(vec1, vec2)``."""
-    from .linalg import outer
+    from .matmul import outer
 
     if D.result_type(input, vec1, vec2).category < D._FLOAT:
         for name, value in (("beta", beta), ("alpha", alpha)):
@@ -156,7 +159,7 @@ def addr_(self: Tensor, vec1: Tensor, vec2: Tensor, *, beta=1, alpha=1) -> Tenso
 
 
 def addmm_(self: Tensor, mat1: Tensor, mat2: Tensor, *, beta=1, alpha=1) -> Tensor:
-    from .linalg import addmm
+    from .matmul import addmm
 
     return apply_inplace(self, addmm(self, mat1, mat2, beta=beta, alpha=alpha), "addmm_")
 
@@ -168,7 +171,7 @@ def multi_dot(tensors, *, out=None) -> Tensor:
         >>> ember.linalg.multi_dot([ember.ones(2, 3), ember.ones(3, 4), ember.ones(4)]).shape
         torch.Size([2])
     """
-    from .linalg import matmul
+    from .matmul import matmul
 
     if len(tensors) < 2:
         raise RuntimeError(f"multi_dot(): expected at least 2 tensors but got {len(tensors)}")
@@ -223,3 +226,9 @@ def diagonal(A: Tensor, *, offset: int = 0, dim1: int = -2, dim2: int = -1) -> T
         tensor([1., 1.])
     """
     return A.diagonal(offset=offset, dim1=dim1, dim2=dim2)
+
+
+TENSOR_METHODS = {
+    "inner": inner, "addr": addr, "addr_": addr_, "addmm_": addmm_, "trace": trace, "kron": kron,
+    "cross": cross,
+}

@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import _autocast
-from .. import _dtype as D
-from .._autocast import hot as _amp
-from .._backend import ascontiguousarray
-from .._backend import get_array_module as xp_of
-from .._tensor import Tensor
-from ._core import Op
-from ._linalg_decomp import check_square, inv
-from ._reduce_select import return_type
-from .linalg import Matmul
+from ... import _autocast
+from ... import _dtype as D
+from ..._autocast import hot as _amp
+from ..._backend import ascontiguousarray
+from ..._backend import get_array_module as xp_of
+from ..._tensor import Tensor
+from .._core import Op
+from ..reduction.select import return_type
+from .inv_solve_det import check_square
+from .matmul import Matmul
 
 
 def _const(a: np.ndarray, dt: D.dtype) -> Tensor:
@@ -27,7 +27,7 @@ def _const(a: np.ndarray, dt: D.dtype) -> Tensor:
 
 def _check_float(name: str, A: Tensor):
     if A._dtype.category < D._FLOAT:
-        from .inplace import _type_title
+        from ..inplace import _type_title
 
         raise RuntimeError(f"{name}: Expected a floating point or complex tensor as input. Got "
                            f"{_type_title(A._dtype)}")

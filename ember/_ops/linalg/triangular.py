@@ -1,6 +1,22 @@
-"""Triangular solves: ``linalg.solve_triangular`` and the older ``triangular_solve``; gradients are torch's formulas written with ember ops."""
+"""Triangular solves: ``linalg.solve_triangular`` and the older ``triangular_solve``; gradients are
+torch's formulas written with ember ops.
+"""
 
 from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from ... import _autocast
+from ... import _dtype as D
+from ..._autocast import hot as _amp
+from ..._backend import ascontiguousarray
+from ..._backend import get_array_module as xp_of
+from ..._tensor import Tensor
+from .._core import Op, broadcast_shapes, unbroadcast
+from .._dispatch import not_implemented_for
+from ..reduction.select import return_type
 
 
 def _substitute(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -75,7 +91,7 @@ def solve_triangular(A: Tensor, B: Tensor, *, upper: bool, left: bool = True,
         tensor([[1.],
                 [1.]])
     """
-    from ._binary import finish_out
+    from .._dispatch import finish_out
 
     name = "linalg.solve_triangular"
     if A.ndim < 2 or B.ndim < 2:
@@ -125,8 +141,15 @@ def triangular_solve(b: Tensor, A: Tensor, upper: bool = True, transpose: bool =
     batch = tuple(x.shape[:-2])
     coef = A.expand(*batch, *A.shape[-2:]).clone()
     if out is not None:
-        from ._binary import finish_out
+        from .._dispatch import finish_out
 
         x, coef = finish_out(x, out[0], "triangular_solve", A, b), finish_out(
             coef, out[1], "triangular_solve", A, b)
     return triangular_solve_type(x, coef)
+
+
+__all__ = ["triangular_solve"]
+
+TENSOR_METHODS = {
+    "triangular_solve": triangular_solve,
+}

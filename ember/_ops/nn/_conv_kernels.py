@@ -16,9 +16,9 @@ import threading
 
 import numpy as np
 
-from .. import _threads
-from .._backend import as_strided, ascontiguousarray, is_host
-from .._backend import get_array_module as xp_of
+from ... import _threads
+from ..._backend import as_strided, ascontiguousarray, is_host
+from ..._backend import get_array_module as xp_of
 
 # -- workspaces -----------------------------------------------------------------------------
 # Temporaries are reused between calls: a fresh array costs page faults that the copy filling

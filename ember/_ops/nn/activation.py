@@ -13,12 +13,13 @@ import math
 
 import numpy as np
 
-from .. import _threads
-from .._backend import array_device, asarray_like, is_host
-from .._tensor import Tensor
-from ..autograd import grad_mode
-from ._core import Op
-from .nn_ops import _t, const_like
+from ... import _threads
+from ..._backend import array_device, asarray_like, is_host
+from ..._tensor import Tensor
+from ...autograd import grad_mode
+from .._core import Op, const_like, set_node_name
+from ..pointwise.abs_round_clamp import _mask
+from .linear_softmax import _t
 
 _state = grad_mode._state
 
@@ -171,7 +172,7 @@ class Elu(Op):
             yd = y._data
             d = np.where(pos, scale, input_scale * (yd + scale * alpha))
             return _t(grad._data * d.astype(yd.dtype, copy=False), grad._dtype)
-        from .compare import where
+        from ..pointwise.compare import where
 
         lin = const_like(y, np.full(y._data.shape, scale, y._data.dtype))
         return grad * where(_t(pos), lin, (y + scale * alpha) * input_scale)
@@ -185,7 +186,7 @@ _GELU_K = math.sqrt(2.0 / math.pi)
 def _np_erf(x: np.ndarray) -> np.ndarray:
     """Vectorised erf: ember's own ``erf`` when its unary family is present, else math.erf."""
     try:
-        from . import unary
+        from ..pointwise import unary
 
         return unary.erf(Tensor._make(x))._data
     except (ImportError, AttributeError):
@@ -202,7 +203,7 @@ class NormalCdf(Op):
 
     @staticmethod
     def backward(ctx, grad):
-        from .nn_ops import Exp
+        from .linear_softmax import Exp
 
         (x,) = ctx.saved_tensors
         if not _state.enabled:
@@ -283,7 +284,7 @@ class Gelu(Op):
 
     @staticmethod
     def backward(ctx, grad):
-        from .nn_ops import Exp
+        from .linear_softmax import Exp
 
         (x,) = ctx.saved_tensors
         if not _state.enabled:
@@ -359,7 +360,7 @@ class Hardswish(Op):
             t = xd.dtype.type
             d = np.where(lo, t(0), np.where(hi, t(1), xd / t(3) + t(0.5)))
             return _t(grad._data * d, grad._dtype)
-        from .compare import where
+        from ..pointwise.compare import where
 
         edge = const_like(x, np.where(lo, 0, 1).astype(xd.dtype))
         return grad * where(_t(lo | hi), edge, x / 3 + 0.5)
@@ -412,7 +413,7 @@ class LSTMPointwise(Op):
             do = gh * ttc * to * (1 - to)
         else:
             do = to * 0
-        from .joining import cat
+        from ..shape.joining import cat
 
         dgates = cat([dc * tg * ti * (1 - ti), dc * c * tf * (1 - tf), dc * ti * (1 - tg * tg),
                       do], -1)
@@ -442,7 +443,12 @@ def lstm_pointwise(gates: Tensor, c: Tensor) -> tuple[Tensor, Tensor]:
 
 def hardshrink(self: Tensor, lambd: float = 0.5) -> Tensor:
     """``x`` where ``|x| > lambd``, else 0 (the method form of ``F.hardshrink``)."""
-    from .nn_ops import const_like
+    from .._core import const_like
 
     mask = (np.abs(self._data) > lambd).astype(self._data.dtype)
     return set_node_name(self * const_like(self, mask), "HardshrinkBackward0")
+
+
+TENSOR_METHODS = {
+    "hardshrink": hardshrink,
+}

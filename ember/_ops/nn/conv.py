@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import _autocast
-from .._autocast import hot as _amp
-from .._tensor import Tensor
-from ..autograd import grad_mode
+from ... import _autocast
+from ..._autocast import hot as _amp
+from ..._tensor import Tensor
+from ...autograd import grad_mode
+from .._core import Op, named_node
 from ._conv_kernels import _conv_backward_raw, _conv_input_raw, _conv_raw, _conv_weight_raw
-from ._core import Op, named_node
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
            "conv_transpose3d"]

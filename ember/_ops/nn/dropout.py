@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
+
+from ... import _random
+from ..._backend import to_device_array
+from ..._tensor import Tensor
+
 
 def dropout(input: Tensor, p: float = 0.5, train: bool = True) -> Tensor:
     """``torch.dropout``: the functional form of ``nn.functional.dropout`` (ATen's argument
@@ -23,6 +29,9 @@ def dropout_(input: Tensor, p: float = 0.5, train: bool = True) -> Tensor:
     """In-place :func:`ember.dropout`: zeroes elements of ``input`` with probability ``p`` (when
     ``train``) and scales the rest by ``1 / (1 - p)``.
     """
-    from .inplace import apply_inplace
+    from ..inplace import apply_inplace
 
     return apply_inplace(input, dropout(input, p, train), "dropout_")
+
+
+__all__ = ["dropout", "dropout_"]

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import itertools
 
-from .._backend import as_strided, ascontiguousarray
-from .._backend import get_array_module as xp_of
-from ._core import Op
+from ..._backend import as_strided, ascontiguousarray
+from ..._backend import get_array_module as xp_of
+from .._core import Op
 
 
 def _blocks(size, ksize, dilation, pad, stride):

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import _autocast
-from .. import _dtype as D
-from .._autocast import hot as _amp
-from .._backend import add_at, asarray_like, get_array_module, is_host
-from .._tensor import Tensor
-from ..autograd import grad_mode
-from ._core import Op, array_tensor, wrap_dim
+from ... import _autocast
+from ... import _dtype as D
+from ..._autocast import hot as _amp
+from ..._backend import add_at, get_array_module, is_host
+from ..._tensor import Tensor
+from ...autograd import grad_mode
+from .._core import Op, array_tensor, const_like, wrap_dim
 
 __all__ = ["softmax", "log_softmax"]
 
@@ -106,12 +106,12 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     if _amp.active and _autocast.state.active:
         return _autocast.call(linear, "linear", input, weight, bias)
     if weight.ndim != 2 or input.ndim == 0:
-        from .linalg import matmul
+        from ..linalg.matmul import matmul
 
         out = matmul(input, weight.t() if weight.ndim == 2 else weight)
         return out + bias if bias is not None else out
     if input._dtype is not weight._dtype:
-        from .linalg import _dt_name
+        from ..linalg.matmul import _dt_name
 
         raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: "
                            f"{_dt_name(input._dtype)} != {_dt_name(weight._dtype)}")
@@ -240,7 +240,7 @@ class Attention(Op):
             gk = _t(np.matmul(np.swapaxes(ds, -1, -2), q._data), k._dtype) if need[1] else None
             return gq, gk, gv
         # a graph of the gradient: the same formulas in ember ops, probabilities recomputed
-        from .linalg import Matmul
+        from ..linalg.matmul import Matmul
 
         scores = Matmul.apply(q, k.mT) * ctx.scale
         if ctx.bias is not None:
@@ -418,7 +418,7 @@ def _sparse_embedding_grad(grad, indices, shape, padding_idx, by_freq, keep):
     """PyTorch's sparse embedding gradient: indices ``(1, n)`` in lookup order, one row of
     ``grad`` per lookup, padding_idx's lookups left out; flagged coalesced only below two
     entries."""
-    from .._sparse_tensor import make_sparse
+    from ..._sparse_tensor import make_sparse
 
     if by_freq:
         raise RuntimeError("embedding_backward: scale_grad_by_freq not supported with sparse "

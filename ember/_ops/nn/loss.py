@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import _autocast
-from .. import _dtype as D
-from .._autocast import hot as _amp
-from .._backend import get_array_module as xp_of
-from .._tensor import Tensor
-from ..autograd import grad_mode
-from ._core import Op
-from .nn_ops import Softmax, _np_softmax, _row_max, _t
+from ... import _autocast
+from ... import _dtype as D
+from ..._autocast import hot as _amp
+from ..._backend import get_array_module as xp_of
+from ..._tensor import Tensor
+from ...autograd import grad_mode
+from .._core import Op
+from .linear_softmax import Softmax, _np_softmax, _row_max, _t
 
 __all__: list = []
 
@@ -132,7 +132,7 @@ class NllLoss(Op):
         neg = -ctx.coef.as_dense(ctx.shape, grad._data.dtype)
         if not _state.enabled:
             return _t(neg * _expand_grad(grad._data, ctx.reduce, len(ctx.shape)), grad._dtype)
-        from .nn_ops import const_like
+        from .._core import const_like
 
         (logp,) = ctx.saved_tensors
         return const_like(logp, neg) * (grad if ctx.reduce else grad.unsqueeze(1))
@@ -258,7 +258,7 @@ def _cross_entropy_probs(input, target, weight, reduction, smoothing):
     x2 = _to_2d(input)
     t2 = _to_2d(target)
     if target.requires_grad and _state.enabled:
-        from .nn_ops import log_softmax
+        from .linear_softmax import log_softmax
 
         t = t2 * (1 - smoothing) + smoothing / c if smoothing else t2
         w = weight.reshape(1, c) if weight is not None else None
@@ -337,7 +337,7 @@ class BinaryCrossEntropy(Op):
 
     @staticmethod
     def backward(ctx, grad):
-        from .nn_ops import Log
+        from .linear_softmax import Log
 
         x, t = ctx.saved_tensors
         gx = gt = None

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import _dtype as D
-from .._tensor import Tensor
-from ..autograd import grad_mode
-from ._core import Op, set_node_name
+from ... import _dtype as D
+from ..._tensor import Tensor
+from ...autograd import grad_mode
+from .._core import Op, set_node_name
 
 __all__ = ["batch_norm", "layer_norm", "group_norm", "instance_norm", "rms_norm"]
 

@@ -13,19 +13,19 @@ import itertools
 
 import numpy as np
 
-from .. import _autocast, _threads
-from .. import _dtype as D
-from .._autocast import hot as _amp
-from .._backend import asarray_like, ascontiguousarray, is_host
-from .._backend import get_array_module as xp_of
-from .._tensor import Tensor
-from ..autograd import grad_mode
-from ._binary import not_implemented_for
-from ._core import Op, named_node
+from ... import _autocast, _threads
+from ... import _dtype as D
+from ..._autocast import hot as _amp
+from ..._backend import asarray_like, ascontiguousarray, is_host
+from ..._backend import get_array_module as xp_of
+from ..._tensor import Tensor
+from ...autograd import grad_mode
+from .._core import Op, named_node
+from .._dispatch import not_implemented_for
 
 # Only the names torch also exposes at top level (torch.max_pool2d, ...) become ember.<name>;
 # the rest are reached through ember.nn.functional.
-__all__ = ["max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "adaptive_avg_pool1d"]
+__all__ = ["max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d"]
 
 
 # -- geometry -------------------------------------------------------------------------------
@@ -491,8 +491,3 @@ def avg_pool3d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
                               ceil_mode, count_include_pad, divisor_override)
     return _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad,
                      divisor_override, 3, "avg_pool3d")
-
-
-# adaptive pooling, unpooling, unfold/fold and axis gathers live in their own file
-from ._pool_adaptive import *  # noqa: E402,F403
-from ._pool_adaptive import adaptive_avg_pool1d  # noqa: E402,F401

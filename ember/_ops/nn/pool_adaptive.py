@@ -10,18 +10,17 @@ import itertools
 
 import numpy as np
 
-from .. import _autocast
-from .. import _dtype as D
-from .._autocast import hot as _amp
-from .._backend import asarray_like
-from .._backend import get_array_module as xp_of
-from .._tensor import Tensor
-from ._binary import not_implemented_for
-from ._core import Op, named_node
+from ... import _autocast
+from ... import _dtype as D
+from ..._autocast import hot as _amp
+from ..._backend import asarray_like
+from ..._backend import get_array_module as xp_of
+from ..._tensor import Tensor
+from .._core import Op, named_node
+from .._dispatch import not_implemented_for
 from .pool import AvgPool, MaxPool, PoolGather, PoolScatter, _tuple
 
-__all__ = ["adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d",
-           "adaptive_max_pool2d", "max_unpool1d", "max_unpool2d"]
+__all__ = ["adaptive_avg_pool1d"]
 
 
 # -- adaptive pooling -----------------------------------------------------------------------

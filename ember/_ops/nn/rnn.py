@@ -19,12 +19,12 @@ import functools
 
 import numpy as np
 
-from .._backend import ascontiguousarray
-from .._backend import get_array_module as xp_of
-from .._tensor import Tensor
-from ..autograd import grad_mode
-from ._core import Op
-from .nn_activation import _lstm_consts, lstm_pointwise
+from ..._backend import ascontiguousarray
+from ..._backend import get_array_module as xp_of
+from ..._tensor import Tensor
+from ...autograd import grad_mode
+from .._core import Op
+from .activation import _lstm_consts, lstm_pointwise
 
 _state = grad_mode._state
 
@@ -33,7 +33,7 @@ _state = grad_mode._state
 
 def lstm_step(gi: Tensor, h: Tensor, c: Tensor, w_hh: Tensor, b_hh, w_hr=None):
     """One LSTM step from its input projection ``gi``: ``(h', c')``."""
-    from ..nn import functional as F
+    from ...nn import functional as F
 
     h, c = lstm_pointwise(gi + F.linear(h, w_hh, b_hh), c)  # one node for the gate math
     if w_hr is not None:
@@ -43,7 +43,7 @@ def lstm_step(gi: Tensor, h: Tensor, c: Tensor, w_hh: Tensor, b_hh, w_hr=None):
 
 def gru_step(gi: Tensor, h: Tensor, w_hh: Tensor, b_hh) -> Tensor:
     """One GRU step from its input projection ``gi`` (gates ``[r, z, n]``)."""
-    from ..nn import functional as F
+    from ...nn import functional as F
 
     i_r, i_z, i_n = gi.chunk(3, -1)
     h_r, h_z, h_n = F.linear(h, w_hh, b_hh).chunk(3, -1)
@@ -55,7 +55,7 @@ def gru_step(gi: Tensor, h: Tensor, w_hh: Tensor, b_hh) -> Tensor:
 
 def rnn_step(relu: bool, gi: Tensor, h: Tensor, w_hh: Tensor, b_hh) -> Tensor:
     """One Elman step: ``act(gi + h W^T + b)``, ``act`` relu or tanh."""
-    from ..nn import functional as F
+    from ...nn import functional as F
 
     return (F.relu if relu else F.tanh)(gi + F.linear(h, w_hh, b_hh))
 
@@ -63,7 +63,7 @@ def rnn_step(relu: bool, gi: Tensor, h: Tensor, w_hh: Tensor, b_hh) -> Tensor:
 def _each_step(gi: Tensor, reverse: bool, step) -> Tensor:
     """``step(gi_t)`` over the time steps (last first when ``reverse``), outputs stacked in
     time order."""
-    from .joining import stack
+    from ..shape.joining import stack
 
     steps = gi.unbind(0)
     seq = [step(g) for g in (steps[::-1] if reverse else steps)]
@@ -184,7 +184,7 @@ def _t(arr, like: Tensor) -> Tensor:
 def _recorded_backward(ctx, inputs, grads, steps_fn=None):
     """Gradients as a graph (``create_graph=True``): re-run the layer with recorded ops from
     the saved inputs and differentiate that."""
-    from ..autograd import grad as autograd_grad
+    from ...autograd import grad as autograd_grad
 
     need = ctx.needs_input_grad
     wanted = [t for t, nd in zip(inputs, need) if nd and t is not None]

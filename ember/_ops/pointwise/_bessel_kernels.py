@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from .._backend import as_array
+from ..._backend import as_array
 from . import _erf
 
 _SQRT2 = math.sqrt(2.0)

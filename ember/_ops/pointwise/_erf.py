@@ -19,8 +19,8 @@ import math
 import numpy as np
 from numpy.polynomial import chebyshev as C
 
-from .._backend import as_array
-from .._threads import elementwise
+from ..._backend import as_array
+from ..._threads import elementwise
 
 _SQRT_PI = math.sqrt(math.pi)
 

@@ -21,7 +21,7 @@ from functools import cache
 import numpy as np
 from numpy.polynomial import polynomial as P
 
-from .._backend import as_array, asarray_like
+from ..._backend import as_array, asarray_like
 
 _EULER = 0.57721566490153286061
 _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)

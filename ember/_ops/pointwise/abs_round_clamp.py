@@ -11,13 +11,16 @@ import math
 
 import numpy as np
 
-from .. import _dtype as D
-from .._backend import as_array
-from .._tensor import Tensor
-from ._binary import _cast, check_devices, finish_out, not_implemented_for
-from ._core import Op, set_node_name, unbroadcast
-from .inplace import apply_inplace
-from .nn_activation import Relu  # one relu op, shared with nn.functional.relu
+from ... import _dtype as D
+from ... import _threads
+from ..._backend import as_array, is_host
+from ..._tensor import Tensor
+from ...autograd import grad_mode
+from .._core import Op, _t, const_like, set_node_name, unbroadcast
+from .._dispatch import _cast, check_devices, finish_out, not_implemented_for
+from ..inplace import apply_inplace
+
+_state = grad_mode._state
 
 __all__ = ["abs", "absolute", "square", "sign", "sgn", "floor", "ceil", "round", "trunc", "fix",
            "frac", "clamp", "clip", "clamp_min", "clamp_max", "relu", "relu_", "logit",
@@ -94,7 +97,7 @@ def square(input: Tensor, *, out=None) -> Tensor:
         >>> ember.square(ember.tensor([-2, 3]))
         tensor([4, 9])
     """
-    from .elementwise import pow
+    from .power import pow
 
     return pow(input, 2, out=out)
 

@@ -10,32 +10,26 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import _dtype as D
-from .._backend import as_array
-from .._tensor import Tensor
-from ..autograd import grad_mode
-from . import binary_math as _binary_math
-from . import bitwise as _bitwise
-from ._binary import (  # noqa: F401  (promote/binary/check_devices are imported from here)
-    _cast,
+from ... import _dtype as D
+from ..._backend import as_array
+from ..._tensor import Tensor
+from ...autograd import grad_mode
+from .._core import Op, _named, array_tensor, as_tensor_arg, unbroadcast
+from .._dispatch import (
     _raw,
-    _scalar,
     _shape_of,
     as_tensor,
     binary,
-    check_devices,
     finish_out,
     inplace_ufunc,
     no_autograd,
-    promote,
 )
-from ._core import Op, array_tensor, unbroadcast
-from .inplace import apply_inplace
+from ..inplace import apply_inplace
 
 _state = grad_mode._state
 
 __all__ = ["add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide",
-           "floor_divide", "remainder", "fmod", "neg", "negative"]
+           "floor_divide", "remainder", "fmod", "neg", "negative", "addcmul", "addcdiv"]
 
 
 class Add(Op):
@@ -403,23 +397,6 @@ floor_divide_ = _simple_inplace(floor_divide, "floor_divide_")
 remainder_ = _simple_inplace(remainder, "remainder_")
 fmod_ = _simple_inplace(fmod, "fmod_")
 
-TENSOR_METHODS = {
-    "add": add, "sub": sub, "subtract": sub, "mul": mul, "multiply": mul, "div": div,
-    "divide": div, "true_divide": div, "neg": neg, "negative": neg,
-    "floor_divide": floor_divide, "remainder": remainder, "fmod": fmod,
-    "add_": add_, "sub_": sub_, "subtract_": sub_, "mul_": mul_, "multiply_": mul_,
-    "div_": div_, "divide_": div_, "true_divide_": div_, "neg_": neg_, "negative_": neg_,
-    "floor_divide_": floor_divide_, "remainder_": remainder_, "fmod_": fmod_,
-}
-
-# The other binary families, exported through this module (OP_MODULES lists it).
-from . import power as _power  # noqa: E402
-
-for _mod in (_binary_math, _bitwise, _power):
-    __all__ += _mod.__all__
-    globals().update({name: getattr(_mod, name) for name in _mod.__all__})
-    TENSOR_METHODS.update(_mod.TENSOR_METHODS)
-
 
 def addcmul(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1, out=None) -> Tensor:
     """``input + value * tensor1 * tensor2``, broadcasting all three.
@@ -461,3 +438,13 @@ def addcmul_(self: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1) -> Tens
 
 def addcdiv_(self: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1) -> Tensor:
     return apply_inplace(self, addcdiv(self, tensor1, tensor2, value=value), "addcdiv_")
+
+TENSOR_METHODS = {
+    "add": add, "sub": sub, "subtract": sub, "mul": mul, "multiply": mul, "div": div,
+    "divide": div, "true_divide": div, "neg": neg, "negative": neg, "floor_divide": floor_divide,
+    "remainder": remainder, "fmod": fmod, "add_": add_, "sub_": sub_, "subtract_": sub_,
+    "mul_": mul_, "multiply_": mul_, "div_": div_, "divide_": div_, "true_divide_": div_,
+    "neg_": neg_, "negative_": neg_, "floor_divide_": floor_divide_, "remainder_": remainder_,
+    "fmod_": fmod_, "addcmul": addcmul, "addcdiv": addcdiv, "addcmul_": addcmul_,
+    "addcdiv_": addcdiv_,
+}

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import _dtype as D
-from .._tensor import Tensor
-from ._binary import (
+from ... import _dtype as D
+from ..._tensor import Tensor
+from .._core import Op, as_tensor_arg, set_node_name, unbroadcast
+from .._dispatch import (
     _shape_of,
     as_tensor,
     binary,
@@ -18,12 +19,11 @@ from ._binary import (
     promote,
     require_tensor,
 )
-from ._core import Op, unbroadcast
+from ..inplace import apply_inplace
 from .compare import where
-from .inplace import apply_inplace
 
-__all__ = ["atan2", "arctan2", "maximum", "minimum", "fmax", "fmin", "lerp", "hypot",
-           "copysign", "xlogy"]
+__all__ = ["atan2", "arctan2", "maximum", "minimum", "fmax", "fmin", "lerp", "hypot", "copysign",
+           "xlogy"]
 
 
 def _float_dtype(a, b) -> D.dtype:
@@ -348,7 +348,7 @@ class LogAddExp(Op):
 
     @staticmethod
     def backward(ctx, grad):
-        from ._core import unbroadcast
+        from .._core import unbroadcast
 
         a, b = ctx.saved_tensors
         d = (a - b) * float(np.log(2)) if ctx.base2 else a - b
@@ -405,7 +405,7 @@ def heaviside(input: Tensor, values: Tensor, *, out=None) -> Tensor:
 def _integer_pair(name, a, b):
     a, b = _pair(a, b)
     if a._dtype.is_floating_point or a._dtype.is_complex or a._dtype is D.bool:
-        from .inplace import _type_title
+        from ..inplace import _type_title
 
         raise NotImplementedError(f'"{name}_cpu" not implemented for '
                                   f"'{_type_title(a._dtype)}' ({name} takes integers)")
@@ -437,3 +437,11 @@ def nextafter(input: Tensor, other: Tensor, *, out=None) -> Tensor:
     a, b = _float_pair(input, other)
     res = _constant(np.nextafter(a._data, b._data), a._dtype, a.device)
     return res if out is None else out.copy_(res)
+
+
+# logaddexp, heaviside and the integer/float bit helpers get no generated in-place forms
+__all__ += ["logaddexp", "logaddexp2", "heaviside", "gcd", "lcm", "ldexp", "nextafter"]
+TENSOR_METHODS.update({
+    "logaddexp": logaddexp, "logaddexp2": logaddexp2, "heaviside": heaviside, "gcd": gcd,
+    "lcm": lcm, "ldexp": ldexp, "nextafter": nextafter,
+})

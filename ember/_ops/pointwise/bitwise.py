@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import _dtype as D
-from .._backend import as_array, asarray_like
-from .._tensor import Tensor
-from ._binary import _cast, _raw, as_tensor, check_devices, finish_out, not_implemented_for
-from ._core import broadcast_shapes
-from .inplace import apply_inplace
+from ... import _dtype as D
+from ..._backend import as_array, asarray_like
+from ..._tensor import Tensor
+from .._core import broadcast_shapes
+from .._dispatch import _cast, _raw, as_tensor, check_devices, finish_out, not_implemented_for
+from ..inplace import apply_inplace
 
 __all__ = ["bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "bitwise_left_shift",
            "bitwise_right_shift", "logical_and", "logical_or", "logical_xor", "logical_not"]

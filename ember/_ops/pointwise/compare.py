@@ -11,11 +11,12 @@ import warnings
 
 import numpy as np
 
-from .. import _dtype as D
-from .._backend import as_array
-from .._backend import get_array_module as xp_of
-from .._tensor import Tensor
-from ._binary import (
+from ... import _dtype as D
+from ..._backend import as_array
+from ..._backend import get_array_module as xp_of
+from ..._tensor import Tensor
+from .._core import Op, broadcast_shapes, unbroadcast
+from .._dispatch import (
     _cast,
     _raw,
     align_devices,
@@ -24,8 +25,7 @@ from ._binary import (
     finish_out,
     not_implemented_for,
 )
-from ._core import Op, broadcast_shapes, unbroadcast
-from .inplace import _type_title, apply_inplace
+from ..inplace import _type_title, apply_inplace
 
 __all__ = ["eq", "ne", "lt", "le", "gt", "ge", "greater", "greater_equal", "less",
            "less_equal", "not_equal", "where", "isnan", "isinf", "isposinf", "isneginf",
@@ -111,9 +111,7 @@ def where(condition: Tensor, input=None, other=None, *, out=None):
         tensor([0., 2.])
     """
     if input is None and other is None:
-        from . import indexing
-
-        return indexing.nonzero(condition, as_tuple=True)
+        return condition.nonzero(as_tuple=True)  # the indexing family's op, bound as a method
     if not isinstance(condition, Tensor):
         raise TypeError(f"where(): argument 'condition' (position 1) must be Tensor, not "
                         f"{type(condition).__name__}")
@@ -309,19 +307,20 @@ def _where_method(self, condition, other):
     return where(condition, self, other)
 
 
-TENSOR_METHODS = {
-    "eq": eq, "ne": ne, "lt": lt, "le": le, "gt": gt, "ge": ge, "greater": gt,
-    "greater_equal": ge, "less": lt, "less_equal": le, "not_equal": ne,
-    "where": _where_method, "isnan": isnan, "isinf": isinf, "isposinf": isposinf,
-    "isneginf": isneginf, "isfinite": isfinite, "isreal": isreal, "isclose": isclose,
-    "allclose": allclose, "equal": equal,
-}
-for _name, _fn in list(TENSOR_METHODS.items())[:11]:
-    TENSOR_METHODS[_name + "_"] = _inplace(_fn, _name + "_")
-
-
 def contains(self: Tensor, element) -> bool:
     if isinstance(element, (Tensor, int, float, bool, complex)):
         return bool((self == element).any().item())
     raise RuntimeError(f"Tensor.__contains__ only supports Tensor or scalar, but you passed in "
                        f"a {type(element)}.")
+
+
+TENSOR_METHODS = {
+    "eq": eq, "ne": ne, "lt": lt, "le": le, "gt": gt, "ge": ge, "greater": gt, "greater_equal": ge,
+    "less": lt, "less_equal": le, "not_equal": ne, "where": _where_method, "isnan": isnan,
+    "isinf": isinf, "isposinf": isposinf, "isneginf": isneginf, "isfinite": isfinite,
+    "isreal": isreal, "isclose": isclose, "allclose": allclose, "equal": equal,
+    "__contains__": contains,
+}
+
+for _name, _fn in list(TENSOR_METHODS.items())[:11]:
+    TENSOR_METHODS[_name + "_"] = _inplace(_fn, _name + "_")

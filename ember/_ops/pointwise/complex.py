@@ -8,11 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import _dtype as D
-from .._backend import sliding_window_view
-from .._tensor import Tensor
-from ._core import Op, as_tensor_arg, set_node_name, wrap_dim
-from .inplace import apply_inplace
+from ..._tensor import Tensor
+from .._core import Op
 
 # -- complex views ----------------------------------------------------------------------------
 
@@ -89,16 +86,14 @@ def imag(input: Tensor) -> Tensor:
 
 
 __all__ = ["conj", "conj_physical", "resolve_conj", "resolve_neg", "is_conj", "is_neg", "real",
-           "imag", "ravel", "narrow_copy", "diagflat", "logaddexp", "logaddexp2", "sinc",
-           "heaviside", "gcd", "lcm", "ldexp", "nextafter", "put", "detach"]
+           "imag"]
 
 conj_physical = conj
 resolve_conj = resolve_neg = _identity
 is_conj = is_neg = _false
 
 TENSOR_METHODS = {
-    **{name: globals()[name] for name in __all__ if name not in ("real", "imag", "detach")},
-    "real": property(_real), "imag": property(_imag), "unfold": unfold,
-    "put_": put_,
-    "__contains__": contains, "is_set_to": is_set_to, "hardshrink": hardshrink,
+    "conj": conj, "conj_physical": conj_physical, "resolve_conj": resolve_conj,
+    "resolve_neg": resolve_neg, "is_conj": is_conj, "is_neg": is_neg, "real": property(_real),
+    "imag": property(_imag),
 }

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import _dtype as D
-from .._backend import as_array, asarray_like
-from .._tensor import Tensor
-from ._binary import _cast, _shape_of, binary, check_devices, finish_out
-from ._core import Op, unbroadcast
-from .inplace import apply_inplace
+from ... import _dtype as D
+from ..._backend import as_array, asarray_like
+from ..._tensor import Tensor
+from .._core import Op, unbroadcast
+from .._dispatch import _cast, _shape_of, binary, check_devices, finish_out
+from ..inplace import apply_inplace
 
 __all__ = ["pow", "float_power"]
 

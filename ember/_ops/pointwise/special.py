@@ -10,12 +10,11 @@ import math
 
 import numpy as np
 
-from .. import _dtype as D
-from .._backend import asarray_like
-from .._tensor import Tensor
-from . import _special_bessel as _B
-from . import _special_gamma as _G
-from ._binary import (
+from ... import _dtype as D
+from ..._backend import asarray_like
+from ..._tensor import Tensor
+from .._core import Op, set_node_name, unbroadcast
+from .._dispatch import (
     _shape_of,
     as_tensor,
     binary,
@@ -23,7 +22,9 @@ from ._binary import (
     not_implemented_for,
     require_tensor,
 )
-from ._core import Op, unbroadcast
+from ..inplace import apply_inplace
+from . import _bessel_kernels as _B
+from . import _gamma_kernels as _G
 
 _SQRT_PI = math.sqrt(math.pi)
 _SQRT_2PI = math.sqrt(2 * math.pi)
@@ -427,8 +428,7 @@ def sinc(input: Tensor, *, out=None) -> Tensor:
     return res if out is None else out.copy_(res)
 
 
-__all__ = ["lgamma", "digamma", "polygamma", "mvlgamma", "i0", "i0_", "igamma", "igammac",
-           "scatter_reduce", "matrix_exp", "triangular_solve"]
+__all__ = ["lgamma", "digamma", "polygamma", "mvlgamma", "i0", "i0_", "igamma", "igammac", "sinc"]
 
 
 def _inplace(fn, name):
@@ -454,13 +454,9 @@ i0_ = _inplace(i0, "i0_")
 
 
 TENSOR_METHODS = {
-    "lgamma": lgamma, "lgamma_": _inplace(lgamma, "lgamma_"),
-    "digamma": digamma, "digamma_": _inplace(digamma, "digamma_"),
-    "polygamma": _polygamma_method, "polygamma_": _polygamma_,
-    "mvlgamma": mvlgamma, "mvlgamma_": _inplace(mvlgamma, "mvlgamma_"),
-    "i0": i0, "i0_": i0_,
-    "igamma": igamma, "igamma_": _inplace(igamma, "igamma_"),
-    "igammac": igammac, "igammac_": _inplace(igammac, "igammac_"),
-    "scatter_reduce": scatter_reduce, "scatter_reduce_": scatter_reduce_,
-    "matrix_exp": matrix_exp, "triangular_solve": triangular_solve,
+    "lgamma": lgamma, "lgamma_": _inplace(lgamma, "lgamma_"), "digamma": digamma,
+    "digamma_": _inplace(digamma, "digamma_"), "polygamma": _polygamma_method,
+    "polygamma_": _polygamma_, "mvlgamma": mvlgamma, "mvlgamma_": _inplace(mvlgamma, "mvlgamma_"),
+    "i0": i0, "i0_": i0_, "igamma": igamma, "igamma_": _inplace(igamma, "igamma_"),
+    "igammac": igammac, "igammac_": _inplace(igammac, "igammac_"), "sinc": sinc,
 }

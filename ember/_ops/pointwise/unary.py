@@ -12,13 +12,12 @@ import math
 
 import numpy as np
 
-from .. import _dtype as D
-from .._tensor import Tensor
+from ... import _dtype as D
+from ..._tensor import Tensor
+from .._core import Op
+from .._dispatch import finish_out, no_autograd, not_implemented_for
+from ..inplace import apply_inplace, check_inplace
 from . import _erf
-from . import unary_more as _more
-from ._binary import finish_out, no_autograd, not_implemented_for
-from ._core import Op
-from .inplace import apply_inplace, check_inplace
 
 _LN2, _LN10 = math.log(2.0), math.log(10.0)
 _SQRT_PI = math.sqrt(math.pi)
@@ -171,8 +170,3 @@ _TOP_INPLACE = ["exp_", "exp2_", "expm1_", "log_", "log2_", "log10_", "log1p_", 
                 "arctan_", "arcsinh_", "arccosh_", "arctanh_", "sigmoid_", "erf_", "erfc_",
                 "deg2rad_", "rad2deg_"]
 __all__ += _TOP_INPLACE
-
-# ops with arguments or special dtype rules
-__all__ += _more.__all__
-globals().update({_n: getattr(_more, _n) for _n in _more.__all__})
-TENSOR_METHODS.update(_more.TENSOR_METHODS)

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import _dtype as D
-from .._backend import ascontiguousarray, ufunc_accumulate
-from .._backend import get_array_module as xp_of
-from .._tensor import Tensor
-from ._core import Op, as_tensor_arg, wrap_dim
-from .inplace import apply_inplace
+from ... import _dtype as D
+from ..._backend import ascontiguousarray, ufunc_accumulate
+from ..._backend import get_array_module as xp_of
+from ..._tensor import Tensor
+from .._core import Op, _named, wrap_dim
 from .sorting import _return_type
 
 cummax_type = _return_type("cummax")
@@ -30,7 +29,7 @@ def diff(input: Tensor, n: int = 1, dim: int = -1, prepend: Tensor | None = None
         >>> ember.diff(ember.tensor([1, 3, 6, 10]))
         tensor([2, 3, 4])
     """
-    from .joining import cat
+    from ..shape.joining import cat
 
     if input.ndim == 0:
         raise RuntimeError("diff expects input to be at least one-dimensional")
@@ -51,7 +50,7 @@ def diff(input: Tensor, n: int = 1, dim: int = -1, prepend: Tensor | None = None
 
 
 def _cum_extreme(input: Tensor, dim: int, is_max: bool, rtype):
-    from .indexing import gather
+    from ..indexing.gather_scatter import gather
 
     if input._dtype.is_complex and input.ndim:
         raise NotImplementedError(f'"{"cummax" if is_max else "cummin"}_cpu" not implemented for '
@@ -112,8 +111,8 @@ class LogCumSumExp(Op):
     def backward(ctx, grad):
         # d out_i / d x_j = exp(x_j - out_i) for j <= i. Sum the positive and negative parts of
         # the gradient separately in log space so that nothing overflows (PyTorch's scheme).
-        from .compare import where
-        from .shaping import flip
+        from ..pointwise.compare import where
+        from ..shape.copies import flip
 
         x, out = ctx.saved_tensors
         dim = ctx.dim
@@ -140,7 +139,7 @@ def logcumsumexp(input: Tensor, dim: int, *, out=None) -> Tensor:
         tensor([0.0000, 0.6931])
     """
     if not (input._dtype.is_floating_point or input._dtype.is_complex):
-        from .inplace import _type_title
+        from ..inplace import _type_title
 
         raise NotImplementedError(f'"logcumsumexp_out_cpu" not implemented for '
                                   f"'{_type_title(input._dtype)}' (use a floating tensor)")
@@ -148,10 +147,8 @@ def logcumsumexp(input: Tensor, dim: int, *, out=None) -> Tensor:
     return res if out is None else out.copy_(res)
 
 
-__all__ = ["addcmul", "addcdiv", "diff", "histc", "bincount", "cov", "corrcoef", "dist", "inner",
-           "isin", "rot90", "cummax", "cummin", "logcumsumexp", "renorm"]
+__all__ = ["diff", "cummax", "cummin", "logcumsumexp"]
 
 TENSOR_METHODS = {
-    **{name: globals()[name] for name in __all__ if name != "isin"},
-    "addcmul_": addcmul_, "addcdiv_": addcdiv_, "renorm_": renorm_,
+    "diff": diff, "cummax": cummax, "cummin": cummin, "logcumsumexp": logcumsumexp,
 }

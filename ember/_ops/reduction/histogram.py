@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
+
+from ... import _dtype as D
+from ..._tensor import Tensor
+
 
 def histc(input: Tensor, bins: int = 100, min=0, max=0, *, out=None) -> Tensor:
     """Histogram of ``input`` in ``bins`` equal bins over ``[min, max]`` (the data's range when
@@ -12,7 +17,7 @@ def histc(input: Tensor, bins: int = 100, min=0, max=0, *, out=None) -> Tensor:
         tensor([0., 2., 1., 0.])
     """
     if not input._dtype.is_floating_point:
-        from .inplace import _type_title
+        from ..inplace import _type_title
 
         raise NotImplementedError(f'"histogram_cpu" not implemented for '
                                   f"'{_type_title(input._dtype)}' (histc needs a floating "
@@ -46,7 +51,7 @@ def bincount(input: Tensor, weights: Tensor | None = None, minlength: int = 0) -
         tensor([1, 2, 0, 1])
     """
     if input._dtype.is_floating_point or input._dtype.is_complex or input._dtype is D.bool:
-        from .inplace import _type_title
+        from ..inplace import _type_title
 
         raise NotImplementedError(f'"bincount_cpu" not implemented for '
                                   f"'{_type_title(input._dtype)}' (bincount counts integers)")
@@ -64,3 +69,10 @@ def bincount(input: Tensor, weights: Tensor | None = None, minlength: int = 0) -
     dt = weights._dtype if weights._dtype.is_floating_point else D.float64
     counts = np.bincount(x, weights=weights.detach()._data, minlength=minlength)
     return Tensor._make(counts.astype(dt.np_dtype), dt)
+
+
+__all__ = ["histc", "bincount"]
+
+TENSOR_METHODS = {
+    "histc": histc, "bincount": bincount,
+}

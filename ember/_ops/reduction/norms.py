@@ -7,12 +7,13 @@ import math
 
 import numpy as np
 
-from .. import _dtype as D
-from .._tensor import Tensor
-from ._core import Op, wrap_dims
-from .reduce import SafeDiv, _title, expand_reduced
+from ... import _dtype as D
+from ..._tensor import Tensor
+from .._core import Op, _named, wrap_dim, wrap_dims
+from ..inplace import apply_inplace
+from .sums import SafeDiv, _title, expand_reduced
 
-__all__ = ["norm"]
+__all__ = ["norm", "dist", "renorm"]
 
 
 def _vector_norm_np(x: np.ndarray, ord: float, axes: tuple, keepdim: bool) -> np.ndarray:
@@ -117,7 +118,7 @@ def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None) ->
             raise RuntimeError(f"linalg.matrix_norm: dim must be a 2-tuple. Got {tuple(dim)}")
         return vector_norm(input, 2, dim, keepdim, dtype=dtype)
     if p == "nuc":
-        from .. import linalg
+        from ... import linalg
 
         if dim is None:
             dim = (-2, -1)
@@ -129,12 +130,9 @@ def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None) ->
     return vector_norm(input, 2 if p is None else p, dim, keepdim, dtype=dtype)
 
 
-TENSOR_METHODS = {"norm": norm}
-
-
 def dist(input: Tensor, other: Tensor, p=2) -> Tensor:
     """The ``p``-norm of ``input - other`` (broadcast). Example: ``ember.dist(a, b)``."""
-    from ._reduce_norm import vector_norm
+    from .norms import vector_norm
 
     return _named(vector_norm(input - other, p), "DistBackward0")
 
@@ -147,8 +145,8 @@ def renorm(input: Tensor, p, dim: int, maxnorm) -> Tensor:
         tensor([[0.6000, 0.8000],
                 [0.3000, 0.4000]])
     """
-    from ._reduce_norm import vector_norm
-    from .compare import where
+    from ..pointwise.compare import where
+    from .norms import vector_norm
 
     if p <= 0:
         raise RuntimeError("renorm: non-positive-norm not supported")
@@ -161,3 +159,7 @@ def renorm(input: Tensor, p, dim: int, maxnorm) -> Tensor:
 
 def renorm_(self: Tensor, p, dim: int, maxnorm) -> Tensor:
     return apply_inplace(self, renorm(self, p, dim, maxnorm), "renorm_")
+
+TENSOR_METHODS = {
+    "norm": norm, "dist": dist, "renorm": renorm, "renorm_": renorm_,
+}

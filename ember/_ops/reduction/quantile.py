@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import _autocast
-from .. import _dtype as D
-from .._autocast import hot as _amp
-from .._tensor import Tensor
-from ._core import set_node_name, wrap_dim
-from ._misc_more import _constant
-from .inplace import apply_inplace
+from ... import _autocast
+from ... import _dtype as D
+from ..._autocast import hot as _amp
+from ..._tensor import Tensor
+from .._core import wrap_dim
+from ..pointwise.binary_math import _constant
 
 # -- quantiles ----------------------------------------------------------------------------------
 
@@ -20,7 +19,7 @@ _INTERP = ("linear", "lower", "higher", "midpoint", "nearest")
 
 
 def _quantile(input: Tensor, q, dim, keepdim: bool, interpolation: str, ignore_nan: bool):
-    from .indexing import gather
+    from ..indexing.gather_scatter import gather
     from .sorting import sort
 
     if interpolation not in _INTERP:
@@ -63,7 +62,7 @@ def _quantile(input: Tensor, q, dim, keepdim: bool, interpolation: str, ignore_n
             if interpolation in ("linear", "midpoint") else a
         nan_mask = (valid == 0) if ignore_nan else has_nan
         if nan_mask.any():
-            from .compare import where
+            from ..pointwise.compare import where
 
             v = where(Tensor._make(nan_mask, D.bool).to(input.device), float("nan"), v)
         outs.append(v if keepdim and dim is not None else v.squeeze(d))
@@ -71,7 +70,7 @@ def _quantile(input: Tensor, q, dim, keepdim: bool, interpolation: str, ignore_n
         outs = [o.reshape((1,) * input.ndim) for o in outs]
     if qs.ndim == 0:
         return outs[0]
-    from .joining import stack
+    from ..shape.joining import stack
 
     return stack(outs, 0)
 
@@ -98,7 +97,7 @@ def nanquantile(input: Tensor, q, dim: int | None = None, keepdim: bool = False,
 
 
 def _return_types():
-    from ._reduce_select import return_type
+    from .select import return_type
 
     return return_type("nanmedian"), return_type("svd", ("U", "S", "V"))
 
@@ -108,7 +107,7 @@ def nanmedian(input: Tensor, dim: int | None = None, keepdim: bool = False):
     if input._dtype is D.bool or input._dtype.is_complex:
         raise NotImplementedError(f'"{"median_cpu" if dim is None else "median_out"}" not '
                                   f"implemented for '{input._dtype._legacy[:-6]}'")
-    from .indexing import gather
+    from ..indexing.gather_scatter import gather
     from .sorting import sort
 
     x = input.reshape(-1) if dim is None else input
@@ -132,12 +131,10 @@ def nanmedian(input: Tensor, dim: int | None = None, keepdim: bool = False):
 # -- linear algebra conveniences ----------------------------------------------------------------
 
 
-__all__ = ["quantile", "nanquantile", "nanmedian", "addr", "matrix_power", "svd", "cholesky",
-           "pinverse"]
+__all__ = ["quantile", "nanquantile", "nanmedian"]
 
 _NANMEDIAN, _SVD = _return_types()
 
 TENSOR_METHODS = {
-    **{name: globals()[name] for name in __all__},
-    "addr_": addr_, "addmm_": addmm_, "cumsum_": cumsum_, "cumprod_": cumprod_,
+    "quantile": quantile, "nanquantile": nanquantile, "nanmedian": nanmedian,
 }

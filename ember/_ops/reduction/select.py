@@ -14,12 +14,12 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from .. import _dtype as D
-from .._backend import as_array, asarray_like, to_numpy
-from .._backend import get_array_module as xp_of
-from .._tensor import Tensor
-from ._core import Op, wrap_dim, wrap_dims
-from .reduce import expand_reduced
+from ... import _dtype as D
+from ..._backend import as_array, asarray_like, to_numpy
+from ..._backend import get_array_module as xp_of
+from ..._tensor import Tensor
+from .._core import Op, wrap_dim, wrap_dims
+from .sums import expand_reduced
 
 __all__ = ["max", "min", "amax", "amin", "aminmax", "argmax", "argmin", "median", "mode",
            "return_types"]
@@ -148,7 +148,7 @@ def _no_complex(input: Tensor, kernel: str) -> None:
 
 def _reduce_extreme(name, fn, argfn, rtype, input, dim, keepdim, other):
     if isinstance(dim, Tensor) or other is not None:
-        from . import elementwise
+        from ..pointwise import arithmetic as elementwise
 
         op = getattr(elementwise, "maximum" if name == "max" else "minimum")
         return op(input, dim if isinstance(dim, Tensor) else other)

@@ -11,15 +11,15 @@ from operator import itemgetter
 
 import numpy as np
 
-from .. import _dtype as D
-from .._backend import as_array, ascontiguousarray
-from .._backend import get_array_module as xp_of
-from .._tensor import Tensor
-from ._binary import not_implemented_for
-from ._core import wrap_dim
+from ... import _dtype as D
+from ..._backend import as_array, ascontiguousarray
+from ..._backend import get_array_module as xp_of
+from ..._tensor import Tensor
+from .._core import wrap_dim
+from .._dispatch import not_implemented_for
 
 __all__ = ["sort", "argsort", "msort", "topk", "kthvalue", "unique", "unique_consecutive",
-           "searchsorted", "bucketize"]
+           "searchsorted", "bucketize", "isin"]
 
 
 def _return_type(name: str) -> type:
@@ -67,7 +67,7 @@ def _no_complex(input: Tensor, message: str | None = None, kernel: str | None = 
 
 
 def _gather(input: Tensor, dim: int, idx: np.ndarray, name: str) -> Tensor:
-    from .scatter import gather
+    from ..indexing.gather_scatter import gather
 
     out = gather(input, dim, _long(idx))
     if out.grad_fn is not None:

@@ -7,13 +7,13 @@ import warnings
 
 import numpy as np
 
-from .. import _dtype as D
-from .._backend import get_array_module
-from .._tensor import Tensor
-from ._core import Op
-from .reduce import Mean, SafeDiv, _axes, expand_reduced, reduced_count
+from ... import _dtype as D
+from ..._backend import get_array_module
+from ..._tensor import Tensor
+from .._core import Op
+from .sums import Mean, SafeDiv, _axes, expand_reduced, reduced_count
 
-__all__ = ["var", "std", "var_mean", "std_mean", "logsumexp"]
+__all__ = ["var", "std", "var_mean", "std_mean", "logsumexp", "cov", "corrcoef"]
 
 # -- variance and standard deviation --------------------------------------------------------
 
@@ -138,7 +138,7 @@ class LogSumExp(Op):
 
     @staticmethod
     def backward(ctx, grad):
-        from .unary import exp
+        from ..pointwise.unary import exp
 
         x, out = ctx.saved_tensors
         g = expand_reduced(grad, x.shape, ctx.axes, ctx.keepdim)
@@ -155,9 +155,6 @@ def logsumexp(input: Tensor, dim, keepdim: bool = False) -> Tensor:
     if input._dtype.category < D._FLOAT:
         input = input.to(D.get_default_dtype())
     return LogSumExp.apply(input, axes=_axes(input, dim), keepdim=keepdim)
-
-
-TENSOR_METHODS = {"var": var, "std": std, "logsumexp": logsumexp}
 
 
 def cov(input: Tensor, *, correction: int = 1, fweights: Tensor | None = None,
@@ -230,3 +227,7 @@ def corrcoef(input: Tensor) -> Tensor:
     std = d.sqrt()
     c = c / std.unsqueeze(1) / std.unsqueeze(0)
     return c.clamp(-1, 1) if not c._dtype.is_complex else c
+
+TENSOR_METHODS = {
+    "var": var, "std": std, "logsumexp": logsumexp, "cov": cov, "corrcoef": corrcoef,
+}

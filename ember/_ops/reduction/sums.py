@@ -11,18 +11,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import _autocast
-from .. import _dtype as D
-from .._autocast import hot as _amp
-from .._backend import as_array
-from .._tensor import Tensor
-from ..autograd import grad_mode
-from ._core import Op, wrap_dim, wrap_dims
+from ... import _autocast
+from ... import _dtype as D
+from ..._autocast import hot as _amp
+from ..._backend import as_array
+from ..._tensor import Size, Tensor
+from ...autograd import grad_mode
+from .._core import Op, unbroadcast, wrap_dim, wrap_dims
+from ..inplace import apply_inplace
 
 
 def expand_reduced(grad: Tensor, in_shape: tuple, axes: tuple, keepdim: bool) -> Tensor:
     """Broadcast a reduced gradient back over the reduced axes (the adjoint of a reduction)."""
-    from .movement import Expand, View
+    from ..shape.views import Expand, View
 
     if not grad_mode._state.enabled and type(grad._data) is np.ndarray:
         # first-order backward: reshape and broadcast the array, without recording ops
@@ -83,7 +84,7 @@ class SafeDiv(Op):
     @staticmethod
     def backward(ctx, grad):
         a, b, out = ctx.saved_tensors
-        from ._core import unbroadcast
+        from .._core import unbroadcast
 
         ga = unbroadcast(SafeDiv.apply(grad, b), a.shape) if ctx.needs_input_grad[0] else None
         gb = unbroadcast(-SafeDiv.apply(grad * out, b), b.shape) \
@@ -161,7 +162,7 @@ def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tenso
 
 
 def _title(dt: D.dtype) -> str:
-    from .inplace import _type_title
+    from ..inplace import _type_title
 
     return _type_title(dt)
 
@@ -381,24 +382,8 @@ def nanmean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Te
     return nansum(input, dim, keepdim, dtype=dtype) / Tensor._make(count, input._dtype)
 
 
-from ._reduce_norm import *  # noqa: E402,F403
-from ._reduce_norm import TENSOR_METHODS as _NORM_METHODS  # noqa: E402
-from ._reduce_norm import __all__ as _norm_all  # noqa: E402
-from ._reduce_select import *  # noqa: E402,F403
-from ._reduce_select import TENSOR_METHODS as _SELECT_METHODS  # noqa: E402
-from ._reduce_select import __all__ as _select_all  # noqa: E402
-from ._reduce_stats import *  # noqa: E402,F403
-from ._reduce_stats import TENSOR_METHODS as _STATS_METHODS  # noqa: E402
-from ._reduce_stats import __all__ as _stats_all  # noqa: E402
-
 __all__ = ["sum", "mean", "prod", "cumsum", "cumprod", "all", "any", "count_nonzero", "nansum",
-           "nanmean", *_select_all, *_norm_all, *_stats_all]
-
-TENSOR_METHODS = {
-    "sum": sum, "mean": mean, "prod": prod, "cumsum": cumsum, "cumprod": cumprod,
-    "all": all, "any": any, "count_nonzero": count_nonzero, "nansum": nansum,
-    "nanmean": nanmean, **_SELECT_METHODS, **_NORM_METHODS, **_STATS_METHODS,
-}
+           "nanmean"]
 
 
 def cumsum_(self: Tensor, dim: int, *, dtype=None) -> Tensor:
@@ -425,3 +410,9 @@ def sum_to_size(self: Tensor, *size) -> Tensor:
     if not ok:
         raise RuntimeError(f"size {{{list(size)}}} is not expandable to size {{{list(shape)}}}.")
     return unbroadcast(self, size)
+
+TENSOR_METHODS = {
+    "sum": sum, "mean": mean, "prod": prod, "cumsum": cumsum, "cumprod": cumprod, "all": all,
+    "any": any, "count_nonzero": count_nonzero, "nansum": nansum, "nanmean": nanmean,
+    "sum_to_size": sum_to_size, "cumsum_": cumsum_, "cumprod_": cumprod_,
+}

@@ -5,18 +5,14 @@
 
 from __future__ import annotations
 
-import sys
 import warnings
 
 import numpy as np
 
-from .. import _dtype as D
-from .. import _random
-from .._backend import Device, MetaArray, meta_array, to_device_array
-from .._storage import check_view_bounds
-from .._tensor import Size, Tensor
-from ._core import Op, unbroadcast
-from ._core import broadcast_shapes as _broadcast
+from ... import _dtype as D
+from ..._backend import Device, to_device_array
+from ..._tensor import Size, Tensor
+from .._core import broadcast_shapes as _broadcast
 
 
 def _tensor_list(tensors, name: str) -> list:
@@ -164,8 +160,8 @@ def block_diag(*tensors) -> Tensor:
         tensor([[1., 1., 0.],
                 [0., 0., 3.]])
     """
+    from .copies import pad
     from .joining import cat
-    from .shaping import pad
 
     ts = _tensor_list(tensors, "block_diag")
     mats = []
@@ -192,7 +188,7 @@ def block_diag(*tensors) -> Tensor:
 def vander(x: Tensor, N: int | None = None, increasing: bool = False) -> Tensor:
     """The Vandermonde matrix of a 1-D tensor: columns ``x**(N-1) ... x**0`` (reversed when
     ``increasing``). Example: ``ember.vander(ember.tensor([1, 2, 3]), N=3)``."""
-    from .._creation import ones
+    from ..._creation import ones
     from .joining import cat
 
     if x.ndim != 1:
@@ -213,8 +209,7 @@ def vander(x: Tensor, N: int | None = None, increasing: bool = False) -> Tensor:
 # -- as_strided and sum_to_size --------------------------------------------------------------
 
 
-__all__ = ["broadcast_shapes", "broadcast_tensors", "meshgrid", "cartesian_prod",
-           "tril_indices", "triu_indices", "block_diag", "vander", "as_strided", "dropout",
-           "dropout_"]
+__all__ = ["broadcast_shapes", "broadcast_tensors", "meshgrid", "cartesian_prod", "tril_indices",
+           "triu_indices", "block_diag", "vander"]
 
-TENSOR_METHODS = {"as_strided": as_strided, "sum_to_size": sum_to_size, "set_": set_}
+TENSOR_METHODS = {}

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._backend import asarray_like, to_numpy
-from .._backend import get_array_module as xp_of
-from .._tensor import Tensor
-from ._core import Op, wrap_dim, wrap_dims
-from .indexing import AdvancedIndex, BasicIndex, BasicIndexBackward
-from .inplace import apply_inplace
+from ..._backend import asarray_like, to_numpy
+from ..._backend import get_array_module as xp_of
+from ..._tensor import Tensor
+from .._core import Op, wrap_dim, wrap_dims
+from ..indexing.subscript import AdvancedIndex, BasicIndex, BasicIndexBackward
+from ..inplace import apply_inplace
 
-__all__ = ["flip", "fliplr", "flipud", "roll", "tile", "repeat_interleave", "tril", "triu",
-           "diag", "diag_embed"]
+__all__ = ["flip", "fliplr", "flipud", "roll", "tile", "repeat_interleave", "tril", "triu", "diag",
+           "diag_embed", "rot90", "diagflat"]
 
 
 class Flip(Op):
@@ -231,7 +231,7 @@ class DiagEmbed(Op):
         for d in range(out_nd):
             shape.append(n if d in (dim1, dim2) else rest.pop(0))
         out = xp_of(x).zeros(shape, x.dtype)
-        from .indexing import strided_view
+        from ..indexing.subscript import strided_view
 
         d = np.diagonal(out, offset, dim1, dim2)
         strided_view(d, d.shape, d.strides)[...] = x
@@ -359,16 +359,9 @@ def _constant_pad(input: Tensor, pad: tuple, value) -> Tensor:
                              dst=tuple(dst) + (Ellipsis,), value=value)
 
 
-TENSOR_METHODS = {
-    "flip": _flip_method, "fliplr": fliplr, "flipud": flipud, "roll": roll, "repeat": repeat,
-    "tile": tile, "repeat_interleave": repeat_interleave, "tril": tril, "triu": triu,
-    "tril_": tril_, "triu_": triu_, "diag": diag, "diag_embed": diag_embed,
-}
-
-
 def diagflat(input: Tensor, offset: int = 0) -> Tensor:
     """A 2-D matrix with the flattened ``input`` on diagonal ``offset``."""
-    from .shaping import diag
+    from .copies import diag
 
     return diag(input.reshape(-1), offset)
 
@@ -376,8 +369,8 @@ def diagflat(input: Tensor, offset: int = 0) -> Tensor:
 def rot90(input: Tensor, k: int = 1, dims=(0, 1)) -> Tensor:
     """Rotate by 90 degrees ``k`` times in the plane of ``dims`` (from the first towards the
     second). Example: ``ember.rot90(ember.arange(4).view(2, 2))``."""
-    from .movement import transpose
-    from .shaping import flip
+    from .copies import flip
+    from .views import transpose
 
     dims = list(dims)
     if len(dims) != 2:
@@ -396,3 +389,10 @@ def rot90(input: Tensor, k: int = 1, dims=(0, 1)) -> Tensor:
     if k == 3:
         return transpose(flip(input, [d0]), d0, d1)
     return input.clone()
+
+TENSOR_METHODS = {
+    "flip": _flip_method, "fliplr": fliplr, "flipud": flipud, "roll": roll, "repeat": repeat,
+    "tile": tile, "repeat_interleave": repeat_interleave, "tril": tril, "triu": triu,
+    "tril_": tril_, "triu_": triu_, "diag": diag, "diag_embed": diag_embed, "rot90": rot90,
+    "diagflat": diagflat,
+}

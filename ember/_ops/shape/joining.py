@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import _dtype as D
-from .._tensor import Tensor
-from ._binary import check_devices
-from ._core import Op, wrap_dim
+from ... import _dtype as D
+from ..._tensor import Tensor
+from .._core import Op, wrap_dim
+from .._dispatch import check_devices
 
 __all__ = ["cat", "concat", "concatenate", "stack", "hstack", "vstack", "dstack",
            "column_stack", "row_stack", "split", "chunk", "unbind", "tensor_split"]
@@ -53,7 +53,7 @@ class Cat(Op):
         out, start = [], 0
         for size, need in zip(ctx.sizes, ctx.needs_input_grad):
             if size is None:
-                from .._creation import zeros
+                from ..._creation import zeros
 
                 out.append(zeros(0, dtype=grad.dtype, device=grad.device) if need else None)
                 continue
@@ -132,7 +132,7 @@ def stack(tensors, dim: int = 0, *, out=None) -> Tensor:
 
 def hstack(tensors, *, out=None) -> Tensor:
     """Concatenate column-wise (along dim 0 for 1-D inputs, else dim 1)."""
-    from .movement import atleast_1d
+    from .reshaping import atleast_1d
 
     ts = [atleast_1d(t) for t in _as_list(tensors, "hstack")]
     return cat(ts, 0 if ts[0].ndim == 1 else 1)
@@ -140,7 +140,7 @@ def hstack(tensors, *, out=None) -> Tensor:
 
 def vstack(tensors, *, out=None) -> Tensor:
     """Concatenate row-wise after making inputs at least 2-D."""
-    from .movement import atleast_2d
+    from .reshaping import atleast_2d
 
     return cat([atleast_2d(t) for t in _as_list(tensors, "vstack")], 0)
 
@@ -150,7 +150,7 @@ row_stack = vstack
 
 def dstack(tensors, *, out=None) -> Tensor:
     """Concatenate depth-wise (dim 2) after making inputs at least 3-D."""
-    from .movement import atleast_3d
+    from .reshaping import atleast_3d
 
     return cat([atleast_3d(t) for t in _as_list(tensors, "dstack")], 2)
 

@@ -6,19 +6,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._backend import get_array_module
-from .._tensor import Tensor
-from ._core import Op, wrap_dim
-from .movement import (
-    Permute,
-    View,
-    infer_shape,
-    reshape,
-    view,
-)
+from ..._backend import get_array_module, sliding_window_view
+from ..._tensor import Tensor
+from .._core import Op, wrap_dim
+from .views import Permute, View, infer_shape, reshape, view
 
 __all__ = ["flatten", "unflatten", "movedim", "moveaxis", "narrow", "select", "diagonal",
-           "atleast_1d", "atleast_2d", "atleast_3d"]
+           "atleast_1d", "atleast_2d", "atleast_3d", "ravel", "narrow_copy"]
 
 
 # -- views made by indexing: narrow, select, diagonal --------------------------------------
@@ -29,7 +23,7 @@ def narrow(input: Tensor, dim: int, start, length: int) -> Tensor:
     Example:
         >>> ember.arange(6).view(2, 3).narrow(1, 1, 2)
     """
-    from .indexing import BasicIndex
+    from ..indexing.subscript import BasicIndex
 
     if input.ndim == 0:
         raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
@@ -49,7 +43,7 @@ def narrow(input: Tensor, dim: int, start, length: int) -> Tensor:
 
 def select(input: Tensor, dim: int, index: int) -> Tensor:
     """The sub-tensor at ``index`` along ``dim``, with that dim removed (a view)."""
-    from .indexing import BasicIndex
+    from ..indexing.subscript import BasicIndex
 
     if input.ndim == 0:
         raise IndexError("select() cannot be applied to a 0-dim tensor.")
@@ -67,7 +61,7 @@ class Diagonal(Op):
 
     @staticmethod
     def forward(ctx, x, offset, dim1, dim2):
-        from .indexing import strided_view
+        from ..indexing.subscript import strided_view
 
         ctx.in_shape, ctx.args = x.shape, (offset, dim1, dim2)
         ctx.view_args = {"offset": offset, "dim1": dim1, "dim2": dim2}
@@ -85,7 +79,7 @@ class DiagonalBackward(Op):
     def forward(ctx, g, shape, args):
         ctx.args = args
         out = get_array_module(g).zeros(shape, g.dtype)
-        from .indexing import strided_view
+        from ..indexing.subscript import strided_view
 
         d = np.diagonal(out, *args)
         strided_view(d, d.shape, d.strides)[...] = g
@@ -217,13 +211,6 @@ def atleast_3d(*tensors):
     return _atleast(3, tensors)
 
 
-TENSOR_METHODS = {
-    "narrow": narrow, "select": select, "diagonal": diagonal, "flatten": flatten,
-    "unflatten": unflatten, "movedim": movedim, "moveaxis": moveaxis, "view_as": view_as,
-    "reshape_as": reshape_as,
-}
-
-
 def ravel(input: Tensor) -> Tensor:
     """The elements as a 1-D tensor (a view when possible). Example: ``x.ravel()``."""
     return input.reshape(-1)
@@ -244,7 +231,7 @@ class Unfold(Op):
 
     @staticmethod
     def backward(ctx, grad):
-        from .._creation import arange, zeros
+        from ..._creation import arange, zeros
 
         shape, dim, size, step = ctx.meta
         if not shape:
@@ -275,3 +262,9 @@ def unfold(self: Tensor, dimension: int, size: int, step: int) -> Tensor:
 def narrow_copy(input: Tensor, dim: int, start: int, length: int) -> Tensor:
     """``narrow`` followed by a copy."""
     return input.narrow(dim, start, length).clone()
+
+TENSOR_METHODS = {
+    "narrow": narrow, "select": select, "diagonal": diagonal, "flatten": flatten,
+    "unflatten": unflatten, "movedim": movedim, "moveaxis": moveaxis, "view_as": view_as,
+    "reshape_as": reshape_as, "ravel": ravel, "narrow_copy": narrow_copy, "unfold": unfold,
+}

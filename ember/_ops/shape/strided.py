@@ -2,6 +2,16 @@
 
 from __future__ import annotations
 
+import sys
+
+import numpy as np
+
+from ... import _dtype as D
+from ..._backend import MetaArray, meta_array
+from ..._storage import check_view_bounds
+from ..._tensor import Tensor
+from .._core import Op
+
 
 def _root(arr):
     root = arr
@@ -69,7 +79,7 @@ class AsStrided(Op):
     @staticmethod
     def backward(ctx, grad):
         # Scatter the gradient into a flat copy of the storage, then read the input's elements.
-        from .._creation import zeros
+        from ..._creation import zeros
 
         out_idx = Tensor._make(np.broadcast_to(ctx.out_index, grad.shape).reshape(-1).copy(),
                                D.int64)
@@ -108,8 +118,8 @@ def set_(self: Tensor, source=None, storage_offset: int = 0, size=None, stride=N
         >>> a.set_(b.untyped_storage(), 1, (2,), (1,))
         tensor([1., 2.])
     """
-    from .._storage import UntypedStorage
-    from .inplace import check_inplace
+    from ..._storage import UntypedStorage
+    from ..inplace import check_inplace
 
     check_inplace(self)
     np_dt = self._data.dtype
@@ -164,6 +174,13 @@ def is_set_to(self: Tensor, tensor: Tensor) -> bool:
 
 def _storage(self):
     """The tensor's storage (``TypedStorage``-like: ``size()``, ``tolist()``, ``data_ptr()``)."""
-    from .._storage import typed_storage_of
+    from ..._storage import typed_storage_of
 
     return typed_storage_of(self)
+
+
+__all__ = ["as_strided"]
+
+TENSOR_METHODS = {
+    "as_strided": as_strided, "set_": set_, "is_set_to": is_set_to, "storage": _storage,
+}

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import _dtype as D
-from .._tensor import Size, Tensor
-from ._core import Op, wrap_dim
+from ... import _dtype as D
+from ..._tensor import Size, Tensor
+from .._core import Op, wrap_dim
 
 __all__ = ["broadcast_to", "reshape", "transpose", "swapaxes", "swapdims", "permute", "unsqueeze",
-           "squeeze", "t", "clone"]
+           "squeeze", "t", "clone", "detach"]
 
 
 def _shape_arg(shape) -> tuple:
@@ -262,7 +262,7 @@ class Expand(Op):
 
     @staticmethod
     def backward(ctx, grad):
-        from ._core import unbroadcast
+        from .._core import unbroadcast
 
         return unbroadcast(grad, ctx.in_shape)
 
@@ -327,16 +327,6 @@ TENSOR_METHODS = {
     "squeeze": squeeze, "clone": clone, "contiguous": contiguous,
 }
 
-# The other movement families live in their own files; they are exported from here.
-from . import joining as _joining  # noqa: E402
-from . import reshaping as _reshaping  # noqa: E402
-from . import shaping as _shaping  # noqa: E402
-from .shaping import pad, repeat  # noqa: E402,F401  (nn.functional.pad calls movement.pad)
-
-for _mod in (_joining, _reshaping, _shaping):
-    __all__ += _mod.__all__
-    globals().update({name: getattr(_mod, name) for name in _mod.__all__})
-    TENSOR_METHODS.update(_mod.TENSOR_METHODS)
 
 
 def detach(input: Tensor) -> Tensor:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..._ops.loss_ops import _legacy_reduction
+from ..._ops.nn.loss import _legacy_reduction
 from ..._tensor import Tensor
 from .. import functional as F
 from .module import Module

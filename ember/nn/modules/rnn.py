@@ -14,10 +14,10 @@ import numpy as np
 
 from ... import _creation
 from ..._ops._core import set_node_name
-from ..._ops.joining import cat, stack
-from ..._ops.rnn_layer import gru_layer, lstm_layer, lstm_layer_steps, rnn_layer, rnn_step
-from ..._ops.rnn_layer import gru_step as _gru_step
-from ..._ops.rnn_layer import lstm_step as _lstm_step
+from ..._ops.nn.rnn import gru_layer, lstm_layer, lstm_layer_steps, rnn_layer, rnn_step
+from ..._ops.nn.rnn import gru_step as _gru_step
+from ..._ops.nn.rnn import lstm_step as _lstm_step
+from ..._ops.shape.joining import cat, stack
 from ..._tensor import Tensor
 from .. import functional as F
 from .. import init

@@ -13,7 +13,7 @@ import numpy as np
 
 from ... import _creation
 from ... import int64 as _int64
-from ..._ops.joining import cat, stack
+from ..._ops.shape.joining import cat, stack
 from ..._tensor import Tensor
 
 __all__ = ["PackedSequence", "pack_padded_sequence", "pad_packed_sequence", "pack_sequence",

@@ -18,7 +18,7 @@ def parameters_to_vector(parameters: Iterable[Tensor]) -> Tensor:
         >>> ember.nn.utils.parameters_to_vector(ember.nn.Linear(2, 3).parameters()).shape
         torch.Size([9])
     """
-    from ..._ops.movement import reshape
+    from ..._ops.shape.views import reshape
 
     params = list(parameters)
     if not params:

@@ -18,7 +18,7 @@ def pad_sequence(sequences, batch_first: bool = False, padding_value: float = 0.
         >>> pad_sequence([ember.ones(2), ember.ones(3)], batch_first=True).shape
         torch.Size([2, 3])
     """
-    from ..._ops.nn_ops import NarrowBackward
+    from ..._ops.nn.linear_softmax import NarrowBackward
 
     if padding_side not in ("left", "right"):
         raise ValueError(f"Expected padding_side to be one of left or right, but got "
@@ -60,7 +60,7 @@ def _concat(tensors, dim: int) -> Tensor:
 
 
 def _two(a: Tensor, b: Tensor, dim: int) -> Tensor:
-    from ..._ops.nn_ops import NarrowBackward
+    from ..._ops.nn.linear_softmax import NarrowBackward
 
     total = a.shape[dim] + b.shape[dim]
     shape_a = list(a.shape)
