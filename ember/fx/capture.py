@@ -352,7 +352,7 @@ _DROPOUTS = ("dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout",
              "feature_alpha_dropout")
 # cross_entropy and nll_loss too: they turn the target into a raw coefficient array outside
 # any Op, which a graph would hold as one example's constant
-_MODULE_FUNCTIONS = {"ember._ops.nn_ops": {"abs_": "abs"},
+_MODULE_FUNCTIONS = {"ember._ops.nn.linear_softmax": {"abs_": "abs"},
                      "ember.nn.functional": {"abs_": "abs", "batch_norm": "batch_norm",
                                              "cross_entropy": "cross_entropy",
                                              "nll_loss": "nll_loss",

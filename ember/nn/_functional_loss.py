@@ -1,6 +1,6 @@
 """Loss functions of ``ember.nn.functional``.
 
-Cross-entropy and NLL are fused ops (``ember/_ops/loss_ops.py``); binary cross-entropy has its
+Cross-entropy and NLL are fused ops (``ember/_ops/nn/loss.py``); binary cross-entropy has its
 own op for PyTorch's clamped logarithms; the rest are compositions of differentiable ops.
 Every loss takes ``reduction='mean'|'sum'|'none'`` (and the deprecated ``size_average`` /
 ``reduce`` pair).

@@ -1,8 +1,8 @@
 """Gather/scatter families: ``gather``, ``scatter``, ``scatter_add``, ``index_select``,
-``index_add``, ``index_copy``, ``index_fill``, ``index_put``, ``masked_*``, ``take``,
-``nonzero``, ``one_hot``. Re-exported by ``indexing.py``.
+``index_add``, ``index_copy``, ``index_fill``, ``index_put``, ``masked_*``, ``take``, ``put``,
+``nonzero``, ``one_hot``.
 
-Each is written with three primitives from ``indexing.py`` (``AdvancedIndex``: read at an index;
+Each is written with three primitives from ``subscript.py`` (``AdvancedIndex``: read at an index;
 ``IndexAccumulate``: add into zeros at an index; ``IndexPut``: overwrite at an index), whose
 backwards are each other, so every gradient here is differentiable again.
 """

@@ -1,7 +1,5 @@
-"""``scatter_reduce`` (sum/prod/mean/amax/amin, include_self), ``matrix_exp`` (scaling and
-squaring with the degree-13 Pade approximant) and triangular solves
-(``linalg.solve_triangular``, the older ``triangular_solve``). Gradients are torch's formulas
-written with ember ops, so they can be differentiated again.
+"""``scatter_reduce`` (sum/prod/mean/amax/amin, include_self) and its in-place form. The
+gradient is torch's formula written with ember ops, so it can be differentiated again.
 """
 
 from __future__ import annotations

@@ -1,5 +1,4 @@
-"""``einsum`` (string equations with ``...`` and implicit output) and ``tensordot``;
-re-exported by ``linalg.py``.
+"""``einsum`` (string equations with ``...`` and implicit output) and ``tensordot``.
 
 The equation is first made fully explicit (``...`` becomes letters, the implicit output is
 spelled out) and size-1 dimensions are expanded to the size they broadcast to, so forward is

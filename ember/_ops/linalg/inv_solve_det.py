@@ -1,6 +1,5 @@
 """Matrix functions with gradients: ``inv``, ``solve``, ``det``, ``slogdet``, ``logdet``,
-``cholesky``; re-exported by ``linalg.py`` (``ember.inverse``, ``ember.det`` ...) and used by
-``ember.linalg``.
+``cholesky`` (``ember.inverse``, ``ember.det`` ...; used by ``ember.linalg``).
 
 Gradients are written with ember ops (``inv``, ``solve``, matmul), so they differentiate again.
 """

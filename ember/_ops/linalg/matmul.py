@@ -1,9 +1,8 @@
-"""Linear algebra: ``matmul`` (PyTorch's 1-D and broadcasting rules), ``mm``, ``bmm``, ``dot``,
+"""The matmul family: ``matmul`` (PyTorch's 1-D and broadcasting rules), ``mm``, ``bmm``, ``dot``,
 ``mv``, ``outer``, ``addmm`` and friends.
 
-``trace``/``kron``/``cross``/``cdist`` live in ``_linalg_misc.py``, ``einsum``/``tensordot`` in
-``_einsum.py`` and the decompositions (``inv``, ``solve``, ``det`` ...) in
-``_linalg_decomp.py``; this module re-exports them.
+Other products live in ``products.py``, ``einsum``/``tensordot`` in ``einsum.py`` and the
+decompositions (``inv``, ``solve``, ``det`` ...) in ``inv_solve_det.py``.
 """
 
 from __future__ import annotations

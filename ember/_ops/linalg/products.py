@@ -1,4 +1,6 @@
-"""``trace``, ``kron``, ``cross``, ``cdist``; re-exported by ``linalg.py``."""
+"""Products and contractions beside matmul: ``trace``, ``kron``, ``cross``, ``cdist``, ``inner``,
+``addr``, ``multi_dot``, ``vecdot``, ``linalg.matrix_power``, ``linalg.diagonal`` and the
+in-place ``addmm_``/``addr_``."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""The rest of ``ember.linalg``: ``svd``/``svdvals``, ``eigh``/``eigvalsh``, ``qr``,
-``multi_dot``, ``vecdot``, ``matrix_power``, ``diagonal``.
+"""Decompositions for ``ember.linalg``: ``svd``/``svdvals``, ``eigh``/``eigvalsh``, ``qr``.
 
 Decomposition gradients use PyTorch's formulas with the factors held as constants, so they are
 exact to first order; second derivatives through a decomposition are not tracked.

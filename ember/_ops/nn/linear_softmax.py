@@ -1,5 +1,5 @@
-"""Neural-network ops: the fused linear layer, softmax / log-softmax, and the private
-primitives (exp, log, sqrt, pow, narrow) that activations and losses are built from.
+"""Neural-network ops: the fused linear layer, softmax / log-softmax, attention, embedding, and
+the private primitives (exp, log, sqrt, pow, narrow) that activations and losses are built from.
 
 Ops on the training hot path (linear, softmax, log-softmax) compute their first-order backward
 on raw arrays when no graph is being built (``create_graph=False``), and with ember ops on

@@ -1,4 +1,5 @@
-"""Pooling over strided views: max and average pooling, adaptive pooling, unpooling.
+"""Pooling over strided views: max and average pooling (adaptive pooling and unpooling are in
+``pool_adaptive.py``).
 
 Forward passes combine the ``k`` strided views of the padded input (one per kernel offset) with
 ``np.maximum`` or ``+``; backward passes add the gradient back through the same views (slice

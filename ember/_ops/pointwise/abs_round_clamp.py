@@ -1,5 +1,5 @@
-"""Unary ops with arguments or their own dtype rules: abs, sign, rounding, clamp, relu, logit,
-nan_to_num, positive, signbit, angle. Exported through ``unary``.
+"""Unary ops with arguments or their own dtype rules: abs, sign, rounding, clamp, relu (the one
+``Relu`` op, shared with ``nn.functional.relu``), logit, nan_to_num, positive, signbit, angle.
 
 Unlike ``exp``, these keep integer dtypes (``abs(int_tensor)`` is int64), except where PyTorch
 says otherwise (``clamp(int_tensor, 0.5)`` promotes to float).

@@ -1,9 +1,10 @@
-"""Elementwise binary arithmetic with PyTorch's type promotion.
+"""Elementwise arithmetic with PyTorch's type promotion: ``add``, ``sub``, ``mul``, ``div``,
+``neg``, ``floor_divide``, ``remainder``, ``fmod`` and the fused ``addcmul``/``addcdiv``.
 
 The public functions promote operands with ``_dtype.result_type`` before forward runs, so
 NumPy never picks a result dtype. Broadcasting's adjoint is ``unbroadcast``. The other binary
-families (``binary_math``: atan2, maximum, lerp ...; ``bitwise``: bitwise and logical ops) live
-in their own modules and are re-exported from here.
+families (``binary_math``: atan2, maximum, lerp ...; ``bitwise``: bitwise and logical ops;
+``power``) live in their own modules.
 """
 
 from __future__ import annotations

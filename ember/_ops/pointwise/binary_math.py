@@ -1,6 +1,7 @@
 """Binary math beyond arithmetic: atan2, maximum/minimum, fmax/fmin, lerp, hypot, copysign,
-xlogy. Exported through ``elementwise``. Gradients follow PyTorch's formulas, including its
-conventions at ties (``maximum`` splits the gradient in half) and zeros (``xlogy``)."""
+xlogy, logaddexp/logaddexp2, heaviside, gcd/lcm, ldexp, nextafter. Gradients follow PyTorch's
+formulas, including its conventions at ties (``maximum`` splits the gradient in half) and zeros
+(``xlogy``)."""
 
 from __future__ import annotations
 

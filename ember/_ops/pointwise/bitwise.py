@@ -1,7 +1,6 @@
 """Bitwise (integer and bool tensors only) and logical (any dtype, bool result) ops.
 
-Exported through ``elementwise``. None of them has a gradient, so they skip the op machinery
-and wrap NumPy's result directly.
+None of them has a gradient, so they skip the op machinery and wrap NumPy's result directly.
 """
 
 from __future__ import annotations

@@ -1,8 +1,6 @@
-"""More Tensor API gap-fillers: complex views (``conj``, ``real``, ``imag``), ``ravel``,
-``unfold`` (sliding windows), ``logaddexp``, ``sinc``, ``heaviside``, integer helpers
-(``gcd``/``lcm``), ``ldexp``, ``nextafter``, ``quantile``/``nanquantile``/``nanmedian``,
-``addr``, in-place ``addmm_``/``cumsum_``/``cumprod_``, ``put``, ``diagflat``, ``narrow_copy``,
-linear-algebra aliases (``svd``, ``cholesky``, ``pinverse``, ``matrix_power``)."""
+"""Complex numbers: ``conj`` (and ``conj_physical``/``resolve_conj``/``resolve_neg``, identities
+here: ember keeps no lazy conjugate or negative bit), ``is_conj``/``is_neg``, and the ``real``
+and ``imag`` views."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Powers: ``pow`` (tensor ** number, tensor ** tensor, number ** tensor) and ``float_power``,
-with PyTorch's integer rules; re-exported by ``elementwise``."""
+with PyTorch's integer rules."""
 
 from __future__ import annotations
 

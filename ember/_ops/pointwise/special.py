@@ -1,7 +1,9 @@
 """Special-function ops: the gamma family (lgamma, digamma, polygamma, mvlgamma, igamma(c),
-zeta), modified Bessel functions (i0, i0e, i1, i1e) and the normal family (erfcx, ndtr, ndtri,
-log_ndtr), entr and xlog1py. Kernels live in ``_special_gamma``/``_special_bessel`` (float64
-NumPy); each backward is torch's formula written with ember ops, so gradients of any order work.
+zeta), modified Bessel functions (i0, i0e, i1, i1e), the normal family (erfcx, ndtr, ndtri,
+log_ndtr), entr, xlog1py and sinc, with their Tensor methods and in-place forms. Kernels live in
+``_gamma_kernels``/``_bessel_kernels`` (float64 NumPy); each backward is torch's formula
+written with ember ops, so gradients of any order work. The rest of ``torch.special`` lives in
+``ember.special``.
 """
 
 from __future__ import annotations

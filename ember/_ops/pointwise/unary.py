@@ -2,8 +2,8 @@
 
 Each op is one row of ``_TABLE``: its NumPy function, its gradient written with ember ops
 (from the saved input ``x`` or the saved output ``y``), and whether integer inputs turn into
-the default float dtype first (as PyTorch does for ``exp(int_tensor)``). ``unary_more`` holds
-the ops with arguments or special rules (clamp, round, relu, logit, sign ...), re-exported here.
+the default float dtype first (as PyTorch does for ``exp(int_tensor)``). ``abs_round_clamp``
+holds the ops with arguments or special rules (clamp, round, relu, logit, sign ...).
 """
 
 from __future__ import annotations

@@ -1,6 +1,5 @@
-"""Composite math ops PyTorch users reach for: ``addcmul``/``addcdiv``, ``diff``, ``histc``,
-``bincount``, ``cov``/``corrcoef``, ``dist``, ``inner``, ``isin``, ``rot90``, ``cummax``/
-``cummin``, ``logcumsumexp``, ``renorm``.
+"""Cumulative ops beyond ``cumsum``/``cumprod``: ``cummax``/``cummin`` (running extreme and its
+index), ``logcumsumexp``, and ``diff`` (the n-th forward difference).
 
 Most are written from differentiable ember ops, so their gradients (and second derivatives)
 come for free; the last node is renamed to PyTorch's ``grad_fn`` name where one exists.

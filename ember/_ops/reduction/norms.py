@@ -1,5 +1,5 @@
-"""Vector norms (``norm``, and the engine behind ``ember.linalg.vector_norm``); re-exported by
-``reduce.py``. Matrix norms are composed from these in ``ember/linalg.py``."""
+"""Vector norms (``norm``, and the engine behind ``ember.linalg.vector_norm``), ``dist`` and
+``renorm``. Matrix norms are composed from these in ``ember/linalg.py``."""
 
 from __future__ import annotations
 

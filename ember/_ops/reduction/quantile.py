@@ -1,6 +1,5 @@
-"""Quantiles (``quantile``, ``nanquantile``, ``nanmedian``) and linear-algebra conveniences
-(``addr``, ``matrix_power``, ``svd``, ``cholesky``, ``pinverse``, ``addmm_``...); exported by
-``misc``."""
+"""Quantiles: ``quantile``, ``nanquantile`` and ``nanmedian`` (sort, then gather and
+interpolate, so gradients flow to the selected elements)."""
 
 from __future__ import annotations
 

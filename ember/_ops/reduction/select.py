@@ -1,5 +1,5 @@
 """Selection reductions: ``max``, ``min``, ``amax``, ``amin``, ``aminmax``, ``argmax``,
-``argmin``, ``median``, ``mode``; re-exported by ``reduce.py``.
+``argmin``, ``median``, ``mode``.
 
 Gradients follow PyTorch: a reduction over all elements (``max()``, ``amax``, ``median()``)
 splits the gradient evenly among tied extremes; one that returns indices (``max(dim)``,
@@ -148,7 +148,7 @@ def _no_complex(input: Tensor, kernel: str) -> None:
 
 def _reduce_extreme(name, fn, argfn, rtype, input, dim, keepdim, other):
     if isinstance(dim, Tensor) or other is not None:
-        from ..pointwise import arithmetic as elementwise
+        from ..pointwise import binary_math as elementwise
 
         op = getattr(elementwise, "maximum" if name == "max" else "minimum")
         return op(input, dim if isinstance(dim, Tensor) else other)

@@ -1,5 +1,5 @@
 """Sorting and searching: ``sort``, ``argsort``, ``msort``, ``topk``, ``kthvalue``, ``unique``,
-``unique_consecutive``, ``searchsorted``, ``bucketize``. Re-exported by ``indexing.py``.
+``unique_consecutive``, ``searchsorted``, ``bucketize``, ``isin``.
 
 Values come out through ``gather`` with the sorting indices, so gradients flow to the selected
 positions (and are differentiable again); index outputs carry no gradient.

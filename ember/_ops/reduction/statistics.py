@@ -1,4 +1,4 @@
-"""Variance, standard deviation and ``logsumexp``; re-exported by ``reduce.py``."""
+"""Variance, standard deviation, ``logsumexp``, ``cov`` and ``corrcoef``."""
 
 from __future__ import annotations
 

@@ -1,13 +1,14 @@
-"""Reductions: ``sum``, ``mean``, ``prod``, cumulative ops,
-``all``/``any`` over ``dim`` (an int or a tuple) with ``keepdim``.
+"""Sums and products: ``sum``, ``mean``, ``prod``, ``cumsum``/``cumprod`` (and their in-place
+forms), ``nansum``/``nanmean``, ``count_nonzero``, ``all``/``any`` over ``dim`` (an int or a
+tuple) with ``keepdim``, and ``sum_to_size``.
 
-Selection reductions (``max``, ``min``, ``amax``, ``argmax``, ``median`` ...) live in
-``_reduce_select.py``, norms in ``_reduce_norm.py`` and var/std/logsumexp in
-``_reduce_stats.py``; this module re-exports them, because ``reduce`` is the family name the
-op registry knows.
+Selection reductions (``max``, ``argmax``, ``median`` ...) live in ``select.py``, norms in
+``norms.py`` and var/std/logsumexp in ``statistics.py``.
 """
 
 from __future__ import annotations
+
+import builtins
 
 import numpy as np
 
@@ -405,7 +406,7 @@ def sum_to_size(self: Tensor, *size) -> Tensor:
         size = tuple(size[0])
     size = tuple(int(s) for s in size)
     shape = tuple(self.shape)
-    ok = len(size) <= len(shape) and all(
+    ok = len(size) <= len(shape) and builtins.all(  # this module's ``all`` is the reduction
         s == t or s == 1 for s, t in zip(reversed(size), reversed(shape)))
     if not ok:
         raise RuntimeError(f"size {{{list(size)}}} is not expandable to size {{{list(shape)}}}.")

@@ -1,6 +1,5 @@
-"""Builders and views: ``broadcast_tensors``/``broadcast_shapes``, ``meshgrid``,
-``cartesian_prod``, ``tril_indices``/``triu_indices``, ``block_diag``, ``vander``,
-``as_strided``, ``sum_to_size``, the functional ``ember.dropout``.
+"""Builders: ``broadcast_tensors``/``broadcast_shapes``, ``meshgrid``, ``cartesian_prod``,
+``tril_indices``/``triu_indices``, ``block_diag``, ``vander``.
 """
 
 from __future__ import annotations

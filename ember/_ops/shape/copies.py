@@ -1,5 +1,5 @@
-"""Copies that rearrange data: ``flip``, ``roll``, ``repeat``, ``tile``, ``repeat_interleave``,
-``tril``/``triu``, ``diag`` and ``pad``. Re-exported by ``movement.py``.
+"""Copies that rearrange data: ``flip``, ``roll``, ``rot90``, ``repeat``, ``tile``,
+``repeat_interleave``, ``tril``/``triu``, ``diag``/``diagflat`` and ``pad``.
 
 Where an op is a gather with a fixed index (``repeat_interleave``, non-constant ``pad``) it is
 written with the indexing ops, whose backward (a scatter-add) is differentiable again.

@@ -1,7 +1,7 @@
 """Joining and splitting: ``cat``, ``stack``, ``hstack`` ..., ``split``, ``chunk``, ``unbind``.
 
-Re-exported by ``movement.py``. Splits return views (``narrow``/``select``), so they share the
-input's version counter, as in PyTorch.
+Splits return views (``narrow``/``select``), so they share the input's version counter, as in
+PyTorch.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
-"""Views made by indexing (``narrow``, ``select``, ``diagonal``) and reshaping helpers
-(``flatten``, ``unflatten``, ``movedim``, ``view_as``, ``atleast_*d``); re-exported by
-``movement``."""
+"""Views made by indexing (``narrow``, ``select``, ``diagonal``), reshaping helpers (``flatten``,
+``unflatten``, ``movedim``, ``view_as``, ``atleast_*d``, ``ravel``), sliding windows
+(``Tensor.unfold``) and ``narrow_copy``."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Shape and movement ops: views (``view``, ``transpose``, ``expand`` ...), copies and casts.
+"""Views and casts: ``view``, ``reshape``, ``transpose``, ``permute``, ``expand``, ``squeeze``/
+``unsqueeze``, ``t``, ``detach``, plus ``clone``/``contiguous`` and the dtype cast op.
 
 View ops set ``is_view = True``: their output shares memory and the version counter with the
 input, as in PyTorch.

@@ -169,7 +169,7 @@ class RNNBase(Module):
 
     def _layer(self, gi, h, c, w_hh, b_hh, w_hr, reverse: bool):
         """One direction of one layer over the whole sequence, as one autograd node where
-        the cell has a fused form (see _ops/rnn_layer.py): ``(out, h_n, c_n or None)``."""
+        the cell has a fused form (see _ops/nn/rnn.py): ``(out, h_n, c_n or None)``."""
         if self.mode == "GRU":
             return (*gru_layer(gi, h, w_hh, b_hh, reverse), None)
         if self.mode != "LSTM":
