@@ -78,8 +78,8 @@ _FUSED_DTYPES = ("float32", "float64")
 
 def _fused_attention(query, key, value, attn_mask, dropout_p, is_causal, scale):
     """The one-op path (``_ops.nn.linear_softmax.Attention``) where it applies: float32/float64
-    operands of one dtype and batch shape, no dropout, and a mask that is constant (boolean, or float
-    without a gradient); None otherwise, for the composite below."""
+    operands of one dtype and batch shape, no dropout, and a mask that is constant (boolean, or
+    float without a gradient); None otherwise, for the composite below."""
     if (dropout_p > 0.0 or query._dtype.name not in _FUSED_DTYPES or query.dim() < 2
             or not query._dtype is key._dtype is value._dtype
             or not query.shape[:-2] == key.shape[:-2] == value.shape[:-2]
