@@ -1,4 +1,4 @@
-"""Behaviour of the gap-filling Tensor API (``ember/_ops/misc.py``) against torch: in-place
+"""Behaviour of the gap-filling Tensor API (``ember/_ops``: inplace_methods, complex, cumulative ...) against torch: in-place
 writes and their autograd, metadata changes, legacy helpers, non-differentiable ops, errors."""
 
 import warnings

@@ -382,7 +382,7 @@ def test_erf_single_precision_rounds_as_the_exact_function(dtype):
 def test_gammainc_continued_fraction_stops_when_converged():
     # regression: its stop test (|delta - 1| < 1e-16) could not pass for elements settling an
     # ulp off 1, so every call ran all 10,000 rounds; the count of rounds shows it, not a clock
-    import ember._ops._special_gamma as G
+    import ember._ops.pointwise._gamma_kernels as G
 
     calls = []
     real_where = G.np.where

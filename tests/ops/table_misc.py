@@ -1,4 +1,4 @@
-"""Op-table entries for the gap-filling ops in ``ember/_ops/misc.py``: in-place writes through
+"""Op-table entries for the gap-filling ops across ``ember/_ops`` families: in-place writes through
 autograd (copy_, fill_, zero_ ...), in-place metadata changes, composite math and builders."""
 
 import numpy as np

@@ -1,4 +1,4 @@
-"""Op-table entries for the special functions (``ember/_ops/special.py``, ``ember.special``),
+"""Op-table entries for the special functions (``ember/_ops/pointwise/special.py``, ``ember.special``),
 ``scatter_reduce``, ``matrix_exp`` and the triangular solves. Domains keep away from poles."""
 
 import numpy as np
