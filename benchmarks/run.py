@@ -409,14 +409,17 @@ def main() -> int:
 
     import ember
 
-    torch.set_num_threads(os.cpu_count() or 1)
-    rate = gemm_rate()
     from ember import _allocator, _threads
+
+    # both libraries get the same number of threads (EMBER_NUM_THREADS=1 compares one thread
+    # with one thread; torch used to get every core regardless)
+    torch.set_num_threads(_threads.num_threads())
+    rate = gemm_rate()
 
     print(f"NumPy float32 GEMM: {rate:.0f} GFLOP/s "
           f"(OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', 'unset')}); "
           f"ember mallopt tuning {'on' if _allocator.applied else 'off'}, "
-          f"{_threads.num_threads()} threads; load average {os.getloadavg()[0]:.1f}; "
+          f"{_threads.num_threads()} threads each; load average {os.getloadavg()[0]:.1f}; "
           f"statistic: {args.stat}\n")
     header = f"{'workload':<24}{'ember ms':>10}{'torch ms':>10}{'ratio':>8}{'floor ms':>10}"
     print(header)
