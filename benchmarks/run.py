@@ -408,7 +408,6 @@ def main() -> int:
     import torch
 
     import ember
-
     from ember import _allocator, _threads
 
     # both libraries get the same number of threads (EMBER_NUM_THREADS=1 compares one thread
