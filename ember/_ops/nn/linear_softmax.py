@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ... import _autocast
+from ... import _autocast, _threads
 from ... import _dtype as D
 from ..._autocast import hot as _amp
 from ..._backend import add_at, get_array_module, is_host
@@ -214,16 +214,26 @@ class Attention(Op):
         # PyTorch's CPU kernel for 4-D inputs is the flash one; other ranks take its math path
         ctx._name = {4: "ScaledDotProductFlashAttentionForCpuBackward0",
                      2: "MmBackward0"}.get(q.ndim, "UnsafeViewBackward0")
-        scores = np.matmul(q, np.swapaxes(k, -1, -2))
-        scores *= scores.dtype.type(scale)
-        if bias is not None:
-            scores += bias
-        with np.errstate(invalid="ignore", divide="ignore"):  # a fully masked row gives NaN
-            scores -= _row_max(scores, -1)
-            np.exp(scores, out=scores)
-            scores /= scores.sum(axis=-1, keepdims=True)
+        xp = get_array_module(q)
+        scores = xp.empty(q.shape[:-1] + (k.shape[-2],), q.dtype)
+        out = xp.empty(q.shape[:-1] + (v.shape[-1],), q.dtype)
+        scale_ = scores.dtype.type(scale)
+
+        def rows(lo, hi):
+            kk, vv, sc = _batch_slice(k, lo, hi), _batch_slice(v, lo, hi), scores[lo:hi]
+            np.matmul(q[lo:hi], np.swapaxes(kk, -1, -2), out=sc)
+            sc *= scale_
+            if bias is not None:
+                sc += _batch_slice(bias, lo, hi, q.ndim)
+            with np.errstate(invalid="ignore", divide="ignore"):  # a fully masked row: NaN
+                sc -= _row_max(sc, -1)
+                np.exp(sc, out=sc)
+                sc /= sc.sum(axis=-1, keepdims=True)
+            np.matmul(sc, vv, out=out[lo:hi])
+
+        _over_batch(rows, q, scores.nbytes)
         ctx.probs, ctx.bias, ctx.scale = scores, bias, scale
-        return np.matmul(scores, v)
+        return out
 
     @staticmethod
     def backward(ctx, grad):
@@ -231,14 +241,29 @@ class Attention(Op):
         need = ctx.needs_input_grad
         if not _state.enabled:
             p, g = ctx.probs, grad._data
-            gv = _t(np.matmul(np.swapaxes(p, -1, -2), g), v._dtype) if need[2] else None
-            ds = np.matmul(g, np.swapaxes(v._data, -1, -2))  # d probs
-            ds -= (ds * p).sum(axis=-1, keepdims=True)
-            ds *= p
-            ds *= ds.dtype.type(ctx.scale)  # d scores, scaled for q @ k^T
-            gq = _t(np.matmul(ds, k._data), q._dtype) if need[0] else None
-            gk = _t(np.matmul(np.swapaxes(ds, -1, -2), q._data), k._dtype) if need[1] else None
-            return gq, gk, gv
+            xp, qd, kd, vd = get_array_module(p), q._data, k._data, v._data
+            gq = xp.empty(qd.shape, qd.dtype) if need[0] else None
+            gk = xp.empty(kd.shape, kd.dtype) if need[1] else None
+            gv = xp.empty(vd.shape, vd.dtype) if need[2] else None
+            scale_ = p.dtype.type(ctx.scale)
+
+            def rows(lo, hi):
+                pp, gg = p[lo:hi], g[lo:hi]
+                kk, vv = _batch_slice(kd, lo, hi), _batch_slice(vd, lo, hi)
+                if gv is not None:
+                    np.matmul(np.swapaxes(pp, -1, -2), gg, out=_batch_slice(gv, lo, hi))
+                ds = np.matmul(gg, np.swapaxes(vv, -1, -2))  # d probs
+                ds -= (ds * pp).sum(axis=-1, keepdims=True)
+                ds *= pp
+                ds *= scale_  # d scores, scaled for q @ k^T
+                if gq is not None:
+                    np.matmul(ds, kk, out=gq[lo:hi])
+                if gk is not None:
+                    np.matmul(np.swapaxes(ds, -1, -2), qd[lo:hi], out=_batch_slice(gk, lo, hi))
+
+            _over_batch(rows, qd, p.nbytes)
+            return (_t(gq, q._dtype) if need[0] else None, _t(gk, k._dtype) if need[1] else None,
+                    _t(gv, v._dtype) if need[2] else None)
         # a graph of the gradient: the same formulas in ember ops, probabilities recomputed
         from ..linalg.matmul import Matmul
 
@@ -251,6 +276,32 @@ class Attention(Op):
         return (Matmul.apply(ds, k) if need[0] else None,
                 Matmul.apply(ds.mT, q) if need[1] else None,
                 Matmul.apply(p.mT, grad) if need[2] else None)
+
+
+
+def _batch_slice(arr, lo, hi, ndim=None):
+    """Rows ``lo:hi`` of ``arr``'s first batch axis, for an operand of attention whose batch
+    axes are the query's: the whole array when the query has no batch axis (its rows are then
+    the chunks) or when ``arr`` (a mask of rank ``ndim`` at most) broadcasts over that axis."""
+    ndim = arr.ndim if ndim is None else ndim
+    if ndim < 3 or arr.ndim < ndim or arr.shape[0] == 1:
+        return arr
+    return arr[lo:hi]
+
+
+# Attention smaller than this (score bytes) runs as one call: a thread handoff costs ~30 µs.
+_ATTENTION_PARALLEL_BYTES = 1 << 17
+
+
+def _over_batch(rows, q, score_bytes: int) -> None:
+    """``rows(lo, hi)`` over chunks of the query's first axis (its batch, or its rows for 2-D
+    attention), on ember's threads when the work is big enough; every chunk does the same
+    arithmetic as one call would, so the result does not depend on the thread count."""
+    n = q.shape[0] if q.ndim else 1
+    parts = min(n, _threads.num_threads()) if q.ndim >= 3 and is_host(q) else 1
+    if score_bytes < _ATTENTION_PARALLEL_BYTES:
+        parts = 1
+    _threads.run_chunks(rows, [(i * n // parts, (i + 1) * n // parts) for i in range(parts)])
 
 
 def _softmax_dim(ndim: int, name: str) -> int:
