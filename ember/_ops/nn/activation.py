@@ -212,59 +212,75 @@ class NormalCdf(Op):
         return grad * Exp.apply(x * x * -0.5) * _INV_SQRT_2PI
 
 
-# Phi(x) = erfc(-x / sqrt 2) / 2, with erfc(z) for z >= 0 as t * exp(-z^2 + P(t)),
-# t = 1 / (1 + z/2): the Chebyshev fit of Numerical Recipes (relative error under 1.2e-7 on all
-# of z >= 0; coefficients are that fit's, with its constant term -1.26551223 folded in). One
-# formula over the whole range, so float32 GELU costs ~30 NumPy passes and no masks. The
-# relative error is ~1e-7 near 0 and 2e-6 at x = -6 (float32's rounding of x^2 in the
-# exponent), where PyTorch's own float32 kernel (the 1.5e-7 absolute-error erf of Abramowitz
-# & Stegun 7.1.26) has lost all its digits (past x = -4).
-_ERFC_T = (0.17087277, -0.82215223, 1.48851587, -1.13520398, 0.27886807, -0.18628806,
-           0.09678418, 0.37409196, 1.00002368, -1.26551223)
+# Phi(-|x|) = erfc(z) / 2 with z = |x| / sqrt 2, written as t * Q(t) * phi(x): phi the normal
+# density exp(-x^2/2) / sqrt(2 pi), t = 1 / (1 + z/2), and Q a degree-8 polynomial fitted (weighted
+# least squares towards minimax, in float64) to erfc(z) exp(z^2) sqrt(pi/2) / t over t in
+# [0.15, 1], i.e. |x| <= 14.5: beyond that phi is 0 in float32. Its relative error is 4.4e-8; in
+# float32 arithmetic Phi's is ~1e-7 near 0 and 2e-6 at x = -6 (float32's rounding of x^2 in the
+# exponent), where PyTorch's own float32 kernel (the 1.5e-7 absolute-error erf of Abramowitz &
+# Stegun 7.1.26) has lost all its digits (past x = -4). One formula over the whole range, so
+# no masks (~30 NumPy passes), and its one exp is phi, which GELU's backward reuses.
+_ERFCX_Q = (0.35354083776474, 0.3539412021636963, 0.3044213354587555, 0.2550758719444275,
+            -0.03584200516343117, 0.35209301114082336, -0.6137492060661316, 0.3581749200820923,
+            -0.07434188574552536)  # Q's coefficients, constant term first
+_LOG_INV_SQRT_2PI = math.log(_INV_SQRT_2PI)
 _F32 = np.dtype(np.float32)
 
 
-def _normal_cdf_f32(out: np.ndarray, x: np.ndarray) -> None:
-    """``out = Phi(x)`` for float32 ``x`` (arrays of one shape), in float32 arithmetic."""
+def _normal_cdf_pdf_f32(out: np.ndarray, pdf: np.ndarray, x: np.ndarray) -> None:
+    """``out = Phi(x)`` and ``pdf = phi(x)`` for float32 ``x`` (arrays of one shape), in float32
+    arithmetic."""
     f = np.float32
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
-        # z = |x| / sqrt 2 enters only through t; the exponent's z^2 is taken as x * x / 2,
-        # which rounds once (float32's error there grows with x^2: 1e-6 relative at x = -6)
+        np.multiply(x, f(-0.5), out=pdf)
+        pdf *= x
+        pdf += f(_LOG_INV_SQRT_2PI)
+        np.exp(pdf, out=pdf)
         t = np.abs(x, out=np.empty_like(out))  # out= keeps 0-d results arrays
         t *= f(0.5 / _SQRT_2)
         t += f(1)
         np.reciprocal(t, out=t)
-        np.multiply(t, f(_ERFC_T[0]), out=out)
-        for c in _ERFC_T[1:-1]:
+        np.multiply(t, f(_ERFCX_Q[-1]), out=out)
+        for c in _ERFCX_Q[-2:0:-1]:
             out += f(c)
             out *= t
-        out += f(_ERFC_T[-1])
-        z = np.multiply(x, x, out=np.empty_like(out))
-        z *= f(0.5)
-        out -= z
-        np.exp(out, out=out)
+        out += f(_ERFCX_Q[0])
         out *= t
-        out *= f(0.5)  # p = Phi(-|x|)
+        out *= pdf  # p = Phi(-|x|)
         # Phi(x) = p + step(x) * (1 - 2p): exactly p below 0 (no cancellation in the tail),
         # 1 - p above; arithmetic, because a masked copy or np.where costs more than the rest
-        np.multiply(out, f(-2), out=z)
+        z = np.multiply(out, f(-2), out=np.empty_like(out))
         z += f(1)
         z *= np.greater(x, f(0), out=t)  # (t is free again) the step as 0./1.
         out += z
 
 
-def _normal_cdf(x: np.ndarray) -> np.ndarray:
-    """Phi(x) as an array of x's dtype: the float32 formula above (16-bit floats through
-    float32), the float64-accurate erf for float64."""
+def _normal_cdf_pdf(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Phi(x) and phi(x) as arrays of x's dtype: the float32 formula above (16-bit floats
+    through float32), the float64-accurate erf for float64."""
     if x.dtype.itemsize > 4 or x.dtype.kind == "c":
-        return (1 + _np_erf(x / x.dtype.type(_SQRT_2))) * x.dtype.type(0.5)
+        pdf = np.exp(x * x * x.dtype.type(-0.5)) * x.dtype.type(_INV_SQRT_2PI)
+        return (1 + _np_erf(x / x.dtype.type(_SQRT_2))) * x.dtype.type(0.5), pdf
     x32 = x if x.dtype == _F32 else x.astype(_F32)
-    out = np.empty_like(x32)
+    out, pdf = np.empty_like(x32), np.empty_like(x32)
     if is_host(x32) and x32.flags.c_contiguous:
-        _threads.elementwise(_normal_cdf_f32, out, x32)
+        _threads.elementwise(_normal_cdf_pdf_f32, out, pdf, x32)
     else:
-        _normal_cdf_f32(out, x32)
-    return out
+        _normal_cdf_pdf_f32(out, pdf, x32)
+    return out, pdf
+
+
+def _normal_cdf(x: np.ndarray) -> np.ndarray:
+    """Phi(x) as an array of x's dtype (see :func:`_normal_cdf_pdf`)."""
+    return _normal_cdf_pdf(x)[0]
+
+
+def _gelu_grad(out: np.ndarray, x: np.ndarray, cdf: np.ndarray, pdf: np.ndarray,
+               g: np.ndarray) -> None:
+    """``out = g * (Phi(x) + x * phi(x))``, GELU's derivative times the incoming gradient."""
+    np.multiply(x, pdf, out=out)
+    out += cdf
+    out *= g
 
 
 class Gelu(Op):
@@ -276,7 +292,7 @@ class Gelu(Op):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(ctx.inputs[0])
-        cdf = _normal_cdf(x)
+        cdf, ctx.pdf = _normal_cdf_pdf(x)
         ctx.cdf = cdf
         if cdf.dtype != x.dtype:  # 16-bit floats: computed in float32, rounded once
             return (cdf * x.astype(cdf.dtype)).astype(x.dtype)
@@ -288,16 +304,11 @@ class Gelu(Op):
 
         (x,) = ctx.saved_tensors
         if not _state.enabled:
-            xd, cdf, g = x._data, ctx.cdf, grad._data
+            xd, cdf, pdf, g = x._data, ctx.cdf, ctx.pdf, grad._data
             if cdf.dtype != xd.dtype:
                 xd, g = xd.astype(cdf.dtype), g.astype(cdf.dtype)
-            d = np.multiply(xd, xd, out=np.empty_like(xd))  # an array even when 0-d
-            d *= cdf.dtype.type(-0.5)
-            np.exp(d, out=d)
-            d *= xd
-            d *= cdf.dtype.type(_INV_SQRT_2PI)
-            d += cdf
-            d *= g
+            d = np.empty_like(cdf)  # an array even when 0-d
+            _gelu_grad(d, xd, cdf, pdf, g)  # three cheap passes: threads would cost more
             return _t(d if d.dtype == grad._data.dtype else d.astype(grad._data.dtype),
                       grad._dtype)
         return grad * (NormalCdf.apply(x) + x * Exp.apply(x * x * -0.5) * _INV_SQRT_2PI)
