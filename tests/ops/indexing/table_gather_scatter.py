@@ -1,4 +1,5 @@
-"""Op-table entries for gather/scatter, index_*, masked_* and sorting ops.
+"""Op-table entries for ``ember/_ops/indexing/gather_scatter.py``: gather/scatter, index_*,
+masked_*, take, take_along_dim and put.
 
 Integer inputs come from ``int_inputs`` (index ranges chosen to be valid) and masks from
 ``bool_inputs``, so the same sample drives ember and torch.
@@ -6,7 +7,7 @@ Integer inputs come from ``int_inputs`` (index ranges chosen to be valid) and ma
 
 import numpy as np
 
-from .spec import OpSpec
+from ..spec import OpSpec
 
 
 def _perm_index(rng):
@@ -62,14 +63,7 @@ OPS = [
            [((3, 4), (3, 2)), ((3, 4), (1, 5))], int_inputs={1: (0, 4)}),
     OpSpec("take_along_dim_flat", lambda L, a, i: L.take_along_dim(a, i),
            [((3, 4), (5,))], int_inputs={1: (0, 12)}),
-    OpSpec("sort", lambda L, a: a.sort(), [((3, 4),), ((5,),), ((),), ((0, 2),)]),
-    OpSpec("sort_desc", lambda L, a: L.sort(a, stable=True, dim=0, descending=True),
-           [((3, 4),), ((2, 3, 2),)]),
-    OpSpec("argsort_values", lambda L, a: a.gather(-1, a.argsort(descending=True)),
-           [((3, 4),)]),
-    OpSpec("msort", lambda L, a: L.msort(a), [((4, 3),)]),
-    OpSpec("topk", lambda L, a: a.topk(2), [((3, 4),), ((5,),)]),
-    OpSpec("topk_smallest", lambda L, a: L.topk(a, 3, dim=0, largest=False), [((4, 2),)]),
-    OpSpec("kthvalue", lambda L, a: a.kthvalue(2, 1, keepdim=True), [((3, 4),)]),
-    OpSpec("kthvalue_flat", lambda L, a: L.kthvalue(a, 3), [((5,),), ((2, 4),)]),
+    OpSpec("put", lambda L, a, s: L.put(a, L.tensor([0, 5, 2]), s), [((2, 3), (3,))]),
+    OpSpec("put_", lambda L, a, s: (a * 1).put_(L.tensor([1, 1, 0]), s, accumulate=True),
+           [((2, 3), (3,))]),
 ]

@@ -1,20 +1,9 @@
-"""Op-table entries for convolution, pooling, interpolation and attention (small shapes so the
-float64 finite-difference gradcheck stays fast)."""
+"""Op-table entries for ``ember/_ops/nn/conv.py``: conv1d/2d/3d (stride, padding, dilation,
+groups, ``'same'``, empty batch) and conv_transpose1d/2d (small shapes so the float64
+finite-difference gradcheck stays fast)."""
 
-import importlib
-
-from .spec import OpSpec
-
-
-def F(L):
-    return importlib.import_module(L.__name__ + ".nn.functional")
-
-
-def _masked_qkv(rng):
-    mask = rng.random((3, 5)) < 0.5
-    mask[:, 0] = True  # every query attends somewhere (a fully masked row is NaN)
-    return [rng.uniform(-2, 2, s) for s in ((2, 3, 4), (2, 5, 4), (2, 5, 3))] + [mask]
-
+from .._inputs import F
+from ..spec import OpSpec
 
 OPS = [
     OpSpec("conv2d", lambda L, x, w, b: F(L).conv2d(x, w, b),
@@ -42,76 +31,4 @@ OPS = [
            [((1, 4, 3, 3), (4, 1, 2, 3))]),
     OpSpec("conv_transpose1d", lambda L, x, w: F(L).conv_transpose1d(x, w, stride=3),
            [((2, 3, 4), (3, 2, 3)), ((3, 4), (3, 2, 2))]),
-    # pooling: random uniform inputs have no ties, so max pooling is smooth at the samples
-    OpSpec("max_pool2d", lambda L, x: F(L).max_pool2d(x, 2),
-           [((2, 3, 4, 6),), ((3, 5, 4),)]),
-    OpSpec("max_pool2d_overlap_ceil", lambda L, x: F(L).max_pool2d(
-        x, 3, stride=2, padding=1, ceil_mode=True), [((2, 2, 6, 5),)]),
-    OpSpec("max_pool2d_dilation", lambda L, x: F(L).max_pool2d(x, (2, 3), stride=1,
-                                                               dilation=(2, 1)),
-           [((1, 2, 5, 5),)]),
-    OpSpec("max_pool2d_indices", lambda L, x: F(L).max_pool2d(x, 2, return_indices=True),
-           [((1, 2, 4, 4),)]),
-    OpSpec("max_pool1d", lambda L, x: F(L).max_pool1d(x, 3, stride=2, ceil_mode=True),
-           [((2, 3, 8),)]),
-    OpSpec("avg_pool2d", lambda L, x: F(L).avg_pool2d(x, 2), [((2, 3, 4, 6),)]),
-    OpSpec("avg_pool2d_pad_ceil", lambda L, x: F(L).avg_pool2d(
-        x, 3, stride=2, padding=1, ceil_mode=True, count_include_pad=False),
-           [((2, 2, 6, 5),)]),
-    OpSpec("avg_pool2d_divisor", lambda L, x: F(L).avg_pool2d(x, (2, 3), stride=(1, 2),
-                                                              divisor_override=4),
-           [((1, 2, 5, 5),)]),
-    OpSpec("avg_pool1d", lambda L, x: F(L).avg_pool1d(x, 3, stride=2, padding=1),
-           [((2, 3, 7),), ((3, 6),)]),
-    OpSpec("adaptive_avg_pool2d", lambda L, x: F(L).adaptive_avg_pool2d(x, (2, 3)),
-           [((2, 3, 4, 6),)]),
-    # uneven windows go through averaging matrices: linear, so no second-order graph
-    OpSpec("adaptive_avg_pool2d_uneven", lambda L, x: F(L).adaptive_avg_pool2d(x, (3, 2)),
-           [((2, 3, 5, 7),)], gradgrad=False),
-    OpSpec("adaptive_avg_pool1d", lambda L, x: F(L).adaptive_avg_pool1d(x, 1),
-           [((2, 3, 5),)], gradgrad=False),
-    OpSpec("adaptive_max_pool2d", lambda L, x: F(L).adaptive_max_pool2d(x, (3, 2)),
-           [((2, 3, 5, 7),), ((2, 3, 6, 4),)]),
-    OpSpec("adaptive_max_pool1d", lambda L, x: F(L).adaptive_max_pool1d(x, 3),
-           [((2, 3, 7),)]),
-    # interpolation
-    OpSpec("interpolate_nearest", lambda L, x: F(L).interpolate(x, scale_factor=2),
-           [((2, 2, 3, 4),), ((2, 3, 5),)]),
-    OpSpec("interpolate_nearest_size", lambda L, x: F(L).interpolate(x, size=(5, 3)),
-           [((1, 2, 3, 4),)]),
-    OpSpec("interpolate_nearest_exact", lambda L, x: F(L).interpolate(
-        x, size=(5, 3), mode="nearest-exact"), [((1, 2, 3, 4),)]),
-    OpSpec("interpolate_bilinear", lambda L, x: F(L).interpolate(
-        x, scale_factor=(1.5, 2), mode="bilinear"), [((2, 2, 3, 4),)]),
-    OpSpec("interpolate_bilinear_corners", lambda L, x: F(L).interpolate(
-        x, size=(5, 2), mode="bilinear", align_corners=True), [((1, 2, 3, 4),)]),
-    OpSpec("interpolate_linear", lambda L, x: F(L).interpolate(x, size=7, mode="linear"),
-           [((2, 3, 4),)]),
-    OpSpec("pixel_shuffle", lambda L, x: F(L).pixel_shuffle(x, 2), [((1, 8, 2, 3),)]),
-    OpSpec("pixel_unshuffle", lambda L, x: F(L).pixel_unshuffle(x, 2), [((1, 2, 4, 2),)]),
-    # attention
-    OpSpec("sdpa", lambda L, q, k, v: F(L).scaled_dot_product_attention(q, k, v),
-           [((2, 3, 4), (2, 5, 4), (2, 5, 3)), ((3, 4), (5, 4), (5, 2))]),
-    OpSpec("sdpa_4d_causal", lambda L, q, k, v: F(L).scaled_dot_product_attention(
-        q, k, v, is_causal=True), [((2, 2, 3, 4), (2, 2, 5, 4), (2, 2, 5, 4))], gradgrad=False),
-    # torch's 4-d CPU path (flash attention) has no double backward to compare with
-    OpSpec("sdpa_4d", lambda L, q, k, v: F(L).scaled_dot_product_attention(q, k, v),
-           [((2, 2, 3, 4), (2, 2, 3, 4), (2, 2, 3, 4))], gradgrad=False),
-    OpSpec("sdpa_causal_scale", lambda L, q, k, v: F(L).scaled_dot_product_attention(
-        q, k, v, is_causal=True, scale=0.4), [((2, 4, 3), (2, 4, 3), (2, 4, 2))]),
-    OpSpec("sdpa_float_mask", lambda L, q, k, v, m: F(L).scaled_dot_product_attention(
-        q, k, v, attn_mask=m), [((2, 3, 4), (2, 5, 4), (2, 5, 3), (3, 5))]),
-    OpSpec("sdpa_bool_mask", lambda L, q, k, v, m: F(L).scaled_dot_product_attention(
-        q, k, v, attn_mask=m), [((2, 3, 4), (2, 5, 4), (2, 5, 3), (3, 5))], make=_masked_qkv),
-    # im2col / col2im, local response norm, power-average pooling
-    OpSpec("unfold", lambda L, x: F(L).unfold(x, (2, 3), dilation=(1, 2), padding=1,
-                                              stride=(2, 1)), [((2, 3, 5, 6),), ((2, 4, 4),)]),
-    OpSpec("fold", lambda L, x: F(L).fold(x, (4, 5), (2, 2), padding=1, stride=(2, 1)),
-           [((2, 8, 18),), ((4, 18),)]),
-    OpSpec("local_response_norm", lambda L, x: F(L).local_response_norm(x, 3, k=2.0),
-           [((2, 5, 4),), ((2, 4, 3, 3),)]),
-    OpSpec("lp_pool2d", lambda L, x: F(L).lp_pool2d(x, 2, 2), [((2, 3, 4, 4),)],
-           domain=(0.5, 2.0)),
-    OpSpec("lp_pool1d", lambda L, x: F(L).lp_pool1d(x, 3, 2, stride=1), [((2, 3, 5),)],
-           domain=(0.5, 2.0)),
 ]

@@ -1,12 +1,10 @@
-"""Op-table entries for the losses of nn.functional."""
+"""Op-table entries for the losses of nn.functional: the fused classification losses of
+``ember/_ops/nn/loss.py`` and the losses composed from other ops."""
 
 import numpy as np
 
-from .spec import OpSpec
-
-
-def F(L):
-    return L.nn.functional
+from .._inputs import F
+from ..spec import OpSpec
 
 
 def _probs(rng, shape):

@@ -1,12 +1,8 @@
-"""Op-table entries for the normalization functions (batch, layer, group, instance, RMS)."""
+"""Op-table entries for ``ember/_ops/nn/normalization.py``: batch, layer, group, instance and RMS
+norm, and local response norm."""
 
-import importlib
-
-from .spec import OpSpec
-
-
-def F(L):
-    return importlib.import_module(L.__name__ + ".nn.functional")
+from .._inputs import F
+from ..spec import OpSpec
 
 
 def _bn_train(L, x, w, b):
@@ -35,4 +31,6 @@ OPS = [
            [((2, 3, 4), (3,), (3,)), ((2, 2, 3, 3), (2,), (2,))]),
     OpSpec("rms_norm", lambda L, x, w: F(L).rms_norm(x, (4,), w, eps=1e-6),
            [((3, 4), (4,)), ((2, 2, 4), (4,))]),
+    OpSpec("local_response_norm", lambda L, x: F(L).local_response_norm(x, 3, k=2.0),
+           [((2, 5, 4),), ((2, 4, 3, 3),)]),
 ]

@@ -1,38 +1,10 @@
-"""Op-table entries for reductions: sum/mean dtypes, prod, cumulative ops, var/std,
-logsumexp, norms, and the selection reductions (max/min/amax/median/mode)."""
+"""Op-table entries for ``ember/_ops/reduction/select.py``: max/min (all, dim, binary),
+amax/amin, aminmax, median, mode, argmax/argmin, with ties where PyTorch splits the gradient."""
 
 import numpy as np
 
-from .spec import OpSpec
-
-S1 = [((3, 4),), ((),), ((2, 3, 4),)]
-S_EMPTY = [((3, 4),), ((),), ((0, 3),)]
-
-
-def distinct(*shapes, offset=0.0):
-    """Inputs without ties (a shuffled grid of values spaced 0.1 apart): max/min/median
-    gradients go to one element, and finite differences never cross a tie."""
-
-    def make(rng):
-        out = []
-        for shape in shapes:
-            n = int(np.prod(shape))
-            vals = (np.arange(n) - n / 2) * 0.1 + offset
-            out.append(rng.permutation(vals).reshape(shape))
-        return out
-
-    return make
-
-
-def with_zeros(shape, k):
-    """Inputs with ``k`` exact zeros (prod/cumprod's special case)."""
-
-    def make(rng):
-        a = rng.uniform(0.5, 1.5, size=shape) * rng.choice([-1, 1], size=shape)
-        a.reshape(-1)[rng.choice(a.size, k, replace=False)] = 0.0
-        return [a]
-
-    return make
+from .._inputs import distinct
+from ..spec import OpSpec
 
 
 def _unique_rows(rng):
@@ -43,50 +15,6 @@ def _unique_rows(rng):
 
 
 OPS = [
-    OpSpec("sum_keepdim_int_dim", lambda L, a: a.sum(1, True), [((3, 4),), ((2, 0, 3),)]),
-    OpSpec("sum_dtype", lambda L, a: L.sum(a, dim=0, dtype=L.float64), [((3, 4),)]),
-    OpSpec("sum_empty_tuple", lambda L, a: a.sum(dim=(-1, 0)), [((2, 3, 4),), ((0, 3),)]),
-    OpSpec("mean_keepdim", lambda L, a: L.mean(a, (0, -1), keepdim=True), [((2, 3, 4),)]),
-    OpSpec("prod", lambda L, a: a.prod(), [((2, 3),), ((),), ((0, 2),)], domain=(0.5, 1.5)),
-    OpSpec("prod_dim", lambda L, a: L.prod(a, 1, keepdim=True), [((2, 3, 4),), ((3, 0),)],
-           domain=(-1.5, 1.5)),
-    # With zeros the gradient is the product of the others; second derivatives through a zero
-    # are not tracked (see Prod.backward), so only first order is compared.
-    OpSpec("prod_one_zero", lambda L, a: a.prod(1), [((3, 4),)], make=with_zeros((3, 4), 1),
-           gradgrad=False),
-    OpSpec("prod_two_zeros", lambda L, a: a.prod(), [((3, 4),)], make=with_zeros((3, 4), 2),
-           gradgrad=False),
-    OpSpec("cumsum", lambda L, a: a.cumsum(-1), S_EMPTY),
-    OpSpec("cumsum_dim0", lambda L, a: L.cumsum(a, dim=0), [((3, 4, 2),)]),
-    OpSpec("cumprod", lambda L, a: a.cumprod(1), [((3, 4),), ((2, 3, 2),)], domain=(0.5, 1.5)),
-    OpSpec("cumprod_0d", lambda L, a: L.cumprod(a, 0), [((),), ((0,),)]),
-    OpSpec("cumprod_zero", lambda L, a: a.cumprod(1), [((3, 4),)], make=with_zeros((3, 4), 2),
-           gradgrad=False),  # first order only through zeros, as for prod
-    OpSpec("var", lambda L, a: a.var(), [((3, 4),), ((2, 3, 4),)]),
-    OpSpec("var_dim", lambda L, a: L.var(a, dim=(0, 2), keepdim=True), [((2, 3, 4),)]),
-    OpSpec("var_unbiased_false", lambda L, a: a.var(1, unbiased=False), [((3, 4),)]),
-    OpSpec("var_correction", lambda L, a: L.var(a, 0, correction=2), [((5, 3),)]),
-    OpSpec("std", lambda L, a: a.std(), [((3, 4),), ((2, 3, 4),)]),
-    OpSpec("std_dim", lambda L, a: L.std(a, -1, keepdim=True), [((3, 4),), ((0, 4),)]),
-    OpSpec("std_correction0", lambda L, a: a.std(dim=(0, 1), correction=0), [((2, 3, 4),)]),
-    OpSpec("var_mean", lambda L, a: L.var_mean(a, 1), [((3, 4),)]),
-    OpSpec("std_mean", lambda L, a: L.std_mean(a, dim=0, keepdim=True), [((3, 4),)]),
-    OpSpec("logsumexp", lambda L, a: L.logsumexp(a, 1), [((3, 4),), ((2, 3, 4),), ((0, 4),)],
-           domain=(-5, 5)),
-    OpSpec("logsumexp_tuple", lambda L, a: a.logsumexp((0, -1), keepdim=True),
-           [((2, 3, 4),)], domain=(-5, 5)),
-    OpSpec("logsumexp_0d", lambda L, a: L.logsumexp(a, 0), [((),)]),
-    OpSpec("logsumexp_large", lambda L, a: L.logsumexp(a * 100, 0), [((4, 3),)]),
-    OpSpec("norm", lambda L, a: a.norm(), S1 + [((0, 2),)]),
-    OpSpec("norm_dim", lambda L, a: L.norm(a, dim=1, keepdim=True), [((3, 4),), ((2, 3, 4),)]),
-    OpSpec("norm_p1", lambda L, a: a.norm(1, dim=0), [((3, 4),)]),
-    OpSpec("norm_p3", lambda L, a: L.norm(a, p=3, dim=(0, 1)), [((3, 4),), ((2, 3, 4),)]),
-    OpSpec("norm_p05", lambda L, a: a.norm(0.5), [((3, 4),)], domain=(0.2, 2.0)),
-    OpSpec("norm_inf", lambda L, a: a.norm(float("inf"), dim=1), [((3, 4),)],
-           make=distinct((3, 4), offset=0.05)),
-    OpSpec("norm_neg_inf", lambda L, a: a.norm(float("-inf")), [((3, 4),)],
-           make=distinct((3, 4), offset=0.05)),
-    OpSpec("norm_fro_dims", lambda L, a: L.norm(a, "fro", dim=(0, 2)), [((2, 3, 4),)]),
     OpSpec("max", lambda L, a: a.max(), [((3, 4),)], make=distinct((3, 4))),
     OpSpec("max_0d", lambda L, a: L.max(a), [((),)]),
     OpSpec("max_dim", lambda L, a: tuple(L.max(a, 1)), [((3, 4),)], make=distinct((3, 4))),
@@ -120,14 +48,8 @@ OPS = [
     # differences are invalid there.
     OpSpec("mode", lambda L, a: tuple(L.mode(a, 1)), [((3, 4),)], make=_unique_rows,
            gradcheck=False),
-    OpSpec("nansum", lambda L, a: L.nansum(a, 1), [((3, 4),)]),
-    OpSpec("nanmean", lambda L, a: a.nanmean(0), [((3, 4),)]),
     OpSpec("argmax", lambda L, a: (a.argmax(), L.argmax(a, 1, keepdim=True)), [((3, 4),)],
            make=distinct((3, 4)), grad=False),
     OpSpec("argmin", lambda L, a: (a.argmin(keepdim=True), L.argmin(a, -1)), [((2, 3, 4),)],
            make=distinct((2, 3, 4)), grad=False),
-    OpSpec("all_any", lambda L, a: (a.gt(0).all(), L.any(a > 0, 1), a.gt(0).all(0, True)),
-           [((3, 4),), ((0, 2),)], grad=False),
-    OpSpec("count_nonzero", lambda L, a: L.count_nonzero(a.round(), dim=(0, 1)),
-           [((3, 4),)], grad=False),
 ]

@@ -1,0 +1,1 @@
+"""Op tables and tests for ``ember/_ops/indexing``: subscripts, gather/scatter, scatter_reduce."""

@@ -1,0 +1,1 @@
+"""Op tables and tests for ``ember/_ops/linalg``: products, einsum, solvers, decompositions."""

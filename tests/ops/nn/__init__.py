@@ -1,0 +1,1 @@
+"""Op tables and tests for ``ember/_ops/nn``: the ops behind ``ember.nn.functional``."""

@@ -1,0 +1,33 @@
+"""Op-table entries for ``ember/_ops/nn/pool.py``: max and average pooling (1-d and 2-d,
+overlapping, ceil mode, dilation, divisor) and the power-average pooling built on them."""
+
+from .._inputs import F
+from ..spec import OpSpec
+
+OPS = [
+    # pooling: random uniform inputs have no ties, so max pooling is smooth at the samples
+    OpSpec("max_pool2d", lambda L, x: F(L).max_pool2d(x, 2),
+           [((2, 3, 4, 6),), ((3, 5, 4),)]),
+    OpSpec("max_pool2d_overlap_ceil", lambda L, x: F(L).max_pool2d(
+        x, 3, stride=2, padding=1, ceil_mode=True), [((2, 2, 6, 5),)]),
+    OpSpec("max_pool2d_dilation", lambda L, x: F(L).max_pool2d(x, (2, 3), stride=1,
+                                                               dilation=(2, 1)),
+           [((1, 2, 5, 5),)]),
+    OpSpec("max_pool2d_indices", lambda L, x: F(L).max_pool2d(x, 2, return_indices=True),
+           [((1, 2, 4, 4),)]),
+    OpSpec("max_pool1d", lambda L, x: F(L).max_pool1d(x, 3, stride=2, ceil_mode=True),
+           [((2, 3, 8),)]),
+    OpSpec("avg_pool2d", lambda L, x: F(L).avg_pool2d(x, 2), [((2, 3, 4, 6),)]),
+    OpSpec("avg_pool2d_pad_ceil", lambda L, x: F(L).avg_pool2d(
+        x, 3, stride=2, padding=1, ceil_mode=True, count_include_pad=False),
+           [((2, 2, 6, 5),)]),
+    OpSpec("avg_pool2d_divisor", lambda L, x: F(L).avg_pool2d(x, (2, 3), stride=(1, 2),
+                                                              divisor_override=4),
+           [((1, 2, 5, 5),)]),
+    OpSpec("avg_pool1d", lambda L, x: F(L).avg_pool1d(x, 3, stride=2, padding=1),
+           [((2, 3, 7),), ((3, 6),)]),
+    OpSpec("lp_pool2d", lambda L, x: F(L).lp_pool2d(x, 2, 2), [((2, 3, 4, 4),)],
+           domain=(0.5, 2.0)),
+    OpSpec("lp_pool1d", lambda L, x: F(L).lp_pool1d(x, 3, 2, stride=1), [((2, 3, 5),)],
+           domain=(0.5, 2.0)),
+]

@@ -1,0 +1,32 @@
+"""Op-table entries for ``ember/_ops/nn/pool_adaptive.py``: adaptive average and max pooling
+(even and uneven windows) and interpolation (nearest uses the module's axis gather)."""
+
+from .._inputs import F
+from ..spec import OpSpec
+
+OPS = [
+    OpSpec("adaptive_avg_pool2d", lambda L, x: F(L).adaptive_avg_pool2d(x, (2, 3)),
+           [((2, 3, 4, 6),)]),
+    # uneven windows go through averaging matrices: linear, so no second-order graph
+    OpSpec("adaptive_avg_pool2d_uneven", lambda L, x: F(L).adaptive_avg_pool2d(x, (3, 2)),
+           [((2, 3, 5, 7),)], gradgrad=False),
+    OpSpec("adaptive_avg_pool1d", lambda L, x: F(L).adaptive_avg_pool1d(x, 1),
+           [((2, 3, 5),)], gradgrad=False),
+    OpSpec("adaptive_max_pool2d", lambda L, x: F(L).adaptive_max_pool2d(x, (3, 2)),
+           [((2, 3, 5, 7),), ((2, 3, 6, 4),)]),
+    OpSpec("adaptive_max_pool1d", lambda L, x: F(L).adaptive_max_pool1d(x, 3),
+           [((2, 3, 7),)]),
+    # interpolation
+    OpSpec("interpolate_nearest", lambda L, x: F(L).interpolate(x, scale_factor=2),
+           [((2, 2, 3, 4),), ((2, 3, 5),)]),
+    OpSpec("interpolate_nearest_size", lambda L, x: F(L).interpolate(x, size=(5, 3)),
+           [((1, 2, 3, 4),)]),
+    OpSpec("interpolate_nearest_exact", lambda L, x: F(L).interpolate(
+        x, size=(5, 3), mode="nearest-exact"), [((1, 2, 3, 4),)]),
+    OpSpec("interpolate_bilinear", lambda L, x: F(L).interpolate(
+        x, scale_factor=(1.5, 2), mode="bilinear"), [((2, 2, 3, 4),)]),
+    OpSpec("interpolate_bilinear_corners", lambda L, x: F(L).interpolate(
+        x, size=(5, 2), mode="bilinear", align_corners=True), [((1, 2, 3, 4),)]),
+    OpSpec("interpolate_linear", lambda L, x: F(L).interpolate(x, size=7, mode="linear"),
+           [((2, 3, 4),)]),
+]

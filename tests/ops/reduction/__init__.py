@@ -1,0 +1,1 @@
+"""Op tables and tests for ``ember/_ops/reduction``: sums, selection, statistics, norms, sorting."""
