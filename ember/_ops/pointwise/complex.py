@@ -50,8 +50,23 @@ class RealImag(Op):
 
     @staticmethod
     def backward(ctx, grad):
-        g = grad._data.astype(ctx.cdtype.np_dtype)
-        return Tensor._make(g if ctx.part == "real" else g * 1j, ctx.cdtype)
+        return ComplexPart.apply(grad, part=ctx.part, cdtype=ctx.cdtype)
+
+
+class ComplexPart(Op):
+    """``grad`` as the real (or imaginary) part of a complex tensor: the adjoint of ``real``
+    (``imag``), and an op itself so that gradients through ``.real``/``.imag`` have
+    gradients (its own adjoint is ``real``/``imag`` again)."""
+
+    @staticmethod
+    def forward(ctx, g, part, cdtype):
+        ctx.part = part
+        g = g.astype(cdtype.np_dtype)
+        return g if part == "real" else g * 1j
+
+    @staticmethod
+    def backward(ctx, grad):
+        return RealImag.apply(grad, part=ctx.part)
 
 
 def _real(self: Tensor) -> Tensor:
