@@ -58,7 +58,7 @@ def test_a_fresh_process_finds_the_modules_on_disk():
     code = (
         "import ember\n"
         "assert hasattr(ember, 'backends') and hasattr(ember, 'accelerator')\n"
-        "assert not hasattr(ember, 'fft')\n"
+        "assert not hasattr(ember, 'func')\n"
         "assert 'backends' in ember._submodules\n"
         "print('ok')\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
@@ -69,7 +69,7 @@ def test_a_fresh_process_finds_the_modules_on_disk():
 def test_import_ember_loads_no_lazy_submodule():
     code = ("import sys, ember\n"
             "lazy = [m for m in ('ember.nn', 'ember.optim', 'ember.backends', "
-            "'ember.accelerator', 'ember.vision') if m in sys.modules]\n"
+            "'ember.accelerator', 'ember.vision', 'ember.fft') if m in sys.modules]\n"
             "print(lazy)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=120)

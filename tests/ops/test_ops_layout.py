@@ -19,7 +19,8 @@ OPS = Path(__file__).resolve().parents[2] / "ember" / "_ops"
 # Bottom to top. Files directly in ember/_ops are their own family; folders are families.
 FAMILY_ORDER = [
     {"_core"}, {"inplace"}, {"_dispatch"},   # shared machinery
-    {"pointwise"}, {"indexing"}, {"shape"}, {"reduction"}, {"linalg"}, {"nn"},
+    {"pointwise"}, {"indexing"}, {"shape"}, {"reduction"}, {"spectral"}, {"linalg"},
+    {"nn"},
     {"conversion", "inplace_methods"},       # the Tensor API's conversions and in-place methods
 ]
 LEVEL = {fam: i for i, fams in enumerate(FAMILY_ORDER) for fam in fams}
