@@ -3,7 +3,7 @@
 Shared machinery sits at the bottom (``_core``: the op pattern; ``_dispatch``: promotion,
 device checks and ``out=`` for elementwise ops; ``inplace``: in-place writes), then the
 families, each importing only lower ones: ``pointwise`` < ``indexing`` < ``shape`` <
-``reduction`` < ``linalg`` < ``nn``; ``conversion`` and ``inplace_methods`` (the Tensor API's
+``reduction`` < ``spectral`` < ``linalg`` < ``nn``; ``conversion`` and ``inplace_methods`` (the Tensor API's
 in-place and metadata methods) sit on top. ``tests/ops/test_ops_layout.py`` checks the order.
 
 Each module listed in ``OP_MODULES`` names its public functions in ``__all__`` (exported as
