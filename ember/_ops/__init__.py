@@ -3,8 +3,9 @@
 Shared machinery sits at the bottom (``_core``: the op pattern; ``_dispatch``: promotion,
 device checks and ``out=`` for elementwise ops; ``inplace``: in-place writes), then the
 families, each importing only lower ones: ``pointwise`` < ``indexing`` < ``shape`` <
-``reduction`` < ``spectral`` < ``linalg`` < ``nn``; ``conversion`` and ``inplace_methods`` (the Tensor API's
-in-place and metadata methods) sit on top. ``tests/ops/test_ops_layout.py`` checks the order.
+``reduction`` < ``spectral`` < ``linalg`` < ``nn``; ``conversion`` and ``inplace_methods``
+(the Tensor API's in-place and metadata methods) sit on top.
+``tests/ops/test_ops_layout.py`` checks the order.
 
 Each module listed in ``OP_MODULES`` names its public functions in ``__all__`` (exported as
 ``ember.<name>``) and its Tensor methods in ``TENSOR_METHODS``; where two modules export the
