@@ -8,6 +8,7 @@ import numpy as np
 
 from .. import _blas
 from .._tensor import Tensor
+from ._multi_tensor import Buckets, flat_params
 from .optimizer import Optimizer, _check_lr, _new_scalar, _to_scalar, _zeros_like
 
 __all__ = ["Adam"]
@@ -101,6 +102,11 @@ class Adam(Optimizer):
             amsgrad = group["amsgrad"]
             maximize = group["maximize"]
             decoupled = group["decoupled_weight_decay"]
+            flat = None if amsgrad or group["differentiable"] else flat_params(group, self.state)
+            if flat is not None:
+                self._bucketed_step(group, flat, lr, beta1, beta2, eps, weight_decay, decoupled,
+                                    maximize)
+                continue
             for p in group["params"]:
                 if p._grad is None:
                     continue
@@ -132,3 +138,58 @@ class Adam(Optimizer):
                 self._add_scaled(pd, -lr * bias_correction2_sqrt / bias_correction1, tmp)
                 p._version[0] += 1
         return loss
+
+    def _bucketed_step(self, group, params, lr, beta1, beta2, eps, weight_decay, decoupled,
+                       maximize) -> None:
+        """The loop above over ``params`` (see ``flat_params``) with each pass of the update
+        run once per bucket of parameters (``_multi_tensor``); the same arithmetic per number."""
+        store = self.__dict__.setdefault("_buckets", {})
+        key = id(group)
+        buckets = store.get(key)
+        if buckets is None or not buckets.current(params, self.state):
+            buckets = store[key] = Buckets(params, self.state)
+        step = 0.0
+        for p in params:
+            step = self._advance_step(self.state[p])
+        bias_correction1 = 1 - beta1 ** step
+        bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
+        coupled = weight_decay if not decoupled else 0
+        # decoupled decay joins the weight update (p = (1 - lr wd) p + a u, one BLAS pass)
+        shrink = 1 - lr * weight_decay if decoupled else 1
+        for bucket_params, m, v, _ in buckets.buckets:
+            tmp = self._buffer(m, 3)
+            if len(bucket_params) == 1 and not coupled and not maximize:
+                g = bucket_params[0]._grad._data.reshape(-1)
+            elif not coupled and not maximize:
+                g = np.concatenate([p._grad._data.reshape(-1) for p in bucket_params],
+                                   out=self._buffer(m, 4))
+            else:
+                g = self._buffer(m, 4)
+                at = 0
+                for p in bucket_params:
+                    n = p._data.size
+                    out = g[at:at + n].reshape(p._data.shape)
+                    at += n
+                    gd = p._grad._data
+                    if coupled:  # as _grad_of: p * wd, then the gradient added (or taken away)
+                        np.multiply(p._data, coupled, out=out)
+                        (np.subtract if maximize else np.add)(out, gd, out=out)
+                    else:
+                        np.negative(gd, out=out)
+            _lerp_(m, g, 1 - beta1, tmp)
+            _ema_sq_(v, g, beta2, tmp)
+            # m / (sqrt(v) / c + eps) == c * m / (sqrt(v) + eps * c): one pass fewer.
+            np.sqrt(v, out=tmp)
+            np.add(tmp, eps * bias_correction2_sqrt, out=tmp)
+            np.divide(m, tmp, out=tmp)
+            scale = -lr * bias_correction2_sqrt / bias_correction1
+            at = 0
+            for p in bucket_params:
+                n = p._data.size
+                update = tmp[at:at + n].reshape(p._data.shape)
+                at += n
+                if shrink != 1:
+                    self._scale_add(p._data, shrink, update, scale)
+                else:
+                    self._add_scaled(p._data, scale, update)
+                p._version[0] += 1
