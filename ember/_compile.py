@@ -539,6 +539,7 @@ def _fast_replay(graph, info, symbols, dynamic, cse):
     from .jit import _Replay
 
     replay = _Replay(graph, info, symbols, dynamic)
+    replay.cse = cse
     replay._plan()
     alias: dict = {}
     seen: dict = {}
@@ -712,13 +713,58 @@ class _ReplayEntry:
         self.compiler, self.graph, self.replay, self.key = compiler, graph, replay, key
         self.root = compiler.module
         self.forward = None  # the generated Python function, made on the first replay
+        # the graph lowered to raw arrays (ember._compile_lower), made on first use; False
+        # where an op has no lowering
+        self.inference = None
+        self.training = None
+        self.grad_mode = key[0]  # the guard's first part: grad mode at capture
+        # a graph captured needing no gradient may have merged ops (the view CSE): its
+        # training calls replay
+        self.trainable = replay is not None and not getattr(replay, "cse", True)
+        self.constants = [] if replay is None else \
+            [spec for kind, _, _, spec in replay.steps if kind == "constant"]
 
     def accepts(self, key) -> bool:
         """For a graph with a variable batch size: whether ``key`` differs from the captured
         one only in axis 0 of the inputs that follow the batch."""
         return _same_but_batch(self.key, key)
 
+    def needs_grad(self, leaves) -> bool:
+        """Whether this call records gradients: grad mode is on and an input, a parameter
+        or a constant tensor the graph reads requires grad."""
+        if not self.grad_mode:
+            return False
+        if self.compiler.needs_grad(leaves):
+            return True
+        for c in self.constants:
+            if c._requires_grad:
+                return True
+        return False
+
     def run(self, leaves):
+        if not self.needs_grad(leaves):
+            lowered = self.inference
+            if lowered is None:
+                from ._compile_lower import lower_inference
+
+                lowered = self.inference = \
+                    lower_inference(self.replay, self.root is not None) or False
+            if lowered is not False:
+                return lowered(self.root, leaves)
+        elif self.trainable:
+            lowered = self.training
+            if lowered is None:
+                from ._compile_lower import lower_training
+
+                lowered = self.training = \
+                    lower_training(self.replay, self.root is not None,
+                                   [t._requires_grad for t in leaves]) or False
+            if lowered is not False:
+                return lowered(self, self.root, leaves)
+        return self.replay_run(leaves)
+
+    def replay_run(self, leaves):
+        """The captured ops through their ``apply`` (autograd records them as in eager)."""
         forward = self.forward
         if forward is None:
             forward = self.forward = _codegen(self.replay, self.root is not None) or False
