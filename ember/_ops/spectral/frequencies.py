@@ -31,7 +31,8 @@ def _freq_args(fname: str, n, d) -> tuple[int, float]:
 def _freqs(fname: str, steps: np.ndarray, n: int, d: float, out, dtype, device, layout,
            requires_grad) -> Tensor:
     """``steps / (n * d)`` computed as PyTorch does (an arange in the dtype times ``1/(n*d)``
-    rounded to the dtype's compute precision), placed like any factory result."""
+    rounded to the dtype, multiplied in float for the half types), placed like any factory
+    result."""
     from ..._creation import _finish
     from ..._factory_args import out_args, write_out
 
@@ -44,7 +45,8 @@ def _freqs(fname: str, steps: np.ndarray, n: int, d: float, out, dtype, device, 
         raise RuntimeError(f"{fname} requires a floating point or complex dtype")
     compute = np.float64 if dt is D.float64 else np.float32  # half types compute in float
     with np.errstate(divide="ignore", invalid="ignore"):
-        scale = compute(np.float64(1.0) / np.float64(n * d))
+        scale = np.asarray(np.float64(1.0) / np.float64(n * d)).astype(dt.np_dtype)
+        scale = scale.astype(compute)
         vals = steps.astype(dt.np_dtype).astype(compute) * scale
     return write_out(_finish(vals.astype(dt.np_dtype), dt, device, requires_grad and out is None),
                      out, requires_grad)
