@@ -216,6 +216,8 @@ def __getattr__(name):
     if name in ("save", "load", "add_safe_globals", "safe_globals", "get_safe_globals",
                 "clear_safe_globals"):
         return getattr(_importlib.import_module("ember.serialization"), name)
+    if name == "vmap":  # torch.vmap is torch.func.vmap
+        return _importlib.import_module("ember.func").vmap
     if _is_submodule(name):
         return _importlib.import_module(f"ember.{name}")
     raise AttributeError(f"module 'ember' has no attribute '{name}'")

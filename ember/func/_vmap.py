@@ -1,0 +1,278 @@
+"""``vmap``: map a function over a dimension of its inputs.
+
+PyTorch batches by rewriting each op to work on the whole batch at once. ember's ``vmap``
+runs the function once per batch element instead (on views of the inputs, ``select``) and
+stacks the outputs (``stack``), so it gives the same numbers, composes with ``grad`` and the
+other transforms, lets gradients flow through it, and also accepts what PyTorch's cannot
+batch (``.item()``, data-dependent control flow), as long as every element's outputs have
+the same shapes. It is not faster than a Python loop: it is one.
+
+Random numbers: the mode ``randomness`` is checked by watching ember's default generator.
+"error" raises PyTorch's error when a call drew numbers (and puts the generator back),
+"different" lets each element draw its own, "same" rewinds the generator before each
+element so that all of them see the same numbers.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from .._tensor import Tensor
+from ._pytree import broadcast_to_and_flatten, tree_flatten, tree_unflatten
+
+RANDOM_ERROR = ("vmap: called random operation while in randomness error mode. Please "
+                "either use the 'same' or 'different' randomness flags on vmap or perform "
+                "the randomness operation out of vmap")
+
+
+def check_randomness(randomness) -> None:
+    if randomness not in ("error", "different", "same"):
+        raise RuntimeError("Only allowed values for randomness are 'error', 'different', or "
+                           f"'same'. Got {randomness}")
+
+
+def rng_snapshot():
+    """The default generator's state, cheap to take and to compare."""
+    from .. import _random
+
+    gen = _random.default_generator
+    return gen, gen._np, gen._np.bit_generator.state
+
+
+def rng_restore(snap) -> None:
+    gen, np_gen, state = snap
+    gen._np = np_gen
+    np_gen.bit_generator.state = state
+
+
+def rng_changed(snap) -> bool:
+    gen, np_gen, state = snap
+    return gen._np is not np_gen or np_gen.bit_generator.state != state
+
+
+def call_checking_randomness(fn, randomness: str, start, *args, **kwargs):
+    """``fn(*args, **kwargs)`` under ``randomness``; ``start`` is the generator snapshot
+    "same" rewinds to (None: no rewind)."""
+    if randomness == "same" and start is not None:
+        rng_restore(start)
+    if randomness != "error":
+        return fn(*args, **kwargs)
+    snap = rng_snapshot()
+    out = fn(*args, **kwargs)
+    if rng_changed(snap):
+        rng_restore(snap)
+        raise RuntimeError(RANDOM_ERROR)
+    return out
+
+
+def _name(func) -> str:
+    if hasattr(func, "__name__"):
+        return func.__name__
+    if isinstance(func, functools.partial):
+        return f"functools.partial({_name(func.func)}, ...)"
+    return repr(func)
+
+
+def _check_out_dims(out_dims, func) -> None:
+    if isinstance(out_dims, int):
+        return
+    for leaf in tree_flatten(out_dims)[0]:
+        if leaf is not None and not isinstance(leaf, int):
+            raise ValueError(
+                f"vmap({_name(func)}, ..., out_dims={out_dims}): `out_dims` must be an int, "
+                "None or a python collection of ints representing where in the outputs the "
+                "vmapped dimension should appear.")
+
+
+def _batched_inputs(in_dims, args, func):
+    """``(batch size, flat in_dims, flat args, args spec)`` with PyTorch's checks."""
+    name = _name(func)
+    if not isinstance(in_dims, (int, tuple)):
+        raise ValueError(
+            f"vmap({name}, in_dims={in_dims}, ...)(<inputs>): expected `in_dims` to be int "
+            "or a (potentially nested) tuple matching the structure of inputs, got: "
+            f"{type(in_dims)}.")
+    if len(args) == 0:
+        raise ValueError(
+            f"vmap({name})(<inputs>): got no inputs. Maybe you forgot to add inputs, or you "
+            "are trying to vmap over a function with no inputs. The latter is unsupported.")
+    flat_args, spec = tree_flatten(args)
+    flat_dims = broadcast_to_and_flatten(in_dims, spec)
+    if flat_dims is None:
+        raise ValueError(
+            f"vmap({name}, in_dims={in_dims}, ...)(<inputs>): in_dims is not compatible with "
+            f"the structure of `inputs`. in_dims has structure {tree_flatten(in_dims)[1]} "
+            f"but inputs has structure {spec}.")
+    for i, (arg, d) in enumerate(zip(flat_args, flat_dims)):
+        if d is None:
+            continue
+        if not isinstance(d, int):
+            raise ValueError(
+                f"vmap({name}, in_dims={in_dims}, ...)(<inputs>): Got in_dim={d} for an "
+                "input but in_dim must be either an integer dimension or None.")
+        if not isinstance(arg, Tensor):
+            raise ValueError(
+                f"vmap({name}, in_dims={in_dims}, ...)(<inputs>): Got in_dim={d} for an "
+                f"input but the input is of type {type(arg)}. We cannot vmap over "
+                "non-Tensor arguments, please use None as the respective in_dim")
+        if not -arg.dim() <= d < arg.dim():
+            raise ValueError(
+                f"vmap({name}, in_dims={in_dims}, ...)(<inputs>): Got in_dim={d} for some "
+                f"input, but that input is a Tensor of dimensionality {arg.dim()} so expected "
+                f"in_dim to satisfy -{arg.dim()} <= in_dim < {arg.dim()}.")
+        flat_dims[i] = d % arg.dim()
+    sizes = [arg.shape[d] for arg, d in zip(flat_args, flat_dims) if d is not None]
+    if not sizes:
+        raise ValueError("vmap: Expected at least one Tensor to vmap over")
+    if any(s != sizes[0] for s in sizes):
+        raise ValueError("vmap: Expected all tensors to have the same size in the mapped "
+                         f"dimension, got sizes {sizes} for the mapped dimension")
+    return sizes[0], flat_dims, flat_args, spec
+
+
+def _flat_out_dims(out_dims, first_output, spec, func):
+    def incompatible():
+        raise ValueError(
+            f"vmap({_name(func)}, ..., out_dims={out_dims})(<inputs>): out_dims is not "
+            "compatible with the structure of `outputs`. out_dims has structure "
+            f"{tree_flatten(out_dims)[1]} but outputs has structure {spec}.")
+
+    if isinstance(first_output, Tensor):
+        if isinstance(out_dims, int) or out_dims is None:
+            return [out_dims]
+        if isinstance(out_dims, tuple) and len(out_dims) == 1:
+            return list(out_dims)
+        incompatible()
+    flat = broadcast_to_and_flatten(out_dims, spec)
+    if flat is None:
+        incompatible()
+    return flat
+
+
+def _same_value(a, b) -> bool:
+    if a is b:
+        return True
+    if isinstance(a, Tensor) and isinstance(b, Tensor):
+        from .. import equal
+
+        return a.shape == b.shape and a.dtype == b.dtype and bool(equal(a, b))
+    if isinstance(a, Tensor) or isinstance(b, Tensor):
+        return False
+    try:
+        return bool(a == b)
+    except Exception:
+        return False
+
+
+def _combine(outputs, out_dims, func):
+    """The per-element outputs joined as ``out_dims`` says."""
+    name = _name(func)
+    flats = []
+    spec = None
+    for out in outputs:
+        flat, s = tree_flatten(out)
+        if spec is None:
+            spec = s
+        elif s != spec:
+            raise ValueError(
+                f"vmap({name}, ...): `{name}` returned outputs of different structure for "
+                f"different batch elements ({spec} and {s}); ember's vmap runs the function "
+                "once per batch element and needs the same structure from each")
+        flats.append(flat)
+    flat_dims = _flat_out_dims(out_dims, outputs[0], spec, func)
+    result = []
+    for k, d in enumerate(flat_dims):
+        leaves = [f[k] for f in flats]
+        if d is None:
+            if not all(_same_value(leaves[0], v) for v in leaves[1:]):
+                raise ValueError(f"vmap({name}, ...): `{name}` can not return a BatchedTensor "
+                                 "when out_dim is None")
+            result.append(leaves[0])
+            continue
+        if not isinstance(leaves[0], Tensor) or not all(isinstance(v, Tensor) for v in leaves):
+            bad = next(v for v in leaves if not isinstance(v, Tensor))
+            raise ValueError(f"vmap({name}, ...): `{name}` must only return Tensors, got type "
+                             f"{type(bad)}. Did you mean to set out_dims= to None for output?")
+        shape = leaves[0].shape
+        for v in leaves[1:]:
+            if v.shape != shape:
+                raise RuntimeError(
+                    f"vmap({name}, ...): output {k} of `{name}` has shape {list(shape)} for "
+                    f"one batch element and {list(v.shape)} for another; vmap needs outputs "
+                    "whose shape does not depend on the data")
+        from .. import stack
+
+        result.append(stack(leaves, dim=d))
+    return tree_unflatten(result, spec)
+
+
+def _empty_batch(func, flat_dims, flat_args, spec, kwargs, out_dims, randomness):
+    """A batch of size 0: run ``func`` once on zeros to learn the output shapes (keeping the
+    generator as it was) and return empty outputs of those shapes."""
+    from .._creation import zeros
+
+    sample = [a if d is None else
+              zeros(tuple(a.shape[:d]) + tuple(a.shape[d + 1:]), dtype=a.dtype,
+                    device=a.device)
+              for a, d in zip(flat_args, flat_dims)]
+    snap = rng_snapshot()
+    try:
+        out = call_checking_randomness(func, randomness, None,
+                                       *tree_unflatten(sample, spec), **kwargs)
+    except Exception as e:
+        raise RuntimeError(
+            f"vmap({_name(func)}, ...) over a batch of size 0: ember's vmap runs the function "
+            "once per batch element, and to learn the output shapes of an empty batch it ran "
+            f"it once on zeros, which failed ({type(e).__name__}: {e})") from e
+    finally:
+        rng_restore(snap)
+    flat, out_spec = tree_flatten(out)
+    flat_out = _flat_out_dims(out_dims, out, out_spec, func)
+    result = []
+    for v, d in zip(flat, flat_out):
+        if d is None:
+            result.append(v)
+        elif not isinstance(v, Tensor):
+            raise ValueError(f"vmap({_name(func)}, ...): `{_name(func)}` must only return "
+                             f"Tensors, got type {type(v)}. Did you mean to set out_dims= to "
+                             "None for output?")
+        else:
+            result.append(v.detach().unsqueeze(d).narrow(d, 0, 0))
+    return tree_unflatten(result, out_spec)
+
+
+def vmap(func, in_dims=0, out_dims=0, randomness: str = "error", *, chunk_size=None):
+    """``func`` mapped over dimension ``in_dims`` of its inputs, outputs stacked along
+    ``out_dims`` (``torch.vmap`` / ``torch.func.vmap``).
+
+    ``in_dims``: an int for every input, or a tuple with one entry per positional argument,
+    each an int, None (not mapped) or a nested structure matching that argument (tuples,
+    lists, dicts). ``out_dims`` likewise for the outputs. Keyword arguments are not mapped.
+    ``randomness``: "error" (default; raises if ``func`` draws random numbers), "different"
+    or "same". ``chunk_size`` is accepted and checked: ember's vmap runs the function once
+    per batch element (a loop, not batched ops), which is what PyTorch's ``chunk_size=1``
+    does. Per-sample gradients are ``vmap(grad(f))``; nested ``vmap`` maps several dims.
+
+    Example:
+        >>> vmap(torch.dot)(a, b)                          # a, b: [B, N] -> [B]
+        >>> vmap(lambda x, w: x @ w, in_dims=(0, None))(xs, w)
+    """
+    check_randomness(randomness)
+    if not (chunk_size is None or chunk_size > 0):
+        raise ValueError(f"vmap: chunk_size should be None or greater than 0. (got {chunk_size})")
+
+    def wrapped(*args, **kwargs):
+        _check_out_dims(out_dims, func)
+        size, flat_dims, flat_args, spec = _batched_inputs(in_dims, args, func)
+        if size == 0:
+            return _empty_batch(func, flat_dims, flat_args, spec, kwargs, out_dims, randomness)
+        start = rng_snapshot() if randomness == "same" else None
+        outputs = []
+        for i in range(size):
+            sliced = [a if d is None else a.select(d, i) for a, d in zip(flat_args, flat_dims)]
+            outputs.append(call_checking_randomness(
+                func, randomness, start if i else None, *tree_unflatten(sliced, spec),
+                **kwargs))
+        return _combine(outputs, out_dims, func)
+
+    return functools.update_wrapper(wrapped, func, updated=())
