@@ -26,6 +26,7 @@ from .._dispatch import (
     no_autograd,
 )
 from ..inplace import apply_inplace
+from .complex import conj
 
 _state = grad_mode._state
 
@@ -87,12 +88,24 @@ class Mul(Op):
         if not _state.enabled and type(grad._data) is np.ndarray:
             # first-order backward: multiply the arrays, without recording ops
             g, dt = grad._data, grad._dtype
-            ga = unbroadcast(array_tensor(g * _raw(b), dt), _shape_of(a)) if need[0] else None
-            gb = unbroadcast(array_tensor(g * _raw(a), dt), _shape_of(b)) if need[1] else None
+            ra, rb = _raw(a), _raw(b)
+            if dt.is_complex:  # PyTorch's convention: grad times the conjugate derivative
+                ra, rb = np.conj(ra), np.conj(rb)
+            ga = unbroadcast(array_tensor(g * rb, dt), _shape_of(a)) if need[0] else None
+            gb = unbroadcast(array_tensor(g * ra, dt), _shape_of(b)) if need[1] else None
             return ga, gb
-        ga = unbroadcast(grad * b, _shape_of(a)) if need[0] else None
-        gb = unbroadcast(grad * a, _shape_of(b)) if need[1] else None
+        ga = unbroadcast(grad * _conj(b), _shape_of(a)) if need[0] else None
+        gb = unbroadcast(grad * _conj(a), _shape_of(b)) if need[1] else None
         return ga, gb
+
+
+def _conj(x):
+    """The complex conjugate of a saved operand (itself when real): complex gradients are
+    conjugate Wirtinger derivatives, so a holomorphic op's backward multiplies by the
+    conjugate of its derivative."""
+    if isinstance(x, Tensor):
+        return conj(x) if x._dtype.is_complex else x
+    return x.conjugate() if isinstance(x, complex) else x
 
 
 class Div(Op):
@@ -105,6 +118,7 @@ class Div(Op):
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
+        a, b = _conj(a), _conj(b)
         ga = unbroadcast(grad / b, _shape_of(a)) if ctx.needs_input_grad[0] else None
         gb = unbroadcast(-grad * a / (b * b), _shape_of(b)) if ctx.needs_input_grad[1] else None
         return ga, gb
