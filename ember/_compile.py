@@ -8,8 +8,12 @@ every submodule. A call whose signature has no graph yet captures one (up to
 
 Backends:
     ``"inductor"`` (PyTorch's default name) and ``"replay"``: the captured ops run again from a
-        plan built once (no ``forward`` Python, no module calls); autograd records them as in
-        eager, so gradients and training are eager's.
+        plan built once (no ``forward`` Python, no module calls). A graph whose ops all have
+        a lowering (``ember._compile_lower``) runs as generated code on raw arrays: with no
+        gradient needed, each op's own forward on the arrays; with gradients, one autograd
+        node for the whole graph whose backward uses the ops' first-order formulas. Other
+        graphs replay the ops through ``apply``, autograd recording them as in eager. Either
+        way values and gradients are eager's, bit for bit.
     ``"eager"``: the captured graph runs through :class:`ember.fx.Interpreter` (a debugging
         backend, as PyTorch's ``"eager"``).
     ``"onnxruntime"``: calls that need no gradient run the graph, exported with
