@@ -69,8 +69,21 @@ def test_a_fresh_process_finds_the_modules_on_disk():
 def test_import_ember_loads_no_lazy_submodule():
     code = ("import sys, ember\n"
             "lazy = [m for m in ('ember.nn', 'ember.optim', 'ember.backends', "
-            "'ember.accelerator', 'ember.vision', 'ember.fft') if m in sys.modules]\n"
+            "'ember.accelerator', 'ember.vision', 'ember.fft', "
+            "'ember.func') if m in sys.modules]\n"
             "print(lazy)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=120)
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
+def test_vmap_is_func_vmap_loaded_on_first_use():
+    # torch.vmap is torch.func.vmap; ember.func loads when either is first asked for
+    code = ("import sys, ember\n"
+            "assert 'ember.func' not in sys.modules\n"
+            "v = ember.vmap\n"
+            "assert 'ember.func' in sys.modules and v is ember.func.vmap\n"
+            "print('ok')\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    assert out.stdout.strip() == "ok", out.stderr
