@@ -21,11 +21,27 @@ differentiable in ``u``.
 
 from __future__ import annotations
 
+import weakref
+
 from .. import autograd
 from .._tensor import Tensor
 from ..autograd.grad_mode import enable_grad, is_grad_enabled
 from ..autograd.graph import AccumulateGrad
 from ._pytree import tree_flatten, tree_unflatten
+
+# Every leaf a transform made (differentiable inputs, the dummy cotangents of jvp), by id. A
+# graph that reaches only these holds nothing a caller can differentiate: an enclosing
+# transform's own leaves are its business, an inner one's are constants to everyone else.
+_INTERNAL: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+
+
+def _internal(leaf: Tensor) -> Tensor:
+    _INTERNAL[id(leaf)] = leaf
+    return leaf
+
+
+def _is_internal(t: Tensor) -> bool:
+    return _INTERNAL.get(id(t)) is t
 
 
 def check_argnums(argnums, num_args: int):
@@ -75,8 +91,6 @@ class TracedCall:
     def __init__(self, func, args, kwargs, argnums, has_aux: bool, api: str):
         self.outer = is_grad_enabled()  # transforms ignore an enclosing no_grad, not its results
         self.connected = False
-        self._own: set = set()
-        self._leaves: list = []  # keeps the fresh leaves alive, so their ids stay theirs
         with enable_grad():
             if argnums is None:
                 new_args = [self._wrap_tree(a) for a in args]
@@ -121,10 +135,7 @@ class TracedCall:
         # differentiated input, so this leaf shares x's memory and version without the view.
         leaf = Tensor._make(x._data, x._dtype)
         leaf._version = x._version
-        leaf.requires_grad_()
-        self._own.add(id(leaf))
-        self._leaves.append(leaf)
-        return leaf
+        return _internal(leaf.requires_grad_())
 
     # -- whether results keep their graph ------------------------------------------------
     def needs_graph(self) -> bool:
@@ -134,20 +145,19 @@ class TracedCall:
         return self._needs
 
     def _reaches_outside(self) -> bool:
-        own = self._own
         stack, seen = [], set()
         for o in self.flat_outputs:
             if not isinstance(o, Tensor) or not o.requires_grad:
                 continue
             if o.grad_fn is None:
-                if id(o) not in own:
+                if not _is_internal(o):
                     return True
                 continue
             stack.append(o.grad_fn)
         while stack:
             node = stack.pop()
             if type(node) is AccumulateGrad:
-                if id(node.variable) not in own:
+                if not _is_internal(node.variable):
                     return True
                 continue
             for nxt, _ in node.next_functions:
@@ -225,7 +235,7 @@ class TracedCall:
         if self._g is None:
             from .._creation import zeros_like
 
-            us = [zeros_like(o).requires_grad_() if o.requires_grad else None
+            us = [_internal(zeros_like(o).requires_grad_()) if o.requires_grad else None
                   for o in self.flat_outputs]
             pairs = [(o, u) for o, u in zip(self.flat_outputs, us) if u is not None]
             if pairs:
