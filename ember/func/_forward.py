@@ -52,7 +52,7 @@ def jvp(func, primals, tangents, *, strict: bool = False, has_aux: bool = False)
     gradient works.
 
     Example:
-        >>> out, t = jvp(torch.sin, (x,), (torch.ones_like(x),))   # t == x.cos()
+        >>> out, t = jvp(ember.sin, (x,), (ember.ones_like(x),))   # t == x.cos()
     """
     trace, output, out_tangents = jvp_with_argnums(func, primals, tangents, None, strict,
                                                    has_aux)
@@ -66,8 +66,8 @@ def linearize(func, *primals):
     ``primals`` without running ``func`` again (``torch.func.linearize``).
 
     Example:
-        >>> out, jvp_fn = linearize(torch.sin, x)
-        >>> jvp_fn(torch.ones_like(x))   # == x.cos()
+        >>> out, jvp_fn = linearize(ember.sin, x)
+        >>> jvp_fn(ember.ones_like(x))   # == x.cos()
     """
     trace = TracedCall(func, primals, {}, None, False, JVP)
     check_vjp_outputs(trace.flat_outputs, JVP)

@@ -80,7 +80,7 @@ def jacrev(func, argnums=0, *, has_aux: bool = False, chunk_size=None,
     computed one at a time regardless.
 
     Example:
-        >>> jacrev(torch.sin)(x)                       # == torch.diag(x.cos())
+        >>> jacrev(ember.sin)(x)                       # == ember.diag(x.cos())
         >>> jacrev(lambda x, y: x * y, argnums=(0, 1))(x, y)
     """
     if not (chunk_size is None or chunk_size > 0):
@@ -106,7 +106,7 @@ def jacfwd(func, argnums=0, has_aux: bool = False, *, randomness: str = "error")
     PyTorch's error when ``func`` draws random numbers.
 
     Example:
-        >>> jacfwd(torch.sin)(x)                       # == torch.diag(x.cos())
+        >>> jacfwd(ember.sin)(x)                       # == ember.diag(x.cos())
         >>> hessian = jacfwd(jacrev(f))(x)
     """
     @wraps(func)
@@ -132,6 +132,6 @@ def hessian(func, argnums=0):
     ``argnums``: ``jacfwd(jacrev(func, argnums), argnums)`` (``torch.func.hessian``).
 
     Example:
-        >>> hessian(lambda x: (x ** 3).sum())(x)       # == torch.diag(6 * x)
+        >>> hessian(lambda x: (x ** 3).sum())(x)       # == ember.diag(6 * x)
     """
     return jacfwd(jacrev(func, argnums), argnums)

@@ -57,8 +57,8 @@ def vjp(func, *primals, has_aux: bool = False):
     number of times.
 
     Example:
-        >>> out, vjp_fn = vjp(torch.sin, x)
-        >>> (g,) = vjp_fn(torch.ones_like(out))   # == x.cos()
+        >>> out, vjp_fn = vjp(ember.sin, x)
+        >>> (g,) = vjp_fn(ember.ones_like(out))   # == x.cos()
     """
     trace, output, vjp_fn = vjp_with_argnums(func, primals, None, has_aux)
     if has_aux:

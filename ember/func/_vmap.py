@@ -254,7 +254,7 @@ def vmap(func, in_dims=0, out_dims=0, randomness: str = "error", *, chunk_size=N
     does. Per-sample gradients are ``vmap(grad(f))``; nested ``vmap`` maps several dims.
 
     Example:
-        >>> vmap(torch.dot)(a, b)                          # a, b: [B, N] -> [B]
+        >>> vmap(ember.dot)(a, b)                          # a, b: [B, N] -> [B]
         >>> vmap(lambda x, w: x @ w, in_dims=(0, None))(xs, w)
     """
     check_randomness(randomness)
