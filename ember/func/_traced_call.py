@@ -141,12 +141,13 @@ class TracedCall:
     def needs_graph(self) -> bool:
         """Whether anything outside this call can differentiate through its results."""
         if self._needs is None:
-            self._needs = self.outer and (self.connected or self._reaches_outside())
+            self._needs = self.outer and (self.connected
+                                          or self._reaches_outside(self.flat_outputs))
         return self._needs
 
-    def _reaches_outside(self) -> bool:
+    def _reaches_outside(self, tensors) -> bool:
         stack, seen = [], set()
-        for o in self.flat_outputs:
+        for o in tensors:
             if not isinstance(o, Tensor) or not o.requires_grad:
                 continue
             if o.grad_fn is None:
@@ -166,10 +167,10 @@ class TracedCall:
                     stack.append(nxt)
         return False
 
-    def finish(self, tree):
+    def finish(self, tree, keep=None):
         """``tree``'s tensors as this call hands them out: detached unless an outer graph
-        reaches them."""
-        if self.needs_graph():
+        reaches them (``keep``: whether it does, when not the outputs' answer)."""
+        if self.needs_graph() if keep is None else keep:
             return tree
         leaves, spec = tree_flatten(tree)
         return tree_unflatten([v.detach() if isinstance(v, Tensor) else v for v in leaves],
@@ -178,10 +179,12 @@ class TracedCall:
     def finish_aux(self):
         """The auxiliary output, checked (tensors only, as PyTorch unwraps them) and
         finished like the results."""
-        for leaf in tree_flatten(self.aux)[0]:
+        leaves = tree_flatten(self.aux)[0]
+        for leaf in leaves:
             if not isinstance(leaf, Tensor):
                 raise RuntimeError(f"Expected tensors, got unsupported type {type(leaf)}")
-        return self.finish(self.aux)
+        keep = self.outer and (self.connected or self._reaches_outside(leaves))
+        return self.finish(self.aux, keep)
 
     # -- derivatives ---------------------------------------------------------------------
     def vjp(self, cotangents, outputs=None, create_graph=None, retain_graph=True):

@@ -73,6 +73,15 @@ def test_grad_through_a_closed_over_parameter(torch):
     same(case, torch)
 
 
+def test_aux_that_depends_on_a_closed_over_parameter_keeps_its_graph(torch):
+    def case(T, F):
+        w = t(T, Y, requires_grad=True)
+        g, aux = F.grad(lambda a: ((a ** 2).sum(), (w * 2).sum()), has_aux=True)(t(T, X))
+        aux.backward()
+        return g, aux, w.grad
+    same(case, torch)
+
+
 def test_grad_under_no_grad_still_differentiates_and_returns_plain_tensors(torch):
     def case(T, F):
         x = t(T, X, requires_grad=True)
