@@ -16,7 +16,10 @@ same effect comes from which graph a result stays attached to:
 Forward mode (``jvp``) is reverse mode twice: ``g(u) = J^T u`` is recorded with
 ``create_graph=True`` for a dummy cotangent ``u``, and ``J v`` is the gradient of ``<g(u), v>``
 with respect to ``u``. Every ember backward is written with ember ops, so ``g`` is
-differentiable in ``u``.
+differentiable in ``u`` (tests/func/test_jvp_op_table.py checks each op; ``cumprod`` through
+zeros is first order only). ``g`` is linear in ``u``, so any ``u`` gives the same answer; it is
+ones, because backward formulas written through ``log|grad|`` (``logcumsumexp``) are singular
+at zero.
 """
 
 from __future__ import annotations
@@ -236,9 +239,9 @@ class TracedCall:
     def _transpose(self):
         """``(J^T u per flat input, u per flat output)``, recorded once with a graph."""
         if self._g is None:
-            from .._creation import zeros_like
+            from .._creation import ones_like
 
-            us = [_internal(zeros_like(o).requires_grad_()) if o.requires_grad else None
+            us = [_internal(ones_like(o).requires_grad_()) if o.requires_grad else None
                   for o in self.flat_outputs]
             pairs = [(o, u) for o, u in zip(self.flat_outputs, us) if u is not None]
             if pairs:

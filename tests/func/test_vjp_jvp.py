@@ -45,6 +45,8 @@ def call_vjp(F, f, primals, cot, **kw):
                        (t(T, V), t(T, V))),  # an output independent of the inputs
     lambda T, F: F.jvp(lambda x: x.relu() + x.abs(), (t(T, X),), (t(T, V),)),
     lambda T, F: F.jvp(lambda x: x.softmax(0).log(), (t(T, X),), (t(T, V),)),
+    # a backward written through log|grad|: singular where the dummy cotangent is zero
+    lambda T, F: F.jvp(lambda x: x.logcumsumexp(0), (t(T, X),), (t(T, V),)),
     lambda T, F: F.jvp(lambda x: T.linalg.inv(x @ x.T + T.eye(3, dtype=x.dtype)),
                        (t(T, W),), (t(T, W * 0.5),)),
     # forward over reverse: Hessian-vector product
