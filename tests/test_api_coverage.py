@@ -79,7 +79,7 @@ FUNCTION_NAMES = """
     std_mean sub sum take take_along_dim tan tanh tensor Tensor tensor_split tensordot tile topk
     trace transpose tril tril_indices triu triu_indices true_divide trunc uint8 unbind unflatten
     unique unique_consecutive unsqueeze use_deterministic_algorithms utils vander var var_mean
-    vdot vstack where xlogy zeros zeros_like digamma lgamma matrix_exp fft func vmap
+    vdot vstack where xlogy zeros zeros_like digamma lgamma matrix_exp fft func vmap stft istft
 """.split()
 
 # Common names ember does not have yet (special functions, sparse tensors, named tensors ...).
