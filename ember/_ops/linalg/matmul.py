@@ -14,6 +14,7 @@ from ... import _dtype as D
 from ..._autocast import hot as _amp
 from ..._tensor import Tensor
 from .._core import Op, broadcast_shapes, unbroadcast
+from ..pointwise.complex import conj
 
 
 def matmul_grads(ctx, a: Tensor, b: Tensor, grad: Tensor) -> tuple:
@@ -21,6 +22,8 @@ def matmul_grads(ctx, a: Tensor, b: Tensor, grad: Tensor) -> tuple:
     need_a, need_b = ctx.needs_input_grad[-2], ctx.needs_input_grad[-1]
     mm = Matmul.apply
     ga = gb = None
+    if grad._dtype.is_complex:  # PyTorch's convention: grad times the conjugate derivative
+        a, b = conj(a), conj(b)
     if a.ndim == 1 and b.ndim == 1:
         return (grad * b if need_a else None), (grad * a if need_b else None)
     if a.ndim == 1:  # (k) @ (..., k, n) -> (..., n)

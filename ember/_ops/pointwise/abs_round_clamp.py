@@ -57,8 +57,20 @@ Floor = _simple("Floor", np.floor)
 Ceil = _simple("Ceil", np.ceil)
 Trunc = _simple("Trunc", np.trunc)
 Frac = _simple("Frac", lambda x: x - np.trunc(x), lambda ctx, g: g)
+def _angle_grad(ctx, grad):
+    """PyTorch's angle_backward: 0 for real inputs; for complex ``z``, ``grad * i z / |z|^2``
+    (0 at ``z == 0``), the conjugate Wirtinger gradient of ``atan2(z.imag, z.real)``."""
+    (z,) = ctx.saved_tensors
+    if not z._dtype.is_complex:
+        return grad * 0
+    from .compare import where
+
+    return where(z == 0, 0.0, grad * (z * 1j) / (z.real * z.real + z.imag * z.imag))
+
+
 Angle = _simple("Angle", lambda x: np.where(np.isnan(x), x, np.where(x < 0, math.pi, 0)).astype(
-    x.dtype) if x.dtype.kind == "f" else np.angle(x).astype(x.real.dtype))
+    x.dtype) if x.dtype.kind == "f" else np.angle(x).astype(x.real.dtype), _angle_grad,
+    saves=True)
 
 
 def _round(x, decimals=0):

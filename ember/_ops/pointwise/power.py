@@ -11,6 +11,7 @@ from ..._tensor import Tensor
 from .._core import Op, unbroadcast
 from .._dispatch import _cast, _shape_of, binary, check_devices, finish_out
 from ..inplace import apply_inplace
+from .complex import conj
 
 __all__ = ["pow", "float_power"]
 
@@ -49,15 +50,15 @@ class Pow(Op):
         a, b, result = ctx.saved_tensors
         ga = gb = None
         if ctx.needs_input_grad[0]:
-            ga = unbroadcast(where(b == 0, 0.0, grad * (b * a ** (b - 1))), _shape_of(a))
+            ga = unbroadcast(where(b == 0, 0.0, grad * _conj(b * a ** (b - 1))), _shape_of(a))
         if ctx.needs_input_grad[1]:
             if isinstance(a, Tensor):
-                factor = where((a == 0) & (b >= 0), 0.0, result * a.log())
+                factor = where((a == 0) & _nonnegative(b), 0.0, result * a.log())
             else:  # a number base (2 ** t): a Python float keeps NumPy scalars out of the graph
                 base = a.item()
-                factor = where(b >= 0, 0.0, result * float("-inf")) if base == 0 else \
+                factor = where(_nonnegative(b), 0.0, result * float("-inf")) if base == 0 else \
                     result * float(np.log(base))
-            gb = unbroadcast(grad * factor, _shape_of(b))
+            gb = unbroadcast(grad * _conj(factor), _shape_of(b))
         return ga, gb
 
 
@@ -81,7 +82,21 @@ class PowScalar(Op):
         e = ctx.exponent
         if e == 0:
             return grad * 0, None
-        return grad * (a ** (e - 1) * e), None
+        return grad * _conj(a ** (e - 1) * e), None
+
+
+def _nonnegative(b: Tensor) -> Tensor:
+    """Where the exponent is a non-negative real (complex tensors have no ``>=``; PyTorch
+    asks for a zero imaginary part and a non-negative real part)."""
+    if b._dtype.is_complex:
+        return (b.imag == 0) & (b.real >= 0)
+    return b >= 0
+
+
+def _conj(derivative: Tensor) -> Tensor:
+    """PyTorch's convention for complex gradients: grad times the conjugate derivative
+    (``derivative`` itself when real)."""
+    return conj(derivative) if derivative._dtype.is_complex else derivative
 
 
 def pow(input, exponent, *, out=None) -> Tensor:

@@ -18,6 +18,7 @@ from .._core import Op
 from .._dispatch import finish_out, no_autograd, not_implemented_for
 from ..inplace import apply_inplace, check_inplace
 from . import _erf
+from .complex import conj
 
 _LN2, _LN10 = math.log(2.0), math.log(10.0)
 _SQRT_PI = math.sqrt(math.pi)
@@ -104,6 +105,10 @@ def _make_op(name, np_fn, grad_fn, saves):
         if saves is None:
             return grad_fn(grad, None)
         (saved,) = ctx.saved_tensors
+        if grad._dtype.is_complex:
+            # PyTorch's convention: grad times the conjugate derivative. grad_fn is linear in
+            # its gradient, so conj(grad_fn(conj(g), z)) = g * conj(f'(z)).
+            return conj(grad_fn(conj(grad), saved))
         return grad_fn(grad, saved)
 
     cls_name = name[0].upper() + name[1:]

@@ -20,6 +20,7 @@ from ..._tensor import Size, Tensor
 from ...autograd import grad_mode
 from .._core import Op, unbroadcast, wrap_dim, wrap_dims
 from ..inplace import apply_inplace
+from ..pointwise.complex import conj
 
 
 def expand_reduced(grad: Tensor, in_shape: tuple, axes: tuple, keepdim: bool) -> Tensor:
@@ -185,10 +186,14 @@ class Prod(Op):
         if out._data.size == x._data.size:  # one element per product: d out / d x = 1
             return g
         if not (x._data == 0).any():
+            if x._dtype.is_complex:  # PyTorch's convention: grad times the conjugate derivative
+                return g * conj(expand_reduced(out, shape, axes, ctx.keepdim) / x)
             return g * expand_reduced(out, shape, axes, ctx.keepdim) / x
         # With zeros, out / x is 0/0: use the product of the other elements instead.
         # (Computed in NumPy, so second derivatives through a zero are not tracked.)
         others = _product_of_others(x._data, axes)
+        if x._dtype.is_complex:
+            others = np.conj(others)
         return g * Tensor._make(others, x._dtype)
 
 
