@@ -20,6 +20,7 @@ from ..._backend import as_array
 from ..._backend import get_array_module as xp_of
 from ..._tensor import Tensor
 from .._core import Op
+from ..pointwise.complex import conj
 
 __all__ = ["einsum", "tensordot"]
 
@@ -51,6 +52,8 @@ def _operand_grad(ctx, ops, i, grad):
     sizes = {c: n for k in range(len(ops)) for c, n in zip(ins[k], ops[k].shape)}
     terms, arrays = [ctx.out] + [ins[k] for k in others], [grad] + [ops[k] for k in others]
     dt, like = grad._dtype, grad._data
+    if dt.is_complex:  # PyTorch's convention: grad times the conjugate derivative
+        arrays = [grad] + [conj(ops[k]) for k in others]
     missing = "".join(c for c in dict.fromkeys(sub) if c not in avail)
     if missing:  # letters only this operand has: its gradient is constant along them
         terms.append(missing)

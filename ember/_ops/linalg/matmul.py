@@ -66,6 +66,12 @@ class Matmul(Op):
         return matmul_grads(ctx, a, b, grad)
 
 
+def _conj_number(x):
+    """A complex ``alpha``/``beta`` scales gradients by its conjugate (PyTorch's convention);
+    real numbers pass through unchanged."""
+    return x.conjugate() if isinstance(x, (complex, np.complexfloating)) else x
+
+
 def _low_precision_result(out, dtype):
     """ml_dtypes' bfloat16 matmul accumulates and returns float32; PyTorch's rounds the result
     to bfloat16 (its inputs' dtype)."""
@@ -304,10 +310,11 @@ class AddMatmul(Op):
         _, a, b = ctx.saved_tensors
         gc = None
         if ctx.needs_input_grad[0]:
-            gc = unbroadcast(grad if ctx.beta == 1 else grad * ctx.beta, ctx.c_shape)
+            gc = unbroadcast(grad if ctx.beta == 1 else grad * _conj_number(ctx.beta),
+                             ctx.c_shape)
         if not (ctx.needs_input_grad[1] or ctx.needs_input_grad[2]):
             return gc, None, None
-        g = grad if ctx.alpha == 1 else grad * ctx.alpha
+        g = grad if ctx.alpha == 1 else grad * _conj_number(ctx.alpha)
         if ctx.reduce_batch:
             g = g.expand((a.shape[0],) + tuple(g.shape))
         return (gc, *matmul_grads(ctx, a, b, g))

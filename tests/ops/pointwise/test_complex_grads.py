@@ -33,7 +33,22 @@ _OPS = {
     "dot": (lambda z, y: z.reshape(-1)[:4].dot(y[:, 0]), _Y),
     "vdot": (lambda z, y: z.reshape(-1)[:4].vdot(y[:, 0]), _Y),
     "angle": (lambda z: z.angle(), None),
+    # complex alpha/beta scale gradients by their conjugates
+    "addmm": (lambda z, y: z.addmm(z, y @ y.T, **_scales(z)), _Y),
+    "baddbmm": (lambda z, y: z[None].baddbmm(z[None], (y @ y.T)[None], **_scales(z)), _Y),
+    "einsum": (lambda z, y: _lib(z).einsum("ij,jk,ki->i", z, y, y.T @ z.T), _Y),
+    "tensordot": (lambda z, y: _lib(z).tensordot(z, y, 1), _Y),
+    "kron": (lambda z, y: _lib(z).kron(z, y), _Y),
+    "inner": (lambda z, y: _lib(z).inner(z, y.T), _Y),
 }
+
+
+def _lib(t):
+    return ember if isinstance(t, ember.Tensor) else __import__("torch")
+
+
+def _scales(z):
+    return dict(beta=0.5 + 1j, alpha=2 - 1j) if z.is_complex() else dict(beta=0.5, alpha=2.0)
 
 _TOL = {"complex64": dict(rtol=1e-5, atol=1e-5), "complex128": dict(rtol=1e-10, atol=1e-12),
         "float32": dict(rtol=1e-5, atol=1e-5), "float64": dict(rtol=1e-10, atol=1e-12)}
