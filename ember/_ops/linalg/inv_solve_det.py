@@ -87,7 +87,8 @@ class Inv(Op):
     @staticmethod
     def backward(ctx, grad):
         (out,) = ctx.saved_tensors
-        return -_mm(_mm(out.mT, grad), out.mT)
+        # .mH (the .mT of a real matrix): complex gradients conjugate the derivative
+        return -_mm(_mm(out.mH, grad), out.mH)
 
 
 def inv(A: Tensor) -> Tensor:
@@ -130,8 +131,8 @@ class Solve(Op):
     @staticmethod
     def backward(ctx, grad):
         A, B, X = ctx.saved_tensors
-        gB = Solve.apply(A.mT, grad)
-        gA = -_mm(gB, X.mT) if ctx.needs_input_grad[0] else None
+        gB = Solve.apply(A.mH, grad)  # .mH: the conjugate derivative for complex inputs
+        gA = -_mm(gB, X.mH) if ctx.needs_input_grad[0] else None
         return (unbroadcast(gA, A.shape) if gA is not None else None,
                 unbroadcast(gB, B.shape) if ctx.needs_input_grad[1] else None)
 
@@ -168,6 +169,12 @@ class Det(Op):
     @staticmethod
     def backward(ctx, grad):
         A, d = ctx.saved_tensors
+        if A._dtype.is_complex:  # PyTorch's convention: grad times the conjugate derivative
+            g = (grad * d.conj()).unsqueeze(-1).unsqueeze(-1)
+            if np.all(d._data != 0):
+                return g * inv(A).mH
+            return grad.unsqueeze(-1).unsqueeze(-1) * Tensor._make(np.conj(_cofactor(A._data)),
+                                                                   A._dtype)
         g = (grad * d).unsqueeze(-1).unsqueeze(-1)
         if np.all(d._data != 0):
             return g * inv(A).mT
@@ -218,7 +225,7 @@ class SlogDet(Op):
         g = grads[-1]
         if g is None:
             return None
-        return g.unsqueeze(-1).unsqueeze(-1) * inv(A).mT
+        return g.unsqueeze(-1).unsqueeze(-1) * inv(A).mH  # .mT for real A
 
 
 def slogdet(input: Tensor) -> tuple:

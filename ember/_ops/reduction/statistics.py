@@ -142,7 +142,12 @@ class LogSumExp(Op):
 
         x, out = ctx.saved_tensors
         g = expand_reduced(grad, x.shape, ctx.axes, ctx.keepdim)
-        return g * exp(x - expand_reduced(out, x.shape, ctx.axes, ctx.keepdim))
+        softmax = exp(x - expand_reduced(out, x.shape, ctx.axes, ctx.keepdim))
+        if softmax._dtype.is_complex:  # PyTorch's convention: grad times the conjugate derivative
+            from ..pointwise.complex import conj
+
+            softmax = conj(softmax)
+        return g * softmax
 
 
 def logsumexp(input: Tensor, dim, keepdim: bool = False) -> Tensor:

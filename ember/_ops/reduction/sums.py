@@ -271,6 +271,8 @@ class Cumprod(Op):
         x, out = ctx.saved_tensors
         if x.shape[ctx.dim] == 1:
             return grad
+        if x._dtype.is_complex:  # PyTorch's convention: grad times the conjugate derivative
+            x, out = conj(x), conj(out)
         if not (x._data == 0).any():
             return _reverse_cumsum(grad * out, ctx.dim) / x
         # d out_j / d x_i = prod_{k<=j, k!=i} x_k; with zeros, walk the recursion

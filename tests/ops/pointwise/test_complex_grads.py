@@ -40,7 +40,24 @@ _OPS = {
     "tensordot": (lambda z, y: _lib(z).tensordot(z, y, 1), _Y),
     "kron": (lambda z, y: _lib(z).kron(z, y), _Y),
     "inner": (lambda z, y: _lib(z).inner(z, y.T), _Y),
+    "cumprod": (lambda z: z.cumprod(1), None),
+    "cumprod_through_zero": (lambda z: (z - z[0, 1]).cumprod(1), None),
+    "logsumexp": (lambda z: z.logsumexp(1), None),
+    "det": (lambda z: _lib(z).linalg.det(_square(z)), None),
+    "det_singular": (lambda z: _lib(z).linalg.det(_square(z)[:, :1] * z[:1, :3]), None),
+    "slogdet_logabs": (lambda z: _lib(z).linalg.slogdet(_square(z))[1], None),
+    "inv": (lambda z: _lib(z).linalg.inv(_square(z)), None),
+    "solve": (lambda z: _lib(z).linalg.solve(_square(z), z), None),
 }
+
+
+def _square(z):
+    """A well-conditioned 3 x 3 matrix made from ``z``."""
+    return z[:, :3] + 2 * _lib(z).eye(3, dtype=z.dtype)
+
+
+# these backwards compute in NumPy through zeros/singular matrices (documented: first order only)
+_FIRST_ORDER_ONLY = {"prod_through_zero", "cumprod_through_zero", "det_singular"}
 
 
 def _lib(t):
@@ -70,8 +87,7 @@ def _grads(L, name, dtype, loss_kind, create_graph):
     else:
         loss = (out * 0.7).sum()
     gs = L.autograd.grad(loss, ins, create_graph=create_graph)
-    # prod's zero path computes in NumPy (documented: no second derivatives through a zero)
-    if create_graph and complex_ and name != "prod_through_zero":
+    if create_graph and complex_ and name not in _FIRST_ORDER_ONLY:
         assert all(g.requires_grad for g in gs)
     return [g.detach().resolve_conj().numpy() for g in gs]
 
