@@ -74,9 +74,11 @@ class Linear(Op):
         if not _state.enabled:
             g = grad._data
             g2 = g.reshape(-1, g.shape[-1]) if g.ndim != 2 else g
-            xd = x._data
+            xd, wd = x._data, w._data
             x2 = xd.reshape(-1, xd.shape[-1]) if xd.ndim != 2 else xd
-            gx = _t(_as_dtype((g2 @ w._data).reshape(xd.shape), xd.dtype), x._dtype) \
+            if x._dtype.is_complex:  # PyTorch's convention: grad times the conjugate derivative
+                x2, wd = np.conj(x2), np.conj(wd)
+            gx = _t(_as_dtype((g2 @ wd).reshape(xd.shape), xd.dtype), x._dtype) \
                 if need[0] else None
             if need[1]:
                 # One row: an outer product. NumPy's matmul with an inner dimension of 1 leaves
@@ -88,6 +90,10 @@ class Linear(Op):
             gb = _t(_as_dtype(_column_sum(g2), xd.dtype), w._dtype) if has_b and need[2] \
                 else None
         else:
+            if x._dtype.is_complex:
+                from ..pointwise.complex import conj
+
+                x, w = conj(x), conj(w)
             gx = grad @ w if need[0] else None
             g2 = grad.reshape(-1, grad.shape[-1]) if grad.ndim != 2 else grad
             x2 = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x

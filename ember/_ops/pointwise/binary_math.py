@@ -177,6 +177,10 @@ class Lerp(Op):
     def backward(ctx, grad):
         a, b, w = ctx.saved_tensors
         need = ctx.needs_input_grad
+        if grad._dtype.is_complex:  # PyTorch's convention: grad times the conjugate derivative
+            from .complex import conj
+
+            a, b, w = conj(a), conj(b), conj(w)
         ga = unbroadcast(grad * (1 - w), a.shape) if need[0] else None
         gb = unbroadcast(grad * w, b.shape) if need[1] else None
         gw = unbroadcast(grad * (b - a), w.shape) if need[2] else None
@@ -207,6 +211,11 @@ def lerp(input: Tensor, end: Tensor, weight, *, out=None) -> Tensor:
                 raise RuntimeError(f"expected dtype {_short(input._dtype)} for `weight` but "
                                    f"got dtype {_short(weight._dtype)}")
             weight = weight.to(input._dtype)
+    elif isinstance(weight, (bool, int, float)):
+        # straight to the input's dtype: a float64 lerp keeps its weight's double precision
+        from ..._creation import tensor
+
+        weight = tensor(weight, dtype=input._dtype, device=input.device)
     else:
         weight = as_tensor(weight, input).to(input._dtype)
     result = Lerp.apply(input, end, weight)

@@ -48,6 +48,10 @@ _OPS = {
     "slogdet_logabs": (lambda z: _lib(z).linalg.slogdet(_square(z))[1], None),
     "inv": (lambda z: _lib(z).linalg.inv(_square(z)), None),
     "solve": (lambda z: _lib(z).linalg.solve(_square(z), z), None),
+    "linear": (lambda z, y: _lib(z).nn.functional.linear(z, y.T, y[0]), _Y),
+    "linear_3d": (lambda z, y: _lib(z).nn.functional.linear(z[None], y.T), _Y),
+    "lerp_scalar": (lambda z: z.lerp(z * z, 0.3), None),
+    "lerp_tensor": (lambda z, y: z[:, :2].lerp(z[:, 2:], y[1:]), _Y),
 }
 
 
