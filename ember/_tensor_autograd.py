@@ -141,8 +141,9 @@ class TensorAutograd:
     def detach(self) -> Tensor:
         """A tensor sharing this one's data, cut from the graph."""
         out = Tensor._make(self._data, self._dtype)
-        out._version = self._version
-        out._base = self._base if self._base is not None else self
+        out._version = self._version  # shared, as PyTorch's: in-place changes stay visible
+        # not a view in autograd's sense (``_base`` is None, as in PyTorch): it may change in
+        # place even when this tensor is a leaf that requires grad
         return out
 
     def detach_(self) -> Tensor:
