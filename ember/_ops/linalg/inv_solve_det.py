@@ -276,10 +276,11 @@ class Cholesky(Op):
         (L,) = ctx.saved_tensors
         n = L.shape[-1]
         phi = np.tril(np.ones((n, n), L._data.dtype)) - 0.5 * np.eye(n, dtype=L._data.dtype)
-        P = _mm(L.mT, grad) * Tensor._make(asarray_like(phi, L._data), L._dtype)
+        # .mH (the .mT of a real matrix): complex gradients conjugate the derivative
+        P = _mm(L.mH, grad) * Tensor._make(asarray_like(phi, L._data), L._dtype)
         Li = inv(L)
-        gA = _mm(_mm(Li.mT, P), Li)
-        return (gA + gA.mT) * 0.5
+        gA = _mm(_mm(Li.mH, P), Li)
+        return (gA + gA.mH) * 0.5
 
 
 def _not_pd_error(name: str, A: np.ndarray) -> LinAlgError:

@@ -105,12 +105,13 @@ class Eigh(Op):
         Vt = _const(V, ctx.dt)
         inner = None
         if gV is not None:
-            inner = Matmul.apply(Vt.mT, gV) * _const(1.0 / E, ctx.dt)
+            inner = Matmul.apply(Vt.mH, gV) * _const(1.0 / E, ctx.dt)
         if gL is not None:
             eye = _const(xp_of(V).eye(n, dtype=V.dtype), ctx.dt)
             d = gL.unsqueeze(-2) * eye
             inner = d if inner is None else inner + d
-        return Matmul.apply(Matmul.apply(Vt, inner), Vt.mT)
+        # .mH (the .mT of a real V): complex gradients conjugate the derivative
+        return Matmul.apply(Matmul.apply(Vt, inner), Vt.mH)
 
 
 _eigh_type = return_type("linalg_eigh", ("eigenvalues", "eigenvectors"))

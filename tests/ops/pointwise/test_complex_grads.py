@@ -48,6 +48,10 @@ _OPS = {
     "slogdet_logabs": (lambda z: _lib(z).linalg.slogdet(_square(z))[1], None),
     "inv": (lambda z: _lib(z).linalg.inv(_square(z)), None),
     "solve": (lambda z: _lib(z).linalg.solve(_square(z), z), None),
+    "cholesky": (lambda z: _lib(z).linalg.cholesky(_square(z) @ _square(z).mH), None),
+    "eigvalsh": (lambda z: _lib(z).linalg.eigvalsh(_square(z) + _square(z).mH), None),
+    # |V| does not depend on each eigenvector's phase, so torch and ember agree on it
+    "eigh_vectors": (lambda z: _lib(z).linalg.eigh(_square(z) + _square(z).mH)[1].abs(), None),
     "linear": (lambda z, y: _lib(z).nn.functional.linear(z, y.T, y[0]), _Y),
     "linear_3d": (lambda z, y: _lib(z).nn.functional.linear(z[None], y.T), _Y),
     "lerp_scalar": (lambda z: z.lerp(z * z, 0.3), None),
@@ -60,8 +64,10 @@ def _square(z):
     return z[:, :3] + 2 * _lib(z).eye(3, dtype=z.dtype)
 
 
-# these backwards compute in NumPy through zeros/singular matrices (documented: first order only)
-_FIRST_ORDER_ONLY = {"prod_through_zero", "cumprod_through_zero", "det_singular"}
+# these backwards compute in NumPy (through zeros, singular matrices, or eigh's constant
+# eigenvectors), so their gradients are first order only
+_FIRST_ORDER_ONLY = {"prod_through_zero", "cumprod_through_zero", "det_singular", "eigvalsh",
+                     "eigh_vectors"}
 
 
 def _lib(t):
