@@ -55,7 +55,9 @@ class VectorNorm(Op):
         if p == 2:  # x / |x|, zero where the norm is zero
             return SafeDiv.apply(x * g, expand_reduced(out, x.shape, axes, keep))
         # sign(x) as an op (zero derivative), so the gradient stays on the graph like torch's
-        sign = x.sign()
+        # complex x: sgn(x) = x / |x|, the conjugate Wirtinger gradient of |x| (as PyTorch's)
+        complex_ = x._dtype.is_complex
+        sign = x.sgn() if complex_ else x.sign()
         if p == 1:
             return g * sign
         if math.isinf(p):  # the gradient goes to the extreme |x|, shared among ties
@@ -65,9 +67,10 @@ class VectorNorm(Op):
             w = hit / np.maximum(np.sum(hit, axis=axes, keepdims=True, dtype=xd.dtype), 1)
             return g * sign * Tensor._make(w.astype(xd.dtype, copy=False), x._dtype)
         # d|x|_p / dx = sign(x) (|x| / |x|_p)^(p-1); zero entries get 0 (as in PyTorch).
-        ratio = SafeDiv.apply(x * sign, expand_reduced(out, x.shape, axes, keep))
+        ratio = SafeDiv.apply(x.abs() if complex_ else x * sign,
+                              expand_reduced(out, x.shape, axes, keep))
         if p < 1:
-            ratio = ratio + Tensor._make((xd == 0).astype(xd.dtype), x._dtype)
+            ratio = ratio + Tensor._make((xd == 0).astype(ratio._data.dtype), ratio._dtype)
         return g * sign * ratio ** (p - 1)
 
 

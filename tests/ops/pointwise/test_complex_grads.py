@@ -52,6 +52,10 @@ _OPS = {
     "eigvalsh": (lambda z: _lib(z).linalg.eigvalsh(_square(z) + _square(z).mH), None),
     # |V| does not depend on each eigenvector's phase, so torch and ember agree on it
     "eigh_vectors": (lambda z: _lib(z).linalg.eigh(_square(z) + _square(z).mH)[1].abs(), None),
+    "vector_norm_1": (lambda z: _lib(z).linalg.vector_norm(z, 1, dim=1), None),
+    "vector_norm_3": (lambda z: _lib(z).linalg.vector_norm(z, 3), None),
+    "vector_norm_half": (lambda z: _lib(z).linalg.vector_norm(z, 0.5, dim=0), None),
+    "vector_norm_inf": (lambda z: _lib(z).linalg.vector_norm(z, float("inf"), dim=1), None),
     "linear": (lambda z, y: _lib(z).nn.functional.linear(z, y.T, y[0]), _Y),
     "linear_3d": (lambda z, y: _lib(z).nn.functional.linear(z[None], y.T), _Y),
     "lerp_scalar": (lambda z: z.lerp(z * z, 0.3), None),
