@@ -14,6 +14,7 @@ from . import _tensor_autograd
 from ._backend import CPU, META, Device, MetaArray, array_device
 from ._tensor_autograd import TensorAutograd
 from .autograd import grad_mode
+from .autograd.grad_mode import _state as _grad_state
 
 
 class Size(tuple):
@@ -64,6 +65,7 @@ class Tensor(TensorAutograd):
     _grad = None
     _base = None
     _view_fn = None
+    _inference = False  # made under inference_mode (see is_inference)
     _hooks = None
     _post_acc_hooks = None
     _grad_acc = None
@@ -94,6 +96,8 @@ class Tensor(TensorAutograd):
         self._requires_grad = requires_grad
         self.grad_fn = None
         self._version = [0]
+        if _grad_state.inference:
+            self._inference = True
 
     @classmethod
     def _make(cls, data, dtype=None, requires_grad=False):
@@ -104,6 +108,8 @@ class Tensor(TensorAutograd):
         self._requires_grad = requires_grad
         self.grad_fn = None
         self._version = [0]
+        if _grad_state.inference:
+            self._inference = True
         return self
 
     # -- basic attributes -------------------------------------------------------------------
@@ -250,8 +256,16 @@ class Tensor(TensorAutograd):
         return False
 
     def is_inference(self) -> bool:
-        """False: ember does not mark tensors made under ``inference_mode`` (PyTorch does)."""
-        return False
+        """True for a tensor made under ``inference_mode``: it has no autograd history, cannot
+        be changed in place outside inference mode, nor saved for backward (clone it first).
+
+        Example:
+            >>> with ember.inference_mode():
+            ...     y = ember.ones(2) * 2
+            >>> y.is_inference(), y.clone().is_inference()
+            (True, False)
+        """
+        return self._inference
 
     def is_signed(self) -> bool:
         """Whether the dtype is signed (False for bool and uint8).

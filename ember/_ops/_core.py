@@ -160,6 +160,8 @@ def _mark_view(out, base, cls, ctx):
         return
     root = base._base if base._base is not None else base
     out._base = root
+    if out._inference is not root._inference:  # a view is an inference tensor if its base is
+        out._inference = root._inference
     out._version = root._version
     parent_fn = base._view_fn
     kwargs = ctx.view_args if hasattr(ctx, "view_args") else {}

@@ -19,6 +19,11 @@ from ._core import Op, broadcast_shapes
 
 def check_inplace(t: Tensor) -> None:
     """Refuse in-place changes that autograd could not account for."""
+    if t._inference and not grad_mode._state.inference:
+        raise RuntimeError(
+            "Inplace update to inference tensor outside InferenceMode is not allowed.You can "
+            "make a clone to get a normal tensor before doing inplace update.See "
+            "https://github.com/pytorch/rfcs/pull/17 for more details.")
     if not grad_mode._state.enabled:
         return
     if t._requires_grad and t.grad_fn is None and t._base is None:

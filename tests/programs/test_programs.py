@@ -22,9 +22,6 @@ PROGRAMS = sorted(p.stem for p in HERE.glob("*.py")
 
 # Programs that do not yet run the same on ember, each with the reason (an honest list).
 XFAIL = {
-    "inference_mode": "ember does not mark tensors made under inference_mode: is_inference() "
-                      "is False, and such tensors accept in-place updates and autograd use "
-                      "afterwards, where PyTorch raises",
 }
 
 # Programs that need an optional package in both libraries.
