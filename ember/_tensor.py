@@ -97,7 +97,7 @@ class Tensor(TensorAutograd):
         self.grad_fn = None
         self._version = [0]
         if _grad_state.inference:
-            self._inference = True
+            self._mark_inference()
 
     @classmethod
     def _make(cls, data, dtype=None, requires_grad=False):
@@ -109,7 +109,7 @@ class Tensor(TensorAutograd):
         self.grad_fn = None
         self._version = [0]
         if _grad_state.inference:
-            self._inference = True
+            self._mark_inference()
         return self
 
     # -- basic attributes -------------------------------------------------------------------
@@ -254,6 +254,10 @@ class Tensor(TensorAutograd):
     def is_distributed(self) -> bool:
         """False: ember tensors are never distributed."""
         return False
+
+    def _mark_inference(self) -> None:
+        self._inference = True
+        grad_mode.inference_tensors_made = True  # from now on, saving for backward checks
 
     def is_inference(self) -> bool:
         """True for a tensor made under ``inference_mode``: it has no autograd history, cannot

@@ -20,6 +20,8 @@ class _State(threading.local):
 
 
 _state = _State()
+# True once any thread has made an inference tensor: until then the per-op check is skipped
+inference_tensors_made = False
 
 
 def is_grad_enabled() -> bool:

@@ -68,11 +68,11 @@ class Node:
             return
         self._saved = [(t, t._version[0]) if hasattr(t, "_version") else (t, None)
                        for t in tensors]
-        for t in tensors:
-            if getattr(t, "_inference", False):
-                raise RuntimeError(
-                    "Inference tensors cannot be saved for backward. To work around you can "
-                    "make a clone to get a normal tensor and use it in autograd.")
+        if grad_mode.inference_tensors_made and any(getattr(t, "_inference", False)
+                                                    for t in tensors):
+            raise RuntimeError(
+                "Inference tensors cannot be saved for backward. To work around you can make a "
+                "clone to get a normal tensor and use it in autograd.")
 
     @property
     def saved_tensors(self) -> tuple:
