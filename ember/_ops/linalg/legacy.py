@@ -7,7 +7,9 @@ from __future__ import annotations
 from ... import _autocast
 from ..._autocast import hot as _amp
 from ..._tensor import Tensor
-from ..reduction.quantile import _SVD
+from ..reduction.select import return_type
+
+_SVD = return_type("svd", ("U", "S", "V"))  # torch.return_types.svd
 
 
 def matrix_power(input: Tensor, n: int) -> Tensor:

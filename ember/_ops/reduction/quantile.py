@@ -98,7 +98,7 @@ def nanquantile(input: Tensor, q, dim: int | None = None, keepdim: bool = False,
 def _return_types():
     from .select import return_type
 
-    return return_type("nanmedian"), return_type("svd", ("U", "S", "V"))
+    return return_type("nanmedian")
 
 
 def nanmedian(input: Tensor, dim: int | None = None, keepdim: bool = False):
@@ -127,12 +127,9 @@ def nanmedian(input: Tensor, dim: int | None = None, keepdim: bool = False):
     return _NANMEDIAN(values, indices)
 
 
-# -- linear algebra conveniences ----------------------------------------------------------------
-
-
 __all__ = ["quantile", "nanquantile", "nanmedian"]
 
-_NANMEDIAN, _SVD = _return_types()
+_NANMEDIAN = _return_types()
 
 TENSOR_METHODS = {
     "quantile": quantile, "nanquantile": nanquantile, "nanmedian": nanmedian,
