@@ -7,7 +7,12 @@ from .modules import _OPTIONAL as _opt  # noqa: F401
 from .modules import module as _module_mod  # noqa: F401
 from .modules.module import Module  # noqa: F401
 from .parallel import DataParallel  # noqa: F401
-from .parameter import Buffer, Parameter  # noqa: F401
+from .parameter import (  # noqa: F401
+    Buffer,
+    Parameter,
+    UninitializedBuffer,
+    UninitializedParameter,
+)
 
 for _k in dir(_modules_pkg):
     if _k[:1].isupper():

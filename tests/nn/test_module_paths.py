@@ -25,15 +25,9 @@ PRIVATE_BASES = {"_ConvNd", "_ConvTransposeNd", "_NormBase", "_BatchNorm", "_Ins
 
 KNOWN_MISSING = {
     "adaptive.AdaptiveLogSoftmaxWithLoss",
-    "batchnorm.LazyBatchNorm1d", "batchnorm.LazyBatchNorm2d", "batchnorm.LazyBatchNorm3d",
     "batchnorm.SyncBatchNorm",
     "channelshuffle.ChannelShuffle",
     "container.Container",
-    "conv.LazyConv1d", "conv.LazyConv2d", "conv.LazyConv3d", "conv.LazyConvTranspose1d",
-    "conv.LazyConvTranspose2d", "conv.LazyConvTranspose3d",
-    "instancenorm.LazyInstanceNorm1d", "instancenorm.LazyInstanceNorm2d",
-    "instancenorm.LazyInstanceNorm3d",
-    "lazy.LazyModuleMixin",
     "linear_cross_entropy_options.LinearCrossEntropyOptions",
     "loss.CTCLoss", "loss.LinearCrossEntropyLoss", "loss.MultiLabelMarginLoss",
     "loss.MultiMarginLoss", "loss.NLLLoss2d", "loss.TripletMarginWithDistanceLoss",

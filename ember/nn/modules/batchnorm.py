@@ -1,5 +1,7 @@
 """Batch normalization: ``BatchNorm1d``/``2d``/``3d`` and their shared bases ``_NormBase`` (affine
-parameters, running statistics) and ``_BatchNorm``, at PyTorch's ``nn.modules.batchnorm``."""
+parameters, running statistics) and ``_BatchNorm``, at PyTorch's ``nn.modules.batchnorm``; the
+lazy forms ``LazyBatchNorm1d``/``2d``/``3d`` and their base ``_LazyNormBase`` (shared with
+``LazyInstanceNorm*``)."""
 
 from __future__ import annotations
 
@@ -8,10 +10,12 @@ from ... import int64 as _int64
 from ..._tensor import Tensor
 from .. import functional as F
 from .. import init
-from ..parameter import Parameter
+from ..parameter import Parameter, UninitializedBuffer, UninitializedParameter
+from .lazy import LazyModuleMixin
 from .module import Module
 
-__all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d"]
+__all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "LazyBatchNorm1d", "LazyBatchNorm2d",
+           "LazyBatchNorm3d"]
 
 
 def _affine_parameters(module: Module, shape, affine: bool, bias: bool, kw: dict) -> None:
@@ -97,7 +101,9 @@ class _BatchNorm(_NormBase):
 
     def forward(self, input: Tensor) -> Tensor:
         self._check_input_dim(input)
-        if input.shape[1] != self.num_features:
+        # num_features stays 0 in a lazy layer loaded from a state dict (as in PyTorch); the
+        # loaded parameters then decide
+        if input.shape[1] != self.num_features and self.num_features:
             raise ValueError(f"{self._get_name()}({self.num_features}) got an input with "
                              f"{input.shape[1]} channels (shape {list(input.shape)}); "
                              "num_features must equal the channel dimension (dim 1)")
@@ -134,4 +140,78 @@ class BatchNorm2d(_BatchNorm):
 class BatchNorm3d(_BatchNorm):
     """Batch norm over ``(N, C, D, H, W)``."""
 
+    _dims = (5,)
+
+
+class _LazyNormBase(LazyModuleMixin, _NormBase):
+    """Lazy batch/instance norm: ``num_features`` from the first input's dim 1, then the eager
+    class's parameters and running statistics."""
+
+    def __init__(self, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True,
+                 device=None, dtype=None, *, bias=True) -> None:
+        factory_kwargs = {"device": device, "dtype": dtype}
+        # affine, bias and running statistics off: nothing is made that a placeholder replaces
+        super().__init__(0, eps, momentum, False, False, **factory_kwargs, bias=False)
+        self.affine = affine
+        self.track_running_stats = track_running_stats
+        if self.affine:
+            self.weight = UninitializedParameter(**factory_kwargs)
+            if bias:
+                self.bias = UninitializedParameter(**factory_kwargs)
+        if self.track_running_stats:
+            self.running_mean = UninitializedBuffer(**factory_kwargs)
+            self.running_var = UninitializedBuffer(**factory_kwargs)
+            self.num_batches_tracked = _creation.tensor(0, dtype=_int64, device=device)
+
+    def reset_parameters(self) -> None:
+        if not self.has_uninitialized_params() and self.num_features != 0:
+            super().reset_parameters()
+
+    def initialize_parameters(self, input) -> None:
+        """Infer ``num_features`` from ``input.shape[1]`` and initialize the parameters."""
+        if self.has_uninitialized_params():
+            self.num_features = input.shape[1]
+            if self.affine:
+                self.weight.materialize((self.num_features,))
+                if self.bias is not None:
+                    self.bias.materialize((self.num_features,))
+            if self.track_running_stats:
+                self.running_mean.materialize((self.num_features,))
+                self.running_var.materialize((self.num_features,))
+            self.reset_parameters()
+
+
+class LazyBatchNorm1d(_LazyNormBase, _BatchNorm):
+    """A ``BatchNorm1d`` whose ``num_features`` is inferred from the first input's dim 1.
+
+    Example:
+        >>> m = ember.nn.LazyBatchNorm1d(); _ = m(ember.randn(4, 3)); m
+        BatchNorm1d(3, eps=1e-05, momentum=0.1, affine=True, bias=True, track_running_stats=True)
+    """
+
+    cls_to_become = BatchNorm1d
+    _dims = (2, 3)
+
+
+class LazyBatchNorm2d(_LazyNormBase, _BatchNorm):
+    """A ``BatchNorm2d`` whose ``num_features`` is inferred from the first input's dim 1.
+
+    Example:
+        >>> ember.nn.LazyBatchNorm2d()(ember.randn(2, 3, 4, 4)).shape
+        torch.Size([2, 3, 4, 4])
+    """
+
+    cls_to_become = BatchNorm2d
+    _dims = (4,)
+
+
+class LazyBatchNorm3d(_LazyNormBase, _BatchNorm):
+    """A ``BatchNorm3d`` whose ``num_features`` is inferred from the first input's dim 1.
+
+    Example:
+        >>> ember.nn.LazyBatchNorm3d()(ember.randn(2, 3, 2, 2, 2)).shape
+        torch.Size([2, 3, 2, 2, 2])
+    """
+
+    cls_to_become = BatchNorm3d
     _dims = (5,)

@@ -1,4 +1,5 @@
-"""Convolution layers: ``Conv1d/2d/3d`` and ``ConvTranspose1d/2d/3d``."""
+"""Convolution layers: ``Conv1d/2d/3d``, ``ConvTranspose1d/2d/3d`` and their lazy forms
+(``LazyConv*``/``LazyConvTranspose*``, in_channels taken from the first input)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,13 @@ from ... import _creation
 from ..._tensor import Tensor
 from .. import functional as F
 from .. import init
-from ..parameter import Parameter
+from ..parameter import Parameter, UninitializedParameter
+from .lazy import LazyModuleMixin
 from .module import Module
 
 __all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d",
-           "ConvTranspose3d"]
+           "ConvTranspose3d", "LazyConv1d", "LazyConv2d", "LazyConv3d", "LazyConvTranspose1d",
+           "LazyConvTranspose2d", "LazyConvTranspose3d"]
 
 _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
@@ -225,3 +228,131 @@ class ConvTranspose3d(_ConvTransposeNd):
 
     _nd = 3
     _fn = staticmethod(F.conv_transpose3d)
+
+
+class _LazyConvXdMixin(LazyModuleMixin):
+    """The lazy convolutions' shared half: ``in_channels`` from the input's channel dimension
+    (dim 1 batched, dim 0 unbatched), then the eager class's weight shape and initialization."""
+
+    def _lazy_init(self, out_channels: int, bias: bool, factory_kwargs: dict) -> None:
+        self.weight = UninitializedParameter(**factory_kwargs)
+        self.out_channels = out_channels
+        if bias:
+            self.bias = UninitializedParameter(**factory_kwargs)
+
+    def reset_parameters(self) -> None:
+        if not self.has_uninitialized_params() and self.in_channels != 0:
+            super().reset_parameters()
+
+    def initialize_parameters(self, input: Tensor, *args, **kwargs) -> None:
+        """Infer ``in_channels`` from ``input`` and initialize weight and bias."""
+        if self.has_uninitialized_params():
+            self.in_channels = self._get_in_channels(input)
+            if self.in_channels % self.groups != 0:
+                raise ValueError("in_channels must be divisible by groups")
+            if self.transposed:
+                shape = (self.in_channels, self.out_channels // self.groups)
+            else:
+                shape = (self.out_channels, self.in_channels // self.groups)
+            self.weight.materialize(shape + tuple(self.kernel_size))
+            if self.bias is not None:
+                self.bias.materialize((self.out_channels,))
+            self.reset_parameters()
+
+    def _get_in_channels(self, input: Tensor) -> int:
+        no_batch = self._get_num_spatial_dims() + 1
+        if input.dim() not in (no_batch, no_batch + 1):
+            raise RuntimeError(
+                f"Expected {no_batch}D (unbatched) or {no_batch + 1}D (batched) input to "
+                f"{self.__class__.__name__}, but got input of size: {input.shape}")
+        return input.shape[1] if input.dim() == no_batch + 1 else input.shape[0]
+
+    def _get_num_spatial_dims(self) -> int:
+        return self._nd
+
+
+class _LazyConv(_LazyConvXdMixin):
+    def __init__(self, out_channels: int, kernel_size, stride=1, padding=0, dilation=1,
+                 groups: int = 1, bias: bool = True, padding_mode: str = "zeros", device=None,
+                 dtype=None) -> None:
+        factory_kwargs = {"device": device, "dtype": dtype}
+        # in/out channels 0 and bias=False: nothing is made that the placeholders replace
+        super().__init__(0, 0, kernel_size, stride, padding, dilation, groups, False,
+                         padding_mode, **factory_kwargs)
+        self._lazy_init(out_channels, bias, factory_kwargs)
+
+
+class LazyConv1d(_LazyConv, Conv1d):
+    """A ``Conv1d`` whose ``in_channels`` is inferred from the first input.
+
+    Example:
+        >>> m = ember.nn.LazyConv1d(4, 3); m(ember.ones(2, 5, 8)).shape, m.in_channels
+        (torch.Size([2, 4, 6]), 5)
+    """
+
+    cls_to_become = Conv1d
+
+
+class LazyConv2d(_LazyConv, Conv2d):
+    """A ``Conv2d`` whose ``in_channels`` is inferred from the first input.
+
+    Example:
+        >>> m = ember.nn.LazyConv2d(8, 3); m(ember.ones(1, 3, 6, 6)).shape
+        torch.Size([1, 8, 4, 4])
+    """
+
+    cls_to_become = Conv2d
+
+
+class LazyConv3d(_LazyConv, Conv3d):
+    """A ``Conv3d`` whose ``in_channels`` is inferred from the first input.
+
+    Example:
+        >>> ember.nn.LazyConv3d(2, 1)(ember.ones(1, 3, 2, 2, 2)).shape
+        torch.Size([1, 2, 2, 2, 2])
+    """
+
+    cls_to_become = Conv3d
+
+
+class _LazyConvTranspose(_LazyConvXdMixin):
+    def __init__(self, out_channels: int, kernel_size, stride=1, padding=0, output_padding=0,
+                 groups: int = 1, bias: bool = True, dilation=1, padding_mode: str = "zeros",
+                 device=None, dtype=None) -> None:
+        factory_kwargs = {"device": device, "dtype": dtype}
+        super().__init__(0, 0, kernel_size, stride, padding, output_padding, groups, False,
+                         dilation, padding_mode, **factory_kwargs)
+        self._lazy_init(out_channels, bias, factory_kwargs)
+
+
+class LazyConvTranspose1d(_LazyConvTranspose, ConvTranspose1d):
+    """A ``ConvTranspose1d`` whose ``in_channels`` is inferred from the first input.
+
+    Example:
+        >>> ember.nn.LazyConvTranspose1d(2, 3)(ember.ones(1, 4, 5)).shape
+        torch.Size([1, 2, 7])
+    """
+
+    cls_to_become = ConvTranspose1d
+
+
+class LazyConvTranspose2d(_LazyConvTranspose, ConvTranspose2d):
+    """A ``ConvTranspose2d`` whose ``in_channels`` is inferred from the first input.
+
+    Example:
+        >>> ember.nn.LazyConvTranspose2d(2, 3, stride=2)(ember.ones(1, 4, 5, 5)).shape
+        torch.Size([1, 2, 11, 11])
+    """
+
+    cls_to_become = ConvTranspose2d
+
+
+class LazyConvTranspose3d(_LazyConvTranspose, ConvTranspose3d):
+    """A ``ConvTranspose3d`` whose ``in_channels`` is inferred from the first input.
+
+    Example:
+        >>> ember.nn.LazyConvTranspose3d(2, 1)(ember.ones(1, 4, 2, 2, 2)).shape
+        torch.Size([1, 2, 2, 2, 2])
+    """
+
+    cls_to_become = ConvTranspose3d

@@ -1,5 +1,5 @@
-"""Instance normalization: ``InstanceNorm1d``/``2d``/``3d`` (``_InstanceNorm``), at PyTorch's
-``nn.modules.instancenorm``."""
+"""Instance normalization: ``InstanceNorm1d``/``2d``/``3d`` (``_InstanceNorm``) and the lazy
+``LazyInstanceNorm1d``/``2d``/``3d``, at PyTorch's ``nn.modules.instancenorm``."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ import warnings
 
 from ..._tensor import Tensor
 from .. import functional as F
-from .batchnorm import _NormBase
+from .batchnorm import _LazyNormBase, _NormBase
 
-__all__ = ["InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d"]
+__all__ = ["InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "LazyInstanceNorm1d",
+           "LazyInstanceNorm2d", "LazyInstanceNorm3d"]
 
 
 class _InstanceNorm(_NormBase):
@@ -63,4 +64,42 @@ class InstanceNorm2d(_InstanceNorm):
 class InstanceNorm3d(_InstanceNorm):
     """Instance norm over ``(N, C, D, H, W)``."""
 
+    _nd = 3
+
+
+# As in PyTorch, the lazy instance norms take _LazyNormBase's defaults (affine and
+# track_running_stats True, unlike InstanceNorm*) and read num_features from dim 1.
+class LazyInstanceNorm1d(_LazyNormBase, _InstanceNorm):
+    """An ``InstanceNorm1d`` whose ``num_features`` is inferred from the first input's dim 1.
+
+    Example:
+        >>> m = ember.nn.LazyInstanceNorm1d(); _ = m(ember.randn(2, 3, 5)); m.num_features
+        3
+    """
+
+    cls_to_become = InstanceNorm1d
+    _nd = 1
+
+
+class LazyInstanceNorm2d(_LazyNormBase, _InstanceNorm):
+    """An ``InstanceNorm2d`` whose ``num_features`` is inferred from the first input's dim 1.
+
+    Example:
+        >>> ember.nn.LazyInstanceNorm2d()(ember.randn(2, 3, 4, 4)).shape
+        torch.Size([2, 3, 4, 4])
+    """
+
+    cls_to_become = InstanceNorm2d
+    _nd = 2
+
+
+class LazyInstanceNorm3d(_LazyNormBase, _InstanceNorm):
+    """An ``InstanceNorm3d`` whose ``num_features`` is inferred from the first input's dim 1.
+
+    Example:
+        >>> ember.nn.LazyInstanceNorm3d()(ember.randn(2, 3, 2, 2, 2)).shape
+        torch.Size([2, 3, 2, 2, 2])
+    """
+
+    cls_to_become = InstanceNorm3d
     _nd = 3

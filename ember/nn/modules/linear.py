@@ -6,9 +6,11 @@ import math
 
 from ... import _creation
 from ..._tensor import Tensor
+from ...autograd import grad_mode
 from .. import functional as F
 from .. import init
-from ..parameter import Parameter
+from ..parameter import Parameter, UninitializedParameter
+from .lazy import LazyModuleMixin
 from .module import Module
 
 __all__ = ["Identity", "Linear", "Bilinear", "LazyLinear"]
@@ -88,35 +90,45 @@ class NonDynamicallyQuantizableLinear(Linear):
     """
 
 
-class LazyLinear(Linear):
-    """A ``Linear`` whose ``in_features`` is taken from the first input it sees.
+class LazyLinear(LazyModuleMixin, Linear):
+    """A ``Linear`` whose ``in_features`` is inferred from the first input's last dimension;
+    it then becomes a ``Linear``, initialized as ``Linear(in_features, out_features)`` would be.
 
     Example:
-        >>> m = ember.nn.LazyLinear(10); m(ember.ones(2, 7)); m.in_features
-        7
+        >>> m = ember.nn.LazyLinear(10); _ = m(ember.ones(2, 7)); type(m).__name__, m.in_features
+        ('Linear', 7)
     """
 
-    def __init__(self, out_features: int, bias: bool = True, device=None, dtype=None) -> None:
-        Module.__init__(self)
-        self.in_features = 0
-        self.out_features = out_features
-        self._factory = {"device": device, "dtype": dtype}
-        self.weight = Parameter(_creation.empty(0, **self._factory))
-        if bias:
-            self.bias = Parameter(_creation.empty(0, **self._factory))
-        else:
-            self.register_parameter("bias", None)
+    cls_to_become = Linear
 
-    def forward(self, input: Tensor) -> Tensor:
-        if self.in_features == 0:
+    def __init__(self, out_features: int, bias: bool = True, device=None, dtype=None) -> None:
+        factory_kwargs = {"device": device, "dtype": dtype}
+        # bias=False: no tensor is made only to be replaced by a placeholder
+        super().__init__(0, 0, False)
+        self.weight = UninitializedParameter(**factory_kwargs)
+        self.out_features = out_features
+        if bias:
+            self.bias = UninitializedParameter(**factory_kwargs)
+
+    def reset_parameters(self) -> None:
+        if not self.has_uninitialized_params() and self.in_features != 0:
+            super().reset_parameters()
+
+    def initialize_parameters(self, input) -> None:
+        """Infer ``in_features`` from ``input.shape[-1]`` and initialize the parameters."""
+        if self.has_uninitialized_params():
+            with grad_mode.no_grad():
+                self.in_features = input.shape[-1]
+                self.weight.materialize((self.out_features, self.in_features))
+                if self.bias is not None:
+                    self.bias.materialize((self.out_features,))
+                self.reset_parameters()
+        if self.in_features == 0:  # parameters loaded from a state dict
+            if input.shape[-1] != self.weight.shape[-1]:
+                raise AssertionError(
+                    f"The in_features inferred from input: {input.shape[-1]} is not equal to "
+                    f"in_features from self.weight: {self.weight.shape[-1]}")
             self.in_features = input.shape[-1]
-            w = _creation.empty((self.out_features, self.in_features), **self._factory)
-            self.weight._data, self.weight._dtype = w._data, w._dtype
-            if self.bias is not None:
-                b = _creation.empty(self.out_features, **self._factory)
-                self.bias._data, self.bias._dtype = b._data, b._dtype
-            self.reset_parameters()
-        return super().forward(input)
 
 
 class Bilinear(Module):
