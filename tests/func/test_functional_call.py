@@ -177,3 +177,20 @@ def test_stacked_parameters_train_the_ensemble():
     assert params["weight"].grad.shape == (2, 1, 3)
     np.testing.assert_allclose(params["weight"].grad.numpy()[0], X.sum(0, keepdims=True),
                                rtol=1e-5)
+
+
+def test_nn_utils_stateless_functional_call_warns_and_matches_torch(torch):
+    """The pre-2.0 spelling, still in older programs: a FutureWarning with PyTorch's text,
+    then the same result as torch.func.functional_call."""
+    results = []
+    for lib in (ember, torch):
+        lib.manual_seed(0)
+        lin = lib.nn.Linear(3, 2)
+        weight = lib.from_numpy(np.arange(6, dtype=np.float32).reshape(2, 3))
+        with pytest.warns(FutureWarning, match="stateless.functional_call` is deprecated") as rec:
+            out = lib.nn.utils.stateless.functional_call(
+                lin, {"weight": weight}, (lib.ones(1, 3),), strict=False)
+        results.append((out.detach().numpy(), lin.bias.detach().numpy(), str(rec[0].message)))
+    np.testing.assert_allclose(results[0][0] - results[0][1], results[1][0] - results[1][1],
+                               rtol=1e-6)
+    assert results[0][2] == results[1][2]
