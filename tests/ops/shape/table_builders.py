@@ -12,7 +12,7 @@ OPS = [
     OpSpec("cartesian_prod", lambda L, a, b: L.cartesian_prod(a, b), [((3,), (2,))]),
     OpSpec("block_diag", lambda L, a, b, c: L.block_diag(a, b, c), [((2, 3), (2,), ())]),
     # torch 2.13's own vander backward fails (cumprod saved tensor modified in place), so no
-    # gradient comparison here: tests/test_api_misc.py gradchecks ember's vander.
+    # gradient comparison here: tests/ops/shape/test_builders_and_strides.py gradchecks ember's vander.
     OpSpec("vander", lambda L, a: L.vander(a), [((4,),)], grad=False),
     OpSpec("vander_inc", lambda L, a: L.vander(a, N=3, increasing=True), [((4,),)], grad=False),
 ]
