@@ -1,7 +1,8 @@
 """Loss functions of ``ember.nn.functional``.
 
-Cross-entropy and NLL are fused ops (``ember/_ops/nn/loss.py``); binary cross-entropy has its
-own op for PyTorch's clamped logarithms; the rest are compositions of differentiable ops.
+Cross-entropy and NLL are fused ops (``ember/_ops/nn/loss.py``), CTC an op of its own there,
+next to the multi-class margin losses; binary cross-entropy has its own op for PyTorch's clamped
+logarithms; the rest are compositions of differentiable ops.
 Every loss takes ``reduction='mean'|'sum'|'none'`` (and the deprecated ``size_average`` /
 ``reduce`` pair).
 """
@@ -26,6 +27,9 @@ from .._ops.nn.loss import (
     _dt_title,
     _legacy_reduction,
     cross_entropy,
+    ctc_loss,
+    multi_margin_loss,
+    multilabel_margin_loss,
     nll_loss,
 )
 from .._ops.pointwise.abs_round_clamp import Relu as _Relu
@@ -35,7 +39,8 @@ __all__ = ["cross_entropy", "nll_loss", "mse_loss", "l1_loss", "smooth_l1_loss",
            "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div",
            "poisson_nll_loss", "gaussian_nll_loss", "cosine_embedding_loss",
            "margin_ranking_loss", "triplet_margin_loss", "soft_margin_loss",
-           "multilabel_soft_margin_loss", "hinge_embedding_loss"]
+           "multilabel_soft_margin_loss", "hinge_embedding_loss", "multi_margin_loss",
+           "multilabel_margin_loss", "ctc_loss"]
 
 
 def _reduce(loss: Tensor, reduction: str) -> Tensor:

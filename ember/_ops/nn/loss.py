@@ -1,9 +1,11 @@
-"""Fused classification losses: softmax cross-entropy and negative log-likelihood.
+"""Classification losses: softmax cross-entropy and negative log-likelihood (fused), the
+multi-class and multi-label margin losses, and CTC.
 
-Both are written as ``loss_i = -sum_c coef[i, c] * logp[i, c]`` with a constant ``coef`` built
-from the target (class weights, ignored entries, label smoothing and the mean's denominator all
-fold into it), so one forward and one backward serve every option. For class-index targets
-without smoothing ``coef`` is one entry per sample and stays sparse.
+Cross-entropy and NLL are written as ``loss_i = -sum_c coef[i, c] * logp[i, c]`` with a
+constant ``coef`` built from the target (class weights, ignored entries, label smoothing and the
+mean's denominator all fold into it), so one forward and one backward serve every option. For
+class-index targets without smoothing ``coef`` is one entry per sample and stays sparse. The
+margin losses are compositions of differentiable ops; CTC is an op with PyTorch's gradient.
 """
 
 from __future__ import annotations
@@ -354,3 +356,454 @@ class BinaryCrossEntropy(Op):
         if ctx.needs_input_grad[1]:
             gt = grad * (Log.apply(1 - x) - Log.apply(x))
         return gx, gt
+
+
+# -- margin losses over classes ---------------------------------------------------------------
+#
+# Both are compositions of differentiable ops (gather, a select, a sum): the hinge's kink is a
+# select on ``z > 0``, so the gradient is zero where ``z`` is exactly 0, as PyTorch's kernels
+# have it, and the result is differentiable twice (PyTorch's is not; nothing relies on that).
+
+
+def _float_input(input: Tensor, kernel: str) -> None:
+    if input._dtype not in (D.float32, D.float64):
+        from .._dispatch import not_implemented_for
+
+        raise not_implemented_for(kernel, input._dtype)
+
+
+def _long_target(target: Tensor) -> None:
+    if target._dtype is not D.int64:
+        raise RuntimeError(f"expected scalar type Long but found {_dt_title(target._dtype)} "
+                           "(class-index targets must be int64: call target.long())")
+
+
+def _shape_list(shape) -> str:
+    return "[" + ", ".join(str(s) for s in shape) + "]"
+
+
+def _frames(input: Tensor) -> tuple[int, int]:
+    """(samples, classes) of a margin loss's input: (C,) and 0-d inputs are one sample."""
+    nd = input.ndim
+    if not ((nd == 2 and input.shape[1] != 0) or (nd == 1 and input.shape[0] != 0) or nd == 0):
+        raise RuntimeError("Expected non-empty vector or matrix with optional 0-dim batch size, "
+                           f"but got: {_shape_list(input.shape)}")
+    if nd <= 1:
+        return 1, (1 if nd == 0 else input.shape[0])
+    return input.shape[0], input.shape[1]
+
+
+def _empty_margin_result(input: Tensor, reduction: str, none_shape) -> Tensor:
+    """What an empty batch gives: no samples, so 'none' is empty, 'sum' 0 and 'mean' 0 / 0."""
+    from ..._creation import full
+
+    if reduction == "none":
+        return full(none_shape, 0.0, dtype=input.dtype)
+    return full((), float("nan") if reduction == "mean" else 0.0, dtype=input.dtype)
+
+
+def _margin_reduce(per: Tensor, reduction: str, none_shape) -> Tensor:
+    if reduction == "none":
+        return per.reshape(none_shape)
+    total = per.sum()
+    return total / per.shape[0] if reduction == "mean" else total
+
+
+def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float = 1.0,
+                      weight: Tensor | None = None, size_average=None, reduce=None,
+                      reduction: str = "mean") -> Tensor:
+    """Multi-class hinge loss: for each sample,
+    ``sum_{i != y} w[y] * max(0, margin - x[y] + x[i])**p / C`` with ``p`` 1 or 2, class
+    scores ``input`` (N, C) or (C,) and class indices ``target`` (N,) or ().
+
+    Example:
+        >>> F.multi_margin_loss(ember.tensor([[0.1, 0.2, 0.4, 0.8]]), ember.tensor([3]))
+        tensor(0.3250)
+    """
+    if _amp.active and _autocast.state.active:
+        return _autocast.call(multi_margin_loss, "multi_margin_loss", input, target, p, margin,
+                              weight, size_average, reduce, reduction)
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    if p != 1 and p != 2:
+        raise ValueError("only p == 1 and p == 2 supported")
+    if weight is not None and weight.ndim != 1:
+        raise ValueError("weight must be one-dimensional")
+    nframe, dim = _frames(input)
+    if target.ndim > 1 or target.numel() != nframe:
+        raise RuntimeError(
+            "multi_margin_loss: target tensor should be 1-D with size equal to the number of "
+            f"input samples (batch size). Expected target size [{nframe}], but got "
+            f"{_shape_list(target.shape)}. Input has shape {_shape_list(input.shape)}.")
+    if weight is not None and weight.numel() != dim:
+        raise RuntimeError(f"inconsistent weight size, expected {dim} but got "
+                           f"{_shape_list(weight.shape)}")
+    if weight is not None and weight.requires_grad and _state.enabled:
+        raise RuntimeError("The function 'multi_margin_loss' is not differentiable with respect "
+                           "to argument 'weight'. This input cannot have requires_grad True.")
+    none_shape = (nframe,) if target.ndim > 0 else ()
+    if input.numel() == 0:
+        return _empty_margin_result(input, reduction, none_shape)
+    _float_input(input, "multi_margin_loss_cpu_kernel")
+    _long_target(target)
+    if weight is not None and weight._dtype is not input._dtype:
+        raise RuntimeError(f"expected scalar type {_dt_title(input._dtype)} but found "
+                           f"{_dt_title(weight._dtype)} (call weight.to(input.dtype))")
+    t = target._data.reshape(nframe)
+    if t.size and (t.min() < 0 or t.max() >= dim):
+        raise RuntimeError("target out of range")
+    from ..pointwise.compare import where
+
+    x = input.reshape(nframe, dim)
+    xp = xp_of(t)
+    # z = margin - x[y] + x[i], in PyTorch's order of operations (the same roundings at z = 0)
+    z = (margin - x.gather(1, _t(t[:, None]))) + x
+    active = (z._data > 0) & (xp.arange(dim)[None, :] != t[:, None])
+    h = where(_t(active), z, 0.0)
+    if p == 2:
+        h = h * h
+    if weight is not None:
+        h = h * _t(weight._data.reshape(dim)[t][:, None])
+    per = h.sum(dim=1) / dim
+    from .._core import set_node_name
+
+    return set_node_name(_margin_reduce(per, reduction, none_shape), "MultiMarginLossBackward0")
+
+
+def multilabel_margin_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
+                           reduction: str = "mean") -> Tensor:
+    """Multi-label hinge loss: for each sample,
+    ``sum_{j, i} max(0, 1 - (x[y[j]] - x[i])) / C`` over its target classes ``y[j]`` (the
+    entries of ``target`` (N, C) or (C,) before the first -1) and the classes ``i`` that are
+    not targets.
+
+    Example:
+        >>> x = ember.tensor([[0.1, 0.2, 0.4, 0.8]])
+        >>> F.multilabel_margin_loss(x, ember.tensor([[3, 0, -1, 1]]))
+        tensor(0.8500)
+    """
+    if _amp.active and _autocast.state.active:
+        return _autocast.call(multilabel_margin_loss, "multilabel_margin_loss", input, target,
+                              size_average, reduce, reduction)
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    nframe, dim = _frames(input)
+    if input.ndim <= 1:
+        ok = target.ndim <= 1 and target.numel() == dim
+    else:
+        ok = target.ndim == 2 and tuple(target.shape) == (nframe, dim)
+    if not ok:
+        raise RuntimeError(f"inconsistent target size: {_shape_list(target.shape)} for input "
+                           f"of size: {_shape_list(input.shape)} (target holds C class indices "
+                           "per sample, padded with -1)")
+    none_shape = (nframe,) if target.ndim > 1 else ()
+    if input.numel() == 0:
+        return _empty_margin_result(input, reduction, none_shape)
+    t = target._data.reshape(nframe, dim)
+    if t.min() < -1 or t.max() >= dim:
+        raise RuntimeError("argument #2 'target' is out of range")
+    _float_input(input, "multilabel_margin_loss_forward_out_frame")
+    _long_target(target)
+    from ..pointwise.compare import where
+
+    xp = xp_of(t)
+    # a sample's targets are the entries before its first -1; only that prefix is used
+    valid = xp.cumprod(t >= 0, axis=1).astype(bool)
+    n_used = int(valid.sum(axis=1).max())
+    rows = xp.arange(nframe)[:, None]
+    is_target = xp.zeros((nframe, dim), bool)
+    is_target[xp.broadcast_to(rows, t.shape)[valid], t[valid]] = True
+    valid, tv = valid[:, :n_used], xp.where(valid, t, 0)[:, :n_used]
+    x = input.reshape(nframe, dim)
+    # z[n, j, i] = 1 - x[n, y_j] + x[n, i], counted where y_j is a target and i is not
+    z = (1 - x.gather(1, _t(tv))).unsqueeze(2) + x.unsqueeze(1)
+    active = (z._data > 0) & valid[:, :, None] & ~is_target[:, None, :]
+    per = where(_t(active), z, 0.0).sum(dim=(1, 2)) / dim
+    from .._core import set_node_name
+
+    out = _margin_reduce(per, reduction, none_shape)
+    return set_node_name(out, "MultilabelMarginLossBackward0")
+
+
+# -- connectionist temporal classification ----------------------------------------------------
+#
+# Graves et al. (2006): the targets l (length L) are extended to l' = (blank, l1, blank, l2, ...,
+# blank) of length 2L + 1; alpha[t, s] is the log-probability of all paths through l'[:s + 1]
+# ending in state s at time t, beta[t, s] that of the paths from state s at t to the end. Both
+# recursions run over time in log space, every batch element and state at once (states past a
+# sample's 2L + 1 and times past its input length are computed but never read, or held at
+# -inf). PyTorch's CPU kernel (aten/src/ATen/native/LossCTC.cpp) is the reference: the same
+# recursions, the same handling of empty targets and inputs, and the same gradient.
+
+
+class _CtcPlan:
+    """The extended label sequences of a batch and what the recursions index with them."""
+
+    __slots__ = ("ext", "skip", "skip_back", "il", "tl", "first_two", "last_two")
+
+    def __init__(self, targets2d, il, tl, blank, xp):
+        n, s_max = targets2d.shape
+        width = 2 * s_max + 1
+        pos = xp.arange(s_max)
+        labels = xp.where(pos[None, :] < tl[:, None], targets2d, blank)
+        ext = xp.full((n, width), blank, dtype=np.int64)
+        ext[:, 1::2] = labels
+        self.ext = ext
+        # alpha may jump from s - 2 to s when l'[s - 2] != l'[s]; beta from s + 2 to s likewise
+        skip = xp.zeros((n, width), bool)
+        skip[:, 2:] = ext[:, 2:] != ext[:, :-2]
+        self.skip = skip
+        self.skip_back = xp.zeros((n, width), bool)
+        self.skip_back[:, :-2] = skip[:, 2:]
+        self.il, self.tl = il, tl
+        states = xp.arange(width)[None, :]
+        self.first_two = (states == 0) | ((states == 1) & (tl[:, None] > 0))
+        self.last_two = (states == 2 * tl[:, None]) | ((states == 2 * tl[:, None] - 1)
+                                                       & (tl[:, None] > 0))
+
+
+def _shift(a, k: int, xp, fill):
+    """``a`` moved ``k`` states along the last axis (right for k > 0), ``fill`` coming in."""
+    out = xp.full_like(a, fill)
+    if k > 0:
+        out[:, k:] = a[:, :-k]
+    else:
+        out[:, :k] = a[:, -k:]
+    return out
+
+
+def _ctc_alpha(lpe, plan: _CtcPlan, xp):
+    """Forward variables (T, N, 2S + 1) and each sample's negative log-likelihood."""
+    neg = lpe.dtype.type(-np.inf)
+    steps = lpe.shape[0]
+    alpha = xp.empty_like(lpe)
+    alpha[0] = xp.where(plan.first_two, lpe[0], neg)
+    with np.errstate(invalid="ignore"):
+        for t in range(1, steps):
+            prev = alpha[t - 1]
+            acc = xp.logaddexp(prev, _shift(prev, 1, xp, neg))
+            acc = xp.logaddexp(acc, xp.where(plan.skip, _shift(prev, 2, xp, neg), neg))
+            xp.add(acc, lpe[t], out=alpha[t])
+    n = lpe.shape[1]
+    il, tl = plan.il, plan.tl
+    rows = xp.arange(n)
+    last = alpha[xp.maximum(il - 1, 0), rows]          # (N, 2S + 1) at each sample's last step
+    end_blank = last[rows, 2 * tl]
+    end_label = xp.where(tl > 0, last[rows, xp.maximum(2 * tl - 1, 0)], neg)
+    with np.errstate(invalid="ignore"):
+        ll = xp.logaddexp(end_blank, end_label)
+    # no input: the empty target has probability 1, any other 0
+    ll = xp.where(il == 0, xp.where(tl == 0, 0.0, -np.inf), ll).astype(lpe.dtype)
+    return alpha, -ll
+
+
+def _ctc_grad(lp, lpe, alpha, nll, plan: _CtcPlan, zero_infinity: bool, xp):
+    """PyTorch's gradient of each sample's loss w.r.t. log_probs (T, N, C), per unit of the
+    incoming gradient: ``exp(lp) - exp(log sum_{s: l'[s] = c} alpha beta + nll - lp)``. The
+    ``exp(lp)`` term assumes ``log_probs`` came from ``log_softmax`` (it vanishes through its
+    backward), exactly as PyTorch's CTC gradient does."""
+    steps, n, classes = lp.shape
+    neg = lpe.dtype.type(-np.inf)
+    t_idx = xp.arange(steps)[:, None]
+    il = plan.il
+    live = t_idx < (il[None, :] - 1)            # (T, N): beta from the recursion
+    start = t_idx == (il[None, :] - 1)          # (T, N): beta's initial row
+    beta = xp.empty_like(lpe)
+    nxt = xp.full(lpe.shape[1:], neg, lpe.dtype)
+    with np.errstate(invalid="ignore"):
+        for t in range(steps - 1, -1, -1):
+            acc = xp.logaddexp(nxt, _shift(nxt, -1, xp, neg))
+            acc = xp.logaddexp(acc, xp.where(plan.skip_back, _shift(nxt, -2, xp, neg), neg))
+            acc += lpe[t]
+            init = xp.where(plan.last_two, lpe[t], neg)
+            row = xp.where(start[t][:, None], init, xp.where(live[t][:, None], acc, neg))
+            beta[t] = row
+            nxt = row
+        ab = alpha + beta
+        # PyTorch's kernel writes the last step's two end states into the gradient one after
+        # the other, so where the last label is the blank itself (a malformed target) the
+        # second write replaces the first: the same here
+        tl, rows = plan.tl, xp.arange(n)
+        clash = (tl > 0) & (plan.ext[rows, xp.maximum(2 * tl - 1, 0)] == plan.ext[rows, 0])
+        clash &= il > 0
+        if clash.any():
+            ab[(il - 1)[clash], rows[clash], (2 * tl)[clash]] = neg
+        # log sum over the states of each label: one shift per (t, n) keeps exp in range (a
+        # state far below the best one has a negligible share of the posterior)
+        top = ab.max(axis=2, keepdims=True)
+        top[~xp.isfinite(top)] = 0
+        share = xp.exp(ab - top)
+        flat = ((xp.arange(steps)[:, None, None] * n + xp.arange(n)[None, :, None]) * classes
+                + plan.ext[None, :, :])
+        total = xp.bincount(flat.ravel(), weights=share.ravel().astype(np.float64),
+                            minlength=steps * n * classes).reshape(steps, n, classes)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        log_occ = (xp.log(total) + top).astype(lp.dtype, copy=False)
+        grad = xp.exp(lp) - xp.exp(log_occ + nll[None, :, None] - lp)
+    grad[~(t_idx < il[None, :])] = 0
+    if zero_infinity:
+        grad[:, xp.isinf(nll) & (nll > 0)] = 0
+    return grad
+
+
+class CtcLoss(Op):
+    """Each sample's CTC negative log-likelihood (N,) of log_probs (T, N, C)."""
+
+    _name = "CtcLossBackward0"
+
+    @staticmethod
+    def forward(ctx, log_probs, plan, zero_infinity):
+        xp = xp_of(log_probs)
+        lpe = xp.take_along_axis(log_probs, plan.ext[None, :, :], axis=2)  # (T, N, 2S + 1)
+        alpha, nll = _ctc_alpha(lpe, plan, xp)
+        if ctx._record:
+            ctx.plan, ctx.zero_infinity = plan, zero_infinity
+            ctx.lpe, ctx.alpha, ctx.nll = lpe, alpha, nll
+            ctx.save_for_backward(ctx.inputs[0])
+        return nll
+
+    @staticmethod
+    def backward(ctx, grad):
+        (lp,) = ctx.saved_tensors
+        xd = lp._data
+        g = _ctc_grad(xd, ctx.lpe, ctx.alpha, ctx.nll, ctx.plan, ctx.zero_infinity, xp_of(xd))
+        if not _state.enabled:
+            return _t(g * grad._data[None, :, None], lp._dtype)
+        from .._core import const_like
+
+        # linear in the incoming gradient (so jvp works); PyTorch has no second derivative
+        return const_like(lp, g) * grad.reshape(1, -1, 1)
+
+    def _free(self):
+        super()._free()
+        self.lpe = self.alpha = self.nll = self.plan = None
+
+
+def _ctc_lengths(input_lengths, target_lengths) -> tuple[np.ndarray, np.ndarray]:
+    """Both lengths as int64 arrays: two integer Tensors, or two sequences of ints."""
+    tensors = (isinstance(input_lengths, Tensor), isinstance(target_lengths, Tensor))
+    if all(tensors):
+        out = []
+        for name, lengths in (("input_lengths", input_lengths),
+                              ("target_lengths", target_lengths)):
+            if lengths._dtype.category != D._INT:
+                raise RuntimeError(f"{name} must be integral")
+            out.append(np.asarray(lengths.cpu()._data).reshape(-1).astype(np.int64))
+        return out[0], out[1]
+    if not any(tensors):
+        out = []
+        for lengths in (input_lengths, target_lengths):
+            if isinstance(lengths, (list, tuple)) and all(
+                    isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+                    for v in lengths):
+                out.append(np.array([int(v) for v in lengths], dtype=np.int64))
+            else:
+                break
+        else:
+            return out[0], out[1]
+    kinds = ", ".join(type(v).__name__ for v in (input_lengths, target_lengths))
+    raise TypeError(f"ctc_loss(): input_lengths and target_lengths must both be Tensors or both "
+                    f"tuples of ints, got ({kinds}); pass e.g. torch.tensor(lengths) for both")
+
+
+_CHECKING = "(while checking arguments for ctc_loss_allocate_outputs)"
+
+
+def _ctc_targets(targets: Tensor, tl: np.ndarray, n: int) -> np.ndarray:
+    """The targets as a padded (N, max target length) int64 array on the host, after
+    PyTorch's size checks; PyTorch casts any dtype of targets to int64."""
+    data = targets.detach().cpu()._data
+    if targets._dtype.is_complex:
+        data = data.real
+    data = np.asarray(data).astype(np.int64)
+    s_max = int(tl.max()) if n else 0
+    arg = "for argument #2 'targets'"
+    if targets.ndim == 1:  # concatenated
+        if data.shape[0] != int(tl.sum()):
+            raise RuntimeError(f"Expected tensor to have size {int(tl.sum())} at dimension 0, "
+                               f"but got size {data.shape[0]} {arg} {_CHECKING}")
+        padded = np.zeros((n, s_max), np.int64)
+        ends = np.cumsum(tl)
+        for b in range(n):
+            padded[b, :tl[b]] = data[ends[b] - tl[b]:ends[b]]
+        return padded
+    if data.shape[0] != n:
+        raise RuntimeError(f"Expected tensor to have size {n} at dimension 0, but got size "
+                           f"{data.shape[0]} {arg} {_CHECKING}")
+    if data.shape[1] < s_max:
+        raise RuntimeError(f"Expected tensor to have size at least {s_max} at dimension 1, but "
+                           f"got size {data.shape[1]} {arg} {_CHECKING}")
+    return data[:, :s_max]
+
+
+def ctc_loss(log_probs: Tensor, targets: Tensor, input_lengths, target_lengths, blank: int = 0,
+             reduction: str = "mean", zero_infinity: bool = False) -> Tensor:
+    """Connectionist temporal classification loss of ``log_probs`` (T, N, C) or (T, C), the
+    ``log_softmax`` of a network's outputs over C classes (class ``blank`` included), against
+    ``targets``: padded (N, S) or concatenated 1-D, with ``input_lengths`` and
+    ``target_lengths`` (integer Tensors or tuples of ints). ``reduction='mean'`` divides each
+    sample's loss by its target length, then averages; ``zero_infinity`` zeroes impossible
+    alignments' infinite losses and their gradients.
+
+    Example:
+        >>> lp = ember.randn(6, 2, 4).log_softmax(2)
+        >>> F.ctc_loss(lp, ember.tensor([[1, 2], [3, 3]]), (6, 5), (2, 2)).shape
+        torch.Size([])
+    """
+    if _amp.active and _autocast.state.active:
+        return _autocast.call(ctc_loss, "ctc_loss", log_probs, targets, input_lengths,
+                              target_lengths, blank, reduction, zero_infinity)
+    if isinstance(blank, bool) or not isinstance(blank, (int, np.integer)):
+        raise TypeError(f"ctc_loss(): argument 'blank' must be int, not {type(blank).__name__}")
+    _check_reduction(reduction)
+    il, tl = _ctc_lengths(input_lengths, target_lengths)
+    if log_probs._dtype not in (D.float32, D.float64):
+        from .._dispatch import not_implemented_for
+
+        raise not_implemented_for("ctc_loss_cpu", log_probs._dtype)
+    if log_probs.numel() == 0:
+        raise RuntimeError("log_probs tensor must not be empty")
+    batched = log_probs.ndim == 3
+    lp = log_probs if batched else log_probs.unsqueeze(1)
+    if lp.ndim != 3:
+        raise RuntimeError(f"Expected 3-dimensional tensor, but got {lp.ndim}-dimensional tensor "
+                           f"for argument #1 'log_probs' {_CHECKING}")
+    if not 1 <= targets.ndim <= 2:
+        raise RuntimeError(f"Expected 1 to 2 dimensions, but got {targets.ndim}-dimensional "
+                           f"tensor for argument #2 'targets' {_CHECKING}")
+    steps, n, classes = lp.shape
+    if not 0 <= blank < classes:
+        raise RuntimeError("blank must be in label range")
+    if il.size != n:
+        raise RuntimeError("input_lengths must be of size batch_size")
+    if tl.size != n:
+        raise RuntimeError("target_lengths must be of size batch_size")
+    if n and tl.min() < 0:
+        raise RuntimeError(f"Expected target_lengths to have value at least 0, but got value "
+                           f"{tl[tl < 0][0]} {_CHECKING}")
+    padded = _ctc_targets(targets, tl, n)
+    if n and il.min() < 0:
+        raise RuntimeError(f"Expected input_lengths to have value at least 0, but got value "
+                           f"{il[il < 0][0]} {_CHECKING}")
+    if n and il.max() > steps:
+        raise RuntimeError(f"Expected input_lengths to have value at most {steps}, but got "
+                           f"value {il[il > steps][0]} {_CHECKING}")
+    used = padded[np.arange(padded.shape[1])[None, :] < tl[:, None]]
+    if used.size and (used.min() < 0 or used.max() >= classes):
+        # PyTorch's CPU kernel reads out of bounds here; a clear error instead
+        bad = int(used[(used < 0) | (used >= classes)][0])
+        raise RuntimeError(f"ctc_loss: target label {bad} is out of range for {classes} classes "
+                           "(log_probs.size(-1)); labels must be in [0, C)")
+    xp = xp_of(lp._data)
+    plan = _CtcPlan(*(xp.asarray(a) for a in (padded, il, tl)), blank, xp)
+    res = CtcLoss.apply(lp, plan=plan, zero_infinity=bool(zero_infinity))
+    if zero_infinity:
+        from ..pointwise.compare import where
+
+        res = where(_t(xp.isposinf(res._data)), 0.0, res)
+    if reduction == "mean":
+        denom = _t(xp.maximum(xp.asarray(tl), 1).astype(res._data.dtype))
+        return (res / denom).mean()
+    if reduction == "sum":
+        return res.sum()
+    return res if batched else res.squeeze(0)

@@ -1,5 +1,9 @@
 """Op-table entries for the losses of nn.functional: the fused classification losses of
-``ember/_ops/nn/loss.py`` and the losses composed from other ops."""
+``ember/_ops/nn/loss.py``, its margin losses and CTC, and the losses composed from other ops.
+
+PyTorch has no second derivative for the margin losses and CTC, so their entries compare first
+order only (``gradgrad=False``). CTC's gradient assumes ``log_probs`` came from
+``log_softmax`` (as PyTorch's does), so its entries take logits and apply it."""
 
 import numpy as np
 
@@ -21,6 +25,46 @@ def _ce_make(shape, classes, ignore=False):
             t.reshape(-1)[0] = -100
         return [x, t]
     return make
+
+
+def _margin_make(shape, classes, weight=False):
+    def make(rng):
+        x = rng.standard_normal(shape)
+        t = rng.integers(0, classes, shape[:-1])
+        return [x, t] + ([rng.uniform(0.5, 2.0, (classes,))] if weight else [])
+    return make
+
+
+def _multilabel_make(n, classes):
+    """Targets: a prefix of distinct classes per sample, the rest -1 (one row with none)."""
+    def make(rng):
+        t = np.full((n, classes), -1)
+        for i in range(n):
+            k = i % (classes + 1)
+            t[i, :k] = rng.permutation(classes)[:k]
+        return [rng.standard_normal((n, classes)), t]
+    return make
+
+
+def _ctc_make(steps, input_lengths, target_lengths, classes, concat=False, blank=0):
+    """Logits (T, N, C), targets without the blank (a repeat in the first), and lengths."""
+    def make(rng):
+        n, s = len(target_lengths), max(target_lengths)
+        labels = [c for c in range(classes) if c != blank]
+        t = rng.choice(labels, (n, s))
+        if s > 1:
+            t[0, 1] = t[0, 0]  # a repeated label needs a blank between, in every path
+        x = rng.standard_normal((steps, n, classes))
+        if concat:
+            t = np.concatenate([t[i, :k] for i, k in enumerate(target_lengths)])
+        return [x, t, np.array(input_lengths), np.array(target_lengths)]
+    return make
+
+
+def _ctc(reduction="mean", blank=0, zero_infinity=False):
+    return lambda L, x, t, il, tl: F(L).ctc_loss(x.log_softmax(-1), t, il, tl, blank=blank,
+                                                 reduction=reduction,
+                                                 zero_infinity=zero_infinity)
 
 
 PAIR = [((3, 4), (3, 4)), ((5,), (5,)), ((), ())]
@@ -78,4 +122,28 @@ OPS = [
     OpSpec("loss.gaussian_nll", lambda L, x, t, v: F(L).gaussian_nll_loss(x, t, v), [None],
            make=lambda rng: [rng.standard_normal((3, 4)), rng.standard_normal((3, 4)),
                              rng.uniform(0.5, 2, (3, 4))]),
+    OpSpec("loss.multi_margin", lambda L, x, t: F(L).multi_margin_loss(x, t), [None, None],
+           make=_margin_make((4, 5), 5), grad_inputs=(0,), gradgrad=False),
+    OpSpec("loss.multi_margin_p2_weight_none",
+           lambda L, x, t, w: F(L).multi_margin_loss(x, t, p=2, margin=0.7, weight=w,
+                                                     reduction="none"),
+           [None], make=_margin_make((4, 5), 5, weight=True), grad_inputs=(0,), gradgrad=False),
+    OpSpec("loss.multi_margin_1d_sum",
+           lambda L, x, t: F(L).multi_margin_loss(x, t, margin=1.5, reduction="sum"), [None],
+           make=_margin_make((6,), 6), grad_inputs=(0,), gradgrad=False),
+    OpSpec("loss.multilabel_margin", lambda L, x, t: F(L).multilabel_margin_loss(x, t), [None],
+           make=_multilabel_make(5, 4), grad_inputs=(0,), gradgrad=False),
+    OpSpec("loss.multilabel_margin_none",
+           lambda L, x, t: F(L).multilabel_margin_loss(x, t, reduction="none"), [None],
+           make=_multilabel_make(6, 5), grad_inputs=(0,), gradgrad=False),
+    OpSpec("loss.ctc", _ctc(), [None], make=_ctc_make(8, [8, 7, 5], [3, 2, 0], 5),
+           grad_inputs=(0,), gradgrad=False),
+    OpSpec("loss.ctc_concat_sum_blank", _ctc("sum", blank=4), [None],
+           make=_ctc_make(7, [7, 6], [3, 2], 5, concat=True, blank=4), grad_inputs=(0,),
+           gradgrad=False),
+    OpSpec("loss.ctc_zero_infinity_none", _ctc("none", zero_infinity=True), [None],
+           make=_ctc_make(6, [6, 2, 6], [2, 3, 3], 4), grad_inputs=(0,), gradgrad=False),
+    OpSpec("loss.ctc_unbatched", _ctc("none"), [None],
+           make=lambda rng: [rng.standard_normal((7, 4)), np.array([1, 3, 3]), np.array(7),
+                             np.array(3)], grad_inputs=(0,), gradgrad=False),
 ]
