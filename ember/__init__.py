@@ -55,6 +55,7 @@ from ._default_device import get_default_device, set_default_device
 from ._random import *
 from ._tensor import Size, Tensor, is_tensor
 from ._tensor_str import set_printoptions
+from ._windows import *
 from .autograd.grad_mode import (
     enable_grad,
     inference_mode,
