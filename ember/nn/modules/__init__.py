@@ -3,6 +3,7 @@ defines in ``torch.nn.modules.<name>`` lives in ``ember.nn.modules.<name>`` (so 
 pickles and ``add_safe_globals`` names resolve), and is re-exported here and by ``ember.nn``."""
 
 from .activation import *  # noqa: F401,F403
+from .adaptive import *  # noqa: F401,F403
 from .batchnorm import *  # noqa: F401,F403
 from .container import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403
