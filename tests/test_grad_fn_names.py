@@ -68,6 +68,8 @@ EXPRS = [
     "F.max_pool2d(img, 2)", "F.avg_pool2d(img, 2)", "F.adaptive_avg_pool2d(img, 2)",
     "F.conv1d(img[:, :, 0], k[:, :, 0])", "F.max_pool1d(img[:, :, 0], 2)", "F.adaptive_max_pool2d(img, 2)",
     "F.conv_transpose2d(img, k.transpose(0, 1))", "F.adaptive_avg_pool2d(img, 1)",
+    "F.adaptive_avg_pool3d(img, (1, 2, 3))", "F.adaptive_avg_pool3d(img, 1)",
+    "F.adaptive_max_pool3d(img, (1, 3, 2))", "F.max_pool2d_with_indices(img, 2)[0]",
 ]
 
 # Nodes still named differently; the ops live in files being optimised by others.

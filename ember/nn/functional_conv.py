@@ -21,13 +21,28 @@ from .._ops.nn.conv import (
 from .._ops.nn.normalization import batch_norm_functional as batch_norm
 from .._ops.nn.normalization import group_norm, layer_norm, rms_norm
 from .._ops.nn.normalization import instance_norm_functional as instance_norm
-from .._ops.nn.pool import avg_pool1d, avg_pool2d, avg_pool3d, max_pool1d, max_pool2d, max_pool3d
+from .._ops.nn.pool import (
+    avg_pool1d,
+    avg_pool2d,
+    avg_pool3d,
+    max_pool1d,
+    max_pool1d_with_indices,
+    max_pool2d,
+    max_pool2d_with_indices,
+    max_pool3d,
+    max_pool3d_with_indices,
+)
 from .._ops.nn.pool_adaptive import (
     IndexAxis,
     adaptive_avg_pool1d,
     adaptive_avg_pool2d,
+    adaptive_avg_pool3d,
     adaptive_max_pool1d,
+    adaptive_max_pool1d_with_indices,
     adaptive_max_pool2d,
+    adaptive_max_pool2d_with_indices,
+    adaptive_max_pool3d,
+    adaptive_max_pool3d_with_indices,
     max_unpool1d,
     max_unpool2d,
 )
@@ -39,9 +54,12 @@ __all__ = ["interpolate", "upsample", "upsample_nearest", "upsample_bilinear",
            "multi_head_attention_forward", "unfold", "fold", "local_response_norm",
            "lp_pool1d", "lp_pool2d",
            "batch_norm", "group_norm", "instance_norm", "layer_norm", "rms_norm",
-           "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d",
-           "adaptive_max_pool2d", "avg_pool1d", "avg_pool2d", "avg_pool3d", "max_pool1d",
-           "max_pool2d", "max_pool3d", "max_unpool1d", "max_unpool2d",
+           "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d",
+           "adaptive_max_pool1d", "adaptive_max_pool2d", "adaptive_max_pool3d",
+           "adaptive_max_pool1d_with_indices", "adaptive_max_pool2d_with_indices",
+           "adaptive_max_pool3d_with_indices", "avg_pool1d", "avg_pool2d", "avg_pool3d",
+           "max_pool1d", "max_pool2d", "max_pool3d", "max_pool1d_with_indices",
+           "max_pool2d_with_indices", "max_pool3d_with_indices", "max_unpool1d", "max_unpool2d",
            "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
            "conv_transpose3d"]
 
@@ -149,8 +167,8 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
         kernel = "nearest" if mode.startswith("nearest") else mode
         raise not_implemented_for(f"upsample_{kernel}{nd}d", input._dtype)
     if mode == "area":
-        return adaptive_avg_pool1d(input, out_size) if nd == 1 else \
-            adaptive_avg_pool2d(input, out_size) if nd == 2 else _unsupported_area()
+        return (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d)[nd - 1](
+            input, out_size)
     out = input
     dt = input._data.dtype
     for i, (n_in, n_out, sc) in enumerate(zip(in_size, out_size, scales)):
@@ -170,10 +188,6 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
                 "bilinear": "Bilinear", "trilinear": "Trilinear"}.get(mode, "Nearest")
         out.grad_fn._name = f"Upsample{kind}{nd}DBackward0"
     return out
-
-
-def _unsupported_area():
-    raise NotImplementedError("interpolate: mode 'area' supports 3-D and 4-D inputs")
 
 
 def upsample(input: Tensor, size=None, scale_factor=None, mode: str = "nearest",

@@ -141,6 +141,10 @@ POOL_CASES = [
     ("adaptive_avg1d", lambda nn: nn.AdaptiveAvgPool1d(4), (2, 3, 10)),
     ("adaptive_max2d", lambda nn: nn.AdaptiveMaxPool2d((2, 3)), (2, 3, 5, 7)),
     ("adaptive_max1d", lambda nn: nn.AdaptiveMaxPool1d(3), (2, 3, 6)),
+    ("adaptive_avg3d", lambda nn: nn.AdaptiveAvgPool3d((2, None, 3)), (2, 3, 5, 4, 7)),
+    ("adaptive_avg3d_one", lambda nn: nn.AdaptiveAvgPool3d(1), (2, 3, 3, 4, 5)),
+    ("adaptive_avg3d_unbatched", lambda nn: nn.AdaptiveAvgPool3d(2), (3, 4, 6, 4)),
+    ("adaptive_max3d", lambda nn: nn.AdaptiveMaxPool3d((3, 2, 4)), (2, 3, 5, 4, 7)),
     ("lppool2d", lambda nn: nn.LPPool2d(2, 2), (2, 3, 4, 6)),
     ("lppool1d", lambda nn: nn.LPPool1d(3, 2, stride=1), (2, 3, 5)),
     ("unfold", lambda nn: nn.Unfold((2, 3), dilation=(1, 2), padding=1, stride=(2, 1)),
@@ -160,6 +164,12 @@ def test_maxpool_indices_and_unpool(torch, rng):
                 rng, out_index=0)
     check_layer(torch, lambda nn: nn.AdaptiveMaxPool2d((3, 4), return_indices=True),
                 (2, 2, 7, 6), rng, out_index=0)
+    check_layer(torch, lambda nn: nn.AdaptiveMaxPool3d((2, 3, 2), return_indices=True),
+                (2, 2, 5, 6, 4), rng, out_index=0)
+    x = rng.standard_normal((1, 2, 5, 6, 4)).astype(np.float32)
+    em, tm = enn.AdaptiveMaxPool3d((2, 3, 2), True), torch.nn.AdaptiveMaxPool3d((2, 3, 2), True)
+    assert repr(em) == repr(tm)
+    same(em(ember.tensor(x))[1], tm(torch.tensor(x))[1])
     x = rng.standard_normal((2, 3, 6, 4)).astype(np.float32)
     ey, ei = enn.MaxPool2d(2, return_indices=True)(ember.tensor(x))
     ty, ti = torch.nn.MaxPool2d(2, return_indices=True)(torch.tensor(x))

@@ -32,7 +32,7 @@ KNOWN_MISSING = {
     "loss.CTCLoss", "loss.LinearCrossEntropyLoss", "loss.MultiLabelMarginLoss",
     "loss.MultiMarginLoss", "loss.NLLLoss2d", "loss.TripletMarginWithDistanceLoss",
     "normalization.CrossMapLRN2d",
-    "pooling.AdaptiveAvgPool3d", "pooling.AdaptiveMaxPool3d", "pooling.FractionalMaxPool2d",
+    "pooling.FractionalMaxPool2d",
     "pooling.FractionalMaxPool3d", "pooling.LPPool3d", "pooling.MaxUnpool3d",
 }
 

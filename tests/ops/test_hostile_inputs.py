@@ -422,9 +422,6 @@ KNOWN_DIVERGENCES: dict[str, str] = {
     "triangular_solve:mixed_float": "torch: RuntimeError; ember: ok",
     "vecdot:mixed_float": "torch: RuntimeError; ember: ok",
     # -- 0-d inputs: the two check the rank in another order (IndexError vs RuntimeError) or ember accepts a rank torch refuses
-    "adaptive_avg_pool2d:zero_dim": "torch: ValueError; ember: RuntimeError",
-    "adaptive_avg_pool2d_uneven:zero_dim": "torch: ValueError; ember: RuntimeError",
-    "adaptive_max_pool2d:zero_dim": "torch: ValueError; ember: RuntimeError",
     "addbmm:zero_dim": "torch: IndexError; ember: RuntimeError",
     "avg_pool2d:zero_dim": "torch: IndexError; ember: RuntimeError",
     "avg_pool2d_divisor:zero_dim": "torch: IndexError; ember: RuntimeError",
@@ -459,8 +456,6 @@ KNOWN_DIVERGENCES: dict[str, str] = {
     "triangular_solve:zero_dim": "torch: RuntimeError; ember: IndexError",
     "unfold:zero_dim": "torch: IndexError; ember: NotImplementedError",
     # -- empty inputs
-    "adaptive_max_pool1d:empty": "torch: ok; ember: ValueError",
-    "adaptive_max_pool2d:empty": "torch: ok; ember: ValueError",
     "batch_norm_eval:empty": "torch: IndexError; ember: RuntimeError",
     "batch_norm_train:empty": "torch: IndexError; ember: RuntimeError",
     "batch_norm_train_no_affine:empty": "torch: ok; ember: ValueError",

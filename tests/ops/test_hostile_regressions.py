@@ -76,6 +76,17 @@ HOSTILE_CASES = [
         L.ones(1, 2, 4, 0), 2)),
     ("adaptive_avg_pool2d_short_output_size", lambda L: L.nn.functional.adaptive_avg_pool2d(
         L.ones(1, 2, 4, 4), (2,))),
+    # the 3-d adaptive pools word some checks differently from the 1-d/2-d ones
+    *[(f"adaptive_{kind}_pool3d_{case}", lambda L, kind=kind, shape=shape, size=size, dt=dt:
+       getattr(L.nn.functional, f"adaptive_{kind}_pool3d")(
+           L.ones(*shape, dtype=getattr(L, dt)), size))
+      for kind in ("avg", "max")
+      for case, shape, size, dt in [
+          ("rank", (2, 3), 2, "float32"), ("empty_depth", (1, 2, 0, 4, 4), 2, "float32"),
+          ("short_output_size", (1, 2, 4, 4, 4), (2, 2), "float32"),
+          ("negative_output_size", (1, 2, 4, 4, 4), (2, -2, 2), "float32"),
+          ("int", (1, 2, 4, 4, 4), 2, "int64"), ("complex", (1, 2, 4, 4, 4), 2, "complex64")]
+      if not (kind == "max" and case == "complex")],
     ("diff_negative_order", lambda L: L.diff(L.tensor([1.0, 2.0]), n=-1)),
     ("flip_int_dims", lambda L: L.flip(L.ones(2), 0)),
     ("flip_method_no_dims", lambda L: L.ones(2).flip()),

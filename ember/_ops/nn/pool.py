@@ -26,7 +26,8 @@ from .._dispatch import not_implemented_for
 
 # Only the names torch also exposes at top level (torch.max_pool2d, ...) become ember.<name>;
 # the rest are reached through ember.nn.functional.
-__all__ = ["max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d"]
+__all__ = ["max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "max_pool1d_with_indices",
+           "max_pool2d_with_indices", "max_pool3d_with_indices"]
 
 
 # -- geometry -------------------------------------------------------------------------------
@@ -197,8 +198,10 @@ class PoolGather(Op):
     def forward(ctx, x, idx):
         ctx.in_shape = x.shape
         n, c = x.shape[:2]
-        flat = x.reshape(n, c, -1)
-        return np.take_along_axis(flat, idx.reshape(n, c, -1), axis=2).reshape(idx.shape)
+        # sizes spelled out: -1 cannot be inferred when the batch or channel dimension is empty
+        flat = x.reshape(n, c, int(np.prod(x.shape[2:], dtype=np.int64)))
+        per = int(np.prod(idx.shape[2:], dtype=np.int64))
+        return np.take_along_axis(flat, idx.reshape(n, c, per), axis=2).reshape(idx.shape)
 
     @staticmethod
     def backward(ctx, grad):
@@ -216,7 +219,8 @@ class PoolScatter(Op):
         n, c = in_shape[:2]
         size = int(np.prod(in_shape[2:], dtype=np.int64))
         rows = xp_of(g).arange(n * c, dtype=np.int64).reshape(n, c, 1) * size
-        flat = (asarray_like(idx, g).reshape(n, c, -1) + rows).ravel()
+        per = int(np.prod(idx.shape[2:], dtype=np.int64))
+        flat = (asarray_like(idx, g).reshape(n, c, per) + rows).ravel()
         # bincount sums duplicates (overlapping windows) in one pass; it computes in float64
         out = np.bincount(flat, weights=g.ravel(), minlength=n * c * size)
         return out.astype(g.dtype, copy=False).reshape(in_shape)
@@ -397,7 +401,8 @@ def _pool_dtype(input, kernel: str, ints: bool) -> None:
 
 def _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, nd,
               name):
-    _pool_dtype(input, "max_pool1d_impl" if nd == 1 else name, ints=nd != 1)
+    # PyTorch's 1-d kernel is float-only; with indices it runs the 2-d one, which takes ints
+    _pool_dtype(input, "max_pool1d_impl" if nd == 1 else name, ints=nd != 1 or return_indices)
     x, unbatched, ksize, stride, pad, dilation, osize = _prepare(
         input, kernel_size, stride, padding, dilation, ceil_mode, nd, name)
     res = MaxPool.apply(x, ksize, stride, pad, dilation, osize, bool(return_indices))
@@ -441,6 +446,41 @@ def max_pool3d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
                               dilation, ceil_mode, return_indices)
     return _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices,
                      3, "max_pool3d")
+
+
+def max_pool1d_with_indices(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
+                            ceil_mode: bool = False, return_indices: bool = False):
+    """``max_pool1d`` returning ``(output, indices)`` whatever ``return_indices`` is.
+
+    Example:
+        >>> F.max_pool1d_with_indices(ember.tensor([[[1., 3., 2., 5.]]]), 2)[1]
+        tensor([[[1, 3]]])
+    """
+    return max_pool1d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
+def max_pool2d_with_indices(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
+                            ceil_mode: bool = False, return_indices: bool = False):
+    """``max_pool2d`` returning ``(output, indices)`` whatever ``return_indices`` is.
+
+    Example:
+        >>> out, idx = F.max_pool2d_with_indices(ember.randn(1, 1, 4, 4), 2)
+        >>> idx.shape
+        torch.Size([1, 1, 2, 2])
+    """
+    return max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
+def max_pool3d_with_indices(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
+                            ceil_mode: bool = False, return_indices: bool = False):
+    """``max_pool3d`` returning ``(output, indices)`` whatever ``return_indices`` is.
+
+    Example:
+        >>> out, idx = F.max_pool3d_with_indices(ember.randn(1, 1, 4, 4, 4), 2)
+        >>> idx.shape
+        torch.Size([1, 1, 2, 2, 2])
+    """
+    return max_pool3d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
 
 
 def _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad,

@@ -20,7 +20,10 @@ from .._core import Op, named_node
 from .._dispatch import not_implemented_for
 from .pool import AvgPool, MaxPool, PoolGather, PoolScatter, _tuple
 
-__all__ = ["adaptive_avg_pool1d"]
+__all__ = ["adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d",
+           "adaptive_max_pool1d", "adaptive_max_pool2d", "adaptive_max_pool3d",
+           "adaptive_max_pool1d_with_indices", "adaptive_max_pool2d_with_indices",
+           "adaptive_max_pool3d_with_indices"]
 
 
 # -- adaptive pooling -----------------------------------------------------------------------
@@ -28,13 +31,21 @@ __all__ = ["adaptive_avg_pool1d"]
 def _adaptive_prepare(input, output_size, nd, name):
     if not isinstance(input, Tensor):
         raise TypeError(f"{name}(): argument 'input' must be Tensor, not {type(input).__name__}")
+    max3d = name == "adaptive_max_pool3d"  # its checks word their messages differently
+    if nd > 1 and not isinstance(output_size, (int, np.integer)) \
+            and input.dim() <= len(output_size):
+        # torch.nn.functional fills None sizes from the input first (_list_with_default)
+        raise ValueError(f"Input dimension should be at least {len(output_size) + 1}")
     if input.dim() not in (nd + 1, nd + 2):
-        raise RuntimeError(f"{name}(): Expected {nd + 1}D or {nd + 2}D tensor, but got "
-                           f"{list(input.shape)}")
+        raise RuntimeError(f"{name}(): Expected {nd + 1}D or {nd + 2}D tensor, but got"
+                           f"{':' if max3d else ''} {list(input.shape)}")
     cat = input._dtype.category  # torch's adaptive pooling is for floats (avg 1-d: complex too)
     if cat != D._FLOAT and not (cat == D._COMPLEX and name == "adaptive_avg_pool1d"):
-        raise not_implemented_for(name.replace("1d", "2d"), input._dtype)
-    for d in range(input.dim() - nd, input.dim()):  # every window needs an input element
+        raise not_implemented_for(name + "_cpu" if nd == 3 else name.replace("1d", "2d"),
+                                  input._dtype)
+    # every window needs an input element; the 3-d pools also refuse an empty channel
+    # dimension (every dimension after the first)
+    for d in range(1 if nd == 3 else input.dim() - nd, input.dim()):
         if input.shape[d] == 0:
             shape, shown, dim = list(input.shape), name, d
             if name == "adaptive_avg_pool1d":  # torch runs it as 2-d over (..., 1, L)
@@ -48,8 +59,13 @@ def _adaptive_prepare(input, output_size, nd, name):
     if isinstance(output_size, (int, np.integer)):
         output_size = (int(output_size),) * nd
     if len(output_size) != nd:
-        raise RuntimeError(f"{name}: output_size must be {nd}")
+        raise RuntimeError(f"{name}(): internal error: output_size.size() must be {nd}" if max3d
+                           else f"{name}: output_size must be {nd}")
     osize = tuple(n if o is None else int(o) for o, n in zip(output_size, input.shape[2:]))
+    if max3d and any(o < 0 for o in osize):
+        shape = list(input.shape[:2]) + list(osize)
+        raise RuntimeError(f"Trying to create tensor with negative dimension "
+                           f"{min(osize)}: {shape}")
     if any(o < 0 for o in osize):
         raise RuntimeError(f"{name}: elements of output_size must be greater than or equal to "
                            f"0 but received {list(osize)}")
@@ -112,6 +128,23 @@ def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
     return out
 
 
+def adaptive_avg_pool3d(input: Tensor, output_size) -> Tensor:
+    """Average pooling to a fixed ``(D, H, W)``; ``None`` keeps that input size.
+
+    Example:
+        >>> F.adaptive_avg_pool3d(ember.randn(2, 3, 4, 5, 6), (2, 2, 3)).shape
+        torch.Size([2, 3, 2, 2, 3])
+    """
+    if isinstance(input, Tensor) and (output_size == 1 or (
+            isinstance(output_size, (tuple, list)) and tuple(output_size) == (1, 1, 1))):
+        # PyTorch's shortcut, taken before any other check: a mean over the last three dims
+        return input.mean((-1, -2, -3), keepdim=True)
+    out = _adaptive_avg(input, output_size, 3, "adaptive_avg_pool3d")
+    if out.grad_fn is not None:
+        out.grad_fn._name = "AdaptiveAvgPool3DBackward0"
+    return out
+
+
 def _adaptive_max(input, output_size, return_indices, nd, name):
     x, unbatched, osize = _adaptive_prepare(input, output_size, nd, name)
     size = x.shape[2:]
@@ -128,7 +161,8 @@ def _adaptive_max(input, output_size, return_indices, nd, name):
             lo = [bounds[i][0][p] for i, p in enumerate(pos)]
             hi = [bounds[i][1][p] for i, p in enumerate(pos)]
             win = data[(slice(None), slice(None)) + tuple(slice(a, b) for a, b in zip(lo, hi))]
-            arg = win.reshape(n, c, -1).argmax(axis=2)
+            arg = win.reshape(n, c, int(np.prod([b - a for a, b in zip(lo, hi)]))).argmax(
+                axis=2)  # sized explicitly: an empty batch or channel dimension is allowed
             coords = np.unravel_index(arg, tuple(b - a for a, b in zip(lo, hi)))
             idx[(slice(None), slice(None)) + pos] = sum(
                 (co + a) * f for co, a, f in zip(coords, lo, flat))
@@ -152,6 +186,50 @@ def adaptive_max_pool2d(input: Tensor, output_size, return_indices: bool = False
         torch.Size([1, 2, 2, 3])
     """
     return _adaptive_max(input, output_size, return_indices, 2, "adaptive_max_pool2d")
+
+
+@named_node("AdaptiveMaxPool3DBackward0")
+def adaptive_max_pool3d(input: Tensor, output_size, return_indices: bool = False):
+    """Max pooling to a fixed ``(D, H, W)``; ``None`` keeps that input size; indices are flat
+    over ``D*H*W``.
+
+    Example:
+        >>> F.adaptive_max_pool3d(ember.randn(1, 2, 4, 5, 6), (2, 3, 3)).shape
+        torch.Size([1, 2, 2, 3, 3])
+    """
+    return _adaptive_max(input, output_size, return_indices, 3, "adaptive_max_pool3d")
+
+
+def adaptive_max_pool1d_with_indices(input: Tensor, output_size, return_indices: bool = False):
+    """``adaptive_max_pool1d`` returning ``(output, indices)`` whatever ``return_indices`` is.
+
+    Example:
+        >>> F.adaptive_max_pool1d_with_indices(ember.tensor([[[1., 3., 2., 5.]]]), 2)[1]
+        tensor([[[1, 3]]])
+    """
+    return adaptive_max_pool1d(input, output_size, True)
+
+
+def adaptive_max_pool2d_with_indices(input: Tensor, output_size, return_indices: bool = False):
+    """``adaptive_max_pool2d`` returning ``(output, indices)`` whatever ``return_indices`` is.
+
+    Example:
+        >>> out, idx = F.adaptive_max_pool2d_with_indices(ember.randn(1, 1, 4, 4), 2)
+        >>> idx.shape
+        torch.Size([1, 1, 2, 2])
+    """
+    return adaptive_max_pool2d(input, output_size, True)
+
+
+def adaptive_max_pool3d_with_indices(input: Tensor, output_size, return_indices: bool = False):
+    """``adaptive_max_pool3d`` returning ``(output, indices)`` whatever ``return_indices`` is.
+
+    Example:
+        >>> out, idx = F.adaptive_max_pool3d_with_indices(ember.randn(1, 1, 4, 4, 4), 2)
+        >>> idx.shape
+        torch.Size([1, 1, 2, 2, 2])
+    """
+    return adaptive_max_pool3d(input, output_size, True)
 
 
 # -- unpooling ------------------------------------------------------------------------------

@@ -7,8 +7,9 @@ from .. import functional as F
 from .module import Module
 
 __all__ = ["MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d",
-           "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d",
-           "MaxUnpool1d", "MaxUnpool2d", "LPPool1d", "LPPool2d"]
+           "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveAvgPool3d", "AdaptiveMaxPool1d",
+           "AdaptiveMaxPool2d", "AdaptiveMaxPool3d", "MaxUnpool1d", "MaxUnpool2d", "LPPool1d",
+           "LPPool2d"]
 
 
 def _ntuple(v, n: int) -> tuple:
@@ -161,6 +162,17 @@ class AdaptiveAvgPool2d(_AdaptivePool):
     _fn = staticmethod(F.adaptive_avg_pool2d)
 
 
+class AdaptiveAvgPool3d(_AdaptivePool):
+    """Average pooling to a fixed ``(D, H, W)`` (``None`` keeps that size).
+
+    Example:
+        >>> ember.nn.AdaptiveAvgPool3d((1, 2, 2))(ember.randn(2, 3, 4, 5, 6)).shape
+        torch.Size([2, 3, 1, 2, 2])
+    """
+
+    _fn = staticmethod(F.adaptive_avg_pool3d)
+
+
 class _AdaptiveMaxPool(_AdaptivePool):
     def __init__(self, output_size, return_indices: bool = False) -> None:
         super().__init__(output_size)
@@ -180,6 +192,18 @@ class AdaptiveMaxPool2d(_AdaptiveMaxPool):
     """Max pooling to a fixed ``(H, W)``."""
 
     _fn = staticmethod(F.adaptive_max_pool2d)
+
+
+class AdaptiveMaxPool3d(_AdaptiveMaxPool):
+    """Max pooling to a fixed ``(D, H, W)``; ``return_indices`` also gives flat ``D*H*W``
+    indices (for ``MaxUnpool3d``-style use).
+
+    Example:
+        >>> ember.nn.AdaptiveMaxPool3d(2)(ember.randn(1, 3, 4, 4, 4)).shape
+        torch.Size([1, 3, 2, 2, 2])
+    """
+
+    _fn = staticmethod(F.adaptive_max_pool3d)
 
 
 class _MaxUnpool(Module):

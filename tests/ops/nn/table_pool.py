@@ -17,6 +17,13 @@ OPS = [
            [((1, 2, 4, 4),)]),
     OpSpec("max_pool1d", lambda L, x: F(L).max_pool1d(x, 3, stride=2, ceil_mode=True),
            [((2, 3, 8),)]),
+    # the _with_indices forms always return (output, indices)
+    OpSpec("max_pool1d_with_indices", lambda L, x: F(L).max_pool1d_with_indices(x, 3, 2),
+           [((2, 3, 8),)]),
+    OpSpec("max_pool2d_with_indices", lambda L, x: F(L).max_pool2d_with_indices(
+        x, 3, stride=2, padding=1, ceil_mode=True), [((2, 2, 6, 5),)]),
+    OpSpec("max_pool3d_with_indices", lambda L, x: F(L).max_pool3d_with_indices(x, 2),
+           [((1, 2, 4, 4, 6),)]),
     OpSpec("avg_pool2d", lambda L, x: F(L).avg_pool2d(x, 2), [((2, 3, 4, 6),)]),
     OpSpec("avg_pool2d_pad_ceil", lambda L, x: F(L).avg_pool2d(
         x, 3, stride=2, padding=1, ceil_mode=True, count_include_pad=False),

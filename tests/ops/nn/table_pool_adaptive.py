@@ -1,5 +1,5 @@
 """Op-table entries for ``ember/_ops/nn/pool_adaptive.py``: adaptive average and max pooling
-(even and uneven windows) and interpolation (nearest uses the module's axis gather)."""
+in 1, 2 and 3 dimensions (even and uneven windows, ``_with_indices``) and interpolation (nearest uses the module's axis gather)."""
 
 from .._inputs import F
 from ..spec import OpSpec
@@ -16,6 +16,26 @@ OPS = [
            [((2, 3, 5, 7),), ((2, 3, 6, 4),)]),
     OpSpec("adaptive_max_pool1d", lambda L, x: F(L).adaptive_max_pool1d(x, 3),
            [((2, 3, 7),)]),
+    # 3-d: even windows (strided pools), uneven (matrices / per-window argmax), unbatched
+    # input with a None size, the 1x1x1 mean, and the _with_indices variants
+    OpSpec("adaptive_avg_pool3d", lambda L, x: F(L).adaptive_avg_pool3d(x, (2, 3, 2)),
+           [((2, 3, 4, 6, 4),)]),
+    OpSpec("adaptive_avg_pool3d_uneven", lambda L, x: F(L).adaptive_avg_pool3d(x, (3, 2, 4)),
+           [((2, 2, 5, 4, 7),), ((3, 4, 5, 3),)], gradgrad=False),
+    OpSpec("adaptive_avg_pool3d_none", lambda L, x: F(L).adaptive_avg_pool3d(x, (2, None, 3)),
+           [((2, 4, 6, 3, 6),)]),
+    OpSpec("adaptive_avg_pool3d_1", lambda L, x: F(L).adaptive_avg_pool3d(x, 1),
+           [((2, 3, 3, 4, 5),)]),
+    OpSpec("adaptive_max_pool3d", lambda L, x: F(L).adaptive_max_pool3d(x, (3, 2, 4)),
+           [((2, 3, 5, 4, 7),), ((2, 2, 4, 6, 4),), ((3, 5, 4, 7),)]),
+    OpSpec("adaptive_max_pool3d_indices", lambda L, x: F(L).adaptive_max_pool3d(
+        x, (2, 3, 2), return_indices=True), [((2, 2, 4, 5, 4),)]),
+    OpSpec("adaptive_max_pool3d_with_indices", lambda L, x: F(L).adaptive_max_pool3d_with_indices(
+        x, (3, None, 2)), [((1, 2, 5, 3, 4),)]),
+    OpSpec("adaptive_max_pool2d_with_indices", lambda L, x: F(L).adaptive_max_pool2d_with_indices(
+        x, (3, 2)), [((2, 3, 5, 7),)]),
+    OpSpec("adaptive_max_pool1d_with_indices", lambda L, x: F(L).adaptive_max_pool1d_with_indices(
+        x, 3), [((2, 3, 7),)]),
     # interpolation
     OpSpec("interpolate_nearest", lambda L, x: F(L).interpolate(x, scale_factor=2),
            [((2, 2, 3, 4),), ((2, 3, 5),)]),
@@ -27,6 +47,8 @@ OPS = [
         x, scale_factor=(1.5, 2), mode="bilinear"), [((2, 2, 3, 4),)]),
     OpSpec("interpolate_bilinear_corners", lambda L, x: F(L).interpolate(
         x, size=(5, 2), mode="bilinear", align_corners=True), [((1, 2, 3, 4),)]),
+    OpSpec("interpolate_area_3d", lambda L, x: F(L).interpolate(x, size=(3, 2, 3), mode="area"),
+           [((1, 2, 5, 4, 6),)], gradgrad=False),
     OpSpec("interpolate_linear", lambda L, x: F(L).interpolate(x, size=7, mode="linear"),
            [((2, 3, 4),)]),
 ]
