@@ -66,6 +66,7 @@ class Tensor(TensorAutograd):
     _base = None
     _view_fn = None
     _inference = False  # made under inference_mode (see is_inference)
+    _multi_view = False  # one of several views an op returned (split, unbind), or a view of one
     _hooks = None
     _post_acc_hooks = None
     _grad_acc = None

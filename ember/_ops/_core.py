@@ -36,6 +36,9 @@ _anomaly = anomaly._enabled
 class Op(Node):
     save_output = False
     is_view = False
+    # with is_view: every output is a view of the first input (split, unbind), not only the
+    # first; PyTorch refuses in-place changes to such views while they carry a gradient
+    multi_view = False
     non_differentiable_outputs: tuple = ()
 
     inputs: tuple = ()
@@ -110,8 +113,8 @@ def _wrap(ctx, cls, arr, nr, record):
         arr = np.asarray(arr)  # NumPy reductions return scalars; ember keeps 0-d arrays
     diff = record and nr not in cls.non_differentiable_outputs
     out = Tensor._make(arr, D._FROM_NP[arr.dtype], diff)
-    if cls.is_view and nr == 0:
-        _mark_view(out, ctx.inputs[0], cls, ctx)
+    if cls.is_view and (nr == 0 or cls.multi_view):
+        _mark_view(out, ctx.inputs[0], cls, ctx, nr)
     if record:
         if nr == 0:
             edges, needs = [], []
@@ -154,20 +157,27 @@ def array_tensor(arr, dtype=None) -> Tensor:
     return Tensor._make(arr, dtype if dtype is not None else D._FROM_NP[arr.dtype])
 
 
-def _mark_view(out, base, cls, ctx):
-    """Make ``out`` a view of ``base``: shared version counter and a way to redo the view."""
+def _mark_view(out, base, cls, ctx, nr=0):
+    """Make ``out`` a view of ``base``: shared version counter and a way to redo the view
+    (``nr``: which of a multi-view op's outputs ``out`` is)."""
     if not np.may_share_memory(out._data, base._data):
         return
     root = base._base if base._base is not None else base
     out._base = root
     if out._inference is not root._inference:  # a view is an inference tensor if its base is
         out._inference = root._inference
+    if (cls.multi_view or base._multi_view) and out._requires_grad:
+        out._multi_view = True
     out._version = root._version
     parent_fn = base._view_fn
     kwargs = ctx.view_args if hasattr(ctx, "view_args") else {}
 
-    def view_fn(t, _parent=parent_fn, _cls=cls, _kw=kwargs):
-        return _cls.apply(_parent(t) if _parent is not None else t, **_kw)
+    if cls.multi_view:
+        def view_fn(t, _parent=parent_fn, _cls=cls, _kw=kwargs, _nr=nr):
+            return _cls.apply(_parent(t) if _parent is not None else t, **_kw)[_nr]
+    else:
+        def view_fn(t, _parent=parent_fn, _cls=cls, _kw=kwargs):
+            return _cls.apply(_parent(t) if _parent is not None else t, **_kw)
 
     out._view_fn = view_fn
 

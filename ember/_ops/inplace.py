@@ -30,6 +30,13 @@ def check_inplace(t: Tensor) -> None:
         raise RuntimeError(
             "a leaf Variable that requires grad is being used in an in-place operation. "
             "Wrap parameter updates in `with ember.no_grad():`, or use an out-of-place op.")
+    if t._multi_view and t._requires_grad:
+        name = t.grad_fn.name() if t.grad_fn is not None else "View"
+        raise RuntimeError(
+            f"Output {t._output_nr} of {name.removesuffix('Backward0')} is a view and is being "
+            "modified inplace. This view is the output of a function that returns multiple "
+            "views. Such functions do not allow the output views to be modified inplace. You "
+            "should replace the inplace operation by an out-of-place one.")
     base = t._base
     if base is not None and base._requires_grad and base.grad_fn is None:
         raise RuntimeError(

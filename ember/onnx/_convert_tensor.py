@@ -420,6 +420,15 @@ def _narrow(op: OpCall):
     return b.add("Slice", [x.name, b.i64([start]), b.i64([end]), b.i64([dim])])
 
 
+@converts("split")
+def _split(op: OpCall):
+    """``split``/``chunk``'s one node of several views: ONNX's Split, the sizes as its
+    second input (opset 13 on, all ember exports)."""
+    b, x = op.b, op.args[0]
+    dim, sizes = op.kwargs["dim"], [int(s) for s in op.kwargs["sizes"]]
+    return tuple(b.add("Split", [x.name, b.i64(sizes)], outputs=len(sizes), axis=int(dim)))
+
+
 _BIG = 2**62
 
 

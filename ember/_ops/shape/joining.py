@@ -1,7 +1,9 @@
 """Joining and splitting: ``cat``, ``stack``, ``hstack`` ..., ``split``, ``chunk``, ``unbind``.
 
-Splits return views (``narrow``/``select``), so they share the input's version counter, as in
-PyTorch.
+Splits return views that share the input's version counter, as in PyTorch. ``split`` and
+``chunk`` make all their pieces in one node (``Split``), whose backward writes the pieces'
+gradients side by side in one pass; like PyTorch's, the pieces refuse in-place changes while
+they carry a gradient.
 """
 
 from __future__ import annotations
@@ -9,9 +11,13 @@ from __future__ import annotations
 import numpy as np
 
 from ... import _dtype as D
+from ..._backend import get_array_module
 from ..._tensor import Tensor
+from ...autograd import grad_mode
 from .._core import Op, wrap_dim
 from .._dispatch import check_devices
+
+_state = grad_mode._state
 
 __all__ = ["cat", "concat", "concatenate", "stack", "hstack", "vstack", "dstack",
            "column_stack", "row_stack", "split", "chunk", "unbind", "tensor_split"]
@@ -192,11 +198,54 @@ def split(tensor: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
             raise RuntimeError(
                 f"split_with_sizes expects split_sizes to sum exactly to {size} (input tensor's "
                 f"size at dimension {d}), but got split_sizes={sizes}")
-    out, start = [], 0
-    for s in sizes:
-        out.append(tensor.narrow(d, start, s))
-        start += s
-    return _renamed(tuple(out), name)
+    if len(sizes) == 1:
+        return _renamed((tensor.narrow(d, 0, size),), name)
+    return Split.apply(tensor, dim=d, sizes=tuple(sizes), name=name)
+
+
+class Split(Op):
+    """The pieces of ``x`` along ``dim`` (views), as one node: backward writes the pieces'
+    gradients into one array (zeros where a piece got none), PyTorch's ``SplitBackward0``."""
+
+    is_view = True
+    multi_view = True
+    materialize_grads = False  # a piece without a gradient is zeros in the joined array
+
+    @staticmethod
+    def forward(ctx, x, dim, sizes, name):
+        ctx.dim, ctx.sizes, ctx.in_shape = dim, sizes, x.shape
+        ctx.view_args = {"dim": dim, "sizes": sizes, "name": name}
+        ctx._name = name
+        lead = (slice(None),) * dim
+        pieces, start = [], 0
+        for s in sizes:
+            pieces.append(x[lead + (slice(start, start + s),)])
+            start += s
+        return tuple(pieces)
+
+    @staticmethod
+    def backward(ctx, *grads):
+        dim, sizes = ctx.dim, ctx.sizes
+        if not _state.enabled:
+            ref = next(g for g in grads if g is not None)
+            xp = get_array_module(ref._data)
+            out = xp.empty(ctx.in_shape, ref._data.dtype)
+            lead = (slice(None),) * dim
+            start = 0
+            for g, s in zip(grads, sizes):
+                out[lead + (slice(start, start + s),)] = g._data if g is not None else 0
+                start += s
+            return Tensor._make(out, ref._dtype)
+        ref = next(g for g in grads if g is not None)
+        parts = []
+        for g, s in zip(grads, sizes):
+            if g is None:
+                shape = list(ctx.in_shape)
+                shape[dim] = s
+                g = Tensor._make(get_array_module(ref._data).zeros(shape, ref._data.dtype),
+                                 ref._dtype)
+            parts.append(g)
+        return Cat.apply(*parts, dim=dim)
 
 
 def _renamed(pieces: tuple, name: str) -> tuple:
