@@ -227,3 +227,28 @@ def test_legacy_size_average_reduce(torch):
         e = ember.nn.MSELoss(size_average=False)
         t = torch.nn.MSELoss(size_average=False)
     assert e.reduction == t.reduction == "sum"
+
+
+@pytest.mark.parametrize("target", ["index", "index_ignore", "probs"])
+def test_cross_entropy_backward_twice_with_retained_graph(torch, target):
+    """backward reuses the saved softmax in place; a second backward through a retained graph
+    must recompute it, not read the first one's gradient."""
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((6, 5)).astype(np.float32)
+    idx = np.array([0, 4, 2, 2, 1, 3])
+    probs = rng.random((6, 5)).astype(np.float32)
+    probs /= probs.sum(1, keepdims=True)
+    grads, losses = [], []
+    for L in (ember, torch):
+        t = L.from_numpy(x.copy()).requires_grad_()
+        y = L.from_numpy(probs.copy()) if target == "probs" else L.from_numpy(idx.copy())
+        kw = {"ignore_index": 2} if target == "index_ignore" else {}
+        loss = L.nn.functional.cross_entropy(t, y, **kw)
+        loss.backward(retain_graph=True)
+        first = t.grad.numpy().copy()
+        loss.backward()
+        grads.append((first, t.grad.numpy()))
+        losses.append(loss.item())
+    np.testing.assert_allclose(losses[0], losses[1], rtol=1e-6)
+    for e, t in zip(*grads):
+        np.testing.assert_allclose(e, t, rtol=1e-5, atol=1e-7)

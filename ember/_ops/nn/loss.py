@@ -19,7 +19,7 @@ from ..._backend import get_array_module as xp_of
 from ..._tensor import Tensor
 from ...autograd import grad_mode
 from .._core import Op
-from .linear_softmax import Softmax, _np_softmax, _row_max, _t
+from .linear_softmax import Softmax, _np_softmax, _row_max, _row_sum, _t
 
 __all__: list = []
 
@@ -88,12 +88,19 @@ class SoftmaxCrossEntropy(Op):
             # log-softmax, keeping softmax itself for backward (no second exp pass there)
             s = x - _row_max(x, 1)
             e = np.exp(s)
-            total = e.sum(axis=1, keepdims=True)
-            s -= np.log(total)
-            logp = s
+            total = _row_sum(e, 1)
             if ctx._record:
                 e /= total
                 ctx.softmax = e
+            if coef.dense is None:
+                # class indices: only the picked entries of log-softmax are needed, so the
+                # log of the total is subtracted from those alone (-(s - log t) == log t - s)
+                xp = xp_of(s)
+                picked = s[xp.arange(s.shape[0]), coef.idx]
+                per = (np.log(total).reshape(-1) - picked) * coef.w
+                return per.sum(dtype=x.dtype) if reduce else per
+            s -= np.log(total)
+            logp = s
         per = -coef.weighted_pick(logp)
         return per.sum(dtype=x.dtype) if reduce else per
 
@@ -104,7 +111,11 @@ class SoftmaxCrossEntropy(Op):
         xd = x._data
         if not _state.enabled:
             g = _expand_grad(grad._data, ctx.reduce, xd.ndim)
-            p = ctx.softmax.copy() if xd.size else _np_softmax(xd, 1)  # retain_graph: keep it
+            # the saved softmax becomes the gradient in place; a second backward through a
+            # retained graph recomputes it
+            p, ctx.softmax = getattr(ctx, "softmax", None), None
+            if p is None:
+                p = _np_softmax(xd, 1)
             p *= coef.row_total()
             coef.subtract_from(p)
             p *= g
