@@ -63,7 +63,7 @@ _CPU_FP32 = (
     "huber_loss", "margin_ranking_loss", "soft_margin_loss", "triplet_margin_loss", "kl_div",
     "binary_cross_entropy_with_logits", "linalg_solve", "linalg_cholesky", "linalg_cholesky_ex",
     "linalg_svdvals", "linalg_eigvalsh", "linalg_inv", "linalg_inv_ex", "linalg_qr",
-    "linalg_svd", "linalg_eigh",
+    "linalg_svd", "linalg_eigh", "multi_margin_loss", "multilabel_margin_loss", "ctc_loss",
 )
 _CPU_PROMOTE = ("index_copy",)
 

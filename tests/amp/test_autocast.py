@@ -69,6 +69,11 @@ FP32 = {
     "cosine_embedding_loss": lambda L, F, x: F.cosine_embedding_loss(
         x, x * 2, L.tensor([1, -1, 1, -1])),
     "triplet_margin_loss": lambda L, F, x: F.triplet_margin_loss(x, x * 2, x * 3),
+    "multi_margin_loss": lambda L, F, x: F.multi_margin_loss(x, L.tensor(IDX)),
+    "multilabel_margin_loss": lambda L, F, x: F.multilabel_margin_loss(
+        x, L.tensor([[1, -1, 0, 0]] * x.shape[0])),
+    "ctc_loss": lambda L, F, x: F.ctc_loss(x.reshape(x.shape[0], 1, -1).log_softmax(2),
+                                           L.tensor([[1, 2]]), (x.shape[0],), (2,)),
     "prod": lambda L, F, x: L.prod(x),
     "Tensor.prod(dim)": lambda L, F, x: x.prod(1),
     "cdist": lambda L, F, x: L.cdist(x, x),
