@@ -38,7 +38,8 @@ from .._tensor import Tensor
 __all__ = ["cross_entropy", "nll_loss", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss",
            "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div",
            "poisson_nll_loss", "gaussian_nll_loss", "cosine_embedding_loss",
-           "margin_ranking_loss", "triplet_margin_loss", "soft_margin_loss",
+           "margin_ranking_loss", "triplet_margin_loss", "triplet_margin_with_distance_loss",
+           "soft_margin_loss",
            "multilabel_soft_margin_loss", "hinge_embedding_loss", "multi_margin_loss",
            "multilabel_margin_loss", "ctc_loss"]
 
@@ -404,3 +405,37 @@ def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, marg
 
         d_an = where(_t(d_pn._data < d_an._data), d_pn, d_an)  # a select: inf never * 0
     return _reduce(_Relu.apply(d_ap - d_an + margin), reduction)
+
+
+def triplet_margin_with_distance_loss(anchor: Tensor, positive: Tensor, negative: Tensor, *,
+                                      distance_function=None, margin: float = 1.0,
+                                      swap: bool = False, reduction: str = "mean") -> Tensor:
+    """max(0, margin + d(a, p) - d(a, n)) for any distance ``d`` (default: the 2-norm
+    ``pairwise_distance``); ``swap`` uses min(d(a, n), d(p, n)) as the negative distance.
+
+    Example:
+        >>> a, p, n = ember.randn(4, 3), ember.randn(4, 3), ember.randn(4, 3)
+        >>> F.triplet_margin_with_distance_loss(
+        ...     a, p, n, distance_function=lambda x, y: 1 - F.cosine_similarity(x, y)).shape
+        torch.Size([])
+    """
+    from .._ops.pointwise.abs_round_clamp import clamp_min
+    from .._ops.pointwise.binary_math import minimum
+    from .functional import pairwise_distance
+
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    if margin <= 0:
+        raise ValueError(f"margin must be greater than 0, got {margin}")
+    if not (anchor.ndim == positive.ndim == negative.ndim):
+        raise RuntimeError(
+            f"The anchor, positive, and negative tensors are expected to have the same number of "
+            f"dimensions, but got: anchor {anchor.ndim}D, positive {positive.ndim}D, and "
+            f"negative {negative.ndim}D inputs")
+    if distance_function is None:
+        distance_function = pairwise_distance
+    dist_pos = distance_function(anchor, positive)
+    dist_neg = distance_function(anchor, negative)
+    if swap:
+        dist_neg = minimum(dist_neg, distance_function(positive, negative))
+    return _reduce(clamp_min(margin + dist_pos - dist_neg, 0), reduction)

@@ -28,7 +28,7 @@ KNOWN_MISSING = {
     "channelshuffle.ChannelShuffle",
     "container.Container",
     "linear_cross_entropy_options.LinearCrossEntropyOptions",
-    "loss.LinearCrossEntropyLoss", "loss.NLLLoss2d", "loss.TripletMarginWithDistanceLoss",
+    "loss.LinearCrossEntropyLoss", "loss.NLLLoss2d",
     "normalization.CrossMapLRN2d",
     "pooling.FractionalMaxPool2d",
     "pooling.FractionalMaxPool3d", "pooling.LPPool3d", "pooling.MaxUnpool3d",

@@ -119,6 +119,16 @@ OPS = [
     OpSpec("loss.triplet_margin",
            lambda L, a, p, n: F(L).triplet_margin_loss(a, p, n, margin=5.0),
            [((3, 4), (3, 4), (3, 4))]),
+    # composed from pairwise_distance, minimum and clamp_min; a large margin keeps the hinge
+    # away from its kink and random inputs keep minimum's two sides apart
+    OpSpec("loss.triplet_margin_with_distance",
+           lambda L, a, p, n: F(L).triplet_margin_with_distance_loss(a, p, n, margin=5.0),
+           [((3, 4), (3, 4), (3, 4))]),
+    OpSpec("loss.triplet_margin_with_distance_swap_cos",
+           lambda L, a, p, n: F(L).triplet_margin_with_distance_loss(
+               a, p, n, distance_function=lambda x, y: 1 - F(L).cosine_similarity(x, y),
+               margin=3.0, swap=True, reduction="none"),
+           [((3, 4), (3, 4), (3, 4))]),
     OpSpec("loss.gaussian_nll", lambda L, x, t, v: F(L).gaussian_nll_loss(x, t, v), [None],
            make=lambda rng: [rng.standard_normal((3, 4)), rng.standard_normal((3, 4)),
                              rng.uniform(0.5, 2, (3, 4))]),

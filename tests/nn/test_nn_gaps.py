@@ -1,0 +1,87 @@
+"""The last nn classes ember lacked (issue 13): the distance-function triplet loss, channel
+shuffle, 3-d power-average pooling, 3-d max unpooling, ``NLLLoss2d``, ``CrossMapLRN2d`` and
+fractional max pooling, each against torch (values, gradients, errors, module reprs)."""
+
+import numpy as np
+import pytest
+
+import ember
+
+from ._helpers import same
+
+torch = pytest.importorskip("torch")
+EF = ember.nn.functional
+TF = torch.nn.functional
+
+
+def _run(lib, fn, arrays, grad=(0,), seed=0):
+    """fn(lib, *tensors): the output and the gradients of inputs ``grad`` for a random
+    upstream gradient (the same in both libraries)."""
+    ts = [lib.tensor(a) for a in arrays]
+    for k in grad:
+        ts[k].requires_grad_(True)
+    out = fn(lib, *ts)
+    up = np.random.default_rng(seed).standard_normal(tuple(out.shape))
+    gs = lib.autograd.grad(out, [ts[k] for k in grad], lib.tensor(up).to(out.dtype))
+    return out, gs
+
+
+def _compare(fn, arrays, grad=(0,), atol=1e-6):
+    eo, eg = _run(ember, fn, arrays, grad)
+    to, tg = _run(torch, fn, arrays, grad)
+    same(eo, to, atol=atol)
+    for a, b in zip(eg, tg):
+        same(a, b, atol=atol)
+    return eo, to
+
+
+def _raises_like(fn_e, fn_t):
+    with pytest.raises(Exception) as te:
+        fn_t()
+    with pytest.raises(type(te.value), match=None) as ee:
+        fn_e()
+    assert str(ee.value) == str(te.value)
+
+
+# -- TripletMarginWithDistanceLoss ----------------------------------------------------------
+
+def _triplet_arrays(seed=1, shape=(5, 4)):
+    rng = np.random.default_rng(seed)
+    return [rng.standard_normal(shape) for _ in range(3)]
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("swap", [False, True])
+def test_triplet_with_distance_default(reduction, swap):
+    def fn(lib, a, p, n):
+        return lib.nn.functional.triplet_margin_with_distance_loss(
+            a, p, n, margin=1.5, swap=swap, reduction=reduction)
+    _compare(fn, _triplet_arrays(), grad=(0, 1, 2))
+
+
+def test_triplet_with_distance_custom_function_and_module():
+    def fn(lib, a, p, n):
+        dist = lambda x, y: 1.0 - lib.nn.functional.cosine_similarity(x, y)  # noqa: E731
+        loss = lib.nn.TripletMarginWithDistanceLoss(distance_function=dist, margin=0.7,
+                                                    swap=True, reduction="sum")
+        return loss(a, p, n)
+    _compare(fn, _triplet_arrays(2), grad=(0, 1, 2))
+    e, t = ember.nn.TripletMarginWithDistanceLoss(), torch.nn.TripletMarginWithDistanceLoss()
+    assert repr(e) == repr(t)
+    assert type(e.distance_function).__name__ == "PairwiseDistance"
+    out = e(*[ember.tensor(a, requires_grad=True) for a in _triplet_arrays()])
+    assert out.grad_fn.name() == "MeanBackward0"
+
+
+def test_triplet_with_distance_errors():
+    ea = [ember.tensor(a) for a in _triplet_arrays()]
+    ta = [torch.tensor(a) for a in _triplet_arrays()]
+    for kw in ({"margin": 0}, {"margin": -1.0}, {"reduction": "bad"}):
+        _raises_like(lambda kw=kw: EF.triplet_margin_with_distance_loss(*ea, **kw),
+                     lambda kw=kw: TF.triplet_margin_with_distance_loss(*ta, **kw))
+    _raises_like(lambda: ember.nn.TripletMarginWithDistanceLoss(margin=0),
+                 lambda: torch.nn.TripletMarginWithDistanceLoss(margin=0))
+    _raises_like(lambda: EF.triplet_margin_with_distance_loss(ea[0], ea[1], ea[2][0]),
+                 lambda: TF.triplet_margin_with_distance_loss(ta[0], ta[1], ta[2][0]))
+    with pytest.raises(TypeError):  # keyword-only, as in PyTorch
+        EF.triplet_margin_with_distance_loss(*ea, None)
