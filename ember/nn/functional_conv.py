@@ -9,6 +9,8 @@ import math
 import numpy as np
 
 from .. import _dtype as D
+from .._backend import ascontiguousarray
+from .._ops._core import Op, set_node_name
 from .._ops._dispatch import not_implemented_for
 from .._ops.nn.conv import (
     conv1d,
@@ -50,7 +52,8 @@ from .._tensor import Tensor
 from ._functional_attention import multi_head_attention_forward, scaled_dot_product_attention
 
 __all__ = ["interpolate", "upsample", "upsample_nearest", "upsample_bilinear",
-           "pixel_shuffle", "pixel_unshuffle", "scaled_dot_product_attention",
+           "pixel_shuffle", "pixel_unshuffle", "channel_shuffle", "native_channel_shuffle",
+           "scaled_dot_product_attention",
            "multi_head_attention_forward", "unfold", "fold", "local_response_norm",
            "lp_pool1d", "lp_pool2d",
            "batch_norm", "group_norm", "instance_norm", "layer_norm", "rms_norm",
@@ -236,6 +239,72 @@ def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
     x = input.reshape(*lead, c, h // r, r, w // r, r)
     x = x.permute(*range(k), k, k + 2, k + 4, k + 1, k + 3)
     return x.reshape(*lead, c * r * r, h // r, w // r)
+
+
+def _channel_shuffle_check(input: Tensor, groups, name: str) -> None:
+    """PyTorch's checks, in its order: the argument type, the rank, the group count."""
+    if not isinstance(groups, (int, np.integer)) or isinstance(groups, (bool, np.bool_)):
+        raise TypeError(f"{name}(): argument 'groups' (position 2) must be int, not "
+                        f"{type(groups).__name__}")
+    if input.dim() <= 2:
+        raise RuntimeError(f"channel_shuffle expects input with > 2 dims, but got input with "
+                           f"sizes {list(input.shape)}")
+    if groups <= 0:
+        raise RuntimeError(f"Number of groups to divide channels in must be positive. Value of "
+                           f"groups:{groups}")
+    if input.shape[1] % groups:
+        raise RuntimeError(f"Number of channels must be divisible by groups. Got "
+                           f"{input.shape[1]} channels and {groups} groups.")
+
+
+def _channel_shuffle(input: Tensor, groups: int) -> Tensor:
+    n, c, *rest = input.shape
+    g = int(groups)
+    x = input.reshape(n, g, c // g, *rest).transpose(1, 2)
+    return x.reshape(n, c, *rest)
+
+
+def channel_shuffle(input: Tensor, groups: int) -> Tensor:
+    """Split the channels of ``(N, C, *)`` into ``groups`` groups and interleave them:
+    ``(N, g, C/g, *) -> (N, C/g, g, *)``, keeping the shape.
+
+    Example:
+        >>> F.channel_shuffle(ember.arange(4.).reshape(1, 4, 1), 2).flatten()
+        tensor([0., 2., 1., 3.])
+    """
+    _channel_shuffle_check(input, groups, "channel_shuffle")
+    return set_node_name(_channel_shuffle(input, groups), "ChannelShuffleBackward0")
+
+
+def native_channel_shuffle(input: Tensor, groups: int) -> Tensor:
+    """``channel_shuffle``'s kernel-level form; as in PyTorch it has no derivative (backward
+    through it raises).
+
+    Example:
+        >>> F.native_channel_shuffle(ember.arange(4.).reshape(1, 4, 1), 2).flatten()
+        tensor([0., 2., 1., 3.])
+    """
+    _channel_shuffle_check(input, groups, "native_channel_shuffle")
+    from ..autograd import grad_mode
+
+    if not (input.requires_grad and grad_mode._state.enabled):
+        return _channel_shuffle(input, groups)
+    return set_node_name(_NativeChannelShuffle.apply(input, int(groups)),
+                         "torch::autograd::NotImplemented")
+
+
+class _NativeChannelShuffle(Op):
+    """A node whose backward refuses, as PyTorch's ``NotImplemented`` node does."""
+
+    @staticmethod
+    def forward(ctx, x, groups):
+        n, c, *rest = x.shape
+        return ascontiguousarray(
+            x.reshape(n, groups, c // groups, *rest).swapaxes(1, 2)).reshape(x.shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        raise RuntimeError("derivative for aten::native_channel_shuffle is not implemented")
 
 
 # -- unfold / fold, local response norm, power-average pooling ------------------------------

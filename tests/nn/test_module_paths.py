@@ -25,7 +25,6 @@ PRIVATE_BASES = {"_ConvNd", "_ConvTransposeNd", "_NormBase", "_BatchNorm", "_Ins
 
 KNOWN_MISSING = {
     "batchnorm.SyncBatchNorm",
-    "channelshuffle.ChannelShuffle",
     "container.Container",
     "linear_cross_entropy_options.LinearCrossEntropyOptions",
     "loss.LinearCrossEntropyLoss", "loss.NLLLoss2d",

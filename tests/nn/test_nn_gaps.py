@@ -85,3 +85,49 @@ def test_triplet_with_distance_errors():
                  lambda: TF.triplet_margin_with_distance_loss(ta[0], ta[1], ta[2][0]))
     with pytest.raises(TypeError):  # keyword-only, as in PyTorch
         EF.triplet_margin_with_distance_loss(*ea, None)
+
+
+# -- ChannelShuffle -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("shape,groups", [((2, 6, 3, 2), 3), ((1, 8, 5), 2), ((2, 4, 1, 2, 2), 4),
+                                          ((3, 6, 2), 1)])
+def test_channel_shuffle(shape, groups):
+    x = np.random.default_rng(3).standard_normal(shape)
+    eo, to = _compare(lambda lib, t: lib.nn.functional.channel_shuffle(t, groups), [x])
+    assert eo.grad_fn.name() == to.grad_fn.name() == "ChannelShuffleBackward0"
+    assert eo.is_contiguous()
+    m = ember.nn.ChannelShuffle(groups)
+    assert repr(m) == repr(torch.nn.ChannelShuffle(groups))
+    same(m(ember.tensor(x)), torch.nn.ChannelShuffle(groups)(torch.tensor(x)))
+    same(EF.native_channel_shuffle(ember.tensor(x), groups),
+         TF.native_channel_shuffle(torch.tensor(x), groups))
+
+
+def test_channel_shuffle_dtypes_and_empty():
+    x = np.arange(24).reshape(2, 6, 2)
+    for dt in ("int64", "bool", "float32"):
+        e = EF.channel_shuffle(ember.tensor(x).to(getattr(ember, dt)), 2)
+        t = TF.channel_shuffle(torch.tensor(x).to(getattr(torch, dt)), 2)
+        assert str(e.dtype) == str(t.dtype)
+        np.testing.assert_array_equal(e.numpy(), t.numpy())
+    for shape in ((0, 6, 2), (1, 0, 2)):
+        assert EF.channel_shuffle(ember.zeros(shape), 3).shape == \
+            tuple(TF.channel_shuffle(torch.zeros(shape), 3).shape)
+
+
+@pytest.mark.parametrize("shape,groups", [((1, 5, 2), 2), ((1, 6, 2), 0), ((1, 6, 2), -1),
+                                          ((6,), 3), ((1, 6), 3), ((6,), 0), ((1, 6, 2), 2.0),
+                                          ((1, 6, 2), True)])
+def test_channel_shuffle_errors(shape, groups):
+    for name in ("channel_shuffle", "native_channel_shuffle"):
+        _raises_like(lambda name=name: getattr(EF, name)(ember.zeros(shape), groups),
+                     lambda name=name: getattr(TF, name)(torch.zeros(shape), groups))
+
+
+def test_native_channel_shuffle_has_no_derivative():
+    for lib in (ember, torch):
+        x = lib.randn(1, 4, 2, requires_grad=True)
+        y = lib.nn.functional.native_channel_shuffle(x, 2)
+        assert y.requires_grad
+        with pytest.raises(RuntimeError, match="derivative for aten::native_channel_shuffle"):
+            y.sum().backward()

@@ -5,6 +5,7 @@ pickles and ``add_safe_globals`` names resolve), and is re-exported here and by 
 from .activation import *  # noqa: F401,F403
 from .adaptive import *  # noqa: F401,F403
 from .batchnorm import *  # noqa: F401,F403
+from .channelshuffle import *  # noqa: F401,F403
 from .container import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403
 from .distance import *  # noqa: F401,F403
