@@ -55,7 +55,7 @@ __all__ = ["interpolate", "upsample", "upsample_nearest", "upsample_bilinear",
            "pixel_shuffle", "pixel_unshuffle", "channel_shuffle", "native_channel_shuffle",
            "scaled_dot_product_attention",
            "multi_head_attention_forward", "unfold", "fold", "local_response_norm",
-           "lp_pool1d", "lp_pool2d",
+           "lp_pool1d", "lp_pool2d", "lp_pool3d",
            "batch_norm", "group_norm", "instance_norm", "layer_norm", "rms_norm",
            "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d",
            "adaptive_max_pool1d", "adaptive_max_pool2d", "adaptive_max_pool3d",
@@ -421,7 +421,13 @@ def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: flo
 def _lp_pool(input, norm_type, kernel_size, stride, ceil_mode, nd):
     from . import functional as F
 
-    pool = avg_pool1d if nd == 1 else avg_pool2d
+    if isinstance(norm_type, (int, float)) and abs(norm_type) == math.inf:
+        # the limits of the power mean: the largest (or smallest) magnitude, as in PyTorch
+        mp = (max_pool1d, max_pool2d, max_pool3d)[nd - 1]
+        if norm_type > 0:
+            return mp(input.abs(), kernel_size, stride, 0, 1, ceil_mode)
+        return -mp(-input.abs(), kernel_size, stride, 0, 1, ceil_mode)
+    pool = (avg_pool1d, avg_pool2d, avg_pool3d)[nd - 1]
     ks = (kernel_size,) * nd if isinstance(kernel_size, int) else tuple(kernel_size)
     out = pool(input ** norm_type, ks, stride if stride is not None else ks, 0, ceil_mode)
     return (out.sign() * F.relu(out.abs()) * float(np.prod(ks))) ** (1.0 / norm_type)
@@ -442,3 +448,15 @@ def lp_pool2d(input: Tensor, norm_type: float, kernel_size, stride=None,
         torch.Size([1, 2, 2, 2])
     """
     return _lp_pool(input, norm_type, kernel_size, stride, ceil_mode, 2)
+
+
+def lp_pool3d(input: Tensor, norm_type: float, kernel_size, stride=None,
+              ceil_mode: bool = False) -> Tensor:
+    """Power-average pooling ``(sum x**p)**(1/p)`` over 3-d windows (``norm_type=inf``: max
+    pooling of magnitudes).
+
+    Example:
+        >>> F.lp_pool3d(ember.randn(1, 2, 4, 4, 4), 2, 2).shape
+        torch.Size([1, 2, 2, 2, 2])
+    """
+    return _lp_pool(input, norm_type, kernel_size, stride, ceil_mode, 3)

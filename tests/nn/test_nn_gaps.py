@@ -89,8 +89,8 @@ def test_triplet_with_distance_errors():
 
 # -- ChannelShuffle -------------------------------------------------------------------------
 
-@pytest.mark.parametrize("shape,groups", [((2, 6, 3, 2), 3), ((1, 8, 5), 2), ((2, 4, 1, 2, 2), 4),
-                                          ((3, 6, 2), 1)])
+@pytest.mark.parametrize("shape,groups", [((2, 6, 3, 2), 3), ((1, 8, 5), 2),
+                                          ((2, 4, 1, 2, 2), 4), ((3, 6, 2), 1)])
 def test_channel_shuffle(shape, groups):
     x = np.random.default_rng(3).standard_normal(shape)
     eo, to = _compare(lambda lib, t: lib.nn.functional.channel_shuffle(t, groups), [x])
@@ -131,3 +131,32 @@ def test_native_channel_shuffle_has_no_derivative():
         assert y.requires_grad
         with pytest.raises(RuntimeError, match="derivative for aten::native_channel_shuffle"):
             y.sum().backward()
+
+
+# -- LPPool3d (and the infinite norms of every lp_pool) -------------------------------------
+
+@pytest.mark.parametrize("norm,kernel,stride,ceil", [
+    (2, 2, None, False), (3.0, (2, 3, 2), 1, False), (1.5, 3, 2, True),
+    (2, (1, 2, 2), (1, 2, 1), False)])
+def test_lp_pool3d(norm, kernel, stride, ceil):
+    x = np.random.default_rng(4).uniform(0.3, 2.0, (2, 3, 5, 6, 5))
+
+    def fn(lib, t):
+        return lib.nn.functional.lp_pool3d(t, norm, kernel, stride, ceil)
+    eo, to = _compare(fn, [x])
+    assert eo.grad_fn.name() == to.grad_fn.name()
+    m_e, m_t = ember.nn.LPPool3d(norm, kernel, stride, ceil), torch.nn.LPPool3d(norm, kernel,
+                                                                                  stride, ceil)
+    assert repr(m_e) == repr(m_t)
+    same(m_e(ember.tensor(x)), m_t(torch.tensor(x)))
+
+
+@pytest.mark.parametrize("nd", [1, 2, 3])
+@pytest.mark.parametrize("norm", [float("inf"), -float("inf")])
+def test_lp_pool_infinite_norm_is_max_pooling(nd, norm):
+    # regression: lp_pool1d/2d computed x ** inf (inf or nan) instead of PyTorch's max pooling
+    x = np.random.default_rng(5).standard_normal((2, 3) + (6,) * nd)
+    fn_name = f"lp_pool{nd}d"
+    eo, to = _compare(lambda lib, t: getattr(lib.nn.functional, fn_name)(t, norm, 2), [x])
+    assert np.isfinite(eo.detach().numpy()).all()
+    assert eo.grad_fn.name() == to.grad_fn.name()

@@ -9,7 +9,7 @@ from .module import Module
 __all__ = ["MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d",
            "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveAvgPool3d", "AdaptiveMaxPool1d",
            "AdaptiveMaxPool2d", "AdaptiveMaxPool3d", "MaxUnpool1d", "MaxUnpool2d", "LPPool1d",
-           "LPPool2d"]
+           "LPPool2d", "LPPool3d"]
 
 
 def _ntuple(v, n: int) -> tuple:
@@ -268,3 +268,14 @@ class LPPool2d(_LPPoolNd):
     """Power-average pooling ``(sum x**p)**(1/p)`` over 2-d windows."""
 
     _fn = staticmethod(F.lp_pool2d)
+
+
+class LPPool3d(_LPPoolNd):
+    """Power-average pooling ``(sum x**p)**(1/p)`` over 3-d windows.
+
+    Example:
+        >>> ember.nn.LPPool3d(2, 2)(ember.randn(1, 3, 4, 4, 4)).shape
+        torch.Size([1, 3, 2, 2, 2])
+    """
+
+    _fn = staticmethod(F.lp_pool3d)

@@ -37,4 +37,7 @@ OPS = [
            domain=(0.5, 2.0)),
     OpSpec("lp_pool1d", lambda L, x: F(L).lp_pool1d(x, 3, 2, stride=1), [((2, 3, 5),)],
            domain=(0.5, 2.0)),
+    OpSpec("lp_pool3d", lambda L, x: F(L).lp_pool3d(x, 2, (2, 2, 1), stride=1),
+           [((1, 2, 3, 3, 2),)], domain=(0.5, 2.0)),
+    OpSpec("lp_pool2d_inf", lambda L, x: F(L).lp_pool2d(x, float("inf"), 2), [((2, 3, 4, 4),)]),
 ]
