@@ -47,6 +47,7 @@ from .._ops.nn.pool_adaptive import (
     adaptive_max_pool3d_with_indices,
     max_unpool1d,
     max_unpool2d,
+    max_unpool3d,
 )
 from .._tensor import Tensor
 from ._functional_attention import multi_head_attention_forward, scaled_dot_product_attention
@@ -63,6 +64,7 @@ __all__ = ["interpolate", "upsample", "upsample_nearest", "upsample_bilinear",
            "adaptive_max_pool3d_with_indices", "avg_pool1d", "avg_pool2d", "avg_pool3d",
            "max_pool1d", "max_pool2d", "max_pool3d", "max_pool1d_with_indices",
            "max_pool2d_with_indices", "max_pool3d_with_indices", "max_unpool1d", "max_unpool2d",
+           "max_unpool3d",
            "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
            "conv_transpose3d"]
 

@@ -30,7 +30,7 @@ KNOWN_MISSING = {
     "loss.LinearCrossEntropyLoss", "loss.NLLLoss2d",
     "normalization.CrossMapLRN2d",
     "pooling.FractionalMaxPool2d",
-    "pooling.FractionalMaxPool3d", "pooling.MaxUnpool3d",
+    "pooling.FractionalMaxPool3d",
 }
 
 

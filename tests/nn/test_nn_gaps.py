@@ -160,3 +160,68 @@ def test_lp_pool_infinite_norm_is_max_pooling(nd, norm):
     eo, to = _compare(lambda lib, t: getattr(lib.nn.functional, fn_name)(t, norm, 2), [x])
     assert np.isfinite(eo.detach().numpy()).all()
     assert eo.grad_fn.name() == to.grad_fn.name()
+
+
+# -- MaxUnpool3d (and the repeated indices of every max_unpool) -----------------------------
+
+def _pool_unpool(nd, kernel, stride, padding=0, output_size=None):
+    def fn(lib, t):
+        F = lib.nn.functional
+        y, i = getattr(F, f"max_pool{nd}d")(t, kernel, stride, padding, return_indices=True)
+        return getattr(F, f"max_unpool{nd}d")(y, i, kernel, stride, padding, output_size)
+    return fn
+
+
+@pytest.mark.parametrize("kernel,stride,padding,output_size", [
+    (2, None, 0, None), ((2, 3, 2), (2, 2, 1), (1, 1, 0), (4, 6, 4)), (3, 1, 1, None),
+    (2, 2, 0, (5, 5, 5)), (2, 2, 0, (2, 3, 5, 7, 5))])
+def test_max_unpool3d(kernel, stride, padding, output_size):
+    x = np.random.default_rng(6).standard_normal((2, 3, 4, 6, 4))
+    eo, to = _compare(_pool_unpool(3, kernel, stride, padding, output_size), [x])
+    assert eo.grad_fn.name() == to.grad_fn.name() == "MaxUnpool3DBackward0"
+    m_e, m_t = ember.nn.MaxUnpool3d(kernel, stride, padding), torch.nn.MaxUnpool3d(kernel,
+                                                                                     stride,
+                                                                                     padding)
+    assert repr(m_e) == repr(m_t)
+
+
+def test_max_unpool3d_unbatched_and_dtypes():
+    x = np.random.default_rng(7).standard_normal((3, 4, 4, 4))
+    _compare(_pool_unpool(3, 2, 2), [x])
+    y, i = torch.nn.functional.max_pool3d(torch.tensor(x), 2, return_indices=True)
+    ey, ei = ember.tensor(y.numpy()), ember.tensor(i.numpy())
+    e = EF.max_unpool3d(ey.to(ember.float32), ei, 2)
+    t = TF.max_unpool3d(y.to(torch.float32), i, 2)
+    assert str(e.dtype) == str(t.dtype)
+    same(e, t)
+    for nd, (yy, ii), (eyy, eii) in ((3, (y, i), (ey, ei)),
+                                     (2, (y[0], i[0]), (ey[0], ei[0]))):
+        fn = f"max_unpool{nd}d"  # integer inputs: PyTorch's kernels are float-only
+        _raises_like(lambda fn=fn, a=(eyy, eii): getattr(EF, fn)(a[0].to(ember.int32), a[1], 2),
+                     lambda fn=fn, a=(yy, ii): getattr(TF, fn)(a[0].to(torch.int32), a[1], 2))
+
+
+@pytest.mark.parametrize("nd", [1, 2, 3])
+def test_max_unpool_repeated_indices_store_once(nd):
+    # regression: overlapping windows repeat an index; ember summed the repeats (2x, 3x the
+    # value) where PyTorch stores the value once; the gradient still reaches every repeat
+    x = np.random.default_rng(8).standard_normal((1, 2) + (5,) * nd)
+    _compare(_pool_unpool(nd, 3, 1), [x])
+
+
+def test_max_unpool3d_errors():
+    y, i = TF.max_pool3d(torch.randn(2, 3, 4, 4, 4), 2, return_indices=True)
+    ey, ei = ember.tensor(y.numpy()), ember.tensor(i.numpy())
+    bad = i.clone()
+    bad[0, 0, 0, 0, 0] = 64
+    cases = [((y, i[..., :1], 2), (ey, ei[..., :1], 2)),
+             ((y, bad, 2), (ey, ember.tensor(bad.numpy()), 2)),
+             ((y[0, 0], i[0, 0], 2), (ey[0, 0], ei[0, 0], 2)),
+             ((y, i.float(), 2), (ey, ei.float(), 2)),
+             ((y, i, 2, 0), (ey, ei, 2, 0))]
+    for t_args, e_args in cases:
+        _raises_like(lambda e_args=e_args: EF.max_unpool3d(*e_args),
+                     lambda t_args=t_args: TF.max_unpool3d(*t_args))
+    for size in ((5, 5), (1, 2, 3, 5, 5, 5), (1, 1, 1), (6, 4, 4)):
+        _raises_like(lambda size=size: EF.max_unpool3d(ey, ei, 2, output_size=size),
+                     lambda size=size: TF.max_unpool3d(y, i, 2, output_size=size))

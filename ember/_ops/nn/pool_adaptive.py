@@ -18,7 +18,7 @@ from ..._backend import get_array_module as xp_of
 from ..._tensor import Tensor
 from .._core import Op, named_node
 from .._dispatch import not_implemented_for
-from .pool import AvgPool, MaxPool, PoolGather, PoolScatter, _tuple
+from .pool import AvgPool, MaxPool, PoolGather, _tuple
 
 __all__ = ["adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d",
            "adaptive_max_pool1d", "adaptive_max_pool2d", "adaptive_max_pool3d",
@@ -234,30 +234,93 @@ def adaptive_max_pool3d_with_indices(input: Tensor, output_size, return_indices:
 
 # -- unpooling ------------------------------------------------------------------------------
 
+class MaxUnpool(Op):
+    """``out[n, c, idx[n, c, j]] = x[n, c, j]``, zeros elsewhere. Indices repeated by
+    overlapping windows name the same input element (so the same value): it is stored once, as
+    in PyTorch, never summed. The gradient gathers at the indices (every repeat gets its own)."""
+
+    @staticmethod
+    def forward(ctx, x, idx, size):
+        n, c = x.shape[:2]
+        total = int(np.prod(size, dtype=np.int64))
+        per = int(np.prod(x.shape[2:], dtype=np.int64))
+        out = xp_of(x).zeros((n, c, total), dtype=x.dtype)
+        np.put_along_axis(out, asarray_like(idx, x).reshape(n, c, per), x.reshape(n, c, per),
+                          axis=2)
+        return out.reshape((n, c) + tuple(size))
+
+    @staticmethod
+    def backward(ctx, grad):
+        return PoolGather.apply(grad, ctx.inputs[1]), None
+
+
+def _unpool_output_size(input, ksize, stride, pad, output_size, nd):
+    """torch.nn.functional's ``_unpool_output_size``: the default size, or ``output_size``
+    checked to lie strictly within a stride of it."""
+    default = [(n - 1) * s + k - 2 * p
+               for n, s, p, k in zip(input.shape[-nd:], stride, pad, ksize)]
+    if output_size is None:
+        return tuple(default)
+    output_size = tuple(output_size)
+    if len(output_size) == nd + 2:
+        output_size = output_size[2:]
+    if len(output_size) != nd:
+        raise ValueError(f"output_size should be a sequence containing {nd} or {nd + 2} "
+                         f"elements, but it has a length of '{len(output_size)}'")
+    for d in range(nd):
+        lo, hi = default[d] - stride[d], default[d] + stride[d]
+        if not lo < output_size[d] < hi:
+            raise ValueError(f'invalid output_size "{output_size}" (dim {d} must be between '
+                             f'{lo} and {hi})')
+    return tuple(int(v) for v in output_size)
+
+
 def _max_unpool(input, indices, kernel_size, stride, padding, output_size, nd, name):
     ksize = _tuple(kernel_size, nd, "kernel_size")
     stride = ksize if stride is None else _tuple(stride, nd, "stride")
     pad = _tuple(padding, nd, "padding")
+    if nd == 3:  # PyTorch's max_unpool3d checks, in its order and words
+        size = _unpool_output_size(input, ksize, stride, pad, output_size, nd)
+        if input.dim() not in (4, 5):
+            raise RuntimeError(f"Input to max_unpooling3d should be a 4d or 5d Tensor, but got "
+                               f"a tensor with {input.dim()} dimensions.")
+        if indices._dtype is not D.int64:
+            raise RuntimeError("elements in indices should be type int64")
+        if tuple(indices.shape) != tuple(input.shape):
+            raise RuntimeError(f"Expected shape of indices to be same as that of the input "
+                               f"tensor ({list(input.shape)}) but got indices tensor with "
+                               f"shape: {list(indices.shape)}")
+        if any(s <= 0 for s in stride):
+            raise RuntimeError(f"strides should be greater than zero, but got stride: "
+                               f"{list(stride)}")
     unbatched = input.dim() == nd + 1
     if unbatched:
         input, indices = input.unsqueeze(0), indices.unsqueeze(0)
-    if output_size is None:
-        size = tuple((i - 1) * s - 2 * p + k
-                     for i, s, p, k in zip(input.shape[2:], stride, pad, ksize))
-    else:
-        size = tuple(int(v) for v in tuple(output_size)[-nd:])
+    if nd != 3:
+        if output_size is None:
+            size = tuple((i - 1) * s - 2 * p + k
+                         for i, s, p, k in zip(input.shape[2:], stride, pad, ksize))
+        else:
+            size = tuple(int(v) for v in tuple(output_size)[-nd:])
     if tuple(indices.shape) != tuple(input.shape):
         raise RuntimeError(f"{name}: expected indices to have the same shape as input, got "
                            f"{list(indices.shape)} and {list(input.shape)}")
+    if input._dtype.category != D._FLOAT:  # PyTorch's unpooling kernels are float-only
+        raise not_implemented_for("max_unpool3d" if nd == 3 else "max_unpool2d", input._dtype)
     total = int(np.prod(size, dtype=np.int64))
     idx = indices._data
     if idx.size and (idx.min() < 0 or idx.max() >= total):
+        bad = int(idx.max()) if idx.max() >= total else int(idx.min())
+        if nd == 3:
+            raise RuntimeError(f"Found an invalid max index: {bad} (output volumes are of size "
+                               f"{'x'.join(map(str, size))})")
         raise RuntimeError(f"{name}: found an invalid max index {int(idx.max())} (output "
                            f"volumes are of size {'x'.join(map(str, size))})")
-    out = PoolScatter.apply(input, None, idx=idx, in_shape=tuple(input.shape[:2]) + size)
+    out = MaxUnpool.apply(input, indices, size)
     return out.squeeze(0) if unbatched else out
 
 
+@named_node("SqueezeBackward1")  # torch runs 1-d unpooling as 2-d over (N, C, L, 1)
 def max_unpool1d(input: Tensor, indices: Tensor, kernel_size, stride=None, padding=0,
                  output_size=None) -> Tensor:
     """Partial inverse of ``max_pool1d``: put values back at their indices, zeros elsewhere."""
@@ -265,6 +328,7 @@ def max_unpool1d(input: Tensor, indices: Tensor, kernel_size, stride=None, paddi
                        "max_unpool1d")
 
 
+@named_node("MaxUnpool2DBackward0")
 def max_unpool2d(input: Tensor, indices: Tensor, kernel_size, stride=None, padding=0,
                  output_size=None) -> Tensor:
     """Partial inverse of ``max_pool2d`` using its ``return_indices`` output.
@@ -279,6 +343,21 @@ def max_unpool2d(input: Tensor, indices: Tensor, kernel_size, stride=None, paddi
                               padding, output_size)
     return _max_unpool(input, indices, kernel_size, stride, padding, output_size, 2,
                        "max_unpool2d")
+
+
+@named_node("MaxUnpool3DBackward0")
+def max_unpool3d(input: Tensor, indices: Tensor, kernel_size, stride=None, padding=0,
+                 output_size=None) -> Tensor:
+    """Partial inverse of ``max_pool3d`` using its ``return_indices`` output (flat ``D*H*W``
+    indices), zeros elsewhere.
+
+    Example:
+        >>> y, i = F.max_pool3d(ember.randn(1, 1, 4, 4, 4), 2, return_indices=True)
+        >>> F.max_unpool3d(y, i, 2).shape
+        torch.Size([1, 1, 4, 4, 4])
+    """
+    return _max_unpool(input, indices, kernel_size, stride, padding, output_size, 3,
+                       "max_unpool3d")
 
 
 # -- gathers along one axis (nearest-neighbour interpolation) --------------------------------

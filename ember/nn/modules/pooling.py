@@ -8,8 +8,8 @@ from .module import Module
 
 __all__ = ["MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d",
            "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveAvgPool3d", "AdaptiveMaxPool1d",
-           "AdaptiveMaxPool2d", "AdaptiveMaxPool3d", "MaxUnpool1d", "MaxUnpool2d", "LPPool1d",
-           "LPPool2d", "LPPool3d"]
+           "AdaptiveMaxPool2d", "AdaptiveMaxPool3d", "MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d",
+           "LPPool1d", "LPPool2d", "LPPool3d"]
 
 
 def _ntuple(v, n: int) -> tuple:
@@ -236,6 +236,19 @@ class MaxUnpool2d(_MaxUnpool):
 
     _nd = 2
     _fn = staticmethod(F.max_unpool2d)
+
+
+class MaxUnpool3d(_MaxUnpool):
+    """Inverse of ``MaxPool3d`` given its indices (zeros elsewhere).
+
+    Example:
+        >>> y, i = ember.nn.MaxPool3d(2, return_indices=True)(ember.randn(1, 2, 4, 4, 4))
+        >>> ember.nn.MaxUnpool3d(2)(y, i).shape
+        torch.Size([1, 2, 4, 4, 4])
+    """
+
+    _nd = 3
+    _fn = staticmethod(F.max_unpool3d)
 
 
 class _LPPoolNd(Module):

@@ -1,5 +1,7 @@
 """Op-table entries for ``ember/_ops/nn/pool_adaptive.py``: adaptive average and max pooling
-in 1, 2 and 3 dimensions (even and uneven windows, ``_with_indices``) and interpolation (nearest uses the module's axis gather)."""
+in 1, 2 and 3 dimensions (even and uneven windows, ``_with_indices``), max-unpooling (fed by
+max pooling's indices; overlapping windows repeat indices) and interpolation (nearest uses the
+module's axis gather)."""
 
 from .._inputs import F
 from ..spec import OpSpec
@@ -51,4 +53,13 @@ OPS = [
            [((1, 2, 5, 4, 6),)], gradgrad=False),
     OpSpec("interpolate_linear", lambda L, x: F(L).interpolate(x, size=7, mode="linear"),
            [((2, 3, 4),)]),
+    OpSpec("max_unpool3d", lambda L, x: F(L).max_unpool3d(
+        *F(L).max_pool3d(x, 2, return_indices=True), 2), [((1, 2, 4, 4, 2),)]),
+    # repeated indices: the value is stored once but, as in PyTorch, every repeat's gradient
+    # flows back, so finite differences disagree by design (torch's gradient is still compared)
+    OpSpec("max_unpool2d_overlap", lambda L, x: F(L).max_unpool2d(
+        *F(L).max_pool2d(x, 3, stride=1, return_indices=True), 3, stride=1), [((2, 2, 5, 4),)],
+           gradcheck=False),
+    OpSpec("max_unpool1d", lambda L, x: F(L).max_unpool1d(
+        *F(L).max_pool1d(x, 2, return_indices=True), 2), [((2, 3, 6),)]),
 ]
