@@ -27,7 +27,7 @@ KNOWN_MISSING = {
     "batchnorm.SyncBatchNorm",
     "container.Container",
     "linear_cross_entropy_options.LinearCrossEntropyOptions",
-    "loss.LinearCrossEntropyLoss", "loss.NLLLoss2d",
+    "loss.LinearCrossEntropyLoss",
     "normalization.CrossMapLRN2d",
     "pooling.FractionalMaxPool2d",
     "pooling.FractionalMaxPool3d",

@@ -225,3 +225,22 @@ def test_max_unpool3d_errors():
     for size in ((5, 5), (1, 2, 3, 5, 5, 5), (1, 1, 1), (6, 4, 4)):
         _raises_like(lambda size=size: EF.max_unpool3d(ey, ei, 2, output_size=size),
                      lambda size=size: TF.max_unpool3d(y, i, 2, output_size=size))
+
+
+# -- NLLLoss2d ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("shape", [(2, 3, 4, 5), (4, 3)])
+def test_nll_loss2d_is_nll_loss(shape):
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal(shape)
+    t = rng.integers(0, shape[1], (shape[0],) + shape[2:])
+    t.reshape(-1)[0] = 1
+    w = rng.uniform(0.5, 2.0, shape[1])
+    for kw in ({}, {"ignore_index": 1, "reduction": "sum"}, {"reduction": "none"}):
+        def fn(lib, a, b, kw=kw):
+            loss = lib.nn.NLLLoss2d(weight=lib.tensor(w), **kw)
+            return loss(a.log_softmax(1), b)
+        _compare(fn, [x, t])
+    e, tm = ember.nn.NLLLoss2d(), torch.nn.NLLLoss2d()
+    assert isinstance(e, ember.nn.NLLLoss) and repr(e) == repr(tm)
+    assert e.ignore_index == tm.ignore_index and e.reduction == tm.reduction
