@@ -28,7 +28,6 @@ KNOWN_MISSING = {
     "container.Container",
     "linear_cross_entropy_options.LinearCrossEntropyOptions",
     "loss.LinearCrossEntropyLoss",
-    "normalization.CrossMapLRN2d",
     "pooling.FractionalMaxPool2d",
     "pooling.FractionalMaxPool3d",
 }

@@ -244,3 +244,41 @@ def test_nll_loss2d_is_nll_loss(shape):
     e, tm = ember.nn.NLLLoss2d(), torch.nn.NLLLoss2d()
     assert isinstance(e, ember.nn.NLLLoss) and repr(e) == repr(tm)
     assert e.ignore_index == tm.ignore_index and e.reduction == tm.reduction
+
+
+# -- CrossMapLRN2d --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("size,channels", [(2, 7), (3, 6), (4, 7), (5, 9), (5, 3), (7, 4)])
+def test_cross_map_lrn2d(size, channels):
+    x = np.random.default_rng(10).standard_normal((2, channels, 3, 4))
+    for dt in ("float64", "float32"):
+        xs = x.astype(dt)
+
+        def fn(lib, t):
+            return lib.nn.CrossMapLRN2d(size, alpha=0.3, beta=0.7, k=1.5)(t)
+        eo, to = _compare(fn, [xs], atol=1e-6 if dt == "float64" else 1e-5)
+        assert str(eo.dtype) == str(to.dtype)
+        assert eo.grad_fn.name() == "CrossMapLRN2dBackward"
+    assert repr(ember.nn.CrossMapLRN2d(size)) == repr(torch.nn.CrossMapLRN2d(size))
+
+
+def test_cross_map_lrn2d_errors():
+    _raises_like(lambda: ember.nn.CrossMapLRN2d(3)(ember.zeros(2, 3, 4)),
+                 lambda: torch.nn.CrossMapLRN2d(3)(torch.zeros(2, 3, 4)))
+    for shape, dt in (((2, 0, 3, 2), "float32"), ((1, 4, 2, 2), "int64"),
+                      ((1, 4, 2, 2), "int32"), ((1, 4, 2, 2), "bool")):
+        _raises_like(lambda s=shape, d=dt: ember.nn.CrossMapLRN2d(3)(
+                         ember.zeros(s, dtype=getattr(ember, d))),
+                     lambda s=shape, d=dt: torch.nn.CrossMapLRN2d(3)(
+                         torch.zeros(s, dtype=getattr(torch, d))))
+    for shape in ((0, 5, 3, 2), (2, 5, 0, 2)):  # empty batch or plane: empty results
+        assert ember.nn.CrossMapLRN2d(3)(ember.zeros(shape)).shape == shape
+    for lib in (ember, torch):  # size 1: PyTorch's backward runs past its buffer
+        x = lib.ones(1, 3, 2, 2, requires_grad=True)
+        y = lib.nn.CrossMapLRN2d(1)(x)
+        with pytest.raises(RuntimeError, match="exceeds dimension size"):
+            y.sum().backward()
+        x = lib.randn(1, 4, 2, 2, requires_grad=True)
+        with pytest.raises(RuntimeError):  # no second derivative in either library
+            (g,) = lib.autograd.grad(lib.nn.CrossMapLRN2d(3)(x).sum(), x, create_graph=True)
+            g.sum().backward()

@@ -387,3 +387,79 @@ def instance_norm(input: Tensor, weight: Tensor | None, bias: Tensor | None,
     """``torch.instance_norm`` (argument order of the ATen op; see ``F.instance_norm``)."""
     return instance_norm_functional(input, running_mean, running_var, weight, bias,
                                     use_input_stats, momentum, eps)
+
+
+# -- cross-map response normalization (PyTorch's legacy CrossMapLRN2d) ------------------------
+
+def _cross_map_windows(channels: int, size: int) -> np.ndarray:
+    """``(C, C)`` counts: which squared channels PyTorch's running-sum recurrence adds into
+    each channel's scale. It is a port from Lua's 1-based code and drifts from a centred
+    window (channel 0 is never taken out again); reproduced step by step so the values agree."""
+    pre_pad = int((size - 1) / 2 + 1)
+    m = np.zeros((channels, channels), dtype=np.int64)
+    if channels == 0:
+        return m
+    m[0, :min(pre_pad, channels)] = 1
+    for c in range(1, channels):
+        m[c] = m[c - 1]
+        if c < channels - pre_pad + 1:
+            m[c, c + pre_pad - 1] += 1
+        if c > pre_pad:
+            m[c, c - pre_pad] -= 1
+    return m
+
+
+class CrossMapLRN2d(Op):
+    """``x * (k + alpha / size * S) ** -beta`` with ``S`` PyTorch's running sum of squares
+    across channels. The backward is PyTorch's own formula (a window of ``size`` ratios that
+    is not the exact derivative of the forward), so gradients agree with PyTorch's."""
+
+    @staticmethod
+    def forward(ctx, x, size, alpha, beta, k):
+        n, c = x.shape[:2]
+        m = _cross_map_windows(c, size).astype(x.dtype)
+        sq = (x * x).reshape(n, c, int(np.prod(x.shape[2:], dtype=np.int64)))
+        scale = (np.matmul(m, sq).reshape(x.shape) * (alpha / size) + k).astype(x.dtype)
+        out = x * scale ** -beta
+        ctx.scale, ctx.out, ctx.args = scale, out, (size, alpha, beta)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        if grad_mode._state.enabled:
+            raise RuntimeError("CrossMapLRN2d has no second derivative (PyTorch's legacy "
+                               "function has none either); use F.local_response_norm")
+        size, alpha, beta = ctx.args
+        x, g, scale, out = ctx.inputs[0]._data, grad._data, ctx.scale, ctx.out
+        n, c, h, w = x.shape
+        inv = int(size - (size - 1) / 2)
+        if inv + c > c + size - 1:  # size 1: PyTorch's narrow runs past its padded buffer
+            raise RuntimeError(f"start ({inv}) + length ({c}) exceeds dimension size "
+                               f"({c + size - 1}).")
+        padded = np.zeros((n, c + size - 1, h, w), dtype=x.dtype)
+        padded[:, inv:inv + c] = g * out / scale
+        # accum[c] = padded[c] + ... + padded[c + size - 1], from a running sum
+        run = np.concatenate([np.zeros((n, 1, h, w), dtype=x.dtype),
+                              np.cumsum(padded, axis=1)], axis=1)
+        accum = run[:, size:size + c] - run[:, :c]
+        gi = scale ** -beta * g - (2 * alpha * beta / size) * x * accum
+        return Tensor._make(gi.astype(x.dtype, copy=False), grad._dtype)
+
+
+def cross_map_lrn2d(input: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75,
+                    k: float = 1) -> Tensor:
+    """PyTorch's ``CrossMapLRN2d`` function over a 4-d ``(N, C, H, W)`` input (private: torch
+    exposes it only through ``nn.CrossMapLRN2d``)."""
+    if input.dim() != 4:
+        raise ValueError(f"CrossMapLRN2d: Expected input to be 4D, got {input.dim()}D instead.")
+    # PyTorch's checks as its legacy code meets them: in-place float results into the input's
+    # dtype, then a select of channel 0
+    if input._dtype.category not in (D._FLOAT, D._COMPLEX):
+        kind = "Long" if input._dtype is D.bool else "Float"
+        raise RuntimeError(f"result type {kind} can't be cast to the desired output type "
+                           f"{input._dtype._legacy[:-6]}")
+    if input.shape[1] == 0:
+        raise IndexError(f"select(): index 0 out of range for tensor of size "
+                         f"{list(input.shape)} at dimension 1")
+    return set_node_name(CrossMapLRN2d.apply(input, int(size), alpha, beta, k),
+                         "CrossMapLRN2dBackward")

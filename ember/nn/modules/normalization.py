@@ -1,5 +1,5 @@
-"""Normalization layers: LayerNorm, GroupNorm, RMSNorm, LocalResponseNorm (batch and instance
-norm live in ``batchnorm`` and ``instancenorm``, as in PyTorch)."""
+"""Normalization layers: LayerNorm, GroupNorm, RMSNorm, LocalResponseNorm, CrossMapLRN2d
+(batch and instance norm live in ``batchnorm`` and ``instancenorm``, as in PyTorch)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from ..parameter import Parameter
 from .batchnorm import _affine_parameters, _reset_affine
 from .module import Module
 
-__all__ = ["LayerNorm", "GroupNorm", "RMSNorm", "LocalResponseNorm"]
+__all__ = ["LayerNorm", "GroupNorm", "RMSNorm", "LocalResponseNorm", "CrossMapLRN2d"]
 
 
 def _shape(normalized_shape) -> tuple:
@@ -131,6 +131,31 @@ class LocalResponseNorm(Module):
 
     def forward(self, input: Tensor) -> Tensor:
         return F.local_response_norm(input, self.size, self.alpha, self.beta, self.k)
+
+    def extra_repr(self) -> str:
+        return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
+
+
+class CrossMapLRN2d(Module):
+    """PyTorch's legacy cross-channel response normalization of 4-d inputs (values and
+    gradients as PyTorch computes them, which differ slightly from ``LocalResponseNorm``).
+
+    Example:
+        >>> ember.nn.CrossMapLRN2d(3)(ember.randn(2, 6, 4, 4)).shape
+        torch.Size([2, 6, 4, 4])
+    """
+
+    def __init__(self, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1) -> None:
+        super().__init__()
+        self.size = size
+        self.alpha = alpha
+        self.beta = beta
+        self.k = k
+
+    def forward(self, input: Tensor) -> Tensor:
+        from ..._ops.nn.normalization import cross_map_lrn2d
+
+        return cross_map_lrn2d(input, self.size, self.alpha, self.beta, self.k)
 
     def extra_repr(self) -> str:
         return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
