@@ -28,8 +28,6 @@ KNOWN_MISSING = {
     "container.Container",
     "linear_cross_entropy_options.LinearCrossEntropyOptions",
     "loss.LinearCrossEntropyLoss",
-    "pooling.FractionalMaxPool2d",
-    "pooling.FractionalMaxPool3d",
 }
 
 

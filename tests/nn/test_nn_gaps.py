@@ -282,3 +282,82 @@ def test_cross_map_lrn2d_errors():
         with pytest.raises(RuntimeError):  # no second derivative in either library
             (g,) = lib.autograd.grad(lib.nn.CrossMapLRN2d(3)(x).sum(), x, create_graph=True)
             g.sum().backward()
+
+
+# -- FractionalMaxPool2d / 3d ---------------------------------------------------------------
+
+@pytest.mark.parametrize("nd,shape,kernel,kw", [
+    (2, (2, 3, 9, 8), 3, {"output_size": (4, 5)}),
+    (2, (2, 3, 10, 7), (2, 3), {"output_ratio": (0.5, 0.5)}),
+    (2, (3, 6, 6), 2, {"output_size": 5}),  # unbatched, overlapping windows
+    (3, (2, 2, 7, 8, 6), (2, 3, 2), {"output_size": (4, 5, 3)}),
+    (3, (2, 5, 6, 7), 2, {"output_ratio": (0.5, 0.6, 0.7)})])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_fractional_max_pool(nd, shape, kernel, kw, dtype):
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal(shape).astype(dtype)
+    batch = shape[0] if len(shape) == nd + 2 else 1
+    s = rng.random((batch, shape[-nd - 1], nd)).astype(dtype)
+
+    def fn(lib, t):
+        f = getattr(lib.nn.functional, f"fractional_max_pool{nd}d")
+        return f(t, kernel, _random_samples=lib.tensor(s), **kw)
+    eo, to = _compare(fn, [x], atol=1e-6 if dtype == "float64" else 1e-5)
+    assert eo.grad_fn.name() == to.grad_fn.name() == f"FractionalMaxPool{nd}DBackward0"
+    for lib in (ember, torch):
+        out, idx = getattr(lib.nn.functional, f"fractional_max_pool{nd}d_with_indices")(
+            lib.tensor(x), kernel, _random_samples=lib.tensor(s), **kw)
+        if lib is ember:
+            e_idx = idx.numpy()
+        else:
+            np.testing.assert_array_equal(e_idx, idx.numpy())
+    cls = f"FractionalMaxPool{nd}d"
+    m_e = getattr(ember.nn, cls)(kernel, return_indices=True, _random_samples=ember.tensor(s),
+                                 **kw)
+    m_t = getattr(torch.nn, cls)(kernel, return_indices=True, _random_samples=torch.tensor(s),
+                                 **kw)
+    assert repr(m_e) == repr(m_t)
+    assert list(m_e.state_dict()) == list(m_t.state_dict())
+    (eo, ei), (to, ti) = m_e(ember.tensor(x)), m_t(torch.tensor(x))
+    same(eo, to)
+    np.testing.assert_array_equal(ei.numpy(), ti.numpy())
+
+
+def test_fractional_max_pool_random_samples_drawn():
+    x = ember.randn(2, 3, 9, 9, requires_grad=True)
+    out = EF.fractional_max_pool2d(x, 2, output_ratio=(0.5, 0.5))
+    assert out.shape == (2, 3, 4, 4)
+    out.sum().backward()
+    assert float(x.grad.sum()) == 2 * 3 * 4 * 4  # each output's gradient reaches one input
+    # an empty batch pools to an empty batch, as in PyTorch
+    assert EF.fractional_max_pool2d(ember.zeros(0, 3, 6, 6), 2, output_size=3,
+                                    _random_samples=ember.zeros(0, 3, 2)).shape == (0, 3, 3, 3)
+
+
+def test_fractional_max_pool_errors():
+    x, s = np.random.default_rng(12).standard_normal((2, 3, 7, 6)), np.full((2, 3, 2), 0.5)
+    e = lambda kw, a=x: EF.fractional_max_pool2d(ember.tensor(a), **kw)  # noqa: E731
+    t = lambda kw, a=x: TF.fractional_max_pool2d(torch.tensor(a), **kw)  # noqa: E731
+    cases = [
+        {"kernel_size": 2, "output_size": (6, 6), "_random_samples": s},
+        {"kernel_size": 2, "output_size": (3, 4), "_random_samples": np.full((2, 3, 3), .5)},
+        {"kernel_size": 2, "output_size": (3, 4), "_random_samples": np.full((1, 3, 2), .5)},
+        {"kernel_size": (2, 2, 2), "output_size": (3, 4), "_random_samples": s},
+        {"kernel_size": 2, "output_size": (3, 4, 5), "_random_samples": s},
+        {"kernel_size": 2, "output_ratio": 0.5, "_random_samples": s},
+        {"kernel_size": 2},
+        {"kernel_size": 2, "output_size": 3, "_random_samples": s.astype(np.float32)},
+    ]
+    for kw in cases:
+        ekw = {k: ember.tensor(v) if isinstance(v, np.ndarray) else v for k, v in kw.items()}
+        tkw = {k: torch.tensor(v) if isinstance(v, np.ndarray) else v for k, v in kw.items()}
+        _raises_like(lambda ekw=ekw: e(ekw), lambda tkw=tkw: t(tkw))
+    _raises_like(lambda: e({"kernel_size": 2, "output_size": 3}, np.zeros((2, 3, 0, 6))),
+                 lambda: t({"kernel_size": 2, "output_size": 3}, np.zeros((2, 3, 0, 6))))
+    _raises_like(lambda: EF.fractional_max_pool3d(ember.randn(1, 2, 5, 5, 5), 2, output_size=5),
+                 lambda: TF.fractional_max_pool3d(torch.randn(1, 2, 5, 5, 5), 2, output_size=5))
+    for kw in ({"output_ratio": 1.5}, {}, {"output_size": 2, "output_ratio": 0.5}):
+        _raises_like(lambda kw=kw: ember.nn.FractionalMaxPool2d(2, **kw),
+                     lambda kw=kw: torch.nn.FractionalMaxPool2d(2, **kw))
+    _raises_like(lambda: ember.nn.FractionalMaxPool3d(2, output_ratio=(.5, .5, 1)),
+                 lambda: torch.nn.FractionalMaxPool3d(2, output_ratio=(.5, .5, 1)))

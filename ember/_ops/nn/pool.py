@@ -21,7 +21,7 @@ from ..._backend import asarray_like, ascontiguousarray, is_host
 from ..._backend import get_array_module as xp_of
 from ..._tensor import Tensor
 from ...autograd import grad_mode
-from .._core import Op, named_node
+from .._core import Op, named_node, set_node_name
 from .._dispatch import not_implemented_for
 
 # Only the names torch also exposes at top level (torch.max_pool2d, ...) become ember.<name>;
@@ -532,3 +532,174 @@ def avg_pool3d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
                               ceil_mode, count_include_pad, divisor_override)
     return _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad,
                      divisor_override, 3, "avg_pool3d")
+
+
+# -- fractional max pooling -----------------------------------------------------------------
+
+def _fractional_starts(samples, in_size: int, out_size: int, k: int) -> np.ndarray:
+    """PyTorch's ``generate_intervals``: window starts ``int((i + u) * a) - int(u * a)`` with
+    ``a = (in - k) / (out - 1)``, the last window flush with the end. It computes in the
+    input's dtype, so float32 samples give float32 starts here too."""
+    dt = samples.dtype.type
+    u = samples[..., None]
+    starts = np.empty(samples.shape + (out_size,), dtype=np.int64)
+    if out_size > 1:
+        alpha = dt(dt(in_size - k) / dt(out_size - 1))
+        i = np.arange(out_size - 1).astype(samples.dtype)
+        starts[..., :-1] = ((i + u) * alpha).astype(np.int64) - (u * alpha).astype(np.int64)
+    starts[..., -1] = in_size - k
+    return starts
+
+
+def _fractional_indices(x: np.ndarray, samples: np.ndarray, ksize, osize) -> np.ndarray:
+    """Flat spatial index of each window's maximum (the first in row-major order; a NaN
+    wins, as in PyTorch's ``val > max || isnan(val)``). ``samples`` is ``(N, C, nd)`` with
+    PyTorch's axis order: (W, H) in 2-d, (T, H, W) in 3-d."""
+    nd = len(ksize)
+    n, c = x.shape[:2]
+    in_size = x.shape[2:]
+    order = (1, 0) if nd == 2 else (0, 1, 2)  # which sample column drives each spatial axis
+    starts = [_fractional_starts(samples[:n, :, order[a]], in_size[a], osize[a], ksize[a])
+              for a in range(nd)]
+    strides = [int(np.prod(in_size[a + 1:], dtype=np.int64)) for a in range(nd)]
+    flat_x = x.reshape(n, c, int(np.prod(in_size, dtype=np.int64)))
+    best = best_idx = None
+    for offs in itertools.product(*(range(k) for k in ksize)):
+        idx = np.zeros((n, c) + tuple(osize), dtype=np.int64)
+        for a in range(nd):
+            shape = (n, c) + tuple(osize[b] if b == a else 1 for b in range(nd))
+            idx = idx + ((starts[a] + offs[a]) * strides[a]).reshape(shape)
+        per = int(np.prod(osize, dtype=np.int64))  # spelled out: an empty batch has no -1
+        val = np.take_along_axis(flat_x, idx.reshape(n, c, per), axis=2).reshape(idx.shape)
+        if best is None:
+            best, best_idx = val, idx
+            continue
+        take = val > best
+        if val.dtype.kind in "fc":
+            take |= np.isnan(val)
+        best = np.where(take, val, best)
+        best_idx = np.where(take, idx, best_idx)
+    return best_idx
+
+
+def _fractional_max_pool(input, kernel_size, output_size, output_ratio, return_indices,
+                         _random_samples, nd):
+    name = f"fractional_max_pool{nd}d"
+    if output_size is None and output_ratio is None:
+        raise ValueError(f"{name} requires specifying either an output_size or an output_ratio")
+    if output_size is None:
+        # len() of a plain float raises TypeError, as it does in PyTorch's functional
+        if len(output_ratio) > nd:
+            raise ValueError(f"{name} requires output_ratio to either be a single Int or tuple "
+                             "of Ints.")
+        ratio = tuple(output_ratio) * (nd if len(output_ratio) == 1 else 1)
+        output_size = [int(input.size(a - nd) * ratio[a]) for a in range(nd)]
+    if _random_samples is None:
+        from ... import _random
+
+        n_batch = 1 if input.dim() == nd + 1 else input.size(0)
+        _random_samples = _random.rand(n_batch, input.size(-nd - 1), nd, dtype=input.dtype)
+    ksize = (int(kernel_size),) * nd if isinstance(kernel_size, (int, np.integer)) \
+        else tuple(int(v) for v in kernel_size)
+    osize = (int(output_size),) * nd if isinstance(output_size, (int, np.integer)) \
+        else tuple(int(v) for v in output_size)
+    what = "three Ints" if nd == 3 else "Ints"
+    if len(ksize) == 1:
+        ksize = ksize * nd
+    if len(osize) == 1:
+        osize = osize * nd
+    if len(ksize) != nd:
+        raise RuntimeError(f"{name}: kernel_size must either be a single Int or tuple of {what}")
+    if len(osize) != nd:
+        raise RuntimeError(f"{name}: output_size must either be a single Int or tuple of {what}")
+    if input.dim() not in (nd + 1, nd + 2):
+        raise RuntimeError(f"{name}(): Expected {nd + 1}D or {nd + 2}D tensor, but got: "
+                           f"{list(input.shape)}")
+    for i in range(1, input.dim()):
+        if input.shape[i] == 0:
+            raise RuntimeError(f"{name}(): Expected input to have non-zero size for non-batch "
+                               f"dimensions, but got{list(input.shape)} with dimension {i} "
+                               "being empty.")
+    in_size = input.shape[-nd:]
+    labels = ("height", "width") if nd == 2 else ("time", "height", "width")
+    prefix = f"{name}()" if nd == 2 else "fractional_max_pool3d_out()"
+    for o, k, n_, lab in zip(osize, ksize, in_size, labels):
+        if o + k - 1 > n_:
+            raise RuntimeError(f"{prefix}: pool {lab} {k} too large relative to input {lab} "
+                               f"{n_}")
+    s = _random_samples
+    if s._dtype is not input._dtype:
+        raise RuntimeError("Expect _random_samples to have the same dtype as input")
+    unbatched = input.dim() == nd + 1
+    x = input.unsqueeze(0) if unbatched else input
+    if s.dim() != 3:
+        raise RuntimeError(f"Expect _random_samples to be 3D tensor, got: {s.dim()}D tensor.")
+    if s.shape[2] != nd:
+        raise RuntimeError(f"Expect _random_samples.size(2) equals to {nd}; got {s.shape[2]}.")
+    if s.shape[0] < x.shape[0]:
+        raise RuntimeError("Expect _random_samples.size(0) no less then input batch size.")
+    if s.shape[1] != x.shape[1]:
+        raise RuntimeError("Expect _random_samples.size(1) equals to input channel size.")
+    _pool_dtype(input, name, ints=False)
+    idx = _fractional_indices(x._data, s._data, ksize, osize)
+    out, ind = PoolGather.apply(x, Tensor._make(idx)), Tensor._make(idx)
+    if unbatched:  # PyTorch's kernel takes unbatched input itself: one node either way
+        out, ind = out.squeeze(0), ind.squeeze(0)
+    out = set_node_name(out, f"FractionalMaxPool{nd}DBackward0")
+    return (out, ind) if return_indices else out
+
+
+def fractional_max_pool2d_with_indices(input: Tensor, kernel_size, output_size=None,
+                                       output_ratio=None, return_indices: bool = False,
+                                       _random_samples=None):
+    """``fractional_max_pool2d`` returning ``(output, indices)`` (flat ``H*W`` indices).
+
+    Example:
+        >>> out, idx = F.fractional_max_pool2d_with_indices(ember.randn(1, 2, 7, 7), 2,
+        ...                                                 output_size=3)
+        >>> idx.shape
+        torch.Size([1, 2, 3, 3])
+    """
+    return _fractional_max_pool(input, kernel_size, output_size, output_ratio, True,
+                                _random_samples, 2)
+
+
+def fractional_max_pool2d(input: Tensor, kernel_size, output_size=None, output_ratio=None,
+                          return_indices: bool = False, _random_samples=None):
+    """Fractional max pooling (Graham, 2014) over ``(N, C, H, W)``: pseudo-random window
+    starts from ``_random_samples`` (``(N, C, 2)`` in ``[0, 1)``, drawn when None), giving
+    ``output_size`` or ``input size * output_ratio``.
+
+    Example:
+        >>> F.fractional_max_pool2d(ember.randn(1, 2, 9, 9), 3, output_ratio=0.5).shape
+        torch.Size([1, 2, 4, 4])
+    """
+    return _fractional_max_pool(input, kernel_size, output_size, output_ratio, return_indices,
+                                _random_samples, 2)
+
+
+def fractional_max_pool3d_with_indices(input: Tensor, kernel_size, output_size=None,
+                                       output_ratio=None, return_indices: bool = False,
+                                       _random_samples=None):
+    """``fractional_max_pool3d`` returning ``(output, indices)`` (flat ``T*H*W`` indices).
+
+    Example:
+        >>> out, idx = F.fractional_max_pool3d_with_indices(ember.randn(1, 2, 5, 5, 5), 2,
+        ...                                                 output_size=3)
+        >>> idx.shape
+        torch.Size([1, 2, 3, 3, 3])
+    """
+    return _fractional_max_pool(input, kernel_size, output_size, output_ratio, True,
+                                _random_samples, 3)
+
+
+def fractional_max_pool3d(input: Tensor, kernel_size, output_size=None, output_ratio=None,
+                          return_indices: bool = False, _random_samples=None):
+    """Fractional max pooling over ``(N, C, T, H, W)``; ``_random_samples`` is ``(N, C, 3)``.
+
+    Example:
+        >>> F.fractional_max_pool3d(ember.randn(1, 2, 6, 6, 6), 2, output_size=3).shape
+        torch.Size([1, 2, 3, 3, 3])
+    """
+    return _fractional_max_pool(input, kernel_size, output_size, output_ratio, return_indices,
+                                _random_samples, 3)
