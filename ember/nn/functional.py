@@ -413,6 +413,8 @@ def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6,
                       keepdim: bool = False) -> Tensor:
     """||x1 - x2 + eps||_p over the last dimension."""
     d = x1 - x2 + eps
+    if d.is_complex():  # the norm of complex differences is real: that of their magnitudes
+        d = d.abs()
     return _norm(d, p, -1 if d.ndim else None, keepdim)
 
 

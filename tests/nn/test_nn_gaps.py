@@ -361,3 +361,18 @@ def test_fractional_max_pool_errors():
                      lambda kw=kw: torch.nn.FractionalMaxPool2d(2, **kw))
     _raises_like(lambda: ember.nn.FractionalMaxPool3d(2, output_ratio=(.5, .5, 1)),
                  lambda: torch.nn.FractionalMaxPool3d(2, output_ratio=(.5, .5, 1)))
+
+
+def test_pairwise_distance_of_complex_inputs_is_real():
+    # regression: ember squared complex differences (x * x, not |x|**2) and returned a complex
+    # distance, so triplet_margin_with_distance_loss failed on complex inputs where torch works
+    rng = np.random.default_rng(13)
+    a, p, n = [(rng.standard_normal((3, 4)) + 1j * rng.standard_normal((3, 4))).astype(
+        np.complex64) for _ in range(3)]
+    for norm in (2, 1, 3):
+        e = EF.pairwise_distance(ember.tensor(a), ember.tensor(p), norm)
+        t = TF.pairwise_distance(torch.tensor(a), torch.tensor(p), norm)
+        assert str(e.dtype) == str(t.dtype)
+        same(e, t)
+    same(EF.triplet_margin_with_distance_loss(*map(ember.tensor, (a, p, n)), margin=5.0),
+         TF.triplet_margin_with_distance_loss(*map(torch.tensor, (a, p, n)), margin=5.0))
