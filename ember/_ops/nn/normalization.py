@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from ... import _dtype as D
+from ..._backend import asarray_like
+from ..._backend import get_array_module as xp_of
 from ..._tensor import Tensor
 from ...autograd import grad_mode
 from .._core import Op, set_node_name
@@ -417,7 +419,7 @@ class CrossMapLRN2d(Op):
     @staticmethod
     def forward(ctx, x, size, alpha, beta, k):
         n, c = x.shape[:2]
-        m = _cross_map_windows(c, size).astype(x.dtype)
+        m = asarray_like(_cross_map_windows(c, size), x, dtype=x.dtype)
         sq = (x * x).reshape(n, c, int(np.prod(x.shape[2:], dtype=np.int64)))
         scale = (np.matmul(m, sq).reshape(x.shape) * (alpha / size) + k).astype(x.dtype)
         out = x * scale ** -beta
@@ -436,11 +438,12 @@ class CrossMapLRN2d(Op):
         if inv + c > c + size - 1:  # size 1: PyTorch's narrow runs past its padded buffer
             raise RuntimeError(f"start ({inv}) + length ({c}) exceeds dimension size "
                                f"({c + size - 1}).")
-        padded = np.zeros((n, c + size - 1, h, w), dtype=x.dtype)
+        xp = xp_of(x)
+        padded = xp.zeros((n, c + size - 1, h, w), dtype=x.dtype)
         padded[:, inv:inv + c] = g * out / scale
         # accum[c] = padded[c] + ... + padded[c + size - 1], from a running sum
-        run = np.concatenate([np.zeros((n, 1, h, w), dtype=x.dtype),
-                              np.cumsum(padded, axis=1)], axis=1)
+        run = xp.concatenate([xp.zeros((n, 1, h, w), dtype=x.dtype),
+                              xp.cumsum(padded, axis=1)], axis=1)
         accum = run[:, size:size + c] - run[:, :c]
         gi = scale ** -beta * g - (2 * alpha * beta / size) * x * accum
         return Tensor._make(gi.astype(x.dtype, copy=False), grad._dtype)

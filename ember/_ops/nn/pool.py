@@ -540,12 +540,12 @@ def _fractional_starts(samples, in_size: int, out_size: int, k: int) -> np.ndarr
     """PyTorch's ``generate_intervals``: window starts ``int((i + u) * a) - int(u * a)`` with
     ``a = (in - k) / (out - 1)``, the last window flush with the end. It computes in the
     input's dtype, so float32 samples give float32 starts here too."""
-    dt = samples.dtype.type
+    xp, dt = xp_of(samples), samples.dtype.type
     u = samples[..., None]
-    starts = np.empty(samples.shape + (out_size,), dtype=np.int64)
+    starts = xp.empty(samples.shape + (out_size,), dtype=np.int64)
     if out_size > 1:
         alpha = dt(dt(in_size - k) / dt(out_size - 1))
-        i = np.arange(out_size - 1).astype(samples.dtype)
+        i = xp.arange(out_size - 1).astype(samples.dtype)
         starts[..., :-1] = ((i + u) * alpha).astype(np.int64) - (u * alpha).astype(np.int64)
     starts[..., -1] = in_size - k
     return starts
@@ -563,22 +563,22 @@ def _fractional_indices(x: np.ndarray, samples: np.ndarray, ksize, osize) -> np.
               for a in range(nd)]
     strides = [int(np.prod(in_size[a + 1:], dtype=np.int64)) for a in range(nd)]
     flat_x = x.reshape(n, c, int(np.prod(in_size, dtype=np.int64)))
-    best = best_idx = None
+    xp, best, best_idx = xp_of(x), None, None
     for offs in itertools.product(*(range(k) for k in ksize)):
-        idx = np.zeros((n, c) + tuple(osize), dtype=np.int64)
+        idx = xp.zeros((n, c) + tuple(osize), dtype=np.int64)
         for a in range(nd):
             shape = (n, c) + tuple(osize[b] if b == a else 1 for b in range(nd))
             idx = idx + ((starts[a] + offs[a]) * strides[a]).reshape(shape)
         per = int(np.prod(osize, dtype=np.int64))  # spelled out: an empty batch has no -1
-        val = np.take_along_axis(flat_x, idx.reshape(n, c, per), axis=2).reshape(idx.shape)
+        val = xp.take_along_axis(flat_x, idx.reshape(n, c, per), axis=2).reshape(idx.shape)
         if best is None:
             best, best_idx = val, idx
             continue
         take = val > best
         if val.dtype.kind in "fc":
-            take |= np.isnan(val)
-        best = np.where(take, val, best)
-        best_idx = np.where(take, idx, best_idx)
+            take |= xp.isnan(val)
+        best = xp.where(take, val, best)
+        best_idx = xp.where(take, idx, best_idx)
     return best_idx
 
 

@@ -48,10 +48,10 @@ OPS = [
            [((1, 2, 3, 3, 2),)], domain=(0.5, 2.0)),
     OpSpec("lp_pool2d_inf", lambda L, x: F(L).lp_pool2d(x, float("inf"), 2), [((2, 3, 4, 4),)]),
     OpSpec("fractional_max_pool2d", lambda L, x: F(L).fractional_max_pool2d(
-        x, 2, output_size=(3, 4), _random_samples=L.tensor(_S2).to(x.dtype)),
+        x, 2, output_size=(3, 4), _random_samples=L.tensor(_S2).to(x)),
            [((2, 3, 6, 7),)]),
     OpSpec("fractional_max_pool3d_with_indices",
            lambda L, x: F(L).fractional_max_pool3d_with_indices(
                x, (2, 1, 2), output_ratio=(0.5, 0.7, 0.6),
-               _random_samples=L.tensor(_S3).to(x.dtype)), [((1, 2, 5, 4, 5),)]),
+               _random_samples=L.tensor(_S3).to(x)), [((1, 2, 5, 4, 5),)]),
 ]
