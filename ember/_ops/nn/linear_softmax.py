@@ -235,7 +235,7 @@ class Attention(Op):
                      2: "MmBackward0"}.get(q.ndim, "UnsafeViewBackward0")
         xp = get_array_module(q)
         scores = xp.empty(q.shape[:-1] + (k.shape[-2],), q.dtype)
-        out = xp.empty(q.shape[:-1] + (v.shape[-1],), q.dtype)
+        out = _empty_in_layout(xp, q.shape[:-1] + (v.shape[-1],), q)
         scale_ = scores.dtype.type(scale)
 
         def rows(lo, hi):
@@ -261,9 +261,9 @@ class Attention(Op):
         if not _state.enabled:
             p, g = ctx.probs, grad._data
             xp, qd, kd, vd = get_array_module(p), q._data, k._data, v._data
-            gq = xp.empty(qd.shape, qd.dtype) if need[0] else None
-            gk = xp.empty(kd.shape, kd.dtype) if need[1] else None
-            gv = xp.empty(vd.shape, vd.dtype) if need[2] else None
+            gq = _empty_in_layout(xp, qd.shape, qd) if need[0] else None
+            gk = _empty_in_layout(xp, kd.shape, kd) if need[1] else None
+            gv = _empty_in_layout(xp, vd.shape, vd) if need[2] else None
             scale_ = p.dtype.type(ctx.scale)
 
             def rows(lo, hi):
@@ -296,6 +296,19 @@ class Attention(Op):
                 Matmul.apply(ds.mT, q) if need[1] else None,
                 Matmul.apply(p.mT, grad) if need[2] else None)
 
+
+
+def _empty_in_layout(xp, shape, like):
+    """An uninitialised dense array of ``shape`` whose axes lie in memory in the order of
+    ``like``'s strides, as PyTorch lays out attention's output and gradients: for heads split
+    off a ``(B, T, C)`` projection, ``(B, H, T, D)`` over ``(B, T, H, D)`` memory, so that
+    ``y.transpose(1, 2).contiguous().view(B, T, C)`` and the gradients' way back through the
+    heads' views need no copies."""
+    order = sorted(range(like.ndim), key=lambda d: -abs(like.strides[d]))  # stable on ties
+    if order == list(range(like.ndim)):
+        return xp.empty(shape, like.dtype)
+    buf = xp.empty(tuple(shape[d] for d in order), like.dtype)
+    return buf.transpose(tuple(order.index(d) for d in range(like.ndim)))
 
 
 def _batch_slice(arr, lo, hi, ndim=None):
