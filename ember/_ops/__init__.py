@@ -25,5 +25,5 @@ OP_MODULES = [
     "shape.strided", "reduction.quantile", "linalg.legacy", "pointwise.complex", "nn.activation",
     "nn.dropout",
     "pointwise.special", "indexing.scatter_reduce", "linalg.matrix_exp", "linalg.triangular",
-    "spectral.stft",
+    "spectral.stft", "shape.view_copies", "nn.aten_forms",
 ]
