@@ -67,7 +67,15 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
                                                 attn._data.dtype))
     elif attn_mask is not None:
         attn = attn + _mask_bias(attn_mask, attn._data.dtype)
-    attn = F.softmax(attn, dim=-1)
+    # PyTorch's safe softmax: a query whose every key is masked out attends to nothing (zeros,
+    # and no gradient) instead of the NaN that a plain softmax of -inf scores gives
+    dead = (attn._data == -np.inf).all(axis=-1, keepdims=True) \
+        if attn._data.size and attn._dtype.is_floating_point else None
+    if dead is not None and dead.any():
+        dead = Tensor._make(asarray_like(dead, attn._data))
+        attn = F.softmax(attn.masked_fill(dead, 0.0), dim=-1).masked_fill(dead, 0.0)
+    else:
+        attn = F.softmax(attn, dim=-1)
     if dropout_p > 0.0:
         attn = F.dropout(attn, dropout_p, training=True)
     return attn @ value

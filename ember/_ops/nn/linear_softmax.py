@@ -234,9 +234,11 @@ class Attention(Op):
         ctx._name = {4: "ScaledDotProductFlashAttentionForCpuBackward0",
                      2: "MmBackward0"}.get(q.ndim, "UnsafeViewBackward0")
         xp = get_array_module(q)
-        scores = xp.empty(q.shape[:-1] + (k.shape[-2],), q.dtype)
         out = _empty_in_layout(xp, q.shape[:-1] + (v.shape[-1],), q)
-        scale_ = scores.dtype.type(scale)
+        scale_ = q.dtype.type(scale)
+        if _keys_major(q, k):
+            return _attention_keys_major(ctx, q, k, v, bias, scale_, out)
+        scores = xp.empty(q.shape[:-1] + (k.shape[-2],), q.dtype)
 
         def rows(lo, hi):
             kk, vv, sc = _batch_slice(k, lo, hi), _batch_slice(v, lo, hi), scores[lo:hi]
@@ -244,20 +246,22 @@ class Attention(Op):
             sc *= scale_
             if bias is not None:
                 sc += _batch_slice(bias, lo, hi, q.ndim)
-            with np.errstate(invalid="ignore", divide="ignore"):  # a fully masked row: NaN
-                sc -= _row_max(sc, -1)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                sc -= _finite_shift(_row_max(sc, -1))
                 np.exp(sc, out=sc)
-                sc /= _row_sum(sc, -1)
+                sc /= _nonzero_total(_row_sum(sc, -1))
             np.matmul(sc, vv, out=out[lo:hi])
 
         _over_batch(rows, q, scores.nbytes)
-        ctx.probs, ctx.bias, ctx.scale = scores, bias, scale
+        ctx.probs, ctx.probs_t, ctx.bias, ctx.scale = scores, None, bias, scale
         return out
 
     @staticmethod
     def backward(ctx, grad):
         q, k, v = ctx.saved_tensors
         need = ctx.needs_input_grad
+        if not _state.enabled and ctx.probs_t is not None:
+            return _attention_keys_major_backward(ctx, grad, q, k, v, need)
         if not _state.enabled:
             p, g = ctx.probs, grad._data
             xp, qd, kd, vd = get_array_module(p), q._data, k._data, v._data
@@ -296,6 +300,89 @@ class Attention(Op):
                 Matmul.apply(ds.mT, q) if need[1] else None,
                 Matmul.apply(p.mT, grad) if need[2] else None)
 
+
+
+
+def _finite_shift(row_max):
+    """The softmax's shift with fully masked rows' -inf made 0, so that their scores stay -inf
+    (and their probabilities 0) instead of becoming NaN: PyTorch's safe softmax in attention,
+    where a query that may attend to no key gets a zero output and no gradient. In place on
+    the (small) array of row maxima."""
+    row_max[row_max == -np.inf] = 0
+    return row_max
+
+
+def _nonzero_total(total):
+    """Row sums with the fully masked rows' 0 made 1 (their probabilities are all 0)."""
+    total[total == 0] = 1
+    return total
+
+
+def _keys_major(q, k) -> bool:
+    """Whether attention runs with its scores stored keys-first (see
+    :func:`_attention_keys_major`): batched host float arrays with something to attend."""
+    return (q.ndim >= 3 and type(q) is np.ndarray and q.shape[-2] > 0 and k.shape[-2] > 0
+            and q.size > 0)
+
+
+def _attention_keys_major(ctx, q, k, v, bias, scale, out):
+    """Attention with the score matrices transposed and stored keys-first, as one
+    ``(keys, *batch, queries)`` array: the softmax's max and sum then reduce over the array's
+    outermost axis, which NumPy runs as long passes across every batch and query at once,
+    instead of a short reduction per score row (a fifth of the time for rows of 64). The
+    products read the transposed scores directly (BLAS takes either layout), so nothing is
+    copied; the arithmetic is the row-major path's, value for value."""
+    n_k = k.shape[-2]
+    buf = np.empty((n_k,) + q.shape[:-2] + (q.shape[-2],), q.dtype)
+    probs_t = np.moveaxis(buf, 0, -2)  # (*batch, keys, queries): the scores' transpose
+
+    def rows(lo, hi):
+        kk, vv, st = _batch_slice(k, lo, hi), _batch_slice(v, lo, hi), probs_t[lo:hi]
+        np.matmul(kk, np.swapaxes(q[lo:hi], -1, -2), out=st)
+        st *= scale
+        if bias is not None:
+            b = _batch_slice(bias, lo, hi, q.ndim)
+            st += np.swapaxes(b.reshape((1,) * (2 - b.ndim) + b.shape), -1, -2)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            st -= _finite_shift(st.max(axis=-2, keepdims=True))
+            np.exp(st, out=st)
+            st /= _nonzero_total(st.sum(axis=-2, keepdims=True))
+        np.matmul(np.swapaxes(st, -1, -2), vv, out=out[lo:hi])
+
+    _over_batch(rows, q, buf.nbytes)
+    ctx.probs, ctx.probs_t, ctx.bias, ctx.scale = None, probs_t, bias, scale
+    return out
+
+
+def _attention_keys_major_backward(ctx, grad, q, k, v, need):
+    """The first-order backward on the keys-first probabilities: d scores^T, also keys-first,
+    so its row sums are again reductions over the outermost axis."""
+    pt, g = ctx.probs_t, grad._data
+    qd, kd, vd = q._data, k._data, v._data
+    gq = _empty_in_layout(np, qd.shape, qd) if need[0] else None
+    gk = _empty_in_layout(np, kd.shape, kd) if need[1] else None
+    gv = _empty_in_layout(np, vd.shape, vd) if need[2] else None
+    dst_all = np.moveaxis(np.empty((pt.shape[-2],) + pt.shape[:-2] + pt.shape[-1:], pt.dtype),
+                          0, -2)
+    scale = pt.dtype.type(ctx.scale)
+
+    def rows(lo, hi):
+        ptc, gg, dst = pt[lo:hi], g[lo:hi], dst_all[lo:hi]
+        kk, vv = _batch_slice(kd, lo, hi), _batch_slice(vd, lo, hi)
+        if gv is not None:
+            np.matmul(ptc, gg, out=_batch_slice(gv, lo, hi))
+        np.matmul(vv, np.swapaxes(gg, -1, -2), out=dst)  # d probs, transposed
+        dst -= (dst * ptc).sum(axis=-2, keepdims=True)
+        dst *= ptc
+        dst *= scale  # d scores^T, scaled for q @ k^T
+        if gq is not None:
+            np.matmul(np.swapaxes(dst, -1, -2), kk, out=gq[lo:hi])
+        if gk is not None:
+            np.matmul(dst, qd[lo:hi], out=_batch_slice(gk, lo, hi))
+
+    _over_batch(rows, qd, pt.nbytes)
+    return (_t(gq, q._dtype) if need[0] else None, _t(gk, k._dtype) if need[1] else None,
+            _t(gv, v._dtype) if need[2] else None)
 
 
 def _empty_in_layout(xp, shape, like):

@@ -49,3 +49,55 @@ def test_contiguous_inputs_give_contiguous_output_and_gradients():
     y.sum().backward()
     assert y.is_contiguous() and y.stride() == (60, 20, 4, 1)
     assert all(z.grad.is_contiguous() for z in (q, k, v))
+
+
+@pytest.mark.parametrize("q_shape,mask_shape", [
+    ((2, 3, 5, 4), (5, 6)), ((2, 3, 5, 4), (1, 6)), ((2, 3, 5, 4), (1, 3, 5, 6)),
+    ((2, 3, 5, 4), (2, 1, 1, 6)), ((3, 5, 4), ()), ((3, 5, 4), (6,)), ((3, 5, 4), (3, 1, 6))])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_masks_of_every_rank_match_torch(q_shape, mask_shape, dtype):
+    """The keys-first score layout transposes the additive mask: broadcast masks of every
+    rank (0-d and 1-d ones where torch takes them: 3-d queries) land on the same scores as in
+    torch, values and gradients."""
+    rng = np.random.default_rng(2)
+    kv_shape = q_shape[:-2] + (6, 4)
+    arrays = [rng.standard_normal(s).astype(dtype) for s in (q_shape, kv_shape, kv_shape)]
+    mask = rng.standard_normal(mask_shape).astype(dtype)
+    g = rng.standard_normal(q_shape).astype(dtype)
+    res = []
+    for lib in (ember, torch):
+        q, k, v = (lib.tensor(a, requires_grad=True) for a in arrays)
+        y = lib.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=lib.tensor(mask))
+        y.backward(lib.tensor(g))
+        res.append([t.detach().numpy() for t in (y, q.grad, k.grad, v.grad)])
+    tol = 1e-5 if dtype == "float32" else 1e-12
+    for e, t in zip(*res):
+        np.testing.assert_allclose(e, t, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("shape", [(1, 2, 3, 4), (2, 3, 4), (3, 4)])
+@pytest.mark.parametrize("kind", ["bool", "float", "float_grad", "dropout"])
+def test_a_fully_masked_query_attends_to_nothing_as_in_torch(shape, kind):
+    """PyTorch's safe softmax: a query whose every key is masked gets zeros and no gradient
+    (not NaN), on the fused path (bool/float constant masks) and the composite one (a mask
+    that needs a gradient; dropout)."""
+    rng = np.random.default_rng(3)
+    arrays = [rng.standard_normal(shape).astype(np.float32) for _ in range(3)]
+    keep = np.ones((3, 3), dtype=bool)
+    keep[1] = False  # query 1 may attend to nothing
+    mask = keep if kind == "bool" else np.where(keep, 0.0, -np.inf).astype(np.float32)
+    res = []
+    for lib in (ember, torch):
+        q, k, v = (lib.tensor(a, requires_grad=True) for a in arrays)
+        m = lib.tensor(mask, requires_grad=kind == "float_grad")
+        lib.manual_seed(0)
+        y = lib.nn.functional.scaled_dot_product_attention(
+            q, k, v, attn_mask=m, dropout_p=0.5 if kind == "dropout" else 0.0)
+        y.sum().backward()
+        res.append([t.detach().numpy() for t in (y, q.grad, k.grad, v.grad)])
+    for got in res:  # output and query gradient of query 1: exactly zero in both
+        assert not any(np.isnan(a).any() for a in got)
+        assert not got[0][..., 1, :].any() and not got[1][..., 1, :].any()
+    if kind != "dropout":  # dropout draws differ between the libraries
+        for e, t in zip(*res):
+            np.testing.assert_allclose(e, t, rtol=1e-5, atol=1e-6)
