@@ -300,9 +300,20 @@ def _attention(op: OpCall):
     perm = list(range(rank - 2)) + [rank - 1, rank - 2]
     scores = b.add("MatMul", [q.name, b.add("Transpose", [k.name], perm=perm)])
     scores = b.add("Mul", [scores, b.scalar(scale, q.dtype)])
+    keep = None
     if bias is not None:
-        scores = b.add("Add", [scores, b.constant(np.asarray(bias))])
-    return b.add("MatMul", [b.add("Softmax", [scores], axis=-1), v.name])
+        bias = np.asarray(bias)
+        dead = (bias == -np.inf).all(axis=-1, keepdims=True) if bias.ndim else None
+        if dead is not None and dead.any():
+            # eager's safe softmax: a query that may attend to no key gets zeros; ONNX's
+            # Softmax of an all -inf row is NaN, so those rows get a 0 bias and a 0 factor
+            bias = np.where(dead, 0, bias).astype(bias.dtype)
+            keep = (~dead).astype(bias.dtype)
+        scores = b.add("Add", [scores, b.constant(bias)])
+    probs = b.add("Softmax", [scores], axis=-1)
+    if keep is not None:
+        probs = b.add("Mul", [probs, b.constant(keep)])
+    return b.add("MatMul", [probs, v.name])
 
 
 @converts("log_softmax")
