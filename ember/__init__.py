@@ -6,6 +6,7 @@
 """
 
 import importlib as _importlib
+import math as _math
 import warnings as _warnings
 
 # NumPy reports IEEE special cases (0/0, inf - inf, overflow to inf) as RuntimeWarnings;
@@ -19,8 +20,11 @@ from ._dtype import (
     bfloat16,
     bool,
     can_cast,
+    channels_last,
+    channels_last_3d,
     complex64,
     complex128,
+    contiguous_format,
     dtype,
     finfo,
     float16,
@@ -32,6 +36,9 @@ from ._dtype import (
     int16,
     int32,
     int64,
+    legacy_contiguous_format,
+    memory_format,
+    preserve_format,
     promote_types,
     result_type,
     set_default_dtype,
@@ -127,7 +134,9 @@ from ._layout import (
     strided,
 )
 
-contiguous_format = preserve_format = channels_last = None
+# torch.inf and friends are plain Python floats; torch.newaxis is None, as in NumPy
+inf, nan, pi, e = _math.inf, _math.nan, _math.pi, _math.e
+newaxis = None
 
 
 def is_floating_point(input) -> bool:
@@ -186,7 +195,13 @@ def get_num_threads() -> int:
     return _threads.num_threads()
 
 
+from ._config import *  # noqa: E402  (set_float32_matmul_precision, typename, ...)
 from ._deterministic import *  # noqa: E402  (use_deterministic_algorithms and friends)
+from .autograd.anomaly import (  # noqa: E402
+    is_anomaly_check_nan_enabled,
+    is_anomaly_enabled,
+    set_anomaly_enabled,
+)
 
 
 def compile(model=None, *, fullgraph=False, dynamic=None, backend=None, mode=None, options=None,

@@ -29,7 +29,9 @@ import numpy as np
 __all__ = [
     "dtype", "bool", "uint8", "int8", "int16", "int32", "int64", "float16", "bfloat16",
     "float32", "float64", "complex64", "complex128", "get_default_dtype", "set_default_dtype",
-    "promote_types", "result_type", "can_cast", "finfo", "iinfo",
+    "promote_types", "result_type", "can_cast", "finfo", "iinfo", "memory_format",
+    "contiguous_format", "preserve_format", "channels_last", "channels_last_3d",
+    "legacy_contiguous_format",
 ]
 
 # Category ranks: bool < integer < floating < complex.
@@ -90,6 +92,43 @@ def _module():
 
     return ember
 
+
+class memory_format:
+    """How a tensor's elements are ordered in memory: ``ember.contiguous_format`` (row-major),
+    ``ember.preserve_format`` (keep the input's order), ``ember.channels_last`` and
+    ``ember.channels_last_3d``. ember's arrays are row-major; functions taking
+    ``memory_format=`` accept these objects.
+
+    Example:
+        >>> ember.zeros(2, 3).contiguous(memory_format=ember.contiguous_format).shape
+        torch.Size([2, 3])
+        >>> ember.channels_last
+        torch.channels_last
+    """
+
+    __slots__ = ("_name",)
+
+    def __new__(cls, *args, **kwargs):
+        raise TypeError("cannot create 'torch.memory_format' instances")
+
+    def __repr__(self) -> str:
+        return f"torch.{self._name}"
+
+    def __reduce__(self):
+        return self._name  # pickled as the module-level name, so it loads as the same object
+
+
+def _memory_format(name: str) -> memory_format:
+    fmt = object.__new__(memory_format)
+    fmt._name = name
+    return fmt
+
+
+contiguous_format = _memory_format("contiguous_format")
+preserve_format = _memory_format("preserve_format")
+channels_last = _memory_format("channels_last")
+channels_last_3d = _memory_format("channels_last_3d")
+legacy_contiguous_format = contiguous_format  # the same object in PyTorch
 
 bool = dtype("bool", np.bool_, _BOOL, False, "BoolTensor")
 uint8 = dtype("uint8", np.uint8, _INT, False, "ByteTensor")

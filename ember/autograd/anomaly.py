@@ -8,7 +8,10 @@ import numpy as np
 
 from .grad_mode import _GradModeContext
 
+# Two switches, as in PyTorch: anomaly mode (record where each node was made) and, within it,
+# the NaN check on backward results (``check_nan=False`` keeps the traces without the check).
 _enabled = [False]
+_check_nan = [True]
 
 
 def is_enabled() -> bool:
@@ -16,16 +19,47 @@ def is_enabled() -> bool:
 
 
 def is_anomaly_enabled() -> bool:
-    """True inside ``detect_anomaly`` (or after ``set_detect_anomaly(True)``)."""
+    """True inside ``detect_anomaly`` (or after ``set_detect_anomaly(True)``).
+
+    Example:
+        >>> ember.is_anomaly_enabled()
+        False
+    """
     return _enabled[0]
 
 
 def is_anomaly_check_nan_enabled() -> bool:
-    return _enabled[0]
+    """Whether anomaly mode checks backward results for NaN (True unless turned off with
+    ``check_nan=False``).
+
+    Example:
+        >>> ember.is_anomaly_check_nan_enabled()
+        True
+    """
+    return _check_nan[0]
+
+
+def set_anomaly_enabled(enabled: bool, check_nan: bool = True) -> None:
+    """Turn anomaly mode on or off (what ``detect_anomaly`` and ``set_detect_anomaly`` do).
+
+    Example:
+        >>> ember.set_anomaly_enabled(True, check_nan=False)
+        >>> ember.is_anomaly_enabled(), ember.is_anomaly_check_nan_enabled()
+        (True, False)
+        >>> ember.set_anomaly_enabled(False)
+    """
+    for pos, (name, value) in enumerate((("enabled", enabled), ("check_nan", check_nan)), 1):
+        if not isinstance(value, bool):
+            raise TypeError(f"set_anomaly_enabled(): argument '{name}' (position {pos}) must be "
+                            f"bool, not {type(value).__name__}")
+    _enabled[0] = enabled
+    _check_nan[0] = check_nan
 
 
 def check(node, grads) -> None:
     """Raise when a node's backward returned NaN, naming the node and where it was created."""
+    if not _check_nan[0]:
+        return
     for i, g in enumerate(grads):
         if g is None:
             continue
@@ -54,11 +88,11 @@ class detect_anomaly(_GradModeContext):
         self.check_nan = check_nan
 
     def __enter__(self):
-        self._prev = _enabled[0]
-        _enabled[0] = self.check_nan
+        self._prev = (_enabled[0], _check_nan[0])
+        set_anomaly_enabled(True, bool(self.check_nan))
 
     def __exit__(self, *exc):
-        _enabled[0] = self._prev
+        _enabled[0], _check_nan[0] = self._prev
         return False
 
     def clone(self):
@@ -73,13 +107,9 @@ class set_detect_anomaly(detect_anomaly):
     """
 
     def __init__(self, mode: bool, check_nan: bool = True):
-        super().__init__(bool(mode) and check_nan)
-        self._prev = _enabled[0]
-        _enabled[0] = self.check_nan
+        super().__init__(check_nan)
+        self._prev = (_enabled[0], _check_nan[0])
+        set_anomaly_enabled(bool(mode), bool(check_nan))
 
     def __enter__(self):
         pass
-
-    def __exit__(self, *exc):
-        _enabled[0] = self._prev
-        return False
