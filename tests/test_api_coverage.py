@@ -85,7 +85,7 @@ FUNCTION_NAMES = """
 # Common names ember does not have yet (special functions, sparse tensors, named tensors ...).
 KNOWN_GAPS = {
     "Tensor": ['names'],
-    "torch": ['embedding'],
+    "torch": [],
 }
 
 

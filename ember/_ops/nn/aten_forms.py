@@ -1,8 +1,882 @@
 """The nn functions PyTorch also exposes at the top level (``torch.embedding``,
 ``torch.kl_div``, ``torch.native_layer_norm`` ...), with the argument order, defaults and
 return values of those ATen forms, which differ from ``torch.nn.functional``'s (weight before
-indices, reductions as integers, tuples of saved statistics)."""
+indices, reductions as integers, tuples of saved statistics).
+
+Each one calls ``ember.nn.functional`` or an existing op, so autograd comes for free.
+"""
 
 from __future__ import annotations
 
-__all__: list = []
+import warnings
+
+from ... import _dtype as D
+from ... import _random
+from ..._backend import asarray_like, get_array_module
+from ..._tensor import Tensor
+from ..inplace import apply_inplace
+from .activation import hardshrink as _hardshrink
+
+
+def _F():
+    # ember.nn imports the op modules, so it is reached lazily
+    from ...nn import functional
+
+    return functional
+
+
+def _ember():
+    import ember
+
+    return ember
+
+
+# -- distances, shuffles --------------------------------------------------------------------
+
+def embedding(weight: Tensor, indices: Tensor, padding_idx: int = -1,
+              scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
+    """``torch.embedding``: rows of ``weight`` picked by ``indices`` (weight first). A
+    ``padding_idx`` outside ``[0, num_embeddings)`` (the default -1 included) marks no row.
+
+    Example:
+        >>> ember.embedding(ember.eye(3), ember.tensor([2, 0]))
+        tensor([[0., 0., 1.],
+                [1., 0., 0.]])
+    """
+    # ATen compares indices with padding_idx as is: a negative or too large one matches none
+    pad = padding_idx if 0 <= padding_idx < weight.shape[0] else None
+    return _F().embedding(indices, weight, pad, scale_grad_by_freq=scale_grad_by_freq,
+                          sparse=sparse)
+
+
+def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
+    """Cosine of the angle between ``x1`` and ``x2`` along ``dim``.
+
+    Example:
+        >>> ember.cosine_similarity(ember.tensor([[1.0, 0.0]]), ember.tensor([[1.0, 1.0]]))
+        tensor([0.7071])
+    """
+    return _F().cosine_similarity(x1, x2, dim, eps)
+
+
+def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6,
+                      keepdim: bool = False) -> Tensor:
+    """p-norm of ``x1 - x2 + eps`` along the last dim.
+
+    Example:
+        >>> ember.pairwise_distance(ember.tensor([[0.0, 0.0]]), ember.tensor([[3.0, 4.0]]))
+        tensor([5.0000])
+    """
+    return _F().pairwise_distance(x1, x2, p, eps, keepdim)
+
+
+def pdist(input: Tensor, p: float = 2.0) -> Tensor:
+    """p-norm distances between the rows of a 2-D ``input``, pair ``(i, j)`` with ``i < j`` in
+    row-major order (the upper triangle of the distance matrix).
+
+    Example:
+        >>> ember.pdist(ember.tensor([[0.0, 0.0], [3.0, 4.0], [0.0, 1.0]]))
+        tensor([5.0000, 1.0000, 4.2426])
+    """
+    if input.ndim != 2:
+        raise RuntimeError(f"pdist only supports 2D tensors, got: {input.ndim}D")
+    if input._dtype.category != D._FLOAT:
+        raise RuntimeError("pdist only supports floating-point dtypes")
+    if p < 0:
+        raise RuntimeError("pdist only supports non-negative p values")
+    e = _ember()
+    n = input.shape[0]
+    i, j = e.triu_indices(n, n, 1, device=input.device)
+    return e.linalg.vector_norm(input[i] - input[j], p, dim=1)
+
+
+def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
+    """(*, C*r*r, H, W) -> (*, C, H*r, W*r).
+
+    Example:
+        >>> ember.pixel_shuffle(ember.ones(1, 4, 2, 2), 2).shape
+        torch.Size([1, 1, 4, 4])
+    """
+    return _F().pixel_shuffle(input, upscale_factor)
+
+
+def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
+    """(*, C, H*r, W*r) -> (*, C*r*r, H, W), the inverse of :func:`pixel_shuffle`.
+
+    Example:
+        >>> ember.pixel_unshuffle(ember.ones(1, 1, 4, 4), 2).shape
+        torch.Size([1, 4, 2, 2])
+    """
+    return _F().pixel_unshuffle(input, downscale_factor)
+
+
+def channel_shuffle(input: Tensor, groups: int) -> Tensor:
+    """Interleave the channels of ``groups`` groups.
+
+    Example:
+        >>> ember.channel_shuffle(ember.arange(4.0).reshape(1, 4, 1), 2).flatten()
+        tensor([0., 2., 1., 3.])
+    """
+    return _F().channel_shuffle(input, groups)
+
+
+def native_channel_shuffle(input: Tensor, groups: int) -> Tensor:
+    """:func:`channel_shuffle` as ATen's native kernel (one node).
+
+    Example:
+        >>> ember.native_channel_shuffle(ember.arange(4.0).reshape(1, 4, 1), 2).flatten()
+        tensor([0., 2., 1., 3.])
+    """
+    return _F().native_channel_shuffle(input, groups)
+
+
+# -- losses (reduction as an int: 0 none, 1 mean, 2 sum) -------------------------------------
+
+_REDUCTIONS = {0: "none", 1: "mean", 2: "sum"}
+
+
+def _reduction(reduction, name: str) -> str:
+    """ATen's int reduction as functional's string; like ATen, any other int reduces nothing."""
+    if not isinstance(reduction, int) or isinstance(reduction, bool):
+        raise TypeError(f"{name}(): argument 'reduction' must be int, not "
+                        f"{type(reduction).__name__}")
+    return _REDUCTIONS.get(reduction, "none")
+
+
+# The defaults below are 0 (no reduction): the schemas say ``reduction=Mean``, but torch's
+# Python bindings of these top-level forms reduce nothing when it is left out.
+
+def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tensor | None = None,
+                                     pos_weight: Tensor | None = None,
+                                     reduction: int = 0) -> Tensor:
+    """Binary cross entropy on logits; ``reduction`` 0 none, 1 mean, 2 sum.
+
+    Example:
+        >>> ember.binary_cross_entropy_with_logits(ember.zeros(2), ember.ones(2), None, None, 2)
+        tensor(1.3863)
+    """
+    r = _reduction(reduction, "binary_cross_entropy_with_logits")
+    return _F().binary_cross_entropy_with_logits(input, target, weight, reduction=r,
+                                                 pos_weight=pos_weight)
+
+
+def kl_div(input: Tensor, target: Tensor, reduction: int = 0, *,
+           log_target: bool = False) -> Tensor:
+    """KL divergence with ``input`` as log-probabilities; ``reduction`` 0 none, 1 mean (over
+    every element, without functional's warning), 2 sum.
+
+    Example:
+        >>> ember.kl_div(ember.zeros(2), ember.ones(2), 2)
+        tensor(0.)
+    """
+    r = _reduction(reduction, "kl_div")
+    loss = _F().kl_div(input, target, reduction="none", log_target=log_target)
+    return loss.mean() if r == "mean" else loss.sum() if r == "sum" else loss
+
+
+def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0,
+                        reduction: int = 0) -> Tensor:
+    """``max(0, -target * (input1 - input2) + margin)``; ``reduction`` 0 none, 1 mean, 2 sum.
+
+    Example:
+        >>> ember.margin_ranking_loss(ember.tensor([1.0]), ember.tensor([2.0]), ember.ones(1))
+        tensor([1.])
+    """
+    r = _reduction(reduction, "margin_ranking_loss")
+    return _F().margin_ranking_loss(input1, input2, target, margin, reduction=r)
+
+
+def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0,
+                         reduction: int = 0) -> Tensor:
+    """``input`` where ``target`` is 1, ``max(0, margin - input)`` where it is -1.
+
+    Example:
+        >>> ember.hinge_embedding_loss(ember.tensor([0.3, 0.3]), ember.tensor([1.0, -1.0]))
+        tensor([0.3000, 0.7000])
+    """
+    r = _reduction(reduction, "hinge_embedding_loss")
+    return _F().hinge_embedding_loss(input, target, margin, reduction=r)
+
+
+def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0,
+                          reduction: int = 0) -> Tensor:
+    """``1 - cos`` where ``target`` is 1, ``max(0, cos - margin)`` where it is -1.
+
+    Example:
+        >>> x = ember.tensor([[1.0, 0.0]])
+        >>> ember.cosine_embedding_loss(x, x, ember.tensor([1.0]))
+        tensor([0.])
+    """
+    r = _reduction(reduction, "cosine_embedding_loss")
+    return _F().cosine_embedding_loss(input1, input2, target, margin, reduction=r)
+
+
+def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, margin: float = 1.0,
+                        p: float = 2.0, eps: float = 1e-6, swap: bool = False,
+                        reduction: int = 0) -> Tensor:
+    """``max(d(a, p) - d(a, n) + margin, 0)`` with pairwise p-norm distances.
+
+    Example:
+        >>> a = ember.zeros(1, 2)
+        >>> ember.triplet_margin_loss(a, a, a + 3.0)
+        tensor([0.])
+    """
+    r = _reduction(reduction, "triplet_margin_loss")
+    return _F().triplet_margin_loss(anchor, positive, negative, margin, p, eps, swap,
+                                    reduction=r)
+
+
+def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool, full: bool, eps: float,
+                     reduction: int) -> Tensor:
+    """Poisson negative log likelihood; every argument is required, as in ATen.
+
+    Example:
+        >>> ember.poisson_nll_loss(ember.zeros(2), ember.ones(2), True, False, 1e-8, 2)
+        tensor(2.)
+    """
+    r = _reduction(reduction, "poisson_nll_loss")
+    return _F().poisson_nll_loss(input, target, log_input, full, eps=eps, reduction=r)
+
+
+def ctc_loss(log_probs: Tensor, targets: Tensor, input_lengths, target_lengths, blank: int = 0,
+             reduction: int = 0, zero_infinity: bool = False) -> Tensor:
+    """Connectionist temporal classification loss; the lengths are int lists or tensors, and
+    ``reduction`` 1 divides each loss by its target length before the batch mean.
+
+    Example:
+        >>> lp = ember.zeros(3, 1, 2).log_softmax(2)
+        >>> ember.ctc_loss(lp, ember.tensor([[1]]), [3], [1]).shape
+        torch.Size([1])
+    """
+    r = _reduction(reduction, "ctc_loss")
+    return _F().ctc_loss(log_probs, targets, input_lengths, target_lengths, blank, r,
+                         zero_infinity)
+
+
+# -- activations ----------------------------------------------------------------------------
+
+def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """``x1^T W x2 + b`` for each output feature.
+
+    Example:
+        >>> ember.bilinear(ember.ones(1, 2), ember.ones(1, 3), ember.ones(4, 2, 3)).shape
+        torch.Size([1, 4])
+    """
+    return _F().bilinear(input1, input2, weight, bias)
+
+
+def celu(input: Tensor, alpha: float = 1.0) -> Tensor:
+    """``max(0, x) + min(0, alpha * (exp(x / alpha) - 1))``.
+
+    Example:
+        >>> ember.celu(ember.tensor([1.0, 0.0]))
+        tensor([1., 0.])
+    """
+    return _F().celu(input, alpha)
+
+
+def celu_(input: Tensor, alpha: float = 1.0) -> Tensor:
+    """In-place :func:`celu`.
+
+    Example:
+        >>> ember.celu_(ember.tensor([2.0]))
+        tensor([2.])
+    """
+    return _F().celu_(input, alpha)
+
+
+def selu(input: Tensor) -> Tensor:
+    """Scaled ELU with the self-normalizing constants.
+
+    Example:
+        >>> ember.selu(ember.tensor([0.0]))
+        tensor([0.])
+    """
+    return _F().selu(input)
+
+
+def selu_(input: Tensor) -> Tensor:
+    """In-place :func:`selu`.
+
+    Example:
+        >>> ember.selu_(ember.tensor([0.0]))
+        tensor([0.])
+    """
+    return _F().selu_(input)
+
+
+def _rrelu(input: Tensor, lower, upper, training: bool, generator) -> Tensor:
+    F = _F()
+    if not training:
+        return F.leaky_relu(input, (lower + upper) / 2)
+    if input._dtype.category != D._FLOAT:
+        return F.rrelu(input, lower, upper, True)  # functional's dtype error
+    x = input._data
+    slope = _random._gen(generator).uniform(lower, upper, x.shape).astype(x.dtype)
+    d = get_array_module(x).where(x >= 0, x.dtype.type(1), asarray_like(slope, x))
+    return input * Tensor._make(d, input._dtype)
+
+
+def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False,
+          generator=None) -> Tensor:
+    """Randomized leaky ReLU: negative inputs get a slope drawn from ``[lower, upper]`` when
+    ``training`` (from ``generator``), else the mean slope.
+
+    Example:
+        >>> ember.rrelu(ember.tensor([-8.0, 1.0]), 0.25, 0.25)
+        tensor([-2.,  1.])
+    """
+    return _rrelu(input, lower, upper, training, generator)
+
+
+def rrelu_(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False,
+           generator=None) -> Tensor:
+    """In-place :func:`rrelu`.
+
+    Example:
+        >>> ember.rrelu_(ember.tensor([-8.0, 1.0]), 0.25, 0.25)
+        tensor([-2.,  1.])
+    """
+    return apply_inplace(input, _rrelu(input, lower, upper, training, generator), "rrelu_")
+
+
+def prelu(input: Tensor, weight: Tensor) -> Tensor:
+    """``max(0, x) + weight * min(0, x)`` with one learned slope per channel (dim 1).
+
+    Example:
+        >>> ember.prelu(ember.tensor([[-2.0, 3.0]]), ember.tensor([0.5]))
+        tensor([[-1.,  3.]])
+    """
+    return _F().prelu(input, weight)
+
+
+def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    """``x`` where ``|x| > lambd``, else 0.
+
+    Example:
+        >>> ember.hardshrink(ember.tensor([0.2, -1.0]), 0.5)
+        tensor([ 0., -1.])
+    """
+    return _hardshrink(input, lambd)
+
+
+def threshold(input: Tensor, threshold: float, value: float) -> Tensor:
+    """``x`` where ``x > threshold``, else ``value``.
+
+    Example:
+        >>> ember.threshold(ember.tensor([0.5, 2.0]), 1.0, 9.0)
+        tensor([9., 2.])
+    """
+    return _F().threshold(input, threshold, value)
+
+
+def threshold_(input: Tensor, threshold: float, value: float) -> Tensor:
+    """In-place :func:`threshold`.
+
+    Example:
+        >>> ember.threshold_(ember.tensor([0.5, 2.0]), 1.0, 9.0)
+        tensor([9., 2.])
+    """
+    return _F().threshold_(input, threshold, value)
+
+
+# -- dropout (ATen's ``(input, p, train)``) ---------------------------------------------------
+
+def _check_p(p: float) -> None:
+    # ATen raises RuntimeError here where nn.functional raises ValueError
+    if p < 0.0 or p > 1.0:
+        raise RuntimeError(f"dropout probability has to be between 0 and 1, but got {p}")
+
+
+def alpha_dropout(input: Tensor, p: float, train: bool) -> Tensor:
+    """Dropout that keeps SELU's zero mean and unit variance (when ``train``).
+
+    Example:
+        >>> ember.alpha_dropout(ember.ones(2), 0.5, False)
+        tensor([1., 1.])
+    """
+    _check_p(p)
+    return _F().alpha_dropout(input, p, train)
+
+
+def alpha_dropout_(input: Tensor, p: float, train: bool) -> Tensor:
+    """In-place :func:`alpha_dropout`.
+
+    Example:
+        >>> ember.alpha_dropout_(ember.ones(2), 0.5, False)
+        tensor([1., 1.])
+    """
+    _check_p(p)
+    return _F().alpha_dropout(input, p, train, inplace=True)
+
+
+def feature_alpha_dropout(input: Tensor, p: float, train: bool) -> Tensor:
+    """Alpha dropout of whole channels (dim 1 of an input of 2 or more dims).
+
+    Example:
+        >>> ember.feature_alpha_dropout(ember.ones(1, 2), 0.5, False)
+        tensor([[1., 1.]])
+    """
+    _check_p(p)
+    return _F().feature_alpha_dropout(input, p, train)
+
+
+def feature_alpha_dropout_(input: Tensor, p: float, train: bool) -> Tensor:
+    """In-place :func:`feature_alpha_dropout`.
+
+    Example:
+        >>> ember.feature_alpha_dropout_(ember.ones(1, 2), 0.5, False)
+        tensor([[1., 1.]])
+    """
+    _check_p(p)
+    return _F().feature_alpha_dropout(input, p, train, inplace=True)
+
+
+def feature_dropout(input: Tensor, p: float, train: bool) -> Tensor:
+    """Zero whole channels (dim 1) with probability ``p``, scaling the rest by ``1/(1-p)``.
+
+    Example:
+        >>> ember.feature_dropout(ember.ones(1, 2), 0.5, False)
+        tensor([[1., 1.]])
+    """
+    from ...nn._functional_dropout import _feature_dropout
+
+    _check_p(p)
+    return _feature_dropout(input, p, train, False)
+
+
+def feature_dropout_(input: Tensor, p: float, train: bool) -> Tensor:
+    """In-place :func:`feature_dropout`.
+
+    Example:
+        >>> ember.feature_dropout_(ember.ones(1, 2), 0.5, False)
+        tensor([[1., 1.]])
+    """
+    from ...nn._functional_dropout import _feature_dropout
+
+    _check_p(p)
+    return _feature_dropout(input, p, train, True)
+
+
+def native_dropout(input: Tensor, p: float, train: bool | None):
+    """``(output, mask)``: dropout's result and the bool mask of kept elements. With ``train``
+    False the output is a copy and the mask all True (``None`` counts as training).
+
+    Example:
+        >>> out, mask = ember.native_dropout(ember.ones(3), 0.0, True)
+        >>> out, mask
+        (tensor([1., 1., 1.]), tensor([True, True, True]))
+    """
+    e = _ember()
+    if train is not None and not train:
+        return input.clone(), e.ones_like(input, dtype=e.bool)
+    if p < 0.0 or p > 1.0:
+        # ATen draws the mask with bernoulli_(1 - p)
+        raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={1 - p}")
+    keep = _random._gen(None).random(tuple(input.shape)) >= p
+    mask = Tensor._make(asarray_like(keep, input._data), D.bool)
+    scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)
+    return input * mask * scale, mask
+
+
+# -- normalization (with the saved statistics) ----------------------------------------------
+
+def native_layer_norm(input: Tensor, normalized_shape, weight: Tensor | None,
+                      bias: Tensor | None, eps: float):
+    """``(output, mean, rstd)`` of layer norm over the trailing ``normalized_shape`` dims;
+    ``mean`` and ``rstd`` keep those dims as size 1 and carry no gradient.
+
+    Example:
+        >>> out, mean, rstd = ember.native_layer_norm(ember.ones(2, 3), [3], None, None, 1e-5)
+        >>> mean.shape, rstd.shape
+        (torch.Size([2, 1]), torch.Size([2, 1]))
+    """
+    out = _F().layer_norm(input, normalized_shape, weight, bias, eps)
+    dims = tuple(range(input.ndim - len(tuple(normalized_shape)), input.ndim))
+    mean, rstd = _stats(input.detach(), dims, eps, keepdim=True)
+    return out, mean, rstd
+
+
+def _stats(x: Tensor, dims, eps: float, keepdim: bool):
+    """Mean and ``1 / sqrt(biased var + eps)`` over ``dims``."""
+    mean = x.mean(dim=dims, keepdim=keepdim)
+    var = x.var(dim=dims, unbiased=False, keepdim=keepdim)
+    return mean, (var + eps).rsqrt()
+
+
+def native_batch_norm(input: Tensor, weight: Tensor | None, bias: Tensor | None,
+                      running_mean: Tensor | None, running_var: Tensor | None, training: bool,
+                      momentum: float, eps: float):
+    """``(output, save_mean, save_invstd)`` of batch norm; in training the batch's per-channel
+    mean and ``1/sqrt(var + eps)`` (running statistics updated), in eval two empty tensors.
+
+    Example:
+        >>> out, m, s = ember.native_batch_norm(ember.ones(2, 3), None, None, None, None,
+        ...                                     True, 0.1, 1e-5)
+        >>> m.shape
+        torch.Size([3])
+    """
+    if not training and (running_mean is None or running_var is None):
+        # torch crashes here; refuse instead
+        raise RuntimeError("running_mean and running_var must be defined in evaluation mode")
+    out = _F().batch_norm(input, running_mean, running_var, weight, bias, training, momentum,
+                          eps)
+    if not training:
+        empty = input.new_empty((0,))
+        return out, empty, empty.clone()
+    dims = (0,) + tuple(range(2, input.ndim))
+    mean, invstd = _stats(input.detach(), dims, eps, keepdim=False)
+    return out, mean, invstd
+
+
+def native_group_norm(input: Tensor, weight: Tensor | None, bias: Tensor | None, N: int, C: int,
+                      HxW: int, group: int, eps: float):
+    """``(output, mean, rstd)`` of group norm; ``mean`` and ``rstd`` have shape
+    ``(N, group)`` and, as in ATen, are differentiable.
+
+    Example:
+        >>> out, mean, rstd = ember.native_group_norm(ember.ones(2, 4, 3), None, None,
+        ...                                           2, 4, 3, 2, 1e-5)
+        >>> mean.shape
+        torch.Size([2, 2])
+    """
+    if input.numel() != N * C * HxW:
+        raise RuntimeError(f"Expected input to have {N * C * HxW} elements (N * C * HxW), "
+                           f"but got {input.numel()}")
+    out = _F().group_norm(input, group, weight, bias, eps)
+    mean, rstd = _stats(input.reshape(N, group, -1), (2,), eps, keepdim=False)
+    return out, mean, rstd
+
+
+def native_norm(input: Tensor, p=2, dim=None, keepdim: bool = False, dtype=None) -> Tensor:
+    """ATen's ``native_norm``, kept only for sparse tensors: on a dense CPU tensor it has no
+    kernel and raises NotImplementedError, as PyTorch's does.
+
+    Example:
+        >>> ember.native_norm(ember.tensor([[3.0, 0.0], [0.0, 4.0]]).to_sparse())
+        tensor(5.)
+    """
+    name = "aten::native_norm" if dim is None else "aten::native_norm.ScalarOpt_dim_dtype"
+    if not getattr(input, "is_sparse", False):
+        raise NotImplementedError(f"Could not run '{name}' with arguments from the "
+                                  f"'{input.device.type.upper()}' backend. '{name}' is only "
+                                  "available for sparse backends.")
+    if dim is not None and {d % input.ndim for d in dim} != set(range(input.ndim)):
+        raise RuntimeError("norm_sparse currently only supports full reductions, so 'dim' must "
+                           "either be empty or contain all dimensions of the input")
+    values = input.coalesce().values()
+    return _ember().linalg.vector_norm(values, 2 if p is None else p, dtype=dtype)
+
+
+def frobenius_norm(input: Tensor, dim, keepdim: bool = False) -> Tensor:
+    """The 2-norm over one or two dims (deprecated in PyTorch: it warns once, as torch does).
+
+    Example:
+        >>> ember.frobenius_norm(ember.tensor([[3.0, 4.0]]), [1])
+        tensor([5.])
+    """
+    dim = (dim,) if isinstance(dim, int) else tuple(dim)
+    if len(dim) > 2:
+        raise RuntimeError(f"Expected at most 2 dimensions, but got {len(dim)} dimensions "
+                           "instead.")
+    warnings.warn("at::frobenius_norm is deprecated and it is just left for JIT compatibility. "
+                  "It will be removed in a future PyTorch release. Please use "
+                  "`linalg.vector_norm(A, 2., dim, keepdim)` instead", UserWarning, stacklevel=2)
+    return _ember().linalg.vector_norm(input, 2.0, dim, keepdim)
+
+
+def nuclear_norm(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    """Sum of singular values over ``dim`` (default the last two dims); called as
+    ``nuclear_norm(input, keepdim)`` too, as in torch. Deprecated in PyTorch: it warns.
+
+    Example:
+        >>> ember.nuclear_norm(ember.eye(3))
+        tensor(3.)
+    """
+    if isinstance(dim, bool):  # the (input, keepdim) overload
+        dim, keepdim = None, dim
+    warnings.warn("at::nuclear_norm is deprecated and it is just left for JIT compatibility. "
+                  "It will be removed in a future PyTorch release. Please use "
+                  "`linalg.matrix_norm(A, 'nuc', dim, keepdim)` instead", UserWarning,
+                  stacklevel=2)
+    dim = (-2, -1) if dim is None else tuple(dim)
+    return _ember().linalg.matrix_norm(input, "nuc", dim, keepdim)
+
+
+def norm_except_dim(v: Tensor, pow: int = 2, dim: int = 0) -> Tensor:
+    """The ``pow``-norm over every dim but ``dim``, kept as size-1 dims (weight norm's ``g``);
+    ``dim=-1`` gives the norm of the whole tensor.
+
+    Example:
+        >>> ember.norm_except_dim(ember.tensor([[3.0, 4.0], [0.0, 1.0]]), 2, 0)
+        tensor([[5.],
+                [1.]])
+    """
+    if not isinstance(pow, int) or isinstance(pow, bool):
+        raise TypeError(f"norm_except_dim(): argument 'pow' (position 2) must be int, not "
+                        f"{type(pow).__name__}")
+    e = _ember()
+    if dim == -1:
+        return e.linalg.vector_norm(v, pow)
+    from .._core import wrap_dim
+
+    dim = wrap_dim(dim, v.ndim)
+    others = tuple(d for d in range(v.ndim) if d != dim)
+    return e.linalg.vector_norm(v, pow, others, keepdim=True)
+
+
+# -- padding, convolution, sampling ---------------------------------------------------------
+
+def constant_pad_nd(input: Tensor, pad, value: float = 0) -> Tensor:
+    """Pad (or, with negative sizes, crop) the last dims by ``pad``, given last dim first as
+    ``(left, right, top, bottom, ...)``, with ``value``.
+
+    Example:
+        >>> ember.constant_pad_nd(ember.ones(1, 2), [1, 0], 5.0)
+        tensor([[5., 1., 1.]])
+    """
+    if len(pad) % 2:
+        raise RuntimeError(f"Length of pad must be even but instead it equals {len(pad)}")
+    return _F().pad(input, list(pad), "constant", value)
+
+
+def convolution(input: Tensor, weight: Tensor, bias: Tensor | None, stride, padding, dilation,
+                transposed: bool, output_padding, groups: int) -> Tensor:
+    """ATen's generic convolution: 1-, 2- or 3-d after ``weight``'s rank, transposed or not.
+
+    Example:
+        >>> ember.convolution(ember.ones(1, 1, 4), ember.ones(1, 1, 2), None, [1], [0], [1],
+        ...                   False, [0], 1)
+        tensor([[[2., 2., 2.]]])
+    """
+    from . import conv
+
+    nd = weight.ndim - 2
+    if nd not in (1, 2, 3):
+        raise RuntimeError(f"Expected 3D, 4D or 5D weight for convolution, but got weight of "
+                           f"size {list(weight.shape)}")
+    if transposed:
+        fn = getattr(conv, f"conv_transpose{nd}d")
+        return fn(input, weight, bias, _expand(stride, nd), _expand(padding, nd),
+                  _expand(output_padding, nd), groups, _expand(dilation, nd))
+    fn = getattr(conv, f"conv{nd}d")
+    return fn(input, weight, bias, _expand(stride, nd), _expand(padding, nd),
+              _expand(dilation, nd), groups)
+
+
+def _expand(v, nd: int):
+    """ATen repeats a one-element size list over every spatial dim."""
+    v = [v] if isinstance(v, int) else list(v)
+    return v * nd if len(v) == 1 else v
+
+
+def conv_tbc(input: Tensor, weight: Tensor, bias: Tensor, pad: int = 0) -> Tensor:
+    """1-d convolution of a (time, batch, channel) input with a (kernel, in, out) weight.
+
+    Example:
+        >>> ember.conv_tbc(ember.ones(4, 1, 2), ember.ones(3, 2, 1), ember.zeros(1)).shape
+        torch.Size([2, 1, 1])
+    """
+    if input.ndim != 3:
+        raise RuntimeError("Input must have 3 dims: time, batch, in_channel")
+    if weight.ndim != 3:
+        raise RuntimeError("Weight tensor must have 3 dims: kernel_width, in_channels, "
+                           "out_channels.")
+    if bias.ndim != 1:
+        raise RuntimeError("Bias must be 1-D")
+    if input.shape[2] != weight.shape[1]:
+        raise RuntimeError("Input dim 2 (input channels) is not == dim 1 in the weight tensor")
+    if weight.shape[2] != bias.shape[0]:
+        raise RuntimeError("Bias size must equal dim 2 in the weight tensor (output channels).")
+    out = _F().conv1d(input.permute(1, 2, 0), weight.permute(2, 1, 0), bias, padding=pad)
+    return out.permute(2, 0, 1)
+
+
+def affine_grid_generator(theta: Tensor, size, align_corners: bool) -> Tensor:
+    """The sampling grid of the affine maps ``theta`` for an output of ``size``.
+
+    Example:
+        >>> theta = ember.tensor([[[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]])
+        >>> ember.affine_grid_generator(theta, [1, 1, 2, 2], False).shape
+        torch.Size([1, 2, 2, 2])
+    """
+    _check_bool(align_corners, "affine_grid_generator", 3)
+    return _F().affine_grid(theta, list(size), align_corners)
+
+
+def _check_bool(v, name: str, pos: int) -> None:
+    if not isinstance(v, bool):
+        raise TypeError(f"{name}(): argument 'align_corners' (position {pos}) must be bool, "
+                        f"not {type(v).__name__}")
+
+
+_INTERPOLATION = ("bilinear", "nearest", "bicubic")
+_PADDING = ("zeros", "border", "reflection")
+
+
+def _grid_sampler(input, grid, interpolation_mode, padding_mode, align_corners, name):
+    _check_bool(align_corners, name, 5)
+    # torch reads an unknown mode as garbage memory; refuse it
+    if interpolation_mode not in range(3):
+        raise RuntimeError(f"{name}(): interpolation_mode must be 0 (bilinear), 1 (nearest) "
+                           f"or 2 (bicubic), but got {interpolation_mode}")
+    if padding_mode not in range(3):
+        raise RuntimeError(f"{name}(): padding_mode must be 0 (zeros), 1 (border) or "
+                           f"2 (reflection), but got {padding_mode}")
+    return _F().grid_sample(input, grid, _INTERPOLATION[interpolation_mode],
+                            _PADDING[padding_mode], align_corners)
+
+
+def grid_sampler(input: Tensor, grid: Tensor, interpolation_mode: int, padding_mode: int,
+                 align_corners: bool) -> Tensor:
+    """``grid_sample`` with integer modes: interpolation 0 bilinear, 1 nearest, 2 bicubic;
+    padding 0 zeros, 1 border, 2 reflection.
+
+    Example:
+        >>> ember.grid_sampler(ember.ones(1, 1, 2, 2), ember.zeros(1, 1, 1, 2), 0, 0, False)
+        tensor([[[[1.]]]])
+    """
+    return _grid_sampler(input, grid, interpolation_mode, padding_mode, align_corners,
+                         "grid_sampler")
+
+
+def grid_sampler_2d(input: Tensor, grid: Tensor, interpolation_mode: int, padding_mode: int,
+                    align_corners: bool) -> Tensor:
+    """:func:`grid_sampler` for 4-D inputs only.
+
+    Example:
+        >>> ember.grid_sampler_2d(ember.ones(1, 1, 2, 2), ember.zeros(1, 1, 1, 2), 0, 0, False)
+        tensor([[[[1.]]]])
+    """
+    if input.ndim != 4 or grid.ndim != 4:
+        raise RuntimeError(f"grid_sampler(): expected 4D input and grid with same number of "
+                           f"dimensions, but got input with sizes {list(input.shape)} and grid "
+                           f"with sizes {list(grid.shape)}")
+    return _grid_sampler(input, grid, interpolation_mode, padding_mode, align_corners,
+                         "grid_sampler_2d")
+
+
+def grid_sampler_3d(input: Tensor, grid: Tensor, interpolation_mode: int, padding_mode: int,
+                    align_corners: bool) -> Tensor:
+    """:func:`grid_sampler` for 5-D inputs only (no bicubic).
+
+    Example:
+        >>> ember.grid_sampler_3d(ember.ones(1, 1, 2, 2, 2), ember.zeros(1, 1, 1, 1, 3),
+        ...                       0, 0, False).shape
+        torch.Size([1, 1, 1, 1, 1])
+    """
+    if input.ndim != 5 or grid.ndim != 5:
+        raise RuntimeError(f"grid_sampler(): expected 5D input and grid with same number of "
+                           f"dimensions, but got input with sizes {list(input.shape)} and grid "
+                           f"with sizes {list(grid.shape)}")
+    if interpolation_mode == 2:
+        raise RuntimeError("grid_sampler(): bicubic interpolation only supports 4D input")
+    return _grid_sampler(input, grid, interpolation_mode, padding_mode, align_corners,
+                         "grid_sampler_3d")
+
+
+def embedding_renorm_(input: Tensor, indices: Tensor, max_norm: float,
+                      norm_type: float) -> Tensor:
+    """Rescale, in place and outside autograd, the rows of ``input`` named in ``indices`` whose
+    ``norm_type``-norm exceeds ``max_norm`` to norm ``max_norm``; returns ``input``.
+
+    Example:
+        >>> w = ember.tensor([[3.0, 4.0], [0.3, 0.4]])
+        >>> ember.embedding_renorm_(w, ember.tensor([0, 1]), 1.0, 2.0)
+        tensor([[0.6000, 0.8000],
+                [0.3000, 0.4000]])
+    """
+    from ...nn._functional_embedding import _renorm_rows
+
+    if indices._dtype not in (D.int64, D.int32):
+        raise RuntimeError(f"Expected tensor for argument #2 'indices' to have one of the "
+                           f"following scalar types: Long, Int; but got {indices.type()} instead "
+                           "(while checking arguments for embedding_renorm_)")
+    _renorm_rows(input, indices._data.reshape(-1), max_norm, norm_type)
+    return input
+
+
+# -- recurrent cells ------------------------------------------------------------------------
+
+def _gates(input, hx, w_ih, w_hh, b_ih, b_hh):
+    F = _F()
+    return F.linear(input, w_ih, b_ih), F.linear(hx, w_hh, b_hh)
+
+
+def lstm_cell(input: Tensor, hx, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None = None,
+              b_hh: Tensor | None = None):
+    """One LSTM step: ``(h', c')`` from ``input`` and ``hx = (h, c)``; gates ``[i, f, g, o]``.
+
+    Example:
+        >>> h, c = ember.zeros(1, 2), ember.zeros(1, 2)
+        >>> [t.shape for t in ember.lstm_cell(ember.ones(1, 3), (h, c), ember.ones(8, 3),
+        ...                                   ember.ones(8, 2))]
+        [torch.Size([1, 2]), torch.Size([1, 2])]
+    """
+    if len(hx) != 2:
+        raise RuntimeError("lstm_cell expects two hidden states")
+    h, c = hx
+    gi, gh = _gates(input, h, w_ih, w_hh, b_ih, b_hh)
+    i, f, g, o = (gi + gh).chunk(4, 1)
+    c2 = f.sigmoid() * c + i.sigmoid() * g.tanh()
+    return o.sigmoid() * c2.tanh(), c2
+
+
+def gru_cell(input: Tensor, hx: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None = None,
+             b_hh: Tensor | None = None) -> Tensor:
+    """One GRU step: gates ``[r, z, n]``, ``h' = (1 - z) * n + z * h``.
+
+    Example:
+        >>> ember.gru_cell(ember.ones(1, 3), ember.zeros(1, 2), ember.ones(6, 3),
+        ...                ember.ones(6, 2)).shape
+        torch.Size([1, 2])
+    """
+    gi, gh = _gates(input, hx, w_ih, w_hh, b_ih, b_hh)
+    i_r, i_z, i_n = gi.chunk(3, 1)
+    h_r, h_z, h_n = gh.chunk(3, 1)
+    r, z = (i_r + h_r).sigmoid(), (i_z + h_z).sigmoid()
+    n = (i_n + r * h_n).tanh()
+    return n + z * (hx - n)
+
+
+def rnn_tanh_cell(input: Tensor, hx: Tensor, w_ih: Tensor, w_hh: Tensor,
+                  b_ih: Tensor | None = None, b_hh: Tensor | None = None) -> Tensor:
+    """One Elman RNN step: ``tanh(W_ih x + b_ih + W_hh h + b_hh)``.
+
+    Example:
+        >>> ember.rnn_tanh_cell(ember.zeros(1, 3), ember.zeros(1, 2), ember.ones(2, 3),
+        ...                     ember.ones(2, 2))
+        tensor([[0., 0.]])
+    """
+    gi, gh = _gates(input, hx, w_ih, w_hh, b_ih, b_hh)
+    return (gi + gh).tanh()
+
+
+def rnn_relu_cell(input: Tensor, hx: Tensor, w_ih: Tensor, w_hh: Tensor,
+                  b_ih: Tensor | None = None, b_hh: Tensor | None = None) -> Tensor:
+    """One Elman RNN step with ReLU: ``relu(W_ih x + b_ih + W_hh h + b_hh)``.
+
+    Example:
+        >>> ember.rnn_relu_cell(ember.ones(1, 3), ember.zeros(1, 2), ember.ones(2, 3),
+        ...                     ember.ones(2, 2))
+        tensor([[3., 3.]])
+    """
+    gi, gh = _gates(input, hx, w_ih, w_hh, b_ih, b_hh)
+    return _F().relu(gi + gh)
+
+
+__all__ = [
+    "embedding", "cosine_similarity", "pairwise_distance", "pdist", "pixel_shuffle",
+    "pixel_unshuffle", "channel_shuffle", "native_channel_shuffle",
+    "binary_cross_entropy_with_logits", "kl_div", "margin_ranking_loss", "hinge_embedding_loss",
+    "cosine_embedding_loss", "triplet_margin_loss", "poisson_nll_loss", "ctc_loss", "bilinear",
+    "celu", "celu_", "selu", "selu_", "rrelu", "rrelu_", "prelu", "threshold", "threshold_",
+    "hardshrink", "alpha_dropout", "alpha_dropout_", "feature_alpha_dropout",
+    "feature_alpha_dropout_", "feature_dropout", "feature_dropout_", "native_dropout",
+    "native_layer_norm", "native_batch_norm", "native_group_norm", "native_norm",
+    "constant_pad_nd", "convolution", "conv_tbc", "affine_grid_generator", "grid_sampler",
+    "grid_sampler_2d", "grid_sampler_3d", "embedding_renorm_", "lstm_cell", "gru_cell",
+    "rnn_tanh_cell", "rnn_relu_cell", "frobenius_norm", "nuclear_norm", "norm_except_dim",
+]
+
+TENSOR_METHODS = {"prelu": prelu}
