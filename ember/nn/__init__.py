@@ -1,6 +1,6 @@
 """``ember.nn``: modules, parameters, layers, losses (mirrors ``torch.nn``)."""
 
-from . import functional, init, parallel, utils  # noqa: F401
+from . import attention, functional, init, parallel, utils  # noqa: F401
 from . import modules as _modules_pkg
 from .modules import *  # noqa: F401,F403
 from .modules import _OPTIONAL as _opt  # noqa: F401

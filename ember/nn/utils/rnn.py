@@ -1,4 +1,5 @@
-"""Sequence helpers: ``pad_sequence`` (packing lives here too once added)."""
+"""Sequence helpers: ``pad_sequence`` / ``unpad_sequence``, ``invert_permutation``, and the
+packing functions (from ``_packing``)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import numpy as np
 
 from ..._tensor import Tensor
 
-__all__ = ["pad_sequence"]
+__all__ = ["pad_sequence", "unpad_sequence", "invert_permutation"]
 
 
 def pad_sequence(sequences, batch_first: bool = False, padding_value: float = 0.0,
@@ -45,6 +46,42 @@ def pad_sequence(sequences, batch_first: bool = False, padding_value: float = 0.
             padded = padded + Tensor._make(fill)
         rows.append(padded.unsqueeze(0 if batch_first else 1))
     return _concat(rows, 0 if batch_first else 1)
+
+
+def unpad_sequence(padded_sequences: Tensor, lengths: Tensor,
+                   batch_first: bool = False) -> list:
+    """The variable-length tensors a ``pad_sequence`` result holds: sequence ``b`` is the
+    first ``lengths[b]`` steps of column ``b`` (``batch_first``: row ``b``). Differentiable.
+    As in PyTorch, ``batch_first=False`` transposes ``padded_sequences`` in place.
+
+    Example:
+        >>> padded = pad_sequence([ember.ones(3, 2), ember.ones(1, 2)])
+        >>> [s.shape for s in unpad_sequence(padded, ember.tensor([3, 1]))]
+        [torch.Size([3, 2]), torch.Size([1, 2])]
+    """
+    from ... import arange
+
+    if not batch_first:
+        padded_sequences.transpose_(0, 1)  # PyTorch's in-place transpose, kept for fidelity
+    idx = arange(padded_sequences.shape[1], device=lengths.device)
+    return [seq[idx < length] for seq, length in zip(padded_sequences, lengths, strict=True)]
+
+
+def invert_permutation(permutation: Tensor | None) -> Tensor | None:
+    """The inverse of the 1-D index ``permutation`` (``inv[permutation[i]] = i``); None for
+    None.
+
+    Example:
+        >>> invert_permutation(ember.tensor([2, 0, 1]))
+        tensor([1, 2, 0])
+    """
+    from ... import arange, empty_like
+
+    if permutation is None:
+        return None
+    output = empty_like(permutation)
+    return output.scatter_(0, permutation,
+                           arange(0, permutation.numel(), device=permutation.device))
 
 
 def _concat(tensors, dim: int) -> Tensor:
