@@ -84,13 +84,7 @@ class dtype:
         return f"torch.{self.name}"
 
     def __reduce__(self):
-        return (getattr, (_module(), self.name))
-
-
-def _module():
-    import ember
-
-    return ember
+        return self.name  # pickled by name (ember._dtype.<name>): loads as the same object
 
 
 class memory_format:

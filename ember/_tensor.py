@@ -330,7 +330,32 @@ class Tensor(TensorAutograd):
         return (start - root.__array_interface__["data"][0]) // self._dtype.itemsize
 
     def is_contiguous(self, memory_format=None) -> bool:
-        return bool(self._data.flags.c_contiguous)
+        """Whether the elements lie densely in memory in row-major order, or in the order of
+        ``memory_format`` (``channels_last``: dims N, H, W, C from outermost to innermost;
+        ``channels_last_3d``: N, D, H, W, C); size-1 dims' strides do not count, as in torch.
+
+        Example:
+            >>> ember.zeros(2, 3, 4, 5).is_contiguous(memory_format=ember.channels_last)
+            False
+        """
+        from . import _dtype as D
+
+        if memory_format is not None and not isinstance(memory_format, D.memory_format):
+            raise TypeError("is_contiguous(): argument 'memory_format' must be "
+                            f"torch.memory_format, not {type(memory_format).__name__}")
+        order = {D.channels_last: (4, (1, 3, 2, 0)),
+                 D.channels_last_3d: (5, (1, 4, 3, 2, 0))}.get(memory_format)
+        if order is None:  # contiguous_format, preserve_format, None
+            return bool(self._data.flags.c_contiguous)
+        if self.ndim != order[0]:
+            return False
+        shape, strides, expected = self._data.shape, self.stride(), 1
+        for d in order[1]:
+            if shape[d] != 1:
+                if strides[d] != expected:
+                    return False
+                expected *= shape[d]
+        return True
 
     def data_ptr(self) -> int:
         d = self._data
