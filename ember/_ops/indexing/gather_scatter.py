@@ -1,6 +1,6 @@
 """Gather/scatter families: ``gather``, ``scatter``, ``scatter_add``, ``index_select``,
 ``index_add``, ``index_copy``, ``index_fill``, ``index_put``, ``masked_*``, ``take``, ``put``,
-``nonzero``, ``one_hot``.
+``nonzero`` (and ``nonzero_static``), ``unravel_index``, ``one_hot``.
 
 Each is written with three primitives from ``subscript.py`` (``AdvancedIndex``: read at an index;
 ``IndexAccumulate``: add into zeros at an index; ``IndexPut``: overwrite at an index), whose
@@ -23,7 +23,8 @@ from .subscript import AdvancedIndex, IndexAccumulate, IndexPut, _Index, parse_i
 
 __all__ = ["gather", "scatter", "scatter_add", "index_select", "index_add", "index_copy",
            "index_fill", "index_put", "masked_fill", "masked_select", "masked_scatter", "take",
-           "take_along_dim", "nonzero", "argwhere", "put"]
+           "take_along_dim", "nonzero", "argwhere", "put", "nonzero_static", "unravel_index",
+           "index_put_"]
 
 
 def _dim_index(input: Tensor, dim: int, index: Tensor, name: str, src: Tensor | None = None):
@@ -255,6 +256,12 @@ def index_put(input: Tensor, indices, values, accumulate: bool = False) -> Tenso
 
 
 def index_put_(self, indices, values, accumulate=False):
+    """In-place ``index_put``: writes (or with ``accumulate``, adds) ``values`` at ``indices``.
+
+    Example:
+        >>> ember.index_put_(ember.zeros(3), (ember.tensor([0, 2]),), ember.tensor(1.))
+        tensor([1., 0., 1.])
+    """
     return apply_inplace(self, index_put(self, indices, values, accumulate), "index_put_")
 
 
@@ -376,6 +383,53 @@ def nonzero(input: Tensor, *, out=None, as_tuple: bool = False):
     return Tensor._make(np.argwhere(data).astype(np.int64), D.int64)
 
 
+def nonzero_static(input: Tensor, *, size: int, fill_value: int = -1) -> Tensor:
+    """``nonzero(input)`` with a fixed number of rows, ``size``: extra matches are dropped,
+    missing rows are filled with ``fill_value``.
+
+    Example:
+        >>> ember.nonzero_static(ember.tensor([0, 3, 4]), size=3)
+        tensor([[ 1],
+                [ 2],
+                [-1]])
+    """
+    if not isinstance(size, (int, np.integer)) or size < 0:
+        raise RuntimeError("nonzero_static: 'size' must be an non-negative integer")
+    found = nonzero(input)._data[:size]
+    xp = xp_of(found)
+    out = xp.full((size, input.ndim), fill_value, np.int64)
+    out[:found.shape[0]] = found
+    return Tensor._make(out, D.int64)
+
+
+def unravel_index(indices: Tensor, shape) -> tuple:
+    """The coordinates, in a tensor of ``shape``, of flat (C-order) ``indices``: a tuple of
+    int64 tensors, one per dim. Negative indices count from the end.
+
+    Example:
+        >>> ember.unravel_index(ember.tensor([4, 7]), (2, 4))
+        (tensor([1, 1]), tensor([0, 3]))
+    """
+    if indices._dtype.is_complex or indices._dtype.is_floating_point or indices._dtype is D.bool:
+        raise TypeError(f"expected 'indices' to be integer dtype, but got {indices.dtype}")
+    if isinstance(shape, (int, np.integer)):
+        shape = (int(shape),)
+    elif not isinstance(shape, (list, tuple)):
+        raise TypeError(f"expected 'shape' to be int or sequence of ints, but got {type(shape)}")
+    for n in shape:
+        if not isinstance(n, (int, np.integer)):
+            raise TypeError(f"expected 'shape' sequence to only contain ints, but got {type(n)}")
+    shape = tuple(int(n) for n in shape)
+    if any(n < 0 for n in shape):
+        raise ValueError(f"'shape' cannot have negative values, but got {shape}")
+    strides = [int(np.prod(shape[i + 1:], dtype=np.int64)) for i in range(len(shape))]
+    xp = xp_of(indices._data)
+    coefs = Tensor._make(xp.asarray(strides, np.int64).reshape(-1), D.int64)
+    sizes = Tensor._make(xp.asarray(shape, np.int64).reshape(-1), D.int64)
+    # torch's formula: Python's floor division and modulo wrap negative indices from the end
+    return (indices.unsqueeze(-1).floor_divide(coefs) % sizes).unbind(-1)
+
+
 def argwhere(input: Tensor) -> Tensor:
     """``nonzero(input)``."""
     return nonzero(input)
@@ -423,4 +477,5 @@ TENSOR_METHODS = {
     "masked_select": masked_select, "masked_scatter": masked_scatter,
     "masked_scatter_": masked_scatter_, "take": take, "take_along_dim": take_along_dim,
     "nonzero": nonzero, "argwhere": argwhere, "put": put, "put_": put_,
+    "nonzero_static": nonzero_static,
 }

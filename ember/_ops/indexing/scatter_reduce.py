@@ -1,4 +1,5 @@
-"""``scatter_reduce`` (sum/prod/mean/amax/amin, include_self) and its in-place form. The
+"""``scatter_reduce`` (sum/prod/mean/amax/amin, include_self), ``index_reduce`` (the same along
+one dim at a vector of positions) and their in-place forms. The
 gradient is torch's formula written with ember ops, so it can be differentiated again.
 """
 
@@ -13,7 +14,7 @@ from ..._tensor import Tensor
 from .._core import Op
 from .gather_scatter import _dim_index, _region
 
-__all__ = ["scatter_reduce"]
+__all__ = ["scatter_reduce", "index_reduce"]
 
 _REDUCE = {"sum": np.add, "prod": np.multiply, "mean": np.add, "amax": np.maximum,
            "amin": np.minimum}
@@ -137,6 +138,93 @@ def scatter_reduce_(self: Tensor, dim: int, index: Tensor, src: Tensor, reduce: 
                                               include_self=include_self), "scatter_reduce_")
 
 
+_index_reduce_warned = [False]
+
+
+def index_reduce(input: Tensor, dim: int, index: Tensor, source: Tensor, reduce: str, *,
+                 include_self: bool = True) -> Tensor:
+    """Reduce the slices of ``source`` along ``dim`` into a copy of ``input`` at the positions
+    ``index`` (a 1-D tensor) with ``reduce`` (``"prod"``, ``"mean"``, ``"amax"`` or ``"amin"``);
+    ``include_self=False`` leaves ``input``'s own values out where something is reduced.
+
+    Example:
+        >>> x = ember.ones(3)
+        >>> x.index_reduce(0, ember.tensor([0, 0, 2]), ember.tensor([2., 3., 4.]), "prod")
+        tensor([6., 1., 4.])
+    """
+    return _index_reduce(input, dim, index, source, reduce, include_self)
+
+
+def _index_reduce(input, dim, index, source, reduce, include_self):
+    from .._core import set_node_name, wrap_dim
+    from ..inplace import _type_title
+
+    if not _index_reduce_warned[0]:
+        import warnings
+
+        _index_reduce_warned[0] = True
+        warnings.warn("index_reduce() is in beta and the API may change at any time.",
+                      UserWarning, stacklevel=3)
+    if reduce not in ("prod", "mean", "amax", "amin"):
+        raise RuntimeError("index_reduce(): Expected reduce to be one of prod, mean, amax or amin "
+                           f"but got {reduce}.")
+    d = wrap_dim(dim, input.ndim)
+    if index.ndim > 1:
+        raise IndexError(f"index_reduce_(): Index is supposed to be a vector, but got dim: "
+                         f"{index.ndim} with type: {_type_title(index._dtype)} and size: "
+                         f"{list(index.shape)}")
+    if index._dtype not in (D.int32, D.int64):
+        raise RuntimeError("index_reduce_(): Expected dtype int32/int64 for index but got: "
+                           f"{_type_title(index._dtype)}")
+    if source._dtype is not input._dtype:
+        raise RuntimeError(f"index_reduce_(): self ({_type_title(input._dtype)}) and source "
+                           f"({_type_title(source._dtype)}) must have the same scalar type")
+    dt = input._dtype
+    title = _type_title(dt) if dt.is_complex or dt is D.bool else ""
+    if title and not include_self:  # torch's kernels: no complex/bool without self's values
+        raise NotImplementedError(f'"index_reduce_func_exclude_input_init" not implemented for '
+                                  f"'{title}'")
+    if dt.is_complex and reduce in ("amax", "amin"):
+        kernel = "maximum_cpu" if reduce == "amax" else "minimum_cpu"
+        raise NotImplementedError(f'"{kernel}" not implemented for \'{title}\'')
+    if dt is D.bool and reduce == "mean":
+        raise NotImplementedError('"div_floor_cpu" not implemented for \'Bool\'')
+    n = index.numel()
+    if not source.ndim and n != 1:
+        raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
+    if n != (source.shape[d] if source.ndim else 1):
+        raise RuntimeError(f"index_reduce_(): Number of indices ({n}) should be equal to "
+                           f"source.size(dim): ({source.shape[d] if source.ndim else 1}), for "
+                           f"dim: {d}")
+    if input.ndim != source.ndim or any(a != b for k, (a, b) in enumerate(
+            zip(input.shape, source.shape)) if k != d):
+        raise RuntimeError("source tensor shape must match self tensor shape, excluding the "
+                           f"specified dimension. Got self.shape = {list(input.shape)} "
+                           f"source.shape = {list(source.shape)}")
+    size = input.shape[d] if input.ndim else 1
+    if n and (int(index._data.max()) >= size or int(index._data.min()) < 0):
+        raise IndexError("index out of range in self")
+    spread = index.to(D.int64).view([-1 if k == d else 1 for k in range(source.ndim)]) \
+        if source.ndim else index.to(D.int64).reshape(())
+    out = scatter_reduce(input, d, spread.expand(source.shape), source, reduce,
+                         include_self=include_self)
+    return set_node_name(out, "IndexReduceBackward0")
+
+
+def index_reduce_(self: Tensor, dim: int, index: Tensor, source: Tensor, reduce: str, *,
+                  include_self: bool = True) -> Tensor:
+    """In-place :func:`index_reduce`.
+
+    Example:
+        >>> ember.zeros(2).index_reduce_(0, ember.tensor([1, 1]), ember.tensor([2., 5.]), "amax")
+        tensor([0., 5.])
+    """
+    from ..inplace import apply_inplace
+
+    return apply_inplace(self, _index_reduce(self, dim, index, source, reduce, include_self),
+                         "index_reduce_")
+
+
 # -- matrix exponential ---------------------------------------------------------------------
 
 
@@ -145,4 +233,5 @@ def scatter_reduce_(self: Tensor, dim: int, index: Tensor, src: Tensor, reduce: 
 
 TENSOR_METHODS = {
     "scatter_reduce": scatter_reduce, "scatter_reduce_": scatter_reduce_,
+    "index_reduce": index_reduce, "index_reduce_": index_reduce_,
 }

@@ -1,6 +1,7 @@
 """Products and contractions beside matmul: ``trace``, ``kron``, ``cross``, ``cdist``, ``inner``,
 ``addr``, ``multi_dot``, ``vecdot``, ``linalg.matrix_power``, ``linalg.diagonal`` and the
-in-place ``addmm_``/``addr_``."""
+in-place ``addmm_``/``addr_``/``addmv_``/``addbmm_``/``baddbmm_``, and the deprecated
+``chain_matmul``."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ from ..inplace import apply_inplace
 from .inv_solve_det import check_square, inv
 from .matmul import Matmul
 
-__all__ = ["trace", "kron", "cross", "cdist", "inner", "addr", "trace", "kron", "cross", "cdist"]
+__all__ = ["trace", "kron", "cross", "cdist", "inner", "addr", "trace", "kron", "cross", "cdist",
+           "chain_matmul", "addmv_"]
 
 
 class Trace(Op):
@@ -166,6 +168,74 @@ def addmm_(self: Tensor, mat1: Tensor, mat2: Tensor, *, beta=1, alpha=1) -> Tens
     return apply_inplace(self, addmm(self, mat1, mat2, beta=beta, alpha=alpha), "addmm_")
 
 
+def addmv_(self: Tensor, mat: Tensor, vec: Tensor, *, beta=1, alpha=1) -> Tensor:
+    """In-place ``addmv``: ``self = beta * self + alpha * (mat @ vec)``.
+
+    Example:
+        >>> ember.addmv_(ember.zeros(2), ember.ones(2, 3), ember.ones(3))
+        tensor([3., 3.])
+    """
+    from .matmul import addmv
+
+    return apply_inplace(self, addmv(self, mat, vec, beta=beta, alpha=alpha), "addmv_")
+
+
+def addbmm_(self: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1) -> Tensor:
+    """In-place ``addbmm``: ``self = beta * self + alpha * sum_b(batch1[b] @ batch2[b])``.
+
+    Example:
+        >>> ember.zeros(2, 2).addbmm_(ember.ones(3, 2, 4), ember.ones(3, 4, 2))
+        tensor([[12., 12.],
+                [12., 12.]])
+    """
+    from .matmul import addbmm
+
+    return apply_inplace(self, addbmm(self, batch1, batch2, beta=beta, alpha=alpha), "addbmm_")
+
+
+def baddbmm_(self: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1) -> Tensor:
+    """In-place ``baddbmm``: ``self = beta * self + alpha * (batch1 @ batch2)``, batch-wise.
+
+    Example:
+        >>> ember.zeros(1, 2, 2).baddbmm_(ember.ones(1, 2, 3), ember.ones(1, 3, 2))
+        tensor([[[3., 3.],
+                 [3., 3.]]])
+    """
+    from .matmul import baddbmm
+
+    return apply_inplace(self, baddbmm(self, batch1, batch2, beta=beta, alpha=alpha),
+                         "baddbmm_")
+
+
+def chain_matmul(*matrices, out=None) -> Tensor:
+    """The product of 2-D matrices, left to right (deprecated in PyTorch: use
+    ``ember.linalg.multi_dot``).
+
+    Example:
+        >>> ember.chain_matmul(ember.ones(2, 3), ember.ones(3, 4)).shape
+        torch.Size([2, 4])
+    """
+    import warnings
+
+    warnings.warn("torch.chain_matmul is deprecated and will be removed in a future PyTorch "
+                  "release. Use torch.linalg.multi_dot instead, which accepts a list of two or "
+                  "more tensors rather than multiple parameters.", UserWarning, stacklevel=2)
+    if len(matrices) == 1 and isinstance(matrices[0], (list, tuple)):
+        matrices = tuple(matrices[0])
+    if not matrices:
+        raise RuntimeError("chain_matmul(): Expected one or more matrices")
+    for m in matrices:
+        if m.ndim != 2:
+            raise RuntimeError(f"Tensor dimension is {m.ndim}, expected 2 instead.")
+    for k in range(len(matrices) - 1):
+        a, b = matrices[k], matrices[k + 1]
+        if a.shape[1] != b.shape[0]:
+            raise RuntimeError(f"multi_dot(): tensors {k} and {k + 1} with shapes "
+                               f"{list(a.shape)} and {list(b.shape)} cannot be multiplied")
+    res = matrices[0].clone() if len(matrices) == 1 else multi_dot(matrices)
+    return res if out is None else out.copy_(res)
+
+
 def multi_dot(tensors, *, out=None) -> Tensor:
     """Chain of matrix products (first may be 1-D, last may be 1-D).
 
@@ -232,5 +302,5 @@ def diagonal(A: Tensor, *, offset: int = 0, dim1: int = -2, dim2: int = -1) -> T
 
 TENSOR_METHODS = {
     "inner": inner, "addr": addr, "addr_": addr_, "addmm_": addmm_, "trace": trace, "kron": kron,
-    "cross": cross,
+    "cross": cross, "addmv_": addmv_, "addbmm_": addbmm_, "baddbmm_": baddbmm_,
 }

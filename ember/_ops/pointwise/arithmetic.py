@@ -15,7 +15,7 @@ from ... import _dtype as D
 from ..._backend import as_array
 from ..._tensor import Tensor
 from ...autograd import grad_mode
-from .._core import Op, _named, array_tensor, as_tensor_arg, unbroadcast
+from .._core import Op, _named, array_tensor, as_tensor_arg, set_node_name, unbroadcast
 from .._dispatch import (
     _raw,
     _shape_of,
@@ -31,7 +31,8 @@ from .complex import conj
 _state = grad_mode._state
 
 __all__ = ["add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide",
-           "floor_divide", "remainder", "fmod", "neg", "negative", "addcmul", "addcdiv"]
+           "floor_divide", "remainder", "fmod", "neg", "negative", "addcmul", "addcdiv", "neg_",
+           "negative_", "rsub"]
 
 
 class Add(Op):
@@ -405,7 +406,30 @@ def _simple_inplace(fn, name):
 
 
 def neg_(self):
+    """In-place ``neg``: overwrites ``self`` with ``-self`` and returns it.
+
+    Example:
+        >>> ember.neg_(ember.tensor([1., -2.]))
+        tensor([-1.,  2.])
+    """
     return apply_inplace(self, neg(self), "neg_")
+
+
+negative_ = neg_
+
+
+def rsub(input, other, *, alpha=1) -> Tensor:
+    """``other - alpha * input``: ``sub`` with its operands swapped.
+
+    Example:
+        >>> ember.rsub(ember.tensor([1, 2]), 3)
+        tensor([2, 1])
+    """
+    if not isinstance(input, Tensor):
+        raise TypeError(f"rsub(): argument 'input' (position 1) must be Tensor, not "
+                        f"{type(input).__name__}")
+    name = "RsubBackward0" if isinstance(other, Tensor) else "RsubBackward1"
+    return set_node_name(sub(other, input, alpha=alpha), name)
 
 
 floor_divide_ = _simple_inplace(floor_divide, "floor_divide_")

@@ -1,5 +1,5 @@
 """Binary math beyond arithmetic: atan2, maximum/minimum, fmax/fmin, lerp, hypot, copysign,
-xlogy, logaddexp/logaddexp2, heaviside, gcd/lcm, ldexp, nextafter. Gradients follow PyTorch's
+xlogy, logaddexp/logaddexp2, heaviside, gcd/lcm, ldexp/frexp, nextafter. Gradients follow PyTorch's
 formulas, including its conventions at ties (``maximum`` splits the gradient in half) and zeros
 (``xlogy``)."""
 
@@ -9,7 +9,7 @@ import numpy as np
 
 from ... import _dtype as D
 from ..._tensor import Tensor
-from .._core import Op, as_tensor_arg, set_node_name, unbroadcast
+from .._core import Op, array_tensor, as_tensor_arg, set_node_name, unbroadcast
 from .._dispatch import (
     _shape_of,
     as_tensor,
@@ -442,6 +442,62 @@ def ldexp(input: Tensor, other: Tensor, *, out=None) -> Tensor:
     return res if out is None else out.copy_(res)
 
 
+class _FrexpResult(tuple):
+    """``(mantissa, exponent)`` with those field names, like ``torch.return_types.frexp``."""
+
+    __slots__ = ()
+    _fields = ("mantissa", "exponent")
+    mantissa = property(lambda self: self[0])
+    exponent = property(lambda self: self[1])
+
+    def __new__(cls, mantissa, exponent):
+        return tuple.__new__(cls, (mantissa, exponent))
+
+    def __repr__(self):
+        return f"torch.return_types.frexp(\nmantissa={self[0]!r},\nexponent={self[1]!r})"
+
+    def __reduce__(self):
+        return (type(self), tuple(self))
+
+
+_FrexpResult.__name__ = _FrexpResult.__qualname__ = "frexp"
+_FrexpResult.__module__ = "ember.return_types"
+
+
+class Frexp(Op):
+    non_differentiable_outputs = (1,)
+
+    @staticmethod
+    def forward(ctx, x):
+        wide = x.dtype.itemsize < 4  # NumPy has no frexp loop for bfloat16
+        m, e = np.frexp(x.astype(np.float32) if wide else x)
+        ctx.exponent = e
+        return (m.astype(x.dtype) if wide else m), e.astype(np.int32)
+
+    @staticmethod
+    def backward(ctx, grad, _):
+        # mantissa = x / 2**exponent, the exponent held fixed
+        return grad / array_tensor(2.0 ** ctx.exponent).to(grad.dtype)
+
+
+def frexp(input: Tensor, *, out=None) -> tuple:
+    """Split floats into a mantissa in (-1, 1) and an int32 exponent: ``input = mantissa *
+    2**exponent``. Returns ``(mantissa, exponent)``, also as ``.mantissa``/``.exponent``.
+
+    Example:
+        >>> ember.frexp(ember.tensor([8., 0.3])).exponent
+        tensor([ 4, -1], dtype=torch.int32)
+    """
+    if not input._dtype.is_floating_point:
+        raise RuntimeError("torch.frexp() only supports floating-point dtypes")
+    m, e = Frexp.apply(input)
+    if out is not None:
+        out[0].copy_(m)
+        out[1].copy_(e)
+        m, e = out
+    return _FrexpResult(m, e)
+
+
 def nextafter(input: Tensor, other: Tensor, *, out=None) -> Tensor:
     """The next representable float after ``input`` towards ``other``. Not differentiable."""
     a, b = _float_pair(input, other)
@@ -449,9 +505,29 @@ def nextafter(input: Tensor, other: Tensor, *, out=None) -> Tensor:
     return res if out is None else out.copy_(res)
 
 
-# logaddexp, heaviside and the integer/float bit helpers get no generated in-place forms
-__all__ += ["logaddexp", "logaddexp2", "heaviside", "gcd", "lcm", "ldexp", "nextafter"]
+# logaddexp has no in-place form in PyTorch; the others have Tensor methods, and all but
+# heaviside_/nextafter_ are exported at top level too
+gcd_, lcm_, ldexp_, heaviside_, nextafter_ = (
+    _inplace(globals()[name], name + "_") for name in ("gcd", "lcm", "ldexp", "heaviside",
+                                                         "nextafter"))
+xlogy_ = TENSOR_METHODS["xlogy_"]
+_EXAMPLES = {  # name -> (arguments, result) for each in-place form's docstring
+    "gcd": ("ember.tensor([4, 6]), ember.tensor([6, 4])", "tensor([2, 2])"),
+    "lcm": ("ember.tensor([4, 6]), ember.tensor([6, 4])", "tensor([12, 12])"),
+    "ldexp": ("ember.tensor([1., 2.]), ember.tensor([1, 2])", "tensor([2., 8.])"),
+    "heaviside": ("ember.tensor([-1., 0.]), ember.tensor(0.5)", "tensor([0.0000, 0.5000])"),
+    "nextafter": ("ember.tensor([1.]), ember.tensor([2.])", "tensor([1.])"),
+    "xlogy": ("ember.tensor([0., 2.]), ember.tensor([5., 1.])", "tensor([0., 0.])"),
+}
+for _fn in (gcd_, lcm_, ldexp_, heaviside_, nextafter_, xlogy_):
+    _base = _fn.__name__[:-1]
+    _args, _res = _EXAMPLES[_base]
+    _fn.__doc__ = (f"In-place ``{_base}``: overwrites ``self`` and returns it.\n\n    Example:\n"
+                   f"        >>> ember.{_base}_({_args})\n        {_res}\n    ")
+__all__ += ["logaddexp", "logaddexp2", "heaviside", "gcd", "lcm", "ldexp", "nextafter", "gcd_",
+            "lcm_", "ldexp_", "xlogy_", "frexp"]
 TENSOR_METHODS.update({
     "logaddexp": logaddexp, "logaddexp2": logaddexp2, "heaviside": heaviside, "gcd": gcd,
-    "lcm": lcm, "ldexp": ldexp, "nextafter": nextafter,
+    "lcm": lcm, "ldexp": ldexp, "nextafter": nextafter, "gcd_": gcd_, "lcm_": lcm_,
+    "ldexp_": ldexp_, "heaviside_": heaviside_, "nextafter_": nextafter_, "frexp": frexp,
 })

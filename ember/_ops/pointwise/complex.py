@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ... import _dtype as D
 from ..._tensor import Tensor
 from .._core import Op
 
@@ -91,15 +92,116 @@ def imag(input: Tensor) -> Tensor:
 
 # -- shapes -------------------------------------------------------------------------------------
 
+class ViewAsReal(Op):
+    """A complex tensor as floats with a trailing dim of 2 (real, imaginary), sharing memory."""
+
+    is_view = True
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.view_args = {}
+        # a trailing size-1 axis is contiguous whatever the strides, so NumPy may reinterpret it
+        return x[..., None].view(x.real.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return ViewAsComplex.apply(grad.contiguous())
+
+
+class ViewAsComplex(Op):
+    """A float tensor with a trailing dim of 2 read as complex numbers, sharing memory."""
+
+    is_view = True
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.view_args = {}
+        return x.view(np.result_type(x.dtype, np.complex64))[..., 0]
+
+    @staticmethod
+    def backward(ctx, grad):
+        return ViewAsReal.apply(grad)
+
+
+def view_as_real(input: Tensor) -> Tensor:
+    """A view of a complex tensor as real numbers: a new last dim holds (real, imaginary).
+
+    Writing through the view changes ``input``.
+
+    Example:
+        >>> ember.view_as_real(ember.tensor([1 + 2j]))
+        tensor([[1., 2.]])
+    """
+    if not input._dtype.is_complex:
+        raise RuntimeError("view_as_real is only supported for complex tensors")
+    return ViewAsReal.apply(input)
+
+
+def view_as_complex(input: Tensor) -> Tensor:
+    """A view of a float tensor whose last dim has size 2 as complex numbers (the inverse of
+    ``view_as_real``); the last dim must have stride 1 and the other strides be even.
+
+    Example:
+        >>> ember.view_as_complex(ember.tensor([[1., 2.], [3., 4.]]))
+        tensor([1.+2.j, 3.+4.j])
+    """
+    dt = input._dtype
+    if dt not in (D.float32, D.float64):
+        if dt is D.float16:  # torch gives complex32, which ember does not have
+            raise RuntimeError("view_as_complex: ember has no complex32 (ComplexHalf) dtype; "
+                               "cast the input to float32 first")
+        raise RuntimeError("view_as_complex is only supported for half, float and double "
+                           f"tensors, but got a tensor of scalar type: {dt._legacy[:-6]}")
+    if input.ndim == 0:
+        raise RuntimeError("Input tensor must have one or more dimensions")
+    if input.shape[-1] != 2:
+        raise RuntimeError("Tensor must have a last dimension of size 2")
+    strides = input.stride()
+    if strides[-1] != 1:
+        raise RuntimeError("Tensor must have a last dimension with stride 1")
+    if any(s % 2 for s in strides[:-1]):
+        raise RuntimeError("Tensor must have a stride divisible by 2 for all but last dimension")
+    if input.storage_offset() % 2:
+        raise RuntimeError("Tensor must have a storage_offset divisible by 2")
+    return ViewAsComplex.apply(input)
+
+
+def adjoint(input: Tensor) -> Tensor:
+    """The conjugate transpose of the last two dims: a view for real tensors; complex ones are
+    conjugated into new memory, since ember keeps no lazy conjugate bit.
+
+    Example:
+        >>> ember.adjoint(ember.tensor([[1 + 1j, 2j]]))
+        tensor([[1.-1.j],
+                [0.-2.j]])
+    """
+    if input.ndim == 1:  # torch lets a 0-d tensor through unchanged
+        raise RuntimeError("tensor.adjoint() is only supported on matrices or batches of "
+                           f"matrices. Got {input.ndim}-D tensor.")
+    return conj(input.transpose(-2, -1) if input.ndim else input)
+
 
 # -- elementwise ------------------------------------------------------------------------------
+
+def conj_physical_(input: Tensor) -> Tensor:
+    """Conjugate ``input`` in place (nothing changes for real tensors).
+
+    Example:
+        >>> ember.conj_physical_(ember.tensor([1 + 1j]))
+        tensor([1.-1.j])
+    """
+    from ..inplace import apply_inplace
+
+    if not input._dtype.is_complex:
+        return input
+    return apply_inplace(input, conj(input), "conj_physical_")
 
 
 # -- odds and ends ------------------------------------------------------------------------------
 
 
 __all__ = ["conj", "conj_physical", "resolve_conj", "resolve_neg", "is_conj", "is_neg", "real",
-           "imag"]
+           "imag", "view_as_real", "view_as_complex", "adjoint", "conj_physical_"]
 
 conj_physical = conj
 resolve_conj = resolve_neg = _identity
@@ -108,5 +210,5 @@ is_conj = is_neg = _false
 TENSOR_METHODS = {
     "conj": conj, "conj_physical": conj_physical, "resolve_conj": resolve_conj,
     "resolve_neg": resolve_neg, "is_conj": is_conj, "is_neg": is_neg, "real": property(_real),
-    "imag": property(_imag),
+    "imag": property(_imag), "adjoint": adjoint, "conj_physical_": conj_physical_,
 }

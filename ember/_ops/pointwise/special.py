@@ -15,6 +15,7 @@ import numpy as np
 from ... import _dtype as D
 from ..._backend import asarray_like
 from ..._tensor import Tensor
+from ...autograd import grad_mode
 from .._core import Op, set_node_name, unbroadcast
 from .._dispatch import (
     _shape_of,
@@ -430,7 +431,8 @@ def sinc(input: Tensor, *, out=None) -> Tensor:
     return res if out is None else out.copy_(res)
 
 
-__all__ = ["lgamma", "digamma", "polygamma", "mvlgamma", "i0", "i0_", "igamma", "igammac", "sinc"]
+__all__ = ["lgamma", "digamma", "polygamma", "mvlgamma", "i0", "i0_", "igamma", "igammac", "sinc",
+           "sinc_"]
 
 
 def _inplace(fn, name):
@@ -455,10 +457,23 @@ def _polygamma_(self: Tensor, n: int) -> Tensor:
 i0_ = _inplace(i0, "i0_")
 
 
+def sinc_(self: Tensor) -> Tensor:
+    """In-place ``sinc`` of a floating tensor.
+
+    Example:
+        >>> ember.sinc_(ember.tensor([0., 0.5]))
+        tensor([1.0000, 0.6366])
+    """
+    # sinc is composed of several ops that save their inputs: with autograd on, compute it
+    # from a copy, so that overwriting ``self`` leaves what they saved intact
+    tracked = self._requires_grad and grad_mode._state.enabled
+    return apply_inplace(self, sinc(self.clone() if tracked else self), "sinc_")
+
+
 TENSOR_METHODS = {
     "lgamma": lgamma, "lgamma_": _inplace(lgamma, "lgamma_"), "digamma": digamma,
     "digamma_": _inplace(digamma, "digamma_"), "polygamma": _polygamma_method,
     "polygamma_": _polygamma_, "mvlgamma": mvlgamma, "mvlgamma_": _inplace(mvlgamma, "mvlgamma_"),
     "i0": i0, "i0_": i0_, "igamma": igamma, "igamma_": _inplace(igamma, "igamma_"),
-    "igammac": igammac, "igammac_": _inplace(igammac, "igammac_"), "sinc": sinc,
+    "igammac": igammac, "igammac_": _inplace(igammac, "igammac_"), "sinc": sinc, "sinc_": sinc_,
 }

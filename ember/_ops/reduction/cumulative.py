@@ -1,5 +1,6 @@
 """Cumulative ops beyond ``cumsum``/``cumprod``: ``cummax``/``cummin`` (running extreme and its
-index), ``logcumsumexp``, and ``diff`` (the n-th forward difference).
+index), ``logcumsumexp``, ``diff`` (the n-th forward difference) and its relatives ``gradient``
+(central differences) and ``trapezoid``/``cumulative_trapezoid`` (integrals of samples).
 
 Most are written from differentiable ember ops, so their gradients (and second derivatives)
 come for free; the last node is renamed to PyTorch's ``grad_fn`` name where one exists.
@@ -146,7 +147,199 @@ def logcumsumexp(input: Tensor, dim: int, *, out=None) -> Tensor:
     return res if out is None else out.copy_(res)
 
 
-__all__ = ["diff", "cummax", "cummin", "logcumsumexp"]
+# -- integrals of sampled functions: trapezoid, cumulative_trapezoid --------------------------
+# Written as torch writes them (aten/src/ATen/native/Integration.cpp), so dtypes and gradients
+# follow from the ember ops used.
+
+def _check_spacing(name: str, y: Tensor, x, dx, dim: int):
+    if not isinstance(y, Tensor):
+        raise TypeError(f"{name}(): argument 'y' (position 1) must be Tensor, not "
+                        f"{type(y).__name__}")
+    if x is not None and (dx is not None or not isinstance(x, Tensor)):
+        got = type(x).__name__ if dx is None else f"{type(x).__name__}, dx"
+        raise TypeError(f"{name}() received an invalid combination of arguments - got (Tensor, "
+                        f"{got}), but expected one of: (Tensor y, Tensor x, *, int dim = -1) or "
+                        "(Tensor y, *, Number dx = 1, int dim = -1)")
+    if y._dtype is D.bool or (x is not None and x._dtype is D.bool):
+        which = "`y`" if x is None else "`x` or `y`"
+        raise RuntimeError(f"{name}: received a bool input for {which}, but bool is not "
+                           "supported")
+    if y.ndim == 0:
+        raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
+    if dx is not None and (isinstance(dx, (bool, complex)) or not isinstance(
+            dx, (int, float, np.number))):
+        raise RuntimeError(f"{name}: Currently, we only support dx as a real number.")
+
+
+def _sample_steps(name: str, y: Tensor, x: Tensor, dim: int) -> Tensor:
+    """The widths ``x[i+1] - x[i]`` along ``dim``, shaped to broadcast against ``y``."""
+    if x.ndim == 1:
+        if x.shape[0] != y.shape[dim]:
+            raise RuntimeError(f"{name}: There must be one `x` value for each sample point")
+        x = x.view([-1 if d == dim else 1 for d in range(y.ndim)])
+    elif x.ndim < y.ndim:
+        x = x.view((1,) * (y.ndim - x.ndim) + tuple(x.shape))
+    n = x.shape[dim]
+    return x.narrow(dim, 1, max(n - 1, 0)) - x.narrow(dim, 0, max(n - 1, 0))
+
+
+def trapezoid(y: Tensor, x: Tensor | None = None, *, dx=None, dim: int = -1) -> Tensor:
+    """The trapezoidal rule along ``dim``: samples ``y`` at points ``x`` (a tensor), or evenly
+    ``dx`` apart (default 1).
+
+    Example:
+        >>> ember.trapezoid(ember.tensor([1., 2., 4.]), ember.tensor([0., 1., 3.]))
+        tensor(7.5000)
+    """
+    _check_spacing("trapezoid", y, x, dx, dim)
+    dim = wrap_dim(dim, y.ndim)
+    n = y.shape[dim]
+    if n == 0:
+        from ..._creation import zeros
+
+        return zeros(y.shape[:dim] + y.shape[dim + 1:], dtype=y.dtype, device=y.device)
+    if x is None:
+        ends = y.select(dim, 0) + y.select(dim, -1)
+        return (y.sum(dim) - ends * 0.5) * float(1 if dx is None else dx)
+    steps = _sample_steps("trapezoid", y, x, dim)
+    return (steps * (y.narrow(dim, 1, n - 1) + y.narrow(dim, 0, n - 1))).sum(dim) / 2.0
+
+
+def trapz(y: Tensor, x: Tensor | None = None, *, dx=None, dim: int = -1) -> Tensor:
+    """The older name of ``trapezoid``: ``trapz(y, x, *, dim=-1)`` or ``trapz(y, *, dx=1,
+    dim=-1)``.
+
+    Example:
+        >>> ember.trapz(ember.tensor([1., 2., 4.]), dx=2.0)
+        tensor(9.)
+    """
+    return trapezoid(y, x, dx=dx, dim=dim)
+
+
+def cumulative_trapezoid(y: Tensor, x: Tensor | None = None, *, dx=None,
+                         dim: int = -1) -> Tensor:
+    """The running trapezoidal integral along ``dim`` (one element fewer than ``y`` there):
+    samples at points ``x`` (a tensor), or evenly ``dx`` apart (default 1).
+
+    Example:
+        >>> ember.cumulative_trapezoid(ember.tensor([1., 2., 4.]))
+        tensor([1.5000, 4.5000])
+    """
+    _check_spacing("cumulative_trapezoid", y, x, dx, dim)
+    dim = wrap_dim(dim, y.ndim)
+    n = max(y.shape[dim] - 1, 0)
+    pairs = y.narrow(dim, 0, n) + y.narrow(dim, 1, n) if n else y.narrow(dim, 0, 0)
+    if x is None:
+        return (float(1 if dx is None else dx) / 2.0 * pairs).cumsum(dim)
+    steps = _sample_steps("cumulative_trapezoid", y, x, dim)
+    return (pairs * steps).cumsum(dim) / 2.0
+
+
+# -- gradient: central differences -------------------------------------------------------------
+
+def _slice(t: Tensor, dim: int, start: int, stop: int | None = None) -> Tensor:
+    """``t[start:stop]`` along ``dim`` (negative bounds count from the end)."""
+    n = t.shape[dim]
+    start = start + n if start < 0 else start
+    stop = n if stop is None else stop + n if stop < 0 else stop
+    return t.narrow(dim, start, stop - start)
+
+
+def _uniform_gradient(t: Tensor, h, dim: int, edge_order: int) -> Tensor:
+    from ..shape.joining import cat
+
+    center = (_slice(t, dim, 2) - _slice(t, dim, 0, -2)) / h
+    if edge_order == 1:
+        first = (_slice(t, dim, 1, 2) - _slice(t, dim, 0, 1)) / h
+        last = (_slice(t, dim, -1) - _slice(t, dim, -2, -1)) / h
+    else:
+        first = (-1.5 * _slice(t, dim, 0, 1) + 2 * _slice(t, dim, 1, 2)
+                 - 0.5 * _slice(t, dim, 2, 3)) / h
+        last = (0.5 * _slice(t, dim, -3, -2) - 2 * _slice(t, dim, -2, -1)
+                + 1.5 * _slice(t, dim, -1)) / h
+    return cat([first, center / 2, last], dim)
+
+
+def _coordinate_gradient(t: Tensor, coords: Tensor, dim: int, edge_order: int) -> Tensor:
+    from ..shape.joining import cat
+
+    if coords.ndim != 1:
+        raise RuntimeError("torch.gradient expected each element of spacing to have one "
+                           f"dimension, but got an element with {coords.ndim} dimensions!")
+    shape = [-1 if d == dim else 1 for d in range(t.ndim)]
+    h = diff(coords)
+    h1, h2 = h[:-1], h[1:]
+    a = (-h2 / (h1 * (h1 + h2))).reshape(shape)
+    b = ((h2 - h1) / (h1 * h2)).reshape(shape)
+    c = (h1 / (h2 * (h1 + h2))).reshape(shape)
+    center = a * _slice(t, dim, 0, -2) + b * _slice(t, dim, 1, -1) + c * _slice(t, dim, 2)
+    if edge_order == 1:
+        first = (_slice(t, dim, 1, 2) - _slice(t, dim, 0, 1)) / h[0]
+        last = (_slice(t, dim, -1) - _slice(t, dim, -2, -1)) / h[-1]
+    else:
+        s = h[0] + h[1]
+        first = (-(2.0 * h[0] + h[1]) / (h[0] * s) * _slice(t, dim, 0, 1)
+                 + s / (h[0] * h[1]) * _slice(t, dim, 1, 2)
+                 - h[0] / (h[1] * s) * _slice(t, dim, 2, 3))
+        s = h[-1] + h[-2]
+        last = (h[-1] / (h[-2] * s) * _slice(t, dim, -3, -2)
+                - s / (h[-1] * h[-2]) * _slice(t, dim, -2, -1)
+                + (2 * h[-1] + h[-2]) / (h[-1] * s) * _slice(t, dim, -1))
+    return cat([first, center, last], dim)
+
+
+def gradient(input: Tensor, *, spacing=1, dim=None, edge_order: int = 1) -> tuple:
+    """Estimate the derivative of a sampled function along each dim in ``dim`` (all by
+    default) with second-order central differences inside and first- or second-order
+    (``edge_order``) one-sided ones at the ends. ``spacing`` is one number (the same step
+    everywhere), a list with one number per dim, or a list of 1-D coordinate tensors.
+
+    Example:
+        >>> ember.gradient(ember.tensor([1., 2., 4., 8.]))
+        (tensor([1.0000, 1.5000, 3.0000, 4.0000]),)
+    """
+    if input._dtype is D.uint8:
+        raise RuntimeError("torch.gradient does not support uint8 input.")
+    one_dim = dim is None or isinstance(dim, (int, np.integer))
+    dims = list(range(input.ndim)) if dim is None else \
+        [wrap_dim(int(dim), input.ndim)] if one_dim else [wrap_dim(int(d), input.ndim)
+                                                           for d in dim]
+    if len(set(dims)) != len(dims):
+        dup = next(d for i, d in enumerate(dims) if d in dims[:i])
+        raise RuntimeError(f"dim {dup} appears multiple times in the list of dims")
+    scalar = not isinstance(spacing, (list, tuple))
+    steps = [spacing] * len(dims) if scalar else list(spacing)
+    if not scalar and len(steps) != len(dims):
+        if dim is None:
+            raise RuntimeError(
+                "torch.gradient expected spacing to be unspecified, a scalar, or a list of "
+                f"length equal to 'self.dim() = {input.ndim}', since dim argument was not "
+                f"given, but got a list of length {len(steps)}")
+        raise RuntimeError(
+            "torch.gradient expected spacing to be unspecified, a scalar or it's spacing and "
+            f"dim arguments to have the same length, but got a spacing argument of length "
+            f"{len(steps)} and a dim argument of length {len(dims)}.")
+    if edge_order not in (1, 2):
+        raise RuntimeError("torch.gradient only supports edge_order=1 and edge_order=2.")
+    for d in dims:
+        if input.shape[d] < edge_order + 1:
+            raise RuntimeError("torch.gradient expected each dimension size to be at least "
+                               "edge_order+1")
+    out = []
+    for d, h in zip(dims, steps):
+        if isinstance(h, Tensor) and h.ndim:
+            if h.device != input.device:
+                raise RuntimeError("torch.gradient expected each tensor to be on the same "
+                                   f"device, but got devices {input.device} and {h.device}!")
+            out.append(_coordinate_gradient(input, h, d, edge_order))
+        else:
+            out.append(_uniform_gradient(input, h.item() if isinstance(h, Tensor) else h, d,
+                                         edge_order))
+    return tuple(out)
+
+
+__all__ = ["diff", "cummax", "cummin", "logcumsumexp", "trapezoid", "trapz",
+           "cumulative_trapezoid", "gradient"]
 
 TENSOR_METHODS = {
     "diff": diff, "cummax": cummax, "cummin": cummin, "logcumsumexp": logcumsumexp,

@@ -1,4 +1,5 @@
-"""Counting reductions: ``histc`` (equal-width histogram) and ``bincount``."""
+"""Counting reductions: ``histc`` (equal-width histogram), ``histogram``/``histogramdd`` (counts
+and bin edges, as NumPy's) and ``bincount``."""
 
 from __future__ import annotations
 
@@ -6,6 +7,10 @@ import numpy as np
 
 from ... import _dtype as D
 from ..._tensor import Tensor
+from .select import return_type
+
+histogram_type = return_type("histogram", ("hist", "bin_edges"))
+histogramdd_type = return_type("histogramdd", ("hist", "bin_edges"))
 
 
 def histc(input: Tensor, bins: int = 100, min=0, max=0, *, out=None) -> Tensor:
@@ -71,8 +76,184 @@ def bincount(input: Tensor, weights: Tensor | None = None, minlength: int = 0) -
     return Tensor._make(counts.astype(dt.np_dtype), dt)
 
 
-__all__ = ["histc", "bincount"]
+# -- histogram and histogramdd, torch's algorithm (aten/src/ATen/native/cpu/HistogramKernel.cpp)
+
+_C_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half",
+            "bfloat16": "c10::BFloat16"}
+
+
+def _c_name(dt: D.dtype) -> str:
+    return _C_NAMES.get(dt.name, dt.name)
+
+
+def _linspace(lo: float, hi: float, n: int, np_dtype) -> np.ndarray:
+    """torch's CPU ``linspace``: the first half counts up from ``lo``, the second down from
+    ``hi``, each value ``lo + step * i`` rounded once (the compiled kernel fuses it)."""
+    from fractions import Fraction
+
+    cast = np_dtype.type
+    a, b = cast(lo), cast(hi)
+    step = (b - a) / cast(n - 1) if n > 1 else cast(0)
+    exact = Fraction(float(step))
+    vals = [float(Fraction(float(a)) + exact * i) if i < n // 2 else
+            float(Fraction(float(b)) - exact * (n - 1 - i)) for i in range(n)]
+    return np.array(vals, np.float64).astype(np_dtype)
+
+
+def _outer_edges(x: np.ndarray, range_, n_dims: int) -> list:
+    """Each dim's (leftmost, rightmost) edge: ``range_`` or the data's min and max."""
+    if range_ is not None:
+        range_ = [float(v) for v in range_]
+        if len(range_) != 2 * n_dims:
+            raise RuntimeError(f"torch.histogramdd: for a {n_dims}-dimensional histogram range "
+                               f"should have {2 * n_dims} elements, but got {len(range_)}")
+        edges = [(range_[2 * d], range_[2 * d + 1]) for d in range(n_dims)]
+    elif x.shape[0]:
+        edges = [(float(x[:, d].min()), float(x[:, d].max())) for d in range(n_dims)]
+    else:
+        edges = [(0.0, 1.0)] * n_dims  # NumPy's default for empty input
+    out = []
+    for d, (lo, hi) in enumerate(edges):
+        if not (np.isfinite(lo) and np.isfinite(hi)):
+            raise RuntimeError(f"torch.histogramdd: dimension {d}'s range [{_g(lo)}, {_g(hi)}] "
+                               "is not finite")
+        if lo > hi:
+            raise RuntimeError(f"torch.histogramdd: min should not exceed max, but got min "
+                               f"{_g(lo)} max {_g(hi)} for dimension {d}")
+        out.append((lo - 0.5, hi + 0.5) if lo == hi else (lo, hi))
+    return out
+
+
+def _g(v: float) -> str:
+    return f"{v:g}"
+
+
+def _histogramdd(input: Tensor, bins, range_, weight, density, name: str):
+    """(hist, [edges per dim]) of the rows of ``input`` (shape ``(M, N)``)."""
+    dt = input._dtype
+    if dt not in (D.float32, D.float64):
+        from ..inplace import _type_title
+
+        raise NotImplementedError(f'"histogramdd" not implemented for \'{_type_title(dt)}\'')
+    n_dims = input.shape[-1]
+    x = input.detach().cpu()._data.reshape(-1, n_dims)
+    if isinstance(bins, (list, tuple)) and bins and isinstance(bins[0], Tensor):
+        if range_ is not None:
+            raise TypeError(f"{name}() received an invalid combination of arguments - got "
+                            "(Tensor, Tensor, range=tuple): ``range`` goes with an int ``bins``")
+        if len(bins) != n_dims:
+            raise RuntimeError(f"torch.histogramdd: expected {n_dims} sequences of bin edges for "
+                               f"each dimension, but got {len(bins)}")
+        edges = []
+        for d, b in enumerate(bins):
+            if b._dtype is not dt:
+                raise RuntimeError(
+                    "torch.histogramdd: input tensor and bins tensors should have the same "
+                    f"dtype, but got input with dtype {_c_name(dt)} and bins for dimension {d} "
+                    f"with dtype {_c_name(b._dtype)}")
+            if b.ndim != 1:
+                raise RuntimeError(
+                    "torch.histogramdd: bins tensor should have one dimension, but got "
+                    f"{b.ndim} dimensions in the bins tensor for dimension {d}")
+            if b.numel() == 0:
+                raise RuntimeError("torch.histogramdd: bins tensor should have at least 1 "
+                                   f"element, but got 0 elements in the bins tensor for "
+                                   f"dimension {d}")
+            edges.append(b.detach().cpu()._data)
+    else:
+        counts = [int(b) for b in bins]
+        if len(counts) != n_dims:
+            raise RuntimeError(f"torch.histogramdd: expected {n_dims} sequences of bin edges for "
+                               f"each dimension, but got {len(counts)}")
+        for d, c in enumerate(counts):
+            if c <= 0:
+                raise RuntimeError(f"torch.{name}(): bins must be > 0, but got {c} for "
+                                   f"dimension {d}")
+        edges = [_linspace(lo, hi, c + 1, x.dtype)
+                 for (lo, hi), c in zip(_outer_edges(x, range_, n_dims), counts)]
+    w = None
+    if weight is not None:
+        if weight._dtype is not dt:
+            raise RuntimeError(
+                "torch.histogramdd: if weight tensor is provided, input tensor and weight "
+                f"tensor should have the same dtype, but got input({_c_name(dt)}), and "
+                f"weight({_c_name(weight._dtype)})")
+        w = weight.detach().cpu()._data.reshape(-1)
+        if w.shape[0] != x.shape[0]:
+            raise RuntimeError(
+                "torch.histogramdd: if weight tensor is provided it should have the same shape "
+                "as the input tensor excluding its innermost dimension, but got input with "
+                f"shape {list(x.shape)} and weight with shape {list(weight.shape)}")
+    # A sample's bin is the last edge at or below it; the rightmost bin includes its right
+    # edge; samples outside [first edge, last edge] (and NaNs) are skipped.
+    keep = np.ones(x.shape[0], bool)
+    pos = []
+    for d, e in enumerate(edges):
+        col = x[:, d]
+        keep &= (col >= e[0]) & (col <= e[-1])
+        pos.append(np.minimum(np.searchsorted(e, col, side="right") - 1, max(len(e) - 2, 0)))
+    hist = np.zeros([max(len(e) - 1, 0) for e in edges], x.dtype)
+    np.add.at(hist, tuple(p[keep] for p in pos), 1 if w is None else w[keep])
+    if density:
+        hist = hist / hist.sum()
+        for d, e in enumerate(edges):
+            hist = hist / np.diff(e).reshape([-1 if k == d else 1 for k in range(n_dims)])
+    device = input.device
+    return (Tensor._make(np.asarray(hist, x.dtype), dt).to(device),
+            [Tensor._make(np.asarray(e), dt).to(device) for e in edges])
+
+
+def histogram(input: Tensor, bins=100, *, range=None, weight=None, density: bool = False,
+              out=None) -> tuple:
+    """A histogram of ``input``'s values: ``bins`` equal-width bins over ``range`` (the data's
+    min and max by default) or the bin edges given as a 1-D tensor. Returns ``(hist,
+    bin_edges)``; ``weight`` weighs each element, ``density`` normalises to a density.
+    Not differentiable.
+
+    Example:
+        >>> ember.histogram(ember.tensor([1., 2., 1.]), bins=2, range=(0., 2.)).hist
+        tensor([0., 3.])
+    """
+    if isinstance(bins, Tensor):
+        bins = [bins]
+    elif isinstance(bins, (int, np.integer)) and not isinstance(bins, bool):
+        bins = [int(bins)]
+    else:
+        raise TypeError(f"histogram(): argument 'bins' must be int or Tensor, not "
+                        f"{type(bins).__name__}")
+    hist, edges = _histogramdd(input.reshape(-1, 1), bins, range, weight, density, "histogram")
+    hist, edges = hist.reshape(-1), edges[0]
+    if out is not None:
+        out[0].copy_(hist)
+        out[1].copy_(edges)
+        hist, edges = out
+    return histogram_type(hist, edges)
+
+
+def histogramdd(input: Tensor, bins, *, range=None, weight=None, density: bool = False):
+    """A multi-dimensional histogram of the points in ``input``'s rows (the last dim holds each
+    point's ``N`` coordinates). ``bins``: one int for every dim, a list of ints, or a list of
+    1-D edge tensors. Returns ``(hist, bin_edges)`` with ``bin_edges`` a tuple of ``N`` tensors.
+
+    Example:
+        >>> ember.histogramdd(ember.tensor([[0., 0.], [1., 1.]]), bins=2).hist
+        tensor([[1., 0.],
+                [0., 1.]])
+    """
+    if input.ndim < 2:
+        raise RuntimeError("torch.histogramdd: input tensor should have at least 2 dimensions, "
+                           f"but got {input.ndim}")
+    if isinstance(bins, (int, np.integer)):
+        bins = [int(bins)] * input.shape[-1]
+    elif isinstance(bins, Tensor):
+        raise TypeError("histogramdd(): argument 'bins' must be an int, a list of ints or a "
+                        "list of Tensors, not Tensor")
+    hist, edges = _histogramdd(input, list(bins), range, weight, density, "histogramdd")
+    return histogramdd_type(hist, tuple(edges))
+
+
+__all__ = ["histc", "bincount", "histogram", "histogramdd"]
 
 TENSOR_METHODS = {
-    "histc": histc, "bincount": bincount,
+    "histc": histc, "bincount": bincount, "histogram": histogram,
 }

@@ -1,16 +1,18 @@
 """Builders: ``broadcast_tensors``/``broadcast_shapes``, ``meshgrid``, ``cartesian_prod``,
-``tril_indices``/``triu_indices``, ``block_diag``, ``vander``.
+``combinations``, ``fill``, ``tril_indices``/``triu_indices``, ``block_diag``, ``vander``.
 """
 
 from __future__ import annotations
 
+import itertools
 import warnings
 
 import numpy as np
 
 from ... import _dtype as D
-from ..._backend import Device, to_device_array
+from ..._backend import Device, get_array_module, to_device_array
 from ..._tensor import Size, Tensor
+from .._core import Op, set_node_name
 from .._core import broadcast_shapes as _broadcast
 
 
@@ -122,6 +124,69 @@ def cartesian_prod(*tensors) -> Tensor:
     return stack([g.reshape(-1) for g in grids], 1)
 
 
+def combinations(input: Tensor, r: int = 2, with_replacement: bool = False) -> Tensor:
+    """The length-``r`` combinations of a 1-D tensor's elements, one per row (Python's
+    ``itertools.combinations``, or ``combinations_with_replacement``).
+
+    Example:
+        >>> ember.combinations(ember.tensor([1, 2, 3]))
+        tensor([[1, 2],
+                [1, 3],
+                [2, 3]])
+    """
+    if input.ndim != 1:
+        raise RuntimeError(f"Expect a 1D vector, but got shape {list(input.shape)}")
+    if r < 0:
+        raise RuntimeError(f"Expect a non-negative number, but got {r}")
+    if r == 0:
+        return input.new_empty(0)
+    pick = itertools.combinations_with_replacement if with_replacement else \
+        itertools.combinations
+    rows = np.array(list(pick(range(input.shape[0]), r)), np.int64).reshape(-1, r)
+    index = Tensor._make(to_device_array(rows, input.device), D.int64)
+    return set_node_name(input[index], "StackBackward0")  # torch stacks r masked selects
+
+
+class Fill(Op):
+    """A tensor like ``x`` filled with ``value``: ``x`` gets a zero gradient, a tensor
+    ``value`` the sum of the gradient."""
+
+    _name = "FillBackward0"
+
+    @staticmethod
+    def forward(ctx, x, value):
+        if isinstance(ctx.inputs[1], Tensor):
+            ctx._name = "FillBackward1"
+            ctx.value_dtype = ctx.inputs[1]._dtype
+        out = get_array_module(x).empty_like(x)
+        out.fill(value.item() if hasattr(value, "item") else value)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        g_x = grad.new_zeros(grad.shape) if ctx.needs_input_grad[0] else None
+        g_value = grad.sum().to(ctx.value_dtype) if ctx.needs_input_grad[1] else None
+        return g_x, g_value
+
+
+def fill(input: Tensor, value) -> Tensor:
+    """A new tensor like ``input`` (shape, dtype, device) filled with ``value`` (a number or a
+    0-d tensor): the out-of-place ``fill_``.
+
+    Example:
+        >>> ember.fill(ember.tensor([1, 2]), 3.7)
+        tensor([3, 3])
+    """
+    if isinstance(value, Tensor):
+        if value.ndim:
+            raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor "
+                               f"with {value.ndim} dimensions.")
+    elif not isinstance(value, (int, float, bool, complex, np.number, np.bool_)):
+        raise TypeError(f"fill(): argument 'value' must be Number or Tensor, not "
+                        f"{type(value).__name__}")
+    return Fill.apply(input, value)
+
+
 def _tri_indices(row: int, col: int, offset: int, dtype, device, upper: bool) -> Tensor:
     dtype = D.int64 if dtype is None else D.to_dtype(dtype)
     if dtype not in (D.int64, D.int32):
@@ -209,6 +274,6 @@ def vander(x: Tensor, N: int | None = None, increasing: bool = False) -> Tensor:
 
 
 __all__ = ["broadcast_shapes", "broadcast_tensors", "meshgrid", "cartesian_prod", "tril_indices",
-           "triu_indices", "block_diag", "vander"]
+           "triu_indices", "block_diag", "vander", "combinations", "fill"]
 
 TENSOR_METHODS = {}

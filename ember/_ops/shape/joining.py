@@ -1,4 +1,6 @@
-"""Joining and splitting: ``cat``, ``stack``, ``hstack`` ..., ``split``, ``chunk``, ``unbind``.
+"""Joining and splitting: ``cat``, ``stack``, ``hstack`` ..., ``split`` (and
+``split_with_sizes``, ``unsafe_split`` ...), ``chunk``, ``hsplit``/``vsplit``/``dsplit``,
+``unbind``.
 
 Splits return views that share the input's version counter, as in PyTorch. ``split`` and
 ``chunk`` make all their pieces in one node (``Split``), whose backward writes the pieces'
@@ -20,7 +22,9 @@ from .._dispatch import check_devices
 _state = grad_mode._state
 
 __all__ = ["cat", "concat", "concatenate", "stack", "hstack", "vstack", "dstack",
-           "column_stack", "row_stack", "split", "chunk", "unbind", "tensor_split"]
+           "column_stack", "row_stack", "split", "chunk", "unbind", "tensor_split",
+           "split_with_sizes", "unsafe_split", "unsafe_chunk", "unsafe_split_with_sizes",
+           "hsplit", "vsplit", "dsplit"]
 
 
 def _as_list(tensors, name: str) -> list:
@@ -167,14 +171,8 @@ def column_stack(tensors, *, out=None) -> Tensor:
     return cat(ts, 1)
 
 
-def split(tensor: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
-    """Split into pieces of ``split_size`` (the last may be smaller) or of the listed sizes.
-    The pieces are views.
-
-    Example:
-        >>> [p.shape[0] for p in ember.arange(5).split(2)]
-        [2, 2, 1]
-    """
+def _split_sizes(tensor: Tensor, split_size_or_sections, dim: int) -> tuple:
+    """``(dim, piece sizes, torch's node name)`` for ``split``, with its errors."""
     if tensor.ndim == 0:
         raise RuntimeError("split expects at least a 1-dimensional tensor")
     d = wrap_dim(dim, tensor.ndim)
@@ -187,20 +185,78 @@ def split(tensor: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
                                f"dimension size of {size}" if step == 0 else
                                f"split expects split_size be non-negative, but got "
                                f"split_size={step}")
-        if size == 0:
-            return (tensor.narrow(d, 0, 0),)
-        sizes = [min(step, size - s) for s in range(0, size, step)]
-        name = "SplitBackward0"
-    else:
-        name = "SplitWithSizesBackward0"
-        sizes = [int(s) for s in split_size_or_sections]
-        if sum(sizes) != size or any(s < 0 for s in sizes):
-            raise RuntimeError(
-                f"split_with_sizes expects split_sizes to sum exactly to {size} (input tensor's "
-                f"size at dimension {d}), but got split_sizes={sizes}")
+        sizes = [min(step, size - s) for s in range(0, size, step)] if size else [0]
+        return d, sizes, "SplitBackward0"
+    sizes = [int(s) for s in split_size_or_sections]
+    if sum(sizes) != size or any(s < 0 for s in sizes):
+        raise RuntimeError(
+            f"split_with_sizes expects split_sizes to sum exactly to {size} (input tensor's "
+            f"size at dimension {d}), but got split_sizes={sizes}")
+    return d, sizes, "SplitWithSizesBackward0"
+
+
+def split(tensor: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
+    """Split into pieces of ``split_size`` (the last may be smaller) or of the listed sizes.
+    The pieces are views.
+
+    Example:
+        >>> [p.shape[0] for p in ember.arange(5).split(2)]
+        [2, 2, 1]
+    """
+    d, sizes, name = _split_sizes(tensor, split_size_or_sections, dim)
     if len(sizes) == 1:
-        return _renamed((tensor.narrow(d, 0, size),), name)
+        return _renamed((tensor.narrow(d, 0, sizes[0]),), name)
     return Split.apply(tensor, dim=d, sizes=tuple(sizes), name=name)
+
+
+def _sizes_list(split_sizes, name: str) -> list:
+    if isinstance(split_sizes, (int, np.integer, Tensor)) or not all(
+            isinstance(s, (int, np.integer)) for s in split_sizes):
+        raise TypeError(f"{name}(): argument 'split_sizes' (position 2) must be tuple of ints, "
+                        f"not {type(split_sizes).__name__}")
+    return list(split_sizes)
+
+
+def split_with_sizes(input: Tensor, split_sizes, dim: int = 0) -> tuple:
+    """Split into views of the listed sizes along ``dim`` (they must sum to its size).
+
+    Example:
+        >>> [p.tolist() for p in ember.arange(4).split_with_sizes([1, 3])]
+        [[0], [1, 2, 3]]
+    """
+    return split(input, _sizes_list(split_sizes, "split_with_sizes"), dim)
+
+
+def unsafe_split(tensor: Tensor, split_size: int, dim: int = 0) -> tuple:
+    """``split`` whose pieces share memory with ``tensor`` but are not tracked as views, so
+    autograd lets them change in place (the caller vouches that this is safe).
+
+    Example:
+        >>> [p.tolist() for p in ember.unsafe_split(ember.arange(5), 2)]
+        [[0, 1], [2, 3], [4]]
+    """
+    d, sizes, name = _split_sizes(tensor, split_size, dim)
+    return UnsafeSplit.apply(tensor, dim=d, sizes=tuple(sizes), name="Unsafe" + name)
+
+
+def unsafe_split_with_sizes(input: Tensor, split_sizes, dim: int = 0) -> tuple:
+    """``split_with_sizes`` with untracked pieces (see ``unsafe_split``).
+
+    Example:
+        >>> [p.tolist() for p in ember.unsafe_split_with_sizes(ember.arange(3), [2, 1])]
+        [[0, 1], [2]]
+    """
+    return unsafe_split(input, _sizes_list(split_sizes, "unsafe_split_with_sizes"), dim)
+
+
+def unsafe_chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
+    """``chunk`` with untracked pieces (see ``unsafe_split``).
+
+    Example:
+        >>> [p.tolist() for p in ember.unsafe_chunk(ember.arange(4), 2)]
+        [[0, 1], [2, 3]]
+    """
+    return unsafe_split(input, _chunk_size(input, chunks, dim, "unsafe_chunk"), dim)
 
 
 class Split(Op):
@@ -248,6 +304,14 @@ class Split(Op):
         return Cat.apply(*parts, dim=dim)
 
 
+class UnsafeSplit(Split):
+    """``Split`` whose pieces are plain tensors that share memory: no view tracking, so they
+    may change in place (PyTorch's ``unsafe_split``)."""
+
+    is_view = False
+    multi_view = False
+
+
 def _renamed(pieces: tuple, name: str) -> tuple:
     """torch makes the pieces in one node; name each piece's node after it."""
     for p in pieces:
@@ -256,16 +320,20 @@ def _renamed(pieces: tuple, name: str) -> tuple:
     return pieces
 
 
-def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
-    """Split into ``chunks`` views of equal size (the last may be smaller, and fewer chunks come
-    back when the size does not divide evenly)."""
+def _chunk_size(input: Tensor, chunks: int, dim: int, name: str) -> int:
     if input.ndim == 0:
-        raise RuntimeError("chunk expects at least a 1-dimensional tensor")
+        raise RuntimeError(f"{name.removeprefix('unsafe_')} expects at least a 1-dimensional "
+                           "tensor")
     if chunks <= 0:
         raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
     size = input._data.shape[wrap_dim(dim, input.ndim)]
-    step = max(-(-size // chunks), 1)
-    return split(input, step, dim)
+    return max(-(-size // chunks), 1)
+
+
+def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
+    """Split into ``chunks`` views of equal size (the last may be smaller, and fewer chunks come
+    back when the size does not divide evenly)."""
+    return split(input, _chunk_size(input, chunks, dim, "chunk"), dim)
 
 
 def tensor_split(input: Tensor, indices_or_sections, dim: int = 0) -> tuple:
@@ -299,5 +367,58 @@ def unbind(input: Tensor, dim: int = 0) -> tuple:
                     "UnbindBackward0")
 
 
+def _split_along(name: str, input: Tensor, indices_or_sections, dim: int, min_dims: int):
+    if input.ndim < min_dims:
+        raise RuntimeError(f"torch.{name} requires a tensor with at least {min_dims} dimension, "
+                           f"but got a tensor with {input.ndim} dimensions!")
+    if isinstance(indices_or_sections, (int, np.integer)) and not isinstance(
+            indices_or_sections, bool):
+        size = input._data.shape[dim]
+        if indices_or_sections == 0 or size % indices_or_sections:
+            raise RuntimeError(f"torch.{name} attempted to split along dimension {dim}, but the "
+                               f"size of the dimension {size} is not divisible by the "
+                               f"split_size {indices_or_sections}!")
+    elif not isinstance(indices_or_sections, (list, tuple)) or not all(
+            isinstance(i, (int, np.integer)) for i in indices_or_sections):
+        raise TypeError(f"{name}() received an invalid combination of arguments - got (Tensor, "
+                        f"{type(indices_or_sections).__name__}), but expected (Tensor input, "
+                        "int sections) or (Tensor input, tuple of ints indices)")
+    return tensor_split(input, indices_or_sections, dim)
+
+
+def hsplit(input: Tensor, indices_or_sections) -> tuple:
+    """Split column-wise: along dim 1, or dim 0 of a 1-D tensor (``tensor_split``, but an int
+    must divide the size evenly).
+
+    Example:
+        >>> [p.shape for p in ember.ones(2, 4).hsplit(2)]
+        [ember.Size([2, 2]), ember.Size([2, 2])]
+    """
+    return _split_along("hsplit", input, indices_or_sections, 1 if input.ndim > 1 else 0, 1)
+
+
+def vsplit(input: Tensor, indices_or_sections) -> tuple:
+    """Split row-wise, along dim 0 of a tensor of at least 2 dims (see ``hsplit``).
+
+    Example:
+        >>> [p.shape for p in ember.ones(4, 2).vsplit([1])]
+        [ember.Size([1, 2]), ember.Size([3, 2])]
+    """
+    return _split_along("vsplit", input, indices_or_sections, 0, 2)
+
+
+def dsplit(input: Tensor, indices_or_sections) -> tuple:
+    """Split depth-wise, along dim 2 of a tensor of at least 3 dims (see ``hsplit``).
+
+    Example:
+        >>> [p.shape for p in ember.ones(1, 1, 4).dsplit(2)]
+        [ember.Size([1, 1, 2]), ember.Size([1, 1, 2])]
+    """
+    return _split_along("dsplit", input, indices_or_sections, 2, 3)
+
+
 TENSOR_METHODS = {"split": split, "chunk": chunk, "unbind": unbind,
-                  "tensor_split": tensor_split}
+                  "tensor_split": tensor_split, "split_with_sizes": split_with_sizes,
+                  "unsafe_split": unsafe_split, "unsafe_chunk": unsafe_chunk,
+                  "unsafe_split_with_sizes": unsafe_split_with_sizes, "hsplit": hsplit,
+                  "vsplit": vsplit, "dsplit": dsplit}

@@ -67,7 +67,15 @@ class Diagonal(Op):
         ctx.view_args = {"offset": offset, "dim1": dim1, "dim2": dim2}
         # np.diagonal gives a read-only view; re-wrap it so writes go through, as in torch
         out = np.diagonal(x, offset, dim1, dim2)
-        return strided_view(out, out.shape, out.strides)
+        view = strided_view(out, out.shape, out.strides)
+        if getattr(view.flags, "writeable", True) or not out.size:  # device arrays: always
+            return view
+        # x's memory is not one block (a permuted copy), so the re-wrap fell back to a view of
+        # the read-only diagonal: stride from a writable slice starting at the same element
+        start = [slice(None)] * x.ndim
+        start[dim2 if offset >= 0 else dim1] = slice(abs(offset), None)
+        return np.lib.stride_tricks.as_strided(x[tuple(start)], out.shape, out.strides,
+                                               writeable=True)
 
     @staticmethod
     def backward(ctx, grad):

@@ -1,4 +1,6 @@
-"""Views of a tensor's storage: ``as_strided``, ``set_``, ``is_set_to`` and ``Tensor.storage()``."""
+"""Views of a tensor's storage and its layout: ``as_strided`` (and ``as_strided_``), ``set_``,
+``is_set_to``, ``Tensor.storage()``, ``empty_permuted``, ``new_empty_strided``, ``dim_order``
+and ``const_data_ptr``."""
 
 from __future__ import annotations
 
@@ -179,8 +181,153 @@ def _storage(self):
     return typed_storage_of(self)
 
 
-__all__ = ["as_strided"]
+def as_strided_(input: Tensor, size, stride, storage_offset: int | None = None) -> Tensor:
+    """``as_strided`` in place: ``input`` itself becomes the strided view of its storage.
+
+    Example:
+        >>> ember.as_strided_(ember.arange(6.), (2, 2), (1, 2))
+        tensor([[0., 2.],
+                [1., 3.]])
+    """
+    from ..inplace import check_inplace
+
+    check_inplace(input)
+    view = as_strided(input, size, stride, storage_offset)
+    input._data = view._data
+    input._version[0] += 1
+    if view.grad_fn is not None:  # the tensor now stands where its view stood in the graph
+        input.grad_fn, input._output_nr = view.grad_fn, view._output_nr
+        if input._base is not None:
+            input._view_fn = view._view_fn
+    return input
+
+
+def empty_permuted(size, physical_layout, *, dtype=None, layout=None, device=None,
+                   requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
+    """An uninitialised tensor of shape ``size`` whose dims lie in memory in the order
+    ``physical_layout`` (outermost first): ``empty_permuted((2, 3), (1, 0))`` is column-major.
+
+    Example:
+        >>> ember.empty_permuted((2, 3, 4), (0, 2, 1)).stride()
+        (12, 1, 3)
+    """
+    from ..._creation import empty
+
+    size, order = tuple(int(n) for n in size), tuple(int(d) for d in physical_layout)
+    if len(size) != len(order):
+        raise RuntimeError("Number of dimensions in size does not match the length of the "
+                           f"physical_layout; i.e. len(size) = {len(size)} is not equal to "
+                           f"len(physical_layout) = {len(order)}")
+    for i, d in enumerate(order):
+        if not 0 <= d < len(size):
+            raise RuntimeError(f"Dimension out of range (expected to be between 0 and "
+                               f"{len(size) - 1}, but got {d} at index {i}).  NB: negative dims "
+                               "not currently supported; file an issue if you want it.")
+    if len(set(order)) != len(order):
+        raise RuntimeError("Duplicate dim not allowed")
+    phys = empty([size[d] for d in order], dtype=dtype, layout=layout, device=device,
+                 pin_memory=pin_memory)
+    out = Tensor._make(phys._data.transpose(tuple(np.argsort(order))), phys._dtype)
+    return out.requires_grad_(requires_grad) if requires_grad else out
+
+
+def new_empty_strided(self: Tensor, size, stride, *, dtype=None, layout=None, device=None,
+                      requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
+    """``empty_strided`` with this tensor's dtype and device unless given (ember allocates
+    it contiguous, as its ``empty_strided`` does).
+
+    Example:
+        >>> ember.ones(2, dtype=ember.float64).new_empty_strided((2, 3), (3, 1)).dtype
+        torch.float64
+    """
+    from ..._creation import empty_strided
+
+    return empty_strided(size, stride, dtype=dtype or self._dtype, device=device or self.device,
+                         requires_grad=requires_grad)
+
+
+def _packed(order, shape, strides) -> bool:
+    """Whether the dims in ``order`` (outermost first) lie densely packed in memory."""
+    expected = 1
+    for d in reversed(order):
+        if shape[d] != 1 and strides[d] != expected:
+            return False
+        expected *= shape[d]
+    return True
+
+
+def dim_order(self: Tensor, *, ambiguity_check=False) -> tuple:
+    """The order of the dims from outermost to innermost in memory (torch's logical-to-physical
+    permutation). ``ambiguity_check``: True (or a list of memory formats) raises where strides
+    leave the order ambiguous.
+
+    Example:
+        >>> ember.ones(2, 3, 4).permute(2, 0, 1).dim_order()
+        (1, 2, 0)
+    """
+    from ... import _dtype as formats_of
+
+    if not isinstance(ambiguity_check, bool):
+        if not isinstance(ambiguity_check, list) or not all(
+                isinstance(f, formats_of.memory_format) for f in ambiguity_check):
+            raise TypeError("The ambiguity_check argument must be a bool or a list of memory "
+                            "formats.")
+    shape, strides, n = tuple(self.shape), self.stride(), self.ndim
+    formats = ambiguity_check if isinstance(ambiguity_check, list) else []
+    check = ambiguity_check if isinstance(ambiguity_check, bool) else True
+    ambiguous = any(a == b for a, b in zip(strides, strides[1:])) or 1 in shape
+    orders = {formats_of.contiguous_format: tuple(range(n)), formats_of.channels_last:
+              (0, 2, 3, 1), formats_of.channels_last_3d: (0, 2, 3, 4, 1)}
+    fits = sum(len(orders.get(f, ())) == n and _packed(orders[f], shape, strides)
+               for f in formats)
+    if check and ambiguous and fits != 1:
+        raise RuntimeError("The tensor does not have unique dim order, or cannot map to exact "
+                           "one of the given memory formats.")
+    if n < 2:
+        return tuple(range(n))
+    contiguous = _packed(range(n), shape, strides)
+    channels_last = n == 4 and _packed((0, 2, 3, 1), shape, strides)
+    if contiguous and not channels_last:
+        return tuple(range(n))
+    if channels_last and not contiguous:
+        return (0, 2, 3, 1)
+
+    def should_swap(a, b):  # torch._prims_common's comparison: larger strides go outside
+        sa, sb = strides[a], strides[b]
+        if sa == 0 or sb == 0:
+            return 0
+        if sa != sb:
+            return -1 if sa < sb else 1
+        return 1 if shape[a] > shape[b] else 0
+
+    perm = list(reversed(range(n)))  # insertion sort from innermost, with ties left in place
+    for i in range(1, n):
+        j = i
+        for k in reversed(range(i)):
+            cmp = should_swap(perm[k], perm[j])
+            if cmp > 0:
+                perm[k], perm[j] = perm[j], perm[k]
+                j = k
+            elif cmp < 0:
+                break
+    return tuple(reversed(perm))
+
+
+def const_data_ptr(self: Tensor) -> int:
+    """The address of the first element, as ``data_ptr()`` (for read-only use).
+
+    Example:
+        >>> t = ember.ones(2)
+        >>> t.const_data_ptr() == t.data_ptr()
+        True
+    """
+    return self.data_ptr()
+
+
+__all__ = ["as_strided", "as_strided_", "empty_permuted"]
 
 TENSOR_METHODS = {
     "as_strided": as_strided, "set_": set_, "is_set_to": is_set_to, "storage": _storage,
+    "as_strided_": as_strided_, "new_empty_strided": new_empty_strided, "dim_order": dim_order,
+    "const_data_ptr": const_data_ptr,
 }

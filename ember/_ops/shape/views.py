@@ -338,3 +338,76 @@ def detach(input: Tensor) -> Tensor:
         False
     """
     return input.detach()
+
+
+def detach_(input: Tensor) -> Tensor:
+    """Cut ``input`` from the autograd graph in place (``input.detach_()``).
+
+    Example:
+        >>> ember.detach_(ember.ones(2, requires_grad=True)).requires_grad
+        False
+    """
+    return input.detach_()
+
+
+class Alias(Op):
+    """The same data under another Python class (``as_subclass``): a view, gradient unchanged."""
+
+    is_view = True
+    _name = "AliasBackward0"
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.view_args = {}
+        return x.view()
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad
+
+
+def as_subclass(self: Tensor, cls: type) -> Tensor:
+    """This tensor's data (a view, in the same graph) as an instance of ``cls``, a subclass of
+    Tensor.
+
+    Example:
+        >>> class Tagged(ember.Tensor): pass
+        >>> type(ember.ones(2).as_subclass(Tagged)).__name__
+        'Tagged'
+    """
+    if not (isinstance(cls, type) and issubclass(cls, Tensor)):
+        raise TypeError("Creating a Tensor subclass from a class that does not inherit from "
+                        "Tensor is not possible. Make sure your class inherits from Tensor.")
+    out = Alias.apply(self)
+    out.__class__ = cls
+    return out
+
+
+def resize_as(self: Tensor, the_template: Tensor) -> Tensor:
+    """Deprecated out-of-place ``resize_as_``: ``self`` with ``the_template``'s shape, which
+    must hold as many elements (a view where strides allow).
+
+    Example:
+        >>> ember.arange(6.).resize_as(ember.zeros(2, 3)).shape
+        torch.Size([2, 3])
+    """
+    import warnings
+
+    warnings.warn("non-inplace resize_as is deprecated", UserWarning, stacklevel=2)
+    shape, old = tuple(the_template.shape), tuple(self.shape)
+    if self.numel() != the_template.numel():
+        def fmt(s):
+            return "x".join(map(str, s)) if s else "[]"
+        raise RuntimeError(
+            f"requested resize to {fmt(shape)} ({the_template.numel()} elements in total), but "
+            f"the given tensor has a size of {fmt(old)} ({self.numel()} elements). autograd's "
+            "resize can only change the shape of a given tensor, while preserving the number of "
+            "elements. ")
+    out = reshape(self, shape)
+    if out.grad_fn is not None:
+        out.grad_fn._name = "ResizeBackward"
+    return out
+
+
+__all__ += ["detach_"]
+TENSOR_METHODS.update({"as_subclass": as_subclass, "resize_as": resize_as})

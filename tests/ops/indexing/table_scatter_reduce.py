@@ -37,4 +37,12 @@ def _scatter_specs():
 
 OPS = [
     *_scatter_specs(),
+    # index_reduce: the positions [0, 2, 0, 2] collide, so every reduction combines values
+    # (include_self=False is compared in tests/ops/indexing/test_index_reduce.py: torch fails
+    # on an empty input there with an internal storage error)
+    *[OpSpec(f"index_reduce_{r}",
+             lambda L, x, s, r=r: L.index_reduce(
+                 x, 0, L.tensor([0, 2, 0, 2], device=x.device), s, r),
+             [((3, 2), (4, 2))], domain=(0.5, 2.0))
+      for r in ("prod", "mean", "amax", "amin")],
 ]

@@ -58,4 +58,6 @@ OPS = [
            make=_pos),
     OpSpec("addcdiv_", lambda L, a, b, c: (a * 1).addcdiv_(b, c), [((3, 4), (4,), (3, 1))],
            make=_pos),
+    OpSpec("rsub", lambda L, a, b: L.rsub(a, b, alpha=2), [((3, 4), (3, 4)), ((2, 3), (3,))]),
+    OpSpec("rsub_scalar", lambda L, a: L.rsub(a, 1.5), [((3, 4),)]),
 ]

@@ -1,5 +1,5 @@
-"""Op-table entries for ``ember/_ops/reduction/cumulative.py``: diff, cummax/cummin and
-logcumsumexp."""
+"""Op-table entries for ``ember/_ops/reduction/cumulative.py``: diff, cummax/cummin,
+logcumsumexp, trapezoid/cumulative_trapezoid and gradient."""
 
 import numpy as np
 
@@ -21,4 +21,12 @@ OPS = [
     OpSpec("logcumsumexp", lambda L, a: L.logcumsumexp(a, 1), [((3, 4),), ((2, 3, 4),)],
            domain=(-3, 3)),
     OpSpec("logcumsumexp_0d", lambda L, a: a.logcumsumexp(0), [((),), ((0,),)]),
+    OpSpec("trapezoid", lambda L, y: L.trapezoid(y, dx=0.5), [((3, 4),), ((5,),)]),
+    OpSpec("trapezoid_x", lambda L, y, x: L.trapezoid(y, x, dim=0), [((4, 3), (4,))]),
+    OpSpec("cumulative_trapezoid", lambda L, y, x: L.cumulative_trapezoid(y, x),
+           [((3, 4), (4,)), ((2, 3), (2, 3))]),
+    OpSpec("gradient", lambda L, a: L.gradient(a, spacing=0.5, edge_order=2), [((3, 4),)]),
+    OpSpec("gradient_coords",
+           lambda L, a: L.gradient(a, spacing=[L.arange(4.0, device=a.device) ** 2 / 2], dim=1),
+           [((3, 4),)]),
 ]

@@ -15,4 +15,7 @@ OPS = [
     # gradient comparison here: tests/ops/shape/test_builders_and_strides.py gradchecks ember's vander.
     OpSpec("vander", lambda L, a: L.vander(a), [((4,),)], grad=False),
     OpSpec("vander_inc", lambda L, a: L.vander(a, N=3, increasing=True), [((4,),)], grad=False),
+    OpSpec("combinations", lambda L, a: L.combinations(a, 2), [((4,),)]),
+    OpSpec("combinations_replacement", lambda L, a: L.combinations(a, 3, True), [((3,),)]),
+    OpSpec("fill", lambda L, a, v: L.fill(a, v), [((3, 4), ())]),
 ]

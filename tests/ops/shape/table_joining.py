@@ -20,4 +20,8 @@ OPS = [
     OpSpec("unbind", lambda L, a: a.unbind(1), _s((2, 3), (3, 1))),
     OpSpec("tensor_split", lambda L, a: L.tensor_split(a, 3), _s((7, 2),)),
     OpSpec("tensor_split_idx", lambda L, a: a.tensor_split([1, 4], dim=1), _s((2, 5),)),
+    OpSpec("unsafe_split", lambda L, a: L.unsafe_split(a, 2, 1), [((3, 5),)]),
+    OpSpec("split_with_sizes", lambda L, a: a.split_with_sizes([1, 3], 0), [((4, 2),)]),
+    OpSpec("hsplit", lambda L, a: L.hsplit(a, [1, 3]), [((2, 4),), ((5,),)]),
+    OpSpec("dsplit", lambda L, a: a.dsplit(2), [((2, 1, 4),)]),
 ]
