@@ -8,6 +8,7 @@ from __future__ import annotations
 from ... import _creation
 from ... import int64 as _int64
 from ..._tensor import Tensor
+from ...autograd.grad_mode import no_grad
 from .. import functional as F
 from .. import init
 from ..parameter import Parameter, UninitializedBuffer, UninitializedParameter
@@ -64,11 +65,11 @@ class _NormBase(Module):
 
     def reset_running_stats(self) -> None:
         if self.track_running_stats:
-            self.running_mean._data[...] = 0
-            self.running_var._data[...] = 1
-            self.num_batches_tracked._data[...] = 0
-            for t in (self.running_mean, self.running_var, self.num_batches_tracked):
-                t._version[0] += 1
+            # in-place tensor ops, not array writes: a meta module's buffers have no memory
+            with no_grad():
+                self.running_mean.zero_()
+                self.running_var.fill_(1)
+                self.num_batches_tracked.zero_()
 
     def reset_parameters(self) -> None:
         self.reset_running_stats()
