@@ -62,6 +62,13 @@ def _make_grads(outputs, grad_outputs, create_graph):
                 raise RuntimeError(
                     f"Mismatch in shape: grad_output[{i}] has a shape of {g.shape} and "
                     f"output[{i}] has a shape of {out.shape}.")
+            if g._dtype is not out._dtype:
+                if g._dtype.is_complex or out._dtype.is_complex:
+                    raise RuntimeError(
+                        "For complex Tensors, both grad_output and output are required to have "
+                        f"the same dtype. Mismatch in dtype: grad_output[{i}] has a dtype of "
+                        f"{g.dtype} and output[{i}] has a dtype of {out.dtype}.")
+                g = g.to(out._dtype)  # as PyTorch's engine: a gradient takes its tensor's dtype
             if not create_graph:
                 g = g.detach()
         if not out.requires_grad:
