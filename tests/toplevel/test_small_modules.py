@@ -35,8 +35,10 @@ def test_version_module(torch):
 @pytest.mark.parametrize("name", ["manual_seed", "seed", "initial_seed", "get_rng_state",
                                   "set_rng_state", "default_generator"])
 def test_random_names_are_the_top_level_objects(torch, name):
+    # (torch's own identity is not asserted: importing torch._dynamo, as torch.compile does
+    # in other tests, wraps torch.manual_seed)
+    assert hasattr(torch.random, name)
     assert getattr(ember.random, name) is getattr(ember, name)
-    assert getattr(torch.random, name) is getattr(torch, name)
 
 
 def test_random_all_matches_torch(torch):
