@@ -93,19 +93,41 @@ class Op(Node):
 _PLAIN_APPLY = Op.__dict__["apply"]
 
 
+# the wrappers now around the plain path: a graph capture's recorder and a profiler's observer
+_wrappers = {"capture": None, "profiler": None}
+
+
 def set_capture(recorder) -> None:
     """Send every op application through ``recorder(cls, inputs, kwargs, plain_apply)``, or back
     to the plain path with ``None``. Graph capture (ember.fx) records ops this way; swapping the
     class attribute for the capture's duration leaves the plain path without any check."""
-    if recorder is None:
-        Op.apply = _PLAIN_APPLY
-        return
+    _wrappers["capture"] = recorder
+    _install_apply()
+
+
+def set_profiler(observer) -> None:
+    """Send every op application through ``observer(cls, inputs, kwargs, apply)``, or stop with
+    ``None``. ``apply(cls, *inputs, **kwargs)`` runs the op: through an active capture's recorder
+    if there is one (so a profile inside a capture, or a capture inside a profile, still records
+    the graph), else on the plain path. ``ember.profiler`` times ops this way; as with capture,
+    ``Op.apply`` is swapped only while a profiler runs, so the plain path pays nothing."""
+    _wrappers["profiler"] = observer
+    _install_apply()
+
+
+def _install_apply() -> None:
+    recorder, observer = _wrappers["capture"], _wrappers["profiler"]
     plain = _PLAIN_APPLY.__func__
-
-    def apply(cls, *inputs, **kwargs):
-        return recorder(cls, inputs, kwargs, plain)
-
-    Op.apply = classmethod(apply)
+    inner = plain
+    if recorder is not None:
+        def inner(cls, *inputs, **kwargs):
+            return recorder(cls, inputs, kwargs, plain)
+    if observer is None:
+        apply = inner
+    else:  # the profiler outermost: it times the op as the caller sees it, recording included
+        def apply(cls, *inputs, **kwargs):
+            return observer(cls, inputs, kwargs, inner)
+    Op.apply = _PLAIN_APPLY if apply is plain else classmethod(apply)
 
 
 def _wrap(ctx, cls, arr, nr, record):

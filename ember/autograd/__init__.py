@@ -130,11 +130,8 @@ def __getattr__(name):
         from . import function
 
         return getattr(function, name)
-    if name == "functional":
-        import importlib.util
+    if name in ("functional", "profiler"):
+        import importlib
 
-        if importlib.util.find_spec("ember.autograd.functional") is not None:
-            from . import functional
-
-            return functional
+        return importlib.import_module(f"ember.autograd.{name}")
     raise AttributeError(f"module 'ember.autograd' has no attribute '{name}'")
