@@ -57,9 +57,28 @@ chalf = complex64  # no complex32 in NumPy; nearest available
 
 from . import _ops as _ops_pkg
 from ._backend import Device as device
+from ._buffers import from_dlpack, from_file, frombuffer, to_dlpack
 from ._creation import *
 from ._default_device import get_default_device, set_default_device
 from ._random import *
+from ._storage import (
+    BFloat16Storage,
+    BoolStorage,
+    ByteStorage,
+    CharStorage,
+    ComplexDoubleStorage,
+    ComplexFloatStorage,
+    DoubleStorage,
+    FloatStorage,
+    HalfStorage,
+    IntStorage,
+    LongStorage,
+    ShortStorage,
+    Storage,
+    TypedStorage,
+)
+from ._storage import UntypedStorage as UntypedStorage  # noqa: F811 (is_storage imports it too)
+from ._streams import Event, Stream
 from ._tensor import Size, Tensor, is_tensor
 from ._tensor_str import set_printoptions
 from ._windows import *

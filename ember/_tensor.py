@@ -368,6 +368,19 @@ class Tensor(TensorAutograd):
 
         return storage_of(self)
 
+    def __dlpack__(self, *, stream=-1, max_version=None, dl_device=None, copy=None):
+        """This tensor's memory as a DLPack capsule, for another library's ``from_dlpack``
+        (``np.from_dlpack(t)``, ``torch.from_dlpack(t)``); refused while it requires grad."""
+        from ._buffers import tensor_dlpack
+
+        return tensor_dlpack(self, stream, max_version, dl_device, copy)
+
+    def __dlpack_device__(self) -> tuple:
+        """``(DLDeviceType, device index)`` of this tensor's memory, for DLPack consumers."""
+        from ._buffers import tensor_dlpack_device
+
+        return tensor_dlpack_device(self)
+
     # -- new_* constructors: same dtype and device as self unless given ----------------------
     def new_tensor(self, data, *, dtype=None, device=None, requires_grad=False) -> Tensor:
         """``ember.tensor(data)`` with this tensor's dtype and device by default."""

@@ -8,12 +8,16 @@ Each one calls ``ember.nn.functional`` or an existing op, so autograd comes for 
 
 from __future__ import annotations
 
+import functools
 import warnings
+
+import numpy as np
 
 from ... import _dtype as D
 from ... import _random
 from ..._backend import asarray_like, get_array_module
 from ..._tensor import Tensor
+from .._core import Op
 from ..inplace import apply_inplace
 from .activation import hardshrink as _hardshrink
 
@@ -865,6 +869,391 @@ def rnn_relu_cell(input: Tensor, hx: Tensor, w_ih: Tensor, w_hh: Tensor,
     return _F().relu(gi + gh)
 
 
+# -- whole recurrent layers (ATen's multi-layer forms) --------------------------------------
+
+@functools.cache
+def _runner_class():
+    """nn.RNNBase's layer loops, run over ATen's flat parameter list instead of a module's
+    named parameters (nn imports this package, so the class is built on first use)."""
+    from ...nn.modules.rnn import RNNBase
+
+    class Runner:
+        _run, _run_packed, _layer = RNNBase._run, RNNBase._run_packed, RNNBase._layer
+
+        def __init__(self, mode, params, has_biases, num_layers, dropout, train,
+                     bidirectional, proj):
+            self.mode, self.bias, self.num_layers = mode, has_biases, num_layers
+            self.dropout, self.training, self.bidirectional = dropout, train, bidirectional
+            self.proj_size = 1 if proj else 0
+            self.per = 2 + 2 * bool(has_biases) + bool(proj)
+            params = list(params)
+            if len(params) % self.per:
+                raise RuntimeError(f"MatrixRef: ArrayRef size {len(params)} not divisible by "
+                                   f"stride {self.per}")
+            if len(params) != self.per * num_layers * (2 if bidirectional else 1):
+                raise RuntimeError(f"{mode.lower()}: expected {num_layers} layers of "
+                                   f"{self.per} parameters per direction, got {len(params)} "
+                                   "parameters")
+            self.params = params
+
+        def _weights(self, layer: int, d: int):
+            k = (layer * (2 if self.bidirectional else 1) + d) * self.per
+            p = self.params[k:k + self.per]
+            b_ih, b_hh = (p[2], p[3]) if self.bias else (None, None)
+            return p[0], p[1], b_ih, b_hh, (p[-1] if self.proj_size else None)
+
+    return Runner
+
+
+def _rnn(mode, input, batch_sizes, hx, params, has_biases, num_layers, dropout, train,
+         bidirectional, batch_first):
+    _check_p(dropout)
+    dirs = 2 if bidirectional else 1
+    if mode == "LSTM":
+        if len(hx) != 2:
+            raise RuntimeError("lstm expects two hidden states")
+        h0, c0 = hx
+        proj = h0.shape[-1] != c0.shape[-1]
+    else:
+        h0, c0, proj = hx, None, False
+    runner = _runner_class()(mode, params, has_biases, num_layers, dropout, train,
+                             bidirectional, proj)
+    if batch_sizes is None and input.ndim != 3:
+        raise IndexError(f"Dimension out of range (expected to be in range of "
+                         f"[{-input.ndim}, {input.ndim - 1}], but got 2)")
+    for h in (h0,) if c0 is None else (h0, c0):
+        if h.ndim != 3 or h.shape[0] != num_layers * dirs:
+            raise RuntimeError(f"Expected hidden size ({num_layers * dirs}, *, *), got "
+                               f"{list(h.shape)}")
+    if batch_sizes is not None:
+        out, h, c = runner._run_packed(input, batch_sizes._data, h0, c0)
+        return (out, h, c) if mode == "LSTM" else (out, h)
+    x = input.transpose(0, 1) if batch_first else input
+    out, h, c = runner._run(x, h0, c0)
+    out = out.transpose(0, 1) if batch_first else out
+    return (out, h, c) if mode == "LSTM" else (out, h)
+
+
+def lstm(input: Tensor, hx, params, has_biases: bool, num_layers: int, dropout: float,
+         train: bool, bidirectional: bool, batch_first: bool):
+    """ATen's multi-layer LSTM over a 3-D ``input``, ``hx = (h0, c0)`` and the flat
+    ``params`` list (per layer and direction ``w_ih, w_hh[, b_ih, b_hh][, w_hr]``): returns
+    ``(output, h_n, c_n)``. The packed form ``lstm(data, batch_sizes, hx, params,
+    has_biases, num_layers, dropout, train, bidirectional)`` runs packed ``data``.
+
+    Example:
+        >>> m = ember.nn.LSTM(3, 4)
+        >>> h = ember.zeros(1, 2, 4)
+        >>> [t.shape for t in ember.lstm(ember.ones(5, 2, 3), (h, h), m._flat_weights, True, 1,
+        ...                               0.0, False, False, False)]
+        [torch.Size([5, 2, 4]), torch.Size([1, 2, 4]), torch.Size([1, 2, 4])]
+    """
+    if isinstance(hx, Tensor):  # lstm.data: (data, batch_sizes, hx, params, ...)
+        return _rnn("LSTM", input, hx, params, has_biases, num_layers, dropout, train,
+                    bidirectional, batch_first, False)
+    return _rnn("LSTM", input, None, hx, params, has_biases, num_layers, dropout, train,
+                bidirectional, batch_first)
+
+
+def _rnn_form(mode: str):
+    def form(input: Tensor, hx, params, has_biases: bool, num_layers: int, dropout: float,
+             train: bool, bidirectional: bool, batch_first: bool):
+        if isinstance(params, Tensor):  # the .data form: (data, batch_sizes, hx, params, ...)
+            return _rnn(mode, input, hx, params, has_biases, num_layers, dropout, train,
+                        bidirectional, batch_first, False)
+        return _rnn(mode, input, None, hx, params, has_biases, num_layers, dropout, train,
+                    bidirectional, batch_first)
+
+    return form
+
+
+_gru, _rnn_tanh, _rnn_relu = _rnn_form("GRU"), _rnn_form("RNN_TANH"), _rnn_form("RNN_RELU")
+
+
+def gru(input: Tensor, hx, params, has_biases: bool, num_layers: int, dropout: float,
+        train: bool, bidirectional: bool, batch_first: bool):
+    """ATen's multi-layer GRU: ``(output, h_n)`` from a 3-D ``input``, ``hx`` and the flat
+    ``params``; ``gru(data, batch_sizes, hx, params, ...)`` is the packed form.
+
+    Example:
+        >>> m = ember.nn.GRU(3, 4)
+        >>> out, h = ember.gru(ember.ones(5, 2, 3), ember.zeros(1, 2, 4), m._flat_weights,
+        ...                    True, 1, 0.0, False, False, False)
+        >>> out.shape, h.shape
+        (torch.Size([5, 2, 4]), torch.Size([1, 2, 4]))
+    """
+    return _gru(input, hx, params, has_biases, num_layers, dropout, train, bidirectional,
+                batch_first)
+
+
+def rnn_tanh(input: Tensor, hx, params, has_biases: bool, num_layers: int, dropout: float,
+             train: bool, bidirectional: bool, batch_first: bool):
+    """ATen's multi-layer Elman RNN with tanh: ``(output, h_n)``; see :func:`gru`.
+
+    Example:
+        >>> m = ember.nn.RNN(3, 4)
+        >>> ember.rnn_tanh(ember.ones(5, 2, 3), ember.zeros(1, 2, 4), m._flat_weights, True,
+        ...                1, 0.0, False, False, False)[0].shape
+        torch.Size([5, 2, 4])
+    """
+    return _rnn_tanh(input, hx, params, has_biases, num_layers, dropout, train, bidirectional,
+                     batch_first)
+
+
+def rnn_relu(input: Tensor, hx, params, has_biases: bool, num_layers: int, dropout: float,
+             train: bool, bidirectional: bool, batch_first: bool):
+    """ATen's multi-layer Elman RNN with ReLU: ``(output, h_n)``; see :func:`gru`.
+
+    Example:
+        >>> m = ember.nn.RNN(3, 4, nonlinearity="relu")
+        >>> ember.rnn_relu(ember.ones(5, 2, 3), ember.zeros(1, 2, 4), m._flat_weights, True,
+        ...                1, 0.0, False, False, False)[1].shape
+        torch.Size([1, 2, 4])
+    """
+    return _rnn_relu(input, hx, params, has_biases, num_layers, dropout, train, bidirectional,
+                     batch_first)
+
+
+# -- embedding bags, segments ---------------------------------------------------------------
+
+_BAG_MODES = ("sum", "mean", "max")
+
+
+def embedding_bag(weight: Tensor, indices: Tensor, offsets: Tensor,
+                  scale_grad_by_freq: bool = False, mode: int = 0, sparse: bool = False,
+                  per_sample_weights: Tensor | None = None, include_last_offset: bool = False,
+                  padding_idx: int | None = None):
+    """ATen's embedding bag (weight first; ``mode`` 0 sum, 1 mean, 2 max): returns
+    ``(output, offset2bag, bag_size, max_indices)`` as PyTorch's CPU kernel does, with
+    ``offset2bag`` empty on its fast sum path (float weights, no ``padding_idx``). A negative
+    ``padding_idx`` counts from the end.
+
+    Example:
+        >>> w = ember.arange(6.0).reshape(3, 2)
+        >>> out, bags, size, idx = ember.embedding_bag(w, ember.tensor([0, 2, 1]),
+        ...                                            ember.tensor([0, 2]), False, 1)
+        >>> out, size
+        (tensor([[2., 3.],
+                [2., 3.]]), tensor([2, 1]))
+    """
+    from ..._backend import to_numpy
+
+    if mode not in (0, 1, 2) or isinstance(mode, bool):
+        raise RuntimeError("`mode` must be sum, mean, or max.")
+    if indices._dtype not in (D.int64, D.int32):
+        raise RuntimeError(f"Expected tensor for argument #1 'indices' to have one of the "
+                           f"following scalar types: Long, Int; but got {indices.type()} instead "
+                           "(while checking arguments for embedding_bag)")
+    if offsets.ndim != 1:
+        raise RuntimeError(f"offsets has to be a 1D Tensor, but got Tensor of dimension "
+                           f"{offsets.ndim}")
+    if indices.ndim != 1:
+        raise RuntimeError(f"input has to be a 1D Tensor, but got Tensor of dimension "
+                           f"{indices.ndim}")
+    idx, off = to_numpy(indices._data).astype(np.int64), to_numpy(offsets._data).astype(np.int64)
+    n = idx.size
+    if off.size and off[0] != 0:
+        raise RuntimeError(f"offsets[0] has to be 0, i.e., the first sequence in the mini-batch "
+                           f"has to start from position 0. However, got {off[0]}")
+    if off.size and off[-1] > n:
+        raise RuntimeError(f"offsets[-1] can not be greater than input's length {n} but got "
+                           f"offsets[-1] of {off[-1]}")
+    if per_sample_weights is not None and mode != 0:
+        raise RuntimeError("embedding_bag: per_sample_weights only supported with mode='sum'")
+    pad = padding_idx
+    if pad is not None and pad < 0:  # ATen wraps a negative padding_idx
+        pad += weight.shape[0]
+    out = _F().embedding_bag(indices, weight, offsets, scale_grad_by_freq=scale_grad_by_freq,
+                             mode=_BAG_MODES[mode], sparse=sparse,
+                             per_sample_weights=per_sample_weights,
+                             include_last_offset=include_last_offset, padding_idx=pad)
+    bags = off.size - 1 if include_last_offset else off.size
+    offset2bag = np.searchsorted(off[:bags], np.arange(n), side="right") - 1
+    keep = idx != pad if pad is not None else np.ones(n, bool)
+    sizes = np.bincount(offset2bag[keep], minlength=bags).astype(np.int64)[:bags]
+    if mode == 2:
+        rows = to_numpy(weight.detach()._data)[idx]  # (n, dim)
+        max_idx = np.zeros((bags, weight.shape[1]), np.int64)
+        for b in range(bags):
+            sel = np.flatnonzero((offset2bag == b) & keep)
+            if sel.size:  # the first maximum, as PyTorch's kernel keeps
+                max_idx[b] = idx[sel][np.argmax(rows[sel], axis=0)]
+    else:
+        max_idx = sizes if mode == 1 else np.zeros(off.size, np.int64)
+    fast = mode == 0 and pad is None and weight._dtype in (D.float32, D.float16, D.bfloat16)
+    if fast:
+        offset2bag = offset2bag[:0]
+    if mode == 0:
+        sizes = np.zeros(off.size, np.int64)
+
+    def wrap(a):
+        return Tensor._make(asarray_like(np.ascontiguousarray(a, np.int64), weight._data),
+                            D.int64)
+
+    return out, wrap(offset2bag), wrap(sizes), wrap(max_idx)
+
+
+_SEGMENT_REDUCTIONS = ("sum", "prod", "mean", "max", "min", "amax", "amin")
+
+
+def _segments(data: Tensor, axis: int, lengths, offsets, unsafe: bool):
+    """Host arrays ``(starts, lengths)``, each shaped ``data.shape[:axis] + (segments,)``."""
+    from ..._backend import to_numpy
+
+    given = offsets if offsets is not None else lengths
+    kind = "offsets" if offsets is not None else "lengths"
+    if axis != given.ndim - 1:
+        raise RuntimeError(f"segment_reduce(): Expected axis to be the last dimension of {kind} "
+                           f"but got {axis}.")
+    if given._dtype not in (D.int64, D.int32):
+        raise _random._not_implemented(f"_segment_reduce_{kind}_cpu_kernel1", given._dtype)
+    if tuple(given.shape[:-1]) != tuple(data.shape[:axis]):
+        raise RuntimeError(f"segment_reduce(): Expected {kind} of shape "
+                           f"{list(data.shape[:axis])} + [segments], got {list(given.shape)}")
+    arr = to_numpy(given._data).astype(np.int64)
+    if offsets is not None:
+        lens, starts = np.diff(arr, axis=-1), arr[..., :-1]
+        if (lens < 0).any():
+            raise RuntimeError("Expected segment_length >= 0 to be true, but got false.")
+        return starts, lens
+    if arr.size == 0:
+        raise RuntimeError("min(): Expected reduction dim to be specified for input.numel() == "
+                           "0. Specify the reduction dim with the 'dim' argument.")
+    if (arr < 0).any():
+        raise RuntimeError("lengths contains negative value!")
+    if not unsafe and (arr.sum(-1) != data.shape[axis]).any():
+        raise RuntimeError("segment_reduce(): Expected all rows of lengths along axis to sum to "
+                           "data.size(lengths.dim()-1) when !unsafe.")
+    return np.cumsum(arr, -1) - arr, arr
+
+
+def segment_reduce(data: Tensor, reduce: str, *, lengths: Tensor | None = None,
+                   indices: Tensor | None = None, offsets: Tensor | None = None, axis: int = 0,
+                   unsafe: bool = False, initial=None) -> Tensor:
+    """Reduce consecutive segments of ``data`` along ``axis`` with ``"sum"``, ``"prod"``,
+    ``"mean"``, ``"max"``/``"amax"`` or ``"min"``/``"amin"``. Segments are given by
+    ``lengths`` or ``offsets`` (which wins when both are given), shaped
+    ``data.shape[:axis] + (segments,)``. ``initial`` joins every segment's reduction (an empty
+    segment gives it; without it: 0, 1, nan, -inf or inf).
+
+    Example:
+        >>> ember.segment_reduce(ember.tensor([1.0, 5.0, 2.0, 3.0]), "max",
+        ...                      lengths=ember.tensor([2, 0, 2]))
+        tensor([5., -inf, 3.])
+    """
+    from .._core import wrap_dim
+
+    if reduce not in _SEGMENT_REDUCTIONS:
+        raise RuntimeError(f"reduce argument must be either sum, prod, mean, amax or amin, got "
+                           f"{reduce}")
+    if lengths is None and offsets is None:
+        if indices is not None:
+            raise RuntimeError("segment_reduce(): indices based reduction is not supported yet.")
+        raise RuntimeError("segment_reduce(): Either lengths or offsets must be defined.")
+    if data._dtype.category != D._FLOAT:
+        raise _random._not_implemented("_segment_reduce_cpu", data._dtype)
+    axis = wrap_dim(axis, data.ndim)
+    starts, lens = _segments(data, axis, lengths, offsets, unsafe)
+    reduce = {"max": "amax", "min": "amin"}.get(reduce, reduce)
+    width = max(int(lens.max()) if lens.size else 0, 1)
+    pos = np.arange(width)
+    mask = pos < lens[..., None]  # (*lead, segments, width): which slots hold data
+    trail = (1,) * (data.ndim - axis - 1)
+    fill = {"sum": 0.0, "mean": 0.0, "prod": 1.0, "amax": -np.inf, "amin": np.inf}[reduce]
+    if data.shape[axis] == 0:  # no rows to gather: every segment is empty
+        shape = (*lens.shape, *data.shape[axis + 1:])
+        vals = _ember().full(shape, fill, dtype=data.dtype, device=data.device)
+    else:
+        idx = np.minimum(np.where(mask, starts[..., None] + pos, 0), data.shape[axis] - 1)
+        flat = idx.reshape(*lens.shape[:-1], -1, *trail)
+        index = Tensor._make(asarray_like(flat, data._data), D.int64)
+        index = index.expand(*flat.shape[:axis + 1], *data.shape[axis + 1:])
+        rows = data.gather(axis, index).reshape(*lens.shape, width, *data.shape[axis + 1:])
+        keep = Tensor._make(asarray_like(mask.reshape(*mask.shape, *trail), data._data), D.bool)
+        rows = rows.masked_fill(~keep, fill)
+        vals = {"sum": rows.sum, "mean": rows.sum, "prod": rows.prod, "amax": rows.amax,
+                "amin": rows.amin}[reduce](axis + 1)
+    if reduce == "mean":
+        count = Tensor._make(asarray_like(lens.reshape(*lens.shape, *trail), data._data),
+                             D.int64)
+        total = vals if initial is None else vals + initial
+        out = total / count
+        return out if initial is None else out.masked_fill(count == 0, initial)
+    if initial is None:
+        return vals
+    if reduce == "sum":
+        return vals + initial
+    if reduce == "prod":
+        return vals * initial
+    e = _ember()
+    init = e.full_like(vals, initial)
+    # where() sends the whole gradient to the data when it wins or ties, as PyTorch's kernel
+    return e.where(vals < initial, init, vals) if reduce == "amax" else \
+        e.where(vals > initial, init, vals)
+
+
+# -- binomial, resize_as_ -------------------------------------------------------------------
+
+class _Binomial(Op):
+    _name = "NotImplemented"  # PyTorch records binomial without a derivative
+
+    @staticmethod
+    def forward(ctx, count, prob, sample):
+        return sample
+
+    @staticmethod
+    def backward(ctx, grad):
+        raise RuntimeError("derivative for aten::binomial is not implemented")
+
+
+def binomial(count: Tensor, prob: Tensor, generator=None) -> Tensor:
+    """Samples of Binomial(``count``, ``prob``) (broadcast together; floating dtypes, the same
+    for both). A ``prob`` of 1 or more gives ``count``, a negative ``count`` gives 0, a nan
+    ``prob`` gives nan. Not differentiable: backward through it raises, as in PyTorch.
+
+    Example:
+        >>> ember.binomial(ember.tensor([10.0, 5.0]), ember.tensor([0.0, 1.0]))
+        tensor([0., 5.])
+    """
+    from ..._backend import to_device_array, to_numpy
+
+    if count._dtype.category != D._FLOAT:
+        from ..inplace import _type_title
+
+        raise ValueError(f"binomial only supports floating-point dtypes for count, got: "
+                         f"{_type_title(count._dtype)}")
+    if prob._dtype is not count._dtype:
+        from ..inplace import _type_title
+
+        raise RuntimeError(f"Found dtype {_type_title(prob._dtype)} but expected "
+                           f"{_type_title(count._dtype)}")
+    n, p = np.broadcast_arrays(to_numpy(count._data).astype(np.float64),
+                               to_numpy(prob._data).astype(np.float64))
+    n = np.maximum(n, 0.0)
+    sure = p >= 1
+    draws = _random._gen(generator).binomial(np.floor(n).astype(np.int64),
+                                             np.where(np.isnan(p) | sure, 0.0, np.clip(p, 0, 1)))
+    sample = np.where(np.isnan(p), np.nan, np.where(sure, n, draws)).astype(count._data.dtype)
+    sample = to_device_array(sample, count.device)
+    if count.requires_grad or prob.requires_grad:
+        return _Binomial.apply(count, prob, sample=sample)
+    return Tensor._make(sample, count._dtype)
+
+
+def resize_as_(input: Tensor, the_template: Tensor, *, memory_format=None) -> Tensor:
+    """Give ``input`` ``the_template``'s shape in place, keeping its leading elements (new
+    ones are zero here; PyTorch leaves them uninitialised).
+
+    Example:
+        >>> ember.resize_as_(ember.arange(6.0), ember.zeros(2, 2))
+        tensor([[0., 1.],
+                [2., 3.]])
+    """
+    from ..inplace_methods import resize_as_ as method
+
+    return method(input, the_template, memory_format=memory_format)
+
+
 __all__ = [
     "embedding", "cosine_similarity", "pairwise_distance", "pdist", "pixel_shuffle",
     "pixel_unshuffle", "channel_shuffle", "native_channel_shuffle",
@@ -877,6 +1266,8 @@ __all__ = [
     "constant_pad_nd", "convolution", "conv_tbc", "affine_grid_generator", "grid_sampler",
     "grid_sampler_2d", "grid_sampler_3d", "embedding_renorm_", "lstm_cell", "gru_cell",
     "rnn_tanh_cell", "rnn_relu_cell", "frobenius_norm", "nuclear_norm", "norm_except_dim",
+    "lstm", "gru", "rnn_tanh", "rnn_relu", "embedding_bag", "segment_reduce", "binomial",
+    "resize_as_",
 ]
 
 TENSOR_METHODS = {"prelu": prelu}
