@@ -1,6 +1,7 @@
 """PyTorch's top-level switches and small predicates: ``set_float32_matmul_precision``,
 ``set_num_interop_threads``, ``set_warn_always``, ``set_default_tensor_type``, ``typename``,
-``is_nonzero`` and friends, the ``has_*`` build flags and the device error classes.
+``is_nonzero`` and friends, the ``has_*`` build flags, the device error classes,
+``get_device_module``, ``classproperty`` and the IPU/XLA autocast switches.
 
 Switches that tune hardware ember does not drive (TF32 matmuls, denormal flushing, an interop
 thread pool) keep PyTorch's checks and values so programs that set them run unchanged, but
@@ -10,9 +11,11 @@ they change no arithmetic: NumPy computes as it always does.
 from __future__ import annotations
 
 import importlib
+import threading
 import warnings
 
 from . import _dtype as D
+from ._backend import Device
 from ._tensor import Tensor
 from ._threads import _cpus
 
@@ -22,8 +25,15 @@ __all__ = [
     "is_warn_always_enabled", "set_default_tensor_type", "typename", "is_inference",
     "is_nonzero", "is_same_size", "is_signed", "is_distributed", "get_device",
     "compiled_with_cxx11_abi", "has_lapack", "has_mkl", "has_openmp", "has_spectral",
-    "OutOfMemoryError", "AcceleratorError",
+    "OutOfMemoryError", "AcceleratorError", "GradScaler", "get_device_module",
+    "is_vulkan_available", "init_num_threads", "classproperty", "get_autocast_ipu_dtype",
+    "set_autocast_ipu_dtype", "is_autocast_ipu_enabled", "set_autocast_ipu_enabled",
+    "get_autocast_xla_dtype", "set_autocast_xla_dtype", "is_autocast_xla_enabled",
+    "set_autocast_xla_enabled",
 ]
+
+# torch.GradScaler is torch.amp.GradScaler, the same class
+from .amp import GradScaler  # noqa: E402
 
 # What ember's "build" has: LAPACK through NumPy's linalg, FFTs through numpy.fft; no MKL
 # (NumPy's wheels ship OpenBLAS) and no OpenMP (ember runs its own thread pool).
@@ -341,3 +351,207 @@ def compiled_with_cxx11_abi() -> bool:
         True
     """
     return True
+
+
+# -- device modules and small switches ----------------------------------------------------------
+
+def _device_type(device: str) -> str:
+    """The type in a device string. ember's devices are CPU and CUDA; the other accelerators
+    PyTorch names (``"mps"``, ``"xpu"``, ``"mtia"``) have modules that answer "not available",
+    so their names are read here rather than refused."""
+    try:
+        return Device(device).type
+    except RuntimeError:
+        name = device.split(":")[0]
+        if name in ("mps", "xpu", "mtia"):
+            return name
+        raise
+
+
+def get_device_module(device=None):
+    """The module for a device type (``ember.cuda`` for ``"cuda:0"``, ``ember.cpu`` for
+    ``ember.device("cpu")``); with no device, the current accelerator's module, or
+    ``ember.cpu`` when there is no accelerator.
+
+    Example:
+        >>> ember.get_device_module("cpu").__name__
+        'ember.cpu'
+    """
+    if isinstance(device, Device):
+        name = device.type
+    elif isinstance(device, str):
+        name = _device_type(device)
+    elif device is None:
+        accelerator = importlib.import_module("ember.accelerator").current_accelerator()
+        name = "cpu" if accelerator is None else accelerator.type
+    else:
+        raise RuntimeError(f"Invalid value of device '{device}', expect torch.device, str, or "
+                           "None")
+    module = getattr(_module(), name, None)
+    if module is None:
+        raise RuntimeError(f"Device '{name}' does not have a corresponding module registered as "
+                           f"'torch.{name}'.")
+    return module
+
+
+def is_vulkan_available() -> bool:
+    """False: ember has no Vulkan backend (PyTorch's answer without one).
+
+    Example:
+        >>> ember.is_vulkan_available()
+        False
+    """
+    return False
+
+
+def init_num_threads() -> None:
+    """Make the current thread use the ``set_num_threads`` setting. ember's thread count is
+    process-wide, so every thread already does and this does nothing.
+
+    Example:
+        >>> ember.init_num_threads()
+    """
+
+
+class _ClassPropertyDescriptor:
+    def __init__(self, fget):
+        self.fget = fget
+
+    def __get__(self, instance, owner=None):
+        if owner is None:
+            owner = type(instance)
+        return self.fget.__get__(instance, owner)()
+
+
+def classproperty(func):
+    """A read-only property of a class (``torch.classproperty``): ``func`` gets the class.
+
+    Example:
+        >>> class Config:
+        ...     @ember.classproperty
+        ...     def name(cls):
+        ...         return cls.__name__
+        >>> Config.name
+        'Config'
+    """
+    if not isinstance(func, (classmethod, staticmethod)):
+        func = classmethod(func)
+    return _ClassPropertyDescriptor(func)
+
+
+# -- IPU and XLA autocast switches --------------------------------------------------------------
+# ember drives neither device; PyTorch keeps these per thread and apart from the CPU and CUDA
+# autocast state, so they are stored values here with PyTorch's defaults.
+
+class _OtherAutocast(threading.local):
+    def __init__(self):
+        self.enabled = {"ipu": False, "xla": False}
+        self.dtype = {"ipu": D.float16, "xla": D.bfloat16}
+
+
+_other_autocast = _OtherAutocast()
+
+
+def _deprecated_autocast(old: str, new: str) -> None:
+    warnings.warn(f"torch.{old} is deprecated. Please use torch.{new} instead.",
+                  DeprecationWarning, stacklevel=3)
+
+
+def _check_enabled(enabled) -> None:
+    if not isinstance(enabled, bool):
+        raise TypeError(f"enabled must be a bool (got {type(enabled).__name__})")
+
+
+def _check_dtype(dtype) -> None:
+    if not isinstance(dtype, D.dtype):
+        raise TypeError(f"dtype must be a torch.dtype (got {type(dtype).__name__})")
+
+
+def is_autocast_ipu_enabled() -> bool:
+    """Whether IPU autocast is on (deprecated in PyTorch, and warns so; False by default).
+
+    Example:
+        >>> ember.is_autocast_ipu_enabled()  # warns: deprecated
+        False
+    """
+    _deprecated_autocast("is_autocast_ipu_enabled()", "is_autocast_enabled('ipu')")
+    return _other_autocast.enabled["ipu"]
+
+
+def set_autocast_ipu_enabled(enabled: bool, /) -> None:
+    """Record IPU autocast as on or off (deprecated; ember has no IPU, so no op changes).
+
+    Example:
+        >>> ember.set_autocast_ipu_enabled(False)  # warns: deprecated
+    """
+    _check_enabled(enabled)
+    _deprecated_autocast("set_autocast_ipu_enabled(enabled)",
+                         "set_autocast_enabled('ipu', enabled)")
+    _other_autocast.enabled["ipu"] = enabled
+
+
+def get_autocast_ipu_dtype():
+    """The dtype IPU autocast would cast to (deprecated; float16 by default).
+
+    Example:
+        >>> ember.get_autocast_ipu_dtype()  # warns: deprecated
+        torch.float16
+    """
+    _deprecated_autocast("get_autocast_ipu_dtype()", "get_autocast_dtype('ipu')")
+    return _other_autocast.dtype["ipu"]
+
+
+def set_autocast_ipu_dtype(dtype, /) -> None:
+    """Record the dtype IPU autocast would cast to (deprecated).
+
+    Example:
+        >>> ember.set_autocast_ipu_dtype(ember.float16)  # warns: deprecated
+    """
+    _check_dtype(dtype)
+    _deprecated_autocast("set_autocast_ipu_dtype(dtype)", "set_autocast_dtype('ipu', dtype)")
+    _other_autocast.dtype["ipu"] = dtype
+
+
+def is_autocast_xla_enabled() -> bool:
+    """Whether XLA autocast is on (deprecated in PyTorch, and warns so; False by default).
+
+    Example:
+        >>> ember.is_autocast_xla_enabled()  # warns: deprecated
+        False
+    """
+    _deprecated_autocast("is_autocast_xla_enabled()", "is_autocast_enabled('xla')")
+    return _other_autocast.enabled["xla"]
+
+
+def set_autocast_xla_enabled(enabled: bool, /) -> None:
+    """Record XLA autocast as on or off (deprecated; ember has no XLA, so no op changes).
+
+    Example:
+        >>> ember.set_autocast_xla_enabled(False)  # warns: deprecated
+    """
+    _check_enabled(enabled)
+    _deprecated_autocast("set_autocast_xla_enabled(enabled)",
+                         "set_autocast_enabled('xla', enabled)")
+    _other_autocast.enabled["xla"] = enabled
+
+
+def get_autocast_xla_dtype():
+    """The dtype XLA autocast would cast to (deprecated; bfloat16 by default).
+
+    Example:
+        >>> ember.get_autocast_xla_dtype()  # warns: deprecated
+        torch.bfloat16
+    """
+    _deprecated_autocast("get_autocast_xla_dtype()", "get_autocast_dtype('xla')")
+    return _other_autocast.dtype["xla"]
+
+
+def set_autocast_xla_dtype(dtype, /) -> None:
+    """Record the dtype XLA autocast would cast to (deprecated).
+
+    Example:
+        >>> ember.set_autocast_xla_dtype(ember.bfloat16)  # warns: deprecated
+    """
+    _check_dtype(dtype)
+    _deprecated_autocast("set_autocast_xla_dtype(dtype)", "set_autocast_dtype('xla', dtype)")
+    _other_autocast.dtype["xla"] = dtype
