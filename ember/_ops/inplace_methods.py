@@ -232,7 +232,14 @@ def resize_(self: Tensor, *sizes, memory_format=None) -> Tensor:
 
 
 def resize_as_(self: Tensor, the_template: Tensor, memory_format=None) -> Tensor:
-    """``self.resize_(the_template.shape)``."""
+    """Give ``self`` ``the_template``'s shape in place (``self.resize_(the_template.shape)``),
+    keeping its leading elements; also ``ember.resize_as_(input, the_template)``.
+
+    Example:
+        >>> ember.resize_as_(ember.arange(6.0), ember.zeros(2, 2))
+        tensor([[0., 1.],
+                [2., 3.]])
+    """
     return resize_(self, the_template.shape)
 
 
@@ -322,7 +329,7 @@ def map_(self: Tensor, tensor: Tensor, callable) -> Tensor:
     return self
 
 
-__all__ = ["fill_", "zero_"]
+__all__ = ["fill_", "zero_", "resize_as_"]
 
 TENSOR_METHODS = {
     "copy_": copy_, "fill_": fill_, "zero_": zero_, "fill_diagonal_": fill_diagonal_,

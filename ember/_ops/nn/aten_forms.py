@@ -1192,7 +1192,7 @@ def segment_reduce(data: Tensor, reduce: str, *, lengths: Tensor | None = None,
         e.where(vals > initial, init, vals)
 
 
-# -- binomial, resize_as_ -------------------------------------------------------------------
+# -- binomial ------------------------------------------------------------------------------
 
 class _Binomial(Op):
     _name = "NotImplemented"  # PyTorch records binomial without a derivative
@@ -1240,20 +1240,6 @@ def binomial(count: Tensor, prob: Tensor, generator=None) -> Tensor:
     return Tensor._make(sample, count._dtype)
 
 
-def resize_as_(input: Tensor, the_template: Tensor, *, memory_format=None) -> Tensor:
-    """Give ``input`` ``the_template``'s shape in place, keeping its leading elements (new
-    ones are zero here; PyTorch leaves them uninitialised).
-
-    Example:
-        >>> ember.resize_as_(ember.arange(6.0), ember.zeros(2, 2))
-        tensor([[0., 1.],
-                [2., 3.]])
-    """
-    from ..inplace_methods import resize_as_ as method
-
-    return method(input, the_template, memory_format=memory_format)
-
-
 __all__ = [
     "embedding", "cosine_similarity", "pairwise_distance", "pdist", "pixel_shuffle",
     "pixel_unshuffle", "channel_shuffle", "native_channel_shuffle",
@@ -1267,7 +1253,6 @@ __all__ = [
     "grid_sampler_2d", "grid_sampler_3d", "embedding_renorm_", "lstm_cell", "gru_cell",
     "rnn_tanh_cell", "rnn_relu_cell", "frobenius_norm", "nuclear_norm", "norm_except_dim",
     "lstm", "gru", "rnn_tanh", "rnn_relu", "embedding_bag", "segment_reduce", "binomial",
-    "resize_as_",
 ]
 
 TENSOR_METHODS = {"prelu": prelu}
