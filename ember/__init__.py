@@ -58,6 +58,7 @@ chalf = complex64  # no complex32 in NumPy; nearest available
 from . import _ops as _ops_pkg
 from ._backend import Device as device
 from ._buffers import from_dlpack, from_file, frombuffer, to_dlpack
+from ._control_flow import cond, while_loop
 from ._creation import *
 from ._default_device import get_default_device, set_default_device
 from ._random import *
