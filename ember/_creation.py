@@ -37,7 +37,7 @@ def _finish(arr, dtype: D.dtype, device, requires_grad: bool) -> Tensor:
         arr = to_device_array(arr, dev)
     t = Tensor._make(arr, dtype)
     if requires_grad:
-        t.requires_grad_(True)
+        t._set_requires_grad(True, "Only Tensors of floating point and complex dtype")
     return t
 
 
@@ -231,7 +231,9 @@ def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad=False) -> 
         tensor([1, 2, 3])
     """
     t = tensor(obj, dtype=dtype, device=device) if copy else as_tensor(obj, dtype, device)
-    return t.requires_grad_(requires_grad) if requires_grad else t
+    if requires_grad:
+        t._set_requires_grad(True, "Only Tensors of floating point and complex dtype")
+    return t
 
 
 def from_numpy(ndarray: np.ndarray) -> Tensor:

@@ -166,9 +166,36 @@ def eye(n: int, m: int | None = None, *, out=None, dtype=None, layout=None, devi
 
 
 def complex(real: Tensor, imag: Tensor) -> Tensor:
-    """A complex tensor from real and imaginary parts (not differentiable in ember yet)."""
+    """A complex tensor from real and imaginary parts (broadcast; differentiable in both).
+
+    Example:
+        >>> ember.complex(ember.tensor([1.0]), ember.tensor([2.0]))
+        tensor([1.+2.j])
+    """
+    names = {D.float16: "Half", D.float32: "Float", D.float64: "Double"}
+    if real.dtype not in names or imag.dtype not in names:
+        title = {D.int64: "Long", D.int32: "Int", D.bool: "Bool", D.bfloat16: "BFloat16"}
+        raise RuntimeError("Expected both inputs to be Half, Float or Double tensors but got "
+                           f"{title.get(real.dtype, names.get(real.dtype, str(real.dtype)))} "
+                           f"and {title.get(imag.dtype, names.get(imag.dtype, str(imag.dtype)))}")
+    if real.dtype is not imag.dtype:
+        raise RuntimeError(f"Expected object of scalar type {names[real.dtype]} but got scalar "
+                           f"type {names[imag.dtype]} for second argument")
+    if real.requires_grad or imag.requires_grad:
+        from ._ops.pointwise.complex import view_as_complex
+        from ._ops.shape.joining import stack
+
+        real, imag = real.broadcast_to(_broadcast_shape(real, imag)), imag.broadcast_to(
+            _broadcast_shape(real, imag))
+        from ._ops._core import set_node_name
+
+        return set_node_name(view_as_complex(stack([real, imag], -1)), "ComplexBackward0")
     dt = D.complex128 if real.dtype is D.float64 else D.complex64
     return _finish((real._data + 1j * imag._data).astype(dt.np_dtype), dt, real.device, False)
+
+
+def _broadcast_shape(a: Tensor, b: Tensor) -> tuple:
+    return tuple(np.broadcast_shapes(tuple(a.shape), tuple(b.shape)))
 
 
 def polar(abs: Tensor, angle: Tensor) -> Tensor:

@@ -31,10 +31,14 @@ class TensorAutograd:
 
     @requires_grad.setter
     def requires_grad(self, value: bool):
-        self.requires_grad_(value)
+        self._set_requires_grad(value, "only Tensors of floating point and complex dtype")
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Set whether autograd records operations on this (leaf) tensor; returns it."""
+        # torch words the dtype error differently for the method, the setter and creation
+        return self._set_requires_grad(requires_grad, "only Tensors of floating point dtype")
+
+    def _set_requires_grad(self, requires_grad: bool, who: str) -> Tensor:
         if self.grad_fn is not None and not requires_grad:
             raise RuntimeError(
                 "you can only change requires_grad flags of leaf variables. If you want to use "
@@ -42,7 +46,7 @@ class TensorAutograd:
                 "var_no_grad = var.detach().")
         if requires_grad and self._dtype.category < D._FLOAT:
             raise RuntimeError(
-                f"only Tensors of floating point and complex dtype can require gradients "
+                f"{who} can require gradients "
                 f"(got {self._dtype}); convert first, e.g. x.float().requires_grad_()")
         self._requires_grad = bool(requires_grad)
         return self

@@ -234,3 +234,138 @@ from ._ops.linalg.matrix_exp import matrix_exp  # noqa: E402
 from ._ops.linalg.triangular import solve_triangular  # noqa: E402
 
 __all__ += ["matrix_exp", "solve_triangular"]
+
+
+# LU, Householder and condition numbers, built on the legacy kernels in _ops/linalg/legacy.py
+_LU_FACTOR = return_type("linalg_lu_factor", ("LU", "pivots"))
+_LU_FACTOR_EX = return_type("linalg_lu_factor_ex", ("LU", "pivots", "info"))
+_LU = return_type("linalg_lu", ("P", "L", "U"))
+_SOLVE_EX = return_type("linalg_solve_ex", ("result", "info"))
+
+
+def _quiet(fn, *args, **kwargs):
+    """Call a legacy kernel without its deprecation warning (the linalg form is the new one)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return fn(*args, **kwargs)
+
+
+def lu_factor_ex(A: Tensor, *, pivot: bool = True, check_errors: bool = False, out=None):
+    """``(LU, pivots, info)``: the packed LU factorization with 1-based int32 pivots; ``info``
+    is nonzero for a singular matrix (an error only with ``check_errors``).
+
+    Example:
+        >>> LU, pivots, info = ember.linalg.lu_factor_ex(ember.tensor([[1., 2.], [3., 4.]]))
+    """
+    from ._ops.linalg import legacy
+
+    LU, pivots, info = _quiet(legacy.lu, A, pivot=pivot, get_infos=True)
+    if check_errors and bool((info != 0).any()):
+        raise LinAlgError(f"torch.linalg.lu_factor_ex: U[{int(info.max())},{int(info.max())}] "
+                          "is zero, singular U.")
+    return _LU_FACTOR_EX(LU, pivots, info)
+
+
+def lu_factor(A: Tensor, *, pivot: bool = True, out=None):
+    """``(LU, pivots)``: the packed LU factorization of ``A`` (``P @ L @ U == A``), for
+    ``lu_solve``.
+
+    Example:
+        >>> LU, pivots = ember.linalg.lu_factor(ember.tensor([[1., 2.], [3., 4.]]))
+        >>> pivots
+        tensor([2, 2], dtype=torch.int32)
+    """
+    LU, pivots, info = lu_factor_ex(A, pivot=pivot)
+    if bool((info != 0).any()):
+        raise LinAlgError(f"torch.linalg.lu_factor: U[{int(info.max())},{int(info.max())}] is "
+                          "zero, singular U.")
+    return _LU_FACTOR(LU, pivots)
+
+
+def lu(A: Tensor, *, pivot: bool = True, out=None):
+    """``(P, L, U)`` with ``A == P @ L @ U``; gradients reach ``A`` through ``L`` and ``U``.
+
+    Example:
+        >>> P, L, U = ember.linalg.lu(ember.tensor([[1., 2.], [3., 4.]]))
+    """
+    from ._ops.linalg import legacy
+
+    LU, pivots, _ = _quiet(legacy.lu, A, pivot=pivot, get_infos=True)
+    return _LU(*legacy.lu_unpack(LU, pivots))
+
+
+def lu_solve(LU: Tensor, pivots: Tensor, B: Tensor, *, left: bool = True,
+             adjoint: bool = False, out=None) -> Tensor:
+    """Solve ``A X = B`` (``X A = B`` with ``left=False``; ``A^H`` with ``adjoint``) from
+    ``lu_factor``'s output.
+
+    Example:
+        >>> LU, pivots = ember.linalg.lu_factor(A)
+        >>> X = ember.linalg.lu_solve(LU, pivots, B)
+    """
+    from ._ops.linalg import legacy
+
+    if left and not adjoint:
+        return _quiet(legacy.lu_solve, B, LU, pivots)
+    P, L, U = legacy.lu_unpack(LU, pivots)
+    A = matmul(matmul(P, L), U)
+    A = A.mH if adjoint else A
+    return solve(A, B, left=left)
+
+
+def solve_ex(A: Tensor, B: Tensor, *, left: bool = True, check_errors: bool = False, out=None):
+    """``(result, info)``: ``solve`` that reports a singular ``A`` in ``info`` (int32, nonzero)
+    instead of raising, unless ``check_errors``.
+
+    Example:
+        >>> result, info = ember.linalg.solve_ex(ember.eye(2), ember.ones(2))
+    """
+    from ._creation import zeros
+
+    batch = tuple(A.shape[:-2])
+    try:
+        result = solve(A, B, left=left)
+        info = zeros(batch, dtype=D.int32)
+    except LinAlgError:
+        if check_errors:
+            raise
+        result = B.new_full(B.shape, math.nan)
+        info = zeros(batch, dtype=D.int32) + A.shape[-1]
+    return _SOLVE_EX(result, info)
+
+
+def householder_product(A: Tensor, tau: Tensor, *, out=None) -> Tensor:
+    """The first ``n`` columns of the product of Householder reflectors stored in ``A`` and
+    ``tau`` (``geqrf``'s output gives ``Q`` of the QR decomposition).
+
+    Example:
+        >>> Q = ember.linalg.householder_product(*ember.geqrf(A))
+    """
+    from ._ops.linalg import legacy
+
+    return legacy.orgqr(A, tau)
+
+
+def cond(A: Tensor, p=None, *, out=None) -> Tensor:
+    """The condition number of ``A`` in the ``p`` norm: ``sigma_max / sigma_min`` for
+    ``p`` None, 2 or -2 (any shape); ``norm(A, p) * norm(inv(A), p)`` for 'fro', 'nuc',
+    inf, -inf, 1, -1 (square ``A``).
+
+    Example:
+        >>> ember.linalg.cond(ember.tensor([[2., 0.], [0., 1.]]))
+        tensor(2.)
+    """
+    if A.ndim < 2:
+        raise RuntimeError("linalg.cond: The input tensor A must have at least 2 dimensions.")
+    if p is None or p in (2, -2):
+        s = svdvals(A)
+        big, small = s[..., 0], s[..., -1]
+        return big / small if p != -2 else small / big
+    check_square("linalg.cond", A)
+    return matrix_norm(A, p) * matrix_norm(inv(A), p)
+
+
+__all__ += ["lu_factor", "lu_factor_ex", "lu", "lu_solve", "solve_ex", "householder_product",
+            "cond"]

@@ -238,3 +238,27 @@ def test_set_num_threads_round_trip(torch):
     for lib in (ember, torch):
         with pytest.raises(RuntimeError, match="positive integer"):
             lib.set_num_threads(0)
+
+
+@pytest.mark.parametrize("how", ["method", "setter", "tensor", "ones", "parameter"])
+def test_integer_requires_grad_error_starts_with_torchs_words(how):
+    """torch words the refusal three ways; ember's message starts with the same words."""
+    torch = pytest.importorskip("torch")
+
+    def attempt(lib):
+        if how == "method":
+            lib.tensor([1, 2]).requires_grad_()
+        elif how == "setter":
+            lib.tensor([1, 2]).requires_grad = True
+        elif how == "tensor":
+            lib.tensor([1, 2], requires_grad=True)
+        elif how == "ones":
+            lib.ones(2, dtype=lib.long, requires_grad=True)
+        else:
+            lib.nn.Parameter(lib.tensor([1, 2]))
+
+    with pytest.raises(RuntimeError) as want:
+        attempt(torch)
+    with pytest.raises(RuntimeError) as got:
+        attempt(ember)
+    assert str(got.value).startswith(str(want.value))

@@ -94,7 +94,7 @@ _PLAIN_APPLY = Op.__dict__["apply"]
 
 
 # the wrappers now around the plain path: a graph capture's recorder and a profiler's observer
-_wrappers = {"capture": None, "profiler": None}
+_wrappers = {"capture": None, "profiler": None, "forward_ad": None}
 
 
 def set_capture(recorder) -> None:
@@ -115,13 +115,26 @@ def set_profiler(observer) -> None:
     _install_apply()
 
 
+def set_forward_ad(propagate) -> None:
+    """Send every op application through ``propagate(cls, inputs, kwargs, apply, plain)`` while
+    a forward-AD level is open (``ember.autograd.forward_ad``), or stop with ``None``."""
+    _wrappers["forward_ad"] = propagate
+    _install_apply()
+
+
 def _install_apply() -> None:
     recorder, observer = _wrappers["capture"], _wrappers["profiler"]
+    propagate = _wrappers["forward_ad"]
     plain = _PLAIN_APPLY.__func__
     inner = plain
     if recorder is not None:
         def inner(cls, *inputs, **kwargs):
             return recorder(cls, inputs, kwargs, plain)
+    if propagate is not None:  # tangents go with the op as the capture records it
+        recorded = inner
+
+        def inner(cls, *inputs, **kwargs):
+            return propagate(cls, inputs, kwargs, recorded, plain)
     if observer is None:
         apply = inner
     else:  # the profiler outermost: it times the op as the caller sees it, recording included

@@ -14,6 +14,7 @@ import numpy as np
 from .. import _dtype as D
 from .._tensor import Tensor
 from ..autograd import grad_mode
+from ..autograd.forward_ad import _current as _forward_ad
 from ._core import broadcast_shapes
 from .inplace import _check_result, _type_title, apply_inplace, check_inplace
 
@@ -150,6 +151,10 @@ def finish_out(result: Tensor, out: Tensor | None, name: str, *inputs) -> Tensor
 
 def no_autograd(t: Tensor, other=None) -> bool:
     """True when an in-place op on ``t`` needs no graph bookkeeping (the fast path)."""
+    if _forward_ad["level"] is not None and not _forward_ad["paused"] and (
+            "_fw_tangent" in t.__dict__
+            or isinstance(other, Tensor) and "_fw_tangent" in other.__dict__):
+        return False  # tangents must follow the write (forward-mode AD)
     if not _state.enabled:
         return type(t._data) is np.ndarray
     if t._requires_grad or (isinstance(other, Tensor) and other._requires_grad):

@@ -14,6 +14,7 @@ from .. import _dtype as D
 from .._backend import asarray_like, get_array_module, is_host
 from .._tensor import Tensor
 from ..autograd import grad_mode
+from ..autograd.forward_ad import _current as _forward_ad
 from ._core import Op, broadcast_shapes
 
 
@@ -103,6 +104,10 @@ def apply_inplace(t: Tensor, result: Tensor, op: str = "") -> Tensor:
     t._version[0] += 1
     if track:
         _rebase(t, result)
+    if _forward_ad["level"] is not None:
+        from ..autograd import forward_ad
+
+        forward_ad.inplace_update(t, result)
     return t
 
 

@@ -130,7 +130,7 @@ def __getattr__(name):
         from . import function
 
         return getattr(function, name)
-    if name in ("functional", "profiler"):
+    if name in ("functional", "profiler", "forward_ad"):
         import importlib
 
         return importlib.import_module(f"ember.autograd.{name}")

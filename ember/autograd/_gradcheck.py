@@ -58,12 +58,36 @@ def _analytical_jacobian(fn, inputs, k, out_idx):
     return np.array(rows).T.reshape(inputs[k].numel(), out.numel())
 
 
+def _forward_jacobian(fn, inputs, k, out_idx):
+    """d out[out_idx] / d inputs[k] by forward-mode AD: one one-hot tangent per input element."""
+    from .. import _creation
+    from . import forward_ad as fwAD
+
+    x = inputs[k]
+    cols = []
+    for j in range(x.numel()):
+        direction = np.zeros(x.numel())
+        direction[j] = 1.0
+        with fwAD.dual_level():
+            tangent = _creation.tensor(direction.reshape(x.shape), dtype=x.dtype)
+            dual = list(inputs)
+            dual[k] = fwAD.make_dual(x.detach(), tangent)
+            out = _outputs(fn, dual)[out_idx]
+            t = fwAD.unpack_dual(out).tangent
+            cols.append(np.zeros(out.numel()) if t is None else
+                        t._data.astype(np.float64).reshape(-1).copy())
+    return np.array(cols).reshape(x.numel(), -1)
+
+
 def gradcheck(func, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
-              raise_exception: bool = True, **_ignored) -> bool:
+              raise_exception: bool = True, check_backward_ad: bool = True,
+              check_forward_ad: bool = False, **_ignored) -> bool:
     """Compare autograd's gradients of ``func`` with central finite differences.
 
     Inputs that require grad should be float64. Returns True, or raises (or returns False
     with ``raise_exception=False``) naming the input and output that disagree.
+    ``check_forward_ad=True`` also checks forward-mode AD (``forward_ad``) Jacobians;
+    ``check_backward_ad=False`` skips the reverse-mode check.
 
     Example:
         >>> x = ember.randn(3, dtype=ember.float64, requires_grad=True)
@@ -85,13 +109,18 @@ def gradcheck(func, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: floa
             if out.numel() == 0 or inputs[k].numel() == 0:
                 continue
             num = _numerical_jacobian(func, inputs, k, o, eps)
-            ana = _analytical_jacobian(func, inputs, k, o)
-            if not np.allclose(ana, num, atol=atol, rtol=rtol):
-                msg = (f"Jacobian mismatch for output {o} with respect to input {k},\n"
-                       f"numerical:{num}\nanalytical:{ana}\n")
-                if raise_exception:
-                    raise GradcheckError(msg)
-                return False
+            checks = []
+            if check_backward_ad:
+                checks.append(("", _analytical_jacobian(func, inputs, k, o)))
+            if check_forward_ad:
+                checks.append((" (forward mode)", _forward_jacobian(func, inputs, k, o)))
+            for mode, ana in checks:
+                if not np.allclose(ana, num, atol=atol, rtol=rtol):
+                    msg = (f"Jacobian mismatch for output {o} with respect to input "
+                           f"{k}{mode},\nnumerical:{num}\nanalytical:{ana}\n")
+                    if raise_exception:
+                        raise GradcheckError(msg)
+                    return False
     return True
 
 

@@ -173,7 +173,9 @@ class Function(metaclass=_FunctionMeta):
 
     @staticmethod
     def jvp(ctx, *grad_inputs):
-        raise NotImplementedError("forward-mode AD (jvp) is not supported by ember.")
+        """Forward-mode rule: the output tangents from the input tangents (``forward_ad``)."""
+        raise NotImplementedError("You must implement the jvp function for custom "
+                                  "autograd.Function to use it with forward mode AD.")
 
     @classmethod
     def apply(cls, *args, **kwargs):
@@ -188,8 +190,16 @@ class Function(metaclass=_FunctionMeta):
         ctx._tensor_positions = positions
 
         split_style = cls.setup_context is not Function.setup_context
+        tangents = _input_tangents(args)
+        if tangents is not None and cls.jvp is Function.jvp:
+            Function.jvp(ctx)  # raises: forward mode needs the Function's own rule
         prev = _state.enabled
         _state.enabled = False
+        if tangents is not None:  # forward's body sees plain tensors (as torch)
+            from .forward_ad import _paused
+
+            paused = _paused()
+            paused.__enter__()
         try:
             if split_style:
                 outputs = cls.forward(*args, **kwargs)
@@ -198,11 +208,58 @@ class Function(metaclass=_FunctionMeta):
                 outputs = cls.forward(ctx, *args, **kwargs)
         finally:
             _state.enabled = prev
+            if tangents is not None:
+                paused.__exit__()
 
         single = not isinstance(outputs, tuple)
         outs = (outputs,) if single else outputs
         outs = _process_outputs(ctx, args, outs, record)
+        if tangents is not None:
+            _run_jvp(cls, ctx, tangents, outs)
         return outs[0] if single else outs
+
+
+def _input_tangents(args):
+    """The tangents of ``args`` while forward AD propagates (zeros for tensors without one,
+    None for non-tensors), or None when no argument is a dual tensor."""
+    from .forward_ad import _current
+
+    if _current["level"] is None or _current["paused"]:
+        return None
+    from .._tensor import Tensor
+
+    found = [a.__dict__.get("_fw_tangent") if isinstance(a, Tensor) else None for a in args]
+    if all(t is None for t in found):
+        return None
+    from .._creation import zeros_like
+
+    return [t if t is not None or not isinstance(a, Tensor) else zeros_like(a)
+            for a, t in zip(args, found)]
+
+
+def _run_jvp(cls, ctx, tangents, outs):
+    """Call the Function's ``jvp`` (``ctx.saved_tensors`` gives what ``save_for_forward``
+    kept) and attach its results to the outputs as their tangents."""
+    from .._tensor import Tensor
+    from .forward_ad import _paused, _set_tangent
+
+    saved = ctx._saved
+    forward_saved = getattr(ctx, "saved_for_forward", None)
+    if forward_saved is not None:
+        ctx._saved = [(t, t._version[0]) if isinstance(t, Tensor) else (t, None)
+                      for t in forward_saved]
+    try:
+        with _paused():
+            result = cls.jvp(ctx, *tangents)
+    finally:
+        ctx._saved = saved
+    result = result if isinstance(result, tuple) else (result,)
+    if len(result) != len(outs):
+        raise RuntimeError(f"function {cls.__name__}_jvp returned an incorrect number of "
+                           f"outputs (expected {len(outs)}, got {len(result)})")
+    for o, t in zip(outs, result):
+        if isinstance(o, Tensor) and isinstance(t, Tensor):
+            _set_tangent(o, t)
 
 
 def _process_outputs(ctx, args, outs, record):

@@ -35,7 +35,7 @@ class Parameter(Tensor):
         self._init(data._data, data._dtype, False)
         self._version = data._version
         if requires_grad:
-            self.requires_grad_(True)
+            self._set_requires_grad(True, "Only Tensors of floating point and complex dtype")
         return self
 
     def __init__(self, data: Tensor | None = None, requires_grad: bool = True):

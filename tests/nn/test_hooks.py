@@ -109,3 +109,44 @@ def test_backward_hook_on_first_layer_without_input_grad(torch):
         t(lib_x[1]).sum().backward()
     assert got["e"][0] == (None,) and got["t"][0] == (None,)
     assert tuple(got["e"][1]) == tuple(got["t"][1])
+
+
+@pytest.mark.parametrize("lib_name", ["torch", "ember"])
+def test_global_module_hooks_run_before_module_hooks(lib_name):
+    """register_module_forward_pre_hook / _forward_hook / _full_backward_hook /
+    _buffer_registration_hook (torch.nn.modules.module) fire for every module, first."""
+    lib = pytest.importorskip("torch") if lib_name == "torch" else ember
+    mm = lib.nn.modules.module
+    trace = []
+    net = lib.nn.Sequential(lib.nn.Linear(2, 3), lib.nn.Tanh())
+    net[0].register_forward_hook(lambda m, a, o: trace.append("own-fwd"))
+    handles = [
+        mm.register_module_forward_pre_hook(lambda m, a: trace.append(("pre", type(m).__name__))),
+        mm.register_module_forward_hook(lambda m, a, o: trace.append(("fwd", type(m).__name__))),
+        mm.register_module_full_backward_hook(
+            lambda m, gi, go: trace.append(("bwd", type(m).__name__, len(gi)))),
+        mm.register_module_buffer_registration_hook(lambda m, n, b: b + 1),
+        mm.register_module_parameter_registration_hook(lambda m, n, p: None),
+    ]
+    net.register_buffer("offset", lib.zeros(2))
+    net(lib.ones(4, 2, requires_grad=True)).sum().backward()
+    for h in handles:
+        h.remove()
+    net(lib.ones(1, 2))
+    assert net.offset.tolist() == [1.0, 1.0]
+    assert trace == [("pre", "Sequential"), ("pre", "Linear"), ("fwd", "Linear"), "own-fwd",
+                     ("pre", "Tanh"), ("fwd", "Tanh"), ("fwd", "Sequential"),
+                     ("bwd", "Tanh", 1), ("bwd", "Linear", 1), ("bwd", "Sequential", 1),
+                     "own-fwd"]
+
+
+@pytest.mark.parametrize("lib_name", ["torch", "ember"])
+def test_always_call_forward_hook_runs_when_forward_raises(lib_name):
+    lib = pytest.importorskip("torch") if lib_name == "torch" else ember
+    seen = []
+    lin = lib.nn.Linear(2, 2)
+    lin.register_forward_hook(lambda m, a, out: seen.append(out), always_call=True)
+    lin.register_forward_hook(lambda m, a, out: seen.append("not always"))
+    with pytest.raises(RuntimeError):
+        lin(lib.ones(3))
+    assert seen == [None]

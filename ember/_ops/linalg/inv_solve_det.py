@@ -22,6 +22,10 @@ class LinAlgError(RuntimeError):
     """A matrix was singular or not positive-definite (``torch.linalg.LinAlgError``)."""
 
 
+# torch's class is torch._C._LinAlgError: programs that print type(e).__name__ see that name
+LinAlgError.__name__ = "_LinAlgError"
+
+
 def _mm(a, b):
     from .matmul import Matmul
 

@@ -44,6 +44,125 @@ def _add(store: OrderedDict, hook, prepend: bool, *extra) -> _Handle:
     return handle
 
 
+# Global hooks (``register_module_*``) run for every module, before the module's own hooks.
+_global_forward_pre_hooks: OrderedDict = OrderedDict()
+_global_forward_hooks: OrderedDict = OrderedDict()
+_global_forward_hooks_with_kwargs: dict = {}
+_global_forward_hooks_always_called: dict = {}
+_global_backward_pre_hooks: OrderedDict = OrderedDict()
+_global_backward_hooks: OrderedDict = OrderedDict()
+_global_module_registration_hooks: OrderedDict = OrderedDict()
+_global_parameter_registration_hooks: OrderedDict = OrderedDict()
+_global_buffer_registration_hooks: OrderedDict = OrderedDict()
+
+
+def _any_global_call_hooks() -> bool:
+    return bool(_global_forward_pre_hooks or _global_forward_hooks or _global_backward_hooks
+                or _global_backward_pre_hooks)
+
+
+def register_module_forward_pre_hook(hook) -> _Handle:
+    """Register ``hook(module, args)`` to run before the ``forward`` of every module (before
+    each module's own pre-hooks); it may return new args. Meant for debugging and profiling.
+
+    Example:
+        >>> h = register_module_forward_pre_hook(lambda m, args: print(type(m).__name__))
+        >>> h.remove()
+    """
+    return _add(_global_forward_pre_hooks, hook, False)
+
+
+def register_module_forward_hook(hook, *, with_kwargs: bool = False,
+                                 always_call: bool = False) -> _Handle:
+    """Register ``hook(module, args, output)`` to run after the ``forward`` of every module
+    (before each module's own forward hooks); it may return a new output.
+
+    Example:
+        >>> h = register_module_forward_hook(lambda m, args, out: print(type(m).__name__))
+        >>> h.remove()
+    """
+    handle = _add(_global_forward_hooks, hook, False, _global_forward_hooks_with_kwargs,
+                  _global_forward_hooks_always_called)
+    if with_kwargs:
+        _global_forward_hooks_with_kwargs[handle.id] = True
+    if always_call:
+        _global_forward_hooks_always_called[handle.id] = True
+    return handle
+
+
+def register_module_full_backward_pre_hook(hook) -> _Handle:
+    """Register ``hook(module, grad_output)`` for every module, run before each module's own
+    backward pre-hooks; it may return replacement gradients.
+
+    Example:
+        >>> h = register_module_full_backward_pre_hook(lambda m, g: None)
+        >>> h.remove()
+    """
+    return _add(_global_backward_pre_hooks, hook, False)
+
+
+def register_module_full_backward_hook(hook) -> _Handle:
+    """Register ``hook(module, grad_input, grad_output)`` for every module, run before each
+    module's own backward hooks; it may return a new ``grad_input``.
+
+    Example:
+        >>> h = register_module_full_backward_hook(lambda m, gi, go: None)
+        >>> h.remove()
+    """
+    return _add(_global_backward_hooks, hook, False)
+
+
+def register_module_backward_hook(hook) -> _Handle:
+    """Deprecated in PyTorch; here it behaves as ``register_module_full_backward_hook``.
+
+    Example:
+        >>> h = register_module_backward_hook(lambda m, gi, go: None)
+        >>> h.remove()
+    """
+    return _add(_global_backward_hooks, hook, False)
+
+
+def register_module_module_registration_hook(hook) -> _Handle:
+    """Register ``hook(module, name, submodule)``, run whenever any module registers a child;
+    it may return a replacement child.
+
+    Example:
+        >>> h = register_module_module_registration_hook(lambda m, name, sub: None)
+        >>> h.remove()
+    """
+    return _add(_global_module_registration_hooks, hook, False)
+
+
+def register_module_parameter_registration_hook(hook) -> _Handle:
+    """Register ``hook(module, name, param)``, run whenever any module registers a parameter;
+    it may return a replacement parameter.
+
+    Example:
+        >>> h = register_module_parameter_registration_hook(lambda m, name, p: None)
+        >>> h.remove()
+    """
+    return _add(_global_parameter_registration_hooks, hook, False)
+
+
+def register_module_buffer_registration_hook(hook) -> _Handle:
+    """Register ``hook(module, name, buffer)``, run whenever any module registers a buffer;
+    it may return a replacement buffer.
+
+    Example:
+        >>> h = register_module_buffer_registration_hook(lambda m, name, b: None)
+        >>> h.remove()
+    """
+    return _add(_global_buffer_registration_hooks, hook, False)
+
+
+def _run_registration_hooks(hooks, module, name, value):
+    for hook in hooks.values():
+        out = hook(module, name, value)
+        if out is not None:
+            value = out
+    return value
+
+
 class _HookIdentity(Op):
     """Identity on several tensors whose backward calls ``ctx.on_grad(grads)``."""
 
@@ -70,7 +189,7 @@ class _BackwardHookState:
 
     def on_output_grads(self, grads):
         module = self.module
-        for hook in module._backward_pre_hooks.values():
+        for hook in (*_global_backward_pre_hooks.values(), *module._backward_pre_hooks.values()):
             out = hook(module, tuple(grads))
             if out is not None:
                 if len(out) != len(grads):
@@ -78,14 +197,15 @@ class _BackwardHookState:
                                        f"outputs, got {len(out)}, but expected {len(grads)}")
                 grads = tuple(out)
         self.grad_outputs = tuple(grads)
-        if not self.input_positions and module._backward_hooks:
+        backward_hooks = (*_global_backward_hooks.values(), *module._backward_hooks.values())
+        if not self.input_positions and backward_hooks:
             # No input requires grad: the hooks fire now, with grad_input all None (as torch).
             import warnings
 
             warnings.warn("Full backward hook is firing when gradients are computed with respect "
                           "to module outputs since no inputs require gradients.", UserWarning,
                           stacklevel=2)
-            for hook in module._backward_hooks.values():
+            for hook in backward_hooks:
                 hook(module, (None,) * max(self.n_args, 1), self.grad_outputs)
         return grads
 
@@ -95,7 +215,7 @@ class _BackwardHookState:
         for pos, g in zip(self.input_positions, grads):
             grad_input[pos] = g
         grad_input = tuple(grad_input)
-        for hook in module._backward_hooks.values():
+        for hook in (*_global_backward_hooks.values(), *module._backward_hooks.values()):
             out = hook(module, grad_input, self.grad_outputs)
             if out is not None:
                 if len(out) != len(grad_input):
@@ -161,7 +281,8 @@ class HookMixin:
         return _add(self._backward_hooks, hook, False)
 
     def _call_with_hooks(self, args, kwargs):
-        for hook_id, hook in list(self._forward_pre_hooks.items()):
+        for hook_id, hook in (*_global_forward_pre_hooks.items(),
+                              *self._forward_pre_hooks.items()):
             if hook_id in self._forward_pre_hooks_with_kwargs:
                 out = hook(self, args, kwargs)
                 if out is not None:
@@ -175,27 +296,48 @@ class HookMixin:
                     args = out if isinstance(out, tuple) else (out,)
 
         state = None
-        if (self._backward_hooks or self._backward_pre_hooks) and grad_mode.is_grad_enabled():
+        has_backward_hooks = bool(self._backward_hooks or _global_backward_hooks)
+        if (has_backward_hooks or self._backward_pre_hooks or _global_backward_pre_hooks) \
+                and grad_mode.is_grad_enabled():
             state = _BackwardHookState(self, len(args))
             positions = tuple(i for i, a in enumerate(args)
                               if isinstance(a, Tensor) and a.requires_grad)
             state.input_positions = positions
-            if positions and self._backward_hooks:
+            if positions and has_backward_hooks:
                 args = tuple(_wrap_tensors(args, positions, state.on_input_grads))
 
-        result = self.forward(*args, **kwargs)
+        forward_hooks = (*_global_forward_hooks.items(), *self._forward_hooks.items())
+        try:
+            result = self.forward(*args, **kwargs)
+        except Exception:
+            # hooks registered with always_call=True run even when forward raises (as torch)
+            for hook_id, hook in forward_hooks:
+                if hook_id in self._forward_hooks_always_called or \
+                        hook_id in _global_forward_hooks_always_called:
+                    try:
+                        self._run_forward_hook(hook_id, hook, args, kwargs, None)
+                    except Exception as e:
+                        import warnings
 
-        for hook_id, hook in list(self._forward_hooks.items()):
-            if hook_id in self._forward_hooks_with_kwargs:
-                out = hook(self, args, kwargs, result)
-            else:
-                out = hook(self, args, result)
+                        warnings.warn("forward hook with ``always_call=True`` raised an "
+                                      "exception that was silenced as another error was raised "
+                                      f"in forward: {e}", stacklevel=2)
+            raise
+
+        for hook_id, hook in forward_hooks:
+            out = self._run_forward_hook(hook_id, hook, args, kwargs, result)
             if out is not None:
                 result = out
 
         if state is not None:
             result = self._wrap_outputs(result, state)
         return result
+
+    def _run_forward_hook(self, hook_id, hook, args, kwargs, result):
+        if hook_id in self._forward_hooks_with_kwargs or \
+                hook_id in _global_forward_hooks_with_kwargs:
+            return hook(self, args, kwargs, result)
+        return hook(self, args, result)
 
     @staticmethod
     def _wrap_outputs(result, state):

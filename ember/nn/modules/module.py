@@ -9,7 +9,22 @@ from collections.abc import Iterator
 from ..._tensor import Tensor
 from ..parameter import Buffer, Parameter
 from ._convert import ConvertMixin
-from ._hooks import HookMixin
+from ._hooks import (  # noqa: F401  (torch.nn.modules.module's global hook registrars)
+    HookMixin,
+    _any_global_call_hooks,
+    _global_buffer_registration_hooks,
+    _global_module_registration_hooks,
+    _global_parameter_registration_hooks,
+    _run_registration_hooks,
+    register_module_backward_hook,
+    register_module_buffer_registration_hook,
+    register_module_forward_hook,
+    register_module_forward_pre_hook,
+    register_module_full_backward_hook,
+    register_module_full_backward_pre_hook,
+    register_module_module_registration_hook,
+    register_module_parameter_registration_hook,
+)
 from ._state import StateDictMixin, _IncompatibleKeys  # noqa: F401
 
 __all__ = ["Module"]
@@ -105,6 +120,7 @@ class Module(HookMixin, StateDictMixin, ConvertMixin):
                             "(torch Tensor or None required)")
         if isinstance(tensor, Buffer):
             tensor = Tensor._make(tensor._data, tensor._dtype)
+        tensor = _run_registration_hooks(_global_buffer_registration_hooks, self, name, tensor)
         self._buffers[name] = tensor
         if persistent:
             self._non_persistent_buffers_set.discard(name)
@@ -122,6 +138,7 @@ class Module(HookMixin, StateDictMixin, ConvertMixin):
                 f"Cannot assign non-leaf Tensor to parameter '{name}'. Model parameters must be "
                 f"created explicitly. To express '{name}' as a function of another Tensor, "
                 "compute the value in the forward() method.")
+        param = _run_registration_hooks(_global_parameter_registration_hooks, self, name, param)
         self._parameters[name] = param
 
     def add_module(self, name: str, module: Module | None) -> None:
@@ -129,6 +146,7 @@ class Module(HookMixin, StateDictMixin, ConvertMixin):
         if not isinstance(module, Module) and module is not None:
             raise TypeError(f"{type(module).__name__} is not a Module subclass")
         self._check_name("module", name, self._modules)
+        module = _run_registration_hooks(_global_module_registration_hooks, self, name, module)
         self._modules[name] = module
 
     register_module = add_module
@@ -209,7 +227,8 @@ class Module(HookMixin, StateDictMixin, ConvertMixin):
             if modules is None:
                 raise AttributeError("cannot assign module before Module.__init__() call")
             remove_from(d, self._parameters, self._buffers, self._non_persistent_buffers_set)
-            modules[name] = value
+            modules[name] = _run_registration_hooks(_global_module_registration_hooks, self,
+                                                    name, value)
             return
         if modules is not None and name in modules:
             if value is not None:
@@ -227,8 +246,9 @@ class Module(HookMixin, StateDictMixin, ConvertMixin):
             else:
                 persistent = name not in self._non_persistent_buffers_set
             remove_from(d, self._parameters, self._modules)
-            buffers[name] = (Tensor._make(value._data, value._dtype)
-                             if isinstance(value, Buffer) else value)
+            buffers[name] = _run_registration_hooks(
+                _global_buffer_registration_hooks, self, name,
+                Tensor._make(value._data, value._dtype) if isinstance(value, Buffer) else value)
             if persistent:
                 self._non_persistent_buffers_set.discard(name)
             else:
@@ -384,7 +404,7 @@ class Module(HookMixin, StateDictMixin, ConvertMixin):
     # -- calling -----------------------------------------------------------------------------
     def _call_impl(self, *args, **kwargs):
         if not (self._forward_pre_hooks or self._forward_hooks or self._backward_hooks
-                or self._backward_pre_hooks):
+                or self._backward_pre_hooks or _any_global_call_hooks()):
             return self.forward(*args, **kwargs)
         return self._call_with_hooks(args, kwargs)
 
