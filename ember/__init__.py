@@ -140,8 +140,9 @@ for _name in ("mm", "matmul"):  # torch.mm(sparse, dense) and friends reach the 
 from . import autograd, cpu, cuda
 from ._autocast import *
 from .amp import autocast
+from .torch_version import TorchVersion as _TorchVersion
 
-__version__ = "0.1.0"
+__version__ = _TorchVersion("0.1.0")  # a str that compares as a version, as torch.__version__
 
 from ._layout import (
     jagged,
