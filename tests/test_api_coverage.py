@@ -145,7 +145,7 @@ ABSENT_TORCH = {
         batch_norm_update_stats""",
     "not yet: torch.export, masked and nested tensors, Sobol sequences and the rest": """
         export masked nested quasirandom lobpcg hash_tensor slice_inverse
-        thread_safe_generator torch_version""",
+        thread_safe_generator""",
     "Python modules torch's namespace happens to import": """
         builtins ctypes functools glob importlib inspect math os platform sys textwrap
         threading torch types warnings windows""",
