@@ -4,6 +4,7 @@ matmul, softmax and dropout; re-exported by ``nn.functional``)."""
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
@@ -48,6 +49,13 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
         raise RuntimeError("Expected query, key, and value to all be  at least 2 dimensional, "
                            f"but got query.dim: {query.dim()} key.dim: {key.dim()} and "
                            f"value.dim: {value.dim()} instead.")
+    if not query.dtype == key.dtype == value.dtype:
+        from .._ops.linalg.matmul import _dt_name  # C++ names, as torch prints them
+
+        raise RuntimeError("Expected query, key, and value to have the same dtype, but got "
+                           f"query.dtype: {_dt_name(query.dtype)} key.dtype: "
+                           f"{_dt_name(key.dtype)} and value.dtype: {_dt_name(value.dtype)} "
+                           "instead.")
     if not (query._dtype.is_floating_point or query._dtype.is_complex):
         raise RuntimeError("scaled_dot_product_attention: expected floating-point query, key "
                            f"and value, got {query.dtype}; convert them first, e.g. q.float()")
@@ -131,6 +139,63 @@ def _in_projection(query, key, value, num_heads, in_proj_weight, in_proj_bias,
             F.linear(value, ws[2], bs[2]))
 
 
+def _canonical_mask(mask: Tensor | None, mask_name: str, other_type, other_name: str,
+                    target_type, check_other: bool = True) -> Tensor | None:
+    """torch's mask rules: bool or floating only (AssertionError otherwise); a warning when
+    the two masks' dtypes differ; a bool mask (True = masked) becomes a 0 / -inf float mask."""
+    if mask is None:
+        return None
+    is_float = mask.is_floating_point()
+    if mask._dtype.name != "bool" and not is_float:
+        raise AssertionError(f"only bool and floating types of {mask_name} are supported")
+    if check_other and other_type is not None and mask.dtype != other_type:
+        warnings.warn(f"Support for mismatched {mask_name} and {other_name} is deprecated. "
+                      "Use same type for both instead.", stacklevel=3)
+    if not is_float:
+        from .. import _creation
+
+        mask = _creation.zeros_like(mask, dtype=target_type).masked_fill_(mask, float("-inf"))
+    return mask
+
+
+def _mha_shape_check(query, key, value, key_padding_mask, attn_mask, num_heads) -> bool:
+    """torch's input-rank checks, with its messages; returns whether the input is batched."""
+    if query.dim() == 3:
+        if key.dim() != 3 or value.dim() != 3:
+            raise AssertionError("For batched (3-D) `query`, expected `key` and `value` to be "
+                                 f"3-D but found {key.dim()}-D and {value.dim()}-D tensors "
+                                 "respectively")
+        if key_padding_mask is not None and key_padding_mask.dim() != 2:
+            raise AssertionError("For batched (3-D) `query`, expected `key_padding_mask` to be "
+                                 f"`None` or 2-D but found {key_padding_mask.dim()}-D tensor "
+                                 "instead")
+        if attn_mask is not None and attn_mask.dim() not in (2, 3):
+            raise AssertionError("For batched (3-D) `query`, expected `attn_mask` to be `None`, "
+                                 f"2-D or 3-D but found {attn_mask.dim()}-D tensor instead")
+        return True
+    if query.dim() == 2:
+        if key.dim() != 2 or value.dim() != 2:
+            raise AssertionError("For unbatched (2-D) `query`, expected `key` and `value` to be "
+                                 f"2-D but found {key.dim()}-D and {value.dim()}-D tensors "
+                                 "respectively")
+        if key_padding_mask is not None and key_padding_mask.dim() != 1:
+            raise AssertionError("For unbatched (2-D) `query`, expected `key_padding_mask` to "
+                                 f"be `None` or 1-D but found {key_padding_mask.dim()}-D tensor "
+                                 "instead")
+        if attn_mask is not None:
+            if attn_mask.dim() not in (2, 3):
+                raise AssertionError("For unbatched (2-D) `query`, expected `attn_mask` to be "
+                                     f"`None`, 2-D or 3-D but found {attn_mask.dim()}-D tensor "
+                                     "instead")
+            want = (num_heads, query.shape[0], key.shape[0])
+            if attn_mask.dim() == 3 and tuple(attn_mask.shape) != want:
+                raise AssertionError(f"Expected `attn_mask` shape to be {want} but got "
+                                     f"{attn_mask.shape}")
+        return False
+    raise AssertionError("query should be unbatched 2D or batched 3D tensor but received "
+                         f"{query.dim()}-D query tensor")
+
+
 def multi_head_attention_forward(query: Tensor, key: Tensor, value: Tensor,
                                  embed_dim_to_check: int, num_heads: int,
                                  in_proj_weight: Tensor | None, in_proj_bias: Tensor | None,
@@ -151,11 +216,17 @@ def multi_head_attention_forward(query: Tensor, key: Tensor, value: Tensor,
     from .._ops.shape.joining import cat
     from . import functional as F
 
-    unbatched = query.dim() == 2
+    unbatched = not _mha_shape_check(query, key, value, key_padding_mask, attn_mask,
+                                     num_heads)
     if unbatched:
         query, key, value = query.unsqueeze(1), key.unsqueeze(1), value.unsqueeze(1)
         if key_padding_mask is not None:
             key_padding_mask = key_padding_mask.unsqueeze(0)
+    key_padding_mask = _canonical_mask(key_padding_mask, "key_padding_mask",
+                                       None if attn_mask is None else attn_mask.dtype,
+                                       "attn_mask", query.dtype)
+    attn_mask = _canonical_mask(attn_mask, "attn_mask", None, "", query.dtype,
+                                check_other=False)
     n_l, n, e = query.shape
     if e != embed_dim_to_check:
         raise AssertionError(f"was expecting embedding dimension of {embed_dim_to_check}, but "
@@ -172,10 +243,18 @@ def multi_head_attention_forward(query: Tensor, key: Tensor, value: Tensor,
                              v_proj_weight)
     dt = q._data.dtype
     if attn_mask is not None:
-        if attn_mask._dtype.name == "bool":  # here True marks a position NOT to attend
-            attn_mask = Tensor._make(np.where(attn_mask._data, -np.inf, 0.0).astype(dt))
+        n_src = key.shape[0]
         if attn_mask.dim() == 2:
+            if tuple(attn_mask.shape) != (n_l, n_src):
+                raise RuntimeError(f"The shape of the 2D attn_mask is {attn_mask.shape}, but "
+                                   f"should be {(n_l, n_src)}.")
             attn_mask = attn_mask.unsqueeze(0)
+        elif attn_mask.dim() == 3:
+            if tuple(attn_mask.shape) != (n * num_heads, n_l, n_src):
+                raise RuntimeError(f"The shape of the 3D attn_mask is {attn_mask.shape}, but "
+                                   f"should be {(n * num_heads, n_l, n_src)}.")
+        else:
+            raise RuntimeError(f"attn_mask's dimension {attn_mask.dim()} is not supported")
     if bias_k is not None and bias_v is not None:
         k = cat([k, bias_k.reshape(1, 1, e).expand(1, n, e)])
         v = cat([v, bias_v.reshape(1, 1, e).expand(1, n, e)])
@@ -197,9 +276,10 @@ def multi_head_attention_forward(query: Tensor, key: Tensor, value: Tensor,
             key_padding_mask = F.pad(key_padding_mask, (0, 1))
     n_s = k.shape[1]
     if key_padding_mask is not None:
-        if tuple(key_padding_mask.shape) != (n, n_s):
-            raise AssertionError(f"expecting key_padding_mask shape of {(n, n_s)}, but got "
-                                 f"{tuple(key_padding_mask.shape)}")
+        for dim, want in enumerate((n, n_s)):
+            if key_padding_mask.shape[dim] != want:
+                raise AssertionError(f"Expected key_padded_mask.shape[{dim}] to be {want}, but "
+                                     f"got {key_padding_mask.shape[dim]}")
         kpm = key_padding_mask._data
         kpm = np.where(kpm, -np.inf, 0.0) if kpm.dtype == bool else kpm
         kpm = np.broadcast_to(kpm.astype(dt).reshape(n, 1, 1, n_s), (n, num_heads, 1, n_s))

@@ -126,3 +126,68 @@ def test_lstm_dropout_between_layers_only_in_training():
     m.train()
     c, _ = m(x)
     assert not np.allclose(c.detach().numpy(), a.detach().numpy())
+
+
+def _raised(fn, *args):
+    try:
+        fn(*args)
+    except Exception as e:  # noqa: BLE001  (the type and message are what is compared)
+        return type(e).__name__, str(e)
+    return None
+
+
+def test_rnn_constructor_and_dtype_errors_match_torch(torch):
+    cases = [
+        lambda nn: nn.LSTM(3, 0),
+        lambda nn: nn.GRU(3, 4.0),
+        lambda nn: nn.LSTM(3, 4)(nn.utils.rnn.pad_sequence([x_of(nn).double()])),
+        lambda nn: nn.GRU(3, 4, batch_first=True)(x_of(nn).double().unsqueeze(0)),
+        lambda nn: nn.RNN(3, 4)(nn.utils.rnn.pack_sequence([x_of(nn).double()])),
+    ]
+
+    def x_of(nn):
+        lib = torch if nn is torch.nn else ember
+        return lib.ones(5, 3)
+
+    for make in cases:
+        expected = _raised(make, torch.nn)
+        assert expected is not None
+        assert _raised(make, enn) == expected
+
+
+@pytest.mark.parametrize("kind", ["parametrizations", "hook"])
+def test_rnn_uses_weight_norm_reparametrized_weights(torch, rng, kind):
+    # weight_norm replaces weight_hh_l0 by a computed tensor; the layer must run on it
+    import warnings
+
+    def make(nn):
+        m = nn.GRU(3, 4, num_layers=2, bidirectional=True)
+        return m
+
+    t_mod, e_mod = make(torch.nn), make(enn)
+    copy_params(e_mod, t_mod)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for mod, nn in ((t_mod, torch.nn), (e_mod, enn)):
+            if kind == "parametrizations":
+                nn.utils.parametrizations.weight_norm(mod, name="weight_hh_l0")
+                nn.utils.parametrizations.weight_norm(mod, name="weight_ih_l1_reverse")
+            else:
+                nn.utils.weight_norm(mod, name="weight_hh_l0")
+    names = [n for n, _ in e_mod.named_parameters()]
+    assert names == [n for n, _ in t_mod.named_parameters()]
+    with ember.no_grad(), torch.no_grad():  # change g so that the weights differ from before
+        for (n, p), (_, tp) in zip(e_mod.named_parameters(), t_mod.named_parameters()):
+            if n.endswith(("original0", "_g")):
+                p.mul_(1.5)
+                tp.mul_(1.5)
+    x = rng.standard_normal((5, 2, 3)).astype(np.float32)
+    ex, tx = pair(torch, x)
+    e_out, t_out = e_mod(ex), t_mod(tx)
+    same(e_out[0], t_out[0], atol=2e-5, rtol=1e-4)
+    same(e_out[1], t_out[1], atol=2e-5, rtol=1e-4)
+    e_out[0].sum().backward()
+    t_out[0].sum().backward()
+    t_params = dict(t_mod.named_parameters())
+    for name, p in e_mod.named_parameters():
+        same(p.grad, t_params[name].grad, atol=1e-4, rtol=1e-4)

@@ -124,6 +124,74 @@ def test_encoder_deep_copies_the_layer():
                                   layer.linear1.weight.detach().numpy())
 
 
+def _nested_stack(nn, **layer_kw):
+    kw = {"dropout": 0.0, "batch_first": True, **layer_kw}
+    return nn.TransformerEncoder(nn.TransformerEncoderLayer(8, 2, 16, **kw), 2,
+                                 norm=nn.LayerNorm(8))
+
+
+@pytest.mark.parametrize("case", ["eval_no_grad", "eval_grad", "train", "mask_too",
+                                  "not_left_aligned", "float_mask", "fastpath_off", "norm_first"])
+def test_encoder_nested_fast_path_zeroes_padding_like_torch(torch, rng, case):
+    # torch's eval-mode inference packs a left-aligned padded batch into a nested tensor and
+    # pads the result back with zeros (before the final norm): padded outputs are norm(0)
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        e_mod, t_mod = build(torch, lambda nn: _nested_stack(
+            nn, norm_first=case == "norm_first"))
+    if case != "train":
+        e_mod.eval()
+        t_mod.eval()
+    x = arr(rng, 2, 4, 8)
+    kpm = np.array([[False, False, True, True], [False] * 4])
+    if case == "not_left_aligned":
+        kpm = np.array([[True, False, False, True], [False] * 4])
+    e_kw = {"src_key_padding_mask": ember.tensor(kpm)}
+    t_kw = {"src_key_padding_mask": torch.tensor(kpm)}
+    if case == "float_mask":
+        fm = np.where(kpm, -np.inf, 0.0).astype(np.float32)
+        e_kw["src_key_padding_mask"], t_kw["src_key_padding_mask"] = (ember.tensor(fm),
+                                                                      torch.tensor(fm))
+    if case == "mask_too":
+        e_kw["mask"], t_kw["mask"] = ember.zeros(4, 4).bool(), torch.zeros(4, 4).bool()
+    ember.backends.mha.set_fastpath_enabled(case != "fastpath_off")
+    torch.backends.mha.set_fastpath_enabled(case != "fastpath_off")
+    try:
+        if case == "eval_grad" or case == "train":
+            e_out, t_out = e_mod(ember.tensor(x), **e_kw), t_mod(torch.tensor(x), **t_kw)
+        else:
+            with ember.no_grad(), torch.no_grad():
+                e_out, t_out = e_mod(ember.tensor(x), **e_kw), t_mod(torch.tensor(x), **t_kw)
+    finally:
+        ember.backends.mha.set_fastpath_enabled(True)
+        torch.backends.mha.set_fastpath_enabled(True)
+    same(e_out, t_out, atol=3e-5, rtol=1e-4)
+
+
+def test_encoder_use_nested_tensor_and_warning_match_torch(torch):
+    import warnings
+    for kw in [{}, {"batch_first": True}, {"batch_first": True, "norm_first": True},
+               {"batch_first": True, "activation": torch.nn.functional.gelu},
+               {"batch_first": True, "activation": "gelu"},
+               {"batch_first": True, "activation": torch.nn.functional.silu},
+               {"batch_first": True, "bias": False}]:
+        e_kw = dict(kw)
+        if "activation" in kw and not isinstance(kw["activation"], str):
+            e_kw["activation"] = getattr(enn.functional, kw["activation"].__name__)
+        messages = []
+        for nn, kwargs in ((torch.nn, kw), (enn, e_kw)):
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                layer = nn.TransformerEncoderLayer(8, 2, 16, **kwargs)
+                enc = nn.TransformerEncoder(layer, 1)
+            messages.append(([str(w.message) for w in caught], enc.use_nested_tensor,
+                             layer.activation_relu_or_gelu))
+        assert messages[1] == messages[0], kw
+    assert enn.TransformerEncoderLayer(8, 2, activation=enn.GELU()).activation_relu_or_gelu == 2
+    assert enn.TransformerEncoderLayer(8, 2, activation=enn.ReLU()).activation_relu_or_gelu == 1
+
+
 def test_decoder_and_full_transformer_eval_match_torch(torch, rng):
     e_mod, t_mod = build(torch, lambda nn: nn.Transformer(
         d_model=8, nhead=2, num_encoder_layers=2, num_decoder_layers=1, dim_feedforward=16))
@@ -146,5 +214,46 @@ def test_mha_errors():
         enn.MultiheadAttention(10, 3)
     m = enn.MultiheadAttention(4, 2)
     x = ember.randn(3, 2, 4)
-    with pytest.raises(AssertionError, match="key_padding_mask"):
+    # torch's own spelling ("padded") in this message
+    with pytest.raises(AssertionError, match=r"key_padded_mask.shape\[1\] to be 3, but got 5"):
         m(x, x, x, key_padding_mask=ember.zeros(2, 5, dtype=ember.bool))
+
+
+def test_mha_mask_errors_and_warning_match_torch(torch):
+    import warnings
+
+    def run(lib, nn, attn=None, kpm=None, q_shape=(3, 2, 8), kv_len=3):
+        m = nn.MultiheadAttention(8, 2)
+        q = lib.ones(*q_shape)
+        kv = lib.ones(kv_len, *q_shape[1:])
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                m(q, kv, kv, attn_mask=attn(lib) if attn else None,
+                  key_padding_mask=kpm(lib) if kpm else None)
+                err = None
+            except Exception as e:  # noqa: BLE001  (type and message are compared)
+                err = (type(e).__name__, str(e))
+        return err, [str(w.message) for w in caught]
+
+    cases = [
+        {"attn": lambda lib: lib.zeros(3, 3, dtype=lib.uint8)},
+        {"attn": lambda lib: lib.zeros(3, 3, dtype=lib.long)},
+        {"kpm": lambda lib: lib.zeros(2, 3, dtype=lib.int32)},
+        {"attn": lambda lib: lib.zeros(4, 3)},
+        {"attn": lambda lib: lib.zeros(2, 3, 3)},
+        {"attn": lambda lib: lib.zeros(1, 4, 3, 3)},
+        {"kpm": lambda lib: lib.zeros(3, 3, dtype=lib.bool)},
+        {"kpm": lambda lib: lib.zeros(2, 3, 1, dtype=lib.bool)},
+        {"attn": lambda lib: lib.zeros(3, 3),
+         "kpm": lambda lib: lib.tensor([[False, False, True]] * 2)},
+        {"attn": lambda lib: lib.zeros(3, 3).bool(),
+         "kpm": lambda lib: lib.zeros(2, 3)},
+        {"attn": lambda lib: lib.zeros(3, 3).bool(),
+         "kpm": lambda lib: lib.tensor([[False, False, True]] * 2)},
+        {"attn": lambda lib: lib.zeros(3, 3, 3), "q_shape": (3, 8)},
+        {"kpm": lambda lib: lib.zeros(1, 3).bool(), "q_shape": (3, 8)},
+    ]
+    for case in cases:
+        expected = run(torch, torch.nn, **case)
+        assert run(ember, enn, **case) == expected, expected

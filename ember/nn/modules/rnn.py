@@ -12,7 +12,7 @@ import warnings
 
 import numpy as np
 
-from ... import _creation
+from ... import _autocast, _creation
 from ..._ops._core import set_node_name
 from ..._ops.nn.rnn import gru_layer, lstm_layer, lstm_layer_steps, rnn_layer, rnn_step
 from ..._ops.nn.rnn import gru_step as _gru_step
@@ -58,8 +58,11 @@ class RNNBase(Module):
             warnings.warn("dropout option adds dropout after all but last recurrent layer, so "
                           "non-zero dropout expects num_layers greater than 1, but got "
                           f"dropout={dropout} and num_layers={num_layers}", stacklevel=2)
-        if not isinstance(hidden_size, int) or hidden_size <= 0:
-            raise ValueError("hidden_size must be an integer greater than zero")
+        if not isinstance(hidden_size, int) or isinstance(hidden_size, bool):
+            raise TypeError(f"hidden_size should be of type int, got: "
+                            f"{type(hidden_size).__name__}")
+        if hidden_size <= 0:
+            raise ValueError("hidden_size must be greater than zero")
         if num_layers <= 0:
             raise ValueError("num_layers must be greater than zero")
         if proj_size < 0:
@@ -128,14 +131,28 @@ class RNNBase(Module):
     def _weights(self, layer: int, d: int):
         suffix = "_reverse" if d == 1 else ""
         g = self.__dict__.get("_parameters", None)
-        get = (lambda n: g[n]) if g is not None else (lambda n: getattr(self, n))
+
+        def get(n):
+            # the registered Parameter directly (Module.__getattr__ is slow); a weight that a
+            # parametrization (weight_norm ...) or a plain attribute replaced comes by getattr
+            p = g.get(n) if g is not None else None
+            return p if p is not None else getattr(self, n)
+
         w_ih, w_hh = get(f"weight_ih_l{layer}{suffix}"), get(f"weight_hh_l{layer}{suffix}")
         b_ih = get(f"bias_ih_l{layer}{suffix}") if self.bias else None
         b_hh = get(f"bias_hh_l{layer}{suffix}") if self.bias else None
         w_hr = get(f"weight_hr_l{layer}{suffix}") if self.proj_size > 0 else None
         return w_ih, w_hh, b_ih, b_hh, w_hr
 
+    def _check_dtype(self, input: Tensor) -> None:
+        weight = self._weights(0, 0)[0]
+        if input.dtype != weight.dtype and not any(_autocast.state.enabled.values()):
+            raise ValueError(f"RNN input dtype ({input.dtype}) does not match weight dtype "
+                             f"({weight.dtype}). Convert input: input.to({weight.dtype}), or "
+                             f"convert model: model.to({input.dtype})")
+
     def _check_input(self, input: Tensor) -> bool:
+        self._check_dtype(input)
         if input.dim() not in (2, 3):
             raise ValueError(f"{self._get_name()}: Expected input to be 2D or 3D, got "
                              f"{input.dim()}D tensor instead")
@@ -229,6 +246,7 @@ class RNNBase(Module):
         return layer_in, stack(hs, 0), (stack(cs, 0) if cs else None)
 
     def _forward_packed(self, packed, hx):
+        self._check_dtype(packed.data)
         data, sizes = packed.data, packed.batch_sizes._data
         n = int(sizes[0]) if sizes.size else 0
         real_hidden = self.proj_size if self.proj_size > 0 else self.hidden_size

@@ -6,14 +6,21 @@ layouts follow PyTorch."""
 from __future__ import annotations
 
 import copy
+import warnings
 
 import numpy as np
 
-from ... import _creation, float32
+from ... import _autocast, _creation, float32
 from ..._tensor import Tensor
+from ...autograd import grad_mode
+from ...backends import mha as _mha
 from .. import functional as F
 from .. import init
-from .activation import MultiheadAttention  # noqa: F401  (torch's transformer has it)
+from .activation import (
+    GELU,
+    MultiheadAttention,  # noqa: F401  (torch's transformer has it)
+    ReLU,
+)
 from .container import ModuleList
 from .dropout import Dropout
 from .linear import Linear
@@ -60,9 +67,15 @@ class TransformerEncoderLayer(Module):
         self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **kw)
         self.dropout1 = Dropout(dropout)
         self.dropout2 = Dropout(dropout)
-        self.activation_relu_or_gelu = {"relu": 1, "gelu": 2}.get(activation, 0) \
-            if isinstance(activation, str) else 0
-        self.activation = _activation(activation)
+        activation = _activation(activation)
+        # as torch: 1 for relu, 2 for gelu, given by name, function or module, else 0
+        if activation is F.relu or isinstance(activation, ReLU):
+            self.activation_relu_or_gelu = 1
+        elif activation is F.gelu or isinstance(activation, GELU):
+            self.activation_relu_or_gelu = 2
+        else:
+            self.activation_relu_or_gelu = 0
+        self.activation = activation
 
     def _sa_block(self, x, attn_mask, key_padding_mask, is_causal=False):
         x = self.self_attn(x, x, x, attn_mask=attn_mask, key_padding_mask=key_padding_mask,
@@ -149,14 +162,42 @@ class TransformerDecoderLayer(Module):
         return x
 
 
+def _why_not_nested(layer) -> str:
+    """Why torch's TransformerEncoder turns its nested-tensor fast path off for ``layer``
+    ("" when it stays on), in torch's words."""
+    name = "encoder_layer"
+    if not isinstance(layer, TransformerEncoderLayer):
+        return f"{name} was not TransformerEncoderLayer"
+    if layer.norm_first:
+        return f"{name}.norm_first was True"
+    if not layer.self_attn.batch_first:
+        return (f"{name}.self_attn.batch_first was not True"
+                "(use batch_first for better inference performance)")
+    if not layer.self_attn._qkv_same_embed_dim:
+        return f"{name}.self_attn._qkv_same_embed_dim was not True"
+    if layer.self_attn.in_proj_bias is None:
+        return f"{name}.self_attn was passed bias=False"
+    if not layer.activation_relu_or_gelu:
+        return f"{name}.activation_relu_or_gelu was not True"
+    if layer.norm1.eps != layer.norm2.eps:
+        return f"{name}.norm1.eps was not equal to {name}.norm2.eps"
+    if layer.self_attn.num_heads % 2 == 1:
+        return f"{name}.self_attn.num_heads is odd"
+    return ""
+
+
 class TransformerEncoder(Module):
     """A stack of ``num_layers`` deep copies of ``encoder_layer``, optionally followed by
     ``norm``.
 
+    In eval mode without gradients, with a left-aligned ``src_key_padding_mask`` and no
+    ``mask``, the outputs at padded positions are 0 before ``norm``, as with torch's
+    nested-tensor fast path (``enable_nested_tensor=True`` and a batch-first post-norm layer).
+
     Example:
-        >>> layer = ember.nn.TransformerEncoderLayer(16, 4)
-        >>> ember.nn.TransformerEncoder(layer, num_layers=2)(ember.randn(5, 2, 16)).shape
-        torch.Size([5, 2, 16])
+        >>> layer = ember.nn.TransformerEncoderLayer(16, 4, batch_first=True)
+        >>> ember.nn.TransformerEncoder(layer, num_layers=2)(ember.randn(2, 5, 16)).shape
+        torch.Size([2, 5, 16])
     """
 
     def __init__(self, encoder_layer: TransformerEncoderLayer, num_layers: int,
@@ -167,7 +208,41 @@ class TransformerEncoder(Module):
         self.num_layers = num_layers
         self.norm = norm
         self.enable_nested_tensor = enable_nested_tensor
+        # whether eval-mode inference drops padded positions (torch packs the batch into a
+        # nested tensor there); decided once, from the layer, with torch's warning
+        self.use_nested_tensor = enable_nested_tensor
         self.mask_check = mask_check
+        why_not = _why_not_nested(encoder_layer)
+        if enable_nested_tensor and why_not:
+            warnings.warn("enable_nested_tensor is True, but self.use_nested_tensor is False "
+                          f"because {why_not}", stacklevel=2)
+            self.use_nested_tensor = False
+
+    def _padding_dropped(self, src: Tensor, mask, src_key_padding_mask) -> bool:
+        """Whether torch's sparsity fast path would run: inference with a left-aligned key
+        padding mask and no attention mask. It packs the valid tokens into a nested tensor
+        and pads the result back with zeros, so padded positions come out as 0 (before the
+        final ``norm``)."""
+        first = self.layers[0]
+        if not (_mha.get_fastpath_enabled() and getattr(self, "use_nested_tensor", False)
+                and not first.training and src.dim() == 3 and src_key_padding_mask is not None
+                and mask is None and not _autocast.is_autocast_enabled()
+                and src.device.type in ("cpu", "cuda")):
+            return False
+        attn = first.self_attn
+        weights = (src, attn.in_proj_weight, attn.in_proj_bias, attn.out_proj.weight,
+                   attn.out_proj.bias, first.norm1.weight, first.norm1.bias, first.norm2.weight,
+                   first.norm2.bias, first.linear1.weight, first.linear1.bias,
+                   first.linear2.weight, first.linear2.bias)
+        if grad_mode.is_grad_enabled() and any(t is not None and t.requires_grad
+                                               for t in weights):
+            return False
+        if getattr(self, "mask_check", True):
+            # left-aligned: in every row the kept positions come first
+            keep = np.asarray(src_key_padding_mask.logical_not().cpu()._data, dtype=bool)
+            if (keep[:, 1:] & ~keep[:, :-1]).any():
+                return False
+        return True
 
     def forward(self, src: Tensor, mask: Tensor | None = None,
                 src_key_padding_mask: Tensor | None = None,
@@ -176,6 +251,9 @@ class TransformerEncoder(Module):
         for mod in self.layers:
             out = mod(out, src_mask=mask, is_causal=bool(is_causal),
                       src_key_padding_mask=src_key_padding_mask)
+        if self._padding_dropped(src, mask, src_key_padding_mask):
+            padded = src_key_padding_mask.bool()  # a float mask pads where it is nonzero
+            out = out.masked_fill(padded.unsqueeze(-1), 0.0)
         if self.norm is not None:
             out = self.norm(out)
         return out

@@ -101,3 +101,16 @@ def test_a_fully_masked_query_attends_to_nothing_as_in_torch(shape, kind):
     if kind != "dropout":  # dropout draws differ between the libraries
         for e, t in zip(*res):
             np.testing.assert_allclose(e, t, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("dtypes", [("float32", "float64", "float32"),
+                                    ("float16", "float16", "float32"),
+                                    ("bfloat16", "float32", "float32")])
+def test_mixed_dtypes_raise_torch_message(dtypes):
+    msgs = []
+    for lib in (ember, torch):
+        q, k, v = (lib.ones(1, 2, 4, dtype=getattr(lib, d)) for d in dtypes)
+        with pytest.raises(RuntimeError) as info:
+            lib.nn.functional.scaled_dot_product_attention(q, k, v)
+        msgs.append(str(info.value))
+    assert msgs[0] == msgs[1]
