@@ -189,8 +189,12 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
             f"Using a target size ({_size(target.shape)}) that is different to the input size "
             f"({_size(input.shape)}) is deprecated. Please ensure they have the same size.")
     _float_kernel(input, "binary_cross_entropy")
-    if target._dtype is not input._dtype:
-        target = target.to(input._dtype)
+    if target._dtype is not input._dtype:  # torch's kernel takes no mixed dtypes, not even floats
+        cast = {D.float64: "double", D.float16: "half", D.bfloat16: "bfloat16"}.get(
+            input._dtype, "float")
+        raise RuntimeError(
+            f"Found dtype {_dt_title(target._dtype)} but expected {_dt_title(input._dtype)}: "
+            f"binary_cross_entropy needs a target of the input's dtype; call target.{cast}()")
     loss = BinaryCrossEntropy.apply(input, target)
     if weight is not None:
         loss = loss * weight

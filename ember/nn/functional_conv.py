@@ -77,6 +77,8 @@ __all__ = ["interpolate", "upsample", "upsample_nearest", "upsample_bilinear",
 # -- interpolation --------------------------------------------------------------------------
 
 _LINEAR = {"linear": 1, "bilinear": 2, "trilinear": 3}
+# the modes that take align_corners (lanczos only as False), with their spatial dims
+_INTERPOLATING = {**_LINEAR, "bicubic": 2, "lanczos": 2}
 
 
 def _src_scale(n_in, n_out, align_corners, scale):
@@ -100,6 +102,68 @@ def _linear_matrix(n_in, n_out, align_corners, scale, dtype):
     return Tensor._make(m.astype(dtype))
 
 
+def _cubic_matrix(n_in, n_out, align_corners, scale, dtype):
+    """``(out, in)`` matrix of bicubic weights along one axis: Keys' kernel with A = -0.75 and
+    the taps clamped to the border, as PyTorch's ``upsample_bicubic2d`` (whose source index,
+    unlike the linear one, is not clamped at 0)."""
+    r = _src_scale(n_in, n_out, align_corners, scale)
+    dst = np.arange(n_out, dtype=np.float64)
+    src = dst * r if align_corners else (dst + 0.5) * r - 0.5
+    i0 = np.floor(src).astype(np.int64)
+    t = src - i0
+    a = -0.75
+
+    def near(x):  # |x| <= 1
+        return ((a + 2) * x - (a + 3)) * x * x + 1
+
+    def far(x):  # 1 < |x| < 2
+        return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+
+    m = np.zeros((n_out, n_in), dtype=np.float64)
+    rows = np.arange(n_out)
+    for offset, w in zip((-1, 0, 1, 2), (far(t + 1), near(t), near(1 - t), far(2 - t))):
+        np.add.at(m, (rows, np.clip(i0 + offset, 0, n_in - 1)), w)
+    return Tensor._make(m.astype(dtype))
+
+
+def _keys_cubic(x, a):
+    """Keys' cubic convolution kernel with parameter ``a`` at ``|x|`` (0 beyond 2)."""
+    x = np.abs(x)
+    near = ((a + 2) * x - (a + 3)) * x * x + 1
+    far = ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+    return np.where(x < 1, near, np.where(x < 2, far, 0.0))
+
+
+def _lanczos(x):
+    """The Lanczos-3 window, sinc(x) sinc(x / 3) for ``|x| < 3``."""
+    return np.where(np.abs(x) < 3, np.sinc(x) * np.sinc(x / 3), 0.0)
+
+
+# antialiasing filters: (support at scale 1, kernel) as in PyTorch's (and Pillow's) resampler
+_AA_FILTERS = {"bilinear": (1.0, lambda x: np.maximum(1.0 - np.abs(x), 0.0)),
+               "bicubic": (2.0, lambda x: _keys_cubic(x, -0.5)),
+               "lanczos": (3.0, _lanczos)}
+
+
+def _antialias_matrix(n_in, n_out, align_corners, scale, dtype, mode):
+    """``(out, in)`` weights of PyTorch's antialiased resampling along one axis: on a downscale
+    the filter is stretched by the scale, so every input pixel under an output pixel counts;
+    each row is normalized to sum to 1 (Pillow's approach, which torch follows)."""
+    r = _src_scale(n_in, n_out, align_corners, scale)
+    half_width, kernel = _AA_FILTERS[mode]
+    support = half_width * r if r >= 1.0 else half_width
+    invscale = 1.0 / r if r >= 1.0 else 1.0
+    m = np.zeros((n_out, n_in), dtype=np.float64)
+    for i in range(n_out):
+        center = r * (i + 0.5)
+        lo = max(int(center - support + 0.5), 0)  # int() truncates, as the C++ cast does
+        hi = min(int(center + support + 0.5), n_in)
+        w = kernel((np.arange(lo, hi) - center + 0.5) * invscale)
+        total = w.sum()
+        m[i, lo:hi] = w / total if total != 0 else w
+    return Tensor._make(m.astype(dtype))
+
+
 def _along(x: Tensor, axis: int, m: Tensor) -> Tensor:
     """Apply an ``(out, in)`` matrix (built on the host) along ``axis``."""
     m = m.to(x.device)
@@ -110,7 +174,9 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
                 align_corners: bool | None = None, recompute_scale_factor: bool | None = None,
                 antialias: bool = False) -> Tensor:
     """Resize ``(N, C, *spatial)`` by ``size`` or ``scale_factor``: modes 'nearest',
-    'nearest-exact', 'linear', 'bilinear', 'trilinear' (``align_corners``) and 'area'.
+    'nearest-exact', 'linear', 'bilinear', 'bicubic', 'trilinear' (``align_corners``),
+    'area' and 'lanczos'; ``antialias=True`` (bilinear, bicubic, lanczos; 4-D input) low-pass
+    filters a downscale as Pillow does.
 
     Example:
         >>> F.interpolate(ember.randn(1, 3, 4, 4), scale_factor=2, mode="bilinear").shape
@@ -130,17 +196,24 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
             f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.dim()}D) for "
             "the modes: nearest | linear | bilinear | bicubic | trilinear | lanczos | area | "
             f"nearest-exact (got {mode}); interpolate takes (N, C, *spatial)")
-    if mode in _LINEAR and _LINEAR[mode] != nd:
+    if antialias and not (mode in ("bilinear", "bicubic", "lanczos") and input.dim() == 4):
+        raise ValueError("Anti-alias option is restricted to bilinear, bicubic, and lanczos "
+                         "modes and requires a 4-D tensor as input")
+    if mode == "lanczos":
+        if align_corners:
+            raise ValueError("Lanczos mode does not support align_corners=True")
+        if not antialias:
+            raise ValueError("Lanczos mode requires antialias=True")
+    if mode in _INTERPOLATING and _INTERPOLATING[mode] != nd:
         raise NotImplementedError(
-            f"Got {input.dim()}D input, but {mode} mode needs {_LINEAR[mode] + 2}D input")
-    if mode not in ("nearest", "nearest-exact", "area") and mode not in _LINEAR:
-        raise NotImplementedError(f"interpolate: mode '{mode}' is not supported (use "
-                                  "nearest, nearest-exact, linear, bilinear, trilinear or area)")
-    if align_corners is not None and mode not in _LINEAR:
+            f"Got {input.dim()}D input, but {mode} mode needs {_INTERPOLATING[mode] + 2}D input")
+    if mode not in ("nearest", "nearest-exact", "area") and mode not in _INTERPOLATING:
+        raise NotImplementedError(f"interpolate: mode '{mode}' is not supported (use nearest, "
+                                  "nearest-exact, linear, bilinear, bicubic, trilinear, area "
+                                  "or lanczos)")
+    if align_corners is not None and mode not in _INTERPOLATING:
         raise ValueError("align_corners option can only be set with the interpolating modes: "
                          "linear | bilinear | bicubic | trilinear")
-    if antialias:
-        raise NotImplementedError("interpolate: antialias=True is not supported")
     if (size is None) == (scale_factor is None):
         raise ValueError("only one of size or scale_factor should be defined")
     in_size = input.shape[2:]
@@ -184,8 +257,12 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
     for i, (n_in, n_out, sc) in enumerate(zip(in_size, out_size, scales)):
         if n_in == n_out and (sc is None or sc == 1.0):
             continue
-        if mode in _LINEAR:
-            out = _along(out, 2 + i, _linear_matrix(n_in, n_out, bool(align_corners), sc, dt))
+        if antialias:
+            out = _along(out, 2 + i, _antialias_matrix(n_in, n_out, bool(align_corners), sc, dt,
+                                                       mode))
+        elif mode in _INTERPOLATING:
+            weights = _cubic_matrix if mode == "bicubic" else _linear_matrix
+            out = _along(out, 2 + i, weights(n_in, n_out, bool(align_corners), sc, dt))
         else:
             r = _src_scale(n_in, n_out, False, sc)
             shift = 0.5 if mode == "nearest-exact" else 0.0
@@ -195,8 +272,11 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
     out = out if out is not input else input.clone()
     if out.grad_fn is not None:  # PyTorch's node name, e.g. UpsampleBilinear2DBackward0
         kind = {"nearest": "Nearest", "nearest-exact": "NearestExact", "linear": "Linear",
-                "bilinear": "Bilinear", "trilinear": "Trilinear"}.get(mode, "Nearest")
-        out.grad_fn._name = f"Upsample{kind}{nd}DBackward0"
+                "bilinear": "Bilinear", "bicubic": "Bicubic",
+                "trilinear": "Trilinear"}.get(mode, "Nearest")
+        kind = "Lanczos" if mode == "lanczos" else kind
+        aa = "Aa" if antialias else ""
+        out.grad_fn._name = f"Upsample{kind}{nd}D{aa}Backward0"
     return out
 
 

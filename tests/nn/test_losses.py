@@ -1,6 +1,7 @@
 """Losses against torch: values, input gradients (and target gradients where torch has them),
 every reduction, options, and the dtype/shape error messages."""
 
+import re
 import warnings
 
 import numpy as np
@@ -132,6 +133,23 @@ def test_cross_entropy_all_ignored_gives_nan(torch):
     assert np.isnan(out.item())
 
 
+def test_cross_entropy_ignored_entry_is_positive_zero(torch):
+    # label smoothing (and class weights) take the dense path; an ignored entry there must be
+    # +0.0 as in torch, which prints "0.0000", not "-0.0000"
+    x = R.standard_normal((2, 4, 3)).astype(np.float32)
+    t = np.array([[0, 1, 3], [2, 2, -100]])
+    for kw in ({"label_smoothing": 0.1}, {"label_smoothing": 0.2, "weight": W5[:4]}, {}):
+        e = ember.nn.functional.cross_entropy(
+            ember.tensor(x), ember.tensor(t), reduction="none",
+            **{k: ember.tensor(v) if k == "weight" else v for k, v in kw.items()})
+        tt = torch.nn.functional.cross_entropy(
+            torch.tensor(x), torch.tensor(t), reduction="none",
+            **{k: torch.tensor(v) if k == "weight" else v for k, v in kw.items()})
+        same(e, tt, atol=1e-6)
+        assert np.signbit(e.numpy()[1, 2]) == np.signbit(tt.numpy()[1, 2]), kw
+        assert repr(e.round(decimals=4)) == repr(tt.round(decimals=4)), kw
+
+
 def test_cross_entropy_second_order(torch):
     x = R.standard_normal((3, 4))
     t = np.array([0, 3, 1])
@@ -189,6 +207,23 @@ def test_regression_loss_dtype_and_shape_messages(torch):
         F.binary_cross_entropy_with_logits(ember.zeros(3, 1), ember.zeros(3))
     with pytest.raises(RuntimeError, match="between 0 and 1"):
         F.binary_cross_entropy(ember.tensor([1.5]), ember.tensor([1.0]))
+
+
+@pytest.mark.parametrize("input_dtype,target_dtype,hint", [
+    ("float64", "float32", "double"), ("float32", "float64", "float"),
+    ("float32", "int64", "float"), ("float32", "bool", "float"), ("float32", "float16", "float")])
+def test_bce_refuses_a_target_of_another_dtype_like_torch(torch, input_dtype, target_dtype, hint):
+    # torch's binary_cross_entropy kernel casts nothing: float64 input, float32 target raises
+    x, y = np.array([0.25, 0.75]), np.array([0.0, 1.0])
+
+    def run(lib):
+        return lib.nn.BCELoss()(lib.tensor(x, dtype=getattr(lib, input_dtype)),
+                                lib.tensor(y, dtype=getattr(lib, target_dtype)))
+
+    with pytest.raises(RuntimeError) as expected:
+        run(torch)
+    with pytest.raises(RuntimeError, match=rf"{re.escape(str(expected.value))}.*target\.{hint}"):
+        run(ember)
 
 
 def test_bce_clamps_log_like_torch(torch):

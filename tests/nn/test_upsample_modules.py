@@ -1,5 +1,7 @@
 """Upsample / PixelShuffle layers against torch."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -16,6 +18,9 @@ CASES = [
     ("bilinear_corners", lambda nn: nn.Upsample(size=(5, 6), mode="bilinear",
                                                 align_corners=True), (1, 2, 3, 4)),
     ("linear", lambda nn: nn.Upsample(scale_factor=2, mode="linear"), (2, 3, 5)),
+    ("bicubic", lambda nn: nn.Upsample(scale_factor=(2, 1.5), mode="bicubic"), (2, 3, 3, 4)),
+    ("bicubic_corners", lambda nn: nn.Upsample(size=(7, 3), mode="bicubic",
+                                               align_corners=True), (1, 2, 4, 5)),
     ("nearest2d_cls", lambda nn: nn.UpsamplingNearest2d(scale_factor=2), (1, 2, 3, 3)),
     ("bilinear2d_cls", lambda nn: nn.UpsamplingBilinear2d(size=5), (1, 2, 3, 3)),
     ("pixel_shuffle", lambda nn: nn.PixelShuffle(2), (2, 8, 3, 2)),
@@ -45,3 +50,17 @@ def test_interpolate_errors():
         ember.nn.functional.interpolate(x, scale_factor=2, align_corners=True)
     with pytest.raises(NotImplementedError, match="bilinear mode needs 4D input"):
         ember.nn.functional.interpolate(ember.randn(1, 2, 3), scale_factor=2, mode="bilinear")
+    with pytest.raises(NotImplementedError, match="bicubic mode needs 4D input"):
+        ember.nn.functional.interpolate(ember.randn(1, 2, 3, 4, 5), size=2, mode="bicubic")
+
+
+@pytest.mark.parametrize("kwargs", [
+    dict(mode="nearest", antialias=True), dict(mode="bilinear", antialias=True, shape=(1, 2, 6)),
+    dict(mode="lanczos"), dict(mode="lanczos", antialias=True, align_corners=True),
+    dict(mode="lanczos", antialias=True, shape=(1, 2, 6))])
+def test_interpolate_antialias_and_lanczos_errors_match_torch(torch, kwargs):
+    shape = kwargs.pop("shape", (1, 2, 6, 6))
+    with pytest.raises(ValueError) as expected:
+        torch.nn.functional.interpolate(torch.zeros(shape), size=3, **kwargs)
+    with pytest.raises(ValueError, match=re.escape(str(expected.value))):
+        ember.nn.functional.interpolate(ember.zeros(shape), size=3, **kwargs)

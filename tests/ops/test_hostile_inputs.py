@@ -413,7 +413,6 @@ KNOWN_DIVERGENCES: dict[str, str] = {
     "layer_norm:mixed_float": "torch: RuntimeError; ember: ok",
     "layer_norm_2d:mixed_float": "torch: RuntimeError; ember: ok",
     "linalg_cross:mixed_float": "torch: RuntimeError; ember: ok",
-    "loss.bce:mixed_float": "torch: RuntimeError; ember: ok",
     "masked_scatter:mixed_float": "torch: RuntimeError; ember: ok",
     "nn.prelu:mixed_float": "torch: RuntimeError; ember: ok",
     "put:mixed_float": "torch: RuntimeError; ember: ok",

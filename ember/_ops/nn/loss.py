@@ -40,12 +40,14 @@ class _Coef:
     def __init__(self, idx=None, w=None, dense=None):
         self.idx, self.w, self.dense = idx, w, dense
 
-    def weighted_pick(self, logp):
-        """``sum_c coef * logp`` over the class axis (axis 1)."""
+    def negated_pick(self, logp):
+        """``-sum_c coef * logp`` over the class axis (axis 1), the per-sample loss."""
         if self.dense is not None:
-            return (self.dense * logp).sum(axis=1)
+            # negate coef before the sum: a row of zeros (an ignored target) then sums to
+            # +0.0 as in torch; negating the sum would print it as -0.
+            return (-self.dense * logp).sum(axis=1)
         # plain fancy indexing: np.take_along_axis costs several microseconds of Python
-        return logp[xp_of(logp).arange(logp.shape[0]), self.idx] * self.w
+        return -(logp[xp_of(logp).arange(logp.shape[0]), self.idx] * self.w)
 
     def row_total(self):
         """``sum_c coef`` per sample, as a column."""
@@ -101,7 +103,7 @@ class SoftmaxCrossEntropy(Op):
                 return per.sum(dtype=x.dtype) if reduce else per
             s -= np.log(total)
             logp = s
-        per = -coef.weighted_pick(logp)
+        per = coef.negated_pick(logp)
         return per.sum(dtype=x.dtype) if reduce else per
 
     @staticmethod
@@ -137,7 +139,7 @@ class NllLoss(Op):
     def forward(ctx, logp, coef, reduce):
         ctx.coef, ctx.reduce, ctx.shape = coef, reduce, logp.shape
         ctx.save_for_backward(ctx.inputs[0])
-        per = -coef.weighted_pick(logp)
+        per = coef.negated_pick(logp)
         return per.sum(dtype=logp.dtype) if reduce else per
 
     @staticmethod

@@ -11,7 +11,7 @@ __all__ = ["Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d"]
 
 class Upsample(Module):
     """Resize by ``size`` or ``scale_factor`` with ``mode`` 'nearest', 'linear', 'bilinear',
-    'trilinear' (``align_corners``) or 'area'.
+    'bicubic', 'trilinear' (``align_corners``) or 'area'.
 
     Example:
         >>> ember.nn.Upsample(scale_factor=2, mode="bilinear")(ember.randn(1, 3, 4, 4)).shape

@@ -49,6 +49,20 @@ OPS = [
         x, scale_factor=(1.5, 2), mode="bilinear"), [((2, 2, 3, 4),)]),
     OpSpec("interpolate_bilinear_corners", lambda L, x: F(L).interpolate(
         x, size=(5, 2), mode="bilinear", align_corners=True), [((1, 2, 3, 4),)]),
+    # bicubic: the source index may fall below 0 and the four taps are clamped to the border
+    OpSpec("interpolate_bicubic", lambda L, x: F(L).interpolate(
+        x, scale_factor=(1.5, 2), mode="bicubic"), [((2, 2, 3, 4),)]),
+    OpSpec("interpolate_bicubic_down", lambda L, x: F(L).interpolate(
+        x, size=(2, 3), mode="bicubic"), [((1, 2, 5, 7),)]),
+    OpSpec("interpolate_bicubic_corners", lambda L, x: F(L).interpolate(
+        x, size=(5, 2), mode="bicubic", align_corners=True), [((1, 2, 3, 4),)]),
+    # antialias: on a downscale the filter widens with the scale and rows are renormalized
+    OpSpec("interpolate_bilinear_antialias", lambda L, x: F(L).interpolate(
+        x, scale_factor=(0.37, 1.7), mode="bilinear", antialias=True), [((1, 2, 11, 4),)]),
+    OpSpec("interpolate_bicubic_antialias", lambda L, x: F(L).interpolate(
+        x, size=(3, 5), mode="bicubic", antialias=True, align_corners=True), [((2, 1, 9, 7),)]),
+    OpSpec("interpolate_lanczos", lambda L, x: F(L).interpolate(
+        x, size=(4, 9), mode="lanczos", antialias=True), [((1, 2, 10, 5),)]),
     OpSpec("interpolate_area_3d", lambda L, x: F(L).interpolate(x, size=(3, 2, 3), mode="area"),
            [((1, 2, 5, 4, 6),)], gradgrad=False),
     OpSpec("interpolate_linear", lambda L, x: F(L).interpolate(x, size=7, mode="linear"),
