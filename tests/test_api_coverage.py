@@ -139,10 +139,6 @@ ABSENT_TORCH = {
         ccol_indices_copy col_indices_copy crow_indices_copy row_indices_copy
         sparse_bsc_tensor sparse_bsr_tensor sparse_compressed_tensor sparse_csc_tensor
         sparse_csr_tensor resize_as_sparse_ dsmm hsmm hspmm saddmm smm sspaddmm""",
-    "SyncBatchNorm's statistics kernels (no SyncBatchNorm yet)": """
-        batch_norm_backward_elemt batch_norm_backward_reduce batch_norm_elemt
-        batch_norm_gather_stats batch_norm_gather_stats_with_counts batch_norm_stats
-        batch_norm_update_stats""",
     "not yet: torch.export, masked and nested tensors, Sobol sequences and the rest": """
         export masked nested quasirandom lobpcg hash_tensor slice_inverse
         thread_safe_generator""",

@@ -1192,6 +1192,327 @@ def segment_reduce(data: Tensor, reduce: str, *, lengths: Tensor | None = None,
         e.where(vals > initial, init, vals)
 
 
+# -- SyncBatchNorm's statistics (batch_norm_stats ... batch_norm_backward_elemt) ---------------
+# PyTorch runs these on GPUs only (batch_norm_update_stats also on the CPU); ember computes
+# what its kernels compute, on any device. Statistics are per channel (dim 1), accumulated in
+# float32 for float16/bfloat16 inputs. None is differentiable: as in PyTorch, outputs of inputs
+# that require grad carry a node whose backward raises.
+
+class _NoDerivative(Op):
+    """Outputs computed elsewhere, recorded behind PyTorch's ``NotImplemented`` node."""
+
+    @staticmethod
+    def forward(ctx, *inputs, outputs, aten):
+        ctx._aten = aten
+        return outputs
+
+    @staticmethod
+    def backward(ctx, *grads):
+        raise RuntimeError(f"derivative for aten::{ctx._aten} is not implemented")
+
+
+def _no_derivative(aten: str, inputs, outputs):
+    """``outputs`` (a tuple, Nones allowed), behind a refusing node when grad mode is on and an
+    input requires grad."""
+    from ...autograd import grad_mode
+
+    tensors = [t for t in inputs if isinstance(t, Tensor)]
+    if not (grad_mode._state.enabled and any(t.requires_grad for t in tensors)):
+        return outputs
+    present = [o for o in outputs if o is not None]
+    if not any(o._dtype.category in (D._FLOAT, D._COMPLEX) for o in present):
+        return outputs
+    wrapped = _NoDerivative.apply(*tensors, outputs=tuple(o._data for o in present), aten=aten)
+    wrapped = iter(wrapped if isinstance(wrapped, tuple) else (wrapped,))
+    out = tuple(None if o is None else next(wrapped) for o in outputs)
+    for o in out:
+        if o is not None and o.grad_fn is not None:
+            o.grad_fn._name = "torch::autograd::NotImplemented"
+    return out
+
+
+def _acc_dtype(dt):
+    """The accumulation dtype of PyTorch's GPU kernels: float32 for float16/bfloat16."""
+    return D.float32 if dt in (D.float16, D.bfloat16) else dt
+
+
+def _check_dispatch(dt, kernel: str) -> None:
+    if dt.category != D._FLOAT:
+        from ..inplace import _type_title
+
+        raise NotImplementedError(f'"{kernel}" not implemented for \'{_type_title(dt)}\'')
+
+
+def _check_scalar_type(t: Tensor | None, want, what: str = "") -> None:
+    """The kernels read ``t`` as ``want``; another dtype is refused as ``data_ptr<T>`` does."""
+    if t is not None and t._dtype is not want:
+        from ..inplace import _type_title
+
+        raise RuntimeError(f"expected scalar type {_type_title(want)} but found "
+                           f"{_type_title(t._dtype)}{what}")
+
+
+def _same_stat_dtypes(mean: Tensor, invstd: Tensor) -> None:
+    if mean._dtype is not invstd._dtype:
+        raise RuntimeError("mean and invstd need to have the same data types")
+
+
+def _channel_dims(input: Tensor) -> tuple:
+    """The reduced dims of per-channel statistics: all but dim 1."""
+    from .._core import wrap_dim
+
+    wrap_dim(1, input.ndim)  # a 0-d or 1-d input has no channel dim: IndexError, as PyTorch
+    return (0,) + tuple(range(2, input.ndim))
+
+
+def _per_channel(v: Tensor, ndim: int) -> Tensor:
+    """A (C,) vector shaped to broadcast against an (N, C, *) input."""
+    return v.reshape((1, -1) + (1,) * (ndim - 2))
+
+
+def _check_nonempty(input: Tensor) -> None:
+    if input.numel() == 0:
+        raise RuntimeError("input tensor must have at least one element, but got input_sizes = "
+                           f"{list(input.shape)}")
+
+
+def _invstd(var: Tensor, eps: float) -> Tensor:
+    """``1 / sqrt(var + eps)``, and 0 where both are 0 (ATen's ``InvStd``)."""
+    if eps == 0:
+        return _ember().where(var == 0, var.new_zeros(()), var.rsqrt())
+    return (var + eps).rsqrt()
+
+
+def batch_norm_stats(input: Tensor, eps: float):
+    """``(mean, invstd)`` of ``input`` per channel (dim 1): the mean and ``1/sqrt(var + eps)``
+    with the biased variance, as float32 for float16/bfloat16 inputs (else ``input``'s dtype).
+    SyncBatchNorm's first step on every process; not differentiable.
+
+    Example:
+        >>> mean, invstd = ember.batch_norm_stats(ember.tensor([[1.0, 2.0], [3.0, 2.0]]), 0.0)
+        >>> mean, invstd
+        (tensor([2., 2.]), tensor([1., 0.]))
+    """
+    _check_dispatch(input._dtype, "batch_norm_stats")
+    dims = _channel_dims(input)
+    _check_nonempty(input)
+    from ...autograd.grad_mode import no_grad
+
+    with no_grad():
+        x = input.detach().to(_acc_dtype(input._dtype))
+        mean = x.mean(dim=dims)
+        invstd = _invstd(x.var(dim=dims, unbiased=False), eps)
+    return _no_derivative("batch_norm_stats", (input,), (mean, invstd))
+
+
+def batch_norm_gather_stats_with_counts(input: Tensor, mean: Tensor, invstd: Tensor,
+                                        running_mean: Tensor | None, running_var: Tensor | None,
+                                        momentum: float, eps: float, counts: Tensor):
+    """Combine per-process statistics: ``mean`` and ``invstd`` of shape ``(world, C)`` from
+    :func:`batch_norm_stats`, ``counts`` (``(world,)``) the number of values each process
+    reduced. Returns the ``(mean, invstd)`` of all values together, and updates
+    ``running_mean``/``running_var`` in place (when given) with ``momentum``, the variance
+    unbiased with the total count. ``input`` only sets the dtypes: ``counts`` and the running
+    statistics must have ``running_mean``'s dtype (else ``input``'s), ``mean`` and ``invstd``
+    its accumulation dtype (float32 for float16/bfloat16). Not differentiable.
+
+    Example:
+        >>> x = ember.tensor([[0.0], [2.0], [4.0], [6.0]])
+        >>> m0, s0 = ember.batch_norm_stats(x[:2], 0.0)
+        >>> m1, s1 = ember.batch_norm_stats(x[2:], 0.0)
+        >>> ember.batch_norm_gather_stats_with_counts(
+        ...     x, ember.stack([m0, m1]), ember.stack([s0, s1]), None, None, 0.1, 0.0,
+        ...     ember.tensor([2.0, 2.0]))
+        (tensor([3.]), tensor([0.4472]))
+    """
+    scalar = running_mean._dtype if running_mean is not None else input._dtype
+    _check_dispatch(scalar, "batch_norm_update_stats_cuda")
+    acc = _acc_dtype(scalar)
+    for t in (mean, invstd):
+        if t.ndim != 2:
+            raise RuntimeError(f"TensorAccessor expected 2 dims but tensor has {t.ndim}")
+        _check_scalar_type(t, acc)
+    for t in (running_mean, running_var, counts):
+        _check_scalar_type(t, scalar)
+    from ...autograd.grad_mode import no_grad
+
+    with no_grad():
+        c = counts.detach().to(acc).reshape(-1, 1)
+        m = mean.detach()
+        var = invstd.detach().reciprocal().square() - eps   # each process's biased variance
+        n = c.sum(0)
+        avg = (c * m).sum(0) / n
+        var_n = (c * (var + (m - avg).square())).sum(0)  # sum of squared deviations, all of it
+        out_invstd = (var_n / n + eps).rsqrt()
+        if running_mean is not None:
+            running_mean.copy_(running_mean.to(acc) * (1 - momentum) + avg * momentum)
+        if running_var is not None:
+            running_var.copy_(running_var.to(acc) * (1 - momentum) + var_n / (n - 1) * momentum)
+    return _no_derivative("batch_norm_gather_stats_with_counts", (input, mean, invstd, counts),
+                          (avg, out_invstd))
+
+
+def batch_norm_gather_stats(input: Tensor, mean: Tensor, invstd: Tensor,
+                            running_mean: Tensor | None, running_var: Tensor | None,
+                            momentum: float, eps: float, count: int):
+    """:func:`batch_norm_gather_stats_with_counts` where every process reduced ``count``
+    values.
+
+    Example:
+        >>> ember.batch_norm_gather_stats(ember.zeros(4, 1), ember.tensor([[1.0], [3.0]]),
+        ...                               ember.tensor([[1.0], [1.0]]), None, None, 0.1, 0.0, 2)
+        (tensor([2.]), tensor([0.7071]))
+    """
+    scalar = running_mean._dtype if running_mean is not None else input._dtype
+    counts = _ember().full((mean.shape[0],), int(count), dtype=scalar, device=mean.device)
+    return batch_norm_gather_stats_with_counts(input, mean, invstd, running_mean, running_var,
+                                               momentum, eps, counts)
+
+
+def batch_norm_elemt(input: Tensor, weight: Tensor | None, bias: Tensor | None, mean: Tensor,
+                     invstd: Tensor, eps: float) -> Tensor:
+    """``(input - mean) * invstd * weight + bias`` per channel (dim 1), in ``input``'s dtype:
+    the normalization step of SyncBatchNorm (``eps`` is unused, as in PyTorch: ``invstd``
+    already holds it). Not differentiable.
+
+    Example:
+        >>> ember.batch_norm_elemt(ember.tensor([[1.0, 4.0], [3.0, 0.0]]), None, None,
+        ...                        ember.tensor([2.0, 2.0]), ember.tensor([1.0, 0.5]), 1e-5)
+        tensor([[-1.,  1.],
+                [ 1., -1.]])
+    """
+    _check_dispatch(input._dtype, "batch_norm_elementwise_cuda")
+    acc = _acc_dtype(input._dtype)
+    nd = input.ndim
+    _channel_dims(input)
+    from ...autograd.grad_mode import no_grad
+
+    with no_grad():
+        out = (input.detach().to(acc) - _per_channel(mean.detach().to(acc), nd)) \
+            * _per_channel(invstd.detach().to(acc), nd)
+        if weight is not None:
+            out = out * _per_channel(weight.detach().to(acc), nd)
+        if bias is not None:
+            out = out + _per_channel(bias.detach().to(acc), nd)
+        out = out.to(input._dtype)
+    return _no_derivative("batch_norm_elemt", (input, weight, bias, mean, invstd), (out,))[0]
+
+
+def batch_norm_backward_reduce(grad_out: Tensor, input: Tensor, mean: Tensor, invstd: Tensor,
+                               weight: Tensor | None, input_g: bool, weight_g: bool,
+                               bias_g: bool):
+    """The per-channel sums batch norm's backward needs: ``(sum_dy, sum_dy_xmu, grad_weight,
+    grad_bias)`` with ``sum_dy = sum(grad_out)`` and ``sum_dy_xmu = sum(grad_out * (input -
+    mean))`` (in ``mean``'s dtype, only with ``input_g``), ``grad_weight = sum_dy_xmu * invstd``
+    (with ``weight_g``) and ``grad_bias = sum_dy`` (with ``bias_g``), in ``weight``'s dtype; a
+    result not asked for is None. Not differentiable.
+
+    Example:
+        >>> x = ember.tensor([[1.0], [3.0]])
+        >>> ember.batch_norm_backward_reduce(ember.tensor([[1.0], [2.0]]), x,
+        ...     ember.tensor([2.0]), ember.tensor([1.0]), None, True, True, True)
+        (tensor([3.]), tensor([1.]), tensor([1.]), tensor([3.]))
+    """
+    _check_dispatch(grad_out._dtype, "batch_norm_backward_reduce")
+    _same_stat_dtypes(mean, invstd)
+    acc = _acc_dtype(input._dtype)
+    dims, nd = _channel_dims(input), input.ndim
+    param_dtype = weight._dtype if weight is not None else D.get_default_dtype()
+    from ...autograd.grad_mode import no_grad
+
+    with no_grad():
+        dy = grad_out.detach().to(acc).reshape(input.shape)
+        xmu = input.detach().to(acc) - _per_channel(mean.detach().to(acc), nd)
+        sum_dy = dy.sum(dim=dims)
+        sum_dy_xmu = (dy * xmu).sum(dim=dims)
+        outs = (sum_dy.to(mean._dtype) if input_g else None,
+                sum_dy_xmu.to(mean._dtype) if input_g else None,
+                (sum_dy_xmu * invstd.detach().to(acc)).to(param_dtype) if weight_g else None,
+                sum_dy.to(param_dtype) if bias_g else None)
+    return _no_derivative("batch_norm_backward_reduce", (grad_out, input, mean, invstd, weight),
+                          outs)
+
+
+def batch_norm_backward_elemt(grad_out: Tensor, input: Tensor, mean: Tensor, invstd: Tensor,
+                              weight: Tensor | None, sum_dy: Tensor, sum_dy_xmu: Tensor,
+                              count: Tensor) -> Tensor:
+    """Batch norm's input gradient from the sums of :func:`batch_norm_backward_reduce` over
+    all processes and ``count`` (int32, ``(world,)``), the values each process reduced:
+    ``(grad_out - sum_dy / n - (input - mean) * invstd**2 * sum_dy_xmu / n) * invstd * weight``
+    with ``n = count.sum()``, in ``input``'s dtype. Not differentiable.
+
+    Example:
+        >>> x = ember.tensor([[1.0], [3.0]])
+        >>> ember.batch_norm_backward_elemt(ember.tensor([[1.0], [2.0]]), x, ember.tensor([2.0]),
+        ...     ember.tensor([1.0]), None, ember.tensor([3.0]), ember.tensor([1.0]),
+        ...     ember.tensor([2], dtype=ember.int32))
+        tensor([[0.],
+                [0.]])
+    """
+    _check_dispatch(input._dtype, "batch_norm_backward_elemt")
+    _same_stat_dtypes(mean, invstd)
+    _check_scalar_type(count, D.int32)
+    acc = _acc_dtype(input._dtype)
+    nd = input.ndim
+    _channel_dims(input)
+    from ...autograd.grad_mode import no_grad
+
+    with no_grad():
+        norm = count.detach().sum(dtype=D.int64).to(acc).reciprocal()
+        s = invstd.detach().to(acc)
+        mean_dy = sum_dy.detach().to(acc) * norm
+        factor_1 = s.square() * sum_dy_xmu.detach().to(acc) * norm
+        factor_2 = s * weight.detach().to(acc) if weight is not None else s
+        xmu = input.detach().to(acc) - _per_channel(mean.detach().to(acc), nd)
+        dy = grad_out.detach().to(acc).reshape(input.shape)
+        grad = ((dy - _per_channel(mean_dy, nd) - xmu * _per_channel(factor_1, nd))
+                * _per_channel(factor_2, nd)).to(input._dtype)
+    return _no_derivative("batch_norm_backward_elemt",
+                          (grad_out, input, mean, invstd, weight, sum_dy, sum_dy_xmu), (grad,))[0]
+
+
+def batch_norm_update_stats(input: Tensor, running_mean: Tensor | None,
+                            running_var: Tensor | None, momentum: float):
+    """``(mean, var)`` of ``input`` per channel (dim 1), the variance biased, and the running
+    statistics (when given) updated in place with ``momentum`` and the unbiased variance. With
+    a float16/bfloat16 ``input`` the running statistics may be float32, and so are the results.
+    Not differentiable.
+
+    Example:
+        >>> rm, rv = ember.zeros(1), ember.ones(1)
+        >>> ember.batch_norm_update_stats(ember.tensor([[1.0], [3.0]]), rm, rv, 0.5)
+        (tensor([2.]), tensor([1.]))
+        >>> rm, rv
+        (tensor([1.]), tensor([1.5000]))
+    """
+    _check_dispatch(input._dtype, "batch_norm_update_stats_cpu")
+    dims = _channel_dims(input)
+    _check_nonempty(input)
+    params = [t for t in (running_mean, running_var) if t is not None]
+    out_dtype = input._dtype
+    if params and params[0]._dtype is not input._dtype:  # PyTorch's mixed-dtype rule
+        if any(t._dtype is not D.float32 for t in params):
+            raise RuntimeError("mixed dtype (CPU): expect parameter to have scalar type of Float")
+        if input._dtype not in (D.float16, D.bfloat16):
+            raise RuntimeError("mixed dtype (CPU): all inputs must share same datatype.")
+        out_dtype = D.float32
+    acc = _acc_dtype(input._dtype)
+    from ...autograd.grad_mode import no_grad
+
+    with no_grad():
+        x = input.detach().to(acc)
+        mean = x.mean(dim=dims)
+        var = x.var(dim=dims, unbiased=False)
+        n = input.numel() // input.shape[1]
+        if running_mean is not None:
+            running_mean.copy_(running_mean.to(acc) * (1 - momentum) + mean * momentum)
+        if running_var is not None:
+            unbiased = var * (n / (n - 1)) if n > 1 else var * float("nan")
+            running_var.copy_(running_var.to(acc) * (1 - momentum) + unbiased * momentum)
+        outs = (mean.to(out_dtype), var.to(out_dtype))
+    return _no_derivative("batch_norm_update_stats", (input, running_mean, running_var), outs)
+
+
 # -- binomial ------------------------------------------------------------------------------
 
 class _Binomial(Op):
@@ -1253,6 +1574,9 @@ __all__ = [
     "grid_sampler_2d", "grid_sampler_3d", "embedding_renorm_", "lstm_cell", "gru_cell",
     "rnn_tanh_cell", "rnn_relu_cell", "frobenius_norm", "nuclear_norm", "norm_except_dim",
     "lstm", "gru", "rnn_tanh", "rnn_relu", "embedding_bag", "segment_reduce", "binomial",
+    "batch_norm_stats", "batch_norm_gather_stats", "batch_norm_gather_stats_with_counts",
+    "batch_norm_elemt", "batch_norm_backward_reduce", "batch_norm_backward_elemt",
+    "batch_norm_update_stats",
 ]
 
 TENSOR_METHODS = {"prelu": prelu}

@@ -1,9 +1,11 @@
 """Batch normalization: ``BatchNorm1d``/``2d``/``3d`` and their shared bases ``_NormBase`` (affine
 parameters, running statistics) and ``_BatchNorm``, at PyTorch's ``nn.modules.batchnorm``; the
 lazy forms ``LazyBatchNorm1d``/``2d``/``3d`` and their base ``_LazyNormBase`` (shared with
-``LazyInstanceNorm*``)."""
+``LazyInstanceNorm*``); ``SyncBatchNorm``, batch norm across processes."""
 
 from __future__ import annotations
+
+import sys
 
 from ... import _creation
 from ... import int64 as _int64
@@ -16,7 +18,7 @@ from .lazy import LazyModuleMixin
 from .module import Module
 
 __all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "LazyBatchNorm1d", "LazyBatchNorm2d",
-           "LazyBatchNorm3d"]
+           "LazyBatchNorm3d", "SyncBatchNorm"]
 
 
 def _affine_parameters(module: Module, shape, affine: bool, bias: bool, kw: dict) -> None:
@@ -216,3 +218,109 @@ class LazyBatchNorm3d(_LazyNormBase, _BatchNorm):
 
     cls_to_become = BatchNorm3d
     _dims = (5,)
+
+
+class SyncBatchNorm(_BatchNorm):
+    """Batch norm over an ``(N, C, *)`` input whose training statistics cover the batches of
+    all processes in ``process_group`` (default: the whole world): each process passes its part
+    of the global batch, and all of them normalize with the mean and variance of the whole.
+
+    In eval mode, without an initialized ``ember.distributed`` process group, or in a group of
+    one process it computes exactly what ``BatchNorm`` does. With more processes it follows
+    PyTorch's algorithm (``batch_norm_stats`` on every process, an all_gather of ``(mean,
+    invstd, count)``, ``batch_norm_gather_stats_with_counts``, ``batch_norm_elemt``; backward
+    all-reduces ``sum_dy`` and ``sum_dy_xmu``). Unlike PyTorch, which refuses CPU tensors here
+    ("SyncBatchNorm expected input tensor to be on GPU"), ember synchronizes CPU tensors: its
+    collectives run over MPI. Wrap the model in ``DistributedDataParallel`` to reduce the
+    ``weight``/``bias`` gradients, which stay per-process as in PyTorch.
+
+    Args:
+        num_features: ``C``, the number of channels (dim 1).
+        eps: added to the variance for numerical stability. Default: 1e-5
+        momentum: the running statistics' update factor; None for a cumulative average.
+            Default: 0.1
+        affine: learnable ``weight`` and ``bias``. Default: True
+        track_running_stats: keep ``running_mean``/``running_var`` for eval mode.
+            Default: True
+        process_group: the processes whose statistics are combined; None for the world.
+
+    Shape:
+        - Input: ``(N, C, *)``
+        - Output: ``(N, C, *)`` (same shape as input)
+
+    Example:
+        >>> m = ember.nn.SyncBatchNorm(3)
+        >>> m(ember.randn(4, 3, 2, 2)).shape
+        torch.Size([4, 3, 2, 2])
+    """
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
+                 affine: bool = True, track_running_stats: bool = True, process_group=None,
+                 device=None, dtype=None, *, bias: bool = True) -> None:
+        super().__init__(num_features, eps, momentum, affine, track_running_stats,
+                         device=device, dtype=dtype, bias=bias)
+        self.process_group = process_group
+
+    def _check_input_dim(self, input: Tensor) -> None:
+        if input.dim() < 2:
+            raise ValueError(f"expected at least 2D input (got {input.dim()}D input)")
+
+    def _check_non_zero_input_channels(self, input: Tensor) -> None:
+        if input.size(1) == 0:
+            raise ValueError("SyncBatchNorm number of input channels should be non-zero")
+
+    def forward(self, input: Tensor) -> Tensor:
+        self._check_input_dim(input)
+        self._check_non_zero_input_channels(input)
+        factor = self._factor()
+        bn_training = self.training or (self.running_mean is None and self.running_var is None)
+        track = not self.training or self.track_running_stats
+        running_mean = self.running_mean if track else None
+        running_var = self.running_var if track else None
+
+        # no synchronization in eval mode; a process group exists only once ember.distributed
+        # was imported (and mpi4py with it), so looking it up here imports nothing
+        dist = sys.modules.get("ember.distributed")
+        need_sync = bn_training and self.training and dist is not None and dist.is_initialized()
+        if need_sync:
+            process_group = self.process_group or dist.group.WORLD
+            world_size = dist.get_world_size(process_group)
+            need_sync = world_size > 1
+        if not need_sync:
+            return F.batch_norm(input, running_mean, running_var, self.weight, self.bias,
+                                bn_training, factor, self.eps)
+        from ._functions import SyncBatchNorm as sync_batch_norm
+
+        return sync_batch_norm.apply(input, self.weight, self.bias, running_mean, running_var,
+                                     self.eps, factor, process_group, world_size)
+
+    @classmethod
+    def convert_sync_batchnorm(cls, module: Module, process_group=None) -> Module:
+        """Replace every ``BatchNorm*d`` (any ``_BatchNorm``) in ``module``'s tree with a
+        ``SyncBatchNorm`` that keeps its parameters, buffers, training flag and ``qconfig``;
+        returns ``module``, or the new layer when ``module`` itself is a batch norm.
+
+        Example:
+            >>> net = ember.nn.Sequential(ember.nn.Conv2d(1, 2, 3), ember.nn.BatchNorm2d(2))
+            >>> ember.nn.SyncBatchNorm.convert_sync_batchnorm(net)[1].__class__.__name__
+            'SyncBatchNorm'
+        """
+        module_output = module
+        if isinstance(module, _BatchNorm):
+            module_output = SyncBatchNorm(module.num_features, module.eps, module.momentum,
+                                          module.affine, module.track_running_stats,
+                                          process_group, bias=module.bias is not None)
+            if module.affine:
+                with no_grad():
+                    module_output.weight = module.weight
+                    module_output.bias = module.bias
+            module_output.running_mean = module.running_mean
+            module_output.running_var = module.running_var
+            module_output.num_batches_tracked = module.num_batches_tracked
+            module_output.training = module.training
+            if hasattr(module, "qconfig"):
+                module_output.qconfig = module.qconfig
+        for name, child in module.named_children():
+            module_output.add_module(name, cls.convert_sync_batchnorm(child, process_group))
+        del module
+        return module_output
