@@ -333,6 +333,9 @@ class Device:
 
 
 _DEVICES: dict = {}
+# PyTorch spells the class torch.device: type(d).__name__ is "device" in user code that prints it
+# or dispatches on it. The alias below keeps pickles that name the class resolvable.
+Device.__name__ = Device.__qualname__ = "device"
 device = Device
 CPU = Device("cpu")
 META = Device("meta")

@@ -66,6 +66,11 @@ class Generator:
         return Tensor._make(np.frombuffer(raw, np.uint8).copy(), D.uint8)
 
     def set_state(self, new_state: Tensor) -> Generator:
+        if not isinstance(new_state, Tensor):
+            raise TypeError(f"expected a torch.ByteTensor, but got {type(new_state).__name__}")
+        if new_state.dtype != D.uint8:
+            raise TypeError(f"RNG state must be a torch.ByteTensor (a uint8 tensor from "
+                            f"get_rng_state()/get_state()), got {new_state.dtype}")
         raw = bytes(np.asarray(new_state._data, np.uint8))
         if len(raw) != 80:
             raise RuntimeError(f"RNG state is wrong size: expected 80 bytes, got {len(raw)}")

@@ -13,7 +13,9 @@ import warnings
 import numpy as np
 
 from . import _dtype as D
-from ._serialization.archive import read_archive, write_archive
+from ._backend import Device
+from ._serialization.archive import read_archive, read_pickle_record, write_archive
+from ._serialization.restricted import unsafe_globals_in_pickle
 from ._serialization.safe_globals import (
     add_safe_globals,
     clear_safe_globals,
@@ -23,7 +25,8 @@ from ._serialization.safe_globals import (
 from ._tensor import Tensor
 
 __all__ = ["save", "load", "add_safe_globals", "safe_globals", "get_safe_globals",
-           "clear_safe_globals"]
+           "clear_safe_globals", "get_unsafe_globals_in_checkpoint", "location_tag",
+           "default_restore_location"]
 
 DEFAULT_PROTOCOL = 2
 
@@ -35,13 +38,12 @@ def save(obj, f, pickle_module=None, pickle_protocol: int = DEFAULT_PROTOCOL,
     Writing to a path is atomic: if anything fails, a previous file at that path is untouched.
     Otherwise the result is what ``torch.save`` gives: a symlink is written through to its
     target, an existing file keeps its mode, a new one gets the umask's.
+    ``_use_new_zipfile_serialization=False`` writes PyTorch's pre-1.6 (non-zip) format.
 
     Example:
         >>> ember.save(model.state_dict(), "model_weights.pth")
     """
-    if not _use_new_zipfile_serialization:
-        raise NotImplementedError("ember writes only the zip checkpoint format")
-    write_archive(obj, f, pickle_protocol)
+    write_archive(obj, f, pickle_protocol, legacy=not _use_new_zipfile_serialization)
 
 
 _TRUE = ("1", "y", "yes", "true")
@@ -103,6 +105,55 @@ def load(f, map_location=None, pickle_module=None, *, weights_only: bool | None 
     if isinstance(f, (str, os.PathLike)) and not os.path.exists(f):
         raise FileNotFoundError(f"[Errno 2] No such file or directory: '{os.fspath(f)}'")
     return read_archive(f, map_location, weights_only, bool(mmap), encoding)
+
+
+def get_unsafe_globals_in_checkpoint(f) -> list[str]:
+    """The ``"module.name"`` globals in a checkpoint that ``load(weights_only=True)`` refuses.
+
+    The pickle is read statically: nothing in it runs. Globals allowed by default or with
+    ``add_safe_globals``/``safe_globals`` are left out, so the answer is what to allow (if
+    the file is trusted) before loading it with ``weights_only=True``. Raises ``ValueError``
+    for a file that is not a zip checkpoint written by ``save``.
+
+    Example:
+        >>> ember.serialization.get_unsafe_globals_in_checkpoint("ckpt.pt")
+        ['__main__.TrainConfig']
+    """
+    return unsafe_globals_in_pickle(read_pickle_record(f))
+
+
+def location_tag(storage) -> str:
+    """The location a checkpoint records for a tensor's or a storage's data.
+
+    Example:
+        >>> ember.serialization.location_tag(ember.ones(2))
+        'cpu'
+    """
+    dev = getattr(storage, "device", None)
+    if dev is None:
+        raise RuntimeError(
+            f"don't know how to determine data location of {type(storage).__name__}")
+    dev = Device(dev)
+    return f"cuda:{dev.index or 0}" if dev.type == "cuda" else dev.type
+
+
+def default_restore_location(storage, location: str):
+    """``storage`` (what a ``map_location`` callable receives) placed at ``location``: what
+    ``load`` does when no ``map_location`` is given. Old code calls it from its own
+    ``map_location`` functions, e.g. ``lambda s, loc: default_restore_location(s, "cpu")``.
+
+    Example:
+        >>> ember.load(f, map_location=lambda s, loc: default_restore_location(s, "cpu"))
+    """
+    if not isinstance(location, str) or not location.startswith(("cpu", "cuda", "meta")):
+        raise RuntimeError(f"don't know how to restore data location of "
+                           f"{type(storage).__name__} (tagged with {location})")
+    target = Device(location)
+    if Device(getattr(storage, "device", "cpu")) == target:
+        return storage
+    if isinstance(storage, Tensor):
+        return storage.to(target)
+    return storage.cpu() if target.type == "cpu" else storage.cuda(target.index)
 
 
 def _rebuild_from_array(array, dtype_name: str, requires_grad: bool, cls_name: str = "Tensor"):

@@ -138,3 +138,13 @@ def test_in_place_random_on_parameter_needs_no_grad():
     with ember.no_grad():
         w.normal_()
     assert w.requires_grad and w.is_leaf
+
+
+@pytest.mark.parametrize("bad", [lambda L: L.zeros(5), lambda L: [1, 2],
+                                 lambda L: L.ones(3).long()])
+def test_rng_state_that_is_not_a_byte_tensor_raises_type_error_as_torch(torch, bad):
+    for lib in (torch, ember):
+        with pytest.raises(TypeError, match="ByteTensor"):
+            lib.set_rng_state(bad(lib))
+        with pytest.raises(TypeError, match="ByteTensor"):
+            lib.Generator().set_state(bad(lib))

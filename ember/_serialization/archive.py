@@ -40,9 +40,17 @@ _DEFLATE_MAX_RATIO = 1032        # deflate cannot expand data more than this
 _SMALL_RECORD = 64               # byteorder, version: a few bytes
 
 
-def write_archive(obj, f, pickle_protocol: int = 2) -> None:
-    """Write ``obj`` as a PyTorch zip checkpoint to a path (atomically) or a file object."""
-    if isinstance(f, (str, os.PathLike)):
+def write_archive(obj, f, pickle_protocol: int = 2, legacy: bool = False) -> None:
+    """Write ``obj`` as a PyTorch zip checkpoint (``legacy``: in the pre-1.6 format) to a path
+    (atomically) or a file object."""
+    if legacy:
+        from .legacy import write_legacy
+
+        if isinstance(f, (str, os.PathLike)):
+            atomic_write(os.fspath(f), lambda out: write_legacy(obj, out, pickle_protocol))
+        else:
+            write_legacy(obj, f, pickle_protocol)
+    elif isinstance(f, (str, os.PathLike)):
         path = os.fspath(f)
         folder = os.path.splitext(os.path.basename(path))[0] or "archive"
         atomic_write(path, lambda out: _write(obj, out, folder, pickle_protocol))
@@ -62,6 +70,16 @@ def _write(obj, out, folder: str, protocol: int) -> None:
             data = np.ascontiguousarray(arr).view(np.uint8).reshape(-1) if arr.size else b""
             z.writestr(f"{folder}/data/{ref.key}", memoryview(data) if arr.size else data)
         z.writestr(f"{folder}/version", "3\n")
+
+
+class NotACheckpointError(pickle.UnpicklingError, RuntimeError):
+    """A file that is neither a zip nor a legacy checkpoint. PyTorch reads such a file as a
+    legacy pickle stream and fails with ``UnpicklingError``; ember says what the file is and
+    stays a ``RuntimeError`` as well, so either ``except`` catches it."""
+
+
+class EmptyCheckpointError(EOFError, RuntimeError):
+    """An empty file: ``EOFError`` as in PyTorch, and a ``RuntimeError`` as well."""
 
 
 def check_source(f, filename: str) -> str:
@@ -103,7 +121,8 @@ def check_source(f, filename: str) -> str:
 
     if legacy.is_legacy(f):
         return "legacy"
-    raise RuntimeError(_not_zip_message(f, filename))
+    message = _not_zip_message(f, filename)
+    raise (EmptyCheckpointError if "file is empty" in message else NotACheckpointError)(message)
 
 
 def _file_kind(mode: int) -> str:
@@ -123,6 +142,7 @@ class _Reader:
         self.filename = filename
         self._mm = None
         self._fh = self._src = None
+        start = None if isinstance(f, (str, os.PathLike)) else f.tell()
         try:
             if use_mmap:
                 if not isinstance(f, (str, os.PathLike)):
@@ -141,6 +161,8 @@ class _Reader:
                 self.size = _size_of(self._src)
         except zipfile.BadZipFile:
             self.close()
+            if start is not None:
+                f.seek(start)  # zipfile moved it; the message reads the file's first bytes
             raise RuntimeError(_not_zip_message(f, filename)) from None
         except (OSError, ValueError) as err:
             self.close()
@@ -351,6 +373,25 @@ def read_archive(f, map_location=None, weights_only: bool = True, use_mmap: bool
     reader = _Reader(f, filename, use_mmap)
     try:
         return _read_objects(reader, filename, map_location, weights_only, encoding)
+    finally:
+        reader.close()
+
+
+def read_pickle_record(f) -> bytes:
+    """The ``data.pkl`` record of a zip checkpoint, as bytes, for static inspection."""
+    filename = str(os.fspath(f) if isinstance(f, (str, os.PathLike))
+                   else getattr(f, "name", "<file>"))
+    expected = "Expected input to be a checkpoint returned by torch.save"
+    if check_source(f, filename) == "legacy":
+        raise ValueError(f"{expected} (the zip format); {filename} is a legacy checkpoint")
+    reader = _Reader(f, filename, False)
+    try:
+        if f"{reader.prefix}/constants.pkl" in reader.names:
+            raise ValueError(f"{expected} but got a torchscript checkpoint")
+        pkl_name = f"{reader.prefix}/data.pkl"
+        if pkl_name not in reader.names:
+            raise ValueError(f"{expected}; {filename} has no data.pkl")
+        return reader.read(pkl_name)
     finally:
         reader.close()
 

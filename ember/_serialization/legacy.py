@@ -16,6 +16,7 @@ The object pickle goes through the same unpicklers as zip checkpoints (with
 pickles, with no globals allowed at all. Storages are allocated while it is read (tensors
 are views of them, so views keep sharing memory) and filled from the bytes that follow.
 Files from before PyTorch 0.4 are tar archives; those are reported, not read.
+``write_legacy`` writes the format (``ember.save(..., _use_new_zipfile_serialization=False)``).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import sys
 
 import numpy as np
 
+from .pickling import ArchivePickler
 from .restricted import load_plain, make_unpickler
 from .unpickling import StorageType
 
@@ -35,6 +37,33 @@ MAGIC_NUMBER = 0x1950A86A20F9469CFC6C
 PROTOCOL_VERSION = 1001
 _CORRUPT = (EOFError, pickle.UnpicklingError, IndexError, KeyError, TypeError, ValueError,
             AttributeError, struct.error)
+
+
+class _LegacyPickler(ArchivePickler):
+    """The zip format's pickler with the legacy six-field storage ids (no storage views:
+    tensors are views of whole root storages, as the zip format writes them)."""
+
+    def persistent_id(self, obj):
+        pid = super().persistent_id(obj)
+        return None if pid is None else pid + (None,)
+
+
+def write_legacy(obj, out, protocol: int = 2) -> None:
+    """Write ``obj`` to the binary file ``out`` in the legacy format described above."""
+    sys_info = {"protocol_version": PROTOCOL_VERSION, "little_endian": True,
+                "type_sizes": {"short": 2, "int": 4, "long": 4}}
+    for header in (MAGIC_NUMBER, PROTOCOL_VERSION, sys_info):
+        pickle.dump(header, out, protocol=protocol)
+    pickler = _LegacyPickler(out, protocol)
+    pickler.dump(obj)
+    refs = sorted(pickler.storages, key=lambda ref: ref.key)  # torch sorts the keys as strings
+    pickle.dump([ref.key for ref in refs], out, protocol=protocol)
+    for ref in refs:
+        arr = np.ascontiguousarray(ref.array).reshape(-1)
+        if sys.byteorder == "big" and arr.dtype.itemsize > 1:
+            arr = arr.byteswap()  # the format is little-endian on every machine
+        out.write(struct.pack("<q", arr.size))
+        out.write(memoryview(arr.view(np.uint8)) if arr.size else b"")
 
 
 def _open(f):
@@ -218,12 +247,12 @@ def read_legacy(f, filename: str, map_location, weights_only: bool, use_mmap: bo
 def _relocate(roots: dict, map_location, filename: str) -> None:
     """Apply ``map_location``. Storages stay CPU arrays shared by their views; a callable may
     inspect or replace a storage with another CPU tensor of the same size."""
+    from .._backend import Device
     from .._tensor import Tensor
     from .archive import _target_device
 
     for arr, stype, location in roots.values():
-        if callable(map_location) and not isinstance(map_location, (dict, str)) and \
-                type(map_location).__name__ != "Device":
+        if callable(map_location) and not isinstance(map_location, (dict, str, Device)):
             moved = map_location(Tensor._make(arr, stype.dtype), location)
             data = getattr(moved, "_data", None)
             if isinstance(data, np.ndarray) and data is not arr and data.shape == arr.shape:

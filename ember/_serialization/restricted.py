@@ -79,6 +79,46 @@ def weights_only_message(filename: str, core: str) -> str:
            f"error: {core}"
 
 
+def _resolve_global(module: str, name: str) -> tuple:
+    """``(module, name)`` as the unpickler resolves it (Python 2 names mapped to Python 3's)."""
+    if (module, name) in _compat_pickle.NAME_MAPPING:
+        return _compat_pickle.NAME_MAPPING[(module, name)]
+    return _compat_pickle.IMPORT_MAPPING.get(module, module), name
+
+
+def globals_in_pickle(data: bytes) -> set:
+    """Every global a pickle names, read statically: nothing in it is run or built.
+
+    GLOBAL carries its name; STACK_GLOBAL (protocol 4+) takes the two strings pushed before
+    it, which may come from the memo. Like PyTorch's ``get_globals_in_pkl``, a name the
+    pickle computes some other way is not seen.
+    """
+    import pickletools
+
+    found, memo, recent = set(), {}, []
+    for op, arg, _ in pickletools.genops(data):
+        if op.name == "GLOBAL":
+            module, _, name = arg.partition(" ")
+            found.add(".".join(_resolve_global(module, name)))
+        elif op.name == "STACK_GLOBAL" and len(recent) >= 2 and None not in recent[-2:]:
+            found.add(".".join(_resolve_global(*recent[-2:])))
+        if op.name in ("MEMOIZE", "PUT", "BINPUT", "LONG_BINPUT"):
+            memo[len(memo) if op.name == "MEMOIZE" else arg] = recent[-1] if recent else None
+            continue
+        if op.name in ("GET", "BINGET", "LONG_BINGET"):
+            recent.append(memo.get(arg))
+        else:
+            recent.append(arg if isinstance(arg, str) and "UNICODE" in op.name else None)
+        del recent[:-2]
+    return found
+
+
+def unsafe_globals_in_pickle(data: bytes) -> list:
+    """The globals of a pickle that a weights-only load would refuse, sorted."""
+    allowed = set(U.allowed_globals()) | set(user_table()) | set(U.TORCH_ONLY)
+    return sorted(globals_in_pickle(data) - allowed)
+
+
 class WeightsOnlyUnpickler:
     """Unpickle ``file`` allowing only the opcodes, globals and operations listed above.
 
@@ -283,10 +323,7 @@ class WeightsOnlyUnpickler:
 
     # -- globals ----------------------------------------------------------------------------
     def _find_global(self, module: str, name: str):
-        if (module, name) in _compat_pickle.NAME_MAPPING:
-            module, name = _compat_pickle.NAME_MAPPING[(module, name)]
-        else:
-            module = _compat_pickle.IMPORT_MAPPING.get(module, module)
+        module, name = _resolve_global(module, name)
         full = f"{module}.{name}"
         if module in BLOCKED_MODULES or module.split(".")[0] in BLOCKED_MODULES:
             self._refuse(f"Trying to load unsupported GLOBAL {full} whose module {module} is "

@@ -97,8 +97,10 @@ def _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad=Fals
     elif 0 in size:
         view = np.zeros(size, arr.dtype)
     else:
-        view = np.lib.stride_tricks.as_strided(arr[storage_offset:], shape=size,
-                                               strides=strides)
+        # An ndarray over the storage's buffer keeps the storage as its base (as_strided hides
+        # it behind a wrapper), so storage_offset() and untyped_storage() see the whole storage.
+        view = np.ndarray(size, arr.dtype, buffer=arr, offset=storage_offset * arr.itemsize,
+                          strides=strides)
     t = Tensor._make(view, D.from_numpy_dtype(arr.dtype))
     if requires_grad:
         t.requires_grad_(True)

@@ -77,6 +77,10 @@ class Adam(Optimizer):
                  foreach: bool | None = None, maximize: bool = False, capturable: bool = False,
                  differentiable: bool = False, fused: bool | None = None,
                  decoupled_weight_decay: bool = False) -> None:
+        if isinstance(lr, Tensor) and foreach and not capturable:
+            # PyTorch's foreach kernels take the lr as a number: refused there, so here too
+            raise ValueError("lr as a Tensor is not supported for capturable=False and "
+                             "foreach=True")
         _check_betas_eps(lr, betas, eps, weight_decay)
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                         amsgrad=amsgrad, maximize=maximize, foreach=foreach,

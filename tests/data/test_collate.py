@@ -79,3 +79,26 @@ def test_collate_rejects_unknown_types():
         default_collate([np.array(["a"]), np.array(["b"])])
     with pytest.raises(RuntimeError, match="equal size"):
         default_collate([[1, 2], [1]])
+
+
+class Box:
+    """A type default_collate does not know."""
+
+    def __init__(self, v):
+        self.v = v
+
+
+def test_collate_fn_map_through_torchs_private_import_path(torch):
+    import importlib
+
+    def collate_boxes(batch, *, collate_fn_map=None):
+        return [b.v * 10 for b in batch]
+
+    results = []
+    for root in ("torch", "ember"):
+        mod = importlib.import_module(f"{root}.utils.data._utils.collate")
+        fn_map = {**mod.default_collate_fn_map, Box: collate_boxes}
+        results.append(to_plain(mod.collate([(Box(1), 2.5), (Box(3), 4.5)],
+                                            collate_fn_map=fn_map)))
+        assert mod.default_collate is importlib.import_module(f"{root}.utils.data").default_collate
+    assert results[0] == results[1]

@@ -94,6 +94,39 @@ def test_iterable_dataset_batches_and_len():
         DataLoader(Stream(3), shuffle=True)
 
 
+def longer_than_it_says(data_module):
+    """Reports two samples, yields four (a stream not sharded across workers does this)."""
+
+    class LongerThanItSays(data_module.IterableDataset):
+        def __len__(self):
+            return 2
+
+        def __iter__(self):
+            return iter(range(4))
+
+    return LongerThanItSays()
+
+
+def length_warnings(data_module, num_workers, ask_len):
+    loader = data_module.DataLoader(longer_than_it_says(data_module), num_workers=num_workers)
+    if ask_len:
+        assert len(loader) == 2
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert [int(x) for x in loader] == [0, 1, 2, 3]
+    return [str(w.message).replace("object at", "@").split("@")[0] + str(w.message)[-60:]
+            for w in caught if "Length of IterableDataset" in str(w.message)]
+
+
+@pytest.mark.parametrize("num_workers", [0, 1])
+@pytest.mark.parametrize("ask_len", [False, True])
+def test_iterable_dataset_outrunning_its_len_warns_like_torch(num_workers, ask_len):
+    torch = pytest.importorskip("torch")
+    got = length_warnings(ember.utils.data, num_workers, ask_len)
+    assert got == length_warnings(torch.utils.data, num_workers, ask_len)
+    assert len(got) == (2 if ask_len else 0)
+
+
 def test_custom_sampler_batch_sampler_and_collate():
     ds = TensorDataset(ember.arange(6))
     rev = DataLoader(ds, batch_size=2, sampler=list(reversed(range(6))))

@@ -144,3 +144,35 @@ def test_distributed_sampler_shuffle_partitions_and_epochs():
     assert list(s) != e0 and list(DistributedSampler(range(12), 3, 0, seed=7)) == e0
     with pytest.raises(ValueError, match="Invalid rank"):
         DistributedSampler(range(4), 2, 2)
+
+
+def test_datasets_samplers_and_loader_are_generic_as_in_torch(torch):
+    import typing
+
+    names = ["Dataset", "IterableDataset", "Subset", "ConcatDataset", "Sampler",
+             "DistributedSampler", "DataLoader"]
+    for name in names:
+        e, t = getattr(ember.utils.data, name), getattr(torch.utils.data, name)
+        assert typing.get_origin(e[int]) is e and typing.get_origin(t[int]) is t, name
+
+    class Pairs(ember.utils.data.Dataset[tuple[ember.Tensor, int]]):
+        def __len__(self):
+            return 3
+
+        def __getitem__(self, i):
+            return ember.tensor([i]), i
+
+    batch = next(iter(ember.utils.data.DataLoader(Pairs(), batch_size=3)))
+    assert batch[0].tolist() == [[0], [1], [2]] and batch[1].tolist() == [0, 1, 2]
+
+
+def test_iterable_dataset_without_iter_fails_at_construction_as_torch(torch):
+    for lib in (torch, ember):
+        data = lib.utils.data
+
+        class Forgot(data.IterableDataset):
+            pass
+
+        for cls in (data.IterableDataset, Forgot):
+            with pytest.raises(TypeError, match="Can't instantiate abstract class"):
+                cls()

@@ -106,3 +106,15 @@ def test_tensor_lr(torch):
         eo.step()
         to.step()
     np.testing.assert_allclose(ep.detach().numpy(), tp.detach().numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["Adam", "AdamW"])
+def test_tensor_lr_with_foreach_needs_capturable_as_in_torch(torch, name):
+    import ember
+
+    for lib in (torch, ember):
+        cls = getattr(lib.optim, name)
+        with pytest.raises(ValueError, match="lr as a Tensor is not supported for "
+                                             "capturable=False and foreach=True"):
+            cls([lib.ones(2, requires_grad=True)], lr=lib.tensor(0.1), foreach=True)
+        cls([lib.ones(2, requires_grad=True)], lr=lib.tensor(0.1), foreach=False)

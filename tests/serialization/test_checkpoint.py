@@ -310,3 +310,82 @@ def test_cuda_checkpoint_loads_to_cpu_with_warning(tmp_path, monkeypatch):
     with pytest.warns(UserWarning, match="CUDA is not available"):
         back = ember.load(tmp_path / "g.pth")
     assert back["a"].device.type == "cpu"
+
+
+def _saved(lib, obj) -> bytes:
+    buf = io.BytesIO()
+    lib.save(obj, buf)
+    return buf.getvalue()
+
+
+def test_loaded_views_report_their_storage_as_torch(torch):
+    def layout(lib, data):
+        got = lib.load(io.BytesIO(data))
+        return {k: (v.storage_offset(), v.stride(), v.untyped_storage().nbytes())
+                for k, v in got.items()}
+
+    def obj(lib):
+        base = lib.arange(10.0)
+        return {"base": base, "view": base[2:6], "t": base.view(2, 5).t(), "row": base[5:]}
+
+    want = layout(torch, _saved(torch, obj(torch)))
+    assert layout(ember, _saved(ember, obj(ember))) == want
+    assert layout(ember, _saved(torch, obj(torch))) == want
+    assert want["view"] == (2, (1,), 40)
+
+
+class _Config:
+    def __init__(self, lr):
+        self.lr = lr
+
+
+def test_get_unsafe_globals_in_checkpoint_matches_torch(torch):
+    obj = {"config": _Config(0.1), "w": [1, 2.5], "when": collections.Counter("ab")}
+    torch_file = _saved(torch, {**obj, "t": torch.ones(2)})
+    ember_file = _saved(ember, {**obj, "t": ember.ones(2)})
+    name = f"{__name__}._Config"
+    for data in (torch_file, ember_file):
+        assert ember.serialization.get_unsafe_globals_in_checkpoint(io.BytesIO(data)) == [name]
+        assert torch.serialization.get_unsafe_globals_in_checkpoint(io.BytesIO(data)) == [name]
+        with ember.serialization.safe_globals([_Config]):
+            assert ember.serialization.get_unsafe_globals_in_checkpoint(io.BytesIO(data)) == []
+    plain = _saved(ember, {"t": ember.ones(2), "d": ember.float16, "s": ember.Size([2])})
+    assert ember.serialization.get_unsafe_globals_in_checkpoint(io.BytesIO(plain)) == []
+    # protocol 4 names its globals with STACK_GLOBAL
+    p4 = io.BytesIO()
+    ember.save({"config": _Config(1.0)}, p4, pickle_protocol=4)
+    assert ember.serialization.get_unsafe_globals_in_checkpoint(io.BytesIO(p4.getvalue())) == \
+        [name]
+    legacy = io.BytesIO()
+    ember.save({"w": ember.ones(1)}, legacy, _use_new_zipfile_serialization=False)
+    for lib in (torch, ember):
+        with pytest.raises(ValueError, match="Expected input to be a checkpoint returned by "):
+            lib.serialization.get_unsafe_globals_in_checkpoint(io.BytesIO(legacy.getvalue()))
+
+
+@pytest.mark.parametrize("data, torch_type", [(b"", EOFError),
+                                              (b"not a checkpoint", pickle.UnpicklingError),
+                                              (pickle.dumps([1, 2]), pickle.UnpicklingError)])
+def test_non_checkpoints_raise_torchs_exception_types(torch, data, torch_type):
+    with pytest.raises(torch_type):
+        torch.load(io.BytesIO(data))
+    with pytest.raises(torch_type) as err:
+        ember.load(io.BytesIO(data))
+    assert isinstance(err.value, RuntimeError)  # ember's own contract, kept
+
+
+def test_truncated_zip_message_reads_the_files_start():
+    with pytest.raises(RuntimeError, match="truncated or corrupt"):
+        ember.load(io.BytesIO(b"PK\x03\x04garbage"))
+
+
+def test_location_tag_and_default_restore_location_in_map_location(torch):
+    data = _saved(torch, {"w": torch.arange(3.0)})
+    for lib in (torch, ember):
+        ser = lib.serialization
+        got = lib.load(io.BytesIO(data),
+                       map_location=lambda s, loc, ser=ser: ser.default_restore_location(s, "cpu"))
+        assert got["w"].tolist() == [0.0, 1.0, 2.0]
+        assert ser.location_tag(lib.ones(1).untyped_storage()) == "cpu"
+        with pytest.raises(RuntimeError, match="don't know how to restore data location"):
+            ser.default_restore_location(lib.ones(1).untyped_storage(), "tpu")

@@ -217,3 +217,30 @@ def test_map_location_and_errors(torch, tmp_path):
     plain.write_bytes(pickle.dumps({"a": 1}, protocol=2))
     with pytest.raises(RuntimeError, match="plain pickle"):
         ember.load(plain)
+
+
+def _ember_legacy_bytes(obj) -> bytes:
+    buf = io.BytesIO()
+    ember.save(obj, buf, _use_new_zipfile_serialization=False)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_ember_writes_legacy_files_torch_loads(torch, dtype):
+    base = ember.arange(12).to(getattr(ember, dtype))
+    obj = {"base": base, "view": base[3:7], "t": base.view(3, 4).t(), "n": 3,
+           "p": ember.nn.Parameter(ember.ones(2))}
+    data = _ember_legacy_bytes(obj)
+    back = torch.load(io.BytesIO(data))
+    _same(ember.load(io.BytesIO(data)), back)
+    assert back["view"].storage_offset() == 3 and back["t"].stride() == (1, 4)
+    back["view"][0] = 0  # views still share the one storage
+    assert back["base"][3].item() == 0
+    assert data.startswith(_legacy_bytes(torch, {})[:16])  # the same magic-number pickle
+
+
+def test_ember_legacy_file_through_a_path(tmp_path):
+    path = tmp_path / "legacy.pt"
+    ember.save({"w": ember.ones(3)}, path, _use_new_zipfile_serialization=False)
+    assert not path.read_bytes().startswith(b"PK")
+    assert ember.load(path)["w"].tolist() == [1.0, 1.0, 1.0]

@@ -137,3 +137,11 @@ def test_other_autocast_is_independent_of_cpu_autocast(torch):
         with lib.autocast("cpu"):
             assert _call(lib, "is_autocast_ipu_enabled")[0] is False
             assert _call(lib, "is_autocast_xla_enabled")[0] is False
+
+
+def test_device_type_is_named_device_as_in_torch(torch):
+    import pickle
+
+    d = ember.device("cpu")
+    assert type(d).__name__ == type(torch.device("cpu")).__name__ == "device"
+    assert isinstance(d, ember.device) and pickle.loads(pickle.dumps(d)) is d

@@ -15,6 +15,7 @@ import signal
 import sys
 import tempfile
 import time
+import warnings
 import weakref
 from typing import TYPE_CHECKING, Any
 
@@ -42,6 +43,8 @@ class _BaseIter:
         self._index_sampler = loader._index_sampler
         self._collate_fn = loader.collate_fn
         self._num_yielded = 0
+        self._num_workers = loader.num_workers
+        self._len_called = loader._IterableDataset_len_called
         # Drawn even without workers, as PyTorch does, so the stream of the default generator
         # (and so a later shuffle) does not depend on num_workers.
         self._base_seed = _draw_seed(loader.generator)
@@ -52,6 +55,21 @@ class _BaseIter:
 
     def __len__(self) -> int:
         return len(self._index_sampler)
+
+    def _count_yielded(self) -> None:
+        """Count one more batch; warn when an IterableDataset outruns the len() it reported."""
+        self._num_yielded += 1
+        if (self._is_iterable and self._len_called is not None
+                and self._num_yielded > self._len_called):
+            message = (f"Length of IterableDataset {self._dataset} was reported to be "
+                       f"{self._len_called}(when accessing len(dataloader)), but "
+                       f"{self._num_yielded} samples have been fetched. ")
+            if self._num_workers > 0:
+                message += ("For multiprocessing data-loading, this could be caused by not "
+                            "properly configuring the IterableDataset replica at each worker. "
+                            "Please see https://pytorch.org/docs/stable/data.html#torch.utils"
+                            ".data.IterableDataset for examples.")
+            warnings.warn(message, stacklevel=3)
 
 
 class _SingleProcessIter(_BaseIter):
@@ -64,7 +82,7 @@ class _SingleProcessIter(_BaseIter):
     def __next__(self) -> Any:
         index = next(self._sampler_iter)
         data = self._fetcher.fetch(index)
-        self._num_yielded += 1
+        self._count_yielded()
         return data
 
 
@@ -170,6 +188,7 @@ class _MultiProcessingIter(_BaseIter):
     def _reset(self, loader: DataLoader, first_iter: bool = False) -> None:
         self._sampler_iter = iter(self._index_sampler)
         self._num_yielded = 0
+        self._len_called = loader._IterableDataset_len_called
         self._send_idx = 0
         self._rcvd_idx = 0
         self._task_info: dict[int, tuple] = {}
@@ -284,7 +303,7 @@ class _MultiProcessingIter(_BaseIter):
         self._try_put_index()
         if isinstance(data, _worker.ExceptionWrapper):
             data.reraise()
-        self._num_yielded += 1
+        self._count_yielded()
         return data
 
     def _shutdown(self, fast: bool = False) -> None:

@@ -13,10 +13,11 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Callable, Iterable
+from typing import Generic
 
 from ._dataloader_iter import _MultiProcessingIter, _SingleProcessIter
 from .collate import default_collate, default_convert
-from .dataset import Dataset, IterableDataset
+from .dataset import Dataset, IterableDataset, T_co
 from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler
 
 __all__ = ["DataLoader"]
@@ -30,7 +31,7 @@ class _InfiniteConstantSampler(Sampler):
             yield None
 
 
-class DataLoader:
+class DataLoader(Generic[T_co]):
     """Iterate over ``dataset`` in batches, optionally shuffled and loaded by worker processes.
 
     Args:
@@ -133,6 +134,9 @@ class DataLoader:
         self.collate_fn = collate_fn
         self.persistent_workers = persistent_workers
         self._iterator = None
+        # The dataset length len(loader) reported for an IterableDataset, or None when len()
+        # was never asked: the iterators warn when the stream yields more than that.
+        self._IterableDataset_len_called = None
 
     @property
     def _auto_collation(self) -> bool:
@@ -156,7 +160,7 @@ class DataLoader:
 
     def __len__(self) -> int:
         if self._is_iterable:
-            length = len(self.dataset)
+            length = self._IterableDataset_len_called = len(self.dataset)
             if self.batch_size is not None:
                 from math import ceil
 

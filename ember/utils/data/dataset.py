@@ -7,14 +7,19 @@ import itertools
 import math
 import warnings
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, Generic, TypeVar
+
+# Datasets and samplers are generic, as PyTorch's: typed code writes Dataset[tuple[Tensor, int]].
+T_co = TypeVar("T_co", covariant=True)
+T_stack = TypeVar("T_stack", tuple, dict)
 
 __all__ = ["Dataset", "IterableDataset", "TensorDataset", "StackDataset", "ConcatDataset",
            "ChainDataset", "Subset", "random_split"]
 
 
-class Dataset:
+class Dataset(Generic[T_co]):
     """A map-style dataset: subclasses define ``__getitem__`` (and usually ``__len__``).
+    Generic in the sample type, as in PyTorch: ``class Pairs(Dataset[tuple[Tensor, int]])``.
 
     Example:
         >>> class Squares(Dataset):
@@ -29,7 +34,7 @@ class Dataset:
         return ConcatDataset([self, other])
 
 
-class IterableDataset(Dataset):
+class IterableDataset(Dataset[T_co], Iterable[T_co]):
     """A dataset that is an iterable of samples: subclasses define ``__iter__``.
 
     With ``num_workers > 0`` every worker holds a copy; split the stream with
@@ -40,14 +45,14 @@ class IterableDataset(Dataset):
         ...     def __iter__(self): return iter(range(5))
     """
 
-    def __iter__(self):
-        raise NotImplementedError("Subclasses of IterableDataset should implement __iter__.")
+    # No __iter__ here: as in PyTorch, the class is an abstract Iterable, so a subclass that
+    # forgets __iter__ fails when it is instantiated, not when a DataLoader first iterates it.
 
     def __add__(self, other: Dataset) -> ChainDataset:
         return ChainDataset([self, other])
 
 
-class TensorDataset(Dataset):
+class TensorDataset(Dataset[tuple]):
     """Samples are slices of the given tensors along their first dimension.
 
     Example:
@@ -69,7 +74,7 @@ class TensorDataset(Dataset):
         return self.tensors[0].size(0)
 
 
-class StackDataset(Dataset):
+class StackDataset(Dataset[T_stack]):
     """Samples assembled from several datasets of the same length, as a tuple or a dict.
 
     Example:
@@ -103,7 +108,7 @@ class StackDataset(Dataset):
         return self._length
 
 
-class ConcatDataset(Dataset):
+class ConcatDataset(Dataset[T_co]):
     """The concatenation of several map-style datasets.
 
     Example:
@@ -169,7 +174,7 @@ class ChainDataset(IterableDataset):
         return total
 
 
-class Subset(Dataset):
+class Subset(Dataset[T_co]):
     """The samples of ``dataset`` at the given ``indices``.
 
     Example:

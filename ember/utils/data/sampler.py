@@ -5,8 +5,11 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Iterable, Iterator, Sequence, Sized
+from typing import Generic
 
 import numpy as np
+
+from .dataset import T_co
 
 __all__ = ["Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler",
            "WeightedRandomSampler", "BatchSampler", "DistributedSampler"]
@@ -32,7 +35,7 @@ def _fresh_generator(generator):
     return _random.Generator().manual_seed(_draw_seed())
 
 
-class Sampler:
+class Sampler(Generic[T_co]):
     """Base class: subclasses define ``__iter__`` over indices (and usually ``__len__``).
 
     Example:
@@ -48,7 +51,7 @@ class Sampler:
         raise NotImplementedError
 
 
-class SequentialSampler(Sampler):
+class SequentialSampler(Sampler[int]):
     """Indices ``0, 1, ..., len(data_source) - 1`` in order.
 
     Example:
@@ -66,7 +69,7 @@ class SequentialSampler(Sampler):
         return len(self.data_source)
 
 
-class RandomSampler(Sampler):
+class RandomSampler(Sampler[int]):
     """Indices in random order: a permutation, or ``num_samples`` draws with replacement.
 
     Without a ``generator`` each pass draws its seed from ember's default generator, so
@@ -116,7 +119,7 @@ class RandomSampler(Sampler):
         return self.num_samples
 
 
-class SubsetRandomSampler(Sampler):
+class SubsetRandomSampler(Sampler[int]):
     """The given indices in random order (no replacement).
 
     Example:
@@ -138,7 +141,7 @@ class SubsetRandomSampler(Sampler):
         return len(self.indices)
 
 
-class WeightedRandomSampler(Sampler):
+class WeightedRandomSampler(Sampler[int]):
     """Indices ``0 .. len(weights)-1`` drawn with probabilities proportional to ``weights``.
 
     Example:
@@ -198,7 +201,7 @@ class WeightedRandomSampler(Sampler):
         return self.num_samples
 
 
-class BatchSampler(Sampler):
+class BatchSampler(Sampler[list]):
     """Groups the indices of ``sampler`` into lists of ``batch_size``.
 
     Example:
@@ -234,7 +237,7 @@ class BatchSampler(Sampler):
         return (len(self.sampler) + self.batch_size - 1) // self.batch_size
 
 
-class DistributedSampler(Sampler):
+class DistributedSampler(Sampler[T_co]):
     """The share of the dataset seen by one of ``num_replicas`` processes (``rank``); both
     default to the process group's (``ember.distributed``).
 
