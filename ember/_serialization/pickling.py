@@ -127,10 +127,10 @@ class ArchivePickler(pickle._Pickler):
         data = to_numpy(t._data) if dev.type == "cuda" else t._data
         view = _storage_view(t) if dev.type == "cpu" else None
         if view is None:
+            # written as its own dense storage; np.ascontiguousarray makes a 0-d array 1-d, so
+            # the strides come from the tensor's shape, not the copy's
             root, offset = np.ascontiguousarray(data), 0
-            strides = tuple(s // max(root.itemsize, 1) for s in root.strides)
-            if root.size <= 1:
-                strides = _contiguous(root.shape)
+            strides = _contiguous(tuple(t.shape))
         else:
             root, offset, strides = view
         ref = self._keys.get(id(root))

@@ -389,3 +389,21 @@ def test_location_tag_and_default_restore_location_in_map_location(torch):
         assert ser.location_tag(lib.ones(1).untyped_storage()) == "cpu"
         with pytest.raises(RuntimeError, match="don't know how to restore data location"):
             ser.default_restore_location(lib.ones(1).untyped_storage(), "tpu")
+
+
+def test_a_loaded_checkpoint_saves_again_with_its_0d_and_strided_tensors(tmp_path):
+    """Loaded tensors are views of the file's bytes; saving them again writes each as its own
+    storage, and a 0-d one must keep stride () (ember train --resume broke on stride (1,))."""
+    import torch
+
+    first, second = tmp_path / "first.pth", tmp_path / "second.pth"
+    ember.save({"step": ember.tensor(3.0), "w": ember.arange(6.0).reshape(2, 3).t(),
+                "row": ember.arange(4.0)[1:3]}, first)
+    ember.save(ember.load(first), second)
+    again, oracle = ember.load(second), torch.load(second)
+    for key in ("step", "w", "row"):
+        assert again[key].shape == oracle[key].shape
+        assert again[key].stride() == tuple(oracle[key].stride())
+        np.testing.assert_array_equal(again[key].numpy(), oracle[key].numpy())
+    assert again["step"].stride() == () and again["step"].item() == 3.0
+    np.testing.assert_array_equal(again["w"].numpy(), np.arange(6.0).reshape(2, 3).T)
