@@ -13,8 +13,7 @@ import math
 
 import numpy as np
 
-from ... import _threads
-from ..._backend import array_device, asarray_like, is_host
+from ..._backend import array_device, asarray_like
 from ..._tensor import Tensor
 from ...autograd import grad_mode
 from .._core import Op, const_like, set_node_name
@@ -227,19 +226,39 @@ _LOG_INV_SQRT_2PI = math.log(_INV_SQRT_2PI)
 _F32 = np.dtype(np.float32)
 
 
+# Elements per block of _normal_cdf_pdf_f32: its ~28 passes then run on four 256 KiB arrays
+# that stay in a core's L2 cache (2 MiB here) instead of streaming 1 MiB arrays each time;
+# 25% faster for GELU on 8x64x512 (measured with one thread).
+_CDF_BLOCK = 1 << 16
+
+
 def _normal_cdf_pdf_f32(out: np.ndarray, pdf: np.ndarray, x: np.ndarray) -> None:
     """``out = Phi(x)`` and ``pdf = phi(x)`` for float32 ``x`` (arrays of one shape), in float32
-    arithmetic."""
+    arithmetic; cache-sized blocks at a time for large C-contiguous arrays."""
+    n = x.size
+    if n < 2 * _CDF_BLOCK or type(x) is not np.ndarray or not (
+            x.flags.c_contiguous and out.flags.c_contiguous and pdf.flags.c_contiguous):
+        _normal_cdf_pdf_block(out, pdf, x, np.empty_like(out))
+        return
+    fo, fp, fx = out.reshape(-1), pdf.reshape(-1), x.reshape(-1)
+    scratch = np.empty(_CDF_BLOCK, np.float32)
+    for lo in range(0, n, _CDF_BLOCK):
+        hi = min(lo + _CDF_BLOCK, n)
+        _normal_cdf_pdf_block(fo[lo:hi], fp[lo:hi], fx[lo:hi], scratch[:hi - lo])
+
+
+def _normal_cdf_pdf_block(out, pdf, x, t) -> None:
+    """:func:`_normal_cdf_pdf_f32` on one block; ``t`` is a scratch array of its shape."""
     f = np.float32
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
         np.multiply(x, f(-0.5), out=pdf)
         pdf *= x
         pdf += f(_LOG_INV_SQRT_2PI)
         np.exp(pdf, out=pdf)
-        t = np.abs(x, out=np.empty_like(out))  # out= keeps 0-d results arrays
-        t *= f(0.5 / _SQRT_2)
-        t += f(1)
-        np.reciprocal(t, out=t)
+        # t = 1 / (1 + |x| / (2 sqrt 2)), as 2 sqrt 2 / (2 sqrt 2 + |x|): one pass fewer
+        np.abs(x, out=t)  # out= keeps 0-d results arrays
+        t += f(2 * _SQRT_2)
+        np.divide(f(2 * _SQRT_2), t, out=t)
         np.multiply(t, f(_ERFCX_Q[-1]), out=out)
         for c in _ERFCX_Q[-2:0:-1]:
             out += f(c)
@@ -247,12 +266,11 @@ def _normal_cdf_pdf_f32(out: np.ndarray, pdf: np.ndarray, x: np.ndarray) -> None
         out += f(_ERFCX_Q[0])
         out *= t
         out *= pdf  # p = Phi(-|x|)
-        # Phi(x) = p + step(x) * (1 - 2p): exactly p below 0 (no cancellation in the tail),
-        # 1 - p above; arithmetic, because a masked copy or np.where costs more than the rest
-        z = np.multiply(out, f(-2), out=np.empty_like(out))
-        z += f(1)
-        z *= np.greater(x, f(0), out=t)  # (t is free again) the step as 0./1.
-        out += z
+        # Phi(x) = |step(x) - p|: exactly p below 0 (no cancellation in the tail), 1 - p above
+        # (p <= 1/2); arithmetic, because a masked copy or np.where costs more than the rest
+        np.greater(x, f(0), out=t)  # (t is free again) the step as 0./1.
+        np.subtract(t, out, out=out)
+        np.abs(out, out=out)
 
 
 def _normal_cdf_pdf(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -263,10 +281,10 @@ def _normal_cdf_pdf(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return (1 + _np_erf(x / x.dtype.type(_SQRT_2))) * x.dtype.type(0.5), pdf
     x32 = x if x.dtype == _F32 else x.astype(_F32)
     out, pdf = np.empty_like(x32), np.empty_like(x32)
-    if is_host(x32) and x32.flags.c_contiguous:
-        _threads.elementwise(_normal_cdf_pdf_f32, out, pdf, x32)
-    else:
-        _normal_cdf_pdf_f32(out, pdf, x32)
+    # one thread, in cache-sized blocks: split over ember's threads, the ~28 short ufunc
+    # calls per chunk queue on the GIL, and 2 threads took 1.4 ms where one takes 1.05
+    # (8x64x512, 2 cores)
+    _normal_cdf_pdf_f32(out, pdf, x32)
     return out, pdf
 
 

@@ -46,6 +46,53 @@ def _column_sum(g):
 
 _GEMV = (np.dtype(np.float32), np.dtype(np.float64))
 
+# Subnormal operands make OpenBLAS's GEMM kernels take a microcode assist per multiply: a
+# cross-entropy gradient whose softmax underflowed (a third of it subnormal, as in the GPT
+# benchmark's head) ran 512x256x128 in 10 ms instead of 0.2. Scaling by a power of two is
+# exact, so the GEMM runs on normal numbers and its result is scaled back: the same bits
+# wherever the unscaled GEMM had no subnormal intermediates, and no less accurate where it did.
+_TINY = {dt: dt.type(np.finfo(dt).tiny) for dt in _GEMV}
+# the largest scaled |operand| * |other operand| * inner dimension allowed (no overflow)
+_LIFT_CEILING = {dt: float(np.finfo(dt).max) / 256 for dt in _GEMV}
+# GEMM work (multiply-adds, g's size times the other operand's width) below which the check
+# is skipped: there a subnormal GEMM costs little, and the check (~1% of the GEMM here) would
+# be a tax on small layers (the MLP benchmark's) that never see subnormals
+_LIFT_MIN_WORK = 1 << 23
+
+
+def _subnormal_lift(g, others, inner):
+    """``2**k`` such that ``g * 2**k`` has no subnormal numbers and GEMMs of it with ``others``
+    (over ``inner`` terms) cannot overflow, or ``None`` when ``g`` holds none (or no such
+    ``k`` exists). Only every 8th row of a tall ``g`` is searched: a miss costs speed, not
+    accuracy (a softmax that underflows leaves subnormals in most rows)."""
+    tiny = _TINY.get(g.dtype)
+    if (tiny is None or type(g) is not np.ndarray or g.ndim != 2
+            or g.size * max(o.shape[-1] for o in others) < _LIFT_MIN_WORK):
+        return None
+    sample = np.abs(g[::8] if g.shape[0] >= 64 else g)
+    if not sample.min() < tiny:  # no zero and no subnormal (NaN compares False)
+        return None
+    if np.count_nonzero(sample < tiny) == sample.size - np.count_nonzero(sample):
+        return None  # only zeros
+    top = max(float(g.max()), -float(g.min()))
+    for o in others:
+        top_o = max(float(o.max()), -float(o.min())) if o.size else 0.0
+        top *= max(top_o, 1.0)
+    if not top * inner < _LIFT_CEILING[g.dtype]:  # inf or NaN somewhere: leave it to BLAS
+        return None
+    # the largest power of two keeping the bound, at most 2**64 (enough to lift every
+    # subnormal float32 and its products with weights far below 1)
+    k = min(64, int(np.floor(np.log2(_LIFT_CEILING[g.dtype] / max(top * inner, 1e-300)))))
+    lift = np.finfo(g.dtype).nmant + 1  # what the smallest subnormal needs to become normal
+    return g.dtype.type(2.0 ** k) if k >= lift else None
+
+
+def _unlift(arr, scale):
+    """``arr / scale`` in place (``arr`` is a fresh GEMM result) when a lift was applied."""
+    if scale is not None:
+        arr *= 1 / scale  # a power of two: exact unless the result is itself subnormal
+    return arr
+
 
 class Linear(Op):
     """``x @ w.T + b`` as one GEMM (leading dims folded into the batch) plus a bias add."""
@@ -78,17 +125,21 @@ class Linear(Op):
             x2 = xd.reshape(-1, xd.shape[-1]) if xd.ndim != 2 else xd
             if x._dtype.is_complex:  # PyTorch's convention: grad times the conjugate derivative
                 x2, wd = np.conj(x2), np.conj(wd)
-            gx = _t(_as_dtype((g2 @ wd).reshape(xd.shape), xd.dtype), x._dtype) \
-                if need[0] else None
+            scale = _subnormal_lift(g2, (wd, x2), max(g2.shape)) \
+                if g2.dtype is xd.dtype else None
+            if scale is not None:
+                g2 = g2 * scale
+            gx = _t(_as_dtype(_unlift((g2 @ wd).reshape(xd.shape), scale), xd.dtype),
+                    x._dtype) if need[0] else None
             if need[1]:
                 # One row: an outer product. NumPy's matmul with an inner dimension of 1 leaves
                 # BLAS (about 5x slower than broadcasting), so multiply instead.
-                gw = _t(_as_dtype(g2.T * x2 if g2.shape[0] == 1 else g2.T @ x2, xd.dtype),
-                        w._dtype)
+                gw = _t(_as_dtype(_unlift(g2.T * x2 if g2.shape[0] == 1 else g2.T @ x2, scale),
+                                  xd.dtype), w._dtype)
             else:
                 gw = None
-            gb = _t(_as_dtype(_column_sum(g2), xd.dtype), w._dtype) if has_b and need[2] \
-                else None
+            gb = _t(_as_dtype(_unlift(_column_sum(g2), scale), xd.dtype), w._dtype) \
+                if has_b and need[2] else None
         else:
             if x._dtype.is_complex:
                 from ..pointwise.complex import conj
@@ -408,8 +459,10 @@ def _batch_slice(arr, lo, hi, ndim=None):
     return arr[lo:hi]
 
 
-# Attention smaller than this (score bytes) runs as one call: a thread handoff costs ~30 µs.
-_ATTENTION_PARALLEL_BYTES = 1 << 17
+# Attention smaller than this (score bytes) runs as one call: a thread handoff costs ~30 µs,
+# and a region stops OpenBLAS's pool, which the next GEMM restarts. At the GPT benchmark's
+# 512 KiB of scores (8x4 heads of 64x64) two threads made the step 1-2 ms slower (2 cores).
+_ATTENTION_PARALLEL_BYTES = 1 << 21
 
 
 def _over_batch(rows, q, score_bytes: int) -> None:
