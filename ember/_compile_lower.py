@@ -34,13 +34,23 @@ from ._ops import _core
 from ._ops.indexing.subscript import BasicIndex
 from ._ops.linalg.matmul import Matmul
 from ._ops.nn.activation import Gelu, Silu
-from ._ops.nn.linear_softmax import Attention, Linear, LogSoftmax, Softmax, _as_dtype, _column_sum
+from ._ops.nn.linear_softmax import (
+    Attention,
+    Linear,
+    LogSoftmax,
+    Softmax,
+    _as_dtype,
+    _column_sum,
+    _subnormal_lift,
+    _unlift,
+)
 from ._ops.nn.normalization import NormAffine
 from ._ops.pointwise.abs_round_clamp import Relu
 from ._ops.pointwise.arithmetic import Add, Div, Mul, Neg, Sub
 from ._ops.reduction.sums import MeanDim, SumDim
 from ._ops.shape.views import Permute, Reshape, SqueezeDim, Transpose, TransposeT, Unsqueeze, View
 from ._tensor import Tensor
+from ._threads import PARALLEL_MIN_BYTES
 from .autograd import grad_mode
 from .autograd.graph import Node as _GraphNode
 from .autograd.graph import _modified_message, _sequence, edge_of
@@ -84,6 +94,7 @@ class _Source:
     def __init__(self, replay, var):
         self.replay, self.var = replay, var
         self.names: dict = {}
+        self.canon: dict = {}  # an alias's slot -> the slot whose value it is
 
     def const(self, value) -> str:
         key = id(value)
@@ -164,13 +175,80 @@ def _output_nodes(structure) -> list:
     return list(found)
 
 
-def _call_line(src, node, i, contexts) -> str:
-    """``a{i} = ...``: one op of the plan on raw arrays."""
+def _float_node(x) -> bool:
+    """A graph value that is a float32/float64 array of at least one axis (NumPy ops on it
+    keep its dtype and give arrays, not scalars)."""
+    from .fx.graph import Node
+
+    return isinstance(x, Node) and x.meta.get("dtype") in _FLOATS and \
+        bool(x.meta.get("shape"))
+
+
+def _nbytes(x) -> int:
+    return int(np.prod(x.meta["shape"])) * x.meta["dtype"].itemsize
+
+
+def _linear_lines(src, node, i, args, a, rows) -> str | None:
+    """``Linear.forward``'s NumPy calls written out (no context, no call): for float32/float64
+    operands of one dtype, where that forward is one GEMM, an in-place bias add and a
+    reshape. ``rows`` shares ``x.reshape(-1, k)`` between linears reading the same value
+    (self-attention's q, k and v read one input: a non-contiguous one is copied once, not
+    three times; the GEMMs see the same numbers)."""
+    from .fx.graph import Node
+
+    if len(args) not in (2, 3) or not all(_float_node(x) for x in args) or \
+            len({x.meta.get("dtype") for x in args}) != 1 or \
+            node.meta.get("dtype") != args[0].meta.get("dtype"):
+        return None
+    x, shape = args[0], tuple(node.meta.get("shape", ()))
+    xshape = tuple(x.meta.get("shape", ()))
+    if len(xshape) < 1 or len(shape) != len(xshape):
+        return None
+    lines = []
+    x2 = a[0]
+    if len(xshape) != 2:
+        key = src.replay.index[x] if isinstance(x, Node) else None
+        key = src.canon.get(key, key)
+        x2 = rows.get(key)
+        if x2 is None:
+            x2 = rows[key] = f"x{i}"
+            lines.append(f"    x{i} = {a[0]}.reshape(-1, {xshape[-1]})")
+    lines.append(f"    a{i} = {x2} @ {a[1]}.T  # {node.name}")
+    if len(args) == 3:
+        lines.append(f"    a{i} += {a[2]}")
+    if len(xshape) != 2:
+        lines.append(f"    a{i} = a{i}.reshape({shape!r})")
+    return "\n".join(lines)
+
+
+def _call_line(src, node, i, contexts, rows=None) -> str:
+    """``a{i} = ...``: one op of the plan on raw arrays. ``rows``: the shared 2-D forms of
+    linear inputs (see ``_linear_lines``)."""
     target = node.target
     args, kwargs = src.replay.info[node][0], src.replay.info[node][1]
     a = [src.expr(x) for x in args]
     if target is operator.getitem:
         return f"    a{i} = {a[0]}[{a[1]}]  # {node.name}"
+    if target is Linear and not kwargs:
+        lines = _linear_lines(src, node, i, args, a, {} if rows is None else rows)
+        if lines is not None:
+            return lines
+    if target is BasicIndex and not kwargs.keys() - {"index"} and node.meta.get("shape"):
+        # BasicIndex.forward is ``x[index]`` unless the index inserts axes (None)
+        index = kwargs.get("index", args[1] if len(args) > 1 else None)
+        if type(index) is tuple and None not in index and \
+                all(type(k) in (int, slice) or k is Ellipsis for k in index):
+            return f"    a{i} = {a[0]}[{src.expr(index)}]  # {node.name}"
+    if node.meta.get("shape") == ():
+        pass  # 0-d results go through the op's own forward (and asarray) below
+    elif target is Relu and not kwargs and _float_node(args[0]) and \
+            _nbytes(args[0]) < PARALLEL_MIN_BYTES:
+        # Relu.forward below the thread pool's size: one np.maximum with a zero of x's dtype
+        zero = args[0].meta["dtype"].np_dtype.type(0)
+        return f"    a{i} = maximum({a[0]}, {src.const(zero)})  # {node.name}"
+    elif target is Matmul and not kwargs and len(args) == 2 and all(map(_float_node, args)) \
+            and args[0].meta["dtype"] == args[1].meta["dtype"] == node.meta.get("dtype"):
+        return f"    a{i} = matmul({a[0]}, {a[1]})  # {node.name}"
     # the cheapest spellings of what these ops' forward computes (the same NumPy call)
     if target in (Permute, Transpose, TransposeT) and not kwargs.keys() - {"dims"}:
         dims = kwargs.get("dims", args[1] if len(args) > 1 else None)
@@ -197,6 +275,10 @@ def _call_line(src, node, i, contexts) -> str:
     return f"    a{i} = {value}  # {node.name}"
 
 
+# the NumPy functions that generated forwards call by name
+_KERNELS = {"matmul": np.matmul, "maximum": np.maximum}
+
+
 def _check_plan(replay) -> None:
     if replay.symbols or replay.dynamic:
         raise _NoLowering  # sizes follow the batch: the step-by-step replay resolves them
@@ -213,13 +295,15 @@ def lower_inference(replay, root_reads: bool):
         shared = _views_of_inputs(replay)
         src = _Source(replay, lambda i: f"a{i}")
         contexts: dict = {}
+        rows: dict = {}
         lines = ["def forward(root, tensors):"]
         holder = 0
         for kind, i, node, spec in replay.steps:
             if kind == "call":
-                lines.append(_call_line(src, node, i, contexts))
+                lines.append(_call_line(src, node, i, contexts, rows))
             elif kind == "alias":
                 lines.append(f"    a{i} = a{spec}  # {node.name}")
+                src.canon[i] = src.canon.get(spec, spec)
             elif kind == "attribute":
                 lines.append(f"    a{i} = read(root, {spec!r})._data" if root_reads
                              else f"    a{i} = {src.const(replay.graph.attributes[spec])}._data")
@@ -244,7 +328,7 @@ def lower_inference(replay, root_reads: bool):
     except _NoLowering:
         return None
     namespace, source = src.build(lines, {"read": replay._read, "make": Tensor._make,
-                                          "asarray": np.asarray})
+                                          "asarray": np.asarray, **_KERNELS})
     forward = namespace["forward"]
     forward.source = source
     return forward
@@ -434,6 +518,7 @@ def lower_training(replay, root_reads: bool, input_grads):
         saved: dict = {}     # slots whose arrays the backward reads, in order
         checked: set = set()  # slots whose tensors eager's ops save (their versions checked)
         memory: dict = {}    # slot -> the slot whose memory it views
+        rows: dict = {}      # shared 2-D forms of linear inputs (_linear_lines)
         fwd = ["def forward(root, tensors):"]
         bwd_ops = []         # (slot, node) of differentiable calls, in order
         holder = 0
@@ -458,7 +543,7 @@ def lower_training(replay, root_reads: bool, input_grads):
                     deps[i] = frozenset((i,))
             elif kind == "alias":
                 fwd.append(f"    a{i} = a{spec}  # {node.name}")
-                canon[i] = canon.get(spec, spec)
+                canon[i] = src.canon[i] = canon.get(spec, spec)
             elif kind == "call":
                 target = node.target
                 if target not in _TRAINABLE or node.meta.get("dtype") not in _FLOATS:
@@ -470,7 +555,7 @@ def lower_training(replay, root_reads: bool, input_grads):
                         for x in node.args):
                     raise _NoLowering
                 inputs = [slot(x) for x in node.args if isinstance(x, Node)]
-                fwd.append(_call_line(src, node, i, {}))
+                fwd.append(_call_line(src, node, i, {}, rows))
                 if target in _RESHAPES or target in _PERMUTES:
                     memory[i] = memory.get(inputs[0], inputs[0])
                 d = frozenset().union(*(deps.get(j, frozenset()) for j in inputs))
@@ -507,9 +592,10 @@ def lower_training(replay, root_reads: bool, input_grads):
         bwd = _backward_lines(bwd_ops, saved, out_slots, src_slots, deps, slot)
     except _NoLowering:
         return None
-    namespace, fsource = src.build(fwd, {"read": replay._read})
+    namespace, fsource = src.build(fwd, {"read": replay._read, **_KERNELS})
     bnamespace, bsource = _Source(replay, str).build(bwd, {
         "as_dtype": _as_dtype, "column_sum": _column_sum, "multiply": np.multiply,
+        "subnormal_lift": _subnormal_lift, "unlift": _unlift,
         "add_reduce": np.add.reduce})
     forward, backward = namespace["forward"], bnamespace["backward"]
     forward.source, backward.source = fsource, bsource
@@ -560,15 +646,21 @@ def _backward_lines(ops, saved, out_slots, src_slots, deps, slot) -> list:
             g2 = g if len(shape) == 2 else f"{g}.reshape(-1, {shape[-1]})"
             x2 = f"a{xi}" if len(xshape) == 2 else f"a{xi}.reshape(-1, {xshape[-1]})"
             lines.append(f"    gm = {g2}")
+            lines.append(f"    xm = {x2}")
+            # eager's subnormal lift (Linear.backward), so gradients stay bit-equal to eager's
+            lines.append(f"    lift = subnormal_lift(gm, (a{wi}, xm), max(gm.shape)) "
+                         f"if gm.dtype is a{xi}.dtype else None")
+            lines.append("    gm = gm if lift is None else gm * lift")
             if xi in deps:
-                give(xi, f"as_dtype((gm @ a{wi}).reshape({xshape!r}), a{xi}.dtype)")
+                give(xi, f"as_dtype(unlift((gm @ a{wi}).reshape({xshape!r}), lift), "
+                         f"a{xi}.dtype)")
             if wi in deps:
                 rows = int(np.prod(shape[:-1]))
                 # one row: an outer product (NumPy's matmul leaves BLAS for it), as eager's
-                lines.append(f"    xm = {x2}")
-                give(wi, f"as_dtype({'gm.T * xm' if rows == 1 else 'gm.T @ xm'}, a{xi}.dtype)")
+                give(wi, f"as_dtype(unlift({'gm.T * xm' if rows == 1 else 'gm.T @ xm'}, lift), "
+                         f"a{xi}.dtype)")
             if isinstance(b, Node) and slot(b) in deps:
-                give(slot(b), f"as_dtype(column_sum(gm), a{xi}.dtype)")
+                give(slot(b), f"as_dtype(unlift(column_sum(gm), lift), a{xi}.dtype)")
         elif target is Relu:
             give(slot(node.args[0]), f"multiply({g}, a{i} != 0)")
         elif target in _RESHAPES:
