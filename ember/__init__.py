@@ -27,6 +27,11 @@ from ._dtype import (
     contiguous_format,
     dtype,
     finfo,
+    float8_e4m3fn,
+    float8_e4m3fnuz,
+    float8_e5m2,
+    float8_e5m2fnuz,
+    float8_e8m0fnu,
     float16,
     float32,
     float64,
@@ -43,6 +48,9 @@ from ._dtype import (
     result_type,
     set_default_dtype,
     uint8,
+    uint16,
+    uint32,
+    uint64,
 )
 
 half = float16
@@ -114,6 +122,8 @@ def _with_out(fn):
     return op
 
 
+from ._numpy_aliases import with_numpy_aliases as _with_numpy_aliases
+
 for _name in _ops_pkg.OP_MODULES:
     try:
         _mod = _importlib.import_module(f"ember._ops.{_name}")
@@ -122,7 +132,7 @@ for _name in _ops_pkg.OP_MODULES:
             raise
         continue
     for _fn in getattr(_mod, "__all__", ()):
-        globals()[_fn] = _with_out(getattr(_mod, _fn))
+        globals()[_fn] = _with_numpy_aliases(_with_out(getattr(_mod, _fn)), _fn)
 
 from ._tensor_methods import bind as _bind
 

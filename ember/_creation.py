@@ -8,9 +8,17 @@ import numpy as np
 
 from . import _default_device
 from . import _dtype as D
-from ._backend import CPU, Device, meta_array, to_device_array
+from ._backend import CPU, Device, get_array_module, meta_array, to_device_array
 from ._factory_args import out_args, write_out
 from ._factory_args import sizes as _sizes
+from ._layout import (
+    copy_with_strides,
+    element_strides,
+    empty_strided_array,
+    format_order,
+    strides_for,
+    target_strides,
+)
 from ._tensor import Tensor
 
 __all__ = [
@@ -80,15 +88,28 @@ def _infer_dtype(data) -> D.dtype:
 def _to_array(data, dtype: D.dtype | None) -> tuple:
     if isinstance(data, Tensor):
         arr = np.array(to_device_array(data._data, CPU))
+        if dtype is not None and dtype is not data.dtype and (
+                dtype in D.FLOAT8 or data.dtype in D.FLOAT8):
+            return D.cast_float8(arr, dtype), dtype
         return arr.astype(dtype.np_dtype) if dtype is not None else arr, dtype or data.dtype
     if isinstance(data, np.ndarray):
         dt = dtype or D.from_numpy_dtype(data.dtype)
+        if data.dtype != dt.np_dtype and (dt in D.FLOAT8 or D.is_float8_array(data)):
+            return D.cast_float8(data, dt), dt
         return np.array(data, dtype=dt.np_dtype), dt
     dt = dtype or _infer_dtype(data)
     if isinstance(data, (list, tuple)) and any(isinstance(x, Tensor) for x in _flat(data)):
         data = _tensors_to_lists(data)
+    if dt is D.uint64 and any(isinstance(v, float) for v in (
+            _flat(data) if isinstance(data, (list, tuple)) else [data])):
+        raise TypeError("an integer is required")  # PyTorch's uint64 takes no Python floats
+    if dt is D.uint64 and any(isinstance(v, int) and v < 0 for v in (
+            _flat(data) if isinstance(data, (list, tuple)) else [data])):
+        raise OverflowError("can't convert negative int to unsigned")
     try:
-        arr = np.array(data, dtype=dt.np_dtype if dt.category >= D._FLOAT else None)
+        # float8 values are rounded by PyTorch's rules (cast_float8), not ml_dtypes' ones
+        arr = np.array(data, dtype=dt.np_dtype if dt.category >= D._FLOAT and
+                       dt not in D.FLOAT8 else None)
     except ValueError:
         raise ValueError(_ragged_message(data)) from None
     except OverflowError:
@@ -174,6 +195,10 @@ def _tensors_to_lists(x):
 
 def _cast_like_torch(arr, dt: D.dtype):
     """Cast as PyTorch does: floats truncate toward zero into ints, ints wrap around."""
+    if dt in D.FLOAT8 or D.is_float8_array(arr):
+        return D.cast_float8(arr, dt)
+    if dt in D.UNSIGNED_SHELL and arr.dtype.kind == "f":
+        return D.float_to_int(arr, dt)
     if dt.category == D._INT and arr.dtype.kind == "f":
         arr = np.trunc(arr)
     with np.errstate(all="ignore"):
@@ -334,22 +359,35 @@ def empty(*sizes, size=None, out=None, dtype=None, layout=None, device=None,
         >>> ember.empty(2, 3).shape
         torch.Size([2, 3])
     """
-    return _factory("empty", _sizes("empty", sizes, size), None, dtype, device, requires_grad,
-                    out)
+    shape = _sizes("empty", sizes, size)
+    if memory_format is not None:
+        if not isinstance(memory_format, D.memory_format):
+            raise TypeError("empty(): argument 'memory_format' must be torch.memory_format, not "
+                            f"{type(memory_format).__name__}")
+        order = format_order(memory_format, len(shape))  # raises for preserve / a wrong rank
+        if order is not None and out is None:
+            return empty_strided(shape, strides_for(shape, order), dtype=dtype, device=device,
+                                 requires_grad=requires_grad)
+    return _factory("empty", shape, None, dtype, device, requires_grad, out)
 
 
 def empty_strided(size, stride, *, dtype=None, layout=None, device=None, requires_grad=False,
                   pin_memory=False) -> Tensor:
-    """An uninitialized tensor of shape ``size``. ember allocates it contiguous: ``stride`` is
-    accepted for compatibility but the result has the default (row-major) strides.
+    """An uninitialized tensor of shape ``size`` with strides ``stride`` (in elements), as
+    torch lays it out (``stride`` may leave gaps; the storage spans what it needs).
 
     Example:
-        >>> ember.empty_strided((2, 3), (3, 1)).shape
-        torch.Size([2, 3])
+        >>> ember.empty_strided((2, 3), (1, 2)).stride()
+        (1, 2)
     """
     shape = _sizes("empty_strided", (), size)
-    _check_strides(shape, stride, D.to_dtype(dtype or D.get_default_dtype()).itemsize)
-    return empty(size=shape, dtype=dtype, device=device, requires_grad=requires_grad)
+    dt = D.to_dtype(dtype or D.get_default_dtype())
+    _check_strides(shape, stride, dt.itemsize)
+    out = empty(size=shape, dtype=dt, device=device, requires_grad=False)
+    if out.device.type != "meta" and 0 not in shape \
+            and element_strides(out._data) != tuple(stride):
+        out._data = empty_strided_array(get_array_module(out._data), shape, stride, dt.np_dtype)
+    return out.requires_grad_(requires_grad) if requires_grad else out
 
 
 def _check_strides(shape: tuple, stride, itemsize: int) -> None:
@@ -384,6 +422,22 @@ def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None,
                     out)
 
 
+def laid_out_like(out: Tensor, input: Tensor, memory_format, fname: str) -> Tensor:
+    """``out`` (a new row-major tensor shaped like ``input``) re-laid out as torch lays out a
+    ``*_like`` result: ``memory_format``, or by default (``preserve_format``) ``input``'s own
+    strides when it is dense, else dense strides in its order. Values are unchanged."""
+    if memory_format is not None and not isinstance(memory_format, D.memory_format):
+        raise TypeError(f"{fname}(): argument 'memory_format' must be torch.memory_format, "
+                        f"not {type(memory_format).__name__}")
+    src = input._data if memory_format in (None, D.preserve_format) else out._data
+    if out.device.type == "meta" or input.device.type == "meta" or out._data.size == 0:
+        return out
+    strides = target_strides(src, memory_format)  # None: row-major, as out already is
+    if strides is not None and strides != element_strides(out._data):
+        out._data = copy_with_strides(out._data, strides)
+    return out
+
+
 def _like(t: Tensor, dtype, device, fname: str = "zeros_like"):
     if dtype is not None and not isinstance(dtype, D.dtype) and not any(
             dtype is py for py in _PY_TYPES):
@@ -403,14 +457,16 @@ def zeros_like(input: Tensor, *, dtype=None, device=None, requires_grad=False,
                memory_format=None) -> Tensor:
     """Zeros with the shape, dtype and device of ``input``."""
     dt, dev = _like(input, dtype, device, "zeros_like")
-    return _filled(tuple(input.shape), 0, dt, dev, requires_grad)
+    out = _filled(tuple(input.shape), 0, dt, dev, requires_grad)
+    return laid_out_like(out, input, memory_format, "zeros_like")
 
 
 def ones_like(input: Tensor, *, dtype=None, device=None, requires_grad=False,
               memory_format=None) -> Tensor:
     """Ones with the shape, dtype and device of ``input``."""
     dt, dev = _like(input, dtype, device, "ones_like")
-    return _filled(tuple(input.shape), 1, dt, dev, requires_grad)
+    out = _filled(tuple(input.shape), 1, dt, dev, requires_grad)
+    return laid_out_like(out, input, memory_format, "ones_like")
 
 
 def empty_like(input: Tensor, *, dtype=None, device=None, requires_grad=False,
@@ -422,7 +478,8 @@ def empty_like(input: Tensor, *, dtype=None, device=None, requires_grad=False,
         torch.Size([2, 3])
     """
     dt, dev = _like(input, dtype, device, "empty_like")
-    return _filled(tuple(input.shape), None, dt, dev, requires_grad)
+    out = _filled(tuple(input.shape), None, dt, dev, requires_grad)
+    return laid_out_like(out, input, memory_format, "empty_like")
 
 
 def full_like(input: Tensor, fill_value, *, dtype=None, device=None, requires_grad=False,
@@ -434,7 +491,8 @@ def full_like(input: Tensor, fill_value, *, dtype=None, device=None, requires_gr
         tensor([7., 7.])
     """
     dt, dev = _like(input, dtype, device, "full_like")
-    return _filled(tuple(input.shape), fill_value, dt, dev, requires_grad)
+    out = _filled(tuple(input.shape), fill_value, dt, dev, requires_grad)
+    return laid_out_like(out, input, memory_format, "full_like")
 
 
 def scalar_tensor(s, *, dtype=None, device=None, requires_grad=False) -> Tensor:

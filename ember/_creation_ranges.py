@@ -23,6 +23,12 @@ def _out(fname, result_fn, dtype, device, requires_grad, out):
     return write_out(result_fn(dtype, device, False), out, requires_grad)
 
 
+def _check_kernel(kernel: str, dt: D.dtype) -> None:
+    """PyTorch has no range kernels for uint16/32/64 and float8: its NotImplementedError."""
+    if dt in D.SHELL:
+        raise NotImplementedError(f'"{kernel}" not implemented for \'{D.SCALAR_TYPE[dt.name]}\'')
+
+
 def arange(start=0, end=None, step=1, *, out=None, dtype=None, layout=None, device=None,
            requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
     """Values from ``start`` up to (not including) ``end`` in steps of ``step``.
@@ -46,6 +52,7 @@ def arange(start=0, end=None, step=1, *, out=None, dtype=None, layout=None, devi
             dt = D.int64
         else:
             dt = D.get_default_dtype()
+        _check_kernel("arange_cpu", dt)
         if dt.category < D._FLOAT and dt is not D.bool:
             # PyTorch computes integer ranges in int64 from truncated bounds; the length comes
             # from the truncated bounds for int64 and from the given ones for narrower types.
@@ -88,6 +95,7 @@ def range(start, end, step=1, *, out=None, dtype=None, layout=None, device=None,
     def make(dtype, device, requires_grad):
         n = int(math.floor((end - start) / step)) + 1
         dt = D.to_dtype(dtype) if dtype is not None else D.get_default_dtype()
+        _check_kernel("range_cpu", dt)
         arr = start + np.arange(n, dtype=np.float64) * step
         return _finish(_cast_like_torch(arr, dt), dt, device, requires_grad)
 
@@ -110,6 +118,7 @@ def linspace(start, end, steps: int, *, out=None, dtype=None, layout=None, devic
 
 def _linspace(start, end, steps, dtype, device, requires_grad):
     dt = D.to_dtype(dtype) if dtype is not None else D.get_default_dtype()
+    _check_kernel("linspace_cpu", dt)
     start, end = (v.item() if isinstance(v, Tensor) else v for v in (start, end))
     # PyTorch fills the first half from start and the second half from end (symmetric error).
     # Its step is rounded to the result's precision and applied with a fused multiply-add
@@ -140,6 +149,7 @@ def logspace(start, end, steps: int, base: float = 10.0, *, out=None, dtype=None
 
     def make(dtype, device, requires_grad):
         dt = D.to_dtype(dtype) if dtype is not None else D.get_default_dtype()
+        _check_kernel("logspace_cpu", dt)
         exps = _linspace(start, end, steps, D.float64, "cpu", False)._data
         return _finish(_cast_like_torch(np.power(base, exps), dt), dt, device, requires_grad)
 
@@ -160,6 +170,8 @@ def eye(n: int, m: int | None = None, *, out=None, dtype=None, layout=None, devi
 
     def make(dtype, device, requires_grad):
         dt = D.to_dtype(dtype) if dtype is not None else D.get_default_dtype()
+        if dt in D.UNSIGNED_SHELL:  # (float8 eye works in PyTorch)
+            _check_kernel("eye", dt)
         return _finish(np.eye(n, m, dtype=dt.np_dtype), dt, device, requires_grad)
 
     return _out("eye", make, dtype, device, requires_grad, out)

@@ -23,12 +23,15 @@ float64     complex64    complex128
 from __future__ import annotations
 
 import builtins
+import math
 
 import numpy as np
 
 __all__ = [
     "dtype", "bool", "uint8", "int8", "int16", "int32", "int64", "float16", "bfloat16",
-    "float32", "float64", "complex64", "complex128", "get_default_dtype", "set_default_dtype",
+    "float32", "float64", "complex64", "complex128", "uint16", "uint32", "uint64",
+    "float8_e4m3fn", "float8_e5m2", "float8_e4m3fnuz", "float8_e5m2fnuz", "float8_e8m0fnu",
+    "get_default_dtype", "set_default_dtype",
     "promote_types", "result_type", "can_cast", "finfo", "iinfo", "memory_format",
     "contiguous_format", "preserve_format", "channels_last", "channels_last_3d",
     "legacy_contiguous_format",
@@ -59,11 +62,13 @@ class dtype:
         self._legacy = legacy  # the legacy tensor type name, e.g. FloatTensor
 
     def __getattr__(self, attr):
-        # Runs only when a slot is unset: bfloat16's NumPy dtype comes from ml_dtypes, whose
-        # import costs more than the rest of ``import ember`` (~1.3 s for 0.7.0), so it is
-        # imported when bfloat16 data is first made or asked for, not at ``import ember``.
-        if attr == "np_dtype" and object.__getattribute__(self, "name") == "bfloat16":
-            return _load_bfloat16()
+        # Runs only when a slot is unset: bfloat16's and the float8 types' NumPy dtypes come
+        # from ml_dtypes, whose import costs more than the rest of ``import ember`` (~1.3 s for
+        # 0.7.0), so it is imported when such data is first made or asked for, not at
+        # ``import ember``.
+        if attr == "np_dtype" and object.__getattribute__(self, "name") in _ML_DTYPES:
+            _load_ml_dtypes()
+            return object.__getattribute__(self, "np_dtype")
         raise AttributeError(f"'torch.dtype' object has no attribute '{attr}'")
 
     @property
@@ -136,36 +141,120 @@ float32 = dtype("float32", np.float32, _FLOAT, True, "FloatTensor")
 float64 = dtype("float64", np.float64, _FLOAT, True, "DoubleTensor")
 complex64 = dtype("complex64", np.complex64, _COMPLEX, True, "ComplexFloatTensor")
 complex128 = dtype("complex128", np.complex128, _COMPLEX, True, "ComplexDoubleTensor")
+# PyTorch's "shell" dtypes: storage, conversion, copies and a few kernels; promotion with other
+# integer dtypes is refused (see promote_types).
+uint16 = dtype("uint16", np.uint16, _INT, False, "UInt16Tensor")
+uint32 = dtype("uint32", np.uint32, _INT, False, "UInt32Tensor")
+uint64 = dtype("uint64", np.uint64, _INT, False, "UInt64Tensor")
+# float8: storage and conversion types (quantized checkpoints); NumPy dtypes from ml_dtypes.
+float8_e4m3fn = dtype("float8_e4m3fn", None, _FLOAT, True, "Float8_e4m3fnTensor", itemsize=1)
+float8_e5m2 = dtype("float8_e5m2", None, _FLOAT, True, "Float8_e5m2Tensor", itemsize=1)
+float8_e4m3fnuz = dtype("float8_e4m3fnuz", None, _FLOAT, True, "Float8_e4m3fnuzTensor",
+                        itemsize=1)
+float8_e5m2fnuz = dtype("float8_e5m2fnuz", None, _FLOAT, True, "Float8_e5m2fnuzTensor",
+                        itemsize=1)
+float8_e8m0fnu = dtype("float8_e8m0fnu", None, _FLOAT, False, "Float8_e8m0fnuTensor",
+                       itemsize=1)
 
+FLOAT8 = (float8_e4m3fn, float8_e5m2, float8_e4m3fnuz, float8_e5m2fnuz, float8_e8m0fnu)
+UNSIGNED_SHELL = (uint16, uint32, uint64)
 ALL_DTYPES = (bool, uint8, int8, int16, int32, int64, float16, bfloat16, float32, float64,
-              complex64, complex128)
+              complex64, complex128) + UNSIGNED_SHELL + FLOAT8
+# dtypes whose NumPy dtype is ml_dtypes' type of the same name, loaded on first use.
+_ML_DTYPES = frozenset(["bfloat16"] + [d.name for d in FLOAT8])
+
+# Binary ops PyTorch 2.13 has no CPU kernel for on uint16/32/64 and float8 (op class name ->
+# the kernel its NotImplementedError names). mul, eq/ne, bitwise ops on the unsigned types and
+# true division of them (computed in float) do work there; so do copies, views and indexing.
+SHELL = frozenset(UNSIGNED_SHELL + FLOAT8)
+SHELL_BINARY_KERNELS = {
+    "Add": "add_stub", "Sub": "add_stub", "Div": "div_cpu", "FloorDivide": "div_floor_cpu",
+    "Remainder": "remainder_cpu", "Fmod": "fmod_cpu", "Pow": "pow", "Maximum": "maximum_cpu",
+    "Minimum": "minimum_cpu", "Hypot": "hypot_cpu", "Atan2": "atan2_cpu",
+}
+
+# PyTorch's ScalarType names, which its dtype error messages use.
+SCALAR_TYPE = {
+    "bool": "Bool", "uint8": "Byte", "int8": "Char", "int16": "Short", "int32": "Int",
+    "int64": "Long", "float16": "Half", "bfloat16": "BFloat16", "float32": "Float",
+    "float64": "Double", "complex64": "ComplexFloat", "complex128": "ComplexDouble",
+    "uint16": "UInt16", "uint32": "UInt32", "uint64": "UInt64", "float8_e4m3fn": "Float8_e4m3fn",
+    "float8_e5m2": "Float8_e5m2", "float8_e4m3fnuz": "Float8_e4m3fnuz",
+    "float8_e5m2fnuz": "Float8_e5m2fnuz", "float8_e8m0fnu": "Float8_e8m0fnu",
+}
 
 
 class _NumpyDtypes(dict):
-    """NumPy dtype -> ember dtype. bfloat16 joins when ml_dtypes is first imported (by ember, or
-    by another library whose bfloat16 arrays reach ember)."""
+    """NumPy dtype -> ember dtype. bfloat16 and the float8 types join when ml_dtypes is first
+    imported (by ember, or by another library whose arrays of those types reach ember)."""
 
     def __missing__(self, key):
-        if getattr(key, "name", None) == "bfloat16" and getattr(key, "kind", None) == "V":
-            if bfloat16.np_dtype == key:
-                return bfloat16
+        if isinstance(key, np.dtype) and key.name in _ML_DTYPES:
+            _load_ml_dtypes()
+            if key in self:
+                return self[key]
         raise KeyError(key)
 
 
-_FROM_NP = _NumpyDtypes((d.np_dtype, d) for d in ALL_DTYPES if d is not bfloat16)
+_FROM_NP = _NumpyDtypes((d.np_dtype, d) for d in ALL_DTYPES if d.name not in _ML_DTYPES)
 
 
-def _load_bfloat16() -> np.dtype:
-    """Import ml_dtypes and give ember.bfloat16 its NumPy dtype (once)."""
+def _load_ml_dtypes() -> None:
+    """Import ml_dtypes and give bfloat16 and the float8 dtypes their NumPy dtypes (once)."""
     try:
         import ml_dtypes
     except ImportError:
-        raise ImportError('bfloat16 tensors need the ml_dtypes package: pip install ml_dtypes '
-                          '(it is one of ember\'s dependencies)') from None
-    np_dtype = np.dtype(ml_dtypes.bfloat16)
-    bfloat16.np_dtype = np_dtype
-    _FROM_NP[np_dtype] = bfloat16
-    return np_dtype
+        raise ImportError('bfloat16 and float8 tensors need the ml_dtypes package: pip install '
+                          'ml_dtypes (it is one of ember\'s dependencies)') from None
+    for d in (bfloat16,) + FLOAT8:
+        np_dtype = np.dtype(getattr(ml_dtypes, d.name))
+        d.np_dtype = np_dtype
+        _FROM_NP[np_dtype] = d
+
+
+def is_float8_array(arr) -> builtins.bool:
+    """Whether ``arr`` holds one of ml_dtypes' float8 types (without importing ml_dtypes)."""
+    dt = arr.dtype  # (ml_dtypes gives some float8 types kind "f" and others kind "V")
+    return dt.itemsize == 1 and dt.name.startswith("float8")
+
+
+def cast_float8(arr, dt: dtype):
+    """``arr`` cast to ``dt`` as PyTorch casts when either side is a float8 type.
+
+    PyTorch converts through float32 both ways (float8 values are all exact in float32; a wider
+    source is rounded to float32 first), then applies its own rules where ml_dtypes' differ:
+    float8_e4m3fn saturates out-of-range values and infinities to +-448 instead of giving NaN;
+    float8_e5m2's NaN keeps the source's sign with all mantissa bits set; float8_e8m0fnu (an
+    unsigned power of two) takes the magnitude and sends zero to its smallest value 2**-127.
+    """
+    if is_float8_array(arr):
+        wide = arr.astype(np.float32)
+        if arr.dtype.name.endswith("fnuz"):
+            wide[np.isnan(wide)] = np.nan  # the fnuz NaN (bits 0x80) is a positive NaN in torch
+        if dt in FLOAT8:
+            return cast_float8(wide, dt)
+        with np.errstate(all="ignore"):
+            if dt.category == _INT:
+                return float_to_int(wide, dt)
+            return wide.astype(dt.np_dtype)
+    if arr.dtype.kind == "c":
+        arr = arr.real
+    with np.errstate(all="ignore"):
+        wide = arr.astype(np.float32)
+        if dt is float8_e8m0fnu:
+            out = np.asarray(np.abs(wide)).astype(dt.np_dtype)
+            bits = out.view(np.uint8)
+            bits[wide == 0] = 0
+            return out
+        out = wide.astype(dt.np_dtype)
+    if dt is float8_e4m3fn or dt is float8_e5m2:
+        bits = out.view(np.uint8)
+        nan = np.isnan(wide)
+        if dt is float8_e4m3fn:
+            over = np.isnan(out.astype(np.float32)) & ~nan
+            bits[over] = np.where(np.signbit(wide[over]), 0xFE, 0x7E)
+        bits[nan] = np.where(np.signbit(wide[nan]), 0xFF, 0x7F)
+    return out
 _BY_NAME = {d.name: d for d in ALL_DTYPES}
 _BY_NAME.update(float=float32, double=float64, half=float16, long=int64, int=int32,
                 short=int16, cfloat=complex64, cdouble=complex128)
@@ -229,10 +318,43 @@ def set_default_dtype(d) -> None:
     _default = d
 
 
+def float_to_int(arr, dt: dtype):
+    """Floats truncated into the integer dtype ``dt`` as PyTorch's CPU casts do: uint16 and
+    uint32 go through int64 and wrap (-1.0 -> 65535), uint64 too for negative values only."""
+    with np.errstate(all="ignore"):
+        arr = np.trunc(arr)
+        if dt is uint16 or dt is uint32:
+            return arr.astype(np.int64).astype(dt.np_dtype)
+        if dt.itemsize < 4 and dt is not bool:  # int8/int16/uint8 go through int32 and wrap
+            return arr.astype(np.int32).astype(dt.np_dtype)
+        if dt is uint64:
+            return np.where(arr < 0, arr.astype(np.int64).astype(np.uint64),
+                            arr.astype(np.uint64))
+        return arr.astype(dt.np_dtype)
+
+
 def promote_types(a: dtype, b: dtype) -> dtype:
-    """The smallest dtype both ``a`` and ``b`` cast to safely, by PyTorch's table."""
+    """The smallest dtype both ``a`` and ``b`` cast to safely, by PyTorch's table.
+
+    PyTorch refuses to promote a float8 type with any other dtype, and uint16/uint32/uint64 with
+    anything but themselves and the floating types (RuntimeError).
+
+    Example:
+        >>> ember.promote_types(ember.uint8, ember.int8)
+        torch.int16
+    """
     if a is b:
         return a
+    if a in FLOAT8 or b in FLOAT8:
+        raise RuntimeError("Promotion for Float8 Types is not supported, attempted to promote "
+                           f"{SCALAR_TYPE[a.name]} and {SCALAR_TYPE[b.name]}")
+    if a in UNSIGNED_SHELL or b in UNSIGNED_SHELL:
+        other = b if a in UNSIGNED_SHELL else a
+        if other.category != _FLOAT:
+            raise RuntimeError(
+                "Promotion for uint16, uint32, uint64 types is not supported, attempted to "
+                f"promote {SCALAR_TYPE[a.name]} and {SCALAR_TYPE[b.name]}")
+        return other
     if a.category != b.category:
         hi, lo = (a, b) if a.category > b.category else (b, a)
         if hi.category == _COMPLEX and lo.category == _FLOAT and lo is float64:
@@ -319,25 +441,43 @@ class finfo:
     def __init__(self, type: dtype | None = None):
         d = to_dtype(type) if type is not None else _default
         if d.category < _FLOAT:
-            raise TypeError(f"torch.finfo() requires a floating point input type, got {d}")
-        if d is bfloat16:
-            import ml_dtypes
-
-            info = ml_dtypes.finfo(d.np_dtype)
-        else:
-            info = np.finfo(d.to_real().np_dtype)
+            raise TypeError("torch.finfo() requires a floating point input type. Use "
+                            "torch.iinfo to handle 'torch.finfo'")
         self.dtype = d.to_real().name
-        self.bits = int(info.bits)
-        self.eps = float(info.eps)
-        self.max = float(info.max)
-        self.min = float(info.min)
-        self.tiny = self.smallest_normal = float(info.tiny)
-        self.resolution = float(info.resolution)
+        if d in FLOAT8:
+            # PyTorch's own numbers (its float8_e5m2fnuz eps is 2**-3 where ml_dtypes says 2**-2)
+            self.bits = 8
+            self.eps, self.max, self.min, self.tiny = _FLOAT8_INFO[d.name]
+        else:
+            if d is bfloat16:
+                import ml_dtypes
+
+                info = ml_dtypes.finfo(d.np_dtype)
+            else:
+                info = np.finfo(d.to_real().np_dtype)
+            self.bits = int(info.bits)
+            self.eps = float(info.eps)
+            self.max = float(info.max)
+            self.min = float(info.min)
+            self.tiny = float(info.tiny)
+        self.smallest_normal = self.tiny
+        # PyTorch's: 10 ** -(the decimal digits eps resolves), so float32 gives exactly 1e-06
+        self.resolution = 10.0 ** -math.floor(-math.log10(self.eps))
 
     def __repr__(self) -> str:
-        return (f"finfo(resolution={self.resolution}, min={self.min:g}, max={self.max:g}, "
+        return (f"finfo(resolution={self.resolution:g}, min={self.min:g}, max={self.max:g}, "
                 f"eps={self.eps:g}, smallest_normal={self.tiny:g}, tiny={self.tiny:g}, "
                 f"dtype={self.dtype})")
+
+
+# float8 finfo as PyTorch 2.13 reports it: eps, max, min, tiny (= smallest_normal)
+_FLOAT8_INFO = {
+    "float8_e4m3fn": (0.125, 448.0, -448.0, 2.0 ** -6),
+    "float8_e5m2": (0.25, 57344.0, -57344.0, 2.0 ** -14),
+    "float8_e4m3fnuz": (0.125, 240.0, -240.0, 2.0 ** -7),
+    "float8_e5m2fnuz": (0.125, 57344.0, -57344.0, 2.0 ** -15),
+    "float8_e8m0fnu": (1.0, 2.0 ** 127, 2.0 ** -127, 2.0 ** -127),
+}
 
 
 class iinfo:
@@ -350,8 +490,11 @@ class iinfo:
 
     def __init__(self, type: dtype):
         d = to_dtype(type)
-        if d.category not in (_INT, _BOOL):
-            raise TypeError(f"torch.iinfo() requires an integer input type, got {d}")
+        if d is bool:
+            raise TypeError("torch.bool is not supported by torch.iinfo")
+        if d.category != _INT:
+            raise TypeError("torch.iinfo() requires an integer input type. Use torch.finfo to "
+                            "handle 'torch.iinfo'")
         info = np.iinfo(d.np_dtype) if d is not bool else None
         self.dtype = d.name
         self.bits = d.itemsize * 8
@@ -359,4 +502,4 @@ class iinfo:
         self.max = int(info.max) if info else 1
 
     def __repr__(self) -> str:
-        return f"iinfo(min={self.min}, max={self.max}, dtype={self.dtype})"
+        return f"iinfo(min={self.min:g}, max={self.max:g}, dtype={self.dtype})"

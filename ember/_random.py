@@ -221,7 +221,9 @@ def randn(*sizes, size=None, generator=None, out=None, dtype=None, layout=None, 
 
 _C_NAMES = {"uint8": "unsigned char", "int8": "signed char", "int16": "short int",
             "int32": "int", "int64": "long", "bool": "bool", "float16": "c10::Half",
-            "bfloat16": "c10::BFloat16", "float32": "float", "float64": "double"}
+            "bfloat16": "c10::BFloat16", "float32": "float", "float64": "double",
+            "uint16": "short unsigned int", "uint32": "unsigned int",
+            "uint64": "long unsigned int"}
 _DIGITS = {"float16": 11, "bfloat16": 8, "float32": 24, "float64": 53}
 
 
@@ -233,6 +235,10 @@ def _check_random_bounds(low: int, high: int, dt: D.dtype) -> None:
     if dt.is_complex:
         raise RuntimeError("check_random_bounds handles only integral, floating-point and "
                            "boolean types")
+    if dt in D.FLOAT8:  # torch has no random kernels for float8
+        from ._ops._dispatch import not_implemented_for
+
+        raise not_implemented_for("random_update_from_to", dt)
     name = _C_NAMES[dt.name]
     if dt.category < D._FLOAT:
         lo, hi = (0, 1) if dt is D.bool else (int(np.iinfo(dt.np_dtype).min),
@@ -385,9 +391,12 @@ def rand_like(input: Tensor, *, generator=None, dtype=None, layout=None, device=
         >>> ember.rand_like(ember.zeros(2, 3)).shape
         torch.Size([2, 3])
     """
+    from ._creation import laid_out_like
+
     dtype, device = _like_args(input, dtype, device)
-    return rand(tuple(input.shape), generator=generator, dtype=dtype, device=device,
-                requires_grad=requires_grad)
+    out = rand(tuple(input.shape), generator=generator, dtype=dtype, device=device,
+               requires_grad=requires_grad)
+    return laid_out_like(out, input, memory_format, "rand_like")
 
 
 def randn_like(input: Tensor, *, generator=None, dtype=None, layout=None, device=None,
@@ -398,9 +407,12 @@ def randn_like(input: Tensor, *, generator=None, dtype=None, layout=None, device
         >>> ember.randn_like(ember.zeros(2, 3)).shape
         torch.Size([2, 3])
     """
+    from ._creation import laid_out_like
+
     dtype, device = _like_args(input, dtype, device)
-    return randn(tuple(input.shape), generator=generator, dtype=dtype, device=device,
-                 requires_grad=requires_grad)
+    out = randn(tuple(input.shape), generator=generator, dtype=dtype, device=device,
+                requires_grad=requires_grad)
+    return laid_out_like(out, input, memory_format, "randn_like")
 
 
 def _bound_of_tensor(name: str, value):
@@ -437,9 +449,12 @@ def randint_like(input: Tensor, *args, low=None, high=None, generator=None, dtyp
                         "randint_like(input, high) or randint_like(input, low, high)")
     high = _int_arg("randint_like", "high", 2, _bound_of_tensor("high", high))
     low = 0 if low is None else _int_arg("randint_like", "low", 2, low)
+    from ._creation import laid_out_like
+
     dtype, device = _like_args(input, dtype, device)
-    return randint(low, high, tuple(input.shape), generator=generator, dtype=dtype,
-                   device=device, requires_grad=requires_grad)
+    out = randint(low, high, tuple(input.shape), generator=generator, dtype=dtype,
+                  device=device, requires_grad=requires_grad)
+    return laid_out_like(out, input, memory_format, "randint_like")
 
 
 # -- in-place random fills (Tensor methods; also used by nn.init) ---------------------------

@@ -273,13 +273,14 @@ class Tensor(TensorAutograd):
         return self._inference
 
     def is_signed(self) -> bool:
-        """Whether the dtype is signed (False for bool and uint8).
+        """Whether the dtype is signed (False for bool, the unsigned integers and
+        float8_e8m0fnu).
 
         Example:
             >>> ember.tensor([1], dtype=ember.uint8).is_signed()
             False
         """
-        return self._dtype.name not in ("bool", "uint8")
+        return self._dtype.is_signed
 
     def is_nonzero(self) -> bool:
         """Whether a one-element tensor is nonzero (``bool(t)`` without the ambiguity).

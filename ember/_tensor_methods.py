@@ -10,6 +10,7 @@ import importlib
 
 from ._dtype import _FLOAT
 from ._dtype import bfloat16 as _BF16  # ml_dtypes' bfloat16 does not treat numbers as weak
+from ._numpy_aliases import with_numpy_aliases
 from ._ops import OP_MODULES
 from ._tensor import Tensor
 
@@ -94,7 +95,7 @@ def _fast_binary(op_cls, slow, reflected=False):
 
     def method(self, other):
         dt = self._dtype
-        if dt.category == _FLOAT:
+        if dt.category == _FLOAT and dt.itemsize > 1:  # float8 has few kernels: general path
             if isinstance(other, Tensor):
                 if other._dtype is dt and type(other._data) is type(self._data):
                     try:
@@ -120,7 +121,7 @@ def bind() -> None:
                 raise
             continue
         for name, fn in getattr(mod, "TENSOR_METHODS", {}).items():
-            setattr(Tensor, name, fn)
+            setattr(Tensor, name, with_numpy_aliases(fn, name))  # x.sum(axis=1) as in torch
             functions[name] = fn
     from . import _random
 

@@ -156,8 +156,8 @@ def _host_values(t) -> np.ndarray:
     from ._backend import to_numpy
 
     arr = to_numpy(t._data)
-    if t.dtype in (D.float16, D.bfloat16):
-        arr = arr.astype(np.float32)
+    if t.dtype in (D.float16, D.bfloat16) or t.dtype in D.FLOAT8:
+        arr = arr.astype(np.float32)  # exact: float32 holds every value of these types
     return arr
 
 
@@ -170,6 +170,10 @@ def tensor_body(t, indent: int) -> str:
     sample = _summarized(arr) if summarize else arr
     if t.dtype.is_complex:
         return _complex_body(arr, indent, summarize, sample)
+    if t.dtype is D.float8_e8m0fnu:
+        # float8_e8m0fnu has no zero: 0 converts to its smallest value 2**-127, so PyTorch's
+        # formatter, which leaves out elements equal to 0, leaves those out too
+        sample = np.where(sample == np.float32(2.0 ** -127), np.float32(0), sample)
     fmt = _Formatter(sample, t.dtype.is_floating_point)
     return _nested_str(arr, indent, summarize, fmt)
 

@@ -130,11 +130,9 @@ ABSENT_TORCH = {
         quantized_batch_norm quantized_gru quantized_gru_cell quantized_lstm
         quantized_lstm_cell quantized_max_pool1d quantized_max_pool2d quantized_max_pool3d
         quantized_rnn_relu_cell quantized_rnn_tanh_cell quint2x4 quint4x2 quint8""",
-    "dtypes NumPy has no arithmetic for (sub-byte, bit, float8/float4, complex32)": """
-        bit bits16 bits1x8 bits2x4 bits4x2 bits8 complex32 float4_e2m1fn_x2 float8_e4m3fn
-        float8_e4m3fnuz float8_e5m2 float8_e5m2fnuz float8_e8m0fnu int1 int2 int3 int4 int5
-        int6 int7 uint1 uint2 uint3 uint4 uint5 uint6 uint7""",
-    "unsigned 16/32/64-bit dtypes (few ops in PyTorch either; not yet)": "uint16 uint32 uint64",
+    "dtypes NumPy has no arithmetic for (sub-byte, bit, float4, complex32)": """
+        bit bits16 bits1x8 bits2x4 bits4x2 bits8 complex32 float4_e2m1fn_x2 int1 int2 int3 int4
+        int5 int6 int7 uint1 uint2 uint3 uint4 uint5 uint6 uint7""",
     "sparse compressed layouts (CSR/CSC/BSR/BSC; ember has COO) and legacy sparse products": """
         ccol_indices_copy col_indices_copy crow_indices_copy row_indices_copy
         sparse_bsc_tensor sparse_bsr_tensor sparse_compressed_tensor sparse_csc_tensor

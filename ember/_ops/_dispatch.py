@@ -75,7 +75,13 @@ def align_devices(a, b):
 def binary(cls, a, b, compute: D.dtype | None = None, **kwargs):
     """Run a binary op with promotion and PyTorch's broadcast error."""
     a, b = align_devices(a, b)
-    a2, b2, _ = promote(a, b, compute)
+    a2, b2, dt = promote(a, b, compute)
+    if dt in D.SHELL:  # kernels torch lacks for uint16/32/64 and float8
+        if cls.__name__ in D.SHELL_BINARY_KERNELS:
+            raise not_implemented_for(D.SHELL_BINARY_KERNELS[cls.__name__], dt)
+        if cls.__name__ == "Mul" and dt in D.FLOAT8 and not (
+                isinstance(a, Tensor) and isinstance(b, Tensor)):
+            raise not_implemented_for("mul_cpu_reduced_float", dt)  # float8 * number
     try:
         return cls.apply(a2, b2, **kwargs)
     except ValueError:
@@ -171,7 +177,8 @@ def inplace_ufunc(t: Tensor, ufunc, other, name: str, outplace):
             dt = t._dtype if other._dtype is t._dtype else D.result_type(t, other)
         else:
             dt = D.result_type(t, other)
-        if dt is t._dtype:
+        # uint16/32/64 and float8 take the out-of-place op, which refuses what torch refuses
+        if dt is t._dtype and (dt not in D.SHELL or outplace is None):
             o = _cast(other, dt)
             o = o._data if isinstance(o, Tensor) else o
             oshape = np.shape(o)

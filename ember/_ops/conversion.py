@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from .. import _dtype as D
 from .._backend import Device, same_device, to_device_array
+from .._layout import suggest_memory_format
 from .._tensor import Tensor
 from ._core import Op
-from .shape.views import Cast
+from .shape.views import Cast, Clone
 
 __all__: list = []
 
@@ -48,16 +49,29 @@ def _parse_to(args, kwargs):
 
 
 def to(self: Tensor, *args, **kwargs) -> Tensor:
-    """Convert dtype and/or device: ``x.to('cuda')``, ``x.to(ember.float64)``, ``x.to(other)``.
+    """Convert dtype, device and/or memory format: ``x.to('cuda')``, ``x.to(ember.float64)``,
+    ``x.to(other)``, ``x.to(memory_format=ember.channels_last)``.
 
-    Returns ``self`` when nothing changes (unless ``copy=True``).
+    Returns ``self`` when nothing changes (unless ``copy=True``); for ``memory_format`` that is
+    when the strides already suggest that format, as in torch.
+
+    Example:
+        >>> ember.zeros(2, 3, 4, 5).to(memory_format=ember.channels_last).stride()
+        (60, 1, 15, 3)
     """
+    memory_format = kwargs.pop("memory_format", None)
+    if memory_format is not None and not isinstance(memory_format, D.memory_format):
+        raise TypeError("to() received an invalid combination of arguments: memory_format "
+                        f"must be torch.memory_format, not {type(memory_format).__name__}")
     device, dtype, copy = _parse_to(args, kwargs)
     out = self
-    if device is not None and not same_device(device, self.device):
+    if memory_format is not None and memory_format is not D.preserve_format and (
+            copy or suggest_memory_format(tuple(self.shape), self.stride()) is not memory_format):
+        out, copy = Clone.apply(out, memory_format=memory_format), False
+    if device is not None and not same_device(device, out.device):
         out = ToDevice.apply(out, device=device)
     if dtype is not None and dtype is not out._dtype:
-        out = Cast.apply(out, dtype=dtype)
+        out = Cast.apply(out, dtype=dtype)  # astype's order "K" keeps the layout
     if copy and out is self:
         out = self.clone()
     return out
@@ -65,7 +79,7 @@ def to(self: Tensor, *args, **kwargs) -> Tensor:
 
 def _caster(dt: D.dtype):
     def method(self: Tensor, memory_format=None) -> Tensor:
-        return to(self, dt)
+        return to(self, dt, memory_format=memory_format)
 
     method.__doc__ = f"``self.to({dt})``."
     return method
@@ -91,13 +105,13 @@ def type_(self: Tensor, dtype=None, non_blocking=False):
 
 
 def cpu(self: Tensor, memory_format=None) -> Tensor:
-    return to(self, "cpu")
+    return to(self, "cpu", memory_format=memory_format)
 
 
 def cuda(self: Tensor, device=None, non_blocking=False, memory_format=None) -> Tensor:
     if isinstance(device, int):
         device = f"cuda:{device}"
-    return to(self, Device(device or "cuda"))
+    return to(self, Device(device or "cuda"), memory_format=memory_format)
 
 
 TENSOR_METHODS = {

@@ -59,11 +59,7 @@ def _check_result(t: Tensor, dtype: D.dtype, shape: tuple, op: str) -> None:
 
 
 def _type_title(dt: D.dtype) -> str:
-    names = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
-             "int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char",
-             "uint8": "Byte", "bool": "Bool", "complex64": "ComplexFloat",
-             "complex128": "ComplexDouble"}
-    return names[dt.name]
+    return D.SCALAR_TYPE[dt.name]
 
 
 def write_inplace(t: Tensor, arr, op: str = "") -> Tensor:

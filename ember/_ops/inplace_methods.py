@@ -67,7 +67,10 @@ def copy_(self: Tensor, src: Tensor, non_blocking: bool = False) -> Tensor:
         return apply_inplace(self, Copy.apply(self, src), "copy_")
     if self.device.type == "meta":
         return self
-    self._data[...] = to_device_array(src._data, self.device)
+    data = to_device_array(src._data, self.device)
+    if self._dtype is not src._dtype and (self._dtype in D.FLOAT8 or src._dtype in D.FLOAT8):
+        data = D.cast_float8(data, self._dtype)  # PyTorch's float8 rounding, not ml_dtypes'
+    self._data[...] = data
     self._version[0] += 1
     return self
 
@@ -83,6 +86,9 @@ class Fill(Op):
             ctx._name = "FillBackward3"
             ctx.value_dtype = ctx.inputs[1]._dtype
         out = np.empty_like(dst)
+        if D.is_float8_array(dst):  # PyTorch's float8 rounding, not ml_dtypes'
+            out[...] = D.cast_float8(np.asarray(value, np.float32), D._FROM_NP[dst.dtype])
+            return out
         out.fill(value.item() if hasattr(value, "item") else value)
         return out
 

@@ -54,6 +54,10 @@ def torch_global(module: str, name: str) -> TorchGlobal:
 
 
 REBUILD_TENSOR = torch_global("torch._utils", "_rebuild_tensor_v2")
+# dtypes with no typed storage class (uint16/32/64, float8): PyTorch writes an untyped (byte)
+# storage and names the dtype in _rebuild_tensor_v3's extra argument.
+REBUILD_TENSOR_V3 = torch_global("torch._utils", "_rebuild_tensor_v3")
+UNTYPED_STORAGE = torch_global("torch.storage", "UntypedStorage")
 REBUILD_PARAMETER = torch_global("torch._utils", "_rebuild_parameter")
 TORCH_SIZE = torch_global("torch", "Size")
 TORCH_DEVICE = torch_global("torch", "device")
@@ -117,6 +121,8 @@ class ArchivePickler(pickle._Pickler):
 
     def persistent_id(self, obj):
         if isinstance(obj, StorageRef):
+            if obj.dtype not in STORAGE_NAMES:  # an untyped storage: its size is in bytes
+                return ("storage", UNTYPED_STORAGE, obj.key, obj.location, int(obj.array.size))
             return ("storage", torch_global("torch", STORAGE_NAMES[obj.dtype]), obj.key,
                     obj.location, int(obj.array.size))
         return None
@@ -135,7 +141,9 @@ class ArchivePickler(pickle._Pickler):
             root, offset, strides = view
         ref = self._keys.get(id(root))
         if ref is None:
-            ref = StorageRef(root, str(len(self.storages)), location, t.dtype)
+            # untyped storages hold bytes: both writers then store and size them as PyTorch does
+            array = root if t.dtype in STORAGE_NAMES else root.reshape(-1).view(np.uint8)
+            ref = StorageRef(array, str(len(self.storages)), location, t.dtype)
             self._keys[id(root)] = ref
             self.storages.append(ref)
         return ref, offset, strides
@@ -166,6 +174,8 @@ class ArchivePickler(pickle._Pickler):
                 plain = Tensor._make(obj._data, obj.dtype)
                 return (REBUILD_PARAMETER, (plain, bool(obj.requires_grad),
                                             collections.OrderedDict()))
+            if obj.dtype not in STORAGE_NAMES:
+                return (REBUILD_TENSOR_V3, args + (obj.dtype,))
             return (REBUILD_TENSOR, args)
         if isinstance(obj, Size):
             return (TORCH_SIZE, (tuple(obj),))

@@ -74,7 +74,8 @@ def test_memory_format_identity(torch):
 @pytest.mark.parametrize("name", FORMATS)
 def test_memory_format_keywords_accept_the_objects(name):
     fmt = getattr(ember, name)
-    x = ember.arange(24.0).reshape(1, 2, 3, 4)
+    # channels_last_3d needs a 5-D tensor (torch refuses others: tested in test_channels_last)
+    x = ember.arange(24.0).reshape(1, 2, 3, 4, *((1,) if name == "channels_last_3d" else ()))
     for y in (x.contiguous(memory_format=fmt), x.clone(memory_format=fmt),
               x.to(memory_format=fmt), x.to(ember.float64, memory_format=fmt),
               x.float(memory_format=fmt), x.cpu(memory_format=fmt)):
@@ -83,9 +84,9 @@ def test_memory_format_keywords_accept_the_objects(name):
                  ember.randn_like):
         assert like(x, memory_format=fmt).shape == x.shape
     assert isinstance(x.is_contiguous(memory_format=fmt), bool)
-    model = ember.nn.Conv2d(2, 3, 1)
+    model = ember.nn.Conv3d(2, 3, 1) if x.dim() == 5 else ember.nn.Conv2d(2, 3, 1)
     assert model.to(memory_format=fmt) is model
-    assert model(x).shape == (1, 3, 3, 4)
+    assert model(x).shape == (1, 3, 3, 4, *x.shape[4:])
 
 
 # -- float32 matmul precision -------------------------------------------------------------------

@@ -19,6 +19,7 @@ import numpy as np
 
 from ... import _autocast
 from ..._autocast import hot as _amp
+from ..._layout import channels_last_of, in_format
 from ..._tensor import Tensor
 from ...autograd import grad_mode
 from .._core import Op, named_node
@@ -35,7 +36,9 @@ class Conv(Op):
     def forward(ctx, x, w, b, stride, pad, dilation, groups):
         ctx.save_for_backward(ctx.inputs[0], ctx.inputs[1])
         ctx.args = (stride, pad, dilation, groups)
-        return _conv_raw(x, w, b, stride, pad, dilation, groups)
+        # torch: a channels_last input or weight gives a channels_last output
+        return in_format(_conv_raw(x, w, b, stride, pad, dilation, groups),
+                         channels_last_of(x, w))
 
     @staticmethod
     def backward(ctx, grad):
@@ -48,6 +51,8 @@ class Conv(Op):
             gx, gw, gb = _conv_backward_raw(x._data, w._data, grad._data, need[0], need[1],
                                             need_b, tuple(x.shape[2:]), stride, pad,
                                             dilation, groups)
+            if gx is not None:  # torch's input gradient follows the output's layout
+                gx = in_format(gx, channels_last_of(x._data, w._data))
             return (_t(gx, x), _t(gw, w), _t(gb, w))
         gx = gw = gb = None
         if need[0]:
@@ -70,7 +75,8 @@ class ConvInput(Op):
     def forward(ctx, g, w, in_size, stride, pad, dilation, groups):
         ctx.save_for_backward(*ctx.inputs)
         ctx.args = (tuple(in_size), stride, pad, dilation, groups)
-        return _conv_input_raw(g, w, tuple(in_size), stride, pad, dilation, groups)
+        return in_format(_conv_input_raw(g, w, tuple(in_size), stride, pad, dilation, groups),
+                         channels_last_of(g, w))
 
     @staticmethod
     def backward(ctx, grad):

@@ -93,9 +93,9 @@ class NormAffine(Op):
         xc *= invstd
         ctx.xhat, ctx.invstd = xc, invstd
         ctx.args = (axes, eps, pshape, fixed)
-        if w is None and b is None:
-            return xc.copy() if ctx.inputs[0]._requires_grad else xc
-        y = xc * w.reshape(pshape) if w is not None else xc.copy()
+        if w is None and b is None:  # order "K" keeps a channels_last input's layout, as torch
+            return xc.copy(order="K") if ctx.inputs[0]._requires_grad else xc
+        y = xc * w.reshape(pshape) if w is not None else xc.copy(order="K")
         if b is not None:
             y += b.reshape(pshape)
         return y

@@ -19,6 +19,7 @@ from ... import _dtype as D
 from ..._autocast import hot as _amp
 from ..._backend import asarray_like, ascontiguousarray, is_host
 from ..._backend import get_array_module as xp_of
+from ..._layout import channels_last_of, empty_in_format, in_format
 from ..._tensor import Tensor
 from ...autograd import grad_mode
 from .._core import Op, named_node, set_node_name
@@ -79,7 +80,9 @@ class MaxPool(Op):
     def forward(ctx, x, ksize, stride, pad, dilation, osize, want_indices):
         ctx.save_for_backward(ctx.inputs[0])  # version check only; the padded copy is kept
         xp = _pad_to(x, pad, osize, ksize, stride, dilation, _lowest(x.dtype))
-        out = xp_of(x).empty(x.shape[:-len(ksize)] + tuple(osize), dtype=x.dtype)
+        # torch: a channels_last input gives a channels_last output (and indices)
+        fmt = channels_last_of(x)
+        out = empty_in_format(xp_of(x), x.shape[:-len(ksize)] + tuple(osize), x.dtype, fmt)
         views = list(_views(xp, ksize, stride, dilation, osize))
         # For windows that do not overlap, the offset of each window's first maximum is kept
         # (one byte per output) when a backward may follow: backward then reads it instead of
@@ -110,7 +113,7 @@ class MaxPool(Op):
         ctx.xp, ctx.out, ctx.arg = xp, out, arg
         ctx.args = (x.shape, ksize, stride, pad, dilation, osize)
         if want_indices:
-            return out, _argmax_indices(ctx)
+            return out, in_format(_argmax_indices(ctx), fmt)
         return out
 
     non_differentiable_outputs = (1,)
@@ -253,14 +256,18 @@ class AvgPool(Op):
         ctx.args = (x.shape, ksize, stride, pad, osize, div)
         xp = _pad_to(x, pad, osize, ksize, stride, (1,) * len(ksize), 0)
         div = asarray_like(div, x)  # a host number or array of counts
+        # torch: channels_last in, channels_last out (2-d only: its 3-d kernel is row-major);
+        # order "K" adds a channels_last input's windows up in its own layout
+        fmt = channels_last_of(x) if x.ndim == 4 else None
+        order = "K" if fmt is not None else "C"
         out = None
         for _, sl in _views(xp, ksize, stride, (1,) * len(ksize), osize):
-            out = xp[sl].copy() if out is None else np.add(out, xp[sl], out=out)
+            out = xp[sl].copy(order=order) if out is None else np.add(out, xp[sl], out=out)
         if out.dtype.kind == "f":
             out /= div
         else:
             out = (out / div).astype(out.dtype)
-        return out
+        return in_format(out, fmt)
 
     @staticmethod
     def backward(ctx, grad):

@@ -24,6 +24,7 @@ from .._dispatch import (
     finish_out,
     inplace_ufunc,
     no_autograd,
+    not_implemented_for,
 )
 from ..inplace import apply_inplace
 from .complex import conj
@@ -359,6 +360,8 @@ def neg(input: Tensor, *, out=None) -> Tensor:
         raise RuntimeError(
             "Negation, the `-` operator, on a bool tensor is not supported. If you are trying to "
             "invert a mask, use the `~` or `logical_not()` operator instead.")
+    if input._dtype in D.SHELL:
+        raise not_implemented_for("neg_cpu", input._dtype)
     result = Neg.apply(input)
     return result if out is None else finish_out(result, out, "neg", input)
 

@@ -233,8 +233,8 @@ def empty_permuted(size, physical_layout, *, dtype=None, layout=None, device=Non
 
 def new_empty_strided(self: Tensor, size, stride, *, dtype=None, layout=None, device=None,
                       requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
-    """``empty_strided`` with this tensor's dtype and device unless given (ember allocates
-    it contiguous, as its ``empty_strided`` does).
+    """``empty_strided`` with this tensor's dtype and device unless given, laid out with
+    ``stride``.
 
     Example:
         >>> ember.ones(2, dtype=ember.float64).new_empty_strided((2, 3), (3, 1)).dtype

@@ -11,6 +11,7 @@ gradient: ``src`` gets the view's region, ``input`` the rest.
 
 from __future__ import annotations
 
+from ... import _dtype as D
 from ..._tensor import Tensor
 from ...autograd import grad_mode
 from .._core import set_node_name, wrap_dim
@@ -26,7 +27,7 @@ def _fresh(view_of):
     if isinstance(view_of, tuple):
         return tuple(_fresh(v) for v in view_of)
     name = view_of.grad_fn.name() if view_of.grad_fn is not None else None
-    out = Clone.apply(view_of, order="C")
+    out = Clone.apply(view_of, memory_format=D.contiguous_format)
     return set_node_name(out, name + "_copy") if name else out
 
 
@@ -47,7 +48,8 @@ def alias_copy(input: Tensor) -> Tensor:
         >>> ember.alias_copy(ember.tensor([1, 2]))
         tensor([1, 2])
     """
-    return set_node_name(Clone.apply(input, order="C"), "AliasBackward0_copy")
+    out = Clone.apply(input, memory_format=D.contiguous_format)
+    return set_node_name(out, "AliasBackward0_copy")
 
 
 def view_copy(input: Tensor, size) -> Tensor:
@@ -202,7 +204,7 @@ def detach_copy(input: Tensor) -> Tensor:
         >>> ember.detach_copy(ember.ones(2, requires_grad=True)).requires_grad
         False
     """
-    return Clone.apply(input.detach(), order="C")
+    return Clone.apply(input.detach(), memory_format=D.contiguous_format)
 
 
 def as_strided_copy(input: Tensor, size, stride, storage_offset: int | None = None) -> Tensor:
@@ -246,7 +248,7 @@ def values_copy(input: Tensor) -> Tensor:
         >>> ember.values_copy(ember.tensor([0., 3.]).to_sparse())
         tensor([3.])
     """
-    return Clone.apply(input.values(), order="C")
+    return Clone.apply(input.values(), memory_format=D.contiguous_format)
 
 
 def indices_copy(input: Tensor) -> Tensor:
@@ -256,7 +258,7 @@ def indices_copy(input: Tensor) -> Tensor:
         >>> ember.indices_copy(ember.tensor([0., 3.]).to_sparse())
         tensor([[1]])
     """
-    return Clone.apply(input.indices(), order="C")
+    return Clone.apply(input.indices(), memory_format=D.contiguous_format)
 
 
 # -- *_scatter: src embedded into a view of a copy of input ------------------------------------

@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 from ... import _dtype as D
+from ..._backend import MetaArray
+from ..._layout import copy_with_strides, target_strides
 from ..._tensor import Size, Tensor
 from .._core import Op, wrap_dim
 
@@ -102,8 +104,15 @@ def reshape(input: Tensor, *shape) -> Tensor:
 
 def view_dtype(self: Tensor, dtype) -> Tensor:
     dt = D.to_dtype(dtype)
+    ratio = dt.itemsize // self._dtype.itemsize
+    if ratio > 1 and self._data.ndim and self._data.shape[-1] % ratio:
+        raise RuntimeError(
+            f"self.size(-1) must be divisible by {ratio} to view "
+            f"{D.SCALAR_TYPE[self._dtype.name]} as {D.SCALAR_TYPE[dt.name]} (different element "
+            f"sizes), but got {self._data.shape[-1]}")
     out = Tensor._make(self._data.view(dt.np_dtype), dt)
-    out._base, out._version = (self._base or self), self._version
+    out._base = self._base if self._base is not None else self  # (a Tensor has no truth value)
+    out._version = self._version
     return out
 
 
@@ -208,26 +217,53 @@ def squeeze(input: Tensor, dim=None) -> Tensor:
 
 class Clone(Op):
     @staticmethod
-    def forward(ctx, x, order="K"):
-        # "K" keeps the input's stride order, as PyTorch's preserve_format does; the array's
-        # own copy keeps it on its device (np.array would copy a GPU array to the host)
-        return x.copy(order=order)
+    def forward(ctx, x, memory_format=None):
+        # the array's own copy keeps it on its device (np.array would copy a GPU array to the
+        # host); the strides are torch's for memory_format (None: preserve_format)
+        if isinstance(x, MetaArray) or x.size == 0:  # meta/empty tensors report dense strides
+            return x.copy(order="C" if memory_format is D.contiguous_format else "K")
+        return copy_with_strides(x, target_strides(x, memory_format))
 
     @staticmethod
     def backward(ctx, grad):
         return grad
 
 
+def _check_format(fname: str, memory_format):
+    if memory_format is not None and not isinstance(memory_format, D.memory_format):
+        raise TypeError(f"{fname}(): argument 'memory_format' must be torch.memory_format, "
+                        f"not {type(memory_format).__name__}")
+
+
 def clone(input: Tensor, *, memory_format=None) -> Tensor:
-    """A copy with its own memory that stays in the graph."""
-    return Clone.apply(input)
+    """A copy with its own memory that stays in the graph. ``memory_format``: the copy's
+    layout; the default ``preserve_format`` keeps a dense tensor's strides.
+
+    Example:
+        >>> x = ember.zeros(2, 3, 4, 5).clone(memory_format=ember.channels_last)
+        >>> x.stride()
+        (60, 1, 15, 3)
+    """
+    _check_format("clone", memory_format)
+    return Clone.apply(input, memory_format=memory_format)
 
 
 def contiguous(self: Tensor, memory_format=None) -> Tensor:
-    """This tensor if it is C-contiguous, else a contiguous copy."""
-    if self._data.flags.c_contiguous:
+    """This tensor if it is contiguous in ``memory_format`` (default row-major), else a copy
+    laid out that way.
+
+    Example:
+        >>> ember.zeros(2, 3, 4, 5).contiguous(memory_format=ember.channels_last).stride()
+        (60, 1, 15, 3)
+    """
+    _check_format("contiguous", memory_format)
+    if memory_format is None:
+        memory_format = D.contiguous_format
+    if self.is_contiguous(memory_format=memory_format):
         return self
-    return Clone.apply(self, order="C")
+    if memory_format is D.preserve_format:
+        raise RuntimeError("preserve memory format is unsupported by the contiguous operator")
+    return Clone.apply(self, memory_format=memory_format)
 
 
 class Cast(Op):
@@ -236,13 +272,17 @@ class Cast(Op):
     @staticmethod
     def forward(ctx, x, dtype):
         ctx.in_dtype = D._FROM_NP[x.dtype]
+        if dtype in D.FLOAT8 or D.is_float8_array(x):
+            return D.cast_float8(x, dtype)  # PyTorch's float8 rules, not ml_dtypes'
+        if dtype in D.UNSIGNED_SHELL and x.dtype.kind == "f":
+            return D.float_to_int(x, dtype)
         if dtype.category == D._INT and x.dtype.kind == "f":
             with np.errstate(invalid="ignore"):
                 return np.trunc(x).astype(dtype.np_dtype)
         if dtype.category < D._COMPLEX and x.dtype.kind == "c":
             return x.real.astype(dtype.np_dtype)
         with np.errstate(all="ignore"):
-            return x.astype(dtype.np_dtype)
+            return x.astype(dtype.np_dtype)  # order "K" keeps the layout, as torch
 
     @staticmethod
     def backward(ctx, grad):

@@ -48,21 +48,33 @@ class ConvertMixin:
         return self
 
     def to(self, *args, **kwargs) -> Module:
-        """Move and/or cast parameters and buffers: ``to(device)``, ``to(dtype)``, ``to(tensor)``.
+        """Move and/or cast parameters and buffers: ``to(device)``, ``to(dtype)``, ``to(tensor)``,
+        ``to(memory_format=ember.channels_last)`` (4-D and 5-D ones, as torch converts them).
 
         Only floating point tensors change dtype; integer buffers keep theirs.
+
+        Example:
+            >>> conv = ember.nn.Conv2d(3, 8, 3).to(memory_format=ember.channels_last)
+            >>> conv.weight.is_contiguous(memory_format=ember.channels_last)
+            True
         """
         from ..._ops.conversion import _parse_to
 
-        device, dtype, _ = _parse_to(args, dict(kwargs))
+        kwargs = dict(kwargs)
+        memory_format = kwargs.pop("memory_format", None)
+        device, dtype, _ = _parse_to(args, kwargs)
         if dtype is not None and dtype.category < D._FLOAT:
             raise TypeError("nn.Module.to only accepts floating point or complex dtypes, but got "
                             f"desired dtype={dtype}")
 
         def convert(t):
             if dtype is not None and t._dtype.category >= D._FLOAT:
-                return t.to(device, dtype) if device is not None else t.to(dtype)
-            return t.to(device) if device is not None else t
+                t = t.to(device, dtype) if device is not None else t.to(dtype)
+            elif device is not None:
+                t = t.to(device)
+            if memory_format is not None and t.dim() in (4, 5):
+                t = t.to(memory_format=memory_format)
+            return t
 
         return self._apply(convert)
 
