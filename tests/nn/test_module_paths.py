@@ -24,7 +24,6 @@ PRIVATE_BASES = {"_ConvNd", "_ConvTransposeNd", "_NormBase", "_BatchNorm", "_Ins
                  "_LPPoolNd", "_IncompatibleKeys"}
 
 KNOWN_MISSING = {
-    "container.Container",
     "linear_cross_entropy_options.LinearCrossEntropyOptions",
     "loss.LinearCrossEntropyLoss",
 }

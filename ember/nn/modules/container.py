@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import operator
+import warnings
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
 from itertools import islice
@@ -12,7 +13,8 @@ from ..._tensor import Tensor
 from ..parameter import Parameter
 from .module import Module, _addindent
 
-__all__ = ["Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict"]
+__all__ = ["Container", "Sequential", "ModuleList", "ModuleDict", "ParameterList",
+           "ParameterDict"]
 
 
 def _index(idx: int, n: int, kind: str) -> int:
@@ -20,6 +22,27 @@ def _index(idx: int, n: int, kind: str) -> int:
     if not -n <= idx < n:
         raise IndexError(f"index {idx} is out of range")
     return idx % n
+
+
+class Container(Module):
+    """Deprecated: a ``Module`` whose keyword arguments become its submodules, by name.
+
+    Kept so that old code and old pickles load; constructing one warns (``FutureWarning``),
+    as in PyTorch. Subclass ``Module`` instead.
+
+    Example:
+        >>> c = nn.Container(fc=nn.Linear(2, 1))  # warns: FutureWarning
+        >>> list(dict(c.named_children()))
+        ['fc']
+    """
+
+    def __init__(self, **kwargs) -> None:
+        warnings.warn("`nn.Container` is deprecated. All of its functionality is now "
+                      "implemented in `nn.Module`. Subclass that instead.", FutureWarning,
+                      stacklevel=2)
+        super().__init__()
+        for key, value in kwargs.items():
+            self.add_module(key, value)
 
 
 class Sequential(Module):
