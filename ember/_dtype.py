@@ -95,8 +95,8 @@ class dtype:
 class memory_format:
     """How a tensor's elements are ordered in memory: ``ember.contiguous_format`` (row-major),
     ``ember.preserve_format`` (keep the input's order), ``ember.channels_last`` and
-    ``ember.channels_last_3d``. ember's arrays are row-major; functions taking
-    ``memory_format=`` accept these objects.
+    ``ember.channels_last_3d`` (NCHW / NCDHW shape with channels-innermost strides), for
+    ``memory_format=`` arguments and ``is_contiguous``.
 
     Example:
         >>> ember.zeros(2, 3).contiguous(memory_format=ember.contiguous_format).shape

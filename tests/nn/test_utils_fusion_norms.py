@@ -246,6 +246,19 @@ def test_convert_conv_weight_memory_format(torch):
         assert U.convert_conv2d_weight_memory_format(lib.nn.Linear(2, 2), "x") is not None
 
 
+def test_convert_conv_weight_memory_format_lays_the_weights_out_as_torch(torch):
+    strides = []
+    for lib in (torch, ember):
+        model = lib.nn.Sequential(lib.nn.Conv2d(3, 4, 3), lib.nn.ConvTranspose2d(4, 2, 3),
+                                  lib.nn.Conv3d(2, 2, 1))
+        lib.nn.utils.convert_conv2d_weight_memory_format(model, lib.channels_last)
+        lib.nn.utils.convert_conv3d_weight_memory_format(model, lib.channels_last_3d)
+        assert all(type(p).__name__ == "Parameter" for p in model.parameters())
+        strides.append([tuple(p.stride()) for p in model.parameters()])
+    assert strides[0] == strides[1]
+    assert strides[1][0] == (27, 1, 9, 3)  # NHWC strides: channels innermost
+
+
 # -- rnn -------------------------------------------------------------------------------------
 
 def test_invert_permutation_matches_torch(torch):

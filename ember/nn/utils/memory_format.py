@@ -1,10 +1,8 @@
 """``convert_conv2d_weight_memory_format`` / ``convert_conv3d_weight_memory_format``
 (``torch.nn.utils.memory_format``).
 
-ember stores every tensor in one (contiguous) layout and has no ``channels_last`` storage,
-so these accept PyTorch's memory formats, check them as PyTorch does for each convolution
-they meet, and leave the weights as they are: the module comes back and computes what it
-computed before.
+Each convolution's weight is copied into the requested layout (``channels_last`` keeps the
+NCHW shape with NHWC strides) after the checks PyTorch makes; values do not change.
 """
 
 from __future__ import annotations
@@ -25,6 +23,7 @@ def _convert(module, memory_format, classes: tuple, rank: int):
         if needed is not None and needed != rank:
             raise RuntimeError(f"required rank {needed} tensor to use {memory_format} format"
                                .replace("torch.", ""))
+        module.weight.data = module.weight.detach().clone(memory_format=memory_format)
     for child in module.children():
         _convert(child, memory_format, classes, rank)
     return module
@@ -32,7 +31,7 @@ def _convert(module, memory_format, classes: tuple, rank: int):
 
 def convert_conv2d_weight_memory_format(module, memory_format):
     """``module``, with the weights of its ``Conv2d`` / ``ConvTranspose2d`` layers in
-    ``memory_format`` (in ember: checked and left unchanged, see the module note).
+    ``memory_format``.
 
     Example:
         >>> model = convert_conv2d_weight_memory_format(model, ember.channels_last)
@@ -44,7 +43,7 @@ def convert_conv2d_weight_memory_format(module, memory_format):
 
 def convert_conv3d_weight_memory_format(module, memory_format):
     """``module``, with the weights of its ``Conv3d`` / ``ConvTranspose3d`` layers in
-    ``memory_format`` (in ember: checked and left unchanged, see the module note).
+    ``memory_format``.
 
     Example:
         >>> model = convert_conv3d_weight_memory_format(model, ember.channels_last_3d)
