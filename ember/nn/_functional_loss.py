@@ -41,7 +41,7 @@ __all__ = ["cross_entropy", "nll_loss", "mse_loss", "l1_loss", "smooth_l1_loss",
            "margin_ranking_loss", "triplet_margin_loss", "triplet_margin_with_distance_loss",
            "soft_margin_loss",
            "multilabel_soft_margin_loss", "hinge_embedding_loss", "multi_margin_loss",
-           "multilabel_margin_loss", "ctc_loss"]
+           "multilabel_margin_loss", "ctc_loss", "linear_cross_entropy"]
 
 
 def _reduce(loss: Tensor, reduction: str) -> Tensor:
@@ -443,3 +443,62 @@ def triplet_margin_with_distance_loss(anchor: Tensor, positive: Tensor, negative
     if swap:
         dist_neg = minimum(dist_neg, distance_function(positive, negative))
     return _reduce(clamp_min(margin + dist_pos - dist_neg, 0), reduction)
+
+
+def linear_cross_entropy(input: Tensor, linear_weight: Tensor, target: Tensor, *,
+                         linear_bias: Tensor | None = None, weight: Tensor | None = None,
+                         reduction: str = "mean", ignore_index: int | None = None,
+                         label_smoothing: float = 0.0, options=None) -> Tensor:
+    """``cross_entropy(linear(input, linear_weight, linear_bias), target, ...)`` with PyTorch's
+    checks. ``input`` is (N, in) or (in,); ``linear_weight`` is (C, *out_features, in), the
+    extra dims giving a K-dimensional loss. ``ignore_index=None`` means -100 for class
+    targets and must stay None for probability targets. ember computes the reference path
+    whatever ``options`` says (PyTorch's chunked kernel gives the same values).
+
+    Example:
+        >>> F.linear_cross_entropy(ember.randn(4, 8), ember.randn(10, 8),
+        ...                        ember.tensor([1, 2, 3, 4])).shape
+        torch.Size([])
+    """
+    from .functional import linear  # functional imports this module
+
+    if input.dim() < 1 or input.dim() > 2:
+        raise RuntimeError(f"expected input with dimensionality 1 or 2, got {input.dim()}")
+    if linear_weight.dim() < 2:
+        raise RuntimeError(f"expected linear_weight with dimensionality at least 2, got "
+                           f"{linear_weight.dim()}")
+    batch, in_features = tuple(input.shape[:-1]), input.shape[-1]
+    if in_features != linear_weight.shape[-1]:
+        raise RuntimeError(
+            "expected equal input and linear_weight last dimensions (in_features), "
+            f"got {input.shape[-1]} and {linear_weight.shape[-1]}, respectively")
+    num_classes, out_features = linear_weight.shape[0], tuple(linear_weight.shape[1:-1])
+    if linear_bias is not None and tuple(linear_bias.shape) != (num_classes, *out_features):
+        raise RuntimeError(f"expected linear_bias shape {(num_classes, *out_features)}, got "
+                           f"{tuple(linear_bias.shape)}")
+    if out_features and not batch:
+        raise RuntimeError(
+            f"K-dimensional loss defined by linear_weight shape {tuple(linear_weight.shape)} "
+            f"requires batched input, (N, {in_features}), got unbatched input with shape "
+            f"{tuple(input.shape)}")
+    logits_shape = (*batch, num_classes, *out_features)
+    if tuple(target.shape) == logits_shape and ignore_index is not None:
+        raise RuntimeError("ignore_index cannot be specified when target contains probabilities")
+    ignore_index = -100 if ignore_index is None else ignore_index
+    if options is not None and (out_features or reduction not in ("mean", "sum", "none")
+                                or label_smoothing != 0.0 or target.dtype != D.int64):
+        bias_shape = tuple(linear_bias.shape) if linear_bias is not None else None
+        warnings.warn(
+            "linear_cross_entropy: ``options`` ignored; chunked path needs reduction in "
+            "{'mean','sum','none'}, label_smoothing == 0, target.dtype == int64, out_features "
+            f"== (). Got reduction={reduction!r}, label_smoothing={label_smoothing}, "
+            f"target.dtype={target.dtype}, out_features={out_features}, tracing=False, "
+            f"linear_bias.shape={bias_shape}.", stacklevel=2)
+    if out_features:
+        rows = math.prod(out_features, start=num_classes)
+        linear_weight = linear_weight.reshape(rows, in_features)
+        if linear_bias is not None:
+            linear_bias = linear_bias.reshape(rows)
+    logits = linear(input, linear_weight, linear_bias).reshape(logits_shape)
+    return cross_entropy(logits, target, weight=weight, reduction=reduction,
+                         ignore_index=ignore_index, label_smoothing=label_smoothing)

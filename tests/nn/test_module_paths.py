@@ -23,10 +23,7 @@ PRIVATE_BASES = {"_ConvNd", "_ConvTransposeNd", "_NormBase", "_BatchNorm", "_Ins
                  "_DropoutNd", "_Loss", "_WeightedLoss", "_MaxPoolNd", "_AvgPoolNd",
                  "_LPPoolNd", "_IncompatibleKeys"}
 
-KNOWN_MISSING = {
-    "linear_cross_entropy_options.LinearCrossEntropyOptions",
-    "loss.LinearCrossEntropyLoss",
-}
+KNOWN_MISSING: set = set()  # every class of torch.nn.modules exists in ember
 
 
 def _torch_classes():

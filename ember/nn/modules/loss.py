@@ -12,7 +12,8 @@ __all__ = ["L1Loss", "MSELoss", "CrossEntropyLoss", "NLLLoss", "NLLLoss2d", "BCE
            "GaussianNLLLoss",
            "CosineEmbeddingLoss", "MarginRankingLoss", "HingeEmbeddingLoss",
            "TripletMarginLoss", "TripletMarginWithDistanceLoss", "SoftMarginLoss",
-           "MultiLabelSoftMarginLoss", "MultiMarginLoss", "MultiLabelMarginLoss", "CTCLoss"]
+           "MultiLabelSoftMarginLoss", "MultiMarginLoss", "MultiLabelMarginLoss", "CTCLoss",
+           "LinearCrossEntropyLoss"]
 
 
 class _Loss(Module):
@@ -342,3 +343,55 @@ class CTCLoss(_Loss):
                 target_lengths) -> Tensor:
         return F.ctc_loss(log_probs, targets, input_lengths, target_lengths, self.blank,
                           self.reduction, self.zero_infinity)
+
+
+class LinearCrossEntropyLoss(_WeightedLoss):
+    """A ``Linear`` head (``in_features`` to ``num_classes`` x ``out_features`` logits, stored
+    flat in ``self.linear``) and cross entropy in one module, through
+    ``F.linear_cross_entropy``; ``options`` (``LinearCrossEntropyOptions``) is kept for
+    PyTorch's chunked kernel, which ember does not have (same values).
+
+    Example:
+        >>> head = ember.nn.LinearCrossEntropyLoss(8, 10, bias=True)
+        >>> head(ember.randn(4, 8), ember.tensor([1, 2, 3, 4])).backward()
+        >>> head.linear.weight.grad.shape
+        torch.Size([10, 8])
+    """
+
+    def __init__(self, in_features: int, num_classes: int, *, out_features: tuple = (),
+                 bias: bool = False, device=None, dtype=None, reduction: str = "mean",
+                 weight: Tensor | None = None, ignore_index: int | None = None,
+                 label_smoothing: float = 0.0, options=None) -> None:
+        import math
+
+        from .linear import Linear
+
+        if weight is not None and tuple(weight.shape) != (num_classes,):
+            raise RuntimeError(f"expected weight shape to be {(num_classes,)}, got "
+                               f"{tuple(weight.shape)}")
+        if label_smoothing < 0 or label_smoothing > 1.0:
+            raise RuntimeError(f"expected label_smoothing to be in range [0, 1], got "
+                               f"{label_smoothing}")
+        super().__init__(weight=weight, reduction=reduction)
+        self.num_classes, self.out_features = num_classes, out_features
+        self.ignore_index, self.label_smoothing = ignore_index, label_smoothing
+        # stored 2-D, as PyTorch does (Linear has no K-dimensional weight); reshaped in forward
+        self.linear = Linear(in_features, math.prod(out_features, start=num_classes), bias=bias,
+                             device=device, dtype=dtype)
+        self.options = options
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        lin = self.linear
+        weight = lin.weight.reshape((self.num_classes, *self.out_features, lin.in_features))
+        bias = lin.bias.reshape((self.num_classes, *self.out_features)) \
+            if lin.bias is not None else None
+        return F.linear_cross_entropy(
+            input, weight, target, linear_bias=bias, weight=self.weight,
+            reduction=self.reduction, ignore_index=self.ignore_index,
+            label_smoothing=self.label_smoothing, options=self.options)
+
+    def extra_repr(self) -> str:
+        return (f"in_features={self.linear.in_features}, num_classes={self.num_classes}, "
+                f"out_features={self.out_features}, bias={self.linear.bias is not None}, "
+                f"reduction={self.reduction}, ignore_index={self.ignore_index}, "
+                f"label_smoothing={self.label_smoothing}, options={self.options}")
