@@ -374,3 +374,33 @@ def test_randint_with_the_new_dtypes_as_torch(torch, name):
             bounds = (type(err).__name__, str(err))
         outcomes.append((outcome, bounds))
     assert outcomes[0] == outcomes[1]
+
+
+@pytest.mark.parametrize("name,value", [
+    ("float8_e4m3fn", 1e6), ("float8_e4m3fn", -float("inf")), ("float8_e4m3fn", 3.3),
+    ("float8_e8m0fnu", 0), ("float8_e5m2", float("nan")), ("float8_e5m2", -1e9)])
+def test_assigning_a_number_into_float8_rounds_as_torch(torch, name, value):
+    """t[i] = number takes torch's float8 rounding and saturation (ml_dtypes' gave NaN for
+    out-of-range e4m3fn values and a different zero for e8m0fnu)."""
+    bits = []
+    for lib in (torch, ember):
+        t = lib.zeros(4, dtype=getattr(lib, name))
+        t[0] = value
+        t[1:2] = value
+        if name == "float8_e8m0fnu":  # torch has no index_put for it
+            with pytest.raises(NotImplementedError, match='"index_put" not implemented'):
+                t[[2]] = value
+        else:
+            t[[2]] = value
+        bits.append(t.view(lib.uint8).tolist())
+    assert bits[0] == bits[1]
+
+
+@pytest.mark.parametrize("name", ["uint16", "uint32", "uint64"])
+def test_advanced_index_assignment_into_unsigned_is_refused_as_in_torch(torch, name):
+    for lib in (torch, ember):
+        t = lib.zeros(4, dtype=getattr(lib, name))
+        t[1:3] = 7  # basic slicing writes
+        with pytest.raises(NotImplementedError, match='"index_put" not implemented for'):
+            t[[0]] = 1
+        assert t.to(lib.int64).tolist() == [0, 7, 7, 0]

@@ -506,6 +506,10 @@ def _check_value_shape(vshape: tuple, target: tuple, advanced: bool, dtype: D.dt
     Tensor._make(np.broadcast_to(np.zeros((), dtype.np_dtype), vshape), dtype).expand(target)
 
 
+# dtypes torch 2.13 has no index_put kernel for (basic slicing still writes them)
+_NO_INDEX_PUT = frozenset((D.uint16, D.uint32, D.uint64, D.float8_e8m0fnu))
+
+
 def setitem(self: Tensor, index, value) -> None:
     """``self[index] = value``: writes in place, broadcasting ``value`` (a number or tensor)
     and casting it to ``self.dtype``. Differentiable: ``value`` gets the gradient of the
@@ -516,6 +520,10 @@ def setitem(self: Tensor, index, value) -> None:
     """
     check_inplace(self)
     idx = parse_index(self._data.shape, index, _xp(self), warn_uint8=False)
+    if idx.adv is not None and self._dtype in _NO_INDEX_PUT:
+        from .._dispatch import not_implemented_for
+
+        raise not_implemented_for("index_put", self._dtype)
     if idx.uint8:
         if idx.uint8_fill and (value.numel() if isinstance(value, Tensor)
                                else np.size(value)) == 1:
@@ -550,6 +558,8 @@ def setitem(self: Tensor, index, value) -> None:
         apply_inplace(self, IndexPut.apply(self, value, idx=idx), "setitem")
         return
     raw = value._data if isinstance(value, Tensor) else value
+    if not isinstance(value, Tensor) and self._dtype in D.FLOAT8:
+        raw = D.cast_float8(np.asarray(raw), self._dtype)  # torch's rounding, not ml_dtypes'
     region = self._data[idx.basic]
     with np.errstate(all="ignore"):
         if idx.adv is None:
