@@ -84,11 +84,10 @@ def is_non_overlapping_and_dense(shape, strides) -> bool:
     return True
 
 
-def infer_dense_strides(shape, strides) -> tuple:
-    """Dense strides that keep the order of ``strides`` (torch's ``infer_dense_strides``: the
-    same stable insertion sort TensorIterator uses, zero strides left in place)."""
-    n = len(shape)
-
+def dims_by_stride(shape, strides) -> list:
+    """The dims from innermost to outermost as torch orders them by stride: the stable
+    insertion sort TensorIterator uses (larger strides go outside, zero strides and ties stay
+    in place, a tie of equal strides puts the larger size outside)."""
     def should_swap(a, b):
         sa, sb = strides[a], strides[b]
         if sa == 0 or sb == 0:
@@ -97,8 +96,8 @@ def infer_dense_strides(shape, strides) -> tuple:
             return -1 if sa < sb else 1
         return 1 if shape[a] > shape[b] else 0
 
-    perm = list(reversed(range(n)))  # innermost first
-    for i in range(1, n):
+    perm = list(reversed(range(len(shape))))  # innermost first
+    for i in range(1, len(shape)):
         j = i
         for k in reversed(range(i)):
             cmp = should_swap(perm[k], perm[j])
@@ -107,8 +106,13 @@ def infer_dense_strides(shape, strides) -> tuple:
                 j = k
             elif cmp < 0:
                 break
-    out, step = [0] * n, 1
-    for d in perm:
+    return perm
+
+
+def infer_dense_strides(shape, strides) -> tuple:
+    """Dense strides that keep the order of ``strides`` (torch's ``infer_dense_strides``)."""
+    out, step = [0] * len(shape), 1
+    for d in dims_by_stride(shape, strides):
         out[d] = step
         if shape[d] > 1:
             step *= shape[d]

@@ -291,26 +291,9 @@ def dim_order(self: Tensor, *, ambiguity_check=False) -> tuple:
         return tuple(range(n))
     if channels_last and not contiguous:
         return (0, 2, 3, 1)
+    from ..._layout import dims_by_stride
 
-    def should_swap(a, b):  # torch._prims_common's comparison: larger strides go outside
-        sa, sb = strides[a], strides[b]
-        if sa == 0 or sb == 0:
-            return 0
-        if sa != sb:
-            return -1 if sa < sb else 1
-        return 1 if shape[a] > shape[b] else 0
-
-    perm = list(reversed(range(n)))  # insertion sort from innermost, with ties left in place
-    for i in range(1, n):
-        j = i
-        for k in reversed(range(i)):
-            cmp = should_swap(perm[k], perm[j])
-            if cmp > 0:
-                perm[k], perm[j] = perm[j], perm[k]
-                j = k
-            elif cmp < 0:
-                break
-    return tuple(reversed(perm))
+    return tuple(reversed(dims_by_stride(shape, strides)))
 
 
 def const_data_ptr(self: Tensor) -> int:
