@@ -190,10 +190,10 @@ def target_strides(arr, fmt) -> tuple | None:
 
 def copy_with_strides(arr, strides):
     """A copy of ``arr`` laid out with ``strides`` (None: row-major), with the same values."""
-    from ._backend import get_array_module
-
     if strides is None or strides == strides_for(arr.shape, None):
         return arr.copy(order="C")
+    from ._backend import get_array_module  # imported here: clone's row-major path is hot
+
     out = empty_strided_array(get_array_module(arr), arr.shape, strides, arr.dtype)
     out[...] = arr
     return out

@@ -339,9 +339,11 @@ class Tensor(TensorAutograd):
             >>> ember.zeros(2, 3, 4, 5).is_contiguous(memory_format=ember.channels_last)
             False
         """
+        if memory_format is None:
+            return bool(self._data.flags.c_contiguous)
         from . import _dtype as D
 
-        if memory_format is not None and not isinstance(memory_format, D.memory_format):
+        if not isinstance(memory_format, D.memory_format):
             raise TypeError("is_contiguous(): argument 'memory_format' must be "
                             f"torch.memory_format, not {type(memory_format).__name__}")
         order = {D.channels_last: (4, (1, 3, 2, 0)),

@@ -256,9 +256,11 @@ def contiguous(self: Tensor, memory_format=None) -> Tensor:
         >>> ember.zeros(2, 3, 4, 5).contiguous(memory_format=ember.channels_last).stride()
         (60, 1, 15, 3)
     """
+    if memory_format is None or memory_format is D.contiguous_format:  # the hot path
+        if self._data.flags.c_contiguous:
+            return self
+        return Clone.apply(self, memory_format=D.contiguous_format)
     _check_format("contiguous", memory_format)
-    if memory_format is None:
-        memory_format = D.contiguous_format
     if self.is_contiguous(memory_format=memory_format):
         return self
     if memory_format is D.preserve_format:
