@@ -287,3 +287,14 @@ def test_cross_entropy_backward_twice_with_retained_graph(torch, target):
     np.testing.assert_allclose(losses[0], losses[1], rtol=1e-6)
     for e, t in zip(*grads):
         np.testing.assert_allclose(e, t, rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("reduction", ["sum", "mean", "none"])
+def test_cross_entropy_with_no_classes_and_no_samples_as_torch(torch, reduction):
+    """(0, 0, 2) logits: the rows could not be inferred by reshape(-1, 0), which raised."""
+    out = []
+    for lib in (torch, ember):
+        loss = lib.nn.functional.cross_entropy(lib.zeros(0, 0, 2), lib.zeros(0, 2, dtype=lib.long),
+                                               reduction=reduction)
+        out.append((tuple(loss.shape), loss.numpy().tolist()))
+    assert str(out[0]) == str(out[1])  # nan for mean on both sides

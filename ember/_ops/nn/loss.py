@@ -10,6 +10,8 @@ margin losses are compositions of differentiable ops; CTC is an op with PyTorch'
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ... import _autocast
@@ -226,7 +228,8 @@ def _to_2d(input: Tensor) -> Tensor:
     if input.ndim == 1:
         return input.unsqueeze(0)
     dims = (0,) + tuple(range(2, input.ndim)) + (1,)
-    return input.permute(*dims).reshape(-1, input.shape[1])
+    rows = input.shape[0] * math.prod(input.shape[2:])  # not -1: C may be 0
+    return input.permute(*dims).reshape(rows, input.shape[1])
 
 
 def _check_reduction(reduction: str) -> None:
