@@ -88,6 +88,13 @@ OPS = [
            make=_ce_make((4, 5), 5, ignore=True), grad_inputs=(0,)),
     OpSpec("loss.cross_entropy_probs", lambda L, x, t: F(L).cross_entropy(x, t), [None],
            make=lambda rng: [rng.standard_normal((3, 4)), _probs(rng, (3, 4))]),
+    # linear_cross_entropy: a linear head and cross entropy, here with a K-dimensional head
+    OpSpec("loss.linear_cross_entropy",
+           lambda L, x, w, b, t: F(L).linear_cross_entropy(x, w, t, linear_bias=b,
+                                                           reduction="sum"), [None],
+           make=lambda rng: [rng.standard_normal((4, 3)), rng.standard_normal((5, 2, 3)),
+                             rng.standard_normal((5, 2)), rng.integers(0, 5, (4, 2))],
+           grad_inputs=(0, 1, 2)),
     OpSpec("loss.nll", lambda L, x, t: F(L).nll_loss(x, t, reduction="sum"), [None],
            make=_ce_make((4, 5), 5), grad_inputs=(0,)),
     OpSpec("loss.bce", lambda L, x, t: F(L).binary_cross_entropy(x, t), [None],
