@@ -218,6 +218,14 @@ def export(model, args=(), f=None, *, kwargs=None, verbose=None, input_names=Non
     if custom_translation_table or custom_opsets or export_modules_as_functions:
         raise NotImplementedError("custom_translation_table, custom_opsets and "
                                   "export_modules_as_functions are not supported by ember")
+    from ..export import ExportedProgram
+
+    if isinstance(model, ExportedProgram):  # torch.onnx.export(ep, ...): its model and inputs
+        if not args and not kwargs:
+            args, kwargs = model.example_inputs
+        if dynamic_axes is None and dynamic_shapes is None:
+            dynamic_axes = model._dynamic_axes() or None
+        model = model._root
     if isinstance(args, Tensor):
         args = (args,)
     args = tuple(args)
