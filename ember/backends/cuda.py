@@ -19,7 +19,8 @@ __all__ = ["is_built", "matmul", "flash_sdp_enabled", "enable_flash_sdp",
            "mem_efficient_sdp_enabled", "enable_mem_efficient_sdp", "math_sdp_enabled",
            "enable_math_sdp", "cudnn_sdp_enabled", "enable_cudnn_sdp",
            "fp16_bf16_reduction_math_sdp_allowed", "allow_fp16_bf16_reduction_math_sdp",
-           "is_flash_attention_available", "sdp_kernel"]
+           "is_flash_attention_available", "sdp_kernel", "SDPAParams", "can_use_flash_attention",
+           "can_use_efficient_attention", "can_use_cudnn_attention"]
 
 
 def is_built() -> bool:
@@ -152,3 +153,56 @@ def sdp_kernel(enable_flash: bool = True, enable_math: bool = True,
     finally:
         _sdp.clear()
         _sdp.update(saved)
+
+
+class SDPAParams:
+    """The arguments of one ``scaled_dot_product_attention`` call, as the kernel-choice checks
+    (``can_use_flash_attention`` ...) take them (``torch.backends.cuda.SDPAParams``).
+
+    Example:
+        >>> q = ember.randn(1, 2, 4, 8)
+        >>> params = SDPAParams(q, q, q, None, 0.0, False, False)
+    """
+
+    def __init__(self, query, key, value, attn_mask, dropout, is_causal, enable_gqa=False):
+        self.query, self.key, self.value = query, key, value
+        self.attn_mask, self.dropout = attn_mask, dropout
+        self.is_causal, self.enable_gqa = is_causal, enable_gqa
+
+
+def _no_fused_kernel(name: str, debug: bool) -> bool:
+    if debug:
+        warnings.warn(f"{name} is not available: ember computes scaled_dot_product_attention "
+                      "with one implementation (NumPy/CuPy operations) and has no fused "
+                      "attention kernels.", UserWarning, stacklevel=3)
+    return False
+
+
+def can_use_flash_attention(params: SDPAParams, debug: bool = False) -> bool:
+    """False: ember has no flash attention kernel (``debug=True`` warns why).
+
+    Example:
+        >>> ember.backends.cuda.can_use_flash_attention(params)
+        False
+    """
+    return _no_fused_kernel("Flash attention", debug)
+
+
+def can_use_efficient_attention(params: SDPAParams, debug: bool = False) -> bool:
+    """False: ember has no memory-efficient attention kernel (``debug=True`` warns why).
+
+    Example:
+        >>> ember.backends.cuda.can_use_efficient_attention(params)
+        False
+    """
+    return _no_fused_kernel("Memory-efficient attention", debug)
+
+
+def can_use_cudnn_attention(params: SDPAParams, debug: bool = False) -> bool:
+    """False: ember has no cuDNN attention kernel (``debug=True`` warns why).
+
+    Example:
+        >>> ember.backends.cuda.can_use_cudnn_attention(params)
+        False
+    """
+    return _no_fused_kernel("cuDNN attention", debug)

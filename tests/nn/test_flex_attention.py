@@ -248,3 +248,20 @@ def test_exported_at_torch_path():
     assert set(mod.__all__) >= {"BlockMask", "flex_attention", "create_block_mask",
                                 "create_mask", "and_masks", "or_masks", "noop_mask",
                                 "AuxRequest", "AuxOutput"}
+
+
+def test_fused_kernel_checks_answer_false_like_torch_on_cpu(torch):
+    from ember.nn.attention import SDPAParams, can_use_efficient_attention, can_use_flash_attention
+
+    q = ember.randn(1, 2, 4, 8)
+    params = SDPAParams(q, q, q, None, 0.0, False, False)
+    tq = torch.randn(1, 2, 4, 8)
+    t_params = torch.nn.attention.SDPAParams(tq, tq, tq, None, 0.0, False, False)
+    assert can_use_flash_attention(params) is False
+    assert can_use_flash_attention(params) == torch.nn.attention.can_use_flash_attention(t_params)
+    assert can_use_efficient_attention(params) == \
+        torch.nn.attention.can_use_efficient_attention(t_params)
+    assert ember.backends.cuda.can_use_cudnn_attention(params) is False
+    assert params.is_causal is False and params.query is q
+    with pytest.warns(UserWarning, match="no fused"):
+        can_use_flash_attention(params, debug=True)
