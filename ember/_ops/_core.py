@@ -24,6 +24,7 @@ import numpy as np
 
 from .. import _dtype as D
 from .._backend import asarray_like, get_array_module
+from .._nested_tensor import NestedOperand, apply_nested
 from .._tensor import Tensor
 from ..autograd import anomaly, grad_mode
 from ..autograd.graph import Node, _sequence, edge_of, grad_accumulator
@@ -77,6 +78,8 @@ class Op(Node):
             if "not supported for the input types" not in str(err):
                 raise
             raise _no_kernel_error(arrays, err) from None
+        except NestedOperand:  # a nested tensor among the inputs: run per component
+            return apply_nested(cls, inputs, kwargs)
         if type(out) is tuple:
             outs = tuple(_wrap(ctx, cls, o, i, record) for i, o in enumerate(out))
             if record and "_num_outputs" not in ctx.__dict__:  # an op may have set its own
