@@ -369,3 +369,12 @@ def cond(A: Tensor, p=None, *, out=None) -> Tensor:
 
 __all__ += ["lu_factor", "lu_factor_ex", "lu", "lu_solve", "solve_ex", "householder_product",
             "cond"]
+
+
+# the general eigendecomposition (complex results) lives in ember/_ops/linalg/eig.py
+from ._ops.linalg.eig import eig, eigvals  # noqa: E402
+from ._ops.linalg.ldl import ldl_factor, ldl_factor_ex, ldl_solve  # noqa: E402
+from ._ops.linalg.tensor_solve import tensorinv, tensorsolve  # noqa: E402
+
+__all__ += ["eig", "eigvals", "tensorinv", "tensorsolve", "ldl_factor", "ldl_factor_ex",
+            "ldl_solve"]

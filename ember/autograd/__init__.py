@@ -22,7 +22,8 @@ from .variable import Variable
 __all__ = ["backward", "grad", "no_grad", "enable_grad", "set_grad_enabled", "inference_mode",
            "is_grad_enabled", "detect_anomaly", "set_detect_anomaly", "Function",
            "gradcheck", "gradgradcheck", "Node", "GradcheckError",
-           "is_inference_mode_enabled", "is_anomaly_enabled", "Variable", "graph_to_dot"]
+           "is_inference_mode_enabled", "is_anomaly_enabled", "Variable", "graph_to_dot",
+           "set_multithreading_enabled"]
 
 
 def _as_tuple(x):
@@ -130,7 +131,12 @@ def __getattr__(name):
         from . import function
 
         return getattr(function, name)
-    if name in ("functional", "profiler", "forward_ad"):
+    if name in ("is_multithreading_enabled", "set_multithreading_enabled",
+                "is_view_replay_enabled"):
+        from . import engine_modes
+
+        return getattr(engine_modes, name)
+    if name in ("function", "functional", "profiler", "forward_ad", "anomaly_mode"):
         import importlib
 
         return importlib.import_module(f"ember.autograd.{name}")

@@ -438,6 +438,12 @@ def pad(input: Tensor, pad, mode: str = "constant", value: float | None = None) 
 
 _ = (Exp,)
 
+# torch.nn.functional also holds torch.pdist, torch.rrelu_ and the torch.nn.grad module
+from .._ops.nn.aten_forms import pdist, rrelu_  # noqa: E402
+from . import grad  # noqa: E402,F401
+
+__all__ += ["pdist", "rrelu_"]
+
 try:  # convolution, pooling, normalization, attention (the nn part 2 family)
     from .functional_conv import *  # noqa: F401,F403
     from .functional_conv import __all__ as _conv_all

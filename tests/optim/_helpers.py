@@ -26,11 +26,11 @@ def grad_fn(params_np, step, rng_noise):
 
 
 def run_pair(torch, name, kwargs, dtype=np.float32, steps=15, seed=0, skip=None,
-             groups=None):
+             groups=None, shapes=SHAPES):
     """Run ``steps`` steps in both libraries; yields (ember params, torch params) per step."""
     rng = np.random.default_rng(seed)
-    arrays = [rng.standard_normal(s) for s in SHAPES]
-    noise = [[0.3 * rng.standard_normal(s) for s in SHAPES] for _ in range(steps)]
+    arrays = [rng.standard_normal(s) for s in shapes]
+    noise = [[0.3 * rng.standard_normal(s) for s in shapes] for _ in range(steps)]
     ep = make_params(ember, arrays, dtype)
     tp = make_params(torch, arrays, dtype)
     if groups is None:

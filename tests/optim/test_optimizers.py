@@ -69,6 +69,29 @@ def test_matches_torch(torch, name, kwargs, dtype):
     _compare_state(eo, to, ep, tp, t)
 
 
+# Muon takes 2-D parameters only; its Newton-Schulz step runs in bfloat16 in both libraries.
+MUON_SHAPES = [(4, 3), (3, 5), (6, 6)]
+MUON_CONFIGS = [
+    dict(),
+    dict(lr=0.02, momentum=0.9, nesterov=False, weight_decay=0.0),
+    dict(lr=0.01, adjust_lr_fn="match_rms_adamw", ns_steps=3, eps=1e-3),
+    dict(lr=0.01, adjust_lr_fn="original", ns_coefficients=(2.0, -1.5, 0.5)),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("kwargs", MUON_CONFIGS, ids=[str(k) for k in MUON_CONFIGS])
+def test_muon_matches_torch(torch, kwargs, dtype):
+    eo, to, ep, tp, history = run_pair(torch, "Muon", kwargs, dtype, shapes=MUON_SHAPES)
+    t = tol(dtype)
+    for k, (e_params, t_params) in enumerate(history):
+        for i, (e, p) in enumerate(zip(e_params, t_params)):
+            assert e.dtype == p.dtype
+            np.testing.assert_allclose(e, p, **t, err_msg=f"step {k}, param {i}")
+    _compare_state(eo, to, ep, tp, t)
+    assert eo.param_groups[0].keys() == to.param_groups[0].keys()
+
+
 @pytest.mark.parametrize("name,kwargs", CONFIGS[::3], ids=IDS[::3])
 def test_missing_grads_are_skipped(torch, name, kwargs):
     # param 1 never gets a gradient; param 2 misses steps 2..4: state appears lazily.
