@@ -26,8 +26,10 @@ class profile:
     ``function_events``, ``export_chrome_trace(path)``.
 
     ``use_cuda``/``use_device`` are accepted (with torch's warnings); ember times the host
-    only. ``profile_memory``, ``with_flops`` and ``with_modules`` are accepted and add no
-    columns; ``with_stack`` records the Python frames outside ember for each event.
+    only. ``profile_memory`` adds the ``CPU Mem``/``Self CPU Mem`` columns (bytes the ops'
+    outputs allocate; frees are not recorded); ``with_flops`` and ``with_modules`` are
+    accepted and add no columns; ``with_stack`` records the Python frames outside ember for
+    each event.
 
     Example:
         >>> with ember.autograd.profiler.profile(record_shapes=True) as prof:
@@ -92,7 +94,7 @@ class profile:
 
     def _prepare_trace(self):
         self.entered = True
-        self._session = Session(self.record_shapes, self.with_stack)
+        self._session = Session(self.record_shapes, self.with_stack, self.profile_memory)
 
     def _start_trace(self):
         self.entered = True
@@ -117,6 +119,7 @@ class profile:
         if self._function_events is None:  # inside the block: the cycles finished so far
             self._function_events = events_from(self._raw)
             self._function_events._use_device = self.use_device
+            self._function_events._profile_memory = self.profile_memory
         return self._function_events
 
     def table(self, sort_by=None, row_limit=100, max_src_column_width=75,

@@ -43,6 +43,20 @@ def _format_time(time_us):
     return f"{time_us:.3f}us"
 
 
+def _format_memory(nbytes):
+    """Bytes as torch's table writes them (``39.06 KB``, ``4 B``)."""
+    KB = 1024
+    MB = 1024 * KB
+    GB = 1024 * MB
+    if abs(nbytes) >= GB:
+        return f"{nbytes * 1.0 / GB:.2f} GB"
+    if abs(nbytes) >= MB:
+        return f"{nbytes * 1.0 / MB:.2f} MB"
+    if abs(nbytes) >= KB:
+        return f"{nbytes * 1.0 / KB:.2f} KB"
+    return str(nbytes) + " B"
+
+
 def _format_time_share(time_us, total_time_us):
     if total_time_us == 0:
         return "NaN"
@@ -70,8 +84,6 @@ class _Times:
     self_cuda_time_total = 0
     device_memory_usage = 0
     self_device_memory_usage = 0
-    cpu_memory_usage = 0
-    self_cpu_memory_usage = 0
     is_async = False
     is_remote = False
     is_legacy = False
@@ -98,8 +110,12 @@ class FunctionEvent(_Times):
     """
 
     def __init__(self, id, name, thread, start_us, end_us, input_shapes=None, stack=None,
-                 is_user_annotation=False, trace_name=None, sequence_nr=-1, scope=0):
+                 is_user_annotation=False, trace_name=None, sequence_nr=-1, scope=0,
+                 cpu_memory_usage=0):
         self.id = id
+        # the bytes this event's own outputs allocated (profile_memory); the totals below
+        # take the children into account
+        self._allocated = cpu_memory_usage
         self.name = name
         self.trace_name = trace_name if trace_name is not None else name
         self.thread = thread
@@ -129,6 +145,16 @@ class FunctionEvent(_Times):
     @property
     def self_cpu_time_total(self):
         return self.cpu_time_total - sum(c.cpu_time_total for c in self.cpu_children)
+
+    @property
+    def cpu_memory_usage(self):
+        # an op whose output a child allocated (a composite) holds that memory once; a range
+        # (record_function, a backward node) holds what its children allocated
+        return max(self._allocated, sum(c.cpu_memory_usage for c in self.cpu_children))
+
+    @property
+    def self_cpu_memory_usage(self):
+        return self.cpu_memory_usage - sum(c.cpu_memory_usage for c in self.cpu_children)
 
     def append_cpu_child(self, child):
         """Record ``child`` as a direct child (its range lies inside this one).
@@ -187,6 +213,8 @@ class FunctionEventAvg(_Times):
         self.cpu_parent = None
         self.is_user_annotation = False
         self.flops = 0
+        self.cpu_memory_usage = 0
+        self.self_cpu_memory_usage = 0
 
     def add(self, other):
         """Add an event (or another average) with the same key; returns ``self``.
@@ -212,6 +240,8 @@ class FunctionEventAvg(_Times):
             raise AssertionError(f"Expected keys to match, but got {other.key} vs {self.key}")
         self.cpu_time_total += other.cpu_time_total
         self.self_cpu_time_total += other.self_cpu_time_total
+        self.cpu_memory_usage += other.cpu_memory_usage
+        self.self_cpu_memory_usage += other.self_cpu_memory_usage
         self.count += other.count
         return self
 
@@ -221,7 +251,8 @@ class FunctionEventAvg(_Times):
     def __repr__(self):
         return (f"<FunctionEventAvg key={self.key} self_cpu_time={self.self_cpu_time_total_str} "
                 f"cpu_time={self.cpu_time_str}  self_cuda_time=0.000us cuda_time=0.000us "
-                f"input_shapes={self.input_shapes} cpu_memory_usage=0 cuda_memory_usage=0>")
+                f"input_shapes={self.input_shapes} cpu_memory_usage={self.cpu_memory_usage} "
+                f"cuda_memory_usage=0>")
 
 
 def _wildcard(name: str) -> str:
@@ -241,8 +272,9 @@ def events_from(raw) -> EventList:
     raw = sorted(raw, key=lambda r: (r[2], -r[3]))
     events = EventList(
         FunctionEvent(i, _wildcard(name), tid, t0 / 1000.0, t1 / 1000.0, input_shapes=shapes,
-                      stack=stack, is_user_annotation=cat == USER, trace_name=name)
-        for i, (name, cat, t0, t1, tid, shapes, stack) in enumerate(raw, 1))
+                      stack=stack, is_user_annotation=cat == USER, trace_name=name,
+                      cpu_memory_usage=(r[7] or 0) if len(r) > 7 else 0)
+        for i, r in enumerate(raw, 1) for name, cat, t0, t1, tid, shapes, stack in [r[:7]])
     events._build_tree()
     return events
 
@@ -363,8 +395,9 @@ class EventList(list):
         """torch's profiler table: Name, Self CPU %, Self CPU, CPU total %, CPU total,
         CPU time avg, # of Calls (plus Input Shapes / Source Location where recorded), and a
         ``Self CPU time total:`` footer. ``sort_by`` names an attribute (``cpu_time_total``,
-        ``self_cpu_time_total``, ``count`` ...), largest first. ember times the host only, so
-        there are no device, memory or FLOP columns.
+        ``self_cpu_time_total``, ``count``, ``self_cpu_memory_usage`` ...), largest first. With
+        ``profile_memory`` the ``CPU Mem`` and ``Self CPU Mem`` columns show the bytes the ops'
+        outputs allocated. ember times the host only: there are no device or FLOP columns.
 
         Example:
             >>> with ember.profiler.profile() as prof:
@@ -418,6 +451,7 @@ def _build_table(events, sort_by, row_limit, max_src_column_width, max_name_colu
     """torch's ``_build_table`` for host-only events (same layout, widths and footer)."""
     if len(events) == 0:
         return ""
+    profile_memory = getattr(events, "_profile_memory", False)
     has_input_shapes = any(e.input_shapes is not None and len(e.input_shapes) > 0
                            for e in events)
     if sort_by is not None:
@@ -437,9 +471,11 @@ def _build_table(events, sort_by, row_limit, max_src_column_width, max_name_colu
         if max_src_column_width is not None:
             src_width = min(src_width, max_src_column_width)
 
-    headers = ["Name", "Self CPU %", "Self CPU", "CPU total %", "CPU total", "CPU time avg",
-               "# of Calls"]
-    widths = [(name_width, ">")] + [(12, ">")] * 6
+    headers = ["Name", "Self CPU %", "Self CPU", "CPU total %", "CPU total", "CPU time avg"]
+    if profile_memory:
+        headers += ["CPU Mem", "Self CPU Mem"]
+    headers.append("# of Calls")
+    widths = [(name_width, ">")] + [(12, ">")] * (len(headers) - 1)
     if has_input_shapes:
         headers.append("Input Shapes")
         widths.append((shapes_width, ">"))
@@ -481,7 +517,10 @@ def _build_table(events, sort_by, row_limit, max_src_column_width, max_name_colu
                _override_time_unit(e.self_cpu_time_total, e.self_cpu_time_total_str, time_unit),
                e.total_cpu_percent,
                _override_time_unit(e.cpu_time_total, e.cpu_time_total_str, time_unit),
-               _override_time_unit(e.cpu_time, e.cpu_time_str, time_unit), e.count]
+               _override_time_unit(e.cpu_time, e.cpu_time_str, time_unit)]
+        if profile_memory:
+            row += [_format_memory(e.cpu_memory_usage), _format_memory(e.self_cpu_memory_usage)]
+        row.append(e.count)
         if has_input_shapes:
             row.append(str(e.input_shapes)[:shapes_width])
         if stacks:

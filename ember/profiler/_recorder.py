@@ -10,6 +10,11 @@ after the run (``_events``), so the hooks add little to each op. The hooks:
 
 All of them are put back when the last session stops: with no profiler running, ember runs
 exactly the code it runs without this module.
+
+Other tools that watch ops go through the same hooks instead of adding their own:
+``add_observer`` registers callbacks for each op application and each backward node (the FLOP
+counter, ``ember.utils.flop_counter``), and the hooks stay installed while any session or
+observer is active.
 """
 
 from __future__ import annotations
@@ -29,22 +34,28 @@ _sessions: list = []  # the sessions now recording
 _lock = threading.Lock()
 _saved: dict = {}      # what the hooks replaced, to put back
 _open_steps = threading.local()
+_op_observers: list = []    # observe(cls, inputs, kwargs, out) after each op application
+_node_observers: list = []  # observe(node, grads) before each backward node runs
+_backward = threading.local()  # the backward nodes now running on this thread, innermost last
 
 
 class Session:
-    """One recording window: raw events ``(name, cat, start_ns, end_ns, thread, shapes, stack)``
-    with ``name`` an op class until resolved."""
+    """One recording window: raw events ``(name, cat, start_ns, end_ns, thread, shapes, stack,
+    alloc)`` with ``name`` an op class until resolved; ``alloc`` is the bytes of new CPU
+    memory the op's outputs hold (with ``profile_memory``), else None."""
 
-    def __init__(self, record_shapes: bool = False, with_stack: bool = False):
+    def __init__(self, record_shapes: bool = False, with_stack: bool = False,
+                 profile_memory: bool = False):
         self.record_shapes = record_shapes
         self.with_stack = with_stack
+        self.profile_memory = profile_memory
         self.raw: list = []
         self.start_ns = self.end_ns = None
 
     def start(self) -> None:
         with _lock:
             self.start_ns = perf_counter_ns()
-            if not _sessions:
+            if not _in_use():
                 _install()
             _sessions.append(self)
 
@@ -52,13 +63,71 @@ class Session:
         with _lock:
             if self in _sessions:
                 _sessions.remove(self)
-                if not _sessions:
+                if not _in_use():
                     _uninstall()
             self.end_ns = perf_counter_ns()
 
     def resolved(self):
         """The raw events with op classes turned into names."""
         return [(r[0] if type(r[0]) is str else op_name(r[0]),) + r[1:] for r in self.raw]
+
+
+def _in_use() -> bool:
+    return bool(_sessions or _op_observers or _node_observers)
+
+
+class _ObserverHandle:
+    """Returned by ``add_observer``; ``remove()`` unregisters (once)."""
+
+    def __init__(self, on_op, on_node):
+        self._entries = (on_op, on_node)
+
+    def remove(self) -> None:
+        with _lock:
+            if self._entries is None:
+                return
+            on_op, on_node = self._entries
+            self._entries = None
+            if on_op is not None:
+                _op_observers.remove(on_op)
+            if on_node is not None:
+                _node_observers.remove(on_node)
+            if not _in_use():
+                _uninstall()
+
+
+def add_observer(on_op=None, on_node=None) -> _ObserverHandle:
+    """Call ``on_op(cls, inputs, kwargs, out)`` after every op application and
+    ``on_node(node, grads)`` before every backward node runs, until the handle's ``remove()``.
+    The hooks are the profiler's: installed only while someone observes.
+
+    Example:
+        >>> seen = []
+        >>> h = add_observer(on_op=lambda cls, inputs, kwargs, out: seen.append(cls.__name__))
+        >>> _ = ember.ones(2) + 1
+        >>> h.remove()
+        >>> seen
+        ['Add']
+    """
+    with _lock:
+        if not _in_use():
+            _install()
+        if on_op is not None:
+            _op_observers.append(on_op)
+        if on_node is not None:
+            _node_observers.append(on_node)
+    return _ObserverHandle(on_op, on_node)
+
+
+def current_backward_node():
+    """The backward node running now on this thread (innermost), or None outside backward.
+
+    Example:
+        >>> current_backward_node() is None
+        True
+    """
+    stack = getattr(_backward, "stack", None)
+    return stack[-1] if stack else None
 
 
 def is_recording() -> bool:
@@ -91,8 +160,25 @@ def _stack() -> list:
     return out
 
 
-def _emit(name, cat, t0, t1, tid, inputs) -> None:
-    shapes = stack = None
+def _allocated(out, inputs) -> int:
+    """Bytes of new CPU memory in an op's output(s): views and in-place results share an
+    input's memory and count nothing (torch's allocator events, as ember can see them)."""
+    import numpy as np
+
+    outs = out if isinstance(out, (tuple, list)) else (out,)
+    sources = [x._data for x in inputs if isinstance(getattr(x, "_data", None), np.ndarray)]
+    total = 0
+    for t in outs:
+        arr = getattr(t, "_data", None)
+        if type(arr) is not np.ndarray:  # meta and device tensors hold no host memory
+            continue
+        if not any(np.may_share_memory(arr, src) for src in sources):
+            total += arr.nbytes
+    return total
+
+
+def _emit(name, cat, t0, t1, tid, inputs, out=None) -> None:
+    shapes = stack = alloc = None
     for s in _sessions:
         if t0 < s.start_ns:  # begun before this session started: not part of it
             continue
@@ -100,18 +186,24 @@ def _emit(name, cat, t0, t1, tid, inputs) -> None:
             shapes = _shapes(inputs)
         if s.with_stack and stack is None:
             stack = _stack()
+        if s.profile_memory and alloc is None and out is not None:
+            alloc = _allocated(out, inputs)
         s.raw.append((name, cat, t0, t1, tid, shapes if s.record_shapes else None,
-                      stack if s.with_stack else None))
+                      stack if s.with_stack else None, alloc if s.profile_memory else None))
 
 
 # -- the hooks ------------------------------------------------------------------------------
 
 def _on_op(cls, inputs, kwargs, apply):
     t0 = perf_counter_ns()
+    out = None
     try:
-        return apply(cls, *inputs, **kwargs)
+        out = apply(cls, *inputs, **kwargs)
     finally:
-        _emit(cls, OP, t0, perf_counter_ns(), threading.get_native_id(), inputs)
+        _emit(cls, OP, t0, perf_counter_ns(), threading.get_native_id(), inputs, out)
+    for observe in _op_observers:
+        observe(cls, inputs, kwargs, out)
+    return out
 
 
 def _install() -> None:
@@ -124,10 +216,17 @@ def _install() -> None:
 
     def timed_call_node(node, grads, retain_graph, tensor_type):
         name = node.name()
+        for observe in _node_observers:
+            observe(node, grads)
+        stack = getattr(_backward, "stack", None)
+        if stack is None:
+            stack = _backward.stack = []
+        stack.append(node)
         t0 = perf_counter_ns()
         try:
             return call_node(node, grads, retain_graph, tensor_type)
         finally:
+            stack.pop()
             _emit(name, BACKWARD, t0, perf_counter_ns(), threading.get_native_id(), grads)
 
     @functools.wraps(accumulate)

@@ -317,10 +317,11 @@ class profile(_KinetoProfile):
     capture intact.
 
     ``schedule``/``step()``/``on_trace_ready`` follow torch's step semantics. ``record_shapes``
-    adds Input Shapes; ``with_stack`` records the Python frames outside ember.
-    ``profile_memory``, ``with_flops``, ``with_modules`` and device activities are accepted
-    and add nothing (ember measures host time only); asking for CUDA without a GPU warns as
-    torch does.
+    adds Input Shapes; ``with_stack`` records the Python frames outside ember;
+    ``profile_memory`` adds ``CPU Mem``/``Self CPU Mem`` (the bytes each op's new outputs
+    hold; frees and creation functions such as ``ones`` are not recorded).
+    ``with_flops``, ``with_modules`` and device activities are accepted and add nothing (ember
+    measures host time only); asking for CUDA without a GPU warns as torch does.
 
     Example:
         >>> from ember.profiler import profile, record_function, ProfilerActivity

@@ -419,3 +419,72 @@ def test_legacy_autograd_profiler(torch):
     with pytest.raises(RuntimeError, match="not reentrant"):
         with prof:
             pass
+
+
+# -- profile_memory ---------------------------------------------------------------------------
+
+def _memory_program(lib):
+    x = lib.ones(100, 100)
+    y = x + 1
+    z = (y @ y).relu()
+    z.view(-1)
+    z.t()
+    lib.cat([z, z])
+    return z
+
+
+def _top_level_memory(events):
+    return {e.name: e.cpu_memory_usage for e in events
+            if e.cpu_parent is None and not e.name.startswith("[")}
+
+
+def test_profile_memory_top_level_ops_match_torch(torch):
+    from torch.profiler import profile as torch_profile
+
+    with ember.profiler.profile(profile_memory=True) as prof:
+        _memory_program(ember)
+    with torch_profile(profile_memory=True) as tprof:
+        _memory_program(torch)
+    got = _top_level_memory(prof.events())
+    expected = _top_level_memory(tprof.events())
+    assert got == {k: v for k, v in expected.items() if k in got}
+    assert got["aten::add"] == got["aten::cat"] // 2 == 40000 and got["aten::view"] == 0
+
+
+def test_profile_memory_table_columns_and_sort(torch):
+    from torch.profiler import profile as torch_profile
+
+    tables = []
+    for lib, prof_cls in ((ember, ember.profiler.profile), (torch, torch_profile)):
+        with prof_cls(profile_memory=True) as prof:
+            _memory_program(lib)
+        tables.append(prof.key_averages().table(sort_by="self_cpu_memory_usage"))
+    header = [line for line in tables[0].splitlines() if "Name" in line][0]
+    t_header = [line for line in tables[1].splitlines() if "Name" in line][0]
+    assert header.split("  ")[-4:] == t_header.split("  ")[-4:]
+    assert [h.strip() for h in header.split("  ") if h.strip()] == [
+        h.strip() for h in t_header.split("  ") if h.strip()]
+    rows = [line for line in tables[0].splitlines() if line.strip().startswith("aten::")]
+    assert rows[0].split()[0] == "aten::cat" and "78.12 KB" in rows[0]
+    units = {"B": 1, "KB": 1024, "MB": 1024 ** 2}
+    sizes = [float(r.split()[-3]) * units[r.split()[-2]] for r in rows]  # "Self CPU Mem"
+    assert sizes == sorted(sizes, reverse=True)
+
+
+def test_no_memory_columns_without_profile_memory():
+    with ember.profiler.profile() as prof:
+        _memory_program(ember)
+    table = prof.key_averages().table()
+    assert "CPU Mem" not in table
+    assert all(e.cpu_memory_usage == 0 for e in prof.events())
+
+
+def test_profile_memory_in_a_range_is_the_childrens():
+    x = ember.ones(10, 10)
+    with ember.profiler.profile(profile_memory=True) as prof:
+        with ember.profiler.record_function("block"):
+            (x * 2).exp_()  # the in-place exp_ allocates nothing
+    block = [e for e in prof.events() if e.name == "block"][0]
+    assert (block.cpu_memory_usage, block.self_cpu_memory_usage) == (400, 0)
+    avg = [e for e in prof.key_averages() if e.key == "block"][0]
+    assert (avg.cpu_memory_usage, avg.self_cpu_memory_usage) == (400, 0)
