@@ -346,6 +346,12 @@ class NestedTensor(Tensor):
         return NestedTensor._build([c.clone() for c in self._components], self._nested_layout,
                                    self._ragged_idx, self)
 
+    def contiguous(self, memory_format=None) -> NestedTensor:
+        if self.is_contiguous():
+            return self
+        return NestedTensor._build([c.contiguous() for c in self._components],
+                                   self._nested_layout, self._ragged_idx, self)
+
     def to(self, *args, **kwargs) -> NestedTensor:
         return NestedTensor._build([c.to(*args, **kwargs) for c in self._components],
                                    self._nested_layout, self._ragged_idx, self)

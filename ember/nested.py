@@ -19,6 +19,8 @@ Example:
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from ._layout import jagged, strided
@@ -81,6 +83,10 @@ def _from_list(tensors, dtype, device, layout, keep_graph: bool, requires_grad=F
                 values.requires_grad_(True)
         lengths = [p.shape[0] for p in parts]
         return NestedTensor._build(_split(values, lengths), jagged, 1, None, values)
+    warnings.warn("The PyTorch API of nested tensors is in prototype stage and will change in the "
+                  "near future. We recommend specifying layout=torch.jagged when constructing a "
+                  "nested tensor, as this layout receives active development, has better "
+                  "operator coverage, and works with torch.compile.", UserWarning, stacklevel=3)
     ranks = {p.dim() for p in parts}
     if len(ranks) != 1:
         raise RuntimeError("When constructing a nested tensor, all tensors in list must have "
