@@ -171,6 +171,7 @@ SHELL_BINARY_KERNELS = {
     "Add": "add_stub", "Sub": "add_stub", "Div": "div_cpu", "FloorDivide": "div_floor_cpu",
     "Remainder": "remainder_cpu", "Fmod": "fmod_cpu", "Pow": "pow", "Maximum": "maximum_cpu",
     "Minimum": "minimum_cpu", "Hypot": "hypot_cpu", "Atan2": "atan2_cpu",
+    "Fmax": "maximum_cpu", "Fmin": "minimum_cpu",  # (float8's fmax_cpu/fmin_cpu: binary_math)
 }
 
 # PyTorch's ScalarType names, which its dtype error messages use.

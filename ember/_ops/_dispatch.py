@@ -24,6 +24,8 @@ _NUMBER = (bool, int, float, complex, np.generic)
 
 def _scalar(v, dt: D.dtype):
     """A Python number as an operand of dtype ``dt`` (ints wrap around as in PyTorch)."""
+    if dt in D.SHELL and dt in D.FLOAT8:  # torch's float8 rounding, not ml_dtypes'
+        return D.cast_float8(np.asarray(v, np.float64), dt)[()]
     try:
         return dt.np_dtype.type(v)
     except (OverflowError, ValueError, TypeError):
@@ -79,9 +81,11 @@ def binary(cls, a, b, compute: D.dtype | None = None, **kwargs):
     if dt in D.SHELL:  # kernels torch lacks for uint16/32/64 and float8
         if cls.__name__ in D.SHELL_BINARY_KERNELS:
             raise not_implemented_for(D.SHELL_BINARY_KERNELS[cls.__name__], dt)
-        if cls.__name__ == "Mul" and dt in D.FLOAT8 and not (
-                isinstance(a, Tensor) and isinstance(b, Tensor)):
-            raise not_implemented_for("mul_cpu_reduced_float", dt)  # float8 * number
+        if cls.__name__ == "Mul" and dt in D.FLOAT8:
+            # float8 * number, or * a 0-d tensor (torch's wrapped scalar) as the second operand
+            if not (isinstance(a, Tensor) and isinstance(b, Tensor)) or not b._data.ndim:
+                raise not_implemented_for("mul_cpu_reduced_float", dt)
+            cls = cls.float8_form  # computes in float32 and rounds as torch does
     try:
         return cls.apply(a2, b2, **kwargs)
     except ValueError:
@@ -122,6 +126,114 @@ def require_tensor(x, fname: str, arg: str = "input", pos: int = 1):
 def not_implemented_for(op: str, dt: D.dtype):
     """PyTorch's NotImplementedError for a dtype a kernel does not support."""
     return NotImplementedError(f'"{op}" not implemented for \'{_type_title(dt)}\'')
+
+
+# -- kernels PyTorch lacks for uint16/32/64 and float8 ------------------------------------------
+# NumPy computes on every dtype, PyTorch 2.13's CPU kernels do not: this table says, per op,
+# which "shell" dtypes torch refuses and the kernel its NotImplementedError names. Ops consult
+# it through ``refuse_shell`` behind a ``dtype in D.SHELL`` test, so other dtypes pay one set
+# lookup. (Binary arithmetic is in ``D.SHELL_BINARY_KERNELS``, checked in ``binary``.)
+# tests/test_dtypes_unsigned_float8_ops.py compares every row with torch.
+_U, _F8 = D.UNSIGNED_SHELL, D.FLOAT8
+_ALL = _U + _F8
+
+
+def _vml(*names):
+    return {name: (f"{name}_vml_cpu", _F8) for name in names}
+
+
+_SHELL_KERNELS = {
+    # unary float math: uint16/32/64 compute in float32 as other integers do; float8 is refused
+    **_vml("exp", "expm1", "log", "log2", "log10", "log1p", "sqrt", "sin", "cos", "tan",
+           "asin", "acos", "atan", "tanh", "erf", "erfc", "erfinv", "floor",
+           "ceil", "trunc"),
+    "round": ("round_vml_cpu", _F8), "round_decimals": ("round_cpu", _ALL),
+    "exp2": ("exp2", _F8), "rsqrt": ("rsqrt_cpu", _F8), "reciprocal": ("reciprocal_cpu", _F8),
+    "sinh": ("sinh_cpu", _F8), "cosh": ("cosh_cpu", _F8), "asinh": ("asinh_cpu", _F8),
+    "acosh": ("acosh_cpu", _F8), "atanh": ("atanh_cpu", _F8),
+    "sigmoid": ("sigmoid_cpu_reduced_float", _F8), "deg2rad": ("mul_cpu_reduced_float", _F8),
+    "rad2deg": ("mul_cpu_reduced_float", _F8), "angle": ("angle_cpu", _F8),
+    "abs": ("abs_cpu", _U + (D.float8_e8m0fnu,)), "sign": ("sign_cpu", _ALL),
+    "square": ("pow", _ALL), "signbit": ("signbit_cpu", _F8), "nan_to_num": ("nan_to_num", _F8),
+    "isinf": ("isinf", (D.float8_e4m3fn, D.float8_e4m3fnuz, D.float8_e5m2fnuz,
+                        D.float8_e8m0fnu)),
+    "isfinite": ("isfinite", (D.float8_e4m3fn, D.float8_e4m3fnuz, D.float8_e5m2fnuz)),
+    "isclose": ("mul_cpu_reduced_float", _F8),
+    "clamp": ("clamp_scalar_cpu", _ALL), "clamp_min": ("clamp_min_scalar_cpu", _ALL),
+    "clamp_max": ("clamp_max_scalar_cpu", _ALL), "clamp_tensor": ("clamp_cpu", _ALL),
+    "clamp_min_tensor": ("maximum_cpu", _ALL), "clamp_max_tensor": ("minimum_cpu", _ALL),
+    "div_floor": ("div_floor_cpu", _ALL), "div_trunc": ("div_trunc_cpu", _ALL),
+    "isposinf": ("isposinf_cpu", _F8), "isneginf": ("isneginf_cpu", _F8),
+    "frexp": ("frexp_cpu", _F8),
+    "logical_not": ("logical_not_cpu", _ALL), "logical_and": ("logical_and_cpu", _ALL),
+    "logical_or": ("logical_or_cpu", _ALL), "logical_xor": ("logical_xor_cpu", _ALL),
+    "bitwise_not": ("bitwise_not_cpu", _U), "lshift": ("lshift_cpu", _U),
+    "rshift": ("rshift_cpu", _U), "gcd": ("gcd_cpu", _U), "lcm": ("lcm_cpu", _U),
+    "heaviside": ("heaviside_cpu", _ALL), "nextafter": ("nextafter_cpu", _ALL),
+    "logaddexp": ("logaddexp_cpu", _ALL), "logaddexp2": ("logaddexp2_cpu", _ALL),
+    "copysign": ("copysign_cpu", _F8), "xlogy": ("xlogy_cpu", _F8),
+    "fmax": ("fmax_cpu", _F8), "fmin": ("fmin_cpu", _F8),
+    "addcmul": ("addcmul_cpu_out", _ALL), "addcdiv": ("addcdiv_cpu_out", _F8),
+    "lerp": ("lerp_kernel_scalar", _F8),
+    # special functions (float8 only: the unsigned types compute in float32)
+    "lgamma": ("lgamma_vml_cpu", _F8), "digamma": ("digamma", _F8),
+    "polygamma1": ("trigamma", _F8), "polygamma": ("polygamma", _F8),
+    "mvlgamma": ("arange_cpu", _F8), "i0": ("i0_vml_cpu", _F8), "sinc": ("sinc_cpu", _F8),
+    "special_i0e": ("i0e_cpu", _F8), "special_i1": ("i1_cpu", _F8),
+    "special_i1e": ("i1e_cpu", _F8), "special_erfcx": ("erfcx_cpu", _F8),
+    "special_ndtri": ("ndtri_cpu", _F8), "special_log_ndtr": ("log_ndtr_cpu", _F8),
+    "special_entr": ("entr_cpu", _F8),
+    # reductions
+    "sum": ("sum_cpu", _F8), "nansum": ("nansum_cpu", _F8), "prod": ("prod_out_cpu", _F8),
+    "max_all": ("max_all", _ALL), "min_all": ("min_all", _ALL), "max": ("max_cpu", _ALL),
+    "min": ("min_cpu", _ALL), "amax": ("max_values_cpu", _ALL),
+    "amin": ("min_values_cpu", _ALL), "aminmax": ("aminmax_cpu", _ALL),
+    "argmax": ("argmax_cpu", _ALL), "argmin": ("argmin_cpu", _ALL),
+    "cumsum": ("cumsum_out_cpu", _F8), "cumprod": ("cumprod_out_cpu", _F8),
+    "cummax": ("cummax_cpu", _ALL), "cummin": ("cummin_cpu", _ALL),
+    "logcumsumexp": ("logcumsumexp_out_cpu", _ALL), "median": ("median_cpu", _ALL),
+    "median_dim": ("median_out", _ALL),
+    "mode": ("mode_cpu", _ALL), "count_nonzero": ("nonzero_count_cpu", _ALL),
+    "norm": ("norm_cpu", _F8),
+    # sorting and searching
+    "sort": ("sorting_kernel_method_name", _F8), "topk": ("topk_cpu", _ALL),
+    "kthvalue": ("kthvalue_cpu", _ALL), "unique": ("unique", _F8),
+    "searchsorted": ("searchsorted_out_cpu", _ALL), "isin": ("isin_default_cpu", _ALL),
+    "bincount": ("bincount_cpu", _ALL), "histc_range": ("linspace_cpu", _ALL),
+    # indexing
+    "gather": ("scatter_gather_tensor_cpu", _ALL), "scatter": ("scatter_gather_tensor_cpu", _ALL),
+    "gather_flat": ("gather_expanded_index", _F8),
+    "scatter_value": ("scatter_gather_scalar_cpu", _ALL),
+    "scatter_reduce_sum": ("scatter_gather_tensor_cpu", _ALL),
+    "scatter_reduce_prod": ("scatter_gather_tensor_cpu", _ALL),
+    "scatter_reduce_mean": ("scatter_gather_tensor_cpu_reduce_mean", _ALL),
+    "scatter_reduce_amax": ("scatter_gather_tensor_cpu_reduce_amax", _ALL),
+    "scatter_reduce_amin": ("scatter_gather_tensor_cpu_reduce_amin", _ALL),
+    "scatter_reduce_exclude_self": ("scatter_reduce_exclude_input_init", _ALL),
+    "index_reduce_amax": ("maximum_cpu", _ALL), "index_reduce_amin": ("minimum_cpu", _ALL),
+    "index_reduce_mean": ("add_stub", _ALL),
+    "index_reduce_exclude_self": ("index_reduce_func_exclude_input_init", _ALL),
+    "index_select": ("index_select", _U),
+    "index_put": ("index_put", _U + (D.float8_e8m0fnu,)),
+    "index_copy": ("index_copy_cpu", _ALL), "index_fill": ("index_fill_cpu", _ALL),
+    "masked_fill": ("masked_fill", _ALL),
+    "masked_scatter": ("masked_scatter", _ALL), "masked_select": ("masked_select", _U),
+    "take": ("take_cpu", _ALL), "put": ("take_put_cpu", _ALL),
+    "nonzero": ("nonzero_count_cpu", _ALL),
+    # shape
+    "flip": ("flip_cpu", _ALL), "tril": ("tril", _ALL), "triu": ("triu", _ALL),
+}
+_SHELL_REFUSALS = {op: dict.fromkeys(dts, kernel) for op, (kernel, dts) in _SHELL_KERNELS.items()}
+
+
+def refuse_shell(op: str, dt: D.dtype) -> None:
+    """Raise PyTorch's NotImplementedError when torch has no ``op`` kernel for ``dt``.
+
+    Callers test ``dt in D.SHELL`` first, so the common dtypes never get here.
+    """
+    kernel = _SHELL_REFUSALS[op].get(dt)
+    if kernel is not None:
+        raise not_implemented_for(kernel, dt)
 
 
 # -- out= and in-place ---------------------------------------------------------------------

@@ -18,6 +18,7 @@ from ..._backend import asarray_like, ufunc_at
 from ..._backend import get_array_module as xp_of
 from ..._tensor import Tensor
 from .._core import Op, unbroadcast, wrap_dim
+from .._dispatch import refuse_shell
 from ..inplace import apply_inplace
 from .subscript import AdvancedIndex, IndexAccumulate, IndexPut, _Index, parse_index
 
@@ -97,6 +98,14 @@ def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False,
         >>> ember.tensor([[1, 2], [3, 4]]).gather(1, ember.tensor([[1], [0]]))
         tensor([[2], [3]])
     """
+    if input._dtype in D.SHELL:
+        refuse_shell("gather", input._dtype)
+    return gather_any_dtype(input, dim, index)
+
+
+def gather_any_dtype(input: Tensor, dim: int, index: Tensor) -> Tensor:
+    """``gather`` without torch's dtype refusals: sort, topk and median on uint16/32/64 gather
+    their results with it (torch's own kernels need no gather there)."""
     full = _dim_index(input, dim, index, "gather")
     x = input if input.ndim else input.reshape(1)
     out = Gather.apply(x, index=full, unique=False)
@@ -107,6 +116,8 @@ def _scatter(input, dim, index, src, value, reduce, name):
     src_t = src if isinstance(src, Tensor) else None
     if src_t is not None and src_t._dtype is not input._dtype:
         raise RuntimeError(f"{name}(): Expected self.dtype to be equal to src.dtype")
+    if input._dtype in D.SHELL:
+        refuse_shell("scatter" if src_t is not None else "scatter_value", input._dtype)
     full = _dim_index(input, dim, index, name, src_t)
     shape = index._data.shape if input.ndim else (index._data.size,)
     x = input if input.ndim else input.reshape(1)
@@ -193,15 +204,21 @@ def index_select(input: Tensor, dim: int, index: Tensor, *, out=None) -> Tensor:
         >>> ember.arange(6).view(3, 2).index_select(0, ember.tensor([2, 0]))
     """
     full = _vector_index(input, dim, index, "index_select")
-    if input.ndim == 0:
-        return IndexSelect.apply(input.reshape(1), index=full, unique=False).reshape(
-            index._data.shape)
+    if input._dtype in D.SHELL and input.ndim <= 1:  # torch copies rows of wider tensors
+        refuse_shell("index_select", input._dtype)
+    if input.ndim == 0:  # a scalar's one value, as a scalar
+        if index.numel() != 1:
+            raise RuntimeError(f"index_select(): Index to scalar can have only 1 value, got "
+                               f"{index.numel()} value(s)")
+        return IndexSelect.apply(input.reshape(1), index=full, unique=False).reshape(())
     return IndexSelect.apply(input, index=full, unique=False)
 
 
 def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1) -> Tensor:
     """``input`` with ``alpha * source`` slices added at ``index`` along ``dim``."""
     full = _vector_index(input, dim, index, "index_add")
+    if input._dtype in D.SHELL:  # torch's index_add is a scatter_add
+        refuse_shell("scatter", input._dtype)
     if alpha != 1:
         source = source * alpha
     return input + IndexAccumulate.apply(source, shape=input._data.shape, index=full,
@@ -217,6 +234,8 @@ def index_copy(input: Tensor, dim: int, index: Tensor, source: Tensor) -> Tensor
     if _amp.active and _autocast.state.active:
         return _autocast.call(index_copy, "index_copy", input, dim, index, source)
     full = _vector_index(input, dim, index, "index_copy")
+    if input._dtype in D.SHELL:
+        refuse_shell("index_copy", input._dtype)
     return IndexPut.apply(input, source, idx=_full_index(full))
 
 
@@ -227,6 +246,8 @@ def index_copy_(self, dim, index, source):
 def index_fill(input: Tensor, dim: int, index: Tensor, value) -> Tensor:
     """``input`` with slices at ``index`` along ``dim`` set to ``value``."""
     full = _vector_index(input, dim, index, "index_fill")
+    if input._dtype in D.SHELL:
+        refuse_shell("index_fill", input._dtype)
     return IndexPut.apply(input, value, idx=_full_index(full))
 
 
@@ -237,6 +258,8 @@ def index_fill_(self, dim, index, value):
 def index_put(input: Tensor, indices, values, accumulate: bool = False) -> Tensor:
     """``input`` with ``input[indices] = values`` (or ``+=`` with ``accumulate=True``)."""
     idx = parse_index(input._data.shape, tuple(indices))
+    if input._dtype in D.SHELL:
+        refuse_shell("index_put", input._dtype)
     if not isinstance(values, Tensor):
         values = Tensor._make(np.asarray(values, dtype=input._data.dtype), input._dtype)
     if not accumulate:
@@ -296,6 +319,8 @@ def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
         tensor([1., 0., 1.])
     """
     _check_mask(mask, "masked_fill_")
+    if input._dtype in D.SHELL:
+        refuse_shell("masked_fill", input._dtype)
     if isinstance(value, Tensor):
         if value.ndim:
             raise RuntimeError("masked_fill_ only supports a 0-dimensional value tensor, but got "
@@ -317,6 +342,8 @@ def masked_fill_(self, mask, value):
 def masked_select(input: Tensor, mask: Tensor, *, out=None) -> Tensor:
     """The elements of ``input`` where ``mask`` is True, as a 1-D tensor."""
     _check_mask(mask, "masked_select:")
+    if input._dtype in D.SHELL:
+        refuse_shell("masked_select", input._dtype)
     from .._core import broadcast_shapes
 
     shape = broadcast_shapes(input._data.shape, mask._data.shape)
@@ -330,6 +357,8 @@ def masked_select(input: Tensor, mask: Tensor, *, out=None) -> Tensor:
 def masked_scatter(input: Tensor, mask: Tensor, source: Tensor) -> Tensor:
     """``input`` with the positions where ``mask`` is True filled, in order, from ``source``."""
     _check_mask(mask, "masked_scatter_")
+    if input._dtype in D.SHELL:
+        refuse_shell("masked_scatter", input._dtype)
     m = np.broadcast_to(mask._data, input._data.shape)
     count = int(m.sum())
     if source.numel() < count:
@@ -345,6 +374,8 @@ def masked_scatter_(self, mask, source):
 
 def take(input: Tensor, index: Tensor) -> Tensor:
     """``input.flatten()[index]`` (the result has ``index``'s shape)."""
+    if input._dtype in D.SHELL:
+        refuse_shell("take", input._dtype)
     n = input.numel()
     idx = index._data
     if idx.size and (int(idx.max()) >= n or int(idx.min()) < -n):
@@ -357,6 +388,9 @@ def take(input: Tensor, index: Tensor) -> Tensor:
 def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None, *, out=None):
     """``gather`` with broadcasting of ``input`` and ``indices`` outside ``dim``."""
     if dim is None:
+        if input._dtype in D.SHELL:  # torch gathers from the flattened tensor
+            refuse_shell("gather_flat", input._dtype)
+            refuse_shell("gather", input._dtype)
         return take(input, indices.reshape(-1))
     dim = wrap_dim(dim, input.ndim)
     from .._core import broadcast_shapes
@@ -376,6 +410,8 @@ def nonzero(input: Tensor, *, out=None, as_tuple: bool = False):
         >>> ember.tensor([0, 3, 0, 4]).nonzero()
         tensor([[1], [3]])
     """
+    if input._dtype in D.SHELL:
+        refuse_shell("nonzero", input._dtype)
     data = input._data
     if as_tuple:
         parts = np.nonzero(data.reshape(1) if data.ndim == 0 else data)
@@ -455,6 +491,8 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
 
 def put(input: Tensor, index: Tensor, source: Tensor, accumulate: bool = False) -> Tensor:
     """``input`` with ``source`` written at the flat positions ``index``."""
+    if input._dtype in D.SHELL:
+        refuse_shell("put", input._dtype)
     flat = input.reshape(-1).clone()
     idx = index.reshape(-1)
     n = flat.shape[0]

@@ -107,8 +107,6 @@ def scatter_reduce(input: Tensor, dim: int, index: Tensor, src: Tensor, reduce: 
         >>> x.scatter_reduce(0, ember.tensor([0, 0, 2]), ember.tensor([5., 4., 9.]), "amax")
         tensor([5., 2., 9.])
     """
-    from .._dispatch import finish_out
-
     reduce = _ALIASES.get(reduce, reduce)
     if reduce not in _REDUCE:
         raise RuntimeError("reduce argument must be either sum, prod, mean, amax or amin, got "
@@ -118,6 +116,18 @@ def scatter_reduce(input: Tensor, dim: int, index: Tensor, src: Tensor, reduce: 
                         f"{type(src).__name__}")
     if src._dtype is not input._dtype:
         raise RuntimeError("scatter(): Expected self.dtype to be equal to src.dtype")
+    if input._dtype in D.SHELL:
+        from .._dispatch import refuse_shell
+
+        refuse_shell("scatter_reduce_" + (reduce if include_self else "exclude_self"),
+                     input._dtype)
+    return _scatter_reduce(input, dim, index, src, reduce, include_self, out)
+
+
+def _scatter_reduce(input, dim, index, src, reduce, include_self, out=None):
+    """``scatter_reduce`` after its checks of ``reduce`` and dtypes (index_reduce's too)."""
+    from .._dispatch import finish_out
+
     full = _dim_index(input, dim, index, "scatter_reduce", src)
     x = input if input.ndim else input.reshape(1)
     shape = index._data.shape if input.ndim else (index._data.size,)
@@ -206,8 +216,12 @@ def _index_reduce(input, dim, index, source, reduce, include_self):
         raise IndexError("index out of range in self")
     spread = index.to(D.int64).view([-1 if k == d else 1 for k in range(source.ndim)]) \
         if source.ndim else index.to(D.int64).reshape(())
-    out = scatter_reduce(input, d, spread.expand(source.shape), source, reduce,
-                         include_self=include_self)
+    if dt in D.SHELL and (reduce != "prod" or not include_self):  # torch's own kernels
+        from .._dispatch import refuse_shell
+
+        refuse_shell("index_reduce_" + (reduce if include_self else "exclude_self"), dt)
+    out = _scatter_reduce(input, d, spread.expand(source.shape), source, reduce,
+                          include_self)
     return set_node_name(out, "IndexReduceBackward0")
 
 

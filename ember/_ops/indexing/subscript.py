@@ -506,8 +506,16 @@ def _check_value_shape(vshape: tuple, target: tuple, advanced: bool, dtype: D.dt
     Tensor._make(np.broadcast_to(np.zeros((), dtype.np_dtype), vshape), dtype).expand(target)
 
 
-# dtypes torch 2.13 has no index_put kernel for (basic slicing still writes them)
-_NO_INDEX_PUT = frozenset((D.uint16, D.uint32, D.uint64, D.float8_e8m0fnu))
+def _refuse_shell_write(self: Tensor, index, value) -> None:
+    """torch's refusal of an advanced-index write into uint16/32/64 or float8: ``t[mask] = v``
+    with one value is its masked_fill_ (no kernel for any of them), other writes its index_put
+    (none for the unsigned types and float8_e8m0fnu). Basic slicing writes them all."""
+    from .._dispatch import refuse_shell
+
+    n = value.numel() if isinstance(value, Tensor) else np.size(value)
+    if isinstance(index, Tensor) and index._dtype is D.bool and n == 1:
+        refuse_shell("masked_fill", self._dtype)
+    refuse_shell("index_put", self._dtype)
 
 
 def setitem(self: Tensor, index, value) -> None:
@@ -520,10 +528,8 @@ def setitem(self: Tensor, index, value) -> None:
     """
     check_inplace(self)
     idx = parse_index(self._data.shape, index, _xp(self), warn_uint8=False)
-    if idx.adv is not None and self._dtype in _NO_INDEX_PUT:
-        from .._dispatch import not_implemented_for
-
-        raise not_implemented_for("index_put", self._dtype)
+    if idx.adv is not None and self._dtype in D.SHELL:
+        _refuse_shell_write(self, index, value)
     if idx.uint8:
         if idx.uint8_fill and (value.numel() if isinstance(value, Tensor)
                                else np.size(value)) == 1:

@@ -17,7 +17,7 @@ from ..._backend import as_array, is_host
 from ..._tensor import Tensor
 from ...autograd import grad_mode
 from .._core import Op, _t, const_like, set_node_name, unbroadcast
-from .._dispatch import _cast, check_devices, finish_out, not_implemented_for
+from .._dispatch import _cast, check_devices, finish_out, not_implemented_for, refuse_shell
 from ..inplace import apply_inplace
 
 _state = grad_mode._state
@@ -96,6 +96,8 @@ def abs(input: Tensor, *, out=None) -> Tensor:
     """
     if input._dtype is D.bool:
         raise not_implemented_for("abs_cpu", D.bool)
+    if input._dtype in D.SHELL:
+        refuse_shell("abs", input._dtype)
     return finish_out(Abs.apply(input), out, "abs", input)
 
 
@@ -111,6 +113,8 @@ def square(input: Tensor, *, out=None) -> Tensor:
     """
     from .power import pow
 
+    if input._dtype in D.SHELL:
+        refuse_shell("square", input._dtype)
     return pow(input, 2, out=out)
 
 
@@ -126,6 +130,8 @@ def sign(input: Tensor, *, out=None) -> Tensor:
                                   "numbers. Please use torch.sgn instead.")
     if input._dtype is D.bool:
         return finish_out(_int_copy(input), out, "sign", input)
+    if input._dtype in D.SHELL:
+        refuse_shell("sign", input._dtype)
     return finish_out(Sign.apply(input), out, "sign", input)
 
 
@@ -146,6 +152,8 @@ def sgn(input: Tensor, *, out=None) -> Tensor:
 
 def _rounding(name, cls, doc):
     def fn(input: Tensor, *, out=None) -> Tensor:
+        if input._dtype in D.SHELL:
+            refuse_shell(name, input._dtype)
         if input._dtype.category < D._FLOAT:
             if input._dtype is D.bool:
                 raise not_implemented_for(f"{name}_cpu", D.bool)
@@ -188,6 +196,8 @@ def round(input: Tensor, *, decimals: int | None = None, out=None) -> Tensor:
     # PyTorch's round.decimals overload (any decimals given, even 0) records RoundBackward1
     node_name = "RoundBackward0" if decimals is None else "RoundBackward1"
     decimals = 0 if decimals is None else decimals
+    if input._dtype in D.SHELL:
+        refuse_shell("round_decimals" if decimals else "round", input._dtype)
     if input._dtype.is_complex:  # torch rounds no complex numbers
         raise not_implemented_for("round_cpu" if decimals else "round_vml_cpu", input._dtype)
     if input._dtype.category < D._FLOAT:
@@ -205,7 +215,7 @@ def frac(input: Tensor, *, out=None) -> Tensor:
         >>> ember.frac(ember.tensor([-1.25, 2.5]))
         tensor([-0.2500,  0.5000])
     """
-    if input._dtype.category < D._FLOAT:
+    if input._dtype.category < D._FLOAT or input._dtype in D.SHELL:
         raise not_implemented_for("frac_cpu", input._dtype)
     return finish_out(Frac.apply(input), out, "frac", input)
 
@@ -282,6 +292,11 @@ def _clamp(input: Tensor, min, max, out, _op) -> Tensor:
         raise NotImplementedError("clamp is not supported for complex types")
     for b in bounds:
         check_devices(input, b)
+    if dt in D.SHELL:  # torch names the kernel by the bounds' kind
+        if t_min or t_max:  # one tensor bound is torch's maximum or minimum
+            refuse_shell("clamp_min_tensor" if max is None else "clamp_max_tensor" if min is None
+                         else "clamp_tensor", dt)
+        refuse_shell("clamp_min" if max is None else "clamp_max" if min is None else "clamp", dt)
     x = input if input._dtype is dt else input.to(dt)
     lo = None if min is None else _cast(min, dt)
     hi = None if max is None else _cast(max, dt)
@@ -325,6 +340,8 @@ def relu(input: Tensor) -> Tensor:
         raise RuntimeError("Boolean inputs not supported for relu")
     if input._dtype.is_complex:
         raise NotImplementedError("clamp is not supported for complex types")
+    if input._dtype in D.SHELL:  # torch's relu is clamp_min(input, 0)
+        refuse_shell("clamp_min", input._dtype)
     return Relu.apply(input)
 
 
@@ -359,7 +376,7 @@ def logit(input: Tensor, eps: float | None = None, *, out=None) -> Tensor:
         >>> ember.logit(ember.tensor([0.5, 0.75]))
         tensor([0.0000, 1.0986])
     """
-    if input._dtype.is_complex:
+    if input._dtype.is_complex or input._dtype in D.FLOAT8:
         raise not_implemented_for("logit_cpu", input._dtype)
     return finish_out(Logit.apply(input, eps=eps), out, "logit", input)
 
@@ -385,6 +402,8 @@ def nan_to_num(input: Tensor, nan: float = 0.0, posinf: float | None = None,
         >>> ember.nan_to_num(ember.tensor([float('nan'), 1.0]))
         tensor([0., 1.])
     """
+    if input._dtype in D.SHELL:
+        refuse_shell("nan_to_num", input._dtype)
     if input._dtype.category < D._FLOAT:
         return finish_out(_int_copy(input), out, "nan_to_num", input)
     return finish_out(NanToNum.apply(input, nan=nan, posinf=posinf, neginf=neginf), out,
@@ -412,6 +431,8 @@ def signbit(input: Tensor, *, out=None) -> Tensor:
     """
     if input._dtype.is_complex:
         raise NotImplementedError("signbit is not implemented for complex tensors.")
+    if input._dtype in D.SHELL:
+        refuse_shell("signbit", input._dtype)
     data = input._data
     res = np.signbit(data) if data.dtype.kind != "b" else np.zeros(data.shape, np.bool_)
     return finish_out(Tensor._make(as_array(res), D.bool), out, "signbit", input)
@@ -424,6 +445,8 @@ def angle(input: Tensor, *, out=None) -> Tensor:
         >>> ember.angle(ember.tensor([-2.0, 3.0]))
         tensor([3.1416, 0.0000])
     """
+    if input._dtype in D.SHELL:
+        refuse_shell("angle", input._dtype)
     x = input if input._dtype.category >= D._FLOAT else input.to(D.get_default_dtype())
     return finish_out(Angle.apply(x), out, "angle", input)
 

@@ -25,6 +25,7 @@ from .._dispatch import (
     inplace_ufunc,
     no_autograd,
     not_implemented_for,
+    refuse_shell,
 )
 from ..inplace import apply_inplace
 from .complex import conj
@@ -99,6 +100,22 @@ class Mul(Op):
         ga = unbroadcast(grad * _conj(b), _shape_of(a)) if need[0] else None
         gb = unbroadcast(grad * _conj(a), _shape_of(b)) if need[1] else None
         return ga, gb
+
+
+class Float8Mul(Mul):
+    """float8 * float8 as torch computes it: the product in float32, rounded back with torch's
+    float8 rules (saturation for e4m3fn, 2**-127 for a zero e8m0fnu), not ml_dtypes'."""
+
+    _name = "MulBackward0"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(*ctx.inputs)
+        wide = a.astype(np.float32) * b.astype(np.float32)
+        return D.cast_float8(wide, D.from_numpy_dtype(a.dtype))
+
+
+Mul.float8_form = Float8Mul
 
 
 def _conj(x):
@@ -276,6 +293,8 @@ def div(input, other, *, rounding_mode: str | None = None, out=None) -> Tensor:
             dt = D.get_default_dtype()
         result = binary(Div, input, other, compute=dt)
     elif rounding_mode == "floor" or rounding_mode == "trunc":
+        if input._dtype in D.SHELL or isinstance(other, Tensor) and other._dtype in D.SHELL:
+            refuse_shell("div_" + rounding_mode, D.result_type(input, other))
         result = binary(DivMode, input, other, mode=rounding_mode)
     else:
         raise RuntimeError(
@@ -447,6 +466,8 @@ def addcmul(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1, out=Non
         >>> ember.addcmul(ember.zeros(2), ember.tensor([1., 2.]), ember.tensor([3., 4.]), value=0.5)
         tensor([1.5000, 4.0000])
     """
+    if isinstance(input, Tensor) and input._dtype in D.SHELL:  # one fused kernel in torch
+        refuse_shell("addcmul", input._dtype)
     prod = tensor1 * tensor2
     res = _named(input + (prod * value if value != 1 else prod), "AddcmulBackward0")
     return res if out is None else out.copy_(res)
@@ -463,12 +484,14 @@ def addcdiv(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1, out=Non
     if not t1._dtype.is_floating_point and not t1._dtype.is_complex and \
             not t2._dtype.is_floating_point and not t2._dtype.is_complex:
         raise RuntimeError(
-            "Integer division with addcdiv is no longer supported, and in a future release "
+            "Integer division with addcdiv is no longer supported, and in a future  release "
             "addcdiv will perform a true division of tensor1 and tensor2. The historic addcdiv "
             "behavior can be implemented as (input + value * torch.trunc(tensor1 / tensor2))"
             ".to(input.dtype) for integer inputs and as (input + value * tensor1 / tensor2) "
             "for float inputs. The future addcdiv behavior is just the latter implementation: "
             "(input + value * tensor1 / tensor2), for all dtypes.")
+    if isinstance(input, Tensor) and input._dtype in D.SHELL:
+        refuse_shell("addcdiv", input._dtype)
     quot = t1 / t2
     res = _named(input + (quot * value if value != 1 else quot), "AddcdivBackward0")
     return res if out is None else out.copy_(res)

@@ -18,6 +18,7 @@ from .._dispatch import (
     finish_out,
     not_implemented_for,
     promote,
+    refuse_shell,
     require_tensor,
 )
 from ..inplace import apply_inplace
@@ -25,6 +26,14 @@ from .compare import where
 
 __all__ = ["atan2", "arctan2", "maximum", "minimum", "fmax", "fmin", "lerp", "hypot", "copysign",
            "xlogy"]
+
+
+def _refuse_shell(name: str, *operands) -> None:
+    """torch's NotImplementedError when an operand's dtype (uint16/32/64, float8) has no
+    ``name`` kernel there."""
+    for x in operands:
+        if isinstance(x, Tensor) and x._dtype in D.SHELL:
+            refuse_shell(name, x._dtype)
 
 
 def _float_dtype(a, b) -> D.dtype:
@@ -152,6 +161,7 @@ def fmax(input: Tensor, other: Tensor, *, out=None) -> Tensor:
         >>> ember.fmax(ember.tensor([float('nan'), 1.0]), ember.tensor([2.0, 0.0]))
         tensor([2., 1.])
     """
+    _refuse_shell("fmax", input, other)  # float8; uint16/32/64 take maximum's refusal
     return _extremum(Fmax, "fmax", input, other, out)
 
 
@@ -162,6 +172,7 @@ def fmin(input: Tensor, other: Tensor, *, out=None) -> Tensor:
         >>> ember.fmin(ember.tensor([float('nan'), 1.0]), ember.tensor([2.0, 0.0]))
         tensor([2., 0.])
     """
+    _refuse_shell("fmin", input, other)
     return _extremum(Fmin, "fmin", input, other, out)
 
 
@@ -201,7 +212,7 @@ def lerp(input: Tensor, end: Tensor, weight, *, out=None) -> Tensor:
         raise RuntimeError(f"expected dtype {_short(input._dtype)} for `end` but got dtype "
                            f"{_short(end._dtype)}")
     tensor_weight = isinstance(weight, Tensor)
-    if input._dtype.category < D._FLOAT:
+    if input._dtype.category < D._FLOAT or input._dtype in D.FLOAT8:
         raise not_implemented_for("lerp_kernel_tensor" if tensor_weight else
                                   "lerp_kernel_scalar", input._dtype)
     if tensor_weight:
@@ -285,6 +296,7 @@ def copysign(input: Tensor, other, *, out=None) -> Tensor:
         tensor([-1., -2.])
     """
     require_tensor(input, "copysign")
+    _refuse_shell("copysign", input, other)
     result = binary(Copysign, input, other, compute=_float_dtype(input, other))
     return finish_out(result, out, "copysign", input, other)
 
@@ -326,6 +338,7 @@ def xlogy(input, other, *, out=None) -> Tensor:
         input = as_tensor(input, other)
     if D.result_type(input, other).is_complex:
         raise not_implemented_for("xlogy_cpu", D.result_type(input, other))
+    _refuse_shell("xlogy", input, other)
     a, b, _ = promote(input, other, _float_dtype(input, other))
     check_devices(input, other)
     if not isinstance(b, Tensor):
@@ -387,6 +400,7 @@ def _float_pair(a, b):
 
 def logaddexp(input: Tensor, other: Tensor, *, out=None) -> Tensor:
     """``log(exp(input) + exp(other))`` without overflow."""
+    _refuse_shell("logaddexp", input, other)
     a, b = _float_pair(input, other)
     res = LogAddExp.apply(a, b, base2=False)
     return res if out is None else out.copy_(res)
@@ -394,6 +408,7 @@ def logaddexp(input: Tensor, other: Tensor, *, out=None) -> Tensor:
 
 def logaddexp2(input: Tensor, other: Tensor, *, out=None) -> Tensor:
     """``log2(2**input + 2**other)`` without overflow."""
+    _refuse_shell("logaddexp2", input, other)
     a, b = _float_pair(input, other)
     res = set_node_name(LogAddExp.apply(a, b, base2=True), "Logaddexp2Backward0")
     return res if out is None else out.copy_(res)
@@ -407,6 +422,7 @@ def heaviside(input: Tensor, values: Tensor, *, out=None) -> Tensor:
     """The Heaviside step: 0 below zero, 1 above, ``values`` at zero. Not differentiable."""
     if input._dtype is not values._dtype:
         raise RuntimeError("heaviside is not yet implemented for tensors with different dtypes")
+    _refuse_shell("heaviside", input)
     res = _constant(np.heaviside(input.detach()._data, values.detach()._data), input._dtype,
                     input.device)
     return res if out is None else out.copy_(res)
@@ -419,6 +435,7 @@ def _integer_pair(name, a, b):
 
         raise NotImplementedError(f'"{name}_cpu" not implemented for '
                                   f"'{_type_title(a._dtype)}' ({name} takes integers)")
+    _refuse_shell(name, a)
     return a, b
 
 
@@ -490,6 +507,7 @@ def frexp(input: Tensor, *, out=None) -> tuple:
     """
     if not input._dtype.is_floating_point:
         raise RuntimeError("torch.frexp() only supports floating-point dtypes")
+    _refuse_shell("frexp", input)
     m, e = Frexp.apply(input)
     if out is not None:
         out[0].copy_(m)
@@ -500,6 +518,7 @@ def frexp(input: Tensor, *, out=None) -> tuple:
 
 def nextafter(input: Tensor, other: Tensor, *, out=None) -> Tensor:
     """The next representable float after ``input`` towards ``other``. Not differentiable."""
+    _refuse_shell("nextafter", input, other)
     a, b = _float_pair(input, other)
     res = _constant(np.nextafter(a._data, b._data), a._dtype, a.device)
     return res if out is None else out.copy_(res)

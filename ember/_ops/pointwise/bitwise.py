@@ -11,7 +11,15 @@ from ... import _dtype as D
 from ..._backend import as_array, asarray_like
 from ..._tensor import Tensor
 from .._core import broadcast_shapes
-from .._dispatch import _cast, _raw, as_tensor, check_devices, finish_out, not_implemented_for
+from .._dispatch import (
+    _cast,
+    _raw,
+    as_tensor,
+    check_devices,
+    finish_out,
+    not_implemented_for,
+    refuse_shell,
+)
 from ..inplace import apply_inplace
 
 __all__ = ["bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "bitwise_left_shift",
@@ -69,6 +77,8 @@ def bitwise_not(input: Tensor, *, out=None) -> Tensor:
     """
     if input._dtype.category > D._INT:
         raise not_implemented_for("bitwise_not_cpu", input._dtype)
+    if input._dtype in D.SHELL:
+        refuse_shell("bitwise_not", input._dtype)
     result = Tensor._make(as_array(np.invert(input._data)), input._dtype)
     return result if out is None else finish_out(result, out, "bitwise_not", input)
 
@@ -78,6 +88,8 @@ def _shift(input, other, out, left: bool) -> Tensor:
     input, dt, a, b = _operands(input, other)
     if dt.category != D._INT:
         raise not_implemented_for("lshift_cpu" if left else "rshift_cpu", dt)
+    if dt in D.SHELL:
+        refuse_shell("lshift" if left else "rshift", dt)
     bits = dt.itemsize * 8
     b = asarray_like(b, a)  # a number: next to the data (on its device)
     in_range = (b >= 0) & (b < bits)
@@ -119,6 +131,9 @@ def _make_logical(ufunc, name, example):
             raise TypeError(f"{name}(): argument 'other' (position 2) must be Tensor, not "
                             f"{type(other).__name__}")
         check_devices(input, other)
+        for t in (input, other):
+            if t._dtype in D.SHELL:
+                refuse_shell(name, t._dtype)
         result = Tensor._make(_run(ufunc, input._data, other._data), D.bool)
         return result if out is None else finish_out(result, out, name, input, other)
 
@@ -144,6 +159,8 @@ def logical_not(input: Tensor, *, out=None) -> Tensor:
         >>> ember.logical_not(ember.tensor([0, 2]))
         tensor([ True, False])
     """
+    if input._dtype in D.SHELL:
+        refuse_shell("logical_not", input._dtype)
     result = Tensor._make(as_array(np.logical_not(input._data)), D.bool)
     return result if out is None else finish_out(result, out, "logical_not", input)
 

@@ -24,6 +24,7 @@ from .._dispatch import (
     check_devices,
     finish_out,
     not_implemented_for,
+    refuse_shell,
 )
 from ..inplace import _type_title, apply_inplace
 
@@ -167,6 +168,8 @@ def isinf(input: Tensor) -> Tensor:
         >>> ember.isinf(ember.tensor([1.0, float('-inf')]))
         tensor([False,  True])
     """
+    if input._dtype in D.SHELL:
+        refuse_shell("isinf", input._dtype)
     return _predicate(input, np.isinf)
 
 
@@ -178,6 +181,8 @@ def isposinf(input: Tensor, *, out=None) -> Tensor:
         tensor([ True, False])
     """
     _no_complex(input, "isposinf")
+    if input._dtype in D.SHELL:
+        refuse_shell("isposinf", input._dtype)
     return finish_out(_predicate(input, np.isposinf), out, "isposinf")
 
 
@@ -189,6 +194,8 @@ def isneginf(input: Tensor, *, out=None) -> Tensor:
         tensor([False,  True])
     """
     _no_complex(input, "isneginf")
+    if input._dtype in D.SHELL:
+        refuse_shell("isneginf", input._dtype)
     return finish_out(_predicate(input, np.isneginf), out, "isneginf")
 
 
@@ -201,6 +208,8 @@ def isfinite(input: Tensor) -> Tensor:
     """
     if input._dtype.category < D._FLOAT:
         return Tensor._make(xp_of(input._data).ones(input._data.shape, np.bool_), D.bool)
+    if input._dtype in D.SHELL:
+        refuse_shell("isfinite", input._dtype)
     return _predicate(input, np.isfinite)
 
 
@@ -243,6 +252,8 @@ def isclose(input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-
     if atol < 0:
         raise RuntimeError(f"atol must be greater than or equal to zero, but got {atol}")
     check_devices(input, other)
+    if input._dtype in D.SHELL:
+        refuse_shell("isclose", input._dtype)
     a, b = input._data, other._data
     try:
         close = np.equal(a, b)

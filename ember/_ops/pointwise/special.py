@@ -23,6 +23,7 @@ from .._dispatch import (
     binary,
     finish_out,
     not_implemented_for,
+    refuse_shell,
     require_tensor,
 )
 from ..inplace import apply_inplace
@@ -165,6 +166,9 @@ SpecialEntr = _special_unary("SpecialEntr", _entr, lambda g, x, y: g * -(1 + x.l
 
 def _unary(cls, input, out, name, kernel_name=None, **kwargs) -> Tensor:
     _check(input, name, kernel_name)
+    if input._dtype in D.SHELL:
+        n = kwargs.get("n")  # polygamma's kernel: digamma, trigamma, then polygamma
+        refuse_shell({0: "digamma", 1: "polygamma1"}.get(n, name), input._dtype)
     return finish_out(cls.apply(input, **kwargs), out, name, input)
 
 
@@ -419,6 +423,8 @@ def sinc(input: Tensor, *, out=None) -> Tensor:
     """``sin(pi x) / (pi x)``, 1 at 0."""
     from .compare import where
 
+    if input._dtype in D.SHELL:
+        refuse_shell("sinc", input._dtype)
     x = input if input._dtype.is_floating_point or input._dtype.is_complex else \
         input.to(D.get_default_dtype())
     # Near 0, sin(u)/u and its derivative cancel catastrophically (and u*u underflows):

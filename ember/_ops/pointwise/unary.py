@@ -15,7 +15,7 @@ import numpy as np
 from ... import _dtype as D
 from ..._tensor import Tensor
 from .._core import Op
-from .._dispatch import finish_out, no_autograd, not_implemented_for
+from .._dispatch import finish_out, no_autograd, not_implemented_for, refuse_shell
 from ..inplace import apply_inplace, check_inplace
 from . import _erf
 from .complex import conj
@@ -121,6 +121,8 @@ def _make_public(name, cls, example_in, example_out):
     def fn(input: Tensor, *, out: Tensor | None = None) -> Tensor:
         if input._dtype.is_complex and name.startswith("erf"):
             raise not_implemented_for(f"{name}_vml_cpu", input._dtype)
+        if input._dtype in D.SHELL:
+            refuse_shell(name, input._dtype)
         result = cls.apply(input)
         return result if out is None else finish_out(result, out, name, input)
 
@@ -138,8 +140,9 @@ def _make_inplace(name, fn, np_fn):
     ufunc = np_fn if isinstance(np_fn, np.ufunc) else None
 
     def method(self: Tensor) -> Tensor:
+        # (bfloat16 and float8 arrays take the out-of-place path: its rounding and refusals)
         if ufunc is not None and self._dtype.category == D._FLOAT and no_autograd(self) \
-                and self._dtype is not D.bfloat16:
+                and self._dtype is not D.bfloat16 and self._dtype not in D.SHELL:
             check_inplace(self)
             with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
                 ufunc(self._data, out=self._data)

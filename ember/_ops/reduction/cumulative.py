@@ -15,6 +15,7 @@ from ..._backend import ascontiguousarray, ufunc_accumulate
 from ..._backend import get_array_module as xp_of
 from ..._tensor import Tensor
 from .._core import Op, _named, wrap_dim
+from .._dispatch import refuse_shell
 from .sorting import _return_type
 
 cummax_type = _return_type("cummax")
@@ -50,11 +51,13 @@ def diff(input: Tensor, n: int = 1, dim: int = -1, prepend: Tensor | None = None
 
 
 def _cum_extreme(input: Tensor, dim: int, is_max: bool, rtype):
-    from ..indexing.gather_scatter import gather
+    from ..indexing.gather_scatter import gather_any_dtype as gather
 
     if input._dtype.is_complex and input.ndim:
         raise NotImplementedError(f'"{"cummax" if is_max else "cummin"}_cpu" not implemented for '
                                   f"'{input._dtype._legacy[:-6]}'")
+    if input._dtype in D.SHELL and input.ndim:
+        refuse_shell("cummax" if is_max else "cummin", input._dtype)
 
     dim = wrap_dim(dim, input.ndim)
     if input.ndim == 0:
@@ -138,6 +141,8 @@ def logcumsumexp(input: Tensor, dim: int, *, out=None) -> Tensor:
         >>> ember.logcumsumexp(ember.tensor([0., 0.]), 0)
         tensor([0.0000, 0.6931])
     """
+    if input._dtype in D.SHELL:
+        refuse_shell("logcumsumexp", input._dtype)
     if not (input._dtype.is_floating_point or input._dtype.is_complex):
         from ..inplace import _type_title
 

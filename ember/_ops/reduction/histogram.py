@@ -7,6 +7,7 @@ import numpy as np
 
 from ... import _dtype as D
 from ..._tensor import Tensor
+from .._dispatch import refuse_shell
 from .select import return_type
 
 histogram_type = return_type("histogram", ("hist", "bin_edges"))
@@ -21,6 +22,8 @@ def histc(input: Tensor, bins: int = 100, min=0, max=0, *, out=None) -> Tensor:
         >>> ember.histc(ember.tensor([1., 2., 1.]), bins=4, min=0, max=3)
         tensor([0., 2., 1., 0.])
     """
+    if input._dtype in D.SHELL:  # torch's histc finds the range first, then the bin edges
+        refuse_shell("aminmax" if min == max == 0 else "histc_range", input._dtype)
     if not input._dtype.is_floating_point:
         from ..inplace import _type_title
 
@@ -55,6 +58,8 @@ def bincount(input: Tensor, weights: Tensor | None = None, minlength: int = 0) -
         >>> ember.bincount(ember.tensor([0, 1, 1, 3]))
         tensor([1, 2, 0, 1])
     """
+    if input._dtype in D.SHELL:
+        refuse_shell("bincount", input._dtype)
     if input._dtype.is_floating_point or input._dtype.is_complex or input._dtype is D.bool:
         from ..inplace import _type_title
 

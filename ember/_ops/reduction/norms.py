@@ -92,6 +92,10 @@ def vector_norm(x: Tensor, ord: float = 2, dim=None, keepdim: bool = False, *,
     if x._dtype.category < D._FLOAT:
         raise RuntimeError("linalg.vector_norm: Expected a floating point or complex tensor as "
                            f"input. Got {_title(x._dtype)}. Convert first, e.g. x.float().")
+    if x._dtype in D.SHELL:
+        from .._dispatch import refuse_shell
+
+        refuse_shell("norm", x._dtype)
     ord = float(ord)
     axes = wrap_dims(dim, x.ndim) if x.ndim else (wrap_dims(dim, 0) and ())  # validates dim
     if x.numel() == 0 and (ord < 0 or math.isinf(ord)):

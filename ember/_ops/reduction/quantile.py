@@ -18,13 +18,13 @@ _INTERP = ("linear", "lower", "higher", "midpoint", "nearest")
 
 
 def _quantile(input: Tensor, q, dim, keepdim: bool, interpolation: str, ignore_nan: bool):
-    from ..indexing.gather_scatter import gather
+    from ..indexing.gather_scatter import gather_any_dtype as gather
     from .sorting import sort
 
     if interpolation not in _INTERP:
         raise RuntimeError(f"quantile() interpolation must be one of linear, lower, higher, "
                            f"midpoint or nearest. Got {interpolation}")
-    if not input._dtype.is_floating_point:
+    if not input._dtype.is_floating_point or input._dtype in D.FLOAT8:
         raise RuntimeError("quantile() input tensor must be either float or double dtype")
     qs = q._data.astype(np.float64) if isinstance(q, Tensor) else np.asarray(q, np.float64)
     if qs.ndim > 1:
@@ -106,7 +106,11 @@ def nanmedian(input: Tensor, dim: int | None = None, keepdim: bool = False):
     if input._dtype is D.bool or input._dtype.is_complex:
         raise NotImplementedError(f'"{"median_cpu" if dim is None else "median_out"}" not '
                                   f"implemented for '{input._dtype._legacy[:-6]}'")
-    from ..indexing.gather_scatter import gather
+    if input._dtype in D.SHELL:
+        from .._dispatch import refuse_shell
+
+        refuse_shell("median" if dim is None else "median_dim", input._dtype)
+    from ..indexing.gather_scatter import gather_any_dtype as gather
     from .sorting import sort
 
     x = input.reshape(-1) if dim is None else input

@@ -19,6 +19,7 @@ from ..._backend import as_array, asarray_like, to_numpy
 from ..._backend import get_array_module as xp_of
 from ..._tensor import Tensor
 from .._core import Op, wrap_dim, wrap_dims
+from .._dispatch import refuse_shell
 from .sums import expand_reduced
 
 __all__ = ["max", "min", "amax", "amin", "aminmax", "argmax", "argmin", "median", "mode",
@@ -158,11 +159,15 @@ def _reduce_extreme(name, fn, argfn, rtype, input, dim, keepdim, other):
         raise RuntimeError(f"{name}(): does not support complex input")
     if dim is None:
         _check_nonempty(name, input, None)
+        if input._dtype in D.SHELL:
+            refuse_shell(name + "_all", input._dtype)
         return Extreme.apply(input, fn=fn, axes=tuple(range(input.ndim)), keepdim=False,
                              name=f"{name.capitalize()}Backward1")
     _int_dim(name, dim)
     d = wrap_dim(dim, input.ndim)
     _check_nonempty(name, input, (d,))
+    if input._dtype in D.SHELL:
+        refuse_shell(name, input._dtype)
     return rtype(*Selected.apply(input, pick=_pick_arg(argfn), dim=d, keepdim=keepdim,
                                  name=f"{name.capitalize()}Backward0"))
 
@@ -191,6 +196,8 @@ def min(input: Tensor, dim=None, keepdim: bool = False, *, other=None):
 
 def _amax_like(name, fn, input, dim, keepdim):
     _no_complex(input, f"{name[1:]}_values_cpu")
+    if input._dtype in D.SHELL:
+        refuse_shell(name, input._dtype)
     axes = wrap_dims(dim if dim != () else None, input.ndim)  # a 0-d tensor takes 0 or -1
     if not input.ndim:
         axes = ()
@@ -230,6 +237,8 @@ def aminmax(input: Tensor, *, dim: int | None = None, keepdim: bool = False):
         max=tensor(3))
     """
     _no_complex(input, "aminmax_cpu")
+    if input._dtype in D.SHELL:
+        refuse_shell("aminmax", input._dtype)
     if dim is None:
         _check_nonempty("aminmax", input, None)
         axes = tuple(range(input.ndim))
@@ -256,6 +265,8 @@ def _arg(name, fn, input, dim, keepdim):
         raise RuntimeError(f"{name}(): does not support {kind} input. Convert first, e.g. "
                            "x.int()" if kind == "bool" else f"{name}(): does not support "
                            "complex input")
+    if input._dtype in D.SHELL:
+        refuse_shell(name, input._dtype)
     if dim is None:
         _check_nonempty(name, input, None, IndexError)
         out = fn(x.reshape(-1))
@@ -314,6 +325,8 @@ def median(input: Tensor, dim: int | None = None, keepdim: bool = False):
         raise NotImplementedError("\"median_cpu\" not implemented for 'Bool'. Convert first, "
                                   "e.g. x.int()")
     _no_complex(input, "median_cpu" if dim is None else "median_out")
+    if input._dtype in D.SHELL:
+        refuse_shell("median" if dim is None else "median_dim", input._dtype)
     if dim is None:
         if input.numel() == 0:  # NaN; integers have none, PyTorch gives their minimum
             dt = input._data.dtype
@@ -363,6 +376,8 @@ def mode(input: Tensor, dim: int = -1, keepdim: bool = False):
         tensor(2)
     """
     _no_complex(input, "mode_cpu")
+    if input._dtype in D.SHELL:
+        refuse_shell("mode", input._dtype)
     d = wrap_dim(dim, input.ndim)
     _check_nonempty("mode", input, (d,))
     return mode_type(*Selected.apply(input, pick=_mode_pick, dim=d, keepdim=keepdim,

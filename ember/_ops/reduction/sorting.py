@@ -16,7 +16,7 @@ from ..._backend import as_array, ascontiguousarray
 from ..._backend import get_array_module as xp_of
 from ..._tensor import Tensor
 from .._core import wrap_dim
-from .._dispatch import not_implemented_for
+from .._dispatch import not_implemented_for, refuse_shell
 
 __all__ = ["sort", "argsort", "msort", "topk", "kthvalue", "unique", "unique_consecutive",
            "searchsorted", "bucketize", "isin"]
@@ -66,8 +66,15 @@ def _no_complex(input: Tensor, message: str | None = None, kernel: str | None = 
         raise RuntimeError(message) if message else not_implemented_for(kernel, input._dtype)
 
 
+def _refuse(input: Tensor, op: str) -> None:
+    """torch's NotImplementedError where it has no ``op`` kernel for uint16/32/64 or float8
+    (a 0-d tensor needs no kernel: it is its own sort)."""
+    if input._dtype in D.SHELL and input.ndim:
+        refuse_shell(op, input._dtype)
+
+
 def _gather(input: Tensor, dim: int, idx: np.ndarray, name: str) -> Tensor:
-    from ..indexing.gather_scatter import gather
+    from ..indexing.gather_scatter import gather_any_dtype as gather
 
     out = gather(input, dim, _long(idx))
     if out.grad_fn is not None:
@@ -84,6 +91,7 @@ def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = 
         torch.return_types.sort(values=tensor([1., 2., 3.]), indices=tensor([1, 2, 0]))
     """
     _no_complex(input, "Sort does not support complex dtypes on CPU")
+    _refuse(input, "sort")
     if input.ndim == 0:
         wrap_dim(dim, 0)
         return sort_type(input.clone(), _long(xp_of(input._data).zeros((), np.int64)))
@@ -96,6 +104,7 @@ def argsort(input: Tensor, dim: int = -1, descending: bool = False,
             stable: bool = False) -> Tensor:
     """The indices that sort ``input`` along ``dim``."""
     _no_complex(input, "Sort does not support complex dtypes on CPU")
+    _refuse(input, "sort")
     if input.ndim == 0:
         return _long(xp_of(input._data).zeros((), np.int64))
     dim = wrap_dim(dim, input.ndim)
@@ -116,6 +125,7 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
         tensor([5., 3.])
     """
     _no_complex(input, "topk does not support complex dtypes on CPU")
+    _refuse(input, "topk")
     n = input._data.shape[wrap_dim(dim, input.ndim)] if input.ndim else 1
     if not 0 <= k <= n:
         raise RuntimeError("selected index k out of range")
@@ -130,6 +140,7 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
 def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False, *, out=None):
     """The ``k``-th smallest value along ``dim`` (1-based) and its index."""
     _no_complex(input, kernel="kthvalue_cpu")
+    _refuse(input, "kthvalue")
     n = input._data.shape[wrap_dim(dim, input.ndim)] if input.ndim else 1
     if not 1 <= k <= n:
         raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {dim}")
@@ -156,6 +167,8 @@ def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False,
         (tensor([1, 2]), tensor([1, 2]))
     """
     _no_complex(input, kernel="unique")
+    if input._dtype in D.FLOAT8:
+        raise not_implemented_for("unique" if dim is None else "unique_dim", input._dtype)
     data = input._data
     if dim is None:
         # equal_nan=False: as torch, every NaN is its own distinct value
@@ -174,6 +187,8 @@ def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False,
 def unique_consecutive(input: Tensor, return_inverse: bool = False,
                        return_counts: bool = False, dim: int | None = None):
     """Collapse runs of equal consecutive elements (or slices along ``dim``)."""
+    if input._dtype in D.FLOAT8:
+        raise not_implemented_for("unique" if dim is None else "unique_dim", input._dtype)
     data = input._data
     if dim is None:
         flat = data.reshape(-1)
@@ -215,6 +230,8 @@ def searchsorted(sorted_sequence: Tensor, input, *, out_int32: bool = False,
             raise RuntimeError("torch.searchsorted(): side and right can't be set to opposites, "
                                "got side of left while right was True")
         right = side == "right"
+    if sorted_sequence._dtype in D.SHELL:
+        refuse_shell("searchsorted", sorted_sequence._dtype)
     seq = sorted_sequence._data
     if sorter is not None:
         seq = np.take_along_axis(seq, sorter._data, -1)
@@ -263,6 +280,12 @@ def isin(elements, test_elements, *, assume_unique: bool = False, invert: bool =
     if not isinstance(elements, Tensor) and not isinstance(test_elements, Tensor):
         raise TypeError("isin() expects elements or test_elements to be a Tensor")
     like = elements if isinstance(elements, Tensor) else test_elements
+    if like._dtype in D.SHELL and isinstance(test_elements, Tensor):
+        # torch compares elementwise when test_elements is small (a kernel these dtypes lack)
+        # and otherwise sorts the unique values of both (float8 has no unique)
+        n = elements.numel() if isinstance(elements, Tensor) else 1
+        small = test_elements.numel() < 10.0 * n ** 0.145
+        refuse_shell("isin" if small else "unique", like._dtype)
     e = elements._data if isinstance(elements, Tensor) else np.asarray(elements)
     t = test_elements._data if isinstance(test_elements, Tensor) else np.asarray(test_elements)
     res = np.isin(e, t, assume_unique=assume_unique, invert=invert)

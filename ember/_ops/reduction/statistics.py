@@ -11,6 +11,8 @@ from ... import _dtype as D
 from ..._backend import get_array_module
 from ..._tensor import Tensor
 from .._core import Op
+from .._dispatch import not_implemented_for
+from ..inplace import _type_title
 from .sums import Mean, SafeDiv, _axes, expand_reduced, reduced_count
 
 __all__ = ["var", "std", "var_mean", "std_mean", "logsumexp", "cov", "corrcoef"]
@@ -55,12 +57,17 @@ def _var_args(name, input, dim, unbiased, keepdim, correction):
     if isinstance(dim, bool):  # std(x, False): the old positional ``unbiased``
         dim, unbiased = None, dim
     if input._dtype.category < D._FLOAT:
-        raise RuntimeError("std and var only support floating point and complex dtypes")
+        which = name if name.endswith("_mean") else "std and var"
+        raise RuntimeError(f"{which} only support floating point and complex dtypes")
     if correction is not None and unbiased is not None:
         raise RuntimeError(f"{name}(): cannot specify both 'unbiased' and 'correction'")
     if correction is None:
         correction = 0 if unbiased is False else 1
     axes = _axes(input, dim)
+    if input._dtype in D.FLOAT8:  # torch's whole-tensor std/var kernel says it differently
+        if name in ("std", "var") and len(axes) == input.ndim:
+            raise RuntimeError(f"std_var_all: Unsupported dtype {_type_title(input._dtype)}")
+        raise not_implemented_for("std_cpu", input._dtype)
     if reduced_count(input.shape, axes) - correction <= 0 and input.numel():
         warnings.warn(f"{name}(): degrees of freedom is <= 0. Correction should be strictly "
                       "less than the reduction factor (input numel divided by output numel).",
@@ -159,6 +166,8 @@ def logsumexp(input: Tensor, dim, keepdim: bool = False) -> Tensor:
     """
     if input._dtype.category < D._FLOAT:
         input = input.to(D.get_default_dtype())
+    if input._dtype in D.FLOAT8:  # torch's logsumexp starts with amax
+        raise not_implemented_for("max_values_cpu", input._dtype)
     return LogSumExp.apply(input, axes=_axes(input, dim), keepdim=keepdim)
 
 

@@ -19,6 +19,7 @@ from ..._backend import as_array
 from ..._tensor import Size, Tensor
 from ...autograd import grad_mode
 from .._core import Op, unbroadcast, wrap_dim, wrap_dims
+from .._dispatch import refuse_shell
 from ..inplace import apply_inplace
 from ..pointwise.complex import conj
 
@@ -124,6 +125,8 @@ def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor
         # NumPy accumulates in int64 itself: no cast copy needed (integers take no grad).
         return Sum.apply(input, axes=axes, keepdim=keepdim, dtype=np.int64)
     input = _int_to_long(input, dtype)
+    if input._dtype in D.SHELL:
+        refuse_shell("sum", input._dtype)
     op = Sum if dim is None else SumDim
     return op.apply(input, axes=axes, keepdim=keepdim, dtype=input._dtype.np_dtype)
 
@@ -159,6 +162,8 @@ def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tenso
             "mean(): could not infer output dtype. Input dtype must be either a floating point "
             f"or complex dtype. Got: {_title(input._dtype)}. Convert first, e.g. "
             "x.float().mean()")
+    if input._dtype in D.SHELL:  # torch's mean is a sum divided
+        refuse_shell("sum", input._dtype)
     return (Mean if dim is None else MeanDim).apply(input, axes=_axes(input, dim),
                                                     keepdim=keepdim)
 
@@ -222,7 +227,10 @@ def prod(input: Tensor, dim: int | None = None, keepdim: bool = False, *, dtype=
     if dim is not None and not isinstance(dim, (int, np.integer)):
         raise TypeError(f"prod(): argument 'dim' must be int, not {type(dim).__name__}")
     axes = _axes(input, dim)
-    return Prod.apply(_int_to_long(input, dtype), axes=axes, keepdim=keepdim)
+    input = _int_to_long(input, dtype)
+    if input._dtype in D.SHELL:
+        refuse_shell("prod", input._dtype)
+    return Prod.apply(input, axes=axes, keepdim=keepdim)
 
 
 # -- cumulative -----------------------------------------------------------------------------
@@ -252,6 +260,8 @@ def cumsum(input: Tensor, dim: int, *, dtype=None) -> Tensor:
     """
     d = wrap_dim(dim, input.ndim)
     input = _int_to_long(input, dtype)
+    if input._dtype in D.SHELL and input.ndim:  # (a 0-d cumsum is a copy in torch too)
+        refuse_shell("cumsum", input._dtype)
     if input.ndim == 0:
         return Cumsum.apply(input.reshape(1), dim=0).reshape(())
     return Cumsum.apply(input, dim=d)
@@ -300,6 +310,8 @@ def cumprod(input: Tensor, dim: int, *, dtype=None) -> Tensor:
     """
     d = wrap_dim(dim, input.ndim)
     input = _int_to_long(input, dtype)
+    if input._dtype in D.SHELL and input.ndim:
+        refuse_shell("cumprod", input._dtype)
     if input.ndim == 0:
         return Cumprod.apply(input.reshape(1), dim=0).reshape(())
     return Cumprod.apply(input, dim=d)
@@ -341,7 +353,12 @@ def count_nonzero(input: Tensor, dim=None) -> Tensor:
         >>> ember.count_nonzero(ember.tensor([[1, 0], [2, 3]]), dim=0)
         tensor([2, 1])
     """
-    out = np.count_nonzero(input._data, axis=_axes(input, dim))
+    if input._dtype in D.SHELL and dim is None:  # (torch counts along a dim by summing)
+        refuse_shell("count_nonzero", input._dtype)
+    data = input._data
+    if input._dtype is D.float8_e8m0fnu:  # torch compares with 0 cast to it, 2**-127 (bits 0)
+        data = data.view(np.uint8)
+    out = np.count_nonzero(data, axis=_axes(input, dim))
     return Tensor._make(as_array(out, np.int64), D.int64)
 
 
@@ -354,6 +371,8 @@ def nansum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Ten
     """
     if input._dtype.is_complex:
         raise RuntimeError("nansum on CPU does not support complex inputs")
+    if input._dtype in D.SHELL and dtype is None:
+        refuse_shell("nansum", input._dtype)
     if input._dtype.category < D._FLOAT:
         return sum(input, dim, keepdim, dtype=dtype)
     return sum(ZeroNan.apply(input), dim, keepdim, dtype=dtype)

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from ... import _dtype as D
 from ..._backend import asarray_like, to_numpy
 from ..._backend import get_array_module as xp_of
 from ..._tensor import Tensor
 from .._core import Op, wrap_dim, wrap_dims
+from .._dispatch import refuse_shell
 from ..indexing.subscript import AdvancedIndex, BasicIndex, BasicIndexBackward
 from ..inplace import apply_inplace
 
@@ -43,7 +45,20 @@ def flip(input: Tensor, dims) -> Tensor:
                         "write flip(t, (0,)) or t.flip(0)")
     dims = tuple(dims)
     dims = wrap_dims(dims, input.ndim) if dims else ()
+    if input._dtype in D.SHELL and _flip_needs_kernel(input._data, dims):
+        refuse_shell("flip", input._dtype)
     return Flip.apply(input, dims=dims if input.ndim else ())
+
+
+def _flip_needs_kernel(x, dims: tuple) -> bool:
+    """Whether torch's flip runs its per-dtype kernel: it copies when nothing moves, and
+    copies whole rows when a dim of stride 1 stays unflipped; otherwise it needs ``flip_cpu``
+    (which uint16/32/64 and float8 lack)."""
+    moved = [d for d in dims if x.shape[d] > 1 and x.strides[d] != 0]
+    if not moved or x.size <= 1:
+        return False
+    return not any(x.shape[d] > 1 and x.strides[d] == x.itemsize
+                   for d in range(x.ndim) if d not in dims)
 
 
 def _flip_method(self: Tensor, *dims, **kwargs) -> Tensor:
@@ -199,6 +214,8 @@ def _triangle(input: Tensor, diagonal: int, upper: bool) -> Tensor:
     if input.ndim < 2:
         raise RuntimeError(f"{'triu' if upper else 'tril'}: input tensor must have at least 2 "
                            "dimensions")
+    if input._dtype in D.SHELL:
+        refuse_shell("triu" if upper else "tril", input._dtype)
     return Triangle.apply(input, k=int(diagonal), upper=upper)
 
 
