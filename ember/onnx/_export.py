@@ -9,6 +9,7 @@ import threading
 
 import numpy as np
 
+from .._backend import asarray_like, to_numpy
 from .._tensor import Tensor
 from ..fx import capture
 from ..fx.graph import map_nodes
@@ -103,11 +104,12 @@ def _grow(t: Tensor, axes) -> Tensor:
 
 def _shuffle(t: Tensor, rng) -> Tensor:
     """``t``'s values in another order (same shape, dtype and range)."""
-    flat = t._data.reshape(-1).copy()
+    data = to_numpy(t._data)  # shuffled on the host, then put back on the tensor's device
+    flat = data.reshape(-1).copy()
     rng.shuffle(flat)
-    if flat.size > 1 and np.array_equal(flat, t._data.reshape(-1)):
+    if flat.size > 1 and np.array_equal(flat, data.reshape(-1)):
         flat = np.roll(flat, 1)
-    return Tensor._make(flat.reshape(t._data.shape), t._dtype)
+    return Tensor._make(asarray_like(flat.reshape(data.shape), t._data), t._dtype)
 
 
 def _normalize_dynamic_axes(dynamic_axes, input_names, output_names) -> dict:

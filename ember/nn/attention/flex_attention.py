@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ... import _dtype as D
+from ..._backend import asarray_like, to_numpy
 from ..._tensor import Tensor
 
 __all__ = ["BlockMask", "flex_attention", "AuxOutput", "AuxRequest", "FlexKernelOptions",
@@ -242,9 +243,9 @@ class BlockMask:
     def sparsity(self) -> float:
         """The percentage of tiles skipped (negative when the tiles, padded to
         ``BLOCK_SIZE``, cover more than the sequences, as torch reports it)."""
-        blocks = int(self.kv_num_blocks._data.sum())
+        blocks = int(to_numpy(self.kv_num_blocks._data).sum())
         if self.full_kv_num_blocks is not None:
-            blocks += int(self.full_kv_num_blocks._data.sum())
+            blocks += int(to_numpy(self.full_kv_num_blocks._data).sum())
         return 100 * (1 - blocks * self.BLOCK_SIZE[0] * self.BLOCK_SIZE[1] / self.numel())
 
     def to_dense(self) -> Tensor:
@@ -317,7 +318,7 @@ class BlockMask:
             "q_num_blocks", "q_indices", "full_q_num_blocks", "full_q_indices")),
             self.BLOCK_SIZE, self.mask_mod)
 
-    def _dense_positions(self, B: int, H: int, L: int, S: int) -> Tensor:
+    def _dense_positions(self, B: int, H: int, L: int, S: int, like, device) -> Tensor:
         """The element-level mask for ``(B, H, L, S)`` scores: tiles not computed are hidden,
         full tiles shown, partly visible ones decided by ``mask_mod``."""
         bq, bk = self.BLOCK_SIZE
@@ -329,15 +330,17 @@ class BlockMask:
         used = expand(self._used_blocks())
         full = expand(_blocks_of(self.full_kv_num_blocks, self.full_kv_indices)) \
             if self.full_kv_num_blocks is not None else np.zeros((B, H, L, S), bool)
-        by_mod = _dense_mask(self.mask_mod, B, H, L, S)._data
-        return Tensor._make(np.ascontiguousarray(used & (full | by_mod)), D.bool)
+        by_mod = to_numpy(_dense_mask(self.mask_mod, B, H, L, S, device)._data)
+        # the tile structure is host data; the mask goes where the scores are
+        return Tensor._make(asarray_like(np.ascontiguousarray(used & (full | by_mod)), like),
+                            D.bool)
 
 
 def _blocks_of(num_blocks: Tensor, indices: Tensor) -> np.ndarray:
     """The bool tile grid ``(..., q tiles, kv tiles)`` a count-and-index list describes: in
     each row, the first ``num_blocks`` entries of ``indices`` are the tiles set."""
-    idx = indices._data.astype(np.int64)
-    taken = np.arange(idx.shape[-1]) < num_blocks._data[..., None]
+    idx = to_numpy(indices._data).astype(np.int64)
+    taken = np.arange(idx.shape[-1]) < to_numpy(num_blocks._data)[..., None]
     grid = np.zeros(idx.shape, bool)
     where = np.nonzero(taken)
     grid[where[:-1] + (idx[where],)] = True
@@ -358,7 +361,7 @@ def create_block_mask(mask_mod, B: int | None, H: int | None, Q_LEN: int, KV_LEN
     """
     B, H = B or 1, H or 1
     bq, bk = (BLOCK_SIZE, BLOCK_SIZE) if isinstance(BLOCK_SIZE, int) else tuple(BLOCK_SIZE)
-    dense = _dense_mask(mask_mod, B, H, Q_LEN, KV_LEN, device)._data
+    dense = to_numpy(_dense_mask(mask_mod, B, H, Q_LEN, KV_LEN, device)._data)
     nq, nk = -(-Q_LEN // bq), -(-KV_LEN // bk)
     padded = np.zeros((B, H, nq * bq, nk * bk), bool)  # padding counts as hidden, as in torch
     padded[..., :Q_LEN, :KV_LEN] = dense
@@ -455,7 +458,7 @@ def flex_attention(query: Tensor, key: Tensor, value: Tensor, score_mod=None,
         if tuple(scores.shape) != (B, H, L, S):
             scores = scores.expand(B, H, L, S)
     if block_mask is not None:
-        visible = block_mask._dense_positions(B, H, L, S)
+        visible = block_mask._dense_positions(B, H, L, S, query._data, query.device)
         scores = scores.masked_fill(~visible, -math.inf)
     # a query that sees nothing gets zeros and an lse of -inf; its scores are set to 0 first
     # so that neither the softmax nor its gradient meets -inf - -inf
