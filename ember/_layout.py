@@ -4,6 +4,10 @@ against them run, though ember builds no tensor of those layouts."""
 
 from __future__ import annotations
 
+import numpy as np
+
+from ._backend import MetaArray, get_array_module
+
 __all__ = ["layout", "strided", "sparse_coo", "sparse_csr", "sparse_csc", "sparse_bsr",
            "sparse_bsc", "jagged"]
 
@@ -192,8 +196,6 @@ def copy_with_strides(arr, strides):
     """A copy of ``arr`` laid out with ``strides`` (None: row-major), with the same values."""
     if strides is None or strides == strides_for(arr.shape, None):
         return arr.copy(order="C")
-    from ._backend import get_array_module  # imported here: clone's row-major path is hot
-
     out = empty_strided_array(get_array_module(arr), arr.shape, strides, arr.dtype)
     out[...] = arr
     return out
@@ -214,9 +216,33 @@ def channels_last_of(*arrays):
     return None
 
 
+def row_major(arr):
+    """``arr`` in row-major order, copied only when it is not: the layout of kernels that
+    make their input contiguous first (softmax, log_softmax, layer_norm, instance_norm)."""
+    if arr.flags.c_contiguous or isinstance(arr, MetaArray):  # a meta array has no layout
+        return arr
+    return get_array_module(arr).ascontiguousarray(arr)
+
+
+def dense_in_format(arr, fmt):
+    """``arr`` laid out densely in ``fmt`` (None: row-major), copied only when it is not: the
+    gradient of a kernel that lays it out in its input's format (pooling, batch norm)."""
+    return row_major(arr) if fmt is None else in_format(arr, fmt)
+
+
+def like_layout(arr, ref):
+    """``arr`` (of ``ref``'s shape) laid out as ``empty_like(ref)`` would be (torch's
+    ``preserve_format``), copied only when it is not."""
+    if ref.flags.c_contiguous and 1 not in ref.shape or isinstance(arr, MetaArray):
+        return row_major(arr)
+    strides = preserved_strides(ref)
+    return arr if element_strides(arr) == strides else copy_with_strides(arr, strides)
+
+
 def in_format(arr, fmt):
     """``arr`` laid out in ``fmt`` (None: left as it is); a copy only when it is not already."""
-    if fmt is None or arr.size == 0 or arr.ndim != _RANKS[fmt._name]:
+    if fmt is None or arr.size == 0 or arr.ndim != _RANKS[fmt._name] or \
+            isinstance(arr, MetaArray):
         return arr
     strides = strides_for(arr.shape, format_order(fmt, arr.ndim))
     return arr if element_strides(arr) == strides else copy_with_strides(arr, strides)
@@ -228,3 +254,105 @@ def empty_in_format(xp, shape, np_dtype, fmt):
         return xp.empty(shape, np_dtype)
     return empty_strided_array(xp, shape, strides_for(shape, format_order(fmt, len(shape))),
                                np_dtype)
+
+
+# -- elementwise ops: TensorIterator's output layout ----------------------------------------
+# torch computes an elementwise op's output strides from its operands (outputs first, then
+# inputs, in the op's argument order): the first operand that can tell two dims apart orders
+# them, so ``a_channels_last + b_contiguous`` is channels_last and ``b + a`` is row-major.
+# NumPy resolves such a conflict towards row-major instead, so only a mixed case needs work.
+
+def _packed(order, shape, strides) -> bool:
+    """Whether dims ``order`` (outermost first) lie densely packed (size-1 dims ignored)."""
+    expected = 1
+    for d in reversed(order):
+        if shape[d] != 1:
+            if strides[d] != expected:
+                return False
+            expected *= shape[d]
+    return True
+
+
+def iterator_strides(shape, operands) -> tuple | None:
+    """The strides (in elements) torch's TensorIterator gives the output of shape ``shape``
+    of an elementwise op over ``operands`` (arrays or numbers, in torch's operand order);
+    None for row-major ones."""
+    ndim = len(shape)
+    ops = [(tuple(a.shape), element_strides(a)) if hasattr(a, "strides") else ((), ())
+           for a in operands]
+    if all(s == shape for s, _ in ops):  # TensorIterator's fast setup
+        if all(_packed(range(ndim), s, st) for s, st in ops):
+            return None
+        order = (0,) + tuple(range(2, ndim)) + (1,)
+        if ndim in (4, 5) and all(_packed(order, s, st) for s, st in ops):
+            return strides_for(shape, order)
+        first = ops[0][1]
+        if all(st == first for _, st in ops) and is_non_overlapping_and_dense(shape, first):
+            return first
+    # broadcast dims (missing or size 1 against a larger size) take no part: stride 0
+    per_op = []
+    for s, st in ops:
+        lead = ndim - len(s)
+        per_op.append([0] * lead + [0 if s[i] == 1 and shape[lead + i] != 1 else st[i]
+                                    for i in range(len(s))])
+
+    def should_swap(d0, d1):
+        for st in per_op:
+            s0, s1 = st[d0], st[d1]
+            if s0 == 0 or s1 == 0:
+                continue
+            if s0 != s1:
+                return -1 if s0 < s1 else 1
+            if shape[d0] > shape[d1]:
+                return 1
+        return 0
+
+    perm = list(reversed(range(ndim)))  # innermost first; the same insertion sort as torch's
+    for i in range(1, ndim):
+        j = i
+        for k in reversed(range(i)):
+            cmp = should_swap(perm[k], perm[j])
+            if cmp > 0:
+                perm[k], perm[j] = perm[j], perm[k]
+                j = k
+            elif cmp < 0:
+                break
+    if perm == list(reversed(range(ndim))):
+        return None
+    out, step = [0] * ndim, 1
+    for d in perm:
+        out[d] = step
+        step *= shape[d]
+    return tuple(out)
+
+
+def follow_operands(out, operands):
+    """``out`` (NumPy's result of an elementwise op over ``operands``) laid out as torch lays
+    it out, copied only when NumPy chose differently. ``Op.apply`` calls it when an operand is
+    not row-major (otherwise both give row-major): NumPy settles a conflict between operands'
+    layouts towards row-major, torch towards the first operand that orders the dims."""
+    if type(out) is not np.ndarray or out.ndim < 2 or out.size == 0:
+        return out  # a tuple of outputs, a scalar, a device or meta array: left as it is
+    shape = out.shape
+    first = operands[0]
+    if getattr(first, "shape", None) == shape and 1 not in shape and 0 not in first.strides:
+        # the first operand orders every pair of dims: dense strides in its order, which is
+        # what empty_like builds
+        if first.strides == out.strides:
+            return out
+        like = get_array_module(out).empty_like(first, dtype=out.dtype)
+        like[...] = out
+        return like
+    strides = iterator_strides(shape, operands)
+    if strides is None:
+        return out if out.flags.c_contiguous else out.copy(order="C")
+    return out if element_strides(out) == strides else copy_with_strides(out, strides)
+
+
+def any_strided(arrays) -> bool:
+    """Whether one of ``arrays`` (numbers skipped) is an array of 2 or more dims that is not
+    row-major: the case where an elementwise op's layout needs ``follow_operands``."""
+    for a in arrays:
+        if type(a) is np.ndarray and a.ndim > 1 and not a.flags.c_contiguous:
+            return True
+    return False

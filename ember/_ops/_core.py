@@ -24,12 +24,15 @@ import numpy as np
 
 from .. import _dtype as D
 from .._backend import asarray_like, get_array_module
+from .._layout import any_strided, follow_operands
 from .._nested_tensor import NestedOperand, apply_nested
 from .._tensor import Tensor
 from ..autograd import anomaly, grad_mode
 from ..autograd.graph import Node, _sequence, edge_of, grad_accumulator
 
 _state = grad_mode._state
+_ndarray = np.ndarray
+_POINTWISE = "ember._ops.pointwise."
 _NO_EDGE = (None, 0)
 _anomaly = anomaly._enabled
 
@@ -41,8 +44,16 @@ class Op(Node):
     # first; PyTorch refuses in-place changes to such views while they carry a gradient
     multi_view = False
     non_differentiable_outputs: tuple = ()
+    # elementwise: the output takes torch's TensorIterator layout (_layout.follow_operands);
+    # every op of the pointwise family is one unless it says otherwise
+    elementwise = False
 
     inputs: tuple = ()
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "elementwise" not in cls.__dict__ and cls.__module__.startswith(_POINTWISE):
+            cls.elementwise = not cls.is_view
 
     @staticmethod
     def forward(ctx, *args, **kwargs):
@@ -80,6 +91,13 @@ class Op(Node):
             raise _no_kernel_error(arrays, err) from None
         except NestedOperand:  # a nested tensor among the inputs: run per component
             return apply_nested(cls, inputs, kwargs)
+        if cls.elementwise:
+            # NumPy and torch lay the output out alike unless an operand is not row-major;
+            # in a binary op, unless the first one is not (see _layout.follow_operands)
+            first = arrays[0]
+            if type(first) is _ndarray and not first.flags.c_contiguous and len(arrays) > 1 \
+                    or len(arrays) > 2 and any_strided(arrays):
+                out = follow_operands(out, arrays)
         if type(out) is tuple:
             outs = tuple(_wrap(ctx, cls, o, i, record) for i, o in enumerate(out))
             if record and "_num_outputs" not in ctx.__dict__:  # an op may have set its own

@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 
 from .. import _random
+from .._layout import like_layout
 from .._ops.inplace import apply_inplace
 from .._ops.nn.linear_softmax import _t
 from .._tensor import Tensor
@@ -24,6 +25,15 @@ def _inplace(input: Tensor, result: Tensor, name: str) -> Tensor:
 
 # -- dropout --------------------------------------------------------------------------------
 
+def _mask_layout(mask, input: Tensor):
+    """torch draws an elementwise mask into ``empty_like(input)``: a channels_last input
+    gets a channels_last mask, so the gradient (``grad * mask``) follows the layout too. A
+    feature mask ``(N, C, 1, ...)`` broadcasts and keeps its own."""
+    if mask.shape != input._data.shape:
+        return mask
+    return like_layout(mask, input._data)
+
+
 def _check_p(p: float) -> None:
     if p < 0.0 or p > 1.0:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
@@ -36,7 +46,7 @@ def _drop(input: Tensor, p: float, mask_shape, inplace: bool, name: str) -> Tens
     else:
         keep = _random._gen(None).random(mask_shape) >= p
         mask = keep.astype(dt) * dt.type(1.0 / (1.0 - p))
-    out = input * _t(mask)
+    out = input * _t(_mask_layout(mask, input))
     return _inplace(input, out, name) if inplace else out
 
 
@@ -173,8 +183,8 @@ def _alpha_drop(input, p, mask_shape, inplace):
         keep = (_random._gen(None).random(mask_shape) >= p).astype(dt)
         a = 1.0 / np.sqrt((_ALPHA_P ** 2 * p + 1) * (1 - p))
         b = _ALPHA_P * a * p
-        out = (input * _t((keep * a).astype(dt))
-               + _t(((1 - keep) * (_ALPHA_P * a) + b).astype(dt)))
+        out = (input * _t(_mask_layout((keep * a).astype(dt), input))
+               + _t(_mask_layout(((1 - keep) * (_ALPHA_P * a) + b).astype(dt), input)))
     return _inplace(input, out, "alpha_dropout_") if inplace else out
 
 

@@ -9,7 +9,8 @@ import math
 import numpy as np
 
 from .. import _dtype as D
-from .._backend import ascontiguousarray
+from .._backend import MetaArray, get_array_module, meta_array
+from .._layout import channels_last_of, dense_in_format
 from .._ops._core import Op, set_node_name
 from .._ops._dispatch import not_implemented_for
 from .._ops.nn.conv import (
@@ -40,6 +41,7 @@ from .._ops.nn.pool import (
 )
 from .._ops.nn.pool_adaptive import (
     IndexAxis,
+    ResampleAxes,
     adaptive_avg_pool1d,
     adaptive_avg_pool2d,
     adaptive_avg_pool3d,
@@ -164,12 +166,6 @@ def _antialias_matrix(n_in, n_out, align_corners, scale, dtype, mode):
     return Tensor._make(m.astype(dtype))
 
 
-def _along(x: Tensor, axis: int, m: Tensor) -> Tensor:
-    """Apply an ``(out, in)`` matrix (built on the host) along ``axis``."""
-    m = m.to(x.device)
-    return (x.transpose(axis, -1) @ m.transpose(0, 1)).transpose(axis, -1)
-
-
 def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "nearest",
                 align_corners: bool | None = None, recompute_scale_factor: bool | None = None,
                 antialias: bool = False) -> Tensor:
@@ -254,21 +250,27 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
             input, out_size)
     out = input
     dt = input._data.dtype
+    mats = []  # linear, cubic and antialiased modes: one (out, in) matrix per resized axis
     for i, (n_in, n_out, sc) in enumerate(zip(in_size, out_size, scales)):
         if n_in == n_out and (sc is None or sc == 1.0):
+            mats.append(None)
             continue
         if antialias:
-            out = _along(out, 2 + i, _antialias_matrix(n_in, n_out, bool(align_corners), sc, dt,
-                                                       mode))
+            mats.append(_antialias_matrix(n_in, n_out, bool(align_corners), sc, dt, mode)._data)
         elif mode in _INTERPOLATING:
             weights = _cubic_matrix if mode == "bicubic" else _linear_matrix
-            out = _along(out, 2 + i, weights(n_in, n_out, bool(align_corners), sc, dt))
+            mats.append(weights(n_in, n_out, bool(align_corners), sc, dt)._data)
         else:
             r = _src_scale(n_in, n_out, False, sc)
             shift = 0.5 if mode == "nearest-exact" else 0.0
             idx = np.minimum(np.floor((np.arange(n_out) + shift) * np.float32(r)).astype(
                 np.int64), n_in - 1)
             out = IndexAxis.apply(out, idx, 2 + i)
+    if any(m is not None for m in mats):
+        # torch's upsampling kernels: the output in the input's format, the input's gradient
+        # in the incoming gradient's (bicubic's backward kernel: row-major)
+        out = ResampleAxes.apply(input, mats=mats, fmt=channels_last_of(input._data),
+                                 grad_fmt=None if mode == "bicubic" else "grad")
     out = out if out is not input else input.clone()
     if out.grad_fn is not None:  # PyTorch's node name, e.g. UpsampleBilinear2DBackward0
         kind = {"nearest": "Nearest", "nearest-exact": "NearestExact", "linear": "Linear",
@@ -309,10 +311,8 @@ def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
         raise RuntimeError(f"pixel_shuffle expects its input's 'channel' dimension to be "
                            f"divisible by the square of upscale_factor, but input.size(-3)={c} "
                            f"is not divisible by {r * r}")
-    k = len(lead)
-    x = input.reshape(*lead, c // (r * r), r, r, h, w)
-    x = x.permute(*range(k), k, k + 3, k + 1, k + 4, k + 2)
-    return x.reshape(*lead, c // (r * r), h * r, w * r)
+    return set_node_name(_Shuffle.apply(input, kind="pixel_shuffle", factor=r),
+                         "PixelShuffleBackward0")
 
 
 def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
@@ -322,10 +322,8 @@ def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
     if h % r or w % r:
         raise RuntimeError(f"pixel_unshuffle expects height and width to be divisible by "
                            f"downscale_factor, but got {h}x{w} and {r}")
-    k = len(lead)
-    x = input.reshape(*lead, c, h // r, r, w // r, r)
-    x = x.permute(*range(k), k, k + 2, k + 4, k + 1, k + 3)
-    return x.reshape(*lead, c * r * r, h // r, w // r)
+    return set_node_name(_Shuffle.apply(input, kind="pixel_unshuffle", factor=r),
+                         "PixelUnshuffleBackward0")
 
 
 def _channel_shuffle_check(input: Tensor, groups, name: str) -> None:
@@ -344,11 +342,57 @@ def _channel_shuffle_check(input: Tensor, groups, name: str) -> None:
                            f"{input.shape[1]} channels and {groups} groups.")
 
 
+def _pixel_shuffle_raw(x, r):
+    *lead, c, h, w = x.shape
+    k = len(lead)
+    y = x.reshape(*lead, c // (r * r), r, r, h, w)
+    y = y.transpose(*range(k), k, k + 3, k + 1, k + 4, k + 2)
+    return y.reshape(*lead, c // (r * r), h * r, w * r)
+
+
+def _pixel_unshuffle_raw(x, r):
+    *lead, c, h, w = x.shape
+    k = len(lead)
+    y = x.reshape(*lead, c, h // r, r, w // r, r)
+    y = y.transpose(*range(k), k, k + 2, k + 4, k + 1, k + 3)
+    return y.reshape(*lead, c * r * r, h // r, w // r)
+
+
+def _channel_shuffle_raw(x, g):
+    n, c, *rest = x.shape
+    return x.reshape(n, g, c // g, *rest).swapaxes(1, 2).reshape(x.shape)
+
+
+class _Shuffle(Op):
+    """``pixel_shuffle``, ``pixel_unshuffle`` and ``channel_shuffle`` on the raw array. Each
+    permutes the elements, so its adjoint is the inverse permutation: the same op with the
+    inverse's arguments. As torch's kernels, the output takes the input's format, so the
+    input's gradient takes the incoming gradient's."""
+
+    @staticmethod
+    def forward(ctx, x, kind, factor):
+        ctx.args = (kind, factor, x.shape)
+        if isinstance(x, MetaArray):  # the shape alone (a meta array's views copy nothing)
+            return meta_array(_SHUFFLES[kind](x, factor).shape, x.dtype)
+        out = _SHUFFLES[kind](x, factor)
+        out = dense_in_format(out, channels_last_of(x))
+        return out.copy() if get_array_module(x).may_share_memory(out, x) else out
+
+    @staticmethod
+    def backward(ctx, grad):
+        kind, factor, shape = ctx.args
+        if kind == "channel_shuffle":
+            return _Shuffle.apply(grad, kind=kind, factor=shape[1] // factor if factor else 0)
+        inverse = "pixel_unshuffle" if kind == "pixel_shuffle" else "pixel_shuffle"
+        return _Shuffle.apply(grad, kind=inverse, factor=factor)
+
+
+_SHUFFLES = {"pixel_shuffle": _pixel_shuffle_raw, "pixel_unshuffle": _pixel_unshuffle_raw,
+             "channel_shuffle": _channel_shuffle_raw}
+
+
 def _channel_shuffle(input: Tensor, groups: int) -> Tensor:
-    n, c, *rest = input.shape
-    g = int(groups)
-    x = input.reshape(n, g, c // g, *rest).transpose(1, 2)
-    return x.reshape(n, c, *rest)
+    return _Shuffle.apply(input, kind="channel_shuffle", factor=int(groups))
 
 
 def channel_shuffle(input: Tensor, groups: int) -> Tensor:
@@ -385,9 +429,8 @@ class _NativeChannelShuffle(Op):
 
     @staticmethod
     def forward(ctx, x, groups):
-        n, c, *rest = x.shape
-        return ascontiguousarray(
-            x.reshape(n, groups, c // groups, *rest).swapaxes(1, 2)).reshape(x.shape)
+        out = dense_in_format(_channel_shuffle_raw(x, groups), channels_last_of(x))
+        return out.copy() if get_array_module(x).may_share_memory(out, x) else out
 
     @staticmethod
     def backward(ctx, grad):

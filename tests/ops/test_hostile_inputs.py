@@ -467,7 +467,6 @@ KNOWN_DIVERGENCES: dict[str, str] = {
     "sdpa_float_mask:empty": "torch: ok; ember: RuntimeError",
     # -- only the first input empty (a shape mismatch)
     "batch_norm_train:empty_first": "torch: ok; ember: ValueError",
-    "group_norm:empty_first": "torch: ok; ember: RuntimeError",
     "index_add:empty_first": "torch: ok; ember: IndexError",
     "instance_norm:empty_first": "torch: IndexError; ember: ok",
     "loss.cross_entropy_probs:empty_first": "torch: ValueError; ember: RuntimeError",

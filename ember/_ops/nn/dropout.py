@@ -6,6 +6,7 @@ import numpy as np
 
 from ... import _random
 from ..._backend import to_device_array
+from ..._layout import like_layout
 from ..._tensor import Tensor
 
 
@@ -22,7 +23,9 @@ def dropout(input: Tensor, p: float = 0.5, train: bool = True) -> Tensor:
     else:
         keep = _random._gen(None).random(input._data.shape) >= p
         mask = keep.astype(dt) * dt.type(1.0 / (1.0 - p))
-    return input * Tensor._make(to_device_array(mask, input.device), input._dtype)
+    # torch draws the mask into empty_like(input): a channels_last input, a channels_last mask
+    mask = like_layout(to_device_array(mask, input.device), input._data)
+    return input * Tensor._make(mask, input._dtype)
 
 
 def dropout_(input: Tensor, p: float = 0.5, train: bool = True) -> Tensor:

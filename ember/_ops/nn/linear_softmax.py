@@ -14,6 +14,7 @@ from ... import _autocast, _threads
 from ... import _dtype as D
 from ..._autocast import hot as _amp
 from ..._backend import add_at, get_array_module, is_host
+from ..._layout import row_major
 from ..._tensor import Tensor
 from ...autograd import grad_mode
 from .._core import Op, array_tensor, const_like, wrap_dim
@@ -234,19 +235,22 @@ def _np_log_softmax(x, axis):
     return s
 
 
+# torch's softmax kernels work on input.contiguous() (and grad.contiguous()): their output and
+# the input's gradient are row-major whatever the input's layout (channels_last included)
+
 class Softmax(Op):
     save_output = True
 
     @staticmethod
     def forward(ctx, x, dim):
         ctx.dim = dim
-        return _np_softmax(x, dim)
+        return _np_softmax(row_major(x), dim)
 
     @staticmethod
     def backward(ctx, grad):
         (y,) = ctx.saved_tensors
         if not _state.enabled:
-            yd, g = y._data, grad._data
+            yd, g = y._data, row_major(grad._data)
             gy = g * yd
             gy -= yd * _row_sum(gy, ctx.dim)
             return _t(gy, y._dtype)
@@ -261,13 +265,13 @@ class LogSoftmax(Op):
     def forward(ctx, x, dim):
         ctx.dim = dim
         ctx.save_for_backward(ctx.inputs[0])
-        return _np_log_softmax(x, dim)
+        return _np_log_softmax(row_major(x), dim)
 
     @staticmethod
     def backward(ctx, grad):
         x, y = ctx.saved_tensors
         if not _state.enabled:
-            g = grad._data
+            g = row_major(grad._data)
             return _t(g - np.exp(y._data) * _row_sum(g, ctx.dim), y._dtype)
         return grad - Softmax.apply(x, dim=ctx.dim) * grad.sum(dim=ctx.dim, keepdim=True)
 

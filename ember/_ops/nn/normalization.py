@@ -13,6 +13,7 @@ import numpy as np
 from ... import _dtype as D
 from ..._backend import asarray_like
 from ..._backend import get_array_module as xp_of
+from ..._layout import like_layout, row_major
 from ..._tensor import Tensor
 from ...autograd import grad_mode
 from .._core import Op, set_node_name
@@ -68,12 +69,17 @@ class NormAffine(Op):
 
     ``pshape`` is the broadcast shape of ``w``/``b``; ``fixed`` holds (mean, var) arrays for
     evaluation with running statistics; ``stats`` (a dict) receives the batch mean and biased
-    variance for running-statistics updates.
+    variance for running-statistics updates. ``contiguous``: the output and the input's
+    gradient are row-major, as torch's layer and instance norm make them; otherwise they keep
+    the input's layout (batch and group norm keep a channels_last input channels_last).
     """
 
     @staticmethod
-    def forward(ctx, x, w, b, axes, eps, pshape, fixed=None, stats=None):
+    def forward(ctx, x, w, b, axes, eps, pshape, fixed=None, stats=None, contiguous=False):
         ctx.save_for_backward(ctx.inputs[0], ctx.inputs[1])
+        ctx.contiguous = contiguous
+        if contiguous:
+            x = row_major(x)
         gemv = _gemv_rows(x, axes) if fixed is None else None
         if gemv is not None:
             keep = x.shape[:x.ndim - len(axes)] + (1,) * len(axes)
@@ -111,6 +117,8 @@ class NormAffine(Op):
         g = grad._data
         xhat, invstd = ctx.xhat, ctx.invstd
         dt = grad._dtype
+        # the input's gradient: row-major, or laid out as the input (xhat is, densely)
+        layout = row_major if ctx.contiguous else lambda a: like_layout(a, xhat)
         gx = gw = gb = None
         gemv = _gemv_rows(g, axes) if fixed is None and g.dtype == xhat.dtype else None
         if need[0]:
@@ -120,26 +128,26 @@ class NormAffine(Op):
                 t = gy - _row_means(gy, *gemv, keep)
                 t -= xhat * _row_means(gy * xhat, *gemv, keep)
                 t *= invstd
-                gx = Tensor._make(t, dt)
+                gx = Tensor._make(layout(t), dt)
             elif fixed is None:
                 t = gy - gy.mean(axis=axes, keepdims=True)
                 t -= xhat * np.mean(gy * xhat, axis=axes, keepdims=True)
                 t *= invstd
-                gx = Tensor._make(t, dt)
+                gx = Tensor._make(layout(t), dt)
             else:
-                gx = Tensor._make(gy * invstd, dt)
+                gx = Tensor._make(layout(gy * invstd), dt)
         # with trailing statistics axes the parameters' axes are the leading ones: column sums,
         # again as matrix-vector products
         columns = gemv if gemv is not None and paxes == tuple(range(g.ndim - len(axes))) \
             else None
         if len(need) > 1 and need[1]:
             gxh = g * xhat
-            gw = Tensor._make((_column_sums(gxh, *columns) if columns else
-                               np.sum(gxh, axis=paxes)).reshape(w.shape), dt)
+            gw = Tensor._make(row_major(_column_sums(gxh, *columns) if columns else
+                                        np.sum(gxh, axis=paxes)).reshape(w.shape), dt)
         if len(need) > 2 and need[2]:
             b = ctx.inputs[2]
-            gb = Tensor._make((_column_sums(g, *columns) if columns else
-                               np.sum(g, axis=paxes)).reshape(b.shape), dt)
+            gb = Tensor._make(row_major(_column_sums(g, *columns) if columns else
+                                        np.sum(g, axis=paxes)).reshape(b.shape), dt)
         return gx, gw, gb
 
 
@@ -281,8 +289,8 @@ def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
                                f"{list(t.shape)}")
     pshape = (1,) * (input.dim() - k) + ns
     axes = tuple(range(input.dim() - k, input.dim()))
-    return set_node_name(NormAffine.apply(input, weight, bias, axes=axes, eps=eps, pshape=pshape),
-                  "NativeLayerNormBackward0")
+    return set_node_name(NormAffine.apply(input, weight, bias, axes=axes, eps=eps, pshape=pshape,
+                                          contiguous=True), "NativeLayerNormBackward0")
 
 
 def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
@@ -302,8 +310,10 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
                            f"num_groups, but got input of shape {list(input.shape)} and "
                            f"num_groups={num_groups}")
     n, c = input.shape[:2]
-    x = input.reshape(n, num_groups, -1)
-    y = NormAffine.apply(x, None, None, axes=(2,), eps=eps, pshape=(1, 1, 1))
+    # (N, G, C/G, *): a view of a channels_last input too, whose layout the result keeps
+    x = input.reshape(n, num_groups, c // num_groups, *input.shape[2:])
+    y = NormAffine.apply(x, None, None, axes=tuple(range(2, x.ndim)), eps=eps,
+                         pshape=(1,) * x.ndim)
     y = y.reshape(input.shape)
     pshape = (1, c) + (1,) * (input.dim() - 2)
     if weight is not None:
@@ -333,15 +343,16 @@ def instance_norm_functional(input: Tensor, running_mean: Tensor | None = None,
     c = input.shape[1]
     pshape = (1, c) + (1,) * (input.dim() - 2)
     axes = tuple(range(2, input.dim()))
-    if not use_input_stats:
-        return batch_norm_functional(input, running_mean, running_var, weight, bias, False,
-                                     momentum, eps)
+    if not use_input_stats:  # torch normalizes input.contiguous(): a row-major result
+        return batch_norm_functional(input.contiguous(), running_mean, running_var, weight,
+                                     bias, False, momentum, eps)
     count = int(np.prod(input.shape[2:]))
     if count <= 1:
         raise ValueError(f"Expected more than 1 spatial element when training, got input size "
                          f"{list(input.shape)}")
     stats = {} if running_mean is not None or running_var is not None else None
-    out = NormAffine.apply(input, weight, bias, axes=axes, eps=eps, pshape=pshape, stats=stats)
+    out = NormAffine.apply(input, weight, bias, axes=axes, eps=eps, pshape=pshape, stats=stats,
+                           contiguous=True)
     if stats is not None:
         _update_running(running_mean, stats["mean"].mean(axis=0), momentum)
         _update_running(running_var, stats["var"].mean(axis=0), momentum, count / (count - 1))

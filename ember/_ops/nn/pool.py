@@ -17,9 +17,9 @@ import numpy as np
 from ... import _autocast, _threads
 from ... import _dtype as D
 from ..._autocast import hot as _amp
-from ..._backend import asarray_like, ascontiguousarray, is_host
+from ..._backend import asarray_like, is_host
 from ..._backend import get_array_module as xp_of
-from ..._layout import channels_last_of, empty_in_format, in_format
+from ..._layout import channels_last_of, dense_in_format, empty_in_format, in_format
 from ..._tensor import Tensor
 from ...autograd import grad_mode
 from .._core import Op, named_node, set_node_name
@@ -77,11 +77,12 @@ def _lowest(dtype):
 
 class MaxPool(Op):
     @staticmethod
-    def forward(ctx, x, ksize, stride, pad, dilation, osize, want_indices):
+    def forward(ctx, x, ksize, stride, pad, dilation, osize, want_indices, keep_format=True):
         ctx.save_for_backward(ctx.inputs[0])  # version check only; the padded copy is kept
         xp = _pad_to(x, pad, osize, ksize, stride, dilation, _lowest(x.dtype))
-        # torch: a channels_last input gives a channels_last output (and indices)
-        fmt = channels_last_of(x)
+        # torch: a channels_last input gives a channels_last output, indices and gradient
+        # (keep_format=False: adaptive_max_pool3d, whose kernel is row-major)
+        fmt = channels_last_of(x) if keep_format else None
         out = empty_in_format(xp_of(x), x.shape[:-len(ksize)] + tuple(osize), x.dtype, fmt)
         views = list(_views(xp, ksize, stride, dilation, osize))
         # For windows that do not overlap, the offset of each window's first maximum is kept
@@ -110,7 +111,7 @@ class MaxPool(Op):
         _batch_chunks(chunk, xp)
         if arg is not None and out.dtype.kind == "f" and np.isnan(out).any():
             arg = None  # NaN windows: the comparisons above do not locate a NaN maximum
-        ctx.xp, ctx.out, ctx.arg = xp, out, arg
+        ctx.xp, ctx.out, ctx.arg, ctx.fmt = xp, out, arg, fmt
         ctx.args = (x.shape, ksize, stride, pad, dilation, osize)
         if want_indices:
             return out, in_format(_argmax_indices(ctx), fmt)
@@ -124,7 +125,8 @@ class MaxPool(Op):
         in_shape, ksize, stride, pad, dilation, osize = ctx.args
         if grad_mode._state.enabled:  # create_graph: a gather/scatter pair on the argmax
             idx = _argmax_indices(ctx)
-            return PoolScatter.apply(grad, ctx.inputs[0], idx=idx, in_shape=in_shape)
+            return PoolScatter.apply(grad, ctx.inputs[0], idx=idx, in_shape=in_shape,
+                                     fmt=ctx.fmt)
         xp, out, g = ctx.xp, ctx.out, grad._data
         # windows that do not overlap write disjoint slices: plain stores, no read-modify-add
         disjoint = all(s >= d * (k - 1) + 1 for s, d, k in zip(stride, dilation, ksize))
@@ -158,7 +160,8 @@ class MaxPool(Op):
                     gx[sl] += gc * hit
 
         _batch_chunks(chunk if arg is None else chunk_arg, gxp)
-        return Tensor._make(ascontiguousarray(_crop(gxp, pad, in_shape[2:])), grad._dtype)
+        # torch: the input's gradient in the input's format (channels_last stays so)
+        return Tensor._make(dense_in_format(_crop(gxp, pad, in_shape[2:]), ctx.fmt), grad._dtype)
 
 
 def _batch_chunks(fn, like: np.ndarray) -> None:
@@ -195,30 +198,33 @@ def _argmax_indices(ctx) -> np.ndarray:
 
 
 class PoolGather(Op):
-    """``out[n, c, j] = x[n, c, idx[n, c, j]]`` over flattened spatial dims."""
+    """``out[n, c, j] = x[n, c, idx[n, c, j]]`` over flattened spatial dims; ``fmt``: the
+    format of the output and of the input's gradient (None: row-major)."""
 
     @staticmethod
-    def forward(ctx, x, idx):
-        ctx.in_shape = x.shape
+    def forward(ctx, x, idx, fmt=None):
+        ctx.in_shape, ctx.fmt = x.shape, fmt
         n, c = x.shape[:2]
         # sizes spelled out: -1 cannot be inferred when the batch or channel dimension is empty
         flat = x.reshape(n, c, int(np.prod(x.shape[2:], dtype=np.int64)))
         per = int(np.prod(idx.shape[2:], dtype=np.int64))
-        return np.take_along_axis(flat, idx.reshape(n, c, per), axis=2).reshape(idx.shape)
+        out = np.take_along_axis(flat, idx.reshape(n, c, per), axis=2).reshape(idx.shape)
+        return in_format(out, fmt)
 
     @staticmethod
     def backward(ctx, grad):
         return PoolScatter.apply(grad, ctx.inputs[0], idx=ctx.inputs[1]._data,
-                                 in_shape=ctx.in_shape), None
+                                 in_shape=ctx.in_shape, fmt=ctx.fmt), None
 
 
 class PoolScatter(Op):
     """The adjoint of ``PoolGather``: add each value into its input position. ``like`` (the
-    pooled input, or None) only ties the result to it in the graph, as PyTorch's node does."""
+    pooled input, or None) only ties the result to it in the graph, as PyTorch's node does;
+    ``fmt``: the result's format (None: row-major)."""
 
     @staticmethod
-    def forward(ctx, g, like, idx, in_shape):
-        ctx.idx = idx
+    def forward(ctx, g, like, idx, in_shape, fmt=None):
+        ctx.idx, ctx.fmt = idx, fmt
         n, c = in_shape[:2]
         size = int(np.prod(in_shape[2:], dtype=np.int64))
         rows = xp_of(g).arange(n * c, dtype=np.int64).reshape(n, c, 1) * size
@@ -226,11 +232,11 @@ class PoolScatter(Op):
         flat = (asarray_like(idx, g).reshape(n, c, per) + rows).ravel()
         # bincount sums duplicates (overlapping windows) in one pass; it computes in float64
         out = np.bincount(flat, weights=g.ravel(), minlength=n * c * size)
-        return out.astype(g.dtype, copy=False).reshape(in_shape)
+        return in_format(out.astype(g.dtype, copy=False).reshape(in_shape), fmt)
 
     @staticmethod
     def backward(ctx, grad):
-        return PoolGather.apply(grad, Tensor._make(ctx.idx)), None
+        return PoolGather.apply(grad, Tensor._make(ctx.idx), fmt=ctx.fmt), None
 
 
 # -- average pooling ------------------------------------------------------------------------
@@ -286,7 +292,9 @@ class AvgPoolBackward(Op):
         gd = g / asarray_like(div, g)
         for _, sl in _views(gxp, ksize, stride, (1,) * nd, osize):
             gxp[sl] += gd
-        return ascontiguousarray(_crop(gxp, pad, in_shape[2:]))
+        # torch: in the input's format (2-d: its 3-d kernel is row-major), as the forward
+        fmt = channels_last_of(like) if like.ndim == 4 else None
+        return dense_in_format(_crop(gxp, pad, in_shape[2:]), fmt)
 
     @staticmethod
     def backward(ctx, grad):

@@ -13,8 +13,9 @@ import numpy as np
 from ... import _autocast
 from ... import _dtype as D
 from ..._autocast import hot as _amp
-from ..._backend import asarray_like
+from ..._backend import MetaArray, asarray_like, meta_array
 from ..._backend import get_array_module as xp_of
+from ..._layout import channels_last_of, dense_in_format, empty_in_format, in_format
 from ..._tensor import Tensor
 from .._core import Op, named_node
 from .._dispatch import not_implemented_for
@@ -95,11 +96,11 @@ def _adaptive_avg(input, output_size, nd, name):
         out = AvgPool.apply(x, k, k, (0,) * nd, osize,
                             x._data.dtype.type(int(np.prod(k))))
     else:  # uneven windows: pool each axis with a (out, in) averaging matrix
-        out = x
         dt = x._data.dtype
-        for i in range(nd):
-            m = _adaptive_matrix(size[i], osize[i], dt, x.device)
-            out = (m @ out.transpose(2 + i, -1).unsqueeze(-1)).squeeze(-1).transpose(2 + i, -1)
+        mats = [_adaptive_matrix(size[i], osize[i], dt, x.device)._data for i in range(nd)]
+        # torch's 2-d kernel keeps channels_last (output and gradient); its 3-d one is row-major
+        fmt = channels_last_of(x._data) if nd == 2 else None
+        out = ResampleAxes.apply(x, mats=mats, fmt=fmt, grad_fmt="input" if nd == 2 else None)
     return out.squeeze(0) if unbatched else out
 
 
@@ -150,7 +151,8 @@ def _adaptive_max(input, output_size, return_indices, nd, name):
     size = x.shape[2:]
     if all(o > 0 and n % o == 0 for n, o in zip(size, osize)):
         k = tuple(n // o for n, o in zip(size, osize))
-        res = MaxPool.apply(x, k, k, (0,) * nd, (1,) * nd, osize, True)
+        # torch's adaptive_max_pool3d kernel is row-major; the 1-d and 2-d ones keep the format
+        res = MaxPool.apply(x, k, k, (0,) * nd, (1,) * nd, osize, True, keep_format=nd != 3)
     else:
         data = x._data
         n, c = data.shape[:2]
@@ -166,7 +168,9 @@ def _adaptive_max(input, output_size, return_indices, nd, name):
             coords = np.unravel_index(arg, tuple(b - a for a, b in zip(lo, hi)))
             idx[(slice(None), slice(None)) + pos] = sum(
                 (co + a) * f for co, a, f in zip(coords, lo, flat))
-        res = (PoolGather.apply(x, Tensor._make(idx)), Tensor._make(idx))
+        fmt = channels_last_of(data) if nd != 3 else None
+        idx = in_format(idx, fmt)
+        res = (PoolGather.apply(x, Tensor._make(idx), fmt=fmt), Tensor._make(idx))
     if unbatched:
         res = tuple(r.squeeze(0) for r in res)
     return res if return_indices else res[0]
@@ -360,16 +364,51 @@ def max_unpool3d(input: Tensor, indices: Tensor, kernel_size, stride=None, paddi
                        "max_unpool3d")
 
 
+# -- resampling along axes (adaptive average pooling, interpolation) --------------------------
+
+class ResampleAxes(Op):
+    """``x`` with each spatial axis ``2 + i`` multiplied by the ``(out, in)`` matrix
+    ``mats[i]`` (None: left alone): uneven adaptive average pooling and linear, cubic and
+    antialiased interpolation. Being linear, its backward is itself with the transposed
+    matrices. ``fmt``: the output's format (None: row-major); ``grad_fmt``: where the input's
+    gradient takes its layout from, as torch's kernel: "input" (adaptive pooling keeps the
+    input's format), "grad" (upsampling follows the incoming gradient's), None (row-major)."""
+
+    @staticmethod
+    def forward(ctx, x, mats, fmt, grad_fmt):
+        ctx.args = (mats, grad_fmt, channels_last_of(x) if grad_fmt == "input" else None)
+        if isinstance(x, MetaArray):
+            return meta_array(x.shape[:2] + tuple(n if m is None else m.shape[0] for n, m in
+                                                  zip(x.shape[2:], mats)), x.dtype)
+        out = x
+        for i, m in enumerate(mats):
+            if m is not None:
+                m = asarray_like(m, x)
+                out = xp_of(x).moveaxis(xp_of(x).tensordot(out, m, axes=([2 + i], [1])), -1,
+                                        2 + i)
+        out = dense_in_format(out, fmt)
+        return out.copy() if out is x else out
+
+    @staticmethod
+    def backward(ctx, grad):
+        mats, grad_fmt, in_fmt = ctx.args
+        fmt = in_fmt if grad_fmt == "input" else \
+            channels_last_of(grad._data) if grad_fmt == "grad" else None
+        return ResampleAxes.apply(grad, mats=[None if m is None else m.T for m in mats],
+                                  fmt=fmt, grad_fmt="grad")
+
+
 # -- gathers along one axis (nearest-neighbour interpolation) --------------------------------
 
 class IndexAxis(Op):
-    """``np.take(x, idx, axis)`` for a sorted index (nearest-neighbour resampling)."""
+    """``np.take(x, idx, axis)`` for a sorted index (nearest-neighbour resampling). A
+    channels_last input gives a channels_last output, as torch's upsampling kernels."""
 
     @staticmethod
     def forward(ctx, x, idx, axis):
         ctx.args = (idx, axis, x.shape[axis])
         ctx.save_for_backward(ctx.inputs[0])
-        return np.take(x, asarray_like(idx, x), axis=axis)
+        return in_format(np.take(x, asarray_like(idx, x), axis=axis), channels_last_of(x))
 
     @staticmethod
     def backward(ctx, grad):
@@ -387,7 +426,11 @@ class IndexAxisAdd(Op):
         uniq, starts = np.unique(idx, return_index=True)
         shape = list(g.shape)
         shape[axis] = size
-        out = xp_of(g).zeros(shape, dtype=g.dtype)
+        # torch's nearest upsampling backward lays the gradient out in the incoming one's
+        # format (2-d; the 3-d kernel is row-major)
+        fmt = channels_last_of(g) if g.ndim == 4 else None
+        out = empty_in_format(xp_of(g), tuple(shape), g.dtype, fmt)
+        out[...] = 0
         sums = np.add.reduceat(g, asarray_like(starts, g), axis=axis) if g.size else g
         sl = [slice(None)] * g.ndim
         sl[axis] = uniq

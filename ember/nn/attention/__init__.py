@@ -18,13 +18,17 @@ import contextlib
 import enum
 import logging
 
-from ...backends.cuda import SDPAParams, can_use_efficient_attention, can_use_flash_attention
+# importable here as in torch (which leaves them out of __all__)
+from ...backends.cuda import (  # noqa: F401
+    SDPAParams,
+    can_use_efficient_attention,
+    can_use_flash_attention,
+)
 
 __all__ = ["SDPBackend", "sdpa_kernel", "WARN_FOR_UNFUSED_KERNELS",
            "register_flash_attention_impl", "activate_flash_attention_impl",
            "list_flash_attention_impls", "current_flash_attention_impl",
-           "restore_flash_attention_impl", "SDPAParams", "can_use_flash_attention",
-           "can_use_efficient_attention"]
+           "restore_flash_attention_impl"]
 
 # PyTorch warns why a fused kernel was not chosen when this is True; ember has none to choose.
 WARN_FOR_UNFUSED_KERNELS = False
