@@ -137,8 +137,8 @@ ABSENT_TORCH = {
         ccol_indices_copy col_indices_copy crow_indices_copy row_indices_copy
         sparse_bsc_tensor sparse_bsr_tensor sparse_compressed_tensor sparse_csc_tensor
         sparse_csr_tensor resize_as_sparse_ dsmm hsmm hspmm saddmm smm sspaddmm""",
-    "not yet: masked tensors, Sobol sequences and the rest": """
-        masked quasirandom lobpcg hash_tensor slice_inverse
+    "not yet: Sobol sequences and the rest": """
+        quasirandom lobpcg hash_tensor slice_inverse
         thread_safe_generator""",
     "Python modules torch's namespace happens to import": """
         builtins ctypes functools glob importlib inspect math os platform sys textwrap

@@ -17,7 +17,9 @@ NAMESPACES = ["ember", "ember.nn", "ember.nn.functional", "ember.nn.init", "embe
               "ember.linalg", "ember.special", "ember.serialization", "ember.testing",
               "ember.nn.utils.parametrize", "ember.nn.utils.parametrizations",
               "ember.nn.utils.prune", "ember.optim.swa_utils", "ember.distributions",
-              "ember.distributed", "ember.fx", "ember.onnx", "ember.jit"]
+              "ember.distributed", "ember.fx", "ember.onnx", "ember.jit", "ember.export",
+              "ember.nested", "ember.masked", "ember.nn.attention.flex_attention",
+              "ember.utils.benchmark", "ember.utils.flop_counter", "ember.utils._pytree"]
 
 # names still without a docstring, by namespace (none now; add here only with a reason)
 PENDING: dict = {}
