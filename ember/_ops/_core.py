@@ -87,6 +87,10 @@ class Op(Node):
             raise _broadcast_error(arrays, err) from None
         except TypeError as err:  # a ufunc without a loop for the dtype -> NotImplementedError
             if "not supported for the input types" not in str(err):
+                if type(err).__name__ == "MaskedOperand":  # a MaskedTensor among the inputs
+                    from ..masked.maskedtensor.binary import apply_masked
+
+                    return apply_masked(cls, inputs, kwargs, err)
                 raise
             raise _no_kernel_error(arrays, err) from None
         except NestedOperand:  # a nested tensor among the inputs: run per component

@@ -88,8 +88,12 @@ def binary(cls, a, b, compute: D.dtype | None = None, **kwargs):
             cls = cls.float8_form  # computes in float32 and rounds as torch does
     try:
         return cls.apply(a2, b2, **kwargs)
-    except ValueError:
-        broadcast_shapes(np.shape(_raw(a2)), np.shape(_raw(b2)))
+    except ValueError as err:
+        try:
+            shapes = np.shape(_raw(a2)), np.shape(_raw(b2))
+        except TypeError:  # a payload with no array shape (a MaskedTensor's): the op's error
+            raise err from None
+        broadcast_shapes(*shapes)
         raise
 
 

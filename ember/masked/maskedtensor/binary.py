@@ -125,3 +125,42 @@ def _bind():
 
 
 _bind()
+
+
+def apply_masked(cls, inputs: tuple, kwargs: dict, refusal: Exception):
+    """An ember op called with MaskedTensors (``ember.sin(mt)``, ``ember.add(mt, mt2)``, which
+    ``Op.apply`` hands here with the payload's ``refusal``): elementwise ops run on the data
+    under the common mask, as torch's MaskedTensor does; sums and means use its methods; other
+    ops raise the refusal, which names the methods that handle masks.
+
+    Example:
+        >>> mt = ember.masked.masked_tensor(ember.tensor([1.0, 2.0]),
+        ...                                 ember.tensor([True, False]))
+        >>> ember.exp(mt)
+    """
+    from ..._ops.reduction.sums import Mean, Sum
+
+    masked = [x for x in (*inputs, *kwargs.values()) if is_masked_tensor(x)]
+    if issubclass(cls, (Sum, Mean)) and len(inputs) == 1:  # ember.sum(mt), ember.mean(mt, 1)
+        axes, keepdim = kwargs.get("axes"), kwargs.get("keepdim", False)
+        method = getattr(masked[0], "sum" if issubclass(cls, Sum) else "mean")
+        if axes is None or len(axes) == masked[0].dim():
+            return method() if not keepdim else method(dim=tuple(axes), keepdim=True)
+        return method(dim=tuple(axes), keepdim=keepdim)
+    from ..._ops.pointwise.power import Pow
+
+    if not getattr(cls, "elementwise", False) or (
+            issubclass(cls, Pow) and not is_masked_tensor(inputs[0])):
+        # no masked meaning (matmul, cumsum ...), or torch's refusal of tensor ** MaskedTensor
+        raise refusal
+    first = masked[0]
+    for other in masked[1:]:
+        if not _masks_match(first, other):
+            raise ValueError("Input masks must match. If you need support for this, please "
+                             "open an issue on Github.")
+    args = [x._masked_data if is_masked_tensor(x) else x for x in inputs]
+    kw = {k: v._masked_data if is_masked_tensor(v) else v for k, v in kwargs.items()}
+    data = cls.apply(*args, **kw)
+    mask = first._masked_mask
+    return _result(data, mask if tuple(mask.shape) == tuple(data.shape) else
+                   mask.expand_as(data))
