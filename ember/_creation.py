@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -49,6 +50,13 @@ def _finish(arr, dtype: D.dtype, device, requires_grad: bool) -> Tensor:
     return t
 
 
+def _other_sequence(x) -> bool:
+    """A sequence that torch reads as data though it is no list or tuple (``range``, ``deque``,
+    ``array.array``): pyGCN-style code writes ``torch.LongTensor(range(140))``."""
+    return not isinstance(x, (list, tuple, str, bytes, Tensor, int, float)) \
+        and isinstance(x, Sequence)
+
+
 def _infer_dtype(data) -> D.dtype:
     """The dtype ``ember.tensor(data)`` picks: bool, int64, default float or complex."""
     kinds = set()
@@ -71,6 +79,8 @@ def _infer_dtype(data) -> D.dtype:
             kinds.add(D.get_default_dtype())
         elif isinstance(x, builtins.complex):
             kinds.add(D.scalar_dtype(x))
+        elif _other_sequence(x):
+            walk(list(x))  # NumPy reads nested ranges and deques as torch does
         else:
             raise TypeError(
                 f"Could not infer dtype of {type(x).__name__}; ember.tensor takes numbers, "
@@ -97,6 +107,8 @@ def _to_array(data, dtype: D.dtype | None) -> tuple:
         if data.dtype != dt.np_dtype and (dt in D.FLOAT8 or D.is_float8_array(data)):
             return D.cast_float8(data, dt), dt
         return np.array(data, dtype=dt.np_dtype), dt
+    if _other_sequence(data):
+        data = list(data)
     dt = dtype or _infer_dtype(data)
     if isinstance(data, (list, tuple)) and any(isinstance(x, Tensor) for x in _flat(data)):
         data = _tensors_to_lists(data)
@@ -515,7 +527,8 @@ def _legacy_new(dt: D.dtype, *args, device=None, **kwargs):
         device = CPU  # as in PyTorch, the default device does not apply to legacy constructors
     if not args:
         return _finish(np.empty(0, dt.np_dtype), dt, device, False)
-    if len(args) == 1 and isinstance(args[0], (list, tuple, np.ndarray, Tensor)) and not (
+    if len(args) == 1 and (isinstance(args[0], (list, tuple, np.ndarray, Tensor))
+                           or _other_sequence(args[0])) and not (
             isinstance(args[0], tuple) and all(isinstance(a, int) for a in args[0])
             and type(args[0]) is not tuple):
         data = args[0]

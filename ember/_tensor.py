@@ -436,6 +436,13 @@ class Tensor(TensorAutograd):
         arr = self.numpy()
         return arr.astype(dtype) if dtype is not None else arr
 
+    def __array_wrap__(self, array, context=None, return_scalar=False):
+        # A NumPy ufunc on a tensor hands back a tensor, as in torch (np.sin(t) is a tensor);
+        # torch gives bool results as uint8, from before it had bool tensors
+        if array.dtype == bool:
+            array = array.astype(np.uint8)
+        return Tensor._make(np.asarray(array), D.from_numpy_dtype(array.dtype))
+
     def item(self):
         """The value of a one-element tensor as a Python number."""
         if self._data.size != 1:
@@ -502,7 +509,8 @@ class Tensor(TensorAutograd):
     def __format__(self, spec):
         if self._data.ndim == 0 and type(self) is Tensor and self.device.type != "meta":
             return self.item().__format__(spec)  # f"{loss}" prints 0.25, as in torch
-        return object.__format__(repr(self), spec) if spec else repr(self)
+        # object's own rule: str(self) for an empty spec, else torch's TypeError naming the class
+        return object.__format__(self, spec)
 
     def __reduce_ex__(self, protocol):
         from .serialization import _reduce_tensor

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import importlib
 
+import numpy as np
+
 from ._dtype import _FLOAT
 from ._dtype import bfloat16 as _BF16  # ml_dtypes' bfloat16 does not treat numbers as weak
 from ._numpy_aliases import with_numpy_aliases
@@ -69,7 +71,9 @@ def _number_first(fn, fallback):
 
 def _forward(fn):
     def method(self, other):
-        if isinstance(other, (list, tuple, set, dict, str)) or other is None:
+        # A NumPy array operand is NumPy's to handle, as in torch: its reflected operator runs
+        # the ufunc and Tensor.__array_wrap__ turns the result into a tensor
+        if isinstance(other, (list, tuple, set, dict, str, np.ndarray)) or other is None:
             return NotImplemented
         return fn(self, other)
 
@@ -80,9 +84,17 @@ def _compare(fn, name):
     def method(self, other):
         if isinstance(other, (list, tuple, set, dict, str)) or other is None:
             return NotImplemented if name not in ("__eq__", "__ne__") else name == "__ne__"
-        if not isinstance(other, (Tensor, int, float, bool, complex)) and \
-                not hasattr(other, "dtype"):
-            return name == "__ne__"
+        if not isinstance(other, (Tensor, int, float, bool, complex)):
+            if isinstance(other, np.ndarray):
+                # torch compares == elementwise with the array as a tensor; the others are
+                # left to Python (!= falls back to identity, < raises TypeError)
+                if name != "__eq__":
+                    return NotImplemented
+                from ._creation import tensor
+
+                return fn(self, tensor(other, device=self.device))
+            if not hasattr(other, "dtype"):
+                return name == "__ne__"
         return fn(self, other)
 
     return method

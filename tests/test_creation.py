@@ -1,5 +1,8 @@
 """Creation functions against torch: values, dtypes, shapes (repr compares all three)."""
 
+import array
+from collections import deque
+
 import numpy as np
 import pytest
 
@@ -36,6 +39,13 @@ CASES = {
                          L.tensor([L.tensor(1.0), L.tensor(2.0)]), L.tensor((1, 2)),
                          L.tensor([[]]), L.scalar_tensor(3)],
     "default_dtype": lambda L: _with_default_float64(L),
+    # any Python sequence is data, not only lists and tuples (pyGCN: LongTensor(range(140)))
+    "sequences": lambda L: [L.tensor(range(3)), L.tensor(range(2, 8, 2), dtype=L.float64),
+                            L.tensor([range(2), range(2)]), L.tensor(deque([1.5, 2])),
+                            L.tensor(array.array("i", [1, 2])), L.as_tensor(range(2)),
+                            L.LongTensor(range(3, 6)), L.FloatTensor(range(0)),
+                            L.Tensor(range(2)), L.BoolTensor(deque([0, 1])),
+                            L.LongTensor([range(2), range(2)]), L.LongTensor(L.Size([2])).shape],
 }
 
 

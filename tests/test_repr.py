@@ -144,3 +144,22 @@ def test_str_and_print_forms(torch):
         assert str(e) == str(t)
     assert repr(ember.Size([2, 3])) == repr(torch.Size([2, 3]))
     assert str(ember.float32) == str(torch.float32) and repr(ember.int64) == repr(torch.int64)
+
+
+@pytest.mark.parametrize("spec, expr", [
+    ("{:.3f}", "L.tensor(1.23456)"), ("{:+.2f}", "L.tensor(1.5, requires_grad=True) * 2"),
+    ("{}", "L.tensor([1.5, 2.0])"), ("{!s:>12}", "L.tensor([1])"),
+    ("{:+.2f}", "L.tensor([1.5])"),  # a 1-element 1-d tensor is no scalar: TypeError
+    ("{:.2f}", "L.nn.Parameter(L.tensor(1.0))"),  # nor is a Parameter (type(self) is Tensor)
+    ("{}", "L.nn.Parameter(L.tensor(1.0))"),
+])
+def test_format_specs_as_torch(torch, spec, expr):
+    # the regression example formats weights with '{:+.2f}'; object.__format__ decides the rest
+    results = []
+    for lib in (ember, torch):
+        value = eval(expr, {"L": lib})
+        try:
+            results.append(spec.format(value))
+        except TypeError as e:
+            results.append(f"TypeError: {e}")
+    assert results[0] == results[1]

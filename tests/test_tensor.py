@@ -163,6 +163,48 @@ def test_from_numpy_shares_memory_and_keeps_dtype(torch):
     assert arr.tolist() == [18.0, 4.0]
 
 
+@pytest.mark.parametrize("expr", [
+    "np.sin(L.tensor([1.0, 2.0]))", "np.greater(L.tensor([1.0, 2.0]), 1)",  # bool -> uint8
+    "np.sqrt(L.tensor([4, 9]))", "np.exp(L.tensor(1.0))", "np.add(1, L.tensor([1.0]))",
+    "np.maximum(L.arange(3.0).view(3, 1).expand(3, 2), 1.0)", "np.divmod(L.tensor([3.0]), 2)",
+    "np.add.accumulate(L.tensor([1.0, 2.0]))", "np.dot(L.tensor([1.0]), L.tensor([2.0]))",
+    "np.negative(L.tensor([1.0]), out=np.empty(1, np.float32))",
+])
+def test_numpy_ufuncs_on_tensors_give_tensors_as_torch(torch, expr):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # torch's __array_wrap__ signature
+        want = eval(expr, {"L": torch, "np": np})
+    got = eval(expr, {"L": ember, "np": np})
+    assert repr(got).replace("ember", "torch") == repr(want)
+
+
+@pytest.mark.parametrize("op", ["add", "sub", "mul", "truediv", "floordiv", "mod", "pow",
+                                "matmul", "and_", "xor", "lshift", "eq", "ne", "lt", "ge"])
+@pytest.mark.parametrize("dtype, array", [
+    ("float32", "np.array([1.0, 3.0])"), ("int64", "np.array([1, 3])"),
+    ("float32", "np.array(2.0)"), ("int64", "np.array([[1], [2]], dtype=np.int32)"),
+])
+def test_operators_with_numpy_arrays_as_torch(torch, op, dtype, array):
+    # tensor OP ndarray is left to NumPy (NotImplemented), whose result comes back as a tensor;
+    # == compares elementwise, != falls back to identity, < raises TypeError
+    import operator
+    import warnings
+
+    results = []
+    for lib in (torch, ember):
+        t = lib.tensor([1, 2], dtype=getattr(lib, dtype))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # torch's __array_wrap__
+            try:
+                r = getattr(operator, op)(t, eval(array))
+                results.append(f"{type(r).__name__} {r!r}".replace("torch.", ""))
+            except (TypeError, ValueError) as e:
+                results.append(type(e).__name__)
+    assert results[1] == results[0]
+
+
 def test_as_tensor_shares_when_it_can(torch):
     arr = np.array([1.0, 2.0])
     t = ember.as_tensor(arr)

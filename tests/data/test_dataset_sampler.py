@@ -135,6 +135,25 @@ def test_distributed_sampler_matches_torch_unshuffled(torch):
             assert list(ours) == list(theirs) and len(ours) == len(theirs)
 
 
+def test_distributed_submodule_is_an_attribute_after_import_as_in_torch(torch):
+    # the ImageNet example writes torch.utils.data.distributed.DistributedSampler after only
+    # "import torch.utils.data"; a fresh interpreter shows what the import alone provides
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    code = ("import {0}.utils.data as d; s = d.distributed.DistributedSampler(range(5), 2, 1, "
+            "shuffle=False); print(list(s), d.distributed.DistributedSampler is "
+            "d.DistributedSampler)")
+    outs = [subprocess.run([sys.executable, "-c", code.format(lib)], capture_output=True,
+                           text=True, timeout=300, cwd=root,
+                           env=dict(os.environ, PYTHONPATH=str(root))).stdout
+            for lib in ("ember", "torch")]
+    assert outs[0] == outs[1] == "[1, 3, 0] True\n"
+
+
 def test_distributed_sampler_shuffle_partitions_and_epochs():
     parts = [list(DistributedSampler(range(12), 3, r, seed=7)) for r in range(3)]
     assert sorted(sum(parts, [])) == list(range(12))

@@ -78,6 +78,23 @@ def test_init_on_parameter_records_no_graph():
     assert p.grad_fn is None and p.requires_grad and p.is_leaf
 
 
+@pytest.mark.parametrize("name, args", [
+    ("uniform", ()), ("normal", ()), ("constant", (0.5,)), ("eye", ()), ("dirac", ()),
+    ("xavier_uniform", ()), ("kaiming_normal", ()), ("orthogonal", ()), ("sparse", (0.5,)),
+])
+def test_deprecated_init_names_warn_as_torch(torch, name, args):
+    import warnings
+
+    messages = []
+    for lib in (ember, torch):
+        shape = (2, 2, 1) if name == "dirac" else (2, 2)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            getattr(lib.nn.init, name)(lib.zeros(shape), *args)
+        messages.append([(w.category, str(w.message)) for w in caught])
+    assert messages[0] == messages[1]
+
+
 def test_clip_grad_norm_matches_torch(torch):
     rng = np.random.default_rng(0)
     grads = [rng.standard_normal(s).astype(np.float32) for s in [(3, 4), (5,), (2, 2)]]

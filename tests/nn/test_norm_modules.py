@@ -133,6 +133,51 @@ def test_batchnorm_state_dict_roundtrip_from_torch(torch):
     assert e_mod.num_batches_tracked.dtype == ember.int64
 
 
+def _versioned_load_cases(L):
+    """Each case: a module, the state dict it loads (strict=False) and a label."""
+    def net():
+        return L.nn.Sequential(L.nn.Linear(2, 3), L.nn.BatchNorm1d(3))
+
+    src = net()
+    src.train()
+    src(L.ones(4, 2))  # num_batches_tracked becomes 1
+    with_meta = src.state_dict()
+    plain = {k: v for k, v in with_meta.items() if "num_batches_tracked" not in k}
+    # the metadata says version 2, so a missing counter is reported
+    filtered = with_meta.copy()
+    del filtered["1.num_batches_tracked"]
+    only_linear = L.nn.Sequential(L.nn.Linear(2, 3)).state_dict()
+    return [(net(), plain, "plain dict"), (net(), filtered, "versioned dict"),
+            (net(), only_linear, "other model's metadata"),
+            (L.nn.BatchNorm1d(3, track_running_stats=False),
+             {"running_mean": L.zeros(3), "running_var": L.ones(3)}, "no running stats")]
+
+
+def test_norm_state_dict_version_fills_num_batches_tracked_as_torch(torch):
+    # warm-starting from a dict without num_batches_tracked keeps the counter and reports
+    # no missing key unless the dict's metadata says it was saved at version 2
+    for (e_mod, e_sd, label), (t_mod, t_sd, _) in zip(_versioned_load_cases(ember),
+                                                      _versioned_load_cases(torch)):
+        e_res = e_mod.load_state_dict(e_sd, strict=False)
+        t_res = t_mod.load_state_dict(t_sd, strict=False)
+        assert repr(e_res) == repr(t_res), label
+        counters = [[(k, int(v)) for k, v in m.state_dict().items() if "batches" in k]
+                    for m in (e_mod, t_mod)]
+        assert counters[0] == counters[1], label
+
+
+def test_instance_norm_refuses_pre_0_4_running_stats_as_torch(torch):
+    state = {"running_mean": np.zeros(3, np.float32), "running_var": np.ones(3, np.float32)}
+    msgs = []
+    for lib in (ember, torch):
+        with pytest.raises(RuntimeError) as err:
+            lib.nn.InstanceNorm1d(3).load_state_dict(
+                {k: lib.from_numpy(v) for k, v in state.items()})
+        msgs.append(str(err.value))
+    assert msgs[0] == msgs[1]
+    assert "Unexpected running stats buffer(s)" in msgs[0]
+
+
 def test_top_level_batch_and_instance_norm_use_aten_argument_order(torch, rng):
     x = rng.standard_normal((4, 3, 5)).astype(np.float32)
     w = rng.random(3).astype(np.float32)

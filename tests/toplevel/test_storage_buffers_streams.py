@@ -114,6 +114,21 @@ def test_typed_storage_warns_once_like_torch(torch):
     assert len(got) == 1 and "TypedStorage is deprecated" in str(got[0].message)
 
 
+def test_tensor_storage_warns_once_like_torch(torch):
+    # torch's Tensor.storage() returns a TypedStorage and gives the deprecation warning once
+    import ember._storage as S
+
+    S._removal_warned = False
+    with warnings.catch_warnings(record=True) as got:
+        warnings.simplefilter("always")
+        ember.ones(2).storage()
+        ember.ones(2).storage()
+    assert [(w.category, str(w.message), w.filename) for w in got] == [
+        (UserWarning, str(got[0].message), __file__)]
+    assert str(got[0].message).endswith("use tensor.untyped_storage() instead of tensor.storage()")
+    assert ember.ones(1).storage().tolist() == [1.0]
+
+
 # -- frombuffer, from_file ------------------------------------------------------------------
 
 def test_frombuffer_shares_memory_like_torch(torch):

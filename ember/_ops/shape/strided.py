@@ -176,8 +176,9 @@ def is_set_to(self: Tensor, tensor: Tensor) -> bool:
 
 def _storage(self):
     """The tensor's storage (``TypedStorage``-like: ``size()``, ``tolist()``, ``data_ptr()``)."""
-    from ..._storage import typed_storage_of
+    from ..._storage import _warn_typed_storage_removal, typed_storage_of
 
+    _warn_typed_storage_removal()  # once per process, as torch's Tensor.storage() does
     return typed_storage_of(self)
 
 

@@ -82,6 +82,21 @@ class _NormBase(Module):
                 f"affine={self.affine}, bias={self.bias is not None}, "
                 f"track_running_stats={self.track_running_stats}")
 
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
+                              unexpected_keys, error_msgs) -> None:
+        # A state dict without version metadata (a plain dict, or one saved before version 2)
+        # may lack num_batches_tracked: as in PyTorch the counter then keeps its value and is
+        # not reported missing (warm-starting from a filtered dict relies on this).
+        version = local_metadata.get("version", None)
+        if (version is None or version < 2) and self.track_running_stats:
+            key = prefix + "num_batches_tracked"
+            if key not in state_dict:
+                tracked = self.num_batches_tracked
+                state_dict[key] = (tracked if tracked is not None and tracked.device.type != "meta"
+                                   else _creation.tensor(0, dtype=_int64))
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys,
+                                      unexpected_keys, error_msgs)
+
     def _factor(self) -> float:
         """Count this training step and return the running-average factor (momentum=None
         means a cumulative average: 1 / number of batches seen)."""

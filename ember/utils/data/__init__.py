@@ -5,6 +5,9 @@ Example:
     >>> loader = DataLoader(TensorDataset(ember.arange(10)), batch_size=4, shuffle=True)
 """
 
+# torch.utils.data imports its distributed submodule, so programs reach the sampler as
+# torch.utils.data.distributed.DistributedSampler after a plain "import torch.utils.data"
+from . import distributed  # noqa: F401  (the attribute is the point)
 from ._worker import WorkerInfo, get_worker_info
 from .collate import default_collate, default_convert
 from .dataloader import DataLoader
