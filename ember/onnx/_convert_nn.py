@@ -31,6 +31,25 @@ def _pads(pad) -> list:
     return [int(lo) for lo, _ in pairs] + [int(hi) for _, hi in pairs]
 
 
+@converts("resample_axes")
+def _resample_axes(op: OpCall):
+    """Uneven adaptive average pooling and linear/cubic interpolation: each spatial axis times
+    a constant (out, in) matrix, as Transpose (the axis last), MatMul, Transpose back."""
+    b, x = op.b, op.args[0]
+    mats = op.kwargs["mats"] if "mats" in op.kwargs else op.args[1]
+    out = x.name
+    for i, m in enumerate(mats):
+        if m is None:
+            continue
+        axis = 2 + i
+        perm = [d for d in range(x.rank) if d != axis] + [axis]
+        moved = b.add("Transpose", [out], perm=perm)
+        weights = b.constant(np.ascontiguousarray(np.asarray(m).T, dtype=op.dtype.np_dtype))
+        out = b.add("Transpose", [b.add("MatMul", [moved, weights])],
+                    perm=[int(p) for p in np.argsort(perm)])
+    return out
+
+
 @converts("conv")
 def _conv(op: OpCall):
     x, w, bias, stride, pad, dilation, groups = op.args[:7]
