@@ -183,16 +183,12 @@ OPS = {
     "i0": lambda L, x: L.i0(x), "sinc": lambda L, x: L.sinc(x),
 }
 
-# Divergences outside the files that hold these refusals, left for their owners: the matrix
-# products (ember/_ops/linalg), nn.functional.pad's fill of 0 into float8_e8m0fnu (torch
-# raises, ember/_ops/nn), zero_ (ember/_ops/inplace_methods.py writes ml_dtypes' zero, torch
-# the bits 0), the ~ operator on float8 (torch's TypeError comes from Tensor.__invert__).
+# Divergences outside the files that hold these refusals, left for their owners: softmax and
+# log_softmax on float8 (ember/_ops/nn/linear_softmax.py), the ~ operator on float8 (torch's
+# TypeError comes from Tensor.__invert__, ember/_tensor_methods.py).
 _U, _F8 = frozenset(UNSIGNED), frozenset(FLOAT8)
 KNOWN = {
-    "matmul": _U | {"float8_e8m0fnu"}, "mm": _U | {"float8_e8m0fnu"}, "dot": _U | _F8,
-    "mv": _U | _F8, "bmm": _U | _F8, "einsum": _U | _F8, "trace": _U | _F8,
-    "softmax": _F8, "log_softmax": _F8, "invert": _F8, "pad": {"float8_e8m0fnu"},
-    "zero_": {"float8_e8m0fnu"},
+    "softmax": _F8, "log_softmax": _F8, "invert": _F8,
 }
 
 

@@ -240,6 +240,61 @@ def refuse_shell(op: str, dt: D.dtype) -> None:
         raise not_implemented_for(kernel, dt)
 
 
+# -- kernels PyTorch lacks for bool, integer and complex inputs (and products on the shell) ---
+# The same one-table style for the common dtypes: per op, the dtypes torch 2.13's CPU kernel
+# refuses and the kernel its NotImplementedError names. Ops call ``refuse`` on the dtype they
+# compute in; it is one dict lookup, and hot paths (matmul, conv) call it only behind a
+# ``dtype in REFUSED[op]`` test. tests/ops/test_dtype_refusals.py compares every row with torch.
+_B = (D.bool,)
+_INT = (D.uint8, D.int8, D.int16, D.int32, D.int64)
+_C = (D.complex64, D.complex128)
+
+_KERNELS = {
+    "addcmul": ("addcmul_cpu_out", _B), "clamp_tensor": ("clamp_cpu", _B),
+    "div_floor": ("div_floor_cpu", _B + _C), "div_trunc": ("div_trunc_cpu", _B + _C),
+    "fmod": ("fmod_cpu", _B + _C), "remainder": ("remainder_cpu", _B + _C),
+    "logaddexp": ("logaddexp_cpu", _B + _INT), "logaddexp2": ("logaddexp2_cpu", _B + _INT + _C),
+    "hardshrink": ("hardshrink_cpu", _B + _INT + _C),
+    # products: torch's float8 (all but e8m0fnu) has an mm loop and nothing else
+    "cross": ("cross", _B), "trace": ("trace", _B + _ALL), "dot": ("dot", _B + _ALL),
+    "mv": ("addmv_impl_cpu", _B + _ALL), "bmm": ("bmm", _B + _ALL),
+    "mm": ("addmm_impl_cpu_", _B + _U + (D.float8_e8m0fnu,)),
+    "kthvalue": ("kthvalue_cpu", _B + _C),
+    "conv": ("slow_conv2d_cpu", _B), "conv_dilated": ("slow_conv_dilated<>", _B + _INT[:-1]),
+    "conv3d": ("compute_columns3d", _B),
+    "conv_transpose2d": ("slow_conv_transpose2d_out_cpu", _B + _INT[:-1]),
+    "conv_transpose3d": ("slow_conv_transpose3d_out_cpu", _B + _INT[:-1]),
+    "reflection_pad1d": ("reflection_pad1d", _B), "reflection_pad2d": ("reflection_pad2d", _B),
+    "reflection_pad3d": ("reflection_pad3d", _B),
+    "replication_pad1d": ("replication_pad1d", _B),
+    "replication_pad2d": ("replication_pad2d", _B),
+    "replication_pad3d": ("replication_pad3d", _B),
+    "col2im": ("col2im_out_cpu", _INT), "im2col": ("im2col_out_cpu", _INT),
+    "cdist": ("cdist", (D.float16, D.bfloat16)),
+    "eigh": ("linalg_eigh_cpu", _B + _INT + (D.float16, D.bfloat16)),
+}
+_REFUSALS = {op: dict.fromkeys(dts, kernel) for op, (kernel, dts) in _KERNELS.items()}
+# the dtypes each op refuses, for the hot paths' cheap membership test
+REFUSED = {op: frozenset(dts) for op, (_, dts) in _KERNELS.items()}
+
+
+def refuse(op: str, dt: D.dtype) -> None:
+    """Raise PyTorch's NotImplementedError when torch's CPU ``op`` kernel has no loop for
+    ``dt`` (bool, integer or complex; uint16/32/64 and float8 are ``refuse_shell``'s)."""
+    kernel = _REFUSALS[op].get(dt)
+    if kernel is not None:
+        raise not_implemented_for(kernel, dt)
+
+
+def refuse_pair(op: str, input: Tensor, other) -> None:
+    """``refuse`` on the dtype ``input`` and ``other`` compute in; promotion is worked out only
+    when an operand's dtype (or a complex number) could lead to a refused one."""
+    refused = REFUSED[op]
+    if input._dtype in refused or (other._dtype in refused if isinstance(other, Tensor)
+                                   else isinstance(other, complex)):
+        refuse(op, D.result_type(input, other))
+
+
 # -- out= and in-place ---------------------------------------------------------------------
 
 def finish_out(result: Tensor, out: Tensor | None, name: str, *inputs) -> Tensor:

@@ -133,7 +133,10 @@ def zero_(self: Tensor) -> Tensor:
     if _state.enabled and self._requires_grad:
         return apply_inplace(self, Zero.apply(self, 0), "zero_")
     if self.device.type != "meta":
-        self._data.fill(0)
+        if self._dtype is D.float8_e8m0fnu:  # no zero there: torch writes bits 0 (2**-127)
+            self._data.view(np.uint8)[...] = 0
+        else:
+            self._data.fill(0)
         self._version[0] += 1
     return self
 

@@ -20,6 +20,7 @@ from ..._backend import as_array
 from ..._backend import get_array_module as xp_of
 from ..._tensor import Tensor
 from .._core import Op
+from .._dispatch import REFUSED, refuse
 from ..pointwise.complex import conj
 
 __all__ = ["einsum", "tensordot"]
@@ -142,6 +143,15 @@ def _from_sublists(args):
     return equation, operands
 
 
+def _contracts(ins, out, operands) -> bool:
+    """True when a summed letter is shared by two operands (torch's bmm does that sum); a
+    size-1 dimension broadcasts, so torch sums it away without a product."""
+    def shared(c):
+        return sum(any(x == c and n != 1 for x, n in zip(s, op.shape))
+                   for s, op in zip(ins, operands)) > 1
+    return any(c not in out and shared(c) for c in set("".join(ins)))
+
+
 def einsum(equation: str, *operands) -> Tensor:
     """Sum of products over the indices of an Einstein-notation ``equation``; the sublist
     form ``einsum(op1, [0, 1], op2, [1, 2], [0, 2])`` works too.
@@ -159,6 +169,12 @@ def einsum(equation: str, *operands) -> Tensor:
     for op in operands:
         if not isinstance(op, Tensor):
             raise TypeError(f"einsum(): operands must be Tensors, not {type(op).__name__}")
+    return _einsum(equation, operands)
+
+
+def _einsum(equation: str, operands, bmm: bool = True) -> Tensor:
+    """einsum on Tensors; ``bmm`` says whether torch contracts them with bmm (tensordot
+    uses mm, whose dtypes it checks itself)."""
     ins, out = _parse(equation, operands)
     dt = operands[0]._dtype
     for op in operands[1:]:
@@ -174,6 +190,8 @@ def einsum(equation: str, *operands) -> Tensor:
                 raise RuntimeError(f"einsum(): subscript {c} has size {n} for operand {k} which"
                                    f" does not broadcast with previously seen size {prev}")
             sizes[c] = max(prev, n) if prev != 1 else n
+    if bmm and dt in REFUSED["bmm"] and len(operands) > 1 and _contracts(ins, out, operands):
+        refuse("bmm", dt)  # torch contracts pairs of operands with bmm
     # Expand broadcast (size-1) dimensions so every operand agrees on every letter's size.
     ops = []
     for s, op in zip(ins, operands):
@@ -211,6 +229,12 @@ def tensordot(a: Tensor, b: Tensor, dims=2, out=None) -> Tensor:
                                f"dim {y}")
         lb[y] = la[x]
     contracted = set(la[x] for x in da)
+    kernel = "dot" if len(da) == a.ndim == b.ndim else "mm"  # torch reshapes to one of them
+    if a._dtype in REFUSED[kernel] and b._dtype is a._dtype:
+        refuse(kernel, a._dtype)
     out_sub = "".join(c for c in la if c not in contracted) + \
         "".join(c for c in lb if c not in contracted)
-    return einsum(f"{''.join(la)},{''.join(lb)}->{out_sub}", a, b)
+    equation = f"{''.join(la)},{''.join(lb)}->{out_sub}"
+    if _amp.active and _autocast.state.active:  # autocast casts it as the einsum it is
+        return einsum(equation, a, b)
+    return _einsum(equation, (a, b), bmm=False)

@@ -14,6 +14,7 @@ from ... import _dtype as D
 from ..._autocast import hot as _amp
 from ..._tensor import Tensor
 from .._core import Op, broadcast_shapes, unbroadcast
+from .._dispatch import REFUSED, refuse
 from ..pointwise.complex import conj
 
 
@@ -93,11 +94,26 @@ def _x(shape) -> str:
     return "x".join(map(str, shape))
 
 
+# the dtypes some product kernel of torch refuses (bool, uint16/32/64, float8): a superset,
+# ``refuse`` picks by kernel
+_PRODUCT_REFUSED = REFUSED["bmm"]
+_KERNEL_ROWS = {"addmm_impl_cpu_": "mm", "addmv_impl_cpu": "mv", "dot": "dot", "bmm": "bmm"}
+
+
 def _plain_pair(a, b) -> bool:
     """True for the common case that needs no further type checks: two tensors of one
-    non-bool dtype on one device (kept cheap: matmul carries training)."""
+    dtype that every product kernel takes, on one device (kept cheap: matmul carries
+    training)."""
     return (type(a) is Tensor and type(b) is Tensor and a._dtype is b._dtype
-            and a._dtype is not D.bool and type(a._data) is type(b._data))
+            and a._dtype not in _PRODUCT_REFUSED and type(a._data) is type(b._data))
+
+
+def _matmul_kernel(a: Tensor, b: Tensor) -> str:
+    """The kernel torch's matmul reaches for these ranks (a batch times a matrix folds into
+    one mm)."""
+    if b.ndim == 1:
+        return "dot" if a.ndim == 1 else "addmv_impl_cpu"
+    return "addmm_impl_cpu_" if b.ndim == 2 else "bmm"
 
 
 def _check_pair(name: str, a, b, same_dtype_msg=None):
@@ -112,9 +128,13 @@ def _check_pair(name: str, a, b, same_dtype_msg=None):
         raise RuntimeError(same_dtype_msg or (
             f"expected m1 and m2 to have the same dtype, but got: {_dt_name(a._dtype)} != "
             f"{_dt_name(b._dtype)}. Cast one of them, e.g. b.to(a.dtype)"))
-    if a._dtype is D.bool:
-        raise NotImplementedError(f"\"{name}\" not implemented for 'Bool'. Cast first, e.g. "
-                                  "a.float()")
+    if a._dtype in _PRODUCT_REFUSED:
+        row = _KERNEL_ROWS.get(name)
+        if row is not None:
+            refuse(row, a._dtype)
+        elif a._dtype is D.bool:  # addmm & co. name their own kernel
+            raise NotImplementedError(f"\"{name}\" not implemented for 'Bool'. Cast first, "
+                                      "e.g. a.float()")
 
 
 def _batch2_error(batch, k, got_batch, n):
@@ -169,7 +189,8 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
         if len(sa) == 2 and len(sb) == 2 and sa[1] == sb[0]:
             return Matmul.apply(input, other)
     else:
-        _check_pair("addmm_impl_cpu_", input, other)
+        _check_pair(_matmul_kernel(input, other) if isinstance(input, Tensor) and
+                    isinstance(other, Tensor) else "addmm_impl_cpu_", input, other)
     _check_matmul(input, other)
     return Matmul.apply(input, other)
 

@@ -14,7 +14,8 @@ from ..._backend import as_array, asarray_like
 from ..._backend import get_array_module as xp_of
 from ..._tensor import Tensor
 from .._core import Op, broadcast_shapes, set_node_name, wrap_dim
-from ..inplace import apply_inplace
+from .._dispatch import REFUSED, refuse
+from ..inplace import _type_title, apply_inplace
 from .inv_solve_det import check_square, inv
 from .matmul import Matmul
 
@@ -46,6 +47,7 @@ def trace(input: Tensor) -> Tensor:
         return _autocast.call(trace, "trace", input)
     if input.ndim != 2:
         raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {input.ndim}")
+    refuse("trace", input._dtype)
     dt = np.int64 if input._dtype.category <= D._INT else input._data.dtype
     return Trace.apply(input, dtype=dt)
 
@@ -94,6 +96,11 @@ def cross(input: Tensor, other: Tensor, dim: int | None = None) -> Tensor:
                            f"{input.shape[dim]} and {other.shape[dim]}")
     from .._dispatch import promote
 
+    # torch's kernel takes its loop from input's dtype and then demands other's be the same
+    refuse("cross", input._dtype)
+    if input._dtype is not other._dtype:
+        raise RuntimeError(f"expected scalar type {_type_title(input._dtype)} but found "
+                           f"{_type_title(other._dtype)}")
     a, b, dt = promote(input, other)
     eps = Tensor._make(asarray_like(_LEVI_CIVITA.astype(dt.np_dtype), a._data), dt)
     a, b = a.expand(shape).transpose(d, -1), b.expand(shape).transpose(d, -1)
@@ -112,6 +119,10 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0,
         return _autocast.call(cdist, "cdist", x1, x2, p, compute_mode)
     from ..reduction.norms import vector_norm
 
+    for name, x in (("X1", x1), ("X2", x2)):
+        if not x._dtype.is_floating_point:
+            raise RuntimeError(f"cdist only supports floating-point dtypes, {name} got: "
+                               f"{_type_title(x._dtype)}")
     if x1.ndim < 2 or x2.ndim < 2:
         raise RuntimeError(f"cdist only supports at least 2D tensors, X1 got: {x1.ndim}D")
     if x1.shape[-1] != x2.shape[-1]:
@@ -119,6 +130,10 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0,
                            f"{x1.shape[-1]} X2: {x2.shape[-1]}")
     if p < 0:
         raise RuntimeError(f"cdist only supports non-negative p values, got {p}")
+    if x1._dtype is not x2._dtype:
+        raise RuntimeError(f"expected scalar type {_type_title(x1._dtype)} but found "
+                           f"{_type_title(x2._dtype)}")
+    refuse("cdist", x1._dtype)
     diff = x1.unsqueeze(-2) - x2.unsqueeze(-3)  # (B, P, R, M); zero distances get 0 grads
     return vector_norm(diff, p, dim=-1)
 
@@ -262,6 +277,13 @@ def vecdot(x: Tensor, y: Tensor, *, dim: int = -1) -> Tensor:
     """
     if _amp.active and _autocast.state.active:
         return _autocast.call(vecdot, "linalg_vecdot", x, y, dim=dim)
+    if x._dtype.category < D._FLOAT:
+        raise RuntimeError("linalg.vecdot: Expected a floating point or complex tensor as input. "
+                           f"Got {_type_title(x._dtype)}")
+    if x._dtype is not y._dtype:
+        raise RuntimeError("linalg.vecdot: Expected x and y to have the same dtype, but found x "
+                           f"of type {_type_title(x._dtype)} and y of type "
+                           f"{_type_title(y._dtype)} instead")
     return (x.conj() * y if x.is_complex() else x * y).sum(dim)
 
 
@@ -280,6 +302,8 @@ def matrix_power(A: Tensor, n: int) -> Tensor:
         return Tensor._make(eye.copy(), A._dtype)
     if n < 0:
         A, n = inv(A), -n
+    if n >= 2 and A._dtype in REFUSED["mm"]:
+        refuse("mm" if A.ndim == 2 else "bmm", A._dtype)
     out, base = None, A
     while n:  # square-and-multiply
         if n & 1:

@@ -15,6 +15,7 @@ from ..._backend import ascontiguousarray
 from ..._backend import get_array_module as xp_of
 from ..._tensor import Tensor
 from .._core import Op
+from .._dispatch import refuse
 from ..reduction.select import return_type
 from .inv_solve_det import check_square
 from .matmul import Matmul
@@ -117,6 +118,12 @@ class Eigh(Op):
 _eigh_type = return_type("linalg_eigh", ("eigenvalues", "eigenvectors"))
 
 
+def _refuse_eigh(A: Tensor) -> None:
+    """torch checks for square matrices first, then its kernel refuses the dtype."""
+    if A.ndim >= 2 and A.shape[-1] == A.shape[-2]:
+        refuse("eigh", A._dtype)
+
+
 def eigh(A: Tensor, UPLO: str = "L", *, out=None):
     """Eigenvalues (ascending) and eigenvectors of a symmetric matrix.
 
@@ -126,6 +133,7 @@ def eigh(A: Tensor, UPLO: str = "L", *, out=None):
     """
     if _amp.active and _autocast.state.active:
         return _autocast.call(eigh, "linalg_eigh", A, UPLO, out=out)
+    _refuse_eigh(A)
     check_square("linalg.eigh", A)
     return _eigh_type(*Eigh.apply(A, uplo=UPLO))
 
@@ -139,6 +147,7 @@ def eigvalsh(A: Tensor, UPLO: str = "L", *, out=None) -> Tensor:
     """
     if _amp.active and _autocast.state.active:
         return _autocast.call(eigvalsh, "linalg_eigvalsh", A, UPLO, out=out)
+    _refuse_eigh(A)
     check_square("linalg.eigvalsh", A)
     return Eigh.apply(A, uplo=UPLO)[0]
 

@@ -16,6 +16,7 @@ from ..._backend import get_array_module as xp_of
 from ..._tensor import Tensor
 from .._core import Op, broadcast_shapes, unbroadcast
 from .._dispatch import not_implemented_for
+from ..inplace import _type_title
 from ..reduction.select import return_type
 
 
@@ -136,6 +137,10 @@ def triangular_solve(b: Tensor, A: Tensor, upper: bool = True, transpose: bool =
         "will be removed in a future PyTorch release. X = ember.triangular_solve(B, A).solution "
         "should be replaced with X = ember.linalg.solve_triangular(A, B, upper=...).",
         UserWarning, stacklevel=2)
+    if b._dtype is not A._dtype:
+        raise RuntimeError(f"Expected b and A to have the same dtype, but found b of type "
+                           f"{_type_title(b._dtype)} and A of type {_type_title(A._dtype)} "
+                           "instead.")
     coef = A.mT if transpose else A
     x = solve_triangular(coef, b, upper=upper != bool(transpose), unitriangular=unitriangular)
     batch = tuple(x.shape[:-2])

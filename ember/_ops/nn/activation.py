@@ -473,7 +473,9 @@ def lstm_pointwise(gates: Tensor, c: Tensor) -> tuple[Tensor, Tensor]:
 def hardshrink(self: Tensor, lambd: float = 0.5) -> Tensor:
     """``x`` where ``|x| > lambd``, else 0 (the method form of ``F.hardshrink``)."""
     from .._core import const_like
+    from .._dispatch import refuse
 
+    refuse("hardshrink", self._dtype)
     mask = (np.abs(self._data) > lambd).astype(self._data.dtype)
     return set_node_name(self * const_like(self, mask), "HardshrinkBackward0")
 

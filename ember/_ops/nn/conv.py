@@ -23,6 +23,7 @@ from ..._layout import channels_last_of, in_format
 from ..._tensor import Tensor
 from ...autograd import grad_mode
 from .._core import Op, named_node
+from .._dispatch import REFUSED, refuse
 from ._conv_kernels import _conv_backward_raw, _conv_input_raw, _conv_raw, _conv_weight_raw
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
@@ -134,6 +135,10 @@ def _type_name(t: Tensor) -> str:
             "int64": "long"}.get(t.dtype.name, t.dtype.name)
 
 
+# the dtypes some conv kernel of torch refuses (a superset: ``refuse`` picks the kernel)
+_CONV_REFUSED = REFUSED["conv_dilated"]
+
+
 def _check(input: Tensor, weight: Tensor, bias, nd: int, name: str, transposed=False):
     if not isinstance(input, Tensor) or not isinstance(weight, Tensor):
         raise TypeError(f"{name}(): argument 'input' and 'weight' must be Tensors, got "
@@ -219,6 +224,10 @@ def _convnd(input, weight, bias, stride, padding, dilation, groups, nd: int, nam
     # a stride past the padded input leaves one window, as any stride that large does: cap it
     # so a huge stride (10**18) does not overflow the strided view's arithmetic
     stride = tuple(min(s, p) for s, p in zip(stride, padded))
+    # bool (and small ints when dilated): torch has no loop, but an empty batch runs none
+    if input._dtype in _CONV_REFUSED and input._data.size:
+        refuse("conv_dilated" if any(d != 1 for d in dilation) else
+               "conv3d" if nd == 3 else "conv", input._dtype)
     out = Conv.apply(input, weight, bias, stride, pad, dilation, groups)
     return out.squeeze(0) if unbatched else out
 
@@ -330,6 +339,8 @@ def _conv_transposend(input, weight, bias, stride, padding, output_padding, grou
     if any(v <= 0 for v in size):
         raise RuntimeError(f"Given input size per channel: {list(input.shape[2:])}, calculated "
                            f"output size per channel: {size}. Output size is too small")
+    if input._dtype in _CONV_REFUSED and input._data.size:
+        refuse("conv_transpose3d" if nd == 3 else "conv_transpose2d", input._dtype)
     out = ConvInput.apply(input, weight, in_size=tuple(size), stride=stride,
                           pad=tuple((p, p) for p in pad), dilation=dilation, groups=groups)
     if bias is not None:

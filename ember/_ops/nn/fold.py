@@ -8,6 +8,7 @@ import itertools
 from ..._backend import as_strided, ascontiguousarray
 from ..._backend import get_array_module as xp_of
 from .._core import Op
+from .._dispatch import refuse
 
 
 def _blocks(size, ksize, dilation, pad, stride):
@@ -20,6 +21,7 @@ class Unfold(Op):
 
     @staticmethod
     def forward(ctx, x, ksize, dilation, pad, stride):
+        refuse("im2col", ctx.inputs[0]._dtype)  # torch's im2col has no integer loop
         ctx.args = (x.shape[2:], ksize, dilation, pad, stride)
         n, c, h, w = x.shape
         if any(pad):
@@ -45,6 +47,7 @@ class Fold(Op):
 
     @staticmethod
     def forward(ctx, cols, size, ksize, dilation, pad, stride):
+        refuse("col2im", ctx.inputs[0]._dtype)
         ctx.args = (ksize, dilation, pad, stride)
         n, ck, _ = cols.shape
         kk = ksize[0] * ksize[1]

@@ -24,6 +24,7 @@ from ..._backend import get_array_module as xp_of
 from ..._tensor import Tensor
 from ...autograd import grad_mode
 from .._core import Op
+from .._dispatch import refuse
 from .activation import _lstm_consts, lstm_pointwise
 
 _state = grad_mode._state
@@ -220,13 +221,21 @@ def lstm_layer(gi: Tensor, h0: Tensor, c0: Tensor, w_hh: Tensor, b_hh: Tensor | 
         torch.Size([5, 2, 3])
     """
     if not _fusable(gi, h0, c0, w_hh, b_hh):  # the step path raises PyTorch's errors
+        _refuse_hidden_mm(gi, h0, w_hh)
         return lstm_layer_steps(gi, h0, c0, w_hh, b_hh, reverse)
     return LSTMLayer.apply(gi, h0, c0, w_hh, b_hh, reverse)
 
 
+def _refuse_hidden_mm(gi, h0, w_hh) -> None:
+    """torch's first step is ``linear(h, w_hh)``: its addmm has no bool loop."""
+    if gi.shape[0] > 0 and h0._dtype is w_hh._dtype:
+        refuse("mm", w_hh._dtype)
+
+
 def _fusable(gi, *others) -> bool:
-    """Same dtype, NumPy arrays, and at least one step."""
-    return gi.shape[0] > 0 and type(gi._data) is np.ndarray and all(
+    """Same floating dtype, NumPy arrays, and at least one step (other dtypes take the step
+    path, whose ops refuse what torch's refuse)."""
+    return gi.shape[0] > 0 and gi._dtype.is_floating_point and type(gi._data) is np.ndarray and all(
         t._dtype is gi._dtype and type(t._data) is np.ndarray for t in others if t is not None)
 
 
@@ -334,6 +343,7 @@ def gru_layer(gi: Tensor, h0: Tensor, w_hh: Tensor, b_hh: Tensor | None,
         torch.Size([5, 2, 3])
     """
     if not _fusable(gi, h0, w_hh, b_hh):  # the step path raises PyTorch's errors
+        _refuse_hidden_mm(gi, h0, w_hh)
         return gru_layer_steps(gi, h0, w_hh, b_hh, reverse)
     return GRULayer.apply(gi, h0, w_hh, b_hh, reverse)
 
@@ -412,5 +422,6 @@ def rnn_layer(gi: Tensor, h0: Tensor, w_hh: Tensor, b_hh: Tensor | None, reverse
         torch.Size([5, 2, 3])
     """
     if not _fusable(gi, h0, w_hh, b_hh):  # the step path raises PyTorch's errors
+        _refuse_hidden_mm(gi, h0, w_hh)
         return rnn_layer_steps(gi, h0, w_hh, b_hh, reverse, relu)
     return RNNLayer.apply(gi, h0, w_hh, b_hh, reverse, relu)

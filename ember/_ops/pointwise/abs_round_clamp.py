@@ -17,7 +17,14 @@ from ..._backend import as_array, is_host
 from ..._tensor import Tensor
 from ...autograd import grad_mode
 from .._core import Op, _t, const_like, set_node_name, unbroadcast
-from .._dispatch import _cast, check_devices, finish_out, not_implemented_for, refuse_shell
+from .._dispatch import (
+    _cast,
+    check_devices,
+    finish_out,
+    not_implemented_for,
+    refuse,
+    refuse_shell,
+)
 from ..inplace import apply_inplace
 
 _state = grad_mode._state
@@ -297,6 +304,8 @@ def _clamp(input: Tensor, min, max, out, _op) -> Tensor:
             refuse_shell("clamp_min_tensor" if max is None else "clamp_max_tensor" if min is None
                          else "clamp_tensor", dt)
         refuse_shell("clamp_min" if max is None else "clamp_max" if min is None else "clamp", dt)
+    if t_min and t_max:  # two tensor bounds: torch's clamp kernel (one bound is max/minimum)
+        refuse("clamp_tensor", dt)
     x = input if input._dtype is dt else input.to(dt)
     lo = None if min is None else _cast(min, dt)
     hi = None if max is None else _cast(max, dt)

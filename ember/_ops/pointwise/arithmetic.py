@@ -17,6 +17,7 @@ from ..._tensor import Tensor
 from ...autograd import grad_mode
 from .._core import Op, _named, array_tensor, as_tensor_arg, set_node_name, unbroadcast
 from .._dispatch import (
+    REFUSED,
     _raw,
     _shape_of,
     as_tensor,
@@ -25,6 +26,8 @@ from .._dispatch import (
     inplace_ufunc,
     no_autograd,
     not_implemented_for,
+    refuse,
+    refuse_pair,
     refuse_shell,
 )
 from ..inplace import apply_inplace
@@ -316,6 +319,7 @@ def div(input, other, *, rounding_mode: str | None = None, out=None) -> Tensor:
     elif rounding_mode == "floor" or rounding_mode == "trunc":
         if input._dtype in D.SHELL or isinstance(other, Tensor) and other._dtype in D.SHELL:
             refuse_shell("div_" + rounding_mode, D.result_type(input, other))
+        refuse_pair("div_" + rounding_mode, input, other)
         result = binary(DivMode, input, other, mode=rounding_mode)
     else:
         raise RuntimeError(
@@ -333,6 +337,7 @@ def floor_divide(input, other, *, out=None) -> Tensor:
     """
     if not isinstance(input, Tensor):
         input = as_tensor(input, other)
+    refuse_pair("div_floor", input, other)
     result = binary(FloorDivide, input, other)
     return result if out is None else finish_out(result, out, "floor_divide", input, other)
 
@@ -346,6 +351,7 @@ def remainder(input, other, *, out=None) -> Tensor:
     """
     if not isinstance(input, Tensor):
         input = as_tensor(input, other)
+    refuse_pair("remainder", input, other)
     result = binary(Remainder, input, other)
     return result if out is None else finish_out(result, out, "remainder", input, other)
 
@@ -360,6 +366,7 @@ def fmod(input: Tensor, other, *, out=None) -> Tensor:
     if not isinstance(input, Tensor):
         raise TypeError(f"fmod(): argument 'input' (position 1) must be Tensor, not "
                         f"{type(input).__name__}")
+    refuse_pair("fmod", input, other)
     result = binary(Fmod, input, other)
     return result if out is None else finish_out(result, out, "fmod", input, other)
 
@@ -493,6 +500,8 @@ def addcmul(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1, out=Non
     """
     if isinstance(input, Tensor) and input._dtype in D.SHELL:  # one fused kernel in torch
         refuse_shell("addcmul", input._dtype)
+    if isinstance(input, Tensor) and input._dtype in REFUSED["addcmul"]:  # bool: only all-bool
+        refuse("addcmul", D.result_type(input, tensor1, tensor2))
     if all(isinstance(t, Tensor) and t._dtype is D.float32 and type(t._data) is np.ndarray
            for t in (input, tensor1, tensor2)) and not isinstance(value, complex):
         # torch: fmadd(value * tensor1, tensor2, input), one rounding for the multiply-add

@@ -18,6 +18,7 @@ from .._dispatch import (
     finish_out,
     not_implemented_for,
     promote,
+    refuse_pair,
     refuse_shell,
     require_tensor,
 )
@@ -407,6 +408,7 @@ def _float_pair(a, b):
 def logaddexp(input: Tensor, other: Tensor, *, out=None) -> Tensor:
     """``log(exp(input) + exp(other))`` without overflow."""
     _refuse_shell("logaddexp", input, other)
+    refuse_pair("logaddexp", input, other)
     a, b = _float_pair(input, other)
     res = LogAddExp.apply(a, b, base2=False)
     return res if out is None else out.copy_(res)
@@ -415,6 +417,7 @@ def logaddexp(input: Tensor, other: Tensor, *, out=None) -> Tensor:
 def logaddexp2(input: Tensor, other: Tensor, *, out=None) -> Tensor:
     """``log2(2**input + 2**other)`` without overflow."""
     _refuse_shell("logaddexp2", input, other)
+    refuse_pair("logaddexp2", input, other)
     a, b = _float_pair(input, other)
     res = set_node_name(LogAddExp.apply(a, b, base2=True), "Logaddexp2Backward0")
     return res if out is None else out.copy_(res)

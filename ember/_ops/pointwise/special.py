@@ -227,6 +227,8 @@ def mvlgamma(input: Tensor, p: int, *, out: Tensor | None = None) -> Tensor:
         >>> ember.mvlgamma(ember.tensor([2.5]), 2)
         tensor([0.8570])
     """
+    if isinstance(input, Tensor) and input._dtype is D.bool:
+        raise RuntimeError("The input tensor may not be a boolean tensor.")
     if p < 1:
         raise RuntimeError("p has to be greater than or equal to 1")
     return _unary(Mvlgamma, input, out, "mvlgamma", p=int(p))

@@ -81,6 +81,9 @@ def vector_norm(x: Tensor, ord: float = 2, dim=None, keepdim: bool = False, *,
         raise RuntimeError(
             f"linalg.vector_norm: Expected a float or int for 'ord', got '{ord}'. Use "
             "linalg.matrix_norm or linalg.norm for the Frobenius and nuclear norms.")
+    if x._dtype.category < D._FLOAT:  # checked before dtype= casts, as torch does
+        raise RuntimeError("linalg.vector_norm: Expected a floating point or complex tensor as "
+                           f"input. Got {_title(x._dtype)}. Convert first, e.g. x.float().")
     if dtype is not None:
         dt = D.to_dtype(dtype)
         if x._dtype is not dt:
@@ -89,9 +92,6 @@ def vector_norm(x: Tensor, ord: float = 2, dim=None, keepdim: bool = False, *,
                     f"linalg.vector_norm: the dtype of the input ({_title(x._dtype)}) should "
                     f"be convertible without narrowing to the specified dtype ({_title(dt)})")
             x = x.to(dt)
-    if x._dtype.category < D._FLOAT:
-        raise RuntimeError("linalg.vector_norm: Expected a floating point or complex tensor as "
-                           f"input. Got {_title(x._dtype)}. Convert first, e.g. x.float().")
     if x._dtype in D.SHELL:
         from .._dispatch import refuse_shell
 

@@ -26,6 +26,8 @@ def _quantile(input: Tensor, q, dim, keepdim: bool, interpolation: str, ignore_n
                            f"midpoint or nearest. Got {interpolation}")
     if not input._dtype.is_floating_point or input._dtype in D.FLOAT8:
         raise RuntimeError("quantile() input tensor must be either float or double dtype")
+    if isinstance(q, Tensor) and q._dtype is not input._dtype:
+        raise RuntimeError("quantile() q tensor must be same dtype as the input tensor")
     qs = q._data.astype(np.float64) if isinstance(q, Tensor) else np.asarray(q, np.float64)
     if qs.ndim > 1:
         raise RuntimeError("quantile() q must be a scalar or 1D tensor")

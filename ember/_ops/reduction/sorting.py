@@ -16,7 +16,7 @@ from ..._backend import as_array, ascontiguousarray
 from ..._backend import get_array_module as xp_of
 from ..._tensor import Tensor
 from .._core import wrap_dim
-from .._dispatch import not_implemented_for, refuse_shell
+from .._dispatch import not_implemented_for, refuse, refuse_shell
 
 __all__ = ["sort", "argsort", "msort", "topk", "kthvalue", "unique", "unique_consecutive",
            "searchsorted", "bucketize", "isin"]
@@ -125,6 +125,8 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
         tensor([5., 3.])
     """
     _no_complex(input, "topk does not support complex dtypes on CPU")
+    if input._dtype is D.bool:
+        raise RuntimeError("topk does not support bool dtypes on CPU")
     _refuse(input, "topk")
     n = input._data.shape[wrap_dim(dim, input.ndim)] if input.ndim else 1
     if not 0 <= k <= n:
@@ -141,6 +143,8 @@ def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False, *, out
     """The ``k``-th smallest value along ``dim`` (1-based) and its index."""
     _no_complex(input, kernel="kthvalue_cpu")
     _refuse(input, "kthvalue")
+    if input.ndim:
+        refuse("kthvalue", input._dtype)  # bool
     n = input._data.shape[wrap_dim(dim, input.ndim)] if input.ndim else 1
     if not 1 <= k <= n:
         raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {dim}")

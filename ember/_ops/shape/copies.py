@@ -14,7 +14,7 @@ from ..._backend import asarray_like, to_numpy
 from ..._backend import get_array_module as xp_of
 from ..._tensor import Tensor
 from .._core import Op, wrap_dim, wrap_dims
-from .._dispatch import refuse_shell
+from .._dispatch import refuse, refuse_shell
 from ..indexing.subscript import AdvancedIndex, BasicIndex, BasicIndexBackward
 from ..inplace import apply_inplace
 
@@ -334,6 +334,8 @@ def pad(input: Tensor, pad, mode: str = "constant", value: float | None = None) 
             f"Only 2D, 3D, 4D, 5D padding with non-constant padding are supported for now; "
             f"{mode} padding of {k} dims needs a {k + 1}D or {k + 2}D input, got "
             f"{len(shape)}D")
+    if mode != "circular":  # torch's reflection/replication kernels have no bool loop
+        refuse(f"{'reflection' if mode == 'reflect' else 'replication'}_pad{k}d", input._dtype)
     out = input
     for i in range(k):
         d = len(shape) - 1 - i
@@ -358,6 +360,9 @@ def pad(input: Tensor, pad, mode: str = "constant", value: float | None = None) 
 
 
 def _constant_pad(input: Tensor, pad: tuple, value) -> Tensor:
+    if input._dtype is D.float8_e8m0fnu and not (value != value or 2.0**-127 <= value <= 2.0**127):
+        raise RuntimeError(  # e8m0 holds powers of two only: no zero, no sign
+            "value cannot be converted to type c10::Float8_e8m0fnu without overflow")
     shape = list(input._data.shape)
     src = [slice(None)] * len(shape)
     dst = [slice(None)] * len(shape)
