@@ -1,8 +1,9 @@
 """Weak references keyed by identity, as ``torch.utils.weak``.
 
-A ``Tensor``'s ``==`` is elementwise and its hash is its id, so ``weakref.WeakKeyDictionary``
-cannot key on tensors; ``WeakIdKeyDictionary`` compares keys by identity (``WeakIdRef``) and
-drops an entry when its key is collected.
+A ``Tensor``'s ``==`` is elementwise, so ``weakref.WeakKeyDictionary`` cannot key on tensors:
+it compares keys with ``==``. ``WeakIdKeyDictionary`` keys its entries by :class:`WeakIdRef`,
+a weak reference that hashes and compares by its referent's identity, and drops an entry when
+its key is collected.
 
 Example:
     >>> import ember
@@ -18,39 +19,18 @@ Example:
 
 from __future__ import annotations
 
-import collections.abc as _collections_abc
+import copy as _copy
 import weakref
 from collections.abc import Mapping, MutableMapping
-from weakref import ref
 
 __all__ = ["TensorWeakRef", "WeakIdRef", "WeakIdKeyDictionary", "WeakTensorKeyDictionary"]
 
-WeakRef = ref
-
-
-class _IterationGuard:
-    # While the dictionary is iterated, keys that die are queued and removed afterwards
-    # (removing them during iteration would change the dict's size under the iterator).
-    def __init__(self, weakcontainer) -> None:
-        self.weakcontainer = ref(weakcontainer)
-
-    def __enter__(self):
-        w = self.weakcontainer()
-        if w is not None:
-            w._iterating.add(self)
-        return self
-
-    def __exit__(self, e, t, b):
-        w = self.weakcontainer()
-        if w is not None:
-            s = w._iterating
-            s.remove(self)
-            if not s:
-                w._commit_removals()
+WeakRef = weakref.ref
 
 
 class WeakIdRef(weakref.ref):
-    """A weak reference that hashes and compares by its referent's identity (while alive).
+    """A weak reference that hashes by its referent's id and compares by identity (a dead
+    reference equals only itself).
 
     Example:
         >>> import ember
@@ -59,62 +39,29 @@ class WeakIdRef(weakref.ref):
         (True, True)
     """
 
-    __slots__ = ["_id"]
+    __slots__ = ("_id",)
 
     def __init__(self, key, callback=None) -> None:
-        # the id is kept: the key must still hash the same after it has died
-        self._id = id(key)
         super().__init__(key, callback)
+        self._id = id(key)  # kept: the entry must still be found after the key died
 
-    def __call__(self):
-        r = super().__call__()
-        if hasattr(r, "_fix_weakref"):
-            r._fix_weakref()
-        return r
-
-    def __hash__(self):
+    def __hash__(self) -> int:
         return self._id
 
-    def __eq__(self, other):
-        a = self()
-        b = other()
-        if a is not None and b is not None:
-            return a is b
-        return self is other
-
-
-class _WeakHashRef(weakref.ref):
-    # like WeakIdRef, but by the referent's hash (for objects that hash by value)
-    __slots__ = ["_id"]
-
-    def __init__(self, key, callback=None) -> None:
-        self._id = hash(key)
-        super().__init__(key, callback)
-
-    def __call__(self):
-        r = super().__call__()
-        if hasattr(r, "_fix_weakref"):
-            r._fix_weakref()
-        return r
-
-    def __hash__(self):
-        return self._id
-
-    def __eq__(self, other):
-        a = self()
-        b = other()
-        if a is not None and b is not None:
-            return hash(a) == hash(b)
-        return self is other
+    def __eq__(self, other) -> bool:
+        mine, theirs = self(), other() if isinstance(other, weakref.ref) else None
+        if mine is None or theirs is None:
+            return self is other
+        return mine is theirs
 
 
 class WeakIdKeyDictionary(MutableMapping):
-    """A mapping with weakly held keys compared by identity; an entry goes when its key is
-    collected. ``WeakTensorKeyDictionary`` is the same class.
+    """A mapping whose keys are held weakly and compared by identity; an entry goes when its key
+    is collected. ``WeakTensorKeyDictionary`` is the same class.
 
     Args:
         dict: initial items.
-        ref_type: the key reference class (``WeakIdRef``).
+        ref_type: the reference class keys are wrapped in (``WeakIdRef``).
 
     Example:
         >>> import ember
@@ -127,156 +74,50 @@ class WeakIdKeyDictionary(MutableMapping):
     def __init__(self, dict=None, ref_type=WeakIdRef) -> None:
         self.data: dict = {}
         self.ref_type = ref_type
+        owner = weakref.ref(self)
 
-        def remove(k, selfref=ref(self)) -> None:
-            self = selfref()
-            if self is not None:
-                if self._iterating:
-                    self._pending_removals.append(k)
-                else:
-                    try:
-                        del self.data[k]
-                    except KeyError:
-                        pass
+        def forget(dead_ref) -> None:  # the key was collected (the dictionary may be too)
+            d = owner()
+            if d is not None:
+                d.data.pop(dead_ref, None)
 
-        self._remove = remove
-        self._pending_removals: list = []
-        self._iterating: set = set()
-        self._dirty_len = False
+        self._forget = forget
         if dict is not None:
             self.update(dict)
 
-    def _commit_removals(self) -> None:
-        pop = self._pending_removals.pop
-        d = self.data
-        while True:
-            try:
-                key = pop()
-            except IndexError:
-                return
-            try:
-                del d[key]
-            except KeyError:
-                pass
-
-    def _scrub_removals(self) -> None:
-        d = self.data
-        self._pending_removals = [k for k in self._pending_removals if k in d]
-        self._dirty_len = False
-
-    def __delitem__(self, key) -> None:
-        self._dirty_len = True
-        del self.data[self.ref_type(key)]
+    def _live(self):
+        # a snapshot: a key collected during the loop removes its entry from self.data
+        for wr, value in list(self.data.items()):
+            key = wr()
+            if key is not None:
+                yield key, value
 
     def __getitem__(self, key):
         return self.data[self.ref_type(key)]
 
-    def __len__(self) -> int:
-        if self._dirty_len and self._pending_removals:
-            self._scrub_removals()
-        return len(self.data) - len(self._pending_removals)
-
-    def __repr__(self) -> str:
-        return f"<{self.__class__.__name__} at {id(self):#x}>"
-
     def __setitem__(self, key, value) -> None:
-        self.data[self.ref_type(key, self._remove)] = value
+        self.data[self.ref_type(key, self._forget)] = value
 
-    def copy(self):
-        """A shallow copy (same keys, same values).
-
-        Example:
-            >>> import ember
-            >>> t = ember.ones(1); d = WeakIdKeyDictionary({t: 1})
-            >>> d.copy()[t]
-            1
-        """
-        new = WeakIdKeyDictionary()
-        with _IterationGuard(self):
-            for key, value in self.data.items():
-                o = key()
-                if o is not None:
-                    new[o] = value
-        return new
-
-    __copy__ = copy
-
-    def __deepcopy__(self, memo):
-        from copy import deepcopy
-
-        new = self.__class__()
-        with _IterationGuard(self):
-            for key, value in self.data.items():
-                o = key()
-                if o is not None:
-                    new[o] = deepcopy(value, memo)
-        return new
-
-    def get(self, key, default=None):
-        """The value for ``key``, else ``default``.
-
-        Example:
-            >>> import ember
-            >>> WeakIdKeyDictionary().get(ember.ones(1), "none")
-            'none'
-        """
-        return self.data.get(self.ref_type(key), default)
+    def __delitem__(self, key) -> None:
+        del self.data[self.ref_type(key)]
 
     def __contains__(self, key) -> bool:
         try:
-            wr = self.ref_type(key)
-        except TypeError:  # not weak-referenceable: never a key
+            return self.ref_type(key) in self.data
+        except TypeError:  # not weakly referenceable: never a key
             return False
-        return wr in self.data
 
-    def items(self):
-        """The live ``(key, value)`` pairs.
+    def __iter__(self):
+        return (key for key, _ in self._live())
 
-        Example:
-            >>> import ember
-            >>> t = ember.ones(1)
-            >>> [v for _, v in WeakIdKeyDictionary({t: 3}).items()]
-            [3]
-        """
-        with _IterationGuard(self):
-            for wr, value in self.data.items():
-                key = wr()
-                if key is not None:
-                    yield key, value
+    def __len__(self) -> int:
+        return sum(1 for _ in self._live())
 
-    def keys(self):
-        """The live keys.
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} at {id(self):#x}>"
 
-        Example:
-            >>> import ember
-            >>> t = ember.ones(1)
-            >>> list(WeakIdKeyDictionary({t: 3}).keys())[0] is t
-            True
-        """
-        with _IterationGuard(self):
-            for wr in self.data:
-                obj = wr()
-                if obj is not None:
-                    yield obj
-
-    __iter__ = keys
-
-    def values(self):
-        """The values of live keys.
-
-        Example:
-            >>> import ember
-            >>> t = ember.ones(1)
-            >>> list(WeakIdKeyDictionary({t: 3}).values())
-            [3]
-        """
-        with _IterationGuard(self):
-            for wr, value in self.data.items():
-                if wr() is not None:
-                    yield value
-
-    def keyrefs(self):
-        """Weak references to the keys (check each for ``None`` before use).
+    def keyrefs(self) -> list:
+        """The weak references to the keys (call each; ``None`` means collected).
 
         Example:
             >>> import ember
@@ -286,80 +127,48 @@ class WeakIdKeyDictionary(MutableMapping):
         """
         return list(self.data)
 
-    def popitem(self):
-        """Remove and return a live ``(key, value)`` pair.
+    def copy(self) -> WeakIdKeyDictionary:
+        """A shallow copy (the same keys and values).
 
         Example:
             >>> import ember
             >>> t = ember.ones(1)
-            >>> WeakIdKeyDictionary({t: 3}).popitem()[1]
-            3
-        """
-        self._dirty_len = True
-        while True:
-            key, value = self.data.popitem()
-            o = key()
-            if o is not None:
-                return o, value
-
-    def pop(self, key, *args):
-        """Remove ``key`` and return its value (or the default given).
-
-        Example:
-            >>> import ember
-            >>> t = ember.ones(1)
-            >>> WeakIdKeyDictionary({t: 3}).pop(t)
-            3
-        """
-        self._dirty_len = True
-        return self.data.pop(self.ref_type(key), *args)
-
-    def setdefault(self, key, default=None):
-        """The value for ``key``, inserting ``default`` first if absent.
-
-        Example:
-            >>> import ember
-            >>> t = ember.ones(1)
-            >>> WeakIdKeyDictionary().setdefault(t, [])
-            []
-        """
-        return self.data.setdefault(self.ref_type(key, self._remove), default)
-
-    def update(self, dict=None, **kwargs) -> None:
-        """Add the items of a mapping (or of ``(key, value)`` pairs).
-
-        Example:
-            >>> import ember
-            >>> t = ember.ones(1); d = WeakIdKeyDictionary(); d.update([(t, 1)]); d[t]
+            >>> WeakIdKeyDictionary({t: 1}).copy()[t]
             1
         """
-        d = self.data
-        if dict is not None:
-            if not hasattr(dict, "items"):
-                dict = type({})(dict)
-            for key, value in dict.items():
-                d[self.ref_type(key, self._remove)] = value
-        if kwargs:
-            self.update(kwargs)
+        out = type(self)(ref_type=self.ref_type)
+        out.update(self._live_items())
+        return out
+
+    __copy__ = copy
+
+    def __deepcopy__(self, memo):
+        out = type(self)(ref_type=self.ref_type)
+        for key, value in self._live():
+            out[key] = _copy.deepcopy(value, memo)
+        return out
+
+    def _live_items(self) -> list:
+        return list(self._live())
+
+    def __or__(self, other):
+        if not isinstance(other, Mapping):
+            return NotImplemented
+        out = self.copy()
+        out.update(other)
+        return out
+
+    def __ror__(self, other):
+        if not isinstance(other, Mapping):
+            return NotImplemented
+        out = type(self)(ref_type=self.ref_type)
+        out.update(other)
+        out.update(self._live_items())
+        return out
 
     def __ior__(self, other):
         self.update(other)
         return self
-
-    def __or__(self, other):
-        if isinstance(other, _collections_abc.Mapping):
-            c = self.copy()
-            c.update(other)
-            return c
-        return NotImplemented
-
-    def __ror__(self, other):
-        if isinstance(other, _collections_abc.Mapping):
-            c = self.__class__()
-            c.update(other)
-            c.update(self)
-            return c
-        return NotImplemented
 
     def __eq__(self, other):
         # by the keys' identities: a Tensor key's own == is elementwise
@@ -367,33 +176,28 @@ class WeakIdKeyDictionary(MutableMapping):
             return NotImplemented
         return {id(k): v for k, v in self.items()} == {id(k): v for k, v in other.items()}
 
+    __hash__ = None
+
 
 WeakTensorKeyDictionary = WeakIdKeyDictionary
 
 
 class TensorWeakRef:
-    """A weak reference to a Tensor; calling it gives the tensor or ``None``.
+    """A weak reference to a Tensor; calling it gives the tensor, or ``None`` once collected.
 
     Example:
         >>> import ember
-        >>> t = ember.ones(1); r = TensorWeakRef(t)
-        >>> r() is t
+        >>> t = ember.ones(1)
+        >>> TensorWeakRef(t)() is t
         True
     """
 
     def __init__(self, tensor) -> None:
-        from ember import Tensor
+        from .._tensor import Tensor
 
         if not isinstance(tensor, Tensor):
             raise AssertionError(f"expected torch.Tensor, got {type(tensor)}.")
         self.ref = weakref.ref(tensor)
 
     def __call__(self):
-        from ember import Tensor
-
-        out = self.ref()
-        if out is None:
-            return out
-        if not isinstance(out, Tensor):
-            raise AssertionError(f"expected torch.Tensor, got {type(out)}.")
-        return out
+        return self.ref()
