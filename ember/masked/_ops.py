@@ -33,74 +33,61 @@ def _is_masked(x) -> bool:
     return is_masked_tensor(x)
 
 
-def _reduction_identity(op_name: str, input, *args):
-    """The value that leaves the reduction ``op_name`` unchanged, as a 0-d tensor of the
-    input's dtype (``None`` where it is not defined: mean, var, std)."""
-    dtype = input.dtype
-    device = input.device
-    if op_name in {"sum", "cumsum"}:
-        return ember.tensor(0, dtype=dtype, device=device)
-    if op_name in {"prod", "cumprod"}:
-        return ember.tensor(1, dtype=dtype, device=device)
-    if op_name in {"amax", "argmax", "logaddexp"}:
-        if dtype.is_floating_point:
-            return ember.tensor(-float("inf"), dtype=dtype, device=device)
-        if ember.is_signed(input) or dtype == ember.uint8:
-            return ember.tensor(ember.iinfo(dtype).min, dtype=dtype, device=device)
-    elif op_name == "logsumexp":
-        if dtype.is_floating_point:
-            return ember.tensor(-float("inf"), dtype=dtype, device=device)
-        if dtype.is_complex:
-            return ember.tensor(complex(-float("inf"), 0), dtype=dtype, device=device)
-        if ember.is_signed(input) or dtype == ember.uint8:
-            return ember.tensor(ember.iinfo(dtype).min, dtype=dtype, device=device)
-    elif op_name in {"amin", "argmin"}:
-        if dtype.is_floating_point:
-            return ember.tensor(float("inf"), dtype=dtype, device=device)
-        if ember.is_signed(input) or dtype == ember.uint8:
-            return ember.tensor(ember.iinfo(dtype).max, dtype=dtype, device=device)
-    elif op_name == "mean":
-        # the identity of mean is the mean itself: ambiguous, so there is none
-        return None
-    elif op_name == "norm":
-        ord = args[0] if args else 2
-        if ord == float("-inf"):
-            if not dtype.is_floating_point:
-                raise AssertionError(f"input must be floating point, got {dtype}")
-            return ember.tensor(float("inf"), dtype=dtype, device=device)
-        return ember.tensor(0, dtype=dtype, device=device)
-    elif op_name == "median":
-        # median runs nanmedian, which skips NaN: NaN is its identity
-        dtype = dtype if dtype.is_floating_point else ember.float32
-        return ember.tensor(float("nan"), dtype=dtype, device=device)
-    elif op_name in {"var", "std"}:
-        return None
-    raise NotImplementedError(f"identity of {op_name} on {dtype} input")
+# the reductions whose identity is the lowest value of the dtype (the others: the highest)
+_FROM_BELOW = {"amax", "argmax", "logaddexp", "logsumexp"}
 
 
-def _canonical_dim(dim, ndim: int) -> tuple:
-    """``dim`` as a sorted tuple of non-negative dims (``None`` and ``()`` mean all)."""
-    if dim == ():
-        dim = None  # torch still reads dim=() as "reduce over all dimensions"
-    if dim is None:
+def _identity(op: str, input, ord=None):
+    """The value that leaves reduction ``op`` unchanged where it stands in for masked-out
+    elements, as a 0-d tensor; None for mean/var/std, whose masked forms count instead."""
+    dt = input.dtype
+    if op in ("mean", "var", "std"):
+        return None
+    if op in ("sum", "cumsum"):
+        value = 0
+    elif op in ("prod", "cumprod"):
+        value = 1
+    elif op == "median":  # computed with nanmedian, which skips NaN
+        value, dt = float("nan"), dt if dt.is_floating_point else ember.float32
+    elif op == "norm":
+        if ord == float("-inf") and not dt.is_floating_point:
+            raise AssertionError(f"input must be floating point, got {dt}")
+        value = float("inf") if ord == float("-inf") else 0
+    elif op in _FROM_BELOW or op in ("amin", "argmin"):
+        below = op in _FROM_BELOW
+        if dt.is_floating_point:
+            value = -float("inf") if below else float("inf")
+        elif dt.is_complex and op == "logsumexp":
+            value = complex(-float("inf"), 0)
+        elif ember.is_signed(input) or dt == ember.uint8:
+            info = ember.iinfo(dt)
+            value = info.min if below else info.max
+        else:
+            raise NotImplementedError(f"identity of {op} on {dt} input")
+    else:
+        raise NotImplementedError(f"identity of {op} on {dt} input")
+    return ember.tensor(value, dtype=dt, device=input.device)
+
+
+def _dims(dim, ndim: int) -> tuple:
+    """``dim`` as sorted non-negative dims; ``None`` and ``()`` mean every dimension."""
+    if dim is None or dim == ():
         return tuple(range(ndim))
-    ndim = max(ndim, 1)
-    dims: list[int] = []
+    wrap = max(ndim, 1)
+    seen: list[int] = []
     for d in (dim,) if isinstance(dim, int) else dim:
-        if d in dims:
+        if d in seen:
             raise RuntimeError(f"dim={d} appears multiple times in the list of dims")
-        if d >= ndim or d < -ndim:
-            raise IndexError(f"Dimension out of range (expected to be in range of [{-ndim}, "
-                             f"{ndim - 1}], but got {d})")
-        dims.append(d % ndim)
-    return tuple(sorted(dims))
+        if not -wrap <= d < wrap:
+            raise IndexError(f"Dimension out of range (expected to be in range of [{-wrap}, "
+                             f"{wrap - 1}], but got {d})")
+        seen.append(d % wrap)
+    return tuple(sorted(seen))
 
 
-def _input_mask(input, *args, **kwargs):
-    """The mask broadcast to the input's shape, as bool."""
-    mask = kwargs.get("mask")
-    if mask is None:
-        raise ValueError("_input_mask requires explicit mask")
+def _broadcast_mask(input, mask):
+    """``mask`` as bool, broadcast to ``input``'s shape (torch's errors for masks that cannot
+    be)."""
     if mask.shape != input.shape:
         if mask.ndim > input.ndim:
             raise IndexError("_input_mask expected broadcastable mask (got mask dimensionality "
@@ -124,16 +111,14 @@ class _Combine(ember.autograd.Function):
         return grad_output, None, None
 
 
-def _combine_input_and_mask(op, input, mask, *args):
-    """``input`` with its masked-out elements replaced by the identity of ``op``."""
+def _fill_masked(op: str, input, mask, ord=None):
+    """``input`` with its masked-out elements replaced by the identity of reduction ``op``."""
     if _is_masked(input):
-        data, mask = input._masked_data, input.get_mask()
-        fill_value = _reduction_identity(op.__name__, data, *args)
-        return _Combine.apply(data, mask, fill_value)
+        data = input._masked_data
+        return _Combine.apply(data, input.get_mask(), _identity(op, data, ord))
     if mask is None:
         return input
-    canonical_mask = _input_mask(input, mask=mask)
-    return ember.where(canonical_mask, input, _reduction_identity(op.__name__, input, *args))
+    return ember.where(_broadcast_mask(input, mask), input, _identity(op, input, ord))
 
 
 def _not_implemented(kernel: str, dtype) -> NotImplementedError:
@@ -167,8 +152,8 @@ def sum(input, dim=None, *, keepdim=False, dtype=None, mask=None):
         tensor(4.)
     """
     dtype = _int64_if_small_int(input, dtype)
-    dim_ = _canonical_dim(dim, input.ndim)
-    mask_input = _combine_input_and_mask(sum, input, mask)
+    dim_ = _dims(dim, input.ndim)
+    mask_input = _fill_masked("sum", input, mask)
     return ember.sum(mask_input, dim_, bool(keepdim), dtype=dtype)
 
 
@@ -182,8 +167,8 @@ def prod(input, dim=None, *, keepdim=False, dtype=None, mask=None):
         tensor(6.)
     """
     dtype = _int64_if_small_int(input, dtype)
-    dim_ = _canonical_dim(dim, input.ndim)
-    result = _combine_input_and_mask(prod, input, mask).to(dtype=dtype)
+    dim_ = _dims(dim, input.ndim)
+    result = _fill_masked("prod", input, mask).to(dtype=dtype)
     for d in reversed(dim_):  # prod takes one dim at a time
         result = result.prod(dim=d, keepdim=bool(keepdim))
     return result
@@ -201,8 +186,8 @@ def cumsum(input, dim, *, dtype=None, mask=None):
         dtype = input.dtype
     if dtype == ember.bool:
         raise _not_implemented("cumsum_out_cpu", dtype)
-    dim_ = _canonical_dim(dim, input.ndim)[0]
-    mask_input = _combine_input_and_mask(sum, input, mask)
+    dim_ = _dims(dim, input.ndim)[0]
+    mask_input = _fill_masked("sum", input, mask)
     return ember.cumsum(mask_input, dim_, dtype=dtype).to(dtype=dtype)
 
 
@@ -218,8 +203,8 @@ def cumprod(input, dim, *, dtype=None, mask=None):
         dtype = input.dtype
     if dtype == ember.bool:
         raise _not_implemented("cumprod_out_cpu", dtype)
-    dim_ = _canonical_dim(dim, input.ndim)[0]
-    mask_input = _combine_input_and_mask(prod, input, mask)
+    dim_ = _dims(dim, input.ndim)[0]
+    mask_input = _fill_masked("prod", input, mask)
     return ember.cumprod(mask_input, dim_, dtype=dtype).to(dtype=dtype)
 
 
@@ -233,8 +218,8 @@ def amax(input, dim=None, *, keepdim=False, dtype=None, mask=None):
     """
     if dtype is None:
         dtype = input.dtype
-    mask_input = _combine_input_and_mask(amax, input, mask)
-    dim_ = _canonical_dim(dim, mask_input.ndim)
+    mask_input = _fill_masked("amax", input, mask)
+    dim_ = _dims(dim, mask_input.ndim)
     return ember.amax(mask_input, dim_, bool(keepdim)).to(dtype=dtype)
 
 
@@ -248,8 +233,8 @@ def amin(input, dim=None, *, keepdim=False, dtype=None, mask=None):
     """
     if dtype is None:
         dtype = input.dtype
-    mask_input = _combine_input_and_mask(amin, input, mask)
-    dim_ = _canonical_dim(dim, mask_input.ndim)
+    mask_input = _fill_masked("amin", input, mask)
+    dim_ = _dims(dim, mask_input.ndim)
     return ember.amin(mask_input, dim_, bool(keepdim)).to(dtype=dtype)
 
 
@@ -264,7 +249,7 @@ def argmax(input, dim=None, *, keepdim=False, dtype=None, mask=None):
     """
     if dtype is None:
         dtype = input.dtype
-    mask_input = _combine_input_and_mask(argmax, input, mask)
+    mask_input = _fill_masked("argmax", input, mask)
     return ember.argmax(mask_input, dim, bool(keepdim)).to(dtype=dtype)
 
 
@@ -279,7 +264,7 @@ def argmin(input, dim=None, *, keepdim=False, dtype=None, mask=None):
     """
     if dtype is None:
         dtype = input.dtype
-    mask_input = _combine_input_and_mask(argmin, input, mask)
+    mask_input = _fill_masked("argmin", input, mask)
     return ember.argmin(mask_input, dim, bool(keepdim)).to(dtype=dtype)
 
 
@@ -303,7 +288,7 @@ def mean(input, dim=None, *, keepdim=False, dtype=None, mask=None):
                     keepdim=keepdim)
         total = sum(input, dim, keepdim=keepdim, dtype=dtype)
     else:
-        inmask = _input_mask(input, mask=mask)
+        inmask = _broadcast_mask(input, mask)
         count = inmask.sum(dim=dim, keepdim=bool(keepdim))
         total = sum(input, dim, keepdim=keepdim, dtype=dtype, mask=inmask)
     return total / count
@@ -320,11 +305,11 @@ def median(input, dim=-1, *, keepdim=False, dtype=None, mask=None):
     """
     if dtype is None:
         dtype = input.dtype
-    dim_ = _canonical_dim(dim, input.ndim)[0]
+    dim_ = _dims(dim, input.ndim)[0]
     is_float = input.dtype.is_floating_point
     if not is_float:
         input = input.to(dtype=ember.float32)
-    mask_input = _combine_input_and_mask(median, input, mask)
+    mask_input = _fill_masked("median", input, mask)
     output = ember.nanmedian(mask_input, dim_, keepdim).values
     if is_float:
         return output
@@ -344,8 +329,8 @@ def logsumexp(input, dim=None, *, keepdim=False, dtype=None, mask=None):
     """
     if dtype is None:
         dtype = input.dtype
-    dim_ = _canonical_dim(dim, input.ndim)
-    mask_input = _combine_input_and_mask(logsumexp, input, mask)
+    dim_ = _dims(dim, input.ndim)
+    mask_input = _fill_masked("logsumexp", input, mask)
     return ember.logsumexp(mask_input, dim_, keepdim=keepdim).to(dtype=dtype)
 
 
@@ -360,8 +345,8 @@ def logaddexp(input, other, *, dtype=None, input_mask=None, other_mask=None):
     """
     if dtype is None:
         dtype = input.dtype
-    mask_input = _combine_input_and_mask(logaddexp, input, input_mask)
-    mask_other = _combine_input_and_mask(logaddexp, other, other_mask)
+    mask_input = _fill_masked("logaddexp", input, input_mask)
+    mask_other = _fill_masked("logaddexp", other, other_mask)
     if not (mask_input.dtype.is_floating_point or mask_input.dtype.is_complex):
         raise _not_implemented("logaddexp_cpu", mask_input.dtype)
     return ember.logaddexp(mask_input, mask_other).to(dtype=dtype)
@@ -377,8 +362,8 @@ def norm(input, ord=2.0, dim=None, *, keepdim=False, dtype=None, mask=None):
     """
     if dtype is None:
         dtype = input.dtype
-    mask_input = _combine_input_and_mask(norm, input, mask, ord)
-    dim_ = _canonical_dim(dim, input.ndim)
+    mask_input = _fill_masked("norm", input, mask, ord)
+    dim_ = _dims(dim, input.ndim)
     return ember.linalg.vector_norm(mask_input, ord, dim_, bool(keepdim), dtype=dtype)
 
 
@@ -402,7 +387,7 @@ def _std_var(input, dim, unbiased, *, correction_opt, keepdim, dtype, mask, take
                     keepdim=True)
         sample_total = sum(input, dim, keepdim=True, dtype=dtype)
     else:
-        inmask = _input_mask(input, mask=mask)
+        inmask = _broadcast_mask(input, mask)
         count = inmask.sum(dim=dim, keepdim=True)
         sample_total = sum(input, dim, keepdim=True, dtype=dtype, mask=inmask)
     sample_mean = sample_total / count
@@ -460,8 +445,8 @@ def softmax(input, dim, *, dtype=None, mask=None):
     """
     if dtype is None:
         dtype = input.dtype
-    dim_ = _canonical_dim(dim, input.ndim)[0]
-    mask_input = _combine_input_and_mask(amax, input, mask)
+    dim_ = _dims(dim, input.ndim)[0]
+    mask_input = _fill_masked("amax", input, mask)
     return ember.nn.functional.softmax(mask_input, dim_, dtype=dtype)
 
 
@@ -475,8 +460,8 @@ def log_softmax(input, dim, *, dtype=None, mask=None):
     """
     if dtype is None:
         dtype = input.dtype
-    dim_ = _canonical_dim(dim, input.ndim)[0]
-    mask_input = _combine_input_and_mask(amax, input, mask)
+    dim_ = _dims(dim, input.ndim)[0]
+    mask_input = _fill_masked("amax", input, mask)
     return ember.nn.functional.log_softmax(mask_input, dim_, dtype=dtype)
 
 
@@ -490,8 +475,8 @@ def softmin(input, dim, *, dtype=None, mask=None):
     """
     if dtype is None:
         dtype = input.dtype
-    dim_ = _canonical_dim(dim, input.ndim)[0]
-    mask_input = _combine_input_and_mask(amin, input, mask)
+    dim_ = _dims(dim, input.ndim)[0]
+    mask_input = _fill_masked("amin", input, mask)
     return ember.nn.functional.softmin(mask_input, dim_, dtype=dtype)
 
 
@@ -506,7 +491,7 @@ def normalize(input, ord, dim, *, eps=1e-12, dtype=None, mask=None):
     """
     if dtype is None:
         dtype = input.dtype
-    mask_input = _combine_input_and_mask(sum, input, mask)
+    mask_input = _fill_masked("sum", input, mask)
     nrm_ = norm(input, ord, dim, keepdim=True, dtype=dtype, mask=mask)
     denom = ember.maximum(nrm_, nrm_.new_full([], eps))
     return ember.divide(mask_input, denom)
