@@ -648,43 +648,29 @@ class FlopCounterMode:
             --------  ------  ---------
             Global         0         0%
         """
-        if depth is None:
-            depth = self.depth
-        if depth is None:
-            depth = 999999
-        header = ["Module", "FLOP", "% Total"]
-        values = []
-        global_flops = self.get_total_flops()
-        global_suffix = get_suffix_str(global_flops)
-        is_global_subsumed = False
+        depth = self.depth if depth is None else depth
+        total = self.get_total_flops()
+        suffix = get_suffix_str(total)
 
-        def process_mod(mod_name, depth):
-            nonlocal is_global_subsumed
-            total_flops = sum(self.flop_counts[mod_name].values())
-            is_global_subsumed |= total_flops >= global_flops
-            padding = " " * depth
-            rows = [[padding + mod_name, convert_num_with_suffix(total_flops, global_suffix),
-                     convert_to_percent_str(total_flops, global_flops)]]
-            for k, v in self.flop_counts[mod_name].items():
-                rows.append([padding + " - " + str(k), convert_num_with_suffix(v, global_suffix),
-                             convert_to_percent_str(v, global_flops)])
-            return rows
+        def rows_of(name: str, indent: int) -> list:
+            counts = self.flop_counts[name]
+            pad = " " * indent
+            out = [[pad + name, convert_num_with_suffix(sum(counts.values()), suffix),
+                    convert_to_percent_str(sum(counts.values()), total)]]
+            out += [[f"{pad} - {op}", convert_num_with_suffix(n, suffix),
+                     convert_to_percent_str(n, total)] for op, n in counts.items()]
+            return out
 
-        for mod in sorted(self.flop_counts.keys()):
-            if mod == "Global":
-                continue
-            mod_depth = mod.count(".") + 1
-            if mod_depth > depth:
-                continue
-            values.extend(process_mod(mod, mod_depth - 1))
-        # the Global rows only when some FLOPs lie outside every module shown
-        if "Global" in self.flop_counts and not is_global_subsumed:
-            for value in values:
-                value[0] = " " + value[0]
-            values = process_mod("Global", 0) + values
-        if len(values) == 0:
-            values = [["Global", "0", "0%"]]
-        return _tabulate(values, header, ("left", "right", "right"))
+        shown = [name for name in sorted(self.flop_counts) if name != "Global"
+                 and (depth is None or name.count(".") + 1 <= depth)]
+        table = [row for name in shown for row in rows_of(name, name.count("."))]
+        # a Global block only when some module shown does not already account for every FLOP
+        covered = any(sum(self.flop_counts[name].values()) >= total for name in shown)
+        if "Global" in self.flop_counts and not covered:
+            table = rows_of("Global", 0) + [[" " + row[0]] + row[1:] for row in table]
+        if not table:
+            table = [["Global", "0", "0%"]]
+        return _tabulate(table, ["Module", "FLOP", "% Total"], ("left", "right", "right"))
 
     # NB: not reentrant, as torch's
     def __enter__(self):
