@@ -199,7 +199,28 @@ class UntypedStorage:
         return UntypedStorage._wrap(self._root, self.device)
 
     def is_shared(self) -> bool:
-        return False
+        """Whether these bytes are in shared memory (see ``share_memory_``).
+
+        Example:
+            >>> ember.UntypedStorage(2).is_shared()
+            False
+        """
+        from ._shared_memory import is_shared_data
+
+        return is_shared_data(self._root)
+
+    def share_memory_(self):
+        """Move these bytes into shared memory, with every tensor over them; returns the
+        storage.
+
+        Example:
+            >>> t = ember.ones(2); _ = t.untyped_storage().share_memory_(); t.is_shared()
+            True
+        """
+        from ._shared_memory import share
+
+        share([self])
+        return self
 
     def type(self, dtype=None, non_blocking=False):
         return "torch.UntypedStorage" if dtype is None else dtype

@@ -283,16 +283,34 @@ def new(self: Tensor, *args, **kwargs) -> Tensor:
 
 
 def share_memory_(self: Tensor) -> Tensor:
-    """No-op returning ``self``: ember's DataLoader workers receive tensors by pickling, so there
-    is no shared-memory segment to move to. ``is_shared()`` reports True afterwards, as in
-    PyTorch."""
-    self.__dict__["_shared"] = True
+    """Move this tensor's storage into shared memory (a no-op if it is there already, or on
+    CUDA); returns ``self``. Views of the storage stay views of it, and processes forked or
+    spawned afterwards that receive the tensor update the same memory (Hogwild training).
+
+    Example:
+        >>> t = ember.zeros(3); v = t[1:]
+        >>> t.share_memory_().is_shared(), v.is_shared()
+        (True, True)
+    """
+    from .. import _shared_memory
+
+    _shared_memory.share([self])
     return self
 
 
 def is_shared(self: Tensor) -> bool:
-    """Whether ``share_memory_()`` was called on this tensor."""
-    return self.__dict__.get("_shared", False)
+    """Whether this tensor's storage is in shared memory (always True on CUDA, as in PyTorch).
+
+    Example:
+        >>> t = ember.ones(2); t.is_shared()
+        False
+    """
+    data = self._data
+    if type(data) is np.ndarray and data.base is None:
+        return False  # ordinary memory that owns itself: the common answer, without imports
+    from .. import _shared_memory
+
+    return _shared_memory.is_shared_data(data)
 
 
 def pin_memory(self: Tensor, device=None) -> Tensor:

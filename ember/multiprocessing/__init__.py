@@ -2,7 +2,10 @@
 PyTorch's ``spawn``, ``start_processes`` and the sharing-strategy switches.
 
 ember tensors are NumPy arrays underneath and travel between processes by pickling, that is
-as copies; the sharing strategy is recorded for programs that set it and changes nothing.
+as copies, unless ``share_memory_()`` (or ``Module.share_memory()``) moved them into shared
+memory: forked children inherit that memory and spawned ones open it by name, so their updates
+reach the parent (Hogwild). Shared tensors always travel by name (PyTorch's ``file_system``
+strategy); the sharing strategy is recorded for programs that set it and changes nothing.
 
 Example:
     >>> ember.multiprocessing.get_sharing_strategy()

@@ -377,6 +377,22 @@ class Module(HookMixin, StateDictMixin, ConvertMixin):
                 g._version[0] += 1
 
     def share_memory(self) -> Module:
+        """Move every parameter, gradient and buffer into shared memory (``share_memory_``), so
+        that processes started afterwards train the same weights (Hogwild); returns ``self``.
+
+        Example:
+            >>> m = ember.nn.Linear(2, 1).share_memory(); m.weight.is_shared()
+            True
+        """
+        from ..._shared_memory import share
+
+        tensors = [t for t in self.parameters() if t is not None]
+        tensors += [t.grad for t in tensors if t.grad is not None]
+        tensors += [b for b in self.buffers() if b is not None]
+        for t in tensors:  # uninitialized (lazy) parameters raise their own error, as in torch
+            if type(t).share_memory_ is not Tensor.share_memory_:
+                t.share_memory_()
+        share(tensors)  # one call, so that at most one heap scan finds other views
         return self
 
     # -- repr --------------------------------------------------------------------------------
