@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from .._tensor import Tensor
-from ._pytree import tree_flatten, tree_unflatten
+from ..utils._pytree import tree_flatten, tree_unflatten
 from ._reverse import check_vjp_outputs
 from ._traced_call import TracedCall
 

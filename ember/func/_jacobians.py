@@ -9,8 +9,8 @@ either way.
 
 from __future__ import annotations
 
+from ..utils._pytree import tree_unflatten
 from ._forward import JVP
-from ._pytree import tree_unflatten
 from ._reverse import check_vjp_outputs, vjp_with_argnums, wraps
 from ._traced_call import TracedCall, check_argnums, check_real
 from ._vmap import call_checking_randomness, check_randomness

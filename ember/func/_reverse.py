@@ -5,7 +5,8 @@ from __future__ import annotations
 import functools
 
 from .._tensor import Tensor
-from ._pytree import spec_pprint, tree_flatten, tree_unflatten
+from ..utils._pytree import tree_flatten, tree_unflatten
+from ..utils._pytree import treespec_pprint as spec_pprint
 from ._traced_call import TracedCall, check_argnums
 
 

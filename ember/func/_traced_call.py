@@ -30,7 +30,7 @@ from .. import autograd
 from .._tensor import Tensor
 from ..autograd.grad_mode import enable_grad, is_grad_enabled
 from ..autograd.graph import AccumulateGrad
-from ._pytree import tree_flatten, tree_unflatten
+from ..utils._pytree import tree_flatten, tree_unflatten
 
 # Every leaf a transform made (differentiable inputs, the dummy cotangents of jvp), by id. A
 # graph that reaches only these holds nothing a caller can differentiate: an enclosing

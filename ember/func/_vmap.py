@@ -18,7 +18,8 @@ from __future__ import annotations
 import functools
 
 from .._tensor import Tensor
-from ._pytree import broadcast_to_and_flatten, tree_flatten, tree_unflatten
+from ..utils._pytree import _broadcast_to_and_flatten as broadcast_to_and_flatten
+from ..utils._pytree import tree_flatten, tree_unflatten
 
 RANDOM_ERROR = ("vmap: called random operation while in randomness error mode. Please "
                 "either use the 'same' or 'different' randomness flags on vmap or perform "

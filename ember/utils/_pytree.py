@@ -4,7 +4,8 @@ OrderedDict, defaultdict, deque, and registered types) flattened to a list of le
 
 Libraries written against torch (optimizers' state walks, ``tree_map`` over a batch) import
 this module by its private path, so ember keeps torch's path, names, flatten order
-(insertion order for dicts, fields in order for namedtuples), ``TreeSpec`` repr and errors.
+(insertion order for dicts, fields in order for namedtuples), ``TreeSpec`` repr, JSON
+serialization and error messages. ``ember.func`` builds on the same registry.
 
 Example:
     >>> leaves, spec = tree_flatten({"a": [1, 2], "b": (3, None)})
@@ -26,7 +27,7 @@ import warnings
 from collections import OrderedDict, defaultdict, deque, namedtuple
 from collections.abc import Callable
 from enum import Enum
-from typing import Any, NamedTuple
+from typing import Any
 
 __all__ = [
     "PyTree", "Context", "FlattenFn", "UnflattenFn", "DumpableContext", "ToDumpableContextFn",
@@ -39,21 +40,25 @@ __all__ = [
     "is_structseq", "is_structseq_class", "is_structseq_instance",
 ]
 
+# type aliases torch exports for annotations
 PyTree = Any
 Context = Any
 DumpableContext = Any
-FlattenFn = Callable[[PyTree], tuple[list[Any], Context]]
-UnflattenFn = Callable[[list[Any], Context], PyTree]
+FlattenFn = Callable[[PyTree], tuple[list, Context]]
+UnflattenFn = Callable[[list, Context], PyTree]
 ToDumpableContextFn = Callable[[Context], DumpableContext]
 FromDumpableContextFn = Callable[[DumpableContext], Context]
 KeyPath = tuple
 
-NO_SERIALIZED_TYPE_NAME_FOUND = "NO_SERIALIZED_TYPE_NAME_FOUND"
-DEFAULT_TREESPEC_SERIALIZATION_PROTOCOL = 1
+_UNNAMED = "NO_SERIALIZED_TYPE_NAME_FOUND"  # the name torch's JSON uses for "no name given"
+_PROTOCOL = 1
 
 
-class NodeDef(NamedTuple):
-    """How one container type flattens and unflattens (torch's registry entry).
+# -- the registry ----------------------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class NodeDef:
+    """How one container type flattens and rebuilds, and how ``treespec_dumps`` names it.
 
     Example:
         >>> SUPPORTED_NODES[list].type
@@ -64,19 +69,34 @@ class NodeDef(NamedTuple):
     flatten_fn: FlattenFn
     unflatten_fn: UnflattenFn
     flatten_with_keys_fn: Callable | None = None
+    serialized_type_name: str = _UNNAMED
+    to_dumpable_context: ToDumpableContextFn | None = None
+    from_dumpable_context: FromDumpableContextFn | None = None
 
 
-class _SerializeNodeDef(NamedTuple):
-    type: type
-    serialized_type_name: str
-    to_dumpable_context: ToDumpableContextFn | None
-    from_dumpable_context: FromDumpableContextFn | None
+SUPPORTED_NODES: dict = {}  # type -> NodeDef
+_BY_NAME: dict = {}  # serialized name -> type
+_LOCK = threading.Lock()
 
 
-SUPPORTED_NODES: dict = {}
-SUPPORTED_SERIALIZED_TYPES: dict = {}
-SERIALIZED_TYPE_TO_PYTHON_TYPE: dict = {}
-_NODE_REGISTRY_LOCK = threading.Lock()
+def _add_node(cls, flatten_fn, unflatten_fn, *, serialized_type_name=None,
+              to_dumpable_context=None, from_dumpable_context=None,
+              flatten_with_keys_fn=None) -> None:
+    if (to_dumpable_context is None) != (from_dumpable_context is None):
+        raise ValueError(f"Both to_dumpable_context and from_dumpable_context for {cls} "
+                         "must be None or registered.")
+    entry = NodeDef(cls, flatten_fn, unflatten_fn, flatten_with_keys_fn,
+                    serialized_type_name or _UNNAMED, to_dumpable_context,
+                    from_dumpable_context)
+    with _LOCK:
+        if cls in SUPPORTED_NODES:
+            warnings.warn(f"{cls} is already registered as pytree node. "
+                          "Overwriting the previous registration.", stacklevel=3)
+        SUPPORTED_NODES[cls] = entry
+        _BY_NAME[entry.serialized_type_name] = cls
+
+
+_private_register_pytree_node = _add_node  # the name libraries call privately
 
 
 def register_pytree_node(cls, flatten_fn, unflatten_fn, *, serialized_type_name=None,
@@ -100,13 +120,54 @@ def register_pytree_node(cls, flatten_fn, unflatten_fn, *, serialized_type_name=
         >>> tree_leaves([Pair(1, 2), 3])
         [1, 2, 3]
     """
-    with _NODE_REGISTRY_LOCK:
-        if cls in SUPPORTED_NODES:
-            raise ValueError(f"{cls} is already registered as pytree node.")
-    _private_register_pytree_node(
-        cls, flatten_fn, unflatten_fn, serialized_type_name=serialized_type_name,
-        to_dumpable_context=to_dumpable_context, from_dumpable_context=from_dumpable_context,
-        flatten_with_keys_fn=flatten_with_keys_fn)
+    if cls in SUPPORTED_NODES:
+        raise ValueError(f"{cls} is already registered as pytree node.")
+    _add_node(cls, flatten_fn, unflatten_fn, serialized_type_name=serialized_type_name,
+              to_dumpable_context=to_dumpable_context,
+              from_dumpable_context=from_dumpable_context,
+              flatten_with_keys_fn=flatten_with_keys_fn)
+
+
+def _register_pytree_node(cls, flatten_fn, unflatten_fn, to_str_fn=None, maybe_from_str_fn=None,
+                          **kwargs) -> None:
+    # torch's older private spelling, still called by libraries: re-registering only warns
+    if to_str_fn is not None or maybe_from_str_fn is not None:
+        warnings.warn("`to_str_fn` and `maybe_from_str_fn` is deprecated. Please use "
+                      "`to_dumpable_context` and `from_dumpable_context` instead.",
+                      FutureWarning, stacklevel=2)
+    _add_node(cls, flatten_fn, unflatten_fn, **kwargs)
+
+
+def _deregister_pytree_node(cls) -> None:
+    with _LOCK:
+        entry = SUPPORTED_NODES.pop(cls)
+        if _BY_NAME.get(entry.serialized_type_name) is cls:
+            del _BY_NAME[entry.serialized_type_name]
+
+
+def _dataclass_fields(cls, field_names, drop_field_names) -> list:
+    """The fields that make up the tree, checked against the dataclass's init fields."""
+    if not dataclasses.is_dataclass(cls):
+        if field_names is None:
+            raise ValueError("field_names must be specified with a list of all fields used to "
+                             f"initialize {cls}, as it is not a dataclass.")
+        return list(field_names)
+    init = {f.name: None for f in dataclasses.fields(cls) if f.init}
+    if field_names is None:
+        return list(init)
+    wanted = set(init) - set(drop_field_names or ())
+    missing, unexpected = wanted - set(field_names), set(field_names) - wanted
+    if missing or unexpected:
+        text = "field_names does not include all dataclass fields.\n"
+        if missing:
+            text += (f"Missing fields in `field_names`: {missing}. If you want to include "
+                     "these fields in the pytree, please add them to `field_names`, "
+                     "otherwise please add them to `drop_field_names`.\n")
+        if unexpected:
+            text += (f"Unexpected fields in `field_names`: {unexpected}. Please remove "
+                     "these fields, or add them to `drop_field_names`.\n")
+        raise ValueError(text)
+    return list(field_names)
 
 
 def register_dataclass(cls, *, field_names=None, drop_field_names=None,
@@ -129,86 +190,24 @@ def register_dataclass(cls, *, field_names=None, drop_field_names=None,
         >>> tree_map(lambda v: v + 1, Point(1, 2))
         Point(x=2, y=3)
     """
-    drop_field_names = drop_field_names or []
-    if not dataclasses.is_dataclass(cls):
-        if field_names is None:
-            raise ValueError("field_names must be specified with a list of all fields used to "
-                             f"initialize {cls}, as it is not a dataclass.")
-    elif field_names is None:
-        field_names = [f.name for f in dataclasses.fields(cls) if f.init]
-    else:
-        init_fields = {f.name for f in dataclasses.fields(cls) if f.init}
-        init_fields.difference_update(drop_field_names)
-        if init_fields != set(field_names):
-            error_msg = "field_names does not include all dataclass fields.\n"
-            if missing := init_fields - set(field_names):
-                error_msg += (f"Missing fields in `field_names`: {missing}. If you want to "
-                              "include these fields in the pytree, please add them to "
-                              "`field_names`, otherwise please add them to "
-                              "`drop_field_names`.\n")
-            if unexpected := set(field_names) - init_fields:
-                error_msg += (f"Unexpected fields in `field_names`: {unexpected}. Please "
-                              "remove these fields, or add them to `drop_field_names`.\n")
-            raise ValueError(error_msg)
+    names = _dataclass_fields(cls, field_names, drop_field_names)
 
-    def flatten(obj):
-        flattened, flat_names, none_names = [], [], []
-        for name in field_names:
-            val = getattr(obj, name)
-            if val is not None:
-                flattened.append(val)
-                flat_names.append(name)
-            else:
-                none_names.append(name)
-        return flattened, [flat_names, none_names]
+    def split(obj):
+        # a None field is structure, not a leaf: it goes in the context
+        values = {n: getattr(obj, n) for n in names}
+        kept = [n for n in names if values[n] is not None]
+        return [values[n] for n in kept], [kept, [n for n in names if values[n] is None]]
 
-    def unflatten(values, context):
-        flat_names, none_names = context
-        return cls(**dict(zip(flat_names, values, strict=True)), **dict.fromkeys(none_names))
+    def build(children, context):
+        kept, nones = context
+        return cls(**dict(zip(kept, children)), **{n: None for n in nones})
 
-    def flatten_with_keys(obj):
-        flattened, (flat_names, _) = flatten(obj)
-        return [(GetAttrKey(k), v) for k, v in zip(flat_names, flattened, strict=True)], \
-            flat_names
+    def split_keyed(obj):
+        children, (kept, _) = split(obj)
+        return [(GetAttrKey(n), c) for n, c in zip(kept, children)], kept
 
-    _private_register_pytree_node(cls, flatten, unflatten,
-                                  serialized_type_name=serialized_type_name,
-                                  flatten_with_keys_fn=flatten_with_keys)
-
-
-def _private_register_pytree_node(cls, flatten_fn, unflatten_fn, *, serialized_type_name=None,
-                                  to_dumpable_context=None, from_dumpable_context=None,
-                                  flatten_with_keys_fn=None) -> None:
-    with _NODE_REGISTRY_LOCK:
-        if cls in SUPPORTED_NODES:
-            warnings.warn(f"{cls} is already registered as pytree node. "
-                          "Overwriting the previous registration.", stacklevel=2)
-        SUPPORTED_NODES[cls] = NodeDef(cls, flatten_fn, unflatten_fn, flatten_with_keys_fn)
-        if (to_dumpable_context is None) ^ (from_dumpable_context is None):
-            raise ValueError(f"Both to_dumpable_context and from_dumpable_context for {cls} "
-                             "must be None or registered.")
-        if serialized_type_name is None:
-            serialized_type_name = NO_SERIALIZED_TYPE_NAME_FOUND
-        SUPPORTED_SERIALIZED_TYPES[cls] = _SerializeNodeDef(
-            cls, serialized_type_name, to_dumpable_context, from_dumpable_context)
-        SERIALIZED_TYPE_TO_PYTHON_TYPE[serialized_type_name] = cls
-
-
-def _register_pytree_node(cls, flatten_fn, unflatten_fn, to_str_fn=None, maybe_from_str_fn=None,
-                          **kwargs) -> None:
-    # torch's older private spelling, still called by libraries: re-registering only warns
-    if to_str_fn is not None or maybe_from_str_fn is not None:
-        warnings.warn("`to_str_fn` and `maybe_from_str_fn` is deprecated. Please use "
-                      "`to_dumpable_context` and `from_dumpable_context` instead.",
-                      FutureWarning, stacklevel=2)
-    _private_register_pytree_node(cls, flatten_fn, unflatten_fn, **kwargs)
-
-
-def _deregister_pytree_node(cls) -> None:
-    with _NODE_REGISTRY_LOCK:
-        del SUPPORTED_NODES[cls]
-        node_def = SUPPORTED_SERIALIZED_TYPES.pop(cls)
-        SERIALIZED_TYPE_TO_PYTHON_TYPE.pop(node_def.serialized_type_name, None)
+    _add_node(cls, split, build, serialized_type_name=serialized_type_name,
+              flatten_with_keys_fn=split_keyed)
 
 
 # -- key paths -------------------------------------------------------------------------------
@@ -224,8 +223,8 @@ class SequenceKey:
 
     idx: int
 
-    def __str__(self) -> str:
-        return f"[{self.idx!r}]"
+    def __str__(self):
+        return "[" + repr(self.idx) + "]"
 
     def get(self, sequence):
         """The element at this position.
@@ -248,8 +247,8 @@ class MappingKey:
 
     key: Any
 
-    def __str__(self) -> str:
-        return f"[{self.key!r}]"
+    def __str__(self):
+        return "[" + repr(self.key) + "]"
 
     def get(self, mapping):
         """The value under this key.
@@ -273,8 +272,8 @@ class GetAttrKey:
 
     name: str
 
-    def __str__(self) -> str:
-        return f".{self.name}"
+    def __str__(self):
+        return "." + self.name
 
     def get(self, obj):
         """The attribute's value.
@@ -293,7 +292,7 @@ def keystr(kp) -> str:
         >>> keystr((MappingKey("a"), SequenceKey(0)))
         "['a'][0]"
     """
-    return "".join(str(k) for k in kp)
+    return "".join(map(str, kp))
 
 
 def key_get(obj, kp):
@@ -303,9 +302,7 @@ def key_get(obj, kp):
         >>> key_get({"a": [4, 5]}, (MappingKey("a"), SequenceKey(1)))
         5
     """
-    for k in kp:
-        obj = k.get(obj)
-    return obj
+    return functools.reduce(lambda node, key: key.get(node), kp, obj)
 
 
 # -- namedtuple and structseq tests ----------------------------------------------------------
@@ -317,11 +314,11 @@ def is_namedtuple_class(cls) -> bool:
         >>> is_namedtuple_class(namedtuple("P", "x")), is_namedtuple_class(tuple)
         (True, False)
     """
-    return (isinstance(cls, type) and issubclass(cls, tuple)
-            and isinstance(getattr(cls, "_fields", None), tuple)
-            and all(type(field) is str for field in cls._fields)
-            and callable(getattr(cls, "_make", None))
-            and callable(getattr(cls, "_asdict", None)))
+    if not (isinstance(cls, type) and issubclass(cls, tuple)):
+        return False
+    fields = getattr(cls, "_fields", None)
+    return (isinstance(fields, tuple) and all(type(f) is str for f in fields)
+            and all(callable(getattr(cls, m, None)) for m in ("_make", "_asdict")))
 
 
 def is_namedtuple(obj) -> bool:
@@ -344,9 +341,6 @@ def is_namedtuple_instance(obj) -> bool:
     return is_namedtuple_class(type(obj))
 
 
-_Py_TPFLAGS_BASETYPE = 1 << 10
-
-
 def is_structseq_class(cls) -> bool:
     """Whether ``cls`` is a C struct sequence class (``os.stat_result``, ``time.struct_time``).
 
@@ -355,11 +349,12 @@ def is_structseq_class(cls) -> bool:
         >>> is_structseq_class(time.struct_time)
         True
     """
+    # struct sequences subclass tuple directly, carry three int counters and, unlike a
+    # namedtuple, cannot be subclassed (no Py_TPFLAGS_BASETYPE, bit 10)
     return (isinstance(cls, type) and cls.__bases__ == (tuple,)
-            and isinstance(getattr(cls, "n_fields", None), int)
-            and isinstance(getattr(cls, "n_sequence_fields", None), int)
-            and isinstance(getattr(cls, "n_unnamed_fields", None), int)
-            and not bool(cls.__flags__ & _Py_TPFLAGS_BASETYPE))
+            and all(isinstance(getattr(cls, a, None), int)
+                    for a in ("n_fields", "n_sequence_fields", "n_unnamed_fields"))
+            and not cls.__flags__ & (1 << 10))
 
 
 def is_structseq(obj) -> bool:
@@ -386,104 +381,103 @@ def is_structseq_instance(obj) -> bool:
 
 # -- the built-in containers -----------------------------------------------------------------
 
-def _seq_keys(values):
-    return [(SequenceKey(i), v) for i, v in enumerate(values)]
+def _indexed(items):
+    return [(SequenceKey(i), v) for i, v in enumerate(items)]
 
 
-def _map_keys(keys, values):
-    return [(MappingKey(k), v) for k, v in zip(keys, values, strict=True)]
+def _keyed(mapping):
+    return [(MappingKey(k), v) for k, v in mapping.items()]
 
 
-def _dict_flatten(d):
-    return list(d.values()), list(d.keys())
+def _named_fields(nt):
+    return [(GetAttrKey(f), v) for f, v in zip(nt._fields, nt)]
 
 
-def _namedtuple_serialize(context):
-    node_def = SUPPORTED_SERIALIZED_TYPES.get(context)
-    if node_def is None:
+def _namedtuple_to_json(cls):
+    entry = SUPPORTED_NODES.get(cls)
+    if entry is None:
         raise NotImplementedError(
-            f"Can't serialize TreeSpec of namedtuple class {context} because we didn't "
+            f"Can't serialize TreeSpec of namedtuple class {cls} because we didn't "
             "register a serializated_type_name. Please register using `_register_namedtuple`.")
-    if node_def.serialized_type_name == NO_SERIALIZED_TYPE_NAME_FOUND:
+    if entry.serialized_type_name == _UNNAMED:
         raise NotImplementedError(
-            f"Can't serialize TreeSpec of namedtuple class {context} because we couldn't find "
+            f"Can't serialize TreeSpec of namedtuple class {cls} because we couldn't find "
             "a serializated_type_name. Please register using `_register_namedtuple`.")
-    return node_def.serialized_type_name
+    return entry.serialized_type_name
 
 
-def _namedtuple_deserialize(dumpable_context):
-    if dumpable_context not in SERIALIZED_TYPE_TO_PYTHON_TYPE:
-        raise NotImplementedError(
-            f"Can't deserialize TreeSpec of namedtuple class {dumpable_context} because we "
-            "couldn't find a serializated name.")
-    return SERIALIZED_TYPE_TO_PYTHON_TYPE[dumpable_context]
+def _namedtuple_from_json(name):
+    if name not in _BY_NAME:
+        raise NotImplementedError(f"Can't deserialize TreeSpec of namedtuple class {name} "
+                                  "because we couldn't find a serializated name.")
+    return _BY_NAME[name]
+
+
+def _namedtuple_node(cls, name) -> None:
+    _add_node(cls, lambda nt: (list(nt), type(nt)), lambda xs, nt_cls: nt_cls(*xs),
+              serialized_type_name=name, to_dumpable_context=_namedtuple_to_json,
+              from_dumpable_context=_namedtuple_from_json,
+              flatten_with_keys_fn=lambda nt: (_named_fields(nt), type(nt)))
 
 
 def _register_namedtuple(cls, *, serialized_type_name: str) -> None:
     """Register a namedtuple class under a name, so that ``treespec_dumps`` can write it."""
-    _private_register_pytree_node(
-        cls, lambda d: (list(d), type(d)), lambda values, context: context(*values),
-        serialized_type_name=serialized_type_name,
-        to_dumpable_context=_namedtuple_serialize, from_dumpable_context=_namedtuple_deserialize,
-        flatten_with_keys_fn=lambda d: ([(GetAttrKey(f), v) for f, v in zip(d._fields, d)],
-                                        type(d)))
+    _namedtuple_node(cls, serialized_type_name)
 
 
-def _defaultdict_serialize(context):
-    default_factory, dict_context = context
-    return {"default_factory_module": default_factory.__module__,
-            "default_factory_name": default_factory.__qualname__,
-            "dict_context": dict_context}
+def _factory_to_json(context):
+    factory, keys = context
+    return {"default_factory_module": factory.__module__,
+            "default_factory_name": factory.__qualname__, "dict_context": keys}
 
 
-def _defaultdict_deserialize(dumpable_context):
-    module = importlib.import_module(dumpable_context["default_factory_module"])
-    return [getattr(module, dumpable_context["default_factory_name"]),
-            dumpable_context["dict_context"]]
+def _factory_from_json(data):
+    factory = getattr(importlib.import_module(data["default_factory_module"]),
+                      data["default_factory_name"])
+    return [factory, data["dict_context"]]
 
 
-_private_register_pytree_node(
-    tuple, lambda d: (list(d), None), lambda values, context: tuple(values),
-    serialized_type_name="builtins.tuple",
-    flatten_with_keys_fn=lambda d: (_seq_keys(d), None))
-_private_register_pytree_node(
-    list, lambda d: (d, None), lambda values, context: list(values),
-    serialized_type_name="builtins.list",
-    flatten_with_keys_fn=lambda d: (_seq_keys(d), None))
-_private_register_pytree_node(
-    dict, _dict_flatten, lambda values, context: dict(zip(context, values, strict=True)),
-    serialized_type_name="builtins.dict",
-    flatten_with_keys_fn=lambda d: (_map_keys(d.keys(), d.values()), list(d.keys())))
-_private_register_pytree_node(
-    namedtuple, lambda d: (list(d), type(d)), lambda values, context: context(*values),
-    serialized_type_name="collections.namedtuple",
-    to_dumpable_context=_namedtuple_serialize, from_dumpable_context=_namedtuple_deserialize,
-    flatten_with_keys_fn=lambda d: ([(GetAttrKey(f), v) for f, v in zip(d._fields, d)],
-                                    type(d)))
-_private_register_pytree_node(
-    OrderedDict, _dict_flatten,
-    lambda values, context: OrderedDict(zip(context, values, strict=True)),
-    serialized_type_name="collections.OrderedDict",
-    flatten_with_keys_fn=lambda d: (_map_keys(d.keys(), d.values()), list(d.keys())))
-_private_register_pytree_node(
-    defaultdict, lambda d: (list(d.values()), [d.default_factory, list(d.keys())]),
-    lambda values, context: defaultdict(context[0], zip(context[1], values, strict=True)),
-    serialized_type_name="collections.defaultdict",
-    to_dumpable_context=_defaultdict_serialize, from_dumpable_context=_defaultdict_deserialize,
-    flatten_with_keys_fn=lambda d: (_map_keys(d.keys(), d.values()),
-                                    [d.default_factory, list(d.keys())]))
-_private_register_pytree_node(
-    deque, lambda d: (list(d), d.maxlen), lambda values, context: deque(values, maxlen=context),
-    serialized_type_name="collections.deque",
-    flatten_with_keys_fn=lambda d: (_seq_keys(d), d.maxlen))
+def _builtin_nodes() -> None:
+    def seq(cls, build):
+        _add_node(cls, lambda s: (list(s), None), lambda xs, _: build(xs),
+                  serialized_type_name=f"builtins.{cls.__name__}",
+                  flatten_with_keys_fn=lambda s: (_indexed(s), None))
 
-STANDARD_DICT_TYPES = frozenset({dict, OrderedDict, defaultdict})
-BUILTIN_TYPES = frozenset({tuple, list, dict, namedtuple, OrderedDict, defaultdict, deque})
+    seq(tuple, tuple)
+    seq(list, list)
+    for cls, name in ((dict, "builtins.dict"), (OrderedDict, "collections.OrderedDict")):
+        _add_node(cls, lambda d: (list(d.values()), list(d)),
+                  functools.partial(lambda kind, xs, keys: kind(zip(keys, xs)), cls),
+                  serialized_type_name=name,
+                  flatten_with_keys_fn=lambda d: (_keyed(d), list(d)))
+    _namedtuple_node(namedtuple, "collections.namedtuple")
+    _add_node(defaultdict, lambda d: (list(d.values()), [d.default_factory, list(d)]),
+              lambda xs, ctx: defaultdict(ctx[0], zip(ctx[1], xs)),
+              serialized_type_name="collections.defaultdict",
+              to_dumpable_context=_factory_to_json, from_dumpable_context=_factory_from_json,
+              flatten_with_keys_fn=lambda d: (_keyed(d), [d.default_factory, list(d)]))
+    _add_node(deque, lambda d: (list(d), d.maxlen), lambda xs, n: deque(xs, maxlen=n),
+              serialized_type_name="collections.deque",
+              flatten_with_keys_fn=lambda d: (_indexed(d), d.maxlen))
 
 
-def _get_node_type(tree):
-    node_type = type(tree)
-    return namedtuple if is_namedtuple_class(node_type) else node_type
+_builtin_nodes()
+_DICTS = (dict, OrderedDict, defaultdict)  # interchangeable when matching a prefix
+_BUILTINS = (tuple, list, namedtuple, deque, *_DICTS)
+
+
+_KINDS: dict = {}  # type -> registry key; the namedtuple test is too slow to repeat per node
+
+
+def _kind(node):
+    """The registry key of ``node``: its type, or ``namedtuple`` for any namedtuple."""
+    cls = type(node)
+    kind = _KINDS.get(cls)
+    if kind is None:
+        if len(_KINDS) > 1024:  # bounded: classes made on the fly must stay collectable
+            _KINDS.clear()
+        kind = _KINDS[cls] = namedtuple if is_namedtuple_class(cls) else cls
+    return kind
 
 
 def tree_is_leaf(tree, is_leaf=None) -> bool:
@@ -493,9 +487,7 @@ def tree_is_leaf(tree, is_leaf=None) -> bool:
         >>> tree_is_leaf(1), tree_is_leaf(None), tree_is_leaf([1, 2])
         (True, True, False)
     """
-    if is_leaf is not None and is_leaf(tree):
-        return True
-    return _get_node_type(tree) not in SUPPORTED_NODES
+    return (is_leaf is not None and bool(is_leaf(tree))) or _kind(tree) not in SUPPORTED_NODES
 
 
 # -- TreeSpec --------------------------------------------------------------------------------
@@ -517,65 +509,56 @@ class TreeSpec:
     __slots__ = ("type", "_context", "_children", "num_nodes", "num_leaves", "num_children")
 
     def __init__(self, type, context, children_specs) -> None:
-        object.__setattr__(self, "type", type)
-        object.__setattr__(self, "_context", context)
-        object.__setattr__(self, "_children", children_specs)
-        self.__post_init__()
-
-    def __post_init__(self) -> None:
-        if self.type is None:
-            if self._context is not None:
-                raise AssertionError("leaf node should not have a context")
-            if len(self._children) != 0:
-                raise AssertionError("leaf node should not have children")
-            counts = (1, 1, 0)
-        else:
-            counts = (1 + sum(c.num_nodes for c in self._children),
-                      sum(c.num_leaves for c in self._children), len(self._children))
-        for name, value in zip(("num_nodes", "num_leaves", "num_children"), counts):
-            object.__setattr__(self, name, value)
+        children = list(children_specs)
+        if type is None and (context is not None or children):
+            raise AssertionError("leaf node should not have a context or children")
+        fill = object.__setattr__
+        fill(self, "type", type)
+        fill(self, "_context", context)
+        fill(self, "_children", children)
+        fill(self, "num_children", len(children))
+        fill(self, "num_leaves", sum(c.num_leaves for c in children) if type else 1)
+        fill(self, "num_nodes", 1 + sum(c.num_nodes for c in children))
 
     def __setattr__(self, name, value):
+        # immutable like torch's frozen dataclass: specs are shared and used as dict keys
         raise dataclasses.FrozenInstanceError(f"cannot assign to field '{name}'")
 
-    def __repr__(self, indent: int = 0) -> str:
-        text = ""
-        if self.num_children > 0:
-            indent += 2
-            text += self._children[0].__repr__(indent)
-            text += "," if self.num_children > 1 else ""
-            text += ",".join("\n" + " " * indent + child.__repr__(indent)
-                             for child in self._children[1:])
-        return f"TreeSpec({self.type.__name__}, {self._context}, [{text}])"
-
-    def __eq__(self, other):
-        if self is other:
-            return True
-        if other.__class__ is self.__class__:
-            return (str(self.type) == str(other.type) and self._context == other._context
-                    and self._children == other._children)
-        return NotImplemented
-
-    def __hash__(self) -> int:
-        node_type = self.type
-        if node_type is defaultdict:
-            hashable_context = (self._context[0], tuple(self._context[1]))
-        elif node_type in (dict, OrderedDict):
-            hashable_context = tuple(self._context)
-        elif node_type is None or node_type in BUILTIN_TYPES:
-            hashable_context = self._context
-        else:  # a user type's context may not hash: equal specs still hash equal without it
-            hashable_context = None
-        return hash((node_type, hashable_context, tuple(self._children)))
+    def __reduce__(self):
+        return TreeSpec, (self.type, self._context, self._children)
 
     def __copy__(self):
         return self
 
     def __deepcopy__(self, memo):
-        return self  # immutable
+        return self
 
-    def __reduce__(self):
-        return (TreeSpec, (self.type, self._context, self._children))
+    def _lines(self, depth: int) -> str:
+        if self.type is None:
+            return "*"
+        pad = "\n" + " " * (depth + 2)
+        inner = ("," + pad).join(c._lines(depth + 2) for c in self._children)
+        return f"TreeSpec({self.type.__name__}, {self._context}, [{inner}])"
+
+    def __repr__(self):
+        return self._lines(0)
+
+    def __eq__(self, other):
+        if not isinstance(other, TreeSpec):
+            return NotImplemented
+        return self is other or (str(self.type) == str(other.type)
+                                 and self._context == other._context
+                                 and self._children == other._children)
+
+    def __hash__(self):
+        kind, ctx = self.type, self._context
+        if kind is defaultdict:
+            ctx = (ctx[0], tuple(ctx[1]))
+        elif kind in (dict, OrderedDict):
+            ctx = tuple(ctx)
+        elif kind is not None and kind not in _BUILTINS:
+            ctx = None  # a user type's context may not hash; equal specs still hash equal
+        return hash((kind, ctx, tuple(self._children)))
 
     @property
     def context(self):
@@ -601,22 +584,22 @@ class TreeSpec:
             >>> tree_structure(1).is_leaf(), tree_structure([1]).is_leaf()
             (True, False)
         """
-        return self.num_nodes == 1 and self.num_leaves == 1
+        return self.type is None
 
     def children(self) -> list:
         """The child specs.
 
         Example:
-            >>> tree_structure((1, [2])).children()[1]
-            TreeSpec(list, None, [*])
+            >>> tree_structure([[1]]).children()
+            [TreeSpec(list, None, [*])]
         """
-        return self._children.copy()
+        return list(self._children)
 
     def child(self, index: int):
         """The child spec at ``index``.
 
         Example:
-            >>> tree_structure((1, [2])).child(0)
+            >>> tree_structure([1, 2]).child(0)
             *
         """
         return self._children[index]
@@ -629,9 +612,50 @@ class TreeSpec:
             >>> tree_structure([1, 2]).flatten_up_to([[3, 4], 5])
             [[3, 4], 5]
         """
-        subtrees: list = []
-        _flatten_up_to(self, tree, subtrees)
-        return subtrees
+        out: list = []
+        pending = [(self, tree)]
+        while pending:
+            spec, node = pending.pop()
+            if spec.type is None:
+                out.append(node)
+            else:
+                pending.extend(reversed(list(zip(spec._children, spec._match(node)))))
+        return out
+
+    def _match(self, node) -> list:
+        """The children of ``node`` in this spec's order, or the ValueError torch raises."""
+        kind = _kind(node)
+        if self.type not in _BUILTINS:  # a registered type must match exactly
+            if kind != self.type:
+                raise ValueError(f"Type mismatch; expected {self.type!r}, but got {kind!r}.")
+            children, context = SUPPORTED_NODES[kind].flatten_fn(node)
+            self._check_arity(len(children))
+            if context != self._context:
+                raise ValueError(f"Node context mismatch for custom node type {self.type!r}.")
+            return children
+        both_dicts = self.type in _DICTS and kind in _DICTS
+        if not both_dicts and kind != self.type:
+            raise ValueError(f"Node type mismatch; expected {self.type!r}, but got {kind!r}.")
+        self._check_arity(len(node))
+        if both_dicts:
+            # any standard dict stands in for another, matched by key, not by order
+            keys = self._context[1] if self.type is defaultdict else self._context
+            missing, extra = set(keys) - set(node), set(node) - set(keys)
+            if missing or extra:
+                why = (f"; missing key(s): {missing}" if missing else "") + (
+                    f"; extra key(s): {extra}" if extra else "")
+                raise ValueError(f"Node keys mismatch{why}.")
+            return [node[k] for k in keys]
+        children, context = SUPPORTED_NODES[kind].flatten_fn(node)
+        if kind is not deque and context != self._context:  # a deque's maxlen may differ
+            raise ValueError(f"Node context mismatch for node type {self.type!r}; expected "
+                             f"{self._context!r}, but got {context!r}.")
+        return children
+
+    def _check_arity(self, got: int) -> None:
+        if got != self.num_children:
+            raise ValueError(f"Node arity mismatch; expected {self.num_children}, but got "
+                             f"{got}.")
 
     def unflatten(self, leaves):
         """Rebuild a pytree of this structure from ``leaves``.
@@ -640,67 +664,21 @@ class TreeSpec:
             >>> tree_structure({"a": (1, 2)}).unflatten([7, 8])
             {'a': (7, 8)}
         """
-        if not isinstance(leaves, (list, tuple)):
-            leaves = list(leaves)
+        leaves = list(leaves)
         if len(leaves) != self.num_leaves:
             raise ValueError(
                 f"treespec.unflatten(leaves): `leaves` has length {len(leaves)} but the spec "
                 f"refers to a pytree that holds {self.num_leaves} items ({self}).")
-        if self.is_leaf():
-            return leaves[0]
-        unflatten_fn = SUPPORTED_NODES[self.type].unflatten_fn
-        start, children = 0, []
-        for child in self._children:
-            end = start + child.num_leaves
-            children.append(child.unflatten(leaves[start:end]))
-            start = end
-        return unflatten_fn(children, self._context)
+        return self._build(iter(leaves))
+
+    def _build(self, feed):
+        if self.type is None:
+            return next(feed)
+        parts = [c._build(feed) for c in self._children]
+        return SUPPORTED_NODES[self.type].unflatten_fn(parts, self._context)
 
 
 PyTreeSpec = TreeSpec
-
-
-def _flatten_up_to(spec, node, subtrees) -> None:
-    if spec.is_leaf():
-        subtrees.append(node)
-        return
-    node_type = _get_node_type(node)
-    if spec.type not in BUILTIN_TYPES:  # custom node types must match exactly
-        if node_type != spec.type:
-            raise ValueError(f"Type mismatch; expected {spec.type!r}, but got {node_type!r}.")
-        children, context = SUPPORTED_NODES[node_type].flatten_fn(node)
-        if len(children) != spec.num_children:
-            raise ValueError(f"Node arity mismatch; expected {spec.num_children}, but got "
-                             f"{len(children)}.")
-        if context != spec._context:
-            raise ValueError(f"Node context mismatch for custom node type {spec.type!r}.")
-    else:
-        # the standard dict types stand in for one another, matched by key
-        both_dicts = spec.type in STANDARD_DICT_TYPES and node_type in STANDARD_DICT_TYPES
-        if not both_dicts and node_type != spec.type:
-            raise ValueError(f"Node type mismatch; expected {spec.type!r}, but got "
-                             f"{node_type!r}.")
-        if len(node) != spec.num_children:
-            raise ValueError(f"Node arity mismatch; expected {spec.num_children}, but got "
-                             f"{len(node)}.")
-        if both_dicts:
-            expected = spec._context if spec.type is not defaultdict else spec._context[1]
-            got_set, expected_set = set(node), set(expected)
-            if got_set != expected_set:
-                message = ""
-                if expected_set - got_set:
-                    message += f"; missing key(s): {expected_set - got_set}"
-                if got_set - expected_set:
-                    message += f"; extra key(s): {got_set - expected_set}"
-                raise ValueError(f"Node keys mismatch{message}.")
-            children = [node[key] for key in expected]
-        else:
-            children, context = SUPPORTED_NODES[node_type].flatten_fn(node)
-            if node_type is not deque and context != spec._context:  # deque: maxlen may differ
-                raise ValueError(f"Node context mismatch for node type {spec.type!r}; expected "
-                                 f"{spec._context!r}, but got {context!r}.")
-    for subtree, subspec in zip(children, spec._children, strict=True):
-        _flatten_up_to(subspec, subtree, subtrees)
 
 
 class LeafSpec(TreeSpec):
@@ -708,7 +686,7 @@ class LeafSpec(TreeSpec):
     instead of ``isinstance(spec, LeafSpec)``.
 
     Example:
-        >>> tree_structure(3)
+        >>> treespec_leaf()
         *
     """
 
@@ -718,23 +696,15 @@ class LeafSpec(TreeSpec):
         warnings.warn("`isinstance(treespec, LeafSpec)` is deprecated, use "
                       "`isinstance(treespec, TreeSpec) and treespec.is_leaf()` instead.",
                       FutureWarning, stacklevel=2)
-        self._init_leaf()
-
-    def _init_leaf(self) -> None:
-        for name, value in (("type", None), ("_context", None), ("_children", []),
-                            ("num_nodes", 1), ("num_leaves", 1), ("num_children", 0)):
-            object.__setattr__(self, name, value)
-
-    def __repr__(self, indent: int = 0) -> str:
-        return "*"
+        super().__init__(None, None, [])
 
     def __reduce__(self):
-        return (treespec_leaf, ())
+        return treespec_leaf, ()
 
 
-# every leaf shares one spec object: flattening builds no object per leaf
-_LEAF_SPEC = object.__new__(LeafSpec)
-_LEAF_SPEC._init_leaf()
+# one shared leaf spec: flattening allocates nothing per leaf
+_LEAF = object.__new__(LeafSpec)
+TreeSpec.__init__(_LEAF, None, None, [])
 
 
 def treespec_leaf():
@@ -744,7 +714,7 @@ def treespec_leaf():
         >>> treespec_leaf().is_leaf()
         True
     """
-    return _LEAF_SPEC
+    return _LEAF
 
 
 def treespec_tuple(iterable=(), /):
@@ -754,10 +724,10 @@ def treespec_tuple(iterable=(), /):
         >>> treespec_tuple([treespec_leaf(), treespec_leaf()]).num_leaves
         2
     """
-    children = list(iterable)
-    if any(not isinstance(child, TreeSpec) for child in children):
-        raise ValueError(f"Expected a tuple of TreeSpec values, got: {children!r}.")
-    return TreeSpec(tuple, None, children)
+    specs = list(iterable)
+    if not all(isinstance(s, TreeSpec) for s in specs):
+        raise ValueError(f"Expected a tuple of TreeSpec values, got: {specs!r}.")
+    return TreeSpec(tuple, None, specs)
 
 
 def treespec_dict(mapping=(), /, **kwargs):
@@ -767,32 +737,33 @@ def treespec_dict(mapping=(), /, **kwargs):
         >>> treespec_dict(a=treespec_leaf()).context
         ['a']
     """
-    dct = dict(mapping, **kwargs)
-    if any(not isinstance(child, TreeSpec) for child in dct.values()):
-        raise ValueError(f"Expected a dictionary of TreeSpec values, got: {dct!r}.")
-    return TreeSpec(dict, list(dct.keys()), list(dct.values()))
+    specs = dict(mapping, **kwargs)
+    if not all(isinstance(s, TreeSpec) for s in specs.values()):
+        raise ValueError(f"Expected a dictionary of TreeSpec values, got: {specs!r}.")
+    return TreeSpec(dict, list(specs), list(specs.values()))
 
 
 # -- flatten, unflatten, map -----------------------------------------------------------------
+
+def _walk(tree, is_leaf, leaves):
+    """Append ``tree``'s leaves to ``leaves`` and return its spec."""
+    if tree_is_leaf(tree, is_leaf):
+        leaves.append(tree)
+        return _LEAF
+    kind = _kind(tree)
+    children, context = SUPPORTED_NODES[kind].flatten_fn(tree)
+    return TreeSpec(kind, context, [_walk(c, is_leaf, leaves) for c in children])
+
 
 def tree_flatten(tree, is_leaf=None):
     """Flatten a pytree into its leaves (depth first, in container order) and a ``TreeSpec``.
 
     Example:
-        >>> tree_flatten([1, {"x": 2, "y": (3,)}])[0]
+        >>> tree_flatten([1, (2, 3)])[0]
         [1, 2, 3]
     """
     leaves: list = []
-
-    def helper(node):
-        if tree_is_leaf(node, is_leaf=is_leaf):
-            leaves.append(node)
-            return _LEAF_SPEC
-        node_type = _get_node_type(node)
-        children, context = SUPPORTED_NODES[node_type].flatten_fn(node)
-        return TreeSpec(node_type, context, [helper(child) for child in children])
-
-    spec = helper(tree)
+    spec = _walk(tree, is_leaf, leaves)
     return leaves, spec
 
 
@@ -800,15 +771,14 @@ def tree_unflatten(leaves, treespec):
     """Rebuild a pytree from leaves and the spec ``tree_flatten`` gave.
 
     Example:
-        >>> leaves, spec = tree_flatten((1, [2]))
-        >>> tree_unflatten([5, 6], spec)
+        >>> tree_unflatten([5, 6], tree_structure((1, [2])))
         (5, [6])
     """
-    if not isinstance(treespec, TreeSpec):
-        if not isinstance(leaves, TreeSpec):
-            raise TypeError("Expected `treespec` to be an instance of PyTreeSpec but got item "
-                            f"of type {type(treespec)}.")
+    if isinstance(leaves, TreeSpec) and not isinstance(treespec, TreeSpec):
         leaves, treespec = treespec, leaves  # torch accepts the spec first too
+    if not isinstance(treespec, TreeSpec):
+        raise TypeError("Expected `treespec` to be an instance of PyTreeSpec but got item of "
+                        f"type {type(treespec)}.")
     return treespec.unflatten(leaves)
 
 
@@ -816,15 +786,16 @@ def tree_iter(tree, is_leaf=None):
     """Iterate over the leaves of a pytree.
 
     Example:
-        >>> list(tree_iter({"a": [1, 2], "b": 3}))
+        >>> list(tree_iter({"a": 1, "b": [2, 3]}))
         [1, 2, 3]
     """
-    if tree_is_leaf(tree, is_leaf=is_leaf):
-        yield tree
-        return
-    children, _ = SUPPORTED_NODES[_get_node_type(tree)].flatten_fn(tree)
-    for child in children:
-        yield from tree_iter(child, is_leaf=is_leaf)
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if tree_is_leaf(node, is_leaf):
+            yield node
+        else:
+            stack.extend(reversed(SUPPORTED_NODES[_kind(node)].flatten_fn(node)[0]))
 
 
 def tree_leaves(tree, is_leaf=None) -> list:
@@ -834,7 +805,7 @@ def tree_leaves(tree, is_leaf=None) -> list:
         >>> tree_leaves([1, (2, None), {"k": 3}])
         [1, 2, None, 3]
     """
-    return list(tree_iter(tree, is_leaf=is_leaf))
+    return list(tree_iter(tree, is_leaf))
 
 
 def tree_structure(tree, is_leaf=None):
@@ -845,7 +816,12 @@ def tree_structure(tree, is_leaf=None):
         TreeSpec(tuple, None, [*,
           *])
     """
-    return tree_flatten(tree, is_leaf=is_leaf)[1]
+    return _walk(tree, is_leaf, [])
+
+
+def _columns(tree, rests, is_leaf):
+    leaves, spec = tree_flatten(tree, is_leaf)
+    return spec, [leaves, *(spec.flatten_up_to(r) for r in rests)]
 
 
 def tree_map(func, tree, *rests, is_leaf=None):
@@ -853,14 +829,13 @@ def tree_map(func, tree, *rests, is_leaf=None):
     ``tree`` as a prefix) and rebuild the structure.
 
     Example:
-        >>> tree_map(lambda x: x + 1, {"x": 7, "y": (42, 64)})
+        >>> tree_map(lambda a, b: a + b, {"x": 1, "y": (2, 3)}, {"x": 7, "y": (41, 62)})
         {'x': 8, 'y': (43, 65)}
         >>> tree_map(lambda x, y: [x] + y, [5, 6], [[7, 9], [1, 2]])
         [[5, 7, 9], [6, 1, 2]]
     """
-    leaves, treespec = tree_flatten(tree, is_leaf=is_leaf)
-    flat_args = [leaves] + [treespec.flatten_up_to(r) for r in rests]
-    return treespec.unflatten(map(func, *flat_args))
+    spec, cols = _columns(tree, rests, is_leaf)
+    return spec.unflatten([func(*xs) for xs in zip(*cols)])
 
 
 def tree_map_(func, tree, *rests, is_leaf=None):
@@ -873,9 +848,9 @@ def tree_map_(func, tree, *rests, is_leaf=None):
         >>> seen
         [1, 2, 3]
     """
-    leaves, treespec = tree_flatten(tree, is_leaf=is_leaf)
-    flat_args = [leaves] + [treespec.flatten_up_to(r) for r in rests]
-    deque(map(func, *flat_args), maxlen=0)
+    _, cols = _columns(tree, rests, is_leaf)
+    for xs in zip(*cols):
+        func(*xs)
     return tree
 
 
@@ -888,22 +863,21 @@ def map_only(type_or_types_or_pred, /):
         >>> double_ints(3), double_ints("a")
         (6, 'a')
     """
-    if isinstance(type_or_types_or_pred, (type, tuple, types.UnionType)):
-        def pred(x):
-            return isinstance(x, type_or_types_or_pred)
-    elif callable(type_or_types_or_pred):
-        pred = type_or_types_or_pred
+    selector = type_or_types_or_pred
+    if isinstance(selector, (type, tuple, types.UnionType)):
+        def wanted(x):
+            return isinstance(x, selector)
+    elif callable(selector):
+        wanted = selector
     else:
         raise TypeError("Argument must be a type, a tuple of types, or a callable.")
 
-    def wrapper(func):
+    def decorate(func):
         @functools.wraps(func)
-        def wrapped(x):
-            return func(x) if pred(x) else x
-
-        return wrapped
-
-    return wrapper
+        def only(x):
+            return func(x) if wanted(x) else x
+        return only
+    return decorate
 
 
 def tree_map_only(type_or_types_or_pred, /, func, tree, is_leaf=None):
@@ -921,7 +895,7 @@ def tree_map_only_(type_or_types_or_pred, /, func, tree, is_leaf=None):
 
     Example:
         >>> seen = []
-        >>> _ = tree_map_only_(str, seen.append, [1, "a", ("b",)])
+        >>> _ = tree_map_only_(str, seen.append, [1, "a", (2, "b")])
         >>> seen
         ['a', 'b']
     """
@@ -935,17 +909,17 @@ def tree_all(pred, tree, is_leaf=None) -> bool:
         >>> tree_all(lambda x: x > 0, [1, (2, 3)])
         True
     """
-    return all(map(pred, tree_iter(tree, is_leaf=is_leaf)))
+    return all(pred(x) for x in tree_iter(tree, is_leaf))
 
 
 def tree_any(pred, tree, is_leaf=None) -> bool:
     """Whether ``pred`` holds for some leaf.
 
     Example:
-        >>> tree_any(lambda x: x is None, {"a": 1, "b": None})
+        >>> tree_any(lambda x: x is None, [1, (None, 3)])
         True
     """
-    return any(map(pred, tree_iter(tree, is_leaf=is_leaf)))
+    return any(pred(x) for x in tree_iter(tree, is_leaf))
 
 
 def tree_all_only(type_or_types, /, pred, tree, is_leaf=None) -> bool:
@@ -955,167 +929,153 @@ def tree_all_only(type_or_types, /, pred, tree, is_leaf=None) -> bool:
         >>> tree_all_only(int, lambda x: x > 0, [1, "a", 2])
         True
     """
-    return all(pred(x) for x in tree_iter(tree, is_leaf=is_leaf)
-               if isinstance(x, type_or_types))
+    return tree_all(lambda x: not isinstance(x, type_or_types) or pred(x), tree, is_leaf)
 
 
 def tree_any_only(type_or_types, /, pred, tree, is_leaf=None) -> bool:
     """Whether ``pred`` holds for some leaf of the given type(s).
 
     Example:
-        >>> tree_any_only(str, lambda s: s == "b", [1, "a", ("b",)])
+        >>> tree_any_only(str, lambda s: s == "a", [1, "a"])
         True
     """
-    return any(pred(x) for x in tree_iter(tree, is_leaf=is_leaf)
-               if isinstance(x, type_or_types))
+    return tree_any(lambda x: isinstance(x, type_or_types) and pred(x), tree, is_leaf)
 
 
 def _broadcast_to_and_flatten(tree, treespec, is_leaf=None):
-    # ``tree`` repeated over the leaves of ``treespec`` it is a prefix of, or None where it is not
-    full_tree = tree_unflatten([0] * treespec.num_leaves, treespec)
-    result: list = []
-
-    def add_leaves(x, subtree):
-        result.extend([x] * tree_structure(subtree, is_leaf=is_leaf).num_leaves)
-
+    """``tree``'s leaves, each repeated over the leaves of the subtree of ``treespec`` it
+    covers; None when ``tree`` is not a prefix of ``treespec``."""
     try:
-        tree_map_(add_leaves, tree, full_tree, is_leaf=is_leaf)
+        parts = tree_structure(tree, is_leaf).flatten_up_to(treespec.unflatten(
+            [0] * treespec.num_leaves))
     except ValueError:
         return None
-    return result
+    out: list = []
+    for leaf, part in zip(tree_leaves(tree, is_leaf), parts):
+        out += [leaf] * tree_structure(part, is_leaf).num_leaves
+    return out
 
 
 def arg_tree_leaves(*args, **kwargs) -> list:
     """The leaves of ``(args, kwargs)``, as a list.
 
     Example:
-        >>> arg_tree_leaves(1, [2], k=(3,))
+        >>> arg_tree_leaves(1, (2,), k=[3])
         [1, 2, 3]
     """
-    leaves: list = []
-    for a in args:
-        leaves.extend(tree_iter(a))
-    for a in kwargs.values():
-        leaves.extend(tree_iter(a))
-    return leaves
+    return [leaf for arg in (*args, *kwargs.values()) for leaf in tree_iter(arg)]
 
 
 # -- key paths over trees --------------------------------------------------------------------
 
-def _generate_key_paths(key_path, tree, is_leaf=None):
-    if is_leaf and is_leaf(tree):
-        yield key_path, tree
+def _paths(prefix, tree, is_leaf, out) -> None:
+    kind = _kind(tree)
+    entry = SUPPORTED_NODES.get(kind)
+    if (is_leaf and is_leaf(tree)) or entry is None:
+        out.append((prefix, tree))
         return
-    node_type = _get_node_type(tree)
-    handler = SUPPORTED_NODES.get(node_type)
-    if not handler:
-        yield key_path, tree
-        return
-    if handler.flatten_with_keys_fn is None:
-        raise ValueError(f"Did not find a flatten_with_keys_fn for type: {node_type}. Please "
+    if entry.flatten_with_keys_fn is None:
+        raise ValueError(f"Did not find a flatten_with_keys_fn for type: {kind}. Please "
                          "pass a flatten_with_keys_fn argument to register_pytree_node.")
-    key_children, _ = handler.flatten_with_keys_fn(tree)
-    for k, c in key_children:
-        yield from _generate_key_paths((*key_path, k), c, is_leaf)
-
-
-def tree_flatten_with_path(tree, is_leaf=None):
-    """Like ``tree_flatten``, with each leaf paired with its key path.
-
-    Example:
-        >>> pairs, _ = tree_flatten_with_path({"a": [1]})
-        >>> [(keystr(k), v) for k, v in pairs]
-        [("['a'][0]", 1)]
-    """
-    _, treespec = tree_flatten(tree, is_leaf)
-    return list(_generate_key_paths((), tree, is_leaf)), treespec
+    for key, child in entry.flatten_with_keys_fn(tree)[0]:
+        _paths((*prefix, key), child, is_leaf, out)
 
 
 def tree_leaves_with_path(tree, is_leaf=None) -> list:
     """The ``(key path, leaf)`` pairs of a pytree.
 
     Example:
-        >>> [keystr(k) for k, _ in tree_leaves_with_path((1, {"b": 2}))]
+        >>> [keystr(p) for p, _ in tree_leaves_with_path([1, {"b": 2}])]
         ['[0]', "[1]['b']"]
     """
-    return list(_generate_key_paths((), tree, is_leaf))
+    out: list = []
+    _paths((), tree, is_leaf, out)
+    return out
+
+
+def tree_flatten_with_path(tree, is_leaf=None):
+    """Like ``tree_flatten``, with each leaf paired with its key path.
+
+    Example:
+        >>> pairs, spec = tree_flatten_with_path({"a": [1]})
+        >>> [(keystr(p), v) for p, v in pairs]
+        [("['a'][0]", 1)]
+    """
+    return tree_leaves_with_path(tree, is_leaf), tree_structure(tree, is_leaf)
 
 
 def tree_map_with_path(func, tree, *rests, is_leaf=None):
     """Like ``tree_map``, with ``func(key_path, leaf, *others)``.
 
     Example:
-        >>> tree_map_with_path(lambda k, v: keystr(k), {"a": 1})
+        >>> tree_map_with_path(lambda p, v: keystr(p), {"a": 0})
         {'a': "['a']"}
     """
-    keypath_leaves, treespec = tree_flatten_with_path(tree, is_leaf)
-    columns = list(zip(*keypath_leaves, strict=True))
-    columns += [treespec.flatten_up_to(r) for r in rests]
-    return treespec.unflatten(func(*xs) for xs in zip(*columns, strict=True))
+    pairs, spec = tree_flatten_with_path(tree, is_leaf)
+    others = [spec.flatten_up_to(r) for r in rests]
+    return spec.unflatten([func(path, leaf, *more)
+                           for (path, leaf), *more in zip(pairs, *others)])
 
 
-# -- serialization ---------------------------------------------------------------------------
+# -- serialization (torch's JSON, protocol 1) ------------------------------------------------
 
-class EnumEncoder(json.JSONEncoder):
-    """JSON encoder that writes an ``Enum`` member as its class path and name.
-
-    Example:
-        >>> json.dumps([1], cls=EnumEncoder)
-        '[1]'
-    """
-
-    def default(self, obj):
-        if isinstance(obj, Enum):
-            return {"__enum__": True, "fqn": f"{obj.__class__.__module__}:"
-                    f"{obj.__class__.__qualname__}", "name": obj.name}
-        return super().default(obj)
+class _EnumJSON(json.JSONEncoder):
+    # an Enum member in a context is written as its class path and member name
+    def default(self, o):
+        if isinstance(o, Enum):
+            cls = type(o)
+            return {"__enum__": True, "fqn": f"{cls.__module__}:{cls.__qualname__}",
+                    "name": o.name}
+        return super().default(o)
 
 
-def _enum_object_hook(obj):
-    if "__enum__" in obj:
-        modname, _, classname = obj["fqn"].partition(":")
-        enum_cls = importlib.import_module(modname)
-        for attr in classname.split("."):
-            enum_cls = getattr(enum_cls, attr)
-        return enum_cls[obj["name"]]
-    return obj
+def _enum_hook(obj):
+    if "__enum__" not in obj:
+        return obj
+    module, _, qualname = obj["fqn"].partition(":")
+    cls = functools.reduce(getattr, qualname.split("."), importlib.import_module(module))
+    return cls[obj["name"]]
 
 
-def _treespec_to_json(treespec) -> dict:
-    if treespec.is_leaf():
+def _to_json(spec) -> dict:
+    if spec.type is None:
         return {"type": None, "context": None, "children_spec": []}
-    if treespec.type not in SUPPORTED_SERIALIZED_TYPES:
-        raise NotImplementedError(f"Serializing {treespec.type} in pytree is not registered.")
-    node_def = SUPPORTED_SERIALIZED_TYPES[treespec.type]
-    if node_def.serialized_type_name == NO_SERIALIZED_TYPE_NAME_FOUND:
+    entry = SUPPORTED_NODES.get(spec.type)
+    if entry is None:
+        raise NotImplementedError(f"Serializing {spec.type} in pytree is not registered.")
+    if entry.serialized_type_name == _UNNAMED:
         raise NotImplementedError(
-            f"No registered serialization name for {treespec.type} found. Please update your "
+            f"No registered serialization name for {spec.type} found. Please update your "
             "_register_pytree_node call with a `serialized_type_name` kwarg.")
-    if node_def.to_dumpable_context is None:
+    if entry.to_dumpable_context is not None:
+        context = entry.to_dumpable_context(spec._context)
+    else:
         try:
-            context = json.dumps(treespec._context, cls=EnumEncoder)
+            context = json.dumps(spec._context, cls=_EnumJSON)
         except TypeError as e:
             raise TypeError("Unable to serialize context. Please make the context json "
                             "dump-able, or register a custom serializer using "
                             "_register_pytree_node.") from e
-    else:
-        context = node_def.to_dumpable_context(treespec._context)
-    return {"type": node_def.serialized_type_name, "context": context,
-            "children_spec": [_treespec_to_json(c) for c in treespec._children]}
+    return {"type": entry.serialized_type_name, "context": context,
+            "children_spec": [_to_json(c) for c in spec._children]}
 
 
-def _json_to_treespec(schema) -> TreeSpec:
-    if schema["type"] is None and schema["context"] is None and not schema["children_spec"]:
-        return _LEAF_SPEC
-    if schema["type"] not in SERIALIZED_TYPE_TO_PYTHON_TYPE:
-        raise NotImplementedError(f"Deserializing {schema['type']} in pytree is not registered.")
-    typ = SERIALIZED_TYPE_TO_PYTHON_TYPE[schema["type"]]
-    node_def = SUPPORTED_SERIALIZED_TYPES[typ]
-    if node_def.from_dumpable_context is None:
-        context = json.loads(schema["context"], object_hook=_enum_object_hook)
-    else:
-        context = node_def.from_dumpable_context(schema["context"])
-    return TreeSpec(typ, context, [_json_to_treespec(c) for c in schema["children_spec"]])
+def _from_json(data) -> TreeSpec:
+    name = data["type"]
+    if name is None and data["context"] is None and not data["children_spec"]:
+        return _LEAF
+    if name not in _BY_NAME:
+        raise NotImplementedError(f"Deserializing {name} in pytree is not registered.")
+    entry = SUPPORTED_NODES[_BY_NAME[name]]
+    raw = data["context"]
+    context = (json.loads(raw, object_hook=_enum_hook) if entry.from_dumpable_context is None
+               else entry.from_dumpable_context(raw))
+    return TreeSpec(entry.type, context, [_from_json(c) for c in data["children_spec"]])
+
+
+def _check_protocol(protocol) -> None:
+    if protocol != _PROTOCOL:
+        raise ValueError(f"Unknown protocol {protocol}. Available protocols: [{_PROTOCOL}]")
 
 
 def treespec_dumps(treespec, protocol: int | None = None) -> str:
@@ -1128,14 +1088,11 @@ def treespec_dumps(treespec, protocol: int | None = None) -> str:
     if not isinstance(treespec, TreeSpec):
         raise TypeError("Expected `treespec` to be an instance of PyTreeSpec but got item of "
                         f"type {type(treespec)}.")
-    if protocol is None:
-        protocol = DEFAULT_TREESPEC_SERIALIZATION_PROTOCOL
-    if protocol != 1:
-        raise ValueError(f"Unknown protocol {protocol}. Available protocols: [1]")
-    return json.dumps((protocol, _treespec_to_json(treespec)), cls=EnumEncoder)
+    protocol = _PROTOCOL if protocol is None else protocol
+    _check_protocol(protocol)
+    return json.dumps([protocol, _to_json(treespec)], cls=_EnumJSON)
 
 
-@functools.lru_cache
 def treespec_loads(serialized: str):
     """The ``TreeSpec`` that ``treespec_dumps`` wrote.
 
@@ -1144,30 +1101,24 @@ def treespec_loads(serialized: str):
         >>> treespec_loads(treespec_dumps(spec)) == spec
         True
     """
-    protocol, schema = json.loads(serialized)
-    if protocol != 1:
-        raise ValueError(f"Unknown protocol {protocol}. Available protocols: [1]")
-    return _json_to_treespec(schema)
+    protocol, data = json.loads(serialized)
+    _check_protocol(protocol)
+    return _from_json(data)
 
 
-class _Asterisk(str):
+class _Star(str):
+    # a string (so unflatten functions that expect one still work) that prints bare
     __slots__ = ()
 
-    def __new__(cls):
-        return super().__new__(cls, "*")
-
-    def __repr__(self) -> str:
+    def __repr__(self):
         return "*"
-
-
-_asterisk = _Asterisk()
 
 
 def treespec_pprint(treespec) -> str:
     """The structure drawn as the container with ``*`` for each leaf.
 
     Example:
-        >>> treespec_pprint(tree_structure({"a": [1, (2, None)]}))
+        >>> treespec_pprint(tree_structure({"a": [1, (2, 3)]}))
         "{'a': [*, (*, *)]}"
     """
-    return repr(tree_unflatten([_asterisk] * treespec.num_leaves, treespec))
+    return repr(treespec.unflatten([_Star("*")] * treespec.num_leaves))

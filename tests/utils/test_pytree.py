@@ -217,3 +217,28 @@ def test_reachable_as_an_attribute_in_a_fresh_process():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=120)
     assert out.stdout.strip() == "[1, 2] False", out.stderr
+
+
+def test_func_transforms_share_this_pytree(torch):
+    # ember.func flattens with this module, as torch.func does with torch.utils._pytree: a
+    # deque is a node, and an in_dims dict matches the inputs' dict by key, not by order
+    import numpy as np
+    from torch.func import vmap as t_vmap
+
+    from ember.func import vmap
+
+    def f(d):
+        return d["a"] + d["b"][0]
+
+    dims = ({"b": 0, "a": None},)
+    data = np.arange(6.0, dtype=np.float32).reshape(2, 3)
+    got = vmap(f, in_dims=dims)({"a": ember.ones(3), "b": deque([ember.tensor(data)])})
+    want = t_vmap(f, in_dims=dims)({"a": torch.ones(3), "b": deque([torch.tensor(data)])})
+    np.testing.assert_array_equal(got.numpy(), want.numpy())
+    messages = []
+    for vm, lib in ((vmap, ember), (t_vmap, torch)):
+        with pytest.raises(ValueError) as err:
+            vm(f, in_dims=({"c": 0, "a": None},))({"a": lib.ones(3),
+                                                   "b": deque([lib.ones(2, 3)])})
+        messages.append(str(err.value))
+    assert messages[0] == messages[1]

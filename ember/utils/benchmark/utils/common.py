@@ -1,41 +1,44 @@
 """What a benchmark measured: ``TaskSpec`` (the statement and its labels) and ``Measurement``
-(the times, their statistics and torch's summary), with the unit and significant-figure helpers
-``Compare`` formats with (torch's ``torch.utils.benchmark.utils.common``).
+(the times, their statistics and a printable summary), with the unit and significant-figure
+helpers ``Compare`` formats with (torch's ``torch.utils.benchmark.utils.common``).
 
-torch computes the unit, the significant figures and the trimming on float32 tensors; the
-same steps run here on NumPy float32 so that a value on a unit boundary rounds as torch's does.
+torch computes units, significant figures and trimming on float32 tensors; the same steps run
+here on NumPy float32 so that a value on a unit boundary rounds the way torch's does.
 """
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import dataclasses
 import textwrap
 from collections.abc import Iterable, Iterator
-from typing import Any
 
 import numpy as np
 
 __all__ = ["TaskSpec", "Measurement", "select_unit", "unit_to_english", "trim_sigfig",
            "ordered_unique", "set_torch_threads"]
 
-_MAX_SIGNIFICANT_FIGURES = 4
-_MIN_CONFIDENCE_INTERVAL = 25e-9  # 25 ns
-
-# measurement-quality warnings: interquartile range relative to the median
-_IQR_WARN_THRESHOLD = 0.1
-_IQR_GROSS_WARN_THRESHOLD = 0.25
-
-
-def _log10_f32(x) -> float:
-    """``torch.tensor(x).log10().item()``: the float32 value's log10, rounded to float32.
-    NumPy's own float32 log10 is a few ulps off (log10(float32(1e-6)) = -6.0000005, which would
-    floor to the wrong unit), so the log is taken in float64 and rounded once."""
-    return float(np.float32(np.log10(float(np.float32(x)))))
+# (unit, seconds per unit, English name), smallest first
+_UNITS = (("ns", 1e-9, "nanosecond"), ("us", 1e-6, "microsecond"),
+          ("ms", 1e-3, "millisecond"), ("s", 1, "second"))
+_SIGFIG_CAP = 4
+_CI_FLOOR = 25e-9  # a 90% interval narrower than 25 ns is not believed
+_SPREAD_LIMITS = ((0.25, "This suggests significant environmental influence."),
+                  (0.1, "This could indicate system fluctuation."))
 
 
-@dataclasses.dataclass(init=True, repr=False, eq=True, frozen=True)
+def _f32_log10(value) -> float:
+    """log10 as torch's float32 tensor op gives it: NumPy's float32 log10 can be a few ulps
+    off (float32(1e-6) gives -6.0000005, flooring to the wrong unit), so the log is taken in
+    float64 of the float32 value and rounded to float32 once."""
+    return float(np.float32(np.log10(float(np.float32(value)))))
+
+
+def _indented(text: str) -> str:
+    return textwrap.indent(text, "  ")
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
 class TaskSpec:
     """What a ``Timer`` runs and how its results are labelled (all but the globals).
 
@@ -61,27 +64,25 @@ class TaskSpec:
             >>> TaskSpec("y = x * 2", "pass").title
             'y = x * 2'
         """
-        if self.label is not None:
-            return self.label + (f": {self.sub_label}" if self.sub_label else "")
-        if "\n" not in self.stmt:
-            return self.stmt + (f": {self.sub_label}" if self.sub_label else "")
-        return (f"stmt:{f' ({self.sub_label})' if self.sub_label else ''}\n"
-                f"{textwrap.indent(self.stmt, '  ')}")
+        head = self.label if self.label is not None else self.stmt
+        if self.label is None and "\n" in self.stmt:
+            extra = f" ({self.sub_label})" if self.sub_label else ""
+            return f"stmt:{extra}\n{_indented(self.stmt)}"
+        return f"{head}: {self.sub_label}" if self.sub_label else head
 
-    def setup_str(self) -> str:
+    def setup_str(self):
         """The setup as the summary shows it (nothing for ``pass``).
 
         Example:
             >>> TaskSpec("x", "x = 1").setup_str()
             'setup: x = 1'
         """
-        if self.setup == "pass" or not self.setup:
+        text = self.setup
+        if text in ("", "pass"):
             return ""
-        if "\n" in self.setup:
-            return f"setup:\n{textwrap.indent(self.setup, '  ')}"
-        return f"setup: {self.setup}"
+        return f"setup:\n{_indented(text)}" if "\n" in text else f"setup: {text}"
 
-    def summarize(self) -> str:
+    def summarize(self):
         """The task's lines in a ``Measurement`` repr.
 
         Example:
@@ -90,14 +91,15 @@ class TaskSpec:
             n=1
             setup: x = 1
         """
-        sections = [self.title, self.description or "", self.setup_str()]
-        return "\n".join([f"{i}\n" if "\n" in i else i for i in sections if i])
+        parts = (self.title, self.description or "", self.setup_str())
+        # a multi-line part is followed by a blank line
+        return "\n".join(p + "\n" * ("\n" in p) for p in parts if p)
 
 
-_TASKSPEC_FIELDS = tuple(i.name for i in dataclasses.fields(TaskSpec))
+_SPEC_NAMES = frozenset(f.name for f in dataclasses.fields(TaskSpec))
 
 
-@dataclasses.dataclass(init=True, repr=False)
+@dataclasses.dataclass(repr=False)
 class Measurement:
     """The result of a ``Timer`` measurement: ``raw_times`` are seconds per block of
     ``number_per_run`` runs; ``times``, ``median``, ``mean`` and ``iqr`` are per run. The
@@ -112,21 +114,25 @@ class Measurement:
     number_per_run: int
     raw_times: list
     task_spec: TaskSpec
-    metadata: dict | None = None  # the user's payload
+    metadata: dict | None = None  # the caller's own payload, carried untouched
 
-    def __post_init__(self) -> None:
-        self._sorted_times: tuple = ()
-        self._warnings: tuple = ()
-        self._median = -1.0
-        self._mean = -1.0
-        self._p25 = -1.0
-        self._p75 = -1.0
-
-    def __getattr__(self, name: str) -> Any:
-        # the TaskSpec's fields read through the measurement, as torch's do
-        if name in _TASKSPEC_FIELDS:
+    def __getattr__(self, name: str):
+        # only reached when normal lookup fails: TaskSpec fields read through
+        if name in _SPEC_NAMES:
             return getattr(self.task_spec, name)
-        return super().__getattribute__(name)
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+    def _summary(self) -> dict:
+        # computed on first use and kept; raw_times are not expected to change afterwards
+        cached = self.__dict__.get("_cache")
+        if cached is None:
+            per_run = np.sort(np.asarray(self.times, dtype=np.float64))
+            q25, q50, q75 = np.quantile(per_run, [0.25, 0.5, 0.75]) if per_run.size else (
+                -1.0, -1.0, -1.0)
+            cached = {"sorted": per_run, "median": float(q50), "mean": float(per_run.mean())
+                      if per_run.size else -1.0, "p25": float(q25), "p75": float(q75)}
+            self.__dict__["_cache"] = cached
+        return cached
 
     @property
     def times(self) -> list:
@@ -136,18 +142,18 @@ class Measurement:
             >>> Measurement(4, [8.0], TaskSpec("pass", "pass")).times
             [2.0]
         """
-        return [t / self.number_per_run for t in self.raw_times]
+        n = self.number_per_run
+        return [block / n for block in self.raw_times]
 
     @property
-    def median(self) -> float:
+    def median(self):
         """The median time per run.
 
         Example:
             >>> Measurement(1, [1.0, 5.0, 2.0], TaskSpec("pass", "pass")).median
             2.0
         """
-        self._lazy_init()
-        return self._median
+        return self._summary()["median"]
 
     @property
     def mean(self) -> float:
@@ -157,8 +163,7 @@ class Measurement:
             >>> Measurement(1, [1.0, 5.0], TaskSpec("pass", "pass")).mean
             3.0
         """
-        self._lazy_init()
-        return self._mean
+        return self._summary()["mean"]
 
     @property
     def iqr(self) -> float:
@@ -168,11 +173,11 @@ class Measurement:
             >>> Measurement(1, [1.0, 2.0, 3.0, 4.0, 5.0], TaskSpec("pass", "pass")).iqr
             2.0
         """
-        self._lazy_init()
-        return self._p75 - self._p25
+        s = self._summary()
+        return s["p75"] - s["p25"]
 
     @property
-    def significant_figures(self) -> int:
+    def significant_figures(self):
         """How many significant figures the times support (1 to 4), from a 90% confidence
         interval of the interquartile points; ``Compare.trim_significant_figures`` uses it.
 
@@ -180,49 +185,32 @@ class Measurement:
             >>> Measurement(1, [1e-3] * 8, TaskSpec("pass", "pass")).significant_figures
             4
         """
-        self._lazy_init()
-        n_total = len(self._sorted_times)
-        lower_bound = int(n_total // 4)
-        upper_bound = int(np.ceil(np.float32(3 * n_total / 4)))
-        points = np.array(self._sorted_times[lower_bound:upper_bound], dtype=np.float32)
-        std = float(points.std())
-        sqrt_n = float(np.sqrt(np.float32(len(points))))
-        confidence_interval = max(1.645 * std / sqrt_n, _MIN_CONFIDENCE_INTERVAL)
-        relative_ci = _log10_f32(self._median / confidence_interval)
-        num_significant_figures = int(np.floor(np.float32(relative_ci)))
-        return min(max(num_significant_figures, 1), _MAX_SIGNIFICANT_FIGURES)
+        ordered = self._summary()["sorted"]
+        count = len(ordered)
+        middle = ordered[count // 4:int(np.ceil(np.float32(count * 3 / 4)))].astype(np.float32)
+        half_width = 1.645 * float(middle.std()) / float(np.sqrt(np.float32(middle.size)))
+        digits = int(np.floor(np.float32(_f32_log10(self.median / max(half_width, _CI_FLOOR)))))
+        return int(np.clip(digits, 1, _SIGFIG_CAP))
+
+    def _warning_lines(self) -> list:
+        spread = self.iqr / self.median
+        for limit, why in _SPREAD_LIMITS:
+            if not spread < limit:
+                return [f"  WARNING: Interquartile range is {spread * 100:.1f}% of the median "
+                        f"measurement.\n           {why}"]
+        return []
 
     @property
-    def has_warnings(self) -> bool:
+    def has_warnings(self):
         """Whether the spread is large enough (IQR over 10% of the median) to warn about.
 
         Example:
             >>> Measurement(1, [1.0, 2.0, 3.0, 9.0], TaskSpec("pass", "pass")).has_warnings
             True
         """
-        self._lazy_init()
-        return bool(self._warnings)
+        return bool(self.raw_times) and bool(self._warning_lines())
 
-    def _lazy_init(self) -> None:
-        if self.raw_times and not self._sorted_times:
-            self._sorted_times = tuple(sorted(self.times))
-            times = np.array(self._sorted_times, dtype=np.float64)
-            self._median = float(np.quantile(times, 0.5))
-            self._mean = float(times.mean())
-            self._p25 = float(np.quantile(times, 0.25))
-            self._p75 = float(np.quantile(times, 0.75))
-
-            def add_warning(msg: str) -> None:
-                rel_iqr = self.iqr / self.median * 100
-                self._warnings += (f"  WARNING: Interquartile range is {rel_iqr:.1f}% "
-                                   f"of the median measurement.\n           {msg}",)
-
-            if not self.meets_confidence(_IQR_GROSS_WARN_THRESHOLD):
-                add_warning("This suggests significant environmental influence.")
-            elif not self.meets_confidence(_IQR_WARN_THRESHOLD):
-                add_warning("This could indicate system fluctuation.")
-
-    def meets_confidence(self, threshold: float = _IQR_WARN_THRESHOLD) -> bool:
+    def meets_confidence(self, threshold: float = 0.1) -> bool:
         """Whether IQR / median is below ``threshold``.
 
         Example:
@@ -243,7 +231,7 @@ class Measurement:
 
     @property
     def env(self):
-        """The task's ``env`` tag (torch's property reads through to the TaskSpec's).
+        """The task's ``env`` tag, read through from the ``TaskSpec``.
 
         Example:
             >>> Measurement(1, [1.0], TaskSpec("f(x)", "pass", env="A")).env
@@ -252,30 +240,31 @@ class Measurement:
         return self.task_spec.env
 
     @property
-    def as_row_name(self) -> str:
+    def as_row_name(self):
         """The row name in a ``Compare`` table: the sub-label, else the statement.
 
         Example:
             >>> Measurement(1, [1.0], TaskSpec("f(x)", "pass", sub_label="fp32")).as_row_name
             'fp32'
         """
-        return self.sub_label or self.stmt or "[Unknown]"
+        spec = self.task_spec
+        return spec.sub_label or spec.stmt or "[Unknown]"
 
-    def __repr__(self) -> str:
-        self._lazy_init()
-        skip_line, newline = "MEASUREMENT_REPR_SKIP_LINE", "\n"
-        n = len(self._sorted_times)
-        time_unit, time_scale = select_unit(self._median)
-        iqr_filter = "" if n >= 4 else skip_line
-        repr_str = f"""
-{super().__repr__()}
-{self.task_spec.summarize()}
-  {'Median: ' if n > 1 else ''}{self._median / time_scale:.2f} {time_unit}
-  {iqr_filter}IQR:    {self.iqr / time_scale:.2f} {time_unit} ({self._p25 / time_scale:.2f} to {self._p75 / time_scale:.2f})
-  {n} measurement{'s' if n > 1 else ''}, {self.number_per_run} runs {'per measurement,' if n > 1 else ','} {self.num_threads} thread{'s' if self.num_threads > 1 else ''}
-{newline.join(self._warnings)}""".strip()  # noqa: E501  (torch's layout, line by line)
-        return "\n".join(line for line in repr_str.splitlines(keepends=False)
-                         if skip_line not in line)
+    def __repr__(self):
+        s = self._summary()
+        count, threads = len(s["sorted"]), self.task_spec.num_threads
+        unit, scale = select_unit(s["median"])
+        lines = [object.__repr__(self), self.task_spec.summarize()]
+        several = count > 1
+        lines.append(f"  {'Median: ' * several}{s['median'] / scale:.2f} {unit}")
+        if count >= 4:
+            lines.append(f"  IQR:    {self.iqr / scale:.2f} {unit} "
+                         f"({s['p25'] / scale:.2f} to {s['p75'] / scale:.2f})")
+        per = "per measurement," if several else ","
+        lines.append(f"  {count} measurement{'s' * several}, {self.number_per_run} runs {per} "
+                     f"{threads} thread{'s' * (threads > 1)}")
+        lines.extend(self._warning_lines() if self.raw_times else [])
+        return "\n".join(lines).strip()
 
     @staticmethod
     def merge(measurements: Iterable[Measurement]) -> list[Measurement]:
@@ -289,17 +278,10 @@ class Measurement:
             >>> len(merged), merged[0].times
             (1, [2.0, 3.0])
         """
-        grouped: collections.defaultdict = collections.defaultdict(list)
+        pooled: dict = {}
         for m in measurements:
-            grouped[m.task_spec].append(m)
-        out = []
-        for task_spec, group in grouped.items():
-            times: list = []
-            for m in group:
-                times.extend(m.times)
-            out.append(Measurement(number_per_run=1, raw_times=times, task_spec=task_spec,
-                                   metadata=None))
-        return out
+            pooled.setdefault(m.task_spec, []).extend(m.times)
+        return [Measurement(1, per_run, spec) for spec, per_run in pooled.items()]
 
 
 def select_unit(t: float) -> tuple[str, float]:
@@ -309,9 +291,9 @@ def select_unit(t: float) -> tuple[str, float]:
         >>> select_unit(3.2e-5)
         ('us', 1e-06)
     """
-    exponent = int(_log10_f32(t) // 3)
-    time_unit = {-3: "ns", -2: "us", -1: "ms"}.get(exponent, "s")
-    return time_unit, {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1}[time_unit]
+    thousands = int(_f32_log10(t) // 3)  # -3 for ns ... -1 for ms; anything else shows seconds
+    unit, scale, _ = _UNITS[thousands + 3] if -3 <= thousands <= -1 else _UNITS[-1]
+    return unit, scale
 
 
 def unit_to_english(u: str) -> str:
@@ -321,7 +303,7 @@ def unit_to_english(u: str) -> str:
         >>> unit_to_english("us")
         'microsecond'
     """
-    return {"ns": "nanosecond", "us": "microsecond", "ms": "millisecond", "s": "second"}[u]
+    return {short: name for short, _, name in _UNITS}[u]
 
 
 def trim_sigfig(x: float, n: int) -> float:
@@ -331,11 +313,10 @@ def trim_sigfig(x: float, n: int) -> float:
         >>> round(trim_sigfig(3.14159, 2), 6)
         3.1
     """
-    if n != int(n):
+    if int(n) != n:
         raise AssertionError("Number of significant figures must be an integer")
-    magnitude = int(np.ceil(_log10_f32(abs(x))))
-    scale = 10 ** (magnitude - n)
-    return float(np.round(np.float32(x / scale)) * np.float32(scale))
+    step = 10 ** (int(np.ceil(_f32_log10(abs(x)))) - n)
+    return float(np.round(np.float32(x / step)) * np.float32(step))
 
 
 def ordered_unique(elements: Iterable) -> list:
@@ -361,13 +342,13 @@ def set_torch_threads(n: int) -> Iterator[None]:
     import ember
     from ember import _blas
 
-    prior_num_threads = ember.get_num_threads()
+    saved = ember.get_num_threads()
     # ember's count is capped at 8 while OpenBLAS's may be larger: put both back as they were
-    prior_blas = _blas.get_num_threads() if _blas.get_num_threads is not None else None
+    saved_blas = None if _blas.get_num_threads is None else _blas.get_num_threads()
     try:
         ember.set_num_threads(n)
         yield
     finally:
-        ember.set_num_threads(prior_num_threads)
-        if prior_blas is not None:
-            _blas.set_num_threads(prior_blas)
+        ember.set_num_threads(saved)
+        if saved_blas is not None:
+            _blas.set_num_threads(saved_blas)

@@ -6,15 +6,16 @@ from __future__ import annotations
 
 import enum
 import textwrap
-import timeit as _timeit_module
+import timeit as _timeit
 from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 
 from . import common
 
 __all__ = ["Timer", "timer", "Language"]
+
+_INT_MAX = 2**31 - 1  # timeit's loop count must fit a C int
 
 
 def timer() -> float:
@@ -29,7 +30,7 @@ def timer() -> float:
 
     if ember.accelerator.is_available():
         ember.accelerator.synchronize()
-    return _timeit_module.default_timer()
+    return _timeit.default_timer()
 
 
 class Language(enum.Enum):
@@ -42,6 +43,13 @@ class Language(enum.Enum):
 
     PYTHON = 0
     CPP = 1
+
+
+def _clean(code: str) -> str:
+    """Dedent, and drop one leading newline and trailing whitespace, so that triple-quoted
+    statements print tidily in summaries."""
+    code = textwrap.dedent(code)
+    return code.removeprefix("\n").rstrip()
 
 
 class Timer:
@@ -65,44 +73,39 @@ class Timer:
         (100, 1)
     """
 
-    _timer_cls = _timeit_module.Timer
-
     def __init__(self, stmt: str = "pass", setup: str = "pass", global_setup: str = "",
-                 timer: Callable[[], float] = timer, globals: dict[str, Any] | None = None,
+                 timer: Callable[[], float] = timer, globals: dict | None = None,
                  label: str | None = None, sub_label: str | None = None,
                  description: str | None = None, env: str | None = None,
                  num_threads: int = 1, language: Language | str = Language.PYTHON) -> None:
         if not isinstance(stmt, str):
             raise ValueError("Currently only a `str` stmt is supported.")
-        self._globals = dict(globals or {})
-        if language in (Language.PYTHON, "py", "python"):
-            import ember
-
-            # a statement written for torch (`torch.add(x, y)`) runs on ember
-            self._globals.setdefault("torch", ember)
-            self._language = Language.PYTHON
-            if global_setup:
-                raise ValueError(f"global_setup is C++ only, got `{global_setup}`. Most likely "
-                                 "this code can simply be moved to `setup`.")
-        elif language in (Language.CPP, "cpp", "c++"):
+        if language in (Language.CPP, "cpp", "c++"):
             raise NotImplementedError("ember's Timer times Python statements only: C++ "
                                       "timing needs torch's C++ extension toolchain.")
-        else:
+        if language not in (Language.PYTHON, "py", "python"):
             raise ValueError(f"Invalid language `{language}`.")
+        if global_setup:
+            raise ValueError(f"global_setup is C++ only, got `{global_setup}`. Most likely "
+                             "this code can simply be moved to `setup`.")
+        import ember
 
-        stmt = textwrap.dedent(stmt)
-        stmt = (stmt[1:] if stmt and stmt[0] == "\n" else stmt).rstrip()
-        setup = textwrap.dedent(setup)
-        setup = (setup[1:] if setup and setup[0] == "\n" else setup).rstrip()
-        self._timer = self._timer_cls(stmt=stmt, setup=setup, timer=timer,
-                                      globals=self._globals)
-        self._task_spec = common.TaskSpec(
-            stmt=stmt, setup=setup, global_setup=global_setup, label=label,
-            sub_label=sub_label, description=description, env=env, num_threads=num_threads)
+        namespace = {"torch": ember}  # statements written for torch run on ember
+        namespace.update(globals or {})
+        stmt, setup = _clean(stmt), _clean(setup)
+        self._runner = _timeit.Timer(stmt, setup, timer, namespace)
+        self._task_spec = common.TaskSpec(stmt, setup, global_setup, label, sub_label,
+                                          description, env, num_threads)
 
-    def _timeit(self, number: int) -> float:
-        # a zero reading would divide by zero in the statistics
-        return max(self._timer.timeit(number), 1e-9)
+    def _block(self, loops: int) -> float:
+        # a zero reading would later divide by zero in the statistics
+        return max(self._runner.timeit(loops), 1e-9)
+
+    def _result(self, loops: int, blocks: list) -> common.Measurement:
+        return common.Measurement(loops, blocks, self._task_spec)
+
+    def _threads(self):
+        return common.set_torch_threads(self._task_spec.num_threads)
 
     def timeit(self, number: int = 1000000) -> common.Measurement:
         """Run ``stmt`` ``number`` times (after a warm-up of ``number // 100``, at least 2)
@@ -112,11 +115,9 @@ class Timer:
             >>> Timer("1 + 1").timeit(1000).number_per_run
             1000
         """
-        with common.set_torch_threads(self._task_spec.num_threads):
-            self._timeit(number=max(int(number // 100), 2))  # warm-up
-            return common.Measurement(number_per_run=number,
-                                      raw_times=[self._timeit(number=number)],
-                                      task_spec=self._task_spec)
+        with self._threads():
+            self._block(max(number // 100, 2))
+            return self._result(number, [self._block(number)])
 
     def repeat(self, repeat: int = -1, number: int = -1) -> None:
         """Not supported, as in torch: use ``blocked_autorange``.
@@ -138,40 +139,37 @@ class Timer:
         """
         raise NotImplementedError("See `Timer.blocked_autorange.`")
 
-    def _threaded_measurement_loop(self, number, time_hook, stop_hook, min_run_time,
-                                   max_run_time=None, callback=None) -> list:
-        total_time = 0.0
-        can_stop = False
-        times: list = []
-        with common.set_torch_threads(self._task_spec.num_threads):
-            while (total_time < min_run_time) or (not can_stop):
-                time_spent = time_hook()
-                times.append(time_spent)
-                total_time += time_spent
-                if callback:
-                    callback(number, time_spent)
-                can_stop = stop_hook(times)
-                if max_run_time and total_time > max_run_time:
-                    break
-        return times
-
-    def _estimate_block_size(self, min_run_time: float) -> int:
-        # grow the block tenfold until the clock's own overhead is under 0.01% of it
-        with common.set_torch_threads(self._task_spec.num_threads):
-            overhead = float(np.median(np.array([self._timeit(0) for _ in range(5)],
-                                                dtype=np.float32)))
-            number = 1
+    def _pick_block_size(self, min_run_time: float) -> int:
+        """Grow the loop count tenfold until one block is long enough that the clock's own
+        cost (an empty block) is at most 0.01% of it, or the block alone exceeds
+        ``min_run_time``."""
+        with self._threads():
+            empty = float(np.median(np.float32([self._block(0) for _ in range(5)])))
+            loops = 1
             while True:
-                time_taken = self._timeit(number)
-                relative_overhead = overhead / time_taken
-                if relative_overhead <= 1e-4 and time_taken >= min_run_time / 1000:
+                spent = self._block(loops)
+                negligible = empty / spent <= 1e-4 and spent >= min_run_time / 1000
+                if negligible or spent > min_run_time or loops * 10 > _INT_MAX:
+                    return loops
+                loops *= 10
+
+    def _collect(self, loops, done, min_run_time, max_run_time, callback) -> common.Measurement:
+        """Time blocks until ``min_run_time`` has passed and ``done(blocks)`` agrees, or the
+        total passes ``max_run_time``."""
+        blocks: list = []
+        with self._threads():
+            while True:
+                spent = self._block(loops)
+                blocks.append(spent)
+                if callback:
+                    callback(loops, spent)
+                satisfied = done(blocks)
+                total = sum(blocks)
+                if max_run_time and total > max_run_time:
                     break
-                if time_taken > min_run_time:
+                if total >= min_run_time and satisfied:
                     break
-                if number * 10 > 2147483647:  # timeit's loop counter is a C int
-                    break
-                number *= 10
-        return number
+        return self._result(loops, blocks)
 
     def blocked_autorange(self, callback: Callable | None = None,
                           min_run_time: float = 0.2) -> common.Measurement:
@@ -183,12 +181,8 @@ class Timer:
             >>> m.number_per_run >= 1 and len(m.times) >= 1
             True
         """
-        number = self._estimate_block_size(min_run_time)
-        times = self._threaded_measurement_loop(
-            number, lambda: self._timeit(number), lambda times: True,
-            min_run_time=min_run_time, callback=callback)
-        return common.Measurement(number_per_run=number, raw_times=times,
-                                  task_spec=self._task_spec)
+        loops = self._pick_block_size(min_run_time)
+        return self._collect(loops, lambda blocks: True, min_run_time, None, callback)
 
     def adaptive_autorange(self, threshold: float = 0.1, *, min_run_time: float = 0.01,
                            max_run_time: float = 10.0,
@@ -202,20 +196,12 @@ class Timer:
             >>> len(m.times) >= 1
             True
         """
-        number = self._estimate_block_size(min_run_time=0.05)
+        loops = self._pick_block_size(0.05)
 
-        def stop_hook(times: list) -> bool:
-            if len(times) > 3:
-                return common.Measurement(number_per_run=number, raw_times=times,
-                                          task_spec=self._task_spec
-                                          ).meets_confidence(threshold=threshold)
-            return False
+        def steady(blocks):
+            return len(blocks) > 3 and self._result(loops, blocks).meets_confidence(threshold)
 
-        times = self._threaded_measurement_loop(
-            number, lambda: self._timeit(number), stop_hook, min_run_time, max_run_time,
-            callback=callback)
-        return common.Measurement(number_per_run=number, raw_times=times,
-                                  task_spec=self._task_spec)
+        return self._collect(loops, steady, min_run_time, max_run_time, callback)
 
     def collect_callgrind(self, number: int = 100, *, repeats: int | None = None,
                           collect_baseline: bool = True, retain_out_file: bool = False):
