@@ -181,3 +181,14 @@ def test_lazy_module_cannot_be_shared_before_its_first_forward(torch):
     for lib in (torch, ember):
         with pytest.raises(RuntimeError, match="Can't share memory on an uninitialized"):
             lib.nn.LazyLinear(2).share_memory()
+
+
+def test_adagrad_share_memory_shares_the_sums_like_torch(torch):
+    results = []
+    for lib in (torch, ember):
+        p = lib.nn.Parameter(lib.ones(3))
+        opt = lib.optim.Adagrad([p], lr=0.1)
+        opt.share_memory()
+        state = opt.state[p]
+        results.append((state["sum"].is_shared(), state["step"].is_shared()))
+    assert results[0] == results[1] == (True, False)

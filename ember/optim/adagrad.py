@@ -62,7 +62,15 @@ class Adagrad(Optimizer):
     _tensor_state_keys = ("step",)
 
     def share_memory(self) -> None:
-        """Accepted for compatibility: ember's state already lives in ordinary memory."""
+        """Move each parameter's running sum into shared memory (as torch: ``step`` stays
+        private), so Hogwild processes accumulate into one state.
+
+        Example:
+            >>> opt = ember.optim.Adagrad(model.parameters()); opt.share_memory()
+        """
+        for group in self.param_groups:
+            for p in group["params"]:
+                self.state[p]["sum"].share_memory_()
 
     def step(self, closure: Callable | None = None):
         """Perform a single optimization step (``closure`` re-evaluates the loss, optional)."""
