@@ -292,6 +292,22 @@ def is_checkpoint_valid() -> bool:
     return getattr(_checkpoint_valid, "value", True)
 
 
+def increment_version(tensor) -> None:
+    """Count one in-place change of ``tensor`` (or of each tensor in an iterable), for code
+    that changes a tensor's memory behind autograd's back (through ``.numpy()``, say): a
+    backward that saved it then refuses, as after any in-place op.
+
+    Example:
+        >>> b = a * 1; c = b * b
+        >>> increment_version(b)   # c.sum().backward() now raises
+    """
+    from .._tensor import Tensor
+
+    tensors = (tensor,) if isinstance(tensor, Tensor) else tensor
+    for t in tensors:
+        t._version[0] += 1  # the box is shared with views and their base
+
+
 def run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs=None,
                  allow_unused=True, accumulate=True):
     """Propagate ``grad_outputs`` from ``outputs`` back through the graph (and record, for

@@ -16,6 +16,7 @@ Example:
     >>> per_sample = vmap(grad(loss), in_dims=(None, 0, 0))(params, xs, ys)
 """
 
+from ._batch_norm_replacement import replace_all_batch_norm_modules_
 from ._forward import jvp, linearize
 from ._functional_call import functional_call, stack_module_state
 from ._jacobians import hessian, jacfwd, jacrev
@@ -23,7 +24,8 @@ from ._reverse import grad, grad_and_value, vjp
 from ._vmap import vmap
 
 __all__ = ["vmap", "grad", "grad_and_value", "vjp", "jvp", "linearize", "jacrev", "jacfwd",
-           "hessian", "functional_call", "stack_module_state", "functionalize"]
+           "hessian", "functional_call", "stack_module_state", "functionalize",
+           "replace_all_batch_norm_modules_"]
 
 
 def functionalize(func, *, remove: str = "mutations"):

@@ -1,0 +1,37 @@
+"""ember.autograd.graph.increment_version against torch's: versions of a tensor, its views
+and its base move together, iterables are accepted, and backward then refuses the saved
+tensor as after an in-place op."""
+
+import pytest
+
+import ember
+
+
+def _version(t):
+    # ember keeps the counter in a one-item box shared with views; torch gives an int
+    v = t._version
+    return v[0] if isinstance(v, list) else v
+
+
+def _bumped(lib):
+    a = lib.ones(2, requires_grad=True)
+    b = a * 1
+    c = b * b
+    view = b[0:1]
+    seen = [_version(b)]
+    lib.autograd.graph.increment_version(view)
+    seen += [_version(b), _version(view)]
+    lib.autograd.graph.increment_version([b, a.detach()])
+    seen += [_version(b), _version(a)]
+    return c, seen
+
+
+def test_versions_move_like_torch(torch):
+    assert _bumped(ember)[1] == _bumped(torch)[1]
+
+
+def test_backward_then_refuses_the_saved_tensor(torch):
+    for lib in (torch, ember):
+        c, _ = _bumped(lib)
+        with pytest.raises(RuntimeError, match="is at version 2; expected version 0"):
+            c.sum().backward()
