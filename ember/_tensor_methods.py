@@ -41,14 +41,36 @@ _UNARY = {"__neg__": "neg", "__abs__": "abs", "__invert__": "bitwise_not",
           "__getitem__": "getitem", "__setitem__": "setitem"}
 
 
-def _reflected(fn):
+def _reflected(fn, with_array=None):
     def method(self, other):
         if not isinstance(other, (int, float, complex, bool)) and not isinstance(other, Tensor):
+            if with_array is not None and isinstance(other, np.ndarray):
+                return with_array(self, other)
             return NotImplemented
         from ._creation import tensor
 
         lhs = tensor(other, dtype=_scalar_dtype(other, self), device=self.device)
         return fn(lhs, self)
+
+    return method
+
+
+def _rdiv_array(self, other):
+    # torch's __rtruediv__ is ``self.reciprocal() * other``: with an ndarray on the left that
+    # product is NumPy's, so ``ndarray / tensor`` gives a tensor of NumPy's result dtype
+    return self.reciprocal() * other
+
+
+def _inplace(fn):
+    def method(self, other):
+        try:
+            return fn(self, other)
+        except TypeError:
+            # torch turns the in-place op's TypeError into NotImplemented, so Python falls back
+            # to ``t = t + other``: a new tensor, of NumPy's result dtype for an ndarray
+            if isinstance(other, np.ndarray):
+                return NotImplemented
+            raise
 
     return method
 
@@ -147,12 +169,13 @@ def bind() -> None:
             setattr(Tensor, dunder, wrap(fn, dunder) if wrap else _forward(fn))
     for dunder, name in _REFLECTED.items():
         if name in functions:
-            setattr(Tensor, dunder, _reflected(functions[name]))
+            setattr(Tensor, dunder, _reflected(
+                functions[name], _rdiv_array if dunder == "__rtruediv__" else None))
     if "pow" in functions:  # number ** tensor is its own op in PyTorch (PowBackward2)
         Tensor.__rpow__ = _number_first(functions["pow"], Tensor.__rpow__)
     for dunder, name in _INPLACE.items():
         if name in functions:
-            setattr(Tensor, dunder, functions[name])
+            setattr(Tensor, dunder, _inplace(functions[name]))
     for dunder, name in _UNARY.items():
         if name in functions:
             setattr(Tensor, dunder, functions[name])

@@ -183,12 +183,11 @@ OPS = {
     "i0": lambda L, x: L.i0(x), "sinc": lambda L, x: L.sinc(x),
 }
 
-# Divergences outside the files that hold these refusals, left for their owners: softmax and
-# log_softmax on float8 (ember/_ops/nn/linear_softmax.py), the ~ operator on float8 (torch's
-# TypeError comes from Tensor.__invert__, ember/_tensor_methods.py).
+# Divergences outside the files that hold these refusals, left for their owners: the ~ operator
+# on float8 (torch's TypeError comes from Tensor.__invert__, ember/_tensor_methods.py).
 _U, _F8 = frozenset(UNSIGNED), frozenset(FLOAT8)
 KNOWN = {
-    "softmax": _F8, "log_softmax": _F8, "invert": _F8,
+    "invert": _F8,
 }
 
 

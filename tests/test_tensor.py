@@ -205,6 +205,39 @@ def test_operators_with_numpy_arrays_as_torch(torch, op, dtype, array):
     assert results[1] == results[0]
 
 
+@pytest.mark.parametrize("op", ["add", "sub", "mul", "truediv", "floordiv", "mod", "pow",
+                                "matmul", "and_", "lshift", "eq", "lt",
+                                "iadd", "isub", "imul", "itruediv", "ifloordiv", "imod", "ipow",
+                                "iand"])
+@pytest.mark.parametrize("dtype, array", [
+    ("float32", "np.array([1.0, 3.0])"), ("int64", "np.array([1, 3])"),
+    ("float64", "np.array([1.0, 3.0], dtype=np.float32)"), ("float32", "np.array(2.0)"),
+    ("int64", "np.array([[1], [2]], dtype=np.int32)"),
+])
+def test_numpy_array_on_the_left_and_in_place_as_torch(torch, op, dtype, array):
+    # ndarray OP tensor: torch's reflected operators give NotImplemented, except / (its
+    # __rtruediv__ is reciprocal() * ndarray); tensor OP= ndarray falls back to tensor OP ndarray,
+    # a new tensor, and leaves the original as it was
+    import operator
+    import warnings
+
+    results = []
+    for lib in (torch, ember):
+        t = lib.tensor([1, 2], dtype=getattr(lib, dtype))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # torch's __array_wrap__
+            try:
+                if op.startswith("i"):
+                    r = getattr(operator, op)(t, eval(array))
+                    results.append(f"{type(r).__name__} {r!r} {r is t} {t!r}")
+                else:
+                    r = getattr(operator, op)(eval(array), t)
+                    results.append(f"{type(r).__name__} {r!r}")
+            except (TypeError, ValueError) as e:
+                results.append(type(e).__name__)
+    assert results[1].replace("torch.", "") == results[0].replace("torch.", "")
+
+
 def test_as_tensor_shares_when_it_can(torch):
     arr = np.array([1.0, 2.0])
     t = ember.as_tensor(arr)

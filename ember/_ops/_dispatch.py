@@ -271,6 +271,9 @@ _KERNELS = {
     "replication_pad3d": ("replication_pad3d", _B),
     "col2im": ("col2im_out_cpu", _INT), "im2col": ("im2col_out_cpu", _INT),
     "cdist": ("cdist", (D.float16, D.bfloat16)),
+    "scatter_reduce_mean": ("scatter_gather_tensor_cpu_reduce_mean", _B),
+    "scatter_reduce_amax": ("scatter_gather_tensor_cpu_reduce_amax", _C),
+    "scatter_reduce_amin": ("scatter_gather_tensor_cpu_reduce_amin", _C),
     "eigh": ("linalg_eigh_cpu", _B + _INT + (D.float16, D.bfloat16)),
 }
 _REFUSALS = {op: dict.fromkeys(dts, kernel) for op, (kernel, dts) in _KERNELS.items()}

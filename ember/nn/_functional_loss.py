@@ -19,6 +19,7 @@ from .. import _dtype as D
 from .._autocast import hot as _amp
 from .._ops._core import set_node_name
 from .._ops._dispatch import not_implemented_for
+from .._ops.inplace import _type_title
 from .._ops.nn import activation as A
 from .._ops.nn.linear_softmax import Exp, Log, _t, abs_
 from .._ops.nn.loss import (
@@ -284,6 +285,11 @@ def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True, full
     return _reduce(loss, reduction)
 
 
+# the C++ type names torch's in-place clamp names in its cast error
+_C_TYPE_NAMES = {"bool": "bool", "uint8": "unsigned char", "int8": "signed char",
+                 "int16": "short int", "int32": "int", "int64": "long int"}
+
+
 def gaussian_nll_loss(input: Tensor, target: Tensor, var: Tensor | float, full: bool = False,
                       eps: float = 1e-6, reduction: str = "mean") -> Tensor:
     """0.5 (log var + (input - target)^2 / var), var clamped to eps (gradient unclamped)."""
@@ -297,8 +303,13 @@ def gaussian_nll_loss(input: Tensor, target: Tensor, var: Tensor | float, full: 
         elif not (tuple(input.shape[:-1]) == tuple(var.shape[:-1]) and var.shape[-1] == 1):
             raise ValueError("var is of incorrect size")
     _check_reduction(reduction)
+    if var._dtype.is_complex or var._dtype in D.SHELL:  # torch has no ``var < 0`` kernel
+        raise not_implemented_for("lt_cpu", var._dtype)
     if (var._data < 0).any():
         raise ValueError("var has negative entry/entries")
+    if not var._dtype.is_floating_point:  # torch clamps a clone of var in place to eps
+        raise RuntimeError(f"result type Float can't be cast to the desired output type "
+                           f"{_C_TYPE_NAMES.get(var._dtype.name, var._dtype.name)}")
     v = var._data
     var = var + _t((np.maximum(v, eps) - v).astype(v.dtype))  # clamp outside autograd
     d = input - target
@@ -317,6 +328,8 @@ def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin
     from .._ops.nn.linear_softmax import Sqrt
 
     reduction = _reduction(size_average, reduce, reduction)
+    if input1._dtype.is_complex or input2._dtype.is_complex:  # torch clamps cos - margin at 0
+        raise NotImplementedError("clamp is not supported for complex types")
     dim = input1.ndim - 1
     prod = (input1 * input2).sum(dim=dim)
     m1 = (input1 * input1).sum(dim=dim) + 1e-12
@@ -367,6 +380,16 @@ def soft_margin_loss(input: Tensor, target: Tensor, size_average=None, reduce=No
         return _autocast.call(soft_margin_loss, "soft_margin_loss", input, target, size_average,
                               reduce, reduction)
     reduction = _reduction(size_average, reduce, reduction)
+    # torch writes -input into a tensor of input's dtype, then exp_ and log1p_ in place
+    if input._dtype is D.bool:
+        raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported. If "
+                           "you are trying to invert a mask, use the `~` or `logical_not()` "
+                           "operator instead.")
+    if input._dtype in D.SHELL:
+        raise not_implemented_for("neg_cpu", input._dtype)
+    if input._dtype.category == D._INT:
+        raise RuntimeError(f"result type Float can't be cast to the desired output type "
+                           f"{_type_title(input._dtype)}")
     loss = A.Softplus.apply(-target * input, beta=1.0, threshold=None)
     return set_node_name(_reduce(loss, reduction), "SoftMarginLossBackward0")
 

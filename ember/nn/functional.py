@@ -12,8 +12,10 @@ from .. import _autocast, _random
 from .. import _dtype as D
 from .._autocast import hot as _amp
 from .._ops._core import named_node, set_node_name, wrap_dim
+from .._ops._dispatch import REFUSED as _REFUSED
 from .._ops._dispatch import not_implemented_for
-from .._ops.inplace import apply_inplace
+from .._ops._dispatch import refuse as _refuse
+from .._ops.inplace import _type_title, apply_inplace
 from .._ops.nn import activation as A
 from .._ops.nn.linear_softmax import (
     Exp,
@@ -290,6 +292,9 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
     if _amp.active and _autocast.state.active:
         return _autocast.call(prelu, "prelu", input, weight)
     _kernel_dtype(input, "prelu_cpu")
+    if weight._dtype is not input._dtype:  # torch's kernel neither promotes nor casts
+        raise RuntimeError(f"prelu: Type promoting not supported. Got "
+                           f"{_type_title(input._dtype)} and {_type_title(weight._dtype)}")
     if weight.numel() != 1:
         c = input.shape[1] if input.ndim >= 2 else input.shape[0]
         if weight.numel() != c:
@@ -346,8 +351,13 @@ def gumbel_softmax(logits: Tensor, tau: float = 1, hard: bool = False, eps: floa
 
 # -- linear maps and distances --------------------------------------------------------------
 
+_BMM_REFUSED = _REFUSED["bmm"]
+
+
 def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """y_k = x1^T W_k x2 + b_k for weight (out, in1, in2)."""
+    if input1._dtype in _BMM_REFUSED:  # torch computes it with bmm, which has no such loop
+        _refuse("bmm", input1._dtype)
     if input1.shape[:-1] != input2.shape[:-1]:
         raise RuntimeError("bilinear(): input batch dimensions do not match: got "
                            f"{list(input1.shape[:-1])} and {list(input2.shape[:-1])}")

@@ -19,7 +19,7 @@ from ..._backend import get_array_module as xp_of
 from ..._tensor import Tensor
 from .._core import Op, unbroadcast, wrap_dim
 from .._dispatch import refuse_shell
-from ..inplace import apply_inplace
+from ..inplace import _type_title, apply_inplace
 from .subscript import AdvancedIndex, IndexAccumulate, IndexPut, _Index, parse_index
 
 __all__ = ["gather", "scatter", "scatter_add", "index_select", "index_add", "index_copy",
@@ -216,6 +216,9 @@ def index_select(input: Tensor, dim: int, index: Tensor, *, out=None) -> Tensor:
 
 def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1) -> Tensor:
     """``input`` with ``alpha * source`` slices added at ``index`` along ``dim``."""
+    if source._dtype is not input._dtype:  # torch's kernel writes source into self uncast
+        raise RuntimeError(f"index_add_(): self ({_type_title(input._dtype)}) and source "
+                           f"({_type_title(source._dtype)}) must have the same scalar type")
     full = _vector_index(input, dim, index, "index_add")
     if input._dtype in D.SHELL:  # torch's index_add is a scatter_add
         refuse_shell("scatter", input._dtype)
@@ -233,6 +236,10 @@ def index_copy(input: Tensor, dim: int, index: Tensor, source: Tensor) -> Tensor
     """``input`` with slices at ``index`` along ``dim`` replaced by ``source``'s."""
     if _amp.active and _autocast.state.active:
         return _autocast.call(index_copy, "index_copy", input, dim, index, source)
+    if source._dtype is not input._dtype:
+        raise RuntimeError(f"index_copy_(): self and source expected to have the same dtype, "
+                           f"but got (self) {_type_title(input._dtype)} and (source) "
+                           f"{_type_title(source._dtype)}")
     full = _vector_index(input, dim, index, "index_copy")
     if input._dtype in D.SHELL:
         refuse_shell("index_copy", input._dtype)
@@ -262,6 +269,10 @@ def index_put(input: Tensor, indices, values, accumulate: bool = False) -> Tenso
         refuse_shell("index_put", input._dtype)
     if not isinstance(values, Tensor):
         values = Tensor._make(np.asarray(values, dtype=input._data.dtype), input._dtype)
+    elif values._dtype is not input._dtype:
+        raise RuntimeError(f"Index put requires the source and destination dtypes match, got "
+                           f"{_type_title(input._dtype)} for the destination and "
+                           f"{_type_title(values._dtype)} for the source.")
     if not accumulate:
         return IndexPut.apply(input, values, idx=idx)
     region = input._data[idx.basic]
@@ -359,6 +370,9 @@ def masked_scatter(input: Tensor, mask: Tensor, source: Tensor) -> Tensor:
     _check_mask(mask, "masked_scatter_")
     if input._dtype in D.SHELL:
         refuse_shell("masked_scatter", input._dtype)
+    if source._dtype is not input._dtype:  # torch's message, its missing space included
+        raise RuntimeError(f"masked_scatter: expected self and source to have same dtypes but "
+                           f"got{_type_title(input._dtype)} and {_type_title(source._dtype)}")
     m = np.broadcast_to(mask._data, input._data.shape)
     count = int(m.sum())
     if source.numel() < count:
@@ -493,6 +507,10 @@ def put(input: Tensor, index: Tensor, source: Tensor, accumulate: bool = False) 
     """``input`` with ``source`` written at the flat positions ``index``."""
     if input._dtype in D.SHELL:
         refuse_shell("put", input._dtype)
+    if source._dtype is not input._dtype:
+        raise RuntimeError(f"put_(): self and source expected to have the same dtype, but got "
+                           f"self.dtype = {_type_title(input._dtype)} and source.dtype = "
+                           f"{_type_title(source._dtype)}")
     flat = input.reshape(-1).clone()
     idx = index.reshape(-1)
     n = flat.shape[0]

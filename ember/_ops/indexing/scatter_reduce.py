@@ -26,7 +26,7 @@ def _identity(reduce: str, dtype: np.dtype):
         return 0
     if reduce == "prod":
         return 1
-    if dtype.kind == "f":
+    if dtype.kind in "fV":  # "V": bfloat16 (ml_dtypes), which np.iinfo does not know
         return -np.inf if reduce == "amax" else np.inf
     if dtype.kind == "b":
         return reduce == "amin"
@@ -96,6 +96,9 @@ class ScatterReduce(Op):
                 g_src if ctx.needs_input_grad[1] else None)
 
 
+_REFUSING = frozenset(("mean", "amax", "amin"))
+
+
 def scatter_reduce(input: Tensor, dim: int, index: Tensor, src: Tensor, reduce: str, *,
                    include_self: bool = True, out: Tensor | None = None) -> Tensor:
     """Reduce ``src`` into a copy of ``input`` at ``index`` along ``dim`` with ``reduce``
@@ -121,6 +124,10 @@ def scatter_reduce(input: Tensor, dim: int, index: Tensor, src: Tensor, reduce: 
 
         refuse_shell("scatter_reduce_" + (reduce if include_self else "exclude_self"),
                      input._dtype)
+    if reduce in _REFUSING:  # mean has no bool loop, amax/amin no complex one
+        from .._dispatch import refuse
+
+        refuse("scatter_reduce_" + reduce, input._dtype)
     return _scatter_reduce(input, dim, index, src, reduce, include_self, out)
 
 

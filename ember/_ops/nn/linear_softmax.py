@@ -18,6 +18,8 @@ from ..._layout import row_major
 from ..._tensor import Tensor
 from ...autograd import grad_mode
 from .._core import Op, array_tensor, const_like, wrap_dim
+from .._dispatch import REFUSED as _REFUSED
+from .._dispatch import refuse as _refuse
 
 __all__ = ["softmax", "log_softmax"]
 
@@ -154,6 +156,9 @@ class Linear(Op):
         return (gx, gw, gb) if len(need) > 2 else (gx, gw)
 
 
+_MM_REFUSED = _REFUSED["mm"]
+
+
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """``input @ weight.T + bias``: the affine map of ``nn.Linear``.
 
@@ -173,6 +178,8 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
 
         raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: "
                            f"{_dt_name(input._dtype)} != {_dt_name(weight._dtype)}")
+    if input._dtype in _MM_REFUSED:  # bool, uint16/32/64, e8m0fnu: torch has no addmm loop
+        _refuse("mm", input._dtype)
     if input.shape[-1] != weight.shape[1]:
         rows = input.numel() // input.shape[-1] if input.shape[-1] else 0
         if input.ndim == 1:
@@ -488,13 +495,16 @@ def _softmax_dim(ndim: int, name: str) -> int:
     return 0 if ndim in (0, 1, 3) else 1
 
 
+_SOFTMAX_DTYPES = frozenset((D.float16, D.bfloat16, D.float32, D.float64))
+
+
 def _softmax_input(input: Tensor, dim, dtype, name: str):
     if dim is None:
         dim = _softmax_dim(input.ndim, name)
     if dtype is not None:
         input = input.to(D.to_dtype(dtype))
     dim = wrap_dim(dim, input.ndim)
-    if input._dtype.category != D._FLOAT:  # torch has no bool, integer or complex kernel
+    if input._dtype not in _SOFTMAX_DTYPES:  # no bool, integer, complex or float8 kernel
         kernel = f"{name}_lastdim_kernel_impl" if dim == input.ndim - 1 or input.ndim == 0 \
             else f"{name}_kernel_impl"
         raise NotImplementedError(f'"{kernel}" not implemented for '

@@ -165,11 +165,33 @@ def _check_target(input: Tensor, target: Tensor, name: str) -> None:
                 "indices call target.long().")
         raise RuntimeError(f"expected target dtype to be Long or Byte, but got "
                            f"{_dt_title(target._dtype)}.{hint}")
-    n_in = input.shape[0] if input.ndim > 1 else 1
-    n_t = target.shape[0] if target.ndim > 0 else 1
-    if input.ndim > 1 and n_in != n_t:
-        raise ValueError(f"Expected input batch_size ({n_in}) to match target batch_size ({n_t}).")
-    expect = (input.shape[0],) + tuple(input.shape[2:]) if input.ndim > 1 else ()
+    # torch's checks, in its order: nll_loss_nd's, then the 1-D/2-D kernel's, nll_loss2d's for
+    # a 4-D input, or the reshaping path's for 3-D and 5-D or more
+    if input.ndim < 1:
+        raise ValueError(f"Expected 1 or more dimensions (got {input.ndim})")
+    if input.ndim > 1:
+        n_t = target.shape[0] if target.ndim > 0 else 0  # torch reports a 0-d target as 0
+        if input.shape[0] == 0 and target.ndim == 0:  # ...and then asks it for its size(0)
+            raise IndexError("Dimension specified as 0 but tensor has no dimensions")
+        if input.shape[0] != n_t:
+            raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target "
+                             f"batch_size ({n_t}).")
+    if input.ndim <= 2 and target.ndim > 1:
+        raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+    if input.ndim == 1:
+        if target.ndim == 1 and target.shape[0] != 1:
+            raise ValueError(f"For 1D input, 1D target must have size 1, but got target size: "
+                             f"{target.shape[0]}")
+        return
+    if input.ndim == 4:
+        if target.ndim != 3:
+            raise RuntimeError(f"only batches of spatial targets supported (3D tensors) but got "
+                               f"targets of dimension: {target.ndim}")
+        if tuple(target.shape[1:]) != tuple(input.shape[2:]):
+            # torch's message has no closing parenthesis
+            raise RuntimeError(f"size mismatch (got input: {list(input.shape)} , target: "
+                               f"{list(target.shape)}")
+    expect = (input.shape[0],) + tuple(input.shape[2:])
     if tuple(target.shape) != expect:
         raise RuntimeError(f"Expected target size {list(expect)}, got {list(target.shape)}"
                            f" (input shape {list(input.shape)}, {name} wants one class index per "
@@ -265,7 +287,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
         return _cross_entropy_probs(input, target, weight, reduction, label_smoothing)
     _check_target(input, target, "cross_entropy")
     x2 = _to_2d(input)
-    none_shape = tuple(target.shape)
+    none_shape = tuple(target.shape) if input.ndim > 1 else ()  # a (1,) target too
     coef = _index_coef(x2, target, weight, ignore_index, reduction, label_smoothing)
     out = SoftmaxCrossEntropy.apply(x2, coef=coef, reduce=reduction != "none")
     return _finish(out, reduction, none_shape, x2.shape[0])
@@ -319,7 +341,7 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
     x2 = _to_2d(input)
     coef = _index_coef(x2, target, weight, ignore_index, reduction, 0.0)
     out = NllLoss.apply(x2, coef=coef, reduce=reduction != "none")
-    return _finish(out, reduction, tuple(target.shape), x2.shape[0])
+    return _finish(out, reduction, tuple(target.shape) if input.ndim > 1 else (), x2.shape[0])
 
 
 def _legacy_reduction(size_average, reduce, reduction: str) -> str:

@@ -17,6 +17,7 @@ from ..._layout import like_layout, row_major
 from ..._tensor import Tensor
 from ...autograd import grad_mode
 from .._core import Op, set_node_name
+from .._dispatch import not_implemented_for
 
 __all__ = ["batch_norm", "layer_norm", "group_norm", "instance_norm", "rms_norm"]
 
@@ -180,12 +181,19 @@ def _backward_graph(ctx, grad, x, w, axes, eps, pshape, fixed, paxes):
 
 # -- public functions -----------------------------------------------------------------------
 
-def _check_float(input, name):
+# the dtypes torch's CPU norm kernels have loops for; every other one (bool, integers, complex,
+# float8) gets their NotImplementedError, naming the kernel (``kernel``) as torch does
+_NORM_DTYPES = frozenset((D.float16, D.bfloat16, D.float32, D.float64))
+
+
+def _check_float(input, name, kernel=None):
     if not isinstance(input, Tensor):
         raise TypeError(f"{name}(): argument 'input' must be Tensor, not {type(input).__name__}")
-    if not input._dtype.is_floating_point:
-        raise RuntimeError(f"{name}: expected a floating-point input, got {input.dtype}; "
-                           "convert it with .float()")
+    if input._dtype not in _NORM_DTYPES:
+        if name == "rms_norm" and input._dtype.is_complex:  # torch computes; ember does not yet
+            raise RuntimeError(f"{name}: expected a floating-point input, got {input.dtype}; "
+                               "convert it with .float()")
+        raise not_implemented_for(kernel or name, input._dtype)
 
 
 def _mixed_precision(input: Tensor, *params) -> bool:
@@ -273,7 +281,7 @@ def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
         >>> F.layer_norm(ember.randn(2, 5), (5,)).shape
         torch.Size([2, 5])
     """
-    _check_float(input, "layer_norm")
+    _check_float(input, "layer_norm", "LayerNormKernelImpl")
     if _mixed_precision(input, weight, bias):
         return layer_norm(input.float(), normalized_shape, weight, bias, eps).to(input.dtype)
     ns = (int(normalized_shape),) if isinstance(normalized_shape, (int, np.integer)) \
@@ -302,7 +310,7 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
         >>> F.group_norm(ember.randn(2, 6, 4), 3).shape
         torch.Size([2, 6, 4])
     """
-    _check_float(input, "group_norm")
+    _check_float(input, "group_norm", "GroupNormKernelImpl")
     if _mixed_precision(input, weight, bias):
         return group_norm(input.float(), num_groups, weight, bias, eps).to(input.dtype)
     if input.dim() < 2 or input.shape[1] % num_groups:
@@ -336,7 +344,7 @@ def instance_norm_functional(input: Tensor, running_mean: Tensor | None = None,
         >>> F.instance_norm(ember.randn(2, 3, 5)).shape
         torch.Size([2, 3, 5])
     """
-    _check_float(input, "instance_norm")
+    _check_float(input, "instance_norm", "batch_norm")
     if input.dim() < 3:
         raise ValueError(f"instance_norm expects a batched input with spatial dimensions "
                          f"(N, C, *), got {list(input.shape)}")

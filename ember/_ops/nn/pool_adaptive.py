@@ -40,8 +40,18 @@ def _adaptive_prepare(input, output_size, nd, name):
     if input.dim() not in (nd + 1, nd + 2):
         raise RuntimeError(f"{name}(): Expected {nd + 1}D or {nd + 2}D tensor, but got"
                            f"{':' if max3d else ''} {list(input.shape)}")
-    cat = input._dtype.category  # torch's adaptive pooling is for floats (avg 1-d: complex too)
-    if cat != D._FLOAT and not (cat == D._COMPLEX and name == "adaptive_avg_pool1d"):
+    # torch's adaptive pooling is for floats; pooling to size 1 it takes a mean instead, which
+    # computes on complex too and refuses the other dtypes in its own words
+    cat = input._dtype.category
+    to_one = name.startswith("adaptive_avg") and output_size in (1, (1,), [1], (1, 1), [1, 1])
+    if (cat != D._FLOAT or (input._dtype in D.SHELL and not to_one)) \
+            and not (cat == D._COMPLEX and to_one):  # (float8 has no pooling kernels)
+        if to_one:
+            from ..inplace import _type_title
+
+            raise RuntimeError("mean(): could not infer output dtype. Input dtype must be "
+                               "either a floating point or complex dtype. Got: "
+                               f"{_type_title(input._dtype)}")
         raise not_implemented_for(name + "_cpu" if nd == 3 else name.replace("1d", "2d"),
                                   input._dtype)
     # every window needs an input element; the 3-d pools also refuse an empty channel
