@@ -5,8 +5,15 @@ Each ``tests/programs/<name>.py`` is a complete program written as a PyTorch use
 answers ``import torch`` with ember; the two printed outputs must be identical. Programs make
 their data and initial weights without torch's random generator (NumPy arrays, fixed formulas),
 so the two libraries start from the same numbers, and print rounded values.
+
+PyTorch's output is recorded in ``expected/<name>.txt`` under a fingerprint of the program's
+text and torch's version; a run with a current record compares ember with it instead of
+starting torch again (half the work of this suite). A program without a current record is run
+under torch as before, and ``test_recorded_outputs_are_current`` asks for the record:
+``python tests/programs/test_programs.py --record`` runs torch on every program and writes them.
 """
 
+import hashlib
 import os
 import subprocess
 import sys
@@ -17,6 +24,7 @@ import pytest
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 RUNNER = HERE / "_as_torch.py"
+EXPECTED = HERE / "expected"
 PROGRAMS = sorted(p.stem for p in HERE.glob("*.py")
                   if not p.name.startswith(("_", "test_")))
 
@@ -53,6 +61,41 @@ def finish(proc, name, who):
     return stdout
 
 
+def _fingerprint(name: str, torch_version: str) -> str:
+    digest = hashlib.sha256((HERE / f"{name}.py").read_bytes()).hexdigest()[:16]
+    return f"# torch {torch_version.split('+')[0]} program {digest}"
+
+
+def recorded_output(name: str, torch_version: str):
+    """torch's recorded output of ``name``, or None when there is no record for this text of
+    the program and this torch."""
+    path = EXPECTED / f"{name}.txt"
+    if not path.exists():
+        return None
+    head, _, body = path.read_text().partition("\n")
+    return body if head == _fingerprint(name, torch_version) else None
+
+
+def record(names, tmp_root: Path) -> None:
+    """Run each program under torch and write its output to ``expected/`` (two at a time)."""
+    import torch
+
+    EXPECTED.mkdir(exist_ok=True)
+    pending = list(names)
+    while pending:
+        batch, pending = pending[:2], pending[2:]
+        runs = []
+        for name in batch:
+            work = tmp_root / name
+            work.mkdir(parents=True, exist_ok=True)
+            runs.append((name, start_program(name, work, as_ember=False)))
+        for name, proc in runs:
+            out = finish(proc, name, "torch")
+            (EXPECTED / f"{name}.txt").write_text(
+                _fingerprint(name, torch.__version__) + "\n" + out)
+            print(f"recorded {name}")
+
+
 def test_there_are_enough_programs():
     assert len(PROGRAMS) >= 20, PROGRAMS
 
@@ -74,19 +117,41 @@ def test_runner_maps_torch_names_to_ember():
     for n in PROGRAMS
 ])
 def test_program_prints_what_pytorch_prints(name, tmp_path):
-    pytest.importorskip("torch")
+    torch = pytest.importorskip("torch")
     if name in NEEDS:
         pytest.importorskip(NEEDS[name])
-    # the two runs are independent: run them side by side
-    torch_run = start_program(name, tmp_path, as_ember=False)
+    expected = recorded_output(name, torch.__version__)
+    # without a current record torch runs too, side by side with ember
+    torch_run = start_program(name, tmp_path, as_ember=False) if expected is None else None
     ember_run = start_program(name, tmp_path, as_ember=True)
     try:
-        expected = finish(torch_run, name, "torch")
+        if torch_run is not None:
+            expected = finish(torch_run, name, "torch")
         got = finish(ember_run, name, "ember")
     finally:
         for proc in (torch_run, ember_run):
-            if proc.poll() is None:
+            if proc is not None and proc.poll() is None:
                 proc.kill()
                 proc.communicate()
     assert expected.strip(), f"{name} printed nothing under torch"
     assert got == expected
+
+
+def test_recorded_outputs_are_current():
+    """Every program has torch's output recorded for its current text (else the suite runs
+    torch for it each time): ``python tests/programs/test_programs.py --record``."""
+    torch = pytest.importorskip("torch")
+    stale = [n for n in PROGRAMS if n not in NEEDS and recorded_output(n, torch.__version__)
+             is None]
+    assert not stale, (f"no current record of torch's output for {stale}: run "
+                       "python tests/programs/test_programs.py --record")
+
+
+if __name__ == "__main__":
+    import tempfile
+
+    if "--record" not in sys.argv:
+        sys.exit("usage: python tests/programs/test_programs.py --record [NAME ...]")
+    chosen = [a for a in sys.argv[1:] if a != "--record"] or PROGRAMS
+    with tempfile.TemporaryDirectory() as tmp:
+        record(chosen, Path(tmp))
