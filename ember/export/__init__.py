@@ -22,13 +22,12 @@ Example:
 
 from __future__ import annotations
 
-import inspect
-
 import numpy as np
 
 from .. import nn
 from .._tensor import Tensor
-from ..fx.capture import _tensor_leaves, capture
+from ..fx.capture import _input_names, capture
+from ..jit import _leaves
 from .dynamic_shapes import Dim, _DimHint, dims, int_oo
 from .exported_program import ExportedProgram, Symbol, ValueRange, _GuardedReplay, build_signature
 from .graph_signature import ExportGraphSignature
@@ -82,7 +81,7 @@ def export(mod, args, kwargs=None, *, dynamic_shapes=None, strict=False,
     kwargs = dict(kwargs or {})
     base = capture(mod, *args, _mode="export", **kwargs)
     holders = base.placeholders
-    leaves = _unique_leaves(mod, args, kwargs)
+    leaves = _leaves(args, kwargs)  # each input tensor once, in placeholder order
     index_of = {id(t): i for i, (_, t) in enumerate(leaves)}
     wanted = _axis_specs(mod, args, kwargs, dynamic_shapes)
 
@@ -169,36 +168,12 @@ def export(mod, args, kwargs=None, *, dynamic_shapes=None, strict=False,
                            (args, kwargs), constants)
 
 
-def _arg_names(mod, n: int) -> list:
-    try:
-        params = [p.name for p in inspect.signature(mod.forward).parameters.values()
-                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    except (TypeError, ValueError):
-        params = []
-    return [params[i] if i < len(params) else f"arg{i}" for i in range(n)]
-
-
-def _unique_leaves(mod, args, kwargs) -> list:
-    """The input tensors in the capture's placeholder order (each tensor once)."""
-    found: list = []
-    for name, a in zip(_arg_names(mod, len(args)), args):
-        _tensor_leaves(a, name, found)
-    for k, v in kwargs.items():
-        _tensor_leaves(v, k, found)
-    seen, out = set(), []
-    for path, t in found:
-        if id(t) not in seen:
-            seen.add(id(t))
-            out.append((path, t))
-    return out
-
-
 def _axis_specs(mod, args, kwargs, dynamic_shapes) -> dict:
     """``{id(tensor): {axis: spec}}`` from ``dynamic_shapes`` (matched against the inputs'
     structure)."""
     if dynamic_shapes is None:
         return {}
-    names = _arg_names(mod, len(args))
+    names = _input_names(mod, len(args), kwargs)
     combined = dict(zip(names, args))
     combined.update(kwargs)
     if isinstance(dynamic_shapes, dict):
