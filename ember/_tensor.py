@@ -483,6 +483,8 @@ class Tensor(TensorAutograd):
     def __float__(self) -> float:
         if self._data.size != 1:
             raise ValueError("only one element tensors can be converted to Python scalars")
+        if self._requires_grad:
+            _warn_scalar_of_grad_tensor()
         return float(self.item())
 
     def __int__(self) -> int:
@@ -491,6 +493,8 @@ class Tensor(TensorAutograd):
         return int(self.item())
 
     def __complex__(self) -> complex:
+        if self._requires_grad:
+            _warn_scalar_of_grad_tensor()
         return complex(self.item())
 
     def __index__(self) -> int:
@@ -572,3 +576,17 @@ def is_tensor(obj) -> bool:
 
 def grad_enabled() -> bool:
     return grad_mode._state.enabled
+
+
+_scalar_warning = [True]  # torch warns once per process (TORCH_WARN_ONCE), float and complex alike
+
+
+def _warn_scalar_of_grad_tensor() -> None:
+    """torch's one warning when ``float()``/``complex()`` drop a tensor's autograd history."""
+    if _scalar_warning[0]:
+        _scalar_warning[0] = False
+        import warnings
+
+        warnings.warn(
+            "Converting a tensor with requires_grad=True to a scalar may lead to unexpected "
+            "behavior.\nConsider using tensor.detach() first.", UserWarning, stacklevel=3)

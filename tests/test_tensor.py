@@ -337,3 +337,27 @@ def test_integer_requires_grad_error_starts_with_torchs_words(how):
     with pytest.raises(RuntimeError) as got:
         attempt(ember)
     assert str(got.value).startswith(str(want.value))
+
+
+_SCALAR_WARNING_PROGRAM = """
+import warnings
+import {lib} as torch
+warnings.simplefilter("always")
+x = torch.ones(1, requires_grad=True)
+with warnings.catch_warnings(record=True) as seen:
+    int(x); x.item(); bool(x); x.tolist(); float(x.detach())
+    float(x); complex(x); float(x * 2)
+print([str(w.message).split(" (Triggered")[0] for w in seen])
+"""
+
+
+def test_float_of_a_grad_tensor_warns_once_per_process_as_torch(torch):
+    # torch warns once per process (float and complex share the warning); int/item/tolist never
+    import subprocess
+    import sys
+
+    outputs = [subprocess.run([sys.executable, "-c", _SCALAR_WARNING_PROGRAM.format(lib=lib)],
+                              capture_output=True, text=True, timeout=300, check=True).stdout
+               for lib in ("torch", "ember")]
+    assert "Consider using tensor.detach() first." in outputs[0]
+    assert outputs[1] == outputs[0]
