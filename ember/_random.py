@@ -1,8 +1,10 @@
 """Random numbers, torch-shaped: ``manual_seed``, ``Generator``, ``rand``, ``randn``, ...
 
-Each ``Generator`` wraps a NumPy PCG64 bit generator. Runs are reproducible from a seed, but
-the streams differ from PyTorch's (which uses MT19937 with its own transforms): the same seed
-does not give PyTorch's numbers.
+Each ``Generator`` holds PyTorch's CPU stream (MT19937 and PyTorch's transforms, in
+``_random_stream``): the same seed gives PyTorch's numbers, so ``manual_seed(0)`` followed by
+``rand``, ``randn``, ``randint``, ``randperm``, ``nn.init``, dropout or a shuffling DataLoader
+draws what PyTorch draws. Without a seed, ember starts from PyTorch's documented default seed
+(PyTorch itself seeds from the clock).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from . import _dtype as D
 from ._creation import _finish
 from ._factory_args import is_meta, meta_result, out_args, write_out
 from ._factory_args import sizes as sizes_of
+from ._random_stream import TorchStream
 from ._tensor import Tensor
 
 __all__ = [
@@ -25,13 +28,16 @@ __all__ = [
     "multinomial", "poisson", "rand_like", "randn_like", "randint_like",
 ]
 
+_STATE_BYTES = 5056  # PyTorch's CPUGeneratorImplState
+
 
 class Generator:
-    """A source of random numbers with its own state.
+    """A source of random numbers with its own state (PyTorch's stream for the same seed).
 
     Example:
         >>> g = ember.Generator().manual_seed(0)
         >>> ember.rand(2, generator=g)
+        tensor([0.4963, 0.7682])
     """
 
     def __init__(self, device="cpu"):
@@ -39,14 +45,14 @@ class Generator:
 
         self.device = Device(device)
         self._seed = 67280421310721
-        self._np = np.random.Generator(np.random.PCG64(self._seed))
+        self._stream = TorchStream(self._seed)
 
     def manual_seed(self, seed: int) -> Generator:
         seed = int(seed)
         if seed < -0x8000_0000_0000_0000 or seed > 0xFFFF_FFFF_FFFF_FFFF:
             raise RuntimeError(f"Overflow when unpacking long: seed {seed} is out of range")
         self._seed = seed & 0xFFFF_FFFF_FFFF_FFFF
-        self._np = np.random.Generator(np.random.PCG64(self._seed))
+        self._stream.reseed(self._seed)
         return self
 
     def seed(self) -> int:
@@ -58,28 +64,22 @@ class Generator:
         return self._seed
 
     def get_state(self) -> Tensor:
-        """The state as a uint8 tensor (restore it with ``set_state``)."""
-        state = self._np.bit_generator.state
-        words = [state["state"]["state"], state["state"]["inc"], state["has_uint32"],
-                 state["uinteger"], self._seed]
-        raw = b"".join(int(w).to_bytes(16, "little") for w in words)
+        """The state as a uint8 tensor in PyTorch's layout (restore it with ``set_state``;
+        a state saved by PyTorch loads too)."""
+        raw = self._stream.state_bytes(self._seed)
         return Tensor._make(np.frombuffer(raw, np.uint8).copy(), D.uint8)
 
     def set_state(self, new_state: Tensor) -> Generator:
         if not isinstance(new_state, Tensor):
             raise TypeError(f"expected a torch.ByteTensor, but got {type(new_state).__name__}")
         if new_state.dtype != D.uint8:
-            raise TypeError(f"RNG state must be a torch.ByteTensor (a uint8 tensor from "
-                            f"get_rng_state()/get_state()), got {new_state.dtype}")
-        raw = bytes(np.asarray(new_state._data, np.uint8))
-        if len(raw) != 80:
-            raise RuntimeError(f"RNG state is wrong size: expected 80 bytes, got {len(raw)}")
-        words = [int.from_bytes(raw[i:i + 16], "little") for i in range(0, 80, 16)]
-        bitgen = np.random.PCG64()
-        bitgen.state = {"bit_generator": "PCG64", "state": {"state": words[0], "inc": words[1]},
-                        "has_uint32": words[2], "uinteger": words[3]}
-        self._np = np.random.Generator(bitgen)
-        self._seed = words[4]
+            raise TypeError("RNG state must be a torch.ByteTensor (a uint8 tensor from "
+                            "get_rng_state()/get_state())")
+        raw = bytes(np.asarray(new_state._data, np.uint8).reshape(-1))
+        if len(raw) != _STATE_BYTES:
+            raise RuntimeError(f"Expected a CPUGeneratorImplState of size {_STATE_BYTES} but "
+                               f"found the input RNG state size to be {len(raw)}")
+        self._seed = self._stream.load_state_bytes(raw)
         return self
 
     def __getstate__(self):
@@ -93,13 +93,13 @@ class Generator:
 default_generator = Generator()
 
 
-def _gen(generator) -> np.random.Generator:
+def _gen(generator) -> TorchStream:
     if generator is None:
-        return default_generator._np
+        return default_generator._stream
     if not isinstance(generator, Generator):
         raise TypeError(f"argument 'generator' must be torch.Generator, not "
                         f"{type(generator).__name__}")
-    return generator._np
+    return generator._stream
 
 
 def manual_seed(seed: int) -> Generator:
@@ -160,16 +160,18 @@ def _float_dtype(dtype, kernel: str = "check_uniform_bounds") -> D.dtype:
 
 
 def _real_draw(draw, shape, dt: D.dtype):
-    """Draw in float64 (float32 for float32 itself, as NumPy can) and cast to ``dt``. A complex
-    ``dt`` draws its real and imaginary parts separately."""
+    """Draw in float64 for float64, float32 for every other floating dtype (then cast), as
+    PyTorch's kernels compute. A complex ``dt`` draws real and imaginary parts interleaved,
+    as PyTorch fills the tensor viewed as real."""
     if dt.is_complex:
         part = D.float64 if dt is D.complex128 else D.float32
-        re = _real_draw(draw, shape, part)
-        im = _real_draw(draw, shape, part)
-        return (re + 1j * im).astype(dt.np_dtype)
+        pairs = _real_draw(draw, tuple(shape) + (2,), part)
+        return (pairs[..., 0] + 1j * pairs[..., 1]).astype(dt.np_dtype)
     if dt is D.float32 or dt is D.float64:
         return draw(shape, dt.np_dtype)
-    return draw(shape, np.float32).astype(dt.np_dtype)
+    out = draw(shape, np.float32).astype(dt.np_dtype)
+    out[out == 1] = 0  # a float32 draw that rounds up to 1 wraps to 0: [0, 1) holds, as torch
+    return out
 
 
 def _factory(fname, shape, dtype, device, requires_grad, out, check, draw):
@@ -212,8 +214,11 @@ def randn(*sizes, size=None, generator=None, out=None, dtype=None, layout=None, 
     g = _gen(generator)
 
     def draw(dt):
-        arr = _real_draw(lambda s, d: g.standard_normal(s, d), shape, dt)
-        return (arr * np.sqrt(0.5).astype(arr.real.dtype)) if dt.is_complex else arr
+        if dt.is_complex:  # normal_(0, 1/sqrt(2)) on the tensor viewed as real, as PyTorch
+            part = np.float64 if dt is D.complex128 else np.float32
+            pairs = g.normal(0.0, 1 / 2 ** 0.5, tuple(shape) + (2,), part)
+            return (pairs[..., 0] + 1j * pairs[..., 1]).astype(dt.np_dtype)
+        return _real_draw(lambda s, d: g.standard_normal(s, d), shape, dt)
 
     return _factory("randn", shape, dtype, device, requires_grad, out,
                     lambda dtype: _float_dtype(dtype, "normal_kernel_cpu"), draw)
@@ -460,7 +465,7 @@ def randint_like(input: Tensor, *args, low=None, high=None, generator=None, dtyp
 # -- in-place random fills (Tensor methods; also used by nn.init) ---------------------------
 
 def _fill(t: Tensor, generator, draw) -> Tensor:
-    """Fill ``t`` in place with ``draw(numpy_generator)``; a meta tensor draws nothing (so
+    """Fill ``t`` in place with ``draw(stream)``; a meta tensor draws nothing (so
     ``nn.init`` on a module built under ``with ember.device("meta"):`` costs no memory)."""
     from ._ops.inplace import write_inplace
 
@@ -470,49 +475,84 @@ def _fill(t: Tensor, generator, draw) -> Tensor:
     return write_inplace(t, draw(g))
 
 
+def _work(t: Tensor):
+    """The precision PyTorch's fill kernels compute in for ``t``: float64 for float64 (and
+    complex128), float32 for every other dtype."""
+    return np.float64 if t.dtype in (D.float64, D.complex128) else np.float32
+
+
 def uniform_(self: Tensor, a: float = 0.0, b: float = 1.0, *, generator=None) -> Tensor:
     """Fill in place with uniform samples from [a, b)."""
-    return _fill(self, generator, lambda g: a + (b - a) * g.random(self.shape))
+    return _fill(self, generator, lambda g: g.uniform(a, b, tuple(self.shape), _work(self)))
 
 
 def normal_(self: Tensor, mean: float = 0.0, std: float = 1.0, *, generator=None) -> Tensor:
     """Fill in place with normal samples."""
-    return _fill(self, generator, lambda g: mean + std * g.standard_normal(self.shape))
+    return _fill(self, generator, lambda g: g.normal(mean, std, tuple(self.shape), _work(self)))
 
 
 def bernoulli_(self: Tensor, p=0.5, *, generator=None) -> Tensor:
     """Fill in place with 0/1 samples that are 1 with probability ``p`` (a number or tensor)."""
-    probs = p._data if isinstance(p, Tensor) else p
-    return _fill(self, generator, lambda g: g.random(self.shape) < probs)
+    if isinstance(p, Tensor):
+        probs = np.broadcast_to(np.asarray(p._data), tuple(self.shape))
+        return _fill(self, generator, lambda g: g.bernoulli_tensor(probs))
+    return _fill(self, generator, lambda g: g.bernoulli(p, tuple(self.shape)))
+
+
+_RANDOM_SPAN = {D.float16: 2 ** 11 + 1, D.bfloat16: 2 ** 8 + 1, D.float32: 2 ** 24 + 1,
+                D.float64: 2 ** 53 + 1, D.bool: 2}
 
 
 def random_(self: Tensor, from_: int = 0, to: int | None = None, *, generator=None) -> Tensor:
-    """Fill in place with integers from [from_, to) (the dtype's whole range by default)."""
+    """Fill in place with integers from [from_, to) (by default every integer the dtype holds
+    from 0 on: [0, 2**24] for float32, as PyTorch).
+
+    Example:
+        >>> ember.zeros(3, dtype=ember.uint8).random_(0, 2).shape
+        torch.Size([3])
+    """
+    if to is None and from_ == 0:
+        span = _RANDOM_SPAN.get(self.dtype) or int(np.iinfo(self.dtype.np_dtype).max) + 1
+        return _fill(self, generator, lambda g: g.below(span, tuple(self.shape)))
     if to is None:
-        to = 2 ** (24 if self.dtype is D.float32 else 53) if self.dtype.is_floating_point else (
-            int(np.iinfo(self.dtype.np_dtype).max) + 1 if self.dtype is not D.bool else 2)
-    return _fill(self, generator, lambda g: g.integers(from_, to, size=self.shape))
+        to = _RANDOM_SPAN.get(self.dtype) or int(np.iinfo(self.dtype.np_dtype).max) + 1
+    return _fill(self, generator, lambda g: g.integers(from_, to, size=tuple(self.shape)))
 
 
 def exponential_(self: Tensor, lambd: float = 1.0, *, generator=None) -> Tensor:
     """Fill in place with exponential samples of rate ``lambd``."""
-    return _fill(self, generator, lambda g: g.exponential(1.0 / lambd, size=self.shape))
+    return _fill(self, generator,
+                 lambda g: g.exponential(lambd, tuple(self.shape), _work(self)))
 
 
 def geometric_(self: Tensor, p: float, *, generator=None) -> Tensor:
     """Fill in place with geometric samples (trials until the first success)."""
-    return _fill(self, generator, lambda g: g.geometric(p, size=self.shape))
+    return _fill(self, generator, lambda g: g.geometric(p, tuple(self.shape), _work(self)))
 
 
 def log_normal_(self: Tensor, mean: float = 1.0, std: float = 2.0, *, generator=None) -> Tensor:
     """Fill in place with log-normal samples."""
-    return _fill(self, generator, lambda g: g.lognormal(mean, std, size=self.shape))
+    return _fill(self, generator,
+                 lambda g: g.log_normal(mean, std, tuple(self.shape), _work(self)))
 
 
 def cauchy_(self: Tensor, median: float = 0.0, sigma: float = 1.0, *, generator=None) -> Tensor:
     """Fill in place with Cauchy samples."""
     return _fill(self, generator,
-                 lambda g: median + sigma * g.standard_cauchy(size=self.shape))
+                 lambda g: g.cauchy(median, sigma, tuple(self.shape), _work(self)))
+
+
+def rrelu_slopes(stream, x: np.ndarray, lower: float, upper: float) -> np.ndarray:
+    """rrelu's training slopes: one float64 uniform in [lower, upper) per element <= 0, in
+    element order (positive elements draw nothing), as PyTorch's kernel."""
+    slopes = np.ones(x.shape, x.dtype)
+    neg = x <= 0
+    # float32 arithmetic on the float64 draws: the closest of the forms tried (a value in
+    # ~20 can still differ from PyTorch's in the last bit)
+    u = stream.doubles(int(np.count_nonzero(neg))).astype(np.float32)
+    slopes[neg] = (u * (np.float32(upper) - np.float32(lower)) + np.float32(lower)).astype(
+        x.dtype)
+    return slopes
 
 
 # normal, bernoulli, poisson and multinomial take tensors of parameters (and give them zero

@@ -18,7 +18,7 @@ from ._backend import CPU, to_device_array, to_numpy
 from ._creation import _finish
 from ._factory_args import is_meta, meta_result, out_args, write_out
 from ._factory_args import sizes as sizes_of
-from ._random import _float_dtype, _gen, _not_implemented, _real_draw
+from ._random import _float_dtype, _gen, _not_implemented
 from ._tensor import Tensor
 
 
@@ -72,18 +72,24 @@ def _std_message(std: float) -> str:
 
 
 def _normal_draw(g, shape, dt: D.dtype, mean, std):
-    """mean + std * N(0, 1) in ``dt``; complex draws each part with std / sqrt(2), as PyTorch
-    (which also adds ``mean`` to both parts)."""
+    """mean + std * N(0, 1) in ``dt``, drawn as PyTorch's kernels draw: numbers for mean and
+    std go into ``normal_(mean, std)``; tensors scale and shift a standard draw in ``dt``.
+    Complex dtypes fill real and imaginary parts interleaved, each with std / sqrt(2)."""
     if dt.is_complex:
         part = D.float64 if dt is D.complex128 else D.float32
-        scale = std / math.sqrt(2)
-        re = _normal_draw(g, shape, part, mean, scale)
-        im = _normal_draw(g, shape, part, mean, scale)
-        return (re + 1j * im).astype(dt.np_dtype)
-    z = _real_draw(lambda s, d: g.standard_normal(s, d), shape, dt)
-    work = z.dtype if z.dtype in (np.float32, np.float64) else np.float32
-    return (np.asarray(mean, work) + np.asarray(std, work) * z.astype(work, copy=False)) \
-        .astype(dt.np_dtype, copy=False)
+        pair_std = std / math.sqrt(2) if np.ndim(std) == 0 else np.expand_dims(std, -1) \
+            / math.sqrt(2)
+        pair_mean = mean if np.ndim(mean) == 0 else np.expand_dims(mean, -1)
+        pairs = _normal_draw(g, tuple(shape) + (2,), part, pair_mean, pair_std)
+        return (pairs[..., 0] + 1j * pairs[..., 1]).astype(dt.np_dtype)
+    work = np.float64 if dt is D.float64 else np.float32
+    if np.ndim(mean) == 0 and np.ndim(std) == 0:
+        return g.normal(float(mean), float(std), shape, work).astype(dt.np_dtype, copy=False)
+    if np.ndim(std) == 0:  # normal(mean_tensor, std): normal_(0, std), then add the means
+        z = g.normal(0.0, float(std), shape, work)
+        return (z + np.asarray(mean, work)).astype(dt.np_dtype, copy=False)
+    z = g.normal(0.0, 1.0, shape, work)
+    return (z * np.asarray(std, work) + np.asarray(mean, work)).astype(dt.np_dtype, copy=False)
 
 
 def normal(mean, std=1.0, size=None, *, generator=None, out=None, dtype=None, layout=None,
@@ -196,7 +202,8 @@ def bernoulli(input: Tensor, p=None, *, generator=None, out=None) -> Tensor:
         dt = out.dtype
     if input.device.type == "meta":
         return write_out(meta_result(tuple(input.shape), dt, False), out)
-    arr = (g.random(tuple(input.shape)) < probs).astype(dt.np_dtype)
+    arr = (g.bernoulli(probs, tuple(input.shape)) if p is not None
+           else g.bernoulli_tensor(probs)).astype(dt.np_dtype)
     if out is not None:
         return write_out(Tensor._make(to_device_array(arr, input.device), dt), out)
     return _sampled("BernoulliBackward0" if p is None else "BernoulliBackward1", (input,), arr,
@@ -212,7 +219,7 @@ def poisson(input: Tensor, generator=None) -> Tensor:
         tensor([0., 0.])
     """
     _require_tensor("poisson", input)
-    if generator is not None and not hasattr(generator, "_np"):
+    if generator is not None and not hasattr(generator, "_stream"):
         raise TypeError(f"poisson(): argument 'generator' (position 2) must be torch.Generator, "
                         f"not {type(generator).__name__}")
     g = _gen(generator)
@@ -223,7 +230,7 @@ def poisson(input: Tensor, generator=None) -> Tensor:
     rates = to_numpy(input._data).astype(np.float64)
     if not np.all(rates >= 0):
         raise RuntimeError("invalid Poisson rate, expected rate to be non-negative")
-    arr = g.poisson(rates)
+    arr = g.numpy_generator().poisson(rates)
     return _sampled("PoissonBackward0", (input,), arr, input.dtype, input.device)
 
 
@@ -264,17 +271,10 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
     if np.any(w < 0) or not np.all(np.isfinite(w)):
         raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
     rows = w.reshape(-1, w.shape[-1])
-    result = np.empty((rows.shape[0], num_samples), np.int64)
-    for i, row in enumerate(rows):
-        total = row.sum()
-        if total <= 0:
-            raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
-        if replacement:
-            result[i] = g.choice(row.size, num_samples, replace=True, p=row / total)
-        else:
-            # Gumbel-top-k: sampling without replacement proportional to the weights.
-            with np.errstate(divide="ignore"):
-                keys = np.log(row) - np.log(-np.log(g.random(row.size)))
-            result[i] = np.argsort(-keys, kind="stable")[:num_samples]
+    if np.any(rows.sum(axis=1) <= 0):
+        raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+    # the weights in their own precision (float32 unless float64), as PyTorch's kernel keys
+    work = np.float64 if input.dtype is D.float64 else np.float32
+    result = g.categorical(rows.astype(work), num_samples, replacement)
     t = Tensor._make(to_device_array(result.reshape(shape), input.device), D.int64)
     return write_out(t, out)

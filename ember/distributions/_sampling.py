@@ -102,7 +102,7 @@ class _StandardGamma(Function):
         alpha = _host(concentration)
         if not np.all(alpha > 0):
             raise ValueError("standard gamma: every concentration must be positive")
-        draw = _gen(None).standard_gamma(alpha)
+        draw = _gen(None).numpy_generator().standard_gamma(alpha)
         sample = _from_host(draw, concentration)
         ctx.save_for_backward(concentration, sample)
         return sample
@@ -147,5 +147,5 @@ def binomial(count: Tensor, prob: Tensor) -> Tensor:
     already), in ``prob``'s dtype (PyTorch's ``torch.binomial``)."""
     n = _host(count)
     p = _host(prob)
-    draw = _gen(None).binomial(np.round(n).astype(np.int64), np.clip(p, 0.0, 1.0))
+    draw = _gen(None).numpy_generator().binomial(np.round(n).astype(np.int64), np.clip(p, 0.0, 1.0))
     return _from_host(draw.astype(np.float64), prob)

@@ -37,18 +37,17 @@ def rng_snapshot():
     from .. import _random
 
     gen = _random.default_generator
-    return gen, gen._np, gen._np.bit_generator.state
+    return gen, gen._stream.snapshot()
 
 
 def rng_restore(snap) -> None:
-    gen, np_gen, state = snap
-    gen._np = np_gen
-    np_gen.bit_generator.state = state
+    gen, state = snap
+    gen._stream.restore(state)
 
 
 def rng_changed(snap) -> bool:
-    gen, np_gen, state = snap
-    return gen._np is not np_gen or np_gen.bit_generator.state != state
+    gen, state = snap
+    return gen._stream.changed_since(state)
 
 
 def call_checking_randomness(fn, randomness: str, start, *args, **kwargs):

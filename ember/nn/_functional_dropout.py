@@ -44,8 +44,9 @@ def _drop(input: Tensor, p: float, mask_shape, inplace: bool, name: str) -> Tens
     if p == 1.0:
         mask = np.zeros(mask_shape, dt)
     else:
-        keep = _random._gen(None).random(mask_shape) >= p
-        mask = keep.astype(dt) * dt.type(1.0 / (1.0 - p))
+        # torch's noise: bernoulli_(1 - p) in the input's dtype, then div_(1 - p)
+        keep = _random._gen(None).bernoulli(1.0 - p, mask_shape)
+        mask = keep.astype(dt) / dt.type(1.0 - p)
     out = input * _t(_mask_layout(mask, input))
     return _inplace(input, out, name) if inplace else out
 
@@ -180,9 +181,9 @@ def _alpha_drop(input, p, mask_shape, inplace):
     if p == 1.0:
         out = input * _t(np.zeros((), dt))
     else:
-        keep = (_random._gen(None).random(mask_shape) >= p).astype(dt)
+        keep = _random._gen(None).bernoulli(1.0 - p, mask_shape).astype(dt)
         a = 1.0 / np.sqrt((_ALPHA_P ** 2 * p + 1) * (1 - p))
-        b = _ALPHA_P * a * p
+        b = -_ALPHA_P * a * p  # a zero-mean input keeps a zero mean, as torch
         out = (input * _t(_mask_layout((keep * a).astype(dt), input))
                + _t(_mask_layout(((1 - keep) * (_ALPHA_P * a) + b).astype(dt), input)))
     return _inplace(input, out, "alpha_dropout_") if inplace else out

@@ -314,9 +314,8 @@ def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3,
     if not training:
         return leaky_relu(input, (lower + upper) / 2, inplace)
     _kernel_dtype(input, "leaky_relu_cpu")
-    slope = _random._gen(None).uniform(lower, upper, tuple(input.shape)).astype(
-        input._data.dtype)
-    d = np.where(input._data >= 0, 1, slope).astype(input._data.dtype)
+    slope = _random.rrelu_slopes(_random._gen(None), input._data, lower, upper)
+    d = np.where(input._data > 0, 1, slope).astype(input._data.dtype)
     out = input * _t(d)
     return _inplace(input, out, "rrelu_") if inplace else out
 
@@ -338,8 +337,9 @@ def glu(input: Tensor, dim: int = -1) -> Tensor:
 def gumbel_softmax(logits: Tensor, tau: float = 1, hard: bool = False, eps: float = 1e-10,
                    dim: int = -1) -> Tensor:
     """Samples from the Gumbel-softmax distribution (straight-through when ``hard``)."""
-    u = _random._gen(None).random(tuple(logits.shape))
-    gumbels = _t((-np.log(-np.log(u + eps) + eps)).astype(logits._data.dtype))
+    # torch's draw: -log of Exponential(1) samples in the logits' dtype
+    e = _random._gen(None).exponential(1.0, tuple(logits.shape), _random._work(logits))
+    gumbels = _t((-np.log(e)).astype(logits._data.dtype))
     y = softmax((logits + gumbels) / tau, dim)
     if not hard:
         return y

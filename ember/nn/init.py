@@ -40,6 +40,11 @@ def _rng(generator):
     return _random._gen(generator)
 
 
+def _work(tensor: Tensor):
+    """The precision PyTorch's fill kernels draw in for ``tensor``'s dtype."""
+    return _random._work(tensor)
+
+
 def calculate_gain(nonlinearity: str, param=None) -> float:
     """The recommended gain for a nonlinearity (``'relu'`` -> sqrt(2), ``'tanh'`` -> 5/3, ...).
 
@@ -92,30 +97,35 @@ def _calculate_correct_fan(tensor: Tensor, mode: str) -> int:
 def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, generator=None) -> Tensor:
     """Fill with U(a, b). Example: ``init.uniform_(w, -0.1, 0.1)``."""
     with grad_mode.no_grad():
-        return _write(tensor, _rng(generator).uniform(a, b, tuple(tensor.shape)))
+        return _write(tensor, _rng(generator).uniform(a, b, tuple(tensor.shape), _work(tensor)))
 
 
 def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator=None) -> Tensor:
     """Fill with N(mean, std^2). Example: ``init.normal_(w, std=0.02)``."""
     with grad_mode.no_grad():
-        return _write(tensor, _rng(generator).normal(mean, std, tuple(tensor.shape)))
+        return _write(tensor,
+                      _rng(generator).normal(mean, std, tuple(tensor.shape), _work(tensor)))
 
 
 def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0,
                   b: float = 2.0, generator=None) -> Tensor:
-    """Fill with N(mean, std^2) truncated to [a, b] (by resampling the rejects)."""
+    """Fill with N(mean, std^2) truncated to [a, b] (inverse-CDF sampling, as PyTorch)."""
     if mean < a - 2 * std or mean > b + 2 * std:
         warnings.warn("mean is more than 2 std from [a, b] in nn.init.trunc_normal_. The "
                       "distribution of values may be incorrect.", stacklevel=2)
-    rng = _rng(generator)
-    n = tensor.numel()
-    out = rng.normal(mean, std, n)
-    bad = (out < a) | (out > b)
-    while bad.any():
-        out[bad] = rng.normal(mean, std, int(bad.sum()))
-        bad = (out < a) | (out > b)
+    # inverse-CDF sampling: uniform between the CDF values of a and b, through erfinv
+    lo, hi = _normal_cdf((a - mean) / std), _normal_cdf((b - mean) / std)
     with grad_mode.no_grad():
-        return _write(tensor, out.reshape(tuple(tensor.shape)))
+        uniform_(tensor, 2 * lo - 1, 2 * hi - 1, generator)
+        tensor.erfinv_()
+        tensor.mul_(std * math.sqrt(2.0))
+        tensor.add_(mean)
+        tensor.clamp_(min=a, max=b)
+    return tensor
+
+
+def _normal_cdf(x: float) -> float:
+    return (1.0 + math.erf(x / math.sqrt(2.0))) / 2.0
 
 
 def constant_(tensor: Tensor, val: float) -> Tensor:
@@ -211,7 +221,7 @@ def orthogonal_(tensor: Tensor, gain: float = 1, generator=None) -> Tensor:
         return tensor
     rows = tensor.shape[0]
     cols = tensor.numel() // rows
-    flat = _rng(generator).standard_normal((rows, cols))
+    flat = _rng(generator).normal(0.0, 1.0, (rows, cols), _work(tensor))
     if rows < cols:
         flat = flat.T
     q, r = np.linalg.qr(flat)
@@ -229,7 +239,7 @@ def sparse_(tensor: Tensor, sparsity: float, std: float = 0.01, generator=None) 
     rows, cols = tensor.shape
     num_zeros = int(math.ceil(sparsity * rows))
     rng = _rng(generator)
-    arr = rng.normal(0, std, (rows, cols))
+    arr = rng.normal(0.0, std, (rows, cols), _work(tensor))
     for c in range(cols):
         arr[rng.permutation(rows)[:num_zeros], c] = 0
     with grad_mode.no_grad():

@@ -15,7 +15,7 @@ import numpy as np
 
 from ... import _dtype as D
 from ... import _random
-from ..._backend import asarray_like, get_array_module
+from ..._backend import asarray_like, get_array_module, to_numpy
 from ..._tensor import Tensor
 from .._core import Op
 from ..inplace import apply_inplace
@@ -316,8 +316,8 @@ def _rrelu(input: Tensor, lower, upper, training: bool, generator) -> Tensor:
     if input._dtype.category != D._FLOAT:
         return F.rrelu(input, lower, upper, True)  # functional's dtype error
     x = input._data
-    slope = _random._gen(generator).uniform(lower, upper, x.shape).astype(x.dtype)
-    d = get_array_module(x).where(x >= 0, x.dtype.type(1), asarray_like(slope, x))
+    slope = _random.rrelu_slopes(_random._gen(generator), to_numpy(x), lower, upper)
+    d = get_array_module(x).where(x > 0, x.dtype.type(1), asarray_like(slope, x))
     return input * Tensor._make(d, input._dtype)
 
 
@@ -477,7 +477,7 @@ def native_dropout(input: Tensor, p: float, train: bool | None):
     if p < 0.0 or p > 1.0:
         # ATen draws the mask with bernoulli_(1 - p)
         raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={1 - p}")
-    keep = _random._gen(None).random(tuple(input.shape)) >= p
+    keep = _random._gen(None).bernoulli(1.0 - p, tuple(input.shape))
     mask = Tensor._make(asarray_like(keep, input._data), D.bool)
     scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)
     return input * mask * scale, mask
@@ -1552,7 +1552,7 @@ def binomial(count: Tensor, prob: Tensor, generator=None) -> Tensor:
                                to_numpy(prob._data).astype(np.float64))
     n = np.maximum(n, 0.0)
     sure = p >= 1
-    draws = _random._gen(generator).binomial(np.floor(n).astype(np.int64),
+    draws = _random._gen(generator).numpy_generator().binomial(np.floor(n).astype(np.int64),
                                              np.where(np.isnan(p) | sure, 0.0, np.clip(p, 0, 1)))
     sample = np.where(np.isnan(p), np.nan, np.where(sure, n, draws)).astype(count._data.dtype)
     sample = to_device_array(sample, count.device)

@@ -21,8 +21,8 @@ def dropout(input: Tensor, p: float = 0.5, train: bool = True) -> Tensor:
     if p == 1.0:
         mask = np.zeros(input._data.shape, dt)
     else:
-        keep = _random._gen(None).random(input._data.shape) >= p
-        mask = keep.astype(dt) * dt.type(1.0 / (1.0 - p))
+        keep = _random._gen(None).bernoulli(1.0 - p, input._data.shape)
+        mask = keep.astype(dt) / dt.type(1.0 - p)
     # torch draws the mask into empty_like(input): a channels_last input, a channels_last mask
     mask = like_layout(to_device_array(mask, input.device), input._data)
     return input * Tensor._make(mask, input._dtype)

@@ -20,10 +20,11 @@ _CHUNK = 32
 
 
 def _draw_seed(generator=None) -> int:
-    """A 63-bit seed drawn from ``generator`` (ember's default generator when None)."""
+    """A 63-bit seed drawn from ``generator`` (ember's default generator when None), as
+    PyTorch's ``torch.empty((), dtype=torch.int64).random_(generator=generator)``."""
     from ... import _random
 
-    return int(_random._gen(generator).integers(0, 2**63 - 1))
+    return int(_random._gen(generator).integers(0, 2**63))
 
 
 def _fresh_generator(generator):
@@ -190,12 +191,15 @@ class WeightedRandomSampler(Sampler[int]):
                                "entry = infinity or NaN)")
         if w.sum() <= 0:
             raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
-        cdf = np.cumsum(w / w.sum())
+        cdf = np.cumsum(w)
         cdf /= cdf[-1]
         g = _random._gen(self.generator)
+        last = len(w) - 1
         for start in range(0, self.num_samples, _CHUNK):
             size = min(_CHUNK, self.num_samples - start)
-            yield from cdf.searchsorted(g.random(size), side="right").tolist()
+            # multinomial's search: the first category whose cumulative weight reaches u
+            picked = np.minimum(cdf.searchsorted(g.doubles(size), side="left"), last)
+            yield from picked.tolist()
 
     def __len__(self) -> int:
         return self.num_samples
