@@ -10,11 +10,11 @@ import importlib as _importlib
 
 from . import datasets, io, transforms, utils
 
-__all__ = ["datasets", "io", "transforms", "utils", "models"]
+__all__ = ["datasets", "io", "transforms", "utils", "models", "ops"]
 
 
 def __getattr__(name):
-    # models need ember.nn; load them only when asked for.
-    if name == "models":
-        return _importlib.import_module("ember.vision.models")
+    # models and ops need ember.nn; load them only when asked for.
+    if name in ("models", "ops"):
+        return _importlib.import_module(f"ember.vision.{name}")
     raise AttributeError(f"module 'ember.vision' has no attribute '{name}'")
