@@ -1,5 +1,5 @@
-"""``ember.special``: PyTorch's ``torch.special`` namespace (gamma and Bessel functions, the
-normal distribution's CDF family, entropy and friends).
+"""``ember.special``: PyTorch's ``torch.special`` namespace (gamma, Bessel and Airy functions,
+orthogonal polynomials, the normal distribution's CDF family, entropy and friends).
 
 Example:
     >>> ember.special.gammaln(ember.tensor([0.5, 4.0]))
@@ -8,10 +8,36 @@ Example:
 
 from __future__ import annotations
 
-import math
-
 from ._ops.pointwise.abs_round_clamp import logit, round
+from ._ops.pointwise.bessel import (
+    airy_ai,
+    bessel_j0,
+    bessel_j1,
+    bessel_y0,
+    bessel_y1,
+    modified_bessel_i0,
+    modified_bessel_i1,
+    modified_bessel_k0,
+    modified_bessel_k1,
+    scaled_modified_bessel_k0,
+    scaled_modified_bessel_k1,
+    spherical_bessel_j0,
+)
 from ._ops.pointwise.binary_math import xlogy
+from ._ops.pointwise.orthogonal_polynomials import (
+    chebyshev_polynomial_t,
+    chebyshev_polynomial_u,
+    chebyshev_polynomial_v,
+    chebyshev_polynomial_w,
+    hermite_polynomial_h,
+    hermite_polynomial_he,
+    laguerre_polynomial_l,
+    legendre_polynomial_p,
+    shifted_chebyshev_polynomial_t,
+    shifted_chebyshev_polynomial_u,
+    shifted_chebyshev_polynomial_v,
+    shifted_chebyshev_polynomial_w,
+)
 from ._ops.pointwise.special import (
     digamma,
     entr,
@@ -40,12 +66,17 @@ __all__ = ["digamma", "psi", "polygamma", "gammaln", "multigammaln", "gammainc",
            "expit", "logit", "erf", "erfc", "erfinv", "erfcx", "xlogy", "xlog1py", "entr",
            "sinc", "log_softmax", "softmax", "logsumexp", "log1p", "expm1", "exp2", "round",
            "i0", "i0e", "i1", "i1e", "modified_bessel_i0", "modified_bessel_i1", "ndtr",
-           "ndtri", "log_ndtr", "zeta", "spherical_bessel_j0"]
+           "ndtri", "log_ndtr", "zeta", "spherical_bessel_j0", "airy_ai", "bessel_j0",
+           "bessel_j1", "bessel_y0", "bessel_y1", "modified_bessel_k0", "modified_bessel_k1",
+           "scaled_modified_bessel_k0", "scaled_modified_bessel_k1", "chebyshev_polynomial_t",
+           "chebyshev_polynomial_u", "chebyshev_polynomial_v", "chebyshev_polynomial_w",
+           "shifted_chebyshev_polynomial_t", "shifted_chebyshev_polynomial_u",
+           "shifted_chebyshev_polynomial_v", "shifted_chebyshev_polynomial_w",
+           "hermite_polynomial_h", "hermite_polynomial_he", "laguerre_polynomial_l",
+           "legendre_polynomial_p"]
 
 psi = digamma
 gammaln = lgamma
-modified_bessel_i0 = i0
-modified_bessel_i1 = i1
 
 
 def multigammaln(input: Tensor, p: int, *, out: Tensor | None = None) -> Tensor:
@@ -110,18 +141,3 @@ def log_softmax(input: Tensor, dim: int, *, dtype=None) -> Tensor:
     from .nn import functional as F
 
     return F.log_softmax(input, dim, dtype=dtype)
-
-
-def spherical_bessel_j0(input: Tensor, *, out: Tensor | None = None) -> Tensor:
-    """The spherical Bessel function of the first kind of order 0, ``sin(x) / x``.
-
-    Example:
-        >>> ember.special.spherical_bessel_j0(ember.tensor([0.0, 1.0]))
-        tensor([1.0000, 0.8415])
-    """
-    result = sinc(input * (1 / math.pi))
-    if out is None:
-        return result
-    from ._ops._dispatch import finish_out
-
-    return finish_out(result, out, "special_spherical_bessel_j0", input)
