@@ -45,6 +45,11 @@ from ._dtype import (
     memory_format,
     preserve_format,
     promote_types,
+    qint8,
+    qint32,
+    quint2x4,
+    quint4x2,
+    quint8,
     result_type,
     set_default_dtype,
     uint8,
@@ -146,6 +151,12 @@ from ._sparse_tensor import sparse_coo_tensor
 _bind_sparse()
 for _name in ("mm", "matmul"):  # torch.mm(sparse, dense) and friends reach the sparse product
     globals()[_name] = _route_sparse(globals()[_name])
+
+from ._fake_quantize import *  # noqa: E402  (fake_quantize_per_tensor_affine, ..._per_channel_)
+from ._quantized_tensor import *  # noqa: E402  (quantize_per_tensor, dequantize, qscheme ...)
+from ._quantized_tensor import bind_dense_methods as _bind_quantized  # noqa: E402
+
+_bind_quantized()
 
 from . import autograd, cpu, cuda
 from ._autocast import *

@@ -34,7 +34,7 @@ __all__ = [
     "get_default_dtype", "set_default_dtype",
     "promote_types", "result_type", "can_cast", "finfo", "iinfo", "memory_format",
     "contiguous_format", "preserve_format", "channels_last", "channels_last_3d",
-    "legacy_contiguous_format",
+    "legacy_contiguous_format", "qint8", "quint8", "qint32", "quint4x2", "quint2x4",
 ]
 
 # Category ranks: bool < integer < floating < complex.
@@ -156,8 +156,42 @@ float8_e5m2fnuz = dtype("float8_e5m2fnuz", None, _FLOAT, True, "Float8_e5m2fnuzT
 float8_e8m0fnu = dtype("float8_e8m0fnu", None, _FLOAT, False, "Float8_e8m0fnuTensor",
                        itemsize=1)
 
+
+class _QuantizedDtype(dtype):
+    """A quantized element type (``ember.qint8`` ...): the integers a quantized tensor stores,
+    read through its scale and zero point. Neither floating nor complex; PyTorch refuses to say
+    whether it is signed and to promote it with anything."""
+
+    __slots__ = ("qmin", "qmax")
+
+    def __init__(self, name, np_dtype, legacy, qmin, qmax):
+        self.name = name
+        self.np_dtype = np.dtype(np_dtype)  # the storage type of int_repr()
+        self.itemsize = self.np_dtype.itemsize
+        self.category = _INT
+        self._legacy = legacy
+        self.qmin, self.qmax = qmin, qmax
+
+    @property
+    def is_signed(self):
+        raise RuntimeError("isSignedType not supported for quantized types")
+
+    def to_complex(self):
+        raise RuntimeError(f"Unknown Complex ScalarType for {SCALAR_TYPE[self.name]}")
+
+
+# quint4x2 / quint2x4 pack two 4-bit / four 2-bit values into a byte in PyTorch; ember keeps
+# one value per byte (int_repr differs, values and printing agree).
+qint8 = _QuantizedDtype("qint8", np.int8, "QInt8Tensor", -128, 127)
+quint8 = _QuantizedDtype("quint8", np.uint8, "QUInt8Tensor", 0, 255)
+qint32 = _QuantizedDtype("qint32", np.int32, "QInt32Tensor", -2 ** 31, 2 ** 31 - 1)
+quint4x2 = _QuantizedDtype("quint4x2", np.uint8, "QUInt4x2Tensor", 0, 15)
+quint2x4 = _QuantizedDtype("quint2x4", np.uint8, "QUInt2x4Tensor", 0, 3)
+QUANTIZED = (qint8, quint8, qint32, quint4x2, quint2x4)
+
 FLOAT8 = (float8_e4m3fn, float8_e5m2, float8_e4m3fnuz, float8_e5m2fnuz, float8_e8m0fnu)
 UNSIGNED_SHELL = (uint16, uint32, uint64)
+_UNPROMOTABLE = frozenset(FLOAT8 + QUANTIZED)  # promote_types refuses these with anything else
 ALL_DTYPES = (bool, uint8, int8, int16, int32, int64, float16, bfloat16, float32, float64,
               complex64, complex128) + UNSIGNED_SHELL + FLOAT8
 # dtypes whose NumPy dtype is ml_dtypes' type of the same name, loaded on first use.
@@ -182,6 +216,8 @@ SCALAR_TYPE = {
     "uint16": "UInt16", "uint32": "UInt32", "uint64": "UInt64", "float8_e4m3fn": "Float8_e4m3fn",
     "float8_e5m2": "Float8_e5m2", "float8_e4m3fnuz": "Float8_e4m3fnuz",
     "float8_e5m2fnuz": "Float8_e5m2fnuz", "float8_e8m0fnu": "Float8_e8m0fnu",
+    "qint8": "QInt8", "quint8": "QUInt8", "qint32": "QInt32", "quint4x2": "QUInt4x2",
+    "quint2x4": "QUInt2x4",
 }
 
 
@@ -256,7 +292,7 @@ def cast_float8(arr, dt: dtype):
             bits[over] = np.where(np.signbit(wide[over]), 0xFE, 0x7E)
         bits[nan] = np.where(np.signbit(wide[nan]), 0xFF, 0x7F)
     return out
-_BY_NAME = {d.name: d for d in ALL_DTYPES}
+_BY_NAME = {d.name: d for d in ALL_DTYPES + QUANTIZED}
 _BY_NAME.update(float=float32, double=float64, half=float16, long=int64, int=int32,
                 short=int16, cfloat=complex64, cdouble=complex128)
 
@@ -346,7 +382,11 @@ def promote_types(a: dtype, b: dtype) -> dtype:
     """
     if a is b:
         return a
-    if a in FLOAT8 or b in FLOAT8:
+    if a in _UNPROMOTABLE or b in _UNPROMOTABLE:  # one set test keeps the common path short
+        if a in QUANTIZED or b in QUANTIZED:
+            raise RuntimeError("promoteTypes with quantized numbers is not handled yet; figure "
+                               "out what the correct rules should be, offending types: "
+                               f"{SCALAR_TYPE[a.name]} {SCALAR_TYPE[b.name]}")
         raise RuntimeError("Promotion for Float8 Types is not supported, attempted to promote "
                            f"{SCALAR_TYPE[a.name]} and {SCALAR_TYPE[b.name]}")
     if a in UNSIGNED_SHELL or b in UNSIGNED_SHELL:

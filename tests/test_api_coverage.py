@@ -119,17 +119,12 @@ ABSENT_TORCH = {
         miopen_convolution_transpose miopen_ctc_loss miopen_depthwise_convolution miopen_rnn
         mkldnn_adaptive_avg_pool2d mkldnn_convolution mkldnn_linear_backward_weights
         mkldnn_max_pool2d mkldnn_max_pool3d mkldnn_rnn_layer""",
-    "quantization (quantized dtypes, tensors and ops: not yet)": """
-        QInt32Storage QInt8Storage QUInt2x4Storage QUInt4x2Storage QUInt8Storage ao
-        choose_qparams_optimized dequantize empty_quantized fake_quantize_per_channel_affine
-        fake_quantize_per_tensor_affine fused_moving_avg_obs_fake_quant int_repr
-        per_channel_affine per_channel_affine_float_qparams per_channel_symmetric
-        per_tensor_affine per_tensor_symmetric q_per_channel_axis q_per_channel_scales
-        q_per_channel_zero_points q_scale q_zero_point qint32 qint8 qscheme quantization
-        quantize_per_channel quantize_per_tensor quantize_per_tensor_dynamic
+    "quantization: quantized storages and the functional quantized kernels (not yet)": """
+        QInt32Storage QInt8Storage QUInt2x4Storage QUInt4x2Storage QUInt8Storage
+        choose_qparams_optimized empty_quantized fused_moving_avg_obs_fake_quant
         quantized_batch_norm quantized_gru quantized_gru_cell quantized_lstm
         quantized_lstm_cell quantized_max_pool1d quantized_max_pool2d quantized_max_pool3d
-        quantized_rnn_relu_cell quantized_rnn_tanh_cell quint2x4 quint4x2 quint8""",
+        quantized_rnn_relu_cell quantized_rnn_tanh_cell""",
     "dtypes NumPy has no arithmetic for (sub-byte, bit, float4, complex32)": """
         bit bits16 bits1x8 bits2x4 bits4x2 bits8 complex32 float4_e2m1fn_x2 int1 int2 int3 int4
         int5 int6 int7 uint1 uint2 uint3 uint4 uint5 uint6 uint7""",
@@ -137,9 +132,8 @@ ABSENT_TORCH = {
         ccol_indices_copy col_indices_copy crow_indices_copy row_indices_copy
         sparse_bsc_tensor sparse_bsr_tensor sparse_compressed_tensor sparse_csc_tensor
         sparse_csr_tensor resize_as_sparse_ dsmm hsmm hspmm saddmm smm sspaddmm""",
-    "not yet: Sobol sequences and the rest": """
-        quasirandom lobpcg hash_tensor slice_inverse
-        thread_safe_generator""",
+    "not yet": """
+        lobpcg hash_tensor slice_inverse thread_safe_generator""",
     "Python modules torch's namespace happens to import": """
         builtins ctypes functools glob importlib inspect math os platform sys textwrap
         threading torch types warnings windows""",
@@ -150,9 +144,6 @@ ABSENT_TENSOR = {
         ccol_indices col_indices crow_indices row_indices to_sparse_bsc to_sparse_bsr
         to_sparse_csc to_sparse_csr resize_as_sparse_ smm sparse_resize_
         sparse_resize_and_clear_ sspaddmm""",
-    "quantization (not yet)": """
-        dequantize int_repr q_per_channel_axis q_per_channel_scales q_per_channel_zero_points
-        q_scale q_zero_point qscheme""",
     "devices and layouts ember does not drive (complex32, oneDNN, IPU/XPU/MTIA, nested)": """
         chalf to_mkldnn ipu xpu mtia to_padded_tensor""",
     "named tensors (prototype in PyTorch)": "name",

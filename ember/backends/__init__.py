@@ -52,7 +52,8 @@ from . import (  # noqa: E402
     mps,
     openmp,
     opt_einsum,
+    quantized,
 )
 
 __all__ = ["cpu", "cuda", "cudnn", "disable_global_flags", "flags", "flags_frozen", "mha",
-           "mkl", "mkldnn", "mps", "openmp", "opt_einsum", "set_flags"]
+           "mkl", "mkldnn", "mps", "openmp", "opt_einsum", "quantized", "set_flags"]

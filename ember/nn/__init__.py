@@ -17,3 +17,12 @@ from .parameter import (  # noqa: F401
 for _k in dir(_modules_pkg):
     if _k[:1].isupper():
         globals()[_k] = getattr(_modules_pkg, _k)
+
+
+def __getattr__(name):
+    # the quantization namespaces (torch.nn.quantized, .intrinsic, .qat) load on first use
+    if name in ("quantized", "intrinsic", "qat"):
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module '{__name__}' has no attribute '{name}'")

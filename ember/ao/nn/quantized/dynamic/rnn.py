@@ -1,0 +1,155 @@
+"""The dynamically quantized ``LSTM``: int8 weights, float state.
+
+Each layer and direction projects the whole input sequence through its int8 input weights in
+one dynamic quantized product (the sequence quantized once, with qparams from its own range),
+then steps through time quantizing the hidden state for the hidden-to-hidden product at every
+step; the gates and the cell state are float32, as in PyTorch's quantized LSTM.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..... import _dtype as D
+from ....._quantized_tensor import choose_qparams, quantize_ints
+from ....._tensor import Tensor
+from .....backends import quantized as engine
+from .....nn.modules.module import Module
+from ..modules import _centred, _weight_scales, quantize_weight
+
+__all__ = ["LSTM"]
+
+
+def dynamic_product(x: np.ndarray, weight, bias) -> np.ndarray:
+    """``x @ weight.T + bias`` with ``x`` quantized per tensor on the fly (quint8, qparams from
+    its range, 7 bits under the x86 engines) and ``weight`` a quantized tensor: exact integer
+    sums read back in float32."""
+    qmin, qmax = (0, 127) if engine.reduce_range() else (0, 255)
+    lo, hi = (float(x.min()), float(x.max())) if x.size else (0.0, 0.0)
+    scale, zero = choose_qparams(lo, hi, qmin, qmax)
+    xq = quantize_ints(x, np.float32(1) / np.float32(scale), zero, D.quint8)
+    acc = (xq.astype(np.int64) - zero) @ _centred(weight).T
+    out = acc.astype(np.float32) * (np.float32(scale)
+                                    * _weight_scales(weight).astype(np.float32))
+    if bias is not None:
+        out = out + bias
+    return out.astype(np.float32)
+
+
+def _sigmoid(v):
+    return np.float32(1) / (np.float32(1) + np.exp(-v))
+
+
+class LSTM(Module):
+    """An LSTM with int8 weights whose inputs and hidden states are quantized at run time
+    (``quantize_dynamic(model, {nn.LSTM})`` makes it from an ``nn.LSTM`` with biases).
+    Inference only; input is batched (3-D), as in PyTorch.
+
+    Example:
+        >>> m = ember.nn.Sequential(ember.nn.LSTM(6, 5, batch_first=True))
+        >>> q = ember.ao.quantization.quantize_dynamic(m, {ember.nn.LSTM})
+        >>> out, (h, c) = q[0](ember.ones(3, 4, 6))
+        >>> out.shape, h.shape
+        (torch.Size([3, 4, 5]), torch.Size([1, 3, 5]))
+    """
+
+    _NAME = "DynamicQuantizedLSTM"
+
+    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
+                 dropout=0.0, bidirectional=False, dtype=D.qint8):
+        super().__init__()
+        self.mode = "LSTM"
+        self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
+        self.bias, self.batch_first, self.dropout = bias, batch_first, float(dropout)
+        self.bidirectional, self.dtype = bidirectional, dtype
+        self._cells = []  # per (layer, direction): (w_ih, w_hh, b_ih, b_hh)
+
+    def _get_name(self):
+        return self._NAME
+
+    def extra_repr(self):
+        s = f"{self.input_size}, {self.hidden_size}"
+        if self.num_layers != 1:
+            s += f", num_layers={self.num_layers}"
+        if self.bias is not True:
+            s += f", bias={self.bias}"
+        if self.batch_first is not False:
+            s += f", batch_first={self.batch_first}"
+        if self.dropout != 0:
+            s += f", dropout={self.dropout}"
+        if self.bidirectional is not False:
+            s += f", bidirectional={self.bidirectional}"
+        return s
+
+    def _run_direction(self, seq, h, c, cell, reverse):
+        w_ih, w_hh, b_ih, b_hh = cell
+        steps, batch = seq.shape[0], seq.shape[1]
+        projected = dynamic_product(seq.reshape(steps * batch, -1), w_ih, b_ih)
+        projected = projected.reshape(steps, batch, -1)
+        outs = [None] * steps
+        order = range(steps - 1, -1, -1) if reverse else range(steps)
+        for t in order:
+            gates = projected[t] + dynamic_product(h, w_hh, b_hh)
+            i, f, g, o = np.split(gates, 4, axis=1)
+            c = _sigmoid(f) * c + _sigmoid(i) * np.tanh(g)
+            h = (_sigmoid(o) * np.tanh(c)).astype(np.float32)
+            outs[t] = h
+        return np.stack(outs), h, c
+
+    def forward(self, input, hx=None):
+        x = np.asarray(input.detach()._data, np.float32)
+        if x.ndim != 3:  # PyTorch's quantized LSTM takes batched input only
+            raise RuntimeError(f"input must have 3 dimensions, got {x.ndim}")
+        if self.batch_first:
+            x = x.transpose(1, 0, 2)
+        dirs = 2 if self.bidirectional else 1
+        batch = x.shape[1]
+        shape = (self.num_layers * dirs, batch, self.hidden_size)
+        if hx is None:
+            h0 = np.zeros(shape, np.float32)
+            c0 = np.zeros(shape, np.float32)
+        else:
+            h0, c0 = (np.asarray(t.detach()._data, np.float32).reshape(shape) for t in hx)
+        hs, cs = [], []
+        seq = x
+        for layer in range(self.num_layers):
+            outs = []
+            for d in range(dirs):
+                k = layer * dirs + d
+                out, h, c = self._run_direction(seq, h0[k], c0[k], self._cells[k], d == 1)
+                outs.append(out)
+                hs.append(h)
+                cs.append(c)
+            seq = np.concatenate(outs, axis=2) if dirs == 2 else outs[0]
+        out = seq.transpose(1, 0, 2) if self.batch_first else seq
+        h_n, c_n = np.stack(hs), np.stack(cs)
+        wrap = (lambda a: Tensor._make(np.ascontiguousarray(a, np.float32), D.float32))
+        return wrap(out), (wrap(h_n), wrap(c_n))
+
+    @classmethod
+    def from_float(cls, mod, use_precomputed_fake_quant=False):
+        """The dynamic quantized form of a float ``nn.LSTM`` carrying a ``qconfig``."""
+        from .....ao.quantization.qconfig import default_dynamic_qconfig
+
+        if not mod.bias:
+            raise AssertionError("mod.bias must be True")
+        if getattr(mod, "proj_size", 0):
+            raise NotImplementedError("ember's dynamic quantized LSTM has no proj_size")
+        qconfig = getattr(mod, "qconfig", None) or default_dynamic_qconfig
+        out = cls(mod.input_size, mod.hidden_size, mod.num_layers, mod.bias, mod.batch_first,
+                  mod.dropout, mod.bidirectional)
+        dirs = 2 if mod.bidirectional else 1
+        for layer in range(mod.num_layers):
+            for d in range(dirs):
+                suffix = f"_l{layer}" + ("_reverse" if d == 1 else "")
+                weights = []
+                for kind in ("ih", "hh"):
+                    observer = qconfig.weight()
+                    w = getattr(mod, f"weight_{kind}{suffix}")
+                    observer(w)
+                    weights.append(quantize_weight(w.float(), observer))
+                biases = [np.asarray(getattr(mod, f"bias_{kind}{suffix}").detach()._data,
+                                     np.float32) if mod.bias else None
+                          for kind in ("ih", "hh")]
+                out._cells.append((weights[0], weights[1], biases[0], biases[1]))
+        return out

@@ -1,0 +1,427 @@
+"""Observers: modules that watch the values flowing past (they return their input unchanged)
+and turn the range they saw into a scale and zero point (``calculate_qparams``).
+
+The qparams rule (PyTorch's, in float32): the range is widened to hold 0; affine schemes
+spread ``[min, max]`` over ``quant_max - quant_min`` steps with ``zero_point = quant_min -
+round(min / scale)``; symmetric schemes centre the range on 0 (``scale = max(|min|, max) /
+((quant_max - quant_min) / 2)``, zero point 0, or the middle level for unsigned types).
+``reduce_range`` drops one bit (0..127 for quint8, -64..63 for qint8) for x86 kernels.
+"""
+
+from __future__ import annotations
+
+import functools
+import warnings
+
+import numpy as np
+
+from ... import _dtype as D
+from ..._quantized_tensor import (
+    per_channel_affine,
+    per_channel_affine_float_qparams,
+    per_channel_symmetric,
+    per_tensor_affine,
+    per_tensor_symmetric,
+)
+from ..._tensor import Tensor
+from ...nn.modules.module import Module
+
+__all__ = ["ObserverBase", "MinMaxObserver", "MovingAverageMinMaxObserver",
+           "PerChannelMinMaxObserver", "MovingAveragePerChannelMinMaxObserver",
+           "HistogramObserver", "PlaceholderObserver", "NoopObserver",
+           "default_observer", "default_weight_observer", "default_per_channel_weight_observer",
+           "default_dynamic_quant_observer", "default_placeholder_observer",
+           "default_histogram_observer", "default_float_qparams_observer",
+           "weight_observer_range_neg_127_to_127"]
+
+_EPS = float(np.finfo(np.float32).eps)
+
+
+class _PartialWrapper:
+    """A class with some constructor arguments bound (``Observer.with_args(...)``); calling it
+    makes a fresh instance, as a qconfig does once per module."""
+
+    def __init__(self, p):
+        self.p = p
+
+    def __call__(self, *args, **kwargs):
+        return self.p(*args, **kwargs)
+
+    def __repr__(self):
+        return repr(self.p)
+
+    def with_args(self, **kwargs):
+        return _PartialWrapper(functools.partial(self.p, **kwargs))
+
+
+def _with_args(cls_or_self, **kwargs):
+    return _PartialWrapper(functools.partial(cls_or_self, **kwargs))
+
+
+def _t(arr, dtype) -> Tensor:
+    return Tensor._make(np.asarray(arr), dtype)
+
+
+class ObserverBase(Module):
+    """The base of observers: holds the target ``dtype`` and whether qparams are computed per
+    batch at run time (``is_dynamic``).
+
+    Example:
+        >>> from ember.ao.quantization import MinMaxObserver
+        >>> isinstance(MinMaxObserver(), ember.ao.quantization.ObserverBase)
+        True
+    """
+
+    with_args = classmethod(_with_args)
+
+    def __init__(self, dtype, is_dynamic: bool = False):
+        super().__init__()
+        self.dtype = dtype
+        self.is_dynamic = is_dynamic
+
+
+def _quant_range(dtype, reduce_range, quant_min, quant_max):
+    """The (quant_min, quant_max) an observer targets: given, or the dtype's full range; one
+    bit smaller with ``reduce_range`` (a given range is halved too)."""
+    if quant_min is not None and quant_max is not None:
+        if not quant_min <= 0 <= quant_max:
+            raise AssertionError("Used-specified quantization range must include 0.")
+        if quant_min >= quant_max:
+            raise AssertionError("qmin must be strictly less than qmax for user-specified "
+                                 "quantization range.")
+        lo, hi = quant_min, quant_max
+    else:
+        full = {D.qint8: (-128, 127), D.quint8: (0, 255), D.qint32: (-2 ** 31, 2 ** 31 - 1),
+                D.int8: (-128, 127), D.uint8: (0, 255), D.int32: (-2 ** 31, 2 ** 31 - 1),
+                D.quint4x2: (0, 15)}
+        lo, hi = full.get(dtype, (0, 255))
+    if reduce_range:
+        lo, hi = lo // 2, hi // 2
+    return lo, hi
+
+
+class UniformQuantizationObserverBase(ObserverBase):
+    """Observers whose qparams come from a min and a max (per tensor or per channel)."""
+
+    def __init__(self, dtype=D.quint8, qscheme=per_tensor_affine, reduce_range=False,
+                 quant_min=None, quant_max=None, factory_kwargs=None, eps=_EPS,
+                 is_dynamic=False, **kwargs):
+        super().__init__(dtype, is_dynamic)
+        self.qscheme = qscheme
+        if reduce_range:
+            warnings.warn(
+                "Please use quant_min and quant_max to specify the range for observers. "
+                "                    reduce_range will be deprecated in a future release of "
+                "PyTorch.", stacklevel=3)
+        self.reduce_range = reduce_range
+        self.register_buffer("eps", _t(np.array([eps], np.float32), D.float32))
+        if qscheme not in (per_tensor_affine, per_tensor_symmetric, per_channel_affine,
+                           per_channel_symmetric, per_channel_affine_float_qparams):
+            raise AssertionError("Default Observer only works for per_tensor_affine, "
+                                 "per_tensor_symmetric, per_channel_affine, "
+                                 "per_channel_symmetric and per_channel_float_qparams "
+                                 "quantization scheme")
+        self.has_customized_qrange = quant_min is not None and quant_max is not None
+        if reduce_range and dtype is D.quint8 and not self.has_customized_qrange \
+                and qscheme in (per_tensor_symmetric, per_channel_symmetric):
+            raise NotImplementedError("Cannot reduce range for symmetric                      "
+                                      "                  quantization for quint8")
+        self.quant_min, self.quant_max = _quant_range(dtype, reduce_range, quant_min, quant_max)
+
+    def _qparams(self, min_val: np.ndarray, max_val: np.ndarray):
+        """(scale float32, zero_point) arrays for these ranges, PyTorch's rule."""
+        qmin, qmax = self.quant_min, self.quant_max
+        f32 = np.float32
+        min_neg = np.minimum(min_val, f32(0)).astype(np.float32)
+        max_pos = np.maximum(max_val, f32(0)).astype(np.float32)
+        eps = self.eps._data.astype(np.float32)
+        if self.qscheme in (per_tensor_symmetric, per_channel_symmetric):
+            max_pos = np.maximum(-min_neg, max_pos)
+            scale = np.maximum(max_pos / f32((qmax - qmin) / 2), eps).astype(np.float32)
+            # unsigned: the middle level, 128 for the full 0..255 range
+            mid = 0
+            if self.dtype in (D.quint8, D.uint8):
+                mid = (qmin + qmax) // 2 if self.has_customized_qrange else 128
+            zero_point = np.full(scale.shape, mid, np.int64)
+            return scale, zero_point, D.int64
+        if self.qscheme is per_channel_affine_float_qparams:
+            scale = (max_val - min_val) / f32(qmax - qmin)
+            scale = np.where(scale > eps, scale, np.ones_like(scale)).astype(np.float32)
+            zero_point = (-min_val / scale).astype(np.float32)
+            return scale, zero_point, D.float32
+        scale = ((max_pos - min_neg) / f32(qmax - qmin)).astype(np.float32)
+        scale = np.maximum(scale, eps).astype(np.float32)
+        with np.errstate(all="ignore"):
+            zero_point = qmin - np.rint(min_neg / scale).astype(np.int64)
+        zero_point = np.clip(zero_point, qmin, qmax).astype(np.int32)
+        return scale, zero_point, D.int32
+
+    def _calculate(self, min_val: np.ndarray, max_val: np.ndarray):
+        if not (np.all(np.isfinite(min_val)) and np.all(np.isfinite(max_val))) \
+                or min_val.size == 0:
+            warnings.warn("must run observer before calling calculate_qparams. Returning "
+                          "default values.", stacklevel=3)
+            shape = (1,) if min_val.ndim == 0 else min_val.shape
+            return (_t(np.ones(shape, np.float32), D.float32),
+                    _t(np.zeros(shape, np.int64), D.int64))
+        if np.any(min_val > max_val):
+            raise AssertionError(f"min {min_val} should be less than max {max_val}")
+        scale, zero_point, zdtype = self._qparams(min_val, max_val)
+        if min_val.ndim == 0:
+            scale, zero_point = scale.reshape(1), zero_point.reshape(1)
+        return _t(scale, D.float32), _t(zero_point, zdtype)
+
+    def reset_min_max_vals(self):
+        """Forget the range seen so far."""
+        self.min_val = _t(np.array(np.inf, np.float32), D.float32)
+        self.max_val = _t(np.array(-np.inf, np.float32), D.float32)
+
+
+def _batch(x: Tensor) -> np.ndarray:
+    return np.asarray(x.detach()._data, np.float32)
+
+
+class MinMaxObserver(UniformQuantizationObserverBase):
+    """Records the running minimum and maximum of what passes through it and derives a scale
+    and zero point from them.
+
+    Args:
+        dtype: the quantized dtype the qparams are for (``ember.quint8`` or ``ember.qint8``).
+        qscheme: ``ember.per_tensor_affine`` or ``ember.per_tensor_symmetric``.
+        reduce_range (bool): use one bit less of range.
+        quant_min, quant_max (int, optional): a custom integer range.
+
+    Example:
+        >>> obs = ember.ao.quantization.MinMaxObserver()
+        >>> _ = obs(ember.tensor([-1.0, 3.0]))
+        >>> obs.calculate_qparams()
+        (tensor([0.0157]), tensor([64], dtype=torch.int32))
+    """
+
+    def __init__(self, dtype=D.quint8, qscheme=per_tensor_affine, reduce_range=False,
+                 quant_min=None, quant_max=None, factory_kwargs=None, eps=_EPS,
+                 is_dynamic=False, **kwargs):
+        super().__init__(dtype=dtype, qscheme=qscheme, reduce_range=reduce_range,
+                         quant_min=quant_min, quant_max=quant_max,
+                         factory_kwargs=factory_kwargs, eps=eps, is_dynamic=is_dynamic,
+                         **kwargs)
+        self.register_buffer("min_val", _t(np.array(np.inf, np.float32), D.float32))
+        self.register_buffer("max_val", _t(np.array(-np.inf, np.float32), D.float32))
+
+    def forward(self, x_orig):
+        if x_orig.numel() == 0:
+            return x_orig
+        x = _batch(x_orig)
+        lo = np.minimum(x.min(), self.min_val._data).astype(np.float32)
+        hi = np.maximum(x.max(), self.max_val._data).astype(np.float32)
+        self.min_val._data = np.asarray(lo)
+        self.max_val._data = np.asarray(hi)
+        return x_orig
+
+    def calculate_qparams(self):
+        """(scale, zero_point) tensors of one element each."""
+        return self._calculate(self.min_val._data, self.max_val._data)
+
+    def extra_repr(self):
+        return f"min_val={float(self.min_val._data)}, max_val={float(self.max_val._data)}"
+
+
+class MovingAverageMinMaxObserver(MinMaxObserver):
+    """A ``MinMaxObserver`` whose range follows an exponential moving average of each batch's
+    min and max (``averaging_constant`` weights the new batch), as QAT uses.
+
+    Example:
+        >>> obs = ember.ao.quantization.MovingAverageMinMaxObserver()
+        >>> _ = obs(ember.tensor([-1.0, 3.0])); _ = obs(ember.tensor([-2.0, 6.0]))
+        >>> round(float(obs.max_val), 2)
+        3.03
+    """
+
+    def __init__(self, averaging_constant=0.01, dtype=D.quint8, qscheme=per_tensor_affine,
+                 reduce_range=False, quant_min=None, quant_max=None, eps=_EPS,
+                 is_dynamic=False, **kwargs):
+        super().__init__(dtype=dtype, qscheme=qscheme, reduce_range=reduce_range,
+                         quant_min=quant_min, quant_max=quant_max, eps=eps,
+                         is_dynamic=is_dynamic, **kwargs)
+        self.averaging_constant = averaging_constant
+
+    def forward(self, x_orig):
+        if x_orig.numel() == 0:
+            return x_orig
+        x = _batch(x_orig)
+        lo, hi = np.float32(x.min()), np.float32(x.max())
+        old_lo, old_hi = self.min_val._data, self.max_val._data
+        if np.isinf(old_lo) and np.isinf(old_hi) and old_lo > old_hi:  # the first batch
+            new_lo, new_hi = lo, hi
+        else:
+            c = np.float32(self.averaging_constant)
+            new_lo = old_lo + c * (lo - old_lo)
+            new_hi = old_hi + c * (hi - old_hi)
+        self.min_val._data = np.asarray(new_lo, np.float32)
+        self.max_val._data = np.asarray(new_hi, np.float32)
+        return x_orig
+
+
+class PerChannelMinMaxObserver(UniformQuantizationObserverBase):
+    """Records the min and max of each slice along ``ch_axis`` (weights' output channels) and
+    derives one scale and zero point per channel.
+
+    Example:
+        >>> obs = ember.ao.quantization.PerChannelMinMaxObserver()
+        >>> _ = obs(ember.tensor([[-1.0, 3.0], [0.5, 1.0]]))
+        >>> obs.calculate_qparams()[1]
+        tensor([64,  0], dtype=torch.int32)
+    """
+
+    def __init__(self, ch_axis=0, dtype=D.quint8, qscheme=per_channel_affine,
+                 reduce_range=False, quant_min=None, quant_max=None, factory_kwargs=None,
+                 eps=_EPS, is_dynamic=False, **kwargs):
+        if qscheme not in (per_channel_affine, per_channel_symmetric,
+                           per_channel_affine_float_qparams):
+            raise NotImplementedError(
+                "PerChannelObserver's qscheme only support                     "
+                "torch.per_channel_symmetric,                     torch.per_channel_affine and "
+                "                    torch.per_channel_affine_float_qparams.")
+        super().__init__(dtype=dtype, qscheme=qscheme, reduce_range=reduce_range,
+                         quant_min=quant_min, quant_max=quant_max,
+                         factory_kwargs=factory_kwargs, eps=eps, is_dynamic=is_dynamic,
+                         **kwargs)
+        self.ch_axis = ch_axis
+        self.register_buffer("min_val", _t(np.zeros(0, np.float32), D.float32))
+        self.register_buffer("max_val", _t(np.zeros(0, np.float32), D.float32))
+
+    def _reduce(self, x):
+        axis = self.ch_axis % x.ndim
+        rest = tuple(i for i in range(x.ndim) if i != axis)
+        return x.min(axis=rest), x.max(axis=rest)
+
+    def _update(self, lo, hi):
+        if self.min_val._data.size == 0:
+            return lo, hi
+        return np.minimum(lo, self.min_val._data), np.maximum(hi, self.max_val._data)
+
+    def forward(self, x_orig):
+        if x_orig.numel() == 0:
+            return x_orig
+        lo, hi = self._update(*self._reduce(_batch(x_orig)))
+        self.min_val._data = np.asarray(lo, np.float32)
+        self.max_val._data = np.asarray(hi, np.float32)
+        return x_orig
+
+    def calculate_qparams(self):
+        """(scales, zero_points): one per channel."""
+        return self._calculate(self.min_val._data, self.max_val._data)
+
+    def extra_repr(self):
+        return f"min_val={self.min_val!r}, max_val={self.max_val!r}"
+
+    def reset_min_max_vals(self):
+        self.min_val = _t(np.zeros(0, np.float32), D.float32)
+        self.max_val = _t(np.zeros(0, np.float32), D.float32)
+
+
+class MovingAveragePerChannelMinMaxObserver(PerChannelMinMaxObserver):
+    """``PerChannelMinMaxObserver`` with a moving average of each channel's range.
+
+    Example:
+        >>> obs = ember.ao.quantization.MovingAveragePerChannelMinMaxObserver()
+        >>> _ = obs(ember.tensor([[-1.0, 3.0], [0.5, 1.0]]))
+        >>> obs.max_val
+        tensor([3., 1.])
+    """
+
+    def __init__(self, averaging_constant=0.01, ch_axis=0, dtype=D.quint8,
+                 qscheme=per_channel_affine, reduce_range=False, quant_min=None,
+                 quant_max=None, eps=_EPS, is_dynamic=False, **kwargs):
+        super().__init__(ch_axis=ch_axis, dtype=dtype, qscheme=qscheme,
+                         reduce_range=reduce_range, quant_min=quant_min, quant_max=quant_max,
+                         eps=eps, is_dynamic=is_dynamic, **kwargs)
+        self.averaging_constant = averaging_constant
+
+    def _update(self, lo, hi):
+        if self.min_val._data.size == 0:
+            return lo, hi
+        c = np.float32(self.averaging_constant)
+        old_lo, old_hi = self.min_val._data, self.max_val._data
+        return old_lo + c * (lo - old_lo), old_hi + c * (hi - old_hi)
+
+
+class HistogramObserver(MinMaxObserver):
+    """Records the running min and max (PyTorch also keeps a histogram and searches it for the
+    range that minimises quantization error; ember's qparams are the plain min/max ones, which
+    can differ from PyTorch's for data with outliers).
+
+    Example:
+        >>> obs = ember.ao.quantization.HistogramObserver()
+        >>> _ = obs(ember.tensor([-1.0, 3.0]))
+        >>> obs.calculate_qparams()[0].shape
+        torch.Size([1])
+    """
+
+    def __init__(self, bins: int = 2048, dtype=D.quint8, qscheme=per_tensor_affine,
+                 reduce_range=False, quant_min=None, quant_max=None, factory_kwargs=None,
+                 eps=_EPS, is_dynamic=False, **kwargs):
+        super().__init__(dtype=dtype, qscheme=qscheme, reduce_range=reduce_range,
+                         quant_min=quant_min, quant_max=quant_max,
+                         factory_kwargs=factory_kwargs, eps=eps, is_dynamic=is_dynamic,
+                         **kwargs)
+        self.bins = bins
+
+
+class PlaceholderObserver(ObserverBase):
+    """Observes nothing: it stands for a dtype (and, with ``is_dynamic``, for activations
+    quantized per batch at run time, as dynamic quantization does).
+
+    Example:
+        >>> ember.ao.quantization.PlaceholderObserver(dtype=ember.float16).dtype
+        torch.float16
+    """
+
+    def __init__(self, dtype=D.float32, custom_op_name="", compute_dtype=None,
+                 quant_min=None, quant_max=None, qscheme=None, eps=None, is_dynamic=False):
+        super().__init__(dtype=dtype, is_dynamic=is_dynamic)
+        if qscheme is None:
+            qscheme = per_tensor_affine
+        self.quant_min, self.quant_max, self.qscheme, self.eps = quant_min, quant_max, \
+            qscheme, eps
+        self.custom_op = custom_op_name
+
+    def forward(self, x):
+        return x
+
+    def calculate_qparams(self):
+        raise Exception("calculate_qparams should not be called for PlaceholderObserver")
+
+
+class NoopObserver(ObserverBase):
+    """Observes nothing (for float16 weights).
+
+    Example:
+        >>> ember.ao.quantization.NoopObserver().dtype
+        torch.float16
+    """
+
+    def __init__(self, dtype=D.float16, custom_op_name=""):
+        super().__init__(dtype=dtype)
+        self.custom_op = custom_op_name
+
+    def forward(self, x):
+        return x
+
+    def calculate_qparams(self):
+        raise Exception("calculate_qparams should not be called for NoopObserver")
+
+
+default_observer = MinMaxObserver.with_args(quant_min=0, quant_max=127)
+default_weight_observer = MinMaxObserver.with_args(dtype=D.qint8,
+                                                   qscheme=per_tensor_symmetric)
+weight_observer_range_neg_127_to_127 = MinMaxObserver.with_args(
+    dtype=D.qint8, qscheme=per_tensor_symmetric, quant_min=-127, quant_max=127, eps=2 ** -12)
+default_per_channel_weight_observer = PerChannelMinMaxObserver.with_args(
+    dtype=D.qint8, qscheme=per_channel_symmetric)
+default_histogram_observer = HistogramObserver.with_args(quant_min=0, quant_max=127)
+default_placeholder_observer = PlaceholderObserver
+default_dynamic_quant_observer = PlaceholderObserver.with_args(
+    dtype=D.quint8, quant_min=0, quant_max=255, is_dynamic=True)
+default_float_qparams_observer = PerChannelMinMaxObserver.with_args(
+    dtype=D.quint8, qscheme=per_channel_affine_float_qparams, ch_axis=0)
