@@ -15,7 +15,7 @@ from .grad_mode import (
     no_grad,
     set_grad_enabled,
 )
-from .graph import Node, _tensor_type, run_backward
+from .graph import GradientEdge, Node, _tensor_type, run_backward
 from .graph import is_checkpoint_valid as _is_checkpoint_valid  # noqa: F401
 from .variable import Variable
 
@@ -29,7 +29,7 @@ __all__ = ["backward", "grad", "no_grad", "enable_grad", "set_grad_enabled", "in
 def _as_tuple(x):
     if x is None:
         return None
-    return (x,) if isinstance(x, _tensor_type()) else tuple(x)
+    return (x,) if isinstance(x, (_tensor_type(), GradientEdge)) else tuple(x)
 
 
 def _ones_like(t):
@@ -43,6 +43,11 @@ def _make_grads(outputs, grad_outputs, create_graph):
     grads = []
     for i, out in enumerate(outputs):
         g = grad_outputs[i] if grad_outputs is not None and i < len(grad_outputs) else None
+        if type(out) is GradientEdge:  # no tensor to check against: take the gradient given
+            if g is None:
+                raise RuntimeError("grad can be implicitly created only for scalar outputs")
+            grads.append(g if create_graph else g.detach())
+            continue
         if g is None:
             if not out.requires_grad:
                 raise RuntimeError(

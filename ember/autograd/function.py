@@ -26,6 +26,7 @@ from typing import Any
 
 from .. import _dtype as D
 from . import anomaly, grad_mode
+from . import graph as _graph
 from .graph import Node, _sequence, edge_of
 
 __all__ = ["Function", "FunctionCtx", "BackwardCFunction", "once_differentiable", "InplaceFunction"]
@@ -64,6 +65,7 @@ class BackwardCFunction(FunctionCtx, Node):
     _non_differentiable = ()
     _tensor_positions: tuple = ()  # which forward arguments were Tensors
     _num_args = 0
+    _defer_pack = True  # saved-tensor hooks see the outputs once they are wired to the node
 
     def name(self) -> str:
         return type(self).__name__
@@ -294,6 +296,8 @@ def _process_outputs(ctx, args, outs, record):
         if record and id(o) not in non_diff and o._dtype.category >= D._FLOAT:
             o.grad_fn, o._output_nr, o._requires_grad = ctx, nr, True
         result.append(o)
+    if record and _graph._hooks_in_use:
+        _graph.pack_saved(ctx)
     return tuple(result)
 
 

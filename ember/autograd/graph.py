@@ -8,19 +8,26 @@ that meet, and hands leaf gradients to ``AccumulateGrad`` nodes, which add them 
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import itertools
 import re
 import sys
 import threading
 import weakref
+from typing import NamedTuple
 
 import numpy as np
 from numpy import ndarray
 
 from . import anomaly, grad_mode
 
+__all__ = ["saved_tensors_hooks", "save_on_cpu", "disable_saved_tensors_hooks",
+           "register_multi_grad_hook", "allow_mutation_on_saved_tensors", "Node",
+           "GradientEdge", "get_gradient_edge", "increment_version"]
+
 _sequence = itertools.count()
+_ACCUMULATE_FIRST = 1 << 62  # above any op node's sequence number
 
 _FREED_MSG = (
     "Trying to backward through the graph a second time (or directly access saved tensors after "
@@ -51,6 +58,7 @@ class Node:
     _output_meta = None  # (shape, dtype, device) per output, to fill in missing gradients
     _seq = 0
     materialize_grads = True
+    _defer_pack = False  # custom Functions pack what they saved after forward, as PyTorch
 
     def name(self) -> str:
         return self._name or f"{type(self).__name__}Backward0"
@@ -73,11 +81,15 @@ class Node:
             raise RuntimeError(
                 "Inference tensors cannot be saved for backward. To work around you can make a "
                 "clone to get a normal tensor and use it in autograd.")
+        if _hooks_in_use and not self._defer_pack:  # the plain path's one check for hooks
+            pack_saved(self)
 
     @property
     def saved_tensors(self) -> tuple:
         if self._freed:
             raise RuntimeError(_FREED_MSG)
+        if type(self._saved) is _PackedSaves:
+            return self._unpack_saved()
         out = []
         for item in self._saved or ():
             t, version = item
@@ -88,8 +100,17 @@ class Node:
             out.append(self._output_tensor())
         return tuple(out)
 
+    def _unpack_saved(self):
+        out = [item.unpack(self) if type(item) is _Packed else item for item, _ in self._saved]
+        if self._saved_output is not None:
+            out.append(self._output_tensor())
+        return tuple(out)
+
     def _output_tensor(self):
-        data, box, version, dtype, requires_grad = self._saved_output
+        saved = self._saved_output
+        if type(saved) is _Packed:
+            return saved.unpack(self)
+        data, box, version, dtype, requires_grad = saved
         if box[0] != version:
             from .._tensor import Tensor
 
@@ -107,6 +128,23 @@ class Node:
         self._saved = None
         self._saved_output = None
         self._freed = True
+
+    @property
+    def metadata(self) -> dict:
+        """A dict kept with this node for the user's own notes (empty until written to).
+
+        Example:
+            >>> y = x * 2; y.grad_fn.metadata["step"] = 3
+        """
+        meta = self.__dict__.get("_metadata")
+        if meta is None:
+            meta = self.__dict__["_metadata"] = {}
+        return meta
+
+    @metadata.setter
+    def metadata(self, value):
+        raise AttributeError(
+            f"attribute 'metadata' of '{self.name()}' objects is not writable")
 
     # -- hooks -----------------------------------------------------------------------------
     def register_hook(self, fn):
@@ -157,17 +195,20 @@ class AccumulateGrad(Node):
 
     def __init__(self, variable):
         self.variable = variable
-        self._seq = next(_sequence)
+        # Like PyTorch, a leaf's gradient is accumulated as soon as it is complete, before
+        # any op node that is ready too. Leaves ready together go newest first (PyTorch takes
+        # them in its next_functions order, and its addmm lists the bias first, which this
+        # order gives for ember's linear node: DDP's buckets expect bias before weight).
+        self._seq = _ACCUMULATE_FIRST + next(_sequence)
 
-    def accumulate(self, grad, create_graph, claimed=None):
+    def accumulate(self, grad, create_graph, claimed=None, hooks_done=False):
         """Add ``grad`` into ``variable.grad``. ``claimed`` (one per backward pass) holds the
-        ids of the arrays this pass already took over as a ``.grad``."""
+        ids of the arrays this pass already took over as a ``.grad``; ``hooks_done`` says
+        the variable's tensor hooks already ran (the engine runs them before capture)."""
         var = self.variable
         hooks = var._hooks
-        for hook in hooks or ():
-            new = hook(grad)
-            if new is not None:
-                grad = new
+        if not hooks_done:
+            grad = _run_leaf_hooks(hooks, grad)
         if var._grad is None:
             if create_graph:
                 var._grad = grad
@@ -314,11 +355,13 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs=None,
     reentrant checkpoints, whether this pass accumulates into every leaf's ``.grad``)."""
     previous = is_checkpoint_valid()
     _checkpoint_valid.value = accumulate and inputs is None
+    outer_task = getattr(_engine_task, "current", None)
     try:
         return _run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs,
                              allow_unused, accumulate)
     finally:
         _checkpoint_valid.value = previous
+        _engine_task.current = outer_task
 
 
 def _run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs=None,
@@ -332,7 +375,7 @@ def _run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs=None
     Tensor = _tensor_type()
     roots = []
     for out, g in zip(outputs, grad_outputs):
-        node, nr = edge_of(out)
+        node, nr = _edge_endpoint(out) if type(out) is GradientEdge else edge_of(out)
         if node is None:
             raise RuntimeError(
                 "element 0 of tensors does not require grad and does not have a grad_fn")
@@ -342,9 +385,12 @@ def _run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs=None
     capture = {}
     if inputs is not None:
         for i, t in enumerate(inputs):
-            if not isinstance(t, Tensor):
+            if type(t) is GradientEdge:
+                node, nr = _edge_endpoint(t)
+            elif not isinstance(t, Tensor):
                 raise TypeError("inputs must be tensors")
-            node, nr = edge_of(t)
+            else:
+                node, nr = edge_of(t)
             if node is None:
                 raise RuntimeError("One of the differentiated Tensors does not require grad")
             capture.setdefault((node, nr), []).append(i)
@@ -363,7 +409,8 @@ def _run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs=None
                 seen.add(nxt)
                 stack.append(nxt)
 
-    needed = _nodes_leading_to(seen, capture) if inputs is not None else None
+    needed, run = _nodes_leading_to(seen, capture) if inputs is not None else (None, None)
+    _engine_task.current = _GraphTask(seen, needed, accumulate)
 
     buffers = {}
     for node, nr, g in roots:
@@ -385,19 +432,32 @@ def _run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs=None
         while ready:
             node = heappop(ready)[1]
             grads = buffers.pop(node, None) or [None] * node._num_outputs
-            if node._pre_hooks or node._retained:
-                grads = _run_pre_hooks(node, grads)
+            hooks = node._pre_hooks
+            if hooks or node._retained:
+                grads = _run_pre_hooks(node, grads)  # the tensors' hooks, before capture
+            is_leaf = type(node) is AccumulateGrad
+            if is_leaf:
+                taken = (node, 0) in capture if inputs is not None else accumulate
+                if taken and grads[0] is not None and node.variable._hooks:
+                    grads = [_run_leaf_hooks(node.variable._hooks, grads[0])]
             if capture:
                 for nr in range(node._num_outputs):
                     for i in capture.get((node, nr), ()):
                         results[i] = grads[nr]
-            if type(node) is AccumulateGrad:
-                if accumulate and (inputs is None or (node, 0) in capture) and grads[0] is not None:
-                    node.accumulate(grads[0], create_graph, claimed)
+            if is_leaf:
+                if accumulate and taken and grads[0] is not None:
+                    if hooks and None in hooks:
+                        grads = _run_node_pre_hooks(hooks[None], grads)
+                    node.accumulate(grads[0], create_graph, claimed, hooks_done=True)
+                    if node._post_hooks:  # PyTorch calls them with no grad_inputs
+                        for hook in list(node._post_hooks):
+                            hook((), tuple(grads))
                 continue
-            if needed is not None and node not in needed:
+            if run is not None and node not in run:
                 input_grads = ()
             else:
+                if hooks and None in hooks:  # the node's own pre-hooks: only when it runs
+                    grads = _run_node_pre_hooks(hooks[None], grads)
                 input_grads = _call_node(node, grads, retain_graph, Tensor)
             for (nxt, nr), g in zip(node.next_functions, input_grads):
                 if nxt is not None and g is not None:
@@ -426,7 +486,7 @@ def _run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs=None
 
     if inputs is not None and accumulate:
         for t, g in zip(inputs, results):  # non-leaf inputs= get .grad too, as in PyTorch
-            if t.grad_fn is not None and g is not None:
+            if type(t) is not GradientEdge and t.grad_fn is not None and g is not None:
                 t._grad = g.detach() if t._grad is None else (t._grad + g).detach()
     if inputs is not None and not accumulate:
         for i, r in enumerate(results):
@@ -438,20 +498,23 @@ def _run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs=None
 
 
 def _nodes_leading_to(nodes, capture):
-    """The nodes from which some captured edge can be reached (the others need not run)."""
+    """The nodes the pass reaches (the captured ones and those above them), and those among
+    them that must run: a node runs only when some captured edge lies below it, so a captured
+    node with nothing captured below is not run (PyTorch does not run it either)."""
     parents = {}
     for node in nodes:
         for nxt, _ in node.next_functions:
             if nxt is not None:
                 parents.setdefault(nxt, []).append(node)
-    needed = {node for node, _ in capture}
-    stack = list(needed)
+    captured = {node for node, _ in capture}
+    run = set()
+    stack = list(captured)
     while stack:
         for parent in parents.get(stack.pop(), ()):
-            if parent not in needed:
-                needed.add(parent)
+            if parent not in run:
+                run.add(parent)
                 stack.append(parent)
-    return needed
+    return captured | run, run
 
 
 def _add_grad(buffers, node, nr, g):
@@ -469,23 +532,38 @@ def _run_pre_hooks(node, grads):
     if hooks:
         grads = list(grads)
         for nr, fns in hooks.items():
-            if nr is None:
-                for fn in list(fns):
-                    new = fn(tuple(grads))
-                    if new is not None:
-                        grads = list(new)
+            if nr is None:  # the node's own (register_prehook): run when the node runs
                 continue
             for fn in list(fns):
                 if grads[nr] is not None:
                     new = fn(grads[nr])
                     if new is not None:
                         grads[nr] = new
+                elif getattr(fn, "_sees_none", False):  # register_multi_grad_hook's count
+                    fn(None)
     if node._retained:
         for nr, ref in node._retained.items():
             t = ref()
             if t is not None and grads[nr] is not None:
                 g = grads[nr] if grad_mode.is_grad_enabled() else grads[nr].detach()
                 t._grad = g.clone() if t._grad is None else t._grad + g
+    return grads
+
+
+def _run_leaf_hooks(hooks, grad):
+    for hook in list(hooks or ()):
+        new = hook(grad)
+        if new is not None:
+            grad = new
+    return grad
+
+
+def _run_node_pre_hooks(fns, grads):
+    for fn in list(fns):
+        new = fn(tuple(grads))
+        if new is not None:
+            _check_hook_result(fn, new, len(grads))
+            grads = list(new)
     return grads
 
 
@@ -503,13 +581,14 @@ def _call_node(node, grads, retain_graph, tensor_type):
         if node.materialize_grads:
             grads = [g if g is not None else _zeros_for(node, i) for i, g in enumerate(grads)]
     result = node._run_backward(grads)
-    if node._post_hooks:
-        for hook in node._post_hooks:
-            new = hook(result, tuple(grads))
-            if new is not None:
-                result = tuple(new)
     if len(result) < len(node.next_functions):
         result = tuple(result) + (None,) * (len(node.next_functions) - len(result))
+    if node._post_hooks:
+        for hook in list(node._post_hooks):
+            new = hook(result, tuple(grads))
+            if new is not None:
+                _check_hook_result(hook, new, len(result))
+                result = tuple(new)
     if anomaly._enabled[0]:
         anomaly.check(node, result)
     if not retain_graph:
@@ -520,8 +599,459 @@ def _call_node(node, grads, retain_graph, tensor_type):
     return result
 
 
+def _check_hook_result(hook, new, expected):
+    if len(new) != expected:
+        name = getattr(hook, "__name__", type(hook).__name__)
+        raise RuntimeError(f"hook '{name}' has returned an incorrect number of values (got "
+                           f"{len(new)}, but expected {expected})")
+
+
 def _zeros_for(node, i):
     from .. import _creation
 
     shape, dtype, device = node._output_meta[i]
     return _creation.zeros(shape, dtype=dtype, device=device)
+
+
+# -- saved-tensor hooks ----------------------------------------------------------------------
+# While no saved_tensors_hooks context is open anywhere, save_for_backward pays one check of
+# ``_hooks_in_use``. The hook stacks themselves are per thread, as in PyTorch.
+
+_hooks_in_use = False
+_open_contexts = [0]  # saved_tensors_hooks contexts open in all threads together
+_open_lock = threading.Lock()
+_thread_hooks = threading.local()  # .stack: [(pack, unpack)], .disabled: a message or None
+
+_PACK_INPLACE_MSG = (
+    "A saved tensor pack hook is modifying its input in place. Tensors provided as input to "
+    "pack hook cannot be modified by in-place operations as this can lead to unexpected "
+    "side-effects. Please open an issue if you need to perform in-place operations on the "
+    "input to a pack hook.")
+
+
+class _PackedSaves(list):
+    """A node's ``_saved`` list whose tensors went through a pack hook: ``(_Packed, None)``
+    pairs (and non-tensors as they were), read back through the unpack hook."""
+
+
+class _Packed:
+    """One tensor as a pack hook returned it, with what the unpacked tensor needs to take the
+    original's place in the graph. No version is kept: PyTorch does not check a packed
+    tensor for in-place changes."""
+
+    __slots__ = ("packed", "unpack_hook", "requires_grad", "grad_fn", "output_nr", "grad_acc",
+                 "is_output", "shape")
+
+    def __init__(self, packed, unpack_hook, shape):
+        self.packed = packed
+        self.unpack_hook = unpack_hook
+        self.shape = shape  # what graph_to_dot(show_saved=True) shows for it
+        self.requires_grad = False
+        self.grad_fn = self.grad_acc = None
+        self.output_nr = 0
+        self.is_output = False
+
+    def unpack(self, node):
+        t = self.unpack_hook(self.packed)
+        Tensor = _tensor_type()
+        if not isinstance(t, Tensor):
+            raise TypeError("Output of saved tensor unpack_hook expected to be a Tensor but got "
+                            f"result of type {type(t).__name__}")
+        if not self.requires_grad:
+            return t
+        # a new tensor on the unpacked data, placed where the saved one sat in the graph (so
+        # a create_graph backward reaches the original's producer or leaf)
+        fresh = Tensor._make(t._data, t._dtype, True)
+        if self.grad_acc is not None:
+            fresh._grad_acc = weakref.ref(self.grad_acc)
+        else:
+            fresh.grad_fn = node if self.is_output else self.grad_fn
+            fresh._output_nr = self.output_nr
+        return fresh
+
+    def __getitem__(self, index):
+        # graph_to_dot reads a saved output's shape as _saved_output[0].shape
+        if index != 0:
+            raise IndexError(index)
+        return self
+
+
+def _current_hooks():
+    stack = getattr(_thread_hooks, "stack", None)
+    return stack[-1] if stack else None
+
+
+def _pack(t, hooks, node):
+    pack_hook, unpack_hook = hooks
+    version = t._version[0]
+    state = grad_mode._state
+    prev = state.enabled
+    state.enabled = False  # PyTorch runs pack hooks without recording a graph
+    try:
+        packed = pack_hook(t)
+    finally:
+        state.enabled = prev
+    if t._version[0] != version:
+        raise RuntimeError(_PACK_INPLACE_MSG)
+    record = _Packed(packed, unpack_hook, t.shape)
+    if t._requires_grad:
+        record.requires_grad = True
+        if t.grad_fn is node:  # the node's own output: no reference back to the node itself
+            record.is_output, record.output_nr = True, t._output_nr
+        else:
+            fn, nr = edge_of(t)
+            if type(fn) is AccumulateGrad:
+                record.grad_acc = fn
+            else:
+                record.grad_fn, record.output_nr = fn, nr
+    return record
+
+
+def pack_saved(node) -> None:
+    """Send the tensors ``node`` saved through the innermost pack hook of this thread."""
+    hooks = _current_hooks()
+    if hooks is None or node._saved is None:
+        return
+    Tensor = _tensor_type()
+    node._saved = _PackedSaves(
+        (_pack(t, hooks, node), None) if isinstance(t, Tensor) else (t, None)
+        for t, _ in node._saved)
+
+
+def _get_saved_output(node):
+    return node.__dict__.get("_saved_output")
+
+
+def _set_saved_output(node, value):
+    # ops with save_output=True hand over (array, version box, version, dtype, requires_grad)
+    if type(value) is tuple:
+        hooks = _current_hooks()
+        if hooks is not None:
+            data, box, _version, dtype, requires_grad = value
+            out = _tensor_type()._make(data, dtype, requires_grad)
+            out._version = box
+            if requires_grad:
+                out.grad_fn, out._output_nr = node, 0
+            value = _pack(out, hooks, node)
+    node.__dict__["_saved_output"] = value
+
+
+# Installed on Node only while some saved_tensors_hooks context is open, so that the output
+# an op saves is packed too; otherwise _saved_output is a plain attribute.
+_SAVED_OUTPUT = property(_get_saved_output, _set_saved_output)
+
+
+def _count_context(delta):
+    global _hooks_in_use
+    with _open_lock:
+        _open_contexts[0] += delta
+        in_use = _open_contexts[0] > 0
+        if in_use != _hooks_in_use:
+            Node._saved_output = _SAVED_OUTPUT if in_use else None
+            _hooks_in_use = in_use
+
+
+class saved_tensors_hooks:
+    """Context manager that sets how tensors saved for backward are packed and unpacked.
+
+    Inside it, every tensor an operation saves for backward is passed to ``pack_hook`` and
+    its result is kept instead; when backward (or ``ctx.saved_tensors``) needs the tensor,
+    ``unpack_hook`` turns that result back into a tensor with the same content. Contexts
+    nest; the innermost pair applies. Tensors saved this way are not checked for in-place
+    changes.
+
+    Args:
+        pack_hook: ``pack_hook(tensor) -> Any``, called once per saved tensor. It must not
+            change its input in place.
+        unpack_hook: ``unpack_hook(packed) -> Tensor``, called each time the tensor is used.
+
+    Example:
+        >>> with ember.autograd.graph.saved_tensors_hooks(lambda t: t * 1, lambda t: t):
+        ...     y = (x * x).sum()
+        >>> y.backward()
+    """
+
+    def __init__(self, pack_hook, unpack_hook) -> None:
+        self.pack_hook = pack_hook
+        self.unpack_hook = unpack_hook
+
+    def __enter__(self) -> None:
+        message = getattr(_thread_hooks, "disabled", None)
+        if message is not None:
+            raise RuntimeError(message)
+        stack = getattr(_thread_hooks, "stack", None)
+        if stack is None:
+            stack = _thread_hooks.stack = []
+        stack.append((self.pack_hook, self.unpack_hook))
+        _count_context(1)
+
+    def __exit__(self, *exc) -> None:
+        _thread_hooks.stack.pop()
+        _count_context(-1)
+
+
+class save_on_cpu(saved_tensors_hooks):
+    """Context manager under which tensors saved for backward are kept on the CPU and moved
+    back to their device when backward needs them. CPU tensors are kept as they are (no copy).
+
+    Args:
+        pin_memory (bool): accepted for PyTorch compatibility; NumPy has no pinned memory.
+        device_type (str): accepted for PyTorch compatibility. Default: ``"cuda"``.
+
+    Example:
+        >>> with ember.autograd.graph.save_on_cpu():
+        ...     y = (x * x).sum()
+        >>> y.backward()
+    """
+
+    def __init__(self, pin_memory: bool = False, device_type: str = "cuda") -> None:
+        def pack_to_cpu(tensor):
+            if tensor.device.type in ("cpu", "meta"):
+                return tensor.device, tensor
+            return tensor.device, tensor.to("cpu")
+
+        def unpack_from_cpu(packed):
+            device, tensor = packed
+            return tensor.to(device)
+
+        super().__init__(pack_to_cpu, unpack_from_cpu)
+
+
+@contextlib.contextmanager
+def disable_saved_tensors_hooks(error_message: str):
+    """Context manager under which setting saved-tensor hooks raises ``RuntimeError`` with
+    ``error_message`` (for features that cannot work with them).
+
+    Example:
+        >>> with ember.autograd.graph.disable_saved_tensors_hooks("not supported here"):
+        ...     pass  # a saved_tensors_hooks(...) context here would raise
+    """
+    if _current_hooks() is not None:
+        raise RuntimeError(error_message)
+    previous = getattr(_thread_hooks, "disabled", None)
+    _thread_hooks.disabled = error_message
+    try:
+        yield
+    finally:
+        _thread_hooks.disabled = previous
+
+
+# -- gradient edges ---------------------------------------------------------------------------
+
+class GradientEdge(NamedTuple):
+    """Where a gradient enters the autograd graph: a node and which of its outputs.
+
+    ``autograd.grad`` and ``backward`` accept one in ``inputs`` (and ``grad`` in ``outputs``)
+    in place of a tensor.
+
+    Example:
+        >>> edge = ember.autograd.graph.get_gradient_edge(x)
+        >>> (g,) = ember.autograd.grad(loss, edge)
+    """
+
+    node: Node
+    output_nr: int
+    ownership_token: Node | None = None
+
+
+def get_gradient_edge(tensor) -> GradientEdge:
+    """The gradient edge of ``tensor``: its ``grad_fn`` and output number, or for a leaf its
+    ``AccumulateGrad`` node. ``autograd.grad(loss, get_gradient_edge(x))`` equals
+    ``autograd.grad(loss, x)``.
+
+    Example:
+        >>> ember.autograd.graph.get_gradient_edge(x).node.name()
+        'torch::autograd::AccumulateGrad'
+    """
+    if not tensor.requires_grad:
+        raise RuntimeError("It is not possible to get the gradient edge for a Tensor that does "
+                           "not require gradients")
+    node, nr = edge_of(tensor)
+    return GradientEdge(node, nr)
+
+
+def _edge_endpoint(edge):
+    node = edge.node
+    if not isinstance(node, Node):
+        raise RuntimeError("GradientEdge's first object must be an autograd.graph.Node but got "
+                           f"{type(node).__name__}")
+    return node, edge.output_nr
+
+
+# -- the backward pass now running (for register_multi_grad_hook) -----------------------------
+
+_engine_task = threading.local()  # .current: the innermost _GraphTask of this thread
+
+
+class _GraphTask:
+    __slots__ = ("nodes", "needed", "accumulate", "__weakref__")
+
+    def __init__(self, nodes, needed, accumulate):
+        self.nodes = nodes
+        self.needed = needed
+        self.accumulate = accumulate
+
+
+def _will_execute(task, node) -> bool:
+    if type(node) is AccumulateGrad and not task.accumulate:
+        raise RuntimeError(
+            "A leaf node was passed to _will_engine_execute_node but we are currently running "
+            "autograd.grad(). This is currently not supported.")
+    return node in task.nodes and (task.needed is None or node in task.needed)
+
+
+class _MultiHandle:
+    """Removes every per-tensor hook of one ``register_multi_grad_hook`` call."""
+
+    def __init__(self, handles) -> None:
+        self.handles = tuple(handles)
+
+    def remove(self) -> None:
+        for handle in self.handles:
+            handle.remove()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.remove()
+
+
+class _SeesNone:
+    """A per-output hook that is also told (with None) when its node runs without a gradient
+    for that output, so a multi-grad hook can count it."""
+
+    _sees_none = True
+
+    def __init__(self, fn):
+        self.fn = fn
+
+    def __call__(self, grad):
+        self.fn(grad)
+
+
+def register_multi_grad_hook(tensors, fn, *, mode: str = "all"):
+    """Call ``fn`` once the gradients of several tensors are computed in a backward pass.
+
+    With ``mode="all"``, ``fn(grads)`` runs after every tensor of ``tensors`` that this pass
+    reaches has its gradient; ``grads`` is a list with None for tensors not reached. With
+    ``mode="any"``, ``fn(grad)`` runs once per pass, with the first of their gradients.
+    ``fn`` must not change its arguments; what it returns is ignored.
+
+    Returns:
+        A handle whose ``remove()`` removes the hook.
+
+    Example:
+        >>> h = ember.autograd.graph.register_multi_grad_hook((a, b), print)
+        >>> (a * b).sum().backward(); h.remove()
+    """
+    if mode not in ("all", "any"):
+        raise ValueError(f"Expects mode to be one of ('all', 'any') but got {mode}")
+    lock = threading.Lock()
+    if mode == "any":
+        fired = {"task": None}
+
+        def on_any(grad):
+            task = getattr(_engine_task, "current", None)
+            with lock:
+                if fired["task"] is not None and fired["task"]() is task:
+                    return
+                fired["task"] = weakref.ref(task) if task is not None else None
+            fn(grad)
+
+        return _MultiHandle(t.register_hook(on_any) for t in tensors if t.requires_grad)
+
+    for t in tensors:
+        if not t.requires_grad:
+            raise AssertionError("Expected gradient function to be set")
+    count = len(tensors)
+    state = {"task": None, "grads": None, "left": 0}
+
+    def make(i):
+        def on_grad(grad):
+            task = getattr(_engine_task, "current", None)
+            with lock:
+                if state["task"] is None or state["task"]() is not task:
+                    state["task"] = weakref.ref(task) if task is not None else None
+                    state["grads"] = [None] * count
+                    state["left"] = sum(
+                        1 for t in tensors if _will_execute(task, edge_of(t)[0])) \
+                        if task is not None else count
+                state["grads"][i] = grad
+                state["left"] -= 1
+                if state["left"]:
+                    return
+                grads, state["grads"] = state["grads"], None
+            fn(grads)
+        return on_grad
+
+    handles = []
+    for i, t in enumerate(tensors):
+        hook = make(i)
+        if t.grad_fn is not None:
+            handles.append(t.grad_fn._add_pre_hook(t._output_nr, _SeesNone(hook)))
+        else:
+            handles.append(t.register_hook(hook))
+    return _MultiHandle(handles)
+
+
+# -- allow_mutation_on_saved_tensors ----------------------------------------------------------
+
+class _AllowMutationOnSavedContext:
+    """What one ``allow_mutation_on_saved_tensors`` context keeps: the copies of the tensors
+    saved inside it (``cloned``), emptied when the context ends."""
+
+    def __init__(self) -> None:
+        self.cloned: dict = {}
+        self.original: dict = {}
+        self.tid_to_weakhandle: dict = {}
+        self.sid_to_tid: dict = {}
+
+    def clear(self) -> None:
+        self.cloned.clear()
+        self.original.clear()
+        self.tid_to_weakhandle.clear()
+        self.sid_to_tid.clear()
+
+
+_mutation_context = [None]  # the open allow_mutation_on_saved_tensors context, if any
+
+
+@contextlib.contextmanager
+def allow_mutation_on_saved_tensors():
+    """Context manager under which a tensor saved for backward may be changed in place:
+    backward still sees the values it had when it was saved. Run forward and backward both
+    inside it; backward after it has ended raises.
+
+    ember keeps a copy of each tensor saved inside the context when it is saved (PyTorch
+    copies one when it is first changed): the same values, more memory.
+
+    Example:
+        >>> with ember.autograd.graph.allow_mutation_on_saved_tensors():
+        ...     a = ember.ones(2, requires_grad=True); b = a.clone()
+        ...     out = (b ** 2).sum(); b.sin_(); out.backward()
+    """
+    if _mutation_context[0] is not None:
+        raise RuntimeError("allow_mutation_on_saved_tensors contexts cannot be nested")
+    state = _AllowMutationOnSavedContext()
+    keys = itertools.count()
+
+    def pack(tensor):
+        key = next(keys)
+        state.cloned[key] = tensor.detach().clone()
+        return key
+
+    def unpack(key):
+        if _mutation_context[0] is not state:
+            raise AssertionError(
+                "Trying to backward outside of the 'allow_mutation_on_saved_tensors' context"
+                "in which the graph was originally recorded.")
+        return state.cloned[key]
+
+    _mutation_context[0] = state
+    try:
+        with saved_tensors_hooks(pack, unpack):
+            yield state
+    finally:
+        _mutation_context[0] = None
+        state.clear()
