@@ -288,3 +288,39 @@ def test_state_dict_metadata_versions_match_torch(torch):
                              nn.LayerNorm(2), nn.GroupNorm(1, 2), nn.Linear(2, 2))
 
     assert dict(build(ember.nn).state_dict()._metadata) == dict(build(torch.nn).state_dict()._metadata)
+
+
+def _set_submodule_outcomes(lib):
+    nn = lib.nn
+    net = nn.Sequential(nn.Sequential(nn.Linear(1, 1)), nn.ReLU())
+    out = []
+    for target, strict in (("", False), ("0.5.x", False), ("1.x", False), ("0.0", False),
+                           ("0.new", True), ("0.new", False), ("training", False)):
+        try:
+            net.set_submodule(target, nn.Tanh(), strict=strict)
+            out.append("ok")
+        except (ValueError, AttributeError) as e:
+            out.append(f"{type(e).__name__}: {e}")
+    try:
+        net.set_submodule("0.0", 5)
+    except ValueError as e:
+        out.append(str(e))
+    return out, repr(net)
+
+
+def test_set_submodule_as_torch(torch):
+    assert _set_submodule_outcomes(ember) == _set_submodule_outcomes(torch)
+
+
+def test_to_empty_gives_a_meta_model_real_uninitialised_storage(torch):
+    for lib in (ember, torch):
+        with lib.device("meta"):
+            layer = lib.nn.Linear(2, 3)
+        assert layer.to_empty(device="cpu") is layer
+        assert layer.weight.device.type == "cpu" and tuple(layer.weight.shape) == (3, 2)
+        assert isinstance(layer.weight, lib.nn.Parameter) and layer.weight.requires_grad
+        layer.bias.data.fill_(1.0)  # real memory now
+        assert layer.bias.tolist() == [1.0, 1.0, 1.0]
+    nested = ember.nn.Sequential(ember.nn.Linear(2, 2, device="meta"))
+    nested.to_empty(device="cpu", recurse=False)  # only the container's own tensors (none)
+    assert nested[0].weight.device.type == "meta"

@@ -78,6 +78,21 @@ class ConvertMixin:
 
         return self._apply(convert)
 
+    def to_empty(self, *, device, recurse: bool = True) -> Module:
+        """Give parameters and buffers fresh, uninitialised memory on ``device`` (nothing is
+        copied): how a model built on the meta device gets real storage before its weights are
+        loaded or initialised.
+
+        Example:
+            >>> with ember.device("meta"):
+            ...     layer = ember.nn.Linear(2, 2)
+            >>> layer.to_empty(device="cpu").weight.device
+            device(type='cpu')
+        """
+        from ..._creation import empty_like
+
+        return self._apply(lambda t: empty_like(t, device=device), recurse=recurse)
+
     def cpu(self) -> Module:
         return self._apply(lambda t: t.cpu())
 

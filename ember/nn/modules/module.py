@@ -173,6 +173,27 @@ class Module(HookMixin, StateDictMixin, ConvertMixin):
             raise AttributeError(f"{mod._get_name()} has no attribute `{last}`")
         return mod._modules[last]
 
+    def set_submodule(self, target: str, module: Module, strict: bool = False) -> None:
+        """Put ``module`` at dotted path ``target``, replacing what is there (with ``strict``,
+        only an existing attribute may be replaced).
+
+        Example:
+            >>> net = ember.nn.Sequential(ember.nn.Linear(2, 2), ember.nn.ReLU())
+            >>> net.set_submodule("1", ember.nn.Tanh())
+            >>> net[1]
+            Tanh()
+        """
+        if target == "":
+            raise ValueError("Cannot set the submodule without a target name!")
+        if not isinstance(module, Module):
+            raise ValueError(f"`module` is not an nn.Module, found {type(module)}")
+        mod, last = self._get_path(target, "module")
+        if strict and not hasattr(mod, last):
+            raise AttributeError(f"{mod._get_name()} has no attribute `{last}`")
+        if hasattr(mod, last) and not isinstance(getattr(mod, last), Module):
+            raise AttributeError(f"`{last}` is not an nn.Module")
+        setattr(mod, last, module)
+
     def get_parameter(self, target: str) -> Parameter:
         mod, last = self._get_path(target, "parameter")
         if not hasattr(mod, last):
