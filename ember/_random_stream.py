@@ -90,7 +90,12 @@ class TorchStream:
         work = np.float64 if dt == np.float64 else np.float32
         u = self.random(size, work)
         lo, hi = work(low), work(high)
-        out = _fma(u.astype(np.float64), float(hi - lo), float(lo)).astype(dt, copy=False)
+        if work is np.float32:
+            # float32 operands: the product is exact in float64, so one float64 add and the
+            # cast round as a fused float32 multiply-add does (but for ties at ~2**-29 odds)
+            out = (u.astype(np.float64) * float(hi - lo) + float(lo)).astype(dt, copy=False)
+        else:
+            out = _fma(u, float(hi - lo), float(lo)).astype(dt, copy=False)
         if dt.itemsize < 4:  # a value rounded up to ``high`` becomes ``low``, as PyTorch
             out[out == dt.type(high)] = dt.type(low)
         return out
