@@ -19,7 +19,9 @@ NAMESPACES = ["ember", "ember.nn", "ember.nn.functional", "ember.nn.init", "embe
               "ember.nn.utils.prune", "ember.optim.swa_utils", "ember.distributions",
               "ember.distributed", "ember.fx", "ember.onnx", "ember.jit", "ember.export",
               "ember.nested", "ember.masked", "ember.nn.attention.flex_attention",
-              "ember.utils.benchmark", "ember.utils.flop_counter", "ember.utils._pytree"]
+              "ember.utils.benchmark", "ember.utils.flop_counter", "ember.utils._pytree",
+              "ember.quasirandom", "ember.vision.ops", "ember.ao.quantization",
+              "ember.autograd.graph"]
 
 # names still without a docstring, by namespace (none now; add here only with a reason)
 PENDING: dict = {}

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from ... import nn
+from ..ops.layers import Conv2dNormActivation  # noqa: F401  (one definition, torchvision.ops')
 
 
 def _no_pretrained(name: str, weights, kwargs: dict) -> None:
@@ -31,38 +29,6 @@ def _make_divisible(v: float, divisor: int, min_value: int | None = None) -> int
     if new_v < 0.9 * v:
         new_v += divisor
     return new_v
-
-
-class Conv2dNormActivation(nn.Sequential):
-    """Conv2d, then a norm layer, then an activation (torchvision.ops.Conv2dNormActivation).
-
-    Submodules are numbered ``0`` (conv), ``1`` (norm), ``2`` (activation) so state_dict keys
-    match torchvision's.
-
-    Example:
-        >>> block = Conv2dNormActivation(3, 16, stride=2, activation_layer=nn.ReLU6)
-        >>> block(ember.randn(1, 3, 8, 8)).shape
-        torch.Size([1, 16, 4, 4])
-    """
-
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 3,
-                 stride: int = 1, padding: int | None = None, groups: int = 1,
-                 norm_layer: Callable[..., nn.Module] | None = nn.BatchNorm2d,
-                 activation_layer: Callable[..., nn.Module] | None = nn.ReLU,
-                 dilation: int = 1, inplace: bool | None = True, bias: bool | None = None) -> None:
-        if padding is None:
-            padding = (kernel_size - 1) // 2 * dilation
-        if bias is None:
-            bias = norm_layer is None
-        layers = [nn.Conv2d(in_channels, out_channels, kernel_size, stride, padding,
-                            dilation=dilation, groups=groups, bias=bias)]
-        if norm_layer is not None:
-            layers.append(norm_layer(out_channels))
-        if activation_layer is not None:
-            params = {} if inplace is None else {"inplace": inplace}
-            layers.append(activation_layer(**params))
-        super().__init__(*layers)
-        self.out_channels = out_channels
 
 
 def _ovewrite_named_param(kwargs: dict, param: str, new_value) -> None:
