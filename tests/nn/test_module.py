@@ -324,3 +324,27 @@ def test_to_empty_gives_a_meta_model_real_uninitialised_storage(torch):
     nested = ember.nn.Sequential(ember.nn.Linear(2, 2, device="meta"))
     nested.to_empty(device="cpu", recurse=False)  # only the container's own tensors (none)
     assert nested[0].weight.device.type == "meta"
+
+
+def test_module_compile_in_place_trains_as_torch(torch):
+    def run(lib):
+        lib.manual_seed(0)
+        net = lib.nn.Sequential(lib.nn.Linear(4, 8), lib.nn.ReLU(), lib.nn.Linear(8, 2))
+        assert net.compile() is None
+        opt = lib.optim.SGD(net.parameters(), lr=0.1)
+        x = lib.ones(3, 4)
+        losses = []
+        for _ in range(3):
+            opt.zero_grad()
+            loss = net(x).pow(2).mean()
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+        return net, losses
+
+    net, losses = run(ember)
+    _, expected = run(torch)
+    np.testing.assert_allclose(losses, expected, rtol=1e-6)
+    assert type(net) is ember.nn.Sequential and list(net.state_dict()) == [
+        "0.weight", "0.bias", "2.weight", "2.bias"]
+    assert net._compiled_call_impl._ember_compiler.cache  # the calls went through a capture

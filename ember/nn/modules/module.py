@@ -439,13 +439,39 @@ class Module(HookMixin, StateDictMixin, ConvertMixin):
         return main + ")"
 
     # -- calling -----------------------------------------------------------------------------
+    _compiled_call_impl = None  # set by compile(): calls then go through ember.compile
+
     def _call_impl(self, *args, **kwargs):
+        if self._compiled_call_impl is not None:
+            return self._compiled_call_impl(*args, **kwargs)
         if not (self._forward_pre_hooks or self._forward_hooks or self._backward_hooks
                 or self._backward_pre_hooks or _any_global_call_hooks()):
             return self.forward(*args, **kwargs)
         return self._call_with_hooks(args, kwargs)
 
     __call__ = _call_impl
+
+    def _eager_call(self, *args, **kwargs):
+        """A call that never takes the compiled path (what :meth:`compile` compiles)."""
+        if not (self._forward_pre_hooks or self._forward_hooks or self._backward_hooks
+                or self._backward_pre_hooks or _any_global_call_hooks()):
+            return self.forward(*args, **kwargs)
+        return self._call_with_hooks(args, kwargs)
+
+    def compile(self, *args, **kwargs) -> None:
+        """Compile this module's calls in place (``torch.nn.Module.compile``): later calls go
+        through :func:`ember.compile` (its arguments: ``backend=``, ``fullgraph=``, ...), while
+        the module, its type and its ``state_dict`` keys stay as they are.
+
+        Example:
+            >>> net = ember.nn.Sequential(ember.nn.Linear(4, 2), ember.nn.ReLU())
+            >>> net.compile()
+            >>> net(ember.ones(3, 4)).shape
+            torch.Size([3, 2])
+        """
+        from ..._compile import compile as compile_fn
+
+        self._compiled_call_impl = compile_fn(self._eager_call, *args, **kwargs)
 
     def __getstate__(self):
         return self.__dict__.copy()
