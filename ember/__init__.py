@@ -239,6 +239,7 @@ def get_num_threads() -> int:
 
 from ._config import *  # noqa: E402  (set_float32_matmul_precision, typename, ...)
 from ._deterministic import *  # noqa: E402  (use_deterministic_algorithms and friends)
+from ._lobpcg import lobpcg  # noqa: E402
 from ._symbolic import *  # noqa: E402  (sym_int, sym_max, SymInt and friends)
 from .autograd.anomaly import (  # noqa: E402
     is_anomaly_check_nan_enabled,

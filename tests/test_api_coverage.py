@@ -133,7 +133,7 @@ ABSENT_TORCH = {
         sparse_bsc_tensor sparse_bsr_tensor sparse_compressed_tensor sparse_csc_tensor
         sparse_csr_tensor resize_as_sparse_ dsmm hsmm hspmm saddmm smm sspaddmm""",
     "not yet": """
-        lobpcg hash_tensor slice_inverse thread_safe_generator""",
+        hash_tensor slice_inverse thread_safe_generator""",
     "Python modules torch's namespace happens to import": """
         builtins ctypes functools glob importlib inspect math os platform sys textwrap
         threading torch types warnings windows""",
