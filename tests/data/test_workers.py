@@ -240,3 +240,30 @@ def test_worker_finishing_its_shard_early_never_stalls_the_others():
         loader = DataLoader(Sharded(10), batch_size=2, num_workers=2, timeout=10)
         assert sorted(v for b in loader for v in b.tolist()) == list(range(10))
     assert no_children()
+
+
+class DrawsOf(Dataset):
+    """Random draws inside a worker from a library's RNG, Python's and NumPy's."""
+
+    def __init__(self, lib_name):
+        self.lib_name = lib_name
+
+    def __len__(self):
+        return 6
+
+    def __getitem__(self, i):
+        import importlib
+
+        lib = importlib.import_module(self.lib_name)
+        return (round(float(lib.rand(1).item()), 7), random.random(), float(np.random.rand()))
+
+
+def test_workers_draw_what_torchs_workers_draw(torch):
+    # base seed from the generator, worker seeds base + id, NumPy seeded from (id, base) as torch
+    def draws(lib):
+        lib.manual_seed(5)
+        loader = lib.utils.data.DataLoader(DrawsOf(lib.__name__), batch_size=None,
+                                           num_workers=2, shuffle=True)
+        return [tuple(float(v) for v in row) for row in loader]
+
+    assert draws(ember) == draws(torch)

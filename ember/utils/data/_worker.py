@@ -255,9 +255,9 @@ def _seed_everything(seed: int, worker_id: int, base_seed: int) -> None:
 
     random.seed(seed)
     _random.manual_seed(seed)
-    # NumPy's legacy RNG takes 32-bit words; derive them from (base seed, worker id) so that
-    # neighbouring workers get unrelated streams.
-    ss = np.random.SeedSequence([base_seed & 0xFFFF_FFFF, base_seed >> 32, worker_id])
+    # NumPy's legacy RNG takes 32-bit words, hashed from (worker id, base seed) as PyTorch's
+    # workers do (so np.random in a Dataset draws what it draws under PyTorch)
+    ss = np.random.SeedSequence([worker_id, base_seed & 0xFFFF_FFFF, base_seed >> 32, 0])
     np.random.seed(ss.generate_state(4))
 
 
