@@ -2,9 +2,10 @@
 
 Each ``tests/programs/<name>.py`` is a complete program written as a PyTorch user writes it
 (``import torch``). It runs once under real PyTorch and once through ``_as_torch.py``, which
-answers ``import torch`` with ember; the two printed outputs must be identical. Programs make
-their data and initial weights without torch's random generator (NumPy arrays, fixed formulas),
-so the two libraries start from the same numbers, and print rounded values.
+answers ``import torch`` with ember; the two printed outputs must be identical. Most programs
+make their data and initial weights with NumPy (they predate ember drawing torch's random
+stream); ``seeded_training`` relies on ``torch.manual_seed`` for everything. All print rounded
+values.
 
 PyTorch's output is recorded in ``expected/<name>.txt`` under a fingerprint of the program's
 text and torch's version; a run with a current record compares ember with it instead of
