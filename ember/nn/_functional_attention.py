@@ -25,6 +25,22 @@ def _mask_bias(mask: Tensor, dtype) -> Tensor:
     return mask
 
 
+def _checked_mask(attn_mask: Tensor, query: Tensor, key: Tensor, value: Tensor):
+    """torch's mask dtypes (bool, float32, or the query's); an empty attention has nothing to
+    mask, and torch ignores its mask's shape (None is returned for it)."""
+    md = attn_mask._dtype
+    if not (md.name in ("bool", "float32") or md is query._dtype):
+        from .._ops.linalg.matmul import _dt_name
+
+        raise RuntimeError("Expected attn_mask dtype to be bool or float or to match query "
+                           f"dtype, but got attn_mask.dtype: {_dt_name(md)} and  query.dtype: "
+                           f"{_dt_name(query._dtype)} instead. Convert the mask with "
+                           ".bool() or .to(query.dtype)")
+    if query.numel() == 0 or key.numel() == 0 or value.numel() == 0:
+        return None
+    return attn_mask
+
+
 def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
                                  attn_mask: Tensor | None = None, dropout_p: float = 0.0,
                                  is_causal: bool = False, scale: float | None = None,
@@ -59,6 +75,8 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
     if not (query._dtype.is_floating_point or query._dtype.is_complex):
         raise RuntimeError("scaled_dot_product_attention: expected floating-point query, key "
                            f"and value, got {query.dtype}; convert them first, e.g. q.float()")
+    if attn_mask is not None:
+        attn_mask = _checked_mask(attn_mask, query, key, value)
     n_l, n_s = query.shape[-2], key.shape[-2]
     if enable_gqa and query.dim() >= 3 and key.shape[-3] != query.shape[-3]:
         rep = query.shape[-3] // key.shape[-3]
@@ -99,7 +117,8 @@ def _fused_attention(query, key, value, attn_mask, dropout_p, is_causal, scale):
     if (dropout_p > 0.0 or query._dtype.name not in _FUSED_DTYPES or query.dim() < 2
             or not query._dtype is key._dtype is value._dtype
             or not query.shape[:-2] == key.shape[:-2] == value.shape[:-2]
-            or key.shape[-2] != value.shape[-2] or query.shape[-1] != key.shape[-1]):
+            or key.shape[-2] != value.shape[-2] or query.shape[-1] != key.shape[-1]
+            or key.shape[-2] == 0):  # no keys: the composite's softmax gives torch's zeros
         return None
     from .._ops.nn.linear_softmax import Attention
 

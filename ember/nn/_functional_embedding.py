@@ -37,12 +37,21 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
         >>> F.embedding(ember.tensor([1]), ember.eye(3))
         tensor([[0., 1., 0.]])
     """
+    # torch's order: padding_idx against weight.size(0), the weight's rank, the index dtype
+    if padding_idx is not None:
+        if weight.ndim == 0:  # torch reads weight.size(0) for a padding_idx other than 0
+            if padding_idx != 0:
+                raise IndexError("Dimension specified as 0 but tensor has no dimensions")
+        else:
+            padding_idx = normalize_padding_idx(padding_idx, weight.shape[0])
+    if weight.ndim != 2:  # a table of rows, one per index
+        raise RuntimeError(f"'weight' must be 2-D (got a {weight.ndim}-D weight of shape "
+                           f"{list(weight.shape)}; embedding looks up its rows)")
     if input._dtype not in (D.int64, D.int32):
         raise RuntimeError("Expected tensor for argument #1 'indices' to have one of the "
                            f"following scalar types: Long, Int; but got {input.dtype} instead "
                            "(while checking arguments for embedding). Call input.long().")
     num = weight.shape[0]
-    padding_idx = normalize_padding_idx(padding_idx, num)
     idx = input._data
     if idx.size and (idx.min() < 0 or idx.max() >= num):  # no negative indexing, as torch
         raise IndexError("index out of range in self")

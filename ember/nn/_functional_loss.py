@@ -229,6 +229,8 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,
         loss = (1 - target) * input + sp
     if weight is not None:
         loss = loss * weight
+    if loss._dtype is not target._dtype and target._dtype.is_floating_point:
+        loss = loss.to(target._dtype)  # torch builds the loss in place from 1 - target
     return set_node_name(_reduce(loss, reduction), "BinaryCrossEntropyWithLogitsBackward0")
 
 
@@ -273,8 +275,9 @@ def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True, full
         return _autocast.call(poisson_nll_loss, "poisson_nll_loss", input, target, log_input, full,
                               size_average, eps, reduce, reduction)
     reduction = _reduction(size_average, reduce, reduction)
-    if log_input:
-        loss = Exp.apply(input) - target * input
+    if log_input:  # exp of an integer input is in the default float dtype, as torch's
+        x = input if input._dtype.category >= D._FLOAT else input.to(D.get_default_dtype())
+        loss = Exp.apply(x) - target * input
     else:
         loss = input - target * Log.apply(input + eps)
     if full:
@@ -328,6 +331,12 @@ def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin
     from .._ops.nn.linear_softmax import Sqrt
 
     reduction = _reduction(size_average, reduce, reduction)
+    if target.ndim > 1:
+        raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+    if input1.ndim != target.ndim + 1 or input2.ndim != target.ndim + 1:
+        raise RuntimeError(f"{target.ndim}D target tensor expects {target.ndim + 1}D input "
+                           f"tensors, but found inputs with sizes {list(input1.shape)} and "
+                           f"{list(input2.shape)}.")
     if input1._dtype.is_complex or input2._dtype.is_complex:  # torch clamps cos - margin at 0
         raise NotImplementedError("clamp is not supported for complex types")
     dim = input1.ndim - 1
@@ -404,8 +413,9 @@ def multilabel_soft_margin_loss(input: Tensor, target: Tensor, weight: Tensor | 
             + (1 - target) * A.Softplus.apply(input, beta=1.0, threshold=None))
     if weight is not None:
         loss = loss * weight
-    c = input.shape[-1] if input.ndim else 1
-    loss = loss.sum(dim=input.ndim - 1) / c if input.ndim else loss
+    if input.ndim == 0:  # torch sums over the class dimension, input.size(-1)
+        raise IndexError("Dimension specified as -1 but tensor has no dimensions")
+    loss = loss.sum(dim=input.ndim - 1) / input.shape[-1]
     return _reduce(loss, reduction)
 
 

@@ -227,7 +227,10 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
 def silu(input: Tensor, inplace: bool = False) -> Tensor:
     """x * sigmoid(x)."""
     _kernel_dtype(input, "silu_cpu", complex_=True)
-    out = A.Silu.apply(input)
+    if input._dtype.is_complex:  # the stable real sigmoid has no complex form
+        out = input * sigmoid(input)
+    else:
+        out = A.Silu.apply(input)
     return _inplace(input, out, "silu_") if inplace else out
 
 
@@ -240,8 +243,12 @@ def mish(input: Tensor, inplace: bool = False) -> Tensor:
 
 def sigmoid(input: Tensor) -> Tensor:
     """1 / (1 + exp(-x)), computed without overflow."""
-    if input._dtype.category < D._FLOAT:  # bool and integers give the default float dtype
-        input = input.to(D.get_default_dtype())
+    if input._dtype.category != D._FLOAT:
+        if input._dtype.is_complex:  # the stable real formula has no complex form
+            from .._ops.pointwise.unary import sigmoid as complex_sigmoid
+
+            return complex_sigmoid(input)
+        input = input.to(D.get_default_dtype())  # bool and integers: the default float dtype
     return A.Sigmoid.apply(input)
 
 
@@ -366,13 +373,15 @@ def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None
     x2 = input2.reshape(-1, input2.shape[-1])
     out_f, in1, in2 = weight.shape
     t = linear(x1, weight.permute(0, 2, 1).reshape(out_f * in2, in1))  # (B, out*in2)
-    out = (t.reshape(-1, out_f, in2) * x2.unsqueeze(1)).sum(dim=-1)
+    out = (t.reshape(x1.shape[0], out_f, in2) * x2.unsqueeze(1)).sum(dim=-1)  # B may be 0
     if bias is not None:
         out = out + bias
     return out.reshape(lead + (out_f,))
 
 
 def _norm(x: Tensor, p: float, dim, keepdim: bool) -> Tensor:
+    if x._dtype.is_complex:  # a norm of moduli (x * x would not be |x|**2)
+        x = abs_(x)
     if p == 2:
         return Sqrt.apply((x * x).sum(dim=dim, keepdim=keepdim))
     if p == float("inf"):

@@ -298,6 +298,12 @@ def upsample_bilinear(input: Tensor, size=None, scale_factor=None) -> Tensor:
     return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
 
 
+def _shuffle_rank(input: Tensor, name: str) -> None:
+    if input.dim() < 3:  # (*, C, H, W): the channels and both spatial dimensions are needed
+        raise RuntimeError(f"{name} expects input to have at least 3 dimensions, but got input "
+                           f"with {input.dim()} dimension(s)")
+
+
 def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
     """``(*, C*r*r, H, W) -> (*, C, H*r, W*r)``.
 
@@ -306,6 +312,7 @@ def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
         torch.Size([1, 2, 4, 6])
     """
     r = int(upscale_factor)
+    _shuffle_rank(input, "pixel_shuffle")
     *lead, c, h, w = input.shape
     if c % (r * r):
         raise RuntimeError(f"pixel_shuffle expects its input's 'channel' dimension to be "
@@ -318,6 +325,7 @@ def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
 def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
     """``(*, C, H*r, W*r) -> (*, C*r*r, H, W)``, the inverse of :func:`pixel_shuffle`."""
     r = int(downscale_factor)
+    _shuffle_rank(input, "pixel_unshuffle")
     *lead, c, h, w = input.shape
     if h % r or w % r:
         raise RuntimeError(f"pixel_unshuffle expects height and width to be divisible by "
@@ -466,6 +474,20 @@ def _window_args(kernel_size, dilation, padding, stride):
     return ks, dl, pd, st
 
 
+def _unfold_rank_error(input: Tensor):
+    """torch's errors for an input of another rank than 3 or 4: a short one is missing the
+    channel dimension it reads first."""
+    nd = input.dim()
+    hint = " (unfold takes an (N, C, H, W) or (C, H, W) input)"
+    if nd == 0:
+        raise IndexError("Dimension specified as 1 but tensor has no dimensions" + hint)
+    if nd < 3:
+        raise IndexError(f"Dimension out of range (expected to be in range of [-{nd}, {nd - 1}], "
+                         f"but got {nd})" + hint)
+    raise RuntimeError("Expected 3D or 4D (batch mode) tensor with possibly 0 batch size and "
+                       f"other non-zero dimensions for input, but got: {list(input.shape)}")
+
+
 def unfold(input: Tensor, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
     """Extract sliding blocks: ``(N, C, H, W) -> (N, C*kh*kw, L)`` (im2col).
 
@@ -476,8 +498,7 @@ def unfold(input: Tensor, kernel_size, dilation=1, padding=0, stride=1) -> Tenso
     from .._ops.nn.fold import Unfold, _blocks
 
     if input.dim() not in (3, 4):
-        raise NotImplementedError(f"Input Error: Only 3D or 4D input Tensors are supported "
-                                  f"(got {input.dim()}D)")
+        _unfold_rank_error(input)
     args = _window_args(kernel_size, dilation, padding, stride)
     x = input.unsqueeze(0) if input.dim() == 3 else input
     blocks = _blocks(x.shape[2:], *args)
@@ -500,8 +521,10 @@ def fold(input: Tensor, output_size, kernel_size, dilation=1, padding=0, stride=
     from .._ops.nn.fold import Fold, _blocks
 
     if input.dim() not in (2, 3):
-        raise NotImplementedError(f"Input Error: Only unbatched (2D) or batched (3D) input "
-                                  f"Tensors are supported (got {input.dim()}D)")
+        raise RuntimeError("Expected 2D or 3D (batch mode) tensor for input with possibly 0 "
+                           "batch size and non-zero dimensions for input, but got: "
+                           f"{list(input.shape)} (fold takes (N, C*kh*kw, L) blocks, as unfold "
+                           "makes them)")
     size = _pair(output_size, "output_size")
     ks, dl, pd, st = _window_args(kernel_size, dilation, padding, stride)
     x = input.unsqueeze(0) if input.dim() == 2 else input

@@ -31,8 +31,9 @@ __all__ = ["gather", "scatter", "scatter_add", "index_select", "index_add", "ind
 def _dim_index(input: Tensor, dim: int, index: Tensor, name: str, src: Tensor | None = None):
     """The NumPy index tuple that addresses ``input`` at ``index`` along ``dim`` (the other
     coordinates run over index's own shape), with torch's checks."""
-    if not isinstance(index, Tensor) or index._dtype.category != D._INT:
-        raise RuntimeError(f"{name}(): Expected dtype int64 for index")
+    if not isinstance(index, Tensor) or index._dtype not in (D.int64, D.int32):
+        raise RuntimeError(f"{'gather' if name == 'gather' else 'scatter'}(): Expected dtype "
+                           "int32/int64 for index")
     idx = index._data
     shape = input._data.shape
     nd = max(len(shape), 1)
@@ -184,17 +185,76 @@ def scatter_add_(self, dim, index, src):
     return apply_inplace(self, scatter_add(self, dim, index, src), "scatter_add_")
 
 
-def _vector_index(input: Tensor, dim: int, index: Tensor, name: str):
-    if not isinstance(index, Tensor) or index._dtype not in (D.int64, D.int32):
-        raise RuntimeError(f"{name}(): Expected dtype int32 or int64 for index")
+# the index dtypes each op takes, and torch's error (type and words) for another dtype
+_INDEX_DTYPES = {
+    "index_select": ((D.int64, D.int32), RuntimeError,
+                     "index_select(): Expected dtype int32 or int64 for index"),
+    "index_add": ((D.int64, D.int32), RuntimeError,
+                  "index_add_(): Expected dtype int32/int64 for index but got: {}"),
+    "index_copy": ((D.int64,), RuntimeError,
+                   "index_copy_(): Expected a long tensor for index, but got {}"),
+    "index_fill": ((D.int64,), IndexError, "index_fill_(): Expected dtype int64 for index."),
+}
+
+
+def _vector_index(input: Tensor, dim: int, index: Tensor, name: str, source=None):
+    dtypes, error, words = _INDEX_DTYPES[name]
+    if not isinstance(index, Tensor) or index._dtype not in dtypes:
+        got = _type_title(index._dtype) if isinstance(index, Tensor) else type(index).__name__
+        raise error(words.format(got) + " (call index.long())")
     if index.ndim > 1:
         raise IndexError(f"{name}(): Index is supposed to be a vector")
     dim = wrap_dim(dim, input.ndim)
     idx = index._data.reshape(-1)
+    if name == "index_add" and source is not None:
+        _check_source_shape(input, dim, idx.size, source, name)
+        if input._data.size == 0:  # torch writes nothing into an empty self: no range check
+            return None
+    elif source is not None:
+        _check_copy_source(input, dim, idx.size, source)
     n = input._data.shape[dim] if input.ndim else 1
     if idx.size and (int(idx.max()) >= n or int(idx.min()) < 0):
+        if name == "index_copy":
+            bad = int(idx[(idx >= n) | (idx < 0)][0])
+            raise IndexError(f"index_copy_(): index {bad} is out of bounds for dimension {dim} "
+                             f"with size {n}")
         raise IndexError("index out of range in self")
     return (slice(None),) * dim + (idx,)
+
+
+def _check_copy_source(input: Tensor, dim: int, count: int, source: Tensor):
+    """torch's checks of an index_copy source, in its order: rank, count, slice shapes."""
+    if source.ndim == 0:
+        if count != 1:
+            raise IndexError("index_copy_(): When source is scalar, index should have one "
+                             f"element (got {count})")
+        return
+    if input.ndim and source.ndim != input.ndim:
+        raise IndexError("index_copy_(): When source and destination are not scalars, their "
+                         f"dimensionality must match. Source dimensionality ({source.ndim}), "
+                         f"destination dimensionality ({input.ndim})")
+    n_src = source.shape[dim] if input.ndim else source.shape[0]
+    if count != n_src:
+        raise IndexError(f"index_copy_(): Number of indices ({count}) should be equal to "
+                         f"source.size(dim) ({n_src})")
+    a, b = list(input.shape), list(source.shape)
+    if input.ndim and a[:dim] + a[dim + 1:] != b[:dim] + b[dim + 1:]:
+        raise RuntimeError(
+            "index_copy_(): Source/destination tensor must have same slice shapes. Destination "
+            f"slice shape: {' '.join(map(str, a[:dim] + a[dim + 1:]))} at dimension {dim} and "
+            f"source slice shape: {' '.join(map(str, b[:dim] + b[dim + 1:]))} at dimension 0.")
+
+
+def _check_source_shape(input: Tensor, dim: int, count: int, source: Tensor, name: str):
+    """torch's checks of an index_add source: one slice per index, shaped like self's."""
+    n_src = source.shape[dim] if source.ndim > dim else 1
+    if count != n_src:
+        raise RuntimeError(f"{name}_(): Number of indices ({count}) should be equal to "
+                           f"source.size(dim): ({n_src}), for dim: {dim}")
+    a, b = list(input.shape), list(source.shape)
+    if len(a) != len(b) or a[:dim] + a[dim + 1:] != b[:dim] + b[dim + 1:]:
+        raise RuntimeError("source tensor shape must match self tensor shape, excluding the "
+                           f"specified dimension. Got self.shape = {a} source.shape = {b}")
 
 
 def index_select(input: Tensor, dim: int, index: Tensor, *, out=None) -> Tensor:
@@ -219,13 +279,19 @@ def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1
     if source._dtype is not input._dtype:  # torch's kernel writes source into self uncast
         raise RuntimeError(f"index_add_(): self ({_type_title(input._dtype)}) and source "
                            f"({_type_title(source._dtype)}) must have the same scalar type")
-    full = _vector_index(input, dim, index, "index_add")
+    full = _vector_index(input, dim, index, "index_add", source)
     if input._dtype in D.SHELL:  # torch's index_add is a scatter_add
         refuse_shell("scatter", input._dtype)
+    if full is None:  # an empty self
+        return input.clone()
+    if input.ndim == 0:  # a scalar is one slot: index 0
+        return index_add(input.reshape(1), 0, index, source.reshape(-1), alpha=alpha).reshape(())
     if alpha != 1:
         source = source * alpha
-    return input + IndexAccumulate.apply(source, shape=input._data.shape, index=full,
-                                         unique=False)
+    out = input + IndexAccumulate.apply(source, shape=input._data.shape, index=full,
+                                        unique=False)
+    # self keeps its dtype (a bool self adds as a logical or: any true source sets it)
+    return out if out._dtype is input._dtype else out.to(input._dtype)
 
 
 def index_add_(self, dim, index, source, *, alpha=1):
@@ -240,9 +306,11 @@ def index_copy(input: Tensor, dim: int, index: Tensor, source: Tensor) -> Tensor
         raise RuntimeError(f"index_copy_(): self and source expected to have the same dtype, "
                            f"but got (self) {_type_title(input._dtype)} and (source) "
                            f"{_type_title(source._dtype)}")
-    full = _vector_index(input, dim, index, "index_copy")
+    full = _vector_index(input, dim, index, "index_copy", source)
     if input._dtype in D.SHELL:
         refuse_shell("index_copy", input._dtype)
+    if input.ndim == 0:  # a scalar is one slot: index 0
+        return index_copy(input.reshape(1), 0, index, source.reshape(-1)).reshape(())
     return IndexPut.apply(input, source, idx=_full_index(full))
 
 
@@ -358,10 +426,10 @@ def masked_select(input: Tensor, mask: Tensor, *, out=None) -> Tensor:
     from .._core import broadcast_shapes
 
     shape = broadcast_shapes(input._data.shape, mask._data.shape)
+    if not shape:  # NumPy has no nonzero of a 0-d array; the result is 1-d anyway
+        return input.reshape(1)[Tensor._make(mask._data.reshape(1), D.bool)]
     x = input if input._data.shape == shape else input.expand(shape)
     idx = np.nonzero(np.broadcast_to(mask._data, shape))
-    if not shape:
-        return x.reshape(1)[Tensor._make(mask._data.reshape(1), D.bool)]
     return MaskedSelect.apply(x, index=idx, unique=True)
 
 
@@ -373,13 +441,21 @@ def masked_scatter(input: Tensor, mask: Tensor, source: Tensor) -> Tensor:
     if source._dtype is not input._dtype:  # torch's message, its missing space included
         raise RuntimeError(f"masked_scatter: expected self and source to have same dtypes but "
                            f"got{_type_title(input._dtype)} and {_type_title(source._dtype)}")
-    m = np.broadcast_to(mask._data, input._data.shape)
+    from .._core import broadcast_shapes
+
+    # the out-of-place form broadcasts input and mask (torch names the mask tensor a)
+    shape = broadcast_shapes(mask._data.shape, input._data.shape)
+    m = np.broadcast_to(mask._data, shape)
     count = int(m.sum())
     if source.numel() < count:
-        raise RuntimeError(f"masked_scatter: expected source to have at least {count} elements, "
-                           f"but got {source.numel()}")
+        raise RuntimeError(f"Number of elements of source < number of ones in mask (source has "
+                           f"{source.numel()}, mask has {count})")
     values = source.reshape(-1)[:count]
-    return IndexPut.apply(input, values, idx=_Index((Ellipsis,), np.nonzero(m), True))
+    x = input if input._data.shape == shape else input.expand(shape)
+    if not shape:  # NumPy has no nonzero of a 0-d array
+        return IndexPut.apply(x.reshape(1), values, idx=_Index(
+            (Ellipsis,), np.nonzero(m.reshape(1)), True)).reshape(())
+    return IndexPut.apply(x, values, idx=_Index((Ellipsis,), np.nonzero(m), True))
 
 
 def masked_scatter_(self, mask, source):
@@ -390,6 +466,9 @@ def take(input: Tensor, index: Tensor) -> Tensor:
     """``input.flatten()[index]`` (the result has ``index``'s shape)."""
     if input._dtype in D.SHELL:
         refuse_shell("take", input._dtype)
+    if index._dtype is not D.int64:
+        raise RuntimeError("take(): Expected a long tensor for index, but got "
+                           f"{_type_title(index._dtype)} (call index.long())")
     n = input.numel()
     idx = index._data
     if idx.size and (int(idx.max()) >= n or int(idx.min()) < -n):
@@ -399,13 +478,30 @@ def take(input: Tensor, index: Tensor) -> Tensor:
     return Take.apply(input.reshape(-1), index=(idx,), unique=False)
 
 
+def _take_flat(input: Tensor, indices: Tensor) -> Tensor:
+    """take_along_dim without a dim: torch gathers from the flattened input, with gather's
+    index dtypes and its bounds error (no negative indices)."""
+    if indices._dtype not in (D.int64, D.int32):
+        raise RuntimeError("gather(): Expected dtype int32/int64 for index")
+    idx = indices._data.reshape(-1)
+    n = input.numel()
+    outside = (idx < 0) | (idx >= n)
+    if outside.any():
+        raise RuntimeError(f"index {int(idx[outside][0])} is out of bounds for dimension 0 with "
+                           f"size {n}")
+    return Take.apply(input.reshape(-1), index=(idx,), unique=False)
+
+
 def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None, *, out=None):
     """``gather`` with broadcasting of ``input`` and ``indices`` outside ``dim``."""
     if dim is None:
         if input._dtype in D.SHELL:  # torch gathers from the flattened tensor
             refuse_shell("gather_flat", input._dtype)
             refuse_shell("gather", input._dtype)
-        return take(input, indices.reshape(-1))
+        return _take_flat(input, indices)
+    if indices._dtype is not D.int64:
+        raise RuntimeError("torch.take_along_dim(): dtype of indices should be Long but got "
+                           f"{_type_title(indices._dtype)} (call indices.long())")
     dim = wrap_dim(dim, input.ndim)
     from .._core import broadcast_shapes
 

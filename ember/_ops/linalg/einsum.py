@@ -18,6 +18,7 @@ from ... import _autocast
 from ..._autocast import hot as _amp
 from ..._backend import as_array
 from ..._backend import get_array_module as xp_of
+from ..._dtype import _FLOAT, int64, promote_types
 from ..._tensor import Tensor
 from .._core import Op
 from .._dispatch import REFUSED, refuse
@@ -95,6 +96,10 @@ def _parse(equation: str, operands) -> tuple:
     for k, (s, op) in enumerate(zip(subs, operands)):
         n = len(s.replace("...", ""))
         if "..." in s:
+            if n > op.ndim:
+                raise RuntimeError(
+                    f"einsum(): the number of subscripts in the equation ({n}) is more than the "
+                    f"number of dimensions ({op.ndim}) for operand {k}")
             ell_nd = max(ell_nd, op.ndim - n)
         elif n != op.ndim:
             raise RuntimeError(
@@ -152,6 +157,44 @@ def _contracts(ins, out, operands) -> bool:
     return any(c not in out and shared(c) for c in set("".join(ins)))
 
 
+def _summed_alone(ins, out, operands) -> list:
+    """Per operand: whether it has a letter summed in it alone (not in the output, and in no
+    other operand with a size other than 1). torch sums those before any product, and a sum
+    of bool or integers is int64."""
+    flags = []
+    for k, (s, op) in enumerate(zip(ins, operands)):
+        alone = False
+        for c, n in zip(s, op.shape):
+            if c in out:
+                continue
+            others = [m for j, (s2, op2) in enumerate(zip(ins, operands)) if j != k
+                      for c2, m in zip(s2, op2.shape) if c2 == c]
+            if all(m == 1 for m in others) and (n != 1 or not others):
+                alone = True
+                break
+        flags.append(alone)
+    return flags
+
+
+def _promote_operands(ins, out, operands) -> tuple:
+    """Operands of several dtypes: torch multiplies them (promoting, 0-d operands included,
+    to one dtype) where no letter is summed across two of them, and refuses the mix where
+    one is, since its bmm takes one dtype."""
+    if _contracts(ins, out, operands):
+        for op in operands:
+            if op._dtype.name == "bool":  # torch's bmm refuses bool before it compares dtypes
+                refuse("bmm", op._dtype)
+        dt = operands[0]._dtype
+        other = next(op._dtype for op in operands if op._dtype is not dt)
+        raise RuntimeError(f"expected scalar type {dt._legacy.replace('Tensor', '')} but "
+                           f"found {other._legacy.replace('Tensor', '')}. Cast the "
+                           "operands to one dtype first.")
+    dt = operands[0]._dtype
+    for op in operands[1:]:
+        dt = promote_types(dt, op._dtype)
+    return tuple(op if op._dtype is dt else op.to(dt) for op in operands), dt
+
+
 def einsum(equation: str, *operands) -> Tensor:
     """Sum of products over the indices of an Einstein-notation ``equation``; the sublist
     form ``einsum(op1, [0, 1], op2, [1, 2], [0, 2])`` works too.
@@ -177,11 +220,13 @@ def _einsum(equation: str, operands, bmm: bool = True) -> Tensor:
     uses mm, whose dtypes it checks itself)."""
     ins, out = _parse(equation, operands)
     dt = operands[0]._dtype
-    for op in operands[1:]:
-        if op._dtype is not dt:
-            raise RuntimeError(f"expected scalar type {dt._legacy.replace('Tensor', '')} but "
-                               f"found {op._dtype._legacy.replace('Tensor', '')}. Cast the "
-                               "operands to one dtype first.")
+    if dt.category < _FLOAT:  # bool and integers: torch's first sums promote to int64
+        flags = _summed_alone(ins, out, operands)
+        if any(flags):
+            operands = tuple(op.to(int64) if f else op for op, f in zip(operands, flags))
+            dt = operands[0]._dtype
+    if any(op._dtype is not dt for op in operands[1:]):
+        operands, dt = _promote_operands(ins, out, operands)
     sizes = {}
     for k, (s, op) in enumerate(zip(ins, operands)):
         for c, n in zip(s, op.shape):
@@ -207,6 +252,9 @@ def tensordot(a: Tensor, b: Tensor, dims=2, out=None) -> Tensor:
         >>> ember.tensordot(ember.ones(2, 3, 4), ember.ones(3, 4, 5)).shape
         torch.Size([2, 5])
     """
+    if a._dtype is not b._dtype:  # torch's mm takes one dtype, even where nothing is summed
+        raise RuntimeError(f"both inputs should have same dtype (got {a.dtype} and {b.dtype}; "
+                           "cast one with .to(dtype))")
     if isinstance(dims, Tensor):
         dims = dims.tolist()
     if isinstance(dims, (int, np.integer)):

@@ -219,6 +219,12 @@ class SlogDet(Op):
         sign, logabs = np.linalg.slogdet(A)
         ctx._num_outputs = 1 if log_of_det else 2  # logabsdet (output 1) takes gradients
         sign, logabs = as_array(sign), as_array(logabs)
+        if log_of_det and np.iscomplexobj(sign):  # the complex log: the phase of the sign
+            with np.errstate(invalid="ignore"):
+                phase = np.where(sign == 0, np.nan, np.angle(sign))  # torch: -inf + nan j
+            out = np.empty_like(sign)  # parts set apart: -inf + nan * 1j would be nan + nan j
+            out.real, out.imag = logabs, phase
+            return out
         if log_of_det:  # logdet: log(det), nan for a negative determinant
             return np.where(sign < 0, np.nan, logabs).astype(logabs.dtype, copy=False)
         return sign, logabs

@@ -282,6 +282,8 @@ def mv(input: Tensor, vec: Tensor) -> Tensor:
         >>> ember.mv(ember.ones(2, 3), ember.ones(3))
         tensor([3., 3.])
     """
+    if input.ndim == 0:  # torch reads the matrix's size(0) first
+        _size_of(input, 0)
     _check_pair("addmv_impl_cpu", input, vec)
     if input.ndim != 2 or vec.ndim != 1:
         raise RuntimeError(
@@ -341,13 +343,29 @@ class AddMatmul(Op):
         return (gc, *matmul_grads(ctx, a, b, g))
 
 
+def _add_dtypes_error(name, input, m1, m2):
+    """torch's error for the three operands of an add-product of more than one dtype; each
+    op words it its own way (addmm and addbmm compare self with mat2 first)."""
+    if name == "addmv_impl_cpu":
+        return RuntimeError(f"addmv input tensors must have the same dtype, but got "
+                            f"{_title(input._dtype)}, {_title(m1._dtype)}, and "
+                            f"{_title(m2._dtype)}")
+    if name == "baddbmm":
+        return RuntimeError(f"Input dtypes must be the same, got: input {_dt_name(input._dtype)}, "
+                            f"batch1: {_dt_name(m1._dtype)}, batch2: {_dt_name(m2._dtype)}")
+    if input._dtype is not m2._dtype:
+        return RuntimeError(f"self and mat2 must have the same dtype, but got "
+                            f"{_title(input._dtype)} and {_title(m2._dtype)}")
+    return RuntimeError(f"mat1 and mat2 must have the same dtype, but got "
+                        f"{_title(m1._dtype)} and {_title(m2._dtype)}")
+
+
 def _add_matmul(name, input, m1, m2, beta, alpha, reduce_batch=False):
-    if not _plain_pair(m1, m2):
-        _check_pair(name, m1, m2, f"self and mat2 must have the same dtype, but got "
-                    f"{_title(m1._dtype)} and {_title(m2._dtype)}")
-    if input._dtype is not m1._dtype:
-        raise RuntimeError(f"self and mat2 must have the same dtype, but got "
-                           f"{_title(input._dtype)} and {_title(m2._dtype)}")
+    if not _plain_pair(m1, m2) or input._dtype is not m1._dtype:
+        if isinstance(input, Tensor) and isinstance(m1, Tensor) and isinstance(m2, Tensor) \
+                and not input._dtype is m1._dtype is m2._dtype:
+            raise _add_dtypes_error(name, input, m1, m2)
+        _check_pair(name, m1, m2)
     if m1._dtype.category < D._FLOAT:  # torch 2.13 truncates float scalars (0.5 -> 0)
         beta = int(beta) if isinstance(beta, float) else beta
         alpha = int(alpha) if isinstance(alpha, float) else alpha
@@ -403,6 +421,17 @@ def addmv(input: Tensor, mat: Tensor, vec: Tensor, *, beta=1, alpha=1) -> Tensor
     return _add_matmul("addmv_impl_cpu", input, mat, vec, beta, alpha)
 
 
+def _size_of(t: Tensor, d: int) -> int:
+    """``t.size(d)`` with torch's IndexError (its wording for a 0-d tensor) when ``t`` is too
+    short: torch reads the sizes of the result before it checks the operands' ranks."""
+    if t.ndim == 0:
+        raise IndexError(f"Dimension specified as {d} but tensor has no dimensions")
+    if d >= t.ndim:
+        raise IndexError(f"Dimension out of range (expected to be in range of [-{t.ndim}, "
+                         f"{t.ndim - 1}], but got {d})")
+    return t.shape[d]
+
+
 def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1) -> Tensor:
     """``beta * input + alpha * bmm(batch1, batch2)``.
 
@@ -412,6 +441,9 @@ def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1) -
     """
     if _amp.active and _autocast.state.active:
         return _autocast.call(baddbmm, "baddbmm", input, batch1, batch2, beta=beta, alpha=alpha)
+    if batch1.ndim != 3 or batch2.ndim != 3:  # torch sizes its result first
+        for t, d in ((batch1, 0), (batch1, 1), (batch2, 2)):
+            _size_of(t, d)
     _check_bmm(batch1, batch2)
     return _add_matmul("baddbmm", input, batch1, batch2, beta, alpha)
 
@@ -425,6 +457,9 @@ def addbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1) ->
     """
     if _amp.active and _autocast.state.active:
         return _autocast.call(addbmm, "addbmm", input, batch1, batch2, beta=beta, alpha=alpha)
+    if batch1.ndim != 3 or batch2.ndim != 3:  # torch sizes its result first
+        for t, d in ((batch1, 1), (batch2, 2)):
+            _size_of(t, d)
     _check_bmm(batch1, batch2)
     return _add_matmul("addbmm", input, batch1, batch2, beta, alpha, reduce_batch=True)
 

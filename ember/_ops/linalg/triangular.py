@@ -141,6 +141,10 @@ def triangular_solve(b: Tensor, A: Tensor, upper: bool = True, transpose: bool =
         raise RuntimeError(f"Expected b and A to have the same dtype, but found b of type "
                            f"{_type_title(b._dtype)} and A of type {_type_title(A._dtype)} "
                            "instead.")
+    for name, t in (("b", b), ("A", A)):
+        if t.ndim < 2:
+            raise RuntimeError(f"torch.triangular_solve: Expected {name} to have at least 2 "
+                               f"dimensions, but it has {t.ndim} dimensions instead")
     coef = A.mT if transpose else A
     x = solve_triangular(coef, b, upper=upper != bool(transpose), unitriangular=unitriangular)
     batch = tuple(x.shape[:-2])

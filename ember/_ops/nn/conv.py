@@ -139,7 +139,8 @@ def _type_name(t: Tensor) -> str:
 _CONV_REFUSED = REFUSED["conv_dilated"]
 
 
-def _check(input: Tensor, weight: Tensor, bias, nd: int, name: str, transposed=False):
+def _check(input: Tensor, weight: Tensor, bias, nd: int, name: str, transposed=False) -> Tensor:
+    """torch's checks of a convolution's tensors, in its order; returns the weight to use."""
     if not isinstance(input, Tensor) or not isinstance(weight, Tensor):
         raise TypeError(f"{name}(): argument 'input' and 'weight' must be Tensors, got "
                         f"{type(input).__name__} and {type(weight).__name__}")
@@ -147,15 +148,25 @@ def _check(input: Tensor, weight: Tensor, bias, nd: int, name: str, transposed=F
         raise RuntimeError(f"Expected {nd + 2}-dimensional weight for {name}, but got "
                            f"{weight.dim()}-dimensional weight of size {list(weight.shape)}")
     if input._dtype is not weight._dtype:
-        raise RuntimeError(f"expected scalar type {_title(input)} but found {_title(weight)} "
-                           f"(input is {input.dtype}, weight is {weight.dtype}; cast one with "
-                           ".to(dtype))")
+        weight = _mixed_dtype_weight(input, weight)
     if bias is not None and bias._dtype is not input._dtype:
         raise RuntimeError(f"Input type ({_type_name(input)}) and bias type "
                            f"({_type_name(bias)}) should be the same")
     if input.dim() not in (nd + 1, nd + 2):
         raise RuntimeError(f"Expected {nd + 1}D (unbatched) or {nd + 2}D (batched) input to "
                            f"{name}, but got input of size: {list(input.shape)}")
+    return weight
+
+
+def _mixed_dtype_weight(input: Tensor, weight: Tensor) -> Tensor:
+    """torch's kernels take one dtype, but an empty input never reaches them: it returns an
+    empty result of the input's floating dtype (so does ember: the weight is cast to it)."""
+    if input.numel() == 0 and input._dtype.is_floating_point and \
+            weight._dtype.is_floating_point:
+        return weight.to(input._dtype)
+    raise RuntimeError(f"expected scalar type {_title(input)} but found {_title(weight)} "
+                       f"(input is {input.dtype}, weight is {weight.dtype}; cast one with "
+                       ".to(dtype))")
 
 
 def _title(t: Tensor) -> str:
@@ -164,7 +175,7 @@ def _title(t: Tensor) -> str:
 
 
 def _convnd(input, weight, bias, stride, padding, dilation, groups, nd: int, name: str):
-    _check(input, weight, bias, nd, name)
+    weight = _check(input, weight, bias, nd, name)
     unbatched = input.dim() == nd + 1
     if unbatched:
         input = input.unsqueeze(0)
@@ -309,7 +320,7 @@ def _check_transposed_args(stride, pad, opad, dilation, groups) -> None:
 
 def _conv_transposend(input, weight, bias, stride, padding, output_padding, groups, dilation,
                       nd: int, name: str):
-    _check(input, weight, bias, nd, name)
+    weight = _check(input, weight, bias, nd, name)
     unbatched = input.dim() == nd + 1
     if unbatched:
         input = input.unsqueeze(0)

@@ -700,6 +700,10 @@ class EmbeddingBackward(Op):
 
 def abs_(x: Tensor) -> Tensor:
     """``|x|`` as ``x * sign(x)`` with a constant sign: the subgradient 0 at 0, like torch."""
+    if x._dtype.is_complex:  # |z| is real (z * sign(z) would be z**2 / |z|)
+        from ..pointwise.abs_round_clamp import abs as abs_op
+
+        return abs_op(x)
     return x * const_like(x, np.sign(x._data))
 
 

@@ -29,9 +29,7 @@ _state = grad_mode._state
 
 
 def _dt_title(dt: D.dtype) -> str:
-    return {"float32": "Float", "float64": "Double", "int64": "Long", "int32": "Int",
-            "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool",
-            "float16": "Half", "bfloat16": "BFloat16"}.get(dt.name, dt.name)
+    return D.SCALAR_TYPE.get(dt.name, dt.name)
 
 
 class _Coef:
@@ -158,15 +156,9 @@ class NllLoss(Op):
 # -- building coef from the target ----------------------------------------------------------
 
 def _check_target(input: Tensor, target: Tensor, name: str) -> None:
-    if target._dtype not in (D.int64, D.uint8):
-        hint = (" Class-index targets must be int64: call target.long()." if
-                target._dtype.category < D._FLOAT else
-                " Float targets must have the input's shape (class probabilities); for class "
-                "indices call target.long().")
-        raise RuntimeError(f"expected target dtype to be Long or Byte, but got "
-                           f"{_dt_title(target._dtype)}.{hint}")
     # torch's checks, in its order: nll_loss_nd's, then the 1-D/2-D kernel's, nll_loss2d's for
-    # a 4-D input, or the reshaping path's for 3-D and 5-D or more
+    # a 4-D input, or the reshaping path's for 3-D and 5-D or more (which checks the target's
+    # shape before the 2-D kernel checks its dtype)
     if input.ndim < 1:
         raise ValueError(f"Expected 1 or more dimensions (got {input.ndim})")
     if input.ndim > 1:
@@ -179,6 +171,7 @@ def _check_target(input: Tensor, target: Tensor, name: str) -> None:
     if input.ndim <= 2 and target.ndim > 1:
         raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
     if input.ndim == 1:
+        _check_target_dtype(target)
         if target.ndim == 1 and target.shape[0] != 1:
             raise ValueError(f"For 1D input, 1D target must have size 1, but got target size: "
                              f"{target.shape[0]}")
@@ -187,15 +180,29 @@ def _check_target(input: Tensor, target: Tensor, name: str) -> None:
         if target.ndim != 3:
             raise RuntimeError(f"only batches of spatial targets supported (3D tensors) but got "
                                f"targets of dimension: {target.ndim}")
+        _check_target_dtype(target)
         if tuple(target.shape[1:]) != tuple(input.shape[2:]):
             # torch's message has no closing parenthesis
             raise RuntimeError(f"size mismatch (got input: {list(input.shape)} , target: "
                                f"{list(target.shape)}")
+    if input.ndim == 2:
+        _check_target_dtype(target)
     expect = (input.shape[0],) + tuple(input.shape[2:])
     if tuple(target.shape) != expect:
         raise RuntimeError(f"Expected target size {list(expect)}, got {list(target.shape)}"
                            f" (input shape {list(input.shape)}, {name} wants one class index per "
                            "input position)")
+    _check_target_dtype(target)
+
+
+def _check_target_dtype(target: Tensor) -> None:
+    if target._dtype not in (D.int64, D.uint8):
+        hint = (" Class-index targets must be int64: call target.long()." if
+                target._dtype.category < D._FLOAT else
+                " Float targets must have the input's shape (class probabilities); for class "
+                "indices call target.long().")
+        raise RuntimeError(f"expected target dtype to be Long or Byte, but got "
+                           f"{_dt_title(target._dtype)}.{hint}")
 
 
 def _index_coef(input: Tensor, target: Tensor, weight, ignore_index, reduction, smoothing):
@@ -276,7 +283,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
     _check_reduction(reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
-    if tuple(target.shape) == tuple(input.shape) and target._dtype.category < D._FLOAT:
+    if tuple(target.shape) == tuple(input.shape) and not target._dtype.is_floating_point:
         raise RuntimeError("Expected floating point type for target with class probabilities, "
                            f"got {_dt_title(target._dtype)}")
     if input._dtype.category != D._FLOAT:

@@ -35,7 +35,12 @@ class Rsqrt(Op):
     @staticmethod
     def backward(ctx, grad):
         (y,) = ctx.saved_tensors
-        return grad * (y * y * y) * -0.5
+        d = (y * y * y) * -0.5
+        if d._dtype.is_complex:  # PyTorch's convention: grad times the conjugate derivative
+            from ..pointwise.complex import conj
+
+            d = conj(d)
+        return grad * d
 
 
 def _gemv_rows(x, axes):
@@ -190,10 +195,34 @@ def _check_float(input, name, kernel=None):
     if not isinstance(input, Tensor):
         raise TypeError(f"{name}(): argument 'input' must be Tensor, not {type(input).__name__}")
     if input._dtype not in _NORM_DTYPES:
-        if name == "rms_norm" and input._dtype.is_complex:  # torch computes; ember does not yet
-            raise RuntimeError(f"{name}: expected a floating-point input, got {input.dtype}; "
-                               "convert it with .float()")
+        if name == "rms_norm" and input._dtype.is_complex:  # torch's rms_norm takes complex
+            return
         raise not_implemented_for(kernel or name, input._dtype)
+
+
+def _check_param_dtypes(input: Tensor, names: str, *params) -> None:
+    """torch's CPU norm kernels take parameters of the input's dtype, or float32 ones for a
+    bfloat16/float16 input (mixed precision); its message depends on which one differs."""
+    dt = input._dtype
+    for p in params:  # the common case, one dtype, costs this loop only
+        if p is not None and p._dtype is not dt:
+            break
+    else:
+        return
+    given = [(n, p) for n, p in zip(names.split(), params) if p is not None]
+    first = given[0][1]._dtype
+    if dt in (D.bfloat16, D.float16) and first is D.float32 and \
+            all(p._dtype is D.float32 for _, p in given):
+        return
+    name, other = next((n, p._dtype) for n, p in given if p._dtype is not dt)
+    hint = (f" (input is {input.dtype}, {name} is {other}; convert the module or the input "
+            "with .to(dtype))")
+    if first is dt:
+        raise RuntimeError(f"expected scalar type {D.SCALAR_TYPE[dt.name]} but found "
+                           f"{D.SCALAR_TYPE[other.name]}" + hint)
+    if dt is D.float64:
+        raise RuntimeError("mixed dtype (CPU): all inputs must share same datatype." + hint)
+    raise RuntimeError("mixed dtype (CPU): expect parameter to have scalar type of Float" + hint)
 
 
 def _mixed_precision(input: Tensor, *params) -> bool:
@@ -216,6 +245,39 @@ def _update_running(running, batch, momentum, unbias=1.0):
     running._version[0] += 1
 
 
+def _refuse_rank(input: Tensor, training: bool, running_mean) -> None:
+    """torch's errors for a 0-d or 1-d batch norm input: it takes the channel count from
+    ``input.shape[1]``, which is missing (training) or counted as 0 (evaluation)."""
+    hint = f" (batch_norm expects an (N, C, *) input, got {input.dim()}-D)"
+    if not training:
+        if running_mean is None:
+            raise RuntimeError("running_mean must be defined in evaluation mode" + hint)
+        raise RuntimeError(f"running_mean should contain 0 elements not {running_mean.numel()}"
+                           + hint)
+    if input.dim() == 0:
+        raise IndexError("tuple index out of range" + hint)
+    raise IndexError("Dimension out of range (expected to be in range of [-1, 0], but got 1)"
+                     + hint)
+
+
+def _empty_batch_norm(input: Tensor, weight, bias, c: int) -> Tensor:
+    """An empty input normalizes to an empty result of its dtype, as in torch: no statistics
+    (the running ones stay as they are) and no size checks, except that torch picks element 0
+    of the affine parameters, which an empty one lacks."""
+    for t in (weight, bias):
+        if t is not None and t.numel() == 0:
+            raise IndexError("select(): index 0 out of range for tensor of size [0] at "
+                             "dimension 0")
+    pshape = (1, c) + (1,) * (input.dim() - 2)
+    out = input * 0.0
+    # the parameters join the graph when they fit, so their gradients are zeros, not None
+    if weight is not None and weight.numel() == c:
+        out = out * weight.to(input.dtype).reshape(pshape)
+    if bias is not None and bias.numel() == c:
+        out = out + bias.to(input.dtype).reshape(pshape)
+    return out
+
+
 def batch_norm_functional(input: Tensor, running_mean: Tensor | None,
                           running_var: Tensor | None,
                weight: Tensor | None = None, bias: Tensor | None = None,
@@ -230,28 +292,27 @@ def batch_norm_functional(input: Tensor, running_mean: Tensor | None,
         torch.Size([4, 3])
     """
     _check_float(input, "batch_norm")
+    _check_param_dtypes(input, "weight bias running_mean running_var", weight, bias,
+                        running_mean, running_var)
     if _mixed_precision(input, weight, bias, running_mean, running_var):
         return batch_norm_functional(input.float(), running_mean, running_var, weight, bias,
                                      training, momentum, eps).to(input.dtype)
     if input.dim() < 2:
-        raise ValueError(f"expected 2D or more input (got {input.dim()}D input)")
+        _refuse_rank(input, training, running_mean)
     c = input.shape[1]
-    for name, t in (("weight", weight), ("bias", bias), ("running_mean", running_mean),
-                    ("running_var", running_var)):
+    if input.numel() == 0:
+        return _empty_batch_norm(input, weight, bias, c)
+    for name, t in (("running_mean", running_mean), ("running_var", running_var),
+                    ("weight", weight), ("bias", bias)):
         if t is not None and t.numel() != c:
-            raise RuntimeError(f"running_mean should contain {c} elements not {t.numel()}"
-                               if name.startswith("running") else
-                               f"batch_norm: expected {name} of {c} elements (one per channel "
-                               f"of input {list(input.shape)}), got {list(t.shape)}")
-        if t is not None and t._dtype is not input._dtype:
-            raise RuntimeError(f"mixed dtype (CPU): all inputs must share same datatype "
-                               f"(input is {input.dtype}, {name} is {t.dtype}; convert the "
-                               "module with .to(dtype) or the input with .to(dtype))")
+            raise RuntimeError(f"{'running_mean' if name.startswith('running') else name} "
+                               f"should contain {c} elements not {t.numel()} (one per channel "
+                               f"of input {list(input.shape)})")
     pshape = (1, c) + (1,) * (input.dim() - 2)
     axes = (0,) + tuple(range(2, input.dim()))
     if training:
-        count = input.numel() // c if c else 0
-        if count <= 1:
+        count = input.numel() // c
+        if count == 1:
             raise ValueError(
                 f"Expected more than 1 value per channel when training, got input size "
                 f"{input.shape}. Batch statistics need at least two values per channel: "
@@ -264,8 +325,9 @@ def batch_norm_functional(input: Tensor, running_mean: Tensor | None,
             _update_running(running_var, stats["var"], momentum, count / (count - 1))
         return out
     if running_mean is None or running_var is None:
-        raise RuntimeError("batch_norm: running_mean and running_var must be given when "
-                           "training=False (or pass training=True to use batch statistics)")
+        raise RuntimeError(f"{'running_mean' if running_mean is None else 'running_var'} must "
+                           "be defined in evaluation mode (or pass training=True to use batch "
+                           "statistics)")
     dt = input._data.dtype
     fixed = (running_mean._data.astype(dt, copy=False).reshape(pshape),
              running_var._data.astype(dt, copy=False).reshape(pshape))
@@ -282,6 +344,7 @@ def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
         torch.Size([2, 5])
     """
     _check_float(input, "layer_norm", "LayerNormKernelImpl")
+    _check_param_dtypes(input, "weight bias", weight, bias)
     if _mixed_precision(input, weight, bias):
         return layer_norm(input.float(), normalized_shape, weight, bias, eps).to(input.dtype)
     ns = (int(normalized_shape),) if isinstance(normalized_shape, (int, np.integer)) \
@@ -311,6 +374,7 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
         torch.Size([2, 6, 4])
     """
     _check_float(input, "group_norm", "GroupNormKernelImpl")
+    _check_param_dtypes(input, "weight bias", weight, bias)
     if _mixed_precision(input, weight, bias):
         return group_norm(input.float(), num_groups, weight, bias, eps).to(input.dtype)
     if input.dim() < 2 or input.shape[1] % num_groups:
@@ -348,12 +412,24 @@ def instance_norm_functional(input: Tensor, running_mean: Tensor | None = None,
     if input.dim() < 3:
         raise ValueError(f"instance_norm expects a batched input with spatial dimensions "
                          f"(N, C, *), got {list(input.shape)}")
-    c = input.shape[1]
+    _check_param_dtypes(input, "weight bias", weight, bias)
+    if _mixed_precision(input, weight, bias):
+        return instance_norm_functional(input.float(), running_mean, running_var, weight, bias,
+                                        use_input_stats, momentum, eps).to(input.dtype)
+    n, c = input.shape[:2]
+    if input.numel() == 0:  # torch batch-normalizes the (1, N*C, *) view: weight repeated N times
+        flat = input.reshape(1, n * c, *input.shape[2:])
+        return _empty_batch_norm(flat, None if weight is None else weight.repeat(n),
+                                 None if bias is None else bias.repeat(n), n * c
+                                 ).reshape(input.shape)
     pshape = (1, c) + (1,) * (input.dim() - 2)
     axes = tuple(range(2, input.dim()))
     if not use_input_stats:  # torch normalizes input.contiguous(): a row-major result
-        return batch_norm_functional(input.contiguous(), running_mean, running_var, weight,
-                                     bias, False, momentum, eps)
+        # and reads running statistics of any float dtype (they are not updated here)
+        rm, rv = (t if t is None or t._dtype is input._dtype else t.to(input._dtype)
+                  for t in (running_mean, running_var))
+        return batch_norm_functional(input.contiguous(), rm, rv, weight, bias, False, momentum,
+                                     eps)
     count = int(np.prod(input.shape[2:]))
     if count <= 1:
         raise ValueError(f"Expected more than 1 spatial element when training, got input size "
@@ -386,8 +462,13 @@ def rms_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
     if eps is None:
         eps = float(np.finfo(input._data.dtype).eps)
     axes = tuple(range(input.dim() - k, input.dim()))
+    # x * x, not |x|^2, for a complex x too (torch's values)
     y = input * Rsqrt.apply((input * input).mean(dim=axes, keepdim=True) + eps)
-    return y * weight if weight is not None else y
+    if weight is None:
+        return y
+    y = y * weight
+    # the result keeps the input's dtype whatever the weight's (torch casts back)
+    return y if y._dtype is input._dtype else y.to(input._dtype)
 
 
 # -- torch.batch_norm / torch.instance_norm: the top-level forms take the affine parameters

@@ -370,12 +370,45 @@ def _check_max_pool1d(k: int, s: int, p: int, d: int) -> None:
                            f"got padding={p} and kernel_size={k}")
 
 
+def _refuse_rank(input: Tensor, nd: int, name: str):
+    """torch's error for an input of the wrong rank or with an empty dimension other than the
+    batch one; its 1-d and 2-d average pools word theirs differently (the 2-d one reads
+    ``input.size(-3)`` first)."""
+    dims = input.dim()
+    if name == "avg_pool2d" and dims < 3:
+        if dims == 0:
+            raise IndexError("Dimension specified as -3 but tensor has no dimensions")
+        raise IndexError(f"Dimension out of range (expected to be in range of [-{dims}, "
+                         f"{dims - 1}], but got -3)")
+    if name == "avg_pool1d" and dims not in (2, 3):
+        raise RuntimeError(f"Expected 2 to 3 dimensions, but got {dims}-dimensional tensor for "
+                           "argument #1 'self' (while checking arguments for avg_pool1d)")
+    shape = list(input.shape)
+    if name == "max_pool1d":
+        raise RuntimeError("max_pool1d: Expected 2D or 3D (batch mode) tensor with optional 0 "
+                           f"dim batch size for input, but got:{shape}")
+    if dims in (nd + 1, nd + 2):  # an empty dimension other than the batch one
+        if nd == 3:  # torch names dimension 0 whichever is empty
+            kernel = "max_pool3d_with_indices_out_cpu_template" if name.startswith("max") \
+                else name
+            empty = shape[dims - nd - 1:].index(0)
+            raise RuntimeError(f"{kernel}(): Expected input's non-batch dimensions to have "
+                               f"positive length, but input has a shape of {shape} and "
+                               f"non-batch dimension 0 has length zero! (non-batch dimension "
+                               f"{empty} is the empty one)")
+        if nd == 1:  # torch pools (C, L) as (C, 1, L)
+            shape = shape[:-1] + [1] + shape[-1:]
+        raise RuntimeError("Expected 3D or 4D (batch mode) tensor with optional 0 dim batch size "
+                           f"for input, but got:{shape}")
+    raise RuntimeError(f"non-empty {nd + 1}D or {nd + 2}D (batch mode) tensor expected for "
+                       f"input to {name}, but got input of size {list(input.shape)}")
+
+
 def _prepare(input: Tensor, kernel_size, stride, padding, dilation, ceil_mode, nd, name):
     if not isinstance(input, Tensor):
         raise TypeError(f"{name}(): argument 'input' must be Tensor, not {type(input).__name__}")
-    if input.dim() not in (nd + 1, nd + 2) or input.numel() == 0 and input.dim() == nd + 1:
-        raise RuntimeError(f"non-empty {nd + 1}D or {nd + 2}D (batch mode) tensor expected for "
-                           f"input to {name}, but got input of size {list(input.shape)}")
+    if input.dim() not in (nd + 1, nd + 2) or 0 in input.shape[input.dim() - nd - 1:]:
+        _refuse_rank(input, nd, name)  # (only the batch dimension may be empty)
     ksize = _tuple(kernel_size, nd, "kernel_size")
     stride = ksize if stride is None or (not isinstance(stride, int) and len(stride) == 0) \
         else _tuple(stride, nd, "stride")

@@ -508,6 +508,9 @@ def addcmul(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1, out=Non
         scaled = tensor1 * value if value != 1 else tensor1
         res = _named(MulAdd.apply(input, scaled, tensor2), "AddcmulBackward0")
         return res if out is None else out.copy_(res)
+    if isinstance(value, float) and all(isinstance(t, Tensor) and t._dtype.category < D._FLOAT
+                                        for t in (input, tensor1, tensor2)):
+        value = int(value)  # an integer result: torch truncates a float value (0.5 -> 0)
     prod = tensor1 * tensor2
     res = _named(input + (prod * value if value != 1 else prod), "AddcmulBackward0")
     return res if out is None else out.copy_(res)

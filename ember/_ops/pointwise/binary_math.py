@@ -367,6 +367,17 @@ TENSOR_METHODS.update({name + "_": _inplace(globals()[name], name + "_") for nam
                        if name not in ("maximum", "minimum", "fmax", "fmin")})
 
 
+def complex_logaddexp(a, b):
+    """``log(exp(a) + exp(b))`` for complex arrays, from the one with the larger real part
+    (``m + log1p(exp(other - m))``), so the imaginary part is not wrapped into (-pi, pi]:
+    PyTorch's values. Two -inf real parts give that operand unchanged."""
+    first = a.real >= b.real
+    m, other = np.where(first, a, b), np.where(first, b, a)
+    with np.errstate(invalid="ignore", over="ignore"):
+        res = m + np.log1p(np.exp(other - m))
+    return np.where(np.isneginf(m.real), m, res)
+
+
 class LogAddExp(Op):
     _name = "LogaddexpBackward0"
 
@@ -374,6 +385,8 @@ class LogAddExp(Op):
     def forward(ctx, a, b, base2):
         ctx.save_for_backward(*ctx.inputs)
         ctx.base2 = base2
+        if np.iscomplexobj(a):  # NumPy's logaddexp has no complex loop (torch's logaddexp has)
+            return complex_logaddexp(a, b)
         return np.logaddexp2(a, b) if base2 else np.logaddexp(a, b)
 
     @staticmethod
@@ -383,6 +396,8 @@ class LogAddExp(Op):
         a, b = ctx.saved_tensors
         d = (a - b) * float(np.log(2)) if ctx.base2 else a - b
         wa = d.sigmoid()
+        if wa._dtype.is_complex:  # PyTorch's convention: grad times the conjugate derivative
+            wa = wa.conj()
         ga = unbroadcast(grad * wa, a.shape) if ctx.needs_input_grad[0] else None
         gb = unbroadcast(grad * (1 - wa), b.shape) if ctx.needs_input_grad[1] else None
         return ga, gb
@@ -400,7 +415,7 @@ def _pair(a, b):
 
 def _float_pair(a, b):
     a, b = _pair(a, b)
-    if not (a._dtype.is_floating_point):
+    if not (a._dtype.is_floating_point or a._dtype.is_complex):
         a, b = a.to(D.get_default_dtype()), b.to(D.get_default_dtype())
     return a, b
 
@@ -529,6 +544,8 @@ def nextafter(input: Tensor, other: Tensor, *, out=None) -> Tensor:
     """The next representable float after ``input`` towards ``other``. Not differentiable."""
     _refuse_shell("nextafter", input, other)
     a, b = _float_pair(input, other)
+    if a._dtype.is_complex:  # no next representable value of a complex number
+        raise not_implemented_for("nextafter_cpu", a._dtype)
     res = _constant(np.nextafter(a._data, b._data), a._dtype, a.device)
     return res if out is None else out.copy_(res)
 

@@ -119,8 +119,11 @@ def _make_op(name, np_fn, grad_fn, saves):
 
 def _make_public(name, cls, example_in, example_out):
     def fn(input: Tensor, *, out: Tensor | None = None) -> Tensor:
-        if input._dtype.is_complex and name.startswith("erf"):
-            raise not_implemented_for(f"{name}_vml_cpu", input._dtype)
+        if input._dtype.is_complex:
+            if name.startswith("erf"):
+                raise not_implemented_for(f"{name}_vml_cpu", input._dtype)
+            if name in ("deg2rad", "rad2deg"):  # torch refuses before picking a kernel
+                raise RuntimeError(f"{name} is not supported for complex tensors.")
         if input._dtype in D.SHELL:
             refuse_shell(name, input._dtype)
         result = cls.apply(input)

@@ -107,6 +107,8 @@ class LogCumSumExp(Op):
         ctx.dim = dim
         if x.size == 0 or x.ndim == 0:
             return x.copy()
+        if np.iscomplexobj(x):
+            return _complex_logcumsumexp(x, dim)
         with np.errstate(invalid="ignore"):  # -inf + -inf, which gives -inf as it should
             return ufunc_accumulate(np.logaddexp, x, dim)
 
@@ -121,6 +123,12 @@ class LogCumSumExp(Op):
         dim = ctx.dim
         if x.ndim == 0:  # the identity
             return grad
+        if x._dtype.is_complex:  # sum over i >= j of grad_i * conj(exp(x_j - out_i))
+            from ..pointwise.complex import conj
+            from ..shape.copies import flip
+
+            tail = flip(flip(grad * conj((-out).exp()), [dim]).cumsum(dim), [dim])
+            return tail * conj(x.exp())
 
         def reverse_lcse(z):
             return flip(logcumsumexp(flip(z, [dim]), dim), [dim])
@@ -132,6 +140,18 @@ class LogCumSumExp(Op):
             pos = where(grad > 0, log_abs, lowest)
             neg = where(grad < 0, log_abs, lowest)
             return (reverse_lcse(pos - out) + x).exp() - (reverse_lcse(neg - out) + x).exp()
+
+
+def _complex_logcumsumexp(x, dim: int):
+    """A running ``complex_logaddexp`` along ``dim`` from -inf + 0j, one step per position."""
+    from ..pointwise.binary_math import complex_logaddexp as _complex_logaddexp
+
+    x = np.moveaxis(x, dim, 0)
+    out = np.empty_like(x)
+    out[0] = _complex_logaddexp(np.full_like(x[0], complex(-np.inf, 0.0)), x[0])
+    for k in range(1, x.shape[0]):
+        out[k] = _complex_logaddexp(out[k - 1], x[k])
+    return np.moveaxis(out, 0, dim)
 
 
 def logcumsumexp(input: Tensor, dim: int, *, out=None) -> Tensor:

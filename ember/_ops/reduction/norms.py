@@ -157,6 +157,11 @@ def renorm(input: Tensor, p, dim: int, maxnorm) -> Tensor:
 
     if p <= 0:
         raise RuntimeError("renorm: non-positive-norm not supported")
+    if input.ndim < 2:  # one norm per slice along dim: a vector has no slices to rescale
+        raise RuntimeError(f"renorm: input needs at least 2 dimensions, got {input.ndim} "
+                           "dimensions")
+    if maxnorm < 0:
+        raise RuntimeError(f"renorm: expected maxnorm to be >= 0 but got {maxnorm:g}")
     dim = wrap_dim(dim, input.ndim)
     others = [d for d in range(input.ndim) if d != dim]
     norms = vector_norm(input, p, dim=others, keepdim=True) if others else input.abs()

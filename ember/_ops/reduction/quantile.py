@@ -38,7 +38,7 @@ def _quantile(input: Tensor, q, dim, keepdim: bool, interpolation: str, ignore_n
     if x.ndim == 0:
         x, d = x.reshape(1), 0
     n = x.shape[d]
-    if n == 0:
+    if x._data.size == 0:  # torch refuses any empty input, even one with non-empty slices
         raise RuntimeError("quantile() input tensor must be non-empty")
     s = sort(x, d).values  # NaNs sort last
     valid = (~np.isnan(x._data)).sum(axis=d, keepdims=True)  # per slice

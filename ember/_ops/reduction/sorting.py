@@ -145,12 +145,14 @@ def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False, *, out
     _refuse(input, "kthvalue")
     if input.ndim:
         refuse("kthvalue", input._dtype)  # bool
-    n = input._data.shape[wrap_dim(dim, input.ndim)] if input.ndim else 1
+    dim = wrap_dim(dim, input.ndim)  # a 0-d input has dims -1 and 0, as in torch
+    n = input._data.shape[dim] if input.ndim else 1
+    if n == 0:
+        raise IndexError(f"kthvalue(): Expected reduction dim {dim} to have non-zero size.")
     if not 1 <= k <= n:
         raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {dim}")
     if input.ndim == 0:
         return kthvalue_type(input.clone(), _long(xp_of(input._data).zeros((), np.int64)))
-    dim = wrap_dim(dim, input.ndim)
     idx = _argsort(input._data, dim, False)
     idx = idx[(slice(None),) * dim + (slice(k - 1, k),)]
     values = _gather(input, dim, idx, "KthvalueBackward0")

@@ -181,6 +181,11 @@ def repeat_interleave(input: Tensor, repeats=None, dim: int | None = None, *,
     if dim is None:
         input = input.reshape(-1)
         dim = 0
+    elif input.ndim == 0:  # torch's errors for a scalar given a dim (quirks included)
+        if isinstance(repeats, Tensor):
+            raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
+        raise IndexError("Dimension out of range (expected to be in range of [-1, 0], but got "
+                         "1)")
     dim = wrap_dim(dim, input.ndim)
     n = input._data.shape[dim] if input.ndim else 1
     # on the host: the result's length depends on the counts (a sync on a GPU, as in PyTorch)
@@ -334,6 +339,11 @@ def pad(input: Tensor, pad, mode: str = "constant", value: float | None = None) 
             f"Only 2D, 3D, 4D, 5D padding with non-constant padding are supported for now; "
             f"{mode} padding of {k} dims needs a {k + 1}D or {k + 2}D input, got "
             f"{len(shape)}D")
+    if mode != "circular" and 0 in shape[len(shape) - k - 1:]:
+        # only a batch dimension may be empty (an unbatched input has none)
+        raise RuntimeError(f"Expected {k + 1}D or {k + 2}D (batch mode) tensor with possibly 0 "
+                           "batch size and other non-zero dimensions for input, but got: "
+                           f"{list(shape)}")
     if mode != "circular":  # torch's reflection/replication kernels have no bool loop
         refuse(f"{'reflection' if mode == 'reflect' else 'replication'}_pad{k}d", input._dtype)
     out = input
@@ -347,8 +357,6 @@ def pad(input: Tensor, pad, mode: str = "constant", value: float | None = None) 
                 f"{list(shape)}")
         if mode == "circular" and (lo > n or hi > n):
             raise RuntimeError("Padding value causes wrapping around more than once.")
-        if mode == "replicate" and n == 0:
-            raise RuntimeError(f"Expected input's dimension {d} to be non-empty")
         if lo == hi == 0:
             continue
         # the source position of each output position, by NumPy's own padding of an arange

@@ -338,6 +338,9 @@ def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
 
 def tensor_split(input: Tensor, indices_or_sections, dim: int = 0) -> tuple:
     """Split into ``n`` nearly equal views, or at the given indices (NumPy's ``array_split``)."""
+    if input.ndim == 0:
+        raise RuntimeError("tensor_split expected at least a 1-dimensional tensor, but got a "
+                           "tensor with 0 dims")
     d = wrap_dim(dim, input.ndim)
     size = input._data.shape[d]
     if isinstance(indices_or_sections, Tensor):
