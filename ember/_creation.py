@@ -304,6 +304,7 @@ def _filled(shape, value, dtype, device, requires_grad):
     dt = D.to_dtype(dtype) if dtype is not None else None
     if dt is None:
         dt = D.get_default_dtype() if value is None else D.scalar_dtype(value)
+    nbytes = check_storage_size(shape, dt.itemsize)
     if _device(device).type == "meta":
         return _finish(meta_array(shape, dt.np_dtype), dt, "meta", requires_grad)
     if dt.category == D._INT and isinstance(value, (int, float)) \
@@ -311,11 +312,6 @@ def _filled(shape, value, dtype, device, requires_grad):
         _check_fits(np.asarray(value), dt, _C_NAMES.get(dt.name, dt.name + "_t"))
         if value < 0 and np.iinfo(dt.np_dtype).min == 0:
             value = int(value) + int(np.iinfo(dt.np_dtype).max) + 1  # -1 -> 255, as torch
-    nbytes = dt.itemsize
-    for n in shape:
-        nbytes *= n
-    if nbytes >= 2**63:
-        raise RuntimeError(f"Storage size calculation overflowed with sizes={list(shape)}")
     try:
         if value is None:
             arr = np.empty(shape, dt.np_dtype)
@@ -561,6 +557,17 @@ ByteTensor = _legacy(D.uint8, "ByteTensor")
 BoolTensor = _legacy(D.bool, "BoolTensor")
 
 
+def check_storage_size(shape, itemsize: int) -> int:
+    """The byte count of a ``shape`` tensor; PyTorch's refusal when it overflows int64 (before
+    any memory is asked for)."""
+    nbytes = itemsize
+    for n in shape:
+        nbytes *= n
+    if nbytes >= 2**63:
+        raise RuntimeError(f"Storage size calculation overflowed with sizes={list(shape)}")
+    return nbytes
+
+
 # Ranges, matrices and complex builders live in _creation_ranges, re-exported here. Imported
-# last: that module takes _finish and _cast_like_torch from this one.
+# last: that module takes _finish, _cast_like_torch and check_storage_size from this one.
 from ._creation_ranges import arange, complex, eye, linspace, logspace, polar, range  # noqa: E402

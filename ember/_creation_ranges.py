@@ -10,7 +10,7 @@ import numpy as np
 from . import _autocast
 from . import _dtype as D
 from ._autocast import hot as _amp
-from ._creation import _cast_like_torch, _finish
+from ._creation import _cast_like_torch, _finish, check_storage_size
 from ._factory_args import out_args, write_out
 from ._tensor import Tensor
 
@@ -64,9 +64,11 @@ def arange(start=0, end=None, step=1, *, out=None, dtype=None, layout=None, devi
                 n = max(0, (x1 - x0 + dx - sgn) // dx)  # ceil((x1 - x0) / dx)
             else:
                 n = max(0, math.ceil((vals[1] - vals[0]) / vals[2]))
+            check_storage_size((n,), dt.itemsize)
             arr = x0 + np.arange(n, dtype=np.int64) * dx
         else:
             n = max(0, math.ceil((vals[1] - vals[0]) / vals[2]))
+            check_storage_size((n,), dt.itemsize)
             arr = vals[0] + np.arange(n, dtype=np.float64) * vals[2]
         return _finish(_cast_like_torch(arr, dt), dt, device, requires_grad)
 

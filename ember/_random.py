@@ -16,7 +16,7 @@ import time
 import numpy as np
 
 from . import _dtype as D
-from ._creation import _finish
+from ._creation import _finish, check_storage_size
 from ._factory_args import is_meta, meta_result, out_args, write_out
 from ._factory_args import sizes as sizes_of
 from ._random_stream import TorchStream
@@ -183,6 +183,7 @@ def _factory(fname, shape, dtype, device, requires_grad, out, check, draw):
         dtype, device = out_args(fname, dtype, device, out)
         grad_out, requires_grad = requires_grad, False
     dt = check(dtype)
+    check_storage_size(shape, dt.itemsize)
     if is_meta(device):
         return write_out(meta_result(shape, dt, requires_grad), out, grad_out)
     return write_out(_finish(draw(dt), dt, device, requires_grad), out, grad_out)

@@ -188,6 +188,31 @@ def bind() -> None:
         setattr(Tensor, rname, _fast_binary(op_cls, getattr(Tensor, rname), reflected=True))
     Tensor.__pos__ = lambda self: self
     Tensor.T = property(lambda self: self.permute(*reversed(range(self.ndim))))
-    Tensor.mT = property(lambda self: self.transpose(-2, -1))
+    Tensor.mT = property(lambda self: _matrix_transpose(self, "mT"))
     Tensor.H = property(lambda self: self.T.conj() if self.is_complex() else self.T)
-    Tensor.mH = property(lambda self: self.mT.conj() if self.is_complex() else self.mT)
+    Tensor.mH = property(lambda self: _matrix_transpose(self, "mH"))
+
+
+_ZERO_D_WARNINGS = {  # PyTorch warns once per process for each
+    "mT": "Tensor.mT is deprecated on 0-D tensors. This function is the identity in these "
+          "cases.",
+    "mH": "Tensor.mH is deprecated on 0-D tensors. Consider using x.conj().",
+}
+
+
+def _matrix_transpose(t, name: str):
+    """``t.mT`` / ``t.mH``: the last two dims swapped (and conjugated for mH); a 0-d tensor is
+    its own transpose (with PyTorch's deprecation warning), a 1-d one is refused."""
+    if t.ndim >= 2:
+        out = t.transpose(-2, -1)
+    elif t.ndim == 1:
+        raise RuntimeError(f"tensor.{name} is only supported on matrices or batches of matrices. "
+                           "Got 1-D tensor.")
+    else:
+        message = _ZERO_D_WARNINGS.pop(name, None)
+        if message is not None:
+            import warnings
+
+            warnings.warn(message, UserWarning, stacklevel=3)
+        out = t.view(())
+    return out.conj() if name == "mH" and t.is_complex() else out

@@ -304,12 +304,6 @@ PARAMETRIC = {
 # (ember is stricter, more lenient, or raises another type). The test fails when one of them
 # goes away, so this list only shrinks as they are fixed; it is not a skip list.
 KNOWN_DIVERGENCES: dict[str, str] = {
-    # -- 0-d inputs: the entries build a matrix with ``a @ a.mT``; torch's Tensor.mT of a 0-d
-    # tensor is the identity (deprecated), ember's raises IndexError (ember/_tensor_methods.py)
-    "cholesky:zero_dim": "torch: RuntimeError; ember: IndexError",
-    "cholesky_upper:zero_dim": "torch: RuntimeError; ember: IndexError",
-    "eigh:zero_dim": "torch: RuntimeError; ember: IndexError",
-    "logdet:zero_dim": "torch: RuntimeError; ember: IndexError",
     # -- FFTs over an empty batch: PyTorch's MKL backend fails ("Inconsistent configuration
     # parameters", pytorch#174984; its pocketfft backend returns the empty result, as ember does)
     "ifft_n_pad_ortho:empty": "torch: RuntimeError; ember: ok",
@@ -323,9 +317,6 @@ KNOWN_DIVERGENCES: dict[str, str] = {
     # tied values: torch does not specify which indices topk returns, and picks others
     "topk:int64": "torch: ok; ember: ok, values differ",
     "topk_smallest:int64": "torch: ok; ember: ok, values differ",
-    # -- size/dim arguments (PARAMETRIC)
-    "param:arange_huge": "torch: RuntimeError; ember: ValueError",
-    "param:rand_huge": "torch: RuntimeError; ember: ValueError",
 }
 
 
