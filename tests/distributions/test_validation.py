@@ -10,6 +10,16 @@ import ember.distributions as ed
 
 torch = pytest.importorskip("torch")
 
+
+@pytest.fixture(autouse=True)
+def _torch_validates():
+    # torch.compile (torch._dynamo) turns torch's argument validation off for the whole
+    # process; another test in the same worker may have compiled something
+    was = torch.distributions.Distribution._validate_args
+    torch.distributions.Distribution.set_default_validate_args(True)
+    yield
+    torch.distributions.Distribution.set_default_validate_args(was)
+
 # (description, call(lib, dist_module)) pairs; each raises the same error in both libraries
 BAD = [
     ("negative scale", lambda lib, d: d.Normal(lib.tensor([0.0, 1.0]), lib.tensor([1.0, -1.0]))),
