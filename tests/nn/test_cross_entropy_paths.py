@@ -65,3 +65,30 @@ def test_cross_entropy_many_rows_matches_torch(torch):
         res.append((loss.item(), xt.grad.numpy()))
     assert res[0][0] == pytest.approx(res[1][0], rel=1e-5)
     np.testing.assert_allclose(res[0][1], res[1][1], rtol=1e-4, atol=1e-8)
+
+
+def test_common_case_shortcut_equals_the_general_path(monkeypatch):
+    # the usual call (N x C logits, in-range int64 targets, mean/sum) skips the general checks;
+    # it must give the same value, gradient and grad_fn as the general path
+    from ember._ops.nn import loss
+
+    for n, c in ((1, 10), (5, 3), (64, 10)):
+        x = ember.randn(n, c, requires_grad=True)
+        t = ember.randint(0, c, (n,))
+        for reduction in ("mean", "sum"):
+            results = []
+            for shortcut in (True, False):
+                if not shortcut:
+                    monkeypatch.setattr(loss, "_common_case", lambda *a: None)
+                out = ember.nn.functional.cross_entropy(x, t, reduction=reduction)
+                out.backward()
+                results.append((out.item(), x.grad.clone(), out.grad_fn.name()))
+                x.grad = None
+                monkeypatch.undo()
+            (v1, g1, n1), (v2, g2, n2) = results
+            assert v1 == v2 and ember.equal(g1, g2) and n1 == n2 == "NllLossBackward0"
+    # out of range and ignored targets still take the checked path
+    with pytest.raises(IndexError, match="Target 5 is out of bounds"):
+        ember.nn.functional.cross_entropy(ember.zeros(2, 3), ember.tensor([0, 5]))
+    assert ember.nn.functional.cross_entropy(
+        ember.zeros(2, 3), ember.tensor([0, 1]), ignore_index=1).item() == pytest.approx(1.0986123)

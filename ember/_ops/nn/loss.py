@@ -279,6 +279,10 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
     if _amp.active and _autocast.state.active:
         return _autocast.call(cross_entropy, "cross_entropy", input, target, weight, size_average,
                               ignore_index, reduce, reduction, label_smoothing)
+    fast = _common_case(input, target, weight, ignore_index, reduction, label_smoothing,
+                        size_average, reduce)
+    if fast is not None:
+        return SoftmaxCrossEntropy.apply(input, coef=fast, reduce=True)
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
     if not 0.0 <= label_smoothing <= 1.0:
@@ -298,6 +302,30 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
     coef = _index_coef(x2, target, weight, ignore_index, reduction, label_smoothing)
     out = SoftmaxCrossEntropy.apply(x2, coef=coef, reduce=reduction != "none")
     return _finish(out, reduction, none_shape, x2.shape[0])
+
+
+def _common_case(input, target, weight, ignore_index, reduction, smoothing, size_average,
+                 reduce):
+    """The coef of the usual call (float logits (N, C), N int64 class indices all in range, no
+    weights, smoothing or ignored class, a mean or sum), or None for every other call, which
+    the general path checks and handles (with the same numbers for this case)."""
+    x, t = input._data, target._data
+    if (type(x) is not np.ndarray or type(t) is not np.ndarray or x.ndim != 2 or t.ndim != 1
+            or target._dtype is not D.int64
+            or weight is not None or smoothing or size_average is not None or reduce is not None
+            or input._dtype.category != D._FLOAT or reduction not in ("mean", "sum")):
+        return None
+    n, c = x.shape
+    if n != t.shape[0] or n == 0 or 0 <= ignore_index < c:
+        return None
+    if n == 1:
+        if not 0 <= int(t[0]) < c:
+            return None
+    elif t.min() < 0 or t.max() >= c:
+        return None
+    dt = x.dtype
+    scale = dt.type(1) / dt.type(n) if reduction == "mean" else dt.type(1)
+    return _Coef(idx=t, w=np.full(n, scale, dt))
 
 
 def _cross_entropy_probs(input, target, weight, reduction, smoothing):
