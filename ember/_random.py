@@ -484,7 +484,28 @@ def _work(t: Tensor):
 
 def uniform_(self: Tensor, a: float = 0.0, b: float = 1.0, *, generator=None) -> Tensor:
     """Fill in place with uniform samples from [a, b)."""
+    if self.dtype.is_floating_point and self.dtype in _SCALAR_TITLE:
+        _check_uniform_bounds(float(a), float(b), self.dtype)
     return _fill(self, generator, lambda g: g.uniform(a, b, tuple(self.shape), _work(self)))
+
+
+_SCALAR_TITLE = {D.float16: "Half", D.bfloat16: "BFloat16", D.float32: "Float",
+                 D.float64: "Double"}
+
+
+def _check_uniform_bounds(a: float, b: float, dt: D.dtype) -> None:
+    """PyTorch's checks of uniform_'s range, in its order."""
+    top = float(D.finfo(dt).max)
+    for value, what in ((a, "from"), (b, "to")):
+        if not -top <= value <= top:
+            raise RuntimeError(f"{what} is out of bounds for {_C_NAMES[dt.name]}")
+    if a > b:
+        raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found "
+                           f"from={a:g} > to={b:g}")
+    if b - a > top:
+        raise RuntimeError(f"uniform_ expects to-from <= std::numeric_limits<"
+                           f"{_SCALAR_TITLE[dt]}>::max(), but found to={b:g} and from={a:g} "
+                           "which result in to-from to exceed the limit")
 
 
 def normal_(self: Tensor, mean: float = 0.0, std: float = 1.0, *, generator=None) -> Tensor:

@@ -310,6 +310,8 @@ def _fma(x: np.ndarray, scale: float, loc: float) -> np.ndarray:
     if scale == 1.0 and loc == 0.0:
         return x
     x = np.asarray(x, np.float64)
+    if not abs(scale) < 1e290 > abs(loc):  # Dekker's split would overflow: scale by 2**-512
+        return _fma(x, scale * 2.0 ** -512, loc * 2.0 ** -512) * 2.0 ** 512
     p = x * scale
     split = 134217729.0  # 2**27 + 1: splits a double into two 26-bit halves
     t = split * x

@@ -228,3 +228,20 @@ def test_normal_fma_matches_an_exact_rounding():
         exact = [float(Fraction(v) * Fraction(scale) + Fraction(loc)) for v in x]
         np.testing.assert_array_equal(_fma(x, scale, loc), exact)
     assert math.isclose(float(_fma(np.array([2.0]), 1.0, 0.0)[0]), 2.0)
+
+
+def test_uniform_range_checks_and_huge_ranges_as_torch(torch):
+    cases = (("float32", -3e38, 3e38), ("float16", -60000.0, 60000.0), ("float64", -1e308, 1e308),
+             ("float32", 0.0, float("inf")), ("float32", 2.0, 1.0), ("float64", -5e307, 5e307))
+    for name, low, high in cases:
+        outcomes = []
+        for lib in (torch, ember):
+            lib.manual_seed(0)
+            try:
+                outcomes.append(lib.empty(3, dtype=getattr(lib, name)).uniform_(low, high).tolist())
+            except RuntimeError as e:
+                outcomes.append(str(e))
+        assert outcomes[0] == outcomes[1], (name, low, high)
+    # make_tensor's widest float64 range halves the bounds: finite values
+    wide = ember.testing.make_tensor(5, dtype=ember.float64, device="cpu", low=-1e308, high=1e308)
+    assert np.isfinite(wide.numpy()).all()
