@@ -242,3 +242,13 @@ def sym_constrain_range_for_size(size, *, min=None, max=None) -> None:
         raise RuntimeError(f"Max value to constrain_range_for_size must be greater than 2. "
                            f"got: {hi}")
     _constrain(size, lo, hi)
+
+
+def _assert(condition, message):
+    """A wrapper around Python's ``assert`` that symbolic tracing records as a call
+    (``torch._assert``).
+
+    Example:
+        >>> ember._assert(True, "never raised")
+    """
+    assert condition, message

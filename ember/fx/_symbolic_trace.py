@@ -99,9 +99,7 @@ def _assert_is_none(value, msg):
 _assert_is_none.__module__ = "ember.fx._symbolic_trace"
 
 
-def _assert(condition, message):
-    """The guard symbolic_trace writes for a non-None ``concrete_args`` entry."""
-    assert condition, message
+from .._symbolic import _assert  # noqa: E402  the guard for a non-None concrete_args entry
 
 
 def _has_proxy(value) -> bool:
