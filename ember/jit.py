@@ -408,7 +408,7 @@ class TracedModule(_Traced, nn.Module):
     objects: training the traced module trains them), so ``state_dict()`` is the original's.
 
     Attributes:
-        graph: the captured :class:`ember.fx.Graph`.
+        graph: the captured :class:`ember.fx.graph.Graph`.
         code: the ops as Python-like text.
 
     Example:

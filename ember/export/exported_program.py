@@ -121,7 +121,7 @@ class ExportedProgram:
     accepts.
 
     Attributes:
-        graph: the captured :class:`ember.fx.Graph`.
+        graph: the captured :class:`ember.fx.graph.Graph`.
         graph_signature: which graph input is a parameter, a buffer or the user's.
         state_dict: the parameters and persistent buffers (the model's own tensors).
         range_constraints: each dynamic dimension's allowed sizes.
