@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from . import _tensor_image as TI
+from . import _tensor_ops as TO
 from ._functional_base import (
     InterpolationMode,
     _check_img,
@@ -18,6 +19,11 @@ from ._functional_base import (
     _wrap,
     get_dimensions,
 )
+
+# modes torchvision resizes tensors with ``interpolate`` (the others go through Pillow here)
+_TENSOR_RESIZE = {InterpolationMode.NEAREST: "nearest",
+                  InterpolationMode.NEAREST_EXACT: "nearest-exact",
+                  InterpolationMode.BILINEAR: "bilinear", InterpolationMode.BICUBIC: "bicubic"}
 
 
 def _output_size(h: int, w: int, size, max_size: int | None) -> list[int]:
@@ -58,6 +64,8 @@ def resize(img, size, interpolation=InterpolationMode.BILINEAR, max_size: int | 
     if _is_pil_image(img):
         return img.resize((ow, oh), _pil_resample(mode))
     arr = _check_tensor_image(img, "resize")
+    if mode in _TENSOR_RESIZE:  # torchvision's tensor backend: interpolate in float, round back
+        return _wrap(TO.resize(arr, oh, ow, _TENSOR_RESIZE[mode], antialias))
     return _wrap(TI.per_channel_pil(arr, lambda p: p.resize((ow, oh), _pil_resample(mode))))
 
 
@@ -161,22 +169,44 @@ def pad(img, padding, fill=0, padding_mode: str = "constant"):
     return _wrap(TI.pad(arr, left, top, right, bottom, fill, padding_mode))
 
 
-def rotate(img, angle: float, interpolation=InterpolationMode.NEAREST, expand: bool = False,
-           center: list[int] | None = None, fill=None):
-    """Rotate counter-clockwise by ``angle`` degrees around ``center`` (default: the middle)."""
-    _check_img(img, "rotate")
-    resample = _pil_resample(_interp(interpolation))
-    if _is_pil_image(img):
-        if isinstance(fill, (int, float)) and len(img.getbands()) > 1:
-            fill = tuple([int(fill)] * len(img.getbands()))
-        return img.rotate(angle, resample, expand, center, fillcolor=fill)
-    arr = _check_tensor_image(img, "rotate")
-    if isinstance(fill, (list, tuple)) and len(set(fill)) > 1:
-        planes = arr.reshape(-1, arr.shape[-3], *arr.shape[-2:])
-        out = [TI.per_channel_pil(planes[:, c], lambda p, f=fill[c]: p.rotate(
-            angle, resample, expand, center, fillcolor=float(f))) for c in range(arr.shape[-3])]
-        res = np.stack(out, axis=1)
-        return _wrap(res.reshape(*arr.shape[:-2], *res.shape[-2:]))
-    f = float(fill[0] if isinstance(fill, (list, tuple)) else (fill or 0))
-    return _wrap(TI.per_channel_pil(arr, lambda p: p.rotate(angle, resample, expand, center,
-                                                            fillcolor=f)))
+def five_crop(img, size):
+    """The four corner crops and the central crop of ``size``: (tl, tr, bl, br, center).
+
+    Example:
+        >>> [tuple(c.shape) for c in five_crop(ember.rand(3, 8, 8), 4)][:2]
+        [(3, 4, 4), (3, 4, 4)]
+    """
+    if isinstance(size, numbers.Number):
+        size = (int(size), int(size))
+    elif isinstance(size, (tuple, list)) and len(size) == 1:
+        size = (size[0], size[0])
+    if len(size) != 2:
+        raise ValueError("Please provide only two dimensions (h, w) for size.")
+    _, image_height, image_width = get_dimensions(img)
+    crop_height, crop_width = size
+    if crop_width > image_width or crop_height > image_height:
+        raise ValueError(f"Requested crop size {size} is bigger than input size "
+                         f"{(image_height, image_width)}")
+    tl = crop(img, 0, 0, crop_height, crop_width)
+    tr = crop(img, 0, image_width - crop_width, crop_height, crop_width)
+    bl = crop(img, image_height - crop_height, 0, crop_height, crop_width)
+    br = crop(img, image_height - crop_height, image_width - crop_width, crop_height, crop_width)
+    return tl, tr, bl, br, center_crop(img, [crop_height, crop_width])
+
+
+def ten_crop(img, size, vertical_flip: bool = False):
+    """``five_crop`` of the image, then of its mirror (left-right, or top-bottom).
+
+    Example:
+        >>> len(ten_crop(ember.rand(3, 8, 8), 4))
+        10
+    """
+    if isinstance(size, numbers.Number):
+        size = (int(size), int(size))
+    elif isinstance(size, (tuple, list)) and len(size) == 1:
+        size = (size[0], size[0])
+    if len(size) != 2:
+        raise ValueError("Please provide only two dimensions (h, w) for size.")
+    first = five_crop(img, size)
+    flipped = vflip(img) if vertical_flip else hflip(img)
+    return first + five_crop(flipped, size)

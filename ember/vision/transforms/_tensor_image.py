@@ -108,6 +108,6 @@ def adjust_hue(arr: np.ndarray, hue_factor: float) -> np.ndarray:
     hsv[..., 0, :, :] = np.where(hsv[..., 0, :, :] < 0, hsv[..., 0, :, :] + 1.0,
                                  hsv[..., 0, :, :])
     rgb = hsv_to_rgb(hsv)
-    if orig == np.uint8:
-        return (rgb * 255.0).astype(np.uint8)
+    if orig == np.uint8:  # convert_image_dtype's float -> uint8: scale by 256 - eps, truncate
+        return (rgb * np.float32(255.999)).astype(np.uint8)
     return rgb.astype(orig)

@@ -6,16 +6,20 @@ from __future__ import annotations
 
 import math
 import numbers
+import random
 from collections.abc import Callable, Sequence
 from typing import Any
+
+import numpy as np
 
 from ... import _random
 from ..._tensor import Tensor
 from . import functional as F
-from .transforms import Compose, _rand, _randint, _uniform
+from .transforms import Compose, _coin, _exp_uniform, _log_ratio, _rand, _randint, _uniform
 
 __all__ = ["ColorJitter", "Grayscale", "Pad", "RandomApply", "RandomChoice", "RandomOrder",
-           "RandomErasing"]
+           "RandomErasing", "RandomGrayscale", "GaussianBlur", "RandomInvert", "RandomPosterize",
+           "RandomSolarize", "RandomAdjustSharpness", "RandomAutocontrast", "RandomEqualize"]
 
 
 class ColorJitter:
@@ -116,7 +120,7 @@ class RandomApply:
         self.p = p
 
     def __call__(self, img):
-        if self.p < _rand():
+        if np.float32(self.p) < np.float32(_rand()):
             return img
         for t in self.transforms:
             img = t(img)
@@ -141,21 +145,21 @@ class RandomChoice:
         self.p = [x / total for x in p] if p is not None else None
 
     def __call__(self, *args: Any):
-        from ... import _creation
-
-        weights = self.p if self.p is not None else [1.0] * len(self.transforms)
-        idx = int(_random.multinomial(_creation.tensor(weights, dtype="float64"), 1).item())
-        return self.transforms[idx](*args)
+        # torchvision picks with Python's ``random`` module (seed it with ``random.seed``)
+        t = random.choices(self.transforms, weights=self.p)[0]
+        return t(*args)
 
     def __repr__(self) -> str:
-        return f"{self.__class__.__name__}(transforms={list(self.transforms)}, p={self.p})"
+        return f"{Compose.__repr__(self)}(p={self.p})"
 
 
 class RandomOrder(Compose):
     """Apply the transforms in a random order."""
 
     def __call__(self, img):
-        for i in _random.randperm(len(self.transforms)).tolist():
+        order = list(range(len(self.transforms)))
+        random.shuffle(order)  # Python's ``random``, as torchvision's RandomOrder
+        for i in order:
             img = self.transforms[i](img)
         return img
 
@@ -188,16 +192,17 @@ class RandomErasing:
     def get_params(img: Tensor, scale, ratio, value=None):
         img_c, img_h, img_w = img.shape[-3], img.shape[-2], img.shape[-1]
         area = img_h * img_w
-        log_ratio = (math.log(ratio[0]), math.log(ratio[1]))
+        log_ratio = _log_ratio(ratio)
         for _ in range(10):
             erase_area = area * _uniform(scale[0], scale[1])
-            aspect_ratio = math.exp(_uniform(log_ratio[0], log_ratio[1]))
+            aspect_ratio = _exp_uniform(log_ratio[0], log_ratio[1])
             h = int(round(math.sqrt(erase_area * aspect_ratio)))
             w = int(round(math.sqrt(erase_area / aspect_ratio)))
             if not (h < img_h and w < img_w):
                 continue
             if value is None:
-                v = _random.randn(img_c, h, w, dtype=img.dtype)
+                # torchvision draws float32 noise whatever the image dtype
+                v = _random.randn(img_c, h, w)
             else:
                 from ... import _creation
 
@@ -209,7 +214,7 @@ class RandomErasing:
         if not isinstance(img, Tensor):
             raise TypeError(f"RandomErasing works on tensor images (apply it after ToTensor()); "
                             f"got {type(img).__name__}")
-        if _rand() < self.p:
+        if _coin(self.p):
             if isinstance(self.value, (int, float)):
                 value = [float(self.value)]
             elif isinstance(self.value, str):
@@ -226,3 +231,177 @@ class RandomErasing:
     def __repr__(self) -> str:
         return (f"{self.__class__.__name__}(p={self.p}, scale={self.scale}, ratio={self.ratio}, "
                 f"value={self.value}, inplace={self.inplace})")
+
+
+class RandomGrayscale:
+    """To greyscale with probability ``p``, keeping the number of channels.
+
+    Example:
+        >>> RandomGrayscale(p=1.0)(ember.rand(3, 4, 4)).shape
+        torch.Size([3, 4, 4])
+    """
+
+    def __init__(self, p: float = 0.1) -> None:
+        self.p = p
+
+    def __call__(self, img):
+        channels, _, _ = F.get_dimensions(img)
+        if _coin(self.p):
+            return F.rgb_to_grayscale(img, num_output_channels=channels)
+        return img
+
+    def __repr__(self) -> str:
+        return f"{self.__class__.__name__}(p={self.p})"
+
+
+class GaussianBlur:
+    """Blur with a Gaussian whose sigma is drawn uniformly from ``sigma`` = (min, max).
+
+    Example:
+        >>> GaussianBlur(3, sigma=(0.1, 2.0))(ember.rand(3, 8, 8)).shape
+        torch.Size([3, 8, 8])
+    """
+
+    def __init__(self, kernel_size, sigma=(0.1, 2.0)) -> None:
+        from .transforms import _setup_size
+
+        self.kernel_size = _setup_size(kernel_size, "Kernel size should be a tuple/list of two "
+                                                    "integers")
+        for ks in self.kernel_size:
+            if ks <= 0 or ks % 2 == 0:
+                raise ValueError("Kernel size value should be an odd and positive number.")
+        if isinstance(sigma, numbers.Number):
+            if sigma <= 0:
+                raise ValueError("If sigma is a single number, it must be positive.")
+            sigma = (sigma, sigma)
+        elif isinstance(sigma, Sequence) and len(sigma) == 2:
+            if not 0.0 < sigma[0] <= sigma[1]:
+                raise ValueError("sigma values should be positive and of the form (min, max).")
+        else:
+            raise TypeError("sigma should be a single number or a list/tuple with length 2.")
+        self.sigma = sigma
+
+    @staticmethod
+    def get_params(sigma_min: float, sigma_max: float) -> float:
+        return _uniform(sigma_min, sigma_max)
+
+    def __call__(self, img):
+        sigma = self.get_params(self.sigma[0], self.sigma[1])
+        return F.gaussian_blur(img, list(self.kernel_size), [sigma, sigma])
+
+    def __repr__(self) -> str:
+        return f"{self.__class__.__name__}(kernel_size={self.kernel_size}, sigma={self.sigma})"
+
+
+class _RandomPoint:
+    """Apply ``_apply`` with probability ``p`` (one float32 ``rand(1)`` per call)."""
+
+    def __init__(self, p: float = 0.5) -> None:
+        self.p = p
+
+    def _apply(self, img):
+        raise NotImplementedError
+
+    def __call__(self, img):
+        if _coin(self.p):
+            return self._apply(img)
+        return img
+
+    def _extra(self) -> str:
+        return ""
+
+    def __repr__(self) -> str:
+        return f"{self.__class__.__name__}({self._extra()}p={self.p})"
+
+
+class RandomInvert(_RandomPoint):
+    """Invert the colours with probability ``p``.
+
+    Example:
+        >>> RandomInvert(p=1.0)(ember.zeros(1, 2, 2))[0, 0, 0]
+        tensor(1.)
+    """
+
+    def _apply(self, img):
+        return F.invert(img)
+
+
+class RandomPosterize(_RandomPoint):
+    """Keep ``bits`` bits per channel with probability ``p`` (uint8 images).
+
+    Example:
+        >>> RandomPosterize(bits=2, p=1.0)(ember.full((1, 1, 1), 255, dtype=ember.uint8)).item()
+        192
+    """
+
+    def __init__(self, bits: int, p: float = 0.5) -> None:
+        super().__init__(p)
+        self.bits = bits
+
+    def _apply(self, img):
+        return F.posterize(img, self.bits)
+
+    def _extra(self) -> str:
+        return f"bits={self.bits},"
+
+
+class RandomSolarize(_RandomPoint):
+    """Invert the values at or above ``threshold`` with probability ``p``.
+
+    Example:
+        >>> RandomSolarize(0.5, p=1.0)(ember.tensor([[[0.2, 0.8]]]))
+        tensor([[[0.2000, 0.2000]]])
+    """
+
+    def __init__(self, threshold: float, p: float = 0.5) -> None:
+        super().__init__(p)
+        self.threshold = threshold
+
+    def _apply(self, img):
+        return F.solarize(img, self.threshold)
+
+    def _extra(self) -> str:
+        return f"threshold={self.threshold},"
+
+
+class RandomAdjustSharpness(_RandomPoint):
+    """``adjust_sharpness(img, sharpness_factor)`` with probability ``p``.
+
+    Example:
+        >>> RandomAdjustSharpness(2, p=1.0)(ember.rand(3, 8, 8)).shape
+        torch.Size([3, 8, 8])
+    """
+
+    def __init__(self, sharpness_factor: float, p: float = 0.5) -> None:
+        super().__init__(p)
+        self.sharpness_factor = sharpness_factor
+
+    def _apply(self, img):
+        return F.adjust_sharpness(img, self.sharpness_factor)
+
+    def _extra(self) -> str:
+        return f"sharpness_factor={self.sharpness_factor},"
+
+
+class RandomAutocontrast(_RandomPoint):
+    """Stretch each channel to the full range with probability ``p``.
+
+    Example:
+        >>> RandomAutocontrast(p=1.0)(ember.tensor([[[0.25, 0.5]]]))
+        tensor([[[0., 1.]]])
+    """
+
+    def _apply(self, img):
+        return F.autocontrast(img)
+
+
+class RandomEqualize(_RandomPoint):
+    """Equalise the histogram with probability ``p`` (uint8 images).
+
+    Example:
+        >>> RandomEqualize(p=1.0)(ember.zeros(1, 2, 2, dtype=ember.uint8)).shape
+        torch.Size([1, 2, 2])
+    """
+
+    def _apply(self, img):
+        return F.equalize(img)

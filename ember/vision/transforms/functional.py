@@ -1,9 +1,11 @@
 """Functional image transforms on PIL images and on tensors (..., C, H, W), as torchvision's.
 
-Conversion, ``normalize`` and ``erase`` are defined here; the geometric transforms (resize,
-crop, flip, pad, rotate) live in ``_functional_geometry``, the colour ones (``adjust_*``,
-greyscale) in ``_functional_color``, and what they share (``InterpolationMode``, input checks,
-image sizes) in ``_functional_base``. Every name is importable from this module.
+Conversion, ``normalize`` and ``erase`` are defined here; resize, crop, flip, pad and the
+multi-crops live in ``_functional_geometry``; grid resampling (affine, rotate, perspective,
+elastic) in ``_functional_affine``; the colour and point operations (``adjust_*``, greyscale,
+invert, posterize, solarize, autocontrast, equalize, sharpness) in ``_functional_color``;
+``gaussian_blur`` in ``_functional_filter``; and what they share (``InterpolationMode``, input
+checks, image sizes) in ``_functional_base``. Every name is importable from this module.
 
 Example:
     >>> t = F.to_tensor(pil_image)                  # uint8 HWC -> float CHW in [0, 1]
@@ -18,6 +20,7 @@ import numpy as np
 
 from ... import _dtype as D
 from ..._tensor import Tensor
+from ._functional_affine import affine, elastic_transform, perspective, rotate
 from ._functional_base import (  # noqa: F401  (private helpers stay importable from here)
     InterpolationMode,
     _check_img,
@@ -34,22 +37,31 @@ from ._functional_color import (  # noqa: F401
     _check_factor,
     adjust_brightness,
     adjust_contrast,
+    adjust_gamma,
     adjust_hue,
     adjust_saturation,
+    adjust_sharpness,
+    autocontrast,
+    equalize,
+    invert,
+    posterize,
     rgb_to_grayscale,
+    solarize,
     to_grayscale,
 )
+from ._functional_filter import gaussian_blur
 from ._functional_geometry import (  # noqa: F401
     _output_size,
     _pair,
     _parse_padding,
     center_crop,
     crop,
+    five_crop,
     hflip,
     pad,
     resize,
     resized_crop,
-    rotate,
+    ten_crop,
     vflip,
 )
 
@@ -59,7 +71,10 @@ __all__ = ["InterpolationMode", "to_tensor", "pil_to_tensor", "to_pil_image", "n
            "resize", "crop", "center_crop", "resized_crop", "hflip", "vflip", "rotate", "pad",
            "adjust_brightness", "adjust_contrast", "adjust_saturation", "adjust_hue",
            "to_grayscale", "rgb_to_grayscale", "erase", "convert_image_dtype",
-           "get_image_size", "get_dimensions", "get_image_num_channels"]
+           "get_image_size", "get_dimensions", "get_image_num_channels", "affine",
+           "perspective", "elastic_transform", "gaussian_blur", "adjust_sharpness",
+           "autocontrast", "equalize", "posterize", "solarize", "invert", "five_crop",
+           "ten_crop", "adjust_gamma"]
 
 
 # -- conversion --------------------------------------------------------------------------------

@@ -1,7 +1,9 @@
 """Transform classes, as torchvision's: ``Compose([ToTensor(), Normalize(...)])`` and friends.
 
-Random transforms draw from ember's default generator, so ``ember.manual_seed`` fixes them
-(and DataLoader workers, seeded per worker, draw different augmentations).
+Random transforms draw from ember's default generator with torchvision's calls, in its order,
+so after ``ember.manual_seed(s)`` a pipeline gives the images torchvision gives after
+``torch.manual_seed(s)`` (and DataLoader workers, seeded per worker, draw different
+augmentations). ``RandomChoice`` and ``RandomOrder`` use Python's ``random``, as torchvision's do.
 """
 
 from __future__ import annotations
@@ -9,6 +11,8 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Callable, Sequence
+
+import numpy as np
 
 from ... import _random
 from ..._tensor import Tensor
@@ -19,19 +23,55 @@ __all__ = ["Compose", "ToTensor", "PILToTensor", "ToPILImage", "ConvertImageDtyp
            "Lambda", "Resize", "CenterCrop", "RandomCrop", "RandomResizedCrop",
            "RandomHorizontalFlip", "RandomVerticalFlip", "RandomRotation", "ColorJitter",
            "Grayscale", "Pad", "RandomApply", "RandomChoice", "RandomOrder", "RandomErasing",
-           "InterpolationMode"]
+           "InterpolationMode", "LinearTransformation", "RandomGrayscale", "GaussianBlur",
+           "RandomInvert", "RandomPosterize", "RandomSolarize", "RandomAdjustSharpness",
+           "RandomAutocontrast", "RandomEqualize", "RandomAffine", "RandomPerspective",
+           "ElasticTransform", "FiveCrop", "TenCrop", "AutoAugmentPolicy", "AutoAugment",
+           "RandAugment", "TrivialAugmentWide", "AugMix"]
 
+
+# Every draw below is the call torchvision makes (a float32 ``rand(1)``, ``empty(1).uniform_``,
+# ``randint(lo, hi, (1,))``), in its order, so a seeded pipeline reproduces torchvision's images.
 
 def _rand() -> float:
-    return float(_random.rand(1, dtype="float64").item())
+    """One float32 ``rand(1)``, as a Python float."""
+    return float(_random.rand(1).item())
+
+
+def _coin(p: float) -> bool:
+    """``rand(1) < p`` with the comparison in float32, as a float32 tensor compares."""
+    return bool(np.float32(_rand()) < np.float32(p))
 
 
 def _uniform(a: float, b: float) -> float:
-    return a + (b - a) * _rand()
+    """``empty(1).uniform_(a, b)``: one float32 draw in [a, b)."""
+    from ... import _creation
+
+    return float(_creation.empty(1).uniform_(a, b).item())
+
+
+def _exp_uniform(log_lo: float, log_hi: float) -> float:
+    """``exp(empty(1).uniform_(lo, hi))`` computed in float32."""
+    return float(np.exp(np.float32(_uniform(log_lo, log_hi))))
+
+
+def _log_ratio(ratio) -> tuple[float, float]:
+    """``log(tensor(ratio))``: the bounds are float32 values."""
+    logs = np.log(np.asarray(ratio, np.float32))
+    return float(logs[0]), float(logs[1])
 
 
 def _randint(low: int, high: int) -> int:
     return int(_random.randint(low, high, (1,)).item())
+
+
+def _tensor_fill(img, fill):
+    """Transforms hand tensor images a per-channel float list (PIL images keep ``fill``)."""
+    if isinstance(img, Tensor):
+        if isinstance(fill, (int, float)):
+            return [float(fill)] * F.get_dimensions(img)[0]
+        return [float(f) for f in fill]
+    return fill
 
 
 def _setup_size(size, error_msg: str) -> tuple[int, int]:
@@ -134,6 +174,53 @@ class Normalize:
 
     def __repr__(self) -> str:
         return f"{self.__class__.__name__}(mean={self.mean}, std={self.std})"
+
+
+class LinearTransformation:
+    """Flatten a tensor image, subtract ``mean_vector`` and multiply by
+    ``transformation_matrix`` (D x D, D = C * H * W): ZCA whitening, for instance.
+
+    Example:
+        >>> LinearTransformation(ember.eye(12), ember.zeros(12))(ember.rand(3, 2, 2)).shape
+        torch.Size([3, 2, 2])
+    """
+
+    def __init__(self, transformation_matrix: Tensor, mean_vector: Tensor) -> None:
+        if transformation_matrix.size(0) != transformation_matrix.size(1):
+            raise ValueError("transformation_matrix should be square. Got "
+                             f"{tuple(transformation_matrix.size())} rectangular matrix.")
+        if mean_vector.size(0) != transformation_matrix.size(0):
+            raise ValueError(f"mean_vector should have the same length {mean_vector.size(0)} as "
+                             "any one of the dimensions of the transformation_matrix "
+                             f"[{tuple(transformation_matrix.size())}]")
+        if transformation_matrix.device != mean_vector.device:
+            raise ValueError("Input tensors should be on the same device. Got "
+                             f"{transformation_matrix.device} and {mean_vector.device}")
+        if transformation_matrix.dtype != mean_vector.dtype:
+            raise ValueError("Input tensors should have the same dtype. Got "
+                             f"{transformation_matrix.dtype} and {mean_vector.dtype}")
+        self.transformation_matrix = transformation_matrix
+        self.mean_vector = mean_vector
+
+    def __call__(self, tensor: Tensor) -> Tensor:
+        shape = tensor.shape
+        n = shape[-3] * shape[-2] * shape[-1]
+        if n != self.transformation_matrix.shape[0]:
+            raise ValueError("Input tensor and transformation matrix have incompatible shape."
+                             f"[{shape[-3]} x {shape[-2]} x {shape[-1]}] != "
+                             f"{self.transformation_matrix.shape[0]}")
+        if tensor.device.type != self.mean_vector.device.type:
+            raise ValueError("Input tensor should be on the same device as transformation matrix "
+                             f"and mean vector. Got {tensor.device} vs "
+                             f"{self.mean_vector.device}")
+        flat = tensor.reshape(-1, n) - self.mean_vector
+        matrix = self.transformation_matrix.to(flat.dtype)
+        return (flat @ matrix).reshape(shape)
+
+    def __repr__(self) -> str:
+        return (f"{self.__class__.__name__}("
+                f"transformation_matrix={self.transformation_matrix.tolist()}, "
+                f"mean_vector={self.mean_vector.tolist()})")
 
 
 class Lambda:
@@ -247,10 +334,10 @@ class RandomResizedCrop:
     def get_params(img, scale, ratio) -> tuple[int, int, int, int]:
         _, height, width = F.get_dimensions(img)
         area = height * width
-        log_ratio = (math.log(ratio[0]), math.log(ratio[1]))
+        log_ratio = _log_ratio(ratio)
         for _ in range(10):
             target_area = area * _uniform(scale[0], scale[1])
-            aspect_ratio = math.exp(_uniform(log_ratio[0], log_ratio[1]))
+            aspect_ratio = _exp_uniform(log_ratio[0], log_ratio[1])
             w = int(round(math.sqrt(target_area * aspect_ratio)))
             h = int(round(math.sqrt(target_area / aspect_ratio)))
             if 0 < w <= width and 0 < h <= height:
@@ -284,7 +371,7 @@ class _RandomFlip:
 
     def __call__(self, img):
         F._check_img(img, self.__class__.__name__)
-        if _rand() < self.p:
+        if _coin(self.p):
             return type(self)._fn(img)
         return img
 
@@ -304,13 +391,16 @@ class RandomVerticalFlip(_RandomFlip):
     _fn = staticmethod(F.vflip)
 
 
-def _setup_angle(x, name: str) -> list[float]:
+def _setup_angle(x, name: str, req_sizes=(2,)) -> list[float]:
     if isinstance(x, numbers.Number):
         if x < 0:
             raise ValueError(f"If {name} is a single number, it must be positive.")
-        return [-float(x), float(x)]
-    if len(x) != 2:
-        raise ValueError(f"If {name} is a sequence, it must be of len 2.")
+        return [float(-x), float(x)]
+    sizes = req_sizes[0] if len(req_sizes) < 2 else " or ".join(str(s) for s in req_sizes)
+    if not isinstance(x, Sequence):
+        raise TypeError(f"{name} should be a sequence of length {sizes}.")
+    if len(x) not in req_sizes:
+        raise ValueError(f"{name} should be a sequence of length {sizes}.")
     return [float(d) for d in x]
 
 
@@ -330,8 +420,9 @@ class RandomRotation:
         return _uniform(float(degrees[0]), float(degrees[1]))
 
     def __call__(self, img):
+        fill = _tensor_fill(img, self.fill)
         angle = self.get_params(self.degrees)
-        return F.rotate(img, angle, self.interpolation, self.expand, self.center, self.fill)
+        return F.rotate(img, angle, self.interpolation, self.expand, self.center, fill)
 
     def __repr__(self) -> str:
         s = (f"{self.__class__.__name__}(degrees={self.degrees}, "
@@ -342,12 +433,37 @@ class RandomRotation:
 
 
 # Colour, padding, random-choice and erasing transforms live in _transforms_color.py.
+from ._transforms_augment import (  # noqa: E402
+    AugMix,
+    AutoAugment,
+    AutoAugmentPolicy,
+    RandAugment,
+    TrivialAugmentWide,
+)
 from ._transforms_color import (  # noqa: E402
     ColorJitter,
+    GaussianBlur,
     Grayscale,
     Pad,
+    RandomAdjustSharpness,
     RandomApply,
+    RandomAutocontrast,
     RandomChoice,
+    RandomEqualize,
     RandomErasing,
+    RandomGrayscale,
+    RandomInvert,
     RandomOrder,
+    RandomPosterize,
+    RandomSolarize,
+)
+
+# Random geometry and multi-crop transforms live in _transforms_geometry.py, the automatic
+# augmentation policies in _transforms_augment.py.
+from ._transforms_geometry import (  # noqa: E402
+    ElasticTransform,
+    FiveCrop,
+    RandomAffine,
+    RandomPerspective,
+    TenCrop,
 )
