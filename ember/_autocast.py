@@ -246,10 +246,10 @@ def _cached_cast(t, dtype):
             and t.grad_fn is None and t._base is None and grad_state.enabled):
         return _to(t, dtype)
     hit = s.cache.get(id(t))
-    if hit is not None and hit[0] is t and hit[1] == t._version[0] and hit[2]._dtype is dtype:
+    if hit is not None and hit[0] is t and hit[1] == t._vbox[0] and hit[2]._dtype is dtype:
         return hit[2]
     out = _to(t, dtype)
-    s.cache[id(t)] = (t, t._version[0], out)  # holding t keeps its id from being reused
+    s.cache[id(t)] = (t, t._vbox[0], out)  # holding t keeps its id from being reused
     return out
 
 

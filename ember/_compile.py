@@ -292,7 +292,7 @@ class _State:
         from ._random import get_rng_state
 
         self.rng = get_rng_state()
-        self.buffers = [(b, b._data.copy(), b._version[0])
+        self.buffers = [(b, b._data.copy(), b._vbox[0])
                         for m in modules for b in m.buffers()]
 
     def restore(self) -> None:
@@ -301,7 +301,7 @@ class _State:
         set_rng_state(self.rng)
         for b, data, version in self.buffers:
             b._data[...] = data
-            b._version[0] = version
+            b._vbox[0] = version
 
 
 class _Compiler:

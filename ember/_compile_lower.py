@@ -407,7 +407,7 @@ class _Training:
         node._output_meta = self.out_meta
         node._arrays, node._sources, node._lowered = saved, sources, self
         node._entry, node._leaves = entry, leaves
-        node._source_versions = [(k, sources[k]._version[0]) for k in self.checked_sources]
+        node._source_versions = [(k, sources[k]._vbox[0]) for k in self.checked_sources]
         tensors = []
         make = Tensor._make
         for j, arr in enumerate(outs):
@@ -421,7 +421,7 @@ class _Training:
                 t.grad_fn = node
                 t._output_nr = j
             tensors.append(t)
-        node._output_versions = [(j, tensors[j]._version) for j in self.checked_outputs]
+        node._output_versions = [(j, tensors[j]._vbox) for j in self.checked_outputs]
         if type(self.structure) is _Out:
             return tensors[self.structure.k]
         return _fill(self.structure, tensors)
@@ -453,7 +453,7 @@ class GraphFunction(_GraphNode):
         sources = ctx._sources
         for k, version in ctx._source_versions:
             t = sources[k]
-            if t._version[0] != version:
+            if t._vbox[0] != version:
                 raise RuntimeError(_modified_message(t, version, ctx))
         for j, box in ctx._output_versions:
             if box[0] != 0:

@@ -92,7 +92,7 @@ def write_out(result: Tensor, out: Tensor | None, requires_grad: bool = False) -
         out._data[...] = result._data
     else:
         out._data = result._data
-    out._version[0] += 1
+    out._vbox[0] += 1
     if requires_grad:
         out.requires_grad_(True)
     return out

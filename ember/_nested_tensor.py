@@ -170,7 +170,7 @@ class NestedTensor(Tensor):
         first = self._components[0]
         self._data = NestedData(self)
         self._dtype = first._dtype
-        self._version = [0]
+        self._vbox = [0]
         self._requires_grad = False
         self.grad_fn = values.grad_fn if values is not None else first.grad_fn
         if layout is jagged:

@@ -540,7 +540,7 @@ class SparseTensor(Tensor):
                 "in-place operations on sparse tensors that require grad are not supported in "
                 "ember; use the out-of-place form")
         self._data = payload
-        self._version[0] += 1
+        self._vbox[0] += 1
         return self
 
     def add_(self, other, *, alpha=1):

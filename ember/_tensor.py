@@ -58,7 +58,7 @@ class Tensor(TensorAutograd):
 
     # Every tensor sets these five; the rest are class-level defaults, overridden per instance
     # only when used (a view's base, hooks, a leaf's grad ...), so Tensor._make stays cheap.
-    __slots__ = ("_data", "_dtype", "_requires_grad", "grad_fn", "_version", "__weakref__",
+    __slots__ = ("_data", "_dtype", "_requires_grad", "grad_fn", "_vbox", "__weakref__",
                  "__dict__")
 
     _output_nr = 0
@@ -96,7 +96,7 @@ class Tensor(TensorAutograd):
         self._dtype = dtype
         self._requires_grad = requires_grad
         self.grad_fn = None
-        self._version = [0]
+        self._vbox = [0]
         if _grad_state.inference:
             self._mark_inference()
 
@@ -108,7 +108,7 @@ class Tensor(TensorAutograd):
         self._dtype = dtype if dtype is not None else D.from_numpy_dtype(data.dtype)
         self._requires_grad = requires_grad
         self.grad_fn = None
-        self._version = [0]
+        self._vbox = [0]
         if _grad_state.inference:
             self._mark_inference()
         return self

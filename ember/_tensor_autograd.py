@@ -145,7 +145,7 @@ class TensorAutograd:
     def detach(self) -> Tensor:
         """A tensor sharing this one's data, cut from the graph."""
         out = Tensor._make(self._data, self._dtype)
-        out._version = self._version  # shared, as PyTorch's: in-place changes stay visible
+        out._vbox = self._vbox  # shared, as PyTorch's: in-place changes stay visible
         # not a view in autograd's sense (``_base`` is None, as in PyTorch): it may change in
         # place even when this tensor is a leaf that requires grad
         return out
@@ -160,7 +160,7 @@ class TensorAutograd:
     @property
     def data(self) -> Tensor:
         out = Tensor._make(self._data, self._dtype)
-        out._version = [0]  # .data hides in-place changes from autograd, as in PyTorch
+        out._vbox = [0]  # .data hides in-place changes from autograd, as in PyTorch
         return out
 
     @data.setter
@@ -177,5 +177,12 @@ class TensorAutograd:
         return self._output_nr
 
     @property
+    def _version(self) -> int:
+        """How many in-place changes the tensor's memory has had (PyTorch's ``_version``;
+        views share the count). ember keeps it in ``_vbox``, a one-element list that views
+        share, so one increment is seen by all."""
+        return self._vbox[0]
+
+    @property
     def _version_counter(self) -> int:
-        return self._version[0]
+        return self._vbox[0]

@@ -202,7 +202,7 @@ def _wrap(ctx, cls, arr, nr, record):
             if _anomaly[0]:  # detect_anomaly: remember where this node was created
                 anomaly.record_trace(ctx)
             if cls.save_output:
-                ctx._saved_output = (arr, out._version, 0, out._dtype, True)
+                ctx._saved_output = (arr, out._vbox, 0, out._dtype, True)
         if diff:
             out.grad_fn = ctx
             out._output_nr = nr
@@ -228,7 +228,7 @@ def _mark_view(out, base, cls, ctx, nr=0):
         out._inference = root._inference
     if (cls.multi_view or base._multi_view) and out._requires_grad:
         out._multi_view = True
-    out._version = root._version
+    out._vbox = root._vbox
     parent_fn = base._view_fn
     kwargs = ctx.view_args if hasattr(ctx, "view_args") else {}
 

@@ -325,7 +325,7 @@ def finish_out(result: Tensor, out: Tensor | None, name: str, *inputs) -> Tensor
         out._data = result._data.astype(out._dtype.np_dtype, copy=True)
     else:
         np.copyto(out._data, result._data, casting="unsafe")
-    out._version[0] += 1
+    out._vbox[0] += 1
     return out
 
 
@@ -361,6 +361,6 @@ def inplace_ufunc(t: Tensor, ufunc, other, name: str, outplace):
             check_inplace(t)
             with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
                 ufunc(t._data, o, out=t._data)
-            t._version[0] += 1
+            t._vbox[0] += 1
             return t
     return apply_inplace(t, outplace(), name)

@@ -77,7 +77,7 @@ def write_inplace(t: Tensor, arr, op: str = "") -> Tensor:
     if is_host(arr) and not is_host(t._data):  # a host draw into a device tensor
         arr = asarray_like(arr, t._data)
     np.copyto(t._data, arr, casting="unsafe")
-    t._version[0] += 1
+    t._vbox[0] += 1
     return t
 
 
@@ -97,7 +97,7 @@ def apply_inplace(t: Tensor, result: Tensor, op: str = "") -> Tensor:
         if not result._requires_grad or t._requires_grad and not _reaches(result, t):
             result = KeepHistory.apply(result, t)  # t's old history gets a zero gradient
     np.copyto(t._data, result._data, casting="unsafe")
-    t._version[0] += 1
+    t._vbox[0] += 1
     if track:
         _rebase(t, result)
     if _forward_ad["level"] is not None:
@@ -137,14 +137,14 @@ def _rebase(t: Tensor, result: Tensor) -> None:
     base = t._base
     if base is None or t._view_fn is None:
         t.grad_fn, t._output_nr, t._requires_grad = result.grad_fn, result._output_nr, True
-        t._rebased_at = t._version[0]  # views of t taken earlier must redo their graph node
+        t._rebased_at = t._vbox[0]  # views of t taken earlier must redo their graph node
         return
     node = CopySlices.apply(base, result, view_fn=t._view_fn).grad_fn
     base.grad_fn, base._output_nr, base._requires_grad = node, 0, True
     with grad_mode.enable_grad():
         fresh = t._view_fn(base)
     t.grad_fn, t._output_nr, t._requires_grad = fresh.grad_fn, fresh._output_nr, True
-    base._rebased_at = t._fresh_at = base._version[0]
+    base._rebased_at = t._fresh_at = base._vbox[0]
 
 
 def refresh_view(t: Tensor) -> None:

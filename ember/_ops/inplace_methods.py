@@ -71,7 +71,7 @@ def copy_(self: Tensor, src: Tensor, non_blocking: bool = False) -> Tensor:
     if self._dtype is not src._dtype and (self._dtype in D.FLOAT8 or src._dtype in D.FLOAT8):
         data = D.cast_float8(data, self._dtype)  # PyTorch's float8 rounding, not ml_dtypes'
     self._data[...] = data
-    self._version[0] += 1
+    self._vbox[0] += 1
     return self
 
 
@@ -124,7 +124,7 @@ def fill_(self: Tensor, value) -> Tensor:
         return apply_inplace(self, Fill.apply(self, value), "fill_")
     if self.device.type != "meta":
         self._data.fill(value.item() if isinstance(value, Tensor) else value)
-        self._version[0] += 1
+        self._vbox[0] += 1
     return self
 
 
@@ -137,7 +137,7 @@ def zero_(self: Tensor) -> Tensor:
             self._data.view(np.uint8)[...] = 0
         else:
             self._data.fill(0)
-        self._version[0] += 1
+        self._vbox[0] += 1
     return self
 
 
@@ -156,7 +156,7 @@ def fill_diagonal_(self: Tensor, fill_value, wrap: bool = False) -> Tensor:
     if not (_state.enabled and self._requires_grad):
         if self.device.type != "meta":
             self._data[to_device_array(mask, self.device)] = fill_value
-            self._version[0] += 1
+            self._vbox[0] += 1
         return self
     from .pointwise.compare import where
 
@@ -169,7 +169,7 @@ def fill_diagonal_(self: Tensor, fill_value, wrap: bool = False) -> Tensor:
 def _become(self: Tensor, result: Tensor) -> Tensor:
     """Make ``self`` take ``result``'s shape/strides (``result`` is a view of ``self``)."""
     self._data = result._data
-    self._version[0] += 1
+    self._vbox[0] += 1
     if result.grad_fn is not None:
         self.grad_fn, self._output_nr = result.grad_fn, result._output_nr
         if self._base is not None:
@@ -236,7 +236,7 @@ def resize_(self: Tensor, *sizes, memory_format=None) -> Tensor:
         self._data = new.reshape(shape)
     else:
         self._data = np.broadcast_to(np.empty((), data.dtype), shape)
-    self._version[0] += 1
+    self._vbox[0] += 1
     return self
 
 
@@ -341,7 +341,7 @@ def apply_(self: Tensor, callable) -> Tensor:
         flat[:] = values
     else:
         self._data[...] = np.array(values, dtype=self._data.dtype).reshape(self._data.shape)
-    self._version[0] += 1
+    self._vbox[0] += 1
     return self
 
 
@@ -352,7 +352,7 @@ def map_(self: Tensor, tensor: Tensor, callable) -> Tensor:
     other = np.broadcast_to(tensor._data, self._data.shape).reshape(-1).tolist()
     values = [callable(a, b) for a, b in zip(self._data.reshape(-1).tolist(), other)]
     self._data[...] = np.array(values, dtype=self._data.dtype).reshape(self._data.shape)
-    self._version[0] += 1
+    self._vbox[0] += 1
     return self
 
 

@@ -507,7 +507,7 @@ class WeightsOnlyUnpickler:
         if len(state) == 4:
             view = U._rebuild_tensor_v2(*state)
             t._data, t._dtype = view._data, view._dtype
-            t._version[0] += 1
+            t._vbox[0] += 1
             return
         if len(state) == 5:
             data = state[0]

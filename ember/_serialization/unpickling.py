@@ -157,7 +157,7 @@ def set_tensor_state(t: Tensor, state) -> None:
         items.extend(part.items())
     for key, value in items:
         if not isinstance(key, str) or key.startswith("__") or hasattr(type(t), key) or \
-                key in ("_data", "_dtype", "_requires_grad", "_version"):
+                key in ("_data", "_dtype", "_requires_grad", "_vbox", "_version"):
             raise pickle.UnpicklingError(
                 f"the checkpoint sets the attribute {key!r} of a tensor, which is part of the "
                 "tensor itself; only new attributes can be restored")

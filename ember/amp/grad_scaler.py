@@ -61,7 +61,7 @@ def _non_finite_check_and_unscale_(grads, found_inf: Tensor, inv_scale: Tensor) 
         if not bool(xp.isfinite(g._data).all()):
             found_inf._data[...] = 1.0
         g._data *= inv.astype(g._data.dtype)
-        g._version[0] += 1
+        g._vbox[0] += 1
 
 
 def _update_scale_(scale: Tensor, growth_tracker: Tensor, found_inf: Tensor,

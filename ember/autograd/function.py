@@ -248,7 +248,7 @@ def _run_jvp(cls, ctx, tangents, outs):
     saved = ctx._saved
     forward_saved = getattr(ctx, "saved_for_forward", None)
     if forward_saved is not None:
-        ctx._saved = [(t, t._version[0]) if isinstance(t, Tensor) else (t, None)
+        ctx._saved = [(t, t._vbox[0]) if isinstance(t, Tensor) else (t, None)
                       for t in forward_saved]
     try:
         with _paused():
@@ -286,7 +286,7 @@ def _process_outputs(ctx, args, outs, record):
             result.append(o)
             continue
         if id(o) in dirty:
-            o._version[0] += 1  # torch bumps a dirty tensor's version once more here
+            o._vbox[0] += 1  # torch bumps a dirty tensor's version once more here
             if record and id(o) not in non_diff:
                 _rebase_dirty(o, ctx, nr)
             result.append(o)
@@ -305,7 +305,7 @@ def _alias(t):
     from .._tensor import Tensor
 
     out = Tensor._make(t._data, t._dtype)
-    out._version = t._version
+    out._vbox = t._vbox
     out._base = t._base if t._base is not None else t
     return out
 

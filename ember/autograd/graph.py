@@ -74,7 +74,7 @@ class Node:
         """Keep tensors (inputs or outputs) for backward; their versions are checked then."""
         if not self._record:
             return
-        self._saved = [(t, t._version[0]) if hasattr(t, "_version") else (t, None)
+        self._saved = [(t, t._vbox[0]) if hasattr(t, "_vbox") else (t, None)
                        for t in tensors]
         if grad_mode.inference_tensors_made and any(getattr(t, "_inference", False)
                                                     for t in tensors):
@@ -93,7 +93,7 @@ class Node:
         out = []
         for item in self._saved or ():
             t, version = item
-            if version is not None and t._version[0] != version:
+            if version is not None and t._vbox[0] != version:
                 raise RuntimeError(_modified_message(t, version, self))
             out.append(t)
         if self._saved_output is not None:
@@ -179,7 +179,7 @@ def _modified_message(t, version, node, now=None):
     # torch 2.x names the producing op without its "Backward0" suffix ("output 0 of Mul")
     owner = (f"output {t._output_nr} of {re.sub(r'Backward[0-9]*$', '', fn.name())}"
              if fn is not None else "a leaf Variable")
-    now = t._version[0] if now is None else now
+    now = t._vbox[0] if now is None else now
     return (
         "one of the variables needed for gradient computation has been modified by an inplace "
         f"operation: [{type_name(t)} {list(t.shape)}], which is {owner}, is at version {now}; "
@@ -346,7 +346,7 @@ def increment_version(tensor) -> None:
 
     tensors = (tensor,) if isinstance(tensor, Tensor) else tensor
     for t in tensors:
-        t._version[0] += 1  # the box is shared with views and their base
+        t._vbox[0] += 1  # the box is shared with views and their base
 
 
 def run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs=None,
@@ -683,7 +683,7 @@ def _current_hooks():
 
 def _pack(t, hooks, node):
     pack_hook, unpack_hook = hooks
-    version = t._version[0]
+    version = t._vbox[0]
     state = grad_mode._state
     prev = state.enabled
     state.enabled = False  # PyTorch runs pack hooks without recording a graph
@@ -691,7 +691,7 @@ def _pack(t, hooks, node):
         packed = pack_hook(t)
     finally:
         state.enabled = prev
-    if t._version[0] != version:
+    if t._vbox[0] != version:
         raise RuntimeError(_PACK_INPLACE_MSG)
     record = _Packed(packed, unpack_hook, t.shape)
     if t._requires_grad:
@@ -729,7 +729,7 @@ def _set_saved_output(node, value):
         if hooks is not None:
             data, box, _version, dtype, requires_grad = value
             out = _tensor_type()._make(data, dtype, requires_grad)
-            out._version = box
+            out._vbox = box
             if requires_grad:
                 out.grad_fn, out._output_nr = node, 0
             value = _pack(out, hooks, node)

@@ -44,7 +44,7 @@ class Variable(metaclass=VariableMeta):
         out = data.detach()
         if type(out) is not Tensor:  # a Parameter or subclass comes back as a plain tensor
             plain = Tensor._make(out._data, out._dtype)
-            plain._version = out._version
+            plain._vbox = out._vbox
             out = plain
         if requires_grad:
             out.requires_grad_(True)

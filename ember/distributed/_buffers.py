@@ -78,4 +78,4 @@ class Buffer:
                 np.copyto(t._data, array.reshape(t._data.shape))
             else:
                 t._data[...] = to_device_array(array.reshape(t._data.shape), t.device)
-        t._version[0] += 1
+        t._vbox[0] += 1

@@ -224,7 +224,7 @@ def _write_into(out, values: np.ndarray) -> None:
         np.copyto(out._data, values)
     else:
         out._data[...] = to_device_array(values, out.device)
-    out._version[0] += 1
+    out._vbox[0] += 1
 
 
 def all_gather(tensor_list, tensor, group=None, async_op: bool = False):

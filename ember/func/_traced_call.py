@@ -137,7 +137,7 @@ class TracedCall:
         # in-place ops on views of non-leaves pass: PyTorch refuses in-place changes to the
         # differentiated input, so this leaf shares x's memory and version without the view.
         leaf = Tensor._make(x._data, x._dtype)
-        leaf._version = x._version
+        leaf._vbox = x._vbox
         return _internal(leaf.requires_grad_())
 
     # -- whether results keep their graph ------------------------------------------------

@@ -208,7 +208,7 @@ class _Recorder:
                     self.bind(o, (node, i))
 
     def bind(self, t: Tensor, ref) -> None:
-        self.env[id(t)] = _Entry(t, ref, t._version[0])
+        self.env[id(t)] = _Entry(t, ref, t._vbox[0])
         self.keep.append(t)
         self.data_owner[id(t._data)] = t
         fn = t.grad_fn
@@ -248,7 +248,7 @@ class _Recorder:
     def tensor_arg(self, t: Tensor) -> Node:
         entry = self.env.get(id(t))
         if entry is not None and entry.tensor is t:
-            if t._version[0] == entry.version:
+            if t._vbox[0] == entry.version:
                 return self.node_of(entry.node)
             return self.node_of(self.after_inplace(t, entry))
         name = self.attr_ids.get(id(t))
@@ -288,7 +288,7 @@ class _Recorder:
                 f"a tensor was changed in place by an operation the recorder cannot see "
                 f"({source}: {code}). Use the out-of-place form (x = x + y rather than "
                 "x += y) inside traced code.")
-        self.env[id(t)] = _Entry(t, ref, t._version[0])
+        self.env[id(t)] = _Entry(t, ref, t._vbox[0])
         return ref
 
     def match_value(self, t: Tensor, entry: _Entry):
@@ -411,7 +411,7 @@ def _aliasing(original):
         if rec is not None and isinstance(out, Tensor):
             entry = rec.env.get(id(self))
             if entry is not None and entry.tensor is self:
-                rec.env[id(out)] = _Entry(out, entry.node, out._version[0])
+                rec.env[id(out)] = _Entry(out, entry.node, out._vbox[0])
                 rec.keep.append(out)
         return out
 

@@ -70,7 +70,7 @@ def _renorm_rows(weight: Tensor, idx, max_norm, norm_type) -> None:
     big = norms > max_norm
     if big.any():
         w[rows[big]] *= (max_norm / (norms[big] + 1e-7))[:, None].astype(w.dtype)
-        weight._version[0] += 1
+        weight._vbox[0] += 1
 
 
 

@@ -32,7 +32,7 @@ def _write(tensor: Tensor, arr) -> Tensor:
 
         arr = to_device_array(np.asarray(arr), tensor.device)
     data[...] = arr
-    tensor._version[0] += 1
+    tensor._vbox[0] += 1
     return tensor
 
 

@@ -33,7 +33,7 @@ class Parameter(Tensor):
             raise TypeError(f"Parameter data must be a Tensor, got {type(data).__name__}")
         self = object.__new__(cls)
         self._init(data._data, data._dtype, False)
-        self._version = data._version
+        self._vbox = data._vbox
         if requires_grad:
             self._set_requires_grad(True, "Only Tensors of floating point and complex dtype")
         return self
@@ -78,7 +78,7 @@ class Buffer(Tensor):
             data = empty(0)
         self = object.__new__(cls)
         self._init(data._data, data._dtype, data.requires_grad and data._dtype.category >= D._FLOAT)
-        self._version = data._version
+        self._vbox = data._vbox
         self.persistent = persistent
         return self
 

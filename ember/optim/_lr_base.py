@@ -51,7 +51,7 @@ def _update_param_group_val(group: dict, key: str, value) -> None:
     current = group[key]
     if isinstance(current, Tensor):
         current._data.fill(_to_scalar(value))
-        current._version[0] += 1
+        current._vbox[0] += 1
     else:
         group[key] = value
 

@@ -100,7 +100,7 @@ def _write_back(given: dict, used: dict) -> None:
         if (isinstance(old, Tensor) and isinstance(new, Tensor) and new is not old
                 and tuple(new.shape) == tuple(old.shape) and new._dtype is old._dtype):
             old._data[...] = new._data
-            old._version[0] += 1
+            old._vbox[0] += 1
 
 
 @contextlib.contextmanager

@@ -82,5 +82,5 @@ class Adadelta(Optimizer):
                 _ema_sq_(acc, delta, rho, tmp)
                 np.multiply(delta, lr, out=delta)
                 np.subtract(pd, delta, out=pd)
-                p._version[0] += 1
+                p._vbox[0] += 1
         return loss

@@ -95,5 +95,5 @@ class Adagrad(Optimizer):
                 np.divide(g, tmp, out=tmp)
                 np.multiply(tmp, lr / (1 + (step - 1) * lr_decay), out=tmp)
                 np.subtract(pd, tmp, out=pd)
-                p._version[0] += 1
+                p._vbox[0] += 1
         return loss

@@ -140,7 +140,7 @@ class Adam(Optimizer):
                 np.add(tmp, eps * bias_correction2_sqrt, out=tmp)
                 np.divide(m, tmp, out=tmp)
                 self._add_scaled(pd, -lr * bias_correction2_sqrt / bias_correction1, tmp)
-                p._version[0] += 1
+                p._vbox[0] += 1
         return loss
 
     def _bucketed_step(self, group, params, lr, beta1, beta2, eps, weight_decay, decoupled,
@@ -196,4 +196,4 @@ class Adam(Optimizer):
                     self._scale_add(p._data, shrink, update, scale)
                 else:
                     self._add_scaled(p._data, scale, update)
-                p._version[0] += 1
+                p._vbox[0] += 1

@@ -76,5 +76,5 @@ class Adamax(Optimizer):
                 np.divide(m, u, out=tmp)
                 np.multiply(tmp, lr / (1 - beta1 ** step), out=tmp)
                 np.subtract(pd, tmp, out=pd)
-                p._version[0] += 1
+                p._vbox[0] += 1
         return loss

@@ -81,5 +81,5 @@ class ASGD(Optimizer):
                     np.copyto(ax, pd)
                 eta_arr[()] = lr / ((1 + lambd * lr * step) ** alpha)
                 mu_arr[()] = 1 / max(1, step - t0)
-                p._version[0] += 1
+                p._vbox[0] += 1
         return loss

@@ -168,7 +168,7 @@ class LBFGS(Optimizer):
         for p in self._params:
             n = p._data.size
             p._data += (step_size * update[offset:offset + n]).reshape(p._data.shape)
-            p._version[0] += 1
+            p._vbox[0] += 1
             offset += n
 
     def _directional_evaluate(self, closure, x, t, d):
@@ -177,7 +177,7 @@ class LBFGS(Optimizer):
         flat_grad = self._gather_flat_grad()
         for p, saved in zip(self._params, x):
             np.copyto(p._data, saved)
-            p._version[0] += 1
+            p._vbox[0] += 1
         return loss, flat_grad
 
     def step(self, closure: Callable):  # noqa: C901  (one algorithm, kept in PyTorch's order)

@@ -179,7 +179,7 @@ class Muon(Optimizer):
                     raise ValueError("Param gradient must be a 2D matrix")
                 buf = self.state[p]["momentum_buffer"]
                 _lerp_(buf._data, grad, 1 - momentum)
-                buf._version[0] += 1
+                buf._vbox[0] += 1
                 update = _lerp(grad, buf._data, momentum) if group["nesterov"] else buf._data
                 update = _orthogonalise(update, group["ns_coefficients"], group["ns_steps"],
                                         group["eps"])
@@ -187,5 +187,5 @@ class Muon(Optimizer):
                 pd = p._data
                 pd *= 1 - lr * group["weight_decay"]
                 pd += pd.dtype.type(-step_lr) * update.astype(pd.dtype, copy=False)
-                p._version[0] += 1
+                p._vbox[0] += 1
         return loss

@@ -94,5 +94,5 @@ class NAdam(Optimizer):
                 np.divide(m, tmp, out=upd)
                 np.multiply(upd, -lr * mu_next / (1.0 - mu_product * mu_next), out=upd)
                 np.add(pd, upd, out=pd)
-                p._version[0] += 1
+                p._vbox[0] += 1
         return loss

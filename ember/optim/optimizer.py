@@ -221,7 +221,7 @@ class Optimizer(_OptimizerStateMixin):
                         g.zero_()  # no entries left, as PyTorch's sparse zero_()
                     else:
                         g._data.fill(0)
-                        g._version[0] += 1
+                        g._vbox[0] += 1
 
     def step(self, closure: Callable[[], Any] | None = None):
         """Perform one optimization step (implemented by each optimizer)."""

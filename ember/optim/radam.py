@@ -88,5 +88,5 @@ class RAdam(Optimizer):
                 else:
                     np.multiply(m, lr / bias_correction1, out=tmp)
                 np.subtract(pd, tmp, out=pd)
-                p._version[0] += 1
+                p._vbox[0] += 1
         return loss

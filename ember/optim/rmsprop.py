@@ -99,5 +99,5 @@ class RMSprop(Optimizer):
                 else:
                     np.multiply(tmp, lr, out=tmp)
                 np.subtract(pd, tmp, out=pd)
-                p._version[0] += 1
+                p._vbox[0] += 1
         return loss

@@ -81,5 +81,5 @@ class Rprop(Optimizer):
                 np.sign(prev, out=tmp)
                 np.multiply(tmp, step_size, out=tmp)
                 np.subtract(pd, tmp, out=pd)
-                p._version[0] += 1
+                p._vbox[0] += 1
         return loss

@@ -87,5 +87,5 @@ class SGD(Optimizer):
                         self._add_scaled(tmp, momentum, d)
                         d = tmp
                 self._add_scaled(pd, -lr, d)
-                p._version[0] += 1
+                p._vbox[0] += 1
         return loss

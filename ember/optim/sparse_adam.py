@@ -98,5 +98,5 @@ class SparseAdam(Optimizer):
                 step = state["step"]
                 step_size = lr * math.sqrt(1 - beta2 ** step) / (1 - beta1 ** step)
                 p._data[rows] += (-step_size * (numer / denom)).astype(p._data.dtype, copy=False)
-                p._version[0] += 1
+                p._vbox[0] += 1
         return loss

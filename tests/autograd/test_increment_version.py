@@ -8,9 +8,8 @@ import ember
 
 
 def _version(t):
-    # ember keeps the counter in a one-item box shared with views; torch gives an int
-    v = t._version
-    return v[0] if isinstance(v, list) else v
+    assert type(t._version) is int  # an int in both, as torch's
+    return t._version
 
 
 def _bumped(lib):
@@ -35,3 +34,15 @@ def test_backward_then_refuses_the_saved_tensor(torch):
         c, _ = _bumped(lib)
         with pytest.raises(RuntimeError, match="is at version 2; expected version 0"):
             c.sum().backward()
+
+
+def test_version_is_an_int_shared_by_views_as_torch(torch):
+    out = []
+    for lib in (ember, torch):
+        x = lib.ones(3)
+        v = x[:2]
+        x.add_(1)
+        v.mul_(2)
+        out.append((type(x._version), x._version, v._version, x.detach()._version,
+                    x.data._version))
+    assert out[0] == out[1] == (int, 2, 2, 2, 0)

@@ -11,8 +11,8 @@ def np_of(t):
 
 
 def version(t) -> int:
-    """``t``'s version counter (ember keeps it in a one-item list, torch as an int)."""
-    return t._version[0] if isinstance(t._version, list) else t._version
+    """``t``'s version counter (an int in both libraries)."""
+    return t._version
 
 
 def same(e, t):

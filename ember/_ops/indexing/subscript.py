@@ -572,7 +572,7 @@ def setitem(self: Tensor, index, value) -> None:
             region[...] = raw
         else:
             region[idx.adv] = raw
-    self._version[0] += 1
+    self._vbox[0] += 1
 
 
 TENSOR_METHODS = {"getitem": getitem, "setitem": setitem}

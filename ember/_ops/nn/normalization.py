@@ -242,7 +242,7 @@ def _update_running(running, batch, momentum, unbias=1.0):
         new = batch.reshape(data.shape) * unbias
     data *= 1.0 - momentum
     data += (momentum * new).astype(data.dtype, copy=False)
-    running._version[0] += 1
+    running._vbox[0] += 1
 
 
 def _refuse_rank(input: Tensor, training: bool, running_mean) -> None:

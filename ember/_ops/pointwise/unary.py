@@ -149,7 +149,7 @@ def _make_inplace(name, fn, np_fn):
             check_inplace(self)
             with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
                 ufunc(self._data, out=self._data)
-            self._version[0] += 1
+            self._vbox[0] += 1
             return self
         return apply_inplace(self, fn(self), name + "_")
 

@@ -156,7 +156,7 @@ def set_(self: Tensor, source=None, storage_offset: int = 0, size=None, stride=N
         data = np.ndarray(size, np_dt, buffer=flat, offset=storage_offset * item,
                           strides=tuple(v * item for v in stride))
     self._data = data
-    self._version[0] += 1
+    self._vbox[0] += 1
     return self
 
 
@@ -195,7 +195,7 @@ def as_strided_(input: Tensor, size, stride, storage_offset: int | None = None) 
     check_inplace(input)
     view = as_strided(input, size, stride, storage_offset)
     input._data = view._data
-    input._version[0] += 1
+    input._vbox[0] += 1
     if view.grad_fn is not None:  # the tensor now stands where its view stood in the graph
         input.grad_fn, input._output_nr = view.grad_fn, view._output_nr
         if input._base is not None:

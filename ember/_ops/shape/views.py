@@ -112,7 +112,7 @@ def view_dtype(self: Tensor, dtype) -> Tensor:
             f"sizes), but got {self._data.shape[-1]}")
     out = Tensor._make(self._data.view(dt.np_dtype), dt)
     out._base = self._base if self._base is not None else self  # (a Tensor has no truth value)
-    out._version = self._version
+    out._vbox = self._vbox
     return out
 
 

@@ -177,7 +177,7 @@ class MaskedTensor(Tensor):
         self._data = MaskedPayload(data.shape, data._data.dtype)
         self._dtype = data.dtype
         self._requires_grad = False  # the data tensor carries autograd (see requires_grad)
-        self._version = [0]
+        self._vbox = [0]
 
     @classmethod
     def _wrap(cls, data, mask):

@@ -258,7 +258,7 @@ def _copy_into(dst: Tensor, src: Tensor) -> None:
 
         arr = to_device_array(arr, dst.device)
     dst._data[...] = arr.astype(dst._data.dtype, copy=False)
-    dst._version[0] += 1
+    dst._vbox[0] += 1
 
 
 class _DictHandle(_RemovableHandle):

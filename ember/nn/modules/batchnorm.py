@@ -103,7 +103,7 @@ class _NormBase(Module):
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats and self.num_batches_tracked is not None:
             self.num_batches_tracked._data += 1
-            self.num_batches_tracked._version[0] += 1
+            self.num_batches_tracked._vbox[0] += 1
             if self.momentum is None:
                 factor = 1.0 / float(self.num_batches_tracked._data)
         return factor

@@ -395,7 +395,7 @@ class Module(HookMixin, StateDictMixin, ConvertMixin):
                     g = g.detach()
                     p._grad = g
                 g._data[...] = 0
-                g._version[0] += 1
+                g._vbox[0] += 1
 
     def share_memory(self) -> Module:
         """Move every parameter, gradient and buffer into shared memory (``share_memory_``), so

@@ -463,4 +463,4 @@ def _write(t, values: np.ndarray, bump: bool) -> None:
     else:
         t._data[...] = to_device_array(values, t.device)
     if bump:
-        t._version[0] += 1
+        t._vbox[0] += 1

@@ -109,4 +109,4 @@ def clip_grad_value_(parameters: Iterable[Tensor] | Tensor, clip_value: float,
     clip_value = float(clip_value)
     for g in _grads(parameters):
         np.clip(g._data, -clip_value, clip_value, out=g._data)
-        g._version[0] += 1
+        g._vbox[0] += 1
