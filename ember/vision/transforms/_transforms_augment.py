@@ -152,6 +152,26 @@ def _parse_policy(text: str):
     return policy
 
 
+def _image_ops(num_bins: int, image_size) -> dict:
+    """The operations AutoAugment and RandAugment share, in torchvision's order, each with its
+    magnitude bins and whether the magnitude's sign is drawn."""
+    return {
+        "ShearX": (_bins(0.0, 0.3, num_bins), True),
+        "ShearY": (_bins(0.0, 0.3, num_bins), True),
+        "TranslateX": (_bins(0.0, 150.0 / 331.0 * image_size[1], num_bins), True),
+        "TranslateY": (_bins(0.0, 150.0 / 331.0 * image_size[0], num_bins), True),
+        "Rotate": (_bins(0.0, 30.0, num_bins), True),
+        "Brightness": (_bins(0.0, 0.9, num_bins), True),
+        "Color": (_bins(0.0, 0.9, num_bins), True),
+        "Contrast": (_bins(0.0, 0.9, num_bins), True),
+        "Sharpness": (_bins(0.0, 0.9, num_bins), True),
+        "Posterize": (_posterize_bins(num_bins, 8, 4), False),
+        "Solarize": (_bins(255.0, 0.0, num_bins), False),
+        "AutoContrast": (_NONE, False),
+        "Equalize": (_NONE, False),
+    }
+
+
 class AutoAugment:
     """Apply one randomly chosen sub-policy of a learned ``policy`` (two ops, each with its own
     probability and magnitude).
@@ -175,22 +195,7 @@ class AutoAugment:
         return _parse_policy(_POLICIES[policy.value])
 
     def _augmentation_space(self, num_bins: int, image_size) -> dict:
-        return {
-            "ShearX": (_bins(0.0, 0.3, num_bins), True),
-            "ShearY": (_bins(0.0, 0.3, num_bins), True),
-            "TranslateX": (_bins(0.0, 150.0 / 331.0 * image_size[1], num_bins), True),
-            "TranslateY": (_bins(0.0, 150.0 / 331.0 * image_size[0], num_bins), True),
-            "Rotate": (_bins(0.0, 30.0, num_bins), True),
-            "Brightness": (_bins(0.0, 0.9, num_bins), True),
-            "Color": (_bins(0.0, 0.9, num_bins), True),
-            "Contrast": (_bins(0.0, 0.9, num_bins), True),
-            "Sharpness": (_bins(0.0, 0.9, num_bins), True),
-            "Posterize": (_posterize_bins(num_bins, 8, 4), False),
-            "Solarize": (_bins(255.0, 0.0, num_bins), False),
-            "AutoContrast": (_NONE, False),
-            "Equalize": (_NONE, False),
-            "Invert": (_NONE, False),
-        }
+        return {**_image_ops(num_bins, image_size), "Invert": (_NONE, False)}
 
     @staticmethod
     def get_params(transform_num: int):
@@ -238,22 +243,8 @@ class RandAugment:
         self.fill = fill
 
     def _augmentation_space(self, num_bins: int, image_size) -> dict:
-        return {
-            "Identity": (_NONE, False),
-            "ShearX": (_bins(0.0, 0.3, num_bins), True),
-            "ShearY": (_bins(0.0, 0.3, num_bins), True),
-            "TranslateX": (_bins(0.0, 150.0 / 331.0 * image_size[1], num_bins), True),
-            "TranslateY": (_bins(0.0, 150.0 / 331.0 * image_size[0], num_bins), True),
-            "Rotate": (_bins(0.0, 30.0, num_bins), True),
-            "Brightness": (_bins(0.0, 0.9, num_bins), True),
-            "Color": (_bins(0.0, 0.9, num_bins), True),
-            "Contrast": (_bins(0.0, 0.9, num_bins), True),
-            "Sharpness": (_bins(0.0, 0.9, num_bins), True),
-            "Posterize": (_posterize_bins(num_bins, 8, 4), False),
-            "Solarize": (_bins(255.0, 0.0, num_bins), False),
-            "AutoContrast": (_NONE, False),
-            "Equalize": (_NONE, False),
-        }
+        # the order is part of the draw: an index picks the op
+        return {"Identity": (_NONE, False), **_image_ops(num_bins, image_size)}
 
     def __call__(self, img):
         fill = _fill_for(img, self.fill)
