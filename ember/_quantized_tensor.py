@@ -28,6 +28,7 @@ import numpy as np
 
 from . import _dtype as D
 from ._backend import CPU, Device
+from ._payloads import refuse_array_operators
 from ._tensor import Tensor
 
 __all__ = ["qscheme", "per_tensor_affine", "per_channel_affine", "per_tensor_symmetric",
@@ -164,20 +165,7 @@ class QData:
         return f"QData(shape={self.shape}, qscheme={self.scheme})"
 
 
-def _refuse_payload(name):
-    def method(self, *args, **kwargs):
-        raise backend_error(f"aten::{name.strip('_')}")
-
-    method.__name__ = name
-    return method
-
-
-for _name in ("__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__", "__truediv__",
-              "__rtruediv__", "__floordiv__", "__mod__", "__pow__", "__rpow__", "__matmul__",
-              "__rmatmul__", "__neg__", "__abs__", "__invert__", "__lt__", "__le__", "__gt__",
-              "__ge__", "__getitem__", "__setitem__", "__iter__", "__float__", "__int__",
-              "__index__", "__and__", "__or__", "__xor__"):
-    setattr(QData, _name, _refuse_payload(_name))
+refuse_array_operators(QData, lambda name: backend_error(f"aten::{name.strip('_')}"))
 
 
 # -- the tensor class ---------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from . import _dtype as D
 from . import _sparse_kernels as K
 from ._backend import CPU, Device
 from ._layout import sparse_coo
+from ._payloads import refuse_array_operators
 from ._tensor import Tensor
 from .autograd import anomaly, grad_mode
 from .autograd.graph import Node, _sequence, edge_of
@@ -168,20 +169,7 @@ class CooData:
         return f"CooData(nnz={self.nnz}, shape={self.shape}, coalesced={self.coalesced})"
 
 
-def _refuse(name):
-    def method(self, *args, **kwargs):
-        raise unsupported(f"The operator {name}")
-
-    method.__name__ = name
-    return method
-
-
-for _name in ("__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__", "__truediv__",
-              "__rtruediv__", "__floordiv__", "__mod__", "__pow__", "__rpow__", "__matmul__",
-              "__rmatmul__", "__neg__", "__abs__", "__invert__", "__lt__", "__le__", "__gt__",
-              "__ge__", "__getitem__", "__setitem__", "__iter__", "__float__", "__int__",
-              "__index__", "__and__", "__or__", "__xor__"):
-    setattr(CooData, _name, _refuse(_name))
+refuse_array_operators(CooData, lambda name: unsupported(f"The operator {name}"))
 
 
 # -- the autograd node of sparse operations ----------------------------------------------------
