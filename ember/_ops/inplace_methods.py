@@ -314,8 +314,13 @@ def is_shared(self: Tensor) -> bool:
 
 
 def pin_memory(self: Tensor, device=None) -> Tensor:
-    """No-op returning ``self``: NumPy memory is what pinned memory would be copied from, and
-    there is no asynchronous host-to-device copy to speed up."""
+    """``self`` where an accelerator exists (NumPy memory is what pinned memory would be
+    copied from); without one, PyTorch's RuntimeError, as ``torch.Tensor.pin_memory`` raises
+    on a machine with no accelerator."""
+    from .. import accelerator
+
+    if not accelerator.is_available():
+        raise RuntimeError("Cannot access accelerator device when none is available.")
     return self
 
 
