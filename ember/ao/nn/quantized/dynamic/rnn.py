@@ -15,6 +15,7 @@ from ....._quantized_tensor import choose_qparams, quantize_ints
 from ....._tensor import Tensor
 from .....backends import quantized as engine
 from .....nn.modules.module import Module
+from .....nn.modules.rnn import RNNBase
 from ..modules import _centred, _weight_scales, quantize_weight
 
 __all__ = ["LSTM"]
@@ -67,19 +68,8 @@ class LSTM(Module):
     def _get_name(self):
         return self._NAME
 
-    def extra_repr(self):
-        s = f"{self.input_size}, {self.hidden_size}"
-        if self.num_layers != 1:
-            s += f", num_layers={self.num_layers}"
-        if self.bias is not True:
-            s += f", bias={self.bias}"
-        if self.batch_first is not False:
-            s += f", batch_first={self.batch_first}"
-        if self.dropout != 0:
-            s += f", dropout={self.dropout}"
-        if self.bidirectional is not False:
-            s += f", bidirectional={self.bidirectional}"
-        return s
+    proj_size = 0  # no projections here; nn.LSTM's repr then reads the same
+    extra_repr = RNNBase.extra_repr
 
     def _run_direction(self, seq, h, c, cell, reverse):
         w_ih, w_hh, b_ih, b_hh = cell
