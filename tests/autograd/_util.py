@@ -22,8 +22,7 @@ def same(fn, torch, rtol=1e-6):
 
 
 def _compare(got, want, rtol):
-    if isinstance(want, list) and want and isinstance(want[0], list) or (
-            isinstance(want, list) and any(v is None or isinstance(v, list) for v in want)):
+    if isinstance(want, list) and any(v is None or isinstance(v, (list, str)) for v in want):
         assert isinstance(got, list) and len(got) == len(want), (got, want)
         for g, w in zip(got, want):
             _compare(g, w, rtol)

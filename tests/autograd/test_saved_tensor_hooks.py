@@ -9,26 +9,7 @@ import pytest
 
 import ember
 
-from ._util import plain
-
-
-def same(fn, torch, rtol=1e-6):
-    """fn(lib) under both libraries gives the same structure: tensors compared by value,
-    strings, flags and None exactly."""
-    got, want = plain(fn(ember)), plain(fn(torch))
-    _compare(got, want, rtol)
-    return got
-
-
-def _compare(got, want, rtol):
-    if isinstance(want, list):
-        assert isinstance(got, list) and len(got) == len(want), (got, want)
-        for g, w in zip(got, want):
-            _compare(g, w, rtol)
-    elif want is None or isinstance(want, (bool, str)):
-        assert got == want, (got, want)
-    else:
-        np.testing.assert_allclose(got, want, rtol=rtol, atol=1e-6)
+from ._util import same
 
 
 def graph_of(lib):
