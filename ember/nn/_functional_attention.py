@@ -306,6 +306,13 @@ def multi_head_attention_forward(query: Tensor, key: Tensor, value: Tensor,
         attn_mask = kpm if attn_mask is None else attn_mask + kpm
     if not training:
         dropout_p = 0.0
+    if not need_weights:
+        # PyTorch's path without weights: scaled_dot_product_attention, whose safe softmax
+        # gives a query with every key masked out a zero output (the weights' path gives NaN)
+        out = scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, dropout_p=dropout_p)
+        out = out.transpose(0, 1).reshape(n_l * n, e)
+        out = F.linear(out, out_proj_weight, out_proj_bias).reshape(n_l, n, e)
+        return (out.squeeze(1) if unbatched else out), None
     scores = (q * (1.0 / math.sqrt(hd))) @ k.transpose(1, 2)
     if attn_mask is not None:
         scores = scores + attn_mask
@@ -316,8 +323,6 @@ def multi_head_attention_forward(query: Tensor, key: Tensor, value: Tensor,
     out = F.linear(out, out_proj_weight, out_proj_bias).reshape(n_l, n, e)
     if unbatched:
         out = out.squeeze(1)
-    if not need_weights:
-        return out, None
     weights = weights.reshape(n, num_heads, n_l, n_s)
     if average_attn_weights:
         weights = weights.mean(dim=1)

@@ -79,6 +79,35 @@ def test_multihead_attention_matches_torch(torch, rng, name, make, kwargs, masks
                          [p[1] for p in pairs], e_mod, t_mod)
 
 
+@pytest.mark.parametrize("mask", ["padding", "attn_mask"])
+def test_mha_without_weights_gives_fully_masked_queries_zeros_like_torch(torch, rng, mask):
+    """need_weights=False takes torch's scaled_dot_product_attention path: a query whose every
+    key is masked out gets a zero attention output (and finite gradients), where the weights'
+    path gives NaN (regression: ember gave NaN on both paths)."""
+    e_mod, t_mod = build(torch, lambda nn: nn.MultiheadAttention(8, 2, batch_first=True))
+    x = arr(rng, 2, 3, 8)
+    if mask == "padding":
+        m = np.array([[False, False, False], [True, True, True]])
+        key = "key_padding_mask"
+    else:
+        m = np.zeros((3, 3), dtype=bool)
+        m[1] = True  # query 1 sees no key
+        key = "attn_mask"
+    for need_weights in (False, True):
+        e_in, t_in = pair(torch, x)
+        e_out, _ = e_mod(e_in, e_in, e_in, need_weights=need_weights, **{key: ember.tensor(m)})
+        t_out, _ = t_mod(t_in, t_in, t_in, need_weights=need_weights, **{key: torch.tensor(m)})
+        np.testing.assert_array_equal(np.isnan(e_out.detach().numpy()),
+                                      np.isnan(t_out.detach().numpy()))
+        same(np.nan_to_num(e_out.detach().numpy(), nan=7.0),
+             np.nan_to_num(t_out.detach().numpy(), nan=7.0), atol=2e-5, rtol=1e-4)
+        if not need_weights:
+            assert not np.isnan(e_out.detach().numpy()).any()
+            backward_and_compare(torch, rng, e_out, t_out, [e_in], [t_in], e_mod, t_mod)
+            e_mod.zero_grad()
+            t_mod.zero_grad()
+
+
 def test_multihead_attention_unbatched(torch, rng):
     e_mod, t_mod = build(torch, lambda nn: nn.MultiheadAttention(4, 2))
     x = arr(rng, 3, 4)
