@@ -148,6 +148,10 @@ def _in_projection(query, key, value, num_heads, in_proj_weight, in_proj_bias,
     from . import functional as F
 
     e = query.shape[-1]
+    if not use_separate_proj_weight and query is key and key is value:
+        # self-attention: one GEMM against the packed weight, as torch's packed projection
+        proj = F.linear(query, in_proj_weight, in_proj_bias)
+        return proj[..., :e], proj[..., e:2 * e], proj[..., 2 * e:]
     if use_separate_proj_weight:
         ws = (q_proj_weight, k_proj_weight, v_proj_weight)
     else:

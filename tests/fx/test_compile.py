@@ -397,12 +397,19 @@ def test_onnxruntime_backend_names_the_extra_when_missing(monkeypatch):
 
 
 def test_replay_passes_keep_numbers_and_gradients():
-    """Eval-mode (or p=0) dropout returns its input and self-attention's repeated transposes
-    run once: the same numbers and gradients as eager."""
-    def make():
-        layer = nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, dropout=0.0,
-                                           batch_first=True)
-        return nn.TransformerEncoder(layer, 2, enable_nested_tensor=False)
+    """Eval-mode (or p=0) dropout returns its input and repeated transposes of one tensor run
+    once: the same numbers and gradients as eager."""
+    class RepeatedViews(nn.Module):
+        def __init__(self):
+            super().__init__()
+            layer = nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, dropout=0.0,
+                                               batch_first=True)
+            self.enc = nn.TransformerEncoder(layer, 2, enable_nested_tensor=False)
+
+        def forward(self, x):
+            return self.enc(x) + (x.transpose(1, 2) * x.transpose(1, 2)).transpose(1, 2)
+
+    make = RepeatedViews
 
     eager, twin = _twins(make)
     compiled = ember.compile(twin)

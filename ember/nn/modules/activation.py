@@ -444,7 +444,14 @@ class MultiheadAttention(Module):
                 is_causal: bool = False):
         batched = query.dim() == 3
         if self.batch_first and batched:
-            query, key, value = (t.transpose(1, 0) for t in (query, key, value))
+            # one transpose for a shared tensor, so the functional sees self-attention
+            # (query is key is value) and projects it with one GEMM, as torch does
+            if key is value:
+                shared = query is key
+                key = value = value.transpose(1, 0)
+                query = key if shared else query.transpose(1, 0)
+            else:
+                query, key, value = (t.transpose(1, 0) for t in (query, key, value))
         out, weights = F.multi_head_attention_forward(
             query, key, value, self.embed_dim, self.num_heads, self.in_proj_weight,
             self.in_proj_bias, self.bias_k, self.bias_v, self.add_zero_attn, self.dropout,
