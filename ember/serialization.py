@@ -6,15 +6,27 @@ written by ``torch.save`` load in ember, without torch installed.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
+import shutil
+import struct
+import tempfile
 import warnings
 
 import numpy as np
 
 from . import _dtype as D
-from ._backend import Device
+from ._serialization import config as _config
 from ._serialization.archive import read_archive, read_pickle_record, write_archive
+from ._serialization.config import MAP_PRIVATE, MAP_SHARED, LoadEndianness
+from ._serialization.locations import (
+    default_restore_location,
+    location_tag,
+    register_package,
+    validate_cuda_device,
+    validate_hpu_device,
+)
 from ._serialization.restricted import unsafe_globals_in_pickle
 from ._serialization.safe_globals import (
     add_safe_globals,
@@ -24,11 +36,24 @@ from ._serialization.safe_globals import (
 )
 from ._tensor import Tensor
 
-__all__ = ["save", "load", "add_safe_globals", "safe_globals", "get_safe_globals",
-           "clear_safe_globals", "get_unsafe_globals_in_checkpoint", "location_tag",
-           "default_restore_location"]
+__all__ = ["SourceChangeWarning", "mkdtemp", "register_package",
+           "check_module_version_greater_or_equal", "validate_cuda_device",
+           "validate_hpu_device", "location_tag", "default_restore_location",
+           "normalize_storage_type", "storage_to_tensor_type", "save", "load", "StorageType",
+           "LoadEndianness", "get_crc32_options", "set_crc32_options",
+           "get_default_load_endianness", "set_default_load_endianness",
+           "get_default_mmap_options", "set_default_mmap_options", "clear_safe_globals",
+           "get_safe_globals", "add_safe_globals", "safe_globals",
+           "get_unsafe_globals_in_checkpoint", "skip_data"]
 
+# PyTorch's module constants (the legacy format's header and the C sizes it records).
 DEFAULT_PROTOCOL = 2
+MAGIC_NUMBER = 0x1950A86A20F9469CFC6C
+PROTOCOL_VERSION = 1001
+LONG_SIZE = struct.Struct("=l").size
+INT_SIZE = struct.Struct("=i").size
+SHORT_SIZE = struct.Struct("=h").size
+STORAGE_KEY_SEPARATOR = ","
 
 
 def save(obj, f, pickle_module=None, pickle_protocol: int = DEFAULT_PROTOCOL,
@@ -93,12 +118,20 @@ def load(f, map_location=None, pickle_module=None, *, weights_only: bool | None 
     (plus what ``add_safe_globals`` allows); anything else is refused before it can run.
     Pass ``weights_only=False`` only for files you trust. ``map_location`` may be a device, a
     string, a dict of location renames or a callable ``(tensor, location)``. ``mmap=True``
-    maps storages copy-on-write: tensors are writable and the file never changes.
+    (a file path only) maps the file instead of reading it: by default copy-on-write, so
+    tensors are writable and the file never changes; after
+    ``set_default_mmap_options(mmap.MAP_SHARED)`` changes to the tensors go to the file.
+    ``mmap=None`` follows the serialization config's ``load.mmap`` (off unless set). A file
+    without a ``byteorder`` record is read in ``get_default_load_endianness()``'s order.
 
     Example:
         >>> model.load_state_dict(ember.load("model_weights.pth"))
     """
     weights_only = _resolve_weights_only(weights_only, pickle_module)
+    if mmap is None:
+        mmap = _config.load.mmap
+    if mmap and not isinstance(f, (str, os.PathLike)):
+        raise ValueError("f must be a file path in order to use the mmap argument")
     encoding = pickle_load_args.pop("encoding", "utf-8")
     if pickle_load_args and weights_only:
         warnings.warn("pickle_load_args only works if `weights_only=False`.", stacklevel=2)
@@ -122,38 +155,245 @@ def get_unsafe_globals_in_checkpoint(f) -> list[str]:
     return unsafe_globals_in_pickle(read_pickle_record(f))
 
 
-def location_tag(storage) -> str:
-    """The location a checkpoint records for a tensor's or a storage's data.
+# -- options: endianness, mmap, CRC-32, skip_data --------------------------------------------
+
+def get_default_load_endianness():
+    """The byte order ``load`` assumes for a checkpoint with no ``byteorder`` record: a
+    ``LoadEndianness``, or None (the default: this machine's order).
 
     Example:
-        >>> ember.serialization.location_tag(ember.ones(2))
-        'cpu'
+        >>> ember.serialization.get_default_load_endianness() is None
+        True
     """
-    dev = getattr(storage, "device", None)
-    if dev is None:
-        raise RuntimeError(
-            f"don't know how to determine data location of {type(storage).__name__}")
-    dev = Device(dev)
-    return f"cuda:{dev.index or 0}" if dev.type == "cuda" else dev.type
+    return _config.load.endianness
 
 
-def default_restore_location(storage, location: str):
-    """``storage`` (what a ``map_location`` callable receives) placed at ``location``: what
-    ``load`` does when no ``map_location`` is given. Old code calls it from its own
-    ``map_location`` functions, e.g. ``lambda s, loc: default_restore_location(s, "cpu")``.
+def set_default_load_endianness(endianness) -> None:
+    """Set the byte order ``load`` assumes for a checkpoint with no ``byteorder`` record
+    (files that record one are read in their own order).
+
+    Args:
+        endianness: a ``LoadEndianness`` (``NATIVE``, ``LITTLE``, ``BIG``) or None.
 
     Example:
-        >>> ember.load(f, map_location=lambda s, loc: default_restore_location(s, "cpu"))
+        >>> ember.serialization.set_default_load_endianness(LoadEndianness.BIG)
     """
-    if not isinstance(location, str) or not location.startswith(("cpu", "cuda", "meta")):
-        raise RuntimeError(f"don't know how to restore data location of "
-                           f"{type(storage).__name__} (tagged with {location})")
-    target = Device(location)
-    if Device(getattr(storage, "device", "cpu")) == target:
-        return storage
-    if isinstance(storage, Tensor):
-        return storage.to(target)
-    return storage.cpu() if target.type == "cpu" else storage.cuda(target.index)
+    if endianness is not None and not isinstance(endianness, LoadEndianness):
+        raise TypeError("Invalid argument type in function set_default_load_endianness")
+    _config.load.endianness = endianness
+
+
+def get_default_mmap_options():
+    """The flags ``load(..., mmap=True)`` maps files with: ``mmap.MAP_PRIVATE`` (the default,
+    copy-on-write) or ``mmap.MAP_SHARED``.
+
+    Example:
+        >>> ember.serialization.get_default_mmap_options() == mmap.MAP_PRIVATE
+        True
+    """
+    return _config.load.mmap_flags
+
+
+class set_default_mmap_options:
+    """Set the flags ``load(..., mmap=True)`` maps files with; as a context manager, only
+    inside its block.
+
+    ``mmap.MAP_PRIVATE`` (the default) maps copy-on-write: tensors may be changed, the file
+    never is. ``mmap.MAP_SHARED`` writes changes to the tensors through to the file (a file
+    this process may not write is then mapped read-only).
+
+    Args:
+        flags: ``mmap.MAP_PRIVATE`` or ``mmap.MAP_SHARED``.
+
+    Example:
+        >>> with ember.serialization.set_default_mmap_options(mmap.MAP_SHARED):
+        ...     sd = ember.load("ckpt.pt", mmap=True)
+    """
+
+    def __init__(self, flags: int) -> None:
+        if flags not in (MAP_PRIVATE, MAP_SHARED) or isinstance(flags, bool):
+            raise ValueError("Invalid argument in function set_default_mmap_options, expected "
+                             f"mmap.MAP_PRIVATE or mmap.MAP_SHARED, but got {flags}")
+        self.prev = _config.load.mmap_flags
+        _config.load.mmap_flags = flags
+
+    def __enter__(self) -> None:
+        pass
+
+    def __exit__(self, exc_type, exc_value, traceback) -> None:
+        _config.load.mmap_flags = self.prev
+
+
+def get_crc32_options() -> bool:
+    """Whether ``save`` computes and writes each record's CRC-32 (default True).
+
+    Example:
+        >>> ember.serialization.get_crc32_options()
+        True
+    """
+    return _config.save.compute_crc32
+
+
+def set_crc32_options(compute_crc32: bool) -> None:
+    """Set whether ``save`` computes and writes each record's CRC-32.
+
+    With False every record's CRC-32 is written as 0, which saves time on large checkpoints;
+    ``load`` (ember's and PyTorch's) still reads such files, but ``unzip`` may warn about them.
+
+    Example:
+        >>> ember.serialization.set_crc32_options(False)
+    """
+    _config.save.compute_crc32 = compute_crc32
+
+
+class skip_data:
+    """Context manager: ``save`` writes storages' records without their bytes, ``load``
+    does not read them.
+
+    Inside the block, ``save`` writes every record at its full size, zero-filled and with a
+    CRC-32 of 0 (the bytes can be filled in a later pass), and ``load`` builds each tensor
+    with its shape, dtype and views but with zero-filled storages. The setting is per thread.
+    ``_use_new_zipfile_serialization=False`` cannot be combined with it.
+
+    Args:
+        materialize_fake_tensors: for PyTorch's FakeTensors, which ember has none of; accepted
+            and ignored.
+
+    Example:
+        >>> with ember.serialization.skip_data():
+        ...     ember.save(model.state_dict(), "layout.pt")
+    """
+
+    def __init__(self, materialize_fake_tensors: bool = False):
+        self.materialize_fake_tensors = materialize_fake_tensors
+
+    def __enter__(self):
+        state = _config.skip_state
+        self._saved = (state.skip_data, state.materialize_fake_tensors)
+        state.skip_data = True
+        state.materialize_fake_tensors = self.materialize_fake_tensors
+
+    def __exit__(self, exc_type, exc_value, traceback):
+        state = _config.skip_state
+        state.skip_data, state.materialize_fake_tensors = self._saved
+
+
+# -- PyTorch's remaining helpers -------------------------------------------------------------
+
+class SourceChangeWarning(Warning):
+    """Warned by PyTorch when a module pickled whole (``weights_only=False``) changed since it
+    was saved. ember loads no module source, so it never warns it; the class is here for
+    programs that filter it.
+
+    Example:
+        >>> warnings.simplefilter("ignore", ember.serialization.SourceChangeWarning)
+    """
+
+
+@contextlib.contextmanager
+def mkdtemp():
+    """A temporary directory for the block, removed with its contents afterwards.
+
+    Example:
+        >>> with ember.serialization.mkdtemp() as folder:
+        ...     ember.save(x, os.path.join(folder, "x.pt"))
+    """
+    path = tempfile.mkdtemp()
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path)
+
+
+def check_module_version_greater_or_equal(module, req_version_tuple, error_if_malformed=True):
+    """Whether ``module.__version__`` is at least ``req_version_tuple``.
+
+    The version string's first ``len(req_version_tuple)`` dot-separated fields are converted
+    with each required field's type and compared as tuples. A version that cannot be compared
+    raises ``RuntimeError``, or with ``error_if_malformed=False`` warns and counts as met.
+
+    Example:
+        >>> ember.serialization.check_module_version_greater_or_equal(np, (1, 20))
+        True
+    """
+    version = module.__version__
+    try:
+        fields = version.split(".")
+        module_version = tuple(type(req)(fields[i]) for i, req in enumerate(req_version_tuple))
+        return module_version >= req_version_tuple
+    except Exception as err:
+        message = (f"'{module.__name__}' module version string is malformed '{version}' and "
+                   f"cannot be compared with tuple {req_version_tuple}")
+        if error_if_malformed:
+            raise RuntimeError(message) from err
+        warnings.warn(message + ", but continuing assuming that requirement is met",
+                      stacklevel=2)
+        return True
+
+
+def normalize_storage_type(storage_type):
+    """The top-level storage class of the same name (``ember.cuda.FloatStorage`` ->
+    ``ember.FloatStorage``).
+
+    Example:
+        >>> ember.serialization.normalize_storage_type(ember.FloatStorage)
+        <class 'ember._storage.FloatStorage'>
+    """
+    import ember
+
+    return getattr(ember, storage_type.__name__)
+
+
+def storage_to_tensor_type(storage):
+    """The legacy tensor class named like ``storage``'s class (``XStorage`` -> ``XTensor``),
+    from the same module.
+
+    Example:
+        >>> ember.serialization.storage_to_tensor_type(ember.ones(1))
+        <class 'ember.Tensor'>
+    """
+    import importlib
+
+    storage_type = type(storage)
+    module = importlib.import_module(storage_type.__module__)
+    return getattr(module, storage_type.__name__.replace("Storage", "Tensor"))
+
+
+class StorageType:
+    """A storage class named in a pickle (``"FloatStorage"``), read as its dtype.
+
+    Example:
+        >>> ember.serialization.StorageType("FloatStorage").dtype
+        torch.float32
+    """
+
+    def __init__(self, name):
+        dtype = _pickle_storage_dtypes().get(name) if isinstance(name, str) else None
+        if dtype is None:
+            raise KeyError(f'pickle storage type "{name}" is not recognized')
+        self._dtype = dtype
+
+    @property
+    def dtype(self):
+        return self._dtype
+
+    def __str__(self):
+        return f"StorageType(dtype={self.dtype})"
+
+
+def _pickle_storage_dtypes() -> dict:
+    """PyTorch's typed storage names (those a pickle may name) and their dtypes."""
+    import ember
+
+    from ._serialization.pickling import STORAGE_NAMES
+
+    table = {name: dt for dt, name in STORAGE_NAMES.items()}
+    for name, dt in (("QUInt8Storage", "quint8"), ("QInt8Storage", "qint8"),
+                     ("QInt32Storage", "qint32"), ("QUInt4x2Storage", "quint4x2"),
+                     ("QUInt2x4Storage", "quint2x4")):
+        if hasattr(ember, dt):
+            table[name] = getattr(ember, dt)
+    return table
 
 
 def _rebuild_from_array(array, dtype_name: str, requires_grad: bool, cls_name: str = "Tensor"):

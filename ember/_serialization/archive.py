@@ -28,22 +28,28 @@ import numpy as np
 
 from .. import _dtype as D
 from .._backend import Device
+from . import config, locations
 from .atomic import atomic_write
 from .pickling import ArchivePickler
 from .restricted import make_unpickler
-from .unpickling import StorageType, bind_storage
+from .unpickling import ForeignOrderBytes, StorageType, bind_storage
+from .zipwriter import ZipWriter
 
 ZIP_MAGIC = b"PK\x03\x04"
 _INFLATE_FLOOR = 64 << 20        # bytes any archive may inflate to
 _INFLATE_RATIO = 100             # ... or this many times its own size, whichever is more
 _DEFLATE_MAX_RATIO = 1032        # deflate cannot expand data more than this
 _SMALL_RECORD = 64               # byteorder, version: a few bytes
+_NATIVE = ">" if sys.byteorder == "big" else "<"
 
 
 def write_archive(obj, f, pickle_protocol: int = 2, legacy: bool = False) -> None:
     """Write ``obj`` as a PyTorch zip checkpoint (``legacy``: in the pre-1.6 format) to a path
     (atomically) or a file object."""
     if legacy:
+        if config.skipping_data():
+            raise RuntimeError(
+                "Cannot use skip_data=True with _use_new_zipfile_serialization=False")
         from .legacy import write_legacy
 
         if isinstance(f, (str, os.PathLike)):
@@ -62,14 +68,27 @@ def _write(obj, out, folder: str, protocol: int) -> None:
     buf = io.BytesIO()
     pickler = ArchivePickler(buf, protocol)
     pickler.dump(obj)
-    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as z:
-        z.writestr(f"{folder}/data.pkl", buf.getvalue())
-        z.writestr(f"{folder}/byteorder", sys.byteorder)
-        for ref in pickler.storages:
-            arr = ref.array
-            data = np.ascontiguousarray(arr).view(np.uint8).reshape(-1) if arr.size else b""
-            z.writestr(f"{folder}/data/{ref.key}", memoryview(data) if arr.size else data)
-        z.writestr(f"{folder}/version", "3\n")
+    # The settings are read once, so a save is consistent even if another thread changes them.
+    skip = config.skipping_data()
+    z = ZipWriter(out, compute_crc32=bool(config.save.compute_crc32),
+                  alignment=_alignment(config.save.storage_alignment))
+    z.write(f"{folder}/data.pkl", buf.getbuffer())
+    z.write(f"{folder}/byteorder", sys.byteorder.encode())
+    for ref in pickler.storages:
+        arr = ref.array
+        name = f"{folder}/data/{ref.key}"
+        if skip:  # skip_data(): the record keeps its size, its bytes are left as zeros
+            z.write(name, size=arr.nbytes)
+        else:
+            z.write(name, np.ascontiguousarray(arr).reshape(-1).view(np.uint8))
+    z.write(f"{folder}/version", b"3\n")
+    z.close()
+
+
+def _alignment(value) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1 or value & (value - 1):
+        raise ValueError(f"storage_alignment must be a positive power of two, got {value!r}")
+    return value
 
 
 class NotACheckpointError(pickle.UnpicklingError, RuntimeError):
@@ -145,12 +164,7 @@ class _Reader:
         start = None if isinstance(f, (str, os.PathLike)) else f.tell()
         try:
             if use_mmap:
-                if not isinstance(f, (str, os.PathLike)):
-                    raise ValueError("mmap=True needs a file path, not a file object")
-                self._fh = open(f, "rb")
-                # Copy-on-write, as PyTorch's MAP_PRIVATE: tensors are writable, the file is
-                # never changed, and pages are read only when touched.
-                self._mm = mmap.mmap(self._fh.fileno(), 0, access=mmap.ACCESS_COPY)
+                self._open_mapped(f)
                 self.zip = zipfile.ZipFile(self._fh)
                 self.size = len(self._mm)
             else:
@@ -177,8 +191,43 @@ class _Reader:
             raise RuntimeError(f"{filename}: the zip archive is empty, not a checkpoint")
         self.prefix = names[0].split("/")[0]
         self.names = set(names)
-        big = self._read_optional("byteorder", _SMALL_RECORD) == b"big"
-        self.byteorder = ">" if big else "<"
+        self.byteorder = self._byteorder()
+
+    def _open_mapped(self, path) -> None:
+        """Map the whole file. ``MAP_PRIVATE`` (the default) maps it copy-on-write: tensors are
+        writable, the file never changes, and pages are read only when touched. ``MAP_SHARED``
+        writes tensor changes through to the file; a file this process may not write is then
+        mapped read-only (its tensors refuse in-place changes)."""
+        if config.load.mmap_flags == config.MAP_SHARED:
+            try:
+                self._fh = open(path, "r+b")
+                access = mmap.ACCESS_WRITE
+            except PermissionError:
+                self._fh = open(path, "rb")
+                access = mmap.ACCESS_READ
+        else:
+            self._fh = open(path, "rb")
+            access = mmap.ACCESS_COPY
+        if os.fstat(self._fh.fileno()).st_size == 0:
+            raise ValueError("cannot map an empty file")
+        self._mm = mmap.mmap(self._fh.fileno(), 0, access=access)
+
+    def _byteorder(self) -> str:
+        """``"<"`` or ``">"``: the ``byteorder`` record, else ``set_default_load_endianness``'s
+        choice (None or NATIVE: this machine's order)."""
+        record = self._read_optional("byteorder", _SMALL_RECORD)
+        if record is None:
+            choice = config.load.endianness
+            if choice is config.LoadEndianness.LITTLE:
+                return "<"
+            if choice is config.LoadEndianness.BIG:
+                return ">"
+            return ">" if sys.byteorder == "big" else "<"
+        text = record.decode("utf-8", "backslashreplace")
+        if text not in ("little", "big"):
+            self.close()
+            raise ValueError(f"Unknown endianness type: {text}")
+        return ">" if text == "big" else "<"
 
     def close(self):
         for obj in (getattr(self, "zip", None), self._fh):
@@ -244,6 +293,8 @@ class _Reader:
         need = numel * dt.itemsize
         info = self.zip.getinfo(full)
         self._check_declared(info, need)
+        if config.skipping_data():  # skip_data(): the shape is kept, the bytes are not read
+            return np.zeros(numel, dt.np_dtype)
         try:
             if self._mm is not None:
                 start = _data_offset(self._mm[info.header_offset:info.header_offset + 30], info)
@@ -256,8 +307,11 @@ class _Reader:
             else:
                 raw = np.frombuffer(self.zip.read(_crc_checked(info)), np.uint8)
         except (zipfile.BadZipFile, EOFError, OSError, ValueError, struct.error) as err:
+            hint = " or was changed in place through load(mmap=True) with MAP_SHARED, which " \
+                "leaves the old CRC-32 (load such a file with mmap=True)" if "CRC" in str(err) \
+                else ""
             raise RuntimeError(f"{self.filename}: record '{full}' is unreadable: {err} "
-                               "(the file is truncated or corrupt)") from None
+                               f"(the file is truncated or corrupt{hint})") from None
         if raw.size != need:
             raise RuntimeError(
                 f"{self.filename}: storage record data/{key} has {raw.size} bytes but the "
@@ -411,11 +465,22 @@ def _read_objects(reader, filename, map_location, weights_only, encoding):
         if not isinstance(stype, StorageType):
             raise pickle.UnpicklingError(
                 f"{filename}: unknown storage type {stype!r:.100} for record data/{key!s:.100}")
-        return load_storage(stype.dtype, str(key), str(location), numel)
+        return load_storage(stype.dtype, str(key), str(location), numel,
+                            stype.name == "UntypedStorage")
 
-    def load_storage(dt, key, location, numel):
+    def load_storage(dt, key, location, numel, untyped=False):
         if key not in cache:
             arr = reader.record_array(key, dt, numel)
+            if untyped and reader.byteorder != _NATIVE:
+                # Bytes whose element type only a tensor names (_rebuild_tensor_v3), which
+                # then puts each element in this machine's order.
+                arr = arr.view(ForeignOrderBytes)
+            if locations.has_custom_entries() and (
+                    map_location is None or isinstance(map_location, (dict, str, Device))):
+                placed = locations.restore_registered(arr, location, map_location)
+                if placed is not None:  # a deserializer from register_package placed it
+                    cache[key] = placed
+                    return placed
             dev = _target_device(location, map_location)
             if dev is not None and dev.type != "cpu":
                 arr = bind_storage(arr, dev)  # tensors are built on the host, then moved

@@ -29,6 +29,7 @@ import sys
 
 import numpy as np
 
+from . import config
 from .pickling import ArchivePickler
 from .restricted import load_plain, make_unpickler
 from .unpickling import StorageType
@@ -162,8 +163,9 @@ class _Storages:
         return self.views.setdefault(str(view_key), root[offset:offset + size])
 
 
-def _fill(fh, roots: dict, keys, filename: str) -> None:
-    """Read each storage's count and bytes, in the order ``keys`` lists them, into place."""
+def _fill(fh, roots: dict, keys, filename: str, skip: bool = False) -> None:
+    """Read each storage's count and bytes, in the order ``keys`` lists them, into place
+    (``skip``: check the counts, leave the storages as they are)."""
     if not isinstance(keys, list) or not all(type(k) in (str, int) for k in keys) or \
             set(map(str, keys)) != set(roots):
         missing = set(roots) - set(map(str, keys)) if isinstance(keys, list) and \
@@ -181,6 +183,9 @@ def _fill(fh, roots: dict, keys, filename: str) -> None:
             raise RuntimeError(f"{filename}: storage {key!r} records {numel} elements but its "
                                f"tensors need {arr.size}; the file is corrupt")
         raw = arr.view(np.uint8).reshape(-1)
+        if skip:  # skip_data(): the storage keeps its zeros; its bytes are passed over
+            fh.seek(raw.size, io.SEEK_CUR)
+            continue
         got = fh.readinto(memoryview(raw)) if raw.size else 0
         if got != raw.size:
             raise RuntimeError(
@@ -236,7 +241,7 @@ def read_legacy(f, filename: str, map_location, weights_only: bool, use_mmap: bo
         except (*_CORRUPT, RecursionError) as err:
             raise RuntimeError(f"{filename}: the legacy checkpoint is truncated or corrupt "
                                f"({type(err).__name__}: {err})") from None
-        _fill(fh, storages.roots, keys, filename)
+        _fill(fh, storages.roots, keys, filename, config.skipping_data())
     finally:
         if own:
             fh.close()

@@ -16,6 +16,7 @@ import numpy as np
 from .. import _dtype as D
 from .._backend import Device, to_numpy
 from .._tensor import Size, Tensor
+from . import locations
 
 STORAGE_NAMES = {
     D.float64: "DoubleStorage", D.float32: "FloatStorage", D.float16: "HalfStorage",
@@ -130,6 +131,8 @@ class ArchivePickler(pickle._Pickler):
     def _storage_for(self, t: Tensor):
         dev = t.device
         location = "cpu" if dev.type != "cuda" else f"cuda:{dev.index or 0}"
+        if locations.has_custom_entries():  # register_package: the program's taggers decide
+            location = locations.save_location(t._data, dev)
         data = to_numpy(t._data) if dev.type == "cuda" else t._data
         view = _storage_view(t) if dev.type == "cpu" else None
         if view is None:

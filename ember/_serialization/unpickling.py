@@ -64,6 +64,28 @@ class DeviceBoundStorage(np.ndarray):
         return self._moved
 
 
+class ForeignOrderBytes(np.ndarray):
+    """An untyped (byte) storage from a checkpoint written in the other byte order. Its bytes
+    are swapped once per element type a tensor gives them (``in_native_order``), so tensors of
+    one dtype over the storage still share memory. (PyTorch leaves such storages unswapped,
+    which gives wrong values for uint16/32/64 tensors saved on a big-endian machine.)"""
+
+    def __array_finalize__(self, obj):
+        self._native = getattr(obj, "_native", None)
+
+    def in_native_order(self, np_dtype) -> np.ndarray:
+        if self._native is None:
+            self._native = {}
+        np_dtype = np.dtype(np_dtype)
+        out = self._native.get(np_dtype)
+        if out is None:
+            raw = self.view(np.ndarray)
+            out = raw.view(np_dtype.newbyteorder("S")).astype(np_dtype) \
+                if np_dtype.itemsize > 1 else raw.view(np_dtype)
+            self._native[np_dtype] = out
+        return out
+
+
 def bind_storage(arr: np.ndarray, device: Device) -> DeviceBoundStorage:
     """``arr`` (a host storage) marked for ``device``; the copy happens when a tensor is
     built on it."""
@@ -116,7 +138,10 @@ def _rebuild_tensor_v3(storage, storage_offset, size, stride, requires_grad, bac
     if not isinstance(dtype, D.dtype) or not isinstance(storage, np.ndarray):
         raise _corrupt(f"dtype {dtype!r} over storage {type(storage).__name__}")
     try:
-        arr = storage.view(dtype.np_dtype) if storage.dtype != dtype.np_dtype else storage
+        if isinstance(storage, ForeignOrderBytes):
+            arr = storage.in_native_order(dtype.np_dtype)
+        else:
+            arr = storage.view(dtype.np_dtype) if storage.dtype != dtype.np_dtype else storage
     except ValueError as err:
         raise _corrupt(f"a {storage.nbytes}-byte storage cannot hold {dtype}: {err}") from None
     return _rebuild_tensor_v2(arr, storage_offset, size, stride, requires_grad)
