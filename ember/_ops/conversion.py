@@ -100,7 +100,9 @@ def type_(self: Tensor, dtype=None, non_blocking=False):
             return to(self, _LEGACY[name], device="cuda" if ".cuda." in dtype else "cpu")
         dtype = D.to_dtype(dtype)
     if callable(dtype) and getattr(dtype, "__name__", "") in _LEGACY:
-        dtype = _LEGACY[dtype.__name__]
+        # a legacy class names its device too: ember.cuda.FloatTensor is a GPU type
+        return to(self, _LEGACY[dtype.__name__],
+                  device="cuda" if getattr(dtype, "is_cuda", False) else "cpu")
     return to(self, dtype)
 
 
