@@ -12,6 +12,7 @@ import numpy as np
 
 from .._backend import as_array
 from .._backend import get_array_module as xp_of
+from .._ops.pointwise.arithmetic import fused_multiply_add
 from .._tensor import Tensor
 from ..autograd.grad_mode import enable_grad
 from .optimizer import Optimizer, _check_lr, _to_scalar
@@ -121,6 +122,21 @@ def _strong_wolfe(obj_func, x, t, d, f, g, gtd, c1=1e-4, c2=0.9, tolerance_chang
     return bracket_f[low_pos], bracket_g[low_pos], bracket[low_pos], ls_func_evals
 
 
+
+def _add_(y, alpha, x) -> None:
+    """``y += alpha * x`` in place as PyTorch's ``add_(x, alpha=)``: rounded once (a fused
+    multiply-add) for float32 host arrays, so float32 runs follow PyTorch's iterates."""
+    if y.dtype == np.float32 and type(y) is np.ndarray:
+        y[...] = fused_multiply_add(x, np.float32(alpha), y)
+    else:
+        y += alpha * x
+
+
+def _loss_value(loss) -> float:
+    """The closure's loss as a float, read from its data: the loss still requires grad, and
+    ``float()`` of such a tensor warns (PyTorch's LBFGS reads it without a warning)."""
+    return float(loss.detach()) if isinstance(loss, Tensor) else float(loss)
+
 class LBFGS(Optimizer):
     """L-BFGS, a quasi-Newton method; ``step`` needs a closure that recomputes the loss.
 
@@ -167,13 +183,13 @@ class LBFGS(Optimizer):
         offset = 0
         for p in self._params:
             n = p._data.size
-            p._data += (step_size * update[offset:offset + n]).reshape(p._data.shape)
+            _add_(p._data, step_size, update[offset:offset + n].reshape(p._data.shape))
             p._vbox[0] += 1
             offset += n
 
     def _directional_evaluate(self, closure, x, t, d):
         self._add_grad(t, d)
-        loss = float(closure())
+        loss = _loss_value(closure())
         flat_grad = self._gather_flat_grad()
         for p, saved in zip(self._params, x):
             np.copyto(p._data, saved)
@@ -199,7 +215,7 @@ class LBFGS(Optimizer):
         state.setdefault("func_evals", 0)
         state.setdefault("n_iter", 0)
         orig_loss = evaluate()
-        loss = float(orig_loss)
+        loss = _loss_value(orig_loss)
         current_evals = 1
         state["func_evals"] += 1
         flat_grad = self._gather_flat_grad()
@@ -241,11 +257,11 @@ class LBFGS(Optimizer):
                 q = -flat_grad
                 for i in range(num_old - 1, -1, -1):
                     al[i] = old_stps[i].dot(q) * ro[i]
-                    q -= al[i] * old_dirs[i]
+                    _add_(q, -al[i], old_dirs[i])
                 d = r = q * H_diag
                 for i in range(num_old):
                     be_i = old_dirs[i].dot(r) * ro[i]
-                    r += (al[i] - be_i) * old_stps[i]
+                    _add_(r, al[i] - be_i, old_stps[i])
                 state["al"] = [_T(a) for a in al]
             prev_flat_grad = flat_grad.copy()
             prev_loss = loss
@@ -274,7 +290,7 @@ class LBFGS(Optimizer):
                 self._add_grad(t, d)
                 opt_cond = False
                 if n_iter != max_iter:
-                    loss = float(evaluate())
+                    loss = _loss_value(evaluate())
                     flat_grad = self._gather_flat_grad()
                     opt_cond = np.abs(flat_grad).max() <= tolerance_grad
                     ls_func_evals = 1
