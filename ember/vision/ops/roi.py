@@ -9,8 +9,9 @@ in the features: its gradient is its adjoint ``Ay.T @ grad @ Ax`` (the scatter-a
 bilinear weights), another op whose gradient is the first again, so gradients of any order
 flow. Boxes get no gradient, as in torchvision.
 
-RoI Pool takes the maximum of each bin; the winners' positions are found in NumPy and the
-output gathers them with ember indexing, whose backward adds each gradient at its winner.
+RoI Pool takes the maximum of each bin; the winners' positions are found in NumPy (all
+regions at once, with a 2-D sparse table of block maxima) and the output gathers them with
+ember indexing, whose backward adds each gradient at its winner.
 """
 
 from __future__ import annotations
@@ -263,10 +264,28 @@ def _c_round(v):
     return np.sign(v) * np.floor(np.abs(v) + 0.5)
 
 
+def _first_max(va, ia, vb, ib):
+    """Elementwise max of two candidates with their flat indices; ties go to the smaller
+    index, which is the earlier pixel in row-major order (the first hit)."""
+    take_b = vb > va
+    tie = vb == va
+    tie &= ib < ia
+    take_b |= tie
+    return np.where(take_b, vb, va), np.where(take_b, ib, ia)
+
+
 def _pool_winners(x: np.ndarray, rois: np.ndarray, ph: int, pw: int, scale):
     """Flat indices into ``x`` of each bin's maximum (first in row-major order) and a mask of
-    the bins that cover no pixel."""
-    _, channels, height, width = x.shape
+    the bins that cover no pixel.
+
+    Vectorized with a 2-D sparse table: table ``(a, b)`` holds, at each pixel, the maximum
+    (and its first position) of the ``2**a`` by ``2**b`` block starting there. A bin of
+    ``h`` by ``w`` pixels is covered by four such blocks with ``2**a <= h < 2**(a+1)``
+    (likewise ``b``), anchored at its four corners; the bin's first maximum is the first
+    maximum of one of them, so the candidate with the largest value and, among equals, the
+    smallest flat index wins. Tables are built one level at a time and each is used for
+    the bins of its size, then dropped, so memory stays a few copies of ``x``."""
+    n_img, channels, height, width = x.shape
     dtype = x.dtype
     k = len(rois)
     start_w, start_h = _c_round(rois[:, 1] * scale), _c_round(rois[:, 2] * scale)
@@ -281,28 +300,43 @@ def _pool_winners(x: np.ndarray, rois: np.ndarray, ph: int, pw: int, scale):
     we = np.clip(np.ceil((p_w + 1) * bin_w[:, None]) + start_w[:, None], 0, width)
     he, we = he.astype(np.int64), we.astype(np.int64)
     empty = (he <= hs)[:, :, None] | (we <= ws)[:, None, :]  # [K, ph, pw]
-    flat = np.zeros((k, channels, ph, pw), dtype=np.int64)
-    for r in range(k):
-        if empty[r].all():
+    flat = np.zeros((k, ph, pw, channels), dtype=np.int64)
+    if k == 0 or empty.all():
+        return flat.transpose(0, 3, 1, 2), np.broadcast_to(empty[:, None], (k, channels, ph, pw))
+    batch = rois[:, 0].astype(np.int64)
+    # log2 of each bin's height and width (-1 for an empty extent)
+    lh = np.where(he > hs, np.floor(np.log2(np.maximum(he - hs, 1))), -1).astype(np.int64)
+    lw = np.where(we > ws, np.floor(np.log2(np.maximum(we - ws, 1))), -1).astype(np.int64)
+    # channels last, so one fancy index gathers every channel of a pixel: [N, H, W, C]
+    rows_v = np.ascontiguousarray(x.transpose(0, 2, 3, 1))
+    # int32 positions where they fit: half the memory traffic of the table builds
+    pos_type = np.int32 if x.size < 2**31 else np.int64
+    rows_i = np.arange(x.size, dtype=pos_type).reshape(x.shape).transpose(0, 2, 3, 1)
+    for a in range(int(lh.max()) + 1):
+        if a > 0:  # blocks of 2**a rows from two of 2**(a-1)
+            half = 1 << (a - 1)
+            rows_v, rows_i = _first_max(rows_v[:, :-half], rows_i[:, :-half],
+                                        rows_v[:, half:], rows_i[:, half:])
+        sel_h = lh == a  # [K, ph]
+        if not sel_h.any():
             continue
-        h0, h1, w0, w1 = hs[r].min(), he[r].max(), ws[r].min(), we[r].max()
-        region = x[int(rois[r, 0]), :, h0:h1, w0:w1]  # [C, rh, rw]
-        # the maximum over a rectangle is the maximum over its rows of the row maxima; argmax
-        # keeps the first hit, so ties go to the top-most row, then the left-most column
-        cols = np.arange(w0, w1)
-        in_col = (cols >= ws[r][:, None]) & (cols < we[r][:, None])  # [pw, rw]
-        masked = np.where(in_col[:, None, None, :], region[None], -np.inf)
-        col_arg = masked.argmax(-1)  # [pw, C, rh]
-        row_max = np.take_along_axis(masked, col_arg[..., None], -1)[..., 0]
-        rows = np.arange(h0, h1)
-        in_row = (rows >= hs[r][:, None]) & (rows < he[r][:, None])  # [ph, rh]
-        masked = np.where(in_row[:, None, None, :], row_max[None], -np.inf)  # [ph, pw, C, rh]
-        row_arg = masked.argmax(-1)  # [ph, pw, C]
-        col = np.take_along_axis(col_arg[None], row_arg[..., None], -1)[..., 0]  # [ph, pw, C]
-        h, w = row_arg + h0, col + w0
-        c = np.arange(channels)[None, None, :]
-        flat[r] = (((int(rois[r, 0]) * channels + c) * height + h) * width + w).transpose(2, 0, 1)
-    return flat, np.broadcast_to(empty[:, None], flat.shape)
+        tv, ti = rows_v, rows_i
+        for b in range(int(lw.max()) + 1):
+            if b > 0:
+                half = 1 << (b - 1)
+                tv, ti = _first_max(tv[:, :, :-half], ti[:, :, :-half],
+                                    tv[:, :, half:], ti[:, :, half:])
+            r, i, j = np.nonzero(sel_h[:, :, None] & (lw == b)[:, None, :])
+            if len(r) == 0:
+                continue
+            n = batch[r]
+            top, bottom = hs[r, i], he[r, i] - (1 << a)
+            left, right = ws[r, j], we[r, j] - (1 << b)
+            best_v, best_i = tv[n, top, left], ti[n, top, left]  # [bins, C]
+            for y, xx in ((top, right), (bottom, left), (bottom, right)):
+                best_v, best_i = _first_max(best_v, best_i, tv[n, y, xx], ti[n, y, xx])
+            flat[r, i, j] = best_i
+    return flat.transpose(0, 3, 1, 2), np.broadcast_to(empty[:, None], (k, channels, ph, pw))
 
 
 def roi_pool(input, boxes, output_size, spatial_scale: float = 1.0):
