@@ -143,13 +143,17 @@ from ._tensor_methods import bind as _bind
 
 _bind()
 
+from ._sparse_compressed import bind_dense_methods as _bind_compressed
+from ._sparse_compressed import sparse_compressed_tensor, sparse_csc_tensor, sparse_csr_tensor
 from ._sparse_ops import route_sparse as _route_sparse
 from ._sparse_ops import spmm
 from ._sparse_tensor import bind_dense_methods as _bind_sparse
 from ._sparse_tensor import sparse_coo_tensor
 
 _bind_sparse()
-for _name in ("mm", "matmul"):  # torch.mm(sparse, dense) and friends reach the sparse product
+_bind_compressed()
+# torch.mm(sparse, dense) and friends reach the sparse (COO, CSR/CSC) forms
+for _name in ("mm", "matmul", "addmm", "mv", "add"):
     globals()[_name] = _route_sparse(globals()[_name])
 
 from ._fake_quantize import *  # noqa: E402  (fake_quantize_per_tensor_affine, ..._per_channel_)

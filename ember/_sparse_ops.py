@@ -649,15 +649,25 @@ def route_sparse(dense_fn):
     check per call on the dense path)."""
     import functools
 
-    sparse_fn = {"mm": mm, "matmul": matmul}[dense_fn.__name__]
+    from ._sparse_compressed import ROUTED, CompressedTensor
+
+    name = dense_fn.__name__
+    sparse_fn = {"mm": mm, "matmul": matmul}.get(name, dense_fn)
+    compressed_fn = ROUTED[name]  # CSR/CSC operands go to _sparse_compressed
 
     @functools.wraps(dense_fn)
     def fn(*args, **kwargs):
         for a in args:
             if type(a) is SparseTensor:
                 return sparse_fn(*args, **kwargs)
-        if kwargs and any(type(v) is SparseTensor for v in kwargs.values()):
-            return sparse_fn(*args, **kwargs)
+            if type(a) is CompressedTensor:
+                return compressed_fn(*args, **kwargs)
+        if kwargs:
+            for v in kwargs.values():
+                if type(v) is SparseTensor:
+                    return sparse_fn(*args, **kwargs)
+                if type(v) is CompressedTensor:
+                    return compressed_fn(*args, **kwargs)
         return dense_fn(*args, **kwargs)
 
     return fn

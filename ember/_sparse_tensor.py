@@ -24,7 +24,7 @@ import numpy as np
 from . import _dtype as D
 from . import _sparse_kernels as K
 from ._backend import CPU, Device
-from ._layout import sparse_coo
+from ._layout import sparse_coo, sparse_csc, sparse_csr
 from ._payloads import refuse_array_operators
 from ._tensor import Tensor
 from .autograd import anomaly, grad_mode
@@ -313,7 +313,11 @@ class SparseTensor(Tensor):
                              masked_grad is not False)
 
     def to_sparse(self, sparse_dim=None, *, layout=None, blocksize=None, dense_dim=None):
-        """Already sparse: returns ``self``."""
+        """Already sparse: returns ``self`` (``layout=torch.sparse_csr``/``csc``: converted)."""
+        if layout in (sparse_csr, sparse_csc):
+            from ._sparse_compressed import to_compressed
+
+            return to_compressed(self, layout, blocksize, dense_dim)
         _check_sparse_layout(layout, blocksize)
         if sparse_dim is not None and sparse_dim != self.sparse_dim():
             raise RuntimeError(
@@ -324,8 +328,16 @@ class SparseTensor(Tensor):
     to_sparse_coo = to_sparse
 
     def to_sparse_csr(self, dense_dim=None):
-        raise NotImplementedError(
-            "to_sparse_csr: ember has sparse COO tensors only; keep the tensor in COO form")
+        """The sparse CSR form (see ``_sparse_compressed``)."""
+        from ._sparse_compressed import _to_sparse_csr
+
+        return _to_sparse_csr(self, dense_dim)
+
+    def to_sparse_csc(self):
+        """The sparse CSC form (see ``_sparse_compressed``)."""
+        from ._sparse_compressed import _to_sparse_csc
+
+        return _to_sparse_csc(self)
 
     # -- autograd and copies ----------------------------------------------------------------
     def detach(self) -> SparseTensor:
@@ -721,6 +733,10 @@ def to_sparse(self: Tensor, sparse_dim=None, *, layout=None, blocksize=None,
     """
     from ._sparse_ops import DenseToSparse
 
+    if layout in (sparse_csr, sparse_csc):
+        from ._sparse_compressed import to_compressed
+
+        return to_compressed(self, layout, blocksize, dense_dim)
     _check_sparse_layout(layout, blocksize)
     if self.device.type != "cpu":
         raise NotImplementedError(
@@ -739,6 +755,10 @@ def to_sparse(self: Tensor, sparse_dim=None, *, layout=None, blocksize=None,
 
 def _rebuild_sparse_tensor(layout, data):
     """Unpickle a sparse tensor (``torch._utils._rebuild_sparse_tensor``'s arguments)."""
+    if layout in (sparse_csr, sparse_csc):
+        from ._sparse_compressed import rebuild_compressed
+
+        return rebuild_compressed(layout, data)
     if layout is not sparse_coo and repr(layout) != "torch.sparse_coo":
         raise NotImplementedError(f"Loading a {layout} tensor: ember has sparse COO tensors "
                                   "only")

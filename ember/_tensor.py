@@ -199,7 +199,7 @@ class Tensor(TensorAutograd):
 
     @property
     def is_sparse_csr(self) -> bool:
-        """False: ember has no CSR tensors."""
+        """False: a dense tensor (CSR tensors, ember._sparse_compressed, answer True)."""
         return False
 
     @property

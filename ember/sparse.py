@@ -32,6 +32,10 @@ def mm(mat1: Tensor, mat2: Tensor, reduce: str | None = None) -> Tensor:
         tensor([[2.],
                 [3.]])
     """
+    from ._sparse_compressed import CompressedTensor, sparse_mm
+
+    if isinstance(mat1, CompressedTensor) or isinstance(mat2, CompressedTensor):
+        return sparse_mm(mat1, mat2)
     return _sparse_ops.sparse_mm(mat1, mat2, reduce)
 
 
@@ -44,6 +48,10 @@ def addmm(mat: Tensor, mat1: Tensor, mat2: Tensor, *, beta=1.0, alpha=1.0) -> Te
         tensor([[3.],
                 [4.]])
     """
+    from ._sparse_compressed import CompressedTensor, sparse_addmm
+
+    if isinstance(mat1, CompressedTensor):
+        return sparse_addmm(mat, mat1, mat2, beta, alpha)
     return _sparse_ops.sparse_addmm(mat, mat1, mat2, beta, alpha)
 
 

@@ -128,10 +128,10 @@ ABSENT_TORCH = {
     "dtypes NumPy has no arithmetic for (sub-byte, bit, float4, complex32)": """
         bit bits16 bits1x8 bits2x4 bits4x2 bits8 complex32 float4_e2m1fn_x2 int1 int2 int3 int4
         int5 int6 int7 uint1 uint2 uint3 uint4 uint5 uint6 uint7""",
-    "sparse compressed layouts (CSR/CSC/BSR/BSC; ember has COO) and legacy sparse products": """
+    "block sparse layouts (BSR/BSC; ember has COO, CSR, CSC) and legacy sparse products": """
         ccol_indices_copy col_indices_copy crow_indices_copy row_indices_copy
-        sparse_bsc_tensor sparse_bsr_tensor sparse_compressed_tensor sparse_csc_tensor
-        sparse_csr_tensor resize_as_sparse_ dsmm hsmm hspmm saddmm smm sspaddmm""",
+        sparse_bsc_tensor sparse_bsr_tensor resize_as_sparse_ dsmm hsmm hspmm saddmm smm
+        sspaddmm""",
     "not yet": """
         hash_tensor slice_inverse thread_safe_generator""",
     "Python modules torch's namespace happens to import": """
@@ -140,9 +140,8 @@ ABSENT_TORCH = {
 }
 
 ABSENT_TENSOR = {
-    "sparse compressed layouts (ember has COO)": """
-        ccol_indices col_indices crow_indices row_indices to_sparse_bsc to_sparse_bsr
-        to_sparse_csc to_sparse_csr resize_as_sparse_ smm sparse_resize_
+    "block sparse layouts (ember has COO, CSR, CSC)": """
+        to_sparse_bsc to_sparse_bsr resize_as_sparse_ smm sparse_resize_
         sparse_resize_and_clear_ sspaddmm""",
     "devices and layouts ember does not drive (complex32, oneDNN, IPU/XPU/MTIA, nested)": """
         chalf to_mkldnn ipu xpu mtia to_padded_tensor""",

@@ -14,6 +14,7 @@ import pickle
 import numpy as np
 
 from .. import _dtype as D
+from .. import _layout
 from .._backend import Device, to_numpy
 from .._tensor import Size, Tensor
 from . import locations
@@ -64,6 +65,7 @@ TORCH_SIZE = torch_global("torch", "Size")
 TORCH_DEVICE = torch_global("torch", "device")
 REBUILD_SPARSE = torch_global("torch._utils", "_rebuild_sparse_tensor")
 GET_LAYOUT = torch_global("torch.serialization", "_get_layout")
+_COMPRESSED_LAYOUTS = (_layout.sparse_csr, _layout.sparse_csc)
 
 
 class _Reduced:
@@ -152,6 +154,15 @@ class ArchivePickler(pickle._Pickler):
         return ref, offset, strides
 
     def reducer_override(self, obj):
+        if isinstance(obj, Tensor) and obj.layout in _COMPRESSED_LAYOUTS:
+            # CSR/CSC: _rebuild_sparse_tensor(layout, (compressed, plain, values, size))
+            from .._sparse_compressed import reduce_args
+
+            if obj.requires_grad and not obj.is_leaf:
+                raise RuntimeError("Can't save a sparse tensor that is part of a graph; save "
+                                   "t.detach() instead")
+            return (REBUILD_SPARSE, (_Reduced(GET_LAYOUT, (str(obj.layout),)),
+                                     reduce_args(obj)))
         if isinstance(obj, Tensor) and obj.is_sparse:
             # torch._utils._rebuild_sparse_tensor(layout, (indices, values, size, coalesced))
             if obj.requires_grad and not obj.is_leaf:

@@ -278,11 +278,24 @@ def _get_layout(name):
 def _rebuild_sparse_tensor(layout, data):
     """``torch._utils._rebuild_sparse_tensor``: a COO tensor from (indices, values, size[,
     coalesced]); ``sparse_coo_tensor`` checks every index against the size."""
-    from .._layout import sparse_coo
+    from .._layout import sparse_coo, sparse_csc, sparse_csr
     from .._sparse_tensor import sparse_coo_tensor
 
+    if layout is sparse_csr or layout is sparse_csc:
+        from .._sparse_compressed import rebuild_compressed
+
+        if not (isinstance(data, tuple) and len(data) == 4
+                and isinstance(data[3], (tuple, list))
+                and all(type(n) is int and n >= 0 for n in data[3])):
+            raise _corrupt("a compressed sparse tensor record that is not (compressed_indices, "
+                           "plain_indices, values, size)")
+        try:
+            return rebuild_compressed(layout, data)
+        except (RuntimeError, ValueError, TypeError) as err:
+            raise _corrupt(f"an invalid compressed sparse tensor ({err})") from None
     if layout is not sparse_coo:
-        raise pickle.UnpicklingError(f"ember rebuilds sparse COO tensors only, not {layout!r}")
+        raise pickle.UnpicklingError(f"ember rebuilds sparse COO, CSR and CSC tensors only, "
+                                     f"not {layout!r}")
     if not (isinstance(data, tuple) and len(data) in (3, 4) and isinstance(data[0], Tensor)
             and isinstance(data[1], Tensor) and isinstance(data[2], (tuple, list))
             and (len(data) == 3 or data[3] is None or isinstance(data[3], bool))):
