@@ -30,7 +30,7 @@ from . import _sparse_kernels as K
 from ._backend import CPU, Device
 from ._layout import sparse_bsc, sparse_bsr, sparse_coo, sparse_csc, sparse_csr, strided
 from ._payloads import refuse_array_operators
-from ._sparse_tensor import SparseFunction, SparseTensor, dense_tensor, make_sparse
+from ._sparse_tensor import SparseCopies, SparseFunction, SparseTensor, dense_tensor, make_sparse
 from ._tensor import Tensor
 from .autograd import grad_mode
 
@@ -269,7 +269,7 @@ def _masked(grad: Tensor, data: CompressedData) -> CompressedTensor:
 
 # -- the tensor class --------------------------------------------------------------------------
 
-class CompressedTensor(Tensor):
+class CompressedTensor(SparseCopies, Tensor):
     """A sparse CSR or CSC tensor (2-D), as ``ember.sparse_csr_tensor`` and
     ``Tensor.to_sparse_csr``/``to_sparse_csc`` make it.
 
@@ -287,6 +287,7 @@ class CompressedTensor(Tensor):
     """
 
     __slots__ = ()
+    _unsupported = staticmethod(lambda what: unsupported(what))
 
     # -- what kind of tensor this is ----------------------------------------------------------
     @property
@@ -410,32 +411,8 @@ class CompressedTensor(Tensor):
         return to_compressed(self, sparse_csc, None, None)
 
     # -- autograd and copies ------------------------------------------------------------------
-    def detach(self) -> CompressedTensor:
-        return CompressedTensor._make(self._data, self._dtype)
-
-    @property
-    def data(self) -> CompressedTensor:
-        return CompressedTensor._make(self._data, self._dtype)
-
-    @data.setter
-    def data(self, value):
-        if not isinstance(value, CompressedTensor):
-            raise unsupported("Assigning a tensor of another layout to .data")
-        self._data = value._data
-        self._dtype = value._dtype
-
     def clone(self, *, memory_format=None) -> CompressedTensor:
         return Clone.apply(self)
-
-    def __deepcopy__(self, memo):
-        if id(self) in memo:
-            return memo[id(self)]
-        new = CompressedTensor._make(self._data.copy(), self._dtype)
-        new._requires_grad = self._requires_grad
-        if self._grad is not None:
-            new._grad = self._grad.__deepcopy__(memo)
-        memo[id(self)] = new
-        return new
 
     def __reduce_ex__(self, protocol):
         if not self.is_leaf:

@@ -219,7 +219,42 @@ def dense_tensor(arr, dtype=None) -> Tensor:
 
 # -- the tensor class --------------------------------------------------------------------------
 
-class SparseTensor(Tensor):
+class SparseCopies:
+    """``detach``, ``.data`` and ``deepcopy`` for the sparse layouts' tensor classes (COO
+    here, CSR/CSC in ``_sparse_compressed``), which hold a layout object as ``_data`` (with a
+    ``copy()``) instead of an array. ``_data_refusal`` names what ``.data =`` refuses, and
+    ``_unsupported`` makes the layout's error for it."""
+
+    __slots__ = ()
+    _data_refusal = "Assigning a tensor of another layout to .data"
+    _unsupported = staticmethod(lambda what: unsupported(what))  # the layout's own error
+
+    def detach(self):
+        return type(self)._make(self._data, self._dtype)
+
+    @property
+    def data(self):
+        return type(self)._make(self._data, self._dtype)
+
+    @data.setter
+    def data(self, value):
+        if not isinstance(value, type(self)):
+            raise self._unsupported(self._data_refusal)
+        self._data = value._data
+        self._dtype = value._dtype
+
+    def __deepcopy__(self, memo):
+        if id(self) in memo:
+            return memo[id(self)]
+        new = type(self)._make(self._data.copy(), self._dtype)
+        new._requires_grad = self._requires_grad
+        if self._grad is not None:
+            new._grad = self._grad.__deepcopy__(memo)
+        memo[id(self)] = new
+        return new
+
+
+class SparseTensor(SparseCopies, Tensor):
     """A sparse COO tensor, as ``ember.sparse_coo_tensor`` and ``Tensor.to_sparse`` make it.
 
     It holds ``indices()`` (``sparse_dim x nnz``, int64) and ``values()`` (``nnz x
@@ -236,6 +271,7 @@ class SparseTensor(Tensor):
     """
 
     __slots__ = ()
+    _data_refusal = "Assigning dense .data to a sparse tensor"
 
     # -- what kind of tensor this is --------------------------------------------------------
     @property
@@ -340,34 +376,10 @@ class SparseTensor(Tensor):
         return _to_sparse_csc(self)
 
     # -- autograd and copies ----------------------------------------------------------------
-    def detach(self) -> SparseTensor:
-        return SparseTensor._make(self._data, self._dtype)
-
-    @property
-    def data(self) -> SparseTensor:
-        return SparseTensor._make(self._data, self._dtype)
-
-    @data.setter
-    def data(self, value):
-        if not isinstance(value, SparseTensor):
-            raise unsupported("Assigning dense .data to a sparse tensor")
-        self._data = value._data
-        self._dtype = value._dtype
-
     def clone(self, *, memory_format=None) -> SparseTensor:
         from ._sparse_ops import Clone
 
         return Clone.apply(self)
-
-    def __deepcopy__(self, memo):
-        if id(self) in memo:
-            return memo[id(self)]
-        new = SparseTensor._make(self._data.copy(), self._dtype)
-        new._requires_grad = self._requires_grad
-        if self._grad is not None:
-            new._grad = self._grad.__deepcopy__(memo)
-        memo[id(self)] = new
-        return new
 
     def __reduce_ex__(self, protocol):
         if not self.is_leaf:
