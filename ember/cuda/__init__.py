@@ -60,51 +60,8 @@ from .graphs import (
     make_graphed_callables,
 )
 from .green_contexts import GreenContext
-from .memory import (
-    CUDAPluggableAllocator,
-    MemPool,
-    caching_allocator_alloc,
-    caching_allocator_delete,
-    caching_allocator_disabled,
-    caching_allocator_enable,
-    change_current_allocator,
-    empty_cache,
-    get_allocator_backend,
-    get_per_process_memory_fraction,
-    host_memory_stats,
-    host_memory_stats_as_nested_dict,
-    list_gpu_processes,
-    max_memory_allocated,
-    max_memory_cached,
-    max_memory_reserved,
-    mem_get_info,
-    memory_allocated,
-    memory_cached,
-    memory_reserved,
-    memory_snapshot,
-    memory_stats,
-    memory_stats_as_nested_dict,
-    memory_summary,
-    reset_accumulated_host_memory_stats,
-    reset_accumulated_memory_stats,
-    reset_max_memory_allocated,
-    reset_max_memory_cached,
-    reset_peak_host_memory_stats,
-    reset_peak_memory_stats,
-    set_per_process_memory_fraction,
-    use_mem_pool,
-)
-from .random import (
-    get_rng_state,
-    get_rng_state_all,
-    initial_seed,
-    manual_seed,
-    manual_seed_all,
-    seed,
-    seed_all,
-    set_rng_state,
-    set_rng_state_all,
-)
+from .memory import *  # noqa: F403  (torch.cuda re-exports torch.cuda.memory)
+from .random import *  # noqa: F403  (and torch.cuda.random)
 from .streams import (
     Event,
     ExternalStream,
@@ -125,22 +82,9 @@ __all__ = [
     "current_blas_handle", "current_solver_handle", "get_sync_debug_mode",
     "set_sync_debug_mode", "clock_rate", "device_memory_used", "memory_usage", "power_draw",
     "temperature", "utilization", "CudaError", "DeferredCudaCallError", "OutOfMemoryError",
-    "AcceleratorError", "cudaStatus", "has_half", "has_magma", "default_generators",
-    # memory
-    "caching_allocator_alloc", "caching_allocator_delete", "caching_allocator_enable",
-    "caching_allocator_disabled", "set_per_process_memory_fraction",
-    "get_per_process_memory_fraction", "empty_cache", "memory_stats",
-    "memory_stats_as_nested_dict", "reset_accumulated_memory_stats", "reset_peak_memory_stats",
-    "reset_max_memory_allocated", "reset_max_memory_cached", "host_memory_stats",
-    "host_memory_stats_as_nested_dict", "reset_accumulated_host_memory_stats",
-    "reset_peak_host_memory_stats", "memory_allocated", "max_memory_allocated",
-    "memory_reserved", "max_memory_reserved", "memory_cached", "max_memory_cached",
-    "memory_snapshot", "memory_summary", "list_gpu_processes", "mem_get_info",
-    "get_allocator_backend", "CUDAPluggableAllocator", "change_current_allocator", "MemPool",
-    "use_mem_pool",
-    # random
-    "get_rng_state", "get_rng_state_all", "set_rng_state", "set_rng_state_all", "manual_seed",
-    "manual_seed_all", "seed", "seed_all", "initial_seed",
+    "AcceleratorError", "cudaStatus", "has_half", "has_magma", "default_generators",  # noqa: F405  (module __getattr__)
+    # torch.cuda.memory's and torch.cuda.random's names, as those modules list them
+    *(n for n in memory.__all__ if n != "is_initialized"), *random.__all__,
     # streams and graphs
     "Stream", "ExternalStream", "Event", "StreamContext", "stream", "current_stream",
     "default_stream", "set_stream", "get_stream_from_external", "CUDAGraph", "graph",
