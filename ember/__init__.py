@@ -283,8 +283,8 @@ def __getattr__(name):
         return getattr(_importlib.import_module("ember.serialization"), name)
     if name == "vmap":  # torch.vmap is torch.func.vmap
         return _importlib.import_module("ember.func").vmap
-    if _is_submodule(name):
-        return _importlib.import_module(f"ember.{name}")
+    if _is_submodule(name) or name in ("_dynamo", "_inductor"):  # private, but programs set
+        return _importlib.import_module(f"ember.{name}")          # torch._dynamo.config.x
     raise AttributeError(f"module 'ember' has no attribute '{name}'")
 
 

@@ -46,9 +46,15 @@ __all__ = ["compile", "OptimizedModule"]
 
 _BACKENDS = ("inductor", "replay", "eager", "onnxruntime")
 _MODES = ("default", "lite", "reduce-overhead", "max-autotune-no-cudagraphs", "max-autotune")
-RECOMPILE_LIMIT = 8  # torch._dynamo.config.recompile_limit
 _EAGER = "eager"     # a cache entry: this signature runs the original function
 _TRAINING = operator.attrgetter("training")
+
+
+def _config_limit() -> int:
+    """``torch._dynamo.config.recompile_limit`` (8 unless a program changed it)."""
+    from ._dynamo import config
+
+    return config.recompile_limit
 
 
 def compile(model=None, *, fullgraph: bool = False, dynamic: bool | None = None,
@@ -134,7 +140,7 @@ def compile(model=None, *, fullgraph: bool = False, dynamic: bool | None = None,
     if chosen == "onnxruntime" and options:
         _check_session_options(options)
     compiler = _Compiler(model, "replay" if chosen == "inductor" else chosen, fullgraph,
-                         dynamic, RECOMPILE_LIMIT if recompile_limit is None else recompile_limit,
+                         dynamic, _config_limit() if recompile_limit is None else recompile_limit,
                          name, dict(options) if chosen == "onnxruntime" and options else None)
     if isinstance(model, nn.Module):
         return OptimizedModule(model, compiler)

@@ -68,6 +68,9 @@ class AcceleratorError(RuntimeError):
 # -- float32 matmul precision -----------------------------------------------------------------
 
 _matmul_precision = "highest"
+# cuBLAS's float32 mode (``backends.cuda.matmul.fp32_precision``): "none" until either API sets
+# it; set_float32_matmul_precision and ``matmul.allow_tf32`` each update the other, as in torch
+_cublas_fp32_precision = "none"
 
 
 def set_float32_matmul_precision(precision: str) -> None:
@@ -82,7 +85,7 @@ def set_float32_matmul_precision(precision: str) -> None:
         'high'
         >>> ember.set_float32_matmul_precision("highest")
     """
-    global _matmul_precision
+    global _matmul_precision, _cublas_fp32_precision
     if not isinstance(precision, str):
         raise RuntimeError("set_float32_matmul_precision expects a str, but got "
                            f"{type(precision).__name__}")
@@ -91,6 +94,7 @@ def set_float32_matmul_precision(precision: str) -> None:
                       "setFloat32MatmulPrecision call has no effect.", UserWarning, stacklevel=2)
         return
     _matmul_precision = precision
+    _cublas_fp32_precision = "ieee" if precision == "highest" else "tf32"
 
 
 def get_float32_matmul_precision() -> str:

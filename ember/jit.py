@@ -10,6 +10,7 @@ is no TorchScript compiler: ``script`` raises and points to ``trace`` and ``comp
 from __future__ import annotations
 
 import math
+import typing
 
 from . import nn
 from ._tensor import Tensor
@@ -19,7 +20,7 @@ from .fx.interpreter import _attribute
 
 __all__ = ["trace", "script", "save", "load", "TracedModule", "TracedFunction",
            "TracingCheckError", "is_tracing", "is_scripting", "ignore", "unused", "export",
-           "annotate"]
+           "annotate", "Final", "Attribute"]
 
 
 class TracingCheckError(RuntimeError):
@@ -72,6 +73,24 @@ def export(fn):
     """Accepted for compatibility (``@torch.jit.export``): returns ``fn`` unchanged.
     Example: ``ember.jit.export(f) is f``."""
     return fn
+
+
+# ``x: torch.jit.Final[int]`` marks a TorchScript constant; outside TorchScript it is
+# typing.Final, as in PyTorch.
+Final = typing.Final
+
+
+class Attribute(typing.NamedTuple):
+    """``torch.jit.Attribute(value, type)``: declares an attribute's type for TorchScript.
+    Outside TorchScript it is this pair, as in PyTorch.
+
+    Example:
+        >>> ember.jit.Attribute([], list).value
+        []
+    """
+
+    value: typing.Any
+    type: typing.Any
 
 
 def annotate(the_type, the_value):

@@ -136,7 +136,7 @@ ABSENT_TORCH = {
         hash_tensor slice_inverse thread_safe_generator""",
     "Python modules torch's namespace happens to import": """
         builtins ctypes functools glob importlib inspect math os platform sys textwrap
-        threading torch types warnings windows""",
+        threading torch warnings windows""",
 }
 
 ABSENT_TENSOR = {

@@ -15,6 +15,8 @@ from __future__ import annotations
 import warnings
 from contextlib import contextmanager
 
+from .. import _config
+
 __all__ = ["is_built", "matmul", "flash_sdp_enabled", "enable_flash_sdp",
            "mem_efficient_sdp_enabled", "enable_mem_efficient_sdp", "math_sdp_enabled",
            "enable_math_sdp", "cudnn_sdp_enabled", "enable_cudnn_sdp",
@@ -39,6 +41,8 @@ class cuBLASModule:
     """``ember.backends.cuda.matmul``: cuBLAS's flags (``allow_tf32`` ...), PyTorch's defaults;
     unknown names raise AttributeError, as in PyTorch."""
 
+    # allow_tf32 and fp32_precision live in ember._config, shared with
+    # set_float32_matmul_precision
     _DEFAULTS = {
         "allow_tf32": False,
         "allow_fp16_reduced_precision_reduction": True,
@@ -53,6 +57,10 @@ class cuBLASModule:
         object.__setattr__(self, "_values", dict(self._DEFAULTS))
 
     def __getattr__(self, name):
+        if name == "fp32_precision":
+            return _config._cublas_fp32_precision
+        if name == "allow_tf32":
+            return _config._cublas_fp32_precision == "tf32"
         values = object.__getattribute__(self, "_values")
         if name in values:
             return values[name]
@@ -65,14 +73,22 @@ class cuBLASModule:
             if value not in ("none", "ieee", "tf32"):
                 raise RuntimeError(f"Invalid fp32_precision {value!r} for cuBLAS matmul; "
                                    "expected 'none', 'ieee' or 'tf32'")
-            self._values["allow_tf32"] = value == "tf32"
-        else:
-            if not isinstance(value, bool):
-                raise RuntimeError(f"set_{name}_cublas expects a bool, but got "
-                                   f"{type(value).__name__}")
-            if name == "allow_tf32":
-                self._values["fp32_precision"] = "tf32" if value else "ieee"
+            _set_fp32_precision(value)
+            return
+        if not isinstance(value, bool):
+            raise RuntimeError(f"set_{name}_cublas expects a bool, but got "
+                               f"{type(value).__name__}")
+        if name == "allow_tf32":
+            _set_fp32_precision("tf32" if value else "ieee")
+            return
         self._values[name] = value
+
+
+def _set_fp32_precision(mode: str) -> None:
+    """cuBLAS's float32 mode, and the float32 matmul precision that goes with it."""
+    _config._cublas_fp32_precision = mode
+    if mode != "none":
+        _config._matmul_precision = "high" if mode == "tf32" else "highest"
 
 
 matmul = cuBLASModule()

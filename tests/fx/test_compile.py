@@ -286,10 +286,19 @@ def test_recompile_limit_warns_once_then_runs_eagerly():
 
 
 def test_default_recompile_limit_is_torchs():
-    from ember._compile import RECOMPILE_LIMIT
-
     torch = pytest.importorskip("torch")
-    assert RECOMPILE_LIMIT == torch._dynamo.config.recompile_limit
+    assert ember.compile(lambda x: x + 1)._ember_compiler.settings()["recompile_limit"] \
+        == torch._dynamo.config.recompile_limit == 8
+
+
+def test_recompile_limit_follows_dynamo_config():
+    import ember._dynamo
+
+    with ember._dynamo.config.patch(cache_size_limit=1):
+        f = ember.compile(lambda x: x * 2)
+    f(ember.ones(1, 4))
+    with pytest.warns(UserWarning, match=r"recompile_limit \(1\)"):
+        f(ember.ones(1, 5))
 
 
 # -- graph breaks -----------------------------------------------------------------------------
