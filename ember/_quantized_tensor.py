@@ -463,9 +463,14 @@ class QuantizedTensor(Tensor):
     __str__ = __repr__
 
     def __reduce_ex__(self, protocol):
-        raise NotImplementedError(
-            "ember cannot save or pickle quantized tensors yet; save q.int_repr() with "
-            "q.q_scale() and q.q_zero_point() (or the per-channel accessors) instead")
+        # plain pickle (multiprocessing, copy.copy); ember.save writes PyTorch's format
+        d = self._data
+        return (_unpickle, (d.ints, self._dtype, d.scheme, d.scale, d.zero_point, d.scales,
+                            d.zero_points, d.axis))
+
+
+def _unpickle(ints, dtype, scheme, scale, zero_point, scales, zero_points, axis):
+    return _wrap(QData(ints, scheme, scale, zero_point, scales, zero_points, axis), dtype)
 
 
 def _refuse_method(name: str, op: str):

@@ -25,6 +25,7 @@ STORAGE_NAMES = {
     D.int16: "ShortStorage", D.int8: "CharStorage", D.uint8: "ByteStorage",
     D.bool: "BoolStorage", D.complex64: "ComplexFloatStorage",
     D.complex128: "ComplexDoubleStorage",
+    D.qint8: "QInt8Storage", D.quint8: "QUInt8Storage", D.qint32: "QInt32Storage",
 }
 
 
@@ -65,6 +66,7 @@ TORCH_SIZE = torch_global("torch", "Size")
 TORCH_DEVICE = torch_global("torch", "device")
 REBUILD_SPARSE = torch_global("torch._utils", "_rebuild_sparse_tensor")
 GET_LAYOUT = torch_global("torch.serialization", "_get_layout")
+REBUILD_QTENSOR = torch_global("torch._utils", "_rebuild_qtensor")
 _COMPRESSED_LAYOUTS = (_layout.sparse_csr, _layout.sparse_csc)
 
 
@@ -175,6 +177,8 @@ class ArchivePickler(pickle._Pickler):
                                                          bool(obj.is_coalesced()))))
         if isinstance(obj, _Reduced):
             return (obj.fn, obj.args)
+        if isinstance(obj, Tensor) and obj.is_quantized:
+            return self._reduce_quantized(obj)
         if isinstance(obj, Tensor):
             if obj.device.type == "meta":
                 raise RuntimeError("Cannot save a meta tensor: it has no data.")
@@ -196,6 +200,24 @@ class ArchivePickler(pickle._Pickler):
         if isinstance(obj, Device):
             return (TORCH_DEVICE, (str(obj),))
         return NotImplemented
+
+    def _reduce_quantized(self, q: Tensor):
+        """``_rebuild_qtensor(storage, offset, size, stride, quantizer_params, False, {})``
+        over the integers in a ``torch.QInt8Storage`` (etc.), as PyTorch writes it."""
+        from .._quantized_tensor import per_tensor_affine
+
+        data = q._data
+        ints = Tensor._make(data.ints, q.dtype)  # carries the ints with the storage's name
+        ref, offset, strides = self._storage_for(ints)
+        if data.scheme is per_tensor_affine:
+            params = (torch_global("torch", "per_tensor_affine"), float(data.scale),
+                      int(data.zero_point))
+        else:
+            params = (torch_global("torch", "per_channel_affine"),
+                      Tensor._make(data.scales, D.float64),
+                      Tensor._make(data.zero_points, D.int64), int(data.axis))
+        return (REBUILD_QTENSOR, (ref, offset, tuple(q.shape), tuple(strides), params, False,
+                                  collections.OrderedDict()))
 
     def save(self, obj, save_persistent_id=True):
         if isinstance(obj, D.dtype):

@@ -156,6 +156,7 @@ class WeightsOnlyUnpickler:
             Parameter: U._new_parameter, Size: U._size, U._device: U._device,
             U._get_layout: U._get_layout, U._rebuild_sparse_tensor: U._rebuild_sparse_tensor,
             U._rebuild_from_type_v2: U._rebuild_from_type_v2,
+            U._rebuild_qtensor: U._rebuild_qtensor,
         }
         for fn in U._TENSOR_REBUILDS:
             calls[fn] = fn
@@ -335,8 +336,9 @@ class WeightsOnlyUnpickler:
             return obj
         if full in U.TORCH_ONLY:
             self._refuse(f"GLOBAL {full} is on PyTorch's default list, but ember cannot rebuild "
-                         "it (quantized, sparse, nested, meta and wrapper-subclass tensors are "
-                         "not supported)")
+                         "it (nested, meta and wrapper-subclass tensors, and quantization schemes "
+                         "other than per_tensor_affine and per_channel_affine, are not "
+                         "supported)")
         shown = full[len("builtins."):] if full.startswith("builtins.") else full
         self._refuse(
             f"Unsupported global: GLOBAL {shown} was not an allowed global by default. Please "

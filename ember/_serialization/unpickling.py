@@ -17,6 +17,7 @@ import _compat_pickle
 import codecs
 import collections
 import functools
+import math
 import pickle
 
 import numpy as np
@@ -307,18 +308,70 @@ def _rebuild_sparse_tensor(layout, data):
     return sparse_coo_tensor(indices, values, tuple(size), is_coalesced=coalesced or None)
 
 
+def _rebuild_qtensor(storage, storage_offset, size, stride, quantizer_params,
+                     requires_grad=False, backward_hooks=None):
+    """``torch._utils._rebuild_qtensor``: a quantized tensor from its integer storage
+    (``torch.QInt8Storage`` ...) and ``quantizer_params``: ``(per_tensor_affine, scale,
+    zero_point)`` or ``(per_channel_affine, scales, zero_points, axis)``. Every parameter is
+    checked against the tensor it describes before anything is built."""
+    from .._quantized_tensor import QData, _wrap, per_channel_affine, per_tensor_affine
+
+    if isinstance(storage, DeviceBoundStorage):
+        raise RuntimeError("ember keeps quantized tensors on the CPU; load this checkpoint "
+                           "with map_location='cpu'")
+    qdtype = {np.dtype(np.int8): D.qint8, np.dtype(np.uint8): D.quint8,
+              np.dtype(np.int32): D.qint32}.get(getattr(storage, "dtype", None))
+    if qdtype is None or requires_grad is not False:
+        raise _corrupt("a quantized tensor needs an integer storage (QInt8Storage, "
+                       "QUInt8Storage, QInt32Storage) and requires_grad=False")
+    ints = _rebuild_tensor_v2(storage, storage_offset, size, stride)._data
+    ints = np.asarray(ints, ints.dtype.newbyteorder("="))  # a big-endian file's qint32
+    params = quantizer_params
+    if not isinstance(params, tuple) or not params:
+        raise _corrupt(f"quantizer parameters {params!r}")
+    scheme = params[0]
+    if scheme is per_tensor_affine and len(params) == 3:
+        scale, zero_point = params[1], params[2]
+        if not (isinstance(scale, float) and math.isfinite(scale) and scale > 0):
+            raise _corrupt(f"quantization scale {scale!r} (a finite positive float)")
+        if isinstance(zero_point, bool) or not isinstance(zero_point, int) or \
+                not qdtype.qmin <= zero_point <= qdtype.qmax:
+            raise _corrupt(f"zero point {zero_point!r} outside {qdtype}'s range")
+        payload = QData(ints, per_tensor_affine, scale=scale, zero_point=zero_point)
+    elif scheme is per_channel_affine and len(params) == 4:
+        scales, zero_points, axis = params[1:]
+        if isinstance(axis, bool) or not isinstance(axis, int) or not 0 <= axis < ints.ndim:
+            raise _corrupt(f"per-channel axis {axis!r} for a {ints.ndim}-d tensor")
+        channels = ints.shape[axis]
+        ok = (isinstance(scales, Tensor) and isinstance(zero_points, Tensor)
+              and scales._dtype.is_floating_point and zero_points._dtype in (D.int64, D.int32)
+              and tuple(scales.shape) == (channels,) == tuple(zero_points.shape))
+        if not ok:
+            raise _corrupt(f"per-channel scales/zero points for {channels} channels")
+        s = np.asarray(scales._data, np.float64)
+        z = np.asarray(zero_points._data, np.int64)
+        if not (np.isfinite(s).all() and (s > 0).all()
+                and ((z >= qdtype.qmin) & (z <= qdtype.qmax)).all()):
+            raise _corrupt("per-channel scales must be finite and positive, zero points "
+                           f"within {qdtype}'s range")
+        payload = QData(ints, per_channel_affine, scales=s.copy(), zero_points=z.copy(),
+                        axis=axis)
+    else:
+        raise _corrupt(f"quantization scheme {scheme!r} with {len(params) - 1} parameters "
+                       "(ember reads per_tensor_affine and per_channel_affine)")
+    return _wrap(payload, qdtype)
+
+
 _TENSOR_REBUILDS = (_rebuild_tensor, _rebuild_tensor_v2, _rebuild_tensor_v3, _rebuild_parameter,
                     _rebuild_parameter_with_state)
 
 # PyTorch allows these by default, but ember has nothing to rebuild them into.
 TORCH_ONLY = frozenset(
     [f"torch._utils.{n}" for n in (
-        "_rebuild_qtensor", "_rebuild_meta_tensor_no_storage",
+        "_rebuild_meta_tensor_no_storage",
         "_rebuild_nested_tensor", "_rebuild_wrapper_subclass",
         "_rebuild_device_tensor_from_numpy", "_rebuild_device_tensor_from_cpu_tensor")]
-    + [f"torch.{n}" for n in ("QInt32Storage", "QInt8Storage", "QUInt2x4Storage",
-                              "QUInt4x2Storage", "QUInt8Storage", "per_tensor_affine",
-                              "per_tensor_symmetric", "per_channel_affine",
+    + [f"torch.{n}" for n in ("QUInt2x4Storage", "QUInt4x2Storage", "per_tensor_symmetric",
                               "per_channel_symmetric", "per_channel_affine_float_qparams")])
 
 
@@ -326,6 +379,7 @@ TORCH_ONLY = frozenset(
 def allowed_globals() -> dict:
     """PyTorch's default weights-only globals (``torch._weights_only_unpickler``), as ember
     objects: ``"module.name" -> object``."""
+    from .._quantized_tensor import per_channel_affine, per_tensor_affine
     from ..nn.parameter import Parameter
 
     table = {
@@ -339,6 +393,9 @@ def allowed_globals() -> dict:
         "torch._tensor._rebuild_from_type_v2": _rebuild_from_type_v2,
         "torch.serialization._get_layout": _get_layout,
         "torch._utils._rebuild_sparse_tensor": _rebuild_sparse_tensor,
+        "torch._utils._rebuild_qtensor": _rebuild_qtensor,
+        "torch.per_tensor_affine": per_tensor_affine,
+        "torch.per_channel_affine": per_channel_affine,
         "torch.Size": Size,
         "torch.device": _device,
         "torch.Tensor": Tensor,
@@ -349,7 +406,7 @@ def allowed_globals() -> dict:
     for name, dt in STORAGE_DTYPES.items():
         table[f"torch.{name}"] = StorageType(name, dt)
     table["torch.storage.UntypedStorage"] = table["torch.UntypedStorage"]
-    for dt in D.ALL_DTYPES:
+    for dt in (*D.ALL_DTYPES, D.qint8, D.quint8, D.qint32):
         table[f"torch.{dt.name}"] = dt
     return table
 

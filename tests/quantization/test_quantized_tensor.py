@@ -272,13 +272,17 @@ def test_deprecation_warning_once(torch):
     assert len(messages) == 1 and "are deprecated" in messages[0]
 
 
-def test_deepcopy_and_save_refusal():
+def test_deepcopy_and_pickle():
     import copy
+    import pickle
 
     q = ember.quantize_per_tensor(ember.tensor([0.5, 1.0]), 0.1, 2, ember.qint8)
     c = copy.deepcopy(q)
     assert c.equal(q) and c is not q and c._data.ints is not q._data.ints
-    with pytest.raises(NotImplementedError, match="cannot save or pickle quantized tensors"):
-        import pickle
-
-        pickle.dumps(q)
+    per_channel = ember.quantize_per_channel(ember.ones(2, 2), ember.tensor([0.1, 0.2]),
+                                             ember.tensor([0, 1]), 1, ember.quint8)
+    for original in (q, per_channel):
+        back = pickle.loads(pickle.dumps(original))
+        assert back.dtype == original.dtype and back.qscheme() is original.qscheme()
+        assert back.int_repr().tolist() == original.int_repr().tolist()
+        assert back.dequantize().tolist() == original.dequantize().tolist()

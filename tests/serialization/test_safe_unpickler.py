@@ -186,7 +186,7 @@ def test_blocked_modules(tmp_path, torch, module):
     _torch_refuses(torch, path)
 
 
-@pytest.mark.parametrize("name", ["_rebuild_nested_tensor", "_rebuild_qtensor"])
+@pytest.mark.parametrize("name", ["_rebuild_nested_tensor", "_rebuild_meta_tensor_no_storage"])
 def test_torch_globals_ember_cannot_rebuild_say_so(tmp_path, name):
     path = zip_checkpoint(tmp_path / "z.pth", Asm().glob("torch._utils", name).stop())
     _refused(path, "ember cannot rebuild it")

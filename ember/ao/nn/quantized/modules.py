@@ -121,7 +121,73 @@ class DeQuantize(Module):
         return DeQuantize()
 
 
-class Linear(Module):
+class _QuantizedWeightState:
+    """PyTorch's state-dict layout for a layer with a quantized weight, a float bias and
+    output qparams: ``weight``, ``bias``, ``scale``, ``zero_point`` for convolutions, and for
+    linear layers ``scale``, ``zero_point``, ``_packed_params.dtype`` and the pair
+    ``_packed_params._packed_params = (weight, bias)``. Loading takes the weight and bias as
+    they come (a new shape included), as PyTorch does."""
+
+    _PACKED = False  # linear layers keep (weight, bias) as one packed pair
+
+    def _state_keys(self) -> tuple:
+        if self._PACKED:
+            return ("scale", "zero_point", "_packed_params.dtype", "_packed_params._packed_params")
+        return ("weight", "bias", "scale", "zero_point")
+
+    def _save_to_state_dict(self, destination, prefix, keep_vars):
+        bias = self._bias  # PyTorch's packed pair holds the Parameter itself
+        values = {"scale": Tensor._make(np.array(self.scale, np.float32), D.float32),
+                  "zero_point": Tensor._make(np.array(self.zero_point, np.int64), D.int64),
+                  "weight": self._weight, "bias": bias,
+                  "_packed_params.dtype": self._weight.dtype,
+                  "_packed_params._packed_params": (self._weight, bias)}
+        for key in self._state_keys():
+            destination[prefix + key] = values[key]
+        if self._PACKED and hasattr(destination, "_metadata"):
+            destination._metadata[prefix + "_packed_params"] = {"version": 3}
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
+                              unexpected_keys, error_msgs):
+        for hook in self._load_state_dict_pre_hooks.values():
+            hook(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+                 error_msgs)
+        keys = self._state_keys()
+        absent = [prefix + k for k in keys if prefix + k not in state_dict]
+        if absent:
+            missing_keys.extend(absent)
+            return
+        if strict:
+            unexpected_keys.extend(k for k in state_dict if k.startswith(prefix)
+                                   and k[len(prefix):] not in keys
+                                   and k[len(prefix):].split(".")[0] not in self._modules)
+        got = {k: state_dict[prefix + k] for k in keys}
+        weight, bias = (got["_packed_params._packed_params"] if self._PACKED
+                        else (got["weight"], got["bias"]))
+        problem = _qparam_problem(weight, bias, got["scale"], got["zero_point"])
+        if problem:
+            error_msgs.append(f"While copying the quantized state of {prefix or 'the module'}: "
+                              f"{problem}.")
+            return
+        self.set_weight_bias(weight, bias)
+        self.scale = float(got["scale"].item())
+        self.zero_point = int(got["zero_point"].item())
+
+
+def _qparam_problem(weight, bias, scale, zero_point) -> str | None:
+    """What is wrong with a loaded (weight, bias, scale, zero_point), or None."""
+    if not isinstance(weight, QuantizedTensor):
+        return f"the weight is a {type(weight).__name__}, not a quantized tensor"
+    if bias is not None and not (isinstance(bias, Tensor) and bias.is_floating_point()
+                                 and not bias.is_quantized and bias.ndim == 1):
+        return "the bias must be None or a 1-D float tensor"
+    for name, value in (("scale", scale), ("zero_point", zero_point)):
+        if not isinstance(value, Tensor) or value.numel() != 1:
+            return f"{name} must be a one-element tensor"
+    return None
+
+
+class Linear(_QuantizedWeightState, Module):
     """A linear layer on quantized tensors: quint8 input, qint8 weight, quint8 output with the
     module's ``scale`` and ``zero_point``; the bias stays float.
 
@@ -133,6 +199,8 @@ class Linear(Module):
 
     _relu = False
     _NAME = "QuantizedLinear"
+    _PACKED = True
+    _version = 3  # PyTorch's state-dict versions: loaders of older files read them by it
 
     def __init__(self, in_features, out_features, bias_=True, dtype=D.qint8):
         super().__init__()
@@ -208,7 +276,7 @@ class LinearReLU(Linear):
     _NAME = "QuantizedLinearReLU"
 
 
-class Conv2d(Module):
+class Conv2d(_QuantizedWeightState, Module):
     """A 2-D convolution on quantized tensors (quint8 input, qint8 weight, quint8 output with
     the module's ``scale`` and ``zero_point``; zero padding means the input's zero point).
 

@@ -39,6 +39,7 @@ class Linear(_QuantizedLinear):
     """
 
     _NAME = "DynamicQuantizedLinear"
+    _version = 4
 
     def extra_repr(self):
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
