@@ -216,3 +216,50 @@ def test_crafted_quantizer_parameters_are_refused(tmp_path, case, pkl, message):
         with pytest.raises(Exception, match=message) as err:
             ember.load(path, weights_only=weights_only)
         assert isinstance(err.value, (RuntimeError, ember.serialization.pickle.UnpicklingError))
+
+
+# -- float16 dynamic quantization ----------------------------------------------------------------
+
+def _float16_model(lib, big=False):
+    lib.manual_seed(0)
+    model = lib.nn.Sequential(lib.nn.Linear(8, 4), lib.nn.ReLU(), lib.nn.Linear(4, 3))
+    if big:  # out of float16's range, below its smallest subnormal, and a subnormal
+        with lib.no_grad():
+            model[0].weight[0, :4] = lib.tensor([1e6, -7e4, 1e-9, 3e-5])
+    return lib.ao.quantization.quantize_dynamic(model, {lib.nn.Linear}, dtype=lib.float16)
+
+
+@pytest.mark.parametrize("big", [False, True])
+def test_float16_dynamic_linear_matches_torch(big):
+    ours, theirs = _float16_model(ember, big), _float16_model(torch, big)
+    assert str(ours) == str(theirs)
+    assert ours[0].weight().tolist() == theirs[0].weight().tolist()  # rounded, saturated
+    x = np.random.default_rng(1).standard_normal((5, 8)).astype(np.float32)
+    out, expected = ours(ember.from_numpy(x)), theirs(torch.from_numpy(x))
+    np.testing.assert_allclose(out.detach().numpy(), expected.detach().numpy(), rtol=1e-5,
+                               atol=1e-6)
+    assert (out.grad_fn is None) == (expected.grad_fn is None)  # the bias is added outside
+
+
+def test_float16_dynamic_state_dict_round_trips_with_torch(tmp_path):
+    ours, theirs = _float16_model(ember).state_dict(), _float16_model(torch).state_dict()
+    assert list(ours) == list(theirs) and ours._metadata == theirs._metadata
+    assert ours["0._packed_params.dtype"] is ember.float16
+    path = tmp_path / "fp16.pt"
+    ember.save(ours, path)
+    fresh = _float16_model(torch)
+    for layer in (fresh[0], fresh[2]):
+        layer.set_weight_bias(layer.weight() * 0, layer.bias() * 0)
+    fresh.load_state_dict(torch.load(path))
+    assert fresh[2].weight().tolist() == _float16_model(torch)[2].weight().tolist()
+    torch.save(theirs, path)
+    mine = _float16_model(ember)
+    mine[0].set_weight_bias(mine[0].weight() * 0, None)
+    mine.load_state_dict(ember.load(path))
+    assert mine[0].weight().tolist() == _float16_model(torch)[0].weight().tolist()
+
+
+def test_float16_dynamic_lstm_says_it_is_not_supported():
+    with pytest.raises(NotImplementedError, match="qint8 weights only"):
+        ember.ao.quantization.quantize_dynamic(ember.nn.Sequential(ember.nn.LSTM(4, 3)),
+                                               {ember.nn.LSTM}, dtype=ember.float16)

@@ -249,7 +249,8 @@ def quantize_dynamic(model, qconfig_spec=None, dtype=None, mapping=None, inplace
         model (Module): the float model.
         qconfig_spec (set or dict, optional): module classes (``{nn.Linear, nn.LSTM}``, the
             default) or a dict from class or qualified name to qconfig.
-        dtype: ``ember.qint8`` (default) or ``ember.float16`` (float16 is refused here).
+        dtype: ``ember.qint8`` (default) or ``ember.float16`` (float16 weights; ``Linear``
+            only).
 
     Example:
         >>> m = ember.nn.Sequential(ember.nn.Linear(4, 2))
@@ -259,9 +260,7 @@ def quantize_dynamic(model, qconfig_spec=None, dtype=None, mapping=None, inplace
     from ... import _dtype as D
 
     dtype = D.qint8 if dtype is None else dtype
-    if qconfig_spec is None:
-        qconfig_spec = {nn.Linear: default_dynamic_qconfig, nn.LSTM: default_dynamic_qconfig}
-    elif isinstance(qconfig_spec, set):
+    if qconfig_spec is None or isinstance(qconfig_spec, set):
         if dtype is D.qint8:
             qconfig = default_dynamic_qconfig
         elif dtype is D.float16:
@@ -269,9 +268,7 @@ def quantize_dynamic(model, qconfig_spec=None, dtype=None, mapping=None, inplace
         else:
             raise ValueError(f"Don't know how to quantize with default settings for {dtype}. "
                              "Provide full qconfig please")
-        qconfig_spec = dict.fromkeys(qconfig_spec, qconfig)
-    if dtype is D.float16:
-        raise NotImplementedError("ember's quantize_dynamic supports dtype=torch.qint8 only")
+        qconfig_spec = dict.fromkeys(qconfig_spec or (nn.Linear, nn.LSTM), qconfig)
     mapping = mapping or get_default_dynamic_quant_module_mappings()
     if not inplace:
         model = copy.deepcopy(model)

@@ -140,7 +140,7 @@ class _QuantizedWeightState:
         values = {"scale": Tensor._make(np.array(self.scale, np.float32), D.float32),
                   "zero_point": Tensor._make(np.array(self.zero_point, np.int64), D.int64),
                   "weight": self._weight, "bias": bias,
-                  "_packed_params.dtype": self._weight.dtype,
+                  "_packed_params.dtype": self._packed_dtype(),
                   "_packed_params._packed_params": (self._weight, bias)}
         for key in self._state_keys():
             destination[prefix + key] = values[key]
@@ -164,7 +164,8 @@ class _QuantizedWeightState:
         got = {k: state_dict[prefix + k] for k in keys}
         weight, bias = (got["_packed_params._packed_params"] if self._PACKED
                         else (got["weight"], got["bias"]))
-        problem = _qparam_problem(weight, bias, got["scale"], got["zero_point"])
+        problem = _qparam_problem(weight, bias, got["scale"], got["zero_point"],
+                                  got.get("_packed_params.dtype") is D.float16)
         if problem:
             error_msgs.append(f"While copying the quantized state of {prefix or 'the module'}: "
                               f"{problem}.")
@@ -174,9 +175,19 @@ class _QuantizedWeightState:
         self.zero_point = int(got["zero_point"].item())
 
 
-def _qparam_problem(weight, bias, scale, zero_point) -> str | None:
+    def _packed_dtype(self):
+        """The weight's dtype as PyTorch packs it: the quantized dtype, or float16 for a
+        dynamic float16 layer (whose weight is kept as float32 values rounded to float16)."""
+        return self._weight.dtype if isinstance(self._weight, QuantizedTensor) else D.float16
+
+
+def _qparam_problem(weight, bias, scale, zero_point, float16=False) -> str | None:
     """What is wrong with a loaded (weight, bias, scale, zero_point), or None."""
-    if not isinstance(weight, QuantizedTensor):
+    if float16:
+        if not (isinstance(weight, Tensor) and weight.dtype is D.float32
+                and not weight.is_quantized):
+            return "a float16 dynamic layer's weight must be a float32 tensor"
+    elif not isinstance(weight, QuantizedTensor):
         return f"the weight is a {type(weight).__name__}, not a quantized tensor"
     if bias is not None and not (isinstance(bias, Tensor) and bias.is_floating_point()
                                  and not bias.is_quantized and bias.ndim == 1):

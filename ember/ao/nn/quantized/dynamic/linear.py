@@ -28,7 +28,8 @@ class Linear(_QuantizedLinear):
     Args:
         in_features, out_features (int): as ``nn.Linear``.
         bias_ (bool): whether there is a (float) bias.
-        dtype: the weight's dtype (``ember.qint8``).
+        dtype: the weight's dtype: ``ember.qint8``, or ``ember.float16`` (weights rounded to
+            float16, kept and multiplied as float32, as PyTorch's FBGEMM float16 kernel does).
 
     Example:
         >>> m = ember.ao.nn.quantized.dynamic.Linear(4, 2)
@@ -41,12 +42,29 @@ class Linear(_QuantizedLinear):
     _NAME = "DynamicQuantizedLinear"
     _version = 4
 
+    def __init__(self, in_features, out_features, bias_=True, dtype=D.qint8):
+        super().__init__(in_features, out_features, bias_, dtype)
+        if dtype is D.float16:
+            self._weight = Tensor._make(np.zeros((out_features, in_features), np.float32),
+                                        D.float32)
+        elif dtype is not D.qint8:
+            raise RuntimeError(f"Unsupported dtype specified for dynamic quantized Linear: "
+                               f"{dtype}")
+
     def extra_repr(self):
-        return (f"in_features={self.in_features}, out_features={self.out_features}, "
-                f"dtype={self._weight.dtype}, qscheme={self._weight.qscheme()}")
+        text = (f"in_features={self.in_features}, out_features={self.out_features}, "
+                f"dtype={self._packed_dtype()}")
+        if self._packed_dtype() is D.float16:
+            return text
+        return text + f", qscheme={self._weight.qscheme()}"
 
     def forward(self, x: Tensor) -> Tensor:
         flat = np.asarray(x.detach()._data, np.float32).reshape(-1, self.in_features)
+        if self._packed_dtype() is D.float16:
+            out = flat @ np.asarray(self._weight._data, np.float32).T
+            out = Tensor._make(out.reshape(*x.shape[:-1], self.out_features), D.float32)
+            # PyTorch adds the bias Parameter outside its kernel: the output has a grad_fn
+            return out if self._bias is None else out + self._bias
         # x86 engines quantize activations to 7 bits (their int16 accumulation stays exact)
         qmin, qmax = (0, 127) if engine.reduce_range() else (0, 255)
         lo, hi = (float(flat.min()), float(flat.max())) if flat.size else (0.0, 0.0)
@@ -69,10 +87,15 @@ class Linear(_QuantizedLinear):
         observer = qconfig.weight()
         float_mod = mod[0] if hasattr(mod, "__getitem__") else mod
         observer(float_mod.weight)
-        if observer.dtype is not D.qint8:
+        if observer.dtype not in (D.qint8, D.float16):
             raise AssertionError(f"The only supported dtypes for dynamic quantized linear are "
                                  f"qint8 and float16 got: {observer.dtype}")
-        qweight = quantize_weight(float_mod.weight.float(), observer)
-        out = cls(float_mod.in_features, float_mod.out_features, dtype=D.qint8)
+        if observer.dtype is D.float16:
+            # float16's range saturates (as FBGEMM does) instead of overflowing to inf
+            w = np.clip(np.asarray(float_mod.weight.detach()._data, np.float32), -65504, 65504)
+            qweight = Tensor._make(w.astype(np.float16).astype(np.float32), D.float32)
+        else:
+            qweight = quantize_weight(float_mod.weight.float(), observer)
+        out = cls(float_mod.in_features, float_mod.out_features, dtype=observer.dtype)
         out.set_weight_bias(qweight, float_mod.bias)
         return out

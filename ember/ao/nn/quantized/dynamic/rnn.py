@@ -126,6 +126,9 @@ class LSTM(Module):
         if getattr(mod, "proj_size", 0):
             raise NotImplementedError("ember's dynamic quantized LSTM has no proj_size")
         qconfig = getattr(mod, "qconfig", None) or default_dynamic_qconfig
+        if qconfig.weight().dtype is not D.qint8:
+            raise NotImplementedError("ember's dynamic quantized LSTM has qint8 weights only; "
+                                      "quantize LSTMs with dtype=torch.qint8")
         out = cls(mod.input_size, mod.hidden_size, mod.num_layers, mod.bias, mod.batch_first,
                   mod.dropout, mod.bidirectional)
         dirs = 2 if mod.bidirectional else 1
