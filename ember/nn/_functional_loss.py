@@ -89,6 +89,20 @@ def _size(shape) -> str:
     return f"torch.Size([{', '.join(str(s) for s in shape)}])"
 
 
+def _weighted(loss: Tensor, weight: Tensor, input: Tensor, reduction: str,
+              normalized: bool) -> Tensor:
+    """``loss * weight`` reduced as PyTorch does for the elementwise losses' ``weight``: the
+    weight must have the input's size, and with ``normalized`` the mean is
+    ``sum(weight * loss) / sum(weight)`` (mse_loss and l1_loss; huber_loss takes the plain
+    mean)."""
+    if tuple(weight.shape) != tuple(input.shape):
+        raise ValueError("Weights and input must have the same size.")
+    loss = loss * weight
+    if reduction == "mean" and normalized:
+        return loss.sum() / weight.sum()
+    return _reduce(loss, reduction)
+
+
 def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
              reduction: str = "mean", weight: Tensor | None = None) -> Tensor:
     """Mean squared error ``(input - target)**2``, reduced.
@@ -107,7 +121,7 @@ def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
     d = input - target
     loss = d * d
     if weight is not None:
-        loss = loss * weight
+        return _weighted(loss, weight, input, reduction, normalized=True)
     return set_node_name(_reduce(loss, reduction), "MseLossBackward0")
 
 
@@ -122,7 +136,9 @@ def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
     _warn_size(input, target)
     loss = abs_(input - target)
     if weight is not None:
-        loss = loss * weight
+        return _weighted(loss, weight, input, reduction, normalized=True)
+    if reduction == "none":
+        return set_node_name(loss, "AbsBackward0")
     return _reduce(loss, reduction)
 
 
@@ -169,7 +185,7 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
     _warn_size(input, target)
     loss = _huber(input - target, delta, 1.0)
     if weight is not None:
-        loss = loss * weight
+        return _weighted(loss, weight, input, reduction, normalized=False)
     return set_node_name(_reduce(loss, reduction), "HuberLossBackward0")
 
 

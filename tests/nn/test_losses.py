@@ -298,3 +298,28 @@ def test_cross_entropy_with_no_classes_and_no_samples_as_torch(torch, reduction)
                                                reduction=reduction)
         out.append((tuple(loss.shape), loss.numpy().tolist()))
     assert str(out[0]) == str(out[1])  # nan for mean on both sides
+
+
+@pytest.mark.parametrize("name", ["mse_loss", "l1_loss", "huber_loss"])
+@pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
+def test_elementwise_loss_weight_matches_torch(name, reduction):
+    """torch 2.13's ``weight=``: mse/l1 take the weighted mean sum(w*l)/sum(w), huber the plain
+    mean of w*l; the weight must have the input's size (ember used to broadcast it and took
+    the plain mean everywhere)."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(3)
+    x, y, w = (rng.standard_normal((3, 4)).astype(np.float32) for _ in range(3))
+    w = np.abs(w)
+    results = []
+    for lib in (torch, ember):
+        xi = lib.tensor(x, requires_grad=True)
+        out = getattr(lib.nn.functional, name)(xi, lib.tensor(y), reduction=reduction,
+                                               weight=lib.tensor(w))
+        out.sum().backward()
+        results.append((out.detach().numpy(), xi.grad.numpy(), out.grad_fn.name()))
+        with pytest.raises(ValueError, match="Weights and input must have the same size"):
+            getattr(lib.nn.functional, name)(xi, lib.tensor(y), weight=lib.tensor(w[0]))
+    (t_out, t_grad, t_name), (e_out, e_grad, e_name) = results
+    np.testing.assert_allclose(e_out, t_out, rtol=1e-6)
+    np.testing.assert_allclose(e_grad, t_grad, rtol=1e-6)
+    assert e_name == t_name
