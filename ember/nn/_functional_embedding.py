@@ -69,7 +69,9 @@ def _renorm_rows(weight: Tensor, idx, max_norm, norm_type) -> None:
     norms = np.linalg.norm(w[rows], ord=norm_type, axis=1)
     big = norms > max_norm
     if big.any():
-        w[rows[big]] *= (max_norm / (norms[big] + 1e-7))[:, None].astype(w.dtype)
+        # the scale in float64, rounded once to the weight's dtype, as PyTorch computes it
+        scale = max_norm / (norms[big].astype(np.float64) + 1e-7)
+        w[rows[big]] *= scale[:, None].astype(w.dtype)
         weight._vbox[0] += 1
 
 

@@ -188,6 +188,18 @@ def test_embedding_from_pretrained_and_max_norm(torch):
     same(e.weight, t.weight)
 
 
+@pytest.mark.parametrize("norm_type", [1.0, 2.0])  # other p: float32 norms differ by an ulp
+def test_embedding_max_norm_rescales_bit_for_bit(torch, norm_type):
+    # the scale max_norm / (norm + 1e-7) is computed in float64 and rounded once, as in torch
+    # (ember divided in float32: rows one ulp off)
+    w = np.random.default_rng(2).standard_normal((6, 5)).astype(np.float32) * 3
+    e, t = ember.tensor(w), torch.tensor(w)
+    idx = [0, 2, 2, 5]
+    ember.nn.functional.embedding(ember.tensor(idx), e, max_norm=0.7, norm_type=norm_type)
+    torch.nn.functional.embedding(torch.tensor(idx), t, max_norm=0.7, norm_type=norm_type)
+    assert e.numpy().tobytes() == t.numpy().tobytes()
+
+
 def test_embedding_rejects_float_indices():
     with pytest.raises(RuntimeError, match="Long, Int"):
         ember.nn.Embedding(3, 2)(ember.tensor([1.0]))
