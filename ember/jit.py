@@ -20,7 +20,7 @@ from .fx.interpreter import _attribute
 
 __all__ = ["trace", "script", "save", "load", "TracedModule", "TracedFunction",
            "TracingCheckError", "is_tracing", "is_scripting", "ignore", "unused", "export",
-           "annotate", "Final", "Attribute"]
+           "annotate", "Final", "Attribute", "trace_module", "freeze", "optimize_for_inference"]
 
 
 class TracingCheckError(RuntimeError):
@@ -524,6 +524,66 @@ def trace(func, example_inputs=None, optimize=None, check_trace=True, check_inpu
         inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
         _check_outputs(func, traced, inputs, check_tolerance)
     return traced
+
+
+def trace_module(mod, inputs, optimize=None, check_trace=True, check_inputs=None,
+                 check_tolerance=1e-05, strict=True, _force_outplace=False, _module_class=None,
+                 _compilation_unit=None, example_inputs_is_kwarg=False, _store_inputs=True):
+    """Trace the methods of ``mod`` named in ``inputs`` (``{"forward": example_inputs}``).
+    ember replays ``forward`` only: another method name raises NotImplementedError.
+
+    Example:
+        >>> m = ember.jit.trace_module(ember.nn.Linear(3, 2), {"forward": ember.randn(4, 3)})
+        >>> m(ember.randn(5, 3)).shape
+        torch.Size([5, 2])
+    """
+    if not isinstance(inputs, dict):
+        raise AttributeError("expected a dictionary of (method_name, input) pairs")
+    others = [name for name in inputs if name != "forward"]
+    if others:
+        raise NotImplementedError(f"ember.jit traces forward only, not {others}; trace a "
+                                  "module whose forward calls them instead")
+    example = inputs.get("forward")
+    kwargs = {"example_kwarg_inputs": example} if example_inputs_is_kwarg else {}
+    return trace(mod, None if example_inputs_is_kwarg else example, optimize, check_trace,
+                 check_inputs, check_tolerance, strict, **kwargs)
+
+
+def _script_module_required(name: str, mod) -> None:
+    if not isinstance(mod, TracedModule):
+        raise RuntimeError(f"{name} expects a ScriptModule as input. Please use torch.jit.script "
+                           "or torch.jit.trace to script your 'nn.Module'.")
+
+
+def freeze(mod, preserved_attrs=None, optimize_numerics=True):
+    """``torch.jit.freeze``: a traced module in eval mode, ready for inference. PyTorch inlines
+    the weights as constants and folds ops; ember's replay already runs the captured ops with
+    no Python in between, so the traced module itself is returned (it keeps sharing its
+    parameters with the original model).
+
+    Example:
+        >>> traced = ember.jit.trace(ember.nn.Linear(3, 2).eval(), ember.randn(4, 3))
+        >>> ember.jit.freeze(traced) is traced
+        True
+    """
+    _script_module_required("Freezing", mod)
+    if mod.training:
+        raise RuntimeError("Freezing is currently only implemented for modules in eval mode. "
+                           "Please call .eval() on your module before freezing.")
+    return mod
+
+
+def optimize_for_inference(mod, other_methods=None):
+    """``torch.jit.optimize_for_inference``: puts a traced module in eval mode and freezes it
+    (see :func:`freeze`).
+
+    Example:
+        >>> traced = ember.jit.trace(ember.nn.Linear(3, 2), ember.randn(4, 3))
+        >>> ember.jit.optimize_for_inference(traced).training
+        False
+    """
+    _script_module_required("optimize_for_inference", mod)
+    return freeze(mod.eval())
 
 
 def _check_outputs(func, traced, inputs, tol):

@@ -192,7 +192,8 @@ def export(model, args=(), f=None, *, kwargs=None, verbose=None, input_names=Non
 
     Returns:
         an :class:`ONNXProgram` (``.model_proto``, ``.save(path)``, and ``program(*inputs)``
-        runs it in onnxruntime).
+        runs it in onnxruntime); None with ``dynamo=False``, as PyTorch's TorchScript-based
+        exporter returns.
 
     Raises:
         UnsupportedOperatorError: an op has no ONNX counterpart (the message names it and the
@@ -252,7 +253,7 @@ def export(model, args=(), f=None, *, kwargs=None, verbose=None, input_names=Non
     program = ONNXProgram(proto, graph)
     if f is not None:
         program.save(f, external_data=None if external_data else False)
-    return program
+    return program if dynamo else None
 
 
 def _export(onnx, model, args, kwargs, opset, input_names, output_names, dynamic_axes,

@@ -158,3 +158,39 @@ def test_save_and_load_round_trip(tmp_path):
                                atol=1e-5)
     with pytest.raises(TypeError, match="result of ember.jit.trace"):
         ember.jit.save(model, str(path))
+
+
+def test_freeze_optimize_for_inference_and_trace_module_follow_torch():
+    torch = pytest.importorskip("torch")
+    outcomes = {}
+    for lib in (torch, ember):
+        lib.manual_seed(0)
+        model = lib.nn.Sequential(lib.nn.Linear(3, 4), lib.nn.ReLU(), lib.nn.Linear(4, 2))
+        x = lib.ones(5, 3)
+        seen = []
+        for fn, arg in ((lib.jit.freeze, model),  # not traced
+                        (lib.jit.freeze, lib.jit.trace(model.train(), x)),  # training mode
+                        (lib.jit.optimize_for_inference, model),
+                        (lib.jit.trace_module, (model, x))):  # not a dict
+            with pytest.raises((RuntimeError, AttributeError)) as err:
+                fn(*arg) if isinstance(arg, tuple) else fn(arg)
+            seen.append((type(err.value).__name__, str(err.value).replace("ember", "torch")))
+        frozen = lib.jit.freeze(lib.jit.trace(model.eval(), x))
+        optimized = lib.jit.optimize_for_inference(lib.jit.trace(model.train(), x))
+        traced = lib.jit.trace_module(model, {"forward": x})
+        seen.append([m(x).tolist() for m in (frozen, optimized, traced)])
+        outcomes[lib.__name__] = seen
+    assert outcomes["ember"] == outcomes["torch"]
+    with pytest.raises(NotImplementedError, match="forward only"):
+        ember.jit.trace_module(nn.Linear(3, 2), {"forward": ember.ones(1, 3),
+                                                  "other": ember.ones(1, 3)})
+
+
+def test_onnx_export_returns_none_without_dynamo(tmp_path):
+    pytest.importorskip("onnx")
+    model = nn.Linear(3, 2)
+    assert ember.onnx.export(model, (ember.ones(1, 3),), tmp_path / "a.onnx", dynamo=False) \
+        is None
+    assert (tmp_path / "a.onnx").stat().st_size > 0
+    program = ember.onnx.export(model, (ember.ones(1, 3),), tmp_path / "b.onnx")
+    assert program.model_proto is not None
