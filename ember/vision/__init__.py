@@ -10,7 +10,35 @@ import importlib as _importlib
 
 from . import datasets, io, transforms, utils
 
-__all__ = ["datasets", "io", "transforms", "utils", "models", "ops"]
+__all__ = ["datasets", "io", "transforms", "utils", "models", "ops", "get_image_backend",
+           "set_image_backend"]
+
+_image_backend = "PIL"
+
+
+def set_image_backend(backend: str) -> None:
+    """Choose the package that loads images in the datasets: ``"PIL"`` or ``"accimage"``.
+
+    The choice is recorded and reported by ``get_image_backend``; ember's loaders read images
+    with Pillow either way (accimage is not supported).
+
+    Example:
+        >>> set_image_backend("PIL")
+    """
+    global _image_backend
+    if backend not in ("PIL", "accimage"):
+        raise ValueError(f"Invalid backend '{backend}'. Options are 'PIL' and 'accimage'")
+    _image_backend = backend
+
+
+def get_image_backend() -> str:
+    """The name of the package that loads images in the datasets (``"PIL"`` by default).
+
+    Example:
+        >>> get_image_backend()
+        'PIL'
+    """
+    return _image_backend
 
 
 def __getattr__(name):

@@ -9,6 +9,7 @@ Example:
     >>> model.load_state_dict(ember.load("resnet18.pth"))
 """
 
+from ._api import get_model, get_model_builder
 from ._utils import Conv2dNormActivation
 from .lenet import LeNet, lenet
 from .mobilenet import InvertedResidual, MobileNetV2, mobilenet_v2
@@ -43,4 +44,4 @@ __all__ = ["Conv2dNormActivation", "LeNet", "lenet", "InvertedResidual", "Mobile
            "mobilenet_v2", "BasicBlock", "Bottleneck", "ResNet", "resnet18", "resnet34",
            "resnet50", "resnet101", "resnet152", "resnext50_32x4d", "wide_resnet50_2", "VGG",
            "make_layers", "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19",
-           "vgg19_bn", "AlexNet", "alexnet"]
+           "vgg19_bn", "AlexNet", "alexnet", "get_model", "get_model_builder"]

@@ -133,7 +133,10 @@ def to_pil_image(pic, mode: str | None = None):
         arr = np.asarray(pic._data)
         arr = arr[None] if arr.ndim == 2 else arr
         if pic.is_floating_point() and mode != "F":
-            arr = np.clip(arr * 255, 0, 255).astype(np.uint8)
+            # torchvision scales with ``pic.mul(255).byte()``: values outside [0, 1] wrap
+            # modulo 256 as a uint8 cast does (FakeData's normal noise relies on it)
+            arr = np.asarray((pic.detach() * 255).to(D.uint8)._data)
+            arr = arr[None] if arr.ndim == 2 else arr
         arr = arr.transpose(1, 2, 0)
     elif isinstance(pic, np.ndarray):
         if pic.ndim not in (2, 3):
