@@ -114,6 +114,18 @@ def _rgb(color) -> tuple[int, int, int]:
     return tuple(int(c) for c in color)
 
 
+def _check_rgb_image(image) -> None:
+    """torchvision's checks (and messages) for the image the mask and keypoint drawers take."""
+    if not isinstance(image, Tensor):
+        raise TypeError(f"The image must be a tensor, got {type(image)}")
+    if not (image.dtype == D.uint8 or image.dtype.is_floating_point):
+        raise ValueError(f"The image dtype must be uint8 or float, got {image.dtype}")
+    if image.dim() != 3:
+        raise ValueError("Pass individual images, not batches")
+    if image.shape[0] != 3:
+        raise ValueError("Pass an RGB image. Other Image formats are not supported")
+
+
 def draw_segmentation_masks(image: Tensor, masks: Tensor, alpha: float = 0.8,
                             colors=None) -> Tensor:
     """Blend boolean ``masks`` (N, H, W) or (H, W) over an RGB ``image`` (3, H, W).
@@ -131,14 +143,7 @@ def draw_segmentation_masks(image: Tensor, masks: Tensor, alpha: float = 0.8,
         >>> draw_segmentation_masks(img, mask, alpha=0.5, colors="red")[0, 0]
         tensor([127, 127, 127, 127], dtype=torch.uint8)
     """
-    if not isinstance(image, Tensor):
-        raise TypeError(f"The image must be a tensor, got {type(image)}")
-    if not (image.dtype == D.uint8 or image.dtype.is_floating_point):
-        raise ValueError(f"The image dtype must be uint8 or float, got {image.dtype}")
-    if image.dim() != 3:
-        raise ValueError("Pass individual images, not batches")
-    if image.shape[0] != 3:
-        raise ValueError("Pass an RGB image. Other Image formats are not supported")
+    _check_rgb_image(image)
     if masks.dim() == 2:
         masks = masks[None]
     if masks.dim() != 3:
@@ -309,14 +314,7 @@ def draw_keypoints(image: Tensor, keypoints: Tensor,
     """
     from PIL import ImageDraw
 
-    if not isinstance(image, Tensor):
-        raise TypeError(f"The image must be a tensor, got {type(image)}")
-    if not (image.dtype == D.uint8 or image.dtype.is_floating_point):
-        raise ValueError(f"The image dtype must be uint8 or float, got {image.dtype}")
-    if image.dim() != 3:
-        raise ValueError("Pass individual images, not batches")
-    if image.shape[0] != 3:
-        raise ValueError("Pass an RGB image. Other Image formats are not supported")
+    _check_rgb_image(image)
     if keypoints.dim() != 3:
         raise ValueError("keypoints must be of shape (num_instances, K, 2)")
     if visibility is None:
