@@ -408,14 +408,9 @@ class QuantizedTensor(Tensor):
     def mean(self, dim=None, keepdim: bool = False, *, dtype=None):
         """The mean over ``dim`` (all dims by default), quantized with the input's scale and
         zero point (per-tensor tensors only)."""
-        if self._data.scheme is not per_tensor_affine:
-            raise backend_error("aten::mean.dim")
-        axis = tuple(dim) if isinstance(dim, (tuple, list)) else dim
-        values = self._data.floats().mean(axis=axis, keepdims=keepdim, dtype=np.float32)
-        ints = quantize_ints(np.asarray(values, np.float32),
-                             np.float32(1) / np.float32(self._data.scale),
-                             self._data.zero_point, self._dtype)
-        return _wrap(self._data.with_ints(ints), self._dtype)
+        from ._quantized_ops import mean
+
+        return mean(self, dim, keepdim)
 
     def relu_(self):
         self._data.ints[...] = self.relu()._data.ints

@@ -204,7 +204,7 @@ class Tensor(TensorAutograd):
 
     @property
     def is_quantized(self) -> bool:
-        """False: ember has no quantized tensors."""
+        """False: a quantized tensor is a ``QuantizedTensor`` (``ember.quantize_per_tensor``)."""
         return False
 
     @property

@@ -78,8 +78,16 @@ def _clamp_dtype(input: Tensor, name: str, bool_word: str) -> None:
         raise NotImplementedError("clamp is not supported for complex types")
 
 
+def _quantized_ops():
+    from .. import _quantized_ops
+
+    return _quantized_ops
+
+
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
     """max(0, x). Example: ``F.relu(ember.tensor([-1.0, 2.0]))`` -> ``tensor([0., 2.])``."""
+    if input.is_quantized:
+        return _quantized_ops().relu(input)
     _clamp_dtype(input, "relu", "Boolean")
     out = _Relu.apply(input)
     return _inplace(input, out, "relu_") if inplace else out
@@ -113,6 +121,8 @@ def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,
     """x clipped to [min_val, max_val]."""
     if min_val > max_val:
         raise ValueError("min_val cannot be greater than max_val")
+    if input.is_quantized:
+        return _quantized_ops().hardtanh(input, min_val, max_val)
     _clamp_dtype(input, "hardtanh", "Bool")
     return _piecewise(input, "hardtanh", min_val, max_val, inplace, "hardtanh_")
 

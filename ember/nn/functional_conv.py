@@ -178,6 +178,12 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
         >>> F.interpolate(ember.randn(1, 3, 4, 4), scale_factor=2, mode="bilinear").shape
         torch.Size([1, 3, 8, 8])
     """
+    if input.is_quantized:
+        from .. import _quantized_ops
+
+        return _quantized_ops.interpolate(interpolate, input, size, scale_factor, mode=mode,
+                                          align_corners=align_corners,
+                                          recompute_scale_factor=recompute_scale_factor)
     nd = input.dim() - 2
     if nd < 1:
         if isinstance(size if size is not None else scale_factor, (tuple, list)):

@@ -449,6 +449,11 @@ def _pool_dtype(input, kernel: str, ints: bool) -> None:
 
 def _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, nd,
               name):
+    if input.is_quantized:
+        from ... import _quantized_ops
+
+        return _quantized_ops.pool(_max_pool, input, f"aten::{name}", kernel_size, stride,
+                                   padding, dilation, ceil_mode, return_indices, nd, name)
     # PyTorch's 1-d kernel is float-only; with indices it runs the 2-d one, which takes ints
     _pool_dtype(input, "max_pool1d_impl" if nd == 1 else name, ints=nd != 1 or return_indices)
     x, unbatched, ksize, stride, pad, dilation, osize = _prepare(
@@ -533,6 +538,12 @@ def max_pool3d_with_indices(input: Tensor, kernel_size, stride=None, padding=0, 
 
 def _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad,
               divisor_override, nd, name):
+    if input.is_quantized:
+        from ... import _quantized_ops
+
+        return _quantized_ops.pool(_avg_pool, input, f"aten::{name}", kernel_size, stride,
+                                   padding, ceil_mode, count_include_pad, divisor_override, nd,
+                                   name)
     _pool_dtype(input, "avg_pool2d" if nd == 1 else name, ints=True)
     x, unbatched, ksize, stride, pad, _, osize = _prepare(
         input, kernel_size, stride, padding, 1, ceil_mode, nd, name)

@@ -97,6 +97,10 @@ def _adaptive_matrix(n, o, dtype, device):
 
 
 def _adaptive_avg(input, output_size, nd, name):
+    if input.is_quantized:
+        from ... import _quantized_ops
+
+        return _quantized_ops.pool(_adaptive_avg, input, f"aten::{name}", output_size, nd, name)
     x, unbatched, osize = _adaptive_prepare(input, output_size, nd, name)
     size = x.shape[2:]
     if all(o == 1 for o in osize):

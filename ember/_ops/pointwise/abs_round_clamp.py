@@ -345,6 +345,8 @@ def relu(input: Tensor) -> Tensor:
         >>> ember.relu(ember.tensor([-1.0, 2.0]))
         tensor([0., 2.])
     """
+    if input.is_quantized:
+        return input.relu()
     if input._dtype is D.bool:
         raise RuntimeError("Boolean inputs not supported for relu")
     if input._dtype.is_complex:

@@ -155,6 +155,10 @@ def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tenso
         >>> ember.tensor([[1., 2.], [3., 4.]]).mean(1)
         tensor([1.5000, 3.5000])
     """
+    if input.is_quantized:
+        from ... import _quantized_ops
+
+        return _quantized_ops.mean(input, dim, keepdim)
     if dtype is not None:
         input = input.to(D.to_dtype(dtype))
     if input._dtype.category < D._FLOAT:

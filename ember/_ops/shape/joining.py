@@ -80,6 +80,10 @@ def cat(tensors, dim: int = 0, *, out=None) -> Tensor:
         torch.Size([3, 3])
     """
     tensors = _as_list(tensors, "cat")
+    if tensors and tensors[0].is_quantized:
+        from ... import _quantized_ops
+
+        return _quantized_ops.cat(tensors, dim)
     # torch's legacy rule: 1-D empty tensors are skipped whatever the others' shapes
     kept = [t for t in tensors if t._data.shape != (0,)]
     if not kept:

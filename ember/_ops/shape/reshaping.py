@@ -121,6 +121,8 @@ def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
         >>> ember.zeros(2, 3, 4).flatten(1).shape
         torch.Size([2, 12])
     """
+    if input.is_quantized:
+        return input.flatten(start_dim, end_dim)
     shape = input._data.shape
     s, e = wrap_dim(start_dim, len(shape)), wrap_dim(end_dim, len(shape))  # validates 0-d too
     if not shape:
