@@ -400,9 +400,10 @@ def rand_like(input: Tensor, *, generator=None, dtype=None, layout=None, device=
     from ._creation import laid_out_like
 
     dtype, device = _like_args(input, dtype, device)
-    out = rand(tuple(input.shape), generator=generator, dtype=dtype, device=device,
+    order = _like_order(input, memory_format)
+    out = rand(_ordered(input.shape, order), generator=generator, dtype=dtype, device=device,
                requires_grad=requires_grad)
-    return laid_out_like(out, input, memory_format, "rand_like")
+    return laid_out_like(_unordered(out, order), input, memory_format, "rand_like")
 
 
 def randn_like(input: Tensor, *, generator=None, dtype=None, layout=None, device=None,
@@ -416,6 +417,15 @@ def randn_like(input: Tensor, *, generator=None, dtype=None, layout=None, device
     from ._creation import laid_out_like
 
     dtype, device = _like_args(input, dtype, device)
+    order = _like_order(input, memory_format)
+    if order is not None and not (dtype or input.dtype).is_complex:
+        # normal_ on the non-contiguous empty_like: one value at a time, in memory order
+        from ._creation import empty
+
+        out = _unordered(empty(_ordered(input.shape, order), dtype=dtype, device=device), order)
+        normal_(out, generator=generator)
+        out.requires_grad_(requires_grad)
+        return laid_out_like(out, input, memory_format, "randn_like")
     out = randn(tuple(input.shape), generator=generator, dtype=dtype, device=device,
                 requires_grad=requires_grad)
     return laid_out_like(out, input, memory_format, "randn_like")
@@ -458,22 +468,88 @@ def randint_like(input: Tensor, *args, low=None, high=None, generator=None, dtyp
     from ._creation import laid_out_like
 
     dtype, device = _like_args(input, dtype, device)
-    out = randint(low, high, tuple(input.shape), generator=generator, dtype=dtype,
+    order = _like_order(input, memory_format)
+    out = randint(low, high, _ordered(input.shape, order), generator=generator, dtype=dtype,
                   device=device, requires_grad=requires_grad)
-    return laid_out_like(out, input, memory_format, "randint_like")
+    return laid_out_like(_unordered(out, order), input, memory_format, "randint_like")
+
+
+def _like_order(input: Tensor, memory_format) -> list | None:
+    """The memory order (dims outermost first) of the tensor a ``*_like`` function fills, or
+    None for row-major: torch draws into ``empty_like(input, memory_format)`` in memory order,
+    so a transposed or channels_last input changes which element gets which draw."""
+    from ._layout import dims_by_stride, target_strides
+
+    if input.device.type == "meta" or input.ndim < 2 or (
+            memory_format is not None and not isinstance(memory_format, D.memory_format)):
+        return None
+    strides = target_strides(input._data, memory_format)
+    if strides is None:
+        return None
+    order = list(reversed(dims_by_stride(tuple(input.shape), strides)))
+    return None if order == sorted(order) else order
+
+
+def _ordered(shape, order) -> tuple:
+    return tuple(shape) if order is None else tuple(shape[d] for d in order)
+
+
+def _unordered(out: Tensor, order) -> Tensor:
+    """``out`` (drawn in memory order) viewed back in logical order; it stays a leaf."""
+    if order is not None:
+        out._data = out._data.transpose(np.argsort(order))
+    return out
 
 
 # -- in-place random fills (Tensor methods; also used by nn.init) ---------------------------
 
 def _fill(t: Tensor, generator, draw) -> Tensor:
-    """Fill ``t`` in place with ``draw(stream)``; a meta tensor draws nothing (so
-    ``nn.init`` on a module built under ``with ember.device("meta"):`` costs no memory)."""
+    """Fill ``t`` in place with ``draw(stream, shape)``; a meta tensor draws nothing (so
+    ``nn.init`` on a module built under ``with ember.device("meta"):`` costs no memory).
+
+    PyTorch's fill kernels walk a non-contiguous tensor in memory order (its dims sorted by
+    stride), so a transposed or channels_last tensor takes the draws in that order: the
+    draw is made in the memory-ordered shape and viewed back."""
     from ._ops.inplace import write_inplace
 
     g = _gen(generator)
     if t.device.type == "meta":
         return t
-    return write_inplace(t, draw(g))
+    order = _memory_order(t._data)
+    if order is None:
+        return write_inplace(t, draw(g, tuple(t.shape)))
+    arr = draw(g, tuple(t.shape[d] for d in order))
+    return write_inplace(t, np.asarray(arr).transpose(np.argsort(order)))
+
+
+def _memory_order(arr) -> list | None:
+    """The dims of ``arr`` outermost first in memory, as torch's kernels walk them, or None
+    when that is row-major order (contiguous arrays, size-1 dims aside)."""
+    flags = getattr(arr, "flags", None)  # a meta placeholder has no memory to order
+    if arr.ndim < 2 or flags is None or flags.c_contiguous:
+        return None
+    from ._layout import dims_by_stride, element_strides
+
+    order = list(reversed(dims_by_stride(arr.shape, element_strides(arr))))
+    return None if order == sorted(order) else order
+
+
+def _draw_in_memory_order(shape, ref, draw):
+    """``draw(shape)`` for a new tensor laid out as ``empty_like(ref)``: made in that layout's
+    memory order and returned as a view in ``shape``'s order (torch's ``*_like`` random
+    functions and dropout masks fill ``empty_like(input)`` in memory order)."""
+    from ._layout import preserved_strides
+
+    order = None
+    flags = getattr(ref, "flags", None)
+    if len(shape) >= 2 and flags is not None and not flags.c_contiguous and \
+            tuple(ref.shape) == tuple(shape):
+        from ._layout import dims_by_stride
+
+        order = list(reversed(dims_by_stride(ref.shape, preserved_strides(ref))))
+    if order is None or order == sorted(order):
+        return draw(tuple(shape))
+    return np.asarray(draw(tuple(shape[d] for d in order))).transpose(np.argsort(order))
 
 
 def _work(t: Tensor):
@@ -486,7 +562,7 @@ def uniform_(self: Tensor, a: float = 0.0, b: float = 1.0, *, generator=None) ->
     """Fill in place with uniform samples from [a, b)."""
     if self.dtype.is_floating_point and self.dtype in _SCALAR_TITLE:
         _check_uniform_bounds(float(a), float(b), self.dtype)
-    return _fill(self, generator, lambda g: g.uniform(a, b, tuple(self.shape), _work(self)))
+    return _fill(self, generator, lambda g, s: g.uniform(a, b, s, _work(self)))
 
 
 _SCALAR_TITLE = {D.float16: "Half", D.bfloat16: "BFloat16", D.float32: "Float",
@@ -509,16 +585,22 @@ def _check_uniform_bounds(a: float, b: float, dt: D.dtype) -> None:
 
 
 def normal_(self: Tensor, mean: float = 0.0, std: float = 1.0, *, generator=None) -> Tensor:
-    """Fill in place with normal samples."""
-    return _fill(self, generator, lambda g: g.normal(mean, std, tuple(self.shape), _work(self)))
+    """Fill in place with normal samples (a non-contiguous tensor takes them one at a time,
+    as PyTorch's kernel does: its blocks of 16 need contiguous memory)."""
+    single = not self.is_contiguous()
+    return _fill(self, generator,
+                 lambda g, s: g.normal(mean, std, s, _work(self), one_at_a_time=single))
 
 
 def bernoulli_(self: Tensor, p=0.5, *, generator=None) -> Tensor:
     """Fill in place with 0/1 samples that are 1 with probability ``p`` (a number or tensor)."""
     if isinstance(p, Tensor):
         probs = np.broadcast_to(np.asarray(p._data), tuple(self.shape))
-        return _fill(self, generator, lambda g: g.bernoulli_tensor(probs))
-    return _fill(self, generator, lambda g: g.bernoulli(p, tuple(self.shape)))
+        order = _memory_order(self._data)
+        if order is not None:  # the probabilities follow the draws into memory order
+            probs = probs.transpose(order)
+        return _fill(self, generator, lambda g, s: g.bernoulli_tensor(probs))
+    return _fill(self, generator, lambda g, s: g.bernoulli(p, s))
 
 
 _RANDOM_SPAN = {D.float16: 2 ** 11 + 1, D.bfloat16: 2 ** 8 + 1, D.float32: 2 ** 24 + 1,
@@ -535,33 +617,33 @@ def random_(self: Tensor, from_: int = 0, to: int | None = None, *, generator=No
     """
     if to is None and from_ == 0:
         span = _RANDOM_SPAN.get(self.dtype) or int(np.iinfo(self.dtype.np_dtype).max) + 1
-        return _fill(self, generator, lambda g: g.below(span, tuple(self.shape)))
+        return _fill(self, generator, lambda g, s: g.below(span, s))
     if to is None:
         to = _RANDOM_SPAN.get(self.dtype) or int(np.iinfo(self.dtype.np_dtype).max) + 1
-    return _fill(self, generator, lambda g: g.integers(from_, to, size=tuple(self.shape)))
+    return _fill(self, generator, lambda g, s: g.integers(from_, to, size=s))
 
 
 def exponential_(self: Tensor, lambd: float = 1.0, *, generator=None) -> Tensor:
     """Fill in place with exponential samples of rate ``lambd``."""
     return _fill(self, generator,
-                 lambda g: g.exponential(lambd, tuple(self.shape), _work(self)))
+                 lambda g, s: g.exponential(lambd, s, _work(self)))
 
 
 def geometric_(self: Tensor, p: float, *, generator=None) -> Tensor:
     """Fill in place with geometric samples (trials until the first success)."""
-    return _fill(self, generator, lambda g: g.geometric(p, tuple(self.shape), _work(self)))
+    return _fill(self, generator, lambda g, s: g.geometric(p, s, _work(self)))
 
 
 def log_normal_(self: Tensor, mean: float = 1.0, std: float = 2.0, *, generator=None) -> Tensor:
     """Fill in place with log-normal samples."""
     return _fill(self, generator,
-                 lambda g: g.log_normal(mean, std, tuple(self.shape), _work(self)))
+                 lambda g, s: g.log_normal(mean, std, s, _work(self)))
 
 
 def cauchy_(self: Tensor, median: float = 0.0, sigma: float = 1.0, *, generator=None) -> Tensor:
     """Fill in place with Cauchy samples."""
     return _fill(self, generator,
-                 lambda g: g.cauchy(median, sigma, tuple(self.shape), _work(self)))
+                 lambda g, s: g.cauchy(median, sigma, s, _work(self)))
 
 
 def rrelu_slopes(stream, x: np.ndarray, lower: float, upper: float) -> np.ndarray:

@@ -132,24 +132,33 @@ class TorchStream:
     def _scalar_normals(self, n: int) -> list:
         """Box-Muller one value at a time on float64 uniforms, caching the second value."""
         out = []
-        while len(out) < n:
-            if self._next_normal is not None:
-                out.append(self._next_normal)
-                self._next_normal = None
-                continue
-            u0, u1 = self.doubles(2).tolist()
-            radius = math.sqrt(-2.0 * math.log1p(-u1))
-            theta = 2.0 * math.pi * u0
-            out.append(radius * math.cos(theta))
-            self._next_normal = radius * math.sin(theta)
+        if n and self._next_normal is not None:
+            out.append(self._next_normal)
+            self._next_normal = None
+        pairs = (n - len(out) + 1) // 2
+        if not pairs:
+            return out
+        # the uniforms of all pairs in one draw (the same stream as pair by pair); the libm
+        # functions stay scalar (math.*) so the values keep PyTorch's bits
+        u = self.doubles(2 * pairs).tolist()
+        log1p, sqrt, cos, sin, two_pi = math.log1p, math.sqrt, math.cos, math.sin, 2.0 * math.pi
+        for k in range(pairs):
+            radius = sqrt(-2.0 * log1p(-u[2 * k + 1]))
+            theta = two_pi * u[2 * k]
+            out.append(radius * cos(theta))
+            out.append(radius * sin(theta))
+        if len(out) > n:  # an odd count: the last sine waits for the next call
+            self._next_normal = out.pop()
         return out
 
-    def normal(self, loc=0.0, scale=1.0, size=(), dtype=np.float64) -> np.ndarray:
-        """PyTorch's ``normal_(mean, std)`` for a contiguous tensor of ``size``."""
+    def normal(self, loc=0.0, scale=1.0, size=(), dtype=np.float64,
+               one_at_a_time: bool = False) -> np.ndarray:
+        """PyTorch's ``normal_(mean, std)`` for a contiguous tensor of ``size``;
+        ``one_at_a_time`` takes the small-tensor path at any size (a non-contiguous one)."""
         shape = _shape(size)
         n = math.prod(shape)
         dt = np.dtype(dtype)
-        if n < _BLOCK:
+        if n < _BLOCK or one_at_a_time:
             z = np.array(self._scalar_normals(n), np.float64)
             return _fma(z, scale, loc).astype(dt).reshape(shape)
         if dt == np.float64:

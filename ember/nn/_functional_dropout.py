@@ -34,6 +34,15 @@ def _mask_layout(mask, input: Tensor):
     return like_layout(mask, input._data)
 
 
+def _keep_mask(input: Tensor, p: float, mask_shape):
+    """The bernoulli(1 - p) keep mask. An elementwise mask is drawn into ``empty_like(input)``
+    in memory order, as torch does, so a transposed input (batch_first attention output)
+    gets the same mask as in torch; a feature mask is its own contiguous tensor."""
+    g = _random._gen(None)
+    return _random._draw_in_memory_order(mask_shape, input._data,
+                                        lambda shape: g.bernoulli(1.0 - p, shape))
+
+
 def _check_p(p: float) -> None:
     if p < 0.0 or p > 1.0:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
@@ -45,7 +54,7 @@ def _drop(input: Tensor, p: float, mask_shape, inplace: bool, name: str) -> Tens
         mask = np.zeros(mask_shape, dt)
     else:
         # torch's noise: bernoulli_(1 - p) in the input's dtype, then div_(1 - p)
-        keep = _random._gen(None).bernoulli(1.0 - p, mask_shape)
+        keep = _keep_mask(input, p, mask_shape)
         mask = keep.astype(dt) / dt.type(1.0 - p)
     out = input * _t(_mask_layout(mask, input))
     return _inplace(input, out, name) if inplace else out
@@ -181,7 +190,7 @@ def _alpha_drop(input, p, mask_shape, inplace):
     if p == 1.0:
         out = input * _t(np.zeros((), dt))
     else:
-        keep = _random._gen(None).bernoulli(1.0 - p, mask_shape).astype(dt)
+        keep = _keep_mask(input, p, mask_shape).astype(dt)
         a = 1.0 / np.sqrt((_ALPHA_P ** 2 * p + 1) * (1 - p))
         b = -_ALPHA_P * a * p  # a zero-mean input keeps a zero mean, as torch
         out = (input * _t(_mask_layout((keep * a).astype(dt), input))

@@ -94,34 +94,93 @@ def _calculate_correct_fan(tensor: Tensor, mode: str) -> int:
     return fan_in if mode == "fan_in" else fan_out
 
 
+def _order(tensor: Tensor):
+    """The memory order torch's fill kernels walk ``tensor`` in (None: row-major)."""
+    return None if tensor.device.type == "meta" else _random._memory_order(tensor._data)
+
+
+def _ordered_draw(tensor: Tensor, draw):
+    """``draw(shape)`` made in ``tensor``'s memory order (a transposed weight takes the draws
+    as PyTorch gives them) and returned in its logical order."""
+    order = _order(tensor)
+    if order is None:
+        return draw(tuple(tensor.shape))
+    return np.asarray(draw(tuple(tensor.shape[d] for d in order))).transpose(np.argsort(order))
+
+
 def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, generator=None) -> Tensor:
     """Fill with U(a, b). Example: ``init.uniform_(w, -0.1, 0.1)``."""
+    g = _rng(generator)
     with grad_mode.no_grad():
-        return _write(tensor, _rng(generator).uniform(a, b, tuple(tensor.shape), _work(tensor)))
+        return _write(tensor, _ordered_draw(tensor,
+                                            lambda s: g.uniform(a, b, s, _work(tensor))))
 
 
 def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator=None) -> Tensor:
     """Fill with N(mean, std^2). Example: ``init.normal_(w, std=0.02)``."""
+    g, single = _rng(generator), not tensor.is_contiguous()
     with grad_mode.no_grad():
-        return _write(tensor,
-                      _rng(generator).normal(mean, std, tuple(tensor.shape), _work(tensor)))
+        return _write(tensor, _ordered_draw(tensor, lambda s: g.normal(
+            mean, std, s, _work(tensor), one_at_a_time=single)))
 
 
 def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0,
                   b: float = 2.0, generator=None) -> Tensor:
-    """Fill with N(mean, std^2) truncated to [a, b] (inverse-CDF sampling, as PyTorch)."""
+    """Fill with N(mean, std^2) truncated to [a, b], drawing as PyTorch does (same seed, same
+    values): rejection sampling from N(mean, std^2) when [a, b] holds at least 30% of the
+    mass, else uniform proposals on [a, b] accepted with the ratio of their densities.
+
+    Example:
+        >>> w = ember.empty(3, 4)
+        >>> _ = ember.nn.init.trunc_normal_(w, std=0.02, a=-0.04, b=0.04)
+        >>> bool((w.abs() <= 0.04).all())
+        True
+    """
     if mean < a - 2 * std or mean > b + 2 * std:
         warnings.warn("mean is more than 2 std from [a, b] in nn.init.trunc_normal_. The "
                       "distribution of values may be incorrect.", stacklevel=2)
-    # inverse-CDF sampling: uniform between the CDF values of a and b, through erfinv
-    lo, hi = _normal_cdf((a - mean) / std), _normal_cdf((b - mean) / std)
+    alpha, beta = (a - mean) / std, (b - mean) / std
+    mass = _normal_cdf(beta) - _normal_cdf(alpha)
+    g, work = _rng(generator), _work(tensor)
+    if tensor.device.type == "meta":
+        return tensor
+    # drawn in the tensor's memory order, one normal at a time when it is not contiguous
+    order, single = _order(tensor), not tensor.is_contiguous()
+    shape = tuple(tensor.shape) if order is None else tuple(tensor.shape[d] for d in order)
+    store = tensor.dtype.np_dtype
+    if mass >= 0.3:
+        # Each round draws the whole tensor again and keeps the new values only where the
+        # current one is still outside [a, b] (so the stream advances as PyTorch's does).
+        out = np.asarray(g.normal(mean, std, shape, work, one_at_a_time=single)).astype(store)
+        outside = (out < a) | (out > b)
+        # the redraws go to empty_like(tensor): dense, so contiguous unless permuted
+        redraw_single = order is not None
+        while outside.any():
+            fresh = np.asarray(g.normal(mean, std, shape, work,
+                                        one_at_a_time=redraw_single)).astype(store)
+            out = np.where(outside, fresh, out)
+            outside = (out < a) | (out > b)
+    else:
+        # A narrow or far-out window: normal proposals would mostly miss it, so propose
+        # uniformly on [a, b] and accept with density(x) / density(point nearest the mean).
+        if tensor.dtype in _random._SCALAR_TITLE:
+            _random._check_uniform_bounds(float(a), float(b), tensor.dtype)
+        peak = 0.0 if alpha <= 0.0 <= beta else min(abs(alpha), abs(beta))
+        out = np.zeros(shape, store)
+        done = np.zeros(shape, bool)
+        while not done.all():
+            x = np.asarray(g.uniform(a, b, shape, work)).astype(store)
+            u = np.asarray(g.uniform(0.0, 1.0, shape, work))
+            z = (x.astype(work) - work(mean)) / work(std)
+            ratio = np.exp((work(peak * peak) - z * z) / work(2.0))
+            # written as "not rejected" so a NaN ratio accepts, as PyTorch's loop ends then
+            take = ~done & ~(u > ratio)
+            out[take] = x[take]
+            done |= take
+    if order is not None:
+        out = out.transpose(np.argsort(order))
     with grad_mode.no_grad():
-        uniform_(tensor, 2 * lo - 1, 2 * hi - 1, generator)
-        tensor.erfinv_()
-        tensor.mul_(std * math.sqrt(2.0))
-        tensor.add_(mean)
-        tensor.clamp_(min=a, max=b)
-    return tensor
+        return _write(tensor, out)
 
 
 def _normal_cdf(x: float) -> float:

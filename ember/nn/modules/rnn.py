@@ -128,11 +128,36 @@ class RNNBase(Module):
             s += f", bidirectional={self.bidirectional}"
         return s
 
+    def _read_flat_weights(self) -> dict | None:
+        """The weights for one forward when some are not plain Parameters (a parametrization
+        such as weight_norm or a weight-drop), read as PyTorch reads them: its "have the
+        weights changed?" pass reads the first such weight, then every weight is read again,
+        each read done twice (``hasattr`` then ``getattr``). A parametrization that draws
+        random numbers (weight-drop) thus advances the stream as in PyTorch, and the last
+        read is the weight used. None when every weight is a registered Parameter."""
+        params = self.__dict__.get("_parameters") or {}
+        names = self._flat_weights_names
+        if all(params.get(n) is not None for n in names):
+            return None
+        for n in names:
+            if params.get(n) is None:
+                hasattr(self, n)
+                getattr(self, n)
+                break
+        weights = {}
+        for n in names:
+            hasattr(self, n)
+            weights[n] = getattr(self, n)
+        return weights
+
     def _weights(self, layer: int, d: int):
         suffix = "_reverse" if d == 1 else ""
         g = self.__dict__.get("_parameters", None)
+        read = self.__dict__.get("_forward_weights")
 
         def get(n):
+            if read is not None:  # this forward's reading of parametrized weights
+                return read[n]
             # the registered Parameter directly (Module.__getattr__ is slow); a weight that a
             # parametrization (weight_norm ...) or a plain attribute replaced comes by getattr
             p = g.get(n) if g is not None else None
@@ -267,6 +292,13 @@ class RNNBase(Module):
         return (out, (h_n, c_n)) if self.mode == "LSTM" else (out, h_n)
 
     def forward(self, input: Tensor, hx=None):
+        self.__dict__["_forward_weights"] = self._read_flat_weights()
+        try:
+            return self._forward(input, hx)
+        finally:
+            self.__dict__.pop("_forward_weights", None)
+
+    def _forward(self, input: Tensor, hx=None):
         if isinstance(input, PackedSequence):
             return self._forward_packed(input, hx)
         unbatched = self._check_input(input)
