@@ -230,8 +230,53 @@ def poisson(input: Tensor, generator=None) -> Tensor:
     rates = to_numpy(input._data).astype(np.float64)
     if not np.all(rates >= 0):
         raise RuntimeError("invalid Poisson rate, expected rate to be non-negative")
-    arr = g.numpy_generator().poisson(rates)
+    arr = _torch_poisson(g, rates)
     return _sampled("PoissonBackward0", (input,), arr, input.dtype, input.device)
+
+
+def _torch_poisson(stream, rates: np.ndarray) -> np.ndarray:
+    """Poisson counts as PyTorch's CPU sampler draws them from its stream, one element at a
+    time in row-major order (established by comparing with PyTorch): a zero rate draws
+    nothing; below 10, multiply float64 uniforms until the product falls to exp(-rate); from
+    10 on, Hoermann's transformed rejection (PTRS) on pairs of float64 uniforms."""
+    out = np.empty(rates.size, np.float64)
+    with stream.scalar_reader() as reader:
+        _poisson_loop(reader.double, rates.reshape(-1).tolist(), out)
+    return out.reshape(rates.shape)
+
+
+def _poisson_loop(uniform, rates: list, out: np.ndarray) -> None:
+    log, lgamma = math.log, math.lgamma
+    for i, lam in enumerate(rates):
+        if lam == 0.0:
+            out[i] = 0.0
+        elif lam < 10.0:
+            count, prod, limit = 0, 1.0, math.exp(-lam)
+            while True:
+                prod *= uniform()
+                if prod <= limit:
+                    break
+                count += 1
+            out[i] = count
+        else:
+            slam, loglam = math.sqrt(lam), log(lam)
+            b = 0.931 + 2.53 * slam
+            a = -0.059 + 0.02483 * b
+            log_inv_alpha = log(1.1239 + 1.1328 / (b - 3.4))
+            vr = 0.9277 - 3.6224 / (b - 2)
+            while True:
+                u = uniform() - 0.5
+                v = uniform()
+                us = 0.5 - abs(u)
+                k = math.floor((2 * a / us + b) * u + lam + 0.43)
+                if us >= 0.07 and v <= vr:
+                    break
+                if k < 0 or (us < 0.013 and v > us):
+                    continue
+                if log(v) + log_inv_alpha - log(a / (us * us) + b) <= \
+                        -lam + k * loglam - lgamma(k + 1):
+                    break
+            out[i] = k
 
 
 def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
@@ -278,3 +323,81 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
     result = g.categorical(rows.astype(work), num_samples, replacement)
     t = Tensor._make(to_device_array(result.reshape(shape), input.device), D.int64)
     return write_out(t, out)
+
+
+# Stirling-series remainders log k! - (k + 1/2) log(k + 1) + (k + 1) - log(2 pi) / 2, k < 10
+_STIRLING_TAIL = (0.08106146679532726, 0.04134069595540929, 0.02767792568499834,
+                  0.02079067210376509, 0.01664469118982119, 0.01387612882307075,
+                  0.01189670994589177, 0.01041126526197209, 0.009255462182712733,
+                  0.008330563433362871)
+
+
+def _stirling_tail(k: float) -> float:
+    if k <= 9:
+        return _STIRLING_TAIL[int(k)]
+    sq = (k + 1) ** 2
+    return (1 / 12 - (1 / 360 - 1 / 1260 / sq) / sq) / (k + 1)
+
+
+def _binomial_inversion(uniform, n: float, p: float) -> float:
+    # count geometric waiting times (float64 uniforms) until they pass n trials
+    total, successes, log_q = 0.0, 0, math.log1p(-p)
+    while True:
+        total += math.ceil(math.log(uniform()) / log_q)
+        if total > n:
+            return successes
+        successes += 1
+
+
+def _binomial_btrs(uniform, n: float, p: float) -> float:
+    # Hoermann's transformed rejection with squeeze (BTRS), for n p >= 10
+    spread = math.sqrt(n * p * (1 - p))
+    b = 1.15 + 2.53 * spread
+    a = -0.0873 + 0.0248 * b + 0.01 * p
+    c = n * p + 0.5
+    v_r = 0.92 - 4.2 / b
+    r = p / (1 - p)
+    alpha = (2.83 + 5.1 / b) * spread
+    m = math.floor((n + 1) * p)
+    log = math.log
+    while True:
+        u = uniform() - 0.5
+        v = uniform()
+        us = 0.5 - abs(u)
+        k = math.floor((2 * a / us + b) * u + c)
+        if k < 0 or k > n:
+            continue
+        if us >= 0.07 and v <= v_r:
+            return k
+        v = log(v * alpha / (a / (us * us) + b))
+        bound = ((m + 0.5) * log((m + 1) / (r * (n - m + 1)))
+                 + (n + 1) * log((n - m + 1) / (n - k + 1))
+                 + (k + 0.5) * log(r * (n - k + 1) / (k + 1))
+                 + _stirling_tail(m) + _stirling_tail(n - m)
+                 - _stirling_tail(k) - _stirling_tail(n - k))
+        if v <= bound:
+            return k
+
+
+def _torch_binomial(stream, count: np.ndarray, prob: np.ndarray) -> np.ndarray:
+    """Binomial counts as PyTorch's CPU sampler draws them from its stream, one element at a
+    time in row-major order (established by comparing with PyTorch): inversion by geometric
+    waiting times below n min(p, q) = 10, BTRS from there on, on the smaller of p and q."""
+    count, prob = np.broadcast_arrays(count, prob)
+    out = np.empty(count.size, np.float64)
+    with stream.scalar_reader() as reader:
+        _binomial_loop(reader.double, count.reshape(-1).tolist(), prob.reshape(-1).tolist(), out)
+    return out.reshape(count.shape)
+
+
+def _binomial_loop(uniform, counts: list, probs: list, out: np.ndarray) -> None:
+    for i, (n, p) in enumerate(zip(counts, probs)):
+        if n <= 0 or p <= 0:
+            out[i] = 0.0
+            continue
+        if p >= 1:
+            out[i] = n
+            continue
+        q = min(p, 1 - p)
+        k = _binomial_btrs(uniform, n, q) if n * q >= 10 else _binomial_inversion(uniform, n, q)
+        out[i] = k if p <= 0.5 else n - k

@@ -41,6 +41,54 @@ def _seeded_key(seed: int) -> np.ndarray:
     return np.array(key, np.uint32)
 
 
+class ScalarReader:
+    """Reads a stream's float64 uniforms one at a time, as PyTorch's scalar samplers consume
+    them, without a NumPy call per value: it reads ahead a block at a time and ``close()``
+    puts the stream exactly after the values taken (rewinding the read-ahead). ``normal()`` is
+    the stream's scalar Box-Muller normal (sharing its cached second value).
+
+    Use as ``with stream.scalar_reader() as r: ... r.double() ... r.normal()``.
+    """
+
+    __slots__ = ("_stream", "_state", "_buf", "_i")
+    _BLOCK = 256
+
+    def __init__(self, stream: TorchStream):
+        self._stream = stream
+        self._state, self._buf, self._i = None, [], 0
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def double(self) -> float:
+        if self._i == len(self._buf):
+            self._state = self._stream._bits.state  # the state before this block
+            self._buf, self._i = self._stream.doubles(self._BLOCK).tolist(), 0
+        value = self._buf[self._i]
+        self._i += 1
+        return value
+
+    def normal(self) -> float:
+        stream = self._stream
+        if stream._next_normal is not None:
+            value, stream._next_normal = stream._next_normal, None
+            return value
+        u0 = self.double()
+        radius = math.sqrt(-2.0 * math.log1p(-self.double()))
+        theta = 2.0 * math.pi * u0
+        stream._next_normal = radius * math.sin(theta)
+        return radius * math.cos(theta)
+
+    def close(self) -> None:
+        if self._i < len(self._buf):  # rewind to the block's start, then take what was used
+            self._stream._bits.state = self._state
+            self._stream.words64(self._i)
+        self._buf, self._i = [], 0
+
+
 class TorchStream:
     """One generator's stream: the MT19937 state, and the cached second normal sample.
 
@@ -75,6 +123,11 @@ class TorchStream:
 
     def doubles(self, n: int) -> np.ndarray:
         return (self.words64(n) & _M53).astype(np.float64) * (2.0 ** -53)
+
+    def scalar_reader(self) -> ScalarReader:
+        """Float64 uniforms and normals one at a time, for samplers that draw a varying number
+        per element (gamma, Poisson, binomial): see :class:`ScalarReader`."""
+        return ScalarReader(self)
 
     # -- uniform ----------------------------------------------------------------------------
     def random(self, size=(), dtype=np.float64) -> np.ndarray:

@@ -16,6 +16,7 @@ import numpy as np
 from . import _autocast
 from . import _dtype as D
 from ._autocast import hot as _amp
+from ._backend import asarray_like, get_array_module, to_numpy
 from ._ops._core import wrap_dim
 from ._ops.linalg.inv_solve_det import LinAlgError, SlogDet, check_square
 from ._ops.linalg.inv_solve_det import cholesky as _cholesky
@@ -199,14 +200,48 @@ def cholesky_ex(A: Tensor, *, upper: bool = False, check_errors: bool = False):
         return _autocast.call(cholesky_ex, "linalg_cholesky_ex", A, upper=upper,
                               check_errors=check_errors)
     try:
-        return _cholesky_ex_type(_cholesky(A, upper=upper),
-                                 Tensor._make(np.zeros(A.shape[:-2], np.int32), D.int32))
-    except LinAlgError as err:
+        L = _cholesky(A, upper=upper)
+        # a NaN pivot fails LAPACK's "> 0" test, so torch reports it in info too
+        ld = L.detach()._data
+        if not bool(get_array_module(ld).isnan(ld.diagonal(0, -2, -1)).any()):
+            return _cholesky_ex_type(L, Tensor._make(np.zeros(A.shape[:-2], np.int32),
+                                                     D.int32))
+        if check_errors:
+            raise LinAlgError("linalg.cholesky_ex: The factorization could not be completed "
+                              "because the input is not positive-definite.")
+    except LinAlgError:
         if check_errors:
             raise
-        order = int(str(err).split("order ")[-1].split(" ")[0]) if "order" in str(err) else 1
-        return _cholesky_ex_type(Tensor._make(np.zeros_like(A._data), A._dtype),
-                                 Tensor._make(np.full(A.shape[:-2], order, np.int32), D.int32))
+    # Some batch element failed: each element gets its own info, the good ones their factor
+    # (still differentiable), the failed ones LAPACK's partial factor, as torch returns them.
+    from . import eye, where
+
+    # upper=True reads A's upper triangle: factor A^H's lower one and transpose back
+    source = A.mH if upper else A
+    flat = to_numpy(source.detach()._data).reshape((-1,) + tuple(A.shape[-2:]))
+    partial, infos = zip(*(_partial_cholesky(m) for m in flat))
+    info = np.array(infos, np.int32).reshape(A.shape[:-2])
+    failed = Tensor._make(asarray_like(info > 0, A._data), D.bool)[..., None, None]
+    good = _cholesky(where(failed, eye(A.shape[-1], dtype=A.dtype, device=A.device), source))
+    stub = Tensor._make(asarray_like(np.stack(partial).reshape(A.shape), A._data), A._dtype)
+    L = where(failed, stub, good)
+    return _cholesky_ex_type(L.mH if upper else L,
+                             Tensor._make(asarray_like(info, A._data), D.int32))
+
+
+def _partial_cholesky(a):
+    """Column-by-column lower Cholesky of one matrix, stopping like LAPACK's unblocked potrf:
+    at the first non-positive (or NaN) pivot its value stays on the diagonal, the columns not
+    reached keep A's lower triangle, and the returned info is that pivot's 1-based order."""
+    L = np.tril(a).astype(a.dtype, copy=True)
+    for j in range(a.shape[0]):
+        d = (a[j, j] - np.vdot(L[j, :j], L[j, :j])).real
+        if not d > 0:
+            L[j, j] = d
+            return L, j + 1
+        L[j, j] = np.sqrt(d)
+        L[j + 1:, j] = (a[j + 1:, j] - L[j + 1:, :j] @ L[j, :j].conj()) / L[j, j]
+    return L, 0
 
 
 from ._ops.linalg.products import diagonal, matrix_power, multi_dot, vecdot  # noqa: E402

@@ -117,6 +117,9 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         retain_graph = create_graph
     if allow_unused is None:
         allow_unused = materialize_grads
+    if is_grads_batched:
+        return _batched_grad(outputs, inputs, grad_outputs, retain_graph, create_graph,
+                             allow_unused, materialize_grads)
     grads = _make_grads(outputs, grad_outputs, create_graph)
     result = run_backward(outputs, grads, retain_graph, create_graph, inputs=inputs,
                           allow_unused=allow_unused, accumulate=False)
@@ -127,6 +130,51 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     if not create_graph:
         result = [r.detach() if r is not None else None for r in result]
     _ = single
+    return tuple(result)
+
+
+def _batched_grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused,
+                  materialize_grads):
+    """``grad(..., is_grads_batched=True)``: the first dimension of every grad_output indexes
+    independent vector-Jacobian products, whose results are stacked along a new first
+    dimension (torch vmaps one backward; this runs one backward per row on a kept graph)."""
+    from .._creation import zeros_like
+    from .._ops.shape.joining import stack
+
+    if grad_outputs is None or len(grad_outputs) != len(outputs) or any(
+            g is None for g in grad_outputs):
+        raise ValueError("vmap(vjp, in_dims=0, ...)(<inputs>): Got in_dim=0 for some input, "
+                         "but that input is a Tensor of dimensionality 0 so expected in_dim "
+                         "to satisfy 0 <= in_dim < 0.")
+    for i, (g, out) in enumerate(zip(grad_outputs, outputs)):
+        if g.dim() == 0 or tuple(g.shape[1:]) != tuple(out.shape):
+            raise RuntimeError(
+                "If `is_grads_batched=True`, we interpret the first dimension of each "
+                "grad_output as the batch dimension. The sizes of the remaining dimensions are "
+                "expected to match the shape of corresponding output, but a mismatch was "
+                f"detected: grad_output[{i}] has a shape of {g.shape[1:]} and output[{i}] has "
+                f"a shape of {out.shape}. If you only want some tensors in `grad_output` to be "
+                "considered batched, consider using vmap.")
+    n = grad_outputs[0].shape[0]
+    rows = []
+    for b in range(n):
+        last = b == n - 1
+        rows.append(grad(outputs, inputs, tuple(g[b] for g in grad_outputs),
+                         retain_graph=retain_graph if last else True,
+                         create_graph=create_graph, allow_unused=True))
+    result = []
+    for j, t in enumerate(inputs):
+        column = [row[j] for row in rows]
+        if all(c is None for c in column):
+            if not allow_unused:
+                raise RuntimeError(f"The differentiated Tensor at index {j} appears to not "
+                                   "have been used in the graph. Set allow_unused=True if "
+                                   "this is the desired behavior.")
+            # torch materializes an unused input's gradient unbatched, as zeros_like(input)
+            result.append(zeros_like(t) if materialize_grads else None)
+            continue
+        column = [c if c is not None else zeros_like(t) for c in column]
+        result.append(stack(column))
     return tuple(result)
 
 

@@ -2,8 +2,9 @@
 pathwise (implicit reparameterisation) gradient, Dirichlet samples built from them, binomial
 counts.
 
-Samples come from ember's generator (``ember.manual_seed`` makes them reproducible); the numbers
-differ from PyTorch's. The gradient of a gamma sample ``x`` with respect to its concentration
+Standard gamma samples replay PyTorch's CPU sampler on ember's copy of its random stream, so a
+seed gives PyTorch's numbers (see ``_torch_standard_gamma``), and so do binomial counts
+(``_torch_binomial``). The gradient of a gamma sample ``x`` with respect to its concentration
 ``a`` is the implicit one, ``dx/da = -(dP(a, x)/da) / p(x; a)`` with ``P`` the regularised
 lower incomplete gamma function (its ``a``-derivative by a central difference in float64, about
 1e-8 relative error), which is what PyTorch's ``_standard_gamma_grad`` approximates.
@@ -11,11 +12,14 @@ lower incomplete gamma function (its ``a``-derivative by a central difference in
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 import ember
 from ember import Tensor
 from ember._random import _gen
+from ember._random_distributions import _torch_binomial
 from ember.autograd import Function
 
 
@@ -96,13 +100,59 @@ def standard_gamma_grad(concentration: Tensor, sample: Tensor) -> Tensor:
     return _from_host(grad, sample)
 
 
+_THIRD_F32 = float(np.float32(1 / 3))  # PyTorch's sampler subtracts a float literal 1/3
+
+
+def _torch_standard_gamma(stream, alpha: np.ndarray, double: bool) -> np.ndarray:
+    """Gamma(alpha, 1) draws as PyTorch's CPU sampler makes them from its random stream, one
+    element at a time in row-major order (bit-exact, established by comparing with PyTorch):
+    Marsaglia and Tsang's squeeze with Box-Muller normals (the stream's cached pair) and
+    uniforms ``1 - u`` from float64 draws; alpha < 1 first draws a uniform for the boost
+    ``u ** (1 / alpha)`` and samples alpha + 1. A float32 concentration evaluates
+    ``alpha - 1/3`` and ``1 / alpha`` in float32, the rest in float64. Results are clamped to
+    the dtype's smallest normal number, as PyTorch does."""
+    flat = alpha.reshape(-1)
+    out = np.empty(flat.shape, np.float64)
+    with stream.scalar_reader() as reader:
+        _gamma_loop(reader, flat.tolist(), out, double)
+    tiny = np.finfo(np.float64 if double else np.float32).tiny
+    if not double:
+        out = out.astype(np.float32).astype(np.float64)
+    return np.maximum(out, tiny).reshape(alpha.shape)
+
+
+def _gamma_loop(reader, alphas: list, out: np.ndarray, double: bool) -> None:
+    f32 = np.float32
+    normal, uniform = reader.normal, reader.double
+    log, sqrt = math.log, math.sqrt
+    for i, a in enumerate(alphas):
+        boost = 1.0
+        if a < 1.0:
+            u = 1.0 - uniform()
+            boost = u ** (1.0 / a if double else float(f32(1.0) / f32(a)))
+            a = a + 1.0
+        d = a - _THIRD_F32 if double else float(f32(a) - f32(_THIRD_F32))
+        c = 1.0 / sqrt(9.0 * d)
+        while True:
+            while True:
+                x = normal()
+                v = 1.0 + c * x
+                if v > 0.0:
+                    break
+            v = v * v * v
+            u = 1.0 - uniform()
+            if u < 1.0 - 0.0331 * x ** 4 or log(u) < 0.5 * x * x + d * (1.0 - v + log(v)):
+                break
+        out[i] = (d * boost) * v
+
+
 class _StandardGamma(Function):
     @staticmethod
     def forward(ctx, concentration):
         alpha = _host(concentration)
         if not np.all(alpha > 0):
             raise ValueError("standard gamma: every concentration must be positive")
-        draw = _gen(None).numpy_generator().standard_gamma(alpha)
+        draw = _torch_standard_gamma(_gen(None), alpha, concentration.dtype == ember.float64)
         sample = _from_host(draw, concentration)
         ctx.save_for_backward(concentration, sample)
         return sample
@@ -147,5 +197,5 @@ def binomial(count: Tensor, prob: Tensor) -> Tensor:
     already), in ``prob``'s dtype (PyTorch's ``torch.binomial``)."""
     n = _host(count)
     p = _host(prob)
-    draw = _gen(None).numpy_generator().binomial(np.round(n).astype(np.int64), np.clip(p, 0.0, 1.0))
-    return _from_host(draw.astype(np.float64), prob)
+    draw = _torch_binomial(_gen(None), np.round(n), np.clip(p, 0.0, 1.0))
+    return _from_host(draw, prob)

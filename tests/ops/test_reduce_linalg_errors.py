@@ -261,8 +261,12 @@ def test_addmm_does_not_modify_input():
     assert out.tolist() == [[5.0, 2.0], [2.0, 5.0]] and c.tolist() == [[1.0, 1.0], [1.0, 1.0]]
 
 
-def test_svd_rejects_gradients_through_factors():
+def test_svd_gradients_through_factors():
+    # once refused; now torch's gradient (tests/ops/linalg/test_svd_grad.py has the cases)
     a = ember.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
     U, S, Vh = ember.linalg.svd(a)
-    with pytest.raises(NotImplementedError, match="singular values only"):
-        U.sum().backward()
+    U.sum().backward()
+    torch = pytest.importorskip("torch")
+    t = torch.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    torch.linalg.svd(t)[0].sum().backward()
+    np.testing.assert_allclose(a.grad.numpy(), t.grad.numpy(), atol=1e-5)

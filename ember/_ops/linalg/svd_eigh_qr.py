@@ -44,25 +44,94 @@ class Svd(Op):
         ctx._num_outputs = 3  # gradients arrive for every output, not only the first
         k = S.shape[-1]
         ctx.U, ctx.Vh, ctx.dt = U[..., :, :k], Vh[..., :k, :], D._FROM_NP[A.dtype]
+        ctx.S = S
         return U, S, Vh
 
     @staticmethod
     def backward(ctx, gU, gS, gVh):
-        if gU is not None and np.any(gU._data) or gVh is not None and np.any(gVh._data):
-            raise NotImplementedError(
-                "ember's svd backward supports gradients through the singular values only; "
-                "use linalg.svdvals, or a formulation that does not differentiate U and Vh")
-        if gS is None:
-            return None
+        k = ctx.U.shape[-1]
+        # with full_matrices=True the columns past k are not determined by A: torch drops them
+        gU = None if gU is None or not np.any(gU._data) else gU[..., :, :k]
+        gVh = None if gVh is None or not np.any(gVh._data) else gVh[..., :k, :]
         U, Vh = _const(ctx.U, ctx.dt), _const(ctx.Vh, ctx.dt)
-        return Matmul.apply(U * gS.unsqueeze(-2), Vh)  # U diag(gS) Vh
+        if gU is None and gVh is None:
+            if gS is None:
+                return None
+            return Matmul.apply(U * gS.unsqueeze(-2), Vh)  # U diag(gS) Vh
+        return _svd_vectors_backward(ctx, U, Vh, gU, gS, gVh)
+
+
+def _svd_vectors_backward(ctx, U, Vh, gU, gS, gVh):
+    """gA for A = U diag(S) Vh (thin factors, k = min(m, n)) when U or Vh get gradients.
+
+    With X = U^H gU, Y = Vh gVh^H and F_ij = 1 / (s_j^2 - s_i^2) (0 on the diagonal):
+    gA = U [ F o (X - X^H) S + S F o (Y - Y^H) + diag(gS) + i Im(diag X) / S ] Vh
+         + (I - U U^H) gU S^-1 Vh + U S^-1 gVh (I - Vh^H Vh);
+    the last two terms vanish for a square A. A complex loss that depends on the free phase
+    of the singular vectors (Im diag X + Im diag Y != 0) has no gradient, as in torch."""
+    xp = xp_of(ctx.U)
+    S = ctx.S
+    m, n, k = ctx.U.shape[-2], ctx.Vh.shape[-1], S.shape[-1]
+    diff = S[..., None, :] ** 2 - S[..., :, None] ** 2          # s_j^2 - s_i^2
+    idx = np.arange(k)
+    diff[..., idx, idx] = np.inf
+    F = _const(1.0 / diff, _real_dtype(ctx.dt))
+    Sc = _const(S, _real_dtype(ctx.dt))
+    Uh, V = U.mH, Vh.mH
+    inner = None
+
+    def add(term):
+        nonlocal inner
+        inner = term if inner is None else inner + term
+
+    if gS is not None:
+        add(gS.unsqueeze(-2) * _const(xp.eye(k, dtype=ctx.U.dtype), ctx.dt))
+    diag_im, scale = None, 0.0
+    if gU is not None:
+        X = Matmul.apply(Uh, gU)
+        add((F * (X - X.mH)) * Sc.unsqueeze(-2))
+        if ctx.dt.is_complex:
+            diag_im, scale = X.diagonal(0, -2, -1).imag, float(X.abs().max())
+    if gVh is not None:
+        Y = Matmul.apply(Vh, gVh.mH)
+        add(Sc.unsqueeze(-1) * (F * (Y - Y.mH)))
+        if ctx.dt.is_complex:
+            im = Y.diagonal(0, -2, -1).imag
+            diag_im = im if diag_im is None else diag_im + im
+            scale = max(scale, float(Y.abs().max()))
+    if diag_im is not None:
+        # a phase-invariant loss cancels these up to rounding
+        tol = float(np.sqrt(np.finfo(S.dtype).eps)) * max(scale, float(np.finfo(S.dtype).tiny))
+        if float(diag_im.abs().max()) > tol:
+            raise RuntimeError(
+                "svd_backward: The singular vectors in the complex case are specified up to "
+                "multiplication by e^{i phi}. The specified loss function depends on this "
+                "phase term, making it ill-defined.")
+        if gU is not None:
+            imx = Matmul.apply(Uh, gU).diagonal(0, -2, -1).imag
+            add(_const(xp.eye(k, dtype=ctx.U.dtype), ctx.dt) * (imx / Sc).unsqueeze(-2) * 1j)
+    gA = Matmul.apply(Matmul.apply(U, inner), Vh)
+    Sinv = (1.0 / Sc)
+    if gU is not None and m > k:
+        proj = gU - Matmul.apply(U, Matmul.apply(Uh, gU))
+        gA = gA + Matmul.apply(proj * Sinv.unsqueeze(-2), Vh)
+    if gVh is not None and n > k:
+        proj = gVh - Matmul.apply(Matmul.apply(gVh, V), Vh)
+        gA = gA + Matmul.apply(U, Sinv.unsqueeze(-1) * proj)
+    return gA
+
+
+def _real_dtype(dt):
+    return {D.complex64: D.float32, D.complex128: D.float64}.get(dt, dt)
 
 
 _svd_type = return_type("linalg_svd", ("U", "S", "Vh"))
 
 
 def svd(A: Tensor, full_matrices: bool = True, *, driver=None, out=None):
-    """``A = U diag(S) Vh``; gradients flow through ``S`` only (see ``svdvals``).
+    """``A = U diag(S) Vh``, differentiable through all three factors (a complex loss must not
+    depend on the singular vectors' free phases; with ``full_matrices`` the columns of ``U``
+    and rows of ``Vh`` past ``min(m, n)`` get no gradient, as in torch).
 
     Example:
         >>> ember.linalg.svd(ember.eye(2) * 3).S
@@ -98,7 +167,8 @@ class Eigh(Op):
 
     @staticmethod
     def backward(ctx, gL, gV):
-        # PyTorch's rule: gA = V (diag(gL) + (V^T gV) / E) V^T, E_ij = L_j - L_i off the diagonal
+        # PyTorch's rule: gA = V (diag(gL) + skew(V^T gV) / E) V^T, E_ij = L_j - L_i off the
+        # diagonal
         L, V = ctx.L, ctx.V
         E = L[..., None, :] - L[..., :, None]
         n = L.shape[-1]
@@ -106,7 +176,10 @@ class Eigh(Op):
         Vt = _const(V, ctx.dt)
         inner = None
         if gV is not None:
-            inner = Matmul.apply(Vt.mH, gV) * _const(1.0 / E, ctx.dt)
+            # only the skew-Hermitian part of V^H gV moves a unitary V; keeping just it makes
+            # gA Hermitian, the gradient torch returns for a symmetric input
+            X = Matmul.apply(Vt.mH, gV)
+            inner = (X - X.mH) * _const(0.5 / E, ctx.dt)
         if gL is not None:
             eye = _const(xp_of(V).eye(n, dtype=V.dtype), ctx.dt)
             d = gL.unsqueeze(-2) * eye
@@ -157,19 +230,69 @@ class Qr(Op):
     @staticmethod
     def forward(ctx, A, mode):
         ctx._num_outputs = 2
-        return tuple(np.linalg.qr(A, mode=mode))
+        if mode == "r":  # R only (Q comes back empty), still on the graph so backward can refuse
+            ctx.mode = mode
+            return xp_of(A).zeros((0,), A.dtype), np.linalg.qr(A, mode="r")
+        Q, R = np.linalg.qr(A, mode=mode)
+        ctx.Q, ctx.R, ctx.mode, ctx.dt = Q, R, mode, D._FROM_NP[A.dtype]
+        return Q, R
 
     @staticmethod
-    def backward(ctx, *grads):
-        raise NotImplementedError("ember.linalg.qr has no backward yet; for least squares use "
-                                  "linalg.solve on the normal equations")
+    def backward(ctx, gQ, gR):
+        if ctx.mode == "r":
+            raise RuntimeError("The derivative of linalg.qr depends on Q, which is not computed "
+                               "when mode='r'. Please use linalg.qr(A, mode='reduced') if you "
+                               "are going to differentiate through linalg.qr.")
+        m, n = ctx.Q.shape[-2], ctx.R.shape[-1]
+        if ctx.mode == "complete" and m > n:
+            raise RuntimeError("The QR decomposition is not differentiable when mode='complete' "
+                               "and nrows > ncols.")
+        if gQ is None and gR is None:
+            return None
+        Q, R = _const(ctx.Q, ctx.dt), _const(ctx.R, ctx.dt)
+        if m >= n:
+            return _qr_backward_tall(Q, R, gQ, gR)
+        # wide A = Q [R1 R2]: X = Q R1 is square, Y = Q R2 only moves through Q
+        from ..shape.joining import cat
+
+        R1, R2 = R[..., :, :m], R[..., :, m:]
+        gR1 = None if gR is None else gR[..., :, :m]
+        gR2 = None if gR is None else gR[..., :, m:]
+        if gR2 is not None:
+            Y = Matmul.apply(Q, R2)
+            extra = Matmul.apply(Y, gR2.mH)
+            gQ = extra if gQ is None else gQ + extra
+            gY = Matmul.apply(Q, gR2)
+        else:
+            gY = Q.new_zeros(Q.shape[:-1] + (n - m,))
+        return cat([_qr_backward_tall(Q, R1, gQ, gR1), gY], -1)
+
+
+def _qr_backward_tall(Q, R, gQ, gR):
+    """gA for A = Q R with A m x n, m >= n (Q m x n, R n x n upper triangular):
+    M = R gR^H - gQ^H Q, b = gQ + Q copyltu(M), gA = b R^-H, where copyltu(M) keeps M's lower
+    triangle and mirrors its strict part (conjugated) into the upper one."""
+    from .triangular import solve_triangular
+
+    M = None
+    if gR is not None:
+        M = Matmul.apply(R, gR.mH)
+    if gQ is not None:
+        t = Matmul.apply(gQ.mH, Q)
+        M = -t if M is None else M - t
+    sym = M.tril() + M.tril(-1).mH
+    b = Matmul.apply(Q, sym)
+    if gQ is not None:
+        b = b + gQ
+    return solve_triangular(R.mH, b, upper=False, left=False)
 
 
 _qr_type = return_type("linalg_qr", ("Q", "R"))
 
 
 def qr(A: Tensor, mode: str = "reduced", *, out=None):
-    """QR decomposition (forward only).
+    """QR decomposition, differentiable except for ``mode='complete'`` with more rows than
+    columns and ``mode='r'`` (as in torch).
 
     Example:
         >>> Q, R = ember.linalg.qr(ember.eye(2))
@@ -180,9 +303,6 @@ def qr(A: Tensor, mode: str = "reduced", *, out=None):
     if mode not in ("reduced", "complete", "r"):
         raise RuntimeError(f"qr received unrecognized mode '{mode}' but expected one of "
                            "'reduced' (default), 'r', or 'complete'")
-    if mode == "r":
-        R = Tensor._make(np.linalg.qr(A._data, mode="r"), A._dtype)
-        return _qr_type(Tensor._make(np.zeros((0,), A._data.dtype), A._dtype), R)
     return _qr_type(*Qr.apply(A, mode=mode))
 
 

@@ -88,11 +88,19 @@ class Sigmoid(Op):
 
     @staticmethod
     def forward(ctx, x):
+        if x.dtype.itemsize == 2:
+            # float16/bfloat16: torch evaluates in float32 and rounds once
+            return _np_sigmoid(x.astype(np.float32)).astype(x.dtype)
         return _np_sigmoid(x)
 
     @staticmethod
     def backward(ctx, grad):
         (y,) = ctx.saved_tensors
+        if y._data.dtype.itemsize == 2:
+            # torch's reduced-precision rounding (see unary._sigmoid_grad)
+            from ..pointwise.unary import _sigmoid_grad
+
+            return _sigmoid_grad(grad, y)
         if not _state.enabled:
             yd = y._data
             return _t(grad._data * yd * (1 - yd), grad._dtype)

@@ -1537,6 +1537,7 @@ def binomial(count: Tensor, prob: Tensor, generator=None) -> Tensor:
         tensor([0., 5.])
     """
     from ..._backend import to_device_array, to_numpy
+    from ..._random_distributions import _torch_binomial
 
     if count._dtype.category != D._FLOAT:
         from ..inplace import _type_title
@@ -1552,8 +1553,9 @@ def binomial(count: Tensor, prob: Tensor, generator=None) -> Tensor:
                                to_numpy(prob._data).astype(np.float64))
     n = np.maximum(n, 0.0)
     sure = p >= 1
-    draws = _random._gen(generator).numpy_generator().binomial(np.floor(n).astype(np.int64),
-                                             np.where(np.isnan(p) | sure, 0.0, np.clip(p, 0, 1)))
+    # PyTorch's sampler on its stream (same seed, same counts)
+    draws = _torch_binomial(_random._gen(generator), np.floor(n),
+                            np.where(np.isnan(p) | sure, 0.0, np.clip(p, 0, 1)))
     sample = np.where(np.isnan(p), np.nan, np.where(sure, n, draws)).astype(count._data.dtype)
     sample = to_device_array(sample, count.device)
     if count.requires_grad or prob.requires_grad:

@@ -164,8 +164,15 @@ def _entr(a):
 SpecialEntr = _special_unary("SpecialEntr", _entr, lambda g, x, y: g * -(1 + x.log()))
 
 
+# torch's CPU kernels of these have no float16/bfloat16 form
+_NO_REDUCED_FLOAT = {"special_erfcx": "erfcx_cpu", "special_ndtri": "ndtri_cpu",
+                     "special_log_ndtr": "log_ndtr_cpu"}
+
+
 def _unary(cls, input, out, name, kernel_name=None, **kwargs) -> Tensor:
     _check(input, name, kernel_name)
+    if name in _NO_REDUCED_FLOAT and input._dtype in (D.float16, D.bfloat16):
+        raise not_implemented_for(_NO_REDUCED_FLOAT[name], input._dtype)
     if input._dtype in D.SHELL:
         n = kwargs.get("n")  # polygamma's kernel: digamma, trigamma, then polygamma
         refuse_shell({0: "digamma", 1: "polygamma1"}.get(n, name), input._dtype)
@@ -431,11 +438,17 @@ def sinc(input: Tensor, *, out=None) -> Tensor:
         input.to(D.get_default_dtype())
     # Near 0, sin(u)/u and its derivative cancel catastrophically (and u*u underflows):
     # there the series 1 - u^2/6 + u^4/120 gives the value and the gradient instead
+    low = x._dtype in (D.float16, D.bfloat16)
+    if low:
+        # torch evaluates reduced-precision sinc in float32 and rounds once: pi * x rounded
+        # to half turned sinc(-4) into -3e-4 instead of 0
+        x = x.float()
     small = x.abs() < 1e-2
     safe = where(small, 1.0, x) * float(np.pi)
     u2 = (x * float(np.pi)) ** 2
     series = 1 - u2 / 6 + u2 * u2 / 120
-    res = set_node_name(where(small, series, safe.sin() / safe), "SincBackward0")
+    res = where(small, series, safe.sin() / safe)
+    res = set_node_name(res.to(input._dtype) if low else res, "SincBackward0")
     return res if out is None else out.copy_(res)
 
 

@@ -25,8 +25,20 @@ _SQRT_PI = math.sqrt(math.pi)
 
 
 def _sigmoid(x):
+    if x.dtype.itemsize == 2 and x.dtype.kind != "c":
+        # float16/bfloat16: torch evaluates in float32 and rounds once; three half-precision
+        # steps (exp, add, divide) would round three times and miss by an ulp
+        return _sigmoid(x.astype(np.float32)).astype(x.dtype)
     with np.errstate(over="ignore"):
         return 1 / (1 + np.exp(-x))
+
+
+def _sigmoid_grad(g, y):
+    if g._dtype is D.bfloat16:
+        # torch's bfloat16 backward rounds once from float32 (its float16 one rounds per step)
+        yf = y.float()
+        return (g.float() * (1 - yf) * yf).to(g._dtype)
+    return g * (1 - y) * y
 
 
 def _rsqrt(x):
@@ -67,7 +79,7 @@ _TABLE = {
               "tensor([0.0000, 1.3170])"),
     "atanh": (np.arctanh, lambda g, x: g / (1 - x * x), "x", "[0.0, 0.5]",
               "tensor([0.0000, 0.5493])"),
-    "sigmoid": (_sigmoid, lambda g, y: g * (1 - y) * y, "y", "[0.0, 2.0]",
+    "sigmoid": (_sigmoid, _sigmoid_grad, "y", "[0.0, 2.0]",
                 "tensor([0.5000, 0.8808])"),
     "erf": (_erf.erf, lambda g, x: g * (2 / _SQRT_PI) * (-x * x).exp(), "x", "[0.0, 1.0]",
             "tensor([0.0000, 0.8427])"),
