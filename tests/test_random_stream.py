@@ -245,3 +245,22 @@ def test_uniform_range_checks_and_huge_ranges_as_torch(torch):
     # make_tensor's widest float64 range halves the bounds: finite values
     wide = ember.testing.make_tensor(5, dtype=ember.float64, device="cpu", low=-1e308, high=1e308)
     assert np.isfinite(wide.numpy()).all()
+
+
+@pytest.mark.parametrize("taken", [0, 3, 256, 300, 700])
+def test_scalar_reader_leaves_the_stream_after_the_values_taken(taken):
+    """Samplers that draw a varying number of values per element (gamma, Poisson, binomial)
+    read ahead in blocks; closing the reader must rewind the read-ahead exactly."""
+    from ember._random import _gen
+
+    g = _gen(None)
+    ember.manual_seed(11)
+    expected = g.doubles(taken + 4).tolist()
+    normals = g._scalar_normals(3)
+    ember.manual_seed(11)
+    with g.scalar_reader() as reader:
+        got = [reader.double() for _ in range(taken)]
+    assert got == expected[:taken]
+    assert g.doubles(4).tolist() == expected[taken:]
+    with g.scalar_reader() as reader:
+        assert [reader.normal() for _ in range(3)] == normals
