@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 
+from .._ops.pointwise.arithmetic import fused_multiply_add
 from .._tensor import Tensor
 from .optimizer import Optimizer, _check_lr, _new_scalar, _to_scalar, _zeros_like
 
@@ -70,8 +71,12 @@ class ASGD(Optimizer):
                 eta_arr, mu_arr = state["eta"]._data, state["mu"]._data
                 eta = float(eta_arr)
                 np.multiply(pd, 1 - lambd * eta, out=pd)
-                np.multiply(g, eta, out=tmp)
-                np.subtract(pd, tmp, out=pd)
+                if pd.dtype == np.float32 and type(pd) is np.ndarray:
+                    # PyTorch's add_(grad, alpha=-eta): one rounding (a fused multiply-add)
+                    pd[...] = fused_multiply_add(g, np.float32(-eta), pd)
+                else:
+                    np.multiply(g, eta, out=tmp)
+                    np.subtract(pd, tmp, out=pd)
                 ax = state["ax"]._data
                 if float(mu_arr) != 1:
                     np.subtract(pd, ax, out=tmp)

@@ -141,3 +141,22 @@ def test_tensor_lr_with_foreach_needs_capturable_as_in_torch(torch, name):
                                              "capturable=False and foreach=True"):
             cls([lib.ones(2, requires_grad=True)], lr=lib.tensor(0.1), foreach=True)
         cls([lib.ones(2, requires_grad=True)], lr=lib.tensor(0.1), foreach=False)
+
+
+def test_asgd_float32_iterates_are_torchs_bit_for_bit():
+    # torch's add_(grad, alpha=-eta) rounds once; ember rounded the product and the difference
+    # separately, which a near-cancelling update (lambd, large lr) turned into 3e-6 relative
+    torch = pytest.importorskip("torch")
+    import ember
+
+    w0 = np.random.default_rng(0).standard_normal(5).astype(np.float32)
+    runs = []
+    for lib in (torch, ember):
+        w = lib.nn.Parameter(lib.tensor(w0))
+        opt = lib.optim.ASGD([w], lr=0.5, t0=2, lambd=1e-2, alpha=0.5)
+        for _ in range(6):
+            opt.zero_grad()
+            (w ** 2).sum().backward()
+            opt.step()
+        runs.append((w.detach().numpy().tobytes(), opt.state[w]["ax"].numpy().tobytes()))
+    assert runs[0] == runs[1]
