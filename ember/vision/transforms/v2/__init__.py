@@ -1,0 +1,41 @@
+"""Transforms v2, as ``torchvision.transforms.v2``: one call transforms an image together with
+its ``tv_tensors`` (bounding boxes, masks) with a single random draw.
+
+Example:
+    >>> from ember.vision.transforms import v2
+    >>> tf = v2.Compose([v2.ToImage(), v2.RandomHorizontalFlip(p=0.5),
+    ...                  v2.ToDtype(ember.float32, scale=True)])
+    >>> img, target = tf(pil_img, {"boxes": boxes, "labels": labels})
+"""
+
+from .._functional_base import InterpolationMode
+from . import functional
+from ._transform import Transform
+from ._transforms import (
+    CenterCrop,
+    ClampBoundingBoxes,
+    ColorJitter,
+    Compose,
+    Identity,
+    Lambda,
+    Normalize,
+    Pad,
+    RandomApply,
+    RandomChoice,
+    RandomCrop,
+    RandomHorizontalFlip,
+    RandomResizedCrop,
+    RandomRotation,
+    RandomVerticalFlip,
+    Resize,
+    SanitizeBoundingBoxes,
+    ToDtype,
+    ToImage,
+    ToPureTensor,
+)
+
+__all__ = ["functional", "InterpolationMode", "Transform", "CenterCrop", "ClampBoundingBoxes",
+           "ColorJitter", "Compose", "Identity", "Lambda", "Normalize", "Pad", "RandomApply",
+           "RandomChoice", "RandomCrop", "RandomHorizontalFlip", "RandomResizedCrop",
+           "RandomRotation", "RandomVerticalFlip", "Resize", "SanitizeBoundingBoxes", "ToDtype",
+           "ToImage", "ToPureTensor"]

@@ -1,0 +1,481 @@
+"""Functional form of the v2 transforms, as ``torchvision.transforms.v2.functional``.
+
+Each function dispatches on what it is given: PIL images, plain tensors and ``Image`` go
+through the v1 image kernels (``ember.vision.transforms.functional``), ``Video`` the same per
+frame, ``Mask`` with nearest-neighbour resampling, and ``BoundingBoxes`` have their coordinates
+moved (and their ``canvas_size`` updated). The result keeps the input's tv_tensor type.
+
+Example:
+    >>> from ember.vision.transforms.v2 import functional as F
+    >>> flipped = F.horizontal_flip(boxes)      # x -> W - x, still BoundingBoxes
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .... import _dtype as D
+from ...._tensor import Tensor
+from ... import tv_tensors
+from .. import functional as _F1
+from .._functional_base import InterpolationMode, _interp, _is_pil_image
+from ..functional import pil_to_tensor, to_pil_image  # noqa: F401  (v2 names them too)
+
+__all__ = ["to_image", "to_pil_image", "pil_to_tensor", "to_dtype", "normalize", "resize",
+           "crop", "center_crop", "resized_crop", "pad", "rotate", "horizontal_flip",
+           "vertical_flip", "hflip", "vflip", "adjust_brightness", "adjust_contrast",
+           "adjust_saturation", "adjust_hue", "clamp_bounding_boxes",
+           "convert_bounding_box_format", "get_size", "get_dimensions", "InterpolationMode"]
+
+BF = tv_tensors.BoundingBoxFormat
+
+
+def _plain(t: Tensor) -> Tensor:
+    return t.as_subclass(Tensor) if type(t) is not Tensor else t
+
+
+def _like(out: Tensor, inpt, **meta):
+    """``out`` in ``inpt``'s tv_tensor type (plain tensors and PIL results stay as they are)."""
+    if isinstance(inpt, tv_tensors.TVTensor):
+        return tv_tensors.wrap(_plain(out), like=inpt, **meta)
+    return out
+
+
+def _image_op(inpt, fn):
+    """Apply a v1 image kernel to PIL images, plain tensors, Images and Videos."""
+    if _is_pil_image(inpt):
+        return fn(inpt)
+    return _like(fn(_plain(inpt)), inpt)
+
+
+# --- conversion --------------------------------------------------------------------------------
+
+def to_image(inpt) -> tv_tensors.Image:
+    """A PIL image, NumPy ``(H, W[, C])`` array or tensor as an ``Image`` (``(C, H, W)``).
+
+    Example:
+        >>> to_image(np.zeros((4, 5, 3), np.uint8)).shape
+        ember.Size([3, 4, 5])
+    """
+    from .... import from_numpy
+
+    if isinstance(inpt, np.ndarray):
+        arr = np.atleast_3d(inpt)  # (H, W) -> (H, W, 1)
+        t = from_numpy(np.ascontiguousarray(arr.transpose(2, 0, 1)))
+        return tv_tensors.Image(t)
+    if _is_pil_image(inpt):
+        return tv_tensors.Image(pil_to_tensor(inpt))
+    if isinstance(inpt, Tensor):
+        return tv_tensors.Image(_plain(inpt))
+    raise TypeError(f"Input can either be a pure Tensor, a numpy array, or a PIL image, "
+                    f"but got {type(inpt)} instead.")
+
+
+def _to_pure_tensor(inpt: Tensor) -> Tensor:
+    # the data of a tv_tensor as a plain Tensor, shared (torchvision has no public function)
+    return _plain(inpt)
+
+
+def _scale_dtype(image: Tensor, dtype) -> Tensor:
+    return _F1.convert_image_dtype(image, dtype)
+
+
+def to_dtype(inpt, dtype=None, scale: bool = False):
+    """``inpt`` converted to ``dtype``; with ``scale`` an image's values are rescaled between
+    integer ranges and float ``[0, 1]`` (masks and boxes are never rescaled).
+
+    Example:
+        >>> to_dtype(to_image(pil_img), ember.float32, scale=True).max() <= 1
+        tensor(True)
+    """
+    dtype = D.float32 if dtype is None else dtype
+    if isinstance(inpt, (tv_tensors.Mask, tv_tensors.BoundingBoxes)) or not scale:
+        return _like(_plain(inpt).to(dtype), inpt)
+    return _like(_scale_dtype(_plain(inpt), dtype), inpt)
+
+
+def normalize(inpt, mean, std, inplace: bool = False):
+    """``(inpt - mean) / std`` per channel on a float image (``Image``, ``Video`` or tensor).
+
+    Example:
+        >>> normalize(img, [0.5] * 3, [0.5] * 3)
+    """
+    return _like(_F1.normalize(_plain(inpt), mean, std, inplace), inpt)
+
+
+# --- sizes ----------------------------------------------------------------------------------
+
+def get_size(inpt) -> list[int]:
+    """``[H, W]`` of an image, video, mask, or a box set's canvas.
+
+    Example:
+        >>> get_size(tv_tensors.Image(ember.zeros(3, 4, 5)))
+        [4, 5]
+    """
+    if isinstance(inpt, tv_tensors.BoundingBoxes):
+        return list(inpt.canvas_size)
+    if _is_pil_image(inpt):
+        return [inpt.height, inpt.width]
+    return [int(inpt.shape[-2]), int(inpt.shape[-1])]
+
+
+def get_dimensions(inpt) -> list[int]:
+    """``[C, H, W]`` of an image (or video frame).
+
+    Example:
+        >>> get_dimensions(tv_tensors.Image(ember.zeros(3, 4, 5)))
+        [3, 4, 5]
+    """
+    return _F1.get_dimensions(inpt if _is_pil_image(inpt) else _plain(inpt))
+
+
+# --- boxes ----------------------------------------------------------------------------------
+
+def _box_format(fmt) -> BF:
+    return BF[fmt.upper()] if isinstance(fmt, str) else fmt
+
+
+def _convert(data: Tensor, old: BF, new: BF) -> Tensor:
+    from .... import stack
+
+    if old == new:
+        return data
+    a, b, c, d = data.unbind(-1)
+    if old == BF.XYWH:
+        a, b, c, d = a, b, a + c, b + d
+    elif old == BF.CXCYWH:
+        if data.is_floating_point():
+            a, b, c, d = a - c / 2, b - d / 2, a + c / 2, b + d / 2
+        else:  # integer boxes halve by flooring division, keeping the integer dtype
+            a, b, c, d = a - c // 2, b - d // 2, a - c // 2 + c, b - d // 2 + d
+    # (a, b, c, d) are now XYXY corners
+    if new == BF.XYWH:
+        a, b, c, d = a, b, c - a, d - b
+    elif new == BF.CXCYWH:
+        if data.is_floating_point():
+            a, b, c, d = (a + c) / 2, (b + d) / 2, c - a, d - b
+        else:
+            a, b, c, d = (a + c) // 2, (b + d) // 2, c - a, d - b
+    return stack([a, b, c, d], -1).to(data.dtype)
+
+
+def convert_bounding_box_format(inpt, old_format=None, new_format=None, inplace: bool = False):
+    """Boxes rewritten in ``new_format`` (``old_format`` is taken from ``BoundingBoxes``).
+
+    Example:
+        >>> convert_bounding_box_format(boxes, new_format="XYWH").format
+        <BoundingBoxFormat.XYWH: 'XYWH'>
+    """
+    if new_format is None:
+        raise TypeError("convert_bounding_box_format() missing 1 required argument: "
+                        "'new_format'")
+    new_format = _box_format(new_format)
+    if isinstance(inpt, tv_tensors.BoundingBoxes):
+        if old_format is not None:
+            raise ValueError("For bounding box tv_tensor inputs, `old_format` must not be passed.")
+        out = _convert(_plain(inpt), inpt.format, new_format)
+        return tv_tensors.wrap(out, like=inpt, format=new_format)
+    if old_format is None:
+        raise ValueError("For pure tensor inputs, `old_format` has to be passed.")
+    return _convert(inpt, _box_format(old_format), new_format)
+
+
+def _xyxy(boxes: tv_tensors.BoundingBoxes) -> Tensor:
+    return _convert(_plain(boxes), boxes.format, BF.XYXY)
+
+
+def _back(xyxy: Tensor, boxes: tv_tensors.BoundingBoxes, canvas_size=None):
+    # back to the boxes' format while still in float, then to their dtype (truncating, as
+    # torchvision's integer boxes do: a resized XYWH box keeps its scaled width's integer part)
+    out = _convert(xyxy, BF.XYXY, boxes.format).to(boxes.dtype)
+    meta = {} if canvas_size is None else {"canvas_size": tuple(canvas_size)}
+    return tv_tensors.wrap(out, like=boxes, **meta)
+
+
+def _clamp_xyxy(xyxy: Tensor, canvas_size) -> Tensor:
+    from .... import stack
+
+    h, w = canvas_size
+    x1, y1, x2, y2 = xyxy.unbind(-1)
+    return stack([x1.clamp(0, w), y1.clamp(0, h), x2.clamp(0, w), y2.clamp(0, h)], -1)
+
+
+def clamp_bounding_boxes(inpt, format=None, canvas_size=None, clamping_mode="auto"):
+    """Boxes with their corners clamped into the canvas ``[0, W] x [0, H]``.
+
+    ``clamping_mode`` ``"soft"`` or ``"hard"`` clamps (the two agree for these axis-aligned
+    formats), ``None`` leaves the boxes as they are; ``"auto"`` takes the boxes' own mode.
+
+    Example:
+        >>> clamp_bounding_boxes(boxes)        # [[-3, -2, 4, 30]] on (10, 20) -> [[0, 0, 4, 10]]
+    """
+    if isinstance(inpt, tv_tensors.BoundingBoxes):
+        if format is not None or canvas_size is not None:
+            raise ValueError("For bounding box tv_tensor inputs, `format` and `canvas_size` "
+                             "must not be passed.")
+        mode = inpt.clamping_mode if clamping_mode == "auto" else clamping_mode
+        if mode is None:
+            return inpt
+        return _back(_clamp_xyxy(_xyxy(inpt), inpt.canvas_size), inpt)
+    if format is None or canvas_size is None or clamping_mode == "auto":
+        raise ValueError("For pure tensor inputs, `format`, `canvas_size` and `clamping_mode` "
+                         "have to be passed.")
+    if clamping_mode is None:
+        return inpt
+    fmt = _box_format(format)
+    return _convert(_clamp_xyxy(_convert(inpt, fmt, BF.XYXY), canvas_size).to(inpt.dtype),
+                    BF.XYXY, fmt)
+
+
+def _affine_boxes(boxes, sx: float, sy: float, dx: float, dy: float, canvas_size,
+                  clamp: bool):
+    """Boxes under ``x -> sx * x + dx``, ``y -> sy * y + dy`` (corners re-sorted for flips)."""
+    from .... import stack
+
+    data = _plain(boxes)
+    if not data.is_floating_point():
+        data = data.to(D.float32)
+    x1, y1, x2, y2 = _convert(data, boxes.format, BF.XYXY).unbind(-1)
+    nx1, nx2 = x1 * sx + dx, x2 * sx + dx
+    ny1, ny2 = y1 * sy + dy, y2 * sy + dy
+    if sx < 0:
+        nx1, nx2 = nx2, nx1
+    if sy < 0:
+        ny1, ny2 = ny2, ny1
+    out = stack([nx1, ny1, nx2, ny2], -1)
+    if clamp:
+        out = _clamp_xyxy(out, canvas_size)
+    return _back(out, boxes, canvas_size)
+
+
+# --- geometry --------------------------------------------------------------------------------
+
+def _mask_op(mask: Tensor, fn):
+    # masks may be (H, W): the image kernels want a channel dimension
+    t = _plain(mask)
+    if t.ndim == 2:
+        return _like(fn(t.unsqueeze(0)).squeeze(0), mask)
+    return _like(fn(t), mask)
+
+
+def horizontal_flip(inpt):
+    """Mirror left-right; boxes follow (``x -> W - x``).
+
+    Example:
+        >>> horizontal_flip(tv_tensors.Image(ember.arange(3.).reshape(1, 1, 3)))
+    """
+    if isinstance(inpt, tv_tensors.BoundingBoxes):
+        return _affine_boxes(inpt, -1.0, 1.0, float(inpt.canvas_size[1]), 0.0,
+                             inpt.canvas_size, False)
+    return _image_op(inpt, _F1.hflip)
+
+
+def vertical_flip(inpt):
+    """Mirror top-bottom; boxes follow (``y -> H - y``).
+
+    Example:
+        >>> vertical_flip(tv_tensors.Mask(ember.eye(2)))
+    """
+    if isinstance(inpt, tv_tensors.BoundingBoxes):
+        return _affine_boxes(inpt, 1.0, -1.0, 0.0, float(inpt.canvas_size[0]),
+                             inpt.canvas_size, False)
+    return _image_op(inpt, _F1.vflip)
+
+
+hflip = horizontal_flip
+vflip = vertical_flip
+
+
+def resize(inpt, size, interpolation=InterpolationMode.BILINEAR, max_size=None,
+           antialias=True):
+    """Resize to ``size`` (``[h, w]``, or an int for the shorter side); masks use nearest
+    neighbours and boxes are scaled onto the new canvas.
+
+    Example:
+        >>> resize(tv_tensors.Image(ember.zeros(3, 8, 10)), [4, 5]).shape
+        ember.Size([3, 4, 5])
+    """
+    if isinstance(inpt, tv_tensors.BoundingBoxes):
+        h, w = inpt.canvas_size
+        nh, nw = _F1._output_size(h, w, size, max_size)
+        return _affine_boxes(inpt, nw / w, nh / h, 0.0, 0.0, (nh, nw), False)
+    if isinstance(inpt, tv_tensors.Mask):
+        return _mask_op(inpt, lambda t: _F1.resize(t, size, InterpolationMode.NEAREST,
+                                                   max_size, antialias=False))
+    return _image_op(inpt, lambda t: _resize_image(t, size, interpolation, max_size, antialias))
+
+
+def _resize_image(img, size, interpolation, max_size, antialias):
+    mode = _interp(interpolation)
+    # torchvision resizes uint8 tensors with torch's own uint8 kernels (not in float): bilinear,
+    # and bicubic when antialiased, are emulated exactly; the rest go through the v1 kernels
+    kernel = {InterpolationMode.BILINEAR: "bilinear",
+              InterpolationMode.BICUBIC: "bicubic" if antialias else None}.get(mode)
+    if isinstance(img, Tensor) and img.dtype == D.uint8 and kernel and img.ndim >= 2:
+        h, w = int(img.shape[-2]), int(img.shape[-1])
+        oh, ow = _F1._output_size(h, w, size, max_size)
+        if (oh, ow) == (h, w):
+            return img
+        from .... import from_numpy
+        from ._resize_uint8 import resize_uint8
+
+        return from_numpy(resize_uint8(np.asarray(img.numpy()), oh, ow, kernel, bool(antialias)))
+    return _F1.resize(img, size, interpolation, max_size, antialias=antialias)
+
+
+def crop(inpt, top: int, left: int, height: int, width: int):
+    """The ``height x width`` window at ``(top, left)``; boxes are shifted and clamped to it.
+
+    Example:
+        >>> crop(tv_tensors.Image(ember.zeros(3, 8, 10)), 1, 2, 4, 5).shape
+        ember.Size([3, 4, 5])
+    """
+    if isinstance(inpt, tv_tensors.BoundingBoxes):
+        return _affine_boxes(inpt, 1.0, 1.0, -float(left), -float(top), (height, width),
+                             inpt.clamping_mode is not None)
+    if isinstance(inpt, tv_tensors.Mask):
+        return _mask_op(inpt, lambda t: _F1.crop(t, top, left, height, width))
+    return _image_op(inpt, lambda t: _F1.crop(t, top, left, height, width))
+
+
+def pad(inpt, padding, fill=0, padding_mode: str = "constant"):
+    """Pad by ``padding`` (int, ``[lr, tb]`` or ``[left, top, right, bottom]``); boxes are
+    shifted onto the larger canvas (only with ``padding_mode="constant"``).
+
+    Example:
+        >>> pad(tv_tensors.Image(ember.zeros(3, 4, 5)), [1, 2]).shape
+        ember.Size([3, 8, 7])
+    """
+    if isinstance(inpt, tv_tensors.BoundingBoxes):
+        if padding_mode not in ("constant", "edge", "reflect", "symmetric"):
+            raise ValueError("padding_mode should be either constant, edge, reflect or "
+                             "symmetric")
+        if padding_mode != "constant":
+            raise ValueError(f"Padding mode '{padding_mode}' is not supported with bounding "
+                             "boxes")
+        left, top, right, bottom = _F1._parse_padding(padding)
+        h, w = inpt.canvas_size
+        return _affine_boxes(inpt, 1.0, 1.0, float(left), float(top),
+                             (h + top + bottom, w + left + right), False)
+    if isinstance(inpt, tv_tensors.Mask):
+        return _mask_op(inpt, lambda t: _F1.pad(t, padding, fill, padding_mode))
+    return _image_op(inpt, lambda t: _F1.pad(t, padding, fill, padding_mode))
+
+
+def _rotate_boxes(boxes, angle: float, expand: bool, center):
+    """Boxes around the rotated corners of each box (the image turns counter-clockwise about
+    ``center``, default the canvas middle); ``expand`` moves them onto the grown canvas."""
+    from .... import stack
+    from .. import _tensor_ops as TO
+
+    h, w = boxes.canvas_size
+    cx, cy = (w * 0.5, h * 0.5) if center is None else (float(center[0]), float(center[1]))
+    a = math.radians(angle)
+    cos, sin = math.cos(a), math.sin(a)
+    data = _plain(boxes)
+    if not data.is_floating_point():
+        data = data.to(D.float32)
+    x1, y1, x2, y2 = _convert(data, boxes.format, BF.XYXY).unbind(-1)
+    xs = stack([x1, x2, x2, x1], -1) - cx
+    ys = stack([y1, y1, y2, y2], -1) - cy
+    nx = xs * cos + ys * sin + cx
+    ny = ys * cos - xs * sin + cy
+    canvas = (h, w)
+    if expand:
+        # torchvision sizes the boxes' canvas with the rotation about the centre given in
+        # pixels (not relative to the middle, as the image's size is): the two can differ by a
+        # pixel, and the boxes keep torchvision's canvas
+        matrix = TO.inverse_affine_matrix([cx, cy], -angle, [0.0, 0.0], 1.0, [0.0, 0.0])
+        ow, oh = TO.affine_output_size(matrix, w, h)
+        # torchvision moves the boxes so that the rotated canvas's corners start at 0 (float
+        # extents, not the whole-pixel growth of the expanded image)
+        corners = [(0.0, 0.0), (w, 0.0), (w, h), (0.0, h)]
+        rx = [(x - cx) * cos + (y - cy) * sin + cx for x, y in corners]
+        ry = [(y - cy) * cos - (x - cx) * sin + cy for x, y in corners]
+        nx, ny = nx - min(rx), ny - min(ry)
+        canvas = (oh, ow)
+    out = stack([nx.amin(-1), ny.amin(-1), nx.amax(-1), ny.amax(-1)], -1)
+    if boxes.clamping_mode is not None:
+        out = _clamp_xyxy(out, canvas)
+    return _back(out, boxes, canvas)
+
+
+def rotate(inpt, angle: float, interpolation=InterpolationMode.NEAREST, expand: bool = False,
+           center=None, fill=None):
+    """Rotate counter-clockwise by ``angle`` degrees; masks use nearest neighbours and boxes
+    become the boxes around their rotated corners (clamped to the canvas).
+
+    Example:
+        >>> rotate(tv_tensors.Image(ember.zeros(3, 8, 6)), 90.0, expand=True).shape
+        ember.Size([3, 6, 8])
+    """
+    if isinstance(inpt, tv_tensors.BoundingBoxes):
+        return _rotate_boxes(inpt, float(angle), expand, center)
+    if isinstance(inpt, tv_tensors.Mask):
+        return _mask_op(inpt, lambda t: _rotate_image(t, angle, InterpolationMode.NEAREST,
+                                                      expand, center, fill))
+    return _image_op(inpt, lambda t: _rotate_image(t, angle, interpolation, expand, center, fill))
+
+
+def _rotate_image(img, angle, interpolation, expand, center, fill):
+    # torchvision v2 turns a tensor by a whole number of right angles with expand exactly (the
+    # output is the transposed size, no resampling); v1's grid path would add a pixel per side
+    if isinstance(img, Tensor) and expand and float(angle) % 90 == 0:
+        from .... import rot90
+
+        return rot90(img, int(float(angle) // 90) % 4, dims=(-2, -1))
+    return _F1.rotate(img, angle, interpolation, expand, center, fill)
+
+
+def _center_crop_params(h: int, w: int, output_size) -> tuple[int, int, int, int]:
+    ch, cw = _F1._pair(output_size, "size")
+    return int(round((h - ch) / 2.0)), int(round((w - cw) / 2.0)), ch, cw
+
+
+def center_crop(inpt, output_size):
+    """The central ``output_size`` window (padded with zeros where larger than the input).
+
+    Example:
+        >>> center_crop(tv_tensors.Image(ember.zeros(3, 8, 10)), [4, 4]).shape
+        ember.Size([3, 4, 4])
+    """
+    if isinstance(inpt, tv_tensors.BoundingBoxes):
+        top, left, ch, cw = _center_crop_params(*inpt.canvas_size, output_size)
+        return crop(inpt, top, left, ch, cw)
+    if isinstance(inpt, tv_tensors.Mask):
+        return _mask_op(inpt, lambda t: _F1.center_crop(t, output_size))
+    return _image_op(inpt, lambda t: _F1.center_crop(t, output_size))
+
+
+def resized_crop(inpt, top: int, left: int, height: int, width: int, size,
+                 interpolation=InterpolationMode.BILINEAR, antialias=True):
+    """``crop`` then ``resize`` to ``size``.
+
+    Example:
+        >>> resized_crop(tv_tensors.Image(ember.zeros(3, 8, 10)), 0, 0, 4, 4, [2, 2]).shape
+        ember.Size([3, 2, 2])
+    """
+    return resize(crop(inpt, top, left, height, width), size, interpolation,
+                  antialias=antialias)
+
+
+# --- colour ----------------------------------------------------------------------------------
+
+def _color(fn):
+    def op(inpt, factor):
+        if isinstance(inpt, (tv_tensors.Mask, tv_tensors.BoundingBoxes)):
+            return inpt
+        return _image_op(inpt, lambda t: fn(t, factor))
+    op.__name__ = fn.__name__
+    op.__doc__ = (f"``{fn.__name__}`` of the v1 functional on images and videos (masks and "
+                  "boxes are returned unchanged).\n\n    Example:\n        >>> "
+                  f"{fn.__name__}(img, 0.5)\n    ")
+    return op
+
+
+adjust_brightness = _color(_F1.adjust_brightness)
+adjust_contrast = _color(_F1.adjust_contrast)
+adjust_saturation = _color(_F1.adjust_saturation)
+adjust_hue = _color(_F1.adjust_hue)

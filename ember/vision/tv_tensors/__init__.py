@@ -1,0 +1,231 @@
+"""Tensor subclasses that tell ``transforms.v2`` what a tensor holds (``torchvision.tv_tensors``).
+
+An ``Image`` is transformed as an image, a ``Mask`` with nearest-neighbour resampling, and
+``BoundingBoxes`` have their coordinates moved to follow the image (flips, resizes, crops).
+As in torchvision, most tensor operations on them return plain tensors (the result of ``box + 1``
+no longer knows its canvas); ``clone``, ``to``, ``detach`` and ``requires_grad_`` keep the type,
+and ``wrap`` puts a plain result back into a given tv_tensor's type and metadata.
+
+Example:
+    >>> from ember.vision import tv_tensors
+    >>> boxes = tv_tensors.BoundingBoxes([[1, 2, 8, 9]], format="XYXY", canvas_size=(10, 20))
+    >>> boxes.canvas_size
+    (10, 20)
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from ..._tensor import Tensor
+
+__all__ = ["TVTensor", "Image", "Video", "Mask", "BoundingBoxes", "BoundingBoxFormat", "wrap"]
+
+
+def _as_tensor(data, dtype=None, device=None, requires_grad=None) -> Tensor:
+    from ... import as_tensor
+
+    if isinstance(data, Tensor) and dtype is None and device is None:
+        t = data
+    else:
+        t = as_tensor(data, dtype=dtype, device=device)
+    if requires_grad is None:
+        requires_grad = data.requires_grad if isinstance(data, Tensor) else False
+    t = t.detach().requires_grad_(requires_grad) if requires_grad != t.requires_grad else t
+    return t
+
+
+class TVTensor(Tensor):
+    """Base class of the tv_tensors: a plain tensor with a meaning the v2 transforms act on.
+
+    Example:
+        >>> isinstance(tv_tensors.Mask(ember.zeros(2, 2)), tv_tensors.TVTensor)
+        True
+    """
+
+    def _meta(self) -> dict:
+        # keyword arguments that rebuild this tv_tensor's metadata around new data
+        return {}
+
+    @classmethod
+    def _wrap(cls, tensor: Tensor, **meta):
+        out = tensor.as_subclass(cls)
+        for k, v in meta.items():
+            setattr(out, k, v)
+        return out
+
+    def _rewrap(self, tensor: Tensor):
+        return type(self)._wrap(tensor, **self._meta())
+
+    # torchvision keeps the type through these (they do not change what the data means)
+    def clone(self, *args, **kwargs):
+        return self._rewrap(Tensor.clone(self, *args, **kwargs))
+
+    def to(self, *args, **kwargs):
+        return self._rewrap(Tensor.to(self, *args, **kwargs))
+
+    def detach(self):
+        return self._rewrap(Tensor.detach(self))
+
+    def __repr__(self, *, tensor_contents=None) -> str:
+        name = type(self).__name__
+        body = Tensor.__repr__(self.as_subclass(Tensor))[len("tensor("):-1]
+        body = body.replace("\n" + " " * len("tensor("), "\n" + " " * (len(name) + 1))
+        extra = ", ".join(f"{k}={v}" for k, v in self._repr_meta())
+        # torchvision's Image prints an empty metadata list after a comma: "Image([...], )"
+        if extra or self._repr_always_sep:
+            return f"{name}({body}, {extra})"
+        return f"{name}({body})"
+
+    _repr_always_sep = False
+
+    def _repr_meta(self):
+        return []
+
+    def __deepcopy__(self, memo):
+        return self._rewrap(Tensor.__deepcopy__(self.as_subclass(Tensor), memo))
+
+    def __reduce_ex__(self, protocol):
+        return (_rebuild, (type(self), self.as_subclass(Tensor).detach(), self._meta()))
+
+
+def _rebuild(cls, tensor, meta):
+    return cls._wrap(tensor, **meta)
+
+
+def _image_data(data, dtype, device, requires_grad) -> Tensor:
+    from PIL import Image as _PIL  # noqa: F401  (only reached for PIL input)
+
+    from ..transforms import functional as F1
+
+    return _as_tensor(F1.pil_to_tensor(data), dtype, device, requires_grad)
+
+
+class Image(TVTensor):
+    """An image tensor ``(..., C, H, W)``; a 2-D input gains a channel dimension, a PIL image
+    is read as ``uint8``.
+
+    Example:
+        >>> tv_tensors.Image(ember.zeros(4, 5)).shape
+        ember.Size([1, 4, 5])
+    """
+
+    _repr_always_sep = True
+
+    def __new__(cls, data, *, dtype=None, device=None, requires_grad=None):
+        from ..transforms._functional_base import _is_pil_image
+
+        if _is_pil_image(data):
+            t = _image_data(data, dtype, device, requires_grad)
+        else:
+            t = _as_tensor(data, dtype, device, requires_grad)
+        if t.ndim < 2:
+            raise ValueError(f"Tensor must be 2D or higher, got {t.ndim}D tensor.")
+        if t.ndim == 2:
+            t = t.unsqueeze(0)
+        return cls._wrap(t)
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+
+class Video(TVTensor):
+    """A video tensor ``(..., T, C, H, W)``.
+
+    Example:
+        >>> tv_tensors.Video(ember.zeros(2, 3, 4, 5)).shape
+        ember.Size([2, 3, 4, 5])
+    """
+
+    def __new__(cls, data, *, dtype=None, device=None, requires_grad=None):
+        t = _as_tensor(data, dtype, device, requires_grad)
+        if t.ndim < 4:
+            raise ValueError()  # torchvision gives no message here
+        return cls._wrap(t)
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+
+class Mask(TVTensor):
+    """A segmentation or detection mask ``(..., H, W)``: resized with nearest neighbours.
+
+    Example:
+        >>> tv_tensors.Mask(ember.zeros(2, 4, 5, dtype=ember.uint8)).dtype
+        ember.uint8
+    """
+
+    def __new__(cls, data, *, dtype=None, device=None, requires_grad=None):
+        from ..transforms._functional_base import _is_pil_image
+
+        if _is_pil_image(data):  # (1, H, W), as torchvision reads it
+            t = _image_data(data, dtype, device, requires_grad)
+        else:
+            t = _as_tensor(data, dtype, device, requires_grad)
+        return cls._wrap(t)
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+
+class BoundingBoxFormat(Enum):
+    """The coordinate layout of ``BoundingBoxes``: corners (``XYXY``), corner and size
+    (``XYWH``) or centre and size (``CXCYWH``).
+
+    Example:
+        >>> tv_tensors.BoundingBoxFormat["XYWH"]
+        <BoundingBoxFormat.XYWH: 'XYWH'>
+    """
+
+    XYXY = "XYXY"
+    XYWH = "XYWH"
+    CXCYWH = "CXCYWH"
+
+
+class BoundingBoxes(TVTensor):
+    """Boxes ``(N, 4)`` (or ``(4,)``) in ``format`` on an image of ``canvas_size = (H, W)``.
+
+    Example:
+        >>> b = tv_tensors.BoundingBoxes([[1, 2, 8, 9]], format="XYXY", canvas_size=(10, 20))
+        >>> b.format
+        <BoundingBoxFormat.XYXY: 'XYXY'>
+    """
+
+    format: BoundingBoxFormat
+    canvas_size: tuple[int, int]
+    clamping_mode: str
+
+    def __new__(cls, data, *, format, canvas_size, clamping_mode="soft", dtype=None,
+                device=None, requires_grad=None):
+        t = _as_tensor(data, dtype, device, requires_grad)
+        if t.ndim == 0:
+            raise ValueError("Expected a 1D or 2D tensor, got 0D")
+        if isinstance(format, str):
+            format = BoundingBoxFormat[format.upper()]
+        if clamping_mode not in ("soft", "hard", None):
+            raise ValueError(f"clamping_mode must be soft, hard or None, got {clamping_mode}.")
+        return cls._wrap(t, format=format, canvas_size=tuple(canvas_size),
+                         clamping_mode=clamping_mode)
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def _meta(self) -> dict:
+        return {"format": self.format, "canvas_size": self.canvas_size,
+                "clamping_mode": self.clamping_mode}
+
+    def _repr_meta(self):
+        return [("format", self.format), ("canvas_size", self.canvas_size),
+                ("clamping_mode", self.clamping_mode)]
+
+
+def wrap(wrappee: Tensor, *, like: TVTensor, **kwargs):
+    """``wrappee`` as a tv_tensor of ``like``'s type and metadata (``kwargs`` override it).
+
+    Example:
+        >>> shifted = tv_tensors.wrap(boxes + 1, like=boxes)
+        >>> type(shifted).__name__
+        'BoundingBoxes'
+    """
+    meta = {**like._meta(), **kwargs}
+    return type(like)._wrap(wrappee, **meta)
