@@ -8,6 +8,7 @@ Example:
 
 import importlib as _importlib
 
+from .. import __version__  # noqa: F401  (torchvision.__version__: ember's own version)
 from . import datasets, io, transforms, utils
 
 __all__ = ["datasets", "io", "transforms", "utils", "models", "ops", "get_image_backend",

@@ -50,3 +50,10 @@ def test_ember_version_is_one_and_still_a_string():
     assert ember.__version__ > "0.0.9" and ember.__version__.split(".")[0] == "0"
     assert {ember.__version__: 1}["0.1.0"] == 1  # hashes as its string
     assert ember.version.__version__ is ember.__version__
+
+
+def test_vision_has_a_version_string_like_torchvision():
+    import ember.vision
+
+    assert ember.vision.__version__ == ember.__version__
+    assert ember.vision.__version__ >= "0.1"  # compares as a version, as torchvision's does
