@@ -10,6 +10,7 @@ is no TorchScript compiler: ``script`` raises and points to ``trace`` and ``comp
 from __future__ import annotations
 
 import math
+import types
 import typing
 
 from . import nn
@@ -20,7 +21,8 @@ from .fx.interpreter import _attribute
 
 __all__ = ["trace", "script", "save", "load", "TracedModule", "TracedFunction",
            "TracingCheckError", "is_tracing", "is_scripting", "ignore", "unused", "export",
-           "annotate", "Final", "Attribute", "trace_module", "freeze", "optimize_for_inference"]
+           "annotate", "Final", "Attribute", "trace_module", "freeze", "optimize_for_inference",
+           "Future", "fork", "wait", "script_if_tracing", "isinstance"]
 
 
 class TracingCheckError(RuntimeError):
@@ -524,6 +526,101 @@ def trace(func, example_inputs=None, optimize=None, check_trace=True, check_inpu
         inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
         _check_outputs(func, traced, inputs, check_tolerance)
     return traced
+
+
+class Future:
+    """The result of :func:`fork` (``torch.jit.Future``): ember runs the forked call at once, so
+    the value is ready when ``fork`` returns.
+
+    Example:
+        >>> ember.jit.fork(lambda x: x + 1, 2).wait()
+        3
+    """
+
+    def __init__(self, value=None):
+        self._value = value
+
+    def wait(self):
+        """The forked call's result."""
+        return self._value
+
+    value = wait
+
+    def done(self) -> bool:
+        """True: the call has run."""
+        return True
+
+    def then(self, callback) -> Future:
+        """A future holding ``callback(self)``."""
+        return Future(callback(self))
+
+
+def fork(func, *args, **kwargs) -> Future:
+    """``torch.jit.fork``: run ``func(*args, **kwargs)`` and return a :class:`Future` of the
+    result. PyTorch runs forks in parallel only inside TorchScript; outside it, as in ember,
+    the call runs at once (its exception raised here).
+
+    Example:
+        >>> ember.jit.wait(ember.jit.fork(max, 3, 5))
+        5
+    """
+    return Future(func(*args, **kwargs))
+
+
+def wait(future: Future):
+    """``torch.jit.wait``: the result of a :func:`fork`.
+
+    Example:
+        >>> ember.jit.wait(ember.jit.fork(abs, -2))
+        2
+    """
+    return future.wait()
+
+
+def script_if_tracing(fn):
+    """``@torch.jit.script_if_tracing``: compiles ``fn`` with TorchScript only while tracing;
+    ember has no TorchScript, so ``fn`` is returned as it is.
+
+    Example:
+        >>> ember.jit.script_if_tracing(abs)(-1)
+        1
+    """
+    return fn
+
+
+def _typed_isinstance(obj, target_type) -> bool:
+    """``torch.jit.isinstance``: ``isinstance`` that also checks the element types of typing's
+    containers (``List[int]``, ``Dict[str, Tensor]``, ``Tuple[int, str]``, ``Optional[T]``).
+
+    Example:
+        >>> from typing import List
+        >>> ember.jit.isinstance([1, 2], List[int]), ember.jit.isinstance([1, "a"], List[int])
+        (True, False)
+    """
+    origin, args = typing.get_origin(target_type), typing.get_args(target_type)
+    if origin is None:
+        return target_type is typing.Any or isinstance(obj, target_type)
+    if origin is typing.Union or origin is types.UnionType:
+        return any(_typed_isinstance(obj, a) for a in args)
+    if origin is list:
+        return isinstance(obj, list) and all(_typed_isinstance(v, args[0]) for v in obj)
+    if origin is dict:
+        return isinstance(obj, dict) and all(
+            _typed_isinstance(k, args[0]) and _typed_isinstance(v, args[1]) for k, v in obj.items())
+    if origin is tuple:
+        if not isinstance(obj, tuple):
+            return False
+        if len(args) == 2 and args[1] is Ellipsis:
+            return all(_typed_isinstance(v, args[0]) for v in obj)
+        return len(obj) == len(args) and all(_typed_isinstance(v, a) for v, a in zip(obj, args))
+    return isinstance(obj, origin)
+
+
+def __getattr__(name):
+    # ``torch.jit.isinstance`` by its public name, without shadowing the builtin in this module
+    if name == "isinstance":
+        return _typed_isinstance
+    raise AttributeError(f"module 'ember.jit' has no attribute '{name}'")
 
 
 def trace_module(mod, inputs, optimize=None, check_trace=True, check_inputs=None,

@@ -194,3 +194,21 @@ def test_onnx_export_returns_none_without_dynamo(tmp_path):
     assert (tmp_path / "a.onnx").stat().st_size > 0
     program = ember.onnx.export(model, (ember.ones(1, 3),), tmp_path / "b.onnx")
     assert program.model_proto is not None
+
+
+def test_fork_wait_script_if_tracing_and_typed_isinstance_follow_torch():
+    torch = pytest.importorskip("torch")
+    cases = [([1, 2], list[int]), ([1, "a"], list[int]),
+             ({"a": 1.0}, dict[str, float]), ({"a": 1}, dict[str, str]),
+             ((1, "a"), tuple[int, str]), ((1, 2), tuple[int, str]),
+             (None, int | None), ([], list[int]), (3, int), ("x", int),
+             ([[1], [2, 3]], list[list[int]])]
+    assert [ember.jit.isinstance(o, t) for o, t in cases] == \
+        [torch.jit.isinstance(o, t) for o, t in cases]
+    for lib in (torch, ember):
+        future = lib.jit.fork(lambda a, b=2: a + b, 1, b=5)
+        assert (future.wait(), lib.jit.wait(future), future.done()) == (6, 6, True)
+        assert future.then(lambda f: f.value() * 10).wait() == 60
+        with pytest.raises(ZeroDivisionError):  # the forked call runs at once in both
+            lib.jit.fork(lambda: 1 / 0)
+        assert lib.jit.script_if_tracing(abs)(-3) == 3
