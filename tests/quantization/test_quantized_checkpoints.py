@@ -263,3 +263,22 @@ def test_float16_dynamic_lstm_says_it_is_not_supported():
     with pytest.raises(NotImplementedError, match="qint8 weights only"):
         ember.ao.quantization.quantize_dynamic(ember.nn.Sequential(ember.nn.LSTM(4, 3)),
                                                {ember.nn.LSTM}, dtype=ember.float16)
+
+
+def test_qfunctional_keeps_its_qparams_in_the_state_dict():
+    """A quantized ResNet's residual adds (FloatFunctional -> QFunctional) save and load their
+    output scale and zero point, as in torch (ember saved nothing, so a reloaded model added
+    with scale 1.0)."""
+    theirs = torch.ao.nn.quantized.QFunctional()
+    ours = ember.ao.nn.quantized.QFunctional()
+    for f in (theirs, ours):
+        f.scale, f.zero_point = 0.0125, 3
+    assert list(ours.state_dict()) == list(theirs.state_dict()) == ["scale", "zero_point"]
+    buf = io.BytesIO()
+    torch.save(theirs.state_dict(), buf)
+    buf.seek(0)
+    fresh = ember.ao.nn.quantized.QFunctional()
+    fresh.load_state_dict(ember.load(buf))
+    assert (fresh.scale, fresh.zero_point) == (0.0125, 3)
+    with pytest.raises(RuntimeError, match=r"Missing key\(s\).*zero_point"):
+        fresh.load_state_dict({"scale": ember.tensor(0.5)})

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from .... import _dtype as D
 from ...._quantized_tensor import QData, QuantizedTensor, per_tensor_affine, quantize_ints
+from ...._tensor import Tensor
 from ....nn.modules.linear import Identity
 from ....nn.modules.module import Module
 
@@ -95,6 +97,34 @@ class QFunctional(Module):
 
     def _get_name(self):
         return "QFunctional"
+
+    def _save_to_state_dict(self, destination, prefix, keep_vars):
+        # PyTorch keeps the output qparams in the state dict as 0-d tensors
+        super()._save_to_state_dict(destination, prefix, keep_vars)
+        destination[prefix + "scale"] = Tensor._make(np.array(self.scale, np.float32), D.float32)
+        destination[prefix + "zero_point"] = Tensor._make(np.array(self.zero_point, np.int64),
+                                                          D.int64)
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
+                              unexpected_keys, error_msgs):
+        values = {}
+        for name in ("scale", "zero_point"):
+            key = prefix + name
+            if key not in state_dict:
+                missing_keys.append(key)
+                continue
+            value = state_dict[key]
+            if not isinstance(value, Tensor) or value.numel() != 1:
+                error_msgs.append(f"{key} must be a one-element tensor")
+                continue
+            values[name] = value
+        if len(values) == 2:
+            self.scale = float(values["scale"].item())
+            self.zero_point = int(values["zero_point"].item())
+        rest = {k: v for k, v in state_dict.items()
+                if k not in (prefix + "scale", prefix + "zero_point")}
+        super()._load_from_state_dict(rest, prefix, local_metadata, strict, missing_keys,
+                                      unexpected_keys, error_msgs)
 
     def extra_repr(self):
         return f"scale={self.scale}, zero_point={self.zero_point}"
