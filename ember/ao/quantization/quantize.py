@@ -41,7 +41,10 @@ DEFAULT_STATIC_QUANT_MODULE_MAPPINGS = {
     nn.Conv2d: nnq.Conv2d, nn.ReLU6: nnq.ReLU6, nni.LinearReLU: nnq.LinearReLU,
     nni.ConvReLU2d: nnq.ConvReLU2d, nnq.FloatFunctional: nnq.QFunctional,
 }
-DEFAULT_DYNAMIC_QUANT_MODULE_MAPPINGS = {nn.Linear: nnqd.Linear, nn.LSTM: nnqd.LSTM}
+DEFAULT_DYNAMIC_QUANT_MODULE_MAPPINGS = {
+    nn.Linear: nnqd.Linear, nn.LSTM: nnqd.LSTM, nn.GRU: nnqd.GRU, nn.LSTMCell: nnqd.LSTMCell,
+    nn.GRUCell: nnqd.GRUCell, nn.RNNCell: nnqd.RNNCell,
+}
 DEFAULT_QAT_MODULE_MAPPINGS: dict = {}  # filled on first use (ember.ao.nn.qat imports this)
 
 
@@ -242,13 +245,14 @@ def convert(module, mapping=None, inplace=False, remove_qconfig=True, is_referen
 
 
 def quantize_dynamic(model, qconfig_spec=None, dtype=None, mapping=None, inplace=False):
-    """Replace the listed float layers (by default every ``nn.Linear`` and ``nn.LSTM``) with
-    dynamically quantized ones: int8 weights now, activations quantized per batch at run time.
+    """Replace the listed float layers (by default every ``nn.Linear``, ``nn.LSTM``, ``nn.GRU``
+    and recurrent cell) with dynamically quantized ones: int8 weights now, activations
+    quantized per batch at run time.
 
     Args:
         model (Module): the float model.
-        qconfig_spec (set or dict, optional): module classes (``{nn.Linear, nn.LSTM}``, the
-            default) or a dict from class or qualified name to qconfig.
+        qconfig_spec (set or dict, optional): module classes (``{nn.Linear, nn.LSTM}``; by
+            default all of the above) or a dict from class or qualified name to qconfig.
         dtype: ``ember.qint8`` (default) or ``ember.float16`` (float16 weights; ``Linear``
             only).
 
@@ -268,7 +272,8 @@ def quantize_dynamic(model, qconfig_spec=None, dtype=None, mapping=None, inplace
         else:
             raise ValueError(f"Don't know how to quantize with default settings for {dtype}. "
                              "Provide full qconfig please")
-        qconfig_spec = dict.fromkeys(qconfig_spec or (nn.Linear, nn.LSTM), qconfig)
+        qconfig_spec = dict.fromkeys(qconfig_spec or (nn.Linear, nn.LSTM, nn.GRU, nn.LSTMCell,
+                                                      nn.GRUCell, nn.RNNCell), qconfig)
     mapping = mapping or get_default_dynamic_quant_module_mappings()
     if not inplace:
         model = copy.deepcopy(model)

@@ -1,9 +1,11 @@
-"""The dynamically quantized ``LSTM``: int8 weights, float state.
+"""The dynamically quantized recurrent layers and cells: ``LSTM``, ``GRU``, ``LSTMCell``,
+``GRUCell``, ``RNNCell``; int8 weights, float state.
 
 Each layer and direction projects the whole input sequence through its int8 input weights in
 one dynamic quantized product (the sequence quantized once, with qparams from its own range),
 then steps through time quantizing the hidden state for the hidden-to-hidden product at every
-step; the gates and the cell state are float32, as in PyTorch's quantized LSTM.
+step; the gates and the cell state are float32, as in PyTorch's quantized modules. A cell is
+one such step.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from .....nn.modules.module import Module
 from .....nn.modules.rnn import RNNBase
 from ..modules import _centred, _weight_scales, quantize_weight
 
-__all__ = ["LSTM"]
+__all__ = ["LSTM", "GRU", "LSTMCell", "GRUCell", "RNNCell"]
 
 
 def dynamic_product(x: np.ndarray, weight, bias) -> np.ndarray:
@@ -41,6 +43,38 @@ def _sigmoid(v):
     return np.float32(1) / (np.float32(1) + np.exp(-v))
 
 
+def _lstm_step(projected, h, c, w_hh, b_hh):
+    gates = projected + dynamic_product(h, w_hh, b_hh)
+    i, f, g, o = np.split(gates, 4, axis=1)
+    c = _sigmoid(f) * c + _sigmoid(i) * np.tanh(g)
+    return (_sigmoid(o) * np.tanh(c)).astype(np.float32), c
+
+
+def _gru_step(projected, h, w_hh, b_hh):
+    hidden = dynamic_product(h, w_hh, b_hh)
+    i_r, i_z, i_n = np.split(projected, 3, axis=1)
+    h_r, h_z, h_n = np.split(hidden, 3, axis=1)
+    r, z = _sigmoid(i_r + h_r), _sigmoid(i_z + h_z)
+    n = np.tanh(i_n + r * h_n)
+    return (n + z * (h - n)).astype(np.float32)
+
+
+def _quantized_weights(mod, suffix: str, qconfig, what: str):
+    """(w_ih, w_hh, b_ih, b_hh) of a float recurrent module, the weights quantized to qint8."""
+    if qconfig.weight().dtype is not D.qint8:
+        raise NotImplementedError(f"ember's dynamic quantized {what} has qint8 weights only; "
+                                  "quantize it with dtype=torch.qint8")
+    weights = []
+    for kind in ("ih", "hh"):
+        observer = qconfig.weight()
+        w = getattr(mod, f"weight_{kind}{suffix}")
+        observer(w)
+        weights.append(quantize_weight(w.float(), observer))
+    biases = [np.asarray(getattr(mod, f"bias_{kind}{suffix}").detach()._data, np.float32)
+              if mod.bias else None for kind in ("ih", "hh")]
+    return weights[0], weights[1], biases[0], biases[1]
+
+
 class LSTM(Module):
     """An LSTM with int8 weights whose inputs and hidden states are quantized at run time
     (``quantize_dynamic(model, {nn.LSTM})`` makes it from an ``nn.LSTM`` with biases).
@@ -56,10 +90,11 @@ class LSTM(Module):
 
     _NAME = "DynamicQuantizedLSTM"
 
+    mode = "LSTM"
+
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
                  dropout=0.0, bidirectional=False, dtype=D.qint8):
         super().__init__()
-        self.mode = "LSTM"
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.bias, self.batch_first, self.dropout = bias, batch_first, float(dropout)
         self.bidirectional, self.dtype = bidirectional, dtype
@@ -71,6 +106,11 @@ class LSTM(Module):
     proj_size = 0  # no projections here; nn.LSTM's repr then reads the same
     extra_repr = RNNBase.extra_repr
 
+    @staticmethod
+    def _step(projected, h, c, w_hh, b_hh):
+        """One time step from the input's projection: the new (h, c)."""
+        return _lstm_step(projected, h, c, w_hh, b_hh)
+
     def _run_direction(self, seq, h, c, cell, reverse):
         w_ih, w_hh, b_ih, b_hh = cell
         steps, batch = seq.shape[0], seq.shape[1]
@@ -79,10 +119,7 @@ class LSTM(Module):
         outs = [None] * steps
         order = range(steps - 1, -1, -1) if reverse else range(steps)
         for t in order:
-            gates = projected[t] + dynamic_product(h, w_hh, b_hh)
-            i, f, g, o = np.split(gates, 4, axis=1)
-            c = _sigmoid(f) * c + _sigmoid(i) * np.tanh(g)
-            h = (_sigmoid(o) * np.tanh(c)).astype(np.float32)
+            h, c = self._step(projected[t], h, c, w_hh, b_hh)
             outs[t] = h
         return np.stack(outs), h, c
 
@@ -126,23 +163,149 @@ class LSTM(Module):
         if getattr(mod, "proj_size", 0):
             raise NotImplementedError("ember's dynamic quantized LSTM has no proj_size")
         qconfig = getattr(mod, "qconfig", None) or default_dynamic_qconfig
-        if qconfig.weight().dtype is not D.qint8:
-            raise NotImplementedError("ember's dynamic quantized LSTM has qint8 weights only; "
-                                      "quantize LSTMs with dtype=torch.qint8")
         out = cls(mod.input_size, mod.hidden_size, mod.num_layers, mod.bias, mod.batch_first,
                   mod.dropout, mod.bidirectional)
         dirs = 2 if mod.bidirectional else 1
         for layer in range(mod.num_layers):
             for d in range(dirs):
                 suffix = f"_l{layer}" + ("_reverse" if d == 1 else "")
-                weights = []
-                for kind in ("ih", "hh"):
-                    observer = qconfig.weight()
-                    w = getattr(mod, f"weight_{kind}{suffix}")
-                    observer(w)
-                    weights.append(quantize_weight(w.float(), observer))
-                biases = [np.asarray(getattr(mod, f"bias_{kind}{suffix}").detach()._data,
-                                     np.float32) if mod.bias else None
-                          for kind in ("ih", "hh")]
-                out._cells.append((weights[0], weights[1], biases[0], biases[1]))
+                out._cells.append(_quantized_weights(mod, suffix, qconfig, cls.mode))
         return out
+
+
+class GRU(LSTM):
+    """A GRU with int8 weights whose inputs and hidden states are quantized at run time
+    (``quantize_dynamic`` makes it from an ``nn.GRU`` with biases). Inference only; input is
+    batched (3-D), as in PyTorch.
+
+    Example:
+        >>> q = ember.ao.quantization.quantize_dynamic(ember.nn.Sequential(ember.nn.GRU(6, 5)))
+        >>> out, h = q[0](ember.ones(4, 3, 6))
+        >>> out.shape, h.shape
+        (torch.Size([4, 3, 5]), torch.Size([1, 3, 5]))
+    """
+
+    _NAME = "DynamicQuantizedGRU"
+    mode = "GRU"
+
+    @staticmethod
+    def _step(projected, h, c, w_hh, b_hh):
+        return _gru_step(projected, h, w_hh, b_hh), c
+
+    def forward(self, input, hx=None):
+        state = None if hx is None else (hx, hx)
+        out, (h_n, _) = super().forward(input, state)
+        return out, h_n
+
+
+class _Cell(Module):
+    """A single dynamically quantized recurrent step (the cells' shared half)."""
+
+    mode = ""
+    nonlinearity = "tanh"
+
+    def __init__(self, input_size, hidden_size, bias=True, dtype=D.qint8):
+        super().__init__()
+        self.input_size, self.hidden_size, self.bias, self.dtype = (input_size, hidden_size,
+                                                                    bias, dtype)
+        self._weights = None  # (w_ih, w_hh, b_ih, b_hh)
+
+    def _get_name(self):
+        return f"DynamicQuantized{self.mode}"
+
+    def extra_repr(self):
+        text = f"{self.input_size}, {self.hidden_size}"
+        if not self.bias:
+            text += ", bias=False"
+        if self.nonlinearity != "tanh":
+            text += f", nonlinearity={self.nonlinearity}"
+        return text
+
+    def _input(self, input, hx):
+        x = np.asarray(input.detach()._data, np.float32)
+        if x.ndim != 2 or x.shape[1] != self.input_size:
+            raise RuntimeError(f"input has inconsistent input_size: got "
+                               f"{x.shape[-1] if x.ndim else 0} expected {self.input_size}")
+        zeros = np.zeros((x.shape[0], self.hidden_size), np.float32)
+        return x, zeros
+
+    @classmethod
+    def from_float(cls, mod, use_precomputed_fake_quant=False):
+        """The dynamic quantized form of the float cell ``mod``."""
+        from .....ao.quantization.qconfig import default_dynamic_qconfig
+
+        qconfig = getattr(mod, "qconfig", None) or default_dynamic_qconfig
+        out = cls(mod.input_size, mod.hidden_size, mod.bias)
+        out.nonlinearity = getattr(mod, "nonlinearity", "tanh")
+        out._weights = _quantized_weights(mod, "", qconfig, cls.mode)
+        return out
+
+
+def _f32(t):
+    return np.asarray(t.detach()._data, np.float32)
+
+
+def _wrap(a):
+    return Tensor._make(np.ascontiguousarray(a, np.float32), D.float32)
+
+
+class LSTMCell(_Cell):
+    """One dynamically quantized LSTM step: ``(h, c) = cell(input, (h, c))`` on 2-D input.
+
+    Example:
+        >>> q = ember.ao.quantization.quantize_dynamic(ember.nn.Sequential(ember.nn.LSTMCell(3, 4)))
+        >>> h, c = q[0](ember.ones(2, 3))
+        >>> h.shape
+        torch.Size([2, 4])
+    """
+
+    mode = "LSTMCell"
+
+    def forward(self, input, hx=None):
+        x, zeros = self._input(input, hx)
+        h, c = (zeros, zeros) if hx is None else (_f32(hx[0]), _f32(hx[1]))
+        w_ih, w_hh, b_ih, b_hh = self._weights
+        h, c = _lstm_step(dynamic_product(x, w_ih, b_ih), h, c, w_hh, b_hh)
+        return _wrap(h), _wrap(c)
+
+
+class GRUCell(_Cell):
+    """One dynamically quantized GRU step on 2-D input.
+
+    Example:
+        >>> q = ember.ao.quantization.quantize_dynamic(ember.nn.Sequential(ember.nn.GRUCell(3, 4)))
+        >>> q[0](ember.ones(2, 3)).shape
+        torch.Size([2, 4])
+    """
+
+    mode = "GRUCell"
+
+    def forward(self, input, hx=None):
+        x, zeros = self._input(input, hx)
+        h = zeros if hx is None else _f32(hx)
+        w_ih, w_hh, b_ih, b_hh = self._weights
+        return _wrap(_gru_step(dynamic_product(x, w_ih, b_ih), h, w_hh, b_hh))
+
+
+class RNNCell(_Cell):
+    """One dynamically quantized Elman step (tanh or relu) on 2-D input.
+
+    Example:
+        >>> q = ember.ao.quantization.quantize_dynamic(ember.nn.Sequential(ember.nn.RNNCell(3, 4)))
+        >>> q[0](ember.ones(2, 3)).shape
+        torch.Size([2, 4])
+    """
+
+    mode = "RNNCell"
+
+    def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh", dtype=D.qint8):
+        super().__init__(input_size, hidden_size, bias, dtype)
+        self.nonlinearity = nonlinearity
+
+    def forward(self, input, hx=None):
+        x, zeros = self._input(input, hx)
+        h = zeros if hx is None else _f32(hx)
+        w_ih, w_hh, b_ih, b_hh = self._weights
+        pre = dynamic_product(x, w_ih, b_ih) + dynamic_product(h, w_hh, b_hh)
+        out = np.tanh(pre) if self.nonlinearity == "tanh" else np.maximum(pre, np.float32(0))
+        return _wrap(out)
