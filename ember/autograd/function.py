@@ -67,6 +67,11 @@ class BackwardCFunction(FunctionCtx, Node):
     _num_args = 0
     _defer_pack = True  # saved-tensor hooks see the outputs once they are wired to the node
 
+    def __repr__(self):
+        # a Python Function's node prints with its module, as torch's do
+        # (<torch.autograd.function.SquareBackward object at ...>)
+        return f"<{__name__}.{type(self).__name__} object at {hex(id(self))}>"
+
     def name(self) -> str:
         return type(self).__name__
 

@@ -61,6 +61,9 @@ def test_forward_backward_and_grad_fn_name(torch):
     assert repr(ye) == repr(yt)  # tensor([1., 4., 9.], grad_fn=<SquareBackward>)
     assert ye.grad_fn.name() == yt.grad_fn.name() == "SquareBackward"
     assert type(ye.grad_fn).__name__ == "SquareBackward"
+    # the node itself prints with its module: <torch.autograd.function.SquareBackward ...>
+    assert repr(ye.grad_fn).split(" object")[0].replace("ember", "torch") == \
+        repr(yt.grad_fn).split(" object")[0]
     ye.sum().backward()
     yt.sum().backward()
     np.testing.assert_allclose(xe.grad.numpy(), xt.grad.numpy())
