@@ -268,7 +268,8 @@ def broadcast_shapes(*shapes) -> tuple:
     ndim = max((len(s) for s in shapes), default=0)
     out = [1] * ndim
     for s in shapes:
-        for i, n in enumerate(s):
+        for i in range(len(s) - 1, -1, -1):  # from the last dim: PyTorch names the first
+            n = s[i]                           # mismatch counted from the right
             j = ndim - len(s) + i
             if out[j] == 1:
                 out[j] = n
@@ -305,7 +306,7 @@ def _broadcast_message(shapes, j, ndim):
     dim_a = a[j - (ndim - len(a))] if j >= ndim - len(a) else 1
     dim_b = b[j - (ndim - len(b))] if j >= ndim - len(b) else 1
     return (f"The size of tensor a ({dim_a}) must match the size of tensor b ({dim_b}) at "
-            f"non-singleton dimension {j - (ndim - len(b)) if len(b) else j}")
+            f"non-singleton dimension {j}")  # j counts dims of the broadcast result
 
 
 def check_broadcast(a_shape, b_shape):

@@ -67,6 +67,19 @@ def test_broadcast_message_exact():
         ember.ones(2, 3) + ember.ones(2, 4)
 
 
+@pytest.mark.parametrize("a, b", [((2, 3), (4,)), ((2, 3), (3, 2)), ((5, 2, 3), (4, 1)),
+                                  ((4, 1), (5, 2, 3)), ((3,), (2, 4)), ((2, 3, 4), (2, 5, 4))])
+def test_broadcast_message_names_the_dim_torch_names(a, b):
+    # torch scans from the last dim and counts dims of the broadcast result (ember named the
+    # first mismatch from the left, counted in tensor b)
+    torch = pytest.importorskip("torch")
+    with pytest.raises(RuntimeError) as theirs:
+        torch.ones(a) + torch.ones(b)
+    with pytest.raises(RuntimeError) as ours:
+        ember.ones(a) + ember.ones(b)
+    assert str(ours.value) == str(theirs.value)
+
+
 def test_inplace_messages():
     with pytest.raises(RuntimeError, match="result type Float can't be cast to the desired "
                                            "output type Long"):
