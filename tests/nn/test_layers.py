@@ -252,3 +252,30 @@ def test_lazy_linear_infers_in_features():
     m = ember.nn.LazyLinear(3)
     assert m(ember.ones(2, 7)).shape == (2, 3)
     assert m.in_features == 7 and m.weight.shape == (3, 7)
+
+
+@pytest.mark.parametrize("dtypes", [("float64", "float32", "float32"), ("float32", "float64", "float64"),
+                                    ("float32", "float32", "float64"), ("float16", "float32", "float32"),
+                                    ("float32", "float16", "float32"), ("float64", "float32", None)])
+@pytest.mark.parametrize("shape", [(2, 3), (3,), (2, 2, 3)])
+def test_linear_dtype_mismatch_messages_are_torchs(torch, dtypes, shape):
+    # with a bias torch checks it against the weight first ("self and mat2"), then the input
+    # ("mat1 and mat2"); ember gave the bias-less message for both
+    messages = []
+    for lib in (torch, ember):
+        a, w, b = (None if d is None else getattr(lib, d) for d in dtypes)
+        bias = None if b is None else lib.ones(4, dtype=b)
+        with pytest.raises(RuntimeError) as err:
+            lib.nn.functional.linear(lib.ones(shape, dtype=a), lib.ones(4, 3, dtype=w), bias)
+        messages.append(str(err.value).split(". Cast")[0])
+    assert messages[0] == messages[1]
+
+
+def test_dotted_names_are_refused_with_torchs_messages(torch):
+    for lib in (torch, ember):
+        m = lib.nn.Module()
+        with pytest.raises(KeyError) as err:
+            m.add_module("a.b", lib.nn.ReLU())
+        assert str(err.value) == """'module name can\\'t contain ".", got: a.b'"""
+        with pytest.raises(KeyError, match="buffer name can"):
+            m.register_buffer("a.b", lib.ones(1))

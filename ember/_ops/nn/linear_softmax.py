@@ -159,6 +159,11 @@ class Linear(Op):
 _MM_REFUSED = _REFUSED["mm"]
 
 
+def _title(dt) -> str:
+    """PyTorch's title-case dtype name in messages: Float, Double, Half, BFloat16 ..."""
+    return dt._legacy[:-6]
+
+
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """``input @ weight.T + bias``: the affine map of ``nn.Linear``.
 
@@ -173,7 +178,13 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
 
         out = matmul(input, weight.t() if weight.ndim == 2 else weight)
         return out + bias if bias is not None else out
+    if bias is not None and bias._dtype is not weight._dtype:  # torch's addmm checks these first
+        raise RuntimeError(f"self and mat2 must have the same dtype, but got "
+                           f"{_title(bias._dtype)} and {_title(weight._dtype)}")
     if input._dtype is not weight._dtype:
+        if bias is not None:
+            raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got "
+                               f"{_title(input._dtype)} and {_title(weight._dtype)}")
         from ..linalg.matmul import _dt_name
 
         raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: "
@@ -191,9 +202,6 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
             else Linear.apply(input.unsqueeze(0), weight).squeeze(0)
     if bias is None:
         return Linear.apply(input, weight)
-    if bias._dtype is not input._dtype:
-        raise RuntimeError(f"expected mat1 and mat2 to have the same dtype, but got: "
-                           f"{input._dtype.name} != {bias._dtype.name}")
     return Linear.apply(input, weight, bias)
 
 
