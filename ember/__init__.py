@@ -243,6 +243,7 @@ def get_num_threads() -> int:
 
 from ._config import *  # noqa: E402  (set_float32_matmul_precision, typename, ...)
 from ._deterministic import *  # noqa: E402  (use_deterministic_algorithms and friends)
+from ._foreach import *  # noqa: E402  (torch._foreach_add_, _foreach_lerp_, ...)
 from ._lobpcg import lobpcg  # noqa: E402
 from ._symbolic import *  # noqa: E402  (sym_int, sym_max, SymInt and friends)
 from ._symbolic import _assert  # noqa: E402, F401  (torch._assert, traceable)

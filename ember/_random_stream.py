@@ -274,7 +274,9 @@ class TorchStream:
         """multinomial's draw for a 2-D array of non-negative row weights (valid sums)."""
         rows = weights.shape[0]
         out = np.empty((rows, num_samples), np.int64)
-        if replacement:
+        # one draw with replacement is one draw without: PyTorch takes the exponential-race
+        # path below for it, so the stream advances the same way
+        if replacement and num_samples > 1:
             for i in range(rows):
                 cdf = np.cumsum(weights[i], dtype=np.float64)
                 cdf /= cdf[-1]

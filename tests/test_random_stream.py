@@ -62,6 +62,13 @@ EXACT = {
     "multinomial_replacement": lambda L: L.multinomial(
         L.tensor([[0.1, 0.2, 0.3, 0.4], [0.0, 5.0, 1.0, 0.0]]), 40, replacement=True),
     "multinomial": lambda L: L.multinomial(L.tensor([0.1, 0.2, 0.3, 0.4, 0.0, 2.0]), 4),
+    # one sample with replacement takes the no-replacement draw (Categorical.sample's path);
+    # the uniform after it shows the stream advanced the same way
+    "multinomial_replacement_one": lambda L: L.cat([L.multinomial(
+        L.tensor([[0.1, 0.2, 0.3, 0.4], [0.0, 5.0, 1.0, 0.0]]), 1, True).flatten().float(),
+        L.rand(2)]),
+    "categorical_sample": lambda L: L.stack([L.distributions.Categorical(
+        logits=L.tensor([0.1, 0.2, -0.3])).sample() for _ in range(12)]),
     "dropout": lambda L: L.nn.functional.dropout(L.ones(200), 0.3),
     "dropout2d": lambda L: L.nn.functional.dropout2d(L.ones(2, 8, 3, 3), 0.5),
     "alpha_dropout": lambda L: L.nn.functional.alpha_dropout(L.ones(40), 0.2, training=True),

@@ -314,9 +314,6 @@ KNOWN_DIVERGENCES: dict[str, str] = {
     "pixel_unshuffle:empty": "torch: ok; ember: ok, shape [0, 8, 2, 1], not [0, 2, 4, 2]",
     # at the poles (negative integers) torch gives huge finite values, ember inf
     "polygamma1_negative:int64": "torch: ok; ember: ok, values differ",
-    # tied values: torch does not specify which indices topk returns, and picks others
-    "topk:int64": "torch: ok; ember: ok, values differ",
-    "topk_smallest:int64": "torch: ok; ember: ok, values differ",
 }
 
 

@@ -134,9 +134,113 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
     if input.ndim == 0:
         return topk_type(input.clone(), _long(xp_of(input._data).zeros((), np.int64)))
     dim = wrap_dim(dim, input.ndim)
-    idx = _argsort(input._data, dim, largest)
-    idx = idx[(slice(None),) * dim + (slice(0, k),)]
+    order = _argsort(input._data, dim, largest)
+    idx = _topk_order_as_torch(input._data, dim, k, largest, sorted, order)
     return topk_type(_gather(input, dim, idx, "TopkBackward0"), _long(idx))
+
+
+def _topk_order_as_torch(x, dim: int, k: int, largest: bool, sorted: bool, order):
+    """The first ``k`` of the stable ``order`` along ``dim``, with the rows whose answer the
+    values leave open (ties among the selected, or any row when ``sorted=False`` selects by
+    partition) re-ordered as PyTorch's CPU kernel orders them. Device arrays keep the stable
+    order (PyTorch's CUDA kernel orders ties differently again)."""
+    idx = order[(slice(None),) * dim + (slice(0, k),)]
+    n = x.shape[dim]
+    if not isinstance(x, np.ndarray) or k == 0 or x.size == 0:
+        return idx
+    from ._topk_order import topk_row
+
+    rows = np.moveaxis(x, dim, -1).reshape(-1, n)
+    picks = np.moveaxis(idx, dim, -1).reshape(-1, k)
+    if not sorted and k * 64 > n:
+        redo = np.ones(len(rows), bool)
+    else:
+        head = np.moveaxis(order[(slice(None),) * dim + (slice(0, k + 1),)], dim, -1)
+        head = np.take_along_axis(rows, head.reshape(len(rows), -1), axis=-1)
+        a, b = head[:, :-1], head[:, 1:]
+        redo = ((a == b) | ((a != a) & (b != b))).any(axis=1)
+    if not redo.any():
+        return idx
+    picks = picks.copy()
+    for r in np.flatnonzero(redo):
+        picks[r] = topk_row(rows[r].tolist(), k, largest, sorted)
+    shape = np.moveaxis(idx, dim, -1).shape
+    return np.moveaxis(picks.reshape(shape), -1, dim)
+
+
+def _gt_or_nan(a, b) -> bool:
+    # NaN sorts above every number (and ties with NaN), as in PyTorch's selection
+    return a > b or (a != a and b == b)
+
+
+def _quickselect(vals: list, k: int) -> int:
+    """The position, in ``vals``, that a median-of-three quickselect (Hoare partition, the
+    classic "select" routine) leaves at rank ``k``: among tied values it is the one PyTorch's
+    CPU ``kthvalue`` reports."""
+    arr, pos = list(vals), list(range(len(vals)))
+
+    def swap(a, b):
+        arr[a], arr[b] = arr[b], arr[a]
+        pos[a], pos[b] = pos[b], pos[a]
+
+    lo, hi = 0, len(arr) - 1
+    while hi > lo:
+        if hi == lo + 1:
+            if _gt_or_nan(arr[lo], arr[hi]):
+                swap(lo, hi)
+            break
+        swap(lo + (hi - lo) // 2, lo + 1)  # median of three: arr[lo+1] <= arr[lo] <= arr[hi]
+        if _gt_or_nan(arr[lo + 1], arr[hi]):
+            swap(lo + 1, hi)
+        if _gt_or_nan(arr[lo], arr[hi]):
+            swap(lo, hi)
+        if _gt_or_nan(arr[lo + 1], arr[lo]):
+            swap(lo + 1, lo)
+        i, j, pivot = lo + 1, hi, arr[lo]
+        while True:
+            i += 1
+            while _gt_or_nan(pivot, arr[i]):
+                i += 1
+            j -= 1
+            while _gt_or_nan(arr[j], pivot):
+                j -= 1
+            if j < i:
+                break
+            swap(i, j)
+        swap(lo, j)
+        if j <= k:
+            lo = i
+        if j >= k:
+            hi = j - 1
+    return pos[k]
+
+
+def _kth_ties_as_torch(x, dim: int, k: int, idx):
+    """``idx`` (the stable sort's pick, size 1 along ``dim``) with rows whose k-th value is
+    tied re-picked as PyTorch's CPU quickselect does; values are unchanged either way.
+    Device arrays keep the sort's pick (PyTorch's CUDA kernel selects differently)."""
+    if not isinstance(x, np.ndarray):
+        return idx
+    n = x.shape[dim]
+    rows = np.moveaxis(x, dim, -1).reshape(-1, n)
+    ordered = np.sort(rows, axis=-1)  # NaN last, as in the stable argsort
+    kth = ordered[:, k - 1]
+
+    def same(a):
+        return (a == kth) | ((a != a) & (kth != kth))
+
+    tied = np.zeros(len(rows), bool)
+    if k > 1:
+        tied |= same(ordered[:, k - 2])
+    if k < n:
+        tied |= same(ordered[:, k])
+    if not tied.any():
+        return idx
+    picks = np.moveaxis(idx, dim, -1).reshape(-1).copy()
+    for r in np.flatnonzero(tied):
+        picks[r] = _quickselect(rows[r].tolist(), k - 1)
+    shape = np.moveaxis(idx, dim, -1).shape
+    return np.moveaxis(picks.reshape(shape), -1, dim)
 
 
 def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False, *, out=None):
@@ -154,7 +258,7 @@ def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False, *, out
     if input.ndim == 0:
         return kthvalue_type(input.clone(), _long(xp_of(input._data).zeros((), np.int64)))
     idx = _argsort(input._data, dim, False)
-    idx = idx[(slice(None),) * dim + (slice(k - 1, k),)]
+    idx = _kth_ties_as_torch(input._data, dim, k, idx[(slice(None),) * dim + (slice(k - 1, k),)])
     values = _gather(input, dim, idx, "KthvalueBackward0")
     if not keepdim:
         values, idx = values.squeeze(dim), idx.squeeze(dim)
