@@ -10,6 +10,14 @@ Example:
 
 from .._functional_base import InterpolationMode
 from . import functional
+from ._augment import (
+    CutMix,
+    GaussianBlur,
+    Grayscale,
+    MixUp,
+    RandomErasing,
+    RandomGrayscale,
+)
 from ._transform import Transform
 from ._transforms import (
     CenterCrop,
@@ -20,10 +28,12 @@ from ._transforms import (
     Lambda,
     Normalize,
     Pad,
+    RandomAffine,
     RandomApply,
     RandomChoice,
     RandomCrop,
     RandomHorizontalFlip,
+    RandomPerspective,
     RandomResizedCrop,
     RandomRotation,
     RandomVerticalFlip,
@@ -35,7 +45,10 @@ from ._transforms import (
 )
 
 __all__ = ["functional", "InterpolationMode", "Transform", "CenterCrop", "ClampBoundingBoxes",
-           "ColorJitter", "Compose", "Identity", "Lambda", "Normalize", "Pad", "RandomApply",
-           "RandomChoice", "RandomCrop", "RandomHorizontalFlip", "RandomResizedCrop",
+           "ColorJitter", "Compose", "Identity", "Lambda", "Normalize", "Pad", "RandomAffine",
+           "RandomApply",
+           "RandomChoice", "RandomCrop", "RandomHorizontalFlip", "RandomPerspective",
+           "RandomResizedCrop",
            "RandomRotation", "RandomVerticalFlip", "Resize", "SanitizeBoundingBoxes", "ToDtype",
-           "ToImage", "ToPureTensor"]
+           "ToImage", "ToPureTensor", "CutMix", "GaussianBlur", "Grayscale", "MixUp",
+           "RandomErasing", "RandomGrayscale"]

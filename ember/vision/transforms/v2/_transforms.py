@@ -528,6 +528,100 @@ class RandomRotation(Transform):
                 f"expand={self.expand}, fill={self.fill}")
 
 
+class RandomAffine(Transform):
+    """A random affine map (rotation in ``degrees``, translation up to ``translate`` fractions,
+    ``scale`` and ``shear`` ranges; v1's draws and order) applied to the whole sample: masks
+    with nearest neighbours, boxes around their moved corners.
+
+    Example:
+        >>> img, boxes = v2.RandomAffine(degrees=10, translate=(0.1, 0.1))(img, boxes)
+    """
+
+    def __init__(self, degrees, translate=None, scale=None, shear=None,
+                 interpolation=InterpolationMode.NEAREST, fill=0, center=None) -> None:
+        super().__init__()
+        # v1 validates the arguments the same way; keep its normalised values
+        checked = _v1.RandomAffine(degrees, translate, scale, shear, interpolation, 0, center)
+        self.degrees, self.translate = checked.degrees, checked.translate
+        self.scale, self.shear = checked.scale, checked.shear
+        self.interpolation, self.center = checked.interpolation, center
+        self._interpolation_arg = interpolation
+        self.fill = fill
+
+    def make_params(self, flat_inputs):
+        h, w = query_size(flat_inputs)
+        angle, translate, scale, shear = _v1.RandomAffine.get_params(
+            self.degrees, self.translate, self.scale, self.shear, [w, h])
+        return {"angle": angle, "translate": list(translate), "scale": scale,
+                "shear": list(shear)}
+
+    def transform(self, inpt, params):
+        fill = _fill_for(self.fill, inpt)
+        if isinstance(inpt, Tensor) and isinstance(fill, (int, float)):
+            fill = [float(fill)]  # a tensor's fill is a per-channel list (one value repeats)
+        return F.affine(inpt, params["angle"], params["translate"], params["scale"],
+                        params["shear"], self.interpolation, fill, self.center)
+
+    def extra_repr(self) -> str:
+        parts = [f"degrees={self.degrees}"]
+        for name in ("translate", "scale", "shear"):
+            if getattr(self, name) is not None:
+                parts.append(f"{name}={getattr(self, name)}")
+        # torchvision shows the interpolation as given (its default as "nearest") and leaves a
+        # per-type fill dict out
+        given = self._interpolation_arg
+        parts.append("interpolation=" + ("nearest" if given is InterpolationMode.NEAREST
+                                         else str(given)))
+        if not isinstance(self.fill, dict):
+            parts.append(f"fill={self.fill}")
+        if self.center is not None:
+            parts.append(f"center={self.center}")
+        return ", ".join(parts)
+
+
+class RandomPerspective(_RandomApplyTransform):
+    """With probability ``p``, move each image corner inwards by up to ``distortion_scale`` of
+    the half-size (v1's draws) and warp the whole sample: masks with nearest neighbours, boxes
+    around their warped corners.
+
+    Example:
+        >>> img, boxes = v2.RandomPerspective(distortion_scale=0.5, p=0.5)(img, boxes)
+    """
+
+    def __init__(self, distortion_scale: float = 0.5, p: float = 0.5,
+                 interpolation=InterpolationMode.BILINEAR, fill=0) -> None:
+        super().__init__(p=p)
+        if not 0 <= distortion_scale <= 1:
+            raise ValueError("Argument distortion_scale value should be between 0 and 1")
+        self.distortion_scale = distortion_scale
+        self.interpolation = _interp(interpolation)
+        self._interpolation_arg = interpolation
+        self.fill = fill
+
+    def make_params(self, flat_inputs):
+        h, w = query_size(flat_inputs)
+        start, end = _v1.RandomPerspective.get_params(w, h, self.distortion_scale)
+        return {"startpoints": start, "endpoints": end}
+
+    def transform(self, inpt, params):
+        fill = _fill_for(self.fill, inpt)
+        if isinstance(inpt, Tensor) and isinstance(fill, (int, float)):
+            fill = [float(fill)]  # a tensor's fill is a per-channel list (one value repeats)
+        return F.perspective(inpt, params["startpoints"], params["endpoints"],
+                             self.interpolation, fill)
+
+    def extra_repr(self) -> str:
+        # torchvision shows the interpolation as given (its default as "bilinear") and leaves a
+        # per-type fill dict out
+        given = self._interpolation_arg
+        parts = [f"p={self.p}", f"distortion_scale={self.distortion_scale}",
+                 "interpolation=" + ("bilinear" if given is InterpolationMode.BILINEAR
+                                     else str(given))]
+        if not isinstance(self.fill, dict):
+            parts.append(f"fill={self.fill}")
+        return ", ".join(parts)
+
+
 # --- colour ----------------------------------------------------------------------------------
 
 class ColorJitter(Transform):

@@ -24,7 +24,9 @@ from .._functional_base import InterpolationMode, _interp, _is_pil_image
 from ..functional import pil_to_tensor, to_pil_image  # noqa: F401  (v2 names them too)
 
 __all__ = ["to_image", "to_pil_image", "pil_to_tensor", "to_dtype", "normalize", "resize",
-           "crop", "center_crop", "resized_crop", "pad", "rotate", "horizontal_flip",
+           "crop", "center_crop", "resized_crop", "pad", "rotate", "affine", "perspective",
+           "gaussian_blur", "rgb_to_grayscale", "erase",
+           "horizontal_flip",
            "vertical_flip", "hflip", "vflip", "adjust_brightness", "adjust_contrast",
            "adjust_saturation", "adjust_hue", "clamp_bounding_boxes",
            "convert_bounding_box_format", "get_size", "get_dimensions", "InterpolationMode"]
@@ -429,6 +431,97 @@ def _rotate_image(img, angle, interpolation, expand, center, fill):
     return _F1.rotate(img, angle, interpolation, expand, center, fill)
 
 
+def _affine_boxes_matrix(boxes, angle, translate, scale, shear, center):
+    """Boxes around each box's corners moved by the forward affine map (rotation, scale and
+    shear about ``center``, default the canvas middle, then ``translate``), on the same canvas."""
+    from .... import stack
+    from .. import _tensor_ops as TO
+
+    h, w = boxes.canvas_size
+    c = [w * 0.5, h * 0.5] if center is None else [float(center[0]), float(center[1])]
+    # the image kernel's matrix maps output pixels to input pixels; boxes need its inverse
+    a, b, tx, d, e, ty = TO.inverse_affine_matrix(c, float(angle), [float(t) for t in translate],
+                                                  float(scale), [float(s) for s in shear])
+    det = a * e - b * d
+    fa, fb, fd, fe = e / det, -b / det, -d / det, a / det
+    ftx, fty = -(fa * tx + fb * ty), -(fd * tx + fe * ty)
+    data = _plain(boxes)
+    if not data.is_floating_point():
+        data = data.to(D.float32)
+    x1, y1, x2, y2 = _convert(data, boxes.format, BF.XYXY).unbind(-1)
+    xs = stack([x1, x2, x2, x1], -1)
+    ys = stack([y1, y1, y2, y2], -1)
+    nx = xs * fa + ys * fb + ftx
+    ny = xs * fd + ys * fe + fty
+    out = stack([nx.amin(-1), ny.amin(-1), nx.amax(-1), ny.amax(-1)], -1)
+    if boxes.clamping_mode is not None:
+        out = _clamp_xyxy(out, (h, w))
+    return _back(out, boxes, (h, w))
+
+
+def affine(inpt, angle: float, translate, scale: float, shear,
+           interpolation=InterpolationMode.NEAREST, fill=None, center=None):
+    """Rotate by ``angle`` degrees, translate, scale and shear (size kept); masks use nearest
+    neighbours and boxes become the boxes around their moved corners (clamped to the canvas).
+
+    Example:
+        >>> affine(tv_tensors.Image(ember.zeros(3, 8, 8)), 30.0, [1, 0], 1.0, [0.0, 0.0]).shape
+        ember.Size([3, 8, 8])
+    """
+    shear = [float(shear), 0.0] if isinstance(shear, (int, float)) else list(shear)
+    if len(shear) == 1:
+        shear = [shear[0], shear[0]]
+    if isinstance(inpt, tv_tensors.BoundingBoxes):
+        return _affine_boxes_matrix(inpt, angle, translate, scale, shear, center)
+    if isinstance(inpt, tv_tensors.Mask):
+        return _mask_op(inpt, lambda t: _F1.affine(t, angle, list(translate), scale, shear,
+                                                   InterpolationMode.NEAREST, fill, center))
+    return _image_op(inpt, lambda t: _F1.affine(t, angle, list(translate), scale, shear,
+                                                interpolation, fill, center))
+
+
+def _perspective_boxes(boxes, startpoints, endpoints):
+    """Boxes around each box's corners carried by the homography taking ``startpoints`` to
+    ``endpoints`` (the image's warp runs the other way), on the same canvas."""
+    from .... import stack
+    from .._functional_affine import _perspective_coeffs
+
+    a, b, c, d, e, f, g, h_ = _perspective_coeffs(endpoints, startpoints)
+    data = _plain(boxes)
+    if not data.is_floating_point():
+        data = data.to(D.float32)
+    x1, y1, x2, y2 = _convert(data, boxes.format, BF.XYXY).unbind(-1)
+    xs = stack([x1, x2, x2, x1], -1)
+    ys = stack([y1, y1, y2, y2], -1)
+    den = xs * g + ys * h_ + 1.0
+    nx = (xs * a + ys * b + c) / den
+    ny = (xs * d + ys * e + f) / den
+    out = stack([nx.amin(-1), ny.amin(-1), nx.amax(-1), ny.amax(-1)], -1)
+    if boxes.clamping_mode is not None:
+        out = _clamp_xyxy(out, boxes.canvas_size)
+    return _back(out, boxes, boxes.canvas_size)
+
+
+def perspective(inpt, startpoints, endpoints, interpolation=InterpolationMode.BILINEAR,
+                fill=None):
+    """Warp so the four ``startpoints`` corners land on ``endpoints``; masks use nearest
+    neighbours and boxes become the boxes around their warped corners.
+
+    Example:
+        >>> corners = [[0, 0], [7, 0], [7, 7], [0, 7]]
+        >>> perspective(tv_tensors.Image(ember.zeros(3, 8, 8)), corners,
+        ...             [[1, 0], [7, 1], [6, 7], [0, 6]]).shape
+        ember.Size([3, 8, 8])
+    """
+    if isinstance(inpt, tv_tensors.BoundingBoxes):
+        return _perspective_boxes(inpt, startpoints, endpoints)
+    if isinstance(inpt, tv_tensors.Mask):
+        return _mask_op(inpt, lambda t: _F1.perspective(t, startpoints, endpoints,
+                                                        InterpolationMode.NEAREST, fill))
+    return _image_op(inpt, lambda t: _F1.perspective(t, startpoints, endpoints, interpolation,
+                                                     fill))
+
+
 def _center_crop_params(h: int, w: int, output_size) -> tuple[int, int, int, int]:
     ch, cw = _F1._pair(output_size, "size")
     return int(round((h - ch) / 2.0)), int(round((w - cw) / 2.0)), ch, cw
@@ -479,3 +572,48 @@ adjust_brightness = _color(_F1.adjust_brightness)
 adjust_contrast = _color(_F1.adjust_contrast)
 adjust_saturation = _color(_F1.adjust_saturation)
 adjust_hue = _color(_F1.adjust_hue)
+
+
+# --- filters, greyscale, erasing -----------------------------------------------------------------
+
+def _images_only(inpt, name: str) -> None:
+    if isinstance(inpt, tv_tensors.TVTensor) and not isinstance(
+            inpt, (tv_tensors.Image, tv_tensors.Video)):
+        raise TypeError(f"Functional F.{name} supports inputs of type Image, Tensor, "
+                        f"PIL.Image.Image and Video, but got {type(inpt)} instead.")
+
+
+def gaussian_blur(inpt, kernel_size, sigma=None):
+    """Blur images and videos (PIL images, plain tensors) with a Gaussian of odd
+    ``kernel_size``; masks and boxes raise ``TypeError``, as in torchvision.
+
+    Example:
+        >>> gaussian_blur(tv_tensors.Image(ember.rand(3, 8, 8)), [3, 3], [1.0, 1.0]).shape
+        ember.Size([3, 8, 8])
+    """
+    _images_only(inpt, "gaussian_blur")
+    return _image_op(inpt, lambda t: _F1.gaussian_blur(t, kernel_size, sigma))
+
+
+def rgb_to_grayscale(inpt, num_output_channels: int = 1):
+    """Images and videos to greyscale (ITU-R 601-2 luma) with 1 or 3 channels; masks and boxes
+    raise ``TypeError``, as in torchvision.
+
+    Example:
+        >>> rgb_to_grayscale(tv_tensors.Image(ember.rand(3, 4, 4))).shape
+        ember.Size([1, 4, 4])
+    """
+    _images_only(inpt, "rgb_to_grayscale")
+    return _image_op(inpt, lambda t: _F1.rgb_to_grayscale(t, num_output_channels))
+
+
+def erase(inpt, i: int, j: int, h: int, w: int, v, inplace: bool = False):
+    """Images and videos with the (h, w) rectangle at (i, j) set to ``v``; masks and boxes
+    raise ``TypeError``, as in torchvision.
+
+    Example:
+        >>> erase(tv_tensors.Image(ember.ones(1, 4, 4)), 1, 1, 2, 2, ember.zeros(1)).sum()
+        tensor(12.)
+    """
+    _images_only(inpt, "erase")
+    return _image_op(inpt, lambda t: _F1.erase(t, i, j, h, w, v, inplace))
