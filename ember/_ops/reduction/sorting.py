@@ -59,6 +59,23 @@ def _argsort(x: np.ndarray, dim: int, descending: bool) -> np.ndarray:
     return n - 1 - np.flip(np.argsort(rev, axis=dim, kind="stable"), dim)
 
 
+def _leading_order(x, dim: int, m: int, descending: bool):
+    """The first ``m`` positions of ``_argsort(x, dim, descending)``. For small ``m`` (topk's
+    usual case) a partition finds them without sorting the whole axis: the candidates are put
+    back in input order, so the stable sort of their values orders ties as the full sort does
+    (which of several values tied at the cut is taken only matters where topk re-orders ties
+    the way PyTorch does anyway)."""
+    n = x.shape[dim]
+    if m * 8 >= n or type(x) is not np.ndarray:
+        return _argsort(x, dim, descending)[(slice(None),) * dim + (slice(0, m),)]
+    kth = n - m if descending else m - 1  # NaN partitions as the largest value
+    part = np.argpartition(x, kth, axis=dim)
+    part = np.sort(part[(slice(None),) * dim + (slice(kth, n) if descending else slice(0, m),)],
+                   axis=dim)
+    vals = np.take_along_axis(x, part, axis=dim)
+    return np.take_along_axis(part, _argsort(vals, dim, descending), axis=dim)
+
+
 def _no_complex(input: Tensor, message: str | None = None, kernel: str | None = None) -> None:
     """torch's CPU sorts and selections have no complex kernel: RuntimeError(message) or
     NotImplementedError naming ``kernel``."""
@@ -134,7 +151,7 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
     if input.ndim == 0:
         return topk_type(input.clone(), _long(xp_of(input._data).zeros((), np.int64)))
     dim = wrap_dim(dim, input.ndim)
-    order = _argsort(input._data, dim, largest)
+    order = _leading_order(input._data, dim, min(k + 1, n), largest)
     idx = _topk_order_as_torch(input._data, dim, k, largest, sorted, order)
     return topk_type(_gather(input, dim, idx, "TopkBackward0"), _long(idx))
 
