@@ -204,7 +204,7 @@ class Grayscale(Transform):
         return f"num_output_channels={self.num_output_channels}"
 
 
-class RandomGrayscale(Transform):
+class RandomGrayscale(_RandomApplyTransform):
     """To greyscale with probability ``p`` (one ``rand(1)`` per call), keeping each image's
     number of channels.
 
@@ -213,18 +213,7 @@ class RandomGrayscale(Transform):
     """
 
     def __init__(self, p: float = 0.1) -> None:
-        if not 0.0 <= p <= 1.0:
-            raise ValueError("`p` should be a floating point value in the interval [0.0, 1.0].")
-        super().__init__()
-        self.p = p
-
-    def forward(self, *inputs):
-        from .... import rand
-
-        sample = inputs if len(inputs) > 1 else inputs[0]
-        if float(rand(1).item()) >= self.p:
-            return sample
-        return super().forward(*inputs)
+        super().__init__(p)
 
     def transform(self, inpt, params):
         if _leaves_masks_and_boxes(inpt):
