@@ -37,3 +37,29 @@ def _ovewrite_named_param(kwargs: dict, param: str, new_value) -> None:
         raise ValueError(f"The parameter '{param}' expected value {new_value} "
                          f"but got {kwargs[param]} instead.")
     kwargs[param] = new_value
+
+
+def init_mobile_weights(model, linear_init) -> None:
+    """The initialisation torchvision's mobile families share (MobileNetV2/V3, EfficientNet):
+    convolutions Kaiming-normal (fan out) with zero biases, norms 1 and 0, and each ``Linear``
+    by ``linear_init(m)``; in module order, so the random draws follow torchvision's."""
+    from ... import nn
+
+    for m in model.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, mode="fan_out")
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, (nn.BatchNorm2d, nn.GroupNorm)):
+            nn.init.ones_(m.weight)
+            nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.Linear):
+            linear_init(m)
+            nn.init.zeros_(m.bias)
+
+
+def normal_linear(m) -> None:
+    """MobileNet's classifier initialisation: N(0, 0.01)."""
+    from ... import nn
+
+    nn.init.normal_(m.weight, 0, 0.01)

@@ -17,7 +17,7 @@ from ... import flatten, nn
 from ..._tensor import Tensor
 from ..ops.layers import SqueezeExcitation
 from ..ops.regularization import StochasticDepth
-from ._utils import Conv2dNormActivation, _make_divisible, _no_pretrained
+from ._utils import Conv2dNormActivation, _make_divisible, _no_pretrained, init_mobile_weights
 
 __all__ = ["EfficientNet", "MBConvConfig", "MBConv", "efficientnet_b0", "efficientnet_b1"]
 
@@ -96,6 +96,12 @@ class MBConv(nn.Module):
         return result
 
 
+def _uniform_linear(m) -> None:
+    """EfficientNet's classifier initialisation: U(-1/sqrt(out), 1/sqrt(out))."""
+    init_range = 1.0 / math.sqrt(m.out_features)
+    nn.init.uniform_(m.weight, -init_range, init_range)
+
+
 class EfficientNet(nn.Module):
     """EfficientNet from a list of stage configs; the drop probability of stochastic depth
     grows linearly over the blocks up to ``stochastic_depth_prob``.
@@ -148,18 +154,7 @@ class EfficientNet(nn.Module):
         self.classifier = nn.Sequential(nn.Dropout(p=dropout, inplace=True),
                                         nn.Linear(lastconv_output_channels, num_classes))
 
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out")
-                if m.bias is not None:
-                    nn.init.zeros_(m.bias)
-            elif isinstance(m, (nn.BatchNorm2d, nn.GroupNorm)):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.Linear):
-                init_range = 1.0 / math.sqrt(m.out_features)
-                nn.init.uniform_(m.weight, -init_range, init_range)
-                nn.init.zeros_(m.bias)
+        init_mobile_weights(self, _uniform_linear)
 
     def _forward_impl(self, x: Tensor) -> Tensor:
         x = self.features(x)

@@ -13,7 +13,13 @@ from typing import Any
 from ... import flatten, nn
 from ..._tensor import Tensor
 from ..ops.layers import SqueezeExcitation as _SElayer
-from ._utils import Conv2dNormActivation, _make_divisible, _no_pretrained
+from ._utils import (
+    Conv2dNormActivation,
+    _make_divisible,
+    _no_pretrained,
+    init_mobile_weights,
+    normal_linear,
+)
 
 __all__ = ["MobileNetV3", "InvertedResidualConfig", "InvertedResidual", "mobilenet_v3_small",
            "mobilenet_v3_large"]
@@ -137,17 +143,7 @@ class MobileNetV3(nn.Module):
             nn.Dropout(p=dropout, inplace=True),
             nn.Linear(last_channel, num_classes))
 
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out")
-                if m.bias is not None:
-                    nn.init.zeros_(m.bias)
-            elif isinstance(m, (nn.BatchNorm2d, nn.GroupNorm)):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.Linear):
-                nn.init.normal_(m.weight, 0, 0.01)
-                nn.init.zeros_(m.bias)
+        init_mobile_weights(self, normal_linear)
 
     def _forward_impl(self, x: Tensor) -> Tensor:
         x = self.features(x)
