@@ -156,10 +156,18 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
     return topk_type(_gather(input, dim, idx, "TopkBackward0"), _long(idx))
 
 
+# ``sorted=False`` leaves the order unspecified; PyTorch's CPU kernel then returns its partition
+# order, which ember replays row by row in Python (about 0.3 ms per row of 1000). Past this many
+# elements that costs more than the order is worth, and the sorted order (a valid answer) is
+# returned instead.
+_UNSORTED_REPLAY_LIMIT = 1 << 16
+
+
 def _topk_order_as_torch(x, dim: int, k: int, largest: bool, sorted: bool, order):
     """The first ``k`` of the stable ``order`` along ``dim``, with the rows whose answer the
     values leave open (ties among the selected, or any row when ``sorted=False`` selects by
-    partition) re-ordered as PyTorch's CPU kernel orders them. Device arrays keep the stable
+    partition, up to ``_UNSORTED_REPLAY_LIMIT`` elements) re-ordered as PyTorch's CPU kernel
+    orders them. Device arrays keep the stable
     order (PyTorch's CUDA kernel orders ties differently again)."""
     idx = order[(slice(None),) * dim + (slice(0, k),)]
     n = x.shape[dim]
@@ -169,7 +177,7 @@ def _topk_order_as_torch(x, dim: int, k: int, largest: bool, sorted: bool, order
 
     rows = np.moveaxis(x, dim, -1).reshape(-1, n)
     picks = np.moveaxis(idx, dim, -1).reshape(-1, k)
-    if not sorted and k * 64 > n:
+    if not sorted and k * 64 > n and rows.size <= _UNSORTED_REPLAY_LIMIT:
         redo = np.ones(len(rows), bool)
     else:
         head = np.moveaxis(order[(slice(None),) * dim + (slice(0, k + 1),)], dim, -1)

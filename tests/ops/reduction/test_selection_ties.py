@@ -85,3 +85,14 @@ def test_topk_batched_int_rows_and_gradient(torch, dim):
     (torch.topk(xt, 2, dim).values * 3).sum().backward()
     (ember.topk(xe, 2, dim).values * 3).sum().backward()
     np.testing.assert_array_equal(xe.grad.numpy(), xt.grad.numpy())
+
+
+def test_large_unsorted_topk_selects_torchs_values_in_sorted_order():
+    # past the replay limit ember returns the sorted order for sorted=False (an order torch
+    # leaves unspecified) instead of replaying torch's partition in Python row by row
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(5).standard_normal((300, 300)).astype(np.float32)
+    ours = ember.topk(ember.from_numpy(x), 50, sorted=False)
+    theirs = torch.topk(torch.from_numpy(x), 50, sorted=False)
+    assert np.array_equal(np.sort(ours.indices.numpy(), 1), np.sort(theirs.indices.numpy(), 1))
+    assert np.all(np.diff(ours.values.numpy(), axis=1) <= 0)
