@@ -132,10 +132,17 @@ def _linspace(start: float, end: float, steps: int, dtype) -> np.ndarray:
     return np.where(idx < steps // 2, up, down).astype(dtype)
 
 
-def affine_grid(matrix: list[float], w: int, h: int, ow: int, oh: int, dtype) -> np.ndarray:
+def affine_grid(matrix: list[float], w: int, h: int, ow: int, oh: int, dtype,
+                in_order: bool = False) -> np.ndarray:
     theta = np.asarray(matrix, dtype).reshape(2, 3)
     base = _base_grid(oh, ow, dtype, -ow * 0.5 + 0.5, -oh * 0.5 + 0.5)  # centred
     scaled = theta.T / np.asarray([0.5 * w, 0.5 * h], dtype)
+    if in_order:
+        # the torch 2.13 CPU build the v2 fixtures come from sums x*s0 + y*s1 + s2 left to
+        # right, each step rounded in ``dtype`` (probed); NumPy's matmul (which the v1 fixture's
+        # torch agreed with) can round a nearest-neighbour tie the other way
+        grid = (base[:, 0:1] * scaled[0] + base[:, 1:2] * scaled[1]).astype(dtype) + scaled[2]
+        return grid.astype(dtype).reshape(1, oh, ow, 2)
     return (base @ scaled).astype(dtype).reshape(1, oh, ow, 2)
 
 

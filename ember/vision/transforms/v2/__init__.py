@@ -18,6 +18,13 @@ from ._augment import (
     RandomErasing,
     RandomGrayscale,
 )
+from ._auto_augment import (
+    AugMix,
+    AutoAugment,
+    AutoAugmentPolicy,
+    RandAugment,
+    TrivialAugmentWide,
+)
 from ._transform import Transform
 from ._transforms import (
     CenterCrop,
@@ -51,4 +58,5 @@ __all__ = ["functional", "InterpolationMode", "Transform", "CenterCrop", "ClampB
            "RandomResizedCrop",
            "RandomRotation", "RandomVerticalFlip", "Resize", "SanitizeBoundingBoxes", "ToDtype",
            "ToImage", "ToPureTensor", "CutMix", "GaussianBlur", "Grayscale", "MixUp",
-           "RandomErasing", "RandomGrayscale"]
+           "RandomErasing", "RandomGrayscale", "AutoAugment", "AutoAugmentPolicy",
+           "RandAugment", "TrivialAugmentWide", "AugMix"]

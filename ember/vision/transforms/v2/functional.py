@@ -476,8 +476,32 @@ def affine(inpt, angle: float, translate, scale: float, shear,
     if isinstance(inpt, tv_tensors.Mask):
         return _mask_op(inpt, lambda t: _F1.affine(t, angle, list(translate), scale, shear,
                                                    InterpolationMode.NEAREST, fill, center))
-    return _image_op(inpt, lambda t: _F1.affine(t, angle, list(translate), scale, shear,
-                                                interpolation, fill, center))
+    return _image_op(inpt, lambda t: _affine_image(t, angle, list(translate), scale, shear,
+                                                   interpolation, fill, center))
+
+
+def _affine_image(img, angle, translate, scale, shear, interpolation, fill, center):
+    """v1's ``affine``, but on tensors with the grid summed in torch's order (see
+    ``_tensor_ops.affine_grid``) so nearest-neighbour ties fall as in the v2 fixtures."""
+    from .. import _functional_affine as A
+    from .. import _tensor_ops as TO
+
+    if _is_pil_image(img):
+        return _F1.affine(img, angle, translate, scale, shear, interpolation, fill, center)
+    # v1's argument checks and messages, run on a 1x1 corner (cheap) rather than copied
+    _F1.affine(img[..., :1, :1], angle, translate, scale, shear, interpolation, None, center)
+    arr = np.asarray(img._data)
+    height, width = arr.shape[-2:]
+    center_f = [0.0, 0.0] if center is None else [
+        1.0 * (c - s * 0.5) for c, s in zip(center, [width, height])]
+    matrix = TO.inverse_affine_matrix(center_f, angle, [1.0 * t for t in translate], scale,
+                                      shear)
+    dtype = arr.dtype if arr.dtype in (np.float32, np.float64) else np.dtype(np.float32)
+    grid = TO.affine_grid(matrix, width, height, width, height, dtype, in_order=True)
+    channels = arr.shape[-3] if arr.ndim >= 3 else 1
+    out = TO.grid_transform(arr, grid, A._grid_mode(interpolation),
+                            A._tensor_fill(fill, channels))
+    return Tensor._make(np.ascontiguousarray(out), img.dtype)
 
 
 def _perspective_boxes(boxes, startpoints, endpoints):
@@ -568,9 +592,49 @@ def _color(fn):
     return op
 
 
+def _uint8_blend(img: np.ndarray, other, ratio: float) -> np.ndarray:
+    """``ratio * img + (1 - ratio) * other`` as torchvision v2 computes it on integer images
+    (probed): the first product in float32, the second product and the sum fused (one
+    rounding, emulated in float64), then clamped and truncated."""
+    first = img.astype(np.float32) * np.float32(ratio)
+    fused = first.astype(np.float64) + float(np.float32(1.0 - ratio)) * np.asarray(
+        other, np.float32).astype(np.float64)
+    return np.clip(fused.astype(np.float32), 0, 255).astype(img.dtype)
+
+
+def _v2_color(v1_fn, other):
+    """A v1 colour kernel for float tensors and PIL images, and v2's rounding on uint8 tensors
+    (where torchvision v2's answer differs from v1's in the last unit)."""
+    def fn(img, factor):
+        if isinstance(img, Tensor) and img.dtype == D.uint8:
+            _F1._check_factor(factor, v1_fn.__name__.split("_", 1)[1] + "_factor")
+            arr = np.asarray(img._data)
+            if arr.ndim < 3 or arr.shape[-3] not in (1, 3):
+                return v1_fn(img, factor)
+            ref = other(arr)
+            if ref is None:
+                return img
+            return Tensor._make(np.ascontiguousarray(_uint8_blend(arr, ref, factor)), D.uint8)
+        return v1_fn(img, factor)
+    fn.__name__ = v1_fn.__name__
+    return fn
+
+
+def _gray_u8(arr: np.ndarray) -> np.ndarray:
+    from .._tensor_image import grayscale
+
+    return grayscale(arr)
+
+
+def _contrast_mean(arr: np.ndarray):
+    gray = _gray_u8(arr) if arr.shape[-3] == 3 else arr
+    return gray.astype(np.float32).mean(axis=(-3, -2, -1), keepdims=True)
+
+
 adjust_brightness = _color(_F1.adjust_brightness)
-adjust_contrast = _color(_F1.adjust_contrast)
-adjust_saturation = _color(_F1.adjust_saturation)
+adjust_contrast = _color(_v2_color(_F1.adjust_contrast, _contrast_mean))
+adjust_saturation = _color(_v2_color(
+    _F1.adjust_saturation, lambda a: _gray_u8(a) if a.shape[-3] == 3 else None))
 adjust_hue = _color(_F1.adjust_hue)
 
 
@@ -617,3 +681,113 @@ def erase(inpt, i: int, j: int, h: int, w: int, v, inplace: bool = False):
     """
     _images_only(inpt, "erase")
     return _image_op(inpt, lambda t: _F1.erase(t, i, j, h, w, v, inplace))
+
+
+# --- the auto-augment colour ops -----------------------------------------------------------
+
+def _image_kernel(fn, name: str, doc: str):
+    def op(inpt, *args):
+        _images_only(inpt, name)
+        return _image_op(inpt, lambda t: fn(t, *args))
+    op.__name__ = op.__qualname__ = name
+    op.__doc__ = doc
+    return op
+
+
+def _sharpness_kernel(img, factor: float):
+    if not (isinstance(img, Tensor) and img.dtype == D.uint8) or factor < 0:
+        return _F1.adjust_sharpness(img, factor)
+    arr = np.asarray(img._data)
+    if arr.ndim < 3 or arr.shape[-3] not in (1, 3) or min(arr.shape[-2:]) <= 2:
+        return _F1.adjust_sharpness(img, factor)
+    blurred = np.asarray(_F1.adjust_sharpness(img, 0.0)._data).astype(np.float64)
+    # torchvision v2 blends integer images as ``lerp(img, blurred, 1 - factor)`` (probed):
+    # from the nearer end, with the product and sum fused (emulated in float64)
+    x = arr.astype(np.float64)
+    w = float(np.float32(1.0 - factor))
+    if abs(w) < 0.5:
+        out = x + w * (blurred - x)
+    else:
+        out = blurred - (blurred - x) * float(np.float32(1.0 - w))
+    out = np.clip(out.astype(np.float32), 0, 255).astype(np.uint8)
+    return Tensor._make(np.ascontiguousarray(out), D.uint8)
+
+
+def _autocontrast_kernel(img):
+    if not (isinstance(img, Tensor) and img.dtype == D.uint8):
+        return _F1.autocontrast(img)
+    arr = np.asarray(img._data)
+    if arr.ndim < 3 or arr.shape[-3] not in (1, 3):
+        return _F1.autocontrast(img)
+    # v2 divides by ``(max - min) * (1 / 255)`` in float32 (probed), not multiplies by
+    # ``255 / (max - min)`` as v1 does, which moves some exact values down by one
+    lo = arr.min(axis=(-2, -1), keepdims=True).astype(np.float32)
+    hi = arr.max(axis=(-2, -1), keepdims=True).astype(np.float32)
+    flat = hi == lo
+    lo = np.where(flat, np.float32(0), lo)
+    inv = np.where(flat, np.float32(1), (hi - lo) * np.float32(1.0 / 255.0))
+    out = np.clip((arr.astype(np.float32) - lo) / inv, 0, 255).astype(np.uint8)
+    return Tensor._make(np.ascontiguousarray(out), D.uint8)
+
+
+def _posterize_kernel(img, bits: int):
+    if isinstance(img, Tensor) and img.is_floating_point():
+        # v2 quantizes float images to ``2**bits`` levels of [0, 1) (probed: 1.0 lands on the
+        # top level, not on 1)
+        arr = np.asarray(img._data)
+        levels = 2 ** bits
+        out = np.clip(np.floor(arr * arr.dtype.type(levels)), 0, levels - 1)
+        return Tensor._make(np.ascontiguousarray(out / arr.dtype.type(levels)), img.dtype)
+    return _F1.posterize(img, bits)
+
+
+def _equalize_kernel(img):
+    if isinstance(img, Tensor) and img.is_floating_point():
+        # v2 equalizes float images through uint8 (probed: identical to the round trip)
+        as_uint8 = _scale_dtype(img, D.uint8)
+        return _scale_dtype(_F1.equalize(as_uint8), img.dtype)
+    return _F1.equalize(img)
+
+
+adjust_sharpness = _image_kernel(_sharpness_kernel, "adjust_sharpness", """Sharpen
+    (factor > 1) or blur (factor < 1) images and videos; masks and boxes raise ``TypeError``.
+
+    Example:
+        >>> adjust_sharpness(tv_tensors.Image(ember.rand(3, 4, 4)), 2.0).shape
+        ember.Size([3, 4, 4])
+    """)
+posterize = _image_kernel(_posterize_kernel, "posterize", """Keep the top ``bits`` bits of each
+    uint8 value of images and videos (float images: ``2**bits`` levels).
+
+    Example:
+        >>> posterize(tv_tensors.Image(ember.full((1, 2, 2), 255, dtype=ember.uint8)), 2)
+    """)
+solarize = _image_kernel(_F1.solarize, "solarize", """Invert the values at or above
+    ``threshold`` of images and videos.
+
+    Example:
+        >>> solarize(tv_tensors.Image(ember.rand(3, 4, 4)), 0.5).shape
+        ember.Size([3, 4, 4])
+    """)
+autocontrast = _image_kernel(_autocontrast_kernel, "autocontrast", """Stretch each channel of
+    images and videos to the full value range.
+
+    Example:
+        >>> autocontrast(tv_tensors.Image(ember.rand(3, 4, 4))).shape
+        ember.Size([3, 4, 4])
+    """)
+equalize = _image_kernel(_equalize_kernel, "equalize", """Equalize the histogram of each channel
+    of images and videos (float images through uint8).
+
+    Example:
+        >>> equalize(tv_tensors.Image((ember.rand(3, 4, 4) * 255).to(ember.uint8))).shape
+        ember.Size([3, 4, 4])
+    """)
+invert = _image_kernel(_F1.invert, "invert", """The negative of images and videos
+    (``max - x``).
+
+    Example:
+        >>> invert(tv_tensors.Image(ember.zeros(1, 2, 2))).max()
+        tensor(1.)
+    """)
+__all__ += ["adjust_sharpness", "posterize", "solarize", "autocontrast", "equalize", "invert"]
