@@ -112,6 +112,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     outputs = _as_tuple(outputs)
     single = not isinstance(inputs, (list, tuple))
     inputs = _as_tuple(inputs)
+    if not inputs:  # torch refuses an empty list of inputs, as backward(inputs=[]) does
+        raise RuntimeError("`inputs` argument to `grad()` cannot be empty.")
     grad_outputs = _as_tuple(grad_outputs)
     if retain_graph is None:
         retain_graph = create_graph

@@ -20,8 +20,6 @@ from .._ops.nn import activation as A
 from .._ops.nn.linear_softmax import (
     Exp,
     Narrow,
-    PowScalar,
-    Sqrt,
     _t,
     abs_,
     linear,
@@ -390,19 +388,12 @@ def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None
 
 
 def _norm(x: Tensor, p: float, dim, keepdim: bool) -> Tensor:
-    if x._dtype.is_complex:  # a norm of moduli (x * x would not be |x|**2)
-        x = abs_(x)
-    if p == 2:
-        return Sqrt.apply((x * x).sum(dim=dim, keepdim=keepdim))
-    if p == float("inf"):
-        ax = abs_(x)
-        m = ax._data.max(axis=dim, keepdims=True)
-        first = np.cumsum(ax._data == m, axis=dim) == 1
-        pick = _t(((ax._data == m) & first).astype(x._data.dtype))
-        return (ax * pick).sum(dim=dim, keepdim=keepdim)
-    if p == 1:
-        return abs_(x).sum(dim=dim, keepdim=keepdim)
-    return PowScalar.apply(PowScalar.apply(abs_(x), p=p).sum(dim=dim, keepdim=keepdim), p=1.0 / p)
+    # torch's normalize/cosine_similarity/pairwise_distance take at::norm, whose backward gives
+    # a zero vector a zero gradient (not sqrt's 0 * inf = nan) and shares an inf-norm's
+    # gradient among ties: the same node as linalg.vector_norm
+    from .._ops.reduction.norms import vector_norm
+
+    return vector_norm(x, p, dim, keepdim)
 
 
 def _clamp_min(x: Tensor, eps: float) -> Tensor:
@@ -424,7 +415,12 @@ def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12,
     if input._dtype.category < D._FLOAT:
         raise RuntimeError("linalg.vector_norm: Expected a floating point or complex tensor as "
                            f"input. Got {input._dtype._legacy[:-6]}")
-    return input / _clamp_min(_norm(input, p, dim, True), eps)
+    denom = _clamp_min(_norm(input, p, dim, True), eps)
+    if out is not None:  # written into ``out`` (and refused under autograd), as torch.div
+        from .. import div
+
+        return div(input, denom.expand_as(input), out=out)
+    return input / denom
 
 
 def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:

@@ -177,8 +177,23 @@ def addr_(self: Tensor, vec1: Tensor, vec2: Tensor, *, beta=1, alpha=1) -> Tenso
     return apply_inplace(self, addr(self, vec1, vec2, beta=beta, alpha=alpha), "addr_")
 
 
-def addmm_(self: Tensor, mat1: Tensor, mat2: Tensor, *, beta=1, alpha=1) -> Tensor:
+def addmm_(self: Tensor, mat1: Tensor, mat2=None, *args, beta=1, alpha=1) -> Tensor:
     from .matmul import addmm
+
+    if args or mat2 is None:  # the deprecated (beta, [alpha,] mat1, mat2) of old code
+        from ..pointwise.arithmetic import legacy_scalar_first
+
+        rest = ((mat2,) if mat2 is not None else ()) + args
+        if len(rest) == 3 and not isinstance(rest[0], Tensor):  # (beta, alpha, mat1, mat2)
+            beta, (alpha, mat1, mat2) = mat1, rest
+            alpha, (mat1, mat2) = legacy_scalar_first(
+                "addmm_", "Number beta, Number alpha, Tensor mat1, Tensor mat2",
+                "Tensor mat1, Tensor mat2, *, Number beta = 1, Number alpha = 1", alpha,
+                (mat1, mat2), 2)
+        else:  # (beta, mat1, mat2)
+            beta, (mat1, mat2) = legacy_scalar_first(
+                "addmm_", "Number beta, Tensor mat1, Tensor mat2",
+                "Tensor mat1, Tensor mat2, *, Number beta = 1, Number alpha = 1", mat1, rest, 2)
 
     return apply_inplace(self, addmm(self, mat1, mat2, beta=beta, alpha=alpha), "addmm_")
 

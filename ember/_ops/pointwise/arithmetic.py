@@ -242,13 +242,17 @@ class Fmod(_Mod):
     ufunc, rounding = np.fmod, "trunc"
 
 
-def add(input, other, *, alpha=1, out=None) -> Tensor:
+def add(input, other, *args, alpha=1, out=None) -> Tensor:
     """``input + alpha * other`` with broadcasting and PyTorch's type promotion.
 
     Example:
         >>> ember.add(ember.tensor([1, 2]), 1.5)
         tensor([2.5000, 3.5000])
     """
+    if args:  # add(Tensor input, Number alpha, Tensor other)
+        alpha, (other,) = legacy_scalar_first(
+            "add", "Tensor input, Number alpha, Tensor other",
+            "Tensor input, Tensor other, *, Number alpha = 1", other, args, 1)
     if not isinstance(input, Tensor):
         input = as_tensor(input, other)
     if alpha != 1:
@@ -270,13 +274,17 @@ def _check_sub(input, other):
             "trying to invert a mask, use the `~` or `logical_not()` operator instead.")
 
 
-def sub(input, other, *, alpha=1, out=None) -> Tensor:
+def sub(input, other, *args, alpha=1, out=None) -> Tensor:
     """``input - alpha * other`` with broadcasting and promotion.
 
     Example:
         >>> ember.sub(ember.tensor([5, 6]), 1, alpha=2)
         tensor([3, 4])
     """
+    if args:  # sub(Tensor input, Number alpha, Tensor other)
+        alpha, (other,) = legacy_scalar_first(
+            "sub", "Tensor input, Number alpha, Tensor other",
+            "Tensor input, Tensor other, *, Number alpha = 1", other, args, 1)
     if not isinstance(input, Tensor):
         input = as_tensor(input, other)
     if input._dtype is D.bool or isinstance(other, bool) or \
@@ -418,7 +426,35 @@ negative = neg
 
 # -- in-place forms -------------------------------------------------------------------------
 
-def add_(self, other, *, alpha=1):
+def legacy_scalar_first(name: str, old: str, new: str, first, rest: tuple, n: int):
+    """Old code calls ``p.add_(-lr, grad)`` / ``addcmul_(value, t1, t2)``: the scalar first.
+    PyTorch still takes that deprecated overload, with a warning; this reads it, returning
+    the scalar and the ``n`` tensors that follow it (a TypeError for any other extra)."""
+    scalar = isinstance(first, (int, float, bool, np.number)) or (
+        isinstance(first, Tensor) and first.ndim == 0)
+    if not (scalar and len(rest) == n and all(isinstance(t, Tensor) for t in rest)):
+        raise TypeError(f"{name}() takes {n} positional argument{'s' if n > 1 else ''} but "
+                        f"{n + len(rest)} were given")
+    import os
+    import sys
+    import warnings
+
+    # point the warning at the user's line, past however many ember frames wrap this call
+    pkg = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))) + os.sep
+    frame, level = sys._getframe(1), 2
+    while frame is not None and frame.f_code.co_filename.startswith(pkg):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(f"This overload of {name} is deprecated:\n\t{name}({old})\nConsider using one "
+                  f"of the following signatures instead:\n\t{name}({new})", UserWarning,
+                  stacklevel=level)
+    return (first.item() if isinstance(first, Tensor) else first), rest
+
+
+def add_(self, other, *args, alpha=1):
+    if args:  # add_(Number alpha, Tensor other)
+        alpha, (other,) = legacy_scalar_first(
+            "add_", "Number alpha, Tensor other", "Tensor other, *, Number alpha = 1", other,
+            args, 1)
     if alpha == 1:
         return inplace_ufunc(self, np.add, other, "add_", lambda: add(self, other))
     _check_alpha(alpha, self, other)
@@ -435,7 +471,11 @@ def add_(self, other, *, alpha=1):
     return apply_inplace(self, add(self, other, alpha=alpha), "add_")
 
 
-def sub_(self, other, *, alpha=1):
+def sub_(self, other, *args, alpha=1):
+    if args:  # sub_(Number alpha, Tensor other)
+        alpha, (other,) = legacy_scalar_first(
+            "sub_", "Number alpha, Tensor other", "Tensor other, *, Number alpha = 1", other,
+            args, 1)
     if alpha == 1 and self._dtype is not D.bool:
         return inplace_ufunc(self, np.subtract, other, "sub_", lambda: sub(self, other))
     return apply_inplace(self, sub(self, other, alpha=alpha), "sub_")
@@ -491,13 +531,19 @@ remainder_ = _simple_inplace(remainder, "remainder_")
 fmod_ = _simple_inplace(fmod, "fmod_")
 
 
-def addcmul(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1, out=None) -> Tensor:
+def addcmul(input: Tensor, tensor1: Tensor, tensor2=None, *args, value=1,
+            out=None) -> Tensor:
     """``input + value * tensor1 * tensor2``, broadcasting all three.
 
     Example:
         >>> ember.addcmul(ember.zeros(2), ember.tensor([1., 2.]), ember.tensor([3., 4.]), value=0.5)
         tensor([1.5000, 4.0000])
     """
+    if args or tensor2 is None:  # addcmul(input, Number value, tensor1, tensor2)
+        value, (tensor1, tensor2) = legacy_scalar_first(
+            "addcmul", "Tensor input, Number value, Tensor tensor1, Tensor tensor2",
+            "Tensor input, Tensor tensor1, Tensor tensor2, *, Number value = 1", tensor1,
+            (tensor2,) + args if tensor2 is not None else args, 2)
     if isinstance(input, Tensor) and input._dtype in D.SHELL:  # one fused kernel in torch
         refuse_shell("addcmul", input._dtype)
     if isinstance(input, Tensor) and input._dtype in REFUSED["addcmul"]:  # bool: only all-bool
@@ -534,13 +580,19 @@ class MulAdd(Op):
         return ga, gx, gy
 
 
-def addcdiv(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1, out=None) -> Tensor:
+def addcdiv(input: Tensor, tensor1: Tensor, tensor2=None, *args, value=1,
+            out=None) -> Tensor:
     """``input + value * tensor1 / tensor2`` (floating tensors only, as in PyTorch).
 
     Example:
         >>> ember.addcdiv(ember.zeros(2), ember.tensor([1., 2.]), ember.tensor([2., 4.]))
         tensor([0.5000, 0.5000])
     """
+    if args or tensor2 is None:  # addcdiv(input, Number value, tensor1, tensor2)
+        value, (tensor1, tensor2) = legacy_scalar_first(
+            "addcdiv", "Tensor input, Number value, Tensor tensor1, Tensor tensor2",
+            "Tensor input, Tensor tensor1, Tensor tensor2, *, Number value = 1", tensor1,
+            (tensor2,) + args if tensor2 is not None else args, 2)
     t1, t2 = as_tensor_arg(tensor1), as_tensor_arg(tensor2)
     if not t1._dtype.is_floating_point and not t1._dtype.is_complex and \
             not t2._dtype.is_floating_point and not t2._dtype.is_complex:
@@ -559,11 +611,21 @@ def addcdiv(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1, out=Non
     return res if out is None else out.copy_(res)
 
 
-def addcmul_(self: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1) -> Tensor:
+def addcmul_(self: Tensor, tensor1: Tensor, tensor2=None, *args, value=1) -> Tensor:
+    if args or tensor2 is None:  # addcmul_(Number value, Tensor tensor1, Tensor tensor2)
+        value, (tensor1, tensor2) = legacy_scalar_first(
+            "addcmul_", "Number value, Tensor tensor1, Tensor tensor2",
+            "Tensor tensor1, Tensor tensor2, *, Number value = 1", tensor1,
+            (tensor2,) + args if tensor2 is not None else args, 2)
     return apply_inplace(self, addcmul(self, tensor1, tensor2, value=value), "addcmul_")
 
 
-def addcdiv_(self: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1) -> Tensor:
+def addcdiv_(self: Tensor, tensor1: Tensor, tensor2=None, *args, value=1) -> Tensor:
+    if args or tensor2 is None:  # addcdiv_(Number value, Tensor tensor1, Tensor tensor2)
+        value, (tensor1, tensor2) = legacy_scalar_first(
+            "addcdiv_", "Number value, Tensor tensor1, Tensor tensor2",
+            "Tensor tensor1, Tensor tensor2, *, Number value = 1", tensor1,
+            (tensor2,) + args if tensor2 is not None else args, 2)
     return apply_inplace(self, addcdiv(self, tensor1, tensor2, value=value), "addcdiv_")
 
 TENSOR_METHODS = {
