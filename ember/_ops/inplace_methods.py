@@ -27,6 +27,17 @@ def _check_copy_shape(dst_shape: tuple, src_shape: tuple) -> None:
                            f"shape {list(broadcast_shapes(dst_shape, src_shape))}")
 
 
+def _real_part_for(dst, src):
+    """``src`` as ``copy_`` writes it into ``dst``: a complex source loses its imaginary part
+    for a real destination, with torch's warning (NumPy's own ComplexWarning is not it)."""
+    if src.dtype.kind == "c" and dst.dtype.kind != "c":
+        from .._config import _warn_complex_to_real
+
+        _warn_complex_to_real()
+        return src.real
+    return src
+
+
 class Copy(Op):
     """``dst.copy_(src)``: the old value of ``dst`` gets a zero gradient, ``src`` the rest."""
 
@@ -37,7 +48,7 @@ class Copy(Op):
         s = ctx.inputs[1]
         ctx.src_meta = (src.shape, s._dtype, s.device)
         out = np.empty_like(dst)
-        out[...] = to_device_array(src, ctx.inputs[0].device)
+        out[...] = _real_part_for(dst, to_device_array(src, ctx.inputs[0].device))
         return out
 
     @staticmethod
@@ -67,7 +78,7 @@ def copy_(self: Tensor, src: Tensor, non_blocking: bool = False) -> Tensor:
         return apply_inplace(self, Copy.apply(self, src), "copy_")
     if self.device.type == "meta":
         return self
-    data = to_device_array(src._data, self.device)
+    data = _real_part_for(self._data, to_device_array(src._data, self.device))
     if self._dtype is not src._dtype and (self._dtype in D.FLOAT8 or src._dtype in D.FLOAT8):
         data = D.cast_float8(data, self._dtype)  # PyTorch's float8 rounding, not ml_dtypes'
     self._data[...] = data

@@ -101,11 +101,24 @@ def _piecewise(input, kind, a=0.0, b=0.0, inplace=False, name=""):
     return _inplace(input, out, name) if inplace else out
 
 
-@named_node("LeakyReluBackward0")
+def _refuse_negative_slope_inplace(grad_outputs):
+    raise RuntimeError(
+        "In-place leakyReLu backward calculation is triggered with a negative slope which is "
+        "not supported. This is caused by calling in-place forward function with a negative "
+        "slope, please call out-of-place version instead. File an issue at "
+        "https://github.com/pytorch/pytorch if you do require supporting in-place leakRelu "
+        "backward calculation with negative slope")
+
+
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     """x if x > 0 else negative_slope * x."""
     _kernel_dtype(input, "leaky_relu_cpu")
-    return _piecewise(input, "leaky_relu", negative_slope, 0.0, inplace, "leaky_relu_")
+    out = _piecewise(input, "leaky_relu", negative_slope, 0.0, inplace, "leaky_relu_")
+    if inplace and out.grad_fn is not None and negative_slope < 0:
+        # torch's in-place kernel keeps only the output, whose sign no longer tells which
+        # slope applied; its backward refuses, so ours does too
+        out.grad_fn.register_prehook(_refuse_negative_slope_inplace)
+    return set_node_name(out, "LeakyReluBackward1" if inplace else "LeakyReluBackward0")
 
 
 def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:

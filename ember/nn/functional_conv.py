@@ -269,8 +269,10 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
         else:
             r = _src_scale(n_in, n_out, False, sc)
             shift = 0.5 if mode == "nearest-exact" else 0.0
-            idx = np.minimum(np.floor((np.arange(n_out) + shift) * np.float32(r)).astype(
-                np.int64), n_in - 1)
+            # float32 arithmetic as torch's kernel: in float64, 3 * float32(1 / 0.6) floors
+            # to 4, not 5
+            src = (np.arange(n_out, dtype=np.float32) + np.float32(shift)) * np.float32(r)
+            idx = np.minimum(np.floor(src).astype(np.int64), n_in - 1)
             out = IndexAxis.apply(out, idx, 2 + i)
     if any(m is not None for m in mats):
         # torch's upsampling kernels: the output in the input's format, the input's gradient

@@ -336,9 +336,11 @@ def pad(input: Tensor, pad, mode: str = "constant", value: float | None = None) 
         raise RuntimeError(f"Padding mode \"{mode}\" doesn't take in value argument")
     if not (k + 1 <= len(shape) <= k + 2) or k > 3:
         raise NotImplementedError(
-            f"Only 2D, 3D, 4D, 5D padding with non-constant padding are supported for now; "
-            f"{mode} padding of {k} dims needs a {k + 1}D or {k + 2}D input, got "
-            f"{len(shape)}D")
+            f"Padding size {len(pad)} is not supported for {len(shape)}D input tensor.\n"
+            "Supported combinations for non-constant padding:\n"
+            "  - 2D or 3D input: padding size = 2 (pads last dimension)\n"
+            "  - 3D or 4D input: padding size = 4 (pads last 2 dimensions)\n"
+            "  - 4D or 5D input: padding size = 6 (pads last 3 dimensions)")
     if mode != "circular" and 0 in shape[len(shape) - k - 1:]:
         # only a batch dimension may be empty (an unbatched input has none)
         raise RuntimeError(f"Expected {k + 1}D or {k + 2}D (batch mode) tensor with possibly 0 "

@@ -282,6 +282,9 @@ class Cast(Op):
             with np.errstate(invalid="ignore"):
                 return np.trunc(x).astype(dtype.np_dtype)
         if dtype.category < D._COMPLEX and x.dtype.kind == "c":
+            from ..._config import _warn_complex_to_real
+
+            _warn_complex_to_real()
             return x.real.astype(dtype.np_dtype)
         with np.errstate(all="ignore"):
             return x.astype(dtype.np_dtype)  # order "K" keeps the layout, as torch

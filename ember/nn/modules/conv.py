@@ -181,22 +181,22 @@ class _ConvTransposeNd(_ConvNd):
         if output_size is None:
             return self.output_padding
         nd = self._nd
+        shown = output_size[-nd:]  # torch's message shows it as given: list, tuple or Size
         output_size = list(output_size)[-nd:]
         if len(output_size) != nd:
             raise ValueError(f"ConvTranspose{nd}D: for {input.dim()}D input, output_size must "
                              f"have {nd} or {nd + 2} elements (got {len(output_size)})")
-        res = []
+        los, his = [], []
         for i in range(nd):
             n_in = input.shape[input.dim() - nd + i]
-            lo = ((n_in - 1) * self.stride[i] - 2 * self.padding[i]
-                  + self.dilation[i] * (self.kernel_size[i] - 1) + 1)
-            hi = lo + self.stride[i] - 1
-            if not lo <= output_size[i] <= hi:
-                raise ValueError(f"requested an output size of {output_size}, but valid sizes "
-                                 f"range from {lo} to {hi} (for an input of "
-                                 f"{list(input.shape[2:])})")
-            res.append(output_size[i] - lo)
-        return tuple(res)
+            los.append((n_in - 1) * self.stride[i] - 2 * self.padding[i]
+                       + self.dilation[i] * (self.kernel_size[i] - 1) + 1)
+            his.append(los[i] + self.stride[i] - 1)
+        for i in range(nd):
+            if not los[i] <= output_size[i] <= his[i]:
+                raise ValueError(f"requested an output size of {shown}, but valid sizes range "
+                                 f"from {los} to {his} (for an input of {input.shape[2:]})")
+        return tuple(s - lo for s, lo in zip(output_size, los))
 
     def forward(self, input: Tensor, output_size=None) -> Tensor:
         opad = self._output_padding(input, output_size)
