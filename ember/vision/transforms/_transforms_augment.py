@@ -20,10 +20,18 @@ from . import functional as F
 from ._tensor_ops import _linspace
 from .functional import InterpolationMode, _interp
 
+_F1 = F  # v1's functional module, _apply_op's default
+
 __all__ = ["AutoAugmentPolicy", "AutoAugment", "RandAugment", "TrivialAugmentWide", "AugMix"]
 
 
-def _apply_op(img, op_name: str, magnitude: float, interpolation, fill):
+def _apply_op(img, op_name: str, magnitude: float, interpolation, fill, functional=None,
+              solarize_threshold=None):
+    """One augmentation op by name. ``functional`` is the functional module that does the
+    work (v1's by default; v2 passes its own, which rounds as torchvision's v2 does), and
+    ``solarize_threshold(img, magnitude)`` maps Solarize's magnitude to its threshold (v1:
+    the magnitude itself)."""
+    F = functional or _F1
     if op_name == "ShearX":
         # shear about the top-left corner, as PIL's affine does, so both backends agree
         return F.affine(img, angle=0.0, translate=[0, 0], scale=1.0,
@@ -52,7 +60,9 @@ def _apply_op(img, op_name: str, magnitude: float, interpolation, fill):
     if op_name == "Posterize":
         return F.posterize(img, int(magnitude))
     if op_name == "Solarize":
-        return F.solarize(img, magnitude)
+        threshold = magnitude if solarize_threshold is None else \
+            solarize_threshold(img, magnitude)
+        return F.solarize(img, threshold)
     if op_name == "AutoContrast":
         return F.autocontrast(img)
     if op_name == "Equalize":

@@ -11,8 +11,6 @@ The one image-like leaf of the sample is transformed (PIL image, plain tensor, `
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from .... import _random
@@ -37,39 +35,9 @@ def _rand() -> float:
 
 
 def _apply_op(img, op_name: str, magnitude: float, interpolation, fill):
-    if op_name in ("ShearX", "ShearY"):
-        # shear about the top-left corner (the papers' PIL convention)
-        shear = math.degrees(math.atan(magnitude))
-        return F.affine(img, 0.0, [0, 0], 1.0,
-                        [shear, 0.0] if op_name == "ShearX" else [0.0, shear],
-                        interpolation=interpolation, fill=fill, center=[0, 0])
-    if op_name in ("TranslateX", "TranslateY"):
-        shift = [int(magnitude), 0] if op_name == "TranslateX" else [0, int(magnitude)]
-        return F.affine(img, 0.0, shift, 1.0, [0.0, 0.0], interpolation=interpolation,
-                        fill=fill)
-    if op_name == "Rotate":
-        return F.rotate(img, magnitude, interpolation=interpolation, fill=fill)
-    if op_name == "Brightness":
-        return F.adjust_brightness(img, 1.0 + magnitude)
-    if op_name == "Color":
-        return F.adjust_saturation(img, 1.0 + magnitude)
-    if op_name == "Contrast":
-        return F.adjust_contrast(img, 1.0 + magnitude)
-    if op_name == "Sharpness":
-        return F.adjust_sharpness(img, 1.0 + magnitude)
-    if op_name == "Posterize":
-        return F.posterize(img, int(magnitude))
-    if op_name == "Solarize":
-        return F.solarize(img, _solarize_threshold(img, magnitude))
-    if op_name == "AutoContrast":
-        return F.autocontrast(img)
-    if op_name == "Equalize":
-        return F.equalize(img)
-    if op_name == "Invert":
-        return F.invert(img)
-    if op_name == "Identity":
-        return img
-    raise ValueError(f"The provided operator {op_name} is not recognized.")
+    # v1's dispatch, with v2's functionals (their rounding) and v2's Solarize threshold
+    return _A1._apply_op(img, op_name, magnitude, interpolation, fill, functional=F,
+                         solarize_threshold=_solarize_threshold)
 
 
 def _solarize_threshold(img, magnitude: float) -> float:
