@@ -185,11 +185,18 @@ def standard_gamma(concentration: Tensor) -> Tensor:
 def sample_dirichlet(concentration: Tensor) -> Tensor:
     """Samples from Dirichlet(concentration) over the last dimension as normalised gamma draws,
     so the pathwise gradient is the exact one through the normalisation (PyTorch's
-    ``_sample_dirichlet`` keeps only each coordinate's marginal derivative)."""
-    gammas = standard_gamma(concentration)
-    tiny = ember.finfo(gammas.dtype).tiny
-    gammas = gammas.clamp(min=tiny)
-    return gammas / gammas.sum(-1, keepdim=True)
+    ``_sample_dirichlet`` keeps only each coordinate's marginal derivative).
+
+    Bit-exact with PyTorch (established by comparing outputs): whatever the dtype, the gamma
+    draws, their sum and the division are done in float64 (the float64 gamma sampler, so a
+    float32 concentration consumes the stream as a float64 one), then the ratio is rounded to
+    the dtype and clamped to ``[tiny, 1 - eps/2]`` (the largest number below one)."""
+    dtype = concentration.dtype
+    gammas = standard_gamma(concentration.to(ember.float64))
+    gammas = gammas.clamp(min=ember.finfo(ember.float64).tiny)
+    ratio = (gammas / gammas.sum(-1, keepdim=True)).to(dtype)
+    info = ember.finfo(dtype)
+    return ratio.clamp(min=info.tiny, max=1.0 - info.eps / 2)
 
 
 def binomial(count: Tensor, prob: Tensor) -> Tensor:

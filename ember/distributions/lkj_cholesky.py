@@ -101,12 +101,9 @@ class LKJCholesky(Distribution):
         return new
 
     def sample(self, sample_shape=ember.Size()):
-        # This uses the Onion method, but there are a few differences from [1] Sec. 3.2:
-        # - This vectorizes the for loop and also works for heterogeneous eta.
-        # - Same algorithm generalizes to n=1.
-        # - The procedure is simplified since we are sampling the cholesky factor of
-        #   the correlation matrix instead of the correlation matrix itself. As such,
-        #   we only need to generate `w`.
+        # Onion method, vectorised over rows: row i of the Cholesky factor is a uniform
+        # direction scaled by the root of a Beta draw, with the diagonal entry completing it
+        # to unit length. Beta draws first, then the normals: PyTorch's stream order.
         y = self._beta.sample(sample_shape).unsqueeze(-1)
         u_normal = ember.randn(
             self._extended_shape(sample_shape), dtype=y.dtype, device=y.device

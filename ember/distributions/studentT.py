@@ -83,14 +83,9 @@ class StudentT(Distribution):
         return new
 
     def rsample(self, sample_shape: _size = ember.Size()) -> Tensor:
-        # NOTE: This does not agree with scipy implementation as much as other distributions.
-        # (see https://github.com/fritzo/notebooks/blob/master/debug-student-t.ipynb). Using
-        # DoubleTensor
-        # parameters seems to help.
-
-        #   X ~ Normal(0, 1)
-        #   Z ~ Chi2(df)
-        #   Y = X / sqrt(Z / df) ~ StudentT(df)
+        # A standard normal over a chi-square's root: X ~ N(0, 1), Z ~ Chi2(df), then
+        # X * rsqrt(Z / df) ~ StudentT(df). The normals are drawn first, then the gammas,
+        # which is the order PyTorch consumes its random stream in (checked bit for bit).
         shape = self._extended_shape(sample_shape)
         X = _standard_normal(shape, dtype=self.df.dtype, device=self.df.device)
         Z = self._chi2.rsample(sample_shape)

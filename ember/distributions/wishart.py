@@ -30,6 +30,30 @@ def _clamp_above_eps(x: Tensor) -> Tensor:
     return x.clamp(min=ember.finfo(x.dtype).eps)
 
 
+def _replace_rows(sample: Tensor, flags, new: Tensor, sample_dims: int) -> Tensor:
+    """``sample`` with the samples flagged in ``flags`` (host booleans over the flattened
+    sample shape) replaced, in order, by the rows of ``new``; built by stacking so that it
+    works on any device and keeps the graph."""
+    tail = tuple(sample.shape[sample_dims:])
+    if flags.all():
+        return new.reshape(sample.shape)
+    rows = list(sample.reshape((-1,) + tail).unbind(0))
+    fresh = iter(new.unbind(0))
+    rows = [next(fresh) if flag else row for flag, row in zip(flags.tolist(), rows)]
+    return ember.stack(rows).reshape(sample.shape)
+
+
+def _ordered_matmul(a: Tensor, b: Tensor) -> Tensor:
+    """``a @ b`` for small matrices with the products summed one ``k`` at a time, in order
+    and without fused multiply-adds: how PyTorch's CPU kernel rounds a batched matmul of
+    small matrices (established by comparing outputs), so Wishart samples are bit-exact
+    where a BLAS call would differ in the last bit."""
+    total = a[..., :, 0:1] * b[..., 0:1, :]
+    for k in range(1, a.shape[-1]):
+        total = total + a[..., :, k:k + 1] * b[..., k:k + 1, :]
+    return total
+
+
 class Wishart(ExponentialFamily):
     r"""
     Creates a Wishart distribution parameterized by a symmetric positive definite matrix
@@ -248,8 +272,8 @@ class Wishart(ExponentialFamily):
             dtype=noise.dtype,
             device=noise.device,
         )
-        chol = self._unbroadcasted_scale_tril @ noise
-        return chol @ chol.transpose(-2, -1)
+        chol = _ordered_matmul(self._unbroadcasted_scale_tril, noise)
+        return _ordered_matmul(chol, chol.transpose(-2, -1))
 
     def rsample(
         self, sample_shape: _size = ember.Size(), max_try_correction=None
@@ -271,28 +295,33 @@ class Wishart(ExponentialFamily):
         sample_shape = ember.Size(sample_shape)
         sample = self._bartlett_sampling(sample_shape)
 
-        # Below part is to improve numerical stability temporarily and should be removed in the
-        # future
-        # (torch 2.13 omits the ``~`` here, so it warns "Singular sample detected" on every
-        # draw and redraws the valid samples once)
-        is_singular = ~self.support.check(sample)
+        # PyTorch 2.13 flags the samples that PASS the support check here, so it redraws the
+        # valid samples once (and warns "Singular sample detected" on every call). ember makes
+        # the same redraw, which keeps its samples and the random stream in step with
+        # PyTorch's (a fresh draw of a valid sample is an equally valid sample), but warns
+        # only when a sample really is singular. From the redraw on, as in PyTorch, only the
+        # samples found singular are drawn again, up to ``max_try_correction`` times.
+        redraw = self.support.check(sample)
         if self._batch_shape:
-            is_singular = is_singular.amax(self._batch_dims)
-
-        if is_singular.any():
+            redraw = redraw.amax(self._batch_dims)
+        redraw = redraw.cpu().numpy().reshape(-1)  # small flags over sample_shape, on the host
+        warned = False
+        for _ in range(max_try_correction if redraw.any() else 0):
+            sample_new = self._bartlett_sampling(ember.Size((int(redraw.sum()),)))
+            sample = _replace_rows(sample, redraw, sample_new, len(sample_shape))
+            singular_new = ~self.support.check(sample_new)
+            if self._batch_shape:
+                singular_new = singular_new.amax(self._batch_dims)
+            singular_new = singular_new.cpu().numpy().reshape(-1)
+            if singular_new.any() and not warned:
+                warnings.warn("Singular sample detected.", stacklevel=2)
+                warned = True
+            redraw[redraw.copy()] = singular_new
+            if not redraw.any():
+                break
+        # a singular sample of the first draw is never redrawn (as in PyTorch): still warn
+        if not warned and not self.support.check(sample).all():
             warnings.warn("Singular sample detected.", stacklevel=2)
-
-            for _ in range(max_try_correction):
-                sample_new = self._bartlett_sampling(is_singular[is_singular].shape)
-                sample[is_singular] = sample_new
-
-                is_singular_new = ~self.support.check(sample_new)
-                if self._batch_shape:
-                    is_singular_new = is_singular_new.amax(self._batch_dims)
-                is_singular[is_singular.clone()] = is_singular_new
-
-                if not is_singular.any():
-                    break
 
         return sample
 

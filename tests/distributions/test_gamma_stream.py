@@ -3,9 +3,10 @@ same numbers.
 
 Standard gamma, Poisson and binomial draws used NumPy's generator (other numbers than
 PyTorch's, and torch's stream left where it was). They now replay PyTorch's CPU samplers on its
-MT19937 stream; Gamma, Chi2, InverseGamma, FisherSnedecor, float64 Dirichlet, Poisson, binomial
-and NegativeBinomial are bit-exact, float32 Dirichlet/Beta and StudentT agree to an ulp or two,
-and the stream continues where torch's does.
+MT19937 stream; Gamma, Chi2, InverseGamma, FisherSnedecor, Dirichlet and Beta (both dtypes),
+Poisson, binomial and NegativeBinomial are bit-exact (test_dirichlet_stream.py has the exact
+Dirichlet/Beta checks), float32 StudentT agrees to an ulp or two (torch's float32 normal
+blocks), and the stream continues where torch's does.
 """
 
 import numpy as np
