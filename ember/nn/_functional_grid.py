@@ -336,12 +336,16 @@ def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear",
             if mode == "nearest":
                 out = _nearest(read, coords, sizes)
             else:
-                out = _linear(read, coords, sizes)
+                out = _linear(read, coords, sizes, vectorised)
     return out.reshape(n, c, *out_spatial)
 
 
-def _linear(read: _Reader, coords: list[Tensor], sizes) -> Tensor:
-    """Bilinear (trilinear for 5-D input): the 2 or 3 axes' corner pairs, weighted."""
+def _linear(read: _Reader, coords: list[Tensor], sizes, vectorised: bool) -> Tensor:
+    """Bilinear (trilinear for 5-D input): the 2 or 3 axes' corner pairs, weighted.
+
+    The corners are summed in PyTorch's order (x fastest, then y, then z) with the weights
+    multiplied x * y * z; its 2-D CPU kernel also fuses each term after the first into a
+    multiply-add, which the float32 result reproduces (the gradient follows the plain sum)."""
     corners = []  # per axis: [(index, mask, weight) for the low and the high neighbour]
     for x, s in zip(coords, sizes):
         low = x.detach().floor()
@@ -349,13 +353,24 @@ def _linear(read: _Reader, coords: list[Tensor], sizes) -> Tensor:
         i0, m0 = _index(low, s)
         i1, m1 = _index(low + 1, s)
         corners.append([(i0, m0, 1 - frac), (i1, m1, frac)])
-    out = None
-    for combo in _product(corners):
+    fused = vectorised and coords[0]._dtype == D.float32
+    out = acc = None
+    for combo in _product(corners[::-1]):  # combo is (z,) y, x
+        combo = combo[::-1]
         weight = combo[0][2]
         for _, _, w in combo[1:]:
             weight = weight * w
-        term = read([i for i, _, _ in combo], [m for _, m, _ in combo]) * weight.unsqueeze(1)
+        vals = read([i for i, _, _ in combo], [m for _, m, _ in combo])
+        weight = weight.unsqueeze(1)
+        term = vals * weight
         out = term if out is None else out + term
+        if fused:  # float32 products are exact in float64, so one rounding there is an FMA's
+            prod = vals.detach().to(D.float64) * weight.detach().to(D.float64)
+            acc = (prod if acc is None else prod + acc).to(D.float32).to(D.float64)
+    if fused:
+        link = out - out.detach()  # value acc, gradient out's (0 link where out is inf/NaN)
+        acc = acc.to(D.float32)
+        out = acc + _ember().where(link.isfinite(), link, 0.0) if out.requires_grad else acc
     return out
 
 

@@ -386,13 +386,19 @@ def _broadcasts_to(shape: tuple, target: tuple) -> bool:
     return all(s == 1 or s == t for s, t in zip(shape[::-1], target[::-1]))
 
 
-def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta=1, alpha=1) -> Tensor:
+def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *args, beta=1, alpha=1) -> Tensor:
     """``beta * input + alpha * (mat1 @ mat2)`` in one BLAS call and one in-place add.
 
     Example:
         >>> ember.addmm(ember.zeros(3), ember.ones(2, 4), ember.ones(4, 3)).shape
         torch.Size([2, 3])
     """
+    if args or not isinstance(mat1, Tensor):  # deprecated scalar-first overloads
+        from .products import legacy_beta_alpha
+
+        input, mat1, mat2, beta, a = legacy_beta_alpha(
+            "addmm", ("mat1", "mat2"), input, mat1, mat2, args)
+        alpha = alpha if a is None else a
     if _amp.active and _autocast.state.active:
         return _autocast.call(addmm, "addmm", input, mat1, mat2, beta=beta, alpha=alpha)
     if mat1.ndim != 2:
@@ -405,13 +411,19 @@ def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta=1, alpha=1) -> Tens
     return _add_matmul("addmm_impl_cpu_", input, mat1, mat2, beta, alpha)
 
 
-def addmv(input: Tensor, mat: Tensor, vec: Tensor, *, beta=1, alpha=1) -> Tensor:
+def addmv(input: Tensor, mat: Tensor, vec: Tensor, *args, beta=1, alpha=1) -> Tensor:
     """``beta * input + alpha * (mat @ vec)``.
 
     Example:
         >>> ember.addmv(ember.zeros(2), ember.ones(2, 3), ember.ones(3))
         tensor([3., 3.])
     """
+    if args or not isinstance(mat, Tensor):  # deprecated scalar-first overloads
+        from .products import legacy_beta_alpha
+
+        input, mat, vec, beta, a = legacy_beta_alpha(
+            "addmv", ("mat", "vec"), input, mat, vec, args)
+        alpha = alpha if a is None else a
     if mat.ndim != 2 or vec.ndim != 1:
         raise RuntimeError(
             f"vector + matrix @ vector expected, got {input.ndim}, {mat.ndim}, {vec.ndim}")
@@ -432,13 +444,19 @@ def _size_of(t: Tensor, d: int) -> int:
     return t.shape[d]
 
 
-def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1) -> Tensor:
+def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *args, beta=1, alpha=1) -> Tensor:
     """``beta * input + alpha * bmm(batch1, batch2)``.
 
     Example:
         >>> ember.baddbmm(ember.zeros(2, 3), ember.ones(5, 2, 4), ember.ones(5, 4, 3)).shape
         torch.Size([5, 2, 3])
     """
+    if args or not isinstance(batch1, Tensor):  # deprecated scalar-first overloads
+        from .products import legacy_beta_alpha
+
+        input, batch1, batch2, beta, a = legacy_beta_alpha(
+            "baddbmm", ("batch1", "batch2"), input, batch1, batch2, args)
+        alpha = alpha if a is None else a
     if _amp.active and _autocast.state.active:
         return _autocast.call(baddbmm, "baddbmm", input, batch1, batch2, beta=beta, alpha=alpha)
     if batch1.ndim != 3 or batch2.ndim != 3:  # torch sizes its result first
@@ -448,13 +466,19 @@ def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1) -
     return _add_matmul("baddbmm", input, batch1, batch2, beta, alpha)
 
 
-def addbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1) -> Tensor:
+def addbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *args, beta=1, alpha=1) -> Tensor:
     """``beta * input + alpha * sum_b(batch1[b] @ batch2[b])``.
 
     Example:
         >>> ember.addbmm(ember.zeros(2, 3), ember.ones(5, 2, 4), ember.ones(5, 4, 3)).shape
         torch.Size([2, 3])
     """
+    if args or not isinstance(batch1, Tensor):  # deprecated scalar-first overloads
+        from .products import legacy_beta_alpha
+
+        input, batch1, batch2, beta, a = legacy_beta_alpha(
+            "addbmm", ("batch1", "batch2"), input, batch1, batch2, args)
+        alpha = alpha if a is None else a
     if _amp.active and _autocast.state.active:
         return _autocast.call(addbmm, "addbmm", input, batch1, batch2, beta=beta, alpha=alpha)
     if batch1.ndim != 3 or batch2.ndim != 3:  # torch sizes its result first

@@ -157,8 +157,67 @@ def inner(input: Tensor, other: Tensor, *, out=None) -> Tensor:
     return res if out is None else out.copy_(res)
 
 
-def addr(input: Tensor, vec1: Tensor, vec2: Tensor, *, beta=1, alpha=1, out=None) -> Tensor:
-    """``beta * input + alpha * outer(vec1, vec2)``."""
+def legacy_beta_alpha(name: str, operands: tuple, input, x, y, args: tuple):
+    """Reads PyTorch's deprecated scalar-first overloads of the ``add*`` products, which old
+    code still calls (PyTorch accepts them with a UserWarning):
+
+    - method form ``t.addmm(beta, alpha, mat1, mat2)`` / ``t.addmm(beta, mat1, mat2)``, which
+      reaches the function as ``(t, beta, [alpha,] mat1, mat2)``;
+    - function form ``torch.addmm(beta, input, alpha, mat1, mat2)`` /
+      ``torch.addmm(beta, input, mat1, mat2)``.
+
+    ``operands`` names the two tensors (e.g. ``("mat1", "mat2")``). Returns
+    ``(input, t1, t2, beta, alpha)`` (alpha None when not given); anything else is a TypeError.
+
+    Example:
+        >>> ember.ones(2, 2).addmm(1, -2, ember.ones(2, 3), ember.ones(3, 2))  # warns
+        tensor([[-5., -5.],
+                [-5., -5.]])
+    """
+    from ..pointwise.arithmetic import legacy_scalar_first
+
+    a, b = operands
+    tail = f"Tensor {a}, Tensor {b}"
+    keywords = "*, Number beta = 1, Number alpha = 1"
+    if isinstance(input, Tensor):  # method form: (self, beta, [alpha,] t1, t2)
+        self, rest = input, (y,) + args
+        two = len(rest) == 3 and not isinstance(rest[0], Tensor)
+        old = f"Number beta, {'Number alpha, ' if two else ''}{tail}"
+        alpha = None
+        if two:
+            alpha, rest = rest[0], rest[1:]
+        beta, (t1, t2) = legacy_scalar_first(name, old, f"{tail}, {keywords}", x, rest, 2)
+        return self, t1, t2, beta, alpha
+    # function form: (beta, input, [alpha,] t1, t2)
+    rest = (y,) + args
+    two = len(rest) == 3 and not isinstance(rest[0], Tensor)
+    out_kw = ", Tensor out = None"
+    new = f"Tensor input, {tail}, {keywords}{out_kw}"
+    if name in ("addmm", "baddbmm"):  # these also have an out_dtype overload
+        # (the helper closes the last signature's parenthesis)
+        new += f")\n\t{name}(Tensor input, {tail}, torch.dtype out_dtype, {keywords}{out_kw}"
+    old = f"Number beta, Tensor input, {'Number alpha, ' if two else ''}{tail}, *{out_kw}"
+    alpha = None
+    if two:
+        alpha, rest = rest[0], rest[1:]
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{name}() received an invalid combination of arguments")
+    beta, (t1, t2) = legacy_scalar_first(name, old, new, input, rest, 2)
+    return x, t1, t2, beta, alpha
+
+
+def addr(input: Tensor, vec1: Tensor, vec2: Tensor, *args, beta=1, alpha=1, out=None) -> Tensor:
+    """``beta * input + alpha * outer(vec1, vec2)``.
+
+    Example:
+        >>> ember.addr(ember.zeros(2, 2), ember.ones(2), ember.arange(2.0))
+        tensor([[0., 1.],
+                [0., 1.]])
+    """
+    if args or not isinstance(vec1, Tensor):  # deprecated scalar-first overloads
+        input, vec1, vec2, beta, a = legacy_beta_alpha(
+            "addr", ("vec1", "vec2"), input, vec1, vec2, args)
+        alpha = alpha if a is None else a
     from .matmul import outer
 
     if D.result_type(input, vec1, vec2).category < D._FLOAT:
@@ -173,32 +232,26 @@ def addr(input: Tensor, vec1: Tensor, vec2: Tensor, *, beta=1, alpha=1, out=None
     return res if out is None else out.copy_(res)
 
 
-def addr_(self: Tensor, vec1: Tensor, vec2: Tensor, *, beta=1, alpha=1) -> Tensor:
+def addr_(self: Tensor, vec1: Tensor, vec2: Tensor, *args, beta=1, alpha=1) -> Tensor:
+    if args or not isinstance(vec1, Tensor):  # deprecated scalar-first overloads
+        _, vec1, vec2, beta, a = legacy_beta_alpha(
+            "addr_", ("vec1", "vec2"), self, vec1, vec2, args)
+        alpha = alpha if a is None else a
     return apply_inplace(self, addr(self, vec1, vec2, beta=beta, alpha=alpha), "addr_")
 
 
 def addmm_(self: Tensor, mat1: Tensor, mat2=None, *args, beta=1, alpha=1) -> Tensor:
     from .matmul import addmm
 
-    if args or mat2 is None:  # the deprecated (beta, [alpha,] mat1, mat2) of old code
-        from ..pointwise.arithmetic import legacy_scalar_first
-
-        rest = ((mat2,) if mat2 is not None else ()) + args
-        if len(rest) == 3 and not isinstance(rest[0], Tensor):  # (beta, alpha, mat1, mat2)
-            beta, (alpha, mat1, mat2) = mat1, rest
-            alpha, (mat1, mat2) = legacy_scalar_first(
-                "addmm_", "Number beta, Number alpha, Tensor mat1, Tensor mat2",
-                "Tensor mat1, Tensor mat2, *, Number beta = 1, Number alpha = 1", alpha,
-                (mat1, mat2), 2)
-        else:  # (beta, mat1, mat2)
-            beta, (mat1, mat2) = legacy_scalar_first(
-                "addmm_", "Number beta, Tensor mat1, Tensor mat2",
-                "Tensor mat1, Tensor mat2, *, Number beta = 1, Number alpha = 1", mat1, rest, 2)
+    if args or not isinstance(mat1, Tensor):  # deprecated scalar-first overloads
+        _, mat1, mat2, beta, a = legacy_beta_alpha(
+            "addmm_", ("mat1", "mat2"), self, mat1, mat2, args)
+        alpha = alpha if a is None else a
 
     return apply_inplace(self, addmm(self, mat1, mat2, beta=beta, alpha=alpha), "addmm_")
 
 
-def addmv_(self: Tensor, mat: Tensor, vec: Tensor, *, beta=1, alpha=1) -> Tensor:
+def addmv_(self: Tensor, mat: Tensor, vec: Tensor, *args, beta=1, alpha=1) -> Tensor:
     """In-place ``addmv``: ``self = beta * self + alpha * (mat @ vec)``.
 
     Example:
@@ -207,10 +260,15 @@ def addmv_(self: Tensor, mat: Tensor, vec: Tensor, *, beta=1, alpha=1) -> Tensor
     """
     from .matmul import addmv
 
+    if args or not isinstance(mat, Tensor):  # deprecated scalar-first overloads
+        _, mat, vec, beta, a = legacy_beta_alpha(
+            "addmv_", ("mat", "vec"), self, mat, vec, args)
+        alpha = alpha if a is None else a
+
     return apply_inplace(self, addmv(self, mat, vec, beta=beta, alpha=alpha), "addmv_")
 
 
-def addbmm_(self: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1) -> Tensor:
+def addbmm_(self: Tensor, batch1: Tensor, batch2: Tensor, *args, beta=1, alpha=1) -> Tensor:
     """In-place ``addbmm``: ``self = beta * self + alpha * sum_b(batch1[b] @ batch2[b])``.
 
     Example:
@@ -220,10 +278,15 @@ def addbmm_(self: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1) ->
     """
     from .matmul import addbmm
 
+    if args or not isinstance(batch1, Tensor):  # deprecated scalar-first overloads
+        _, batch1, batch2, beta, a = legacy_beta_alpha(
+            "addbmm_", ("batch1", "batch2"), self, batch1, batch2, args)
+        alpha = alpha if a is None else a
+
     return apply_inplace(self, addbmm(self, batch1, batch2, beta=beta, alpha=alpha), "addbmm_")
 
 
-def baddbmm_(self: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1) -> Tensor:
+def baddbmm_(self: Tensor, batch1: Tensor, batch2: Tensor, *args, beta=1, alpha=1) -> Tensor:
     """In-place ``baddbmm``: ``self = beta * self + alpha * (batch1 @ batch2)``, batch-wise.
 
     Example:
@@ -232,6 +295,11 @@ def baddbmm_(self: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1) -
                  [3., 3.]]])
     """
     from .matmul import baddbmm
+
+    if args or not isinstance(batch1, Tensor):  # deprecated scalar-first overloads
+        _, batch1, batch2, beta, a = legacy_beta_alpha(
+            "baddbmm_", ("batch1", "batch2"), self, batch1, batch2, args)
+        alpha = alpha if a is None else a
 
     return apply_inplace(self, baddbmm(self, batch1, batch2, beta=beta, alpha=alpha),
                          "baddbmm_")
