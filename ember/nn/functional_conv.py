@@ -127,40 +127,18 @@ def _linear_coeffs32(n_in, n_out, align_corners, scale):
     return i0, i1, f32(1) - w1, w1
 
 
-def _shaped(w, axis, ndim):
-    return w.reshape((-1,) + (1,) * (ndim - 1 - axis))
-
-
 def _linear_fma32(x, taps):
-    """float32 linear/bilinear/trilinear resampling of the array ``x`` in PyTorch's CPU order
-    (so the last bits agree): 1-D is ``fma(w0, a, w1 * b)``; 2-D sums the four corners as
-    ``w00 * a`` fused-added to ``w01 * b``, then ``w10 * c`` and ``w11 * d``; 3-D (row-major)
-    is the 1-D rule along W, then H, then D."""
-    nd = len(taps)
-    if nd == 2:
-        (hi0, hi1, h0, h1), (wi0, wi1, w0, w1) = taps
-        rows = [np.take(x, hi0, axis=-2), np.take(x, hi1, axis=-2)]
-        hw = [_shaped(h0, 0, 2), _shaped(h1, 0, 2)]
-        acc = None
-        for j, (hj, row) in enumerate(zip(hw, rows)):
-            for i in ((1, 0) if j == 0 else (0, 1)):
-                wi, wt = (wi0, w0) if i == 0 else (wi1, w1)
-                v = np.take(row, wi, axis=-1)
-                acc = hj * wt * v if acc is None else _fma32(hj * wt, v, acc)
-        return acc
-    out = x
-    for axis in reversed(range(nd)):
-        i0, i1, w0, w1 = taps[axis]
-        ax = x.ndim - nd + axis
-        a, b = np.take(out, i0, axis=ax), np.take(out, i1, axis=ax)
-        w0, w1 = _shaped(w0, axis, nd), _shaped(w1, axis, nd)
-        out = _fma32(w0, a, w1 * b)
-    return out
+    """float32 1-D linear resampling of the array ``x`` in PyTorch's CPU order (so the last
+    bits agree): ``fma(w0, a, w1 * b)``. (PyTorch's 2-D order, for the record: ``w01 * b``,
+    then fused adds of ``w00 * a``, ``w10 * c`` and ``w11 * d``; 3-D applies the 1-D rule along
+    W, then H, then D. ember keeps its weight matrices there, which are much faster.)"""
+    ((i0, i1, w0, w1),) = taps
+    return _fma32(w0, np.take(x, i0, axis=-1), w1 * np.take(x, i1, axis=-1))
 
 
 class _LinearResample32(Op):
-    """float32 linear upsampling of a NumPy array with PyTorch's rounding; the backward is the
-    transposed weight matrices (as ``ResampleAxes``)."""
+    """float32 1-D linear upsampling of a NumPy array with PyTorch's rounding; the backward is
+    the transposed weight matrix (as ``ResampleAxes``)."""
 
     @staticmethod
     def forward(ctx, x, taps, mats, fmt):
