@@ -18,7 +18,7 @@ OPS = Path(__file__).resolve().parents[2] / "ember" / "_ops"
 
 # Bottom to top. Files directly in ember/_ops are their own family; folders are families.
 FAMILY_ORDER = [
-    {"_core"}, {"inplace"}, {"_dispatch"},   # shared machinery
+    {"_core"}, {"inplace"}, {"_dispatch"}, {"_legacy_overloads"},   # shared machinery
     {"pointwise"}, {"indexing"}, {"shape"}, {"reduction"}, {"spectral"}, {"linalg"},
     {"nn"},
     {"conversion", "inplace_methods"},       # the Tensor API's conversions and in-place methods

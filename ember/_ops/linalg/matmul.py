@@ -394,7 +394,7 @@ def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *args, beta=1, alpha=1) -> 
         torch.Size([2, 3])
     """
     if args or not isinstance(mat1, Tensor):  # deprecated scalar-first overloads
-        from .products import legacy_beta_alpha
+        from .._legacy_overloads import legacy_beta_alpha
 
         input, mat1, mat2, beta, a = legacy_beta_alpha(
             "addmm", ("mat1", "mat2"), input, mat1, mat2, args)
@@ -419,7 +419,7 @@ def addmv(input: Tensor, mat: Tensor, vec: Tensor, *args, beta=1, alpha=1) -> Te
         tensor([3., 3.])
     """
     if args or not isinstance(mat, Tensor):  # deprecated scalar-first overloads
-        from .products import legacy_beta_alpha
+        from .._legacy_overloads import legacy_beta_alpha
 
         input, mat, vec, beta, a = legacy_beta_alpha(
             "addmv", ("mat", "vec"), input, mat, vec, args)
@@ -452,7 +452,7 @@ def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *args, beta=1, alpha=
         torch.Size([5, 2, 3])
     """
     if args or not isinstance(batch1, Tensor):  # deprecated scalar-first overloads
-        from .products import legacy_beta_alpha
+        from .._legacy_overloads import legacy_beta_alpha
 
         input, batch1, batch2, beta, a = legacy_beta_alpha(
             "baddbmm", ("batch1", "batch2"), input, batch1, batch2, args)
@@ -474,7 +474,7 @@ def addbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *args, beta=1, alpha=1
         torch.Size([2, 3])
     """
     if args or not isinstance(batch1, Tensor):  # deprecated scalar-first overloads
-        from .products import legacy_beta_alpha
+        from .._legacy_overloads import legacy_beta_alpha
 
         input, batch1, batch2, beta, a = legacy_beta_alpha(
             "addbmm", ("batch1", "batch2"), input, batch1, batch2, args)

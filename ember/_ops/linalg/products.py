@@ -15,6 +15,7 @@ from ..._backend import get_array_module as xp_of
 from ..._tensor import Tensor
 from .._core import Op, broadcast_shapes, set_node_name, wrap_dim
 from .._dispatch import REFUSED, refuse
+from .._legacy_overloads import legacy_beta_alpha
 from ..inplace import _type_title, apply_inplace
 from .inv_solve_det import check_square, inv
 from .matmul import Matmul
@@ -155,55 +156,6 @@ def inner(input: Tensor, other: Tensor, *, out=None) -> Tensor:
 
         res = tensordot(input, other, dims=([-1], [-1]))
     return res if out is None else out.copy_(res)
-
-
-def legacy_beta_alpha(name: str, operands: tuple, input, x, y, args: tuple):
-    """Reads PyTorch's deprecated scalar-first overloads of the ``add*`` products, which old
-    code still calls (PyTorch accepts them with a UserWarning):
-
-    - method form ``t.addmm(beta, alpha, mat1, mat2)`` / ``t.addmm(beta, mat1, mat2)``, which
-      reaches the function as ``(t, beta, [alpha,] mat1, mat2)``;
-    - function form ``torch.addmm(beta, input, alpha, mat1, mat2)`` /
-      ``torch.addmm(beta, input, mat1, mat2)``.
-
-    ``operands`` names the two tensors (e.g. ``("mat1", "mat2")``). Returns
-    ``(input, t1, t2, beta, alpha)`` (alpha None when not given); anything else is a TypeError.
-
-    Example:
-        >>> ember.ones(2, 2).addmm(1, -2, ember.ones(2, 3), ember.ones(3, 2))  # warns
-        tensor([[-5., -5.],
-                [-5., -5.]])
-    """
-    from ..pointwise.arithmetic import legacy_scalar_first
-
-    a, b = operands
-    tail = f"Tensor {a}, Tensor {b}"
-    keywords = "*, Number beta = 1, Number alpha = 1"
-    if isinstance(input, Tensor):  # method form: (self, beta, [alpha,] t1, t2)
-        self, rest = input, (y,) + args
-        two = len(rest) == 3 and not isinstance(rest[0], Tensor)
-        old = f"Number beta, {'Number alpha, ' if two else ''}{tail}"
-        alpha = None
-        if two:
-            alpha, rest = rest[0], rest[1:]
-        beta, (t1, t2) = legacy_scalar_first(name, old, f"{tail}, {keywords}", x, rest, 2)
-        return self, t1, t2, beta, alpha
-    # function form: (beta, input, [alpha,] t1, t2)
-    rest = (y,) + args
-    two = len(rest) == 3 and not isinstance(rest[0], Tensor)
-    out_kw = ", Tensor out = None"
-    new = f"Tensor input, {tail}, {keywords}{out_kw}"
-    if name in ("addmm", "baddbmm"):  # these also have an out_dtype overload
-        # (the helper closes the last signature's parenthesis)
-        new += f")\n\t{name}(Tensor input, {tail}, torch.dtype out_dtype, {keywords}{out_kw}"
-    old = f"Number beta, Tensor input, {'Number alpha, ' if two else ''}{tail}, *{out_kw}"
-    alpha = None
-    if two:
-        alpha, rest = rest[0], rest[1:]
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{name}() received an invalid combination of arguments")
-    beta, (t1, t2) = legacy_scalar_first(name, old, new, input, rest, 2)
-    return x, t1, t2, beta, alpha
 
 
 def addr(input: Tensor, vec1: Tensor, vec2: Tensor, *args, beta=1, alpha=1, out=None) -> Tensor:

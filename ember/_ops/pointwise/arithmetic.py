@@ -30,6 +30,7 @@ from .._dispatch import (
     refuse_pair,
     refuse_shell,
 )
+from .._legacy_overloads import legacy_scalar_first
 from ..inplace import apply_inplace
 from .complex import conj
 
@@ -425,30 +426,6 @@ negative = neg
 
 
 # -- in-place forms -------------------------------------------------------------------------
-
-def legacy_scalar_first(name: str, old: str, new: str, first, rest: tuple, n: int):
-    """Old code calls ``p.add_(-lr, grad)`` / ``addcmul_(value, t1, t2)``: the scalar first.
-    PyTorch still takes that deprecated overload, with a warning; this reads it, returning
-    the scalar and the ``n`` tensors that follow it (a TypeError for any other extra)."""
-    scalar = isinstance(first, (int, float, bool, np.number)) or (
-        isinstance(first, Tensor) and first.ndim == 0)
-    if not (scalar and len(rest) == n and all(isinstance(t, Tensor) for t in rest)):
-        raise TypeError(f"{name}() takes {n} positional argument{'s' if n > 1 else ''} but "
-                        f"{n + len(rest)} were given")
-    import os
-    import sys
-    import warnings
-
-    # point the warning at the user's line, past however many ember frames wrap this call
-    pkg = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))) + os.sep
-    frame, level = sys._getframe(1), 2
-    while frame is not None and frame.f_code.co_filename.startswith(pkg):
-        frame, level = frame.f_back, level + 1
-    warnings.warn(f"This overload of {name} is deprecated:\n\t{name}({old})\nConsider using one "
-                  f"of the following signatures instead:\n\t{name}({new})", UserWarning,
-                  stacklevel=level)
-    return (first.item() if isinstance(first, Tensor) else first), rest
-
 
 def add_(self, other, *args, alpha=1):
     if args:  # add_(Number alpha, Tensor other)
