@@ -515,11 +515,16 @@ def _fill(t: Tensor, generator, draw) -> Tensor:
     g = _gen(generator)
     if t.device.type == "meta":
         return t
-    order = _memory_order(t._data)
+    return write_inplace(t, draw_in_order(_memory_order(t._data), t.shape,
+                                          lambda shape: draw(g, shape)))
+
+
+def draw_in_order(order, shape, draw):
+    """``draw(shape)`` made with its dims in ``order`` (outermost first in memory, as torch's
+    kernels walk them) and viewed back in ``shape``'s order; ``order`` None: row-major."""
     if order is None:
-        return write_inplace(t, draw(g, tuple(t.shape)))
-    arr = draw(g, tuple(t.shape[d] for d in order))
-    return write_inplace(t, np.asarray(arr).transpose(np.argsort(order)))
+        return draw(tuple(shape))
+    return np.asarray(draw(tuple(shape[d] for d in order))).transpose(np.argsort(order))
 
 
 def _memory_order(arr) -> list | None:
@@ -547,9 +552,9 @@ def _draw_in_memory_order(shape, ref, draw):
         from ._layout import dims_by_stride
 
         order = list(reversed(dims_by_stride(ref.shape, preserved_strides(ref))))
-    if order is None or order == sorted(order):
-        return draw(tuple(shape))
-    return np.asarray(draw(tuple(shape[d] for d in order))).transpose(np.argsort(order))
+    if order is not None and order == sorted(order):  # row-major after all
+        order = None
+    return draw_in_order(order, shape, draw)
 
 
 def _work(t: Tensor):

@@ -102,10 +102,7 @@ def _order(tensor: Tensor):
 def _ordered_draw(tensor: Tensor, draw):
     """``draw(shape)`` made in ``tensor``'s memory order (a transposed weight takes the draws
     as PyTorch gives them) and returned in its logical order."""
-    order = _order(tensor)
-    if order is None:
-        return draw(tuple(tensor.shape))
-    return np.asarray(draw(tuple(tensor.shape[d] for d in order))).transpose(np.argsort(order))
+    return _random.draw_in_order(_order(tensor), tensor.shape, draw)
 
 
 def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, generator=None) -> Tensor:
