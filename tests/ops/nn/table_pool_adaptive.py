@@ -1,10 +1,16 @@
 """Op-table entries for ``ember/_ops/nn/pool_adaptive.py``: adaptive average and max pooling
 in 1, 2 and 3 dimensions (even and uneven windows, ``_with_indices``), max-unpooling (fed by
-max pooling's indices; overlapping windows repeat indices) and interpolation (nearest uses the
-module's axis gather)."""
+max pooling's indices; overlapping windows repeat indices), interpolation (nearest uses the
+module's axis gather) and ``grid_sample``, the other resampler."""
 
 from .._inputs import F
 from ..spec import OpSpec
+
+
+def _image_and_grid(rng):
+    # sample points strictly inside and a little outside [-1, 1], off the pixel centres, so
+    # finite differences do not straddle a kink of the bilinear weights
+    return [rng.uniform(-2, 2, (2, 3, 5, 4)), rng.uniform(-1.1, 1.1, (2, 3, 6, 2))]
 
 OPS = [
     OpSpec("adaptive_avg_pool2d", lambda L, x: F(L).adaptive_avg_pool2d(x, (2, 3)),
@@ -67,6 +73,16 @@ OPS = [
            [((1, 2, 5, 4, 6),)], gradgrad=False),
     OpSpec("interpolate_linear", lambda L, x: F(L).interpolate(x, size=7, mode="linear"),
            [((2, 3, 4),)]),
+    OpSpec("interpolate_linear_scale", lambda L, x: F(L).interpolate(
+        x, scale_factor=1.7, mode="linear"), [((2, 3, 5),)]),
+    OpSpec("grid_sample", lambda L, x, g: F(L).grid_sample(x, g, align_corners=False),
+           [()], make=_image_and_grid, gradgrad=False),
+    OpSpec("grid_sample_border_corners", lambda L, x, g: F(L).grid_sample(
+        x, g, padding_mode="border", align_corners=True), [()], make=_image_and_grid,
+           gradgrad=False),
+    OpSpec("grid_sample_reflection", lambda L, x, g: F(L).grid_sample(
+        x, g, padding_mode="reflection", align_corners=False), [()], make=_image_and_grid,
+           gradgrad=False),
     OpSpec("max_unpool3d", lambda L, x: F(L).max_unpool3d(
         *F(L).max_pool3d(x, 2, return_indices=True), 2), [((1, 2, 4, 4, 2),)]),
     # repeated indices: the value is stored once but, as in PyTorch, every repeat's gradient
