@@ -206,6 +206,16 @@ def parse_index(shape: tuple, index, xp=np, warn_uint8: bool = True) -> _Index:
     uint8 = False      # a uint8 mask was used (deprecated in torch)
     n_adv = 0          # advanced items: index arrays, masks, bools
     for item in index:
+        if src >= ndim and seen_ellipsis and item is not Ellipsis and item is not None:
+            # torch expands every ``...`` to the same width, so a second one can run past
+            # the last dim: a full slice there selects nothing new, an integer finds size 0
+            if item == slice(None):
+                src += 1
+                continue
+            if _is_int(item):
+                raise IndexError(f"index {int(item)} is out of bounds for dimension {src} "
+                                 "with size 0")
+            raise IndexError(f"too many indices for tensor of dimension {ndim}")
         if _is_int(item) or (isinstance(item, (Tensor, np.ndarray)) and item.ndim == 0
                              and not _is_mask(item)):
             i = int(item)
@@ -227,13 +237,13 @@ def parse_index(shape: tuple, index, xp=np, warn_uint8: bool = True) -> _Index:
             basic.append(None)
             res += 1
         elif item is Ellipsis:
-            if seen_ellipsis:
-                raise IndexError("an index can only have a single ellipsis ('...')")
+            # torch accepts several and expands each to the dims left unindexed
             seen_ellipsis = True
             k = ndim - specified
-            basic.extend([slice(None)] * k)
+            present = max(0, min(k, ndim - src))
+            basic.extend([slice(None)] * present)
             src += k
-            res += k
+            res += present
         elif isinstance(item, bool) or (
                 isinstance(item, (Tensor, np.ndarray)) and item.ndim == 0 and _is_mask(item)):
             # torch indexes a new size-1 dim with [0] (True) or [] (False): a copy, not a view
@@ -276,7 +286,7 @@ def parse_index(shape: tuple, index, xp=np, warn_uint8: bool = True) -> _Index:
     basic.append(Ellipsis)
     if not adv:
         return _Index(tuple(basic), None, True)
-    return _Index(tuple(basic), _advanced(shape, basic, adv, res, ndim - src), unique,
+    return _Index(tuple(basic), _advanced(shape, basic, adv, res, max(0, ndim - src)), unique,
                   uint8=uint8, uint8_fill=uint8 and n_adv == 1)
 
 

@@ -31,6 +31,9 @@ INDICES = [
     (Ellipsis, np.array([4, 4, 0])), (None, np.array([0, 1]), None),
     True, False, (0, True), [0, 2], [2, 0, 2], np.array([], dtype=np.int64),
     np.array(1), (np.array(1), slice(None)), np.array([0, 2], dtype=np.int32),
+    # torch accepts several ellipses, each as wide as the dims left unindexed
+    (Ellipsis, Ellipsis), (1, Ellipsis, 2, Ellipsis), (Ellipsis, slice(0, 1), Ellipsis),
+    (Ellipsis, Ellipsis, slice(None)),
 ]
 
 
@@ -419,6 +422,7 @@ SEQUENCE_ERRORS = {
     "float_tensor": lambda L: L.tensor([0.0, 1.0]),
     "too_many_from_list_of_bool_lists": lambda L: [[True] * 5] * 4,
     "mask_after_ellipsis_counts_one_dim": lambda L: (Ellipsis, np.ones((5, 6), bool)),
+    "second_ellipsis_runs_past_the_last_dim": lambda L: (0, Ellipsis, Ellipsis, 1),
 }
 
 
