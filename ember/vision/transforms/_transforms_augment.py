@@ -325,6 +325,29 @@ class TrivialAugmentWide:
                 f"interpolation={self.interpolation}, fill={self.fill})")
 
 
+def mix_chains(augmix, batch: Tensor, random_op) -> Tensor:
+    """AugMix's mixture of ``batch`` (N, ...) with ``augmix.mixture_width`` chains of
+    ``random_op`` calls, in torchvision's order of random draws; v1 and v2 differ only in
+    ``random_op`` (how an op and its magnitude are drawn and applied)."""
+    from ... import _creation
+
+    n = batch.shape[0]
+    batch_dims = [n] + [1] * (batch.ndim - 1)
+    alpha = augmix.alpha
+    m = augmix._sample_dirichlet(_creation.tensor([alpha, alpha]).expand(n, -1))
+    weights = augmix._sample_dirichlet(
+        _creation.tensor([alpha] * augmix.mixture_width).expand(n, -1)) * m[:, 1].reshape(n, -1)
+    mix = m[:, 0].reshape(batch_dims) * batch
+    for i in range(augmix.mixture_width):
+        aug = batch
+        depth = (augmix.chain_depth if augmix.chain_depth > 0
+                 else int(_random.randint(1, 4, (1,)).item()))
+        for _ in range(depth):
+            aug = random_op(aug)
+        mix = mix + weights[:, i].reshape(batch_dims) * aug
+    return mix
+
+
 class AugMix:
     """Mix the image with ``mixture_width`` chains of random ops (``chain_depth`` ops each, or
     1-3 when it is -1); chain weights come from Dirichlet(``alpha``), the mix with the original
@@ -380,8 +403,6 @@ class AugMix:
         return sample_dirichlet(params)
 
     def __call__(self, orig_img):
-        from ... import _creation
-
         img = orig_img
         was_pil = F._is_pil_image(img)
         if was_pil:
@@ -392,26 +413,17 @@ class AugMix:
         names = list(op_meta)
         orig_dims = list(img.shape)
         batch = img.reshape([1] * max(4 - img.ndim, 0) + orig_dims)
-        n = batch.shape[0]
-        batch_dims = [n] + [1] * (batch.ndim - 1)
-        m = self._sample_dirichlet(_creation.tensor([self.alpha, self.alpha]).expand(n, -1))
-        weights = self._sample_dirichlet(
-            _creation.tensor([self.alpha] * self.mixture_width).expand(n, -1)
-        ) * m[:, 1].reshape(n, -1)
-        mix = m[:, 0].reshape(batch_dims) * batch
-        for i in range(self.mixture_width):
-            aug = batch
-            depth = (self.chain_depth if self.chain_depth > 0
-                     else int(_random.randint(1, 4, (1,)).item()))
-            for _ in range(depth):
-                op_name = names[int(_random.randint(len(op_meta), (1,)).item())]
-                magnitudes, signed = op_meta[op_name]
-                magnitude = (_pick(magnitudes, int(_random.randint(self.severity, (1,)).item()))
-                             if magnitudes.ndim > 0 else 0.0)
-                if signed and int(_random.randint(2, (1,)).item()):
-                    magnitude *= -1.0
-                aug = _apply_op(aug, op_name, magnitude, self.interpolation, fill)
-            mix = mix + weights[:, i].reshape(batch_dims) * aug
+
+        def random_op(aug):
+            op_name = names[int(_random.randint(len(op_meta), (1,)).item())]
+            magnitudes, signed = op_meta[op_name]
+            magnitude = (_pick(magnitudes, int(_random.randint(self.severity, (1,)).item()))
+                         if magnitudes.ndim > 0 else 0.0)
+            if signed and int(_random.randint(2, (1,)).item()):
+                magnitude *= -1.0
+            return _apply_op(aug, op_name, magnitude, self.interpolation, fill)
+
+        mix = mix_chains(self, batch, random_op)
         out = mix.reshape(orig_dims).to(img.dtype)
         if was_pil:
             return F.to_pil_image(out)

@@ -244,7 +244,6 @@ class AugMix(_AutoAugmentBase):
         self.all_ops = all_ops
 
     def _augment(self, orig):
-        from .... import _creation
         from .._functional_base import _is_pil_image
 
         was_pil = _is_pil_image(orig)
@@ -259,25 +258,16 @@ class AugMix(_AutoAugmentBase):
         # one mix per sample: a video's frames (T, C, H, W) share theirs (probed)
         sample_ndim = 5 if isinstance(img, tv_tensors.Video) else 4
         batch = plain.reshape([1] * max(sample_ndim - plain.ndim, 0) + dims)
-        n = batch.shape[0]
-        batch_dims = [n] + [1] * (batch.ndim - 1)
-        m = self._sample_dirichlet(_creation.tensor([self.alpha, self.alpha]).expand(n, -1))
-        weights = self._sample_dirichlet(
-            _creation.tensor([self.alpha] * self.mixture_width).expand(n, -1)
-        ) * m[:, 1].reshape(n, -1)
-        mix = m[:, 0].reshape(batch_dims) * batch
-        for i in range(self.mixture_width):
-            aug = batch
-            depth = (self.chain_depth if self.chain_depth > 0
-                     else int(_random.randint(1, 4, (1,)).item()))
-            for _ in range(depth):
-                op_name = names[_randint(len(names))]
-                magnitudes, signed = op_meta[op_name]
-                magnitude = (_A1._pick(magnitudes, _randint(self.severity))
-                             if magnitudes.ndim > 0 else 0.0)
-                aug = _apply_op(aug, op_name, self._signed(magnitude, signed),
-                                self.interpolation, fill)
-            mix = mix + weights[:, i].reshape(batch_dims) * aug
+
+        def random_op(aug):
+            op_name = names[_randint(len(names))]
+            magnitudes, signed = op_meta[op_name]
+            magnitude = (_A1._pick(magnitudes, _randint(self.severity))
+                         if magnitudes.ndim > 0 else 0.0)
+            return _apply_op(aug, op_name, self._signed(magnitude, signed), self.interpolation,
+                             fill)
+
+        mix = _A1.mix_chains(self, batch, random_op)
         out = mix.reshape(dims).to(plain.dtype)
         if was_pil:
             return F.to_pil_image(out)
