@@ -188,7 +188,7 @@ def _topk_order_as_torch(x, dim: int, k: int, largest: bool, sorted: bool, order
         return idx
     picks = picks.copy()
     for r in np.flatnonzero(redo):
-        picks[r] = topk_row(rows[r].tolist(), k, largest, sorted)
+        picks[r] = topk_row(rows[r], k, largest, sorted)
     shape = np.moveaxis(idx, dim, -1).shape
     return np.moveaxis(picks.reshape(shape), -1, dim)
 
