@@ -281,8 +281,35 @@ class Scale(SparseFunction):
         return uncoalesced(-grad), None, None
 
 
+class MulDense(SparseFunction):
+    """``s * x`` for a dense ``x`` that broadcasts to ``s``'s shape: a sparse tensor on ``s``'s
+    own entries (PyTorch keeps their order and the coalesced flag), each scaled by ``x`` at
+    its coordinates, e.g. row-normalising a user-item matrix by ``1 / degree[:, None]``."""
+
+    @staticmethod
+    def forward(ctx, s, x):
+        ctx._name, ctx.other = "MulBackward0", x
+        coo = s._data
+        dtype = D.result_type(s, x)
+        # the sparse coordinates pick each entry's factor (a slice over the dense dims)
+        factor = np.broadcast_to(x._data, coo.shape)[tuple(coo.indices)]
+        vals = _astype(coo.values, dtype) * _astype(factor, dtype)
+        return _like(coo, _astype(vals, dtype), dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return uncoalesced(grad * ctx.other), None
+
+
 def scale(s: SparseTensor, other, kind: str):
-    """``s * other`` / ``s / other`` / ``-s`` for a number (or a 0-d tensor) ``other``."""
+    """``s * other`` / ``s / other`` / ``-s`` for a number (or a 0-d tensor) ``other``; ``s *
+    x`` for a dense ``x`` that broadcasts to ``s``'s shape."""
+    if (kind == "mul" and isinstance(other, Tensor) and not isinstance(other, SparseTensor)
+            and other.ndim and not other.requires_grad):
+        from ._ops._core import broadcast_shapes
+
+        if broadcast_shapes(tuple(other.shape), tuple(s.shape)) == tuple(s.shape):
+            return MulDense.apply(s, other)
     if isinstance(other, Tensor):
         if isinstance(other, SparseTensor) or other.ndim or other.requires_grad:
             raise unsupported(f"{'Multiplying' if kind == 'mul' else 'Dividing'} a sparse "
@@ -293,6 +320,190 @@ def scale(s: SparseTensor, other, kind: str):
     if not isinstance(other, (bool, int, float, complex)):
         raise TypeError(f"unsupported operand type for sparse {kind}: {type(other).__name__}")
     return Scale.apply(s, other, kind)
+
+
+class IndexSelect(SparseFunction):
+    """``s.index_select(dim, index)`` along a sparse dim. PyTorch's order: for each position
+    ``k`` of ``index``, the entries whose coordinate is ``index[k]``, in storage order; the
+    result is flagged coalesced only when it has fewer than two entries."""
+
+    @staticmethod
+    def forward(ctx, s, dim, index):
+        coo = s._data
+        ctx._name, ctx.dim, ctx.index, ctx.shape = "IndexSelectBackward0", dim, index, coo.shape
+        ctx.sparse_dim = coo.sparse_dim
+        coords = coo.indices[dim]
+        order = np.argsort(coords, kind="stable")
+        lo = np.searchsorted(coords[order], index, "left")
+        counts = np.searchsorted(coords[order], index, "right") - lo
+        starts = np.cumsum(counts) - counts
+        within = np.arange(int(counts.sum())) - np.repeat(starts, counts)
+        take = order[np.repeat(lo, counts) + within]
+        indices = coo.indices[:, take]
+        indices[dim] = np.repeat(np.arange(len(index)), counts)
+        shape = list(coo.shape)
+        shape[dim] = len(index)
+        return make_sparse(indices, coo.values[take], tuple(shape), len(take) < 2, s._dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        # each selected coordinate k goes back to index[k]; repeats add up (left uncoalesced)
+        if not isinstance(grad, SparseTensor):
+            grad = grad.to_sparse(ctx.sparse_dim)
+        coo = grad._data
+        indices = coo.indices.copy()
+        indices[ctx.dim] = ctx.index[indices[ctx.dim]]
+        return make_sparse(indices, coo.values, ctx.shape, False, grad._dtype), None, None
+
+
+def index_select(s: SparseTensor, dim: int, index, *, squeeze: bool = False):
+    """``s.index_select(dim, index)`` (``squeeze``: ``s.select(dim, index)``, the dim
+    removed) for a sparse ``dim``; checks and errors as PyTorch's."""
+    from ._ops._core import wrap_dim
+
+    dim = wrap_dim(dim, s.ndim)
+    if squeeze:
+        size = s.shape[dim]
+        if not -size <= index < size:
+            raise IndexError(f"index {index} is out of bounds for dimension {dim} with size "
+                             f"{size}")
+        idx = np.array([index % size], np.int64)
+    else:
+        if (not isinstance(index, Tensor) or isinstance(index, SparseTensor) or index.ndim > 1
+                or index._dtype not in (D.int64, D.int32)):
+            raise IndexError("index_select() argument index must be 1-D strided (non-sparse) "
+                             "long-tensor.")
+        idx = np.asarray(index._data, np.int64).reshape(-1)
+        bad = idx[(idx < 0) | (idx >= s.shape[dim])]
+        if bad.size:
+            raise IndexError(f"index_select(): index contains {int(bad[0])} that is out of "
+                             f"range for tensor of size {list(s.shape)} at dimension {dim}")
+    if dim >= s.sparse_dim():
+        raise unsupported("index_select/select along a dense dim")
+    out = IndexSelect.apply(s, dim, idx)
+    return SelectSqueeze.apply(out, dim) if squeeze else out
+
+
+class SelectSqueeze(SparseFunction):
+    """Drops the selected (size-1) dim of ``IndexSelect``'s result: ``SelectBackward0``.
+    PyTorch's select leaves the entries uncoalesced unless there is at most one."""
+
+    @staticmethod
+    def forward(ctx, s, dim):
+        coo = s._data
+        ctx._name, ctx.dim, ctx.shape = "SelectBackward0", dim, coo.shape
+        keep = [d for d in range(coo.sparse_dim) if d != dim]
+        shape = tuple(n for d, n in enumerate(coo.shape) if d != dim)
+        return make_sparse(coo.indices[keep], coo.values, shape, coo.nnz < 2, s._dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        if not isinstance(grad, SparseTensor):
+            return grad.unsqueeze(ctx.dim), None
+        coo = grad._data
+        indices = np.insert(coo.indices, ctx.dim, 0, axis=0)
+        return make_sparse(indices, coo.values, ctx.shape, False, grad._dtype), None
+
+
+class ValuesMap(SparseFunction):
+    """A zero-preserving function of the entries (``abs``, ``sqrt``, ``pow`` by a nonzero
+    number) on a coalesced tensor: PyTorch coalesces first (``|a + b|`` is not ``|a| + |b|``)
+    and flags the result coalesced."""
+
+    _NAMES = {"abs": "AbsBackward0", "sqrt": "SqrtBackward0", "pow": "PowBackward0"}
+
+    @staticmethod
+    def forward(ctx, s, kind, exponent):
+        coo = s._data
+        ctx._name, ctx.kind, ctx.exponent = ValuesMap._NAMES[kind], kind, exponent
+        ctx.indices, ctx.shape = coo.indices, coo.shape
+        if kind == "pow":
+            dtype = D.result_type(s, exponent)
+        elif kind == "sqrt" and s._dtype.category < D._FLOAT:
+            dtype = D.get_default_dtype()
+        else:
+            dtype = s._dtype
+        vals = _astype(coo.values, dtype)
+        ctx.values = vals
+        if kind == "abs":
+            out = np.abs(vals)
+        elif kind == "sqrt":
+            out = np.sqrt(vals)
+        else:
+            out = np.power(vals, _astype(np.asarray(exponent), dtype))
+        return _like(coo, _astype(out, dtype), dtype, coalesced=True)
+
+    @staticmethod
+    def backward(ctx, grad):
+        v = ctx.values
+        if ctx.kind == "abs":
+            d = np.sign(v)
+        elif ctx.kind == "sqrt":
+            d = 0.5 / np.sqrt(v)
+        else:
+            d = ctx.exponent * np.power(v, ctx.exponent - 1)
+        g = values_at(grad, ctx.indices)._data * d.astype(v.dtype, copy=False)
+        return make_sparse(ctx.indices, g, ctx.shape, False, D.from_numpy_dtype(g.dtype)), \
+            None, None
+
+
+def values_map(s: SparseTensor, kind: str, exponent=None):
+    """``s.abs()`` / ``s.sqrt()`` / ``s.pow(exponent)`` on the coalesced entries."""
+    if kind == "pow":
+        if isinstance(exponent, Tensor):
+            if exponent.ndim or isinstance(exponent, SparseTensor):
+                raise unsupported("pow with a tensor exponent")
+            exponent = exponent.item()
+        if exponent == 0:
+            raise RuntimeError("pow: cannot raise to zeroth power on sparse tensor; it would "
+                               "make the result tensor dense")
+    return ValuesMap.apply(s.coalesce(), kind, exponent)
+
+
+class SparseNorm(SparseFunction):
+    """``s.norm(p)``: the p-norm of the coalesced entries, a dense 0-d tensor."""
+
+    _name = "NormBackward1"
+
+    @staticmethod
+    def forward(ctx, s, p):
+        coo = s._data
+        ctx.p, ctx.indices, ctx.shape = p, coo.indices, coo.shape
+        dtype = s._dtype if s._dtype.category >= D._FLOAT else D.get_default_dtype()
+        a = np.abs(_astype(coo.values, dtype))
+        if p == float("inf"):
+            n = a.max() if a.size else np.zeros((), a.dtype)
+        elif p == 0:
+            n = np.asarray(np.count_nonzero(a), a.dtype)
+        else:
+            n = np.power(np.power(a, p).sum(), 1.0 / p)
+        ctx.values, ctx.norm = _astype(coo.values, dtype), n
+        return dense_tensor(np.asarray(n, dtype.np_dtype), dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        v, n, p = ctx.values, ctx.norm, ctx.p
+        if p == 0:
+            d = np.zeros_like(v)
+        elif p == float("inf"):
+            tie = np.abs(v) == n
+            d = np.sign(v) * tie / max(int(tie.sum()), 1)
+        else:
+            d = np.sign(v) * np.power(np.abs(v), p - 1) / (n ** (p - 1) if n else 1.0)
+        g = (grad._data * d).astype(v.dtype, copy=False)
+        return make_sparse(ctx.indices, g, ctx.shape, False, D.from_numpy_dtype(g.dtype)), None
+
+
+def sparse_norm(s: SparseTensor, p="fro", dim=None, keepdim=False, dtype=None):
+    """``Tensor.norm`` of a sparse tensor over all its entries (``p``: a number or 'fro')."""
+    if dim is not None and (s.ndim != 1 or dim not in (0, -1, [0], (0,))) or keepdim \
+            or dtype is not None:
+        raise unsupported("norm with dim, keepdim or dtype")
+    if p == "fro" or p is None:
+        p = 2.0
+    if not isinstance(p, (int, float)) or isinstance(p, bool) or p < 0:
+        raise unsupported(f"norm with p={p!r}")
+    return SparseNorm.apply(s.coalesce(), float(p))
 
 
 class Transpose(SparseFunction):

@@ -19,6 +19,8 @@ Example:
 
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 
 from . import _dtype as D
@@ -592,6 +594,87 @@ class SparseTensor(SparseCopies, Tensor):
     __isub__ = sub_
     __imul__ = mul_
     __itruediv__ = div_
+
+    def abs(self):
+        """``|s|`` entry-wise (coalesced first), a sparse tensor.
+
+        Example:
+            >>> ember.tensor([0.0, -2.0]).to_sparse().abs().to_dense()
+            tensor([0., 2.])
+        """
+        from ._sparse_ops import values_map
+
+        return values_map(self, "abs")
+
+    def sqrt(self):
+        """``sqrt`` of each entry (coalesced first), a sparse tensor.
+
+        Example:
+            >>> ember.tensor([0.0, 4.0]).to_sparse().sqrt().to_dense()
+            tensor([0., 2.])
+        """
+        from ._sparse_ops import values_map
+
+        return values_map(self, "sqrt")
+
+    def pow(self, exponent):
+        """Each entry to a nonzero power ``exponent`` (coalesced first), a sparse tensor.
+
+        Example:
+            >>> ember.tensor([0.0, 3.0]).to_sparse().pow(2).to_dense()
+            tensor([0., 9.])
+        """
+        from ._sparse_ops import values_map
+
+        return values_map(self, "pow", exponent)
+
+    def __pow__(self, exponent):
+        return self.pow(exponent)
+
+    def norm(self, p="fro", dim=None, keepdim=False, dtype=None):
+        """The p-norm of all entries (duplicates summed first), a dense 0-d tensor.
+
+        Example:
+            >>> ember.tensor([[0.0, 3.0], [4.0, 0.0]]).to_sparse().norm()
+            tensor(5.)
+        """
+        from ._sparse_ops import sparse_norm
+
+        return sparse_norm(self, p, dim, keepdim, dtype)
+
+    def index_select(self, dim, index):
+        """Entries along sparse ``dim`` at ``index``, in PyTorch's order (for each position of
+        ``index``, its entries in storage order).
+
+        Example:
+            >>> s = ember.tensor([[0.0, 1.0], [2.0, 0.0], [0.0, 3.0]]).to_sparse()
+            >>> s.index_select(0, ember.tensor([2, 0])).to_dense()
+            tensor([[0., 3.],
+                    [0., 1.]])
+        """
+        from ._sparse_ops import index_select
+
+        return index_select(self, dim, index)
+
+    def select(self, dim, index):
+        """The slice at ``index`` of sparse ``dim``, that dim removed (``s[i]`` for dim 0).
+
+        Example:
+            >>> s = ember.tensor([[0.0, 1.0], [2.0, 0.0]]).to_sparse()
+            >>> s.select(0, 1).to_dense()
+            tensor([2., 0.])
+        """
+        from ._sparse_ops import index_select
+
+        if isinstance(index, Tensor):
+            index = index.item()
+        return index_select(self, dim, operator.index(index), squeeze=True)
+
+    def __getitem__(self, key):
+        # PyTorch's sparse COO indexing supports an integer (select on dim 0) only
+        if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
+            return self.select(0, int(key))
+        raise unsupported("Indexing other than by one integer")
 
     def t(self):
         """Transpose a 2-D sparse tensor (a 1-D one is returned as is)."""

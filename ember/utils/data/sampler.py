@@ -17,6 +17,7 @@ __all__ = ["Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler
 # Random samplers with replacement draw this many indices at a time (as torch's RandomSampler
 # does), so iterating costs O(1) memory however large num_samples is.
 _CHUNK = 32
+_EAGER_DRAWS = 2**22  # WeightedRandomSampler: up to here one draw, as torch
 
 
 def _draw_seed(generator=None) -> int:
@@ -179,9 +180,11 @@ class WeightedRandomSampler(Sampler[int]):
                                         generator=self.generator)
             yield from iter(drawn.tolist())
             return
-        # With replacement, draw lazily (_CHUNK at a time) so a huge num_samples costs O(1)
-        # memory beyond the weights. Inverse-CDF sampling, as multinomial does, consumes the
-        # generator's stream the same way whether drawn in chunks or at once.
+        # With replacement, inverse-CDF sampling as multinomial does. Up to _EAGER_DRAWS samples,
+        # all are drawn at the first next(), as torch's one multinomial call does, so an
+        # iterator left half-consumed (next(iter(loader))) leaves the generator where torch
+        # leaves it. Beyond that (where torch's up-front draw needs gigabytes) they are drawn
+        # lazily, _CHUNK at a time: the same values, O(1) memory.
         w = self.weights._data
         if not np.all(w >= 0):  # NaN fails this check too, as in torch
             raise RuntimeError("invalid multinomial distribution (encountering probability "
@@ -195,8 +198,9 @@ class WeightedRandomSampler(Sampler[int]):
         cdf /= cdf[-1]
         g = _random._gen(self.generator)
         last = len(w) - 1
-        for start in range(0, self.num_samples, _CHUNK):
-            size = min(_CHUNK, self.num_samples - start)
+        chunk = self.num_samples if self.num_samples <= _EAGER_DRAWS else _CHUNK
+        for start in range(0, self.num_samples, chunk):
+            size = min(chunk, self.num_samples - start)
             # multinomial's search: the first category whose cumulative weight reaches u
             picked = np.minimum(cdf.searchsorted(g.doubles(size), side="left"), last)
             yield from picked.tolist()
