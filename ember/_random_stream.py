@@ -287,7 +287,15 @@ class TorchStream:
         q = self.exponential(1.0, weights.shape, weights.dtype)
         with np.errstate(divide="ignore", invalid="ignore"):
             keys = weights / q
-        return np.argsort(-keys, axis=1, kind="stable")[:, :num_samples]
+        out = np.argsort(-keys, axis=1, kind="stable")[:, :num_samples]
+        if 1 < num_samples:
+            # PyTorch takes its topk of the keys; zero weights tie at key 0, and when they are
+            # reached (more samples than non-zero weights) they come out in topk's tie order
+            from ._ops.reduction._topk_order import topk_row
+
+            for i in np.flatnonzero((keys == 0).sum(axis=1) > keys.shape[1] - num_samples):
+                out[i] = topk_row(keys[i], num_samples, True, True)
+        return out
 
     def numpy_generator(self) -> np.random.Generator:
         """A NumPy generator seeded from this stream, for distributions whose PyTorch

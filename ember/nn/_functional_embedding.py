@@ -137,6 +137,8 @@ def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None,
     """
     if mode not in ("sum", "mean", "max"):
         raise ValueError("mode has to be one of sum, mean or max")
+    if mode == "max" and scale_grad_by_freq:
+        raise ValueError("max mode does not support scaling the gradient by the frequency")
     if mode == "max" and sparse:
         raise ValueError("max mode does not support sparse weights")
     if input._dtype not in (D.int64, D.int32):
@@ -153,6 +155,12 @@ def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None,
             raise ValueError(f"embedding_bag: If per_sample_weights ({per_sample_weights.shape})"
                              f" is not None, then it must have the same shape as the input "
                              f"({input.shape})")
+        if per_sample_weights._dtype is not weight._dtype:  # torch never promotes them
+            raise RuntimeError(
+                f"Expected tensor for argument #1 'weight' to have the same type as tensor for "
+                f"argument #1 'per_sample_weights'; but type torch.{weight._dtype._legacy} does "
+                f"not equal torch.{per_sample_weights._dtype._legacy} (while checking arguments "
+                "for embedding_bag)")
     num = weight.shape[0]
     flat = input._data.reshape(-1)
     bad = np.flatnonzero((flat < 0) | (flat >= num))
@@ -168,7 +176,9 @@ def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None,
     keep = Tensor._make(mask[..., None], D.bool)
     if mode == "max":
         empty = ~mask.any(axis=1)
-        out = rows.masked_fill(~keep, float("-inf")).amax(1) if mask.shape[1] else \
+        # max(1), not amax(1): like torch, a tie within a bag sends the whole gradient to the
+        # bag's first maximal entry instead of sharing it among the tied rows
+        out = rows.masked_fill(~keep, float("-inf")).max(1)[0] if mask.shape[1] else \
             rows.sum(1)
         return out.masked_fill(Tensor._make(empty[:, None], D.bool), 0.0) if empty.any() \
             else out

@@ -295,6 +295,8 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
                                   f"'{_dt_title(input._dtype)}'; logits must be floating point: "
                                   "call input.float()")
     if target._dtype.category >= D._FLOAT and tuple(target.shape) == tuple(input.shape):
+        if ignore_index >= 0:  # a class to ignore has no meaning for probabilities
+            raise RuntimeError("ignore_index is not supported for floating point target")
         return _cross_entropy_probs(input, target, weight, reduction, label_smoothing)
     _check_target(input, target, "cross_entropy")
     x2 = _to_2d(input)

@@ -273,6 +273,10 @@ class RNNBase(Module):
     def _forward_packed(self, packed, hx):
         self._check_dtype(packed.data)
         data, sizes = packed.data, packed.batch_sizes._data
+        if self.mode != "LSTM" and data.shape[-1] != self.input_size:
+            # torch's packed RNN and GRU check this; its packed LSTM fails in the matmul instead
+            raise RuntimeError(f"input.size(-1) must be equal to input_size. Expected "
+                               f"{self.input_size}, got {data.shape[-1]}")
         n = int(sizes[0]) if sizes.size else 0
         real_hidden = self.proj_size if self.proj_size > 0 else self.hidden_size
         if hx is None:
@@ -280,6 +284,13 @@ class RNNBase(Module):
             c0 = self._zeros_state(n, self.hidden_size, data) if self.mode == "LSTM" else None
         else:
             h0, c0 = hx if self.mode == "LSTM" else (hx, None)
+            # checked in the caller's batch order, before the permutation below could index
+            # past a wrong batch size or pass an extra row through unnoticed
+            if self.mode == "LSTM":
+                self._check_hidden(h0, n, real_hidden, "hidden[0]")
+                self._check_hidden(c0, n, self.hidden_size, "hidden[1]")
+            else:
+                self._check_hidden(h0, n, self.hidden_size, "hidden")
             if packed.sorted_indices is not None:  # states come in the caller's batch order
                 h0 = h0[:, packed.sorted_indices]
                 c0 = c0[:, packed.sorted_indices] if c0 is not None else None
@@ -344,6 +355,15 @@ class RNNBase(Module):
         return (out, (h_n, c_n)) if self.mode == "LSTM" else (out, h_n)
 
 
+def _refuse_proj_size(kwargs: dict) -> None:
+    # torch's RNN and GRU take ``proj_size`` only to refuse it, whatever its value
+    if "proj_size" in kwargs:
+        raise ValueError("proj_size argument is only supported for LSTM, not RNN or GRU")
+    if kwargs:
+        raise TypeError(f"RNNBase.__init__() got an unexpected keyword argument "
+                        f"'{next(iter(kwargs))}'")
+
+
 class RNN(RNNBase):
     """Elman RNN: ``h_t = tanh(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh)`` (or ReLU).
 
@@ -356,7 +376,8 @@ class RNN(RNNBase):
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
                  nonlinearity: str = "tanh", bias: bool = True, batch_first: bool = False,
                  dropout: float = 0.0, bidirectional: bool = False, device=None,
-                 dtype=None) -> None:
+                 dtype=None, **kwargs) -> None:
+        _refuse_proj_size(kwargs)
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"Unknown nonlinearity '{nonlinearity}'. Select from 'tanh' or "
                              "'relu'.")
@@ -394,7 +415,8 @@ class GRU(RNNBase):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
                  bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
-                 bidirectional: bool = False, device=None, dtype=None) -> None:
+                 bidirectional: bool = False, device=None, dtype=None, **kwargs) -> None:
+        _refuse_proj_size(kwargs)
         super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first,
                          dropout, bidirectional, 0, device, dtype)
 

@@ -37,7 +37,17 @@ class PackedSequence(_PackedSequenceBase):
         return super().__new__(cls, data, batch_sizes, sorted_indices, unsorted_indices)
 
     def to(self, *args, **kwargs) -> PackedSequence:
+        """Move or cast ``data`` as ``Tensor.to`` does; like torch, the same PackedSequence
+        comes back when ``data`` needs no change.
+
+        Example:
+            >>> p = pack_sequence([ember.ones(2, 3), ember.ones(1, 3)])
+            >>> p.to("cpu") is p, p.to(ember.float64).data.dtype
+            (True, torch.float64)
+        """
         data = self.data.to(*args, **kwargs)
+        if data is self.data:
+            return self
         return type(self)(data, self.batch_sizes, self.sorted_indices, self.unsorted_indices)
 
     def cpu(self) -> PackedSequence:
@@ -86,29 +96,44 @@ def pack_padded_sequence(input: Tensor, lengths, batch_first: bool = False,
         tensor([3, 2, 1, 1])
     """
     lens = np.asarray(lengths._data if isinstance(lengths, Tensor) else lengths,
-                      dtype=np.int64).reshape(-1)
+                      dtype=np.int64)
+    # torch's order of checks: the unsorted batch is gathered first (so its index errors come
+    # first), then the lengths' shape, their count, their order, their values
+    if lens.ndim != 1:
+        if lens.ndim > 1 and not enforce_sorted:
+            raise IndexError("index_select(): Index is supposed to be a vector")
+        raise RuntimeError("'lengths' argument should be a 1D CPU int64 tensor, but got "
+                           f"{lens.ndim}D cpu Long tensor")
+    if batch_first:
+        input = input.transpose(0, 1)
     if enforce_sorted:
-        if np.any(np.diff(lens) > 0):
-            raise RuntimeError("`lengths` array must be sorted in decreasing order when "
-                               "`enforce_sorted` is True. You can pass `enforce_sorted=False` "
-                               "to pack_padded_sequence and/or pack_sequence to sidestep this "
-                               "requirement if you do not need ONNX exportability.")
         sorted_indices = None
         order = None
     else:
         order = np.argsort(-lens, kind="stable")
+        bad = order[order >= input.shape[1]]
+        if bad.size:
+            raise RuntimeError(f"INDICES element is out of DATA bounds, id={int(bad[0])} "
+                               f"axis_dim={input.shape[1]}")
         lens = lens[order]
         sorted_indices = Tensor._make(order.astype(np.int64))
-    if batch_first:
-        input = input.transpose(0, 1)
-    if lens.size and lens[-1] <= 0:
+        input = input[:, sorted_indices]  # only the sequences that have a length
+    if lens.shape[0] != input.shape[1]:
+        raise RuntimeError("Expected `len(lengths)` to be equal to batch_size, but got "
+                           f"{lens.shape[0]} (batch_size={input.shape[1]})")
+    if enforce_sorted and np.any(np.diff(lens) > 0):
+        raise RuntimeError("`lengths` array must be sorted in decreasing order when "
+                           "`enforce_sorted` is True. You can pass `enforce_sorted=False` "
+                           "to pack_padded_sequence and/or pack_sequence to sidestep this "
+                           "requirement if you do not need ONNX exportability.")
+    if not lens.size:
+        raise RuntimeError("Cannot pack empty tensors.")
+    if lens[-1] <= 0:
         raise RuntimeError("Length of all samples has to be greater than 0, but found an "
                            "element in 'lengths' that is <= 0")
     if lens.size and lens[0] > input.shape[0]:
         raise RuntimeError(f"Expected sequence length to be at most {input.shape[0]} (the "
                            f"padded length), but got a length of {int(lens[0])}")
-    if order is not None:
-        input = input[:, Tensor._make(order.astype(np.int64))]
     steps = int(lens[0]) if lens.size else 0
     sizes = np.array([(lens > t).sum() for t in range(steps)], dtype=np.int64)
     data = cat([input[t, :int(b)] for t, b in enumerate(sizes)], 0)
