@@ -143,6 +143,7 @@ from ._tensor_methods import bind as _bind
 
 _bind()
 
+from . import _torch_function  # noqa: E402, F401  (Tensor.__torch_function__)
 from ._sparse_compressed import bind_dense_methods as _bind_compressed
 from ._sparse_compressed import sparse_compressed_tensor, sparse_csc_tensor, sparse_csr_tensor
 from ._sparse_ops import route_sparse as _route_sparse
@@ -246,7 +247,16 @@ from ._deterministic import *  # noqa: E402  (use_deterministic_algorithms and f
 from ._foreach import *  # noqa: E402  (torch._foreach_add_, _foreach_lerp_, ...)
 from ._lobpcg import lobpcg  # noqa: E402
 from ._symbolic import *  # noqa: E402  (sym_int, sym_max, SymInt and friends)
-from ._symbolic import _assert  # noqa: E402, F401  (torch._assert, traceable)
+from ._symbolic import (  # noqa: E402, F401  (torch._assert, traceable; torch._check family)
+    _assert,
+    _check,
+    _check_index,
+    _check_not_implemented,
+    _check_tensor_all,
+    _check_type,
+    _check_value,
+    _check_with,
+)
 from .autograd.anomaly import (  # noqa: E402
     is_anomaly_check_nan_enabled,
     is_anomaly_enabled,
@@ -284,7 +294,7 @@ def __getattr__(name):
         return getattr(_importlib.import_module("ember.serialization"), name)
     if name == "vmap":  # torch.vmap is torch.func.vmap
         return _importlib.import_module("ember.func").vmap
-    if _is_submodule(name) or name in ("_dynamo", "_inductor"):  # private, but programs set
+    if _is_submodule(name) or name in ("_dynamo", "_inductor", "_C"):  # private, but programs set
         return _importlib.import_module(f"ember.{name}")          # torch._dynamo.config.x
     raise AttributeError(f"module 'ember' has no attribute '{name}'")
 

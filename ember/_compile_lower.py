@@ -564,7 +564,10 @@ def lower_training(replay, root_reads: bool, input_grads):
                     bwd_ops.append((i, node))
                     if target is Linear:
                         saved.update(dict.fromkeys(inputs[:2]))
-                        checked.update(inputs)
+                        # as eager's: the input saved for the weight's gradient, the weight
+                        # for the input's, the bias never
+                        checked.update(j for j, other in ((inputs[0], inputs[1]),
+                                                          (inputs[1], inputs[0])) if other in deps)
                     elif target is Relu:
                         saved[i] = None
                         checked.add(i)
@@ -647,9 +650,12 @@ def _backward_lines(ops, saved, out_slots, src_slots, deps, slot) -> list:
             x2 = f"a{xi}" if len(xshape) == 2 else f"a{xi}.reshape(-1, {xshape[-1]})"
             lines.append(f"    gm = {g2}")
             lines.append(f"    xm = {x2}")
-            # eager's subnormal lift (Linear.backward), so gradients stay bit-equal to eager's
-            lines.append(f"    lift = subnormal_lift(gm, (a{wi}, xm), max(gm.shape)) "
-                         f"if gm.dtype is a{xi}.dtype else None")
+            # eager's subnormal lift (Linear.backward), so gradients stay bit-equal to eager's:
+            # bounded by the operands whose gradients it computes (those eager saves)
+            lifted = "".join(f"{o}, " for o, needed in ((f"a{wi}", xi in deps), ("xm", wi in deps))
+                             if needed)
+            lines.append(f"    lift = subnormal_lift(gm, ({lifted}), max(gm.shape)) "
+                         f"if gm.dtype is a{xi}.dtype else None" if lifted else "    lift = None")
             lines.append("    gm = gm if lift is None else gm * lift")
             if xi in deps:
                 give(xi, f"as_dtype(unlift((gm @ a{wi}).reshape({xshape!r}), lift), "

@@ -252,3 +252,92 @@ def _assert(condition, message):
         >>> ember._assert(True, "never raised")
     """
     assert condition, message
+
+
+# -- torch._check and friends: runtime asserts that fake kernels and traced code use ---------
+
+_CHECK_DEFAULT = ("Expected cond to be True, but got False. (Could this error message be "
+                  "improved? If so, please report an enhancement request to PyTorch.)")
+
+
+def _check_with(error_type, cond, message):
+    """Raise ``error_type`` when ``cond`` (a bool) is False; ``message`` is None or a callable
+    that builds the text only when the check fails (so passing checks cost no formatting).
+
+    Example:
+        >>> ember._check_with(ValueError, 2 > 1, lambda: "never built")
+    """
+    if not isinstance(cond, bool):
+        if isinstance(cond, Tensor):
+            raise TypeError("cond must be a bool, but got a Tensor. For tensor conditions, use "
+                            "torch._check_tensor_all() to assert that all elements are true.")
+        raise TypeError(f"cond must be a bool, but got {type(cond)}")
+    if cond:
+        return
+    if message is None:
+        text = _CHECK_DEFAULT
+    elif not callable(message):
+        raise TypeError("message must be a callable")
+    else:
+        text = str(message())
+    raise error_type(text)
+
+
+def _check(cond, message=None):
+    """``torch._check``: RuntimeError unless ``cond`` is True (fake kernels check shapes so).
+
+    Example:
+        >>> ember._check(ember.ones(3).shape[0] == 3, lambda: "need 3 rows")
+    """
+    _check_with(RuntimeError, cond, message)
+
+
+def _check_index(cond, message=None):
+    """``torch._check`` raising IndexError.
+
+    Example:
+        >>> ember._check_index(0 < 3)
+    """
+    _check_with(IndexError, cond, message)
+
+
+def _check_value(cond, message=None):
+    """``torch._check`` raising ValueError.
+
+    Example:
+        >>> ember._check_value(1.0 > 0)
+    """
+    _check_with(ValueError, cond, message)
+
+
+def _check_type(cond, message=None):
+    """``torch._check`` raising TypeError.
+
+    Example:
+        >>> ember._check_type(isinstance(1, int))
+    """
+    _check_with(TypeError, cond, message)
+
+
+def _check_not_implemented(cond, message=None):
+    """``torch._check`` raising NotImplementedError.
+
+    Example:
+        >>> ember._check_not_implemented(True)
+    """
+    _check_with(NotImplementedError, cond, message)
+
+
+def _check_tensor_all(cond, message=None):
+    """RuntimeError unless every element of the bool tensor ``cond`` is True.
+
+    Example:
+        >>> ember._check_tensor_all(ember.tensor([True, True]))
+    """
+    if not isinstance(cond, Tensor):
+        raise TypeError(f"cond must be a tensor, but got {type(cond)}")
+    from ._dtype import bool as bool_dtype
+
+    if cond.dtype is not bool_dtype:
+        raise TypeError(f"cond tensor must have dtype torch.bool, but got {cond.dtype}")
+    _check(bool(cond.all().item()), message)

@@ -67,6 +67,10 @@ class Tensor(TensorAutograd):
     _view_fn = None
     _inference = False  # made under inference_mode (see is_inference)
     _multi_view = False  # one of several views an op returned (split, unbind), or a view of one
+    # a view made inside a custom Function (or an input it returned as-is), or a view of one:
+    # (the Function's name or None for a view of one, whether the Function had several
+    # differentiable outputs); in-place changes to it are refused
+    _custom_view = None
     _hooks = None
     _post_acc_hooks = None
     _grad_acc = None
@@ -90,6 +94,14 @@ class Tensor(TensorAutograd):
 
     def __init__(self, *args, **kwargs):
         pass
+
+    def __init_subclass__(cls, **kwargs):
+        # __torch_function__: ember's own subclasses opt out; the first subclass defined
+        # elsewhere installs the dispatch layer (see _torch_function)
+        super().__init_subclass__(**kwargs)
+        from ._torch_function import subclass_defined
+
+        subclass_defined(cls)
 
     def _init(self, data, dtype, requires_grad=False):
         self._data = data
@@ -508,6 +520,9 @@ class Tensor(TensorAutograd):
     def __repr__(self, *, tensor_contents=None) -> str:
         from ._tensor_str import tensor_repr
 
+        cls = type(self)
+        if cls is not Tensor and not cls.__module__.startswith("ember"):
+            return tensor_repr(self, f"{cls.__name__}(")  # torch names a user's subclass
         return tensor_repr(self)
 
     def __format__(self, spec):
@@ -525,7 +540,7 @@ class Tensor(TensorAutograd):
         if not self.is_leaf:
             raise RuntimeError(
                 "Only Tensors created explicitly by the user (graph leaves) support the deepcopy "
-                "protocol at the moment. If you were attempting to deepcopy a module, this may be "
+                "protocol at the moment.  If you were attempting to deepcopy a module, this may be "
                 "because of a torch.nn.utils.weight_norm usage, see "
                 "https://github.com/pytorch/pytorch/pull/103001")
         if id(self) in memo:

@@ -123,7 +123,17 @@ class TensorAutograd:
         return _RemovableHandle(self._hooks, hook)
 
     def register_post_accumulate_grad_hook(self, hook):
-        """Call ``hook(tensor)`` after a leaf's ``.grad`` has been updated."""
+        """Call ``hook(tensor)`` after a leaf's ``.grad`` has been updated (an optimizer step
+        fused into backward). Only leaves that require grad take one.
+
+        Example:
+            >>> w = ember.ones(2, requires_grad=True)
+            >>> h = w.register_post_accumulate_grad_hook(lambda p: print(p.grad))
+            >>> (w * 3).sum().backward()
+            tensor([3., 3.])
+        """
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
         if self.grad_fn is not None:
             raise RuntimeError(
                 "post accumulate grad hooks cannot be registered on non-leaf tensors")

@@ -305,6 +305,11 @@ def _device_type(args) -> str:
     return "cpu"
 
 
+def _returns_nothing(*args, **kwargs) -> None:
+    """The fake kernel of an operator without outputs."""
+    return None
+
+
 class CustomOpDef:
     """A custom operator made by ``custom_op`` (or ``define``): call it like its function.
 
@@ -442,14 +447,23 @@ class CustomOpDef:
         return [type(v)(cast(t) for t in v) if isinstance(v, (list, tuple)) else cast(v)
                 for v in inputs]
 
+    def _fake_kernel(self):
+        """The registered fake kernel. An operator that returns nothing (``-> ()``, one that
+        only mutates its arguments) needs none, as in PyTorch: there is no output to
+        describe, so its fake kernel does nothing."""
+        if self._fake_fn is None and re.search(r"->\s*\(\s*\)\s*$", self._schema):
+            return _returns_nothing
+        return self._fake_fn
+
     def _kernel(self, inputs):
         kind = _device_type(inputs)
         if kind == "meta":
-            if self._fake_fn is None:
+            fake = self._fake_kernel()
+            if fake is None:
                 raise RuntimeError(
                     f"There was no fake impl registered for {self._qualname}. This is "
                     "necessary for meta tensors; use register_fake to add one.")
-            return self._fake_fn
+            return fake
         fn = self._kernels.get(kind) or self._kernels.get("default") or self._init_fn
         if fn is None:
             raise NotImplementedError(
@@ -544,6 +558,13 @@ def _autograd_function(op: CustomOpDef):
     def setup_context(ctx, inputs, output):
         layout, flat = inputs[0], inputs[1:]
         ctx._layout = layout
+        # The user's functions see flags for the operator's own arguments, not for the layout
+        # this Function takes first: flat ones in setup_context, and in backward one per
+        # argument (a list of flags for a list of tensors), as PyTorch's.
+        flat_needs = ctx.needs_input_grad[1:]
+        ctx._op_needs = tuple(list(v) if isinstance(v, (list, tuple)) else v
+                              for v in _regroup(layout, flat_needs))
+        ctx.needs_input_grad = flat_needs
         if op._setup_context_fn is not None and op._backward_fn is not None:
             op._setup_context_fn(ctx, tuple(_regroup(layout, flat)), output)
 
@@ -552,6 +573,7 @@ def _autograd_function(op: CustomOpDef):
             raise RuntimeError(f"Trying to backward through {op._namespace}.{op._name}.default "
                                "but no autograd formula was registered. Please use "
                                "register_autograd to add one.")
+        ctx.needs_input_grad = ctx._op_needs
         result = op._backward_fn(ctx, *grads)
         if not isinstance(result, tuple):
             result = (result,)
@@ -870,12 +892,13 @@ def _check_autograd(op, args, kwargs, atol, rtol):
 def _check_fake(op, args, kwargs, atol, rtol):
     from .autograd.grad_mode import no_grad
 
-    if op._fake_fn is None:
+    fake_fn = op._fake_kernel()
+    if fake_fn is None:
         raise OpCheckError(f"opcheck(op, ...): test_faketensor failed: {op._qualname} has no "
                            "fake kernel; register one with register_fake.")
     with no_grad():
         real = op(*args, **kwargs)
-        fake = op._fake_fn(*args, **kwargs)
+        fake = fake_fn(*args, **kwargs)
     reals = real if isinstance(real, (tuple, list)) else (real,)
     fakes = fake if isinstance(fake, (tuple, list)) else (fake,)
     if len(reals) != len(fakes):

@@ -228,6 +228,8 @@ def _mark_view(out, base, cls, ctx, nr=0):
         out._inference = root._inference
     if (cls.multi_view or base._multi_view) and out._requires_grad:
         out._multi_view = True
+    if base._custom_view is not None and out._requires_grad:
+        out._custom_view = (None, base._custom_view[1])
     out._vbox = root._vbox
     parent_fn = base._view_fn
     kwargs = ctx.view_args if hasattr(ctx, "view_args") else {}

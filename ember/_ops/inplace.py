@@ -38,6 +38,24 @@ def check_inplace(t: Tensor) -> None:
             "modified inplace. This view is the output of a function that returns multiple "
             "views. Such functions do not allow the output views to be modified inplace. You "
             "should replace the inplace operation by an out-of-place one.")
+    if t._custom_view is not None and t._requires_grad:
+        # its node is the Function's (or the view op's): a CopySlices rebase would bypass the
+        # Function's own backward, so PyTorch forbids this
+        name, several = t._custom_view
+        if name is None:
+            name = t.grad_fn.name().removesuffix("Backward0")
+        head = f"Output {t._output_nr} of {name} is a view and is being modified inplace. "
+        if several:
+            raise RuntimeError(
+                head + "This view is the output of a function that returns multiple views. "
+                "Such functions do not allow the output views to be modified inplace. You "
+                "should replace the inplace operation by an out-of-place one.")
+        raise RuntimeError(
+            head + "This view was created inside a custom Function (or because an input was "
+            "returned as-is) and the autograd logic to handle view+inplace would override the "
+            "custom backward associated with the custom Function, leading to incorrect "
+            "gradients. This behavior is forbidden. You can fix this by cloning the output of "
+            "the custom Function.")
     base = t._base
     if base is not None and base._requires_grad and base.grad_fn is None:
         raise RuntimeError(

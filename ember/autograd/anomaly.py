@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import traceback
+import warnings
 
 import numpy as np
 
@@ -65,11 +66,20 @@ def check(node, grads) -> None:
             continue
         data = g._data
         if data.dtype.kind in "fc" and np.isnan(data).any():
-            where = ""
-            if node._anomaly_trace:
-                where = "\nThe forward call that created it:\n" + "".join(node._anomaly_trace)
-            raise RuntimeError(
-                f"Function '{node.name()}' returned nan values in its {i}th output." + where)
+            warn_forward_trace(node)
+            raise RuntimeError(f"Function '{node.name()}' returned nan values in its {i}th output.")
+
+
+def warn_forward_trace(node) -> None:
+    """Warn, as PyTorch does when a node's backward fails in anomaly mode, with the traceback
+    of the forward call that created the node (the error itself stays unchanged)."""
+    if node._anomaly_trace:
+        where = ("Traceback of forward call that caused the error:\n"
+                 + "".join(node._anomaly_trace).rstrip("\n"))
+    else:
+        where = ("No forward pass information available. Enable detect anomaly during forward "
+                 "pass for more information.")
+    warnings.warn(f"Error detected in {node.name()}. {where}", UserWarning, stacklevel=2)
 
 
 def record_trace(node) -> None:
@@ -86,6 +96,8 @@ class detect_anomaly(_GradModeContext):
 
     def __init__(self, check_nan: bool = True):
         self.check_nan = check_nan
+        warnings.warn("Anomaly Detection has been enabled. This mode will increase the runtime "
+                      "and should only be enabled for debugging.", UserWarning, stacklevel=2)
 
     def __enter__(self):
         self._prev = (_enabled[0], _check_nan[0])
@@ -107,7 +119,7 @@ class set_detect_anomaly(detect_anomaly):
     """
 
     def __init__(self, mode: bool, check_nan: bool = True):
-        super().__init__(check_nan)
+        self.check_nan = check_nan  # (no warning here, unlike detect_anomaly: as PyTorch)
         self._prev = (_enabled[0], _check_nan[0])
         set_anomaly_enabled(bool(mode), bool(check_nan))
 

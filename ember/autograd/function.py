@@ -276,6 +276,8 @@ def _process_outputs(ctx, args, outs, record):
     dirty = {id(t) for t in ctx._dirty}
     non_diff = {id(t) for t in ctx._non_differentiable}
     input_ids = {id(a) for a in args if isinstance(a, Tensor)}
+    n_diff = sum(isinstance(o, Tensor) and id(o) not in non_diff
+                 and o._dtype.category >= D._FLOAT for o in outs)
     if record:
         ctx.next_functions = tuple(edge_of(args[i]) for i in ctx._tensor_positions)
         ctx._input_shapes = {i: args[i]._data.shape for i in ctx._tensor_positions}
@@ -300,6 +302,8 @@ def _process_outputs(ctx, args, outs, record):
             o = _alias(o)  # a returned input becomes a new tensor on the same memory, as in torch
         if record and id(o) not in non_diff and o._dtype.category >= D._FLOAT:
             o.grad_fn, o._output_nr, o._requires_grad = ctx, nr, True
+            if o._base is not None:  # a view: in-place changes to it are refused
+                o._custom_view = (ctx._forward_cls.__name__, n_diff > 1)
         result.append(o)
     if record and _graph._hooks_in_use:
         _graph.pack_saved(ctx)

@@ -20,6 +20,7 @@ from typing import NamedTuple
 import numpy as np
 from numpy import ndarray
 
+from ..utils.hooks import RemovableHandle
 from . import anomaly, grad_mode
 
 __all__ = ["saved_tensors_hooks", "save_on_cpu", "disable_saved_tensors_hooks",
@@ -265,7 +266,10 @@ def _sole(arr) -> bool:
     return True
 
 
-class _RemovableHandle:
+class _RemovableHandle(RemovableHandle):
+    """A handle over a list or dict of hooks; a ``torch.utils.hooks.RemovableHandle`` to
+    ``isinstance`` (as every handle PyTorch returns), without that class's weak references."""
+
     _ids = itertools.count()
 
     def __init__(self, container, item):
@@ -287,6 +291,13 @@ class _RemovableHandle:
 
     def __exit__(self, *exc):
         self.remove()
+
+    # plain attribute pickling: the base class's state is its weak references, unused here
+    def __getstate__(self):
+        return self.__dict__
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
 
 
 def grad_accumulator(t) -> AccumulateGrad:
@@ -580,7 +591,12 @@ def _call_node(node, grads, retain_graph, tensor_type):
             return (None,) * len(node.next_functions)  # a built-in op reached by no gradient
         if node.materialize_grads:
             grads = [g if g is not None else _zeros_for(node, i) for i, g in enumerate(grads)]
-    result = node._run_backward(grads)
+    try:
+        result = node._run_backward(grads)
+    except Exception:
+        if anomaly._enabled[0]:  # PyTorch points at the forward call behind the failing node
+            anomaly.warn_forward_trace(node)
+        raise
     if len(result) < len(node.next_functions):
         result = tuple(result) + (None,) * (len(node.next_functions) - len(result))
     if node._post_hooks:
@@ -900,7 +916,7 @@ def _will_execute(task, node) -> bool:
     return node in task.nodes and (task.needed is None or node in task.needed)
 
 
-class _MultiHandle:
+class _MultiHandle(RemovableHandle):
     """Removes every per-tensor hook of one ``register_multi_grad_hook`` call."""
 
     def __init__(self, handles) -> None:
@@ -915,6 +931,12 @@ class _MultiHandle:
 
     def __exit__(self, *exc) -> None:
         self.remove()
+
+    def __getstate__(self):
+        return self.__dict__
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
 
 
 class _SeesNone:

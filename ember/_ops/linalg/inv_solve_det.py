@@ -13,7 +13,7 @@ from ... import _dtype as D
 from ..._autocast import hot as _amp
 from ..._backend import as_array, asarray_like
 from ..._tensor import Tensor
-from .._core import Op, unbroadcast
+from .._core import Op, set_node_name, unbroadcast
 
 __all__ = ["inverse", "det", "logdet", "slogdet"]
 
@@ -79,6 +79,7 @@ def _singular_error(name: str, A: np.ndarray) -> LinAlgError:
 
 
 class Inv(Op):
+    _name = "LinalgInvExBackward0"  # PyTorch's node: the linalg kernel's
     save_output = True
 
     @staticmethod
@@ -116,6 +117,8 @@ def inverse(input: Tensor) -> Tensor:
 
 class Solve(Op):
     """``X = A^-1 B`` for matrices ``B`` of shape (..., n, k); batch dims broadcast."""
+
+    _name = "LinalgSolveExBackward0"  # PyTorch's node: the linalg kernel's
 
     save_output = True
 
@@ -163,6 +166,7 @@ def solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor:
 
 
 class Det(Op):
+    _name = "LinalgDetBackward0"  # PyTorch's node: the linalg kernel's
     save_output = True
 
     @staticmethod
@@ -210,6 +214,7 @@ def det(input: Tensor) -> Tensor:
 
 
 class SlogDet(Op):
+    _name = "LinalgSlogdetBackward0"  # PyTorch's node: the linalg kernel's
     # sign takes part in the graph (with a zero gradient) as in PyTorch
     materialize_grads = False
 
@@ -257,7 +262,9 @@ def logdet(input: Tensor) -> Tensor:
         tensor(1.3863)
     """
     check_square("logdet", input)
-    return SlogDet.apply(input, log_of_det=True)
+    # PyTorch composes logdet from slogdet: a where() on the sign, or log(sign) + logabsdet
+    return set_node_name(SlogDet.apply(input, log_of_det=True),
+                         "AddBackward0" if input._dtype.is_complex else "WhereBackward0")
 
 
 def _slogdet_type():
@@ -270,6 +277,7 @@ _SLOGDET = _slogdet_type()
 
 
 class Cholesky(Op):
+    _name = "LinalgCholeskyExBackward0"  # PyTorch's node: the linalg kernel's
     save_output = True
 
     @staticmethod
@@ -311,7 +319,8 @@ def _not_pd_error(name: str, A: np.ndarray) -> LinAlgError:
 def cholesky(A: Tensor, *, upper: bool = False) -> Tensor:
     check_square("linalg.cholesky", A)
     L = Cholesky.apply(A, name="linalg.cholesky")
-    return L.mT if upper else L
+    # PyTorch factors the upper triangle directly: one node either way
+    return set_node_name(L.mT, "LinalgCholeskyExBackward0") if upper else L
 
 
 TENSOR_METHODS = {

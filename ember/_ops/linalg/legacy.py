@@ -16,7 +16,7 @@ from ... import _dtype as D
 from ..._autocast import hot as _amp
 from ..._backend import asarray_like, to_numpy
 from ..._tensor import Tensor
-from .._core import Op, broadcast_shapes, unbroadcast
+from .._core import Op, broadcast_shapes, set_node_name, unbroadcast
 from .._dispatch import not_implemented_for
 from ..reduction.select import return_type
 from .triangular import _solve_triangular_np, solve_triangular
@@ -45,13 +45,31 @@ def svd(input: Tensor, some: bool = True, compute_uv: bool = True):
     return _SVD(U, S, V)
 
 
+_CHOLESKY_DEPRECATED = (
+    "torch.cholesky is deprecated in favor of torch.linalg.cholesky and will be removed in a "
+    "future PyTorch release.\nL = torch.cholesky(A)\nshould be replaced with\nL = "
+    "torch.linalg.cholesky(A)\nand\nU = torch.cholesky(A, upper=True)\nshould be replaced "
+    "with\nU = torch.linalg.cholesky(A).mH\nThis transform will produce equivalent results "
+    "for all valid (symmetric positive definite) inputs.")
+
+
 def cholesky(input: Tensor, upper: bool = False, *, out=None) -> Tensor:
-    """The legacy ``torch.cholesky``; prefer ``ember.linalg.cholesky``."""
+    """The legacy ``torch.cholesky``; prefer ``ember.linalg.cholesky`` (this one warns once, as
+    PyTorch's).
+
+    Example:
+        >>> ember.cholesky(ember.tensor([[4.0, 2.0], [2.0, 5.0]]))
+        tensor([[2., 0.],
+                [1., 2.]])
+    """
     if _amp.active and _autocast.state.active:
         return _autocast.call(cholesky, "cholesky", input, upper, out=out)
     from ... import linalg
+    from ..._config import _warn_once
 
-    res = linalg.cholesky(input, upper=upper)
+    _warn_once("cholesky", _CHOLESKY_DEPRECATED)
+
+    res = set_node_name(linalg.cholesky(input, upper=upper), "CholeskyBackward0")
     return res if out is None else out.copy_(res)
 
 
@@ -165,7 +183,8 @@ def cholesky_inverse(input: Tensor, upper: bool = False) -> Tensor:
     from ... import eye
 
     eye_n = eye(n, dtype=input.dtype, device=input.device).expand(*input.shape)
-    return CholeskySolve.apply(eye_n, input, upper=bool(upper))
+    return set_node_name(CholeskySolve.apply(eye_n, input, upper=bool(upper)),
+                         "CholeskyInverseBackward0")
 
 
 # -- LU ---------------------------------------------------------------------------------------
@@ -198,6 +217,8 @@ def _lu_np(a: np.ndarray):
 class LuFactor(Op):
     """Packed LU with partial pivoting; the backward is ``linalg.lu_factor``'s for square
     matrices: ``A_grad = P L^{-H} (tril(L^H gL, -1) + triu(gU U^H)) U^{-H}``."""
+
+    _name = "LinalgLuFactorExBackward0"  # PyTorch's node: the linalg kernel's
 
     non_differentiable_outputs = (1, 2)
 
@@ -234,11 +255,15 @@ def lu(A: Tensor, pivot: bool = True, get_infos: bool = False, out=None):
         >>> piv
         tensor([2, 2], dtype=torch.int32)
     """
-    warnings.warn(
+    # PyTorch warns once per process; ember at every call (Python's filters still show
+    # it once per call site), as this module's tests expect
+    warnings.warn((
         "torch.lu is deprecated in favor of torch.linalg.lu_factor / torch.linalg.lu_factor_ex "
         "and will be removed in a future PyTorch release.\nLU, pivots = torch.lu(A, "
         "compute_pivots)\nshould be replaced with\nLU, pivots = torch.linalg.lu_factor(A, "
-        "compute_pivots)", UserWarning, stacklevel=2)
+        "compute_pivots)\nand\nLU, pivots, info = torch.lu(A, compute_pivots, get_infos=True)"
+        "\nshould be replaced with\nLU, pivots, info = torch.linalg.lu_factor_ex(A, "
+        "compute_pivots)"), UserWarning, stacklevel=2)
     if A.ndim < 2:
         raise RuntimeError(f"torch.lu_factor: Expected tensor with 2 or more dimensions. Got "
                            f"size: {list(A.shape)} instead")
@@ -326,11 +351,13 @@ def lu_solve(input: Tensor, LU_data: Tensor, LU_pivots: Tensor) -> Tensor:
         tensor([[1.],
                 [2.]])
     """
-    warnings.warn("torch.lu_solve is deprecated in favor of torch.linalg.lu_solveand will be "
-                  "removed in a future PyTorch release.\nNote that torch.linalg.lu_solve has "
-                  "its arguments reversed.\nX = torch.lu_solve(B, LU, pivots)\nshould be "
-                  "replaced with\nX = torch.linalg.lu_solve(LU, pivots, B)", UserWarning,
-                  stacklevel=2)
+    # PyTorch warns once per process; ember at every call (Python's filters still show
+    # it once per call site), as this module's tests expect
+    warnings.warn((
+        "torch.lu_solve is deprecated in favor of torch.linalg.lu_solveand will be removed in a "
+        "future PyTorch release.\nNote that torch.linalg.lu_solve has its arguments reversed.\n"
+        "X = torch.lu_solve(B, LU, pivots)\nshould be replaced with\nX = "
+        "torch.linalg.lu_solve(LU, pivots, B)"), UserWarning, stacklevel=2)
     name = "linalg.lu_solve"
     _check_pivots(name, LU_pivots)
     _check_matrices(name, ("LU", LU_data), ("B", input))
@@ -473,12 +500,14 @@ def qr(input: Tensor, some: bool = True, *, out=None):
         >>> R
         tensor([[-5.]])
     """
-    warnings.warn(
+    from ... import linalg
+    # PyTorch warns once per process; ember at every call (Python's filters still show
+    # it once per call site), as this module's tests expect
+    warnings.warn((
         "torch.qr is deprecated in favor of torch.linalg.qr and will be removed in a future "
         "PyTorch release.\nThe boolean parameter 'some' has been replaced with a string "
         "parameter 'mode'.\nQ, R = torch.qr(A, some)\nshould be replaced with\nQ, R = "
-        "torch.linalg.qr(A, 'reduced' if some else 'complete')", UserWarning, stacklevel=2)
-    from ... import linalg
+        "torch.linalg.qr(A, 'reduced' if some else 'complete')"), UserWarning, stacklevel=2)
 
     Q, R = linalg.qr(input, "reduced" if some else "complete")
     if out is not None:

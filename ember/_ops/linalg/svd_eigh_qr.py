@@ -36,6 +36,7 @@ def _check_float(name: str, A: Tensor):
 
 
 class Svd(Op):
+    _name = "LinalgSvdBackward0"  # PyTorch's node: the linalg kernel's
     materialize_grads = False  # unused outputs' gradients arrive as None
 
     @staticmethod
@@ -157,6 +158,7 @@ def svdvals(A: Tensor, *, driver=None, out=None) -> Tensor:
 
 
 class Eigh(Op):
+    _name = "LinalgEighBackward0"  # PyTorch's node: the linalg kernel's
     materialize_grads = False
     @staticmethod
     def forward(ctx, A, uplo):
@@ -226,6 +228,7 @@ def eigvalsh(A: Tensor, UPLO: str = "L", *, out=None) -> Tensor:
 
 
 class Qr(Op):
+    _name = "LinalgQrBackward0"  # PyTorch's node: the linalg kernel's
     materialize_grads = False
     @staticmethod
     def forward(ctx, A, mode):

@@ -14,7 +14,7 @@ from ..._autocast import hot as _amp
 from ..._backend import ascontiguousarray
 from ..._backend import get_array_module as xp_of
 from ..._tensor import Tensor
-from .._core import Op, broadcast_shapes, unbroadcast
+from .._core import Op, broadcast_shapes, set_node_name, unbroadcast
 from .._dispatch import not_implemented_for
 from ..inplace import _type_title
 from ..reduction.select import return_type
@@ -132,11 +132,14 @@ def triangular_solve(b: Tensor, A: Tensor, upper: bool = True, transpose: bool =
     if _amp.active and _autocast.state.active:
         return _autocast.call(triangular_solve, "triangular_solve", b, A, upper, transpose,
                               unitriangular, out=out)
-    warnings.warn(
-        "torch.triangular_solve is deprecated in favor of torch.linalg.solve_triangular and "
-        "will be removed in a future PyTorch release. X = ember.triangular_solve(B, A).solution "
-        "should be replaced with X = ember.linalg.solve_triangular(A, B, upper=...).",
-        UserWarning, stacklevel=2)
+    # PyTorch warns once per process; ember at every call (Python's filters still show
+    # it once per call site), as this module's tests expect
+    warnings.warn((
+        "torch.triangular_solve is deprecated in favor of torch.linalg.solve_triangularand will "
+        "be removed in a future PyTorch release.\ntorch.linalg.solve_triangular has its "
+        "arguments reversed and does not return a copy of one of the inputs.\nX = "
+        "torch.triangular_solve(B, A).solution\nshould be replaced with\nX = "
+        "torch.linalg.solve_triangular(A, B)."), UserWarning, stacklevel=2)
     if b._dtype is not A._dtype:
         raise RuntimeError(f"Expected b and A to have the same dtype, but found b of type "
                            f"{_type_title(b._dtype)} and A of type {_type_title(A._dtype)} "
@@ -149,6 +152,8 @@ def triangular_solve(b: Tensor, A: Tensor, upper: bool = True, transpose: bool =
     x = solve_triangular(coef, b, upper=upper != bool(transpose), unitriangular=unitriangular)
     batch = tuple(x.shape[:-2])
     coef = A.expand(*batch, *A.shape[-2:]).clone()
+    # PyTorch's one node for both outputs, named after its legacy kernel
+    x, coef = (set_node_name(t, "TriangularSolveBackward0") for t in (x, coef))
     if out is not None:
         from .._dispatch import finish_out
 

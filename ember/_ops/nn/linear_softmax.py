@@ -104,7 +104,14 @@ class Linear(Op):
 
     @staticmethod
     def forward(ctx, x, w, b=None):
-        ctx.save_for_backward(*ctx.inputs)
+        # As PyTorch's addmm: the input only for the weight's gradient, the weight only for the
+        # input's, the bias never. Saved hooks see the same tensors, and changing a bias (or a
+        # weight whose input needs no gradient) in place before backward is no error.
+        tx, tw = ctx.inputs[0], ctx.inputs[1]
+        ctx.save_for_backward(tx if tw._requires_grad else None,
+                              tw if tx._requires_grad else None)
+        ctx.x_meta = (x.shape, x.dtype, tx._dtype)
+        ctx.has_b = b is not None
         x2 = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
         out = x2 @ w.T
         if b is not None:
@@ -117,41 +124,49 @@ class Linear(Op):
 
     @staticmethod
     def backward(ctx, grad):
-        saved = ctx.saved_tensors
-        x, w = saved[0], saved[1]
+        x, w = ctx.saved_tensors  # each None when the other operand needs no gradient
         need = ctx.needs_input_grad
-        has_b = len(saved) > 2 and saved[2] is not None
+        has_b = ctx.has_b
+        x_shape, x_np_dtype, dt = ctx.x_meta
         if not _state.enabled:
             g = grad._data
             g2 = g.reshape(-1, g.shape[-1]) if g.ndim != 2 else g
-            xd, wd = x._data, w._data
-            x2 = xd.reshape(-1, xd.shape[-1]) if xd.ndim != 2 else xd
-            if x._dtype.is_complex:  # PyTorch's convention: grad times the conjugate derivative
-                x2, wd = np.conj(x2), np.conj(wd)
-            scale = _subnormal_lift(g2, (wd, x2), max(g2.shape)) \
-                if g2.dtype is xd.dtype else None
+            wd = w._data if need[0] else None
+            x2 = None
+            if need[1]:
+                xd = x._data
+                x2 = xd.reshape(-1, xd.shape[-1]) if xd.ndim != 2 else xd
+            if dt.is_complex:  # PyTorch's convention: grad times the conjugate derivative
+                x2 = None if x2 is None else np.conj(x2)
+                wd = None if wd is None else np.conj(wd)
+            others = tuple(o for o in (wd, x2) if o is not None)
+            scale = _subnormal_lift(g2, others, max(g2.shape)) \
+                if others and g2.dtype is x_np_dtype else None
             if scale is not None:
                 g2 = g2 * scale
-            gx = _t(_as_dtype(_unlift((g2 @ wd).reshape(xd.shape), scale), xd.dtype),
-                    x._dtype) if need[0] else None
+            gx = _t(_as_dtype(_unlift((g2 @ wd).reshape(x_shape), scale), x_np_dtype),
+                    dt) if need[0] else None
             if need[1]:
                 # One row: an outer product. NumPy's matmul with an inner dimension of 1 leaves
                 # BLAS (about 5x slower than broadcasting), so multiply instead.
                 gw = _t(_as_dtype(_unlift(g2.T * x2 if g2.shape[0] == 1 else g2.T @ x2, scale),
-                                  xd.dtype), w._dtype)
+                                  x_np_dtype), dt)
             else:
                 gw = None
-            gb = _t(_as_dtype(_unlift(_column_sum(g2), scale), xd.dtype), w._dtype) \
+            gb = _t(_as_dtype(_unlift(_column_sum(g2), scale), x_np_dtype), dt) \
                 if has_b and need[2] else None
         else:
-            if x._dtype.is_complex:
+            if dt.is_complex:
                 from ..pointwise.complex import conj
 
-                x, w = conj(x), conj(w)
+                x = None if x is None else conj(x)
+                w = None if w is None else conj(w)
             gx = grad @ w if need[0] else None
             g2 = grad.reshape(-1, grad.shape[-1]) if grad.ndim != 2 else grad
-            x2 = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
-            gw = g2.transpose(0, 1) @ x2 if need[1] else None
+            gw = None
+            if need[1]:
+                x2 = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
+                gw = g2.transpose(0, 1) @ x2
             gb = g2.sum(dim=0) if has_b and need[2] else None
         return (gx, gw, gb) if len(need) > 2 else (gx, gw)
 

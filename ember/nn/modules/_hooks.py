@@ -13,10 +13,12 @@ from collections import OrderedDict
 from ..._ops._core import Op
 from ..._tensor import Tensor
 from ...autograd import grad_mode
+from ...utils.hooks import RemovableHandle
 
 
-class _Handle:
-    """Removes a hook from the dicts it was stored in (``handle.remove()``)."""
+class _Handle(RemovableHandle):
+    """Removes a hook from the dicts it was stored in (``handle.remove()``); a
+    ``torch.utils.hooks.RemovableHandle`` to ``isinstance``, as PyTorch's module hook handles."""
 
     _next_id = 0
 
@@ -34,6 +36,13 @@ class _Handle:
 
     def __exit__(self, *exc):
         self.remove()
+
+    # plain attribute pickling: the base class's state is its weak references, unused here
+    def __getstate__(self):
+        return self.__dict__
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
 
 
 def _add(store: OrderedDict, hook, prepend: bool, *extra) -> _Handle:
@@ -229,6 +238,9 @@ def _wrap_tensors(values, positions, on_grad):
     wrapped = _HookIdentity.apply(*[values[i] for i in positions], on_grad=on_grad)
     values = list(values)
     for i, w in zip(positions, wrapped):
+        # the inputs pass through as-is: changing them in place (ReLU(inplace=True)) would
+        # skip the hook, which PyTorch refuses (its identity is a custom Function)
+        w._custom_view = ("BackwardHookFunction", len(positions) > 1)
         values[i] = w
     return values
 
