@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -111,7 +112,7 @@ def _to_array(data, dtype: D.dtype | None) -> tuple:
         data = list(data)
     dt = dtype or _infer_dtype(data)
     if isinstance(data, (list, tuple)) and any(isinstance(x, Tensor) for x in _flat(data)):
-        data = _tensors_to_lists(data)
+        data = _tensors_to_lists(data, dt.category < D._FLOAT)
     if dt is D.uint64 and any(isinstance(v, float) for v in (
             _flat(data) if isinstance(data, (list, tuple)) else [data])):
         raise TypeError("an integer is required")  # PyTorch's uint64 takes no Python floats
@@ -167,6 +168,59 @@ def _check_fits(arr: np.ndarray, dt: D.dtype, type_name: str | None = None) -> N
 _C_NAMES = {"int32": "int"}
 
 
+def checked_scalar(value, dt: D.dtype, *, half_too: bool = False):
+    """A Python number as torch writes it into a ``dt`` tensor (``fill_``, ``masked_fill``,
+    ``x[i] = v``): a RuntimeError when it does not fit, negative ints wrapping into unsigned
+    types (-1 -> 255), and anything else unchanged. ``half_too``: float16 and bfloat16 refuse
+    finite values past their range too (``masked_fill`` does; ``x[i] = v`` rounds to inf).
+
+    Example:
+        >>> checked_scalar(-1, ember.uint8)
+        255
+    """
+    # the common case first (fills, masks and writes of small numbers): nothing to check
+    kind = type(value)
+    if (kind is float or kind is int) and -65504 <= value <= 65504 and (
+            dt.category >= D._FLOAT or (kind is int and dt.category == D._INT and value >= 0
+                                        and value < 128)):
+        return value
+    if isinstance(value, (builtins.complex, np.complexfloating)) and not dt.is_complex \
+            and dt is not D.bool:
+        if value.imag != 0:  # torch refuses to drop an imaginary part
+            # (naming double where half and bfloat16 take a number through a double first)
+            name = "double" if dt.name in ("float16", "bfloat16") and not half_too \
+                else _c_name(dt)
+            raise RuntimeError(f"value cannot be converted to type {name} without overflow")
+        value = value.real
+    if isinstance(value, (bool, np.bool_)) or not isinstance(
+            value, (int, float, np.integer, np.floating)):
+        return value
+    if dt.category == D._INT and isinstance(value, int) and value >= 2**63:
+        raise RuntimeError(f"value cannot be converted to type {_c_name(dt)} without overflow")
+    if dt.category == D._INT:
+        _check_fits(np.asarray(value), dt, _C_NAMES.get(dt.name, dt.name + "_t"))
+        if value < 0 and np.iinfo(dt.np_dtype).min == 0:
+            return int(value) + int(np.iinfo(dt.np_dtype).max) + 1
+    elif dt.name in _FLOAT_LIMITS and (dt is D.float32 or half_too) and \
+            math.isfinite(value) and abs(value) > _FLOAT_LIMITS[dt.name][0]:
+        raise RuntimeError(f"value cannot be converted to type {_FLOAT_LIMITS[dt.name][1]} "
+                           "without overflow")
+    return value
+
+
+# the largest finite value of each narrower float dtype, and torch's C name for it
+_FLOAT_LIMITS = {"float32": (3.4028234663852886e38, "float"),
+                 "float16": (65504.0, "c10::Half"),
+                 "bfloat16": (3.3895313892515355e38, "c10::BFloat16")}
+
+
+def _c_name(dt: D.dtype) -> str:
+    """The C type name torch's conversion messages give ``dt`` (int, double, int8_t ...)."""
+    if dt.name in _FLOAT_LIMITS:
+        return _FLOAT_LIMITS[dt.name][1]
+    return {"float64": "double"}.get(dt.name) or _C_NAMES.get(dt.name, dt.name + "_t")
+
+
 def _ragged_message(data) -> str:
     """torch's message for a ragged nested list: where the lengths disagree."""
     def walk(x, dim):
@@ -194,14 +248,17 @@ def _flat(xs):
             yield x
 
 
-def _tensors_to_lists(x):
+def _tensors_to_lists(x, integral: bool = False):
     if isinstance(x, Tensor):
         if x.numel() != 1:  # torch converts each tensor in a list to a Python scalar
+            if integral:  # torch's integer (and bool) conversion goes through __index__
+                raise TypeError("only integer tensors of a single element can be converted to "
+                                "an index; use ember.stack(tensors) to join whole tensors")
             raise ValueError("only one element tensors can be converted to Python scalars; "
                              "use ember.stack(tensors) to join whole tensors")
         return x.item()
     if isinstance(x, (list, tuple)):
-        return [_tensors_to_lists(y) for y in x]
+        return [_tensors_to_lists(y, integral) for y in x]
     return x
 
 

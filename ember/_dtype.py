@@ -505,6 +505,13 @@ class finfo:
         # PyTorch's: 10 ** -(the decimal digits eps resolves), so float32 gives exactly 1e-06
         self.resolution = 10.0 ** -math.floor(-math.log10(self.eps))
 
+    def __eq__(self, other) -> bool:
+        # equal when they describe the same dtype (complex64's finfo is float32's); unhashable
+        # as torch's
+        return type(other) is finfo and other.dtype == self.dtype
+
+    __hash__ = None
+
     def __repr__(self) -> str:
         return (f"finfo(resolution={self.resolution:g}, min={self.min:g}, max={self.max:g}, "
                 f"eps={self.eps:g}, smallest_normal={self.tiny:g}, tiny={self.tiny:g}, "
@@ -541,6 +548,11 @@ class iinfo:
         self.bits = d.itemsize * 8
         self.min = int(info.min) if info else 0
         self.max = int(info.max) if info else 1
+
+    def __eq__(self, other) -> bool:
+        return type(other) is iinfo and other.dtype == self.dtype
+
+    __hash__ = None
 
     def __repr__(self) -> str:
         return f"iinfo(min={self.min:g}, max={self.max:g}, dtype={self.dtype})"

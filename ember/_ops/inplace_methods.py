@@ -13,6 +13,7 @@ import numpy as np
 
 from .. import _dtype as D
 from .._backend import get_array_module, to_device_array
+from .._creation import checked_scalar
 from .._tensor import Size, Tensor
 from ..autograd import grad_mode
 from ._core import Op, broadcast_shapes, unbroadcast
@@ -129,12 +130,16 @@ def _fill_value(value):
 def fill_(self: Tensor, value) -> Tensor:
     """Fill ``self`` with a number or a 0-d tensor, in place. Example: ``w.fill_(0.5)``."""
     value = _fill_value(value)
+    if not isinstance(value, Tensor):
+        # torch range-checks half and bfloat16 too, except when filling a single element
+        value = checked_scalar(value, self._dtype, half_too=self.numel() != 1)
     track = _state.enabled and (self._requires_grad or
                                 (isinstance(value, Tensor) and value._requires_grad))
     if track:
         return apply_inplace(self, Fill.apply(self, value), "fill_")
     if self.device.type != "meta":
-        self._data.fill(value.item() if isinstance(value, Tensor) else value)
+        # a tensor value is cast as tensors are (int8 from 300 wraps to 44), not range-checked
+        self._data.fill(value.to(self._dtype).item() if isinstance(value, Tensor) else value)
         self._vbox[0] += 1
     return self
 

@@ -16,6 +16,8 @@ from ... import _dtype as D
 from ..._autocast import hot as _amp
 from ..._backend import asarray_like, ufunc_at
 from ..._backend import get_array_module as xp_of
+from ..._creation import checked_scalar
+from ..._layout import row_major
 from ..._tensor import Tensor
 from .._core import Op, unbroadcast, wrap_dim
 from .._dispatch import refuse_shell
@@ -71,11 +73,20 @@ def _region(src: Tensor, shape: tuple) -> Tensor:
     return src[tuple(slice(0, n) for n in shape)]
 
 
-class Gather(AdvancedIndex):
+class _RowMajorIndex(AdvancedIndex):
+    """An advanced-index read whose result torch writes row-major whatever the layout of the
+    input or index (NumPy's fancy indexing would keep theirs)."""
+
+    @staticmethod
+    def forward(ctx, x, index, unique):
+        return row_major(AdvancedIndex.forward(ctx, x, index, unique))
+
+
+class Gather(_RowMajorIndex):
     _name = "GatherBackward0"
 
 
-class IndexSelect(AdvancedIndex):
+class IndexSelect(_RowMajorIndex):
     _name = "IndexSelectBackward0"
 
 
@@ -372,7 +383,8 @@ class MaskedFill(Op):
     def forward(ctx, x, value, mask):
         ctx.mask, ctx.x_shape = mask, x.shape
         ctx.v_shape = np.shape(value)
-        return np.where(mask, asarray_like(value, x, x.dtype), x)
+        # row-major whatever x's layout, as torch's (np.where would keep x's order)
+        return row_major(np.where(mask, asarray_like(value, x, x.dtype), x))
 
     @staticmethod
     def backward(ctx, grad):
@@ -406,6 +418,8 @@ def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
                                f"tensor with {value.ndim} dimension(s).")
         if value._dtype is not input._dtype:
             value = value.to(input._dtype)
+    else:
+        value = checked_scalar(value, input._dtype, half_too=True)
     m = mask._data
     if m.shape != input._data.shape:
         from .._core import broadcast_shapes

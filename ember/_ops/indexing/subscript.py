@@ -16,6 +16,7 @@ import numpy as np
 
 from ... import _dtype as D
 from ..._backend import add_at, as_strided, get_array_module, is_host
+from ..._creation import checked_scalar
 from ..._tensor import Tensor
 from ...autograd import grad_mode
 from .._core import Op
@@ -560,6 +561,9 @@ def setitem(self: Tensor, index, value) -> None:
             value = value.to(self._dtype)
         vshape = value._data.shape
     elif isinstance(value, (bool, int, float, complex, np.generic)):
+        if isinstance(value, int) and not -2**63 <= value < 2**63:  # read as a C long long
+            raise ValueError("Overflow when unpacking long long")
+        value = checked_scalar(value, self._dtype)
         vshape = ()
     else:
         from ..._creation import tensor

@@ -136,7 +136,12 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0,
                            f"{_type_title(x2._dtype)}")
     refuse("cdist", x1._dtype)
     diff = x1.unsqueeze(-2) - x2.unsqueeze(-3)  # (B, P, R, M); zero distances get 0 grads
-    return vector_norm(diff, p, dim=-1)
+    # torch's node is CdistBackward0, except on its matmul route for Euclidean distances
+    # (asked for, or chosen by default past 25 rows), whose result is a reshaped view
+    mm = p == 2 and (compute_mode == "use_mm_for_euclid_dist" or (
+        compute_mode == "use_mm_for_euclid_dist_if_necessary"
+        and (x1.shape[-2] > 25 or x2.shape[-2] > 25)))
+    return set_node_name(vector_norm(diff, p, dim=-1), "ViewBackward0" if mm else "CdistBackward0")
 
 
 def inner(input: Tensor, other: Tensor, *, out=None) -> Tensor:

@@ -13,6 +13,7 @@ import numpy as np
 from ... import _dtype as D
 from ..._backend import ascontiguousarray, ufunc_accumulate
 from ..._backend import get_array_module as xp_of
+from ..._layout import row_major
 from ..._tensor import Tensor
 from .._core import Op, _named, wrap_dim
 from .._dispatch import refuse_shell
@@ -110,7 +111,7 @@ class LogCumSumExp(Op):
         if np.iscomplexobj(x):
             return _complex_logcumsumexp(x, dim)
         with np.errstate(invalid="ignore"):  # -inf + -inf, which gives -inf as it should
-            return ufunc_accumulate(np.logaddexp, x, dim)
+            return row_major(ufunc_accumulate(np.logaddexp, x, dim))  # as torch's
 
     @staticmethod
     def backward(ctx, grad):

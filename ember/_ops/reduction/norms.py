@@ -8,6 +8,7 @@ import math
 import numpy as np
 
 from ... import _dtype as D
+from ..._layout import row_major
 from ..._tensor import Tensor
 from .._core import Op, _named, wrap_dim, wrap_dims
 from ..inplace import apply_inplace
@@ -42,7 +43,7 @@ class VectorNorm(Op):
         ctx.ord, ctx.axes, ctx.keepdim = ord, axes, keepdim
         ctx._name = "LinalgVectorNormBackward0"
         real = x.real.dtype if x.dtype.kind == "c" else x.dtype  # a norm is real, as torch's
-        return _vector_norm_np(x, ord, axes, keepdim).astype(real, copy=False)
+        return row_major(_vector_norm_np(x, ord, axes, keepdim).astype(real, copy=False))
 
     @staticmethod
     def backward(ctx, grad):

@@ -17,6 +17,7 @@ import numpy as np
 from ... import _dtype as D
 from ..._backend import as_array, asarray_like, to_numpy
 from ..._backend import get_array_module as xp_of
+from ..._layout import row_major
 from ..._tensor import Tensor
 from .._core import Op, wrap_dim, wrap_dims
 from .._dispatch import refuse_shell
@@ -77,7 +78,7 @@ class Extreme(Op):
         ctx._name = name  # torch's grad_fn name (AmaxBackward0, MaxBackward1 ...)
         ctx.save_for_backward(*ctx.inputs)
         ctx.axes, ctx.keepdim = axes, keepdim
-        return fn(x, axis=axes, keepdims=keepdim)
+        return row_major(fn(x, axis=axes, keepdims=keepdim))  # torch's, whatever x's layout
 
     @staticmethod
     def backward(ctx, grad):

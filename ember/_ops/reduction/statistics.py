@@ -9,8 +9,9 @@ import numpy as np
 
 from ... import _dtype as D
 from ..._backend import get_array_module
+from ..._layout import row_major
 from ..._tensor import Tensor
-from .._core import Op
+from .._core import Op, _named
 from .._dispatch import not_implemented_for
 from ..inplace import _type_title
 from .sums import Mean, SafeDiv, _axes, expand_reduced, reduced_count
@@ -25,7 +26,7 @@ class Var(Op):
         ctx.save_for_backward(*ctx.inputs)
         ctx.axes, ctx.correction, ctx.keepdim = axes, correction, keepdim
         with np.errstate(divide="ignore", invalid="ignore"):
-            return np.var(x, axis=axes, ddof=correction, keepdims=keepdim)
+            return row_major(np.var(x, axis=axes, ddof=correction, keepdims=keepdim))
 
     @staticmethod
     def backward(ctx, grad):
@@ -43,7 +44,7 @@ class Std(Op):
         ctx.save_for_backward(*ctx.inputs)
         ctx.axes, ctx.correction, ctx.keepdim = axes, correction, keepdim
         with np.errstate(divide="ignore", invalid="ignore"):
-            return np.std(x, axis=axes, ddof=correction, keepdims=keepdim)
+            return row_major(np.std(x, axis=axes, ddof=correction, keepdims=keepdim))
 
     @staticmethod
     def backward(ctx, grad):
@@ -107,8 +108,9 @@ def var_mean(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: boo
         >>> v, m = ember.var_mean(ember.tensor([1., 3.]))
     """
     axes, c, keepdim = _var_args("var_mean", input, dim, unbiased, keepdim, correction)
-    return (Var.apply(input, axes=axes, correction=c, keepdim=keepdim),
-            Mean.apply(input, axes=axes, keepdim=keepdim))
+    # torch makes both results in one node; ember's two carry that node's name
+    return (_named(Var.apply(input, axes=axes, correction=c, keepdim=keepdim), "VarMeanBackward0"),
+            _named(Mean.apply(input, axes=axes, keepdim=keepdim), "VarMeanBackward0"))
 
 
 def std_mean(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
@@ -119,8 +121,9 @@ def std_mean(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: boo
         >>> s, m = ember.std_mean(ember.tensor([1., 3.]))
     """
     axes, c, keepdim = _var_args("std_mean", input, dim, unbiased, keepdim, correction)
-    return (Std.apply(input, axes=axes, correction=c, keepdim=keepdim),
-            Mean.apply(input, axes=axes, keepdim=keepdim))
+    # torch makes both results in one node; ember's two carry that node's name
+    return (_named(Std.apply(input, axes=axes, correction=c, keepdim=keepdim), "StdMeanBackward0"),
+            _named(Mean.apply(input, axes=axes, keepdim=keepdim), "StdMeanBackward0"))
 
 
 # -- logsumexp ------------------------------------------------------------------------------
@@ -225,7 +228,8 @@ def cov(input: Tensor, *, correction: int = 1, fweights: Tensor | None = None,
     xm = x - avg.unsqueeze(1)
     xw = xm if w is None else xm * w
     c = (xw @ (xm.t().conj() if xm._dtype.is_complex else xm.t())) / norm
-    return c.squeeze() if input.ndim < 2 else c
+    # one variable (a vector or a single row) gives torch's 0-d variance, not a 1x1 matrix
+    return c.squeeze() if input.ndim < 2 or input.shape[0] == 1 else c
 
 
 def corrcoef(input: Tensor) -> Tensor:

@@ -16,6 +16,7 @@ from ... import _autocast
 from ... import _dtype as D
 from ..._autocast import hot as _amp
 from ..._backend import as_array
+from ..._layout import row_major
 from ..._tensor import Size, Tensor
 from ...autograd import grad_mode
 from .._core import Op, unbroadcast, wrap_dim, wrap_dims
@@ -102,7 +103,8 @@ class Sum(Op):
     def forward(ctx, x, axes, keepdim, dtype):
         ctx.in_shape, ctx.axes, ctx.keepdim = x.shape, axes, keepdim
         # np.add.reduce directly: np.sum's Python wrapper costs about 1 us per call
-        return np.add.reduce(x, axis=axes, dtype=dtype, keepdims=keepdim)
+        # row-major whatever the input's layout, as torch's reductions (NumPy keeps F order)
+        return row_major(np.add.reduce(x, axis=axes, dtype=dtype, keepdims=keepdim))
 
     @staticmethod
     def backward(ctx, grad):
@@ -137,7 +139,7 @@ class Mean(Op):
         ctx.in_shape, ctx.axes, ctx.keepdim = x.shape, axes, keepdim
         ctx.count = reduced_count(x.shape, axes)
         with np.errstate(invalid="ignore", divide="ignore"):
-            return np.mean(x, axis=axes, keepdims=keepdim, dtype=x.dtype)
+            return row_major(np.mean(x, axis=axes, keepdims=keepdim, dtype=x.dtype))
 
     @staticmethod
     def backward(ctx, grad):
@@ -248,7 +250,7 @@ class Cumsum(Op):
     @staticmethod
     def forward(ctx, x, dim):
         ctx.dim = dim
-        return np.cumsum(x, axis=dim, dtype=x.dtype)
+        return row_major(np.cumsum(x, axis=dim, dtype=x.dtype))  # torch's is row-major
 
     @staticmethod
     def backward(ctx, grad):
@@ -278,7 +280,7 @@ class Cumprod(Op):
     def forward(ctx, x, dim):
         ctx.save_for_backward(*ctx.inputs)
         ctx.dim = dim
-        return np.cumprod(x, axis=dim, dtype=x.dtype)
+        return row_major(np.cumprod(x, axis=dim, dtype=x.dtype))
 
     @staticmethod
     def backward(ctx, grad):

@@ -12,6 +12,7 @@ import numpy as np
 from ... import _dtype as D
 from ..._backend import asarray_like, to_numpy
 from ..._backend import get_array_module as xp_of
+from ..._layout import channels_last_of, dense_in_format, like_layout, row_major
 from ..._tensor import Tensor
 from .._core import Op, wrap_dim, wrap_dims
 from .._dispatch import refuse, refuse_shell
@@ -26,7 +27,8 @@ class Flip(Op):
     @staticmethod
     def forward(ctx, x, dims):
         ctx.dims = dims
-        return np.flip(x, dims).copy()
+        # laid out as empty_like(x), as torch's flip (a channels_last input stays so)
+        return like_layout(np.flip(x, dims).copy(), x)
 
     @staticmethod
     def backward(ctx, grad):
@@ -96,7 +98,8 @@ class Roll(Op):
         ctx.shifts, ctx.dims = shifts, dims
         if dims is None:
             return np.roll(x.reshape(-1), shifts).reshape(x.shape)
-        return np.roll(x, shifts, dims)
+        # torch rolls by concatenating slices: channels_last stays so, all else is row-major
+        return dense_in_format(np.roll(x, shifts, dims), channels_last_of(x))
 
     @staticmethod
     def backward(ctx, grad):
@@ -208,7 +211,7 @@ class Triangle(Op):
     def forward(ctx, x, k, upper):
         ctx.k, ctx.upper = k, upper
         ctx._name = "TriuBackward0" if upper else "TrilBackward0"
-        return np.triu(x, k) if upper else np.tril(x, k)
+        return row_major(np.triu(x, k) if upper else np.tril(x, k))  # torch's is row-major
 
     @staticmethod
     def backward(ctx, grad):

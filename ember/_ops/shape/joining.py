@@ -14,6 +14,7 @@ import numpy as np
 
 from ... import _dtype as D
 from ..._backend import get_array_module
+from ..._layout import element_strides, in_format, row_major, suggest_memory_format
 from ..._tensor import Tensor
 from ...autograd import grad_mode
 from .._core import Op, wrap_dim
@@ -25,6 +26,21 @@ __all__ = ["cat", "concat", "concatenate", "stack", "hstack", "vstack", "dstack"
            "column_stack", "row_stack", "split", "chunk", "unbind", "tensor_split",
            "split_with_sizes", "unsafe_split", "unsafe_chunk", "unsafe_split_with_sizes",
            "hsplit", "vsplit", "dsplit"]
+
+
+def _shared_format(arrays):
+    """The channels_last format every (non-empty) array's strides suggest, else None: torch's
+    cat and stack keep that layout and otherwise write row-major."""
+    for a in arrays:
+        if getattr(a, "ndim", 0) in (4, 5):
+            break
+    else:
+        return None  # only 4-D and 5-D strides suggest a channels_last format
+    formats = {suggest_memory_format(a.shape, element_strides(a))._name if a.size else None
+               for a in arrays if hasattr(a, "strides")} - {None}
+    if len(formats) != 1 or formats == {"contiguous_format"}:
+        return None
+    return getattr(D, formats.pop())
 
 
 def _as_list(tensors, name: str) -> list:
@@ -56,7 +72,9 @@ class Cat(Op):
             arrays = [a for a in arrays if a.shape != (0,)]
         else:
             ctx.sizes = [a.shape[dim] for a in arrays]
-        return np.concatenate(arrays, axis=dim)
+        out = row_major(np.concatenate(arrays, axis=dim))
+        fmt = _shared_format(arrays)
+        return out if fmt is None else in_format(out, fmt)
 
     @staticmethod
     def backward(ctx, grad):
@@ -119,7 +137,9 @@ class Stack(Op):
     @staticmethod
     def forward(ctx, *arrays, dim):
         ctx.dim = dim
-        return np.stack(arrays, axis=dim)
+        out = np.stack(arrays, axis=dim)
+        # NumPy keeps the inputs' order; torch keeps only a shared channels_last layout
+        return out if _shared_format(arrays) is not None else row_major(out)
 
     @staticmethod
     def backward(ctx, grad):

@@ -270,8 +270,13 @@ def unfold(self: Tensor, dimension: int, size: int, step: int) -> Tensor:
 
 
 def narrow_copy(input: Tensor, dim: int, start: int, length: int) -> Tensor:
-    """``narrow`` followed by a copy."""
-    return input.narrow(dim, start, length).clone()
+    """``narrow`` followed by a row-major copy (as torch's, whatever ``input``'s layout).
+
+    Example:
+        >>> ember.arange(6).narrow_copy(0, 1, 3)
+        tensor([1, 2, 3])
+    """
+    return input.narrow(dim, start, length).clone().contiguous()
 
 TENSOR_METHODS = {
     "narrow": narrow, "select": select, "diagonal": diagonal, "flatten": flatten,
