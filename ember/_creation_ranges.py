@@ -70,9 +70,23 @@ def arange(start=0, end=None, step=1, *, out=None, dtype=None, layout=None, devi
             n = max(0, math.ceil((vals[1] - vals[0]) / vals[2]))
             check_storage_size((n,), dt.itemsize)
             arr = vals[0] + np.arange(n, dtype=np.float64) * vals[2]
+            if dt is D.float64 and n:
+                arr = _arange64(float(vals[0]), float(vals[2]), n)
         return _finish(_cast_like_torch(arr, dt), dt, device, requires_grad)
 
     return _out("arange", make, dtype, device, requires_grad, out)
+
+
+def _arange64(start: float, step: float, n: int) -> np.ndarray:
+    """float64 ``arange`` values as PyTorch's CPU kernel makes them (one thread, established
+    by comparing with it): blocks of eight in vectors of four lanes, each vector's base
+    ``fma(step, i0, start)`` and each lane ``fma(step, k, base)``; the tail after the last
+    whole block is ``fma(step, i, start)``."""
+    i = np.arange(n, dtype=np.float64)
+    base = i - i % 4
+    whole = n - n % 8
+    return np.where(i < whole, _fma64(step, i - base, _fma64(step, base, start)),
+                    _fma64(step, i, start))
 
 
 def range(start, end, step=1, *, out=None, dtype=None, layout=None, device=None,
@@ -118,7 +132,7 @@ def linspace(start, end, steps: int, *, out=None, dtype=None, layout=None, devic
                 dtype, device, requires_grad, out)
 
 
-def _linspace(start, end, steps, dtype, device, requires_grad):
+def _linspace(start, end, steps, dtype, device, requires_grad, fused: bool = True):
     dt = D.to_dtype(dtype) if dtype is not None else D.get_default_dtype()
     _check_kernel("linspace_cpu", dt)
     start, end = (v.item() if isinstance(v, Tensor) else v for v in (start, end))
@@ -130,12 +144,55 @@ def _linspace(start, end, steps, dtype, device, requires_grad):
     step = float(work((end - start) / (steps - 1))) if steps > 1 else 0.0
     half = steps // 2
     first, last = float(work(start)), float(work(end))
-    arr = np.where(idx < half, first + step * idx, last - step * (steps - 1 - idx)).astype(work)
+    if dt is D.float64 and fused:  # float64 needs a real fused multiply-add, not two roundings
+        arr = np.where(idx < half, _fma64(step, idx, first),
+                       _fma64(-step, steps - 1 - idx, last))
+    else:
+        arr = np.where(idx < half, first + step * idx, last - step * (steps - 1 - idx))
+    arr = arr.astype(work)
     if steps == 1:
         arr[0] = start  # torch gives [start] for one step
     if dt.category < D._FLOAT:
         arr = np.floor(arr) if step >= 0 else np.ceil(arr)
     return _finish(_cast_like_torch(arr, dt), dt, device, requires_grad)
+
+
+def _two_sum(a: np.ndarray, b: np.ndarray):
+    s = a + b
+    bb = s - a
+    return s, (a - (s - bb)) + (b - bb)
+
+
+def _two_prod(a: np.ndarray, b: np.ndarray):
+    def split(v):  # Veltkamp: two halves of 26 bits
+        c = 134217729.0 * v
+        hi = c - (c - v)
+        return hi, v - hi
+
+    p = a * b
+    (ah, al), (bh, bl) = split(a), split(b)
+    return p, ((ah * bh - p) + ah * bl + al * bh) + al * bl
+
+
+def _fma64(a, b, c) -> np.ndarray:
+    """``a * b + c`` in float64 with one rounding, as a hardware fused multiply-add gives it.
+
+    a * b = p + ep and c + p = s + es exactly; es + ep is then rounded to odd (an inexact sum
+    moves to its odd neighbour), which keeps the final ``s + t`` a single correct rounding.
+
+    Example:
+        >>> float(_fma64(0.1, 3.0, -0.3))  # 0.1 * 3.0 - 0.3 rounds twice: 5.551115123125783e-17
+        2.7755575615628914e-17
+    """
+    a, b, c = (np.asarray(v, np.float64) for v in (a, b, c))
+    p, ep = _two_prod(a, b)
+    s, es = _two_sum(c, p)
+    t, et = _two_sum(es, ep)
+    with np.errstate(invalid="ignore"):
+        odd = (et != 0) & ((t.view(np.int64) & 1) == 0)
+    t = np.where(odd, np.nextafter(t, np.where(et > 0, np.inf, -np.inf)), t)
+    # inf/nan operands: the error terms are nan, the plain product is the answer
+    return np.where(np.isfinite(s + t), s + t, a * b + c)
 
 
 def logspace(start, end, steps: int, base: float = 10.0, *, out=None, dtype=None, layout=None,
@@ -152,7 +209,8 @@ def logspace(start, end, steps: int, base: float = 10.0, *, out=None, dtype=None
     def make(dtype, device, requires_grad):
         dt = D.to_dtype(dtype) if dtype is not None else D.get_default_dtype()
         _check_kernel("logspace_cpu", dt)
-        exps = _linspace(start, end, steps, D.float64, "cpu", False)._data
+        # (torch's logspace exponents are not its fused linspace: two roundings match it more)
+        exps = _linspace(start, end, steps, D.float64, "cpu", False, fused=False)._data
         return _finish(_cast_like_torch(np.power(base, exps), dt), dt, device, requires_grad)
 
     return _out("logspace", make, dtype, device, requires_grad, out)
@@ -221,4 +279,8 @@ def polar(abs: Tensor, angle: Tensor) -> Tensor:
     """
     if _amp.active and _autocast.state.active:
         return _autocast.call(polar, "polar", abs, angle)
+    if abs.dtype is D.float16 and angle.dtype is D.float16:
+        raise NotImplementedError("\"polar_cpu\" not implemented for 'Half'")
+    if abs.dtype is not angle.dtype or abs.dtype not in (D.float32, D.float64):
+        complex(abs, angle)  # raises PyTorch's error for these dtypes, as polar does
     return complex(abs * angle.cos(), abs * angle.sin())

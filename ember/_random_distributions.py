@@ -379,19 +379,27 @@ def _binomial_btrs(uniform, n: float, p: float) -> float:
             return k
 
 
-def _torch_binomial(stream, count: np.ndarray, prob: np.ndarray) -> np.ndarray:
+def _torch_binomial(stream, count: np.ndarray, prob: np.ndarray,
+                    single: bool = False) -> np.ndarray:
     """Binomial counts as PyTorch's CPU sampler draws them from its stream, one element at a
     time in row-major order (established by comparing with PyTorch): inversion by geometric
-    waiting times below n min(p, q) = 10, BTRS from there on, on the smaller of p and q."""
+    waiting times below n min(p, q) = 10, BTRS from there on, on the smaller of p and q.
+    ``single``: the tensors were float32, whose product n q PyTorch compares with 10 in float32
+    (1000 x float32(0.01) rounds to 10 there, so it takes BTRS)."""
     count, prob = np.broadcast_arrays(count, prob)
+    q = np.minimum(prob, 1 - prob)
+    work = np.float32 if single else np.float64
+    with np.errstate(invalid="ignore", over="ignore"):
+        btrs = count.astype(work) * q.astype(work) >= 10
     out = np.empty(count.size, np.float64)
     with stream.scalar_reader() as reader:
-        _binomial_loop(reader.double, count.reshape(-1).tolist(), prob.reshape(-1).tolist(), out)
+        _binomial_loop(reader.double, count.reshape(-1).tolist(), prob.reshape(-1).tolist(),
+                       btrs.reshape(-1).tolist(), out)
     return out.reshape(count.shape)
 
 
-def _binomial_loop(uniform, counts: list, probs: list, out: np.ndarray) -> None:
-    for i, (n, p) in enumerate(zip(counts, probs)):
+def _binomial_loop(uniform, counts: list, probs: list, btrs: list, out: np.ndarray) -> None:
+    for i, (n, p, big) in enumerate(zip(counts, probs, btrs)):
         if n <= 0 or p <= 0:
             out[i] = 0.0
             continue
@@ -399,5 +407,5 @@ def _binomial_loop(uniform, counts: list, probs: list, out: np.ndarray) -> None:
             out[i] = n
             continue
         q = min(p, 1 - p)
-        k = _binomial_btrs(uniform, n, q) if n * q >= 10 else _binomial_inversion(uniform, n, q)
+        k = _binomial_btrs(uniform, n, q) if big else _binomial_inversion(uniform, n, q)
         out[i] = k if p <= 0.5 else n - k

@@ -61,6 +61,18 @@ def _rdiv_array(self, other):
     return self.reciprocal() * other
 
 
+def _number_over_tensor(fallback):
+    def __rtruediv__(self, other):
+        # torch computes ``number / tensor`` as ``tensor.reciprocal() * number``: two roundings,
+        # so ``10.0 / t`` can be an ulp off ``10.0 / t`` divided at once, and the graph is
+        # MulBackward0 over ReciprocalBackward0
+        if type(other) in (int, float, bool, complex):
+            return self.reciprocal() * other
+        return fallback(self, other)
+
+    return __rtruediv__
+
+
 def _inplace(fn):
     def method(self, other):
         try:
@@ -186,6 +198,7 @@ def bind() -> None:
         setattr(Tensor, dunder, _fast_binary(op_cls, getattr(Tensor, dunder)))
         rname = "__r" + dunder[2:]
         setattr(Tensor, rname, _fast_binary(op_cls, getattr(Tensor, rname), reflected=True))
+    Tensor.__rtruediv__ = _number_over_tensor(Tensor.__rtruediv__)
     Tensor.__pos__ = lambda self: self
     Tensor.T = property(lambda self: self.permute(*reversed(range(self.ndim))))
     Tensor.mT = property(lambda self: _matrix_transpose(self, "mT"))

@@ -204,5 +204,6 @@ def binomial(count: Tensor, prob: Tensor) -> Tensor:
     already), in ``prob``'s dtype (PyTorch's ``torch.binomial``)."""
     n = _host(count)
     p = _host(prob)
-    draw = _torch_binomial(_gen(None), np.round(n), np.clip(p, 0.0, 1.0))
+    draw = _torch_binomial(_gen(None), np.round(n), np.clip(p, 0.0, 1.0),
+                           single=prob.dtype is ember.float32)
     return _from_host(draw, prob)

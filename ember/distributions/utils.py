@@ -34,8 +34,6 @@ __all__ = [
 ]
 
 
-# FIXME: Use (*values: *Ts) -> tuple[Tensor for T in Ts] if Mapping-Type is ever added.
-#   See https://github.com/python/typing/issues/1216#issuecomment-2126153831
 def broadcast_all(*values: Tensor | Number) -> tuple[Tensor, ...]:
     r"""
     Given a list of values (possibly containing numbers), returns a list where each

@@ -321,7 +321,6 @@ def gaussian_nll_loss(input: Tensor, target: Tensor, var: Tensor | float, full: 
             var = var.unsqueeze(-1)
         elif not (tuple(input.shape[:-1]) == tuple(var.shape[:-1]) and var.shape[-1] == 1):
             raise ValueError("var is of incorrect size")
-    _check_reduction(reduction)
     if var._dtype.is_complex or var._dtype in D.SHELL:  # torch has no ``var < 0`` kernel
         raise not_implemented_for("lt_cpu", var._dtype)
     if (var._data < 0).any():
@@ -335,6 +334,8 @@ def gaussian_nll_loss(input: Tensor, target: Tensor, var: Tensor | float, full: 
     loss = (Log.apply(var) + d * d / var) * 0.5
     if full:
         loss = loss + 0.5 * math.log(2 * math.pi)
+    if reduction not in ("mean", "sum", "none"):  # torch checks it last, in its own words
+        raise ValueError(f"{reduction} is not valid")
     return _reduce(loss, reduction)
 
 

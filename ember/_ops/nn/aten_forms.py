@@ -1555,7 +1555,8 @@ def binomial(count: Tensor, prob: Tensor, generator=None) -> Tensor:
     sure = p >= 1
     # PyTorch's sampler on its stream (same seed, same counts)
     draws = _torch_binomial(_random._gen(generator), np.floor(n),
-                            np.where(np.isnan(p) | sure, 0.0, np.clip(p, 0, 1)))
+                            np.where(np.isnan(p) | sure, 0.0, np.clip(p, 0, 1)),
+                            single=count._dtype is D.float32)
     sample = np.where(np.isnan(p), np.nan, np.where(sure, n, draws)).astype(count._data.dtype)
     sample = to_device_array(sample, count.device)
     if count.requires_grad or prob.requires_grad:

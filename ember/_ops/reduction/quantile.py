@@ -23,7 +23,7 @@ def _quantile(input: Tensor, q, dim, keepdim: bool, interpolation: str, ignore_n
 
     if interpolation not in _INTERP:
         raise RuntimeError(f"quantile() interpolation must be one of linear, lower, higher, "
-                           f"midpoint or nearest. Got {interpolation}")
+                           f"midpoint or nearest, but got {interpolation}")
     if not input._dtype.is_floating_point or input._dtype in D.FLOAT8:
         raise RuntimeError("quantile() input tensor must be either float or double dtype")
     if isinstance(q, Tensor) and q._dtype is not input._dtype:
@@ -31,7 +31,9 @@ def _quantile(input: Tensor, q, dim, keepdim: bool, interpolation: str, ignore_n
     qs = q._data.astype(np.float64) if isinstance(q, Tensor) else np.asarray(q, np.float64)
     if qs.ndim > 1:
         raise RuntimeError("quantile() q must be a scalar or 1D tensor")
-    if ((qs < 0) | (qs > 1)).any():
+    if not ((qs >= 0) & (qs <= 1)).all():  # NaN too
+        if not isinstance(q, Tensor):  # a number is named, as C++ streams it (%g)
+            raise RuntimeError(f"quantile() q must be in the range [0, 1] but got {float(q):g}")
         raise RuntimeError("quantile() q values must be in the range [0, 1]")
     x = input.reshape(-1) if dim is None else input
     d = 0 if dim is None else wrap_dim(dim, input.ndim)

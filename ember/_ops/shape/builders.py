@@ -60,7 +60,9 @@ def broadcast_tensors(*tensors) -> tuple:
     """
     ts = _tensor_list(tensors, "broadcast_tensors")
     shape = broadcast_shapes(*(t.shape for t in ts))
-    return tuple(t.expand(shape) for t in ts)
+    # torch hands back a tensor already of the broadcast shape itself, not an expand view of
+    # it: ``Normal(loc, scale).loc is loc`` and its grad_fn stay the caller's
+    return tuple(t if t.shape == shape else t.expand(shape) for t in ts)
 
 
 def meshgrid(*tensors, indexing: str | None = None) -> tuple:
