@@ -150,6 +150,7 @@ from ._sparse_ops import route_sparse as _route_sparse
 from ._sparse_ops import spmm
 from ._sparse_tensor import bind_dense_methods as _bind_sparse
 from ._sparse_tensor import sparse_coo_tensor
+from ._torch_function import DisableTorchFunction, DisableTorchFunctionSubclass
 
 _bind_sparse()
 _bind_compressed()

@@ -106,8 +106,6 @@ ABSENT_TORCH = {
         SerializationStorageContext StorageBase Tag ThroughputBenchmark TYPE_CHECKING
         USE_GLOBAL_DEPS USE_RTLD_GLOBAL_WITH_LIBTORCH cpp get_file_path monitor package
         prepare_multiprocessing_environment profiler_allow_cudagraph_cupti_lazy_reinit_cuda12""",
-    "the __torch_function__ protocol for Tensor subclasses (not in ember)": """
-        DisableTorchFunction DisableTorchFunctionSubclass overrides""",
     "vendor kernels (cuDNN, MIOpen, oneDNN, FBGEMM) whose work NumPy/CuPy do here": """
         cudnn_affine_grid_generator cudnn_batch_norm cudnn_convolution
         cudnn_convolution_add_relu cudnn_convolution_relu cudnn_convolution_transpose
