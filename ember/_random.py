@@ -563,11 +563,25 @@ def _work(t: Tensor):
     return np.float64 if t.dtype in (D.float64, D.complex128) else np.float32
 
 
+def _complex_pairs(t: Tensor, draw):
+    """``draw`` for ``t``'s elements; a complex ``t`` is filled as PyTorch fills it, viewed as
+    real: real and imaginary parts take consecutive draws (each part from the distribution)."""
+    if not t.dtype.is_complex:
+        return draw
+
+    def pairs(g, shape):
+        parts = draw(g, tuple(shape) + (2,))
+        return parts[..., 0] + 1j * parts[..., 1]
+
+    return pairs
+
+
 def uniform_(self: Tensor, a: float = 0.0, b: float = 1.0, *, generator=None) -> Tensor:
     """Fill in place with uniform samples from [a, b)."""
     if self.dtype.is_floating_point and self.dtype in _SCALAR_TITLE:
         _check_uniform_bounds(float(a), float(b), self.dtype)
-    return _fill(self, generator, lambda g, s: g.uniform(a, b, s, _work(self)))
+    return _fill(self, generator,
+                 _complex_pairs(self, lambda g, s: g.uniform(a, b, s, _work(self))))
 
 
 _SCALAR_TITLE = {D.float16: "Half", D.bfloat16: "BFloat16", D.float32: "Float",
@@ -593,8 +607,10 @@ def normal_(self: Tensor, mean: float = 0.0, std: float = 1.0, *, generator=None
     """Fill in place with normal samples (a non-contiguous tensor takes them one at a time,
     as PyTorch's kernel does: its blocks of 16 need contiguous memory)."""
     single = not self.is_contiguous()
-    return _fill(self, generator,
-                 lambda g, s: g.normal(mean, std, s, _work(self), one_at_a_time=single))
+    if self.dtype.is_complex:  # each part gets std/sqrt(2): the complex variance is std**2
+        std = std / 2 ** 0.5
+    return _fill(self, generator, _complex_pairs(
+        self, lambda g, s: g.normal(mean, std, s, _work(self), one_at_a_time=single)))
 
 
 def bernoulli_(self: Tensor, p=0.5, *, generator=None) -> Tensor:

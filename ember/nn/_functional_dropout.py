@@ -38,6 +38,10 @@ def _keep_mask(input: Tensor, p: float, mask_shape):
     """The bernoulli(1 - p) keep mask. An elementwise mask is drawn into ``empty_like(input)``
     in memory order, as torch does, so a transposed input (batch_first attention output)
     gets the same mask as in torch; a feature mask is its own contiguous tensor."""
+    if input._dtype.is_complex:  # PyTorch's Bernoulli kernel draws no complex mask
+        from .._ops._dispatch import not_implemented_for
+
+        raise not_implemented_for("bernoulli_scalar_cpu_", input._dtype)
     g = _random._gen(None)
     return _random._draw_in_memory_order(mask_shape, input._data,
                                         lambda shape: g.bernoulli(1.0 - p, shape))

@@ -101,7 +101,15 @@ def _order(tensor: Tensor):
 
 def _ordered_draw(tensor: Tensor, draw):
     """``draw(shape)`` made in ``tensor``'s memory order (a transposed weight takes the draws
-    as PyTorch gives them) and returned in its logical order."""
+    as PyTorch gives them) and returned in its logical order. A complex tensor is filled as
+    PyTorch fills it viewed as real: each element's real and imaginary parts take
+    consecutive draws."""
+    if tensor.dtype.is_complex:
+        def pairs(shape):
+            parts = draw(tuple(shape) + (2,))
+            return parts[..., 0] + 1j * parts[..., 1]
+
+        return _random.draw_in_order(_order(tensor), tensor.shape, pairs)
     return _random.draw_in_order(_order(tensor), tensor.shape, draw)
 
 
@@ -116,6 +124,8 @@ def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, generator=None) -> 
 def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator=None) -> Tensor:
     """Fill with N(mean, std^2). Example: ``init.normal_(w, std=0.02)``."""
     g, single = _rng(generator), not tensor.is_contiguous()
+    if tensor.dtype.is_complex:  # each part gets std/sqrt(2): the complex variance is std**2
+        std = std / math.sqrt(2.0)
     with grad_mode.no_grad():
         return _write(tensor, _ordered_draw(tensor, lambda s: g.normal(
             mean, std, s, _work(tensor), one_at_a_time=single)))

@@ -8,7 +8,7 @@ import numpy as np
 
 from .._tensor import Tensor
 from .adam import _ema_sq_
-from .optimizer import Optimizer, _check_lr, _new_scalar, _to_scalar, _zeros_like
+from .optimizer import Optimizer, _check_lr, _new_scalar, _real_view, _to_scalar, _zeros_like
 
 __all__ = ["Adadelta"]
 
@@ -66,12 +66,12 @@ class Adadelta(Optimizer):
                     state["square_avg"] = _zeros_like(p)
                     state["acc_delta"] = _zeros_like(p)
                 self._advance_step(state)
-                g = self._grad_of(p, weight_decay, maximize)
-                pd = p._data
+                g = _real_view(self._grad_of(p, weight_decay, maximize))
+                pd = _real_view(p._data)  # complex: updated as its real view
                 tmp = self._buffer(pd)
                 delta = self._buffer(pd, 2)
-                v = state["square_avg"]._data
-                acc = state["acc_delta"]._data
+                v = _real_view(state["square_avg"]._data)
+                acc = _real_view(state["acc_delta"]._data)
                 _ema_sq_(v, g, rho, tmp)
                 np.add(v, eps, out=tmp)
                 np.sqrt(tmp, out=tmp)

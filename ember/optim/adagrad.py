@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 import numpy as np
 
 from .._tensor import Tensor
-from .optimizer import Optimizer, _check_lr, _full_like, _new_scalar, _to_scalar
+from .optimizer import Optimizer, _check_lr, _full_like, _new_scalar, _real_view, _to_scalar
 
 __all__ = ["Adagrad"]
 
@@ -84,10 +84,10 @@ class Adagrad(Optimizer):
                     continue
                 state = self.state[p]
                 step = self._advance_step(state)
-                g = self._grad_of(p, weight_decay, maximize)
-                pd = p._data
+                g = _real_view(self._grad_of(p, weight_decay, maximize))
+                pd = _real_view(p._data)  # complex: updated as its real view
                 tmp = self._buffer(pd)
-                total = state["sum"]._data
+                total = _real_view(state["sum"]._data)
                 np.multiply(g, g, out=tmp)
                 np.add(total, tmp, out=total)
                 np.sqrt(total, out=tmp)

@@ -9,7 +9,7 @@ import numpy as np
 from .. import _blas
 from .._tensor import Tensor
 from ._multi_tensor import Buckets, flat_params
-from .optimizer import Optimizer, _check_lr, _new_scalar, _to_scalar, _zeros_like
+from .optimizer import Optimizer, _check_lr, _new_scalar, _real_view, _to_scalar, _zeros_like
 
 __all__ = ["Adam"]
 
@@ -121,18 +121,19 @@ class Adam(Optimizer):
                     state["exp_avg_sq"] = _zeros_like(p)
                     if amsgrad:
                         state["max_exp_avg_sq"] = _zeros_like(p)
-                pd = p._data
+                # complex parameters update as their real views, as PyTorch's
+                pd = _real_view(p._data)
                 step = self._advance_step(state)
-                g = self._decayed_grad(p, lr, weight_decay, decoupled, maximize)
-                m = state["exp_avg"]._data
-                v = state["exp_avg_sq"]._data
+                g = _real_view(self._decayed_grad(p, lr, weight_decay, decoupled, maximize))
+                m = _real_view(state["exp_avg"]._data)
+                v = _real_view(state["exp_avg_sq"]._data)
                 tmp = self._buffer(pd)
                 _lerp_(m, g, 1 - beta1, tmp)
                 _ema_sq_(v, g, beta2, tmp)
                 bias_correction1 = 1 - beta1 ** step
                 bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
                 if amsgrad:
-                    vmax = state["max_exp_avg_sq"]._data
+                    vmax = _real_view(state["max_exp_avg_sq"]._data)
                     np.maximum(vmax, v, out=vmax)
                     v = vmax
                 # m / (sqrt(v) / c + eps) == c * m / (sqrt(v) + eps * c): one pass fewer.

@@ -8,7 +8,7 @@ import numpy as np
 
 from .._tensor import Tensor
 from .adam import _check_betas_eps, _lerp_
-from .optimizer import Optimizer, _new_scalar, _to_scalar, _zeros_like
+from .optimizer import Optimizer, _new_scalar, _real_view, _to_scalar, _zeros_like
 
 __all__ = ["Adamax"]
 
@@ -63,11 +63,11 @@ class Adamax(Optimizer):
                     state["exp_avg"] = _zeros_like(p)
                     state["exp_inf"] = _zeros_like(p)
                 step = self._advance_step(state)
-                g = self._grad_of(p, weight_decay, maximize)
-                pd = p._data
+                g = _real_view(self._grad_of(p, weight_decay, maximize))
+                pd = _real_view(p._data)  # complex: updated as its real view
                 tmp = self._buffer(pd)
-                m = state["exp_avg"]._data
-                u = state["exp_inf"]._data
+                m = _real_view(state["exp_avg"]._data)
+                u = _real_view(state["exp_inf"]._data)
                 _lerp_(m, g, 1 - beta1, tmp)
                 np.multiply(u, beta2, out=u)
                 np.abs(g, out=tmp)

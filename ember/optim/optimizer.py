@@ -383,6 +383,16 @@ def _array_module(arr):
     return _get_cupy()
 
 
+def _real_view(arr):
+    """A complex array viewed as real, shape ``(..., 2)`` (``torch.view_as_real``; any other
+    array as it is). PyTorch's optimizers update a complex parameter as this real view, so a
+    nonlinear update (Adam's squared gradient, RMSprop's root) treats the real and imaginary
+    parts as two separate numbers."""
+    if arr.dtype.kind != "c":
+        return arr
+    return arr[..., None].view(arr.real.dtype)  # a size-1 last axis may change its itemsize
+
+
 def _zeros_like(p: Tensor) -> Tensor:
     """A zero state tensor like parameter ``p`` (same dtype, device and shape)."""
     return Tensor._make(np.zeros_like(p._data), p._dtype)

@@ -8,7 +8,7 @@ import numpy as np
 
 from .._tensor import Tensor
 from .adam import _check_betas_eps, _ema_sq_, _lerp_
-from .optimizer import Optimizer, _new_scalar, _to_scalar, _zeros_like
+from .optimizer import Optimizer, _new_scalar, _real_view, _to_scalar, _zeros_like
 
 __all__ = ["RAdam"]
 
@@ -67,10 +67,10 @@ class RAdam(Optimizer):
                     state["exp_avg"] = _zeros_like(p)
                     state["exp_avg_sq"] = _zeros_like(p)
                 step = self._advance_step(state)
-                pd = p._data
-                g = self._decayed_grad(p, lr, weight_decay, decoupled, maximize)
-                m = state["exp_avg"]._data
-                v = state["exp_avg_sq"]._data
+                pd = _real_view(p._data)  # complex: updated as its real view
+                g = _real_view(self._decayed_grad(p, lr, weight_decay, decoupled, maximize))
+                m = _real_view(state["exp_avg"]._data)
+                v = _real_view(state["exp_avg_sq"]._data)
                 tmp = self._buffer(pd)
                 _lerp_(m, g, 1 - beta1, tmp)
                 _ema_sq_(v, g, beta2, tmp)

@@ -8,7 +8,7 @@ import numpy as np
 
 from .._tensor import Tensor
 from .adam import _ema_sq_, _lerp_
-from .optimizer import Optimizer, _check_lr, _new_scalar, _to_scalar, _zeros_like
+from .optimizer import Optimizer, _check_lr, _new_scalar, _real_view, _to_scalar, _zeros_like
 
 __all__ = ["RMSprop"]
 
@@ -76,13 +76,13 @@ class RMSprop(Optimizer):
                     if centered:
                         state["grad_avg"] = _zeros_like(p)
                 self._advance_step(state)
-                g = self._grad_of(p, weight_decay, maximize)
-                pd = p._data
+                g = _real_view(self._grad_of(p, weight_decay, maximize))
+                pd = _real_view(p._data)  # complex: updated as its real view
                 tmp = self._buffer(pd)
-                v = state["square_avg"]._data
+                v = _real_view(state["square_avg"]._data)
                 _ema_sq_(v, g, alpha, tmp)
                 if centered:
-                    ga = state["grad_avg"]._data
+                    ga = _real_view(state["grad_avg"]._data)
                     _lerp_(ga, g, 1 - alpha, tmp)
                     np.multiply(ga, ga, out=tmp)
                     np.subtract(v, tmp, out=tmp)
@@ -92,7 +92,7 @@ class RMSprop(Optimizer):
                 np.add(tmp, eps, out=tmp)
                 np.divide(g, tmp, out=tmp)
                 if momentum > 0:
-                    buf = state["momentum_buffer"]._data
+                    buf = _real_view(state["momentum_buffer"]._data)
                     np.multiply(buf, momentum, out=buf)
                     np.add(buf, tmp, out=buf)
                     np.multiply(buf, lr, out=tmp)

@@ -7,7 +7,15 @@ from collections.abc import Callable, Iterable
 import numpy as np
 
 from .._tensor import Tensor
-from .optimizer import Optimizer, _check_lr, _full_like, _new_scalar, _to_scalar, _zeros_like
+from .optimizer import (
+    Optimizer,
+    _check_lr,
+    _full_like,
+    _new_scalar,
+    _real_view,
+    _to_scalar,
+    _zeros_like,
+)
 
 __all__ = ["Rprop"]
 
@@ -61,12 +69,14 @@ class Rprop(Optimizer):
                     state["step"] = _new_scalar(0.0)
                     state["prev"] = _zeros_like(p)
                     state["step_size"] = _full_like(p, _to_scalar(group["lr"]))
+                    # a complex step size starts at lr in both parts (PyTorch fills the real view)
+                    _real_view(state["step_size"]._data)[...] = _to_scalar(group["lr"])
                 self._advance_step(state)
-                g = self._grad_of(p, 0, maximize)
-                pd = p._data
+                g = _real_view(self._grad_of(p, 0, maximize))
+                pd = _real_view(p._data)  # complex: updated as its real view
                 tmp = self._buffer(pd)
-                prev = state["prev"]._data
-                step_size = state["step_size"]._data
+                prev = _real_view(state["prev"]._data)
+                step_size = _real_view(state["step_size"]._data)
                 np.multiply(g, prev, out=tmp)
                 flipped = tmp < 0
                 grew = tmp > 0

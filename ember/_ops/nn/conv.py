@@ -49,18 +49,18 @@ class Conv(Op):
         need_b = len(need) > 2 and need[2]
         if not grad_mode._state.enabled:
             # first order only: all three gradients in one pass over the batch
-            gx, gw, gb = _conv_backward_raw(x._data, w._data, grad._data, need[0], need[1],
-                                            need_b, tuple(x.shape[2:]), stride, pad,
-                                            dilation, groups)
+            gx, gw, gb = _conv_backward_raw(_conj_raw(x._data), _conj_raw(w._data), grad._data,
+                                            need[0], need[1], need_b, tuple(x.shape[2:]),
+                                            stride, pad, dilation, groups)
             if gx is not None:  # torch's input gradient follows the output's layout
                 gx = in_format(gx, channels_last_of(x._data, w._data))
             return (_t(gx, x), _t(gw, w), _t(gb, w))
         gx = gw = gb = None
         if need[0]:
-            gx = ConvInput.apply(grad, w, in_size=x.shape[2:], stride=stride, pad=pad,
+            gx = ConvInput.apply(grad, _conj(w), in_size=x.shape[2:], stride=stride, pad=pad,
                                  dilation=dilation, groups=groups)
         if need[1]:
-            gw = ConvWeight.apply(x, grad, ksize=w.shape[2:], stride=stride, pad=pad,
+            gw = ConvWeight.apply(_conj(x), grad, ksize=w.shape[2:], stride=stride, pad=pad,
                                   dilation=dilation, groups=groups)
         if need_b:
             gb = grad.sum(dim=(0, *range(2, grad.dim())))
@@ -69,6 +69,18 @@ class Conv(Op):
 
 def _t(arr, like: Tensor):
     return None if arr is None else Tensor._make(arr, like._dtype)
+
+
+# The three ops are bilinear; for complex operands each gradient is the real rule's with the
+# other operand conjugated (PyTorch's convention: the gradient is the conjugate Wirtinger
+# derivative, as matmul's ``grad @ b.conj().T``).
+
+def _conj(t: Tensor) -> Tensor:
+    return t.conj() if t._dtype.is_complex else t
+
+
+def _conj_raw(arr):
+    return arr.conj() if arr.dtype.kind == "c" else arr
 
 
 class ConvInput(Op):
@@ -85,13 +97,13 @@ class ConvInput(Op):
         _, stride, pad, dilation, groups = ctx.args
         gg = gw = None
         if ctx.needs_input_grad[0]:
-            gg = Conv.apply(grad, w, None, stride, pad, dilation, groups)
+            gg = Conv.apply(grad, _conj(w), None, stride, pad, dilation, groups)
             if gg.shape[2:] != g.shape[2:]:
                 # output_padding >= stride (allowed when < dilation): the convolution has
                 # positions past those of g, which g never reached
                 gg = gg[(slice(None), slice(None)) + tuple(slice(0, n) for n in g.shape[2:])]
         if ctx.needs_input_grad[1]:
-            gw = ConvWeight.apply(grad, g, ksize=w.shape[2:], stride=stride, pad=pad,
+            gw = ConvWeight.apply(grad, _conj(g), ksize=w.shape[2:], stride=stride, pad=pad,
                                   dilation=dilation, groups=groups)
         return gg, gw
 
@@ -109,10 +121,10 @@ class ConvWeight(Op):
         stride, pad, dilation, groups = ctx.args
         gx = gg = None
         if ctx.needs_input_grad[0]:
-            gx = ConvInput.apply(g, grad, in_size=x.shape[2:], stride=stride, pad=pad,
+            gx = ConvInput.apply(_conj(g), grad, in_size=x.shape[2:], stride=stride, pad=pad,
                                  dilation=dilation, groups=groups)
         if ctx.needs_input_grad[1]:
-            gg = Conv.apply(x, grad, None, stride, pad, dilation, groups)
+            gg = Conv.apply(_conj(x), grad, None, stride, pad, dilation, groups)
         return gx, gg
 
 

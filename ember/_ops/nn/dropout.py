@@ -21,6 +21,10 @@ def dropout(input: Tensor, p: float = 0.5, train: bool = True) -> Tensor:
     if p == 1.0:
         mask = np.zeros(input._data.shape, dt)
     else:
+        if input._dtype.is_complex:  # PyTorch's Bernoulli kernel draws no complex mask
+            from .._dispatch import not_implemented_for
+
+            raise not_implemented_for("bernoulli_scalar_cpu_", input._dtype)
         keep = _random._gen(None).bernoulli(1.0 - p, input._data.shape)
         mask = keep.astype(dt) / dt.type(1.0 - p)
     # torch draws the mask into empty_like(input): a channels_last input, a channels_last mask

@@ -293,6 +293,9 @@ class Cast(Op):
     def backward(ctx, grad):
         if ctx.in_dtype.category < D._FLOAT:
             return None
+        if grad.is_complex() and not ctx.in_dtype.is_complex:
+            # a real input cast to complex: its gradient is the real part (no cast warning)
+            grad = grad.real
         return grad.to(ctx.in_dtype)
 
 

@@ -107,6 +107,9 @@ def clip_grad_value_(parameters: Iterable[Tensor] | Tensor, clip_value: float,
                      foreach: bool | None = None) -> None:
     """Clip each gradient element to [-clip_value, clip_value] in place."""
     clip_value = float(clip_value)
-    for g in _grads(parameters):
+    grads = list(_grads(parameters))
+    if any(g._dtype.is_complex for g in grads):  # refused before any gradient changes
+        raise NotImplementedError("clamp is not supported for complex types")
+    for g in grads:
         np.clip(g._data, -clip_value, clip_value, out=g._data)
         g._vbox[0] += 1
