@@ -1,8 +1,9 @@
 """Symbolic tracing (``torch.fx.symbolic_trace``, ``Tracer``, ``wrap``).
 
 The tracer calls the module's ``forward`` once with :class:`~ember.fx.Proxy` inputs and records
-what happens to them. ember has no ``__torch_function__`` protocol, so for the length of one
-``trace()`` call the tracer puts recording wrappers in front of:
+what happens to them. Proxies are not tensors, and ember's ``__torch_function__`` layer
+(``ember/_torch_function.py``) is installed only once a Tensor subclass exists, so for the
+length of one ``trace()`` call the tracer puts its own recording wrappers in front of:
 
 * the public functions of ``ember``, ``ember.nn.functional``, ``ember.special``,
   ``ember.linalg`` and ``ember.fft`` (module attributes, and the same functions bound to names
