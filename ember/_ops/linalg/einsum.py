@@ -32,7 +32,11 @@ _LETTERS = string.ascii_letters
 class Einsum(Op):
     @staticmethod
     def forward(ctx, *arrays, ins, out):
-        ctx.save_for_backward(*ctx.inputs)
+        # an operand is read only by the other operands' gradients: saved when one of them
+        # needs a gradient (as PyTorch), so ``y`` in ``einsum(y, W_fixed)`` may change later
+        needs = [isinstance(t, Tensor) and t._requires_grad for t in ctx.inputs]
+        ctx.save_for_backward(*(t if any(needs[:k] + needs[k + 1:]) else None
+                                for k, t in enumerate(ctx.inputs)))
         ctx.ins, ctx.out = ins, out
         eq = ",".join(ins) + "->" + out
         res = as_array(np.einsum(eq, *arrays, optimize="greedy" if len(arrays) > 2 else
@@ -51,7 +55,7 @@ def _operand_grad(ctx, ops, i, grad):
     ins, sub = ctx.ins, ctx.ins[i]
     others = [k for k in range(len(ops)) if k != i]
     avail = set(ctx.out).union(*(ins[k] for k in others))
-    sizes = {c: n for k in range(len(ops)) for c, n in zip(ins[k], ops[k].shape)}
+    sizes = {c: n for k in range(len(ops)) for c, n in zip(ins[k], ctx.inputs[k].shape)}
     terms, arrays = [ctx.out] + [ins[k] for k in others], [grad] + [ops[k] for k in others]
     dt, like = grad._dtype, grad._data
     if dt.is_complex:  # PyTorch's convention: grad times the conjugate derivative

@@ -18,31 +18,44 @@ from .._dispatch import REFUSED, refuse
 from ..pointwise.complex import conj
 
 
+def _save_operands(ctx, a, b, *leading) -> None:
+    """Save ``a`` only when ``b`` needs a gradient and ``b`` only when ``a`` does (the gradient
+    of each is made from the other), as PyTorch's mm does: ``h = y @ W_fixed`` then allows an
+    in-place change of ``y``. ``leading`` are saved first (None for an addend never read)."""
+    ctx.save_for_backward(*leading, a if getattr(b, "_requires_grad", False) else None,
+                          b if getattr(a, "_requires_grad", False) else None)
+
+
 def matmul_grads(ctx, a: Tensor, b: Tensor, grad: Tensor) -> tuple:
-    """Gradients of ``a @ b`` (any ranks allowed by matmul) for the inputs that need them."""
+    """Gradients of ``a @ b`` (any ranks allowed by matmul) for the inputs that need them;
+    ``a`` (``b``) may be None when only ``b``'s (``a``'s) gradient is needed: shapes come from
+    the node's inputs."""
     need_a, need_b = ctx.needs_input_grad[-2], ctx.needs_input_grad[-1]
+    shape_a, shape_b = tuple(ctx.inputs[-2].shape), tuple(ctx.inputs[-1].shape)
+    nd_a, nd_b = len(shape_a), len(shape_b)
     mm = Matmul.apply
     ga = gb = None
     if grad._dtype.is_complex:  # PyTorch's convention: grad times the conjugate derivative
-        a, b = conj(a), conj(b)
-    if a.ndim == 1 and b.ndim == 1:
+        a = conj(a) if a is not None else None
+        b = conj(b) if b is not None else None
+    if nd_a == 1 and nd_b == 1:
         return (grad * b if need_a else None), (grad * a if need_b else None)
-    if a.ndim == 1:  # (k) @ (..., k, n) -> (..., n)
+    if nd_a == 1:  # (k) @ (..., k, n) -> (..., n)
         if need_a:
-            ga = unbroadcast(mm(grad.unsqueeze(-2), b.mT).squeeze(-2), a.shape)
+            ga = unbroadcast(mm(grad.unsqueeze(-2), b.mT).squeeze(-2), shape_a)
         if need_b:
-            gb = unbroadcast(a.unsqueeze(-1) * grad.unsqueeze(-2), b.shape)
+            gb = unbroadcast(a.unsqueeze(-1) * grad.unsqueeze(-2), shape_b)
         return ga, gb
-    if b.ndim == 1:  # (..., m, k) @ (k) -> (..., m)
+    if nd_b == 1:  # (..., m, k) @ (k) -> (..., m)
         if need_a:
-            ga = unbroadcast(grad.unsqueeze(-1) * b, a.shape)
+            ga = unbroadcast(grad.unsqueeze(-1) * b, shape_a)
         if need_b:
-            gb = unbroadcast(mm(a.mT, grad.unsqueeze(-1)).squeeze(-1), b.shape)
+            gb = unbroadcast(mm(a.mT, grad.unsqueeze(-1)).squeeze(-1), shape_b)
         return ga, gb
     if need_a:
-        ga = unbroadcast(mm(grad, b.mT), a.shape)
+        ga = unbroadcast(mm(grad, b.mT), shape_a)
     if need_b:
-        gb = unbroadcast(mm(a.mT, grad), b.shape)
+        gb = unbroadcast(mm(a.mT, grad), shape_b)
     return ga, gb
 
 
@@ -54,7 +67,7 @@ _MATMUL_NAMES = {(2, 2): "MmBackward0", (1, 1): "DotBackward0", (2, 1): "MvBackw
 class Matmul(Op):
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(*ctx.inputs)
+        _save_operands(ctx, *ctx.inputs)
         if type(ctx) is Matmul:
             name = _MATMUL_NAMES.get((a.ndim, b.ndim))
             ctx._name = name or ("CloneBackward0" if a.ndim == 2 else "UnsafeViewBackward0")
@@ -315,7 +328,7 @@ class AddMatmul(Op):
 
     @staticmethod
     def forward(ctx, c, a, b, beta, alpha, reduce_batch):
-        ctx.save_for_backward(*ctx.inputs)
+        _save_operands(ctx, ctx.inputs[1], ctx.inputs[2], None)  # backward never reads c
         ctx.beta, ctx.alpha, ctx.reduce_batch, ctx.c_shape = beta, alpha, reduce_batch, c.shape
         out = np.matmul(a, b)  # a fresh array: the scaling and the add happen in place in it
         if reduce_batch:

@@ -294,16 +294,17 @@ class LogSoftmax(Op):
     @staticmethod
     def forward(ctx, x, dim):
         ctx.dim = dim
-        ctx.save_for_backward(ctx.inputs[0])
+        # only the output is kept (softmax = exp(output)), as PyTorch: the input may then be
+        # changed in place
         return _np_log_softmax(row_major(x), dim)
 
     @staticmethod
     def backward(ctx, grad):
-        x, y = ctx.saved_tensors
+        (y,) = ctx.saved_tensors
         if not _state.enabled:
             g = row_major(grad._data)
             return _t(g - np.exp(y._data) * _row_sum(g, ctx.dim), y._dtype)
-        return grad - Softmax.apply(x, dim=ctx.dim) * grad.sum(dim=ctx.dim, keepdim=True)
+        return grad - y.exp() * grad.sum(dim=ctx.dim, keepdim=True)
 
 
 class Attention(Op):

@@ -76,7 +76,7 @@ class Add(Op):
         ga = unbroadcast(grad, sa) if ctx.needs_input_grad[0] else None
         gb = None
         if ctx.needs_input_grad[1]:
-            gb = unbroadcast(grad if ctx.alpha == 1 else grad * ctx.alpha, sb)
+            gb = unbroadcast(grad if ctx.alpha == 1 else grad * _conj(ctx.alpha), sb)
         return ga, gb
 
 
@@ -98,15 +98,31 @@ class Sub(Op):
     def backward(ctx, grad):
         sa, sb = (_shape_of(x) for x in ctx.inputs)
         ga = unbroadcast(grad, sa) if ctx.needs_input_grad[0] else None
-        gb = unbroadcast(-grad if ctx.alpha == 1 else grad * -ctx.alpha, sb) \
+        gb = unbroadcast(-grad if ctx.alpha == 1 else grad * -_conj(ctx.alpha), sb) \
             if ctx.needs_input_grad[1] else None
         return ga, gb
+
+
+def _requires_grad(x) -> bool:
+    return isinstance(x, Tensor) and x._requires_grad
+
+
+def _save_partners(ctx) -> None:
+    """Save each operand of ``a * b`` only when the other one needs a gradient (the gradient
+    of one is the other's), as PyTorch does: ``y[0] = y[0] * 3`` then changes ``y`` in
+    place without invalidating this node. ``None`` stands in for an operand not saved."""
+    a, b = ctx.inputs
+    ctx.save_for_backward(a if _requires_grad(b) else None, b if _requires_grad(a) else None)
 
 
 class Mul(Op):
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(*ctx.inputs)
+        ta, tb = ctx.inputs  # (inlined _save_partners: Mul is the hottest op there is)
+        ctx.save_for_backward(ta if type(tb) is not float and getattr(tb, "_requires_grad", False)
+                              else None,
+                              tb if type(ta) is not float and getattr(ta, "_requires_grad", False)
+                              else None)
         return a * b
 
     @staticmethod
@@ -116,14 +132,20 @@ class Mul(Op):
         if not _state.enabled and type(grad._data) is np.ndarray:
             # first-order backward: multiply the arrays, without recording ops
             g, dt = grad._data, grad._dtype
-            ra, rb = _raw(a), _raw(b)
-            if dt.is_complex:  # PyTorch's convention: grad times the conjugate derivative
-                ra, rb = np.conj(ra), np.conj(rb)
-            ga = unbroadcast(array_tensor(g * rb, dt), _shape_of(a)) if need[0] else None
-            gb = unbroadcast(array_tensor(g * ra, dt), _shape_of(b)) if need[1] else None
+            ga = gb = None
+            if need[0]:
+                rb = _raw(b)
+                if dt.is_complex:  # PyTorch's convention: grad times the conjugate derivative
+                    rb = np.conj(rb)
+                ga = unbroadcast(array_tensor(g * rb, dt), _shape_of(ctx.inputs[0]))
+            if need[1]:
+                ra = _raw(a)
+                if dt.is_complex:
+                    ra = np.conj(ra)
+                gb = unbroadcast(array_tensor(g * ra, dt), _shape_of(ctx.inputs[1]))
             return ga, gb
-        ga = unbroadcast(grad * _conj(b), _shape_of(a)) if need[0] else None
-        gb = unbroadcast(grad * _conj(a), _shape_of(b)) if need[1] else None
+        ga = unbroadcast(grad * _conj(b), _shape_of(ctx.inputs[0])) if need[0] else None
+        gb = unbroadcast(grad * _conj(a), _shape_of(ctx.inputs[1])) if need[1] else None
         return ga, gb
 
 
@@ -149,22 +171,27 @@ def _conj(x):
     conjugate of its derivative."""
     if isinstance(x, Tensor):
         return conj(x) if x._dtype.is_complex else x
-    return x.conjugate() if isinstance(x, complex) else x
+    # a Python number reaches here as a NumPy scalar (np.complex64 is no Python complex)
+    return x.conjugate() if isinstance(x, (complex, np.complexfloating)) else x
 
 
 class Div(Op):
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(*ctx.inputs)
+        # the numerator only matters to the denominator's gradient (as in PyTorch: so
+        # ``y[0] = y[0] / 3`` may change ``y`` in place afterwards)
+        ta, tb = ctx.inputs
+        ctx.save_for_backward(ta if _requires_grad(tb) else None, tb)
         with np.errstate(divide="ignore", invalid="ignore"):
             return a / b
 
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
+        sa, sb = (_shape_of(x) for x in ctx.inputs)
         a, b = _conj(a), _conj(b)
-        ga = unbroadcast(grad / b, _shape_of(a)) if ctx.needs_input_grad[0] else None
-        gb = unbroadcast(-grad * a / (b * b), _shape_of(b)) if ctx.needs_input_grad[1] else None
+        ga = unbroadcast(grad / b, sa) if ctx.needs_input_grad[0] else None
+        gb = unbroadcast(-grad * a / (b * b), sb) if ctx.needs_input_grad[1] else None
         return ga, gb
 
 
@@ -218,16 +245,21 @@ class _Mod(Op):
     @classmethod
     def forward(cls, ctx, a, b):
         _check_int_zero(a, b)
-        ctx.save_for_backward(*ctx.inputs)
+        # the dividend's gradient is the incoming one: the operands matter only to the
+        # divisor's (saved only then, as PyTorch)
+        if _requires_grad(ctx.inputs[1]):
+            ctx.save_for_backward(*ctx.inputs)
         with np.errstate(divide="ignore", invalid="ignore"):
             return cls.ufunc(a, b)
 
     @classmethod
     def backward(cls, ctx, grad):
-        a, b = ctx.saved_tensors
-        ga = unbroadcast(grad, _shape_of(a)) if ctx.needs_input_grad[0] else None
-        gb = unbroadcast(-grad * div(a, b, rounding_mode=cls.rounding), _shape_of(b)) \
-            if ctx.needs_input_grad[1] else None
+        sa, sb = (_shape_of(x) for x in ctx.inputs)
+        ga = unbroadcast(grad, sa) if ctx.needs_input_grad[0] else None
+        gb = None
+        if ctx.needs_input_grad[1]:
+            a, b = ctx.saved_tensors
+            gb = unbroadcast(-grad * div(a, b, rounding_mode=cls.rounding), sb)
         return ga, gb
 
 

@@ -181,7 +181,11 @@ def fmin(input: Tensor, other: Tensor, *, out=None) -> Tensor:
 class Lerp(Op):
     @staticmethod
     def forward(ctx, a, b, w):
-        ctx.save_for_backward(*ctx.inputs)
+        # the ends matter only to the weight's gradient: saved only then, as PyTorch (an end
+        # may be changed in place afterwards); PyTorch keeps the weight in any case
+        ta, tb, tw = ctx.inputs
+        keep_ends = isinstance(tw, Tensor) and tw._requires_grad
+        ctx.save_for_backward(ta if keep_ends else None, tb if keep_ends else None, tw)
         with np.errstate(invalid="ignore", over="ignore"):
             # PyTorch's two-sided formula: exact at both ends (w = 0 gives a, w = 1 gives b);
             # on float32 each side is one fused multiply-add, as in its vectorised kernel
@@ -194,14 +198,15 @@ class Lerp(Op):
     @staticmethod
     def backward(ctx, grad):
         a, b, w = ctx.saved_tensors
+        sa, sb, sw = (tuple(getattr(t, "shape", ())) for t in ctx.inputs)
         need = ctx.needs_input_grad
         if grad._dtype.is_complex:  # PyTorch's convention: grad times the conjugate derivative
             from .complex import conj
 
-            a, b, w = conj(a), conj(b), conj(w)
-        ga = unbroadcast(grad * (1 - w), a.shape) if need[0] else None
-        gb = unbroadcast(grad * w, b.shape) if need[1] else None
-        gw = unbroadcast(grad * (b - a), w.shape) if need[2] else None
+            a, b, w = (conj(t) if t is not None else None for t in (a, b, w))
+        ga = unbroadcast(grad * (1 - w), sa) if need[0] else None
+        gb = unbroadcast(grad * w, sb) if need[1] else None
+        gw = unbroadcast(grad * (b - a), sw) if need[2] else None
         return ga, gb, gw
 
 
