@@ -1,43 +1,39 @@
+"""The Bernoulli distribution: a single yes/no trial."""
+
+from __future__ import annotations
 
 from math import nan
 
 import ember
 from ember import Tensor
-from ember.nn.functional import binary_cross_entropy_with_logits
+from ember.nn import functional as F
 
 from . import constraints
+from ._parameters import BinaryParameter, checked, exactly_one, expand_params
 from .exp_family import ExponentialFamily
-from .utils import (
-    Number,
-    _Number,
-    broadcast_all,
-    lazy_property,
-    logits_to_probs,
-    probs_to_logits,
-)
+from .utils import broadcast_all
 
 __all__ = ["Bernoulli"]
 
 
-class Bernoulli(ExponentialFamily):
-    r"""
-    Creates a Bernoulli distribution parameterized by :attr:`probs`
-    or :attr:`logits` (but not both).
+class Bernoulli(BinaryParameter, ExponentialFamily):
+    r"""A coin flip: 1 with probability ``probs``, 0 otherwise.
 
-    Samples are binary (0 or 1). They take the value `1` with probability `p`
-    and `0` with probability `1 - p`.
+    Give the success probability as ``probs`` or its log-odds as ``logits`` (one of the two).
+    Samples are floating point 0s and 1s in the parameter's dtype.
+
+    Args:
+        probs (Number, Tensor): probability of drawing a 1.
+        logits (Number, Tensor): log-odds ``log(p / (1 - p))`` of drawing a 1.
+        validate_args (bool, optional): check the parameters and the values scored.
 
     Example::
 
-        >>> # xdoctest: +IGNORE_WANT("non-deterministic")
-        >>> m = Bernoulli(ember.tensor([0.3]))
-        >>> m.sample()  # 30% chance 1; 70% chance 0
-        tensor([ 0.])
-
-    Args:
-        probs (Number, Tensor): the probability of sampling `1`
-        logits (Number, Tensor): the log-odds of sampling `1`
-        validate_args (bool, optional): whether to validate arguments, None by default
+        >>> coin = Bernoulli(probs=ember.tensor([0.0, 1.0]))
+        >>> coin.sample()
+        tensor([0., 1.])
+        >>> Bernoulli(probs=ember.tensor([0.25, 0.75])).log_prob(ember.tensor(1.0)).exp()
+        tensor([0.2500, 0.7500])
     """
 
     arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
@@ -45,99 +41,54 @@ class Bernoulli(ExponentialFamily):
     has_enumerate_support = True
     _mean_carrier_measure = 0
 
-    def __init__(
-        self,
-        probs: Tensor | Number | None = None,
-        logits: Tensor | Number | None = None,
-        validate_args: bool | None = None,
-    ) -> None:
-        if (probs is None) == (logits is None):
-            raise ValueError(
-                "Either `probs` or `logits` must be specified, but not both."
-            )
-        if probs is not None:
-            is_scalar = isinstance(probs, _Number)
-            (self.probs,) = broadcast_all(probs)
-        else:
-            if logits is None:
-                raise AssertionError("logits is unexpectedly None")
-            is_scalar = isinstance(logits, _Number)
-            (self.logits,) = broadcast_all(logits)
-        self._param = self.probs if probs is not None else self.logits
-        if is_scalar:
-            batch_shape = ember.Size()
-        else:
-            batch_shape = self._param.size()
-        super().__init__(batch_shape, validate_args=validate_args)
+    def __init__(self, probs=None, logits=None, validate_args=None) -> None:
+        name, given = exactly_one(probs, logits)
+        (param,) = broadcast_all(given)
+        setattr(self, name, param)
+        self._param = param
+        super().__init__(param.size(), validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(Bernoulli, _instance)
-        batch_shape = ember.Size(batch_shape)
-        if "probs" in self.__dict__:
-            new.probs = self.probs.expand(batch_shape)
-            new._param = new.probs
-        if "logits" in self.__dict__:
-            new.logits = self.logits.expand(batch_shape)
-            new._param = new.logits
-        super(Bernoulli, new).__init__(batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
-
-    def _new(self, *args, **kwargs):
-        return self._param.new(*args, **kwargs)
+        return expand_params(self, Bernoulli, batch_shape, _instance, ("probs", "logits"))
 
     @property
-    def mean(self) -> Tensor:
+    def mean(self):
         return self.probs
 
     @property
-    def mode(self) -> Tensor:
-        mode = (self.probs >= 0.5).to(self.probs)
-        mode[self.probs == 0.5] = nan
-        return mode
+    def mode(self):
+        # a fair coin has no single most likely outcome
+        heads_likelier = (self.probs >= 0.5).to(self.probs)
+        return heads_likelier.masked_fill(self.probs == 0.5, nan)
 
     @property
-    def variance(self) -> Tensor:
-        return self.probs * (1 - self.probs)
-
-    @lazy_property
-    def logits(self) -> Tensor:
-        return probs_to_logits(self.probs, is_binary=True)
-
-    @lazy_property
-    def probs(self) -> Tensor:
-        return logits_to_probs(self.logits, is_binary=True)
-
-    @property
-    def param_shape(self) -> ember.Size:
-        return self._param.size()
+    def variance(self):
+        p = self.probs
+        return p * (1 - p)
 
     def sample(self, sample_shape=ember.Size()):
-        shape = self._extended_shape(sample_shape)
         with ember.no_grad():
-            return ember.bernoulli(self.probs.expand(shape))
+            return ember.bernoulli(self.probs.expand(self._extended_shape(sample_shape)))
 
     def log_prob(self, value):
-        if self._validate_args:
-            self._validate_sample(value)
-        logits, value = broadcast_all(self.logits, value)
-        return -binary_cross_entropy_with_logits(logits, value, reduction="none")
+        # checked before logits is derived, so an error names only the parameter given
+        value = checked(self, value)
+        logits, outcome = broadcast_all(self.logits, value)
+        # minus the cross entropy of the outcome against the coin: stable for large logits
+        return -F.binary_cross_entropy_with_logits(logits, outcome, reduction="none")
 
     def entropy(self):
-        return binary_cross_entropy_with_logits(
-            self.logits, self.probs, reduction="none"
-        )
+        return F.binary_cross_entropy_with_logits(self.logits, self.probs, reduction="none")
 
     def enumerate_support(self, expand=True):
-        values = ember.arange(2, dtype=self._param.dtype, device=self._param.device)
-        values = values.view((-1,) + (1,) * len(self._batch_shape))
-        if expand:
-            values = values.expand((-1,) + self._batch_shape)
-        return values
+        outcomes = ember.tensor([0, 1], dtype=self._param.dtype, device=self._param.device)
+        outcomes = outcomes.reshape((2,) + (1,) * len(self.batch_shape))
+        return outcomes.expand((2,) + self.batch_shape) if expand else outcomes
 
     @property
     def _natural_params(self) -> tuple[Tensor]:
-        return (ember.logit(self.probs),)
+        return (self.logits,)
 
     def _log_normalizer(self, x):
+        # log(1 + e^x): the log-partition function in the natural parameter (the logit)
         return ember.log1p(ember.exp(x))

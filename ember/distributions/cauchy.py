@@ -1,5 +1,6 @@
+"""The Cauchy (Lorentz) distribution."""
+
 import math
-from math import inf, nan
 
 import ember
 from ember import Tensor
@@ -12,86 +13,56 @@ __all__ = ["Cauchy"]
 
 
 class Cauchy(Distribution):
-    r"""
-    Samples from a Cauchy (Lorentz) distribution. The distribution of the ratio of
-    independent normally distributed random variables with means `0` follows a
-    Cauchy distribution.
+    """Ratio of two independent standard normals, shifted by ``loc`` and stretched by
+    ``scale``: density ``1 / (pi scale (1 + ((x - loc) / scale)^2))``. Its tails are so heavy
+    that the mean is undefined (NaN) and the variance infinite; ``loc`` is the median and mode.
 
-    Example::
-
-        >>> # xdoctest: +IGNORE_WANT("non-deterministic")
-        >>> m = Cauchy(ember.tensor([0.0]), ember.tensor([1.0]))
-        >>> m.sample()  # sample from a Cauchy distribution with loc=0 and scale=1
-        tensor([ 2.3214])
-
-    Args:
-        loc (float or Tensor): mode or median of the distribution.
-        scale (float or Tensor): half width at half maximum.
+    Example:
+        >>> d = Cauchy(ember.tensor([0.0]), ember.tensor([2.0]))
+        >>> print(d.cdf(ember.tensor([2.0])).tolist(), d.icdf(ember.tensor([0.5])).tolist())
+        [0.75] [0.0]
+        >>> print(d.mean.tolist(), d.variance.tolist())
+        [nan] [inf]
     """
 
     arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
     support = constraints.real
     has_rsample = True
 
-    def __init__(
-        self,
-        loc: Tensor | float,
-        scale: Tensor | float,
-        validate_args: bool | None = None,
-    ) -> None:
+    def __init__(self, loc: Tensor | float, scale: Tensor | float,
+                 validate_args: bool | None = None) -> None:
         self.loc, self.scale = broadcast_all(loc, scale)
-        if isinstance(loc, _Number) and isinstance(scale, _Number):
-            batch_shape = ember.Size()
-        else:
-            batch_shape = self.loc.size()
-        super().__init__(batch_shape, validate_args=validate_args)
+        scalars = isinstance(loc, _Number) and isinstance(scale, _Number)
+        super().__init__(ember.Size() if scalars else self.loc.size(),
+                         validate_args=validate_args)
 
-    def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(Cauchy, _instance)
-        batch_shape = ember.Size(batch_shape)
-        new.loc = self.loc.expand(batch_shape)
-        new.scale = self.scale.expand(batch_shape)
-        super(Cauchy, new).__init__(batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+    def expand(self, batch_shape: _size, _instance=None) -> "Cauchy":
+        return self._expand_params(Cauchy, batch_shape, _instance, ("loc", "scale"))
 
-    @property
-    def mean(self) -> Tensor:
-        return ember.full(
-            self._extended_shape(), nan, dtype=self.loc.dtype, device=self.loc.device
-        )
+    def _constant(self, fill: float) -> Tensor:
+        return ember.full(self._extended_shape(), fill, dtype=self.loc.dtype,
+                          device=self.loc.device)
 
-    @property
-    def mode(self) -> Tensor:
-        return self.loc
-
-    @property
-    def variance(self) -> Tensor:
-        return ember.full(
-            self._extended_shape(), inf, dtype=self.loc.dtype, device=self.loc.device
-        )
+    mean = property(lambda self: self._constant(math.nan), doc="NaN: the mean is undefined.")
+    mode = property(lambda self: self.loc, doc="``loc``.")
+    variance = property(lambda self: self._constant(math.inf), doc="Infinite.")
 
     def rsample(self, sample_shape: _size = ember.Size()) -> Tensor:
-        shape = self._extended_shape(sample_shape)
-        eps = _host_fill(shape, self.loc.dtype, self.loc.device, "cauchy_")
-        return self.loc + eps * self.scale
+        standard = _host_fill(self._extended_shape(sample_shape), self.loc.dtype,
+                              self.loc.device, "cauchy_")
+        return self.loc + standard * self.scale
 
-    def log_prob(self, value):
-        if self._validate_args:
-            self._validate_sample(value)
-        return (
-            -math.log(math.pi)
-            - self.scale.log()
-            - (((value - self.loc) / self.scale) ** 2).log1p()
-        )
+    def _z(self, value: Tensor) -> Tensor:
+        return (self._checked(value) - self.loc) / self.scale
 
-    def cdf(self, value):
-        if self._validate_args:
-            self._validate_sample(value)
-        return ember.atan((value - self.loc) / self.scale) / math.pi + 0.5
+    def log_prob(self, value: Tensor) -> Tensor:
+        return -math.log(math.pi) - self.scale.log() - self._z(value).pow(2).log1p()
 
-    def icdf(self, value):
+    def cdf(self, value: Tensor) -> Tensor:
+        return ember.atan(self._z(value)) / math.pi + 0.5
+
+    def icdf(self, value: Tensor) -> Tensor:
         return ember.tan(math.pi * (value - 0.5)) * self.scale + self.loc
 
-    def entropy(self):
+    def entropy(self) -> Tensor:
         return math.log(4 * math.pi) + self.scale.log()

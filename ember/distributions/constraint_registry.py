@@ -1,69 +1,26 @@
-r"""
-PyTorch provides two global :class:`ConstraintRegistry` objects that link
-:class:`~ember.distributions.constraints.Constraint` objects to
-:class:`~ember.distributions.transforms.Transform` objects. These objects both
-input constraints and return transforms, but they have different guarantees on
-bijectivity.
+"""From unconstrained reals to a constraint: ``biject_to`` and ``transform_to``.
 
-1. ``biject_to(constraint)`` looks up a bijective
-   :class:`~ember.distributions.transforms.Transform` from ``constraints.real``
-   to the given ``constraint``. The returned transform is guaranteed to have
-   ``.bijective = True`` and should implement ``.log_abs_det_jacobian()``.
-2. ``transform_to(constraint)`` looks up a not-necessarily bijective
-   :class:`~ember.distributions.transforms.Transform` from ``constraints.real``
-   to the given ``constraint``. The returned transform is not guaranteed to
-   implement ``.log_abs_det_jacobian()``.
+Both are lookup tables from a constraint's class to a factory that builds a
+:class:`~ember.distributions.transforms.Transform` whose domain is the real numbers
+(``constraints.real`` or a vector/matrix of reals) and whose codomain is the constraint.
+Optimising an unconstrained tensor ``u`` and using ``transform(u)`` keeps the value inside
+the constraint throughout.
 
-The ``transform_to()`` registry is useful for performing unconstrained
-optimization on constrained parameters of probability distributions, which are
-indicated by each distribution's ``.arg_constraints`` dict. These transforms often
-overparameterize a space in order to avoid rotation; they are thus more
-suitable for coordinate-wise optimization algorithms like Adam::
+They differ in what they promise:
 
-    loc = ember.zeros(100, requires_grad=True)
-    unconstrained = ember.zeros(100, requires_grad=True)
-    scale = transform_to(Normal.arg_constraints["scale"])(unconstrained)
-    loss = -Normal(loc, scale).log_prob(data).sum()
+* ``biject_to(c)`` returns a bijection, so ``inv`` and ``log_abs_det_jacobian`` are defined:
+  what a change of variables needs (HMC and other samplers that work in unconstrained space).
+  It can map into a space of lower dimension than its input is drawn from (the simplex is
+  reached from one fewer real per vector, via stick breaking).
+* ``transform_to(c)`` only promises a codomain of ``c``; it may be many-to-one (the simplex is
+  reached via softmax), and so it exists for more constraints (``lower_cholesky``,
+  ``positive_definite``), which suits plain gradient-based optimisation.
 
-The ``biject_to()`` registry is useful for Hamiltonian Monte Carlo, where
-samples from a probability distribution with constrained ``.support`` are
-propagated in an unconstrained space, and algorithms are typically rotation
-invariant.::
-
-    dist = Exponential(rate)
-    unconstrained = ember.zeros(100, requires_grad=True)
-    sample = biject_to(dist.support)(unconstrained)
-    potential_energy = -dist.log_prob(sample).sum()
-
-.. note::
-
-    An example where ``transform_to`` and ``biject_to`` differ is
-    ``constraints.simplex``: ``transform_to(constraints.simplex)`` returns a
-    :class:`~ember.distributions.transforms.SoftmaxTransform` that simply
-    exponentiates and normalizes its inputs; this is a cheap and mostly
-    coordinate-wise operation appropriate for algorithms like SVI. In
-    contrast, ``biject_to(constraints.simplex)`` returns a
-    :class:`~ember.distributions.transforms.StickBreakingTransform` that
-    bijects its input down to a one-fewer-dimensional space; this a more
-    expensive less numerically stable transform but is needed for algorithms
-    like HMC.
-
-The ``biject_to`` and ``transform_to`` objects can be extended by user-defined
-constraints and transforms using their ``.register()`` method either as a
-function on singleton constraints::
-
-    transform_to.register(my_constraint, my_transform)
-
-or as a decorator on parameterized constraints::
-
-    @transform_to.register(MyConstraintClass)
-    def my_factory(constraint):
-        assert isinstance(constraint, MyConstraintClass)
-        return MyTransform(constraint.param1, constraint.param2)
-
-You can create your own registry by creating a new :class:`ConstraintRegistry`
-object.
+A constraint without a factory raises ``NotImplementedError``. New ones are added with
+``register``, for a constraint class or for the class of a given constraint object.
 """
+
+from __future__ import annotations
 
 from . import constraints, transforms
 from .utils import _Number
@@ -76,76 +33,53 @@ __all__ = [
 
 
 class ConstraintRegistry:
-    """
-    Registry to link constraints to transforms.
+    """A table from constraint classes to factories ``factory(constraint) -> Transform``.
+
+    Calling the registry with a constraint object finds the factory registered for the
+    object's exact class and hands it the object, so a parameterised constraint
+    (``interval(a, b)``) gets a transform built from its own parameters.
+
+    Example:
+        >>> from ember.distributions import biject_to, constraints, transform_to
+        >>> biject_to(constraints.unit_interval)
+        SigmoidTransform()
+        >>> transform_to(constraints.simplex)(ember.zeros(3))
+        tensor([0.3333, 0.3333, 0.3333])
     """
 
     def __init__(self):
         self._registry = {}
-        super().__init__()
 
     def register(self, constraint, factory=None):
-        """
-        Registers a :class:`~ember.distributions.constraints.Constraint`
-        subclass in this registry. Usage::
+        """Use ``factory`` for ``constraint`` (a ``Constraint`` subclass, or an instance
+        standing for its class); without ``factory``, return a decorator that registers the
+        function it decorates. Returns the factory.
 
-            @my_registry.register(MyConstraintClass)
-            def construct_transform(constraint):
-                assert isinstance(constraint, MyConstraint)
-                return MyTransform(constraint.arg_constraints)
-
-        Args:
-            constraint (subclass of :class:`~ember.distributions.constraints.Constraint`):
-                A subclass of :class:`~ember.distributions.constraints.Constraint`, or
-                a singleton object of the desired class.
-            factory (Callable): A callable that inputs a constraint object and returns
-                a  :class:`~ember.distributions.transforms.Transform` object.
+        Example:
+            >>> from ember.distributions import constraints, transforms
+            >>> from ember.distributions.constraint_registry import ConstraintRegistry
+            >>> registry = ConstraintRegistry()
+            >>> @registry.register(constraints.positive)
+            ... def to_positive(constraint):
+            ...     return transforms.ExpTransform()
+            >>> registry(constraints.greater_than(0.0))
+            ExpTransform()
         """
-        # Support use as decorator.
         if factory is None:
             return lambda factory: self.register(constraint, factory)
-
-        # Support calling on singleton instances.
-        if isinstance(constraint, constraints.Constraint):
-            constraint = type(constraint)
-
-        if not isinstance(constraint, type) or not issubclass(
-            constraint, constraints.Constraint
-        ):
-            raise TypeError(
-                "Expected constraint to be either a Constraint subclass or instance, but got "
-                f"{constraint}"
-            )
-
-        self._registry[constraint] = factory
+        key = type(constraint) if isinstance(constraint, constraints.Constraint) else constraint
+        if not (isinstance(key, type) and issubclass(key, constraints.Constraint)):
+            raise TypeError("Expected constraint to be either a Constraint subclass or "
+                            f"instance, but got {constraint}")
+        self._registry[key] = factory
         return factory
 
     def __call__(self, constraint):
-        """
-        Looks up a transform to constrained space, given a constraint object.
-        Usage::
-
-            constraint = Normal.arg_constraints["scale"]
-            scale = transform_to(constraint)(ember.zeros(1))  # constrained
-            u = transform_to(constraint).inv(scale)  # unconstrained
-
-        Args:
-            constraint (:class:`~ember.distributions.constraints.Constraint`):
-                A constraint object.
-
-        Returns:
-            A :class:`~ember.distributions.transforms.Transform` object.
-
-        Raises:
-            `NotImplementedError` if no transform has been registered.
-        """
-        # Look up by Constraint subclass.
-        try:
-            factory = self._registry[type(constraint)]
-        except KeyError:
+        """The transform from unconstrained reals onto ``constraint``."""
+        factory = self._registry.get(type(constraint))
+        if factory is None:
             raise NotImplementedError(
-                f"Cannot transform {type(constraint).__name__} constraints"
-            ) from None
+                f"Cannot transform {type(constraint).__name__} constraints")
         return factory(constraint)
 
 
@@ -153,138 +87,77 @@ biject_to = ConstraintRegistry()
 transform_to = ConstraintRegistry()
 
 
-################################################################################
-# Registration Table
-################################################################################
+def _on_both(*classes):
+    """Register the decorated factory for ``classes`` in both registries: for these
+    constraints the same bijection serves either purpose."""
+
+    def add(factory):
+        for cls in classes:
+            biject_to.register(cls, factory)
+            transform_to.register(cls, factory)
+        return factory
+
+    return add
 
 
-@biject_to.register(constraints.real)
-@transform_to.register(constraints.real)
-def _transform_to_real(constraint):
+@_on_both(constraints._Real)
+def _identity(constraint):
     return transforms.identity_transform
 
 
-@biject_to.register(constraints.independent)
-def _biject_to_independent(constraint):
-    base_transform = biject_to(constraint.base_constraint)
-    return transforms.IndependentTransform(
-        base_transform, constraint.reinterpreted_batch_ndims
-    )
+@_on_both(constraints._GreaterThan, constraints._GreaterThanEq)
+def _exp_from_below(constraint):
+    # exp reaches (0, inf); the shift moves the bound (the boundary itself is never reached)
+    return transforms.ComposeTransform([
+        transforms.ExpTransform(), transforms.AffineTransform(constraint.lower_bound, 1)])
 
 
-@transform_to.register(constraints.independent)
-def _transform_to_independent(constraint):
-    base_transform = transform_to(constraint.base_constraint)
-    return transforms.IndependentTransform(
-        base_transform, constraint.reinterpreted_batch_ndims
-    )
+@_on_both(constraints._LessThan)
+def _exp_from_above(constraint):
+    return transforms.ComposeTransform([
+        transforms.ExpTransform(), transforms.AffineTransform(constraint.upper_bound, -1)])
 
 
-@biject_to.register(constraints.positive)
-@biject_to.register(constraints.nonnegative)
-@transform_to.register(constraints.positive)
-@transform_to.register(constraints.nonnegative)
-def _transform_to_positive(constraint):
-    return transforms.ExpTransform()
+@_on_both(constraints._Interval, constraints._HalfOpenInterval)
+def _sigmoid_into(constraint):
+    low, high = constraint.lower_bound, constraint.upper_bound
+    if isinstance(low, _Number) and isinstance(high, _Number) and low == 0 and high == 1:
+        return transforms.SigmoidTransform()  # the unit interval needs no rescaling
+    return transforms.ComposeTransform([
+        transforms.SigmoidTransform(), transforms.AffineTransform(low, high - low)])
 
 
-@biject_to.register(constraints.greater_than)
-@biject_to.register(constraints.greater_than_eq)
-@transform_to.register(constraints.greater_than)
-@transform_to.register(constraints.greater_than_eq)
-def _transform_to_greater_than(constraint):
-    return transforms.ComposeTransform(
-        [
-            transforms.ExpTransform(),
-            transforms.AffineTransform(constraint.lower_bound, 1),
-        ]
-    )
-
-
-@biject_to.register(constraints.less_than)
-@transform_to.register(constraints.less_than)
-def _transform_to_less_than(constraint):
-    return transforms.ComposeTransform(
-        [
-            transforms.ExpTransform(),
-            transforms.AffineTransform(constraint.upper_bound, -1),
-        ]
-    )
-
-
-@biject_to.register(constraints.interval)
-@biject_to.register(constraints.half_open_interval)
-@transform_to.register(constraints.interval)
-@transform_to.register(constraints.half_open_interval)
-def _transform_to_interval(constraint):
-    # Handle the special case of the unit interval.
-    lower_is_0 = (
-        isinstance(constraint.lower_bound, _Number) and constraint.lower_bound == 0
-    )
-    upper_is_1 = (
-        isinstance(constraint.upper_bound, _Number) and constraint.upper_bound == 1
-    )
-    if lower_is_0 and upper_is_1:
-        return transforms.SigmoidTransform()
-
-    loc = constraint.lower_bound
-    scale = constraint.upper_bound - constraint.lower_bound
-    return transforms.ComposeTransform(
-        [transforms.SigmoidTransform(), transforms.AffineTransform(loc, scale)]
-    )
-
-
-@biject_to.register(constraints.simplex)
-def _biject_to_simplex(constraint):
-    return transforms.StickBreakingTransform()
-
-
-@transform_to.register(constraints.simplex)
-def _transform_to_simplex(constraint):
-    return transforms.SoftmaxTransform()
-
-
-# TODO define a bijection for LowerCholeskyTransform
-@transform_to.register(constraints.lower_cholesky)
-def _transform_to_lower_cholesky(constraint):
-    return transforms.LowerCholeskyTransform()
-
-
-@transform_to.register(constraints.positive_definite)
-@transform_to.register(constraints.positive_semidefinite)
-def _transform_to_positive_definite(constraint):
-    return transforms.PositiveDefiniteTransform()
-
-
-@biject_to.register(constraints.corr_cholesky)
-@transform_to.register(constraints.corr_cholesky)
-def _transform_to_corr_cholesky(constraint):
+@_on_both(constraints._CorrCholesky)
+def _corr_cholesky(constraint):
     return transforms.CorrCholeskyTransform()
 
 
-@biject_to.register(constraints.cat)
-def _biject_to_cat(constraint):
-    return transforms.CatTransform(
-        [biject_to(c) for c in constraint.cseq], constraint.dim, constraint.lengths
-    )
+biject_to.register(constraints.simplex, lambda c: transforms.StickBreakingTransform())
+# the rest have no bijection from unconstrained reals: only ``transform_to`` covers them
+transform_to.register(constraints.simplex, lambda c: transforms.SoftmaxTransform())
+transform_to.register(constraints.lower_cholesky, lambda c: transforms.LowerCholeskyTransform())
+for _cls in (constraints._PositiveDefinite, constraints._PositiveSemidefinite):
+    transform_to.register(_cls, lambda c: transforms.PositiveDefiniteTransform())
 
 
-@transform_to.register(constraints.cat)
-def _transform_to_cat(constraint):
-    return transforms.CatTransform(
-        [transform_to(c) for c in constraint.cseq], constraint.dim, constraint.lengths
-    )
+def _compound_factories(registry):
+    """Factories for constraints made of other constraints: each part is mapped by the same
+    ``registry``, so ``biject_to`` composes bijections and ``transform_to`` the rest."""
+
+    @registry.register(constraints.independent)
+    def _independent(constraint):
+        return transforms.IndependentTransform(
+            registry(constraint.base_constraint), constraint.reinterpreted_batch_ndims)
+
+    @registry.register(constraints.cat)
+    def _cat(constraint):
+        return transforms.CatTransform(
+            [registry(c) for c in constraint.cseq], constraint.dim, constraint.lengths)
+
+    @registry.register(constraints.stack)
+    def _stack(constraint):
+        return transforms.StackTransform([registry(c) for c in constraint.cseq], constraint.dim)
 
 
-@biject_to.register(constraints.stack)
-def _biject_to_stack(constraint):
-    return transforms.StackTransform(
-        [biject_to(c) for c in constraint.cseq], constraint.dim
-    )
-
-
-@transform_to.register(constraints.stack)
-def _transform_to_stack(constraint):
-    return transforms.StackTransform(
-        [transform_to(c) for c in constraint.cseq], constraint.dim
-    )
+_compound_factories(biject_to)
+_compound_factories(transform_to)

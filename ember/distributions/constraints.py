@@ -1,36 +1,20 @@
-r"""
-The following constraints are implemented:
+"""Constraints: the sets that distribution parameters and samples must belong to.
 
-- ``constraints.boolean``
-- ``constraints.cat``
-- ``constraints.corr_cholesky``
-- ``constraints.dependent``
-- ``constraints.greater_than(lower_bound)``
-- ``constraints.greater_than_eq(lower_bound)``
-- ``constraints.independent(constraint, reinterpreted_batch_ndims)``
-- ``constraints.integer_interval(lower_bound, upper_bound)``
-- ``constraints.interval(lower_bound, upper_bound)``
-- ``constraints.less_than(upper_bound)``
-- ``constraints.lower_cholesky``
-- ``constraints.lower_triangular``
-- ``constraints.MixtureSameFamilyConstraint(base_constraint)``
-- ``constraints.multinomial``
-- ``constraints.nonnegative``
-- ``constraints.nonnegative_integer``
-- ``constraints.one_hot``
-- ``constraints.positive_integer``
-- ``constraints.positive``
-- ``constraints.positive_semidefinite``
-- ``constraints.positive_definite``
-- ``constraints.real_vector``
-- ``constraints.real``
-- ``constraints.simplex``
-- ``constraints.symmetric``
-- ``constraints.stack``
-- ``constraints.square``
-- ``constraints.symmetric``
-- ``constraints.unit_interval``
+A constraint answers one question, ``constraint.check(value)``: which entries (or, for
+constraints on vectors and matrices, which events) of ``value`` lie in the set. Distributions
+use them to validate their arguments (``arg_constraints``) and to describe where their samples
+live (``support``); ``biject_to`` / ``transform_to`` map an unconstrained real tensor onto them.
+
+Two attributes describe the set: ``is_discrete`` (it holds countably many points) and
+``event_dim`` (how many rightmost dimensions form one element: 0 for scalars, 1 for vectors such
+as the simplex, 2 for matrices). ``check`` reduces those dimensions away, so its result has the
+shape ``value.shape[:value.dim() - event_dim]``.
+
+The public names are either ready-made instances (``real``, ``positive``, ``simplex``, ...) or
+classes to instantiate with parameters (``interval(low, high)``, ``independent(c, n)``, ...).
 """
+
+from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
@@ -74,71 +58,66 @@ __all__ = [
 
 
 class Constraint:
+    """Base class of all constraints: a region of values, tested with ``check``.
+
+    Subclasses set ``is_discrete`` and ``event_dim`` and implement ``check(value)``, which
+    returns a boolean tensor over the batch: one entry per event of ``value``.
+
+    Example:
+        >>> import ember.distributions.constraints as constraints
+        >>> constraints.positive.check(ember.tensor([-1.0, 0.0, 2.0]))
+        tensor([False, False,  True])
+        >>> constraints.simplex.event_dim
+        1
     """
-    Abstract base class for constraints.
 
-    A constraint object represents a region over which a variable is valid,
-    e.g. within which a variable can be optimized.
-
-    Attributes:
-        is_discrete (bool): Whether constrained space is discrete.
-            Defaults to False.
-        event_dim (int): Number of rightmost dimensions that together define
-            an event. The :meth:`check` method will remove this many dimensions
-            when computing validity.
-    """
-
-    is_discrete = False  # Default to continuous.
-    event_dim = 0  # Default to univariate.
+    is_discrete = False
+    event_dim = 0
+    # names of the parameters ``repr`` shows, as ``name=value``
+    _shown: tuple[str, ...] = ()
 
     def check(self, value):
-        """
-        Returns a byte tensor of ``sample_shape + batch_shape`` indicating
-        whether each event in value satisfies this constraint.
-        """
+        """A boolean tensor, ``True`` where an event of ``value`` satisfies the constraint."""
         raise NotImplementedError
 
     def __repr__(self):
-        return self.__class__.__name__[1:] + "()"
+        # the public objects come from private classes (``_Real`` shows as ``Real()``)
+        args = ", ".join(f"{name}={getattr(self, name)}" for name in self._shown)
+        return f"{type(self).__name__[1:]}({args})"
 
+
+# -- constraints that depend on other values ------------------------------------------------
 
 class _Dependent(Constraint):
-    """
-    Placeholder for variables whose support depends on other variables.
-    These variables obey no simple coordinate-wise constraints.
+    """A support that depends on the distribution's parameters, so no fixed set describes it
+    (a Binomial's support depends on its ``total_count``).
 
-    Args:
-        is_discrete (bool): Optional value of ``.is_discrete`` in case this
-            can be computed statically. If not provided, access to the
-            ``.is_discrete`` attribute will raise a NotImplementedError.
-        event_dim (int): Optional value of ``.event_dim`` in case this
-            can be computed statically. If not provided, access to the
-            ``.event_dim`` attribute will raise a NotImplementedError.
+    ``is_discrete`` and ``event_dim`` are known only when given here (or through a call,
+    ``dependent(is_discrete=True, event_dim=0)``, which returns a new placeholder); reading
+    one that was not given raises ``NotImplementedError``. ``check`` always raises
+    ``ValueError``: the values it would need are not at hand.
     """
 
     def __init__(self, *, is_discrete=NotImplemented, event_dim=NotImplemented):
         self._is_discrete = is_discrete
         self._event_dim = event_dim
-        super().__init__()
+
+    def _known(self, name: str):
+        value = getattr(self, "_" + name)
+        if value is NotImplemented:
+            raise NotImplementedError(f".{name} cannot be determined statically")
+        return value
 
     @property
     def is_discrete(self) -> bool:  # type: ignore[override]
-        if self._is_discrete is NotImplemented:
-            raise NotImplementedError(".is_discrete cannot be determined statically")
-        return self._is_discrete
+        return self._known("is_discrete")
 
     @property
     def event_dim(self) -> int:  # type: ignore[override]
-        if self._event_dim is NotImplemented:
-            raise NotImplementedError(".event_dim cannot be determined statically")
-        return self._event_dim
+        return self._known("event_dim")
 
     def __call__(self, *, is_discrete=NotImplemented, event_dim=NotImplemented):
-        """
-        Support for syntax to customize static attributes::
-
-            constraints.dependent(is_discrete=True, event_dim=1)
-        """
+        """A new placeholder; attributes not given keep this one's values."""
         if is_discrete is NotImplemented:
             is_discrete = self._is_discrete
         if event_dim is NotImplemented:
@@ -150,55 +129,40 @@ class _Dependent(Constraint):
 
 
 def is_dependent(constraint):
-    """
-    Checks if ``constraint`` is a ``_Dependent`` object.
+    """Whether ``constraint`` is a placeholder for a parameter-dependent support
+    (``dependent``, or a ``dependent_property`` read from a class).
 
-    Args:
-        constraint : A ``Constraint`` object.
-
-    Returns:
-        ``bool``: True if ``constraint`` can be refined to the type ``_Dependent``, False otherwise.
-
-    Examples:
-        >>> import ember
-        >>> from ember.distributions import Bernoulli
-        >>> from ember.distributions.constraints import is_dependent
-
-        >>> dist = Bernoulli(probs=ember.tensor([0.6], requires_grad=True))
-        >>> constraint1 = dist.arg_constraints["probs"]
-        >>> constraint2 = dist.arg_constraints["logits"]
-
-        >>> for constraint in [constraint1, constraint2]:
-        >>>     if is_dependent(constraint):
-        >>>         continue
+    Example:
+        >>> import ember.distributions.constraints as constraints
+        >>> constraints.is_dependent(constraints.dependent), constraints.is_dependent(
+        ...     constraints.real)
+        (True, False)
     """
     return isinstance(constraint, _Dependent)
 
 
 class _DependentProperty(property, _Dependent):
-    """
-    Decorator that extends @property to act like a `Dependent` constraint when
-    called on a class and act like a property when called on an object.
+    """A ``property`` for a distribution's ``support`` (or an argument constraint) that
+    depends on the instance.
 
-    Example::
+    Read from an instance it computes the constraint, like any property; read from the class
+    it is itself a dependent constraint, so code that inspects a distribution class (without
+    parameters) still sees ``is_discrete`` and ``event_dim`` when they were given. Use it bare,
+    ``@constraints.dependent_property``, or with those attributes,
+    ``@constraints.dependent_property(is_discrete=True, event_dim=0)``.
 
-        class Uniform(Distribution):
-            def __init__(self, low, high):
-                self.low = low
-                self.high = high
-
-            @constraints.dependent_property(is_discrete=False, event_dim=0)
-            def support(self):
-                return constraints.interval(self.low, self.high)
-
-    Args:
-        fn (Callable): The function to be decorated.
-        is_discrete (bool): Optional value of ``.is_discrete`` in case this
-            can be computed statically. If not provided, access to the
-            ``.is_discrete`` attribute will raise a NotImplementedError.
-        event_dim (int): Optional value of ``.event_dim`` in case this
-            can be computed statically. If not provided, access to the
-            ``.event_dim`` attribute will raise a NotImplementedError.
+    Example:
+        >>> import ember.distributions.constraints as constraints
+        >>> class Box:
+        ...     def __init__(self, high):
+        ...         self.high = high
+        ...     @constraints.dependent_property(is_discrete=False, event_dim=0)
+        ...     def support(self):
+        ...         return constraints.interval(0.0, self.high)
+        >>> Box(2.0).support
+        Interval(lower_bound=0.0, upper_bound=2.0)
+        >>> constraints.is_dependent(Box.support), Box.support.event_dim
+        (True, 0)
     """
 
     def __init__(
@@ -208,46 +172,40 @@ class _DependentProperty(property, _Dependent):
         is_discrete: bool | None = NotImplemented,
         event_dim: int | None = NotImplemented,
     ) -> None:
-        super().__init__(fn)
-        self._is_discrete = is_discrete
-        self._event_dim = event_dim
+        property.__init__(self, fn)
+        _Dependent.__init__(self, is_discrete=is_discrete, event_dim=event_dim)
 
-    def __call__(self, fn: Callable[..., Any]) -> "_DependentProperty":  # type: ignore[override]
-        """
-        Support for syntax to customize static attributes::
+    def __call__(self, fn: Callable[..., Any]) -> _DependentProperty:  # type: ignore[override]
+        # reached when used as ``@dependent_property(...)``: wrap the method now
+        return _DependentProperty(fn, is_discrete=self._is_discrete, event_dim=self._event_dim)
 
-            @constraints.dependent_property(is_discrete=True, event_dim=1)
-            def support(self): ...
-        """
-        return _DependentProperty(
-            fn, is_discrete=self._is_discrete, event_dim=self._event_dim
-        )
+
+# -- constraints built from other constraints -----------------------------------------------
+
+def _require_constraint(obj, what: str = "base_constraint") -> None:
+    assert isinstance(obj, Constraint), f"{what} must be a Constraint, got {type(obj).__name__}"
 
 
 class _IndependentConstraint(Constraint):
-    """
-    Wraps a constraint by aggregating over ``reinterpreted_batch_ndims``-many
-    dims in :meth:`check`, so that an event is valid only if all its
-    independent entries are valid.
+    """``base_constraint`` applied to each entry, with the ``reinterpreted_batch_ndims``
+    rightmost batch dimensions folded into the event: an event is valid when all its
+    entries are.
+
+    Example:
+        >>> import ember.distributions.constraints as constraints
+        >>> c = constraints.independent(constraints.positive, 1)
+        >>> c.event_dim, c.check(ember.tensor([[1.0, 2.0], [3.0, -1.0]]))
+        (1, tensor([ True, False]))
     """
 
     def __init__(self, base_constraint, reinterpreted_batch_ndims):
-        if not isinstance(base_constraint, Constraint):
-            raise AssertionError(
-                f"base_constraint must be a Constraint, got {type(base_constraint).__name__}"
-            )
-        if not isinstance(reinterpreted_batch_ndims, int):
-            raise AssertionError(
-                "reinterpreted_batch_ndims must be an int, got "
-                f"{type(reinterpreted_batch_ndims).__name__}"
-            )
-        if reinterpreted_batch_ndims < 0:
-            raise AssertionError(
-                f"reinterpreted_batch_ndims must be >= 0, got {reinterpreted_batch_ndims}"
-            )
+        _require_constraint(base_constraint)
+        n = reinterpreted_batch_ndims
+        assert isinstance(n, int), (
+            f"reinterpreted_batch_ndims must be an int, got {type(n).__name__}")
+        assert n >= 0, f"reinterpreted_batch_ndims must be >= 0, got {n}"
         self.base_constraint = base_constraint
-        self.reinterpreted_batch_ndims = reinterpreted_batch_ndims
-        super().__init__()
+        self.reinterpreted_batch_ndims = n
 
     @property
     def is_discrete(self) -> bool:  # type: ignore[override]
@@ -258,43 +216,32 @@ class _IndependentConstraint(Constraint):
         return self.base_constraint.event_dim + self.reinterpreted_batch_ndims
 
     def check(self, value):
-        result = self.base_constraint.check(value)
-        if result.dim() < self.reinterpreted_batch_ndims:
-            expected = self.base_constraint.event_dim + self.reinterpreted_batch_ndims
-            raise ValueError(
-                f"Expected value.dim() >= {expected} but got {value.dim()}"
-            )
-        result = result.reshape(
-            result.shape[: result.dim() - self.reinterpreted_batch_ndims] + (-1,)
-        )
-        result = result.all(-1)
-        return result
+        ok = self.base_constraint.check(value)
+        n = self.reinterpreted_batch_ndims
+        if ok.dim() < n:
+            raise ValueError(f"Expected value.dim() >= {self.event_dim} but got {value.dim()}")
+        return ok if n == 0 else ok.flatten(ok.dim() - n).all(-1)
 
     def __repr__(self):
-        name = self.__class__.__name__[1:]
-        return f"{name}({repr(self.base_constraint)}, {self.reinterpreted_batch_ndims})"
+        return f"{type(self).__name__[1:]}({self.base_constraint!r}, " \
+               f"{self.reinterpreted_batch_ndims})"
 
 
 class MixtureSameFamilyConstraint(Constraint):
-    """
-    Constraint for the :class:`~ember.distributions.MixtureSameFamily`
-    distribution that adds back the rightmost batch dimension before
-    performing the validity check with the component distribution
-    constraint.
+    """The support of a ``MixtureSameFamily``: a sample has no component dimension, so it is
+    put back (as a size-1 dimension just left of the event) before the component
+    distribution's ``base_constraint`` checks it.
 
-    Args:
-        base_constraint: The ``Constraint`` object of
-            the component distribution of
-            the :class:`~ember.distributions.MixtureSameFamily` distribution.
+    Example:
+        >>> import ember.distributions.constraints as constraints
+        >>> c = constraints.MixtureSameFamilyConstraint(constraints.simplex)
+        >>> c.check(ember.tensor([[0.5, 0.5], [0.5, 0.6]]))
+        tensor([ True, False])
     """
 
     def __init__(self, base_constraint):
-        if not isinstance(base_constraint, Constraint):
-            raise AssertionError(
-                f"base_constraint must be a Constraint, got {type(base_constraint).__name__}"
-            )
+        _require_constraint(base_constraint)
         self.base_constraint = base_constraint
-        super().__init__()
 
     @property
     def is_discrete(self) -> bool:  # type: ignore[override]
@@ -305,369 +252,38 @@ class MixtureSameFamilyConstraint(Constraint):
         return self.base_constraint.event_dim
 
     def check(self, value):
-        """
-        Check validity of ``value`` as a possible outcome of sampling
-        the :class:`~ember.distributions.MixtureSameFamily` distribution.
-        """
-        unsqueezed_value = value.unsqueeze(-1 - self.event_dim)
-        result = self.base_constraint.check(unsqueezed_value)
-        if value.dim() < self.event_dim:
-            raise ValueError(
-                f"Expected value.dim() >= {self.event_dim} but got {value.dim()}"
-            )
-        num_dim_to_keep = value.dim() - self.event_dim
-        result = result.reshape(result.shape[:num_dim_to_keep] + (-1,))
-        result = result.all(-1)
-        return result
+        ok = self.base_constraint.check(value.unsqueeze(-1 - self.event_dim))
+        # the event dims are gone, so the restored component dim is now the last one
+        return ok.all(-1)
 
     def __repr__(self):
-        return f"{self.__class__.__name__}({repr(self.base_constraint)})"
+        return f"{type(self).__name__}({self.base_constraint!r})"
 
 
-class _Boolean(Constraint):
-    """
-    Constrain to the two values `{0, 1}`.
-    """
-
-    is_discrete = True
-
-    def check(self, value):
-        return (value == 0) | (value == 1)
-
-
-class _OneHot(Constraint):
-    """
-    Constrain to one-hot vectors.
-    """
-
-    is_discrete = True
-    event_dim = 1
-
-    def check(self, value):
-        is_boolean = (value == 0) | (value == 1)
-        is_normalized = value.sum(-1).eq(1)
-        return is_boolean.all(-1) & is_normalized
-
-
-class _IntegerInterval(Constraint):
-    """
-    Constrain to an integer interval `[lower_bound, upper_bound]`.
-    """
-
-    is_discrete = True
-
-    def __init__(self, lower_bound, upper_bound):
-        self.lower_bound = lower_bound
-        self.upper_bound = upper_bound
-        super().__init__()
-
-    def check(self, value):
-        return (
-            (value % 1 == 0) & (self.lower_bound <= value) & (value <= self.upper_bound)
-        )
-
-    def __repr__(self):
-        fmt_string = self.__class__.__name__[1:]
-        fmt_string += (
-            f"(lower_bound={self.lower_bound}, upper_bound={self.upper_bound})"
-        )
-        return fmt_string
-
-
-class _IntegerLessThan(Constraint):
-    """
-    Constrain to an integer interval `(-inf, upper_bound]`.
-    """
-
-    is_discrete = True
-
-    def __init__(self, upper_bound):
-        self.upper_bound = upper_bound
-        super().__init__()
-
-    def check(self, value):
-        return (value % 1 == 0) & (value <= self.upper_bound)
-
-    def __repr__(self):
-        fmt_string = self.__class__.__name__[1:]
-        fmt_string += f"(upper_bound={self.upper_bound})"
-        return fmt_string
-
-
-class _IntegerGreaterThan(Constraint):
-    """
-    Constrain to an integer interval `[lower_bound, inf)`.
-    """
-
-    is_discrete = True
-
-    def __init__(self, lower_bound):
-        self.lower_bound = lower_bound
-        super().__init__()
-
-    def check(self, value):
-        return (value % 1 == 0) & (value >= self.lower_bound)
-
-    def __repr__(self):
-        fmt_string = self.__class__.__name__[1:]
-        fmt_string += f"(lower_bound={self.lower_bound})"
-        return fmt_string
-
-
-class _Real(Constraint):
-    """
-    Trivially constrain to the extended real line `[-inf, inf]`.
-    """
-
-    def check(self, value):
-        return value == value  # False for NANs.
-
-
-class _GreaterThan(Constraint):
-    """
-    Constrain to a real half line `(lower_bound, inf]`.
-    """
-
-    def __init__(self, lower_bound):
-        self.lower_bound = lower_bound
-        super().__init__()
-
-    def check(self, value):
-        return self.lower_bound < value
-
-    def __repr__(self):
-        fmt_string = self.__class__.__name__[1:]
-        fmt_string += f"(lower_bound={self.lower_bound})"
-        return fmt_string
-
-
-class _GreaterThanEq(Constraint):
-    """
-    Constrain to a real half line `[lower_bound, inf)`.
-    """
-
-    def __init__(self, lower_bound):
-        self.lower_bound = lower_bound
-        super().__init__()
-
-    def check(self, value):
-        return self.lower_bound <= value
-
-    def __repr__(self):
-        fmt_string = self.__class__.__name__[1:]
-        fmt_string += f"(lower_bound={self.lower_bound})"
-        return fmt_string
-
-
-class _LessThan(Constraint):
-    """
-    Constrain to a real half line `[-inf, upper_bound)`.
-    """
-
-    def __init__(self, upper_bound):
-        self.upper_bound = upper_bound
-        super().__init__()
-
-    def check(self, value):
-        return value < self.upper_bound
-
-    def __repr__(self):
-        fmt_string = self.__class__.__name__[1:]
-        fmt_string += f"(upper_bound={self.upper_bound})"
-        return fmt_string
-
-
-class _Interval(Constraint):
-    """
-    Constrain to a real interval `[lower_bound, upper_bound]`.
-    """
-
-    def __init__(self, lower_bound, upper_bound):
-        self.lower_bound = lower_bound
-        self.upper_bound = upper_bound
-        super().__init__()
-
-    def check(self, value):
-        return (self.lower_bound <= value) & (value <= self.upper_bound)
-
-    def __repr__(self):
-        fmt_string = self.__class__.__name__[1:]
-        fmt_string += (
-            f"(lower_bound={self.lower_bound}, upper_bound={self.upper_bound})"
-        )
-        return fmt_string
-
-
-class _HalfOpenInterval(Constraint):
-    """
-    Constrain to a real interval `[lower_bound, upper_bound)`.
-    """
-
-    def __init__(self, lower_bound, upper_bound):
-        self.lower_bound = lower_bound
-        self.upper_bound = upper_bound
-        super().__init__()
-
-    def check(self, value):
-        return (self.lower_bound <= value) & (value < self.upper_bound)
-
-    def __repr__(self):
-        fmt_string = self.__class__.__name__[1:]
-        fmt_string += (
-            f"(lower_bound={self.lower_bound}, upper_bound={self.upper_bound})"
-        )
-        return fmt_string
-
-
-class _Simplex(Constraint):
-    """
-    Constrain to the unit simplex in the innermost (rightmost) dimension.
-    Specifically: `x >= 0` and `x.sum(-1) == 1`.
-    """
-
-    event_dim = 1
-
-    def check(self, value):
-        return ember.all(value >= 0, dim=-1) & ((value.sum(-1) - 1).abs() < 1e-6)
-
-
-class _Multinomial(Constraint):
-    """
-    Constrain to nonnegative integer values summing to at most an upper bound.
-
-    Note due to limitations of the Multinomial distribution, this currently
-    checks the weaker condition ``value.sum(-1) <= upper_bound``. In the future
-    this may be strengthened to ``value.sum(-1) == upper_bound``.
-    """
-
-    is_discrete = True
-    event_dim = 1
-
-    def __init__(self, upper_bound):
-        self.upper_bound = upper_bound
-
-    def check(self, x):
-        return (x >= 0).all(dim=-1) & (x.sum(dim=-1) <= self.upper_bound)
-
-
-class _LowerTriangular(Constraint):
-    """
-    Constrain to lower-triangular square matrices.
-    """
-
-    event_dim = 2
-
-    def check(self, value):
-        value_tril = value.tril()
-        return (value_tril == value).view(value.shape[:-2] + (-1,)).min(-1)[0]
-
-
-class _LowerCholesky(Constraint):
-    """
-    Constrain to lower-triangular square matrices with positive diagonals.
-    """
-
-    event_dim = 2
-
-    def check(self, value):
-        value_tril = value.tril()
-        lower_triangular = (
-            (value_tril == value).view(value.shape[:-2] + (-1,)).min(-1)[0]
-        )
-
-        positive_diagonal = (value.diagonal(dim1=-2, dim2=-1) > 0).min(-1)[0]
-        return lower_triangular & positive_diagonal
-
-
-class _CorrCholesky(Constraint):
-    """
-    Constrain to lower-triangular square matrices with positive diagonals and each
-    row vector being of unit length.
-    """
-
-    event_dim = 2
-
-    def check(self, value):
-        tol = (
-            ember.finfo(value.dtype).eps * value.size(-1) * 10
-        )  # 10 is an adjustable fudge factor
-        row_norm = ember.linalg.norm(value.detach(), dim=-1)
-        unit_row_norm = (row_norm - 1.0).abs().le(tol).all(dim=-1)
-        return _LowerCholesky().check(value) & unit_row_norm
-
-
-class _Square(Constraint):
-    """
-    Constrain to square matrices.
-    """
-
-    event_dim = 2
-
-    def check(self, value):
-        return ember.full(
-            size=value.shape[:-2],
-            fill_value=(value.shape[-2] == value.shape[-1]),
-            dtype=ember.bool,
-            device=value.device,
-        )
-
-
-class _Symmetric(_Square):
-    """
-    Constrain to Symmetric square matrices.
-    """
-
-    def check(self, value):
-        square_check = super().check(value)
-        if not square_check.all():
-            return square_check
-        return ember.isclose(value, value.mT, atol=1e-6).all(-2).all(-1)
-
-
-class _PositiveSemidefinite(_Symmetric):
-    """
-    Constrain to positive-semidefinite matrices.
-    """
-
-    def check(self, value):
-        sym_check = super().check(value)
-        if not sym_check.all():
-            return sym_check
-        return ember.linalg.eigvalsh(value).ge(0).all(-1)
-
-
-class _PositiveDefinite(_Symmetric):
-    """
-    Constrain to positive-definite matrices.
-    """
-
-    def check(self, value):
-        sym_check = super().check(value)
-        if not sym_check.all():
-            return sym_check
-        return ember.linalg.cholesky_ex(value).info.eq(0)
+def _check_dim(dim: int, value) -> None:
+    assert -value.dim() <= dim < value.dim(), \
+        f"dim {dim} out of range for value with {value.dim()} dimensions"
 
 
 class _Cat(Constraint):
-    """
-    Constraint functor that applies a sequence of constraints
-    `cseq` at the submatrices at dimension `dim`,
-    each of size `lengths[dim]`, in a way compatible with :func:`ember.cat`.
+    """Pieces of a tensor, cut along ``dim`` with sizes ``lengths`` (default 1 each), each
+    checked by its own constraint from ``cseq``; the checks are joined back along ``dim``.
+
+    Example:
+        >>> import ember.distributions.constraints as constraints
+        >>> c = constraints.cat([constraints.real, constraints.positive], dim=-1, lengths=[1, 2])
+        >>> c.check(ember.tensor([-1.0, 2.0, -3.0]))
+        tensor([ True,  True, False])
     """
 
     def __init__(self, cseq, dim=0, lengths=None):
-        if not all(isinstance(c, Constraint) for c in cseq):
-            raise AssertionError("All elements of cseq must be Constraint instances")
+        assert all(isinstance(c, Constraint) for c in cseq), \
+            "All elements of cseq must be Constraint instances"
         self.cseq = list(cseq)
-        if lengths is None:
-            lengths = [1] * len(self.cseq)
-        self.lengths = list(lengths)
-        if len(self.lengths) != len(self.cseq):
-            raise AssertionError(
-                f"lengths ({len(self.lengths)}) must match cseq ({len(self.cseq)})"
-            )
+        self.lengths = [1] * len(self.cseq) if lengths is None else list(lengths)
+        assert len(self.lengths) == len(self.cseq), \
+            f"lengths ({len(self.lengths)}) must match cseq ({len(self.cseq)})"
         self.dim = dim
-        super().__init__()
 
     @property
     def is_discrete(self) -> bool:  # type: ignore[override]
@@ -678,32 +294,31 @@ class _Cat(Constraint):
         return max(c.event_dim for c in self.cseq)
 
     def check(self, value):
-        if not (-value.dim() <= self.dim < value.dim()):
-            raise AssertionError(
-                f"dim {self.dim} out of range for value with {value.dim()} dimensions"
-            )
-        checks = []
-        start = 0
-        for constr, length in zip(self.cseq, self.lengths):
-            v = value.narrow(self.dim, start, length)
-            checks.append(constr.check(v))
-            start = start + length  # avoid += for jit compat
-        return ember.cat(checks, self.dim)
+        _check_dim(self.dim, value)
+        pieces, start = [], 0
+        for c, size in zip(self.cseq, self.lengths):
+            pieces.append(c.check(value.narrow(self.dim, start, size)))
+            start += size
+        return ember.cat(pieces, self.dim)
 
 
 class _Stack(Constraint):
-    """
-    Constraint functor that applies a sequence of constraints
-    `cseq` at the submatrices at dimension `dim`,
-    in a way compatible with :func:`ember.stack`.
+    """Slices of a tensor along ``dim``, the i-th checked by the i-th constraint of
+    ``cseq``; the checks are stacked back along ``dim``.
+
+    Example:
+        >>> import ember.distributions.constraints as constraints
+        >>> c = constraints.stack([constraints.real, constraints.positive], dim=-1)
+        >>> c.check(ember.tensor([[-1.0, 2.0], [1.0, -2.0]]))
+        tensor([[ True,  True],
+                [ True, False]])
     """
 
     def __init__(self, cseq, dim=0):
-        if not all(isinstance(c, Constraint) for c in cseq):
-            raise AssertionError("All elements of cseq must be Constraint instances")
+        assert all(isinstance(c, Constraint) for c in cseq), \
+            "All elements of cseq must be Constraint instances"
         self.cseq = list(cseq)
         self.dim = dim
-        super().__init__()
 
     @property
     def is_discrete(self) -> bool:  # type: ignore[override]
@@ -711,23 +326,295 @@ class _Stack(Constraint):
 
     @property
     def event_dim(self) -> int:  # type: ignore[override]
-        dim = max(c.event_dim for c in self.cseq)
-        if self.dim + dim < 0:
-            dim += 1
-        return dim
+        # the stacking dim is part of the event when it lies inside a piece's event dims
+        inner = max(c.event_dim for c in self.cseq)
+        return inner + 1 if self.dim + inner < 0 else inner
 
     def check(self, value):
-        if not (-value.dim() <= self.dim < value.dim()):
-            raise AssertionError(
-                f"dim {self.dim} out of range for value with {value.dim()} dimensions"
-            )
-        vs = [value.select(self.dim, i) for i in range(value.size(self.dim))]
-        return ember.stack(
-            [constr.check(v) for v, constr in zip(vs, self.cseq)], self.dim
-        )
+        _check_dim(self.dim, value)
+        # one slice per constraint; surplus slices or constraints are left out
+        parts = [c.check(piece) for c, piece in zip(self.cseq, value.unbind(self.dim))]
+        return ember.stack(parts, self.dim)
 
 
-# Public interface.
+# -- discrete sets ---------------------------------------------------------------------------
+
+def _whole(value):
+    """Entries that are whole numbers (NaN and infinities are not)."""
+    return value % 1 == 0
+
+
+class _Boolean(Constraint):
+    """The two values 0 and 1."""
+
+    is_discrete = True
+
+    def check(self, value):
+        return (value == 0) | (value == 1)
+
+
+class _OneHot(Constraint):
+    """Vectors of zeros with a single one."""
+
+    is_discrete = True
+    event_dim = 1
+
+    def check(self, value):
+        return boolean.check(value).all(-1) & (value.sum(-1) == 1)
+
+
+class _IntegerInterval(Constraint):
+    """Integers from ``lower_bound`` to ``upper_bound``, both included.
+
+    Example:
+        >>> import ember.distributions.constraints as constraints
+        >>> constraints.integer_interval(0, 3).check(ember.tensor([0.0, 1.5, 3.0, 4.0]))
+        tensor([ True, False,  True, False])
+    """
+
+    is_discrete = True
+    _shown = ("lower_bound", "upper_bound")
+
+    def __init__(self, lower_bound, upper_bound):
+        self.lower_bound = lower_bound
+        self.upper_bound = upper_bound
+
+    def check(self, value):
+        return _whole(value) & (self.lower_bound <= value) & (value <= self.upper_bound)
+
+
+class _IntegerLessThan(Constraint):
+    """Integers up to ``upper_bound``, included."""
+
+    is_discrete = True
+    _shown = ("upper_bound",)
+
+    def __init__(self, upper_bound):
+        self.upper_bound = upper_bound
+
+    def check(self, value):
+        return _whole(value) & (value <= self.upper_bound)
+
+
+class _IntegerGreaterThan(Constraint):
+    """Integers from ``lower_bound`` on, included."""
+
+    is_discrete = True
+    _shown = ("lower_bound",)
+
+    def __init__(self, lower_bound):
+        self.lower_bound = lower_bound
+
+    def check(self, value):
+        return _whole(value) & (value >= self.lower_bound)
+
+
+class _Multinomial(Constraint):
+    """Vectors of nonnegative counts that add up to at most ``upper_bound``.
+
+    Example:
+        >>> import ember.distributions.constraints as constraints
+        >>> constraints.multinomial(3).check(ember.tensor([[1.0, 2.0], [2.0, 2.0]]))
+        tensor([ True, False])
+    """
+
+    is_discrete = True
+    event_dim = 1
+
+    def __init__(self, upper_bound):
+        self.upper_bound = upper_bound
+
+    def check(self, x):
+        return (x >= 0).all(-1) & (x.sum(-1) <= self.upper_bound)
+
+
+# -- real sets -------------------------------------------------------------------------------
+
+class _Real(Constraint):
+    """The extended real line: everything but NaN."""
+
+    def check(self, value):
+        return value == value  # False exactly at NaN
+
+
+class _GreaterThan(Constraint):
+    """Reals strictly above ``lower_bound``.
+
+    Example:
+        >>> import ember.distributions.constraints as constraints
+        >>> constraints.greater_than(1.0).check(ember.tensor([1.0, 1.5]))
+        tensor([False,  True])
+    """
+
+    _shown = ("lower_bound",)
+
+    def __init__(self, lower_bound):
+        self.lower_bound = lower_bound
+
+    def check(self, value):
+        return value > self.lower_bound
+
+
+class _GreaterThanEq(Constraint):
+    """Reals at or above ``lower_bound``.
+
+    Example:
+        >>> import ember.distributions.constraints as constraints
+        >>> constraints.greater_than_eq(1.0).check(ember.tensor([0.5, 1.0]))
+        tensor([False,  True])
+    """
+
+    _shown = ("lower_bound",)
+
+    def __init__(self, lower_bound):
+        self.lower_bound = lower_bound
+
+    def check(self, value):
+        return value >= self.lower_bound
+
+
+class _LessThan(Constraint):
+    """Reals strictly below ``upper_bound``.
+
+    Example:
+        >>> import ember.distributions.constraints as constraints
+        >>> constraints.less_than(0.0).check(ember.tensor([-1.0, 0.0]))
+        tensor([ True, False])
+    """
+
+    _shown = ("upper_bound",)
+
+    def __init__(self, upper_bound):
+        self.upper_bound = upper_bound
+
+    def check(self, value):
+        return value < self.upper_bound
+
+
+class _Interval(Constraint):
+    """The closed interval ``[lower_bound, upper_bound]``.
+
+    Example:
+        >>> import ember.distributions.constraints as constraints
+        >>> constraints.interval(-1.0, 1.0).check(ember.tensor([-1.0, 1.0, 1.5]))
+        tensor([ True,  True, False])
+    """
+
+    _shown = ("lower_bound", "upper_bound")
+
+    def __init__(self, lower_bound, upper_bound):
+        self.lower_bound = lower_bound
+        self.upper_bound = upper_bound
+
+    def check(self, value):
+        return (value >= self.lower_bound) & (value <= self.upper_bound)
+
+
+class _HalfOpenInterval(Constraint):
+    """The interval ``[lower_bound, upper_bound)``: the upper end left out.
+
+    Example:
+        >>> import ember.distributions.constraints as constraints
+        >>> constraints.half_open_interval(0.0, 1.0).check(ember.tensor([0.0, 1.0]))
+        tensor([ True, False])
+    """
+
+    _shown = ("lower_bound", "upper_bound")
+
+    def __init__(self, lower_bound, upper_bound):
+        self.lower_bound = lower_bound
+        self.upper_bound = upper_bound
+
+    def check(self, value):
+        return (value >= self.lower_bound) & (value < self.upper_bound)
+
+
+class _Simplex(Constraint):
+    """Probability vectors: nonnegative entries that sum to 1 (within 1e-6)."""
+
+    event_dim = 1
+
+    def check(self, value):
+        return (value >= 0).all(-1) & ((value.sum(-1) - 1).abs() < 1e-6)
+
+
+# -- matrix sets -----------------------------------------------------------------------------
+
+class _LowerTriangular(Constraint):
+    """Square matrices with zeros above the diagonal."""
+
+    event_dim = 2
+
+    def check(self, value):
+        return (value == value.tril()).flatten(-2).all(-1)
+
+
+class _LowerCholesky(Constraint):
+    """Lower-triangular matrices with a positive diagonal: Cholesky factors."""
+
+    event_dim = 2
+
+    def check(self, value):
+        triangular = lower_triangular.check(value)
+        return triangular & (value.diagonal(dim1=-2, dim2=-1) > 0).all(-1)
+
+
+class _CorrCholesky(Constraint):
+    """Cholesky factors of correlation matrices: lower Cholesky factors whose rows have unit
+    Euclidean norm (within a few machine epsilons per entry)."""
+
+    event_dim = 2
+
+    def check(self, value):
+        tol = ember.finfo(value.dtype).eps * value.size(-1) * 10
+        row_norm = ember.linalg.vector_norm(value.detach(), dim=-1)
+        unit_rows = ((row_norm - 1).abs() <= tol).all(-1)
+        return lower_cholesky.check(value) & unit_rows
+
+
+class _Square(Constraint):
+    """Square matrices (any entries)."""
+
+    event_dim = 2
+
+    def check(self, value):
+        is_square = value.shape[-2] == value.shape[-1]
+        return ember.full(value.shape[:-2], is_square, dtype=ember.bool, device=value.device)
+
+
+class _Symmetric(_Square):
+    """Square matrices equal to their transpose (up to ``isclose`` with atol 1e-6)."""
+
+    def check(self, value):
+        square = super().check(value)
+        if not square.all():
+            return square
+        return ember.isclose(value, value.mT, atol=1e-6).flatten(-2).all(-1)
+
+
+class _PositiveSemidefinite(_Symmetric):
+    """Symmetric matrices with no negative eigenvalue."""
+
+    def check(self, value):
+        symmetric_ok = super().check(value)
+        if not symmetric_ok.all():
+            return symmetric_ok
+        return (ember.linalg.eigvalsh(value) >= 0).all(-1)
+
+
+class _PositiveDefinite(_Symmetric):
+    """Symmetric matrices with only positive eigenvalues: those a Cholesky factorisation
+    accepts."""
+
+    def check(self, value):
+        symmetric_ok = super().check(value)
+        if not symmetric_ok.all():
+            return symmetric_ok
+        return ember.linalg.cholesky_ex(value).info == 0
+
+
+# -- the public objects ----------------------------------------------------------------------
+
 dependent = _Dependent()
 dependent_property = _DependentProperty
 independent = _IndependentConstraint

@@ -1,3 +1,4 @@
+"""The Dirichlet distribution over the probability simplex."""
 
 import ember
 from ember import Tensor
@@ -11,99 +12,90 @@ __all__ = ["Dirichlet"]
 
 
 class Dirichlet(ExponentialFamily):
-    r"""
-    Creates a Dirichlet distribution parameterized by concentration :attr:`concentration`.
+    r"""Dirichlet distribution on the simplex ``{x : x_i > 0, sum_i x_i = 1}`` with density
+    proportional to ``prod_i x_i^(alpha_i - 1)``. The last dimension of ``concentration``
+    is the event dimension (``K`` categories); the others are batch dimensions.
 
-    Example::
-
-        >>> # xdoctest: +IGNORE_WANT("non-deterministic")
-        >>> m = Dirichlet(ember.tensor([0.5, 0.5]))
-        >>> m.sample()  # Dirichlet distributed with concentration [0.5, 0.5]
-        tensor([ 0.1046,  0.8954])
+    Samples are normalised gamma draws and carry pathwise gradients to ``concentration``.
 
     Args:
-        concentration (Tensor): concentration parameter of the distribution
-            (often referred to as alpha)
+        concentration (Tensor): alpha, shape ``(..., K)``, every entry > 0.
+
+    Example:
+        >>> d = Dirichlet(ember.tensor([1.0, 2.0, 1.0]))
+        >>> d.mean, d.event_shape
+        (tensor([0.2500, 0.5000, 0.2500]), torch.Size([3]))
     """
 
-    arg_constraints = {
-        "concentration": constraints.independent(constraints.positive, 1)
-    }
+    arg_constraints = {"concentration": constraints.independent(constraints.positive, 1)}
     support = constraints.simplex
     has_rsample = True
 
-    def __init__(
-        self,
-        concentration: Tensor,
-        validate_args: bool | None = None,
-    ) -> None:
+    def __init__(self, concentration: Tensor, validate_args: bool | None = None) -> None:
         if concentration.dim() < 1:
-            raise ValueError(
-                "`concentration` parameter must be at least one-dimensional."
-            )
+            raise ValueError("`concentration` parameter must be at least one-dimensional.")
         self.concentration = concentration
-        batch_shape, event_shape = concentration.shape[:-1], concentration.shape[-1:]
-        super().__init__(batch_shape, event_shape, validate_args=validate_args)
+        *batch, k = concentration.shape
+        super().__init__(ember.Size(batch), ember.Size([k]), validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(Dirichlet, _instance)
-        batch_shape = ember.Size(batch_shape)
-        new.concentration = self.concentration.expand(batch_shape + self.event_shape)
-        super(Dirichlet, new).__init__(
-            batch_shape, self.event_shape, validate_args=False
-        )
-        new._validate_args = self._validate_args
-        return new
+        out = self._get_checked_instance(Dirichlet, _instance)
+        shape = ember.Size(batch_shape)
+        out.concentration = self.concentration.expand(shape + self.event_shape)
+        super(Dirichlet, out).__init__(shape, self.event_shape, validate_args=False)
+        out._validate_args = self._validate_args
+        return out
 
     def rsample(self, sample_shape: _size = ()) -> Tensor:
+        """Normalised gamma draws, on PyTorch's random stream (see ``sample_dirichlet``)."""
         shape = self._extended_shape(sample_shape)
-        concentration = self.concentration.expand(shape)
-        return sample_dirichlet(concentration)
+        return sample_dirichlet(self.concentration.expand(shape))
 
     def log_prob(self, value):
         if self._validate_args:
             self._validate_sample(value)
-        return (
-            ember.xlogy(self.concentration - 1.0, value).sum(-1)
-            + ember.lgamma(self.concentration.sum(-1))
-            - ember.lgamma(self.concentration).sum(-1)
-        )
+        alpha = self.concentration
+        # the kernel sum (alpha_i - 1) log x_i (xlogy: 0 * log 0 = 0 where alpha_i = 1), then
+        # the normaliser 1 / B(alpha) = Gamma(sum alpha) / prod Gamma(alpha_i), term by term
+        kernel = ember.xlogy(alpha - 1.0, value).sum(-1)
+        return kernel + ember.lgamma(alpha.sum(-1)) - ember.lgamma(alpha).sum(-1)
 
     @property
     def mean(self) -> Tensor:
-        return self.concentration / self.concentration.sum(-1, True)
+        """alpha / sum(alpha)."""
+        return self.concentration / self.concentration.sum(-1, keepdim=True)
 
     @property
     def mode(self) -> Tensor:
-        concentrationm1 = (self.concentration - 1).clamp(min=0.0)
-        mode = concentrationm1 / concentrationm1.sum(-1, True)
-        mask = (self.concentration < 1).all(dim=-1)
-        # every concentration below 1: all mass at one vertex (torch writes it through mode[mask])
-        vertex = _one_hot(mode.argmax(dim=-1), concentrationm1.shape[-1]).to(mode)
-        return ember.where(mask.unsqueeze(-1), vertex, mode)
+        # interior mode (alpha_i - 1) / sum(alpha - 1) on the coordinates with alpha_i > 1;
+        # when every alpha_i < 1 the density is unbounded at the vertices and the first
+        # coordinate's vertex is reported
+        excess = (self.concentration - 1).clamp(min=0.0)
+        mode = excess / excess.sum(-1, keepdim=True)
+        corner = (self.concentration < 1).all(dim=-1)
+        mode[corner] = _one_hot(excess[corner].argmax(dim=-1), excess.shape[-1]).to(mode)
+        return mode
 
     @property
     def variance(self) -> Tensor:
-        con0 = self.concentration.sum(-1, True)
-        return (
-            self.concentration
-            * (con0 - self.concentration)
-            / (con0.pow(2) * (con0 + 1))
-        )
+        alpha = self.concentration
+        total = alpha.sum(-1, keepdim=True)
+        return alpha * (total - alpha) / (total.pow(2) * (total + 1))
 
     def entropy(self):
-        k = self.concentration.size(-1)
-        a0 = self.concentration.sum(-1)
-        return (
-            ember.lgamma(self.concentration).sum(-1)
-            - ember.lgamma(a0)
-            - (k - a0) * ember.digamma(a0)
-            - ((self.concentration - 1.0) * ember.digamma(self.concentration)).sum(-1)
-        )
+        """log B(alpha) + (sum(alpha) - K) digamma(sum(alpha))
+        - sum_i (alpha_i - 1) digamma(alpha_i), in nats."""
+        alpha = self.concentration
+        k = alpha.size(-1)
+        total = alpha.sum(-1)
+        return (ember.lgamma(alpha).sum(-1) - ember.lgamma(total)
+                - (k - total) * ember.digamma(total)
+                - ((alpha - 1.0) * ember.digamma(alpha)).sum(-1))
 
+    # exponential-family form: the natural parameter is alpha itself
     @property
     def _natural_params(self) -> tuple[Tensor]:
         return (self.concentration,)
 
     def _log_normalizer(self, x):
-        return x.lgamma().sum(-1) - ember.lgamma(x.sum(-1))
+        return ember.lgamma(x).sum(-1) - ember.lgamma(x.sum(-1))

@@ -1,3 +1,7 @@
+"""The base class of every ember distribution: shapes, argument and sample validation, and
+the generic parts of the interface (``sample`` from ``rsample``, ``stddev`` from ``variance``,
+``perplexity`` from ``entropy``)."""
+
 import warnings
 
 import ember
@@ -9,349 +13,218 @@ from .utils import _size, lazy_property
 __all__ = ["Distribution"]
 
 
+def _not_implemented(*args, **kwargs):
+    raise NotImplementedError
+
+
 class Distribution:
-    r"""
-    Distribution is the abstract base class for probability distributions.
+    """Abstract base of probability distributions over tensors.
 
-    Args:
-        batch_shape (ember.Size): The shape over which parameters are batched.
-        event_shape (ember.Size): The shape of a single sample (without batching).
-        validate_args (bool, optional): Whether to validate arguments. Default: None.
+    A distribution has a ``batch_shape`` (independent, differently parameterised copies) and an
+    ``event_shape`` (the shape of one draw of one copy); ``sample(sample_shape)`` returns a
+    tensor of shape ``sample_shape + batch_shape + event_shape``. Subclasses supply the
+    parameters (``arg_constraints``), the ``support`` and whichever of ``rsample``,
+    ``log_prob``, ``cdf``, ``icdf``, ``entropy``, ``mean``, ``variance``... they can compute.
 
-    Example::
+    With ``validate_args`` true (the default unless Python runs with ``-O``; change it with
+    :meth:`set_default_validate_args`) parameters are checked against their constraints when
+    the distribution is built, and values against the support in ``log_prob``.
 
-        >>> d = ember.distributions.Normal(ember.zeros(3), ember.ones(3))
-        >>> d.batch_shape, d.event_shape
-        (torch.Size([3]), torch.Size([]))
-        >>> d.sample((2,)).shape
-        torch.Size([2, 3])
+    Example:
+        >>> d = ember.distributions.Normal(ember.zeros(2, 3), 1.0)
+        >>> isinstance(d, Distribution), tuple(d.batch_shape), tuple(d.event_shape)
+        (True, (2, 3), ())
+        >>> tuple(d.sample((4,)).shape)
+        (4, 2, 3)
     """
 
     has_rsample = False
     has_enumerate_support = False
+    # validation costs a check per construction and per log_prob; ``python -O`` turns it off
     _validate_args = __debug__
 
     @staticmethod
     def set_default_validate_args(value: bool) -> None:
-        """
-        Sets whether validation is enabled or disabled.
+        """Turn argument and sample validation on or off for distributions built afterwards
+        without an explicit ``validate_args``.
 
-        The default behavior mimics Python's ``assert`` statement: validation
-        is on by default, but is disabled if Python is run in optimized mode
-        (via ``python -O``). Validation may be expensive, so you may want to
-        disable it once a model is working.
-
-        Args:
-            value (bool): Whether to enable validation.
+        Example:
+            >>> Distribution.set_default_validate_args(True)
         """
-        if value not in [True, False]:
-            raise ValueError(
-                f"set_default_validate_args expects True or False, not {value!r}"
-            )
+        if value not in (True, False):
+            raise ValueError(f"set_default_validate_args expects True or False, not {value!r}")
         Distribution._validate_args = value
 
-    def __init__(
-        self,
-        batch_shape: ember.Size = ember.Size(),
-        event_shape: ember.Size = ember.Size(),
-        validate_args: bool | None = None,
-    ) -> None:
+    def __init__(self, batch_shape: _size = ember.Size(), event_shape: _size = ember.Size(),
+                 validate_args: bool | None = None) -> None:
         self._batch_shape = batch_shape
         self._event_shape = event_shape
         if validate_args is not None:
             self._validate_args = validate_args
         if self._validate_args:
-            try:
-                arg_constraints = self.arg_constraints
-            except NotImplementedError:
-                arg_constraints = {}
-                warnings.warn(
-                    f"{self.__class__} does not define `arg_constraints`. "
-                    + "Please set `arg_constraints = {}` or initialize the distribution "
-                    + "with `validate_args=False` to turn off validation.",
-                    stacklevel=2,
-                )
-            for param, constraint in arg_constraints.items():
-                if constraints.is_dependent(constraint):
-                    continue  # skip constraints that cannot be checked
-                if param not in self.__dict__ and isinstance(
-                    getattr(type(self), param), lazy_property
-                ):
-                    continue  # skip checking lazily-constructed args
-                value = getattr(self, param)
-                valid = constraint.check(value)
-                if not bool(valid.all()):
-                    raise ValueError(
-                        f"Expected parameter {param} "
-                        f"({type(value).__name__} of shape {tuple(value.shape)}) "
-                        f"of distribution {repr(self)} "
-                        f"to satisfy the constraint {repr(constraint)}, "
-                        f"but found invalid values:\n{value}"
-                    )
+            self._check_parameters()
         super().__init__()
 
+    def _check_parameters(self) -> None:
+        try:
+            rules = self.arg_constraints
+        except NotImplementedError:
+            rules = {}
+            warnings.warn(f"{self.__class__} does not define `arg_constraints`. Please set "
+                          "`arg_constraints = {}` or initialize the distribution with "
+                          "`validate_args=False` to turn off validation.", stacklevel=3)
+        for name, rule in rules.items():
+            if constraints.is_dependent(rule):
+                continue  # the constraint depends on other parameters: nothing fixed to check
+            if name not in self.__dict__ and isinstance(getattr(type(self), name, None),
+                                                        lazy_property):
+                continue  # an alternative parameterisation that has not been computed
+            value = getattr(self, name)
+            if not bool(rule.check(value).all()):
+                raise ValueError(
+                    f"Expected parameter {name} ({type(value).__name__} of shape "
+                    f"{tuple(value.shape)}) of distribution {self!r} to satisfy the constraint "
+                    f"{rule!r}, but found invalid values:\n{value}")
+
     def expand(self, batch_shape: _size, _instance=None):
-        """
-        Returns a new distribution instance (or populates an existing instance
-        provided by a derived class) with batch dimensions expanded to
-        `batch_shape`. This method calls :class:`~ember.Tensor.expand` on
-        the distribution's parameters. As such, this does not allocate new
-        memory for the expanded distribution instance. Additionally,
-        this does not repeat any args checking or parameter broadcasting in
-        `__init__.py`, when an instance is first created.
+        """A distribution like this one with its parameters broadcast to ``batch_shape``
+        (views, no copies). Subclasses implement it.
 
-        Args:
-            batch_shape (ember.Size): the desired expanded size.
-            _instance: new instance provided by subclasses that
-                need to override `.expand`.
-
-        Returns:
-            New distribution instance with batch dimensions expanded to
-            `batch_shape`.
+        Example:
+            >>> tuple(ember.distributions.Normal(0.0, 1.0).expand((3,)).batch_shape)
+            (3,)
         """
         raise NotImplementedError
 
-    @property
-    def batch_shape(self) -> ember.Size:
-        """
-        Returns the shape over which parameters are batched.
-        """
-        return self._batch_shape
-
-    @property
-    def event_shape(self) -> ember.Size:
-        """
-        Returns the shape of a single sample (without batching).
-        """
-        return self._event_shape
-
-    @property
-    def arg_constraints(self) -> dict[str, constraints.Constraint]:
-        """
-        Returns a dictionary from argument names to
-        :class:`~ember.distributions.constraints.Constraint` objects that
-        should be satisfied by each argument of this distribution. Args that
-        are not tensors need not appear in this dict.
-        """
-        raise NotImplementedError
-
-    @property
-    def support(self) -> constraints.Constraint | None:
-        """
-        Returns a :class:`~ember.distributions.constraints.Constraint` object
-        representing this distribution's support.
-        """
-        raise NotImplementedError
-
-    @property
-    def mean(self) -> Tensor:
-        """
-        Returns the mean of the distribution.
-        """
-        raise NotImplementedError
+    batch_shape = property(lambda self: self._batch_shape,
+                           doc="Shape over which the parameters are batched (independent copies).")
+    event_shape = property(lambda self: self._event_shape,
+                           doc="Shape of a single draw of one copy.")
+    # what a subclass states or computes when it can; the base knows none of them
+    arg_constraints = property(_not_implemented, doc="Maps each parameter's name to the "
+                               "constraint its values must satisfy.")
+    support = property(_not_implemented, doc="The constraint every value lies in.")
+    mean = property(_not_implemented, doc="Expected value.")
+    variance = property(_not_implemented, doc="Variance of each element.")
 
     @property
     def mode(self) -> Tensor:
-        """
-        Returns the mode of the distribution.
-        """
+        """Most likely value."""
         raise NotImplementedError(f"{self.__class__} does not implement mode")
 
     @property
-    def variance(self) -> Tensor:
-        """
-        Returns the variance of the distribution.
-        """
-        raise NotImplementedError
-
-    @property
     def stddev(self) -> Tensor:
-        """
-        Returns the standard deviation of the distribution.
-        """
+        """Standard deviation: the square root of ``variance``."""
         return self.variance.sqrt()
 
     def sample(self, sample_shape: _size = ember.Size()) -> Tensor:
-        """
-        Generates a sample_shape shaped sample or sample_shape shaped batch of
-        samples if the distribution parameters are batched.
-        """
+        """Draw ``sample_shape`` batches of values, outside autograd."""
         with ember.no_grad():
             return self.rsample(sample_shape)
 
     def rsample(self, sample_shape: _size = ember.Size()) -> Tensor:
-        """
-        Generates a sample_shape shaped reparameterized sample or sample_shape
-        shaped batch of reparameterized samples if the distribution parameters
-        are batched.
-        """
+        """Draw values as a differentiable function of the parameters (reparameterisation);
+        only distributions with ``has_rsample`` implement it."""
         raise NotImplementedError
 
     def sample_n(self, n: int) -> Tensor:
-        """
-        Generates n samples or n batches of samples if the distribution
-        parameters are batched.
-        """
+        """Deprecated spelling of ``sample((n,))``."""
         warnings.warn("`sample_n(n)` will be deprecated. Use `sample((n,))` instead.",
                       FutureWarning, stacklevel=2)
         return self.sample(ember.Size((n,)))
 
     def log_prob(self, value: Tensor) -> Tensor:
-        """
-        Returns the log of the probability density/mass function evaluated at
-        `value`.
-
-        Args:
-            value (Tensor):
-        """
+        """Log of the density (or mass) at ``value``."""
         raise NotImplementedError
 
     def cdf(self, value: Tensor) -> Tensor:
-        """
-        Returns the cumulative density/mass function evaluated at
-        `value`.
-
-        Args:
-            value (Tensor):
-        """
+        """Cumulative distribution function at ``value``."""
         raise NotImplementedError
 
     def icdf(self, value: Tensor) -> Tensor:
-        """
-        Returns the inverse cumulative density/mass function evaluated at
-        `value`.
-
-        Args:
-            value (Tensor):
-        """
+        """Inverse of the cumulative distribution function."""
         raise NotImplementedError
 
     def enumerate_support(self, expand: bool = True) -> Tensor:
-        """
-        Returns tensor containing all values supported by a discrete
-        distribution. The result will enumerate over dimension 0, so the shape
-        of the result will be `(cardinality,) + batch_shape + event_shape`
-        (where `event_shape = ()` for univariate distributions).
-
-        Note that this enumerates over all batched tensors in lock-step
-        `[[0, 0], [1, 1], ...]`. With `expand=False`, enumeration happens
-        along dim 0, but with the remaining batch dimensions being
-        singleton dimensions, `[[0], [1], ..`.
-
-        To iterate over the full Cartesian product use
-        `itertools.product(m.enumerate_support())`.
-
-        Args:
-            expand (bool): whether to expand the support over the
-                batch dims to match the distribution's `batch_shape`.
-
-        Returns:
-            Tensor iterating over dimension 0.
-        """
+        """Every value of a discrete support along a new leading dimension, broadcast over the
+        batch when ``expand`` is true (shape ``(n,) + (1,) * len(batch_shape)`` otherwise)."""
         raise NotImplementedError
 
     def entropy(self) -> Tensor:
-        """
-        Returns entropy of distribution, batched over batch_shape.
-
-        Returns:
-            Tensor of shape batch_shape.
-        """
+        """Entropy, one value per batch element."""
         raise NotImplementedError
 
     def perplexity(self) -> Tensor:
-        """
-        Returns perplexity of distribution, batched over batch_shape.
-
-        Returns:
-            Tensor of shape batch_shape.
-        """
+        """``exp(entropy)``."""
         return ember.exp(self.entropy())
 
     def _extended_shape(self, sample_shape: _size = ember.Size()) -> ember.Size:
-        """
-        Returns the size of the sample returned by the distribution, given
-        a `sample_shape`. Note, that the batch and event shapes of a distribution
-        instance are fixed at the time of construction. If this is empty, the
-        returned shape is upcast to (1,).
-
-        Args:
-            sample_shape (ember.Size): the size of the sample to be drawn.
-        """
-        if not isinstance(sample_shape, ember.Size):
-            sample_shape = ember.Size(sample_shape)
-        return ember.Size(sample_shape + self._batch_shape + self._event_shape)
+        """``sample_shape + batch_shape + event_shape``: the shape ``sample`` returns."""
+        return ember.Size(tuple(sample_shape) + tuple(self._batch_shape)
+                          + tuple(self._event_shape))
 
     def _validate_sample(self, value: Tensor) -> None:
-        """
-        Argument validation for distribution methods such as `log_prob`,
-        `cdf` and `icdf`. The rightmost dimensions of a value to be
-        scored via these methods must agree with the distribution's batch
-        and event shapes.
-
-        Args:
-            value (Tensor): the tensor whose log probability is to be
-                computed by the `log_prob` method.
-        Raises
-            ValueError: when the rightmost dimensions of `value` do not match the
-                distribution's batch and event shapes.
-        """
-        if not isinstance(value, ember.Tensor):
+        """Raise ValueError unless ``value`` is a tensor whose trailing dimensions are the
+        event shape, that broadcasts with the batch shape, and that lies in the support."""
+        if not isinstance(value, Tensor):
             raise ValueError("The value argument to log_prob must be a Tensor")
-
-        event_dim_start = len(value.size()) - len(self._event_shape)
-        if value.size()[event_dim_start:] != self._event_shape:
-            raise ValueError(
-                f"The right-most size of value must match event_shape: {value.size()} vs "
-                f"{self._event_shape}."
-            )
-
-        actual_shape = value.size()
-        expected_shape = self._batch_shape + self._event_shape
-        for i, j in zip(reversed(actual_shape), reversed(expected_shape)):
-            if i != 1 and j != 1 and i != j:
-                raise ValueError(
-                    f"Value is not broadcastable with batch_shape+event_shape: {actual_shape} vs "
-                    f"{expected_shape}."
-                )
+        shape = value.size()
+        event = ember.Size(self._event_shape)
+        tail = shape[len(shape) - len(event):] if len(event) else ember.Size()
+        if len(event) and (len(shape) < len(event) or tail != event):
+            raise ValueError(f"The right-most size of value must match event_shape: "
+                             f"{shape} vs {event}.")
+        wanted = ember.Size(tuple(self._batch_shape) + tuple(event))
+        for got, want in zip(reversed(shape), reversed(wanted)):
+            if got != want and 1 not in (got, want):
+                raise ValueError(f"Value is not broadcastable with batch_shape+event_shape: "
+                                 f"{shape} vs {wanted}.")
         try:
             support = self.support
         except NotImplementedError:
-            warnings.warn(
-                f"{self.__class__} does not define `support` to enable "
-                + "sample validation. Please initialize the distribution with "
-                + "`validate_args=False` to turn off validation.",
-                stacklevel=2,
-            )
+            warnings.warn(f"{self.__class__} does not define `support` to enable sample "
+                          "validation. Please initialize the distribution with "
+                          "`validate_args=False` to turn off validation.", stacklevel=3)
             return
-        if support is None:
-            raise AssertionError("support is unexpectedly None")
-        valid = support.check(value)
-        if not bool(valid.all()):
+        if not bool(support.check(value).all()):
             raise ValueError(
-                "Expected value argument "
-                f"({type(value).__name__} of shape {tuple(value.shape)}) "
-                f"to be within the support ({repr(support)}) "
-                f"of the distribution {repr(self)}, "
-                f"but found invalid values:\n{value}"
-            )
+                f"Expected value argument ({type(value).__name__} of shape "
+                f"{tuple(value.shape)}) to be within the support ({support!r}) of the "
+                f"distribution {self!r}, but found invalid values:\n{value}")
+
+    def _checked(self, value: Tensor) -> Tensor:
+        """``value``, after ``_validate_sample`` when this distribution validates."""
+        if self._validate_args:
+            self._validate_sample(value)
+        return value
 
     def _get_checked_instance(self, cls, _instance=None):
-        if _instance is None and type(self).__init__ != cls.__init__:
+        """The blank object ``expand`` fills: ``_instance`` when given, else a new instance of
+        ``type(self)`` made without calling ``__init__``. A subclass with its own constructor
+        cannot inherit ``cls.expand`` (it would not know the subclass's state), so refuse."""
+        if _instance is not None:
+            return _instance
+        if type(self).__init__ is not cls.__init__:
             raise NotImplementedError(
-                f"Subclass {self.__class__.__name__} of {cls.__name__} that defines a custom "
-                "__init__ method "
-                "must also define a custom .expand() method."
-            )
-        return self.__new__(type(self)) if _instance is None else _instance
+                f"Subclass {type(self).__name__} of {cls.__name__} that defines a custom "
+                "__init__ method must also define a custom .expand() method.")
+        return type(self).__new__(type(self))
+
+    def _expand_params(self, cls, batch_shape: _size, _instance, names) -> "Distribution":
+        """``expand`` for a distribution whose whole state is the parameters ``names``, each
+        broadcast to the batch shape: the new one holds expanded views of them."""
+        new = self._get_checked_instance(cls, _instance)
+        batch_shape = ember.Size(batch_shape)
+        for name in names:
+            setattr(new, name, getattr(self, name).expand(batch_shape))
+        Distribution.__init__(new, batch_shape, self._event_shape, validate_args=False)
+        new._validate_args = self._validate_args
+        return new
 
     def __repr__(self) -> str:
-        param_names = [k for k in self.arg_constraints if k in self.__dict__]
-        args_string = ", ".join(
-            [
-                f"{p}: "
-                f"{self.__dict__[p] if self.__dict__[p].numel() == 1 else self.__dict__[p].size()}"
-                for p in param_names
-            ]
-        )
-        return self.__class__.__name__ + "(" + args_string + ")"
+        shown = []
+        for name in self.arg_constraints:
+            if name in self.__dict__:
+                value = self.__dict__[name]
+                shown.append(f"{name}: {value if value.numel() == 1 else value.size()}")
+        return f"{type(self).__name__}({', '.join(shown)})"

@@ -1,3 +1,4 @@
+"""The exponential distribution."""
 
 import ember
 from ember import Tensor
@@ -10,18 +11,16 @@ __all__ = ["Exponential"]
 
 
 class Exponential(ExponentialFamily):
-    r"""
-    Creates a Exponential distribution parameterized by :attr:`rate`.
+    """Waiting time of a memoryless process with the given ``rate``: density
+    ``rate * exp(-rate * x)`` on ``x >= 0``, mean ``1 / rate``. ``rsample`` divides
+    unit-rate exponential draws by the rate.
 
-    Example::
-
-        >>> # xdoctest: +IGNORE_WANT("non-deterministic")
-        >>> m = Exponential(ember.tensor([1.0]))
-        >>> m.sample()  # Exponential distributed with rate=1
-        tensor([ 0.1046])
-
-    Args:
-        rate (float or Tensor): rate = 1 / scale of the distribution
+    Example:
+        >>> d = Exponential(ember.tensor([0.5, 2.0]))
+        >>> print(d.mean.tolist(), d.variance.tolist())
+        [2.0, 0.5] [4.0, 0.25]
+        >>> print([round(p, 4) for p in d.cdf(ember.tensor([1.0, 1.0])).tolist()])
+        [0.3935, 0.8647]
     """
 
     arg_constraints = {"rate": constraints.positive}
@@ -29,62 +28,40 @@ class Exponential(ExponentialFamily):
     has_rsample = True
     _mean_carrier_measure = 0
 
-    @property
-    def mean(self) -> Tensor:
-        return self.rate.reciprocal()
-
-    @property
-    def mode(self) -> Tensor:
-        return ember.zeros_like(self.rate)
-
-    @property
-    def stddev(self) -> Tensor:
-        return self.rate.reciprocal()
-
-    @property
-    def variance(self) -> Tensor:
-        return self.rate.pow(-2)
-
-    def __init__(
-        self,
-        rate: Tensor | float,
-        validate_args: bool | None = None,
-    ) -> None:
+    def __init__(self, rate: Tensor | float, validate_args: bool | None = None) -> None:
         (self.rate,) = broadcast_all(rate)
-        batch_shape = ember.Size() if isinstance(rate, _Number) else self.rate.size()
-        super().__init__(batch_shape, validate_args=validate_args)
+        batch = ember.Size() if isinstance(rate, _Number) else self.rate.size()
+        super().__init__(batch, validate_args=validate_args)
 
-    def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(Exponential, _instance)
-        batch_shape = ember.Size(batch_shape)
-        new.rate = self.rate.expand(batch_shape)
-        super(Exponential, new).__init__(batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+    def expand(self, batch_shape: _size, _instance=None) -> "Exponential":
+        return self._expand_params(Exponential, batch_shape, _instance, ("rate",))
+
+    mean = property(lambda self: self.rate.reciprocal(), doc="``1 / rate``.")
+    mode = property(lambda self: ember.zeros_like(self.rate), doc="0: the density decreases.")
+    stddev = property(lambda self: self.rate.reciprocal(), doc="``1 / rate``.")
+    variance = property(lambda self: self.rate.pow(-2), doc="``1 / rate^2``.")
 
     def rsample(self, sample_shape: _size = ember.Size()) -> Tensor:
-        shape = self._extended_shape(sample_shape)
-        return _host_fill(shape, self.rate.dtype, self.rate.device, "exponential_") / self.rate
+        unit = _host_fill(self._extended_shape(sample_shape), self.rate.dtype,
+                          self.rate.device, "exponential_")
+        return unit / self.rate
 
-    def log_prob(self, value):
-        if self._validate_args:
-            self._validate_sample(value)
-        return self.rate.log() - self.rate * value
+    def log_prob(self, value: Tensor) -> Tensor:
+        return self.rate.log() - self.rate * self._checked(value)
 
-    def cdf(self, value):
-        if self._validate_args:
-            self._validate_sample(value)
-        return 1 - ember.exp(-self.rate * value)
+    def cdf(self, value: Tensor) -> Tensor:
+        return 1 - ember.exp(-self.rate * self._checked(value))
 
-    def icdf(self, value):
+    def icdf(self, value: Tensor) -> Tensor:
         return -ember.log1p(-value) / self.rate
 
-    def entropy(self):
+    def entropy(self) -> Tensor:
         return 1.0 - ember.log(self.rate)
 
+    # natural parameter -rate with log normaliser -log(-eta), for ExponentialFamily
     @property
     def _natural_params(self) -> tuple[Tensor]:
         return (-self.rate,)
 
-    def _log_normalizer(self, x):
-        return -ember.log(-x)
+    def _log_normalizer(self, eta):
+        return -ember.log(-eta)

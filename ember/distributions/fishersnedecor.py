@@ -1,3 +1,4 @@
+"""The Fisher-Snedecor (F) distribution."""
 
 from math import nan
 
@@ -13,94 +14,87 @@ __all__ = ["FisherSnedecor"]
 
 
 class FisherSnedecor(Distribution):
-    r"""
-    Creates a Fisher-Snedecor distribution parameterized by :attr:`df1` and :attr:`df2`.
-
-    Example::
-
-        >>> # xdoctest: +IGNORE_WANT("non-deterministic")
-        >>> m = FisherSnedecor(ember.tensor([1.0]), ember.tensor([2.0]))
-        >>> m.sample()  # Fisher-Snedecor-distributed with df1=1 and df2=2
-        tensor([ 0.2453])
+    r"""Fisher-Snedecor (F) distribution with ``df1`` and ``df2`` degrees of freedom: the
+    ratio ``(U1 / df1) / (U2 / df2)`` of two independent chi-squared variables, each divided
+    by its degrees of freedom. Samples draw the numerator's gamma variables first, then the
+    denominator's, and are reparameterised.
 
     Args:
-        df1 (float or Tensor): degrees of freedom parameter 1
-        df2 (float or Tensor): degrees of freedom parameter 2
+        df1 (float or Tensor): numerator degrees of freedom, > 0.
+        df2 (float or Tensor): denominator degrees of freedom, > 0.
+
+    Example:
+        >>> d = FisherSnedecor(ember.tensor([4.0]), ember.tensor([6.0]))
+        >>> d.mean
+        tensor([1.5000])
     """
 
     arg_constraints = {"df1": constraints.positive, "df2": constraints.positive}
     support = constraints.positive
     has_rsample = True
 
-    def __init__(
-        self,
-        df1: Tensor | float,
-        df2: Tensor | float,
-        validate_args: bool | None = None,
-    ) -> None:
+    def __init__(self, df1: Tensor | float, df2: Tensor | float,
+                 validate_args: bool | None = None) -> None:
         self.df1, self.df2 = broadcast_all(df1, df2)
+        # Gamma(d / 2, rate d) is chi2(d) / (2 d): the factors 2 cancel in the ratio
         self._gamma1 = Gamma(self.df1 * 0.5, self.df1)
         self._gamma2 = Gamma(self.df2 * 0.5, self.df2)
-
-        if isinstance(df1, _Number) and isinstance(df2, _Number):
-            batch_shape = ember.Size()
-        else:
-            batch_shape = self.df1.size()
-        super().__init__(batch_shape, validate_args=validate_args)
+        plain_numbers = isinstance(df1, _Number) and isinstance(df2, _Number)
+        shape = ember.Size() if plain_numbers else self.df1.size()
+        super().__init__(shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(FisherSnedecor, _instance)
-        batch_shape = ember.Size(batch_shape)
-        new.df1 = self.df1.expand(batch_shape)
-        new.df2 = self.df2.expand(batch_shape)
-        new._gamma1 = self._gamma1.expand(batch_shape)
-        new._gamma2 = self._gamma2.expand(batch_shape)
-        super(FisherSnedecor, new).__init__(batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        out = self._get_checked_instance(FisherSnedecor, _instance)
+        shape = ember.Size(batch_shape)
+        out.df1 = self.df1.expand(shape)
+        out.df2 = self.df2.expand(shape)
+        out._gamma1 = self._gamma1.expand(shape)
+        out._gamma2 = self._gamma2.expand(shape)
+        super(FisherSnedecor, out).__init__(shape, validate_args=False)
+        out._validate_args = self._validate_args
+        return out
 
     @property
     def mean(self) -> Tensor:
-        df2 = self.df2.clone(memory_format=ember.contiguous_format)
-        df2[df2 <= 2] = nan
-        return df2 / (df2 - 2)
+        # finite only for df2 > 2
+        d2 = self.df2.clone(memory_format=ember.contiguous_format)
+        d2[d2 <= 2] = nan
+        return d2 / (d2 - 2)
 
     @property
     def mode(self) -> Tensor:
-        mode = (self.df1 - 2) / self.df1 * self.df2 / (self.df2 + 2)
-        mode[self.df1 <= 2] = nan
-        return mode
+        # positive only for df1 > 2
+        d1 = self.df1.clone(memory_format=ember.contiguous_format)
+        d1[d1 <= 2] = nan
+        return (d1 - 2) / d1 * self.df2 / (self.df2 + 2)
 
     @property
     def variance(self) -> Tensor:
-        df2 = self.df2.clone(memory_format=ember.contiguous_format)
-        df2[df2 <= 4] = nan
-        return (
-            2
-            * df2.pow(2)
-            * (self.df1 + df2 - 2)
-            / (self.df1 * (df2 - 2).pow(2) * (df2 - 4))
-        )
+        # finite only for df2 > 4
+        d1 = self.df1
+        d2 = self.df2.clone(memory_format=ember.contiguous_format)
+        d2[d2 <= 4] = nan
+        return 2 * d2.pow(2) * (d1 + d2 - 2) / (d1 * (d2 - 2).pow(2) * (d2 - 4))
 
     def rsample(self, sample_shape: _size = ember.Size(())) -> Tensor:
         shape = self._extended_shape(sample_shape)
-        #   X1 ~ Gamma(df1 / 2, 1 / df1), X2 ~ Gamma(df2 / 2, 1 / df2)
-        #   Y = df2 * df1 * X1 / (df1 * df2 * X2) = X1 / X2 ~ F(df1, df2)
-        X1 = self._gamma1.rsample(sample_shape).view(shape)
-        X2 = self._gamma2.rsample(sample_shape).view(shape)
-        tiny = ember.finfo(X2.dtype).tiny
-        X2.clamp_(min=tiny)
-        Y = X1 / X2
-        Y.clamp_(min=tiny)
-        return Y
+        top = self._gamma1.rsample(sample_shape).view(shape)
+        bottom = self._gamma2.rsample(sample_shape).view(shape)
+        # keep both the denominator and the ratio away from 0 (and the ratio finite), as
+        # gamma draws can underflow; in place, so the pathwise gradient is unchanged
+        tiny = ember.finfo(bottom.dtype).tiny
+        bottom.detach().clamp_(min=tiny)
+        ratio = top / bottom
+        ratio.detach().clamp_(min=tiny)
+        return ratio
 
     def log_prob(self, value):
         if self._validate_args:
             self._validate_sample(value)
-        ct1 = self.df1 * 0.5
-        ct2 = self.df2 * 0.5
-        ct3 = self.df1 / self.df2
-        t1 = (ct1 + ct2).lgamma() - ct1.lgamma() - ct2.lgamma()
-        t2 = ct1 * ct3.log() + (ct1 - 1) * ember.log(value)
-        t3 = (ct1 + ct2) * ember.log1p(ct3 * value)
-        return t1 + t2 - t3
+        h1, h2 = self.df1 * 0.5, self.df2 * 0.5
+        ratio = self.df1 / self.df2
+        # log of 1 / B(d1 / 2, d2 / 2), then the powers of r = d1 / d2, of x and of 1 + r x
+        log_inv_beta = (h1 + h2).lgamma() - h1.lgamma() - h2.lgamma()
+        # summed in this grouping, PyTorch's values are matched to the last bit
+        powers = h1 * ratio.log() + (h1 - 1) * ember.log(value)
+        return log_inv_beta + powers - (h1 + h2) * ember.log1p(ratio * value)

@@ -1,3 +1,7 @@
+"""The gamma distribution, parameterised by shape (``concentration``) and ``rate``.
+
+Draws come from ``_sampling.standard_gamma``, which follows PyTorch's random stream.
+"""
 
 import ember
 from ember import Tensor
@@ -10,107 +14,92 @@ from .utils import _Number, _size, broadcast_all
 __all__ = ["Gamma"]
 
 
-def _standard_gamma(concentration):
-    return standard_gamma(concentration)
-
-
 class Gamma(ExponentialFamily):
-    r"""
-    Creates a Gamma distribution parameterized by shape :attr:`concentration` and :attr:`rate`.
+    r"""Gamma distribution with shape ``concentration`` (alpha) and inverse scale ``rate``
+    (beta): density ``beta^alpha x^(alpha - 1) e^(-beta x) / Gamma(alpha)`` on ``x >= 0``.
 
-    Example::
-
-        >>> # xdoctest: +IGNORE_WANT("non-deterministic")
-        >>> m = Gamma(ember.tensor([1.0]), ember.tensor([1.0]))
-        >>> m.sample()  # Gamma distributed with concentration=1 and rate=1
-        tensor([ 0.1046])
+    Samples are reparameterised (``rsample`` carries gradients to both parameters).
 
     Args:
-        concentration (float or Tensor): shape parameter of the distribution
-            (often referred to as alpha)
-        rate (float or Tensor): rate parameter of the distribution
-            (often referred to as beta), rate = 1 / scale
+        concentration (float or Tensor): shape parameter alpha, > 0.
+        rate (float or Tensor): rate parameter beta, > 0 (one over the scale).
+
+    Example:
+        >>> d = Gamma(ember.tensor([2.0]), ember.tensor([4.0]))
+        >>> d.mean, d.variance
+        (tensor([0.5000]), tensor([0.1250]))
     """
 
-    arg_constraints = {
-        "concentration": constraints.positive,
-        "rate": constraints.positive,
-    }
+    arg_constraints = {"concentration": constraints.positive, "rate": constraints.positive}
     support = constraints.nonnegative
     has_rsample = True
     _mean_carrier_measure = 0
 
+    def __init__(self, concentration: Tensor | float, rate: Tensor | float,
+                 validate_args: bool | None = None) -> None:
+        self.concentration, self.rate = broadcast_all(concentration, rate)
+        plain_numbers = isinstance(concentration, _Number) and isinstance(rate, _Number)
+        shape = ember.Size() if plain_numbers else self.concentration.size()
+        super().__init__(shape, validate_args=validate_args)
+
+    def expand(self, batch_shape, _instance=None):
+        out = self._get_checked_instance(Gamma, _instance)
+        shape = ember.Size(batch_shape)
+        out.concentration = self.concentration.expand(shape)
+        out.rate = self.rate.expand(shape)
+        super(Gamma, out).__init__(shape, validate_args=False)
+        out._validate_args = self._validate_args
+        return out
+
     @property
     def mean(self) -> Tensor:
+        """alpha / beta."""
         return self.concentration / self.rate
 
     @property
     def mode(self) -> Tensor:
+        """(alpha - 1) / beta, or 0 when alpha < 1 (the density then peaks at zero)."""
         return ((self.concentration - 1) / self.rate).clamp(min=0)
 
     @property
     def variance(self) -> Tensor:
+        """alpha / beta^2."""
         return self.concentration / self.rate.pow(2)
-
-    def __init__(
-        self,
-        concentration: Tensor | float,
-        rate: Tensor | float,
-        validate_args: bool | None = None,
-    ) -> None:
-        self.concentration, self.rate = broadcast_all(concentration, rate)
-        if isinstance(concentration, _Number) and isinstance(rate, _Number):
-            batch_shape = ember.Size()
-        else:
-            batch_shape = self.concentration.size()
-        super().__init__(batch_shape, validate_args=validate_args)
-
-    def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(Gamma, _instance)
-        batch_shape = ember.Size(batch_shape)
-        new.concentration = self.concentration.expand(batch_shape)
-        new.rate = self.rate.expand(batch_shape)
-        super(Gamma, new).__init__(batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
 
     def rsample(self, sample_shape: _size = ember.Size()) -> Tensor:
         shape = self._extended_shape(sample_shape)
-        value = _standard_gamma(self.concentration.expand(shape)) / self.rate.expand(
-            shape
-        )
-        value.detach().clamp_(
-            min=ember.finfo(value.dtype).tiny
-        )  # do not record in autograd graph
-        return value
+        x = standard_gamma(self.concentration.expand(shape)) / self.rate.expand(shape)
+        # a huge rate can round a draw to zero, outside the support's interior; lift it to the
+        # smallest normal number in place so the pathwise gradient is left untouched
+        x.detach().clamp_(min=ember.finfo(x.dtype).tiny)
+        return x
 
     def log_prob(self, value):
+        """alpha log beta + (alpha - 1) log x - beta x - log Gamma(alpha); ``xlogy`` keeps
+        the value at ``x = 0`` finite where alpha = 1 (the exponential case)."""
         value = ember.as_tensor(value, dtype=self.rate.dtype, device=self.rate.device)
         if self._validate_args:
             self._validate_sample(value)
-        return (
-            ember.xlogy(self.concentration, self.rate)
-            + ember.xlogy(self.concentration - 1, value)
-            - self.rate * value
-            - ember.lgamma(self.concentration)
-        )
+        alpha, beta = self.concentration, self.rate
+        return (ember.xlogy(alpha, beta) + ember.xlogy(alpha - 1, value) - beta * value
+                - ember.lgamma(alpha))
 
     def entropy(self):
-        return (
-            self.concentration
-            - ember.log(self.rate)
-            + ember.lgamma(self.concentration)
-            + (1.0 - self.concentration) * ember.digamma(self.concentration)
-        )
-
-    @property
-    def _natural_params(self) -> tuple[Tensor, Tensor]:
-        return (self.concentration - 1, -self.rate)
-
-    def _log_normalizer(self, x, y):
-        return ember.lgamma(x + 1) + (x + 1) * ember.log(-y.reciprocal())
+        """alpha - log beta + log Gamma(alpha) + (1 - alpha) digamma(alpha), in nats."""
+        alpha = self.concentration
+        return (alpha - ember.log(self.rate) + ember.lgamma(alpha)
+                + (1.0 - alpha) * ember.digamma(alpha))
 
     def cdf(self, value):
+        """P(alpha, beta x), the regularised lower incomplete gamma function."""
         if self._validate_args:
             self._validate_sample(value)
         return ember.special.gammainc(self.concentration, self.rate * value)
+
+    # exponential-family form: natural parameters (alpha - 1, -beta)
+    @property
+    def _natural_params(self) -> tuple[Tensor, Tensor]:
+        return self.concentration - 1, -self.rate
+
+    def _log_normalizer(self, x, y):
+        return ember.lgamma(x + 1) - (x + 1) * ember.log(-y)

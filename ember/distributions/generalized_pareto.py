@@ -1,154 +1,133 @@
+"""The generalised Pareto distribution (peaks over a threshold).
+
+Every method switches to the exponential limit where the shape is (numerically) zero.
+"""
+
 import math
-from math import inf, nan
-from numbers import Number, Real
 
 import ember
 
-from . import Distribution, constraints
+from . import constraints
+from .distribution import Distribution
 from .utils import broadcast_all
 
 __all__ = ["GeneralizedPareto"]
 
 
 class GeneralizedPareto(Distribution):
-    r"""
-    Creates a Generalized Pareto distribution parameterized by :attr:`loc`, :attr:`scale`, and
-    :attr:`concentration`.
+    r"""Generalised Pareto distribution with location ``loc`` (mu), ``scale`` (sigma) and
+    shape ``concentration`` (xi): survival function ``(1 + xi z)^(-1 / xi)`` with
+    ``z = (x - mu) / sigma``, which becomes ``exp(-z)`` at ``xi = 0``. It models the excess
+    over a high threshold; ``xi > 0`` gives a heavy (Pareto-like) tail, ``xi < 0`` a finite
+    upper end at ``mu - sigma / xi``.
 
-    The Generalized Pareto distribution is a family of continuous probability distributions on the
-    real line.
-    Special cases include Exponential (when :attr:`loc` = 0, :attr:`concentration` = 0), Pareto
-    (when :attr:`concentration` > 0,
-    :attr:`loc` = :attr:`scale` / :attr:`concentration`), and Uniform (when :attr:`concentration` =
-    -1).
-
-    This distribution is often used to model the tails of other distributions. This implementation
-    is based on the
-    implementation in TensorFlow Probability.
-
-    Example::
-
-        >>> # xdoctest: +IGNORE_WANT("non-deterministic")
-        >>> m = GeneralizedPareto(ember.tensor([0.1]), ember.tensor([2.0]), ember.tensor([0.4]))
-        >>> m.sample()  # loc=0.1, scale=2.0, concentration=0.4
-        tensor([ 1.5623])
+    Samples invert the CDF at uniform draws, so they are reparameterised.
 
     Args:
-        loc (float or Tensor): Location parameter of the distribution
-        scale (float or Tensor): Scale parameter of the distribution
-        concentration (float or Tensor): Concentration parameter of the distribution
+        loc (float or Tensor): location mu, the lower end of the support.
+        scale (float or Tensor): scale sigma, > 0.
+        concentration (float or Tensor): shape xi, any real.
+
+    Example:
+        >>> d = GeneralizedPareto(ember.tensor([0.0]), ember.tensor([1.0]), ember.tensor([0.5]))
+        >>> d.mean, d.entropy()
+        (tensor([2.]), tensor([1.5000]))
     """
 
-    arg_constraints = {
-        "loc": constraints.real,
-        "scale": constraints.positive,
-        "concentration": constraints.real,
-    }
+    arg_constraints = {"loc": constraints.real, "scale": constraints.positive,
+                       "concentration": constraints.real}
     has_rsample = True
 
     def __init__(self, loc, scale, concentration, validate_args=None):
-        self.loc, self.scale, self.concentration = broadcast_all(
-            loc, scale, concentration
-        )
-        if (
-            isinstance(loc, Number)
-            and isinstance(scale, Number)
-            and isinstance(concentration, Number)
-        ):
-            batch_shape = ember.Size()
-        else:
-            batch_shape = self.loc.size()
-        super().__init__(batch_shape, validate_args=validate_args)
+        self.loc, self.scale, self.concentration = broadcast_all(loc, scale, concentration)
+        super().__init__(self.loc.shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(GeneralizedPareto, _instance)
-        batch_shape = ember.Size(batch_shape)
-        new.loc = self.loc.expand(batch_shape)
-        new.scale = self.scale.expand(batch_shape)
-        new.concentration = self.concentration.expand(batch_shape)
-        super(GeneralizedPareto, new).__init__(batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        out = self._get_checked_instance(GeneralizedPareto, _instance)
+        shape = ember.Size(batch_shape)
+        for name in ("loc", "scale", "concentration"):
+            setattr(out, name, getattr(self, name).expand(shape))
+        super(GeneralizedPareto, out).__init__(shape, validate_args=False)
+        out._validate_args = self._validate_args
+        return out
 
     def rsample(self, sample_shape=ember.Size()):
+        """``icdf`` of uniform draws (one ``rand`` of the sample's shape)."""
         shape = self._extended_shape(sample_shape)
         u = ember.rand(shape, dtype=self.loc.dtype, device=self.loc.device)
         return self.icdf(u)
+
+    def _z(self, x):
+        return (x - self.loc) / self.scale
+
+    def _split(self):
+        """(near_zero, safe): where |xi| <= 1e-8 the exponential limit is used (PyTorch treats
+        such shapes as zero); ``safe`` is xi with those entries set to 1, so that the
+        discarded branch of where() stays finite and leaks no NaN into gradients."""
+        xi = self.concentration
+        near_zero = xi.abs() <= 1e-8
+        return near_zero, ember.where(near_zero, ember.ones_like(xi), xi)
 
     def log_prob(self, value):
         if self._validate_args:
             self._validate_sample(value)
         z = self._z(value)
-        eq_zero = ember.isclose(self.concentration, ember.zeros_like(self.concentration))
-        safe_conc = ember.where(
-            eq_zero, ember.ones_like(self.concentration), self.concentration
-        )
-        y = 1 / safe_conc + ember.ones_like(z)
-        where_nonzero = ember.where(y == 0, y, y * ember.log1p(safe_conc * z))
-        log_scale = (
-            math.log(self.scale) if isinstance(self.scale, Real) else self.scale.log()
-        )
-        return -log_scale - ember.where(eq_zero, z, where_nonzero)
+        zero, safe = self._split()
+        power = -(1 + 1 / safe) * ember.log1p(safe * z)
+        return ember.where(zero, -z, power) - ember.log(self.scale)
 
     def log_survival_function(self, value):
+        """``log P(X > value)``: ``-log1p(xi z) / xi``, or ``-z`` where ``xi = 0``."""
         if self._validate_args:
             self._validate_sample(value)
         z = self._z(value)
-        eq_zero = ember.isclose(self.concentration, ember.zeros_like(self.concentration))
-        safe_conc = ember.where(
-            eq_zero, ember.ones_like(self.concentration), self.concentration
-        )
-        where_nonzero = -ember.log1p(safe_conc * z) / safe_conc
-        return ember.where(eq_zero, -z, where_nonzero)
+        zero, safe = self._split()
+        return ember.where(zero, -z, -ember.log1p(safe * z) / safe)
 
     def log_cdf(self, value):
+        """``log P(X <= value)``, as ``log(1 - survival)``."""
         return ember.log1p(-ember.exp(self.log_survival_function(value)))
 
     def cdf(self, value):
+        """``P(X <= value)``, the exponential of ``log_cdf``."""
         return ember.exp(self.log_cdf(value))
 
     def icdf(self, value):
-        loc = self.loc
-        scale = self.scale
-        concentration = self.concentration
-        eq_zero = ember.isclose(concentration, ember.zeros_like(concentration))
-        safe_conc = ember.where(eq_zero, ember.ones_like(concentration), concentration)
-        logu = ember.log1p(-value)
-        where_nonzero = loc + scale / safe_conc * ember.expm1(-safe_conc * logu)
-        where_zero = loc - scale * logu
-        return ember.where(eq_zero, where_zero, where_nonzero)
-
-    def _z(self, x):
-        return (x - self.loc) / self.scale
+        """The quantile at probability ``value``, in closed form."""
+        # with L = log(1 - p): x = mu + (sigma / xi) expm1(-xi L), or mu - sigma L at xi = 0
+        log_tail = ember.log1p(-value)
+        zero, safe = self._split()
+        shift = ember.where(zero, -self.scale * log_tail,
+                            self.scale / safe * ember.expm1(-safe * log_tail))
+        return self.loc + shift
 
     @property
     def mean(self):
-        concentration = self.concentration
-        valid = concentration < 1
-        safe_conc = ember.where(valid, concentration, 0.5)
-        result = self.loc + self.scale / (1 - safe_conc)
-        return ember.where(valid, result, nan)
+        # finite for xi < 1 only
+        xi = self.concentration
+        finite = self.loc + self.scale / (1 - xi)
+        return ember.where(xi < 1, finite, ember.full_like(finite, math.nan))
 
     @property
     def variance(self):
-        concentration = self.concentration
-        valid = concentration < 0.5
-        safe_conc = ember.where(valid, concentration, 0.25)
-        result = self.scale**2 / ((1 - safe_conc) ** 2 * (1 - 2 * safe_conc))
-        return ember.where(valid, result, nan)
+        # finite for xi < 1/2 only
+        xi = self.concentration
+        finite = self.scale.pow(2) / ((1 - xi).pow(2) * (1 - 2 * xi))
+        return ember.where(xi < 0.5, finite, ember.full_like(finite, math.nan))
 
     def entropy(self):
-        ans = ember.log(self.scale) + self.concentration + 1
-        return ember.broadcast_to(ans, self._batch_shape)
+        """log sigma + xi + 1, in nats."""
+        return ember.log(self.scale) + self.concentration + 1
 
     @property
     def mode(self):
+        """The density is highest at the threshold mu."""
         return self.loc
 
     @constraints.dependent_property(is_discrete=False, event_dim=0)
     def support(self):
-        lower = self.loc
-        upper = ember.where(
-            self.concentration < 0, lower - self.scale / self.concentration, inf
-        )
-        return constraints.interval(lower, upper)
+        # [mu, inf) for xi >= 0; [mu, mu - sigma / xi] for xi < 0
+        xi = self.concentration
+        top = ember.where(xi < 0, self.loc - self.scale / xi,
+                          ember.full_like(self.loc, math.inf))
+        return constraints.interval(self.loc, top)

@@ -1,3 +1,4 @@
+"""Finite mixtures whose components all come from one batched distribution."""
 
 import ember
 from ember import Tensor
@@ -10,116 +11,65 @@ __all__ = ["MixtureSameFamily"]
 
 
 class MixtureSameFamily(Distribution):
-    r"""
-    The `MixtureSameFamily` distribution implements a (batch of) mixture
-    distribution where all components are from different parameterizations of
-    the same distribution type. It is parameterized by a `Categorical`
-    "selecting distribution" (over `k` components) and a component
-    distribution, i.e., a `Distribution` with a rightmost batch shape
-    (equal to `[k]`) which indexes each (batch of) component.
+    """A mixture of ``k`` components of one family: the rightmost batch dimension of
+    ``component_distribution`` (size ``k``) indexes the components, and the
+    :class:`Categorical` ``mixture_distribution`` (``k`` categories) gives their weights.
 
-    Examples::
+    A draw first picks a component from the categorical, then takes that component's value;
+    ``log_prob`` is ``logsumexp`` over components of ``log weight + component log_prob``. The
+    batch shape is the component batch shape without its last dimension; the event shape is
+    the components'. Sampling is not reparameterisable (the choice of component is discrete).
 
-        >>> # xdoctest: +SKIP("undefined vars")
-        >>> # Construct Gaussian Mixture Model in 1D consisting of 5 equally
-        >>> # weighted normal distributions
-        >>> mix = D.Categorical(ember.ones(5,))
-        >>> comp = D.Normal(ember.randn(5,), ember.rand(5,))
-        >>> gmm = MixtureSameFamily(mix, comp)
-
-        >>> # Construct Gaussian Mixture Model in 2D consisting of 5 equally
-        >>> # weighted bivariate normal distributions
-        >>> mix = D.Categorical(ember.ones(5,))
-        >>> comp = D.Independent(D.Normal(
-        ...          ember.randn(5,2), ember.rand(5,2)), 1)
-        >>> gmm = MixtureSameFamily(mix, comp)
-
-        >>> # Construct a batch of 3 Gaussian Mixture Models in 2D each
-        >>> # consisting of 5 random weighted bivariate normal distributions
-        >>> mix = D.Categorical(ember.rand(3,5))
-        >>> comp = D.Independent(D.Normal(
-        ...         ember.randn(3,5,2), ember.rand(3,5,2)), 1)
-        >>> gmm = MixtureSameFamily(mix, comp)
-
-    Args:
-        mixture_distribution: `ember.distributions.Categorical`-like
-            instance. Manages the probability of selecting components.
-            The number of categories must match the rightmost batch
-            dimension of the `component_distribution`. Must have either
-            scalar `batch_shape` or `batch_shape` matching
-            `component_distribution.batch_shape[:-1]`
-        component_distribution: `ember.distributions.Distribution`-like
-            instance. Right-most batch dimension indexes component.
+    Example:
+        >>> weights = ember.distributions.Categorical(ember.tensor([0.25, 0.75]))
+        >>> parts = ember.distributions.Normal(ember.tensor([-2.0, 2.0]), ember.ones(2))
+        >>> gmm = MixtureSameFamily(weights, parts)
+        >>> print(round(gmm.mean.item(), 4), tuple(gmm.batch_shape))
+        1.0 ()
+        >>> print(round(gmm.log_prob(ember.tensor(2.0)).item(), 4))
+        -1.2065
     """
 
     arg_constraints: dict[str, constraints.Constraint] = {}
     has_rsample = False
 
-    def __init__(
-        self,
-        mixture_distribution: Categorical,
-        component_distribution: Distribution,
-        validate_args: bool | None = None,
-    ) -> None:
+    def __init__(self, mixture_distribution: Categorical, component_distribution: Distribution,
+                 validate_args: bool | None = None) -> None:
+        if not isinstance(mixture_distribution, Categorical):
+            raise ValueError(" The Mixture distribution needs to be an  instance of "
+                             "torch.distributions.Categorical")
+        if not isinstance(component_distribution, Distribution):
+            raise ValueError("The Component distribution needs to be an instance of "
+                             "torch.distributions.Distribution")
         self._mixture_distribution = mixture_distribution
         self._component_distribution = component_distribution
 
-        if not isinstance(self._mixture_distribution, Categorical):
-            raise ValueError(
-                " The Mixture distribution needs to be an "
-                " instance of ember.distributions.Categorical"
-            )
+        mix_batch = mixture_distribution.batch_shape
+        comp_batch = component_distribution.batch_shape[:-1]
+        for a, b in zip(reversed(mix_batch), reversed(comp_batch)):
+            if a != b and 1 not in (a, b):
+                raise ValueError(f"`mixture_distribution.batch_shape` ({mix_batch}) is not "
+                                 "compatible with `component_distribution.batch_shape`"
+                                 f"({comp_batch})")
+        k = mixture_distribution.logits.shape[-1]
+        if k != component_distribution.batch_shape[-1]:
+            raise ValueError(f"`mixture_distribution component` ({k}) does not equal "
+                             "`component_distribution.batch_shape[-1]` "
+                             f"({component_distribution.batch_shape[-1]})")
+        self._num_component = k
+        self._event_ndims = len(component_distribution.event_shape)
+        super().__init__(comp_batch, component_distribution.event_shape,
+                         validate_args=validate_args)
 
-        if not isinstance(self._component_distribution, Distribution):
-            raise ValueError(
-                "The Component distribution needs to be an "
-                "instance of ember.distributions.Distribution"
-            )
-
-        # Check that batch size matches
-        mdbs = self._mixture_distribution.batch_shape
-        cdbs = self._component_distribution.batch_shape[:-1]
-        for size1, size2 in zip(reversed(mdbs), reversed(cdbs)):
-            if size1 != 1 and size2 != 1 and size1 != size2:
-                raise ValueError(
-                    f"`mixture_distribution.batch_shape` ({mdbs}) is not "
-                    "compatible with `component_distribution."
-                    f"batch_shape`({cdbs})"
-                )
-
-        # Check that the number of mixture components matches
-        km = self._mixture_distribution.logits.shape[-1]
-        kc = self._component_distribution.batch_shape[-1]
-        if km is not None and kc is not None and km != kc:
-            raise ValueError(
-                f"`mixture_distribution component` ({km}) does not"
-                " equal `component_distribution.batch_shape[-1]`"
-                f" ({kc})"
-            )
-        self._num_component = km
-
-        event_shape = self._component_distribution.event_shape
-        self._event_ndims = len(event_shape)
-        super().__init__(
-            batch_shape=cdbs,
-            event_shape=event_shape,
-            validate_args=validate_args,
-        )
-
-    def expand(self, batch_shape, _instance=None):
-        batch_shape = ember.Size(batch_shape)
-        batch_shape_comp = batch_shape + (self._num_component,)
+    def expand(self, batch_shape, _instance=None) -> "MixtureSameFamily":
         new = self._get_checked_instance(MixtureSameFamily, _instance)
+        batch_shape = ember.Size(batch_shape)
         new._component_distribution = self._component_distribution.expand(
-            batch_shape_comp
-        )
+            batch_shape + (self._num_component,))
         new._mixture_distribution = self._mixture_distribution.expand(batch_shape)
         new._num_component = self._num_component
         new._event_ndims = self._event_ndims
-        event_shape = new._component_distribution.event_shape
-        super(MixtureSameFamily, new).__init__(
-            batch_shape=batch_shape, event_shape=event_shape, validate_args=False
-        )
+        Distribution.__init__(new, batch_shape, self.event_shape, validate_args=False)
         new._validate_args = self._validate_args
         return new
 
@@ -127,94 +77,63 @@ class MixtureSameFamily(Distribution):
     def support(self):
         return MixtureSameFamilyConstraint(self._component_distribution.support)
 
-    @property
-    def mixture_distribution(self) -> Categorical:
-        return self._mixture_distribution
+    mixture_distribution = property(lambda self: self._mixture_distribution,
+                                    doc="The categorical distribution over components.")
+    component_distribution = property(lambda self: self._component_distribution,
+                                      doc="The batched distribution of the components.")
 
-    @property
-    def component_distribution(self) -> Distribution:
-        return self._component_distribution
+    def _weights(self) -> Tensor:
+        # (mixture batch..., k) -> (..., k, 1 * event dims): broadcasts against component
+        # moments of shape (batch..., k, event...)
+        probs = self._mixture_distribution.probs
+        return probs.reshape(tuple(probs.shape) + (1,) * self._event_ndims)
+
+    def _component_axis(self) -> int:
+        return -1 - self._event_ndims
 
     @property
     def mean(self) -> Tensor:
-        probs = self._pad_mixture_dimensions(self.mixture_distribution.probs)
-        return ember.sum(
-            probs * self.component_distribution.mean, dim=-1 - self._event_ndims
-        )  # [B, E]
+        return (self._weights() * self._component_distribution.mean).sum(self._component_axis())
 
     @property
     def variance(self) -> Tensor:
-        # Law of total variance: Var(Y) = E[Var(Y|X)] + Var(E[Y|X])
-        probs = self._pad_mixture_dimensions(self.mixture_distribution.probs)
-        mean_cond_var = ember.sum(
-            probs * self.component_distribution.variance, dim=-1 - self._event_ndims
-        )
-        var_cond_mean = ember.sum(
-            probs * (self.component_distribution.mean - self._pad(self.mean)).pow(2.0),
-            dim=-1 - self._event_ndims,
-        )
-        return mean_cond_var + var_cond_mean
+        # law of total variance: mean of the component variances plus variance of their means
+        w, axis = self._weights(), self._component_axis()
+        comp = self._component_distribution
+        within = (w * comp.variance).sum(axis)
+        spread = (w * (comp.mean - self.mean.unsqueeze(axis)).pow(2.0)).sum(axis)
+        return within + spread
 
-    def cdf(self, x):
-        x = self._pad(x)
-        cdf_x = self.component_distribution.cdf(x)
-        mix_prob = self.mixture_distribution.probs
+    def cdf(self, x: Tensor) -> Tensor:
+        per_comp = self._component_distribution.cdf(x.unsqueeze(self._component_axis()))
+        return (per_comp * self._mixture_distribution.probs).sum(-1)
 
-        return ember.sum(cdf_x * mix_prob, dim=-1)
-
-    def log_prob(self, x):
+    def log_prob(self, x: Tensor) -> Tensor:
         if self._validate_args:
             self._validate_sample(x)
-        x = self._pad(x)
-        log_prob_x = self.component_distribution.log_prob(x)  # [S, B, k]
-        log_mix_prob = ember.log_softmax(
-            self.mixture_distribution.logits, dim=-1
-        )  # [B, k]
-        return ember.logsumexp(log_prob_x + log_mix_prob, dim=-1)  # [S, B]
+        per_comp = self._component_distribution.log_prob(x.unsqueeze(self._component_axis()))
+        log_w = ember.log_softmax(self._mixture_distribution.logits, dim=-1)
+        return ember.logsumexp(per_comp + log_w, dim=-1)
 
-    def sample(self, sample_shape=ember.Size()):
+    def sample(self, sample_shape=ember.Size()) -> Tensor:
         with ember.no_grad():
-            sample_len = len(sample_shape)
-            batch_len = len(self.batch_shape)
-            gather_dim = sample_len + batch_len
-            es = self.event_shape
+            sample_shape = ember.Size(sample_shape)
+            # the categorical draws first, then every component draws: the stream's order
+            which = self._mixture_distribution.sample(sample_shape)
+            values = self._component_distribution.sample(sample_shape)
+            axis = len(sample_shape) + len(self.batch_shape)
+            event = tuple(self.event_shape)
+            # a mixture batch shape that merely broadcasts against the components' picks one
+            # component for all the batch entries it covers
+            lead = len(sample_shape)
+            pad = len(self.batch_shape) - (which.dim() - lead)
+            if pad > 0:
+                which = which.reshape(sample_shape + (1,) * pad + tuple(which.shape[lead:]))
+            index = which.expand(sample_shape + self.batch_shape)
+            index = index.reshape(tuple(index.shape) + (1,) * (1 + len(event)))
+            index = index.expand(tuple(index.shape[:axis + 1]) + event)
+            return values.gather(axis, index).squeeze(axis)
 
-            # mixture samples [n, B]
-            mix_sample = self.mixture_distribution.sample(sample_shape)
-            mix_shape = mix_sample.shape
-
-            # component samples [n, B, k, E]
-            comp_samples = self.component_distribution.sample(sample_shape)
-
-            # Gather along the k dimension
-            mix_sample_r = mix_sample.reshape(
-                mix_shape + ember.Size([1] * (len(es) + 1))
-            )
-            mix_sample_r = mix_sample_r.repeat(
-                ember.Size([1] * len(mix_shape)) + ember.Size([1]) + es
-            )
-
-            samples = ember.gather(comp_samples, gather_dim, mix_sample_r)
-            return samples.squeeze(gather_dim)
-
-    def _pad(self, x):
-        return x.unsqueeze(-1 - self._event_ndims)
-
-    def _pad_mixture_dimensions(self, x):
-        dist_batch_ndims = len(self.batch_shape)
-        cat_batch_ndims = len(self.mixture_distribution.batch_shape)
-        pad_ndims = 0 if cat_batch_ndims == 1 else dist_batch_ndims - cat_batch_ndims
-        xs = x.shape
-        x = x.reshape(
-            xs[:-1]
-            + ember.Size(pad_ndims * [1])
-            + xs[-1:]
-            + ember.Size(self._event_ndims * [1])
-        )
-        return x
-
-    def __repr__(self):
-        args_string = (
-            f"\n  {self.mixture_distribution},\n  {self.component_distribution}"
-        )
-        return "MixtureSameFamily" + "(" + args_string + ")"
+    def __repr__(self) -> str:
+        return (f"{type(self).__name__}(\n  {self._mixture_distribution!r},\n  "
+                f"{self._component_distribution!r})")

@@ -1,3 +1,5 @@
+"""The normal (Gaussian) distribution."""
+
 import math
 
 import ember
@@ -9,23 +11,20 @@ from .utils import _Number, _size, _standard_normal, broadcast_all
 
 __all__ = ["Normal"]
 
+_HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
+
 
 class Normal(ExponentialFamily):
-    r"""
-    Creates a normal (also called Gaussian) distribution parameterized by
-    :attr:`loc` and :attr:`scale`.
+    """Gaussian with mean ``loc`` and standard deviation ``scale`` (broadcast together into
+    the batch shape). Density ``exp(-(x - loc)^2 / (2 scale^2)) / (scale sqrt(2 pi))``;
+    ``rsample`` is ``loc + scale * eps`` with ``eps`` standard normal.
 
-    Example::
-
-        >>> # xdoctest: +IGNORE_WANT("non-deterministic")
-        >>> m = Normal(ember.tensor([0.0]), ember.tensor([1.0]))
-        >>> m.sample()  # normally distributed with loc=0 and scale=1
-        tensor([ 0.1046])
-
-    Args:
-        loc (float or Tensor): mean of the distribution (often referred to as mu)
-        scale (float or Tensor): standard deviation of the distribution
-            (often referred to as sigma)
+    Example:
+        >>> d = Normal(ember.tensor([0.0, 1.0]), ember.tensor([1.0, 2.0]))
+        >>> print([round(v, 4) for v in d.log_prob(ember.tensor([0.0, 0.0])).tolist()])
+        [-0.9189, -1.7371]
+        >>> print(round(d.cdf(ember.tensor([0.0, 1.0]))[1].item(), 4))
+        0.5
     """
 
     arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
@@ -33,86 +32,50 @@ class Normal(ExponentialFamily):
     has_rsample = True
     _mean_carrier_measure = 0
 
-    @property
-    def mean(self) -> Tensor:
-        return self.loc
-
-    @property
-    def mode(self) -> Tensor:
-        return self.loc
-
-    @property
-    def stddev(self) -> Tensor:
-        return self.scale
-
-    @property
-    def variance(self) -> Tensor:
-        return self.stddev.pow(2)
-
-    def __init__(
-        self,
-        loc: Tensor | float,
-        scale: Tensor | float,
-        validate_args: bool | None = None,
-    ) -> None:
+    def __init__(self, loc: Tensor | float, scale: Tensor | float,
+                 validate_args: bool | None = None) -> None:
         self.loc, self.scale = broadcast_all(loc, scale)
-        if isinstance(loc, _Number) and isinstance(scale, _Number):
-            batch_shape = ember.Size()
-        else:
-            batch_shape = self.loc.size()
-        super().__init__(batch_shape, validate_args=validate_args)
+        scalars = isinstance(loc, _Number) and isinstance(scale, _Number)
+        super().__init__(ember.Size() if scalars else self.loc.size(),
+                         validate_args=validate_args)
 
-    def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(Normal, _instance)
-        batch_shape = ember.Size(batch_shape)
-        new.loc = self.loc.expand(batch_shape)
-        new.scale = self.scale.expand(batch_shape)
-        super(Normal, new).__init__(batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+    def expand(self, batch_shape: _size, _instance=None) -> "Normal":
+        return self._expand_params(Normal, batch_shape, _instance, ("loc", "scale"))
 
-    def sample(self, sample_shape=ember.Size()):
+    mean = property(lambda self: self.loc, doc="``loc``.")
+    mode = property(lambda self: self.loc, doc="``loc``: the density peaks at the mean.")
+    stddev = property(lambda self: self.scale, doc="``scale``.")
+    variance = property(lambda self: self.scale.pow(2), doc="``scale ** 2``.")
+
+    def sample(self, sample_shape: _size = ember.Size()) -> Tensor:
         shape = self._extended_shape(sample_shape)
         with ember.no_grad():
             return ember.normal(self.loc.expand(shape), self.scale.expand(shape))
 
     def rsample(self, sample_shape: _size = ember.Size()) -> Tensor:
         shape = self._extended_shape(sample_shape)
-        eps = _standard_normal(shape, dtype=self.loc.dtype, device=self.loc.device)
-        return self.loc + eps * self.scale
+        noise = _standard_normal(shape, dtype=self.loc.dtype, device=self.loc.device)
+        return self.loc + noise * self.scale
 
-    def log_prob(self, value):
-        if self._validate_args:
-            self._validate_sample(value)
-        # compute the variance
-        var = self.scale**2
-        log_scale = (
-            math.log(self.scale)
-            if isinstance(self.scale, _Number)
-            else self.scale.log()
-        )
-        return (
-            -((value - self.loc) ** 2) / (2 * var)
-            - log_scale
-            - math.log(math.sqrt(2 * math.pi))
-        )
+    def log_prob(self, value: Tensor) -> Tensor:
+        z2 = (self._checked(value) - self.loc) ** 2
+        return -z2 / (2 * self.scale**2) - self.scale.log() - _HALF_LOG_2PI
 
-    def cdf(self, value):
-        if self._validate_args:
-            self._validate_sample(value)
-        return 0.5 * (
-            1 + ember.erf((value - self.loc) * self.scale.reciprocal() / math.sqrt(2))
-        )
+    def cdf(self, value: Tensor) -> Tensor:
+        z = (self._checked(value) - self.loc) * self.scale.reciprocal() / math.sqrt(2)
+        return 0.5 * (1 + ember.erf(z))
 
-    def icdf(self, value):
+    def icdf(self, value: Tensor) -> Tensor:
         return self.loc + self.scale * ember.erfinv(2 * value - 1) * math.sqrt(2)
 
-    def entropy(self):
-        return 0.5 + 0.5 * math.log(2 * math.pi) + ember.log(self.scale)
+    def entropy(self) -> Tensor:
+        return 0.5 + _HALF_LOG_2PI + ember.log(self.scale)
 
+    # natural parameters (loc / scale^2, -1 / (2 scale^2)) and their log normaliser, used by
+    # ExponentialFamily's generic entropy and Bregman-divergence KL
     @property
     def _natural_params(self) -> tuple[Tensor, Tensor]:
-        return (self.loc / self.scale.pow(2), -0.5 * self.scale.pow(2).reciprocal())
+        return self.loc / self.scale.pow(2), -0.5 * self.scale.pow(2).reciprocal()
 
-    def _log_normalizer(self, x, y):
-        return -0.25 * x.pow(2) / y + 0.5 * ember.log(-math.pi / y)
+    def _log_normalizer(self, eta1, eta2):
+        return -0.25 * eta1.pow(2) / eta2 + 0.5 * ember.log(-math.pi / eta2)

@@ -1,147 +1,102 @@
+"""Categorical draws written as one-hot vectors, and a straight-through variant for backprop."""
+
+from __future__ import annotations
 
 import ember
-from ember import Tensor
+from ember.nn import functional as F
 
 from . import constraints
+from ._parameters import CategoricalParameter, checked
 from .categorical import Categorical
 from .distribution import Distribution
-from .utils import _one_hot, _size
 
 __all__ = ["OneHotCategorical", "OneHotCategoricalStraightThrough"]
 
 
-class OneHotCategorical(Distribution):
-    r"""
-    Creates a one-hot categorical distribution parameterized by :attr:`probs` or
-    :attr:`logits`.
+class OneHotCategorical(CategoricalParameter, Distribution):
+    r"""The :class:`Categorical` distribution with each outcome written as a one-hot vector of
+    length ``K`` (the event dimension) in the parameter's dtype.
 
-    Samples are one-hot coded vectors of size ``probs.size(-1)``.
-
-    .. note:: The `probs` argument must be non-negative, finite and have a non-zero sum,
-              and it will be normalized to sum to 1 along the last dimension. :attr:`probs`
-              will return this normalized value.
-              The `logits` argument will be interpreted as unnormalized log probabilities
-              and can therefore be any real number. It will likewise be normalized so that
-              the resulting probabilities sum to 1 along the last dimension. :attr:`logits`
-              will return this normalized value.
-
-    See also: :func:`ember.distributions.Categorical` for specifications of
-    :attr:`probs` and :attr:`logits`.
+    Args:
+        probs (Tensor): class weights along the last dimension (normalised here).
+        logits (Tensor): class log-weights (give one of ``probs`` and ``logits``).
+        validate_args (bool, optional): check the parameters and the values scored.
 
     Example::
 
-        >>> # xdoctest: +IGNORE_WANT("non-deterministic")
-        >>> m = OneHotCategorical(ember.tensor([ 0.25, 0.25, 0.25, 0.25 ]))
-        >>> m.sample()  # equal probability of 0, 1, 2, 3
-        tensor([ 0.,  0.,  0.,  1.])
-
-    Args:
-        probs (Tensor): event probabilities
-        logits (Tensor): event log probabilities (unnormalized)
+        >>> d = OneHotCategorical(probs=ember.tensor([0.0, 1.0, 0.0]))
+        >>> d.sample()
+        tensor([0., 1., 0.])
+        >>> d.enumerate_support()
+        tensor([[1., 0., 0.],
+                [0., 1., 0.],
+                [0., 0., 1.]])
     """
 
     arg_constraints = {"probs": constraints.simplex, "logits": constraints.real_vector}
     support = constraints.one_hot
     has_enumerate_support = True
 
-    def __init__(
-        self,
-        probs: Tensor | None = None,
-        logits: Tensor | None = None,
-        validate_args: bool | None = None,
-    ) -> None:
+    def __init__(self, probs=None, logits=None, validate_args=None) -> None:
         self._categorical = Categorical(probs, logits)
-        batch_shape = self._categorical.batch_shape
-        event_shape = self._categorical.param_shape[-1:]
-        super().__init__(batch_shape, event_shape, validate_args=validate_args)
+        super().__init__(self._categorical.batch_shape,
+                         self._categorical.param_shape[-1:], validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(OneHotCategorical, _instance)
-        batch_shape = ember.Size(batch_shape)
-        new._categorical = self._categorical.expand(batch_shape)
-        super(OneHotCategorical, new).__init__(
-            batch_shape, self.event_shape, validate_args=False
-        )
-        new._validate_args = self._validate_args
-        return new
-
-    def _new(self, *args, **kwargs):
-        return self._categorical._new(*args, **kwargs)
+        return self._expand_categorical(OneHotCategorical, batch_shape, _instance)
 
     @property
-    def _param(self) -> Tensor:
-        return self._categorical._param
-
-    @property
-    def probs(self) -> Tensor:
+    def mean(self):
         return self._categorical.probs
 
     @property
-    def logits(self) -> Tensor:
-        return self._categorical.logits
+    def mode(self):
+        best = self._categorical.probs.argmax(dim=-1)
+        return F.one_hot(best, num_classes=self._categorical._num_events).to(self.probs)
 
     @property
-    def mean(self) -> Tensor:
-        return self._categorical.probs
-
-    @property
-    def mode(self) -> Tensor:
-        probs = self._categorical.probs
-        mode = probs.argmax(dim=-1)
-        return _one_hot(mode, probs.shape[-1]).to(probs)
-
-    @property
-    def variance(self) -> Tensor:
-        return self._categorical.probs * (1 - self._categorical.probs)
-
-    @property
-    def param_shape(self) -> ember.Size:
-        return self._categorical.param_shape
+    def variance(self):
+        p = self._categorical.probs
+        return p * (1 - p)
 
     def sample(self, sample_shape=ember.Size()):
-        sample_shape = ember.Size(sample_shape)
-        probs = self._categorical.probs
-        num_events = self._categorical._num_events
-        indices = self._categorical.sample(sample_shape)
-        return _one_hot(indices, num_events).to(probs)
+        index = self._categorical.sample(ember.Size(sample_shape))
+        return F.one_hot(index, self._categorical._num_events).to(self.probs)
 
     def log_prob(self, value):
-        if self._validate_args:
-            self._validate_sample(value)
-        indices = value.max(-1)[1]
-        return self._categorical.log_prob(indices)
+        # the position of the 1 is the class
+        index = checked(self, value).max(-1)[1]
+        return self._categorical.log_prob(index)
 
     def entropy(self):
         return self._categorical.entropy()
 
     def enumerate_support(self, expand=True):
-        n = self.event_shape[0]
-        values = ember.eye(n, dtype=self._param.dtype, device=self._param.device)
-        values = values.view((n,) + (1,) * len(self.batch_shape) + (n,))
-        if expand:
-            values = values.expand((n,) + self.batch_shape + (n,))
-        return values
-
+        k = self.event_shape[0]
+        rows = ember.eye(k, dtype=self._param.dtype, device=self._param.device)
+        rows = rows.reshape((k,) + (1,) * len(self.batch_shape) + (k,))
+        return rows.expand((k,) + self.batch_shape + (k,)) if expand else rows
 
 class OneHotCategoricalStraightThrough(OneHotCategorical):
-    r"""
-    Creates a reparameterizable :class:`OneHotCategorical` distribution based on the straight-
-    through gradient estimator from [1].
+    r"""A :class:`OneHotCategorical` whose ``rsample`` passes gradients straight through.
 
-    [1] Estimating or Propagating Gradients Through Stochastic Neurons for Conditional Computation
-    (Bengio et al., 2013)
+    The forward value is an ordinary one-hot draw; the backward pass treats it as if it were
+    ``probs`` (the straight-through estimator of Bengio et al., 2013): ``sample + probs -
+    probs.detach()`` has the sample's value and the probabilities' gradient.
 
     Example::
 
-        >>> logits = ember.zeros(3, requires_grad=True)
-        >>> sample = OneHotCategoricalStraightThrough(logits=logits).rsample()
-        >>> sample.sum().item(), sample.requires_grad
-        (1.0, True)
+        >>> logits = ember.tensor([0.0, 50.0], requires_grad=True)
+        >>> y = OneHotCategoricalStraightThrough(logits=logits).rsample()
+        >>> y.detach()
+        tensor([0., 1.])
+        >>> y.requires_grad
+        True
     """
 
     has_rsample = True
 
-    def rsample(self, sample_shape: _size = ember.Size()) -> Tensor:
-        samples = self.sample(sample_shape)
-        probs = self._categorical.probs  # cached via @lazy_property
-        return samples + (probs - probs.detach())
+    def rsample(self, sample_shape=ember.Size()):
+        draw = self.sample(sample_shape)
+        probs = self._categorical.probs  # computed once and cached, so the graph reaches it
+        return draw + (probs - probs.detach())

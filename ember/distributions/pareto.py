@@ -1,4 +1,4 @@
-from typing import Optional
+"""The Pareto (type I) distribution."""
 
 from ember import Tensor
 
@@ -12,61 +12,46 @@ __all__ = ["Pareto"]
 
 
 class Pareto(TransformedDistribution):
-    r"""
-    Samples from a Pareto Type 1 distribution.
+    """Power-law tail above ``scale``: survival function ``(scale / x)^alpha`` for
+    ``x >= scale``. Built as ``scale * exp(E)`` with ``E ~ Exponential(alpha)``. The mean is
+    infinite for ``alpha <= 1`` and the variance for ``alpha <= 2``.
 
-    Example::
-
-        >>> # xdoctest: +IGNORE_WANT("non-deterministic")
-        >>> m = Pareto(ember.tensor([1.0]), ember.tensor([1.0]))
-        >>> m.sample()  # sample from a Pareto distribution with scale=1 and alpha=1
-        tensor([ 1.5623])
-
-    Args:
-        scale (float or Tensor): Scale parameter of the distribution
-        alpha (float or Tensor): Shape parameter of the distribution
+    Example:
+        >>> d = Pareto(ember.tensor([1.0]), ember.tensor([3.0]))
+        >>> print(d.mean.tolist(), d.variance.tolist())
+        [1.5] [0.75]
+        >>> print(d.cdf(ember.tensor([2.0])).tolist())
+        [0.875]
     """
 
     arg_constraints = {"alpha": constraints.positive, "scale": constraints.positive}
+    support = constraints.dependent_property(
+        lambda self: constraints.greater_than_eq(self.scale), is_discrete=False, event_dim=0)
 
-    def __init__(
-        self,
-        scale: Tensor | float,
-        alpha: Tensor | float,
-        validate_args: bool | None = None,
-    ) -> None:
+    def __init__(self, scale: Tensor | float, alpha: Tensor | float,
+                 validate_args: bool | None = None) -> None:
         self.scale, self.alpha = broadcast_all(scale, alpha)
-        base_dist = Exponential(self.alpha, validate_args=validate_args)
-        transforms = [ExpTransform(), AffineTransform(loc=0, scale=self.scale)]
-        super().__init__(base_dist, transforms, validate_args=validate_args)
+        super().__init__(Exponential(self.alpha, validate_args=validate_args),
+                         [ExpTransform(), AffineTransform(loc=0, scale=self.scale)],
+                         validate_args=validate_args)
 
-    def expand(
-        self, batch_shape: _size, _instance: Optional["Pareto"] = None
-    ) -> "Pareto":
+    def expand(self, batch_shape: _size, _instance=None) -> "Pareto":
         new = self._get_checked_instance(Pareto, _instance)
-        new.scale = self.scale.expand(batch_shape)
-        new.alpha = self.alpha.expand(batch_shape)
+        for name in ("scale", "alpha"):
+            setattr(new, name, getattr(self, name).expand(batch_shape))
         return super().expand(batch_shape, _instance=new)
 
     @property
     def mean(self) -> Tensor:
-        # mean is inf for alpha <= 1
-        a = self.alpha.clamp(min=1)
-        return a * self.scale / (a - 1)
+        shape = self.alpha.clamp(min=1)  # alpha <= 1: shape / 0 = inf
+        return shape * self.scale / (shape - 1)
 
-    @property
-    def mode(self) -> Tensor:
-        return self.scale
+    mode = property(lambda self: self.scale, doc="``scale``, where the density is highest.")
 
     @property
     def variance(self) -> Tensor:
-        # var is inf for alpha <= 2
-        a = self.alpha.clamp(min=2)
-        return self.scale.pow(2) * a / ((a - 1).pow(2) * (a - 2))
-
-    @constraints.dependent_property(is_discrete=False, event_dim=0)
-    def support(self) -> constraints.Constraint:
-        return constraints.greater_than_eq(self.scale)
+        shape = self.alpha.clamp(min=2)  # alpha <= 2: a division by zero, inf
+        return self.scale.pow(2) * shape / ((shape - 1).pow(2) * (shape - 2))
 
     def entropy(self) -> Tensor:
-        return (self.scale / self.alpha).log() + (1 + self.alpha.reciprocal())
+        return (self.scale / self.alpha).log() + (1 + 1 / self.alpha)

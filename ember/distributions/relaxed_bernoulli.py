@@ -1,170 +1,113 @@
+"""Relaxed (concrete) Bernoulli distributions: differentiable stand-ins for coin flips."""
+
+from __future__ import annotations
 
 import ember
-from ember import Tensor
 
 from . import constraints
+from ._parameters import BinaryParameter, checked, exactly_one, expand_params
 from .distribution import Distribution
 from .transformed_distribution import TransformedDistribution
 from .transforms import SigmoidTransform
-from .utils import (
-    Number,
-    _Number,
-    _size,
-    broadcast_all,
-    clamp_probs,
-    lazy_property,
-    logits_to_probs,
-    probs_to_logits,
-)
+from .utils import broadcast_all, clamp_probs
 
 __all__ = ["LogitRelaxedBernoulli", "RelaxedBernoulli"]
 
 
-class LogitRelaxedBernoulli(Distribution):
-    r"""
-    Creates a LogitRelaxedBernoulli distribution parameterized by :attr:`probs`
-    or :attr:`logits` (but not both), which is the logit of a RelaxedBernoulli
-    distribution.
-
-    Samples are logits of values in (0, 1). See [1] for more details.
+class LogitRelaxedBernoulli(BinaryParameter, Distribution):
+    r"""The logit of a :class:`RelaxedBernoulli` draw: a real number
+    ``(logit(p) + logit(u)) / temperature`` with ``u`` uniform on ``(0, 1)``, i.e. the coin's
+    log-odds plus logistic noise, scaled by the temperature (Maddison et al., 2017; Jang et al.,
+    2017).
 
     Args:
-        temperature (Tensor): relaxation temperature
-        probs (Number, Tensor): the probability of sampling `1`
-        logits (Number, Tensor): the log-odds of sampling `1`
+        temperature (Tensor): relaxation temperature (positive; low is close to a hard flip).
+        probs (Number, Tensor): success probability.
+        logits (Number, Tensor): its log-odds (give one of ``probs`` and ``logits``).
+        validate_args (bool, optional): check the parameters and the values scored.
 
-    [1] The Concrete Distribution: A Continuous Relaxation of Discrete Random
-    Variables (Maddison et al., 2017)
+    Example::
 
-    [2] Categorical Reparametrization with Gumbel-Softmax
-    (Jang et al., 2017)
+        >>> d = LogitRelaxedBernoulli(ember.tensor(0.5), logits=ember.tensor([0.0, 2.0]))
+        >>> tuple(d.rsample((4,)).shape)
+        (4, 2)
     """
 
     arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
     support = constraints.real
 
-    def __init__(
-        self,
-        temperature: Tensor,
-        probs: Tensor | Number | None = None,
-        logits: Tensor | Number | None = None,
-        validate_args: bool | None = None,
-    ) -> None:
+    def __init__(self, temperature, probs=None, logits=None, validate_args=None) -> None:
         self.temperature = temperature
-        if (probs is None) == (logits is None):
-            raise ValueError(
-                "Either `probs` or `logits` must be specified, but not both."
-            )
-        if probs is not None:
-            is_scalar = isinstance(probs, _Number)
-            (self.probs,) = broadcast_all(probs)
-        else:
-            if logits is None:
-                raise AssertionError("logits is unexpectedly None")
-            is_scalar = isinstance(logits, _Number)
-            (self.logits,) = broadcast_all(logits)
-        self._param = self.probs if probs is not None else self.logits
-        if is_scalar:
-            batch_shape = ember.Size()
-        else:
-            batch_shape = self._param.size()
-        super().__init__(batch_shape, validate_args=validate_args)
+        name, given = exactly_one(probs, logits)
+        (param,) = broadcast_all(given)
+        setattr(self, name, param)
+        self._param = param
+        super().__init__(param.size(), validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(LogitRelaxedBernoulli, _instance)
-        batch_shape = ember.Size(batch_shape)
+        new = expand_params(self, LogitRelaxedBernoulli, batch_shape, _instance,
+                            ("probs", "logits"))
         new.temperature = self.temperature
-        if "probs" in self.__dict__:
-            new.probs = self.probs.expand(batch_shape)
-            new._param = new.probs
-        if "logits" in self.__dict__:
-            new.logits = self.logits.expand(batch_shape)
-            new._param = new.logits
-        super(LogitRelaxedBernoulli, new).__init__(batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
         return new
 
-    def _new(self, *args, **kwargs):
-        return self._param.new(*args, **kwargs)
-
-    @lazy_property
-    def logits(self) -> Tensor:
-        return probs_to_logits(self.probs, is_binary=True)
-
-    @lazy_property
-    def probs(self) -> Tensor:
-        return logits_to_probs(self.logits, is_binary=True)
-
-    @property
-    def param_shape(self) -> ember.Size:
-        return self._param.size()
-
-    def rsample(self, sample_shape: _size = ember.Size()) -> Tensor:
+    def rsample(self, sample_shape=ember.Size()):
         shape = self._extended_shape(sample_shape)
-        probs = clamp_probs(self.probs.expand(shape))
-        uniforms = clamp_probs(
-            ember.rand(shape, dtype=probs.dtype, device=probs.device)
-        )
-        return (
-            uniforms.log() - (-uniforms).log1p() + probs.log() - (-probs).log1p()
-        ) / self.temperature
+        # clamping keeps u and p away from 0 and 1, where their logits would be infinite
+        p = clamp_probs(self.probs.expand(shape))
+        u = clamp_probs(ember.rand(shape, dtype=p.dtype, device=p.device))
+        logistic_noise = u.log() - (-u).log1p()
+        return (logistic_noise + p.log() - (-p).log1p()) / self.temperature
 
     def log_prob(self, value):
-        if self._validate_args:
-            self._validate_sample(value)
-        logits, value = broadcast_all(self.logits, value)
-        diff = logits - value.mul(self.temperature)
-        return self.temperature.log() + diff - 2 * diff.exp().log1p()
+        # checked before logits is derived, so an error names only the parameter given
+        value = checked(self, value)
+        logits, y = broadcast_all(self.logits, value)
+        # the logistic density of t * y - logit, times the Jacobian t of the scaling
+        gap = logits - y.mul(self.temperature)
+        return self.temperature.log() + gap - 2 * gap.exp().log1p()
 
 
 class RelaxedBernoulli(TransformedDistribution):
-    r"""
-    Creates a RelaxedBernoulli distribution, parametrized by
-    :attr:`temperature`, and either :attr:`probs` or :attr:`logits`
-    (but not both). This is a relaxed version of the `Bernoulli` distribution,
-    so the values are in (0, 1), and has reparametrizable samples.
+    r"""A continuous relaxation of :class:`Bernoulli` on ``(0, 1)``: the sigmoid of a
+    :class:`LogitRelaxedBernoulli` draw. As the temperature goes to 0 the draws approach hard
+    0/1 flips with success probability ``probs``; ``rsample`` is differentiable in the
+    parameters.
+
+    Args:
+        temperature (Tensor): relaxation temperature (positive).
+        probs (Number, Tensor): success probability.
+        logits (Number, Tensor): its log-odds (give one of ``probs`` and ``logits``).
+        validate_args (bool, optional): check the parameters and the values scored.
 
     Example::
 
-        >>> # xdoctest: +IGNORE_WANT("non-deterministic")
-        >>> m = RelaxedBernoulli(ember.tensor([2.2]),
-        ...                      ember.tensor([0.1, 0.2, 0.3, 0.99]))
-        >>> m.sample()
-        tensor([ 0.2951,  0.3442,  0.8918,  0.9021])
-
-    Args:
-        temperature (Tensor): relaxation temperature
-        probs (Number, Tensor): the probability of sampling `1`
-        logits (Number, Tensor): the log-odds of sampling `1`
+        >>> d = RelaxedBernoulli(ember.tensor(0.1), probs=ember.tensor([0.2, 0.9]))
+        >>> x = d.rsample()
+        >>> bool(((x > 0) & (x < 1)).all())
+        True
     """
 
     arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
     support = constraints.unit_interval
     has_rsample = True
-    base_dist: LogitRelaxedBernoulli
 
-    def __init__(
-        self,
-        temperature: Tensor,
-        probs: Tensor | Number | None = None,
-        logits: Tensor | Number | None = None,
-        validate_args: bool | None = None,
-    ) -> None:
-        base_dist = LogitRelaxedBernoulli(temperature, probs, logits)
-        super().__init__(base_dist, SigmoidTransform(), validate_args=validate_args)
+    def __init__(self, temperature, probs=None, logits=None, validate_args=None) -> None:
+        logit_dist = LogitRelaxedBernoulli(temperature, probs, logits)
+        super().__init__(logit_dist, SigmoidTransform(), validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
         new = self._get_checked_instance(RelaxedBernoulli, _instance)
         return super().expand(batch_shape, _instance=new)
 
+    # the parameters are those of the distribution of the logit
     @property
-    def temperature(self) -> Tensor:
+    def temperature(self):
         return self.base_dist.temperature
 
     @property
-    def logits(self) -> Tensor:
+    def logits(self):
         return self.base_dist.logits
 
     @property
-    def probs(self) -> Tensor:
+    def probs(self):
         return self.base_dist.probs

@@ -1,10 +1,12 @@
+"""Student's t distribution with location and scale."""
+
 import math
-from math import inf, nan
 
 import ember
 from ember import Tensor
 
-from . import Chi2, constraints
+from . import constraints
+from .chi2 import Chi2
 from .distribution import Distribution
 from .utils import _size, _standard_normal, broadcast_all
 
@@ -12,36 +14,50 @@ __all__ = ["StudentT"]
 
 
 class StudentT(Distribution):
-    r"""
-    Creates a Student's t-distribution parameterized by degree of
-    freedom :attr:`df`, mean :attr:`loc` and scale :attr:`scale`.
-
-    Example::
-
-        >>> # xdoctest: +IGNORE_WANT("non-deterministic")
-        >>> m = StudentT(ember.tensor([2.0]))
-        >>> m.sample()  # Student's t-distributed with degrees of freedom=2
-        tensor([ 0.1046])
+    r"""Student's t distribution with ``df`` degrees of freedom, shifted by ``loc`` and
+    stretched by ``scale``: ``loc + scale * Z / sqrt(V / df)`` with ``Z`` standard normal and
+    ``V`` chi-squared with ``df`` degrees of freedom. Samples draw ``Z`` first, then ``V``,
+    and are reparameterised.
 
     Args:
-        df (float or Tensor): degrees of freedom
-        loc (float or Tensor): mean of the distribution
-        scale (float or Tensor): scale of the distribution
+        df (float or Tensor): degrees of freedom, > 0.
+        loc (float or Tensor): location (default 0).
+        scale (float or Tensor): scale, > 0 (default 1).
+
+    Example:
+        >>> d = StudentT(ember.tensor([4.0]), 1.0, 2.0)
+        >>> d.mean, d.variance
+        (tensor([1.]), tensor([8.]))
     """
 
-    arg_constraints = {
-        "df": constraints.positive,
-        "loc": constraints.real,
-        "scale": constraints.positive,
-    }
+    arg_constraints = {"df": constraints.positive, "loc": constraints.real,
+                       "scale": constraints.positive}
     support = constraints.real
     has_rsample = True
 
+    def __init__(self, df: Tensor | float, loc: Tensor | float = 0.0,
+                 scale: Tensor | float = 1.0, validate_args: bool | None = None) -> None:
+        self.df, self.loc, self.scale = broadcast_all(df, loc, scale)
+        self._chi2 = Chi2(self.df)
+        super().__init__(self.df.size(), validate_args=validate_args)
+
+    def expand(self, batch_shape, _instance=None):
+        out = self._get_checked_instance(StudentT, _instance)
+        shape = ember.Size(batch_shape)
+        out.df = self.df.expand(shape)
+        out.loc = self.loc.expand(shape)
+        out.scale = self.scale.expand(shape)
+        out._chi2 = self._chi2.expand(shape)
+        super(StudentT, out).__init__(shape, validate_args=False)
+        out._validate_args = self._validate_args
+        return out
+
     @property
     def mean(self) -> Tensor:
-        m = self.loc.clone(memory_format=ember.contiguous_format)
-        m[self.df <= 1] = nan
-        return m
+        # undefined for df <= 1 (the tails are too heavy)
+        centre = self.loc.clone(memory_format=ember.contiguous_format)
+        centre[self.df <= 1] = math.nan
+        return centre
 
     @property
     def mode(self) -> Tensor:
@@ -49,73 +65,34 @@ class StudentT(Distribution):
 
     @property
     def variance(self) -> Tensor:
-        m = self.df.clone(memory_format=ember.contiguous_format)
-        m[self.df > 2] = (
-            self.scale[self.df > 2].pow(2)
-            * self.df[self.df > 2]
-            / (self.df[self.df > 2] - 2)
-        )
-        m[(self.df <= 2) & (self.df > 1)] = inf
-        m[self.df <= 1] = nan
-        return m
-
-    def __init__(
-        self,
-        df: Tensor | float,
-        loc: Tensor | float = 0.0,
-        scale: Tensor | float = 1.0,
-        validate_args: bool | None = None,
-    ) -> None:
-        self.df, self.loc, self.scale = broadcast_all(df, loc, scale)
-        self._chi2 = Chi2(self.df)
-        batch_shape = self.df.size()
-        super().__init__(batch_shape, validate_args=validate_args)
-
-    def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(StudentT, _instance)
-        batch_shape = ember.Size(batch_shape)
-        new.df = self.df.expand(batch_shape)
-        new.loc = self.loc.expand(batch_shape)
-        new.scale = self.scale.expand(batch_shape)
-        new._chi2 = self._chi2.expand(batch_shape)
-        super(StudentT, new).__init__(batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        # scale^2 df / (df - 2) above df = 2, infinite on (1, 2], undefined up to 1
+        out = self.df.clone(memory_format=ember.contiguous_format)
+        above = self.df > 2
+        out[above] = self.scale[above].pow(2) * self.df[above] / (self.df[above] - 2)
+        out[(self.df <= 2) & (self.df > 1)] = math.inf
+        out[self.df <= 1] = math.nan
+        return out
 
     def rsample(self, sample_shape: _size = ember.Size()) -> Tensor:
-        # A standard normal over a chi-square's root: X ~ N(0, 1), Z ~ Chi2(df), then
-        # X * rsqrt(Z / df) ~ StudentT(df). The normals are drawn first, then the gammas,
-        # which is the order PyTorch consumes its random stream in (checked bit for bit).
         shape = self._extended_shape(sample_shape)
-        X = _standard_normal(shape, dtype=self.df.dtype, device=self.df.device)
-        Z = self._chi2.rsample(sample_shape)
-        Y = X * ember.rsqrt(Z / self.df)
-        return self.loc + self.scale * Y
+        z = _standard_normal(shape, dtype=self.df.dtype, device=self.df.device)
+        v = self._chi2.rsample(sample_shape)
+        return self.loc + self.scale * (z * ember.rsqrt(v / self.df))
 
     def log_prob(self, value):
         if self._validate_args:
             self._validate_sample(value)
-        y = (value - self.loc) / self.scale
-        Z = (
-            self.scale.log()
-            + 0.5 * self.df.log()
-            + 0.5 * math.log(math.pi)
-            + ember.lgamma(0.5 * self.df)
-            - ember.lgamma(0.5 * (self.df + 1.0))
-        )
-        return -0.5 * (self.df + 1.0) * ember.log1p(y**2.0 / self.df) - Z
+        nu = self.df
+        t = (value - self.loc) / self.scale
+        # log of the normaliser scale sqrt(nu pi) Gamma(nu / 2) / Gamma((nu + 1) / 2)
+        log_norm = (self.scale.log() + 0.5 * nu.log() + 0.5 * math.log(math.pi)
+                    + ember.lgamma(0.5 * nu) - ember.lgamma(0.5 * (nu + 1.0)))
+        return -0.5 * (nu + 1.0) * ember.log1p(t.pow(2.0) / nu) - log_norm
 
     def entropy(self):
-        lbeta = (
-            ember.lgamma(0.5 * self.df)
-            + math.lgamma(0.5)
-            - ember.lgamma(0.5 * (self.df + 1))
-        )
-        return (
-            self.scale.log()
-            + 0.5
-            * (self.df + 1)
-            * (ember.digamma(0.5 * (self.df + 1)) - ember.digamma(0.5 * self.df))
-            + 0.5 * self.df.log()
-            + lbeta
-        )
+        nu = self.df
+        # log B(nu / 2, 1 / 2)
+        log_beta = ember.lgamma(0.5 * nu) + math.lgamma(0.5) - ember.lgamma(0.5 * (nu + 1))
+        return (self.scale.log()
+                + 0.5 * (nu + 1) * (ember.digamma(0.5 * (nu + 1)) - ember.digamma(0.5 * nu))
+                + 0.5 * nu.log() + log_beta)

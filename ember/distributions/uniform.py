@@ -1,5 +1,4 @@
-
-from math import nan
+"""The continuous uniform distribution on a half-open interval."""
 
 import ember
 from ember import Tensor
@@ -12,96 +11,66 @@ __all__ = ["Uniform"]
 
 
 class Uniform(Distribution):
-    r"""
-    Generates uniformly distributed random samples from the half-open interval
-    ``[low, high)``.
+    """Uniform on ``[low, high)``, with the two bounds broadcast into the batch shape.
+    ``rsample`` stretches ``ember.rand`` draws onto the interval, so samples are
+    differentiable in both bounds; every point of the interval is equally likely, so ``mode``
+    is NaN.
 
-    Example::
-
-        >>> m = Uniform(ember.tensor([0.0]), ember.tensor([5.0]))
-        >>> m.sample()  # uniformly distributed in the range [0.0, 5.0)
-        >>> # xdoctest: +SKIP
-        tensor([ 2.3418])
-
-    Args:
-        low (float or Tensor): lower range (inclusive).
-        high (float or Tensor): upper range (exclusive).
+    Example:
+        >>> d = Uniform(ember.tensor([0.0, -1.0]), ember.tensor([2.0, 1.0]))
+        >>> print(d.mean.tolist(), d.entropy().exp().tolist())
+        [1.0, 0.0] [2.0, 2.0]
+        >>> print(d.cdf(ember.tensor([0.5, 0.5])).tolist())
+        [0.25, 0.75]
     """
 
     has_rsample = True
 
     @property
     def arg_constraints(self):
-        # TODO allow (loc,scale) parameterization to allow independent constraints.
-        return {
-            "low": constraints.less_than(self.high),
-            "high": constraints.greater_than(self.low),
-        }
+        # each bound is constrained by the other one
+        return {"low": constraints.less_than(self.high),
+                "high": constraints.greater_than(self.low)}
 
-    @property
-    def mean(self) -> Tensor:
-        return (self.high + self.low) / 2
-
-    @property
-    def mode(self) -> Tensor:
-        return nan * self.high
-
-    @property
-    def stddev(self) -> Tensor:
-        return (self.high - self.low) / 12**0.5
-
-    @property
-    def variance(self) -> Tensor:
-        return (self.high - self.low).pow(2) / 12
-
-    def __init__(
-        self,
-        low: Tensor | float,
-        high: Tensor | float,
-        validate_args: bool | None = None,
-    ) -> None:
+    def __init__(self, low: Tensor | float, high: Tensor | float,
+                 validate_args: bool | None = None) -> None:
         self.low, self.high = broadcast_all(low, high)
+        scalars = isinstance(low, _Number) and isinstance(high, _Number)
+        super().__init__(ember.Size() if scalars else self.low.size(),
+                         validate_args=validate_args)
 
-        if isinstance(low, _Number) and isinstance(high, _Number):
-            batch_shape = ember.Size()
-        else:
-            batch_shape = self.low.size()
-        super().__init__(batch_shape, validate_args=validate_args)
-
-    def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(Uniform, _instance)
-        batch_shape = ember.Size(batch_shape)
-        new.low = self.low.expand(batch_shape)
-        new.high = self.high.expand(batch_shape)
-        super(Uniform, new).__init__(batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+    def expand(self, batch_shape: _size, _instance=None) -> "Uniform":
+        return self._expand_params(Uniform, batch_shape, _instance, ("low", "high"))
 
     @constraints.dependent_property(is_discrete=False, event_dim=0)
     def support(self):
         return constraints.interval(self.low, self.high)
 
+    def _width(self) -> Tensor:
+        return self.high - self.low
+
+    mean = property(lambda self: (self.high + self.low) / 2, doc="Midpoint of the interval.")
+    mode = property(lambda self: self.high * float("nan"), doc="NaN: no point is likelier.")
+    stddev = property(lambda self: self._width() / 12**0.5, doc="``(high - low) / sqrt(12)``.")
+    variance = property(lambda self: self._width().pow(2) / 12, doc="``(high - low)^2 / 12``.")
+
     def rsample(self, sample_shape: _size = ember.Size()) -> Tensor:
-        shape = self._extended_shape(sample_shape)
-        rand = ember.rand(shape, dtype=self.low.dtype, device=self.low.device)
-        return self.low + rand * (self.high - self.low)
+        u = ember.rand(self._extended_shape(sample_shape), dtype=self.low.dtype,
+                       device=self.low.device)
+        return self.low + u * self._width()
 
-    def log_prob(self, value):
-        if self._validate_args:
-            self._validate_sample(value)
-        lb = self.low.le(value).type_as(self.low)
-        ub = self.high.gt(value).type_as(self.low)
-        return ember.log(lb.mul(ub)) - ember.log(self.high - self.low)
+    def log_prob(self, value: Tensor) -> Tensor:
+        value = self._checked(value)
+        # log(1) inside [low, high), log(0) = -inf outside, minus the log width
+        inside = self.low.le(value).type_as(self.low) * self.high.gt(value).type_as(self.low)
+        return ember.log(inside) - ember.log(self._width())
 
-    def cdf(self, value):
-        if self._validate_args:
-            self._validate_sample(value)
-        result = (value - self.low) / (self.high - self.low)
-        return result.clamp(min=0, max=1)
+    def cdf(self, value: Tensor) -> Tensor:
+        value = self._checked(value)
+        return ((value - self.low) / self._width()).clamp(min=0, max=1)
 
-    def icdf(self, value):
-        result = value * (self.high - self.low) + self.low
-        return result
+    def icdf(self, value: Tensor) -> Tensor:
+        return self.low + value * self._width()
 
-    def entropy(self):
-        return ember.log(self.high - self.low)
+    def entropy(self) -> Tensor:
+        return ember.log(self._width())

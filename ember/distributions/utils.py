@@ -1,27 +1,27 @@
-"""Helpers shared by the distributions: broadcasting parameters, probabilities and logits,
-lazily computed parameters, lower-triangular packing."""
+"""Small helpers the distributions share: broadcasting parameters, moving between
+probabilities and logits, a cached property, packing lower-triangular matrices, and the
+random draws that must follow PyTorch's stream."""
 
+from __future__ import annotations
+
+import math
 from collections.abc import Callable, Sequence
 from functools import update_wrapper
-from typing import Any, Final, Generic, TypeVar, overload
+from typing import Any, Generic, TypeVar
 
 import ember
 import ember.nn.functional as F
 from ember import Tensor
 
-# torch.types' aliases, for the annotations
+# what counts as a plain number parameter (isinstance checks, and annotations)
 _Number = (int, float, bool)
 Number = int | float | bool
 _size = ember.Size | Sequence[int]
 _dtype = ember.dtype
 Device = ember.device | str | int | None
 
-
-def is_tensor_like(value) -> bool:
-    return isinstance(value, Tensor)
-
-
-euler_constant: Final[float] = 0.57721566490153286060  # Euler Mascheroni Constant
+# the Euler-Mascheroni constant (Gumbel and Weibull moments, some KL divergences)
+euler_constant = 0.57721566490153286060
 
 __all__ = [
     "broadcast_all",
@@ -34,126 +34,104 @@ __all__ = [
 ]
 
 
+def is_tensor_like(value) -> bool:
+    """Whether ``value`` is a tensor, or an object that takes part in the tensor protocol
+    through ``__torch_function__``."""
+    return isinstance(value, Tensor) or hasattr(type(value), "__torch_function__")
+
+
 def broadcast_all(*values: Tensor | Number) -> tuple[Tensor, ...]:
-    r"""
-    Given a list of values (possibly containing numbers), returns a list where each
-    value is broadcasted based on the following rules:
+    """Turn numbers into tensors and broadcast everything to one shape.
 
-    - `ember.*Tensor` instances are broadcasted as per :ref:`broadcasting-semantics`.
-    - Number instances (scalars) are upcast to tensors having
-      the same size and type as the first tensor passed to `values`.  If all the
-      values are scalars, then they are upcasted to scalar Tensors.
+    Numbers take the dtype and device of the first tensor among ``values``, or the default
+    float dtype when there is none; tensors keep their own dtypes. Anything that is neither
+    a number nor tensor-like raises ``ValueError``.
 
-    Args:
-        values (list of `Number`, `ember.*Tensor` or objects implementing __torch_function__)
-
-    Raises:
-        ValueError: if any of the values is not a `Number` instance,
-            a `ember.*Tensor` instance, or an instance implementing __torch_function__
+    Example:
+        >>> from ember.distributions.utils import broadcast_all
+        >>> loc, scale = broadcast_all(ember.tensor([0.0, 1.0]), 2.0)
+        >>> scale
+        tensor([2., 2.])
     """
-    if not all(is_tensor_like(v) or isinstance(v, _Number) for v in values):
-        raise ValueError(
-            "Input arguments must all be instances of Number, "
-            "torch.Tensor or objects implementing __torch_function__."
-        )
-    if not all(is_tensor_like(v) for v in values):
-        options: dict[str, Any] = dict(dtype=ember.get_default_dtype())
-        for value in values:
-            if isinstance(value, ember.Tensor):
-                options = dict(dtype=value.dtype, device=value.device)
-                break
-        new_values = [
-            v if is_tensor_like(v) else ember.tensor(v, **options) for v in values
-        ]
-        return ember.broadcast_tensors(*new_values)
-    return ember.broadcast_tensors(*values)
+    if not all(isinstance(v, _Number) or is_tensor_like(v) for v in values):
+        raise ValueError("Input arguments must all be instances of Number, torch.Tensor or "
+                         "objects implementing __torch_function__.")
+    like = next((v for v in values if is_tensor_like(v)), None)
+    if like is None:
+        kind = {"dtype": ember.get_default_dtype()}
+    else:
+        kind = {"dtype": like.dtype, "device": like.device}
+    tensors = [v if is_tensor_like(v) else ember.tensor(v, **kind) for v in values]
+    return tuple(ember.broadcast_tensors(*tensors))
 
 
-def _standard_normal(
-    shape: Sequence[int],
-    dtype: _dtype | None,
-    device: Device | None,
-) -> Tensor:
-    return _host_fill(shape, dtype, device, "normal_")
+def _standard_normal(shape: _size, dtype: _dtype | None, device: Device) -> Tensor:
+    """Standard normal draws of ``shape``: the same numbers ``ember.randn`` gives (and so
+    PyTorch for the same seed)."""
+    return ember.randn(shape, dtype=dtype, device=device)
 
 
 def _one_hot(indices: Tensor, num_classes: int) -> Tensor:
-    """``F.one_hot(indices, num_classes)`` (int64) as a comparison, which runs on any device."""
-    classes = ember.arange(num_classes, device=indices.device)
-    return (indices.unsqueeze(-1) == classes).long()
+    """Integer one-hot vectors (a new last dimension of size ``num_classes``)."""
+    return F.one_hot(indices, num_classes)
 
 
 def _host_fill(shape, dtype, device, method: str, *args) -> Tensor:
-    """A ``shape`` tensor filled by the in-place random ``method`` (``normal_``, ``uniform_``,
-    ``exponential_``, ``cauchy_``) on the host, then moved to ``device``: the draw comes from
-    ember's generator either way, and a CUDA tensor is never handed a host array."""
-    out = getattr(ember.empty(shape, dtype=dtype), method)(*args)
-    return out if device is None else out.to(device)
+    """A new tensor filled by the in-place random method ``method`` (``"cauchy_"``,
+    ``"exponential_"``, ``"uniform_"``, ...), called with ``args``.
+
+    The fill runs on the host, where ember replays PyTorch's CPU generator, and the result
+    then moves to ``device``: the same seed gives the same sample on every device."""
+    out = ember.empty(shape, dtype=dtype)
+    getattr(out, method)(*args)
+    return out.to(device)
 
 
 def _sum_rightmost(value: Tensor, dim: int) -> Tensor:
-    r"""
-    Sum out ``dim`` many rightmost dimensions of a given tensor.
-
-    Args:
-        value (Tensor): A tensor of ``.dim()`` at least ``dim``.
-        dim (int): The number of rightmost dims to sum out.
-    """
-    if dim == 0:
-        return value
-    required_shape = value.shape[:-dim] + (-1,)
-    return value.reshape(required_shape).sum(-1)
+    """Sum over the ``dim`` rightmost dimensions (``dim`` 0: ``value`` as it is)."""
+    return value if dim == 0 else value.flatten(-dim).sum(-1)
 
 
 def logits_to_probs(logits: Tensor, is_binary: bool = False) -> Tensor:
-    r"""
-    Converts a tensor of logits into probabilities. Note that for the
-    binary case, each value denotes log odds, whereas for the
-    multi-dimensional case, the values along the last dimension denote
-    the log probabilities (possibly unnormalized) of the events.
+    """Probabilities from logits: a sigmoid for independent binary events, otherwise a
+    softmax over the last dimension (logits there are log-probabilities up to a constant).
+
+    Example:
+        >>> from ember.distributions.utils import logits_to_probs
+        >>> logits_to_probs(ember.tensor([0.0, 0.0]))
+        tensor([0.5000, 0.5000])
+        >>> logits_to_probs(ember.tensor([0.0]), is_binary=True)
+        tensor([0.5000])
     """
-    if is_binary:
-        return ember.sigmoid(logits)
-    return F.softmax(logits, dim=-1)
+    return logits.sigmoid() if is_binary else logits.softmax(-1)
 
 
 def clamp_probs(probs: Tensor) -> Tensor:
-    """Clamps the probabilities to be in the open interval `(0, 1)`.
+    """Keep probabilities inside ``[eps, 1 - eps]`` (``eps`` the dtype's machine epsilon),
+    so that their logarithms and logits stay finite.
 
-    The probabilities would be clamped between `eps` and `1 - eps`,
-    and `eps` would be the smallest representable positive number for the input data type.
-
-    Args:
-        probs (Tensor): A tensor of probabilities.
-
-    Returns:
-        Tensor: The clamped probabilities.
-
-    Examples:
-        >>> probs = ember.tensor([0.0, 0.5, 1.0])
-        >>> clamp_probs(probs)
-        tensor([1.1921e-07, 5.0000e-01, 1.0000e+00])
-
-        >>> probs = ember.tensor([0.0, 0.5, 1.0], dtype=ember.float64)
-        >>> clamp_probs(probs)
-        tensor([2.2204e-16, 5.0000e-01, 1.0000e+00], dtype=torch.float64)
-
+    Example:
+        >>> from ember.distributions.utils import clamp_probs
+        >>> clamp_probs(ember.tensor([0.0, 0.5], dtype=ember.float64))
+        tensor([2.2204e-16, 5.0000e-01], dtype=torch.float64)
     """
     eps = ember.finfo(probs.dtype).eps
     return probs.clamp(min=eps, max=1 - eps)
 
 
 def probs_to_logits(probs: Tensor, is_binary: bool = False) -> Tensor:
-    r"""
-    Converts a tensor of probabilities into logits. For the binary case,
-    this denotes the probability of occurrence of the event indexed by `1`.
-    For the multi-dimensional case, the values along the last dimension
-    denote the probabilities of occurrence of each of the events.
+    """Logits from probabilities (clamped first, see ``clamp_probs``): ``log(p / (1 - p))``
+    for binary events, otherwise ``log(p)``, which ``logits_to_probs`` maps back.
+
+    Example:
+        >>> from ember.distributions.utils import probs_to_logits
+        >>> probs_to_logits(ember.tensor([0.5]), is_binary=True)
+        tensor([0.])
     """
-    ps_clamped = clamp_probs(probs)
+    p = clamp_probs(probs)
     if is_binary:
-        return ember.log(ps_clamped) - ember.log1p(-ps_clamped)
-    return ember.log(ps_clamped)
+        return p.log() - (-p).log1p()
+    return p.log()
 
 
 T = TypeVar("T", contravariant=True)
@@ -161,80 +139,89 @@ R = TypeVar("R", covariant=True)
 
 
 class lazy_property(Generic[T, R]):
-    r"""
-    Used as a decorator for lazy loading of class attributes. This uses a
-    non-data descriptor that calls the wrapped method to compute the property on
-    first call; thereafter replacing the wrapped method into an instance
-    attribute.
+    """A property computed on first access and then stored on the instance, under the
+    same name, so later reads are plain attribute lookups.
+
+    The computation runs with gradients enabled, even inside ``ember.no_grad()``: the stored
+    value outlives that block and must still connect to the parameters it came from.
+
+    Example:
+        >>> from ember.distributions.utils import lazy_property
+        >>> class Circle:
+        ...     def __init__(self, r):
+        ...         self.r = r
+        ...     @lazy_property
+        ...     def area(self):
+        ...         print("computing")
+        ...         return 3.0 * self.r ** 2
+        >>> c = Circle(2.0)
+        >>> c.area
+        computing
+        12.0
+        >>> c.area
+        12.0
     """
 
     def __init__(self, wrapped: Callable[[T], R]) -> None:
         self.wrapped: Callable[[T], R] = wrapped
-        update_wrapper(self, wrapped)  # type:ignore[arg-type]
+        update_wrapper(self, wrapped)  # type: ignore[arg-type]
 
-    @overload
-    def __get__(
-        self, instance: None, obj_type: Any = None
-    ) -> "_lazy_property_and_property[T, R]": ...
-
-    @overload
-    def __get__(self, instance: T, obj_type: Any = None) -> R: ...
-
-    def __get__(
-        self, instance: T | None, obj_type: Any = None
-    ) -> "R | _lazy_property_and_property[T, R]":
+    def __get__(self, instance: T | None, obj_type: Any = None) -> Any:
         if instance is None:
+            # read from the class: look like a property (documentation tools list it so)
             return _lazy_property_and_property(self.wrapped)
         with ember.enable_grad():
             value = self.wrapped(instance)
+        # the instance attribute now shadows this (non-data) descriptor
         setattr(instance, self.wrapped.__name__, value)
         return value
 
 
 class _lazy_property_and_property(lazy_property[T, R], property):
-    """We want lazy properties to look like multiple things.
-
-    * property when Sphinx autodoc looks
-    * lazy_property when Distribution validate_args looks
-    """
+    """What a ``lazy_property`` reads as from its class: also a ``property``."""
 
     def __init__(self, wrapped: Callable[[T], R]) -> None:
         property.__init__(self, wrapped)
+        lazy_property.__init__(self, wrapped)
 
 
 def tril_matrix_to_vec(mat: Tensor, diag: int = 0) -> Tensor:
-    r"""
-    Convert a `D x D` matrix or a batch of matrices into a (batched) vector
-    which comprises of lower triangular elements from the matrix in row order.
+    """The entries of the square matrices ``mat`` (last two dims) on and below diagonal
+    ``diag``, row by row, in a vector; ``diag`` shifts the diagonal as ``Tensor.tril`` does.
+
+    Example:
+        >>> from ember.distributions.utils import tril_matrix_to_vec
+        >>> tril_matrix_to_vec(ember.tensor([[1.0, 2.0], [3.0, 4.0]]))
+        tensor([1., 3., 4.])
     """
-    n = mat.shape[-1]
-    if (diag < -n or diag >= n):
-        raise ValueError(f"diag ({diag}) provided is outside [{-n}, {n - 1}].")
-    arange = ember.arange(n, device=mat.device)
-    tril_mask = arange < arange.view(-1, 1) + (diag + 1)
-    vec = mat[..., tril_mask]
-    return vec
+    size = mat.shape[-1]
+    if not -size <= diag < size:
+        raise ValueError(f"diag ({diag}) provided is outside [{-size}, {size - 1}].")
+    below = ember.ones(size, size, dtype=ember.bool, device=mat.device).tril(diag)
+    return mat[..., below]
 
 
 def vec_to_tril_matrix(vec: Tensor, diag: int = 0) -> Tensor:
-    r"""
-    Convert a vector or a batch of vectors into a batched `D x D`
-    lower triangular matrix containing elements from the vector in row order.
+    """The inverse of ``tril_matrix_to_vec``: square matrices with ``vec`` (last dim) laid
+    out row by row on and below diagonal ``diag``, zeros elsewhere. The matrix size is
+    solved from the length of ``vec``; a length no matrix fits raises an error.
+
+    Example:
+        >>> from ember.distributions.utils import vec_to_tril_matrix
+        >>> vec_to_tril_matrix(ember.tensor([1.0, 3.0, 4.0]))
+        tensor([[1., 0.],
+                [3., 4.]])
     """
-    # +ve root of D**2 + (1+2*diag)*D - |diag| * (diag+1) - 2*vec.shape[-1] = 0
-    n = (
-        -(1 + 2 * diag)
-        + ((1 + 2 * diag) ** 2 + 8 * vec.shape[-1] + 4 * abs(diag) * (diag + 1)) ** 0.5
-    ) / 2
-    eps = ember.finfo(vec.dtype).eps
-    if (round(n) - n > eps):
-        raise ValueError(
-            f"The size of last dimension is {vec.shape[-1]} which cannot be expressed as "
-            + "the lower triangular part of a square D x D matrix."
-        )
-    n = round(n.item()) if isinstance(n, ember.Tensor) else round(n)
-    mat = vec.new_zeros(vec.shape[:-1] + ember.Size((n, n)))
-    arange = ember.arange(n, device=vec.device)
-    tril_mask = arange < arange.view(-1, 1) + (diag + 1)
-    mat[..., tril_mask] = vec
-    return mat
+    length = vec.shape[-1]
+    # the count of entries is quadratic in the size: n**2 + (1 + 2d) n - 2 length - |d|(d + 1)
+    # = 0; take the nearest whole root
+    b = 1 + 2 * diag
+    root = (-b + math.sqrt(b * b + 8 * length + 4 * abs(diag) * (diag + 1))) / 2
+    size = round(root)
+    if size > root:  # rounded up: too few values for the nearest size
+        raise ValueError(f"The size of last dimension is {length} which cannot be expressed as "
+                         "the lower triangular part of a square D x D matrix.")
+    out = vec.new_zeros(vec.shape[:-1] + (size, size))
+    below = ember.ones(size, size, dtype=ember.bool, device=vec.device).tril(diag)
+    out[..., below] = vec
+    return out

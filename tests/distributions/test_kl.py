@@ -177,3 +177,136 @@ def test_every_pair_of_the_case_table_agrees_with_torch():
                 problems.append(f"{pn}||{qn}: {got} vs {expected}")
     assert not problems, "\n".join(problems)
     assert compared > 60, compared
+
+
+def _lookup_outcome(lib, regs, query):
+    """Which registered function the lookup picks for ``query`` and what it warns, in ``lib``."""
+    import warnings
+
+    kl_mod = lib.distributions.kl
+    kl_mod._KL_MEMOIZE.clear()
+    for pair in regs:
+        lib.distributions.register_kl(*pair)(lambda p, q, pair=pair: pair)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            fun = kl_mod._dispatch_kl(*query)
+        return fun(None, None), [(w.category, str(w.message)) for w in caught]
+    finally:
+        for pair in regs:
+            kl_mod._KL_REGISTRY.pop(pair, None)
+        kl_mod._KL_MEMOIZE.clear()
+
+
+def test_lookup_order_and_ambiguity_warning_match_torch():
+    def family(lib):
+        base = lib.distributions.Normal
+        a = type("A", (base,), {})
+        b = type("B", (base,), {})
+        a2 = type("A2", (a,), {})
+        b2 = type("B2", (b,), {})
+        c = type("C", (base,), {})
+        ac = type("AC", (a, c), {})
+        return base, a, b, a2, b2, c, ac
+
+    def idx(fam, pairs):
+        return [tuple(fam[i] for i in pair) for pair in pairs]
+
+    scenarios = [  # (registered pairs, query), as indices into family()
+        ([(1, 0), (0, 2)], (1, 2)), ([(0, 2), (1, 0)], (1, 2)), ([(3, 0), (1, 2)], (3, 2)),
+        ([(1, 0), (5, 0)], (6, 0)), ([(5, 0), (1, 0)], (6, 0)), ([(1, 0), (0, 1)], (1, 1)),
+        ([(3, 0), (1, 2), (0, 4)], (3, 4)), ([(1, 0), (0, 2)], (3, 4)),
+    ]
+    for regs, query in scenarios:
+        tf, ef = family(torch), family(ember)
+        t_pick, t_warn = _lookup_outcome(torch, idx(tf, regs), tuple(tf[i] for i in query))
+        e_pick, e_warn = _lookup_outcome(ember, idx(ef, regs), tuple(ef[i] for i in query))
+        assert [c.__name__ for c in e_pick] == [c.__name__ for c in t_pick], (regs, query)
+        assert e_warn == t_warn, (regs, query)
+
+
+def test_unregistered_pair_and_bad_registration():
+    with pytest.raises(NotImplementedError, match="p type Cauchy and q type Normal"):
+        ed.kl_divergence(ed.Cauchy(0.0, 1.0), ed.Normal(0.0, 1.0))
+    with pytest.raises(TypeError):
+        ed.register_kl("Normal", ed.Normal)
+    with pytest.raises(NotImplementedError):  # both exponential families, but different ones
+        ed.kl_divergence(ed.Bernoulli(0.3), ed.Gamma(1.0, 1.0))
+    with pytest.raises(NotImplementedError):
+        ed.kl_divergence(ed.Binomial(3, ember.tensor(0.3)), ed.Binomial(5, ember.tensor(0.4)))
+    mvn = ed.MultivariateNormal(ember.zeros(2), ember.eye(2))
+    with pytest.raises(ValueError, match="different event shapes"):
+        ed.kl_divergence(mvn, ed.MultivariateNormal(ember.zeros(3), ember.eye(3)))
+
+
+EDGE_PAIRS = [  # support boundaries, degenerate probabilities and shapes PyTorch settles its way
+    ("Beta", ([2.0], [3.0]), "Uniform", ([-0.1, 0.0, 0.1, 0.0, 0.0, -0.1],
+                                         [1.1, 1.0, 0.9, 0.9, 1.1, 1.0])),
+    ("ContinuousBernoulli", ([0.3],), "Uniform", ([-0.1, 0.0, 0.1, 0.0, 0.0, -0.1],
+                                                 [1.1, 1.0, 0.9, 0.9, 1.1, 1.0])),
+    ("Uniform", ([-0.1, 0.0, 0.1, 0.0, 0.0, -0.1], [1.1, 1.0, 0.9, 0.9, 1.1, 1.0]),
+     "ContinuousBernoulli", ([0.3],)),
+    ("Uniform", ([-0.1, 0.0, 0.1, 0.0, 0.0, -0.1], [1.1, 1.0, 0.9, 0.9, 1.1, 1.0]),
+     "Beta", ([2.0], [3.0])),
+    ("Uniform", ([-0.1, 0.0, 0.1], [1.0]), "Gamma", ([0.5], [2.0])),
+    ("Uniform", ([0.9, 1.0, 1.1], [2.0]), "Pareto", ([1.0], [2.0])),
+    ("Pareto", ([0.9, 1.0, 1.1], [0.5, 1.5, 2.5]), "Normal", ([1.0], [1.0])),
+    ("Pareto", ([0.9, 1.0, 1.1], [2.0]), "Pareto", ([1.0], [3.0])),
+    ("Bernoulli", ([0.0, 0.0, 0.0, 0.5, 0.5, 0.5, 1.0, 1.0, 1.0],),
+     "Bernoulli", ([0.0, 0.5, 1.0] * 3,)),
+    ("Bernoulli", ([0.0, 0.5, 1.0],), "Poisson", ([1.0, 0.0, 2.0],)),
+    ("Geometric", ([0.5, 1.0, 0.5, 1.0],), "Geometric", ([0.5, 0.5, 1.0, 1.0],)),
+    ("Poisson", ([0.0, 0.0, 1.0, 1.0],), "Poisson", ([0.0, 1.0, 0.0, 1.0],)),
+    ("Binomial", ([3.0, 3.0, 5.0], [0.2, 1.0, 0.4]), "Binomial", ([3.0, 3.0, 3.0],
+                                                                  [0.0, 0.0, 0.4])),
+    ("Beta", ([1.0, 2.0], [1.0, 2.0]), "Pareto", ([[1.0], [2.0], [3.0]], [1.0])),  # p's shape
+    ("Normal", ([1.0, 2.0], [1.0]), "Exponential", ([[1.0], [2.0], [3.0]],)),
+    ("Exponential", ([1.0, 2.0],), "Gumbel", ([0.0, 1.0], [1.0, 0.5])),
+    ("Normal", ([0.0, 1.0], [1.0, 0.5]), "Laplace", ([0.5, -1.0], [2.0, 0.7])),
+]
+
+
+@pytest.mark.parametrize("pn, pa, qn, qa", EDGE_PAIRS, ids=[f"{e[0]}-{e[2]}" for e in EDGE_PAIRS])
+def test_edge_values_match_torch(pn, pa, qn, qa):
+    def make(lib, name, args):
+        return getattr(lib.distributions, name)(
+            *[lib.tensor(a, dtype=lib.float64) for a in args])
+
+    expected = torch.distributions.kl_divergence(make(torch, pn, pa), make(torch, qn, qa))
+    got = ed.kl_divergence(make(ember, pn, pa), make(ember, qn, qa))
+    assert tuple(got.shape) == tuple(expected.shape)
+    np.testing.assert_allclose(got.numpy(), expected.numpy(), rtol=1e-10, equal_nan=True)
+
+
+def test_bregman_fallback_sums_a_scalar_term_over_the_whole_tensor():
+    # Wishart's natural parameters include one with no event dims; like PyTorch, the
+    # event-dim sum of that term folds everything left (here the batch as well)
+    p = {"df": 4.0, "covariance_matrix": [[2.0, 0.3], [0.3, 1.0]]}
+    q = {"df": 5.0, "covariance_matrix": [[1.0, 0.0], [0.0, 1.0]]}
+
+    def make(lib, d):
+        return lib.distributions.Wishart(lib.tensor(d["df"], dtype=lib.float64),
+                                         covariance_matrix=lib.tensor(d["covariance_matrix"],
+                                                                      dtype=lib.float64))
+
+    expected = torch.distributions.kl_divergence(make(torch, p), make(torch, q))
+    got = ed.kl_divergence(make(ember, p), make(ember, q))
+    np.testing.assert_allclose(got.detach().numpy(), expected.detach().numpy(), rtol=1e-9)
+
+
+@pytest.mark.parametrize("obj", [ed.kl_divergence, ed.register_kl])
+def test_kl_docstring_examples_print_what_they_say(obj):
+    import doctest
+
+    tests = doctest.DocTestFinder(recurse=False).find(obj, globs={"ember": ember})
+    assert tests and tests[0].examples
+    runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE)
+    lines = []
+    try:
+        for t in tests:
+            runner.run(t, out=lines.append)
+    finally:
+        ed.kl._KL_REGISTRY.pop(next((k for k in ed.kl._KL_REGISTRY
+                                     if k[0].__name__ == "Shifted"), None), None)
+        ed.kl._KL_MEMOIZE.clear()
+    assert runner.summarize(verbose=False).failed == 0, "".join(lines)
