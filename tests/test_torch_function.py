@@ -492,3 +492,20 @@ def test_nothing_installed_for_a_plain_program():
                          check=True).stdout.split("\n")
     assert out[0] == "False True False False False"
     assert out[1] == "True True"  # the first subclass from outside ember installs it
+
+
+def test_symbolic_tracing_sees_through_the_layer():
+    # regression: with the layer installed, fx traced the dispatch wrappers instead of the ops
+    # (feature extraction lost every node inside a block; layer_norm refused a Proxy)
+    from ember.vision.models.feature_extraction import get_graph_node_names
+
+    model = ember.vision.models.resnet18()
+    assert tf.installed()
+    with_layer = get_graph_node_names(model)
+    assert tf.installed()  # put back after tracing
+    tf.uninstall()
+    assert get_graph_node_names(model) == with_layer
+    assert "layer1.0.add" in with_layer[1]
+    ln = ember.fx.symbolic_trace(ember.nn.LayerNorm(4))
+    tf.install()
+    assert str(ember.fx.symbolic_trace(ember.nn.LayerNorm(4)).graph) == str(ln.graph)

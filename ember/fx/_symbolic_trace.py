@@ -284,8 +284,19 @@ class Tracer:
         self._constant_count = 0
         concrete_args = dict(concrete_args or {})
         inputs = self._placeholders(fn, bool(fn_self), concrete_args)
-        with _Patches(self, fn):
-            result = fn(*fn_self, *inputs)
+        # the __torch_function__ layer's wrappers would stand between the code and these
+        # patches (proxies are no tensors): set aside while tracing, put back after
+        from .. import _torch_function
+
+        dispatching = _torch_function.installed()
+        if dispatching:
+            _torch_function.uninstall()
+        try:
+            with _Patches(self, fn):
+                result = fn(*fn_self, *inputs)
+        finally:
+            if dispatching:
+                _torch_function.install()
         self.create_node("output", "output", (self.create_arg(result),), {})
         return self.graph
 
@@ -404,7 +415,12 @@ class _Patches:
                 for name, value in list(fn_globals.items()):
                     if only is not None and name != only:
                         continue
-                    if id(value) in wrappers and not isinstance(value, types.ModuleType):
+                    # a name bound while the __torch_function__ layer was installed holds
+                    # its dispatching wrapper: record the function it wraps
+                    raw = getattr(value, "_torch_function_raw", None)
+                    if raw is not None and id(raw) in wrappers:
+                        self._set(fn_globals, name, wrappers[id(raw)], True)
+                    elif id(value) in wrappers and not isinstance(value, types.ModuleType):
                         self._set(fn_globals, name, wrappers[id(value)], True)
                     elif only is not None and callable(value):
                         wrapped_functions.add(value)
