@@ -503,6 +503,17 @@ def uninstall() -> None:
             delattr(target, name)
         else:
             setattr(target, name, original)
+    # names ember modules bound while the layer was in place (``from . import atleast_1d`` in
+    # a module first imported then) hold wrappers: give them the plain functions back too
+    for module_name, module in list(sys.modules.items()):
+        if module is None or not (module_name == "ember" or module_name.startswith("ember.")):
+            continue
+        namespace = vars(module)
+        for name, value in list(namespace.items()):
+            raw = getattr(value, "_torch_function_raw", None) \
+                if type(value) is _types.FunctionType else None
+            if raw is not None:
+                namespace[name] = raw
     _NOWRAP.clear()
     _wrapper_of.clear()
     _installed[0] = False

@@ -509,3 +509,16 @@ def test_symbolic_tracing_sees_through_the_layer():
     ln = ember.fx.symbolic_trace(ember.nn.LayerNorm(4))
     tf.install()
     assert str(ember.fx.symbolic_trace(ember.nn.LayerNorm(4)).graph) == str(ln.graph)
+
+
+def test_uninstall_restores_names_bound_while_installed():
+    # regression: a module first imported while the layer was in place kept its wrappers
+    import importlib
+    import sys
+
+    sys.modules.pop("ember.functional", None)
+    fresh = importlib.import_module("ember.functional")
+    assert getattr(fresh.atleast_1d, "_torch_function_raw", None) is not None
+    tf.uninstall()
+    assert fresh.atleast_1d is ember.atleast_1d
+    tf.install()
