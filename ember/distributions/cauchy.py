@@ -7,7 +7,7 @@ from ember import Tensor
 
 from . import constraints
 from .distribution import Distribution
-from .utils import _host_fill, _Number, _size, broadcast_all
+from .utils import _host_fill, _size
 
 __all__ = ["Cauchy"]
 
@@ -31,10 +31,7 @@ class Cauchy(Distribution):
 
     def __init__(self, loc: Tensor | float, scale: Tensor | float,
                  validate_args: bool | None = None) -> None:
-        self.loc, self.scale = broadcast_all(loc, scale)
-        scalars = isinstance(loc, _Number) and isinstance(scale, _Number)
-        super().__init__(ember.Size() if scalars else self.loc.size(),
-                         validate_args=validate_args)
+        super().__init__(self._broadcast_params(loc=loc, scale=scale), validate_args=validate_args)
 
     def expand(self, batch_shape: _size, _instance=None) -> "Cauchy":
         return self._expand_params(Cauchy, batch_shape, _instance, ("loc", "scale"))

@@ -210,6 +210,17 @@ class Distribution:
                 "__init__ method must also define a custom .expand() method.")
         return type(self).__new__(type(self))
 
+    def _broadcast_params(self, **params) -> ember.Size:
+        """Store each parameter broadcast against the others (``broadcast_all``) and return
+        the batch shape they give: empty when every one is a plain Python number."""
+        from .utils import _Number, broadcast_all
+
+        for name, value in zip(params, broadcast_all(*params.values())):
+            setattr(self, name, value)
+        if all(isinstance(v, _Number) for v in params.values()):
+            return ember.Size()
+        return getattr(self, next(iter(params))).size()
+
     def _expand_params(self, cls, batch_shape: _size, _instance, names) -> "Distribution":
         """``expand`` for a distribution whose whole state is the parameters ``names``, each
         broadcast to the batch shape: the new one holds expanded views of them."""

@@ -8,7 +8,7 @@ from ember import Tensor
 from . import constraints
 from .distribution import Distribution
 from .gamma import Gamma
-from .utils import _Number, _size, broadcast_all
+from .utils import _size
 
 __all__ = ["FisherSnedecor"]
 
@@ -35,12 +35,10 @@ class FisherSnedecor(Distribution):
 
     def __init__(self, df1: Tensor | float, df2: Tensor | float,
                  validate_args: bool | None = None) -> None:
-        self.df1, self.df2 = broadcast_all(df1, df2)
+        shape = self._broadcast_params(df1=df1, df2=df2)
         # Gamma(d / 2, rate d) is chi2(d) / (2 d): the factors 2 cancel in the ratio
         self._gamma1 = Gamma(self.df1 * 0.5, self.df1)
         self._gamma2 = Gamma(self.df2 * 0.5, self.df2)
-        plain_numbers = isinstance(df1, _Number) and isinstance(df2, _Number)
-        shape = ember.Size() if plain_numbers else self.df1.size()
         super().__init__(shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):

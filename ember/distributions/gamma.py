@@ -9,7 +9,7 @@ from ember import Tensor
 from . import constraints
 from ._sampling import standard_gamma
 from .exp_family import ExponentialFamily
-from .utils import _Number, _size, broadcast_all
+from .utils import _size
 
 __all__ = ["Gamma"]
 
@@ -37,19 +37,11 @@ class Gamma(ExponentialFamily):
 
     def __init__(self, concentration: Tensor | float, rate: Tensor | float,
                  validate_args: bool | None = None) -> None:
-        self.concentration, self.rate = broadcast_all(concentration, rate)
-        plain_numbers = isinstance(concentration, _Number) and isinstance(rate, _Number)
-        shape = ember.Size() if plain_numbers else self.concentration.size()
+        shape = self._broadcast_params(concentration=concentration, rate=rate)
         super().__init__(shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        out = self._get_checked_instance(Gamma, _instance)
-        shape = ember.Size(batch_shape)
-        out.concentration = self.concentration.expand(shape)
-        out.rate = self.rate.expand(shape)
-        super(Gamma, out).__init__(shape, validate_args=False)
-        out._validate_args = self._validate_args
-        return out
+        return self._expand_params(Gamma, batch_shape, _instance, ("concentration", "rate"))
 
     @property
     def mean(self) -> Tensor:

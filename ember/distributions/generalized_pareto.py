@@ -43,13 +43,8 @@ class GeneralizedPareto(Distribution):
         super().__init__(self.loc.shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        out = self._get_checked_instance(GeneralizedPareto, _instance)
-        shape = ember.Size(batch_shape)
-        for name in ("loc", "scale", "concentration"):
-            setattr(out, name, getattr(self, name).expand(shape))
-        super(GeneralizedPareto, out).__init__(shape, validate_args=False)
-        out._validate_args = self._validate_args
-        return out
+        return self._expand_params(GeneralizedPareto, batch_shape, _instance,
+                                   ("loc", "scale", "concentration"))
 
     def rsample(self, sample_shape=ember.Size()):
         """``icdf`` of uniform draws (one ``rand`` of the sample's shape)."""

@@ -7,7 +7,7 @@ from ember import Tensor
 
 from . import constraints
 from .exp_family import ExponentialFamily
-from .utils import _Number, _size, _standard_normal, broadcast_all
+from .utils import _size, _standard_normal
 
 __all__ = ["Normal"]
 
@@ -34,10 +34,7 @@ class Normal(ExponentialFamily):
 
     def __init__(self, loc: Tensor | float, scale: Tensor | float,
                  validate_args: bool | None = None) -> None:
-        self.loc, self.scale = broadcast_all(loc, scale)
-        scalars = isinstance(loc, _Number) and isinstance(scale, _Number)
-        super().__init__(ember.Size() if scalars else self.loc.size(),
-                         validate_args=validate_args)
+        super().__init__(self._broadcast_params(loc=loc, scale=scale), validate_args=validate_args)
 
     def expand(self, batch_shape: _size, _instance=None) -> "Normal":
         return self._expand_params(Normal, batch_shape, _instance, ("loc", "scale"))

@@ -5,7 +5,7 @@ from ember import Tensor
 
 from . import constraints
 from .distribution import Distribution
-from .utils import _Number, _size, broadcast_all
+from .utils import _size
 
 __all__ = ["Uniform"]
 
@@ -34,10 +34,7 @@ class Uniform(Distribution):
 
     def __init__(self, low: Tensor | float, high: Tensor | float,
                  validate_args: bool | None = None) -> None:
-        self.low, self.high = broadcast_all(low, high)
-        scalars = isinstance(low, _Number) and isinstance(high, _Number)
-        super().__init__(ember.Size() if scalars else self.low.size(),
-                         validate_args=validate_args)
+        super().__init__(self._broadcast_params(low=low, high=high), validate_args=validate_args)
 
     def expand(self, batch_shape: _size, _instance=None) -> "Uniform":
         return self._expand_params(Uniform, batch_shape, _instance, ("low", "high"))

@@ -126,13 +126,7 @@ class VonMises(Distribution):
             return wrapped.to(self.loc.dtype)
 
     def expand(self, batch_shape, _instance=None):
-        out = self._get_checked_instance(VonMises, _instance)
-        shape = ember.Size(batch_shape)
-        out.loc = self.loc.expand(shape)
-        out.concentration = self.concentration.expand(shape)
-        super(VonMises, out).__init__(shape, self.event_shape, validate_args=False)
-        out._validate_args = self._validate_args
-        return out
+        return self._expand_params(VonMises, batch_shape, _instance, ("loc", "concentration"))
 
     @property
     def mean(self) -> Tensor:
