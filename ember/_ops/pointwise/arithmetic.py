@@ -107,22 +107,15 @@ def _requires_grad(x) -> bool:
     return isinstance(x, Tensor) and x._requires_grad
 
 
-def _save_partners(ctx) -> None:
-    """Save each operand of ``a * b`` only when the other one needs a gradient (the gradient
-    of one is the other's), as PyTorch does: ``y[0] = y[0] * 3`` then changes ``y`` in
-    place without invalidating this node. ``None`` stands in for an operand not saved."""
-    a, b = ctx.inputs
-    ctx.save_for_backward(a if _requires_grad(b) else None, b if _requires_grad(a) else None)
-
-
 class Mul(Op):
     @staticmethod
     def forward(ctx, a, b):
-        ta, tb = ctx.inputs  # (inlined _save_partners: Mul is the hottest op there is)
-        ctx.save_for_backward(ta if type(tb) is not float and getattr(tb, "_requires_grad", False)
-                              else None,
-                              tb if type(ta) is not float and getattr(ta, "_requires_grad", False)
-                              else None)
+        # each operand only when the other one needs a gradient (the gradient of one is the
+        # other), as PyTorch: ``y[0] = y[0] * 3`` may then change ``y`` in place; written
+        # out, not as a helper call, because Mul is the hottest op there is
+        ta, tb = ctx.inputs
+        ctx.save_for_backward(ta if getattr(tb, "_requires_grad", False) else None,
+                              tb if getattr(ta, "_requires_grad", False) else None)
         return a * b
 
     @staticmethod
