@@ -41,11 +41,9 @@ _UNARY = {"__neg__": "neg", "__abs__": "abs", "__invert__": "bitwise_not",
           "__getitem__": "getitem", "__setitem__": "setitem"}
 
 
-def _reflected(fn, with_array=None):
+def _reflected(fn):
     def method(self, other):
         if not isinstance(other, (int, float, complex, bool)) and not isinstance(other, Tensor):
-            if with_array is not None and isinstance(other, np.ndarray):
-                return with_array(self, other)
             return NotImplemented
         from ._creation import tensor
 
@@ -55,18 +53,13 @@ def _reflected(fn, with_array=None):
     return method
 
 
-def _rdiv_array(self, other):
-    # torch's __rtruediv__ is ``self.reciprocal() * other``: with an ndarray on the left that
-    # product is NumPy's, so ``ndarray / tensor`` gives a tensor of NumPy's result dtype
-    return self.reciprocal() * other
-
-
-def _number_over_tensor(fallback):
+def _reciprocal_first(fallback):
+    """``__rtruediv__``: torch computes ``number / tensor`` and ``ndarray / tensor`` as
+    ``tensor.reciprocal() * other`` (two roundings, so ``10.0 / t`` can be an ulp off a single
+    division; the graph is MulBackward0 over ReciprocalBackward0; with an ndarray the product
+    is NumPy's, so the result takes NumPy's dtype). Other operands go to ``fallback``."""
     def __rtruediv__(self, other):
-        # torch computes ``number / tensor`` as ``tensor.reciprocal() * number``: two roundings,
-        # so ``10.0 / t`` can be an ulp off ``10.0 / t`` divided at once, and the graph is
-        # MulBackward0 over ReciprocalBackward0
-        if type(other) in (int, float, bool, complex):
+        if type(other) in (int, float, bool, complex) or isinstance(other, np.ndarray):
             return self.reciprocal() * other
         return fallback(self, other)
 
@@ -181,8 +174,7 @@ def bind() -> None:
             setattr(Tensor, dunder, wrap(fn, dunder) if wrap else _forward(fn))
     for dunder, name in _REFLECTED.items():
         if name in functions:
-            setattr(Tensor, dunder, _reflected(
-                functions[name], _rdiv_array if dunder == "__rtruediv__" else None))
+            setattr(Tensor, dunder, _reflected(functions[name]))
     if "pow" in functions:  # number ** tensor is its own op in PyTorch (PowBackward2)
         Tensor.__rpow__ = _number_first(functions["pow"], Tensor.__rpow__)
     for dunder, name in _INPLACE.items():
@@ -197,8 +189,10 @@ def bind() -> None:
                            ("__truediv__", Div)):
         setattr(Tensor, dunder, _fast_binary(op_cls, getattr(Tensor, dunder)))
         rname = "__r" + dunder[2:]
-        setattr(Tensor, rname, _fast_binary(op_cls, getattr(Tensor, rname), reflected=True))
-    Tensor.__rtruediv__ = _number_over_tensor(Tensor.__rtruediv__)
+        if op_cls is Div:  # numbers never divide directly (see _reciprocal_first)
+            Tensor.__rtruediv__ = _reciprocal_first(Tensor.__rtruediv__)
+        else:
+            setattr(Tensor, rname, _fast_binary(op_cls, getattr(Tensor, rname), reflected=True))
     Tensor.__pos__ = lambda self: self
     Tensor.T = property(lambda self: self.permute(*reversed(range(self.ndim))))
     Tensor.mT = property(lambda self: _matrix_transpose(self, "mT"))
