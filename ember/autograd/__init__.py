@@ -15,7 +15,7 @@ from .grad_mode import (
     no_grad,
     set_grad_enabled,
 )
-from .graph import GradientEdge, Node, _tensor_type, run_backward
+from .graph import GradientEdge, Node, SavedTensor, _tensor_type, run_backward  # noqa: F401
 from .graph import is_checkpoint_valid as _is_checkpoint_valid  # noqa: F401
 from .variable import Variable
 

@@ -172,6 +172,106 @@ class Node:
             result = (result,)
         return result
 
+    # -- what PyTorch's generated nodes show of their saved values --------------------------
+    # ``_saved_fields`` names them as PyTorch does: field -> an index into what the node saved
+    # with save_for_backward, "result" for its saved output, or ("attr", name) for a plain
+    # attribute the forward set (kept after backward frees the tensors). None: only the
+    # output, as "result", where the op saves it.
+    _saved_fields = None
+
+    def __getattr__(self, name):
+        # reached only for attributes the node lacks: ``grad_fn._saved_self`` and the like
+        if name.startswith("_saved_"):
+            field, raw = name[7:], False
+        elif name.startswith("_raw_saved_"):
+            field, raw = name[11:], True
+        else:
+            raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+        fields = self._saved_fields
+        if fields is None:
+            fields = {"result": "result"} if getattr(self, "save_output", False) else {}
+        spec = fields.get(field)
+        if spec is None or raw and type(spec) is tuple:  # plain values have no raw form
+            raise AttributeError(f"'{self.name()}' object has no attribute '{name}'")
+        if type(spec) is tuple:
+            return getattr(self, spec[1])
+        if raw:
+            return SavedTensor(self, spec)
+        if self._freed:
+            raise RuntimeError(_FREED_MSG)
+        if spec == "result":
+            return self._output_tensor()
+        item = _saved_item(self, spec)
+        if type(item) is _Packed:
+            return item.unpack(self)
+        if item is None or hasattr(item, "_vbox"):
+            return item
+        return _scalar_tensor(item)  # a number (``x * 2``): PyTorch shows it as a tensor
+
+
+def _saved_item(node, spec):
+    """The raw entry behind one saved field: a tensor, a _Packed record, a number or None."""
+    if node._freed:
+        return None
+    if spec == "result":
+        return node._saved_output
+    saved = node._saved
+    return saved[spec][0] if saved is not None and spec < len(saved) else None
+
+
+def _scalar_tensor(value):
+    from .._creation import tensor
+
+    return tensor(value)
+
+
+class SavedTensor:
+    """One tensor a node saved for backward, as ``grad_fn._raw_saved_<name>`` returns it.
+
+    ``register_hooks(pack_hook, unpack_hook)`` sends just this tensor through a pack/unpack
+    pair, as ``saved_tensors_hooks`` does for every saved tensor inside its block: ``pack_hook``
+    runs now, ``unpack_hook`` whenever backward (or ``_saved_<name>``) reads it.
+
+    Example:
+        >>> y = x.pow(2)
+        >>> y.grad_fn._raw_saved_self.register_hooks(lambda t: t.clone(), lambda t: t)
+    """
+
+    __slots__ = ("_node", "_spec")
+
+    def __init__(self, node, spec):
+        self._node, self._spec = node, spec
+
+    def register_hooks(self, pack_hook, unpack_hook) -> None:
+        if not callable(pack_hook) or not callable(unpack_hook):
+            raise TypeError("register_hooks(): expected two callables, a pack hook and an "
+                            f"unpack hook (got {type(pack_hook).__name__} and "
+                            f"{type(unpack_hook).__name__})")
+        node, spec = self._node, self._spec
+        if node._freed:
+            raise RuntimeError(
+                "Calling register_hooks on a saved tensor after it has been freed. Saved "
+                "intermediate values of the graph are freed when you call .backward() or "
+                "autograd.grad(). Specify retain_graph=True if you need to backward through the "
+                "graph a second time or if you need to access saved variables after calling "
+                "backward.")
+        item = _saved_item(node, spec)
+        if item is None or spec != "result" and not hasattr(item, "_vbox") \
+                and type(item) is not _Packed:  # (a number the op kept is no tensor either)
+            raise RuntimeError("Calling register_hooks on a saved tensor with value None is "
+                               "forbidden")
+        if type(item) is _Packed:
+            raise RuntimeError(
+                "Calling register_hooks on a saved tensor whose hooks have already been set. "
+                "Hint: only one pair of hooks is allowed at a time.")
+        hooks = (pack_hook, unpack_hook)
+        if spec == "result":
+            node.__dict__["_saved_output"] = _pack(node._output_tensor(), hooks, node)
+            return
+        entries = list(node._saved)
+        entries[spec] = (_pack(item, hooks, node), None)
+        node._saved = _PackedSaves(entries)
+
 
 def _modified_message(t, version, node, now=None):
     from .._tensor_str import type_name

@@ -65,6 +65,8 @@ _MATMUL_NAMES = {(2, 2): "MmBackward0", (1, 1): "DotBackward0", (2, 1): "MvBackw
 
 
 class Matmul(Op):
+    _saved_fields = {"self": 0, "mat2": 1}  # as PyTorch's MmBackward0 names them
+
     @staticmethod
     def forward(ctx, a, b):
         _save_operands(ctx, *ctx.inputs)

@@ -270,6 +270,7 @@ def _np_log_softmax(x, axis):
 
 class Softmax(Op):
     save_output = True
+    _saved_fields = {"dim": ("attr", "dim"), "result": "result"}
 
     @staticmethod
     def forward(ctx, x, dim):
@@ -290,6 +291,7 @@ class Softmax(Op):
 
 class LogSoftmax(Op):
     save_output = True
+    _saved_fields = {"dim": ("attr", "dim"), "result": "result"}
 
     @staticmethod
     def forward(ctx, x, dim):
@@ -574,6 +576,8 @@ class Exp(Op):
 
 
 class Log(Op):
+    _saved_fields = {"self": 0}
+
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(ctx.inputs[0])
@@ -601,6 +605,8 @@ class Sqrt(Op):
 
 class PowScalar(Op):
     """``x ** p`` for a Python number ``p``."""
+
+    _saved_fields = {"self": 0, "exponent": ("attr", "p")}
 
     @staticmethod
     def forward(ctx, x, p):

@@ -60,6 +60,7 @@ def _all_f32(*arrays) -> bool:
 
 class Add(Op):
     alpha = 1
+    _saved_fields = {"alpha": ("attr", "alpha")}  # grad_fn._saved_alpha, as PyTorch names it
 
     @staticmethod
     def forward(ctx, a, b, alpha=1):
@@ -82,6 +83,7 @@ class Add(Op):
 
 class Sub(Op):
     alpha = 1
+    _saved_fields = Add._saved_fields
 
     @staticmethod
     def forward(ctx, a, b, alpha=1):
@@ -108,6 +110,8 @@ def _requires_grad(x) -> bool:
 
 
 class Mul(Op):
+    _saved_fields = {"self": 0, "other": 1}  # grad_fn._saved_self / _saved_other
+
     @staticmethod
     def forward(ctx, a, b):
         # each operand only when the other one needs a gradient (the gradient of one is the
@@ -169,6 +173,8 @@ def _conj(x):
 
 
 class Div(Op):
+    _saved_fields = Mul._saved_fields
+
     @staticmethod
     def forward(ctx, a, b):
         # the numerator only matters to the denominator's gradient (as in PyTorch: so

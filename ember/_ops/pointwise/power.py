@@ -32,6 +32,7 @@ class Pow(Op):
     """``a ** b`` where both are tensors (or the base is a number: ``2 ** t``)."""
 
     save_output = True
+    _saved_fields = {"self": 0, "exponent": 1, "result": "result"}
 
     @staticmethod
     def forward(ctx, a, b):
@@ -66,6 +67,7 @@ class PowScalar(Op):
     """``t ** c`` for a number ``c`` (the common case: squares, square roots)."""
 
     _name = "PowBackward0"
+    _saved_fields = {"self": 0, "exponent": ("attr", "exponent")}
 
     @staticmethod
     def forward(ctx, a, exponent):

@@ -126,7 +126,8 @@ def _make_op(name, np_fn, grad_fn, saves):
     cls_name = name[0].upper() + name[1:]
     return type(cls_name, (Op,), {"forward": staticmethod(forward),
                                   "backward": staticmethod(backward),
-                                  "save_output": saves == "y"})
+                                  "save_output": saves == "y",
+                                  "_saved_fields": {"self": 0} if saves == "x" else None})
 
 
 def _make_public(name, cls, example_in, example_out):

@@ -99,6 +99,8 @@ class SafeDiv(Op):
 # -- sum / mean / prod ----------------------------------------------------------------------
 
 class Sum(Op):
+    _saved_fields = {"self_sym_sizes": ("attr", "in_shape")}
+
     @staticmethod
     def forward(ctx, x, axes, keepdim, dtype):
         ctx.in_shape, ctx.axes, ctx.keepdim = x.shape, axes, keepdim
@@ -134,6 +136,8 @@ def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor
 
 
 class Mean(Op):
+    _saved_fields = Sum._saved_fields
+
     @staticmethod
     def forward(ctx, x, axes, keepdim):
         ctx.in_shape, ctx.axes, ctx.keepdim = x.shape, axes, keepdim
