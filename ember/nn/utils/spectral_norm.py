@@ -1,8 +1,12 @@
-"""The older, hook-based ``torch.nn.utils.spectral_norm`` (``weight_orig`` parameter,
-``weight_u``/``weight_v`` buffers, one power iteration per training call).
+"""The older, hook-based ``torch.nn.utils.spectral_norm``.
 
-PyTorch keeps it beside ``nn.utils.parametrizations.spectral_norm``; the state_dict keys and the
-version-1 state_dict metadata are PyTorch's, so checkpoints load both ways.
+The weight is kept as ``<name>_orig``; two buffers, ``<name>_u`` and ``<name>_v``, hold the
+left and right singular-vector estimates, and a forward pre-hook sets ``module.<name>`` to
+``<name>_orig / sigma`` before every call, where ``sigma = u . (W v)`` estimates the largest
+singular value of ``W`` (the weight as a matrix) and, in training mode, a few power-iteration
+steps refine ``u`` and ``v`` first. The keys, metadata and hooks follow PyTorch, so checkpoints
+move either way (older ones holding ``<name>`` and no ``<name>_v`` are converted on load).
+PyTorch recommends :func:`ember.nn.utils.parametrizations.spectral_norm` for new code.
 """
 
 from __future__ import annotations
@@ -11,24 +15,42 @@ from typing import Any, TypeVar
 
 from ..._tensor import Tensor
 from ...autograd import grad_mode
+from ..functional import normalize
+from ..modules.conv import ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
 from ..modules.module import Module
 from ..parameter import Parameter
 
 __all__ = ["SpectralNorm", "SpectralNormLoadStateDictPreHook", "SpectralNormStateDictHook",
            "spectral_norm", "remove_spectral_norm"]
 
+T_module = TypeVar("T_module", bound=Module)
 
-def _normalize(x: Tensor, eps: float) -> Tensor:
-    from .. import functional as F
 
-    return F.normalize(x, dim=0, eps=eps)
+def _default_dim(module: Module) -> int:
+    # a transposed convolution stores (in, out, ...): its output channels are dimension 1
+    return 1 if isinstance(module, (ConvTranspose1d, ConvTranspose2d, ConvTranspose3d)) else 0
 
 
 class SpectralNorm:
-    """The forward pre-hook that sets ``module.<name> = <name>_orig / sigma``, sigma being the
-    largest singular value estimated by power iteration (made by :func:`spectral_norm`)."""
+    """The forward pre-hook made by :func:`spectral_norm`: before each call it sets
+    ``module.<name>`` to ``<name>_orig`` divided by its estimated spectral norm.
 
+    Args:
+        name: the parameter to normalize.
+        n_power_iterations: power-iteration steps per training-mode call (at least 1).
+        dim: the dimension of the weight that becomes the rows of the matrix.
+        eps: the smallest norm used when normalizing ``u`` and ``v``.
+
+    Example:
+        >>> m = ember.nn.utils.spectral_norm(ember.nn.Linear(4, 3))
+        >>> hook = next(iter(m._forward_pre_hooks.values()))
+        >>> type(hook).__name__, hook.name, hook.n_power_iterations
+        ('SpectralNorm', 'weight', 1)
+    """
+
+    # state_dict metadata version: 1 stores ``<name>_v`` (version 0 stored ``<name>`` instead)
     _version: int = 1
+
     name: str
     dim: int
     n_power_iterations: int
@@ -36,46 +58,66 @@ class SpectralNorm:
 
     def __init__(self, name: str = "weight", n_power_iterations: int = 1, dim: int = 0,
                  eps: float = 1e-12) -> None:
-        self.name = name
-        self.dim = dim
         if n_power_iterations <= 0:
             raise ValueError("Expected n_power_iterations to be positive, but got "
                              f"n_power_iterations={n_power_iterations}")
+        self.name = name
+        self.dim = dim
         self.n_power_iterations = n_power_iterations
         self.eps = eps
 
     def reshape_weight_to_matrix(self, weight: Tensor) -> Tensor:
-        weight_mat = weight
+        """``weight`` as a matrix: dimension ``dim`` first, the others flattened into columns.
+
+        Example:
+            >>> from ember.nn.utils.spectral_norm import SpectralNorm
+            >>> SpectralNorm(dim=1).reshape_weight_to_matrix(ember.ones(2, 3, 4)).shape
+            torch.Size([3, 8])
+        """
         if self.dim != 0:
-            weight_mat = weight_mat.permute(
-                self.dim, *[d for d in range(weight_mat.dim()) if d != self.dim])
-        height = weight_mat.size(0)
-        return weight_mat.reshape(height, -1)
+            rest = [d for d in range(weight.dim()) if d != self.dim]
+            weight = weight.permute(self.dim, *rest)
+        return weight.reshape(weight.size(0), -1)
 
     def compute_weight(self, module: Module, do_power_iteration: bool) -> Tensor:
-        from ... import dot, mv
+        """``<name>_orig / sigma``; with ``do_power_iteration`` the buffers ``<name>_u`` and
+        ``<name>_v`` are first refined in place (``n_power_iterations`` steps).
 
+        Example:
+            >>> m = ember.nn.utils.spectral_norm(ember.nn.Linear(4, 3))
+            >>> hook = next(iter(m._forward_pre_hooks.values()))
+            >>> hook.compute_weight(m, do_power_iteration=False).shape
+            torch.Size([3, 4])
+        """
         weight = getattr(module, self.name + "_orig")
         u = getattr(module, self.name + "_u")
         v = getattr(module, self.name + "_v")
-        weight_mat = self.reshape_weight_to_matrix(weight)
+        matrix = self.reshape_weight_to_matrix(weight)
         if do_power_iteration:
             with grad_mode.no_grad():
                 for _ in range(self.n_power_iterations):
-                    v.copy_(_normalize(mv(weight_mat.t(), u), self.eps))
-                    u.copy_(_normalize(mv(weight_mat, v), self.eps))
-                u = u.clone()
-                v = v.clone()
-        sigma = dot(u, mv(weight_mat, v))
+                    v.copy_(normalize(matrix.t().mv(u), dim=0, eps=self.eps))
+                    u.copy_(normalize(matrix.mv(v), dim=0, eps=self.eps))
+            # the next call updates the buffers in place; the graph must keep these values
+            u, v = u.clone(), v.clone()
+        sigma = u.dot(matrix.mv(v))
         return weight / sigma
 
     def remove(self, module: Module) -> None:
+        """Make ``module.<name>`` a plain parameter again, holding the normalized weight, and
+        drop ``<name>_orig``, ``<name>_u`` and ``<name>_v``.
+
+        Example:
+            >>> m = ember.nn.utils.spectral_norm(ember.nn.Linear(4, 3))
+            >>> hook = next(iter(m._forward_pre_hooks.values()))
+            >>> hook.remove(m)
+            >>> sorted(n for n, _ in m.named_parameters())
+            ['bias', 'weight']
+        """
         with grad_mode.no_grad():
             weight = self.compute_weight(module, do_power_iteration=False)
-        delattr(module, self.name)
-        delattr(module, self.name + "_u")
-        delattr(module, self.name + "_v")
-        delattr(module, self.name + "_orig")
+        for suffix in ("", "_u", "_v", "_orig"):
+            delattr(module, self.name + suffix)
         module.register_parameter(self.name, Parameter(weight.detach()))
 
     def __call__(self, module: Module, inputs: Any) -> None:
@@ -83,37 +125,42 @@ class SpectralNorm:
                 self.compute_weight(module, do_power_iteration=module.training))
 
     def _solve_v_and_rescale(self, weight_mat: Tensor, u: Tensor, target_sigma) -> Tensor:
-        from ... import dot, linalg, mv
-
-        v = linalg.multi_dot([weight_mat.t().mm(weight_mat).pinverse(), weight_mat.t(),
-                              u.unsqueeze(1)]).squeeze(1)
-        return v.mul_(target_sigma / dot(u, mv(weight_mat, v)))
+        # The ``v`` whose image ``W v`` is ``u``'s least-squares preimage, scaled so that
+        # ``u . (W v)`` equals ``target_sigma``: recovers ``v`` for a version-0 checkpoint.
+        wt = weight_mat.t()
+        v = (wt @ weight_mat).pinverse() @ (wt @ u)
+        return v * (target_sigma / u.dot(weight_mat.mv(v)))
 
     @staticmethod
     def apply(module: Module, name: str, n_power_iterations: int, dim: int,
               eps: float) -> SpectralNorm:
-        from ... import empty
+        """Set spectral normalization up on ``module.<name>`` (what :func:`spectral_norm`
+        does): move the parameter to ``<name>_orig``, add random unit ``u`` and ``v`` and the
+        hooks. Returns the forward pre-hook.
 
+        Example:
+            >>> from ember.nn.utils.spectral_norm import SpectralNorm
+            >>> m = ember.nn.Linear(4, 3)
+            >>> SpectralNorm.apply(m, "weight", 1, 0, 1e-12).name
+            'weight'
+        """
         for hook in module._forward_pre_hooks.values():
             if isinstance(hook, SpectralNorm) and hook.name == name:
                 raise RuntimeError("Cannot register two spectral_norm hooks on the same "
                                    f"parameter {name}")
         fn = SpectralNorm(name, n_power_iterations, dim, eps)
         weight = module._parameters[name]
-        if weight is None:
-            raise ValueError(f"`SpectralNorm` cannot be applied as parameter `{name}` is None")
         with grad_mode.no_grad():
-            weight_mat = fn.reshape_weight_to_matrix(weight)
-            h, w = weight_mat.size()
-            u = _normalize(empty(h, dtype=weight.dtype, device=weight.device).normal_(0, 1),
-                           fn.eps)
-            v = _normalize(empty(w, dtype=weight.dtype, device=weight.device).normal_(0, 1),
-                           fn.eps)
-        delattr(module, fn.name)
-        module.register_parameter(fn.name + "_orig", weight)
-        setattr(module, fn.name, weight.data)
-        module.register_buffer(fn.name + "_u", u)
-        module.register_buffer(fn.name + "_v", v)
+            rows, cols = fn.reshape_weight_to_matrix(weight).shape
+            u = normalize(weight.new_empty(rows).normal_(0, 1), dim=0, eps=fn.eps)
+            v = normalize(weight.new_empty(cols).normal_(0, 1), dim=0, eps=fn.eps)
+
+        delattr(module, name)
+        module.register_parameter(name + "_orig", weight)
+        # a plain attribute (not in the state_dict) until the first call recomputes it
+        setattr(module, name, weight.data)
+        module.register_buffer(name + "_u", u)
+        module.register_buffer(name + "_v", v)
         module.register_forward_pre_hook(fn)
         module._register_state_dict_hook(SpectralNormStateDictHook(fn))
         module._register_load_state_dict_pre_hook(SpectralNormLoadStateDictPreHook(fn))
@@ -121,8 +168,14 @@ class SpectralNorm:
 
 
 class SpectralNormLoadStateDictPreHook:
-    """Loads a state_dict saved before version 1 (which held ``weight`` and no ``weight_v``):
-    solves for ``weight_v`` so that the stored ``weight`` is reproduced."""
+    """Before ``load_state_dict``, converts a version-0 checkpoint (which holds ``<name>`` and
+    ``<name>_orig`` but no ``<name>_v``) to the current layout by solving for ``<name>_v``.
+
+    Example:
+        >>> m = ember.nn.utils.spectral_norm(ember.nn.Linear(4, 3))
+        >>> [type(h).__name__ for h in m._load_state_dict_pre_hooks.values()]
+        ['SpectralNormLoadStateDictPreHook']
+    """
 
     def __init__(self, fn: SpectralNorm) -> None:
         self.fn = fn
@@ -130,97 +183,90 @@ class SpectralNormLoadStateDictPreHook:
     def __call__(self, state_dict, prefix, local_metadata, strict, missing_keys,
                  unexpected_keys, error_msgs) -> None:
         fn = self.fn
-        version = local_metadata.get("spectral_norm", {}).get(fn.name + ".version", None)
-        if version is None or version < 1:
-            weight_key = prefix + fn.name
-            if (version is None
-                    and all(weight_key + s in state_dict for s in ("_orig", "_u", "_v"))
-                    and weight_key not in state_dict):
-                return
-            has_missing_keys = False
-            for suffix in ("_orig", "", "_u"):
-                key = weight_key + suffix
-                if key not in state_dict:
-                    has_missing_keys = True
-                    if strict:
-                        missing_keys.append(key)
-            if has_missing_keys:
-                return
-            with grad_mode.no_grad():
-                weight_orig = state_dict[weight_key + "_orig"]
-                weight = state_dict.pop(weight_key)
-                sigma = (weight_orig / weight).mean()
-                weight_mat = fn.reshape_weight_to_matrix(weight_orig)
-                u = state_dict[weight_key + "_u"]
-                state_dict[weight_key + "_v"] = fn._solve_v_and_rescale(weight_mat, u, sigma)
+        version = local_metadata.get("spectral_norm", {}).get(fn.name + ".version")
+        if version is not None and version >= 1:
+            return
+        key = prefix + fn.name
+        if version is None and key not in state_dict and all(
+                key + suffix in state_dict for suffix in ("_orig", "_u", "_v")):
+            return  # the current layout, saved without metadata
+        absent = [key + suffix for suffix in ("_orig", "", "_u") if key + suffix not in state_dict]
+        if absent:
+            if strict:
+                missing_keys.extend(absent)
+            return
+        with grad_mode.no_grad():
+            weight_orig = state_dict[key + "_orig"]
+            # version 0 saved the normalized weight: their ratio is the sigma it used
+            sigma = (weight_orig / state_dict.pop(key)).mean()
+            state_dict[key + "_v"] = fn._solve_v_and_rescale(
+                fn.reshape_weight_to_matrix(weight_orig), state_dict[key + "_u"], sigma)
 
 
 class SpectralNormStateDictHook:
-    """Records ``spectral_norm``'s version in the state_dict metadata, as PyTorch does."""
+    """After ``state_dict``, records ``{"<name>.version": 1}`` under the module's metadata key
+    ``"spectral_norm"`` (what the load hook reads to tell the layouts apart).
+
+    Example:
+        >>> m = ember.nn.utils.spectral_norm(ember.nn.Linear(4, 3))
+        >>> m.state_dict()._metadata[""]["spectral_norm"]
+        {'weight.version': 1}
+    """
 
     def __init__(self, fn: SpectralNorm) -> None:
         self.fn = fn
 
     def __call__(self, module, state_dict, prefix, local_metadata) -> None:
-        if "spectral_norm" not in local_metadata:
-            local_metadata["spectral_norm"] = {}
-        key = self.fn.name + ".version"
-        if key in local_metadata["spectral_norm"]:
-            raise RuntimeError(f"Unexpected key in metadata['spectral_norm']: {key}")
-        local_metadata["spectral_norm"][key] = self.fn._version
-
-
-T_module = TypeVar("T_module", bound=Module)
-
-
-def _default_dim(module: Module) -> int:
-    from ..modules.conv import ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
-
-    return 1 if isinstance(module, (ConvTranspose1d, ConvTranspose2d, ConvTranspose3d)) else 0
+        versions = local_metadata.setdefault("spectral_norm", {})
+        entry = self.fn.name + ".version"
+        if entry in versions:
+            raise RuntimeError(f"Unexpected key in metadata['spectral_norm']: {entry}")
+        versions[entry] = self.fn._version
 
 
 def spectral_norm(module: T_module, name: str = "weight", n_power_iterations: int = 1,
                   eps: float = 1e-12, dim: int | None = None) -> T_module:
-    """Divide ``module.<name>`` by its spectral norm (largest singular value), estimated by
-    ``n_power_iterations`` power-iteration steps per training-mode call.
+    """Spectral normalization of ``module.<name>`` with a forward pre-hook (the older API):
+    each call uses the weight divided by an estimate of its largest singular value, refined
+    by ``n_power_iterations`` power-iteration steps per training-mode call.
 
-    Adds the parameter ``<name>_orig`` and the buffers ``<name>_u``, ``<name>_v``; a forward
-    pre-hook recomputes ``module.<name>``. ``dim`` defaults to 1 for transposed convolutions,
-    else 0.
+    Args:
+        module: the module holding the weight.
+        name: the parameter's name.
+        n_power_iterations: power-iteration steps per call.
+        eps: the smallest norm used when normalizing the singular-vector estimates.
+        dim: the output dimension (None: 1 for transposed convolutions, else 0).
+
+    Returns:
+        ``module``, with ``<name>_orig``, ``<name>_u`` and ``<name>_v`` in its state_dict.
 
     Example:
         >>> m = ember.nn.utils.spectral_norm(ember.nn.Linear(20, 40))
-        >>> m.weight_u.shape
-        torch.Size([40])
+        >>> list(m.state_dict())
+        ['bias', 'weight_orig', 'weight_u', 'weight_v']
     """
-    if dim is None:
-        dim = _default_dim(module)
-    SpectralNorm.apply(module, name, n_power_iterations, dim, eps)
+    SpectralNorm.apply(module, name, n_power_iterations,
+                       _default_dim(module) if dim is None else dim, eps)
     return module
 
 
 def remove_spectral_norm(module: T_module, name: str = "weight") -> T_module:
-    """Undo :func:`spectral_norm`: ``module.<name>`` becomes one parameter again.
-
-    Raises:
-        ValueError: ``module`` has no spectral norm on ``name``.
+    """Undo :func:`spectral_norm`: ``module.<name>`` becomes a parameter holding the
+    normalized weight, and the hooks and extra tensors go.
 
     Example:
-        >>> m = ember.nn.utils.remove_spectral_norm(ember.nn.utils.spectral_norm(m))
+        >>> m = ember.nn.utils.spectral_norm(ember.nn.Linear(20, 40))
+        >>> list(ember.nn.utils.remove_spectral_norm(m).state_dict())
+        ['bias', 'weight']
     """
-    for k, hook in module._forward_pre_hooks.items():
-        if isinstance(hook, SpectralNorm) and hook.name == name:
-            hook.remove(module)
-            del module._forward_pre_hooks[k]
-            break
-    else:
+    hooks = module._forward_pre_hooks
+    key = next((k for k, h in hooks.items() if isinstance(h, SpectralNorm) and h.name == name),
+               None)
+    if key is None:
         raise ValueError(f"spectral_norm of '{name}' not found in {module}")
-    for k, hook in module._state_dict_hooks.items():
-        if isinstance(hook, SpectralNormStateDictHook) and hook.fn.name == name:
-            del module._state_dict_hooks[k]
-            break
-    for k, hook in module._load_state_dict_pre_hooks.items():
-        if isinstance(hook, SpectralNormLoadStateDictPreHook) and hook.fn.name == name:
-            del module._load_state_dict_pre_hooks[k]
-            break
+    hooks.pop(key).remove(module)
+    for store, kind in ((module._state_dict_hooks, SpectralNormStateDictHook),
+                        (module._load_state_dict_pre_hooks, SpectralNormLoadStateDictPreHook)):
+        for k in [k for k, h in store.items() if isinstance(h, kind) and h.fn.name == name]:
+            del store[k]
     return module
