@@ -626,6 +626,8 @@ def norm_except_dim(v: Tensor, pow: int = 2, dim: int = 0) -> Tensor:
 
     dim = wrap_dim(dim, v.ndim)
     others = tuple(d for d in range(v.ndim) if d != dim)
+    if not others:  # a 1-D v: each entry is its own slice (an empty dim list would mean "all")
+        return e.linalg.vector_norm(v.unsqueeze(-1), pow, -1)
     return e.linalg.vector_norm(v, pow, others, keepdim=True)
 
 
