@@ -1,14 +1,13 @@
-"""Stochastic Weight Averaging and exponential moving averages, mirroring
-``torch.optim.swa_utils``: ``AveragedModel``, ``SWALR``, ``update_bn`` and the averaging
-functions.
+"""``torch.optim.swa_utils``: weight averaging of a model along its training trajectory.
 
-Example:
-    >>> swa_model = ember.optim.swa_utils.AveragedModel(model)
-    >>> swa_sched = ember.optim.swa_utils.SWALR(opt, swa_lr=0.05)
-    >>> for epoch in range(10):
-    ...     train_one_epoch(model, opt)
-    ...     swa_model.update_parameters(model); swa_sched.step()
-    >>> ember.optim.swa_utils.update_bn(loader, swa_model)
+* ``AveragedModel`` keeps a copy of a model whose parameters (optionally buffers too) are an
+  average of the model's over time: the equal-weight mean of Stochastic Weight Averaging by
+  default, an exponential moving average with ``get_ema_multi_avg_fn``/``get_ema_avg_fn``.
+* ``SWALR`` anneals each group's lr to a constant SWA lr, ``update_bn`` recomputes BatchNorm
+  statistics for the averaged weights with one pass over the data.
+
+The averaging rules come in two calling conventions, as in PyTorch: ``*_avg_fn`` take one
+tensor pair and return the new average, ``*_multi_avg_fn`` take lists and update them in place.
 """
 
 from __future__ import annotations
@@ -19,8 +18,11 @@ from collections.abc import Callable, Iterable
 from copy import deepcopy
 from typing import Any
 
+from .._creation import tensor
+from .._dtype import int64
 from .._tensor import Tensor
 from ..autograd import grad_mode
+from ..nn.modules.batchnorm import _BatchNorm
 from ..nn.modules.module import Module
 from ._lr_base import LRScheduler, _format_param, _warn_get_lr_called_within_step
 from .optimizer import Optimizer
@@ -28,278 +30,366 @@ from .optimizer import Optimizer
 __all__ = ["AveragedModel", "update_bn", "SWALR", "get_ema_multi_avg_fn", "get_swa_multi_avg_fn",
            "get_ema_avg_fn", "get_swa_avg_fn"]
 
+# Device types whose multi-tensor kernels PyTorch uses for the default SWA rule; elsewhere (the
+# CPU) it averages tensor by tensor, which rounds differently from the lerp form.
+_MULTI_TENSOR_DEVICES = ("cuda", "xpu")
 
-def _is_float_or_complex(t: Tensor) -> bool:
-    return t.dtype.is_floating_point or t.dtype.is_complex
+
+def _floating_or_complex(t: Tensor) -> bool:
+    return t.is_floating_point() or t.is_complex()
 
 
-def _check_decay(decay: float) -> None:
+def _require_unit_decay(decay: float) -> None:
     if decay < 0.0 or decay > 1.0:
-        raise ValueError(
-            f"Invalid decay value {decay} provided. Please provide a value in [0,1] range.")
+        raise ValueError(f"Invalid decay value {decay} provided. Please provide a value in "
+                         "[0,1] range.")
 
+
+# --------------------------------------------------------------------------------------------
+# Averaging rules
+# --------------------------------------------------------------------------------------------
 
 def get_ema_multi_avg_fn(decay: float = 0.999):
-    """An in-place update for lists of tensors: ``ema = decay * ema + (1 - decay) * current``
-    (``ema.lerp_(current, 1 - decay)`` for floating tensors).
+    """An in-place exponential-moving-average rule over lists of tensors, for
+    ``AveragedModel(multi_avg_fn=...)``: ``ema <- decay * ema + (1 - decay) * current``.
+
+    Args:
+        decay: the weight of the running average, in [0, 1].
 
     Example:
         >>> ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(0.999))
+        >>> ema.update_parameters(model)
     """
-    _check_decay(decay)
+    _require_unit_decay(decay)
+    step = 1 - decay
 
+    @grad_mode.no_grad()
     def ema_update(ema_param_list, current_param_list, _) -> None:
-        with grad_mode.no_grad():
-            if _is_float_or_complex(ema_param_list[0]):
-                for p_ema, p_model in zip(ema_param_list, current_param_list):
-                    p_ema.lerp_(p_model, 1 - decay)
-            else:
-                for p_ema, p_model in zip(ema_param_list, current_param_list):
-                    p_ema.copy_(p_ema * decay + p_model * (1 - decay))
+        # lerp exists for floating types only; integer tensors take the explicit blend
+        if _floating_or_complex(ema_param_list[0]):
+            for kept, fresh in zip(ema_param_list, current_param_list):
+                kept.lerp_(fresh, step)
+            return
+        for kept, fresh in zip(ema_param_list, current_param_list):
+            kept.copy_(kept * decay + fresh * step)
 
     return ema_update
 
 
 def get_swa_multi_avg_fn():
-    """An in-place running mean for lists of tensors: ``avg += (current - avg) / (n + 1)``.
+    """An in-place running-mean rule over lists of tensors (SWA's equal weights), for
+    ``AveragedModel(multi_avg_fn=...)``: ``avg <- avg + (current - avg) / (n + 1)``.
 
     Example:
         >>> swa = AveragedModel(model, multi_avg_fn=get_swa_multi_avg_fn())
     """
 
+    @grad_mode.no_grad()
     def swa_update(averaged_param_list, current_param_list, num_averaged) -> None:
-        with grad_mode.no_grad():
-            if _is_float_or_complex(averaged_param_list[0]):
-                for p_avg, p_model in zip(averaged_param_list, current_param_list):
-                    p_avg.lerp_(p_model, 1 / (num_averaged + 1))
-            else:
-                for p_avg, p_model in zip(averaged_param_list, current_param_list):
-                    diff = p_model - p_avg
-                    if isinstance(num_averaged, Tensor):
-                        p_avg.addcdiv_(diff, num_averaged + 1)
-                    else:
-                        p_avg.add_(diff, alpha=1.0 / (num_averaged + 1))
+        if _floating_or_complex(averaged_param_list[0]):
+            weight = 1 / (num_averaged + 1)
+            for kept, fresh in zip(averaged_param_list, current_param_list):
+                kept.lerp_(fresh, weight)
+            return
+        gaps = [fresh.sub(kept) for kept, fresh in zip(averaged_param_list, current_param_list)]
+        if isinstance(num_averaged, Tensor):
+            count = num_averaged + 1
+            for kept, gap in zip(averaged_param_list, gaps):
+                kept.addcdiv_(gap, count)
+        else:
+            share = 1.0 / (num_averaged + 1)
+            for kept, gap in zip(averaged_param_list, gaps):
+                kept.add_(gap, alpha=share)
 
     return swa_update
 
 
 def get_ema_avg_fn(decay: float = 0.999):
-    """``(ema, current, n) -> decay * ema + (1 - decay) * current`` for one tensor.
+    """A one-tensor exponential-moving-average rule for ``AveragedModel(avg_fn=...)``; it
+    returns ``decay * ema + (1 - decay) * current``.
+
+    Args:
+        decay: the weight of the running average, in [0, 1].
 
     Example:
-        >>> ema = AveragedModel(model, avg_fn=get_ema_avg_fn(0.99))
+        >>> get_ema_avg_fn(0.5)(ember.tensor([0.0]), ember.tensor([2.0]), 1)
+        tensor([1.])
     """
-    _check_decay(decay)
+    _require_unit_decay(decay)
 
+    @grad_mode.no_grad()
     def ema_update(ema_param: Tensor, current_param: Tensor, num_averaged):
-        with grad_mode.no_grad():
-            return decay * ema_param + (1 - decay) * current_param
+        return decay * ema_param + (1 - decay) * current_param
 
     return ema_update
 
 
 def get_swa_avg_fn():
-    """``(avg, current, n) -> avg + (current - avg) / (n + 1)`` for one tensor.
+    """A one-tensor running-mean rule for ``AveragedModel(avg_fn=...)``; it returns
+    ``avg + (current - avg) / (num_averaged + 1)``.
 
     Example:
-        >>> swa = AveragedModel(model, avg_fn=get_swa_avg_fn())
+        >>> get_swa_avg_fn()(ember.tensor([1.0]), ember.tensor([4.0]), 2)
+        tensor([2.])
     """
 
+    @grad_mode.no_grad()
     def swa_update(averaged_param: Tensor, current_param: Tensor, num_averaged):
-        with grad_mode.no_grad():
-            return averaged_param + (current_param - averaged_param) / (num_averaged + 1)
+        return averaged_param + (current_param - averaged_param) / (num_averaged + 1)
 
     return swa_update
 
 
-class AveragedModel(Module):
-    """A copy of ``model`` whose parameters are a running average of ``model``'s (SWA by
-    default, or EMA with ``multi_avg_fn=get_ema_multi_avg_fn(decay)``).
+# --------------------------------------------------------------------------------------------
+# The averaged model
+# --------------------------------------------------------------------------------------------
 
-    Call ``update_parameters(model)`` after optimizer steps; the first call copies the weights.
-    ``n_averaged`` (an int64 buffer, saved in the state_dict) counts the calls. Buffers are
-    copied from ``model`` unless ``use_buffers=True``, which averages them too.
+def _by_device_and_dtype(kept: list, fresh: list) -> dict:
+    """Pairs grouped by (device, dtype) in order of first appearance: a multi-tensor rule sees
+    lists of one kind only (it looks at the first tensor to pick its formula)."""
+    groups: dict = {}
+    for a, b in zip(kept, fresh):
+        lists = groups.setdefault((a.device, a.dtype), ([], []))
+        lists[0].append(a)
+        lists[1].append(b)
+    return groups
+
+
+class AveragedModel(Module):
+    """A copy of ``model`` whose weights are averaged over the models given to
+    ``update_parameters``: SWA's equal-weight mean by default, or the rule of ``avg_fn`` (one
+    tensor at a time) or ``multi_avg_fn`` (lists, in place), e.g. an EMA.
+
+    Calling it runs the copy. The state dict holds ``n_averaged`` (an int64 count) and the
+    copy's tensors under ``module.``.
 
     Args:
-        model: the model to average.
-        device: where to keep the averaged copy.
-        avg_fn: ``(averaged, current, n_averaged) -> new averaged`` for one tensor.
-        multi_avg_fn: in-place update of lists of tensors (give only one of the two).
-        use_buffers: average buffers as well as parameters.
+        model: the model to average (deep-copied).
+        device: where to keep the copy (default: where ``model`` is).
+        avg_fn: ``(averaged, current, num_averaged) -> new averaged`` for one tensor.
+        multi_avg_fn: ``(averaged_list, current_list, num_averaged)``, updating in place.
+        use_buffers: average the buffers as well (else they are copied from ``model``).
 
     Example:
         >>> swa_model = AveragedModel(model)
-        >>> swa_model.update_parameters(model)
+        >>> for epoch in range(10): train(model); swa_model.update_parameters(model)
+        >>> update_bn(loader, swa_model)
     """
 
     n_averaged: Tensor
 
     def __init__(self, model: Module, device=None,
-                 avg_fn: Callable[[Tensor, Tensor, Any], Tensor] | None = None,
-                 multi_avg_fn: Callable[[list, list, Any], None] | None = None,
+                 avg_fn: Callable | None = None, multi_avg_fn: Callable | None = None,
                  use_buffers: bool = False) -> None:
-        from .. import long, tensor
-
         super().__init__()
-        if avg_fn is not None and multi_avg_fn is not None:
-            raise AssertionError("Only one of avg_fn and multi_avg_fn should be provided")
-        self.module = deepcopy(model)
-        if device is not None:
-            self.module = self.module.to(device)
-        self.register_buffer("n_averaged", tensor(0, dtype=long, device=device))
+        assert avg_fn is None or multi_avg_fn is None, \
+            "Only one of avg_fn and multi_avg_fn should be provided"
+        copy = deepcopy(model)
+        self.module = copy if device is None else copy.to(device)
+        self.register_buffer("n_averaged", tensor(0, dtype=int64, device=device))
         self.avg_fn = avg_fn
         self.multi_avg_fn = multi_avg_fn
         self.use_buffers = use_buffers
 
     def forward(self, *args, **kwargs):
-        """Run the averaged copy of the model."""
+        """Run the averaged copy.
+
+        Example:
+            >>> swa_model(x).shape
+        """
         return self.module(*args, **kwargs)
 
+    def _tracked(self, model: Module):
+        """The tensors this average follows, and the matching ones of ``model``."""
+        if self.use_buffers:
+            return (itertools.chain(self.module.parameters(), self.module.buffers()),
+                    itertools.chain(model.parameters(), model.buffers()))
+        return self.parameters(), model.parameters()
+
     def update_parameters(self, model: Module) -> None:
-        """Fold ``model``'s current parameters (and buffers with ``use_buffers``) into the
-        average; the first call copies them."""
-        self_param = (itertools.chain(self.module.parameters(), self.module.buffers())
-                      if self.use_buffers else self.parameters())
-        model_param = (itertools.chain(model.parameters(), model.buffers())
-                       if self.use_buffers else model.parameters())
-        self_param_detached: list = []
-        model_param_detached: list = []
-        copy_param = bool(self.n_averaged == 0)
-        with grad_mode.no_grad():
-            for p_averaged, p_model in zip(self_param, model_param):
-                p_model_ = p_model.detach().to(p_averaged.device)
-                self_param_detached.append(p_averaged.detach())
-                model_param_detached.append(p_model_)
-                if copy_param:
-                    p_averaged.detach().copy_(p_model_)
-            if self.n_averaged > 0:
-                if self.multi_avg_fn is not None or self.avg_fn is None:
-                    groups: dict = {}
-                    for p_avg, p_model in zip(self_param_detached, model_param_detached):
-                        key = (p_avg.device, p_avg.dtype)
-                        groups.setdefault(key, ([], []))
-                        groups[key][0].append(p_avg)
-                        groups[key][1].append(p_model)
-                    for (device, _), (self_params, model_params) in groups.items():
-                        n_averaged = self.n_averaged.to(device)
-                        if self.multi_avg_fn:
-                            self.multi_avg_fn(self_params, model_params, n_averaged)
-                        else:  # PyTorch's CPU path: the single-tensor SWA rule
-                            avg_fn = get_swa_avg_fn()
-                            for p_avg, p_model in zip(self_params, model_params):
-                                p_avg.copy_(avg_fn(p_avg, p_model, n_averaged))
-                else:
-                    for p_avg, p_model in zip(self_param_detached, model_param_detached):
-                        n_averaged = self.n_averaged.to(p_avg.device)
-                        p_avg.detach().copy_(self.avg_fn(p_avg.detach(), p_model, n_averaged))
-            if not self.use_buffers:
-                # Keep the buffers in sync with the model's (BatchNorm statistics, ...).
-                for b_swa, b_model in zip(self.module.buffers(), model.buffers()):
-                    b_swa.detach().copy_(b_model.detach().to(b_swa.device))
-            self.n_averaged += 1
+        """Fold ``model``'s current weights into the average (the first call copies them).
 
+        Example:
+            >>> opt.step(); swa_model.update_parameters(model)
+        """
+        mine, theirs = self._tracked(model)
+        kept, fresh = [], []
+        for a, b in zip(mine, theirs):
+            kept.append(a.detach())
+            fresh.append(b.detach().to(a.device))
+        if bool(self.n_averaged == 0):
+            for a, b in zip(kept, fresh):
+                a.copy_(b)
+        else:
+            self._average(kept, fresh)
+        if not self.use_buffers:
+            # buffers are not averaged: they follow the source model
+            for own, source in zip(self.module.buffers(), model.buffers()):
+                own.detach().copy_(source.detach().to(own.device))
+        self.n_averaged += 1
 
-def update_bn(loader: Iterable[Any], model: Module, device=None) -> None:
-    """Recompute the BatchNorm running statistics of ``model`` with one pass over ``loader``
-    (a cumulative average: momentum ``None`` during the pass). Batches may be tensors or
-    ``(input, ...)`` lists/tuples; the first element is the input.
-
-    Example:
-        >>> ember.optim.swa_utils.update_bn(train_loader, swa_model)
-    """
-    from ..nn.modules.batchnorm import _BatchNorm
-
-    with grad_mode.no_grad():
-        momenta = {}
-        for module in model.modules():
-            if isinstance(module, _BatchNorm):
-                module.reset_running_stats()
-                momenta[module] = module.momentum
-        if not momenta:
+    def _average(self, kept: list, fresh: list) -> None:
+        count = self.n_averaged
+        if self.avg_fn is not None and self.multi_avg_fn is None:
+            rule = self.avg_fn
+            for a, b in zip(kept, fresh):
+                a.copy_(rule(a, b, count.to(a.device)))
             return
-        was_training = model.training
-        model.train()
-        for module in momenta:
-            module.momentum = None
-        for batch in loader:
-            if isinstance(batch, (list, tuple)):
-                batch = batch[0]
-            if device is not None:
-                batch = batch.to(device)
-            model(batch)
-        for bn_module in momenta:
-            bn_module.momentum = momenta[bn_module]
-        model.train(was_training)
+        for (device, _), (a_list, b_list) in _by_device_and_dtype(kept, fresh).items():
+            local_count = count.to(device)
+            if self.multi_avg_fn:
+                self.multi_avg_fn(a_list, b_list, local_count)
+            elif device is not None and device.type in _MULTI_TENSOR_DEVICES:
+                get_swa_multi_avg_fn()(a_list, b_list, local_count)
+            else:
+                rule = get_swa_avg_fn()
+                for a, b in zip(a_list, b_list):
+                    a.copy_(rule(a, b, local_count))
 
 
-class SWALR(LRScheduler):
-    """Anneal each param group's learning rate to ``swa_lr`` over ``anneal_epochs`` epochs
-    (cosine or linear), then hold it.
+# --------------------------------------------------------------------------------------------
+# BatchNorm statistics for averaged weights
+# --------------------------------------------------------------------------------------------
+
+@grad_mode.no_grad()
+def update_bn(loader: Iterable[Any], model: Module, device=None) -> None:
+    """Recompute every BatchNorm's running statistics with one pass over ``loader``.
+
+    Averaged weights never produced the running means and variances stored with them, so after
+    SWA the statistics are reset and re-estimated as a plain average over the batches
+    (``momentum=None``). A batch that is a list or tuple contributes its first element.
 
     Args:
-        optimizer: the wrapped optimizer.
-        swa_lr: the target learning rate, one value or one per param group.
-        anneal_epochs: epochs of annealing (0: jump to ``swa_lr``).
-        anneal_strategy: ``"cos"`` or ``"linear"``.
-        last_epoch: the index of the last epoch.
+        loader: an iterable of input batches (e.g. a DataLoader).
+        model: the model whose BatchNorm layers are updated; its train/eval mode is restored.
+        device: where to move each batch first (default: leave it).
 
     Example:
-        >>> swa_sched = SWALR(opt, swa_lr=0.05, anneal_epochs=5, anneal_strategy="linear")
+        >>> update_bn(train_loader, swa_model)
+    """
+    saved_momentum = {}
+    for module in model.modules():
+        if isinstance(module, _BatchNorm):
+            module.reset_running_stats()
+            saved_momentum[module] = module.momentum
+    if not saved_momentum:
+        return
+    was_training = model.training
+    model.train()
+    for module in saved_momentum:
+        module.momentum = None  # a cumulative average over the whole pass
+    for batch in loader:
+        if isinstance(batch, (list, tuple)):
+            batch = batch[0]
+        if device is not None:
+            batch = batch.to(device)
+        model(batch)
+    for module, momentum in saved_momentum.items():
+        module.momentum = momentum
+    model.train(was_training)
+
+
+# --------------------------------------------------------------------------------------------
+# The SWA learning rate
+# --------------------------------------------------------------------------------------------
+
+class SWALR(LRScheduler):
+    """Anneal each group's lr to ``swa_lr`` over ``anneal_epochs`` epochs, then hold it.
+
+    The anneal is a cosine (default) or a straight line; each step moves a fraction ``alpha``
+    of the way from the lr the annealing started from to ``swa_lr``. The target is stored in
+    each param group as ``group['swa_lr']``.
+
+    Args:
+        optimizer: the optimizer to schedule.
+        swa_lr: the target lr, or one per param group.
+        anneal_epochs: epochs of the anneal (0 jumps straight to ``swa_lr``; default 10).
+        anneal_strategy: ``'cos'`` or ``'linear'``.
+        last_epoch: the index of the last epoch (default -1).
+
+    Example:
+        >>> swa_sched = SWALR(opt, swa_lr=0.05, anneal_epochs=5)
+        >>> for epoch in range(swa_start, epochs): train(...); swa_sched.step()
     """
 
-    def __init__(self, optimizer: Optimizer, swa_lr: float, anneal_epochs: int = 10,
-                 anneal_strategy: str = "cos", last_epoch: int = -1) -> None:
-        swa_lrs = _format_param("swa_lr", optimizer, swa_lr)
-        for lr, group in zip(swa_lrs, optimizer.param_groups):
-            group["swa_lr"] = lr
-        if anneal_strategy not in ["cos", "linear"]:
-            raise ValueError("anneal_strategy must be one of 'cos' or 'linear', "
-                             f"instead got {anneal_strategy}")
+    def __init__(self, optimizer: Optimizer, swa_lr: float, anneal_epochs=10,
+                 anneal_strategy: str = "cos", last_epoch=-1) -> None:
+        targets = _format_param("swa_lr", optimizer, swa_lr)
+        for group, target in zip(optimizer.param_groups, targets):
+            group["swa_lr"] = target
+        if anneal_strategy not in ("cos", "linear"):
+            raise ValueError("anneal_strategy must be one of 'cos' or 'linear', instead got "
+                             f"{anneal_strategy}")
         self._set_anneal_func(anneal_strategy)
         if not isinstance(anneal_epochs, int) or anneal_epochs < 0:
             raise ValueError(f"anneal_epochs must be equal or greater than 0, got {anneal_epochs}")
         self.anneal_epochs = anneal_epochs
         super().__init__(optimizer, last_epoch)
 
-    @staticmethod
-    def _linear_anneal(t):
-        return t
+    def _progress(self, step) -> float:
+        """How far along the anneal ``step`` is, as the anneal function's value."""
+        fraction = step / max(1, self.anneal_epochs)
+        return self.anneal_func(max(0, min(1, fraction)))
 
+    def get_lr(self) -> list:
+        """The lr of each group at this step of the anneal.
+
+        Example:
+            >>> swa_sched.get_last_lr()
+            [0.05]
+        """
+        _warn_get_lr_called_within_step(self)
+        step = self._step_count - 1
+        if self.anneal_epochs == 0:
+            step = max(1, step)
+        # The current lr is ``previous`` of the way along; rebuild the starting lr from it and
+        # move ``current`` of the way instead (chainable: no stored starting lr).
+        previous = self._progress(step - 1)
+        current = self._progress(step)
+        lrs = []
+        for group in self.optimizer.param_groups:
+            target = group["swa_lr"]
+            start = self._get_initial_lr(group["lr"], target, previous)
+            lrs.append(target * current + start * (1 - current))
+        return lrs
+
+    def _set_anneal_func(self, anneal_strategy: str) -> None:
+        self._anneal_strategy = anneal_strategy
+        self.anneal_func = (self._cosine_anneal if anneal_strategy == "cos"
+                            else self._linear_anneal)
+
+    # The anneal shapes map the fraction of the anneal done (in [0, 1]) to the fraction of the
+    # way from the starting lr to ``swa_lr``.
     @staticmethod
     def _cosine_anneal(t):
         return (1 - math.cos(math.pi * t)) / 2
 
     @staticmethod
+    def _linear_anneal(t):
+        return t
+
+    @staticmethod
     def _get_initial_lr(lr, swa_lr, alpha):
-        if alpha == 1:
-            return swa_lr
-        return (lr - alpha * swa_lr) / (1 - alpha)
-
-    def get_lr(self) -> list:
-        """The next learning rate of each param group."""
-        _warn_get_lr_called_within_step(self)
-        step = self._step_count - 1
-        if self.anneal_epochs == 0:
-            step = max(1, step)
-        prev_t = max(0, min(1, (step - 1) / max(1, self.anneal_epochs)))
-        prev_alpha = self.anneal_func(prev_t)
-        prev_lrs = [self._get_initial_lr(group["lr"], group["swa_lr"], prev_alpha)
-                    for group in self.optimizer.param_groups]
-        t = max(0, min(1, step / max(1, self.anneal_epochs)))
-        alpha = self.anneal_func(t)
-        return [group["swa_lr"] * alpha + lr * (1 - alpha)
-                for group, lr in zip(self.optimizer.param_groups, prev_lrs)]
-
-    def _set_anneal_func(self, anneal_strategy: str) -> None:
-        self._anneal_strategy = anneal_strategy
-        self.anneal_func = self._cosine_anneal if anneal_strategy == "cos" else self._linear_anneal
+        # the lr the anneal started from, recovered from one that is ``alpha`` of the way
+        # (at ``alpha == 1`` nothing of it is left: the target itself)
+        return swa_lr if alpha == 1 else (lr - alpha * swa_lr) / (1 - alpha)
 
     def state_dict(self) -> dict[str, Any]:
-        """The scheduler's state, without the optimizer and the anneal function."""
+        """Scheduler state without the optimizer and the anneal function (the strategy's name
+        is saved and the function rebuilt on load).
+
+        Example:
+            >>> swa_sched.state_dict()['_anneal_strategy']
+            'cos'
+        """
         return {key: value for key, value in self.__dict__.items()
                 if key not in ("optimizer", "anneal_func")}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Restore the state saved by ``state_dict()``."""
+        """Restore a ``state_dict()``.
+
+        Example:
+            >>> swa_sched.load_state_dict(saved)
+        """
         self.__dict__.update(state_dict)
         self._set_anneal_func(self._anneal_strategy)
