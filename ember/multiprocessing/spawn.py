@@ -1,187 +1,218 @@
-"""``spawn`` and ``start_processes``: run ``fn(i, *args)`` in ``nprocs`` new processes and
-report the first failure in the parent, with the child's traceback text.
+"""Run a function in several child processes and watch them: ``spawn``, ``start_processes`` and
+the ``ProcessContext`` they return (``torch.multiprocessing.spawn``).
 
-Each child writes its traceback to a file of its own (a pickled string) before exiting with
-code 1; an empty file means the child died without a Python exception (a signal, ``os._exit``).
-A file, not a queue, as in PyTorch: a one-shot message cannot deadlock on a full pipe.
+Child ``i`` calls ``fn(i, *args)``. When a child fails, the parent stops the others and raises:
+``ProcessRaisedException`` (carrying the child's traceback) if the function raised, or
+``ProcessExitedException`` if the child exited with a non-zero code or was killed by a signal.
+A child reports its traceback by writing it to a per-child file the parent reads afterwards.
 """
 
 from __future__ import annotations
 
 import ctypes
+import logging
 import multiprocessing
 import multiprocessing.connection
 import os
-import pickle
 import signal
 import sys
 import tempfile
+import time
 import traceback
 import warnings
 
 __all__ = ["ProcessContext", "ProcessException", "ProcessExitedException",
            "ProcessRaisedException", "spawn", "SpawnContext", "start_processes"]
 
+_log = logging.getLogger(__name__)
 
+_PR_SET_PDEATHSIG = 1  # prctl(2) option: the signal a child gets when its parent dies
+
+
+# -- exceptions --------------------------------------------------------------------------------
 class ProcessException(Exception):
-    """A child process of ``spawn`` failed; ``error_index`` and ``error_pid`` name it.
+    """Base class of the errors ``ProcessContext.join`` raises for a failed child.
+
+    ``error_index`` is the child's index (the ``i`` passed to ``fn``) and ``error_pid`` its
+    process id.
 
     Example:
-        >>> err = ember.multiprocessing.ProcessException("failed", 1, 1234)
+        >>> from ember.multiprocessing.spawn import ProcessException
+        >>> err = ProcessException("failed", 0, 1234)
         >>> err.error_index, err.error_pid
-        (1, 1234)
+        (0, 1234)
     """
 
-    __slots__ = ["error_index", "error_pid"]
+    __slots__ = ("error_index", "error_pid")
 
     def __init__(self, msg: str, error_index: int, error_pid: int):
-        super().__init__(msg)
+        self.error_index, self.error_pid = error_index, error_pid
         self.msg = msg
-        self.error_index = error_index
-        self.error_pid = error_pid
+        super().__init__(msg)
+
+    def _constructor_args(self) -> tuple:
+        return self.msg, self.error_index, self.error_pid
 
     def __reduce__(self):
-        return type(self), (self.msg, self.error_index, self.error_pid)
+        # Exception pickles only ``args``; rebuild from every constructor argument instead
+        return type(self), self._constructor_args()
 
 
 class ProcessRaisedException(ProcessException):
-    """A child process raised an exception; the message carries the child's traceback.
+    """A child's function raised; the message holds the child's formatted traceback.
 
     Example:
-        >>> issubclass(ember.multiprocessing.ProcessRaisedException, Exception)
-        True
+        >>> err = ember.multiprocessing.ProcessRaisedException("Traceback ...", 1, 4321)
+        >>> err.error_index
+        1
     """
 
 
 class ProcessExitedException(ProcessException):
-    """A child process ended with a non-zero exit code or a signal (``exit_code``,
-    ``signal_name``) without raising a Python exception.
+    """A child exited with a non-zero code or was killed by a signal.
+
+    ``exit_code`` is the process exit code (negative for a signal, as in ``multiprocessing``)
+    and ``signal_name`` the signal's name (``"SIGTERM"``) or ``None``.
 
     Example:
-        >>> ember.multiprocessing.ProcessExitedException("exit 3", 0, 1234, 3).exit_code
-        3
+        >>> err = ember.multiprocessing.ProcessExitedException(
+        ...     "process 0 terminated with exit code 3", 0, 4321, 3)
+        >>> err.exit_code, err.signal_name
+        (3, None)
     """
 
-    __slots__ = ["exit_code"]
+    __slots__ = ("exit_code",)
 
     def __init__(self, msg: str, error_index: int, error_pid: int, exit_code: int,
                  signal_name: str | None = None):
         super().__init__(msg, error_index, error_pid)
-        self.exit_code = exit_code
-        self.signal_name = signal_name
+        self.exit_code, self.signal_name = exit_code, signal_name
 
-    def __reduce__(self):
-        return type(self), (self.msg, self.error_index, self.error_pid, self.exit_code,
-                            self.signal_name)
+    def _constructor_args(self) -> tuple:
+        return (*super()._constructor_args(), self.exit_code, self.signal_name)
 
 
+# -- the child side ----------------------------------------------------------------------------
 def _die_with_parent() -> None:
-    # Linux's prctl(PR_SET_PDEATHSIG): a non-daemonic child gets SIGINT when its parent dies,
-    # instead of running on as an orphan (PyTorch does the same in C++).
-    if sys.platform.startswith("linux"):
-        try:
-            ctypes.CDLL(None).prctl(1, int(signal.SIGINT))
-        except (OSError, AttributeError):
-            pass
+    """Ask Linux to send this process SIGINT when its parent dies, so that non-daemonic children
+    do not outlive a parent that was killed. Other systems have no such call; do nothing."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGINT, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
 
 
 def _wrap(fn, i, args, error_file):
+    """Entry point of child ``i`` (a module-level function, so ``spawn`` can pickle it)."""
     _die_with_parent()
     try:
         fn(i, *args)
     except KeyboardInterrupt:
-        pass  # SIGINT: the parent stopped us after another child failed
+        pass  # the parent interrupted us (or died): exit quietly, it does the reporting
     except Exception:
-        with open(error_file, "wb") as fh:
-            pickle.dump(traceback.format_exc(), fh)
+        with open(error_file, "w", encoding="utf-8") as out:
+            out.write(traceback.format_exc())
         sys.exit(1)
 
 
+# -- the parent side ---------------------------------------------------------------------------
 class ProcessContext:
-    """The processes started by ``spawn(..., join=False)``: ``join()`` waits for them and
-    raises the first failure; ``pids()`` lists their process ids.
+    """Handle on the children started by :func:`start_processes` (returned when
+    ``join=False``): their ``processes``, ``pids()`` and ``join()``.
 
     Example:
-        >>> ctx = ember.multiprocessing.spawn(work, nprocs=2, join=False)  # doctest: +SKIP
-        >>> while not ctx.join():
+        >>> mp = ember.multiprocessing
+        >>> ctx = mp.start_processes(work, nprocs=2, join=False)  # doctest: +SKIP
+        >>> while not ctx.join():  # doctest: +SKIP
         ...     pass
     """
 
     def __init__(self, processes, error_files):
         self.error_files = error_files
         self.processes = processes
-        self.sentinels = {process.sentinel: index for index, process in enumerate(processes)}
+        self.sentinels = {proc.sentinel: index for index, proc in enumerate(processes)}
 
     def pids(self) -> list:
-        """The process ids of the children, in index order."""
-        return [int(process.pid) for process in self.processes]
+        """Process ids of the children, in index order.
 
-    def _join_all(self, timeout: float) -> None:
-        for process in self.processes:
-            process.join(timeout)
+        Example:
+            >>> ctx.pids()  # doctest: +SKIP
+            [30412, 30413]
+        """
+        return [int(proc.pid) for proc in self.processes]
 
     def join(self, timeout: float | None = None, grace_period: float | None = None) -> bool:
-        """Wait up to ``timeout`` seconds (None: until one ends) for the children. Returns True
-        once all have ended successfully, False while some still run. When one has failed, the
-        others get ``grace_period`` seconds, then SIGTERM, then SIGKILL, and the failure is
-        raised: ``ProcessRaisedException`` with the child's traceback, or
-        ``ProcessExitedException`` for an exit code or signal."""
+        """Wait up to ``timeout`` seconds (forever with ``None``) for children to finish.
+
+        Returns True once every child has exited cleanly, False while some still run. When a
+        child failed, the others are stopped (SIGTERM, then SIGKILL after ``grace_period``
+        seconds when one is given) and ``ProcessRaisedException`` or
+        ``ProcessExitedException`` is raised for the first failure seen.
+
+        Example:
+            >>> while not ctx.join(timeout=30):  # doctest: +SKIP
+            ...     pass
+        """
         if not self.sentinels:
             return True
-        ready = multiprocessing.connection.wait(self.sentinels.keys(), timeout=timeout)
-        error_index = None
-        for sentinel in ready:
+        finished = multiprocessing.connection.wait(list(self.sentinels), timeout=timeout)
+        failed = None
+        for sentinel in finished:
             index = self.sentinels.pop(sentinel)
-            process = self.processes[index]
-            process.join()
-            if process.exitcode != 0:
-                error_index = index
+            child = self.processes[index]
+            child.join()
+            if child.exitcode != 0:
+                failed = index
                 break
-        if error_index is None:
+        if failed is None:
             return not self.sentinels
-        self._stop_others(grace_period)
-        raise self._failure(error_index)
+        self._stop_remaining(grace_period)
+        raise self._failure(failed)
 
-    def _stop_others(self, grace_period: float | None) -> None:
+    def _stop_remaining(self, grace_period: float | None) -> None:
+        running = [proc for proc in self.processes if proc.is_alive()]
+        for proc in running:
+            _log.warning("Terminating process %s via signal SIGTERM", proc.pid)
+            proc.terminate()
         if grace_period is not None:
-            self._join_all(grace_period)
-        for process in self.processes:
-            if process.is_alive():
-                process.terminate()
-        self._join_all(30 if grace_period is None else grace_period)
-        for process in self.processes:
-            if process.is_alive():
-                process.kill()
-            process.join()
+            deadline = time.monotonic() + grace_period
+            for proc in running:
+                proc.join(max(0.0, deadline - time.monotonic()))
+            for proc in running:
+                if proc.is_alive():
+                    _log.warning("Unable to shutdown process %s via SIGTERM, forcefully exiting "
+                                 "via SIGKILL", proc.pid)
+                    proc.kill()
+        for proc in running:
+            proc.join()  # their sentinels stay: a later join() reports how they ended
 
     def _failure(self, index: int) -> ProcessException:
-        process = self.processes[index]
-        if not os.access(self.error_files[index], os.R_OK):
-            code = process.exitcode
-            if code < 0:
-                try:
-                    name = signal.Signals(-code).name
-                except ValueError:
-                    name = f"<Unknown signal {-code}>"
-                return ProcessExitedException(f"process {index:d} terminated with signal {name}",
-                                              error_index=index, error_pid=process.pid,
-                                              exit_code=code, signal_name=name)
-            return ProcessExitedException(f"process {index:d} terminated with exit code "
-                                          f"{code:d}", error_index=index, error_pid=process.pid,
-                                          exit_code=code)
-        with open(self.error_files[index], "rb") as fh:
-            original_trace = pickle.load(fh)
-        os.unlink(self.error_files[index])
-        msg = f"\n\n-- Process {index:d} terminated with the following error:\n{original_trace}"
-        return ProcessRaisedException(msg, index, process.pid)
+        """The exception describing child ``index``'s failure (its error file read and removed)."""
+        child = self.processes[index]
+        report = self.error_files[index]
+        if os.path.exists(report):
+            with open(report, encoding="utf-8") as source:
+                child_traceback = source.read()
+            os.unlink(report)
+            text = f"\n\n-- Process {index} terminated with the following error:\n"
+            return ProcessRaisedException(text + child_traceback, index, child.pid)
+        code = child.exitcode
+        if code < 0:
+            name = signal.Signals(-code).name
+            return ProcessExitedException(f"process {index} terminated with signal {name}",
+                                          index, child.pid, code, name)
+        return ProcessExitedException(f"process {index} terminated with exit code {code}",
+                                      index, child.pid, code)
 
 
 class SpawnContext(ProcessContext):
-    """The old name of ``ProcessContext`` (deprecated; warns).
+    """The old name of :class:`ProcessContext`; warns when created.
 
     Example:
-        >>> issubclass(ember.multiprocessing.SpawnContext, ember.multiprocessing.ProcessContext)
-        True
+        >>> ctx = ember.multiprocessing.SpawnContext([], [])  # doctest: +SKIP
     """
 
     def __init__(self, processes, error_files):
@@ -190,47 +221,55 @@ class SpawnContext(ProcessContext):
         super().__init__(processes, error_files)
 
 
+def _fresh_error_file() -> str:
+    # a unique path that does not exist yet: a child creates it only when its function raised
+    handle, path = tempfile.mkstemp(prefix="ember-errorfile-", suffix=".txt")
+    os.close(handle)
+    os.unlink(path)
+    return path
+
+
 def start_processes(fn, args=(), nprocs=1, join=True, daemon=False, start_method="spawn"):
-    """``spawn`` with a choice of start method (``"spawn"``, ``"fork"``, ``"forkserver"``).
+    """Start ``nprocs`` processes with the given start method, child ``i`` running
+    ``fn(i, *args)``.
+
+    With ``join=True`` wait for all of them (raising if one fails) and return None; otherwise
+    return the :class:`ProcessContext`.
 
     Example:
-        >>> ember.multiprocessing.start_processes(work, nprocs=2,
-        ...                                       start_method="fork")  # doctest: +SKIP
+        >>> ember.multiprocessing.start_processes(train, args=(cfg,), nprocs=2,  # doctest: +SKIP
+        ...                                       start_method="forkserver")
     """
-    mp = multiprocessing.get_context(start_method)
+    context = multiprocessing.get_context(start_method)
     processes, error_files = [], []
-    for i in range(nprocs):
-        # a fresh name that does not exist yet: the child creates it only when it fails
-        with tempfile.NamedTemporaryFile(prefix="ember-errorfile-", suffix=".pickle",
-                                         delete=False) as tf:
-            pass
-        os.unlink(tf.name)
-        process = mp.Process(target=_wrap, args=(fn, i, args, tf.name), daemon=daemon)
-        process.start()
-        processes.append(process)
-        error_files.append(tf.name)
-    context = ProcessContext(processes, error_files)
+    for index in range(nprocs):
+        report = _fresh_error_file()
+        child = context.Process(target=_wrap, args=(fn, index, args, report), daemon=daemon)
+        child.start()
+        processes.append(child)
+        error_files.append(report)
+    watcher = ProcessContext(processes, error_files)
     if not join:
-        return context
-    while not context.join():
+        return watcher
+    while not watcher.join():
         pass
     return None
 
 
 def spawn(fn, args=(), nprocs=1, join=True, daemon=False, start_method="spawn"):
-    """Start ``nprocs`` processes that each call ``fn(i, *args)`` (``i``: the process index)
-    and, with ``join=True``, wait for all of them. A child's exception is raised in the parent
-    as ``ProcessRaisedException`` carrying the child's traceback, after the other children are
-    stopped; ``join=False`` returns a ``ProcessContext`` instead. ``fn`` must be importable
-    (defined at the top level of a module), as the spawn start method requires.
+    """Start ``nprocs`` processes with the ``spawn`` method, child ``i`` running
+    ``fn(i, *args)``; ``fn`` must be importable by name (defined at a module's top level).
+
+    Waits for them unless ``join=False`` (then returns a :class:`ProcessContext`). If a child
+    raises, the others are stopped and ``ProcessRaisedException`` carries its traceback.
 
     Example:
-        >>> def work(i, n):  # in an importable module
-        ...     print(i, n)
-        >>> ember.multiprocessing.spawn(work, args=(10,), nprocs=2)  # doctest: +SKIP
+        >>> def train(rank, world_size):  # doctest: +SKIP
+        ...     print(rank, world_size)
+        >>> ember.multiprocessing.spawn(train, args=(2,), nprocs=2)  # doctest: +SKIP
     """
     if start_method != "spawn":
         warnings.warn(f"This method only supports start_method=spawn (got: {start_method}).\n"
-                      "To use a different start_method use:\n\t\t"
-                      " torch.multiprocessing.start_processes(...)", FutureWarning, stacklevel=2)
-    return start_processes(fn, args, nprocs, join, daemon, start_method="spawn")
+                      "To use a different start_method use:\n\t\t "
+                      "torch.multiprocessing.start_processes(...)", FutureWarning, stacklevel=2)
+    return start_processes(fn, args, nprocs, join, daemon, start_method)
