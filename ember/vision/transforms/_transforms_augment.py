@@ -16,6 +16,7 @@ import numpy as np
 
 from ... import _random
 from ..._tensor import Tensor
+from ...nn.modules.module import Module
 from . import functional as F
 from ._tensor_ops import _linspace
 from .functional import InterpolationMode, _interp
@@ -182,7 +183,7 @@ def _image_ops(num_bins: int, image_size) -> dict:
     }
 
 
-class AutoAugment:
+class AutoAugment(Module):
     """Apply one randomly chosen sub-policy of a learned ``policy`` (two ops, each with its own
     probability and magnitude).
 
@@ -194,6 +195,7 @@ class AutoAugment:
 
     def __init__(self, policy: AutoAugmentPolicy = AutoAugmentPolicy.IMAGENET,
                  interpolation=InterpolationMode.NEAREST, fill: list[float] | None = None):
+        super().__init__()
         self.policy = policy
         self.interpolation = _interp(interpolation)
         self.fill = fill
@@ -215,7 +217,7 @@ class AutoAugment:
         signs = _random.randint(2, (2,))
         return policy_id, probs, signs
 
-    def __call__(self, img):
+    def forward(self, img):
         fill = _fill_for(img, self.fill)
         _, height, width = F.get_dimensions(img)
         policy_id, probs, signs = self.get_params(len(self.policies))
@@ -234,7 +236,7 @@ class AutoAugment:
         return f"{self.__class__.__name__}(policy={self.policy}, fill={self.fill})"
 
 
-class RandAugment:
+class RandAugment(Module):
     """Apply ``num_ops`` ops drawn uniformly, all at the fixed ``magnitude`` bin (of
     ``num_magnitude_bins``).
 
@@ -246,6 +248,7 @@ class RandAugment:
 
     def __init__(self, num_ops: int = 2, magnitude: int = 9, num_magnitude_bins: int = 31,
                  interpolation=InterpolationMode.NEAREST, fill: list[float] | None = None):
+        super().__init__()
         self.num_ops = num_ops
         self.magnitude = magnitude
         self.num_magnitude_bins = num_magnitude_bins
@@ -256,7 +259,7 @@ class RandAugment:
         # the order is part of the draw: an index picks the op
         return {"Identity": (_NONE, False), **_image_ops(num_bins, image_size)}
 
-    def __call__(self, img):
+    def forward(self, img):
         fill = _fill_for(img, self.fill)
         _, height, width = F.get_dimensions(img)
         op_meta = self._augmentation_space(self.num_magnitude_bins, (height, width))
@@ -276,7 +279,7 @@ class RandAugment:
                 f"interpolation={self.interpolation}, fill={self.fill})")
 
 
-class TrivialAugmentWide:
+class TrivialAugmentWide(Module):
     """Apply one op drawn uniformly at a magnitude bin drawn uniformly.
 
     Example:
@@ -287,6 +290,7 @@ class TrivialAugmentWide:
 
     def __init__(self, num_magnitude_bins: int = 31, interpolation=InterpolationMode.NEAREST,
                  fill: list[float] | None = None) -> None:
+        super().__init__()
         self.num_magnitude_bins = num_magnitude_bins
         self.interpolation = _interp(interpolation)
         self.fill = fill
@@ -309,7 +313,7 @@ class TrivialAugmentWide:
             "Equalize": (_NONE, False),
         }
 
-    def __call__(self, img):
+    def forward(self, img):
         fill = _fill_for(img, self.fill)
         op_meta = self._augmentation_space(self.num_magnitude_bins)
         op_name = list(op_meta)[int(_random.randint(len(op_meta), (1,)).item())]
@@ -348,7 +352,7 @@ def mix_chains(augmix, batch: Tensor, random_op) -> Tensor:
     return mix
 
 
-class AugMix:
+class AugMix(Module):
     """Mix the image with ``mixture_width`` chains of random ops (``chain_depth`` ops each, or
     1-3 when it is -1); chain weights come from Dirichlet(``alpha``), the mix with the original
     from Beta(``alpha``, ``alpha``).
@@ -364,6 +368,7 @@ class AugMix:
     def __init__(self, severity: int = 3, mixture_width: int = 3, chain_depth: int = -1,
                  alpha: float = 1.0, all_ops: bool = True,
                  interpolation=InterpolationMode.BILINEAR, fill: list[float] | None = None):
+        super().__init__()
         if not 1 <= severity <= self._PARAMETER_MAX:
             raise ValueError(f"The severity must be between [1, {self._PARAMETER_MAX}]. Got "
                              f"{severity} instead.")
@@ -402,7 +407,7 @@ class AugMix:
 
         return sample_dirichlet(params)
 
-    def __call__(self, orig_img):
+    def forward(self, orig_img):
         img = orig_img
         was_pil = F._is_pil_image(img)
         if was_pil:

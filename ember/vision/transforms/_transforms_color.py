@@ -14,6 +14,7 @@ import numpy as np
 
 from ... import _random
 from ..._tensor import Tensor
+from ...nn.modules.module import Module
 from . import functional as F
 from .transforms import Compose, _coin, _exp_uniform, _log_ratio, _rand, _randint, _uniform
 
@@ -22,7 +23,7 @@ __all__ = ["ColorJitter", "Grayscale", "Pad", "RandomApply", "RandomChoice", "Ra
            "RandomSolarize", "RandomAdjustSharpness", "RandomAutocontrast", "RandomEqualize"]
 
 
-class ColorJitter:
+class ColorJitter(Module):
     """Random brightness, contrast, saturation and hue changes, applied in random order.
 
     Example:
@@ -30,6 +31,7 @@ class ColorJitter:
     """
 
     def __init__(self, brightness=0, contrast=0, saturation=0, hue=0) -> None:
+        super().__init__()
         self.brightness = self._check_input(brightness, "brightness")
         self.contrast = self._check_input(contrast, "contrast")
         self.saturation = self._check_input(saturation, "saturation")
@@ -38,19 +40,22 @@ class ColorJitter:
 
     @staticmethod
     def _check_input(value, name, center=1, bound=(0, float("inf")), clip_first_on_zero=True):
+        # a number v means the range [center - v, center + v]; a pair is taken as given. A
+        # range that is just ``center`` means "leave this property alone" (None).
         if isinstance(value, numbers.Number):
             if value < 0:
                 raise ValueError(f"If {name} is a single number, it must be non negative.")
-            value = [center - float(value), center + float(value)]
+            low, high = center - float(value), center + float(value)
             if clip_first_on_zero:
-                value[0] = max(value[0], 0.0)
+                low = max(low, 0.0)
         elif isinstance(value, (tuple, list)) and len(value) == 2:
-            value = [float(value[0]), float(value[1])]
+            low, high = float(value[0]), float(value[1])
         else:
             raise TypeError(f"{name} should be a single number or a list/tuple with length 2.")
-        if not bound[0] <= value[0] <= value[1] <= bound[1]:
-            raise ValueError(f"{name} values should be between {bound}, but got {value}.")
-        return None if value[0] == value[1] == center else tuple(value)
+        lo_bound, hi_bound = bound
+        if not lo_bound <= low <= high <= hi_bound:
+            raise ValueError(f"{name} values should be between {bound}, but got {[low, high]}.")
+        return None if low == high == center else (low, high)
 
     @staticmethod
     def get_params(brightness, contrast, saturation, hue):
@@ -61,7 +66,7 @@ class ColorJitter:
         h = None if hue is None else _uniform(hue[0], hue[1])
         return fn_idx, b, c, s, h
 
-    def __call__(self, img):
+    def forward(self, img):
         fn_idx, b, c, s, h = self.get_params(self.brightness, self.contrast, self.saturation,
                                              self.hue)
         for fn_id in fn_idx:
@@ -80,23 +85,25 @@ class ColorJitter:
                 f"contrast={self.contrast}, saturation={self.saturation}, hue={self.hue})")
 
 
-class Grayscale:
+class Grayscale(Module):
     """To greyscale with 1 or 3 output channels."""
 
     def __init__(self, num_output_channels: int = 1) -> None:
+        super().__init__()
         self.num_output_channels = num_output_channels
 
-    def __call__(self, img):
+    def forward(self, img):
         return F.rgb_to_grayscale(img, self.num_output_channels)
 
     def __repr__(self) -> str:
         return f"{self.__class__.__name__}(num_output_channels={self.num_output_channels})"
 
 
-class Pad:
+class Pad(Module):
     """Pad the borders (``constant``, ``edge``, ``reflect`` or ``symmetric``)."""
 
     def __init__(self, padding, fill=0, padding_mode: str = "constant") -> None:
+        super().__init__()
         if padding_mode not in ("constant", "edge", "reflect", "symmetric"):
             raise ValueError("Padding mode should be either constant, edge, reflect or symmetric")
         F._parse_padding(padding)
@@ -104,7 +111,7 @@ class Pad:
         self.fill = fill
         self.padding_mode = padding_mode
 
-    def __call__(self, img):
+    def forward(self, img):
         return F.pad(img, self.padding, self.fill, self.padding_mode)
 
     def __repr__(self) -> str:
@@ -112,14 +119,15 @@ class Pad:
                 f"padding_mode={self.padding_mode})")
 
 
-class RandomApply:
+class RandomApply(Module):
     """Apply the list of ``transforms`` (all of them) with probability ``p``."""
 
     def __init__(self, transforms: Sequence[Callable], p: float = 0.5) -> None:
+        super().__init__()
         self.transforms = transforms
         self.p = p
 
-    def __call__(self, img):
+    def forward(self, img):
         if np.float32(self.p) < np.float32(_rand()):
             return img
         for t in self.transforms:
@@ -164,7 +172,7 @@ class RandomOrder(Compose):
         return img
 
 
-class RandomErasing:
+class RandomErasing(Module):
     """Erase a random rectangle of a tensor image with probability ``p`` (Zhong et al. 2017).
 
     ``value`` is a number, a per-channel tuple, or ``"random"`` (normal noise).
@@ -176,6 +184,7 @@ class RandomErasing:
 
     def __init__(self, p: float = 0.5, scale=(0.02, 0.33), ratio=(0.3, 3.3), value=0,
                  inplace: bool = False) -> None:
+        super().__init__()
         if not isinstance(value, (numbers.Number, str, tuple, list)):
             raise TypeError("Argument value should be either a number or str or a sequence")
         if isinstance(value, str) and value != "random":
@@ -210,7 +219,7 @@ class RandomErasing:
             return _randint(0, img_h - h + 1), _randint(0, img_w - w + 1), h, w, v
         return 0, 0, img_h, img_w, img
 
-    def __call__(self, img: Tensor) -> Tensor:
+    def forward(self, img: Tensor) -> Tensor:
         if not isinstance(img, Tensor):
             raise TypeError(f"RandomErasing works on tensor images (apply it after ToTensor()); "
                             f"got {type(img).__name__}")
@@ -233,7 +242,7 @@ class RandomErasing:
                 f"value={self.value}, inplace={self.inplace})")
 
 
-class RandomGrayscale:
+class RandomGrayscale(Module):
     """To greyscale with probability ``p``, keeping the number of channels.
 
     Example:
@@ -242,9 +251,10 @@ class RandomGrayscale:
     """
 
     def __init__(self, p: float = 0.1) -> None:
+        super().__init__()
         self.p = p
 
-    def __call__(self, img):
+    def forward(self, img):
         channels, _, _ = F.get_dimensions(img)
         if _coin(self.p):
             return F.rgb_to_grayscale(img, num_output_channels=channels)
@@ -254,7 +264,7 @@ class RandomGrayscale:
         return f"{self.__class__.__name__}(p={self.p})"
 
 
-class GaussianBlur:
+class GaussianBlur(Module):
     """Blur with a Gaussian whose sigma is drawn uniformly from ``sigma`` = (min, max).
 
     Example:
@@ -263,29 +273,32 @@ class GaussianBlur:
     """
 
     def __init__(self, kernel_size, sigma=(0.1, 2.0)) -> None:
-        from .transforms import _setup_size
-
-        self.kernel_size = _setup_size(kernel_size, "Kernel size should be a tuple/list of two "
-                                                    "integers")
-        for ks in self.kernel_size:
-            if ks <= 0 or ks % 2 == 0:
-                raise ValueError("Kernel size value should be an odd and positive number.")
+        super().__init__()
+        # one number means a square kernel; a pair is kept as given (a list stays a list, as
+        # torchvision's repr shows it)
+        if isinstance(kernel_size, numbers.Number):
+            kernel_size = (int(kernel_size), int(kernel_size))
+        elif isinstance(kernel_size, Sequence) and len(kernel_size) == 1:
+            kernel_size = (kernel_size[0], kernel_size[0])
+        elif not isinstance(kernel_size, Sequence) or len(kernel_size) != 2:
+            raise ValueError("Kernel size should be a tuple/list of two integers")
+        if any(k <= 0 or k % 2 == 0 for k in kernel_size):
+            raise ValueError("Kernel size value should be an odd and positive number.")
         if isinstance(sigma, numbers.Number):
             if sigma <= 0:
                 raise ValueError("If sigma is a single number, it must be positive.")
-            sigma = (sigma, sigma)
-        elif isinstance(sigma, Sequence) and len(sigma) == 2:
-            if not 0.0 < sigma[0] <= sigma[1]:
-                raise ValueError("sigma values should be positive and of the form (min, max).")
-        else:
-            raise TypeError("sigma should be a single number or a list/tuple with length 2.")
-        self.sigma = sigma
+            sigma = (float(sigma), float(sigma))
+        elif not isinstance(sigma, Sequence) or len(sigma) != 2:
+            raise ValueError("sigma should be a single number or a list/tuple with length 2.")
+        elif not 0.0 < sigma[0] <= sigma[1]:
+            raise ValueError("sigma values should be positive and of the form (min, max).")
+        self.kernel_size, self.sigma = kernel_size, sigma
 
     @staticmethod
     def get_params(sigma_min: float, sigma_max: float) -> float:
         return _uniform(sigma_min, sigma_max)
 
-    def __call__(self, img):
+    def forward(self, img):
         sigma = self.get_params(self.sigma[0], self.sigma[1])
         return F.gaussian_blur(img, list(self.kernel_size), [sigma, sigma])
 
@@ -293,16 +306,17 @@ class GaussianBlur:
         return f"{self.__class__.__name__}(kernel_size={self.kernel_size}, sigma={self.sigma})"
 
 
-class _RandomPoint:
+class _RandomPoint(Module):
     """Apply ``_apply`` with probability ``p`` (one float32 ``rand(1)`` per call)."""
 
     def __init__(self, p: float = 0.5) -> None:
+        super().__init__()
         self.p = p
 
     def _apply(self, img):
         raise NotImplementedError
 
-    def __call__(self, img):
+    def forward(self, img):
         if _coin(self.p):
             return self._apply(img)
         return img

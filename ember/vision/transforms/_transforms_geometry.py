@@ -9,6 +9,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ... import _random
+from ...nn.modules.module import Module
 from . import _tensor_ops as TO
 from . import functional as F
 from .functional import InterpolationMode, _interp
@@ -32,7 +33,7 @@ def _check_fill(fill):
     return fill
 
 
-class RandomAffine:
+class RandomAffine(Module):
     """Random rotation, translation, scaling and shear, keeping the image size.
 
     ``degrees`` d means [-d, d]; ``translate`` = (a, b) shifts by at most a * width and
@@ -46,6 +47,7 @@ class RandomAffine:
 
     def __init__(self, degrees, translate=None, scale=None, shear=None,
                  interpolation=InterpolationMode.NEAREST, fill=0, center=None) -> None:
+        super().__init__()
         self.degrees = _setup_angle(degrees, "degrees")
         if translate is not None:
             _check_pair(translate, "translate")
@@ -85,7 +87,7 @@ class RandomAffine:
                 shear_y = _uniform(shears[2], shears[3])
         return angle, translations, scale, (shear_x, shear_y)
 
-    def __call__(self, img):
+    def forward(self, img):
         fill = _tensor_fill(img, self.fill)
         _, height, width = F.get_dimensions(img)
         angle, translate, scale, shear = self.get_params(self.degrees, self.translate,
@@ -107,7 +109,7 @@ class RandomAffine:
         return s + ")"
 
 
-class RandomPerspective:
+class RandomPerspective(Module):
     """With probability ``p``, move each corner inwards by up to ``distortion_scale`` of the
     half-size and warp the image accordingly.
 
@@ -118,6 +120,7 @@ class RandomPerspective:
 
     def __init__(self, distortion_scale: float = 0.5, p: float = 0.5,
                  interpolation=InterpolationMode.BILINEAR, fill=0) -> None:
+        super().__init__()
         self.p = p
         self.interpolation = _interp(interpolation)
         self.distortion_scale = distortion_scale
@@ -136,7 +139,7 @@ class RandomPerspective:
         startpoints = [[0, 0], [width - 1, 0], [width - 1, height - 1], [0, height - 1]]
         return startpoints, [topleft, topright, botright, botleft]
 
-    def __call__(self, img):
+    def forward(self, img):
         fill = _tensor_fill(img, self.fill)
         _, height, width = F.get_dimensions(img)
         if _coin(self.p):
@@ -186,7 +189,7 @@ def _blur_field(d, ksize: int, sigma: list[float]):
     return F._wrap(np.ascontiguousarray(out.astype(np.float32)))
 
 
-class ElasticTransform:
+class ElasticTransform(Module):
     """Displace pixels by a random field: uniform noise, Gaussian-smoothed by ``sigma`` and
     scaled by ``alpha`` (Simard et al. 2003).
 
@@ -197,6 +200,7 @@ class ElasticTransform:
 
     def __init__(self, alpha=50.0, sigma=5.0, interpolation=InterpolationMode.BILINEAR,
                  fill=0) -> None:
+        super().__init__()
         self.alpha = _pair_floats(alpha, "alpha")
         self.sigma = _pair_floats(sigma, "sigma")
         self.interpolation = _interp(interpolation)
@@ -224,7 +228,7 @@ class ElasticTransform:
             fields.append(d * alpha[k] / size[1 - k])  # x is scaled by the width, y by the height
         return cat(fields, 1).permute(0, 2, 3, 1)
 
-    def __call__(self, img):
+    def forward(self, img):
         _, height, width = F.get_dimensions(img)
         displacement = self.get_params(self.alpha, self.sigma, [height, width])
         return F.elastic_transform(img, displacement, self.interpolation, self.fill)
@@ -234,7 +238,7 @@ class ElasticTransform:
                 f"interpolation={self.interpolation}, fill={self.fill})")
 
 
-class FiveCrop:
+class FiveCrop(Module):
     """The four corner crops and the central crop, as a tuple.
 
     Example:
@@ -243,16 +247,17 @@ class FiveCrop:
     """
 
     def __init__(self, size) -> None:
+        super().__init__()
         self.size = _setup_size(size, "Please provide only two dimensions (h, w) for size.")
 
-    def __call__(self, img):
+    def forward(self, img):
         return F.five_crop(img, self.size)
 
     def __repr__(self) -> str:
         return f"{self.__class__.__name__}(size={self.size})"
 
 
-class TenCrop:
+class TenCrop(Module):
     """``FiveCrop`` of the image and of its mirror image (left-right, or top-bottom).
 
     Example:
@@ -261,10 +266,11 @@ class TenCrop:
     """
 
     def __init__(self, size, vertical_flip: bool = False) -> None:
+        super().__init__()
         self.size = _setup_size(size, "Please provide only two dimensions (h, w) for size.")
         self.vertical_flip = vertical_flip
 
-    def __call__(self, img):
+    def forward(self, img):
         return F.ten_crop(img, self.size, self.vertical_flip)
 
     def __repr__(self) -> str:

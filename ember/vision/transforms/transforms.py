@@ -16,6 +16,7 @@ import numpy as np
 
 from ... import _random
 from ..._tensor import Tensor
+from ...nn.modules.module import Module
 from . import functional as F
 from .functional import InterpolationMode, _interp
 
@@ -143,20 +144,21 @@ class ToPILImage:
             f"{self.__class__.__name__}(mode={self.mode})")
 
 
-class ConvertImageDtype:
+class ConvertImageDtype(Module):
     """Convert a tensor image to ``dtype``, rescaling its values."""
 
     def __init__(self, dtype) -> None:
+        super().__init__()
         self.dtype = dtype
 
-    def __call__(self, image: Tensor) -> Tensor:
+    def forward(self, image: Tensor) -> Tensor:
         return F.convert_image_dtype(image, self.dtype)
 
     def __repr__(self) -> str:
         return f"{self.__class__.__name__}(dtype={self.dtype})"
 
 
-class Normalize:
+class Normalize(Module):
     """``(x - mean[c]) / std[c]`` for each channel of a float tensor image.
 
     Example:
@@ -165,18 +167,19 @@ class Normalize:
     """
 
     def __init__(self, mean: Sequence[float], std: Sequence[float], inplace: bool = False):
+        super().__init__()
         self.mean = mean
         self.std = std
         self.inplace = inplace
 
-    def __call__(self, tensor: Tensor) -> Tensor:
+    def forward(self, tensor: Tensor) -> Tensor:
         return F.normalize(tensor, self.mean, self.std, self.inplace)
 
     def __repr__(self) -> str:
         return f"{self.__class__.__name__}(mean={self.mean}, std={self.std})"
 
 
-class LinearTransformation:
+class LinearTransformation(Module):
     """Flatten a tensor image, subtract ``mean_vector`` and multiply by
     ``transformation_matrix`` (D x D, D = C * H * W): ZCA whitening, for instance.
 
@@ -186,6 +189,7 @@ class LinearTransformation:
     """
 
     def __init__(self, transformation_matrix: Tensor, mean_vector: Tensor) -> None:
+        super().__init__()
         if transformation_matrix.size(0) != transformation_matrix.size(1):
             raise ValueError("transformation_matrix should be square. Got "
                              f"{tuple(transformation_matrix.size())} rectangular matrix.")
@@ -202,7 +206,7 @@ class LinearTransformation:
         self.transformation_matrix = transformation_matrix
         self.mean_vector = mean_vector
 
-    def __call__(self, tensor: Tensor) -> Tensor:
+    def forward(self, tensor: Tensor) -> Tensor:
         shape = tensor.shape
         n = shape[-3] * shape[-2] * shape[-1]
         if n != self.transformation_matrix.shape[0]:
@@ -238,11 +242,12 @@ class Lambda:
         return f"{self.__class__.__name__}()"
 
 
-class Resize:
+class Resize(Module):
     """Resize to (h, w), or the shorter side to ``size`` when it is an int."""
 
     def __init__(self, size, interpolation=InterpolationMode.BILINEAR,
                  max_size: int | None = None, antialias: bool | None = True) -> None:
+        super().__init__()
         if not isinstance(size, (int, Sequence)):
             raise TypeError(f"Size should be int or sequence. Got {type(size)}")
         if isinstance(size, Sequence) and len(size) not in (1, 2):
@@ -252,7 +257,7 @@ class Resize:
         self.interpolation = _interp(interpolation)
         self.antialias = antialias
 
-    def __call__(self, img):
+    def forward(self, img):
         return F.resize(img, self.size, self.interpolation, self.max_size, self.antialias)
 
     def __repr__(self) -> str:
@@ -261,20 +266,21 @@ class Resize:
                 f"antialias={self.antialias})")
 
 
-class CenterCrop:
+class CenterCrop(Module):
     """The central crop of ``size``."""
 
     def __init__(self, size) -> None:
+        super().__init__()
         self.size = _setup_size(size, "Please provide only two dimensions (h, w) for size.")
 
-    def __call__(self, img):
+    def forward(self, img):
         return F.center_crop(img, self.size)
 
     def __repr__(self) -> str:
         return f"{self.__class__.__name__}(size={self.size})"
 
 
-class RandomCrop:
+class RandomCrop(Module):
     """A crop of ``size`` at a random place, after optional ``padding``/``pad_if_needed``.
 
     Example:
@@ -295,6 +301,7 @@ class RandomCrop:
 
     def __init__(self, size, padding=None, pad_if_needed: bool = False, fill=0,
                  padding_mode: str = "constant") -> None:
+        super().__init__()
         self.size = tuple(_setup_size(size, "Please provide only two dimensions (h, w) for "
                                             "size."))
         self.padding = padding
@@ -302,7 +309,7 @@ class RandomCrop:
         self.fill = fill
         self.padding_mode = padding_mode
 
-    def __call__(self, img):
+    def forward(self, img):
         if self.padding is not None:
             img = F.pad(img, self.padding, self.fill, self.padding_mode)
         _, height, width = F.get_dimensions(img)
@@ -317,11 +324,12 @@ class RandomCrop:
         return f"{self.__class__.__name__}(size={self.size}, padding={self.padding})"
 
 
-class RandomResizedCrop:
+class RandomResizedCrop(Module):
     """A random crop (area fraction in ``scale``, aspect ratio in ``ratio``) resized to ``size``."""
 
     def __init__(self, size, scale=(0.08, 1.0), ratio=(3.0 / 4.0, 4.0 / 3.0),
                  interpolation=InterpolationMode.BILINEAR, antialias: bool | None = True):
+        super().__init__()
         self.size = _setup_size(size, "Please provide only two dimensions (h, w) for size.")
         if scale[0] > scale[1] or ratio[0] > ratio[1]:
             raise ValueError("Scale and ratio should be of kind (min, max)")
@@ -351,7 +359,7 @@ class RandomResizedCrop:
             w, h = width, height
         return (height - h) // 2, (width - w) // 2, h, w
 
-    def __call__(self, img):
+    def forward(self, img):
         i, j, h, w = self.get_params(img, self.scale, self.ratio)
         return F.resized_crop(img, i, j, h, w, self.size, self.interpolation,
                               antialias=self.antialias)
@@ -363,13 +371,14 @@ class RandomResizedCrop:
                 f"interpolation={self.interpolation.value}, antialias={self.antialias})")
 
 
-class _RandomFlip:
+class _RandomFlip(Module):
     _fn: Callable
 
     def __init__(self, p: float = 0.5) -> None:
+        super().__init__()
         self.p = p
 
-    def __call__(self, img):
+    def forward(self, img):
         F._check_img(img, self.__class__.__name__)
         if _coin(self.p):
             return type(self)._fn(img)
@@ -404,11 +413,12 @@ def _setup_angle(x, name: str, req_sizes=(2,)) -> list[float]:
     return [float(d) for d in x]
 
 
-class RandomRotation:
+class RandomRotation(Module):
     """Rotate by an angle drawn uniformly from ``degrees`` (a number d means [-d, d])."""
 
     def __init__(self, degrees, interpolation=InterpolationMode.NEAREST, expand: bool = False,
                  center=None, fill=0) -> None:
+        super().__init__()
         self.degrees = _setup_angle(degrees, "degrees")
         self.interpolation = _interp(interpolation)
         self.expand = expand
@@ -419,7 +429,7 @@ class RandomRotation:
     def get_params(degrees: list[float]) -> float:
         return _uniform(float(degrees[0]), float(degrees[1]))
 
-    def __call__(self, img):
+    def forward(self, img):
         fill = _tensor_fill(img, self.fill)
         angle = self.get_params(self.degrees)
         return F.rotate(img, angle, self.interpolation, self.expand, self.center, fill)
