@@ -1,24 +1,31 @@
-"""``FakeData``: random images, the same for a given index and ``random_offset``."""
+"""Random images and labels, reproducible per index, for smoke tests and benchmarks."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
+from ... import _random
+from ..transforms.functional import to_pil_image
 from .vision import VisionDataset
 
 __all__ = ["FakeData"]
 
 
 class FakeData(VisionDataset):
-    """Random PIL images (from normal noise) with random integer targets.
+    """``size`` random PIL images of shape ``image_size`` (C, H, W) with random class labels.
 
-    Each sample is drawn from its own generator seeded with ``index + random_offset``, so
-    ``ds[i]`` is the same every time and the global RNG is untouched.
+    Sample ``i`` is drawn from the global generator seeded with ``i + random_offset`` (a
+    standard-normal image, then an ``int64`` label below ``num_classes``), and the generator's
+    previous state is put back afterwards, so reading a sample never disturbs other random
+    draws and returns the same pixels as torchvision. The label is handed to
+    ``target_transform`` as a 0-d tensor and returned as a Python number.
 
     Example:
-        >>> ds = FakeData(size=10, image_size=(3, 32, 32), num_classes=4)
-        >>> img, label = ds[0]
+        >>> fake = FakeData(size=4, image_size=(3, 8, 8), num_classes=2)
+        >>> img, label = fake[0]
+        >>> img.size, len(fake)
+        ((8, 8), 4)
     """
 
     def __init__(self, size: int = 1000, image_size: tuple[int, ...] = (3, 224, 224),
@@ -30,21 +37,26 @@ class FakeData(VisionDataset):
         self.image_size = image_size
         self.random_offset = random_offset
 
-    def __getitem__(self, index: int) -> tuple[Any, Any]:
-        from ... import _random
-        from ..transforms import functional as F
+    def _draw(self, index: int):
+        """The image tensor and label tensor of sample ``index``; global RNG left as found."""
+        saved = _random.get_rng_state()
+        try:
+            _random.manual_seed(index + self.random_offset)
+            pixels = _random.randn(*self.image_size)
+            label = _random.randint(0, self.num_classes, size=(1,))[0]
+        finally:
+            _random.set_rng_state(saved)
+        return pixels, label
 
+    def __getitem__(self, index: int) -> tuple[Any, Any]:
         if index >= len(self):
-            raise IndexError(f"{self.__class__.__name__} index out of range")
-        g = _random.Generator().manual_seed(index + self.random_offset)
-        img = _random.randn(*self.image_size, generator=g)
-        target = int(_random.randint(0, self.num_classes, (1,), generator=g).item())
-        img = F.to_pil_image(img)
-        if self.transform is not None:
-            img = self.transform(img)
-        if self.target_transform is not None:
-            target = self.target_transform(target)
-        return img, target
+            raise IndexError("FakeData index out of range")
+        pixels, label = self._draw(index)
+        img = to_pil_image(pixels)
+        fx, fy = self.transform, self.target_transform
+        img, label = (img if fx is None else fx(img)), (label if fy is None else fy(label))
+        # a tensor label (the usual case) comes back as a plain number, as in torchvision
+        return img, (label.item() if hasattr(label, "item") else label)
 
     def __len__(self) -> int:
         return self.size
