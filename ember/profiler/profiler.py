@@ -65,42 +65,44 @@ def kineto_available() -> bool:
 
 def schedule(*, wait: int, warmup: int, active: int, repeat: int = 0, skip_first: int = 0,
              skip_first_wait: int = 0):
-    """A ``schedule`` for ``profile``: skip ``skip_first`` steps, then cycles of ``wait``
-    steps doing nothing, ``warmup`` steps warming up and ``active`` steps recording (the last
-    one ``RECORD_AND_SAVE``, after which ``on_trace_ready`` runs); ``repeat`` cycles (0: no
-    limit). ``skip_first_wait`` skips the first cycle's wait.
+    """A step -> ``ProfilerAction`` function for ``profile(schedule=...)``.
+
+    After ``skip_first`` idle steps the profiler cycles through ``wait`` idle steps,
+    ``warmup`` steps with the recorder running but discarded, and ``active`` recorded steps,
+    the last of which hands the trace to ``on_trace_ready`` (``RECORD_AND_SAVE``). ``repeat``
+    bounds the number of cycles (0: no bound). A nonzero ``skip_first_wait`` drops the wait
+    phase of the first cycle only.
 
     Example:
-        >>> s = ember.profiler.schedule(wait=1, warmup=1, active=2)
-        >>> [s(i).name for i in range(4)]
+        >>> sched = ember.profiler.schedule(wait=1, warmup=1, active=2)
+        >>> [sched(i).name for i in range(4)]
         ['NONE', 'WARMUP', 'RECORD', 'RECORD_AND_SAVE']
     """
-    if wait < 0 or warmup < 0 or active <= 0 or repeat < 0 or skip_first < 0:
+    if min(wait, warmup, repeat, skip_first) < 0 or active <= 0:
         raise AssertionError(
-            f"Invalid profiler schedule arguments. Got wait={wait} (need >= 0), warmup={warmup} "
-            f"(need >= 0), active={active} (need > 0), repeat={repeat} (need >= 0), "
-            f"skip_first={skip_first} (need >= 0).")
+            f"Invalid profiler schedule arguments. Got wait={wait} (need >= 0), "
+            f"warmup={warmup} (need >= 0), active={active} (need > 0), repeat={repeat} "
+            f"(need >= 0), skip_first={skip_first} (need >= 0).")
     if warmup == 0:
         warn("Profiler won't be using warmup, this can skew profiler results", stacklevel=2)
+    period = wait + warmup + active
+    # skipping the first wait is the same as starting the cycle clock `wait` steps late
+    offset = wait - skip_first if skip_first_wait else -skip_first
 
     def schedule_fn(step: int) -> ProfilerAction:
         if step < 0:
             raise AssertionError(f"Step must be non-negative. Got {step}.")
         if step < skip_first:
             return ProfilerAction.NONE
-        step -= skip_first
-        if skip_first_wait != 0:
-            step += wait
-        num_steps = wait + warmup + active
-        if repeat > 0 and step / num_steps >= repeat:
+        cycle, phase = divmod(step + offset, period)
+        if repeat and cycle >= repeat:
             return ProfilerAction.NONE
-        mod_step = step % num_steps
-        if mod_step < wait:
+        if phase < wait:
             return ProfilerAction.NONE
-        if mod_step < wait + warmup:
+        if phase < wait + warmup:
             return ProfilerAction.WARMUP
-        return ProfilerAction.RECORD if mod_step < num_steps - 1 \
-            else ProfilerAction.RECORD_AND_SAVE
+        # the last active step closes the cycle: the trace is handed over then
+        return ProfilerAction.RECORD_AND_SAVE if phase == period - 1 else ProfilerAction.RECORD
 
     return schedule_fn
 
@@ -114,28 +116,28 @@ def _default_schedule_fn(_: int) -> ProfilerAction:
 
 def tensorboard_trace_handler(dir_name: str, worker_name: str | None = None,
                               use_gzip: bool = False, use_python_export: bool = False):
-    """An ``on_trace_ready`` handler writing each trace to
-    ``dir_name/<worker_name>.<time_ns>.pt.trace.json`` (``.gz`` with ``use_gzip``), the files
-    TensorBoard's profiler plugin reads; ``worker_name`` defaults to ``<hostname>_<pid>``.
+    """An ``on_trace_ready`` callback that saves each finished cycle as a Chrome trace in
+    ``dir_name`` (created on first use), named
+    ``<worker_name>.<time_ns>.pt.trace.json[.gz]``, the layout TensorBoard's profiler plugin
+    reads. ``worker_name`` defaults to ``<hostname>_<pid>``.
 
     Example:
-        >>> handler = ember.profiler.tensorboard_trace_handler("./log")
+        >>> handler = ember.profiler.tensorboard_trace_handler("./log/run1")
         >>> with ember.profiler.profile(on_trace_ready=handler):  # doctest: +SKIP
-        ...     ember.ones(2).exp()
+        ...     _ = ember.ones(2).exp()
     """
+    suffix = ".pt.trace.json.gz" if use_gzip else ".pt.trace.json"
+
     def handler_fn(prof) -> None:
-        nonlocal worker_name
         if not os.path.isdir(dir_name):
             try:
                 os.makedirs(dir_name, exist_ok=True)
-            except Exception as e:
-                raise RuntimeError("Can't create directory: " + dir_name) from e
-        if not worker_name:
-            worker_name = f"{socket.gethostname()}_{os.getpid()}"
-        file_name = f"{worker_name}.{time.time_ns()}.pt.trace.json"
-        if use_gzip:
-            file_name += ".gz"
-        prof.export_chrome_trace(os.path.join(dir_name, file_name))
+            except OSError as err:
+                raise RuntimeError("Can't create directory: " + dir_name) from err
+        # the name is settled per call: the pid can change (forked workers) between cycles
+        worker = worker_name or f"{socket.gethostname()}_{os.getpid()}"
+        target = os.path.join(dir_name, f"{worker}.{time.time_ns()}{suffix}")
+        prof.export_chrome_trace(target, use_python_export=use_python_export)
 
     return handler_fn
 
