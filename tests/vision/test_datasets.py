@@ -131,6 +131,36 @@ def test_cifar10_reads_pickled_batches_exactly(tmp_path, monkeypatch):
     assert len(datasets.CIFAR10(str(tmp_path), train=False)) == 5
 
 
+class _RunsCode:
+    """What a crafted batch would hold: unpickling it calls a function of the attacker's choice."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+@pytest.mark.parametrize("protocol", [2, pickle.HIGHEST_PROTOCOL])
+def test_cifar_batch_that_names_other_globals_is_refused(tmp_path, monkeypatch, protocol):
+    folder, _ = make_cifar(str(tmp_path), monkeypatch)
+    marker = tmp_path / "ran"
+    batch = cifar_batch(3, 0)
+    batch["batch_label"] = _RunsCode(str(marker))
+    with open(os.path.join(folder, "data_batch_1"), "wb") as f:
+        pickle.dump(batch, f, protocol=protocol)
+    monkeypatch.setattr(datasets.CIFAR10, "train_list",
+                        [["data_batch_1", None], ["data_batch_2", None]])
+    with pytest.raises(RuntimeError, match="Refusing to read CIFAR file .*data_batch_1.*global "
+                                           "io.open"):
+        datasets.CIFAR10(str(tmp_path))
+    assert not marker.exists()
+    # the arrays, lists and strings of a real batch still load, at either protocol
+    with open(os.path.join(folder, "data_batch_1"), "wb") as f:
+        pickle.dump(cifar_batch(3, 0), f, protocol=protocol)
+    assert len(datasets.CIFAR10(str(tmp_path))) == 7
+
+
 def test_cifar_corrupt_file_is_named(tmp_path, monkeypatch):
     folder, _ = make_cifar(str(tmp_path), monkeypatch)
     path = os.path.join(folder, "data_batch_2")

@@ -14,6 +14,25 @@ from .vision import VisionDataset
 
 __all__ = ["CIFAR10", "CIFAR100"]
 
+# the globals a pickled NumPy array needs (NumPy 1.x and 2.x module names; _frombuffer for
+# pickle protocol 5), and _codecs.encode, which protocol 2 uses for bytes
+_ARRAY_GLOBALS = {(core + sub, name) for core in ("numpy.core.", "numpy._core.")
+                  for sub, name in (("multiarray", "_reconstruct"), ("numeric", "_frombuffer"))}
+_ARRAY_GLOBALS |= {("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode")}
+
+
+class _RefusedGlobal(pickle.UnpicklingError):
+    pass
+
+
+class _ArrayOnlyUnpickler(pickle.Unpickler):
+    """An unpickler that rebuilds dicts, lists, strings and NumPy arrays and nothing else."""
+
+    def find_class(self, module: str, name: str):
+        if (module, name) not in _ARRAY_GLOBALS:
+            raise _RefusedGlobal(f"it names the global {module}.{name}")
+        return super().find_class(module, name)
+
 
 class CIFAR10(VisionDataset):
     """The CIFAR-10 images (32x32 RGB, 10 classes) from ``root/cifar-10-batches-py``.
@@ -86,10 +105,18 @@ class CIFAR10(VisionDataset):
 
     @staticmethod
     def _unpickle(path: str) -> dict:
-        """Load one pickled file of the release (written by Python 2, hence latin-1 text)."""
+        """Load one pickled file of the release (written by Python 2, hence latin-1 text).
+
+        The release holds only dicts, lists, strings and NumPy arrays, so only the globals that
+        rebuild an array are resolved: a file that names any other (``os.system`` in a crafted
+        batch) is refused instead of run, as ember refuses such checkpoints."""
         with open(path, "rb") as fh:
             try:
-                return pickle.load(fh, encoding="latin1")
+                return _ArrayOnlyUnpickler(fh, encoding="latin1").load()
+            except _RefusedGlobal as err:
+                raise RuntimeError(f"Refusing to read CIFAR file {path}: {err} (the official "
+                                   "batches hold only arrays, lists and strings; delete the "
+                                   "file and download it again)") from None
             except Exception as err:  # any decoding failure means a damaged file
                 raise RuntimeError(f"Cannot read CIFAR file {path}: {err!r} (the file is corrupt "
                                    "or truncated; delete it and download again)") from err
