@@ -12,6 +12,7 @@ from . import _dtype as D
 from ._autocast import hot as _amp
 from ._creation import _cast_like_torch, _finish, check_storage_size
 from ._factory_args import out_args, write_out
+from ._ops.pointwise.arithmetic import fused_multiply_add64 as _fma64
 from ._tensor import Tensor
 
 
@@ -155,44 +156,6 @@ def _linspace(start, end, steps, dtype, device, requires_grad, fused: bool = Tru
     if dt.category < D._FLOAT:
         arr = np.floor(arr) if step >= 0 else np.ceil(arr)
     return _finish(_cast_like_torch(arr, dt), dt, device, requires_grad)
-
-
-def _two_sum(a: np.ndarray, b: np.ndarray):
-    s = a + b
-    bb = s - a
-    return s, (a - (s - bb)) + (b - bb)
-
-
-def _two_prod(a: np.ndarray, b: np.ndarray):
-    def split(v):  # Veltkamp: two halves of 26 bits
-        c = 134217729.0 * v
-        hi = c - (c - v)
-        return hi, v - hi
-
-    p = a * b
-    (ah, al), (bh, bl) = split(a), split(b)
-    return p, ((ah * bh - p) + ah * bl + al * bh) + al * bl
-
-
-def _fma64(a, b, c) -> np.ndarray:
-    """``a * b + c`` in float64 with one rounding, as a hardware fused multiply-add gives it.
-
-    a * b = p + ep and c + p = s + es exactly; es + ep is then rounded to odd (an inexact sum
-    moves to its odd neighbour), which keeps the final ``s + t`` a single correct rounding.
-
-    Example:
-        >>> float(_fma64(0.1, 3.0, -0.3))  # 0.1 * 3.0 - 0.3 rounds twice: 5.551115123125783e-17
-        2.7755575615628914e-17
-    """
-    a, b, c = (np.asarray(v, np.float64) for v in (a, b, c))
-    p, ep = _two_prod(a, b)
-    s, es = _two_sum(c, p)
-    t, et = _two_sum(es, ep)
-    with np.errstate(invalid="ignore"):
-        odd = (et != 0) & ((t.view(np.int64) & 1) == 0)
-    t = np.where(odd, np.nextafter(t, np.where(et > 0, np.inf, -np.inf)), t)
-    # inf/nan operands: the error terms are nan, the plain product is the answer
-    return np.where(np.isfinite(s + t), s + t, a * b + c)
 
 
 def logspace(start, end, steps: int, base: float = 10.0, *, out=None, dtype=None, layout=None,

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import ember
-from ember._creation_ranges import _fma64
+from ember._ops.pointwise.arithmetic import fused_multiply_add64 as _fma64
 
 torch = pytest.importorskip("torch")
 

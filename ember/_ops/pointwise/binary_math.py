@@ -23,7 +23,7 @@ from .._dispatch import (
     require_tensor,
 )
 from ..inplace import apply_inplace
-from .arithmetic import _all_f32, fused_multiply_add
+from .arithmetic import _all_f32, fused_multiply_add, fused_multiply_add64
 from .compare import where
 
 __all__ = ["atan2", "arctan2", "maximum", "minimum", "fmax", "fmin", "lerp", "hypot", "copysign",
@@ -178,6 +178,15 @@ def fmin(input: Tensor, other: Tensor, *, out=None) -> Tensor:
     return _extremum(Fmin, "fmin", input, other, out)
 
 
+_F64 = np.dtype(np.float64)
+
+
+def _all_f64(a, b, w) -> bool:
+    """Float64 ends and a float64 (or Python float) weight: lerp's exact float64 path."""
+    return (type(a) is np.ndarray and a.dtype == _F64 and type(b) is np.ndarray
+            and b.dtype == _F64 and (type(w) is float or getattr(w, "dtype", None) == _F64))
+
+
 class Lerp(Op):
     @staticmethod
     def forward(ctx, a, b, w):
@@ -193,6 +202,12 @@ class Lerp(Op):
             if _all_f32(a, b) and (type(w) is np.ndarray and w.dtype == a.dtype):
                 return np.where(np.abs(w) < 0.5, fused_multiply_add(w, d, a),
                                 fused_multiply_add(-d, 1 - w, b))
+            if _all_f64(a, b, w):  # float64 too: one rounding per side (emulated, ~6x dearer)
+                if np.ndim(w) == 0:  # a scalar weight: only its side is needed
+                    return fused_multiply_add64(w, d, a) if abs(w) < 0.5 else \
+                        fused_multiply_add64(-d, 1 - w, b)
+                return np.where(np.abs(w) < 0.5, fused_multiply_add64(w, d, a),
+                                fused_multiply_add64(-d, 1 - w, b))
             return np.where(np.abs(w) < 0.5, a + w * d, b - d * (1 - w))
 
     @staticmethod
