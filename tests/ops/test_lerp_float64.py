@@ -22,8 +22,7 @@ def test_float64_lerp_bit_identical(weight):
         inplace = lib.from_numpy(a.copy())
         inplace.lerp_(lib.from_numpy(b), wt)
         listed = [lib.from_numpy(a.copy())]
-        getattr(lib, "_foreach_lerp_")(listed, [lib.from_numpy(b)], wt if weight != "tensor"
-                                       else 0.25)
+        lib._foreach_lerp_(listed, [lib.from_numpy(b)], wt if weight != "tensor" else 0.25)
         return out, inplace.numpy(), listed[0].numpy()
 
     for got, want in zip(run(ember), run(torch)):
