@@ -1,7 +1,10 @@
-"""ConvNeXt-Tiny (Liu et al., 2022), module for module as torchvision builds it.
+"""ConvNeXt (Liu et al., "A ConvNet for the 2020s", 2022), built module for module like
+``torchvision.models.convnext``; ember provides the ConvNeXt-Tiny builder.
 
-State_dict keys equal torchvision's (``features.1.0.layer_scale``, ``features.1.0.block.0``,
-..., ``classifier.2.weight``), so torchvision checkpoints load unchanged.
+A ConvNeXt block is a 7x7 depthwise conv followed by a channels-last MLP (LayerNorm, 4x
+expansion, GELU), scaled by a learnt per-channel factor and added back to its input. Stages are
+joined by LayerNorm + stride-2 2x2 convolutions. State_dict keys equal torchvision's
+(``features.1.0.layer_scale``, ``features.1.0.block.0.weight``, ..., ``classifier.2.weight``).
 """
 
 from __future__ import annotations
@@ -12,63 +15,74 @@ from typing import Any
 
 from ... import nn, ones
 from ..._tensor import Tensor
+from ...nn import functional as F
 from ..ops.layers import Permute
 from ..ops.regularization import StochasticDepth
 from ._utils import Conv2dNormActivation, _no_pretrained
 
 __all__ = ["ConvNeXt", "CNBlockConfig", "CNBlock", "LayerNorm2d", "convnext_tiny"]
 
+# channels-first <-> channels-last, so LayerNorm and Linear act on the channel axis
+_TO_LAST = [0, 2, 3, 1]
+_TO_FIRST = [0, 3, 1, 2]
+
 
 class LayerNorm2d(nn.LayerNorm):
-    """LayerNorm over the channels of an ``(N, C, H, W)`` input (normalized per pixel).
+    """LayerNorm over the channel axis of an ``(N, C, H, W)`` tensor (each pixel normalised
+    across its ``C`` channels); constructed like ``nn.LayerNorm(C)``.
 
     Example:
-        >>> LayerNorm2d(8)(ember.randn(1, 8, 4, 4)).shape
-        torch.Size([1, 8, 4, 4])
+        >>> norm = LayerNorm2d(8, eps=1e-6)
+        >>> norm(ember.randn(2, 8, 4, 4)).shape
+        torch.Size([2, 8, 4, 4])
     """
 
     def forward(self, x: Tensor) -> Tensor:
-        x = x.permute(0, 2, 3, 1)
-        x = nn.functional.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
-        return x.permute(0, 3, 1, 2)
+        x = x.permute(*_TO_LAST)
+        x = F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+        return x.permute(*_TO_FIRST)
 
 
 class CNBlock(nn.Module):
-    """Depthwise 7x7 conv, LayerNorm, 4x MLP (GELU), scaled by ``layer_scale``, plus residual.
+    """The ConvNeXt block: ``x + drop(layer_scale * mlp(dwconv(x)))``.
+
+    ``block`` is 7x7 depthwise conv, to channels-last, norm (default LayerNorm, eps 1e-6),
+    Linear to ``4 * dim``, GELU, Linear back to ``dim``, to channels-first. ``layer_scale`` is a
+    ``(dim, 1, 1)`` parameter started at the given value; ``stochastic_depth`` drops whole
+    samples' residuals with probability ``stochastic_depth_prob`` in training.
 
     Example:
-        >>> CNBlock(8, 1e-6, 0.0)(ember.randn(1, 8, 5, 5)).shape
-        torch.Size([1, 8, 5, 5])
+        >>> block = CNBlock(16, layer_scale=1e-6, stochastic_depth_prob=0.0)
+        >>> block(ember.randn(2, 16, 8, 8)).shape
+        torch.Size([2, 16, 8, 8])
     """
 
-    def __init__(self, dim: int, layer_scale: float, stochastic_depth_prob: float,
+    def __init__(self, dim, layer_scale: float, stochastic_depth_prob: float,
                  norm_layer: Callable[..., nn.Module] | None = None) -> None:
         super().__init__()
-        if norm_layer is None:
-            norm_layer = partial(nn.LayerNorm, eps=1e-6)
+        norm = partial(nn.LayerNorm, eps=1e-6) if norm_layer is None else norm_layer
+        hidden = 4 * dim
         self.block = nn.Sequential(
             nn.Conv2d(dim, dim, kernel_size=7, padding=3, groups=dim, bias=True),
-            Permute([0, 2, 3, 1]),
-            norm_layer(dim),
-            nn.Linear(in_features=dim, out_features=4 * dim, bias=True),
-            nn.GELU(),
-            nn.Linear(in_features=4 * dim, out_features=dim, bias=True),
-            Permute([0, 3, 1, 2]))
+            Permute(list(_TO_LAST)), norm(dim),
+            nn.Linear(dim, hidden, bias=True), nn.GELU(), nn.Linear(hidden, dim, bias=True),
+            Permute(list(_TO_FIRST)))
         self.layer_scale = nn.Parameter(ones(dim, 1, 1) * layer_scale)
         self.stochastic_depth = StochasticDepth(stochastic_depth_prob, "row")
 
     def forward(self, input: Tensor) -> Tensor:
-        result = self.layer_scale * self.block(input)
-        result = self.stochastic_depth(result)
-        return result + input
+        branch = self.stochastic_depth(self.layer_scale * self.block(input))
+        branch += input
+        return branch
 
 
 class CNBlockConfig:
-    """One stage: its channels, the next stage's channels (None for the last) and blocks.
+    """One ConvNeXt stage: ``num_layers`` blocks of ``input_channels`` channels, followed by a
+    downsampling layer to ``out_channels`` (None for the last stage, which has none).
 
     Example:
-        >>> CNBlockConfig(96, 192, 3).num_layers
-        3
+        >>> CNBlockConfig(96, 192, 3)
+        CNBlockConfig(input_channels=96, out_channels=192, num_layers=3)
     """
 
     def __init__(self, input_channels: int, out_channels: int | None, num_layers: int) -> None:
@@ -77,18 +91,32 @@ class CNBlockConfig:
         self.num_layers = num_layers
 
     def __repr__(self) -> str:
-        return (f"{self.__class__.__name__}(input_channels={self.input_channels}, "
-                f"out_channels={self.out_channels}, num_layers={self.num_layers})")
+        fields = ", ".join(f"{k}={v}" for k, v in vars(self).items())
+        return f"{type(self).__name__}({fields})"
 
 
 class ConvNeXt(nn.Module):
-    """ConvNeXt: a 4x4 patchify stem, stages of :class:`CNBlock` joined by 2x2 downsampling,
-    then LayerNorm and a linear head. Stochastic depth grows linearly to its maximum.
+    """A ConvNeXt: a 4x4 stride-4 "patchify" stem with norm, the stages of ``block_setting``
+    (each followed by its downsampling layer), global average pooling, and a head of norm,
+    flatten and Linear.
+
+    Stochastic depth grows linearly over all blocks, from 0 to ``stochastic_depth_prob``.
+    Convolutions and linear layers start truncated-normal (std 0.02) with zero biases.
+
+    Args:
+        block_setting (list of CNBlockConfig): the stages.
+        stochastic_depth_prob (float): Default: 0.0.
+        layer_scale (float): initial value of every block's ``layer_scale``. Default: 1e-6.
+        num_classes (int): Default: 1000.
+        block (callable, optional): Default: :class:`CNBlock`.
+        norm_layer (callable, optional): the stem's, downsamplers' and head's norm.
+            Default: :class:`LayerNorm2d` with eps 1e-6.
 
     Example:
-        >>> model = ember.vision.models.convnext_tiny(num_classes=10)
-        >>> model(ember.randn(1, 3, 64, 64)).shape
-        torch.Size([1, 10])
+        >>> setting = [CNBlockConfig(8, 16, 1), CNBlockConfig(16, None, 1)]
+        >>> model = ConvNeXt(setting, num_classes=5)
+        >>> model(ember.randn(1, 3, 32, 32)).shape
+        torch.Size([1, 5])
     """
 
     def __init__(self, block_setting: list[CNBlockConfig], stochastic_depth_prob: float = 0.0,
@@ -98,27 +126,25 @@ class ConvNeXt(nn.Module):
         super().__init__()
         if not block_setting:
             raise ValueError("The block_setting should not be empty")
-        if not (isinstance(block_setting, Sequence)
-                and all(isinstance(s, CNBlockConfig) for s in block_setting)):
+        if not isinstance(block_setting, Sequence) or \
+                any(not isinstance(cnf, CNBlockConfig) for cnf in block_setting):
             raise TypeError("The block_setting should be List[CNBlockConfig]")
-        if block is None:
-            block = CNBlock
-        if norm_layer is None:
-            norm_layer = partial(LayerNorm2d, eps=1e-6)
-        layers: list[nn.Module] = []
-        firstconv_output_channels = block_setting[0].input_channels
-        layers.append(Conv2dNormActivation(3, firstconv_output_channels, kernel_size=4,
-                                           stride=4, padding=0, norm_layer=norm_layer,
-                                           activation_layer=None, bias=True))
-        total_stage_blocks = sum(cnf.num_layers for cnf in block_setting)
-        stage_block_id = 0
+        block = CNBlock if block is None else block
+        norm_layer = partial(LayerNorm2d, eps=1e-6) if norm_layer is None else norm_layer
+
+        width = block_setting[0].input_channels
+        layers: list[nn.Module] = [Conv2dNormActivation(
+            3, width, kernel_size=4, stride=4, padding=0, norm_layer=norm_layer,
+            activation_layer=None, bias=True)]
+        # the probability rises linearly to the full value at the very last block
+        last_index = sum(cnf.num_layers for cnf in block_setting) - 1.0
+        index = 0
         for cnf in block_setting:
-            stage: list[nn.Module] = []
+            stage = []
             for _ in range(cnf.num_layers):
-                # the last block gets exactly stochastic_depth_prob
-                sd_prob = stochastic_depth_prob * stage_block_id / (total_stage_blocks - 1.0)
-                stage.append(block(cnf.input_channels, layer_scale, sd_prob))
-                stage_block_id += 1
+                p = stochastic_depth_prob * index / last_index
+                stage.append(block(cnf.input_channels, layer_scale, p))
+                index += 1
             layers.append(nn.Sequential(*stage))
             if cnf.out_channels is not None:
                 layers.append(nn.Sequential(
@@ -126,12 +152,11 @@ class ConvNeXt(nn.Module):
                     nn.Conv2d(cnf.input_channels, cnf.out_channels, kernel_size=2, stride=2)))
         self.features = nn.Sequential(*layers)
         self.avgpool = nn.AdaptiveAvgPool2d(1)
-        lastblock = block_setting[-1]
-        lastconv_output_channels = (lastblock.out_channels if lastblock.out_channels is not None
-                                    else lastblock.input_channels)
-        self.classifier = nn.Sequential(norm_layer(lastconv_output_channels), nn.Flatten(1),
-                                        nn.Linear(lastconv_output_channels, num_classes))
 
+        final = block_setting[-1]
+        width = final.input_channels if final.out_channels is None else final.out_channels
+        self.classifier = nn.Sequential(norm_layer(width), nn.Flatten(1),
+                                        nn.Linear(width, num_classes))
         for m in self.modules():
             if isinstance(m, (nn.Conv2d, nn.Linear)):
                 nn.init.trunc_normal_(m.weight, std=0.02)
@@ -139,23 +164,29 @@ class ConvNeXt(nn.Module):
                     nn.init.zeros_(m.bias)
 
     def _forward_impl(self, x: Tensor) -> Tensor:
-        x = self.features(x)
-        x = self.avgpool(x)
-        return self.classifier(x)
+        return self.classifier(self.avgpool(self.features(x)))
 
     def forward(self, x: Tensor) -> Tensor:
         return self._forward_impl(x)
 
 
 def convnext_tiny(*, weights: Any = None, progress: bool = True, **kwargs: Any) -> ConvNeXt:
-    """ConvNeXt-Tiny (stages 96-192-384-768, blocks 3-3-9-3). ``weights`` must be None.
+    """ConvNeXt-Tiny: stages of 3, 3, 9, 3 blocks with 96, 192, 384, 768 channels;
+    ``stochastic_depth_prob`` defaults to 0.1.
+
+    Args:
+        weights: must be None; ember cannot download pretrained weights. Build the model and
+            ``load_state_dict`` a saved torchvision ``state_dict`` instead.
+        progress (bool): accepted for torchvision compatibility; unused.
+        **kwargs: passed on to :class:`ConvNeXt` (``num_classes``, ``layer_scale``, ...).
 
     Example:
-        >>> ember.vision.models.convnext_tiny(num_classes=10).classifier[2].out_features
-        10
+        >>> model = convnext_tiny(num_classes=10)
+        >>> model(ember.randn(1, 3, 64, 64)).shape
+        torch.Size([1, 10])
     """
     _no_pretrained("convnext_tiny", weights, kwargs)
-    block_setting = [CNBlockConfig(96, 192, 3), CNBlockConfig(192, 384, 3),
-                     CNBlockConfig(384, 768, 9), CNBlockConfig(768, None, 3)]
-    stochastic_depth_prob = kwargs.pop("stochastic_depth_prob", 0.1)
-    return ConvNeXt(block_setting, stochastic_depth_prob=stochastic_depth_prob, **kwargs)
+    setting = [CNBlockConfig(96, 192, 3), CNBlockConfig(192, 384, 3),
+               CNBlockConfig(384, 768, 9), CNBlockConfig(768, None, 3)]
+    depth_prob = kwargs.pop("stochastic_depth_prob", 0.1)
+    return ConvNeXt(setting, depth_prob, **kwargs)

@@ -1,8 +1,11 @@
-"""RegNetY-400MF (Radosavovic et al., 2020), module for module as torchvision builds it.
+"""RegNet (Radosavovic et al., "Designing Network Design Spaces", 2020), built module for module
+like ``torchvision.models.regnet``; ember provides the RegNetY-400MF builder.
 
+A RegNet is fixed by a few numbers: the per-block widths grow linearly (``w_0 + w_a * j``) and
+are then snapped to a geometric grid (powers of ``w_m``), and runs of equal width form the
+stages. :class:`BlockParams` does that arithmetic; :class:`RegNet` stacks the stages.
 State_dict keys equal torchvision's (``stem.0.weight``,
-``trunk_output.block1.block1-0.f.se.fc1.weight``, ..., ``fc.weight``), so torchvision
-checkpoints load unchanged.
+``trunk_output.block1.block1-0.f.se.fc1.weight``, ..., ``fc.weight``).
 """
 
 from __future__ import annotations
@@ -11,11 +14,12 @@ import math
 from collections import OrderedDict
 from collections.abc import Callable
 from functools import partial
+from itertools import groupby
 from typing import Any
 
 import numpy as np
 
-from ... import nn
+from ... import flatten, nn
 from ..._tensor import Tensor
 from ..ops.layers import SqueezeExcitation
 from ._utils import Conv2dNormActivation, _make_divisible, _no_pretrained
@@ -24,7 +28,13 @@ __all__ = ["RegNet", "BlockParams", "regnet_y_400mf"]
 
 
 class SimpleStemIN(Conv2dNormActivation):
-    """The stem: a stride-2 3x3 conv, norm, activation."""
+    """The RegNet stem: one stride-2 3x3 convolution, a norm and an activation.
+
+    Example:
+        >>> stem = SimpleStemIN(3, 32, nn.BatchNorm2d, nn.ReLU)
+        >>> stem(ember.randn(1, 3, 16, 16)).shape
+        torch.Size([1, 32, 8, 8])
+    """
 
     def __init__(self, width_in: int, width_out: int, norm_layer: Callable[..., nn.Module],
                  activation_layer: Callable[..., nn.Module]) -> None:
@@ -33,32 +43,44 @@ class SimpleStemIN(Conv2dNormActivation):
 
 
 class BottleneckTransform(nn.Sequential):
-    """1x1 (``a``), grouped 3x3 (``b``, the stride), optional SE (``se``), 1x1 (``c``)."""
+    """The residual branch of a RegNet block, as named children ``a``, ``b``, ``se``, ``c``:
+    1x1 conv to the bottleneck width, grouped 3x3 conv (carrying the stride), optional
+    squeeze-and-excitation, then a 1x1 conv to ``width_out`` with no activation.
+
+    The bottleneck width is ``round(width_out * bottleneck_multiplier)``, split into groups of
+    ``group_width`` channels; the SE bottleneck has ``round(se_ratio * width_in)`` channels.
+
+    Example:
+        >>> f = BottleneckTransform(16, 32, 2, nn.BatchNorm2d, nn.ReLU, 8, 1.0, 0.25)
+        >>> f(ember.randn(1, 16, 8, 8)).shape
+        torch.Size([1, 32, 4, 4])
+    """
 
     def __init__(self, width_in: int, width_out: int, stride: int,
                  norm_layer: Callable[..., nn.Module], activation_layer: Callable[..., nn.Module],
-                 group_width: int, bottleneck_multiplier: float,
-                 se_ratio: float | None) -> None:
-        layers: OrderedDict[str, nn.Module] = OrderedDict()
-        w_b = int(round(width_out * bottleneck_multiplier))
-        g = w_b // group_width
-        layers["a"] = Conv2dNormActivation(width_in, w_b, kernel_size=1, stride=1,
-                                           norm_layer=norm_layer,
-                                           activation_layer=activation_layer)
-        layers["b"] = Conv2dNormActivation(w_b, w_b, kernel_size=3, stride=stride, groups=g,
-                                           norm_layer=norm_layer,
-                                           activation_layer=activation_layer)
+                 group_width: int, bottleneck_multiplier: float, se_ratio: float | None) -> None:
+        inner = int(round(width_out * bottleneck_multiplier))
+        conv = partial(Conv2dNormActivation, norm_layer=norm_layer)
+        parts: OrderedDict[str, nn.Module] = OrderedDict()
+        parts["a"] = conv(width_in, inner, kernel_size=1, activation_layer=activation_layer)
+        parts["b"] = conv(inner, inner, kernel_size=3, stride=stride,
+                          groups=inner // group_width, activation_layer=activation_layer)
         if se_ratio:
-            # the squeeze width follows the block's input width
-            width_se_out = int(round(se_ratio * width_in))
-            layers["se"] = SqueezeExcitation(w_b, width_se_out, activation=activation_layer)
-        layers["c"] = Conv2dNormActivation(w_b, width_out, kernel_size=1, stride=1,
-                                           norm_layer=norm_layer, activation_layer=None)
-        super().__init__(layers)
+            # the squeeze width follows the block's input, not the bottleneck
+            parts["se"] = SqueezeExcitation(inner, int(round(se_ratio * width_in)),
+                                            activation=activation_layer)
+        parts["c"] = conv(inner, width_out, kernel_size=1, activation_layer=None)
+        super().__init__(parts)
 
 
 class ResBottleneckBlock(nn.Module):
-    """``activation(proj(x) + f(x))``; ``proj`` (1x1 conv + norm) only when the shape changes.
+    """A RegNet block: ``activation(shortcut(x) + f(x))``, where the shortcut is the identity,
+    or a strided 1x1 conv + norm (``proj``) when the shape changes.
+
+    Example:
+        >>> block = ResBottleneckBlock(16, 32, 2, nn.BatchNorm2d, nn.ReLU, group_width=8)
+        >>> block(ember.randn(1, 16, 8, 8)).shape
+        torch.Size([1, 32, 4, 4])
     """
 
     def __init__(self, width_in: int, width_out: int, stride: int,
@@ -67,7 +89,7 @@ class ResBottleneckBlock(nn.Module):
                  se_ratio: float | None = None) -> None:
         super().__init__()
         self.proj = None
-        if width_in != width_out or stride != 1:
+        if stride != 1 or width_in != width_out:
             self.proj = Conv2dNormActivation(width_in, width_out, kernel_size=1, stride=stride,
                                              norm_layer=norm_layer, activation_layer=None)
         self.f = BottleneckTransform(width_in, width_out, stride, norm_layer, activation_layer,
@@ -75,15 +97,20 @@ class ResBottleneckBlock(nn.Module):
         self.activation = activation_layer(inplace=True)
 
     def forward(self, x: Tensor) -> Tensor:
-        if self.proj is not None:
-            x = self.proj(x) + self.f(x)
-        else:
-            x = x + self.f(x)
-        return self.activation(x)
+        shortcut = x if self.proj is None else self.proj(x)
+        return self.activation(shortcut + self.f(x))
 
 
 class AnyStage(nn.Sequential):
-    """``depth`` blocks named ``block{stage_index}-{i}``; the first one strides."""
+    """``depth`` blocks of equal width; only the first changes width and resolution.
+    Children are named ``block{stage_index}-{i}`` as in torchvision.
+
+    Example:
+        >>> stage = AnyStage(16, 32, 2, 2, ResBottleneckBlock, nn.BatchNorm2d, nn.ReLU, 8, 1.0,
+        ...                  stage_index=1)
+        >>> [name for name, _ in stage.named_children()]
+        ['block1-0', 'block1-1']
+    """
 
     def __init__(self, width_in: int, width_out: int, stride: int, depth: int,
                  block_constructor: Callable[..., nn.Module],
@@ -92,17 +119,27 @@ class AnyStage(nn.Sequential):
                  stage_index: int = 0) -> None:
         super().__init__()
         for i in range(depth):
-            block = block_constructor(width_in if i == 0 else width_out, width_out,
-                                      stride if i == 0 else 1, norm_layer, activation_layer,
+            first = i == 0
+            block = block_constructor(width_in if first else width_out, width_out,
+                                      stride if first else 1, norm_layer, activation_layer,
                                       group_width, bottleneck_multiplier, se_ratio)
             self.add_module(f"block{stage_index}-{i}", block)
 
 
 class BlockParams:
-    """Per-stage depths, widths, group widths, bottleneck multipliers and strides.
+    """Per-stage settings of a RegNet: lists of equal length, one entry per stage.
+
+    Args:
+        depths (list of int): blocks per stage.
+        widths (list of int): output channels per stage.
+        group_widths (list of int): channels per group in the 3x3 convs.
+        bottleneck_multipliers (list of float): bottleneck width / stage width.
+        strides (list of int): stride of each stage's first block.
+        se_ratio (float, optional): squeeze-and-excitation ratio (RegNetY); None for none.
 
     Example:
-        >>> p = BlockParams.from_init_params(16, 48, 27.89, 2.09, 8, se_ratio=0.25)
+        >>> p = BlockParams.from_init_params(depth=16, w_0=48, w_a=27.89, w_m=2.09,
+        ...                                  group_width=8, se_ratio=0.25)
         >>> p.depths, p.widths
         ([1, 3, 6, 6], [48, 104, 208, 440])
     """
@@ -121,115 +158,128 @@ class BlockParams:
     def from_init_params(cls, depth: int, w_0: int, w_a: float, w_m: float, group_width: int,
                          bottleneck_multiplier: float = 1.0, se_ratio: float | None = None,
                          **kwargs: Any) -> BlockParams:
-        """The RegNet design space: block ``i`` has width ``w_0 + w_a * i``, snapped to
-        ``w_0 * w_m ** k`` (integer ``k``) and to a multiple of 8; equal widths form a stage.
+        """Derive the stages from the paper's design-space parameters: ``depth`` blocks with
+        initial width ``w_0`` (a multiple of 8), slope ``w_a >= 0`` and width multiplier
+        ``w_m > 1``. Extra keyword arguments are ignored (builders pass theirs through).
+
+        Example:
+            >>> BlockParams.from_init_params(depth=13, w_0=24, w_a=36.44, w_m=2.49,
+            ...                              group_width=8).widths
+            [24, 56, 152, 368]
         """
-        quant = 8
-        stride = 2
         if w_a < 0 or w_0 <= 0 or w_m <= 1 or w_0 % 8 != 0:
             raise ValueError("Invalid RegNet settings")
-        widths_cont = np.arange(depth) * w_a + w_0
-        block_capacity = np.round(np.log(widths_cont / w_0) / math.log(w_m))
-        block_widths = (np.round(np.divide(w_0 * np.power(w_m, block_capacity), quant))
-                        * quant).astype(int).tolist()
-        num_stages = len(set(block_widths))
-        # a stage ends where the width changes
-        split_helper = zip(block_widths + [0], [0] + block_widths,
-                           block_widths + [0], [0] + block_widths)
-        splits = [w != wp or r != rp for w, wp, r, rp in split_helper]
-        stage_widths = [w for w, t in zip(block_widths, splits[:-1]) if t]
-        stage_depths = np.diff([d for d, t in enumerate(splits) if t]).astype(int).tolist()
-        strides = [stride] * num_stages
-        bottleneck_multipliers = [bottleneck_multiplier] * num_stages
-        group_widths = [group_width] * num_stages
-        stage_widths, group_widths = cls._adjust_widths_groups_compatibilty(
-            stage_widths, bottleneck_multipliers, group_widths)
-        return cls(depths=stage_depths, widths=stage_widths, group_widths=group_widths,
-                   bottleneck_multipliers=bottleneck_multipliers, strides=strides,
+        # float32 arithmetic as torchvision's tensors do: the rounding below can land on the
+        # other side of .5 in float64 for some settings.
+        f32 = np.float32
+        linear = np.arange(depth, dtype=f32) * f32(w_a) + f32(w_0)
+        steps = np.round(np.log(linear / f32(w_0)) / f32(math.log(w_m)))
+        snapped = np.round(f32(w_0) * np.power(f32(w_m), steps) / f32(8)) * 8
+        runs = [(int(w), len(list(run))) for w, run in groupby(snapped.astype(np.int64))]
+        n = len(runs)
+        widths, groups = cls._fit_groups([w for w, _ in runs], [bottleneck_multiplier] * n,
+                                         [group_width] * n)
+        return cls(depths=[d for _, d in runs], widths=widths, group_widths=groups,
+                   bottleneck_multipliers=[bottleneck_multiplier] * n, strides=[2] * n,
                    se_ratio=se_ratio)
 
     def _get_expanded_params(self):
+        """(width, stride, depth, group width, bottleneck multiplier) for each stage."""
         return zip(self.widths, self.strides, self.depths, self.group_widths,
                    self.bottleneck_multipliers)
 
     @staticmethod
-    def _adjust_widths_groups_compatibilty(stage_widths: list[int], bottleneck_ratios:
-                                           list[float], group_widths: list[int]):
-        # the bottleneck width must be a multiple of the group width
-        widths = [int(w * b) for w, b in zip(stage_widths, bottleneck_ratios)]
-        group_widths_min = [min(g, w_bot) for g, w_bot in zip(group_widths, widths)]
-        ws_bot = [_make_divisible(w_bot, g) for w_bot, g in zip(widths, group_widths_min)]
-        stage_widths = [int(w_bot / b) for w_bot, b in zip(ws_bot, bottleneck_ratios)]
-        return stage_widths, group_widths_min
+    def _fit_groups(widths: list[int], multipliers: list[float],
+                    group_widths: list[int]) -> tuple[list[int], list[int]]:
+        # A group cannot be wider than the bottleneck, and the bottleneck must split into
+        # whole groups: round it to a multiple of the group width, then map back to the
+        # stage width.
+        fitted_widths, fitted_groups = [], []
+        for width, mult, group in zip(widths, multipliers, group_widths):
+            inner = int(width * mult)
+            group = min(group, inner)
+            fitted_widths.append(int(_make_divisible(inner, group) / mult))
+            fitted_groups.append(group)
+        return fitted_widths, fitted_groups
 
 
 class RegNet(nn.Module):
-    """RegNet from :class:`BlockParams`: a stem, four stages of residual bottleneck blocks,
-    global average pooling and a linear head.
+    """A RegNet: stem, the stages described by ``block_params`` (``trunk_output``), global
+    average pooling and a linear classifier ``fc``.
+
+    Args:
+        block_params (BlockParams): the stages.
+        num_classes (int): Default: 1000.
+        stem_width (int): channels out of the stem. Default: 32.
+        stem_type (callable, optional): Default: :class:`SimpleStemIN`.
+        block_type (callable, optional): Default: :class:`ResBottleneckBlock`.
+        norm_layer (callable, optional): Default: ``nn.BatchNorm2d`` (eps 1e-5, momentum 0.1).
+        activation (callable, optional): Default: ``nn.ReLU``.
 
     Example:
-        >>> model = ember.vision.models.regnet_y_400mf(num_classes=10)
-        >>> model(ember.randn(1, 3, 64, 64)).shape
-        torch.Size([1, 10])
+        >>> params = BlockParams([1, 1], [16, 32], [8, 8], [1.0, 1.0], [2, 2], se_ratio=0.25)
+        >>> RegNet(params, num_classes=4)(ember.randn(1, 3, 32, 32)).shape
+        torch.Size([1, 4])
     """
 
-    def __init__(self, block_params: BlockParams, num_classes: int = 1000,
-                 stem_width: int = 32, stem_type: Callable[..., nn.Module] | None = None,
+    def __init__(self, block_params: BlockParams, num_classes: int = 1000, stem_width: int = 32,
+                 stem_type: Callable[..., nn.Module] | None = None,
                  block_type: Callable[..., nn.Module] | None = None,
                  norm_layer: Callable[..., nn.Module] | None = None,
                  activation: Callable[..., nn.Module] | None = None) -> None:
         super().__init__()
-        if stem_type is None:
-            stem_type = SimpleStemIN
-        if norm_layer is None:
-            norm_layer = nn.BatchNorm2d
-        if block_type is None:
-            block_type = ResBottleneckBlock
-        if activation is None:
-            activation = nn.ReLU
-        self.stem = stem_type(3, stem_width, norm_layer, activation)
-        current_width = stem_width
-        blocks = []
-        for i, (width_out, stride, depth, group_width, bottleneck_multiplier) in enumerate(
-                block_params._get_expanded_params()):
-            blocks.append((f"block{i + 1}", AnyStage(
-                current_width, width_out, stride, depth, block_type, norm_layer, activation,
-                group_width, bottleneck_multiplier, block_params.se_ratio,
-                stage_index=i + 1)))
-            current_width = width_out
-        self.trunk_output = nn.Sequential(OrderedDict(blocks))
+        norm_layer = norm_layer or partial(nn.BatchNorm2d, eps=1e-05, momentum=0.1)
+        activation = activation or nn.ReLU
+        self.stem = (stem_type or SimpleStemIN)(3, stem_width, norm_layer, activation)
+        stages: OrderedDict[str, nn.Module] = OrderedDict()
+        width = stem_width
+        for index, (width_out, stride, depth, group_width, mult) in enumerate(
+                block_params._get_expanded_params(), start=1):
+            stages[f"block{index}"] = AnyStage(
+                width, width_out, stride, depth, block_type or ResBottleneckBlock, norm_layer,
+                activation, group_width, mult, block_params.se_ratio, stage_index=index)
+            width = width_out
+        self.trunk_output = nn.Sequential(stages)
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
-        self.fc = nn.Linear(in_features=current_width, out_features=num_classes)
+        self.fc = nn.Linear(width, num_classes)
+        self._init_weights()
 
+    def _init_weights(self) -> None:
+        # He-normal with fan-out counted over all output channels (groups ignored); conv biases
+        # (the SE layers') keep their defaults. Module order keeps torchvision's random stream.
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
-                # He init by fan-out (groups do not divide it)
-                fan_out = m.kernel_size[0] * m.kernel_size[1] * m.out_channels
-                nn.init.normal_(m.weight, mean=0.0, std=math.sqrt(2.0 / fan_out))
+                kh, kw = m.kernel_size
+                nn.init.normal_(m.weight, 0.0, math.sqrt(2.0 / (kh * kw * m.out_channels)))
             elif isinstance(m, nn.BatchNorm2d):
                 nn.init.ones_(m.weight)
                 nn.init.zeros_(m.bias)
             elif isinstance(m, nn.Linear):
-                nn.init.normal_(m.weight, mean=0.0, std=0.01)
+                nn.init.normal_(m.weight, 0.0, 0.01)
                 nn.init.zeros_(m.bias)
 
     def forward(self, x: Tensor) -> Tensor:
-        x = self.stem(x)
-        x = self.trunk_output(x)
-        x = self.avgpool(x)
-        x = x.flatten(start_dim=1)
-        return self.fc(x)
+        x = self.avgpool(self.trunk_output(self.stem(x)))
+        return self.fc(flatten(x, start_dim=1))
 
 
 def regnet_y_400mf(*, weights: Any = None, progress: bool = True, **kwargs: Any) -> RegNet:
-    """RegNetY-400MF. ``weights`` must be None (load a saved state_dict with ``ember.load``).
+    """RegNetY-400MF: depth 16, ``w_0=48``, ``w_a=27.89``, ``w_m=2.09``, groups of 8 channels,
+    squeeze-and-excitation ratio 0.25 (stages of 1, 3, 6, 6 blocks; 48 to 440 channels).
+
+    Args:
+        weights: must be None; ember cannot download pretrained weights. Build the model and
+            ``load_state_dict`` a saved torchvision ``state_dict`` instead.
+        progress (bool): accepted for torchvision compatibility; unused.
+        **kwargs: passed on to :class:`RegNet` (``num_classes``, ``norm_layer``, ...).
 
     Example:
-        >>> ember.vision.models.regnet_y_400mf(num_classes=10).fc.out_features
-        10
+        >>> model = regnet_y_400mf(num_classes=10)
+        >>> model(ember.randn(1, 3, 64, 64)).shape
+        torch.Size([1, 10])
     """
     _no_pretrained("regnet_y_400mf", weights, kwargs)
     params = BlockParams.from_init_params(depth=16, w_0=48, w_a=27.89, w_m=2.09, group_width=8,
                                           se_ratio=0.25, **kwargs)
-    norm_layer = kwargs.pop("norm_layer", partial(nn.BatchNorm2d, eps=1e-05, momentum=0.1))
-    return RegNet(params, norm_layer=norm_layer, **kwargs)
+    kwargs.setdefault("norm_layer", partial(nn.BatchNorm2d, eps=1e-05, momentum=0.1))
+    return RegNet(params, **kwargs)
