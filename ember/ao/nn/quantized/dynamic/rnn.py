@@ -10,10 +10,13 @@ one such step.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from ..... import _dtype as D
-from ....._quantized_tensor import choose_qparams, quantize_ints
+from ....._quantized_tensor import choose_qparams, quantize_ints, quantize_per_tensor
+from ....._random import randn
 from ....._tensor import Tensor
 from .....backends import quantized as engine
 from .....nn.modules.module import Module
@@ -75,6 +78,68 @@ def _quantized_weights(mod, suffix: str, qconfig, what: str):
     return weights[0], weights[1], biases[0], biases[1]
 
 
+_GATES = {"LSTM": 4, "GRU": 3, "LSTMCell": 4, "GRUCell": 3, "RNNCell": 1}
+
+
+def _initial_weights(gates: int, input_size: int, hidden_size: int, dtype, cell: bool,
+                     bias: bool = True):
+    """The (w_ih, w_hh, b_ih, b_hh) a module starts with before ``from_float`` fills it in,
+    drawn with ``randn`` as PyTorch's constructors draw them, so that the global random stream
+    moves exactly as torch's does when a model is quantized. Layers draw w_ih, w_hh, b_ih, b_hh
+    (biases even with ``bias=False``) and quantize the weights with scale 0.1; cells draw their
+    biases first (none without ``bias``) and quantize with scale 1.0; zero point 0 for both."""
+    if cell and bias:
+        b_ih, b_hh = randn(gates), randn(gates)
+    w_ih, w_hh = randn(gates, input_size), randn(gates, hidden_size)
+    if not cell:
+        b_ih, b_hh = randn(gates), randn(gates)
+    if dtype is D.qint8:
+        scale = 1.0 if cell else 0.1
+        w_ih, w_hh = (_quiet_quantize(w, scale) for w in (w_ih, w_hh))
+    if cell and not bias:
+        return w_ih, w_hh, None, None
+    return w_ih, w_hh, _f32(b_ih), _f32(b_hh)
+
+
+def _quiet_quantize(w, scale: float):
+    with warnings.catch_warnings():  # torch warns about quantized tensors only for user calls
+        warnings.simplefilter("ignore")
+        return quantize_per_tensor(w, scale, 0, D.qint8)
+
+
+def _packed(cell) -> tuple:
+    """A (w_ih, w_hh, b_ih, b_hh) cell as state-dict values: tensors, biases float32."""
+    w_ih, w_hh, b_ih, b_hh = cell
+    return (w_ih, w_hh) + tuple(None if b is None else _wrap(b) for b in (b_ih, b_hh))
+
+
+def _unpacked(values, what: str) -> tuple:
+    if not (isinstance(values, tuple) and len(values) == 4
+            and all(isinstance(w, Tensor) for w in values[:2])
+            and all(b is None or isinstance(b, Tensor) for b in values[2:])):
+        raise RuntimeError(f"{what} must be a tuple (w_ih, w_hh, b_ih, b_hh) of tensors")
+    w_ih, w_hh, b_ih, b_hh = values
+    return w_ih, w_hh, None if b_ih is None else _f32(b_ih), None if b_hh is None else _f32(b_hh)
+
+
+def _load_packed(module, state_dict, prefix, keys, strict, missing_keys, unexpected_keys,
+                 error_msgs):
+    """Read the packed keys ``keys`` of ``module`` from a state dict: their values, or None
+    with the missing / unexpected / malformed entries reported as Module.load_state_dict
+    expects."""
+    for hook in module._load_state_dict_pre_hooks.values():
+        hook(state_dict, prefix, {}, strict, missing_keys, unexpected_keys, error_msgs)
+    absent = [prefix + k for k in keys if prefix + k not in state_dict]
+    if strict:
+        unexpected_keys.extend(k for k in state_dict if k.startswith(prefix)
+                               and k[len(prefix):] not in keys
+                               and k[len(prefix):].split(".")[0] not in module._modules)
+    if absent:
+        missing_keys.extend(absent)
+        return None
+    return [state_dict[prefix + k] for k in keys]
+
+
 class LSTM(Module):
     """An LSTM with int8 weights whose inputs and hidden states are quantized at run time
     (``quantize_dynamic(model, {nn.LSTM})`` makes it from an ``nn.LSTM`` with biases).
@@ -98,7 +163,12 @@ class LSTM(Module):
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.bias, self.batch_first, self.dropout = bias, batch_first, float(dropout)
         self.bidirectional, self.dtype = bidirectional, dtype
-        self._cells = []  # per (layer, direction): (w_ih, w_hh, b_ih, b_hh)
+        dirs = 2 if bidirectional else 1
+        gates = _GATES[self.mode] * hidden_size
+        # per (layer, direction): (w_ih, w_hh, b_ih, b_hh)
+        self._cells = [_initial_weights(gates, input_size if layer == 0 else hidden_size * dirs,
+                                        hidden_size, dtype, cell=False)
+                       for layer in range(num_layers) for _ in range(dirs)]
 
     def _get_name(self):
         return self._NAME
@@ -166,11 +236,29 @@ class LSTM(Module):
         out = cls(mod.input_size, mod.hidden_size, mod.num_layers, mod.bias, mod.batch_first,
                   mod.dropout, mod.bidirectional)
         dirs = 2 if mod.bidirectional else 1
-        for layer in range(mod.num_layers):
-            for d in range(dirs):
-                suffix = f"_l{layer}" + ("_reverse" if d == 1 else "")
-                out._cells.append(_quantized_weights(mod, suffix, qconfig, cls.mode))
+        out._cells = [_quantized_weights(mod, f"_l{layer}" + ("_reverse" if d == 1 else ""),
+                                         qconfig, cls.mode)
+                      for layer in range(mod.num_layers) for d in range(dirs)]
         return out
+
+    # PyTorch's layout: one packed entry per (layer, direction) under _all_weight_values
+    def _packed_keys(self) -> list:
+        return [f"_all_weight_values.{k}.param" for k in range(len(self._cells))]
+
+    def _save_to_state_dict(self, destination, prefix, keep_vars):
+        for key, cell in zip(self._packed_keys(), self._cells):
+            destination[prefix + key] = _packed(cell)
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
+                              unexpected_keys, error_msgs):
+        keys = self._packed_keys()
+        values = _load_packed(self, state_dict, prefix, keys, strict, missing_keys,
+                              unexpected_keys, error_msgs)
+        if values is not None:
+            try:
+                self._cells = [_unpacked(v, prefix + k) for k, v in zip(keys, values)]
+            except RuntimeError as err:
+                error_msgs.append(str(err))
 
 
 class GRU(LSTM):
@@ -208,7 +296,9 @@ class _Cell(Module):
         super().__init__()
         self.input_size, self.hidden_size, self.bias, self.dtype = (input_size, hidden_size,
                                                                     bias, dtype)
-        self._weights = None  # (w_ih, w_hh, b_ih, b_hh)
+        # (w_ih, w_hh, b_ih, b_hh)
+        self._weights = _initial_weights(_GATES[self.mode] * hidden_size, input_size,
+                                         hidden_size, dtype, cell=True, bias=bias)
 
     def _get_name(self):
         return f"DynamicQuantized{self.mode}"
@@ -239,6 +329,30 @@ class _Cell(Module):
         out.nonlinearity = getattr(mod, "nonlinearity", "tanh")
         out._weights = _quantized_weights(mod, "", qconfig, cls.mode)
         return out
+
+    # PyTorch's layout: (weight, bias) packed per product
+    _KEYS = ("_packed_weight_ih", "_packed_weight_hh")
+
+    def _save_to_state_dict(self, destination, prefix, keep_vars):
+        w_ih, w_hh, b_ih, b_hh = _packed(self._weights)
+        destination[prefix + self._KEYS[0]] = (w_ih, b_ih)
+        destination[prefix + self._KEYS[1]] = (w_hh, b_hh)
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
+                              unexpected_keys, error_msgs):
+        values = _load_packed(self, state_dict, prefix, self._KEYS, strict, missing_keys,
+                              unexpected_keys, error_msgs)
+        if values is None:
+            return
+        if not all(isinstance(v, tuple) and len(v) == 2 for v in values):
+            error_msgs.append(f"{prefix}{self._KEYS[0]} and {self._KEYS[1]} must be "
+                              "(weight, bias) pairs")
+            return
+        (w_ih, b_ih), (w_hh, b_hh) = values
+        try:
+            self._weights = _unpacked((w_ih, w_hh, b_ih, b_hh), prefix + "_packed_weight_*")
+        except RuntimeError as err:
+            error_msgs.append(str(err))
 
 
 def _f32(t):
