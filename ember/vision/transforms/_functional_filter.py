@@ -9,32 +9,35 @@ from ._functional_base import _check_img, _check_tensor_image, _is_pil_image, _w
 
 
 def _blur_args(kernel_size, sigma) -> tuple[list[int], list[float]]:
-    if not isinstance(kernel_size, (int, list, tuple)):
-        raise TypeError(f"kernel_size should be int or a sequence of integers. Got "
-                        f"{type(kernel_size)}")
+    """``gaussian_blur``'s arguments checked and made pairs (x, y), as torchvision does: an int
+    kernel size is square, and a missing sigma follows from each kernel size (OpenCV's rule,
+    ``0.3 * ((k - 1) / 2 - 1) + 0.8``)."""
     if isinstance(kernel_size, int):
         kernel_size = [kernel_size, kernel_size]
-    if len(kernel_size) != 2:
-        raise ValueError(f"If kernel_size is a sequence its length should be 2. Got "
-                         f"{len(kernel_size)}")
-    for ksize in kernel_size:
-        if ksize % 2 == 0 or ksize < 0:
-            raise ValueError(f"kernel_size should have odd and positive integers. Got "
-                             f"{kernel_size}")
+    elif isinstance(kernel_size, (list, tuple)):
+        if len(kernel_size) != 2:
+            raise ValueError("If kernel_size is a sequence its length should be 2. Got "
+                             f"{len(kernel_size)}")
+        kernel_size = list(kernel_size)
+    else:
+        raise TypeError("kernel_size should be int or a sequence of integers. Got "
+                        f"{type(kernel_size)}")
+    if any(k <= 0 or k % 2 == 0 for k in kernel_size):
+        raise ValueError(f"kernel_size should have odd and positive integers. Got {kernel_size}")
+
     if sigma is None:
-        sigma = [ksize * 0.15 + 0.35 for ksize in kernel_size]  # OpenCV's rule of thumb
-    if not isinstance(sigma, (int, float, list, tuple)):
+        sigma = [0.3 * ((k - 1) * 0.5 - 1) + 0.8 for k in kernel_size]
+    elif isinstance(sigma, (int, float)):
+        sigma = [float(sigma)] * 2
+    elif isinstance(sigma, (list, tuple)):
+        if len(sigma) not in (1, 2):
+            raise ValueError(f"If sigma is a sequence, its length should be 2. Got {len(sigma)}")
+        sigma = [float(s) for s in sigma] * (3 - len(sigma))  # one value serves both axes
+    else:
         raise TypeError(f"sigma should be either float or sequence of floats. Got {type(sigma)}")
-    if isinstance(sigma, (int, float)):
-        sigma = [float(sigma), float(sigma)]
-    if isinstance(sigma, (list, tuple)) and len(sigma) == 1:
-        sigma = [sigma[0], sigma[0]]
-    if len(sigma) != 2:
-        raise ValueError(f"If sigma is a sequence, its length should be 2. Got {len(sigma)}")
-    for s in sigma:
-        if s <= 0.0:
-            raise ValueError(f"sigma should have positive values. Got {sigma}")
-    return list(kernel_size), list(sigma)
+    if any(s <= 0.0 for s in sigma):
+        raise ValueError(f"sigma should have positive values. Got {sigma}")
+    return kernel_size, sigma
 
 
 def gaussian_blur(img, kernel_size: list[int], sigma: list[float] | None = None):

@@ -190,10 +190,11 @@ class LinearTransformation(Module):
 
     def __init__(self, transformation_matrix: Tensor, mean_vector: Tensor) -> None:
         super().__init__()
-        if transformation_matrix.size(0) != transformation_matrix.size(1):
-            raise ValueError("transformation_matrix should be square. Got "
-                             f"{tuple(transformation_matrix.size())} rectangular matrix.")
-        if mean_vector.size(0) != transformation_matrix.size(0):
+        rows, cols = transformation_matrix.shape[:2]
+        if rows != cols:
+            raise ValueError(f"transformation_matrix should be square. Got ({rows}, {cols}) "
+                             "rectangular matrix.")
+        if mean_vector.size(0) != rows:
             raise ValueError(f"mean_vector should have the same length {mean_vector.size(0)} as "
                              "any one of the dimensions of the transformation_matrix "
                              f"[{tuple(transformation_matrix.size())}]")
@@ -203,37 +204,40 @@ class LinearTransformation(Module):
         if transformation_matrix.dtype != mean_vector.dtype:
             raise ValueError("Input tensors should have the same dtype. Got "
                              f"{transformation_matrix.dtype} and {mean_vector.dtype}")
-        self.transformation_matrix = transformation_matrix
-        self.mean_vector = mean_vector
+        self.transformation_matrix, self.mean_vector = transformation_matrix, mean_vector
 
     def forward(self, tensor: Tensor) -> Tensor:
-        shape = tensor.shape
-        n = shape[-3] * shape[-2] * shape[-1]
-        if n != self.transformation_matrix.shape[0]:
+        # the last three dimensions (C, H, W) are one vector; any leading ones are a batch
+        c, h, w = tensor.shape[-3], tensor.shape[-2], tensor.shape[-1]
+        size = c * h * w
+        if size != self.transformation_matrix.shape[0]:
             raise ValueError("Input tensor and transformation matrix have incompatible shape."
-                             f"[{shape[-3]} x {shape[-2]} x {shape[-1]}] != "
-                             f"{self.transformation_matrix.shape[0]}")
+                             f"[{c} x {h} x {w}] != {self.transformation_matrix.shape[0]}")
         if tensor.device.type != self.mean_vector.device.type:
             raise ValueError("Input tensor should be on the same device as transformation matrix "
-                             f"and mean vector. Got {tensor.device} vs "
-                             f"{self.mean_vector.device}")
-        flat = tensor.reshape(-1, n) - self.mean_vector
-        matrix = self.transformation_matrix.to(flat.dtype)
-        return (flat @ matrix).reshape(shape)
+                             f"and mean vector. Got {tensor.device} vs {self.mean_vector.device}")
+        rows = tensor.reshape(-1, size) - self.mean_vector
+        whitened = rows @ self.transformation_matrix.to(rows.dtype)
+        return whitened.reshape(tensor.shape)
 
     def __repr__(self) -> str:
-        return (f"{self.__class__.__name__}("
-                f"transformation_matrix={self.transformation_matrix.tolist()}, "
-                f"mean_vector={self.mean_vector.tolist()})")
+        return (f"{self.__class__.__name__}(transformation_matrix="
+                f"{self.transformation_matrix.tolist()}, mean_vector={self.mean_vector.tolist()})")
 
 
 class Lambda:
-    """Apply a user function. Example: ``Lambda(lambda x: x * 2)``."""
+    """Wrap any callable as a transform (torchvision's ``Lambda``).
+
+    Example:
+        >>> Lambda(lambda x: x * 2)(3)
+        6
+    """
 
     def __init__(self, lambd: Callable) -> None:
-        if not callable(lambd):
-            raise TypeError(f"Argument lambd should be callable, got {type(lambd).__name__!r}")
-        self.lambd = lambd
+        if callable(lambd):
+            self.lambd = lambd
+            return
+        raise TypeError(f"Argument lambd should be callable, got {repr(type(lambd).__name__)}")
 
     def __call__(self, img):
         return self.lambd(img)
