@@ -3,6 +3,7 @@ and error format, plus a hint when keys differ only by a ``module.`` prefix."""
 
 from __future__ import annotations
 
+import warnings
 from collections import OrderedDict, namedtuple
 from collections.abc import Mapping
 
@@ -52,11 +53,14 @@ class StateDictMixin:
     """The state-dict half of ``Module``."""
 
     def _save_to_state_dict(self, destination, prefix: str, keep_vars: bool) -> None:
+        # Only this module's own tensors: children are visited by ``state_dict``. ``None``
+        # slots and non-persistent buffers are not part of the checkpoint.
         for name, param in self._parameters.items():
             if param is not None:
                 destination[prefix + name] = param if keep_vars else param.detach()
+        skip = self._non_persistent_buffers_set
         for name, buf in self._buffers.items():
-            if buf is not None and name not in self._non_persistent_buffers_set:
+            if buf is not None and name not in skip:
                 destination[prefix + name] = buf if keep_vars else buf.detach()
         if type(self).get_extra_state is not StateDictMixin.get_extra_state:
             destination[prefix + _EXTRA_STATE_KEY_SUFFIX] = self.get_extra_state()
@@ -70,35 +74,41 @@ class StateDictMixin:
                            "called.")
 
     def state_dict(self, *args, destination=None, prefix: str = "", keep_vars: bool = False):
-        """An ``OrderedDict`` of parameters and persistent buffers, keyed by dotted name.
+        """Return an ``OrderedDict`` of every parameter and persistent buffer, keyed by its
+        dotted path (``"0.weight"``), children after their parent's own entries.
+
+        Tensors are detached unless ``keep_vars``. The dict carries ``_metadata``: per module
+        path, the module class's ``_version`` (read back by ``_load_from_state_dict``).
 
         Example:
-            >>> list(ember.nn.Linear(2, 3).state_dict())
+            >>> list(ember.nn.Linear(2, 1).state_dict())
             ['weight', 'bias']
         """
-        if args:  # the deprecated positional form (destination, prefix, keep_vars)
-            destination = args[0]
-            if len(args) > 1:
-                prefix = args[1]
-            if len(args) > 2:
-                keep_vars = args[2]
+        if args:
+            # PyTorch still accepts (destination, prefix, keep_vars) positionally, with a warning
+            warnings.warn("Positional args are being deprecated, use kwargs instead. Refer to "
+                          "https://pytorch.org/docs/main/generated/torch.nn.Module.html"
+                          "#torch.nn.Module.state_dict for details.", FutureWarning, stacklevel=2)
+            destination, prefix, keep_vars = (
+                *args, *(destination, prefix, keep_vars)[len(args):])[:3]
         if destination is None:
             destination = OrderedDict()
             destination._metadata = OrderedDict()
-        local_metadata = dict(version=self._version)
-        if hasattr(destination, "_metadata"):
-            destination._metadata[prefix[:-1]] = local_metadata
-        for hook in self._state_dict_pre_hooks.values():
-            hook(self, prefix, keep_vars)
+        own_metadata = {"version": self._version}
+        metadata = getattr(destination, "_metadata", None)
+        if metadata is not None:
+            metadata[prefix[:-1]] = own_metadata
+        for pre_hook in self._state_dict_pre_hooks.values():
+            pre_hook(self, prefix, keep_vars)
         self._save_to_state_dict(destination, prefix, keep_vars)
-        for name, module in self._modules.items():
-            if module is not None:
-                module.state_dict(destination=destination, prefix=prefix + name + ".",
-                                  keep_vars=keep_vars)
-        for hook in self._state_dict_hooks.values():
-            result = hook(self, destination, prefix, local_metadata)
-            if result is not None:
-                destination = result
+        for child_name, child in self._modules.items():
+            if child is not None:
+                child.state_dict(destination=destination, prefix=f"{prefix}{child_name}.",
+                                 keep_vars=keep_vars)
+        for post_hook in self._state_dict_hooks.values():
+            replaced = post_hook(self, destination, prefix, own_metadata)
+            if replaced is not None:  # the legacy ``_register_state_dict_hook`` contract
+                destination = replaced
         return destination
 
     def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,

@@ -303,19 +303,24 @@ class Hardshrink(_Shrink):
 
 
 class _SoftmaxBase(Module):
-    fn = None
+    """Softmax, LogSoftmax and Softmin: one ``dim`` and a functional (``fn``) applied along
+    it. ``dim=None`` keeps PyTorch's deprecated implicit choice (with its warning)."""
+
+    fn = None  # set by each subclass to its functional form
 
     def __init__(self, dim: int | None = None) -> None:
         super().__init__()
         self.dim = dim
 
     def __setstate__(self, state):
+        # modules pickled by old releases may predate the ``dim`` attribute
         super().__setstate__(state)
-        if not hasattr(self, "dim"):
-            self.dim = None
+        self.__dict__.setdefault("dim", None)
 
     def forward(self, input: Tensor) -> Tensor:
-        return type(self).fn(input, self.dim, _stacklevel=5)
+        # _stacklevel: the implicit-dim warning names this line rather than the functional
+        fn = type(self).fn
+        return fn(input, self.dim, _stacklevel=5)
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"
@@ -386,38 +391,38 @@ class MultiheadAttention(Module):
                  vdim: int | None = None, batch_first: bool = False, device=None,
                  dtype=None) -> None:
         if embed_dim <= 0 or num_heads <= 0:
-            raise ValueError(f"embed_dim and num_heads must be greater than 0, got "
+            raise ValueError("embed_dim and num_heads must be greater than 0, got "
                              f"embed_dim={embed_dim} and num_heads={num_heads} instead")
         super().__init__()
         kw = {"device": device, "dtype": dtype}
-        self.embed_dim = embed_dim
-        self.kdim = kdim if kdim is not None else embed_dim
-        self.vdim = vdim if vdim is not None else embed_dim
+        self.embed_dim, self.num_heads = embed_dim, num_heads
+        self.kdim = embed_dim if kdim is None else kdim
+        self.vdim = embed_dim if vdim is None else vdim
+        # One packed (3E, E) projection when keys and values have the query's width,
+        # three separate ones otherwise; the unused slot(s) stay registered as None.
         self._qkv_same_embed_dim = self.kdim == embed_dim and self.vdim == embed_dim
-        self.num_heads = num_heads
-        self.dropout = dropout
-        self.batch_first = batch_first
+        self.dropout, self.batch_first = dropout, batch_first
         self.head_dim = embed_dim // num_heads
         if self.head_dim * num_heads != embed_dim:
             raise AssertionError("embed_dim must be divisible by num_heads")
-        if not self._qkv_same_embed_dim:
-            self.q_proj_weight = Parameter(_creation.empty((embed_dim, embed_dim), **kw))
-            self.k_proj_weight = Parameter(_creation.empty((embed_dim, self.kdim), **kw))
-            self.v_proj_weight = Parameter(_creation.empty((embed_dim, self.vdim), **kw))
+
+        def new_param(*shape):
+            return Parameter(_creation.empty(shape, **kw))
+
+        if self._qkv_same_embed_dim:
+            self.in_proj_weight = new_param(3 * embed_dim, embed_dim)
+            for name in ("q_proj_weight", "k_proj_weight", "v_proj_weight"):
+                self.register_parameter(name, None)
+        else:
+            self.q_proj_weight = new_param(embed_dim, embed_dim)
+            self.k_proj_weight = new_param(embed_dim, self.kdim)
+            self.v_proj_weight = new_param(embed_dim, self.vdim)
             self.register_parameter("in_proj_weight", None)
-        else:
-            self.in_proj_weight = Parameter(_creation.empty((3 * embed_dim, embed_dim), **kw))
-            self.register_parameter("q_proj_weight", None)
-            self.register_parameter("k_proj_weight", None)
-            self.register_parameter("v_proj_weight", None)
-        if bias:
-            self.in_proj_bias = Parameter(_creation.empty(3 * embed_dim, **kw))
-        else:
-            self.register_parameter("in_proj_bias", None)
+        self.register_parameter("in_proj_bias", new_param(3 * embed_dim) if bias else None)
         self.out_proj = NonDynamicallyQuantizableLinear(embed_dim, embed_dim, bias=bias, **kw)
         if add_bias_kv:
-            self.bias_k = Parameter(_creation.empty((1, 1, embed_dim), **kw))
-            self.bias_v = Parameter(_creation.empty((1, 1, embed_dim), **kw))
+            self.bias_k = new_param(1, 1, embed_dim)
+            self.bias_v = new_param(1, 1, embed_dim)
         else:
             self.bias_k = self.bias_v = None
         self.add_zero_attn = add_zero_attn

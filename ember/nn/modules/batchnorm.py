@@ -9,6 +9,7 @@ import sys
 
 from ... import _creation
 from ... import int64 as _int64
+from ..._backend import MetaArray
 from ..._tensor import Tensor
 from ...autograd.grad_mode import no_grad
 from .. import functional as F
@@ -39,39 +40,39 @@ def _reset_affine(module: Module) -> None:
 
 
 class _NormBase(Module):
-    """Shared state of batch and instance norm: affine parameters and running statistics."""
+    """State shared by batch and instance norm over ``num_features`` channels: the optional
+    affine ``weight``/``bias`` and, with ``track_running_stats``, the buffers ``running_mean``,
+    ``running_var`` and ``num_batches_tracked``. Subclasses supply ``forward``."""
 
-    _version = 2  # state_dict metadata version, as PyTorch (num_batches_tracked appeared in 2)
+    # state_dict metadata version; checkpoints of version 1 predate num_batches_tracked
+    _version = 2
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
                  affine: bool = True, track_running_stats: bool = True, device=None,
                  dtype=None, *, bias: bool = True) -> None:
         super().__init__()
-        self.num_features = num_features
-        self.eps = eps
-        self.momentum = momentum
-        self.affine = affine
-        self.track_running_stats = track_running_stats
+        self.num_features, self.eps, self.momentum = num_features, eps, momentum
+        self.affine, self.track_running_stats = affine, track_running_stats
         kw = {"device": device, "dtype": dtype}
         _affine_parameters(self, num_features, affine, bias, kw)
+        stats = {"running_mean": None, "running_var": None, "num_batches_tracked": None}
         if track_running_stats:
-            self.register_buffer("running_mean", _creation.zeros(num_features, **kw))
-            self.register_buffer("running_var", _creation.ones(num_features, **kw))
-            self.register_buffer("num_batches_tracked",
-                                 _creation.tensor(0, dtype=_int64, device=device))
-        else:
-            self.register_buffer("running_mean", None)
-            self.register_buffer("running_var", None)
-            self.register_buffer("num_batches_tracked", None)
+            stats["running_mean"] = _creation.zeros(num_features, **kw)
+            stats["running_var"] = _creation.ones(num_features, **kw)
+            # the step counter is an integer whatever the layer's dtype
+            stats["num_batches_tracked"] = _creation.tensor(0, dtype=_int64, device=device)
+        for name, value in stats.items():
+            self.register_buffer(name, value)
         self.reset_parameters()
 
     def reset_running_stats(self) -> None:
-        if self.track_running_stats:
-            # in-place tensor ops, not array writes: a meta module's buffers have no memory
-            with no_grad():
-                self.running_mean.zero_()
-                self.running_var.fill_(1)
-                self.num_batches_tracked.zero_()
+        """Running mean back to 0, running variance to 1 and the batch counter to 0."""
+        if not self.track_running_stats:
+            return
+        with no_grad():
+            self.running_mean.zero_()
+            self.running_var.fill_(1)
+            self.num_batches_tracked.zero_()
 
     def reset_parameters(self) -> None:
         self.reset_running_stats()
@@ -84,29 +85,33 @@ class _NormBase(Module):
 
     def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
                               unexpected_keys, error_msgs) -> None:
-        # A state dict without version metadata (a plain dict, or one saved before version 2)
-        # may lack num_batches_tracked: as in PyTorch the counter then keeps its value and is
-        # not reported missing (warm-starting from a filtered dict relies on this).
-        version = local_metadata.get("version", None)
-        if (version is None or version < 2) and self.track_running_stats:
-            key = prefix + "num_batches_tracked"
-            if key not in state_dict:
-                tracked = self.num_batches_tracked
-                state_dict[key] = (tracked if tracked is not None and tracked.device.type != "meta"
-                                   else _creation.tensor(0, dtype=_int64))
+        # A checkpoint older than version 2 has no batch counter: keep the module's own (or
+        # start from 0) rather than reporting the key as missing.
+        version = local_metadata.get("version")
+        counter_key = prefix + "num_batches_tracked"
+        if (self.track_running_stats and (version is None or version < 2)
+                and counter_key not in state_dict):
+            own = self.num_batches_tracked
+            usable = own is not None and own.device.type != "meta"
+            state_dict[counter_key] = own if usable else _creation.tensor(0, dtype=_int64)
         super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys,
                                       unexpected_keys, error_msgs)
 
     def _factor(self) -> float:
-        """Count this training step and return the running-average factor (momentum=None
-        means a cumulative average: 1 / number of batches seen)."""
-        factor = 0.0 if self.momentum is None else self.momentum
-        if self.training and self.track_running_stats and self.num_batches_tracked is not None:
-            self.num_batches_tracked._data += 1
-            self.num_batches_tracked._vbox[0] += 1
-            if self.momentum is None:
-                factor = 1.0 / float(self.num_batches_tracked._data)
-        return factor
+        """The running-average weight for this forward; counts the batch while training.
+
+        Runs on every training step, so the counter is bumped on its array directly (one
+        attribute lookup, no op dispatch); momentum None means a cumulative average."""
+        momentum = self.momentum
+        if not (self.training and self.track_running_stats):
+            return 0.0 if momentum is None else momentum
+        counter = self.num_batches_tracked
+        if counter is None:
+            return 0.0 if momentum is None else momentum
+        if type(counter._data) is not MetaArray:  # meta tensors hold no value to count
+            counter._data += 1
+        counter._vbox[0] += 1
+        return momentum if momentum is not None else 1.0 / float(counter._data)
 
 
 class _BatchNorm(_NormBase):
@@ -167,18 +172,19 @@ class _LazyNormBase(LazyModuleMixin, _NormBase):
 
     def __init__(self, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True,
                  device=None, dtype=None, *, bias=True) -> None:
-        factory_kwargs = {"device": device, "dtype": dtype}
-        # affine, bias and running statistics off: nothing is made that a placeholder replaces
-        super().__init__(0, eps, momentum, False, False, **factory_kwargs, bias=False)
+        kw = {"device": device, "dtype": dtype}
+        # Build the eager base with nothing to allocate, then put placeholders in the slots
+        # that the first input (or a loaded state dict) will size.
+        super().__init__(0, eps, momentum, False, False, **kw)
         self.affine = affine
         self.track_running_stats = track_running_stats
-        if self.affine:
-            self.weight = UninitializedParameter(**factory_kwargs)
+        if affine:
+            self.weight = UninitializedParameter(**kw)
             if bias:
-                self.bias = UninitializedParameter(**factory_kwargs)
-        if self.track_running_stats:
-            self.running_mean = UninitializedBuffer(**factory_kwargs)
-            self.running_var = UninitializedBuffer(**factory_kwargs)
+                self.bias = UninitializedParameter(**kw)
+        if track_running_stats:
+            self.running_mean = UninitializedBuffer(**kw)
+            self.running_var = UninitializedBuffer(**kw)
             self.num_batches_tracked = _creation.tensor(0, dtype=_int64, device=device)
 
     def reset_parameters(self) -> None:
@@ -311,31 +317,29 @@ class SyncBatchNorm(_BatchNorm):
 
     @classmethod
     def convert_sync_batchnorm(cls, module: Module, process_group=None) -> Module:
-        """Replace every ``BatchNorm*d`` (any ``_BatchNorm``) in ``module``'s tree with a
-        ``SyncBatchNorm`` that keeps its parameters, buffers, training flag and ``qconfig``;
-        returns ``module``, or the new layer when ``module`` itself is a batch norm.
+        """Return ``module`` with every ``BatchNorm*d`` inside it (itself included) replaced by
+        a ``SyncBatchNorm`` that shares its parameters and running statistics.
 
         Example:
-            >>> net = ember.nn.Sequential(ember.nn.Conv2d(1, 2, 3), ember.nn.BatchNorm2d(2))
-            >>> ember.nn.SyncBatchNorm.convert_sync_batchnorm(net)[1].__class__.__name__
+            >>> net = ember.nn.Sequential(ember.nn.Linear(4, 4), ember.nn.BatchNorm1d(4))
+            >>> type(ember.nn.SyncBatchNorm.convert_sync_batchnorm(net)[1]).__name__
             'SyncBatchNorm'
         """
-        module_output = module
+        converted = module
         if isinstance(module, _BatchNorm):
-            module_output = SyncBatchNorm(module.num_features, module.eps, module.momentum,
-                                          module.affine, module.track_running_stats,
-                                          process_group, bias=module.bias is not None)
-            if module.affine:
-                with no_grad():
-                    module_output.weight = module.weight
-                    module_output.bias = module.bias
-            module_output.running_mean = module.running_mean
-            module_output.running_var = module.running_var
-            module_output.num_batches_tracked = module.num_batches_tracked
-            module_output.training = module.training
+            converted = SyncBatchNorm(module.num_features, module.eps, module.momentum,
+                                      module.affine, module.track_running_stats, process_group,
+                                      bias=module.bias is not None)
+            # share, not copy: the optimizer's references and loaded weights stay valid
+            with no_grad():
+                if module.affine:
+                    converted.weight = module.weight
+                    converted.bias = module.bias
+            for name in ("running_mean", "running_var", "num_batches_tracked"):
+                setattr(converted, name, getattr(module, name))
+            converted.training = module.training
             if hasattr(module, "qconfig"):
-                module_output.qconfig = module.qconfig
+                converted.qconfig = module.qconfig
         for name, child in module.named_children():
-            module_output.add_module(name, cls.convert_sync_batchnorm(child, process_group))
-        del module
-        return module_output
+            converted.add_module(name, cls.convert_sync_batchnorm(child, process_group))
+        return converted

@@ -40,17 +40,17 @@ class LazyModuleMixin:
                                                                with_kwargs=True)
 
     def _save_to_state_dict(self, destination, prefix, keep_vars):
-        # Placeholders go into the state dict as they are (detach would touch their data).
-        for name, param in self._parameters.items():
-            if param is not None:
-                if not (is_lazy(param) or keep_vars):
-                    param = param.detach()
-                destination[prefix + name] = param
-        for name, buf in self._buffers.items():
-            if buf is not None and name not in self._non_persistent_buffers_set:
-                if not (is_lazy(buf) or keep_vars):
-                    buf = buf.detach()
-                destination[prefix + name] = buf
+        # Placeholders go into the state dict as they are (detaching would turn them into
+        # plain empty tensors and lose the "not yet sized" mark that loading relies on).
+        # Like PyTorch's lazy modules, no ``_extra_state`` entry is written.
+        skip = self._non_persistent_buffers_set
+        for name, value in itertools.chain(
+                self._parameters.items(),
+                ((k, b) for k, b in self._buffers.items() if k not in skip)):
+            if value is None:
+                continue
+            keep = keep_vars or is_lazy(value)
+            destination[prefix + name] = value if keep else value.detach()
 
     def _lazy_load_hook(self, state_dict, prefix, local_metadata, strict, missing_keys,
                         unexpected_keys, error_msgs):

@@ -32,49 +32,63 @@ class Identity(Module):
 
 
 class Linear(Module):
-    """``y = x @ weight.T + bias``.
+    """Affine map of the last dimension: ``y = x W^T + b``.
 
-    Weight init is ``kaiming_uniform_(a=sqrt(5))`` i.e. U(-1/sqrt(in), 1/sqrt(in)); the bias is
-    U(-1/sqrt(in_features), 1/sqrt(in_features)), as in PyTorch.
+    ``weight`` has shape ``(out_features, in_features)``; it and ``bias`` start uniform in
+    ``(-1/sqrt(in_features), 1/sqrt(in_features))`` (``kaiming_uniform_`` with ``a=sqrt(5)``
+    for the weight), as in PyTorch.
+
+    Args:
+        in_features: size of each input's last dimension.
+        out_features: size of each output's last dimension.
+        bias: learn an additive ``bias``. Default: True
 
     Shape:
-        Input (*, in_features); output (*, out_features).
+        - Input: ``(*, in_features)``
+        - Output: ``(*, out_features)``
 
     Example:
-        >>> ember.nn.Linear(20, 30)(ember.randn(128, 20)).shape
+        >>> fc = ember.nn.Linear(20, 30)
+        >>> fc(ember.randn(128, 20)).shape
         torch.Size([128, 30])
     """
+
+    __constants__ = ["in_features", "out_features"]
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, device=None,
                  dtype=None) -> None:
         super().__init__()
-        self.in_features = in_features
-        self.out_features = out_features
-        self.weight = Parameter(_creation.empty((out_features, in_features), device=device,
-                                                dtype=dtype))
-        if bias:
-            self.bias = Parameter(_creation.empty(out_features, device=device, dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
+        self.in_features, self.out_features = in_features, out_features
+        kw = {"device": device, "dtype": dtype}
+        self.weight = Parameter(_creation.empty((out_features, in_features), **kw))
+        self.register_parameter("bias",
+                                Parameter(_creation.empty(out_features, **kw)) if bias else None)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
+        # a=sqrt(5) makes the weight's kaiming bound 1/sqrt(fan_in); the bias shares it
         init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
-            init.uniform_(self.bias, -bound, bound)
+        if self.bias is None:
+            return
+        fan_in = self.weight.shape[1]
+        limit = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+        init.uniform_(self.bias, -limit, limit)
 
     def forward(self, input: Tensor) -> Tensor:
-        if input.ndim and input.shape[-1] != self.in_features:
-            raise RuntimeError(
-                f"{self._get_name()}(in_features={self.in_features}, out_features="
-                f"{self.out_features}) got an input of shape {list(input.shape)}: its last "
-                f"dimension ({input.shape[-1]}) must equal in_features ({self.in_features}). "
-                "If the input still has spatial dimensions (e.g. after a conv layer), add "
-                "nn.Flatten() before this layer; otherwise set in_features="
-                f"{input.shape[-1]}.")
-        return F.linear(input, self.weight, self.bias)
+        try:
+            return F.linear(input, self.weight, self.bias)
+        except RuntimeError:
+            # Checked only once the product failed, so the common call pays nothing for it:
+            # a wrong last dimension gets a message that says which layer and what to change.
+            width = input.shape[-1] if input.ndim else None
+            if width is None or width == self.in_features:
+                raise
+        raise RuntimeError(
+            f"{self._get_name()}(in_features={self.in_features}, out_features="
+            f"{self.out_features}) got an input of shape {list(input.shape)}: its last "
+            f"dimension ({width}) must equal in_features ({self.in_features}). If the input "
+            "still has spatial dimensions (e.g. after a conv layer), add nn.Flatten() before "
+            f"this layer; otherwise set in_features={width}.")
 
     def extra_repr(self) -> str:
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
@@ -91,44 +105,49 @@ class NonDynamicallyQuantizableLinear(Linear):
 
 
 class LazyLinear(LazyModuleMixin, Linear):
-    """A ``Linear`` whose ``in_features`` is inferred from the first input's last dimension;
-    it then becomes a ``Linear``, initialized as ``Linear(in_features, out_features)`` would be.
+    """A ``Linear`` whose ``in_features`` comes from the last dimension of its first input;
+    it then becomes a plain ``Linear``.
 
     Example:
-        >>> m = ember.nn.LazyLinear(10); _ = m(ember.ones(2, 7)); type(m).__name__, m.in_features
-        ('Linear', 7)
+        >>> fc = ember.nn.LazyLinear(4)
+        >>> _ = fc(ember.randn(2, 7)); fc
+        Linear(in_features=7, out_features=4, bias=True)
     """
 
     cls_to_become = Linear
 
     def __init__(self, out_features: int, bias: bool = True, device=None, dtype=None) -> None:
-        factory_kwargs = {"device": device, "dtype": dtype}
-        # bias=False: no tensor is made only to be replaced by a placeholder
+        kw = {"device": device, "dtype": dtype}
+        # an empty eager Linear first (nothing to initialize), then the placeholders
         super().__init__(0, 0, False)
-        self.weight = UninitializedParameter(**factory_kwargs)
         self.out_features = out_features
+        self.weight = UninitializedParameter(**kw)
         if bias:
-            self.bias = UninitializedParameter(**factory_kwargs)
+            self.bias = UninitializedParameter(**kw)
 
     def reset_parameters(self) -> None:
-        if not self.has_uninitialized_params() and self.in_features != 0:
+        # nothing to draw until the shapes are known
+        if self.in_features != 0 and not self.has_uninitialized_params():
             super().reset_parameters()
 
     def initialize_parameters(self, input) -> None:
-        """Infer ``in_features`` from ``input.shape[-1]`` and initialize the parameters."""
-        if self.has_uninitialized_params():
-            with grad_mode.no_grad():
-                self.in_features = input.shape[-1]
-                self.weight.materialize((self.out_features, self.in_features))
-                if self.bias is not None:
-                    self.bias.materialize((self.out_features,))
-                self.reset_parameters()
-        if self.in_features == 0:  # parameters loaded from a state dict
-            if input.shape[-1] != self.weight.shape[-1]:
-                raise AssertionError(
-                    f"The in_features inferred from input: {input.shape[-1]} is not equal to "
-                    f"in_features from self.weight: {self.weight.shape[-1]}")
-            self.in_features = input.shape[-1]
+        """Size the placeholders from ``input.shape[-1]`` and initialize them as ``Linear``."""
+        width = input.shape[-1]
+        if not self.has_uninitialized_params():
+            # weights came from a state dict: only learn in_features, and check it
+            if self.in_features == 0:
+                if width != self.weight.shape[-1]:
+                    raise AssertionError(
+                        f"The in_features inferred from input: {width} is not equal to "
+                        f"in_features from self.weight: {self.weight.shape[-1]}")
+                self.in_features = width
+            return
+        with grad_mode.no_grad():
+            self.in_features = width
+            self.weight.materialize((self.out_features, width))
+            if self.bias is not None:
+                self.bias.materialize((self.out_features,))
+            self.reset_parameters()
 
 
 class Bilinear(Module):

@@ -279,13 +279,14 @@ class Module(HookMixin, StateDictMixin, ConvertMixin):
         object.__setattr__(self, name, value)
 
     def __delattr__(self, name: str) -> None:
+        # A registered name lives in exactly one of the three stores, never in __dict__.
         if name in self._parameters:
             del self._parameters[name]
+        elif name in self._modules:
+            del self._modules[name]
         elif name in self._buffers:
             del self._buffers[name]
             self._non_persistent_buffers_set.discard(name)
-        elif name in self._modules:
-            del self._modules[name]
         else:
             object.__delattr__(self, name)
 
@@ -351,18 +352,28 @@ class Module(HookMixin, StateDictMixin, ConvertMixin):
 
     def named_modules(self, memo: set | None = None, prefix: str = "",
                       remove_duplicate: bool = True):
-        """Iterate over ``(name, module)`` for this module and all below it, each once."""
-        if memo is None:
-            memo = set()
-        if self not in memo:
+        """Iterate over ``(dotted_name, module)`` for this module and every descendant, parents
+        before children; a module reachable twice is visited once unless ``remove_duplicate``
+        is false. ``memo`` holds modules to skip (with their subtrees).
+
+        Example:
+            >>> net = ember.nn.Sequential(ember.nn.Linear(2, 2), ember.nn.ReLU())
+            >>> [name for name, _ in net.named_modules()]
+            ['', '0', '1']
+        """
+        seen = set() if memo is None else memo
+        # An explicit stack instead of nested generators: one frame however deep the model.
+        pending = [(prefix, self)]
+        while pending:
+            path, module = pending.pop()
+            if module in seen:
+                continue
             if remove_duplicate:
-                memo.add(self)
-            yield prefix, self
-            for name, module in self._modules.items():
-                if module is None:
-                    continue
-                sub = prefix + ("." if prefix else "") + name
-                yield from module.named_modules(memo, sub, remove_duplicate)
+                seen.add(module)
+            yield path, module
+            children = [(f"{path}.{key}" if path else key, child)
+                        for key, child in module._modules.items() if child is not None]
+            pending.extend(reversed(children))
 
     # -- modes and grads ---------------------------------------------------------------------
     def train(self, mode: bool = True) -> Module:

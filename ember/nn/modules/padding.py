@@ -23,11 +23,13 @@ def _ntuple(padding, n: int, name: str) -> tuple:
 
 
 class _ConstantPadNd(Module):
+    """Constant-value padding; subclasses fix how many trailing dims ``padding`` covers."""
+
     __constants__ = ["padding", "value"]
 
     def __init__(self, value: float) -> None:
         super().__init__()
-        self.value = value
+        self.value = value  # ``padding`` is set by the subclass, which knows the rank
 
     def forward(self, input: Tensor) -> Tensor:
         return F.pad(input, self.padding, "constant", self.value)
@@ -37,11 +39,11 @@ class _ConstantPadNd(Module):
 
 
 class ConstantPad1d(_ConstantPadNd):
-    """Pad the last dimension with a constant.
+    """Pad the last dimension with ``value``: an int pads both sides, a pair is (left, right).
 
     Example:
-        >>> nn.ConstantPad1d(2, 3.5)(ember.zeros(1, 2)).tolist()
-        [[3.5, 3.5, 0.0, 0.0, 3.5, 3.5]]
+        >>> nn.ConstantPad1d((0, 2), 7.0)(ember.zeros(1, 2)).tolist()
+        [[0.0, 0.0, 7.0, 7.0]]
     """
 
     def __init__(self, padding, value: float) -> None:

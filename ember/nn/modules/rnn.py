@@ -8,6 +8,7 @@ projection runs step by step.
 from __future__ import annotations
 
 import math
+import numbers
 import warnings
 
 import numpy as np
@@ -42,27 +43,21 @@ class RNNBase(Module):
                  bidirectional: bool = False, proj_size: int = 0, device=None,
                  dtype=None) -> None:
         super().__init__()
-        self.mode = mode
-        self.input_size = input_size
-        self.hidden_size = hidden_size
-        self.num_layers = num_layers
-        self.bias = bias
-        self.batch_first = batch_first
-        self.dropout = float(dropout)
-        self.bidirectional = bidirectional
-        self.proj_size = proj_size
-        if not 0 <= dropout <= 1 or isinstance(dropout, bool):
+        # Checks in PyTorch's order, so the first bad argument is the one reported.
+        dropout_value = float(dropout)
+        if (isinstance(dropout, bool) or not isinstance(dropout, numbers.Number)
+                or not 0 <= dropout <= 1):
             raise ValueError("dropout should be a number in range [0, 1] representing the "
                              "probability of an element being zeroed")
         if dropout > 0 and num_layers == 1:
             warnings.warn("dropout option adds dropout after all but last recurrent layer, so "
                           "non-zero dropout expects num_layers greater than 1, but got "
                           f"dropout={dropout} and num_layers={num_layers}", stacklevel=2)
-        if not isinstance(hidden_size, int) or isinstance(hidden_size, bool):
-            raise TypeError(f"hidden_size should be of type int, got: "
-                            f"{type(hidden_size).__name__}")
-        if hidden_size <= 0:
-            raise ValueError("hidden_size must be greater than zero")
+        for arg, value in (("input_size", input_size), ("hidden_size", hidden_size)):
+            if not isinstance(value, int):
+                raise TypeError(f"{arg} should be of type int, got: {type(value).__name__}")
+            if value <= 0:
+                raise ValueError(f"{arg} must be greater than zero")
         if num_layers <= 0:
             raise ValueError("num_layers must be greater than zero")
         if proj_size < 0:
@@ -70,27 +65,35 @@ class RNNBase(Module):
                              "projections")
         if proj_size >= hidden_size:
             raise ValueError("proj_size has to be smaller than hidden_size")
-        if proj_size and mode != "LSTM":
-            raise ValueError("proj_size argument is only supported for LSTM, not RNN or GRU")
-        gate_size = _GATES[mode] * hidden_size
-        real_hidden = proj_size if proj_size > 0 else hidden_size
-        dirs = 2 if bidirectional else 1
+        if mode not in _GATES:
+            raise ValueError(f"Unrecognized RNN mode: {mode}")
+        self.mode = mode
+        self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
+        self.bias, self.batch_first = bias, batch_first
+        self.dropout = dropout_value
+        self.bidirectional, self.proj_size = bidirectional, proj_size
+
+        rows = _GATES[mode] * hidden_size  # the gates are stacked along dim 0
+        out_size = proj_size or hidden_size  # what h carries (the projection, if any)
+        directions = ("", "_reverse") if bidirectional else ("",)
         kw = {"device": device, "dtype": dtype}
         self._flat_weights_names = []
+        self._all_weights = []
         for layer in range(num_layers):
-            for d in range(dirs):
-                in_size = input_size if layer == 0 else real_hidden * dirs
-                suffix = "_reverse" if d == 1 else ""
-                params = [("weight_ih", (gate_size, in_size)),
-                          ("weight_hh", (gate_size, real_hidden))]
+            fan_in = input_size if layer == 0 else out_size * len(directions)
+            for suffix in directions:
+                shapes = {"weight_ih": (rows, fan_in), "weight_hh": (rows, out_size)}
                 if bias:
-                    params += [("bias_ih", (gate_size,)), ("bias_hh", (gate_size,))]
+                    shapes.update(bias_ih=(rows,), bias_hh=(rows,))
                 if proj_size > 0:
-                    params.append(("weight_hr", (proj_size, hidden_size)))
-                for base, shape in params:
-                    name = f"{base}_l{layer}{suffix}"
-                    setattr(self, name, Parameter(_creation.empty(shape, **kw)))
-                    self._flat_weights_names.append(name)
+                    shapes["weight_hr"] = (proj_size, hidden_size)
+                names = []
+                for kind, shape in shapes.items():
+                    name = f"{kind}_l{layer}{suffix}"
+                    self.register_parameter(name, Parameter(_creation.empty(shape, **kw)))
+                    names.append(name)
+                self._flat_weights_names.extend(names)
+                self._all_weights.append(names)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
