@@ -20,6 +20,7 @@ from .._ops.nn import activation as A
 from .._ops.nn.linear_softmax import (
     Exp,
     Narrow,
+    _softmax_dim,
     _t,
     abs_,
     linear,
@@ -310,9 +311,12 @@ def tanhshrink(input: Tensor) -> Tensor:
 
 def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
     """softmax(-x, dim)."""
+    if dim is None:  # the implicit-dim warning names softmin, as torch's does
+        # (the module form passes _stacklevel=5 for torch's two call frames; ember has one)
+        dim = _softmax_dim(input.ndim, "softmin", stacklevel=min(_stacklevel, 4))
     if dtype is not None:
         input = input.to(D.to_dtype(dtype))
-    return softmax(-input, dim, dtype=None) if dim is not None else softmax(-input, dim)
+    return softmax(-input, dim)
 
 
 def prelu(input: Tensor, weight: Tensor) -> Tensor:

@@ -513,11 +513,11 @@ def _over_batch(rows, q, score_bytes: int) -> None:
     _threads.run_chunks(rows, [(i * n // parts, (i + 1) * n // parts) for i in range(parts)])
 
 
-def _softmax_dim(ndim: int, name: str) -> int:
+def _softmax_dim(ndim: int, name: str, stacklevel: int = 4) -> int:
     import warnings
 
     warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call to "
-                  "include dim=X as an argument.", UserWarning, stacklevel=4)
+                  "include dim=X as an argument.", UserWarning, stacklevel=stacklevel)
     return 0 if ndim in (0, 1, 3) else 1
 
 
