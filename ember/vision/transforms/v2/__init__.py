@@ -31,6 +31,7 @@ from ._transforms import (
     ClampBoundingBoxes,
     ColorJitter,
     Compose,
+    ConvertBoundingBoxFormat,
     Identity,
     Lambda,
     Normalize,
@@ -44,6 +45,7 @@ from ._transforms import (
     RandomResizedCrop,
     RandomRotation,
     RandomVerticalFlip,
+    RandomZoomOut,
     Resize,
     SanitizeBoundingBoxes,
     ToDtype,
@@ -59,4 +61,5 @@ __all__ = ["functional", "InterpolationMode", "Transform", "CenterCrop", "ClampB
            "RandomRotation", "RandomVerticalFlip", "Resize", "SanitizeBoundingBoxes", "ToDtype",
            "ToImage", "ToPureTensor", "CutMix", "GaussianBlur", "Grayscale", "MixUp",
            "RandomErasing", "RandomGrayscale", "AutoAugment", "AutoAugmentPolicy",
-           "RandAugment", "TrivialAugmentWide", "AugMix"]
+           "RandAugment", "TrivialAugmentWide", "AugMix", "ConvertBoundingBoxFormat",
+           "RandomZoomOut"]

@@ -686,6 +686,67 @@ class ClampBoundingBoxes(Transform):
         return f"clamping_mode={self.clamping_mode}"
 
 
+class ConvertBoundingBoxFormat(Transform):
+    """Rewrite every ``BoundingBoxes`` of the sample in ``format`` (a ``BoundingBoxFormat`` or
+    its name); images, masks and other leaves pass through.
+
+    Example:
+        >>> boxes = v2.ConvertBoundingBoxFormat("CXCYWH")(boxes)
+        >>> boxes.format
+        <BoundingBoxFormat.CXCYWH: 'CXCYWH'>
+    """
+
+    def __init__(self, format) -> None:
+        super().__init__()
+        self.format = format
+
+    def _needs(self, flat):
+        return [isinstance(x, tv_tensors.BoundingBoxes) for x in flat]
+
+    def transform(self, inpt, params):
+        return F.convert_bounding_box_format(inpt, new_format=self.format)
+
+    def extra_repr(self) -> str:
+        return f"format={self.format}"
+
+
+class RandomZoomOut(_RandomApplyTransform):
+    """With probability ``p``, place the sample on a larger canvas filled with ``fill`` (the
+    "zoom out" of SSD's augmentation): the canvas side is the input's times a ratio drawn from
+    ``side_range``, the input lands at a random offset, boxes move with it.
+
+    Example:
+        >>> img, boxes = v2.RandomZoomOut(fill={tv_tensors.Image: 124, "others": 0})(img, boxes)
+    """
+
+    def __init__(self, fill=0, side_range=(1.0, 4.0), p: float = 0.5) -> None:
+        super().__init__(p=p)
+        if side_range[0] < 1.0 or side_range[0] > side_range[1]:
+            raise ValueError(f"Invalid side range provided {side_range}.")
+        self.fill = fill
+        self.side_range = side_range
+
+    def make_params(self, flat_inputs):
+        from .... import rand
+
+        h, w = query_size(flat_inputs)
+        lo, hi = self.side_range
+        # two draws, in this order: the ratio, then the (left, top) offset fractions
+        r = lo + float(rand(1).item()) * (hi - lo)
+        canvas_w, canvas_h = int(w * r), int(h * r)
+        frac = rand(2).tolist()
+        left, top = int((canvas_w - w) * frac[0]), int((canvas_h - h) * frac[1])
+        return {"padding": [left, top, canvas_w - (left + w), canvas_h - (top + h)]}
+
+    def transform(self, inpt, params):
+        return F.pad(inpt, params["padding"], _fill_for(self.fill, inpt))
+
+    def extra_repr(self) -> str:
+        # torchvision's repr leaves a per-type fill dict out
+        fill = "" if isinstance(self.fill, dict) else f", fill={self.fill}"
+        return f"p={self.p}{fill}, side_range={self.side_range}"
+
+
 def _default_labels(sample):
     if isinstance(sample, tuple) and not isinstance(sample, Tensor):
         sample = sample[1]
@@ -720,7 +781,9 @@ class SanitizeBoundingBoxes(Transform):
             raise ValueError(f"min_area must be >= 1, got {min_area}.")
         self.min_size = min_size
         self.min_area = min_area
-        if labels_getter == "default":
+        # torchvision's repr names the getter only when it is the string "default"
+        self._default_getter = isinstance(labels_getter, str) and labels_getter == "default"
+        if self._default_getter:
             labels_getter = _default_labels
         elif labels_getter is not None and not callable(labels_getter):
             raise ValueError("labels_getter should either be 'default', a callable, or None, "
@@ -760,4 +823,5 @@ class SanitizeBoundingBoxes(Transform):
         return valid
 
     def extra_repr(self) -> str:
-        return f"min_size={self.min_size}, min_area={self.min_area}"
+        getter = ", labels_getter=default" if self._default_getter else ""
+        return f"min_size={self.min_size}, min_area={self.min_area}{getter}"
