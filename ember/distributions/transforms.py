@@ -11,7 +11,6 @@ import functools
 import math
 import numbers
 import operator
-import weakref
 
 import ember
 from ember.nn import functional as F
@@ -36,71 +35,68 @@ __all__ = [
 
 
 class Transform:
-    """Base class of every transform: an (often invertible) map with a computable log-Jacobian.
+    """A map ``y = t(x)`` between constrained spaces, with the log-Jacobian densities need.
 
-    Subclasses set ``domain``, ``codomain`` and ``bijective`` and implement ``_call``,
-    ``_inverse`` and ``log_abs_det_jacobian``. With ``cache_size=1`` the last ``(x, y)`` pair
-    is remembered, so that asking for the inverse of an output just produced (or the forward
-    of an input just recovered) returns the very same tensor without recomputing it; this is
-    what lets a non-invertible map be used inside ``TransformedDistribution.log_prob`` of its
-    own samples.
+    A subclass states its ``domain`` and ``codomain`` (constraints) and implements ``_call``
+    (``x`` to ``y``); when the map can be undone also ``_inverse`` (``y`` to ``x``) and
+    ``log_abs_det_jacobian``. ``bijective`` and ``sign`` describe the map. Two transforms are
+    equal only when they are the same object, unless a subclass compares parameters; none is
+    hashable.
 
     Args:
-        cache_size (int): 0 (no cache) or 1 (remember the latest pair).
+        cache_size (int): 1 remembers the latest ``(x, y)`` pair, so that ``t.inv(t(x))``
+            returns that very ``x`` (exact, and not recomputed); 0 (default) remembers nothing.
 
     Example:
         >>> t = ExpTransform(cache_size=1)
         >>> x = ember.tensor([0.0, 1.0])
         >>> y = t(x)
-        >>> t.inv(y) is x
-        True
-        >>> t.log_abs_det_jacobian(x, y)
-        tensor([0., 1.])
+        >>> t.inv(y) is x, t.inv.inv is t
+        (True, True)
     """
 
     bijective = False
 
     def __init__(self, cache_size=0):
-        if cache_size not in (0, 1):
-            raise ValueError("cache_size must be 0 or 1")
         self._cache_size = cache_size
-        self._inv = None  # a weak reference to the inverse, once built
+        self._inv = None
         if cache_size == 1:
-            self._cached_x_y = (None, None)
+            self._cached_x_y = None, None
+        elif cache_size != 0:
+            raise ValueError("cache_size must be 0 or 1")
 
     def __getstate__(self):
-        # weak references do not pickle; the inverse is rebuilt on demand
+        # The inverse holds a reference back to this transform; a copy rebuilds its own.
         state = dict(self.__dict__)
         state["_inv"] = None
         return state
 
     @property
     def event_dim(self) -> int:
-        dims = self.domain.event_dim, self.codomain.event_dim
-        if dims[0] != dims[1]:
+        """The event dims of the domain, which must equal those of the codomain."""
+        dims = self.domain.event_dim
+        if dims != self.codomain.event_dim:
             raise ValueError("Please use either .domain.event_dim or .codomain.event_dim")
-        return dims[0]
+        return dims
 
     @property
     def inv(self) -> "Transform":
-        """The inverse map, built once and shared while anyone holds it."""
-        known = self._inv() if self._inv is not None else None
-        if known is None:
-            known = _InverseTransform(self)
-            self._inv = weakref.ref(known)
-        return known
+        """The inverse map: made on first use, then the same object (``t.inv.inv is t``)."""
+        if self._inv is None:
+            self._inv = _InverseTransform(self)
+        return self._inv
 
     @property
     def sign(self) -> int:
-        """+1 or -1 for monotone maps of scalars (whether y grows with x)."""
+        """+1 for an increasing map, -1 for a decreasing one (bijective maps only)."""
         raise NotImplementedError
 
     def with_cache(self, cache_size=1):
-        """This transform with the given cache size (itself when that is its size already)."""
-        return self if cache_size == self._cache_size else self._remake(cache_size)
+        """This transform with ``cache_size`` (itself when that is already its size)."""
+        return self if self._cache_size == cache_size else self._remake(cache_size)
 
     def _remake(self, cache_size):
-        # a subclass that takes other constructor arguments must say how to copy itself
+        # Subclasses whose constructor takes parameters override this to pass them on.
         if type(self).__init__ is not Transform.__init__:
             raise NotImplementedError(f"{type(self)}.with_cache is not implemented")
         return type(self)(cache_size=cache_size)
@@ -111,23 +107,26 @@ class Transform:
     def __ne__(self, other):
         return not self.__eq__(other)
 
+    def _remembered(self, value, side, compute):
+        """Look ``value`` up as side ``side`` (0: x, 1: y) of the cached pair; on a miss,
+        compute the other side with ``compute`` and cache the new pair."""
+        pair = self._cached_x_y
+        if pair[side] is value:
+            return pair[1 - side]
+        other = compute(value)
+        self._cached_x_y = (value, other) if side == 0 else (other, value)
+        return other
+
     def __call__(self, x):
-        return self._through_cache(x, forward=True)
+        if not self._cache_size:
+            return self._call(x)
+        return self._remembered(x, 0, self._call)
 
     def _inv_call(self, y):
-        return self._through_cache(y, forward=False)
-
-    def _through_cache(self, value, forward):
-        """Maps ``value`` one way, answering from the remembered pair when it matches."""
+        """``x`` from ``y``; what ``t.inv(y)`` runs, sharing this transform's cache."""
         if not self._cache_size:
-            return self._call(value) if forward else self._inverse(value)
-        pair = self._cached_x_y
-        mine, other = (0, 1) if forward else (1, 0)
-        if pair[mine] is value:
-            return pair[other]
-        result = self._call(value) if forward else self._inverse(value)
-        self._cached_x_y = (value, result) if forward else (result, value)
-        return result
+            return self._inverse(y)
+        return self._remembered(y, 1, self._inverse)
 
     def _call(self, x):
         raise NotImplementedError
@@ -136,18 +135,18 @@ class Transform:
         raise NotImplementedError
 
     def log_abs_det_jacobian(self, x, y):
-        """``log |det dy/dx|`` for the pair ``y = self(x)``."""
+        """``log |dy/dx|`` at the pair ``(x, y)``, one value per batch element."""
         raise NotImplementedError
 
     def __repr__(self):
-        return f"{type(self).__name__}()"
+        return type(self).__name__ + "()"
 
     def forward_shape(self, shape):
-        """Shape of ``self(x)`` for an ``x`` of the given shape."""
+        """The shape of ``t(x)`` for an ``x`` of ``shape``."""
         return shape
 
     def inverse_shape(self, shape):
-        """Shape of ``self.inv(y)`` for a ``y`` of the given shape."""
+        """The shape of ``t.inv(y)`` for a ``y`` of ``shape``."""
         return shape
 
 
@@ -194,108 +193,107 @@ class _InverseTransform(Transform):
 
 
 class ComposeTransform(Transform):
-    """Applies ``parts`` one after the other (the first part acts first).
+    """Several transforms applied one after the other: ``parts[0]`` first.
 
-    Its domain and codomain are widened with ``independent`` where a later part treats more
-    dimensions jointly than an earlier one, so the log-Jacobian sums over the right dims.
+    The domain and codomain account for event dims: when a later part treats more rightmost
+    dims jointly than an earlier one, the earlier part's constraint is widened to match, and
+    the log-Jacobian of each part is summed over the dims it sees as batch dims.
 
     Args:
-        parts (list of Transform): the transforms to chain.
-        cache_size (int): cache size given to every part.
+        parts (list of Transform): the transforms, in order of application.
+        cache_size (int): 0 or 1; when 1, every part is given a cache.
 
     Example:
-        >>> t = ComposeTransform([AffineTransform(1.0, 2.0), ExpTransform()])
-        >>> t(ember.tensor([0.0, -0.5]))
-        tensor([2.7183, 1.0000])
-        >>> t.log_abs_det_jacobian(ember.tensor([0.0]), t(ember.tensor([0.0])))
+        >>> t = ComposeTransform([AffineTransform(0.0, 2.0), ExpTransform()])
+        >>> t(ember.tensor([0.0, 0.5]))
+        tensor([1.0000, 2.7183])
+        >>> t.inv(ember.tensor([1.0]))
+        tensor([0.])
+        >>> t.log_abs_det_jacobian(ember.tensor([0.5]), None)
         tensor([1.6931])
     """
 
     def __init__(self, parts, cache_size=0):
         if cache_size:
-            parts = [p.with_cache(cache_size) for p in parts]
+            parts = [part.with_cache(cache_size) for part in parts]
         super().__init__(cache_size=cache_size)
         self.parts = parts
 
     def __eq__(self, other):
         return isinstance(other, ComposeTransform) and self.parts == other.parts
 
+    def __call__(self, x):
+        # No cache of its own: each part remembers its own pair.
+        for part in self.parts:
+            x = part(x)
+        return x
+
     @constraints.dependent_property(is_discrete=False)
     def domain(self):
         if not self.parts:
             return constraints.real
-        # walk back from the output: how many input dims must the first part see jointly?
-        need = self.parts[-1].codomain.event_dim
-        for part in reversed(self.parts):
-            need = max(need + part.domain.event_dim - part.codomain.event_dim,
+        # Walk back from the output: a part must receive as many event dims as the parts
+        # after it consume, and never fewer than its own domain has.
+        dims = self.parts[-1].codomain.event_dim
+        for part in self.parts[::-1]:
+            dims = max(dims + part.domain.event_dim - part.codomain.event_dim,
                        part.domain.event_dim)
-        return _widen(self.parts[0].domain, need)
+        return _widen(self.parts[0].domain, dims)
 
     @constraints.dependent_property(is_discrete=False)
     def codomain(self):
         if not self.parts:
             return constraints.real
-        need = self.parts[0].domain.event_dim
+        # The mirror image of ``domain``: walk forward from the input.
+        dims = self.parts[0].domain.event_dim
         for part in self.parts:
-            need = max(need + part.codomain.event_dim - part.domain.event_dim,
+            dims = max(dims + part.codomain.event_dim - part.domain.event_dim,
                        part.codomain.event_dim)
-        return _widen(self.parts[-1].codomain, need)
+        return _widen(self.parts[-1].codomain, dims)
 
     @lazy_property
     def bijective(self):
-        return all(p.bijective for p in self.parts)
+        return all(part.bijective for part in self.parts)
 
     @lazy_property
     def sign(self):
-        return functools.reduce(operator.mul, (p.sign for p in self.parts), 1)
+        return functools.reduce(operator.mul, (part.sign for part in self.parts), 1)
 
     @property
     def inv(self):
-        known = self._inv() if self._inv is not None else None
-        if known is None:
-            known = ComposeTransform([p.inv for p in reversed(self.parts)])
-            self._inv = weakref.ref(known)
-            known._inv = weakref.ref(self)
-        return known
+        """The parts' inverses in reverse order, made once; its own ``inv`` is this one."""
+        if self._inv is None:
+            backwards = ComposeTransform([part.inv for part in reversed(self.parts)])
+            backwards._inv = self
+            self._inv = backwards
+        return self._inv
 
     def _remake(self, cache_size):
         return ComposeTransform(self.parts, cache_size=cache_size)
 
-    def __call__(self, x):
-        for part in self.parts:
-            x = part(x)
-        return x
-
     def log_abs_det_jacobian(self, x, y):
-        if not self.parts:
-            return ember.zeros_like(x)
-        # inputs of every part; the last output is y itself (no need to recompute it)
-        points = [x]
-        for part in self.parts[:-1]:
-            points.append(part(points[-1]))
-        points.append(y)
-        rank = self.domain.event_dim
-        terms = []
-        for part, a, b in zip(self.parts, points[:-1], points[1:]):
-            # each part reports per its own event dims; fold the extra ones of this chain
-            terms.append(_sum_rightmost(part.log_abs_det_jacobian(a, b),
-                                        rank - part.domain.event_dim))
-            rank += part.codomain.event_dim - part.domain.event_dim
-        return functools.reduce(operator.add, terms)
+        total = None
+        dims = self.domain.event_dim  # event dims of the value entering the current part
+        last = len(self.parts) - 1
+        for index, part in enumerate(self.parts):
+            out = y if index == last else part(x)
+            term = _sum_rightmost(part.log_abs_det_jacobian(x, out),
+                                  dims - part.domain.event_dim)
+            total = term if total is None else total + term
+            dims += part.codomain.event_dim - part.domain.event_dim
+            x = out
+        # no parts: the identity map, whose log-Jacobian is 0 everywhere
+        return ember.zeros_like(x) if total is None else total
 
     def forward_shape(self, shape):
-        for part in self.parts:
-            shape = part.forward_shape(shape)
-        return shape
+        return functools.reduce(lambda s, part: part.forward_shape(s), self.parts, shape)
 
     def inverse_shape(self, shape):
-        for part in reversed(self.parts):
-            shape = part.inverse_shape(shape)
-        return shape
+        return functools.reduce(lambda s, part: part.inverse_shape(s), self.parts[::-1], shape)
 
     def __repr__(self):
-        inner = ",\n    ".join(repr(p) for p in self.parts)
-        return f"{type(self).__name__}(\n    {inner}\n)"
+        listed = ",\n    ".join(repr(part) for part in self.parts)
+        return f"{type(self).__name__}(\n    {listed}\n)"
 
 
 def _widen(constraint, event_dim):
@@ -309,36 +307,31 @@ identity_transform = ComposeTransform([])
 
 
 class IndependentTransform(Transform):
-    """Treats ``reinterpreted_batch_ndims`` extra rightmost dims of a transform as event dims.
-
-    The map itself is unchanged; only the log-Jacobian is summed over those dims, as
-    ``Independent`` does for ``log_prob``.
+    """``base_transform`` with ``reinterpreted_batch_ndims`` more rightmost dims counted as
+    event dims: values are unchanged, the log-Jacobian is summed over those dims.
 
     Args:
         base_transform (Transform): the transform to wrap.
         reinterpreted_batch_ndims (int): how many batch dims become event dims.
-        cache_size (int): cache size of the wrapped transform.
+        cache_size (int): 0 or 1 (passed on to the base transform).
 
     Example:
         >>> t = IndependentTransform(ExpTransform(), 1)
         >>> x = ember.tensor([[0.0, 1.0], [2.0, 3.0]])
         >>> t.log_abs_det_jacobian(x, t(x))
         tensor([1., 5.])
+        >>> t.event_dim
+        1
     """
 
     def __init__(self, base_transform, reinterpreted_batch_ndims, cache_size=0):
         super().__init__(cache_size=cache_size)
-        if cache_size:
-            base_transform = base_transform.with_cache(cache_size)
-        self.base_transform = base_transform
+        self.base_transform = base_transform.with_cache(cache_size)
         self.reinterpreted_batch_ndims = reinterpreted_batch_ndims
 
     def _remake(self, cache_size):
         return IndependentTransform(self.base_transform, self.reinterpreted_batch_ndims,
                                     cache_size=cache_size)
-
-    bijective = property(lambda self: self.base_transform.bijective)
-    sign = property(lambda self: self.base_transform.sign)
 
     @constraints.dependent_property(is_discrete=False)
     def domain(self):
@@ -350,23 +343,28 @@ class IndependentTransform(Transform):
         return constraints.independent(self.base_transform.codomain,
                                        self.reinterpreted_batch_ndims)
 
-    def _call(self, x):
-        if x.dim() < self.domain.event_dim:
+    bijective = property(lambda self: self.base_transform.bijective)
+    sign = property(lambda self: self.base_transform.sign)
+
+    @staticmethod
+    def _require_dims(value, constraint):
+        if value.dim() < constraint.event_dim:
             raise ValueError("Too few dimensions on input")
+
+    def _call(self, x):
+        self._require_dims(x, self.domain)
         return self.base_transform(x)
 
     def _inverse(self, y):
-        if y.dim() < self.codomain.event_dim:
-            raise ValueError("Too few dimensions on input")
+        self._require_dims(y, self.codomain)
         return self.base_transform.inv(y)
 
     def log_abs_det_jacobian(self, x, y):
-        inner = self.base_transform.log_abs_det_jacobian(x, y)
-        return _sum_rightmost(inner, self.reinterpreted_batch_ndims)
+        per_element = self.base_transform.log_abs_det_jacobian(x, y)
+        return _sum_rightmost(per_element, self.reinterpreted_batch_ndims)
 
     def __repr__(self):
-        return (f"{type(self).__name__}({self.base_transform!r}, "
-                f"{self.reinterpreted_batch_ndims})")
+        return f"{type(self).__name__}({self.base_transform!r}, {self.reinterpreted_batch_ndims})"
 
     def forward_shape(self, shape):
         return self.base_transform.forward_shape(shape)
@@ -394,11 +392,13 @@ class ReshapeTransform(Transform):
     bijective = True
 
     def __init__(self, in_shape, out_shape, cache_size=0):
-        self.in_shape = ember.Size(in_shape)
-        self.out_shape = ember.Size(out_shape)
-        if math.prod(self.in_shape) != math.prod(self.out_shape):
+        self.in_shape, self.out_shape = ember.Size(in_shape), ember.Size(out_shape)
+        if self.in_shape.numel() != self.out_shape.numel():
             raise ValueError("in_shape, out_shape have different numbers of elements")
         super().__init__(cache_size=cache_size)
+
+    def _remake(self, cache_size):
+        return ReshapeTransform(self.in_shape, self.out_shape, cache_size=cache_size)
 
     @constraints.dependent_property
     def domain(self):
@@ -407,9 +407,6 @@ class ReshapeTransform(Transform):
     @constraints.dependent_property
     def codomain(self):
         return constraints.independent(constraints.real, len(self.out_shape))
-
-    def _remake(self, cache_size):
-        return ReshapeTransform(self.in_shape, self.out_shape, cache_size=cache_size)
 
     def _batch(self, value, event_shape):
         return value.shape[: value.dim() - len(event_shape)]

@@ -89,7 +89,9 @@ def _host_fill(shape, dtype, device, method: str, *args) -> Tensor:
 
 def _sum_rightmost(value: Tensor, dim: int) -> Tensor:
     """Sum over the ``dim`` rightmost dimensions (``dim`` 0: ``value`` as it is)."""
-    return value if dim == 0 else value.flatten(-dim).sum(-1)
+    # reshape, not flatten: with more dims asked for than there are, everything is summed
+    # (as PyTorch does) instead of raising.
+    return value if dim == 0 else value.reshape(value.shape[:-dim] + (-1,)).sum(-1)
 
 
 def logits_to_probs(logits: Tensor, is_binary: bool = False) -> Tensor:

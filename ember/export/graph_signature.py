@@ -8,37 +8,57 @@ each lives in the module (``target='lin.weight'``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum, auto
+from enum import Enum
 
 __all__ = ["InputKind", "OutputKind", "TensorArgument", "InputSpec", "OutputSpec",
            "ExportGraphSignature"]
 
 
+# The kinds keep PyTorch's member names and numbering (1, 2, ... in declaration order), so a
+# kind compares, prints and serializes as PyTorch's does.
 class InputKind(Enum):
-    """What a graph input is: the user's, or the module's state."""
-    USER_INPUT = auto()
-    PARAMETER = auto()
-    BUFFER = auto()
-    CONSTANT_TENSOR = auto()
-    CUSTOM_OBJ = auto()
-    TOKEN = auto()
+    """What a graph input stands for.
+
+    Example:
+        >>> InputKind.PARAMETER.name, InputKind.PARAMETER.value
+        ('PARAMETER', 2)
+    """
+
+    USER_INPUT = 1       # an argument of the call
+    PARAMETER = 2        # a module parameter (``target`` is its path)
+    BUFFER = 3           # a module buffer
+    CONSTANT_TENSOR = 4  # a tensor attribute that is neither
+    CUSTOM_OBJ = 5       # a script object (never produced by ember)
+    TOKEN = 6            # an effect token (never produced by ember)
 
 
 class OutputKind(Enum):
-    """What a graph output is: the user's, or an update of the module's state."""
-    USER_OUTPUT = auto()
-    LOSS_OUTPUT = auto()
-    BUFFER_MUTATION = auto()
-    PARAMETER_MUTATION = auto()
-    GRADIENT_TO_PARAMETER = auto()
-    GRADIENT_TO_USER_INPUT = auto()
-    USER_INPUT_MUTATION = auto()
-    TOKEN = auto()
+    """What a graph output stands for.
+
+    Example:
+        >>> OutputKind(1)
+        <OutputKind.USER_OUTPUT: 1>
+    """
+
+    USER_OUTPUT = 1              # returned to the caller
+    LOSS_OUTPUT = 2              # the loss of a joint forward-backward graph
+    BUFFER_MUTATION = 3          # a buffer's new value (``target`` is the buffer)
+    PARAMETER_MUTATION = 4       # a parameter's new value
+    GRADIENT_TO_PARAMETER = 5    # a parameter's gradient (joint graphs)
+    GRADIENT_TO_USER_INPUT = 6   # an input's gradient (joint graphs)
+    USER_INPUT_MUTATION = 7      # an input's new value
+    TOKEN = 8                    # an effect token
 
 
 @dataclass
 class TensorArgument:
-    """A tensor value of the graph, by name."""
+    """A tensor that flows through the graph, named by its node (``p_lin_weight``, ``x``).
+
+    Example:
+        >>> TensorArgument("x")
+        TensorArgument(name='x')
+    """
+
     name: str
 
 

@@ -51,26 +51,27 @@ def make_tensor(*shape, dtype, device, low: float | None = None, high: float | N
 
     def modify_low_high(low, high, *, lowest_inclusive, highest_exclusive, default_low,
                         default_high):
-        low = low if low is not None else default_low
-        high = high if high is not None else default_high
-        if any(isinstance(value, float) and math.isnan(value) for value in [low, high]):
+        # The requested interval, checked against itself and against what the dtype holds,
+        # then clamped into [lowest_inclusive, highest_exclusive] (and rounded up to whole
+        # numbers for integer dtypes, whose draws are integers).
+        low = default_low if low is None else low
+        high = default_high if high is None else high
+        if math.isnan(low) or math.isnan(high):
             raise ValueError(f"`low` and `high` cannot be NaN, but got low={low} and high={high}")
-        elif low == high and dtype in _FLOATING_OR_COMPLEX_TYPES:
-            warnings.warn(
-                "Passing `low==high` to `torch.testing.make_tensor` for floating or complex "
-                "types is deprecated since 2.1 and will be removed in 2.3. "
-                "Use `torch.full(...)` instead.", FutureWarning, stacklevel=3)
-        elif low >= high:
+        floating = dtype in _FLOATING_OR_COMPLEX_TYPES
+        if floating and low == high:
+            # A constant tensor: still allowed for floats, as PyTorch does, with its warning.
+            warnings.warn("Passing `low==high` to `torch.testing.make_tensor` for floating or "
+                          "complex types is deprecated since 2.1 and will be removed in 2.3. "
+                          "Use `torch.full(...)` instead.", FutureWarning, stacklevel=3)
+        elif not low < high:
             raise ValueError(f"`low` must be less than `high`, but got {low} >= {high}")
-        elif high < lowest_inclusive or low >= highest_exclusive:
-            raise ValueError(
-                f"The value interval specified by `low` and `high` is [{low}, {high}), "
-                f"but {dtype} only supports [{lowest_inclusive}, {highest_exclusive})")
-        low = min(max(low, lowest_inclusive), highest_exclusive)
-        high = min(max(high, lowest_inclusive), highest_exclusive)
-        if dtype in _BOOLEAN_OR_INTEGRAL_TYPES:
-            return math.ceil(low), math.ceil(high)
-        return low, high
+        elif low >= highest_exclusive or high < lowest_inclusive:
+            raise ValueError(f"The value interval specified by `low` and `high` is "
+                             f"[{low}, {high}), but {dtype} only supports "
+                             f"[{lowest_inclusive}, {highest_exclusive})")
+        low, high = (min(max(v, lowest_inclusive), highest_exclusive) for v in (low, high))
+        return (low, high) if floating else (math.ceil(low), math.ceil(high))
 
     if len(shape) == 1 and isinstance(shape[0], collections.abc.Sequence):
         shape = shape[0]
@@ -103,9 +104,10 @@ def make_tensor(*shape, dtype, device, low: float | None = None, high: float | N
                                     highest_exclusive=info.max, default_low=-9, default_high=9)
         if dtype in _COMPLEX_TYPES:
             real_dtype = ember.float64 if dtype is ember.complex128 else ember.float32
-            parts = [_uniform(ember.empty(shape, device=device, dtype=real_dtype), low, high)
-                     for _ in range(2)]
-            result = ember.complex(*parts).to(dtype)
+            # One draw with real and imaginary parts interleaved, as torch fills the real view
+            # of the complex tensor: the same generator stream gives the same values.
+            pairs = _uniform(ember.empty((*shape, 2), device=device, dtype=real_dtype), low, high)
+            result = ember.view_as_complex(pairs).to(dtype)
         else:
             result = _uniform(ember.empty(shape, device=device, dtype=dtype), low, high)
     else:

@@ -22,6 +22,7 @@ from ..autograd import backward as _backward
 from ..autograd.function import Function
 from ..autograd.grad_mode import enable_grad, no_grad
 from ..autograd.graph import is_checkpoint_valid
+from ..nn.modules.container import Sequential
 
 __all__ = ["checkpoint", "checkpoint_sequential"]
 
@@ -116,64 +117,98 @@ class CheckpointFunction(Function):
                                     for x in detached)
 
 
+_DETERMINISM_CHECKS = ("default", "none")
+
+
 def checkpoint(function: Callable, *args, use_reentrant: bool | None = None,
                context_fn: Callable = noop_context_fn, determinism_check: str = "default",
                debug: bool = False, early_stop: bool = True, **kwargs: Any):
-    """Run ``function(*args)`` without keeping its activations; recompute them in backward.
+    """Call ``function(*args)`` as one checkpointed segment and return its result.
+
+    With ``use_reentrant=True`` the segment runs under ``no_grad`` and a single
+    ``CheckpointFunctionBackward`` node re-runs it in backward (replaying the forward's RNG
+    state unless ``preserve_rng_state=False``, and its autocast state); extra keyword
+    arguments, ``context_fn`` and ``debug`` are refused there, as in PyTorch. With
+    ``use_reentrant=False`` keyword arguments reach ``function`` and the segment runs inside
+    the first context that ``context_fn()`` returns. Leaving ``use_reentrant`` out warns and
+    means ``True``.
 
     Example:
-        >>> block = ember.nn.Sequential(ember.nn.Linear(4, 4), ember.nn.GELU())
-        >>> x = ember.ones(2, 4, requires_grad=True)
-        >>> checkpoint(block, x, use_reentrant=False).sum().backward()
+        >>> layer = ember.nn.Linear(3, 3)
+        >>> x = ember.ones(2, 3, requires_grad=True)
+        >>> y = checkpoint(layer, x, use_reentrant=True)
+        >>> y.grad_fn.name()
+        'CheckpointFunctionBackward'
+        >>> y.sum().backward()
+        >>> x.grad.shape
+        torch.Size([2, 3])
     """
     if use_reentrant is None:
         _warn_use_reentrant()
         use_reentrant = True
-    preserve = kwargs.pop("preserve_rng_state", True)
-    if kwargs and use_reentrant:
-        raise ValueError("Unexpected keyword arguments: " + ",".join(arg for arg in kwargs))
+    preserve_rng_state = kwargs.pop("preserve_rng_state", True)
     if use_reentrant:
-        if context_fn is not noop_context_fn or debug is not False:
+        if kwargs:
+            raise ValueError("Unexpected keyword arguments: " + ",".join(kwargs))
+        if debug is not False or context_fn is not noop_context_fn:
             raise ValueError("Passing `context_fn` or `debug` is only supported when "
                              "use_reentrant=False.")
-        return CheckpointFunction.apply(function, preserve, *args)
-    forward_ctx, _ = context_fn()
-    with forward_ctx:
+        return CheckpointFunction.apply(function, preserve_rng_state, *args)
+    if determinism_check not in _DETERMINISM_CHECKS:
+        raise ValueError(f"determinism_check should be one of {list(_DETERMINISM_CHECKS)}, "
+                         f"but got {determinism_check}")
+    # ember records the segment's graph as usual, so there is no recomputation: only the
+    # forward half of context_fn's pair is ever entered.
+    forward_context, _recompute_context = context_fn()
+    with forward_context:
         return function(*args, **kwargs)
+
+
+def _chain(functions, first: int, stop: int) -> Callable:
+    """A one-argument callable that feeds its input through ``functions[first:stop]``."""
+    def run_chain(value):
+        for position in range(first, stop):
+            value = functions[position](value)
+        return value
+
+    return run_chain
 
 
 def checkpoint_sequential(functions, segments: int, input, use_reentrant: bool | None = None,
                           **kwargs):
-    """Checkpoint a sequential model in ``segments`` pieces (the last one runs normally).
+    """Run ``functions`` (a ``Sequential`` or a list of callables) in turn on ``input``,
+    checkpointing all but the last of ``segments`` equal pieces.
+
+    Each piece holds ``len(functions) // segments`` callables; the last piece also takes the
+    remainder and runs without a checkpoint, since its activations are needed right away in
+    backward. ``use_reentrant`` and ``preserve_rng_state`` are passed on to ``checkpoint``.
 
     Example:
-        >>> model = ember.nn.Sequential(*[ember.nn.Linear(4, 4) for _ in range(4)])
-        >>> out = checkpoint_sequential(model, 2, ember.ones(1, 4, requires_grad=True),
-        ...                             use_reentrant=True)
+        >>> model = ember.nn.Sequential(ember.nn.Linear(2, 2), ember.nn.ReLU(),
+        ...                             ember.nn.Linear(2, 2), ember.nn.ReLU())
+        >>> x = ember.ones(1, 2, requires_grad=True)
+        >>> checkpoint_sequential(model, 2, x, use_reentrant=True).shape
+        torch.Size([1, 2])
     """
     if use_reentrant is None:
-        _warn_use_reentrant()
+        warnings.warn(
+            "torch.utils.checkpoint.checkpoint_sequential: the use_reentrant parameter should "
+            "be passed explicitly. In version 2.9 we will raise an exception if use_reentrant "
+            "is not passed. use_reentrant=False is recommended, but if you need to preserve the "
+            "current default behavior, you can pass use_reentrant=True. Refer to docs for more "
+            "details on the differences between the two variants.", stacklevel=2)
         use_reentrant = True
-    preserve = kwargs.pop("preserve_rng_state", True)
+    preserve_rng_state = kwargs.pop("preserve_rng_state", True)
     if kwargs:
-        raise ValueError("Unexpected keyword arguments: " + ",".join(arg for arg in kwargs))
-
-    def run_function(start, end, functions):
-        def forward(input):
-            for j in range(start, end + 1):
-                input = functions[j](input)
-            return input
-
-        return forward
-
-    from ..nn import Sequential
-
+        raise ValueError("Unexpected keyword arguments: " + ",".join(kwargs))
     if isinstance(functions, Sequential):
         functions = list(functions.children())
-    segment_size = len(functions) // segments
-    end = -1
-    for start in range(0, segment_size * (segments - 1), segment_size):
-        end = start + segment_size - 1
-        input = checkpoint(run_function(start, end, functions), input,
-                           use_reentrant=use_reentrant, preserve_rng_state=preserve)
-    return run_function(end + 1, len(functions) - 1, functions)(input)
+    size = len(functions) // segments
+    # range() refuses a zero step: more segments than callables is an error, as in PyTorch.
+    starts = range(0, size * (segments - 1), size)
+    rest = 0
+    for start in starts:
+        rest = start + size
+        input = checkpoint(_chain(functions, start, rest), input,
+                           use_reentrant=use_reentrant, preserve_rng_state=preserve_rng_state)
+    return _chain(functions, rest, len(functions))(input)

@@ -10,11 +10,13 @@ Example:
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import warnings
 from collections.abc import Callable, Iterable
 from typing import Generic
 
+from ..._backend import cuda_available
 from ._dataloader_iter import _MultiProcessingIter, _SingleProcessIter
 from .collate import default_collate, default_convert
 from .dataset import Dataset, IterableDataset, T_co
@@ -29,6 +31,33 @@ class _InfiniteConstantSampler(Sampler):
     def __iter__(self):
         while True:
             yield None
+
+
+# What defines the batches: changing one of these after construction would leave the sampler,
+# batch sampler and collate_fn built for the old value, so assigning them is refused.
+_FIXED_AFTER_INIT = frozenset(("batch_size", "batch_sampler", "sampler", "drop_last", "dataset",
+                               "persistent_workers"))
+
+
+def _checked_worker_options(num_workers, timeout, prefetch_factor, persistent_workers):
+    """Validate the worker settings; return the prefetch factor to use (2 by default)."""
+    if num_workers < 0:
+        raise ValueError("num_workers option should be non-negative; use num_workers=0 to "
+                         "disable multiprocessing.")
+    if timeout < 0:
+        raise ValueError("timeout option should be non-negative")
+    if num_workers == 0:
+        if prefetch_factor is not None:
+            raise ValueError("prefetch_factor option could only be specified in "
+                             "multiprocessing.let num_workers > 0 to enable multiprocessing, "
+                             "otherwise set prefetch_factor to None.")
+    elif prefetch_factor is None:
+        prefetch_factor = 2
+    elif prefetch_factor < 0:
+        raise ValueError("prefetch_factor option should be non-negative")
+    if persistent_workers and num_workers == 0:
+        raise ValueError("persistent_workers option needs num_workers > 0")
+    return prefetch_factor
 
 
 class DataLoader(Generic[T_co]):
@@ -63,80 +92,99 @@ class DataLoader(Generic[T_co]):
                  generator=None, *, prefetch_factor: int | None = None,
                  persistent_workers: bool = False, pin_memory_device: str = "",
                  in_order: bool = True) -> None:
-        if not isinstance(num_workers, int) or num_workers < 0:
-            raise ValueError("num_workers option should be non-negative; use num_workers=0 to "
-                             "disable multiprocessing.")
-        if timeout < 0:
-            raise ValueError("timeout option should be non-negative")
-        if num_workers == 0 and prefetch_factor is not None:
-            raise ValueError("prefetch_factor option could only be specified in multiprocessing."
-                             "let num_workers > 0 to enable multiprocessing, otherwise set "
-                             "prefetch_factor to None.")
-        if num_workers > 0 and prefetch_factor is None:
-            prefetch_factor = 2
-        elif prefetch_factor is not None and prefetch_factor < 0:
-            raise ValueError("prefetch_factor option should be non-negative")
-        if persistent_workers and num_workers == 0:
-            raise ValueError("persistent_workers option needs num_workers > 0")
-        if pin_memory:
-            warnings.warn("'pin_memory' argument is set as true but no accelerator is found, "
-                          "then device pinned memory won't be used.", stacklevel=2)
-        self.dataset = dataset
+        prefetch_factor = _checked_worker_options(num_workers, timeout, prefetch_factor,
+                                                  persistent_workers)
         self.num_workers = num_workers
-        self.prefetch_factor = prefetch_factor
-        self.pin_memory = pin_memory
-        self.pin_memory_device = pin_memory_device
-        self.timeout = timeout
-        self.worker_init_fn = worker_init_fn
-        self.multiprocessing_context = multiprocessing_context
-        self.in_order = in_order
-        self._is_iterable = isinstance(dataset, IterableDataset)
-
-        if self._is_iterable:
-            if isinstance(shuffle, bool) and shuffle:
-                raise ValueError(f"DataLoader with IterableDataset: expected unspecified shuffle "
-                                 f"option, but got shuffle={shuffle}")
-            if sampler is not None:
-                raise ValueError(f"DataLoader with IterableDataset: expected unspecified sampler "
-                                 f"option, but got sampler={sampler}")
-            if batch_sampler is not None:
-                raise ValueError(f"DataLoader with IterableDataset: expected unspecified "
-                                 f"batch_sampler option, but got batch_sampler={batch_sampler}")
-        else:
-            shuffle = bool(shuffle)
-        if sampler is not None and shuffle:
+        self.multiprocessing_context = multiprocessing_context  # the setter validates it
+        is_iterable = isinstance(dataset, IterableDataset)
+        if is_iterable:
+            # The dataset itself decides what comes next: an order cannot be imposed on it.
+            for option, given in (("shuffle", shuffle), ("sampler", sampler),
+                                  ("batch_sampler", batch_sampler)):
+                unspecified = given is None or (option == "shuffle" and given == False)  # noqa: E712
+                if not unspecified:
+                    raise ValueError(f"DataLoader with IterableDataset: expected unspecified "
+                                     f"{option} option, but got {option}={given}")
+        shuffle = bool(shuffle)
+        if shuffle and sampler is not None:
             raise ValueError("sampler option is mutually exclusive with shuffle")
         if batch_sampler is not None:
+            # The batch sampler yields whole batches, so every per-sample option is its job.
             if batch_size != 1 or shuffle or sampler is not None or drop_last:
                 raise ValueError("batch_sampler option is mutually exclusive with batch_size, "
                                  "shuffle, sampler, and drop_last")
-            batch_size = None
-            drop_last = False
+            batch_size, drop_last = None, False
         elif batch_size is None and drop_last:
             raise ValueError("batch_size=None option disables auto-batching and is mutually "
                              "exclusive with drop_last")
+
         if sampler is None:
-            if self._is_iterable:
+            if is_iterable:
                 sampler = _InfiniteConstantSampler()
             elif shuffle:
                 sampler = RandomSampler(dataset, generator=generator)
             else:
                 sampler = SequentialSampler(dataset)
-        if batch_size is not None and batch_sampler is None:
+        if batch_sampler is None and batch_size is not None:
             batch_sampler = BatchSampler(sampler, batch_size, drop_last)
+        if collate_fn is None:
+            # Batches are stacked; with auto-batching off each sample is only converted.
+            collate_fn = default_collate if batch_sampler is not None else default_convert
+        if pin_memory and not cuda_available():
+            warnings.warn("'pin_memory' argument is set as true but no accelerator is found, "
+                          "then device pinned memory won't be used.", stacklevel=2)
+
+        self.dataset = dataset
+        self.prefetch_factor = prefetch_factor
+        self.pin_memory = pin_memory
+        self.pin_memory_device = pin_memory_device
+        self.timeout = timeout
+        self.worker_init_fn = worker_init_fn
         self.batch_size = batch_size
         self.drop_last = drop_last
         self.sampler = sampler
         self.batch_sampler = batch_sampler
         self.generator = generator
-        if collate_fn is None:
-            collate_fn = default_collate if self._auto_collation else default_convert
         self.collate_fn = collate_fn
         self.persistent_workers = persistent_workers
-        self._iterator = None
-        # The dataset length len(loader) reported for an IterableDataset, or None when len()
-        # was never asked: the iterators warn when the stream yields more than that.
+        self.in_order = in_order
+        self._is_iterable = is_iterable
+        # Set by len() on an IterableDataset, so the iterator can warn when it yields more.
         self._IterableDataset_len_called = None
+        self._iterator = None  # the live iterator, kept when workers persist across epochs
+        self.__initialized = True
+        self.check_worker_number_rationality()
+
+    def __setattr__(self, name: str, value) -> None:
+        if name in _FIXED_AFTER_INIT and self.__dict__.get("_DataLoader__initialized", False):
+            raise ValueError(f"{name} attribute should not be set after DataLoader is "
+                             f"initialized")
+        object.__setattr__(self, name, value)
+
+    @property
+    def multiprocessing_context(self):
+        """The ``multiprocessing`` context that starts the workers (None: ember's default)."""
+        return self.__multiprocessing_context
+
+    @multiprocessing_context.setter
+    def multiprocessing_context(self, context) -> None:
+        if context is not None:
+            if self.num_workers == 0:
+                raise ValueError(f"multiprocessing_context can only be used with multi-process "
+                                 f"loading (num_workers > 0), but got "
+                                 f"num_workers={self.num_workers}")
+            if isinstance(context, str):
+                methods = multiprocessing.get_all_start_methods()
+                if context not in methods:
+                    raise ValueError(f"multiprocessing_context option should specify a valid "
+                                     f"start method in {methods!r}, but got "
+                                     f"multiprocessing_context={context!r}")
+                context = multiprocessing.get_context(context)
+            elif not isinstance(context, multiprocessing.context.BaseContext):
+                raise TypeError(f"multiprocessing_context option should be a valid context "
+                                f"object or a string specifying the start method, but got "
+                                f"multiprocessing_context={context!r}")
+        self.__multiprocessing_context = context
 
     @property
     def _auto_collation(self) -> bool:

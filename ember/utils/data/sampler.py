@@ -37,6 +37,15 @@ def _fresh_generator(generator):
     return _random.Generator().manual_seed(_draw_seed())
 
 
+def _process_group_query(name: str) -> int:
+    """World size or rank of the default process group, for DistributedSampler's defaults."""
+    from ... import distributed
+
+    if not distributed.is_available():
+        raise RuntimeError("Requires distributed package to be available")
+    return getattr(distributed, name)()
+
+
 class Sampler(Generic[T_co]):
     """Base class: subclasses define ``__iter__`` over indices (and usually ``__len__``).
 
@@ -54,68 +63,85 @@ class Sampler(Generic[T_co]):
 
 
 class SequentialSampler(Sampler[int]):
-    """Indices ``0, 1, ..., len(data_source) - 1`` in order.
+    """Every index of ``data_source`` once, in increasing order.
 
     Example:
-        >>> list(SequentialSampler(range(3)))
+        >>> list(SequentialSampler("abc"))
         [0, 1, 2]
     """
 
     def __init__(self, data_source: Sized) -> None:
         self.data_source = data_source
 
-    def __iter__(self) -> Iterator[int]:
-        return iter(range(len(self.data_source)))
-
     def __len__(self) -> int:
         return len(self.data_source)
 
+    def __iter__(self) -> Iterator[int]:
+        # The length is read when iteration starts, so a dataset that grows is followed.
+        return iter(range(len(self)))
+
 
 class RandomSampler(Sampler[int]):
-    """Indices in random order: a permutation, or ``num_samples`` draws with replacement.
+    """Indices of ``data_source`` in random order.
 
-    Without a ``generator`` each pass draws its seed from ember's default generator, so
-    ``ember.manual_seed`` makes the order reproducible.
+    Without replacement the output is whole permutations of ``range(len(data_source))`` (the
+    last one cut short when ``num_samples`` is not a multiple of the length); with replacement
+    every index is an independent uniform draw. The draws come from ``generator``, or from a
+    private generator seeded from ember's default generator when iteration starts, so seeding
+    with ``ember.manual_seed`` gives PyTorch's order.
 
     Example:
-        >>> sorted(RandomSampler(range(4))) == [0, 1, 2, 3]
-        True
+        >>> _ = ember.manual_seed(0)
+        >>> sorted(RandomSampler(range(4)))
+        [0, 1, 2, 3]
+        >>> len(RandomSampler(range(4), replacement=True, num_samples=10))
+        10
     """
 
     def __init__(self, data_source: Sized, replacement: bool = False,
                  num_samples: int | None = None, generator=None) -> None:
+        if not isinstance(replacement, bool):
+            raise TypeError(f"replacement should be a boolean value, but got "
+                            f"replacement={replacement}")
         self.data_source = data_source
         self.replacement = replacement
         self._num_samples = num_samples
         self.generator = generator
-        if not isinstance(self.replacement, bool):
-            raise TypeError(f"replacement should be a boolean value, but got "
-                            f"replacement={self.replacement}")
-        if not isinstance(self.num_samples, int) or self.num_samples <= 0:
+        count = self.num_samples
+        if not isinstance(count, int) or count <= 0:
             raise ValueError(f"num_samples should be a positive integer value, but got "
-                             f"num_samples={self.num_samples}")
+                             f"num_samples={count}")
 
     @property
     def num_samples(self) -> int:
-        return len(self.data_source) if self._num_samples is None else self._num_samples
+        """How many indices one pass yields (the dataset's length unless given)."""
+        if self._num_samples is None:
+            return len(self.data_source)
+        return self._num_samples
 
     def __iter__(self) -> Iterator[int]:
         from ... import _random
 
-        n = len(self.data_source)
-        g = _random._gen(_fresh_generator(self.generator))
+        size = len(self.data_source)
+        stream = _random._gen(_fresh_generator(self.generator))
+        wanted = self.num_samples
         if self.replacement:
-            # lazily, _CHUNK draws at a time as torch does: O(1) memory for any num_samples
-            if n <= 0:
-                raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got "
-                                   f"from=0 >= to={n}")
-            for _ in range(self.num_samples // _CHUNK):
-                yield from g.integers(0, n, size=_CHUNK).tolist()
-            yield from g.integers(0, n, size=self.num_samples % _CHUNK).tolist()
-        else:
-            for _ in range(self.num_samples // n):
-                yield from g.permutation(n).tolist()
-            yield from g.permutation(n).tolist()[: self.num_samples % n]
+            if size == 0:
+                raise RuntimeError("random_ expects 'from' to be less than 'to', but got "
+                                   "from=0 >= to=0")
+            # Drawn _CHUNK at a time: memory stays flat for any num_samples, and the stream
+            # is consumed exactly as PyTorch's chunked randint calls consume it.
+            while wanted > 0:
+                step = min(wanted, _CHUNK)
+                yield from stream.integers(0, size, step).tolist()
+                wanted -= step
+            return
+        whole, tail = divmod(wanted, size)
+        for _ in range(whole):
+            yield from stream.permutation(size).tolist()
+        # PyTorch draws this last permutation even when no index of it is needed (tail == 0);
+        # doing the same keeps the generator's later draws identical.
+        yield from stream.permutation(size).tolist()[:tail]
 
     def __len__(self) -> int:
         return self.num_samples
@@ -212,37 +238,43 @@ class WeightedRandomSampler(Sampler[int]):
 class BatchSampler(Sampler[list]):
     """Groups the indices of ``sampler`` into lists of ``batch_size``.
 
+    The last, shorter list is kept unless ``drop_last``. Indices are pulled from ``sampler``
+    one batch at a time, so an endless or huge sampler costs one batch of memory.
+
     Example:
-        >>> list(BatchSampler(SequentialSampler(range(5)), batch_size=2, drop_last=False))
+        >>> list(BatchSampler(range(5), 2, drop_last=False))
         [[0, 1], [2, 3], [4]]
+        >>> list(BatchSampler(range(5), 2, drop_last=True))
+        [[0, 1], [2, 3]]
     """
 
     def __init__(self, sampler: Sampler | Iterable[int], batch_size: int,
                  drop_last: bool) -> None:
-        if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size <= 0:
+        positive_int = (isinstance(batch_size, int) and not isinstance(batch_size, bool)
+                        and batch_size > 0)
+        if not positive_int:
             raise ValueError(f"batch_size should be a positive integer value, but got "
                              f"batch_size={batch_size}")
         if not isinstance(drop_last, bool):
-            raise ValueError(f"drop_last should be a boolean value, but got drop_last={drop_last}")
+            raise ValueError(f"drop_last should be a boolean value, but got "
+                             f"drop_last={drop_last}")
         self.sampler = sampler
         self.batch_size = batch_size
         self.drop_last = drop_last
 
     def __iter__(self) -> Iterator[list[int]]:
-        sampler_iter = iter(self.sampler)
-        if self.drop_last:
-            for batch in zip(*[sampler_iter] * self.batch_size):
-                yield [*batch]
-        else:
-            batch = [*itertools.islice(sampler_iter, self.batch_size)]
-            while batch:
-                yield batch
-                batch = [*itertools.islice(sampler_iter, self.batch_size)]
+        indices = iter(self.sampler)
+        size = self.batch_size
+        batch = list(itertools.islice(indices, size))
+        while len(batch) == size:
+            yield batch
+            batch = list(itertools.islice(indices, size))
+        if batch and not self.drop_last:
+            yield batch
 
     def __len__(self) -> int:
-        if self.drop_last:
-            return len(self.sampler) // self.batch_size
-        return (len(self.sampler) + self.batch_size - 1) // self.batch_size
+        full, partial = divmod(len(self.sampler), self.batch_size)
+        return full if self.drop_last or not partial else full + 1
 
 
 class DistributedSampler(Sampler[T_co]):
@@ -259,16 +291,11 @@ class DistributedSampler(Sampler[T_co]):
 
     def __init__(self, dataset: Sized, num_replicas: int | None = None, rank: int | None = None,
                  shuffle: bool = True, seed: int = 0, drop_last: bool = False) -> None:
-        if num_replicas is None or rank is None:
-            from ... import distributed as dist
-
-            if not dist.is_available():
-                raise RuntimeError("Requires distributed package to be available")
-            if num_replicas is None:
-                num_replicas = dist.get_world_size()
-            if rank is None:
-                rank = dist.get_rank()
-        if rank >= num_replicas or rank < 0:
+        if num_replicas is None:
+            num_replicas = _process_group_query("get_world_size")
+        if rank is None:
+            rank = _process_group_query("get_rank")
+        if not 0 <= rank < num_replicas:
             raise ValueError(f"Invalid rank {rank}, rank should be in the interval "
                              f"[0, {num_replicas - 1}]")
         self.dataset = dataset
@@ -276,12 +303,11 @@ class DistributedSampler(Sampler[T_co]):
         self.rank = rank
         self.epoch = 0
         self.drop_last = drop_last
-        if self.drop_last and len(self.dataset) % self.num_replicas != 0:
-            self.num_samples = math.ceil((len(self.dataset) - self.num_replicas)
-                                         / self.num_replicas)
-        else:
-            self.num_samples = math.ceil(len(self.dataset) / self.num_replicas)
-        self.total_size = self.num_samples * self.num_replicas
+        length = len(dataset)
+        # Every rank must see the same count: round down (drop the surplus) with drop_last,
+        # up (repeat indices to pad) without.
+        self.num_samples = length // num_replicas if drop_last else -(-length // num_replicas)
+        self.total_size = self.num_samples * num_replicas
         self.shuffle = shuffle
         self.seed = seed
 

@@ -153,23 +153,16 @@ class DeformConv2d(nn.Module):
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
                  dilation=1, groups: int = 1, bias: bool = True):
         super().__init__()
-        if in_channels % groups != 0:
-            raise ValueError("in_channels must be divisible by groups")
-        if out_channels % groups != 0:
-            raise ValueError("out_channels must be divisible by groups")
-        self.in_channels = in_channels
-        self.out_channels = out_channels
-        self.kernel_size = _pair(kernel_size)
-        self.stride = _pair(stride)
-        self.padding = _pair(padding)
-        self.dilation = _pair(dilation)
-        self.groups = groups
-        self.weight = nn.Parameter(ember.empty(out_channels, in_channels // groups,
-                                               *self.kernel_size))
-        if bias:
-            self.bias = nn.Parameter(ember.empty(out_channels))
-        else:
-            self.register_parameter("bias", None)
+        # Each group maps its own slice of the input channels to its own output channels.
+        for label, channels in (("in_channels", in_channels), ("out_channels", out_channels)):
+            if channels % groups:
+                raise ValueError(f"{label} must be divisible by groups")
+        self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
+        self.kernel_size = kh, kw = _pair(kernel_size)
+        self.stride, self.padding, self.dilation = _pair(stride), _pair(padding), _pair(dilation)
+        self.weight = nn.Parameter(ember.empty(out_channels, in_channels // groups, kh, kw))
+        # registered as None without a bias, so state_dict and named_parameters skip it
+        self.register_parameter("bias", nn.Parameter(ember.empty(out_channels)) if bias else None)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:

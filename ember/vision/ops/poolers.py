@@ -86,15 +86,13 @@ class MultiScaleRoIAlign(nn.Module):
     def __init__(self, featmap_names: list[str], output_size, sampling_ratio: int, *,
                  canonical_scale: int = 224, canonical_level: int = 4):
         super().__init__()
-        if isinstance(output_size, int):
+        if isinstance(output_size, int):  # one number: a square window
             output_size = (output_size, output_size)
-        self.featmap_names = featmap_names
+        self.featmap_names, self.output_size = featmap_names, tuple(output_size)
         self.sampling_ratio = sampling_ratio
-        self.output_size = tuple(output_size)
-        self.scales = None
-        self.map_levels = None
-        self.canonical_scale = canonical_scale
-        self.canonical_level = canonical_level
+        self.canonical_scale, self.canonical_level = canonical_scale, canonical_level
+        # Both depend on the sizes of the inputs, so every forward sets them afresh.
+        self.scales = self.map_levels = None
 
     def _setup_scales(self, features, image_shapes):
         if not image_shapes:

@@ -170,11 +170,13 @@ def pad(img, padding, fill=0, padding_mode: str = "constant"):
 
 
 def five_crop(img, size):
-    """The four corner crops and the central crop of ``size``: (tl, tr, bl, br, center).
+    """The four corner crops and the central crop of ``size`` (an int for a square, or
+    ``(h, w)``), as a tuple ``(top_left, top_right, bottom_left, bottom_right, center)``.
 
     Example:
-        >>> [tuple(c.shape) for c in five_crop(ember.rand(3, 8, 8), 4)][:2]
-        [(3, 4, 4), (3, 4, 4)]
+        >>> img = ember.arange(16.0).reshape(1, 4, 4)
+        >>> [c.flatten().tolist() for c in five_crop(img, 1)]
+        [[0.0], [3.0], [12.0], [15.0], [10.0]]
     """
     if isinstance(size, numbers.Number):
         size = (int(size), int(size))
@@ -182,16 +184,16 @@ def five_crop(img, size):
         size = (size[0], size[0])
     if len(size) != 2:
         raise ValueError("Please provide only two dimensions (h, w) for size.")
-    _, image_height, image_width = get_dimensions(img)
-    crop_height, crop_width = size
-    if crop_width > image_width or crop_height > image_height:
+    _, height, width = get_dimensions(img)
+    crop_h, crop_w = size
+    if crop_w > width or crop_h > height:
         raise ValueError(f"Requested crop size {size} is bigger than input size "
-                         f"{(image_height, image_width)}")
-    tl = crop(img, 0, 0, crop_height, crop_width)
-    tr = crop(img, 0, image_width - crop_width, crop_height, crop_width)
-    bl = crop(img, image_height - crop_height, 0, crop_height, crop_width)
-    br = crop(img, image_height - crop_height, image_width - crop_width, crop_height, crop_width)
-    return tl, tr, bl, br, center_crop(img, [crop_height, crop_width])
+                         f"{(height, width)}")
+    # The corners, row by row; the far ones start where a crop ends flush with the edge.
+    bottom, right = height - crop_h, width - crop_w
+    corners = tuple(crop(img, top, left, crop_h, crop_w)
+                    for top in (0, bottom) for left in (0, right))
+    return (*corners, center_crop(img, [crop_h, crop_w]))
 
 
 def ten_crop(img, size, vertical_flip: bool = False):
