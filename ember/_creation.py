@@ -573,9 +573,36 @@ def scalar_tensor(s, *, dtype=None, device=None, requires_grad=False) -> Tensor:
 
 # -- legacy constructors --------------------------------------------------------------------
 
-def _legacy_new(dt: D.dtype, *args, device=None, **kwargs):
+# the C++ names PyTorch's legacy constructors print for a dtype they refuse
+_CPP_NAMES = {D.float32: "float", D.float64: "double", D.float16: "c10::Half",
+              D.bfloat16: "c10::BFloat16", D.int64: "long int", D.int32: "int",
+              D.int16: "short int", D.int8: "signed char", D.uint8: "unsigned char",
+              D.bool: "bool", D.complex64: "c10::complex<float>",
+              D.complex128: "c10::complex<double>"}
+
+
+def _legacy_alias(dt: D.dtype, src: Tensor, any_dtype: bool) -> Tensor:
+    """``FloatTensor(t)``: ``t`` itself under another name (shared data, gradient passed
+    through), as in PyTorch; a typed constructor refuses a tensor of another dtype."""
+    if not any_dtype and src._dtype is not dt:
+        def opts(d, dev):
+            return (f"TensorOptions(dtype={_CPP_NAMES.get(d, d)}, device={dev}, "
+                    "layout=Strided, requires_grad=false (default), pinned_memory=false "
+                    "(default), memory_format=(nullopt))")
+        raise TypeError(f"expected {opts(dt, 'cpu')} (got {opts(src._dtype, src.device)})")
+    from ._ops.shape.views import Alias
+
+    out = Alias.apply(src)
+    out.__class__ = Tensor  # a Parameter's alias is a plain tensor, as in PyTorch
+    return out
+
+
+def _legacy_new(dt: D.dtype, *args, device=None, _any_dtype=False, **kwargs):
     if kwargs:
         raise TypeError(f"unexpected keyword arguments {sorted(kwargs)} for a legacy constructor")
+    if len(args) == 1 and isinstance(args[0], Tensor) and device is None \
+            and not args[0].is_sparse and not args[0].is_nested:
+        return _legacy_alias(dt, args[0], _any_dtype)
     if device is None:
         device = CPU  # as in PyTorch, the default device does not apply to legacy constructors
     if not args:
@@ -592,14 +619,34 @@ def _legacy_new(dt: D.dtype, *args, device=None, **kwargs):
     return _filled(_shape(args), None, dt, device, False)
 
 
-def _legacy(dt: D.dtype, name: str):
-    def ctor(*args, device=None, **kwargs):
-        return _legacy_new(dt, *args, device=device, **kwargs)
+class _TensorType(type):
+    """The metaclass of the CPU legacy tensor types (``torch.tensortype`` in PyTorch): old
+    programs both call them (``FloatTensor(2, 3)``) and test against them
+    (``isinstance(x, torch.FloatTensor)``: a dense CPU tensor of that dtype)."""
 
-    ctor.__name__ = ctor.__qualname__ = name
-    ctor.__doc__ = (f"Legacy constructor: ``{name}([1, 2])`` makes a {dt} tensor from data; "
-                    f"``{name}(2, 3)`` an uninitialised one of that shape.")
-    return ctor
+    def __instancecheck__(cls, instance):
+        return (isinstance(instance, Tensor) and instance.dtype is cls.dtype
+                and instance.device.type == "cpu" and not instance.is_sparse)
+
+    def __call__(cls, *args, device=None, **kwargs):
+        return _legacy_new(cls.dtype, *args, device=device, **kwargs)
+
+    def __repr__(cls):
+        return f"<class 'torch.{cls.__name__}'>"
+
+
+def _legacy(dt: D.dtype, name: str) -> type:
+    doc = f"""Legacy tensor type of dense {dt} CPU tensors.
+
+    ``{name}([1, 2])`` makes one from data, ``{name}(2, 3)`` an uninitialised one of that
+    shape; ``isinstance(t, {name})`` asks whether ``t`` is one.
+
+    Example:
+        >>> isinstance(ember.{name}(2), ember.{name})
+        True
+    """
+    return _TensorType(name, (), {"dtype": dt, "is_cuda": False, "is_sparse": False,
+                                  "__doc__": doc, "__module__": "ember"})
 
 
 FloatTensor = _legacy(D.float32, "FloatTensor")

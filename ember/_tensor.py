@@ -86,7 +86,8 @@ class Tensor(TensorAutograd):
         if cls is Tensor and (args or kwargs):
             from ._creation import _legacy_new
 
-            return _legacy_new(D.get_default_dtype(), *args, **kwargs)
+            # ember.Tensor(t) aliases a tensor of any dtype; FloatTensor(t) only a float32 one
+            return _legacy_new(D.get_default_dtype(), *args, _any_dtype=True, **kwargs)
         self = object.__new__(cls)
         if cls is Tensor:
             self._init(np.empty(0, D.get_default_dtype().np_dtype), D.get_default_dtype())

@@ -48,6 +48,8 @@ class TensorAutograd:
             raise RuntimeError(
                 f"{who} can require gradients "
                 f"(got {self._dtype}); convert first, e.g. x.float().requires_grad_()")
+        if requires_grad and self._inference:
+            _refuse_inference_requires_grad()
         self._requires_grad = bool(requires_grad)
         return self
 
@@ -156,6 +158,7 @@ class TensorAutograd:
         """A tensor sharing this one's data, cut from the graph."""
         out = Tensor._make(self._data, self._dtype)
         out._vbox = self._vbox  # shared, as PyTorch's: in-place changes stay visible
+        out._inference = self._inference  # detaching an inference tensor gives one
         # not a view in autograd's sense (``_base`` is None, as in PyTorch): it may change in
         # place even when this tensor is a leaf that requires grad
         return out
@@ -171,6 +174,7 @@ class TensorAutograd:
     def data(self) -> Tensor:
         out = Tensor._make(self._data, self._dtype)
         out._vbox = [0]  # .data hides in-place changes from autograd, as in PyTorch
+        out._inference = self._inference
         return out
 
     @data.setter
@@ -196,3 +200,14 @@ class TensorAutograd:
     @property
     def _version_counter(self) -> int:
         return self._vbox[0]
+
+
+def _refuse_inference_requires_grad() -> None:
+    """An inference tensor has no version counter for autograd: PyTorch lets it require grad
+    only inside ``inference_mode``."""
+    from .autograd import grad_mode
+
+    if not grad_mode._state.inference:
+        raise RuntimeError(
+            "Setting requires_grad=True on inference tensor outside InferenceMode is not "
+            "allowed.")

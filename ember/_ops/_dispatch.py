@@ -306,6 +306,10 @@ def finish_out(result: Tensor, out: Tensor | None, name: str, *inputs) -> Tensor
         return result
     if not isinstance(out, Tensor):
         raise TypeError(f"{name}(): argument 'out' must be Tensor, not {type(out).__name__}")
+    if out._inference:  # out= writes in place, which inference tensors refuse outside the mode
+        from .inplace import check_inplace
+
+        check_inplace(out)
     if _state.enabled and (out._requires_grad or any(
             isinstance(x, Tensor) and x._requires_grad for x in inputs)):
         raise RuntimeError(

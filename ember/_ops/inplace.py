@@ -84,7 +84,8 @@ def write_inplace(t: Tensor, arr, op: str = "") -> Tensor:
     """Copy a constant (non-differentiable) array into ``t``: fills, random draws, ``zero_``."""
     check_inplace(t)
     arr = np.asarray(arr) if not hasattr(arr, "shape") else arr
-    if t.device.type == "meta":
+    if t.device.type == "meta":  # no data to write, but a write all the same (as PyTorch)
+        t._vbox[0] += 1
         return t
     if arr.shape != t._data.shape:
         _check_result(t, t._dtype, arr.shape, op)
@@ -103,7 +104,8 @@ def apply_inplace(t: Tensor, result: Tensor, op: str = "") -> Tensor:
     """Make ``t`` hold ``result`` (computed out of place from ``t``) and take its graph place."""
     check_inplace(t)
     _check_result(t, result._dtype, result._data.shape, op)
-    if t.device.type == "meta":
+    if t.device.type == "meta":  # no data to write, but a write all the same (as PyTorch)
+        t._vbox[0] += 1
         return t
     track = grad_mode._state.enabled and (result._requires_grad or t._requires_grad)
     if track:

@@ -75,9 +75,12 @@ def copy_(self: Tensor, src: Tensor, non_blocking: bool = False) -> Tensor:
         raise TypeError(f"copy_(): argument 'other' (position 1) must be Tensor, not "
                         f"{type(src).__name__}")
     _check_copy_shape(self._data.shape, src._data.shape)
+    if self._inference:
+        check_inplace(self)  # the writes below skip autograd's checks, not this one
     if _state.enabled and (self._requires_grad or src._requires_grad):
         return apply_inplace(self, Copy.apply(self, src), "copy_")
-    if self.device.type == "meta":
+    if self.device.type == "meta":  # no data, but a write all the same: the version moves
+        self._vbox[0] += 1
         return self
     data = _real_part_for(self._data, to_device_array(src._data, self.device))
     if self._dtype is not src._dtype and (self._dtype in D.FLOAT8 or src._dtype in D.FLOAT8):
@@ -133,6 +136,8 @@ def fill_(self: Tensor, value) -> Tensor:
     if not isinstance(value, Tensor):
         # torch range-checks half and bfloat16 too, except when filling a single element
         value = checked_scalar(value, self._dtype, half_too=self.numel() != 1)
+    if self._inference:
+        check_inplace(self)
     track = _state.enabled and (self._requires_grad or
                                 (isinstance(value, Tensor) and value._requires_grad))
     if track:
@@ -140,12 +145,14 @@ def fill_(self: Tensor, value) -> Tensor:
     if self.device.type != "meta":
         # a tensor value is cast as tensors are (int8 from 300 wraps to 44), not range-checked
         self._data.fill(value.to(self._dtype).item() if isinstance(value, Tensor) else value)
-        self._vbox[0] += 1
+    self._vbox[0] += 1  # a meta tensor's too, as PyTorch's
     return self
 
 
 def zero_(self: Tensor) -> Tensor:
     """Fill ``self`` with zeros, in place. Example: ``p.grad.zero_()``."""
+    if self._inference:
+        check_inplace(self)
     if _state.enabled and self._requires_grad:
         return apply_inplace(self, Zero.apply(self, 0), "zero_")
     if self.device.type != "meta":
@@ -153,7 +160,7 @@ def zero_(self: Tensor) -> Tensor:
             self._data.view(np.uint8)[...] = 0
         else:
             self._data.fill(0)
-        self._vbox[0] += 1
+    self._vbox[0] += 1  # a meta tensor's too, as PyTorch's
     return self
 
 
@@ -167,6 +174,8 @@ def fill_diagonal_(self: Tensor, fill_value, wrap: bool = False) -> Tensor:
         raise RuntimeError("dimensions must larger than 1")
     if self.ndim > 2 and len(set(self.shape)) != 1:
         raise RuntimeError("all dimensions of input must be of equal length")
+    if self._inference:
+        check_inplace(self)
     mask = np.zeros(self._data.shape, bool)
     np.fill_diagonal(mask, True, wrap=wrap)
     if not (_state.enabled and self._requires_grad):
@@ -240,6 +249,8 @@ def resize_(self: Tensor, *sizes, memory_format=None) -> Tensor:
     leaves them uninitialised). Example: ``ember.arange(6.).resize_(2, 2)``."""
     if self._requires_grad and self.grad_fn is None or self._requires_grad and _state.enabled:
         raise RuntimeError("cannot resize variables that require grad")
+    if self._inference:
+        check_inplace(self)
     shape = _sizes(sizes)
     n = int(np.prod(shape, dtype=np.int64))
     data = self._data

@@ -80,8 +80,10 @@ class Node:
         if grad_mode.inference_tensors_made and any(getattr(t, "_inference", False)
                                                     for t in tensors):
             raise RuntimeError(
-                "Inference tensors cannot be saved for backward. To work around you can make a "
-                "clone to get a normal tensor and use it in autograd.")
+                "Inference tensors cannot be saved for backward. Please do not use Tensors "
+                "created in inference mode in computation tracked by autograd. To work around "
+                "this, you can make a clone to get a normal tensor and use it in autograd, or use "
+                "`torch.no_grad()` instead of `torch.inference_mode()`.")
         if _hooks_in_use and not self._defer_pack:  # the plain path's one check for hooks
             pack_saved(self)
 

@@ -58,7 +58,11 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
                               key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa)
     from . import functional as F
 
-    if is_causal and attn_mask is not None:
+    if is_causal and attn_mask is not None and not (
+            query.dim() == key.dim() == value.dim() == 4 and dropout_p == 0.0
+            and not attn_mask.requires_grad):
+        # only PyTorch's fused CPU kernel (4-D operands, no dropout, a constant mask) takes
+        # both; its other paths refuse the pair
         raise RuntimeError("_scaled_dot_product_attention: Explicit attn_mask should not be "
                            "set when is_causal=True")
     if min(query.dim(), key.dim(), value.dim()) < 2:
@@ -78,6 +82,16 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
     if attn_mask is not None:
         attn_mask = _checked_mask(attn_mask, query, key, value)
     n_l, n_s = query.shape[-2], key.shape[-2]
+    if is_causal and attn_mask is not None:
+        # mask and causal triangle (top-left aligned) together, as Hugging Face models pass
+        # them: a boolean mask is and-ed with it, a float mask gets its -inf added
+        causal = np.tril(np.ones((n_l, n_s), dtype=bool))
+        if attn_mask._dtype.name == "bool":
+            attn_mask = attn_mask & Tensor._make(asarray_like(causal, attn_mask._data))
+        else:
+            attn_mask = attn_mask + _mask_bias(Tensor._make(asarray_like(causal, attn_mask._data)),
+                                               attn_mask._data.dtype)
+        is_causal = False
     if enable_gqa and query.dim() >= 3 and key.shape[-3] != query.shape[-3]:
         rep = query.shape[-3] // key.shape[-3]
         key = key.repeat_interleave(rep, dim=-3)

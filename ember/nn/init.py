@@ -24,8 +24,13 @@ __all__ = ["calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_"
 
 def _write(tensor: Tensor, arr) -> Tensor:
     """Copy ``arr`` into ``tensor`` outside autograd and bump its version."""
-    if tensor.device.type == "meta":
+    if tensor.device.type == "meta":  # nothing to copy; the version moves as PyTorch's does
+        tensor._vbox[0] += 1
         return tensor
+    if tensor._inference:  # an in-place write like any other: refused outside inference mode
+        from .._ops.inplace import check_inplace
+
+        check_inplace(tensor)
     data = tensor._data
     if type(data) is not np.ndarray:
         from .._backend import to_device_array
@@ -103,7 +108,10 @@ def _ordered_draw(tensor: Tensor, draw):
     """``draw(shape)`` made in ``tensor``'s memory order (a transposed weight takes the draws
     as PyTorch gives them) and returned in its logical order. A complex tensor is filled as
     PyTorch fills it viewed as real: each element's real and imaginary parts take
-    consecutive draws."""
+    consecutive draws. A meta tensor draws nothing (PyTorch's generator does not advance
+    for it) and gets None, which ``_write`` ignores."""
+    if tensor.device.type == "meta":
+        return None
     if tensor.dtype.is_complex:
         def pairs(shape):
             parts = draw(tuple(shape) + (2,))
@@ -283,7 +291,7 @@ def orthogonal_(tensor: Tensor, gain: float = 1, generator=None) -> Tensor:
     """A (semi-)orthogonal matrix from the QR decomposition of a normal draw, times ``gain``."""
     if tensor.ndim < 2:
         raise ValueError("Only tensors with 2 or more dimensions are supported")
-    if tensor.numel() == 0:
+    if tensor.numel() == 0 or tensor.device.type == "meta":  # meta: no draw, as PyTorch
         return tensor
     rows = tensor.shape[0]
     cols = tensor.numel() // rows
@@ -304,6 +312,8 @@ def sparse_(tensor: Tensor, sparsity: float, std: float = 0.01, generator=None) 
         raise ValueError("Only tensors with 2 dimensions are supported")
     rows, cols = tensor.shape
     num_zeros = int(math.ceil(sparsity * rows))
+    if tensor.device.type == "meta":  # nothing to fill and no draws, as PyTorch
+        return tensor
     rng = _rng(generator)
     arr = rng.normal(0.0, std, (rows, cols), _work(tensor))
     for c in range(cols):

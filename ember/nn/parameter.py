@@ -8,6 +8,7 @@ import sys
 
 from .. import _dtype as D
 from .._tensor import Tensor, user_attributes
+from .._tensor_autograd import _refuse_inference_requires_grad
 
 __all__ = ["Parameter", "Buffer", "UninitializedParameter", "UninitializedBuffer", "is_lazy"]
 
@@ -35,6 +36,8 @@ class Parameter(Tensor):
         self._init(data._data, data._dtype, False)
         self._vbox = data._vbox
         if requires_grad:
+            if data._inference:  # the parameter itself is not marked, so check its data
+                _refuse_inference_requires_grad()
             self._set_requires_grad(True, "Only Tensors of floating point and complex dtype")
         return self
 
