@@ -24,6 +24,7 @@ at zero.
 
 from __future__ import annotations
 
+import itertools
 import weakref
 
 from .. import autograd
@@ -32,19 +33,29 @@ from ..autograd.grad_mode import enable_grad, is_grad_enabled
 from ..autograd.graph import AccumulateGrad
 from ..utils._pytree import tree_flatten, tree_unflatten
 
-# Every leaf a transform made (differentiable inputs, the dummy cotangents of jvp), by id. A
-# graph that reaches only these holds nothing a caller can differentiate: an enclosing
-# transform's own leaves are its business, an inner one's are constants to everyone else.
+# Every leaf a transform made (differentiable inputs, the dummy cotangents of jvp), by id,
+# with the order it was made in. A graph that reaches only leaves made by this call or by
+# transforms nested in it holds nothing a caller can differentiate (an inner transform's
+# leaves are constants to everyone else); a leaf an enclosing transform made earlier is that
+# transform's input, so reaching it means the results must keep their graph (a mixed
+# derivative: jacrev(jacrev(f, argnums=1), argnums=0)).
 _INTERNAL: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+_ORDER: dict = {}
+_COUNTER = itertools.count()
 
 
 def _internal(leaf: Tensor) -> Tensor:
+    if len(_ORDER) > 2 * len(_INTERNAL) + 1024:  # forget the ids of dead leaves now and then
+        for key in [k for k in _ORDER if k not in _INTERNAL]:
+            del _ORDER[key]
     _INTERNAL[id(leaf)] = leaf
+    _ORDER[id(leaf)] = next(_COUNTER)
     return leaf
 
 
-def _is_internal(t: Tensor) -> bool:
-    return _INTERNAL.get(id(t)) is t
+def _is_internal(t: Tensor, since: int = 0) -> bool:
+    """Whether ``t`` is a leaf some transform made, at or after the mark ``since``."""
+    return _INTERNAL.get(id(t)) is t and _ORDER.get(id(t), -1) >= since
 
 
 def check_argnums(argnums, num_args: int):
@@ -94,6 +105,7 @@ class TracedCall:
     def __init__(self, func, args, kwargs, argnums, has_aux: bool, api: str):
         self.outer = is_grad_enabled()  # transforms ignore an enclosing no_grad, not its results
         self.connected = False
+        self._start = next(_COUNTER)  # leaves made from here on are this call's or inner ones
         with enable_grad():
             if argnums is None:
                 new_args = [self._wrap_tree(a) for a in args]
@@ -154,14 +166,14 @@ class TracedCall:
             if not isinstance(o, Tensor) or not o.requires_grad:
                 continue
             if o.grad_fn is None:
-                if not _is_internal(o):
+                if not _is_internal(o, self._start):
                     return True
                 continue
             stack.append(o.grad_fn)
         while stack:
             node = stack.pop()
             if type(node) is AccumulateGrad:
-                if not _is_internal(node.variable):
+                if not _is_internal(node.variable, self._start):
                     return True
                 continue
             for nxt, _ in node.next_functions:

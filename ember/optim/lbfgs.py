@@ -38,6 +38,12 @@ def _axpy_(y, a, x) -> None:
         y += x * a
 
 
+def _real_flat(array):
+    """``array`` as a flat real vector: a complex one as (real, imag) pairs."""
+    flat = array.reshape(-1)
+    return flat.view(flat.real.dtype) if flat.dtype.kind == "c" else flat
+
+
 def _wrap(value):
     """A state entry as PyTorch keeps it: an array or NumPy scalar becomes a Tensor, a Python
     number stays what it is (a NumPy float64 is a ``float`` subclass, hence the exact check)."""
@@ -211,23 +217,28 @@ class LBFGS(Optimizer):
 
     # -- the parameters as one flat vector --------------------------------------------------
     def _flat_grad(self):
-        """All gradients in one new array (zeros for a parameter without a gradient)."""
+        """All gradients in one new array (zeros for a parameter without a gradient); a
+        complex gradient enters as its real and imaginary parts (PyTorch's view_as_real), so
+        the search runs over real numbers."""
         pieces = []
         for p in self._params:
             grad = p._grad
             if grad is None:
-                pieces.append(xp_of(p._data).zeros(p._data.size, p._data.dtype))
+                pieces.append(_real_flat(xp_of(p._data).zeros(p._data.size, p._data.dtype)))
             else:
                 if isinstance(grad, SparseTensor):
                     grad = grad.to_dense()
-                pieces.append(grad._data.reshape(-1))
+                pieces.append(_real_flat(grad._data))
         return xp_of(pieces[0]).concatenate(pieces)
 
     def _move(self, step, direction) -> None:
-        """``p += step * direction`` for every parameter, each reading its slice."""
+        """``p += step * direction`` for every parameter, each reading its slice (a complex
+        parameter moves through its real view, two entries per element)."""
         start = 0
         for p in self._params:
             data = p._data
+            if data.dtype.kind == "c":
+                data = data.view(data.real.dtype)
             stop = start + data.size
             _axpy_(data, step, direction[start:stop].reshape(data.shape))
             start = stop

@@ -87,6 +87,19 @@ def cross(input: Tensor, other: Tensor, dim: int | None = None) -> Tensor:
 
     shape = broadcast_shapes(tuple(input.shape), tuple(other.shape))
     if dim is None:
+        import sys
+
+        from ..._config import _warn_once
+
+        # torch deprecates the implicit dim (linalg.cross defaults to -1 instead); the warning
+        # names the first caller outside ember, as torch's C++ warnings do
+        level, frame = 2, sys._getframe(1)
+        while frame is not None and frame.f_globals.get("__name__", "").split(".")[0] == "ember":
+            level, frame = level + 1, frame.f_back
+        _warn_once("cross_dim", "Using torch.cross without specifying the dim arg is "
+                   "deprecated.\nPlease either pass the dim explicitly or simply use "
+                   "torch.linalg.cross.\nThe default value of dim will change to agree with "
+                   "that of linalg.cross in a future release.", stacklevel=level + 1)
         dim = next((i for i, s in enumerate(shape) if s == 3), None)
         if dim is None:
             raise RuntimeError("no dimension of size 3 in input")
