@@ -339,6 +339,18 @@ class Identity(BasePruningMethod):
         return default_mask
 
 
+def _drop_entries(amount, t, default_mask, pick):
+    """``default_mask`` with the entries ``pick(count).indices`` (into ``t`` flattened) set to
+    zero, ``count`` being ``amount`` of ``t``'s entries (a count, or a fraction)."""
+    size = t.nelement()
+    count = _compute_nparams_toprune(amount, size)
+    _validate_pruning_amount(count, size)
+    mask = default_mask.clone()
+    if count:
+        mask.view(-1)[pick(count).indices] = 0
+    return mask
+
+
 class RandomUnstructured(BasePruningMethod):
     """Drop ``amount`` entries (a count, or a fraction of the tensor) chosen at random.
 
@@ -360,15 +372,9 @@ class RandomUnstructured(BasePruningMethod):
         return super().apply(module, name, amount=amount)
 
     def compute_mask(self, t, default_mask):
-        size = t.nelement()
-        count = _compute_nparams_toprune(self.amount, size)
-        _validate_pruning_amount(count, size)
-        mask = default_mask.clone()
-        if count:
-            # one uniform draw per entry; the `count` highest draws lose (torch's draw order)
-            lost = ember.topk(ember.rand_like(t).view(-1), k=count).indices
-            mask.view(-1)[lost] = 0
-        return mask
+        # one uniform draw per entry; the `count` highest draws lose (torch's draw order)
+        return _drop_entries(self.amount, t, default_mask,
+                             lambda count: ember.topk(ember.rand_like(t).view(-1), k=count))
 
 
 class L1Unstructured(BasePruningMethod):
@@ -395,14 +401,9 @@ class L1Unstructured(BasePruningMethod):
         return super().apply(module, name, amount=amount, importance_scores=importance_scores)
 
     def compute_mask(self, t, default_mask):
-        size = t.nelement()
-        count = _compute_nparams_toprune(self.amount, size)
-        _validate_pruning_amount(count, size)
-        mask = default_mask.clone()
-        if count:
-            smallest = ember.topk(ember.abs(t).view(-1), k=count, largest=False).indices
-            mask.view(-1)[smallest] = 0
-        return mask
+        return _drop_entries(self.amount, t, default_mask,
+                             lambda count: ember.topk(ember.abs(t).view(-1), k=count,
+                                                      largest=False))
 
 
 class RandomStructured(BasePruningMethod):
