@@ -85,16 +85,17 @@ class profile:
     # -- recording --------------------------------------------------------------------------
     def __enter__(self):
         if not self.enabled:
-            return None
-        if self.entered:
+            return None  # as torch: a disabled profiler binds nothing to ``as``
+        if self.entered:  # a used profiler never records again, even after its block ended
             raise RuntimeError("Profiler context manager is not reentrant")
-        self._prepare_trace()
         self._start_trace()
         return self
 
     def _prepare_trace(self):
+        # a fresh recording window per cycle; ``_start_trace`` opens it
         self.entered = True
-        self._session = Session(self.record_shapes, self.with_stack, self.profile_memory)
+        self._session = Session(record_shapes=self.record_shapes, with_stack=self.with_stack,
+                                profile_memory=self.profile_memory)
 
     def _start_trace(self):
         self.entered = True

@@ -23,15 +23,8 @@ Device = ember.device | str | int | None
 # the Euler-Mascheroni constant (Gumbel and Weibull moments, some KL divergences)
 euler_constant = 0.57721566490153286060
 
-__all__ = [
-    "broadcast_all",
-    "logits_to_probs",
-    "clamp_probs",
-    "probs_to_logits",
-    "lazy_property",
-    "tril_matrix_to_vec",
-    "vec_to_tril_matrix",
-]
+__all__ = ["broadcast_all", "logits_to_probs", "clamp_probs", "probs_to_logits", "lazy_property",
+           "tril_matrix_to_vec", "vec_to_tril_matrix"]
 
 
 def is_tensor_like(value) -> bool:
@@ -166,25 +159,26 @@ class lazy_property(Generic[T, R]):
 
     def __init__(self, wrapped: Callable[[T], R]) -> None:
         self.wrapped: Callable[[T], R] = wrapped
-        update_wrapper(self, wrapped)  # type: ignore[arg-type]
+        update_wrapper(self, wrapped)  # the method's name, doc and annotations show through
 
-    def __get__(self, instance: T | None, obj_type: Any = None) -> Any:
-        if instance is None:
-            # read from the class: look like a property (documentation tools list it so)
+    def __get__(self, instance: T | None, obj_type: Any = None) -> R | _lazy_property_and_property:
+        if instance is None:  # read from the class: look like a property too (docs, checks)
             return _lazy_property_and_property(self.wrapped)
-        with ember.enable_grad():
+        with ember.set_grad_enabled(True):
             value = self.wrapped(instance)
-        # the instance attribute now shadows this (non-data) descriptor
-        setattr(instance, self.wrapped.__name__, value)
+        # an instance attribute of the same name now hides this (non-data) descriptor, so the
+        # method never runs again for this instance
+        setattr(instance, self.__name__, value)
         return value
 
 
 class _lazy_property_and_property(lazy_property[T, R], property):
-    """What a ``lazy_property`` reads as from its class: also a ``property``."""
+    """What a ``lazy_property`` reads as from its class: also a ``property``, with the method as
+    its getter."""
 
     def __init__(self, wrapped: Callable[[T], R]) -> None:
+        super().__init__(wrapped)
         property.__init__(self, wrapped)
-        lazy_property.__init__(self, wrapped)
 
 
 def tril_matrix_to_vec(mat: Tensor, diag: int = 0) -> Tensor:

@@ -368,45 +368,32 @@ def norm(input, ord=2.0, dim=None, *, keepdim=False, dtype=None, mask=None):
 
 
 def _std_var(input, dim, unbiased, *, correction_opt, keepdim, dtype, mask, take_sqrt):
+    """The body shared by :func:`var` and :func:`std`.
+
+    The squared distances from the masked mean are summed over the masked-in elements and
+    divided by their count less ``correction`` (floored at 0, so an over-large correction
+    gives ``inf`` and an empty slice ``nan``). The mean is taken in ``dtype``; the squares are
+    summed in the working dtype and only the quotient is cast, before the square root.
+    """
     if unbiased is not None and correction_opt is not None:
         raise AssertionError("Only one of unbiased and correction may be given")
-    correction = 1.0
-    if unbiased is not None:
-        correction = 1.0 if unbiased else 0.0
     if correction_opt is not None:
-        correction = float(correction_opt)
+        correction = correction_opt
+    else:  # unbiased=None means Bessel's correction, as for torch.var
+        correction = 1 if unbiased is None or unbiased else 0
     if dtype is None:
         dtype = input.dtype
         if not (dtype.is_floating_point or dtype.is_complex):
             dtype = ember.float32
-    compute_dtype = dtype
-    if not (compute_dtype.is_floating_point or compute_dtype.is_complex):
-        compute_dtype = ember.float32
-    if mask is None:
-        count = sum(ember.ones(input.shape, dtype=ember.int64, device=input.device), dim,
-                    keepdim=True)
-        sample_total = sum(input, dim, keepdim=True, dtype=dtype)
-    else:
-        inmask = _broadcast_mask(input, mask)
-        count = inmask.sum(dim=dim, keepdim=True)
-        sample_total = sum(input, dim, keepdim=True, dtype=dtype, mask=inmask)
-    sample_mean = sample_total / count
-    x = input - sample_mean  # operator form: a MaskedTensor input stays masked
-    if mask is None:
-        total = sum(x * x.conj(), dim, keepdim=keepdim, dtype=compute_dtype)
-    else:
-        total = sum(x * x.conj(), dim, keepdim=keepdim, dtype=compute_dtype, mask=inmask)
-    if not keepdim:
-        count = count.reshape(total.shape)
-    if correction != 0:
-        real_dtype = compute_dtype.to_real() if compute_dtype.is_complex else compute_dtype
-        count = count.to(real_dtype)
-        count = ember.subtract(count, correction)
-        count = ember.maximum(count, count.new_zeros([]))
-    output = ember.divide(total, count).to(dtype=dtype)
-    if take_sqrt:
-        output = ember.sqrt(output)
-    return output
+    every = ember.ones(input.shape, dtype=ember.int64, device=input.device)
+    count = sum(every, dim, keepdim=True, mask=mask)
+    centred = input - sum(input, dim, keepdim=True, dtype=dtype, mask=mask) / count
+    # |d|^2 as d * conj(d): a complex input keeps its complex result dtype, as torch's does
+    squares = centred * centred.conj() if centred.dtype.is_complex else centred * centred
+    total = sum(squares, dim, keepdim=keepdim, mask=mask)
+    dof = ember.clamp(count.reshape(total.shape) - correction, min=0)
+    result = (total / dof).to(dtype=dtype)
+    return result.sqrt() if take_sqrt else result
 
 
 def var(input, dim=None, unbiased=None, *, correction=None, keepdim=False, dtype=None,

@@ -271,29 +271,29 @@ def sdpa_flop(query_shape, key_shape, value_shape, *args, out_shape=None, **kwar
 
 
 def sdpa_backward_flop_count(grad_out_shape, query_shape, key_shape, value_shape) -> int:
-    """FLOPs of attention's backward: the scores recomputed and four gradient products.
+    """FLOPs of attention's backward: the scores ``Q @ K^T`` are recomputed, then four batched
+    products give the gradients of the probabilities, ``V``, ``Q`` and ``K``. Query heads may
+    be a multiple of the key/value heads (grouped-query attention); every product runs over the
+    query heads.
 
     Example:
         >>> s = (2, 3, 5, 4)
         >>> sdpa_backward_flop_count(s, s, s, s)
         6000
     """
-    b, h_q, s_q, d_q = query_shape
-    _b2, h_kv, s_k, _d2 = key_shape
-    _b3, _h3, _s3, d_v = value_shape
-    _b4, _h4, _s4, _d4 = grad_out_shape
-    if not (b == _b2 == _b3 == _b4 and h_kv == _h3 and h_q == _h4):
-        raise AssertionError("sdpa_backward_flop_count: batch/heads mismatch among tensors")
-    if h_q < h_kv or h_q % h_kv != 0:
-        raise AssertionError(f"sdpa_backward_flop_count: query heads ({h_q}) must be a "
-                             f"multiple of key/value heads ({h_kv})")
-    if not (d_q == _d2 and d_v == _d4 and s_k == _s3 and s_q == _s4):
-        raise AssertionError("sdpa_backward_flop_count: grad_out/value/key/query shapes are "
-                             "incompatible")
-    bh = b * h_q
-    return (bmm_flop((bh, s_q, d_q), (bh, d_q, s_k)) + bmm_flop((bh, s_q, d_v), (bh, d_v, s_k))
-            + bmm_flop((bh, s_k, s_q), (bh, s_q, d_v)) + bmm_flop((bh, s_q, s_k), (bh, s_k, d_q))
-            + bmm_flop((bh, d_q, s_q), (bh, s_q, s_k)))
+    name = "sdpa_backward_flop_count"
+    (b, h_q, s_q, d_q), (b_k, h_kv, s_k, d_k) = query_shape, key_shape
+    (b_g, h_g, s_g, d_g), (b_v, h_v, s_v, d_v) = grad_out_shape, value_shape
+    if len({b, b_k, b_g, b_v}) != 1 or h_g != h_q or h_v != h_kv:
+        raise AssertionError(f"{name}: batch/heads mismatch among tensors")
+    if h_q < h_kv or h_q % h_kv:
+        raise AssertionError(f"{name}: query heads ({h_q}) must be a multiple of key/value "
+                             f"heads ({h_kv})")
+    if (s_g, d_g) != (s_q, d_v) or d_k != d_q or s_v != s_k:
+        raise AssertionError(f"{name}: grad_out/value/key/query shapes are incompatible")
+    # per (batch, query head): one product of contraction d_q recomputes the scores, two more
+    # give dQ and dK; the two of contraction or width d_v give dV and dP
+    return 2 * b * h_q * s_q * s_k * (3 * d_q + 2 * d_v)
 
 
 @register_flop_formula(["aten._scaled_dot_product_efficient_attention_backward",
@@ -696,18 +696,17 @@ class FlopCounterMode:
             print(self.get_table(self.depth))
         return False
 
-    # module names as torch's ModuleTracker gives them: the outermost module by its class
-    # name, the others by their path under it ("Sequential.0")
+    # module names as torch's ModuleTracker gives them: a module is known by its class name
+    # until an enclosing module, on its first entry, names its whole subtree by path under
+    # itself ("Sequential.0"); a later first entry of another ancestor renames the subtree
     def _mod_name(self, mod) -> str:
-        if mod not in self._known_modules:
-            self._known_modules[mod] = type(mod).__name__
-        mod_name = self._known_modules[mod]
+        name = self._known_modules.setdefault(mod, type(mod).__name__)
         if mod not in self._seen_modules:
-            for name, submod in mod.named_children():
-                self._known_modules[submod] = f"{mod_name}.{name}"
-                self._mod_name(submod)
             self._seen_modules.add(mod)
-        return mod_name
+            for path, sub in mod.named_modules():
+                if sub is not mod:
+                    self._known_modules[sub] = f"{name}.{path}"
+        return name
 
     def _fw_pre_hook(self, mod, args):
         self._parents.add(self._mod_name(mod))

@@ -6,6 +6,7 @@ printed reprs are the same and a torchvision checkpoint loads by name.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 
 import ember
@@ -68,10 +69,17 @@ class ConvNormActivation(nn.Sequential):
     The base of :class:`Conv2dNormActivation` and :class:`Conv3dNormActivation`; submodules
     are numbered ``0`` (conv), ``1`` (norm), ``2`` (activation).
 
+    Built directly (not through a subclass) it warns, as torchvision's does.
+
     Example:
-        >>> block = ConvNormActivation(3, 8, conv_layer=nn.Conv2d)
+        >>> import warnings
+        >>> with warnings.catch_warnings(record=True) as caught:
+        ...     warnings.simplefilter("always")
+        ...     block = ConvNormActivation(3, 8, conv_layer=nn.Conv2d)
         >>> block(ember.randn(1, 3, 5, 5)).shape
         torch.Size([1, 8, 5, 5])
+        >>> caught[0].category.__name__
+        'UserWarning'
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size=3, stride=1,
@@ -80,25 +88,27 @@ class ConvNormActivation(nn.Sequential):
                  activation_layer: Callable[..., nn.Module] | None = nn.ReLU,
                  dilation=1, inplace: bool | None = True, bias: bool | None = None,
                  conv_layer: Callable[..., nn.Module] = nn.Conv2d) -> None:
-        if padding is None:
-            # "same" size for odd kernels at stride 1, per dimension when given as tuples
+        if padding is None:  # "same"-style padding for stride 1, per spatial dim if need be
             if isinstance(kernel_size, int) and isinstance(dilation, int):
                 padding = (kernel_size - 1) // 2 * dilation
             else:
-                dims = len(kernel_size) if isinstance(kernel_size, Sequence) else len(dilation)
-                ks, dil = _ntuple(kernel_size, dims), _ntuple(dilation, dims)
-                padding = tuple((ks[i] - 1) // 2 * dil[i] for i in range(dims))
-        if bias is None:
-            bias = norm_layer is None  # a norm layer's shift makes the conv's bias redundant
-        layers = [conv_layer(in_channels, out_channels, kernel_size, stride, padding,
+                dims = len(kernel_size if isinstance(kernel_size, Sequence) else dilation)
+                k, d = _ntuple(kernel_size, dims), _ntuple(dilation, dims)
+                padding = tuple((k[i] - 1) // 2 * d[i] for i in range(dims))
+        if bias is None:  # a norm layer's shift makes the conv's bias redundant
+            bias = norm_layer is None
+        blocks = [conv_layer(in_channels, out_channels, kernel_size, stride, padding,
                              dilation=dilation, groups=groups, bias=bias)]
         if norm_layer is not None:
-            layers.append(norm_layer(out_channels))
+            blocks.append(norm_layer(out_channels))
         if activation_layer is not None:
-            params = {} if inplace is None else {"inplace": inplace}
-            layers.append(activation_layer(**params))
-        super().__init__(*layers)
+            blocks.append(activation_layer() if inplace is None
+                          else activation_layer(inplace=inplace))
+        super().__init__(*blocks)
         self.out_channels = out_channels
+        if type(self) is ConvNormActivation:
+            warnings.warn("Don't use ConvNormActivation directly, please use "
+                          "Conv2dNormActivation and Conv3dNormActivation instead.", stacklevel=2)
 
 
 class Conv2dNormActivation(ConvNormActivation):

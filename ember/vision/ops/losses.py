@@ -42,37 +42,45 @@ def _float_boxes(t):
 
 def sigmoid_focal_loss(inputs, targets, alpha: float = 0.25, gamma: float = 2,
                        reduction: str = "none"):
-    """Focal loss (Lin et al., 2017, RetinaNet): binary cross-entropy on logits, scaled down
-    for well-classified examples by ``(1 - p_t) ** gamma`` and balanced by ``alpha``.
+    """The focal loss of RetinaNet (Lin et al., 2017) for binary targets on logits.
+
+    Each element's binary cross-entropy is multiplied by ``(1 - p_t) ** gamma``, ``p_t``
+    being the probability the model gives to the element's true label, so that the examples
+    already classified well weigh little; with ``alpha >= 0`` it is also weighted by
+    ``alpha`` where the target is 1 and ``1 - alpha`` where it is 0.
 
     Args:
-        inputs (Tensor): logits, any shape.
-        targets (Tensor): binary labels (0 or 1) of the same shape.
-        alpha (float): weight of the positives in ``[0, 1]``; a negative value turns
-            weighting off. Default: 0.25.
-        gamma (float): focusing exponent. Default: 2.
+        inputs (Tensor): logits, of any shape.
+        targets (Tensor): labels in ``[0, 1]``, of the shape of ``inputs``.
+        alpha (float): the weight of the positive class; negative: no weighting.
+            Default: 0.25.
+        gamma (float): the focusing exponent (0 gives the plain cross-entropy). Default: 2.
         reduction (str): ``'none'`` | ``'mean'`` | ``'sum'``. Default: ``'none'``.
 
     Returns:
-        Tensor: the loss, elementwise or reduced.
+        Tensor: the loss per element, or its mean or sum (the mean of no elements is NaN).
 
     Example:
-        >>> sigmoid_focal_loss(ember.tensor([2.0, -1.0]), ember.tensor([1.0, 0.0]))
-        tensor([0.0005, 0.0170])
+        >>> logits = ember.tensor([2.0, -1.0])
+        >>> sigmoid_focal_loss(logits, ember.tensor([1.0, 0.0]), alpha=-1, gamma=0)
+        tensor([0.1269, 0.3133])
+        >>> sigmoid_focal_loss(logits, ember.tensor([1.0, 0.0]), reduction="sum")
+        tensor(0.0174)
     """
-    _check_reduction(reduction)
-    p = ember.sigmoid(inputs)
-    ce_loss = F.binary_cross_entropy_with_logits(inputs, targets, reduction="none")
-    p_t = p * targets + (1 - p) * (1 - targets)
-    loss = ce_loss * ((1 - p_t) ** gamma)
+    # the cross-entropy first: its checks (shapes, dtypes) are the errors torchvision raises
+    bce = F.binary_cross_entropy_with_logits(inputs, targets, reduction="none")
+    negatives = 1 - targets
+    prob = ember.sigmoid(inputs)
+    p_t = prob * targets + (1 - prob) * negatives
+    weight = (1 - p_t) ** gamma
     if alpha >= 0:
-        alpha_t = alpha * targets + (1 - alpha) * (1 - targets)
-        loss = alpha_t * loss
-    if reduction == "mean":
-        return loss.mean()
-    if reduction == "sum":
-        return loss.sum()
-    return loss
+        weight = weight * (alpha * targets + (1 - alpha) * negatives)
+    loss = bce * weight
+    # as torchvision: the loss is computed before the reduction name is checked
+    reduce = {"none": None, "mean": ember.mean, "sum": ember.sum}
+    if reduction not in reduce:
+        raise _reduction_error(reduction)
+    return loss if reduce[reduction] is None else reduce[reduction](loss)
 
 
 def _pair_inter_union(boxes1, boxes2):

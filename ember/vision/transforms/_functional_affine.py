@@ -47,13 +47,35 @@ def _tensor_fill(fill, channels: int):
 
 
 def _pil_fill(fill, img):
+    """``fill`` as Pillow's ``fillcolor`` for ``img``, checked as torchvision checks it: one
+    value per band (a single value is repeated), ints except on a float ('F') image."""
     if fill is None:
         return None
     bands = len(img.getbands())
+    cast = float if img.mode == "F" else int
     if isinstance(fill, (int, float)):
-        return int(fill) if bands == 1 else tuple([int(fill)] * bands)
-    fill = tuple(int(f) for f in fill)
-    return fill[0] if bands == 1 else (fill * bands if len(fill) == 1 else fill)
+        values = [cast(fill)] * bands
+    else:
+        values = [cast(v) for v in fill]
+        if len(values) == 1:
+            values *= bands
+        elif len(values) != bands:
+            raise ValueError("The number of elements in 'fill' does not match the number of "
+                             f"channels of the image ({len(values)} != {bands})")
+    return values[0] if bands == 1 else tuple(values)
+
+
+def _shear_xy(shear) -> list:
+    """``affine``'s shear as ``[x, y]`` degrees: one number shears along x only, a
+    one-element sequence by the same angle along both axes."""
+    if isinstance(shear, numbers.Number):
+        return [shear, 0.0]
+    if not isinstance(shear, (list, tuple)):
+        raise TypeError("Shear should be either a single value or a sequence of two values")
+    pair = list(shear) * 2 if len(shear) == 1 else list(shear)
+    if len(pair) != 2:
+        raise ValueError(f"Shear should be a sequence containing two values. Got {pair}")
+    return pair
 
 
 def affine(img, angle: float, translate: list[int], scale: float, shear: list[float],
@@ -67,6 +89,7 @@ def affine(img, angle: float, translate: list[int], scale: float, shear: list[fl
         torch.Size([3, 8, 8])
     """
     _check_img(img, "affine")
+    # torchvision's checks, in its order (each error names the first bad argument)
     if not isinstance(angle, (int, float)):
         raise TypeError("Argument angle should be int or float")
     if not isinstance(translate, (list, tuple)):
@@ -75,22 +98,10 @@ def affine(img, angle: float, translate: list[int], scale: float, shear: list[fl
         raise ValueError("Argument translate should be a sequence of length 2")
     if scale <= 0.0:
         raise ValueError("Argument scale should be positive")
-    if not isinstance(shear, (numbers.Number, list, tuple)):
-        raise TypeError("Shear should be either a single value or a sequence of two values")
-    if isinstance(angle, int):
-        angle = float(angle)
-    if isinstance(translate, tuple):
-        translate = list(translate)
-    if isinstance(shear, numbers.Number):
-        shear = [float(shear), 0.0]
-    if isinstance(shear, tuple):
-        shear = list(shear)
-    if len(shear) == 1:
-        shear = [shear[0], shear[0]]
-    if len(shear) != 2:
-        raise ValueError(f"Shear should be a sequence containing two values. Got {shear}")
+    shear = _shear_xy(shear)
     if center is not None and not isinstance(center, (list, tuple)):
         raise TypeError("Argument center should be a sequence")
+    angle, translate = float(angle), list(translate)
     _, height, width = get_dimensions(img)
     if _is_pil_image(img):
         from PIL import Image

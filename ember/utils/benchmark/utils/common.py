@@ -38,62 +38,76 @@ def _indented(text: str) -> str:
     return textwrap.indent(text, "  ")
 
 
+_Tag = str | None  # an optional piece of display text
+
+
 @dataclasses.dataclass(frozen=True, repr=False)
 class TaskSpec:
-    """What a ``Timer`` runs and how its results are labelled (all but the globals).
+    """What a ``Timer`` runs and how its results are labelled (everything but the globals).
+    Frozen and hashable, so that ``Measurement.merge`` can pool measurements by task.
 
     Example:
-        >>> TaskSpec("x + 1", "pass", label="add", sub_label="float").title
-        'add: float'
+        >>> spec = TaskSpec("x + 1", "pass", label="add", sub_label="int")
+        >>> spec.title
+        'add: int'
+        >>> print(TaskSpec("y = x\\nz = y", "x = 1", description="two lines").summarize())
+        stmt:
+          y = x
+          z = y
+        <BLANKLINE>
+        two lines
+        setup: x = 1
     """
 
     stmt: str
     setup: str
     global_setup: str = ""
-    label: str | None = None
-    sub_label: str | None = None
-    description: str | None = None
-    env: str | None = None
+    label: _Tag = None
+    sub_label: _Tag = None
+    description: _Tag = None
+    env: _Tag = None
     num_threads: int = 1
 
     @property
     def title(self) -> str:
-        """A label for the measurement: the label, else the one-line statement.
+        """The label (else the statement, indented under ``stmt:`` when it spans lines),
+        followed by the sub-label.
 
         Example:
-            >>> TaskSpec("y = x * 2", "pass").title
-            'y = x * 2'
+            >>> TaskSpec("f(x)", "pass", sub_label="fp32").title
+            'f(x): fp32'
         """
-        head = self.label if self.label is not None else self.stmt
-        if self.label is None and "\n" in self.stmt:
-            extra = f" ({self.sub_label})" if self.sub_label else ""
-            return f"stmt:{extra}\n{_indented(self.stmt)}"
-        return f"{head}: {self.sub_label}" if self.sub_label else head
+        sub = self.sub_label  # an empty sub-label counts as none
+        if self.label is not None:
+            return f"{self.label}: {sub}" if sub else self.label
+        if "\n" not in self.stmt:
+            return f"{self.stmt}: {sub}" if sub else self.stmt
+        return f"stmt:{f' ({sub})' if sub else ''}\n{_indented(self.stmt)}"
 
-    def setup_str(self):
-        """The setup as the summary shows it (nothing for ``pass``).
+    def setup_str(self) -> str:
+        """The setup as a summary shows it: nothing for an empty one or ``pass``.
 
         Example:
-            >>> TaskSpec("x", "x = 1").setup_str()
-            'setup: x = 1'
+            >>> TaskSpec("f(x)", "x = 1\\ny = 2").setup_str()
+            'setup:\\n  x = 1\\n  y = 2'
         """
-        text = self.setup
-        if text in ("", "pass"):
+        if self.setup in ("", "pass"):
             return ""
-        return f"setup:\n{_indented(text)}" if "\n" in text else f"setup: {text}"
+        if "\n" in self.setup:
+            return f"setup:\n{_indented(self.setup)}"
+        return f"setup: {self.setup}"
 
-    def summarize(self):
-        """The task's lines in a ``Measurement`` repr.
+    def summarize(self) -> str:
+        """Title, description and setup on their own lines; a part spanning several lines is
+        followed by a blank one.
 
         Example:
-            >>> print(TaskSpec("x + 1", "x = 1", description="n=1").summarize())
-            x + 1
+            >>> print(TaskSpec("f(x)", "pass", label="f", description="n=1").summarize())
+            f
             n=1
-            setup: x = 1
         """
-        parts = (self.title, self.description or "", self.setup_str())
-        # a multi-line part is followed by a blank line
-        return "\n".join(p + "\n" * ("\n" in p) for p in parts if p)
+        parts = [self.title, self.description, self.setup_str()]
+        return "\n".join(p + "\n" if "\n" in p else p for p in parts if p)
 
 
 _SPEC_NAMES = frozenset(f.name for f in dataclasses.fields(TaskSpec))
