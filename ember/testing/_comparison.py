@@ -363,7 +363,9 @@ def _collect(actual, expected, path: tuple, options: dict, leaves: list) -> None
                                            f"Missing keys in the actual mapping: {missing}\n"
                                            f"Additional keys in the actual mapping: {extra}",
                            path)
-        for key in _key_order(expected.keys()):
+        # keys that cannot be sorted go in the order of a set of the actual mapping's keys, as
+        # PyTorch's (so which mismatch is reported first follows Python's hash seed there too)
+        for key in _key_order(set(actual.keys())):
             _collect(actual[key], expected[key], (*path, key), options, leaves)
         return
     leaves.append(_make_leaf(actual, expected, path, options))
