@@ -36,7 +36,8 @@ def expand_params(dist: Distribution, cls, batch_shape, instance, names) -> Dist
     """The body every ``expand`` shares: a ``cls`` over ``batch_shape`` whose tensors among
     ``names`` are ``dist``'s, expanded (views, no copies), each keeping its dimensions after
     the batch ones. Parameters never computed on ``dist`` stay uncomputed on the copy.
-    ``_param``, where ``dist`` has one, follows the parameter it aliases."""
+    ``_param``, where ``dist`` has one, follows the parameter it aliases; a distribution among
+    ``names`` (one the class is built on) is expanded to ``batch_shape``."""
     new = dist._get_checked_instance(cls, instance)
     batch_shape = ember.Size(batch_shape)
     old_batch = len(dist.batch_shape)
@@ -44,7 +45,10 @@ def expand_params(dist: Distribution, cls, batch_shape, instance, names) -> Dist
         if name not in dist.__dict__:
             continue
         value = getattr(dist, name)
-        value = value.expand(batch_shape + value.shape[old_batch:])
+        if isinstance(value, Distribution):  # a distribution the class is built on
+            value = value.expand(batch_shape)
+        else:
+            value = value.expand(batch_shape + value.shape[old_batch:])
         setattr(new, name, value)
         if dist.__dict__.get("_param") is dist.__dict__[name]:
             new._param = value
@@ -98,9 +102,4 @@ class CategoricalParameter:
         return self._categorical._new(*args, **kwargs)
 
     def _expand_categorical(self, cls, batch_shape, instance):
-        new = self._get_checked_instance(cls, instance)
-        batch_shape = ember.Size(batch_shape)
-        new._categorical = self._categorical.expand(batch_shape)
-        Distribution.__init__(new, batch_shape, self.event_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        return expand_params(self, cls, batch_shape, instance, ("_categorical",))

@@ -10,6 +10,7 @@ import ember
 from ember import Tensor
 
 from . import constraints
+from ._parameters import expand_params
 from .dirichlet import Dirichlet
 from .exp_family import ExponentialFamily
 from .utils import _Number, _size, broadcast_all
@@ -60,12 +61,7 @@ class Beta(ExponentialFamily):
 
     def expand(self, batch_shape, _instance=None):
         """A Beta over the expanded Dirichlet; the parameters are views, not copies."""
-        out = self._get_checked_instance(Beta, _instance)
-        shape = ember.Size(batch_shape)
-        out._dirichlet = self._dirichlet.expand(shape)
-        super(Beta, out).__init__(shape, validate_args=False)
-        out._validate_args = self._validate_args
-        return out
+        return expand_params(self, Beta, batch_shape, _instance, ("_dirichlet",))
 
     @property
     def mean(self) -> Tensor:

@@ -6,6 +6,7 @@ import ember
 from ember import Tensor
 
 from . import constraints
+from ._parameters import expand_params
 from .distribution import Distribution
 from .utils import _host_fill, _size
 
@@ -34,7 +35,7 @@ class Cauchy(Distribution):
         super().__init__(self._broadcast_params(loc=loc, scale=scale), validate_args=validate_args)
 
     def expand(self, batch_shape: _size, _instance=None) -> "Cauchy":
-        return self._expand_params(Cauchy, batch_shape, _instance, ("loc", "scale"))
+        return expand_params(self, Cauchy, batch_shape, _instance, ("loc", "scale"))
 
     def _constant(self, fill: float) -> Tensor:
         return ember.full(self._extended_shape(), fill, dtype=self.loc.dtype,

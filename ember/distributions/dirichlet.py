@@ -4,6 +4,7 @@ import ember
 from ember import Tensor
 
 from . import constraints
+from ._parameters import expand_params
 from ._sampling import sample_dirichlet
 from .exp_family import ExponentialFamily
 from .utils import _one_hot, _size
@@ -39,12 +40,7 @@ class Dirichlet(ExponentialFamily):
         super().__init__(ember.Size(batch), ember.Size([k]), validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        out = self._get_checked_instance(Dirichlet, _instance)
-        shape = ember.Size(batch_shape)
-        out.concentration = self.concentration.expand(shape + self.event_shape)
-        super(Dirichlet, out).__init__(shape, self.event_shape, validate_args=False)
-        out._validate_args = self._validate_args
-        return out
+        return expand_params(self, Dirichlet, batch_shape, _instance, ("concentration",))
 
     def rsample(self, sample_shape: _size = ()) -> Tensor:
         """Normalised gamma draws, on PyTorch's random stream (see ``sample_dirichlet``)."""

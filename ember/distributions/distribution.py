@@ -221,17 +221,6 @@ class Distribution:
             return ember.Size()
         return getattr(self, next(iter(params))).size()
 
-    def _expand_params(self, cls, batch_shape: _size, _instance, names) -> "Distribution":
-        """``expand`` for a distribution whose whole state is the parameters ``names``, each
-        broadcast to the batch shape: the new one holds expanded views of them."""
-        new = self._get_checked_instance(cls, _instance)
-        batch_shape = ember.Size(batch_shape)
-        for name in names:
-            setattr(new, name, getattr(self, name).expand(batch_shape))
-        Distribution.__init__(new, batch_shape, self._event_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
-
     def __repr__(self) -> str:
         shown = []
         for name in self.arg_constraints:

@@ -4,6 +4,7 @@ import ember
 from ember import Tensor
 
 from . import constraints
+from ._parameters import expand_params
 from .exp_family import ExponentialFamily
 from .utils import _host_fill, _Number, _size, broadcast_all
 
@@ -34,7 +35,7 @@ class Exponential(ExponentialFamily):
         super().__init__(batch, validate_args=validate_args)
 
     def expand(self, batch_shape: _size, _instance=None) -> "Exponential":
-        return self._expand_params(Exponential, batch_shape, _instance, ("rate",))
+        return expand_params(self, Exponential, batch_shape, _instance, ("rate",))
 
     mean = property(lambda self: self.rate.reciprocal(), doc="``1 / rate``.")
     mode = property(lambda self: ember.zeros_like(self.rate), doc="0: the density decreases.")

@@ -6,6 +6,7 @@ import ember
 from ember import Tensor
 
 from . import constraints
+from ._parameters import expand_params
 from .distribution import Distribution
 from .gamma import Gamma
 from .utils import _size
@@ -42,15 +43,8 @@ class FisherSnedecor(Distribution):
         super().__init__(shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        out = self._get_checked_instance(FisherSnedecor, _instance)
-        shape = ember.Size(batch_shape)
-        out.df1 = self.df1.expand(shape)
-        out.df2 = self.df2.expand(shape)
-        out._gamma1 = self._gamma1.expand(shape)
-        out._gamma2 = self._gamma2.expand(shape)
-        super(FisherSnedecor, out).__init__(shape, validate_args=False)
-        out._validate_args = self._validate_args
-        return out
+        return expand_params(self, FisherSnedecor, batch_shape, _instance,
+                             ("df1", "df2", "_gamma1", "_gamma2"))
 
     @property
     def mean(self) -> Tensor:

@@ -7,6 +7,7 @@ import ember
 from ember import Tensor
 
 from . import constraints
+from ._parameters import expand_params
 from ._sampling import standard_gamma
 from .exp_family import ExponentialFamily
 from .utils import _size
@@ -41,7 +42,7 @@ class Gamma(ExponentialFamily):
         super().__init__(shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        return self._expand_params(Gamma, batch_shape, _instance, ("concentration", "rate"))
+        return expand_params(self, Gamma, batch_shape, _instance, ("concentration", "rate"))
 
     @property
     def mean(self) -> Tensor:

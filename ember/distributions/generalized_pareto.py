@@ -8,6 +8,7 @@ import math
 import ember
 
 from . import constraints
+from ._parameters import expand_params
 from .distribution import Distribution
 from .utils import broadcast_all
 
@@ -43,7 +44,7 @@ class GeneralizedPareto(Distribution):
         super().__init__(self.loc.shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        return self._expand_params(GeneralizedPareto, batch_shape, _instance,
+        return expand_params(self, GeneralizedPareto, batch_shape, _instance,
                                    ("loc", "scale", "concentration"))
 
     def rsample(self, sample_shape=ember.Size()):

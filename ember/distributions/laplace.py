@@ -4,6 +4,7 @@ import ember
 from ember import Tensor
 
 from . import constraints
+from ._parameters import expand_params
 from .distribution import Distribution
 from .utils import _host_fill, _size
 
@@ -32,7 +33,7 @@ class Laplace(Distribution):
         super().__init__(self._broadcast_params(loc=loc, scale=scale), validate_args=validate_args)
 
     def expand(self, batch_shape: _size, _instance=None) -> "Laplace":
-        return self._expand_params(Laplace, batch_shape, _instance, ("loc", "scale"))
+        return expand_params(self, Laplace, batch_shape, _instance, ("loc", "scale"))
 
     mean = property(lambda self: self.loc, doc="``loc``.")
     mode = property(lambda self: self.loc, doc="``loc``.")

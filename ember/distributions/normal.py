@@ -6,6 +6,7 @@ import ember
 from ember import Tensor
 
 from . import constraints
+from ._parameters import expand_params
 from .exp_family import ExponentialFamily
 from .utils import _size, _standard_normal
 
@@ -37,7 +38,7 @@ class Normal(ExponentialFamily):
         super().__init__(self._broadcast_params(loc=loc, scale=scale), validate_args=validate_args)
 
     def expand(self, batch_shape: _size, _instance=None) -> "Normal":
-        return self._expand_params(Normal, batch_shape, _instance, ("loc", "scale"))
+        return expand_params(self, Normal, batch_shape, _instance, ("loc", "scale"))
 
     mean = property(lambda self: self.loc, doc="``loc``.")
     mode = property(lambda self: self.loc, doc="``loc``: the density peaks at the mean.")

@@ -6,6 +6,7 @@ import ember
 from ember import Tensor
 
 from . import constraints
+from ._parameters import expand_params
 from .chi2 import Chi2
 from .distribution import Distribution
 from .utils import _size, _standard_normal, broadcast_all
@@ -42,15 +43,8 @@ class StudentT(Distribution):
         super().__init__(self.df.size(), validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        out = self._get_checked_instance(StudentT, _instance)
-        shape = ember.Size(batch_shape)
-        out.df = self.df.expand(shape)
-        out.loc = self.loc.expand(shape)
-        out.scale = self.scale.expand(shape)
-        out._chi2 = self._chi2.expand(shape)
-        super(StudentT, out).__init__(shape, validate_args=False)
-        out._validate_args = self._validate_args
-        return out
+        return expand_params(self, StudentT, batch_shape, _instance,
+                             ("df", "loc", "scale", "_chi2"))
 
     @property
     def mean(self) -> Tensor:

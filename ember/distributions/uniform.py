@@ -4,6 +4,7 @@ import ember
 from ember import Tensor
 
 from . import constraints
+from ._parameters import expand_params
 from .distribution import Distribution
 from .utils import _size
 
@@ -37,7 +38,7 @@ class Uniform(Distribution):
         super().__init__(self._broadcast_params(low=low, high=high), validate_args=validate_args)
 
     def expand(self, batch_shape: _size, _instance=None) -> "Uniform":
-        return self._expand_params(Uniform, batch_shape, _instance, ("low", "high"))
+        return expand_params(self, Uniform, batch_shape, _instance, ("low", "high"))
 
     @constraints.dependent_property(is_discrete=False, event_dim=0)
     def support(self):

@@ -6,6 +6,7 @@ import ember
 from ember import Tensor
 
 from . import constraints
+from ._parameters import expand_params
 from .distribution import Distribution
 from .utils import broadcast_all, lazy_property
 
@@ -126,7 +127,7 @@ class VonMises(Distribution):
             return wrapped.to(self.loc.dtype)
 
     def expand(self, batch_shape, _instance=None):
-        return self._expand_params(VonMises, batch_shape, _instance, ("loc", "concentration"))
+        return expand_params(self, VonMises, batch_shape, _instance, ("loc", "concentration"))
 
     @property
     def mean(self) -> Tensor:
