@@ -76,6 +76,13 @@ class BinaryParameter:
     def _new(self, *args, **kwargs):
         return self._param.new(*args, **kwargs)
 
+    def _store_param(self, name: str, param: Tensor) -> ember.Size:
+        """Keep the given parameter under its name and as ``_param``; its shape is the batch
+        shape."""
+        setattr(self, name, param)
+        self._param = param
+        return param.size()
+
 
 class CategoricalParameter:
     """Mixin for distributions built on a :class:`Categorical` held as ``_categorical``

@@ -44,9 +44,7 @@ class Bernoulli(BinaryParameter, ExponentialFamily):
     def __init__(self, probs=None, logits=None, validate_args=None) -> None:
         name, given = exactly_one(probs, logits)
         (param,) = broadcast_all(given)
-        setattr(self, name, param)
-        self._param = param
-        super().__init__(param.size(), validate_args=validate_args)
+        super().__init__(self._store_param(name, param), validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
         return expand_params(self, Bernoulli, batch_shape, _instance, ("probs", "logits"))

@@ -45,9 +45,7 @@ class Binomial(BinaryParameter, Distribution):
         count, param = broadcast_all(total_count, given)
         # the count takes the probability's dtype, so that arithmetic between them stays there
         self.total_count = count.type_as(param)
-        setattr(self, name, param)
-        self._param = param
-        super().__init__(param.size(), validate_args=validate_args)
+        super().__init__(self._store_param(name, param), validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
         names = ("total_count", "probs", "logits")

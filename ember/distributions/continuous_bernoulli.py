@@ -53,10 +53,8 @@ class ContinuousBernoulli(BinaryParameter, ExponentialFamily):
             if validate_args is not None and not self.arg_constraints["probs"].check(param).all():
                 raise ValueError("The parameter probs has invalid values")
             param = clamp_probs(param)
-        setattr(self, name, param)
-        self._param = param
         self._lims = lims
-        super().__init__(param.size(), validate_args=validate_args)
+        super().__init__(self._store_param(name, param), validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
         new = expand_params(self, ContinuousBernoulli, batch_shape, _instance,

@@ -39,9 +39,7 @@ class Geometric(BinaryParameter, Distribution):
     def __init__(self, probs=None, logits=None, validate_args=None) -> None:
         name, given = exactly_one(probs, logits)
         (param,) = broadcast_all(given)
-        setattr(self, name, param)
-        self._param = param
-        super().__init__(param.size(), validate_args=validate_args)
+        super().__init__(self._store_param(name, param), validate_args=validate_args)
         if name == "probs" and self._validate_args:
             # the unit interval admits p = 0, for which no trial ever succeeds
             bad = ~(param > 0)

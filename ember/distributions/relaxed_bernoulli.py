@@ -40,9 +40,7 @@ class LogitRelaxedBernoulli(BinaryParameter, Distribution):
         self.temperature = temperature
         name, given = exactly_one(probs, logits)
         (param,) = broadcast_all(given)
-        setattr(self, name, param)
-        self._param = param
-        super().__init__(param.size(), validate_args=validate_args)
+        super().__init__(self._store_param(name, param), validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
         new = expand_params(self, LogitRelaxedBernoulli, batch_shape, _instance,
