@@ -265,7 +265,22 @@ def _check_dim(dim: int, value) -> None:
         f"dim {dim} out of range for value with {value.dim()} dimensions"
 
 
-class _Cat(Constraint):
+class _PerSlice(Constraint):
+    """What ``cat`` and ``stack`` share: a sequence of constraints ``cseq``, one per slice of
+    a tensor along ``dim``; discrete when any of them is."""
+
+    def __init__(self, cseq, dim=0):
+        assert all(isinstance(c, Constraint) for c in cseq), \
+            "All elements of cseq must be Constraint instances"
+        self.cseq = list(cseq)
+        self.dim = dim
+
+    @property
+    def is_discrete(self) -> bool:  # type: ignore[override]
+        return any(c.is_discrete for c in self.cseq)
+
+
+class _Cat(_PerSlice):
     """Pieces of a tensor, cut along ``dim`` with sizes ``lengths`` (default 1 each), each
     checked by its own constraint from ``cseq``; the checks are joined back along ``dim``.
 
@@ -277,17 +292,10 @@ class _Cat(Constraint):
     """
 
     def __init__(self, cseq, dim=0, lengths=None):
-        assert all(isinstance(c, Constraint) for c in cseq), \
-            "All elements of cseq must be Constraint instances"
-        self.cseq = list(cseq)
+        super().__init__(cseq, dim)
         self.lengths = [1] * len(self.cseq) if lengths is None else list(lengths)
         assert len(self.lengths) == len(self.cseq), \
             f"lengths ({len(self.lengths)}) must match cseq ({len(self.cseq)})"
-        self.dim = dim
-
-    @property
-    def is_discrete(self) -> bool:  # type: ignore[override]
-        return any(c.is_discrete for c in self.cseq)
 
     @property
     def event_dim(self) -> int:  # type: ignore[override]
@@ -302,7 +310,7 @@ class _Cat(Constraint):
         return ember.cat(pieces, self.dim)
 
 
-class _Stack(Constraint):
+class _Stack(_PerSlice):
     """Slices of a tensor along ``dim``, the i-th checked by the i-th constraint of
     ``cseq``; the checks are stacked back along ``dim``.
 
@@ -313,16 +321,6 @@ class _Stack(Constraint):
         tensor([[ True,  True],
                 [ True, False]])
     """
-
-    def __init__(self, cseq, dim=0):
-        assert all(isinstance(c, Constraint) for c in cseq), \
-            "All elements of cseq must be Constraint instances"
-        self.cseq = list(cseq)
-        self.dim = dim
-
-    @property
-    def is_discrete(self) -> bool:  # type: ignore[override]
-        return any(c.is_discrete for c in self.cseq)
 
     @property
     def event_dim(self) -> int:  # type: ignore[override]
