@@ -29,6 +29,7 @@ import sys
 import types as _types
 
 from ._tensor import Tensor
+from ._tensor_methods import _FORWARD, _INPLACE, _REFLECTED, _UNARY
 
 # how many DisableTorchFunctionSubclass / DisableTorchFunction contexts are open
 _subclass_off = [0]
@@ -364,24 +365,16 @@ def _wrap_namespace(namespace: dict, prefix: str, module_name: str) -> None:
         namespace[name] = _wrapper_of[value] = _make_function(value, f"{prefix}.{name}")
 
 
-_FORWARD_NAMES = {
-    "__add__": "add", "__sub__": "sub", "__mul__": "mul", "__truediv__": "div",
-    "__floordiv__": "floor_divide", "__mod__": "remainder", "__pow__": "pow",
-    "__matmul__": "matmul", "__and__": "bitwise_and", "__or__": "bitwise_or",
-    "__xor__": "bitwise_xor", "__lshift__": "bitwise_left_shift",
-    "__rshift__": "bitwise_right_shift", "__lt__": "lt", "__le__": "le", "__gt__": "gt",
-    "__ge__": "ge", "__radd__": "add", "__rmul__": "mul", "__rand__": "bitwise_and",
-    "__ror__": "bitwise_or", "__rxor__": "bitwise_xor",
-}
+# the operators, named as torch's overrides name them: Tensor's own table of operator ->
+# function (a reflected operator whose function is not the forward one is dispatched under
+# its own name, as are __eq__/__ne__; the subscript operators are not wrapped)
 _SELF_NAMED = ("__eq__", "__ne__", "__rsub__", "__rtruediv__", "__rfloordiv__", "__rmod__",
                "__rpow__", "__rmatmul__", "__rlshift__", "__rrshift__")
-_UNARY_NAMES = {"__neg__": "neg", "__abs__": "abs", "__invert__": "bitwise_not"}
-_INPLACE_NAMES = {
-    "__iadd__": "add_", "__isub__": "sub_", "__imul__": "mul_", "__itruediv__": "div_",
-    "__ifloordiv__": "floor_divide_", "__imod__": "remainder_", "__ipow__": "pow_",
-    "__iand__": "bitwise_and_", "__ior__": "bitwise_or_", "__ixor__": "bitwise_xor_",
-    "__ilshift__": "bitwise_left_shift_", "__irshift__": "bitwise_right_shift_",
-}
+_FORWARD_NAMES = {name: fn for name, fn in {**_FORWARD, **_REFLECTED}.items()
+                  if name not in _SELF_NAMED}
+_UNARY_NAMES = {name: fn for name, fn in _UNARY.items()
+                if name not in ("__getitem__", "__setitem__")}
+_INPLACE_NAMES = _INPLACE
 
 
 # what install() replaced, to put back: (namespace dict or class, name, original or _MISSING)
