@@ -232,7 +232,7 @@ def _mark_view(out, base, cls, ctx, nr=0):
         out._custom_view = (None, base._custom_view[1])
     out._vbox = root._vbox
     parent_fn = base._view_fn
-    kwargs = ctx.view_args if hasattr(ctx, "view_args") else {}
+    kwargs = ctx.__dict__.get("view_args", {})  # (no attribute miss: see Node.__getattr__)
 
     if cls.multi_view:
         def view_fn(t, _parent=parent_fn, _cls=cls, _kw=kwargs, _nr=nr):

@@ -251,7 +251,7 @@ def _run_jvp(cls, ctx, tangents, outs):
     from .forward_ad import _paused, _set_tangent
 
     saved = ctx._saved
-    forward_saved = getattr(ctx, "saved_for_forward", None)
+    forward_saved = ctx.__dict__.get("saved_for_forward")
     if forward_saved is not None:
         ctx._saved = [(t, t._vbox[0]) if isinstance(t, Tensor) else (t, None)
                       for t in forward_saved]

@@ -115,7 +115,7 @@ class SoftmaxCrossEntropy(Op):
             g = _expand_grad(grad._data, ctx.reduce, xd.ndim)
             # the saved softmax becomes the gradient in place; a second backward through a
             # retained graph recomputes it
-            p, ctx.softmax = getattr(ctx, "softmax", None), None
+            p, ctx.softmax = ctx.__dict__.get("softmax"), None
             if p is None:
                 p = _np_softmax(xd, 1)
             p *= coef.row_total()
