@@ -121,6 +121,26 @@ class DeQuantize(Module):
         return DeQuantize()
 
 
+def read_local_state(module, state_dict, prefix, keys, strict, missing_keys, unexpected_keys,
+                     error_msgs, local_metadata=None):
+    """The values of ``module``'s own ``keys`` in a state dict (after its load pre-hooks), or
+    None when one is missing: missing keys, and with ``strict`` the unexpected ones under
+    ``prefix`` that are neither these keys nor a child's, are reported as
+    Module.load_state_dict expects. For quantized layers, whose state is not parameters."""
+    for hook in module._load_state_dict_pre_hooks.values():
+        hook(state_dict, prefix, local_metadata or {}, strict, missing_keys, unexpected_keys,
+             error_msgs)
+    absent = [prefix + k for k in keys if prefix + k not in state_dict]
+    if absent:
+        missing_keys.extend(absent)
+        return None
+    if strict:
+        unexpected_keys.extend(k for k in state_dict if k.startswith(prefix)
+                               and k[len(prefix):] not in keys
+                               and k[len(prefix):].split(".")[0] not in module._modules)
+    return [state_dict[prefix + k] for k in keys]
+
+
 class _QuantizedWeightState:
     """PyTorch's state-dict layout for a layer with a quantized weight, a float bias and
     output qparams: ``weight``, ``bias``, ``scale``, ``zero_point`` for convolutions, and for
@@ -149,19 +169,12 @@ class _QuantizedWeightState:
 
     def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
                               unexpected_keys, error_msgs):
-        for hook in self._load_state_dict_pre_hooks.values():
-            hook(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
-                 error_msgs)
         keys = self._state_keys()
-        absent = [prefix + k for k in keys if prefix + k not in state_dict]
-        if absent:
-            missing_keys.extend(absent)
+        values = read_local_state(self, state_dict, prefix, keys, strict, missing_keys,
+                                  unexpected_keys, error_msgs, local_metadata)
+        if values is None:
             return
-        if strict:
-            unexpected_keys.extend(k for k in state_dict if k.startswith(prefix)
-                                   and k[len(prefix):] not in keys
-                                   and k[len(prefix):].split(".")[0] not in self._modules)
-        got = {k: state_dict[prefix + k] for k in keys}
+        got = dict(zip(keys, values))
         weight, bias = (got["_packed_params._packed_params"] if self._PACKED
                         else (got["weight"], got["bias"]))
         problem = _qparam_problem(weight, bias, got["scale"], got["zero_point"],

@@ -21,7 +21,7 @@ from ....._tensor import Tensor
 from .....backends import quantized as engine
 from .....nn.modules.module import Module
 from .....nn.modules.rnn import RNNBase
-from ..modules import _centred, _weight_scales, quantize_weight
+from ..modules import _centred, _weight_scales, quantize_weight, read_local_state
 
 __all__ = ["LSTM", "GRU", "LSTMCell", "GRUCell", "RNNCell"]
 
@@ -120,24 +120,6 @@ def _unpacked(values, what: str) -> tuple:
         raise RuntimeError(f"{what} must be a tuple (w_ih, w_hh, b_ih, b_hh) of tensors")
     w_ih, w_hh, b_ih, b_hh = values
     return w_ih, w_hh, None if b_ih is None else _f32(b_ih), None if b_hh is None else _f32(b_hh)
-
-
-def _load_packed(module, state_dict, prefix, keys, strict, missing_keys, unexpected_keys,
-                 error_msgs):
-    """Read the packed keys ``keys`` of ``module`` from a state dict: their values, or None
-    with the missing / unexpected / malformed entries reported as Module.load_state_dict
-    expects."""
-    for hook in module._load_state_dict_pre_hooks.values():
-        hook(state_dict, prefix, {}, strict, missing_keys, unexpected_keys, error_msgs)
-    absent = [prefix + k for k in keys if prefix + k not in state_dict]
-    if strict:
-        unexpected_keys.extend(k for k in state_dict if k.startswith(prefix)
-                               and k[len(prefix):] not in keys
-                               and k[len(prefix):].split(".")[0] not in module._modules)
-    if absent:
-        missing_keys.extend(absent)
-        return None
-    return [state_dict[prefix + k] for k in keys]
 
 
 class LSTM(Module):
@@ -252,8 +234,8 @@ class LSTM(Module):
     def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
                               unexpected_keys, error_msgs):
         keys = self._packed_keys()
-        values = _load_packed(self, state_dict, prefix, keys, strict, missing_keys,
-                              unexpected_keys, error_msgs)
+        values = read_local_state(self, state_dict, prefix, keys, strict, missing_keys,
+                                  unexpected_keys, error_msgs)
         if values is not None:
             try:
                 self._cells = [_unpacked(v, prefix + k) for k, v in zip(keys, values)]
@@ -340,8 +322,8 @@ class _Cell(Module):
 
     def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
                               unexpected_keys, error_msgs):
-        values = _load_packed(self, state_dict, prefix, self._KEYS, strict, missing_keys,
-                              unexpected_keys, error_msgs)
+        values = read_local_state(self, state_dict, prefix, self._KEYS, strict, missing_keys,
+                                  unexpected_keys, error_msgs)
         if values is None:
             return
         if not all(isinstance(v, tuple) and len(v) == 2 for v in values):
