@@ -72,10 +72,20 @@ def _fits(x: np.ndarray, y: np.ndarray):
     if not (is_host(x) and is_host(y)):
         return None
     k = _kernels.get(y.dtype)
-    if (k is None or x.dtype != y.dtype or x.size != y.size or not y.flags.writeable
-            or not x.flags.c_contiguous or not y.flags.c_contiguous):
+    if (k is None or x.dtype != y.dtype or x.size != y.size
+            or not y.flags.writeable or not x.flags.c_contiguous or not y.flags.c_contiguous):
         return None
     return k
+
+
+def _address(a: np.ndarray) -> int:
+    """The address of ``a``'s first element. ``a.ctypes.data`` builds a helper object per
+    call (~3 µs, as long as the kernel itself on a 64 KiB array); borrowing the buffer through
+    ctypes takes ~0.4 µs. Read-only arrays (which ctypes will not borrow) take the slow way."""
+    try:
+        return ctypes.addressof(ctypes.c_char.from_buffer(a))
+    except (TypeError, ValueError):
+        return a.ctypes.data
 
 
 def axpby(a: float, x: np.ndarray, b: float, y: np.ndarray) -> bool:
@@ -88,7 +98,8 @@ def axpby(a: float, x: np.ndarray, b: float, y: np.ndarray) -> bool:
     k = _fits(x, y)
     if k is None:
         return False
-    k[0](y.size, a, x.ctypes.data, 1, b, y.ctypes.data, 1)
+    if y.size:  # ctypes cannot borrow an empty buffer
+        k[0](y.size, a, _address(x), 1, b, _address(y), 1)
     return True
 
 
@@ -102,7 +113,8 @@ def axpy(a: float, x: np.ndarray, y: np.ndarray) -> bool:
     k = _fits(x, y)
     if k is None:
         return False
-    k[1](y.size, a, x.ctypes.data, 1, y.ctypes.data, 1)
+    if y.size:
+        k[1](y.size, a, _address(x), 1, _address(y), 1)
     return True
 
 

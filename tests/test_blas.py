@@ -43,3 +43,17 @@ def test_kernels_refuse_what_they_cannot_do_and_leave_y_alone():
     ro.flags.writeable = False
     assert not _blas.axpy(1.0, np.ones(4, np.float32), ro)
     np.testing.assert_array_equal(y, before)
+
+
+@needs_kernels
+def test_a_read_only_x_and_an_empty_pair_take_the_slow_address_and_no_call():
+    # ctypes borrows only writable, non-empty buffers: a read-only x falls back to
+    # ``ndarray.ctypes``, and an empty pair is done without a call
+    x = np.full(5, 2.0, np.float32)
+    x.flags.writeable = False
+    y = np.ones(5, np.float32)
+    assert _blas.axpy(0.5, x, y)
+    np.testing.assert_array_equal(y, np.full(5, 2.0, np.float32))
+    empty = np.ones(0, np.float32)
+    assert _blas.axpby(1.0, empty, 2.0, np.ones(0, np.float32))
+    assert _blas.axpy(1.0, empty, np.ones(0, np.float32))
