@@ -19,7 +19,8 @@ from enum import Enum
 
 from ..._tensor import Tensor
 
-__all__ = ["TVTensor", "Image", "Video", "Mask", "BoundingBoxes", "BoundingBoxFormat", "wrap"]
+__all__ = ["TVTensor", "Image", "Video", "Mask", "BoundingBoxes", "BoundingBoxFormat", "KeyPoints",
+           "wrap"]
 
 
 def _as_tensor(data, dtype=None, device=None, requires_grad=None) -> Tensor:
@@ -219,6 +220,55 @@ class BoundingBoxes(TVTensor):
                 ("clamping_mode", self.clamping_mode)]
 
 
+class KeyPoints(TVTensor):
+    """Points ``(..., 2)`` as ``(x, y)`` pixel coordinates on an image of
+    ``canvas_size = (H, W)``: a 1-D ``[x, y]`` becomes ``(1, 2)``; a leading ``(N, K, 2)``
+    layout holds ``K`` points for each of ``N`` objects (``SanitizeKeyPoints`` drops an object
+    when any of its points left the canvas).
+
+    The v2 geometric transforms move the points with the image (a flip maps ``x`` to
+    ``W - 1 - x``); points that leave the canvas are kept until ``ClampKeyPoints`` or
+    ``SanitizeKeyPoints``.
+
+    Example:
+        >>> kp = tv_tensors.KeyPoints([[1.0, 2.0], [3.0, 4.5]], canvas_size=(10, 20))
+        >>> kp.canvas_size
+        (10, 20)
+    """
+
+    canvas_size: tuple[int, int]
+
+    def __new__(cls, data, *, canvas_size, dtype=None, device=None, requires_grad=None):
+        t = _as_tensor(data, dtype, device, requires_grad)
+        return cls._wrap(cls._checked(t), canvas_size=canvas_size)
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    @staticmethod
+    def _checked(tensor: Tensor) -> Tensor:
+        # a 1-D input is one point (its length is not checked), anything else must end in 2;
+        # the constructor and ``wrap`` check, while clone/to/detach keep the data as it is
+        if tensor.ndim == 1:
+            return tensor.unsqueeze(0)
+        if tensor.ndim == 0:
+            raise IndexError("tuple index out of range")
+        if tensor.shape[-1] != 2:
+            raise ValueError(f"Expected a tensor of shape (..., 2), not {tensor.shape}")
+        return tensor
+
+    @classmethod
+    def _wrap(cls, tensor: Tensor, *, canvas_size, **ignored):
+        # torchvision's wrap passes other metadata (a box ``format``) to this type silently
+        return super()._wrap(tensor, canvas_size=canvas_size)
+
+    def _meta(self) -> dict:
+        return {"canvas_size": self.canvas_size}
+
+    def _repr_meta(self):
+        return [("canvas_size", self.canvas_size)]
+
+
 def wrap(wrappee: Tensor, *, like: TVTensor, **kwargs):
     """``wrappee`` as a tv_tensor of ``like``'s type and metadata (``kwargs`` override it).
 
@@ -228,4 +278,6 @@ def wrap(wrappee: Tensor, *, like: TVTensor, **kwargs):
         'BoundingBoxes'
     """
     meta = {**like._meta(), **kwargs}
+    if isinstance(like, KeyPoints):
+        wrappee = KeyPoints._checked(wrappee)
     return type(like)._wrap(wrappee, **meta)

@@ -25,6 +25,14 @@ from ._auto_augment import (
     RandAugment,
     TrivialAugmentWide,
 )
+from ._detection import (
+    RandomIoUCrop,
+    RandomPhotometricDistort,
+    RandomResize,
+    RandomShortestSize,
+    ScaleJitter,
+)
+from ._keypoints import ClampKeyPoints, SanitizeKeyPoints
 from ._transform import Transform
 from ._transforms import (
     CenterCrop,
@@ -62,4 +70,5 @@ __all__ = ["functional", "InterpolationMode", "Transform", "CenterCrop", "ClampB
            "ToImage", "ToPureTensor", "CutMix", "GaussianBlur", "Grayscale", "MixUp",
            "RandomErasing", "RandomGrayscale", "AutoAugment", "AutoAugmentPolicy",
            "RandAugment", "TrivialAugmentWide", "AugMix", "ConvertBoundingBoxFormat",
-           "RandomZoomOut"]
+           "RandomZoomOut", "RandomPhotometricDistort", "RandomIoUCrop", "ScaleJitter",
+           "RandomShortestSize", "RandomResize", "ClampKeyPoints", "SanitizeKeyPoints"]

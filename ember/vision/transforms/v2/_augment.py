@@ -57,7 +57,8 @@ class _BaseMixUpCutMix(Transform):
         flat = _flatten(sample, [])
         labels = self._labels_getter(sample)
         name = type(self).__name__
-        if any(_is_pil_image(x) or isinstance(x, (tv_tensors.BoundingBoxes, tv_tensors.Mask))
+        if any(_is_pil_image(x) or isinstance(x, (tv_tensors.BoundingBoxes, tv_tensors.Mask,
+                                                  tv_tensors.KeyPoints))
                for x in flat):
             raise ValueError(f"{name}() does not support PIL images, bounding boxes, "
                              "keypoints and masks.")
@@ -180,7 +181,7 @@ def _type_name(dtype) -> str:
 # --- colour and blur -----------------------------------------------------------------------------
 
 def _leaves_masks_and_boxes(inpt) -> bool:
-    return isinstance(inpt, (tv_tensors.Mask, tv_tensors.BoundingBoxes))
+    return isinstance(inpt, (tv_tensors.Mask, tv_tensors.BoundingBoxes, tv_tensors.KeyPoints))
 
 
 class Grayscale(Transform):

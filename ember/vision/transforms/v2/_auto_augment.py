@@ -94,7 +94,7 @@ class _AutoAugmentBase(Transform):
         sample = inputs if len(inputs) > 1 else inputs[0]
         flat = _flatten(sample, [])
         for x in flat:
-            if isinstance(x, (tv_tensors.BoundingBoxes, tv_tensors.Mask)):
+            if isinstance(x, (tv_tensors.BoundingBoxes, tv_tensors.Mask, tv_tensors.KeyPoints)):
                 raise TypeError(f"Inputs of type {type(x).__name__} are not supported by "
                                 f"{type(self).__name__}()")
         needs = _needs_transform(flat)

@@ -62,7 +62,7 @@ def query_size(flat: list) -> tuple[int, int]:
 
     sizes = {tuple(get_size(x)) for x in flat
              if isinstance(x, (tv_tensors.Image, tv_tensors.Video, tv_tensors.Mask,
-                               tv_tensors.BoundingBoxes))
+                               tv_tensors.BoundingBoxes, tv_tensors.KeyPoints))
              or _is_pure_tensor(x) or _is_pil_image(x)}
     if not sizes:
         raise TypeError("No image, video, mask or bounding box was found in the sample")

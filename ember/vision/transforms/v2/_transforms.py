@@ -221,7 +221,7 @@ class ToDtype(Transform):
 
     def transform(self, inpt, params):
         if isinstance(self.dtype, D.dtype):
-            if isinstance(inpt, (tv_tensors.Mask, tv_tensors.BoundingBoxes)):
+            if isinstance(inpt, (tv_tensors.Mask, tv_tensors.BoundingBoxes, tv_tensors.KeyPoints)):
                 return inpt
             dtype = self.dtype
         else:
@@ -267,7 +267,7 @@ class Normalize(Transform):
         return super().forward(*inputs)
 
     def transform(self, inpt, params):
-        if isinstance(inpt, (tv_tensors.Mask, tv_tensors.BoundingBoxes)):
+        if isinstance(inpt, (tv_tensors.Mask, tv_tensors.BoundingBoxes, tv_tensors.KeyPoints)):
             return inpt
         return F.normalize(inpt, self.mean, self.std, self.inplace)
 
@@ -647,7 +647,7 @@ class ColorJitter(Transform):
         return {"fn_idx": fn_idx, "factors": (b, c, s, h)}
 
     def transform(self, inpt, params):
-        if isinstance(inpt, (tv_tensors.Mask, tv_tensors.BoundingBoxes)):
+        if isinstance(inpt, (tv_tensors.Mask, tv_tensors.BoundingBoxes, tv_tensors.KeyPoints)):
             return inpt
         fns = (F.adjust_brightness, F.adjust_contrast, F.adjust_saturation, F.adjust_hue)
         for i in params["fn_idx"]:

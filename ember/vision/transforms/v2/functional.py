@@ -22,6 +22,22 @@ from ... import tv_tensors
 from .. import functional as _F1
 from .._functional_base import InterpolationMode, _interp, _is_pil_image
 from ..functional import pil_to_tensor, to_pil_image  # noqa: F401  (v2 names them too)
+from . import _keypoints as _kp
+from ._keypoints import (  # noqa: F401  (the key-point kernels are public names of F)
+    affine_keypoints,
+    center_crop_keypoints,
+    clamp_keypoints,
+    crop_keypoints,
+    get_size_keypoints,
+    horizontal_flip_keypoints,
+    pad_keypoints,
+    perspective_keypoints,
+    resize_keypoints,
+    resized_crop_keypoints,
+    rotate_keypoints,
+    sanitize_keypoints,
+    vertical_flip_keypoints,
+)
 
 __all__ = ["to_image", "to_pil_image", "pil_to_tensor", "to_dtype", "normalize", "resize",
            "crop", "center_crop", "resized_crop", "pad", "rotate", "affine", "perspective",
@@ -30,6 +46,7 @@ __all__ = ["to_image", "to_pil_image", "pil_to_tensor", "to_dtype", "normalize",
            "vertical_flip", "hflip", "vflip", "adjust_brightness", "adjust_contrast",
            "adjust_saturation", "adjust_hue", "clamp_bounding_boxes",
            "convert_bounding_box_format", "get_size", "get_dimensions", "InterpolationMode"]
+__all__ += _kp.__all__
 
 BF = tv_tensors.BoundingBoxFormat
 
@@ -43,6 +60,22 @@ def _like(out: Tensor, inpt, **meta):
     if isinstance(inpt, tv_tensors.TVTensor):
         return tv_tensors.wrap(_plain(out), like=inpt, **meta)
     return out
+
+
+def _no_keypoints(inpt, name: str) -> None:
+    # torchvision registers no key-point kernel for the image-only functionals
+    if isinstance(inpt, tv_tensors.KeyPoints):
+        raise TypeError(f"Functional F.{name} supports inputs of type Image, Tensor, "
+                        f"PIL.Image.Image and Video, but got {type(inpt)} instead.")
+
+
+def _keypoints_op(inpt, kernel, *args, **kwargs):
+    """A key-point kernel applied to ``KeyPoints`` (its canvas passed and updated)."""
+    out = kernel(_plain(inpt), *args, **kwargs)
+    if isinstance(out, tuple):
+        out, canvas = out
+        return tv_tensors.wrap(out, like=inpt, canvas_size=tuple(canvas))
+    return tv_tensors.wrap(out, like=inpt)
 
 
 def _image_op(inpt, fn):
@@ -93,7 +126,8 @@ def to_dtype(inpt, dtype=None, scale: bool = False):
         tensor(True)
     """
     dtype = D.float32 if dtype is None else dtype
-    if isinstance(inpt, (tv_tensors.Mask, tv_tensors.BoundingBoxes)) or not scale:
+    if isinstance(inpt, (tv_tensors.Mask, tv_tensors.BoundingBoxes, tv_tensors.KeyPoints)) \
+            or not scale:
         return _like(_plain(inpt).to(dtype), inpt)
     return _like(_scale_dtype(_plain(inpt), dtype), inpt)
 
@@ -104,6 +138,7 @@ def normalize(inpt, mean, std, inplace: bool = False):
     Example:
         >>> normalize(img, [0.5] * 3, [0.5] * 3)
     """
+    _no_keypoints(inpt, "normalize")
     return _like(_F1.normalize(_plain(inpt), mean, std, inplace), inpt)
 
 
@@ -116,7 +151,7 @@ def get_size(inpt) -> list[int]:
         >>> get_size(tv_tensors.Image(ember.zeros(3, 4, 5)))
         [4, 5]
     """
-    if isinstance(inpt, tv_tensors.BoundingBoxes):
+    if isinstance(inpt, (tv_tensors.BoundingBoxes, tv_tensors.KeyPoints)):
         return list(inpt.canvas_size)
     if _is_pil_image(inpt):
         return [inpt.height, inpt.width]
@@ -130,6 +165,7 @@ def get_dimensions(inpt) -> list[int]:
         >>> get_dimensions(tv_tensors.Image(ember.zeros(3, 4, 5)))
         [3, 4, 5]
     """
+    _no_keypoints(inpt, "get_dimensions")
     return _F1.get_dimensions(inpt if _is_pil_image(inpt) else _plain(inpt))
 
 
@@ -271,6 +307,8 @@ def horizontal_flip(inpt):
     if isinstance(inpt, tv_tensors.BoundingBoxes):
         return _affine_boxes(inpt, -1.0, 1.0, float(inpt.canvas_size[1]), 0.0,
                              inpt.canvas_size, False)
+    if isinstance(inpt, tv_tensors.KeyPoints):
+        return _keypoints_op(inpt, horizontal_flip_keypoints, inpt.canvas_size)
     return _image_op(inpt, _F1.hflip)
 
 
@@ -283,6 +321,8 @@ def vertical_flip(inpt):
     if isinstance(inpt, tv_tensors.BoundingBoxes):
         return _affine_boxes(inpt, 1.0, -1.0, 0.0, float(inpt.canvas_size[0]),
                              inpt.canvas_size, False)
+    if isinstance(inpt, tv_tensors.KeyPoints):
+        return _keypoints_op(inpt, vertical_flip_keypoints, inpt.canvas_size)
     return _image_op(inpt, _F1.vflip)
 
 
@@ -303,6 +343,8 @@ def resize(inpt, size, interpolation=InterpolationMode.BILINEAR, max_size=None,
         h, w = inpt.canvas_size
         nh, nw = _F1._output_size(h, w, size, max_size)
         return _affine_boxes(inpt, nw / w, nh / h, 0.0, 0.0, (nh, nw), False)
+    if isinstance(inpt, tv_tensors.KeyPoints):
+        return _keypoints_op(inpt, resize_keypoints, size, inpt.canvas_size, max_size)
     if isinstance(inpt, tv_tensors.Mask):
         return _mask_op(inpt, lambda t: _F1.resize(t, size, InterpolationMode.NEAREST,
                                                    max_size, antialias=False))
@@ -337,6 +379,8 @@ def crop(inpt, top: int, left: int, height: int, width: int):
     if isinstance(inpt, tv_tensors.BoundingBoxes):
         return _affine_boxes(inpt, 1.0, 1.0, -float(left), -float(top), (height, width),
                              inpt.clamping_mode is not None)
+    if isinstance(inpt, tv_tensors.KeyPoints):
+        return _keypoints_op(inpt, crop_keypoints, top, left, height, width)
     if isinstance(inpt, tv_tensors.Mask):
         return _mask_op(inpt, lambda t: _F1.crop(t, top, left, height, width))
     return _image_op(inpt, lambda t: _F1.crop(t, top, left, height, width))
@@ -361,6 +405,8 @@ def pad(inpt, padding, fill=0, padding_mode: str = "constant"):
         h, w = inpt.canvas_size
         return _affine_boxes(inpt, 1.0, 1.0, float(left), float(top),
                              (h + top + bottom, w + left + right), False)
+    if isinstance(inpt, tv_tensors.KeyPoints):
+        return _keypoints_op(inpt, pad_keypoints, inpt.canvas_size, padding, padding_mode)
     if isinstance(inpt, tv_tensors.Mask):
         return _mask_op(inpt, lambda t: _F1.pad(t, padding, fill, padding_mode))
     return _image_op(inpt, lambda t: _F1.pad(t, padding, fill, padding_mode))
@@ -415,6 +461,9 @@ def rotate(inpt, angle: float, interpolation=InterpolationMode.NEAREST, expand: 
     """
     if isinstance(inpt, tv_tensors.BoundingBoxes):
         return _rotate_boxes(inpt, float(angle), expand, center)
+    if isinstance(inpt, tv_tensors.KeyPoints):
+        return _keypoints_op(inpt, rotate_keypoints, inpt.canvas_size, float(angle), expand,
+                             center)
     if isinstance(inpt, tv_tensors.Mask):
         return _mask_op(inpt, lambda t: _rotate_image(t, angle, InterpolationMode.NEAREST,
                                                       expand, center, fill))
@@ -473,6 +522,9 @@ def affine(inpt, angle: float, translate, scale: float, shear,
         shear = [shear[0], shear[0]]
     if isinstance(inpt, tv_tensors.BoundingBoxes):
         return _affine_boxes_matrix(inpt, angle, translate, scale, shear, center)
+    if isinstance(inpt, tv_tensors.KeyPoints):
+        return _keypoints_op(inpt, affine_keypoints, inpt.canvas_size, angle, translate, scale,
+                             shear, center)
     if isinstance(inpt, tv_tensors.Mask):
         return _mask_op(inpt, lambda t: _F1.affine(t, angle, list(translate), scale, shear,
                                                    InterpolationMode.NEAREST, fill, center))
@@ -539,6 +591,9 @@ def perspective(inpt, startpoints, endpoints, interpolation=InterpolationMode.BI
     """
     if isinstance(inpt, tv_tensors.BoundingBoxes):
         return _perspective_boxes(inpt, startpoints, endpoints)
+    if isinstance(inpt, tv_tensors.KeyPoints):
+        return _keypoints_op(inpt, perspective_keypoints, inpt.canvas_size, startpoints,
+                             endpoints)
     if isinstance(inpt, tv_tensors.Mask):
         return _mask_op(inpt, lambda t: _F1.perspective(t, startpoints, endpoints,
                                                         InterpolationMode.NEAREST, fill))
@@ -561,6 +616,8 @@ def center_crop(inpt, output_size):
     if isinstance(inpt, tv_tensors.BoundingBoxes):
         top, left, ch, cw = _center_crop_params(*inpt.canvas_size, output_size)
         return crop(inpt, top, left, ch, cw)
+    if isinstance(inpt, tv_tensors.KeyPoints):
+        return _keypoints_op(inpt, center_crop_keypoints, inpt.canvas_size, output_size)
     if isinstance(inpt, tv_tensors.Mask):
         return _mask_op(inpt, lambda t: _F1.center_crop(t, output_size))
     return _image_op(inpt, lambda t: _F1.center_crop(t, output_size))
@@ -584,6 +641,7 @@ def _color(fn):
     def op(inpt, factor):
         if isinstance(inpt, (tv_tensors.Mask, tv_tensors.BoundingBoxes)):
             return inpt
+        _no_keypoints(inpt, fn.__name__)
         return _image_op(inpt, lambda t: fn(t, factor))
     op.__name__ = fn.__name__
     op.__doc__ = (f"``{fn.__name__}`` of the v1 functional on images and videos (masks and "
@@ -635,7 +693,23 @@ adjust_brightness = _color(_F1.adjust_brightness)
 adjust_contrast = _color(_v2_color(_F1.adjust_contrast, _contrast_mean))
 adjust_saturation = _color(_v2_color(
     _F1.adjust_saturation, lambda a: _gray_u8(a) if a.shape[-3] == 3 else None))
-adjust_hue = _color(_F1.adjust_hue)
+def _v2_hue(img, hue_factor: float):
+    """v1's hue kernel, but a uint8 tensor enters float as torchvision v2 scales it: times
+    ``float32(1 / 255)`` rather than divided by 255 (probed: the two differ in the last bit,
+    which moves an occasional output value by one)."""
+    if isinstance(img, Tensor) and img.dtype == D.uint8 and img.ndim >= 3 \
+            and int(img.shape[-3]) == 3:
+        arr = np.asarray(img._data)
+        as_float = Tensor._make(arr.astype(np.float32) * np.float32(1.0 / 255.0), D.float32)
+        out = np.asarray(_F1.adjust_hue(as_float, hue_factor)._data)
+        # back to uint8 as convert_image_dtype does: scale by 256 - eps and truncate
+        return Tensor._make(np.ascontiguousarray((out * np.float32(255.999)).astype(np.uint8)),
+                            D.uint8)
+    return _F1.adjust_hue(img, hue_factor)
+
+
+_v2_hue.__name__ = "adjust_hue"
+adjust_hue = _color(_v2_hue)
 
 
 # --- filters, greyscale, erasing -----------------------------------------------------------------
