@@ -20,8 +20,9 @@ for _k in dir(_modules_pkg):
 
 
 def __getattr__(name):
-    # the quantization namespaces (torch.nn.quantized, .intrinsic, .qat) load on first use
-    if name in ("quantized", "intrinsic", "qat"):
+    # the quantization namespaces (torch.nn.quantized, .intrinsic, .qat, .quantizable) load
+    # on first use
+    if name in ("quantized", "intrinsic", "qat", "quantizable"):
         import importlib
 
         return importlib.import_module(f"{__name__}.{name}")

@@ -10,6 +10,7 @@ round(min / scale)``; symmetric schemes centre the range on 0 (``scale = max(|mi
 
 from __future__ import annotations
 
+import bisect
 import functools
 import warnings
 
@@ -346,14 +347,56 @@ class MovingAveragePerChannelMinMaxObserver(PerChannelMinMaxObserver):
         return old_lo + c * (lo - old_lo), old_hi + c * (hi - old_hi)
 
 
-class HistogramObserver(MinMaxObserver):
-    """Records the running min and max (PyTorch also keeps a histogram and searches it for the
-    range that minimises quantization error; ember's qparams are the plain min/max ones, which
-    can differ from PyTorch's for data with outliers).
+def _histc32(x: np.ndarray, bins: int, lo, hi) -> np.ndarray:
+    """``torch.histc`` on float32 data, bin index ``(x - lo) * bins / (hi - lo)`` worked out in
+    float32 as PyTorch does (a float64 formula puts some edge values one bin off)."""
+    f32 = np.float32
+    lo, hi = f32(lo), f32(hi)
+    if lo == hi:  # a one-point range is widened by 1 each way
+        lo, hi = lo - f32(1), hi + f32(1)
+    inside = x[(x >= lo) & (x <= hi)]
+    pos = ((inside - lo) * f32(bins) / (hi - lo)).astype(np.int64)
+    return np.bincount(np.minimum(pos, bins - 1), minlength=bins).astype(np.float32)
+
+
+def _linspace32(start, end, steps: int) -> np.ndarray:
+    """float32 ``torch.linspace``: the step is rounded to float32, the first half counts up
+    from ``start`` and the second half down from ``end``."""
+    f32 = np.float32
+    a, b = f32(start), f32(end)
+    step = float((b - a) / f32(steps - 1))
+    k = np.arange(steps)
+    up = float(a) + step * k
+    down = float(b) - step * (steps - 1 - k)
+    return np.where(k < steps // 2, up, down).astype(np.float32)
+
+
+def _cube_gap(lo, hi, density):
+    """The integral of d**2 over [lo, hi] (times the density), all in float32."""
+    return density * ((hi * hi * hi - lo * lo * lo) / np.float32(3))
+
+
+class HistogramObserver(UniformQuantizationObserverBase):
+    """Keeps a ``bins``-bin histogram of everything it has seen and picks the clipping range
+    whose quantization to ``2 ** bits`` levels loses the least (the squared error of each
+    value to its level's centre, integrated over the histogram).
+
+    The histogram covers the running ``[min_val, max_val]``; when a batch widens that range the
+    old counts are spread over ``upsample_rate`` sub-bins each and re-binned into the new range.
+    ``calculate_qparams`` trims the histogram from whichever end frees more bins per quantile
+    step (steps of 1e-5 of the total count) while the error keeps falling, then derives the
+    scale and zero point from the trimmed range. Infinite inputs are dropped with a warning.
+
+    Args:
+        bins (int): number of histogram bins.
+        dtype, qscheme, reduce_range, quant_min, quant_max, eps: as ``MinMaxObserver``
+            (per-tensor schemes only).
 
     Example:
         >>> obs = ember.ao.quantization.HistogramObserver()
-        >>> _ = obs(ember.tensor([-1.0, 3.0]))
+        >>> _ = obs(ember.tensor([-1.0, 0.0, 0.5, 3.0]))
+        >>> int(obs.histogram.sum())
+        4
         >>> obs.calculate_qparams()[0].shape
         torch.Size([1])
     """
@@ -361,11 +404,200 @@ class HistogramObserver(MinMaxObserver):
     def __init__(self, bins: int = 2048, dtype=D.quint8, qscheme=per_tensor_affine,
                  reduce_range=False, quant_min=None, quant_max=None, factory_kwargs=None,
                  eps=_EPS, is_dynamic=False, **kwargs):
+        if qscheme not in (per_tensor_affine, per_tensor_symmetric):
+            raise NotImplementedError(
+                "HistogramObserver's qscheme only support torch.per_tensor_symmetric        "
+                "             and torch.per_tensor_affine.")
+        if is_dynamic:
+            raise NotImplementedError("HistogramObserver doesn't support dynamic quantization")
         super().__init__(dtype=dtype, qscheme=qscheme, reduce_range=reduce_range,
                          quant_min=quant_min, quant_max=quant_max,
                          factory_kwargs=factory_kwargs, eps=eps, is_dynamic=is_dynamic,
                          **kwargs)
         self.bins = bins
+        self.register_buffer("histogram", _t(np.zeros(bins, np.float32), D.float32))
+        self.register_buffer("min_val", _t(np.array(np.inf, np.float32), D.float32))
+        self.register_buffer("max_val", _t(np.array(-np.inf, np.float32), D.float32))
+        # the destination levels: the dtype's full width, even under reduce_range
+        bits = {D.qint32: 32, D.int32: 32, D.int16: 16}.get(dtype, 8)
+        self.dst_nbins = 2 ** bits
+        self.upsample_rate = 16
+
+    # -- accumulation ---------------------------------------------------------------------
+
+    def forward(self, x_orig):
+        if x_orig.numel() == 0:
+            return x_orig
+        if not x_orig.dtype.is_floating_point:
+            from ..._ops.inplace import _type_title
+
+            raise NotImplementedError(f'"histogram_cpu" not implemented for '
+                                      f"'{_type_title(x_orig.dtype)}'")
+        x = _batch(x_orig).reshape(-1)
+        if np.isinf(x).any():
+            # an infinite range would make every bin infinitely wide; such values are clamped
+            # at quantization time anyway
+            warnings.warn("torch.inf detected in input tensor, ignoring input", stacklevel=2)
+            x = x[~np.isinf(x)]
+            if x.size == 0:
+                return x_orig
+        lo, hi = np.float32(x.min()), np.float32(x.max())
+        old_lo = np.float32(self.min_val._data)
+        old_hi = np.float32(self.max_val._data)
+        first = old_lo == np.inf or old_hi == -np.inf
+        if np.isnan(lo) or np.isnan(hi):
+            if first:  # PyTorch has stored the NaN range before histc refuses it
+                self.min_val._data = np.asarray(lo, np.float32)
+                self.max_val._data = np.asarray(hi, np.float32)
+            raise RuntimeError("torch.histc: range of [nan, nan] is not finite")
+        if first:  # the first batch sets the range
+            self.reset_histogram(x, lo, hi)
+            return x_orig
+        new_lo, new_hi = min(old_lo, lo), max(old_hi, hi)
+        counts = _histc32(x, self.bins, new_lo, new_hi)
+        hist = self.histogram._data.astype(np.float32)
+        if new_lo == old_lo and new_hi == old_hi:
+            merged = hist + counts
+        else:
+            merged = self._combine_histograms(hist, old_lo, old_hi, counts, new_lo, new_hi)
+        self.histogram._data = merged.astype(np.float32)
+        self.min_val._data = np.asarray(new_lo, np.float32)
+        self.max_val._data = np.asarray(new_hi, np.float32)
+        return x_orig
+
+    def reset_histogram(self, x, min_val, max_val):
+        """Start over from batch ``x`` whose range is ``[min_val, max_val]``."""
+        data = x if isinstance(x, np.ndarray) else _batch(x).reshape(-1)
+        lo, hi = np.float32(min_val), np.float32(max_val)
+        self.min_val._data = np.asarray(lo, np.float32)
+        self.max_val._data = np.asarray(hi, np.float32)
+        self.histogram._data = _histc32(data, self.bins, lo, hi)
+
+    def _combine_histograms(self, orig_hist, orig_min, orig_max, update_hist, update_min,
+                            update_max):
+        """``update_hist`` (over the new, wider range) plus the old histogram re-binned into
+        that range (arrays in, array out)."""
+        if update_min == orig_min and update_max == orig_max:
+            return orig_hist + update_hist
+        if orig_min == orig_max:
+            # every old value sat at one point: move its whole count to that point's new bin
+            point = _histc32(np.array([orig_min], np.float32), self.bins, update_min,
+                             update_max)
+            return point * np.float32(orig_hist.sum(dtype=np.float64)) + update_hist
+        if not (update_min <= orig_min and update_max >= orig_max):
+            raise AssertionError("the updated range must contain the old one")
+        return update_hist + self._upscale_histogram(orig_hist, orig_min, orig_max,
+                                                     update_min, update_max)
+
+    def _upscale_histogram(self, histogram, orig_min, orig_max, update_min, update_max):
+        """Re-bin ``histogram`` (over ``[orig_min, orig_max]``) into ``bins`` bins over the
+        wider ``[update_min, update_max]``: each old bin is cut into ``upsample_rate`` equal
+        parts that land, whole, in the new bin holding their midpoint."""
+        f32, r = np.float32, self.upsample_rate
+        fine = np.repeat(np.asarray(histogram, f32), r) / f32(r)
+        width = (f32(orig_max) - f32(orig_min)) / f32(self.bins * r)
+        mids = _linspace32(orig_min, orig_max, self.bins * r + 1)[:-1] + f32(0.5) * width
+        edges = _linspace32(update_min, update_max, self.bins + 1)
+        where = np.clip(np.searchsorted(edges, mids, side="right") - 1, 0, self.bins - 1)
+        out = np.zeros(self.bins, f32)
+        np.add.at(out, where, fine)  # float32, in index order, like a sequential loop
+        return out
+
+    # -- the range search -----------------------------------------------------------------
+
+    def _get_norm(self, delta_begin, delta_end, density):
+        """Squared error integrated from ``delta_begin`` to ``delta_end`` around a level's
+        centre, scaled by ``density``."""
+        return _cube_gap(np.float32(delta_begin), np.float32(delta_end), density)
+
+    def _compute_quantization_error(self, next_start_bin: int, next_end_bin: int) -> float:
+        """The L2 error of spreading bins ``next_start_bin..next_end_bin`` over ``dst_nbins``
+        levels (values outside are clipped into the end levels)."""
+        f32 = np.float32
+        bins, nlev = self.bins, self.dst_nbins
+        src_w = (float(self.max_val._data) - float(self.min_val._data)) / bins
+        dst_w = src_w * (next_end_bin - next_start_bin + 1) / nlev
+        if dst_w == 0.0:
+            return 0.0
+        sw, dw, half = f32(src_w), f32(dst_w), f32(dst_w / 2)
+        begin = np.arange(-next_start_bin, bins - next_start_bin).astype(f32) * sw
+        end = begin + sw
+        top = f32(nlev - 1)
+        first = np.clip(np.floor_divide(begin, dw), f32(0), top)
+        last = np.clip(np.floor_divide(end, dw), f32(0), top)
+        density = self.histogram._data.astype(f32) / sw
+        # the part of each source bin inside its first level, the whole levels it spans,
+        # and the part inside its last level
+        err = _cube_gap(begin - (first + f32(0.5)) * dw,
+                        np.full(bins, half, f32), density)
+        err = err + (last - first - f32(1)) * _cube_gap(f32(-half), half, density)
+        err = err + _cube_gap(f32(-half), end - (last * dw + half), density)
+        return float(f32(err.sum(dtype=np.float64)))
+
+    def _non_linear_param_search(self):
+        """The trimmed ``(min, max)`` (float32 tensors) with the least quantization error."""
+        f32 = np.float32
+        hist = self.histogram._data.astype(f32)
+        bins = self.bins
+        if hist.shape[0] != bins:
+            raise AssertionError("bins mismatch")
+        lo, hi = f32(self.min_val._data), f32(self.max_val._data)
+        total = float(f32(hist.sum(dtype=np.float64)))
+        # float64 running total rounded to float32, as Python floats for bisect
+        csum = np.cumsum(hist, dtype=np.float64).astype(f32).tolist()
+        step = 1e-5
+        # the quantile bounds as PyTorch walks them: repeated float64 += / -= of the step
+        n = int(1.0 / step) + 2
+        alphas = np.cumsum(np.concatenate([[0.0], np.full(n, step)]))
+        betas = np.cumsum(np.concatenate([[1.0], np.full(n, -step)]))
+        # each bound times the total, rounded to float32 as it is compared with float32 sums
+        a_cut = (alphas * total).astype(f32).tolist()
+        b_cut = (betas * total).astype(f32).tolist()
+        alphas, betas = alphas.tolist(), betas.tolist()
+        ia = ib = 0
+        start, stop = 0, bins - 1
+        best = float("inf")
+        while alphas[ia] < betas[ib]:
+            # first bin at or after `start` (before `stop`) whose running count reaches the
+            # next lower quantile, and last bin (after `start`) not beyond the upper one
+            left = bisect.bisect_left(csum, a_cut[ia + 1], start, stop)
+            right = bisect.bisect_right(csum, b_cut[ib + 1], start + 1, stop + 1) - 1
+            right = max(right, start)
+            cand_start, cand_stop = start, stop
+            if left - start > stop - right:
+                cand_start = left
+                ia += 1
+            else:
+                cand_stop = right
+                ib += 1
+            if cand_start == start and cand_stop == stop:
+                continue
+            err = self._compute_quantization_error(cand_start, cand_stop)
+            if err > best:
+                break
+            best = err
+            start, stop = cand_start, cand_stop
+        width = (hi - lo) / f32(bins)
+        new_lo = lo + width * f32(start)
+        new_hi = lo + width * f32(stop + 1)
+        return _t(np.asarray(new_lo, f32), D.float32), _t(np.asarray(new_hi, f32), D.float32)
+
+    def calculate_qparams(self):
+        """(scale, zero_point) for the range the histogram search settles on."""
+        lo, hi = float(self.min_val._data), float(self.max_val._data)
+        if lo == np.inf and hi == -np.inf:
+            warnings.warn("must run observer before calling calculate_qparams.               "
+                          "                     Returning default scale and zero point ",
+                          stacklevel=2)
+            return _t(np.ones(1, np.float32), D.float32), _t(np.zeros(1, np.int64), D.int64)
+        if self.histogram.shape[0] != self.bins:
+            raise AssertionError("The number of bins in histogram should be equal to the "
+                                 "number of bins supplied while making this observer")
+        new_lo, new_hi = self._non_linear_param_search()
+        return self._calculate(new_lo._data, new_hi._data)
+
+    def extra_repr(self):
+        return f"min_val={float(self.min_val._data)}, max_val={float(self.max_val._data)}"
 
 
 class PlaceholderObserver(ObserverBase):

@@ -12,6 +12,7 @@ tensors, since ember's functional ops do not take them (PyTorch's do).
 from __future__ import annotations
 
 import copy
+import functools
 import warnings
 
 from ... import nn
@@ -28,6 +29,34 @@ __all__ = ["quantize_dynamic", "prepare", "convert", "prepare_qat", "quantize",
            "get_default_dynamic_quant_module_mappings", "get_default_qat_module_mappings",
            "DEFAULT_STATIC_QUANT_MODULE_MAPPINGS", "DEFAULT_DYNAMIC_QUANT_MODULE_MAPPINGS",
            "DEFAULT_QAT_MODULE_MAPPINGS"]
+
+
+_DEPRECATION_MESSAGE = (
+    "torch.ao.quantization is deprecated and will be removed in 2.10. \n"
+    "For migrations of users: \n"
+    "1. Eager mode quantization (torch.ao.quantization.quantize, "
+    "torch.ao.quantization.quantize_dynamic), please migrate to use torchao eager mode "
+    "quantize_ API instead \n"
+    "2. FX graph mode quantization (torch.ao.quantization.quantize_fx.prepare_fx,"
+    "torch.ao.quantization.quantize_fx.convert_fx, please migrate to use torchao pt2e "
+    "quantization API instead (prepare_pt2e, convert_pt2e) \n"
+    "3. pt2e quantization has been migrated to torchao "
+    "(https://github.com/pytorch/ao/tree/main/torchao/quantization/pt2e) \n"
+    "see https://github.com/pytorch/ao/issues/2259 for more details")
+
+
+def _deprecated_workflow(fn):
+    """PyTorch 2.13 marks its eager workflow entry points deprecated: each call (not the
+    import) warns ``DeprecationWarning`` at the caller's line, before the arguments are
+    checked; ``__deprecated__`` holds the message, as ``warnings.deprecated`` sets it."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        warnings.warn(_DEPRECATION_MESSAGE, DeprecationWarning, stacklevel=2)
+        return fn(*args, **kwargs)
+
+    wrapper.__deprecated__ = _DEPRECATION_MESSAGE
+    return wrapper
 
 
 def _qat():
@@ -145,6 +174,7 @@ def _attach(mod) -> None:
     mod.register_forward_hook(_observer_forward_hook)
 
 
+@_deprecated_workflow
 def prepare(model, inplace=False, allow_list=None, observer_non_leaf_module_list=None,
             prepare_custom_config_dict=None):
     """Ready ``model`` (with ``qconfig`` set) for static post-training quantization: observers
@@ -172,6 +202,7 @@ def prepare(model, inplace=False, allow_list=None, observer_non_leaf_module_list
     return model
 
 
+@_deprecated_workflow
 def prepare_qat(model, mapping=None, inplace=False):
     """Ready a training ``model`` (with ``qconfig`` set, usually
     ``get_default_qat_qconfig``) for quantization-aware training: Linear/Conv layers become
@@ -221,6 +252,7 @@ def _swap(module, mapping, qat=False) -> None:
         _swap(child, mapping, qat)
 
 
+@_deprecated_workflow
 def convert(module, mapping=None, inplace=False, remove_qconfig=True, is_reference=False,
             convert_custom_config_dict=None, use_precomputed_fake_quant=False):
     """Swap each observed module of a prepared (and calibrated, or QAT-trained) model for its
@@ -244,6 +276,7 @@ def convert(module, mapping=None, inplace=False, remove_qconfig=True, is_referen
     return module
 
 
+@_deprecated_workflow
 def quantize_dynamic(model, qconfig_spec=None, dtype=None, mapping=None, inplace=False):
     """Replace the listed float layers (by default every ``nn.Linear``, ``nn.LSTM``, ``nn.GRU``
     and recurrent cell) with dynamically quantized ones: int8 weights now, activations
@@ -293,6 +326,7 @@ def _swap_dynamic(module, mapping) -> None:
             _swap_dynamic(child, mapping)
 
 
+@_deprecated_workflow
 def quantize(model, run_fn, run_args, mapping=None, inplace=False):
     """``prepare``, calibrate with ``run_fn(model, *run_args)``, ``convert``: static
     post-training quantization in one call.
@@ -311,6 +345,7 @@ def quantize(model, run_fn, run_args, mapping=None, inplace=False):
     return convert(model, mapping, inplace=True)
 
 
+@_deprecated_workflow
 def quantize_qat(model, run_fn, run_args, inplace=False):
     """``prepare_qat``, train with ``run_fn(model, *run_args)``, ``convert``.
 
