@@ -140,12 +140,19 @@ def _linspace(start, end, steps, dtype, device, requires_grad, fused: bool = Tru
     # PyTorch fills the first half from start and the second half from end (symmetric error).
     # Its step is rounded to the result's precision and applied with a fused multiply-add
     # (one rounding), which shows in the last bit: linspace(-5, 5, 7)[3] is 1.1921e-07.
-    work = np.float32 if dt in (D.float32, D.float16, D.bfloat16) else np.float64
+    if dt in (D.float16, D.bfloat16):
+        return _finish(_linspace_16bit(start, end, steps, dt.np_dtype.type), dt, device,
+                       requires_grad)
+    work = np.float32 if dt is D.float32 else np.float64
+    integral = dt.category < D._FLOAT
     idx = np.arange(steps, dtype=np.float64)
-    step = float(work((end - start) / (steps - 1))) if steps > 1 else 0.0
+    # the ends are rounded first (integer results: truncated to integers) and the step
+    # computed from them in that precision
+    first, last = (work(int(start)), work(int(end))) if integral else (work(start), work(end))
+    step = float((last - first) / work(steps - 1)) if steps > 1 else 0.0
     half = steps // 2
-    first, last = float(work(start)), float(work(end))
-    if dt is D.float64 and fused:  # float64 needs a real fused multiply-add, not two roundings
+    first, last = float(first), float(last)
+    if (dt is D.float64 or integral) and fused:  # a real fused multiply-add in float64
         arr = np.where(idx < half, _fma64(step, idx, first),
                        _fma64(-step, steps - 1 - idx, last))
     else:
@@ -153,9 +160,22 @@ def _linspace(start, end, steps, dtype, device, requires_grad, fused: bool = Tru
     arr = arr.astype(work)
     if steps == 1:
         arr[0] = start  # torch gives [start] for one step
-    if dt.category < D._FLOAT:
-        arr = np.floor(arr) if step >= 0 else np.ceil(arr)
+    if integral:
+        arr = np.trunc(arr)  # toward zero, as C's conversion
     return _finish(_cast_like_torch(arr, dt), dt, device, requires_grad)
+
+
+def _linspace_16bit(start, end, steps, half_type):
+    """linspace in float16/bfloat16 as PyTorch's kernel runs it: every operation rounded to
+    the 16-bit type (no wider accumulation, no fused multiply-add)."""
+    first, last = half_type(start), half_type(end)
+    if steps == 1:
+        return np.array([first], half_type)
+    step = (last - first) / half_type(max(steps - 1, 1))
+    idx = np.arange(steps)
+    up = first + step * idx.astype(half_type)
+    down = last - step * idx[::-1].astype(half_type)
+    return np.where(idx < steps // 2, up, down).astype(half_type)
 
 
 def logspace(start, end, steps: int, base: float = 10.0, *, out=None, dtype=None, layout=None,
