@@ -79,7 +79,12 @@ class PiecewiseLinear(Op):
         (x,) = ctx.saved_tensors
         d = PiecewiseLinear.deriv(x._data, ctx.kind, ctx.a, ctx.b)
         if not _state.enabled:
-            return _t(grad._data * d, grad._dtype)
+            g = grad._data * d
+            if ctx.kind != "leaky_relu":
+                # torch selects a zero where the derivative is 0: +0.0, never the -0.0 of a
+                # negative gradient times 0 (leaky_relu multiplies, so its slope 0 gives -0.0)
+                g = np.where(d != 0, g, g.dtype.type(0))
+            return _t(g, grad._dtype)
         return grad * const_like(x, d)
 
 
@@ -396,7 +401,8 @@ class Hardswish(Op):
         if not _state.enabled:
             t = xd.dtype.type
             d = np.where(lo, t(0), np.where(hi, t(1), xd / t(3) + t(0.5)))
-            return _t(grad._data * d, grad._dtype)
+            g = grad._data * d
+            return _t(np.where(lo, g.dtype.type(0), g), grad._dtype)  # +0.0 there, as torch
         from ..pointwise.compare import where
 
         edge = const_like(x, np.where(lo, 0, 1).astype(xd.dtype))

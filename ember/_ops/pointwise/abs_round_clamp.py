@@ -509,11 +509,18 @@ class Relu(Op):
             g, yd = grad._data, y._data
             # the mask is y != 0, not y > 0: as PyTorch (grad where not y <= 0), a NaN output
             # passes its gradient through; relu's output is never negative
-            if g.dtype == yd.dtype:  # a multiply by the mask: no float64 detour, no np.where
+            # a select, not a multiply by the mask: where the output is 0 the gradient is
+            # +0.0 as in torch, never -0.0 (a negative gradient times 0), which prints as "-0."
+            if g.dtype == yd.dtype:  # no float64 detour
+                zero = g.dtype.type(0)
                 if g.nbytes < _threads.PARALLEL_MIN_BYTES or not is_host(g):
-                    return _t(np.multiply(g, yd != 0), grad._dtype)
-                out = _threads.elementwise(lambda o, a, b: np.multiply(a, b != 0, out=o),
-                                           np.empty(g.shape, g.dtype), g, yd)
+                    return _t(np.where(yd != 0, g, zero), grad._dtype)
+
+                def select(o, a, b):
+                    np.copyto(o, a)
+                    np.copyto(o, zero, where=b == 0)
+
+                out = _threads.elementwise(select, np.empty(g.shape, g.dtype), g, yd)
                 return _t(out, grad._dtype)
-            return _t(g * (yd != 0), grad._dtype)
+            return _t(np.where(yd != 0, g * (yd != 0), 0), grad._dtype)
         return grad * const_like(y, _mask(y._data != 0, y._data))

@@ -13,6 +13,7 @@ from collections import OrderedDict
 from ..._ops._core import Op
 from ..._tensor import Tensor
 from ...autograd import grad_mode
+from ...autograd.graph import _zeros_for
 from ...utils.hooks import RemovableHandle
 
 
@@ -30,6 +31,17 @@ class _Handle(RemovableHandle):
     def remove(self):
         for store in self.stores:
             store.pop(self.id, None)
+
+    # torch's handle keeps weak references to its dicts; these hold them strongly (the extra
+    # dicts are plain dicts), and calling one gives the dict, as calling a weak reference does
+    @property
+    def hooks_dict_ref(self):
+        store = self.stores[0]
+        return lambda: store
+
+    @property
+    def extra_dict_ref(self):
+        return tuple((lambda d=d: d) for d in self.stores[1:])
 
     def __enter__(self):
         return self
@@ -176,36 +188,57 @@ class _HookIdentity(Op):
     """Identity on several tensors whose backward calls ``ctx.on_grad(grads)``."""
 
     @staticmethod
-    def forward(ctx, *arrays, on_grad):
+    def forward(ctx, *arrays, on_grad, materialize=True):
         ctx.on_grad = on_grad
+        # the output node hands its hooks None for outputs no gradient reached (as torch)
+        ctx.materialize_grads = materialize
         ctx._num_outputs = len(arrays)
         ctx._output_meta = [(a.shape, t._dtype, t.device) for a, t in zip(arrays, ctx.inputs)]
         return tuple(arrays)
 
     @staticmethod
     def backward(ctx, *grads):
-        return tuple(ctx.on_grad(grads))
+        grads = tuple(ctx.on_grad(grads))
+        if not ctx.materialize_grads:
+            # past the hooks, a missing gradient flows on as zeros, as it does in torch
+            grads = tuple(g if g is not None else _zeros_for(ctx, i) for i, g in enumerate(grads))
+        return grads
 
 
 class _BackwardHookState:
-    """Carries ``grad_output`` from the output node to the input node for one call."""
+    """Carries ``grad_output`` from the output node to the input node for one call.
 
-    def __init__(self, module, n_args):
+    As in torch, ``grad_output`` has one entry per element of the output tuple (None where no
+    gradient arrived or the element is no tensor that requires grad), and ``grad_input`` one
+    per positional argument: zeros for a tensor that does not require grad, None for anything
+    that is not a tensor.
+    """
+
+    def __init__(self, module, args):
         self.module = module
-        self.n_args = n_args
+        self.n_args = len(args)
         self.grad_outputs = None
         self.input_positions = ()
+        self.output_positions = ()
+        self.n_outputs = 0
+        # (shape, dtype, device) of the tensor arguments that do not require grad
+        self.constant_inputs = {i: (a.shape, a._dtype, a.device) for i, a in enumerate(args)
+                                if isinstance(a, Tensor) and not a.requires_grad}
 
     def on_output_grads(self, grads):
         module = self.module
+        full = [None] * self.n_outputs
+        for pos, g in zip(self.output_positions, grads):
+            full[pos] = g
+        full = tuple(full)
         for hook in (*_global_backward_pre_hooks.values(), *module._backward_pre_hooks.values()):
-            out = hook(module, tuple(grads))
+            out = hook(module, full)
             if out is not None:
-                if len(out) != len(grads):
-                    raise RuntimeError(f"Backward pre hook returned an invalid number of grad "
-                                       f"outputs, got {len(out)}, but expected {len(grads)}")
-                grads = tuple(out)
-        self.grad_outputs = tuple(grads)
+                if len(out) != len(full):
+                    raise RuntimeError(f"Backward pre hook returned an invalid number of "
+                                       f"grad_output, got {len(out)}, but expected {len(full)}")
+                full = tuple(out)
+        self.grad_outputs = full
         backward_hooks = (*_global_backward_hooks.values(), *module._backward_hooks.values())
         if not self.input_positions and backward_hooks:
             # No input requires grad: the hooks fire now, with grad_input all None (as torch).
@@ -216,11 +249,17 @@ class _BackwardHookState:
                           stacklevel=2)
             for hook in backward_hooks:
                 hook(module, (None,) * max(self.n_args, 1), self.grad_outputs)
-        return grads
+        return tuple(full[pos] for pos in self.output_positions)
 
     def on_input_grads(self, grads):
         module = self.module
+        if self.grad_outputs is None:
+            return grads  # the output was not wrapped (not a tensor or tuple): torch skips
+        from ... import _creation
+
         grad_input = [None] * self.n_args
+        for pos, (shape, dtype, device) in self.constant_inputs.items():
+            grad_input[pos] = _creation.zeros(shape, dtype=dtype, device=device)
         for pos, g in zip(self.input_positions, grads):
             grad_input[pos] = g
         grad_input = tuple(grad_input)
@@ -228,14 +267,16 @@ class _BackwardHookState:
             out = hook(module, grad_input, self.grad_outputs)
             if out is not None:
                 if len(out) != len(grad_input):
-                    raise RuntimeError(f"Backward hook returned an invalid number of grad "
-                                       f"inputs, got {len(out)}, but expected {len(grad_input)}")
+                    raise RuntimeError(f"Backward hook returned an invalid number of "
+                                       f"grad_input, got {len(out)}, but expected "
+                                       f"{len(grad_input)}")
                 grad_input = tuple(out)
         return tuple(grad_input[pos] for pos in self.input_positions)
 
 
-def _wrap_tensors(values, positions, on_grad):
-    wrapped = _HookIdentity.apply(*[values[i] for i in positions], on_grad=on_grad)
+def _wrap_tensors(values, positions, on_grad, materialize=True):
+    wrapped = _HookIdentity.apply(*[values[i] for i in positions], on_grad=on_grad,
+                                  materialize=materialize)
     values = list(values)
     for i, w in zip(positions, wrapped):
         # the inputs pass through as-is: changing them in place (ReLU(inplace=True)) would
@@ -243,6 +284,51 @@ def _wrap_tensors(values, positions, on_grad):
         w._custom_view = ("BackwardHookFunction", len(positions) > 1)
         values[i] = w
     return values
+
+
+_LEGACY_TAIL = (" is deprecated and will be removed in future versions. This hook will be "
+                "missing some {}. Please use register_full_backward_hook to get the documented "
+                "behavior.")
+
+
+def _warn_legacy_backward_hook(args, result, hook_node=None):
+    """The deprecation warnings torch gives when a module with a ``register_backward_hook``
+    hook runs a forward whose gradients that hook cannot report in full."""
+    import warnings
+
+    def warn(head, missing):
+        warnings.warn(head + _LEGACY_TAIL.format(missing), UserWarning, stacklevel=4)
+
+    if not all(isinstance(a, Tensor) for a in args):
+        return warn("Using non-full backward hooks on a Module that does not take as input a "
+                    "single Tensor or a tuple of Tensors", "of the grad_input")
+    if not isinstance(result, (Tensor, tuple)):
+        return warn("Using non-full backward hooks on a Module that does not return a single "
+                    "Tensor or a tuple of Tensors", "of the grad_output")
+    outs = (result,) if isinstance(result, Tensor) else result
+    nodes = {id(o.grad_fn): o.grad_fn for o in outs
+             if isinstance(o, Tensor) and o.grad_fn is not None}
+    if not nodes:
+        return None
+    if len(nodes) > 1:
+        return warn("Using a non-full backward hook when outputs are generated by different "
+                    "autograd Nodes", "grad_output")
+    # the one node the hook sits on must take the module's inputs directly; ``args`` are the
+    # inputs as given, ``hook_node`` the identity node they pass through here (torch has
+    # none): seen through it, a leaf input feeds the node by its AccumulateGrad, as in torch
+    (node,) = nodes.values()
+    feeding = set()
+    for n, _ in node.next_functions:
+        if n is not None and n is hook_node:
+            feeding.update(id(a.grad_fn) if a.grad_fn is not None else ("leaf", id(a))
+                           for a in args if a.requires_grad)
+        else:
+            feeding.add(id(n))
+    inputs = {id(a.grad_fn) for a in args if a.grad_fn is not None}
+    if feeding != inputs:
+        warn("Using a non-full backward hook when the forward contains multiple autograd Nodes",
+             "grad_input")
+    return None
 
 
 class HookMixin:
@@ -289,7 +375,16 @@ class HookMixin:
         return _add(self._backward_hooks, hook, prepend)
 
     def register_backward_hook(self, hook) -> _Handle:
-        """Deprecated in PyTorch; here it behaves as ``register_full_backward_hook``."""
+        """Deprecated in PyTorch; here it behaves as ``register_full_backward_hook``.
+
+        Example:
+            >>> h = nn.ReLU().register_backward_hook(lambda m, gi, go: (gi[0].clamp(min=0),))
+            >>> h.remove()
+        """
+        if self._is_full_backward_hook is True:  # the two kinds exclude each other, as in torch
+            raise RuntimeError("Cannot use both regular backward hooks and full backward hooks "
+                               "on a single Module. Please use only one of them.")
+        object.__setattr__(self, "_is_full_backward_hook", False)
         return _add(self._backward_hooks, hook, False)
 
     def _call_with_hooks(self, args, kwargs):
@@ -307,11 +402,11 @@ class HookMixin:
                 if out is not None:
                     args = out if isinstance(out, tuple) else (out,)
 
-        state = None
+        state, given_args = None, args
         has_backward_hooks = bool(self._backward_hooks or _global_backward_hooks)
         if (has_backward_hooks or self._backward_pre_hooks or _global_backward_pre_hooks) \
                 and grad_mode.is_grad_enabled():
-            state = _BackwardHookState(self, len(args))
+            state = _BackwardHookState(self, args)
             positions = tuple(i for i, a in enumerate(args)
                               if isinstance(a, Tensor) and a.requires_grad)
             state.input_positions = positions
@@ -341,9 +436,27 @@ class HookMixin:
             if out is not None:
                 result = out
 
+        if self._is_full_backward_hook is False and grad_mode.is_grad_enabled():
+            hook_node = next((a.grad_fn for a, g in zip(args, given_args) if a is not g), None)
+            _warn_legacy_backward_hook(given_args, result, hook_node)
         if state is not None:
             result = self._wrap_outputs(result, state)
+        elif self._has_full_backward_hooks() and not isinstance(result, (Tensor, tuple)):
+            self._warn_unhookable(result)
         return result
+
+    def _has_full_backward_hooks(self):
+        # (a legacy register_backward_hook hook warns in its own words instead)
+        return bool((self._backward_hooks and self._is_full_backward_hook is not False)
+                    or self._backward_pre_hooks or _global_backward_hooks
+                    or _global_backward_pre_hooks)
+
+    @staticmethod
+    def _warn_unhookable(result):
+        import warnings
+
+        warnings.warn("For backward hooks to be called, module output should be a Tensor or a "
+                      f"tuple of Tensors but received {type(result)}", UserWarning, stacklevel=4)
 
     def _run_forward_hook(self, hook_id, hook, args, kwargs, result):
         if hook_id in self._forward_hooks_with_kwargs or \
@@ -354,14 +467,20 @@ class HookMixin:
     @staticmethod
     def _wrap_outputs(result, state):
         single = isinstance(result, Tensor)
-        outs = [result] if single else list(result) if isinstance(result, (tuple, list)) else None
-        if outs is None:
+        if not single and not isinstance(result, tuple):
+            # torch hooks only a tensor or a tuple; a list or dict output runs no backward hook
+            if state.module._has_full_backward_hooks():
+                HookMixin._warn_unhookable(result)
             return result
+        outs = [result] if single else list(result)
         positions = tuple(i for i, o in enumerate(outs)
                           if isinstance(o, Tensor) and o.requires_grad)
         if not positions:
             return result
-        outs = _wrap_tensors(outs, positions, state.on_output_grads)
+        state.n_outputs, state.output_positions = len(outs), positions
+        outs = _wrap_tensors(outs, positions, state.on_output_grads, materialize=False)
         if single:
             return outs[0]
-        return type(result)(outs) if isinstance(result, list) else tuple(outs)
+        if hasattr(result, "_fields"):  # a namedtuple keeps its type
+            return type(result)(*outs)
+        return type(result)(outs)
