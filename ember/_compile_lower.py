@@ -45,12 +45,11 @@ from ._ops.nn.linear_softmax import (
     _unlift,
 )
 from ._ops.nn.normalization import NormAffine
-from ._ops.pointwise.abs_round_clamp import Relu
+from ._ops.pointwise.abs_round_clamp import Relu, relu_array, relu_grad_array
 from ._ops.pointwise.arithmetic import Add, Div, Mul, Neg, Sub
 from ._ops.reduction.sums import MeanDim, SumDim
 from ._ops.shape.views import Permute, Reshape, SqueezeDim, Transpose, TransposeT, Unsqueeze, View
 from ._tensor import Tensor
-from ._threads import PARALLEL_MIN_BYTES
 from .autograd import grad_mode
 from .autograd.graph import Node as _GraphNode
 from .autograd.graph import _modified_message, _sequence, edge_of
@@ -184,10 +183,6 @@ def _float_node(x) -> bool:
         bool(x.meta.get("shape"))
 
 
-def _nbytes(x) -> int:
-    return int(np.prod(x.meta["shape"])) * x.meta["dtype"].itemsize
-
-
 def _linear_lines(src, node, i, args, a, rows) -> str | None:
     """``Linear.forward``'s NumPy calls written out (no context, no call): for float32/float64
     operands of one dtype, where that forward is one GEMM, an in-place bias add and a
@@ -241,11 +236,8 @@ def _call_line(src, node, i, contexts, rows=None) -> str:
             return f"    a{i} = {a[0]}[{src.expr(index)}]  # {node.name}"
     if node.meta.get("shape") == ():
         pass  # 0-d results go through the op's own forward (and asarray) below
-    elif target is Relu and not kwargs and _float_node(args[0]) and \
-            _nbytes(args[0]) < PARALLEL_MIN_BYTES:
-        # Relu.forward below the thread pool's size: one np.maximum with a zero of x's dtype
-        zero = args[0].meta["dtype"].np_dtype.type(0)
-        return f"    a{i} = maximum({a[0]}, {src.const(zero)})  # {node.name}"
+    elif target is Relu and not kwargs and _float_node(args[0]):
+        return f"    a{i} = relu({a[0]})  # {node.name}"  # Relu.forward's own array function
     elif target is Matmul and not kwargs and len(args) == 2 and all(map(_float_node, args)) \
             and args[0].meta["dtype"] == args[1].meta["dtype"] == node.meta.get("dtype"):
         return f"    a{i} = matmul({a[0]}, {a[1]})  # {node.name}"
@@ -276,7 +268,7 @@ def _call_line(src, node, i, contexts, rows=None) -> str:
 
 
 # the NumPy functions that generated forwards call by name
-_KERNELS = {"matmul": np.matmul, "maximum": np.maximum}
+_KERNELS = {"matmul": np.matmul, "relu": relu_array}
 
 
 def _check_plan(replay) -> None:
@@ -597,7 +589,7 @@ def lower_training(replay, root_reads: bool, input_grads):
         return None
     namespace, fsource = src.build(fwd, {"read": replay._read, **_KERNELS})
     bnamespace, bsource = _Source(replay, str).build(bwd, {
-        "as_dtype": _as_dtype, "column_sum": _column_sum, "multiply": np.multiply,
+        "as_dtype": _as_dtype, "column_sum": _column_sum, "relu_grad": relu_grad_array,
         "subnormal_lift": _subnormal_lift, "unlift": _unlift,
         "add_reduce": np.add.reduce})
     forward, backward = namespace["forward"], bnamespace["backward"]
@@ -668,7 +660,7 @@ def _backward_lines(ops, saved, out_slots, src_slots, deps, slot) -> list:
             if isinstance(b, Node) and slot(b) in deps:
                 give(slot(b), f"as_dtype(unlift(column_sum(gm), lift), a{xi}.dtype)")
         elif target is Relu:
-            give(slot(node.args[0]), f"multiply({g}, a{i} != 0)")
+            give(slot(node.args[0]), f"relu_grad({g}, a{i})")
         elif target in _RESHAPES:
             x = node.args[0]
             give(slot(x), f"{g}.reshape({tuple(x.meta['shape'])!r})")

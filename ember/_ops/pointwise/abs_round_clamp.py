@@ -490,17 +490,75 @@ def _mask(cond, like) -> np.ndarray:
     return cond.astype(like.dtype)
 
 
+# NumPy's SIMD loop for np.maximum runs only when both operands are contiguous arrays: against
+# a scalar zero it takes the strided loop, 3x slower (40 µs vs 14 µs on 32k float32 here). A
+# block of zeros, reused, is read instead.
+_ZERO_BLOCK = 1 << 16
+_SMALL = 2048  # below this many elements the checks cost more than the slow loop
+_zero_blocks: dict = {}
+
+
+def _zeros_for(dtype) -> np.ndarray:
+    block = _zero_blocks.get(dtype)
+    if block is None:
+        block = np.zeros(_ZERO_BLOCK, dtype)
+        block.flags.writeable = False
+        _zero_blocks[dtype] = block
+    return block
+
+
+def _relu_into(out, x):
+    """``out = max(x, 0)`` for C-contiguous float host arrays of one shape, block by block
+    against a contiguous zero block."""
+    zeros, flat_x, flat_out = _zeros_for(x.dtype), x.reshape(-1), out.reshape(-1)
+    n = flat_x.size
+    for lo in range(0, n, _ZERO_BLOCK):
+        hi = min(lo + _ZERO_BLOCK, n)
+        np.maximum(flat_x[lo:hi], zeros[:hi - lo], out=flat_out[lo:hi])
+    return out
+
+
+def relu_array(x):
+    """``max(x, 0)`` as a new array (NaN stays NaN); what Relu's forward and compiled graphs
+    run."""
+    if (x.size < _SMALL or type(x) is not np.ndarray or x.dtype.kind != "f"
+            or not x.flags.c_contiguous):
+        return np.maximum(x, x.dtype.type(0))
+    out = np.empty(x.shape, x.dtype)
+    if x.nbytes < _threads.PARALLEL_MIN_BYTES:
+        return _relu_into(out, x)
+    return _threads.elementwise(_relu_into, out, x)
+
+
+def _select_into(out, g, y):
+    """``out = g where y != 0, else +0.0``: the gradient's bits times 0 or 1 as integers of its
+    width, one pass (np.where takes four times as long), and never the -0.0 that a float
+    multiply gives a negative gradient."""
+    as_int = np.dtype(f"i{g.itemsize}")
+    np.multiply(g.view(as_int), y != 0, out=out.view(as_int))
+    return out
+
+
+def relu_grad_array(g, y):
+    """ReLU's input gradient from its output ``y`` (one dtype with ``g``): ``g`` where
+    ``y != 0``, else +0.0; what Relu's backward and compiled graphs run."""
+    if not is_host(g) or g.dtype.kind != "f" or g.shape != y.shape:
+        return np.where(y != 0, g, g.dtype.type(0))
+    if g.nbytes < _threads.PARALLEL_MIN_BYTES or not g.flags.c_contiguous \
+            or not y.flags.c_contiguous:
+        # NumPy lays the result out from both operands, as a multiply's: a channels_last
+        # input's gradient stays channels_last even when the incoming one is broadcast
+        as_int = np.dtype(f"i{g.itemsize}")
+        return np.multiply(g.view(as_int), y != 0).view(g.dtype)
+    return _threads.elementwise(_select_into, np.empty(g.shape, g.dtype), g, y)
+
+
 class Relu(Op):
     save_output = True
 
     @staticmethod
     def forward(ctx, x):
-        zero = x.dtype.type(0)
-        # small (or on a GPU): one call, no thread-pool bookkeeping
-        if x.nbytes < _threads.PARALLEL_MIN_BYTES or not is_host(x):
-            return np.maximum(x, zero)
-        return _threads.elementwise(lambda o, a: np.maximum(a, zero, out=o),
-                                    np.empty(x.shape, x.dtype), x)
+        return relu_array(x)
 
     @staticmethod
     def backward(ctx, grad):
@@ -508,19 +566,9 @@ class Relu(Op):
         if not _state.enabled:
             g, yd = grad._data, y._data
             # the mask is y != 0, not y > 0: as PyTorch (grad where not y <= 0), a NaN output
-            # passes its gradient through; relu's output is never negative
-            # a select, not a multiply by the mask: where the output is 0 the gradient is
-            # +0.0 as in torch, never -0.0 (a negative gradient times 0), which prints as "-0."
+            # passes its gradient through; relu's output is never negative. Where the output
+            # is 0 the gradient is +0.0 as in torch, never -0.0 (which prints as "-0.").
             if g.dtype == yd.dtype:  # no float64 detour
-                zero = g.dtype.type(0)
-                if g.nbytes < _threads.PARALLEL_MIN_BYTES or not is_host(g):
-                    return _t(np.where(yd != 0, g, zero), grad._dtype)
-
-                def select(o, a, b):
-                    np.copyto(o, a)
-                    np.copyto(o, zero, where=b == 0)
-
-                out = _threads.elementwise(select, np.empty(g.shape, g.dtype), g, yd)
-                return _t(out, grad._dtype)
+                return _t(relu_grad_array(g, yd), grad._dtype)
             return _t(np.where(yd != 0, g * (yd != 0), 0), grad._dtype)
         return grad * const_like(y, _mask(y._data != 0, y._data))
