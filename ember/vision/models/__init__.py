@@ -71,3 +71,6 @@ __all__ = ["Conv2dNormActivation", "LeNet", "lenet", "InvertedResidual", "Mobile
 # the ``<Model>_Weights`` enums (``ResNet18_Weights``, ...): names and addresses only
 globals().update(_WEIGHT_ENUMS)
 __all__ += ["Weights", "WeightsEnum", "get_model_weights", "get_weight", *_WEIGHT_ENUMS]
+
+# torchvision.models imports its detection package too (``models.detection.<builder>``)
+from . import detection  # noqa: E402, F401

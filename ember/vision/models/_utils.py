@@ -3,6 +3,7 @@ pretrained weights, channel rounding, keyword pinning and the mobile-family init
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable
 
 from ... import nn
@@ -109,3 +110,46 @@ def normal_linear(m: nn.Linear) -> None:
         0.01
     """
     nn.init.normal_(m.weight, 0.0, 0.01)
+
+
+class IntermediateLayerGetter(nn.ModuleDict):
+    """Run a model's direct children in order and return the outputs of those named in
+    ``return_layers`` (renamed to its values), as an ordered dict.
+
+    Only the children up to the last returned one are kept, so the model must apply its
+    children in registration order and in nothing but sequence (no functional steps between).
+
+    Args:
+        model (nn.Module): the model whose children are run.
+        return_layers (Dict[str, str]): child name -> output key.
+
+    Example:
+        >>> from ember.vision.models import resnet18
+        >>> body = IntermediateLayerGetter(resnet18(), {"layer1": "feat1", "layer2": "feat2"})
+        >>> {k: tuple(v.shape) for k, v in body(ember.rand(1, 3, 64, 64)).items()}
+        {'feat1': (1, 64, 16, 16), 'feat2': (1, 128, 8, 8)}
+    """
+
+    _version = 2
+
+    def __init__(self, model: nn.Module, return_layers: dict[str, str]) -> None:
+        children = [name for name, _ in model.named_children()]
+        if not set(return_layers).issubset(children):
+            raise ValueError("return_layers are not present in model")
+        wanted = {str(k): str(v) for k, v in return_layers.items()}
+        kept, remaining = OrderedDict(), set(wanted)
+        for name, module in model.named_children():
+            if not remaining:
+                break
+            kept[name] = module
+            remaining.discard(name)
+        super().__init__(kept)
+        self.return_layers = wanted
+
+    def forward(self, x):
+        out = OrderedDict()
+        for name, module in self.items():
+            x = module(x)
+            if name in self.return_layers:
+                out[self.return_layers[name]] = x
+        return out
