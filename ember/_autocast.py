@@ -55,7 +55,8 @@ _CPU_LOWER = (
     "scaled_dot_product_attention", "einsum",
 )
 _CPU_FP32 = (
-    "avg_pool3d", "max_pool3d", "max_unpool2d", "binary_cross_entropy", "polar", "prod",
+    "avg_pool3d", "max_pool3d", "adaptive_avg_pool3d", "adaptive_max_pool3d", "max_unpool2d",
+    "binary_cross_entropy", "polar", "prod",
     "quantile", "nanquantile", "cdist", "trace", "cholesky", "inverse", "pinverse",
     "triangular_solve", "svd", "reflection_pad1d", "reflection_pad2d", "replication_pad1d",
     "replication_pad2d", "replication_pad3d", "mse_loss", "cosine_embedding_loss", "nll_loss",

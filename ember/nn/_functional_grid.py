@@ -74,8 +74,9 @@ def affine_grid(theta: Tensor, size: list[int], align_corners: bool | None = Non
                         f"{type(theta).__name__}")
     if theta._dtype.category != D._FLOAT:
         raise ValueError(f"Expected theta to have floating point type, but got {theta.dtype}")
+    # torch's messages show ``size`` as it was given: (1, 1, 2, 2), [1, 1, 2, 2] or a Size
+    shown = repr(size) if isinstance(size, (tuple, list)) else _size_str(size)
     size = list(size)
-    shown = _size_str(size)
     if len(size) == 4:
         if theta.ndim != 3 or tuple(theta.shape[-2:]) != (2, 3):
             raise ValueError(f"Expected a batch of 2D affine matrices of shape Nx2x3 for size "

@@ -296,7 +296,11 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
         joint = " and " if nd == 1 else " "
         raise RuntimeError(f"Input and output sizes should be greater than 0, but got input "
                            f"({sizes(in_size)}){joint}output ({sizes(out_size)})")
-    if input._dtype.category != D._FLOAT:  # torch's upsampling kernels are for floats only
+    # torch's upsampling kernels are for floats, plus uint8 in the nearest modes (label maps
+    # and images stored as bytes); nearest only gathers, so uint8 comes out exact here too.
+    # (torch's uint8 bilinear/bicubic use fixed-point weights, not float-then-round: not here)
+    nearest_bytes = mode.startswith("nearest") and input._dtype == D.uint8
+    if input._dtype.category != D._FLOAT and not nearest_bytes:
         kernel = "nearest" if mode.startswith("nearest") else mode
         raise not_implemented_for(f"upsample_{kernel}{nd}d", input._dtype)
     if mode == "area":
@@ -598,7 +602,7 @@ def fold(input: Tensor, output_size, kernel_size, dilation=1, padding=0, stride=
     if x.shape[1] % kk:
         raise RuntimeError(f"Expected size of input's dimension 1 to be divisible by the "
                            f"product of kernel_size, but got input.size(1)={x.shape[1]} and "
-                           f"kernel_size={ks}")
+                           f"kernel_size={ks}.")
     blocks = _blocks(size, ks, dl, pd, st)
     if blocks[0] * blocks[1] != x.shape[2] or min(blocks) <= 0 or min(size) <= 0:
         raise RuntimeError(f"Given output_size={size}, kernel_size={ks}, dilation={dl}, "

@@ -205,6 +205,35 @@ def _check_target_dtype(target: Tensor) -> None:
                            f"{_dt_title(target._dtype)}.{hint}")
 
 
+def _check_weight(input: Tensor, weight, probs: bool) -> None:
+    """torch's checks of a class ``weight``: one value per class (for 1-D/2-D input or
+    probability targets a 1-D tensor; for more dimensions any shape with C values, read
+    flat), and for class-index targets the input's dtype exactly."""
+    if weight is None:
+        return
+    c = input.shape[1] if input.ndim > 1 else input.shape[0]
+    if probs or input.ndim <= 2:
+        if weight.ndim != 1 or weight.shape[0] != c:
+            raise RuntimeError(f"{'cross_entropy: ' if probs else ''}weight tensor should be "
+                               f"defined either for all {c} classes or no classes but got "
+                               f"weight tensor of shape: {list(weight.shape)}")
+    elif weight.numel() != c:
+        raise RuntimeError("weight tensor should be defined either for all or no classes")
+    if not probs and weight._dtype is not input._dtype:
+        raise RuntimeError(f"expected scalar type {_dt_title(input._dtype)} but found "
+                           f"{_dt_title(weight._dtype)}")
+
+
+def _check_index_target(input: Tensor, target: Tensor, weight) -> Tensor | None:
+    """The checks after the target's own (``_check_target``): the weight, then torch's
+    refusal of uint8 targets beside a 3-D or larger input (only the (N, C) and (C,) kernels
+    take bytes). Returns the weight as the kernels read it (flat)."""
+    _check_weight(input, weight, probs=False)
+    if input.ndim >= 3 and target._dtype is D.uint8:
+        raise RuntimeError("expected scalar type Long but found Byte")
+    return weight.reshape(-1) if weight is not None and weight.ndim != 1 else weight
+
+
 def _index_coef(input: Tensor, target: Tensor, weight, ignore_index, reduction, smoothing):
     """coef for class-index targets; returns (coef, out_shape of the 'none' reduction)."""
     c = input.shape[1]
@@ -297,8 +326,10 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
     if target._dtype.category >= D._FLOAT and tuple(target.shape) == tuple(input.shape):
         if ignore_index >= 0:  # a class to ignore has no meaning for probabilities
             raise RuntimeError("ignore_index is not supported for floating point target")
+        _check_weight(input, weight, probs=True)
         return _cross_entropy_probs(input, target, weight, reduction, label_smoothing)
     _check_target(input, target, "cross_entropy")
+    weight = _check_index_target(input, target, weight)
     x2 = _to_2d(input)
     none_shape = tuple(target.shape) if input.ndim > 1 else ()  # a (1,) target too
     coef = _index_coef(x2, target, weight, ignore_index, reduction, label_smoothing)
@@ -334,12 +365,18 @@ def _cross_entropy_probs(input, target, weight, reduction, smoothing):
     c = input.shape[1] if input.ndim > 1 else input.shape[0]
     x2 = _to_2d(input)
     t2 = _to_2d(target)
-    if target.requires_grad and _state.enabled:
+    # torch's probability path is a composite: a float64 target or weight makes the loss
+    # float64 (the log-softmax itself stays in the input's dtype)
+    out_dt = D.promote_types(input._dtype, target._dtype)
+    if weight is not None:
+        out_dt = D.promote_types(out_dt, weight._dtype)
+    if (target.requires_grad and _state.enabled) or out_dt is not input._dtype:
         from .linear_softmax import log_softmax
 
         t = t2 * (1 - smoothing) + smoothing / c if smoothing else t2
         w = weight.reshape(1, c) if weight is not None else None
-        per = -(log_softmax(x2, 1) * (t * w if w is not None else t)).sum(dim=1)
+        logp = log_softmax(x2, 1).to(out_dt)
+        per = -(logp * (t * w if w is not None else t)).sum(dim=1)
         out = per if reduction == "none" else per.sum()
         if reduction == "mean":
             out = out / x2.shape[0]
@@ -375,6 +412,7 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
         raise NotImplementedError(f'"nll_loss_out_frame" not implemented for '
                                   f"'{_dt_title(input._dtype)}'")
     _check_target(input, target, "nll_loss")
+    weight = _check_index_target(input, target, weight)
     x2 = _to_2d(input)
     coef = _index_coef(x2, target, weight, ignore_index, reduction, 0.0)
     out = NllLoss.apply(x2, coef=coef, reduce=reduction != "none")

@@ -42,6 +42,8 @@ def _quantile(input: Tensor, q, dim, keepdim: bool, interpolation: str, ignore_n
     n = x.shape[d]
     if x._data.size == 0:  # torch refuses any empty input, even one with non-empty slices
         raise RuntimeError("quantile() input tensor must be non-empty")
+    if n > 2 ** 24:  # torch sorts slices of at most 2**24 values and refuses longer ones
+        raise RuntimeError("quantile() input tensor is too large")
     s = sort(x, d).values  # NaNs sort last
     valid = (~np.isnan(x._data)).sum(axis=d, keepdims=True)  # per slice
     count = valid if ignore_nan else np.full_like(valid, n)
