@@ -44,7 +44,10 @@ from .fx.capture import _active
 
 __all__ = ["compile", "OptimizedModule"]
 
-_BACKENDS = ("inductor", "replay", "eager", "onnxruntime")
+# "aot_eager" (PyTorch traces forward and backward ahead of time, then runs them eagerly) gives
+# eager's numbers, so in ember it is the "eager" backend under another name
+_BACKENDS = ("inductor", "replay", "eager", "aot_eager", "onnxruntime")
+_BACKEND_ALIASES = {"inductor": "replay", "aot_eager": "eager"}
 _MODES = ("default", "lite", "reduce-overhead", "max-autotune-no-cudagraphs", "max-autotune")
 _EAGER = "eager"     # a cache entry: this signature runs the original function
 _TRAINING = operator.attrgetter("training")
@@ -72,7 +75,8 @@ def compile(model=None, *, fullgraph: bool = False, dynamic: bool | None = None,
             from the start; ``None`` does so after a call differing from a captured one only
             in the batch size; ``False`` captures every shape separately.
         backend: ``"inductor"`` (the default; in ember the same as ``"replay"``), ``"replay"``,
-            ``"eager"`` or ``"onnxruntime"`` (needs ``pip install "ember[onnx]"``).
+            ``"eager"``, ``"aot_eager"`` (the same as ``"eager"`` in ember) or
+            ``"onnxruntime"`` (needs ``pip install "ember[onnx]"``).
         mode: accepted as in PyTorch (checked; it changes nothing in ember).
         options: for ``"onnxruntime"``, ``onnxruntime.SessionOptions`` attributes
             (``{"intra_op_num_threads": 4}``; by default the session uses ember's thread
@@ -139,7 +143,7 @@ def compile(model=None, *, fullgraph: bool = False, dynamic: bool | None = None,
         raise ValueError(f"recompile_limit must be a non-negative int, got {recompile_limit!r}")
     if chosen == "onnxruntime" and options:
         _check_session_options(options)
-    compiler = _Compiler(model, "replay" if chosen == "inductor" else chosen, fullgraph,
+    compiler = _Compiler(model, _BACKEND_ALIASES.get(chosen, chosen), fullgraph,
                          dynamic, _config_limit() if recompile_limit is None else recompile_limit,
                          name, dict(options) if chosen == "onnxruntime" and options else None)
     if isinstance(model, nn.Module):

@@ -256,7 +256,8 @@ def substitute_in_graph(original_fn, *, can_constant_fold_through: bool = False,
 
 # -- backends, caches, stance -----------------------------------------------------------------
 
-_BACKEND_TAGS = {"eager": ("debug",)}  # PyTorch tags its "eager" backend as a debugging one
+# PyTorch tags its "eager" and "aot_eager" backends as debugging ones
+_BACKEND_TAGS = {"eager": ("debug",), "aot_eager": ("debug",)}
 
 
 def list_backends(exclude_tags=("debug", "experimental")) -> list[str]:

@@ -9,6 +9,7 @@ is no TorchScript compiler: ``script`` raises and points to ``trace`` and ``comp
 
 from __future__ import annotations
 
+import functools
 import math
 import types
 import typing
@@ -19,7 +20,8 @@ from .fx.capture import _tensor_leaves, capture
 from .fx.graph import Node, op_name
 from .fx.interpreter import _attribute
 
-__all__ = ["trace", "script", "save", "load", "TracedModule", "TracedFunction",
+__all__ = ["trace", "script", "save", "load", "ScriptModule", "RecursiveScriptModule",
+           "ScriptFunction", "TracedModule", "TracedFunction",
            "TracingCheckError", "is_tracing", "is_scripting", "ignore", "unused", "export",
            "annotate", "Final", "Attribute", "trace_module", "freeze", "optimize_for_inference",
            "Future", "fork", "wait", "script_if_tracing", "isinstance"]
@@ -422,7 +424,29 @@ class _Traced:
                     dynamic_axes=axes, training=1, **kwargs)  # the mode it was traced in
 
 
-class TracedModule(_Traced, nn.Module):
+class ScriptModule(nn.Module):
+    """The common base of what ``trace`` returns for a module and what ``load`` returns
+    (``torch.jit.ScriptModule``), so ``isinstance(m, ember.jit.ScriptModule)`` tells a
+    deployable model from a plain ``nn.Module`` as it does in PyTorch.
+
+    Example:
+        >>> traced = ember.jit.trace(ember.nn.Linear(3, 2), ember.randn(4, 3))
+        >>> isinstance(traced, ember.jit.ScriptModule)
+        True
+    """
+
+
+class RecursiveScriptModule(ScriptModule):
+    """What :func:`load` returns (``torch.jit.RecursiveScriptModule``): the loaded ONNX module.
+
+    Example:
+        >>> model = ember.jit.load("m.onnx")  # doctest: +SKIP
+        >>> isinstance(model, ember.jit.RecursiveScriptModule)  # doctest: +SKIP
+        True
+    """
+
+
+class TracedModule(_Traced, ScriptModule):
     """A module replaying the ops a traced run applied (``torch.jit.TracedModule``).
 
     It holds the original's submodules, parameters and buffers under the same names (the same
@@ -460,6 +484,22 @@ class TracedModule(_Traced, nn.Module):
     def extra_repr(self) -> str:
         return f"original_name={self.original_name}"
 
+    def __repr__(self) -> str:
+        # PyTorch prints a traced model as a tree of traced modules, each named by its
+        # original class and showing only ``original_name``
+        return _traced_repr(self.original_name, self)
+
+
+def _traced_repr(name: str, module) -> str:
+    lines = [f"({key}): " + _traced_repr(getattr(child, "original_name", type(child).__name__),
+                                          child)
+             for key, child in module._modules.items() if child is not None]
+    if not lines:
+        return f"{name}(original_name={name})"
+    body = "\n".join("  " + line.replace("\n", "\n  ")
+                     for line in [f"original_name={name}"] + lines)
+    return f"{name}(\n{body}\n)"
+
 
 class TracedFunction(_Traced):
     """A function replaying the ops a traced run applied (``torch.jit.ScriptFunction``'s
@@ -483,6 +523,10 @@ class TracedFunction(_Traced):
 
     def __repr__(self) -> str:
         return f"<ember.jit.TracedFunction {self.__name__}>"
+
+
+# a traced function plays the role of PyTorch's ScriptFunction (what trace returns for one)
+ScriptFunction = TracedFunction
 
 
 def trace(func, example_inputs=None, optimize=None, check_trace=True, check_inputs=None,
@@ -720,4 +764,12 @@ def load(f, map_location=None, _extra_files=None):
     """
     from .onnx import load as onnx_load
 
-    return onnx_load(f)
+    module = onnx_load(f)
+    module.__class__ = _loaded_class(type(module))  # a ScriptModule, as PyTorch's load gives
+    return module
+
+
+@functools.cache
+def _loaded_class(onnx_class):
+    return type("RecursiveScriptModule", (onnx_class, RecursiveScriptModule),
+                {"__module__": __name__, "__doc__": RecursiveScriptModule.__doc__})

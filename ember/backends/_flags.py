@@ -68,10 +68,10 @@ class FP32Precision:
 
     _VALUES = ("none", "ieee", "tf32", "bf16")
 
-    def __init__(self, backend: str, op: str):
+    def __init__(self, backend: str, op: str, default: str = "none"):
         object.__setattr__(self, "backend", backend)
         object.__setattr__(self, "op", op)
-        object.__setattr__(self, "_precision", "none")
+        object.__setattr__(self, "_precision", default)
 
     def __getattr__(self, name):
         if name == "fp32_precision":

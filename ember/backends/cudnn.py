@@ -22,7 +22,9 @@ allow_tf32 = True
 benchmark_limit = None  # PyTorch: None when cuDNN is unavailable
 fp32_precision = "none"
 depthwise_kernel = "auto"
-conv = _flags.FP32Precision("cuda", "conv")
+# PyTorch starts cuDNN's convolutions and RNNs at "tf32" (allow_tf32 is True by default)
+conv = _flags.FP32Precision("cuda", "conv", "tf32")
+rnn = _flags.FP32Precision("cuda", "rnn", "tf32")
 
 _CHECKS = {
     "enabled": _flags.expect_bool("set_enabled_cudnn"),

@@ -19,6 +19,7 @@ observer is active.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import sys
@@ -128,6 +129,26 @@ def current_backward_node():
     """
     stack = getattr(_backward, "stack", None)
     return stack[-1] if stack else None
+
+
+@contextlib.contextmanager
+def forward_in_backward():
+    """Inside it ``current_backward_node()`` is None: ops a backward node runs to recompute a
+    forward (a non-reentrant checkpoint) are seen as forward ops.
+
+    Example:
+        >>> with forward_in_backward():
+        ...     current_backward_node() is None
+        True
+    """
+    stack = getattr(_backward, "stack", None)
+    if stack is None:
+        stack = _backward.stack = []
+    stack.append(None)
+    try:
+        yield
+    finally:
+        stack.pop()
 
 
 def is_recording() -> bool:

@@ -4,13 +4,15 @@ running a segment's forward without saving its activations and recomputing it in
 ``use_reentrant=True`` (PyTorch's default when the argument is left out, with its warning) is
 PyTorch's reentrant algorithm: a ``CheckpointFunctionBackward`` node that re-runs the segment
 under the forward's RNG and autocast state and back-propagates through it. ``use_reentrant=False``
-gives the same gradients by recording the segment's graph as usual (ember has no saved-tensor
-hooks to drop and recompute activations), so it saves no memory.
+records the segment's graph as usual but drops the tensors it saves (saved-tensor hooks keep
+only their positions); the first backward read re-runs the segment to make them again, up to
+the op that saves the last of them (``early_stop=True``, as PyTorch) or to its end.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -24,7 +26,7 @@ from ..autograd.grad_mode import enable_grad, no_grad
 from ..autograd.graph import is_checkpoint_valid
 from ..nn.modules.container import Sequential
 
-__all__ = ["checkpoint", "checkpoint_sequential"]
+__all__ = ["checkpoint", "checkpoint_sequential", "CheckpointError"]
 
 
 def noop_context_fn():
@@ -129,8 +131,9 @@ def checkpoint(function: Callable, *args, use_reentrant: bool | None = None,
     ``CheckpointFunctionBackward`` node re-runs it in backward (replaying the forward's RNG
     state unless ``preserve_rng_state=False``, and its autocast state); extra keyword
     arguments, ``context_fn`` and ``debug`` are refused there, as in PyTorch. With
-    ``use_reentrant=False`` keyword arguments reach ``function`` and the segment runs inside
-    the first context that ``context_fn()`` returns. Leaving ``use_reentrant`` out warns and
+    ``use_reentrant=False`` keyword arguments reach ``function``, the segment runs inside
+    the first context that ``context_fn()`` returns and its saved activations are dropped, to
+    be recomputed in backward inside the second one. Leaving ``use_reentrant`` out warns and
     means ``True``.
 
     Example:
@@ -157,11 +160,96 @@ def checkpoint(function: Callable, *args, use_reentrant: bool | None = None,
     if determinism_check not in _DETERMINISM_CHECKS:
         raise ValueError(f"determinism_check should be one of {list(_DETERMINISM_CHECKS)}, "
                          f"but got {determinism_check}")
-    # ember records the segment's graph as usual, so there is no recomputation: only the
-    # forward half of context_fn's pair is ever entered.
-    forward_context, _recompute_context = context_fn()
-    with forward_context:
+    return _checkpoint_without_reentrant(function, preserve_rng_state, context_fn, early_stop,
+                                         args, kwargs)
+
+
+class _Recomputation:
+    """One non-reentrant checkpointed call: how many tensors its forward saved, and the
+    tensors a re-run of the segment saved in their place, each handed out once (as PyTorch,
+    a second backward through the segment re-runs it again)."""
+
+    def __init__(self, run):
+        self.run = run
+        self.count = 0
+        self.tensors: dict = {}
+
+    def pack(self, t):
+        # keep only the position: the activation itself is dropped (the memory saved)
+        self.count += 1
+        return self.count - 1
+
+    def unpack(self, index):
+        if index not in self.tensors:
+            saved: list = []
+            self.run(saved)
+            self.tensors = dict(enumerate(saved[:self.count]))
+        return self.tensors.pop(index)
+
+
+class _StopRecomputation(Exception):
+    """Raised by the re-run's pack hook once it has everything (``early_stop``)."""
+
+
+def _checkpoint_without_reentrant(function, preserve_rng_state, context_fn, early_stop, args,
+                                  kwargs):
+    """The segment's graph is recorded as usual, but every tensor it saves for backward goes
+    through ``saved_tensors_hooks`` that keep a position instead; the first backward read
+    re-runs the segment (under the forward's RNG and autocast state, and ``context_fn``'s
+    second context) and hands out what the re-run saved at the same position."""
+    from ..autograd.graph import saved_tensors_hooks
+    from ..profiler import _recorder
+
+    forward_context, recompute_context = context_fn()
+    rng_state = _random.get_rng_state() if preserve_rng_state else None
+    amp = (_autocast.is_autocast_enabled("cpu"), _autocast.get_autocast_dtype("cpu"))
+
+    def keep_one(saved, t):
+        saved.append(t)
+        # early_stop: like PyTorch, leave the re-run as soon as it has saved all it must
+        if early_stop and len(saved) == frame.count:
+            raise _StopRecomputation
+        return t
+
+    def run(saved):
+        inputs = [a.detach().requires_grad_(a.requires_grad) if isinstance(a, Tensor) else a
+                  for a in args]
+        surrounding = _random.get_rng_state() if rng_state is not None else None
+        try:
+            if rng_state is not None:
+                _random.set_rng_state(rng_state)
+            # a pack hook that keeps each saved tensor; the re-run's own graph is dropped
+            keep = saved_tensors_hooks(functools.partial(keep_one, saved), lambda t: t)
+            # counted as a forward (FlopCounterMode), though it runs inside a backward node
+            with _recorder.forward_in_backward(), enable_grad(), recompute_context, keep, \
+                    autocast("cpu", dtype=amp[1], enabled=amp[0]):
+                function(*inputs, **kwargs)
+        except _StopRecomputation:
+            pass
+        finally:
+            if surrounding is not None:
+                _random.set_rng_state(surrounding)
+        # PyTorch stops the re-run once it has what the forward saved: more is no error
+        if len(saved) < frame.count:
+            raise CheckpointError(
+                "torch.utils.checkpoint: A different number of tensors was saved during the "
+                "original forward and recomputation.\n"
+                f"Number of tensors saved during forward: {frame.count}\n"
+                f"Number of tensors saved during recomputation: {len(saved)}.")
+
+    frame = _Recomputation(run)
+    with saved_tensors_hooks(frame.pack, frame.unpack), forward_context:
         return function(*args, **kwargs)
+
+
+class CheckpointError(RuntimeError):
+    """A non-reentrant checkpoint's recomputation did not save what its forward saved
+    (``torch.utils.checkpoint.CheckpointError``).
+
+    Example:
+        >>> issubclass(CheckpointError, RuntimeError)
+        True
+    """
 
 
 def _chain(functions, first: int, stop: int) -> Callable:

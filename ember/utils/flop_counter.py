@@ -13,7 +13,9 @@ formula for it runs (one ``aten.mm`` per input needing a gradient for a matrix p
 
 Differences from torch: 4-d ``scaled_dot_product_attention`` is counted with torch's SDPA
 formula under ``aten._scaled_dot_product_flash_attention`` (torch's CPU kernel is not in its
-registry and counts nothing; on CUDA it counts this); ``einsum`` is not counted; the module
+registry and counts nothing; on CUDA it counts this); ``einsum`` counts the ``aten.bmm`` calls
+of torch's left-to-right pairwise contraction (torch with opt_einsum may pick another order
+for three or more operands); the module
 attribution of backward FLOPs is the module whose forward created the node.
 
 The ops are observed through the profiler's hooks (``ember.profiler._recorder``), installed
@@ -541,6 +543,11 @@ def _lower(cls, inputs, kwargs, out):
                      mask), {"out_val": [list(x.shape) if mask[0] else None,
                                            list(w.shape) if mask[1] else None, None]})]
         return fwd, bwd
+    if name == "Einsum":
+        calls, firsts = _einsum_calls(kwargs["ins"], kwargs["out"], [t.shape for t in inputs])
+        bwd = [c for j, call in enumerate(calls) for c in _product_grads(
+            [call], any(need(i) for i in range(firsts[j] + 1)), need(firsts[j] + 1))]
+        return _with_kwargs(calls), _with_kwargs(bwd)
     if name == "Attention":
         q, k, v = inputs[0], inputs[1], inputs[2]
         if q.ndim == 4:
@@ -560,6 +567,39 @@ def _lower(cls, inputs, kwargs, out):
                            + _product_grads(first_calls, need(0), need(1)))
         return fwd, bwd
     return None
+
+
+def _einsum_calls(ins, out, shapes):
+    """The counted calls of ``einsum``: ``([("aten.bmm", (a_shape, b_shape))], lefts)``.
+
+    torch (without opt_einsum) contracts the operands left to right; each pair is summed over
+    the subscripts no later operand nor the output reads, then multiplied by one ``bmm`` of
+    (batch, left-only, summed) by (batch, summed, right-only); a pair with nothing to sum is a
+    plain product (``mul``), not counted. ``lefts[j]`` is the index of the last operand folded
+    into call ``j``'s left side (for which operands' gradients the backward needs)."""
+    sizes: dict = {}
+    for sub, shape in zip(ins, shapes):
+        for c, n in zip(sub, shape):
+            sizes[c] = max(sizes.get(c, 1), n)
+    calls, lefts = [], []
+    left = list(dict.fromkeys(ins[0]))
+    for j in range(1, len(ins)):
+        right = list(dict.fromkeys(ins[j]))
+        later = set(out).union(*ins[j + 1:])
+        # a subscript in one side only, read by nothing later, is summed out beforehand
+        lsub = [c for c in left if c in later or c in right]
+        rsub = [c for c in right if c in later or c in lsub]
+        summed = [c for c in lsub if c in rsub and c not in later]
+        batch = [c for c in lsub if c in rsub and c in later]
+        lonly = [c for c in lsub if c not in rsub]
+        ronly = [c for c in rsub if c not in lsub]
+        if summed:
+            size = (lambda subs: prod(sizes[c] for c in subs))
+            nb, m, k, n = size(batch), size(lonly), size(summed), size(ronly)
+            calls.append(("aten.bmm", ((nb, m, k), (nb, k, n))))
+            lefts.append(j - 1)
+        left = batch + lonly + ronly
+    return calls, lefts
 
 
 def _contiguous_strides(shape):
@@ -740,7 +780,9 @@ class FlopCounterMode:
             self._count(lowered[0], parents)
         first = out[0] if isinstance(out, tuple) else out
         created = getattr(first, "grad_fn", None)
-        if created is not None and node is None:
+        # nodes made inside a backward too: a reentrant checkpoint re-runs its segment there
+        # and back-propagates through the new graph, whose backward torch counts as well
+        if created is not None and created not in self._nodes:
             self._nodes[created] = (parents, lowered[1] if lowered is not None else None)
 
     def _on_node(self, node, grads) -> None:

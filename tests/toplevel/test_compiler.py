@@ -213,7 +213,8 @@ def test_list_backends(torch):
         assert "inductor" in default and "eager" not in default  # eager is a debug backend
         assert "eager" in everything and everything == sorted(everything)
         assert lib.compiler.list_backends(exclude_tags=()) == everything
-    assert set(compiler.list_backends(None)) <= {"inductor", "replay", "eager", "onnxruntime"}
+    assert set(compiler.list_backends(None)) <= {"inductor", "replay", "eager", "aot_eager",
+                                                "onnxruntime"}
     for name in compiler.list_backends(None):
         if name != "onnxruntime":
             assert ember.compile(lambda x: x + 1, backend=name)(ember.ones(1)).tolist() == [2.0]
