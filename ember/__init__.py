@@ -138,6 +138,9 @@ for _name in _ops_pkg.OP_MODULES:
         continue
     for _fn in getattr(_mod, "__all__", ()):
         globals()[_fn] = _with_numpy_aliases(_with_out(getattr(_mod, _fn)), _fn)
+# torch.conj flags its result (is_conj); ember's own formulas import the plain conj
+conj = _with_numpy_aliases(
+    _with_out(_importlib.import_module("ember._ops.pointwise.complex").conj_view), "conj")
 
 from ._tensor_methods import bind as _bind
 

@@ -219,6 +219,8 @@ def randn(*sizes, size=None, generator=None, out=None, dtype=None, layout=None, 
             part = np.float64 if dt is D.complex128 else np.float32
             pairs = g.normal(0.0, 1 / 2 ** 0.5, tuple(shape) + (2,), part)
             return (pairs[..., 0] + 1j * pairs[..., 1]).astype(dt.np_dtype)
+        if dt in (D.float16, D.bfloat16):  # no [0, 1) wrap for normals; half blocks its own
+            return g.standard_normal(shape, dt.np_dtype)
         return _real_draw(lambda s, d: g.standard_normal(s, d), shape, dt)
 
     return _factory("randn", shape, dtype, device, requires_grad, out,
@@ -564,6 +566,13 @@ def _work(t: Tensor):
     return np.float64 if t.dtype in (D.float64, D.complex128) else np.float32
 
 
+def _draw_dtype(t: Tensor):
+    """The dtype a fill draws in for ``t``: its own for float16/bfloat16 (their kernels
+    compute in float32 but round, wrap and block differently, see ``TorchStream``), else
+    ``_work(t)``."""
+    return t.dtype.np_dtype if t.dtype in (D.float16, D.bfloat16) else _work(t)
+
+
 def _complex_pairs(t: Tensor, draw):
     """``draw`` for ``t``'s elements; a complex ``t`` is filled as PyTorch fills it, viewed as
     real: real and imaginary parts take consecutive draws (each part from the distribution)."""
@@ -582,7 +591,7 @@ def uniform_(self: Tensor, a: float = 0.0, b: float = 1.0, *, generator=None) ->
     if self.dtype.is_floating_point and self.dtype in _SCALAR_TITLE:
         _check_uniform_bounds(float(a), float(b), self.dtype)
     return _fill(self, generator,
-                 _complex_pairs(self, lambda g, s: g.uniform(a, b, s, _work(self))))
+                 _complex_pairs(self, lambda g, s: g.uniform(a, b, s, _draw_dtype(self))))
 
 
 _SCALAR_TITLE = {D.float16: "Half", D.bfloat16: "BFloat16", D.float32: "Float",
@@ -607,11 +616,16 @@ def _check_uniform_bounds(a: float, b: float, dt: D.dtype) -> None:
 def normal_(self: Tensor, mean: float = 0.0, std: float = 1.0, *, generator=None) -> Tensor:
     """Fill in place with normal samples (a non-contiguous tensor takes them one at a time,
     as PyTorch's kernel does: its blocks of 16 need contiguous memory)."""
+    if self.dtype.category < D._FLOAT:  # integer and bool tensors: torch refuses
+        if self.device.type == "meta":
+            raise RuntimeError(f"expected a floating-point or complex dtype, but got "
+                               f"dtype={self.dtype}")
+        _float_dtype(self.dtype, "normal_kernel_cpu")
     single = not self.is_contiguous()
     if self.dtype.is_complex:  # each part gets std/sqrt(2): the complex variance is std**2
         std = std / 2 ** 0.5
     return _fill(self, generator, _complex_pairs(
-        self, lambda g, s: g.normal(mean, std, s, _work(self), one_at_a_time=single)))
+        self, lambda g, s: g.normal(mean, std, s, _draw_dtype(self), one_at_a_time=single)))
 
 
 def bernoulli_(self: Tensor, p=0.5, *, generator=None) -> Tensor:

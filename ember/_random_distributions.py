@@ -83,6 +83,8 @@ def _normal_draw(g, shape, dt: D.dtype, mean, std):
         pairs = _normal_draw(g, tuple(shape) + (2,), part, pair_mean, pair_std)
         return (pairs[..., 0] + 1j * pairs[..., 1]).astype(dt.np_dtype)
     work = np.float64 if dt is D.float64 else np.float32
+    if dt in (D.float16, D.bfloat16):
+        return _normal_draw_half(g, shape, dt, mean, std)
     if np.ndim(mean) == 0 and np.ndim(std) == 0:
         return g.normal(float(mean), float(std), shape, work).astype(dt.np_dtype, copy=False)
     if np.ndim(std) == 0:  # normal(mean_tensor, std): normal_(0, std), then add the means
@@ -90,6 +92,23 @@ def _normal_draw(g, shape, dt: D.dtype, mean, std):
         return (z + np.asarray(mean, work)).astype(dt.np_dtype, copy=False)
     z = g.normal(0.0, 1.0, shape, work)
     return (z * np.asarray(std, work) + np.asarray(mean, work)).astype(dt.np_dtype, copy=False)
+
+
+def _normal_draw_half(g, shape, dt: D.dtype, mean, std):
+    """``_normal_draw`` for float16/bfloat16: the standard draw is rounded to ``dt`` first and
+    each later step (scale, shift) computes in float32 and rounds again, as torch's half
+    kernels do."""
+    half = dt.np_dtype
+    if np.ndim(std) == 0:
+        z = g.normal(0.0 if np.ndim(mean) else float(mean), float(std), shape, half)
+        if np.ndim(mean) == 0:
+            return z
+        return (z.astype(np.float32) + np.asarray(mean, np.float32)).astype(half)
+    z = g.normal(0.0, 1.0, shape, half).astype(np.float32)
+    z = (z * np.asarray(std, np.float32)).astype(half).astype(np.float32)
+    # a number mean is rounded to ``dt`` before it is added (torch adds it as a tensor)
+    shift = np.asarray(mean, np.float32) if np.ndim(mean) else np.float32(half.type(mean))
+    return (z + shift).astype(half)
 
 
 def normal(mean, std=1.0, size=None, *, generator=None, out=None, dtype=None, layout=None,

@@ -146,7 +146,8 @@ class TorchStream:
         if work is np.float32:
             # float32 operands: the product is exact in float64, so one float64 add and the
             # cast round as a fused float32 multiply-add does (but for ties at ~2**-29 odds)
-            out = (u.astype(np.float64) * float(hi - lo) + float(lo)).astype(dt, copy=False)
+            out = (u.astype(np.float64) * float(hi - lo) + float(lo)).astype(np.float32)
+            out = out.astype(dt, copy=False)  # half/bfloat16: rounded from float32, as torch
         else:
             out = _fma(u, float(hi - lo), float(lo)).astype(dt, copy=False)
         if dt.itemsize < 4:  # a value rounded up to ``high`` becomes ``low``, as PyTorch
@@ -211,9 +212,22 @@ class TorchStream:
         shape = _shape(size)
         n = math.prod(shape)
         dt = np.dtype(dtype)
+        half = dt.kind == "f" and dt.itemsize == 2 or dt.name == "bfloat16"
         if n < _BLOCK or one_at_a_time:
-            z = np.array(self._scalar_normals(n), np.float64)
-            return _fma(z, scale, loc).astype(dt).reshape(shape)
+            z = _fma(np.array(self._scalar_normals(n), np.float64), scale, loc)
+            return (z.astype(np.float32) if half else z).astype(dt).reshape(shape)
+        if half:
+            # torch's half/bfloat16 kernel draws uniforms for the full blocks only, then 16
+            # fresh ones for the last, partial block (float32 draws one per element first)
+            full = n - n % _BLOCK
+            data = np.empty(n, np.float32)
+            data[:full] = self.floats(full)
+            _blocks_float32(data, full, np.float32(loc), np.float32(scale))
+            if n % _BLOCK:
+                tail = self.floats(_BLOCK)
+                _blocks_float32(tail, _BLOCK, np.float32(loc), np.float32(scale))
+                data[n - _BLOCK:] = tail
+            return data.astype(dt).reshape(shape)
         if dt == np.float64:
             data = self.doubles(n)
             _blocks_exact(data, n, float(loc), float(scale))

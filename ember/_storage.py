@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import collections.abc
 import numbers
+import operator
+import sys
 import warnings
 
 import numpy as np
@@ -49,6 +51,108 @@ def _index(i, n: int) -> int:
     if i < -n or i >= n:
         raise IndexError(f"index {i} out of range for storage of size {n}")
     return i % n if n else i
+
+
+_MISSING = object()
+_FROM_BUFFER_PARAMS = ("buffer", "byte_order", "count", "offset", "dtype")
+# One-byte dtypes whose bytes need no ordering; every other dtype (bool included, which is
+# normalized to 0/1) makes PyTorch insist on an explicit ``byte_order``.
+_NO_BYTE_ORDER = ("uint8", "int8", "float8_e4m3fn", "float8_e4m3fnuz", "float8_e5m2",
+                  "float8_e5m2fnuz")
+# dtypes PyTorch cannot read from a buffer, by the scalar-type name its error message uses.
+_UNREADABLE = {"uint16": "UInt16", "uint32": "UInt32", "uint64": "UInt64",
+               "complex32": "ComplexHalf", "qint8": "QInt8", "quint8": "QUInt8",
+               "qint32": "QInt32", "quint4x2": "QUInt4x2", "quint2x4": "QUInt2x4",
+               "float8_e8m0fnu": "Float8_e8m0fnu"}
+
+
+def _type_name(value) -> str:
+    if value is None:
+        return "None"
+    if isinstance(value, D.dtype):
+        return "torch.dtype"
+    return type(value).__name__
+
+
+def _as_index(value) -> int:
+    try:
+        return operator.index(value)
+    except TypeError:
+        raise TypeError(f"'{_type_name(value)}' object cannot be interpreted as an "
+                        "integer") from None
+
+
+def _buffer_bytes(args, kwargs) -> tuple:
+    """Parse ``from_buffer``'s arguments as PyTorch does and copy the selected bytes.
+
+    Returns ``(uint8 array, dtype)``; the array is already in native byte order (and 0/1 for
+    bool), so it can be viewed as ``dtype`` directly.
+    """
+    given = len(args) + len(kwargs)
+    if given > len(_FROM_BUFFER_PARAMS):
+        raise TypeError(f"function takes at most {len(_FROM_BUFFER_PARAMS)} arguments "
+                        f"({given} given)")
+    values = dict(zip(_FROM_BUFFER_PARAMS, args))
+    for key, value in kwargs.items():
+        if key not in _FROM_BUFFER_PARAMS:
+            raise TypeError(f"'{key}' is an invalid keyword argument for this function")
+        if key in values:
+            raise TypeError(f"argument for function given by name ('{key}') and position "
+                            f"({_FROM_BUFFER_PARAMS.index(key) + 1})")
+        values[key] = value
+    if "buffer" not in values:
+        raise TypeError("function missing required argument 'buffer' (pos 1)")
+    byte_order = values.get("byte_order", _MISSING)
+    if byte_order is not _MISSING and not isinstance(byte_order, str):
+        raise TypeError(f"argument 2 must be str, not {_type_name(byte_order)}")
+    count = _as_index(values.get("count", -1))
+    offset = _as_index(values.get("offset", 0))
+    dtype = values.get("dtype")
+    if dtype is None:
+        raise RuntimeError("argument 'dtype' cannot be None")
+    if not isinstance(dtype, D.dtype):
+        raise RuntimeError("argument 'dtype' must be of type torch.dtype")
+    ordered = dtype.name not in _NO_BYTE_ORDER
+    if ordered:
+        if byte_order is _MISSING:
+            raise RuntimeError("function missing required argument 'byte_order' (pos 2)")
+        if byte_order not in ("big", "little", "native"):
+            raise ValueError(f"invalid byte_order '{byte_order}' (expected 'big', 'little', "
+                             "or 'native')")
+    if dtype.name in _UNREADABLE:
+        raise RuntimeError(f"Unknown type: {_UNREADABLE[dtype.name]}")
+    buffer = values["buffer"]
+    try:
+        view = memoryview(buffer)
+    except TypeError:
+        raise TypeError(f"a bytes-like object is required, not '{type(buffer).__name__}'") \
+            from None
+    if not view.c_contiguous:
+        raise ValueError(f"{type(buffer).__name__} is not C-contiguous")
+    raw = np.frombuffer(view.cast("B"), np.uint8)
+    size = dtype.itemsize
+    # PyTorch's own messages: the offset one names the two numbers the other way round,
+    # and "elements" in the count one counts bytes.
+    if offset < 0 or offset > raw.size:
+        raise ValueError(f"offset must be non-negative and no greater than buffer length "
+                         f"({offset}) , but got {raw.size}")
+    left = raw.size - offset
+    if count < 0:
+        if left % size:
+            raise ValueError(f"buffer size ({raw.size}) must be a multiple of element size "
+                             f"({size})")
+        count = left // size
+    elif count * size > left:
+        raise ValueError(f"buffer has only {left} elements after offset {offset}, but "
+                         f"specified a size of {count}")
+    data = raw[offset:offset + count * size].copy()  # a copy: later writes to buffer don't show
+    if ordered and byte_order != "native" and byte_order != sys.byteorder:
+        # complex numbers are two floats, each with its own byte order
+        unit = size // 2 if dtype.is_complex else size
+        data = np.ascontiguousarray(data.reshape(-1, unit)[:, ::-1]).reshape(-1)
+    if dtype is D.bool:
+        data = (data != 0).astype(np.uint8)
+    return data, dtype
 
 
 class UntypedStorage:
@@ -92,6 +196,23 @@ class UntypedStorage:
         self = object.__new__(cls)
         self._root, self.device = root, device
         return self
+
+    @classmethod
+    def from_buffer(cls, *args, **kwargs):
+        """A new CPU storage holding a copy of a bytes-like object's bytes.
+
+        ``from_buffer(buffer, byte_order, count=-1, offset=0, *, dtype)``: ``dtype`` is
+        required; ``byte_order`` (``'little'``, ``'big'`` or ``'native'``) too unless
+        ``dtype`` is one byte wide. ``count`` elements (all that fit, when negative) are read
+        from byte ``offset`` on and stored in native byte order.
+
+        Example:
+            >>> s = ember.UntypedStorage.from_buffer(b"\\x01\\x02", "big", dtype=ember.int16)
+            >>> s.tolist()
+            [2, 1]
+        """
+        data, _ = _buffer_bytes(args, kwargs)
+        return UntypedStorage._wrap(data, CPU)
 
     def _bytes(self):
         return _flat(self._root).view(np.uint8)
@@ -315,6 +436,25 @@ class TypedStorage(UntypedStorage):
         self._root, self.device, self.dtype = root, device, dtype
         return self
 
+    @classmethod
+    def from_buffer(cls, *args, dtype=None, device=None, **kwargs):
+        """A new CPU ``TypedStorage`` of ``dtype`` (the default dtype when omitted) holding a
+        copy of a buffer's bytes; the other arguments are ``UntypedStorage.from_buffer``'s.
+
+        Example:
+            >>> import warnings; warnings.simplefilter("ignore")
+            >>> ember.TypedStorage.from_buffer(b"\\x00\\x01", "big", dtype=ember.int16)[0]
+            1
+        """
+        _warn_typed_storage_removal()
+        if device is not None and Device(device).type != "cpu":
+            raise RuntimeError(f"TypedStorage.from_buffer: Not available for device "
+                               f"{Device(device).type}")
+        if dtype is None:
+            dtype = D.get_default_dtype()
+        data, dtype = _buffer_bytes(args, dict(kwargs, dtype=dtype))
+        return TypedStorage._wrap(data.view(dtype.np_dtype), CPU, dtype)
+
     def _elements(self):
         flat = _flat(self._root)
         if flat.dtype == self.dtype.np_dtype:
@@ -450,6 +590,23 @@ class _LegacyStorage(TypedStorage, metaclass=_LegacyStorageMeta):
         if args and not isinstance(args[0], (numbers.Integral, collections.abc.Sequence)):
             raise TypeError(help_ + f"\nArgument type not recognized: {type(args[0])}")
         return TypedStorage(*args, dtype=cls.dtype, device="cpu", _internal=True)
+
+    @classmethod
+    def from_buffer(cls, *args, **kwargs):
+        """A new CPU ``TypedStorage`` of this class's dtype holding a copy of a buffer's
+        bytes (see ``UntypedStorage.from_buffer``; ``dtype``/``device`` are not accepted).
+
+        Example:
+            >>> import warnings; warnings.simplefilter("ignore")
+            >>> ember.ShortStorage.from_buffer(b"\\x00\\x01", "big").tolist()
+            [1]
+        """
+        _warn_typed_storage_removal()
+        for key in ("dtype", "device"):
+            if key in kwargs:
+                raise RuntimeError(f"from_buffer: '{key}' can only be specified in "
+                                   "UntypedStorage.from_buffer and TypedStorage.from_buffer")
+        return TypedStorage.from_buffer(*args, dtype=cls.dtype, **kwargs)
 
 
 def _legacy(name: str, dt) -> type:

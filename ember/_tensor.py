@@ -66,6 +66,7 @@ class Tensor(TensorAutograd):
     _base = None
     _view_fn = None
     _inference = False  # made under inference_mode (see is_inference)
+    _conj_bit = False  # made by conj() (see is_conj): its data holds the conjugated values
     _multi_view = False  # one of several views an op returned (split, unbind), or a view of one
     # a view made inside a custom Function (or an input it returned as-is), or a view of one:
     # (the Function's name or None for a view of one, whether the Function had several
@@ -436,6 +437,9 @@ class Tensor(TensorAutograd):
             raise RuntimeError(
                 "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() "
                 "instead.")
+        if self._conj_bit and not force:
+            raise RuntimeError("Can't call numpy() on Tensor that has conjugate bit set. Use "
+                               "tensor.resolve_conj().numpy() instead.")
         dev = self.device
         if dev.type != "cpu" and not force:
             raise TypeError(

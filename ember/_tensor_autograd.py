@@ -159,6 +159,8 @@ class TensorAutograd:
         out = Tensor._make(self._data, self._dtype)
         out._vbox = self._vbox  # shared, as PyTorch's: in-place changes stay visible
         out._inference = self._inference  # detaching an inference tensor gives one
+        if self._conj_bit:
+            out._conj_bit = True
         # not a view in autograd's sense (``_base`` is None, as in PyTorch): it may change in
         # place even when this tensor is a leaf that requires grad
         return out

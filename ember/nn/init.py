@@ -11,7 +11,9 @@ import warnings
 
 import numpy as np
 
+from .. import _dtype as D
 from .. import _random
+from .._ops._dispatch import not_implemented_for
 from .._tensor import Tensor
 from ..autograd import grad_mode
 
@@ -295,6 +297,14 @@ def orthogonal_(tensor: Tensor, gain: float = 1, generator=None) -> Tensor:
         return tensor
     rows = tensor.shape[0]
     cols = tensor.numel() // rows
+    if not tensor.dtype.is_floating_point or tensor.dtype in (D.float16, D.bfloat16):
+        # PyTorch draws into a (rows, cols) tensor of this dtype (integers: normal_ refuses),
+        # then fails where it has no kernel: QR of half precision, sign() of complex numbers
+        tensor.new_empty((rows, cols)).normal_(0.0, 1.0, generator=generator)
+        if tensor.dtype.is_complex:
+            raise NotImplementedError("Unlike NumPy, torch.sign is not intended to support "
+                                      "complex numbers. Please use torch.sgn instead.")
+        raise not_implemented_for("geqrf_cpu", tensor.dtype)
     flat = _rng(generator).normal(0.0, 1.0, (rows, cols), _work(tensor))
     if rows < cols:
         flat = flat.T

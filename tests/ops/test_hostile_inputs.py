@@ -73,7 +73,7 @@ def _as_numpy(t) -> np.ndarray:
         t = t.float()
     if isinstance(t, torch.Tensor):
         return t.detach().resolve_conj().resolve_neg().numpy()
-    return np.asarray(t.detach().numpy())
+    return np.asarray(t.detach().resolve_conj().numpy())
 
 
 def _value_difference(want, got) -> str | None:

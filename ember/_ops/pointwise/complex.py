@@ -1,6 +1,13 @@
-"""Complex numbers: ``conj`` (and ``conj_physical``/``resolve_conj``/``resolve_neg``, identities
-here: ember keeps no lazy conjugate or negative bit), ``is_conj``/``is_neg``, and the ``real``
-and ``imag`` views."""
+"""Complex numbers: ``conj``, ``conj_physical``, ``resolve_conj``/``resolve_neg``,
+``is_conj``/``is_neg``, and the ``real`` and ``imag`` views.
+
+PyTorch's ``conj()`` is lazy: a view of the same memory with a conjugate bit. ember computes
+the conjugated values at once (so every op reads plain data and ordinary complex arithmetic
+pays nothing) and keeps the bit that users observe: ``is_conj()``, ``resolve_conj()`` making
+an unflagged copy, ``numpy()`` and ``view_as_real`` refusing a flagged tensor, the bit carried
+through views and ``detach()``, and ``conj()`` of a flagged tensor clearing it. Memory is not
+shared with the base: writes through a ``conj()`` result do not reach it (nor the reverse).
+"""
 
 from __future__ import annotations
 
@@ -23,19 +30,77 @@ class Conj(Op):
 
 
 def conj(input: Tensor) -> Tensor:
-    """Complex conjugate (``input`` itself for real tensors, as in PyTorch)."""
+    """The complex conjugate as plain data, for ember's own formulas (gradients included: a
+    conjugate bit there would reach users' ``.grad`` where PyTorch has none). ``ember.conj``
+    and ``Tensor.conj`` are ``conj_view``.
+
+    Example:
+        >>> from ember._ops.pointwise.complex import conj
+        >>> conj(ember.tensor([1 + 2j])).is_conj()
+        False
+    """
     return Conj.apply(input) if input._dtype.is_complex else input
 
 
+def conj_physical(input: Tensor) -> Tensor:
+    """The complex conjugate as plain data (no conjugate bit); ``input`` for real tensors.
+
+    Example:
+        >>> ember.tensor([1 + 2j]).conj_physical().is_conj()
+        False
+    """
+    return Conj.apply(input) if input._dtype.is_complex else input
+
+
+def conj_view(input: Tensor) -> Tensor:
+    """``torch.conj``: the complex conjugate (``input`` itself for real tensors), flagged as
+    PyTorch's lazy conjugate view is (``is_conj()``; see the module notes).
+
+    Example:
+        >>> c = ember.tensor([1 + 2j]).conj()
+        >>> c, c.is_conj()
+        (tensor([1.-2.j]), True)
+    """
+    if not input._dtype.is_complex:
+        return input
+    out = Conj.apply(input)
+    if not input._conj_bit:  # conj() of a conj() view is plain again
+        out._conj_bit = True
+    return out
+
+
+conj_view.__name__ = conj_view.__qualname__ = "conj"
+
+
+def resolve_conj(input: Tensor) -> Tensor:
+    """``input`` without its conjugate bit: a copy of a ``conj()`` view, else ``input``.
+
+    Example:
+        >>> ember.tensor([1 + 2j]).conj().resolve_conj().is_conj()
+        False
+    """
+    return input.clone() if input._conj_bit else input
+
+
+def is_conj(input: Tensor) -> bool:
+    """Whether ``input`` carries the conjugate bit (made by ``conj()``, kept by its views).
+
+    Example:
+        >>> ember.tensor([1j]).conj().is_conj(), ember.tensor([1j]).is_conj()
+        (True, False)
+    """
+    return input._conj_bit
+
+
 def _identity(input: Tensor) -> Tensor:
-    """Return ``input`` unchanged: ember keeps no lazy conjugate or negative bits, so
-    ``resolve_conj``/``resolve_neg`` have nothing to resolve.
+    """Return ``input`` unchanged: ember keeps no lazy negative bit, so ``resolve_neg`` has
+    nothing to resolve.
     """
     return input
 
 
 def _false(input: Tensor) -> bool:
-    """False: ember tensors carry no lazy conjugate or negative bit (``is_conj``/``is_neg``)."""
+    """False: ember tensors carry no lazy negative bit (``is_neg``)."""
     return False
 
 
@@ -134,6 +199,11 @@ def view_as_real(input: Tensor) -> Tensor:
     """
     if not input._dtype.is_complex:
         raise RuntimeError("view_as_real is only supported for complex tensors")
+    if input._conj_bit:
+        raise RuntimeError("view_as_real doesn't work on unresolved conjugated tensors.  To "
+                           "resolve the conjugate tensor so you can view it as real, use "
+                           "self.resolve_conj(); however, be warned that the resulting tensor "
+                           "will NOT alias the original.")
     return ViewAsReal.apply(input)
 
 
@@ -168,7 +238,7 @@ def view_as_complex(input: Tensor) -> Tensor:
 
 def adjoint(input: Tensor) -> Tensor:
     """The conjugate transpose of the last two dims: a view for real tensors; complex ones are
-    conjugated into new memory, since ember keeps no lazy conjugate bit.
+    conjugated into new memory, flagged as ``conj()`` results are (``is_conj()``).
 
     Example:
         >>> ember.adjoint(ember.tensor([[1 + 1j, 2j]]))
@@ -178,7 +248,7 @@ def adjoint(input: Tensor) -> Tensor:
     if input.ndim == 1:  # torch lets a 0-d tensor through unchanged
         raise RuntimeError("tensor.adjoint() is only supported on matrices or batches of "
                            f"matrices. Got {input.ndim}-D tensor.")
-    return conj(input.transpose(-2, -1) if input.ndim else input)
+    return conj_view(input.transpose(-2, -1) if input.ndim else input)
 
 
 # -- elementwise ------------------------------------------------------------------------------
@@ -194,7 +264,7 @@ def conj_physical_(input: Tensor) -> Tensor:
 
     if not input._dtype.is_complex:
         return input
-    return apply_inplace(input, conj(input), "conj_physical_")
+    return apply_inplace(input, conj_physical(input), "conj_physical_")
 
 
 # -- odds and ends ------------------------------------------------------------------------------
@@ -203,12 +273,11 @@ def conj_physical_(input: Tensor) -> Tensor:
 __all__ = ["conj", "conj_physical", "resolve_conj", "resolve_neg", "is_conj", "is_neg", "real",
            "imag", "view_as_real", "view_as_complex", "adjoint", "conj_physical_"]
 
-conj_physical = conj
-resolve_conj = resolve_neg = _identity
-is_conj = is_neg = _false
+resolve_neg = _identity
+is_neg = _false
 
 TENSOR_METHODS = {
-    "conj": conj, "conj_physical": conj_physical, "resolve_conj": resolve_conj,
+    "conj": conj_view, "conj_physical": conj_physical, "resolve_conj": resolve_conj,
     "resolve_neg": resolve_neg, "is_conj": is_conj, "is_neg": is_neg, "real": property(_real),
     "imag": property(_imag), "adjoint": adjoint, "conj_physical_": conj_physical_,
 }

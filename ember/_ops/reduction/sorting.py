@@ -43,6 +43,55 @@ def _return_type(name: str) -> type:
 sort_type = _return_type("sort")
 topk_type = _return_type("topk")
 kthvalue_type = _return_type("kthvalue")
+sort_out_type = _return_type("sort_out")
+topk_out_type = _return_type("topk_out")
+
+# the C++ element types torch's out= dtype checks name
+_CPP_TYPES = {"float32": "float", "float64": "double", "float16": "c10::Half",
+              "bfloat16": "c10::BFloat16", "int64": "long int", "int32": "int",
+              "int16": "short int", "int8": "signed char", "uint8": "unsigned char",
+              "bool": "bool", "complex64": "c10::complex<float>",
+              "complex128": "c10::complex<double>"}
+
+
+def _check_pair_out(name: str, out, input: Tensor):
+    """torch's checks of a ``(values, indices)`` out= pair, in its order: the argument's
+    form, autograd, each tensor's dtype, then the in-place write itself (inference tensors)."""
+    if out is None:
+        return None
+    if not isinstance(out, (tuple, list)):
+        raise TypeError(f"{name}() received an invalid combination of arguments - got "
+                        f"(Tensor, out={type(out).__name__}): out= takes a tuple of two "
+                        "Tensors (values, indices)")
+    if len(out) != 2:
+        raise TypeError(f"expected tuple of 2 elements but got {len(out)}")
+    for i, t in enumerate(out):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"expected Tensor as element {i} in argument 3, but got "
+                            f"{type(t).__name__}")
+    from ...autograd import grad_mode
+
+    if grad_mode._state.enabled and any(t._requires_grad for t in (input, *out)):
+        raise RuntimeError(f"{name}(): functions with out=... arguments don't support "
+                           "automatic differentiation, but one of the arguments requires grad.")
+    for t, want in zip(out, (input._dtype, D.int64)):
+        if t._dtype is not want:
+            raise RuntimeError(f"Expected out tensor to have dtype "
+                               f"{_CPP_TYPES.get(want.name, want.name)}, but got "
+                               f"{_CPP_TYPES.get(t._dtype.name, t._dtype.name)} instead")
+    from ..inplace import check_inplace
+
+    for t in out:
+        check_inplace(t)
+    return tuple(out)
+
+
+def _write_pair_out(result, out, kind):
+    """Copy ``(values, indices)`` into the out pair (resizing a mis-shaped one, with torch's
+    warning for a non-empty one) and return it as ``kind``."""
+    from .._dispatch import finish_out
+
+    return kind(*(finish_out(r.detach(), o, "out") for r, o in zip(result, out)))
 
 
 def _long(arr) -> Tensor:
@@ -109,12 +158,15 @@ def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = 
     """
     _no_complex(input, "Sort does not support complex dtypes on CPU")
     _refuse(input, "sort")
+    out = _check_pair_out("sort", out, input)
     if input.ndim == 0:
         wrap_dim(dim, 0)
-        return sort_type(input.clone(), _long(xp_of(input._data).zeros((), np.int64)))
-    dim = wrap_dim(dim, input.ndim)
-    idx = _argsort(input._data, dim, descending)
-    return sort_type(_gather(input, dim, idx, "SortBackward0"), _long(idx))
+        result = sort_type(input.clone(), _long(xp_of(input._data).zeros((), np.int64)))
+    else:
+        dim = wrap_dim(dim, input.ndim)
+        idx = _argsort(input._data, dim, descending)
+        result = sort_type(_gather(input, dim, idx, "SortBackward0"), _long(idx))
+    return result if out is None else _write_pair_out(result, out, sort_out_type)
 
 
 def argsort(input: Tensor, dim: int = -1, descending: bool = False,
@@ -148,12 +200,15 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
     n = input._data.shape[wrap_dim(dim, input.ndim)] if input.ndim else 1
     if not 0 <= k <= n:
         raise RuntimeError("selected index k out of range")
+    out = _check_pair_out("topk", out, input)
     if input.ndim == 0:
-        return topk_type(input.clone(), _long(xp_of(input._data).zeros((), np.int64)))
-    dim = wrap_dim(dim, input.ndim)
-    order = _leading_order(input._data, dim, min(k + 1, n), largest)
-    idx = _topk_order_as_torch(input._data, dim, k, largest, sorted, order)
-    return topk_type(_gather(input, dim, idx, "TopkBackward0"), _long(idx))
+        result = topk_type(input.clone(), _long(xp_of(input._data).zeros((), np.int64)))
+    else:
+        dim = wrap_dim(dim, input.ndim)
+        order = _leading_order(input._data, dim, min(k + 1, n), largest)
+        idx = _topk_order_as_torch(input._data, dim, k, largest, sorted, order)
+        result = topk_type(_gather(input, dim, idx, "TopkBackward0"), _long(idx))
+    return result if out is None else _write_pair_out(result, out, topk_out_type)
 
 
 # ``sorted=False`` leaves the order unspecified; PyTorch's CPU kernel then returns its partition
