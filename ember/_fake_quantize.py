@@ -40,6 +40,8 @@ def _fake(x, scale, zero_point, quant_min, quant_max):
 
 
 class _FakeQuantize(Op):
+    holds_saved = True  # keeps the mask on ctx; PyTorch saves it (Op._free)
+
     @staticmethod
     def forward(ctx, x, scale=None, zero_point=None, quant_min=0, quant_max=255):
         out, mask = _fake(x, scale, zero_point, quant_min, quant_max)

@@ -235,7 +235,7 @@ def tensor_repr(t, prefix: str = "tensor(") -> str:
             suffixes.append(f"dtype={t.dtype}")
         body = tensor_body(t, indent)
     if t.grad_fn is not None:
-        suffixes.append(f"grad_fn=<{t.grad_fn.name()}>")
+        suffixes.append(f"grad_fn=<{type(t.grad_fn).__name__}>")
     elif t.requires_grad:
         suffixes.append("requires_grad=True")
     tangent = t.__dict__.get("_fw_tangent")  # a forward-AD dual tensor shows its tangent

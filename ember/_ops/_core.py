@@ -52,6 +52,8 @@ class Op(Node):
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
+        if "_free" in cls.__dict__:  # (see _free)
+            cls.holds_saved = True
         if "elementwise" not in cls.__dict__ and cls.__module__.startswith(_POINTWISE):
             cls.elementwise = not cls.is_view
 
@@ -65,7 +67,7 @@ class Op(Node):
 
     @classmethod
     def apply(cls, *inputs, **kwargs):
-        ctx = object.__new__(cls)
+        ctx = object.__new__(cls._node_cls)  # named as PyTorch names it (Node.__init_subclass__)
         ctx.inputs = inputs
         arrays = []
         record = False
@@ -110,12 +112,74 @@ class Op(Node):
             return outs
         return _wrap(ctx, cls, out, 0, record)
 
+    # A second backward through a freed graph: PyTorch's built-in nodes unpack everything they
+    # saved before computing, so they raise exactly when they saved a tensor; a node that saved
+    # none (AddBackward0, ViewBackward0, SumBackward0) runs again. ``_free`` keeps that apart:
+    # a node that saved no tensor keeps its non-tensor saves and is not marked freed, and its
+    # inputs give way to a stand-in (``_FreedInputs``) that raises PyTorch's error when
+    # backward reads an input's values; ``reads_input_meta`` ops (whose backward reads only
+    # the inputs' shapes and dtypes, as Add's) get metadata-only stand-ins there instead.
+    # ``holds_saved``: the op keeps what its backward reads on ctx (index arrays, masks) where
+    # PyTorch saves tensors, so a second backward raises all the same; so does an op that
+    # overrides ``_free`` (it keeps state of its own).
+    reads_input_meta = False
+    holds_saved = False
+
     def _free(self):
-        super()._free()
-        self.inputs = ()
+        saved = self._saved
+        if self.holds_saved or self._saved_output is not None or saved is not None and (
+                type(saved) is not list or any(hasattr(t, "_vbox") for t, _ in saved)):
+            super()._free()
+            self.inputs = ()
+        elif type(self.inputs) is not _FreedInputs:
+            self.inputs = _FreedInputs(self.inputs, self.reads_input_meta)
 
 
 _PLAIN_APPLY = Op.__dict__["apply"]
+
+
+class _Meta(tuple):
+    """One input tensor's metadata, kept by ``_FreedInputs``."""
+
+    __slots__ = ()
+
+
+class _FreedInputs:
+    """``ctx.inputs`` of a node that saved no tensor, once backward has run without
+    ``retain_graph``: the input tensors are let go, as PyTorch's node holds none. Reading them
+    raises PyTorch's "backward through the graph a second time" error, except for an op that
+    reads only their metadata (``Op.reads_input_meta``): it gets stand-ins of the same shape,
+    dtype and device (zero-strided, no memory), made only when a second backward asks."""
+
+    __slots__ = ("_meta", "_items")
+
+    def __init__(self, inputs, keep_meta):
+        self._items = None
+        # (shape, array dtype, ember dtype, array module): nothing that holds the data
+        self._meta = None if not keep_meta else tuple(
+            _Meta((x._data.shape, x._data.dtype, x._dtype,
+                   np if type(x._data) is _ndarray else get_array_module(x._data)))
+            if isinstance(x, Tensor) else x for x in inputs)
+
+    def _stand_ins(self):
+        if self._meta is None:
+            from ..autograd.graph import _FREED_MSG
+
+            raise RuntimeError(_FREED_MSG)
+        if self._items is None:
+            self._items = tuple(
+                Tensor._make(m[3].broadcast_to(m[3].zeros((), m[1]), m[0]), m[2])
+                if type(m) is _Meta else m for m in self._meta)
+        return self._items
+
+    def __iter__(self):
+        return iter(self._stand_ins())
+
+    def __getitem__(self, i):
+        return self._stand_ins()[i]
+
+    def __len__(self):
+        return len(self._stand_ins())
 
 
 # the wrappers now around the plain path: a graph capture's recorder and a profiler's observer
@@ -175,6 +239,8 @@ def _wrap(ctx, cls, arr, nr, record):
     out = Tensor._make(arr, D._FROM_NP[arr.dtype], diff)
     if cls.is_view and (nr == 0 or cls.multi_view):
         _mark_view(out, ctx.inputs[0], cls, ctx, nr)
+        if ctx.inputs[0]._conj_bit and out._dtype.is_complex:  # a view of a conj() view
+            out._conj_bit = True
     if record:
         if nr == 0:
             edges, needs = [], []

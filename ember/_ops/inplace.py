@@ -67,7 +67,7 @@ def _check_result(t: Tensor, dtype: D.dtype, shape: tuple, op: str) -> None:
     if dtype is not t._dtype and not D.can_cast(dtype, t._dtype):
         raise RuntimeError(
             f"result type {_type_title(dtype)} can't be cast to the desired output type "
-            f"{_type_title(t._dtype)}" + (f" (in {op})" if op else ""))
+            f"{_type_title(t._dtype)}")  # PyTorch's wording: no op name
     if shape != t._data.shape:
         full = broadcast_shapes(t._data.shape, shape)
         if full != t._data.shape:
@@ -199,7 +199,7 @@ class CopySlices(Op):
     """Graph node for a base whose view was changed in place: the view's region of the base's
     gradient goes to the new value, the rest to the base's old history."""
 
-    _name = "CopySlices"
+    _name = "torch::autograd::CopySlices"  # PyTorch's C++ node; its class: CopySlices
 
     @staticmethod
     def forward(ctx, base, value, view_fn):

@@ -42,7 +42,7 @@ def _real_part_for(dst, src):
 class Copy(Op):
     """``dst.copy_(src)``: the old value of ``dst`` gets a zero gradient, ``src`` the rest."""
 
-    _name = "CopyBackwards"
+    _name = "torch::autograd::CopyBackwards"  # PyTorch's C++ node (class CopyBackwards)
 
     @staticmethod
     def forward(ctx, dst, src):

@@ -66,6 +66,7 @@ class BackwardCFunction(FunctionCtx, Node):
     _tensor_positions: tuple = ()  # which forward arguments were Tensors
     _num_args = 0
     _defer_pack = True  # saved-tensor hooks see the outputs once they are wired to the node
+    _unpacks_on_demand = True  # a second backward raises only if it reads saved_tensors
 
     def __repr__(self):
         # a Python Function's node prints with its module, as torch's do

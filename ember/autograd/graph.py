@@ -45,7 +45,6 @@ class Node:
     The node itself is the ``ctx`` its forward and backward share.
     """
 
-    _name = None
     needs_input_grad: tuple = ()
     next_functions: tuple = ()
     _saved = None
@@ -59,14 +58,90 @@ class Node:
     _output_meta = None  # (shape, dtype, device) per output, to fill in missing gradients
     _seq = 0
     materialize_grads = True
+    # a freed node raises on a second backward at once (built-in ops, which unpack all they
+    # saved first), or only when its backward reads what was freed (Function's nodes)
+    _unpacks_on_demand = False
     _defer_pack = False  # custom Functions pack what they saved after forward, as PyTorch
 
+    # -- the node's class carries PyTorch's name --------------------------------------------
+    # PyTorch's nodes are classes named after their backward ("SinBackward0"), so
+    # ``type(y.grad_fn).__name__`` and ``repr(y.grad_fn)`` show that name. An ember op class
+    # keeps its own short name ("Sin", which ember's code and profiler use); each node class
+    # gets, once at class creation, a subclass named as PyTorch names the node
+    # (``_node_cls``), and nodes are made from that. An op that picks its name per call
+    # (``ctx._name = "MvBackward0"``) moves the node to the subclass of that name, made on
+    # first use and cached. ``_op_class`` is the op class behind a node whatever it is named.
+    _declared_name = None  # a class's ``_name = "..."``, kept here (see __init_subclass__)
+    _node_cls = None
+    _op_class = None
+    _named_of = None  # on the named subclasses: the class they name
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "_named_of" in cls.__dict__:  # one of the named subclasses made below
+            return
+        if "_name" in cls.__dict__:  # a class's ``_name = ...`` moves aside for _NameSlot
+            cls._declared_name = cls.__dict__["_name"]
+            delattr(cls, "_name")
+        cls._op_class = cls
+        cls._node_cls = _class_named(cls, cls._default_name()) \
+            if cls.name is Node.name else cls  # a class naming itself (Function's) keeps it
+
+    @classmethod
+    def _default_name(cls) -> str:
+        # PyTorch capitalises a letter that follows a digit (Log1PBackward0, Deg2RadBackward0)
+        return cls._declared_name or \
+            re.sub(r"(?<=[0-9])[a-z]", lambda m: m.group().upper(), cls.__name__) + "Backward0"
+
+    def __new__(cls, *args, **kwargs):  # nodes built by calling their class get the name too
+        return object.__new__(cls._node_cls or cls)
+
+    class _NameSlot:
+        """``node._name``: reads as ``name()``; set, moves the node to the class of that
+        name. On a class it reads as the class's own ``_name = ...`` (None without one)."""
+
+        def __get__(self, node, cls):
+            return cls._declared_name if node is None else node.name()
+
+        def __set__(self, node, value):
+            op = type(node)._op_class or type(node)
+            node.__class__ = _class_named(op, value or op._default_name())
+
+    _name = _NameSlot()
+
     def name(self) -> str:
-        return self._name or f"{type(self).__name__}Backward0"
+        cls = type(self)
+        return cls.__dict__.get("_torch_name") or cls._default_name()
 
     def __repr__(self):
-        name = "AccumulateGrad" if type(self) is AccumulateGrad else self.name()
-        return f"<{name} object at {hex(id(self))}>"
+        return f"<{type(self).__name__} object at {hex(id(self))}>"
+
+    def __call__(self, *grads):
+        """Run this node's backward on ``grads`` (one per output), as calling a PyTorch node
+        does: no hooks, nothing freed; the result is one gradient per ``next_functions``
+        entry (the gradient itself when there is one), recorded when grad mode is on.
+
+        Example:
+            >>> y = x.sin(); y.grad_fn(ember.ones_like(y))   # cos(x)
+        """
+        n = self._num_outputs
+        if len(grads) != n:
+            raise TypeError(f"expected {n} arguments, got {len(grads)} instead")
+        if self._freed and not self._unpacks_on_demand:
+            raise RuntimeError(_FREED_MSG)
+        if all(g is None for g in grads):
+            result = (None,) * len(self.next_functions)
+        else:
+            if self.materialize_grads and self._output_meta is not None:
+                grads = tuple(g if g is not None else _zeros_for(self, i)
+                              for i, g in enumerate(grads))
+            result = tuple(self._run_backward(list(grads)))
+            result += (None,) * (len(self.next_functions) - len(result))
+        return result[0] if len(result) == 1 else result
+
+    def _sequence_nr(self) -> int:
+        """The order the node was made in (a later node has a larger number)."""
+        return self._seq
 
     # -- saving ----------------------------------------------------------------------------
     _record = True  # Op.apply sets False when no graph is recorded: then nothing is kept
@@ -181,6 +256,18 @@ class Node:
     # output, as "result", where the op saves it.
     _saved_fields = None
 
+    def __dir__(self):
+        # the saved fields are looked up on demand (__getattr__); list them as PyTorch does
+        fields = self._saved_fields
+        if fields is None:
+            fields = {"result": "result"} if getattr(self, "save_output", False) else {}
+        names = set(super().__dir__())
+        for field, spec in fields.items():
+            names.add(f"_saved_{field}")
+            if type(spec) is not tuple:  # a tensor: it has a raw form too
+                names.add(f"_raw_saved_{field}")
+        return sorted(names)
+
     def __getattr__(self, name):
         # reached only for attributes the node lacks: ``grad_fn._saved_self`` and the like
         if name.startswith("_saved_"):
@@ -209,6 +296,29 @@ class Node:
         if item is None or hasattr(item, "_vbox"):
             return item
         return _scalar_tensor(item)  # a number (``x * 2``): PyTorch shows it as a tensor
+
+
+_named_classes: dict = {}
+_CPP_PREFIX = "torch::autograd::"  # PyTorch's C++ nodes answer name() with it; their class
+#                                    names leave it off (CopySlices, AccumulateGrad)
+
+
+def _class_named(cls, name: str):
+    """The node class named ``name`` (PyTorch's node name) for op class ``cls``; made once,
+    then cached."""
+    key = (cls, name)
+    named = _named_classes.get(key)
+    if named is None:
+        short = name[len(_CPP_PREFIX):] if name.startswith(_CPP_PREFIX) else name
+        if short == cls.__name__ and name == cls._default_name():  # named so (AccumulateGrad)
+            named = cls
+        else:
+            # module "builtins", as PyTorch's: the class prints as <class 'SinBackward0'>
+            named = type(cls)(short, (cls,), {
+                "_named_of": cls, "_torch_name": name, "__module__": "builtins",
+                "__qualname__": short, "__doc__": cls.__doc__, "__slots__": ()})
+        named = _named_classes.setdefault(key, named)  # (two threads: both get the first)
+    return named
 
 
 def _saved_item(node, spec):
@@ -303,6 +413,15 @@ class AccumulateGrad(Node):
         # them in its next_functions order, and its addmm lists the bias first, which this
         # order gives for ember's linear node: DDP's buckets expect bias before weight).
         self._seq = _ACCUMULATE_FIRST + next(_sequence)
+
+    def __call__(self, grad):
+        """Add ``grad`` into the leaf's ``.grad`` (no hooks run), as PyTorch's node does."""
+        if grad is not None:
+            self.accumulate(grad, create_graph=False, hooks_done=True)
+        return ()
+
+    def _sequence_nr(self) -> int:
+        return (1 << 64) - 1  # PyTorch's: the largest number, whatever the creation order
 
     def accumulate(self, grad, create_graph, claimed=None, hooks_done=False):
         """Add ``grad`` into ``variable.grad``. ``claimed`` (one per backward pass) holds the
@@ -681,7 +800,7 @@ def _run_node_pre_hooks(fns, grads):
 
 
 def _call_node(node, grads, retain_graph, tensor_type):
-    if node._freed:
+    if node._freed and not node._unpacks_on_demand:
         raise RuntimeError(_FREED_MSG)
     missing = False
     for g in grads:

@@ -179,7 +179,25 @@ def scatter(input: Tensor, dim: int, index: Tensor, src=None, *, value=None,
         src = value
     if src is None:
         raise TypeError("scatter() missing 1 required argument: 'src' or 'value'")
+    if reduce is not None and isinstance(src, Tensor):
+        _warn_reduce_with_tensor_src()
     return _scatter(input, dim, index, src, src, reduce, "scatter")
+
+
+_reduce_src_warned = False
+
+
+def _warn_reduce_with_tensor_src() -> None:
+    """PyTorch's deprecation of ``scatter(..., src=Tensor, reduce=...)``, given once per
+    program as PyTorch gives it (a number ``value`` with ``reduce`` is not deprecated)."""
+    global _reduce_src_warned
+    if not _reduce_src_warned:
+        _reduce_src_warned = True
+        import warnings
+
+        warnings.warn("The reduce argument of torch.scatter with Tensor src is deprecated and "
+                      "will be removed in a future PyTorch release. Use torch.scatter_reduce "
+                      "instead for more reduction options.", UserWarning, stacklevel=3)
 
 
 def scatter_(self, dim, index, src=None, *, value=None, reduce=None):
@@ -379,6 +397,8 @@ def index_put_(self, indices, values, accumulate=False):
 
 
 class MaskedFill(Op):
+    holds_saved = True  # keeps the mask on ctx; PyTorch saves it (Op._free)
+
     @staticmethod
     def forward(ctx, x, value, mask):
         ctx.mask, ctx.x_shape = mask, x.shape

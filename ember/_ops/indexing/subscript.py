@@ -398,6 +398,7 @@ class BasicIndexBackward(Op):
 
 
 class AdvancedIndex(Op):
+    holds_saved = True  # keeps the index on ctx; PyTorch saves it (Op._free)
     _name = "IndexBackward0"  # gather, index_select, sort ... rename their nodes
 
     @staticmethod
@@ -413,6 +414,8 @@ class AdvancedIndex(Op):
 
 class IndexAccumulate(Op):
     """Scatter ``g`` into zeros at an advanced index, adding where the index repeats."""
+
+    holds_saved = True  # keeps the index on ctx; PyTorch saves it (Op._free)
 
     @staticmethod
     def forward(ctx, g, shape, index, unique):
@@ -463,6 +466,7 @@ def _xp(t: Tensor):
 
 class IndexPut(Op):
     """``out = x.clone(); out[idx] = v`` (v already broadcastable to the indexed region)."""
+    holds_saved = True  # keeps the index on ctx; PyTorch saves it (Op._free)
 
     @staticmethod
     def forward(ctx, x, v, idx):

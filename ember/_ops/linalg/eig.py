@@ -38,6 +38,7 @@ def _const(a: np.ndarray, like) -> Tensor:
 
 
 class Eig(Op):
+    holds_saved = True  # keeps the eigenpairs on ctx; PyTorch saves them (Op._free)
     _name = "LinalgEigBackward0"  # PyTorch's node: the linalg kernel's
     materialize_grads = False  # an unused output's gradient arrives as None
 

@@ -30,6 +30,8 @@ _LETTERS = string.ascii_letters
 
 
 class Einsum(Op):
+    reads_input_meta = True  # backward reads the operands' shapes (Op._free)
+
     @staticmethod
     def forward(ctx, *arrays, ins, out):
         # an operand is read only by the other operands' gradients: saved when one of them
@@ -41,6 +43,10 @@ class Einsum(Op):
         eq = ",".join(ins) + "->" + out
         res = as_array(np.einsum(eq, *arrays, optimize="greedy" if len(arrays) > 2 else
                                    len(arrays) == 2))
+        # NumPy's contraction may hand back a transposed view; PyTorch's result is (almost
+        # always) contiguous, which later views, reshapes and stride checks depend on
+        if not res.flags.c_contiguous:  # (ascontiguousarray would turn 0-d into 1-d)
+            res = np.ascontiguousarray(res)
         # ml_dtypes' bfloat16 products come back float32; PyTorch rounds to bfloat16
         return res if res.dtype == arrays[0].dtype else res.astype(arrays[0].dtype)
 

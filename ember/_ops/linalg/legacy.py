@@ -217,6 +217,7 @@ def _lu_np(a: np.ndarray):
 class LuFactor(Op):
     """Packed LU with partial pivoting; the backward is ``linalg.lu_factor``'s for square
     matrices: ``A_grad = P L^{-H} (tril(L^H gL, -1) + triu(gU U^H)) U^{-H}``."""
+    holds_saved = True  # keeps the factors on ctx; PyTorch saves them (Op._free)
 
     _name = "LinalgLuFactorExBackward0"  # PyTorch's node: the linalg kernel's
 

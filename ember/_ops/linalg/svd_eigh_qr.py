@@ -36,6 +36,7 @@ def _check_float(name: str, A: Tensor):
 
 
 class Svd(Op):
+    holds_saved = True  # keeps U, S, Vh on ctx; PyTorch saves them (Op._free)
     _name = "LinalgSvdBackward0"  # PyTorch's node: the linalg kernel's
     materialize_grads = False  # unused outputs' gradients arrive as None
 
@@ -158,6 +159,7 @@ def svdvals(A: Tensor, *, driver=None, out=None) -> Tensor:
 
 
 class Eigh(Op):
+    holds_saved = True  # keeps the eigenpairs on ctx; PyTorch saves them (Op._free)
     _name = "LinalgEighBackward0"  # PyTorch's node: the linalg kernel's
     materialize_grads = False
     @staticmethod

@@ -666,6 +666,7 @@ class Embedding(Op):
     """``weight[indices]``; the gradient is summed into the looked-up rows (or, with
     ``sparse``, is a sparse COO tensor of one entry per looked-up row; ``keep`` masks out
     lookups that are not part of the input, such as embedding_bag's padding slots)."""
+    holds_saved = True  # keeps the indices on ctx; PyTorch saves them (Op._free)
 
     @staticmethod
     def forward(ctx, weight, indices, padding_idx, scale_grad_by_freq, sparse=False, keep=None):

@@ -115,6 +115,8 @@ def _adaptive_avg(input, output_size, nd, name):
         # torch's 2-d kernel keeps channels_last (output and gradient); its 3-d one is row-major
         fmt = channels_last_of(x._data) if nd == 2 else None
         out = ResampleAxes.apply(x, mats=mats, fmt=fmt, grad_fmt="input" if nd == 2 else None)
+        if out.grad_fn is not None:  # PyTorch's adaptive pooling node saves self (Op._free)
+            out.grad_fn.holds_saved = True
     return out.squeeze(0) if unbatched else out
 
 
@@ -150,6 +152,8 @@ def adaptive_avg_pool3d(input: Tensor, output_size) -> Tensor:
         >>> F.adaptive_avg_pool3d(ember.randn(2, 3, 4, 5, 6), (2, 2, 3)).shape
         torch.Size([2, 3, 2, 2, 3])
     """
+    if _amp.active and _autocast.state.active:  # on torch's CPU float32 list, 1x1x1 too
+        return _autocast.call(adaptive_avg_pool3d, "adaptive_avg_pool3d", input, output_size)
     if isinstance(input, Tensor) and (output_size == 1 or (
             isinstance(output_size, (tuple, list)) and tuple(output_size) == (1, 1, 1))):
         # PyTorch's shortcut, taken before any other check: a mean over the last three dims
@@ -215,6 +219,9 @@ def adaptive_max_pool3d(input: Tensor, output_size, return_indices: bool = False
         >>> F.adaptive_max_pool3d(ember.randn(1, 2, 4, 5, 6), (2, 3, 3)).shape
         torch.Size([1, 2, 2, 3, 3])
     """
+    if _amp.active and _autocast.state.active:
+        return _autocast.call(adaptive_max_pool3d, "adaptive_max_pool3d", input, output_size,
+                              return_indices)
     return _adaptive_max(input, output_size, return_indices, 3, "adaptive_max_pool3d")
 
 

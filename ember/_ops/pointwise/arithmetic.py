@@ -97,6 +97,7 @@ def _all_f32(*arrays) -> bool:
 
 
 class Add(Op):
+    reads_input_meta = True  # backward reads the inputs' shapes only (Op._free)
     alpha = 1
     _saved_fields = {"alpha": ("attr", "alpha")}  # grad_fn._saved_alpha, as PyTorch names it
 
@@ -120,6 +121,7 @@ class Add(Op):
 
 
 class Sub(Op):
+    reads_input_meta = True  # backward reads the inputs' shapes only (Op._free)
     alpha = 1
     _saved_fields = Add._saved_fields
 
@@ -240,6 +242,8 @@ def _check_int_zero(a, b):
 
 class DivMode(Op):
     """Division rounded toward zero or down; its gradient is zero almost everywhere."""
+    holds_saved = True  # PyTorch's DivBackward2 saves both operands (Op._free)
+    _name = "DivBackward2"  # torch's node for div with a rounding mode
 
     @staticmethod
     def forward(ctx, a, b, mode):
@@ -276,6 +280,7 @@ class FloorDivide(Op):
 
 class _Mod(Op):
     """Remainder after division rounded by ``rounding``: ``a - b * div(a, b, rounding)``."""
+    reads_input_meta = True  # the dividend's gradient reads its shape only (Op._free)
 
     ufunc = rounding = None
 
@@ -312,6 +317,23 @@ class Fmod(_Mod):
     ufunc, rounding = np.fmod, "trunc"
 
 
+def _sparse_layout(*xs) -> bool:
+    from ..._layout import strided
+
+    return any(isinstance(x, Tensor) and x.layout is not strided for x in xs)
+
+
+def _sparse_form(name, input, other, alpha=1):
+    """``torch.add/sub/mul/div(...)`` with a sparse (COO/CSR/CSC) operand: the sparse layout's
+    own method, as the operator form runs it (the dense kernels refuse sparse payloads)."""
+    if name == "mul":
+        return input.mul(other) if _sparse_layout(input) else other.mul(input)
+    if name == "div" or _sparse_layout(input):
+        return input.div(other) if name == "div" else getattr(input, name)(other, alpha=alpha)
+    scaled = other if alpha == 1 else other * alpha
+    return input + scaled if name == "add" else input - scaled
+
+
 def add(input, other, *args, alpha=1, out=None) -> Tensor:
     """``input + alpha * other`` with broadcasting and PyTorch's type promotion.
 
@@ -327,7 +349,12 @@ def add(input, other, *args, alpha=1, out=None) -> Tensor:
         input = as_tensor(input, other)
     if alpha != 1:
         _check_alpha(alpha, input, other)
-    result = binary(Add, input, other, alpha=alpha)
+    try:
+        result = binary(Add, input, other, alpha=alpha)
+    except NotImplementedError:
+        if out is None and _sparse_layout(input, other):
+            return _sparse_form("add", input, other, alpha)
+        raise
     return result if out is None else finish_out(result, out, "add", input, other)
 
 
@@ -362,7 +389,12 @@ def sub(input, other, *args, alpha=1, out=None) -> Tensor:
         _check_sub(input, other)
     if alpha != 1:
         _check_alpha(alpha, input, other)
-    result = binary(Sub, input, other, alpha=alpha)
+    try:
+        result = binary(Sub, input, other, alpha=alpha)
+    except NotImplementedError:
+        if out is None and _sparse_layout(input, other):
+            return _sparse_form("sub", input, other, alpha)
+        raise
     return result if out is None else finish_out(result, out, "sub", input, other)
 
 
@@ -375,7 +407,12 @@ def mul(input, other, *, out=None) -> Tensor:
     """
     if not isinstance(input, Tensor):
         input = as_tensor(input, other)
-    result = binary(Mul, input, other)
+    try:
+        result = binary(Mul, input, other)
+    except NotImplementedError:
+        if out is None and _sparse_layout(input, other):
+            return _sparse_form("mul", input, other)
+        raise
     return result if out is None else finish_out(result, out, "mul", input, other)
 
 
@@ -393,7 +430,12 @@ def div(input, other, *, rounding_mode: str | None = None, out=None) -> Tensor:
         dt = D.result_type(input, other)
         if dt.category < D._FLOAT:
             dt = D.get_default_dtype()
-        result = binary(Div, input, other, compute=dt)
+        try:
+            result = binary(Div, input, other, compute=dt)
+        except NotImplementedError:
+            if out is None and _sparse_layout(input):
+                return _sparse_form("div", input, other)
+            raise
     elif rounding_mode == "floor" or rounding_mode == "trunc":
         if input._dtype in D.SHELL or isinstance(other, Tensor) and other._dtype in D.SHELL:
             refuse_shell("div_" + rounding_mode, D.result_type(input, other))
@@ -487,7 +529,12 @@ def neg(input: Tensor, *, out=None) -> Tensor:
             "invert a mask, use the `~` or `logical_not()` operator instead.")
     if input._dtype in D.SHELL:
         raise not_implemented_for("neg_cpu", input._dtype)
-    result = Neg.apply(input)
+    try:
+        result = Neg.apply(input)
+    except NotImplementedError:
+        if out is None and _sparse_layout(input):
+            return input.neg()
+        raise
     return result if out is None else finish_out(result, out, "neg", input)
 
 

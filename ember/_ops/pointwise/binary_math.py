@@ -188,6 +188,8 @@ def _all_f64(a, b, w) -> bool:
 
 
 class Lerp(Op):
+    reads_input_meta = True  # backward reads the inputs' shapes only (Op._free)
+
     @staticmethod
     def forward(ctx, a, b, w):
         # the ends matter only to the weight's gradient: saved only then, as PyTorch (an end
@@ -526,6 +528,7 @@ _FrexpResult.__module__ = "ember.return_types"
 
 
 class Frexp(Op):
+    holds_saved = True  # keeps the exponent on ctx; PyTorch saves it (Op._free)
     non_differentiable_outputs = (1,)
 
     @staticmethod

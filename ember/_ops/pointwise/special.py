@@ -346,6 +346,8 @@ class Igamma(Op):
     def forward(ctx, a, x, upper):
         ctx.save_for_backward(*ctx.inputs)
         ctx.upper = upper
+        if upper and ctx._record:
+            ctx._name = "IgammacBackward0"  # torch's node for the upper form
         dt = np.result_type(a, x)
         return _G.gammainc(a.astype(np.float64), x.astype(np.float64), upper).astype(dt)
 

@@ -105,6 +105,7 @@ def _tie_weights(x: np.ndarray, out: np.ndarray, axes: tuple, keepdim: bool,
 
 class Selected(Op):
     """Values picked at ``indices`` along ``dim`` (max/min/median/mode with a dim)."""
+    holds_saved = True  # keeps the indices on ctx; PyTorch saves them (Op._free)
 
     non_differentiable_outputs = (1,)
     materialize_grads = False  # the indices' gradient arrives as None

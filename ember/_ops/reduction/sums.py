@@ -391,6 +391,8 @@ def nansum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Ten
 class ZeroNan(Op):
     """NaN replaced by 0 (``x * mask`` would keep NaN, since NaN * 0 is NaN)."""
 
+    holds_saved = True  # keeps the mask on ctx; PyTorch's nansum saves self (Op._free)
+
     @staticmethod
     def forward(ctx, x):
         nan = np.isnan(x)

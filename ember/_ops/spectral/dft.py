@@ -61,6 +61,8 @@ class FftC2C(Op):
 
 
 class FftR2C(Op):
+    holds_saved = True  # PyTorch's FftR2CBackward0 saves self (Op._free)
+
     @staticmethod
     def forward(ctx, x, dims, mode, onesided):
         ctx.dims, ctx.mode, ctx.onesided = dims, mode, onesided
