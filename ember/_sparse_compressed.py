@@ -1041,6 +1041,282 @@ def sparse_addmm(mat, mat1, mat2, beta=1.0, alpha=1.0):
                          "SparseAddmmBackward0", True)
 
 
+
+class SampledAddmm(SparseFunction):
+    """``beta * S + alpha * (A @ B)`` evaluated only at a CSR matrix S's entries (SDDMM)."""
+
+    _name = "SparseSampledAddmmBackward0"
+
+    @staticmethod
+    def forward(ctx, s, a, b, beta, alpha):
+        data = s._data
+        ctx.data, ctx.beta, ctx.alpha = data, beta, alpha
+        ctx.save_for_backward(a, b)
+        rows, cols = data.rows_cols()
+        vals = K.rowwise_dot(a._data, np.ascontiguousarray(b._data.T), rows, cols)
+        if alpha != 1:
+            vals = vals * alpha
+        # added even when beta == 0, as PyTorch does (a NaN in S stays NaN)
+        vals = vals + (data.values if beta == 1 else beta * data.values)
+        return _like(data, _astype(vals, s._dtype), s._dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        data = ctx.data
+        gv = _values_at(grad, data)
+        gs = ga = gb = None
+        if ctx.needs_input_grad[0]:
+            gs = _like(data, _astype(gv * ctx.beta, grad._dtype), grad._dtype)
+        gv = gv * ctx.alpha if ctx.alpha != 1 else gv
+        if ctx.needs_input_grad[1]:  # G @ B.T with G the sparse output gradient
+            ga = dense_tensor(_astype(K.spmm(data.row_plan(), gv,
+                                             np.ascontiguousarray(b._data.T), data.shape[0]),
+                                      a._dtype), a._dtype)
+        if ctx.needs_input_grad[2]:  # A.T @ G = (G.T @ A).T
+            gb = dense_tensor(_astype(np.ascontiguousarray(
+                K.spmm(data.col_plan(), gv, a._data, data.shape[1]).T), b._dtype), b._dtype)
+        return gs, ga, gb, None, None
+
+
+def sampled_addmm(input, mat1, mat2, *, beta=1.0, alpha=1.0, out=None):
+    """``torch.sparse.sampled_addmm`` of a 2-D CSR ``input`` and dense matrices."""
+    from ._ops.inplace import _type_title
+
+    for x, name, pos in ((input, "self", 1), (mat1, "mat1", 2), (mat2, "mat2", 3)):
+        if not isinstance(x, Tensor):
+            raise TypeError(f"sparse_sampled_addmm(): argument '{name}' (position {pos}) must "
+                            f"be Tensor, not {type(x).__name__}")
+    if out is not None:
+        if not isinstance(out, CompressedTensor) or out.layout is not sparse_csr:
+            raise RuntimeError("sampled_addmm: Expected result to have sparse csr layout, but "
+                               f"got {_LAYOUT_NAMES.get(out.layout, out.layout)}")
+        raise unsupported("sampled_addmm(out=...)")
+    if not isinstance(input, CompressedTensor) or input.layout is not sparse_csr:
+        if isinstance(input, CompressedTensor):
+            raise RuntimeError("sampled_addmm: Expected result to have sparse csr layout, but "
+                               f"got {_LAYOUT_NAMES[input.layout]}")
+        raise NotImplementedError("Could not run 'aten::sparse_sampled_addmm' with arguments "
+                                  "from the "
+                                  f"'{'SparseCPU' if input.is_sparse else 'CPU'}' backend.")
+    for x, name in ((mat1, "mat1"), (mat2, "mat2")):
+        if isinstance(x, (CompressedTensor, SparseTensor)):
+            raise RuntimeError(f"sampled_addmm: Expected {name} to have strided layout, but got "
+                               f"{_LAYOUT_NAMES[x.layout]}")
+        if x.ndim < 2:
+            raise RuntimeError(f"sampled_addmm: Expected {name} to be a matrix, got {x.ndim}-D "
+                               "tensor")
+        if x.ndim > 2:
+            raise unsupported("Batched sampled_addmm")
+        if x.device.type != "cpu":
+            raise RuntimeError("Expected all tensors to be on the same device, but found at "
+                               f"least two devices, cpu and {x.device}!")
+    if mat1._dtype is not mat2._dtype:
+        raise RuntimeError(f"sampled_addmm: Expected mat1 and mat2 to have the same dtype, but "
+                           f"got {_type_title(mat1._dtype)} and {_type_title(mat2._dtype)}")
+    if mat1._dtype is not input._dtype:
+        raise RuntimeError(f"sampled_addmm: Expected mat1 and self to have the same dtype, but "
+                           f"got {_type_title(mat1._dtype)} and {_type_title(input._dtype)}")
+    if input._dtype.category < D._FLOAT:
+        raise RuntimeError("sparse_sampled_addmm: Expected self to be a floating-point or "
+                           f"complex tensor, but got {_type_title(input._dtype)}")
+    if mat1.shape[1] != mat2.shape[0]:
+        raise RuntimeError(f"sampled_addmm: mat1 and mat2 shapes cannot be multiplied "
+                           f"({mat1.shape[0]}x{mat1.shape[1]} and {mat2.shape[0]}x"
+                           f"{mat2.shape[1]})")
+    if input.shape[0] != mat1.shape[0]:
+        raise RuntimeError("sampled_addmm: self.shape[-2] must match mat1.shape[-2]")
+    if input.shape[1] != mat2.shape[1]:
+        raise RuntimeError("sampled_addmm: self.shape[-1] must match mat2.shape[-1]")
+    return SampledAddmm.apply(input, mat1, mat2, beta, alpha)
+
+
+
+class Spdiags(SparseFunction):
+    """``torch.sparse.spdiags``; PyTorch defines no derivative for it (backward raises)."""
+
+    _name = "NotImplemented"
+
+    @staticmethod
+    def forward(ctx, diagonals, rows, cols, picks, shape, layout):
+        vals = diagonals._data[picks]
+        if layout is sparse_coo:
+            return make_sparse(np.stack([rows, cols]), vals, shape, False, diagonals._dtype)
+        return CompressedTensor._make(_from_entries(rows, cols, vals, shape, layout),
+                                      diagonals._dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        raise RuntimeError("derivative for aten::_spdiags is not implemented")
+
+
+def spdiags(diagonals, offsets, shape, layout=None):
+    """``torch.sparse.spdiags`` (see ``ember.sparse.spdiags``)."""
+    for x, name, pos in ((diagonals, "diagonals", 1), (offsets, "offsets", 2)):
+        if not isinstance(x, Tensor) or isinstance(x, (SparseTensor, CompressedTensor)):
+            raise TypeError(f"_spdiags(): argument '{name}' (position {pos}) must be Tensor, "
+                            f"not {type(x).__name__}")
+    layout = sparse_coo if layout is None else layout
+    if layout not in (sparse_coo, sparse_csr, sparse_csc):
+        raise RuntimeError("Only output layouts (Sparse, SparseCsc, SparseCsr) are supported, "
+                           f"got {_LAYOUT_NAMES.get(layout, layout)}")
+    shape = tuple(int(s) for s in shape)
+    if len(shape) != 2:
+        raise RuntimeError("Output shape must be 2d")
+    if offsets.ndim > 1:
+        raise RuntimeError("Offsets must be scalar or vector")
+    if diagonals.ndim > 2:
+        raise RuntimeError("Diagonals must be vector or matrix")
+    if offsets._dtype is not D.int64:
+        raise RuntimeError("Offset Tensor must have dtype Long but got "
+                           + _title(offsets._dtype))
+    offs = np.asarray(offsets._data).reshape(-1).astype(np.int64)
+    n_diag = 1 if diagonals.ndim < 2 else diagonals.shape[0]
+    if offs.size != n_diag:
+        raise RuntimeError(f"Number of diagonals ({n_diag}) does not match the number of "
+                           f"offsets ({offs.size})")
+    if np.unique(offs).size != offs.size:
+        raise RuntimeError("Offset tensor contains duplicate values")
+    n, m = shape
+    length = diagonals.shape[-1] if diagonals.ndim else 1
+    rows, cols, picks = [], [], []
+    for i, k in enumerate(offs.tolist()):
+        start, stop = max(0, k), min(m, n + k, length)
+        if stop < start:
+            raise RuntimeError(f"Trying to create tensor with negative dimension "
+                               f"{stop - start}: [2, {stop - start}]")
+        j = np.arange(start, stop, dtype=np.int64)
+        rows.append(j - k)
+        cols.append(j)
+        picks.append(j if diagonals.ndim < 2 else i * length + j)
+    rows, cols, picks = (np.concatenate(x) if x else np.zeros(0, np.int64)
+                         for x in (rows, cols, picks))
+    flat = diagonals.reshape(-1)
+    return Spdiags.apply(flat, rows, cols, picks, shape, layout)
+
+
+def _title(dt) -> str:
+    from ._ops.inplace import _type_title
+
+    return _type_title(dt)
+
+
+
+_MM_REDUCE = {"sum": "sum", "mean": "mean", "amax": "amax", "max": "amax", "amin": "amin",
+              "min": "amin"}
+
+
+class SparseMmReduce(SparseFunction):
+    """``torch.sparse.mm(csr, x, reduce)``: row ``i`` of the result reduces ``S[i, k] * x[k]``
+    over row ``i``'s entries k (sum, mean, amax or amin; an empty row gives zeros). For amax
+    and amin the gradient goes to the first entry that attains the extreme, per column."""
+
+    _name = "SparseMmReduceImplBackward0"
+
+    @staticmethod
+    def forward(ctx, a, x, reduce):
+        data = a._data
+        ctx.data, ctx.reduce = data, reduce
+        ctx.save_for_backward(x)
+        rows, cols = data.rows_cols()
+        n, f = data.shape[0], x.shape[1]
+        vals, xa = data.values, x._data
+        counts = np.diff(data.compressed).astype(np.int64)
+        if reduce in ("sum", "mean"):
+            out = K.spmm(data.row_plan(), vals, xa, n)
+            if reduce == "mean":
+                out = out / np.maximum(counts, 1)[:, None].astype(out.dtype)
+            return dense_tensor(_astype(out, a._dtype), a._dtype)
+        out = np.zeros((n, f), np.result_type(vals.dtype, xa.dtype))
+        nonempty = np.flatnonzero(counts)
+        ctx.sel = None
+        if nonempty.size and f:
+            prod = vals[:, None] * xa[cols]
+            starts = np.asarray(data.compressed[:-1], np.int64)[nonempty]
+            ufunc = np.maximum if reduce == "amax" else np.minimum
+            best = ufunc.reduceat(prod, starts, axis=0)
+            out[nonempty] = best
+            # the first entry of each row attaining the extreme, per column
+            hit = prod == best[np.repeat(np.arange(nonempty.size), counts[nonempty])]
+            pos = np.where(hit, np.arange(rows.size)[:, None], rows.size)
+            ctx.sel = (nonempty, np.minimum.reduceat(pos, starts, axis=0))
+        return dense_tensor(_astype(out, a._dtype), a._dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        data, reduce = ctx.data, ctx.reduce
+        need_a, need_x = ctx.needs_input_grad[:2]
+        rows, cols = data.rows_cols()
+        g, xa, vals = grad._data, x._data, data.values
+        ga = gx = None
+        if reduce in ("sum", "mean"):
+            scale = count = None
+            if reduce == "mean":
+                count = np.maximum(np.diff(data.compressed), 1)[rows].astype(vals.dtype)
+                scale = (1.0 / np.maximum(np.diff(data.compressed), 1))[rows].astype(vals.dtype)
+            if need_a:  # divided by the count, as PyTorch rounds it
+                gv = K.rowwise_dot(g, xa, rows, cols)
+                ga = _like(data, _astype(gv if count is None else gv / count, grad._dtype),
+                           grad._dtype)
+            if need_x:
+                v = vals if scale is None else vals * scale
+                gx = dense_tensor(_astype(K.spmm(data.col_plan(), v, g, data.shape[1]),
+                                          x._dtype), x._dtype)
+            return ga, gx, None
+        gv = np.zeros(rows.size, np.result_type(g.dtype, xa.dtype))
+        gxa = np.zeros(xa.shape, np.result_type(g.dtype, vals.dtype))
+        if ctx.sel is not None:
+            nonempty, sel = ctx.sel
+            jj = np.broadcast_to(np.arange(sel.shape[1]), sel.shape)
+            gsel = g[nonempty]
+            if need_a:
+                np.add.at(gv, sel, gsel * xa[cols[sel], jj])
+            if need_x:
+                np.add.at(gxa, (cols[sel], jj), gsel * vals[sel])
+        if need_a:
+            ga = _like(data, _astype(gv, grad._dtype), grad._dtype)
+        if need_x:
+            gx = dense_tensor(_astype(gxa, x._dtype), x._dtype)
+        return ga, gx, None
+
+
+def sparse_mm_reduce(mat1, mat2, reduce):
+    """``torch.sparse.mm(mat1, mat2, reduce)`` for a CSR ``mat1`` and a dense matrix."""
+    from ._ops.inplace import _type_title
+
+    if not isinstance(reduce, str):
+        raise TypeError(f"_sparse_mm(): argument 'reduce' (position 3) must be str, not "
+                        f"{type(reduce).__name__}")
+    if reduce not in _MM_REDUCE and reduce != "prod":
+        raise RuntimeError("reduce argument must be either sum, prod, mean, amax or amin, got "
+                           f"{reduce}")
+    if reduce == "prod":
+        raise RuntimeError("sparse_mm_reduce: reduce type of prod has not been enabled.")
+    if not isinstance(mat1, CompressedTensor):
+        backend = "SparseCPU" if isinstance(mat1, SparseTensor) else "CPU"
+        raise NotImplementedError("Could not run 'aten::_sparse_mm_reduce_impl' with arguments "
+                                  f"from the '{backend}' backend.")
+    if mat1.layout is not sparse_csr:
+        raise RuntimeError("sparse_mm_reduce: expect self to be SparseCsr, got "
+                           f"{_LAYOUT_NAMES[mat1.layout]}")
+    if not isinstance(mat2, Tensor) or isinstance(mat2, (CompressedTensor, SparseTensor)):
+        raise unsupported("torch.sparse.mm(reduce=...) with a sparse mat2")
+    k = mat1.shape[1]
+    if mat2.ndim != 2 or mat2.shape[0] != k:
+        raise RuntimeError(f"Expected a tensor of dimension 2 and tensor.size[0] == {k} but "
+                           f"got: dimension {mat2.ndim} and tensor.size[0] = {mat2.shape[0]}")
+    if mat1._dtype.category < D._FLOAT:
+        raise NotImplementedError(f'"spmm_reduce_kernel" not implemented for '
+                                  f"'{_type_title(mat1._dtype)}'")
+    if mat2._dtype is not mat1._dtype:
+        raise RuntimeError(f"Expected tensor for argument #1 'other' to have scalar type "
+                           f"{_type_title(mat1._dtype)}; but got torch."
+                           f"{_type_title(mat2._dtype)}Tensor instead (while checking arguments "
+                           "for sparse_mm_reduce)")
+    return SparseMmReduce.apply(mat1, mat2, _MM_REDUCE[reduce])
+
+
 # -- construction ------------------------------------------------------------------------------
 
 def _index_tensor(x):
@@ -1320,7 +1596,7 @@ def compressed_repr(t: CompressedTensor) -> str:
         suffixes.append(f"dtype={t._dtype}")
     suffixes.append(f"layout={data.layout}")
     if t.grad_fn is not None:
-        suffixes.append(f"grad_fn=<{t.grad_fn.name()}>")
+        suffixes.append(f"grad_fn=<{type(t.grad_fn).__name__}>")
     elif t.requires_grad:
         suffixes.append("requires_grad=True")
     out = [text]

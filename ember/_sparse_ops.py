@@ -301,6 +301,85 @@ class MulDense(SparseFunction):
         return uncoalesced(grad * ctx.other), None
 
 
+def _intersect_plan(a: SparseTensor, b: SparseTensor):
+    """How PyTorch lays out ``a * b`` of two sparse tensors: two coalesced operands give their
+    coalesced intersection; otherwise the entries of one operand are kept in storage order (the
+    uncoalesced one; of two uncoalesced, the one with fewer entries, the second on a tie), each
+    times the other's (coalesced) value there, zero where it has none.
+    Returns (indices, kept values, looked-up values, kept is a, coalesced)."""
+    ca, cb = a._data, b._data
+    if ca.coalesced and cb.coalesced:
+        ai, av = ca.indices, ca.values
+        bi, bv = cb.indices, cb.values
+        la, lb = K.linear_index(ai, ca.shape), K.linear_index(bi, cb.shape)
+        common, pa, pb = np.intersect1d(la, lb, assume_unique=True, return_indices=True)
+        return ai[:, pa], av[pa], bv[pb], True, True
+    keep_a = not ca.coalesced and (cb.coalesced or ca.nnz < cb.nnz)
+    kept, other = (ca, cb) if keep_a else (cb, ca)
+    oi, ov = other.coalesced_arrays()
+    return kept.indices, kept.values, K.lookup(oi, ov, kept.indices, other.shape), keep_a, False
+
+
+class MulSparse(SparseFunction):
+    """``a * b`` of two sparse COO tensors of one shape (no dense dims): the product on the
+    entries both have (see ``_intersect_plan`` for PyTorch's layout of the result). Each
+    operand's gradient lies on the other operand's entries (on the result's when both are
+    coalesced): the other's value times the output gradient there, as in PyTorch."""
+
+    _name = "MulBackward0"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.a, ctx.b = a.detach(), b.detach()
+        dtype = D.result_type(a, b)
+        shape = a._data.shape
+        if a._data.nnz == 0 or b._data.nnz == 0:
+            ctx.out_idx = np.zeros((len(shape), 0), np.int64)
+            return make_sparse(ctx.out_idx, np.zeros(0, dtype.np_dtype), shape, True, dtype)
+        idx, kv, ov, keep_a, coalesced = _intersect_plan(a, b)
+        ctx.out_idx, ctx.both = idx, coalesced
+        x, y = (kv, ov) if keep_a else (ov, kv)
+        vals = _astype(_astype(x, dtype) * _astype(y, dtype), dtype)
+        return make_sparse(idx, vals, shape, coalesced, dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        g = grad.to_dense() if isinstance(grad, SparseTensor) else grad
+        shape = ctx.a._data.shape
+        out_lin = K.linear_index(ctx.out_idx, shape)
+        outs = []
+        for mine, other, need in ((ctx.a, ctx.b, ctx.needs_input_grad[0]),
+                                  (ctx.b, ctx.a, ctx.needs_input_grad[1])):
+            if not need:
+                outs.append(None)
+                continue
+            coo = other._data
+            if ctx.out_idx.shape[1] and ctx.both:  # the result's (intersection) entries
+                idx = ctx.out_idx
+                oi, ov = coo.coalesced_arrays()
+                ovals = K.lookup(oi, ov, idx, shape)
+            else:
+                idx, ovals = coo.indices, coo.values
+            # the output gradient counts only on the result's entries
+            on = np.isin(K.linear_index(idx, shape), out_lin)
+            gvals = np.where(on, g._data[tuple(idx)], 0)
+            vals = _astype(ovals * gvals, mine._dtype)
+            outs.append(make_sparse(idx, vals, shape, False, mine._dtype))
+        return tuple(outs)
+
+
+def mul_sparse(a: SparseTensor, b: SparseTensor) -> SparseTensor:
+    """``a * b`` for two sparse COO tensors."""
+    ca, cb = a._data, b._data
+    if ca.shape != cb.shape or ca.sparse_dim != cb.sparse_dim:
+        raise RuntimeError("sparse_binary_op_intersection_cpu(): expects sparse inputs with "
+                           "equal dimensionality, number of sparse dimensions, and shape of "
+                           "sparse dimensions")
+    if ca.sparse_dim != len(ca.shape):
+        raise unsupported("Multiplying hybrid sparse tensors (with dense dims)")
+    return MulSparse.apply(a, b)
+
+
 def scale(s: SparseTensor, other, kind: str):
     """``s * other`` / ``s / other`` / ``-s`` for a number (or a 0-d tensor) ``other``; ``s *
     x`` for a dense ``x`` that broadcasts to ``s``'s shape."""
@@ -310,6 +389,8 @@ def scale(s: SparseTensor, other, kind: str):
 
         if broadcast_shapes(tuple(other.shape), tuple(s.shape)) == tuple(s.shape):
             return MulDense.apply(s, other)
+    if kind == "mul" and isinstance(other, SparseTensor):
+        return mul_sparse(s, other)
     if isinstance(other, Tensor):
         if isinstance(other, SparseTensor) or other.ndim or other.requires_grad:
             raise unsupported(f"{'Multiplying' if kind == 'mul' else 'Dividing'} a sparse "
@@ -677,11 +758,11 @@ def _values_only(s: SparseTensor) -> bool:
     node = s.grad_fn
     if s._retains_grad or node is None:
         return False
-    if type(node) is Coalesce:
+    if node._op_class is Coalesce:
         if node._pre_hooks or node._retained:
             return False
         node = node.next_functions[0][0]
-    return type(node) is FromValues and not node._pre_hooks and not node._retained
+    return node._op_class is FromValues and not node._pre_hooks and not node._retained
 
 
 class SparseAddmm(SparseFunction):
@@ -825,6 +906,25 @@ def matmul(input, other, *, out=None):
     return mm(input, other)
 
 
+def mv(input, vec, *, out=None):
+    """``torch.mv`` of a sparse COO matrix and a dense vector (a dense vector)."""
+    from ._ops.inplace import _type_title
+
+    if out is not None:
+        raise unsupported("mv(out=...) with a sparse operand")
+    if not isinstance(input, SparseTensor) or not isinstance(vec, Tensor) or \
+            isinstance(vec, SparseTensor) or input.ndim != 2 or vec.ndim != 1:
+        raise unsupported("mv with a sparse vector (or a sparse tensor that is not 2-D)")
+    if input.shape[1] != vec.shape[0]:
+        raise RuntimeError("mv: expected self.size(-1) == vec.size(-1)")
+    if input._dtype is not vec._dtype:
+        raise RuntimeError(f"expected scalar type {_type_title(input._dtype)} but found "
+                           f"{_type_title(vec._dtype)}")
+    from ._ops._core import set_node_name
+
+    return set_node_name(mm(input, vec.unsqueeze(1)).squeeze(1), "MvBackward0")
+
+
 def sparse_mm(mat1, mat2, reduce=None):
     """``torch.sparse.mm``: sparse @ dense keeps the sparse operand's gradient on its entries
     (SparseAddmmBackward0); other operand kinds go as ``torch.mm``."""
@@ -863,7 +963,7 @@ def route_sparse(dense_fn):
     from ._sparse_compressed import ROUTED, CompressedTensor
 
     name = dense_fn.__name__
-    sparse_fn = {"mm": mm, "matmul": matmul}.get(name, dense_fn)
+    sparse_fn = {"mm": mm, "matmul": matmul, "mv": mv}.get(name, dense_fn)
     compressed_fn = ROUTED[name]  # CSR/CSC operands go to _sparse_compressed
 
     @functools.wraps(dense_fn)

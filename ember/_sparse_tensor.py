@@ -183,7 +183,7 @@ class SparseFunction(Node):
 
     @classmethod
     def apply(cls, *args, **kwargs):
-        ctx = object.__new__(cls)
+        ctx = object.__new__(cls._node_cls)  # named as PyTorch names it (Node.__init_subclass__)
         needs = tuple(isinstance(a, Tensor) and a._requires_grad for a in args)
         record = _state.enabled and any(needs)
         ctx._record = record
@@ -483,6 +483,11 @@ class SparseTensor(SparseCopies, Tensor):
         from ._sparse_ops import matmul
 
         return matmul(self, other)
+
+    def mv(self, vec):
+        from ._sparse_ops import mv
+
+        return mv(self, vec)
 
     def __matmul__(self, other):
         if not isinstance(other, Tensor):
@@ -891,7 +896,7 @@ def sparse_repr(t: SparseTensor) -> str:
             f"{values_str})")
     suffixes.append("layout=torch.sparse_coo")
     if t.grad_fn is not None:
-        suffixes.append(f"grad_fn=<{t.grad_fn.name()}>")
+        suffixes.append(f"grad_fn=<{type(t.grad_fn).__name__}>")
     elif t.requires_grad:
         suffixes.append("requires_grad=True")
     parts = [text]

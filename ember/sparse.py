@@ -15,7 +15,8 @@ from . import _sparse_ops
 from ._sparse_tensor import SparseTensor, sparse_coo_tensor
 from ._tensor import Size, Tensor
 
-__all__ = ["mm", "addmm", "sum", "softmax", "log_softmax", "check_sparse_tensor_invariants",
+__all__ = ["mm", "addmm", "sampled_addmm", "spdiags", "sum", "softmax", "log_softmax",
+           "check_sparse_tensor_invariants",
            "Tensor", "FloatTensor", "DoubleTensor", "HalfTensor", "BFloat16Tensor",
            "LongTensor", "IntTensor", "ShortTensor", "CharTensor", "ByteTensor"]
 
@@ -25,6 +26,9 @@ def mm(mat1: Tensor, mat2: Tensor, reduce: str | None = None) -> Tensor:
 
     With a sparse ``mat1`` and a dense ``mat2`` the gradient with respect to ``mat1`` is
     sparse, on ``mat1``'s own entries (unlike ``torch.mm``, whose gradient is dense).
+    ``reduce`` (``"sum"``, ``"mean"``, ``"amax"``/``"max"``, ``"amin"``/``"min"``; a CSR
+    ``mat1`` only) reduces each row's products ``mat1[i, k] * mat2[k]`` instead of summing
+    them: the mean or max aggregation of a graph layer over each node's neighbours.
 
     Example:
         >>> s = ember.tensor([[0.0, 2.0], [3.0, 0.0]]).to_sparse()
@@ -32,11 +36,13 @@ def mm(mat1: Tensor, mat2: Tensor, reduce: str | None = None) -> Tensor:
         tensor([[2.],
                 [3.]])
     """
-    from ._sparse_compressed import CompressedTensor, sparse_mm
+    from ._sparse_compressed import CompressedTensor, sparse_mm, sparse_mm_reduce
 
+    if reduce is not None:  # row-wise sum/mean/amax/amin: CSR only, as in PyTorch
+        return sparse_mm_reduce(mat1, mat2, reduce)
     if isinstance(mat1, CompressedTensor) or isinstance(mat2, CompressedTensor):
         return sparse_mm(mat1, mat2)
-    return _sparse_ops.sparse_mm(mat1, mat2, reduce)
+    return _sparse_ops.sparse_mm(mat1, mat2)
 
 
 def addmm(mat: Tensor, mat1: Tensor, mat2: Tensor, *, beta=1.0, alpha=1.0) -> Tensor:
@@ -53,6 +59,40 @@ def addmm(mat: Tensor, mat1: Tensor, mat2: Tensor, *, beta=1.0, alpha=1.0) -> Te
     if isinstance(mat1, CompressedTensor):
         return sparse_addmm(mat, mat1, mat2, beta, alpha)
     return _sparse_ops.sparse_addmm(mat, mat1, mat2, beta, alpha)
+
+
+def sampled_addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta=1.0, alpha=1.0,
+                  out=None) -> Tensor:
+    """``beta * input + alpha * (mat1 @ mat2)`` computed only at the entries of the CSR matrix
+    ``input`` (a sampled dense-dense product, SDDMM): the result is CSR with ``input``'s
+    pattern. Gradients flow to ``input``'s values, ``mat1`` and ``mat2``.
+
+    Example:
+        >>> s = ember.tensor([[0.0, 1.0], [1.0, 0.0]]).to_sparse_csr()
+        >>> ember.sparse.sampled_addmm(s, ember.ones(2, 3), ember.ones(3, 2)).values()
+        tensor([4., 4.])
+    """
+    from ._sparse_compressed import sampled_addmm as _sampled_addmm
+
+    return _sampled_addmm(input, mat1, mat2, beta=beta, alpha=alpha, out=out)
+
+
+def spdiags(diagonals: Tensor, offsets: Tensor, shape, layout=None) -> Tensor:
+    """A sparse 2-D matrix of ``shape`` with the rows of ``diagonals`` on the diagonals named
+    by ``offsets`` (0 main, positive above, negative below). As in SciPy's ``spdiags``, entry
+    ``(j - k, j)`` of diagonal ``k`` takes ``diagonals[i, j]`` (values are picked by column).
+    ``layout`` is ``ember.sparse_coo`` (default), ``sparse_csr`` or ``sparse_csc``.
+
+    Example:
+        >>> ember.sparse.spdiags(ember.tensor([[1.0, 2.0, 3.0]]), ember.tensor([0]),
+        ...                      (3, 3)).to_dense()
+        tensor([[1., 0., 0.],
+                [0., 2., 0.],
+                [0., 0., 3.]])
+    """
+    from ._sparse_compressed import spdiags as _spdiags
+
+    return _spdiags(diagonals, offsets, shape, layout)
 
 
 def sum(input: Tensor, dim=None, dtype=None) -> Tensor:
