@@ -45,8 +45,8 @@ class Einsum(Op):
                                    len(arrays) == 2))
         # NumPy's contraction may hand back a transposed view; PyTorch's result is (almost
         # always) contiguous, which later views, reshapes and stride checks depend on
-        if not res.flags.c_contiguous:  # (ascontiguousarray would turn 0-d into 1-d)
-            res = np.ascontiguousarray(res)
+        if not res.flags.c_contiguous:  # (a copy in C order keeps 0-d results 0-d, and
+            res = res.copy(order="C")     # device arrays on their device)
         # ml_dtypes' bfloat16 products come back float32; PyTorch rounds to bfloat16
         return res if res.dtype == arrays[0].dtype else res.astype(arrays[0].dtype)
 
