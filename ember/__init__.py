@@ -160,6 +160,16 @@ _bind_compressed()
 # torch.mm(sparse, dense) and friends reach the sparse (COO, CSR/CSC) forms
 for _name in ("mm", "matmul", "addmm", "mv", "add"):
     globals()[_name] = _route_sparse(globals()[_name])
+# torch.sin(csr), torch.sum(csr, 1, keepdim=True), torch.mul(dense, csr) ...
+from ._sparse_compressed import COMPRESSED_FUNCS as _COMPRESSED_FUNCS  # noqa: E402
+from ._sparse_compressed import route_compressed as _route_compressed  # noqa: E402
+
+for _name in _COMPRESSED_FUNCS:
+    globals()[_name] = _route_compressed(globals()[_name], _name)
+from ._sparse_ops import hspmm, smm, sspaddmm  # noqa: E402
+from ._sparse_ops import route_narrow_copy as _route_narrow_copy  # noqa: E402
+
+narrow_copy = _route_narrow_copy(globals()["narrow_copy"])
 
 from ._fake_quantize import *  # noqa: E402  (fake_quantize_per_tensor_affine, ..._per_channel_)
 from ._quantized_tensor import *  # noqa: E402  (quantize_per_tensor, dequantize, qscheme ...)

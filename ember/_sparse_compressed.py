@@ -277,8 +277,11 @@ class CompressedTensor(SparseCopies, Tensor):
     ``is_sparse_csr`` is True for CSR, as in PyTorch. Supported: ``to_dense``, ``to_sparse``
     (COO), conversions between CSR and CSC, products with dense matrices and vectors
     (``@``, ``torch.mm``/``matmul``/``addmm``/``mv``, ``torch.sparse.mm``/``addmm``) with
-    gradients, ``+`` of two tensors of one layout, ``*`` by a number, ``t()``, ``clone``,
-    ``detach``, ``to(dtype)``. Other ops raise ``NotImplementedError`` naming ``.to_dense()``.
+    gradients, ``+`` of two tensors of one layout, ``*`` by a number, a dense tensor or a
+    tensor of the same layout, the zero-preserving unary functions (``PATTERN_UNARY``: sin,
+    tanh, sqrt, relu, abs ...) and their in-place forms, ``sum`` (all, or CSR over dims with
+    ``keepdim=True``), ``t()``, ``clone``, ``detach``, ``to(dtype)``. Other ops raise
+    ``NotImplementedError`` naming ``.to_dense()``.
 
     Example:
         >>> c = ember.tensor([[0.0, 2.0], [3.0, 0.0]]).to_sparse_csr()
@@ -1641,3 +1644,279 @@ def bind_dense_methods() -> None:
     for name, fn in DENSE_METHODS.items():
         if name not in vars(Tensor):
             setattr(Tensor, name, fn)
+
+
+# -- entry-wise functions, products with dense tensors, sums (issue 13) -----------------------
+
+# The unary functions PyTorch runs on CSR/CSC tensors. Each sends 0 to 0 (or to False), so it
+# needs the stored values only and its result keeps the input's indices, explicit zeros
+# included; functions with f(0) != 0 (cos, exp, sigmoid ...) would fill the matrix and raise.
+PATTERN_UNARY = (
+    "abs", "absolute", "angle", "asin", "arcsin", "asinh", "arcsinh", "atan", "arctan",
+    "atanh", "arctanh", "ceil", "conj_physical", "deg2rad", "erf", "erfinv", "expm1", "fix",
+    "floor", "frac", "isinf", "isnan", "isneginf", "isposinf", "log1p", "neg", "negative",
+    "positive", "rad2deg", "relu", "round", "sgn", "sign", "signbit", "sin", "sinh", "sqrt",
+    "tan", "tanh", "trunc")
+# PyTorch has no in-place form of the predicates, angle and positive
+_NO_INPLACE = {"angle", "isinf", "isnan", "isneginf", "isposinf", "positive", "signbit"}
+PATTERN_UNARY_INPLACE = tuple(n + "_" for n in PATTERN_UNARY if n not in _NO_INPLACE)
+
+
+def _rebuild_like(c: CompressedTensor, vals: Tensor) -> CompressedTensor:
+    """A compressed tensor with ``c``'s indices and the (dense, 1-D) ``vals``, recorded so
+    that the gradient flows back into ``vals``; the node takes the name of ``vals``' node."""
+    data = c._data
+    out = FromValues.apply(vals, data.compressed, data.plain, data.shape, data.layout)
+    out._data._plans = data._plans
+    if out.grad_fn is not None and vals.grad_fn is not None:
+        out.grad_fn._name = vals.grad_fn.name()
+    return out
+
+
+def pattern_unary(c: CompressedTensor, name: str, *args, **kwargs) -> CompressedTensor:
+    """``name`` (one of ``PATTERN_UNARY``) applied to the stored values of ``c``: the dense op
+    on the values vector, so dtypes, errors and gradients are the dense op's."""
+    if kwargs.get("out") is not None:
+        raise unsupported(f"{name}(out=...)")
+    kwargs.pop("out", None)
+    if name == "round" and (kwargs.get("decimals") or (args and args[0])):
+        raise RuntimeError(f"unsupported tensor layout: {_layout_name(c.layout)}")
+    vals = getattr(Values.apply(c), name)(*args, **kwargs)
+    return _rebuild_like(c, vals)
+
+
+def pattern_unary_(c: CompressedTensor, name: str, *args, **kwargs) -> CompressedTensor:
+    """The in-place form of ``pattern_unary`` (``name`` without the trailing ``_``)."""
+    if c._requires_grad and _state.enabled and c.grad_fn is None:
+        raise RuntimeError("a leaf Variable that requires grad is being used in an in-place "
+                           "operation.")
+    out = pattern_unary(c, name, *args, **kwargs)
+    if out._dtype is not c._dtype:
+        from ._ops.inplace import _type_title
+
+        raise RuntimeError(f"result type {_type_title(out._dtype)} can't be cast to the "
+                           f"desired output type {_type_title(c._dtype)}")
+    c._data = out._data
+    c._vbox[0] += 1
+    if out.grad_fn is not None:
+        c.grad_fn, c._output_nr, c._requires_grad = out.grad_fn, 0, True
+    return c
+
+
+def _unary_method(name):
+    def method(self, *args, **kwargs):
+        return pattern_unary(self, name, *args, **kwargs)
+
+    method.__name__ = name
+    method.__doc__ = (f"``{name}`` of the stored values; the result keeps this tensor's indices."
+                      "\n\nExample:\n    >>> c = ember.tensor([[0.0, -1.0]]).to_sparse_csr()\n"
+                      f"    >>> c.{name}().layout\n    torch.sparse_csr")
+    return method
+
+
+def _unary_method_(name):
+    base = name[:-1]
+
+    def method(self, *args, **kwargs):
+        return pattern_unary_(self, base, *args, **kwargs)
+
+    method.__name__ = name
+    method.__doc__ = (f"In-place ``{base}`` of the stored values (the indices stay).\n\n"
+                      "Example:\n    >>> c = ember.tensor([[0.0, -1.0]]).to_sparse_csr()\n"
+                      f"    >>> c.{name}() is c\n    True")
+    return method
+
+
+for _n in PATTERN_UNARY:
+    setattr(CompressedTensor, _n, _unary_method(_n))
+for _n in PATTERN_UNARY_INPLACE:
+    setattr(CompressedTensor, _n, _unary_method_(_n))
+CompressedTensor.__neg__ = CompressedTensor.neg
+CompressedTensor.__abs__ = CompressedTensor.abs
+
+
+def mul(input, other, *, out=None):
+    """``input * other`` with a compressed operand: by a number or a 0-d tensor, by a dense
+    tensor of the same shape (the result keeps the compressed operand's entries), or by a
+    compressed tensor of the same layout and shape (the entries both have), as in PyTorch.
+
+    Example:
+        >>> c = ember.tensor([[0.0, 2.0], [3.0, 0.0]]).to_sparse_csr()
+        >>> (c * ember.tensor([[5.0, 6.0], [7.0, 8.0]])).values()
+        tensor([12., 21.])
+    """
+    if out is not None:
+        raise unsupported("mul(out=...)")
+    c, x = (input, other) if isinstance(input, CompressedTensor) else (other, input)
+    if isinstance(x, CompressedTensor):
+        if x.layout is not c.layout:
+            raise unsupported("Multiplying CSR and CSC tensors together")
+        if tuple(x.shape) != tuple(c.shape):
+            raise RuntimeError("mul(): expects sparse inputs with equal dimensionality, number "
+                               "of sparse dimensions, and shape of sparse dimensions")
+        prod = c.to_sparse_coo() * x.to_sparse_coo()  # both coalesced: the intersection
+        return to_compressed(prod, c.layout)
+    if isinstance(x, SparseTensor):
+        raise unsupported("Multiplying a compressed tensor by a sparse COO tensor")
+    if isinstance(x, Tensor) and (x.ndim or x.requires_grad):
+        if x.ndim and tuple(x.shape) != tuple(c.shape):
+            raise RuntimeError(f"sparse_mask(): operands have incompatible sizes; self has "
+                               f"size {list(x.shape)} but mask has size {list(c.shape)}")
+        factor = x
+        if x.ndim:
+            rows, cols = (dense_tensor(a) for a in c._data.rows_cols())
+            factor = x[rows, cols]
+        return _rebuild_like(c, Values.apply(c) * factor)
+    return scale(c, x)
+
+
+CompressedTensor.mul = CompressedTensor.multiply = CompressedTensor.__mul__ = mul
+CompressedTensor.__rmul__ = lambda self, other: mul(other, self)
+
+
+def compressed_sparse_mask(x: Tensor, mask: CompressedTensor) -> CompressedTensor:
+    """``x.sparse_mask(mask)`` for a compressed ``mask``: ``x``'s values at ``mask``'s
+    entries, in ``mask``'s layout (``x`` dense, COO or compressed)."""
+    if tuple(mask.shape) != tuple(x.shape):
+        raise RuntimeError("sparse_mask(): operands have incompatible sizes; self has size "
+                           f"{list(x.shape)} but mask has size {list(mask.shape)}")
+    rows, cols = mask._data.rows_cols()
+    if isinstance(x, (SparseTensor, CompressedTensor)):
+        # a sparse source keeps only the mask entries it stores itself, as in PyTorch
+        stored = x.to_sparse_coo() if isinstance(x, CompressedTensor) else x
+        sidx, _ = stored._data.coalesced_arrays()
+        n = mask.shape[1]
+        keep = np.isin(rows * n + cols, sidx[0] * n + sidx[1])
+        rows, cols = rows[keep], cols[keep]
+        x = x.to_dense()
+    data = _from_entries(rows, cols, np.zeros(rows.size), mask._data.shape, mask.layout,
+                         mask._data.compressed.dtype)
+    r, c = (dense_tensor(a) for a in data.rows_cols())
+    out = FromValues.apply(x[r, c], data.compressed, data.plain, data.shape, data.layout)
+    if out.grad_fn is not None:
+        out.grad_fn._name = "SparseMaskBackward0"
+    return out
+
+
+class SumAll(SparseFunction):
+    """The sum of all entries, a dense 0-d tensor; the gradient is dense and full (every
+    element, stored or not, adds to the sum), as PyTorch gives it."""
+
+    _name = "SumBackward0"
+
+    @staticmethod
+    def forward(ctx, c, dtype):
+        ctx.shape, ctx.src = c._data.shape, c._dtype
+        return dense_tensor(c._data.values, c._dtype).sum(dtype=dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        g = np.broadcast_to(_astype(np.asarray(grad._data), ctx.src), ctx.shape).copy()
+        return dense_tensor(g, ctx.src), None
+
+
+class SumDims(SparseFunction):
+    """``csr.sum(dims, keepdim=True)``: a CSR tensor with one entry per row (``dims`` {1}),
+    per column ({0}) or in all ({0, 1}) that holds any stored entry."""
+
+    _name = "SumBackward1"
+
+    @staticmethod
+    def forward(ctx, c, dims, dtype):
+        data = c._data
+        ctx.data, ctx.dims = data, dims
+        out_dtype = dense_tensor(data.values[:0], c._dtype).sum(dtype=dtype)._dtype
+        vals = _astype(data.values, out_dtype)
+        rows, cols = data.rows_cols()
+        n, m = data.shape
+        idt = data.compressed.dtype
+        if dims == (0, 1):
+            keys, shape = np.zeros(data.nnz, np.int64), (1, 1)
+        elif dims == (1,):
+            keys, shape = rows, (n, 1)
+        else:
+            keys, shape = cols, (1, m)
+        present, where = np.unique(keys, return_inverse=True)
+        sums = np.zeros(present.size, vals.dtype)
+        np.add.at(sums, where.reshape(-1), vals)
+        zeros = np.zeros(present.size, idt)
+        if dims == (1,):  # one entry, in column 0, per non-empty row
+            out = CompressedData(_pointers(present, n, idt), zeros, sums, shape, sparse_csr)
+        else:  # row 0 only
+            plain = zeros if dims == (0, 1) else present.astype(idt)
+            out = CompressedData(np.array([0, present.size], idt), plain, sums, shape,
+                                 sparse_csr)
+        return CompressedTensor._make(out, out_dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        g = grad._data.dense() if isinstance(grad, CompressedTensor) else \
+            (grad.to_dense()._data if isinstance(grad, SparseTensor) else grad._data)
+        rows, cols = ctx.data.rows_cols()
+        at = (np.zeros_like(rows) if 0 in ctx.dims else rows,
+              np.zeros_like(cols) if 1 in ctx.dims else cols)
+        return _like(ctx.data, np.asarray(g)[at], grad._dtype), None, None
+
+
+def compressed_sum(c: CompressedTensor, dim=None, keepdim=False, *, dtype=None, out=None):
+    """``torch.sum`` of a compressed tensor: all entries (a dense 0-d tensor), or over ``dim``
+    with ``keepdim=True`` (CSR only; a CSR tensor), as PyTorch allows.
+
+    Example:
+        >>> c = ember.tensor([[0.0, 2.0], [3.0, 4.0]]).to_sparse_csr()
+        >>> c.sum(), c.sum(1, keepdim=True).values()
+        (tensor(9.), tensor([2., 7.]))
+    """
+    if out is not None:
+        raise unsupported("sum(out=...)")
+    if dim is None:
+        return SumAll.apply(c, dtype)
+    from ._ops._core import wrap_dim
+
+    dims = tuple(sorted({wrap_dim(d, 2) for d in ((dim,) if isinstance(dim, int) else dim)}))
+    if not dims:
+        return SumAll.apply(c, dtype)
+    if c.layout is not sparse_csr:
+        raise RuntimeError("Currently the only compressed sparse format supported for "
+                           f"sum.dim_IntList is CSR, but got layout {_layout_name(c.layout)}")
+    if not keepdim:
+        raise RuntimeError("reduction operations on CSR tensors with keepdim=False is "
+                           "unsupported")
+    if c._dtype is D.bool and dtype is None:
+        raise NotImplementedError("\"_sparse_csr_sum_cpu\" not implemented for 'Bool'")
+    return SumDims.apply(c, dims, dtype)
+
+
+CompressedTensor.sum = compressed_sum
+
+# ``torch.<name>(compressed, ...)``: the functions ember/__init__.py hands a compressed
+# operand to (one type check per call on the dense path)
+def _unary_function(name):
+    def fn(input, *args, **kwargs):
+        return pattern_unary(input, name, *args, **kwargs)
+
+    return fn
+
+
+COMPRESSED_FUNCS = {n: _unary_function(n) for n in PATTERN_UNARY}
+COMPRESSED_FUNCS.update(sum=compressed_sum, mul=mul, multiply=mul)
+
+
+def route_compressed(dense_fn, name):
+    """Wrap the public ``dense_fn`` so a compressed operand (first or second positional, or
+    ``input=``) goes to ``COMPRESSED_FUNCS[name]``."""
+    import functools
+
+    impl = COMPRESSED_FUNCS[name]
+
+    @functools.wraps(dense_fn)
+    def fn(*args, **kwargs):
+        if args:
+            if type(args[0]) is CompressedTensor or (
+                    len(args) > 1 and type(args[1]) is CompressedTensor):
+                return impl(*args, **kwargs)
+        elif type(kwargs.get("input")) is CompressedTensor:
+            return impl(kwargs.pop("input"), **kwargs)
+        return dense_fn(*args, **kwargs)
+
+    return fn

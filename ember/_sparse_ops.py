@@ -321,7 +321,7 @@ def _intersect_plan(a: SparseTensor, b: SparseTensor):
 
 
 class MulSparse(SparseFunction):
-    """``a * b`` of two sparse COO tensors of one shape (no dense dims): the product on the
+    """``a * b`` of two sparse COO tensors of one shape (hybrid ones too): the product on the
     entries both have (see ``_intersect_plan`` for PyTorch's layout of the result). Each
     operand's gradient lies on the other operand's entries (on the result's when both are
     coalesced): the other's value times the output gradient there, as in PyTorch."""
@@ -334,8 +334,10 @@ class MulSparse(SparseFunction):
         dtype = D.result_type(a, b)
         shape = a._data.shape
         if a._data.nnz == 0 or b._data.nnz == 0:
-            ctx.out_idx = np.zeros((len(shape), 0), np.int64)
-            return make_sparse(ctx.out_idx, np.zeros(0, dtype.np_dtype), shape, True, dtype)
+            ctx.out_idx = np.zeros((a._data.sparse_dim, 0), np.int64)
+            dense = shape[a._data.sparse_dim:]  # a hybrid tensor's values keep their dense dims
+            return make_sparse(ctx.out_idx, np.zeros((0,) + dense, dtype.np_dtype), shape, True,
+                               dtype)
         idx, kv, ov, keep_a, coalesced = _intersect_plan(a, b)
         ctx.out_idx, ctx.both = idx, coalesced
         x, y = (kv, ov) if keep_a else (ov, kv)
@@ -344,26 +346,26 @@ class MulSparse(SparseFunction):
 
     @staticmethod
     def backward(ctx, grad):
+        # PyTorch's rule: the output gradient, taken on the result's entries (coalesced), times
+        # the other operand, as a sparse product laid out like the forward one (so whose
+        # entries a gradient lies on depends on both operands' coalesced flags)
         g = grad.to_dense() if isinstance(grad, SparseTensor) else grad
         shape = ctx.a._data.shape
-        out_lin = K.linear_index(ctx.out_idx, shape)
+        lin, first = np.unique(K.linear_index(ctx.out_idx, shape), return_index=True)
+        gidx = ctx.out_idx[:, first]
+        gy = make_sparse(gidx, np.asarray(g._data)[tuple(gidx)], shape, True, g._dtype)
         outs = []
         for mine, other, need in ((ctx.a, ctx.b, ctx.needs_input_grad[0]),
                                   (ctx.b, ctx.a, ctx.needs_input_grad[1])):
             if not need:
                 outs.append(None)
                 continue
-            coo = other._data
-            if ctx.out_idx.shape[1] and ctx.both:  # the result's (intersection) entries
-                idx = ctx.out_idx
-                oi, ov = coo.coalesced_arrays()
-                ovals = K.lookup(oi, ov, idx, shape)
+            if gidx.shape[1] == 0 or other._data.nnz == 0:
+                idx = np.zeros((other._data.sparse_dim, 0), np.int64)
+                vals = np.zeros((0,) + shape[other._data.sparse_dim:], mine._dtype.np_dtype)
             else:
-                idx, ovals = coo.indices, coo.values
-            # the output gradient counts only on the result's entries
-            on = np.isin(K.linear_index(idx, shape), out_lin)
-            gvals = np.where(on, g._data[tuple(idx)], 0)
-            vals = _astype(ovals * gvals, mine._dtype)
+                idx, kv, ov, _, _ = _intersect_plan(gy, other)
+                vals = _astype(kv * ov, mine._dtype)
             outs.append(make_sparse(idx, vals, shape, False, mine._dtype))
         return tuple(outs)
 
@@ -375,8 +377,6 @@ def mul_sparse(a: SparseTensor, b: SparseTensor) -> SparseTensor:
         raise RuntimeError("sparse_binary_op_intersection_cpu(): expects sparse inputs with "
                            "equal dimensionality, number of sparse dimensions, and shape of "
                            "sparse dimensions")
-    if ca.sparse_dim != len(ca.shape):
-        raise unsupported("Multiplying hybrid sparse tensors (with dense dims)")
     return MulSparse.apply(a, b)
 
 
@@ -1002,3 +1002,254 @@ def sparse_addmm(mat, mat1, mat2, beta=1.0, alpha=1.0):
     if mat._dtype is not mat1._dtype:
         mat = mat.to(mat1._dtype)
     return SparseAddmm.apply(mat, mat1, mat2, beta, alpha)
+
+
+# -- hspmm / smm / sspaddmm, narrow_copy, sparse_resize_ (issue 13) ----------------------------
+
+def _check_sparse_dense_product(name, mat1, mat2):
+    if not isinstance(mat1, SparseTensor):
+        raise NotImplementedError(f"Could not run 'aten::{name}' with arguments from the "
+                                  "'CPU' backend: mat1 must be a sparse COO matrix")
+    if mat1.ndim != 2 or mat1.dense_dim():
+        raise RuntimeError(f"{name}: Argument #2: Expected a 2-D sparse matrix without dense "
+                           f"dims, got {mat1.sparse_dim()} sparse and {mat1.dense_dim()} "
+                           "dense dims")
+    if not isinstance(mat2, Tensor) or isinstance(mat2, SparseTensor) or mat2.ndim != 2:
+        raise RuntimeError(f"{name}: Argument #3: Expected a dense 2-D matrix")
+    if mat2.shape[0] != mat1.shape[1]:
+        raise RuntimeError(f"{name}: Argument #3: Expected dim 0 size {mat1.shape[1]}, got "
+                           f"{mat2.shape[0]}")
+
+
+def _row_products(s: SparseTensor, x: Tensor, dtype):
+    """The rows of ``s @ x`` where ``s`` (coalesced) has entries: (row numbers, rows)."""
+    idx, vals = s._data.coalesced_arrays()
+    rows, slot = np.unique(idx[0], return_inverse=True)
+    out = np.zeros((rows.size, x.shape[1]), dtype.np_dtype)
+    contrib = _astype(vals, dtype)[:, None] * _astype(x._data, dtype)[idx[1]]
+    np.add.at(out, slot.reshape(-1), contrib)
+    return rows.astype(np.int64), out
+
+
+class NoDerivative(SparseFunction):
+    """A sparse product PyTorch defines no derivative for: the result is recorded (it requires
+    grad when an input does), and backward raises as PyTorch's does."""
+
+    @staticmethod
+    def forward(ctx, fn, aten, *inputs):
+        ctx._name, ctx.aten = "NotImplemented", aten
+        return fn()
+
+    @staticmethod
+    def backward(ctx, grad):
+        raise RuntimeError(f"derivative for aten::{ctx.aten} is not implemented")
+
+
+def hspmm(mat1, mat2, *, out=None):
+    """``torch.hspmm``: a sparse COO matrix times a dense matrix, as a hybrid COO tensor (one
+    sparse dim over the rows of ``mat1`` that hold entries, one dense dim of length
+    ``mat2.shape[1]``). PyTorch defines no gradient for it.
+
+    Example:
+        >>> s = ember.sparse_coo_tensor([[1], [0]], [2.0], (3, 2))
+        >>> h = ember.hspmm(s, ember.ones(2, 2))
+        >>> h._indices(), h._values()
+        (tensor([[1]]), tensor([[2., 2.]]))
+    """
+    if out is not None:
+        raise unsupported("hspmm(out=...)")
+    _check_sparse_dense_product("hspmm", mat1, mat2)
+    dtype = D.result_type(mat1, mat2)
+    n, m = mat1.shape[0], mat2.shape[1]
+
+    def run():
+        rows, vals = _row_products(mat1, mat2, dtype)
+        return make_sparse(rows[None, :], vals, (n, m), False, dtype)
+
+    return NoDerivative.apply(run, "hspmm", mat1, mat2)
+
+
+def _expand_rows(rows, vals):
+    """A hybrid row list (row numbers, rows of values) as plain 2-D COO entries, row-major
+    (every column of a listed row, zeros included, as PyTorch stores it)."""
+    m = vals.shape[1]
+    r = np.repeat(rows, m)
+    c = np.tile(np.arange(m, dtype=np.int64), rows.size)
+    return np.stack([r, c]), vals.reshape(-1)
+
+
+def smm(input, mat):
+    """``torch.smm``: a sparse COO matrix times a dense matrix, as a (2-D) sparse COO matrix
+    holding every column of each row of ``input`` that has entries. No gradient (PyTorch
+    defines none).
+
+    Example:
+        >>> s = ember.sparse_coo_tensor([[1], [0]], [2.0], (3, 2))
+        >>> ember.smm(s, ember.ones(2, 2)).to_dense()
+        tensor([[0., 0.],
+                [2., 2.],
+                [0., 0.]])
+    """
+    if not isinstance(input, SparseTensor):
+        raise RuntimeError("tensor.sspaddmm(...) can only be called on sparse tensors")
+    _check_sparse_dense_product("sspaddmm", input, mat)
+    dtype = D.result_type(input, mat)
+    n, m = input.shape[0], mat.shape[1]
+
+    def run():
+        idx, vals = _expand_rows(*_row_products(input, mat, dtype))
+        return make_sparse(idx, vals, (n, m), False, dtype)
+
+    return NoDerivative.apply(run, "sspaddmm", input, mat)
+
+
+def sspaddmm(input, mat1, mat2, *, beta=1, alpha=1, out=None):
+    """``torch.sspaddmm``: ``beta * input + alpha * (mat1 @ mat2)`` for sparse COO ``input``
+    and ``mat1`` and a dense ``mat2``, a sparse COO result (uncoalesced: ``input``'s entries,
+    then every column of each row of ``mat1`` with entries). No gradient (PyTorch defines
+    none).
+
+    Example:
+        >>> s = ember.sparse_coo_tensor([[1], [0]], [2.0], (2, 2))
+        >>> ember.sspaddmm(s, s, ember.ones(2, 2)).to_dense()
+        tensor([[0., 0.],
+                [4., 2.]])
+    """
+    if out is not None:
+        raise unsupported("sspaddmm(out=...)")
+    if not isinstance(input, SparseTensor):
+        raise RuntimeError("sspaddmm: expected input to be a sparse COO tensor (dense input "
+                           "is not supported, as in PyTorch)")
+    _check_sparse_dense_product("sspaddmm", mat1, mat2)
+    n, m = mat1.shape[0], mat2.shape[1]
+    if tuple(input.shape) != (n, m):
+        raise RuntimeError(f"sspaddmm: Argument #1: Expected a matrix of size ({n}, {m}), got "
+                           f"{tuple(input.shape)}")
+    dtype = D.result_type(input, D.result_type(mat1, mat2))
+
+    def run():
+        coo = input._data
+        pidx, pvals = _expand_rows(*_row_products(mat1, mat2, dtype))
+        idx = np.concatenate([coo.indices.astype(np.int64, copy=False), pidx], axis=1)
+        vals = np.concatenate([_astype(coo.values, dtype) * beta, pvals * alpha])
+        return make_sparse(idx, _astype(vals, dtype), (n, m), False, dtype)
+
+    return NoDerivative.apply(run, "sspaddmm", input, mat1, mat2)
+
+
+class NarrowCopy(SparseFunction):
+    """``s.narrow_copy(dim, start, length)``: the entries inside the slice, shifted, in storage
+    order (a dense dim slices every value); the coalesced flag carries over."""
+
+    _name = "NarrowCopyBackward0"
+
+    @staticmethod
+    def forward(ctx, s, dim, start, length):
+        coo = s._data
+        ctx.dim, ctx.start, ctx.shape = dim, start, coo.shape
+        shape = coo.shape[:dim] + (length,) + coo.shape[dim + 1:]
+        if dim >= coo.sparse_dim:
+            axis = dim - coo.sparse_dim + 1
+            vals = np.take(coo.values, np.arange(start, start + length), axis=axis)
+            return make_sparse(coo.indices.copy(), vals, shape, coo.coalesced, s._dtype)
+        keep = (coo.indices[dim] >= start) & (coo.indices[dim] < start + length)
+        idx = coo.indices[:, keep].copy()
+        idx[dim] -= start
+        return make_sparse(idx, coo.values[keep].copy(), shape, coo.coalesced, s._dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        dim, start, shape = ctx.dim, ctx.start, ctx.shape
+        if isinstance(grad, SparseTensor):
+            g = grad._data
+            if dim < g.sparse_dim:
+                idx = g.indices.copy()
+                idx[dim] += start
+                return make_sparse(idx, g.values, shape, g.coalesced, grad._dtype), None, \
+                    None, None
+            grad = grad.to_dense()
+        full = np.zeros(shape, grad._data.dtype)
+        where = [slice(None)] * len(shape)
+        where[dim] = slice(start, start + grad.shape[dim])
+        full[tuple(where)] = grad._data
+        return dense_tensor(full, grad._dtype), None, None, None
+
+
+def narrow_copy(s: SparseTensor, dim, start, length):
+    """``torch.narrow_copy`` of a sparse COO tensor (PyTorch takes no negative ``dim`` here)."""
+    n = s.ndim
+    if not 0 <= dim < n:
+        raise RuntimeError(f"Dimension {dim} out of range. Expecting 0 <= dim < {n}.")
+    if length < 0:
+        raise RuntimeError("narrow(): length must be non-negative.")
+    size = s.shape[dim]
+    if start < 0 or start + length > size:
+        raise RuntimeError("Invalid range to narrow. range(start, start+length) must be a "
+                           f"subset of range(0, {size}).")
+    return NarrowCopy.apply(s, int(dim), int(start), int(length))
+
+
+_RESIZE_ADVICE = ("\nFor an empty sparse tensor of that size, build one with "
+                  "`torch.sparse_coo_tensor(size)`; otherwise keep the numbers of sparse and "
+                  "dense dims and let no size shrink, or build a new tensor from this one's "
+                  "indices and values.")
+
+
+def _resize_checks(size, sparse_dim, dense_dim):
+    if len(size) != sparse_dim + dense_dim:
+        raise RuntimeError(f"'len(size) == sparse_dim + dense_dim' is not satisfied: len(size) "
+                           f"= {len(size)}, sparse_dim = {sparse_dim}, dense_dim = {dense_dim}")
+
+
+def sparse_resize_(s: SparseTensor, size, sparse_dim, dense_dim):
+    """``s.sparse_resize_(size, sparse_dim, dense_dim)``: in place. An empty tensor takes any
+    layout; one with entries keeps its numbers of sparse and dense dims and may only grow
+    (a grown dense dim is zero-filled, where PyTorch leaves it uninitialised)."""
+    size = tuple(int(d) for d in size)
+    _resize_checks(size, sparse_dim, dense_dim)
+    coo = s._data
+    if coo.nnz == 0:
+        return s._in_place(CooData(np.zeros((sparse_dim, 0), np.int64),
+                                   np.zeros((0,) + size[sparse_dim:], coo.values.dtype),
+                                   size, coo.coalesced))
+    old_sd, old_dd = coo.sparse_dim, len(coo.shape) - coo.sparse_dim
+    for kind, old, new in (("sparse", old_sd, sparse_dim), ("dense", old_dd, dense_dim)):
+        if old != new:
+            raise RuntimeError(f"changing the number of {kind} dimensions (from {old} to "
+                               f"{new}) on a non-empty sparse tensor is not supported."
+                               + _RESIZE_ADVICE)
+    for kind, old, new in (("sparse", coo.shape[:old_sd], size[:sparse_dim]),
+                           ("dense", coo.shape[old_sd:], size[sparse_dim:])):
+        if any(b < a for a, b in zip(old, new)):
+            raise RuntimeError(f"shrinking the size of {kind} dimensions (from {list(old)} to "
+                               f"{list(new)}) on a non-empty sparse tensor is not supported."
+                               + _RESIZE_ADVICE)
+    vals = coo.values
+    if size[sparse_dim:] != coo.shape[old_sd:]:
+        grown = np.zeros((vals.shape[0],) + size[sparse_dim:], vals.dtype)
+        grown[(slice(None),) + tuple(slice(0, d) for d in vals.shape[1:])] = vals
+        vals = grown
+    return s._in_place(CooData(coo.indices, vals, size, coo.coalesced))
+
+
+def sparse_resize_and_clear_(s: SparseTensor, size, sparse_dim, dense_dim):
+    """``s.sparse_resize_and_clear_(size, sparse_dim, dense_dim)``: in place, an empty sparse
+    tensor of that layout (flagged coalesced)."""
+    size = tuple(int(d) for d in size)
+    _resize_checks(size, sparse_dim, dense_dim)
+    return s._in_place(CooData(np.zeros((sparse_dim, 0), np.int64),
+                               np.zeros((0,) + size[sparse_dim:], s._data.values.dtype),
+                               size, True))
+
+
+def route_narrow_copy(dense_fn):
+    """``torch.narrow_copy`` that hands a sparse COO tensor to ``narrow_copy`` above."""
+    import functools
+
+    @functools.wraps(dense_fn)
+    def fn(input, *args, **kwargs):
+        if type(input) is SparseTensor:
+            return input.narrow_copy(*args, **kwargs)
+        return dense_fn(input, *args, **kwargs)
+
+    return fn

@@ -703,6 +703,68 @@ class SparseTensor(SparseCopies, Tensor):
             raise unsupported("sum(keepdim=True)")
         return sparse_sum(self, dim, dtype=dtype, method=True)
 
+    def narrow_copy(self, dim, start, length):
+        """A copy of the entries in ``start <= index < start + length`` along ``dim``.
+
+        Example:
+            >>> s = ember.tensor([[0.0, 1.0], [2.0, 0.0]]).to_sparse()
+            >>> s.narrow_copy(1, 1, 1).to_dense()
+            tensor([[1.],
+                    [0.]])
+        """
+        from ._sparse_ops import narrow_copy
+
+        return narrow_copy(self, dim, start, length)
+
+    def sparse_resize_(self, size, sparse_dim, dense_dim):
+        """Resize in place to ``size`` with ``sparse_dim`` sparse and ``dense_dim`` dense dims
+        (a tensor with entries may only grow).
+
+        Example:
+            >>> s = ember.tensor([[0.0, 1.0]]).to_sparse()
+            >>> s.sparse_resize_((2, 3), 2, 0).shape
+            torch.Size([2, 3])
+        """
+        from ._sparse_ops import sparse_resize_
+
+        return sparse_resize_(self, size, sparse_dim, dense_dim)
+
+    def sparse_resize_and_clear_(self, size, sparse_dim, dense_dim):
+        """Make this an empty sparse tensor of ``size`` in place.
+
+        Example:
+            >>> s = ember.tensor([[0.0, 1.0]]).to_sparse()
+            >>> s.sparse_resize_and_clear_((1, 1), 2, 0)._nnz()
+            0
+        """
+        from ._sparse_ops import sparse_resize_and_clear_
+
+        return sparse_resize_and_clear_(self, size, sparse_dim, dense_dim)
+
+    def smm(self, mat):
+        """``torch.smm(self, mat)``: a sparse result of the product with a dense matrix.
+
+        Example:
+            >>> s = ember.tensor([[0.0, 2.0]]).to_sparse()
+            >>> s.smm(ember.ones(2, 1)).to_dense()
+            tensor([[2.]])
+        """
+        from ._sparse_ops import smm
+
+        return smm(self, mat)
+
+    def sspaddmm(self, mat1, mat2, *, beta=1, alpha=1):
+        """``torch.sspaddmm(self, mat1, mat2)``: ``beta * self + alpha * mat1 @ mat2``, sparse.
+
+        Example:
+            >>> s = ember.tensor([[0.0, 2.0]]).to_sparse()
+            >>> s.sspaddmm(s, ember.ones(2, 2)).to_dense()
+            tensor([[2., 4.]])
+        """
+        from ._sparse_ops import sspaddmm
+
+        return sspaddmm(self, mat1, mat2, beta=beta, alpha=alpha)
+
 
 # Tensor.T / mT are properties built on permute; a sparse tensor's are its 2-D transpose.
 SparseTensor.T = property(lambda self: self.t())
@@ -959,14 +1021,32 @@ def _sparse_mask(self, mask):
         tensor([[0., 1.],
                 [1., 0.]])
     """
+    from ._sparse_compressed import CompressedTensor, compressed_sparse_mask
     from ._sparse_ops import SparseMask
 
+    if isinstance(mask, CompressedTensor):  # a CSR/CSC mask gives its own layout
+        return compressed_sparse_mask(self, mask)
     if not isinstance(mask, SparseTensor):
         raise RuntimeError("sparse_mask expects mask to be sparse COO tensor")
     if tuple(mask.shape) != tuple(self.shape):
         raise RuntimeError("sparse_mask(): operands have incompatible sizes; self has size "
                            f"{list(self.shape)} but mask has size {list(mask.shape)}")
     return SparseMask.apply(self, mask)
+
+
+def _dense_smm(self, mat):
+    """``torch.smm(self, mat)``: ``self`` must be sparse COO, so on a dense tensor it raises."""
+    from ._sparse_ops import smm
+
+    return smm(self, mat)
+
+
+def _dense_sspaddmm(self, mat1, mat2, *, beta=1, alpha=1):
+    """``torch.sspaddmm(self, mat1, mat2)``: ``self`` must be sparse COO, so on a dense tensor
+    it raises."""
+    from ._sparse_ops import sspaddmm
+
+    return sspaddmm(self, mat1, mat2, beta=beta, alpha=alpha)
 
 
 DENSE_METHODS = {
@@ -976,6 +1056,9 @@ DENSE_METHODS = {
     "_indices": _no_kernel("_indices"), "_values": _no_kernel("_values"),
     "_nnz": _no_kernel("_nnz"), "sparse_dim": _sparse_dim,
     "dense_dim": _dense_dim, "sparse_mask": _sparse_mask,
+    "sparse_resize_": _no_kernel("sparse_resize_"),
+    "sparse_resize_and_clear_": _no_kernel("sparse_resize_and_clear_"),
+    "smm": _dense_smm, "sspaddmm": _dense_sspaddmm,
 }
 
 

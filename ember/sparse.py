@@ -21,7 +21,10 @@ __all__ = ["mm", "addmm", "sampled_addmm", "spdiags", "sum", "softmax", "log_sof
            "LongTensor", "IntTensor", "ShortTensor", "CharTensor", "ByteTensor"]
 
 
-def mm(mat1: Tensor, mat2: Tensor, reduce: str | None = None) -> Tensor:
+_NO_REDUCE = object()  # reduce not given (an explicit None is a TypeError, as in PyTorch)
+
+
+def mm(mat1: Tensor, mat2: Tensor, *args, **kwargs) -> Tensor:
     """Product of a sparse matrix and a dense (or sparse) matrix.
 
     With a sparse ``mat1`` and a dense ``mat2`` the gradient with respect to ``mat1`` is
@@ -38,7 +41,13 @@ def mm(mat1: Tensor, mat2: Tensor, reduce: str | None = None) -> Tensor:
     """
     from ._sparse_compressed import CompressedTensor, sparse_mm, sparse_mm_reduce
 
-    if reduce is not None:  # row-wise sum/mean/amax/amin: CSR only, as in PyTorch
+    if len(args) + len(kwargs) > 1 or any(k != "reduce" for k in kwargs):
+        raise TypeError("mm() takes the arguments (mat1, mat2, reduce)")
+    reduce = args[0] if args else kwargs.get("reduce", _NO_REDUCE)
+    if reduce is None:
+        where = " (position 3)" if args else ""
+        raise TypeError(f"_sparse_mm(): argument 'reduce'{where} must be str, not NoneType")
+    if reduce is not _NO_REDUCE:  # row-wise sum/mean/amax/amin: CSR only, as in PyTorch
         return sparse_mm_reduce(mat1, mat2, reduce)
     if isinstance(mat1, CompressedTensor) or isinstance(mat2, CompressedTensor):
         return sparse_mm(mat1, mat2)

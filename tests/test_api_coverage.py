@@ -128,8 +128,7 @@ ABSENT_TORCH = {
         int5 int6 int7 uint1 uint2 uint3 uint4 uint5 uint6 uint7""",
     "block sparse layouts (BSR/BSC; ember has COO, CSR, CSC) and legacy sparse products": """
         ccol_indices_copy col_indices_copy crow_indices_copy row_indices_copy
-        sparse_bsc_tensor sparse_bsr_tensor resize_as_sparse_ dsmm hsmm hspmm saddmm smm
-        sspaddmm""",
+        sparse_bsc_tensor sparse_bsr_tensor resize_as_sparse_ dsmm hsmm saddmm""",
     "not yet": """
         hash_tensor slice_inverse thread_safe_generator""",
     "Python modules torch's namespace happens to import": """
@@ -139,8 +138,7 @@ ABSENT_TORCH = {
 
 ABSENT_TENSOR = {
     "block sparse layouts (ember has COO, CSR, CSC)": """
-        to_sparse_bsc to_sparse_bsr resize_as_sparse_ smm sparse_resize_
-        sparse_resize_and_clear_ sspaddmm""",
+        to_sparse_bsc to_sparse_bsr resize_as_sparse_""",
     "devices and layouts ember does not drive (complex32, oneDNN, IPU/XPU/MTIA, nested)": """
         chalf to_mkldnn ipu xpu mtia to_padded_tensor""",
     "named tensors (prototype in PyTorch)": "name",
