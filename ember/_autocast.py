@@ -32,6 +32,7 @@ on this module; see ``ember/amp``.
 
 from __future__ import annotations
 
+import functools
 import threading
 
 from . import _dtype as D
@@ -65,6 +66,14 @@ _CPU_FP32 = (
     "binary_cross_entropy_with_logits", "linalg_solve", "linalg_cholesky", "linalg_cholesky_ex",
     "linalg_svdvals", "linalg_eigvalsh", "linalg_inv", "linalg_inv_ex", "linalg_qr",
     "linalg_svd", "linalg_eigh", "multi_margin_loss", "multilabel_margin_loss", "ctc_loss",
+    # probed against torch 2.13 (bfloat16 in, float32 out): spectral ops, the remaining LAPACK
+    # wrappers, fractional pooling, and per-tensor fake quantization
+    "fft_fft", "fft_ifft", "fft_fft2", "fft_ifft2", "fft_fftn", "fft_ifftn", "fft_rfft",
+    "fft_irfft", "fft_rfft2", "fft_irfft2", "fft_rfftn", "fft_irfftn", "fft_hfft", "fft_ihfft",
+    "stft", "view_as_complex", "cholesky_inverse", "cholesky_solve", "geqrf", "orgqr", "ormqr",
+    "lu", "linalg_householder_product", "linalg_eig", "linalg_eigvals", "linalg_lstsq",
+    "linalg_matrix_rank", "linalg_tensorinv", "linalg_tensorsolve", "fractional_max_pool2d",
+    "fractional_max_pool3d", "max_unpool1d", "fake_quantize_per_tensor_affine",
 )
 _CPU_PROMOTE = ("index_copy",)
 
@@ -173,6 +182,26 @@ def call(fn, name: str, *args, **kwargs):
         return fn(*args, **kwargs)
     finally:
         s.active = True
+
+
+def hooked(name: str):
+    """Decorator form of the flag check above, for ops whose body need not change: the op runs
+    as ``POLICIES`` says for ``name``, and a call with ``out=`` runs uncast, as in PyTorch.
+
+    Example:
+        >>> @hooked("fft_rfft")
+        ... def rfft(input, n=None, dim=-1, norm=None, *, out=None): ...
+    """
+    def wrap(fn):
+        @functools.wraps(fn)
+        def op(*args, **kwargs):
+            if hot.active and state.active:
+                if kwargs.get("out") is not None:
+                    return run_without_autocast(fn, *args, **kwargs)
+                return call(fn, name, *args, **kwargs)
+            return fn(*args, **kwargs)
+        return op
+    return wrap
 
 
 def run_without_autocast(fn, *args, **kwargs):

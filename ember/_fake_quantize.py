@@ -16,6 +16,7 @@ import builtins
 
 import numpy as np
 
+from . import _autocast
 from . import _dtype as D
 from ._backend import asarray_like, get_array_module
 from ._ops._core import Op, const_like
@@ -81,6 +82,7 @@ def _check_range(zero_points, quant_min: int, quant_max: int) -> None:
         raise RuntimeError("`zero_point` must be between `quant_min` and `quant_max`.")
 
 
+@_autocast.hooked("fake_quantize_per_tensor_affine")
 def fake_quantize_per_tensor_affine(input: Tensor, scale, zero_point, quant_min: int,
                                     quant_max: int) -> Tensor:
     """Round ``input`` to the levels of an affine quantizer and read them back as floats:

@@ -22,6 +22,7 @@ from ._ops.linalg.inv_solve_det import LinAlgError, SlogDet, check_square
 from ._ops.linalg.inv_solve_det import cholesky as _cholesky
 from ._ops.linalg.inv_solve_det import det as _det
 from ._ops.linalg.inv_solve_det import inv as _inv
+from ._ops.linalg.inv_solve_det import refuse_low_precision as _refuse_low_precision
 from ._ops.linalg.inv_solve_det import solve as _solve
 from ._ops.linalg.matmul import matmul
 from ._ops.linalg.products import cross as _cross
@@ -45,6 +46,22 @@ def vector_norm(x: Tensor, ord: float = 2, dim=None, keepdim: bool = False, *,
     return _vector_norm(x, ord, dim, keepdim, dtype=dtype)
 
 
+def _check_norm_dtype(have: D.dtype, want: D.dtype) -> None:
+    """matrix_norm's ``dtype=`` may only widen the input's dtype, within its category."""
+    title = D.SCALAR_TYPE
+    if want.category < D._FLOAT:
+        raise RuntimeError("linalg.matrix_norm: dtype should be floating point or complex, but "
+                           f"got {title[want.name]}")
+    if have.is_complex != want.is_complex:
+        kind = "complex for complex" if have.is_complex else "real for real"
+        raise RuntimeError(f"linalg.matrix_norm: dtype should be {kind} inputs, but got "
+                           f"{title[want.name]}")
+    if have is not want and have.itemsize >= want.itemsize:
+        raise RuntimeError(f"linalg.matrix_norm: the dtype of the input ({title[have.name]}) "
+                           "should be convertible without narrowing to the specified dtype "
+                           f"({title[want.name]})")
+
+
 def matrix_norm(A: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *,
                 dtype=None) -> Tensor:
     """Matrix norm over the two dims ``dim``: 'fro', 'nuc', inf, -inf, 1, -1, 2, -2.
@@ -59,8 +76,16 @@ def matrix_norm(A: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *,
     if len(dim) != 2:
         raise RuntimeError(f"linalg.matrix_norm: dim must be a 2-tuple. Got {tuple(dim)}")
     d0, d1 = wrap_dim(dim[0], A.ndim), wrap_dim(dim[1], A.ndim)
+    if A._dtype.category < D._FLOAT:
+        raise RuntimeError("linalg.matrix_norm: Expected a floating point or complex tensor as "
+                           f"input. Got {D.SCALAR_TYPE[A._dtype.name]}")
     if dtype is not None:
-        A = A.to(D.to_dtype(dtype))
+        dtype = D.to_dtype(dtype)
+        _check_norm_dtype(A._dtype, dtype)
+    if ord in ("nuc", 2, -2):  # torch refuses the input's dtype, before any dtype= cast
+        _refuse_low_precision(A, api="linalg.matrix_norm")
+    if dtype is not None:
+        A = A.to(dtype)
     if ord == "fro":
         return _vector_norm(A, 2, (d0, d1), keepdim)
     if ord in ("nuc", 2, -2):
@@ -175,6 +200,7 @@ def slogdet(A: Tensor, *, out=None):
         tensor(1.)
     """
     check_square("linalg.slogdet", A)
+    _refuse_low_precision(A, api="linalg.slogdet")
     return _linalg_slogdet(*SlogDet.apply(A, log_of_det=False))
 
 
@@ -199,6 +225,8 @@ def cholesky_ex(A: Tensor, *, upper: bool = False, check_errors: bool = False):
     if _amp.active and _autocast.state.active:
         return _autocast.call(cholesky_ex, "linalg_cholesky_ex", A, upper=upper,
                               check_errors=check_errors)
+    check_square("linalg.cholesky", A)
+    _refuse_low_precision(A, "cholesky_cpu")
     try:
         L = _cholesky(A, upper=upper)
         # a NaN pivot fails LAPACK's "> 0" test, so torch reports it in info too
@@ -255,6 +283,8 @@ def cross(input: Tensor, other: Tensor, *, dim: int = -1) -> Tensor:
         >>> ember.linalg.cross(ember.tensor([1., 0., 0.]), ember.tensor([0., 1., 0.]))
         tensor([0., 0., 1.])
     """
+    if _amp.active and _autocast.state.active:  # not an autocast op (its einsum would be)
+        return _autocast.run_without_autocast(_cross, input, other, dim=dim)
     return _cross(input, other, dim=dim)
 
 
@@ -296,7 +326,8 @@ def lu_factor_ex(A: Tensor, *, pivot: bool = True, check_errors: bool = False, o
     """
     from ._ops.linalg import legacy
 
-    LU, pivots, info = _quiet(legacy.lu, A, pivot=pivot, get_infos=True)
+    # legacy.lu.__wrapped__: the legacy torch.lu is on autocast's float32 list, lu_factor is not
+    LU, pivots, info = _quiet(legacy.lu.__wrapped__, A, pivot=pivot, get_infos=True)
     if check_errors and bool((info != 0).any()):
         raise LinAlgError(f"torch.linalg.lu_factor_ex: U[{int(info.max())},{int(info.max())}] "
                           "is zero, singular U.")
@@ -327,7 +358,7 @@ def lu(A: Tensor, *, pivot: bool = True, out=None):
     """
     from ._ops.linalg import legacy
 
-    LU, pivots, _ = _quiet(legacy.lu, A, pivot=pivot, get_infos=True)
+    LU, pivots, _ = _quiet(legacy.lu.__wrapped__, A, pivot=pivot, get_infos=True)
     return _LU(*legacy.lu_unpack(LU, pivots))
 
 
@@ -342,6 +373,11 @@ def lu_solve(LU: Tensor, pivots: Tensor, B: Tensor, *, left: bool = True,
     """
     from ._ops.linalg import legacy
 
+    if LU._dtype is not B._dtype:
+        raise RuntimeError(f"linalg.lu_solve: Expected LU and B to have the same dtype, but found "
+                           f"LU of type {D.SCALAR_TYPE[LU._dtype.name]} and B of type "
+                           f"{D.SCALAR_TYPE[B._dtype.name]} instead")
+    _refuse_low_precision(LU, "linalg.lu_solve_cpu")
     if left and not adjoint:
         return _quiet(legacy.lu_solve, B, LU, pivots)
     P, L, U = legacy.lu_unpack(LU, pivots)
@@ -361,7 +397,8 @@ def solve_ex(A: Tensor, B: Tensor, *, left: bool = True, check_errors: bool = Fa
 
     batch = tuple(A.shape[:-2])
     try:
-        result = solve(A, B, left=left)
+        # solve_ex is not on autocast's lists (solve is): its kernel sees the input dtype
+        result = _autocast.run_without_autocast(_solve, A, B, left=left)
         info = zeros(batch, dtype=D.int32)
     except LinAlgError:
         if check_errors:
@@ -371,6 +408,7 @@ def solve_ex(A: Tensor, B: Tensor, *, left: bool = True, check_errors: bool = Fa
     return _SOLVE_EX(result, info)
 
 
+@_autocast.hooked("linalg_householder_product")
 def householder_product(A: Tensor, tau: Tensor, *, out=None) -> Tensor:
     """The first ``n`` columns of the product of Householder reflectors stored in ``A`` and
     ``tau`` (``geqrf``'s output gives ``Q`` of the QR decomposition).
@@ -398,7 +436,9 @@ def cond(A: Tensor, p=None, *, out=None) -> Tensor:
         s = svdvals(A)
         big, small = s[..., 0], s[..., -1]
         return big / small if p != -2 else small / big
-    check_square("linalg.cond", A)
+    check_square(f"linalg.cond(ord={p})", A)
+    if p == "nuc":  # torch's nuclear norm reaches the SVD kernel before matrix_norm's check
+        _refuse_low_precision(A, "linalg_svd_cpu")
     return matrix_norm(A, p) * matrix_norm(inv(A), p)
 
 

@@ -386,13 +386,40 @@ def gumbel_softmax(logits: Tensor, tau: float = 1, hard: bool = False, eps: floa
 _BMM_REFUSED = _REFUSED["bmm"]
 
 
+def _check_bilinear(input1, input2, weight, bias) -> None:
+    """torch's bilinear checks, in its order and words (probed against torch 2.13)."""
+    from .._ops._core import wrap_dim
+
+    names = (("input1", input1), ("input2", input2), ("weight", weight)) + \
+        ((("bias", bias),) if bias is not None else ())
+    if any(t._dtype is not input1._dtype for _, t in names):
+        listed = ", ".join(f"{n}: {t._dtype._legacy[:-6].lower()}" for n, t in names)
+        raise RuntimeError(f"All tensors must have the same dtype, got {listed}")
+    if input1.ndim != input2.ndim:
+        raise RuntimeError(f"bilinear(): input dimensions do not match: got {input1.ndim} and "
+                           f"{input2.ndim}")
+    for i in range(input1.ndim - 1):
+        if input1.shape[i] != input2.shape[i]:
+            raise RuntimeError(f"bilinear(): input batch dimensions do not match at dim {i}: "
+                               f"got {input1.shape[i]} and {input2.shape[i]}")
+    for k, (name, x) in enumerate((("input1", input1), ("input2", input2)), start=1):
+        want = weight.shape[wrap_dim(k, weight.ndim)]
+        if x.shape[-1] != want:
+            raise RuntimeError(f"bilinear(): {name} size does not match weight size: got "
+                               f"{x.shape[-1]} but expected {want}")
+    if bias is not None:
+        if bias.ndim == 0:
+            raise IndexError("Dimension specified as 0 but tensor has no dimensions")
+        if bias.shape[0] != weight.shape[0]:
+            raise RuntimeError(f"bilinear(): bias size does not match weight size: got "
+                               f"{bias.shape[0]} but expected {weight.shape[0]}")
+
+
 def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """y_k = x1^T W_k x2 + b_k for weight (out, in1, in2)."""
     if input1._dtype in _BMM_REFUSED:  # torch computes it with bmm, which has no such loop
         _refuse("bmm", input1._dtype)
-    if input1.shape[:-1] != input2.shape[:-1]:
-        raise RuntimeError("bilinear(): input batch dimensions do not match: got "
-                           f"{list(input1.shape[:-1])} and {list(input2.shape[:-1])}")
+    _check_bilinear(input1, input2, weight, bias)
     lead = tuple(input1.shape[:-1])
     x1 = input1.reshape(-1, input1.shape[-1])
     x2 = input2.reshape(-1, input2.shape[-1])

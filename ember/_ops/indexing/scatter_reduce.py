@@ -177,11 +177,17 @@ def _index_reduce(input, dim, index, source, reduce, include_self):
     from ..inplace import _type_title
 
     if not _index_reduce_warned[0]:
+        import sys
         import warnings
 
         _index_reduce_warned[0] = True
+        # point at the first caller outside ember (the function, the method and its
+        # keyword-alias wrapper reach here through different depths)
+        level, frame = 1, sys._getframe(1)
+        while frame is not None and frame.f_globals.get("__name__", "").split(".")[0] == "ember":
+            level, frame = level + 1, frame.f_back
         warnings.warn("index_reduce() is in beta and the API may change at any time.",
-                      UserWarning, stacklevel=3)
+                      UserWarning, stacklevel=level + 1)
     if reduce not in ("prod", "mean", "amax", "amin"):
         raise RuntimeError("index_reduce(): Expected reduce to be one of prod, mean, amax or amin "
                            f"but got {reduce}.")

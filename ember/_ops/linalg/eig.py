@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ... import _autocast
 from ... import _dtype as D
 from ..._backend import asarray_like, to_numpy
 from ..._backend import get_array_module as xp_of
@@ -102,6 +103,7 @@ def _check(name: str, A: Tensor) -> None:
 _eig_type = return_type("linalg_eig", ("eigenvalues", "eigenvectors"))
 
 
+@_autocast.hooked("linalg_eig")
 def eig(A: Tensor, *, out=None):
     """Eigenvalues and eigenvectors of a square matrix (or batch), as complex tensors:
     ``A @ V == V @ diag(L)``; each eigenvector has norm 1.
@@ -115,6 +117,7 @@ def eig(A: Tensor, *, out=None):
     return _eig_type(*Eig.apply(A))
 
 
+@_autocast.hooked("linalg_eigvals")
 def eigvals(A: Tensor, *, out=None) -> Tensor:
     """Eigenvalues of a square matrix (or batch), as a complex tensor (differentiable for
     distinct eigenvalues).

@@ -45,6 +45,26 @@ def check_square(name: str, A: Tensor, float_only: bool = True) -> None:
                            f"{_type_title(A._dtype)}. Convert first, e.g. A.double().")
 
 
+# LAPACK (and so torch's CPU kernels) has only these four; half precision is refused, not
+# computed in another precision behind the user's back
+LAPACK_TYPES = frozenset(("float32", "float64", "complex64", "complex128"))
+
+
+def refuse_low_precision(A: Tensor, kernel: str | None = None, api: str | None = None,
+                         skip_empty: bool = True) -> None:
+    """Raise torch's error for a float16/bfloat16 input: ``api``'s up-front RuntimeError
+    ("Low precision dtypes not supported"), else the ``kernel``'s NotImplementedError, which
+    torch only reaches for a non-empty input unless ``skip_empty`` is False."""
+    if A._dtype.name in LAPACK_TYPES or A._dtype.category < D._FLOAT:
+        return
+    title = D.SCALAR_TYPE[A._dtype.name]
+    if api is not None:
+        raise RuntimeError(f"{api}: Low precision dtypes not supported. Got {title}")
+    if skip_empty and A.numel() == 0:
+        return
+    raise NotImplementedError(f'"{kernel}" not implemented for \'{title}\'')
+
+
 def _first_zero_pivot(a: np.ndarray) -> int:
     """1-based index of the first zero pivot of LU with partial pivoting (LAPACK's info)."""
     a = a.astype(np.float64 if a.dtype.kind == "f" else np.complex128, copy=True)
@@ -98,6 +118,7 @@ class Inv(Op):
 
 def inv(A: Tensor) -> Tensor:
     check_square("linalg.inv", A)
+    refuse_low_precision(A, api="linalg.inv")
     return Inv.apply(A, name="linalg.inv")
 
 
@@ -112,6 +133,7 @@ def inverse(input: Tensor) -> Tensor:
     if _amp.active and _autocast.state.active:
         return _autocast.call(inverse, "inverse", input)
     check_square("linalg.inv", input)
+    refuse_low_precision(input, api="linalg.inv")
     return Inv.apply(input, name="linalg.inv")
 
 
@@ -152,6 +174,7 @@ def solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor:
         raise RuntimeError(f"linalg.solve: Expected A and B to have the same dtype, but found "
                            f"A of type {_type_title(A._dtype)} and B of type "
                            f"{_type_title(B._dtype)} instead")
+    refuse_low_precision(A, "lu_cpu")
     if not left:  # X A = B  <=>  A^T X^T = B^T
         return solve(A.mT, B.mT).mT
     vector = B.ndim == 1 or (B.ndim == A.ndim - 1 and tuple(B.shape) == tuple(A.shape[:-1]))
@@ -210,6 +233,12 @@ def det(input: Tensor) -> Tensor:
         tensor(-2.)
     """
     check_square("linalg.det", input)
+    refuse_low_precision(input, "lu_cpu")
+    if input._dtype.name not in LAPACK_TYPES and input._dtype.category >= D._FLOAT:
+        # an empty half-precision batch passes torch's kernel check: the empty product, 1
+        from ..._creation import ones
+
+        return ones(input.shape[:-2], dtype=input.dtype, device=input.device)
     return Det.apply(input)
 
 
@@ -251,6 +280,7 @@ def slogdet(input: Tensor) -> tuple:
         tensor(0.6931)
     """
     check_square("linalg.slogdet", input)
+    refuse_low_precision(input, api="linalg.slogdet")
     return _SLOGDET(*SlogDet.apply(input, log_of_det=False))
 
 
@@ -262,6 +292,7 @@ def logdet(input: Tensor) -> Tensor:
         tensor(1.3863)
     """
     check_square("logdet", input)
+    refuse_low_precision(input, api="logdet")
     # PyTorch composes logdet from slogdet: a where() on the sign, or log(sign) + logabsdet
     return set_node_name(SlogDet.apply(input, log_of_det=True),
                          "AddBackward0" if input._dtype.is_complex else "WhereBackward0")
@@ -318,6 +349,7 @@ def _not_pd_error(name: str, A: np.ndarray) -> LinAlgError:
 
 def cholesky(A: Tensor, *, upper: bool = False) -> Tensor:
     check_square("linalg.cholesky", A)
+    refuse_low_precision(A, "cholesky_cpu")
     L = Cholesky.apply(A, name="linalg.cholesky")
     # PyTorch factors the upper triangle directly: one node either way
     return set_node_name(L.mT, "LinalgCholeskyExBackward0") if upper else L

@@ -227,6 +227,9 @@ def ldl_solve(LD: Tensor, pivots: Tensor, B: Tensor, *, hermitian: bool = False,
         raise RuntimeError(f"Expected b and A to have the same dtype, but found b of type "
                            f"{D.SCALAR_TYPE[B._dtype.name]} and A of type "
                            f"{D.SCALAR_TYPE[LD._dtype.name]} instead.")
+    if LD._dtype.name in ("float16", "bfloat16"):  # the solve kernel refuses it by its own name
+        raise NotImplementedError(f'"ldl_solve_kernel_cpu" not implemented for '
+                                  f'\'{D.SCALAR_TYPE[LD._dtype.name]}\'')
     _check_factor_input(api, LD)
     X = asarray_like(_solve(to_numpy(LD._data), to_numpy(pivots._data), to_numpy(B._data),
                             hermitian, api), B._data)

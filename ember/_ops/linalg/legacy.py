@@ -19,6 +19,7 @@ from ..._tensor import Tensor
 from .._core import Op, broadcast_shapes, set_node_name, unbroadcast
 from .._dispatch import not_implemented_for
 from ..reduction.select import return_type
+from .inv_solve_det import LAPACK_TYPES
 from .triangular import _solve_triangular_np, solve_triangular
 
 _SVD = return_type("svd", ("U", "S", "V"))  # torch.return_types.svd
@@ -123,6 +124,7 @@ class CholeskySolve(Op):
         return unbroadcast(g_b, b.shape) if ctx.needs_input_grad[0] else None, g_f
 
 
+@_autocast.hooked("cholesky_solve")
 def cholesky_solve(input: Tensor, input2: Tensor, upper: bool = False) -> Tensor:
     """Solve ``A X = input`` given the Cholesky factor ``input2`` of ``A`` (lower: ``A = L L^H``,
     ``upper``: ``A = U^H U``); batch dims broadcast.
@@ -151,7 +153,7 @@ def cholesky_solve(input: Tensor, input2: Tensor, upper: bool = False) -> Tensor
         raise RuntimeError(f"Expected b and A to have the same dtype, but found b of type "
                            f"{_title(input._dtype)} and A of type {_title(input2._dtype)} "
                            "instead.")
-    if input._dtype.category < D._FLOAT:
+    if input._dtype.name not in LAPACK_TYPES:
         raise not_implemented_for("cholesky_solve_cpu", input._dtype)
     broadcast_shapes(tuple(input.shape[:-2]), tuple(input2.shape[:-2]))
     return CholeskySolve.apply(input, input2, upper=bool(upper))
@@ -163,6 +165,7 @@ def _title(dt) -> str:
             "complex128": "ComplexDouble"}.get(str(dt).replace("torch.", ""), str(dt))
 
 
+@_autocast.hooked("cholesky_inverse")
 def cholesky_inverse(input: Tensor, upper: bool = False) -> Tensor:
     """The inverse of ``A`` from its Cholesky factor ``input`` (``A = L L^H``, or ``U^H U`` when
     ``upper``).
@@ -178,8 +181,8 @@ def cholesky_inverse(input: Tensor, upper: bool = False) -> Tensor:
     if n != m:
         raise RuntimeError(f"{name}: A must be batches of square matrices, but they are {n} by "
                            f"{m} matrices")
-    if input._dtype.category < D._FLOAT:
-        raise not_implemented_for("cholesky_inverse_cpu", input._dtype)
+    if input._dtype.name not in LAPACK_TYPES:
+        raise not_implemented_for("cholesky_inverse_out_cpu", input._dtype)
     from ... import eye
 
     eye_n = eye(n, dtype=input.dtype, device=input.device).expand(*input.shape)
@@ -246,6 +249,7 @@ class LuFactor(Op):
 _LU_INFO = return_type("_lu_with_info", ("LU", "pivots", "info"))
 
 
+@_autocast.hooked("lu")
 def lu(A: Tensor, pivot: bool = True, get_infos: bool = False, out=None):
     """The legacy ``torch.lu``: ``(A_LU, pivots)`` (``get_infos``: also ``infos``) in LAPACK's
     packed form with 1-based int32 pivots; no error for singular matrices (``infos`` names the
@@ -268,7 +272,7 @@ def lu(A: Tensor, pivot: bool = True, get_infos: bool = False, out=None):
     if A.ndim < 2:
         raise RuntimeError(f"torch.lu_factor: Expected tensor with 2 or more dimensions. Got "
                            f"size: {list(A.shape)} instead")
-    if A._dtype.category < D._FLOAT:
+    if A._dtype.category < D._FLOAT or (A._dtype.name not in LAPACK_TYPES and A.numel()):
         raise not_implemented_for("lu_cpu", A._dtype)
     if not pivot:
         raise RuntimeError("linalg.lu_factor: LU without pivoting is not implemented on the CPU")
@@ -372,6 +376,8 @@ def lu_solve(input: Tensor, LU_data: Tensor, LU_pivots: Tensor) -> Tensor:
     if input.shape[-2] != n:
         raise RuntimeError(f"{name}: Incompatible shapes of A and B for the equation AX = B "
                            f"({n}x{n} and {input.shape[-2]}x{input.shape[-1]})")
+    if LU_data._dtype.name not in LAPACK_TYPES and LU_data._dtype.category >= D._FLOAT:
+        raise not_implemented_for("linalg.lu_solve_cpu", LU_data._dtype)
     P, L, U = lu_unpack(LU_data, LU_pivots)
     y = solve_triangular(L, _mh(P) @ input, upper=False, unitriangular=True)
     return solve_triangular(U, y, upper=True)
@@ -382,6 +388,7 @@ def lu_solve(input: Tensor, LU_data: Tensor, LU_pivots: Tensor) -> Tensor:
 _GEQRF = return_type("geqrf", ("a", "tau"))
 
 
+@_autocast.hooked("geqrf")
 def geqrf(input: Tensor, *, out=None):
     """LAPACK's geqrf: ``R`` on and above the diagonal of ``a``, the Householder vectors
     (unit leading entry implied) below it, and their scalars ``tau`` (no gradient, as in
@@ -395,7 +402,7 @@ def geqrf(input: Tensor, *, out=None):
     """
     if input.ndim < 2:
         raise RuntimeError("torch.geqrf: input must have at least 2 dimensions.")
-    if input._dtype.category < D._FLOAT:
+    if input._dtype.name not in LAPACK_TYPES:
         raise not_implemented_for("geqrf_cpu", input._dtype)
     # NumPy hands back LAPACK's column-major array: transpose it to row-major
     h, tau = np.linalg.qr(to_numpy(input._data), mode="raw")
@@ -410,14 +417,14 @@ def geqrf(input: Tensor, *, out=None):
     return res
 
 
-def _reflectors(input: Tensor, tau: Tensor, name: str) -> Tensor:
+def _reflectors(input: Tensor, tau: Tensor, name: str, kernel: str = "orgqr_cpu") -> Tensor:
     """The full ``m x m`` product ``H_1 ... H_k`` of ``H_i = I - tau_i v_i v_i^H``, built from
     ember ops so gradients reach ``input``'s strictly lower part and ``tau``."""
     from ... import eye
 
     _check_matrices(name, ("input", input))
-    if input._dtype.category < D._FLOAT:
-        raise not_implemented_for("orgqr_cpu", input._dtype)
+    if input._dtype.name not in LAPACK_TYPES:
+        raise not_implemented_for(kernel, input._dtype)
     if tau._dtype is not input._dtype:
         raise RuntimeError(f"{name}: tau dtype {_title(tau._dtype)} does not match input dtype "
                            f"{_title(input._dtype)}")
@@ -439,6 +446,7 @@ def _reflectors(input: Tensor, tau: Tensor, name: str) -> Tensor:
     return Q
 
 
+@_autocast.hooked("orgqr")
 def orgqr(input: Tensor, input2: Tensor) -> Tensor:
     """The first ``n`` columns of ``Q`` from :func:`geqrf`'s ``(a, tau)``: the product of
     Householder reflectors (``ember.linalg.householder_product``).
@@ -459,6 +467,7 @@ def orgqr(input: Tensor, input2: Tensor) -> Tensor:
     return _reflectors(input, input2, name)[..., :, :n]
 
 
+@_autocast.hooked("ormqr")
 def ormqr(input: Tensor, input2: Tensor, input3: Tensor, left: bool = True,
           transpose: bool = False) -> Tensor:
     """``op(Q) @ input3`` (``left``) or ``input3 @ op(Q)``, with ``Q`` the full ``m x m``
@@ -483,7 +492,7 @@ def ormqr(input: Tensor, input2: Tensor, input3: Tensor, left: bool = True,
         raise RuntimeError(f"{name}: Expected input and other to have the same dtype, but "
                            f"input has dtype{_title(input._dtype)} and other has dtype "
                            f"{_title(input3._dtype)}")
-    Q = _reflectors(input, input2, name)
+    Q = _reflectors(input, input2, name, "ormqr_cpu")
     if transpose:
         Q = _mh(Q)
     return Q @ input3 if left else input3 @ Q

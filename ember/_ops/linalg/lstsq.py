@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ... import _autocast
 from ... import _dtype as D
 from ..._tensor import Tensor
 from .._core import Op, set_node_name
@@ -116,6 +117,7 @@ def pinv(A: Tensor, rcond=None, hermitian: bool = False, *, atol=None, rtol=None
     return result
 
 
+@_autocast.hooked("linalg_matrix_rank")
 def matrix_rank(A: Tensor, tol=None, hermitian: bool = False, *, atol=None, rtol=None,
                 out=None) -> Tensor:
     """The numerical rank: how many singular values exceed ``max(atol, rtol * largest)``
@@ -157,6 +159,7 @@ def _lstsq_result():
     return _lstsq_type
 
 
+@_autocast.hooked("linalg_lstsq")
 def lstsq(A: Tensor, B: Tensor, rcond=None, *, driver: str | None = None):
     """The least-squares solution of ``A X = B`` (minimum norm where A is rank deficient).
 

@@ -60,6 +60,8 @@ def kron(input: Tensor, other: Tensor) -> Tensor:
         >>> ember.kron(ember.eye(2), ember.ones(2, 2)).shape
         torch.Size([4, 4])
     """
+    if _amp.active and _autocast.state.active:  # not an autocast op, but its einsum would be
+        return _autocast.run_without_autocast(kron, input, other)
     from .einsum import einsum
 
     nd = max(input.ndim, other.ndim)
@@ -83,6 +85,8 @@ def cross(input: Tensor, other: Tensor, dim: int | None = None) -> Tensor:
         >>> ember.cross(ember.tensor([1., 0., 0.]), ember.tensor([0., 1., 0.]), dim=0)
         tensor([0., 0., 1.])
     """
+    if _amp.active and _autocast.state.active:  # not an autocast op, but its einsum would be
+        return _autocast.run_without_autocast(cross, input, other, dim)
     from .einsum import einsum
 
     shape = broadcast_shapes(tuple(input.shape), tuple(other.shape))
@@ -349,6 +353,15 @@ def matrix_power(A: Tensor, n: int) -> Tensor:
                 [0., 8.]])
     """
     check_square("linalg.matrix_power", A, float_only=n < 0)
+    if (n >= 2 or n < 0) and _amp.active and _autocast.state.active:
+        # torch composes it: the inverse autocasts to float32, each product to the lower dtype
+        if n < 0:
+            from ... import linalg
+
+            A, n = linalg.inv(A), -n
+            if n == 1:
+                return A
+        return _autocast.call(matrix_power, "matmul", A, n)
     if n == 0:
         eye = np.broadcast_to(xp_of(A._data).eye(A.shape[-1], dtype=A._data.dtype),
                               A._data.shape)

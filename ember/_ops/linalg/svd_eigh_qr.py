@@ -17,7 +17,7 @@ from ..._tensor import Tensor
 from .._core import Op
 from .._dispatch import refuse
 from ..reduction.select import return_type
-from .inv_solve_det import check_square
+from .inv_solve_det import check_square, refuse_low_precision
 from .matmul import Matmul
 
 
@@ -142,6 +142,7 @@ def svd(A: Tensor, full_matrices: bool = True, *, driver=None, out=None):
     if _amp.active and _autocast.state.active:
         return _autocast.call(svd, "linalg_svd", A, full_matrices, driver=driver, out=out)
     _check_float("linalg.svd", A)
+    refuse_low_precision(A, "linalg_svd_cpu")
     return _svd_type(*Svd.apply(A, full_matrices=full_matrices))
 
 
@@ -155,6 +156,7 @@ def svdvals(A: Tensor, *, driver=None, out=None) -> Tensor:
     if _amp.active and _autocast.state.active:
         return _autocast.call(svdvals, "linalg_svdvals", A, driver=driver, out=out)
     _check_float("linalg.svdvals", A)
+    refuse_low_precision(A, "linalg_svd_cpu")
     return Svd.apply(A, full_matrices=False)[1]
 
 
@@ -305,6 +307,7 @@ def qr(A: Tensor, mode: str = "reduced", *, out=None):
     if _amp.active and _autocast.state.active:
         return _autocast.call(qr, "linalg_qr", A, mode, out=out)
     _check_float("linalg.qr", A)
+    refuse_low_precision(A, "geqrf_cpu", skip_empty=False)
     if mode not in ("reduced", "complete", "r"):
         raise RuntimeError(f"qr received unrecognized mode '{mode}' but expected one of "
                            "'reduced' (default), 'r', or 'complete'")

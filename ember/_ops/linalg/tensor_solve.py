@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import math
 
+from ... import _autocast
 from ..._tensor import Tensor
 from .._core import wrap_dim
-from .inv_solve_det import Inv, check_square
+from .inv_solve_det import Inv, check_square, refuse_low_precision
 from .inv_solve_det import solve as _solve
 
 __all__ = ["tensorinv", "tensorsolve"]
@@ -21,6 +22,7 @@ def _slice_error(n: int, size: int) -> RuntimeError:
     return RuntimeError(f"ArrayRef: invalid slice, N = {n}; size = {size}")
 
 
+@_autocast.hooked("linalg_tensorinv")
 def tensorinv(A: Tensor, ind: int = 2, *, out=None) -> Tensor:
     """The inverse of ``A`` read as a matrix with rows ``A.shape[:ind]`` and columns
     ``A.shape[ind:]`` (whose sizes must multiply to the same number); the result has shape
@@ -43,9 +45,11 @@ def tensorinv(A: Tensor, ind: int = 2, *, out=None) -> Tensor:
                            f"prod(self.shape[:ind]), but got {cols} != {rows}")
     matrix = A.reshape(cols, cols)
     check_square("linalg.inv", matrix)
+    refuse_low_precision(matrix, api="linalg.inv")
     return Inv.apply(matrix, name="inv").reshape(shape[ind:] + shape[:ind])
 
 
+@_autocast.hooked("linalg_tensorsolve")
 def tensorsolve(A: Tensor, B: Tensor, dims=None, *, out=None) -> Tensor:
     """The ``X`` with ``tensordot(A, X, X.ndim) == B``: ``A`` is read as a matrix with rows
     ``B.shape`` (its leading dims) and columns ``A.shape[B.ndim:]``, the shape of ``X``.

@@ -8,6 +8,8 @@ Tensors otherwise, so higher-order gradients still work.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ... import _autocast, _threads
@@ -179,6 +181,26 @@ def _title(dt) -> str:
     return dt._legacy[:-6]
 
 
+def _shape_error(input: Tensor, weight: Tensor):
+    rows = 1 if input.ndim == 1 else math.prod(input.shape[:-1])
+    raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({rows}x{input.shape[-1]} "
+                       f"and {weight.shape[1]}x{weight.shape[0]})")
+
+
+def _check_bias_expands(input: Tensor, weight: Tensor, bias: Tensor) -> None:
+    """torch adds a 1-d bias (or any bias of a 2-d input) as addmm does: expanded to the
+    (rows, out_features) product, so a mismatch is an expand error, not a broadcast one."""
+    rows = 1 if input.ndim == 1 else math.prod(input.shape[:-1])
+    target = (rows, weight.shape[0])
+    for i, size in enumerate(bias.shape):
+        at = i + 2 - bias.ndim
+        if size != 1 and size != target[at]:
+            raise RuntimeError(
+                f"The expanded size of the tensor ({target[at]}) must match the existing size "
+                f"({size}) at non-singleton dimension {at}.  Target sizes: {list(target)}.  "
+                f"Tensor sizes: {list(bias.shape)}")
+
+
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """``input @ weight.T + bias``: the affine map of ``nn.Linear``.
 
@@ -196,6 +218,8 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     if bias is not None and bias._dtype is not weight._dtype:  # torch's addmm checks these first
         raise RuntimeError(f"self and mat2 must have the same dtype, but got "
                            f"{_title(bias._dtype)} and {_title(weight._dtype)}")
+    if bias is None and input.ndim and input.shape[-1] != weight.shape[1]:
+        _shape_error(input, weight)  # torch's bias-free path multiplies first, checks dtypes later
     if input._dtype is not weight._dtype:
         if bias is not None:
             raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got "
@@ -207,11 +231,12 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     if input._dtype in _MM_REFUSED:  # bool, uint16/32/64, e8m0fnu: torch has no addmm loop
         _refuse("mm", input._dtype)
     if input.shape[-1] != weight.shape[1]:
-        rows = input.numel() // input.shape[-1] if input.shape[-1] else 0
-        if input.ndim == 1:
-            rows = 1
-        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({rows}x{input.shape[-1]} "
-                           f"and {weight.shape[1]}x{weight.shape[0]})")
+        _shape_error(input, weight)
+    if bias is not None and bias.ndim <= 2 and (input.ndim <= 2 or bias.ndim == 1):
+        if bias.shape != (weight.shape[0],):  # (the usual bias always expands: no check)
+            _check_bias_expands(input, weight, bias)
+    elif bias is not None and input.ndim > 2:  # torch: matmul, then a broadcasting add
+        return Linear.apply(input, weight) + bias
     if input.ndim == 1:
         return Linear.apply(input.unsqueeze(0), weight, bias).squeeze(0) if bias is not None \
             else Linear.apply(input.unsqueeze(0), weight).squeeze(0)

@@ -723,6 +723,7 @@ def fractional_max_pool2d_with_indices(input: Tensor, kernel_size, output_size=N
                                 _random_samples, 2)
 
 
+@_autocast.hooked("fractional_max_pool2d")
 def fractional_max_pool2d(input: Tensor, kernel_size, output_size=None, output_ratio=None,
                           return_indices: bool = False, _random_samples=None):
     """Fractional max pooling (Graham, 2014) over ``(N, C, H, W)``: pseudo-random window
@@ -752,6 +753,7 @@ def fractional_max_pool3d_with_indices(input: Tensor, kernel_size, output_size=N
                                 _random_samples, 3)
 
 
+@_autocast.hooked("fractional_max_pool3d")
 def fractional_max_pool3d(input: Tensor, kernel_size, output_size=None, output_ratio=None,
                           return_indices: bool = False, _random_samples=None):
     """Fractional max pooling over ``(N, C, T, H, W)``; ``_random_samples`` is ``(N, C, 3)``.

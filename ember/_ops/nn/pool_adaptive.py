@@ -345,6 +345,7 @@ def _max_unpool(input, indices, kernel_size, stride, padding, output_size, nd, n
     return out.squeeze(0) if unbatched else out
 
 
+@_autocast.hooked("max_unpool1d")
 @named_node("SqueezeBackward1")  # torch runs 1-d unpooling as 2-d over (N, C, L, 1)
 def max_unpool1d(input: Tensor, indices: Tensor, kernel_size, stride=None, padding=0,
                  output_size=None) -> Tensor:

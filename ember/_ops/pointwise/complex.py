@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ... import _autocast
 from ... import _dtype as D
 from ..._tensor import Tensor
 from .._core import Op
@@ -207,6 +208,7 @@ def view_as_real(input: Tensor) -> Tensor:
     return ViewAsReal.apply(input)
 
 
+@_autocast.hooked("view_as_complex")
 def view_as_complex(input: Tensor) -> Tensor:
     """A view of a float tensor whose last dim has size 2 as complex numbers (the inverse of
     ``view_as_real``); the last dim must have stride 1 and the other strides be even.

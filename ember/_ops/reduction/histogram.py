@@ -32,7 +32,9 @@ def histc(input: Tensor, bins: int = 100, min=0, max=0, *, out=None) -> Tensor:
                                   f"tensor: call .float() first)")
     if bins <= 0:
         raise RuntimeError("torch.histc(): bins must be > 0, but got " + str(bins))
-    x = input.detach()._data.reshape(-1).astype(np.float64)
+    from ..._backend import to_numpy
+
+    x = to_numpy(input.detach()._data).reshape(-1)
     lo, hi = float(min), float(max)
     if lo == hi and x.size:
         lo, hi = float(x.min()), float(x.max())
@@ -43,9 +45,15 @@ def histc(input: Tensor, bins: int = 100, min=0, max=0, *, out=None) -> Tensor:
                            f"max {max}")
     if not (np.isfinite(lo) and np.isfinite(hi)):
         raise RuntimeError(f"torch.histc(): range of [{lo}, {hi}] is not finite")
-    x = x[(x >= lo) & (x <= hi)]
-    idx = np.minimum(((x - lo) * bins / (hi - lo)).astype(np.int64), bins - 1)
-    counts = np.bincount(idx, minlength=bins).astype(input._data.dtype)
+    # torch works in the input's own dtype, rounding each step: the edges, the range test and
+    # (x - min) * bins / (max - min); float64 arithmetic puts some samples one bin over
+    cast = x.dtype.type
+    lo_x, hi_x = cast(lo), cast(hi)
+    with np.errstate(invalid="ignore", over="ignore"):
+        x = x[(x >= lo_x) & (x <= hi_x)]
+        pos = (x - lo_x) * cast(bins) / (hi_x - lo_x)
+    idx = np.minimum(pos.astype(np.float64).astype(np.int64), bins - 1)
+    counts = np.bincount(idx, minlength=bins).astype(x.dtype)
     res = Tensor._make(counts, input._dtype).to(input.device)
     return res if out is None else out.copy_(res)
 
@@ -76,9 +84,22 @@ def bincount(input: Tensor, weights: Tensor | None = None, minlength: int = 0) -
         return Tensor._make(np.bincount(x, minlength=minlength).astype(np.int64), D.int64)
     if weights.shape != input.shape:
         raise RuntimeError("weights should be 1-d and have the same length as input")
-    dt = weights._dtype if weights._dtype.is_floating_point else D.float64
-    counts = np.bincount(x, weights=weights.detach()._data, minlength=minlength)
-    return Tensor._make(counts.astype(dt.np_dtype), dt)
+    from ..._backend import to_numpy
+
+    if not x.size:  # torch returns its empty-input zeros as int64 even with weights
+        return Tensor._make(np.zeros(minlength, np.int64), D.int64)
+    w = to_numpy(weights.detach()._data)
+    if weights._dtype is D.float32:
+        # torch sums float32 weights in float32, in input order (np.add.at's order too);
+        # np.bincount's float64 sums differ in the last bit
+        counts = np.zeros(int(x.max()) + 1 if x.size else 0, np.float32)
+        np.add.at(counts, x, w)
+        if counts.shape[0] < minlength:
+            counts = np.concatenate([counts, np.zeros(minlength - counts.shape[0], np.float32)])
+        return Tensor._make(counts, D.float32)
+    # other weights (float16/bfloat16, integers) are summed and returned as float64
+    counts = np.bincount(x, weights=w.astype(np.float64), minlength=minlength)
+    return Tensor._make(counts, D.float64)
 
 
 # -- histogram and histogramdd, torch's algorithm (aten/src/ATen/native/cpu/HistogramKernel.cpp)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import warnings
 
+from ... import _autocast
 from ... import _dtype as D
 from ..._backend import MetaArray, meta_array
 from ..._backend import get_array_module as xp_of
@@ -90,6 +91,7 @@ def _window_of(window, n_fft: int, win_length: int, fname: str, like: Tensor):
     return cat([zl, core, zr])
 
 
+@_autocast.hooked("stft")
 def stft(input: Tensor, n_fft: int, hop_length: int | None = None,
          win_length: int | None = None, window: Tensor | None = None, center: bool = True,
          pad_mode: str = "reflect", normalized: bool = False, onesided: bool | None = None,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import operator
 
+from ... import _autocast
 from ... import _dtype as D
 from ..._tensor import Tensor
 from .._dispatch import finish_out, require_tensor
@@ -217,6 +218,7 @@ def _c2r_1d(fname, input, n, dim, norm, forward, out):
     return finish_out(fft_c2r(x, (d,), mode, last), out, fname, input)
 
 
+@_autocast.hooked("fft_fft")
 def fft(input: Tensor, n=None, dim: int = -1, norm=None, *, out=None) -> Tensor:
     """The one-dimensional discrete Fourier transform of ``input`` along ``dim``.
 
@@ -230,6 +232,7 @@ def fft(input: Tensor, n=None, dim: int = -1, norm=None, *, out=None) -> Tensor:
     return _c2c_1d("fft", input, n, dim, norm, True, out)
 
 
+@_autocast.hooked("fft_ifft")
 def ifft(input: Tensor, n=None, dim: int = -1, norm=None, *, out=None) -> Tensor:
     """The inverse of :func:`fft` (scaled by ``1/n`` with the default ``norm="backward"``).
 
@@ -240,6 +243,7 @@ def ifft(input: Tensor, n=None, dim: int = -1, norm=None, *, out=None) -> Tensor
     return _c2c_1d("ifft", input, n, dim, norm, False, out)
 
 
+@_autocast.hooked("fft_rfft")
 def rfft(input: Tensor, n=None, dim: int = -1, norm=None, *, out=None) -> Tensor:
     """The FFT of a real signal, one-sided: the ``n//2 + 1`` non-negative frequencies.
 
@@ -250,6 +254,7 @@ def rfft(input: Tensor, n=None, dim: int = -1, norm=None, *, out=None) -> Tensor
     return _r2c_1d("rfft", input, n, dim, norm, True, out)
 
 
+@_autocast.hooked("fft_irfft")
 def irfft(input: Tensor, n=None, dim: int = -1, norm=None, *, out=None) -> Tensor:
     """The inverse of :func:`rfft`: a real signal of length ``n`` (default ``2 * (m - 1)``
     for ``m`` input frequencies; pass ``n`` to get odd lengths back).
@@ -261,6 +266,7 @@ def irfft(input: Tensor, n=None, dim: int = -1, norm=None, *, out=None) -> Tenso
     return _c2r_1d("irfft", input, n, dim, norm, False, out)
 
 
+@_autocast.hooked("fft_hfft")
 def hfft(input: Tensor, n=None, dim: int = -1, norm=None, *, out=None) -> Tensor:
     """The FFT of a Hermitian-symmetric signal given by its first half: a real result of
     length ``n`` (default ``2 * (m - 1)``).
@@ -272,6 +278,7 @@ def hfft(input: Tensor, n=None, dim: int = -1, norm=None, *, out=None) -> Tensor
     return _c2r_1d("hfft", input, n, dim, norm, True, out)
 
 
+@_autocast.hooked("fft_ihfft")
 def ihfft(input: Tensor, n=None, dim: int = -1, norm=None, *, out=None) -> Tensor:
     """The inverse of :func:`hfft`: the one-sided half of the inverse FFT of a real signal.
 
@@ -352,6 +359,7 @@ def _ihfftn(fname, input, s, dim, norm, out):
     return finish_out(y, out, fname, input)
 
 
+@_autocast.hooked("fft_fft2")
 def fft2(input: Tensor, s=None, dim=(-2, -1), norm=None, *, out=None) -> Tensor:
     """The two-dimensional FFT over ``dim`` (the last two by default); ``s`` crops or pads.
 
@@ -363,6 +371,7 @@ def fft2(input: Tensor, s=None, dim=(-2, -1), norm=None, *, out=None) -> Tensor:
     return _c2c_nd("fft2", input, s, dim, norm, True, out)
 
 
+@_autocast.hooked("fft_ifft2")
 def ifft2(input: Tensor, s=None, dim=(-2, -1), norm=None, *, out=None) -> Tensor:
     """The inverse of :func:`fft2`.
 
@@ -374,6 +383,7 @@ def ifft2(input: Tensor, s=None, dim=(-2, -1), norm=None, *, out=None) -> Tensor
     return _c2c_nd("ifft2", input, s, dim, norm, False, out)
 
 
+@_autocast.hooked("fft_fftn")
 def fftn(input: Tensor, s=None, dim=None, norm=None, *, out=None) -> Tensor:
     """The N-dimensional FFT over ``dim`` (every dim by default, or the last ``len(s)``).
 
@@ -384,6 +394,7 @@ def fftn(input: Tensor, s=None, dim=None, norm=None, *, out=None) -> Tensor:
     return _c2c_nd("fftn", input, s, dim, norm, True, out)
 
 
+@_autocast.hooked("fft_ifftn")
 def ifftn(input: Tensor, s=None, dim=None, norm=None, *, out=None) -> Tensor:
     """The inverse of :func:`fftn`.
 
@@ -395,6 +406,7 @@ def ifftn(input: Tensor, s=None, dim=None, norm=None, *, out=None) -> Tensor:
     return _c2c_nd("ifftn", input, s, dim, norm, False, out)
 
 
+@_autocast.hooked("fft_rfft2")
 def rfft2(input: Tensor, s=None, dim=(-2, -1), norm=None, *, out=None) -> Tensor:
     """The two-dimensional FFT of a real input, one-sided in the last of ``dim``.
 
@@ -405,6 +417,7 @@ def rfft2(input: Tensor, s=None, dim=(-2, -1), norm=None, *, out=None) -> Tensor
     return _rfftn("rfft2", input, s, dim, norm, out)
 
 
+@_autocast.hooked("fft_irfft2")
 def irfft2(input: Tensor, s=None, dim=(-2, -1), norm=None, *, out=None) -> Tensor:
     """The inverse of :func:`rfft2` (pass ``s`` to get odd lengths back).
 
@@ -416,6 +429,7 @@ def irfft2(input: Tensor, s=None, dim=(-2, -1), norm=None, *, out=None) -> Tenso
     return _irfftn("irfft2", input, s, dim, norm, out)
 
 
+@_autocast.hooked("fft_rfftn")
 def rfftn(input: Tensor, s=None, dim=None, norm=None, *, out=None) -> Tensor:
     """The N-dimensional FFT of a real input, one-sided in the last of ``dim``.
 
@@ -426,6 +440,7 @@ def rfftn(input: Tensor, s=None, dim=None, norm=None, *, out=None) -> Tensor:
     return _rfftn("rfftn", input, s, dim, norm, out)
 
 
+@_autocast.hooked("fft_irfftn")
 def irfftn(input: Tensor, s=None, dim=None, norm=None, *, out=None) -> Tensor:
     """The inverse of :func:`rfftn` (pass ``s`` to get an odd last length back).
 

@@ -77,18 +77,21 @@ class Linear(Module):
     def forward(self, input: Tensor) -> Tensor:
         try:
             return F.linear(input, self.weight, self.bias)
-        except RuntimeError:
-            # Checked only once the product failed, so the common call pays nothing for it:
-            # a wrong last dimension gets a message that says which layer and what to change.
+        except RuntimeError as err:
+            # Checked only once the product failed, so the common call pays nothing for it.
+            # The message stays torch's ("mat1 and mat2 shapes cannot be multiplied ..."), so
+            # programs that compare it see the same text; a PEP 678 note, shown under the
+            # traceback, says which layer and what to change.
             width = input.shape[-1] if input.ndim else None
-            if width is None or width == self.in_features:
-                raise
-        raise RuntimeError(
-            f"{self._get_name()}(in_features={self.in_features}, out_features="
-            f"{self.out_features}) got an input of shape {list(input.shape)}: its last "
-            f"dimension ({width}) must equal in_features ({self.in_features}). If the input "
-            "still has spatial dimensions (e.g. after a conv layer), add nn.Flatten() before "
-            f"this layer; otherwise set in_features={width}.")
+            if (width is not None and width != self.in_features and hasattr(err, "add_note")
+                    and str(err).startswith("mat1 and mat2 shapes cannot be multiplied")):
+                err.add_note(
+                    f"{self._get_name()}(in_features={self.in_features}, out_features="
+                    f"{self.out_features}) got an input of shape {list(input.shape)}: its last "
+                    f"dimension ({width}) must equal in_features ({self.in_features}). If the "
+                    "input still has spatial dimensions (e.g. after a conv layer), add "
+                    f"nn.Flatten() before this layer; otherwise set in_features={width}.")
+            raise
 
     def extra_repr(self) -> str:
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
