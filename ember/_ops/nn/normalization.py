@@ -81,15 +81,11 @@ class NormAffine(Op):
     """
 
     @staticmethod
-    def forward(ctx, x, w, b, axes, eps, pshape, fixed=None, stats=None, contiguous=False,
-                torch_float32=False):
+    def forward(ctx, x, w, b, axes, eps, pshape, fixed=None, stats=None, contiguous=False):
         ctx.save_for_backward(ctx.inputs[0], ctx.inputs[1])
         ctx.contiguous = contiguous
         if contiguous:
             x = row_major(x)
-        if torch_float32 and fixed is None and type(x) is np.ndarray \
-                and x.dtype == np.float32:
-            return _batch_norm_float32(ctx, x, w, b, axes, eps, pshape, stats)
         gemv = _gemv_rows(x, axes) if fixed is None else None
         if gemv is not None:
             keep = x.shape[:x.ndim - len(axes)] + (1,) * len(axes)
@@ -159,35 +155,6 @@ class NormAffine(Op):
             gb = Tensor._make(row_major(_column_sums(g, *columns) if columns else
                                         np.sum(g, axis=paxes)).reshape(b.shape), dt)
         return gx, gw, gb
-
-
-def _batch_norm_float32(ctx, x, w, b, axes, eps, pshape, stats):
-    """Training batch norm of a float32 array with torch's CPU statistics: each channel's sum
-    and its sum of squared deviations (rounded to float32 first) accumulated in float64, the
-    variance the float32 sum over the count and ``invstd`` taken in float64 and rounded, so
-    that the running statistics come out bit for bit as torch's for ``(N, C, *)`` inputs.
-    torch sums an ``(N, C)`` input row after row in float32 blocks per thread, which only a
-    Python loop over rows could replay (3x the layer's time); float64 sums agree with it to
-    float32 rounding. ``stats`` receives the mean and the float32 sum of squared deviations (for the
-    running variance's own rounding). The output is ``xhat * w + b`` in float32, as before.
-    """
-    keep = tuple(1 if i in axes else n for i, n in enumerate(x.shape))
-    count = x.size // max(1, int(np.prod(keep)))
-    mean = np.mean(x, axis=axes, keepdims=True, dtype=np.float64).astype(np.float32)
-    xc = x - mean
-    var_sum = np.sum(np.square(xc), axis=axes, keepdims=True,
-                     dtype=np.float64).astype(np.float32)
-    var = var_sum / np.float32(count)
-    invstd = (1.0 / np.sqrt(var.astype(np.float64) + eps)).astype(np.float32)
-    if stats is not None:
-        stats["mean"], stats["var"], stats["var_sum"] = mean, var, var_sum
-    xc *= invstd
-    ctx.xhat, ctx.invstd = xc, invstd
-    ctx.args = (axes, eps, pshape, None)
-    y = xc * w.reshape(pshape) if w is not None else xc.copy(order="K")
-    if b is not None:
-        y += b.reshape(pshape)
-    return y
 
 
 def _backward_graph(ctx, grad, x, w, axes, eps, pshape, fixed, paxes):
@@ -278,32 +245,6 @@ def _update_running(running, batch, momentum, unbias=1.0):
     running._vbox[0] += 1
 
 
-def _update_running_float32(running_mean, running_var, stats, momentum, count):
-    """torch's float32 running-statistics update, with its roundings: ``m * momentum`` and
-    ``running * (1 - momentum)`` each rounded, then added, for the mean; the running
-    variance takes ``momentum * unbiased`` unrounded (a fused multiply-add), the unbiased
-    variance being the float32 sum of squares divided by ``count - 1`` in float32."""
-    m = np.float32(momentum)
-    keep = np.float32(1) - m
-    for running, batch, fused in (
-            (running_mean, stats["mean"], False),
-            (running_var, stats["var_sum"] / np.float32(count - 1), True)):
-        if running is None:
-            continue
-        data = running._data
-        if data.dtype != np.float32:  # float64 running buffers of a float32 input
-            _update_running(running, batch, momentum, 1.0)
-            continue
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            new = batch.reshape(data.shape).astype(np.float32)
-            kept = data * keep
-            if fused:
-                data[...] = (new.astype(np.float64) * m + kept).astype(np.float32)
-            else:
-                data[...] = new * m + kept
-        running._vbox[0] += 1
-
-
 def _refuse_rank(input: Tensor, training: bool, running_mean) -> None:
     """torch's errors for a 0-d or 1-d batch norm input: it takes the channel count from
     ``input.shape[1]``, which is missing (training) or counted as 0 (evaluation)."""
@@ -378,11 +319,8 @@ def batch_norm_functional(input: Tensor, running_mean: Tensor | None,
                 "use a batch larger than 1, or call model.eval() for inference.")
         stats = {} if running_mean is not None or running_var is not None else None
         out = set_node_name(NormAffine.apply(input, weight, bias, axes=axes, eps=eps, pshape=pshape,
-                                      stats=stats, torch_float32=True),
-                            "NativeBatchNormBackward0")
-        if stats is not None and "var_sum" in stats:
-            _update_running_float32(running_mean, running_var, stats, momentum, count)
-        elif stats is not None:
+                                      stats=stats), "NativeBatchNormBackward0")
+        if stats is not None:
             _update_running(running_mean, stats["mean"], momentum)
             _update_running(running_var, stats["var"], momentum, count / (count - 1))
         return out
