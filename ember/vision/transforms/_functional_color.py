@@ -35,7 +35,9 @@ def adjust_contrast(img, contrast_factor: float):
         return ImageEnhance.Contrast(img).enhance(contrast_factor)
     arr = _check_tensor_image(img, "adjust_contrast")
     gray = TI.grayscale(arr) if arr.shape[-3] == 3 else arr
-    mean = gray.astype(np.float32).mean(axis=(-3, -2, -1), keepdims=True)
+    # float64 images keep their precision for the mean; others average in float32
+    work = np.float64 if gray.dtype == np.float64 else np.float32
+    mean = gray.astype(work).mean(axis=(-3, -2, -1), keepdims=True)
     return _wrap(TI.blend(arr, mean, contrast_factor))
 
 

@@ -55,14 +55,22 @@ def pad(arr: np.ndarray, left: int, top: int, right: int, bottom: int, fill,
 
 def grayscale(arr: np.ndarray) -> np.ndarray:
     """ITU-R 601-2 luma of (..., 3, H, W) as (..., 1, H, W), kept in the input dtype."""
-    r, g, b = arr[..., 0, :, :], arr[..., 1, :, :], arr[..., 2, :, :]
-    gray = (0.2989 * r.astype(np.float32) + 0.587 * g + 0.114 * b)
+    # the weighted sum runs in the image's float dtype, float32 for integer images (as torch
+    # does; mixing in float64 moved rare uint8 pixels by one)
+    work = arr.dtype if np.issubdtype(arr.dtype, np.floating) else np.dtype(np.float32)
+    r, g, b = (arr[..., c, :, :].astype(work) for c in range(3))
+    gray = 0.2989 * r + 0.587 * g + 0.114 * b
     return gray.astype(arr.dtype)[..., None, :, :]
 
 
 def blend(img1: np.ndarray, img2, ratio: float) -> np.ndarray:
     bound = max_value(img1.dtype)
-    out = ratio * img1.astype(np.float32) + (1.0 - ratio) * np.asarray(img2, np.float32)
+    # a NumPy float64 ratio would promote the float32 work to float64 and move some integer
+    # results by one; torch multiplies in the image's float dtype whatever the scalar's type
+    ratio = float(ratio)
+    # float images blend in their own dtype (float64 stays float64), integer ones in float32
+    work = img1.dtype if np.issubdtype(img1.dtype, np.floating) else np.dtype(np.float32)
+    out = ratio * img1.astype(work) + (1.0 - ratio) * np.asarray(img2, work)
     return np.clip(out, 0, bound).astype(img1.dtype)
 
 

@@ -33,6 +33,15 @@ from ._detection import (
     ScaleJitter,
 )
 from ._keypoints import ClampKeyPoints, SanitizeKeyPoints
+from ._pil_conversion import PILToTensor, ToPILImage
+from ._random_color import (
+    RandomAdjustSharpness,
+    RandomAutocontrast,
+    RandomEqualize,
+    RandomInvert,
+    RandomPosterize,
+    RandomSolarize,
+)
 from ._transform import Transform
 from ._transforms import (
     CenterCrop,
@@ -71,4 +80,6 @@ __all__ = ["functional", "InterpolationMode", "Transform", "CenterCrop", "ClampB
            "RandomErasing", "RandomGrayscale", "AutoAugment", "AutoAugmentPolicy",
            "RandAugment", "TrivialAugmentWide", "AugMix", "ConvertBoundingBoxFormat",
            "RandomZoomOut", "RandomPhotometricDistort", "RandomIoUCrop", "ScaleJitter",
-           "RandomShortestSize", "RandomResize", "ClampKeyPoints", "SanitizeKeyPoints"]
+           "RandomShortestSize", "RandomResize", "ClampKeyPoints", "SanitizeKeyPoints",
+           "RandomInvert", "RandomPosterize", "RandomSolarize", "RandomAdjustSharpness",
+           "RandomAutocontrast", "RandomEqualize", "PILToTensor", "ToPILImage"]

@@ -742,7 +742,15 @@ def rgb_to_grayscale(inpt, num_output_channels: int = 1):
         ember.Size([1, 4, 4])
     """
     _images_only(inpt, "rgb_to_grayscale")
+    if num_output_channels not in (1, 3):
+        # v2's own wording (v1 says "should be either 1 or 3"), for tensors and PIL alike
+        raise ValueError(f"num_output_channels must be 1 or 3, got {num_output_channels}.")
     return _image_op(inpt, lambda t: _F1.rgb_to_grayscale(t, num_output_channels))
+
+
+# torchvision's v2 keeps v1's name as the very same function (probed: ``is`` holds)
+to_grayscale = rgb_to_grayscale
+__all__ += ["to_grayscale"]
 
 
 def erase(inpt, i: int, j: int, h: int, w: int, v, inplace: bool = False):
@@ -775,11 +783,13 @@ def _sharpness_kernel(img, factor: float):
     if arr.ndim < 3 or arr.shape[-3] not in (1, 3) or min(arr.shape[-2:]) <= 2:
         return _F1.adjust_sharpness(img, factor)
     blurred = np.asarray(_F1.adjust_sharpness(img, 0.0)._data).astype(np.float64)
-    # torchvision v2 blends integer images as ``lerp(img, blurred, 1 - factor)`` (probed):
-    # from the nearer end, with the product and sum fused (emulated in float64)
+    # torchvision v2 blends integer images as ``lerp(img, blurred, 1 - factor)`` (probed),
+    # product and sum fused (emulated in float64): from ``img`` while the weight is below 0.5,
+    # negative weights (factor > 1, sharpening) included -- probed at factor 1.7, where
+    # starting from ``blurred`` moves some pixels down by one
     x = arr.astype(np.float64)
     w = float(np.float32(1.0 - factor))
-    if abs(w) < 0.5:
+    if w < 0.5:
         out = x + w * (blurred - x)
     else:
         out = blurred - (blurred - x) * float(np.float32(1.0 - w))
@@ -865,3 +875,14 @@ invert = _image_kernel(_F1.invert, "invert", """The negative of images and video
         tensor(1.)
     """)
 __all__ += ["adjust_sharpness", "posterize", "solarize", "autocontrast", "equalize", "invert"]
+
+# v1's gamma correction is v2's too (probed: same uint8 truncation and float clamping); v2
+# only adds the Image/Video wrapping and refuses masks and boxes
+adjust_gamma = _image_kernel(_F1.adjust_gamma, "adjust_gamma", """Gamma-correct images and
+    videos, ``gain * x ** gamma`` on intensities in [0, 1]; masks and boxes raise ``TypeError``.
+
+    Example:
+        >>> adjust_gamma(tv_tensors.Image(ember.full((1, 1, 1), 0.25)), 0.5)
+        Image([[[0.5000]]], )
+    """)
+__all__ += ["adjust_gamma"]
