@@ -42,7 +42,20 @@ def _builders() -> dict[str, Callable[..., nn.Module]]:
         for name in names:
             if hasattr(module, name):
                 found[name] = getattr(module, name)
+    # the detection builders ember provides (torchvision's list_models(module=detection)
+    # names more; those ember lacks are simply absent)
+    from . import detection
+
+    for name in _DETECTION_BUILDERS:
+        if hasattr(detection, name):
+            found[name] = getattr(detection, name)
     return found
+
+
+_DETECTION_BUILDERS = ("fasterrcnn_resnet50_fpn", "fasterrcnn_mobilenet_v3_large_fpn",
+                       "maskrcnn_resnet50_fpn", "keypointrcnn_resnet50_fpn",
+                       "retinanet_resnet50_fpn", "retinanet_resnet50_fpn_v2",
+                       "fcos_resnet50_fpn")
 
 
 def get_model_builder(name: str) -> Callable[..., nn.Module]:
@@ -84,8 +97,8 @@ def list_models(module: ModuleType | None = None,
     ``module`` keeps the builders defined in that module (or a module below it), as
     torchvision's ``list_models(module=torchvision.models.quantization)``; ``include`` keeps
     names matching any of its ``fnmatch`` patterns, then ``exclude`` drops names matching any
-    of its patterns. ember has the classification models only, so ``module`` naming a
-    torchvision subpackage it lacks (detection, quantization, ...) gives ``[]``.
+    of its patterns. ``module`` naming a torchvision subpackage ember lacks (quantization,
+    ...) gives ``[]``.
 
     Example:
         >>> list_models(include="resnet*")
@@ -267,9 +280,36 @@ _WEIGHTS: dict[str, tuple[str, str, list[tuple[str, str, int, int]]]] = {
 }
 
 
-def _make_weight_enums() -> dict[str, type[WeightsEnum]]:
+# detection checkpoints (COCO); their enums live in ``models.detection`` only, as in torchvision
+_DETECTION_WEIGHTS: dict[str, tuple[str, str, list[tuple[str, str, int, int]]]] = {
+    "fasterrcnn_resnet50_fpn": ("FasterRCNN_ResNet50_FPN_Weights", "COCO_V1",
+                                [("COCO_V1", "fasterrcnn_resnet50_fpn_coco-258fb6c6.pth",
+                                  41755286, 1)]),
+    "fasterrcnn_mobilenet_v3_large_fpn": (
+        "FasterRCNN_MobileNet_V3_Large_FPN_Weights", "COCO_V1",
+        [("COCO_V1", "fasterrcnn_mobilenet_v3_large_fpn-fb6a3cc7.pth", 19386354, 1)]),
+    "maskrcnn_resnet50_fpn": ("MaskRCNN_ResNet50_FPN_Weights", "COCO_V1",
+                              [("COCO_V1", "maskrcnn_resnet50_fpn_coco-bf2d0c1e.pth", 44401393,
+                                1)]),
+    "keypointrcnn_resnet50_fpn": ("KeypointRCNN_ResNet50_FPN_Weights", "COCO_V1",
+                                  [("COCO_LEGACY", "keypointrcnn_resnet50_fpn_coco-9f466800.pth",
+                                    59137258, 1),
+                                   ("COCO_V1", "keypointrcnn_resnet50_fpn_coco-fc266e95.pth",
+                                    59137258, 1)]),
+    "retinanet_resnet50_fpn": ("RetinaNet_ResNet50_FPN_Weights", "COCO_V1",
+                               [("COCO_V1", "retinanet_resnet50_fpn_coco-eeacb38b.pth",
+                                 34014999, 1)]),
+    "retinanet_resnet50_fpn_v2": ("RetinaNet_ResNet50_FPN_V2_Weights", "COCO_V1",
+                                  [("COCO_V1", "retinanet_resnet50_fpn_v2_coco-5905b1c5.pth",
+                                    38198935, 1)]),
+    "fcos_resnet50_fpn": ("FCOS_ResNet50_FPN_Weights", "COCO_V1",
+                          [("COCO_V1", "fcos_resnet50_fpn_coco-99b0c9b7.pth", 32269600, 1)]),
+}
+
+
+def _make_weight_enums(table=None) -> dict[str, type[WeightsEnum]]:
     enums = {}
-    for enum_name, default, members in _WEIGHTS.values():
+    for enum_name, default, members in (_WEIGHTS if table is None else table).values():
         values = {name: Weights(_URL + file, _no_transforms,
                                 {"num_params": n, "min_size": (size, size)})
                   for name, file, n, size in members}
@@ -283,6 +323,7 @@ def _make_weight_enums() -> dict[str, type[WeightsEnum]]:
 
 _WEIGHT_ENUMS = _make_weight_enums()
 globals().update(_WEIGHT_ENUMS)
+_DETECTION_WEIGHT_ENUMS = _make_weight_enums(_DETECTION_WEIGHTS)
 
 
 def get_model_weights(name: Callable[..., nn.Module] | str) -> type[WeightsEnum]:
@@ -296,6 +337,8 @@ def get_model_weights(name: Callable[..., nn.Module] | str) -> type[WeightsEnum]
         name = name.__name__
     builder_name = name.lower()
     get_model_builder(builder_name)  # "Unknown model ..." for a name ember lacks
+    if builder_name in _DETECTION_WEIGHTS:
+        return _DETECTION_WEIGHT_ENUMS[_DETECTION_WEIGHTS[builder_name][0]]
     return _WEIGHT_ENUMS[_WEIGHTS[builder_name][0]]
 
 
@@ -310,7 +353,8 @@ def get_weight(name: str) -> WeightsEnum:
         enum_name, value_name = name.split(".")
     except ValueError:
         raise ValueError(f"Invalid weight name provided: '{name}'.") from None
-    if enum_name not in _WEIGHT_ENUMS:
+    enums = {**_WEIGHT_ENUMS, **_DETECTION_WEIGHT_ENUMS}
+    if enum_name not in enums:
         raise ValueError(f"The weight enum '{enum_name}' for the specific method couldn't be "
                          "retrieved.")
-    return _WEIGHT_ENUMS[enum_name][value_name]
+    return enums[enum_name][value_name]

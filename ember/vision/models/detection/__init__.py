@@ -1,4 +1,4 @@
-"""Object detection models, mirroring ``torchvision.models.detection`` (Faster R-CNN so far).
+"""Object detection models, mirroring ``torchvision.models.detection`` (the R-CNN family and more).
 
 Example:
     >>> from ember.vision.models.detection import fasterrcnn_mobilenet_v3_large_fpn
@@ -21,3 +21,42 @@ from .faster_rcnn import (
 __all__ = ["FasterRCNN", "FastRCNNPredictor", "TwoMLPHead", "fasterrcnn_resnet50_fpn",
            "fasterrcnn_mobilenet_v3_large_fpn", "anchor_utils", "backbone_utils",
            "generalized_rcnn", "image_list", "roi_heads", "rpn", "transform"]
+
+# Mask R-CNN and Keypoint R-CNN
+from . import keypoint_rcnn, mask_rcnn  # noqa: E402
+from .keypoint_rcnn import (  # noqa: E402
+    KeypointRCNN,
+    KeypointRCNNHeads,
+    KeypointRCNNPredictor,
+    keypointrcnn_resnet50_fpn,
+)
+from .mask_rcnn import (  # noqa: E402
+    MaskRCNN,
+    MaskRCNNHeads,
+    MaskRCNNPredictor,
+    maskrcnn_resnet50_fpn,
+)
+
+__all__ += ["MaskRCNN", "MaskRCNNHeads", "MaskRCNNPredictor", "maskrcnn_resnet50_fpn",
+            "KeypointRCNN", "KeypointRCNNHeads", "KeypointRCNNPredictor",
+            "keypointrcnn_resnet50_fpn", "keypoint_rcnn", "mask_rcnn"]
+
+# single-stage detectors: RetinaNet and FCOS (their heads stay in the submodules, as there)
+from . import fcos, retinanet  # noqa: E402
+from .fcos import FCOS, fcos_resnet50_fpn  # noqa: E402
+from .retinanet import RetinaNet, retinanet_resnet50_fpn, retinanet_resnet50_fpn_v2  # noqa: E402
+
+__all__ += ["RetinaNet", "retinanet_resnet50_fpn", "retinanet_resnet50_fpn_v2", "FCOS",
+            "fcos_resnet50_fpn", "fcos", "retinanet"]
+
+# the COCO weights enums (names and addresses only: ember downloads nothing)
+from .._api import _DETECTION_WEIGHT_ENUMS  # noqa: E402
+
+globals().update(_DETECTION_WEIGHT_ENUMS)
+for _enum in _DETECTION_WEIGHT_ENUMS.values():
+    _enum.__doc__ = (f"The COCO checkpoints of torchvision's ``{_enum.__name__}`` (names, "
+                     "addresses and metadata; ember downloads nothing).\n\n    Example:\n"
+                     f"        >>> {_enum.__name__}.DEFAULT.url.startswith('https://')\n"
+                     "        True\n")
+del _enum
+__all__ += list(_DETECTION_WEIGHT_ENUMS)

@@ -1,5 +1,6 @@
-"""The second stage of Faster R-CNN: pool each proposal's features, classify it and refine its
-box (torchvision.models.detection.roi_heads; the box branch only)."""
+"""The second stage of the R-CNN family: pool each proposal's features, classify it and refine
+its box, and (Mask / Keypoint R-CNN) predict its mask or keypoints
+(torchvision.models.detection.roi_heads)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,13 @@ import ember
 from .... import nn
 from ....nn import functional as F
 from ...ops import boxes as box_ops
+from ...ops import roi_align
 from . import _utils as det_utils
 
-__all__ = ["RoIHeads", "fastrcnn_loss"]
+__all__ = ["RoIHeads", "fastrcnn_loss", "maskrcnn_loss", "maskrcnn_inference",
+           "project_masks_on_boxes", "keypoints_to_heatmap", "heatmaps_to_keypoints",
+           "keypointrcnn_loss", "keypointrcnn_inference", "expand_boxes", "expand_masks",
+           "paste_mask_in_image", "paste_masks_in_image"]
 
 _FLOAT_TYPES = (ember.float32, ember.float64, ember.float16)
 
@@ -44,6 +49,284 @@ def fastrcnn_loss(class_logits, box_regression, labels, regression_targets):
     return classification_loss, box_loss / labels.numel()
 
 
+def project_masks_on_boxes(gt_masks, boxes, matched_idxs, M: int):
+    """Crop each proposal's matched ground-truth mask and resample it to ``M x M``
+    (``roi_align`` at full resolution, so the target has the prediction's grid).
+
+    Args:
+        gt_masks (Tensor[G, H, W]): one image's instance masks.
+        boxes (Tensor[K, 4]): its positive proposals.
+        matched_idxs (Tensor[K]): the mask each proposal was matched to.
+        M (int): the side of the predicted masks.
+
+    Example:
+        >>> m = ember.ones(1, 8, 8)
+        >>> project_masks_on_boxes(m, ember.tensor([[0., 0, 4, 4]]), ember.tensor([0]), 2)
+        tensor([[[1., 1.],
+                 [1., 1.]]])
+    """
+    which = matched_idxs.to(boxes)[:, None]
+    # roi_align's [K, 5] form: the first column picks the mask the box crops
+    regions = ember.cat([which, boxes], dim=1)
+    stack = gt_masks[:, None].to(regions)
+    return roi_align(stack, regions, (M, M), 1.0)[:, 0]
+
+
+def maskrcnn_loss(mask_logits, proposals, gt_masks, gt_labels, mask_matched_idxs):
+    """Mask R-CNN's mask loss: binary cross-entropy (with logits) between each positive
+    proposal's mask for its own class and the ground-truth mask cropped to the proposal.
+
+    Args:
+        mask_logits (Tensor[K, C, M, M]): the mask predictor's output.
+        proposals (List[Tensor[K_i, 4]]): positive proposals per image.
+        gt_masks (List[Tensor[G_i, H, W]]), gt_labels (List[Tensor[G_i]]),
+        mask_matched_idxs (List[Tensor[K_i]]): per image.
+
+    Returns:
+        Tensor: the mean loss (0 connected to ``mask_logits`` when there is no target).
+
+    Example:
+        >>> loss = maskrcnn_loss(ember.zeros(1, 2, 2, 2), [ember.tensor([[0., 0, 4, 4]])],
+        ...                      [ember.ones(1, 8, 8)], [ember.tensor([1])], [ember.tensor([0])])
+        >>> round(loss.item(), 4)
+        0.6931
+    """
+    side = mask_logits.shape[-1]
+    labels = [lab[idx] for lab, idx in zip(gt_labels, mask_matched_idxs)]
+    targets = [project_masks_on_boxes(m, p, idx, side)
+               for m, p, idx in zip(gt_masks, proposals, mask_matched_idxs)]
+    labels = ember.cat(labels, dim=0)
+    targets = ember.cat(targets, dim=0)
+    if targets.numel() == 0:
+        # keeps the graph connected (distributed training needs every parameter used)
+        return mask_logits.sum() * 0
+    rows = ember.arange(labels.shape[0], device=labels.device)
+    return F.binary_cross_entropy_with_logits(mask_logits[rows, labels], targets)
+
+
+def maskrcnn_inference(x, labels):
+    """Each detection's mask probabilities for its predicted class.
+
+    Args:
+        x (Tensor[K, C, M, M]): mask logits of all images' detections.
+        labels (List[Tensor[K_i]]): the detected classes per image.
+
+    Returns:
+        List[Tensor[K_i, 1, M, M]]: sigmoid probabilities per image.
+
+    Example:
+        >>> [p.shape for p in maskrcnn_inference(ember.zeros(3, 4, 2, 2),
+        ...                                      [ember.tensor([1, 2]), ember.tensor([3])])]
+        [torch.Size([2, 1, 2, 2]), torch.Size([1, 1, 2, 2])]
+    """
+    probs = x.sigmoid()
+    counts = [lab.shape[0] for lab in labels]
+    chosen = ember.cat(labels)
+    rows = ember.arange(x.shape[0], device=chosen.device)
+    return probs[rows, chosen][:, None].split(counts, dim=0)
+
+
+def keypoints_to_heatmap(keypoints, rois, heatmap_size: int):
+    """The heatmap cell (``y * size + x``) of each keypoint inside its RoI, and whether it is
+    a valid target (visible and inside the RoI).
+
+    Args:
+        keypoints (Tensor[K, P, 3]): ``(x, y, visibility)``.
+        rois (Tensor[K, 4]): the boxes.
+        heatmap_size (int): the heatmap's side.
+
+    Returns:
+        (Tensor[K, P] int64 cell indices, zero where invalid; Tensor[K, P] int64 validity)
+
+    Example:
+        >>> keypoints_to_heatmap(ember.tensor([[[3., 1, 1], [9, 9, 1]]]),
+        ...                      ember.tensor([[0., 0, 8, 8]]), 4)
+        (tensor([[1, 0]]), tensor([[1, 0]]))
+    """
+    left, top = rois[:, 0][:, None], rois[:, 1][:, None]
+    sx = (heatmap_size / (rois[:, 2] - rois[:, 0]))[:, None]
+    sy = (heatmap_size / (rois[:, 3] - rois[:, 1]))[:, None]
+    px, py = keypoints[..., 0], keypoints[..., 1]
+    # a keypoint exactly on the right/bottom edge belongs to the last cell, not past it
+    on_right = px == rois[:, 2][:, None]
+    on_bottom = py == rois[:, 3][:, None]
+    col = ((px - left) * sx).floor().long()
+    row = ((py - top) * sy).floor().long()
+    col[on_right] = heatmap_size - 1
+    row[on_bottom] = heatmap_size - 1
+    inside = (col >= 0) & (row >= 0) & (col < heatmap_size) & (row < heatmap_size)
+    valid = (inside & (keypoints[..., 2] > 0)).long()
+    return (row * heatmap_size + col) * valid, valid
+
+
+def keypointrcnn_loss(keypoint_logits, proposals, gt_keypoints, keypoint_matched_idxs):
+    """Keypoint R-CNN's loss: per keypoint, cross-entropy over the ``H * W`` heatmap cells
+    with the ground-truth cell as the class, averaged over the valid keypoints.
+
+    Args:
+        keypoint_logits (Tensor[K, P, H, W]) with ``H == W``.
+        proposals (List[Tensor[K_i, 4]]), gt_keypoints (List[Tensor[G_i, P, 3]]),
+        keypoint_matched_idxs (List[Tensor[K_i]]): per image.
+
+    Example:
+        >>> loss = keypointrcnn_loss(ember.zeros(1, 1, 4, 4), [ember.tensor([[0., 0, 8, 8]])],
+        ...                          [ember.tensor([[[3., 1, 1]]])], [ember.tensor([0])])
+        >>> round(loss.item(), 4)  # log(16)
+        2.7726
+    """
+    n, k, h, w = keypoint_logits.shape
+    if h != w:
+        raise ValueError("keypoint_logits height and width (last two elements of shape) should "
+                         f"be equal. Instead got H = {h} and W = {w}")
+    cells, valid = [], []
+    for boxes, kps, idx in zip(proposals, gt_keypoints, keypoint_matched_idxs):
+        cell, ok = keypoints_to_heatmap(kps[idx], boxes, h)
+        cells.append(cell.view(-1))
+        valid.append(ok.view(-1))
+    targets = ember.cat(cells, dim=0)
+    keep = ember.where(ember.cat(valid, dim=0).to(ember.uint8))[0]
+    if targets.numel() == 0 or len(keep) == 0:
+        # no valid keypoint: a zero that still reaches every logit
+        return keypoint_logits.sum() * 0
+    flat = keypoint_logits.view(n * k, h * w)
+    return F.cross_entropy(flat[keep], targets[keep])
+
+
+def heatmaps_to_keypoints(maps, rois):
+    """Decode heatmaps to keypoints in image coordinates: each RoI's maps are resized
+    (bicubic) to the box's size in whole pixels, the maximum's cell centre is the keypoint and
+    the resized map's value there its score.
+
+    Args:
+        maps (Tensor[K, P, H, W]): logits.
+        rois (Tensor[K, 4]): the boxes.
+
+    Returns:
+        (Tensor[K, P, 3] ``(x, y, 1)`` float32, Tensor[K, P] scores)
+
+    Example:
+        >>> maps = ember.zeros(1, 1, 4, 4)
+        >>> maps[0, 0, 1, 2] = 5.0
+        >>> heatmaps_to_keypoints(maps, ember.tensor([[0., 0, 4, 4]]))[0]
+        tensor([[[2.5000, 1.5000, 1.0000]]])
+    """
+    left, top = rois[:, 0], rois[:, 1]
+    widths = (rois[:, 2] - rois[:, 0]).clamp(min=1)
+    heights = (rois[:, 3] - rois[:, 1]).clamp(min=1)
+    wide, high = widths.ceil(), heights.ceil()
+    count = maps.shape[1]
+    points = ember.zeros((len(rois), 3, count), dtype=ember.float32, device=maps.device)
+    scores = ember.zeros((len(rois), count), dtype=ember.float32, device=maps.device)
+    every = ember.arange(count, device=maps.device)
+    for i in range(len(rois)):
+        out_w, out_h = int(wide[i].item()), int(high[i].item())
+        resized = F.interpolate(maps[i][:, None], size=(out_h, out_w), mode="bicubic",
+                                align_corners=False)[:, 0]
+        best = resized.reshape(count, -1).argmax(dim=1)
+        col = best % out_w
+        row = ember.div(best - col, out_w, rounding_mode="floor")
+        # cell centres, scaled back from whole pixels to the box's true size
+        points[i, 0, :] = (col.float() + 0.5) * (widths[i] / out_w) + left[i]
+        points[i, 1, :] = (row.float() + 0.5) * (heights[i] / out_h) + top[i]
+        points[i, 2, :] = 1
+        scores[i, :] = resized[every, row, col]
+    return points.permute(0, 2, 1), scores
+
+
+def keypointrcnn_inference(x, boxes):
+    """Per image, the keypoints and scores of its detections (see
+    :func:`heatmaps_to_keypoints`).
+
+    Args:
+        x (Tensor[K, P, H, W]): the keypoint logits of all images' detections.
+        boxes (List[Tensor[K_i, 4]]): the detected boxes per image.
+
+    Example:
+        >>> kps, scores = keypointrcnn_inference(ember.zeros(2, 3, 4, 4),
+        ...                                      [ember.tensor([[0., 0, 4, 4], [1, 1, 5, 9]])])
+        >>> kps[0].shape, scores[0].shape
+        (torch.Size([2, 3, 3]), torch.Size([2, 3]))
+    """
+    points, scores = [], []
+    for maps, rois in zip(x.split([b.size(0) for b in boxes], dim=0), boxes):
+        p, s = heatmaps_to_keypoints(maps, rois)
+        points.append(p)
+        scores.append(s)
+    return points, scores
+
+
+def expand_boxes(boxes, scale: float):
+    """Scale boxes about their centres by ``scale``.
+
+    Example:
+        >>> expand_boxes(ember.tensor([[2., 2, 6, 4]]), 1.5)
+        tensor([[1.0000, 1.5000, 7.0000, 4.5000]])
+    """
+    half_w = (boxes[:, 2] - boxes[:, 0]) * 0.5 * scale
+    half_h = (boxes[:, 3] - boxes[:, 1]) * 0.5 * scale
+    mid_x = (boxes[:, 2] + boxes[:, 0]) * 0.5
+    mid_y = (boxes[:, 3] + boxes[:, 1]) * 0.5
+    return ember.stack((mid_x - half_w, mid_y - half_h, mid_x + half_w, mid_y + half_h), dim=1)
+
+
+def expand_masks(mask, padding: int):
+    """Zero-pad ``M x M`` masks by ``padding`` on every side; returns the padded masks and the
+    growth factor ``(M + 2 * padding) / M``.
+
+    Example:
+        >>> padded, scale = expand_masks(ember.ones(1, 1, 2, 2), 1)
+        >>> padded.shape, scale
+        (torch.Size([1, 1, 4, 4]), 2.0)
+    """
+    side = mask.shape[-1]
+    return F.pad(mask, (padding,) * 4), float(side + 2 * padding) / side
+
+
+def paste_mask_in_image(mask, box, im_h: int, im_w: int):
+    """Resize one ``M x M`` mask (bilinear) to its integer box and place it in an
+    ``im_h x im_w`` zero image (the part outside the image is cut off).
+
+    Example:
+        >>> paste_mask_in_image(ember.ones(2, 2), ember.tensor([1, 1, 2, 2]), 4, 4).sum()
+        tensor(4.)
+    """
+    x1, y1, x2, y2 = (int(v) for v in box.tolist())
+    # the box's corners are both inclusive pixels
+    width, height = max(x2 - x1 + 1, 1), max(y2 - y1 + 1, 1)
+    grown = F.interpolate(mask.expand((1, 1, -1, -1)), size=(height, width), mode="bilinear",
+                          align_corners=False)[0][0]
+    image = ember.zeros((im_h, im_w), dtype=grown.dtype, device=grown.device)
+    left, right = max(x1, 0), min(x2 + 1, im_w)
+    top, bottom = max(y1, 0), min(y2 + 1, im_h)
+    image[top:bottom, left:right] = grown[top - y1:bottom - y1, left - x1:right - x1]
+    return image
+
+
+def paste_masks_in_image(masks, boxes, img_shape, padding: int = 1):
+    """Paste each ``[1, M, M]`` mask probability map into an image of ``img_shape`` at its
+    box. Masks are padded by ``padding`` and boxes grown alike first, so the mask's border
+    falls off smoothly.
+
+    Args:
+        masks (Tensor[K, 1, M, M]), boxes (Tensor[K, 4]), img_shape (Tuple[int, int]).
+
+    Returns:
+        Tensor[K, 1, H, W]
+
+    Example:
+        >>> paste_masks_in_image(ember.ones(1, 1, 4, 4), ember.tensor([[2., 2, 6, 6]]),
+        ...                      (10, 12)).shape
+        torch.Size([1, 1, 10, 12])
+    """
+    masks, scale = expand_masks(masks, padding=padding)
+    boxes = expand_boxes(boxes, scale).to(ember.int64)
+    im_h, im_w = img_shape
+    pasted = [paste_mask_in_image(m[0], b, im_h, im_w) for m, b in zip(masks, boxes)]
+    if not pasted:
+        return masks.new_empty((0, 1, im_h, im_w))
+    return ember.stack(pasted, dim=0)[:, None]
+
+
 class RoIHeads(nn.Module):
     """Classify proposals and refine their boxes (Fast R-CNN on top of the RPN).
 
@@ -63,13 +346,18 @@ class RoIHeads(nn.Module):
             weights. Default: ``(10, 10, 5, 5)``.
         score_thresh (float), nms_thresh (float), detections_per_img (int): inference
             filtering.
-        mask_roi_pool, mask_head, mask_predictor, keypoint_roi_pool, keypoint_head,
-            keypoint_predictor: Mask/Keypoint R-CNN's branches; ember does not implement them
-            yet, so they must be ``None``.
+        mask_roi_pool, mask_head, mask_predictor (optional): Mask R-CNN's branch, run on the
+            positive proposals (training, loss ``loss_mask``) or the detections (eval, adding
+            ``masks`` probabilities ``[K, 1, M, M]``).
+        keypoint_roi_pool, keypoint_head, keypoint_predictor (optional): Keypoint R-CNN's
+            branch, alike (``loss_keypoint``; ``keypoints`` ``[K, P, 3]`` and
+            ``keypoints_scores``).
 
     Forward takes ``(features: Dict[str, Tensor], proposals: List[Tensor[K, 4]],
     image_shapes: List[Tuple[int, int]], targets=None)`` and returns ``(result, losses)``:
     per-image dicts of ``boxes``, ``labels``, ``scores`` (eval) and a loss dict (training).
+    With a branch, training targets also need ``masks`` (``[G, H, W]``) or ``keypoints``
+    (float ``[G, P, 3]``).
 
     Example:
         >>> from ember.vision.ops import MultiScaleRoIAlign
@@ -90,12 +378,6 @@ class RoIHeads(nn.Module):
                  mask_predictor=None, keypoint_roi_pool=None, keypoint_head=None,
                  keypoint_predictor=None) -> None:
         super().__init__()
-        extras = (mask_roi_pool, mask_head, mask_predictor, keypoint_roi_pool, keypoint_head,
-                  keypoint_predictor)
-        if any(part is not None for part in extras):
-            raise NotImplementedError("ember's RoIHeads has the box branch only: the mask and "
-                                      "keypoint branches (Mask/Keypoint R-CNN) are not "
-                                      "implemented yet")
         self.box_similarity = box_ops.box_iou
         self.proposal_matcher = det_utils.Matcher(fg_iou_thresh, bg_iou_thresh,
                                                   allow_low_quality_matches=False)
@@ -108,16 +390,20 @@ class RoIHeads(nn.Module):
         self.box_predictor = box_predictor
         self.score_thresh, self.nms_thresh = score_thresh, nms_thresh
         self.detections_per_img = detections_per_img
-        self.mask_roi_pool = self.mask_head = self.mask_predictor = None
-        self.keypoint_roi_pool = self.keypoint_head = self.keypoint_predictor = None
+        self.mask_roi_pool = mask_roi_pool
+        self.mask_head = mask_head
+        self.mask_predictor = mask_predictor
+        self.keypoint_roi_pool = keypoint_roi_pool
+        self.keypoint_head = keypoint_head
+        self.keypoint_predictor = keypoint_predictor
 
     def has_mask(self) -> bool:
-        """Whether the mask branch is present (never, in ember yet)."""
+        """Whether the mask branch (pooler, head and predictor) is present."""
         return self.mask_roi_pool is not None and self.mask_head is not None \
             and self.mask_predictor is not None
 
     def has_keypoint(self) -> bool:
-        """Whether the keypoint branch is present (never, in ember yet)."""
+        """Whether the keypoint branch (pooler, head and predictor) is present."""
         return self.keypoint_roi_pool is not None and self.keypoint_head is not None \
             and self.keypoint_predictor is not None
 
@@ -159,6 +445,8 @@ class RoIHeads(nn.Module):
             raise ValueError("Every element of targets should have a boxes key")
         if not all("labels" in t for t in targets):
             raise ValueError("Every element of targets should have a labels key")
+        if self.has_mask() and not all("masks" in t for t in targets):
+            raise ValueError("Every element of targets should have a masks key")
 
     def select_training_samples(self, proposals, targets):
         """Add the targets to the proposals, match, sample; returns the sampled proposals,
@@ -219,10 +507,13 @@ class RoIHeads(nn.Module):
                 if t["labels"].dtype != ember.int64:
                     raise TypeError(f"target labels must of int64 type, instead got "
                                     f"{t['labels'].dtype}")
-        labels = regression_targets = None
+                if self.has_keypoint() and t["keypoints"].dtype != ember.float32:
+                    raise TypeError(f"target keypoints must of float type, instead got "
+                                    f"{t['keypoints'].dtype}")
+        labels = regression_targets = matched_idxs = None
         if self.training:
-            proposals, _, labels, regression_targets = self.select_training_samples(proposals,
-                                                                                    targets)
+            proposals, matched_idxs, labels, regression_targets = \
+                self.select_training_samples(proposals, targets)
         pooled = self.box_roi_pool(features, proposals, image_shapes)
         class_logits, box_regression = self.box_predictor(self.box_head(pooled))
         result, losses = [], {}
@@ -237,4 +528,47 @@ class RoIHeads(nn.Module):
                                                                 proposals, image_shapes)
             result = [{"boxes": b, "labels": lab, "scores": s}
                       for b, s, lab in zip(boxes, scores, labels)]
+        if self.has_mask():
+            rois, matched = self._branch_inputs(proposals, result, labels, matched_idxs)
+            logits = self.mask_predictor(self.mask_head(self.mask_roi_pool(features, rois,
+                                                                           image_shapes)))
+            if self.training:
+                losses["loss_mask"] = maskrcnn_loss(
+                    logits, rois, [t["masks"] for t in targets],
+                    [t["labels"] for t in targets], matched)
+            else:
+                probs = maskrcnn_inference(logits, [r["labels"] for r in result])
+                for prob, r in zip(probs, result):
+                    r["masks"] = prob
+        # keypoint R-CNN's branch (torchvision skips it when the model is scripted for
+        # export; an eager model always runs it)
+        if self.has_keypoint():
+            rois, matched = self._branch_inputs(proposals, result, labels, matched_idxs)
+            logits = self.keypoint_predictor(self.keypoint_head(
+                self.keypoint_roi_pool(features, rois, image_shapes)))
+            if self.training:
+                losses["loss_keypoint"] = keypointrcnn_loss(
+                    logits, rois, [t["keypoints"] for t in targets], matched)
+            else:
+                if logits is None or rois is None:
+                    raise ValueError("both keypoint_logits and keypoint_proposals should not "
+                                     "be None when not in training mode.")
+                points, point_scores = keypointrcnn_inference(logits, rois)
+                for p, ps, r in zip(points, point_scores, result):
+                    r["keypoints"] = p
+                    r["keypoints_scores"] = ps
         return result, losses
+
+    def _branch_inputs(self, proposals, result, labels, matched_idxs):
+        # the mask/keypoint branches see the positive sampled proposals (with the target
+        # each matched) in training, and the final detections in eval
+        if not self.training:
+            return [r["boxes"] for r in result], None
+        if matched_idxs is None:
+            raise ValueError("if in training, matched_idxs should not be None")
+        rois, matched = [], []
+        for boxes, label, idx in zip(proposals, labels, matched_idxs):
+            positive = ember.where(label > 0)[0]
+            rois.append(boxes[positive])
+            matched.append(idx[positive])
+        return rois, matched

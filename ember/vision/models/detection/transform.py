@@ -10,8 +10,27 @@ import ember
 from .... import nn
 from ....nn import functional as F
 from .image_list import ImageList
+from .roi_heads import paste_masks_in_image
 
-__all__ = ["GeneralizedRCNNTransform", "resize_boxes"]
+__all__ = ["GeneralizedRCNNTransform", "resize_boxes", "resize_keypoints"]
+
+
+def resize_keypoints(keypoints, original_size, new_size):
+    """Scale keypoints ``[..., (x, y, visibility)]`` from an image of ``original_size``
+    (h, w) to one of ``new_size``; the visibility is kept.
+
+    Example:
+        >>> resize_keypoints(ember.tensor([[[1., 2, 1]]]), (10, 10), (20, 40))
+        tensor([[[4., 4., 1.]]])
+    """
+    ratio_h, ratio_w = (ember.tensor(float(new), dtype=ember.float32, device=keypoints.device)
+                        / ember.tensor(float(old), dtype=ember.float32,
+                                       device=keypoints.device)
+                        for new, old in zip(new_size, original_size))
+    scaled = keypoints.clone()
+    scaled[..., 0] *= ratio_w
+    scaled[..., 1] *= ratio_h
+    return scaled
 
 
 def resize_boxes(boxes, original_size, new_size):
@@ -30,17 +49,22 @@ def resize_boxes(boxes, original_size, new_size):
     return ember.stack((x1 * ratio_w, y1 * ratio_h, x2 * ratio_w, y2 * ratio_h), dim=1)
 
 
-def _resize_image(image, min_side: float, max_side: float, fixed_size):
+def _resize_image(image, min_side: float, max_side: float, fixed_size, masks=None):
+    # returns the resized image, and the masks (if any) resized alike with nearest
+    # neighbours and stored as uint8
     if fixed_size is not None:
         # torchvision reads fixed_size as (width, height)
-        return F.interpolate(image[None], size=[fixed_size[1], fixed_size[0]], mode="bilinear",
-                             align_corners=False)[0]
-    h, w = image.shape[-2:]
-    # torchvision 0.28 computes the scale in double precision (probed: floor(side * scale)
-    # gives its output sizes exactly, a float32 scale does not)
-    scale = min(min_side / min(h, w), max_side / max(h, w))
-    return F.interpolate(image[None], scale_factor=scale, mode="bilinear",
-                         recompute_scale_factor=True, align_corners=False)[0]
+        how = {"size": [fixed_size[1], fixed_size[0]]}
+    else:
+        h, w = image.shape[-2:]
+        # torchvision 0.28 computes the scale in double precision (probed: floor(side *
+        # scale) gives its output sizes exactly, a float32 scale does not)
+        how = {"scale_factor": min(min_side / min(h, w), max_side / max(h, w)),
+               "recompute_scale_factor": True}
+    image = F.interpolate(image[None], mode="bilinear", align_corners=False, **how)[0]
+    if masks is not None:
+        masks = F.interpolate(masks[:, None].float(), **how)[:, 0].byte()
+    return image, masks
 
 
 class GeneralizedRCNNTransform(nn.Module):
@@ -117,9 +141,16 @@ class GeneralizedRCNNTransform(nn.Module):
             side = self.torch_choice(self.min_size)
         else:
             side = self.min_size[-1]
-        image = _resize_image(image, float(side), float(self.max_size), self.fixed_size)
+        masks = None if target is None else target.get("masks")
+        image, masks = _resize_image(image, float(side), float(self.max_size), self.fixed_size,
+                                     masks)
         if target is not None:
             target["boxes"] = resize_boxes(target["boxes"], (h, w), image.shape[-2:])
+            if masks is not None:
+                target["masks"] = masks
+            if "keypoints" in target:
+                target["keypoints"] = resize_keypoints(target["keypoints"], (h, w),
+                                                       image.shape[-2:])
         return image, target
 
     def max_by_axis(self, the_list):
@@ -139,12 +170,17 @@ class GeneralizedRCNNTransform(nn.Module):
         return batch
 
     def postprocess(self, result, image_shapes, original_image_sizes):
-        """In eval, scale each detection's boxes from the resized to the original image size
+        """In eval, scale each detection's boxes (and keypoints) from the resized to the
+        original image size and paste its mask probabilities into an original-size image
         (in training ``result`` is returned as it is)."""
         if self.training:
             return result
         for pred, resized, original in zip(result, image_shapes, original_image_sizes):
             pred["boxes"] = resize_boxes(pred["boxes"], resized, original)
+            if "masks" in pred:
+                pred["masks"] = paste_masks_in_image(pred["masks"], pred["boxes"], original)
+            if "keypoints" in pred:
+                pred["keypoints"] = resize_keypoints(pred["keypoints"], resized, original)
         return result
 
     def __repr__(self) -> str:
