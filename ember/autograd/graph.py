@@ -526,7 +526,10 @@ def grad_accumulator(t) -> AccumulateGrad:
     ref = t._grad_acc
     node = ref() if ref is not None else None
     if node is None:
-        node = AccumulateGrad(t)
+        # made without Node.__new__'s class lookup (AccumulateGrad is its own name): a leaf's
+        # node is made again whenever the last graph using it has gone
+        node = object.__new__(AccumulateGrad)
+        node.__init__(t)
         t._grad_acc = weakref.ref(node)
     return node
 

@@ -218,7 +218,7 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     if bias is not None and bias._dtype is not weight._dtype:  # torch's addmm checks these first
         raise RuntimeError(f"self and mat2 must have the same dtype, but got "
                            f"{_title(bias._dtype)} and {_title(weight._dtype)}")
-    if bias is None and input.ndim and input.shape[-1] != weight.shape[1]:
+    if bias is None and input._data.shape[-1] != weight._data.shape[1]:  # (input.ndim >= 1)
         _shape_error(input, weight)  # torch's bias-free path multiplies first, checks dtypes later
     if input._dtype is not weight._dtype:
         if bias is not None:
@@ -230,13 +230,16 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
                            f"{_dt_name(input._dtype)} != {_dt_name(weight._dtype)}")
     if input._dtype in _MM_REFUSED:  # bool, uint16/32/64, e8m0fnu: torch has no addmm loop
         _refuse("mm", input._dtype)
-    if input.shape[-1] != weight.shape[1]:
+    if input._data.shape[-1] != weight._data.shape[1]:
         _shape_error(input, weight)
-    if bias is not None and bias.ndim <= 2 and (input.ndim <= 2 or bias.ndim == 1):
-        if bias.shape != (weight.shape[0],):  # (the usual bias always expands: no check)
-            _check_bias_expands(input, weight, bias)
-    elif bias is not None and input.ndim > 2:  # torch: matmul, then a broadcasting add
-        return Linear.apply(input, weight) + bias
+    if bias is not None:
+        bias_shape = bias._data.shape
+        # (the usual bias, one value per output, always expands: nothing to check)
+        if len(bias_shape) != 1 or bias_shape[0] != weight._data.shape[0]:
+            if len(bias_shape) <= 2 and (input.ndim <= 2 or len(bias_shape) == 1):
+                _check_bias_expands(input, weight, bias)
+            elif input.ndim > 2:  # torch: matmul, then a broadcasting add
+                return Linear.apply(input, weight) + bias
     if input.ndim == 1:
         return Linear.apply(input.unsqueeze(0), weight, bias).squeeze(0) if bias is not None \
             else Linear.apply(input.unsqueeze(0), weight).squeeze(0)
