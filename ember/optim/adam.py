@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 
-from .. import _blas, _threads
+from .. import _blas
 from .._tensor import Tensor
 from ._multi_tensor import Buckets, flat_params
 from .optimizer import Optimizer, _check_lr, _new_scalar, _real_view, _to_scalar, _zeros_like
@@ -37,27 +37,6 @@ def _lerp_(avg, g, weight, tmp) -> None:
     np.subtract(g, avg, out=tmp)
     np.multiply(tmp, weight, out=tmp)
     np.add(avg, tmp, out=avg)
-
-
-def _averages_and_direction(m, v, g, tmp, beta1, beta2, eps) -> None:
-    """Adam's passes over one bucket's flat arrays: both running averages updated in place and
-    ``m / (sqrt(v) + eps)`` written to ``tmp``. A big bucket runs in chunks on ember's threads
-    (the GPT benchmark's 440k parameters: seven passes of 1.7 MB each); every number gets the
-    same arithmetic either way."""
-
-    def passes(lo, hi):
-        mc, vc, gc, tc = m[lo:hi], v[lo:hi], g[lo:hi], tmp[lo:hi]
-        _lerp_(mc, gc, 1 - beta1, tc)
-        _ema_sq_(vc, gc, beta2, tc)
-        # m / (sqrt(v) / c + eps) == c * m / (sqrt(v) + eps * c): one pass fewer.
-        np.sqrt(vc, out=tc)
-        np.add(tc, eps, out=tc)
-        np.divide(mc, tc, out=tc)
-
-    if m.nbytes < _threads.PARALLEL_MIN_BYTES or type(m) is not np.ndarray:
-        passes(0, m.size)
-    else:  # each element is read or written about 16 times in these passes
-        _threads.run_chunks(passes, _threads.split(m.size, 16 * m.itemsize))
 
 
 def _ema_sq_(avg, g, beta, tmp) -> None:
@@ -202,7 +181,12 @@ class Adam(Optimizer):
                         (np.subtract if maximize else np.add)(out, gd, out=out)
                     else:
                         np.negative(gd, out=out)
-            _averages_and_direction(m, v, g, tmp, beta1, beta2, eps * bias_correction2_sqrt)
+            _lerp_(m, g, 1 - beta1, tmp)
+            _ema_sq_(v, g, beta2, tmp)
+            # m / (sqrt(v) / c + eps) == c * m / (sqrt(v) + eps * c): one pass fewer.
+            np.sqrt(v, out=tmp)
+            np.add(tmp, eps * bias_correction2_sqrt, out=tmp)
+            np.divide(m, tmp, out=tmp)
             scale = -lr * bias_correction2_sqrt / bias_correction1
             at = 0
             for p in bucket_params:

@@ -101,32 +101,3 @@ def test_a_parameter_without_gradient_keeps_its_state():
     for k, v in before.items():
         np.testing.assert_array_equal(opt.state[frozen][k].numpy(), v.numpy())
     assert float(opt.state[model[0].weight]["step"]) == 4
-
-
-@pytest.mark.parametrize("name,kwargs", CASES[:3])
-def test_bucket_passes_in_chunks_on_threads_follow_torch_bit_for_bit_with_one_thread(
-        monkeypatch, name, kwargs):
-    # a big bucket's passes run in chunks on ember's threads; made to happen here with small
-    # chunks and a tiny threshold, the trajectory is torch's and equal to one call's bits
-    from ember import _threads
-
-    runs = []
-    real_split = _threads.split
-    for threads, min_bytes in ((1, 1 << 40), (2, 8)):
-        monkeypatch.setattr(_threads, "_threads", threads)
-        monkeypatch.setattr(_threads, "PARALLEL_MIN_BYTES", min_bytes)
-        chunks = []
-
-        def small_chunks(n, per_item, seen=chunks, **_):
-            seen.append(n)
-            return real_split(n, per_item, target=64)
-
-        monkeypatch.setattr(_threads, "split", small_chunks)
-        eo, _, ep, tp, history = run_pair(torch, name, kwargs, steps=6)
-        assert bool(chunks) == (threads == 2)
-        for mine, theirs in history:
-            for a, b in zip(mine, theirs):
-                np.testing.assert_allclose(a, b, **tol(np.float32))
-        runs.append([p.detach().numpy().copy() for p in ep])
-    for a, b in zip(*runs):
-        np.testing.assert_array_equal(a, b)
