@@ -33,6 +33,17 @@ from ._detection import (
     ScaleJitter,
 )
 from ._keypoints import ClampKeyPoints, SanitizeKeyPoints
+from ._misc import (
+    JPEG,
+    ConvertImageDtype,
+    ElasticTransform,
+    FiveCrop,
+    GaussianNoise,
+    LinearTransformation,
+    RandomOrder,
+    TenCrop,
+    ToTensor,
+)
 from ._pil_conversion import PILToTensor, ToPILImage
 from ._random_color import (
     RandomAdjustSharpness,
@@ -83,3 +94,6 @@ __all__ = ["functional", "InterpolationMode", "Transform", "CenterCrop", "ClampB
            "RandomShortestSize", "RandomResize", "ClampKeyPoints", "SanitizeKeyPoints",
            "RandomInvert", "RandomPosterize", "RandomSolarize", "RandomAdjustSharpness",
            "RandomAutocontrast", "RandomEqualize", "PILToTensor", "ToPILImage"]
+__all__ += ["ElasticTransform", "GaussianNoise", "RandomOrder", "FiveCrop", "TenCrop",
+            "LinearTransformation", "JPEG",
+            "ToTensor", "ConvertImageDtype"]

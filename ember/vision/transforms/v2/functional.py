@@ -13,6 +13,7 @@ Example:
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
@@ -886,3 +887,214 @@ adjust_gamma = _image_kernel(_F1.adjust_gamma, "adjust_gamma", """Gamma-correct 
         Image([[[0.5000]]], )
     """)
 __all__ += ["adjust_gamma"]
+
+
+# --- noise, multi-crops and the deprecated conversions ----------------------------------------
+
+def gaussian_noise(inpt, mean: float = 0.0, sigma: float = 0.1, clip: bool = True):
+    """``inpt`` plus Gaussian noise ``N(mean, sigma)`` (one ``randn`` draw of the image's
+    shape). Float images are clamped to ``[0, 1]`` when ``clip``; uint8 images get the noise
+    scaled by 255 and truncated to integers, then clamped to ``[0, 255]`` when ``clip``.
+
+    Example:
+        >>> ember.manual_seed(0)
+        >>> gaussian_noise(ember.full((1, 2, 2), 0.5), sigma=0.0).tolist()
+        [[[0.5, 0.5], [0.5, 0.5]]]
+    """
+    from .... import randn
+
+    if _is_pil_image(inpt):
+        raise ValueError("Gaussian Noise is not implemented for PIL images.")
+    _images_only(inpt, "gaussian_noise")
+    if sigma < 0:
+        raise ValueError(f"sigma shouldn't be negative. Got {sigma}")
+    img = _plain(inpt)
+    if img.dtype.is_floating_point:
+        noise = randn(*img.shape, dtype=img.dtype).mul(sigma).add(mean)
+        out = img + noise
+        return _like(out.clamp(0.0, 1.0) if clip else out, inpt)
+    if img.dtype != D.uint8:
+        raise ValueError(f"Input tensor is expected to be in uint8 or float dtype, "
+                         f"got dtype={img.dtype}")
+    # uint8: the noise lives on the 0..255 scale and is cut toward zero to whole steps before
+    # it is added (probed); without clipping the sum wraps modulo 256 like a uint8 cast
+    noise = np.asarray(randn(*img.shape).mul(sigma).add(mean).mul(255.0)._data)
+    total = np.asarray(img._data).astype(np.int64) + np.trunc(noise).astype(np.int64)
+    total = np.clip(total, 0, 255) if clip else total
+    return _like(Tensor._make(np.ascontiguousarray(total.astype(np.uint8)), D.uint8), inpt)
+
+
+def _multi_crop_check(inpt, name: str) -> None:
+    if isinstance(inpt, tv_tensors.TVTensor) and not isinstance(
+            inpt, (tv_tensors.Image, tv_tensors.Video)):
+        raise TypeError(f"Functional F.{name} supports inputs of type Image, Tensor, "
+                        f"PIL.Image.Image and Video, but got {type(inpt)} instead.")
+
+
+def five_crop(inpt, size):
+    """The crops ``(top_left, top_right, bottom_left, bottom_right, center)`` of ``size`` from
+    an image or video (``size``: an int for a square, or ``(h, w)``).
+
+    Example:
+        >>> [c.flatten().tolist() for c in five_crop(ember.arange(16.0).reshape(1, 4, 4), 1)]
+        [[0.0], [3.0], [12.0], [15.0], [10.0]]
+    """
+    _multi_crop_check(inpt, "five_crop")
+    if _is_pil_image(inpt):
+        return _F1.five_crop(inpt, size)
+    return tuple(_like(c, inpt) for c in _F1.five_crop(_plain(inpt), size))
+
+
+def ten_crop(inpt, size, vertical_flip: bool = False):
+    """``five_crop`` of an image or video, then of its left-right (or, with ``vertical_flip``,
+    top-bottom) mirror: ten crops.
+
+    Example:
+        >>> len(ten_crop(ember.rand(3, 8, 8), [4, 4]))
+        10
+    """
+    _multi_crop_check(inpt, "ten_crop")
+    if _is_pil_image(inpt):
+        return _F1.ten_crop(inpt, size, vertical_flip)
+    return tuple(_like(c, inpt) for c in _F1.ten_crop(_plain(inpt), size, vertical_flip))
+
+
+def to_tensor(inpt) -> Tensor:
+    """Deprecated: a PIL image or ``(H, W, C)`` array as a float ``(C, H, W)`` tensor in
+    ``[0, 1]`` (v1's ``to_tensor``). Prefer ``to_image`` then ``to_dtype(..., scale=True)``.
+
+    Example:
+        >>> to_tensor(np.zeros((2, 2, 3), np.uint8)).shape
+        torch.Size([3, 2, 2])
+    """
+    warnings.warn("The function `to_tensor(...)` is deprecated and will be removed in a future "
+                  "release. Instead, please use `to_image(...)` followed by "
+                  "`to_dtype(..., dtype=torch.float32, scale=True)`.", stacklevel=2)
+    return _F1.to_tensor(inpt)
+
+
+def convert_image_dtype(image: Tensor, dtype=D.float32) -> Tensor:
+    """``image`` as ``dtype`` with its values rescaled between the integer range and float
+    ``[0, 1]``; the result is a plain tensor (v1's ``convert_image_dtype``).
+
+    Example:
+        >>> convert_image_dtype(ember.full((1, 1, 1), 255, dtype=ember.uint8)).tolist()
+        [[[1.0]]]
+    """
+    if not isinstance(image, Tensor):
+        raise TypeError(f"Input img should be Tensor Image, got {type(image)}")
+    return _F1.convert_image_dtype(_plain(image), dtype)
+
+
+__all__ += ["gaussian_noise", "five_crop", "ten_crop", "to_tensor", "convert_image_dtype"]
+
+
+# --- elastic ---------------------------------------------------------------------------------
+
+def _elastic_points(xy: np.ndarray, disp: np.ndarray, canvas_size, to_index) -> np.ndarray:
+    """Points ``(..., 2)`` moved by the displacement at their pixel (``to_index`` picks it:
+    truncation for key points, ceiling for box corners, as probed), clamped to the canvas.
+    A point at pixel ``i`` goes where the inverse of the sampling grid puts it, i.e. to
+    ``i - d * size / 2`` (``d`` in grid units), computed through the grid in float32."""
+    h, w = canvas_size
+    ix = np.clip(to_index(xy[..., 0]), 0, w - 1).astype(np.int64)
+    iy = np.clip(to_index(xy[..., 1]), 0, h - 1).astype(np.int64)
+    d = disp[0, iy, ix]  # (..., 2): x then y, in grid units
+    f32 = np.float32
+    gx = (2 * ix + 1).astype(f32) / f32(w) - f32(1) - d[..., 0]
+    gy = (2 * iy + 1).astype(f32) / f32(h) - f32(1) - d[..., 1]
+    return np.stack([(gx + f32(1)) * f32(w / 2) - f32(0.5),
+                     (gy + f32(1)) * f32(h / 2) - f32(0.5)], axis=-1)
+
+
+def _elastic_disp(displacement, h: int, w: int) -> np.ndarray:
+    if not isinstance(displacement, Tensor):
+        raise TypeError("Argument displacement should be a Tensor")
+    if tuple(displacement.shape) != (1, h, w, 2):
+        raise ValueError(f"Argument displacement shape should be (1, {h}, {w}, 2), but given "
+                         f"{displacement.shape}")
+    return np.asarray(displacement._data).astype(np.float32)
+
+
+def elastic(inpt, displacement, interpolation=InterpolationMode.BILINEAR, fill=None):
+    """Warp ``inpt`` by ``displacement`` (``(1, H, W, 2)``, x then y, in grid units where 2
+    spans the image). Images and videos are resampled with ``interpolation``, masks with
+    nearest neighbours; key points and box corners move by the displacement at their pixel.
+
+    Example:
+        >>> elastic(tv_tensors.Image(ember.rand(3, 4, 4)), ember.zeros(1, 4, 4, 2)).shape
+        torch.Size([3, 4, 4])
+    """
+    if isinstance(inpt, (tv_tensors.KeyPoints, tv_tensors.BoundingBoxes)):
+        h, w = inpt.canvas_size
+        disp = _elastic_disp(displacement, h, w)
+        if isinstance(inpt, tv_tensors.KeyPoints):
+            xy = np.asarray(_plain(inpt)._data).astype(np.float32)
+            moved = _elastic_points(xy, disp, (h, w), np.trunc)
+            out = Tensor._make(np.ascontiguousarray(moved.astype(xy.dtype)), D.float32)
+            return _like(out.to(inpt.dtype), inpt)
+        xyxy = np.asarray(_xyxy(inpt)._data).astype(np.float32)
+        corners = xyxy[..., [0, 1, 2, 1, 0, 3, 2, 3]].reshape(*xyxy.shape[:-1], 4, 2)
+        moved = _elastic_points(corners, disp, (h, w), np.ceil)
+        box = np.concatenate([moved.min(axis=-2), moved.max(axis=-2)], axis=-1)
+        box = Tensor._make(np.ascontiguousarray(box.astype(np.float32)), D.float32)
+        # the moved boxes are clamped to the canvas (probed: a corner pushed off to -0.9
+        # comes back at 0)
+        return _back(_clamp_xyxy(box, (h, w)), inpt)
+    if not _is_pil_image(inpt):
+        _elastic_disp(displacement, *get_size(inpt))
+    if isinstance(inpt, tv_tensors.Mask):
+        return _mask_op(inpt, lambda t: _F1.elastic_transform(
+            t, displacement, InterpolationMode.NEAREST, fill))
+    return _image_op(inpt, lambda t: _F1.elastic_transform(t, displacement, interpolation, fill))
+
+
+elastic_transform = elastic
+
+__all__ += ["elastic", "elastic_transform"]
+
+
+# --- JPEG round trip -----------------------------------------------------------------------------
+
+def _jpeg_round_trip(img: Tensor, quality: int) -> Tensor:
+    # every (C, H, W) image of a batch goes through Pillow's encoder and back (ember.vision.io)
+    from ... import io as _io
+
+    if img.dtype != D.uint8:
+        raise TypeError(f"Input tensor dtype should be uint8, but got {img.dtype}")
+    if img.ndim < 3 or int(img.shape[-3]) not in (1, 3):
+        raise ValueError(f"Expected an image of shape (..., 1 or 3, H, W), but got "
+                         f"{tuple(img.shape)}")
+    arr = np.asarray(img._data)
+    flat = arr.reshape(-1, *arr.shape[-3:])
+    out = np.empty_like(flat)
+    for k, one in enumerate(flat):
+        data = _io.encode_jpeg(Tensor._make(np.ascontiguousarray(one), D.uint8), quality)
+        out[k] = np.asarray(_io.decode_jpeg(data)._data)
+    return Tensor._make(out.reshape(arr.shape), D.uint8)
+
+
+def jpeg(inpt, quality: int):
+    """``inpt`` compressed as JPEG at ``quality`` (1..100) and decoded again, to simulate
+    compression artefacts; uint8 images and videos (1 or 3 channels) and PIL images.
+
+    Example:
+        >>> jpeg(tv_tensors.Image(ember.zeros(3, 8, 8, dtype=ember.uint8)), 50).shape
+        torch.Size([3, 8, 8])
+    """
+    _images_only(inpt, "jpeg")
+    if not 1 <= quality <= 100:
+        raise ValueError(f"quality must be an integer from 1 to 100, got quality ={quality}")
+    if _is_pil_image(inpt):
+        import io as _pyio
+
+        from PIL import Image as _PILImage
+
+        buf = _pyio.BytesIO()
+        inpt.save(buf, format="JPEG", quality=int(quality))
+        buf.seek(0)
+        return _PILImage.open(buf).convert(inpt.mode)
+    return _like(_jpeg_round_trip(_plain(inpt), int(quality)), inpt)
+
+
+__all__ += ["jpeg"]
