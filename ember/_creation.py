@@ -102,12 +102,14 @@ def _to_array(data, dtype: D.dtype | None) -> tuple:
         if dtype is not None and dtype is not data.dtype and (
                 dtype in D.FLOAT8 or data.dtype in D.FLOAT8):
             return D.cast_float8(arr, dtype), dtype
-        return arr.astype(dtype.np_dtype) if dtype is not None else arr, dtype or data.dtype
+        if dtype is None:
+            return arr, data.dtype
+        return D.via_float32(arr, dtype).astype(dtype.np_dtype), dtype
     if isinstance(data, np.ndarray):
         dt = dtype or D.from_numpy_dtype(data.dtype)
         if data.dtype != dt.np_dtype and (dt in D.FLOAT8 or D.is_float8_array(data)):
             return D.cast_float8(data, dt), dt
-        return np.array(data, dtype=dt.np_dtype), dt
+        return np.array(D.via_float32(data, dt), dtype=dt.np_dtype), dt
     if _other_sequence(data):
         data = list(data)
     dt = dtype or _infer_dtype(data)
@@ -121,8 +123,9 @@ def _to_array(data, dtype: D.dtype | None) -> tuple:
         raise OverflowError("can't convert negative int to unsigned")
     try:
         # float8 values are rounded by PyTorch's rules (cast_float8), not ml_dtypes' ones
-        arr = np.array(data, dtype=dt.np_dtype if dt.category >= D._FLOAT and
-                       dt not in D.FLOAT8 else None)
+        # and Python numbers reach float16/bfloat16 through float32, as in PyTorch
+        arr = np.array(data, dtype=np.float32 if dt is D.float16 or dt is D.bfloat16 else
+                       dt.np_dtype if dt.category >= D._FLOAT and dt not in D.FLOAT8 else None)
     except ValueError:
         raise ValueError(_ragged_message(data)) from None
     except OverflowError:
@@ -271,7 +274,7 @@ def _cast_like_torch(arr, dt: D.dtype):
     if dt.category == D._INT and arr.dtype.kind == "f":
         arr = np.trunc(arr)
     with np.errstate(all="ignore"):
-        return arr.astype(dt.np_dtype)
+        return D.via_float32(arr, dt).astype(dt.np_dtype)
 
 
 def tensor(data, *, dtype=None, device=None, requires_grad: bool = False,

@@ -255,6 +255,17 @@ def is_float8_array(arr) -> builtins.bool:
     return dt.itemsize == 1 and dt.name.startswith("float8")
 
 
+def via_float32(arr, dt: dtype):
+    """``arr`` made ready for a NumPy cast to ``dt``: PyTorch converts wide sources (float64,
+    32/64-bit ints, complex) to float16/bfloat16 by rounding to float32 first, so a value can
+    land on a different neighbour than NumPy's direct rounding (13407.9998 -> bfloat16 13440).
+    Other targets and narrow sources pass through untouched (no extra pass)."""
+    if (dt is float16 or dt is bfloat16) and arr.dtype.itemsize >= 4 and arr.dtype != np.float32:
+        with np.errstate(all="ignore"):
+            return (arr.real if arr.dtype.kind == "c" else arr).astype(np.float32)
+    return arr
+
+
 def cast_float8(arr, dt: dtype):
     """``arr`` cast to ``dt`` as PyTorch casts when either side is a float8 type.
 

@@ -1907,7 +1907,15 @@ def route_compressed(dense_fn, name):
     ``input=``) goes to ``COMPRESSED_FUNCS[name]``."""
     import functools
 
+    from ._sparse_ops import COO_UNARY, coo_unary
+
     impl = COMPRESSED_FUNCS[name]
+    coo_too = name in COO_UNARY or name in ("abs", "sqrt")
+
+    def sole_coo(args, kwargs):
+        # the COO form takes the tensor alone (torch.sin(coo)); anything else stays refused
+        x = args[0] if len(args) == 1 and not kwargs else kwargs.get("input")
+        return x if type(x) is SparseTensor and len(args) + len(kwargs) == 1 else None
 
     @functools.wraps(dense_fn)
     def fn(*args, **kwargs):
@@ -1917,6 +1925,23 @@ def route_compressed(dense_fn, name):
                 return impl(*args, **kwargs)
         elif type(kwargs.get("input")) is CompressedTensor:
             return impl(kwargs.pop("input"), **kwargs)
-        return dense_fn(*args, **kwargs)
+        try:
+            return dense_fn(*args, **kwargs)
+        except NotImplementedError:
+            # a COO tensor: the dense kernels refuse its payload, so the dense path pays nothing
+            coo = sole_coo(args, kwargs) if coo_too else None
+            if coo is None:
+                raise
+        return coo_unary(coo, name)
+
+    if name == "isnan" or name == "isinf":
+        # these dense forms do not refuse a COO payload (they answer on its stored values, as
+        # anomaly detection wants), so a COO operand is caught before them
+        @functools.wraps(dense_fn)
+        def fn(*args, **kwargs):  # noqa: F811
+            if args and type(args[0]) is CompressedTensor:
+                return impl(*args, **kwargs)
+            coo = sole_coo(args, kwargs)
+            return dense_fn(*args, **kwargs) if coo is None else coo_unary(coo, name)
 
     return fn

@@ -1253,3 +1253,90 @@ def route_narrow_copy(dense_fn):
         return dense_fn(input, *args, **kwargs)
 
     return fn
+
+
+# -- zero-preserving entry-wise functions of COO tensors (issue 13) ----------------------------
+
+# The unary functions PyTorch runs on sparse COO tensors: each maps 0 to 0 (or False), so only
+# the stored values change. abs and sqrt keep their own nodes above (ValuesMap).
+COO_UNARY = frozenset((
+    "absolute", "asin", "arcsin", "asinh", "arcsinh", "atan", "arctan", "atanh", "arctanh",
+    "ceil", "deg2rad", "erf", "erfinv", "expm1", "fix", "floor", "frac", "isinf", "isnan",
+    "isneginf", "isposinf", "log1p", "neg", "negative", "rad2deg", "relu", "round", "sgn",
+    "sign", "signbit", "sin", "sinh", "tan", "tanh", "trunc"))
+# linear maps commute with summing duplicates, so torch leaves those inputs uncoalesced
+_LINEAR = frozenset(("neg", "negative"))
+
+
+class ValuesUnary(SparseFunction):
+    """``name`` applied to the stored values through the dense function (so dtypes and errors
+    are the dense ones); the input is coalesced first unless ``name`` is linear."""
+
+    @staticmethod
+    def forward(ctx, s, name):
+        src = s if name in _LINEAR else s.coalesce()
+        coo = src._data
+        vals = getattr(dense_tensor(coo.values, s._dtype), name)()
+        ctx.fn_name, ctx.indices, ctx.shape = name, coo.indices, coo.shape
+        ctx.values, ctx.in_dtype = coo.values, s._dtype
+        # torch names the node after the dense op (sin -> SinBackward0, neg -> NegBackward0)
+        base = {"negative": "neg", "absolute": "abs", "arcsin": "asin", "arcsinh": "asinh",
+                "arctan": "atan", "arctanh": "atanh", "fix": "trunc"}.get(name, name)
+        ctx._name = base[0].upper() + base[1:] + "Backward0"
+        return _like(coo, vals._data, vals._dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        from .autograd import grad as autograd_grad
+
+        # the derivative at each stored value, from the dense op's own backward
+        prev = _state.enabled
+        _state.enabled = True
+        try:
+            v = dense_tensor(ctx.values, ctx.in_dtype).requires_grad_()
+            y = getattr(v, ctx.fn_name)()
+            (g,) = autograd_grad(y, v, values_at(grad, ctx.indices).to(y._dtype))
+        finally:
+            _state.enabled = prev
+        return make_sparse(ctx.indices, g._data, ctx.shape, False, g._dtype), None
+
+
+def coo_unary(s: SparseTensor, name: str) -> SparseTensor:
+    """``torch.<name>(s)`` for a COO tensor and one of ``COO_UNARY`` (coalesced result)."""
+    if name == "abs" or name == "sqrt":
+        return values_map(s, name)
+    if name not in COO_UNARY:
+        raise unsupported(f"{name}()")
+    return ValuesUnary.apply(s, name)
+
+
+def sparse_unary(input: Tensor, name: str) -> Tensor:
+    """``name`` of a sparse tensor's stored values, for the dense entry points' refusal paths
+    (``F.relu(csr)``, ``torch.sin(coo)``): CSR/CSC go to their pattern form, COO to
+    ``coo_unary``.
+
+    Example:
+        >>> sparse_unary(ember.tensor([0.0, -2.0]).to_sparse(), "relu").to_dense()
+        tensor([0., 0.])
+    """
+    if type(input) is SparseTensor:
+        return coo_unary(input, name)
+    from ._sparse_compressed import pattern_unary
+
+    return pattern_unary(input, name)
+
+
+def _coo_method(name):
+    def method(self):
+        return coo_unary(self, name)
+
+    method.__name__ = name
+    method.__doc__ = (f"``{name}`` of the stored values (coalesced first), a sparse tensor.\n\n"
+                      "Example:\n    >>> s = ember.tensor([0.0, -1.0]).to_sparse()\n"
+                      f"    >>> s.{name}().layout\n    torch.sparse_coo")
+    return method
+
+
+for _n in COO_UNARY:
+    if _n not in vars(SparseTensor):
+        setattr(SparseTensor, _n, _coo_method(_n))

@@ -142,8 +142,10 @@ def _fast_binary(op_cls, slow, reflected=False):
                             op_cls.apply(self, other)
                     except ValueError:
                         pass  # a broadcast error: the general path raises PyTorch's message
-            elif (type(other) is float or type(other) is int) and dt is not _BF16:
+            elif (type(other) is int or type(other) is float and dt.itemsize > 2) \
+                    and dt is not _BF16:
                 # NumPy keeps a float array's dtype for a Python number, as PyTorch does.
+                # (float16 takes a Python float the general way: through float32, as torch)
                 return op_cls.apply(other, self) if reflected else op_cls.apply(self, other)
         return slow(self, other)
 

@@ -18,7 +18,7 @@ from . import _dtype as D
 from ._autocast import hot as _amp
 from ._backend import asarray_like, get_array_module, to_numpy
 from ._ops._core import wrap_dim
-from ._ops.linalg.inv_solve_det import LinAlgError, SlogDet, check_square
+from ._ops.linalg.inv_solve_det import LinAlgError, SlogDet, check_square, empty_low_precision_ok
 from ._ops.linalg.inv_solve_det import cholesky as _cholesky
 from ._ops.linalg.inv_solve_det import det as _det
 from ._ops.linalg.inv_solve_det import inv as _inv
@@ -167,6 +167,7 @@ def inv_ex(A: Tensor, *, check_errors: bool = False):
                                          A._dtype), Tensor._make(info, D.int32))
 
 
+@empty_low_precision_ok
 def solve(A: Tensor, B: Tensor, *, left: bool = True, out=None) -> Tensor:
     """Solve ``A X = B`` (``X A = B`` when ``left=False``); ``B`` may be a vector.
 
@@ -204,6 +205,7 @@ def slogdet(A: Tensor, *, out=None):
     return _linalg_slogdet(*SlogDet.apply(A, log_of_det=False))
 
 
+@empty_low_precision_ok
 def cholesky(A: Tensor, *, upper: bool = False, out=None) -> Tensor:
     """Lower (or upper) Cholesky factor of a symmetric positive-definite matrix.
 
@@ -220,6 +222,7 @@ def cholesky(A: Tensor, *, upper: bool = False, out=None) -> Tensor:
 _cholesky_ex_type = return_type("linalg_cholesky_ex", ("L", "info"))
 
 
+@empty_low_precision_ok
 def cholesky_ex(A: Tensor, *, upper: bool = False, check_errors: bool = False):
     """``(L, info)``; ``info`` is the order of the first non-positive-definite leading minor."""
     if _amp.active and _autocast.state.active:
@@ -386,6 +389,7 @@ def lu_solve(LU: Tensor, pivots: Tensor, B: Tensor, *, left: bool = True,
     return solve(A, B, left=left)
 
 
+@empty_low_precision_ok
 def solve_ex(A: Tensor, B: Tensor, *, left: bool = True, check_errors: bool = False, out=None):
     """``(result, info)``: ``solve`` that reports a singular ``A`` in ``info`` (int32, nonzero)
     instead of raising, unless ``check_errors``.
@@ -421,6 +425,7 @@ def householder_product(A: Tensor, tau: Tensor, *, out=None) -> Tensor:
     return legacy.orgqr(A, tau)
 
 
+@empty_low_precision_ok
 def cond(A: Tensor, p=None, *, out=None) -> Tensor:
     """The condition number of ``A`` in the ``p`` norm: ``sigma_max / sigma_min`` for
     ``p`` None, 2 or -2 (any shape); ``norm(A, p) * norm(inv(A), p)`` for 'fro', 'nuc',
@@ -434,6 +439,8 @@ def cond(A: Tensor, p=None, *, out=None) -> Tensor:
         raise RuntimeError("linalg.cond: The input tensor A must have at least 2 dimensions.")
     if p is None or p in (2, -2):
         s = svdvals(A)
+        if s.shape[-1] == 0:  # an empty matrix has no singular values: torch answers 0
+            return s.new_zeros(s.shape[:-1])
         big, small = s[..., 0], s[..., -1]
         return big / small if p != -2 else small / big
     check_square(f"linalg.cond(ord={p})", A)

@@ -427,7 +427,7 @@ def test_out_of_range_indices_always_raise():
 
 
 @pytest.mark.parametrize("op", [
-    lambda s: ember.relu(s), lambda s: s.exp(), lambda s: s.view(-1), lambda s: s[0:1],
+    lambda s: ember.cos(s), lambda s: s.exp(), lambda s: s.view(-1), lambda s: s[0:1],
     lambda s: s.reshape(6), lambda s: ember.cat([s, s]), lambda s: s.tolist(),
     lambda s: s + 1, lambda s: s * ember.ones(2, 2, 3), lambda s: s.to("meta"),
     lambda s: np.asarray(s._data),

@@ -26,6 +26,8 @@ def _scalar(v, dt: D.dtype):
     """A Python number as an operand of dtype ``dt`` (ints wrap around as in PyTorch)."""
     if dt in D.SHELL and dt in D.FLOAT8:  # torch's float8 rounding, not ml_dtypes'
         return D.cast_float8(np.asarray(v, np.float64), dt)[()]
+    if (dt is D.float16 or dt is D.bfloat16) and isinstance(v, float):
+        v = np.float32(v)  # torch rounds a double to float32 before a half type
     try:
         return dt.np_dtype.type(v)
     except (OverflowError, ValueError, TypeError):

@@ -85,6 +85,8 @@ def copy_(self: Tensor, src: Tensor, non_blocking: bool = False) -> Tensor:
     data = _real_part_for(self._data, to_device_array(src._data, self.device))
     if self._dtype is not src._dtype and (self._dtype in D.FLOAT8 or src._dtype in D.FLOAT8):
         data = D.cast_float8(data, self._dtype)  # PyTorch's float8 rounding, not ml_dtypes'
+    if self._dtype is D.float16 or self._dtype is D.bfloat16:  # through float32, as torch
+        data = D.via_float32(data, self._dtype)
     self._data[...] = data
     self._vbox[0] += 1
     return self
@@ -136,6 +138,8 @@ def fill_(self: Tensor, value) -> Tensor:
     if not isinstance(value, Tensor):
         # torch range-checks half and bfloat16 too, except when filling a single element
         value = checked_scalar(value, self._dtype, half_too=self.numel() != 1)
+        if (self._dtype is D.float16 or self._dtype is D.bfloat16) and isinstance(value, float):
+            value = np.float32(value)  # torch rounds a double to float32 before a half type
     if self._inference:
         check_inplace(self)
     track = _state.enabled and (self._requires_grad or

@@ -11,7 +11,9 @@ import numpy as np
 from .. import _autocast, _random
 from .. import _dtype as D
 from .._autocast import hot as _amp
-from .._ops._core import named_node, set_node_name, wrap_dim
+from .._layout import strided as _strided
+from .._ops._core import Op, named_node, set_node_name, wrap_dim
+from .._ops._core import unbroadcast as _unbroadcast
 from .._ops._dispatch import REFUSED as _REFUSED
 from .._ops._dispatch import not_implemented_for
 from .._ops._dispatch import refuse as _refuse
@@ -88,7 +90,14 @@ def relu(input: Tensor, inplace: bool = False) -> Tensor:
     if input.is_quantized:
         return _quantized_ops().relu(input)
     _clamp_dtype(input, "relu", "Boolean")
-    out = _Relu.apply(input)
+    try:
+        out = _Relu.apply(input)
+    except NotImplementedError:
+        if inplace or input.layout is _strided:
+            raise
+        from .._sparse_ops import sparse_unary
+
+        return sparse_unary(input, "relu")  # CSR/CSC/COO: the values alone (refusal path)
     return _inplace(input, out, "relu_") if inplace else out
 
 
@@ -283,7 +292,14 @@ def tanh(input: Tensor) -> Tensor:
     """
     if input._dtype.category < D._FLOAT:  # integers give the default float dtype, as torch
         input = input.to(D.get_default_dtype())
-    return A.Tanh.apply(input)
+    try:
+        return A.Tanh.apply(input)
+    except NotImplementedError:
+        if input.layout is _strided:
+            raise
+        from .._sparse_ops import sparse_unary
+
+        return sparse_unary(input, "tanh")  # CSR/CSC/COO: the values alone (refusal path)
 
 
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
@@ -335,9 +351,31 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
                 f" {weight.numel()} and channel size = {c}.")
         if input.ndim >= 2:
             weight = weight.reshape((c,) + (1,) * (input.ndim - 2))
-    # PyTorch's rule, NaN and zero included: x > 0 keeps x, anything else takes weight * x
-    out = where(input > 0, input, weight * input)
-    return set_node_name(out, "PreluKernelBackward0")
+    return _PreluKernel.apply(input, weight)
+
+
+class _PreluKernel(Op):
+    """PyTorch's rule, NaN and zero included: x > 0 keeps x, anything else takes weight * x.
+    One node, so the input's gradient is ``g`` or ``weight * g`` itself: a zero slope gives
+    -0.0 for a negative ``g`` as torch's kernel does (summing two ``where`` branches, +0.0
+    from one and -0.0 from the other, would give +0.0)."""
+
+    _name = "PreluKernelBackward0"
+
+    @staticmethod
+    def forward(ctx, x, w):
+        ctx.save_for_backward(*ctx.inputs)
+        return np.where(x > 0, x, w * x)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, w = ctx.saved_tensors
+        pos = x > 0
+        gx = where(pos, g, w * g) if ctx.needs_input_grad[0] else None
+        gw = None
+        if ctx.needs_input_grad[1]:
+            gw = _unbroadcast(where(pos, 0, x * g), w.shape)
+        return gx, gw
 
 
 def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3,

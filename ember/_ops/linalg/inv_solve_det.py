@@ -65,6 +65,39 @@ def refuse_low_precision(A: Tensor, kernel: str | None = None, api: str | None =
     raise NotImplementedError(f'"{kernel}" not implemented for \'{title}\'')
 
 
+def empty_low_precision_ok(fn):
+    """Let ``fn`` (a linalg function whose torch kernel refuses float16/bfloat16 only once it
+    has work to do) take an empty half-precision input: the kernel is never reached, so the
+    result is computed in float32 and its floating outputs returned in the input's dtype.
+    Other inputs pay one dtype test.
+
+    Example:
+        >>> ember.linalg.svdvals(ember.zeros(0, 0, dtype=ember.float16)).dtype
+        torch.float16
+    """
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(A, *args, **kwargs):
+        low = getattr(A, "_dtype", None)
+        if (low is not D.float16 and low is not D.bfloat16) or A.numel() != 0:
+            return fn(A, *args, **kwargs)
+
+        def up(x):
+            return x.to(D.float32) if isinstance(x, Tensor) and x._dtype is low else x
+
+        def down(y):
+            return y.to(low) if isinstance(y, Tensor) and y._dtype is D.float32 else y
+
+        out = fn(up(A), *[up(a) for a in args], **{k: up(v) for k, v in kwargs.items()})
+        if isinstance(out, tuple):  # torch.return_types-like tuples take their items apart
+            items = [down(y) for y in out]
+            return tuple(items) if type(out) is tuple else type(out)(*items)
+        return down(out)
+
+    return wrapper
+
+
 def _first_zero_pivot(a: np.ndarray) -> int:
     """1-based index of the first zero pivot of LU with partial pivoting (LAPACK's info)."""
     a = a.astype(np.float64 if a.dtype.kind == "f" else np.complex128, copy=True)

@@ -22,7 +22,7 @@ from ..._backend import asarray_like, to_numpy
 from ..._tensor import Tensor
 from .._core import Op
 from ..reduction.select import return_type
-from .inv_solve_det import LinAlgError, check_square
+from .inv_solve_det import LinAlgError, check_square, empty_low_precision_ok
 
 __all__ = ["ldl_factor", "ldl_factor_ex", "ldl_solve"]
 
@@ -74,7 +74,7 @@ def _factor(A: np.ndarray, hermitian: bool, api: str):
     n = A.shape[-1]
     batch = A.shape[:-2]
     LD = np.tril(A)
-    flat = LD.reshape((-1, n, n))
+    flat = LD.reshape((int(np.prod(batch, dtype=np.int64)), n, n))  # -1 fails when n is 0
     pivots = np.zeros((flat.shape[0], n), np.int64 if int_t is ctypes.c_int64 else np.int32)
     info = np.zeros(flat.shape[0], np.int32)
     for k in range(flat.shape[0]):
@@ -167,6 +167,7 @@ def _factor_tensors(A: Tensor, hermitian: bool, check_errors: bool, api: str):
             Tensor._make(info, D.int32))
 
 
+@empty_low_precision_ok
 def ldl_factor_ex(A: Tensor, *, hermitian: bool = False, check_errors: bool = False, out=None):
     """``(LD, pivots, info)``: LAPACK's compact LDL^T factorization of a symmetric (Hermitian
     with ``hermitian=True``) matrix, from its lower triangle; ``info`` > 0 marks an exactly
@@ -182,6 +183,7 @@ def ldl_factor_ex(A: Tensor, *, hermitian: bool = False, check_errors: bool = Fa
                                                 "torch.linalg.ldl_factor_ex"))
 
 
+@empty_low_precision_ok
 def ldl_factor(A: Tensor, *, hermitian: bool = False, out=None):
     """``(LD, pivots)``: the compact LDL^T factorization of a symmetric (or Hermitian) matrix,
     for ``ldl_solve``; ``L`` is unit lower triangular and ``D`` block diagonal (1x1 and 2x2

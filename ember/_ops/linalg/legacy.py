@@ -19,7 +19,7 @@ from ..._tensor import Tensor
 from .._core import Op, broadcast_shapes, set_node_name, unbroadcast
 from .._dispatch import not_implemented_for
 from ..reduction.select import return_type
-from .inv_solve_det import LAPACK_TYPES
+from .inv_solve_det import LAPACK_TYPES, empty_low_precision_ok
 from .triangular import _solve_triangular_np, solve_triangular
 
 _SVD = return_type("svd", ("U", "S", "V"))  # torch.return_types.svd
@@ -32,6 +32,7 @@ def matrix_power(input: Tensor, n: int) -> Tensor:
     return linalg.matrix_power(input, n)
 
 
+@empty_low_precision_ok
 def svd(input: Tensor, some: bool = True, compute_uv: bool = True):
     """The legacy ``torch.svd``: ``(U, S, V)`` with ``V`` (not ``Vh``); prefer
     ``ember.linalg.svd``."""
@@ -54,6 +55,7 @@ _CHOLESKY_DEPRECATED = (
     "for all valid (symmetric positive definite) inputs.")
 
 
+@empty_low_precision_ok
 def cholesky(input: Tensor, upper: bool = False, *, out=None) -> Tensor:
     """The legacy ``torch.cholesky``; prefer ``ember.linalg.cholesky`` (this one warns once, as
     PyTorch's).

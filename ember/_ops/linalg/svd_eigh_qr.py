@@ -17,7 +17,7 @@ from ..._tensor import Tensor
 from .._core import Op
 from .._dispatch import refuse
 from ..reduction.select import return_type
-from .inv_solve_det import check_square, refuse_low_precision
+from .inv_solve_det import check_square, empty_low_precision_ok, refuse_low_precision
 from .matmul import Matmul
 
 
@@ -130,6 +130,7 @@ def _real_dtype(dt):
 _svd_type = return_type("linalg_svd", ("U", "S", "Vh"))
 
 
+@empty_low_precision_ok
 def svd(A: Tensor, full_matrices: bool = True, *, driver=None, out=None):
     """``A = U diag(S) Vh``, differentiable through all three factors (a complex loss must not
     depend on the singular vectors' free phases; with ``full_matrices`` the columns of ``U``
@@ -146,6 +147,7 @@ def svd(A: Tensor, full_matrices: bool = True, *, driver=None, out=None):
     return _svd_type(*Svd.apply(A, full_matrices=full_matrices))
 
 
+@empty_low_precision_ok
 def svdvals(A: Tensor, *, driver=None, out=None) -> Tensor:
     """Singular values in descending order (differentiable).
 
@@ -203,6 +205,7 @@ def _refuse_eigh(A: Tensor) -> None:
         refuse("eigh", A._dtype)
 
 
+@empty_low_precision_ok
 def eigh(A: Tensor, UPLO: str = "L", *, out=None):
     """Eigenvalues (ascending) and eigenvectors of a symmetric matrix.
 
@@ -217,6 +220,7 @@ def eigh(A: Tensor, UPLO: str = "L", *, out=None):
     return _eigh_type(*Eigh.apply(A, uplo=UPLO))
 
 
+@empty_low_precision_ok
 def eigvalsh(A: Tensor, UPLO: str = "L", *, out=None) -> Tensor:
     """Eigenvalues (ascending) of a symmetric matrix.
 

@@ -287,6 +287,8 @@ class Cast(Op):
             _warn_complex_to_real()
             return x.real.astype(dtype.np_dtype)
         with np.errstate(all="ignore"):
+            if dtype is D.float16 or dtype is D.bfloat16:  # torch narrows through float32
+                x = D.via_float32(x, dtype)
             return x.astype(dtype.np_dtype)  # order "K" keeps the layout, as torch
 
     @staticmethod
