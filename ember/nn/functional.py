@@ -12,13 +12,13 @@ from .. import _autocast, _random
 from .. import _dtype as D
 from .._autocast import hot as _amp
 from .._layout import strided as _strided
-from .._ops._core import Op, named_node, set_node_name, wrap_dim
-from .._ops._core import unbroadcast as _unbroadcast
+from .._ops._core import named_node, set_node_name, wrap_dim
 from .._ops._dispatch import REFUSED as _REFUSED
 from .._ops._dispatch import not_implemented_for
 from .._ops._dispatch import refuse as _refuse
 from .._ops.inplace import _type_title, apply_inplace
 from .._ops.nn import activation as A
+from .._ops.nn.activation import PreluKernel
 from .._ops.nn.linear_softmax import (
     Exp,
     Narrow,
@@ -351,31 +351,7 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
                 f" {weight.numel()} and channel size = {c}.")
         if input.ndim >= 2:
             weight = weight.reshape((c,) + (1,) * (input.ndim - 2))
-    return _PreluKernel.apply(input, weight)
-
-
-class _PreluKernel(Op):
-    """PyTorch's rule, NaN and zero included: x > 0 keeps x, anything else takes weight * x.
-    One node, so the input's gradient is ``g`` or ``weight * g`` itself: a zero slope gives
-    -0.0 for a negative ``g`` as torch's kernel does (summing two ``where`` branches, +0.0
-    from one and -0.0 from the other, would give +0.0)."""
-
-    _name = "PreluKernelBackward0"
-
-    @staticmethod
-    def forward(ctx, x, w):
-        ctx.save_for_backward(*ctx.inputs)
-        return np.where(x > 0, x, w * x)
-
-    @staticmethod
-    def backward(ctx, g):
-        x, w = ctx.saved_tensors
-        pos = x > 0
-        gx = where(pos, g, w * g) if ctx.needs_input_grad[0] else None
-        gw = None
-        if ctx.needs_input_grad[1]:
-            gw = _unbroadcast(where(pos, 0, x * g), w.shape)
-        return gx, gw
+    return PreluKernel.apply(input, weight)
 
 
 def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3,

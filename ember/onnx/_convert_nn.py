@@ -236,6 +236,12 @@ def _piecewise(op: OpCall):
     op.unsupported(f"piecewise-linear activation '{kind}'")
 
 
+@converts("prelu_kernel")
+def _prelu(op: OpCall):
+    x, w = op.args[:2]  # w is already shaped to broadcast over x's channels, as ONNX's PRelu
+    return op.b.add("PRelu", [x.name, op.b.operand(w, x.dtype)])
+
+
 _SELU = (1.6732632423543772848170429916717, 1.0507009873554804934193349852946)
 
 

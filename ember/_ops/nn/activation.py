@@ -497,3 +497,30 @@ def hardshrink(self: Tensor, lambd: float = 0.5) -> Tensor:
 TENSOR_METHODS = {
     "hardshrink": hardshrink,
 }
+
+
+class PreluKernel(Op):
+    """PReLU with PyTorch's rule, NaN and zero included: x > 0 keeps x, anything else takes
+    weight * x (``weight`` already shaped to broadcast over the channels). One node, so the
+    input's gradient is ``g`` or ``weight * g`` itself: a zero slope gives -0.0 for a negative
+    ``g`` as torch's kernel does (summing two ``where`` branches would give +0.0)."""
+
+    _name = "PreluKernelBackward0"
+
+    @staticmethod
+    def forward(ctx, x, w):
+        ctx.save_for_backward(*ctx.inputs)
+        return np.where(x > 0, x, w * x)
+
+    @staticmethod
+    def backward(ctx, g):
+        from .._core import unbroadcast
+        from ..pointwise.compare import where
+
+        x, w = ctx.saved_tensors
+        pos = x > 0
+        gx = where(pos, g, w * g) if ctx.needs_input_grad[0] else None
+        gw = None
+        if ctx.needs_input_grad[1]:
+            gw = unbroadcast(where(pos, 0, x * g), w.shape)
+        return gx, gw
