@@ -179,6 +179,39 @@ class Normalize(Module):
         return f"{self.__class__.__name__}(mean={self.mean}, std={self.std})"
 
 
+def check_whitening(transformation_matrix: Tensor, mean_vector: Tensor) -> None:
+    """torchvision's checks of a ``LinearTransformation``'s matrix and mean (v1 and v2)."""
+    rows, cols = transformation_matrix.shape[:2]
+    if rows != cols:
+        raise ValueError(f"transformation_matrix should be square. Got ({rows}, {cols}) "
+                         "rectangular matrix.")
+    if mean_vector.size(0) != rows:
+        raise ValueError(f"mean_vector should have the same length {mean_vector.size(0)} as "
+                         "any one of the dimensions of the transformation_matrix "
+                         f"[{tuple(transformation_matrix.size())}]")
+    if transformation_matrix.device != mean_vector.device:
+        raise ValueError("Input tensors should be on the same device. Got "
+                         f"{transformation_matrix.device} and {mean_vector.device}")
+    if transformation_matrix.dtype != mean_vector.dtype:
+        raise ValueError("Input tensors should have the same dtype. Got "
+                         f"{transformation_matrix.dtype} and {mean_vector.dtype}")
+
+
+def check_whitening_input(tensor: Tensor, transformation_matrix: Tensor,
+                          mean_vector: Tensor) -> int:
+    """The checks of an image against a ``LinearTransformation``; returns C * H * W, the
+    length of the vector each image becomes."""
+    c, h, w = tensor.shape[-3], tensor.shape[-2], tensor.shape[-1]
+    size = c * h * w
+    if size != transformation_matrix.shape[0]:
+        raise ValueError("Input tensor and transformation matrix have incompatible shape."
+                         f"[{c} x {h} x {w}] != {transformation_matrix.shape[0]}")
+    if tensor.device.type != mean_vector.device.type:
+        raise ValueError("Input tensor should be on the same device as transformation matrix "
+                         f"and mean vector. Got {tensor.device} vs {mean_vector.device}")
+    return size
+
+
 class LinearTransformation(Module):
     """Flatten a tensor image, subtract ``mean_vector`` and multiply by
     ``transformation_matrix`` (D x D, D = C * H * W): ZCA whitening, for instance.
@@ -190,32 +223,12 @@ class LinearTransformation(Module):
 
     def __init__(self, transformation_matrix: Tensor, mean_vector: Tensor) -> None:
         super().__init__()
-        rows, cols = transformation_matrix.shape[:2]
-        if rows != cols:
-            raise ValueError(f"transformation_matrix should be square. Got ({rows}, {cols}) "
-                             "rectangular matrix.")
-        if mean_vector.size(0) != rows:
-            raise ValueError(f"mean_vector should have the same length {mean_vector.size(0)} as "
-                             "any one of the dimensions of the transformation_matrix "
-                             f"[{tuple(transformation_matrix.size())}]")
-        if transformation_matrix.device != mean_vector.device:
-            raise ValueError("Input tensors should be on the same device. Got "
-                             f"{transformation_matrix.device} and {mean_vector.device}")
-        if transformation_matrix.dtype != mean_vector.dtype:
-            raise ValueError("Input tensors should have the same dtype. Got "
-                             f"{transformation_matrix.dtype} and {mean_vector.dtype}")
+        check_whitening(transformation_matrix, mean_vector)
         self.transformation_matrix, self.mean_vector = transformation_matrix, mean_vector
 
     def forward(self, tensor: Tensor) -> Tensor:
         # the last three dimensions (C, H, W) are one vector; any leading ones are a batch
-        c, h, w = tensor.shape[-3], tensor.shape[-2], tensor.shape[-1]
-        size = c * h * w
-        if size != self.transformation_matrix.shape[0]:
-            raise ValueError("Input tensor and transformation matrix have incompatible shape."
-                             f"[{c} x {h} x {w}] != {self.transformation_matrix.shape[0]}")
-        if tensor.device.type != self.mean_vector.device.type:
-            raise ValueError("Input tensor should be on the same device as transformation matrix "
-                             f"and mean vector. Got {tensor.device} vs {self.mean_vector.device}")
+        size = check_whitening_input(tensor, self.transformation_matrix, self.mean_vector)
         rows = tensor.reshape(-1, size) - self.mean_vector
         whitened = rows @ self.transformation_matrix.to(rows.dtype)
         return whitened.reshape(tensor.shape)

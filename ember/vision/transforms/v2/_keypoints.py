@@ -348,19 +348,14 @@ class SanitizeKeyPoints(Transform):
 
     def __init__(self, labels_getter=None) -> None:
         super().__init__()
-        from ._transforms import _default_labels
+        from ._transforms import _resolve_labels_getter
 
-        self._default_getter = isinstance(labels_getter, str) and labels_getter == "default"
-        if self._default_getter:
-            labels_getter = _default_labels
-        elif labels_getter is not None and not callable(labels_getter):
-            raise ValueError("labels_getter should either be 'default', a callable, or None, "
-                             f"but got {labels_getter}.")
-        self.labels_getter = labels_getter
+        self.labels_getter, self._default_getter = _resolve_labels_getter(labels_getter)
 
     def forward(self, *inputs):
         from ... import tv_tensors
         from ._transform import _flatten, _unflatten
+        from ._transforms import _label_ids
 
         sample = inputs if len(inputs) > 1 else inputs[0]
         labels = None if self.labels_getter is None else self.labels_getter(sample)
@@ -369,8 +364,7 @@ class SanitizeKeyPoints(Transform):
         if not points:
             raise ValueError("No keypoints were found in the sample")
         _, valid = sanitize_keypoints(points[0])
-        label_ids = {id(t) for t in (labels if isinstance(labels, (tuple, list))
-                                     else [labels]) if t is not None}
+        label_ids = _label_ids(labels)
         out = []
         for x in flat:
             if isinstance(x, tv_tensors.KeyPoints):

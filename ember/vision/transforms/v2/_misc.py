@@ -18,8 +18,10 @@ from .... import _dtype as D
 from ...._tensor import Tensor
 from ... import tv_tensors
 from .._functional_base import InterpolationMode, _interp, _is_pil_image
+from ..transforms import check_whitening, check_whitening_input
 from . import functional as F
 from ._transform import Transform, _flatten, query_size
+from ._transforms import _refuse_pil
 
 __all__ = ["ElasticTransform", "GaussianNoise", "RandomOrder", "FiveCrop", "TenCrop",
            "LinearTransformation", "JPEG",
@@ -166,41 +168,19 @@ class LinearTransformation(Transform):
 
     def __init__(self, transformation_matrix: Tensor, mean_vector: Tensor) -> None:
         super().__init__()
-        rows, cols = transformation_matrix.shape[0], transformation_matrix.shape[1]
-        if rows != cols:
-            raise ValueError(f"transformation_matrix should be square. Got ({rows}, {cols}) "
-                             "rectangular matrix.")
-        if mean_vector.size(0) != rows:
-            raise ValueError(f"mean_vector should have the same length {mean_vector.size(0)} as "
-                             "any one of the dimensions of the transformation_matrix "
-                             f"[{tuple(transformation_matrix.size())}]")
-        if transformation_matrix.device != mean_vector.device:
-            raise ValueError("Input tensors should be on the same device. Got "
-                             f"{transformation_matrix.device} and {mean_vector.device}")
-        if transformation_matrix.dtype != mean_vector.dtype:
-            raise ValueError("Input tensors should have the same dtype. Got "
-                             f"{transformation_matrix.dtype} and {mean_vector.dtype}")
+        check_whitening(transformation_matrix, mean_vector)
         self.transformation_matrix = transformation_matrix
         self.mean_vector = mean_vector
 
     def forward(self, *inputs):
-        sample = inputs if len(inputs) > 1 else inputs[0]
-        if any(_is_pil_image(x) for x in _flatten(sample, [])):
-            raise TypeError(f"{type(self).__name__}() does not support PIL images.")
+        _refuse_pil(self, inputs)
         return super().forward(*inputs)
 
     def transform(self, inpt, params):
         if isinstance(inpt, _NOT_IMAGES):
             return inpt
         shape = tuple(inpt.shape)
-        n = shape[-3] * shape[-2] * shape[-1]
-        if n != self.transformation_matrix.shape[0]:
-            raise ValueError("Input tensor and transformation matrix have incompatible shape."
-                             f"[{shape[-3]} x {shape[-2]} x {shape[-1]}] != "
-                             f"{self.transformation_matrix.shape[0]}")
-        if inpt.device.type != self.mean_vector.device.type:
-            raise ValueError("Input tensor should be on the same device as transformation matrix "
-                             f"and mean vector. Got {inpt.device} vs {self.mean_vector.device}")
+        n = check_whitening_input(inpt, self.transformation_matrix, self.mean_vector)
         # the whole image is one row vector; the product is taken in the matrix's dtype
         rows = F._plain(inpt).reshape(-1, n) - self.mean_vector
         out = rows.to(self.transformation_matrix.dtype) @ self.transformation_matrix

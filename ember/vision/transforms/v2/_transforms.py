@@ -261,9 +261,7 @@ class Normalize(Transform):
         self.inplace = inplace
 
     def forward(self, *inputs):
-        sample = inputs if len(inputs) > 1 else inputs[0]
-        if any(_is_pil_image(x) for x in _flatten(sample, [])):
-            raise TypeError(f"{type(self).__name__}() does not support PIL images.")
+        _refuse_pil(self, inputs)
         return super().forward(*inputs)
 
     def transform(self, inpt, params):
@@ -747,6 +745,29 @@ class RandomZoomOut(_RandomApplyTransform):
         return f"p={self.p}{fill}, side_range={self.side_range}"
 
 
+def _resolve_labels_getter(labels_getter):
+    """``(getter, given as "default")`` for a sanitizing transform's ``labels_getter``."""
+    if isinstance(labels_getter, str) and labels_getter == "default":
+        return _default_labels, True
+    if labels_getter is not None and not callable(labels_getter):
+        raise ValueError("labels_getter should either be 'default', a callable, or None, "
+                         f"but got {labels_getter}.")
+    return labels_getter, False
+
+
+def _label_ids(labels) -> set:
+    """The ids of the label tensors a getter returned (one, several, or None)."""
+    return {id(t) for t in (labels if isinstance(labels, (tuple, list)) else [labels])
+            if t is not None}
+
+
+def _refuse_pil(transform, inputs) -> None:
+    """TypeError for a sample holding a PIL image, for transforms that work on tensors only."""
+    sample = inputs if len(inputs) > 1 else inputs[0]
+    if any(_is_pil_image(x) for x in _flatten(sample, [])):
+        raise TypeError(f"{type(transform).__name__}() does not support PIL images.")
+
+
 def _default_labels(sample):
     if isinstance(sample, tuple) and not isinstance(sample, Tensor):
         sample = sample[1]
@@ -782,13 +803,7 @@ class SanitizeBoundingBoxes(Transform):
         self.min_size = min_size
         self.min_area = min_area
         # torchvision's repr names the getter only when it is the string "default"
-        self._default_getter = isinstance(labels_getter, str) and labels_getter == "default"
-        if self._default_getter:
-            labels_getter = _default_labels
-        elif labels_getter is not None and not callable(labels_getter):
-            raise ValueError("labels_getter should either be 'default', a callable, or None, "
-                             f"but got {labels_getter}.")
-        self.labels_getter = labels_getter
+        self.labels_getter, self._default_getter = _resolve_labels_getter(labels_getter)
 
     def forward(self, *inputs):
         sample = inputs if len(inputs) > 1 else inputs[0]
@@ -799,8 +814,7 @@ class SanitizeBoundingBoxes(Transform):
             raise ValueError("Found multiple bounding boxes instances in the sample" if boxes
                              else "No bounding box was found in the sample")
         valid = self._valid(boxes[0])
-        label_ids = {id(t) for t in (labels if isinstance(labels, (tuple, list))
-                                     else [labels]) if t is not None}
+        label_ids = _label_ids(labels)
         out = []
         for x in flat:
             if isinstance(x, (tv_tensors.BoundingBoxes, tv_tensors.Mask)) or id(x) in label_ids:
