@@ -15,10 +15,7 @@ import doctest
 import gzip
 import importlib
 import json
-import os
 import pathlib
-import subprocess
-import sys
 import warnings
 
 import numpy as np
@@ -41,6 +38,7 @@ from ember.vision.models.detection.transform import GeneralizedRCNNTransform
 from ember.vision.ops import MultiScaleRoIAlign
 
 from . import _faster_rcnn_oracle as oracle
+from ._live_oracle import recorded_state, run_oracle
 
 HERE = pathlib.Path(__file__).parent
 FACTS = json.loads(gzip.decompress((HERE / "fixtures" / "faster_rcnn.json.gz").read_bytes()))
@@ -106,24 +104,11 @@ def test_eval_detections_and_train_losses(case):
 
 
 def test_torchvision_state_dict_loads_and_matches():
-    path = os.environ.get("EMBER_TORCHVISION_PATH")
-    if not path:
-        pytest.skip("torchvision is not installed beside the oracle (EMBER_TORCHVISION_PATH)")
-    pytest.importorskip("torch")
-    import tempfile
-
-    shim = HERE.parent / "programs" / "_torchvision_shim"
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(shim), path]))
-    with tempfile.TemporaryDirectory() as tmp:
-        out = pathlib.Path(tmp) / "mobilenet.npz"
-        subprocess.run([sys.executable, str(HERE / "_faster_rcnn_oracle.py"), "mobilenet",
-                        str(out)], env=env, check=True, timeout=1200)
-        rec = dict(np.load(out))
+    rec = run_oracle("_faster_rcnn_oracle.py", "mobilenet")
     builder, kwargs = oracle.CASES["mobilenet"]
     ember.manual_seed(123)  # a different init: every value must come from the state_dict
     model = getattr(detection, builder)(weights=None, weights_backbone=None, **kwargs)
-    state = {k[len("state/"):]: ember.from_numpy(v) for k, v in rec.items()
-             if k.startswith("state/")}
+    state = recorded_state(rec)
     model.load_state_dict(state)
     images = [ember.from_numpy(rec[f"image/{i}"]) for i in range(len(oracle.IMAGE_SIZES))]
     model.eval()

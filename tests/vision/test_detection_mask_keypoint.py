@@ -15,10 +15,7 @@ import doctest
 import gzip
 import importlib
 import json
-import os
 import pathlib
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -34,6 +31,7 @@ from ember.vision.models.detection.mask_rcnn import MaskRCNNHeads, MaskRCNNPredi
 from ember.vision.ops import MultiScaleRoIAlign
 
 from . import _mask_keypoint_oracle as oracle
+from ._live_oracle import recorded_state, run_oracle
 
 HERE = pathlib.Path(__file__).parent
 FACTS = json.loads(gzip.decompress((HERE / "fixtures" /
@@ -242,23 +240,10 @@ def test_registered_with_get_model_and_weights():
 
 
 def test_torchvision_state_dict_loads_and_matches():
-    path = os.environ.get("EMBER_TORCHVISION_PATH")
-    if not path:
-        pytest.skip("torchvision is not installed beside the oracle (EMBER_TORCHVISION_PATH)")
-    pytest.importorskip("torch")
-    import tempfile
-
-    shim = HERE.parent / "programs" / "_torchvision_shim"
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(shim), path]))
-    with tempfile.TemporaryDirectory() as tmp:
-        out = pathlib.Path(tmp) / "mask.npz"
-        subprocess.run([sys.executable, str(HERE / "_mask_keypoint_oracle.py"), "mask",
-                        str(out)], env=env, check=True, timeout=1200)
-        rec = dict(np.load(out))
+    rec = run_oracle("_mask_keypoint_oracle.py", "mask")
     ember.manual_seed(123)  # a different init: every value must come from the state_dict
     model = oracle.build(ember, detection, "mask")
-    model.load_state_dict({k[len("state/"):]: ember.from_numpy(v) for k, v in rec.items()
-                           if k.startswith("state/")})
+    model.load_state_dict(recorded_state(rec))
     images = [ember.from_numpy(rec[f"image/{i}"]) for i in range(len(oracle.IMAGE_SIZES))]
     model.eval()
     with ember.no_grad():

@@ -13,10 +13,7 @@ and loads its state_dict into ember's model.
 import doctest
 import gzip
 import json
-import os
 import pathlib
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -28,6 +25,7 @@ from ember.vision.models.detection import fcos, retinanet
 from ember.vision.models.detection.anchor_utils import AnchorGenerator
 
 from . import _single_stage_oracle as oracle
+from ._live_oracle import recorded_state, run_oracle
 
 HERE = pathlib.Path(__file__).parent
 FACTS = json.loads(gzip.decompress((HERE / "fixtures" / "single_stage.json.gz").read_bytes()))
@@ -196,22 +194,9 @@ def test_docstring_examples():
 
 
 def test_torchvision_state_dict_loads_and_matches():
-    path = os.environ.get("EMBER_TORCHVISION_PATH")
-    if not path:
-        pytest.skip("torchvision is not installed beside the oracle (EMBER_TORCHVISION_PATH)")
-    pytest.importorskip("torch")
-    import tempfile
-
-    shim = HERE.parent / "programs" / "_torchvision_shim"
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(shim), path]))
-    with tempfile.TemporaryDirectory() as tmp:
-        out = pathlib.Path(tmp) / "fcos.npz"
-        subprocess.run([sys.executable, str(HERE / "_single_stage_oracle.py"), "fcos",
-                        str(out)], env=env, check=True, timeout=1200)
-        rec = dict(np.load(out))
+    rec = run_oracle("_single_stage_oracle.py", "fcos")
     model = _build("fcos", seed=123)  # a different init: every value comes from the file
-    model.load_state_dict({k[len("state/"):]: ember.from_numpy(v) for k, v in rec.items()
-                           if k.startswith("state/")})
+    model.load_state_dict(recorded_state(rec))
     images = [ember.from_numpy(rec[f"image/{i}"]) for i in range(len(oracle.IMAGE_SIZES))]
     model.eval()
     with ember.no_grad():
