@@ -47,6 +47,11 @@ def _reflected(fn):
             return NotImplemented
         from ._creation import tensor
 
+        if type(other) is float and self._dtype.itemsize == 2 and \
+                self._dtype.is_floating_point and fn.__name__ == "mul":
+            # number * float16/bfloat16 tensor: torch keeps the number in float32, as for
+            # tensor * number; a 0-d tensor of the tensor's dtype would round it first
+            return fn(self, other)
         lhs = tensor(other, dtype=_scalar_dtype(other, self), device=self.device)
         return fn(lhs, self)
 

@@ -37,8 +37,105 @@ _NO_EDGE = (None, 0)
 _anomaly = anomaly._enabled
 
 
+# -- opmath: how PyTorch's CPU kernels compute on 2-byte floats --------------------------------
+# A float16/bfloat16 kernel of PyTorch loads its operands as float32 ("opmath"), computes in
+# float32 and rounds the result to the 2-byte type once. NumPy computes a composite formula in
+# the 2-byte type step by step (rounding after each step) or rounds a Python-number operand to
+# the 2-byte type first, and lands one unit off in the last place for many elements. An op
+# class with ``opmath = True`` has its forward run on float32 copies of its 2-byte operands
+# and its float32 results rounded back (``opmath_forward``); other dtypes never reach it.
+# Backward: most of PyTorch's derivative formulas are compositions of ops in the tensor's own
+# dtype (each rounding), which an ember backward written with ember ops reproduces as it is.
+# Ops with a dedicated backward kernel (silu, softplus, softmax, elu ...) compute the gradient
+# in float32 from the 2-byte saved values and round it once; such a class also sets
+# ``opmath_backward = True`` and, when autograd records, runs on float32 tensors between two
+# casts (``opmath_graph``), its saved output rounded to what PyTorch saves.
+_LOW_CHARS = ("e", "E")  # NumPy's float16 and ml_dtypes' bfloat16 (both 2 bytes)
+_LOW_DTYPES = frozenset((D.float16, D.bfloat16))
+
+
+def is_low_float(a) -> bool:
+    """Whether ``a`` is a float16/bfloat16 array or NumPy scalar (ml_dtypes' bfloat16 included).
+
+    >>> is_low_float(np.zeros(2, np.float16)), is_low_float(np.zeros(2, np.float32))
+    (True, False)
+    """
+    dt = getattr(a, "dtype", None)
+    return dt is not None and dt.char in _LOW_CHARS and dt.itemsize == 2
+
+
+def opmath_forward(forward, ctx, arrays, kwargs):
+    """Run ``forward(ctx, *arrays, **kwargs)`` as PyTorch's CPU kernels do for 2-byte floats:
+    float16/bfloat16 operands become float32, and float32 results are rounded once to the
+    operands' 2-byte dtype (other operands pass unchanged).
+
+    >>> out = opmath_forward(lambda ctx, x: x * np.float32(0.1), None,
+    ...                      [np.array([3.0], np.float16)], {})
+    >>> out.dtype, float(out[0])  # one rounding of 0.3000000119 (two give 0.2998046875)
+    (dtype('float16'), 0.300048828125)
+    """
+    low = None
+    up = []
+    for a in arrays:
+        if is_low_float(a):
+            low = a.dtype
+            a = a.astype(np.float32)
+        up.append(a)
+    out = forward(ctx, *up, **kwargs)
+    if type(out) is tuple:
+        return tuple(_round_low(o, low) for o in out)
+    return _round_low(out, low)
+
+
+def opmath_graph(cls, inputs, kwargs):
+    """``cls.apply(*inputs, **kwargs)`` recorded as float32 arithmetic between casts: 2-byte
+    float tensors go in as float32 copies, float32 results come out rounded to that dtype, and
+    the final cast's node takes the op's name (``SiluBackward0`` ...). With
+    ``opmath_low_output`` the saved float32 output is rounded to the 2-byte dtype in place
+    before anything reads it (PyTorch's softmax/tanh backward kernels read the 2-byte output;
+    its elu kernel recomputes from the input instead). Returns None when no input is a
+    float16/bfloat16 tensor."""
+    low = None
+    up = []
+    for x in inputs:
+        if isinstance(x, Tensor) and (x._dtype is D.float16 or x._dtype is D.bfloat16):
+            low = x._dtype
+            x = x.to(D.float32)
+        up.append(x)
+    if low is None:
+        return None
+    out = cls.apply(*up, **kwargs)
+
+    def down(o):
+        if not isinstance(o, Tensor) or o._dtype is not D.float32:
+            return o
+        data = o._data
+        if cls.save_output and cls.opmath_low_output and type(data) is _ndarray and data.ndim:
+            data[...] = data.astype(low.np_dtype)  # (exact in float32)
+        r = o.to(low)
+        if o.grad_fn is not None and r.grad_fn is not None:
+            r.grad_fn._name = o.grad_fn.name()
+        return r
+
+    return tuple(down(o) for o in out) if type(out) is tuple else down(out)
+
+
+def _round_low(out, low):
+    if getattr(out, "dtype", None) == np.float32:
+        return out.astype(low)
+    return out
+
+
 class Op(Node):
     save_output = False
+    # forward computes 2-byte float operands in float32 and rounds once (see opmath_forward)
+    opmath = False
+    opmath_backward = False  # ... and so does its backward, in float32 (see opmath_graph)
+    opmath_low_output = False  # ... from its output rounded to the 2-byte dtype
+    # a binary op whose Python-float operand stays float32 beside a 2-byte float tensor
+    # (mul, div), where others round it to the tensor's dtype first (add, fmod): see
+    # _dispatch.binary, which then runs it through opmath_graph
+    opmath_scalar = False
     is_view = False
     # with is_view: every output is a view of the first input (split, unbind), not only the
     # first; PyTorch refuses in-place changes to such views while they carry a gradient
@@ -82,7 +179,13 @@ class Op(Node):
         if not record:
             ctx._record = False
         try:
-            out = cls.forward(ctx, *arrays, **kwargs)
+            # (an opmath op's first input carries the dtype: the others match it)
+            if cls.opmath and getattr(inputs[0], "_dtype", None) in _LOW_DTYPES:
+                if record and cls.opmath_backward:
+                    return opmath_graph(cls, inputs, kwargs)
+                out = opmath_forward(cls.forward, ctx, arrays, kwargs)
+            else:
+                out = cls.forward(ctx, *arrays, **kwargs)
         except ValueError as err:  # NumPy's broadcast error -> PyTorch's RuntimeError
             if "could not be broadcast" not in str(err):
                 raise

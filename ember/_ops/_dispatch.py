@@ -15,7 +15,7 @@ from .. import _dtype as D
 from .._tensor import Tensor
 from ..autograd import grad_mode
 from ..autograd.forward_ad import _current as _forward_ad
-from ._core import broadcast_shapes
+from ._core import broadcast_shapes, opmath_graph
 from .inplace import _check_result, _type_title, apply_inplace, check_inplace
 
 _state = grad_mode._state
@@ -76,10 +76,33 @@ def align_devices(a, b):
     return a, b
 
 
+def _opmath_operand(x, cast):
+    """The operand an ``opmath_scalar`` op gets for ``x`` when its result is float16/bfloat16:
+    PyTorch's kernels keep a Python float (or a 0-d float32/float64 tensor) as a float32
+    number, where ``promote`` would round it to the 2-byte type first (``x * 0.1``: 0.1 is
+    0.100000001, not float16's 0.0999755859)."""
+    if isinstance(x, (float, np.floating)):
+        return np.float32(x)
+    if isinstance(x, Tensor) and not x._data.ndim and (x._dtype is D.float32
+                                                       or x._dtype is D.float64):
+        return x.to(D.float32)
+    return cast
+
+
 def binary(cls, a, b, compute: D.dtype | None = None, **kwargs):
     """Run a binary op with promotion and PyTorch's broadcast error."""
     a, b = align_devices(a, b)
     a2, b2, dt = promote(a, b, compute)
+    if (dt is D.float16 or dt is D.bfloat16) and cls.opmath_scalar:
+        a3, b3 = _opmath_operand(a, a2), _opmath_operand(b, b2)
+        if a3 is not a2 or b3 is not b2:
+            # a number operand: float32 arithmetic on float32 copies, rounded once (forward
+            # and backward); two 2-byte tensors need no copies (one rounding either way)
+            try:
+                return opmath_graph(cls, (a3, b3), kwargs)
+            except ValueError as err:
+                broadcast_shapes(np.shape(_raw(a3)), np.shape(_raw(b3)))
+                raise err
     if dt in D.SHELL:  # kernels torch lacks for uint16/32/64 and float8
         if cls.__name__ in D.SHELL_BINARY_KERNELS:
             raise not_implemented_for(D.SHELL_BINARY_KERNELS[cls.__name__], dt)
@@ -348,6 +371,9 @@ def no_autograd(t: Tensor, other=None) -> bool:
     return type(t._data) is np.ndarray
 
 
+_OPMATH_UFUNCS = (np.multiply, np.true_divide, np.floor_divide)
+
+
 def inplace_ufunc(t: Tensor, ufunc, other, name: str, outplace):
     """``t = ufunc(t, other)`` in place. Without autograd it writes straight into ``t``'s
     memory (no temporary, no copy); otherwise it goes through ``apply_inplace``."""
@@ -358,7 +384,9 @@ def inplace_ufunc(t: Tensor, ufunc, other, name: str, outplace):
         else:
             dt = D.result_type(t, other)
         # uint16/32/64 and float8 take the out-of-place op, which refuses what torch refuses
-        if dt is t._dtype and (dt not in D.SHELL or outplace is None):
+        # a 2-byte float times/over a number: the out-of-place op's float32 arithmetic
+        low = (dt is D.float16 or dt is D.bfloat16) and ufunc in _OPMATH_UFUNCS
+        if dt is t._dtype and (dt not in D.SHELL or outplace is None) and not low:
             o = _cast(other, dt)
             o = o._data if isinstance(o, Tensor) else o
             oshape = np.shape(o)

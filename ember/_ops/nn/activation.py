@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 
+from ... import _dtype as D
 from ..._backend import array_device, asarray_like
 from ..._tensor import Tensor
 from ...autograd import grad_mode
@@ -37,6 +38,8 @@ def _np_sigmoid(x):
 class PiecewiseLinear(Op):
     """Ops whose derivative is a constant mask of the input: leaky_relu, hardtanh, relu6,
     threshold, hardshrink, softshrink, hardsigmoid. ``kind`` picks the formula."""
+
+    opmath = opmath_backward = True  # float16/bfloat16: float32, one rounding (_core)
 
     @staticmethod
     def forward(ctx, x, kind, a, b):
@@ -114,6 +117,8 @@ class Sigmoid(Op):
 
 class Tanh(Op):
     save_output = True
+    opmath = opmath_backward = True  # float16/bfloat16: float32, one rounding (_core)
+    opmath_low_output = True
 
     @staticmethod
     def forward(ctx, x):
@@ -130,6 +135,8 @@ class Tanh(Op):
 
 class Softplus(Op):
     """``log(1 + exp(beta x)) / beta``; linear where ``beta x > threshold`` (None: never)."""
+
+    opmath = opmath_backward = True  # float16/bfloat16: float32, one rounding (_core)
 
     @staticmethod
     def forward(ctx, x, beta, threshold):
@@ -161,6 +168,8 @@ class Softplus(Op):
 
 class Elu(Op):
     """``scale * (x if x > 0 else alpha * (exp(x * input_scale) - 1))``: ELU, SELU, CELU."""
+
+    opmath = opmath_backward = True  # float16/bfloat16: float32, one rounding (_core)
 
     save_output = True
 
@@ -319,6 +328,7 @@ class Gelu(Op):
     ``Phi(x) + x * phi(x)``."""
 
     _name = "GeluBackward0"
+    opmath = opmath_backward = True  # float16/bfloat16: float32, one rounding (_core)
 
     @staticmethod
     def forward(ctx, x):
@@ -346,11 +356,39 @@ class Gelu(Op):
 
 
 def gelu_tanh(x: Tensor) -> Tensor:
+    if x._dtype is D.float16 or x._dtype is D.bfloat16:
+        return GeluTanh.apply(x)  # one float32 evaluation, one rounding (as torch's kernel)
     inner = (x + x * x * x * 0.044715) * _GELU_K
     return x * 0.5 * (1 + Tanh.apply(inner))
 
 
+class GeluTanh(Op):
+    """The tanh approximation of GELU as one op, for float16/bfloat16 input: PyTorch's kernel
+    evaluates ``x/2 (1 + tanh(k (x + 0.044715 x^3)))`` in float32 and rounds once, forward
+    and backward; composed of 2-byte ops, every step would round."""
+
+    _name = "GeluBackward0"
+    opmath = opmath_backward = True
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(ctx.inputs[0])
+        t = x.dtype.type
+        with np.errstate(over="ignore", invalid="ignore"):
+            inner = (x + x * x * x * t(0.044715)) * t(_GELU_K)
+            return x * t(0.5) * (1 + np.tanh(inner))
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        th = Tanh.apply((x + x * x * x * 0.044715) * _GELU_K)
+        slope = (1 + x * x * (3 * 0.044715)) * _GELU_K
+        return grad * (0.5 * (1 + th) + x * 0.5 * (1 - th * th) * slope)
+
+
 class Silu(Op):
+    opmath = opmath_backward = True  # float16/bfloat16: float32, one rounding (_core)
+
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(ctx.inputs[0])
@@ -368,6 +406,8 @@ class Silu(Op):
 
 
 class Mish(Op):
+    opmath = opmath_backward = True  # float16/bfloat16: float32, one rounding (_core)
+
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(ctx.inputs[0])
@@ -385,6 +425,8 @@ class Mish(Op):
 
 
 class Hardswish(Op):
+    opmath = opmath_backward = True  # float16/bfloat16: float32, one rounding (_core)
+
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(ctx.inputs[0])

@@ -284,12 +284,20 @@ def _np_softmax(x, axis):
     return e
 
 
-def _np_log_softmax(x, axis):
+def _np_log_softmax(x, axis, low=None):
+    """``x - max - log(sum(exp(x - max)))`` along ``axis``. ``low``: the float16/bfloat16
+    dtype ``x`` (float32 here) came from; PyTorch's 2-byte kernel rounds the sum of
+    exponentials and its log to that dtype before the float32 subtraction."""
     if not x.size:
         return x.copy()
     with np.errstate(invalid="ignore", divide="ignore"):  # as PyTorch: no warnings
         s = x - _row_max(x, axis)
-        s -= np.log(_row_sum(np.exp(s), axis))
+        total = _row_sum(np.exp(s), axis)
+        if low is None:
+            s -= np.log(total)
+        else:
+            total = total.astype(low).astype(np.float32)
+            s -= np.log(total).astype(low).astype(np.float32)
     return s
 
 
@@ -298,6 +306,8 @@ def _np_log_softmax(x, axis):
 
 class Softmax(Op):
     save_output = True
+    opmath = opmath_backward = True  # float16/bfloat16: float32, one rounding (_core)
+    opmath_low_output = True
     _saved_fields = {"dim": ("attr", "dim"), "result": "result"}
 
     @staticmethod
@@ -319,14 +329,16 @@ class Softmax(Op):
 
 class LogSoftmax(Op):
     save_output = True
+    opmath = opmath_backward = True  # float16/bfloat16: float32, one rounding (_core)
+    opmath_low_output = True
     _saved_fields = {"dim": ("attr", "dim"), "result": "result"}
 
     @staticmethod
-    def forward(ctx, x, dim):
+    def forward(ctx, x, dim, low=None):
         ctx.dim = dim
         # only the output is kept (softmax = exp(output)), as PyTorch: the input may then be
         # changed in place
-        return _np_log_softmax(row_major(x), dim)
+        return _np_log_softmax(row_major(x), dim, low)
 
     @staticmethod
     def backward(ctx, grad):
@@ -584,9 +596,10 @@ def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3,
                 dtype=None) -> Tensor:
     """``log(softmax(x, dim))`` without the overflow: ``x - max - log(sum(exp(x - max)))``."""
     input, dim = _softmax_input(input, dim, dtype, "log_softmax")
+    low = input._dtype.np_dtype if input._dtype.itemsize == 2 else None  # float16/bfloat16
     if input.ndim == 0:
-        return LogSoftmax.apply(input.reshape(1), dim=0).reshape(())
-    return LogSoftmax.apply(input, dim=dim)
+        return LogSoftmax.apply(input.reshape(1), dim=0, low=low).reshape(())
+    return LogSoftmax.apply(input, dim=dim, low=low)
 
 
 # -- private primitives the activations and losses are composed from ------------------------

@@ -157,6 +157,19 @@ class NormAffine(Op):
         return gx, gw, gb
 
 
+class LowNormAffine(NormAffine):
+    """``NormAffine`` for float16/bfloat16 layer and group norm: PyTorch's kernels compute the
+    statistics, the normalization and the affine step in float32 and round the result once;
+    their backward kernels likewise (see _core.opmath_graph)."""
+
+    opmath = opmath_backward = True
+
+
+def _norm_affine(input: Tensor):
+    low = input._dtype is D.float16 or input._dtype is D.bfloat16
+    return LowNormAffine if low else NormAffine
+
+
 def _backward_graph(ctx, grad, x, w, axes, eps, pshape, fixed, paxes):
     """The closed-form gradient as ember ops, so it can itself be differentiated."""
     need = ctx.needs_input_grad
@@ -360,8 +373,9 @@ def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
                                f"{list(t.shape)}")
     pshape = (1,) * (input.dim() - k) + ns
     axes = tuple(range(input.dim() - k, input.dim()))
-    return set_node_name(NormAffine.apply(input, weight, bias, axes=axes, eps=eps, pshape=pshape,
-                                          contiguous=True), "NativeLayerNormBackward0")
+    op = _norm_affine(input)
+    return set_node_name(op.apply(input, weight, bias, axes=axes, eps=eps, pshape=pshape,
+                                  contiguous=True), "NativeLayerNormBackward0")
 
 
 def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
@@ -384,8 +398,14 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
     n, c = input.shape[:2]
     # (N, G, C/G, *): a view of a channels_last input too, whose layout the result keeps
     x = input.reshape(n, num_groups, c // num_groups, *input.shape[2:])
-    y = NormAffine.apply(x, None, None, axes=tuple(range(2, x.ndim)), eps=eps,
-                         pshape=(1,) * x.ndim)
+    if _norm_affine(input) is LowNormAffine and weight is not None and bias is not None:
+        # 2-byte floats: the per-channel affine step inside the one float32 evaluation
+        gshape = (1, num_groups, c // num_groups) + (1,) * (input.dim() - 2)
+        y = LowNormAffine.apply(x, weight, bias, axes=tuple(range(2, x.ndim)), eps=eps,
+                                pshape=gshape)
+        return set_node_name(y.reshape(input.shape), "NativeGroupNormBackward0")
+    y = _norm_affine(input).apply(x, None, None, axes=tuple(range(2, x.ndim)), eps=eps,
+                                  pshape=(1,) * x.ndim)
     y = y.reshape(input.shape)
     pshape = (1, c) + (1,) * (input.dim() - 2)
     if weight is not None:

@@ -15,7 +15,15 @@ from ... import _dtype as D
 from ..._backend import as_array
 from ..._tensor import Tensor
 from ...autograd import grad_mode
-from .._core import Op, _named, array_tensor, as_tensor_arg, set_node_name, unbroadcast
+from .._core import (
+    Op,
+    _named,
+    array_tensor,
+    as_tensor_arg,
+    is_low_float,
+    set_node_name,
+    unbroadcast,
+)
 from .._dispatch import (
     REFUSED,
     _raw,
@@ -96,6 +104,21 @@ def _all_f32(*arrays) -> bool:
     return all(type(a) is np.ndarray and a.dtype == _F32 for a in arrays)
 
 
+def _low_alpha_sum(a, b, alpha):
+    """``a + alpha * b`` for float16/bfloat16 operands as PyTorch computes it: ``alpha`` is
+    rounded to the operands' 2-byte dtype, the rest is float32 arithmetic rounded once.
+
+    Example:
+        >>> x = np.array([1.0], np.float16)
+        >>> float(_low_alpha_sum(x, x, 0.3)[0])  # 1 + 0.2998 once; 0.2998 then 1.2998 twice
+        1.2998046875
+    """
+    low = a.dtype if is_low_float(a) else b.dtype
+    w = np.float32(np.asarray(np.float32(alpha)).astype(low))
+    with np.errstate(over="ignore", invalid="ignore"):
+        return (np.asarray(a, np.float32) + np.asarray(b, np.float32) * w).astype(low)
+
+
 class Add(Op):
     reads_input_meta = True  # backward reads the inputs' shapes only (Op._free)
     alpha = 1
@@ -108,6 +131,8 @@ class Add(Op):
         ctx.alpha = alpha
         if _all_f32(a, b) and not isinstance(alpha, complex):
             return fused_multiply_add(b, np.float32(alpha), a)
+        if is_low_float(a) or is_low_float(b):
+            return _low_alpha_sum(a, b, alpha)
         return a + b * alpha
 
     @staticmethod
@@ -134,6 +159,8 @@ class Sub(Op):
         ctx.alpha = alpha
         if _all_f32(a, b) and not isinstance(alpha, complex):
             return fused_multiply_add(b, -np.float32(alpha), a)
+        if is_low_float(a) or is_low_float(b):
+            return _low_alpha_sum(a, b, -alpha)
         return a - b * alpha
 
     @staticmethod
@@ -151,6 +178,7 @@ def _requires_grad(x) -> bool:
 
 class Mul(Op):
     _saved_fields = {"self": 0, "other": 1}  # grad_fn._saved_self / _saved_other
+    opmath_scalar = True  # float16/bfloat16 times a number: float32 arithmetic (_dispatch.binary)
 
     @staticmethod
     def forward(ctx, a, b):
@@ -214,6 +242,7 @@ def _conj(x):
 
 class Div(Op):
     _saved_fields = Mul._saved_fields
+    opmath_scalar = True
 
     @staticmethod
     def forward(ctx, a, b):
@@ -230,7 +259,9 @@ class Div(Op):
         sa, sb = (_shape_of(x) for x in ctx.inputs)
         a, b = _conj(a), _conj(b)
         ga = unbroadcast(grad / b, sa) if ctx.needs_input_grad[0] else None
-        gb = unbroadcast(-grad * a / (b * b), sb) if ctx.needs_input_grad[1] else None
+        # PyTorch's grouping, -grad * ((a / b) / b): in float16 each step rounds, so the
+        # grouping shows in the last bit (and a / b / b overflows later than b * b)
+        gb = unbroadcast(-grad * ((a / b) / b), sb) if ctx.needs_input_grad[1] else None
         return ga, gb
 
 
@@ -244,6 +275,7 @@ class DivMode(Op):
     """Division rounded toward zero or down; its gradient is zero almost everywhere."""
     holds_saved = True  # PyTorch's DivBackward2 saves both operands (Op._free)
     _name = "DivBackward2"  # torch's node for div with a rounding mode
+    opmath_scalar = True
 
     @staticmethod
     def forward(ctx, a, b, mode):
@@ -266,6 +298,8 @@ class DivMode(Op):
 
 
 class FloorDivide(Op):
+    opmath_scalar = True
+
     @staticmethod
     def forward(ctx, a, b):
         _check_int_zero(a, b)
@@ -647,6 +681,9 @@ def addcmul(input: Tensor, tensor1: Tensor, tensor2=None, *args, value=1,
         scaled = tensor1 * value if value != 1 else tensor1
         res = _named(MulAdd.apply(input, scaled, tensor2), "AddcmulBackward0")
         return res if out is None else out.copy_(res)
+    low = _low_addc(input, tensor1, tensor2, value, False)
+    if low is not None:
+        return low if out is None else out.copy_(low)
     if isinstance(value, float) and all(isinstance(t, Tensor) and t._dtype.category < D._FLOAT
                                         for t in (input, tensor1, tensor2)):
         value = int(value)  # an integer result: torch truncates a float value (0.5 -> 0)
@@ -671,6 +708,59 @@ class MulAdd(Op):
         gx = unbroadcast(grad * y, x.shape) if need[1] else None
         gy = unbroadcast(grad * x, y.shape) if need[2] else None
         return ga, gx, gy
+
+
+class LowAddc(Op):
+    """``a + value * x * y`` (``divide``: ``a + value * x / y``) for float16/bfloat16 tensors
+    as PyTorch's addcmul/addcdiv kernels compute them: in float32 (``value`` a float32 number),
+    rounded once to the 2-byte dtype at the end. The gradients are PyTorch's formulas in the
+    2-byte dtype, grouped as there (each step rounds)."""
+
+    opmath = True
+
+    @staticmethod
+    def forward(ctx, a, x, y, value, divide):
+        ctx.value, ctx.divide = value, divide
+        ctx.save_for_backward(ctx.inputs[1], ctx.inputs[2])
+        scaled = x * np.float32(value) if value != 1 else x
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            if divide:
+                return a + scaled / y
+            return fused_multiply_add(scaled, y, a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, y = ctx.saved_tensors
+        need, value = ctx.needs_input_grad, ctx.value
+        ga = unbroadcast(grad, _shape_of(ctx.inputs[0])) if need[0] else None
+        if ctx.divide:
+            # (value as a 0-d tensor of y's dtype, divided tensor by tensor, as PyTorch)
+            gx = unbroadcast(grad * (_like(value, y) / y), x.shape) if need[1] else None
+            gy = unbroadcast(-grad * ((x * value) / (y * y)), y.shape) if need[2] else None
+        else:
+            gx = unbroadcast(grad * (y * value), x.shape) if need[1] else None
+            gy = unbroadcast(grad * (x * value), y.shape) if need[2] else None
+        return ga, gx, gy
+
+
+def _like(value, t: Tensor) -> Tensor:
+    from ..._creation import tensor
+
+    return tensor(value, dtype=t._dtype, device=t.device)
+
+
+def _low_addc(input, tensor1, tensor2, value, divide: bool):
+    """``LowAddc`` when all three operands are float16 (or all bfloat16) tensors on the CPU
+    and ``value`` is real; None otherwise (the caller's general path)."""
+    ts = (input, tensor1, tensor2)
+    if not all(isinstance(t, Tensor) and type(t._data) is np.ndarray for t in ts):
+        return None
+    dt = input._dtype
+    if (dt is not D.float16 and dt is not D.bfloat16) or tensor1._dtype is not dt or \
+            tensor2._dtype is not dt or isinstance(value, complex):
+        return None
+    return _named(LowAddc.apply(input, tensor1, tensor2, value=value, divide=divide),
+                  "AddcdivBackward0" if divide else "AddcmulBackward0")
 
 
 def addcdiv(input: Tensor, tensor1: Tensor, tensor2=None, *args, value=1,
@@ -698,6 +788,9 @@ def addcdiv(input: Tensor, tensor1: Tensor, tensor2=None, *args, value=1,
             "(input + value * tensor1 / tensor2), for all dtypes.")
     if isinstance(input, Tensor) and input._dtype in D.SHELL:
         refuse_shell("addcdiv", input._dtype)
+    low = _low_addc(input, t1, t2, value, True)
+    if low is not None:
+        return low if out is None else out.copy_(low)
     # torch's order: (value * tensor1) / tensor2, then + input (no fused step)
     quot = (t1 * value) / t2 if value != 1 else t1 / t2
     res = _named(input + quot, "AddcdivBackward0")

@@ -189,6 +189,7 @@ def _all_f64(a, b, w) -> bool:
 
 class Lerp(Op):
     reads_input_meta = True  # backward reads the inputs' shapes only (Op._free)
+    opmath = True  # float16/bfloat16: float32 arithmetic, one rounding (_core.opmath_forward)
 
     @staticmethod
     def forward(ctx, a, b, w):
@@ -255,7 +256,10 @@ def lerp(input: Tensor, end: Tensor, weight, *, out=None) -> Tensor:
         # straight to the input's dtype: a float64 lerp keeps its weight's double precision
         from ..._creation import tensor
 
-        weight = tensor(weight, dtype=input._dtype, device=input.device)
+        # (a float16/bfloat16 lerp keeps a float weight in float32, as torch's opmath kernel)
+        wdt = D.float32 if input._dtype.itemsize == 2 and isinstance(weight, float) else \
+            input._dtype
+        weight = tensor(weight, dtype=wdt, device=input.device)
     else:
         weight = as_tensor(weight, input).to(input._dtype)
     result = Lerp.apply(input, end, weight)

@@ -76,6 +76,10 @@ class PowScalar(Op):
         if a.dtype == np.bool_:  # bool ** bool stays bool: x ** True is x, x ** False is True
             return a | (not ctx.exponent)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            if ctx.exponent == 3 and a.dtype.char == "E" and a.dtype.itemsize == 2:
+                # bfloat16 cubes: PyTorch multiplies in bfloat16, rounding twice (its float16
+                # cube, like NumPy's power, is one float32 result rounded once)
+                return (a * a) * a
             return np.power(a, exponent)
 
     @staticmethod

@@ -95,6 +95,10 @@ _TABLE = {
 
 _ALIASES = {"arcsin": "asin", "arccos": "acos", "arctan": "atan", "arcsinh": "asinh",
             "arccosh": "acosh", "arctanh": "atanh"}
+# float16/bfloat16 evaluated as PyTorch's kernels do (see _core.opmath_forward): rsqrt is one
+# float32 kernel there (1 / sqrt in 2-byte steps rounds twice); tanh's backward kernel works in
+# float32 from the 2-byte output and rounds once
+_OPMATH = {"rsqrt": ("forward",), "tanh": ("forward", "backward")}
 # ops that never warn (no overflow, no domain errors), so they skip np.errstate's cost
 _NO_ERRSTATE = {"atan", "tanh", "sigmoid", "asinh", "erf", "erfc", "deg2rad", "rad2deg"}
 
@@ -124,10 +128,14 @@ def _make_op(name, np_fn, grad_fn, saves):
         return grad_fn(grad, saved)
 
     cls_name = name[0].upper() + name[1:]
+    low = _OPMATH.get(name, ())
     return type(cls_name, (Op,), {"forward": staticmethod(forward),
                                   "backward": staticmethod(backward),
                                   "save_output": saves == "y",
-                                  "_saved_fields": {"self": 0} if saves == "x" else None})
+                                  "_saved_fields": {"self": 0} if saves == "x" else None,
+                                  "opmath": "forward" in low,
+                                  "opmath_backward": "backward" in low,
+                                  "opmath_low_output": "backward" in low})
 
 
 def _make_public(name, cls, example_in, example_out):

@@ -36,6 +36,7 @@ def _vector_norm_np(x: np.ndarray, ord: float, axes: tuple, keepdim: bool) -> np
 
 class VectorNorm(Op):
     save_output = True
+    opmath = True  # float16/bfloat16: float32 arithmetic, rounded once (_core.opmath_forward)
 
     @staticmethod
     def forward(ctx, x, ord, axes, keepdim):
@@ -54,7 +55,8 @@ class VectorNorm(Op):
         if p == 0:
             return g * 0
         if p == 2:  # x / |x|, zero where the norm is zero
-            return SafeDiv.apply(x * g, expand_reduced(out, x.shape, axes, keep))
+            # grouped as PyTorch's formula, (x / norm) * grad: float16 rounds each step
+            return SafeDiv.apply(x, expand_reduced(out, x.shape, axes, keep)) * g
         # sign(x) as an op (zero derivative), so the gradient stays on the graph like torch's
         # complex x: sgn(x) = x / |x|, the conjugate Wirtinger gradient of |x| (as PyTorch's)
         complex_ = x._dtype.is_complex

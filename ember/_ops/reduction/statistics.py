@@ -21,6 +21,8 @@ __all__ = ["var", "std", "var_mean", "std_mean", "logsumexp", "cov", "corrcoef"]
 # -- variance and standard deviation --------------------------------------------------------
 
 class Var(Op):
+    opmath = True  # float16/bfloat16: float32 arithmetic, rounded once (_core.opmath_forward)
+
     @staticmethod
     def forward(ctx, x, axes, correction, keepdim):
         ctx.save_for_backward(*ctx.inputs)
@@ -38,6 +40,7 @@ class Var(Op):
 
 class Std(Op):
     save_output = True
+    opmath = True  # float16/bfloat16: float32 arithmetic, rounded once (_core.opmath_forward)
 
     @staticmethod
     def forward(ctx, x, axes, correction, keepdim):

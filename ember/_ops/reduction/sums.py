@@ -100,6 +100,7 @@ class SafeDiv(Op):
 
 class Sum(Op):
     _saved_fields = {"self_sym_sizes": ("attr", "in_shape")}
+    opmath = True  # float16/bfloat16: float32 arithmetic, rounded once (_core.opmath_forward)
 
     @staticmethod
     def forward(ctx, x, axes, keepdim, dtype):
@@ -132,11 +133,14 @@ def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor
     if input._dtype in D.SHELL:
         refuse_shell("sum", input._dtype)
     op = Sum if dim is None else SumDim
-    return op.apply(input, axes=axes, keepdim=keepdim, dtype=input._dtype.np_dtype)
+    low = input._dtype is D.float16 or input._dtype is D.bfloat16  # accumulates in float32
+    return op.apply(input, axes=axes, keepdim=keepdim,
+                    dtype=np.float32 if low else input._dtype.np_dtype)
 
 
 class Mean(Op):
     _saved_fields = Sum._saved_fields
+    opmath = True  # float16/bfloat16: float32 arithmetic, rounded once (_core.opmath_forward)
 
     @staticmethod
     def forward(ctx, x, axes, keepdim):
@@ -251,6 +255,8 @@ def _reverse_cumsum(g: Tensor, dim: int) -> Tensor:
 
 
 class Cumsum(Op):
+    opmath = opmath_backward = True  # float16/bfloat16: float32, one rounding (_core)
+
     @staticmethod
     def forward(ctx, x, dim):
         ctx.dim = dim
