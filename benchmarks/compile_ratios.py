@@ -8,8 +8,8 @@ compiled and PyTorch eager steps timed in alternation, so machine load hits all 
     EMBER_BENCH_TORCH_COMPILE=1 python benchmarks/compile_ratios.py   # adds torch.compile
 
 The workloads are run.py's: ``mlp b1`` (a training step, model compiled), ``transformer b8
-inference`` (backend "inductor", i.e. ember's replay) and ``cnn b64 inference`` (backend
-"onnxruntime").
+inference`` (backend "inductor", i.e. ember's replay), ``transformer b8 inference onnxruntime``
+(the same model, backend "onnxruntime") and ``cnn b64 inference`` (backend "onnxruntime").
 """
 
 from __future__ import annotations
@@ -32,6 +32,9 @@ GOALS = {
     "transformer b8 inference": (bench.transformer_inference,
                                  lambda L: bench.transformer_inference(L, "inductor"), 30,
                                  (0.6, 1.0)),
+    "transformer b8 inference onnxruntime": (
+        bench.transformer_inference, lambda L: bench.transformer_inference(L, "onnxruntime"), 30,
+        (0.6, 1.0)),
     "cnn b64 inference onnxruntime": (bench.cnn_inference,
                                       lambda L: bench.cnn_inference(L, "onnxruntime"), 12,
                                       (None, 1.0)),
@@ -62,7 +65,7 @@ def main() -> int:
 
     torch.set_num_threads(args.threads or os.cpu_count() or 1)
     with_torch_compile = os.environ.get("EMBER_BENCH_TORCH_COMPILE") == "1"
-    head = (f"{'workload':<31}{'ember':>9}{'compiled':>10}{'torch':>9}"
+    head = (f"{'workload':<38}{'ember':>9}{'compiled':>10}{'torch':>9}"
             f"{'/ember':>8}{'/torch':>8}  goal")
     if with_torch_compile:
         head += f"{'torch.compile':>15}"
@@ -88,7 +91,7 @@ def main() -> int:
         t = {k: agg(v) * 1e3 for k, v in times.items()}
         r_e, r_t = t["compiled"] / t["ember"], t["compiled"] / t["torch"]
         goal = f"<= {goal_e} / {goal_t}" if goal_e else f"- / <= {goal_t}"
-        line = (f"{name:<31}{t['ember']:>9.2f}{t['compiled']:>10.2f}{t['torch']:>9.2f}"
+        line = (f"{name:<38}{t['ember']:>9.2f}{t['compiled']:>10.2f}{t['torch']:>9.2f}"
                 f"{r_e:>8.2f}{r_t:>8.2f}  {goal}")
         if with_torch_compile:
             line += f"{t['torch.compile']:>15.2f}"
