@@ -66,10 +66,13 @@ def test_list_models():
     assert set(FACTS) <= set(every)
     assert models.list_models(module=models) == every
     assert models.list_models(module=models.squeezenet) == ["squeezenet1_0", "squeezenet1_1"]
+    # each builder is public in models or in its subpackage (models.detection.ssd300_vgg16,
+    # models.quantization.resnet18 listed as "quantized_resnet18"), as in torchvision
+    subpackages = ("detection", "segmentation", "video", "quantization", "optical_flow")
+    homes = [models] + [getattr(models, s) for s in subpackages if hasattr(models, s)]
     for name in every:
-        # detection builders live in models.detection only, as in torchvision
-        assert models.get_model_builder(name) is getattr(models, name, None) \
-            or models.get_model_builder(name) is getattr(models.detection, name)
+        builder = models.get_model_builder(name)
+        assert any(getattr(home, builder.__name__, None) is builder for home in homes), name
 
 
 @pytest.mark.parametrize("name", sorted(FACTS))

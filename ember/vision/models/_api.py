@@ -49,13 +49,80 @@ def _builders() -> dict[str, Callable[..., nn.Module]]:
     for name in _DETECTION_BUILDERS:
         if hasattr(detection, name):
             found[name] = getattr(detection, name)
+    # Swin Transformer v1/v2 (models.swin_transformer)
+    from . import swin_transformer
+
+    for name in _SWIN_BUILDERS:
+        found[name] = getattr(swin_transformer, name)
+    from .maxvit import maxvit_t
+
+    found["maxvit_t"] = maxvit_t
+    # the semantic segmentation builders (models.segmentation)
+    from . import segmentation
+
+    for name in _SEGMENTATION_WEIGHTS:
+        found[name] = getattr(segmentation, name)
+    # the further variants of the families above, and MNASNet (models.<family>.<builder>)
+    import importlib
+
+    for module_name, variant_names in _VARIANT_BUILDERS.items():
+        module = importlib.import_module(f".{module_name}", __package__)
+        for name in variant_names:
+            found[name] = getattr(module, name)
+    # GoogLeNet, Inception v3 (their modules' names are shadowed by the builders, as in
+    # torchvision) and EfficientNetV2
+    from .googlenet import googlenet
+    from .inception import inception_v3
+
+    found.update(googlenet=googlenet, inception_v3=inception_v3)
+    for name in ("efficientnet_v2_s", "efficientnet_v2_m", "efficientnet_v2_l"):
+        found[name] = getattr(efficientnet, name)
+    # the video classification builders (models.video); names ember lacks are skipped
+    from . import video
+
+    for name in _VIDEO_BUILDERS:
+        if hasattr(video, name):
+            found[name] = getattr(video, name)
     return found
+
+
+_VIDEO_BUILDERS = ("r3d_18", "mc3_18", "r2plus1d_18", "s3d", "mvit_v1_b", "mvit_v2_s",
+                   "swin3d_t", "swin3d_s", "swin3d_b")
+
+
+def _video_weight_enums() -> dict[str, type[WeightsEnum]]:
+    # the video enums live in their own modules (models.video.<module>.<Enum>)
+    from . import video
+
+    return {k: v for k, v in vars(video).items()
+            if isinstance(v, type) and issubclass(v, WeightsEnum) and v is not WeightsEnum}
 
 
 _DETECTION_BUILDERS = ("fasterrcnn_resnet50_fpn", "fasterrcnn_mobilenet_v3_large_fpn",
                        "maskrcnn_resnet50_fpn", "keypointrcnn_resnet50_fpn",
                        "retinanet_resnet50_fpn", "retinanet_resnet50_fpn_v2",
                        "fcos_resnet50_fpn")
+# the v2 R-CNNs (conv + norm heads, "Benchmarking Detection Transfer Learning with ViTs")
+_DETECTION_BUILDERS += ("fasterrcnn_resnet50_fpn_v2", "maskrcnn_resnet50_fpn_v2")
+# the low-resolution (320 pixel) MobileNetV3 Faster R-CNN
+_DETECTION_BUILDERS += ("fasterrcnn_mobilenet_v3_large_320_fpn",)
+# SSD and SSDlite
+_DETECTION_BUILDERS += ("ssd300_vgg16", "ssdlite320_mobilenet_v3_large")
+# module -> the builders of the family variants (and MNASNet) it adds
+_VARIANT_BUILDERS = {
+    "convnext": ("convnext_small", "convnext_base", "convnext_large"),
+    "densenet": ("densenet161", "densenet169", "densenet201"),
+    "efficientnet": ("efficientnet_b2", "efficientnet_b3", "efficientnet_b4", "efficientnet_b5",
+                     "efficientnet_b6", "efficientnet_b7"),
+    "regnet": ("regnet_x_400mf", "regnet_x_800mf", "regnet_x_1_6gf", "regnet_x_3_2gf",
+               "regnet_x_8gf", "regnet_x_16gf", "regnet_x_32gf", "regnet_y_800mf",
+               "regnet_y_1_6gf", "regnet_y_3_2gf", "regnet_y_8gf", "regnet_y_16gf",
+               "regnet_y_32gf", "regnet_y_128gf"),
+    "resnet": ("resnext101_32x8d", "resnext101_64x4d", "wide_resnet101_2"),
+    "shufflenetv2": ("shufflenet_v2_x1_5", "shufflenet_v2_x2_0"),
+    "vision_transformer": ("vit_b_32", "vit_l_16", "vit_l_32", "vit_h_14"),
+    "mnasnet": ("mnasnet0_5", "mnasnet0_75", "mnasnet1_0", "mnasnet1_3"),
+}
 
 
 def get_model_builder(name: str) -> Callable[..., nn.Module]:
@@ -304,6 +371,11 @@ _DETECTION_WEIGHTS: dict[str, tuple[str, str, list[tuple[str, str, int, int]]]] 
                                     38198935, 1)]),
     "fcos_resnet50_fpn": ("FCOS_ResNet50_FPN_Weights", "COCO_V1",
                           [("COCO_V1", "fcos_resnet50_fpn_coco-99b0c9b7.pth", 32269600, 1)]),
+    "ssd300_vgg16": ("SSD300_VGG16_Weights", "COCO_V1",
+                     [("COCO_V1", "ssd300_vgg16_coco-b556d3b4.pth", 35641826, 1)]),
+    "ssdlite320_mobilenet_v3_large": (
+        "SSDLite320_MobileNet_V3_Large_Weights", "COCO_V1",
+        [("COCO_V1", "ssdlite320_mobilenet_v3_large_coco-a79551df.pth", 3440060, 1)]),
 }
 
 
@@ -321,9 +393,178 @@ def _make_weight_enums(table=None) -> dict[str, type[WeightsEnum]]:
     return enums
 
 
+_SWIN_BUILDERS = ("swin_t", "swin_s", "swin_b", "swin_v2_t", "swin_v2_s", "swin_v2_b")
+_WEIGHTS.update({
+    "swin_t": ("Swin_T_Weights", "IMAGENET1K_V1",
+               [("IMAGENET1K_V1", "swin_t-704ceda3.pth", 28288354, 224)]),
+    "swin_s": ("Swin_S_Weights", "IMAGENET1K_V1",
+               [("IMAGENET1K_V1", "swin_s-5e29d889.pth", 49606258, 224)]),
+    "swin_b": ("Swin_B_Weights", "IMAGENET1K_V1",
+               [("IMAGENET1K_V1", "swin_b-68c6b09e.pth", 87768224, 224)]),
+    "swin_v2_t": ("Swin_V2_T_Weights", "IMAGENET1K_V1",
+                  [("IMAGENET1K_V1", "swin_v2_t-b137f0e2.pth", 28351570, 256)]),
+    "swin_v2_s": ("Swin_V2_S_Weights", "IMAGENET1K_V1",
+                  [("IMAGENET1K_V1", "swin_v2_s-637d8ceb.pth", 49737442, 256)]),
+    "swin_v2_b": ("Swin_V2_B_Weights", "IMAGENET1K_V1",
+                  [("IMAGENET1K_V1", "swin_v2_b-781e5279.pth", 87930848, 256)]),
+    "maxvit_t": ("MaxVit_T_Weights", "IMAGENET1K_V1",
+                 [("IMAGENET1K_V1", "maxvit_t-bc5ab103.pth", 30919624, 224)]),
+})
+# the family variants' and MNASNet's checkpoints
+_WEIGHTS.update({
+    "convnext_small": ("ConvNeXt_Small_Weights", "IMAGENET1K_V1",
+        [("IMAGENET1K_V1", "convnext_small-0c510722.pth", 50223688, 32)]),
+    "convnext_base": ("ConvNeXt_Base_Weights", "IMAGENET1K_V1",
+        [("IMAGENET1K_V1", "convnext_base-6075fbad.pth", 88591464, 32)]),
+    "convnext_large": ("ConvNeXt_Large_Weights", "IMAGENET1K_V1",
+        [("IMAGENET1K_V1", "convnext_large-ea097f82.pth", 197767336, 32)]),
+    "densenet161": ("DenseNet161_Weights", "IMAGENET1K_V1",
+        [("IMAGENET1K_V1", "densenet161-8d451a50.pth", 28681000, 29)]),
+    "densenet169": ("DenseNet169_Weights", "IMAGENET1K_V1",
+        [("IMAGENET1K_V1", "densenet169-b2777c0a.pth", 14149480, 29)]),
+    "densenet201": ("DenseNet201_Weights", "IMAGENET1K_V1",
+        [("IMAGENET1K_V1", "densenet201-c1103571.pth", 20013928, 29)]),
+    "efficientnet_b2": ("EfficientNet_B2_Weights", "IMAGENET1K_V1",
+        [("IMAGENET1K_V1", "efficientnet_b2_rwightman-c35c1473.pth", 9109994, 1)]),
+    "efficientnet_b3": ("EfficientNet_B3_Weights", "IMAGENET1K_V1",
+        [("IMAGENET1K_V1", "efficientnet_b3_rwightman-b3899882.pth", 12233232, 1)]),
+    "efficientnet_b4": ("EfficientNet_B4_Weights", "IMAGENET1K_V1",
+        [("IMAGENET1K_V1", "efficientnet_b4_rwightman-23ab8bcd.pth", 19341616, 1)]),
+    "efficientnet_b5": ("EfficientNet_B5_Weights", "IMAGENET1K_V1",
+        [("IMAGENET1K_V1", "efficientnet_b5_lukemelas-1a07897c.pth", 30389784, 1)]),
+    "efficientnet_b6": ("EfficientNet_B6_Weights", "IMAGENET1K_V1",
+        [("IMAGENET1K_V1", "efficientnet_b6_lukemelas-24a108a5.pth", 43040704, 1)]),
+    "efficientnet_b7": ("EfficientNet_B7_Weights", "IMAGENET1K_V1",
+        [("IMAGENET1K_V1", "efficientnet_b7_lukemelas-c5b4e57e.pth", 66347960, 1)]),
+    "regnet_x_400mf": ("RegNet_X_400MF_Weights", "IMAGENET1K_V2",
+        [("IMAGENET1K_V1", "regnet_x_400mf-adf1edd5.pth", 5495976, 1),
+         ("IMAGENET1K_V2", "regnet_x_400mf-62229a5f.pth", 5495976, 1)]),
+    "regnet_x_800mf": ("RegNet_X_800MF_Weights", "IMAGENET1K_V2",
+        [("IMAGENET1K_V1", "regnet_x_800mf-ad17e45c.pth", 7259656, 1),
+         ("IMAGENET1K_V2", "regnet_x_800mf-94a99ebd.pth", 7259656, 1)]),
+    "regnet_x_1_6gf": ("RegNet_X_1_6GF_Weights", "IMAGENET1K_V2",
+        [("IMAGENET1K_V1", "regnet_x_1_6gf-e3633e7f.pth", 9190136, 1),
+         ("IMAGENET1K_V2", "regnet_x_1_6gf-a12f2b72.pth", 9190136, 1)]),
+    "regnet_x_3_2gf": ("RegNet_X_3_2GF_Weights", "IMAGENET1K_V2",
+        [("IMAGENET1K_V1", "regnet_x_3_2gf-f342aeae.pth", 15296552, 1),
+         ("IMAGENET1K_V2", "regnet_x_3_2gf-7071aa85.pth", 15296552, 1)]),
+    "regnet_x_8gf": ("RegNet_X_8GF_Weights", "IMAGENET1K_V2",
+        [("IMAGENET1K_V1", "regnet_x_8gf-03ceed89.pth", 39572648, 1),
+         ("IMAGENET1K_V2", "regnet_x_8gf-2b70d774.pth", 39572648, 1)]),
+    "regnet_x_16gf": ("RegNet_X_16GF_Weights", "IMAGENET1K_V2",
+        [("IMAGENET1K_V1", "regnet_x_16gf-2007eb11.pth", 54278536, 1),
+         ("IMAGENET1K_V2", "regnet_x_16gf-ba3796d7.pth", 54278536, 1)]),
+    "regnet_x_32gf": ("RegNet_X_32GF_Weights", "IMAGENET1K_V2",
+        [("IMAGENET1K_V1", "regnet_x_32gf-9d47f8d0.pth", 107811560, 1),
+         ("IMAGENET1K_V2", "regnet_x_32gf-6eb8fdc6.pth", 107811560, 1)]),
+    "regnet_y_800mf": ("RegNet_Y_800MF_Weights", "IMAGENET1K_V2",
+        [("IMAGENET1K_V1", "regnet_y_800mf-1b27b58c.pth", 6432512, 1),
+         ("IMAGENET1K_V2", "regnet_y_800mf-58fc7688.pth", 6432512, 1)]),
+    "regnet_y_1_6gf": ("RegNet_Y_1_6GF_Weights", "IMAGENET1K_V2",
+        [("IMAGENET1K_V1", "regnet_y_1_6gf-b11a554e.pth", 11202430, 1),
+         ("IMAGENET1K_V2", "regnet_y_1_6gf-0d7bc02a.pth", 11202430, 1)]),
+    "regnet_y_3_2gf": ("RegNet_Y_3_2GF_Weights", "IMAGENET1K_V2",
+        [("IMAGENET1K_V1", "regnet_y_3_2gf-b5a9779c.pth", 19436338, 1),
+         ("IMAGENET1K_V2", "regnet_y_3_2gf-9180c971.pth", 19436338, 1)]),
+    "regnet_y_8gf": ("RegNet_Y_8GF_Weights", "IMAGENET1K_V2",
+        [("IMAGENET1K_V1", "regnet_y_8gf-d0d0e4a8.pth", 39381472, 1),
+         ("IMAGENET1K_V2", "regnet_y_8gf-dc2b1b54.pth", 39381472, 1)]),
+    "regnet_y_16gf": ("RegNet_Y_16GF_Weights", "IMAGENET1K_V2",
+        [("IMAGENET1K_V1", "regnet_y_16gf-9e6ed7dd.pth", 83590140, 1),
+         ("IMAGENET1K_V2", "regnet_y_16gf-3e4a00f9.pth", 83590140, 1),
+         ("IMAGENET1K_SWAG_E2E_V1", "regnet_y_16gf_swag-43afe44d.pth", 83590140, 1),
+         ("IMAGENET1K_SWAG_LINEAR_V1", "regnet_y_16gf_lc_swag-f3ec0043.pth", 83590140, 1)]),
+    "regnet_y_32gf": ("RegNet_Y_32GF_Weights", "IMAGENET1K_V2",
+        [("IMAGENET1K_V1", "regnet_y_32gf-4dee3f7a.pth", 145046770, 1),
+         ("IMAGENET1K_V2", "regnet_y_32gf-8db6d4b5.pth", 145046770, 1),
+         ("IMAGENET1K_SWAG_E2E_V1", "regnet_y_32gf_swag-04fdfa75.pth", 145046770, 1),
+         ("IMAGENET1K_SWAG_LINEAR_V1", "regnet_y_32gf_lc_swag-e1583746.pth", 145046770, 1)]),
+    "regnet_y_128gf": ("RegNet_Y_128GF_Weights", "IMAGENET1K_SWAG_E2E_V1",
+        [("IMAGENET1K_SWAG_E2E_V1", "regnet_y_128gf_swag-c8ce3e52.pth", 644812894, 1),
+         ("IMAGENET1K_SWAG_LINEAR_V1", "regnet_y_128gf_lc_swag-cbe8ce12.pth", 644812894, 1)]),
+    "resnext101_32x8d": ("ResNeXt101_32X8D_Weights", "IMAGENET1K_V2",
+        [("IMAGENET1K_V1", "resnext101_32x8d-8ba56ff5.pth", 88791336, 1),
+         ("IMAGENET1K_V2", "resnext101_32x8d-110c445d.pth", 88791336, 1)]),
+    "resnext101_64x4d": ("ResNeXt101_64X4D_Weights", "IMAGENET1K_V1",
+        [("IMAGENET1K_V1", "resnext101_64x4d-173b62eb.pth", 83455272, 1)]),
+    "wide_resnet101_2": ("Wide_ResNet101_2_Weights", "IMAGENET1K_V2",
+        [("IMAGENET1K_V1", "wide_resnet101_2-32ee1156.pth", 126886696, 1),
+         ("IMAGENET1K_V2", "wide_resnet101_2-d733dc28.pth", 126886696, 1)]),
+    "shufflenet_v2_x1_5": ("ShuffleNet_V2_X1_5_Weights", "IMAGENET1K_V1",
+        [("IMAGENET1K_V1", "shufflenetv2_x1_5-3c479a10.pth", 3503624, 1)]),
+    "shufflenet_v2_x2_0": ("ShuffleNet_V2_X2_0_Weights", "IMAGENET1K_V1",
+        [("IMAGENET1K_V1", "shufflenetv2_x2_0-8be3c8ee.pth", 7393996, 1)]),
+    "vit_b_32": ("ViT_B_32_Weights", "IMAGENET1K_V1",
+        [("IMAGENET1K_V1", "vit_b_32-d86f8d99.pth", 88224232, 224)]),
+    "vit_l_16": ("ViT_L_16_Weights", "IMAGENET1K_V1",
+        [("IMAGENET1K_V1", "vit_l_16-852ce7e3.pth", 304326632, 224),
+         ("IMAGENET1K_SWAG_E2E_V1", "vit_l_16_swag-4f3808c9.pth", 305174504, 512),
+         ("IMAGENET1K_SWAG_LINEAR_V1", "vit_l_16_lc_swag-4d563306.pth", 304326632, 224)]),
+    "vit_l_32": ("ViT_L_32_Weights", "IMAGENET1K_V1",
+        [("IMAGENET1K_V1", "vit_l_32-c7638314.pth", 306535400, 224)]),
+    "vit_h_14": ("ViT_H_14_Weights", "IMAGENET1K_SWAG_E2E_V1",
+        [("IMAGENET1K_SWAG_E2E_V1", "vit_h_14_swag-80465313.pth", 633470440, 518),
+         ("IMAGENET1K_SWAG_LINEAR_V1", "vit_h_14_lc_swag-c1eb923e.pth", 632045800, 224)]),
+    "mnasnet0_5": ("MNASNet0_5_Weights", "IMAGENET1K_V1",
+        [("IMAGENET1K_V1", "mnasnet0.5_top1_67.823-3ffadce67e.pth", 2218512, 1)]),
+    "mnasnet0_75": ("MNASNet0_75_Weights", "IMAGENET1K_V1",
+        [("IMAGENET1K_V1", "mnasnet0_75-7090bc5f.pth", 3170208, 1)]),
+    "mnasnet1_0": ("MNASNet1_0_Weights", "IMAGENET1K_V1",
+        [("IMAGENET1K_V1", "mnasnet1.0_top1_73.512-f206786ef8.pth", 4383312, 1)]),
+    "mnasnet1_3": ("MNASNet1_3_Weights", "IMAGENET1K_V1",
+        [("IMAGENET1K_V1", "mnasnet1_3-a4c69d6f.pth", 6282256, 1)]),
+})
+# GoogLeNet, Inception v3 and EfficientNetV2
+_WEIGHTS.update({
+    "googlenet": ("GoogLeNet_Weights", "IMAGENET1K_V1",
+                  [("IMAGENET1K_V1", "googlenet-1378be20.pth", 6624904, 15)]),
+    "inception_v3": ("Inception_V3_Weights", "IMAGENET1K_V1",
+                     [("IMAGENET1K_V1", "inception_v3_google-0cc3c7bd.pth", 27161264, 75)]),
+    "efficientnet_v2_s": ("EfficientNet_V2_S_Weights", "IMAGENET1K_V1",
+                          [("IMAGENET1K_V1", "efficientnet_v2_s-dd5fe13b.pth", 21458488, 33)]),
+    "efficientnet_v2_m": ("EfficientNet_V2_M_Weights", "IMAGENET1K_V1",
+                          [("IMAGENET1K_V1", "efficientnet_v2_m-dc08266a.pth", 54139356, 33)]),
+    "efficientnet_v2_l": ("EfficientNet_V2_L_Weights", "IMAGENET1K_V1",
+                          [("IMAGENET1K_V1", "efficientnet_v2_l-59c71312.pth", 118515272, 33)]),
+})
 _WEIGHT_ENUMS = _make_weight_enums()
 globals().update(_WEIGHT_ENUMS)
+_DETECTION_WEIGHTS.update({
+    "fasterrcnn_resnet50_fpn_v2": ("FasterRCNN_ResNet50_FPN_V2_Weights", "COCO_V1",
+                                   [("COCO_V1", "fasterrcnn_resnet50_fpn_v2_coco-dd69338a.pth",
+                                     43712278, 1)]),
+    "maskrcnn_resnet50_fpn_v2": ("MaskRCNN_ResNet50_FPN_V2_Weights", "COCO_V1",
+                                 [("COCO_V1", "maskrcnn_resnet50_fpn_v2_coco-73cbd019.pth",
+                                   46359409, 1)]),
+})
+_DETECTION_WEIGHTS["fasterrcnn_mobilenet_v3_large_320_fpn"] = (
+    "FasterRCNN_MobileNet_V3_Large_320_FPN_Weights", "COCO_V1",
+    [("COCO_V1", "fasterrcnn_mobilenet_v3_large_320_fpn-907ea3f9.pth", 19386354, 1)])
 _DETECTION_WEIGHT_ENUMS = _make_weight_enums(_DETECTION_WEIGHTS)
+# segmentation checkpoints (COCO images, Pascal VOC's 21 labels); the enums live in
+# ``models.segmentation`` only, as in torchvision
+_SEGMENTATION_WEIGHTS: dict[str, tuple[str, str, list[tuple[str, str, int, int]]]] = {
+    "fcn_resnet50": ("FCN_ResNet50_Weights", "COCO_WITH_VOC_LABELS_V1",
+                     [("COCO_WITH_VOC_LABELS_V1", "fcn_resnet50_coco-1167a1af.pth", 35322218,
+                       1)]),
+    "fcn_resnet101": ("FCN_ResNet101_Weights", "COCO_WITH_VOC_LABELS_V1",
+                      [("COCO_WITH_VOC_LABELS_V1", "fcn_resnet101_coco-7ecb50ca.pth", 54314346,
+                        1)]),
+    "deeplabv3_resnet50": ("DeepLabV3_ResNet50_Weights", "COCO_WITH_VOC_LABELS_V1",
+                           [("COCO_WITH_VOC_LABELS_V1", "deeplabv3_resnet50_coco-cd0a2569.pth",
+                             42004074, 1)]),
+    "deeplabv3_resnet101": ("DeepLabV3_ResNet101_Weights", "COCO_WITH_VOC_LABELS_V1",
+                            [("COCO_WITH_VOC_LABELS_V1",
+                              "deeplabv3_resnet101_coco-586e9e4e.pth", 60996202, 1)]),
+    "deeplabv3_mobilenet_v3_large": (
+        "DeepLabV3_MobileNet_V3_Large_Weights", "COCO_WITH_VOC_LABELS_V1",
+        [("COCO_WITH_VOC_LABELS_V1", "deeplabv3_mobilenet_v3_large-fc3c493d.pth", 11029328,
+          1)]),
+    "lraspp_mobilenet_v3_large": (
+        "LRASPP_MobileNet_V3_Large_Weights", "COCO_WITH_VOC_LABELS_V1",
+        [("COCO_WITH_VOC_LABELS_V1", "lraspp_mobilenet_v3_large-d234d4ea.pth", 3221538, 1)]),
+}
+_SEGMENTATION_WEIGHT_ENUMS = _make_weight_enums(_SEGMENTATION_WEIGHTS)
 
 
 def get_model_weights(name: Callable[..., nn.Module] | str) -> type[WeightsEnum]:
@@ -339,6 +580,17 @@ def get_model_weights(name: Callable[..., nn.Module] | str) -> type[WeightsEnum]
     get_model_builder(builder_name)  # "Unknown model ..." for a name ember lacks
     if builder_name in _DETECTION_WEIGHTS:
         return _DETECTION_WEIGHT_ENUMS[_DETECTION_WEIGHTS[builder_name][0]]
+    if builder_name in _SEGMENTATION_WEIGHTS:
+        return _SEGMENTATION_WEIGHT_ENUMS[_SEGMENTATION_WEIGHTS[builder_name][0]]
+    if builder_name in _VIDEO_BUILDERS:
+        # the builder's ``weights`` annotation names its enum ("R3D_18_Weights | None")
+        import inspect
+        import sys
+
+        builder = get_model_builder(builder_name)
+        annotation = inspect.signature(builder).parameters["weights"].annotation
+        enum_name = str(getattr(annotation, "__name__", annotation)).split("|")[0].strip()
+        return getattr(sys.modules[builder.__module__], enum_name)
     return _WEIGHT_ENUMS[_WEIGHTS[builder_name][0]]
 
 
@@ -354,7 +606,10 @@ def get_weight(name: str) -> WeightsEnum:
     except ValueError:
         raise ValueError(f"Invalid weight name provided: '{name}'.") from None
     enums = {**_WEIGHT_ENUMS, **_DETECTION_WEIGHT_ENUMS}
+    enums.update(_SEGMENTATION_WEIGHT_ENUMS)
+    enums.update(_video_weight_enums())
     if enum_name not in enums:
         raise ValueError(f"The weight enum '{enum_name}' for the specific method couldn't be "
                          "retrieved.")
     return enums[enum_name][value_name]
+

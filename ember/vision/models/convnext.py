@@ -1,5 +1,5 @@
 """ConvNeXt (Liu et al., "A ConvNet for the 2020s", 2022), built module for module like
-``torchvision.models.convnext``; ember provides the ConvNeXt-Tiny builder.
+``torchvision.models.convnext``: the Tiny, Small, Base and Large builders.
 
 A ConvNeXt block is a 7x7 depthwise conv followed by a channels-last MLP (LayerNorm, 4x
 expansion, GELU), scaled by a learnt per-channel factor and added back to its input. Stages are
@@ -20,7 +20,8 @@ from ..ops.layers import Permute
 from ..ops.regularization import StochasticDepth
 from ._utils import Conv2dNormActivation, _no_pretrained
 
-__all__ = ["ConvNeXt", "CNBlockConfig", "CNBlock", "LayerNorm2d", "convnext_tiny"]
+__all__ = ["ConvNeXt", "CNBlockConfig", "CNBlock", "LayerNorm2d", "convnext_tiny", "convnext_small",
+           "convnext_base", "convnext_large"]
 
 # channels-first <-> channels-last, so LayerNorm and Linear act on the channel axis
 _TO_LAST = [0, 2, 3, 1]
@@ -185,8 +186,48 @@ def convnext_tiny(*, weights: Any = None, progress: bool = True, **kwargs: Any) 
         >>> model(ember.randn(1, 3, 64, 64)).shape
         torch.Size([1, 10])
     """
-    _no_pretrained("convnext_tiny", weights, kwargs)
-    setting = [CNBlockConfig(96, 192, 3), CNBlockConfig(192, 384, 3),
-               CNBlockConfig(384, 768, 9), CNBlockConfig(768, None, 3)]
-    depth_prob = kwargs.pop("stochastic_depth_prob", 0.1)
-    return ConvNeXt(setting, depth_prob, **kwargs)
+    return _convnext("convnext_tiny", 96, 9, 0.1, weights, kwargs)
+
+
+def _convnext(name: str, width: int, third_stage: int, depth_prob: float, weights: Any,
+              kwargs: dict[str, Any]) -> ConvNeXt:
+    # every variant doubles the width at each of its four stages; they differ in the stem
+    # width, the depth of the third stage and the default stochastic depth
+    _no_pretrained(name, weights, kwargs)
+    widths = [width, 2 * width, 4 * width, 8 * width]
+    depths = [3, 3, third_stage, 3]
+    setting = [CNBlockConfig(w, nxt, d) for w, nxt, d in zip(widths, widths[1:] + [None], depths)]
+    return ConvNeXt(setting, kwargs.pop("stochastic_depth_prob", depth_prob), **kwargs)
+
+
+def convnext_small(*, weights: Any = None, progress: bool = True, **kwargs: Any) -> ConvNeXt:
+    """ConvNeXt-Small: stages of 3, 3, 27, 3 blocks with 96, 192, 384, 768 channels;
+    ``stochastic_depth_prob`` defaults to 0.4. Arguments as :func:`convnext_tiny`.
+
+    Example:
+        >>> [len(stage) for stage in convnext_small(num_classes=3).features[1::2]]
+        [3, 3, 27, 3]
+    """
+    return _convnext("convnext_small", 96, 27, 0.4, weights, kwargs)
+
+
+def convnext_base(*, weights: Any = None, progress: bool = True, **kwargs: Any) -> ConvNeXt:
+    """ConvNeXt-Base: stages of 3, 3, 27, 3 blocks with 128, 256, 512, 1024 channels;
+    ``stochastic_depth_prob`` defaults to 0.5. Arguments as :func:`convnext_tiny`.
+
+    Example:
+        >>> convnext_base(num_classes=3).classifier[2]
+        Linear(in_features=1024, out_features=3, bias=True)
+    """
+    return _convnext("convnext_base", 128, 27, 0.5, weights, kwargs)
+
+
+def convnext_large(*, weights: Any = None, progress: bool = True, **kwargs: Any) -> ConvNeXt:
+    """ConvNeXt-Large: stages of 3, 3, 27, 3 blocks with 192, 384, 768, 1536 channels;
+    ``stochastic_depth_prob`` defaults to 0.5. Arguments as :func:`convnext_tiny`.
+
+    Example:
+        >>> convnext_large(num_classes=3).classifier[2]
+        Linear(in_features=1536, out_features=3, bias=True)
+    """
+    return _convnext("convnext_large", 192, 27, 0.5, weights, kwargs)

@@ -16,7 +16,7 @@ from ..._tensor import Tensor
 from ...utils.checkpoint import checkpoint
 from ._utils import _no_pretrained
 
-__all__ = ["DenseNet", "densenet121"]
+__all__ = ["DenseNet", "densenet121", "densenet161", "densenet169", "densenet201"]
 
 _functional = nn.functional
 
@@ -177,3 +177,39 @@ def densenet121(*, weights: Any = None, progress: bool = True, **kwargs: Any) ->
     """
     _no_pretrained("densenet121", weights, kwargs)
     return DenseNet(32, (6, 12, 24, 16), 64, **kwargs)
+
+
+def densenet161(*, weights: Any = None, progress: bool = True, **kwargs: Any) -> DenseNet:
+    """DenseNet-161: growth rate 48, blocks of (6, 12, 36, 24) layers, 96 stem channels.
+    Arguments as :func:`densenet121`.
+
+    Example:
+        >>> densenet161(num_classes=4).classifier
+        Linear(in_features=2208, out_features=4, bias=True)
+    """
+    _no_pretrained("densenet161", weights, kwargs)
+    return DenseNet(48, (6, 12, 36, 24), 96, **kwargs)
+
+
+def densenet169(*, weights: Any = None, progress: bool = True, **kwargs: Any) -> DenseNet:
+    """DenseNet-169: growth rate 32, blocks of (6, 12, 32, 32) layers, 64 stem channels.
+    Arguments as :func:`densenet121`.
+
+    Example:
+        >>> densenet169(num_classes=4).classifier
+        Linear(in_features=1664, out_features=4, bias=True)
+    """
+    _no_pretrained("densenet169", weights, kwargs)
+    return DenseNet(32, (6, 12, 32, 32), 64, **kwargs)
+
+
+def densenet201(*, weights: Any = None, progress: bool = True, **kwargs: Any) -> DenseNet:
+    """DenseNet-201: growth rate 32, blocks of (6, 12, 48, 32) layers, 64 stem channels.
+    Arguments as :func:`densenet121`.
+
+    Example:
+        >>> densenet201(num_classes=4).classifier
+        Linear(in_features=1920, out_features=4, bias=True)
+    """
+    _no_pretrained("densenet201", weights, kwargs)
+    return DenseNet(32, (6, 12, 48, 32), 64, **kwargs)

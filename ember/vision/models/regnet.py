@@ -1,5 +1,5 @@
 """RegNet (Radosavovic et al., "Designing Network Design Spaces", 2020), built module for module
-like ``torchvision.models.regnet``; ember provides the RegNetY-400MF builder.
+like ``torchvision.models.regnet``, with its RegNetX and RegNetY builders.
 
 A RegNet is fixed by a few numbers: the per-block widths grow linearly (``w_0 + w_a * j``) and
 are then snapped to a geometric grid (powers of ``w_m``), and runs of equal width form the
@@ -24,7 +24,10 @@ from ..._tensor import Tensor
 from ..ops.layers import SqueezeExcitation
 from ._utils import Conv2dNormActivation, _make_divisible, _no_pretrained
 
-__all__ = ["RegNet", "BlockParams", "regnet_y_400mf"]
+__all__ = ["RegNet", "BlockParams", "regnet_y_400mf", "regnet_x_400mf", "regnet_x_800mf",
+           "regnet_x_1_6gf", "regnet_x_3_2gf", "regnet_x_8gf", "regnet_x_16gf", "regnet_x_32gf",
+           "regnet_y_800mf", "regnet_y_1_6gf", "regnet_y_3_2gf", "regnet_y_8gf", "regnet_y_16gf",
+           "regnet_y_32gf", "regnet_y_128gf"]
 
 
 class SimpleStemIN(Conv2dNormActivation):
@@ -283,3 +286,194 @@ def regnet_y_400mf(*, weights: Any = None, progress: bool = True, **kwargs: Any)
                                           se_ratio=0.25, **kwargs)
     kwargs.setdefault("norm_layer", partial(nn.BatchNorm2d, eps=1e-05, momentum=0.1))
     return RegNet(params, **kwargs)
+
+
+def _regnet(name: str, weights: Any, kwargs: dict[str, Any], **design: Any) -> RegNet:
+    # ``design`` holds the paper's design-space numbers of one variant; the caller's keywords
+    # reach both ``from_init_params`` (which ignores the ones it does not know) and RegNet
+    _no_pretrained(name, weights, kwargs)
+    params = BlockParams.from_init_params(**design, **kwargs)
+    kwargs.setdefault("norm_layer", partial(nn.BatchNorm2d, eps=1e-05, momentum=0.1))
+    return RegNet(params, **kwargs)
+
+
+def regnet_x_400mf(*, weights: Any = None, progress: bool = True, **kwargs: Any) -> RegNet:
+    """RegNetX-400MF: depth 22, ``w_0=24``, ``w_a=24.48``, ``w_m=2.54``, groups of 16 channels,
+    no squeeze-and-excitation. Arguments as :func:`regnet_y_400mf`.
+
+    Example:
+        >>> BlockParams.from_init_params(depth=22, w_0=24, w_a=24.48, w_m=2.54,
+        ...                              group_width=16).depths
+        [1, 2, 7, 12]
+    """
+    return _regnet("regnet_x_400mf", weights, kwargs, depth=22, w_0=24, w_a=24.48, w_m=2.54,
+                   group_width=16)
+
+
+def regnet_x_800mf(*, weights: Any = None, progress: bool = True, **kwargs: Any) -> RegNet:
+    """RegNetX-800MF: depth 16, ``w_0=56``, ``w_a=35.73``, ``w_m=2.28``, groups of 16 channels,
+    no squeeze-and-excitation. Arguments as :func:`regnet_y_400mf`.
+
+    Example:
+        >>> BlockParams.from_init_params(depth=16, w_0=56, w_a=35.73, w_m=2.28,
+        ...                              group_width=16).depths
+        [1, 3, 7, 5]
+    """
+    return _regnet("regnet_x_800mf", weights, kwargs, depth=16, w_0=56, w_a=35.73, w_m=2.28,
+                   group_width=16)
+
+
+def regnet_x_1_6gf(*, weights: Any = None, progress: bool = True, **kwargs: Any) -> RegNet:
+    """RegNetX-1.6GF: depth 18, ``w_0=80``, ``w_a=34.01``, ``w_m=2.25``, groups of 24 channels,
+    no squeeze-and-excitation. Arguments as :func:`regnet_y_400mf`.
+
+    Example:
+        >>> BlockParams.from_init_params(depth=18, w_0=80, w_a=34.01, w_m=2.25,
+        ...                              group_width=24).depths
+        [2, 4, 10, 2]
+    """
+    return _regnet("regnet_x_1_6gf", weights, kwargs, depth=18, w_0=80, w_a=34.01, w_m=2.25,
+                   group_width=24)
+
+
+def regnet_x_3_2gf(*, weights: Any = None, progress: bool = True, **kwargs: Any) -> RegNet:
+    """RegNetX-3.2GF: depth 25, ``w_0=88``, ``w_a=26.31``, ``w_m=2.25``, groups of 48 channels,
+    no squeeze-and-excitation. Arguments as :func:`regnet_y_400mf`.
+
+    Example:
+        >>> BlockParams.from_init_params(depth=25, w_0=88, w_a=26.31, w_m=2.25,
+        ...                              group_width=48).depths
+        [2, 6, 15, 2]
+    """
+    return _regnet("regnet_x_3_2gf", weights, kwargs, depth=25, w_0=88, w_a=26.31, w_m=2.25,
+                   group_width=48)
+
+
+def regnet_x_8gf(*, weights: Any = None, progress: bool = True, **kwargs: Any) -> RegNet:
+    """RegNetX-8GF: depth 23, ``w_0=80``, ``w_a=49.56``, ``w_m=2.88``, groups of 120 channels,
+    no squeeze-and-excitation. Arguments as :func:`regnet_y_400mf`.
+
+    Example:
+        >>> BlockParams.from_init_params(depth=23, w_0=80, w_a=49.56, w_m=2.88,
+        ...                              group_width=120).depths
+        [2, 5, 15, 1]
+    """
+    return _regnet("regnet_x_8gf", weights, kwargs, depth=23, w_0=80, w_a=49.56, w_m=2.88,
+                   group_width=120)
+
+
+def regnet_x_16gf(*, weights: Any = None, progress: bool = True, **kwargs: Any) -> RegNet:
+    """RegNetX-16GF: depth 22, ``w_0=216``, ``w_a=55.59``, ``w_m=2.1``, groups of 128 channels,
+    no squeeze-and-excitation. Arguments as :func:`regnet_y_400mf`.
+
+    Example:
+        >>> BlockParams.from_init_params(depth=22, w_0=216, w_a=55.59, w_m=2.1,
+        ...                              group_width=128).depths
+        [2, 6, 13, 1]
+    """
+    return _regnet("regnet_x_16gf", weights, kwargs, depth=22, w_0=216, w_a=55.59, w_m=2.1,
+                   group_width=128)
+
+
+def regnet_x_32gf(*, weights: Any = None, progress: bool = True, **kwargs: Any) -> RegNet:
+    """RegNetX-32GF: depth 23, ``w_0=320``, ``w_a=69.86``, ``w_m=2.0``, groups of 168 channels,
+    no squeeze-and-excitation. Arguments as :func:`regnet_y_400mf`.
+
+    Example:
+        >>> BlockParams.from_init_params(depth=23, w_0=320, w_a=69.86, w_m=2.0,
+        ...                              group_width=168).depths
+        [2, 7, 13, 1]
+    """
+    return _regnet("regnet_x_32gf", weights, kwargs, depth=23, w_0=320, w_a=69.86, w_m=2.0,
+                   group_width=168)
+
+
+def regnet_y_800mf(*, weights: Any = None, progress: bool = True, **kwargs: Any) -> RegNet:
+    """RegNetY-800MF: depth 14, ``w_0=56``, ``w_a=38.84``, ``w_m=2.4``, groups of 16 channels,
+    squeeze-and-excitation ratio 0.25. Arguments as :func:`regnet_y_400mf`.
+
+    Example:
+        >>> BlockParams.from_init_params(depth=14, w_0=56, w_a=38.84, w_m=2.4,
+        ...                              group_width=16).depths
+        [1, 3, 8, 2]
+    """
+    return _regnet("regnet_y_800mf", weights, kwargs, depth=14, w_0=56, w_a=38.84, w_m=2.4,
+                   group_width=16, se_ratio=0.25)
+
+
+def regnet_y_1_6gf(*, weights: Any = None, progress: bool = True, **kwargs: Any) -> RegNet:
+    """RegNetY-1.6GF: depth 27, ``w_0=48``, ``w_a=20.71``, ``w_m=2.65``, groups of 24 channels,
+    squeeze-and-excitation ratio 0.25. Arguments as :func:`regnet_y_400mf`.
+
+    Example:
+        >>> BlockParams.from_init_params(depth=27, w_0=48, w_a=20.71, w_m=2.65,
+        ...                              group_width=24).depths
+        [2, 6, 17, 2]
+    """
+    return _regnet("regnet_y_1_6gf", weights, kwargs, depth=27, w_0=48, w_a=20.71, w_m=2.65,
+                   group_width=24, se_ratio=0.25)
+
+
+def regnet_y_3_2gf(*, weights: Any = None, progress: bool = True, **kwargs: Any) -> RegNet:
+    """RegNetY-3.2GF: depth 21, ``w_0=80``, ``w_a=42.63``, ``w_m=2.66``, groups of 24 channels,
+    squeeze-and-excitation ratio 0.25. Arguments as :func:`regnet_y_400mf`.
+
+    Example:
+        >>> BlockParams.from_init_params(depth=21, w_0=80, w_a=42.63, w_m=2.66,
+        ...                              group_width=24).depths
+        [2, 5, 13, 1]
+    """
+    return _regnet("regnet_y_3_2gf", weights, kwargs, depth=21, w_0=80, w_a=42.63, w_m=2.66,
+                   group_width=24, se_ratio=0.25)
+
+
+def regnet_y_8gf(*, weights: Any = None, progress: bool = True, **kwargs: Any) -> RegNet:
+    """RegNetY-8GF: depth 17, ``w_0=192``, ``w_a=76.82``, ``w_m=2.19``, groups of 56 channels,
+    squeeze-and-excitation ratio 0.25. Arguments as :func:`regnet_y_400mf`.
+
+    Example:
+        >>> BlockParams.from_init_params(depth=17, w_0=192, w_a=76.82, w_m=2.19,
+        ...                              group_width=56).depths
+        [2, 4, 10, 1]
+    """
+    return _regnet("regnet_y_8gf", weights, kwargs, depth=17, w_0=192, w_a=76.82, w_m=2.19,
+                   group_width=56, se_ratio=0.25)
+
+
+def regnet_y_16gf(*, weights: Any = None, progress: bool = True, **kwargs: Any) -> RegNet:
+    """RegNetY-16GF: depth 18, ``w_0=200``, ``w_a=106.23``, ``w_m=2.48``, groups of 112 channels,
+    squeeze-and-excitation ratio 0.25. Arguments as :func:`regnet_y_400mf`.
+
+    Example:
+        >>> BlockParams.from_init_params(depth=18, w_0=200, w_a=106.23, w_m=2.48,
+        ...                              group_width=112).depths
+        [2, 4, 11, 1]
+    """
+    return _regnet("regnet_y_16gf", weights, kwargs, depth=18, w_0=200, w_a=106.23, w_m=2.48,
+                   group_width=112, se_ratio=0.25)
+
+
+def regnet_y_32gf(*, weights: Any = None, progress: bool = True, **kwargs: Any) -> RegNet:
+    """RegNetY-32GF: depth 20, ``w_0=232``, ``w_a=115.89``, ``w_m=2.53``, groups of 232 channels,
+    squeeze-and-excitation ratio 0.25. Arguments as :func:`regnet_y_400mf`.
+
+    Example:
+        >>> BlockParams.from_init_params(depth=20, w_0=232, w_a=115.89, w_m=2.53,
+        ...                              group_width=232).depths
+        [2, 5, 12, 1]
+    """
+    return _regnet("regnet_y_32gf", weights, kwargs, depth=20, w_0=232, w_a=115.89, w_m=2.53,
+                   group_width=232, se_ratio=0.25)
+
+
+def regnet_y_128gf(*, weights: Any = None, progress: bool = True, **kwargs: Any) -> RegNet:
+    """RegNetY-128GF: depth 27, ``w_0=456``, ``w_a=160.83``, ``w_m=2.52``, groups of 264 channels,
+    squeeze-and-excitation ratio 0.25. Arguments as :func:`regnet_y_400mf`.
+
+    Example:
+        >>> BlockParams.from_init_params(depth=27, w_0=456, w_a=160.83, w_m=2.52,
+        ...                              group_width=264).depths
+        [2, 7, 17, 1]
+    """
+    return _regnet("regnet_y_128gf", weights, kwargs, depth=27, w_0=456, w_a=160.83, w_m=2.52,
+                   group_width=264, se_ratio=0.25)

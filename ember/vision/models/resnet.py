@@ -16,7 +16,8 @@ from ..._tensor import Tensor
 from ._utils import _no_pretrained, _ovewrite_named_param
 
 __all__ = ["ResNet", "BasicBlock", "Bottleneck", "resnet18", "resnet34", "resnet50",
-           "resnet101", "resnet152", "resnext50_32x4d", "wide_resnet50_2"]
+           "resnet101", "resnet152", "resnext50_32x4d", "resnext101_32x8d", "resnext101_64x4d",
+           "wide_resnet50_2", "wide_resnet101_2"]
 
 
 def conv3x3(in_planes: int, out_planes: int, stride: int = 1, groups: int = 1,
@@ -314,3 +315,41 @@ def wide_resnet50_2(*, weights: Any = None, progress: bool = True, **kwargs: Any
     """
     _ovewrite_named_param(kwargs, "width_per_group", 64 * 2)
     return _resnet("wide_resnet50_2", Bottleneck, [3, 4, 6, 3], weights, kwargs)
+
+
+def resnext101_32x8d(*, weights: Any = None, progress: bool = True, **kwargs: Any) -> ResNet:
+    """ResNeXt-101 32x8d: ResNet-101's layout ([3, 4, 23, 3]) whose 3x3 convs have 32 groups of
+    8 channels per base plane. ``groups``/``width_per_group`` are fixed.
+
+    Example:
+        >>> resnext101_32x8d(num_classes=3).layer1[0].conv2
+        Conv2d(256, 256, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1), groups=32, bias=False)
+    """
+    _ovewrite_named_param(kwargs, "groups", 32)
+    _ovewrite_named_param(kwargs, "width_per_group", 8)
+    return _resnet("resnext101_32x8d", Bottleneck, [3, 4, 23, 3], weights, kwargs)
+
+
+def resnext101_64x4d(*, weights: Any = None, progress: bool = True, **kwargs: Any) -> ResNet:
+    """ResNeXt-101 64x4d: ResNet-101's layout with 64 groups of 4 channels per base plane in
+    the 3x3 convs. ``groups``/``width_per_group`` are fixed.
+
+    Example:
+        >>> resnext101_64x4d(num_classes=3).layer1[0].conv2.groups
+        64
+    """
+    _ovewrite_named_param(kwargs, "groups", 64)
+    _ovewrite_named_param(kwargs, "width_per_group", 4)
+    return _resnet("resnext101_64x4d", Bottleneck, [3, 4, 23, 3], weights, kwargs)
+
+
+def wide_resnet101_2(*, weights: Any = None, progress: bool = True, **kwargs: Any) -> ResNet:
+    """Wide ResNet-101-2: ResNet-101 with bottlenecks twice as wide (``width_per_group=128``,
+    fixed); the outer widths stay those of ResNet-101.
+
+    Example:
+        >>> wide_resnet101_2(num_classes=3).layer3[0].conv2.out_channels
+        512
+    """
+    _ovewrite_named_param(kwargs, "width_per_group", 64 * 2)
+    return _resnet("wide_resnet101_2", Bottleneck, [3, 4, 23, 3], weights, kwargs)

@@ -14,7 +14,8 @@ from ... import cat, nn
 from ..._tensor import Tensor
 from ._utils import _no_pretrained
 
-__all__ = ["ShuffleNetV2", "shufflenet_v2_x0_5", "shufflenet_v2_x1_0"]
+__all__ = ["ShuffleNetV2", "shufflenet_v2_x0_5", "shufflenet_v2_x1_0", "shufflenet_v2_x1_5",
+           "shufflenet_v2_x2_0"]
 
 
 def channel_shuffle(x: Tensor, groups: int) -> Tensor:
@@ -149,6 +150,9 @@ class ShuffleNetV2(nn.Module):
 _CONFIGS = {
     "shufflenet_v2_x0_5": ([4, 8, 4], [24, 48, 96, 192, 1024]),
     "shufflenet_v2_x1_0": ([4, 8, 4], [24, 116, 232, 464, 1024]),
+    "shufflenet_v2_x1_5": ([4, 8, 4], [24, 176, 352, 704, 1024]),
+    # the widest variant also doubles the final 1x1 convolution
+    "shufflenet_v2_x2_0": ([4, 8, 4], [24, 244, 488, 976, 2048]),
 }
 
 
@@ -179,3 +183,27 @@ def shufflenet_v2_x1_0(*, weights: Any = None, progress: bool = True,
         torch.Size([2, 3])
     """
     return _shufflenetv2("shufflenet_v2_x1_0", weights, kwargs)
+
+
+def shufflenet_v2_x1_5(*, weights: Any = None, progress: bool = True,
+                       **kwargs: Any) -> ShuffleNetV2:
+    """ShuffleNet V2 with 1.5x output channels (stages of 176, 352, 704). ``weights`` must be
+    None (load a saved state_dict with ``ember.load``).
+
+    Example:
+        >>> shufflenet_v2_x1_5(num_classes=3).stage2[0].branch2[0]
+        Conv2d(24, 88, kernel_size=(1, 1), stride=(1, 1), bias=False)
+    """
+    return _shufflenetv2("shufflenet_v2_x1_5", weights, kwargs)
+
+
+def shufflenet_v2_x2_0(*, weights: Any = None, progress: bool = True,
+                       **kwargs: Any) -> ShuffleNetV2:
+    """ShuffleNet V2 with 2.0x output channels (stages of 244, 488, 976, then 2048 before the
+    classifier). ``weights`` must be None (load a saved state_dict with ``ember.load``).
+
+    Example:
+        >>> shufflenet_v2_x2_0(num_classes=3).fc
+        Linear(in_features=2048, out_features=3, bias=True)
+    """
+    return _shufflenetv2("shufflenet_v2_x2_0", weights, kwargs)

@@ -20,7 +20,7 @@ from ..._tensor import Tensor
 from ..ops.layers import MLP
 from ._utils import _no_pretrained
 
-__all__ = ["VisionTransformer", "vit_b_16"]
+__all__ = ["VisionTransformer", "vit_b_16", "vit_b_32", "vit_l_16", "vit_l_32", "vit_h_14"]
 
 _LayerNorm = partial(nn.LayerNorm, eps=1e-6)
 
@@ -223,7 +223,60 @@ def vit_b_16(*, weights: Any = None, progress: bool = True, **kwargs: Any) -> Vi
         >>> vit_b_16(image_size=32, num_classes=2).seq_length
         5
     """
-    _no_pretrained("vit_b_16", weights, kwargs)
+    return _vision_transformer("vit_b_16", 16, 12, 12, 768, 3072, weights, kwargs)
+
+
+def _vision_transformer(name: str, patch_size: int, num_layers: int, num_heads: int,
+                        hidden_dim: int, mlp_dim: int, weights: Any,
+                        kwargs: dict[str, Any]) -> VisionTransformer:
+    # the architecture numbers are the variant's own: a caller's ``patch_size`` (or any of
+    # them) is the TypeError of a keyword given twice; ``image_size`` may change
+    _no_pretrained(name, weights, kwargs)
     image_size = kwargs.pop("image_size", 224)
-    return VisionTransformer(image_size=image_size, patch_size=16, num_layers=12,
-                             num_heads=12, hidden_dim=768, mlp_dim=3072, **kwargs)
+    return VisionTransformer(image_size=image_size, patch_size=patch_size, num_layers=num_layers,
+                             num_heads=num_heads, hidden_dim=hidden_dim, mlp_dim=mlp_dim,
+                             **kwargs)
+
+
+def vit_b_32(*, weights: Any = None, progress: bool = True, **kwargs: Any) -> VisionTransformer:
+    """ViT-Base with 32x32 patches (12 layers, 12 heads, width 768, MLP width 3072); arguments
+    as :func:`vit_b_16`.
+
+    Example:
+        >>> vit_b_32(image_size=64, num_classes=2).seq_length
+        5
+    """
+    return _vision_transformer("vit_b_32", 32, 12, 12, 768, 3072, weights, kwargs)
+
+
+def vit_l_16(*, weights: Any = None, progress: bool = True, **kwargs: Any) -> VisionTransformer:
+    """ViT-Large with 16x16 patches (24 layers, 16 heads, width 1024, MLP width 4096);
+    arguments as :func:`vit_b_16`.
+
+    Example:
+        >>> vit_l_16(image_size=32, num_classes=2).heads.head  # doctest: +SKIP
+        Linear(in_features=1024, out_features=2, bias=True)
+    """
+    return _vision_transformer("vit_l_16", 16, 24, 16, 1024, 4096, weights, kwargs)
+
+
+def vit_l_32(*, weights: Any = None, progress: bool = True, **kwargs: Any) -> VisionTransformer:
+    """ViT-Large with 32x32 patches (24 layers, 16 heads, width 1024, MLP width 4096);
+    arguments as :func:`vit_b_16`.
+
+    Example:
+        >>> vit_l_32(image_size=64, num_classes=2).seq_length  # doctest: +SKIP
+        5
+    """
+    return _vision_transformer("vit_l_32", 32, 24, 16, 1024, 4096, weights, kwargs)
+
+
+def vit_h_14(*, weights: Any = None, progress: bool = True, **kwargs: Any) -> VisionTransformer:
+    """ViT-Huge with 14x14 patches (32 layers, 16 heads, width 1280, MLP width 5120; 632M
+    parameters at 224 pixels); arguments as :func:`vit_b_16`.
+
+    Example:
+        >>> vit_h_14(image_size=28, num_classes=2).seq_length  # doctest: +SKIP
+        5
+    """
+    return _vision_transformer("vit_h_14", 14, 32, 16, 1280, 5120, weights, kwargs)

@@ -14,6 +14,7 @@ from .faster_rcnn import (
     FasterRCNN,
     FastRCNNPredictor,
     TwoMLPHead,
+    fasterrcnn_mobilenet_v3_large_320_fpn,
     fasterrcnn_mobilenet_v3_large_fpn,
     fasterrcnn_resnet50_fpn,
 )
@@ -21,6 +22,7 @@ from .faster_rcnn import (
 __all__ = ["FasterRCNN", "FastRCNNPredictor", "TwoMLPHead", "fasterrcnn_resnet50_fpn",
            "fasterrcnn_mobilenet_v3_large_fpn", "anchor_utils", "backbone_utils",
            "generalized_rcnn", "image_list", "roi_heads", "rpn", "transform"]
+__all__ += ["fasterrcnn_mobilenet_v3_large_320_fpn"]
 
 # Mask R-CNN and Keypoint R-CNN
 from . import keypoint_rcnn, mask_rcnn  # noqa: E402
@@ -41,6 +43,12 @@ __all__ += ["MaskRCNN", "MaskRCNNHeads", "MaskRCNNPredictor", "maskrcnn_resnet50
             "KeypointRCNN", "KeypointRCNNHeads", "KeypointRCNNPredictor",
             "keypointrcnn_resnet50_fpn", "keypoint_rcnn", "mask_rcnn"]
 
+# the v2 R-CNNs (batch norm in the FPN and the heads)
+from .faster_rcnn import fasterrcnn_resnet50_fpn_v2  # noqa: E402
+from .mask_rcnn import maskrcnn_resnet50_fpn_v2  # noqa: E402
+
+__all__ += ["fasterrcnn_resnet50_fpn_v2", "maskrcnn_resnet50_fpn_v2"]
+
 # single-stage detectors: RetinaNet and FCOS (their heads stay in the submodules, as there)
 from . import fcos, retinanet  # noqa: E402
 from .fcos import FCOS, fcos_resnet50_fpn  # noqa: E402
@@ -60,3 +68,10 @@ for _enum in _DETECTION_WEIGHT_ENUMS.values():
                      "        True\n")
 del _enum
 __all__ += list(_DETECTION_WEIGHT_ENUMS)
+
+# SSD and SSDlite (their heads and extractors stay in the submodules, as there)
+from . import ssd, ssdlite  # noqa: E402
+from .ssd import ssd300_vgg16  # noqa: E402
+from .ssdlite import ssdlite320_mobilenet_v3_large  # noqa: E402
+
+__all__ += ["ssd300_vgg16", "ssdlite320_mobilenet_v3_large", "ssd", "ssdlite"]

@@ -9,7 +9,8 @@ import ember
 
 from ....nn import functional as F
 
-__all__ = ["BoxCoder", "Matcher", "BalancedPositiveNegativeSampler", "smooth_l1_loss"]
+__all__ = ["BoxCoder", "Matcher", "BalancedPositiveNegativeSampler", "smooth_l1_loss",
+           "SSDMatcher", "retrieve_out_channels"]
 
 
 class BalancedPositiveNegativeSampler:
@@ -191,3 +192,46 @@ def smooth_l1_loss(input, target, beta: float = 1.0 / 9, size_average: bool = Tr
     """
     return F.smooth_l1_loss(input, target, beta=beta,
                             reduction="mean" if size_average else "sum")
+
+
+class SSDMatcher(Matcher):
+    """SSD's matching: a prediction matches its best ground truth when their IoU reaches
+    ``threshold`` (else ``-1``), and every ground truth also claims its single best prediction
+    whatever the IoU (a prediction claimed by several keeps the last of them).
+
+    Example:
+        >>> SSDMatcher(0.5)(ember.tensor([[0.1, 0.3, 0.6], [0.2, 0.25, 0.1]]))
+        tensor([-1,  1,  0])
+    """
+
+    def __init__(self, threshold: float) -> None:
+        super().__init__(threshold, threshold, allow_low_quality_matches=False)
+
+    def __call__(self, match_quality_matrix):
+        matches = super().__call__(match_quality_matrix)
+        best_prediction = match_quality_matrix.max(dim=1)[1]
+        matches[best_prediction] = ember.arange(best_prediction.shape[0], dtype=ember.int64,
+                                                device=best_prediction.device)
+        return matches
+
+
+def retrieve_out_channels(model, size):
+    """The channel count of each output of ``model`` (a Tensor or a dict of Tensors), found
+    by running it once in eval mode on one zero image of ``size`` (its ``(w, h)``).
+
+    Example:
+        >>> from ember import nn
+        >>> retrieve_out_channels(nn.Conv2d(3, 5, 3), (8, 8))
+        [5]
+    """
+    was_training = model.training
+    model.eval()
+    try:
+        with ember.no_grad():
+            device = next(model.parameters()).device
+            outputs = model(ember.zeros((1, 3, size[1], size[0]), device=device))
+    finally:
+        model.train(was_training)
+    if isinstance(outputs, ember.Tensor):
+        outputs = {"0": outputs}
+    return [x.size(1) for x in outputs.values()]

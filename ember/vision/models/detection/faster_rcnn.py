@@ -21,7 +21,7 @@ from .rpn import RegionProposalNetwork, RPNHead
 from .transform import GeneralizedRCNNTransform
 
 __all__ = ["FasterRCNN", "TwoMLPHead", "FastRCNNPredictor", "fasterrcnn_resnet50_fpn",
-           "fasterrcnn_mobilenet_v3_large_fpn"]
+           "fasterrcnn_mobilenet_v3_large_fpn", "fasterrcnn_mobilenet_v3_large_320_fpn"]
 
 # ImageNet statistics, the normalisation every torchvision backbone was trained with
 _IMAGENET_MEAN = [0.485, 0.456, 0.406]
@@ -252,3 +252,137 @@ def fasterrcnn_mobilenet_v3_large_fpn(
     anchors = AnchorGenerator(sizes, ((0.5, 1.0, 2.0),) * len(sizes))
     kwargs = {"rpn_score_thresh": 0.05, **kwargs}
     return FasterRCNN(backbone, num_classes=num_classes, rpn_anchor_generator=anchors, **kwargs)
+
+
+def fasterrcnn_mobilenet_v3_large_320_fpn(
+        *, weights=None, progress: bool = True, num_classes: int | None = None,
+        weights_backbone=_WEIGHT_ENUMS["MobileNet_V3_Large_Weights"].IMAGENET1K_V1,
+        trainable_backbone_layers: int | None = None, **kwargs: Any) -> FasterRCNN:
+    """The low-resolution :func:`fasterrcnn_mobilenet_v3_large_fpn` for mobile use: the same
+    network, but images are resized to a shorter side of 320 (longer side at most 640) and the
+    RPN keeps only 150 proposals before and after NMS at test time
+    (``rpn_pre_nms_top_n_test=150``, ``rpn_post_nms_top_n_test=150``). Keywords override those
+    defaults; other arguments as :func:`fasterrcnn_mobilenet_v3_large_fpn`.
+
+    Example:
+        >>> model = fasterrcnn_mobilenet_v3_large_320_fpn(weights_backbone=None, num_classes=5)
+        >>> model.transform.min_size, model.transform.max_size, model.rpn.post_nms_top_n()
+        ((320,), 640, 2000)
+    """
+    num_classes = _detection_classes("fasterrcnn_mobilenet_v3_large_320_fpn", weights,
+                                     num_classes)
+    low_res = {"min_size": 320, "max_size": 640, "rpn_pre_nms_top_n_test": 150,
+               "rpn_post_nms_top_n_test": 150}
+    return fasterrcnn_mobilenet_v3_large_fpn(
+        weights=None, progress=progress, num_classes=num_classes,
+        weights_backbone=weights_backbone, trainable_backbone_layers=trainable_backbone_layers,
+        **{**low_res, **kwargs})
+
+
+# ---------------------------------------------------------------------------------------------
+# Faster R-CNN v2 ("Benchmarking Detection Transfer Learning with Vision Transformers" recipe):
+# batch norm in the FPN and the box head, a two-conv RPN head and a conv + fc box head.
+__all__ += ["fasterrcnn_resnet50_fpn_v2", "FasterRCNN_ResNet50_FPN_V2_Weights"]
+
+from .._api import _DETECTION_WEIGHT_ENUMS  # noqa: E402
+from .._utils import _ovewrite_named_param  # noqa: E402
+
+FasterRCNN_ResNet50_FPN_V2_Weights = _DETECTION_WEIGHT_ENUMS["FasterRCNN_ResNet50_FPN_V2_Weights"]
+FasterRCNN_ResNet50_FPN_V2_Weights.__module__ = __name__  # torchvision homes it in this module
+
+
+class FastRCNNConvFCHead(nn.Sequential):
+    """A box head of 3x3 convolutions (each a ``Conv2dNormActivation`` with ``norm_layer`` and
+    ReLU), then a flatten and fully connected layers with ReLU.
+
+    Args:
+        input_size (Tuple[int, int, int]): the pooled features' (channels, height, width).
+        conv_layers (List[int]): each convolution's output channels.
+        fc_layers (List[int]): each fully connected layer's width.
+        norm_layer (callable, optional): a norm after each convolution (then it has no bias).
+
+    Example:
+        >>> head = FastRCNNConvFCHead((4, 3, 3), [8, 8], [16], norm_layer=nn.BatchNorm2d)
+        >>> head(ember.rand(5, 4, 3, 3)).shape
+        torch.Size([5, 16])
+    """
+
+    def __init__(self, input_size: tuple[int, int, int], conv_layers: list[int],
+                 fc_layers: list[int], norm_layer=None) -> None:
+        channels, height, width = input_size
+        blocks: list[nn.Module] = []
+        for out in conv_layers:
+            blocks.append(misc_nn_ops.Conv2dNormActivation(channels, out,
+                                                           norm_layer=norm_layer))
+            channels = out
+        blocks.append(nn.Flatten())
+        features = channels * height * width
+        for out in fc_layers:
+            blocks += [nn.Linear(features, out), nn.ReLU(inplace=True)]
+            features = out
+        super().__init__(*blocks)
+        # the convolutions are redrawn (He normal, fan-out) and their biases zeroed; the
+        # fully connected layers keep their default draws
+        for module in self.modules():
+            if isinstance(module, nn.Conv2d):
+                nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
+                if module.bias is not None:
+                    nn.init.zeros_(module.bias)
+
+
+def fasterrcnn_resnet50_fpn_v2(*, weights=None, progress: bool = True,
+                               num_classes: int | None = None, weights_backbone=None,
+                               trainable_backbone_layers: int | None = None,
+                               **kwargs: Any) -> FasterRCNN:
+    """Faster R-CNN v2 with a ResNet-50 FPN backbone: batch norm in the FPN, an RPN head of
+    two 3x3 convolutions and a :class:`FastRCNNConvFCHead` box head (four 256-channel
+    conv + batch norm blocks and one 1024-wide layer).
+
+    ember cannot download weights: keep ``weights=None`` and ``weights_backbone=None`` (the
+    default here, as in torchvision) and load a saved ``state_dict`` (torchvision's loads
+    unchanged).
+
+    Args:
+        weights (FasterRCNN_ResNet50_FPN_V2_Weights, optional): must be ``None``.
+        progress (bool): ignored.
+        num_classes (int, optional): classes including the background. Default: 91.
+        weights_backbone (ResNet50_Weights, optional): must be ``None``.
+        trainable_backbone_layers (int, optional): 0 to 5 (all five without weights).
+        **kwargs: passed to :class:`FasterRCNN`.
+
+    Example:
+        >>> model = fasterrcnn_resnet50_fpn_v2(num_classes=3, min_size=64, max_size=64)
+        >>> len(model.rpn.head.conv), model.roi_heads.box_head[5].out_features
+        (2, 1024)
+    """
+    weights = FasterRCNN_ResNet50_FPN_V2_Weights.verify(weights)
+    weights_backbone = _WEIGHT_ENUMS["ResNet50_Weights"].verify(weights_backbone)
+    num_classes = _v2_classes("fasterrcnn_resnet50_fpn_v2", weights, num_classes)
+    backbone, rpn_head, box_head = _v2_parts(weights_backbone, progress,
+                                             trainable_backbone_layers)
+    return FasterRCNN(backbone, num_classes=num_classes,
+                      rpn_anchor_generator=_default_anchorgen(), rpn_head=rpn_head,
+                      box_head=box_head, **kwargs)
+
+
+def _v2_classes(name: str, weights, num_classes: int | None) -> int:
+    # a checkpoint fixes COCO's 91 classes (checked first, as torchvision does), then ember
+    # refuses the download
+    if weights is not None and num_classes is not None:
+        _ovewrite_named_param({"num_classes": num_classes}, "num_classes", 91)
+    return _detection_classes(name, weights, num_classes)
+
+
+def _v2_parts(weights_backbone, progress: bool, trainable_backbone_layers):
+    # the backbone, RPN head and box head the v2 R-CNNs share, built in torchvision's order
+    # (so a seeded build draws the same initial weights)
+    trainable = _validate_trainable_layers(weights_backbone is not None,
+                                           trainable_backbone_layers, 5, 3)
+    body = resnet50(weights=weights_backbone, progress=progress)
+    backbone = _resnet_fpn_extractor(body, trainable, norm_layer=nn.BatchNorm2d)
+    channels = backbone.out_channels
+    anchors = _default_anchorgen().num_anchors_per_location()[0]
+    rpn_head = RPNHead(channels, anchors, conv_depth=2)
+    box_head = FastRCNNConvFCHead((channels, 7, 7), [256] * 4, [1024],
+                                  norm_layer=nn.BatchNorm2d)
+    return backbone, rpn_head, box_head

@@ -200,3 +200,46 @@ def maskrcnn_resnet50_fpn(*, weights=None, progress: bool = True,
     backbone = resnet50(weights=weights_backbone, progress=progress, norm_layer=norm_layer)
     backbone = _resnet_fpn_extractor(backbone, trainable)
     return MaskRCNN(backbone, num_classes=num_classes, **kwargs)
+
+
+# ---------------------------------------------------------------------------------------------
+# Mask R-CNN v2: the Faster R-CNN v2 parts plus a mask head with batch norm
+from .._api import _DETECTION_WEIGHT_ENUMS  # noqa: E402
+from .faster_rcnn import (  # noqa: E402, F401  (FastRCNNConvFCHead: reachable here too)
+    FastRCNNConvFCHead,
+    _default_anchorgen,
+    _v2_classes,
+    _v2_parts,
+)
+
+__all__ += ["maskrcnn_resnet50_fpn_v2", "MaskRCNN_ResNet50_FPN_V2_Weights"]
+
+MaskRCNN_ResNet50_FPN_V2_Weights = _DETECTION_WEIGHT_ENUMS["MaskRCNN_ResNet50_FPN_V2_Weights"]
+MaskRCNN_ResNet50_FPN_V2_Weights.__module__ = __name__  # torchvision homes it in this module
+
+
+def maskrcnn_resnet50_fpn_v2(*, weights=None, progress: bool = True,
+                             num_classes: int | None = None, weights_backbone=None,
+                             trainable_backbone_layers: int | None = None,
+                             **kwargs: Any) -> MaskRCNN:
+    """Mask R-CNN v2 with a ResNet-50 FPN backbone: the parts of
+    :func:`~ember.vision.models.detection.faster_rcnn.fasterrcnn_resnet50_fpn_v2` plus a
+    :class:`MaskRCNNHeads` whose four convolutions are followed by batch norm.
+
+    ember cannot download weights: keep ``weights=None`` and ``weights_backbone=None`` (the
+    default here, as in torchvision) and load a saved ``state_dict``. Arguments as for
+    ``fasterrcnn_resnet50_fpn_v2``; ``**kwargs`` go to :class:`MaskRCNN`.
+
+    Example:
+        >>> model = maskrcnn_resnet50_fpn_v2(num_classes=3)
+        >>> type(model.roi_heads.mask_head[0][1]).__name__
+        'BatchNorm2d'
+    """
+    weights = MaskRCNN_ResNet50_FPN_V2_Weights.verify(weights)
+    weights_backbone = _WEIGHT_ENUMS["ResNet50_Weights"].verify(weights_backbone)
+    num_classes = _v2_classes("maskrcnn_resnet50_fpn_v2", weights, num_classes)
+    backbone, rpn_head, box_head = _v2_parts(weights_backbone, progress,
+                                             trainable_backbone_layers)
+    mask_head = MaskRCNNHeads(backbone.out_channels, [256] * 4, 1, norm_layer=nn.BatchNorm2d)
+    return MaskRCNN(backbone, num_classes=num_classes, rpn_anchor_generator=_default_anchorgen(),
+                    rpn_head=rpn_head, box_head=box_head, mask_head=mask_head, **kwargs)
