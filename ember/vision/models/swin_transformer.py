@@ -390,6 +390,31 @@ def _init_linear_layers(model: nn.Module) -> None:
             nn.init.zeros_(layer.bias)
 
 
+def _stages(block, downsample_layer, norm_layer, embed_dim, depths, num_heads, window_size,
+            mlp_ratio, dropout, attention_dropout, stochastic_depth_prob) -> list[nn.Module]:
+    # Swin's body, 2-D and 3-D alike: stage i holds depths[i] blocks of width embed_dim * 2**i,
+    # every second one shifted by half a window; stochastic depth grows linearly over all
+    # blocks; a downsampling layer joins consecutive stages
+    layers: list[nn.Module] = []
+    total = sum(depths)
+    index = 0
+    for stage, depth in enumerate(depths):
+        dim = embed_dim * 2 ** stage
+        blocks = []
+        for i in range(depth):
+            p = stochastic_depth_prob * index / (total - 1)
+            shift = [0 if i % 2 == 0 else w // 2 for w in window_size]
+            blocks.append(block(dim, num_heads[stage], window_size=window_size,
+                                shift_size=shift, mlp_ratio=mlp_ratio, dropout=dropout,
+                                attention_dropout=attention_dropout,
+                                stochastic_depth_prob=p, norm_layer=norm_layer))
+            index += 1
+        layers.append(nn.Sequential(*blocks))
+        if stage < len(depths) - 1:
+            layers.append(downsample_layer(dim, norm_layer))
+    return layers
+
+
 class SwinTransformer(nn.Module):
     """A Swin Transformer: a ``patch_size`` patchify conv (to channels-last) with norm, stages
     of ``depths[i]`` blocks (``num_heads[i]`` heads, channels doubling per stage, every second
@@ -429,22 +454,9 @@ class SwinTransformer(nn.Module):
             nn.Conv2d(3, embed_dim, kernel_size=(patch_size[0], patch_size[1]),
                       stride=(patch_size[0], patch_size[1])),
             Permute([0, 2, 3, 1]), norm_layer(embed_dim))]
-        total = sum(depths)
-        index = 0
-        for stage, depth in enumerate(depths):
-            dim = embed_dim * 2 ** stage
-            blocks = []
-            for i in range(depth):
-                p = stochastic_depth_prob * index / (total - 1)
-                shift = [0 if i % 2 == 0 else w // 2 for w in window_size]
-                blocks.append(block(dim, num_heads[stage], window_size=window_size,
-                                    shift_size=shift, mlp_ratio=mlp_ratio, dropout=dropout,
-                                    attention_dropout=attention_dropout,
-                                    stochastic_depth_prob=p, norm_layer=norm_layer))
-                index += 1
-            layers.append(nn.Sequential(*blocks))
-            if stage < len(depths) - 1:
-                layers.append(downsample_layer(dim, norm_layer))
+        layers += _stages(block, downsample_layer, norm_layer, embed_dim, depths, num_heads,
+                          window_size, mlp_ratio, dropout, attention_dropout,
+                          stochastic_depth_prob)
         self.features = nn.Sequential(*layers)
 
         num_features = embed_dim * 2 ** (len(depths) - 1)

@@ -24,6 +24,7 @@ from ..swin_transformer import (
     SwinTransformerBlock,
     _init_linear_layers,
     _setup_window_attention,
+    _stages,
 )
 from .resnet import _check_weights, _video_enum
 
@@ -227,23 +228,9 @@ class SwinTransformer3d(nn.Module):
         self.patch_embed = patch_embed(patch_size=patch_size, embed_dim=embed_dim,
                                        norm_layer=norm_layer)
         self.pos_drop = nn.Dropout(p=dropout)
-        layers: list[nn.Module] = []
-        total = sum(depths)
-        index = 0
-        for stage, depth in enumerate(depths):
-            dim = embed_dim * 2 ** stage
-            blocks = []
-            for i in range(depth):
-                p = stochastic_depth_prob * index / (total - 1)
-                shift = [0 if i % 2 == 0 else w // 2 for w in window_size]
-                blocks.append(block(dim, num_heads[stage], window_size=window_size,
-                                    shift_size=shift, mlp_ratio=mlp_ratio, dropout=dropout,
-                                    attention_dropout=attention_dropout,
-                                    stochastic_depth_prob=p, norm_layer=norm_layer))
-                index += 1
-            layers.append(nn.Sequential(*blocks))
-            if stage < len(depths) - 1:
-                layers.append(downsample_layer(dim, norm_layer))
+        layers = _stages(block, downsample_layer, norm_layer, embed_dim, depths, num_heads,
+                         window_size, mlp_ratio, dropout, attention_dropout,
+                         stochastic_depth_prob)
         self.features = nn.Sequential(*layers)
 
         width = embed_dim * 2 ** (len(depths) - 1)  # the last stage's
