@@ -193,11 +193,18 @@ def _warn_reduce_with_tensor_src() -> None:
     global _reduce_src_warned
     if not _reduce_src_warned:
         _reduce_src_warned = True
+        import os
+        import sys
         import warnings
 
+        # name the user's line, however many ember frames (Tensor.scatter_, aliases) lie between
+        ember_dir = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        frame, level = sys._getframe(1), 2
+        while frame is not None and frame.f_code.co_filename.startswith(ember_dir + os.sep):
+            frame, level = frame.f_back, level + 1
         warnings.warn("The reduce argument of torch.scatter with Tensor src is deprecated and "
                       "will be removed in a future PyTorch release. Use torch.scatter_reduce "
-                      "instead for more reduction options.", UserWarning, stacklevel=3)
+                      "instead for more reduction options.", UserWarning, stacklevel=level)
 
 
 def scatter_(self, dim, index, src=None, *, value=None, reduce=None):
