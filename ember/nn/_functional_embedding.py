@@ -49,8 +49,8 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
                            f"{list(weight.shape)}; embedding looks up its rows)")
     if input._dtype not in (D.int64, D.int32):
         raise RuntimeError("Expected tensor for argument #1 'indices' to have one of the "
-                           f"following scalar types: Long, Int; but got {input.dtype} instead "
-                           "(while checking arguments for embedding). Call input.long().")
+                           f"following scalar types: Long, Int; but got {input.type()} instead "
+                           "(while checking arguments for embedding)")
     num = weight.shape[0]
     idx = input._data
     if idx.size and (idx.min() < 0 or idx.max() >= num):  # no negative indexing, as torch
@@ -94,8 +94,9 @@ def _bags(input: Tensor, offsets: Tensor | None, include_last_offset: bool):
     if offsets.ndim != 1:
         raise ValueError("offsets has to be a 1D Tensor")
     if offsets._dtype not in (D.int64, D.int32):
-        raise RuntimeError("Expected tensor for argument #2 'offsets' to have one of the "
-                           f"following scalar types: Long, Int; but got {offsets.dtype} instead "
+        # torch names the offsets argument #1 'indices' here too
+        raise RuntimeError("Expected tensor for argument #1 'indices' to have one of the "
+                           f"following scalar types: Long, Int; but got {offsets.type()} instead "
                            "(while checking arguments for embedding_bag)")
     starts = offsets._data.astype(np.int64)
     if starts.size and starts[0] != 0:
@@ -143,7 +144,7 @@ def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None,
         raise ValueError("max mode does not support sparse weights")
     if input._dtype not in (D.int64, D.int32):
         raise RuntimeError("Expected tensor for argument #1 'indices' to have one of the "
-                           f"following scalar types: Long, Int; but got {input.dtype} instead "
+                           f"following scalar types: Long, Int; but got {input.type()} instead "
                            "(while checking arguments for embedding_bag)")
     if per_sample_weights is not None:
         if mode != "sum":

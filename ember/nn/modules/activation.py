@@ -373,6 +373,39 @@ class GLU(Module):
         return f"dim={self.dim}"
 
 
+def _fully_masked_queries(key_padding_mask, attn_mask, n, heads, n_l, n_s, floats):
+    """``(N, L)`` bools: the queries that every key is masked from (in any head), bool masks
+    counting (float masks too, at ``-inf``, when ``floats``); None without masks, or when a
+    float mask is given and ``floats`` is off. PyTorch's fused attention kernels give such
+    queries NaN. Written with tensor ops, so a captured graph computes it per call."""
+    from ... import bool as bool_
+    from ... import zeros
+
+    if key_padding_mask is None and attn_mask is None:
+        return None
+    some = key_padding_mask if attn_mask is None else attn_mask
+    blocked = zeros(n, heads, n_l, n_s, dtype=bool_, device=some.device)
+    for mask, padding in ((key_padding_mask, True), (attn_mask, False)):
+        if mask is None:
+            continue
+        mask = mask.detach()
+        if mask.dtype is not bool_:
+            if not floats:
+                return None
+            mask = mask == float("-inf")
+        if padding:
+            mask = mask.reshape(n, 1, 1, n_s)  # (N, S)
+        elif mask.dim() == 3:
+            mask = mask.reshape(n, heads, n_l, n_s)  # (N * heads, L, S)
+        blocked = blocked | mask
+    return blocked.all(-1).any(1)
+
+
+def _nan_rows(out: Tensor, rows) -> Tensor:
+    """``out`` (batch-first) with the rows flagged in ``rows`` set to NaN."""
+    return out if rows is None else out.masked_fill(rows[..., None], float("nan"))
+
+
 class MultiheadAttention(Module):
     """Multi-head attention: ``softmax(Q K^T / sqrt(d)) V`` over ``num_heads`` heads.
 
@@ -443,10 +476,33 @@ class MultiheadAttention(Module):
         if self.bias_v is not None:
             init.xavier_normal_(self.bias_v)
 
+    def _fused_path(self, query: Tensor, key: Tensor, value: Tensor) -> bool:
+        """Whether PyTorch would run its fused self-attention kernel (inference on a batch-first
+        self-attention with packed, biased projections); it differs from the composite path
+        in giving a query whose keys are all masked (by bool masks) NaN, not 0."""
+        from ... import _autocast
+        from ...autograd import grad_mode
+        from ...backends import mha as _mha
+
+        if not (_mha.get_fastpath_enabled() and query.dim() == 3 and self.batch_first
+                and not self.training and query is key and key is value
+                and self._qkv_same_embed_dim and self.in_proj_bias is not None
+                and self.bias_k is None and not self.add_zero_attn
+                and not _autocast.is_autocast_enabled()):
+            return False
+        tensors = (query, self.in_proj_weight, self.in_proj_bias, self.out_proj.weight,
+                   self.out_proj.bias)
+        return not (grad_mode.is_grad_enabled()
+                    and any(t is not None and t.requires_grad for t in tensors))
+
     def forward(self, query: Tensor, key: Tensor, value: Tensor,
                 key_padding_mask: Tensor | None = None, need_weights: bool = True,
                 attn_mask: Tensor | None = None, average_attn_weights: bool = True,
                 is_causal: bool = False):
+        # the weights' path already gives fully masked queries NaN; without weights only the
+        # fused kernel does
+        fused = (not need_weights and (key_padding_mask is not None or attn_mask is not None)
+                 and self._fused_path(query, key, value))
         batched = query.dim() == 3
         if self.batch_first and batched:
             # one transpose for a shared tensor, so the functional sees self-attention
@@ -468,4 +524,8 @@ class MultiheadAttention(Module):
             is_causal=is_causal)
         if self.batch_first and batched:
             out = out.transpose(1, 0)
+        if fused:
+            n, n_l = out.shape[0], out.shape[1]
+            out = _nan_rows(out, _fully_masked_queries(key_padding_mask, attn_mask, n,
+                                                       self.num_heads, n_l, n_l, floats=False))
         return out, weights

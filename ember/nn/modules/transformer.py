@@ -16,10 +16,13 @@ from ...autograd import grad_mode
 from ...backends import mha as _mha
 from .. import functional as F
 from .. import init
+from .._functional_attention import _canonical_mask
 from .activation import (
     GELU,
     MultiheadAttention,  # noqa: F401  (torch's transformer has it)
     ReLU,
+    _fully_masked_queries,
+    _nan_rows,
 )
 from .container import ModuleList
 from .dropout import Dropout
@@ -85,8 +88,37 @@ class TransformerEncoderLayer(Module):
     def _ff_block(self, x):
         return self.dropout2(self.linear2(self.dropout(self.activation(self.linear1(x)))))
 
+    def _fused_path(self, src: Tensor) -> bool:
+        """Whether PyTorch would run its fused encoder-layer kernel: inference on a batched,
+        batch-first layer with relu/gelu, equal LayerNorm eps, biases and an even head count.
+        A query whose keys are all masked (bool or ``-inf``) comes out NaN there."""
+        attn = self.self_attn
+        if not (_mha.get_fastpath_enabled() and src.dim() == 3 and attn.batch_first
+                and not self.training and self.activation_relu_or_gelu
+                and self.norm1.eps == self.norm2.eps and attn._qkv_same_embed_dim
+                and attn.in_proj_bias is not None and attn.num_heads % 2 == 0
+                and not _autocast.is_autocast_enabled()):
+            return False
+        tensors = (src, attn.in_proj_weight, attn.in_proj_bias, attn.out_proj.weight,
+                   attn.out_proj.bias, self.norm1.weight, self.norm1.bias, self.norm2.weight,
+                   self.norm2.bias, self.linear1.weight, self.linear1.bias,
+                   self.linear2.weight, self.linear2.bias)
+        return not (grad_mode.is_grad_enabled()
+                    and any(t is not None and t.requires_grad for t in tensors))
+
     def forward(self, src: Tensor, src_mask: Tensor | None = None,
                 src_key_padding_mask: Tensor | None = None, is_causal: bool = False) -> Tensor:
+        rows = None
+        if (src_mask is not None or src_key_padding_mask is not None) and self._fused_path(src):
+            n, n_l = src.shape[0], src.shape[1]
+            rows = _fully_masked_queries(src_key_padding_mask, src_mask, n,
+                                         self.self_attn.num_heads, n_l, n_l, floats=True)
+        # as torch: both masks become float (0 / -inf) before self-attention sees them
+        src_key_padding_mask = _canonical_mask(
+            src_key_padding_mask, "src_key_padding_mask",
+            None if src_mask is None else src_mask.dtype, "src_mask", src.dtype)
+        src_mask = _canonical_mask(src_mask, "src_mask", None, "", src.dtype,
+                                   check_other=False)
         x = src
         if self.norm_first:
             x = x + self._sa_block(self.norm1(x), src_mask, src_key_padding_mask, is_causal)
@@ -94,7 +126,7 @@ class TransformerEncoderLayer(Module):
         else:
             x = self.norm1(x + self._sa_block(x, src_mask, src_key_padding_mask, is_causal))
             x = self.norm2(x + self._ff_block(x))
-        return x
+        return _nan_rows(x, rows)
 
 
 class TransformerDecoderLayer(Module):
