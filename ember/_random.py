@@ -505,21 +505,39 @@ def _unordered(out: Tensor, order) -> Tensor:
 
 # -- in-place random fills (Tensor methods; also used by nn.init) ---------------------------
 
-def _fill(t: Tensor, generator, draw) -> Tensor:
+def _fill(t: Tensor, generator, draw, into=None) -> Tensor:
     """Fill ``t`` in place with ``draw(stream, shape)``; a meta tensor draws nothing (so
     ``nn.init`` on a module built under ``with ember.device("meta"):`` costs no memory).
 
     PyTorch's fill kernels walk a non-contiguous tensor in memory order (its dims sorted by
     stride), so a transposed or channels_last tensor takes the draws in that order: the
-    draw is made in the memory-ordered shape and viewed back."""
-    from ._ops.inplace import write_inplace
+    draw is made in the memory-ordered shape and viewed back.
+
+    ``into(stream, array)``, where given, makes the same draw straight into a C-contiguous
+    host array of the draw's dtype: used when ``t``'s own array is one and autograd has
+    nothing to record, it spares a temporary as large as ``t`` and the copy."""
+    from ._ops.inplace import check_inplace, write_inplace
 
     g = _gen(generator)
     if t.device.type == "meta":  # no draw, but a write all the same: the version moves
         t._vbox[0] += 1
         return t
+    data = t._data
+    if into is not None and type(data) is np.ndarray and data.flags.c_contiguous and \
+            data.dtype in (np.float32, np.float64) and data.dtype == _draw_dtype(t) and \
+            not (t._requires_grad and _grad_enabled()):
+        check_inplace(t)
+        into(g, data)
+        t._vbox[0] += 1
+        return t
     return write_inplace(t, draw_in_order(_memory_order(t._data), t.shape,
                                           lambda shape: draw(g, shape)))
+
+
+def _grad_enabled() -> bool:
+    from .autograd import grad_mode
+
+    return grad_mode._state.enabled
 
 
 def draw_in_order(order, shape, draw):
@@ -591,7 +609,8 @@ def uniform_(self: Tensor, a: float = 0.0, b: float = 1.0, *, generator=None) ->
     if self.dtype.is_floating_point and self.dtype in _SCALAR_TITLE:
         _check_uniform_bounds(float(a), float(b), self.dtype)
     return _fill(self, generator,
-                 _complex_pairs(self, lambda g, s: g.uniform(a, b, s, _draw_dtype(self))))
+                 _complex_pairs(self, lambda g, s: g.uniform(a, b, s, _draw_dtype(self))),
+                 into=lambda g, arr: g.uniform(a, b, arr.shape, arr.dtype, out=arr))
 
 
 _SCALAR_TITLE = {D.float16: "Half", D.bfloat16: "BFloat16", D.float32: "Float",
@@ -625,7 +644,9 @@ def normal_(self: Tensor, mean: float = 0.0, std: float = 1.0, *, generator=None
     if self.dtype.is_complex:  # each part gets std/sqrt(2): the complex variance is std**2
         std = std / 2 ** 0.5
     return _fill(self, generator, _complex_pairs(
-        self, lambda g, s: g.normal(mean, std, s, _draw_dtype(self), one_at_a_time=single)))
+        self, lambda g, s: g.normal(mean, std, s, _draw_dtype(self), one_at_a_time=single)),
+        into=lambda g, arr: g.normal(mean, std, arr.shape, arr.dtype, one_at_a_time=single,
+                                     out=arr))
 
 
 def bernoulli_(self: Tensor, p=0.5, *, generator=None) -> Tensor:

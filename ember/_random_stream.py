@@ -16,6 +16,11 @@ PyTorch's output (tests/test_random_stream.py keeps them compared):
 float64 transforms use Python's ``math`` (the C library PyTorch calls), so they are bit-exact;
 float32 normal blocks use NumPy's float32 functions, which can differ from PyTorch's vectorised
 ones in the last bit of about one value in eight.
+
+Large draws are converted a chunk at a time (``_CHUNK`` elements) into one preallocated result:
+whole-array temporaries of 8-byte words cost more in page faults than the arithmetic itself
+(a 100M-element ``Linear`` weight took seconds). Chunking changes no value: every transform is
+elementwise (or per block of 16, and chunks hold whole blocks).
 """
 
 from __future__ import annotations
@@ -30,6 +35,13 @@ _BLOCK = 16  # normal samples are transformed 16 at a time from this many elemen
 _M53 = np.uint64((1 << 53) - 1)
 _M24 = np.uint64(0xFFFFFF)
 _U32 = np.uint64(32)
+_CHUNK = 1 << 16  # elements converted per pass (a multiple of _BLOCK): temporaries stay cached
+_ALL32 = 1 << 32  # Generator.integers(0, _ALL32, dtype=uint32) returns raw words, one each
+
+
+def _spans(n: int):
+    """``(start, stop)`` of the chunks covering ``range(n)``."""
+    return ((a, min(a + _CHUNK, n)) for a in range(0, n, _CHUNK))
 
 
 def _seeded_key(seed: int) -> np.ndarray:
@@ -96,19 +108,44 @@ class TorchStream:
     the same; each one consumes words exactly as the PyTorch kernel of the same purpose does.
     """
 
-    __slots__ = ("_bits", "_next_normal", "_drawn")
+    __slots__ = ("_bits", "_raw", "_next_normal", "_drawn")
 
     def __init__(self, seed: int = 67280421310721):
         self.reseed(seed)
 
     def reseed(self, seed: int) -> None:
-        self._bits = np.random.MT19937()
-        self._bits.state = {"bit_generator": "MT19937",
-                            "state": {"key": _seeded_key(seed), "pos": _N}}
+        self._set_bits({"key": _seeded_key(seed), "pos": _N})
         self._next_normal = None
         self._drawn = False  # PyTorch's state bytes say "next 0" until the first draw
 
+    def _set_bits(self, state: dict) -> None:
+        self._bits = np.random.MT19937()
+        self._bits.state = {"bit_generator": "MT19937", "state": state}
+        # a NumPy Generator over the same bits: its full-range uint32 ``integers`` are the raw
+        # words (no rejection, no buffering), written as uint32 rather than random_raw's uint64
+        self._raw = np.random.Generator(self._bits).integers
+
     # -- words ------------------------------------------------------------------------------
+    def _words32(self, n: int) -> np.ndarray:
+        """``n`` 32-bit words as uint32 (the same words ``words`` gives)."""
+        self._drawn = True
+        return self._raw(0, _ALL32, n, dtype=np.uint32)
+
+    def _floats_into(self, out: np.ndarray) -> None:
+        """Fill the float32 ``out`` (at most a chunk) with float32 uniforms."""
+        w = self._words32(out.size)
+        np.bitwise_and(w, np.uint32(0xFFFFFF), out=w)
+        np.multiply(w, np.float32(2.0 ** -24), out=out, dtype=np.float32)  # exact
+
+    def _doubles_into(self, out: np.ndarray) -> None:
+        """Fill the float64 ``out`` (at most a chunk) with float64 uniforms: each pair
+        ``hi, lo`` gives ``(hi & (2**21 - 1)) * 2**-21 + lo * 2**-53``, which is the 53-bit
+        value exactly (both terms and their sum are exact in float64)."""
+        w = self._words32(2 * out.size).reshape(-1, 2)
+        hi = np.bitwise_and(w[:, 0], np.uint32(0x1FFFFF))
+        np.multiply(hi, 2.0 ** -21, out=out, dtype=np.float64)
+        out += np.multiply(w[:, 1], 2.0 ** -53, dtype=np.float64)
+
     def words(self, n: int) -> np.ndarray:
         """``n`` 32-bit words (as uint64)."""
         self._drawn = True
@@ -119,10 +156,18 @@ class TorchStream:
         return (w[0::2] << _U32) | w[1::2]
 
     def floats(self, n: int) -> np.ndarray:
-        return (self.words(n) & _M24).astype(np.float32) * np.float32(2.0 ** -24)
+        """``n`` float32 uniforms, one word each."""
+        out = np.empty(n, np.float32)
+        for a, b in _spans(n):
+            self._floats_into(out[a:b])
+        return out
 
     def doubles(self, n: int) -> np.ndarray:
-        return (self.words64(n) & _M53).astype(np.float64) * (2.0 ** -53)
+        """``n`` float64 uniforms, two words each."""
+        out = np.empty(n, np.float64)
+        for a, b in _spans(n):
+            self._doubles_into(out[a:b])
+        return out
 
     def scalar_reader(self) -> ScalarReader:
         """Float64 uniforms and normals one at a time, for samplers that draw a varying number
@@ -136,20 +181,40 @@ class TorchStream:
         u = self.doubles(n) if np.dtype(dtype) == np.float64 else self.floats(n)
         return u.astype(dtype, copy=False).reshape(_shape(size))
 
-    def uniform(self, low=0.0, high=1.0, size=(), dtype=np.float64) -> np.ndarray:
+    def uniform(self, low=0.0, high=1.0, size=(), dtype=np.float64, out=None) -> np.ndarray:
         """PyTorch's ``uniform_(low, high)``: ``u * (high - low) + low`` in the dtype, with
-        one rounding (a fused multiply-add)."""
+        one rounding (a fused multiply-add). ``out``: a C-contiguous float32/float64 array of
+        ``size`` and ``dtype`` to draw into (saves a temporary as large as the draw)."""
         dt = np.dtype(dtype)
-        work = np.float64 if dt == np.float64 else np.float32
-        u = self.random(size, work)
-        lo, hi = work(low), work(high)
-        if work is np.float32:
-            # float32 operands: the product is exact in float64, so one float64 add and the
-            # cast round as a fused float32 multiply-add does (but for ties at ~2**-29 odds)
-            out = (u.astype(np.float64) * float(hi - lo) + float(lo)).astype(np.float32)
-            out = out.astype(dt, copy=False)  # half/bfloat16: rounded from float32, as torch
-        else:
-            out = _fma(u, float(hi - lo), float(lo)).astype(dt, copy=False)
+        shape = _shape(size)
+        n = math.prod(shape)
+        dest = _flat_out(out, n, dt)
+        if dt == np.float64:
+            lo, span = float(low), float(np.float64(high) - np.float64(low))
+            flat = np.empty(n, np.float64) if dest is None else dest
+            for a, b in _spans(n):
+                self._doubles_into(flat[a:b])
+                flat[a:b] = _fma(flat[a:b], span, lo)
+            return flat.reshape(shape) if out is None else out
+        lo32 = np.float32(low)
+        lo, span = float(lo32), float(np.float32(high) - lo32)
+        # float32 operands: u * span is exact in float64 (24 + 24 bits), so one float64 add
+        # and the cast round as a fused float32 multiply-add does (but for ties at ~2**-29
+        # odds); u = m * 2**-24 for the word's low 24 bits m, so m * (span * 2**-24) is the
+        # same product, without making u first
+        step = span * 2.0 ** -24
+        flat = np.empty(n, np.float32) if dest is None else dest
+        work = np.empty(min(n, _CHUNK), np.float64)
+        for a, b in _spans(n):
+            w = self._words32(b - a)
+            np.bitwise_and(w, np.uint32(0xFFFFFF), out=w)
+            t = work[:b - a]
+            np.multiply(w, step, out=t, dtype=np.float64)
+            t += lo
+            flat[a:b] = t
+        if out is not None:
+            return out
+        out = flat.reshape(shape).astype(dt, copy=False)  # half/bfloat16: rounded from float32
         if dt.itemsize < 4:  # a value rounded up to ``high`` becomes ``low``, as PyTorch
             out[out == dt.type(high)] = dt.type(low)
         return out
@@ -174,13 +239,16 @@ class TorchStream:
 
     def permutation(self, n: int) -> np.ndarray:
         """PyTorch's randperm: Fisher-Yates from the front, ``word % (n - i)`` at step i."""
-        p = list(range(n))
-        if n > 1:
-            w = self.words(n - 1).tolist()
-            for i, word in enumerate(w):
-                j = i + word % (n - i)
+        if n < 2:
+            return np.arange(n, dtype=np.int64)
+        steps = np.arange(n - 1, dtype=np.uint64)
+        partners = (steps + self.words(n - 1) % (np.uint64(n) - steps)).astype(np.int64)
+        if n < 64:  # a few swaps: the plain loop is quicker than the array passes
+            p = list(range(n))
+            for i, j in enumerate(partners.tolist()):
                 p[i], p[j] = p[j], p[i]
-        return np.array(p, np.int64)
+            return np.array(p, np.int64)
+        return _swapped_in_order(partners, n)
 
     # -- normal -----------------------------------------------------------------------------
     def _scalar_normals(self, n: int) -> list:
@@ -206,42 +274,47 @@ class TorchStream:
         return out
 
     def normal(self, loc=0.0, scale=1.0, size=(), dtype=np.float64,
-               one_at_a_time: bool = False) -> np.ndarray:
+               one_at_a_time: bool = False, out=None) -> np.ndarray:
         """PyTorch's ``normal_(mean, std)`` for a contiguous tensor of ``size``;
-        ``one_at_a_time`` takes the small-tensor path at any size (a non-contiguous one)."""
+        ``one_at_a_time`` takes the small-tensor path at any size (a non-contiguous one).
+        ``out``: as for ``uniform``."""
         shape = _shape(size)
         n = math.prod(shape)
         dt = np.dtype(dtype)
+        dest = _flat_out(out, n, dt)
         half = dt.kind == "f" and dt.itemsize == 2 or dt.name == "bfloat16"
         if n < _BLOCK or one_at_a_time:
             z = _fma(np.array(self._scalar_normals(n), np.float64), scale, loc)
-            return (z.astype(np.float32) if half else z).astype(dt).reshape(shape)
-        if half:
+            z = (z.astype(np.float32) if half else z).astype(dt).reshape(shape)
+            if out is None:
+                return z
+            dest[...] = z.reshape(-1)
+            return out
+        if dt != np.float64:
             # torch's half/bfloat16 kernel draws uniforms for the full blocks only, then 16
-            # fresh ones for the last, partial block (float32 draws one per element first)
+            # fresh ones for the last, partial block; float32 draws one per element first (the
+            # partial block's are drawn and unused), then the same 16 fresh ones
             full = n - n % _BLOCK
-            data = np.empty(n, np.float32)
-            data[:full] = self.floats(full)
-            _blocks_float32(data, full, np.float32(loc), np.float32(scale))
+            loc32, scale32 = np.float32(loc), np.float32(scale)
+            data = np.empty(n, np.float32) if dest is None else dest
+            for a, b in _spans(full):
+                self._floats_into(data[a:b])
+                _blocks_float32(data[a:b], b - a, loc32, scale32)
             if n % _BLOCK:
+                if not half:
+                    self._words32(n - full)
                 tail = self.floats(_BLOCK)
-                _blocks_float32(tail, _BLOCK, np.float32(loc), np.float32(scale))
+                _blocks_float32(tail, _BLOCK, loc32, scale32)
                 data[n - _BLOCK:] = tail
-            return data.astype(dt).reshape(shape)
-        if dt == np.float64:
-            data = self.doubles(n)
-            _blocks_exact(data, n, float(loc), float(scale))
-            tail = n % _BLOCK
-            if tail:
-                data[n - _BLOCK:] = self.doubles(_BLOCK)
-                _blocks_exact(data[n - _BLOCK:], _BLOCK, float(loc), float(scale))
-            return data.reshape(shape)
-        data = self.floats(n)
-        _blocks_float32(data, n, np.float32(loc), np.float32(scale))
+            return data.astype(dt, copy=False).reshape(shape) if out is None else out
+        data = np.empty(n, np.float64) if dest is None else dest
+        for a, b in _spans(n):
+            self._doubles_into(data[a:b])
+        _blocks_exact(data, n, float(loc), float(scale))
         if n % _BLOCK:
-            data[n - _BLOCK:] = self.floats(_BLOCK)
-            _blocks_float32(data[n - _BLOCK:], _BLOCK, np.float32(loc), np.float32(scale))
-        return data.astype(dt, copy=False).reshape(shape)
+            data[n - _BLOCK:] = self.doubles(_BLOCK)
+            _blocks_exact(data[n - _BLOCK:], _BLOCK, float(loc), float(scale))
+        return data.reshape(shape) if out is None else out
 
     def standard_normal(self, size=(), dtype=np.float64) -> np.ndarray:
         return self.normal(0.0, 1.0, size, dtype)
@@ -257,7 +330,13 @@ class TorchStream:
     def bernoulli(self, p: float, size=()) -> np.ndarray:
         """``bernoulli_(p)`` with a number p: float64 uniforms below p (a bool array)."""
         shape = _shape(size)
-        return (self.doubles(math.prod(shape)) < p).reshape(shape)
+        n = math.prod(shape)
+        out = np.empty(n, np.bool_)
+        u = np.empty(min(n, _CHUNK), np.float64)
+        for a, b in _spans(n):
+            self._doubles_into(u[:b - a])
+            np.less(u[:b - a], p, out=out[a:b])
+        return out.reshape(shape)
 
     def bernoulli_tensor(self, probs: np.ndarray) -> np.ndarray:
         """``bernoulli(probs)``: one uniform of the probabilities' precision per element."""
@@ -356,9 +435,7 @@ class TorchStream:
         key = np.frombuffer(raw[24:24 + 8 * _N], np.uint64).astype(np.uint32)
         if not 1 <= left <= _N or nxt > _N:
             raise RuntimeError("Invalid mt19937 state")
-        self._bits = np.random.MT19937()
-        self._bits.state = {"bit_generator": "MT19937",
-                            "state": {"key": key, "pos": _N if left == 1 else nxt}}
+        self._set_bits({"key": key, "pos": _N if left == 1 else nxt})
         self._drawn = nxt != 0
         valid = int(np.frombuffer(raw[5040:5044], np.int32)[0])
         self._next_normal = float(np.frombuffer(raw[5024:5032], np.float64)[0]) if valid \
@@ -366,10 +443,60 @@ class TorchStream:
         return seed
 
 
+def _swapped_in_order(partners: np.ndarray, n: int) -> np.ndarray:
+    """The arrangement of ``0 .. n-1`` after swapping position ``i`` with ``partners[i]``
+    (``>= i``) for i = 0, 1, ..., n-2 in turn, without a Python loop over the swaps.
+
+    Step i fixes position i for good, so only what each step finds there matters. Call
+    ``held[x]`` the value position x holds when step x reaches it: x itself if no earlier step
+    chose x as its partner, else the value the latest such step k left there, ``held[k]``.
+    Following "latest earlier step that chose x" from x down to a position nobody chose gives
+    ``held`` for every position (pointer jumping: each pass doubles the distance followed).
+    Step i then takes what its partner holds: ``held[k]`` for the latest earlier step k with
+    the same partner, or the partner's own value if there is none; the last position keeps
+    ``held[n - 1]``."""
+    m = n - 1
+    steps = np.arange(m, dtype=np.int64)
+    # steps grouped by partner, in step order within a group (partner * n + step is unique)
+    key = np.sort(partners * n + steps)
+    by_step, by_partner = key % n, key // n
+    same = by_partner[1:] == by_partner[:-1]
+    before = np.full(m, -1, np.int64)  # the previous step with the same partner
+    before[by_step[1:][same]] = by_step[:-1][same]
+    latest = np.ones(m, bool)
+    latest[:-1] = ~same
+    step, target = by_step[latest], by_partner[latest]
+    step = np.where(step < target, step, before[step])  # strictly before reaching target
+    chosen = step >= 0
+    held = np.arange(n, dtype=np.int64)
+    held[target[chosen]] = step[chosen]  # for now: where to look instead
+    pending = np.flatnonzero(held != np.arange(n, dtype=np.int64))
+    while pending.size:
+        further = held[held[pending]]
+        held[pending] = further
+        pending = pending[held[further] != further]
+    out = np.empty(n, np.int64)
+    out[:m] = np.where(before >= 0, held[np.maximum(before, 0)], partners)
+    out[m] = held[m]
+    return out
+
+
 def _shape(size) -> tuple:
     if size is None:
         return ()
     return (int(size),) if isinstance(size, (int, np.integer)) else tuple(size)
+
+
+def _flat_out(out, n: int, dt: np.dtype):
+    """``out`` as a flat view, checked: a C-contiguous float32/float64 array of ``n``
+    elements of ``dt`` (None stays None)."""
+    if out is None:
+        return None
+    if not (isinstance(out, np.ndarray) and out.flags.c_contiguous and out.size == n
+            and out.dtype == dt and dt in (np.float32, np.float64)):
+        raise ValueError("out must be a C-contiguous float32/float64 array of the draw's "
+                         "size and dtype")
+    return out.reshape(-1)
 
 
 def _blocks_exact(data: np.ndarray, n: int, loc: float, scale: float) -> None:

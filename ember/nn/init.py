@@ -38,7 +38,8 @@ def _write(tensor: Tensor, arr) -> Tensor:
         from .._backend import to_device_array
 
         arr = to_device_array(np.asarray(arr), tensor.device)
-    data[...] = arr
+    if arr is not data:  # a draw made straight into the tensor (see _into) is in place
+        data[...] = arr
     tensor._vbox[0] += 1
     return tensor
 
@@ -50,6 +51,17 @@ def _rng(generator):
 def _work(tensor: Tensor):
     """The precision PyTorch's fill kernels draw in for ``tensor``'s dtype."""
     return _random._work(tensor)
+
+
+def _into(tensor: Tensor):
+    """``tensor``'s own array when a draw can be made straight into it (a C-contiguous host
+    array of the draw's precision, not an inference tensor), else None: a large weight then
+    needs no temporary of its size and no copy."""
+    data = tensor._data
+    if type(data) is np.ndarray and data.flags.c_contiguous and not tensor._inference \
+            and data.dtype == np.dtype(_work(tensor)):
+        return data
+    return None
 
 
 def calculate_gain(nonlinearity: str, param=None) -> float:
@@ -127,8 +139,9 @@ def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, generator=None) -> 
     """Fill with U(a, b). Example: ``init.uniform_(w, -0.1, 0.1)``."""
     g = _rng(generator)
     with grad_mode.no_grad():
-        return _write(tensor, _ordered_draw(tensor,
-                                            lambda s: g.uniform(a, b, s, _work(tensor))))
+        dest = _into(tensor)
+        return _write(tensor, _ordered_draw(
+            tensor, lambda s: g.uniform(a, b, s, _work(tensor), out=dest)))
 
 
 def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator=None) -> Tensor:
@@ -137,8 +150,9 @@ def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator=None)
     if tensor.dtype.is_complex:  # each part gets std/sqrt(2): the complex variance is std**2
         std = std / math.sqrt(2.0)
     with grad_mode.no_grad():
+        dest = _into(tensor)
         return _write(tensor, _ordered_draw(tensor, lambda s: g.normal(
-            mean, std, s, _work(tensor), one_at_a_time=single)))
+            mean, std, s, _work(tensor), one_at_a_time=single, out=dest)))
 
 
 def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0,
