@@ -205,10 +205,13 @@ _FROM_XYXY = {"xywh": _xyxy_to_xywh, "cxcywh": _xyxy_to_cxcywh}
 
 
 def box_convert(boxes, in_fmt: str, out_fmt: str):
-    """Convert boxes between ``'xyxy'``, ``'xywh'`` and ``'cxcywh'`` formats.
+    """Convert boxes between ``'xyxy'``, ``'xywh'`` and ``'cxcywh'`` formats, or between the
+    rotated ``'xywhr'``, ``'cxcywhr'`` and ``'xyxyxyxy'`` ones.
 
     ``'xyxy'`` is corners, ``'xywh'`` the top-left corner with width and height, ``'cxcywh'``
-    the centre with width and height.
+    the centre with width and height. Rotated boxes add an angle in degrees (counter-clockwise
+    on the image) to the first corner or the centre, or list their four corners. Conversions
+    between the axis-aligned and the rotated family raise ``NotImplementedError``.
 
     Args:
         boxes (Tensor[N, 4]): the boxes.
@@ -225,8 +228,12 @@ def box_convert(boxes, in_fmt: str, out_fmt: str):
     if in_fmt not in _AXIS_ALIGNED or out_fmt not in _AXIS_ALIGNED:
         message = ("Unsupported Bounding Box Conversions for given "
                    f"in_fmt {in_fmt} and out_fmt {out_fmt}")
+        if in_fmt in _ROTATED and out_fmt in _ROTATED:
+            from ._rotated_boxes import convert_rotated
+
+            return convert_rotated(boxes, in_fmt, out_fmt)
         if in_fmt in _AXIS_ALIGNED + _ROTATED and out_fmt in _AXIS_ALIGNED + _ROTATED:
-            # known names, but ember has no rotated-box conversions
+            # torchvision converts only within one family (axis-aligned or rotated)
             raise NotImplementedError(message)
         raise ValueError(message)
     if in_fmt == out_fmt:

@@ -20,7 +20,7 @@ from enum import Enum
 from ..._tensor import Tensor
 
 __all__ = ["TVTensor", "Image", "Video", "Mask", "BoundingBoxes", "BoundingBoxFormat", "KeyPoints",
-           "wrap"]
+           "wrap", "is_rotated_bounding_format", "set_return_type"]
 
 
 def _as_tensor(data, dtype=None, device=None, requires_grad=None) -> Tensor:
@@ -171,7 +171,9 @@ class Mask(TVTensor):
 
 class BoundingBoxFormat(Enum):
     """The coordinate layout of ``BoundingBoxes``: corners (``XYXY``), corner and size
-    (``XYWH``) or centre and size (``CXCYWH``).
+    (``XYWH``) or centre and size (``CXCYWH``); rotated boxes add an angle in degrees,
+    counter-clockwise on the image, to the first corner (``XYWHR``) or the centre
+    (``CXCYWHR``), or list their four corners (``XYXYXYXY``).
 
     Example:
         >>> tv_tensors.BoundingBoxFormat["XYWH"]
@@ -181,6 +183,24 @@ class BoundingBoxFormat(Enum):
     XYXY = "XYXY"
     XYWH = "XYWH"
     CXCYWH = "CXCYWH"
+    XYWHR = "XYWHR"
+    CXCYWHR = "CXCYWHR"
+    XYXYXYXY = "XYXYXYXY"
+
+
+def is_rotated_bounding_format(format) -> bool:
+    """Whether ``format`` (a ``BoundingBoxFormat`` or its name) describes rotated boxes.
+
+    Example:
+        >>> tv_tensors.is_rotated_bounding_format("XYWHR")
+        True
+    """
+    rotated = ("XYWHR", "CXCYWHR", "XYXYXYXY")
+    if isinstance(format, str):  # names match exactly; any other is simply not rotated
+        return format in rotated
+    if not isinstance(format, BoundingBoxFormat):
+        raise ValueError(f"format should be str or BoundingBoxFormat, got {type(format)}")
+    return format.value in rotated
 
 
 class BoundingBoxes(TVTensor):
@@ -281,3 +301,111 @@ def wrap(wrappee: Tensor, *, like: TVTensor, **kwargs):
     if isinstance(like, KeyPoints):
         wrappee = KeyPoints._checked(wrappee)
     return type(like)._wrap(wrappee, **meta)
+
+
+# --- what tensor operations on tv_tensors return ---------------------------------------------
+# By default a tv_tensor takes no part in ``__torch_function__`` (ops give plain tensors, as in
+# torchvision). ``set_return_type("TVTensor")`` switches the whole TVTensor family over to a
+# live handler that re-wraps results like the first tv_tensor argument; it installs ember's
+# dispatch layer only then, so programs that never ask pay nothing.
+_return_type = ["Tensor"]
+
+
+def _tv_torch_function(cls, func, types, args=(), kwargs=None):
+    from ..._torch_function import _NOWRAP, DisableTorchFunctionSubclass
+
+    if kwargs is None:
+        kwargs = {}
+    # mixing tv_tensor kinds (Image + Mask) has no answer, as with torch's default rule
+    if not all(issubclass(cls, t) for t in types):
+        return NotImplemented
+    with DisableTorchFunctionSubclass():
+        out = func(*args, **kwargs)
+    if _return_type[0] != "TVTensor" or func in _NOWRAP:
+        return out
+    like = _first_tv_tensor(args, kwargs)
+    return out if like is None else _rewrap_all(out, like)
+
+
+def _first_tv_tensor(args, kwargs):
+    for a in (*args, *kwargs.values()):
+        if isinstance(a, TVTensor):
+            return a
+        if isinstance(a, (tuple, list)):
+            for b in a:
+                if isinstance(b, TVTensor):
+                    return b
+    return None
+
+
+def _rewrap_all(out, like):
+    if isinstance(out, Tensor):
+        return out if isinstance(out, type(like)) else type(like)._wrap(out, **like._meta())
+    if isinstance(out, (tuple, list)):
+        items = [_rewrap_all(o, like) for o in out]
+        return type(out)(*items) if hasattr(type(out), "_fields") else type(out)(items)
+    return out
+
+
+def _family():
+    todo, seen = [TVTensor], []
+    while todo:
+        cls = todo.pop()
+        seen.append(cls)
+        todo.extend(cls.__subclasses__())
+    return seen
+
+
+def _switch(return_type: str) -> None:
+    from ... import _torch_function as TF
+
+    _return_type[0] = return_type
+    live = return_type == "TVTensor"
+    handler = classmethod(_tv_torch_function) if live else TF._disabled_torch_function_impl
+    for cls in _family():
+        own = cls.__dict__.get("__torch_function__")
+        if cls is TVTensor or own is TF._disabled_torch_function_impl or \
+                getattr(own, "__func__", None) is _tv_torch_function:
+            if cls is TVTensor:
+                cls.__torch_function__ = handler
+            else:  # inherit TVTensor's, whichever it is now
+                delattr(cls, "__torch_function__")
+    TF._type_cache.clear()
+    if live:
+        TF.install()
+
+
+class _ReturnType:
+    """What ``set_return_type`` returns: the setting is already made; used as a context
+    manager, it puts the previous one back on exit."""
+
+    def __init__(self, previous: str) -> None:
+        self._previous = previous
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        _switch(self._previous)
+
+
+def set_return_type(return_type: str):
+    """Choose what tensor operations on tv_tensors return: ``"Tensor"`` (the default, a plain
+    tensor) or ``"TVTensor"`` (the type and metadata of the first tv_tensor argument). Works
+    globally, or for a ``with`` block.
+
+    Example:
+        >>> img = tv_tensors.Image(ember.ones(1, 2, 2))
+        >>> with tv_tensors.set_return_type("TVTensor"):
+        ...     type(img + 1).__name__
+        'Image'
+        >>> type(img + 1).__name__
+        'Tensor'
+    """
+    names = {"tensor": "Tensor", "tvtensor": "TVTensor"}
+    chosen = names.get(str(return_type).lower()) if isinstance(return_type, str) else None
+    if chosen is None:
+        raise ValueError(f"return_type must be 'TVTensor' or 'Tensor', got {return_type}")
+    previous = _return_type[0]
+    _switch(chosen)
+    return _ReturnType(previous)

@@ -3,9 +3,12 @@
 A sample may be one object or tuples, lists and dicts of them. Its leaves are flattened; the
 ones a transform acts on are PIL images, tv_tensors and plain tensors, where a plain tensor is
 taken for the image only when it is the first one and no ``Image``, ``Video`` or PIL image is
-present (torchvision's rule; other plain tensors, such as labels, pass through). Parameters are
-drawn once per call (``make_params``) and applied to each leaf (``transform``), so boxes and
-masks follow the image.
+present (torchvision's rule; other plain tensors, such as labels, pass through). A subclass
+narrows or widens that set with ``_transformed_types`` (classes or predicates). Every leaf is
+shown to ``check_inputs`` first; parameters are then drawn once per call (``make_params``) and
+applied to each leaf (``transform``), so boxes and masks follow the image. Inside the built-in
+transforms, a tv_tensor that the functional in use has no kernel for is passed through as it
+came (see ``_registry``).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from ...._tensor import Tensor
 from ....nn.modules.module import Module
 from ... import tv_tensors
 from .._functional_base import _is_pil_image
+from ._registry import passthrough_unknown
 
 
 def _flatten(sample, out: list):
@@ -37,22 +41,48 @@ def _unflatten(sample, leaves):
     return next(leaves)
 
 
+def _is_builtin(cls: type) -> bool:
+    return cls.__module__.startswith("ember.vision.transforms.")
+
+
 def _is_pure_tensor(x) -> bool:
     return isinstance(x, Tensor) and not isinstance(x, tv_tensors.TVTensor)
 
 
-def _needs_transform(flat: list) -> list[bool]:
-    """Which leaves a transform acts on (plain tensors: only the image-like first one)."""
+def _default_transformed_types() -> tuple:
+    try:
+        from PIL import Image as _PIL
+    except ImportError:  # Pillow is optional
+        return (Tensor,)
+    return (Tensor, _PIL.Image)
+
+
+def _is_transformed_type(x, types: tuple) -> bool:
+    # entries are classes, or predicates taking the leaf (torchvision allows both)
+    return any(isinstance(x, t) if isinstance(t, type) else bool(t(x)) for t in types)
+
+
+def _needs_transform(flat: list, types: tuple | None = None) -> list[bool]:
+    """Which leaves a transform acts on: instances of ``types`` (the transform's
+    ``_transformed_types``; tensors and PIL images by default), where a plain tensor counts
+    only when it is the first one and no ``Image``, ``Video`` or PIL image is present."""
+    if types is None:
+        types = _default_transformed_types()
     has_image = any(isinstance(x, (tv_tensors.Image, tv_tensors.Video)) or _is_pil_image(x)
                     for x in flat)
     seen_pure = False
     needs = []
     for x in flat:
-        if _is_pure_tensor(x):
+        if not _is_transformed_type(x, types):
+            needs.append(False)
+            if _is_pure_tensor(x):
+                seen_pure = True
+        elif _is_pure_tensor(x):
             needs.append(not has_image and not seen_pure)
             seen_pure = True
         else:
-            needs.append(isinstance(x, tv_tensors.TVTensor) or _is_pil_image(x))
+            needs.append(isinstance(x, tv_tensors.TVTensor) or _is_pil_image(x)
+                         or not isinstance(x, Tensor))
     return needs
 
 
@@ -82,8 +112,16 @@ class Transform(Module):
         ...         return inpt + 1
     """
 
+    # the leaf types this transform looks at (classes, or predicates taking a leaf; a subclass
+    # may narrow them); other leaves pass through untouched
+    _transformed_types: tuple = _default_transformed_types()
+
     def __init__(self) -> None:
         super().__init__()
+
+    def check_inputs(self, flat_inputs: list) -> None:
+        """Called with every leaf of the sample before ``make_params``: raise here to refuse
+        a sample (the base accepts all)."""
 
     def make_params(self, flat_inputs: list) -> dict:
         """The random parameters of one call, drawn once for all ``flat_inputs`` (the leaves
@@ -92,17 +130,21 @@ class Transform(Module):
 
     def transform(self, inpt, params: dict):
         """``inpt`` (one leaf of the sample) transformed with ``params``; subclasses define it."""
-        raise NotImplementedError(f"{type(self).__name__} must define transform()")
+        raise NotImplementedError()  # torchvision's base raises it without a message
 
     def _needs(self, flat: list) -> list[bool]:
-        return _needs_transform(flat)
+        return _needs_transform(flat, self._transformed_types)
 
     def forward(self, *inputs):
         sample = inputs if len(inputs) > 1 else inputs[0]
         flat = _flatten(sample, [])
+        self.check_inputs(flat)
         needs = self._needs(flat)
         params = self.make_params([x for x, n in zip(flat, needs) if n])
-        out = [self.transform(x, params) if n else x for x, n in zip(flat, needs)]
+        # built-in transforms hand a tv_tensor with no kernel back as it came; a user's
+        # transform calling a functional on it gets the functional's TypeError
+        with passthrough_unknown(_is_builtin(type(self))):
+            out = [self.transform(x, params) if n else x for x, n in zip(flat, needs)]
         return _unflatten(sample, iter(out))
 
     def extra_repr(self) -> str:

@@ -176,11 +176,31 @@ def _box_format(fmt) -> BF:
     return BF[fmt.upper()] if isinstance(fmt, str) else fmt
 
 
+def _rotated(fmt: BF) -> bool:
+    return tv_tensors.is_rotated_bounding_format(fmt)
+
+
+def _no_rotated(fmt: BF) -> None:
+    # ember moves rotated boxes only through flips and pads so far; torchvision also fits
+    # and clamps them into the canvas after crops, resizes, rotations and warps
+    if _rotated(fmt):
+        raise NotImplementedError(
+            f"rotated bounding boxes ({fmt.value}) are only flipped and converted between "
+            "rotated formats in ember yet, and padded, cropped or resized only when they stay "
+            "inside the canvas or their clamping_mode is None")
+
+
 def _convert(data: Tensor, old: BF, new: BF) -> Tensor:
     from .... import stack
 
     if old == new:
         return data
+    if _rotated(old) or _rotated(new):
+        if not (_rotated(old) and _rotated(new)):
+            raise ValueError("Cannot convert between rotated and unrotated bounding boxes.")
+        from ...ops._rotated_boxes import convert_rotated
+
+        return convert_rotated(data, old.value.lower(), new.value.lower())
     a, b, c, d = data.unbind(-1)
     if old == BF.XYWH:
         a, b, c, d = a, b, a + c, b + d
@@ -222,6 +242,7 @@ def convert_bounding_box_format(inpt, old_format=None, new_format=None, inplace:
 
 
 def _xyxy(boxes: tv_tensors.BoundingBoxes) -> Tensor:
+    _no_rotated(boxes.format)
     return _convert(_plain(boxes), boxes.format, BF.XYXY)
 
 
@@ -264,6 +285,7 @@ def clamp_bounding_boxes(inpt, format=None, canvas_size=None, clamping_mode="aut
     if clamping_mode is None:
         return inpt
     fmt = _box_format(format)
+    _no_rotated(fmt)
     return _convert(_clamp_xyxy(_convert(inpt, fmt, BF.XYXY), canvas_size).to(inpt.dtype),
                     BF.XYXY, fmt)
 
@@ -273,6 +295,8 @@ def _affine_boxes(boxes, sx: float, sy: float, dx: float, dy: float, canvas_size
     """Boxes under ``x -> sx * x + dx``, ``y -> sy * y + dy`` (corners re-sorted for flips)."""
     from .... import stack
 
+    if _rotated(boxes.format):
+        return _affine_rotated(boxes, sx, sy, dx, dy, canvas_size, clamp)
     data = _plain(boxes)
     if not data.is_floating_point():
         data = data.to(D.float32)
@@ -287,6 +311,38 @@ def _affine_boxes(boxes, sx: float, sy: float, dx: float, dy: float, canvas_size
     if clamp:
         out = _clamp_xyxy(out, canvas_size)
     return _back(out, boxes, canvas_size)
+
+
+def _affine_rotated(boxes, sx, sy, dx, dy, canvas_size, clamp):
+    """The flips, shifts and stretches of ``_affine_boxes`` for rotated boxes (a mirror
+    reverses the corner order, which ``flip_rotated`` accounts for; a stretch re-fits the
+    rectangle, see ``scale_rotated``)."""
+    from ...ops import _rotated_boxes as R
+
+    fmt = boxes.format.value.lower()
+    data = _plain(boxes)
+    if (sx < 0 and sx != -1.0) or (sy < 0 and sy != -1.0):
+        _no_rotated(boxes.format)  # no transform mirrors and stretches at once
+    # flips never clamp; after pads, crops and resizes torchvision clamps turned boxes into
+    # the canvas (soft and hard modes) by a rule ember lacks, which leaves boxes that end up
+    # wholly inside alone: ember answers for those, and for boxes with clamping_mode None
+    flip_only = (not clamp and abs(sx) == 1.0 and abs(sy) == 1.0
+                 and (sx < 0 or dx == 0) and (sy < 0 or dy == 0))
+    if sx > 0 and sy > 0 and (sx != 1.0 or sy != 1.0):
+        data = R.scale_rotated(data, fmt, sx, sy)
+        sx = sy = 1.0
+    if sx < 0:
+        data = R.flip_rotated(data, fmt, dx, horizontal=True)
+        dx = 0.0
+    if sy < 0:
+        data = R.flip_rotated(data, fmt, dy, horizontal=False)
+        dy = 0.0
+    if dx or dy:
+        data = R.shift_rotated(data, fmt, dx, dy)
+    if not flip_only and boxes.clamping_mode is not None \
+            and not R.inside(data, fmt, canvas_size):
+        _no_rotated(boxes.format)
+    return tv_tensors.wrap(data, like=boxes, canvas_size=tuple(canvas_size))
 
 
 # --- geometry --------------------------------------------------------------------------------
@@ -416,6 +472,7 @@ def pad(inpt, padding, fill=0, padding_mode: str = "constant"):
 def _rotate_boxes(boxes, angle: float, expand: bool, center):
     """Boxes around the rotated corners of each box (the image turns counter-clockwise about
     ``center``, default the canvas middle); ``expand`` moves them onto the grown canvas."""
+    _no_rotated(boxes.format)
     from .... import stack
     from .. import _tensor_ops as TO
 
@@ -484,6 +541,7 @@ def _rotate_image(img, angle, interpolation, expand, center, fill):
 def _affine_boxes_matrix(boxes, angle, translate, scale, shear, center):
     """Boxes around each box's corners moved by the forward affine map (rotation, scale and
     shear about ``center``, default the canvas middle, then ``translate``), on the same canvas."""
+    _no_rotated(boxes.format)
     from .... import stack
     from .. import _tensor_ops as TO
 
@@ -560,6 +618,7 @@ def _affine_image(img, angle, translate, scale, shear, interpolation, fill, cent
 def _perspective_boxes(boxes, startpoints, endpoints):
     """Boxes around each box's corners carried by the homography taking ``startpoints`` to
     ``endpoints`` (the image's warp runs the other way), on the same canvas."""
+    _no_rotated(boxes.format)
     from .... import stack
     from .._functional_affine import _perspective_coeffs
 
@@ -1098,3 +1157,33 @@ def jpeg(inpt, quality: int):
 
 
 __all__ += ["jpeg"]
+
+
+# --- one kernel table: each functional looks up (functional, type of its input) -------------
+# The letters name the built-in input types each functional serves, in torchvision's order
+# (I Image, T plain Tensor, P PIL image, M Mask, K KeyPoints, B BoundingBoxes, V Video); the
+# function body above is their kernel, and ``register_kernel`` adds kernels for custom types.
+from ._registry import dispatching as _dispatching  # noqa: E402
+from ._registry import register_kernel  # noqa: E402, F401  (public name of F)
+
+_SERVED = {
+    "horizontal_flip": "ITPMKBV", "vertical_flip": "ITPMKBV", "resize": "ITPMKBV",
+    "pad": "ITPMKBV", "crop": "ITPKBMV", "center_crop": "ITPKBMV", "resized_crop": "ITPKBMV",
+    "rotate": "ITPKBMV", "affine": "ITPKBMV", "perspective": "ITPKBMV", "elastic": "ITPKBMV",
+    "adjust_brightness": "ITPV", "adjust_contrast": "ITPV", "adjust_gamma": "ITPV",
+    "adjust_hue": "ITPV", "adjust_saturation": "ITPV", "adjust_sharpness": "ITPV",
+    "autocontrast": "ITPV", "equalize": "ITPV", "invert": "ITPV", "posterize": "ITPV",
+    "solarize": "ITPV", "gaussian_blur": "ITPV", "erase": "ITPV", "five_crop": "ITPV",
+    "ten_crop": "ITPV", "get_dimensions": "ITPV", "gaussian_noise": "ITVP", "jpeg": "ITVP",
+    "normalize": "ITV", "rgb_to_grayscale": "ITP",
+    "to_dtype": "ITVMBK", "get_size": "ITPVMBK",
+}
+for _name, _codes in _SERVED.items():
+    if _name in globals():
+        globals()[_name] = _dispatching(_codes)(globals()[_name])
+del _name, _codes
+hflip = horizontal_flip
+vflip = vertical_flip
+elastic_transform = elastic
+to_grayscale = rgb_to_grayscale
+__all__ += ["register_kernel"]
