@@ -278,6 +278,15 @@ def _softplus(op: OpCall):
     return sp
 
 
+@converts("log_sigmoid")
+def _log_sigmoid(op: OpCall):
+    # min(x, 0) - log(1 + exp(-|x|)), as ember computes it: Log(Sigmoid(x)) would be -inf
+    # for large negative x in float32
+    b, x = op.b, op.args[0]
+    return b.add("Sub", [b.add("Min", [x.name, b.scalar(0, x.dtype)]), b.add("Log", [b.add(
+        "Add", [b.add("Exp", [b.add("Neg", [b.add("Abs", [x.name])])]), b.scalar(1, x.dtype)])])])
+
+
 @converts("normal_cdf")
 def _normal_cdf(op: OpCall):
     b, x = op.b, op.args[0]
@@ -330,6 +339,14 @@ def _attention(op: OpCall):
     scores = b.add("MatMul", [q.name, b.add("Transpose", [k.name], perm=perm)])
     scores = b.add("Mul", [scores, b.scalar(scale, q.dtype)])
     keep = None
+    if isinstance(bias, Value):
+        # a mask the graph computes (key_padding_mask + attn_mask): rows that are all -inf
+        # are known only at run time, so the zeros of eager's safe softmax come from a Where
+        dead = b.add("Equal", [b.reduce("ReduceMax", bias.name, [-1], True),
+                               b.scalar(-np.inf, q.dtype)])
+        probs = b.add("Softmax", [b.add("Add", [scores, bias.name])], axis=-1)
+        probs = b.add("Where", [dead, b.scalar(0, q.dtype), probs])
+        return b.add("MatMul", [probs, v.name])
     if bias is not None:
         bias = np.asarray(bias)
         dead = (bias == -np.inf).all(axis=-1, keepdims=True) if bias.ndim else None

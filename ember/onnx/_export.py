@@ -353,6 +353,9 @@ def _export(onnx, model, args, kwargs, opset, input_names, output_names, dynamic
         env[node] = _convert(b, node, info[node], env)
     out_values = [env[n] for n in out_nodes]
     outputs = _name_outputs(onnx, b, out_values, out_names, axes, graph_inputs)
+    from ._rewrite import optimize
+
+    optimize(b, [o.name for o in outputs])  # shorter attention and tanh-GELU sequences
     inputs = graph_inputs + weights_as_inputs
     if keep_initializers_as_inputs:
         for name, t in b.initializers.items():
