@@ -28,6 +28,7 @@ import numpy as np
 
 from . import _dtype as D
 from ._quantized_tensor import (
+    QData,
     QuantizedTensor,
     _wrap,
     backend_error,
@@ -59,6 +60,17 @@ def hardtanh(q: QuantizedTensor, min_val: float, max_val: float) -> QuantizedTen
     data = _per_tensor(q, "aten::hardtanh")
     return _like(q, np.clip(data.ints, _quantize_scalar(min_val, q),
                             _quantize_scalar(max_val, q)))
+
+
+def hardsigmoid(q: QuantizedTensor) -> QuantizedTensor:
+    """``relu6(x + 3) / 6`` of a per-tensor quint8/qint8 tensor. Its output range is [0, 1],
+    so PyTorch fixes the output's quantization: scale 1/256, zero point 0 (quint8) or -128
+    (qint8), whatever the input's."""
+    data = _per_tensor(q, "aten::hardsigmoid")
+    values = np.clip(data.floats() + np.float32(3), 0, 6) / np.float32(6)
+    zero_point = -128 if q._dtype is D.qint8 else 0
+    ints = quantize_ints(values.astype(np.float32), np.float32(256), zero_point, q._dtype)
+    return _wrap(QData(ints, per_tensor_affine, 1.0 / 256, zero_point), q._dtype)
 
 
 def relu(q: QuantizedTensor) -> QuantizedTensor:

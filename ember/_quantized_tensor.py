@@ -385,6 +385,16 @@ class QuantizedTensor(Tensor):
             index = index.numpy()
         return self._layout(self._data.ints[index])
 
+    def chunk(self, chunks: int, dim: int = 0):
+        """Split along ``dim`` into pieces of ``ceil(size / chunks)`` (the last may be
+        smaller), each keeping the scale and zero point."""
+        ints = self._data.ints
+        axis = dim % ints.ndim
+        step = -(-ints.shape[axis] // chunks)
+        lead = (slice(None),) * axis
+        return tuple(self._layout(ints[lead + (slice(i, i + step),)])
+                     for i in range(0, ints.shape[axis], step))
+
     def __len__(self) -> int:
         if not self._data.ndim:
             raise TypeError("len() of a 0-d tensor")

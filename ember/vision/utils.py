@@ -16,6 +16,7 @@ from .._tensor import Tensor
 
 __all__ = ["draw_bounding_boxes", "draw_keypoints", "draw_segmentation_masks", "make_grid",
            "save_image"]
+__all__ += ["flow_to_image"]
 
 
 def make_grid(tensor: Tensor | list[Tensor], nrow: int = 8, padding: int = 2,
@@ -344,3 +345,60 @@ def draw_keypoints(image: Tensor, keypoints: Tensor,
                 # ``colors``
                 draw.line([tuple(instance[start]), tuple(instance[end])], width=width)
     return _from_pil_rgb(canvas, image.dtype)
+
+
+def _flow_colour_wheel() -> np.ndarray:
+    # the Middlebury flow colour code (Baker et al., "A Database and Evaluation Methodology for
+    # Optical Flow"): hue ramps red > yellow > green > cyan > blue > magenta > red, with more
+    # steps where the eye tells hues apart best
+    ramps = []
+    for steps, fixed, rising, falling in ((15, 0, 1, None), (6, 1, None, 0), (4, 1, 2, None),
+                                          (11, 2, None, 1), (13, 2, 0, None), (6, 0, None, 2)):
+        part = np.zeros((steps, 3))
+        part[:, fixed] = 255
+        ramp = np.floor(255 * np.arange(steps) / steps)
+        if rising is not None:
+            part[:, rising] = ramp
+        else:
+            part[:, falling] = 255 - ramp
+        ramps.append(part)
+    return np.concatenate(ramps)
+
+
+def flow_to_image(flow: Tensor) -> Tensor:
+    """Colour an optical flow field: hue gives the direction, saturation the magnitude.
+
+    ``flow`` is float32, (2, H, W) or (N, 2, H, W) (e.g. a RAFT prediction); the result is
+    uint8 RGB, (3, H, W) or (N, 3, H, W). Magnitudes are scaled by the largest one in ``flow``.
+
+    Example:
+        >>> image = flow_to_image(ember.zeros(2, 4, 4))
+        >>> image.dtype, tuple(image.shape), int(image.min())
+        (torch.uint8, (3, 4, 4), 255)
+    """
+    if flow.dtype != D.float32:
+        raise ValueError(f"Flow should be of dtype torch.float, got {flow.dtype}.")
+    single = flow.ndim == 3
+    if flow.ndim not in (3, 4) or flow.shape[-3] != 2:
+        raise ValueError(f"Input flow should have shape (2, H, W) or (N, 2, H, W), got "
+                         f"{flow.shape}.")
+    if single:
+        flow = flow[None]
+    values = flow.detach().numpy().astype(np.float32)
+    largest = np.sqrt(np.square(values).sum(axis=1)).max()
+    values = values / (largest + np.finfo(np.float32).eps)
+    u, v = values[:, 0], values[:, 1]
+    radius = np.sqrt(u * u + v * v)
+    wheel = _flow_colour_wheel().astype(np.float32)
+    count = len(wheel)
+    # the angle picks a position on the wheel, blended between its two nearest colours
+    position = (np.arctan2(-v, -u) / np.float32(np.pi) + 1) / 2 * (count - 1)
+    lower = np.floor(position).astype(np.int64)
+    upper = lower + 1
+    upper[upper == count] = 0
+    frac = position - lower
+    colour = (1 - frac[..., None]) * wheel[lower] / 255 + frac[..., None] * wheel[upper] / 255
+    # small motions fade to white
+    colour = 1 - radius[..., None] * (1 - colour)
+    image = np.floor(255 * colour).astype(np.uint8).transpose(0, 3, 1, 2)
+    return Tensor._make(np.ascontiguousarray(image[0] if single else image), D.uint8)

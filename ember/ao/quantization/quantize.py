@@ -69,6 +69,7 @@ DEFAULT_STATIC_QUANT_MODULE_MAPPINGS = {
     QuantStub: nnq.Quantize, DeQuantStub: nnq.DeQuantize, nn.Linear: nnq.Linear,
     nn.Conv2d: nnq.Conv2d, nn.ReLU6: nnq.ReLU6, nni.LinearReLU: nnq.LinearReLU,
     nni.ConvReLU2d: nnq.ConvReLU2d, nnq.FloatFunctional: nnq.QFunctional,
+    nn.Hardswish: nnq.Hardswish,
 }
 DEFAULT_DYNAMIC_QUANT_MODULE_MAPPINGS = {
     nn.Linear: nnqd.Linear, nn.LSTM: nnqd.LSTM, nn.GRU: nnqd.GRU, nn.LSTMCell: nnqd.LSTMCell,
@@ -385,8 +386,10 @@ def _passthrough(mod):
             y = base.forward(self, x.dequantize(), *args, **kwargs)
             return quantize_per_tensor(y, x.q_scale(), x.q_zero_point(), x.dtype)
 
-        cls = type(base.__name__, (base,), {"forward": forward, "__module__": base.__module__,
-                                            "__doc__": base.__doc__})
+        attrs = {"forward": forward, "__module__": base.__module__, "__doc__": base.__doc__}
+        if base is nn.Dropout:  # PyTorch converts it to nnq.Dropout, printed by that name
+            attrs["_get_name"] = lambda self: "QuantizedDropout"
+        cls = type(base.__name__, (base,), attrs)
         _PASSTHROUGH_CLASSES[base] = cls
     mod.__class__ = cls  # the model is already a copy (or converted in place on request)
     return mod

@@ -147,6 +147,6 @@ from . import segmentation  # noqa: E402, F401
 
 __all__ += ["Weights", "WeightsEnum", "get_model_weights", "get_weight", *_WEIGHT_ENUMS]
 
-# torchvision.models imports its detection package too (``models.detection.<builder>``)
-# and its video package (``models.video.<builder>``)
-from . import detection, video  # noqa: E402, F401
+# torchvision.models imports its subpackages too: models.detection, models.optical_flow,
+# models.quantization (the quantizable classifiers) and models.video
+from . import detection, optical_flow, quantization, video  # noqa: E402, F401

@@ -83,11 +83,43 @@ def _builders() -> dict[str, Callable[..., nn.Module]]:
     for name in _VIDEO_BUILDERS:
         if hasattr(video, name):
             found[name] = getattr(video, name)
+    # the optical flow builders (models.optical_flow.raft)
+    from . import optical_flow
+
+    for name in _OPTICAL_FLOW_BUILDERS:
+        found[name] = getattr(optical_flow, name)
+    # the quantizable classifiers, registered as "quantized_<builder>" (models.quantization)
+    for name, builder in _quantized_builders().items():
+        found["quantized_" + name] = builder
     return found
+
+
+def _quantized_builders() -> dict[str, Callable[..., nn.Module]]:
+    from . import quantization
+
+    return {name: getattr(quantization, name) for name in _QUANTIZED_BUILDERS
+            if hasattr(quantization, name)}
+
+
+_QUANTIZED_BUILDERS = ("resnet18", "resnet50", "resnext101_32x8d", "resnext101_64x4d",
+                       "mobilenet_v2", "mobilenet_v3_large", "shufflenet_v2_x0_5",
+                       "shufflenet_v2_x1_0", "shufflenet_v2_x1_5", "shufflenet_v2_x2_0",
+                       "googlenet", "inception_v3")
 
 
 _VIDEO_BUILDERS = ("r3d_18", "mc3_18", "r2plus1d_18", "s3d", "mvit_v1_b", "mvit_v2_s",
                    "swin3d_t", "swin3d_s", "swin3d_b")
+
+
+_OPTICAL_FLOW_BUILDERS = ("raft_large", "raft_small")
+
+
+def _optical_flow_weight_enums() -> dict[str, type[WeightsEnum]]:
+    # Raft_Large_Weights / Raft_Small_Weights live in models.optical_flow.raft
+    from .optical_flow import raft
+
+    return {"Raft_Large_Weights": raft.Raft_Large_Weights,
+            "Raft_Small_Weights": raft.Raft_Small_Weights}
 
 
 def _video_weight_enums() -> dict[str, type[WeightsEnum]]:
@@ -164,7 +196,7 @@ def list_models(module: ModuleType | None = None,
     ``module`` keeps the builders defined in that module (or a module below it), as
     torchvision's ``list_models(module=torchvision.models.quantization)``; ``include`` keeps
     names matching any of its ``fnmatch`` patterns, then ``exclude`` drops names matching any
-    of its patterns. ``module`` naming a torchvision subpackage ember lacks (quantization,
+    of its patterns. ``module`` naming a torchvision subpackage ember lacks (optical_flow,
     ...) gives ``[]``.
 
     Example:
@@ -575,8 +607,13 @@ def get_model_weights(name: Callable[..., nn.Module] | str) -> type[WeightsEnum]
         <enum 'ResNet18_Weights'>
     """
     if callable(name):
-        name = name.__name__
+        # a quantizable builder shares its float twin's name: its module tells them apart
+        quantized = ".quantization." in getattr(name, "__module__", "")
+        name = ("quantized_" if quantized else "") + name.__name__
     builder_name = name.lower()
+    if builder_name.startswith("quantized_"):
+        get_model_builder(builder_name)
+        return _quantized_weight_enum(builder_name[len("quantized_"):])
     get_model_builder(builder_name)  # "Unknown model ..." for a name ember lacks
     if builder_name in _DETECTION_WEIGHTS:
         return _DETECTION_WEIGHT_ENUMS[_DETECTION_WEIGHTS[builder_name][0]]
@@ -591,6 +628,9 @@ def get_model_weights(name: Callable[..., nn.Module] | str) -> type[WeightsEnum]
         annotation = inspect.signature(builder).parameters["weights"].annotation
         enum_name = str(getattr(annotation, "__name__", annotation)).split("|")[0].strip()
         return getattr(sys.modules[builder.__module__], enum_name)
+    if builder_name in _OPTICAL_FLOW_BUILDERS:
+        enum_name = {"raft_large": "Raft_Large_Weights", "raft_small": "Raft_Small_Weights"}
+        return _optical_flow_weight_enums()[enum_name[builder_name]]
     return _WEIGHT_ENUMS[_WEIGHTS[builder_name][0]]
 
 
@@ -608,8 +648,21 @@ def get_weight(name: str) -> WeightsEnum:
     enums = {**_WEIGHT_ENUMS, **_DETECTION_WEIGHT_ENUMS}
     enums.update(_SEGMENTATION_WEIGHT_ENUMS)
     enums.update(_video_weight_enums())
+    enums.update(_optical_flow_weight_enums())
+    enums.update({_quantized_weight_enum(n).__name__: _quantized_weight_enum(n)
+                  for n in _quantized_builders()})
     if enum_name not in enums:
         raise ValueError(f"The weight enum '{enum_name}' for the specific method couldn't be "
                          "retrieved.")
     return enums[enum_name][value_name]
 
+
+def _quantized_weight_enum(builder_name: str) -> type[WeightsEnum]:
+    # the builder's ``weights`` annotation names its quantized enum first
+    import inspect
+    import sys
+
+    builder = _quantized_builders()[builder_name]
+    annotation = inspect.signature(builder).parameters["weights"].annotation
+    enum_name = str(getattr(annotation, "__name__", annotation)).split("|")[0].strip()
+    return getattr(sys.modules[builder.__module__], enum_name)

@@ -14,6 +14,7 @@ from .modules import (  # noqa: F401
     Conv2d,
     ConvReLU2d,
     DeQuantize,
+    Hardswish,
     Linear,
     LinearReLU,
     Quantize,
@@ -21,7 +22,7 @@ from .modules import (  # noqa: F401
 )
 
 __all__ = ["Quantize", "DeQuantize", "Linear", "Conv2d", "ReLU6", "LinearReLU", "ConvReLU2d",
-           "FloatFunctional", "QFunctional", "dynamic"]
+           "FloatFunctional", "QFunctional", "dynamic", "Hardswish"]
 
 
 def __getattr__(name):

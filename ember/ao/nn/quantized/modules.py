@@ -19,7 +19,8 @@ from ...._tensor import Tensor
 from ....nn.modules.module import Module
 from ....nn.parameter import Parameter
 
-__all__ = ["Quantize", "DeQuantize", "Linear", "Conv2d", "ReLU6", "LinearReLU", "ConvReLU2d"]
+__all__ = ["Quantize", "DeQuantize", "Linear", "Conv2d", "ReLU6", "LinearReLU", "ConvReLU2d",
+           "Hardswish"]
 
 
 def _scalar_qparams(observer):
@@ -394,6 +395,41 @@ class ConvReLU2d(Conv2d):
 
     _relu = True
     _NAME = "QuantizedConvReLU2d"
+
+
+class Hardswish(Module):
+    """``x * relu6(x + 3) / 6`` of a quantized tensor, requantized to this module's own
+    ``scale``/``zero_point`` (what ``convert`` makes of an observed ``nn.Hardswish``).
+
+    Example:
+        >>> q = ember.quantize_per_tensor(ember.tensor([-1.0, 2.0]), 0.1, 10, ember.quint8)
+        >>> ember.ao.nn.quantized.Hardswish(0.05, 20)(q).dequantize()
+        tensor([-0.3500,  1.6500])
+    """
+
+    def __init__(self, scale, zero_point, device=None, dtype=None):
+        super().__init__()
+        self.register_buffer("scale", Tensor._make(np.array(scale, np.float32), D.float32))
+        self.register_buffer("zero_point", Tensor._make(np.array(zero_point, np.int64),
+                                                        D.int64))
+
+    def _get_name(self):
+        return "QuantizedHardswish"
+
+    def forward(self, input: QuantizedTensor) -> QuantizedTensor:
+        # the float result of the dequantized input, rounded to the output's grid
+        values = input._data.floats()
+        values = values * np.clip(values + np.float32(3), 0, 6) / np.float32(6)
+        scale, zero_point = float(self.scale._data), int(self.zero_point._data)
+        ints = quantize_ints(values.astype(np.float32), np.float32(1) / np.float32(scale),
+                             zero_point, input._dtype)
+        return QuantizedTensor._make(QData(ints, per_tensor_affine, scale, zero_point),
+                                     input._dtype)
+
+    @staticmethod
+    def from_float(mod, use_precomputed_fake_quant=False):
+        scale, zero_point = _scalar_qparams(mod.activation_post_process)
+        return Hardswish(scale, zero_point)
 
 
 class ReLU6(Module):
