@@ -1273,15 +1273,17 @@ class ValuesUnary(SparseFunction):
     are the dense ones); the input is coalesced first unless ``name`` is linear."""
 
     @staticmethod
-    def forward(ctx, s, name):
+    def forward(ctx, s, name, options=None):
         src = s if name in _LINEAR else s.coalesce()
         coo = src._data
-        vals = getattr(dense_tensor(coo.values, s._dtype), name)()
-        ctx.fn_name, ctx.indices, ctx.shape = name, coo.indices, coo.shape
+        options = options or {}  # nan_to_num's nan/posinf/neginf
+        vals = getattr(dense_tensor(coo.values, s._dtype), name)(**options)
+        ctx.fn_name, ctx.options, ctx.indices, ctx.shape = name, options, coo.indices, coo.shape
         ctx.values, ctx.in_dtype = coo.values, s._dtype
         # torch names the node after the dense op (sin -> SinBackward0, neg -> NegBackward0)
         base = {"negative": "neg", "absolute": "abs", "arcsin": "asin", "arcsinh": "asinh",
-                "arctan": "atan", "arctanh": "atanh", "fix": "trunc"}.get(name, name)
+                "arctan": "atan", "arctanh": "atanh", "fix": "trunc",
+                "nan_to_num": "NanToNum"}.get(name, name)
         ctx._name = base[0].upper() + base[1:] + "Backward0"
         return _like(coo, vals._data, vals._dtype)
 
@@ -1294,20 +1296,50 @@ class ValuesUnary(SparseFunction):
         _state.enabled = True
         try:
             v = dense_tensor(ctx.values, ctx.in_dtype).requires_grad_()
-            y = getattr(v, ctx.fn_name)()
+            y = getattr(v, ctx.fn_name)(**ctx.options)
             (g,) = autograd_grad(y, v, values_at(grad, ctx.indices).to(y._dtype))
         finally:
             _state.enabled = prev
-        return make_sparse(ctx.indices, g._data, ctx.shape, False, g._dtype), None
+        return make_sparse(ctx.indices, g._data, ctx.shape, False, g._dtype), None, None
 
 
-def coo_unary(s: SparseTensor, name: str) -> SparseTensor:
-    """``torch.<name>(s)`` for a COO tensor and one of ``COO_UNARY`` (coalesced result)."""
+def coo_unary(s: SparseTensor, name: str, **options) -> SparseTensor:
+    """``torch.<name>(s)`` for a COO tensor and one of ``COO_UNARY``, ``square`` or
+    ``nan_to_num`` (its ``nan``/``posinf``/``neginf`` in ``options``); a coalesced result."""
     if name == "abs" or name == "sqrt":
         return values_map(s, name)
-    if name not in COO_UNARY:
+    if name == "square":  # torch runs pow(s, 2): a PowBackward0 node, bool refused
+        if s._dtype is D.bool:
+            raise RuntimeError("result type Long can't be cast to the desired output type Bool")
+        return values_map(s, "pow", 2)
+    if name not in COO_UNARY and name != "nan_to_num":
         raise unsupported(f"{name}()")
-    return ValuesUnary.apply(s, name)
+    return ValuesUnary.apply(s, name, options)
+
+
+def coo_unary_(s: SparseTensor, name: str, **options) -> SparseTensor:
+    """In-place ``relu_``/``nan_to_num_`` of a COO tensor: PyTorch rewrites the stored values
+    of a tensor flagged coalesced (views from ``values()`` see the change) and refuses any
+    other, even one whose entries happen to be sorted and unique.
+
+    Example:
+        >>> s = ember.tensor([0.0, -1.0, 2.0]).to_sparse()
+        >>> coo_unary_(s, "relu").to_dense()
+        tensor([0., 0., 2.])
+    """
+    from ._ops.inplace import check_inplace
+
+    if not s._data.coalesced:
+        raise RuntimeError(f"{name}_ requires coalesced input")
+    check_inplace(s)
+    if s._requires_grad and _state.enabled:
+        # the values would change under nodes that saved them; ember records no such node
+        raise unsupported(f"in-place {name}_ on a tensor that requires grad")
+    coo = s._data
+    out = getattr(dense_tensor(coo.values, s._dtype), name)(**options)
+    np.copyto(coo.values, out._data, casting="unsafe")
+    s._vbox[0] += 1
+    return s
 
 
 def sparse_unary(input: Tensor, name: str) -> Tensor:

@@ -26,10 +26,11 @@ from ..compiler import (
     substitute_in_graph,
 )
 from . import config
+from ._explain import explain
 
 __all__ = ["config", "reset", "disable", "is_compiling", "allow_in_graph",
            "assume_constant_result", "list_backends", "set_stance", "substitute_in_graph",
-           "mark_dynamic", "mark_static", "maybe_mark_dynamic", "graph_break"]
+           "mark_dynamic", "mark_static", "maybe_mark_dynamic", "graph_break", "explain"]
 
 
 def _mark(t, attr: str, index) -> None:

@@ -11,6 +11,7 @@ import numpy as np
 from .. import _autocast, _random
 from .. import _dtype as D
 from .._autocast import hot as _amp
+from .._layout import sparse_coo as _sparse_coo
 from .._layout import strided as _strided
 from .._ops._core import named_node, set_node_name, wrap_dim
 from .._ops._dispatch import REFUSED as _REFUSED
@@ -93,10 +94,14 @@ def relu(input: Tensor, inplace: bool = False) -> Tensor:
     try:
         out = _Relu.apply(input)
     except NotImplementedError:
-        if inplace or input.layout is _strided:
+        if input.layout is _strided:
             raise
-        from .._sparse_ops import sparse_unary
+        from .._sparse_ops import coo_unary_, sparse_unary
 
+        if inplace:
+            if input.layout is not _sparse_coo:
+                raise
+            return coo_unary_(input, "relu")  # COO: its values, when flagged coalesced
         return sparse_unary(input, "relu")  # CSR/CSC/COO: the values alone (refusal path)
     return _inplace(input, out, "relu_") if inplace else out
 
@@ -186,6 +191,8 @@ def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
 
 def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
     """relu6(x + 3) / 6."""
+    if input.is_quantized:  # quantized input: fixed-range quantized output
+        return _quantized_ops().hardsigmoid(input)
     _kernel_dtype(input, "hardsigmoid_cpu")
     return _piecewise(input, "hardsigmoid", 0.0, 0.0, inplace, "hardsigmoid_")
 
@@ -309,9 +316,12 @@ def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tenso
 
 
 def logsigmoid(input: Tensor) -> Tensor:
-    """log(sigmoid(x)) = -softplus(-x), stable for large |x|."""
+    """log(sigmoid(x)) = min(x, 0) - log1p(exp(-|x|)), stable for large |x|.
+
+    Example: ``F.logsigmoid(ember.tensor([0.0]))`` -> ``tensor([-0.6931])``."""
     _kernel_dtype(input, "log_sigmoid_cpu")
-    return -A.Softplus.apply(-input, beta=1.0, threshold=None)
+    low = input._dtype is D.float16 or input._dtype is D.bfloat16
+    return A.LogSigmoid.apply(input, buffer_dtype=input._dtype.np_dtype if low else None)
 
 
 def softsign(input: Tensor) -> Tensor:

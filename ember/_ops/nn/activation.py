@@ -166,6 +166,38 @@ class Softplus(Op):
         return grad * (lin + (1 - lin) * s)
 
 
+class LogSigmoid(Op):
+    """``log(sigmoid(x)) = min(x, 0) - log1p(exp(-|x|))``.
+
+    PyTorch's kernel keeps ``z = exp(-|x|)`` from the forward as a buffer in the input's
+    dtype (for float16/bfloat16, rounded to it) and computes the gradient from that buffer in
+    float32, ``1 - z / (1 + z)`` for ``x < 0`` and ``z / (1 + z)`` otherwise, rounding once;
+    ``buffer_dtype`` (the 2-byte NumPy dtype, else None) reproduces that rounding.
+    """
+
+    opmath = opmath_backward = True  # float16/bfloat16: float32, one rounding (_core)
+
+    @staticmethod
+    def forward(ctx, x, buffer_dtype=None):
+        ctx.save_for_backward(ctx.inputs[0])
+        z = np.exp(-np.abs(x))
+        out = -(np.maximum(-x, 0) + np.log1p(z))
+        if buffer_dtype is not None:
+            z = z.astype(buffer_dtype).astype(x.dtype)
+        ctx.buffer = z
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        if not _state.enabled:
+            z = ctx.buffer
+            ratio = z / (1 + z)
+            d = np.where(x._data < 0, 1 - ratio, ratio)
+            return _t(grad._data * d.astype(grad._data.dtype, copy=False), grad._dtype)
+        return grad * Sigmoid.apply(-x)  # differentiable again (create_graph)
+
+
 class Elu(Op):
     """``scale * (x if x > 0 else alpha * (exp(x * input_scale) - 1))``: ELU, SELU, CELU."""
 

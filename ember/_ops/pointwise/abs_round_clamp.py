@@ -14,6 +14,7 @@ import numpy as np
 from ... import _dtype as D
 from ... import _threads
 from ..._backend import as_array, is_host
+from ..._layout import sparse_coo
 from ..._tensor import Tensor
 from ...autograd import grad_mode
 from .._core import Op, _t, const_like, set_node_name, unbroadcast
@@ -122,7 +123,14 @@ def square(input: Tensor, *, out=None) -> Tensor:
 
     if input._dtype in D.SHELL:
         refuse_shell("square", input._dtype)
-    return pow(input, 2, out=out)
+    try:
+        return pow(input, 2, out=out)
+    except NotImplementedError:
+        if input.layout is not sparse_coo or out is not None:
+            raise
+    from ..._sparse_ops import coo_unary
+
+    return coo_unary(input, "square")  # the stored values (coalesced first), as PyTorch
 
 
 def sign(input: Tensor, *, out=None) -> Tensor:
@@ -415,6 +423,11 @@ def nan_to_num(input: Tensor, nan: float = 0.0, posinf: float | None = None,
     """
     if input._dtype in D.SHELL:
         refuse_shell("nan_to_num", input._dtype)
+    if input.layout is sparse_coo and out is None:
+        from ..._sparse_ops import coo_unary
+
+        # the stored values (coalesced first); implicit zeros are finite already
+        return coo_unary(input, "nan_to_num", nan=nan, posinf=posinf, neginf=neginf)
     if input._dtype.category < D._FLOAT:
         return finish_out(_int_copy(input), out, "nan_to_num", input)
     return finish_out(NanToNum.apply(input, nan=nan, posinf=posinf, neginf=neginf), out,
@@ -481,6 +494,29 @@ abs_, square_, floor_, ceil_, round_, trunc_, frac_, clamp_, clamp_min_, clamp_m
             (clamp_min, "clamp_min"), (clamp_max, "clamp_max"), (logit, "logit"),
             (nan_to_num, "nan_to_num"), (relu, "relu"), (sign, "sign"), (sgn, "sgn")))
 fix_, clip_ = trunc_, clamp_
+
+
+def _coo_inplace(dense_method, name):
+    """``dense_method`` for strided tensors; a COO ``self`` rewrites its stored values
+    (``nan_to_num_``, ``relu_``) or is refused as PyTorch refuses it (``square_``: no
+    sparse ``pow_``)."""
+    def method(self, *args, **kwargs):
+        if self.layout is not sparse_coo:
+            return dense_method(self, *args, **kwargs)
+        if name == "square_":
+            raise NotImplementedError("Could not run 'aten::pow_.Scalar' with arguments from "
+                                      "the 'SparseCPU' backend.")
+        from ..._sparse_ops import coo_unary_
+
+        return coo_unary_(self, name[:-1], *args, **kwargs)
+
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = dense_method.__doc__
+    return method
+
+
+square_, nan_to_num_, relu_ = (_coo_inplace(m, m.__name__)
+                                for m in (square_, nan_to_num_, relu_))
 
 TENSOR_METHODS = {name: globals()[name] for name in __all__ if name not in ("relu_",)}
 TENSOR_METHODS.update(relu_=relu_, sign_=sign_, sgn_=sgn_, absolute_=abs_)

@@ -104,19 +104,78 @@ def _all_f32(*arrays) -> bool:
     return all(type(a) is np.ndarray and a.dtype == _F32 for a in arrays)
 
 
-def _low_alpha_sum(a, b, alpha):
-    """``a + alpha * b`` for float16/bfloat16 operands as PyTorch computes it: ``alpha`` is
-    rounded to the operands' 2-byte dtype, the rest is float32 arithmetic rounded once.
+# PyTorch's CPU loops over 2-byte floats: 32 elements per vectorised step, the rest of each
+# inner run one by one; a range of more than 32768 elements is split among the threads
+_VEC_LOW = 32
+_GRAIN = 32768
+
+
+def _scalar_loop_mask(shape, arrays):
+    """Which elements of a C-contiguous result of ``shape`` PyTorch's CPU loop computes one at
+    a time: the last ``len % 32`` of each inner run. A run is one innermost row after merging
+    the dimensions every operand walks contiguously (a 0-d or same-shape contiguous operand
+    merges them all), cut where the range is split among threads. None when there is no such
+    element, or when an operand is laid out otherwise (PyTorch may then reorder dimensions).
 
     Example:
-        >>> x = np.array([1.0], np.float16)
-        >>> float(_low_alpha_sum(x, x, 0.3)[0])  # 1 + 0.2998 once; 0.2998 then 1.2998 twice
-        1.2998046875
+        >>> int(_scalar_loop_mask((40,), [np.zeros(40), np.zeros(())]).sum())
+        8
+    """
+    from ..._threads import num_threads
+
+    n = int(np.prod(shape))
+    if n == 0:
+        return None
+    dims = [d for d in range(len(shape)) if shape[d] != 1]
+    out_strides = np.cumprod((1,) + tuple(shape[:0:-1]))[::-1]
+    walks = [[int(out_strides[d]) for d in dims]]
+    for arr in arrays:
+        arr = np.asarray(arr)
+        if arr.ndim == 0:
+            continue
+        if not arr.flags.c_contiguous:
+            return None
+        view = np.broadcast_to(arr, shape)
+        walks.append([view.strides[d] // view.itemsize for d in dims])
+    inner = 1
+    for k in range(len(dims) - 1, -1, -1):
+        inner *= shape[dims[k]]
+        if k == 0 or not all(w[k - 1] == w[k] * shape[dims[k]] for w in walks):
+            break
+    idx = np.arange(n)
+    start, end = idx - idx % inner, idx - idx % inner + inner
+    if n > _GRAIN:
+        tasks = min(num_threads(), -(-n // _GRAIN))
+        chunk = -(-n // tasks)
+        start = np.maximum(start, idx - idx % chunk)
+        end = np.minimum(end, np.minimum(idx - idx % chunk + chunk, n))
+    length = end - start
+    mask = idx - start >= length - length % _VEC_LOW
+    return mask.reshape(shape) if mask.any() else None
+
+
+def _low_alpha_sum(a, b, alpha):
+    """``a + alpha * b`` for float16/bfloat16 operands as PyTorch computes it: ``alpha`` is
+    rounded to the operands' 2-byte dtype, the rest is float32 arithmetic rounded once; its
+    scalar loop (see ``_scalar_loop_mask``) rounds ``alpha * b`` to the 2-byte dtype first.
+
+    Example:
+        >>> a, b = np.array([13 / 7], np.float16), np.array([39 / 7], np.float16)
+        >>> float(_low_alpha_sum(a, b, 0.3)[0])  # one element: the scalar loop
+        3.52734375
+        >>> float(_low_alpha_sum(np.repeat(a, 32), b, 0.3)[0])  # vectorised
+        3.529296875
     """
     low = a.dtype if is_low_float(a) else b.dtype
     w = np.float32(np.asarray(np.float32(alpha)).astype(low))
+    a32, b32 = np.asarray(a, np.float32), np.asarray(b, np.float32)
     with np.errstate(over="ignore", invalid="ignore"):
-        return (np.asarray(a, np.float32) + np.asarray(b, np.float32) * w).astype(low)
+        out = (a32 + b32 * w).astype(low)
+        mask = _scalar_loop_mask(out.shape, (a, b))
+        if mask is not None:
+            stepwise = (a32 + (b32 * w).astype(low).astype(np.float32)).astype(low)
+            out = np.where(mask, stepwise, out)
+    return out
 
 
 class Add(Op):
@@ -586,6 +645,9 @@ def add_(self, other, *args, alpha=1):
         return inplace_ufunc(self, np.add, other, "add_", lambda: add(self, other))
     _check_alpha(alpha, self, other)
     if not isinstance(other, Tensor):
+        if self._dtype is D.float16 or self._dtype is D.bfloat16:
+            # PyTorch rounds the number and alpha to the 2-byte dtype apart (as add does)
+            return apply_inplace(self, add(self, other, alpha=alpha), "add_")
         return add_(self, other * alpha)
     if no_autograd(self, other) and other._dtype is self._dtype:
         # the optimizer update p.add_(g, alpha=-lr): one temporary, no graph
@@ -593,6 +655,10 @@ def add_(self, other, *args, alpha=1):
             a32 = np.float32(alpha)
             return inplace_ufunc(self, lambda t, o, out: np.copyto(
                 out, fused_multiply_add(o, a32, t)), other, "add_", None)
+        if is_low_float(self._data) and not isinstance(alpha, complex):
+            # 2-byte floats: PyTorch's kernel, vectorised body and scalar tail alike
+            return inplace_ufunc(self, lambda t, o, out: np.copyto(
+                out, _low_alpha_sum(t, o, alpha)), other, "add_", None)
         scaled = Tensor._make(other._data * alpha, other._dtype)
         return inplace_ufunc(self, np.add, scaled, "add_", None)
     return apply_inplace(self, add(self, other, alpha=alpha), "add_")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ... import _dtype as D
+from ... import _threads
 from ..._tensor import Tensor
 from .._dispatch import refuse_shell
 from .select import return_type
@@ -104,6 +105,7 @@ def bincount(input: Tensor, weights: Tensor | None = None, minlength: int = 0) -
 
 # -- histogram and histogramdd, torch's algorithm (aten/src/ATen/native/cpu/HistogramKernel.cpp)
 
+_HIST_GRAIN = 200  # samples per thread below which PyTorch does not split the work
 _C_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half",
             "bfloat16": "c10::BFloat16"}
 
@@ -219,7 +221,20 @@ def _histogramdd(input: Tensor, bins, range_, weight, density, name: str):
         keep &= (col >= e[0]) & (col <= e[-1])
         pos.append(np.minimum(np.searchsorted(e, col, side="right") - 1, max(len(e) - 2, 0)))
     hist = np.zeros([max(len(e) - 1, 0) for e in edges], x.dtype)
-    np.add.at(hist, tuple(p[keep] for p in pos), 1 if w is None else w[keep])
+    if w is None:  # whole counts: the order of the additions does not matter
+        np.add.at(hist, tuple(p[keep] for p in pos), 1)
+    else:
+        # PyTorch splits the samples among its threads (more than 200 of them per thread),
+        # each summing its weights in order into its own histogram, then adds those in turn
+        n = x.shape[0]
+        tasks = min(_threads.num_threads(), max(1, -(-n // _HIST_GRAIN)))
+        chunk = -(-n // tasks)
+        for start in range(0, n, chunk):
+            part = slice(start, start + chunk)
+            k = keep[part]
+            local = np.zeros_like(hist)
+            np.add.at(local, tuple(p[part][k] for p in pos), w[part][k])
+            hist += local
     if density:
         hist = hist / hist.sum()
         for d, e in enumerate(edges):

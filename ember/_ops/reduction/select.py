@@ -9,6 +9,7 @@ the expanded gradient, so they are differentiable to any order.
 
 from __future__ import annotations
 
+import operator
 from operator import itemgetter
 from types import SimpleNamespace
 
@@ -21,6 +22,7 @@ from ..._layout import row_major
 from ..._tensor import Tensor
 from .._core import Op, wrap_dim, wrap_dims
 from .._dispatch import refuse_shell
+from . import _topk_order
 from .sums import expand_reduced
 
 __all__ = ["max", "min", "amax", "amin", "aminmax", "argmax", "argmin", "median", "mode",
@@ -357,21 +359,49 @@ class _ConstReduce:
         return np.reshape(self.value, (1,) * x.ndim) if keepdims else self.value
 
 
+def _mode_row(row: np.ndarray) -> int:
+    """The index PyTorch's CPU ``mode`` reports for one row.
+
+    PyTorch sorts the row's (value, index) pairs by value with the C++ standard library's
+    introsort (not stable past 16 elements), then takes the longest run of equal values, the
+    first such run on a tie, and reports the index that ends up last in that run. NaN equals
+    nothing, so each NaN is a run of its own, and ``<`` with NaN leaves the NaNs wherever the
+    sort happens to put them. Only rows the values do not decide are sorted here in Python.
+    """
+    n = len(row)
+    vals, counts = np.unique(row, return_counts=True)
+    if not np.isnan(vals[-1] if vals.dtype.kind == "f" else 0) and (
+            n <= _topk_order._THRESHOLD or counts.max() == 1):
+        # insertion sort alone (short rows) is stable, and singletons have one index: the
+        # last position of the smallest of the most frequent values
+        v = vals[np.argmax(counts)]
+        return n - 1 - int(np.argmax(row[::-1] == v))
+    order = _topk_order._Row(row.tolist(), largest=False)
+    order.comp = operator.lt  # plain "<", NaN included, as the C++ comparison does
+    order.sort(0, n)
+    pairs = order.a
+    best, best_count, start = 0, 0, 0
+    for i in range(1, n + 1):
+        if i == n or not pairs[i][0] == pairs[start][0]:
+            if i - start > best_count:
+                best, best_count = pairs[i - 1][1], i - start
+            start = i
+    return best
+
+
 def _mode_pick(x: np.ndarray, dim: int) -> np.ndarray:
-    device_x, x = x, to_numpy(x)  # a loop of np.unique per row: on the host (a GPU sync)
+    device_x, x = x, to_numpy(x)  # a loop over rows: on the host (a GPU sync)
     moved = np.moveaxis(x, dim, -1)
     rows = moved.reshape(-1, moved.shape[-1])
-    n = rows.shape[-1]
-    out = np.empty(len(rows), np.int64)
-    for r, row in enumerate(rows):
-        vals, counts = np.unique(row, return_counts=True)
-        v = vals[np.argmax(counts)]  # the smallest of the most frequent values
-        out[r] = n - 1 - np.argmax(row[::-1] == v)  # PyTorch reports its last position
+    out = np.fromiter((_mode_row(row) for row in rows), np.int64, len(rows))
     return asarray_like(np.expand_dims(out.reshape(moved.shape[:-1]), dim), device_x)
 
 
 def mode(input: Tensor, dim: int = -1, keepdim: bool = False):
     """The most frequent value along ``dim`` (the smallest among ties) and its index.
+
+    The index among several equal values, and the result when the row holds NaN, follow
+    PyTorch's CPU kernel (an unstable sort of the row), see ``_mode_row``.
 
     Example:
         >>> ember.mode(ember.tensor([1, 2, 2, 3])).values

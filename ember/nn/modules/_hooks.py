@@ -239,7 +239,7 @@ class _BackwardHookState:
                                        f"grad_output, got {len(out)}, but expected {len(full)}")
                 full = tuple(out)
         self.grad_outputs = full
-        backward_hooks = (*_global_backward_hooks.values(), *module._backward_hooks.values())
+        backward_hooks = (*_global_backward_hooks.values(), *_full_hooks(module))
         if not self.input_positions and backward_hooks:
             # No input requires grad: the hooks fire now, with grad_input all None (as torch).
             import warnings
@@ -263,7 +263,7 @@ class _BackwardHookState:
         for pos, g in zip(self.input_positions, grads):
             grad_input[pos] = g
         grad_input = tuple(grad_input)
-        for hook in (*_global_backward_hooks.values(), *module._backward_hooks.values()):
+        for hook in (*_global_backward_hooks.values(), *_full_hooks(module)):
             out = hook(module, grad_input, self.grad_outputs)
             if out is not None:
                 if len(out) != len(grad_input):
@@ -297,7 +297,7 @@ def _warn_legacy_backward_hook(args, result, hook_node=None):
     import warnings
 
     def warn(head, missing):
-        warnings.warn(head + _LEGACY_TAIL.format(missing), UserWarning, stacklevel=4)
+        warnings.warn(head + _LEGACY_TAIL.format(missing), FutureWarning, stacklevel=4)
 
     if not all(isinstance(a, Tensor) for a in args):
         return warn("Using non-full backward hooks on a Module that does not take as input a "
@@ -329,6 +329,74 @@ def _warn_legacy_backward_hook(args, result, hook_node=None):
         warn("Using a non-full backward hook when the forward contains multiple autograd Nodes",
              "grad_input")
     return None
+
+
+def _full_hooks(module):
+    """The module's own full backward hooks (none when its hooks are the legacy kind)."""
+    return () if module._is_full_backward_hook is False else module._backward_hooks.values()
+
+
+def _legacy_view(node, grad_inputs, grad_outputs):
+    """``grad_input`` as PyTorch's legacy hook sees it at ``node``, and a function taking a
+    replacement back to ember's slots (None: no replacement possible). PyTorch's hook sits on
+    the last autograd node of the forward and reports that node's input gradients; ember's
+    nodes match PyTorch's except that ``linear`` is one node (PyTorch: ``addmm(bias, x,
+    weight.t())`` or ``mm``, behind a view for inputs of more than 2 dims) and convolution's
+    node has extra argument slots."""
+    kind = next((c.__name__ for c in type(node).__mro__
+                 if c.__module__.startswith("ember._ops")), "")
+    gi = tuple(grad_inputs)
+    if kind == "Linear":
+        x_grad, w_grad = gi[0], gi[1]
+        if len(grad_outputs) == 1 and grad_outputs[0] is not None and grad_outputs[0].dim() > 2:
+            out = grad_outputs[0]
+            return (out.reshape(-1, out.shape[-1]),), None
+        wt = None if w_grad is None else w_grad.t()
+        if len(gi) > 2:  # with bias: addmm's (bias, input, weight.t())
+            return (gi[2], x_grad, wt), lambda new: (new[1], _t_or_none(new[2]), new[0])
+        return (x_grad, wt), lambda new: (new[0], _t_or_none(new[1]))
+    if kind == "Conv":
+        rest = gi[3:]
+        return gi[:3], lambda new: (*new, *rest)
+    return gi, lambda new: tuple(new)
+
+
+def _t_or_none(t):
+    return None if t is None else t.t()
+
+
+def _attach_legacy_hooks(module, result):
+    """``register_backward_hook`` (deprecated): the hooks run when the autograd node that made
+    the module's output runs backward, as ``hook(module, grad_input, grad_output)`` with that
+    node's input and output gradients, and may return a replacement ``grad_input``."""
+    outs = (result,) if isinstance(result, Tensor) else result
+    if not isinstance(outs, tuple):
+        return
+    node = next((o.grad_fn for o in outs if isinstance(o, Tensor) and o.grad_fn is not None),
+                None)
+    if node is None:
+        return
+
+    def on_node(grad_inputs, grad_outputs):
+        view, back = _legacy_view(node, grad_inputs, grad_outputs)
+        grad_outputs = tuple(grad_outputs)
+        replaced = False
+        for hook in tuple(module._backward_hooks.values()):
+            new = hook(module, view, grad_outputs)
+            if new is not None:
+                if len(new) != len(view):
+                    raise RuntimeError(f"Backward hook returned an invalid number of "
+                                       f"grad_input, got {len(new)}, but expected {len(view)}")
+                view, replaced = tuple(new), True
+        if not replaced:
+            return None
+        if back is None:
+            raise NotImplementedError("ember: a register_backward_hook hook cannot replace "
+                                      "the gradient of a Linear layer's input of more than "
+                                      "2 dimensions; use register_full_backward_hook")
+        return back(view)
+
+    node.register_hook(on_node)
 
 
 class HookMixin:
@@ -375,7 +443,10 @@ class HookMixin:
         return _add(self._backward_hooks, hook, prepend)
 
     def register_backward_hook(self, hook) -> _Handle:
-        """Deprecated in PyTorch; here it behaves as ``register_full_backward_hook``.
+        """Deprecated in PyTorch: ``hook(module, grad_input, grad_output)`` runs with the
+        gradients of the last autograd node of ``forward`` (for ``nn.Linear``: bias, input and
+        ``weight.t()`` of its ``addmm``), not the module's inputs; it may return a new
+        ``grad_input``. Prefer ``register_full_backward_hook``.
 
         Example:
             >>> h = nn.ReLU().register_backward_hook(lambda m, gi, go: (gi[0].clamp(min=0),))
@@ -403,7 +474,8 @@ class HookMixin:
                     args = out if isinstance(out, tuple) else (out,)
 
         state, given_args = None, args
-        has_backward_hooks = bool(self._backward_hooks or _global_backward_hooks)
+        legacy = self._is_full_backward_hook is False  # register_backward_hook's kind
+        has_backward_hooks = bool((self._backward_hooks and not legacy) or _global_backward_hooks)
         if (has_backward_hooks or self._backward_pre_hooks or _global_backward_pre_hooks) \
                 and grad_mode.is_grad_enabled():
             state = _BackwardHookState(self, args)
@@ -439,6 +511,8 @@ class HookMixin:
         if self._is_full_backward_hook is False and grad_mode.is_grad_enabled():
             hook_node = next((a.grad_fn for a, g in zip(args, given_args) if a is not g), None)
             _warn_legacy_backward_hook(given_args, result, hook_node)
+            if self._backward_hooks:
+                _attach_legacy_hooks(self, result)
         if state is not None:
             result = self._wrap_outputs(result, state)
         elif self._has_full_backward_hooks() and not isinstance(result, (Tensor, tuple)):
