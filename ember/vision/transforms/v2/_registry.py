@@ -70,12 +70,46 @@ def _unsupported(functional, inpt) -> TypeError:
                      f"but got {type(inpt)} instead.")
 
 
+def _keyword_binder(sig: inspect.Signature):
+    """``bind(inpt, args, kwargs)``: the parameters after the first as a keyword dict with
+    defaults filled in, as ``sig.bind`` + ``apply_defaults`` give them but without their cost
+    (the table calls it on every dispatch); any call it cannot place goes to ``sig.bind``,
+    which raises Python's own TypeError for it."""
+    params = list(sig.parameters.values())[1:]
+    plain = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    if any(p.kind not in plain for p in params):
+        def slow(inpt, args, kwargs):
+            bound = sig.bind(inpt, *args, **kwargs)
+            bound.apply_defaults()
+            out = dict(bound.arguments)
+            out.pop(next(iter(sig.parameters)))
+            return out
+        return slow
+    positional = [p.name for p in params if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD]
+    names = {p.name for p in params}
+    defaults = {p.name: p.default for p in params if p.default is not inspect.Parameter.empty}
+    required = names - defaults.keys()
+
+    def bind(inpt, args, kwargs):
+        out = dict(defaults)
+        out.update(zip(positional, args))
+        if (len(args) > len(positional) or not names.issuperset(kwargs)
+                or any(k in kwargs for k in positional[:len(args)])):
+            sig.bind(inpt, *args, **kwargs)  # raises the TypeError
+        out.update(kwargs)
+        if not required.issubset(out):
+            sig.bind(inpt, *args, **kwargs)
+        return out
+
+    return bind
+
+
 def dispatching(codes: str):
     """Make ``fn`` (whose body serves the built-in types in ``codes``) a table-driven
     functional: its row starts with ``fn`` itself for each of those types."""
 
     def decorate(fn):
-        sig = inspect.signature(fn)
+        bind = _keyword_binder(inspect.signature(fn))
 
         @functools.wraps(fn)
         def functional(inpt, *args, **kwargs):
@@ -89,11 +123,7 @@ def dispatching(codes: str):
                 raise _unsupported(functional, inpt)
             # a registered kernel receives every parameter of the functional by keyword,
             # defaults filled in, as torchvision hands them over
-            bound = sig.bind(inpt, *args, **kwargs)
-            bound.apply_defaults()
-            params = dict(bound.arguments)
-            params.pop(next(iter(sig.parameters)))
-            return kernel(inpt, **params)
+            return kernel(inpt, **bind(inpt, args, kwargs))
 
         _KERNELS[functional] = {cls: fn for cls in _type_codes(codes)}
         return functional

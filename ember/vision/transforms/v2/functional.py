@@ -638,9 +638,32 @@ def _perspective_boxes(boxes, startpoints, endpoints):
     return _back(out, boxes, boxes.canvas_size)
 
 
+def _points_for(inpt, startpoints, endpoints, coefficients):
+    """``(startpoints, endpoints)`` of the warp, from the points or from ``coefficients`` (the
+    output-to-input homography ``a..h``): then the canvas corners are the end points and the
+    homography's images of them the start points, which give the same coefficients back."""
+    if coefficients is None:
+        if startpoints is None or endpoints is None:
+            raise ValueError("Either the startpoints/endpoints or the coefficients must have "
+                             "non `None` values.")
+        return startpoints, endpoints
+    if startpoints is not None and endpoints is not None:
+        raise ValueError("The startpoints/endpoints and the coefficients shouldn't be defined "
+                         "concurrently.")
+    if len(coefficients) != 8:
+        raise ValueError("Argument coefficients should have 8 float values")
+    a, b, c, d, e, f, g, h_ = (float(v) for v in coefficients)
+    h, w = get_size(inpt)
+    ends = [[0.0, 0.0], [w - 1.0, 0.0], [w - 1.0, h - 1.0], [0.0, h - 1.0]]
+    starts = [[(a * x + b * y + c) / (g * x + h_ * y + 1.0),
+               (d * x + e * y + f) / (g * x + h_ * y + 1.0)] for x, y in ends]
+    return starts, ends
+
+
 def perspective(inpt, startpoints, endpoints, interpolation=InterpolationMode.BILINEAR,
-                fill=None):
-    """Warp so the four ``startpoints`` corners land on ``endpoints``; masks use nearest
+                fill=None, coefficients=None):
+    """Warp so the four ``startpoints`` corners land on ``endpoints`` (or by the 8
+    ``coefficients`` of the output-to-input homography instead); masks use nearest
     neighbours and boxes become the boxes around their warped corners.
 
     Example:
@@ -649,11 +672,12 @@ def perspective(inpt, startpoints, endpoints, interpolation=InterpolationMode.BI
         ...             [[1, 0], [7, 1], [6, 7], [0, 6]]).shape
         ember.Size([3, 8, 8])
     """
-    if isinstance(inpt, tv_tensors.BoundingBoxes):
-        return _perspective_boxes(inpt, startpoints, endpoints)
     if isinstance(inpt, tv_tensors.KeyPoints):
         return _keypoints_op(inpt, perspective_keypoints, inpt.canvas_size, startpoints,
-                             endpoints)
+                             endpoints, coefficients)
+    startpoints, endpoints = _points_for(inpt, startpoints, endpoints, coefficients)
+    if isinstance(inpt, tv_tensors.BoundingBoxes):
+        return _perspective_boxes(inpt, startpoints, endpoints)
     if isinstance(inpt, tv_tensors.Mask):
         return _mask_op(inpt, lambda t: _F1.perspective(t, startpoints, endpoints,
                                                         InterpolationMode.NEAREST, fill))
@@ -698,12 +722,22 @@ def resized_crop(inpt, top: int, left: int, height: int, width: int, size,
 # --- colour ----------------------------------------------------------------------------------
 
 def _color(fn):
-    def op(inpt, factor):
+    # torchvision names the factor after the operation (``brightness_factor`` ...)
+    import inspect
+
+    sig = inspect.Signature([
+        inspect.Parameter("inpt", inspect.Parameter.POSITIONAL_OR_KEYWORD),
+        inspect.Parameter(fn.__name__.split("_", 1)[1] + "_factor",
+                          inspect.Parameter.POSITIONAL_OR_KEYWORD)])
+
+    def op(*args, **kwargs):
+        inpt, factor = sig.bind(*args, **kwargs).arguments.values()
         if isinstance(inpt, (tv_tensors.Mask, tv_tensors.BoundingBoxes)):
             return inpt
         _no_keypoints(inpt, fn.__name__)
         return _image_op(inpt, lambda t: fn(t, factor))
     op.__name__ = fn.__name__
+    op.__signature__ = sig
     op.__doc__ = (f"``{fn.__name__}`` of the v1 functional on images and videos (masks and "
                   "boxes are returned unchanged).\n\n    Example:\n        >>> "
                   f"{fn.__name__}(img, 0.5)\n    ")
@@ -827,11 +861,27 @@ def erase(inpt, i: int, j: int, h: int, w: int, v, inplace: bool = False):
 
 # --- the auto-augment colour ops -----------------------------------------------------------
 
+# torchvision's parameter names (and defaults) of these functionals after ``inpt``
+_IMAGE_KERNEL_PARAMS = {"adjust_sharpness": ["sharpness_factor"], "posterize": ["bits"],
+                        "solarize": ["threshold"], "adjust_gamma": ["gamma", ("gain", 1)]}
+
+
 def _image_kernel(fn, name: str, doc: str):
-    def op(inpt, *args):
+    import inspect
+
+    kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
+    params = [inspect.Parameter("inpt", kind)]
+    for p in _IMAGE_KERNEL_PARAMS.get(name, []):
+        params.append(inspect.Parameter(p[0], kind, default=p[1]) if isinstance(p, tuple)
+                      else inspect.Parameter(p, kind))
+    sig = inspect.Signature(params)
+
+    def op(*args, **kwargs):
+        inpt, *rest = sig.bind(*args, **kwargs).arguments.values()
         _images_only(inpt, name)
-        return _image_op(inpt, lambda t: fn(t, *args))
+        return _image_op(inpt, lambda t: fn(t, *rest))
     op.__name__ = op.__qualname__ = name
+    op.__signature__ = sig
     op.__doc__ = doc
     return op
 
@@ -1133,27 +1183,27 @@ def _jpeg_round_trip(img: Tensor, quality: int) -> Tensor:
     return Tensor._make(out.reshape(arr.shape), D.uint8)
 
 
-def jpeg(inpt, quality: int):
-    """``inpt`` compressed as JPEG at ``quality`` (1..100) and decoded again, to simulate
+def jpeg(image, quality: int):
+    """``image`` compressed as JPEG at ``quality`` (1..100) and decoded again, to simulate
     compression artefacts; uint8 images and videos (1 or 3 channels) and PIL images.
 
     Example:
         >>> jpeg(tv_tensors.Image(ember.zeros(3, 8, 8, dtype=ember.uint8)), 50).shape
         torch.Size([3, 8, 8])
     """
-    _images_only(inpt, "jpeg")
+    _images_only(image, "jpeg")
     if not 1 <= quality <= 100:
         raise ValueError(f"quality must be an integer from 1 to 100, got quality ={quality}")
-    if _is_pil_image(inpt):
+    if _is_pil_image(image):
         import io as _pyio
 
         from PIL import Image as _PILImage
 
         buf = _pyio.BytesIO()
-        inpt.save(buf, format="JPEG", quality=int(quality))
+        image.save(buf, format="JPEG", quality=int(quality))
         buf.seek(0)
-        return _PILImage.open(buf).convert(inpt.mode)
-    return _like(_jpeg_round_trip(_plain(inpt), int(quality)), inpt)
+        return _PILImage.open(buf).convert(image.mode)
+    return _like(_jpeg_round_trip(_plain(image), int(quality)), image)
 
 
 __all__ += ["jpeg"]
@@ -1187,3 +1237,11 @@ vflip = vertical_flip
 elastic_transform = elastic
 to_grayscale = rgb_to_grayscale
 __all__ += ["register_kernel"]
+
+# the per-type kernels (``resize_image``, ``crop_bounding_boxes`` ...): doors onto the bodies
+# above for one input type each, on plain tensors (see ``_kernels``)
+from . import _kernels  # noqa: E402
+
+globals().update({_k: getattr(_kernels, _k) for _k in _kernels.KERNELS})
+__all__ += _kernels.KERNELS
+_kernels.install(_SERVED)
