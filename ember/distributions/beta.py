@@ -26,10 +26,9 @@ class Beta(ExponentialFamily):
     ``(concentration1, concentration0)``; sampling, ``log_prob``, ``entropy`` and the mode go
     through that Dirichlet, so samples are reparameterised.
 
-    Gradients of ``rsample`` with respect to both concentrations are the pathwise ones of a
-    normalised pair of gamma draws, each gamma's derivative taken implicitly through its
-    CDF (see ``ember.distributions._sampling``). Values agree with PyTorch's bit for bit in
-    float32 and float64.
+    Gradients of ``rsample`` with respect to both concentrations are PyTorch's: the sample's
+    implicit derivative through the Beta CDF (see ``ember.distributions._sampling``). Values
+    agree with PyTorch's bit for bit in float32 and float64.
 
     Args:
         concentration1 (float or Tensor): alpha, the weight of ``x``, > 0.

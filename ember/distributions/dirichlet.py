@@ -17,7 +17,8 @@ class Dirichlet(ExponentialFamily):
     proportional to ``prod_i x_i^(alpha_i - 1)``. The last dimension of ``concentration``
     is the event dimension (``K`` categories); the others are batch dimensions.
 
-    Samples are normalised gamma draws and carry pathwise gradients to ``concentration``.
+    Samples are normalised gamma draws; their gradients to ``concentration`` are PyTorch's,
+    each coordinate's implicit derivative through its marginal Beta CDF.
 
     Args:
         concentration (Tensor): alpha, shape ``(..., K)``, every entry > 0.
