@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import errno
+import hashlib
 import io
 import mmap
 import os
@@ -70,9 +71,12 @@ def _write(obj, out, folder: str, protocol: int) -> None:
     pickler.dump(obj)
     # The settings are read once, so a save is consistent even if another thread changes them.
     skip = config.skipping_data()
-    z = ZipWriter(out, compute_crc32=bool(config.save.compute_crc32),
-                  alignment=_alignment(config.save.storage_alignment))
+    align = _alignment(config.save.storage_alignment)
+    z = ZipWriter(out, compute_crc32=bool(config.save.compute_crc32), alignment=align)
     z.write(f"{folder}/data.pkl", buf.getbuffer())
+    # The records PyTorch 2.x writes beside the data, in its order (readers skip them).
+    z.write(f"{folder}/.format_version", b"1")
+    z.write(f"{folder}/.storage_alignment", str(align).encode())
     z.write(f"{folder}/byteorder", sys.byteorder.encode())
     for ref in pickler.storages:
         arr = ref.array
@@ -82,6 +86,11 @@ def _write(obj, out, folder: str, protocol: int) -> None:
         else:
             z.write(name, np.ascontiguousarray(arr).reshape(-1).view(np.uint8))
     z.write(f"{folder}/version", b"3\n")
+    # A 40-digit id of the contents, the length PyTorch's has (its digits are its own): a
+    # digest of the records' names, CRC-32s and sizes, so it costs nothing per byte saved and
+    # the same checkpoint saved twice is the same file
+    digest = hashlib.sha256(repr(z.records()).encode())
+    z.write(f"{folder}/.data/serialization_id", str(int(digest.hexdigest(), 16))[:40].encode())
     z.close()
 
 

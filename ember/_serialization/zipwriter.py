@@ -7,7 +7,9 @@ Python's ``zipfile`` always computes the CRC, cannot align data and seeks back o
 this writer knows every record's size before it writes it, so it never seeks: any writable
 binary file works, pipes included. Offsets are counted from where writing began, so the bytes
 written are a complete archive wherever they end up. ZIP64 fields are written for records,
-offsets and directories past the 32-bit limits (``ZIP64_LIMIT``, lowered by the tests).
+offsets and directories past the 32-bit limits (``ZIP64_LIMIT``, lowered by the tests). As in
+PyTorch's archives, each record is followed by a data descriptor and the ZIP64 end records are
+always there, so a checkpoint has the size PyTorch's has.
 """
 
 from __future__ import annotations
@@ -42,6 +44,10 @@ class ZipWriter:
         self._out.write(data)
         self._pos += len(data) if not isinstance(data, memoryview) else data.nbytes
 
+    def records(self) -> list[tuple[bytes, int, int]]:
+        """(name, CRC-32, size) of each record written so far."""
+        return [(name, crc, size) for name, _, crc, size, _ in self._entries]
+
     def write(self, name: str, data=b"", *, size: int | None = None) -> None:
         """Add a record holding ``data`` (bytes or a C-contiguous buffer), or, when ``size``
         is given, ``size`` zero bytes with CRC 0 (``skip_data``: space for the bytes)."""
@@ -50,7 +56,9 @@ class ZipWriter:
             view = memoryview(data).cast("B")
             size = view.nbytes
         raw_name = name.encode("utf-8")
-        flags = 0 if raw_name.isascii() else 0x800  # bit 11: the name is UTF-8
+        # bit 3: a data descriptor follows the data, as PyTorch writes every record (so an
+        # archive's size is the same as PyTorch's); bit 11: the name is UTF-8
+        flags = 0x8 if raw_name.isascii() else 0x808
         crc = zlib.crc32(view) if self._crc and view is not None else 0
         offset = self._pos
         big = size >= ZIP64_LIMIT
@@ -74,6 +82,10 @@ class ZipWriter:
                 n = min(left, len(zeros))
                 self._emit(zeros if n == len(zeros) else zeros[:n])
                 left -= n
+        if big:
+            self._emit(struct.pack("<4sIQQ", b"PK\x07\x08", crc, size, size))
+        else:
+            self._emit(struct.pack("<4sIII", b"PK\x07\x08", crc, size, size))
         self._entries.append((raw_name, flags, crc, size, offset))
 
     def close(self) -> None:
@@ -97,10 +109,11 @@ class ZipWriter:
             self._emit(extra)
         end = self._pos
         count, dir_size = len(self._entries), end - start
-        if count >= ZIP64_COUNT_LIMIT or dir_size >= ZIP64_LIMIT or start >= ZIP64_LIMIT:
-            self._emit(struct.pack("<4sQHHIIQQQQ", b"PK\x06\x06", 44, 45, 45, 0, 0, count,
-                                   count, dir_size, start))
-            self._emit(struct.pack("<4sIQI", b"PK\x06\x07", 0, end, 1))
+        # The ZIP64 end records are written always, as PyTorch does (readers ignore them when
+        # the classic end record's fields are not saturated).
+        self._emit(struct.pack("<4sQHHIIQQQQ", b"PK\x06\x06", 44, 45, 45, 0, 0, count, count,
+                               dir_size, start))
+        self._emit(struct.pack("<4sIQI", b"PK\x06\x07", 0, end, 1))
         self._emit(struct.pack("<4sHHHHIIH", b"PK\x05\x06", 0, 0, min(count, 0xFFFF),
                                min(count, 0xFFFF), min(dir_size, 0xFFFFFFFF),
                                min(start, 0xFFFFFFFF), 0))

@@ -39,3 +39,12 @@ LinearReLU = _fused("LinearReLU", "Linear and ReLU")
 LinearBn1d = _fused("LinearBn1d", "Linear and BatchNorm1d")
 BNReLU2d = _fused("BNReLU2d", "BatchNorm2d and ReLU")
 BNReLU3d = _fused("BNReLU3d", "BatchNorm3d and ReLU")
+
+
+def __getattr__(name):
+    # ``qat`` needs the QAT layers, which need this package: imported on first use
+    if name == "qat":
+        import importlib
+
+        return importlib.import_module(f"{__name__}.qat")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -2,8 +2,9 @@
 (``weight_fake_quant``), for quantization-aware training; ``prepare_qat`` puts them in place
 and ``convert`` turns them into quantized layers.
 
-The Conv+BN forms keep BatchNorm as a separate float step during training (PyTorch folds the
-running statistics into the weight before fake-quantizing it); ``convert`` folds it then.
+The Conv+BN forms fake-quantize the weight with BatchNorm's running scale folded in (as the
+int8 layer will hold it), then undo that scale on the convolution's output and run BatchNorm
+itself, so training still sees batch statistics; ``convert`` folds the running statistics.
 """
 
 from __future__ import annotations
@@ -132,19 +133,103 @@ class ConvReLU2d(Conv2d):
     _relu = True
 
 
-class ConvBn2d(Conv2d):
+class _FoldsBn:
+    """The Conv+BN training forward: the weight scaled by ``gamma / running_std`` is what gets
+    fake-quantized (the converted layer quantizes exactly that folded weight); dividing the
+    convolution's output by the same per-channel factor gives back the unfolded response, on
+    which BatchNorm runs as usual (batch statistics while training, running ones once frozen)."""
+
+    freeze_bn = False
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
+                 dilation=1, groups=1, bias=None, padding_mode="zeros", eps=1e-05,
+                 momentum=0.1, freeze_bn=False, qconfig=None):
+        from ....nn.modules.batchnorm import BatchNorm2d
+
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         groups, bool(bias), padding_mode, qconfig=qconfig)
+        # registered before weight_fake_quant, as PyTorch orders the children
+        fake_quant = self._modules.pop("weight_fake_quant")
+        self.bn = BatchNorm2d(out_channels, eps=eps, momentum=momentum)
+        self.weight_fake_quant = fake_quant
+        if freeze_bn:
+            self.freeze_bn_stats()
+
+    def forward(self, input):
+        bn = self.bn
+        factor = bn.weight / (bn.running_var + bn.eps).sqrt()
+        shape = [1] * self.weight.dim()
+        shape[0] = -1
+        folded = self.weight_fake_quant(self.weight * factor.reshape(shape))
+        # the bias is added after unscaling, so it is not divided by the factor
+        out = self._conv_forward(input, folded, None)
+        out_shape = [1] * out.dim()
+        out_shape[1] = -1
+        out = out / factor.reshape(out_shape)
+        if self.bias is not None:
+            out = out + self.bias.reshape(out_shape)
+        out = bn(out)
+        return F.relu(out) if self._relu else out
+
+    def train(self, mode: bool = True):
+        """Set training mode; BatchNorm stays in eval mode while its statistics are frozen."""
+        Module.train(self, mode)
+        if self.freeze_bn:
+            self.bn.train(False)
+        return self
+
+    def freeze_bn_stats(self):
+        """Stop updating BatchNorm's running statistics (and use them in the forward)."""
+        self.freeze_bn = True
+        self.bn.training = False
+        return self
+
+    def update_bn_stats(self):
+        """Update BatchNorm's running statistics again while training."""
+        self.freeze_bn = False
+        self.bn.training = True
+        return self
+
+
+class ConvBn2d(_FoldsBn, Conv2d):
     """QAT ``Conv2d`` followed by its BatchNorm (from a fused ``ConvBn2d``).
 
     Example:
-        >>> ember.ao.nn.qat.ConvBn2d.__mro__[1].__name__
+        >>> ember.ao.nn.qat.ConvBn2d.__mro__[2].__name__
         'Conv2d'
     """
 
 
-class ConvBnReLU2d(ConvReLU2d):
+class ConvBnReLU2d(_FoldsBn, ConvReLU2d):
     """QAT ``Conv2d``, BatchNorm and ReLU (from a fused ``ConvBnReLU2d``).
 
     Example:
-        >>> ember.ao.nn.qat.ConvBnReLU2d.__mro__[1].__name__
+        >>> ember.ao.nn.qat.ConvBnReLU2d.__mro__[2].__name__
         'ConvReLU2d'
     """
+
+
+def freeze_bn_stats(mod):
+    """For ``module.apply``: freeze BatchNorm statistics of a QAT Conv+BN module.
+
+    Example:
+        >>> Q = ember.ao.quantization
+        >>> m = ember.ao.nn.qat.ConvBn2d(1, 2, 3, qconfig=Q.get_default_qat_qconfig("x86"))
+        >>> m.apply(ember.ao.nn.qat.freeze_bn_stats).freeze_bn
+        True
+    """
+    if isinstance(mod, _FoldsBn):
+        mod.freeze_bn_stats()
+
+
+def update_bn_stats(mod):
+    """For ``module.apply``: resume updating BatchNorm statistics of a QAT Conv+BN module.
+
+    Example:
+        >>> Q = ember.ao.quantization
+        >>> m = ember.ao.nn.qat.ConvBn2d(1, 2, 3, qconfig=Q.get_default_qat_qconfig("x86"))
+        >>> m.apply(ember.ao.nn.qat.update_bn_stats).freeze_bn
+        False
+    """
+    if isinstance(mod, _FoldsBn):
+        mod.update_bn_stats()
