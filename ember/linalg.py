@@ -153,18 +153,79 @@ def inv_ex(A: Tensor, *, check_errors: bool = False):
     """``(inverse, info)``; ``info`` is nonzero where the matrix is singular."""
     if _amp.active and _autocast.state.active:
         return _autocast.call(inv_ex, "linalg_inv_ex", A, check_errors=check_errors)
-    from ._ops.linalg.inv_solve_det import _first_zero_pivot
-
     try:
         return _inv_ex_type(_inv(A), Tensor._make(np.zeros(A.shape[:-2], np.int32), D.int32))
     except LinAlgError:
         if check_errors:
             raise
-        flat = A._data.reshape((-1,) + tuple(A.shape[-2:]))
-        info = np.array([_first_zero_pivot(m) if np.linalg.matrix_rank(m) < m.shape[0] else 0
-                         for m in flat], np.int32).reshape(A.shape[:-2])
-        return _inv_ex_type(Tensor._make(np.full(A._data.shape, np.nan, A._data.dtype),
-                                         A._dtype), Tensor._make(info, D.int32))
+        eye_b = Tensor._make(asarray_like(np.eye(A.shape[-1], dtype=to_numpy(A._data).dtype),
+                                          A._data), A._dtype)
+        inverse, info = _solve_singular_batch(A, eye_b.expand(*A.shape), True, _inv)
+        return _inv_ex_type(inverse, info)
+
+
+def _getrs_np(lu: np.ndarray, piv: np.ndarray, b: np.ndarray, trans: bool) -> np.ndarray:
+    """LAPACK's getrs on one packed LU (``_lu_np``'s) and the columns of ``b``: ``A X = B``,
+    or ``A^T X = B`` with ``trans``. Run in plain substitution order so a zero pivot spreads
+    inf and nan over the answer the way LAPACK's does (what torch's ``*_ex`` functions show)."""
+    n = lu.shape[-1]
+    x = np.array(b, copy=True)
+    swaps = [(j, int(p) - 1) for j, p in enumerate(piv)]
+    with np.errstate(all="ignore"):
+        if not trans:
+            for j, p in swaps:
+                x[[j, p]] = x[[p, j]]
+            for k in range(n):  # L: unit lower triangle
+                x[k + 1:] -= np.outer(lu[k + 1:, k], x[k])
+            for k in range(n - 1, -1, -1):  # U, column by column
+                x[k] = x[k] / lu[k, k]
+                x[:k] -= np.outer(lu[:k, k], x[k])
+        else:
+            for k in range(n):  # U^T: lower, one dot product per row
+                x[k] = (x[k] - lu[:k, k] @ x[:k]) / lu[k, k]
+            for k in range(n - 1, -1, -1):  # L^T: unit upper
+                x[k] = x[k] - lu[k + 1:, k] @ x[k + 1:]
+            for j, p in reversed(swaps):
+                x[[j, p]] = x[[p, j]]
+    return x
+
+
+def _solve_singular_batch(A: Tensor, B: Tensor, left: bool, solver):
+    """``(result, info)`` for a batch holding singular matrices, as torch's ``solve_ex`` and
+    ``inv_ex`` give them: each matrix's own LAPACK info (first zero pivot, 1-based), the true
+    (differentiable) answer for the regular ones, LAPACK's inf/nan for the singular ones."""
+    from ._ops.linalg.legacy import _lu_np
+    from ._ops.pointwise.compare import where
+
+    n = A.shape[-1]
+    a = to_numpy(A._data)
+    lu, piv, info = _lu_np(a)
+    singular = info != 0
+    vector = B.ndim == 1 or (B.ndim == A.ndim - 1 and tuple(B.shape) == tuple(A.shape[:-1]))
+    b = to_numpy(B._data)
+    b = b[..., None] if vector else (b if left else np.swapaxes(b, -1, -2))
+    batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    lu_b = np.broadcast_to(lu, batch + (n, n)).reshape((-1, n, n))
+    piv_b = np.broadcast_to(piv, batch + (n,)).reshape((-1, n))
+    b_b = np.broadcast_to(b, batch + b.shape[-2:]).reshape((-1,) + b.shape[-2:])
+    bad = np.broadcast_to(singular, batch).reshape(-1)
+    junk = np.zeros_like(b_b, dtype=np.result_type(lu.dtype, b.dtype))
+    for k in np.flatnonzero(bad):
+        junk[k] = _getrs_np(lu_b[k], piv_b[k], b_b[k], trans=not left)
+    junk = junk.reshape(batch + b.shape[-2:])
+    junk = junk[..., 0] if vector else (junk if left else np.swapaxes(junk, -1, -2))
+    # the regular matrices are solved for real (identity stands in for the singular ones)
+    mask = singular.reshape(singular.shape + (1, 1))
+    eye_n = np.eye(n, dtype=a.dtype)
+    safe = Tensor._make(asarray_like(np.where(mask, eye_n, 0), A._data), A._dtype)
+    keep = Tensor._make(asarray_like(~mask, A._data), D.bool)
+    safe_A = where(keep, A, safe)
+    good = solver(safe_A) if solver is _inv else solver(safe_A, B, left=left)
+    out_mask = singular.reshape(singular.shape + ((1,) if vector else (1, 1)))
+    result = where(Tensor._make(asarray_like(out_mask, A._data), D.bool),
+                   Tensor._make(asarray_like(junk.astype(to_numpy(good._data).dtype), A._data),
+                                good._dtype), good)
+    return result, Tensor._make(asarray_like(info.astype(np.int32), A._data), D.int32)
 
 
 @empty_low_precision_ok
@@ -407,8 +468,7 @@ def solve_ex(A: Tensor, B: Tensor, *, left: bool = True, check_errors: bool = Fa
     except LinAlgError:
         if check_errors:
             raise
-        result = B.new_full(B.shape, math.nan)
-        info = zeros(batch, dtype=D.int32) + A.shape[-1]
+        result, info = _autocast.run_without_autocast(_solve_singular_batch, A, B, left, _solve)
     return _SOLVE_EX(result, info)
 
 

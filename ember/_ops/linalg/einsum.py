@@ -124,7 +124,10 @@ def _parse(equation: str, operands) -> tuple:
         ins.append(s)
     if arrow:
         out = rhs.replace("...", ell)
-        for c in out:
+        for k, c in enumerate(out):
+            if c in out[:k]:  # (NumPy would raise a ValueError of its own later)
+                raise RuntimeError(f"einsum(): output subscript {c} appears more than once in "
+                                   "the output")
             if c not in "".join(ins):
                 raise RuntimeError(f"einsum(): output subscript {c} does not appear in the "
                                    "equation for any input operand")

@@ -208,9 +208,12 @@ def solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor:
                            f"A of type {_type_title(A._dtype)} and B of type "
                            f"{_type_title(B._dtype)} instead")
     refuse_low_precision(A, "lu_cpu")
-    if not left:  # X A = B  <=>  A^T X^T = B^T
-        return solve(A.mT, B.mT).mT
     vector = B.ndim == 1 or (B.ndim == A.ndim - 1 and tuple(B.shape) == tuple(A.shape[:-1]))
+    if not left:  # X A = B  <=>  A^T X^T = B^T; a vector B is a column, so never fits
+        if vector:
+            raise RuntimeError(f"linalg.solve: Incompatible shapes of A and B for the equation "
+                               f"XA = B ({A.shape[-2]}x{A.shape[-1]} and {B.shape[-1]}x1)")
+        return solve(A.mT, B.mT).mT
     Bm = B.unsqueeze(-1) if vector else B
     if Bm.ndim < 2 or Bm.shape[-2] != A.shape[-1]:
         rows = Bm.shape[-2] if Bm.ndim >= 2 else Bm.shape[0]

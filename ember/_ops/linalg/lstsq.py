@@ -159,6 +159,27 @@ def _lstsq_result():
     return _lstsq_type
 
 
+def _check_gels_full_rank(a) -> None:
+    """``gels`` solves through a plain QR (LQ for wide matrices) and, unlike the
+    rank-revealing drivers, stops at an exactly zero diagonal entry of the triangular factor:
+    a zero column (row) after independent ones gives one. (LAPACK answers an all-zero matrix
+    with a zero solution instead.)"""
+    from .inv_solve_det import LinAlgError
+
+    a = np.asarray(a)
+    flat = a.reshape((-1,) + a.shape[-2:])
+    for k, m in enumerate(flat):
+        if m.size == 0 or not m.any():
+            continue
+        tri = np.linalg.qr(m if m.shape[0] >= m.shape[1] else m.conj().T, mode="r")
+        zeros = np.flatnonzero(np.diagonal(tri) == 0)
+        if zeros.size:
+            batch = f"(Batch element {k}): " if a.ndim > 2 else ""
+            raise LinAlgError(
+                f"torch.linalg.lstsq: {batch}The least squares solution could not be computed "
+                f"because the input matrix does not have full rank (error code: {zeros[0] + 1}).")
+
+
 @_autocast.hooked("linalg_lstsq")
 def lstsq(A: Tensor, B: Tensor, rcond=None, *, driver: str | None = None):
     """The least-squares solution of ``A X = B`` (minimum norm where A is rank deficient).
@@ -192,6 +213,8 @@ def lstsq(A: Tensor, B: Tensor, rcond=None, *, driver: str | None = None):
     Bm = B.unsqueeze(-1) if vector else B
     if Bm.shape[-2] != A.shape[-2]:
         raise RuntimeError("torch.linalg.lstsq: input.size(-2) should match other.size(-2)")
+    if driver == "gels":
+        _check_gels_full_rank(A._data)
     m, n = A.shape[-2], A.shape[-1]
     rtol = rcond if rcond is not None and rcond >= 0 else None
     X = Pinv.apply(A, atol=None, rtol=rtol, hermitian=False) @ Bm

@@ -125,6 +125,27 @@ def cross(input: Tensor, other: Tensor, dim: int | None = None) -> Tensor:
     return einsum("ijk,...j,...k->...i", eps, a, b).transpose(d, -1)
 
 
+class _ChebyshevDistance(Op):
+    """cdist's ``p = inf`` over the last dimension of the pairwise differences. torch's
+    gradient gives every coordinate tied for the largest ``|d|`` the full sign of its
+    difference (``vector_norm``'s own rule splits the gradient among the ties)."""
+
+    @staticmethod
+    def forward(ctx, diff):
+        ctx.save_for_backward(ctx.inputs[0])
+        mag = xp_of(diff).abs(diff)
+        if diff.shape[-1] == 0:
+            return xp_of(diff).zeros(diff.shape[:-1], dtype=diff.dtype)
+        return mag.max(axis=-1)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (diff,) = ctx.saved_tensors
+        mag = diff.abs()
+        ties = (mag == mag.amax(-1, keepdim=True)).to(diff.dtype)
+        return grad.unsqueeze(-1) * ties * diff.sign()
+
+
 def cdist(x1: Tensor, x2: Tensor, p: float = 2.0,
           compute_mode: str = "use_mm_for_euclid_dist_if_necessary") -> Tensor:
     """Pairwise ``p``-norm distances between the rows of ``x1`` (B, P, M) and ``x2`` (B, R, M).
@@ -147,7 +168,7 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0,
         raise RuntimeError(f"X1 and X2 must have the same number of columns. X1: "
                            f"{x1.shape[-1]} X2: {x2.shape[-1]}")
     if p < 0:
-        raise RuntimeError(f"cdist only supports non-negative p values, got {p}")
+        raise RuntimeError("cdist only supports non-negative p values")
     if x1._dtype is not x2._dtype:
         raise RuntimeError(f"expected scalar type {_type_title(x1._dtype)} but found "
                            f"{_type_title(x2._dtype)}")
@@ -158,7 +179,8 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0,
     mm = p == 2 and (compute_mode == "use_mm_for_euclid_dist" or (
         compute_mode == "use_mm_for_euclid_dist_if_necessary"
         and (x1.shape[-2] > 25 or x2.shape[-2] > 25)))
-    return set_node_name(vector_norm(diff, p, dim=-1), "ViewBackward0" if mm else "CdistBackward0")
+    dist = _ChebyshevDistance.apply(diff) if p == float("inf") else vector_norm(diff, p, dim=-1)
+    return set_node_name(dist, "ViewBackward0" if mm else "CdistBackward0")
 
 
 def inner(input: Tensor, other: Tensor, *, out=None) -> Tensor:
