@@ -86,7 +86,8 @@ def rgb_to_hsv(img: np.ndarray) -> np.ndarray:
     hr = (maxc == r) * (bc - gc)
     hg = ((maxc == g) & (maxc != r)) * (2.0 + rc - bc)
     hb = ((maxc != g) & (maxc != r)) * (4.0 + gc - rc)
-    h = np.fmod((hr + hg + hb) / 6.0 + 1.0, 1.0)
+    # times a float32 sixth, not divided by six: torchvision's rounding (probed, bit for bit)
+    h = np.fmod((hr + hg + hb) * (1.0 / 6.0) + 1.0, 1.0)
     return np.stack((h, s, maxc), axis=-3)
 
 
@@ -97,7 +98,7 @@ def hsv_to_rgb(img: np.ndarray) -> np.ndarray:
     i = i.astype(np.int32) % 6
     p = np.clip(v * (1.0 - s), 0.0, 1.0)
     q = np.clip(v * (1.0 - s * f), 0.0, 1.0)
-    t = np.clip(v * (1.0 - s * (1.0 - f)), 0.0, 1.0)
+    t = np.clip(v * (1.0 - s + s * f), 0.0, 1.0)  # this grouping rounds as torchvision does
     choices = [(v, t, p), (q, v, p), (p, v, t), (p, q, v), (t, p, v), (v, p, q)]
     out = np.zeros((*h.shape[:-2], 3, *h.shape[-2:]), img.dtype)
     for k, (rr, gg, bb) in enumerate(choices):

@@ -208,11 +208,13 @@ def grid_transform(arr: np.ndarray, grid: np.ndarray, mode: str, fill) -> np.nda
 
 # -- filters -------------------------------------------------------------------------------------
 
-def gaussian_kernel1d(size: int, sigma: float) -> np.ndarray:
+def gaussian_kernel1d(size: int, sigma: float, dtype=np.float32) -> np.ndarray:
+    # built in the image's float dtype: torchvision blurs a float64 image with a float64 kernel
+    dtype = np.dtype(dtype)
     half = (size - 1) * 0.5
-    x = _linspace(-half, half, size, np.float32)
-    pdf = np.exp(np.float32(-0.5) * (x / np.float32(sigma)) ** 2)
-    return (pdf / pdf.sum(dtype=np.float32)).astype(np.float32)
+    x = _linspace(-half, half, size, dtype)
+    pdf = np.exp(dtype.type(-0.5) * (x / dtype.type(sigma)) ** 2)
+    return (pdf / pdf.sum(dtype=dtype)).astype(dtype)
 
 
 def depthwise_conv(planes: np.ndarray, kernel: np.ndarray) -> np.ndarray:
