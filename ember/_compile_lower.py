@@ -30,6 +30,7 @@ import operator
 import numpy as np
 
 from . import _dtype as D
+from ._blas import outer
 from ._ops import _core
 from ._ops.indexing.subscript import BasicIndex
 from ._ops.linalg.matmul import Matmul
@@ -590,7 +591,7 @@ def lower_training(replay, root_reads: bool, input_grads):
     namespace, fsource = src.build(fwd, {"read": replay._read, **_KERNELS})
     bnamespace, bsource = _Source(replay, str).build(bwd, {
         "as_dtype": _as_dtype, "column_sum": _column_sum, "relu_grad": relu_grad_array,
-        "subnormal_lift": _subnormal_lift, "unlift": _unlift,
+        "subnormal_lift": _subnormal_lift, "unlift": _unlift, "outer_rows": _outer_rows,
         "add_reduce": np.add.reduce})
     forward, backward = namespace["forward"], bnamespace["backward"]
     forward.source, backward.source = fsource, bsource
@@ -601,6 +602,14 @@ def lower_training(replay, root_reads: bool, input_grads):
 
     return _Training(forward, backward, out_meta, out_deps,
                      map_nodes(structure, order.__getitem__), checked_sources, checked_outputs)
+
+
+def _outer_rows(g, x):
+    """``g.T * x`` for one-row ``g`` (1, m) and ``x`` (1, n): a weight's gradient at batch 1.
+    Every element is one product, so BLAS's rank-one update (``ember._blas.outer``) gives
+    eager's broadcast multiply bit for bit, in one pass instead of one loop per row."""
+    out = outer(g.reshape(-1), x.reshape(-1))
+    return g.T * x if out is None else out
 
 
 def _backward_lines(ops, saved, out_slots, src_slots, deps, slot) -> list:
@@ -654,9 +663,10 @@ def _backward_lines(ops, saved, out_slots, src_slots, deps, slot) -> list:
                          f"a{xi}.dtype)")
             if wi in deps:
                 rows = int(np.prod(shape[:-1]))
-                # one row: an outer product (NumPy's matmul leaves BLAS for it), as eager's
-                give(wi, f"as_dtype(unlift({'gm.T * xm' if rows == 1 else 'gm.T @ xm'}, lift), "
-                         f"a{xi}.dtype)")
+                # one row: an outer product (NumPy's matmul leaves BLAS for it), the same
+                # products as eager's broadcast multiply, made in one BLAS pass
+                give(wi, f"as_dtype(unlift({'outer_rows(gm, xm)' if rows == 1 else 'gm.T @ xm'}, "
+                         f"lift), a{xi}.dtype)")
             if isinstance(b, Node) and slot(b) in deps:
                 give(slot(b), f"as_dtype(unlift(column_sum(gm), lift), a{xi}.dtype)")
         elif target is Relu:
