@@ -162,3 +162,21 @@ def test_compiled_batch_one_subnormal_gradients_are_eager_bits():
     tiny = np.finfo(np.float32).tiny
     weight_grad = net[0].weight.grad.numpy()
     assert (np.abs(weight_grad[weight_grad != 0]) < tiny).all()  # the case this test is for
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_eager_linear_batch_one_weight_gradient_is_the_exact_outer_product(dtype):
+    """Eager ``F.linear``'s batch-1 weight gradient also goes through ``_blas.outer``: it must
+    equal the broadcast products bit for bit, signed zeros included."""
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((1, 300)).astype(dtype)
+    x[0, :7] = -0.0
+    g = rng.standard_normal((1, 200)).astype(dtype)
+    g[0, 3] = 0.0
+    w = ember.tensor(rng.standard_normal((200, 300)).astype(dtype), requires_grad=True)
+    out = F.linear(ember.from_numpy(x), w)
+    out.backward(ember.from_numpy(g))
+    want = g.T * x
+    got = w.grad.numpy()
+    assert got.tobytes() == want.tobytes()
+    assert (np.signbit(got) == np.signbit(want)).all()

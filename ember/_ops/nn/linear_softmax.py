@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from ... import _autocast, _threads
+from ... import _autocast, _blas, _threads
 from ... import _dtype as D
 from ..._autocast import hot as _amp
 from ..._backend import add_at, get_array_module, is_host
@@ -150,9 +150,14 @@ class Linear(Op):
                     dt) if need[0] else None
             if need[1]:
                 # One row: an outer product. NumPy's matmul with an inner dimension of 1 leaves
-                # BLAS (about 5x slower than broadcasting), so multiply instead.
-                gw = _t(_as_dtype(_unlift(g2.T * x2 if g2.shape[0] == 1 else g2.T @ x2, scale),
-                                  x_np_dtype), dt)
+                # BLAS (about 5x slower than broadcasting); BLAS's exact rank-one update beats
+                # the broadcast multiply where it applies (see _blas.outer), else multiply.
+                if g2.shape[0] == 1:
+                    prod = _blas.outer(g2.reshape(-1), x2.reshape(-1))
+                    prod = g2.T * x2 if prod is None else prod
+                else:
+                    prod = g2.T @ x2
+                gw = _t(_as_dtype(_unlift(prod, scale), x_np_dtype), dt)
             else:
                 gw = None
             gb = _t(_as_dtype(_unlift(_column_sum(g2), scale), x_np_dtype), dt) \
@@ -468,7 +473,13 @@ def _attention_keys_major(ctx, q, k, v, bias, scale, out):
         kk, vv, st = _batch_slice(k, lo, hi), _batch_slice(v, lo, hi), probs_t[lo:hi]
         np.matmul(kk, np.swapaxes(q[lo:hi], -1, -2), out=st)
         st *= scale
-        if bias is not None:
+        if bias is not None and bias.ndim <= 2:
+            # one (queries, keys) matrix for every batch (the causal mask): added to the
+            # buffer in its own memory order, which NumPy runs about twice as fast as the
+            # same sum through the transposed view
+            bt = np.swapaxes(bias.reshape((1,) * (2 - bias.ndim) + bias.shape), -1, -2)
+            buf[:, lo:hi] += bt.reshape(bt.shape[:1] + (1,) * (q.ndim - 2) + bt.shape[1:])
+        elif bias is not None:
             b = _batch_slice(bias, lo, hi, q.ndim)
             st += np.swapaxes(b.reshape((1,) * (2 - b.ndim) + b.shape), -1, -2)
         with np.errstate(invalid="ignore", divide="ignore"):
