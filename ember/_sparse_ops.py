@@ -10,6 +10,8 @@ ops is not recorded).
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 from . import _dtype as D
@@ -1280,6 +1282,8 @@ class ValuesUnary(SparseFunction):
         vals = getattr(dense_tensor(coo.values, s._dtype), name)(**options)
         ctx.fn_name, ctx.options, ctx.indices, ctx.shape = name, options, coo.indices, coo.shape
         ctx.values, ctx.in_dtype = coo.values, s._dtype
+        if ctx._record:
+            ctx.watch = _watch(src)
         # torch names the node after the dense op (sin -> SinBackward0, neg -> NegBackward0)
         base = {"negative": "neg", "absolute": "abs", "arcsin": "asin", "arcsinh": "asinh",
                 "arctan": "atan", "arctanh": "atanh", "fix": "trunc",
@@ -1291,6 +1295,7 @@ class ValuesUnary(SparseFunction):
     def backward(ctx, grad):
         from .autograd import grad as autograd_grad
 
+        _check_watch(ctx)
         # the derivative at each stored value, from the dense op's own backward
         prev = _state.enabled
         _state.enabled = True
@@ -1301,6 +1306,30 @@ class ValuesUnary(SparseFunction):
         finally:
             _state.enabled = prev
         return make_sparse(ctx.indices, g._data, ctx.shape, False, g._dtype), None, None
+
+
+def _watch(t: SparseTensor) -> tuple:
+    """What a node needs to notice that the values it kept from ``t`` were changed in place
+    later (``relu_``/``nan_to_num_``): ``t`` (weakly, for the message), its version counter and
+    the version now."""
+    return weakref.ref(t), t._vbox, t._vbox[0]
+
+
+def _check_watch(ctx) -> None:
+    """PyTorch's refusal to run a backward whose saved sparse tensor moved on."""
+    watch = ctx.__dict__.get("watch")
+    if watch is None or watch[1][0] == watch[2]:
+        return
+    from .autograd.graph import _modified_message
+
+    ref, box, version = watch
+    t = ref()
+    if t is None:  # gone since: name the node that kept it, as for a saved output
+        t = make_sparse(ctx.indices, ctx.values, ctx.shape, True, ctx.in_dtype)
+        t.grad_fn, t._output_nr = ctx, 0
+    # torch's legacy type name of a COO tensor carries ".sparse"
+    raise RuntimeError(_modified_message(t, version, ctx, box[0]).replace(
+        "[torch.", "[torch.sparse.", 1))
 
 
 def coo_unary(s: SparseTensor, name: str, **options) -> SparseTensor:
@@ -1329,17 +1358,64 @@ def coo_unary_(s: SparseTensor, name: str, **options) -> SparseTensor:
     """
     from ._ops.inplace import check_inplace
 
+    check_inplace(s)  # (a leaf that requires grad is refused before the coalesced check)
     if not s._data.coalesced:
         raise RuntimeError(f"{name}_ requires coalesced input")
-    check_inplace(s)
-    if s._requires_grad and _state.enabled:
-        # the values would change under nodes that saved them; ember records no such node
-        raise unsupported(f"in-place {name}_ on a tensor that requires grad")
     coo = s._data
+    if s._requires_grad and _state.enabled:
+        # a non-leaf: the new values come from a fresh node on s's old history, which then
+        # becomes s's own (torch's rebase); that node keeps a copy of the values it reads,
+        # since they are about to be overwritten
+        res = ValuesUnary.apply(s, name, options)
+        node = res.grad_fn
+        node.values = coo.values.copy()
+        np.copyto(coo.values, res._data.values, casting="unsafe")
+        s._vbox[0] += 1
+        # torch's Relu node keeps its result: a later in-place change of s breaks it
+        node.watch = _watch(s)
+        s.grad_fn, s._output_nr = node, 0
+        return s
     out = getattr(dense_tensor(coo.values, s._dtype), name)(**options)
     np.copyto(coo.values, out._data, casting="unsafe")
     s._vbox[0] += 1
     return s
+
+
+def coo_unary_out(s: Tensor, name: str, out: Tensor, **options) -> Tensor:
+    """``torch.<name>(s, out=out)`` with a sparse COO operand (``nan_to_num``): ``out`` must be a
+    COO tensor of ``s``'s dtype; it takes the coalesced result's shape, indices and values,
+    reusing its own arrays where their sizes already fit (views of them see the change).
+
+    Example:
+        >>> out = ember.sparse_coo_tensor(ember.zeros(1, 0, dtype=ember.long), [], (2,))
+        >>> coo_unary_out(ember.tensor([float("nan"), 2.0]).to_sparse(), "nan_to_num",
+        ...               out).to_dense()
+        tensor([0., 2.])
+    """
+    from ._ops.inplace import check_inplace
+
+    if not isinstance(s, SparseTensor) or not isinstance(out, SparseTensor):
+        raise RuntimeError("Expected self.is_sparse() && result.is_sparse() to be true, but got "
+                           "false.  (Could this error message be improved?  If so, please "
+                           "report an enhancement request to PyTorch.)")
+    if out._dtype is not s._dtype:
+        raise RuntimeError(f"{name}: dtype of out: {D.SCALAR_TYPE[out._dtype.name]} should be "
+                           f"same as input: {D.SCALAR_TYPE[s._dtype.name]}")
+    if _state.enabled and (s._requires_grad or out._requires_grad):
+        raise RuntimeError(f"{name}(): functions with out=... arguments don't support automatic "
+                           "differentiation, but one of the arguments requires grad.")
+    check_inplace(out)
+    with grad_mode.no_grad():
+        res = coo_unary(s, name, **options)._data
+    coo = out._data
+    if coo.indices.shape == res.indices.shape and coo.values.shape == res.values.shape:
+        np.copyto(coo.indices, res.indices)
+        np.copyto(coo.values, res.values)
+        out._data = CooData(coo.indices, coo.values, res.shape, True)
+    else:
+        out._data = CooData(res.indices.copy(), res.values.copy(), res.shape, True)
+    out._vbox[0] += 1
+    return out
 
 
 def sparse_unary(input: Tensor, name: str) -> Tensor:

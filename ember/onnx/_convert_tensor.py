@@ -429,6 +429,18 @@ def _split(op: OpCall):
     return tuple(b.add("Split", [x.name, b.i64(sizes)], outputs=len(sizes), axis=int(dim)))
 
 
+@converts("unbind")
+def _unbind(op: OpCall):
+    """``unbind``'s one node of several views: a Split into ones, each piece's dim squeezed."""
+    b, x = op.b, op.args[0]
+    dim = int(op.kwargs["dim"])
+    n = x.shape[dim]
+    if isinstance(n, SymInt):
+        op.unsupported("unbind along a dynamic axis")
+    pieces = b.add("Split", [x.name, b.i64([1] * int(n))], outputs=int(n), axis=dim)
+    return tuple(b.squeeze(p, [dim]) for p in (pieces if int(n) > 1 else (pieces,)))
+
+
 _BIG = 2**62
 
 

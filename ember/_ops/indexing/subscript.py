@@ -219,7 +219,8 @@ def parse_index(shape: tuple, index, xp=np, warn_uint8: bool = True) -> _Index:
             raise IndexError(f"too many indices for tensor of dimension {ndim}")
         if _is_int(item) or (isinstance(item, (Tensor, np.ndarray)) and item.ndim == 0
                              and not _is_mask(item)):
-            i = int(item)
+            # the raw value: a tensor index batched by vmap is data, not a refused .item()
+            i = int(item._data) if isinstance(item, Tensor) else int(item)
             n = shape[src]
             if not -n <= i < n:
                 raise IndexError(f"index {i} is out of bounds for dimension {src} with size {n}")
@@ -422,7 +423,8 @@ class IndexAccumulate(Op):
         ctx.index, ctx.unique = index, unique
         out = _zeros_like_shape(g, shape)
         if unique:
-            out[index] = g
+            # PyTorch accumulates into the zeros even here, so a -0.0 gradient lands as +0.0
+            out[index] = g + 0 if g.dtype.kind in "fc" else g
         else:
             add_at(out, index, g)
         return out

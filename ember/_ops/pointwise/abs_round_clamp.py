@@ -14,7 +14,7 @@ import numpy as np
 from ... import _dtype as D
 from ... import _threads
 from ..._backend import as_array, is_host
-from ..._layout import sparse_coo
+from ..._layout import sparse_bsc, sparse_bsr, sparse_coo, sparse_csc, sparse_csr
 from ..._tensor import Tensor
 from ...autograd import grad_mode
 from .._core import Op, _t, const_like, set_node_name, unbroadcast
@@ -412,6 +412,9 @@ class NanToNum(Op):
         return grad * x.isfinite()
 
 
+_COMPRESSED = frozenset((sparse_csr, sparse_csc, sparse_bsr, sparse_bsc))
+
+
 def nan_to_num(input: Tensor, nan: float = 0.0, posinf: float | None = None,
                neginf: float | None = None, *, out=None) -> Tensor:
     """Replace NaN with ``nan`` and +-inf with ``posinf``/``neginf`` (default: the dtype's
@@ -423,10 +426,18 @@ def nan_to_num(input: Tensor, nan: float = 0.0, posinf: float | None = None,
     """
     if input._dtype in D.SHELL:
         refuse_shell("nan_to_num", input._dtype)
-    if input.layout is sparse_coo and out is None:
-        from ..._sparse_ops import coo_unary
+    if out is not None and {input.layout, out.layout} & _COMPRESSED:
+        # torch's dispatcher picks the CSR backend, which has no nan_to_num.out kernel
+        raise NotImplementedError(
+            "Could not run 'aten::nan_to_num.out' with arguments from the 'SparseCsrCPU' "
+            "backend. This could be because the operator doesn't exist for this backend.")
+    if input.layout is sparse_coo or (out is not None and out.layout is sparse_coo):
+        from ..._sparse_ops import coo_unary, coo_unary_out
 
         # the stored values (coalesced first); implicit zeros are finite already
+        if out is not None:
+            return coo_unary_out(input, "nan_to_num", out, nan=nan, posinf=posinf,
+                                 neginf=neginf)
         return coo_unary(input, "nan_to_num", nan=nan, posinf=posinf, neginf=neginf)
     if input._dtype.category < D._FLOAT:
         return finish_out(_int_copy(input), out, "nan_to_num", input)

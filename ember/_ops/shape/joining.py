@@ -390,8 +390,50 @@ def unbind(input: Tensor, dim: int = 0) -> tuple:
     if input.ndim == 0:
         raise IndexError("Dimension specified as 0 but tensor has no dimensions")
     d = wrap_dim(dim, input.ndim)
-    return _renamed(tuple(input.select(d, i) for i in range(input._data.shape[d])),
-                    "UnbindBackward0")
+    if input._data.shape[d] == 0:
+        return ()
+    return Unbind.apply(input, dim=d)
+
+
+class Unbind(Op):
+    """Every slice of ``x`` along ``dim`` (views), made by one node as in PyTorch: the pieces
+    are outputs 0, 1, ... of ``UnbindBackward0``, cannot be changed in place, and backward
+    stacks their gradients (zeros for a piece that got none). Summing per-piece ``select``
+    gradients instead would turn a -0.0 gradient into +0.0 (``0.0 + -0.0``)."""
+
+    is_view = True
+    multi_view = True
+    materialize_grads = False  # a piece without a gradient is zeros in the stacked array
+    _name = "UnbindBackward0"
+
+    @staticmethod
+    def forward(ctx, x, dim):
+        ctx.dim, ctx.in_shape = dim, x.shape
+        ctx.view_args = {"dim": dim}
+        lead = (slice(None),) * dim
+        # the trailing Ellipsis keeps a 0-d piece a view (x[i] of a 1-D array is a copy)
+        return tuple(x[lead + (i, Ellipsis)] for i in range(x.shape[dim]))
+
+    @staticmethod
+    def backward(ctx, *grads):
+        dim = ctx.dim
+        ref = next(g for g in grads if g is not None)
+        xp = get_array_module(ref._data)
+        if not _state.enabled:
+            out = xp.empty(ctx.in_shape, ref._data.dtype)
+            lead = (slice(None),) * dim
+            for i, g in enumerate(grads):
+                out[lead + (i, Ellipsis)] = g._data if g is not None else 0
+            return Tensor._make(out, ref._dtype)
+        zeros = None
+        parts = []
+        for g in grads:
+            if g is None:
+                if zeros is None:
+                    zeros = Tensor._make(xp.zeros(ref._data.shape, ref._data.dtype), ref._dtype)
+                g = zeros
+            parts.append(g)
+        return Stack.apply(*parts, dim=dim)
 
 
 def _split_along(name: str, input: Tensor, indices_or_sections, dim: int, min_dims: int):

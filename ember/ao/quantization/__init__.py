@@ -22,10 +22,12 @@ from .observer import UniformQuantizationObserverBase  # noqa: F401
 from .observer import __all__ as _obs_all
 from .qconfig import *  # noqa: F401,F403
 from .qconfig import __all__ as _qc_all
+from .qconfig_mapping import *  # noqa: F401,F403
+from .qconfig_mapping import __all__ as _qcm_all
 from .quantize import *  # noqa: F401,F403
 from .quantize import __all__ as _q_all
 from .stubs import *  # noqa: F401,F403
 from .stubs import __all__ as _stubs_all
 
-__all__ = (_fq_all + _fuse_all + _obs_all + _qc_all + _q_all + _stubs_all
+__all__ = (_fq_all + _fuse_all + _obs_all + _qc_all + _qcm_all + _q_all + _stubs_all
            + ["UniformQuantizationObserverBase"])

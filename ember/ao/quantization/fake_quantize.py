@@ -21,13 +21,17 @@ from .observer import (
     MovingAverageMinMaxObserver,
     MovingAveragePerChannelMinMaxObserver,
     _with_args,
+    default_fixed_qparams_range_0to1_observer,
+    default_fixed_qparams_range_neg1to1_observer,
 )
 
 __all__ = ["FakeQuantizeBase", "FakeQuantize", "FusedMovingAvgObsFakeQuantize",
            "default_fake_quant", "default_weight_fake_quant",
            "default_per_channel_weight_fake_quant", "default_fused_act_fake_quant",
            "default_fused_wt_fake_quant", "default_fused_per_channel_wt_fake_quant",
-           "disable_fake_quant", "enable_fake_quant", "disable_observer", "enable_observer"]
+           "disable_fake_quant", "enable_fake_quant", "disable_observer", "enable_observer",
+           "FixedQParamsFakeQuantize", "default_fixed_qparams_range_0to1_fake_quant",
+           "default_fixed_qparams_range_neg1to1_fake_quant"]
 
 
 def _flag(on: bool) -> Tensor:
@@ -175,6 +179,49 @@ class FusedMovingAvgObsFakeQuantize(FakeQuantize):
                 f"reduce_range={self.activation_post_process.reduce_range}")
 
 
+class FixedQParamsFakeQuantize(FakeQuantizeBase):
+    """Fake-quantize with parameters fixed in advance by a ``FixedQParamsObserver`` (the
+    outputs of sigmoid, tanh, softmax ... have a known range): nothing is learnt from data.
+
+    Example:
+        >>> Q = ember.ao.quantization
+        >>> fq = Q.FixedQParamsFakeQuantize(Q.default_fixed_qparams_range_0to1_observer)
+        >>> fq(ember.tensor([0.3, 2.0, -1.0]))
+        tensor([0.3008, 0.9961, 0.0000])
+    """
+
+    def __init__(self, observer):
+        super().__init__()
+        self.activation_post_process = observer()
+        app = self.activation_post_process
+        self._observer_ctr = observer
+        # the observer's own tensors, also listed as this module's buffers (as in torch)
+        self.register_buffer("scale", app.scale)
+        self.register_buffer("zero_point", app.zero_point)
+        self.dtype, self.qscheme = app.dtype, app.qscheme
+        self.quant_min, self.quant_max = app.quant_min, app.quant_max
+        if self.qscheme not in (per_tensor_affine, per_tensor_symmetric):
+            raise AssertionError("Only per tensor quantization is supported "
+                                 "FixedQParamsFakeQuantize module, got qscheme:"
+                                 + str(self.qscheme))
+
+    def calculate_qparams(self):
+        return self.scale, self.zero_point
+
+    def forward(self, X):
+        if self.fake_quant_enabled._data[0] == 1:
+            X = fake_quantize_per_tensor_affine(X, self.scale, self.zero_point, self.quant_min,
+                                                self.quant_max)
+        return X
+
+    def extra_repr(self):
+        return (f"fake_quant_enabled={self.fake_quant_enabled!r}, "
+                f"observer_enabled={self.observer_enabled!r}, scale={self.scale!r}, "
+                f"zero_point={self.zero_point!r}, dtype={self.dtype}, "
+                f"quant_min={self.quant_min}, quant_max={self.quant_max}, "
+                f"qscheme={self.qscheme}")
+
+
 default_fake_quant = FakeQuantize.with_args(
     observer=MovingAverageMinMaxObserver, quant_min=0, quant_max=255, dtype=D.quint8,
     qscheme=per_tensor_affine, reduce_range=True)
@@ -214,3 +261,7 @@ disable_fake_quant = _apply_to_fake_quants("disable_fake_quant")
 enable_fake_quant = _apply_to_fake_quants("enable_fake_quant")
 disable_observer = _apply_to_fake_quants("disable_observer")
 enable_observer = _apply_to_fake_quants("enable_observer")
+default_fixed_qparams_range_0to1_fake_quant = FixedQParamsFakeQuantize.with_args(
+    observer=default_fixed_qparams_range_0to1_observer)
+default_fixed_qparams_range_neg1to1_fake_quant = FixedQParamsFakeQuantize.with_args(
+    observer=default_fixed_qparams_range_neg1to1_observer)

@@ -21,8 +21,9 @@ def _conv_bn(is_qat, conv, bn, relu=None):
     bn_cls, bn_relu_cls, relu_cls = kinds[type(conv)]
     if is_qat:
         if bn.num_features != conv.out_channels:
+            # torch's words name the 2-D layers whatever the rank; only Conv+BN ends in "."
             raise AssertionError("Output channel of Conv2d must match num_features of "
-                                 "BatchNorm2d")
+                                 "BatchNorm2d" + ("." if relu is None else ""))
         return bn_cls(conv, bn) if relu is None else bn_relu_cls(conv, bn, relu)
     if conv.training:
         raise AssertionError("Fusion only for eval!")
@@ -36,7 +37,12 @@ def _conv_relu(is_qat, conv, relu):
 
 
 def _linear_bn(is_qat, linear, bn):
+    if linear.training != bn.training:
+        raise AssertionError("Linear and BN both must be in the same mode (train or eval).")
     if is_qat:
+        if bn.num_features != linear.out_features:
+            raise AssertionError("Output features of Linear must match num_features of "
+                                 "BatchNorm1d")
         return nni.LinearBn1d(linear, bn)
     if linear.training:
         raise AssertionError("Fusion only for eval!")

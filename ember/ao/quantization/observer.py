@@ -33,7 +33,9 @@ __all__ = ["ObserverBase", "MinMaxObserver", "MovingAverageMinMaxObserver",
            "default_observer", "default_weight_observer", "default_per_channel_weight_observer",
            "default_dynamic_quant_observer", "default_placeholder_observer",
            "default_histogram_observer", "default_float_qparams_observer",
-           "weight_observer_range_neg_127_to_127"]
+           "weight_observer_range_neg_127_to_127", "FixedQParamsObserver",
+           "ReuseInputObserver", "default_fixed_qparams_range_0to1_observer",
+           "default_fixed_qparams_range_neg1to1_observer", "default_reuse_input_observer"]
 
 _EPS = float(np.finfo(np.float32).eps)
 
@@ -644,6 +646,53 @@ class NoopObserver(ObserverBase):
         raise Exception("calculate_qparams should not be called for NoopObserver")
 
 
+class FixedQParamsObserver(ObserverBase):
+    """Observes nothing and always answers the ``scale``/``zero_point`` it was given: for ops
+    whose output range is known in advance (sigmoid's [0, 1], tanh's [-1, 1]).
+
+    Example:
+        >>> obs = ember.ao.quantization.FixedQParamsObserver(scale=1 / 256, zero_point=0)
+        >>> [t.tolist() for t in obs.calculate_qparams()]
+        [[0.00390625], [0]]
+    """
+
+    def __init__(self, scale, zero_point, dtype=D.quint8, qscheme=per_tensor_affine,
+                 quant_min=0, quant_max=255, is_dynamic=False, **kwargs):
+        if is_dynamic:
+            raise NotImplementedError("FixedQParamsObserver doesn't support dynamic quantization")
+        super().__init__(dtype=dtype, is_dynamic=is_dynamic)
+        self.quant_min, self.quant_max = quant_min, quant_max
+        # (buffers, so a state_dict carries them as torch's does)
+        self.register_buffer("scale", _t(np.array([scale], np.float32), D.float32))
+        self.register_buffer("zero_point", _t(np.array([zero_point], np.int32), D.int32))
+        self.qscheme = qscheme
+
+    def forward(self, X):
+        return X
+
+    def calculate_qparams(self):
+        return self.scale, self.zero_point
+
+
+class ReuseInputObserver(ObserverBase):
+    """Observes nothing: the op's output is to share its input's quantization parameters
+    (``reshape``, ``view``), so it never computes its own.
+
+    Example:
+        >>> ember.ao.quantization.ReuseInputObserver()(ember.ones(2)).tolist()
+        [1.0, 1.0]
+    """
+
+    def __init__(self):
+        super().__init__(D.quint8, is_dynamic=False)
+
+    def forward(self, x):
+        return x
+
+    def calculate_qparams(self):
+        raise Exception("calculate_qparams should not be called for ReuseInputObserver")
+
+
 default_observer = MinMaxObserver.with_args(quant_min=0, quant_max=127)
 default_weight_observer = MinMaxObserver.with_args(dtype=D.qint8,
                                                    qscheme=per_tensor_symmetric)
@@ -657,3 +706,10 @@ default_dynamic_quant_observer = PlaceholderObserver.with_args(
     dtype=D.quint8, quant_min=0, quant_max=255, is_dynamic=True)
 default_float_qparams_observer = PerChannelMinMaxObserver.with_args(
     dtype=D.quint8, qscheme=per_channel_affine_float_qparams, ch_axis=0)
+# the fixed ranges of sigmoid-like ([0, 1]: 1/256 steps from 0) and tanh-like ([-1, 1]: 2/256
+# steps around 128) outputs
+default_fixed_qparams_range_0to1_observer = FixedQParamsObserver.with_args(
+    scale=1.0 / 256.0, zero_point=0, dtype=D.quint8, quant_min=0, quant_max=255)
+default_fixed_qparams_range_neg1to1_observer = FixedQParamsObserver.with_args(
+    scale=2.0 / 256.0, zero_point=128, dtype=D.quint8, quant_min=0, quant_max=255)
+default_reuse_input_observer = ReuseInputObserver

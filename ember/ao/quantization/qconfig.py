@@ -8,6 +8,7 @@ from collections import namedtuple
 from ... import _dtype as D
 from ...nn.modules.module import Module
 from .fake_quantize import (
+    FakeQuantize,
     FusedMovingAvgObsFakeQuantize,
     default_fake_quant,
     default_fused_per_channel_wt_fake_quant,
@@ -106,16 +107,19 @@ def get_default_qat_qconfig(backend: str = "x86", version: int = 1) -> QConfig:
     if backend not in _BACKENDS:
         raise AssertionError(f"backend: {backend} not supported. backend must be one of "
                              f"{list(_BACKENDS)}")
-    reduce = backend in ("x86", "fbgemm")
+    # torch names reduce_range for every backend but onednn (whose default it keeps)
+    reduce = {} if backend == "onednn" else {"reduce_range": backend in ("x86", "fbgemm")}
     if version == 0:
         weight = (default_per_channel_weight_fake_quant if backend != "qnnpack"
                   else default_weight_fake_quant)
-        return QConfig(activation=default_fake_quant.with_args(reduce_range=reduce),
-                       weight=weight)
+        activation = (FakeQuantize.with_args(observer=MovingAverageMinMaxObserver, quant_min=0,
+                                             quant_max=255) if backend == "onednn"
+                      else default_fake_quant.with_args(**reduce))
+        return QConfig(activation=activation, weight=weight)
     weight = (default_fused_per_channel_wt_fake_quant if backend != "qnnpack"
               else default_fused_wt_fake_quant)
     return QConfig(activation=FusedMovingAvgObsFakeQuantize.with_args(
-        observer=MovingAverageMinMaxObserver, quant_min=0, quant_max=255, reduce_range=reduce),
+        observer=MovingAverageMinMaxObserver, quant_min=0, quant_max=255, **reduce),
         weight=weight)
 
 

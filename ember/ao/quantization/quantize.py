@@ -171,8 +171,22 @@ def _attach(mod) -> None:
         return
     if hasattr(mod, "activation_post_process"):
         return
-    mod.activation_post_process = mod.qconfig.activation()
+    fixed = _fixed_qparams_fake_quants().get(type(mod))
+    # under QAT, ops with a known output range get fake-quantized to that fixed range
+    mod.activation_post_process = fixed() if fixed is not None else mod.qconfig.activation()
     mod.register_forward_hook(_observer_forward_hook)
+
+
+def _fixed_qparams_fake_quants() -> dict:
+    from .fake_quantize import (
+        default_fixed_qparams_range_0to1_fake_quant as zero_to_one,
+    )
+    from .fake_quantize import (
+        default_fixed_qparams_range_neg1to1_fake_quant as minus_one_to_one,
+    )
+
+    return {nn.Hardsigmoid: zero_to_one, nn.Sigmoid: zero_to_one, nn.Softmax: zero_to_one,
+            nn.Tanh: minus_one_to_one}
 
 
 @_deprecated_workflow
@@ -189,12 +203,18 @@ def prepare(model, inplace=False, allow_list=None, observer_non_leaf_module_list
         >>> type(Q.prepare(m)[1].activation_post_process).__name__
         'MinMaxObserver'
     """
+    return _prepare(model, inplace, qat=False)
+
+
+def _prepare(model, inplace: bool, qat: bool):
     if not inplace:
         model = copy.deepcopy(model)
     propagate_qconfig_(model)
     observe = set(DEFAULT_STATIC_QUANT_MODULE_MAPPINGS) | set(
         get_default_static_quant_module_mappings())
     observe.discard(DeQuantStub)
+    if qat:  # (static prepare leaves these float: they have no observed int8 module)
+        observe |= set(_fixed_qparams_fake_quants())
     if not any(getattr(m, "qconfig", None) is not None for m in model.modules()):
         warnings.warn("None of the submodule got qconfig applied. Make sure you passed correct "
                       "configuration through `qconfig_dict` or by assigning the `.qconfig` "
@@ -223,7 +243,7 @@ def prepare_qat(model, mapping=None, inplace=False):
         model = copy.deepcopy(model)
     propagate_qconfig_(model)
     _swap(model, mapping, qat=True)
-    return prepare(model, inplace=True)
+    return _prepare(model, True, qat=True)
 
 
 # -- conversion ----------------------------------------------------------------------------------
@@ -250,7 +270,41 @@ def _swap(module, mapping, qat=False) -> None:
         if not qat and type(child) in _PASSTHROUGH:
             setattr(module, name, _passthrough(child))
             continue
+        if not qat and type(child) in _fixed_qparams_fake_quants() \
+                and "activation_post_process" in child._modules:
+            setattr(module, name, _fixed_range_output(child))
+            continue
         _swap(child, mapping, qat)
+
+
+_FIXED_RANGE_CLASSES: dict = {}
+
+
+def _fixed_range_output(mod):
+    """A QAT-prepared sigmoid-like module (``activation_post_process`` a fixed-qparams fake
+    quantize) made ready for quantized inputs, as ``convert`` leaves it in PyTorch: the fake
+    quantize and its hook go, and a quantized input gives an output quantized with the fixed
+    scale and zero point (float inputs run as before)."""
+    scale, zero_point = mod.activation_post_process.calculate_qparams()
+    scale, zero_point = float(scale._data[0]), int(zero_point._data[0])
+    del mod._modules["activation_post_process"]
+    mod._forward_hooks.clear()
+    base = type(mod)
+    cls = _FIXED_RANGE_CLASSES.get(base)
+    if cls is None:
+        def forward(self, x, *args, **kwargs):
+            if not isinstance(x, QuantizedTensor):
+                return base.forward(self, x, *args, **kwargs)
+            y = base.forward(self, x.dequantize(), *args, **kwargs)
+            return quantize_per_tensor(y, self._fixed_qparams[0], self._fixed_qparams[1],
+                                       x.dtype)
+
+        cls = type(base.__name__, (base,), {"forward": forward, "__module__": base.__module__,
+                                            "__doc__": base.__doc__})
+        _FIXED_RANGE_CLASSES[base] = cls
+    mod.__class__ = cls
+    mod._fixed_qparams = (scale, zero_point)
+    return mod
 
 
 @_deprecated_workflow

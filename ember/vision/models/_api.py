@@ -7,6 +7,7 @@ import fnmatch
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import Enum
+from functools import partial
 from types import ModuleType
 from typing import Any
 
@@ -265,6 +266,12 @@ class WeightsEnum(Enum):
         ResNet50_Weights.IMAGENET1K_V1
     """
 
+    def __init__(self, value: Weights) -> None:
+        # each member takes its checkpoint's preset transform and label names from
+        # _weights_meta (an alias such as DEFAULT shares its member's value)
+        if value.transforms is _no_transforms:
+            _attach_meta(f"{type(self).__name__}.{self._name_}", value)
+
     @classmethod
     def verify(cls, obj: Any) -> Any:
         """``None`` stays None; a member name (str) becomes the member; another enum's member
@@ -298,6 +305,69 @@ class WeightsEnum(Enum):
     @property
     def transforms(self) -> Callable[..., Any]:
         return self.value.transforms
+
+
+def _preset_table() -> dict[str, tuple[str, ...]]:
+    from . import _weights_meta
+
+    global _PRESET_ROWS
+    if _PRESET_ROWS is None:
+        _PRESET_ROWS = {row.split()[0]: tuple(row.split()[1:])
+                        for row in _weights_meta._PRESETS.strip().splitlines()}
+    return _PRESET_ROWS
+
+
+_PRESET_ROWS: dict[str, tuple[str, ...]] | None = None
+_PRESET_CLASSES = {"C": "ImageClassification", "D": "ObjectDetection",
+                   "S": "SemanticSegmentation", "V": "VideoClassification", "F": "OpticalFlow"}
+_NORMS = {"swag": ((0.48235, 0.45882, 0.40784), (1 / 255,) * 3),
+          "half": ((0.5,) * 3, (0.5,) * 3), "kin": ((0.45,) * 3, (0.225,) * 3),
+          "imnet": ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))}
+
+
+def _categories(code: str) -> list[str] | None:
+    from . import _weights_meta
+
+    if code == "0":
+        return None
+    names = {"i": "_IMAGENET", "c": "_COCO", "p": "_COCO_PERSON", "k": "_KINETICS"}[code]
+    return getattr(_weights_meta, names).split("|")
+
+
+def _size(text: str):
+    return [int(v) for v in text.split(",")] if "," in text else int(text)
+
+
+def _attach_meta(key: str, value: Weights) -> None:
+    """Give ``value`` its preset transform (a ``functools.partial`` of the preset class, as
+    torchvision's ``weights.transforms`` is) and its ``meta["categories"]``."""
+    row = _preset_table().get(key)
+    if row is None:
+        return
+    kind, cats, crop, resize, *extra = row
+    kwargs: dict[str, Any] = {}
+    if crop != "-":
+        kwargs["crop_size"] = _size(crop)
+    if resize != "-":
+        kwargs["resize_size"] = _size(resize)
+    from ..transforms import _presets
+    from ..transforms.functional import InterpolationMode
+
+    for item in extra:
+        if item.startswith("n="):
+            kwargs["mean"], kwargs["std"] = _NORMS[item[2:]]
+        else:
+            kwargs["interpolation"] = InterpolationMode(item)
+    value.transforms = partial(getattr(_presets, _PRESET_CLASSES[kind]), **kwargs)
+    if cats == "v":  # (VOC: segmentation._utils fills it)
+        return
+    if cats != "-":
+        value.meta.setdefault("categories", _categories(cats))
+    if cats == "p":
+        value.meta.setdefault("keypoint_names", [
+            "nose", *(f"{side}_{part}" for part in ("eye", "ear", "shoulder", "elbow", "wrist",
+                                                    "hip", "knee", "ankle")
+                      for side in ("left", "right"))])
 
 
 _URL = "https://download.pytorch.org/models/"

@@ -75,9 +75,19 @@ class NodePathTracer(Tracer):
 
     def create_node(self, kind, target, args, kwargs, name=None, type_expr=None):
         node = super().create_node(kind, target, args, kwargs, name, type_expr)
-        if kind != "output":
+        if kind != "output" and not (kind == "get_attr" and not self._is_parameter(target)):
+            # torchvision names a get_attr node only when it reads a parameter (a buffer
+            # such as swin's relative_position_index gets no name)
             self.node_to_qualname[node] = self._qualname(kind, target)
         return node
+
+    def _is_parameter(self, target: Any) -> bool:
+        # (attribute reads are being traced here, so look the name up in the parameter list)
+        names = self.__dict__.get("_param_names")
+        if names is None:
+            names = self._param_names = {
+                n for n, _ in self.root.named_parameters(remove_duplicate=False)}
+        return str(target) in names
 
     def _qualname(self, kind: str, target: Any) -> str:
         scope = self._scopes[-1]

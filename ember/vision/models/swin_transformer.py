@@ -38,6 +38,7 @@ from ... import (
     zeros,
 )
 from ..._tensor import Tensor
+from ...fx import wrap
 from ...nn import functional as F
 from ..ops.layers import MLP, Permute
 from ..ops.regularization import StochasticDepth
@@ -58,9 +59,10 @@ Swin_V2_S_Weights = _WEIGHT_ENUMS["Swin_V2_S_Weights"]
 Swin_V2_B_Weights = _WEIGHT_ENUMS["Swin_V2_B_Weights"]
 
 
-def _merge_2x2(x: Tensor) -> Tensor:
+def _patch_merging_pad(x: Tensor) -> Tensor:
     """``(..., H, W, C)`` -> ``(..., ceil(H/2), ceil(W/2), 4C)``: each 2x2 neighbourhood's
-    four pixels side by side (an odd height/width is first padded with zeros at the end)."""
+    four pixels side by side (an odd height/width is first padded with zeros at the end).
+    A leaf for tracing (it reads the input's shape), as in torchvision."""
     height, width = x.shape[-3], x.shape[-2]
     x = F.pad(x, (0, 0, 0, width % 2, 0, height % 2))
     top_left = x[..., 0::2, 0::2, :]
@@ -68,6 +70,9 @@ def _merge_2x2(x: Tensor) -> Tensor:
     top_right = x[..., 0::2, 1::2, :]
     bottom_right = x[..., 1::2, 1::2, :]
     return cat([top_left, bottom_left, top_right, bottom_right], -1)
+
+
+wrap("_patch_merging_pad")
 
 
 class PatchMerging(nn.Module):
@@ -90,7 +95,7 @@ class PatchMerging(nn.Module):
         self.norm = norm_layer(4 * dim)
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.reduction(self.norm(_merge_2x2(x)))
+        return self.reduction(self.norm(_patch_merging_pad(x)))
 
 
 class PatchMergingV2(nn.Module):
@@ -109,7 +114,7 @@ class PatchMergingV2(nn.Module):
         self.norm = norm_layer(2 * dim)
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.norm(self.reduction(_merge_2x2(x)))
+        return self.norm(self.reduction(_patch_merging_pad(x)))
 
 
 def _pair_offsets(window_size: list[int]) -> Tensor:
@@ -142,6 +147,25 @@ def _shift_mask(padded: tuple[int, int], window_size: list[int], shift_size: lis
     region = region.reshape(nh * nw, window_size[0] * window_size[1])
     differs = region[:, None, :] - region[:, :, None]
     return differs.masked_fill(differs != 0, -100.0).masked_fill(differs == 0, 0.0)
+
+
+def _get_relative_position_bias(relative_position_bias_table: Tensor,
+                                relative_position_index: Tensor,
+                                window_size: list[int]) -> Tensor:
+    """The ``(1, heads, N, N)`` bias of the ``N = Wh*Ww`` token pairs of a window: row
+    ``relative_position_index[i*N + j]`` of the ``(rows, heads)`` table for each pair.
+    A leaf for tracing, as in torchvision.
+
+    Example:
+        >>> _get_relative_position_bias(ember.zeros(9, 2), _pair_offsets([2, 2]), [2, 2]).shape
+        torch.Size([1, 2, 4, 4])
+    """
+    tokens = window_size[0] * window_size[1]
+    bias = relative_position_bias_table[relative_position_index]
+    return bias.view(tokens, tokens, -1).permute(2, 0, 1).contiguous().unsqueeze(0)
+
+
+wrap("_get_relative_position_bias")
 
 
 def shifted_window_attention(input: Tensor, qkv_weight: Tensor, proj_weight: Tensor,
@@ -211,6 +235,11 @@ def shifted_window_attention(input: Tensor, qkv_weight: Tensor, proj_weight: Ten
     return x[:, :height, :width, :].contiguous()
 
 
+# a leaf for tracing (it unpacks the input's shape), so feature extraction names it as
+# torchvision does (``features.1.0.attn.shifted_window_attention``)
+wrap("shifted_window_attention")
+
+
 def _setup_window_attention(module: nn.Module, n_dims: int, dim: int, window_size: list[int],
                             shift_size: list[int], num_heads: int, qkv_bias: bool,
                             proj_bias: bool, attention_dropout: float, dropout: float) -> None:
@@ -256,15 +285,16 @@ class ShiftedWindowAttention(nn.Module):
         self.register_buffer("relative_position_index", _pair_offsets(self.window_size))
 
     def get_relative_position_bias(self) -> Tensor:
-        tokens = self.window_size[0] * self.window_size[1]
-        bias = self.relative_position_bias_table[self.relative_position_index]
-        return bias.view(tokens, tokens, -1).permute(2, 0, 1).contiguous().unsqueeze(0)
+        return _get_relative_position_bias(self.relative_position_bias_table,
+                                           self.relative_position_index, self.window_size)
 
     def forward(self, x: Tensor) -> Tensor:
+        # the bias first: a trace records its nodes before the projection weights'
+        bias = self.get_relative_position_bias()
         return shifted_window_attention(
-            x, self.qkv.weight, self.proj.weight, self.get_relative_position_bias(),
-            self.window_size, self.num_heads, shift_size=self.shift_size,
-            attention_dropout=self.attention_dropout, dropout=self.dropout,
+            x, self.qkv.weight, self.proj.weight, bias, self.window_size, self.num_heads,
+            shift_size=self.shift_size, attention_dropout=self.attention_dropout,
+            dropout=self.dropout,
             qkv_bias=self.qkv.bias, proj_bias=self.proj.bias, training=self.training)
 
 
@@ -306,16 +336,17 @@ class ShiftedWindowAttentionV2(ShiftedWindowAttention):
         self.register_buffer("relative_coords_table", _log_spaced_coords(self.window_size))
 
     def get_relative_position_bias(self) -> Tensor:
-        tokens = self.window_size[0] * self.window_size[1]
         table = self.cpb_mlp(self.relative_coords_table).view(-1, self.num_heads)
-        bias = table[self.relative_position_index].view(tokens, tokens, -1)
-        return 16 * sigmoid(bias.permute(2, 0, 1).contiguous()).unsqueeze(0)
+        bias = _get_relative_position_bias(table, self.relative_position_index,
+                                           self.window_size)
+        return 16 * sigmoid(bias)
 
     def forward(self, x: Tensor) -> Tensor:
+        bias = self.get_relative_position_bias()
         return shifted_window_attention(
-            x, self.qkv.weight, self.proj.weight, self.get_relative_position_bias(),
-            self.window_size, self.num_heads, shift_size=self.shift_size,
-            attention_dropout=self.attention_dropout, dropout=self.dropout,
+            x, self.qkv.weight, self.proj.weight, bias, self.window_size, self.num_heads,
+            shift_size=self.shift_size, attention_dropout=self.attention_dropout,
+            dropout=self.dropout,
             qkv_bias=self.qkv.bias, proj_bias=self.proj.bias, logit_scale=self.logit_scale,
             training=self.training)
 
