@@ -57,10 +57,8 @@ extractors = {
 }
 for name, (build, nodes) in extractors.items():
     model = build(weights=None).eval()
-    if name != "swin_t":  # ember traces Swin into other node names than torchvision (a gap)
-        train_nodes, eval_nodes = get_graph_node_names(model)
-        print(name, "nodes", len(train_nodes), len(eval_nodes), train_nodes[:3],
-              eval_nodes[-2:])
+    train_nodes, eval_nodes = get_graph_node_names(model)
+    print(name, "nodes", len(train_nodes), len(eval_nodes), train_nodes[:3], eval_nodes[-2:])
     extractor = create_feature_extractor(model, return_nodes=nodes)
     with torch.no_grad():
         feats = extractor(x)
