@@ -89,16 +89,20 @@ class SoftmaxCrossEntropy(Op):
         else:
             # log-softmax, keeping softmax itself for backward (no second exp pass there)
             s = x - _row_max(x, 1)
-            e = np.exp(s)
+            if coef.dense is None:
+                # class indices: only the picked entries of log-softmax are needed (taken
+                # before the exponential below overwrites the shifted scores)
+                picked = s[xp_of(s).arange(s.shape[0]), coef.idx]
+                e = np.exp(s, out=s)  # in place: one score-sized array fewer per step
+            else:
+                e = np.exp(s)
             total = _row_sum(e, 1)
             if ctx._record:
                 e /= total
                 ctx.softmax = e
             if coef.dense is None:
-                # class indices: only the picked entries of log-softmax are needed, so the
-                # log of the total is subtracted from those alone (-(s - log t) == log t - s)
-                xp = xp_of(s)
-                picked = s[xp.arange(s.shape[0]), coef.idx]
+                # the log of the total is subtracted from the picked entries alone
+                # (-(s - log t) == log t - s)
                 per = (np.log(total).reshape(-1) - picked) * coef.w
                 return per.sum(dtype=x.dtype) if reduce else per
             s -= np.log(total)
