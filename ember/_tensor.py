@@ -73,6 +73,9 @@ class Tensor(TensorAutograd):
     # differentiable outputs); in-place changes to it are refused
     _custom_view = None
     _hooks = None
+    # the ember.func.vmap calls whose mapped inputs this tensor was computed from (set only
+    # while one runs): .item(), bool(), .tolist() ... refuse such a tensor, as torch's do
+    _vmap_levels = ()
     _post_acc_hooks = None
     _grad_acc = None
     _grad_private = False
@@ -445,6 +448,8 @@ class Tensor(TensorAutograd):
             raise TypeError(
                 f"can't convert {dev} device type tensor to numpy. Use Tensor.cpu() to copy the "
                 "tensor to host memory first.")
+        if self._vmap_levels and not force:
+            _vmap_refuse(self, "data")
         from ._backend import to_numpy
 
         return to_numpy(self._data)
@@ -467,6 +472,8 @@ class Tensor(TensorAutograd):
                 f"a Tensor with {self._data.size} elements cannot be converted to Scalar")
         if self.device.type == "meta":
             raise RuntimeError("Tensor.item() cannot be called on meta tensors")
+        if self._vmap_levels:
+            _vmap_refuse(self, "item")
         from ._backend import to_numpy  # the one way to the host (a GPU sync)
 
         value = to_numpy(self._data).reshape(())
@@ -476,6 +483,9 @@ class Tensor(TensorAutograd):
     def tolist(self):
         """The data as nested Python lists of numbers."""
         from ._backend import to_numpy
+
+        if self._vmap_levels:
+            _vmap_refuse(self, "data")
 
         if self._dtype is D.bfloat16:
             return to_numpy(self._data).astype(np.float32).tolist()
@@ -495,6 +505,8 @@ class Tensor(TensorAutograd):
         if self._data.size != 1:
             what = "more than one value" if self._data.size else "no values"
             raise RuntimeError(f"Boolean value of Tensor with {what} is ambiguous")
+        if self._vmap_levels:
+            _vmap_refuse(self, "bool")
         return bool(self.item())
 
     def __float__(self) -> float:
@@ -599,6 +611,14 @@ def grad_enabled() -> bool:
 
 
 _scalar_warning = [True]  # torch warns once per process (TORCH_WARN_ONCE), float and complex alike
+
+
+def _vmap_refuse(t, what: str) -> None:
+    """Raise torch's vmap error if ``t`` is batched by a vmap call still running (the check
+    lives with vmap, imported only when a tensor carries a vmap tag)."""
+    from .func._vmap import refuse_if_batched
+
+    refuse_if_batched(t, what)
 
 
 def _warn_scalar_of_grad_tensor() -> None:

@@ -161,6 +161,8 @@ class TensorAutograd:
         out._inference = self._inference  # detaching an inference tensor gives one
         if self._conj_bit:
             out._conj_bit = True
+        if self._vmap_levels:  # still batched inside vmap (func.grad detaches its inputs)
+            out._vmap_levels = self._vmap_levels
         # not a view in autograd's sense (``_base`` is None, as in PyTorch): it may change in
         # place even when this tensor is a leaf that requires grad
         return out

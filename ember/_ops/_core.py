@@ -286,7 +286,7 @@ class _FreedInputs:
 
 
 # the wrappers now around the plain path: a graph capture's recorder and a profiler's observer
-_wrappers = {"capture": None, "profiler": None, "forward_ad": None}
+_wrappers = {"capture": None, "profiler": None, "forward_ad": None, "vmap": None}
 
 
 def set_capture(recorder) -> None:
@@ -314,6 +314,14 @@ def set_forward_ad(propagate) -> None:
     _install_apply()
 
 
+def set_vmap(mark) -> None:
+    """Send every op application through ``mark(cls, inputs, kwargs, apply)`` while a
+    ``ember.func.vmap`` call runs (it tags the outputs of ops on batched tensors), or stop
+    with ``None``."""
+    _wrappers["vmap"] = mark
+    _install_apply()
+
+
 def _install_apply() -> None:
     recorder, observer = _wrappers["capture"], _wrappers["profiler"]
     propagate = _wrappers["forward_ad"]
@@ -327,6 +335,12 @@ def _install_apply() -> None:
 
         def inner(cls, *inputs, **kwargs):
             return propagate(cls, inputs, kwargs, recorded, plain)
+    mark = _wrappers["vmap"]
+    if mark is not None:  # outside the capture and tangents: it tags what they return
+        unmarked = inner
+
+        def inner(cls, *inputs, **kwargs):
+            return mark(cls, inputs, kwargs, unmarked)
     if observer is None:
         apply = inner
     else:  # the profiler outermost: it times the op as the caller sees it, recording included

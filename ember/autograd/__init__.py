@@ -38,6 +38,27 @@ def _ones_like(t):
     return ones_like(t)
 
 
+def _check_args(outputs, grad_outputs, inputs):
+    """torch's argument checks for ``backward``/``grad``, in its order: every output a tensor,
+    every given gradient a tensor or None, at least one gradient per output, every input a
+    tensor (or GradientEdge); all before any graph is walked (so nothing is freed)."""
+    Tensor = _tensor_type()
+    for out in outputs:
+        if not isinstance(out, (Tensor, GradientEdge)):
+            raise AssertionError("Expected output to be a torch.Tensor")
+    if grad_outputs is not None:
+        for g in grad_outputs[:len(outputs)]:
+            if g is not None and not isinstance(g, Tensor):
+                raise TypeError("gradients can be either Tensors or None, but got "
+                                f"{type(g).__name__}")
+        if len(grad_outputs) < len(outputs):  # extra gradients are ignored, as in torch
+            raise RuntimeError(f"got {len(outputs)} tensors and {len(grad_outputs)} gradients")
+    for t in inputs or ():
+        if not isinstance(t, (Tensor, GradientEdge)):
+            raise RuntimeError("all inputs have to be Tensors or GradientEdges, but got "
+                               f"{type(t).__name__}")
+
+
 def _make_grads(outputs, grad_outputs, create_graph):
     Tensor = _tensor_type()  # a function-level import costs about 1 us per call
     grads = []
@@ -98,6 +119,7 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
     inputs = _as_tuple(inputs)
     if inputs is not None and len(inputs) == 0:
         raise RuntimeError("`inputs` argument to `backward()` cannot be empty.")
+    _check_args(tensors, grad_tensors, inputs)
     grads = _make_grads(tensors, grad_tensors, create_graph)
     run_backward(tensors, grads, retain_graph, create_graph, inputs=inputs, accumulate=True)
 
@@ -111,10 +133,13 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     """
     outputs = _as_tuple(outputs)
     single = not isinstance(inputs, (list, tuple))
-    inputs = _as_tuple(inputs)
+    # inputs=None is no "every leaf" default here (unlike backward): iterating it fails
+    inputs = _as_tuple(inputs) if inputs is not None else tuple(inputs)
     if not inputs:  # torch refuses an empty list of inputs, as backward(inputs=[]) does
         raise RuntimeError("`inputs` argument to `grad()` cannot be empty.")
     grad_outputs = _as_tuple(grad_outputs)
+    if not is_grads_batched:  # the batched path has its own checks
+        _check_args(outputs, grad_outputs, inputs)
     if retain_graph is None:
         retain_graph = create_graph
     if allow_unused is None:

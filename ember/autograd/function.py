@@ -201,6 +201,10 @@ class Function(metaclass=_FunctionMeta):
         tangents = _input_tangents(args)
         if tangents is not None and cls.jvp is Function.jvp:
             Function.jvp(ctx)  # raises: forward mode needs the Function's own rule
+        # Inside ember.func.vmap, a Function with its own ``vmap`` rule gets (in torch) the
+        # whole batch as plain tensors, so its forward may call .numpy()/.item(): hide the
+        # vmap tags from it and put them on what it returns.
+        hidden = _hide_vmap_tags(cls, args)
         prev = _state.enabled
         _state.enabled = False
         if tangents is not None:  # forward's body sees plain tensors (as torch)
@@ -208,6 +212,7 @@ class Function(metaclass=_FunctionMeta):
 
             paused = _paused()
             paused.__enter__()
+        outputs = ()
         try:
             if split_style:
                 outputs = cls.forward(*args, **kwargs)
@@ -218,6 +223,8 @@ class Function(metaclass=_FunctionMeta):
             _state.enabled = prev
             if tangents is not None:
                 paused.__exit__()
+            if hidden:
+                _restore_vmap_tags(hidden, outputs)
 
         single = not isinstance(outputs, tuple)
         outs = (outputs,) if single else outputs
@@ -225,6 +232,31 @@ class Function(metaclass=_FunctionMeta):
         if tangents is not None:
             _run_jvp(cls, ctx, tangents, outs)
         return outs[0] if single else outs
+
+
+def _hide_vmap_tags(cls, args):
+    """``[(tensor, its vmap tags)]`` for the tagged ``args`` of a Function that has its own
+    ``vmap`` staticmethod (tags cleared), else ``()``."""
+    from .._tensor import Tensor
+
+    if getattr(cls, "vmap", None) is None or getattr(cls, "generate_vmap_rule", False):
+        return ()
+    hidden = [(a, a._vmap_levels) for a in args if isinstance(a, Tensor) and a._vmap_levels]
+    for a, _ in hidden:
+        a._vmap_levels = ()
+    return hidden
+
+
+def _restore_vmap_tags(hidden, outputs) -> None:
+    from .._tensor import Tensor
+
+    levels = ()
+    for a, tags in hidden:
+        a._vmap_levels = tags
+        levels += tuple(t for t in tags if t not in levels)
+    for o in outputs if isinstance(outputs, (tuple, list)) else (outputs,):
+        if isinstance(o, Tensor):
+            o._vmap_levels = levels
 
 
 def _input_tangents(args):

@@ -627,6 +627,9 @@ def _run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs=None
             else:
                 node, nr = edge_of(t)
             if node is None:
+                if accumulate:  # backward(inputs=...) words it as torch does
+                    raise RuntimeError(
+                        "can't retain_grad on Tensor that has requires_grad=False")
                 raise RuntimeError("One of the differentiated Tensors does not require grad")
             capture.setdefault((node, nr), []).append(i)
 

@@ -150,6 +150,8 @@ class TracedCall:
         # differentiated input, so this leaf shares x's memory and version without the view.
         leaf = Tensor._make(x._data, x._dtype)
         leaf._vbox = x._vbox
+        if x._vmap_levels:  # still batched when grad runs inside vmap
+            leaf._vmap_levels = x._vmap_levels
         return _internal(leaf.requires_grad_())
 
     # -- whether results keep their graph ------------------------------------------------

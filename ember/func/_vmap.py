@@ -3,9 +3,17 @@
 PyTorch batches by rewriting each op to work on the whole batch at once. ember's ``vmap``
 runs the function once per batch element instead (on views of the inputs, ``select``) and
 stacks the outputs (``stack``), so it gives the same numbers, composes with ``grad`` and the
-other transforms, lets gradients flow through it, and also accepts what PyTorch's cannot
-batch (``.item()``, data-dependent control flow), as long as every element's outputs have
-the same shapes. It is not faster than a Python loop: it is one.
+other transforms and lets gradients flow through it. It is not faster than a Python loop: it
+is one.
+
+What PyTorch's batching cannot do, ember's refuses with PyTorch's errors, although a loop
+could do it: ``.item()`` (and ``float()``, ``int()``), ``bool()`` (data-dependent ``if``),
+``.tolist()``/``.numpy()`` and ``nonzero`` on a tensor computed from a mapped input. While a
+call runs, every op application tags its outputs with the vmap levels of its inputs (the
+mapped slices carry the call's level; tensors made fresh inside, or from unmapped inputs,
+carry none), and those few entry points check the tag. Only ops that go through ``Op.apply``
+pass a tag on, so a tensor made some other way escapes the check (ember then computes what a
+loop would) rather than being refused wrongly.
 
 Random numbers: the mode ``randomness`` is checked by watching ember's default generator.
 "error" raises PyTorch's error when a call drew numbers (and puts the generator back),
@@ -24,6 +32,92 @@ from ..utils._pytree import tree_flatten, tree_unflatten
 RANDOM_ERROR = ("vmap: called random operation while in randomness error mode. Please "
                 "either use the 'same' or 'different' randomness flags on vmap or perform "
                 "the randomness operation out of vmap")
+
+
+_ITEM_ERROR = ("vmap: It looks like you're calling .item() on a Tensor. We don't support vmap "
+               "over calling .item() on a Tensor, please try to rewrite what you're doing with "
+               "other operations. If error is occurring somewhere inside PyTorch internals, "
+               "please file a bug report.")
+_BOOL_ERROR = ("vmap: It looks like you're attempting to use a Tensor in some data-dependent "
+               "control flow. We don't support that yet, please file an issue at "
+               "https://github.com/pytorch/pytorch/issues .")
+_DATA_ERROR = "Cannot access data pointer of Tensor that doesn't have storage"
+_NONZERO_ERROR = ("vmap: We do not support batching operators that can output dynamic shape. "
+                  "Attempted to vmap over aten::nonzero. Please file an issue at "
+                  "https://github.com/pytorch/pytorch/issues if you need this feature.")
+_WHERE_ERROR = _NONZERO_ERROR.replace("aten::nonzero", "aten::where")
+_NONZERO_TUPLE_ERROR = ("Batching rule not implemented for aten::nonzero_numpy. We could not "
+                        "generate a fallback.")
+_ERRORS = {"item": _ITEM_ERROR, "bool": _BOOL_ERROR, "data": _DATA_ERROR,
+           "nonzero": _NONZERO_ERROR, "nonzero_tuple": _NONZERO_TUPLE_ERROR,
+           "where": _WHERE_ERROR}
+
+
+class _Level:
+    """One running vmap call; ``active`` turns False when it returns, so a tensor that
+    escaped the call (kept in a list, say) is an ordinary tensor again."""
+
+    __slots__ = ("active",)
+
+    def __init__(self):
+        self.active = True
+
+
+_running: list = []  # the levels of the vmap calls now running, innermost last
+
+
+def refuse_if_batched(t, what: str) -> None:
+    """Raise PyTorch's error for ``what`` ("item", "bool", "data", "nonzero", ...) when ``t``
+    was computed from an input mapped by a vmap call still running."""
+    if any(level.active for level in t._vmap_levels):
+        raise RuntimeError(_ERRORS[what])
+
+
+def _tag(out, levels) -> None:
+    if isinstance(out, Tensor):
+        out._vmap_levels = levels
+    elif isinstance(out, (tuple, list)):
+        for o in out:
+            if isinstance(o, Tensor):
+                o._vmap_levels = levels
+
+
+def _mark(cls, inputs, kwargs, apply):
+    """The op-application wrapper while vmap runs: outputs inherit their inputs' live
+    levels (several when nested vmaps both mapped what went in)."""
+    out = apply(cls, *inputs, **kwargs)
+    levels = ()
+    for x in inputs:
+        if isinstance(x, Tensor) and x._vmap_levels:
+            levels += tuple(lv for lv in x._vmap_levels if lv.active and lv not in levels)
+    if levels:
+        _tag(out, levels)
+    return out
+
+
+def _enter() -> _Level:
+    from .._ops import _core
+
+    level = _Level()
+    if not _running:
+        _core.set_vmap(_mark)
+    _running.append(level)
+    return level
+
+
+def _exit(level: _Level) -> None:
+    from .._ops import _core
+
+    level.active = False
+    _running.remove(level)
+    if not _running:
+        _core.set_vmap(None)
+
+
+def _mapped(t, level: _Level):
+    """``t`` tagged as mapped by ``level`` (keeping the tags of outer calls)."""
+    t._vmap_levels = tuple(lv for lv in t._vmap_levels if lv.active) + (level,)
+    return t
 
 
 def check_randomness(randomness) -> None:
@@ -216,6 +310,8 @@ def _empty_batch(func, flat_dims, flat_args, spec, kwargs, out_dims, randomness)
                     device=a.device)
               for a, d in zip(flat_args, flat_dims)]
     snap = rng_snapshot()
+    level = _enter()
+    sample = [a if d is None else _mapped(a, level) for a, d in zip(sample, flat_dims)]
     try:
         out = call_checking_randomness(func, randomness, None,
                                        *tree_unflatten(sample, spec), **kwargs)
@@ -225,6 +321,7 @@ def _empty_batch(func, flat_dims, flat_args, spec, kwargs, out_dims, randomness)
             "once per batch element, and to learn the output shapes of an empty batch it ran "
             f"it once on zeros, which failed ({type(e).__name__}: {e})") from e
     finally:
+        _exit(level)
         rng_restore(snap)
     flat, out_spec = tree_flatten(out)
     flat_out = _flat_out_dims(out_dims, out, out_spec, func)
@@ -268,11 +365,16 @@ def vmap(func, in_dims=0, out_dims=0, randomness: str = "error", *, chunk_size=N
             return _empty_batch(func, flat_dims, flat_args, spec, kwargs, out_dims, randomness)
         start = rng_snapshot() if randomness == "same" else None
         outputs = []
-        for i in range(size):
-            sliced = [a if d is None else a.select(d, i) for a, d in zip(flat_args, flat_dims)]
-            outputs.append(call_checking_randomness(
-                func, randomness, start if i else None, *tree_unflatten(sliced, spec),
-                **kwargs))
+        level = _enter()
+        try:
+            for i in range(size):
+                sliced = [a if d is None else _mapped(a.select(d, i), level)
+                          for a, d in zip(flat_args, flat_dims)]
+                outputs.append(call_checking_randomness(
+                    func, randomness, start if i else None, *tree_unflatten(sliced, spec),
+                    **kwargs))
+        finally:
+            _exit(level)
         return _combine(outputs, out_dims, func)
 
     return functools.update_wrapper(wrapped, func, updated=())

@@ -97,6 +97,8 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
         key = key.repeat_interleave(rep, dim=-3)
         value = value.repeat_interleave(rep, dim=-3)
     s = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale
+    if attn_mask is not None and not is_causal and _captured(attn_mask):
+        return _captured_mask_attention(query, key, value, attn_mask, dropout_p, s)
     fused = _fused_attention(query, key, value, attn_mask, dropout_p, is_causal, s)
     if fused is not None:
         return fused
@@ -116,6 +118,26 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
         attn = F.softmax(attn.masked_fill(dead, 0.0), dim=-1).masked_fill(dead, 0.0)
     else:
         attn = F.softmax(attn, dim=-1)
+    if dropout_p > 0.0:
+        attn = F.dropout(attn, dropout_p, training=True)
+    return attn @ value
+
+
+def _captured_mask_attention(query, key, value, attn_mask, dropout_p, scale):
+    """The composite with a mask that a graph capture follows from the model's inputs: its
+    bias and the safe softmax's dead rows are recorded ops (the paths above read the mask's
+    values, which would bake the export example's mask into the graph)."""
+    from . import functional as F
+
+    attn = (query @ key.transpose(-2, -1)) * scale
+    if attn_mask._dtype.name == "bool":
+        # expanded: the ONNX masked_fill converter reshapes (not broadcasts) a smaller mask
+        attn = attn.masked_fill(attn_mask.logical_not().expand(attn.shape), -math.inf)
+    else:
+        attn = attn + attn_mask
+    # all() is not a recorded op; expanded for the masked_fill converter, as above
+    dead = (attn.amax(dim=-1, keepdim=True) == -math.inf).expand(attn.shape)
+    attn = F.softmax(attn.masked_fill(dead, 0.0), dim=-1).masked_fill(dead, 0.0)
     if dropout_p > 0.0:
         attn = F.dropout(attn, dropout_p, training=True)
     return attn @ value
@@ -174,6 +196,17 @@ def _in_projection(query, key, value, num_heads, in_proj_weight, in_proj_bias,
         (in_proj_bias[:e], in_proj_bias[e:2 * e], in_proj_bias[2 * e:])
     return (F.linear(query, ws[0], bs[0]), F.linear(key, ws[1], bs[1]),
             F.linear(value, ws[2], bs[2]))
+
+
+def _captured(t: Tensor) -> bool:
+    """Whether a running graph capture (fx / ONNX export) computes ``t`` from the traced
+    inputs (rather than holding it as a constant); False when no capture runs."""
+    from .._ops._core import _wrappers
+
+    rec = _wrappers["capture"]
+    entry = None if rec is None else getattr(rec, "env", {}).get(id(t))
+    return entry is not None and entry.tensor is t and \
+        bool(rec.node_of(entry.node).meta.get("traced"))
 
 
 def _canonical_mask(mask: Tensor | None, mask_name: str, other_type, other_name: str,
@@ -259,6 +292,7 @@ def multi_head_attention_forward(query: Tensor, key: Tensor, value: Tensor,
         query, key, value = query.unsqueeze(1), key.unsqueeze(1), value.unsqueeze(1)
         if key_padding_mask is not None:
             key_padding_mask = key_padding_mask.unsqueeze(0)
+    kpm_captured = key_padding_mask is not None and _captured(key_padding_mask)
     key_padding_mask = _canonical_mask(key_padding_mask, "key_padding_mask",
                                        None if attn_mask is None else attn_mask.dtype,
                                        "attn_mask", query.dtype)
@@ -278,7 +312,6 @@ def multi_head_attention_forward(query: Tensor, key: Tensor, value: Tensor,
     q, k, v = _in_projection(query, key, value, num_heads, in_proj_weight, in_proj_bias,
                              use_separate_proj_weight, q_proj_weight, k_proj_weight,
                              v_proj_weight)
-    dt = q._data.dtype
     if attn_mask is not None:
         n_src = key.shape[0]
         if attn_mask.dim() == 2:
@@ -317,10 +350,17 @@ def multi_head_attention_forward(query: Tensor, key: Tensor, value: Tensor,
             if key_padding_mask.shape[dim] != want:
                 raise AssertionError(f"Expected key_padded_mask.shape[{dim}] to be {want}, but "
                                      f"got {key_padding_mask.shape[dim]}")
-        kpm = key_padding_mask._data
-        kpm = np.where(kpm, -np.inf, 0.0) if kpm.dtype == bool else kpm
-        kpm = np.broadcast_to(kpm.astype(dt).reshape(n, 1, 1, n_s), (n, num_heads, 1, n_s))
-        kpm = Tensor._make(ascontiguousarray(kpm).reshape(n * num_heads, 1, n_s))
+        if kpm_captured:
+            # a mask that a graph capture (ONNX export) follows from the model's inputs takes
+            # recorded ops: the raw-array way below would bake the example's mask in
+            kpm = key_padding_mask.to(q.dtype).reshape(n, 1, 1, n_s)
+            kpm = kpm.expand(n, num_heads, 1, n_s).reshape(n * num_heads, 1, n_s)
+        else:
+            kpm = key_padding_mask._data
+            kpm = np.where(kpm, -np.inf, 0.0) if kpm.dtype == bool else kpm
+            kpm = np.broadcast_to(kpm.astype(q._data.dtype).reshape(n, 1, 1, n_s),
+                                  (n, num_heads, 1, n_s))
+            kpm = Tensor._make(ascontiguousarray(kpm).reshape(n * num_heads, 1, n_s))
         attn_mask = kpm if attn_mask is None else attn_mask + kpm
     if not training:
         dropout_p = 0.0

@@ -190,6 +190,13 @@ def export(model, args=(), f=None, *, kwargs=None, verbose=None, input_names=Non
             compatibility; ember has one exporter and writes weights inside the file
             (external data only for models over 2 GB).
 
+    Attention whose query row has every key masked out runs in the file as in eager ember and
+    eager PyTorch 2.13: zeros from ``scaled_dot_product_attention`` and from
+    ``MultiheadAttention(need_weights=False)``, NaN with ``need_weights=True``. (PyTorch's
+    TorchScript exporter, ``dynamo=False``, writes NaN there for ``need_weights=False``, unlike
+    its eager.) An attention mask that is a graph input (or computed from one) is followed at
+    run time, not baked in from the example.
+
     Returns:
         an :class:`ONNXProgram` (``.model_proto``, ``.save(path)``, and ``program(*inputs)``
         runs it in onnxruntime); None with ``dynamo=False``, as PyTorch's TorchScript-based

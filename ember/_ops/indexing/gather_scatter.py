@@ -563,6 +563,10 @@ def nonzero(input: Tensor, *, out=None, as_tuple: bool = False):
     """
     if input._dtype in D.SHELL:
         refuse_shell("nonzero", input._dtype)
+    if input._vmap_levels:  # its size would differ per batch element: torch's vmap refuses
+        from ...func._vmap import refuse_if_batched
+
+        refuse_if_batched(input, "nonzero_tuple" if as_tuple else "nonzero")
     data = input._data
     if as_tuple:
         parts = np.nonzero(data.reshape(1) if data.ndim == 0 else data)

@@ -53,7 +53,14 @@ def _compare(ufunc, name, input, other, out):
     if not isinstance(res, np.ndarray):
         res = as_array(res)
     result = Tensor._make(res, D.bool)
+    if input._vmap_levels or (isinstance(other, Tensor) and other._vmap_levels):
+        _vmap_tag(result, input, other)  # no Op.apply here to pass vmap's tag on
     return result if out is None else finish_out(result, out, name, input, other)
+
+
+def _vmap_tag(result, input, other) -> None:
+    levels = input._vmap_levels + (other._vmap_levels if isinstance(other, Tensor) else ())
+    result._vmap_levels = tuple(dict.fromkeys(lv for lv in levels if lv.active))
 
 
 def _make_compare(ufunc, name, symbol):
@@ -112,6 +119,10 @@ def where(condition: Tensor, input=None, other=None, *, out=None):
         tensor([0., 2.])
     """
     if input is None and other is None:
+        if condition._vmap_levels:  # torch names where, not nonzero, in its vmap error
+            from ...func._vmap import refuse_if_batched
+
+            refuse_if_batched(condition, "where")
         return condition.nonzero(as_tuple=True)  # the indexing family's op, bound as a method
     if not isinstance(condition, Tensor):
         raise TypeError(f"where(): argument 'condition' (position 1) must be Tensor, not "

@@ -174,6 +174,14 @@ def logsumexp(input: Tensor, dim, keepdim: bool = False) -> Tensor:
         input = input.to(D.get_default_dtype())
     if input._dtype in D.FLOAT8:  # torch's logsumexp starts with amax
         raise not_implemented_for("max_values_cpu", input._dtype)
+    if dim is None:  # unlike sum/mean, torch's logsumexp has no "every dim" default
+        raise TypeError("logsumexp(): argument 'dim' must be tuple of ints, not NoneType")
+    if (not keepdim and isinstance(dim, (tuple, list)) and not dim and input.ndim
+            and input.numel()):
+        # torch reduces every dim for dim=() but then fails writing its kept-dims result into
+        # a 0-d output (only keepdim=True, 0-d and empty inputs get through); mirror that.
+        ones = ", ".join(["1"] * input.ndim)
+        raise RuntimeError(f"output with shape [] doesn't match the broadcast shape [{ones}]")
     return LogSumExp.apply(input, axes=_axes(input, dim), keepdim=keepdim)
 
 

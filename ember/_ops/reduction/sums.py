@@ -338,8 +338,12 @@ def cumprod(input: Tensor, dim: int, *, dtype=None) -> Tensor:
 def _logical(fn, input: Tensor, dim, keepdim: bool) -> Tensor:
     out = fn(input._data, axis=_axes(input, dim), keepdims=keepdim)
     if input._dtype is D.uint8:  # PyTorch keeps uint8 for all/any on uint8
-        return Tensor._make(as_array(out, np.uint8), D.uint8)
-    return Tensor._make(as_array(out), D.bool)
+        result = Tensor._make(as_array(out, np.uint8), D.uint8)
+    else:
+        result = Tensor._make(as_array(out), D.bool)
+    if input._vmap_levels:  # no Op.apply here to pass vmap's tag on (see func._vmap)
+        result._vmap_levels = input._vmap_levels
+    return result
 
 
 def all(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
