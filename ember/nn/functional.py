@@ -367,6 +367,8 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
 def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3,
           training: bool = False, inplace: bool = False) -> Tensor:
     """Randomized leaky ReLU: a random slope in [lower, upper] when training, else the mean."""
+    if lower > upper:  # PyTorch checks the bounds in evaluation too
+        raise RuntimeError("Lower bound should be less than or equal to the upper bound")
     if not training:
         return leaky_relu(input, (lower + upper) / 2, inplace)
     _kernel_dtype(input, "leaky_relu_cpu")

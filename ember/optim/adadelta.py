@@ -44,6 +44,9 @@ class Adadelta(Optimizer):
                         capturable=capturable, foreach=foreach, differentiable=differentiable)
         super().__init__(params, defaults)
 
+    # named in the refusal of capturable=True off the GPU (PyTorch's list for Adadelta)
+    _capturable_devices = "['cuda', 'xpu', 'hpu', 'privateuseone']"
+
     # Filled into param groups of older state dicts (see Optimizer.__setstate__).
     _group_defaults = {
         "foreach": None, "maximize": False, "differentiable": False, "capturable": False

@@ -42,6 +42,9 @@ class ASGD(Optimizer):
                         capturable=capturable)
         super().__init__(params, defaults)
 
+    # named in the refusal of capturable=True off the GPU
+    _capturable_tensors = "params, mus, etas, and state_steps"
+
     # Filled into param groups of older state dicts (see Optimizer.__setstate__).
     _group_defaults = {
         "foreach": None, "maximize": False, "differentiable": False, "capturable": False

@@ -46,6 +46,9 @@ class NAdam(Optimizer):
                         foreach=foreach, capturable=capturable, differentiable=differentiable)
         super().__init__(params, defaults)
 
+    # named in the refusal of capturable=True off the GPU
+    _capturable_tensors = "params, mu_products and state_steps"
+
     # Filled into param groups of older state dicts (see Optimizer.__setstate__).
     _group_defaults = {
         "maximize": False, "foreach": None, "capturable": False, "differentiable": False,

@@ -84,12 +84,30 @@ def _to_scalar(x):
     return x
 
 
+def _refuse_capturable_off_gpu(optimizer) -> None:
+    """``capturable=True`` keeps the step count on the parameters' device for CUDA-graph
+    capture; PyTorch refuses it at ``step()`` (AssertionError) when a parameter is elsewhere."""
+    for group in optimizer.param_groups:
+        if group.get("capturable") and any(p.device.type != "cuda" for p in group["params"]
+                                           if p.grad is not None):
+            what = getattr(optimizer, "_capturable_tensors", "params and state_steps")
+            devices = getattr(optimizer, "_capturable_devices",
+                              "['cuda', 'xpu', 'hpu', 'privateuseone', 'xla']")
+            raise AssertionError(f"If capturable=True, {what} must be on supported devices: "
+                                 f"{devices}.")
+
+
 def _with_hooks(func: Callable) -> Callable:
     """Wrap a subclass's ``step`` so step pre/post hooks run around it (once, even if nested)."""
+
+    # only ember's own steps refuse capturable=True off the GPU, as only PyTorch's own do
+    builtin = func.__module__.startswith("ember.optim.")
 
     @functools.wraps(func)
     def step(*args, **kwargs):
         self = args[0]
+        if builtin and "capturable" in self.defaults:
+            _refuse_capturable_off_gpu(self)
         if self._step_depth or not (_global_pre_hooks or _global_post_hooks
                                     or self._optimizer_step_pre_hooks
                                     or self._optimizer_step_post_hooks):
@@ -138,16 +156,19 @@ class Optimizer(_OptimizerStateMixin):
         if step is not None and not getattr(step, "hooked", False):
             cls.step = _with_hooks(step)
 
+    # True where the subclass records its step in autograd when ``differentiable=True``
+    _differentiable_step = False
+
     def __init__(self, params: Iterable, defaults: dict[str, Any]) -> None:
         self.defaults = defaults
         for name in _HOOK_DICTS:
             setattr(self, name, OrderedDict())
         self._step_depth = 0
         self._buffers: dict = {}
-        if defaults.get("differentiable"):
+        if defaults.get("differentiable") and not self._differentiable_step:
             raise NotImplementedError(
-                "differentiable=True (autograd through the optimizer step) is not supported by "
-                "ember; leave it False")
+                f"differentiable=True (autograd through the optimizer step) is not supported by "
+                f"ember's {type(self).__name__} (only by SGD); leave it False")
         if isinstance(params, Tensor):
             raise TypeError("params argument given to the optimizer should be an iterable of "
                             "Tensors or dicts, but got " + _typename(params))
@@ -267,7 +288,9 @@ class Optimizer(_OptimizerStateMixin):
             if not isinstance(param, Tensor):
                 raise TypeError("optimizer can only optimize Tensors, but one of the params is "
                                 + _typename(param))
-            if not (param.grad_fn is None or param._retains_grad):
+            # a differentiable step may update a non-leaf (an unrolled inner loop's weights)
+            if not (param.grad_fn is None or param._retains_grad
+                    or self.defaults.get("differentiable")):
                 raise ValueError("can't optimize a non-leaf Tensor")
         for name, default in self.defaults.items():
             if default is required and name not in param_group:

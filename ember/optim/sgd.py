@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable
 import numpy as np
 
 from .._tensor import Tensor
+from ..autograd import enable_grad
 from .optimizer import Optimizer, _check_lr, _to_scalar
 
 __all__ = ["SGD"]
@@ -23,6 +24,9 @@ class SGD(Optimizer):
         weight_decay: L2 penalty (default 0).
         nesterov: use Nesterov momentum (default False).
         maximize: maximize the objective instead of minimizing (default False).
+        differentiable: record the step in autograd (default False), so that a later loss
+            can be differentiated with respect to a tensor ``lr``, the given ``p.grad`` and
+            the weights before the step; the weights may then be non-leaf tensors.
 
     Example:
         >>> opt = ember.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
@@ -55,10 +59,16 @@ class SGD(Optimizer):
         "fused": False
     }
 
+    _differentiable_step = True
+
     def step(self, closure: Callable | None = None):
         """Perform a single optimization step (``closure`` re-evaluates the loss, optional)."""
         loss = self._closure_loss(closure)
         for group in self.param_groups:
+            if group["differentiable"]:
+                with enable_grad():
+                    self._recorded_step(group)
+                continue
             lr = _to_scalar(group["lr"])
             momentum = group["momentum"]
             dampening = group["dampening"]
@@ -89,3 +99,32 @@ class SGD(Optimizer):
                 self._add_scaled(pd, -lr, d)
                 p._vbox[0] += 1
         return loss
+
+    def _recorded_step(self, group: dict) -> None:
+        """One group's step written with Tensor ops so autograd records it
+        (``differentiable=True``): gradients reach a tensor ``lr``, the gradients given in
+        ``p.grad`` and the weights before the step. The first momentum buffer is a detached
+        copy of the gradient, as in PyTorch."""
+        lr, weight_decay = group["lr"], _to_scalar(group["weight_decay"])
+        momentum, dampening = group["momentum"], group["dampening"]
+        for p in group["params"]:
+            g = p.grad
+            if g is None:
+                continue
+            if group["maximize"]:
+                g = -g
+            if weight_decay != 0:
+                g = g.add(p, alpha=weight_decay)
+            if momentum != 0:
+                state = self.state[p]
+                buf = state.get("momentum_buffer")
+                if buf is None:
+                    buf = g.detach().clone()
+                    state["momentum_buffer"] = buf
+                else:
+                    buf.mul_(momentum).add_(g, alpha=1 - dampening)
+                g = g.add(buf, alpha=momentum) if group["nesterov"] else buf
+            if isinstance(lr, Tensor):
+                p.addcmul_(g, lr, value=-1)
+            else:
+                p.add_(g, alpha=-lr)

@@ -311,6 +311,8 @@ def selu_(input: Tensor) -> Tensor:
 
 def _rrelu(input: Tensor, lower, upper, training: bool, generator) -> Tensor:
     F = _F()
+    if lower > upper:  # PyTorch checks the bounds in evaluation too
+        raise RuntimeError("Lower bound should be less than or equal to the upper bound")
     if not training:
         return F.leaky_relu(input, (lower + upper) / 2)
     if input._dtype.category != D._FLOAT:

@@ -357,7 +357,7 @@ def pad(input: Tensor, pad, mode: str = "constant", value: float | None = None) 
         lo, hi, n = pad[2 * i], pad[2 * i + 1], shape[d]
         if mode == "reflect" and (lo >= n or hi >= n):
             raise RuntimeError(
-                f"Argument #4: Padding size should be less than the corresponding input "
+                f"Argument #{4 + 2 * i}: Padding size should be less than the corresponding input "
                 f"dimension, but got: padding ({lo}, {hi}) at dimension {d} of input "
                 f"{list(shape)}")
         if mode == "circular" and (lo > n or hi > n):
@@ -365,9 +365,13 @@ def pad(input: Tensor, pad, mode: str = "constant", value: float | None = None) 
         if lo == hi == 0:
             continue
         # the source position of each output position, by NumPy's own padding of an arange
-        index = np.pad(np.arange(n, dtype=np.int64), (max(lo, 0), max(hi, 0)),
-                       mode=_NP_MODES[mode])
-        index = index[max(-lo, 0):len(index) - max(-hi, 0)]
+        if mode == "circular":  # negative pads crop first; the wrap then reads the cropped run
+            kept = np.arange(n, dtype=np.int64)[max(-lo, 0):n - max(-hi, 0)]
+            index = np.pad(kept, (max(lo, 0), max(hi, 0)), mode="wrap")
+        else:
+            index = np.pad(np.arange(n, dtype=np.int64), (max(lo, 0), max(hi, 0)),
+                           mode=_NP_MODES[mode])
+            index = index[max(-lo, 0):len(index) - max(-hi, 0)]
         out = _take_along(out, d, index, unique=False)
     return out
 

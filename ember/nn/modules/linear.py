@@ -176,6 +176,9 @@ class Bilinear(Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
+        if self.weight.size(1) <= 0:  # the bound divides by it
+            raise ValueError("in1_features must be > 0, but got "
+                             f"(in1_features={self.weight.size(1)})")
         bound = 1 / math.sqrt(self.weight.size(1))
         init.uniform_(self.weight, -bound, bound)
         if self.bias is not None:

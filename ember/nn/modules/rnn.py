@@ -465,6 +465,12 @@ class RNNCellBase(Module):
         if input.dim() not in (1, 2):
             raise ValueError(f"{self._get_name()}: Expected input to be 1D or 2D, got "
                              f"{input.dim()}D instead")
+        states = hx if isinstance(hx, (tuple, list)) else (() if hx is None else (hx,))
+        for i, h in enumerate(states):
+            if h.dim() not in (1, 2):
+                label = f"hx[{i}]" if isinstance(hx, (tuple, list)) else "hidden"
+                raise ValueError(f"{self._get_name()}: Expected {label} to be 1D or 2D, got "
+                                 f"{h.dim()}D instead")
         if input.shape[-1] != self.input_size:
             raise RuntimeError(f"input has inconsistent input_size: got {input.shape[-1]} "
                                f"expected {self.input_size}")
@@ -474,6 +480,18 @@ class RNNCellBase(Module):
 
     def _zeros(self, x: Tensor) -> Tensor:
         return _creation.zeros(x.shape[0], self.hidden_size, dtype=x.dtype, device=x.device)
+
+    def _hidden(self, x: Tensor, h: Tensor, unbatched: bool, index: int = 0) -> Tensor:
+        """State ``index`` given for the (batched) input ``x``, checked as PyTorch does: its
+        first dim against the batch, its second against ``hidden_size``."""
+        h = h.unsqueeze(0) if unbatched else h
+        if h.shape[0] != x.shape[0]:
+            raise RuntimeError(f"Input batch size {x.shape[0]} doesn't match hidden{index} "
+                               f"batch size {h.shape[0]}")
+        if h.shape[1] != self.hidden_size:
+            raise RuntimeError(f"hidden{index} has inconsistent hidden_size: got {h.shape[1]}, "
+                               f"expected {self.hidden_size}")
+        return h
 
 
 class RNNCell(RNNCellBase):
@@ -486,14 +504,15 @@ class RNNCell(RNNCellBase):
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
                  nonlinearity: str = "tanh", device=None, dtype=None) -> None:
-        if nonlinearity not in ("tanh", "relu"):
-            raise ValueError(f"Unknown nonlinearity: {nonlinearity}")
+        # PyTorch builds a cell with any nonlinearity name and refuses it on the first call
         self.nonlinearity = nonlinearity
         super().__init__(input_size, hidden_size, bias, 1, device, dtype)
 
     def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
         x, unbatched = self._prepare(input, hx)
-        h = self._zeros(x) if hx is None else (hx.unsqueeze(0) if unbatched else hx)
+        if self.nonlinearity not in ("tanh", "relu"):
+            raise RuntimeError(f"Unknown nonlinearity: {self.nonlinearity}")
+        h = self._zeros(x) if hx is None else self._hidden(x, hx, unbatched)
         mode = "RNN_TANH" if self.nonlinearity == "tanh" else "RNN_RELU"
         h = _rnn_step(mode, F.linear(x, self.weight_ih, self.bias_ih), h, self.weight_hh,
                       self.bias_hh)
@@ -518,9 +537,7 @@ class LSTMCell(RNNCellBase):
         if hx is None:
             h = c = self._zeros(x)
         else:
-            h, c = hx
-            if unbatched:
-                h, c = h.unsqueeze(0), c.unsqueeze(0)
+            h, c = self._hidden(x, hx[0], unbatched, 0), self._hidden(x, hx[1], unbatched, 1)
         h, c = _lstm_step(F.linear(x, self.weight_ih, self.bias_ih), h, c, self.weight_hh,
                           self.bias_hh, None)
         return (h.squeeze(0), c.squeeze(0)) if unbatched else (h, c)
@@ -540,7 +557,7 @@ class GRUCell(RNNCellBase):
 
     def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
         x, unbatched = self._prepare(input, hx)
-        h = self._zeros(x) if hx is None else (hx.unsqueeze(0) if unbatched else hx)
+        h = self._zeros(x) if hx is None else self._hidden(x, hx, unbatched)
         h = _gru_step(F.linear(x, self.weight_ih, self.bias_ih), h, self.weight_hh,
                       self.bias_hh)
         return h.squeeze(0) if unbatched else h
