@@ -113,10 +113,14 @@ class FakeQuantize(FakeQuantizeBase):
         """The observer's current (scale, zero_point)."""
         return self.activation_post_process.calculate_qparams()
 
+    def _forward_qparams(self):
+        """The (scale, zero_point) the forward stores in ``scale``/``zero_point``."""
+        return self.calculate_qparams()
+
     def forward(self, X):
         if self.observer_enabled._data[0] == 1:
             self.activation_post_process(X.detach())
-            scale, zero_point = self.calculate_qparams()
+            scale, zero_point = self._forward_qparams()
             self.scale = Tensor._make(scale._data.astype(np.float32), D.float32)
             self.zero_point = Tensor._make(zero_point._data.astype(
                 self.zero_point._data.dtype), self.zero_point._dtype)
@@ -155,14 +159,17 @@ class FusedMovingAvgObsFakeQuantize(FakeQuantize):
         self.fake_quant_enabled = Tensor._make(np.array([1], np.int64), D.int64)
         self.observer_enabled = Tensor._make(np.array([1], np.int64), D.int64)
 
-    def calculate_qparams(self):
+    def _forward_qparams(self):
         """The fused kernel's qparams: FBGEMM's rule (``choose_qparams``) per channel, with
-        symmetric schemes keeping 0 at zero point 0 where the range straddles it."""
+        symmetric schemes keeping 0 at zero point 0 where the range straddles it. Only the
+        forward's ``scale``/``zero_point`` buffers use it: ``calculate_qparams`` (so
+        ``convert``) asks the observer, whose rule can differ in the last bits (per tensor)
+        or more (per-channel symmetric divides by 127.5, not 127), as in PyTorch."""
         app = self.activation_post_process
         lo = np.atleast_1d(app.min_val._data)
         hi = np.atleast_1d(app.max_val._data)
         if lo.size == 0 or not (np.all(np.isfinite(lo)) and np.all(np.isfinite(hi))):
-            return super().calculate_qparams()
+            return self.calculate_qparams()
         symmetric = self.qscheme in (per_tensor_symmetric, per_channel_symmetric)
         pairs = [choose_qparams(a, b, self.quant_min, self.quant_max, symmetric)
                  for a, b in zip(lo, hi)]

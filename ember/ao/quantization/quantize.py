@@ -67,9 +67,11 @@ def _qat():
 
 DEFAULT_STATIC_QUANT_MODULE_MAPPINGS = {
     QuantStub: nnq.Quantize, DeQuantStub: nnq.DeQuantize, nn.Linear: nnq.Linear,
-    nn.Conv2d: nnq.Conv2d, nn.ReLU6: nnq.ReLU6, nni.LinearReLU: nnq.LinearReLU,
-    nni.ConvReLU2d: nnq.ConvReLU2d, nnq.FloatFunctional: nnq.QFunctional,
-    nn.Hardswish: nnq.Hardswish,
+    nn.Conv1d: nnq.Conv1d, nn.Conv2d: nnq.Conv2d, nn.Conv3d: nnq.Conv3d, nn.ReLU6: nnq.ReLU6,
+    nni.LinearReLU: nnq.LinearReLU, nni.ConvReLU1d: nnq.ConvReLU1d,
+    nni.ConvReLU2d: nnq.ConvReLU2d, nni.ConvReLU3d: nnq.ConvReLU3d,
+    nnq.FloatFunctional: nnq.QFunctional, nn.Hardswish: nnq.Hardswish, nn.ELU: nnq.ELU,
+    nn.LeakyReLU: nnq.LeakyReLU,
 }
 DEFAULT_DYNAMIC_QUANT_MODULE_MAPPINGS = {
     nn.Linear: nnqd.Linear, nn.LSTM: nnqd.LSTM, nn.GRU: nnqd.GRU, nn.LSTMCell: nnqd.LSTMCell,
@@ -89,8 +91,12 @@ def get_default_static_quant_module_mappings() -> dict:
     mapping = dict(DEFAULT_STATIC_QUANT_MODULE_MAPPINGS)
     nnqat = _qat()
     mapping.update({nnqat.Linear: nnq.Linear, nnqat.Conv2d: nnq.Conv2d,
-                    nnqat.LinearReLU: nnq.LinearReLU, nnqat.ConvReLU2d: nnq.ConvReLU2d,
-                    nnqat.ConvBnReLU2d: nnq.ConvReLU2d, nnqat.ConvBn2d: nnq.Conv2d})
+                    nnqat.Conv3d: nnq.Conv3d, nnqat.LinearReLU: nnq.LinearReLU,
+                    nnqat.ConvReLU2d: nnq.ConvReLU2d, nnqat.ConvReLU3d: nnq.ConvReLU3d,
+                    nnqat.ConvBn1d: nnq.Conv1d, nnqat.ConvBn2d: nnq.Conv2d,
+                    nnqat.ConvBn3d: nnq.Conv3d, nnqat.ConvBnReLU1d: nnq.ConvReLU1d,
+                    nnqat.ConvBnReLU2d: nnq.ConvReLU2d, nnqat.ConvBnReLU3d: nnq.ConvReLU3d,
+                    nnqat.LinearBn1d: nnq.Linear})
     return mapping
 
 
@@ -114,9 +120,13 @@ def get_default_qat_module_mappings() -> dict:
         'Linear'
     """
     nnqat = _qat()
-    return {nn.Linear: nnqat.Linear, nn.Conv2d: nnqat.Conv2d, nni.LinearReLU: nnqat.LinearReLU,
-            nni.ConvReLU2d: nnqat.ConvReLU2d, nni.ConvBn2d: nnqat.ConvBn2d,
-            nni.ConvBnReLU2d: nnqat.ConvBnReLU2d}
+    # as PyTorch's table: no plain Conv1d or ConvReLU1d entry (they stay float, observed)
+    return {nn.Conv2d: nnqat.Conv2d, nn.Conv3d: nnqat.Conv3d, nn.Linear: nnqat.Linear,
+            nni.ConvBn1d: nnqat.ConvBn1d, nni.ConvBn2d: nnqat.ConvBn2d,
+            nni.ConvBn3d: nnqat.ConvBn3d, nni.ConvBnReLU1d: nnqat.ConvBnReLU1d,
+            nni.ConvBnReLU2d: nnqat.ConvBnReLU2d, nni.ConvBnReLU3d: nnqat.ConvBnReLU3d,
+            nni.ConvReLU2d: nnqat.ConvReLU2d, nni.ConvReLU3d: nnqat.ConvReLU3d,
+            nni.LinearReLU: nnqat.LinearReLU, nni.LinearBn1d: nnqat.LinearBn1d}
 
 
 # -- qconfig propagation -------------------------------------------------------------------------

@@ -10,9 +10,13 @@ Example:
 
 from .. import qat as _qat
 
-ConvBn2d, ConvBnReLU2d = _qat.ConvBn2d, _qat.ConvBnReLU2d
-ConvReLU2d, LinearReLU = _qat.ConvReLU2d, _qat.LinearReLU
+ConvBn1d, ConvBn2d, ConvBn3d = _qat.ConvBn1d, _qat.ConvBn2d, _qat.ConvBn3d
+ConvBnReLU1d, ConvBnReLU2d, ConvBnReLU3d = (_qat.ConvBnReLU1d, _qat.ConvBnReLU2d,
+                                            _qat.ConvBnReLU3d)
+ConvReLU1d, ConvReLU2d, ConvReLU3d = _qat.ConvReLU1d, _qat.ConvReLU2d, _qat.ConvReLU3d
+LinearReLU, LinearBn1d = _qat.LinearReLU, _qat.LinearBn1d
 freeze_bn_stats, update_bn_stats = _qat.freeze_bn_stats, _qat.update_bn_stats
 
-__all__ = ["ConvBn2d", "ConvBnReLU2d", "ConvReLU2d", "LinearReLU", "freeze_bn_stats",
-           "update_bn_stats"]
+__all__ = ["ConvBn1d", "ConvBn2d", "ConvBn3d", "ConvBnReLU1d", "ConvBnReLU2d", "ConvBnReLU3d",
+           "ConvReLU1d", "ConvReLU2d", "ConvReLU3d", "LinearReLU", "LinearBn1d",
+           "freeze_bn_stats", "update_bn_stats"]

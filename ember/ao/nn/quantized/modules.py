@@ -16,11 +16,14 @@ from ...._quantized_tensor import (
     quantize_per_tensor,
 )
 from ...._tensor import Tensor
+from ....nn.modules.activation import ELU as _FloatELU
+from ....nn.modules.activation import LeakyReLU as _FloatLeakyReLU
 from ....nn.modules.module import Module
 from ....nn.parameter import Parameter
 
-__all__ = ["Quantize", "DeQuantize", "Linear", "Conv2d", "ReLU6", "LinearReLU", "ConvReLU2d",
-           "Hardswish"]
+__all__ = ["Quantize", "DeQuantize", "Linear", "Conv1d", "Conv2d", "Conv3d", "ReLU6",
+           "LinearReLU", "ConvReLU1d", "ConvReLU2d", "ConvReLU3d", "Hardswish", "ELU",
+           "LeakyReLU"]
 
 
 def _scalar_qparams(observer):
@@ -272,9 +275,15 @@ class Linear(_QuantizedWeightState, Module):
     def from_float(cls, mod, use_precomputed_fake_quant=False):
         """The quantized form of an observed float ``Linear`` (after ``prepare``)."""
         float_mod = mod[0] if _is_fused(mod) else mod
-        weight_post_process = (float_mod.weight_fake_quant
-                               if hasattr(float_mod, "weight_fake_quant")
-                               else mod.qconfig.weight())
+        if getattr(mod, "bn", None) is not None:
+            # a QAT Linear+BN: BatchNorm folded in, the folded weight observed once more by
+            # the trained fake-quantize (a moving average, so its history still counts)
+            weight_post_process = mod.weight_fake_quant
+            float_mod = mod.folded()
+        elif hasattr(float_mod, "weight_fake_quant"):
+            weight_post_process = float_mod.weight_fake_quant
+        else:
+            weight_post_process = mod.qconfig.weight()
         weight_post_process(float_mod.weight)
         qweight = quantize_weight(float_mod.weight.float(), weight_post_process)
         out = cls(float_mod.in_features, float_mod.out_features, dtype=qweight.dtype)
@@ -301,27 +310,30 @@ class LinearReLU(Linear):
     _NAME = "QuantizedLinearReLU"
 
 
-class Conv2d(_QuantizedWeightState, Module):
-    """A 2-D convolution on quantized tensors (quint8 input, qint8 weight, quint8 output with
-    the module's ``scale`` and ``zero_point``; zero padding means the input's zero point).
-
-    Example:
-        >>> ember.ao.nn.quantized.Conv2d(1, 2, 3)
-        QuantizedConv2d(1, 2, kernel_size=(3, 3), stride=(1, 1), scale=1.0, zero_point=0)
-    """
+class _ConvNd(_QuantizedWeightState, Module):
+    """A convolution of rank ``_DIMS`` on quantized tensors (quint8 input, qint8 weight,
+    quint8 output with the module's ``scale`` and ``zero_point``; zero padding means the
+    input's zero point)."""
 
     _relu = False
+    _DIMS = 2
     _NAME = "QuantizedConv2d"
+    _OP = "quantized::conv2d.new"
+    _LAYOUT = "(N, C, H, W)"
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
                  dilation=1, groups=1, bias=True, padding_mode="zeros", device=None,
                  dtype=None):
         super().__init__()
-        pair = (lambda v: tuple(v) if isinstance(v, (tuple, list)) else (v, v))
+        n = self._DIMS
+
+        def tup(v):
+            return tuple(v) if isinstance(v, (tuple, list)) else (v,) * n
+
         self.in_channels, self.out_channels = in_channels, out_channels
-        self.kernel_size, self.stride = pair(kernel_size), pair(stride)
-        self.padding = padding if isinstance(padding, str) else pair(padding)
-        self.dilation, self.groups, self.padding_mode = pair(dilation), groups, padding_mode
+        self.kernel_size, self.stride = tup(kernel_size), tup(stride)
+        self.padding = padding if isinstance(padding, str) else tup(padding)
+        self.dilation, self.groups, self.padding_mode = tup(dilation), groups, padding_mode
         w = np.zeros((out_channels, in_channels // groups) + self.kernel_size, np.float32)
         weight = quantize_per_tensor(Tensor._make(w, D.float32), 1.0, 0, D.qint8)
         b = Tensor._make(np.zeros(out_channels, np.float32), D.float32) if bias else None
@@ -338,9 +350,9 @@ class Conv2d(_QuantizedWeightState, Module):
     def extra_repr(self):
         s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
              f"stride={self.stride}, scale={self.scale}, zero_point={self.zero_point}")
-        if self.padding != (0, 0):
+        if self.padding != (0,) * self._DIMS:
             s += f", padding={self.padding}"
-        if self.dilation != (1, 1):
+        if self.dilation != (1,) * self._DIMS:
             s += f", dilation={self.dilation}"
         if self.groups != 1:
             s += f", groups={self.groups}"
@@ -351,26 +363,32 @@ class Conv2d(_QuantizedWeightState, Module):
     def forward(self, x: QuantizedTensor) -> QuantizedTensor:
         from ....nn import functional as F
 
+        if x.ndim != self._DIMS + 2:
+            raise ValueError(f"Input shape must be `{self._LAYOUT}`!")
         if not isinstance(x, QuantizedTensor):
             from ...._quantized_tensor import backend_error
 
-            raise backend_error("quantized::conv2d.new", "CPU")
+            raise backend_error(self._OP, "CPU")
         # integer products summed in float64 are exact (|sum| < 2**53); padding with 0 after
         # removing the zero point is padding the input with its zero point, as PyTorch does
         xc = Tensor._make(_centred(x).astype(np.float64), D.float64)
         wc = Tensor._make(_centred(self._weight).astype(np.float64), D.float64)
-        acc = F.conv2d(xc, wc, None, self.stride, self.padding, self.dilation, self.groups)
+        conv = getattr(F, f"conv{self._DIMS}d")
+        acc = conv(xc, wc, None, self.stride, self.padding, self.dilation, self.groups)
         acc = np.rint(acc._data).astype(np.int64)
         return _requantize(acc, x._data.scale, _weight_scales(self._weight), self._bias, 1,
                            self.scale, self.zero_point, x._dtype, self._relu)
 
     @classmethod
     def from_float(cls, mod, use_precomputed_fake_quant=False):
-        """The quantized form of an observed float ``Conv2d`` (after ``prepare``)."""
+        """The quantized form of an observed float convolution (after ``prepare``), or of a
+        QAT one (BatchNorm folded in first, for the Conv+BN forms)."""
         float_mod = mod[0] if _is_fused(mod) else mod
-        if getattr(mod, "bn", None) is not None:  # a QAT Conv+BN: fold, then observe afresh
+        if getattr(mod, "bn", None) is not None:
+            # a QAT Conv+BN: BatchNorm folded in, the folded weight observed once more by
+            # the trained fake-quantize (a moving average, so its history still counts)
+            weight_post_process = mod.weight_fake_quant
             float_mod = mod.folded()
-            weight_post_process = mod.qconfig.weight()
         elif hasattr(float_mod, "weight_fake_quant"):
             weight_post_process = float_mod.weight_fake_quant
         else:
@@ -385,6 +403,56 @@ class Conv2d(_QuantizedWeightState, Module):
         return out
 
 
+class Conv1d(_ConvNd):
+    """A 1-D convolution on quantized tensors (see ``Conv2d``).
+
+    Example:
+        >>> ember.ao.nn.quantized.Conv1d(1, 2, 3)
+        QuantizedConv1d(1, 2, kernel_size=(3,), stride=(1,), scale=1.0, zero_point=0)
+    """
+
+    _DIMS = 1
+    _NAME = "QuantizedConv1d"
+    _OP = "quantized::conv1d"
+    _LAYOUT = "(N, C, L)"
+
+
+class Conv2d(_ConvNd):
+    """A 2-D convolution on quantized tensors (quint8 input, qint8 weight, quint8 output with
+    the module's ``scale`` and ``zero_point``; zero padding means the input's zero point).
+
+    Example:
+        >>> ember.ao.nn.quantized.Conv2d(1, 2, 3)
+        QuantizedConv2d(1, 2, kernel_size=(3, 3), stride=(1, 1), scale=1.0, zero_point=0)
+    """
+
+
+class Conv3d(_ConvNd):
+    """A 3-D convolution on quantized tensors (see ``Conv2d``).
+
+    Example:
+        >>> ember.ao.nn.quantized.Conv3d(1, 2, 3).kernel_size
+        (3, 3, 3)
+    """
+
+    _DIMS = 3
+    _NAME = "QuantizedConv3d"
+    _OP = "quantized::conv3d.new"
+    _LAYOUT = "(N, C, D, H, W)"
+
+
+class ConvReLU1d(Conv1d):
+    """A quantized ``Conv1d`` followed by ReLU in one step (from a fused ``ConvReLU1d``).
+
+    Example:
+        >>> ember.ao.nn.quantized.ConvReLU1d(1, 2, 3)._get_name()
+        'QuantizedConvReLU1d'
+    """
+
+    _relu = True
+    _NAME = "QuantizedConvReLU1d"
+
+
 class ConvReLU2d(Conv2d):
     """A quantized ``Conv2d`` followed by ReLU in one step (from a fused ``ConvReLU2d``).
 
@@ -395,6 +463,18 @@ class ConvReLU2d(Conv2d):
 
     _relu = True
     _NAME = "QuantizedConvReLU2d"
+
+
+class ConvReLU3d(Conv3d):
+    """A quantized ``Conv3d`` followed by ReLU in one step (from a fused ``ConvReLU3d``).
+
+    Example:
+        >>> ember.ao.nn.quantized.ConvReLU3d(1, 2, 3)._get_name()
+        'QuantizedConvReLU3d'
+    """
+
+    _relu = True
+    _NAME = "QuantizedConvReLU3d"
 
 
 class Hardswish(Module):
@@ -430,6 +510,69 @@ class Hardswish(Module):
     def from_float(mod, use_precomputed_fake_quant=False):
         scale, zero_point = _scalar_qparams(mod.activation_post_process)
         return Hardswish(scale, zero_point)
+
+
+class ELU(_FloatELU):
+    """ELU of a quantized tensor, requantized to this module's ``scale``/``zero_point`` (what
+    ``convert`` makes of an observed ``nn.ELU``); see ``functional.elu``.
+
+    Example:
+        >>> q = ember.quantize_per_tensor(ember.tensor([-3.0, 1.5]), 0.05, 64, ember.quint8)
+        >>> ember.ao.nn.quantized.ELU(0.02, 120, 0.7)(q).int_repr()
+        tensor([ 87, 195], dtype=torch.uint8)
+    """
+
+    def __init__(self, scale, zero_point, alpha=1.0):
+        super().__init__(alpha)
+        # plain attributes, not buffers: PyTorch's quantized ELU saves no state
+        self.scale = scale
+        self.zero_point = zero_point
+
+    def _get_name(self):
+        return "QuantizedELU"
+
+    def forward(self, input):
+        from .functional import elu
+
+        return elu(input, self.scale, self.zero_point, self.alpha)
+
+    @staticmethod
+    def from_float(mod, use_precomputed_fake_quant=False):
+        scale, zero_point = _scalar_qparams(mod.activation_post_process)
+        return ELU(scale, zero_point, mod.alpha)
+
+
+class LeakyReLU(_FloatLeakyReLU):
+    """LeakyReLU of a quantized tensor, requantized to this module's ``scale``/``zero_point``
+    buffers (what ``convert`` makes of an observed ``nn.LeakyReLU``); the input is never
+    overwritten, ``inplace`` or not. See ``functional.leaky_relu``.
+
+    Example:
+        >>> q = ember.quantize_per_tensor(ember.tensor([-3.0, 1.5]), 0.05, 64, ember.quint8)
+        >>> ember.ao.nn.quantized.LeakyReLU(0.02, 120, 0.1)(q).int_repr()
+        tensor([105, 195], dtype=torch.uint8)
+    """
+
+    def __init__(self, scale, zero_point, negative_slope=0.01, inplace=False, device=None,
+                 dtype=None):
+        super().__init__(negative_slope, inplace)
+        self.register_buffer("scale", Tensor._make(np.array(scale, np.float32), D.float32))
+        self.register_buffer("zero_point", Tensor._make(np.array(zero_point, np.int64),
+                                                        D.int64))
+
+    def _get_name(self):
+        return "QuantizedLeakyReLU"
+
+    def forward(self, input):
+        from .functional import leaky_relu
+
+        return leaky_relu(input, self.negative_slope, False, float(self.scale._data),
+                          int(self.zero_point._data))
+
+    @classmethod
+    def from_float(cls, mod, use_precomputed_fake_quant=False):
+        scale, zero_point = _scalar_qparams(mod.activation_post_process)
+        return cls(scale, zero_point, mod.negative_slope, mod.inplace)
 
 
 class ReLU6(Module):
