@@ -82,6 +82,29 @@ class Generator:
         self._seed = self._stream.load_state_bytes(raw)
         return self
 
+    def clone_state(self) -> Generator:
+        """A new generator on the same device holding a copy of this one's state: it draws
+        what this one would draw next, independently of it.
+
+        Example:
+            >>> g = ember.Generator().manual_seed(0)
+            >>> ember.rand(1, generator=g.clone_state()) == ember.rand(1, generator=g)
+            tensor([True])
+        """
+        twin = Generator(self.device)
+        twin.set_state(self.get_state())
+        return twin
+
+    def graphsafe_get_state(self):
+        """For CUDA graphs in PyTorch; a CPU generator has no graph-safe state."""
+        raise NotImplementedError("graphsafe_get_state is not supported in this Generator")
+
+    def graphsafe_set_state(self, state) -> None:
+        """For CUDA graphs in PyTorch; a CPU generator has no graph-safe state."""
+        if not isinstance(state, Generator):
+            raise TypeError(f"expected a Generator, but got {type(state).__name__}")
+        raise NotImplementedError("graphsafe_set_state is not supported in this Generator")
+
     def __getstate__(self):
         return {"device": self.device, "state": self.get_state()._data}
 

@@ -298,12 +298,8 @@ def cholesky_ex(A: Tensor, *, upper: bool = False, check_errors: bool = False):
         if not bool(get_array_module(ld).isnan(ld.diagonal(0, -2, -1)).any()):
             return _cholesky_ex_type(L, Tensor._make(np.zeros(A.shape[:-2], np.int32),
                                                      D.int32))
-        if check_errors:
-            raise LinAlgError("linalg.cholesky_ex: The factorization could not be completed "
-                              "because the input is not positive-definite.")
     except LinAlgError:
-        if check_errors:
-            raise
+        pass
     # Some batch element failed: each element gets its own info, the good ones their factor
     # (still differentiable), the failed ones LAPACK's partial factor, as torch returns them.
     from . import eye, where
@@ -313,6 +309,14 @@ def cholesky_ex(A: Tensor, *, upper: bool = False, check_errors: bool = False):
     flat = to_numpy(source.detach()._data).reshape((-1,) + tuple(A.shape[-2:]))
     partial, infos = zip(*(_partial_cholesky(m) for m in flat))
     info = np.array(infos, np.int32).reshape(A.shape[:-2])
+    if check_errors and (info > 0).any():
+        # torch names cholesky_ex, the first failing batch element and its leading minor
+        bad = int(np.flatnonzero(info.reshape(-1) > 0)[0])
+        prefix = f"(Batch element {bad}): " if A.ndim > 2 else ""
+        raise LinAlgError(f"linalg.cholesky_ex: {prefix}The factorization could not be "
+                          "completed because the input is not positive-definite (the leading "
+                          f"minor of order {int(info.reshape(-1)[bad])} is not "
+                          "positive-definite).")
     failed = Tensor._make(asarray_like(info > 0, A._data), D.bool)[..., None, None]
     good = _cholesky(where(failed, eye(A.shape[-1], dtype=A.dtype, device=A.device), source))
     stub = Tensor._make(asarray_like(np.stack(partial).reshape(A.shape), A._data), A._dtype)

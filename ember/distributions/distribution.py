@@ -13,6 +13,20 @@ from .utils import _size, lazy_property
 __all__ = ["Distribution"]
 
 
+def _all_valid(check: Tensor) -> bool:
+    """Whether every entry of a constraint check holds. Inside ``vmap`` PyTorch's check reads
+    the whole batch without a data-dependent ``bool``, so valid values pass and only a failing
+    one is refused (with vmap's ``.item()`` error); ember's per-element vmap does the same."""
+    ok = check.all()
+    if ok._vmap_levels:
+        from ember.func._vmap import refuse_if_batched
+
+        if bool(ok._data.item()):
+            return True
+        refuse_if_batched(ok, "item")
+    return bool(ok)
+
+
 def _not_implemented(*args, **kwargs):
     raise NotImplementedError
 
@@ -80,7 +94,7 @@ class Distribution:
                                                         lazy_property):
                 continue  # an alternative parameterisation that has not been computed
             value = getattr(self, name)
-            if not bool(rule.check(value).all()):
+            if not _all_valid(rule.check(value)):
                 raise ValueError(
                     f"Expected parameter {name} ({type(value).__name__} of shape "
                     f"{tuple(value.shape)}) of distribution {self!r} to satisfy the constraint "
@@ -186,7 +200,7 @@ class Distribution:
                           "validation. Please initialize the distribution with "
                           "`validate_args=False` to turn off validation.", stacklevel=3)
             return
-        if not bool(support.check(value).all()):
+        if not _all_valid(support.check(value)):
             raise ValueError(
                 f"Expected value argument ({type(value).__name__} of shape "
                 f"{tuple(value.shape)}) to be within the support ({support!r}) of the "

@@ -477,7 +477,22 @@ def _kind(node):
         if len(_KINDS) > 1024:  # bounded: classes made on the fly must stay collectable
             _KINDS.clear()
         kind = _KINDS[cls] = namedtuple if is_namedtuple_class(cls) else cls
+        if kind is cls and cls not in SUPPORTED_NODES and _is_return_type(cls):
+            _return_type_node(cls)
     return kind
+
+
+def _is_return_type(cls) -> bool:
+    """Whether ``cls`` is one of ember's ``return_types`` (``linalg.eigh``'s, ``max``'s ...):
+    torch registers each of its return types as a pytree node, so ``vmap`` and ``tree_map``
+    look inside them; ember's are made on the fly and registered on first sight."""
+    return (issubclass(cls, tuple) and cls.__module__ == "ember.return_types"
+            and isinstance(getattr(cls, "_fields", None), tuple))
+
+
+def _return_type_node(cls) -> None:
+    _add_node(cls, lambda r: (list(r), None), lambda xs, _ctx: cls(*xs),
+              flatten_with_keys_fn=lambda r: (_indexed(r), None))
 
 
 def tree_is_leaf(tree, is_leaf=None) -> bool:

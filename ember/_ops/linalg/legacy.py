@@ -185,11 +185,29 @@ def cholesky_inverse(input: Tensor, upper: bool = False) -> Tensor:
                            f"{m} matrices")
     if input._dtype.name not in LAPACK_TYPES:
         raise not_implemented_for("cholesky_inverse_out_cpu", input._dtype)
+    _refuse_zero_diagonal(name, input)
     from ... import eye
 
     eye_n = eye(n, dtype=input.dtype, device=input.device).expand(*input.shape)
     return set_node_name(CholeskySolve.apply(eye_n, input, upper=bool(upper)),
                          "CholeskyInverseBackward0")
+
+
+def _refuse_zero_diagonal(name: str, factor: Tensor) -> None:
+    """A factor with an exact zero on its diagonal is singular: PyTorch's LAPACK inversion
+    stops there with LinAlgError (naming the first such batch element and 1-based position)
+    rather than returning inf/nan, so ember checks before solving."""
+    diag = to_numpy(factor.detach()._data).diagonal(0, -2, -1)
+    if diag.size == 0 or not (diag == 0).any():
+        return
+    from .inv_solve_det import LinAlgError
+
+    flat = diag.reshape(-1, diag.shape[-1])
+    batch = int(np.flatnonzero((flat == 0).any(-1))[0])
+    k = int(np.flatnonzero(flat[batch] == 0)[0]) + 1
+    prefix = f"(Batch element {batch}): " if factor.ndim > 2 else ""
+    raise LinAlgError(f"{name}: {prefix}The diagonal element {k} is zero, the inversion could "
+                      "not be completed because the input matrix is singular.")
 
 
 # -- LU ---------------------------------------------------------------------------------------

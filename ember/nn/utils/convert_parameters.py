@@ -34,7 +34,18 @@ def parameters_to_vector(parameters: Iterable[Tensor]) -> Tensor:
 
 
 def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
-    """Copy consecutive slices of the 1-D ``vec`` into ``parameters``' data."""
+    """Point each parameter's data at its consecutive slice of the 1-D ``vec``.
+
+    As in PyTorch the parameters then share ``vec``'s memory and take its dtype (the slice is
+    a view, not a copy), and a slice that does not fit raises ``view``'s RuntimeError.
+
+    Example:
+        >>> lin = ember.nn.Linear(2, 1)
+        >>> ember.nn.utils.vector_to_parameters(ember.arange(3.), lin.parameters())
+        >>> lin.bias
+        Parameter containing:
+        tensor([2.], requires_grad=True)
+    """
     if not isinstance(vec, Tensor):
         raise TypeError(f"expected torch.Tensor, but got: {type(vec).__name__}")
     params = list(parameters)
@@ -42,8 +53,8 @@ def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
     pointer = 0
     for p in params:
         n = p.numel()
-        chunk = vec._data[pointer:pointer + n].reshape(tuple(p.shape))
-        p._data = chunk.astype(p._data.dtype, copy=False)
+        # a view of vec's memory, set through .data so autograd does not see the change
+        p.data = vec[pointer:pointer + n].view_as(p).data
         pointer += n
 
 
