@@ -23,6 +23,9 @@ class Adadelta(Optimizer):
         eps: term added inside the square roots for numerical stability (default 1e-6).
         weight_decay: L2 penalty (default 0).
         maximize: maximize the objective instead of minimizing (default False).
+        differentiable: record the step in autograd (default False), so that a later loss
+            can be differentiated with respect to the given ``p.grad`` and the weights before
+            the step (``lr`` must then be a number, as in PyTorch).
 
     Example:
         >>> opt = ember.optim.Adadelta(model.parameters())
@@ -52,11 +55,14 @@ class Adadelta(Optimizer):
         "foreach": None, "maximize": False, "differentiable": False, "capturable": False
     }
     _tensor_state_keys = ("step",)
+    _differentiable_step = True
 
     def step(self, closure: Callable | None = None):
         """Perform a single optimization step (``closure`` re-evaluates the loss, optional)."""
         loss = self._closure_loss(closure)
         for group in self.param_groups:
+            if self._record_step(group):
+                continue
             lr = _to_scalar(group["lr"])
             rho, eps = group["rho"], group["eps"]
             weight_decay, maximize = group["weight_decay"], group["maximize"]
@@ -87,3 +93,25 @@ class Adadelta(Optimizer):
                 np.subtract(pd, delta, out=pd)
                 p._vbox[0] += 1
         return loss
+
+    def _recorded_step(self, group: dict) -> None:
+        """One group's step in Tensor ops, recorded by autograd (``differentiable=True``);
+        both running averages join the graph."""
+        lr = self._number_lr(group, "add_(): argument 'alpha'")
+        rho, eps = group["rho"], group["eps"]
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            state = self.state[p]
+            if not state:
+                state["step"] = _new_scalar(0.0)
+                state["square_avg"] = _zeros_like(p)
+                state["acc_delta"] = _zeros_like(p)
+            self._advance_step(state)
+            g = self._recorded_grad(p, group["weight_decay"], group["maximize"])
+            w, g, square_avg, acc_delta = self._real_views(p, g, state["square_avg"],
+                                                           state["acc_delta"])
+            square_avg.mul_(rho).addcmul_(g, g, value=1 - rho)
+            delta = (acc_delta + eps).sqrt() / (square_avg + eps).sqrt() * g
+            acc_delta.mul_(rho).addcmul_(delta, delta, value=1 - rho)
+            w.add_(delta, alpha=-lr)

@@ -23,6 +23,9 @@ class Adagrad(Optimizer):
         initial_accumulator_value: starting value of the squared-gradient sums (default 0).
         eps: denominator term for numerical stability (default 1e-10).
         maximize: maximize the objective instead of minimizing (default False).
+        differentiable: record the step in autograd (default False), so that a later loss
+            can be differentiated with respect to the given ``p.grad`` and the weights before
+            the step (``lr`` must then be a number, as in PyTorch).
 
     Example:
         >>> opt = ember.optim.Adagrad(model.parameters(), lr=0.1)
@@ -60,6 +63,7 @@ class Adagrad(Optimizer):
     # Filled into param groups of older state dicts (see Optimizer.__setstate__).
     _group_defaults = {"foreach": None, "maximize": False, "differentiable": False, "fused": None}
     _tensor_state_keys = ("step",)
+    _differentiable_step = True
 
     def share_memory(self) -> None:
         """Move each parameter's running sum into shared memory (as torch: ``step`` stays
@@ -76,6 +80,8 @@ class Adagrad(Optimizer):
         """Perform a single optimization step (``closure`` re-evaluates the loss, optional)."""
         loss = self._closure_loss(closure)
         for group in self.param_groups:
+            if self._record_step(group):
+                continue
             lr = _to_scalar(group["lr"])
             lr_decay, eps = group["lr_decay"], group["eps"]
             weight_decay, maximize = group["weight_decay"], group["maximize"]
@@ -97,3 +103,19 @@ class Adagrad(Optimizer):
                 np.subtract(pd, tmp, out=pd)
                 p._vbox[0] += 1
         return loss
+
+    def _recorded_step(self, group: dict) -> None:
+        """One group's step in Tensor ops, recorded by autograd (``differentiable=True``);
+        the squared-gradient sums join the graph."""
+        lr = self._number_lr(group)
+        lr_decay, eps = group["lr_decay"], group["eps"]
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            state = self.state[p]
+            step = self._advance_step(state)
+            g = self._recorded_grad(p, group["weight_decay"], group["maximize"])
+            w, g, total = self._real_views(p, g, state["sum"])
+            total.addcmul_(g, g, value=1)
+            clr = lr / (1 + (step - 1) * lr_decay)
+            w.addcdiv_(g, total.sqrt() + eps, value=-clr)

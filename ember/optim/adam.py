@@ -62,6 +62,9 @@ class Adam(Optimizer):
         amsgrad: use the AMSGrad variant (default False).
         maximize: maximize the objective instead of minimizing (default False).
         decoupled_weight_decay: apply weight decay to the weights directly, as AdamW.
+        differentiable: record the step in autograd (default False), so that a later loss
+            can be differentiated with respect to a tensor ``lr`` or ``betas``, the given
+            ``p.grad`` and the weights before the step; the weights may be non-leaf tensors.
 
     Example:
         >>> opt = ember.optim.Adam(model.parameters(), lr=1e-3)
@@ -94,11 +97,14 @@ class Adam(Optimizer):
         "differentiable": False, "decoupled_weight_decay": False, "fused": None
     }
     _tensor_state_keys = ("step",)
+    _differentiable_step = True
 
     def step(self, closure: Callable | None = None):
         """Perform a single optimization step (``closure`` re-evaluates the loss, optional)."""
         loss = self._closure_loss(closure)
         for group in self.param_groups:
+            if self._record_step(group):
+                continue
             lr = _to_scalar(group["lr"])
             beta1, beta2 = (_to_scalar(b) for b in group["betas"])
             eps = group["eps"]
@@ -106,7 +112,7 @@ class Adam(Optimizer):
             amsgrad = group["amsgrad"]
             maximize = group["maximize"]
             decoupled = group["decoupled_weight_decay"]
-            flat = None if amsgrad or group["differentiable"] else flat_params(group, self.state)
+            flat = None if amsgrad else flat_params(group, self.state)
             if flat is not None:
                 self._bucketed_step(group, flat, lr, beta1, beta2, eps, weight_decay, decoupled,
                                     maximize)
@@ -143,6 +149,62 @@ class Adam(Optimizer):
                 self._add_scaled(pd, -lr * bias_correction2_sqrt / bias_correction1, tmp)
                 p._vbox[0] += 1
         return loss
+
+    def _recorded_step(self, group: dict) -> None:
+        """One group's step in Tensor ops, recorded by autograd (``differentiable=True``).
+
+        The moment buffers join the graph (a later loss reaches the gradients of every step
+        through them); ``lr`` and ``betas`` may be tensors that receive gradients.
+        """
+        lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
+        weight_decay, amsgrad = group["weight_decay"], group["amsgrad"]
+        decoupled = group["decoupled_weight_decay"]
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            state = self.state[p]
+            if not state:
+                state["step"] = _new_scalar(0.0)
+                state["exp_avg"] = _zeros_like(p)
+                state["exp_avg_sq"] = _zeros_like(p)
+                if amsgrad:
+                    state["max_exp_avg_sq"] = _zeros_like(p)
+            step = self._advance_step(state)
+            if decoupled:
+                if weight_decay != 0:
+                    p.mul_(1 - lr * weight_decay)
+                g = self._recorded_grad(p, 0, group["maximize"])
+            else:
+                g = self._recorded_grad(p, weight_decay, group["maximize"])
+            w, g, m, v = self._real_views(p, g, state["exp_avg"], state["exp_avg_sq"])
+            m.lerp_(g, 1 - beta1)
+            if isinstance(beta2, Tensor):  # a tensor beta2 must stay in the graph
+                v.lerp_(g * g, 1 - beta2)
+            else:
+                v.mul_(beta2).addcmul_(g, g, value=1 - beta2)
+            if amsgrad:
+                (vmax,) = self._real_views(state["max_exp_avg_sq"])
+                # through a copy: ``maximum`` saves its inputs, and vmax changes right here
+                vmax.copy_(vmax.clone().maximum(v))
+                v = vmax
+            # PyTorch's recorded step works these scalars out from the 0-d ``step`` tensor,
+            # so in its dtype (float32) where beta and lr are Python numbers: rounded alike.
+            f = state["step"]._data.dtype.type
+            if isinstance(beta1, Tensor):
+                bias_correction1 = 1 - beta1 ** step
+            else:
+                bias_correction1 = float(f(1) - f(beta1) ** f(step))
+            if isinstance(beta2, Tensor):
+                bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
+            else:
+                bias_correction2_sqrt = float(np.sqrt(f(1) - f(beta2) ** f(step)))
+            denom = v.sqrt() / bias_correction2_sqrt + eps
+            if isinstance(lr, Tensor) or isinstance(bias_correction1, Tensor):
+                # scaling the denominator (a fresh tensor), not exp_avg, keeps exp_avg out of
+                # a saved product, so its next in-place update leaves this step's graph intact
+                w.addcdiv_(m, denom * (bias_correction1 / lr), value=-1)
+            else:
+                w.addcdiv_(m, denom, value=-float(f(lr) / f(bias_correction1)))
 
     def _bucketed_step(self, group, params, lr, beta1, beta2, eps, weight_decay, decoupled,
                        maximize) -> None:

@@ -23,6 +23,9 @@ class Adamax(Optimizer):
         eps: term for numerical stability (default 1e-8).
         weight_decay: L2 penalty (default 0).
         maximize: maximize the objective instead of minimizing (default False).
+        differentiable: record the step in autograd (default False), so that a later loss
+            can be differentiated with respect to the given ``p.grad`` and the weights before
+            the step (``lr`` must then be a number, as in PyTorch).
 
     Example:
         >>> opt = ember.optim.Adamax(model.parameters())
@@ -45,11 +48,14 @@ class Adamax(Optimizer):
         "foreach": None, "maximize": False, "differentiable": False, "capturable": False
     }
     _tensor_state_keys = ("step",)
+    _differentiable_step = True
 
     def step(self, closure: Callable | None = None):
         """Perform a single optimization step (``closure`` re-evaluates the loss, optional)."""
         loss = self._closure_loss(closure)
         for group in self.param_groups:
+            if self._record_step(group):
+                continue
             lr = _to_scalar(group["lr"])
             beta1, beta2 = group["betas"]
             eps = group["eps"]
@@ -78,3 +84,23 @@ class Adamax(Optimizer):
                 np.subtract(pd, tmp, out=pd)
                 p._vbox[0] += 1
         return loss
+
+    def _recorded_step(self, group: dict) -> None:
+        """One group's step in Tensor ops, recorded by autograd (``differentiable=True``);
+        the running average and the infinity norm join the graph."""
+        lr = self._number_lr(group)
+        (beta1, beta2), eps = group["betas"], group["eps"]
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            state = self.state[p]
+            if not state:
+                state["step"] = _new_scalar(0.0)
+                state["exp_avg"] = _zeros_like(p)
+                state["exp_inf"] = _zeros_like(p)
+            step = self._advance_step(state)
+            g = self._recorded_grad(p, group["weight_decay"], group["maximize"])
+            w, g, m, u = self._real_views(p, g, state["exp_avg"], state["exp_inf"])
+            m.lerp_(g, 1 - beta1)
+            u.copy_((u * beta2).maximum(g.abs() + eps))
+            w.addcdiv_(m, u.clone(), value=-lr / (1 - beta1 ** step))

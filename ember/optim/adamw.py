@@ -23,6 +23,7 @@ class AdamW(Adam):
         weight_decay: decoupled weight decay coefficient (default 1e-2).
         amsgrad: use the AMSGrad variant (default False).
         maximize: maximize the objective instead of minimizing (default False).
+        differentiable: record the step in autograd (default False); see ``Adam``.
 
     Example:
         >>> opt = ember.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.01)

@@ -25,6 +25,9 @@ class NAdam(Optimizer):
         momentum_decay: momentum decay psi (default 4e-3).
         decoupled_weight_decay: decay the weights directly, as AdamW (default False).
         maximize: maximize the objective instead of minimizing (default False).
+        differentiable: record the step in autograd (default False), so that a later loss
+            can be differentiated with respect to a tensor ``lr``, the given ``p.grad`` and
+            the weights before the step; the weights may be non-leaf tensors.
 
     Example:
         >>> opt = ember.optim.NAdam(model.parameters())
@@ -55,11 +58,14 @@ class NAdam(Optimizer):
         "decoupled_weight_decay": False
     }
     _tensor_state_keys = ("step", "mu_product")
+    _differentiable_step = True
 
     def step(self, closure: Callable | None = None):
         """Perform a single optimization step (``closure`` re-evaluates the loss, optional)."""
         loss = self._closure_loss(closure)
         for group in self.param_groups:
+            if self._record_step(group):
+                continue
             lr = _to_scalar(group["lr"])
             beta1, beta2 = group["betas"]
             eps, weight_decay = group["eps"], group["weight_decay"]
@@ -99,3 +105,43 @@ class NAdam(Optimizer):
                 np.add(pd, upd, out=pd)
                 p._vbox[0] += 1
         return loss
+
+    def _recorded_step(self, group: dict) -> None:
+        """One group's step in Tensor ops, recorded by autograd (``differentiable=True``);
+        the moment buffers join the graph, ``mu_product`` (a plain number) does not."""
+        lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
+        weight_decay, momentum_decay = group["weight_decay"], group["momentum_decay"]
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            state = self.state[p]
+            if not state:
+                state["step"] = _new_scalar(0.0)
+                state["mu_product"] = _new_scalar(1.0)
+                state["exp_avg"] = _zeros_like(p)
+                state["exp_avg_sq"] = _zeros_like(p)
+            step = self._advance_step(state)
+            if group["decoupled_weight_decay"]:
+                if weight_decay != 0:
+                    p.mul_(1 - lr * weight_decay)
+                g = self._recorded_grad(p, 0, group["maximize"])
+            else:
+                g = self._recorded_grad(p, weight_decay, group["maximize"])
+            mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * momentum_decay))
+            mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * momentum_decay))
+            mu_prod_arr = state["mu_product"]._data
+            np.multiply(mu_prod_arr, mu, out=mu_prod_arr)
+            mu_product = float(mu_prod_arr)
+            w, g, m, v = self._real_views(p, g, state["exp_avg"], state["exp_avg_sq"])
+            m.lerp_(g, 1 - beta1)
+            v.mul_(beta2).addcmul_(g, g, value=1 - beta2)
+            denom = (v / (1 - beta2 ** step)).sqrt() + eps
+            grad_coef = (1.0 - mu) / (1.0 - mu_product)
+            avg_coef = mu_next / (1.0 - mu_product * mu_next)
+            if isinstance(lr, Tensor):
+                # scaling the fresh denominators keeps the buffers out of saved products
+                w.addcdiv_(g, denom / (lr * grad_coef), value=-1)
+                w.addcdiv_(m, denom / (lr * avg_coef), value=-1)
+            else:
+                w.addcdiv_(g, denom, value=-lr * grad_coef)
+                w.addcdiv_(m, denom, value=-lr * avg_coef)

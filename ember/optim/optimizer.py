@@ -158,6 +158,8 @@ class Optimizer(_OptimizerStateMixin):
 
     # True where the subclass records its step in autograd when ``differentiable=True``
     _differentiable_step = False
+    # whether ``foreach=True`` may go with ``differentiable=True`` (PyTorch: only SGD)
+    _recorded_foreach = False
 
     def __init__(self, params: Iterable, defaults: dict[str, Any]) -> None:
         self.defaults = defaults
@@ -165,10 +167,12 @@ class Optimizer(_OptimizerStateMixin):
             setattr(self, name, OrderedDict())
         self._step_depth = 0
         self._buffers: dict = {}
+        if defaults.get("differentiable") and defaults.get("fused"):
+            raise RuntimeError("`fused` does not support `differentiable`")
         if defaults.get("differentiable") and not self._differentiable_step:
             raise NotImplementedError(
                 f"differentiable=True (autograd through the optimizer step) is not supported by "
-                f"ember's {type(self).__name__} (only by SGD); leave it False")
+                f"ember's {type(self).__name__}; leave it False")
         if isinstance(params, Tensor):
             raise TypeError("params argument given to the optimizer should be an iterable of "
                             "Tensors or dicts, but got " + _typename(params))
@@ -247,6 +251,52 @@ class Optimizer(_OptimizerStateMixin):
     def step(self, closure: Callable[[], Any] | None = None):
         """Perform one optimization step (implemented by each optimizer)."""
         raise NotImplementedError
+
+    def _record_step(self, group: dict) -> bool:
+        """Run a ``differentiable=True`` group's step as ``self._recorded_step(group)``:
+        written with Tensor ops and run under ``enable_grad()`` (even inside ``no_grad``) so
+        autograd records it. True when it ran; False sends the group to the NumPy fast path."""
+        if not group["differentiable"]:
+            return False
+        if group.get("foreach") and not self._recorded_foreach:
+            raise AssertionError("_foreach ops don't support autograd")
+        with enable_grad():
+            self._recorded_step(group)
+        return True
+
+    def _recorded_step(self, group: dict) -> None:
+        """One group's step in Tensor ops (each optimizer with ``_differentiable_step``)."""
+        raise NotImplementedError
+
+    @staticmethod
+    def _recorded_grad(p: Tensor, weight_decay, maximize: bool) -> Tensor:
+        """``p.grad`` as a Tensor in the recorded step: negated for ``maximize``, plus the L2
+        term ``weight_decay * p`` (recorded, so gradients reach the pre-step weights)."""
+        g = p.grad
+        if maximize:
+            g = -g
+        if isinstance(weight_decay, Tensor) or weight_decay != 0:
+            g = g + p * weight_decay
+        return g
+
+    @staticmethod
+    def _real_views(*tensors: Tensor) -> list:
+        """Complex tensors as their real views (``view_as_real``, sharing memory and recorded
+        by autograd), others as they are: a recorded step, as PyTorch's, updates a complex
+        parameter and its state as pairs of real numbers."""
+        from .._ops.pointwise.complex import view_as_real
+
+        return [view_as_real(t) if t.is_complex() else t for t in tensors]
+
+    @staticmethod
+    def _number_lr(group: dict, call: str = "addcdiv_(): argument 'value'") -> float:
+        """The group's lr as a number for a recorded step that takes it as one. PyTorch's
+        recorded steps of RMSprop, Adagrad, Adamax and Adadelta hand the lr to an in-place op
+        as a Python number, failing (TypeError) on an lr that requires grad; so do these."""
+        lr = group["lr"]
+        if isinstance(lr, Tensor) and lr.requires_grad:
+            raise TypeError(f"{call} must be Number, not Tensor")
+        return _to_scalar(lr)
 
     def _closure_loss(self, closure):
         if closure is None:

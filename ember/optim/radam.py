@@ -24,6 +24,9 @@ class RAdam(Optimizer):
         weight_decay: weight decay (default 0).
         decoupled_weight_decay: decay the weights directly, as AdamW (default False).
         maximize: maximize the objective instead of minimizing (default False).
+        differentiable: record the step in autograd (default False), so that a later loss
+            can be differentiated with respect to a tensor ``lr``, the given ``p.grad`` and
+            the weights before the step; the weights may be non-leaf tensors.
 
     Example:
         >>> opt = ember.optim.RAdam(model.parameters())
@@ -48,11 +51,14 @@ class RAdam(Optimizer):
         "decoupled_weight_decay": False, "capturable": False
     }
     _tensor_state_keys = ("step",)
+    _differentiable_step = True
 
     def step(self, closure: Callable | None = None):
         """Perform a single optimization step (``closure`` re-evaluates the loss, optional)."""
         loss = self._closure_loss(closure)
         for group in self.param_groups:
+            if self._record_step(group):
+                continue
             lr = _to_scalar(group["lr"])
             beta1, beta2 = group["betas"]
             eps, weight_decay = group["eps"], group["weight_decay"]
@@ -90,3 +96,37 @@ class RAdam(Optimizer):
                 np.subtract(pd, tmp, out=pd)
                 p._vbox[0] += 1
         return loss
+
+    def _recorded_step(self, group: dict) -> None:
+        """One group's step in Tensor ops, recorded by autograd (``differentiable=True``);
+        the moment buffers join the graph."""
+        lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
+        weight_decay = group["weight_decay"]
+        rho_inf = 2 / (1 - beta2) - 1
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            state = self.state[p]
+            if not state:
+                state["step"] = _new_scalar(0.0)
+                state["exp_avg"] = _zeros_like(p)
+                state["exp_avg_sq"] = _zeros_like(p)
+            step = self._advance_step(state)
+            if group["decoupled_weight_decay"]:
+                if weight_decay != 0:
+                    p.mul_(1 - lr * weight_decay)
+                g = self._recorded_grad(p, 0, group["maximize"])
+            else:
+                g = self._recorded_grad(p, weight_decay, group["maximize"])
+            w, g, m, v = self._real_views(p, g, state["exp_avg"], state["exp_avg_sq"])
+            m.lerp_(g, 1 - beta1)
+            v.mul_(beta2).addcmul_(g, g, value=1 - beta2)
+            bias_correction1 = 1 - beta1 ** step
+            bias_correction2 = 1 - beta2 ** step
+            rho_t = rho_inf - 2 * step * beta2 ** step / bias_correction2
+            update = m / bias_correction1 * lr
+            if rho_t > 5.0:
+                rect = ((rho_t - 4) * (rho_t - 2) * rho_inf
+                        / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5
+                update = update * (bias_correction2 ** 0.5 * rect / (v.sqrt() + eps))
+            w.add_(update, alpha=-1)

@@ -25,6 +25,9 @@ class RMSprop(Optimizer):
         momentum: momentum factor (default 0).
         centered: normalize by an estimate of the gradient's variance (default False).
         maximize: maximize the objective instead of minimizing (default False).
+        differentiable: record the step in autograd (default False), so that a later loss
+            can be differentiated with respect to the given ``p.grad`` and the weights before
+            the step (``lr`` must then be a number, as in PyTorch).
 
     Example:
         >>> opt = ember.optim.RMSprop(model.parameters(), lr=1e-2, momentum=0.9)
@@ -55,11 +58,14 @@ class RMSprop(Optimizer):
         "differentiable": False, "capturable": False
     }
     _tensor_state_keys = ("step",)
+    _differentiable_step = True
 
     def step(self, closure: Callable | None = None):
         """Perform a single optimization step (``closure`` re-evaluates the loss, optional)."""
         loss = self._closure_loss(closure)
         for group in self.param_groups:
+            if self._record_step(group):
+                continue
             lr = _to_scalar(group["lr"])
             alpha, eps = group["alpha"], group["eps"]
             momentum, centered = group["momentum"], group["centered"]
@@ -101,3 +107,38 @@ class RMSprop(Optimizer):
                 np.subtract(pd, tmp, out=pd)
                 p._vbox[0] += 1
         return loss
+
+    def _recorded_step(self, group: dict) -> None:
+        """One group's step in Tensor ops, recorded by autograd (``differentiable=True``);
+        the running averages join the graph."""
+        lr = self._number_lr(group, "add_(): argument 'alpha'" if group["momentum"] > 0
+                             else "addcdiv_(): argument 'value'")
+        alpha, eps = group["alpha"], group["eps"]
+        momentum, centered = group["momentum"], group["centered"]
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            state = self.state[p]
+            if not state:
+                state["step"] = _new_scalar(0.0)
+                state["square_avg"] = _zeros_like(p)
+                if momentum > 0:
+                    state["momentum_buffer"] = _zeros_like(p)
+                if centered:
+                    state["grad_avg"] = _zeros_like(p)
+            self._advance_step(state)
+            g = self._recorded_grad(p, group["weight_decay"], group["maximize"])
+            w, g, square_avg = self._real_views(p, g, state["square_avg"])
+            square_avg.mul_(alpha).addcmul_(g, g, value=1 - alpha)
+            if centered:
+                (grad_avg,) = self._real_views(state["grad_avg"])
+                grad_avg.lerp_(g, 1 - alpha)
+                denom = (square_avg - grad_avg * grad_avg).sqrt() + eps
+            else:
+                denom = square_avg.sqrt() + eps
+            if momentum > 0:
+                (buf,) = self._real_views(state["momentum_buffer"])
+                buf.mul_(momentum).addcdiv_(g, denom)
+                w.add_(buf, alpha=-lr)
+            else:
+                w.addcdiv_(g, denom, value=-lr)

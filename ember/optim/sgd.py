@@ -7,7 +7,6 @@ from collections.abc import Callable, Iterable
 import numpy as np
 
 from .._tensor import Tensor
-from ..autograd import enable_grad
 from .optimizer import Optimizer, _check_lr, _to_scalar
 
 __all__ = ["SGD"]
@@ -60,14 +59,13 @@ class SGD(Optimizer):
     }
 
     _differentiable_step = True
+    _recorded_foreach = True
 
     def step(self, closure: Callable | None = None):
         """Perform a single optimization step (``closure`` re-evaluates the loss, optional)."""
         loss = self._closure_loss(closure)
         for group in self.param_groups:
-            if group["differentiable"]:
-                with enable_grad():
-                    self._recorded_step(group)
+            if self._record_step(group):
                 continue
             lr = _to_scalar(group["lr"])
             momentum = group["momentum"]

@@ -162,6 +162,7 @@ def test_defaults_match_torch(torch):
 
 
 def test_differentiable_is_refused_clearly():
-    # SGD records its step (tests/optim/test_zoo_gaps.py); the others still refuse
+    # SGD and the Adam family record their step (tests/optim/test_s34_differentiable.py);
+    # the others still refuse
     with pytest.raises(NotImplementedError, match="differentiable=True"):
-        ember.optim.Adam([ember.zeros(1, requires_grad=True)], lr=0.1, differentiable=True)
+        ember.optim.Rprop([ember.zeros(1, requires_grad=True)], lr=0.1, differentiable=True)
