@@ -258,7 +258,7 @@ _C_NAMES = {"uint8": "unsigned char", "int8": "signed char", "int16": "short int
 _DIGITS = {"float16": 11, "bfloat16": 8, "float32": 24, "float64": 53}
 
 
-def _check_random_bounds(low: int, high: int, dt: D.dtype) -> None:
+def _check_random_bounds(low: int, high: int, dt: D.dtype, stacklevel: int = 5) -> None:
     """PyTorch's check_random_bounds: [low, high) must fit the result's dtype."""
     if low >= high:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= "
@@ -290,7 +290,31 @@ def _check_random_bounds(low: int, high: int, dt: D.dtype) -> None:
                 f"{what} is out of bounds [-(2^{digits}), 2^{digits}]. Due to precision "
                 f"limitations {name} can support discrete uniform distribution only within "
                 "this range. This warning will become an error in version 1.7 release, please "
-                "fix the code in advance", UserWarning, stacklevel=5)
+                "fix the code in advance", UserWarning, stacklevel=stacklevel)
+
+
+def _float_top(high: int, dt: D.dtype) -> int:
+    """The exclusive upper bound PyTorch samples below for a float dtype: where ``high - 1``
+    rounds (to nearest even, at the dtype's precision) up to ``high`` or beyond, the bound
+    drops to the representable value just below that rounding."""
+    if dt.category < D._FLOAT or dt.name not in _DIGITS:
+        return high
+    digits = _DIGITS[dt.name]
+    v = high - 1
+    if abs(v) <= 1 << digits:  # every integer up to 2**digits is exact
+        return high
+    shift = abs(v).bit_length() - digits
+    q, r = divmod(abs(v), 1 << shift)
+    if r > 1 << (shift - 1) or (r == 1 << (shift - 1) and q & 1):
+        q += 1
+    top = (q << shift) * (1 if v > 0 else -1)
+    if top < high:
+        return high
+    # the next representable value below ``top``: the gap halves just under a power of two
+    gap_shift = abs(top).bit_length() - digits
+    if top > 0 and top & (top - 1) == 0:
+        gap_shift -= 1
+    return top - (1 << gap_shift)
 
 
 def _int_arg(fname: str, name: str, pos: int, value) -> int:
@@ -367,7 +391,8 @@ def randint(*args, low=None, high=None, size=None, generator=None, out=None, dty
         return dt
 
     return _factory("randint", shape, dtype, device, requires_grad, out, check,
-                    lambda dt: g.integers(low, high, size=shape).astype(dt.np_dtype))
+                    lambda dt: g.integers(low, _float_top(high, dt),
+                                          size=shape).astype(dt.np_dtype))
 
 
 _STDINT = {"uint8": "uint8_t", "int8": "int8_t", "int16": "int16_t", "int32": "int32_t",
@@ -687,20 +712,44 @@ _RANDOM_SPAN = {D.float16: 2 ** 11 + 1, D.bfloat16: 2 ** 8 + 1, D.float32: 2 ** 
                 D.float64: 2 ** 53 + 1, D.bool: 2}
 
 
-def random_(self: Tensor, from_: int = 0, to: int | None = None, *, generator=None) -> Tensor:
-    """Fill in place with integers from [from_, to) (by default every integer the dtype holds
-    from 0 on: [0, 2**24] for float32, as PyTorch).
+def random_(self: Tensor, *args, generator=None, **kwargs) -> Tensor:
+    """Fill in place with integers from [from, to): ``random_(to)``, ``random_(from, to)``
+    (``to=None``: up to the dtype's largest value) or ``random_()`` (every integer the dtype
+    holds from 0 on: [0, 2**24] for float32, as PyTorch).
 
     Example:
         >>> ember.zeros(3, dtype=ember.uint8).random_(0, 2).shape
         torch.Size([3])
+        >>> bool((ember.empty(5).random_(3) < 3).all())
+        True
     """
-    if to is None and from_ == 0:
+    # PyTorch's overloads: one positional number is the exclusive upper bound
+    if len(args) > 2 or set(kwargs) - {"from", "to"}:
+        raise TypeError(f"random_() got an invalid combination of arguments: {args} {kwargs}")
+    if len(args) == 1 and "to" not in kwargs and "from" not in kwargs:
+        from_, to = 0, args[0]
+    else:
+        named = dict(zip(("from", "to"), args))
+        named.update(kwargs)
+        from_, to = named.get("from", 0), named.get("to")
+    if not all(isinstance(v, (int, np.integer)) and not isinstance(v, builtins.bool)
+               for v in (from_, to) if v is not None):
+        raise TypeError(f"random_() expects integer bounds, got from={from_!r}, to={to!r}")
+    if any(not -(1 << 63) <= v < 1 << 63 for v in (from_, to) if v is not None):
+        raise ValueError("Overflow when unpacking long long")  # PyTorch's int64 arguments
+    if not args and not kwargs:
         span = _RANDOM_SPAN.get(self.dtype) or int(np.iinfo(self.dtype.np_dtype).max) + 1
         return _fill(self, generator, lambda g, s: g.below(span, s))
+    # an explicit ``from`` (0 included) samples [from, top] as a from-to range: int32's
+    # 2**31 values then come from 64-bit words, unlike the bare ``random_()``
     if to is None:
         to = _RANDOM_SPAN.get(self.dtype) or int(np.iinfo(self.dtype.np_dtype).max) + 1
-    return _fill(self, generator, lambda g, s: g.integers(from_, to, size=s))
+    _check_random_bounds(int(from_), int(to), self.dtype, stacklevel=3)
+    if int(to) - int(from_) == 1 << 64:  # int64's whole range: the raw 64-bit words
+        return _fill(self, generator, lambda g, s: g.words64(
+            builtins.max(1, int(np.prod(s)))).view(np.int64)[:int(np.prod(s))].reshape(s))
+    top = _float_top(int(to), self.dtype)
+    return _fill(self, generator, lambda g, s: g.integers(int(from_), top, size=s))
 
 
 def exponential_(self: Tensor, lambd: float = 1.0, *, generator=None) -> Tensor:

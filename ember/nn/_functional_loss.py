@@ -272,12 +272,11 @@ def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None,
     if log_target:
         loss = Exp.apply(target) * (target - input)
     else:
-        from .._ops.pointwise.compare import where
+        from .._ops.pointwise.binary_math import xlogy
 
-        # torch's xlogy(target, target): 0 where target is 0, NaN where it is negative
-        safe = where(_t(target._data != 0), target, 1.0)
-        with np.errstate(invalid="ignore"):
-            loss = target * Log.apply(safe) - target * input
+        # xlogy(target, target): 0 where target is 0, NaN where it is negative, and its
+        # gradient (NaN at a zero target, as PyTorch's) flows to a target that needs one
+        loss = xlogy(target, target) - target * input
     if reduction == "batchmean":
         return loss.sum() / input.shape[0] if input.ndim else loss.sum()
     return _reduce(loss, reduction)
