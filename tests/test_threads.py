@@ -10,6 +10,14 @@ from ember import _threads
 needs_blas = pytest.mark.skipif(_threads._blas_get is None, reason="OpenBLAS not found")
 
 
+@pytest.fixture(autouse=True)
+def threads_always_tried(monkeypatch):
+    """These tests check what a parallel region does: a region that lost on a busy machine
+    (tests/test_threads_load.py) must not send the next ones down the serial path."""
+    monkeypatch.setattr(_threads, "_serial_until", float("-inf"))
+    monkeypatch.setattr(_threads, "_note_region", lambda lost: None)
+
+
 def test_run_chunks_calls_every_chunk_once():
     seen = []
     lock = threading.Lock()
