@@ -352,8 +352,10 @@ def _install_apply() -> None:
 def _wrap(ctx, cls, arr, nr, record):
     if type(arr) is not np.ndarray and (isinstance(arr, np.generic) or not hasattr(arr, "ndim")):
         arr = np.asarray(arr)  # NumPy reductions return scalars; ember keeps 0-d arrays
-    diff = record and nr not in cls.non_differentiable_outputs
-    out = Tensor._make(arr, D._FROM_NP[arr.dtype], diff)
+    dt = D._FROM_NP[arr.dtype]
+    # integer and bool results never require grad in torch (x.long() of a leaf is a new leaf)
+    diff = record and nr not in cls.non_differentiable_outputs and dt.category >= D._FLOAT
+    out = Tensor._make(arr, dt, diff)
     if cls.is_view and (nr == 0 or cls.multi_view):
         _mark_view(out, ctx.inputs[0], cls, ctx, nr)
         if ctx.inputs[0]._conj_bit and out._dtype.is_complex:  # a view of a conj() view

@@ -89,6 +89,9 @@ def cross(input: Tensor, other: Tensor, dim: int | None = None) -> Tensor:
         return _autocast.run_without_autocast(cross, input, other, dim)
     from .einsum import einsum
 
+    # torch broadcasts sizes but not ranks: a (3,) vector against (N, 3) points is refused
+    if input.ndim != other.ndim:
+        raise RuntimeError("linalg.cross: inputs must have the same number of dimensions.")
     shape = broadcast_shapes(tuple(input.shape), tuple(other.shape))
     if dim is None:
         import sys

@@ -130,6 +130,13 @@ def _real_dtype(dt):
 _svd_type = return_type("linalg_svd", ("U", "S", "Vh"))
 
 
+def _check_driver(A: Tensor, driver) -> None:
+    # torch picks an SVD driver only through cuSOLVER; on the CPU any driver= is refused
+    if driver is not None and A.device.type != "cuda":
+        raise RuntimeError("torch.linalg.svd: keyword argument `driver=` is only supported on "
+                           "CUDA inputs with cuSOLVER backend.")
+
+
 @empty_low_precision_ok
 def svd(A: Tensor, full_matrices: bool = True, *, driver=None, out=None):
     """``A = U diag(S) Vh``, differentiable through all three factors (a complex loss must not
@@ -143,6 +150,7 @@ def svd(A: Tensor, full_matrices: bool = True, *, driver=None, out=None):
     if _amp.active and _autocast.state.active:
         return _autocast.call(svd, "linalg_svd", A, full_matrices, driver=driver, out=out)
     _check_float("linalg.svd", A)
+    _check_driver(A, driver)
     refuse_low_precision(A, "linalg_svd_cpu")
     return _svd_type(*Svd.apply(A, full_matrices=full_matrices))
 
@@ -157,7 +165,8 @@ def svdvals(A: Tensor, *, driver=None, out=None) -> Tensor:
     """
     if _amp.active and _autocast.state.active:
         return _autocast.call(svdvals, "linalg_svdvals", A, driver=driver, out=out)
-    _check_float("linalg.svdvals", A)
+    _check_float("linalg.svd", A)  # torch's svdvals reports its errors as linalg.svd
+    _check_driver(A, driver)
     refuse_low_precision(A, "linalg_svd_cpu")
     return Svd.apply(A, full_matrices=False)[1]
 
