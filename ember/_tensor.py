@@ -309,6 +309,8 @@ class Tensor(TensorAutograd):
         if self._data.size != 1:
             what = "more than one value" if self._data.size else "no values"
             raise RuntimeError(f"Boolean value of Tensor with {what} is ambiguous")
+        if self._vmap_levels:
+            _vmap_refuse(self, "bool")
         return bool(self.item() != 0)
 
     def is_same_size(self, other) -> bool:

@@ -7,13 +7,18 @@ other transforms and lets gradients flow through it. It is not faster than a Pyt
 is one.
 
 What PyTorch's batching cannot do, ember's refuses with PyTorch's errors, although a loop
-could do it: ``.item()`` (and ``float()``, ``int()``), ``bool()`` (data-dependent ``if``),
-``.tolist()``/``.numpy()`` and ``nonzero`` on a tensor computed from a mapped input. While a
-call runs, every op application tags its outputs with the vmap levels of its inputs (the
-mapped slices carry the call's level; tensors made fresh inside, or from unmapped inputs,
-carry none), and those few entry points check the tag. Only ops that go through ``Op.apply``
-pass a tag on, so a tensor made some other way escapes the check (ember then computes what a
-loop would) rather than being refused wrongly.
+could do it: on a tensor computed from a mapped input, ``.item()`` (and ``float()``,
+``int()``), ``bool()`` and ``is_nonzero`` (data-dependent ``if``), ``.tolist()``/``.numpy()``,
+the ops whose output size depends on the data (``nonzero``, ``unique``,
+``unique_consecutive``, ``masked_select`` with such a mask, indexing with such a boolean
+mask), ``allclose``/``equal`` and ``tensor_split`` at a tensor of indices. Ops that torch
+runs element by element and stacks (``argwhere``, ``nonzero_static``, ``bincount``,
+``repeat_interleave``, ``histc``) work while the shapes agree. While a call runs, every op
+application tags its outputs with the vmap levels of its inputs (the mapped slices carry the
+call's level; tensors made fresh inside, or from unmapped inputs, carry none), and those few
+entry points check the tag. Only ops that go through ``Op.apply`` pass a tag on, so a tensor
+made some other way escapes the check (ember then computes what a loop would) rather than
+being refused wrongly.
 
 Random numbers: the mode ``randomness`` is checked by watching ember's default generator.
 "error" raises PyTorch's error when a call drew numbers (and puts the generator back),
@@ -48,9 +53,27 @@ _NONZERO_ERROR = ("vmap: We do not support batching operators that can output dy
 _WHERE_ERROR = _NONZERO_ERROR.replace("aten::nonzero", "aten::where")
 _NONZERO_TUPLE_ERROR = ("Batching rule not implemented for aten::nonzero_numpy. We could not "
                         "generate a fallback.")
+_MASKED_SELECT_ERROR = (
+    "vmap: Attempted to vmap over `mask` in torch.masked_select(self, mask) We cannot support "
+    "this because for each batch this would return a differently shaped Tensor. Please file an "
+    "issue at https://github.com/pytorch/pytorch/issues if you need this feature.")
+_BOOL_MASK_ERROR = ("vmap: We do not support batching operators that can support dynamic shape. "
+                    "Attempting to batch over indexing with a boolean mask.")
 _ERRORS = {"item": _ITEM_ERROR, "bool": _BOOL_ERROR, "data": _DATA_ERROR,
            "nonzero": _NONZERO_ERROR, "nonzero_tuple": _NONZERO_TUPLE_ERROR,
-           "where": _WHERE_ERROR}
+           "where": _WHERE_ERROR, "masked_select": _MASKED_SELECT_ERROR,
+           "bool_mask": _BOOL_MASK_ERROR,
+           # torch.unique runs aten::_unique2 without a dim, aten::unique_dim with one
+           "unique": _NONZERO_ERROR.replace("aten::nonzero", "aten::_unique2"),
+           "unique_dim": _NONZERO_ERROR.replace("aten::nonzero", "aten::unique_dim"),
+           "unique_consecutive": _NONZERO_ERROR.replace("aten::nonzero",
+                                                        "aten::unique_consecutive"),
+           # ops whose result is a Python value or a list of tensors have no batching rule
+           "allclose": ("vmap over torch.allclose isn't supported yet. Please file an issue at "
+                        "https://github.com/pytorch/pytorch/issues if you need this feature."),
+           "equal": _NONZERO_TUPLE_ERROR.replace("aten::nonzero_numpy", "aten::equal"),
+           "tensor_split": _NONZERO_TUPLE_ERROR.replace(
+               "aten::nonzero_numpy", "aten::tensor_split.tensor_indices_or_sections")}
 
 
 class _Level:
@@ -247,9 +270,8 @@ def _same_value(a, b) -> bool:
     if a is b:
         return True
     if isinstance(a, Tensor) and isinstance(b, Tensor):
-        from .. import equal
-
-        return a.shape == b.shape and a.dtype == b.dtype and bool(equal(a, b))
+        # the raw arrays, not equal(): an outer vmap call may still batch both (it refuses)
+        return a.shape == b.shape and a.dtype == b.dtype and bool((a._data == b._data).all())
     if isinstance(a, Tensor) or isinstance(b, Tensor):
         return False
     try:

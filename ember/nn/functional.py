@@ -510,7 +510,8 @@ def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6,
     d = x1 - x2 + eps
     if d.is_complex():  # the norm of complex differences is real: that of their magnitudes
         d = d.abs()
-    return _norm(d, p, -1 if d.ndim else None, keepdim)
+    # torch's kernel ends on its norm(p, dim) overload: NormBackward1
+    return set_node_name(_norm(d, p, -1 if d.ndim else None, keepdim), "NormBackward1")
 
 
 def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:

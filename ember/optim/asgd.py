@@ -24,6 +24,8 @@ class ASGD(Optimizer):
         t0: step at which averaging starts (default 1e6).
         weight_decay: L2 penalty (default 0).
         maximize: maximize the objective instead of minimizing (default False).
+        differentiable: record the step in autograd (default False), so that a later loss
+            reaches the weights before the step (the step size ``eta`` enters as a number).
 
     Example:
         >>> opt = ember.optim.ASGD(model.parameters(), lr=0.01)
@@ -50,11 +52,14 @@ class ASGD(Optimizer):
         "foreach": None, "maximize": False, "differentiable": False, "capturable": False
     }
     _tensor_state_keys = ("step", "eta", "mu")
+    _differentiable_step = True
 
     def step(self, closure: Callable | None = None):
         """Perform a single optimization step (``closure`` re-evaluates the loss, optional)."""
         loss = self._closure_loss(closure)
         for group in self.param_groups:
+            if self._record_step(group):
+                continue
             lr = _to_scalar(group["lr"])
             lambd, alpha, t0 = group["lambd"], group["alpha"], group["t0"]
             weight_decay, maximize = group["weight_decay"], group["maximize"]
@@ -91,3 +96,40 @@ class ASGD(Optimizer):
                 mu_arr[()] = 1 / max(1, step - t0)
                 p._vbox[0] += 1
         return loss
+
+    def _recorded_step(self, group: dict) -> None:
+        """One group's step in Tensor ops, recorded by autograd (``differentiable=True``).
+
+        As PyTorch's, the weights and the average ``ax`` join the graph while ``eta`` and
+        ``mu`` scale them as plain numbers: a tensor ``lr`` gets no gradient from the weights,
+        though the new ``eta`` worked out from it is recorded in the state.
+        """
+        lr, lambd, alpha, t0 = group["lr"], group["lambd"], group["alpha"], group["t0"]
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            state = self.state[p]
+            if not state:
+                state["step"] = _new_scalar(0.0)
+                state["eta"] = _new_scalar(_to_scalar(lr))
+                state["mu"] = _new_scalar(1.0)
+                state["ax"] = _zeros_like(p)
+            step = self._advance_step(state)
+            g = self._recorded_grad(p, group["weight_decay"], group["maximize"])
+            # the raw values: float() of an eta that requires grad would warn
+            eta = float(state["eta"]._data)
+            mu = float(state["mu"]._data)
+            # complex weights update as their real views, as PyTorch's recorded step
+            w, g, ax = self._real_views(p, g, state["ax"])
+            w.mul_(1 - lambd * eta)
+            w.add_(g, alpha=-eta)
+            if mu != 1:
+                ax.add_(w.sub(ax).mul(mu))
+            else:
+                ax.copy_(w)
+            if isinstance(lr, Tensor) and lr.requires_grad:
+                state["eta"].copy_(lr / ((1 + lambd * lr * step) ** alpha))
+            else:
+                state["eta"]._data[()] = _to_scalar(lr) / ((1 + lambd * _to_scalar(lr) * step)
+                                                           ** alpha)
+            state["mu"]._data[()] = 1 / max(1, step - t0)

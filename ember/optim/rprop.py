@@ -20,6 +20,16 @@ from .optimizer import (
 __all__ = ["Rprop"]
 
 
+def _first_step_size(group: dict) -> float:
+    """The group's lr as the number the step sizes start at. PyTorch fills them with
+    ``full_like(p, lr)``, which refuses an lr tensor that requires grad (TypeError)."""
+    lr = group["lr"]
+    if isinstance(lr, Tensor) and lr.requires_grad:
+        raise TypeError("full_like(): argument 'fill_value' (position 2) must be Number, not "
+                        "Tensor")
+    return _to_scalar(lr)
+
+
 class Rprop(Optimizer):
     """Rprop: per-weight step sizes grown or shrunk by the sign agreement of gradients.
 
@@ -29,6 +39,8 @@ class Rprop(Optimizer):
         etas: (etaminus, etaplus) multiplicative factors (default (0.5, 1.2)).
         step_sizes: (min, max) allowed step sizes (default (1e-6, 50)).
         maximize: maximize the objective instead of minimizing (default False).
+        differentiable: record the step in autograd (default False), so that a later loss
+            reaches the weights before the step (the signs and step sizes enter as constants).
 
     Example:
         >>> opt = ember.optim.Rprop(model.parameters())
@@ -53,11 +65,14 @@ class Rprop(Optimizer):
         "foreach": None, "maximize": False, "differentiable": False, "capturable": False
     }
     _tensor_state_keys = ("step",)
+    _differentiable_step = True
 
     def step(self, closure: Callable | None = None):
         """Perform a single optimization step (``closure`` re-evaluates the loss, optional)."""
         loss = self._closure_loss(closure)
         for group in self.param_groups:
+            if self._record_step(group):
+                continue
             etaminus, etaplus = group["etas"]
             step_size_min, step_size_max = group["step_sizes"]
             maximize = group["maximize"]
@@ -66,11 +81,12 @@ class Rprop(Optimizer):
                     continue
                 state = self.state[p]
                 if not state:
+                    lr = _first_step_size(group)  # before any state: a refusal leaves none
                     state["step"] = _new_scalar(0.0)
                     state["prev"] = _zeros_like(p)
-                    state["step_size"] = _full_like(p, _to_scalar(group["lr"]))
+                    state["step_size"] = _full_like(p, lr)
                     # a complex step size starts at lr in both parts (PyTorch fills the real view)
-                    _real_view(state["step_size"]._data)[...] = _to_scalar(group["lr"])
+                    _real_view(state["step_size"]._data)[...] = lr
                 self._advance_step(state)
                 g = _real_view(self._grad_of(p, 0, maximize))
                 pd = _real_view(p._data)  # complex: updated as its real view
@@ -93,3 +109,33 @@ class Rprop(Optimizer):
                 np.subtract(pd, tmp, out=pd)
                 p._vbox[0] += 1
         return loss
+
+    def _recorded_step(self, group: dict) -> None:
+        """One group's step in Tensor ops, recorded by autograd (``differentiable=True``):
+        the move ``-sign(g) * step_size`` is recorded (as PyTorch's, an addcmul), so a later
+        loss reaches the weights before the step; the signs carry no gradient."""
+        etaminus, etaplus = group["etas"]
+        step_size_min, step_size_max = group["step_sizes"]
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            state = self.state[p]
+            if not state:
+                lr = _first_step_size(group)  # before any state: a refusal leaves none
+                state["step"] = _new_scalar(0.0)
+                state["prev"] = _zeros_like(p)
+                state["step_size"] = _full_like(p, lr)
+                _real_view(state["step_size"]._data)[...] = lr
+            self._advance_step(state)
+            g = self._recorded_grad(p, 0, group["maximize"])
+            w, g, prev, step_size = self._real_views(p, g, state["prev"], state["step_size"])
+            agree = g.mul(prev).sign()
+            flipped = agree < 0
+            factor = agree.new_ones(()).expand(agree.shape).clone()
+            factor[agree > 0] = etaplus
+            factor[flipped] = etaminus
+            step_size.mul_(factor).clamp_(step_size_min, step_size_max)
+            # where the sign flipped the weight stays and the gradient is forgotten
+            g = g.masked_fill(flipped, 0)
+            w.addcmul_(g.sign(), step_size, value=-1)
+            prev.copy_(g)

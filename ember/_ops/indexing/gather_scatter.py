@@ -19,7 +19,7 @@ from ..._backend import get_array_module as xp_of
 from ..._creation import checked_scalar
 from ..._layout import row_major
 from ..._tensor import Tensor
-from .._core import Op, unbroadcast, wrap_dim
+from .._core import Op, _named, unbroadcast, wrap_dim
 from .._dispatch import refuse_shell
 from ..inplace import _type_title, apply_inplace
 from .subscript import AdvancedIndex, IndexAccumulate, IndexPut, _Index, parse_index
@@ -181,7 +181,10 @@ def scatter(input: Tensor, dim: int, index: Tensor, src=None, *, value=None,
         raise TypeError("scatter() missing 1 required argument: 'src' or 'value'")
     if reduce is not None and isinstance(src, Tensor):
         _warn_reduce_with_tensor_src()
-    return _scatter(input, dim, index, src, src, reduce, "scatter")
+    out = _scatter(input, dim, index, src, src, reduce, "scatter")
+    if reduce is None:  # torch's node names: a tensor src, or a scalar value
+        return _named(out, "ScatterBackward0" if isinstance(src, Tensor) else "ScatterBackward1")
+    return out
 
 
 _reduce_src_warned = False
@@ -214,7 +217,8 @@ def scatter_(self, dim, index, src=None, *, value=None, reduce=None):
 
 def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     """Add ``src`` into a copy of ``input`` at ``index`` along ``dim`` (repeats accumulate)."""
-    return _scatter(input, dim, index, src, None, "add", "scatter_add")
+    return _named(_scatter(input, dim, index, src, None, "add", "scatter_add"),
+                  "ScatterAddBackward0")
 
 
 def scatter_add_(self, dim, index, src):
@@ -321,13 +325,14 @@ def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1
     if full is None:  # an empty self
         return input.clone()
     if input.ndim == 0:  # a scalar is one slot: index 0
-        return index_add(input.reshape(1), 0, index, source.reshape(-1), alpha=alpha).reshape(())
+        return _named(index_add(input.reshape(1), 0, index, source.reshape(-1), alpha=alpha)
+                      .reshape(()), "IndexAddBackward0")
     if alpha != 1:
         source = source * alpha
     out = input + IndexAccumulate.apply(source, shape=input._data.shape, index=full,
                                         unique=False)
     # self keeps its dtype (a bool self adds as a logical or: any true source sets it)
-    return out if out._dtype is input._dtype else out.to(input._dtype)
+    return _named(out, "IndexAddBackward0") if out._dtype is input._dtype else out.to(input._dtype)
 
 
 def index_add_(self, dim, index, source, *, alpha=1):
@@ -346,8 +351,9 @@ def index_copy(input: Tensor, dim: int, index: Tensor, source: Tensor) -> Tensor
     if input._dtype in D.SHELL:
         refuse_shell("index_copy", input._dtype)
     if input.ndim == 0:  # a scalar is one slot: index 0
-        return index_copy(input.reshape(1), 0, index, source.reshape(-1)).reshape(())
-    return IndexPut.apply(input, source, idx=_full_index(full))
+        return _named(index_copy(input.reshape(1), 0, index, source.reshape(-1)).reshape(()),
+                      "IndexCopyBackward0")
+    return _named(IndexPut.apply(input, source, idx=_full_index(full)), "IndexCopyBackward0")
 
 
 def index_copy_(self, dim, index, source):
@@ -359,7 +365,7 @@ def index_fill(input: Tensor, dim: int, index: Tensor, value) -> Tensor:
     full = _vector_index(input, dim, index, "index_fill")
     if input._dtype in D.SHELL:
         refuse_shell("index_fill", input._dtype)
-    return IndexPut.apply(input, value, idx=_full_index(full))
+    return _named(IndexPut.apply(input, value, idx=_full_index(full)), "IndexFillBackward0")
 
 
 def index_fill_(self, dim, index, value):
@@ -385,12 +391,13 @@ def index_put(input: Tensor, indices, values, accumulate: bool = False) -> Tenso
     if idx.adv is None:  # basic only: the region is a plain slice
         from .subscript import BasicIndexBackward
 
-        return input + BasicIndexBackward.apply(values, shape=input._data.shape,
-                                                index=idx.basic)
+        return _named(input + BasicIndexBackward.apply(values, shape=input._data.shape,
+                                                       index=idx.basic), "IndexPutBackward0")
     from .subscript import BasicIndexBackward
 
     inner = IndexAccumulate.apply(values, shape=region.shape, index=idx.adv, unique=False)
-    return input + BasicIndexBackward.apply(inner, shape=input._data.shape, index=idx.basic)
+    return _named(input + BasicIndexBackward.apply(inner, shape=input._data.shape,
+                                                   index=idx.basic), "IndexPutBackward0")
 
 
 def index_put_(self, indices, values, accumulate=False):
@@ -464,6 +471,10 @@ def masked_select(input: Tensor, mask: Tensor, *, out=None) -> Tensor:
     _check_mask(mask, "masked_select:")
     if input._dtype in D.SHELL:
         refuse_shell("masked_select", input._dtype)
+    if mask._vmap_levels:  # a mapped mask selects a different count per element
+        from ...func._vmap import refuse_if_batched
+
+        refuse_if_batched(mask, "masked_select")
     from .._core import broadcast_shapes
 
     shape = broadcast_shapes(input._data.shape, mask._data.shape)
@@ -494,9 +505,10 @@ def masked_scatter(input: Tensor, mask: Tensor, source: Tensor) -> Tensor:
     values = source.reshape(-1)[:count]
     x = input if input._data.shape == shape else input.expand(shape)
     if not shape:  # NumPy has no nonzero of a 0-d array
-        return IndexPut.apply(x.reshape(1), values, idx=_Index(
-            (Ellipsis,), np.nonzero(m.reshape(1)), True)).reshape(())
-    return IndexPut.apply(x, values, idx=_Index((Ellipsis,), np.nonzero(m), True))
+        return _named(IndexPut.apply(x.reshape(1), values, idx=_Index(
+            (Ellipsis,), np.nonzero(m.reshape(1)), True)).reshape(()), "MaskedScatterBackward0")
+    return _named(IndexPut.apply(x, values, idx=_Index((Ellipsis,), np.nonzero(m), True)),
+                  "MaskedScatterBackward0")
 
 
 def masked_scatter_(self, mask, source):
@@ -539,7 +551,7 @@ def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None, *, ou
         if input._dtype in D.SHELL:  # torch gathers from the flattened tensor
             refuse_shell("gather_flat", input._dtype)
             refuse_shell("gather", input._dtype)
-        return _take_flat(input, indices)
+        return _named(_take_flat(input, indices), "GatherBackward0")  # torch gathers, flat
     if indices._dtype is not D.int64:
         raise RuntimeError("torch.take_along_dim(): dtype of indices should be Long but got "
                            f"{_type_title(indices._dtype)} (call indices.long())")
@@ -551,7 +563,7 @@ def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None, *, ou
     shape = broadcast_shapes(tuple(xs), tuple(ids))
     xshape = shape[:dim] + (input._data.shape[dim],) + shape[dim + 1:]
     ishape = shape[:dim] + (indices._data.shape[dim],) + shape[dim + 1:]
-    return gather(input.expand(xshape), dim, indices.expand(ishape))
+    return _named(gather(input.expand(xshape), dim, indices.expand(ishape)), "GatherBackward0")
 
 
 def nonzero(input: Tensor, *, out=None, as_tuple: bool = False):
@@ -586,11 +598,12 @@ def nonzero_static(input: Tensor, *, size: int, fill_value: int = -1) -> Tensor:
     """
     if not isinstance(size, (int, np.integer)) or size < 0:
         raise RuntimeError("nonzero_static: 'size' must be an non-negative integer")
-    found = nonzero(input)._data[:size]
+    # not nonzero(): torch's vmap runs nonzero_static once per element (a fixed size)
+    found = _nonzero_rows(input)._data[:size]
     xp = xp_of(found)
     out = xp.full((size, input.ndim), fill_value, np.int64)
     out[:found.shape[0]] = found
-    return Tensor._make(out, D.int64)
+    return _keep_vmap_tag(Tensor._make(out, D.int64), input)
 
 
 def unravel_index(indices: Tensor, shape) -> tuple:
@@ -621,9 +634,29 @@ def unravel_index(indices: Tensor, shape) -> tuple:
     return (indices.unsqueeze(-1).floor_divide(coefs) % sizes).unbind(-1)
 
 
+def _nonzero_rows(input: Tensor) -> Tensor:
+    """``nonzero(input)`` without vmap's refusal (argwhere and nonzero_static run per element
+    under torch's vmap and fail only when the elements' counts differ)."""
+    if input._dtype in D.SHELL:
+        refuse_shell("nonzero", input._dtype)
+    return Tensor._make(np.argwhere(input._data).astype(np.int64), D.int64)
+
+
+def _keep_vmap_tag(result: Tensor, input: Tensor) -> Tensor:
+    if input._vmap_levels:  # made without Op.apply, which would pass vmap's tag on
+        result._vmap_levels = input._vmap_levels
+    return result
+
+
 def argwhere(input: Tensor) -> Tensor:
-    """``nonzero(input)``."""
-    return nonzero(input)
+    """``nonzero(input)``: the indices of the non-zero elements, one row each.
+
+    Example:
+        >>> ember.argwhere(ember.tensor([[0, 2], [3, 0]]))
+        tensor([[0, 1],
+                [1, 0]])
+    """
+    return _keep_vmap_tag(_nonzero_rows(input), input)
 
 
 def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
@@ -659,7 +692,7 @@ def put(input: Tensor, index: Tensor, source: Tensor, accumulate: bool = False) 
         raise IndexError(f"out of range: tried to access index {int(idx._data.max())} on a "
                          f"tensor of {n} elements.")
     res = flat.index_put((idx,), source.reshape(-1), accumulate=accumulate)
-    return res.view(input.shape)
+    return _named(res.view(input.shape), "PutBackward0")
 
 
 def put_(self: Tensor, index: Tensor, source: Tensor, accumulate: bool = False) -> Tensor:

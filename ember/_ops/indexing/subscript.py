@@ -197,6 +197,12 @@ def parse_index(shape: tuple, index, xp=np, warn_uint8: bool = True) -> _Index:
     if specified > ndim:
         raise IndexError(f"too many indices for tensor of dimension {ndim}")
     index = [item if type(item) in _PLAIN_ITEMS else _normalize_item(item) for item in index]
+    for item in index:
+        if isinstance(item, Tensor) and item._vmap_levels and item._dtype is D.bool:
+            # a mask computed from a mapped input selects a different count per element
+            from ...func._vmap import refuse_if_batched
+
+            refuse_if_batched(item, "bool_mask")
 
     basic = []
     adv = {}           # result dim of the view -> index array

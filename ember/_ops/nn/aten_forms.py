@@ -17,7 +17,7 @@ from ... import _dtype as D
 from ... import _random
 from ..._backend import asarray_like, get_array_module, to_numpy
 from ..._tensor import Tensor
-from .._core import Op
+from .._core import Op, set_node_name
 from ..inplace import apply_inplace
 from .activation import hardshrink as _hardshrink
 
@@ -91,7 +91,7 @@ def pdist(input: Tensor, p: float = 2.0) -> Tensor:
     e = _ember()
     n = input.shape[0]
     i, j = e.triu_indices(n, n, 1, device=input.device)
-    return e.linalg.vector_norm(input[i] - input[j], p, dim=1)
+    return set_node_name(e.linalg.vector_norm(input[i] - input[j], p, dim=1), "PdistBackward0")
 
 
 def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:

@@ -292,7 +292,17 @@ def allclose(input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e
         >>> ember.allclose(ember.tensor([1.0]), ember.tensor([1.0 + 1e-9]))
         True
     """
+    _refuse_mapped(input, other, "allclose")
     return bool(isclose(input, other, rtol, atol, equal_nan)._data.all())
+
+
+def _refuse_mapped(input, other, what: str) -> None:
+    """torch's vmap has no rule for ops answering one Python bool about a mapped tensor."""
+    for t in (input, other):
+        if isinstance(t, Tensor) and t._vmap_levels:
+            from ...func._vmap import refuse_if_batched
+
+            refuse_if_batched(t, what)
 
 
 def equal(input: Tensor, other: Tensor) -> bool:
@@ -305,6 +315,7 @@ def equal(input: Tensor, other: Tensor) -> bool:
     if not isinstance(input, Tensor) or not isinstance(other, Tensor):
         bad = other if isinstance(input, Tensor) else input
         raise TypeError(f"equal(): arguments must be Tensors, not {type(bad).__name__}")
+    _refuse_mapped(input, other, "equal")
     check_devices(input, other)
     if input._data.shape != other._data.shape:
         return False

@@ -291,7 +291,9 @@ def ndtr(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     from .unary import erfc
 
     _check(input, "special_ndtr")
-    return finish_out(erfc(input * -(1 / math.sqrt(2))) * 0.5, out, "special_ndtr", input)
+    # torch's last step scales by a Scalar: MulBackward1
+    res = set_node_name(erfc(input * -(1 / math.sqrt(2))) * 0.5, "MulBackward1")
+    return finish_out(res, out, "special_ndtr", input)
 
 
 # -- binary ops -----------------------------------------------------------------------------

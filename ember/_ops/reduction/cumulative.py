@@ -226,9 +226,11 @@ def trapezoid(y: Tensor, x: Tensor | None = None, *, dx=None, dim: int = -1) -> 
         return zeros(y.shape[:dim] + y.shape[dim + 1:], dtype=y.dtype, device=y.device)
     if x is None:
         ends = y.select(dim, 0) + y.select(dim, -1)
-        return (y.sum(dim) - ends * 0.5) * float(1 if dx is None else dx)
+        # torch's last step multiplies by a Scalar (MulBackward1), or divides by one below
+        return _named((y.sum(dim) - ends * 0.5) * float(1 if dx is None else dx), "MulBackward1")
     steps = _sample_steps("trapezoid", y, x, dim)
-    return (steps * (y.narrow(dim, 1, n - 1) + y.narrow(dim, 0, n - 1))).sum(dim) / 2.0
+    return _named((steps * (y.narrow(dim, 1, n - 1) + y.narrow(dim, 0, n - 1))).sum(dim) / 2.0,
+                  "DivBackward1")
 
 
 def trapz(y: Tensor, x: Tensor | None = None, *, dx=None, dim: int = -1) -> Tensor:

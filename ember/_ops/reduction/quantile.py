@@ -9,7 +9,7 @@ from ... import _autocast
 from ... import _dtype as D
 from ..._autocast import hot as _amp
 from ..._tensor import Tensor
-from .._core import wrap_dim
+from .._core import _named, wrap_dim
 from ..pointwise.binary_math import _constant
 
 # -- quantiles ----------------------------------------------------------------------------------
@@ -87,7 +87,9 @@ def quantile(input: Tensor, q, dim: int | None = None, keepdim: bool = False, *,
     if _amp.active and _autocast.state.active:
         return _autocast.call(quantile, "quantile", input, q, dim, keepdim,
                               interpolation=interpolation, out=out)
-    res = _quantile(input, q, dim, keepdim, interpolation, ignore_nan=False)
+    # torch's kernel ends on a squeeze, whatever q, dim and keepdim are: its node's name
+    res = _named(_quantile(input, q, dim, keepdim, interpolation, ignore_nan=False),
+                 "SqueezeBackward4")
     return res if out is None else out.copy_(res)
 
 
@@ -97,7 +99,9 @@ def nanquantile(input: Tensor, q, dim: int | None = None, keepdim: bool = False,
     if _amp.active and _autocast.state.active:
         return _autocast.call(nanquantile, "nanquantile", input, q, dim, keepdim,
                               interpolation=interpolation, out=out)
-    res = _quantile(input, q, dim, keepdim, interpolation, ignore_nan=True)
+    # torch's kernel ends on a squeeze, whatever q, dim and keepdim are: its node's name
+    res = _named(_quantile(input, q, dim, keepdim, interpolation, ignore_nan=True),
+                 "SqueezeBackward4")
     return res if out is None else out.copy_(res)
 
 
@@ -131,10 +135,10 @@ def nanmedian(input: Tensor, dim: int | None = None, keepdim: bool = False):
     k = Tensor._make(np.maximum(valid - 1, 0) // 2, D.int64).to(input.device)
     values, indices = gather(s, d, k), gather(order, d, k)
     if dim is None:
-        return values.reshape(())
+        return _named(values.reshape(()), "NanmedianBackward0")
     if not keepdim:
         values, indices = values.squeeze(d), indices.squeeze(d)
-    return _NANMEDIAN(values, indices)
+    return _NANMEDIAN(_named(values, "NanmedianBackward1"), indices)
 
 
 __all__ = ["quantile", "nanquantile", "nanmedian"]

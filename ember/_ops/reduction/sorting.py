@@ -359,6 +359,10 @@ def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False,
     _no_complex(input, kernel="unique")
     if input._dtype in D.FLOAT8:
         raise not_implemented_for("unique" if dim is None else "unique_dim", input._dtype)
+    if input._vmap_levels:  # the count of distinct values differs per element: torch refuses
+        from ...func._vmap import refuse_if_batched
+
+        refuse_if_batched(input, "unique" if dim is None else "unique_dim")
     data = input._data
     if dim is None:
         # equal_nan=False: as torch, every NaN is its own distinct value
@@ -379,6 +383,10 @@ def unique_consecutive(input: Tensor, return_inverse: bool = False,
     """Collapse runs of equal consecutive elements (or slices along ``dim``)."""
     if input._dtype in D.FLOAT8:
         raise not_implemented_for("unique" if dim is None else "unique_dim", input._dtype)
+    if input._vmap_levels:  # the count of runs differs per element: torch refuses
+        from ...func._vmap import refuse_if_batched
+
+        refuse_if_batched(input, "unique_consecutive")
     data = input._data
     if dim is None:
         flat = data.reshape(-1)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import builtins
+import os
+import sys
 import warnings
 
 import numpy as np
@@ -14,9 +16,22 @@ from ..._tensor import Tensor
 from .._core import Op, _named
 from .._dispatch import not_implemented_for
 from ..inplace import _type_title
-from .sums import Mean, SafeDiv, _axes, expand_reduced, reduced_count
+from .sums import Mean, SafeDiv, _axes, expand_reduced, quiet_numpy, reduced_count
 
 __all__ = ["var", "std", "var_mean", "std_mean", "logsumexp", "cov", "corrcoef"]
+
+_EMBER_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def _user_stacklevel() -> int:
+    """The ``stacklevel`` (seen from the caller) of the first frame outside ember: torch's
+    warnings point at the user's line, whatever wrappers (method, alias, dispatch) ember's
+    call went through."""
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename.startswith(_EMBER_DIR):
+        frame, level = frame.f_back, level + 1
+    return level
+
 
 # -- variance and standard deviation --------------------------------------------------------
 
@@ -27,7 +42,8 @@ class Var(Op):
     def forward(ctx, x, axes, correction, keepdim):
         ctx.save_for_backward(*ctx.inputs)
         ctx.axes, ctx.correction, ctx.keepdim = axes, correction, keepdim
-        with np.errstate(divide="ignore", invalid="ignore"):
+        few = reduced_count(x.shape, axes) <= correction  # NaN, not NumPy's RuntimeWarning
+        with np.errstate(divide="ignore", invalid="ignore"), quiet_numpy(few):
             return row_major(np.var(x, axis=axes, ddof=correction, keepdims=keepdim))
 
     @staticmethod
@@ -46,7 +62,8 @@ class Std(Op):
     def forward(ctx, x, axes, correction, keepdim):
         ctx.save_for_backward(*ctx.inputs)
         ctx.axes, ctx.correction, ctx.keepdim = axes, correction, keepdim
-        with np.errstate(divide="ignore", invalid="ignore"):
+        few = reduced_count(x.shape, axes) <= correction  # NaN, not NumPy's RuntimeWarning
+        with np.errstate(divide="ignore", invalid="ignore"), quiet_numpy(few):
             return row_major(np.std(x, axis=axes, ddof=correction, keepdims=keepdim))
 
     @staticmethod
@@ -72,10 +89,11 @@ def _var_args(name, input, dim, unbiased, keepdim, correction):
         if name in ("std", "var") and len(axes) == input.ndim:
             raise RuntimeError(f"std_var_all: Unsupported dtype {_type_title(input._dtype)}")
         raise not_implemented_for("std_cpu", input._dtype)
-    if reduced_count(input.shape, axes) - correction <= 0 and input.numel():
+    # torch's reduction factor is input numel / output numel, which is 0 for an empty input
+    if reduced_count(input.shape, axes) - correction <= 0 or not input.numel():
         warnings.warn(f"{name}(): degrees of freedom is <= 0. Correction should be strictly "
                       "less than the reduction factor (input numel divided by output numel).",
-                      UserWarning, stacklevel=3)
+                      UserWarning, stacklevel=_user_stacklevel())
     return axes, correction, keepdim
 
 
@@ -231,16 +249,15 @@ def cov(input: Tensor, *, correction: int = 1, fweights: Tensor | None = None,
         else:
             norm = w_sum - correction * (w * aweights).sum() / w_sum
     if (norm <= 0) if not isinstance(norm, Tensor) else bool((norm <= 0).item()):
-        import warnings
-
         warnings.warn("cov(): degrees of freedom is <= 0. Correction should be strictly less "
-                      "than the number of observations.", stacklevel=2)
+                      "than the number of observations.", stacklevel=_user_stacklevel())
         norm = norm * 0 if isinstance(norm, Tensor) else 0
     xm = x - avg.unsqueeze(1)
     xw = xm if w is None else xm * w
     c = (xw @ (xm.t().conj() if xm._dtype.is_complex else xm.t())) / norm
-    # one variable (a vector or a single row) gives torch's 0-d variance, not a 1x1 matrix
-    return c.squeeze() if input.ndim < 2 or input.shape[0] == 1 else c
+    # one variable (a vector or a single row) gives torch's 0-d variance, not a 1x1 matrix;
+    # torch squeezes in every case, so its node is a squeeze even for a matrix result
+    return c.squeeze() if input.ndim < 2 or input.shape[0] == 1 else _named(c, "SqueezeBackward0")
 
 
 def corrcoef(input: Tensor) -> Tensor:

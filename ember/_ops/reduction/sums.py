@@ -9,6 +9,8 @@ Selection reductions (``max``, ``argmax``, ``median`` ...) live in ``select.py``
 from __future__ import annotations
 
 import builtins
+import contextlib
+import warnings
 
 import numpy as np
 
@@ -138,6 +140,21 @@ def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor
                     dtype=np.float32 if low else input._dtype.np_dtype)
 
 
+@contextlib.contextmanager
+def _no_runtime_warnings():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        yield
+
+
+def quiet_numpy(degenerate: bool):
+    """Silence NumPy's RuntimeWarnings ("Mean of empty slice", "Degrees of freedom <= 0") for a
+    reduction over too few elements: torch returns NaN there without them (its own
+    degrees-of-freedom UserWarning comes from the caller). Only degenerate calls pay for
+    ``catch_warnings``; the others get a null context."""
+    return _no_runtime_warnings() if degenerate else contextlib.nullcontext()
+
+
 class Mean(Op):
     _saved_fields = Sum._saved_fields
     opmath = True  # float16/bfloat16: float32 arithmetic, rounded once (_core.opmath_forward)
@@ -146,7 +163,7 @@ class Mean(Op):
     def forward(ctx, x, axes, keepdim):
         ctx.in_shape, ctx.axes, ctx.keepdim = x.shape, axes, keepdim
         ctx.count = reduced_count(x.shape, axes)
-        with np.errstate(invalid="ignore", divide="ignore"):
+        with np.errstate(invalid="ignore", divide="ignore"), quiet_numpy(ctx.count == 0):
             return row_major(np.mean(x, axis=axes, keepdims=keepdim, dtype=x.dtype))
 
     @staticmethod

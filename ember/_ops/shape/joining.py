@@ -368,6 +368,11 @@ def tensor_split(input: Tensor, indices_or_sections, dim: int = 0) -> tuple:
     d = wrap_dim(dim, input.ndim)
     size = input._data.shape[d]
     if isinstance(indices_or_sections, Tensor):
+        if input._vmap_levels or indices_or_sections._vmap_levels:  # a list out: no rule
+            from ...func._vmap import refuse_if_batched
+
+            for t in (input, indices_or_sections):
+                refuse_if_batched(t, "tensor_split")
         indices_or_sections = indices_or_sections.tolist()
     if isinstance(indices_or_sections, (int, np.integer)):
         n = int(indices_or_sections)
