@@ -71,9 +71,7 @@ class Adadelta(Optimizer):
                     continue
                 state = self.state[p]
                 if not state:
-                    state["step"] = _new_scalar(0.0)
-                    state["square_avg"] = _zeros_like(p)
-                    state["acc_delta"] = _zeros_like(p)
+                    self._init_state(state, p, group)
                 self._advance_step(state)
                 g = _real_view(self._grad_of(p, weight_decay, maximize))
                 pd = _real_view(p._data)  # complex: updated as its real view
@@ -94,6 +92,12 @@ class Adadelta(Optimizer):
                 p._vbox[0] += 1
         return loss
 
+    def _init_state(self, state: dict, p, group: dict) -> None:
+        """A parameter's state before its first step (both step paths)."""
+        state["step"] = _new_scalar(0.0)
+        state["square_avg"] = _zeros_like(p)
+        state["acc_delta"] = _zeros_like(p)
+
     def _recorded_step(self, group: dict) -> None:
         """One group's step in Tensor ops, recorded by autograd (``differentiable=True``);
         both running averages join the graph."""
@@ -104,9 +108,7 @@ class Adadelta(Optimizer):
                 continue
             state = self.state[p]
             if not state:
-                state["step"] = _new_scalar(0.0)
-                state["square_avg"] = _zeros_like(p)
-                state["acc_delta"] = _zeros_like(p)
+                self._init_state(state, p, group)
             self._advance_step(state)
             g = self._recorded_grad(p, group["weight_decay"], group["maximize"])
             w, g, square_avg, acc_delta = self._real_views(p, g, state["square_avg"],

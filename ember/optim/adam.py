@@ -122,11 +122,7 @@ class Adam(Optimizer):
                     continue
                 state = self.state[p]
                 if not state:
-                    state["step"] = _new_scalar(0.0)
-                    state["exp_avg"] = _zeros_like(p)
-                    state["exp_avg_sq"] = _zeros_like(p)
-                    if amsgrad:
-                        state["max_exp_avg_sq"] = _zeros_like(p)
+                    self._init_state(state, p, group)
                 # complex parameters update as their real views, as PyTorch's
                 pd = _real_view(p._data)
                 step = self._advance_step(state)
@@ -150,6 +146,14 @@ class Adam(Optimizer):
                 p._vbox[0] += 1
         return loss
 
+    def _init_state(self, state: dict, p, group: dict) -> None:
+        """A parameter's state before its first step (both step paths)."""
+        state["step"] = _new_scalar(0.0)
+        state["exp_avg"] = _zeros_like(p)
+        state["exp_avg_sq"] = _zeros_like(p)
+        if group["amsgrad"]:
+            state["max_exp_avg_sq"] = _zeros_like(p)
+
     def _recorded_step(self, group: dict) -> None:
         """One group's step in Tensor ops, recorded by autograd (``differentiable=True``).
 
@@ -164,11 +168,7 @@ class Adam(Optimizer):
                 continue
             state = self.state[p]
             if not state:
-                state["step"] = _new_scalar(0.0)
-                state["exp_avg"] = _zeros_like(p)
-                state["exp_avg_sq"] = _zeros_like(p)
-                if amsgrad:
-                    state["max_exp_avg_sq"] = _zeros_like(p)
+                self._init_state(state, p, group)
             step = self._advance_step(state)
             if decoupled:
                 if weight_decay != 0:

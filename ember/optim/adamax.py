@@ -65,9 +65,7 @@ class Adamax(Optimizer):
                     continue
                 state = self.state[p]
                 if not state:
-                    state["step"] = _new_scalar(0.0)
-                    state["exp_avg"] = _zeros_like(p)
-                    state["exp_inf"] = _zeros_like(p)
+                    self._init_state(state, p, group)
                 step = self._advance_step(state)
                 g = _real_view(self._grad_of(p, weight_decay, maximize))
                 pd = _real_view(p._data)  # complex: updated as its real view
@@ -85,6 +83,12 @@ class Adamax(Optimizer):
                 p._vbox[0] += 1
         return loss
 
+    def _init_state(self, state: dict, p, group: dict) -> None:
+        """A parameter's state before its first step (both step paths)."""
+        state["step"] = _new_scalar(0.0)
+        state["exp_avg"] = _zeros_like(p)
+        state["exp_inf"] = _zeros_like(p)
+
     def _recorded_step(self, group: dict) -> None:
         """One group's step in Tensor ops, recorded by autograd (``differentiable=True``);
         the running average and the infinity norm join the graph."""
@@ -95,9 +99,7 @@ class Adamax(Optimizer):
                 continue
             state = self.state[p]
             if not state:
-                state["step"] = _new_scalar(0.0)
-                state["exp_avg"] = _zeros_like(p)
-                state["exp_inf"] = _zeros_like(p)
+                self._init_state(state, p, group)
             step = self._advance_step(state)
             g = self._recorded_grad(p, group["weight_decay"], group["maximize"])
             w, g, m, u = self._real_views(p, g, state["exp_avg"], state["exp_inf"])

@@ -68,10 +68,7 @@ class ASGD(Optimizer):
                     continue
                 state = self.state[p]
                 if not state:
-                    state["step"] = _new_scalar(0.0)
-                    state["eta"] = _new_scalar(lr)
-                    state["mu"] = _new_scalar(1.0)
-                    state["ax"] = _zeros_like(p)
+                    self._init_state(state, p, group)
                 step = self._advance_step(state)
                 g = self._grad_of(p, weight_decay, maximize)
                 pd = p._data
@@ -97,6 +94,13 @@ class ASGD(Optimizer):
                 p._vbox[0] += 1
         return loss
 
+    def _init_state(self, state: dict, p, group: dict) -> None:
+        """A parameter's state before its first step (both step paths)."""
+        state["step"] = _new_scalar(0.0)
+        state["eta"] = _new_scalar(_to_scalar(group["lr"]))
+        state["mu"] = _new_scalar(1.0)
+        state["ax"] = _zeros_like(p)
+
     def _recorded_step(self, group: dict) -> None:
         """One group's step in Tensor ops, recorded by autograd (``differentiable=True``).
 
@@ -110,10 +114,7 @@ class ASGD(Optimizer):
                 continue
             state = self.state[p]
             if not state:
-                state["step"] = _new_scalar(0.0)
-                state["eta"] = _new_scalar(_to_scalar(lr))
-                state["mu"] = _new_scalar(1.0)
-                state["ax"] = _zeros_like(p)
+                self._init_state(state, p, group)
             step = self._advance_step(state)
             g = self._recorded_grad(p, group["weight_decay"], group["maximize"])
             # the raw values: float() of an eta that requires grad would warn

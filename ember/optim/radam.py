@@ -69,9 +69,7 @@ class RAdam(Optimizer):
                     continue
                 state = self.state[p]
                 if not state:
-                    state["step"] = _new_scalar(0.0)
-                    state["exp_avg"] = _zeros_like(p)
-                    state["exp_avg_sq"] = _zeros_like(p)
+                    self._init_state(state, p, group)
                 step = self._advance_step(state)
                 pd = _real_view(p._data)  # complex: updated as its real view
                 g = _real_view(self._decayed_grad(p, lr, weight_decay, decoupled, maximize))
@@ -97,6 +95,12 @@ class RAdam(Optimizer):
                 p._vbox[0] += 1
         return loss
 
+    def _init_state(self, state: dict, p, group: dict) -> None:
+        """A parameter's state before its first step (both step paths)."""
+        state["step"] = _new_scalar(0.0)
+        state["exp_avg"] = _zeros_like(p)
+        state["exp_avg_sq"] = _zeros_like(p)
+
     def _recorded_step(self, group: dict) -> None:
         """One group's step in Tensor ops, recorded by autograd (``differentiable=True``);
         the moment buffers join the graph."""
@@ -108,9 +112,7 @@ class RAdam(Optimizer):
                 continue
             state = self.state[p]
             if not state:
-                state["step"] = _new_scalar(0.0)
-                state["exp_avg"] = _zeros_like(p)
-                state["exp_avg_sq"] = _zeros_like(p)
+                self._init_state(state, p, group)
             step = self._advance_step(state)
             if group["decoupled_weight_decay"]:
                 if weight_decay != 0:

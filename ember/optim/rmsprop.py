@@ -75,12 +75,7 @@ class RMSprop(Optimizer):
                     continue
                 state = self.state[p]
                 if not state:
-                    state["step"] = _new_scalar(0.0)
-                    state["square_avg"] = _zeros_like(p)
-                    if momentum > 0:
-                        state["momentum_buffer"] = _zeros_like(p)
-                    if centered:
-                        state["grad_avg"] = _zeros_like(p)
+                    self._init_state(state, p, group)
                 self._advance_step(state)
                 g = _real_view(self._grad_of(p, weight_decay, maximize))
                 pd = _real_view(p._data)  # complex: updated as its real view
@@ -108,6 +103,15 @@ class RMSprop(Optimizer):
                 p._vbox[0] += 1
         return loss
 
+    def _init_state(self, state: dict, p, group: dict) -> None:
+        """A parameter's state before its first step (both step paths)."""
+        state["step"] = _new_scalar(0.0)
+        state["square_avg"] = _zeros_like(p)
+        if group["momentum"] > 0:
+            state["momentum_buffer"] = _zeros_like(p)
+        if group["centered"]:
+            state["grad_avg"] = _zeros_like(p)
+
     def _recorded_step(self, group: dict) -> None:
         """One group's step in Tensor ops, recorded by autograd (``differentiable=True``);
         the running averages join the graph."""
@@ -120,12 +124,7 @@ class RMSprop(Optimizer):
                 continue
             state = self.state[p]
             if not state:
-                state["step"] = _new_scalar(0.0)
-                state["square_avg"] = _zeros_like(p)
-                if momentum > 0:
-                    state["momentum_buffer"] = _zeros_like(p)
-                if centered:
-                    state["grad_avg"] = _zeros_like(p)
+                self._init_state(state, p, group)
             self._advance_step(state)
             g = self._recorded_grad(p, group["weight_decay"], group["maximize"])
             w, g, square_avg = self._real_views(p, g, state["square_avg"])

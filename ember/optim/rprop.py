@@ -81,12 +81,7 @@ class Rprop(Optimizer):
                     continue
                 state = self.state[p]
                 if not state:
-                    lr = _first_step_size(group)  # before any state: a refusal leaves none
-                    state["step"] = _new_scalar(0.0)
-                    state["prev"] = _zeros_like(p)
-                    state["step_size"] = _full_like(p, lr)
-                    # a complex step size starts at lr in both parts (PyTorch fills the real view)
-                    _real_view(state["step_size"]._data)[...] = lr
+                    self._init_state(state, p, group)
                 self._advance_step(state)
                 g = _real_view(self._grad_of(p, 0, maximize))
                 pd = _real_view(p._data)  # complex: updated as its real view
@@ -110,6 +105,15 @@ class Rprop(Optimizer):
                 p._vbox[0] += 1
         return loss
 
+    def _init_state(self, state: dict, p, group: dict) -> None:
+        """A parameter's state before its first step (both step paths)."""
+        lr = _first_step_size(group)  # before any state: a refusal leaves none
+        state["step"] = _new_scalar(0.0)
+        state["prev"] = _zeros_like(p)
+        state["step_size"] = _full_like(p, lr)
+        # a complex step size starts at lr in both parts (PyTorch fills the real view)
+        _real_view(state["step_size"]._data)[...] = lr
+
     def _recorded_step(self, group: dict) -> None:
         """One group's step in Tensor ops, recorded by autograd (``differentiable=True``):
         the move ``-sign(g) * step_size`` is recorded (as PyTorch's, an addcmul), so a later
@@ -121,11 +125,7 @@ class Rprop(Optimizer):
                 continue
             state = self.state[p]
             if not state:
-                lr = _first_step_size(group)  # before any state: a refusal leaves none
-                state["step"] = _new_scalar(0.0)
-                state["prev"] = _zeros_like(p)
-                state["step_size"] = _full_like(p, lr)
-                _real_view(state["step_size"]._data)[...] = lr
+                self._init_state(state, p, group)
             self._advance_step(state)
             g = self._recorded_grad(p, 0, group["maximize"])
             w, g, prev, step_size = self._real_views(p, g, state["prev"], state["step_size"])
