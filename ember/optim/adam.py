@@ -161,8 +161,7 @@ class Adam(Optimizer):
         through them); ``lr`` and ``betas`` may be tensors that receive gradients.
         """
         lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
-        weight_decay, amsgrad = group["weight_decay"], group["amsgrad"]
-        decoupled = group["decoupled_weight_decay"]
+        amsgrad = group["amsgrad"]
         for p in group["params"]:
             if p.grad is None:
                 continue
@@ -170,12 +169,7 @@ class Adam(Optimizer):
             if not state:
                 self._init_state(state, p, group)
             step = self._advance_step(state)
-            if decoupled:
-                if weight_decay != 0:
-                    p.mul_(1 - lr * weight_decay)
-                g = self._recorded_grad(p, 0, group["maximize"])
-            else:
-                g = self._recorded_grad(p, weight_decay, group["maximize"])
+            g = self._recorded_adam_grad(p, group, lr)
             w, g, m, v = self._real_views(p, g, state["exp_avg"], state["exp_avg_sq"])
             m.lerp_(g, 1 - beta1)
             if isinstance(beta2, Tensor):  # a tensor beta2 must stay in the graph

@@ -114,7 +114,7 @@ class NAdam(Optimizer):
         """One group's step in Tensor ops, recorded by autograd (``differentiable=True``);
         the moment buffers join the graph, ``mu_product`` (a plain number) does not."""
         lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
-        weight_decay, momentum_decay = group["weight_decay"], group["momentum_decay"]
+        momentum_decay = group["momentum_decay"]
         for p in group["params"]:
             if p.grad is None:
                 continue
@@ -122,12 +122,7 @@ class NAdam(Optimizer):
             if not state:
                 self._init_state(state, p, group)
             step = self._advance_step(state)
-            if group["decoupled_weight_decay"]:
-                if weight_decay != 0:
-                    p.mul_(1 - lr * weight_decay)
-                g = self._recorded_grad(p, 0, group["maximize"])
-            else:
-                g = self._recorded_grad(p, weight_decay, group["maximize"])
+            g = self._recorded_adam_grad(p, group, lr)
             mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * momentum_decay))
             mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * momentum_decay))
             mu_prod_arr = state["mu_product"]._data

@@ -279,6 +279,18 @@ class Optimizer(_OptimizerStateMixin):
             g = g + p * weight_decay
         return g
 
+    @classmethod
+    def _recorded_adam_grad(cls, p: Tensor, group: dict, lr) -> Tensor:
+        """The recorded step's gradient for the Adam family: with decoupled weight decay the
+        weights shrink first (``p *= 1 - lr * weight_decay``, recorded) and the gradient
+        carries no L2 term; otherwise the L2 term joins the gradient."""
+        weight_decay = group["weight_decay"]
+        if group["decoupled_weight_decay"]:
+            if weight_decay != 0:
+                p.mul_(1 - lr * weight_decay)
+            return cls._recorded_grad(p, 0, group["maximize"])
+        return cls._recorded_grad(p, weight_decay, group["maximize"])
+
     @staticmethod
     def _real_views(*tensors: Tensor) -> list:
         """Complex tensors as their real views (``view_as_real``, sharing memory and recorded

@@ -105,7 +105,6 @@ class RAdam(Optimizer):
         """One group's step in Tensor ops, recorded by autograd (``differentiable=True``);
         the moment buffers join the graph."""
         lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
-        weight_decay = group["weight_decay"]
         rho_inf = 2 / (1 - beta2) - 1
         for p in group["params"]:
             if p.grad is None:
@@ -114,12 +113,7 @@ class RAdam(Optimizer):
             if not state:
                 self._init_state(state, p, group)
             step = self._advance_step(state)
-            if group["decoupled_weight_decay"]:
-                if weight_decay != 0:
-                    p.mul_(1 - lr * weight_decay)
-                g = self._recorded_grad(p, 0, group["maximize"])
-            else:
-                g = self._recorded_grad(p, weight_decay, group["maximize"])
+            g = self._recorded_adam_grad(p, group, lr)
             w, g, m, v = self._real_views(p, g, state["exp_avg"], state["exp_avg_sq"])
             m.lerp_(g, 1 - beta1)
             v.mul_(beta2).addcmul_(g, g, value=1 - beta2)
