@@ -118,7 +118,10 @@ def test_float32_normal_blocks_within_four_ulps_of_torch(torch, name):
         spacing = np.spacing(np.abs(expected).astype(np.float32))
         ulps = 16 if name == "gumbel_softmax" else 4  # its softmax amplifies the last bit
         assert np.all(np.abs(got - expected) <= ulps * spacing), (name, seed)
-        assert np.mean(got == expected) > 0.3, (name, seed)  # most are equal outright
+        if name != "gumbel_softmax":
+            # most are equal outright; gumbel_softmax's float32 exp/log last bits follow each
+            # library's SIMD width (AVX2 or AVX-512), so only the ulp bound holds everywhere
+            assert np.mean(got == expected) > 0.3, (name, seed)
 
 
 def test_the_stream_continues_across_calls_as_torch(torch):

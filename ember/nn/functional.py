@@ -366,16 +366,15 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
 
 def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3,
           training: bool = False, inplace: bool = False) -> Tensor:
-    """Randomized leaky ReLU: a random slope in [lower, upper] when training, else the mean."""
-    if lower > upper:  # PyTorch checks the bounds in evaluation too
-        raise RuntimeError("Lower bound should be less than or equal to the upper bound")
-    if not training:
-        return leaky_relu(input, (lower + upper) / 2, inplace)
-    _kernel_dtype(input, "leaky_relu_cpu")
-    slope = _random.rrelu_slopes(_random._gen(None), input._data, lower, upper)
-    d = np.where(input._data > 0, 1, slope).astype(input._data.dtype)
-    out = input * _t(d)
-    return _inplace(input, out, "rrelu_") if inplace else out
+    """Randomized leaky ReLU: a random slope in [lower, upper] when training, else the mean.
+
+    Example:
+        >>> F.rrelu(ember.tensor([-8.0, 1.0]), 0.25, 0.25)
+        tensor([-2.,  1.])
+    """
+    from .._ops.nn import aten_forms
+
+    return (aten_forms.rrelu_ if inplace else aten_forms.rrelu)(input, lower, upper, training)
 
 
 def glu(input: Tensor, dim: int = -1) -> Tensor:

@@ -238,6 +238,28 @@ def test_det_gradient_of_singular_matrix_is_cofactor():
     assert np.allclose(a.grad.numpy(), [[4.0, -2.0], [-2.0, 1.0]])
 
 
+@pytest.mark.parametrize("matrix", [
+    [[1.0, 2.0], [2.0, 4.0]], [[1.0, 2.0, 3.0], [2.0, 4.0, 6.0], [1.0, 0.0, 1.0]],
+    [[0.0, 0.0], [0.0, 0.0]], [[1.0 + 1j, 2.0], [2.0 + 2j, 4.0]]])
+def test_det_gradient_of_singular_matrix_differentiates_again_as_torch(matrix):
+    # torch's singular branch is written with an SVD and so has a second derivative (NaN where
+    # singular values repeat, as its SVD backward gives)
+    torch = pytest.importorskip("torch")
+    results = []
+    for lib in (torch, ember):
+        dtype = lib.complex128 if isinstance(matrix[0][0], complex) else lib.float64
+        a = lib.tensor(matrix, dtype=dtype, requires_grad=True)
+        d = lib.linalg.det(a)
+        (g,) = lib.autograd.grad(d.real + 2 * d.imag if d.is_complex() else d, a,
+                                 create_graph=True)
+        (h,) = lib.autograd.grad((g.real - g.imag).sum() if g.is_complex() else g.sum(), a)
+        results.append((g.detach().numpy(), h.numpy()))
+    (tg, th), (eg, eh) = results
+    np.testing.assert_allclose(eg, tg, atol=1e-12)
+    if not np.iscomplexobj(tg):  # a complex second derivative here is off in torch too
+        np.testing.assert_allclose(eh, th, atol=1e-12)
+
+
 def test_std_zero_has_zero_gradient():
     x = ember.ones(3, requires_grad=True)
     x.std().backward()

@@ -236,29 +236,26 @@ class Det(Op):
     @staticmethod
     def backward(ctx, grad):
         A, d = ctx.saved_tensors
-        if A._dtype.is_complex:  # PyTorch's convention: grad times the conjugate derivative
-            g = (grad * d.conj()).unsqueeze(-1).unsqueeze(-1)
-            if np.all(d._data != 0):
-                return g * inv(A).mH
-            return grad.unsqueeze(-1).unsqueeze(-1) * Tensor._make(np.conj(_cofactor(A._data)),
-                                                                   A._dtype)
-        g = (grad * d).unsqueeze(-1).unsqueeze(-1)
         if np.all(d._data != 0):
-            return g * inv(A).mT
+            if A._dtype.is_complex:  # PyTorch's convention: grad times the conjugate derivative
+                return (grad * d.conj()).unsqueeze(-1).unsqueeze(-1) * inv(A).mH
+            return (grad * d).unsqueeze(-1).unsqueeze(-1) * inv(A).mT
         # A singular matrix has no inverse; d det / dA is still its cofactor matrix
-        # (computed in NumPy from an SVD, so first order only).
-        return grad.unsqueeze(-1).unsqueeze(-1) * Tensor._make(_cofactor(A._data), A._dtype)
+        cof = _cofactor(A)
+        return grad.unsqueeze(-1).unsqueeze(-1) * (cof.conj() if A._dtype.is_complex else cof)
 
 
-def _cofactor(A: np.ndarray) -> np.ndarray:
-    """The cofactor matrix adj(A)^T, valid for singular A: with A = U S V^T,
-    adj(A) = det(U) det(V) V diag(prod_{j != i} s_j) U^T."""
-    U, S, Vh = np.linalg.svd(A)
+def _cofactor(A: Tensor) -> Tensor:
+    """The cofactor matrix adj(A)^T, valid for singular A, written with ember ops so that it
+    differentiates again (as PyTorch's singular-matrix branch does): with A = U S Vh,
+    adj(A) = det(U) det(Vh) Vh^H diag(prod_{j != i} s_j) U^H."""
+    from .svd_eigh_qr import svd
+
+    U, S, Vh = svd(A)
     n = S.shape[-1]
-    prods = np.stack([np.prod(np.delete(S, i, axis=-1), axis=-1) for i in range(n)], -1)
-    scale = (np.linalg.det(U) * np.linalg.det(Vh))[..., None, None]
-    adj = np.swapaxes(Vh, -1, -2) @ (prods[..., :, None] * np.swapaxes(U, -1, -2))
-    return np.swapaxes(scale * adj, -1, -2)
+    prods = S[..., [[j for j in range(n) if j != i] for i in range(n)]].prod(-1)
+    scale = (det(U) * det(Vh)).unsqueeze(-1).unsqueeze(-1)
+    return (scale * _mm(Vh.mH, prods.unsqueeze(-1) * U.mH)).mT
 
 
 def det(input: Tensor) -> Tensor:

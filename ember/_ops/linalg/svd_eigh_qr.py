@@ -53,8 +53,8 @@ class Svd(Op):
     def backward(ctx, gU, gS, gVh):
         k = ctx.U.shape[-1]
         # with full_matrices=True the columns past k are not determined by A: torch drops them
-        gU = None if gU is None or not np.any(gU._data) else gU[..., :, :k]
-        gVh = None if gVh is None or not np.any(gVh._data) else gVh[..., :k, :]
+        gU = None if gU is None else gU[..., :, :k]
+        gVh = None if gVh is None else gVh[..., :k, :]
         U, Vh = _const(ctx.U, ctx.dt), _const(ctx.Vh, ctx.dt)
         if gU is None and gVh is None:
             if gS is None:

@@ -313,14 +313,13 @@ def _rrelu(input: Tensor, lower, upper, training: bool, generator) -> Tensor:
     F = _F()
     if lower > upper:  # PyTorch checks the bounds in evaluation too
         raise RuntimeError("Lower bound should be less than or equal to the upper bound")
-    if not training:
-        return F.leaky_relu(input, (lower + upper) / 2)
-    if input._dtype.category != D._FLOAT:
-        return F.rrelu(input, lower, upper, True)  # functional's dtype error
+    F._kernel_dtype(input, "rrelu_with_noise_out_cpu" if training else "leaky_relu_cpu")
+    if not training:  # the mean slope; torch's node is the noise kernel's in both modes
+        return set_node_name(F.leaky_relu(input, (lower + upper) / 2), "RreluWithNoiseBackward0")
     x = input._data
     slope = _random.rrelu_slopes(_random._gen(generator), to_numpy(x), lower, upper)
     d = get_array_module(x).where(x > 0, x.dtype.type(1), asarray_like(slope, x))
-    return input * Tensor._make(d, input._dtype)
+    return set_node_name(input * Tensor._make(d, input._dtype), "RreluWithNoiseBackward0")
 
 
 def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False,
@@ -343,7 +342,8 @@ def rrelu_(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, traini
         >>> ember.rrelu_(ember.tensor([-8.0, 1.0]), 0.25, 0.25)
         tensor([-2.,  1.])
     """
-    return apply_inplace(input, _rrelu(input, lower, upper, training, generator), "rrelu_")
+    out = apply_inplace(input, _rrelu(input, lower, upper, training, generator), "rrelu_")
+    return set_node_name(out, "RreluWithNoiseBackward1")
 
 
 def prelu(input: Tensor, weight: Tensor) -> Tensor:
