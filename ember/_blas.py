@@ -122,9 +122,27 @@ def axpy(a: float, x: np.ndarray, y: np.ndarray) -> bool:
     k = _fits(x, y)
     if k is None:
         return False
-    if y.size:
-        k[1](y.size, a, _address(x), 1, _address(y), 1)
+    n = y.size
+    # OpenBLAS's AVX2 saxpy fuses multiply and add (one rounding) in blocks of 32 and rounds
+    # twice in the rest of each thread's share; PyTorch's kernels fuse every element. So the
+    # kernel gets a length whose shares are whole blocks (it splits evenly among its threads),
+    # and the tail is computed here, in float64 (where a float32 product is exact).
+    if y.dtype == np.float32:
+        block = _SAXPY_BLOCK * max(get_num_threads() if get_num_threads else 1, 1)
+        body = n - n % block
+    else:
+        body = n
+    if body:
+        k[1](body, a, _address(x), 1, _address(y), 1)
+    if body < n:
+        tail_x, tail_y = x.reshape(-1)[body:], y.reshape(-1)[body:]
+        exact = tail_x.astype(np.float64) * np.float64(np.float32(a))
+        exact += tail_y
+        tail_y[...] = exact
     return True
+
+
+_SAXPY_BLOCK = 32
 
 
 # Below this many elements NumPy's broadcast multiply is as fast as the ctypes call and the fill

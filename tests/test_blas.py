@@ -25,6 +25,20 @@ def test_axpby_and_axpy_match_numpy(dtype, n):
 
 
 @needs_kernels
+@pytest.mark.parametrize("n", [1, 31, 33, 1000, 100_000, 100_003])
+def test_float32_axpy_rounds_once_everywhere_as_torchs_fused_add(n):
+    # torch's add_(x, alpha=a) rounds a*x + y once (a fused multiply-add) on every element;
+    # OpenBLAS's AVX2 kernel rounds twice outside its 32-element blocks (the tail of each
+    # thread's share), which left SGD's parameters 1 ulp off torch's on such machines
+    rng = np.random.default_rng(n)
+    x = rng.standard_normal(n).astype(np.float32)
+    y = rng.standard_normal(n).astype(np.float32)
+    once = (y.astype(np.float64) + np.float64(np.float32(-0.1)) * x).astype(np.float32)
+    assert _blas.axpy(-0.1, x, y)
+    np.testing.assert_array_equal(y, once)
+
+
+@needs_kernels
 def test_kernels_refuse_what_they_cannot_do_and_leave_y_alone():
     y = np.ones((4, 4), np.float32)
     before = y.copy()
