@@ -75,7 +75,11 @@ def test_von_mises_draws_match_torch_and_leave_the_stream_where_torch_does(dtype
         return L.cat([d.sample((40,)).reshape(-1), L.rand(2, dtype=T)])
 
     got, want = _both(make)
-    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(got[-2:], want[-2:])  # the stream ends where torch's does
+    # the angles pass through cos/acos, whose last bit follows the CPU (NumPy's AVX-512 and
+    # AVX2 float64 paths round differently): within 4 ulps of pi
+    eps = np.finfo(got.dtype).eps
+    np.testing.assert_allclose(got, want, rtol=0, atol=4 * eps * np.pi)
 
 
 def _error(make):
