@@ -74,19 +74,42 @@ class TensorAutograd:
     def grad(self, value):
         if value is not None:
             if not isinstance(value, Tensor):
+                cls = type(value)
+                name = (cls.__name__ if cls.__module__ == "builtins"
+                        else f"{cls.__module__}.{cls.__qualname__}")
                 raise TypeError(f"assigned grad expected to be a Tensor or None but got grad "
-                                f"of type {type(value).__name__}")
+                                f"of type {name}")
+            if value is self:
+                raise RuntimeError("can't assign Variable as its own grad")
+            # PyTorch's checks, in its order: dtype, device type, size
+            if value.dtype != self._dtype:
+                from ._creation import _CPP_NAMES
+                from ._dtype import SCALAR_TYPE
+
+                raise RuntimeError(
+                    f"attempting to assign a gradient with dtype "
+                    f"'{_CPP_NAMES.get(value.dtype, value.dtype)}' to a tensor with grad_dtype "
+                    f"'{SCALAR_TYPE.get(self._dtype.name, self._dtype)}'. The gradient must "
+                    "match the tensor's grad_dtype (defaults to the tensor's dtype). You can set "
+                    "the tensor's grad_dtype attribute with a specific dtype, or None to allow "
+                    "any dtype. Set grad_dtype with caution. Diverging the dtypes of a tensor and "
+                    "its gradient may break downstream systems that assume they match.")
+            if value.device.type != self.device.type:
+                raise RuntimeError(
+                    f"attempting to assign a gradient with device type '{value.device.type}' to "
+                    f"a tensor with device type '{self.device.type}'. Please ensure that the "
+                    "gradient and the tensor are on the same device")
             if value.shape != self.shape:
                 raise RuntimeError(
                     f"attempting to assign a gradient of size '{list(value.shape)}' to a tensor "
                     f"of size '{list(self.shape)}'. Please ensure that the gradient and the "
                     "tensor are the same size")
-            if value.dtype != self._dtype:
-                raise RuntimeError(
-                    f"attempting to assign a gradient with dtype '{value.dtype}' to a tensor "
-                    f"with dtype '{self._dtype}'; convert it first, e.g. "
-                    "grad.to(tensor.dtype)")
         self._grad = value
+        self._grad_private = False
+
+    @grad.deleter
+    def grad(self):
+        self._grad = None
         self._grad_private = False
 
     @property

@@ -121,7 +121,20 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
         raise RuntimeError("`inputs` argument to `backward()` cannot be empty.")
     _check_args(tensors, grad_tensors, inputs)
     grads = _make_grads(tensors, grad_tensors, create_graph)
+    if create_graph and _create_graph_warning[0]:
+        _create_graph_warning[0] = False  # torch warns once per process (TORCH_WARN_ONCE)
+        import warnings
+
+        warnings.warn(
+            "Using backward() with create_graph=True will create a reference cycle between the "
+            "parameter and its gradient which can cause a memory leak. We recommend using "
+            "autograd.grad when creating the graph to avoid this. If you have to use this "
+            "function, make sure to reset the .grad fields of your parameters to None after "
+            "use to break the cycle and avoid the leak.", UserWarning, stacklevel=2)
     run_backward(tensors, grads, retain_graph, create_graph, inputs=inputs, accumulate=True)
+
+
+_create_graph_warning = [True]
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,

@@ -450,8 +450,8 @@ class AccumulateGrad(Node):
             # then the new buffer is ours to update in place.
             var._grad = (var.grad + grad).detach()
             var._grad_private = True
-        for hook in var._post_acc_hooks or ():
-            hook(var)
+        if var._post_acc_hooks:
+            _run_post_accumulate_hooks(var)
 
 
 def _own_grad(grad, var, claimed):
@@ -776,6 +776,7 @@ def _run_pre_hooks(node, grads):
                 if grads[nr] is not None:
                     new = fn(grads[nr])
                     if new is not None:
+                        _check_tensor_hook_result(fn, grads[nr], new)
                         grads[nr] = new
                 elif getattr(fn, "_sees_none", False):  # register_multi_grad_hook's count
                     fn(None)
@@ -792,15 +793,54 @@ def _run_leaf_hooks(hooks, grad):
     for hook in list(hooks or ()):
         new = hook(grad)
         if new is not None:
+            _check_tensor_hook_result(hook, grad, new)
             grad = new
     return grad
+
+
+def _typename(obj) -> str:
+    """Python's ``tp_name`` of ``obj``'s type, as PyTorch's hook errors name it."""
+    from .._tensor import Tensor
+
+    cls = type(obj)
+    if isinstance(obj, Tensor) or cls.__module__ == "builtins":
+        return cls.__name__
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def _hook_name(hook) -> str:
+    name = getattr(hook, "__name__", None)
+    return name if isinstance(name, str) else "<unknown>"
+
+
+def _check_tensor_hook_result(hook, original, new):
+    """PyTorch's checks on the gradient a tensor hook returned: a Tensor, of the type (dtype,
+    device, layout) and the size of the one the hook was given."""
+    from .._tensor import Tensor
+
+    if not isinstance(new, Tensor):
+        raise TypeError(f"expected Variable, but hook returned '{_typename(new)}'")
+    if (new._dtype is not original._dtype or new.device.type != original.device.type
+            or new.layout != original.layout):
+        raise RuntimeError(f"hook '{_hook_name(hook)}' has changed the type of value (was "
+                           f"{original.type()} got {new.type()})")
+    if tuple(new.shape) != tuple(original.shape):
+        raise RuntimeError(f"hook '{_hook_name(hook)}' has changed the size of value")
+
+
+def _run_post_accumulate_hooks(var):
+    for hook in var._post_acc_hooks:
+        result = hook(var)
+        if result is not None:  # PyTorch checks it as a replacement for var, then refuses it
+            _check_tensor_hook_result(hook, var, result)
+            raise RuntimeError("Tensor post accumulate grad hooks should return None.")
 
 
 def _run_node_pre_hooks(fns, grads):
     for fn in list(fns):
         new = fn(tuple(grads))
         if new is not None:
-            _check_hook_result(fn, new, len(grads))
+            _check_hook_result(fn, new, grads)
             grads = list(new)
     return grads
 
@@ -830,7 +870,7 @@ def _call_node(node, grads, retain_graph, tensor_type):
         for hook in list(node._post_hooks):
             new = hook(result, tuple(grads))
             if new is not None:
-                _check_hook_result(hook, new, len(result))
+                _check_hook_result(hook, new, result)
                 result = tuple(new)
     if anomaly._enabled[0]:
         anomaly.check(node, result)
@@ -842,11 +882,21 @@ def _call_node(node, grads, retain_graph, tensor_type):
     return result
 
 
-def _check_hook_result(hook, new, expected):
-    if len(new) != expected:
+def _check_hook_result(hook, new, originals):
+    """PyTorch's checks on what a node's hook returned in place of ``originals``: a tuple of
+    as many values, each None or a Tensor like the one it replaces."""
+    if not isinstance(new, tuple):
+        raise TypeError(f"expected tuple, but hook returned '{_typename(new)}'")
+    if len(new) != len(originals):
         name = getattr(hook, "__name__", type(hook).__name__)
         raise RuntimeError(f"hook '{name}' has returned an incorrect number of values (got "
-                           f"{len(new)}, but expected {expected})")
+                           f"{len(new)}, but expected {len(originals)})")
+    for original, value in zip(originals, new):
+        if value is None:
+            continue
+        if original is None:
+            raise RuntimeError("can't replace a None gradient with a non-None value")
+        _check_tensor_hook_result(hook, original, value)
 
 
 def _zeros_for(node, i):

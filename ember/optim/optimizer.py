@@ -185,6 +185,8 @@ class Optimizer(_OptimizerStateMixin):
             param_groups = [{"params": param_groups}]
         for group in param_groups:
             self.add_param_group(group)
+        if defaults.get("fused") and defaults.get("foreach"):  # checked after the groups, as torch
+            raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
 
     # -- printing ---------------------------------------------------------------------------
     def __repr__(self) -> str:

@@ -245,7 +245,10 @@ class _BackwardHookState:
             import warnings
 
             warnings.warn("Full backward hook is firing when gradients are computed with respect "
-                          "to module outputs since no inputs require gradients.", UserWarning,
+                          "to module outputs since no inputs require gradients. See "
+                          "https://docs.pytorch.org/docs/main/generated/torch.nn.Module.html"
+                          "#torch.nn.Module.register_full_backward_hook for more details.",
+                          UserWarning,
                           stacklevel=2)
             for hook in backward_hooks:
                 hook(module, (None,) * max(self.n_args, 1), self.grad_outputs)
