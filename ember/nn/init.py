@@ -338,10 +338,10 @@ def sparse_(tensor: Tensor, sparsity: float, std: float = 0.01, generator=None) 
     num_zeros = int(math.ceil(sparsity * rows))
     if tensor.device.type == "meta":  # nothing to fill and no draws, as PyTorch
         return tensor
-    rng = _rng(generator)
-    arr = rng.normal(0.0, std, (rows, cols), _work(tensor))
+    arr = _rng(generator).normal(0.0, std, (rows, cols), _work(tensor))
+    perm_rng = _rng(None)  # PyTorch's randperm here ignores ``generator``: the global stream
     for c in range(cols):
-        arr[rng.permutation(rows)[:num_zeros], c] = 0
+        arr[perm_rng.permutation(rows)[:num_zeros], c] = 0
     with grad_mode.no_grad():
         return _write(tensor, arr)
 

@@ -284,11 +284,28 @@ class TransformerEncoder(Module):
             out = mod(out, src_mask=mask, is_causal=bool(is_causal),
                       src_key_padding_mask=src_key_padding_mask)
         if self._padding_dropped(src, mask, src_key_padding_mask):
+            _warn_nested_prototype()
             padded = src_key_padding_mask.bool()  # a float mask pads where it is nonzero
             out = out.masked_fill(padded.unsqueeze(-1), 0.0)
         if self.norm is not None:
             out = self.norm(out)
         return out
+
+
+_nested_warned = False
+
+
+def _warn_nested_prototype() -> None:
+    """torch packs the tokens of its sparsity fast path into a (strided) nested tensor, whose
+    constructor warns once per process (TORCH_WARN_ONCE)."""
+    global _nested_warned
+    if not _nested_warned:
+        _nested_warned = True
+        warnings.warn("The PyTorch API of nested tensors is in prototype stage and will change "
+                      "in the near future. We recommend specifying layout=torch.jagged when "
+                      "constructing a nested tensor, as this layout receives active "
+                      "development, has better operator coverage, and works with "
+                      "torch.compile.", UserWarning, stacklevel=2)
 
 
 class TransformerDecoder(Module):
