@@ -264,8 +264,10 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
     if align_corners is not None and mode not in _INTERPOLATING:
         raise ValueError("align_corners option can only be set with the interpolating modes: "
                          "linear | bilinear | bicubic | trilinear")
-    if (size is None) == (scale_factor is None):
+    if size is not None and scale_factor is not None:
         raise ValueError("only one of size or scale_factor should be defined")
+    if size is None and scale_factor is None:
+        raise ValueError("either size or scale_factor should be defined")
     in_size = input.shape[2:]
     if size is not None:
         out_size = (int(size),) * nd if isinstance(size, (int, np.integer)) else \
@@ -577,8 +579,7 @@ def unfold(input: Tensor, kernel_size, dilation=1, padding=0, stride=1) -> Tenso
                            f"{args[0]}, dilation={args[1]}, padding={args[2]}, calculated "
                            f"shape of the array of sliding blocks as {blocks}, but its "
                            "components must be at least one.")
-    out = Unfold.apply(x, *args)
-    return out.squeeze(0) if input.dim() == 3 else out
+    return Unfold.apply(input, ksize=args[0], dilation=args[1], pad=args[2], stride=args[3])
 
 
 def fold(input: Tensor, output_size, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
@@ -610,8 +611,7 @@ def fold(input: Tensor, output_size, kernel_size, dilation=1, padding=0, stride=
                            f"to match the calculated number of sliding blocks {blocks[0]} * "
                            f"{blocks[1]} = {blocks[0] * blocks[1]}, but got input.size(2)="
                            f"{x.shape[2]}.")
-    out = Fold.apply(x, size, ks, dl, pd, st)
-    return out.squeeze(0) if input.dim() == 2 else out
+    return Fold.apply(input, size=size, ksize=ks, dilation=dl, pad=pd, stride=st)
 
 
 def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75,

@@ -36,8 +36,14 @@ def _solve_lower(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     diag = np.diagonal(a, axis1=-2, axis2=-1)
     if a.shape[-1] and np.all(diag != 0) and np.all(np.isfinite(a)):
         batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
-        return np.linalg.solve(np.broadcast_to(a, batch + a.shape[-2:]),
-                               np.broadcast_to(b, batch + b.shape[-2:]))
+        x = np.linalg.solve(np.broadcast_to(a, batch + a.shape[-2:]),
+                            np.broadcast_to(b, batch + b.shape[-2:]))
+        # LU's row swaps leave round-off (1e-17, -0.) where substitution, as torch's trsm,
+        # gives exact zeros: x[i, j] is b[i, j] / a[i, i] while b[:i + 1, j] is all zero
+        leading_zero = np.cumsum(b != 0, axis=-2) == 0
+        if leading_zero.any():
+            x = np.where(leading_zero, b / diag[..., :, None], x)
+        return x
     return _substitute(a, b)
 
 

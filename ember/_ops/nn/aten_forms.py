@@ -86,7 +86,7 @@ def pdist(input: Tensor, p: float = 2.0) -> Tensor:
         raise RuntimeError(f"pdist only supports 2D tensors, got: {input.ndim}D")
     if input._dtype.category != D._FLOAT:
         raise RuntimeError("pdist only supports floating-point dtypes")
-    if p < 0:
+    if not p >= 0:  # NaN too
         raise RuntimeError("pdist only supports non-negative p values")
     e = _ember()
     n = input.shape[0]

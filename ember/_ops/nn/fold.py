@@ -17,11 +17,16 @@ def _blocks(size, ksize, dilation, pad, stride):
 
 
 class Unfold(Op):
-    """``(N, C, H, W) -> (N, C*kh*kw, L)``: one strided copy of the zero-padded input."""
+    """``(N, C, H, W) -> (N, C*kh*kw, L)``: one strided copy of the zero-padded input; an
+    unbatched ``(C, H, W)`` input gives ``(C*kh*kw, L)`` in the same node, as torch's im2col."""
+
+    _name = "Im2ColBackward0"
 
     @staticmethod
-    def forward(ctx, x, ksize, dilation, pad, stride):
+    def forward(ctx, x, *, ksize, dilation, pad, stride):
         refuse("im2col", ctx.inputs[0]._dtype)  # torch's im2col has no integer loop
+        batched = x.ndim == 4
+        x = x if batched else x[None]
         ctx.args = (x.shape[2:], ksize, dilation, pad, stride)
         n, c, h, w = x.shape
         if any(pad):
@@ -34,21 +39,28 @@ class Unfold(Op):
         win = as_strided(padded, (n, c, ksize[0], ksize[1], oh, ow),
                          (s[0], s[1], s[2] * dilation[0], s[3] * dilation[1], s[2] * stride[0],
                           s[3] * stride[1]), writeable=False)
-        return ascontiguousarray(win).reshape(n, c * ksize[0] * ksize[1], oh * ow)
+        out = ascontiguousarray(win).reshape(n, c * ksize[0] * ksize[1], oh * ow)
+        return out if batched else out[0]
 
     @staticmethod
     def backward(ctx, grad):
         size, ksize, dilation, pad, stride = ctx.args
-        return Fold.apply(grad, size, ksize, dilation, pad, stride)
+        return Fold.apply(grad, size=size, ksize=ksize, dilation=dilation, pad=pad,
+                          stride=stride)
 
 
 class Fold(Op):
-    """``(N, C*kh*kw, L) -> (N, C, H, W)``: overlapping blocks are summed (slice adds)."""
+    """``(N, C*kh*kw, L) -> (N, C, H, W)``: overlapping blocks are summed (slice adds); an
+    unbatched ``(C*kh*kw, L)`` input gives ``(C, H, W)``, as torch's col2im."""
+
+    _name = "Col2ImBackward0"
 
     @staticmethod
-    def forward(ctx, cols, size, ksize, dilation, pad, stride):
+    def forward(ctx, cols, *, size, ksize, dilation, pad, stride):
         refuse("col2im", ctx.inputs[0]._dtype)
         ctx.args = (ksize, dilation, pad, stride)
+        batched = cols.ndim == 3
+        cols = cols if batched else cols[None]
         n, ck, _ = cols.shape
         kk = ksize[0] * ksize[1]
         c = ck // kk
@@ -60,9 +72,10 @@ class Fold(Op):
             r, q = i * dilation[0], j * dilation[1]
             out[:, :, r:r + (oh - 1) * stride[0] + 1:stride[0],
                 q:q + (ow - 1) * stride[1] + 1:stride[1]] += blocks[:, :, i, j]
-        return ascontiguousarray(out[:, :, pad[0]:pad[0] + size[0], pad[1]:pad[1] + size[1]])
+        out = ascontiguousarray(out[:, :, pad[0]:pad[0] + size[0], pad[1]:pad[1] + size[1]])
+        return out if batched else out[0]
 
     @staticmethod
     def backward(ctx, grad):
         ksize, dilation, pad, stride = ctx.args
-        return Unfold.apply(grad, ksize, dilation, pad, stride)
+        return Unfold.apply(grad, ksize=ksize, dilation=dilation, pad=pad, stride=stride)

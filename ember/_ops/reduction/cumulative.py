@@ -177,24 +177,50 @@ def logcumsumexp(input: Tensor, dim: int, *, out=None) -> Tensor:
 # Written as torch writes them (aten/src/ATen/native/Integration.cpp), so dtypes and gradients
 # follow from the ember ops used.
 
+def _bad_arguments(name: str, got: str) -> TypeError:
+    """torch's argument-parser error, its overloads one per line."""
+    sigs = ["(Tensor y, Tensor x, *, int dim = -1)", "(Tensor y, *, Number dx = 1, int dim = -1)"]
+    if name == "trapz":
+        sigs = ["(Tensor y, *, float dx = 1, int dim = -1)", sigs[0]]
+    return TypeError(f"{name}() received an invalid combination of arguments - got ({got}), but "
+                     "expected one of:\n" + "".join(f" * {s}\n" for s in sigs))
+
+
+def _spacing_number(name: str, dx):
+    """``dx`` as torch's argument parser reads it: a Python or NumPy number, or a 0-d tensor
+    that needs no grad (``trapz`` takes a float, so a bool too, never a complex)."""
+    if isinstance(dx, Tensor):
+        if dx.ndim != 0 or dx.requires_grad:
+            raise _bad_arguments(name, "Tensor, dx=Tensor")
+        if name == "trapz" and dx._dtype.is_complex:
+            raise RuntimeError("value cannot be converted to type double without overflow")
+        dx = dx.item()
+    elif not isinstance(dx, (bool, int, float, complex, np.number)) or (
+            name == "trapz" and isinstance(dx, (complex, np.complexfloating))):
+        raise _bad_arguments(name, f"Tensor, dx={type(dx).__name__}")
+    return float(dx) if name == "trapz" else dx
+
+
 def _check_spacing(name: str, y: Tensor, x, dx, dim: int):
+    """Checks the arguments as torch does; returns ``dx`` as a number (or None)."""
     if not isinstance(y, Tensor):
         raise TypeError(f"{name}(): argument 'y' (position 1) must be Tensor, not "
                         f"{type(y).__name__}")
     if x is not None and (dx is not None or not isinstance(x, Tensor)):
-        got = type(x).__name__ if dx is None else f"{type(x).__name__}, dx"
-        raise TypeError(f"{name}() received an invalid combination of arguments - got (Tensor, "
-                        f"{got}), but expected one of: (Tensor y, Tensor x, *, int dim = -1) or "
-                        "(Tensor y, *, Number dx = 1, int dim = -1)")
+        got = type(x).__name__ if dx is None else f"{type(x).__name__}, dx={type(dx).__name__}"
+        raise _bad_arguments(name, f"Tensor, {got}")
+    if dx is not None:
+        dx = _spacing_number(name, dx)
+    name = "trapezoid" if name == "trapz" else name  # trapz's checks past parsing are trapezoid's
     if y._dtype is D.bool or (x is not None and x._dtype is D.bool):
         which = "`y`" if x is None else "`x` or `y`"
         raise RuntimeError(f"{name}: received a bool input for {which}, but bool is not "
                            "supported")
     if y.ndim == 0:
         raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
-    if dx is not None and (isinstance(dx, (bool, complex)) or not isinstance(
-            dx, (int, float, np.number))):
+    if dx is not None and (isinstance(dx, (bool, complex, np.bool_, np.complexfloating))):
         raise RuntimeError(f"{name}: Currently, we only support dx as a real number.")
+    return dx
 
 
 def _sample_steps(name: str, y: Tensor, x: Tensor, dim: int) -> Tensor:
@@ -217,7 +243,11 @@ def trapezoid(y: Tensor, x: Tensor | None = None, *, dx=None, dim: int = -1) -> 
         >>> ember.trapezoid(ember.tensor([1., 2., 4.]), ember.tensor([0., 1., 3.]))
         tensor(7.5000)
     """
-    _check_spacing("trapezoid", y, x, dx, dim)
+    return _trapezoid("trapezoid", y, x, dx, dim)
+
+
+def _trapezoid(name: str, y: Tensor, x, dx, dim: int) -> Tensor:
+    dx = _check_spacing(name, y, x, dx, dim)
     dim = wrap_dim(dim, y.ndim)
     n = y.shape[dim]
     if n == 0:
@@ -241,7 +271,7 @@ def trapz(y: Tensor, x: Tensor | None = None, *, dx=None, dim: int = -1) -> Tens
         >>> ember.trapz(ember.tensor([1., 2., 4.]), dx=2.0)
         tensor(9.)
     """
-    return trapezoid(y, x, dx=dx, dim=dim)
+    return _trapezoid("trapz", y, x, dx, dim)
 
 
 def cumulative_trapezoid(y: Tensor, x: Tensor | None = None, *, dx=None,
@@ -253,7 +283,7 @@ def cumulative_trapezoid(y: Tensor, x: Tensor | None = None, *, dx=None,
         >>> ember.cumulative_trapezoid(ember.tensor([1., 2., 4.]))
         tensor([1.5000, 4.5000])
     """
-    _check_spacing("cumulative_trapezoid", y, x, dx, dim)
+    dx = _check_spacing("cumulative_trapezoid", y, x, dx, dim)
     dim = wrap_dim(dim, y.ndim)
     n = max(y.shape[dim] - 1, 0)
     pairs = y.narrow(dim, 0, n) + y.narrow(dim, 1, n) if n else y.narrow(dim, 0, 0)

@@ -203,6 +203,21 @@ def logsumexp(input: Tensor, dim, keepdim: bool = False) -> Tensor:
     return LogSumExp.apply(input, axes=_axes(input, dim), keepdim=keepdim)
 
 
+def _check_cov_weights(name: str, w: Tensor, n_obs: int, category: int, kind: str):
+    """torch's checks on ``fweights`` (integers, bool not) and ``aweights`` (floating), in order."""
+    if w.ndim > 1:
+        raise RuntimeError(f"cov(): expected {name} to have one or fewer dimensions but got "
+                           f"{name} with {w.ndim} dimensions")
+    if w._dtype.category != category or w._dtype is D.bool:
+        raise RuntimeError(f"cov(): expected {name} to have {kind} dtype but got {name} with "
+                           f"{_type_title(w._dtype)} dtype")
+    if w.numel() != n_obs:
+        raise RuntimeError(f"cov(): expected {name} to have the same numel as there are "
+                           f"observations in the input but got {w.numel()} != {n_obs}")
+    if (w._data < 0).any():
+        raise RuntimeError(f"cov(): {name} cannot be negative")
+
+
 def cov(input: Tensor, *, correction: int = 1, fweights: Tensor | None = None,
         aweights: Tensor | None = None) -> Tensor:
     """Covariance of the variables in the rows of ``input`` (observations in columns).
@@ -212,6 +227,12 @@ def cov(input: Tensor, *, correction: int = 1, fweights: Tensor | None = None,
         tensor([[ 1., -1.],
                 [-1.,  1.]])
     """
+    if isinstance(correction, Tensor) and not correction._dtype.is_floating_point and \
+            correction._dtype is not D.bool and correction.ndim == 0:
+        correction = correction.item()
+    if isinstance(correction, bool) or not isinstance(correction, (int, np.integer)):
+        raise TypeError(f"cov(): argument 'correction' must be int, not "
+                        f"{type(correction).__name__}")
     if input.ndim > 2:
         raise RuntimeError(f"cov(): expected input to have two or fewer dimensions but got an "
                            f"input with {input.ndim} dimensions")
@@ -223,19 +244,10 @@ def cov(input: Tensor, *, correction: int = 1, fweights: Tensor | None = None,
     n_obs = x.shape[1]
     w = None
     if fweights is not None:
-        if fweights.ndim > 1 or fweights._dtype.is_floating_point or fweights.numel() != n_obs:
-            raise RuntimeError("cov(): expected fweights to be a 1-D integer tensor with "
-                               f"{n_obs} elements (one per observation)")
-        if (fweights._data < 0).any():
-            raise RuntimeError("cov(): fweights cannot be negative")
+        _check_cov_weights("fweights", fweights, n_obs, D._INT, "integral")
         w = fweights
     if aweights is not None:
-        if aweights.ndim > 1 or not aweights._dtype.is_floating_point or \
-                aweights.numel() != n_obs:
-            raise RuntimeError("cov(): expected aweights to be a 1-D floating tensor with "
-                               f"{n_obs} elements (one per observation)")
-        if (aweights._data < 0).any():
-            raise RuntimeError("cov(): aweights cannot be negative")
+        _check_cov_weights("aweights", aweights, n_obs, D._FLOAT, "floating point")
         w = aweights if w is None else w * aweights
     if w is None:
         avg = x.mean(1)
