@@ -39,6 +39,13 @@ class FunctionCtx:
 
     def save_for_backward(self, *tensors) -> None:
         """Keep tensors for backward; ``ctx.saved_tensors`` checks they were not changed since."""
+        if self.__dict__.get("_user_recording"):  # torch checks only what a graph will keep
+            from .._tensor import Tensor
+
+            for i, t in enumerate(tensors):
+                if t is not None and not isinstance(t, Tensor):
+                    raise TypeError("save_for_backward can only save variables, but argument "
+                                    f"{i} is of type {type(t).__name__}")
         Node.save_for_backward(self, *tensors)
 
     def save_for_forward(self, *tensors) -> None:
@@ -194,10 +201,13 @@ class Function(metaclass=_FunctionMeta):
         needs = tuple(isinstance(a, Tensor) and a._requires_grad for a in args)
         record = _state.enabled and any(needs)
         ctx.needs_input_grad = needs
+        ctx._user_recording = record and not cls.__module__.startswith("ember.")
         ctx._num_args = len(args)
         ctx._tensor_positions = positions
 
         split_style = cls.setup_context is not Function.setup_context
+        if _functorch_layers and not cls.__module__.startswith("ember."):
+            _check_functorch_support(cls, split_style)
         tangents = _input_tangents(args)
         if tangents is not None and cls.jvp is Function.jvp:
             Function.jvp(ctx)  # raises: forward mode needs the Function's own rule
@@ -232,6 +242,43 @@ class Function(metaclass=_FunctionMeta):
         if tangents is not None:
             _run_jvp(cls, ctx, tangents, outs)
         return outs[0] if single else outs
+
+
+# The ember.func transforms now running, outermost first: "vmap", "grad" (grad, vjp,
+# jacrev) or "jvp" (jvp, jacfwd, linearize). torch refuses a user's Function under any of them
+# unless it is written for them (setup_context; a vmap rule; a jvp rule).
+_functorch_layers: list = []
+_FUNC_DOCS = "For more details, please see https://pytorch.org/docs/main/notes/extending.func.html"
+
+
+class functorch_layer:
+    """Marks the body of an ``ember.func`` transform (``kind``: "vmap", "grad" or "jvp")."""
+
+    def __init__(self, kind: str):
+        self.kind = kind
+
+    def __enter__(self):
+        _functorch_layers.append(self.kind)
+
+    def __exit__(self, *exc):
+        _functorch_layers.pop()
+
+
+def _check_functorch_support(cls, split_style: bool) -> None:
+    """torch's refusals of a Function applied inside ``vmap``/``grad``/``jvp``/...: it must
+    override ``setup_context``; under vmap have a ``vmap`` rule (or ``generate_vmap_rule``);
+    under forward mode a ``jvp`` rule."""
+    if not split_style:
+        raise RuntimeError("In order to use an autograd.Function with functorch transforms "
+                           "(vmap, grad, jvp, jacrev, ...), it must override the setup_context "
+                           f"staticmethod. {_FUNC_DOCS}")
+    if ("vmap" in _functorch_layers and getattr(cls, "vmap", None) is None
+            and not getattr(cls, "generate_vmap_rule", False)):
+        raise RuntimeError(f"You tried to vmap over {cls.__name__}, but it does not have vmap "
+                           "support. Please override and implement the vmap staticmethod or set "
+                           f"generate_vmap_rule=True. {_FUNC_DOCS}")
+    if "jvp" in _functorch_layers and cls.jvp is Function.jvp:
+        Function.jvp(None)  # raises torch's NotImplementedError
 
 
 def _hide_vmap_tags(cls, args):

@@ -9,6 +9,7 @@ either way.
 
 from __future__ import annotations
 
+from ..autograd.function import functorch_layer
 from ..utils._pytree import tree_unflatten
 from ._forward import JVP
 from ._reverse import check_vjp_outputs, vjp_with_argnums, wraps
@@ -114,8 +115,9 @@ def jacfwd(func, argnums=0, has_aux: bool = False, *, randomness: str = "error")
         check_randomness(randomness)
         check_real("jacfwd", args, is_input=True)
         nums = check_argnums(argnums, len(args))
-        trace = call_checking_randomness(TracedCall, randomness, None, func, args, kwargs,
-                                         nums, has_aux, JVP)
+        with functorch_layer("vmap"):  # torch's jacfwd is vmap over jvp
+            trace = call_checking_randomness(TracedCall, randomness, None, func, args, kwargs,
+                                             nums, has_aux, JVP)
         check_vjp_outputs(trace.flat_outputs, JVP)
         check_real("jacfwd", trace.flat_outputs, is_input=False)
         n_out = sum(o.numel() for o in trace.flat_outputs)

@@ -29,6 +29,7 @@ import weakref
 
 from .. import autograd
 from .._tensor import Tensor
+from ..autograd.function import functorch_layer
 from ..autograd.grad_mode import enable_grad, is_grad_enabled
 from ..autograd.graph import AccumulateGrad
 from ..utils._pytree import tree_flatten, tree_unflatten
@@ -118,7 +119,8 @@ class TracedCall:
                 diff_wrapped = new_args[argnums] if isinstance(argnums, int) else \
                     tuple(new_args[i] for i in argnums)
             self.flat_inputs, self.input_spec = tree_flatten(diff_wrapped)
-            out = func(*new_args, **kwargs)
+            with functorch_layer("jvp" if api.startswith("jvp(") else "grad"):
+                out = func(*new_args, **kwargs)
         self.aux = None
         if has_aux:
             if not (isinstance(out, tuple) and len(out) == 2):

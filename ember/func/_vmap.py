@@ -31,6 +31,7 @@ from __future__ import annotations
 import functools
 
 from .._tensor import Tensor
+from ..autograd.function import _functorch_layers
 from ..utils._pytree import _broadcast_to_and_flatten as broadcast_to_and_flatten
 from ..utils._pytree import tree_flatten, tree_unflatten
 
@@ -125,6 +126,7 @@ def _enter() -> _Level:
     if not _running:
         _core.set_vmap(_mark)
     _running.append(level)
+    _functorch_layers.append("vmap")
     return level
 
 
@@ -133,6 +135,7 @@ def _exit(level: _Level) -> None:
 
     level.active = False
     _running.remove(level)
+    _functorch_layers.pop()
     if not _running:
         _core.set_vmap(None)
 

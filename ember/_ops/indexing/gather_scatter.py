@@ -22,7 +22,15 @@ from ..._tensor import Tensor
 from .._core import Op, _named, unbroadcast, wrap_dim
 from .._dispatch import refuse_shell
 from ..inplace import _type_title, apply_inplace
-from .subscript import AdvancedIndex, IndexAccumulate, IndexPut, _Index, parse_index
+from .subscript import (
+    AdvancedIndex,
+    IndexAccumulate,
+    IndexPut,
+    _check_value_shape,
+    _Index,
+    _region_shape,
+    parse_index,
+)
 
 __all__ = ["gather", "scatter", "scatter_add", "index_select", "index_add", "index_copy",
            "index_fill", "index_put", "masked_fill", "masked_select", "masked_scatter", "take",
@@ -374,7 +382,15 @@ def index_fill_(self, dim, index, value):
 
 def index_put(input: Tensor, indices, values, accumulate: bool = False) -> Tensor:
     """``input`` with ``input[indices] = values`` (or ``+=`` with ``accumulate=True``)."""
-    idx = parse_index(input._data.shape, tuple(indices))
+    indices = tuple(indices)
+    for i, index in enumerate(indices):  # torch's binding takes a list of tensors only
+        if not isinstance(index, Tensor):
+            raise TypeError(f"expected Tensor as element {i} in argument 0, but got "
+                            f"{type(index).__name__}")
+    if len(indices) > input.ndim:
+        raise IndexError(f"too many indices for tensor of dimension {input.ndim} "
+                         f"(got {len(indices)})")
+    idx = parse_index(input._data.shape, indices)
     if input._dtype in D.SHELL:
         refuse_shell("index_put", input._dtype)
     if not isinstance(values, Tensor):
@@ -383,10 +399,12 @@ def index_put(input: Tensor, indices, values, accumulate: bool = False) -> Tenso
         raise RuntimeError(f"Index put requires the source and destination dtypes match, got "
                            f"{_type_title(input._dtype)} for the destination and "
                            f"{_type_title(values._dtype)} for the source.")
+    # torch broadcasts values to the indexed region as they are (no leading 1s dropped)
+    region_shape = _region_shape(input, idx)
+    _check_value_shape(values._data.shape, region_shape, True, input._dtype)
     if not accumulate:
         return IndexPut.apply(input, values, idx=idx)
     region = input._data[idx.basic]
-    region_shape = region[idx.adv].shape if idx.adv is not None else region.shape
     values = values.expand(region_shape)
     if idx.adv is None:  # basic only: the region is a plain slice
         from .subscript import BasicIndexBackward
@@ -430,9 +448,24 @@ class MaskedFill(Op):
         return gx, gv
 
 
+# the C++ element type torch's masked_fill_ names in its refusal of a non-bool mask
+_CPP_TYPE_NAMES = {"uint8": "unsigned char", "int8": "signed char", "int16": "short int",
+                   "int32": "int", "int64": "long int", "uint16": "short unsigned int",
+                   "uint32": "unsigned int", "uint64": "long unsigned int", "float16": "c10::Half",
+                   "bfloat16": "c10::BFloat16", "float32": "float", "float64": "double",
+                   "complex64": "c10::complex<float>", "complex128": "c10::complex<double>"}
+
+
 def _check_mask(mask, name):
     if not isinstance(mask, Tensor) or mask._dtype is not D.bool:
-        dt = mask._dtype.name if isinstance(mask, Tensor) else type(mask).__name__
+        if not isinstance(mask, Tensor):
+            dt = type(mask).__name__
+        elif name == "masked_select:":
+            raise RuntimeError("masked_select: expected BoolTensor for mask")
+        elif name == "masked_fill_":
+            dt = _CPP_TYPE_NAMES.get(mask._dtype.name, f"c10::{_type_title(mask._dtype)}")
+        else:
+            dt = _type_title(mask._dtype)
         raise RuntimeError(f"{name} only supports boolean masks, but got mask with dtype {dt}")
 
 

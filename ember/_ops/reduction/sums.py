@@ -326,12 +326,18 @@ class Cumprod(Op):
 def _cumprod_grad(x: np.ndarray, g: np.ndarray, dim: int) -> np.ndarray:
     x, g = np.moveaxis(x, dim, -1), np.moveaxis(g, dim, -1)
     n = x.shape[-1]
-    left = np.cumprod(np.concatenate([np.ones_like(x[..., :1]), x[..., :-1]], -1), -1)
+    with np.errstate(invalid="ignore"):
+        left = np.cumprod(np.concatenate([np.ones_like(x[..., :1]), x[..., :-1]], -1), -1)
     s = np.empty_like(g)
     s[..., n - 1] = g[..., n - 1]
     for i in range(n - 2, -1, -1):
         s[..., i] = g[..., i] + x[..., i + 1] * s[..., i + 1]
-    return np.moveaxis(left * s, -1, dim)
+    # past the first zero the gradient is exactly +0 in torch (no -0.0, nor nan from 0 * inf)
+    zero = x == 0
+    past_zero = (np.cumsum(zero, -1) - zero) > 0
+    with np.errstate(invalid="ignore"):
+        res = np.where(past_zero, np.zeros((), left.dtype), left * s)
+    return np.moveaxis(res, -1, dim)
 
 
 def cumprod(input: Tensor, dim: int, *, dtype=None) -> Tensor:

@@ -192,8 +192,10 @@ def fill(input: Tensor, value) -> Tensor:
 def _tri_indices(row: int, col: int, offset: int, dtype, device, upper: bool) -> Tensor:
     dtype = D.int64 if dtype is None else D.to_dtype(dtype)
     if dtype not in (D.int64, D.int32):
-        raise RuntimeError(f"\"{'triu' if upper else 'tril'}_indices\" not implemented for "
-                           f"'{dtype}'")
+        from ..inplace import _type_title
+
+        raise NotImplementedError(f"\"{'triu' if upper else 'tril'}_indices\" not implemented "
+                                  f"for '{_type_title(dtype)}'")
     if row < 0 or col < 0:
         raise RuntimeError(f"row must be non-negative, got{row}" if row < 0 else
                            f"col must be non-negative, got{col}")
