@@ -143,7 +143,8 @@ class set_grad_enabled(_GradModeContext):
 
 
 class inference_mode(_GradModeContext):
-    """Like ``no_grad``, for pure inference (``mode=False`` makes it a no-op)."""
+    """Like ``no_grad``, for pure inference. ``mode=False`` leaves inference mode and, as in
+    PyTorch, turns recording on (even inside ``no_grad``) until the block ends."""
 
     def __init__(self, mode: bool = True):
         self.mode = mode
@@ -157,8 +158,7 @@ class inference_mode(_GradModeContext):
 
     def __enter__(self):
         self._prev = (_state.enabled, _state.inference)
-        if self.mode:
-            _state.enabled, _state.inference = False, True
+        _state.enabled, _state.inference = not self.mode, bool(self.mode)
 
     def __exit__(self, *exc):
         _state.enabled, _state.inference = self._prev

@@ -20,7 +20,7 @@ from ..._autocast import hot as _amp
 from ..._backend import get_array_module as xp_of
 from ..._tensor import Tensor
 from ...autograd import grad_mode
-from .._core import Op
+from .._core import Op, set_node_name
 from .linear_softmax import Softmax, _np_softmax, _row_max, _row_sum, _t
 
 __all__: list = []
@@ -331,14 +331,28 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
         if ignore_index >= 0:  # a class to ignore has no meaning for probabilities
             raise RuntimeError("ignore_index is not supported for floating point target")
         _check_weight(input, weight, probs=True)
-        return _cross_entropy_probs(input, target, weight, reduction, label_smoothing)
+        # torch's composite ends in -(logp * target).sum(), divided by N for a mean
+        return set_node_name(_cross_entropy_probs(input, target, weight, reduction,
+                                                  label_smoothing),
+                             "DivBackward1" if reduction == "mean" else "NegBackward0")
     _check_target(input, target, "cross_entropy")
     weight = _check_index_target(input, target, weight)
     x2 = _to_2d(input)
     none_shape = tuple(target.shape) if input.ndim > 1 else ()  # a (1,) target too
     coef = _index_coef(x2, target, weight, ignore_index, reduction, label_smoothing)
     out = SoftmaxCrossEntropy.apply(x2, coef=coef, reduce=reduction != "none")
-    return _finish(out, reduction, none_shape, x2.shape[0])
+    # torch adds the smoothing term to the nll loss: (1 - ls) * nll + ls / C * smooth
+    return set_node_name(_finish(out, reduction, none_shape, x2.shape[0]),
+                         "AddBackward0" if label_smoothing else
+                         _nll_node_name(input.ndim, reduction))
+
+
+def _nll_node_name(ndim: int, reduction: str) -> str:
+    """The node torch's nll_loss leaves on top: its 2-D kernel for (N, C, d1, ...) inputs
+    (which it views as 4-D and back, so a 'none' result of a 3-D or 5-D+ input is a view)."""
+    if ndim <= 2:
+        return "NllLossBackward0"
+    return "ViewBackward0" if reduction == "none" and ndim != 4 else "NllLoss2DBackward0"
 
 
 def _common_case(input, target, weight, ignore_index, reduction, smoothing, size_average,
@@ -420,7 +434,8 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
     x2 = _to_2d(input)
     coef = _index_coef(x2, target, weight, ignore_index, reduction, 0.0)
     out = NllLoss.apply(x2, coef=coef, reduce=reduction != "none")
-    return _finish(out, reduction, tuple(target.shape) if input.ndim > 1 else (), x2.shape[0])
+    return set_node_name(_finish(out, reduction, tuple(target.shape) if input.ndim > 1 else (),
+                                 x2.shape[0]), _nll_node_name(input.ndim, reduction))
 
 
 def _legacy_reduction(size_average, reduce, reduction: str) -> str:

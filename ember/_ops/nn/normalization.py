@@ -273,6 +273,23 @@ def _refuse_rank(input: Tensor, training: bool, running_mean) -> None:
                      + hint)
 
 
+_VMAP_RUNNING_STATS_ERROR = (
+    "Batch norm got a batched tensor as input while the running_mean or running_var, which "
+    "will be updated in place, were not batched.\nIf you are using a module and do not need "
+    "eval mode, please set `track_running_stats` to be False.If you are using a prebuilt "
+    "module and do not need eval mode, please see the functorch website for resources on how "
+    "to patch your module to work with vmap")
+
+
+def _refuse_unbatched_running_stats(input: Tensor, running_mean, running_var) -> None:
+    """torch's vmap error for training-mode statistics of an input mapped by a running vmap
+    call whose running statistics (updated in place) are not mapped by that call."""
+    levels = [lv for lv in input._vmap_levels if lv.active]
+    for stat in (running_mean, running_var):
+        if stat is not None and any(lv not in stat._vmap_levels for lv in levels):
+            raise RuntimeError(_VMAP_RUNNING_STATS_ERROR)
+
+
 def _empty_batch_norm(input: Tensor, weight, bias, c: int) -> Tensor:
     """An empty input normalizes to an empty result of its dtype, as in torch: no statistics
     (the running ones stay as they are) and no size checks, except that torch picks element 0
@@ -330,6 +347,7 @@ def batch_norm_functional(input: Tensor, running_mean: Tensor | None,
                 f"Expected more than 1 value per channel when training, got input size "
                 f"{input.shape}. Batch statistics need at least two values per channel: "
                 "use a batch larger than 1, or call model.eval() for inference.")
+        _refuse_unbatched_running_stats(input, running_mean, running_var)
         stats = {} if running_mean is not None or running_var is not None else None
         out = set_node_name(NormAffine.apply(input, weight, bias, axes=axes, eps=eps, pshape=pshape,
                                       stats=stats), "NativeBatchNormBackward0")
@@ -454,6 +472,7 @@ def instance_norm_functional(input: Tensor, running_mean: Tensor | None = None,
     if count <= 1:
         raise ValueError(f"Expected more than 1 spatial element when training, got input size "
                          f"{input.shape!r}")  # torch shows the Size: torch.Size([...])
+    _refuse_unbatched_running_stats(input, running_mean, running_var)
     stats = {} if running_mean is not None or running_var is not None else None
     out = NormAffine.apply(input, weight, bias, axes=axes, eps=eps, pshape=pshape, stats=stats,
                            contiguous=True)
