@@ -337,7 +337,14 @@ class LBFGS(Optimizer):
         state["d"], state["t"] = _wrap(d), _wrap(t)
         state["old_dirs"], state["old_stps"], state["ro"] = dirs, steps, ro
         state["H_diag"] = _wrap(h_diag)
-        state["prev_flat_grad"], state["prev_loss"] = _wrap(prev_grad), prev_loss
+        kept = state.get("prev_flat_grad")
+        if isinstance(kept, Tensor) and kept._data.shape == prev_grad.shape:
+            # written in place, as PyTorch's copy_: an optimizer that loaded this state shares
+            # the tensor and sees the change
+            kept._data[...] = prev_grad
+        else:
+            state["prev_flat_grad"] = _wrap(prev_grad)
+        state["prev_loss"] = prev_loss
         return first_loss
 
     @staticmethod

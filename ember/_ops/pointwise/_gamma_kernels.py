@@ -126,6 +126,45 @@ def digamma(x: np.ndarray) -> np.ndarray:
     return out
 
 
+
+# torch's float32 digamma runs in float32 arithmetic (its own kernel, not a rounded float64
+# value): the same recurrence, its 7-term asymptotic polynomial and its value at 10
+_DIGAMMA_F32_POLY = np.array([8.33333333333333333333E-2, -2.10927960927960927961E-2,
+                              7.57575757575757575758E-3, -4.16666666666666666667E-3,
+                              3.96825396825396825397E-3, -8.33333333333333333333E-3,
+                              8.33333333333333333333E-2], np.float32)
+_PSI_10_F32 = np.float32(2.25175258906672110764)
+
+
+def digamma_float32(x: np.ndarray) -> np.ndarray:
+    """digamma of a float32 array as torch's float kernel computes it (float32 steps; its
+    polynomial's multiply-adds fused, the log correctly rounded)."""
+    one = np.float32(1)
+    x = np.asarray(x, np.float32)
+    with _errstate():
+        neg = x < 0
+        z = np.where(neg, one - x, np.where(x == 0, one, x))  # NaN stays NaN
+        acc = np.zeros_like(z)
+        while True:  # push z to 10 or beyond, 1/z at a time
+            low = z < 10
+            if not low.any():
+                break
+            acc = np.where(low, acc - one / z, acc)
+            z = np.where(low, z + one, z)
+        inv2 = one / (z * z)
+        poly = np.full_like(z, _DIGAMMA_F32_POLY[0])
+        for c in _DIGAMMA_F32_POLY[1:]:
+            poly = (poly.astype(np.float64) * inv2 + np.float64(c)).astype(np.float32)
+        tail = np.where(z < np.float32(1e17), inv2 * poly, np.float32(0))
+        log_z = np.log(z.astype(np.float64)).astype(np.float32)
+        out = np.where(z == 10, acc + _PSI_10_F32, acc + log_z - np.float32(0.5) / z - tail)
+        if neg.any():  # reflection: psi(x) = psi(1 - x) - pi / tan(pi x), the tangent in double
+            r = np.modf(x.astype(np.float64))[0]
+            cot = (np.pi / np.tan(np.pi * r)).astype(np.float32)
+            out = np.where(neg, np.where(r == 0, np.float32(np.nan), out - cot), out)
+        out = np.where(x == 0, np.copysign(np.float32(np.inf), -x), out)
+    return out.astype(np.float32, copy=False)
+
 # zeta(k) - 1 = hurwitz(k, 2) for k = 2..28: the Taylor coefficients of lgamma about 1 and 2
 _ZM1 = hurwitz(np.arange(2, 29, dtype=np.float64), 2.0)
 _LG_COEF = np.concatenate([[0.0, 0.0], (-1.0) ** np.arange(2, 29) * _ZM1 / np.arange(2, 29)])

@@ -24,7 +24,7 @@ def _quantile(input: Tensor, q, dim, keepdim: bool, interpolation: str, ignore_n
     if interpolation not in _INTERP:
         raise RuntimeError(f"quantile() interpolation must be one of linear, lower, higher, "
                            f"midpoint or nearest, but got {interpolation}")
-    if not input._dtype.is_floating_point or input._dtype in D.FLOAT8:
+    if input._dtype not in (D.float32, D.float64):  # float16/bfloat16 refused too, as torch
         raise RuntimeError("quantile() input tensor must be either float or double dtype")
     if isinstance(q, Tensor) and q._dtype is not input._dtype:
         raise RuntimeError("quantile() q tensor must be same dtype as the input tensor")
@@ -49,22 +49,30 @@ def _quantile(input: Tensor, q, dim, keepdim: bool, interpolation: str, ignore_n
     count = valid if ignore_nan else np.full_like(valid, n)
     has_nan = valid < n
     outs = []
-    for qv in qs.reshape(-1):
-        pos = qv * np.maximum(count - 1, 0)
-        lo, hi = np.floor(pos).astype(np.int64), np.ceil(pos).astype(np.int64)
+    # As torch: q in the input's dtype, ranks q * (n - 1) rounded to that dtype (a float32
+    # rank can land on an integer that the float64 product passes), then lerp between the
+    # neighbours with the rank's fraction as weight
+    rdt = s._data.dtype
+    span = np.maximum(count - 1, 0).astype(rdt)
+    for qv in qs.reshape(-1).astype(rdt):
+        pos = qv * span
         if interpolation == "lower":
-            hi = lo
+            pos = np.floor(pos)
         elif interpolation == "higher":
-            lo = hi
+            pos = np.ceil(pos)
         elif interpolation == "nearest":
-            lo = hi = np.round(pos).astype(np.int64)  # round half to even, as torch
-        w = pos - lo if interpolation == "linear" else np.full(pos.shape, 0.5 if interpolation
-                                                               == "midpoint" else 0.0)
+            pos = np.round(pos)  # round half to even, as torch
+        lo, hi = np.floor(pos).astype(np.int64), np.ceil(pos).astype(np.int64)
         lo_t = Tensor._make(np.minimum(lo, n - 1), D.int64).to(input.device)
-        hi_t = Tensor._make(np.minimum(hi, n - 1), D.int64).to(input.device)
-        a, b = gather(s, d, lo_t), gather(s, d, hi_t)
-        v = a + (b - a) * Tensor._make(w.astype(s._data.dtype), s._dtype).to(input.device) \
-            if interpolation in ("linear", "midpoint") else a
+        a = gather(s, d, lo_t)
+        if interpolation in ("linear", "midpoint"):
+            from ..pointwise.binary_math import lerp
+
+            w = pos - lo.astype(rdt) if interpolation == "linear" else np.full_like(pos, 0.5)
+            hi_t = Tensor._make(np.minimum(hi, n - 1), D.int64).to(input.device)
+            v = lerp(a, gather(s, d, hi_t), Tensor._make(w, s._dtype).to(input.device))
+        else:
+            v = a
         nan_mask = (valid == 0) if ignore_nan else has_nan
         if nan_mask.any():
             from ..pointwise.compare import where
