@@ -12,7 +12,7 @@ that one of our threads runs on. Entering a region therefore stops OpenBLAS's po
 thread count; the next multi-threaded GEMM starts the pool again (about 0.1 ms in all). On the
 CNN step (batch 64, 2 cores) this took the median from 63 ms to 48 ms; holding OpenBLAS at one
 thread without stopping its pool made it 76 ms.
-``EMBER_NUM_THREADS`` caps the number of threads (1 turns the pool off).
+``EMBER_NUM_THREADS`` caps the number of threads, OpenBLAS's included (1 turns the pool off).
 
 On a machine whose cores other processes keep busy, a second Python thread can cost far more
 than it gains: a thread the OS wakes may wait a whole scheduler time slice for a core, and one
@@ -59,6 +59,8 @@ def _init():
     env = os.environ.get("EMBER_NUM_THREADS", "")
     if env.isdigit() and int(env) > 0:
         n = min(n, int(env))
+        if _blas_set is not None and _blas_get() > n:
+            _blas_set(n)  # the cap holds for NumPy's OpenBLAS GEMMs too, as set_num_threads
     _threads = max(1, min(n, 8))
 
 

@@ -114,3 +114,21 @@ def test_alone_sees_other_python_threads():
     finally:
         release.set()
         t.join()
+
+
+@needs_blas
+def test_ember_num_threads_caps_openblas_too():
+    # EMBER_NUM_THREADS=1 left NumPy's GEMMs on every core: on a busy machine a small conv's
+    # GEMM then waited on OpenBLAS's other thread (30x slower); the cap now holds for both
+    import os
+    import subprocess
+    import sys
+
+    code = ("import ember; from ember import _threads; "
+            "print(_threads.num_threads(), _threads._blas_get())")
+    env = dict(os.environ, EMBER_NUM_THREADS="1")
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        env.pop(name, None)
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         timeout=300, check=True).stdout.split()
+    assert out == ["1", "1"]
