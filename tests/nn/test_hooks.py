@@ -150,3 +150,20 @@ def test_always_call_forward_hook_runs_when_forward_raises(lib_name):
     with pytest.raises(RuntimeError):
         lin(lib.ones(3))
     assert seen == [None]
+
+
+def test_module_hook_handles_and_flag_dicts_are_torchs_types():
+    torch = pytest.importorskip("torch")
+    for lib in (torch, ember):
+        m = lib.nn.Linear(1, 1)
+        h = m.register_forward_hook(lambda *a: None, with_kwargs=True, always_call=True)
+        p = m.register_forward_pre_hook(lambda *a, **k: None, with_kwargs=True)
+        assert type(h) is lib.utils.hooks.RemovableHandle
+        assert type(h).__name__ == "RemovableHandle"
+        for name in ("_forward_hooks_with_kwargs", "_forward_hooks_always_called",
+                     "_forward_pre_hooks_with_kwargs"):
+            assert type(getattr(m, name)).__name__ == "OrderedDict"
+        h.remove()
+        p.remove()
+        assert not (m._forward_hooks or m._forward_hooks_with_kwargs
+                    or m._forward_hooks_always_called or m._forward_pre_hooks_with_kwargs)

@@ -32,7 +32,8 @@ def histc(input: Tensor, bins: int = 100, min=0, max=0, *, out=None) -> Tensor:
                                   f"'{_type_title(input._dtype)}' (histc needs a floating "
                                   f"tensor: call .float() first)")
     if bins <= 0:
-        raise RuntimeError("torch.histc(): bins must be > 0, but got " + str(bins))
+        raise RuntimeError(f"torch.histogram(): bins must be > 0, but got {bins} for "
+                           "dimension 0")  # torch's histc shares histogram's check
     from ..._backend import to_numpy
 
     x = to_numpy(input.detach()._data).reshape(-1)
@@ -42,10 +43,10 @@ def histc(input: Tensor, bins: int = 100, min=0, max=0, *, out=None) -> Tensor:
     if lo == hi:
         lo, hi = lo - 1, hi + 1
     if lo > hi:
-        raise RuntimeError(f"torch.histc(): max must be larger than min, but got min {min} "
-                           f"max {max}")
+        raise RuntimeError("torch.histc: max must be larger than min")
     if not (np.isfinite(lo) and np.isfinite(hi)):
-        raise RuntimeError(f"torch.histc(): range of [{lo}, {hi}] is not finite")
+        # C++'s default formatting of the numbers, as %g
+        raise RuntimeError(f"torch.histc: range of [{lo:g}, {hi:g}] is not finite")
     # torch works in the input's own dtype, rounding each step: the edges, the range test and
     # (x - min) * bins / (max - min); float64 arithmetic puts some samples one bin over
     cast = x.dtype.type

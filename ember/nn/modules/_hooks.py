@@ -17,48 +17,8 @@ from ...autograd.graph import _zeros_for
 from ...utils.hooks import RemovableHandle
 
 
-class _Handle(RemovableHandle):
-    """Removes a hook from the dicts it was stored in (``handle.remove()``); a
-    ``torch.utils.hooks.RemovableHandle`` to ``isinstance``, as PyTorch's module hook handles."""
-
-    _next_id = 0
-
-    def __init__(self, *stores):
-        self.stores = stores
-        self.id = _Handle._next_id
-        _Handle._next_id += 1
-
-    def remove(self):
-        for store in self.stores:
-            store.pop(self.id, None)
-
-    # torch's handle keeps weak references to its dicts; these hold them strongly (the extra
-    # dicts are plain dicts), and calling one gives the dict, as calling a weak reference does
-    @property
-    def hooks_dict_ref(self):
-        store = self.stores[0]
-        return lambda: store
-
-    @property
-    def extra_dict_ref(self):
-        return tuple((lambda d=d: d) for d in self.stores[1:])
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.remove()
-
-    # plain attribute pickling: the base class's state is its weak references, unused here
-    def __getstate__(self):
-        return self.__dict__
-
-    def __setstate__(self, state):
-        self.__dict__.update(state)
-
-
-def _add(store: OrderedDict, hook, prepend: bool, *extra) -> _Handle:
-    handle = _Handle(store, *extra)
+def _add(store: OrderedDict, hook, prepend: bool, *extra) -> RemovableHandle:
+    handle = RemovableHandle(store, extra_dict=extra)
     store[handle.id] = hook
     if prepend:
         store.move_to_end(handle.id, last=False)
@@ -68,8 +28,8 @@ def _add(store: OrderedDict, hook, prepend: bool, *extra) -> _Handle:
 # Global hooks (``register_module_*``) run for every module, before the module's own hooks.
 _global_forward_pre_hooks: OrderedDict = OrderedDict()
 _global_forward_hooks: OrderedDict = OrderedDict()
-_global_forward_hooks_with_kwargs: dict = {}
-_global_forward_hooks_always_called: dict = {}
+_global_forward_hooks_with_kwargs: OrderedDict = OrderedDict()
+_global_forward_hooks_always_called: OrderedDict = OrderedDict()
 _global_backward_pre_hooks: OrderedDict = OrderedDict()
 _global_backward_hooks: OrderedDict = OrderedDict()
 _global_module_registration_hooks: OrderedDict = OrderedDict()
@@ -82,7 +42,7 @@ def _any_global_call_hooks() -> bool:
                 or _global_backward_pre_hooks)
 
 
-def register_module_forward_pre_hook(hook) -> _Handle:
+def register_module_forward_pre_hook(hook) -> RemovableHandle:
     """Register ``hook(module, args)`` to run before the ``forward`` of every module (before
     each module's own pre-hooks); it may return new args. Meant for debugging and profiling.
 
@@ -94,7 +54,7 @@ def register_module_forward_pre_hook(hook) -> _Handle:
 
 
 def register_module_forward_hook(hook, *, with_kwargs: bool = False,
-                                 always_call: bool = False) -> _Handle:
+                                 always_call: bool = False) -> RemovableHandle:
     """Register ``hook(module, args, output)`` to run after the ``forward`` of every module
     (before each module's own forward hooks); it may return a new output.
 
@@ -111,7 +71,7 @@ def register_module_forward_hook(hook, *, with_kwargs: bool = False,
     return handle
 
 
-def register_module_full_backward_pre_hook(hook) -> _Handle:
+def register_module_full_backward_pre_hook(hook) -> RemovableHandle:
     """Register ``hook(module, grad_output)`` for every module, run before each module's own
     backward pre-hooks; it may return replacement gradients.
 
@@ -122,7 +82,7 @@ def register_module_full_backward_pre_hook(hook) -> _Handle:
     return _add(_global_backward_pre_hooks, hook, False)
 
 
-def register_module_full_backward_hook(hook) -> _Handle:
+def register_module_full_backward_hook(hook) -> RemovableHandle:
     """Register ``hook(module, grad_input, grad_output)`` for every module, run before each
     module's own backward hooks; it may return a new ``grad_input``.
 
@@ -133,7 +93,7 @@ def register_module_full_backward_hook(hook) -> _Handle:
     return _add(_global_backward_hooks, hook, False)
 
 
-def register_module_backward_hook(hook) -> _Handle:
+def register_module_backward_hook(hook) -> RemovableHandle:
     """Deprecated in PyTorch; here it behaves as ``register_module_full_backward_hook``.
 
     Example:
@@ -143,7 +103,7 @@ def register_module_backward_hook(hook) -> _Handle:
     return _add(_global_backward_hooks, hook, False)
 
 
-def register_module_module_registration_hook(hook) -> _Handle:
+def register_module_module_registration_hook(hook) -> RemovableHandle:
     """Register ``hook(module, name, submodule)``, run whenever any module registers a child;
     it may return a replacement child.
 
@@ -154,7 +114,7 @@ def register_module_module_registration_hook(hook) -> _Handle:
     return _add(_global_module_registration_hooks, hook, False)
 
 
-def register_module_parameter_registration_hook(hook) -> _Handle:
+def register_module_parameter_registration_hook(hook) -> RemovableHandle:
     """Register ``hook(module, name, param)``, run whenever any module registers a parameter;
     it may return a replacement parameter.
 
@@ -165,7 +125,7 @@ def register_module_parameter_registration_hook(hook) -> _Handle:
     return _add(_global_parameter_registration_hooks, hook, False)
 
 
-def register_module_buffer_registration_hook(hook) -> _Handle:
+def register_module_buffer_registration_hook(hook) -> RemovableHandle:
     """Register ``hook(module, name, buffer)``, run whenever any module registers a buffer;
     it may return a replacement buffer.
 
@@ -406,7 +366,7 @@ class HookMixin:
     """The hook half of ``Module``."""
 
     def register_forward_pre_hook(self, hook, *, prepend: bool = False,
-                                  with_kwargs: bool = False) -> _Handle:
+                                  with_kwargs: bool = False) -> RemovableHandle:
         """``hook(module, args)`` (or ``hook(module, args, kwargs)`` with ``with_kwargs``) runs
         before ``forward``; it may return new args (or ``(args, kwargs)``)."""
         handle = _add(self._forward_pre_hooks, hook, prepend, self._forward_pre_hooks_with_kwargs)
@@ -415,7 +375,7 @@ class HookMixin:
         return handle
 
     def register_forward_hook(self, hook, *, prepend: bool = False, with_kwargs: bool = False,
-                              always_call: bool = False) -> _Handle:
+                              always_call: bool = False) -> RemovableHandle:
         """``hook(module, args, output)`` (or ``hook(module, args, kwargs, output)``) runs after
         ``forward``; it may return a new output.
 
@@ -431,12 +391,12 @@ class HookMixin:
             self._forward_hooks_always_called[handle.id] = True
         return handle
 
-    def register_full_backward_pre_hook(self, hook, prepend: bool = False) -> _Handle:
+    def register_full_backward_pre_hook(self, hook, prepend: bool = False) -> RemovableHandle:
         """``hook(module, grad_output)`` runs when the output gradients are known; it may
         return replacement gradients."""
         return _add(self._backward_pre_hooks, hook, prepend)
 
-    def register_full_backward_hook(self, hook, prepend: bool = False) -> _Handle:
+    def register_full_backward_hook(self, hook, prepend: bool = False) -> RemovableHandle:
         """``hook(module, grad_input, grad_output)`` runs when the gradients with respect to
         the module's positional tensor inputs are known; it may return new ``grad_input``."""
         if self._is_full_backward_hook is False:
@@ -445,7 +405,7 @@ class HookMixin:
         object.__setattr__(self, "_is_full_backward_hook", True)
         return _add(self._backward_hooks, hook, prepend)
 
-    def register_backward_hook(self, hook) -> _Handle:
+    def register_backward_hook(self, hook) -> RemovableHandle:
         """Deprecated in PyTorch: ``hook(module, grad_input, grad_output)`` runs with the
         gradients of the last autograd node of ``forward`` (for ``nn.Linear``: bias, input and
         ``weight.t()`` of its ``addmm``), not the module's inputs; it may return a new

@@ -53,6 +53,23 @@ def test_reduction_errors_as_torch(torch, expr):
         eval(expr, {"L": ember})
 
 
+@pytest.mark.parametrize("expr", [
+    "L.histc(L.tensor([1., 2.]), bins=2, min=3, max=1)",
+    "L.histc(L.tensor([]), bins=2, min=3, max=1)",
+    "L.histc(L.tensor([1., 2.]), bins=2, min=0, max=float('inf'))",
+    "L.histc(L.tensor([1., float('inf')]), bins=2, min=1, max=1)",
+    "L.histc(L.tensor([1.5, 2.]), bins=2, min=-0.25, max=float('nan'))",
+    "L.histc(L.tensor([1., 2.]), bins=0)",
+    "L.histc(L.tensor([1., 2.]), bins=-3)",
+])
+def test_histc_error_messages_as_torch(torch, expr):
+    with pytest.raises(RuntimeError) as te:
+        eval(expr, {"L": torch})
+    with pytest.raises(RuntimeError) as ee:
+        eval(expr, {"L": ember})
+    assert str(ee.value) == str(te.value)
+
+
 def test_sum_to_size(torch):
     _same(ember.ones(2, 3).sum_to_size(1, 3), torch.ones(2, 3).sum_to_size(1, 3))
     _same(ember.ones(2, 3).sum_to_size((3,)), torch.ones(2, 3).sum_to_size((3,)))
