@@ -92,10 +92,17 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
             attn_mask = attn_mask + _mask_bias(Tensor._make(asarray_like(causal, attn_mask._data)),
                                                attn_mask._data.dtype)
         is_causal = False
-    if enable_gqa and query.dim() >= 3 and key.shape[-3] != query.shape[-3]:
-        rep = query.shape[-3] // key.shape[-3]
-        key = key.repeat_interleave(rep, dim=-3)
-        value = value.repeat_interleave(rep, dim=-3)
+    if enable_gqa and query.dim() >= 3:
+        # key and value heads are each repeated up to the query's heads, independently
+        n_q = query.shape[-3]
+        if n_q % key.shape[-3] != 0 or n_q % value.shape[-3] != 0:
+            # sic: PyTorch's message ends mid-sentence
+            raise RuntimeError("Number of heads in key and value must divide the number of "
+                               "heads in ")
+        if key.shape[-3] != n_q:
+            key = key.repeat_interleave(n_q // key.shape[-3], dim=-3)
+        if value.shape[-3] != n_q:
+            value = value.repeat_interleave(n_q // value.shape[-3], dim=-3)
     s = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale
     if attn_mask is not None and not is_causal and _captured(attn_mask):
         return _captured_mask_attention(query, key, value, attn_mask, dropout_p, s)

@@ -181,7 +181,7 @@ class LogSigmoid(Op):
     def forward(ctx, x, buffer_dtype=None):
         ctx.save_for_backward(ctx.inputs[0])
         z = np.exp(-np.abs(x))
-        out = -(np.maximum(-x, 0) + np.log1p(z))
+        out = np.minimum(x, 0) - np.log1p(z)  # as torch: +0.0, not -0.0, for large x
         if buffer_dtype is not None:
             z = z.astype(buffer_dtype).astype(x.dtype)
         ctx.buffer = z
