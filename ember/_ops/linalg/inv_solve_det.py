@@ -249,7 +249,7 @@ def _cofactor(A: Tensor) -> Tensor:
     """The cofactor matrix adj(A)^T, valid for singular A, written with ember ops so that it
     differentiates again (as PyTorch's singular-matrix branch does): with A = U S Vh,
     adj(A) = det(U) det(Vh) Vh^H diag(prod_{j != i} s_j) U^H."""
-    from .svd_eigh_qr import svd
+    from ...linalg import svd  # through ember.linalg: svd_eigh_qr imports this module
 
     U, S, Vh = svd(A)
     n = S.shape[-1]
