@@ -38,7 +38,27 @@ def _sigmoid_grad(g, y):
         # torch's bfloat16 backward rounds once from float32 (its float16 one rounds per step)
         yf = y.float()
         return (g.float() * (1 - yf) * yf).to(g._dtype)
+    if g._dtype is D.float32 or g._dtype is D.float64:
+        return SigmoidBackward.apply(g, y)
     return g * (1 - y) * y
+
+
+class SigmoidBackward(Op):
+    """PyTorch's ``sigmoid_backward(grad, output) = grad * (1 - y) * y`` as one node, so that a
+    second derivative takes PyTorch's formula (``grad_y = G * grad * (1 - 2 y)``: the same
+    values, signed zeros included) and its name, SigmoidBackwardBackward0."""
+
+    @staticmethod
+    def forward(ctx, g, y):
+        ctx.save_for_backward(*ctx.inputs)
+        return g * (1 - y) * y
+
+    @staticmethod
+    def backward(ctx, grad):
+        g, y = ctx.saved_tensors
+        need_g, need_y = ctx.needs_input_grad[:2]
+        return (SigmoidBackward.apply(grad, y) if need_g else None,
+                grad * g * (-2 * y + 1) if need_y else None)
 
 
 def _rsqrt(x):
