@@ -41,8 +41,25 @@ _UNARY = {"__neg__": "neg", "__abs__": "abs", "__invert__": "bitwise_not",
           "__getitem__": "getitem", "__setitem__": "setitem"}
 
 
+def _as_number(other):
+    """A NumPy scalar operand as the Python number torch's argument parser reads it: integers
+    as ``int``, floating and complex as ``float``/``complex``, and ``numpy.bool_`` (not a
+    Python bool to torch) as a ``float``. Other operands are returned unchanged."""
+    if isinstance(other, np.generic) and not isinstance(other, np.uint64):
+        if isinstance(other, np.bool_):
+            return float(other)
+        if isinstance(other, np.integer):
+            return int(other)
+        if isinstance(other, np.floating):
+            return float(other)
+        if isinstance(other, np.complexfloating):
+            return complex(other)
+    return other
+
+
 def _reflected(fn):
     def method(self, other):
+        other = _as_number(other)
         if not isinstance(other, (int, float, complex, bool)) and not isinstance(other, Tensor):
             return NotImplemented
         from ._creation import tensor
@@ -64,11 +81,25 @@ def _reciprocal_first(fallback):
     division; the graph is MulBackward0 over ReciprocalBackward0; with an ndarray the product
     is NumPy's, so the result takes NumPy's dtype). Other operands go to ``fallback``."""
     def __rtruediv__(self, other):
+        other = _as_number(other)
         if type(other) in (int, float, bool, complex) or isinstance(other, np.ndarray):
             return self.reciprocal() * other
         return fallback(self, other)
 
     return __rtruediv__
+
+
+def _rsub_number(rsub, fallback):
+    """``__rsub__``: torch computes ``number - tensor`` as ``rsub(tensor, number)``
+    (RsubBackward1; a bool number is refused as subtraction with a bool). Other operands go to
+    ``fallback``."""
+    def __rsub__(self, other):
+        other = _as_number(other)
+        if type(other) in (int, float, bool, complex):
+            return rsub(self, other)
+        return fallback(self, other)
+
+    return __rsub__
 
 
 def _inplace(fn):
@@ -94,6 +125,7 @@ def _scalar_dtype(value, like: Tensor):
 
 def _number_first(fn, fallback):
     def method(self, other):
+        other = _as_number(other)
         if type(other) in (int, float, bool):
             return fn(other, self)
         return fallback(self, other)
@@ -107,7 +139,7 @@ def _forward(fn):
         # the ufunc and Tensor.__array_wrap__ turns the result into a tensor
         if isinstance(other, (list, tuple, set, dict, str, np.ndarray)) or other is None:
             return NotImplemented
-        return fn(self, other)
+        return fn(self, _as_number(other))
 
     return method
 
@@ -190,8 +222,9 @@ def bind() -> None:
     for dunder, name in _UNARY.items():
         if name in functions:
             setattr(Tensor, dunder, functions[name])
-    from ._ops.pointwise.arithmetic import Add, Div, Mul, Sub
+    from ._ops.pointwise.arithmetic import Add, Div, Mul, Sub, rsub
 
+    Tensor.__rsub__ = _rsub_number(rsub, Tensor.__rsub__)
     for dunder, op_cls in (("__add__", Add), ("__sub__", Sub), ("__mul__", Mul),
                            ("__truediv__", Div)):
         setattr(Tensor, dunder, _fast_binary(op_cls, getattr(Tensor, dunder)))

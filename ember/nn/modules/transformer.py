@@ -279,6 +279,12 @@ class TransformerEncoder(Module):
     def forward(self, src: Tensor, mask: Tensor | None = None,
                 src_key_padding_mask: Tensor | None = None,
                 is_causal: bool | None = None) -> Tensor:
+        # as torch: the stack makes both masks float first (warning, naming ``mask``, when
+        # their dtypes differ), so its layers see matching masks and stay quiet
+        src_key_padding_mask = _canonical_mask(
+            src_key_padding_mask, "src_key_padding_mask",
+            None if mask is None else mask.dtype, "mask", src.dtype)
+        mask = _canonical_mask(mask, "mask", None, "", src.dtype, check_other=False)
         out = src
         for mod in self.layers:
             out = mod(out, src_mask=mask, is_causal=bool(is_causal),
