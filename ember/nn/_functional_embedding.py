@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _dtype as D
+from .._ops._core import named_node
 from .._ops.nn.linear_softmax import Embedding as _EmbeddingOp
 from .._tensor import Tensor
 
@@ -119,6 +120,7 @@ def _bags(input: Tensor, offsets: Tensor | None, include_last_offset: bool):
     return np.where(mask, padded, 0).astype(idx.dtype, copy=False), mask
 
 
+@named_node("EmbeddingBagBackward0")  # torch's one kernel, whatever the mode
 def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None,
                   max_norm: float | None = None, norm_type: float = 2,
                   scale_grad_by_freq: bool = False, mode: str = "mean", sparse: bool = False,

@@ -20,6 +20,7 @@ from .. import _autocast
 from .. import _dtype as D
 from .._autocast import hot as _amp
 from .._factory_args import _type_title
+from .._ops._core import set_node_name
 from .._tensor import Tensor
 
 __all__ = ["affine_grid", "grid_sample"]
@@ -338,7 +339,8 @@ def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear",
                 out = _nearest(read, coords, sizes)
             else:
                 out = _linear(read, coords, sizes, vectorised)
-    return out.reshape(n, c, *out_spatial)
+    return set_node_name(out.reshape(n, c, *out_spatial),
+                         f"GridSampler{input.ndim - 2}DBackward0")
 
 
 def _linear(read: _Reader, coords: list[Tensor], sizes, vectorised: bool) -> Tensor:

@@ -140,6 +140,13 @@ def _check_pair(name: str, a, b, same_dtype_msg=None):
                         f"{type(a if bad == 'input' else b).__name__}")
     check_devices(a, b)
     if a._dtype is not b._dtype:
+        if same_dtype_msg is None and name == "bmm":  # torch's batched kernel words it so
+            same_dtype_msg = (f"expected scalar type {_title(a._dtype)} but found "
+                              f"{_title(b._dtype)}. Cast one of them, e.g. b.to(a.dtype)")
+        elif same_dtype_msg is None and name == "addmv_impl_cpu":
+            same_dtype_msg = (f"addmv input tensors must have the same dtype, but got "
+                              f"{_title(b._dtype)}, {_title(a._dtype)}, and {_title(b._dtype)}. "
+                              "Cast one of them, e.g. b.to(a.dtype)")
         raise RuntimeError(same_dtype_msg or (
             f"expected m1 and m2 to have the same dtype, but got: {_dt_name(a._dtype)} != "
             f"{_dt_name(b._dtype)}. Cast one of them, e.g. b.to(a.dtype)"))

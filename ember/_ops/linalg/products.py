@@ -125,7 +125,8 @@ def cross(input: Tensor, other: Tensor, dim: int | None = None) -> Tensor:
     a, b, dt = promote(input, other)
     eps = Tensor._make(asarray_like(_LEVI_CIVITA.astype(dt.np_dtype), a._data), dt)
     a, b = a.expand(shape).transpose(d, -1), b.expand(shape).transpose(d, -1)
-    return einsum("ijk,...j,...k->...i", eps, a, b).transpose(d, -1)
+    return set_node_name(einsum("ijk,...j,...k->...i", eps, a, b).transpose(d, -1),
+                         "LinalgCrossBackward0")
 
 
 class _ChebyshevDistance(Op):

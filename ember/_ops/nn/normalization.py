@@ -466,16 +466,17 @@ def instance_norm_functional(input: Tensor, running_mean: Tensor | None = None,
         # and reads running statistics of any float dtype (they are not updated here)
         rm, rv = (t if t is None or t._dtype is input._dtype else t.to(input._dtype)
                   for t in (running_mean, running_var))
-        return batch_norm_functional(input.contiguous(), rm, rv, weight, bias, False, momentum,
-                                     eps)
+        # torch batch-normalizes a (1, N*C, *) view and views it back: its node is a view
+        return set_node_name(batch_norm_functional(input.contiguous(), rm, rv, weight, bias,
+                                                   False, momentum, eps), "ViewBackward0")
     count = int(np.prod(input.shape[2:]))
     if count <= 1:
         raise ValueError(f"Expected more than 1 spatial element when training, got input size "
                          f"{input.shape!r}")  # torch shows the Size: torch.Size([...])
     _refuse_unbatched_running_stats(input, running_mean, running_var)
     stats = {} if running_mean is not None or running_var is not None else None
-    out = NormAffine.apply(input, weight, bias, axes=axes, eps=eps, pshape=pshape, stats=stats,
-                           contiguous=True)
+    out = set_node_name(NormAffine.apply(input, weight, bias, axes=axes, eps=eps, pshape=pshape,
+                                         stats=stats, contiguous=True), "ViewBackward0")
     if stats is not None:
         _update_running(running_mean, stats["mean"].mean(axis=0), momentum)
         _update_running(running_var, stats["var"].mean(axis=0), momentum, count / (count - 1))

@@ -410,6 +410,28 @@ def unique_consecutive(input: Tensor, return_inverse: bool = False,
     return (out, *extra) if extra else out
 
 
+def _warn_non_contiguous(input, boundaries: Tensor, sorter) -> None:
+    """torch copies a non-contiguous input, boundary or sorter tensor and says so, once per
+    program for each, naming the first caller outside ember as its C++ warnings do."""
+    named = (("input value", input), ("boundary", boundaries), ("sorter", sorter))
+    slow = [(what, t) for what, t in named if isinstance(t, Tensor) and not t.is_contiguous()]
+    if not slow:
+        return
+    import sys
+
+    from ..._config import _warn_once
+
+    level, frame = 2, sys._getframe(1)
+    while frame is not None and frame.f_globals.get("__name__", "").split(".")[0] == "ember":
+        level, frame = level + 1, frame.f_back
+    for what, _ in slow:
+        _warn_once(f"searchsorted_{what}", f"torch.searchsorted(): {what} tensor is "
+                   "non-contiguous, this will lower the performance due to extra data copy "
+                   "when converting non-contiguous tensor to contiguous, please use contiguous "
+                   f"{what} tensor if possible. This message will only appear once per "
+                   "program.", stacklevel=level + 1)
+
+
 def searchsorted(sorted_sequence: Tensor, input, *, out_int32: bool = False,
                  right: bool = False, side: str | None = None, out=None,
                  sorter: Tensor | None = None) -> Tensor:
@@ -430,6 +452,7 @@ def searchsorted(sorted_sequence: Tensor, input, *, out_int32: bool = False,
         right = side == "right"
     if sorted_sequence._dtype in D.SHELL:
         refuse_shell("searchsorted", sorted_sequence._dtype)
+    _warn_non_contiguous(input, sorted_sequence, sorter)
     seq = sorted_sequence._data
     if sorter is not None:
         seq = np.take_along_axis(seq, sorter._data, -1)
