@@ -209,6 +209,10 @@ def _op_jvp(cls, inputs, kwargs, tangents, plain):
     from . import grad as autograd_grad
 
     positions = [i for i, t in enumerate(tangents) if t is not None]
+    # like PyTorch's, the tangent is differentiable (reverse mode) in the op's inputs and in
+    # the input tangents when grad mode is on and one of them requires grad
+    differentiable = _state.enabled and any(
+        isinstance(x, Tensor) and x._requires_grad for x in list(inputs) + list(tangents))
     args = list(inputs)
     leaves = []
     for i, x in enumerate(inputs):
@@ -216,10 +220,14 @@ def _op_jvp(cls, inputs, kwargs, tangents, plain):
             continue
         if i in positions:
             # a copy: the op is run again here and must not touch the real input
-            leaf = Tensor._make(x._data.copy(), x._dtype, True)
+            if differentiable and x._requires_grad:
+                with _paused():
+                    leaf = x.clone()
+            else:
+                leaf = Tensor._make(x._data.copy(), x._dtype, True)
             leaves.append(leaf)
             args[i] = leaf
-        else:
+        elif not (differentiable and x._requires_grad):
             args[i] = Tensor._make(x._data, x._dtype)
     prev, _state.enabled = _state.enabled, True
     paused, _current["paused"] = _current["paused"], True
@@ -246,11 +254,12 @@ def _op_jvp(cls, inputs, kwargs, tangents, plain):
                 term = (v * t).sum()
             total = term if total is None else total + term
         if total is not None and total.requires_grad:
-            jvps = autograd_grad(total, cotangents, allow_unused=True)
+            jvps = autograd_grad(total, cotangents, create_graph=differentiable, allow_unused=True)
         else:
             jvps = [None] * len(diff)
         for j, jv in zip(diff, jvps):
-            result[j] = (jv if jv is not None else zeros_like(outs[j])).detach()
+            jv = jv if jv is not None else zeros_like(outs[j])
+            result[j] = jv if differentiable else jv.detach()
         return result
     finally:
         _state.enabled = prev
