@@ -7,7 +7,7 @@ from __future__ import annotations
 import sys
 
 from .. import _dtype as D
-from .._tensor import Tensor, user_attributes
+from .._tensor import Tensor
 from .._tensor_autograd import _refuse_inference_requires_grad
 
 __all__ = ["Parameter", "Buffer", "UninitializedParameter", "UninitializedBuffer", "is_lazy"]
@@ -53,11 +53,9 @@ class Parameter(Tensor):
     def __deepcopy__(self, memo):
         if id(self) in memo:
             return memo[id(self)]
+        # as torch: a fresh parameter from a copy of the data; .grad and attributes stay behind
         data = Tensor._make(self._data.copy(), self._dtype)
         new = type(self)(data, self.requires_grad)
-        new.__dict__.update(user_attributes(self))
-        if self._grad is not None:
-            new._grad = self._grad.__deepcopy__(memo)
         memo[id(self)] = new
         return new
 

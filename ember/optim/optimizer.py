@@ -97,6 +97,28 @@ def _refuse_capturable_off_gpu(optimizer) -> None:
                                  f"{devices}.")
 
 
+def _raise_if_stale_state(optimizer, err: ValueError) -> None:
+    """A built-in step failed in NumPy: where a per-element state tensor no longer has its
+    parameter's shape (the parameter was resized through ``.data`` after steps were taken),
+    raise the RuntimeError torch's in-place update (``exp_avg.lerp_(grad)``) raises, the
+    state being tensor a and the gradient tensor b."""
+    from .._ops._core import broadcast_shapes
+
+    for group in optimizer.param_groups:
+        for p in group["params"]:
+            for value in optimizer.state.get(p, {}).values():
+                if not isinstance(value, Tensor) or value.dim() == 0 or value.shape == p.shape:
+                    continue
+                try:
+                    out = broadcast_shapes(tuple(value.shape), tuple(p.shape))
+                except RuntimeError as mismatch:
+                    raise mismatch from None
+                # a state that covers the gradient updates fine; the parameter's update fails
+                target = p.shape if out == tuple(value.shape) else value.shape
+                raise RuntimeError(f"output with shape {list(target)} doesn't match the "
+                                   f"broadcast shape {list(out)}") from None
+
+
 def _with_hooks(func: Callable) -> Callable:
     """Wrap a subclass's ``step`` so step pre/post hooks run around it (once, even if nested)."""
 
@@ -114,6 +136,10 @@ def _with_hooks(func: Callable) -> Callable:
             self._step_depth += 1
             try:
                 return func(*args, **kwargs)
+            except ValueError as err:
+                if builtin:
+                    _raise_if_stale_state(self, err)
+                raise
             finally:
                 self._step_depth -= 1
         for hook in chain(_global_pre_hooks.values(), self._optimizer_step_pre_hooks.values()):
@@ -127,6 +153,10 @@ def _with_hooks(func: Callable) -> Callable:
         self._step_depth += 1
         try:
             out = func(*args, **kwargs)
+        except ValueError as err:
+            if builtin:
+                _raise_if_stale_state(self, err)
+            raise
         finally:
             self._step_depth -= 1
         for hook in chain(self._optimizer_step_post_hooks.values(), _global_post_hooks.values()):

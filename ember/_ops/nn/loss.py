@@ -459,10 +459,13 @@ class BinaryCrossEntropy(Op):
 
     @staticmethod
     def forward(ctx, x, t):
-        if x.size and ((x < 0) | (x > 1)).any():
+        # as torch: NaN fails both checks (they test 0 <= v <= 1), the input's first
+        if x.size and not ((x >= 0) & (x <= 1)).all():
             raise RuntimeError("all elements of input should be between 0 and 1 (pass "
                                "probabilities, e.g. after sigmoid, or use "
                                "binary_cross_entropy_with_logits on raw scores)")
+        if t.size and not ((t >= 0) & (t <= 1)).all():
+            raise RuntimeError("all elements of target should be between 0 and 1")
         ctx.save_for_backward(*ctx.inputs)
         with np.errstate(divide="ignore"):
             lx = np.maximum(np.log(x), -100)

@@ -165,6 +165,26 @@ class _HookIdentity(Op):
         return grads
 
 
+def _engine_caller_stacklevel() -> int:
+    """``stacklevel`` (seen from the caller) matching torch's ``stacklevel=5`` for a warning
+    raised by a hook its engine runs: the line calling ``Tensor.backward``, or the frame above
+    the one calling ``autograd.backward``/``autograd.grad`` (torch's stack there is two frames
+    shorter)."""
+    import os
+    import sys
+
+    ember_dir = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    frame, level, last = sys._getframe(1), 1, None
+    # skip to the engine's entry point: the outermost frame of the chain of ember frames
+    while frame is not None and not frame.f_code.co_filename.startswith(ember_dir):
+        frame, level = frame.f_back, level + 1
+    while frame is not None and frame.f_code.co_filename.startswith(ember_dir):
+        last, frame, level = frame, frame.f_back, level + 1
+    entered_by_tensor_method = last is not None and last.f_code.co_name == "backward" \
+        and last.f_code.co_filename.endswith("_tensor_autograd.py")
+    return level if entered_by_tensor_method else level + 1
+
+
 class _BackwardHookState:
     """Carries ``grad_output`` from the output node to the input node for one call.
 
@@ -200,8 +220,9 @@ class _BackwardHookState:
                 full = tuple(out)
         self.grad_outputs = full
         backward_hooks = (*_global_backward_hooks.values(), *_full_hooks(module))
-        if not self.input_positions and backward_hooks:
-            # No input requires grad: the hooks fire now, with grad_input all None (as torch).
+        if not self.input_positions:
+            # No input requires grad: the hooks fire now, with grad_input all None; torch warns
+            # even when the module has only backward pre hooks.
             import warnings
 
             warnings.warn("Full backward hook is firing when gradients are computed with respect "
@@ -209,7 +230,7 @@ class _BackwardHookState:
                           "https://docs.pytorch.org/docs/main/generated/torch.nn.Module.html"
                           "#torch.nn.Module.register_full_backward_hook for more details.",
                           UserWarning,
-                          stacklevel=2)
+                          stacklevel=_engine_caller_stacklevel())
             for hook in backward_hooks:
                 hook(module, (None,) * max(self.n_args, 1), self.grad_outputs)
         return tuple(full[pos] for pos in self.output_positions)
