@@ -16,6 +16,8 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, Subset, TensorDataset
 
 torch.manual_seed(0)
+# float64: in float32 a last-bit difference between CPUs' kernels flips an acquisition choice
+torch.set_default_dtype(torch.float64)
 
 # ------------------------------------------------ a 4-class problem with overlapping classes
 C, D = 4, 8

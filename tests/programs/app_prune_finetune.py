@@ -18,6 +18,8 @@ import torch.nn.utils.prune as prune
 from torch.utils.data import DataLoader, TensorDataset
 
 torch.manual_seed(0)
+# float64: in float32 torch's own pruning masks differ between AVX2 and AVX-512 machines
+torch.set_default_dtype(torch.float64)
 
 # ---------------------------------------------- data: 3 classes of oriented 12x12 stripes
 def make_images(n):

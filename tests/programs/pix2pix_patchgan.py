@@ -140,5 +140,5 @@ G.eval()
 with torch.no_grad():
     out = G(src[:4])
 print("eval L1", round(F.l1_loss(out, tgt[:4]).item(), 4),
-      "out range", round(out.min().item(), 3), round(out.max().item(), 3))
+      "out range", round(out.min().item(), 2), round(out.max().item(), 2))  # 3rd: CPU-dependent
 print("instance-norm stats", G.d2.block[1].track_running_stats, G.d2.block[1].affine)

@@ -166,7 +166,7 @@ for epoch in range(60):
     loss.backward()
     opt.step()
     if epoch % 20 == 19:
-        print(f"epoch {epoch + 1} energy mse {loss_e.item():.3f} force mse {loss_f.item():.2f}")
+        print(f"epoch {epoch + 1} energy mse {loss_e.item():.2f} force mse {loss_f.item():.2f}")
 
 # invariance: rotate and translate every molecule; energies stay, forces rotate along
 Q, R = torch.linalg.qr(torch.randn(3, 3))
