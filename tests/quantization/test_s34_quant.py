@@ -180,11 +180,20 @@ def test_quantized_conv_nd_matches_torch(dims):
             conv(lib.quantize_per_tensor(lib.from_numpy(x[0]), 0.05, 64, lib.quint8))
         with pytest.raises(NotImplementedError, match=f"quantized::conv{dims}d"):
             conv(lib.from_numpy(x))
-        outs.append((repr(conv), list(conv.state_dict()), y.int_repr().numpy(), y.q_scale(),
-                     y.q_zero_point()))
-    (re_, ke, ye, se, ze), (rt, kt, yt, st, zt) = outs
+        # the exact answer: the float convolution of the dequantized operands, requantized
+        f = getattr(lib.nn.functional, f"conv{dims}d")(qx.dequantize(), qw.dequantize(),
+                                                       lib.from_numpy(b), 2, 1, 1, 2)
+        ref = np.clip(np.round(f.numpy() / 0.07) + 60, 0, 255)
+        outs.append((repr(conv), list(conv.state_dict()), y.int_repr().numpy().astype(np.int64),
+                     y.q_scale(), y.q_zero_point(), ref))
+    (re_, ke, ye, se, ze, ref_e), (rt, kt, yt, st, zt, ref_t) = outs
     assert re_ == rt and ke == kt and (se, ze) == (st, zt)
-    diff = np.abs(ye.astype(np.int64) - yt.astype(np.int64))
+    assert np.abs(ye - ref_e).max() <= 1
+    # torch's AVX2 int8 kernels can land far off the exact answer (3 of 768 outputs, by 19,
+    # for the 3-D case on an AVX2 machine; none on AVX-512): compared where torch is exact
+    exact = np.abs(yt - ref_t) <= 1
+    assert exact.mean() > 0.99
+    diff = np.abs(ye - yt)[exact]
     assert diff.max() <= 1 and (diff == 0).mean() > 0.97
 
 

@@ -336,7 +336,7 @@ def _cumprod_grad(x: np.ndarray, g: np.ndarray, dim: int) -> np.ndarray:
     zero = x == 0
     past_zero = (np.cumsum(zero, -1) - zero) > 0
     with np.errstate(invalid="ignore"):
-        res = np.where(past_zero, np.zeros((), left.dtype), left * s)
+        res = np.where(past_zero, left.dtype.type(0), left * s)  # a scalar: device arrays too
     return np.moveaxis(res, -1, dim)
 
 
