@@ -1,7 +1,18 @@
 """Shared test fixtures: the torch oracle (skipped when absent) and a seeded RNG."""
 
+import os
+import sys
+
 import numpy as np
 import pytest
+
+# Hundreds of tests start Python afresh (the programs, the CLI, DataLoader and MPI workers),
+# and each imports ember. Where the environment forbids writing bytecode
+# (PYTHONDONTWRITEBYTECODE), every one of those processes compiled ember's ~140 modules again:
+# about 1 s of CPU each, half of a typical program's run. The suite's own processes and the
+# ones it starts keep a bytecode cache instead (xdist's workers start after this module loads).
+if os.environ.pop("PYTHONDONTWRITEBYTECODE", None) is not None:
+    sys.dont_write_bytecode = False
 
 
 @pytest.fixture
