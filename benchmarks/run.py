@@ -246,6 +246,34 @@ def mlp_compiled(lib, batch: int):
     return step, None
 
 
+def mlp_step_compiled(lib, batch: int):
+    """The ``mlp b1 sgd`` step as one compiled training-step function (forward, loss,
+    backward and the optimizer's step, as ``@torch.compile def train_step``). PyTorch runs the
+    same function eagerly, or compiled with ``EMBER_BENCH_TORCH_COMPILE=1``."""
+    nn = lib.nn
+    lib.manual_seed(0)
+    model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(),
+                          nn.Linear(256, 10))
+    data = _batches(lib, (784,), batch)
+    optim = lib.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    loss_fn = nn.CrossEntropyLoss()
+
+    def train_step(x, y):
+        optim.zero_grad()
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        optim.step()
+        return loss
+
+    if lib.__name__ == "ember" or os.environ.get("EMBER_BENCH_TORCH_COMPILE") == "1":
+        train_step = lib.compile(train_step)
+
+    def step():
+        train_step(*next(data))
+
+    return step, None
+
+
 def transformer_inference(lib, backend=None):
     """The transformer workload's encoder (2 layers, width 64, batch 8, 32 tokens) in eval
     mode under no_grad; ``backend`` compiles it on ember."""
@@ -301,6 +329,7 @@ WORKLOADS = {
     # ember.compile (issue 14): ember compiled vs PyTorch eager; the eager rows above and
     # below give ember's own eager time for the same step
     "mlp b1 compiled": (lambda L: mlp_compiled(L, 1), 300),
+    "mlp b1 step compiled": (lambda L: mlp_step_compiled(L, 1), 300),
     "transformer b8 inference": (transformer_inference, 30),
     "transformer b8 inference compiled": (lambda L: transformer_inference(L, "inductor"), 30),
     "cnn b64 inference": (cnn_inference, 12),

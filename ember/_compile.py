@@ -20,8 +20,13 @@ Backends:
         ``ember.onnx``, in an onnxruntime ``InferenceSession`` (one per signature); calls that
         need gradients, or run dropout or batch norm in training mode, use ``"replay"``.
 
+A function that calls ``loss.backward()`` and steps an optimizer (a whole training step) is
+captured up to the backward and replayed with the backward and the optimizer's calls after it
+(``ember._compile_train``).
+
 What a graph cannot hold (``.item()``, ``bool(tensor)``, ``.tolist()``, ``.numpy()`` on a value
-computed from the inputs; ``backward()`` or ``.grad`` inside the compiled function; a capture
+computed from the inputs; ``backward()`` or ``.grad`` inside the compiled function, other than
+such a training step; a capture
 that fails, or whose graph would hold one example's data) is a graph break: that signature runs
 eagerly, with one warning, or raises with ``fullgraph=True``. Calls run eagerly while a module
 has forward or backward hooks. A capture that does not count (a graph break, the extra runs
@@ -38,6 +43,7 @@ import operator
 import warnings
 
 from . import nn
+from ._compile_lower import RunEager
 from ._tensor import Tensor
 from .autograd import grad_mode
 from .fx.capture import _active
@@ -401,7 +407,10 @@ class _Compiler:
             return self.miss(key, args, kwargs)
         if entry is _EAGER:
             return self.fn(*args, **kwargs)
-        return entry.run(leaves)
+        try:
+            return entry.run(leaves)
+        except RunEager:  # inputs the generated code does not handle, met before any change
+            return self.fn(*args, **kwargs)
 
     def find_dynamic(self, key, args, kwargs):
         for entry in self.dynamic_entries:
@@ -435,6 +444,13 @@ class _Compiler:
         try:
             graph = _capture(self.fn, args, kwargs)
         except GraphBreak as err:
+            if err.method == "Tensor.backward()" and self.backend == "replay" and \
+                    self.module is None:
+                # a whole training step (forward, loss.backward(), optimizer.step())
+                from ._compile_train import compile_step
+
+                state.restore()
+                return compile_step(self, key, args, kwargs, err)
             return self.graph_break(key, args, kwargs, state, err)
         except Exception as err:  # noqa: BLE001  (eager decides whether it is the user's error)
             return self.graph_break(key, args, kwargs, state, err)

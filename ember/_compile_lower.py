@@ -53,7 +53,7 @@ from ._ops.shape.views import Permute, Reshape, SqueezeDim, Transpose, Transpose
 from ._tensor import Tensor
 from .autograd import grad_mode
 from .autograd.graph import Node as _GraphNode
-from .autograd.graph import _modified_message, _sequence, edge_of
+from .autograd.graph import _class_named, _modified_message, _sequence, edge_of
 
 __all__ = ["lower_inference", "lower_training", "GraphFunction"]
 
@@ -391,7 +391,7 @@ class _Training:
     def __call__(self, entry, root, leaves):
         outs, saved, sources = self.forward(root, leaves)
         needs = tuple(t._requires_grad for t in sources)
-        node = object.__new__(GraphFunction)
+        node = object.__new__(_COMPILED_NODE)
         node.next_functions = tuple(edge_of(t) if n else _NO_EDGE
                                     for t, n in zip(sources, needs))
         node.needs_input_grad = needs
@@ -486,6 +486,11 @@ class GraphFunction(_GraphNode):
         return tuple(result)
 
 
+# the class a call's node is made of: GraphFunction under PyTorch's name, so a result prints
+# ``grad_fn=<CompiledFunctionBackward>`` as a torch.compile'd one does
+_COMPILED_NODE = _class_named(GraphFunction, GraphFunction._name)
+
+
 def lower_training(replay, root_reads: bool, input_grads):
     """The plan as a generated forward on raw arrays that keeps what its backward needs, and
     that backward (gradients of the inputs, parameters and constants from the outputs'
@@ -537,6 +542,17 @@ def lower_training(replay, root_reads: bool, input_grads):
             elif kind == "alias":
                 fwd.append(f"    a{i} = a{spec}  # {node.name}")
                 canon[i] = src.canon[i] = canon.get(spec, spec)
+            elif kind == "call" and _is_cross_entropy(node):
+                # a training step's loss (ember._compile_train): softmax cross-entropy's
+                # forward, keeping the softmax and the target's coefficients for backward
+                x, target = _cross_entropy_args(node)
+                xi = slot(x)
+                ce = src.const(_CrossEntropy(x.meta["dtype"], dict(node.kwargs)))
+                fwd.append(f"    a{i}, a{i}s = {ce}(a{xi}, t{slot(target)})  # {node.name}")
+                if xi in deps:
+                    deps[i] = deps[xi]
+                    bwd_ops.append((i, node))
+                    saved[f"{i}s"] = None
             elif kind == "call":
                 target = node.target
                 if target not in _TRAINABLE or node.meta.get("dtype") not in _FLOATS:
@@ -592,7 +608,7 @@ def lower_training(replay, root_reads: bool, input_grads):
     bnamespace, bsource = _Source(replay, str).build(bwd, {
         "as_dtype": _as_dtype, "column_sum": _column_sum, "relu_grad": relu_grad_array,
         "subnormal_lift": _subnormal_lift, "unlift": _unlift, "outer_rows": _outer_rows,
-        "add_reduce": np.add.reduce})
+        "add_reduce": np.add.reduce, "cross_entropy_backward": _cross_entropy_backward})
     forward, backward = namespace["forward"], bnamespace["backward"]
     forward.source, backward.source = fsource, bsource
     out_meta = [(n.meta["shape"], n.meta["dtype"], None) for n in outs]
@@ -602,6 +618,89 @@ def lower_training(replay, root_reads: bool, input_grads):
 
     return _Training(forward, backward, out_meta, out_deps,
                      map_nodes(structure, order.__getitem__), checked_sources, checked_outputs)
+
+
+class RunEager(Exception):
+    """A lowered call met inputs its generated code does not handle (found before anything
+    changed): ``ember.compile`` runs that call eagerly."""
+
+
+_CE_KWARGS = {"weight": None, "ignore_index": -100, "reduction": "mean", "label_smoothing": 0.0}
+
+
+def _is_cross_entropy(node) -> bool:
+    return getattr(node.target, "_fx_name", None) == "cross_entropy"
+
+
+def _cross_entropy_args(node):
+    """The logits and target nodes of a ``cross_entropy`` node that the lowering handles
+    (float logits (N, C), an input's int64 class indices, no weight or label smoothing, a
+    mean or sum), else ``_NoLowering``."""
+    from .fx.graph import Node
+
+    args, kwargs = node.args, node.kwargs
+    if len(args) != 2 or kwargs.keys() - _CE_KWARGS.keys():
+        raise _NoLowering
+    x, target = args
+    if not isinstance(x, Node) or not isinstance(target, Node) or \
+            x.meta.get("dtype") not in _FLOATS or len(x.meta.get("shape", ())) != 2 or \
+            target.meta.get("dtype") is not D.int64 or node.meta.get("dtype") not in _FLOATS or \
+            kwargs.get("weight") is not None or kwargs.get("label_smoothing", 0.0) != 0.0 or \
+            kwargs.get("reduction", "mean") not in ("mean", "sum") or \
+            type(kwargs.get("ignore_index", -100)) is not int or \
+            target.op != "placeholder":  # its tensor is then t{slot} in the forward
+        raise _NoLowering
+    return x, target
+
+
+class _CrossEntropy:
+    """One ``cross_entropy`` node's forward: its common case as ``SoftmaxCrossEntropy.forward``
+    computes it while recording (the same NumPy calls in the same order), returning what its
+    backward needs. The coefficients' weights depend only on the batch size, the dtype and the
+    reduction: made once by ``_common_case``, then only the targets' range is checked."""
+
+    def __init__(self, dtype, kwargs):
+        from ._ops.nn import linear_softmax, loss
+
+        self.dtype, self.kwargs = dtype, kwargs
+        self.known = None  # (rows, classes, dtype) -> the weights, for the last shape seen
+        self.weights = None
+        self.row_max, self.row_sum = linear_softmax._row_max, linear_softmax._row_sum
+        self.coef, self.common_case = loss._Coef, loss._common_case
+
+    def __call__(self, x, target):
+        n, c = x.shape
+        t = target._data
+        if self.known == (n, c, x.dtype) and type(t) is np.ndarray and t.ndim == 1 and \
+                t.shape[0] == n and target._dtype is D.int64 and \
+                (0 <= int(t[0]) < c if n == 1 else (t.min() >= 0 and t.max() < c)):
+            coef = self.coef(idx=t, w=self.weights)
+        else:
+            kwargs = self.kwargs
+            coef = self.common_case(Tensor._make(x, self.dtype), target, None,
+                                     kwargs.get("ignore_index", -100),
+                                     kwargs.get("reduction", "mean"), 0.0, None, None)
+            if coef is None:  # class indices out of range, an ignored class, no rows: eager
+                raise RunEager
+            self.known, self.weights = (n, c, x.dtype), coef.w
+        s = x - self.row_max(x, 1)
+        picked = s[np.arange(s.shape[0]), coef.idx]
+        e = np.exp(s, out=s)
+        total = self.row_sum(e, 1)
+        e /= total
+        per = (np.log(total).reshape(-1) - picked) * coef.w
+        return per.sum(dtype=x.dtype), (e, coef)
+
+
+def _cross_entropy_backward(state, g):
+    """``SoftmaxCrossEntropy.backward``'s raw path (softmax times the coefficients' row
+    totals, less the coefficients, times the gradient); the saved softmax stays as it was,
+    so a retained graph's second backward gives the same."""
+    p, coef = state
+    p = p * coef.row_total()
+    coef.subtract_from(p)
+    p *= g
+    return p
 
 
 def _outer_rows(g, x):
@@ -671,6 +770,8 @@ def _backward_lines(ops, saved, out_slots, src_slots, deps, slot) -> list:
                 give(slot(b), f"as_dtype(unlift(column_sum(gm), lift), a{xi}.dtype)")
         elif target is Relu:
             give(slot(node.args[0]), f"relu_grad({g}, a{i})")
+        elif _is_cross_entropy(node):
+            give(slot(node.args[0]), f"cross_entropy_backward(a{i}s, {g})")
         elif target in _RESHAPES:
             x = node.args[0]
             give(slot(x), f"{g}.reshape({tuple(x.meta['shape'])!r})")

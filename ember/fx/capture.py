@@ -395,12 +395,23 @@ def _refusing(original, method):
             frame = sys._getframe(1)
             if not frame.f_code.co_filename.startswith(_EMBER_DIR):
                 source, code = _where(frame)
+                if method == "Tensor.backward()" and getattr(_active, "stop_at_backward", False):
+                    raise StopAtBackward(args[0], args[1:], kwargs, source, code)
                 raise GraphBreak(method, source, code, _AUTOGRAD_REASON)
         return original(*args, **kwargs)
 
     wrapper.__name__ = getattr(original, "__name__", method)
     wrapper.__doc__ = getattr(original, "__doc__", None)
     return wrapper
+
+
+class StopAtBackward(GraphBreak):
+    """``loss.backward()`` reached while ``ember.compile`` captures a training step
+    (``ember._compile_train``): the capture ends there, with ``loss`` as the graph's output."""
+
+    def __init__(self, tensor, args, kwargs, source, code):
+        super().__init__("Tensor.backward()", source, code, _AUTOGRAD_REASON)
+        self.tensor, self.args, self.kwargs = tensor, args, kwargs
 
 
 def _aliasing(original):
@@ -600,7 +611,10 @@ def capture(fn, *args, _mode: str = "capture", **kwargs) -> Graph:
     try:
         _install(patches, rec)
         grad_mode._state.enabled = True
-        out = fn(*args, **kwargs)
+        try:
+            out = fn(*args, **kwargs)
+        except StopAtBackward as stop:  # a training step's capture ends at its backward
+            out, graph.stopped_at_backward = stop.tensor, True
         graph.output(_output_structure(rec, out))
     finally:
         grad_mode._state.enabled = prev

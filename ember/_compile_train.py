@@ -1,0 +1,387 @@
+"""``ember.compile`` of a whole training step: a function that runs the model and its loss,
+calls ``loss.backward()`` and steps the optimizer (what ``torch.compile`` users decorate)::
+
+    @ember.compile
+    def train_step(x, y):
+        opt.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+
+The first call per input signature finds the step's parts:
+
+* the forward (everything up to ``loss.backward()``) is captured as a graph: the capture
+  stops at the backward (``ember.fx.capture.StopAtBackward``);
+* the call itself then runs eagerly (it is the first call's result) while the calls around
+  the forward are logged: ``loss.backward()``, ``Optimizer.step()``, ``Optimizer.zero_grad()``,
+  ``Module.zero_grad()`` and learning-rate schedulers' ``step()``.
+
+Later calls run the forward and the loss as the lowered graph (``ember._compile_lower``: raw
+NumPy calls, one autograd node, ``CompiledFunctionBackward``, for the whole graph), then
+``loss.backward()`` through that one node, and the logged calls again, in their order, through
+the objects' own methods: the optimizer's update is its own code, so every optimizer, its
+hyperparameters as they are at that step (an ``lr`` changed by a scheduler between steps), its
+step hooks and the parameters' tensor hooks behave as in eager, and numbers equal eager's bit
+for bit.
+
+The step runs eagerly (after one warning) when the replay could not be sure to do what the
+function does: an op between the backward and the function's end outside those calls
+(``clip_grad_norm_``, a gradient read and changed), ``backward()`` with arguments or called
+twice, a ``zero_grad``-free step before the forward, a closure passed to ``step()``, an op of
+the forward without a training lowering, or a result other than the loss (or ``None``).
+Python side effects other than the logged calls (a print, a counter) happen on the first call
+only, as in any compiled function.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import _autocast
+from ._autocast import hot as _amp
+from ._compile_lower import RunEager
+from ._tensor import Tensor
+from .autograd import anomaly
+from .autograd.graph import AccumulateGrad
+
+__all__ = ["compile_step"]
+
+
+class _Unsupported(Exception):
+    pass
+
+
+class _Probe:
+    """The first call run eagerly with its calls logged: ``events`` holds
+    ``(kind, bound method, args, kwargs)`` in order; ``stray`` counts ops applied after the
+    backward outside the logged calls."""
+
+    def __init__(self):
+        self.events: list = []
+        self.depth = 0          # inside a logged call: its own ops and calls are its business
+        self.after = False      # the backward has run
+        self.stray = 0
+
+    def count(self, cls, inputs, kwargs, plain):
+        if self.after and self.depth == 0:
+            self.stray += 1
+        return plain(cls, *inputs, **kwargs)
+
+    def logging(self, kind, original):
+        probe = self
+
+        def wrapper(obj, *args, **kwargs):
+            if probe.depth:
+                return original(obj, *args, **kwargs)
+            probe.events.append((kind, obj, original, args, kwargs))
+            probe.depth += 1
+            try:
+                return original(obj, *args, **kwargs)
+            finally:
+                probe.depth -= 1
+                if kind == "backward":
+                    probe.after = True
+
+        wrapper.__name__ = getattr(original, "__name__", kind)
+        return wrapper
+
+    def run(self, fn, args, kwargs):
+        from . import nn
+        from ._ops import _core
+        from ._tensor import Tensor
+        from .fx.capture import _Patches
+        from .optim import lr_scheduler
+        from .optim.optimizer import (
+            Optimizer,
+            register_optimizer_step_post_hook,
+            register_optimizer_step_pre_hook,
+        )
+
+        patches = _Patches()
+        patches.set(Tensor, "backward", self.logging("backward", Tensor.backward))
+        patches.set(Optimizer, "zero_grad", self.logging("zero_grad", Optimizer.zero_grad))
+        patches.set(nn.Module, "zero_grad", self.logging("zero_grad", nn.Module.zero_grad))
+        seen: set = set()
+        for value in vars(lr_scheduler).values():
+            for cls in (value.__mro__ if isinstance(value, type) else ()):
+                if "step" in vars(cls) and cls not in seen and \
+                        cls.__module__.startswith("ember.optim.") and \
+                        not issubclass(cls, Optimizer):
+                    seen.add(cls)
+                    patches.set(cls, "step", self.logging("scheduler", vars(cls)["step"]))
+        # every optimizer's step, however it is reached (a scheduler wraps it on the
+        # instance), runs the global step hooks
+        pre = register_optimizer_step_pre_hook(self.step_begins)
+        post = register_optimizer_step_post_hook(self.step_ends)
+        _core.set_capture(self.count)
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            _core.set_capture(None)
+            pre.remove()
+            post.remove()
+            patches.restore()
+
+    def step_begins(self, opt, args, kwargs):
+        if not self.depth:
+            self.events.append(("step", opt, None, tuple(args[1:]), dict(kwargs)))
+        self.depth += 1
+
+    def step_ends(self, opt, args, kwargs):
+        self.depth -= 1
+
+
+def compile_step(compiler, key, args, kwargs, brk):
+    """The first call of a training step's signature: capture its forward, run it eagerly
+    with its calls logged, and cache a :class:`_StepEntry` (or eager, after one warning)."""
+    from ._compile import _EAGER, _CannotReplay, _capture, _State
+    from .fx.capture import _active
+
+    graph = None
+    reason = None
+    state = _State(compiler.modules())
+    _active.stop_at_backward = True
+    try:
+        graph = _capture(compiler.fn, args, kwargs, keep_output=False)
+        state.restore()
+        if not getattr(graph, "stopped_at_backward", False):
+            raise _CannotReplay("its capture did not reach the backward.")
+        compiler.check_values(graph, args, kwargs)
+    except _CannotReplay as err:
+        reason = str(err)
+    except Exception as err:  # noqa: BLE001  (eager below decides whether it is the user's)
+        state.restore()
+        reason = f"{type(err).__name__}: {err}"
+    finally:
+        _active.stop_at_backward = False
+    probe = _Probe()
+    out = probe.run(compiler.fn, args, kwargs)
+    entry = None
+    if reason is None:
+        try:
+            entry = _StepEntry(compiler, graph, key, probe, out, args, kwargs)
+        except _Unsupported as err:
+            reason = str(err)
+    if entry is None:
+        message = (f"ember.compile: graph break in {compiler.name}: Tensor.backward() "
+                   f"({brk.source}): the training step cannot be replayed: {reason} This call "
+                   "and later calls with the same input signature run eagerly (fullgraph=True "
+                   "makes this an error).")
+        if compiler.fullgraph:
+            raise RuntimeError(message)
+        compiler.warn_once("step", message)
+        compiler.cache[key] = _EAGER
+        return out
+    compiler.cache[key] = entry
+    return out
+
+
+class _StepEntry:
+    """One signature's training step: the lowered forward and loss, ``backward()`` through
+    its one node, then the logged calls (see the module note)."""
+
+    def __init__(self, compiler, graph, key, probe, out, args, kwargs):
+        from ._compile import _fast_replay, _ReplayEntry, _unique_leaves
+        from ._compile_lower import lower_training
+        from ._tensor import Tensor
+        from .onnx._symbolic import symbolize
+
+        events = probe.events
+        backward = [k for k, e in enumerate(events) if e[0] == "backward"]
+        if len(backward) != 1:
+            raise _Unsupported(f"it calls backward() {len(backward)} times.")
+        b = backward[0]
+        _, loss, _, b_args, b_kwargs = events[b]
+        if b_args or b_kwargs:
+            raise _Unsupported("backward() is called with arguments.")
+        if any(e[0] != "zero_grad" for e in events[:b]):
+            raise _Unsupported(f"{events[0][0]}() is called before the backward.")
+        for kind, _obj, _, e_args, e_kwargs in events[b + 1:]:
+            if kind == "step" and (e_args or e_kwargs):
+                raise _Unsupported("optimizer.step() is given a closure.")
+            if kind == "scheduler" and (e_args or e_kwargs):
+                raise _Unsupported("a scheduler's step() is given a value (a metric, an "
+                                   "epoch) that the replay would repeat.")
+        if probe.stray:
+            raise _Unsupported("it applies ops after the backward outside optimizer.step(), "
+                               "zero_grad() and schedulers (gradient clipping, say).")
+        if out is not None and out is not loss:
+            raise _Unsupported("it returns something other than the loss (or None).")
+        if not isinstance(loss, Tensor) or loss.dim() != 0:
+            raise _Unsupported("backward() is called on a tensor that is not a scalar loss.")
+        info = symbolize(graph, [], [], {}, "")
+        replay = _fast_replay(graph, info, {}, set(), cse=False)
+        leaves = _unique_leaves(args, kwargs)
+        training = lower_training(replay, False, [t._requires_grad for t in leaves])
+        if training is None:
+            raise _Unsupported("an op of its forward or loss has no compiled training form.")
+        self.training = training
+        self.replay_entry = _ReplayEntry(compiler, graph, replay, key)  # for create_graph
+        # each call again through the object's own attribute (a scheduler's wrapper of an
+        # optimizer's step included)
+        self.pre = [(_call(kind), obj, a, k) for kind, obj, _, a, k in events[:b]]
+        self.post = [(_FastSGD(obj).step if kind == "step" and type(obj) is _sgd_class() else
+                      _call(kind), obj, a, k) for kind, obj, _, a, k in events[b + 1:]]
+        self.returns = out is not None
+        self.key = key
+        self.graph = graph
+
+    def run(self, leaves):
+        if _amp.active and _autocast.state.active:
+            raise RunEager
+        # the forward first: inputs it does not handle go eager before anything changed
+        # (zero_grad before the forward does not change what the forward computes)
+        loss = self.training(self.replay_entry, None, leaves)
+        for fn, obj, a, k in self.pre:
+            fn(obj, *a, **k)
+        if not _direct_backward(loss):
+            loss.backward()
+        for fn, obj, a, k in self.post:
+            fn(obj, *a, **k)
+        return loss if self.returns else None
+
+
+def _direct_backward(loss) -> bool:
+    """``loss.backward()`` where the engine would only run the graph's one node and hand
+    each parameter its gradient: every source that needs one a leaf with no ``.grad`` yet and
+    no hooks, the node unhooked, anomaly detection off. The node's own backward then runs
+    directly and each gradient becomes the leaf's ``.grad`` as the engine's ``AccumulateGrad``
+    makes it (a fresh array taken over, any other copied). False (nothing done) otherwise."""
+    node = loss.grad_fn
+    if node is None or node._freed or anomaly._enabled[0] or node._pre_hooks or \
+            node._post_hooks or node._retained or loss._hooks or loss._retains_grad:
+        return False
+    sources, needs = node._sources, node.needs_input_grad
+    for (acc, _), t, need in zip(node.next_functions, sources, needs):
+        if need and (type(acc) is not AccumulateGrad or t._grad is not None or t._hooks or
+                     t._post_acc_hooks or acc._pre_hooks or acc._post_hooks):
+            return False
+    result = node._lowered.backward(node._arrays, [np.ones((), loss._data.dtype)], needs)
+    node._free()
+    claimed: set = set()
+    for g, t, need in zip(result, sources, needs):
+        if g is None or not need:
+            continue
+        arr = g if type(g) is np.ndarray else np.asarray(g)
+        if arr.base is not None or id(arr) in claimed or not arr.flags.writeable or \
+                arr.strides != t._data.strides:
+            own = np.empty_like(t._data, dtype=arr.dtype)
+            np.copyto(own, arr)
+            arr = own
+        claimed.add(id(arr))
+        t._grad = Tensor._make(arr, t._dtype)
+        t._grad_private = True
+    return True
+
+
+def _call(kind):
+    name = "zero_grad" if kind == "zero_grad" else "step"
+
+    def call(obj, *args, **kwargs):
+        return getattr(obj, name)(*args, **kwargs)
+
+    return call
+
+
+def _sgd_class():
+    from .optim.sgd import SGD
+
+    return SGD
+
+
+class _FastSGD:
+    """``SGD.step()`` for its usual case (momentum, its buffers made by a first step, no
+    weight decay, Nesterov or maximize, a float ``lr`` read from the group at each step, no
+    step hooks, dense float gradients) as the same two BLAS calls per parameter that
+    ``SGD.step`` makes (``axpby``: ``buf = momentum*buf + (1-dampening)*g``; ``axpy``:
+    ``p += -lr*buf``), their argument checks and addresses worked out once per parameter
+    instead of per call. Any other case runs ``SGD.step`` itself."""
+
+    def __init__(self, opt):
+        from . import _blas
+        from ._sparse_tensor import SparseTensor
+        from .optim import optimizer
+
+        self.opt = opt
+        self.sgd_step = _sgd_class().step
+        self.sparse = SparseTensor
+        self.blas = _blas
+        self.hooks = (optimizer._global_pre_hooks, optimizer._global_post_hooks)
+        self.kernels = _blas._kernels
+        self.known: dict = {}  # id(p) -> (p's array, buf's array, their addresses, kernels)
+
+    def step(self, opt):
+        if not self.ready(opt):
+            return opt.step()
+        return None
+
+    def unwrapped(self, opt) -> bool:
+        """Whether ``opt.step`` is SGD's own, or a scheduler's wrapper of it (which notes the
+        step in ``_opt_called``, as done here)."""
+        own = vars(opt).get("step")
+        if own is None:
+            return True
+        if getattr(own, "_wrapped_by_lr_sched", False) and \
+                getattr(own, "__wrapped__", None) is self.sgd_step:
+            opt._opt_called = True
+            return True
+        return False
+
+    def ready(self, opt) -> bool:
+        """Run the step (and say True) when it is the usual case; False with nothing done."""
+        if opt._step_depth or self.hooks[0] or self.hooks[1] or \
+                opt._optimizer_step_pre_hooks or opt._optimizer_step_post_hooks or \
+                not self.unwrapped(opt):
+            return False
+        work = []
+        state = opt.state
+        known = self.known
+        for group in opt.param_groups:
+            lr, momentum = group["lr"], group["momentum"]
+            dampening, decay = group["dampening"], group["weight_decay"]
+            if type(lr) not in (float, int) or type(momentum) not in (float, int) or \
+                    not momentum or type(dampening) not in (float, int) or \
+                    type(decay) not in (float, int) or decay != 0 or group["nesterov"] or \
+                    group["maximize"] or group["differentiable"]:
+                return False
+            for p in group["params"]:
+                grad = p._grad
+                if grad is None:
+                    continue
+                st = state.get(p)
+                buf = st.get("momentum_buffer") if st else None
+                if buf is None:
+                    return False  # the first step copies the gradient: SGD.step does it
+                g, b, pd = grad._data, buf._data, p._data
+                plan = known.get(id(p))
+                if plan is None or plan[0] is not pd or plan[1] is not b:
+                    plan = self.plan(p, pd, b)
+                    if plan is None:
+                        return False
+                if type(g) is not np.ndarray or g.dtype != b.dtype or g.size != b.size or \
+                        not g.flags.c_contiguous or isinstance(grad, self.sparse):
+                    return False
+                work.append((p, g, plan, momentum, 1 - dampening, -lr))
+        address, axpy, threads = self.blas._address, self.blas.axpy, self.blas.get_num_threads
+        block = 32 * max(threads() if threads else 1, 1)
+        for p, g, (pd, b, ap, ab, (fby, fy), n, f32), momentum, a, neg_lr in work:
+            fby(n, a, address(g), 1, momentum, ab, 1)  # SGD._scale_add's axpby
+            if f32 and n % block:
+                axpy(neg_lr, b, pd)  # the kernel's tail handled as _blas.axpy does
+            else:
+                fy(n, neg_lr, ab, 1, ap, 1)  # SGD._add_scaled's axpy
+            p._vbox[0] += 1
+        return True
+
+    def plan(self, p, pd, b):
+        """The parameter's and its buffer's arrays, addresses and kernels, where both are
+        what ``_blas`` runs its kernels on (else None)."""
+        fits = self.blas._fits
+        kernels = fits(b, pd)
+        if kernels is None or fits(pd, b) is None or not pd.size:
+            return None
+        plan = (pd, b, self.blas._address(pd), self.blas._address(b), kernels, pd.size,
+                pd.dtype == np.float32)
+        self.known[id(p)] = plan
+        return plan
