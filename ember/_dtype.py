@@ -449,6 +449,8 @@ def scalar_dtype(x) -> dtype:
         return _default
     if isinstance(x, builtins.complex):
         return complex64 if _default is not float64 else complex128
+    if isinstance(x, np.bool_):  # torch's argument parser reads numpy.bool_ as a double
+        return _default
     if isinstance(x, np.generic):  # NumPy scalars (saved promoted operands) act as Python ones
         return scalar_dtype(x.item())
     raise TypeError(f"expected a number, got {type(x).__name__}")

@@ -380,6 +380,8 @@ class Tensor(TensorAutograd):
         return True
 
     def data_ptr(self) -> int:
+        if self._vmap_levels:  # a tensor batched by vmap has no storage in torch
+            _vmap_refuse(self, "data")
         d = self._data
         if isinstance(d, np.ndarray):
             return d.__array_interface__["data"][0]

@@ -590,3 +590,12 @@ def const_like(x: Tensor, value: np.ndarray) -> Tensor:
     if _state.enabled and x._requires_grad:
         return ConstLike.apply(x, value=value)
     return _t(value)
+
+
+def zeros_grad(grad: Tensor, shape=None) -> Tensor:
+    """PyTorch's ``zeros_like(grad)`` for an input whose derivative is 0 (floor, sign,
+    rounding division...): +0.0 everywhere, never the -0.0 or NaN that ``grad * 0`` gives a
+    negative or NaN gradient. ``shape``: the input's, when it differs from ``grad``'s."""
+    data = grad._data
+    shape = data.shape if shape is None else tuple(shape)
+    return _t(get_array_module(data).zeros(shape, data.dtype), grad._dtype)

@@ -148,8 +148,15 @@ def require_tensor(x, fname: str, arg: str = "input", pos: int = 1):
     """PyTorch's TypeError for a non-tensor where only a tensor is accepted."""
     if not isinstance(x, Tensor):
         raise TypeError(f"{fname}(): argument '{arg}' (position {pos}) must be Tensor, not "
-                        f"{type(x).__name__}")
+                        f"{type_name(x)}")
     return x
+
+
+def type_name(x) -> str:
+    """The type name torch's argument errors give: NumPy's C types with their module
+    (``numpy.int64``, ``numpy.bool``), Python classes by their bare name."""
+    kind = type(x)
+    return f"numpy.{kind.__name__}" if kind.__module__ == "numpy" else kind.__name__
 
 
 def not_implemented_for(op: str, dt: D.dtype):

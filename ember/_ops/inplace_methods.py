@@ -71,6 +71,10 @@ def copy_(self: Tensor, src: Tensor, non_blocking: bool = False) -> Tensor:
         >>> w = ember.zeros(2, 3)
         >>> w.copy_(ember.tensor([1, 2, 3]))   # broadcast over rows, cast to float32
     """
+    if isinstance(src, np.generic):  # torch reads a NumPy scalar as a 0-d tensor of its dtype
+        from .._creation import tensor
+
+        src = tensor(src, device=self.device)
     if not isinstance(src, Tensor):
         raise TypeError(f"copy_(): argument 'other' (position 1) must be Tensor, not "
                         f"{type(src).__name__}")

@@ -22,6 +22,7 @@ Example:
 from __future__ import annotations
 
 import functools
+import threading
 from typing import Any
 
 from .. import _dtype as D
@@ -206,7 +207,7 @@ class Function(metaclass=_FunctionMeta):
         ctx._tensor_positions = positions
 
         split_style = cls.setup_context is not Function.setup_context
-        if _functorch_layers and not cls.__module__.startswith("ember."):
+        if _functorch_layers.stack and not cls.__module__.startswith("ember."):
             _check_functorch_support(cls, split_style)
         tangents = _input_tangents(args)
         if tangents is not None and cls.jvp is Function.jvp:
@@ -244,10 +245,19 @@ class Function(metaclass=_FunctionMeta):
         return outs[0] if single else outs
 
 
-# The ember.func transforms now running, outermost first: "vmap", "grad" (grad, vjp,
-# jacrev) or "jvp" (jvp, jacfwd, linearize). torch refuses a user's Function under any of them
-# unless it is written for them (setup_context; a vmap rule; a jvp rule).
-_functorch_layers: list = []
+class _ThreadLayers(threading.local):
+    """Per thread, as torch's functorch layer stack: a transform running in one thread does
+    not apply to another thread's ops."""
+
+    def __init__(self):
+        self.stack: list = []
+
+
+# The ember.func transforms now running in this thread (``.stack``), outermost first: "vmap",
+# "grad" (grad, vjp, jacrev) or "jvp" (jvp, jacfwd, linearize). torch refuses a user's
+# Function under any of them unless it is written for them (setup_context; a vmap rule; a jvp
+# rule).
+_functorch_layers = _ThreadLayers()
 _FUNC_DOCS = "For more details, please see https://pytorch.org/docs/main/notes/extending.func.html"
 
 
@@ -258,10 +268,10 @@ class functorch_layer:
         self.kind = kind
 
     def __enter__(self):
-        _functorch_layers.append(self.kind)
+        _functorch_layers.stack.append(self.kind)
 
     def __exit__(self, *exc):
-        _functorch_layers.pop()
+        _functorch_layers.stack.pop()
 
 
 def _check_functorch_support(cls, split_style: bool) -> None:
@@ -272,12 +282,12 @@ def _check_functorch_support(cls, split_style: bool) -> None:
         raise RuntimeError("In order to use an autograd.Function with functorch transforms "
                            "(vmap, grad, jvp, jacrev, ...), it must override the setup_context "
                            f"staticmethod. {_FUNC_DOCS}")
-    if ("vmap" in _functorch_layers and getattr(cls, "vmap", None) is None
+    if ("vmap" in _functorch_layers.stack and getattr(cls, "vmap", None) is None
             and not getattr(cls, "generate_vmap_rule", False)):
         raise RuntimeError(f"You tried to vmap over {cls.__name__}, but it does not have vmap "
                            "support. Please override and implement the vmap staticmethod or set "
                            f"generate_vmap_rule=True. {_FUNC_DOCS}")
-    if "jvp" in _functorch_layers and cls.jvp is Function.jvp:
+    if "jvp" in _functorch_layers.stack and cls.jvp is Function.jvp:
         Function.jvp(None)  # raises torch's NotImplementedError
 
 

@@ -389,13 +389,16 @@ def _modified_message(t, version, node, now=None):
     from .._tensor_str import type_name
 
     fn = t.grad_fn
-    # torch 2.x names the producing op without its "Backward0" suffix ("output 0 of Mul")
-    owner = (f"output {t._output_nr} of {re.sub(r'Backward[0-9]*$', '', fn.name())}"
-             if fn is not None else "a leaf Variable")
+    # torch 2.x names the producing op without "Backward0", other overloads keeping their
+    # number ("output 0 of Mul", "of Clamp1" for ClampBackward1)
+    # (a leaf: no "which is" clause in torch 2.x)
+    owner = (f", which is output {t._output_nr} of "
+             f"{re.sub(r'Backward(0$|(?=[1-9][0-9]*$))', '', fn.name())},"
+             if fn is not None else "")
     now = t._vbox[0] if now is None else now
     return (
         "one of the variables needed for gradient computation has been modified by an inplace "
-        f"operation: [{type_name(t)} {list(t.shape)}], which is {owner}, is at version {now}; "
+        f"operation: [{type_name(t)} {list(t.shape)}]{owner} is at version {now}; "
         f"expected version {version} instead. Hint: the backward of {node.name()} needs this "
         "tensor unchanged; replace the in-place op (e.g. x.add_(...) or x[...] = ...) by its "
         "out-of-place form, or .clone() the tensor before changing it.")

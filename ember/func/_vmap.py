@@ -126,7 +126,7 @@ def _enter() -> _Level:
     if not _running:
         _core.set_vmap(_mark)
     _running.append(level)
-    _functorch_layers.append("vmap")
+    _functorch_layers.stack.append("vmap")
     return level
 
 
@@ -135,7 +135,7 @@ def _exit(level: _Level) -> None:
 
     level.active = False
     _running.remove(level)
-    _functorch_layers.pop()
+    _functorch_layers.stack.pop()
     if not _running:
         _core.set_vmap(None)
 
@@ -313,12 +313,11 @@ def _combine(outputs, out_dims, func):
             raise ValueError(f"vmap({name}, ...): `{name}` must only return Tensors, got type "
                              f"{type(bad)}. Did you mean to set out_dims= to None for output?")
         shape = leaves[0].shape
-        for v in leaves[1:]:
-            if v.shape != shape:
+        for i, v in enumerate(leaves[1:], 1):
+            if v.shape != shape:  # torch's error: its fallback stacks the per-element outputs
                 raise RuntimeError(
-                    f"vmap({name}, ...): output {k} of `{name}` has shape {list(shape)} for "
-                    f"one batch element and {list(v.shape)} for another; vmap needs outputs "
-                    "whose shape does not depend on the data")
+                    f"stack expects each tensor to be equal size, but got {list(shape)} at "
+                    f"entry 0 and {list(v.shape)} at entry {i}")
         from .. import stack
 
         result.append(stack(leaves, dim=d))

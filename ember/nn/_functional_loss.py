@@ -24,14 +24,20 @@ from .._ops.nn import activation as A
 from .._ops.nn.linear_softmax import Exp, Log, _t, abs_
 from .._ops.nn.loss import (
     BinaryCrossEntropy,
+    HuberLoss,
+    MseLoss,
+    SmoothL1Loss,
     _check_reduction,
     _dt_title,
     _legacy_reduction,
+    bce_with_logits,
     cross_entropy,
     ctc_loss,
     multi_margin_loss,
     multilabel_margin_loss,
     nll_loss,
+    regression_loss,
+    soft_margin,
 )
 from .._ops.pointwise.abs_round_clamp import Relu as _Relu
 from .._tensor import Tensor
@@ -118,6 +124,10 @@ def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
     _float_kernel(input, "mse_cpu")
     _float_target(input, target, "mse_loss")
     _warn_size(input, target)
+    if weight is None:
+        out = regression_loss(MseLoss, input, target, reduction)
+        if out is not None:
+            return out
     d = input - target
     loss = d * d
     if weight is not None:
@@ -167,6 +177,10 @@ def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None
     _float_kernel(input, "smooth_l1_cpu")
     _float_target(input, target, "smooth_l1_loss")
     _warn_size(input, target)
+    if beta > 0:
+        out = regression_loss(SmoothL1Loss, input, target, reduction, beta)
+        if out is not None:
+            return out
     d = input - target
     loss = abs_(d) if beta == 0 else _huber(d, beta, 1.0 / beta)
     return set_node_name(_reduce(loss, reduction), "SmoothL1LossBackward0")
@@ -183,6 +197,10 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
     _float_kernel(input, "huber_cpu")
     _float_target(input, target, "huber_loss")
     _warn_size(input, target)
+    if weight is None:
+        out = regression_loss(HuberLoss, input, target, reduction, delta)
+        if out is not None:
+            return out
     loss = _huber(input - target, delta, 1.0)
     if weight is not None:
         return _weighted(loss, weight, input, reduction, normalized=False)
@@ -212,10 +230,26 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
         raise RuntimeError(
             f"Found dtype {_dt_title(target._dtype)} but expected {_dt_title(input._dtype)}: "
             f"binary_cross_entropy needs a target of the input's dtype; call target.{cast}()")
+    if weight is None or _constant_weight(weight, input):
+        # one node, weight and reduction included, as PyTorch's
+        return BinaryCrossEntropy.apply(input, target, weight=None if weight is None
+                                        else weight._data, reduction=reduction)
     loss = BinaryCrossEntropy.apply(input, target)
     if weight is not None:
         loss = loss * weight
     return set_node_name(_reduce(loss, reduction), "BinaryCrossEntropyBackward0")
+
+
+def _constant_weight(weight, input: Tensor) -> bool:
+    """Whether ``weight`` can go into the loss's node as a constant: a tensor of the input's
+    dtype and kind of array, needing no gradient, broadcasting to the input's shape."""
+    if not (isinstance(weight, Tensor) and not weight.requires_grad
+            and weight._dtype is input._dtype and type(weight._data) is type(input._data)):
+        return False
+    try:
+        return np.broadcast_shapes(weight._data.shape, input._data.shape) == input._data.shape
+    except ValueError:
+        return False
 
 
 def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,
@@ -238,6 +272,9 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,
                          f"({_size(input.shape)})")
     _float_kernel(input, "log_sigmoid_cpu")
     _float_target(input, target, "binary_cross_entropy_with_logits")
+    out = bce_with_logits(input, target, weight, pos_weight, reduction)
+    if out is not None:
+        return out
     sp = A.Softplus.apply(-input, beta=1.0, threshold=None)  # log(1 + exp(-x))
     if pos_weight is not None:
         loss = (1 - target) * input + (1 + (pos_weight - 1) * target) * sp
@@ -415,6 +452,9 @@ def soft_margin_loss(input: Tensor, target: Tensor, size_average=None, reduce=No
     if input._dtype.category == D._INT:
         raise RuntimeError(f"result type Float can't be cast to the desired output type "
                            f"{_type_title(input._dtype)}")
+    out = soft_margin(input, target, reduction)
+    if out is not None:
+        return out
     loss = A.Softplus.apply(-target * input, beta=1.0, threshold=None)
     return set_node_name(_reduce(loss, reduction), "SoftMarginLossBackward0")
 

@@ -22,7 +22,6 @@ from .._ops.nn import activation as A
 from .._ops.nn.activation import PreluKernel
 from .._ops.nn.linear_softmax import (
     Exp,
-    Narrow,
     _softmax_dim,
     _t,
     abs_,
@@ -112,7 +111,7 @@ def relu_(input: Tensor) -> Tensor:
 
 
 def _piecewise(input, kind, a=0.0, b=0.0, inplace=False, name=""):
-    out = A.PiecewiseLinear.apply(input, kind=kind, a=a, b=b)
+    out = A.PIECEWISE[kind].apply(input, kind=kind, a=a, b=b)
     return _inplace(input, out, name) if inplace else out
 
 
@@ -133,7 +132,7 @@ def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = Fals
         # torch's in-place kernel keeps only the output, whose sign no longer tells which
         # slope applied; its backward refuses, so ours does too
         out.grad_fn.register_prehook(_refuse_negative_slope_inplace)
-    return set_node_name(out, "LeakyReluBackward1" if inplace else "LeakyReluBackward0")
+    return set_node_name(out, "LeakyReluBackward1") if inplace else out
 
 
 def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:
@@ -167,12 +166,14 @@ def relu6(input: Tensor, inplace: bool = False) -> Tensor:
 def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
     """x if x > threshold else value."""
     _kernel_dtype(input, "threshold_cpu", ints=True)
-    return _piecewise(input, "threshold", threshold, value, inplace, "threshold_")
+    out = _piecewise(input, "threshold", threshold, value, inplace, "threshold_")
+    return set_node_name(out, "ThresholdBackward1") if inplace else out
 
 
 def threshold_(input: Tensor, threshold: float, value: float) -> Tensor:
     """In-place ``threshold``: elements not above ``threshold`` become ``value``."""
-    return _piecewise(input, "threshold", threshold, value, True, "threshold_")
+    out = _piecewise(input, "threshold", threshold, value, True, "threshold_")
+    return set_node_name(out, "ThresholdBackward1")
 
 
 def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
@@ -208,7 +209,7 @@ def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """x if x > 0 else alpha * (exp(x) - 1)."""
     _kernel_dtype(input, "elu_cpu")
     out = A.Elu.apply(input, alpha=alpha, scale=1.0, input_scale=1.0)
-    return _inplace(input, out, "elu_") if inplace else out
+    return set_node_name(_inplace(input, out, "elu_"), "EluBackward1") if inplace else out
 
 
 def elu_(input: Tensor, alpha: float = 1.0) -> Tensor:
@@ -224,7 +225,7 @@ def selu(input: Tensor, inplace: bool = False) -> Tensor:
     """scale * elu(x, alpha) with the self-normalising constants."""
     _kernel_dtype(input, "elu_cpu")
     out = A.Elu.apply(input, alpha=_SELU_ALPHA, scale=_SELU_SCALE, input_scale=1.0)
-    return _inplace(input, out, "selu_") if inplace else out
+    return set_node_name(_inplace(input, out, "selu_"), "EluBackward1") if inplace else out
 
 
 def selu_(input: Tensor) -> Tensor:
@@ -238,7 +239,9 @@ def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
         raise RuntimeError("ZeroDivisionError")
     _kernel_dtype(input, "elu_cpu")
     out = A.Elu.apply(input, alpha=alpha, scale=1.0, input_scale=1.0 / alpha)
-    return _inplace(input, out, "celu_") if inplace else out
+    if inplace:
+        return set_node_name(_inplace(input, out, "celu_"), "CeluBackward1")
+    return set_node_name(out, "CeluBackward0")
 
 
 def celu_(input: Tensor, alpha: float = 1.0) -> Tensor:
@@ -386,9 +389,7 @@ def glu(input: Tensor, dim: int = -1) -> Tensor:
     n = input.shape[dim]
     if n % 2:
         raise RuntimeError(f"Halving dimension must be even, but dimension {dim} is size {n}")
-    a = Narrow.apply(input, dim=dim, start=0, length=n // 2)
-    b = Narrow.apply(input, dim=dim, start=n // 2, length=n // 2)
-    return a * A.Sigmoid.apply(b)
+    return A.Glu.apply(input, dim=dim)
 
 
 def gumbel_softmax(logits: Tensor, tau: float = 1, hard: bool = False, eps: float = 1e-10,

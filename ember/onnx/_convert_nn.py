@@ -262,6 +262,67 @@ def _elu(op: OpCall):
     return b.add("Mul", [y, b.scalar(scale, x.dtype)])
 
 
+# -- regression losses (one op each: MseLoss, HuberLoss, SmoothL1Loss) -------------------------
+
+@converts("mse_loss", "huber_loss", "smooth_l1_loss")
+def _regression_loss(op: OpCall):
+    b, x, t = op.b, op.args[0], op.args[1]
+    reduction, p = op.kwargs["reduction"], op.kwargs["p"]
+    d = b.add("Sub", [x.name, t.name])
+    if op.node.target_name == "mse_loss":
+        loss = b.add("Mul", [d, d])
+    else:
+        z = b.add("Abs", [d])
+        quad = b.add("Mul", [b.add("Mul", [z, z]), b.scalar(0.5, x.dtype)])
+        if op.node.target_name == "huber_loss":  # delta (|d| - delta / 2) beyond delta
+            lin = b.add("Mul", [b.add("Sub", [z, b.scalar(0.5 * p, x.dtype)]),
+                                b.scalar(p, x.dtype)])
+        else:  # smooth_l1: quad / beta within beta, |d| - beta / 2 beyond
+            quad = b.add("Div", [quad, b.scalar(p, x.dtype)])
+            lin = b.add("Sub", [z, b.scalar(0.5 * p, x.dtype)])
+        loss = b.add("Where", [b.add("Less", [z, b.scalar(p, x.dtype)]), quad, lin])
+    if reduction == "none":
+        return loss
+    return b.reduce("ReduceMean" if reduction == "mean" else "ReduceSum", loss,
+                    tuple(range(x.rank)), False)
+
+
+@converts("binary_cross_entropy_with_logits")
+def _bce_with_logits(op: OpCall):
+    b, x, t = op.b, op.args[0], op.args[1]
+    weight, pos_weight = op.kwargs["weight"], op.kwargs["pos_weight"]
+    one = b.scalar(1, x.dtype)
+    # softplus(-x) = max(-x, 0) + log(1 + exp(-|x|))
+    sp = b.add("Add", [b.add("Relu", [b.add("Neg", [x.name])]), b.add("Log", [b.add("Add", [
+        b.add("Exp", [b.add("Neg", [b.add("Abs", [x.name])])]), one])])])
+    if pos_weight is not None:
+        lw = b.add("Add", [b.add("Mul", [b.add("Sub", [b.constant(np.asarray(pos_weight)), one]),
+                                         t.name]), one])
+        sp = b.add("Mul", [sp, lw])
+    loss = b.add("Add", [b.add("Mul", [b.add("Sub", [one, t.name]), x.name]), sp])
+    if weight is not None:
+        loss = b.add("Mul", [loss, b.constant(np.asarray(weight))])
+    reduction = op.kwargs["reduction"]
+    if reduction == "none":
+        return loss
+    return b.reduce("ReduceMean" if reduction == "mean" else "ReduceSum", loss,
+                    tuple(range(x.rank)), False)
+
+
+@converts("soft_margin_loss")
+def _soft_margin_loss(op: OpCall):
+    b, x, t = op.b, op.args[0], op.kwargs["t"]
+    t = t.name if isinstance(t, Value) else b.constant(np.asarray(t))
+    z = b.add("Mul", [b.add("Neg", [t]), x.name])  # softplus(z) = max(z, 0) + log1p(e^-|z|)
+    loss = b.add("Add", [b.add("Relu", [z]), b.add("Log", [b.add("Add", [
+        b.add("Exp", [b.add("Neg", [b.add("Abs", [z])])]), b.scalar(1, x.dtype)])])])
+    reduction = op.kwargs["reduction"]
+    if reduction == "none":
+        return loss
+    return b.reduce("ReduceMean" if reduction == "mean" else "ReduceSum", loss,
+                    tuple(range(x.rank)), False)
+
+
 @converts("softplus")
 def _softplus(op: OpCall):
     b, x = op.b, op.args[0]

@@ -193,12 +193,14 @@ class Adam(Optimizer):
             else:
                 bias_correction2_sqrt = float(np.sqrt(f(1) - f(beta2) ** f(step)))
             denom = v.sqrt() / bias_correction2_sqrt + eps
+            # exp_avg through a copy, as PyTorch's recorded step: addcdiv_ keeps its tensor1
+            # for the backward, and exp_avg changes in place at the next step
             if isinstance(lr, Tensor) or isinstance(bias_correction1, Tensor):
                 # scaling the denominator (a fresh tensor), not exp_avg, keeps exp_avg out of
                 # a saved product, so its next in-place update leaves this step's graph intact
-                w.addcdiv_(m, denom * (bias_correction1 / lr), value=-1)
+                w.addcdiv_(m.clone(), denom * (bias_correction1 / lr), value=-1)
             else:
-                w.addcdiv_(m, denom, value=-float(f(lr) / f(bias_correction1)))
+                w.addcdiv_(m.clone(), denom, value=-float(f(lr) / f(bias_correction1)))
 
     def _bucketed_step(self, group, params, lr, beta1, beta2, eps, weight_decay, decoupled,
                        maximize) -> None:

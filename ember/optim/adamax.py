@@ -105,4 +105,4 @@ class Adamax(Optimizer):
             w, g, m, u = self._real_views(p, g, state["exp_avg"], state["exp_inf"])
             m.lerp_(g, 1 - beta1)
             u.copy_((u * beta2).maximum(g.abs() + eps))
-            w.addcdiv_(m, u.clone(), value=-lr / (1 - beta1 ** step))
+            w.addcdiv_(m, u, value=-lr / (1 - beta1 ** step))

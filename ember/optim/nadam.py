@@ -112,7 +112,7 @@ class NAdam(Optimizer):
 
     def _recorded_step(self, group: dict) -> None:
         """One group's step in Tensor ops, recorded by autograd (``differentiable=True``);
-        the moment buffers join the graph, ``mu_product`` (a plain number) does not."""
+        the moment buffers join the graph, ``mu_product`` (a 0-d tensor) does not."""
         lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
         momentum_decay = group["momentum_decay"]
         for p in group["params"]:
@@ -127,17 +127,14 @@ class NAdam(Optimizer):
             mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * momentum_decay))
             mu_prod_arr = state["mu_product"]._data
             np.multiply(mu_prod_arr, mu, out=mu_prod_arr)
-            mu_product = float(mu_prod_arr)
             w, g, m, v = self._real_views(p, g, state["exp_avg"], state["exp_avg_sq"])
             m.lerp_(g, 1 - beta1)
             v.mul_(beta2).addcmul_(g, g, value=1 - beta2)
             denom = (v / (1 - beta2 ** step)).sqrt() + eps
-            grad_coef = (1.0 - mu) / (1.0 - mu_product)
-            avg_coef = mu_next / (1.0 - mu_product * mu_next)
-            if isinstance(lr, Tensor):
-                # scaling the fresh denominators keeps the buffers out of saved products
-                w.addcdiv_(g, denom / (lr * grad_coef), value=-1)
-                w.addcdiv_(m, denom / (lr * avg_coef), value=-1)
-            else:
-                w.addcdiv_(g, denom, value=-lr * grad_coef)
-                w.addcdiv_(m, denom, value=-lr * avg_coef)
+            # as PyTorch's recorded step: the scaled gradient and average, then two addcdiv_.
+            # An lr that requires grad makes the product save the buffer ``m``, so a later
+            # step's lerp_ fails that backward, as in PyTorch.
+            # (the factors from the 0-d mu_product tensor, in its dtype, as PyTorch's)
+            mu_product_t = state["mu_product"]
+            w.addcdiv_(g * (-lr * (1.0 - mu) / (1.0 - mu_product_t)), denom)
+            w.addcdiv_(m * (-lr * mu_next / (1.0 - mu_product_t * mu_next)), denom)

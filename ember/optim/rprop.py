@@ -129,13 +129,15 @@ class Rprop(Optimizer):
             self._advance_step(state)
             g = self._recorded_grad(p, 0, group["maximize"])
             w, g, prev, step_size = self._real_views(p, g, state["prev"], state["step_size"])
-            agree = g.mul(prev).sign()
-            flipped = agree < 0
-            factor = agree.new_ones(()).expand(agree.shape).clone()
-            factor[agree > 0] = etaplus
-            factor[flipped] = etaminus
+            # the factors written into the (recorded) signs, as PyTorch's: the step size then
+            # joins the graph (a zero gradient) and a later in-place step on it is caught
+            factor = g.mul(prev.clone()).sign()
+            factor[factor.gt(0)] = etaplus
+            factor[factor.lt(0)] = etaminus
+            factor[factor.eq(0)] = 1
             step_size.mul_(factor).clamp_(step_size_min, step_size_max)
             # where the sign flipped the weight stays and the gradient is forgotten
-            g = g.masked_fill(flipped, 0)
+            g = g.clone()
+            g[factor.eq(etaminus)] = 0
             w.addcmul_(g.sign(), step_size, value=-1)
             prev.copy_(g)

@@ -22,6 +22,11 @@ _SAME = (
 
 _OTHER = {
     "Linear": "aten::linear",
+    "MseLoss": "aten::mse_loss",
+    "HuberLoss": "aten::huber_loss",
+    "SmoothL1Loss": "aten::smooth_l1_loss",
+    "SoftMarginLoss": "aten::soft_margin_loss",
+    "BinaryCrossEntropyWithLogits": "aten::binary_cross_entropy_with_logits",
     "AddMatmul": "aten::addmm",
     "Conv": "aten::convolution",
     "ClampMin": "aten::clamp_min",

@@ -116,41 +116,18 @@ def test_state_as_torch(name):
                                    rtol=1e-5)
 
 
-def _finite_difference(name, options, tensor_lr):
-    """Central differences of the validation loss in the starting weights (and the lr)."""
-
-    def loss_at(w0, lr):
-        rng = np.random.default_rng(1)
-        x = ember.from_numpy(rng.standard_normal((12, 3)))
-        y = ember.from_numpy(rng.standard_normal(12))
-        w = ember.tensor(w0, requires_grad=True)
-        opt = getattr(ember.optim, name)([w], lr=lr, **options)
-        for _ in range(4):
-            opt.zero_grad()
-            ((x @ w - y) ** 2).mean().backward()
-            opt.step()
-        return ((x @ w - y) ** 2).mean().item()
-
-    w0, h = np.array([0.1, -0.2, 0.3]), 1e-6
-    dw = [(loss_at(w0 + h * e, 0.05) - loss_at(w0 - h * e, 0.05)) / (2 * h) for e in np.eye(3)]
-    dlr = (loss_at(w0, 0.05 + h) - loss_at(w0, 0.05 - h)) / (2 * h) if tensor_lr else None
-    return np.array(dw), dlr
-
-
 @pytest.mark.parametrize("name,options,tensor_lr", [("Adamax", {}, False),
                                                      ("Adamax", dict(weight_decay=0.1), False),
                                                      ("NAdam", {}, True)])
 def test_where_torch_cannot_backward(name, options, tensor_lr):
     """torch 2.13 computes these steps but fails in their backward (a saved buffer is updated
-    in place); ember's values match torch and its gradients (second order: the gradients
-    depend on the weights, as in the finite differences) match finite differences."""
-    got = _unrolled(ember, name, options, tensor_lr=tensor_lr, second_order=True)
-    want = _unrolled_values(torch, name, options, tensor_lr)
-    np.testing.assert_allclose(got["w"].detach().numpy(), want, rtol=1e-7)
-    dw, dlr = _finite_difference(name, options, tensor_lr)
-    np.testing.assert_allclose(got["w0"], dw, rtol=1e-5, atol=1e-8)
-    if tensor_lr:
-        assert got["lr"] == pytest.approx(dlr, rel=1e-5)
+    in place: Adamax's addcdiv_ keeps exp_avg, NAdam's product with a tensor lr keeps it too);
+    ember's values match torch and its backward fails as torch's."""
+    np.testing.assert_allclose(_unrolled_values(ember, name, options, tensor_lr),
+                               _unrolled_values(torch, name, options, tensor_lr), rtol=1e-7)
+    for lib in (ember, torch):
+        with pytest.raises(RuntimeError, match="which is output 0 of Lerp"):
+            _unrolled(lib, name, options, tensor_lr=tensor_lr, second_order=True)
 
 
 def _unrolled_values(lib, name, options, tensor_lr):

@@ -573,6 +573,10 @@ def setitem(self: Tensor, index, value) -> None:
             value = value.to(self._dtype)
         vshape = value._data.shape
     elif isinstance(value, (bool, int, float, complex, np.generic)):
+        if isinstance(value, np.generic) and not isinstance(value, (int, float, complex,
+                                                                     np.integer)):
+            # torch takes Python numbers (numpy.float64 is one) and NumPy integers only
+            raise TypeError(f"can't assign a numpy.{type(value).__name__} to a {self.type()}")
         if isinstance(value, int) and not -2**63 <= value < 2**63:  # read as a C long long
             raise ValueError("Overflow when unpacking long long")
         value = checked_scalar(value, self._dtype)

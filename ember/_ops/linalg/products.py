@@ -32,9 +32,12 @@ class Trace(Op):
 
     @staticmethod
     def backward(ctx, grad):
-        eye = Tensor._make(xp_of(grad._data).eye(*ctx.shape, dtype=grad._data.dtype),
-                           grad._dtype)
-        return grad * eye
+        from ..pointwise.compare import where
+
+        # PyTorch fills grad into zeros along the diagonal: +0.0 elsewhere, never the -0.0
+        # of a negative grad times the identity's zeros
+        eye = Tensor._make(xp_of(grad._data).eye(*ctx.shape, dtype=bool), D.bool)
+        return where(eye, grad, 0.0)
 
 
 def trace(input: Tensor) -> Tensor:

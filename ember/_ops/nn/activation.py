@@ -10,6 +10,7 @@ of derivative works without depending on other op families.
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 
@@ -17,7 +18,7 @@ from ... import _dtype as D
 from ..._backend import array_device, asarray_like
 from ..._tensor import Tensor
 from ...autograd import grad_mode
-from .._core import Op, const_like, set_node_name
+from .._core import Op, const_like, zeros_grad
 from ..pointwise.abs_round_clamp import _mask
 from .linear_softmax import _t
 
@@ -88,7 +89,59 @@ class PiecewiseLinear(Op):
                 # negative gradient times 0 (leaky_relu multiplies, so its slope 0 gives -0.0)
                 g = np.where(d != 0, g, g.dtype.type(0))
             return _t(g, grad._dtype)
-        return grad * const_like(x, d)
+        if ctx.kind == "hardsigmoid":  # torch has no node for its second derivative
+            return grad * const_like(x, d)
+        return PIECEWISE_BACKWARD[ctx.kind].apply(grad, x, kind=ctx.kind, a=ctx.a, b=ctx.b)
+
+
+# kind: (PyTorch's node for the op, for its derivative taken with create_graph=True)
+_PIECEWISE_NAMES = {
+    "leaky_relu": ("LeakyReluBackward0", "LeakyReluBackwardBackward0"),
+    "hardtanh": ("HardtanhBackward0", "HardtanhBackwardBackward0"),
+    "threshold": ("ThresholdBackward0", "ThresholdBackwardBackward0"),
+    "hardshrink": ("HardshrinkBackward0", "HardshrinkBackwardBackward0"),
+    "softshrink": ("SoftshrinkBackward0", "SoftshrinkBackwardBackward0"),
+    "hardsigmoid": ("HardsigmoidBackward0", None),
+}
+
+
+class PiecewiseLinearBackward(Op):
+    """``grad * mask(x)``, the derivative of a :class:`PiecewiseLinear` op, as one node when a
+    graph of the gradient is built: PyTorch's ``leaky_relu_backward``, ``hardtanh_backward``
+    ... (named ``LeakyReluBackwardBackward0`` ...). Linear in ``grad``; its derivative in
+    ``x`` is zero (PyTorch: ``zeros_like(grad)``)."""
+
+    @staticmethod
+    def forward(ctx, g, x, kind, a, b):
+        ctx.kind, ctx.a, ctx.b = kind, a, b
+        ctx.save_for_backward(ctx.inputs[1])
+        d = PiecewiseLinear.deriv(x, kind, a, b)
+        out = g * d
+        if kind != "leaky_relu":  # a zero where the derivative is 0, +0.0 (see above)
+            out = np.where(d != 0, out, out.dtype.type(0))
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        gg = PIECEWISE_BACKWARD[ctx.kind].apply(grad, x, kind=ctx.kind, a=ctx.a, b=ctx.b) \
+            if ctx.needs_input_grad[0] else None
+        gx = _t(np.zeros_like(x._data), x._dtype) if ctx.needs_input_grad[1] else None
+        return gg, gx
+
+
+def _named_kind(base, name):
+    """A subclass of ``base`` whose nodes carry PyTorch's ``name`` (fixed per kind, so no
+    per-call renaming); graph capture still sees it as ``base`` (``_fx_name``)."""
+    fx_name = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", base.__name__).lower()
+    return type(base.__name__, (base,), {"_name": name, "_fx_name": fx_name,
+                                         "__module__": __name__, "__doc__": base.__doc__})
+
+
+# the op for each kind (PiecewiseLinear named LeakyReluBackward0 ...), and its derivative's
+PIECEWISE = {k: _named_kind(PiecewiseLinear, n) for k, (n, _) in _PIECEWISE_NAMES.items()}
+PIECEWISE_BACKWARD = {k: _named_kind(PiecewiseLinearBackward, n)
+                      for k, (_, n) in _PIECEWISE_NAMES.items() if n is not None}
 
 
 class Sigmoid(Op):
@@ -112,7 +165,9 @@ class Sigmoid(Op):
         if not _state.enabled:
             yd = y._data
             return _t(grad._data * yd * (1 - yd), grad._dtype)
-        return grad * y * (1 - y)
+        from ..pointwise.unary import _sigmoid_grad  # one node, SigmoidBackwardBackward0
+
+        return _sigmoid_grad(grad, y)
 
 
 class Tanh(Op):
@@ -130,7 +185,54 @@ class Tanh(Op):
         if not _state.enabled:
             yd = y._data
             return _t(grad._data * (1 - yd * yd), grad._dtype)
-        return grad * (1 - y * y)
+        from ..pointwise.unary import _tanh_grad  # one node, TanhBackwardBackward0
+
+        return _tanh_grad(grad, y)
+
+
+def _glu_sigmoid(b):
+    """PyTorch's sigmoid in its glu kernels, ``1 / (1 + exp(-b))`` (exp may overflow to inf)."""
+    with np.errstate(over="ignore"):
+        return 1 / (1 + np.exp(-b))
+
+
+class Glu(Op):
+    """GLU, ``a * sigmoid(b)`` for the halves ``a``, ``b`` of ``x`` along ``dim``, as one op
+    (PyTorch's GluBackward0). Its gradient is one tensor for both halves, PyTorch's
+    ``glu_backward``: ``s * g`` and ``(1 - s) * s * a * g`` with ``s = sigmoid(b)``; built
+    from two slices, the halves' gradients would be summed into zeros, and a -0.0 (a zero
+    ``a``, a saturated ``s``) would come out +0.0."""
+
+    opmath = True  # float16/bfloat16: float32, one rounding (_core); backward: see there
+
+    @staticmethod
+    def forward(ctx, x, dim):
+        ctx.save_for_backward(ctx.inputs[0])
+        ctx.dim = dim
+        a, b = np.split(x, 2, axis=dim)
+        return a * _glu_sigmoid(b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        dim = ctx.dim
+        if not _state.enabled:
+            a, b = np.split(x._data, 2, axis=dim)
+            g = grad._data
+            if g.dtype.itemsize == 2:  # PyTorch: s rounded to the 2-byte dtype, s * g in it,
+                f32 = np.float32          # the other half in float32, rounded once
+                s = _glu_sigmoid(b.astype(f32)).astype(g.dtype)
+                second = ((1 - s.astype(f32)) * s * a.astype(f32) * g.astype(f32))
+                return _t(np.concatenate([s * g, second.astype(g.dtype)], axis=dim),
+                          grad._dtype)
+            s = _glu_sigmoid(b)
+            return _t(np.concatenate([s * g, (1 - s) * s * a * g], axis=dim), grad._dtype)
+        from ..shape.joining import cat
+
+        n = x.shape[dim] // 2
+        a, b = x.narrow(dim, 0, n), x.narrow(dim, n, n)
+        s = Sigmoid.apply(b)
+        return cat([s * grad, (1 - s) * s * a * grad], dim)
 
 
 class Softplus(Op):
@@ -211,7 +313,8 @@ class Elu(Op):
         ctx.args = (alpha, scale, input_scale)
         t = x.dtype.type
         neg = np.expm1(np.minimum(x, 0) * t(input_scale)) * t(alpha)
-        return np.where(x > 0, x, neg) * t(scale)
+        # a zero takes the linear branch, keeping its sign for any alpha, as torch's kernel
+        return np.where(x >= 0, x, neg) * t(scale)
 
     @staticmethod
     def backward(ctx, grad):
@@ -225,10 +328,42 @@ class Elu(Op):
             yd = y._data
             d = np.where(pos, scale, input_scale * (yd + scale * alpha))
             return _t(grad._data * d.astype(yd.dtype, copy=False), grad._dtype)
+        if grad._dtype in (D.float32, D.float64) and grad._dtype is y._dtype:
+            return EluBackward.apply(grad, x, y.detach(), alpha=alpha, scale=scale,
+                                     input_scale=input_scale)
         from ..pointwise.compare import where
 
         lin = const_like(y, np.full(y._data.shape, scale, y._data.dtype))
         return grad * where(_t(pos), lin, (y + scale * alpha) * input_scale)
+
+
+class EluBackward(Op):
+    """PyTorch's ``elu_backward(grad, alpha, scale, input_scale, x)`` as one node where a
+    graph of the gradient is built (``create_graph=True``; named EluBackwardBackward0 as
+    PyTorch's). Linear in ``grad``; its derivative in ``x`` is PyTorch's
+    ``elu_double_backward``, ``elu_backward(G * grad * input_scale, x) * (x < 0)``: zero for
+    x >= 0 (x = 0 included, where the exponential branch's slope is not 0), with the sign of
+    that product. ``y``, Elu's output (detached), gives the values as Elu's backward does."""
+
+    @staticmethod
+    def forward(ctx, g, x, y, alpha, scale, input_scale):
+        ctx.args = (alpha, scale, input_scale)
+        ctx.save_for_backward(*ctx.inputs)
+        d = np.where(x > 0, scale, input_scale * (y + scale * alpha))
+        return g * d.astype(y.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        g, x, y = ctx.saved_tensors
+        alpha, scale, input_scale = ctx.args
+        kw = {"alpha": alpha, "scale": scale, "input_scale": input_scale}
+        need_g, need_x = ctx.needs_input_grad[:2]
+        gg = EluBackward.apply(grad, x, y, **kw) if need_g else None
+        gx = None
+        if need_x:
+            neg = _t((x._data < 0).astype(x._data.dtype))
+            gx = EluBackward.apply(grad * g * input_scale, x, y, **kw) * neg
+        return gg, gx, None
 
 
 _SQRT_2 = math.sqrt(2.0)
@@ -384,7 +519,38 @@ class Gelu(Op):
             _gelu_grad(d, xd, cdf, pdf, g)  # three cheap passes: threads would cost more
             return _t(d if d.dtype == grad._data.dtype else d.astype(grad._data.dtype),
                       grad._dtype)
+        if grad._dtype in (D.float32, D.float64) and grad._dtype is x._dtype:
+            return GeluBackward.apply(grad, x)
         return grad * (NormalCdf.apply(x) + x * Exp.apply(x * x * -0.5) * _INV_SQRT_2PI)
+
+
+class GeluBackward(Op):
+    """PyTorch's ``gelu_backward(grad, x)``, ``grad * (Phi(x) + x * phi(x))``, as one node
+    where a graph of the gradient is built (``create_graph=True``; GeluBackwardBackward0 as
+    PyTorch's), with the first-order backward's values. Its derivative in ``x`` is PyTorch's
+    ``gelu_double_backward``, ``G * grad * (2 * phi + x * (-x * phi))``: a product, so a
+    zero (an off-diagonal Hessian entry) has the sign PyTorch gives it."""
+
+    @staticmethod
+    def forward(ctx, g, x):
+        ctx.save_for_backward(*ctx.inputs)
+        cdf, pdf = _normal_cdf_pdf(x)
+        out = np.empty_like(cdf)  # an array even when 0-d
+        _gelu_grad(out, x, cdf, pdf, g)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        from .linear_softmax import Exp
+
+        g, x = ctx.saved_tensors
+        need_g, need_x = ctx.needs_input_grad[:2]
+        gg = GeluBackward.apply(grad, x) if need_g else None
+        gx = None
+        if need_x:
+            pdf = Exp.apply(x * x * -0.5) * _INV_SQRT_2PI
+            gx = grad * g * (pdf * 2 + x * (-x * pdf))
+        return gg, gx
 
 
 def gelu_tanh(x: Tensor) -> Tensor:
@@ -477,10 +643,39 @@ class Hardswish(Op):
             d = np.where(lo, t(0), np.where(hi, t(1), xd / t(3) + t(0.5)))
             g = grad._data * d
             return _t(np.where(lo, g.dtype.type(0), g), grad._dtype)  # +0.0 there, as torch
+        return HardswishBackward.apply(grad, x)
+
+
+class HardswishBackward(Op):
+    """PyTorch's ``hardswish_backward(grad, x)`` as one node where a graph of the gradient is
+    built (``create_graph=True``; HardswishBackwardBackward0 as PyTorch's): the first-order
+    values (+0.0 where x <= -3). Its derivative in ``x`` is PyTorch's
+    ``where(-3 < x < 3, G * grad / 3, 0)``."""
+
+    opmath = opmath_backward = True  # float16/bfloat16: float32, one rounding (_core)
+
+    @staticmethod
+    def forward(ctx, g, x):
+        ctx.save_for_backward(*ctx.inputs)
+        t = x.dtype.type
+        lo, hi = x <= -3, x >= 3
+        d = np.where(lo, t(0), np.where(hi, t(1), x / t(3) + t(0.5)))
+        out = g * d
+        return np.where(lo, out.dtype.type(0), out)
+
+    @staticmethod
+    def backward(ctx, grad):
         from ..pointwise.compare import where
 
-        edge = const_like(x, np.where(lo, 0, 1).astype(xd.dtype))
-        return grad * where(_t(lo | hi), edge, x / 3 + 0.5)
+        g, x = ctx.saved_tensors
+        need_g, need_x = ctx.needs_input_grad[:2]
+        gg = HardswishBackward.apply(grad, x) if need_g else None
+        gx = None
+        if need_x:
+            xd = x._data
+            inside = _t((-3 < xd) & (xd < 3))
+            gx = where(inside, grad * g / 3.0, 0.0)
+        return gg, gx
 
 
 class LSTMPointwise(Op):
@@ -560,12 +755,10 @@ def lstm_pointwise(gates: Tensor, c: Tensor) -> tuple[Tensor, Tensor]:
 
 def hardshrink(self: Tensor, lambd: float = 0.5) -> Tensor:
     """``x`` where ``|x| > lambd``, else 0 (the method form of ``F.hardshrink``)."""
-    from .._core import const_like
     from .._dispatch import refuse
 
     refuse("hardshrink", self._dtype)
-    mask = (np.abs(self._data) > lambd).astype(self._data.dtype)
-    return set_node_name(self * const_like(self, mask), "HardshrinkBackward0")
+    return PIECEWISE["hardshrink"].apply(self, kind="hardshrink", a=lambd, b=0.0)
 
 
 TENSOR_METHODS = {
@@ -592,9 +785,50 @@ class PreluKernel(Op):
         from ..pointwise.compare import where
 
         x, w = ctx.saved_tensors
+        if _state.enabled:  # create_graph: one node, with PyTorch's second derivatives
+            gx, gw = PreluKernelBackward.apply(g, x, w)
+            return (gx if ctx.needs_input_grad[0] else None,
+                    unbroadcast(gw, w.shape) if ctx.needs_input_grad[1] else None)
         pos = x > 0
         gx = where(pos, g, w * g) if ctx.needs_input_grad[0] else None
         gw = None
         if ctx.needs_input_grad[1]:
             gw = unbroadcast(where(pos, 0, x * g), w.shape)
         return gx, gw
+
+
+class PreluKernelBackward(Op):
+    """PyTorch's ``_prelu_kernel_backward(g, x, w)`` as one node where a graph of the gradient
+    is built: ``(where(x > 0, g, w g), where(x > 0, 0, x g))``, the weight's gradient not yet
+    summed over the broadcast dimensions. Its derivatives are PyTorch's, which take the
+    positive branch where ``x >= 0`` (so at x = 0, unlike the forward's ``x > 0``): the
+    derivative of the weight's gradient in x is 0 there, not ``g``."""
+
+    @staticmethod
+    def forward(ctx, g, x, w):
+        ctx.save_for_backward(*ctx.inputs)
+        ctx.materialize_grads = False  # an unused output's gradient stays None, as in torch
+        pos = x > 0
+        return np.where(pos, g, w * g), np.where(pos, 0, x * g)
+
+    @staticmethod
+    def backward(ctx, gg_x, gg_w):
+        from .._core import unbroadcast
+        from ..pointwise.compare import where
+
+        g, x, w = ctx.saved_tensors
+        need_g, need_x, need_w = ctx.needs_input_grad[:3]
+        nonneg = x >= 0
+        d_g = d_x = d_w = None
+        if need_g:
+            if gg_x is None:
+                d_g = where(nonneg, 0.0, gg_w * x)
+            else:
+                neg = gg_x * w if gg_w is None else gg_x * w + gg_w * x
+                d_g = where(nonneg, gg_x, neg)
+        if need_x:
+            d_x = zeros_grad(x) if gg_w is None else where(nonneg, 0.0, g * gg_w)
+        if need_w:
+            d_w = (zeros_grad(g) if gg_x is None else where(nonneg, 0.0, g * gg_x))
+            d_w = unbroadcast(d_w, w.shape)
+        return d_g, d_x, d_w

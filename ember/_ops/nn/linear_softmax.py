@@ -19,7 +19,7 @@ from ..._backend import add_at, get_array_module, is_host
 from ..._layout import row_major
 from ..._tensor import Tensor
 from ...autograd import grad_mode
-from .._core import Op, array_tensor, const_like, wrap_dim
+from .._core import Op, array_tensor, wrap_dim
 from .._dispatch import REFUSED as _REFUSED
 from .._dispatch import refuse as _refuse
 
@@ -328,8 +328,65 @@ class Softmax(Op):
             gy = g * yd
             gy -= yd * _row_sum(gy, ctx.dim)
             return _t(gy, y._dtype)
+        if _one_node_backward(grad, y):
+            return SoftmaxBackwardData.apply(grad, y, dim=ctx.dim)
         gy = grad * y
         return gy - y * gy.sum(dim=ctx.dim, keepdim=True)
+
+
+def _one_node_backward(grad, y) -> bool:
+    """Whether a derivative built with create_graph=True takes its one-node op (float32 and
+    float64, as the first-order arrays; 2-byte floats keep their rounding steps)."""
+    return (y._dtype is D.float32 or y._dtype is D.float64) and grad._dtype is y._dtype
+
+
+class SoftmaxBackwardData(Op):
+    """PyTorch's ``_softmax_backward_data(grad, y, dim) = y * (grad - sum(grad * y))`` as one
+    node, where a graph of softmax's derivative is built (create_graph=True; named
+    SoftmaxBackwardDataBackward0 as PyTorch's). Its derivatives: the same op in ``grad``;
+    in ``y``, PyTorch's ``softmax_double_backward``."""
+
+    @staticmethod
+    def forward(ctx, g, y, dim):
+        ctx.dim = dim
+        ctx.save_for_backward(*ctx.inputs[:2])
+        gy = row_major(g) * y
+        gy -= y * _row_sum(gy, dim)
+        return gy
+
+    @staticmethod
+    def backward(ctx, gg):
+        g, y = ctx.saved_tensors
+        dim = ctx.dim
+        need_g, need_y = ctx.needs_input_grad[:2]
+        d_g = SoftmaxBackwardData.apply(gg, y, dim=dim) if need_g else None
+        d_y = None
+        if need_y:
+            d_y = g * gg - (y * g).sum(dim=dim, keepdim=True) * gg \
+                - g * (y * gg).sum(dim=dim, keepdim=True)
+        return d_g, d_y
+
+
+class LogSoftmaxBackwardData(Op):
+    """PyTorch's ``_log_softmax_backward_data(grad, y, dim) = grad - exp(y) * sum(grad)`` as
+    one node (create_graph=True; LogSoftmaxBackwardDataBackward0 as PyTorch's), with
+    PyTorch's derivatives of it."""
+
+    @staticmethod
+    def forward(ctx, g, y, dim):
+        ctx.dim = dim
+        ctx.save_for_backward(*ctx.inputs[:2])
+        g = row_major(g)
+        return g - np.exp(y) * _row_sum(g, dim)
+
+    @staticmethod
+    def backward(ctx, gg):
+        g, y = ctx.saved_tensors
+        dim = ctx.dim
+        need_g, need_y = ctx.needs_input_grad[:2]
+        d_g = gg - (gg * y.exp()).sum(dim=dim, keepdim=True) if need_g else None
+        d_y = -g.sum(dim=dim, keepdim=True) * y.exp() * gg if need_y else None
+        return d_g, d_y
 
 
 class LogSoftmax(Op):
@@ -351,6 +408,8 @@ class LogSoftmax(Op):
         if not _state.enabled:
             g = row_major(grad._data)
             return _t(g - np.exp(y._data) * _row_sum(g, ctx.dim), y._dtype)
+        if _one_node_backward(grad, y):
+            return LogSoftmaxBackwardData.apply(grad, y, dim=ctx.dim)
         return grad - y.exp() * grad.sum(dim=ctx.dim, keepdim=True)
 
 
@@ -782,12 +841,11 @@ class EmbeddingBackward(Op):
 
 
 def abs_(x: Tensor) -> Tensor:
-    """``|x|`` as ``x * sign(x)`` with a constant sign: the subgradient 0 at 0, like torch."""
-    if x._dtype.is_complex:  # |z| is real (z * sign(z) would be z**2 / |z|)
-        from ..pointwise.abs_round_clamp import abs as abs_op
+    """``|x|``, PyTorch's one node (AbsBackward0, the subgradient 0 at 0), for the losses and
+    activations composed from it (l1_loss, softsign ...)."""
+    from ..pointwise.abs_round_clamp import abs as abs_op
 
-        return abs_op(x)
-    return x * const_like(x, np.sign(x._data))
+    return abs_op(x)
 
 
 TENSOR_METHODS = {"softmax": softmax, "log_softmax": log_softmax}

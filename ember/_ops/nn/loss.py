@@ -148,13 +148,28 @@ class NllLoss(Op):
 
     @staticmethod
     def backward(ctx, grad):
-        neg = -ctx.coef.as_dense(ctx.shape, grad._data.dtype)
+        # PyTorch scatters -w * grad into zeros: +0.0 off the targets (and at ignored ones),
+        # never the -0.0 of a negated zero coefficient times the gradient
+        coef, dt = ctx.coef, grad._data.dtype
         if not _state.enabled:
-            return _t(neg * _expand_grad(grad._data, ctx.reduce, len(ctx.shape)), grad._dtype)
+            g = grad._data
+            if coef.dense is None:  # one target per row: scatter, as PyTorch
+                w = coef.w.astype(dt, copy=False)
+                vals = -w * (g if ctx.reduce else g.reshape(-1))
+                xp = xp_of(coef.idx)
+                out = xp.zeros(ctx.shape, dt)
+                out[xp.arange(ctx.shape[0]), coef.idx] = xp.where(w != 0, vals, dt.type(0))
+                return _t(out, grad._dtype)
+            dense = coef.dense
+            out = -dense * _expand_grad(g, ctx.reduce, len(ctx.shape))
+            return _t(np.where(dense != 0, out, out.dtype.type(0)), grad._dtype)
         from .._core import const_like
+        from ..pointwise.compare import where
 
         (logp,) = ctx.saved_tensors
-        return const_like(logp, neg) * (grad if ctx.reduce else grad.unsqueeze(1))
+        dense = coef.as_dense(ctx.shape, dt)
+        g = const_like(logp, -dense) * (grad if ctx.reduce else grad.unsqueeze(1))
+        return where(_t(dense != 0), g, 0.0)
 
 
 # -- building coef from the target ----------------------------------------------------------
@@ -455,10 +470,12 @@ def _legacy_reduction(size_average, reduce, reduction: str) -> str:
 
 
 class BinaryCrossEntropy(Op):
-    """-(t log x + (1 - t) log(1 - x)) with each log clamped at -100, as PyTorch does."""
+    """-(t log x + (1 - t) log(1 - x)) with each log clamped at -100, as PyTorch does; times
+    ``weight`` (a constant array, or None) and reduced ('none', 'mean', 'sum') in the same
+    node, as PyTorch's BinaryCrossEntropyBackward0."""
 
     @staticmethod
-    def forward(ctx, x, t):
+    def forward(ctx, x, t, weight=None, reduction="none"):
         # as torch: NaN fails both checks (they test 0 <= v <= 1), the input's first
         if x.size and not ((x >= 0) & (x <= 1)).all():
             raise RuntimeError("all elements of input should be between 0 and 1 (pass "
@@ -466,11 +483,20 @@ class BinaryCrossEntropy(Op):
                                "binary_cross_entropy_with_logits on raw scores)")
         if t.size and not ((t >= 0) & (t <= 1)).all():
             raise RuntimeError("all elements of target should be between 0 and 1")
-        ctx.save_for_backward(*ctx.inputs)
+        ctx.save_for_backward(*ctx.inputs[:2])
+        ctx.weight, ctx.reduction = weight, reduction
         with np.errstate(divide="ignore"):
             lx = np.maximum(np.log(x), -100)
             l1x = np.maximum(np.log1p(-x), -100)
-        return -(t * lx + (1 - t) * l1x)
+        loss = -(t * lx + (1 - t) * l1x)
+        if weight is not None:
+            loss = loss * weight
+        if reduction == "mean":
+            with np.errstate(invalid="ignore", divide="ignore"):
+                return np.mean(loss, dtype=loss.dtype)
+        if reduction == "sum":
+            return np.add.reduce(loss, axis=None, dtype=loss.dtype)
+        return loss
 
     @staticmethod
     def backward(ctx, grad):
@@ -487,10 +513,351 @@ class BinaryCrossEntropy(Op):
                 denom = (1 - x) * x * (1 - m) + m * 1e-12
             else:
                 denom = (1 - x) * x
-            gx = grad * (x - t) / denom
+            gx = _bce_scaled(grad * (x - t) / denom, ctx)
         if ctx.needs_input_grad[1]:
-            gt = grad * (Log.apply(1 - x) - Log.apply(x))
+            gt = _bce_scaled(grad * (Log.apply(1 - x) - Log.apply(x)), ctx)
         return gx, gt
+
+
+def _bce_scaled(g, ctx):
+    """A gradient of the elementwise loss times the weight, divided by N for the mean."""
+    if ctx.weight is not None:
+        g = g * _t(ctx.weight)
+    if ctx.reduction == "mean" and g.numel():
+        g = g / g.numel()
+    return g
+
+
+class BinaryCrossEntropyWithLogits(Op):
+    """``(1 - t) x + lw * softplus(-x)``, times ``weight``, reduced; ``lw`` is
+    ``1 + (pos_weight - 1) t`` (1 without ``pos_weight``). One node, as PyTorch's:
+    ``weight`` and ``pos_weight`` are constant arrays here (PyTorch refuses to differentiate
+    with respect to them)."""
+
+    @staticmethod
+    def forward(ctx, x, t, weight, pos_weight, reduction):
+        ctx.save_for_backward(*ctx.inputs[:2])
+        ctx.weight, ctx.pos_weight, ctx.reduction = weight, pos_weight, reduction
+        one = x.dtype.type(1)
+        sp = np.maximum(-x, 0) + np.log1p(np.exp(-np.abs(x)))  # -log(sigmoid(x))
+        if pos_weight is not None:
+            sp = sp * ((pos_weight - one) * t + one)
+        loss = (one - t) * x + sp
+        if weight is not None:
+            loss = loss * weight
+        if reduction == "mean":
+            with np.errstate(invalid="ignore", divide="ignore"):
+                return np.mean(loss, dtype=loss.dtype)
+        if reduction == "sum":
+            return np.add.reduce(loss, axis=None, dtype=loss.dtype)
+        return loss
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, t = ctx.saved_tensors
+        need_x, need_t = ctx.needs_input_grad[:2]
+        w, pw = ctx.weight, ctx.pos_weight
+        n = x._data.size
+        scale = 1.0 / n if ctx.reduction == "mean" and n else 1.0
+        if not _state.enabled:
+            from .activation import _np_sigmoid
+
+            xd, td, g = x._data, t._data, grad._data
+            one = xd.dtype.type(1)
+            gx = gt = None
+            if need_x:  # (sigmoid(x) - t), with pos_weight ((pw t + 1 - t) sigmoid(x) - pw t)
+                s = _np_sigmoid(xd)
+                if pw is None:
+                    gx = s - td
+                else:
+                    pt = pw * td
+                    gx = (pt + one - td) * s - pt
+                gx = _scaled(gx, g, w, scale)
+            if need_t:  # -x, with pos_weight -x + (pw - 1) softplus(-x)
+                gt = -xd
+                if pw is not None:
+                    sp = np.maximum(-xd, 0) + np.log1p(np.exp(-np.abs(xd)))
+                    gt = gt + (pw - one) * sp
+                gt = _scaled(gt, g, w, scale)
+            return (_t(gx, x._dtype) if need_x else None, _t(gt, t._dtype) if need_t else None)
+        from .activation import Sigmoid, Softplus
+
+        wt = _t(w) if w is not None else None
+        pwt = _t(pw) if pw is not None else None
+        gx = gt = None
+        if need_x:
+            s = Sigmoid.apply(x)
+            gx = s - t if pwt is None else (pwt * t + 1 - t) * s - pwt * t
+            gx = _scaled_graph(gx, grad, wt, scale)
+        if need_t:
+            gt = -x if pwt is None else -x + (pwt - 1) * Softplus.apply(-x, beta=1.0,
+                                                                     threshold=None)
+            gt = _scaled_graph(gt, grad, wt, scale)
+        return gx, gt
+
+
+class SoftMarginLoss(Op):
+    """``softplus(-t x)``, reduced, as one node (PyTorch's SoftMarginLossBackward0; PyTorch
+    does not differentiate with respect to the target, nor does this)."""
+
+    @staticmethod
+    def forward(ctx, x, t, reduction):
+        # the target is a constant array (no edge for it, as in PyTorch's node)
+        ctx.save_for_backward(ctx.inputs[0])
+        ctx.target, ctx.reduction = t, reduction
+        z = -t * x
+        loss = np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z)))
+        if reduction == "mean":
+            with np.errstate(invalid="ignore", divide="ignore"):
+                return np.mean(loss, dtype=loss.dtype)
+        if reduction == "sum":
+            return np.add.reduce(loss, axis=None, dtype=loss.dtype)
+        return loss
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        td = ctx.target
+        n = x._data.size
+        scale = 1.0 / n if ctx.reduction == "mean" and n else 1.0
+        if not _state.enabled:  # -t sigmoid(-t x)
+            from .activation import _np_sigmoid
+
+            return _t(_scaled(-td * _np_sigmoid(-td * x._data), grad._data, None, scale),
+                      x._dtype)
+        from .activation import Sigmoid
+
+        t = _t(td, x._dtype)
+        return _scaled_graph(-t * Sigmoid.apply(-t * x), grad, None, scale)
+
+
+def soft_margin(input: Tensor, target: Tensor, reduction: str):
+    """:class:`SoftMarginLoss` where PyTorch's kernel runs as one node: input and target of
+    one floating dtype (float32/float64) and shape, the target needing no gradient. Returns
+    None elsewhere, for the caller's composed form."""
+    dt = input._dtype
+    if not (isinstance(target, Tensor) and dt is target._dtype
+            and (dt is D.float32 or dt is D.float64) and not target.requires_grad
+            and type(input._data) is np.ndarray and type(target._data) is np.ndarray
+            and input._data.shape == target._data.shape):
+        return None
+    return SoftMarginLoss.apply(input, t=target._data, reduction=reduction)
+
+
+def _scaled(d, g, w, scale):
+    d = d * g
+    if w is not None:
+        d *= w
+    if scale != 1.0:
+        d *= d.dtype.type(scale)
+    return d
+
+
+def _scaled_graph(d, g, w, scale):
+    d = d * g
+    if w is not None:
+        d = d * w
+    return d * scale if scale != 1.0 else d
+
+
+def bce_with_logits(input: Tensor, target: Tensor, weight, pos_weight, reduction: str):
+    """:class:`BinaryCrossEntropyWithLogits` where PyTorch's kernel runs as one node: input
+    and target of one floating dtype (float32/float64) and shape, ``weight`` and
+    ``pos_weight`` of that dtype, broadcasting to the input's shape, needing no gradient.
+    Returns None elsewhere, for the caller's composed form."""
+    dt = input._dtype
+    if not (dt is target._dtype and (dt is D.float32 or dt is D.float64)
+            and type(input._data) is np.ndarray and type(target._data) is np.ndarray
+            and input._data.shape == target._data.shape):
+        return None
+    arrays = []
+    for extra in (weight, pos_weight):
+        if extra is None:
+            arrays.append(None)
+            continue
+        if not isinstance(extra, Tensor) or extra._dtype is not dt or extra.requires_grad \
+                or type(extra._data) is not np.ndarray:
+            return None
+        try:
+            if np.broadcast_shapes(extra._data.shape, input._data.shape) != input._data.shape:
+                return None
+        except ValueError:
+            return None
+        arrays.append(extra._data)
+    return BinaryCrossEntropyWithLogits.apply(input, target, weight=arrays[0],
+                                              pos_weight=arrays[1], reduction=reduction)
+
+
+# -- regression losses on d = input - target, one node each --------------------------------
+#
+# PyTorch records mse_loss, huber_loss and smooth_l1_loss as one node (MseLossBackward0 ...),
+# and their derivative taken with create_graph=True as one more (MseLossBackwardBackward0 ...).
+# Each loss here is ``reduce(f(d))``; ``f'(d)`` is odd, so the target's gradient is the same
+# backward op with input and target swapped, as in PyTorch's derivative formulas.
+
+
+class MseLoss(Op):
+    """``reduce((x - t)^2)``; ``reduction`` is 'mean', 'sum' or 'none'; ``p`` the loss's
+    parameter (delta, beta; unused here)."""
+
+    @staticmethod
+    def elementwise(d, p):
+        return d * d
+
+    @staticmethod
+    def slope(d, p):  # f'(d), on arrays
+        return d * d.dtype.type(2)
+
+    @staticmethod
+    def slope_graph(d, p):  # f'(d), with ember ops (differentiable again)
+        return d * 2
+
+    @staticmethod
+    def curvature(d, p):  # f''(d), piecewise constant
+        return np.full(d.shape, 2, d.dtype)
+
+    @staticmethod
+    def forward(ctx, x, t, reduction, p):
+        ctx.save_for_backward(*ctx.inputs[:2])
+        ctx.reduction, ctx.p = reduction, p
+        loss = type(ctx).elementwise(x - t, p)
+        if reduction == "mean":
+            with np.errstate(invalid="ignore", divide="ignore"):
+                return np.mean(loss, dtype=loss.dtype)
+        if reduction == "sum":
+            return np.add.reduce(loss, axis=None, dtype=loss.dtype)
+        return loss
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, t = ctx.saved_tensors
+        op = type(ctx)._op_class
+        need_x, need_t = ctx.needs_input_grad[:2]
+        if _state.enabled:  # a graph of the gradient: PyTorch's backward node
+            back = op.backward_op
+            return (back.apply(grad, x, t, reduction=ctx.reduction, p=ctx.p) if need_x else None,
+                    back.apply(grad, t, x, reduction=ctx.reduction, p=ctx.p) if need_t else None)
+        gx = _loss_grad(op, grad._data, x._data, t._data, ctx.reduction, ctx.p)
+        return (_t(gx, x._dtype) if need_x else None,
+                _t(-gx, t._dtype) if need_t else None)
+
+
+def _loss_grad(op, g, x, t, reduction, p):
+    """``norm * f'(x - t) * g`` on arrays: norm is 1/N for the mean."""
+    d = op.slope(x - t, p)
+    if reduction == "mean" and d.size:
+        d *= d.dtype.type(1.0 / d.size)
+    d *= g
+    return d
+
+
+class _LossBackward(Op):
+    """The derivative of a regression loss, ``norm * f'(x - t) * grad``, as one node (built
+    when a graph of the gradient is: ``create_graph=True``). Its own derivatives: in ``grad``,
+    ``norm * f'(d)`` (summed when the loss was reduced); in ``x``, ``norm * f''(d) * grad``;
+    in ``t`` the negative of that."""
+
+    loss = None  # the loss op whose derivative this is
+
+    @staticmethod
+    def forward(ctx, g, x, t, reduction, p):
+        ctx.save_for_backward(*ctx.inputs[:3])
+        ctx.reduction, ctx.p = reduction, p
+        return _loss_grad(type(ctx)._op_class.loss, g, x, t, reduction, p)
+
+    @staticmethod
+    def backward(ctx, gg):
+        g, x, t = ctx.saved_tensors
+        loss = type(ctx)._op_class.loss
+        need_g, need_x, need_t = ctx.needs_input_grad[:3]
+        reduction, p = ctx.reduction, ctx.p
+        norm = 1.0 / x.numel() if reduction == "mean" and x.numel() else 1.0
+        gg_g = gx = gt = None
+        if need_g:
+            gg_g = loss.slope_graph(x - t, p) * gg * norm
+            if reduction != "none":
+                gg_g = gg_g.sum()
+        if need_x or need_t:
+            from .._core import const_like
+
+            curv = loss.curvature(x._data - t._data, p)
+            gx = gg * g * const_like(x, curv * curv.dtype.type(norm))
+            gt = -gx if need_t else None
+        return gg_g, gx if need_x else None, gt
+
+
+class MseLossBackward(_LossBackward):
+    loss = MseLoss
+
+
+class HuberLoss(MseLoss):
+    """``0.5 d^2`` where ``|d| < delta``, else ``delta (|d| - 0.5 delta)``; ``p`` is delta."""
+
+    @staticmethod
+    def elementwise(d, delta):
+        z = np.abs(d)
+        t = d.dtype.type
+        return np.where(z < delta, t(0.5) * z * z, t(delta) * (z - t(0.5 * delta)))
+
+    @staticmethod
+    def slope(d, delta):
+        return np.clip(d, -delta, delta).astype(d.dtype, copy=False)
+
+    @staticmethod
+    def slope_graph(d, delta):
+        return d.clamp(-delta, delta)
+
+    @staticmethod
+    def curvature(d, delta):
+        return (np.abs(d) < delta).astype(d.dtype)
+
+
+class HuberLossBackward(_LossBackward):
+    loss = HuberLoss
+
+
+class SmoothL1Loss(MseLoss):
+    """``0.5 d^2 / beta`` where ``|d| < beta``, else ``|d| - 0.5 beta``; ``p`` is beta > 0
+    (with beta = 0 PyTorch runs l1_loss)."""
+
+    @staticmethod
+    def elementwise(d, beta):
+        z = np.abs(d)
+        t = d.dtype.type
+        return np.where(z < beta, t(0.5) * z * z / t(beta), z - t(0.5 * beta))
+
+    @staticmethod
+    def slope(d, beta):
+        return np.clip(d / d.dtype.type(beta), -1, 1).astype(d.dtype, copy=False)
+
+    @staticmethod
+    def slope_graph(d, beta):
+        return (d / beta).clamp(-1, 1)
+
+    @staticmethod
+    def curvature(d, beta):
+        return (np.abs(d) < beta).astype(d.dtype) / d.dtype.type(beta)
+
+
+class SmoothL1LossBackward(_LossBackward):
+    loss = SmoothL1Loss
+
+
+MseLoss.backward_op = MseLossBackward
+HuberLoss.backward_op = HuberLossBackward
+SmoothL1Loss.backward_op = SmoothL1LossBackward
+
+
+def regression_loss(op, input: Tensor, target: Tensor, reduction: str, p: float = 0.0):
+    """``op`` (MseLoss, HuberLoss, SmoothL1Loss) as one node where PyTorch's kernel runs:
+    input and target of one floating dtype (float32/float64) and one shape. Returns None
+    elsewhere, for the caller's composed form."""
+    if not (isinstance(target, Tensor) and input._dtype is target._dtype
+            and (input._dtype is D.float32 or input._dtype is D.float64)
+            and input._data.shape == target._data.shape
+            and type(input._data) is np.ndarray and type(target._data) is np.ndarray):
+        return None
+    return op.apply(input, target, reduction=reduction, p=p)
 
 
 # -- margin losses over classes ---------------------------------------------------------------

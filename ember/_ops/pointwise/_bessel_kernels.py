@@ -65,8 +65,8 @@ def bessel_i(nu: int, x: np.ndarray, scaled: bool) -> np.ndarray:
             else:  # e^(s/2) twice: e^(s + log_front) would lose ~s ulps to the rounded sum
                 half = np.exp(s / 2)
                 out[large] = series * np.exp(log_front) * half * half
-    if nu == 1:
-        out = np.copysign(out, x)
+    if nu == 1:  # odd; negated where x < 0 (cephes', torch's), so i1(-0.0) is +0.0
+        out = np.where(x < 0, -out, out)
     return np.where(np.isnan(x), np.nan, out)
 
 

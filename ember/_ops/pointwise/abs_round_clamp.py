@@ -17,7 +17,7 @@ from ..._backend import as_array, is_host
 from ..._layout import sparse_bsc, sparse_bsr, sparse_coo, sparse_csc, sparse_csr
 from ..._tensor import Tensor
 from ...autograd import grad_mode
-from .._core import Op, _t, const_like, set_node_name, unbroadcast
+from .._core import Op, _t, set_node_name, unbroadcast, zeros_grad
 from .._dispatch import (
     _cast,
     check_devices,
@@ -38,7 +38,7 @@ __all__ = ["abs", "absolute", "square", "sign", "sgn", "floor", "ceil", "round",
 
 
 def _zero_grad(ctx, grad):
-    return grad * 0
+    return zeros_grad(grad)  # +0.0, as torch's zeros_like(grad), for any grad's sign or NaN
 
 
 def _simple(name, forward, backward=_zero_grad, saves=False):
@@ -50,7 +50,15 @@ def _simple(name, forward, backward=_zero_grad, saves=False):
     return type(name, (Op,), {"forward": staticmethod(fwd), "backward": staticmethod(backward)})
 
 
-Abs = _simple("Abs", np.abs, lambda ctx, g: g * ctx.saved_tensors[0].sgn(), saves=True)
+def _abs_grad(ctx, g):
+    (x,) = ctx.saved_tensors
+    if not _state.enabled and (x._dtype is D.float32 or x._dtype is D.float64) \
+            and g._dtype is x._dtype:  # first order: one product on the arrays
+        return _t(g._data * _sign(x._data), g._dtype)
+    return g * x.sgn()
+
+
+Abs = _simple("Abs", np.abs, _abs_grad, saves=True)
 def _sign(x):
     out = np.sign(x)
     if x.dtype.kind == "f":
@@ -70,7 +78,7 @@ def _angle_grad(ctx, grad):
     (0 at ``z == 0``), the conjugate Wirtinger gradient of ``atan2(z.imag, z.real)``."""
     (z,) = ctx.saved_tensors
     if not z._dtype.is_complex:
-        return grad * 0
+        return zeros_grad(grad)
     from .compare import where
 
     return where(z == 0, 0.0, grad * (z * 1j) / (z.real * z.real + z.imag * z.imag))
@@ -243,10 +251,13 @@ class Clamp(Op):
     @staticmethod
     def forward(ctx, x, lo, hi):
         ctx.save_for_backward(*ctx.inputs)
+        # NaN propagates, as in PyTorch. On a tie NumPy returns the second operand: with a
+        # number bound x comes second and is kept, clamp(-0.0, min=0.0) is -0.0 as in torch;
+        # with tensor bounds torch's vectorised kernel gives the bound (its scalar tail x)
         if lo is not None:
-            x = np.maximum(x, lo)  # NaN propagates, as in PyTorch
+            x = np.maximum(lo, x) if isinstance(lo, np.generic) else np.maximum(x, lo)
         if hi is not None:
-            x = np.minimum(x, hi)
+            x = np.minimum(hi, x) if isinstance(hi, np.generic) else np.minimum(x, hi)
         return x
 
     @staticmethod
@@ -561,16 +572,17 @@ def _relu_into(out, x):
     n = flat_x.size
     for lo in range(0, n, _ZERO_BLOCK):
         hi = min(lo + _ZERO_BLOCK, n)
-        np.maximum(flat_x[lo:hi], zeros[:hi - lo], out=flat_out[lo:hi])
+        np.maximum(zeros[:hi - lo], flat_x[lo:hi], out=flat_out[lo:hi])
     return out
 
 
 def relu_array(x):
     """``max(x, 0)`` as a new array (NaN stays NaN); what Relu's forward and compiled graphs
-    run."""
+    run. On a tie NumPy's maximum returns its second operand, so x comes second and
+    ``relu(-0.0)`` is -0.0, as torch's."""
     if (x.size < _SMALL or type(x) is not np.ndarray or x.dtype.kind != "f"
             or not x.flags.c_contiguous):
-        return np.maximum(x, x.dtype.type(0))
+        return np.maximum(x.dtype.type(0), x)
     out = np.empty(x.shape, x.dtype)
     if x.nbytes < _threads.PARALLEL_MIN_BYTES:
         return _relu_into(out, x)
@@ -618,4 +630,25 @@ class Relu(Op):
             if g.dtype == yd.dtype:  # no float64 detour
                 return _t(relu_grad_array(g, yd), grad._dtype)
             return _t(np.where(yd != 0, g * (yd != 0), 0), grad._dtype)
-        return grad * const_like(y, _mask(y._data != 0, y._data))
+        return ThresholdBackward.apply(grad, y, threshold=0)
+
+
+class ThresholdBackward(Op):
+    """PyTorch's ``threshold_backward(grad, y, threshold)``: ``grad`` where ``y > threshold``,
+    else +0.0; relu's derivative as one node when a graph of the gradient is built
+    (``create_graph=True``), named ThresholdBackwardBackward0 as PyTorch's. Linear in ``grad``;
+    zero derivative in ``y``."""
+
+    @staticmethod
+    def forward(ctx, g, y, threshold):
+        ctx.threshold = threshold
+        ctx.save_for_backward(ctx.inputs[1])
+        return np.where(y <= threshold, g.dtype.type(0), g)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (y,) = ctx.saved_tensors
+        gg = ThresholdBackward.apply(grad, y, threshold=ctx.threshold) \
+            if ctx.needs_input_grad[0] else None
+        gy = _t(np.zeros_like(y._data), y._dtype) if ctx.needs_input_grad[1] else None
+        return gg, gy

@@ -23,6 +23,7 @@ from .._core import (
     is_low_float,
     set_node_name,
     unbroadcast,
+    zeros_grad,
 )
 from .._dispatch import (
     REFUSED,
@@ -352,7 +353,8 @@ class DivMode(Op):
 
     @staticmethod
     def backward(ctx, grad):
-        return tuple(unbroadcast(grad * 0, s) if need else None
+        # torch: zeros_like, +0.0 for a negative or NaN gradient too
+        return tuple(zeros_grad(grad, s) if need else None
                      for s, need in zip(ctx.shapes, ctx.needs_input_grad))
 
 
@@ -398,10 +400,22 @@ class _Mod(Op):
         return ga, gb
 
 
+def _remainder(a, b):
+    """NumPy's remainder with PyTorch's zero: ``fmod``'s (the dividend's sign), where NumPy
+    gives the divisor's sign (``-0.0 % 0.7`` is -0.0 in torch, 0.0 in NumPy). Nonzero values
+    are the same in both: ``fmod``, plus ``b`` where the signs differ."""
+    out = np.remainder(a, b)
+    if out.dtype.kind == "f":
+        zero = out == 0
+        if zero.any():
+            out = np.where(zero, np.copysign(out, a), out)
+    return out
+
+
 class Remainder(_Mod):
     """Python's ``%`` (the sign of the divisor)."""
 
-    ufunc, rounding = np.remainder, "floor"
+    ufunc, rounding = staticmethod(_remainder), "floor"
 
 
 class Fmod(_Mod):
@@ -780,15 +794,21 @@ class LowAddc(Op):
     """``a + value * x * y`` (``divide``: ``a + value * x / y``) for float16/bfloat16 tensors
     as PyTorch's addcmul/addcdiv kernels compute them: in float32 (``value`` a float32 number),
     rounded once to the 2-byte dtype at the end. The gradients are PyTorch's formulas in the
-    2-byte dtype, grouped as there (each step rounds)."""
+    2-byte dtype, grouped as there (each step rounds). ``addcdiv`` of float32/float64 tensors
+    runs here too (``value`` in their dtype): PyTorch's node, saving ``x`` (when ``y`` needs a
+    gradient) and ``y``, so an in-place change of either after the op breaks its backward."""
 
     opmath = True
 
     @staticmethod
     def forward(ctx, a, x, y, value, divide):
         ctx.value, ctx.divide = value, divide
-        ctx.save_for_backward(ctx.inputs[1], ctx.inputs[2])
-        scaled = x * np.float32(value) if value != 1 else x
+        x_t, y_t = ctx.inputs[1], ctx.inputs[2]
+        if divide:  # what PyTorch's AddcdivBackward0 keeps
+            ctx.save_for_backward(x_t if _requires_grad(y_t) else None, y_t)
+        else:
+            ctx.save_for_backward(x_t, y_t)
+        scaled = x * x.dtype.type(value) if value != 1 else x
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             if divide:
                 return a + scaled / y
@@ -801,7 +821,8 @@ class LowAddc(Op):
         ga = unbroadcast(grad, _shape_of(ctx.inputs[0])) if need[0] else None
         if ctx.divide:
             # (value as a 0-d tensor of y's dtype, divided tensor by tensor, as PyTorch)
-            gx = unbroadcast(grad * (_like(value, y) / y), x.shape) if need[1] else None
+            gx = (unbroadcast(grad * (_like(value, y) / y), _shape_of(ctx.inputs[1]))
+                  if need[1] else None)
             gy = unbroadcast(-grad * ((x * value) / (y * y)), y.shape) if need[2] else None
         else:
             gx = unbroadcast(grad * (y * value), x.shape) if need[1] else None
@@ -816,13 +837,16 @@ def _like(value, t: Tensor) -> Tensor:
 
 
 def _low_addc(input, tensor1, tensor2, value, divide: bool):
-    """``LowAddc`` when all three operands are float16 (or all bfloat16) tensors on the CPU
-    and ``value`` is real; None otherwise (the caller's general path)."""
+    """``LowAddc`` when all three operands are float16 (or all bfloat16; for ``divide`` also
+    float32 or float64) tensors on the CPU and ``value`` is real; None otherwise (the caller's
+    general path)."""
     ts = (input, tensor1, tensor2)
     if not all(isinstance(t, Tensor) and type(t._data) is np.ndarray for t in ts):
         return None
     dt = input._dtype
-    if (dt is not D.float16 and dt is not D.bfloat16) or tensor1._dtype is not dt or \
+    low = dt is D.float16 or dt is D.bfloat16
+    if not (low or divide and (dt is D.float32 or dt is D.float64)
+            and isinstance(value, (int, float))) or tensor1._dtype is not dt or \
             tensor2._dtype is not dt or isinstance(value, complex):
         return None
     return _named(LowAddc.apply(input, tensor1, tensor2, value=value, divide=divide),

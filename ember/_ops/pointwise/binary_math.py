@@ -9,7 +9,7 @@ import numpy as np
 
 from ... import _dtype as D
 from ..._tensor import Tensor
-from .._core import Op, array_tensor, as_tensor_arg, set_node_name, unbroadcast
+from .._core import Op, array_tensor, as_tensor_arg, set_node_name, unbroadcast, zeros_grad
 from .._dispatch import (
     _shape_of,
     as_tensor,
@@ -317,7 +317,7 @@ class Copysign(Op):
         if ctx.needs_input_grad[0]:
             ga = unbroadcast(grad * where(a == 0, 0.0, r / a), a.shape)
         if ctx.needs_input_grad[1]:
-            gb = unbroadcast(grad * 0, b.shape)
+            gb = zeros_grad(grad, b.shape)  # torch: zeros_like(other), +0.0
         return ga, gb
 
 
@@ -349,10 +349,9 @@ class Xlogy(Op):
         if ctx.needs_input_grad[0]:
             from .compare import where
 
-            # PyTorch: log(y), except 0 where x == 0 and y <= 0 (where the value is pinned)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                dx = where((x == 0) & (y <= 0), 0.0, y.log())
-            gx = unbroadcast(grad * dx, _shape_of(x))
+            # PyTorch: xlogy(grad, y), except +0.0 where x == 0 and y <= 0 (where the value
+            # is pinned); xlogy, not grad * log(y): a zero grad gives +0.0, never -0.0 or NaN
+            gx = unbroadcast(where((x == 0) & (y <= 0), 0.0, xlogy(grad, y)), _shape_of(x))
         if ctx.needs_input_grad[1]:
             gy = unbroadcast(grad * x / y, _shape_of(y))
         return gx, gy

@@ -8,7 +8,7 @@ import numpy as np
 from ... import _dtype as D
 from ..._backend import as_array, asarray_like
 from ..._tensor import Tensor
-from .._core import Op, unbroadcast
+from .._core import Op, unbroadcast, zeros_grad
 from .._dispatch import _cast, _shape_of, binary, check_devices, finish_out
 from ..inplace import apply_inplace
 from .complex import conj
@@ -87,7 +87,7 @@ class PowScalar(Op):
         (a,) = ctx.saved_tensors
         e = ctx.exponent
         if e == 0:
-            return grad * 0, None
+            return zeros_grad(grad), None  # torch: zeros_like(self), never -0.0 or NaN
         return grad * _conj(a ** (e - 1) * e), None
 
 

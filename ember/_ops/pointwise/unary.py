@@ -14,6 +14,7 @@ import numpy as np
 
 from ... import _dtype as D
 from ..._tensor import Tensor
+from ...autograd import grad_mode
 from .._core import Op
 from .._dispatch import finish_out, no_autograd, not_implemented_for, refuse_shell
 from ..inplace import apply_inplace, check_inplace
@@ -22,6 +23,7 @@ from .complex import conj
 
 _LN2, _LN10 = math.log(2.0), math.log(10.0)
 _SQRT_PI = math.sqrt(math.pi)
+_state = grad_mode._state
 
 
 def _sigmoid(x):
@@ -61,6 +63,32 @@ class SigmoidBackward(Op):
                 grad * g * (-2 * y + 1) if need_y else None)
 
 
+class TanhBackward(Op):
+    """PyTorch's ``tanh_backward(grad, output) = grad * (1 - y * y)`` as one node, recorded
+    where a graph of the gradient is built (``create_graph=True``): a second derivative then
+    shows PyTorch's node, TanhBackwardBackward0, and takes its formula
+    (``grad_y = G * (-2 * y * grad)``)."""
+
+    @staticmethod
+    def forward(ctx, g, y):
+        ctx.save_for_backward(*ctx.inputs)
+        return g * (1 - y * y)
+
+    @staticmethod
+    def backward(ctx, grad):
+        g, y = ctx.saved_tensors
+        need_g, need_y = ctx.needs_input_grad[:2]
+        return (TanhBackward.apply(grad, y) if need_g else None,
+                grad * (-2 * y * g) if need_y else None)
+
+
+def _tanh_grad(g, y):
+    if _state.enabled and (g._dtype is D.float32 or g._dtype is D.float64) \
+            and g._dtype is y._dtype:
+        return TanhBackward.apply(g, y)
+    return g * (1 - y * y)
+
+
 def _rsqrt(x):
     with np.errstate(divide="ignore", invalid="ignore"):
         return 1 / np.sqrt(x)
@@ -91,7 +119,7 @@ _TABLE = {
              "tensor([0.0000, 0.7854])"),
     "sinh": (np.sinh, lambda g, x: g * x.cosh(), "x", "[0.0, 1.0]", "tensor([0.0000, 1.1752])"),
     "cosh": (np.cosh, lambda g, x: g * x.sinh(), "x", "[0.0, 1.0]", "tensor([1.0000, 1.5431])"),
-    "tanh": (np.tanh, lambda g, y: g * (1 - y * y), "y", "[0.0, 1.0]",
+    "tanh": (np.tanh, _tanh_grad, "y", "[0.0, 1.0]",
              "tensor([0.0000, 0.7616])"),
     "asinh": (np.arcsinh, lambda g, x: g * (x * x + 1).rsqrt(), "x", "[0.0, 1.0]",
               "tensor([0.0000, 0.8814])"),

@@ -88,8 +88,28 @@ class Extreme(Op):
         # PyTorch: max()/min() over everything share a NaN result's gradient among the NaN
         # elements; amax/amin compare with ==, so a NaN result gives NaN gradients
         nan_ties = not ctx._name.startswith("Am")
+        if nan_ties:
+            # PyTorch's evenly_distribute_backward: zeros, the tied elements filled with
+            # grad / count; +0.0 elsewhere, never the -0.0 of a negative grad times 0
+            from ..pointwise.compare import where
+
+            hit, count = _ties(x._data, out._data, ctx.axes, ctx.keepdim, True)
+            g = expand_reduced(grad, x.shape, ctx.axes, ctx.keepdim)
+            return where(Tensor._make(hit, D.bool), g / Tensor._make(count, x._dtype), 0.0)
         return expand_reduced(grad, x.shape, ctx.axes, ctx.keepdim) * \
             _tie_weights(x._data, out._data, ctx.axes, ctx.keepdim, nan_ties)
+
+
+def _ties(x: np.ndarray, out: np.ndarray, axes: tuple, keepdim: bool, nan_ties: bool):
+    """The elements equal to the reduced ``out`` (NaN to NaN with ``nan_ties``) and their
+    count per reduced position, in ``x``'s dtype."""
+    if not keepdim:
+        out = np.expand_dims(out, axes)
+    if x.dtype.kind == "f" and nan_ties:
+        hit = (x == out) | (np.isnan(x) & np.isnan(out))
+    else:
+        hit = x == out
+    return hit, np.sum(hit, axis=axes, keepdims=True, dtype=x.dtype)
 
 
 def _tie_weights(x: np.ndarray, out: np.ndarray, axes: tuple, keepdim: bool,
@@ -131,10 +151,14 @@ class Selected(Op):
     def backward(ctx, grad, _grad_idx=None):
         if not ctx.in_shape:
             return grad
-        mask = xp_of(grad._data).zeros(ctx.in_shape, dtype=grad._data.dtype)
-        np.put_along_axis(mask, ctx.idx, 1, axis=ctx.dim)
+        from ..pointwise.compare import where
+
+        # PyTorch's value_selecting_reduction_backward scatters grad into zeros: +0.0 at the
+        # other elements, never the -0.0 of a negative grad times a 0/1 mask
+        mask = xp_of(grad._data).zeros(ctx.in_shape, dtype=bool)
+        np.put_along_axis(mask, ctx.idx, True, axis=ctx.dim)
         g = expand_reduced(grad, ctx.in_shape, (ctx.dim,), ctx.keepdim)
-        return g * Tensor._make(mask, grad._dtype)
+        return where(Tensor._make(mask, D.bool), g, 0.0)
 
 
 def _pick_arg(fn):
