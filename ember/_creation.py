@@ -131,7 +131,8 @@ def _to_array(data, dtype: D.dtype | None) -> tuple:
     except OverflowError:
         raise ValueError("Overflow when unpacking long long: an integer does not fit in int64; "
                          "pass dtype=ember.float64 for large values") from None
-    if arr.dtype == object or arr.dtype == np.uint64 and dt is not D.uint8:
+    if arr.dtype == object or arr.dtype == np.uint64 and dt is not D.uint8 or (
+            arr.dtype.kind == "f" and dt.category == D._INT):  # [1, 2**63] is float64 to NumPy
         values = _flat(data) if isinstance(data, (list, tuple)) else [data]
         if any(isinstance(v, int) and not -2**63 <= v < 2**63 for v in values):
             raise ValueError("Overflow when unpacking long long: an integer does not fit in "
@@ -187,6 +188,8 @@ def checked_scalar(value, dt: D.dtype, *, half_too: bool = False):
             dt.category >= D._FLOAT or (kind is int and dt.category == D._INT and value >= 0
                                         and value < 128)):
         return value
+    if type(value) is np.complex64 or type(value) is np.clongdouble:
+        value = float(value)  # torch reads them as a double (NumPy's ComplexWarning)
     if isinstance(value, (builtins.complex, np.complexfloating)) and not dt.is_complex \
             and dt is not D.bool:
         if value.imag != 0:  # torch refuses to drop an imaginary part

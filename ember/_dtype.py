@@ -452,6 +452,8 @@ def scalar_dtype(x) -> dtype:
     if isinstance(x, np.bool_):  # torch's argument parser reads numpy.bool_ as a double
         return _default
     if isinstance(x, np.generic):  # NumPy scalars (saved promoted operands) act as Python ones
+        if isinstance(x, np.complexfloating) and not isinstance(x, builtins.complex):
+            return _default  # complex64/clongdouble: torch's parser reads them as a double
         return scalar_dtype(x.item())
     raise TypeError(f"expected a number, got {type(x).__name__}")
 

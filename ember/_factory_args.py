@@ -21,6 +21,12 @@ def _type_title(dt) -> str:
     return title(dt)
 
 
+def _type_name(x) -> str:
+    from ._ops._dispatch import type_name
+
+    return type_name(x)
+
+
 def sizes(fname: str, args: tuple, size=None) -> tuple:
     """The shape a factory function was given: ``f(2, 3)``, ``f((2, 3))``, ``f([2, 3])``,
     ``f(ember.Size([2, 3]))`` or ``f(size=(2, 3))``; TypeError/RuntimeError as PyTorch's.
@@ -34,7 +40,7 @@ def sizes(fname: str, args: tuple, size=None) -> tuple:
             raise TypeError(f"{fname}() got multiple values for argument 'size'")
         if not isinstance(size, (tuple, list)):
             raise TypeError(f"{fname}(): argument 'size' must be tuple of ints, not "
-                            f"{type(size).__name__}")
+                            f"{_type_name(size)}")
         items = tuple(size)
     elif not args:
         raise TypeError(f"{fname}() missing 1 required positional arguments: \"size\"; pass "
@@ -46,15 +52,21 @@ def sizes(fname: str, args: tuple, size=None) -> tuple:
     shape = []
     for i, s in enumerate(items):
         try:
-            if isinstance(s, bool):
+            if isinstance(s, bool) and not i:  # torch's parser takes a bool after an int
                 raise TypeError
             shape.append(operator.index(s))
         except TypeError:
+            kind = _type_name(s)
             if len(items) == 1 and items is args:
                 raise TypeError(f"{fname}(): argument 'size' (position 1) must be tuple of "
-                                f"ints, not {type(s).__name__}") from None
-            raise TypeError(f"{fname}(): argument 'size' must be tuple of ints, but found "
-                            f"element of type {type(s).__name__} at pos {i}") from None
+                                f"ints, not {kind}") from None
+            if i:  # torch matched the overload on the first element, then unpacked the rest
+                raise TypeError(f"{fname}(): argument 'size' failed to unpack the object at "
+                                f"pos {i + 1} with error \"type must be tuple of ints,but got "
+                                f"{kind}\"") from None
+            where = " (position 1)" if items is not args and size is None else ""
+            raise TypeError(f"{fname}(): argument 'size'{where} must be tuple of ints, but "
+                            f"found element of type {kind} at pos {i}") from None
     for s in shape:
         if s < 0:
             if fname == "zeros":

@@ -45,6 +45,16 @@ class Size(tuple):
         return (Size, (tuple(self),))
 
 
+def _real_scalar(value, c_type: str):
+    """A complex tensor's value as torch's ``int()``/``float()`` read it: the real part when
+    the imaginary part is zero, else its RuntimeError."""
+    if type(value) is complex:
+        if value.imag != 0:
+            raise RuntimeError(f"value cannot be converted to type {c_type} without overflow")
+        return value.real
+    return value
+
+
 class Tensor(TensorAutograd):
     """A multi-dimensional array with autograd, in PyTorch's image.
 
@@ -518,14 +528,16 @@ class Tensor(TensorAutograd):
             raise ValueError("only one element tensors can be converted to Python scalars")
         if self._requires_grad:
             _warn_scalar_of_grad_tensor()
-        return float(self.item())
+        return float(_real_scalar(self.item(), "double"))
 
     def __int__(self) -> int:
         if self._data.size != 1:
             raise ValueError("only one element tensors can be converted to Python scalars")
-        return int(self.item())
+        return int(_real_scalar(self.item(), "int64_t"))
 
     def __complex__(self) -> complex:
+        if self._data.size != 1:
+            raise ValueError("only one element tensors can be converted to Python scalars")
         if self._requires_grad:
             _warn_scalar_of_grad_tensor()
         return complex(self.item())

@@ -6,7 +6,9 @@ an operator appears as soon as the function it stands for exists.
 
 from __future__ import annotations
 
+import functools
 import importlib
+import re
 
 import numpy as np
 
@@ -53,7 +55,9 @@ def _as_number(other):
         if isinstance(other, np.floating):
             return float(other)
         if isinstance(other, np.complexfloating):
-            return complex(other)
+            # complex64/clongdouble are no Python complex: torch reads them as a double
+            # (NumPy's ComplexWarning; the imaginary part is lost)
+            return complex(other) if isinstance(other, complex) else float(other)
     return other
 
 
@@ -189,6 +193,44 @@ def _fast_binary(op_cls, slow, reflected=False):
     return method
 
 
+# Methods whose argument errors torch words as a method's: named by the method (``atan2_()``,
+# ``arctan2()``), and in _SHIFT numbered from the argument after ``self`` ("(position 1)"
+# where the function form says "(position 2)").
+_SHIFT = frozenset({
+    "maximum", "minimum", "fmax", "fmin", "atan2", "atan2_", "arctan2", "arctan2_", "hypot",
+    "hypot_", "isclose", "allclose", "logical_and", "logical_and_", "logical_or", "logical_or_",
+    "logical_xor", "logical_xor_", "diagonal_scatter", "slice_scatter", "select_scatter",
+    "split_with_sizes", "unsafe_split_with_sizes",
+})
+_RENAME = frozenset({"new_empty", "new_ones", "new_zeros", "polygamma_"})
+_ARG_ERROR = re.compile(r"\w+\(\): argument '\w+' \(position (\d+)\)")
+
+
+def _method_form(fn, name: str):
+    """``fn`` as the method ``name``: its "argument ... (position N)" TypeErrors reworded as
+    torch words a method's (the method's name; positions counted after ``self``). Only the
+    error path pays."""
+    shift = name in _SHIFT
+
+    @functools.wraps(fn)
+    def method(self, *args, **kwargs):
+        try:
+            return fn(self, *args, **kwargs)
+        except TypeError as err:
+            msg = str(err)
+            found = _ARG_ERROR.match(msg)
+            if found is None:
+                raise
+            pos = int(found[1])
+            if shift and pos >= 2:
+                pos -= 1
+            start = msg.index("(): ")
+            raise TypeError(f"{name}{msg[start:found.start(1)]}{pos}{msg[found.end(1):]}") \
+                from None
+
+    return method
+
+
 def bind() -> None:
     functions = {}
     for mod_name in OP_MODULES:
@@ -205,6 +247,9 @@ def bind() -> None:
 
     for name, fn in _random.TENSOR_METHODS.items():
         setattr(Tensor, name, fn)
+    for name in _SHIFT | _RENAME:
+        if name in Tensor.__dict__:
+            setattr(Tensor, name, _method_form(Tensor.__dict__[name], name))
 
     for dunder, name in _FORWARD.items():
         if name in functions:

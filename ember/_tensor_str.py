@@ -45,8 +45,10 @@ def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=N
 
 
 def type_name(t) -> str:
-    """The legacy type name, e.g. ``torch.FloatTensor`` or ``torch.cuda.LongTensor``."""
-    return f"torch.{'cuda.' if t.device.type == 'cuda' else ''}{t.dtype._legacy}"
+    """The legacy type name, e.g. ``torch.FloatTensor``, ``torch.cuda.LongTensor`` or
+    ``torch.meta.FloatTensor``."""
+    kind = t.device.type
+    return f"torch.{'' if kind == 'cpu' else kind + '.'}{t.dtype._legacy}"
 
 
 class _Formatter:

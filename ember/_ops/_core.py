@@ -592,6 +592,30 @@ def const_like(x: Tensor, value: np.ndarray) -> Tensor:
     return _t(value)
 
 
+class ZeroTie(Op):
+    """``value`` unchanged, formally also a function of ``like`` with zero derivative: a
+    differentiable backward whose result does not depend on the input (pooling, padding,
+    resampling) ties it to the input as PyTorch's backward node does, so a second derivative
+    with respect to the input is zeros, not None ("zeros_like(self)" in PyTorch)."""
+
+    @staticmethod
+    def forward(ctx, value, like):
+        ctx.shape, ctx.dtype = like.shape, like.dtype
+        return value
+
+    @staticmethod
+    def backward(ctx, grad):
+        zeros = _t(get_array_module(grad._data).zeros(ctx.shape, ctx.dtype))
+        return grad, (zeros if ctx.needs_input_grad[1] else None)
+
+
+def tie_to(value: Tensor, like: Tensor) -> Tensor:
+    """``value``, tied to ``like`` with zero derivative when a graph is being built."""
+    if _state.enabled and isinstance(like, Tensor) and like._requires_grad:
+        return ZeroTie.apply(value, like)
+    return value
+
+
 def zeros_grad(grad: Tensor, shape=None) -> Tensor:
     """PyTorch's ``zeros_like(grad)`` for an input whose derivative is 0 (floor, sign,
     rounding division...): +0.0 everywhere, never the -0.0 or NaN that ``grad * 0`` gives a

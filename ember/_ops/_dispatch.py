@@ -28,6 +28,8 @@ def _scalar(v, dt: D.dtype):
         return D.cast_float8(np.asarray(v, np.float64), dt)[()]
     if (dt is D.float16 or dt is D.bfloat16) and isinstance(v, float):
         v = np.float32(v)  # torch rounds a double to float32 before a half type
+    elif type(v) is np.complex64 or type(v) is np.clongdouble:
+        v = float(v)  # torch reads them as a double: NumPy's ComplexWarning, imaginary part lost
     try:
         return dt.np_dtype.type(v)
     except (OverflowError, ValueError, TypeError):

@@ -95,10 +95,13 @@ def type_(self: Tensor, dtype=None, non_blocking=False):
 
         return type_name(self)
     if isinstance(dtype, str):
-        name = dtype.rsplit(".", 1)[-1]
-        if name in _LEGACY:
-            return to(self, _LEGACY[name], device="cuda" if ".cuda." in dtype else "cpu")
-        dtype = D.to_dtype(dtype)
+        # torch reads only legacy names here: 'torch.FloatTensor', 'torch.cuda.FloatTensor'
+        prefix, _, name = dtype.rpartition(".")
+        if prefix not in ("torch", "torch.cuda") or name not in _LEGACY:
+            raise ValueError(f"invalid type: {dtype!r}")
+        return to(self, _LEGACY[name], device="cuda" if prefix == "torch.cuda" else "cpu")
+    if not isinstance(dtype, (type, D.dtype)):
+        raise TypeError("dtype must be a type, str, or dtype object")
     if callable(dtype) and getattr(dtype, "__name__", "") in _LEGACY:
         # a legacy class names its device too: ember.cuda.FloatTensor is a GPU type
         return to(self, _LEGACY[dtype.__name__],

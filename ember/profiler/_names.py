@@ -61,6 +61,7 @@ _OTHER = {
     "MaskedSelect": "aten::masked_select",
     "IndexSelect": "aten::index_select",
     "AdvancedIndex": "aten::index",
+    "_TiedIndex": "aten::index",  # reflection/replication padding's first gather
     "IndexPut": "aten::index_put_",
     "ConstantPad": "aten::constant_pad_nd",
     "DiagEmbed": "aten::diag_embed",

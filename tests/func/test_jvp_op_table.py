@@ -15,8 +15,6 @@ from ..ops.spec import as_list, make_arrays, to_lib
 
 # Entries whose backward is not differentiable in its incoming gradient, with the reason.
 KNOWN = {
-    "cumprod_zero": "cumprod's backward through zeros runs in NumPy (first order only, "
-                    "gradgrad=False in its table entry): jvp gives zeros",
     "cross_map_lrn2d": "PyTorch's legacy CrossMapLRN2d has no second derivative, so its "
                        "backward raises when differentiated (as torch's does)",
 }

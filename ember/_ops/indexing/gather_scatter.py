@@ -373,7 +373,9 @@ def index_fill(input: Tensor, dim: int, index: Tensor, value) -> Tensor:
     full = _vector_index(input, dim, index, "index_fill")
     if input._dtype in D.SHELL:
         refuse_shell("index_fill", input._dtype)
-    return _named(IndexPut.apply(input, value, idx=_full_index(full)), "IndexFillBackward0")
+    # torch's index_fill.int_Tensor overload records IndexFillBackward1
+    return _named(IndexPut.apply(input, value, idx=_full_index(full)),
+                  "IndexFillBackward1" if isinstance(value, Tensor) else "IndexFillBackward0")
 
 
 def index_fill_(self, dim, index, value):
@@ -479,7 +481,8 @@ def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
     _check_mask(mask, "masked_fill_")
     if input._dtype in D.SHELL:
         refuse_shell("masked_fill", input._dtype)
-    if isinstance(value, Tensor):
+    tensor_value = isinstance(value, Tensor)
+    if tensor_value:
         if value.ndim:
             raise RuntimeError("masked_fill_ only supports a 0-dimensional value tensor, but got "
                                f"tensor with {value.ndim} dimension(s).")
@@ -492,7 +495,9 @@ def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
         from .._core import broadcast_shapes
 
         m = np.broadcast_to(m, broadcast_shapes(input._data.shape, m.shape))
-    return MaskedFill.apply(input, value, mask=m)
+    result = MaskedFill.apply(input, value, mask=m)
+    # torch's masked_fill.Tensor overload records MaskedFillBackward1
+    return _named(result, "MaskedFillBackward1") if tensor_value else result
 
 
 def masked_fill_(self, mask, value):

@@ -541,6 +541,17 @@ def _refuse_shell_write(self: Tensor, index, value) -> None:
     refuse_shell("index_put", self._dtype)
 
 
+def _c_type_name(value) -> str:
+    """The type name CPython's ``tp_name`` gives (torch's message): a class written in Python
+    by its bare name, a C type with its module (``numpy.ndarray``, ``decimal.Decimal``)."""
+    kind = type(value)
+    if kind.__name__ == "Size" and kind.__module__.startswith("ember"):
+        return "torch.Size"  # a C type in torch
+    if kind.__flags__ & (1 << 9) or kind.__module__ == "builtins":  # Py_TPFLAGS_HEAPTYPE
+        return kind.__name__
+    return f"{kind.__module__}.{kind.__qualname__}"
+
+
 def setitem(self: Tensor, index, value) -> None:
     """``self[index] = value``: writes in place, broadcasting ``value`` (a number or tensor)
     and casting it to ``self.dtype``. Differentiable: ``value`` gets the gradient of the
@@ -581,11 +592,8 @@ def setitem(self: Tensor, index, value) -> None:
             raise ValueError("Overflow when unpacking long long")
         value = checked_scalar(value, self._dtype)
         vshape = ()
-    else:
-        from ..._creation import tensor
-
-        value = _strip_leading_ones(tensor(value, dtype=self._dtype, device=self.device))
-        vshape = value._data.shape
+    else:  # torch takes tensors and numbers only: no lists, tuples or NumPy arrays
+        raise TypeError(f"can't assign a {_c_type_name(value)} to a {self.type()}")
     target = _region_shape(self, idx)
     _check_value_shape(vshape, target, idx.adv is not None, self._dtype)
     track = grad_mode._state.enabled and (

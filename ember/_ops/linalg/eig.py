@@ -6,10 +6,11 @@ make the dtype depend on the values. NumPy and PyTorch both call LAPACK's ``geev
 eigenvalues come in the same order and each eigenvector has norm 1 with its largest
 component real.
 
-The gradient is PyTorch's (``linalg_eig_backward``) with the factors held as constants, so it
-is exact to first order; second derivatives through the decomposition are not tracked. It is
-defined for distinct eigenvalues (repeated ones divide by zero, as in PyTorch), and a loss that
-depends on the arbitrary phase of the eigenvectors is refused with PyTorch's message.
+The gradient is PyTorch's (``linalg_eig_backward``); with ``create_graph`` it reads the
+factors as functions of A (as torch's reads the node's outputs), so second derivatives through
+the decomposition are tracked. It is defined for distinct eigenvalues (repeated ones divide by
+zero, as in PyTorch), and a loss that depends on the arbitrary phase of the eigenvectors is
+refused with PyTorch's message.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from ... import _dtype as D
 from ..._backend import asarray_like, to_numpy
 from ..._backend import get_array_module as xp_of
 from ..._tensor import Tensor
+from ...autograd import grad_mode
 from .._core import Op
 from ..pointwise.complex import real
 from ..reduction.select import return_type
@@ -62,7 +64,12 @@ class Eig(Op):
     def backward(ctx, gL, gV):
         if gL is None and gV is None:
             return None
-        V = _const(ctx.V, ctx.like)
+        Lg = None
+        if grad_mode._state.enabled:
+            # create_graph: the eigenpairs as functions of A (torch's rule reads the outputs)
+            Lg, V = Eig.apply(ctx.inputs[0])
+        else:
+            V = _const(ctx.V, ctx.like)
         Vh = V.mH
         if gV is None:  # eigvals: V^-H diag(gL) V^H
             gA = Solve.apply(Vh, gL.unsqueeze(-1) * Vh)
@@ -82,7 +89,11 @@ class Eig(Op):
             gaps = L[..., None, :] - L[..., :, None]
             eye = np.eye(n, dtype=bool)
             gaps[..., eye] = 1  # the diagonal is replaced by gL (or kept) below
-            inner = VhgV / _const(gaps, ctx.like)
+            if Lg is None:
+                inner = VhgV / _const(gaps, ctx.like)
+            else:  # the same gaps with ember ops
+                Lc, mask = Lg.conj(), _const(eye, ctx.like)
+                inner = VhgV / (Lc.unsqueeze(-2) - Lc.unsqueeze(-1)).masked_fill(mask, 1)
             if gL is not None:
                 off = _const(np.where(eye, 0, 1).astype(gaps.dtype), ctx.like)
                 diag_gL = gL.unsqueeze(-2) * _const(eye.astype(gaps.dtype), ctx.like)

@@ -14,6 +14,7 @@ from ..._autocast import hot as _amp
 from ..._backend import ascontiguousarray
 from ..._backend import get_array_module as xp_of
 from ..._tensor import Tensor
+from ...autograd import grad_mode
 from .._core import Op
 from .._dispatch import refuse
 from ..reduction.select import return_type
@@ -55,30 +56,45 @@ class Svd(Op):
         # with full_matrices=True the columns past k are not determined by A: torch drops them
         gU = None if gU is None else gU[..., :, :k]
         gVh = None if gVh is None else gVh[..., :k, :]
-        U, Vh = _const(ctx.U, ctx.dt), _const(ctx.Vh, ctx.dt)
+        S = None
+        if grad_mode._state.enabled:
+            # create_graph: the factors as functions of A (torch's rule reads the outputs,
+            # which hang off this node), so the second derivative sees them move with A
+            if gU is None and gVh is None and gS is None:
+                return None
+            U, S, Vh = Svd.apply(ctx.inputs[0], full_matrices=False)
+        else:
+            U, Vh = _const(ctx.U, ctx.dt), _const(ctx.Vh, ctx.dt)
         if gU is None and gVh is None:
             if gS is None:
                 return None
             return Matmul.apply(U * gS.unsqueeze(-2), Vh)  # U diag(gS) Vh
-        return _svd_vectors_backward(ctx, U, Vh, gU, gS, gVh)
+        return _svd_vectors_backward(ctx, U, Vh, gU, gS, gVh, S)
 
 
-def _svd_vectors_backward(ctx, U, Vh, gU, gS, gVh):
+def _svd_vectors_backward(ctx, U, Vh, gU, gS, gVh, S_graph=None):
     """gA for A = U diag(S) Vh (thin factors, k = min(m, n)) when U or Vh get gradients.
 
     With X = U^H gU, Y = Vh gVh^H and F_ij = 1 / (s_j^2 - s_i^2) (0 on the diagonal):
     gA = U [ F o (X - X^H) S + S F o (Y - Y^H) + diag(gS) + i Im(diag X) / S ] Vh
          + (I - U U^H) gU S^-1 Vh + U S^-1 gVh (I - Vh^H Vh);
     the last two terms vanish for a square A. A complex loss that depends on the free phase
-    of the singular vectors (Im diag X + Im diag Y != 0) has no gradient, as in torch."""
+    of the singular vectors (Im diag X + Im diag Y != 0) has no gradient, as in torch.
+    ``S_graph``: the singular values as a function of A (create_graph), else None."""
     xp = xp_of(ctx.U)
     S = ctx.S
     m, n, k = ctx.U.shape[-2], ctx.Vh.shape[-1], S.shape[-1]
-    diff = S[..., None, :] ** 2 - S[..., :, None] ** 2          # s_j^2 - s_i^2
-    idx = np.arange(k)
-    diff[..., idx, idx] = np.inf
-    F = _const(1.0 / diff, _real_dtype(ctx.dt))
-    Sc = _const(S, _real_dtype(ctx.dt))
+    if S_graph is None:
+        diff = S[..., None, :] ** 2 - S[..., :, None] ** 2          # s_j^2 - s_i^2
+        idx = np.arange(k)
+        diff[..., idx, idx] = np.inf
+        F = _const(1.0 / diff, _real_dtype(ctx.dt))
+        Sc = _const(S, _real_dtype(ctx.dt))
+    else:  # the same with ember ops (the diagonal kept finite, so no 0 * inf below)
+        Sc = S_graph
+        eye = _const(xp.eye(k, dtype=bool), D.bool)
+        diff = Sc.unsqueeze(-2) ** 2 - Sc.unsqueeze(-1) ** 2
+        F = (1.0 / diff.masked_fill(eye, 1.0)).masked_fill(eye, 0.0)
     Uh, V = U.mH, Vh.mH
     inner = None
 
@@ -179,6 +195,7 @@ class Eigh(Op):
     def forward(ctx, A, uplo):
         L, V = np.linalg.eigh(A, UPLO=uplo)
         ctx._num_outputs = 2
+        ctx.uplo = uplo
         ctx.L, ctx.V, ctx.dt = L, V, D._FROM_NP[A.dtype]
         return L, V
 
@@ -187,16 +204,24 @@ class Eigh(Op):
         # PyTorch's rule: gA = V (diag(gL) + skew(V^T gV) / E) V^T, E_ij = L_j - L_i off the
         # diagonal
         L, V = ctx.L, ctx.V
-        E = L[..., None, :] - L[..., :, None]
         n = L.shape[-1]
-        E[..., np.arange(n), np.arange(n)] = np.inf  # no contribution from the diagonal
-        Vt = _const(V, ctx.dt)
+        if grad_mode._state.enabled:
+            # create_graph: the eigenpairs as functions of A (torch's rule reads the outputs)
+            Lg, Vt = Eigh.apply(ctx.inputs[0], uplo=ctx.uplo)
+            eye = _const(xp_of(V).eye(n, dtype=bool), D.bool)
+            E = Lg.unsqueeze(-2) - Lg.unsqueeze(-1)
+            half_inv_E = (0.5 / E.masked_fill(eye, 1.0)).masked_fill(eye, 0.0)
+        else:
+            E = L[..., None, :] - L[..., :, None]
+            E[..., np.arange(n), np.arange(n)] = np.inf  # no contribution from the diagonal
+            Vt = _const(V, ctx.dt)
+            half_inv_E = _const(0.5 / E, ctx.dt)
         inner = None
         if gV is not None:
             # only the skew-Hermitian part of V^H gV moves a unitary V; keeping just it makes
             # gA Hermitian, the gradient torch returns for a symmetric input
             X = Matmul.apply(Vt.mH, gV)
-            inner = (X - X.mH) * _const(0.5 / E, ctx.dt)
+            inner = (X - X.mH) * half_inv_E
         if gL is not None:
             eye = _const(xp_of(V).eye(n, dtype=V.dtype), ctx.dt)
             d = gL.unsqueeze(-2) * eye
@@ -269,7 +294,10 @@ class Qr(Op):
                                "and nrows > ncols.")
         if gQ is None and gR is None:
             return None
-        Q, R = _const(ctx.Q, ctx.dt), _const(ctx.R, ctx.dt)
+        if grad_mode._state.enabled:  # create_graph: Q and R as functions of A, as torch's
+            Q, R = Qr.apply(ctx.inputs[0], mode=ctx.mode)  # rule reads the node's outputs
+        else:
+            Q, R = _const(ctx.Q, ctx.dt), _const(ctx.R, ctx.dt)
         if m >= n:
             return _qr_backward_tall(Q, R, gQ, gR)
         # wide A = Q [R1 R2]: X = Q R1 is square, Y = Q R2 only moves through Q

@@ -22,7 +22,7 @@ from ..._backend import get_array_module as xp_of
 from ..._layout import channels_last_of, dense_in_format, empty_in_format, in_format
 from ..._tensor import Tensor
 from ...autograd import grad_mode
-from .._core import Op, named_node, set_node_name
+from .._core import Op, named_node, set_node_name, zeros_grad
 from .._dispatch import not_implemented_for
 
 # Only the names torch also exposes at top level (torch.max_pool2d, ...) become ember.<name>;
@@ -236,7 +236,9 @@ class PoolScatter(Op):
 
     @staticmethod
     def backward(ctx, grad):
-        return PoolGather.apply(grad, Tensor._make(ctx.idx), fmt=ctx.fmt), None
+        # torch: the pooled input's derivative is zeros_like(self), not None
+        like = zeros_grad(grad, ctx.inputs[1].shape) if ctx.needs_input_grad[1] else None
+        return PoolGather.apply(grad, Tensor._make(ctx.idx), fmt=ctx.fmt), like
 
 
 # -- average pooling ------------------------------------------------------------------------
@@ -299,7 +301,9 @@ class AvgPoolBackward(Op):
     @staticmethod
     def backward(ctx, grad):
         _, ksize, stride, pad, osize, div = ctx.args
-        return AvgPool.apply(grad, ksize, stride, pad, osize, div), None
+        # torch: the pooled input's derivative is zeros_like(self), not None
+        like = zeros_grad(grad, ctx.inputs[1].shape) if ctx.needs_input_grad[1] else None
+        return AvgPool.apply(grad, ksize, stride, pad, osize, div), like
 
 
 # -- public functions -----------------------------------------------------------------------

@@ -17,7 +17,7 @@ from ..._backend import MetaArray, asarray_like, meta_array
 from ..._backend import get_array_module as xp_of
 from ..._layout import channels_last_of, dense_in_format, empty_in_format, in_format
 from ..._tensor import Tensor
-from .._core import Op, named_node
+from .._core import Op, named_node, tie_to
 from .._dispatch import not_implemented_for
 from .pool import AvgPool, MaxPool, PoolGather, _tuple
 
@@ -114,7 +114,8 @@ def _adaptive_avg(input, output_size, nd, name):
         mats = [_adaptive_matrix(size[i], osize[i], dt, x.device)._data for i in range(nd)]
         # torch's 2-d kernel keeps channels_last (output and gradient); its 3-d one is row-major
         fmt = channels_last_of(x._data) if nd == 2 else None
-        out = ResampleAxes.apply(x, mats=mats, fmt=fmt, grad_fmt="input" if nd == 2 else None)
+        out = ResampleAxes.apply(x, mats=mats, fmt=fmt, grad_fmt="input" if nd == 2 else None,
+                                 tie=True)
         if out.grad_fn is not None:  # PyTorch's adaptive pooling node saves self (Op._free)
             out.grad_fn.holds_saved = True
     return out.squeeze(0) if unbatched else out
@@ -276,7 +277,8 @@ class MaxUnpool(Op):
 
     @staticmethod
     def backward(ctx, grad):
-        return PoolGather.apply(grad, ctx.inputs[1]), None
+        # torch ties the gradient to the unpooled input (zeros as its second derivative)
+        return tie_to(PoolGather.apply(grad, ctx.inputs[1]), ctx.inputs[0]), None
 
 
 def _unpool_output_size(input, ksize, stride, pad, output_size, nd):
@@ -394,11 +396,13 @@ class ResampleAxes(Op):
     antialiased interpolation. Being linear, its backward is itself with the transposed
     matrices. ``fmt``: the output's format (None: row-major); ``grad_fmt``: where the input's
     gradient takes its layout from, as torch's kernel: "input" (adaptive pooling keeps the
-    input's format), "grad" (upsampling follows the incoming gradient's), None (row-major)."""
+    input's format), "grad" (upsampling follows the incoming gradient's), None (row-major);
+    ``tie``: a differentiable gradient is tied to ``x`` (adaptive pooling, as torch's node)."""
 
     @staticmethod
-    def forward(ctx, x, mats, fmt, grad_fmt):
+    def forward(ctx, x, mats, fmt, grad_fmt, tie=False):
         ctx.args = (mats, grad_fmt, channels_last_of(x) if grad_fmt == "input" else None)
+        ctx.tie = tie
         if isinstance(x, MetaArray):
             return meta_array(x.shape[:2] + tuple(n if m is None else m.shape[0] for n, m in
                                                   zip(x.shape[2:], mats)), x.dtype)
@@ -416,8 +420,10 @@ class ResampleAxes(Op):
         mats, grad_fmt, in_fmt = ctx.args
         fmt = in_fmt if grad_fmt == "input" else \
             channels_last_of(grad._data) if grad_fmt == "grad" else None
-        return ResampleAxes.apply(grad, mats=[None if m is None else m.T for m in mats],
-                                  fmt=fmt, grad_fmt="grad")
+        out = ResampleAxes.apply(grad, mats=[None if m is None else m.T for m in mats],
+                                 fmt=fmt, grad_fmt="grad")
+        # adaptive pooling: torch ties the gradient to the input (zeros_like(self))
+        return tie_to(out, ctx.inputs[0]) if ctx.tie else out
 
 
 # -- gathers along one axis (nearest-neighbour interpolation) --------------------------------

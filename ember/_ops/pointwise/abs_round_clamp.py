@@ -312,6 +312,11 @@ def _clamp(input: Tensor, min, max, out, _op) -> Tensor:
     if (t_min and max is not None and not t_max) or (t_max and min is not None and not t_min):
         raise TypeError("clamp(): min and max must both be tensors or both be numbers (or "
                         "None); got a tensor and a number. Wrap the number with ember.tensor().")
+    if input._dtype.is_floating_point and (isinstance(min, complex) or isinstance(max, complex)):
+        # a floating clamp reads a complex number as a double: only a zero imaginary part fits
+        if any(isinstance(b, complex) and b.imag != 0 for b in (min, max)):
+            raise RuntimeError("value cannot be converted to type double without overflow")
+        min, max = (b.real if isinstance(b, complex) else b for b in (min, max))
     bounds = [b for b in (min, max) if b is not None]
     dt = D.result_type(input, *bounds)
     if dt.is_complex:
@@ -342,7 +347,9 @@ def clamp_min(input: Tensor, min) -> Tensor:
         >>> ember.clamp_min(ember.tensor([-1.0, 2.0]), 0.0)
         tensor([0., 2.])
     """
-    return _clamp(input, min, None, None, ClampMin)
+    out = _clamp(input, min, None, None, ClampMin)
+    # torch's clamp_min.Tensor overload records ClampMinBackward1
+    return set_node_name(out, "ClampMinBackward1") if isinstance(min, Tensor) else out
 
 
 def clamp_max(input: Tensor, max) -> Tensor:
@@ -352,7 +359,8 @@ def clamp_max(input: Tensor, max) -> Tensor:
         >>> ember.clamp_max(ember.tensor([-1.0, 2.0]), 0.0)
         tensor([-1.,  0.])
     """
-    return _clamp(input, None, max, None, ClampMax)
+    out = _clamp(input, None, max, None, ClampMax)
+    return set_node_name(out, "ClampMaxBackward1") if isinstance(max, Tensor) else out
 
 
 # -- relu, logit, nan_to_num ---------------------------------------------------------------

@@ -296,8 +296,9 @@ def _conj(x):
     conjugate of its derivative."""
     if isinstance(x, Tensor):
         return conj(x) if x._dtype.is_complex else x
-    # a Python number reaches here as a NumPy scalar (np.complex64 is no Python complex)
-    return x.conjugate() if isinstance(x, (complex, np.complexfloating)) else x
+    # a Python number reaches here as a NumPy scalar; it goes on as a Python complex, since
+    # ops read a NumPy complex64 argument as a double (torch's parser does)
+    return complex(x).conjugate() if isinstance(x, (complex, np.complexfloating)) else x
 
 
 class Div(Op):
@@ -580,6 +581,8 @@ def remainder(input, other, *, out=None) -> Tensor:
         input = as_tensor(input, other)
     refuse_pair("remainder", input, other)
     result = binary(Remainder, input, other)
+    if isinstance(other, Tensor):  # torch's remainder.Tensor overload
+        _named(result, "RemainderBackward1")
     return result if out is None else finish_out(result, out, "remainder", input, other)
 
 
@@ -595,6 +598,8 @@ def fmod(input: Tensor, other, *, out=None) -> Tensor:
                         f"{type(input).__name__}")
     refuse_pair("fmod", input, other)
     result = binary(Fmod, input, other)
+    if isinstance(other, Tensor):  # torch's fmod.Tensor overload
+        _named(result, "FmodBackward1")
     return result if out is None else finish_out(result, out, "fmod", input, other)
 
 

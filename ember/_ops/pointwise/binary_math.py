@@ -263,6 +263,8 @@ def lerp(input: Tensor, end: Tensor, weight, *, out=None) -> Tensor:
     else:
         weight = as_tensor(weight, input).to(input._dtype)
     result = Lerp.apply(input, end, weight)
+    if tensor_weight:  # torch's lerp.Tensor overload records LerpBackward1
+        set_node_name(result, "LerpBackward1")
     return finish_out(result, out, "lerp", input, end, weight)
 
 
@@ -331,6 +333,8 @@ def copysign(input: Tensor, other, *, out=None) -> Tensor:
     require_tensor(input, "copysign")
     _refuse_shell("copysign", input, other)
     result = binary(Copysign, input, other, compute=_float_dtype(input, other))
+    if not isinstance(other, Tensor):  # torch's copysign.Scalar overload
+        set_node_name(result, "CopysignBackward1")
     return finish_out(result, out, "copysign", input, other)
 
 
@@ -366,6 +370,9 @@ def xlogy(input, other, *, out=None) -> Tensor:
     """
     if not isinstance(input, Tensor) and not isinstance(other, Tensor):
         raise TypeError("xlogy(): expected at least one Tensor argument")
+    # torch's overloads: XlogyBackward0 (two tensors), 1 (a number self), 2 (a number other)
+    name = "XlogyBackward1" if not isinstance(input, Tensor) else \
+        None if isinstance(other, Tensor) else "XlogyBackward2"
     if not isinstance(input, Tensor):
         input = as_tensor(input, other)
     if D.result_type(input, other).is_complex:
@@ -376,6 +383,8 @@ def xlogy(input, other, *, out=None) -> Tensor:
     if not isinstance(b, Tensor):
         b = as_tensor(float(b), a).to(a.dtype)
     result = binary(Xlogy, a, b)
+    if name is not None:
+        set_node_name(result, name)
     return finish_out(result, out, "xlogy", input, other)
 
 

@@ -19,6 +19,7 @@ from .._dispatch import (
     finish_out,
     not_implemented_for,
     refuse_shell,
+    require_tensor,
 )
 from ..inplace import apply_inplace
 
@@ -127,9 +128,7 @@ def bitwise_right_shift(input, other, *, out=None) -> Tensor:
 
 def _make_logical(ufunc, name, example):
     def fn(input: Tensor, other: Tensor, *, out=None) -> Tensor:
-        if not isinstance(other, Tensor):
-            raise TypeError(f"{name}(): argument 'other' (position 2) must be Tensor, not "
-                            f"{type(other).__name__}")
+        require_tensor(other, name, "other", 2)
         check_devices(input, other)
         for t in (input, other):
             if t._dtype in D.SHELL:

@@ -25,6 +25,7 @@ from .._dispatch import (
     finish_out,
     not_implemented_for,
     refuse_shell,
+    require_tensor,
 )
 from ..inplace import _type_title, apply_inplace
 
@@ -251,9 +252,7 @@ def isclose(input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-
         >>> ember.isclose(ember.tensor([1.0, 2.0]), ember.tensor([1.0, 2.1]))
         tensor([ True, False])
     """
-    if not isinstance(other, Tensor):
-        raise TypeError(f"isclose(): argument 'other' (position 2) must be Tensor, not "
-                        f"{type(other).__name__}")
+    require_tensor(other, "isclose", "other", 2)
     if input._dtype is not other._dtype:
         raise RuntimeError(f"{_type_title(input._dtype)} did not match "
                            f"{_type_title(other._dtype)}: isclose/allclose compare tensors of "
@@ -293,6 +292,7 @@ def allclose(input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e
         True
     """
     _refuse_mapped(input, other, "allclose")
+    require_tensor(other, "allclose", "other", 2)
     return bool(isclose(input, other, rtol, atol, equal_nan)._data.all())
 
 

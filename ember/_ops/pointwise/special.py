@@ -343,8 +343,11 @@ def xlog1py(input, other, *, out=None) -> Tensor:
         tensor([0.0000, 1.3863])
     """
     a, b, dt = _float_pair("special_xlog1py", input, other)
-    return finish_out(binary(SpecialXlog1py, a, b, compute=dt), out, "special_xlog1py",
-                      input, other)
+    result = binary(SpecialXlog1py, a, b, compute=dt)
+    if not isinstance(input, Tensor) or not isinstance(other, Tensor):  # torch's overloads
+        set_node_name(result, "SpecialXlog1PyBackward1" if not isinstance(input, Tensor)
+                      else "SpecialXlog1PyBackward2")
+    return finish_out(result, out, "special_xlog1py", input, other)
 
 
 class Igamma(Op):

@@ -21,7 +21,7 @@ from ..._backend import as_array
 from ..._layout import row_major
 from ..._tensor import Size, Tensor
 from ...autograd import grad_mode
-from .._core import Op, unbroadcast, wrap_dim, wrap_dims
+from .._core import Op, set_node_name, unbroadcast, wrap_dim, wrap_dims
 from .._dispatch import refuse_shell
 from ..inplace import apply_inplace
 from ..pointwise.complex import conj
@@ -225,12 +225,31 @@ class Prod(Op):
             if x._dtype.is_complex:  # PyTorch's convention: grad times the conjugate derivative
                 return g * conj(expand_reduced(out, shape, axes, ctx.keepdim) / x)
             return g * expand_reduced(out, shape, axes, ctx.keepdim) / x
-        # With zeros, out / x is 0/0: use the product of the other elements instead.
-        # (Computed in NumPy, so second derivatives through a zero are not tracked.)
+        # With zeros, out / x is 0/0: use the product of the other elements instead (NumPy
+        # unless a graph is being built: then ember ops, as torch's prod_safe_zeros_backward)
+        if grad_mode._state.enabled:
+            others = _product_of_others_graph(x, axes)
+            return g * (conj(others) if x._dtype.is_complex else others)
         others = _product_of_others(x._data, axes)
         if x._dtype.is_complex:
             others = np.conj(others)
         return g * Tensor._make(others, x._dtype)
+
+
+def _product_of_others_graph(x: Tensor, axes: tuple) -> Tensor:
+    """``_product_of_others`` written with ember ops (differentiable): exclusive cumulative
+    products from both ends of each reduced group, multiplied."""
+    from ..shape.joining import cat
+
+    keep = [a for a in range(x.ndim) if a not in axes]
+    moved = x.permute(*(keep + list(axes)))
+    flat = moved.reshape(tuple(moved.shape[:len(keep)]) + (-1,))
+    ones = Tensor._make(np.ones_like(flat._data[..., :1]), x._dtype)
+    left = cat([ones, flat[..., :-1]], -1).cumprod(-1)
+    rev = flat.flip(-1)
+    right = cat([ones, rev[..., :-1]], -1).cumprod(-1).flip(-1)
+    res = (left * right).reshape(tuple(moved.shape))
+    return res.permute(*np.argsort(keep + list(axes)).tolist())
 
 
 def _product_of_others(x: np.ndarray, axes: tuple) -> np.ndarray:
@@ -261,7 +280,9 @@ def prod(input: Tensor, dim: int | None = None, keepdim: bool = False, *, dtype=
     input = _int_to_long(input, dtype)
     if input._dtype in D.SHELL:
         refuse_shell("prod", input._dtype)
-    return Prod.apply(input, axes=axes, keepdim=keepdim)
+    result = Prod.apply(input, axes=axes, keepdim=keepdim)
+    # torch's prod.dim_int overload records ProdBackward1
+    return result if dim is None else set_node_name(result, "ProdBackward1")
 
 
 # -- cumulative -----------------------------------------------------------------------------
@@ -319,8 +340,30 @@ class Cumprod(Op):
         if not (x._data == 0).any():
             return _reverse_cumsum(grad * out, ctx.dim) / x
         # d out_j / d x_i = prod_{k<=j, k!=i} x_k; with zeros, walk the recursion
-        # S_i = g_i + x_{i+1} S_{i+1} in NumPy (first order only).
+        # S_i = g_i + x_{i+1} S_{i+1} (in NumPy unless a graph is being built)
+        if grad_mode._state.enabled:
+            return _cumprod_grad_graph(x, grad, ctx.dim)
         return Tensor._make(_cumprod_grad(x._data, grad._data, ctx.dim), x._dtype)
+
+
+def _cumprod_grad_graph(x: Tensor, g: Tensor, dim: int) -> Tensor:
+    """``_cumprod_grad`` written with ember ops (differentiable, for create_graph)."""
+    from ..shape.joining import cat, stack
+
+    xm, gm = x.movedim(dim, -1), g.movedim(dim, -1)
+    n = xm.shape[-1]
+    ones = Tensor._make(np.ones_like(xm._data[..., :1]), x._dtype)
+    left = cat([ones, xm[..., :-1]], -1).cumprod(-1)
+    s = [None] * n
+    s[n - 1] = gm[..., n - 1]
+    for i in range(n - 2, -1, -1):
+        s[i] = gm[..., i] + xm[..., i + 1] * s[i + 1]
+    zero = xm._data == 0
+    past_zero = Tensor._make((np.cumsum(zero, -1) - zero) > 0)
+    res = left * stack(s, -1)
+    # +0 past the first zero, as torch, keeping the derivative through that zero
+    res = res - res.detach().masked_fill(~past_zero, 0)
+    return res.movedim(-1, dim)
 
 
 def _cumprod_grad(x: np.ndarray, g: np.ndarray, dim: int) -> np.ndarray:

@@ -14,7 +14,7 @@ from ..._backend import asarray_like, to_numpy
 from ..._backend import get_array_module as xp_of
 from ..._layout import channels_last_of, dense_in_format, like_layout, row_major
 from ..._tensor import Tensor
-from .._core import Op, wrap_dim, wrap_dims
+from .._core import Op, tie_to, wrap_dim, wrap_dims
 from .._dispatch import refuse, refuse_shell
 from ..indexing.subscript import AdvancedIndex, BasicIndex, BasicIndexBackward
 from ..inplace import apply_inplace
@@ -372,8 +372,22 @@ def pad(input: Tensor, pad, mode: str = "constant", value: float | None = None) 
             index = np.pad(np.arange(n, dtype=np.int64), (max(lo, 0), max(hi, 0)),
                            mode=_NP_MODES[mode])
             index = index[max(-lo, 0):len(index) - max(-hi, 0)]
-        out = _take_along(out, d, index, unique=False)
+        # torch's reflection/replication node ties its gradient to the input: the first
+        # gather (the one that reads the input) does so too
+        tied = mode != "circular" and out is input
+        out = (_TiedIndex if tied else AdvancedIndex).apply(
+            out, index=(slice(None),) * d + (index,), unique=False)
     return out
+
+
+class _TiedIndex(AdvancedIndex):
+    """``AdvancedIndex`` whose differentiable backward is tied to its input with a zero
+    derivative (``zeros_like(self)``), as PyTorch's padding nodes: a second derivative with
+    respect to the padded input is zeros, not None."""
+
+    @staticmethod
+    def backward(ctx, grad):
+        return tie_to(AdvancedIndex.backward(ctx, grad), ctx.inputs[0])
 
 
 def _constant_pad(input: Tensor, pad: tuple, value) -> Tensor:

@@ -18,7 +18,7 @@ from ..._layout import element_strides, in_format, row_major, suggest_memory_for
 from ..._tensor import Tensor
 from ...autograd import grad_mode
 from .._core import Op, wrap_dim
-from .._dispatch import check_devices
+from .._dispatch import check_devices, type_name
 
 _state = grad_mode._state
 
@@ -234,10 +234,11 @@ def split(tensor: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
 
 
 def _sizes_list(split_sizes, name: str) -> list:
-    if isinstance(split_sizes, (int, np.integer, Tensor)) or not all(
+    if isinstance(split_sizes, (int, np.integer, Tensor)) or not isinstance(
+            split_sizes, (tuple, list)) or not all(
             isinstance(s, (int, np.integer)) for s in split_sizes):
         raise TypeError(f"{name}(): argument 'split_sizes' (position 2) must be tuple of ints, "
-                        f"not {type(split_sizes).__name__}")
+                        f"not {type_name(split_sizes)}")
     return list(split_sizes)
 
 

@@ -15,6 +15,7 @@ from ... import _dtype as D
 from ..._tensor import Tensor
 from ...autograd import grad_mode
 from .._core import set_node_name, wrap_dim
+from .._dispatch import type_name
 from ..pointwise.complex import view_as_complex, view_as_real
 from .joining import split, split_with_sizes, unbind
 from .reshaping import diagonal, select, unfold
@@ -267,7 +268,7 @@ def _embed(input: Tensor, src: Tensor, region, name: str) -> Tensor:
     """A clone of ``input`` with ``src`` written into ``region(clone)``."""
     if not isinstance(src, Tensor):
         raise TypeError(f"{name}(): argument 'src' (position 2) must be Tensor, not "
-                        f"{type(src).__name__}")
+                        f"{type_name(src)}")
     out = Clone.apply(input)
     target = region(out)
     if tuple(target.shape) != tuple(src.shape):

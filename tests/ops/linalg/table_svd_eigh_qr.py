@@ -22,10 +22,10 @@ def _qr(L, a):
 
 
 OPS = [
-    # Decomposition gradients hold the factors as constants: exact to first order only.
-    OpSpec("eigh", _eigh, [((3, 3),)], gradgrad=False),
-    OpSpec("svd", _svd, [((4, 3),), ((2, 3, 4),)], gradgrad=False),
-    OpSpec("svdvals", lambda L, a: L.linalg.svdvals(a), [((3, 4),), ((2, 4, 3),)],
-           gradgrad=False),
-    OpSpec("qr", _qr, [((4, 3),), ((3, 3),), ((2, 3, 5),)], gradgrad=False),
+    # Decomposition gradients read the factors as functions of A under create_graph (second
+    # order compared too).
+    OpSpec("eigh", _eigh, [((3, 3),)]),
+    OpSpec("svd", _svd, [((4, 3),), ((2, 3, 4),)]),
+    OpSpec("svdvals", lambda L, a: L.linalg.svdvals(a), [((3, 4),), ((2, 4, 3),)]),
+    OpSpec("qr", _qr, [((4, 3),), ((3, 3),), ((2, 3, 5),)]),
 ]

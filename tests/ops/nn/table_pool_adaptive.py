@@ -15,11 +15,11 @@ def _image_and_grid(rng):
 OPS = [
     OpSpec("adaptive_avg_pool2d", lambda L, x: F(L).adaptive_avg_pool2d(x, (2, 3)),
            [((2, 3, 4, 6),)]),
-    # uneven windows go through averaging matrices: linear, so no second-order graph
+    # uneven windows go through averaging matrices: linear, the gradient tied to the input
     OpSpec("adaptive_avg_pool2d_uneven", lambda L, x: F(L).adaptive_avg_pool2d(x, (3, 2)),
-           [((2, 3, 5, 7),)], gradgrad=False),
+           [((2, 3, 5, 7),)]),
     OpSpec("adaptive_avg_pool1d", lambda L, x: F(L).adaptive_avg_pool1d(x, 1),
-           [((2, 3, 5),)], gradgrad=False),
+           [((2, 3, 5),)]),
     OpSpec("adaptive_max_pool2d", lambda L, x: F(L).adaptive_max_pool2d(x, (3, 2)),
            [((2, 3, 5, 7),), ((2, 3, 6, 4),)]),
     OpSpec("adaptive_max_pool1d", lambda L, x: F(L).adaptive_max_pool1d(x, 3),
@@ -29,7 +29,7 @@ OPS = [
     OpSpec("adaptive_avg_pool3d", lambda L, x: F(L).adaptive_avg_pool3d(x, (2, 3, 2)),
            [((2, 3, 4, 6, 4),)]),
     OpSpec("adaptive_avg_pool3d_uneven", lambda L, x: F(L).adaptive_avg_pool3d(x, (3, 2, 4)),
-           [((2, 2, 5, 4, 7),), ((3, 4, 5, 3),)], gradgrad=False),
+           [((2, 2, 5, 4, 7),), ((3, 4, 5, 3),)]),
     OpSpec("adaptive_avg_pool3d_none", lambda L, x: F(L).adaptive_avg_pool3d(x, (2, None, 3)),
            [((2, 4, 6, 3, 6),)]),
     OpSpec("adaptive_avg_pool3d_1", lambda L, x: F(L).adaptive_avg_pool3d(x, 1),
@@ -70,7 +70,7 @@ OPS = [
     OpSpec("interpolate_lanczos", lambda L, x: F(L).interpolate(
         x, size=(4, 9), mode="lanczos", antialias=True), [((1, 2, 10, 5),)]),
     OpSpec("interpolate_area_3d", lambda L, x: F(L).interpolate(x, size=(3, 2, 3), mode="area"),
-           [((1, 2, 5, 4, 6),)], gradgrad=False),
+           [((1, 2, 5, 4, 6),)]),
     OpSpec("interpolate_linear", lambda L, x: F(L).interpolate(x, size=7, mode="linear"),
            [((2, 3, 4),)]),
     OpSpec("interpolate_linear_scale", lambda L, x: F(L).interpolate(

@@ -31,18 +31,15 @@ OPS = [
     OpSpec("prod", lambda L, a: a.prod(), [((2, 3),), ((),), ((0, 2),)], domain=(0.5, 1.5)),
     OpSpec("prod_dim", lambda L, a: L.prod(a, 1, keepdim=True), [((2, 3, 4),), ((3, 0),)],
            domain=(-1.5, 1.5)),
-    # With zeros the gradient is the product of the others; second derivatives through a zero
-    # are not tracked (see Prod.backward), so only first order is compared.
-    OpSpec("prod_one_zero", lambda L, a: a.prod(1), [((3, 4),)], make=with_zeros((3, 4), 1),
-           gradgrad=False),
-    OpSpec("prod_two_zeros", lambda L, a: a.prod(), [((3, 4),)], make=with_zeros((3, 4), 2),
-           gradgrad=False),
+    # With zeros the gradient is the product of the others (second order too, as torch's
+    # prod_safe_zeros_backward)
+    OpSpec("prod_one_zero", lambda L, a: a.prod(1), [((3, 4),)], make=with_zeros((3, 4), 1)),
+    OpSpec("prod_two_zeros", lambda L, a: a.prod(), [((3, 4),)], make=with_zeros((3, 4), 2)),
     OpSpec("cumsum", lambda L, a: a.cumsum(-1), S_EMPTY),
     OpSpec("cumsum_dim0", lambda L, a: L.cumsum(a, dim=0), [((3, 4, 2),)]),
     OpSpec("cumprod", lambda L, a: a.cumprod(1), [((3, 4),), ((2, 3, 2),)], domain=(0.5, 1.5)),
     OpSpec("cumprod_0d", lambda L, a: L.cumprod(a, 0), [((),), ((0,),)]),
-    OpSpec("cumprod_zero", lambda L, a: a.cumprod(1), [((3, 4),)], make=with_zeros((3, 4), 2),
-           gradgrad=False),  # first order only through zeros, as for prod
+    OpSpec("cumprod_zero", lambda L, a: a.cumprod(1), [((3, 4),)], make=with_zeros((3, 4), 2)),
     OpSpec("nansum", lambda L, a: L.nansum(a, 1), [((3, 4),)]),
     OpSpec("nanmean", lambda L, a: a.nanmean(0), [((3, 4),)]),
     OpSpec("all_any", lambda L, a: (a.gt(0).all(), L.any(a > 0, 1), a.gt(0).all(0, True)),
