@@ -74,7 +74,7 @@ augment = v2.Compose([
     v2.RandomAffine(degrees=2, translate=(0.02, 0.06), scale=(0.95, 1.05)),
     v2.GaussianBlur(kernel_size=3, sigma=(0.1, 0.7)),
 ])
-train_set = SyntheticLines(256, noisy_labels=3)
+train_set = SyntheticLines(128, noisy_labels=3)
 test_set = SyntheticLines(64)
 print("train", len(train_set), "test", len(test_set), "first label", train_set.labels[5],
       "ink", round(train_set.images[5].sum().item(), 1))
@@ -103,7 +103,7 @@ class CRNN(nn.Module):
 
 model = CRNN(NUM_CLASSES + 1)
 print("parameters", sum(p.numel() for p in model.parameters()))
-loader = DataLoader(train_set, batch_size=16, shuffle=True, collate_fn=make_collate(augment))
+loader = DataLoader(train_set, batch_size=8, shuffle=True, collate_fn=make_collate(augment))
 opt = torch.optim.AdamW(model.parameters(), lr=1e-2, weight_decay=1e-4)
 epochs = 20
 sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=1e-2, total_steps=epochs * len(loader),

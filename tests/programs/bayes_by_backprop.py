@@ -127,12 +127,12 @@ def train(model, epochs, likelihood="normal"):
             loss.backward()
             opt.step()
             total += loss.item()
-        if epoch % 20 == 19:
+        if epoch % 10 == 9:
             print(f"  epoch {epoch + 1}: elbo loss {total / len(loader):.1f} "
                   f"noise {model.noise().item():.3f}")
 
 
-def predict(model, x, samples=50):
+def predict(model, x, samples=25):
     with torch.no_grad():
         preds = torch.stack([model(x) for _ in range(samples)])
     return preds.mean(0), preds.std(0)
@@ -145,7 +145,7 @@ for name, mixture, lik in [("gaussian prior", False, "normal"),
     torch.manual_seed(3)
     model = BayesNet(mixture_prior=mixture)
     print(name)
-    train(model, 40, lik)
+    train(model, 20, lik)
     torch.manual_seed(4)
     mean, std = predict(model, grid)
     print("  predictive mean:", r(mean, 2), "std:", r(std, 2))

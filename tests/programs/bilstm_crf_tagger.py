@@ -200,7 +200,7 @@ with torch.no_grad():
         idx = torch.arange(p.numel(), dtype=torch.float32)
         p.copy_((torch.sin(idx * (0.7 + 0.11 * i) + i) * 0.4).reshape(p.shape))
 print(model)
-optimizer = optim.SGD(model.parameters(), lr=0.05, weight_decay=1e-4)
+optimizer = optim.SGD(model.parameters(), lr=0.1, weight_decay=1e-4)
 
 # the brute-force check of the forward algorithm on a tiny feature matrix: the log partition
 # function equals log-sum-exp over every one of the 3**2 tag paths
@@ -263,7 +263,7 @@ with torch.no_grad():
     print("before: score {:.4f} tags {}".format(score.item(), tag_seq))
 
 # Make sure prepare_sequence from earlier in the LSTM section is loaded
-for epoch in range(60):
+for epoch in range(30):
     total = 0.0
     for sentence, tags in training_data:
         # Step 1. Remember that Pytorch accumulates gradients.
@@ -283,7 +283,7 @@ for epoch in range(60):
         # calling optimizer.step()
         loss.backward()
         optimizer.step()
-    if epoch % 10 == 9:
+    if epoch % 5 == 4:
         print("epoch {:2d}  nll {:.4f}".format(epoch + 1, total))
 
 # Check predictions after training

@@ -70,7 +70,7 @@ loader_gen = torch.Generator().manual_seed(1)
 loader = DataLoader(TensorDataset(X, T, Y), batch_size=128, shuffle=True, generator=loader_gen)
 
 
-def train(ipm, alpha, epochs=20):
+def train(ipm, alpha, epochs=10):
     torch.manual_seed(2)
     model = CFRNet(d)
     opt = torch.optim.Adam(model.parameters(), lr=3e-3, weight_decay=1e-4)

@@ -61,7 +61,7 @@ def init_like(net, seed):
     return net
 
 
-train_tasks = [sample_tasks(meta_batch) for _ in range(25)]
+train_tasks = [sample_tasks(meta_batch) for _ in range(12)]
 test_tasks = sample_tasks(20)
 print("task tensors", [tuple(t.shape) for t in train_tasks[0]], train_tasks[0][1].dtype)
 

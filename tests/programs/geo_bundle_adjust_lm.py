@@ -59,7 +59,7 @@ print("J^T J condition", f"{torch.linalg.cond(J.T @ J).item():.3e}")
 
 
 # 2. Levenberg-Marquardt on each camera's pose from a perturbed start.
-def levenberg_marquardt(pose, target, iters=15, lam=1e-3, use_cholesky=False):
+def levenberg_marquardt(pose, target, iters=6, lam=1e-3, use_cholesky=False):
     costs = []
     for it in range(iters):
         r = residual(pose, target)

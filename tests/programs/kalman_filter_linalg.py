@@ -131,8 +131,8 @@ print("inv_ex:", r(inv), inv_info.item())
 # maximum-likelihood noise scales by gradient ascent on the filter's log likelihood
 log_q = torch.tensor(math.log(0.5), dtype=dtype, requires_grad=True)
 log_r = torch.tensor(math.log(1.0), dtype=dtype, requires_grad=True)
-opt = torch.optim.Adam([log_q, log_r], lr=0.1)
-for step in range(30):
+opt = torch.optim.Adam([log_q, log_r], lr=0.2)
+for step in range(15):
     Q = log_q.exp() * Q_true / q_true
     R = (2 * log_r).exp() * torch.eye(2, dtype=dtype)
     *_, ll = kalman_filter(obs, F, H, Q, R, m0, P0)
@@ -140,7 +140,7 @@ for step in range(30):
     opt.zero_grad()
     loss.backward()
     opt.step()
-    if step % 10 == 0:
+    if step % 5 == 0:
         print(f"mle step {step:2d} nll/step {loss.item():.4f}")
 print("learned q %.4f r %.4f (true %.2f %.2f)" % (log_q.exp().item(), log_r.exp().item(),
                                                    q_true, r_true))

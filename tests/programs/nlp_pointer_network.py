@@ -78,11 +78,11 @@ class PointerNet(nn.Module):
 
 model = PointerNet()
 print(model)
-optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
+optimizer = torch.optim.Adam(model.parameters(), lr=5e-3)
 inputs, lengths, targets = make_batch(4)
 print(inputs.round(decimals=3), lengths.tolist(), targets.tolist(), sep="\n")
 
-for step in range(1, 161):
+for step in range(1, 81):
     inputs, lengths, targets = make_batch(32)
     log_probs, _ = model(inputs, lengths, targets)
     loss = F.nll_loss(log_probs.reshape(-1, log_probs.size(-1)), targets.reshape(-1),
@@ -91,7 +91,7 @@ for step in range(1, 161):
     loss.backward()
     norm = nn.utils.clip_grad_norm_(model.parameters(), max_norm=2.0)
     optimizer.step()
-    if step % 40 == 0:
+    if step % 20 == 0:
         print("step {} loss {:.4f} grad norm {:.4f}".format(step, loss.item(), norm.item()))
 
 

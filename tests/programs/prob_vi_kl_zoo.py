@@ -123,8 +123,8 @@ for Guide in (MeanField, FullRank):
     torch.manual_seed(1)
     guide = Guide()
     prior = priors[Guide.__name__]
-    opt = torch.optim.Adam(guide.parameters(), lr=0.05)
-    for step in range(150):
+    opt = torch.optim.Adam(guide.parameters(), lr=0.1)
+    for step in range(60):
         q = guide()
         w = q.rsample((8,))                      # (8, D), reparameterised
         lik = Normal(w @ X.T, 0.3).log_prob(y).sum(-1)
@@ -132,7 +132,7 @@ for Guide in (MeanField, FullRank):
         opt.zero_grad()
         (-elbo).backward()
         opt.step()
-        if step % 50 == 0:
+        if step % 20 == 0:
             print(Guide.__name__, step, round(elbo.item(), 1))
     q = guide()
     print(Guide.__name__, "mean", r(q.mean, 2), "std", r(q.stddev, 2))
@@ -145,8 +145,8 @@ rolls = Categorical(probs=torch.tensor([0.5, 0.3, 0.2])).sample((40,))
 counts = torch.bincount(rolls, minlength=3).float()
 raw_ab = torch.zeros(2, requires_grad=True)
 raw_c = torch.zeros(3, requires_grad=True)
-opt = torch.optim.Adam([raw_ab, raw_c], lr=0.05)
-for step in range(300):
+opt = torch.optim.Adam([raw_ab, raw_c], lr=0.08)
+for step in range(120):
     ab = transform_to(constraints.positive)(raw_ab)
     qb = Beta(ab[0], ab[1])
     theta = qb.rsample((16,))
@@ -159,7 +159,7 @@ for step in range(300):
     opt.zero_grad()
     (-(elbo_b + elbo_d)).backward()
     opt.step()
-    if step % 100 == 0:
+    if step % 40 == 0:
         print("conjugate VI", step, round(elbo_b.item(), 2), round(elbo_d.item(), 2),
               "grads", r(raw_ab.grad, 2), r(raw_c.grad, 2))
 print("Beta guide", r(ab, 1), "exact", [1 + flips.sum().item(), 1 + (30 - flips.sum()).item()])

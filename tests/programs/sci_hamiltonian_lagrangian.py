@@ -72,15 +72,15 @@ class HNN(nn.Module):
 
 model = HNN(2, MLP(2, 64, 1))
 print("symplectic matrix", model.M.tolist())
-optim = torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=1e-4)
+optim = torch.optim.Adam(model.parameters(), lr=2e-3, weight_decay=1e-4)
 x = states.clone().requires_grad_(True)
-for step in range(201):
+for step in range(101):
     dxdt_hat = model.time_derivative(x)
     loss = (derivs - dxdt_hat).pow(2).mean()
     loss.backward()
     optim.step()
     optim.zero_grad()
-    if step % 50 == 0:
+    if step % 25 == 0:
         print(f"HNN step {step:3d} loss {loss.item():.4f}")
 
 
@@ -154,13 +154,13 @@ print("untrained LNN acc", [round(v, 4) for v in batched_acc(params, q[:3], qd[:
                             .flatten().tolist()], "true", [round(v, 4) for v in
                                                           target[:3].flatten().tolist()])
 params = {k: v.requires_grad_() for k, v in params.items()}
-opt = torch.optim.Adam(params.values(), lr=1e-2)
-for step in range(31):
+opt = torch.optim.Adam(params.values(), lr=2e-2)
+for step in range(16):
     opt.zero_grad()
     loss = (batched_acc(params, q, qd) - target).pow(2).mean()
     loss.backward()
     opt.step()
-    if step % 10 == 0:
+    if step % 5 == 0:
         print(f"LNN step {step:2d} loss {loss.item():.4f} "
               f"|grad| {params['net.0.weight'].grad.norm().item():.3f}")
 

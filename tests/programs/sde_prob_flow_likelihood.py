@@ -74,9 +74,9 @@ def rk4_logdensity(func, x, n_steps, eps, create_graph=True):
 
 func = ODEFunc()
 opt = torch.optim.Adam(func.parameters(), lr=1e-2, weight_decay=1e-5)
-sched = torch.optim.lr_scheduler.StepLR(opt, step_size=40, gamma=0.5)
+sched = torch.optim.lr_scheduler.StepLR(opt, step_size=20, gamma=0.5)
 gen = torch.Generator().manual_seed(3)
-for it in range(1, 101):
+for it in range(1, 51):
     idx = torch.randint(0, data.shape[0], (128,), generator=gen)
     x = data[idx]
     eps = torch.randint(0, 2, x.shape, generator=gen).float() * 2 - 1
@@ -86,7 +86,7 @@ for it in range(1, 101):
     nll.backward()
     opt.step()
     sched.step()
-    if it % 20 == 0:
+    if it % 10 == 0:
         print(f"iter {it:3d} nll {nll.item():.4f} z std {z.std().item():.4f} "
               f"lr {sched.get_last_lr()[0]:.4f}")
 
@@ -109,7 +109,7 @@ exact_div = torch.einsum("bii->b", jac)
 torch.manual_seed(11)
 for kind in ("rademacher", "gaussian"):
     ests = []
-    for _ in range(64):
+    for _ in range(32):
         if kind == "rademacher":
             e = torch.empty_like(x).bernoulli_(0.5) * 2 - 1
         else:

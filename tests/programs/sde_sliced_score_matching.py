@@ -99,7 +99,7 @@ for variant in ("ssm", "ssm_vr", "fwd_vr"):
     opt = torch.optim.RMSprop(model.parameters(), lr=2e-3, alpha=0.95)
     gen = torch.Generator().manual_seed(2)
     perm_gen = torch.Generator().manual_seed(3)
-    for epoch in range(1, 7):
+    for epoch in range(1, 4):
         perm = torch.randperm(data.shape[0], generator=perm_gen)
         tot = torch.zeros(3)
         for b in perm.split(250):
@@ -112,7 +112,7 @@ for variant in ("ssm", "ssm_vr", "fwd_vr"):
             loss.backward()
             opt.step()
             tot += torch.stack([loss.detach(), l1, l2])
-        if epoch % 2 == 0:
+        if epoch % 2 == 1:
             tot /= len(perm.split(250))
             print(f"{variant:6s} epoch {epoch} loss {tot[0]:.4f} (l1 {tot[1]:.4f} l2 {tot[2]:.4f}) "
                   f"fisher {fisher_div(model, data[:100]):.4f}")
@@ -136,7 +136,7 @@ print("vᵀJv jvp vs vjp max diff < 1e-5:", bool(vjv_diff < 1e-5))
 
 
 @torch.no_grad()
-def langevin(model, n, steps=200, eps=2e-3, generator=None):
+def langevin(model, n, steps=100, eps=4e-3, generator=None):
     x = torch.rand(n, dim, generator=generator) * 4 - 2
     for _ in range(steps):
         x = x + 0.5 * eps * model(x) + math.sqrt(eps) * torch.randn(x.shape, generator=generator)

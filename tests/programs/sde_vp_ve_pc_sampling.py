@@ -165,7 +165,7 @@ def train(name, sde, steps=240):
     ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(0.99))
     opt = torch.optim.Adam(model.parameters(), lr=2e-3)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / 50))
-    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(data), batch_size=256,
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(data), batch_size=128,
                                          shuffle=True, drop_last=True)
     step = 0
     while step < steps:
@@ -192,7 +192,7 @@ for name, sde in [("vp", VPSDE()), ("ve", VESDE())]:
     ema.eval()
     g = torch.Generator().manual_seed(7)
     for sampler in (euler_maruyama, predictor_corrector):
-        x = sampler(ema.module, sde, 512, g)
+        x = sampler(ema.module, sde, 128, g)
         logp = gmm.log_prob(x)
         radius = x.norm(dim=1)
         print(f"{name} {sampler.__name__:20s} mean logp {logp.mean():.2f} "

@@ -67,8 +67,8 @@ for name, build in builders.items():
 # build costs seconds)
 for name, build in [("maskrcnn_v2", torchvision.models.detection.maskrcnn_resnet50_fpn_v2)]:
     torch.manual_seed(1)
-    model = build(weights=None, weights_backbone=None, num_classes=3, min_size=96,
-                  max_size=128, box_score_thresh=0.0, box_detections_per_img=4).eval()
+    model = build(weights=None, weights_backbone=None, num_classes=3, min_size=48,
+                  max_size=64, box_score_thresh=0.0, box_detections_per_img=4).eval()
     with torch.no_grad():
         preds = model([images[0], images[1, :, :48]])
     for img, pred in zip(images, preds):

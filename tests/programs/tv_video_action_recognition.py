@@ -45,7 +45,7 @@ for name, param in model.named_parameters():
 trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
 print("trainable parameters:", trainable)
 
-clips, labels = make_clips(16)
+clips, labels = make_clips(8)
 # the frozen backbone runs once in eval mode; the head trains on its pooled features
 model.eval()
 backbone = nn.Sequential(model.stem, model.layer1, model.layer2, model.layer3, model.layer4,
