@@ -469,6 +469,17 @@ def _legacy_reduction(size_average, reduce, reduction: str) -> str:
 
 
 
+def _reduced(loss, reduction: str):
+    """An elementwise loss array reduced as PyTorch's loss kernels do ('none', 'mean', 'sum'),
+    in its own dtype; the mean of no elements is NaN without a warning."""
+    if reduction == "mean":
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.mean(loss, dtype=loss.dtype)
+    if reduction == "sum":
+        return np.add.reduce(loss, axis=None, dtype=loss.dtype)
+    return loss
+
+
 class BinaryCrossEntropy(Op):
     """-(t log x + (1 - t) log(1 - x)) with each log clamped at -100, as PyTorch does; times
     ``weight`` (a constant array, or None) and reduced ('none', 'mean', 'sum') in the same
@@ -491,12 +502,7 @@ class BinaryCrossEntropy(Op):
         loss = -(t * lx + (1 - t) * l1x)
         if weight is not None:
             loss = loss * weight
-        if reduction == "mean":
-            with np.errstate(invalid="ignore", divide="ignore"):
-                return np.mean(loss, dtype=loss.dtype)
-        if reduction == "sum":
-            return np.add.reduce(loss, axis=None, dtype=loss.dtype)
-        return loss
+        return _reduced(loss, reduction)
 
     @staticmethod
     def backward(ctx, grad):
@@ -545,12 +551,7 @@ class BinaryCrossEntropyWithLogits(Op):
         loss = (one - t) * x + sp
         if weight is not None:
             loss = loss * weight
-        if reduction == "mean":
-            with np.errstate(invalid="ignore", divide="ignore"):
-                return np.mean(loss, dtype=loss.dtype)
-        if reduction == "sum":
-            return np.add.reduce(loss, axis=None, dtype=loss.dtype)
-        return loss
+        return _reduced(loss, reduction)
 
     @staticmethod
     def backward(ctx, grad):
@@ -607,12 +608,7 @@ class SoftMarginLoss(Op):
         ctx.target, ctx.reduction = t, reduction
         z = -t * x
         loss = np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z)))
-        if reduction == "mean":
-            with np.errstate(invalid="ignore", divide="ignore"):
-                return np.mean(loss, dtype=loss.dtype)
-        if reduction == "sum":
-            return np.add.reduce(loss, axis=None, dtype=loss.dtype)
-        return loss
+        return _reduced(loss, reduction)
 
     @staticmethod
     def backward(ctx, grad):
@@ -721,12 +717,7 @@ class MseLoss(Op):
         ctx.save_for_backward(*ctx.inputs[:2])
         ctx.reduction, ctx.p = reduction, p
         loss = type(ctx).elementwise(x - t, p)
-        if reduction == "mean":
-            with np.errstate(invalid="ignore", divide="ignore"):
-                return np.mean(loss, dtype=loss.dtype)
-        if reduction == "sum":
-            return np.add.reduce(loss, axis=None, dtype=loss.dtype)
-        return loss
+        return _reduced(loss, reduction)
 
     @staticmethod
     def backward(ctx, grad):
