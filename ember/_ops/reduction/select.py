@@ -114,14 +114,9 @@ def _ties(x: np.ndarray, out: np.ndarray, axes: tuple, keepdim: bool, nan_ties: 
 
 def _tie_weights(x: np.ndarray, out: np.ndarray, axes: tuple, keepdim: bool,
                  nan_ties: bool = True) -> Tensor:
-    if not keepdim:
-        out = np.expand_dims(out, axes)
-    if x.dtype.kind == "f" and nan_ties:
-        hit = (x == out) | (np.isnan(x) & np.isnan(out))
-    else:
-        hit = x == out
+    hit, count = _ties(x, out, axes, keepdim, nan_ties)
     with np.errstate(invalid="ignore", divide="ignore"):
-        w = hit / np.sum(hit, axis=axes, keepdims=True, dtype=x.dtype)
+        w = hit / count
     return Tensor._make(w.astype(x.dtype, copy=False), D._FROM_NP[x.dtype])
 
 
