@@ -60,7 +60,8 @@ def _batches(lib, shape: tuple, batch: int, samples: int = 1024):
     return itertools.cycle(pool)
 
 
-def mlp(lib, batch: int, opt: str):
+def _mlp_parts(lib, batch: int, opt: str = "sgd"):
+    """The MLP workloads' seeded model, batches, optimizer and loss."""
     nn = lib.nn
     lib.manual_seed(0)
     model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(),
@@ -68,7 +69,11 @@ def mlp(lib, batch: int, opt: str):
     data = _batches(lib, (784,), batch)
     optim = (lib.optim.SGD(model.parameters(), lr=0.01, momentum=0.9) if opt == "sgd"
              else lib.optim.Adam(model.parameters(), lr=1e-3))
-    loss_fn = nn.CrossEntropyLoss()
+    return model, data, optim, nn.CrossEntropyLoss()
+
+
+def mlp(lib, batch: int, opt: str):
+    model, data, optim, loss_fn = _mlp_parts(lib, batch, opt)
 
     def step():
         x, y = next(data)
@@ -228,13 +233,7 @@ def _compiled(lib, model, backend: str):
 def mlp_compiled(lib, batch: int):
     """The ``mlp b1 sgd`` step with the model compiled (the loss and the optimizer stay eager,
     as in PyTorch's usual ``model = torch.compile(model)``)."""
-    nn = lib.nn
-    lib.manual_seed(0)
-    model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(),
-                          nn.Linear(256, 10))
-    data = _batches(lib, (784,), batch)
-    optim = lib.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    loss_fn = nn.CrossEntropyLoss()
+    model, data, optim, loss_fn = _mlp_parts(lib, batch)
     compiled = _compiled(lib, model, "inductor")
 
     def step():
@@ -250,13 +249,7 @@ def mlp_step_compiled(lib, batch: int):
     """The ``mlp b1 sgd`` step as one compiled training-step function (forward, loss,
     backward and the optimizer's step, as ``@torch.compile def train_step``). PyTorch runs the
     same function eagerly, or compiled with ``EMBER_BENCH_TORCH_COMPILE=1``."""
-    nn = lib.nn
-    lib.manual_seed(0)
-    model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(),
-                          nn.Linear(256, 10))
-    data = _batches(lib, (784,), batch)
-    optim = lib.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    loss_fn = nn.CrossEntropyLoss()
+    model, data, optim, loss_fn = _mlp_parts(lib, batch)
 
     def train_step(x, y):
         optim.zero_grad()

@@ -281,10 +281,15 @@ def _regression_loss(op: OpCall):
             quad = b.add("Div", [quad, b.scalar(p, x.dtype)])
             lin = b.add("Sub", [z, b.scalar(0.5 * p, x.dtype)])
         loss = b.add("Where", [b.add("Less", [z, b.scalar(p, x.dtype)]), quad, lin])
+    return _reduced_loss(b, loss, reduction, x.rank)
+
+
+def _reduced_loss(b, loss: str, reduction: str, rank: int) -> str:
+    """An elementwise loss reduced over every axis as the loss's ``reduction`` says."""
     if reduction == "none":
         return loss
     return b.reduce("ReduceMean" if reduction == "mean" else "ReduceSum", loss,
-                    tuple(range(x.rank)), False)
+                    tuple(range(rank)), False)
 
 
 @converts("binary_cross_entropy_with_logits")
@@ -302,11 +307,7 @@ def _bce_with_logits(op: OpCall):
     loss = b.add("Add", [b.add("Mul", [b.add("Sub", [one, t.name]), x.name]), sp])
     if weight is not None:
         loss = b.add("Mul", [loss, b.constant(np.asarray(weight))])
-    reduction = op.kwargs["reduction"]
-    if reduction == "none":
-        return loss
-    return b.reduce("ReduceMean" if reduction == "mean" else "ReduceSum", loss,
-                    tuple(range(x.rank)), False)
+    return _reduced_loss(b, loss, op.kwargs["reduction"], x.rank)
 
 
 @converts("soft_margin_loss")
@@ -316,11 +317,7 @@ def _soft_margin_loss(op: OpCall):
     z = b.add("Mul", [b.add("Neg", [t]), x.name])  # softplus(z) = max(z, 0) + log1p(e^-|z|)
     loss = b.add("Add", [b.add("Relu", [z]), b.add("Log", [b.add("Add", [
         b.add("Exp", [b.add("Neg", [b.add("Abs", [z])])]), b.scalar(1, x.dtype)])])])
-    reduction = op.kwargs["reduction"]
-    if reduction == "none":
-        return loss
-    return b.reduce("ReduceMean" if reduction == "mean" else "ReduceSum", loss,
-                    tuple(range(x.rank)), False)
+    return _reduced_loss(b, loss, op.kwargs["reduction"], x.rank)
 
 
 @converts("softplus")
