@@ -5,21 +5,14 @@ route that casts (``to``, ``float()``, ``type``, ``copy_``, item assignment), ea
 The warning is once per process, so each case runs in a fresh interpreter, under torch and
 under ember, and the recorded warnings are compared."""
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests._fresh_interpreter import run_each_fresh
 
 SCRIPT = """
-import json, warnings, sys
-if sys.argv[1] == "ember":
-    import ember as torch
-else:
-    import torch
+import json, warnings
+import {lib} as torch
 z = torch.polar(torch.ones(2), torch.tensor([0.0, 1.0]))
 with warnings.catch_warnings(record=True) as got:
     warnings.simplefilter("always")
@@ -41,16 +34,14 @@ CASES = {
 }
 
 
-def _run(lib: str, body: str) -> list:
-    code = SCRIPT.format(body=body)
-    run = subprocess.run([sys.executable, "-c", code, lib], capture_output=True, text=True,
-                         env=dict(os.environ, PYTHONPATH=str(ROOT)), timeout=300)
-    assert run.returncode == 0, run.stderr
-    return json.loads(run.stdout)
+def _warnings(lib: str) -> dict:
+    """Each case's recorded warnings under ``lib``, each case in a fresh process state."""
+    outputs = run_each_fresh(lib, {case: SCRIPT.format(lib=lib, body=body)
+                                   for case, body in CASES.items()})
+    return {case: json.loads(out) for case, out in outputs.items()}
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_complex_to_real_warning_matches_torch(case):
     pytest.importorskip("torch")
-    expected = _run("torch", CASES[case])
-    assert _run("ember", CASES[case]) == expected
+    assert _warnings("ember")[case] == _warnings("torch")[case]

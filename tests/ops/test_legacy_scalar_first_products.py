@@ -1,8 +1,6 @@
 """The deprecated scalar-first overloads of addmm/addmv/addr/baddbmm/addbmm (and their
 in-place and method forms) that old code still calls: same values as PyTorch, its warning, and
 a TypeError for other extras (issue 13)."""
-import subprocess
-import sys
 import warnings
 
 import numpy as np
@@ -10,6 +8,7 @@ import pytest
 import torch
 
 import ember
+from tests._fresh_interpreter import run_each_fresh
 
 SETUP = """
 r = np.random.default_rng(0)
@@ -51,20 +50,22 @@ def test_values_and_warning(expr):
     assert len(msgs) == 1 and msgs[0].startswith(f"This overload of {name} is deprecated:")
 
 
-# torch warns only once per process, so its wording is read in a fresh interpreter
-@pytest.mark.parametrize("expr", ["L.addmm(1, M, -2, a, b)", "m.clone().addmv_(1, 2, A, v)",
-                                  "L.baddbmm(1, X, 2, BA, BB)", "M.addr(2, u, w)",
-                                  "L.addbmm(1, M, 2, BA, BB)"])
+_WARNING_TEXT_FORMS = ["L.addmm(1, M, -2, a, b)", "m.clone().addmv_(1, 2, A, v)",
+                       "L.baddbmm(1, X, 2, BA, BB)", "M.addr(2, u, w)", "L.addbmm(1, M, 2, BA, BB)"]
+
+
+# torch warns only once per process, so its wording is read in a fresh process state
+@pytest.mark.parametrize("expr", _WARNING_TEXT_FORMS)
 def test_warning_text_matches_torch(expr):
-    code = ("import warnings, numpy as np, torch as L\n" + SETUP +
-            "with warnings.catch_warnings(record=True) as c:\n"
-            "    warnings.simplefilter('always')\n"
-            f"    {expr}\n"
-            "print(str(c[0].message).split(' (Triggered internally')[0], end='')\n")
-    want = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          check=True).stdout
+    texts = run_each_fresh("torch", {
+        form: ("import warnings, numpy as np, torch as L\n" + SETUP +
+               "with warnings.catch_warnings(record=True) as c:\n"
+               "    warnings.simplefilter('always')\n"
+               f"    {form}\n"
+               "print(str(c[0].message).split(' (Triggered internally')[0], end='')\n")
+        for form in _WARNING_TEXT_FORMS})
     _, msgs = _run(ember, expr)
-    assert msgs == [want]
+    assert msgs == [texts[expr]]
 
 
 @pytest.mark.parametrize("expr", ["M.addmm(1, -2, a)", "M.addmm('x', -2, a, b)",
