@@ -24,6 +24,7 @@ names it.
 """
 
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -67,17 +68,61 @@ def _torchvision_importable() -> bool:
     return run.returncode == 0
 
 
+def _program_env(as_ember: bool) -> dict:
+    return dict(os.environ, PYTHONPATH=str(ROOT) if as_ember else _torch_side_path(),
+                PYTHONHASHSEED="0", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1",
+                EMBER_NUM_THREADS="1")
+
+
 def start_program(name, tmp_path, *, as_ember):
     """Start one run of ``name`` (in its own working directory) and return the process."""
     script = str(HERE / f"{name}.py")
     cmd = [sys.executable, str(RUNNER), script] if as_ember else [sys.executable, script]
-    env = dict(os.environ, PYTHONPATH=str(ROOT) if as_ember else _torch_side_path(),
-               PYTHONHASHSEED="0", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1",
-               EMBER_NUM_THREADS="1")
     run_dir = tmp_path / ("ember" if as_ember else "torch")
     run_dir.mkdir()
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=env, cwd=run_dir)
+                            env=_program_env(as_ember), cwd=run_dir)
+
+
+class ForkServer:
+    """Runs programs under ember in forks of one process that imported ember once
+    (``_fork_server.py``): the same runs as ``start_program(as_ember=True)`` without starting
+    Python and importing ember for each."""
+
+    def __init__(self):
+        self.proc = subprocess.Popen([sys.executable, str(HERE / "_fork_server.py")],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                                     env=_program_env(as_ember=True), cwd=HERE)
+
+    def run(self, name, tmp_path, script=None) -> str:
+        """``name``'s output (``script``: another program file than ``name``'s)."""
+        run_dir = tmp_path / "ember"
+        run_dir.mkdir(parents=True)
+        out, err = tmp_path / "ember.stdout", tmp_path / "ember.stderr"
+        script = script or HERE / f"{name}.py"
+        request = {"script": str(script), "cwd": str(run_dir), "stdout": str(out),
+                   "stderr": str(err), "timeout": 240}
+        self.proc.stdin.write(json.dumps(request) + "\n")
+        self.proc.stdin.flush()
+        reply = self.proc.stdout.readline()
+        assert reply, "the program fork server died"
+        reply = json.loads(reply)
+        stderr = err.read_text()
+        if reply["timed_out"]:
+            pytest.fail(f"{name} under ember did not finish in 240 s:\n{stderr[-2000:]}")
+        assert reply["returncode"] == 0, f"{name} failed under ember:\n{stderr[-4000:]}"
+        return out.read_text()
+
+    def close(self):
+        self.proc.stdin.close()
+        self.proc.wait(timeout=60)
+
+
+@pytest.fixture(scope="module")
+def fork_server():
+    server = ForkServer()
+    yield server
+    server.close()
 
 
 def finish(proc, name, who):
@@ -146,7 +191,7 @@ def test_runner_maps_torch_names_to_ember():
     pytest.param(n, marks=pytest.mark.xfail(reason=XFAIL[n], strict=True)) if n in XFAIL else n
     for n in PROGRAMS
 ])
-def test_program_prints_what_pytorch_prints(name, tmp_path):
+def test_program_prints_what_pytorch_prints(name, tmp_path, fork_server):
     torch = pytest.importorskip("torch")
     if name in NEEDS:
         pytest.importorskip(NEEDS[name])
@@ -156,18 +201,40 @@ def test_program_prints_what_pytorch_prints(name, tmp_path):
                     "module docstring for recording it)")
     # without a current record torch runs too, side by side with ember
     torch_run = start_program(name, tmp_path, as_ember=False) if expected is None else None
-    ember_run = start_program(name, tmp_path, as_ember=True)
     try:
+        got = fork_server.run(name, tmp_path)
         if torch_run is not None:
             expected = finish(torch_run, name, "torch")
-        got = finish(ember_run, name, "ember")
     finally:
-        for proc in (torch_run, ember_run):
-            if proc is not None and proc.poll() is None:
-                proc.kill()
-                proc.communicate()
+        if torch_run is not None and torch_run.poll() is None:
+            torch_run.kill()
+            torch_run.communicate()
     assert expected.strip(), f"{name} printed nothing under torch"
     assert got == expected
+
+
+def test_a_forked_run_is_a_fresh_program(tmp_path, fork_server):
+    """What the fork server's runs rely on: each starts from ember's import-time state (a
+    program that changes global state does not leak it into the next), with the exit status,
+    the output streams and the working directory of a separate run."""
+    program = tmp_path / "probe.py"
+    program.write_text(
+        "import os, sys, torch\n"
+        "print(torch.get_default_dtype(), torch.initial_seed(), torch.rand(1).item())\n"
+        "print(os.path.basename(os.getcwd()), sys.argv[0] == __file__, __name__)\n"
+        "torch.set_default_dtype(torch.float64); torch.manual_seed(5); torch.rand(3)\n"
+        "print('to stderr', file=sys.stderr)\n")
+    first = fork_server.run("probe", tmp_path / "a", program)
+    second = fork_server.run("probe", tmp_path / "b", program)
+    alone = subprocess.run([sys.executable, str(RUNNER), str(program)], capture_output=True,
+                           text=True, env=_program_env(as_ember=True), cwd=tmp_path / "a" / "ember",
+                           timeout=240)
+    assert first == second == alone.stdout
+    assert "torch.float32 67280421310721" in first and "ember True __main__" in first
+    assert (tmp_path / "a" / "ember.stderr").read_text() == "to stderr\n"
+    program.write_text("import sys\nsys.exit(3)\n")
+    with pytest.raises(AssertionError, match="failed under ember"):
+        fork_server.run("probe", tmp_path / "c", program)
 
 
 def test_recorded_outputs_are_current():
