@@ -123,7 +123,10 @@ def test_lkj_cholesky_follows_torch_draws(dtype, dim, conc, shape):
         return L.distributions.LKJCholesky(dim, L.tensor(conc, dtype=getattr(L, dtype))).sample(
             shape)
 
-    _compare(make, [0, 1, 7], exact=dtype == "float64", rtol=1e-5)
+    # float64: a few ulps, not exact: torch's own float64 result for a 4x4 factor moves by an
+    # ulp with the CPU's vector width (exact on AVX2, one ulp off on AVX-512); the draws and
+    # the stream's position are still compared exactly
+    _compare(make, [0, 1, 7], exact=False, rtol=1e-15 if dtype == "float64" else 1e-5)
 
 
 COV = [[2.0, 0.3, 0.1], [0.3, 1.0, 0.2], [0.1, 0.2, 1.5]]
