@@ -25,11 +25,13 @@ elementwise (or per block of 16, and chunks hold whole blocks).
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
 
 _N = 624  # MT19937's state words
+_VERSIONS = itertools.count(1)  # a stream's state number after each draw or seeding (mark())
 _LARGE_RANGE = 1 << 28  # from this range on, integers come from 64-bit pairs
 _BLOCK = 16  # normal samples are transformed 16 at a time from this many elements on
 _M53 = np.uint64((1 << 53) - 1)
@@ -108,7 +110,7 @@ class TorchStream:
     the same; each one consumes words exactly as the PyTorch kernel of the same purpose does.
     """
 
-    __slots__ = ("_bits", "_raw", "_next_normal", "_drawn")
+    __slots__ = ("_bits", "_raw", "_next_normal", "_drawn", "_version")
 
     def __init__(self, seed: int = 67280421310721):
         self.reseed(seed)
@@ -119,6 +121,7 @@ class TorchStream:
         self._drawn = False  # PyTorch's state bytes say "next 0" until the first draw
 
     def _set_bits(self, state: dict) -> None:
+        self._version = next(_VERSIONS)
         self._bits = np.random.MT19937()
         self._bits.state = {"bit_generator": "MT19937", "state": state}
         # a NumPy Generator over the same bits: its full-range uint32 ``integers`` are the raw
@@ -129,6 +132,7 @@ class TorchStream:
     def _words32(self, n: int) -> np.ndarray:
         """``n`` 32-bit words as uint32 (the same words ``words`` gives)."""
         self._drawn = True
+        self._version = next(_VERSIONS)
         return self._raw(0, _ALL32, n, dtype=np.uint32)
 
     def _floats_into(self, out: np.ndarray) -> None:
@@ -149,6 +153,7 @@ class TorchStream:
     def words(self, n: int) -> np.ndarray:
         """``n`` 32-bit words (as uint64)."""
         self._drawn = True
+        self._version = next(_VERSIONS)
         return self._bits.random_raw(n)
 
     def words64(self, n: int) -> np.ndarray:
@@ -397,20 +402,25 @@ class TorchStream:
 
     # -- state ------------------------------------------------------------------------------
     def snapshot(self) -> tuple:
-        """The state, to ``restore`` or to compare with ``changed_since`` (vmap's randomness
-        modes)."""
+        """The state, to ``restore`` (vmap's randomness modes)."""
         st = self._bits.state["state"]
-        return np.array(st["key"], np.uint32), int(st["pos"]), self._next_normal, self._drawn
+        return (np.array(st["key"], np.uint32), int(st["pos"]), self._next_normal, self._drawn,
+                self._version)
 
     def restore(self, snap: tuple) -> None:
-        key, pos, self._next_normal, self._drawn = snap
+        key, pos, self._next_normal, self._drawn, version = snap
         self._bits.state = {"bit_generator": "MT19937", "state": {"key": key, "pos": pos}}
+        self._version = version  # the state it was taken in, so marks taken then still match
 
-    def changed_since(self, snap: tuple) -> bool:
-        key, pos, cached, _ = snap
-        st = self._bits.state["state"]
-        return (int(st["pos"]) != pos or cached != self._next_normal
-                or not np.array_equal(st["key"], key))
+    def mark(self) -> tuple:
+        """A cheap token of the state (no copy of it), for ``moved_since``."""
+        return self._version, self._next_normal
+
+    def moved_since(self, mark: tuple) -> bool:
+        """Whether anything drew from (or set) the stream since ``mark`` was taken: every
+        draw and every seeding gives the stream a new version number, and ``restore`` puts
+        back the number of the state it restores."""
+        return mark[0] != self._version or mark[1] != self._next_normal
 
     # -- state in PyTorch's layout ----------------------------------------------------------
     def state_bytes(self, seed: int) -> bytes:

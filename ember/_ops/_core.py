@@ -128,6 +128,7 @@ def _round_low(out, low):
 
 class Op(Node):
     save_output = False
+    _narrowable = True  # (see autograd.graph._call_narrowed)
     # forward computes 2-byte float operands in float32 and rounds once (see opmath_forward)
     opmath = False
     opmath_backward = False  # ... and so does its backward, in float32 (see opmath_graph)

@@ -61,6 +61,9 @@ class Node:
     # a freed node raises on a second backward at once (built-in ops, which unpack all they
     # saved first), or only when its backward reads what was freed (Function's nodes)
     _unpacks_on_demand = False
+    # a pass with ``inputs`` narrows this node's needs_input_grad to the gradients that lead
+    # to them (built-in ops; a custom Function's ctx keeps PyTorch's static flags)
+    _narrowable = False
     _defer_pack = False  # custom Functions pack what they saved after forward, as PyTorch
 
     # -- the node's class carries PyTorch's name --------------------------------------------
@@ -636,21 +639,38 @@ def _run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs=None
                 raise RuntimeError("One of the differentiated Tensors does not require grad")
             capture.setdefault((node, nr), []).append(i)
 
-    # Count how many edges lead into each node reachable from the roots.
-    deps = {}
     stack = list(dict.fromkeys(node for node, _, _ in roots))  # one node, several outputs
-    seen = set(stack)
-    while stack:
-        node = stack.pop()
-        for nxt, _ in node.next_functions:
-            if nxt is None:
-                continue
-            deps[nxt] = deps.get(nxt, 0) + 1
-            if nxt not in seen:
-                seen.add(nxt)
-                stack.append(nxt)
-
-    needed, run = _nodes_leading_to(seen, capture) if inputs is not None else (None, None)
+    # A pass with inputs from one root keeps its plan on the root (edges never change once a
+    # node exists), so the passes of jacrev/jacfwd/hessian over one graph walk it once.
+    root = stack[0] if inputs is not None and len(stack) == 1 else None
+    plan = None
+    if root is not None:
+        plan = root.__dict__.get("_plan")
+        if plan is not None and plan[0] != tuple(capture):
+            plan = None
+    if plan is not None:  # (kept without the root itself: no reference cycle through it)
+        deps, seen = plan[1].copy(), plan[2] | {root}
+        needed = plan[3] | {root} if plan[5] else plan[3]
+        run = plan[4] | {root} if plan[6] else plan[4]
+    else:
+        # Count how many edges lead into each node reachable from the roots.
+        deps = {}
+        seen = set(stack)
+        while stack:
+            node = stack.pop()
+            for nxt, _ in node.next_functions:
+                if nxt is None:
+                    continue
+                deps[nxt] = deps.get(nxt, 0) + 1
+                if nxt not in seen:
+                    seen.add(nxt)
+                    stack.append(nxt)
+        needed, run = _nodes_leading_to(seen, capture) if inputs is not None else (None, None)
+        if root is not None and all(node in seen and node is not root for node, _ in capture):
+            # (only nodes the root already keeps alive: an unused input's is left out)
+            root.__dict__["_plan"] = (tuple(capture), dict(deps), seen - {root},
+                                      needed - {root}, run - {root}, root in needed,
+                                      root in run)
     _engine_task.current = _GraphTask(seen, needed, accumulate)
 
     buffers = {}
@@ -699,7 +719,10 @@ def _run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs=None
             else:
                 if hooks and None in hooks:  # the node's own pre-hooks: only when it runs
                     grads = _run_node_pre_hooks(hooks[None], grads)
-                input_grads = _call_node(node, grads, retain_graph, Tensor)
+                if run is not None and node._narrowable:
+                    input_grads = _call_narrowed(node, grads, retain_graph, Tensor, needed)
+                else:
+                    input_grads = _call_node(node, grads, retain_graph, Tensor)
             for (nxt, nr), g in zip(node.next_functions, input_grads):
                 if nxt is not None and g is not None:
                     slot = buffers.get(nxt)
@@ -736,6 +759,26 @@ def _run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs=None
                     f"The differentiated Tensor at index {i} appears to not have been used in "
                     "the graph. Set allow_unused=True if this is the desired behavior.")
     return results
+
+
+def _call_narrowed(node, grads, retain_graph, tensor_type, needed):
+    """``_call_node`` for a built-in op in a pass with ``inputs``: its ``needs_input_grad``
+    asks, for this call only, for the gradients that lead to an input, as PyTorch's nodes
+    compute only what the pass needs (``jacrev`` of a network's output with respect to its
+    input then skips the weights' gradients, and the tensors on those branches see no
+    gradient: their hooks do not run, as in PyTorch)."""
+    full = node.needs_input_grad
+    for n, (nxt, _) in zip(full, node.next_functions):
+        if n and nxt not in needed:
+            break
+    else:
+        return _call_node(node, grads, retain_graph, tensor_type)
+    node.needs_input_grad = tuple(n and nxt in needed
+                                  for n, (nxt, _) in zip(full, node.next_functions))
+    try:
+        return _call_node(node, grads, retain_graph, tensor_type)
+    finally:
+        node.needs_input_grad = full
 
 
 def _nodes_leading_to(nodes, capture):

@@ -184,49 +184,54 @@ def standard_gamma(concentration: Tensor) -> Tensor:
 
 def _beta_cf(a: np.ndarray, b: np.ndarray, x: np.ndarray) -> np.ndarray:
     """The continued fraction of the regularised incomplete beta function (modified Lentz),
-    vectorised: each element stops iterating once its own factor is one to rounding."""
+    vectorised: each element stops iterating once its own factor is one to rounding. The
+    elements still iterating are kept packed (and repacked only when some converge), so an
+    iteration costs a few whole-array operations."""
     tiny = 1e-300
 
     def guard(v):
         return np.where(np.abs(v) < tiny, tiny, v)
 
+    h = np.empty_like(a)
+    if not a.size:
+        return h
     c = np.ones_like(a)
     d = 1 / guard(1 - (a + b) * x / (a + 1))
-    h = d.copy()
+    hl = d.copy()
     live = np.arange(a.size)
     for m in range(1, 100000):
-        la, lb, lx = a[live], b[live], x[live]
-        even = m * (lb - m) * lx / ((la + 2 * m - 1) * (la + 2 * m))
-        dl = 1 / guard(1 + even * d[live])
-        cl = guard(1 + even / c[live])
-        h[live] *= dl * cl
-        odd = -(la + m) * (la + lb + m) * lx / ((la + 2 * m) * (la + 2 * m + 1))
-        dl = 1 / guard(1 + odd * dl)
-        cl = guard(1 + odd / cl)
-        step = dl * cl
-        h[live] *= step
-        d[live], c[live] = dl, cl
-        live = live[np.abs(step - 1) >= 4e-16]
-        if not live.size:
+        even = m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m))
+        dl = 1 / guard(1 + even * d)
+        cl = guard(1 + even / c)
+        hl *= dl * cl
+        odd = -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1))
+        d = 1 / guard(1 + odd * dl)
+        c = guard(1 + odd / cl)
+        hl *= d * c
+        going = np.abs(d * c - 1) >= 4e-16
+        if going.all():
+            continue
+        done = ~going
+        h[live[done]] = hl[done]
+        if not going.any():
             break
+        live, a, b, x, c, d, hl = (v[going] for v in (live, a, b, x, c, d, hl))
+    h[live] = hl  # (the last values, when some element never converged)
     return h
 
 
-def _beta_i(a: np.ndarray, b: np.ndarray, x: np.ndarray) -> np.ndarray:
+def _beta_i(a: np.ndarray, b: np.ndarray, x: np.ndarray, log_beta=None) -> np.ndarray:
     """Regularised incomplete beta I_x(a, b) in float64 for 0 < x < 1: the continued fraction
     directly below the mean-ish split point x < (a + 1) / (a + b + 2), else through the
-    symmetry I_x(a, b) = 1 - I_{1-x}(b, a), where it converges fast."""
-    log_front = (_log_gamma(a + b) - _log_gamma(a) - _log_gamma(b)
-                 + a * np.log(x) + b * np.log1p(-x))
+    symmetry I_x(a, b) = 1 - I_{1-x}(b, a), where it converges fast (both sides in one pass
+    of the fraction). ``log_beta``: lgamma(a + b) - lgamma(a) - lgamma(b), if known."""
+    if log_beta is None:
+        log_beta = _log_gamma(a + b) - _log_gamma(a) - _log_gamma(b)
+    log_front = log_beta + a * np.log(x) + b * np.log1p(-x)
     low = x < (a + 1) / (a + b + 2)
-    out = np.empty_like(x)
-    if low.any():
-        out[low] = np.exp(log_front[low]) * _beta_cf(a[low], b[low], x[low]) / a[low]
-    high = ~low
-    if high.any():
-        tail = _beta_cf(b[high], a[high], 1 - x[high])
-        out[high] = 1 - np.exp(log_front[high]) * tail / b[high]
-    return out
+    frac = _beta_cf(np.where(low, a, b), np.where(low, b, a), np.where(low, x, 1 - x))
+    scaled = np.exp(log_front) * frac
+    return np.where(low, scaled / a, 1 - scaled / b)
 
 
 def dirichlet_marginal_grad(sample: Tensor, concentration: Tensor) -> Tensor:
@@ -237,16 +242,23 @@ def dirichlet_marginal_grad(sample: Tensor, concentration: Tensor) -> Tensor:
     ``dx_i/dalpha_i = -(dI_x(alpha_i, rest_i)/dalpha_i) / p(x_i)``, and the factor returned is
     that divided by ``1 - x_i``. A vector-Jacobian product through the sample is then
     ``factor_i * (g_i - sum_j x_j g_j)``, which is how PyTorch's Dirichlet backward weighs it
-    (checked against its outputs). The ``alpha``-derivative is a float64 central difference."""
+    (checked against its outputs). The ``alpha``-derivative is a float64 central difference
+    (both sides in one evaluation of I_x, every lgamma in one call)."""
     x = np.clip(_host(sample), np.finfo(np.float64).tiny, 1 - np.finfo(np.float64).eps)
     alpha = _host(concentration)
     rest = np.broadcast_to(alpha.sum(-1, keepdims=True), alpha.shape) - alpha
     a, b, x = (np.ascontiguousarray(v).ravel() for v in np.broadcast_arrays(alpha, rest, x))
     b = np.maximum(b, np.finfo(np.float64).tiny)
     h = 1e-4 * np.minimum(a, np.sqrt(a))
-    dcdf = (_beta_i(a + h, b, x) - _beta_i(a - h, b, x)) / (2 * h)
+    n = a.size
+    a2 = np.concatenate([a + h, a - h])  # I_x at a + h, then at a - h
+    b2, x2 = np.concatenate([b, b]), np.concatenate([x, x])
+    lg = _log_gamma(np.concatenate([a2 + b2, a2, b, a + b, a])).reshape(7, n)
+    log_beta = lg[0:2].ravel() - lg[2:4].ravel() - np.concatenate([lg[4], lg[4]])
+    up, down = np.split(_beta_i(a2, b2, x2, log_beta), 2)
+    dcdf = (up - down) / (2 * h)
     log_pdf = ((a - 1) * np.log(x) + (b - 1) * np.log1p(-x)
-               + _log_gamma(a + b) - _log_gamma(a) - _log_gamma(b))
+               + lg[5] - lg[6] - lg[4])
     factor = -dcdf / np.exp(log_pdf) / (1 - x)
     return _from_host(factor.reshape(sample.shape), sample)
 

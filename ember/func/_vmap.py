@@ -108,14 +108,30 @@ def _tag(out, levels) -> None:
 
 def _mark(cls, inputs, kwargs, apply):
     """The op-application wrapper while vmap runs: outputs inherit their inputs' live
-    levels (several when nested vmaps both mapped what went in)."""
+    levels (several when nested vmaps both mapped what went in). It runs for every op, so
+    the common cases are short: an input whose tags are all live lends its tuple as it is,
+    and an input carrying that same tuple adds nothing."""
     out = apply(cls, *inputs, **kwargs)
     levels = ()
     for x in inputs:
-        if isinstance(x, Tensor) and x._vmap_levels:
-            levels += tuple(lv for lv in x._vmap_levels if lv.active and lv not in levels)
+        if not isinstance(x, Tensor):
+            continue
+        tags = x._vmap_levels
+        if not tags or tags is levels:
+            continue
+        if not levels:
+            for lv in tags:
+                if not lv.active:
+                    break
+            else:
+                levels = tags
+                continue
+        levels += tuple(lv for lv in tags if lv.active and lv not in levels)
     if levels:
-        _tag(out, levels)
+        if type(out) is Tensor:
+            out._vmap_levels = levels
+        else:
+            _tag(out, levels)
     return out
 
 
@@ -165,21 +181,20 @@ def rng_restore(snap) -> None:
     gen._stream.restore(state)
 
 
-def rng_changed(snap) -> bool:
-    gen, state = snap
-    return gen._stream.changed_since(state)
-
-
 def call_checking_randomness(fn, randomness: str, start, *args, **kwargs):
     """``fn(*args, **kwargs)`` under ``randomness``; ``start`` is the generator snapshot
-    "same" rewinds to (None: no rewind)."""
+    "same" rewinds to (None: no rewind), and in "error" mode one of the state as it is now
+    (None: take one), which the generator goes back to if ``fn`` draws. Whether it drew is
+    the stream's cheap mark (a vmap checks every batch element on one snapshot)."""
     if randomness == "same" and start is not None:
         rng_restore(start)
     if randomness != "error":
         return fn(*args, **kwargs)
-    snap = rng_snapshot()
+    snap = start if start is not None else rng_snapshot()
+    stream = snap[0]._stream
+    mark = stream.mark()
     out = fn(*args, **kwargs)
-    if rng_changed(snap):
+    if stream.moved_since(mark) or snap[0]._stream is not stream:
         rng_restore(snap)
         raise RuntimeError(RANDOM_ERROR)
     return out
@@ -387,16 +402,18 @@ def vmap(func, in_dims=0, out_dims=0, randomness: str = "error", *, chunk_size=N
         size, flat_dims, flat_args, spec = _batched_inputs(in_dims, args, func)
         if size == 0:
             return _empty_batch(func, flat_dims, flat_args, spec, kwargs, out_dims, randomness)
-        start = rng_snapshot() if randomness == "same" else None
+        start = rng_snapshot() if randomness != "different" else None
         outputs = []
         level = _enter()
         try:
             for i in range(size):
                 sliced = [a if d is None else _mapped(a.select(d, i), level)
                           for a, d in zip(flat_args, flat_dims)]
+                # "error": the state before the loop is the state before every element
+                # (an element that draws raises); "same": rewind before all but the first
                 outputs.append(call_checking_randomness(
-                    func, randomness, start if i else None, *tree_unflatten(sliced, spec),
-                    **kwargs))
+                    func, randomness, start if i or randomness == "error" else None,
+                    *tree_unflatten(sliced, spec), **kwargs))
         finally:
             _exit(level)
         return _combine(outputs, out_dims, func)

@@ -169,7 +169,8 @@ class Linear(Op):
                 x = None if x is None else conj(x)
                 w = None if w is None else conj(w)
             gx = grad @ w if need[0] else None
-            g2 = grad.reshape(-1, grad.shape[-1]) if grad.ndim != 2 else grad
+            g2 = grad.reshape(-1, grad.shape[-1]) if grad.ndim != 2 and (
+                need[1] or has_b and need[2]) else grad  # (jacrev: only gx is needed)
             gw = None
             if need[1]:
                 x2 = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
