@@ -8,9 +8,11 @@ compiled and PyTorch eager steps timed in alternation, so machine load hits all 
     EMBER_BENCH_TORCH_COMPILE=1 python benchmarks/compile_ratios.py   # adds torch.compile
 
 The workloads are run.py's: ``mlp b1`` (a training step: the whole step function compiled,
-and, for comparison, the model alone compiled, the loss and the optimizer eager), ``transformer b8
-inference`` (backend "inductor", i.e. ember's replay), ``transformer b8 inference onnxruntime``
-(the same model, backend "onnxruntime") and ``cnn b64 inference`` (backend "onnxruntime").
+with SGD and with Adam, and, for comparison, the model alone compiled, the loss and the
+optimizer eager), ``gpt b8 t64 train step`` (the nanoGPT-like step with AdamW, compiled
+whole), ``transformer b8 inference`` (backend "inductor", i.e. ember's replay),
+``transformer b8 inference onnxruntime`` (the same model, backend "onnxruntime") and ``cnn b64
+inference`` (backend "onnxruntime").
 """
 
 from __future__ import annotations
@@ -30,6 +32,11 @@ _spec.loader.exec_module(bench)
 GOALS = {
     "mlp b1 train step": (lambda L: bench.mlp(L, 1, "sgd"),
                           lambda L: bench.mlp_step_compiled(L, 1), 300, (0.6, 1.0)),
+    "mlp b1 adam train step": (lambda L: bench.mlp(L, 1, "adam"),
+                               lambda L: bench.mlp_step_compiled(L, 1, "adam"), 300,
+                               (None, None)),
+    "gpt b8 t64 train step": (bench.gpt, lambda L: bench.gpt(L, compiled=True), 10,
+                              (None, None)),
     "mlp b1 train step, model compiled": (lambda L: bench.mlp(L, 1, "sgd"),
                                           lambda L: bench.mlp_compiled(L, 1), 300, (None, None)),
     "transformer b8 inference": (bench.transformer_inference,

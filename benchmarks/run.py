@@ -166,9 +166,11 @@ def transformer(lib):
 
 
 def gpt(lib, batch: int = 8, block: int = 64, vocab: int = 256, width: int = 128,
-        heads: int = 4, layers: int = 2):
+        heads: int = 4, layers: int = 2, compiled: bool = False):
     """A nanoGPT-like step: token + position embedding, pre-norm blocks of causal
-    ``scaled_dot_product_attention`` and a GELU MLP, weight tying, AdamW."""
+    ``scaled_dot_product_attention`` and a GELU MLP, weight tying, AdamW. ``compiled``: the
+    step function (forward, loss, backward, AdamW) compiled whole on ember (on PyTorch with
+    ``EMBER_BENCH_TORCH_COMPILE=1``)."""
     nn, F = lib.nn, lib.nn.functional
 
     class Block(nn.Module):
@@ -208,13 +210,19 @@ def gpt(lib, batch: int = 8, block: int = 64, vocab: int = 256, width: int = 128
             for _ in range(8)]
     pool = itertools.cycle(data)
 
-    def step():
-        chunk = next(pool)
-        x, y = chunk[:, :-1], chunk[:, 1:]
+    def train_step(x, y):
         loss = F.cross_entropy(model(x).view(-1, vocab), y.reshape(-1))
         optim.zero_grad(set_to_none=True)
         loss.backward()
         optim.step()
+
+    if compiled and (lib.__name__ == "ember" or
+                     os.environ.get("EMBER_BENCH_TORCH_COMPILE") == "1"):
+        train_step = lib.compile(train_step)
+
+    def step():
+        chunk = next(pool)
+        train_step(chunk[:, :-1], chunk[:, 1:])
 
     return step, None
 
@@ -245,11 +253,11 @@ def mlp_compiled(lib, batch: int):
     return step, None
 
 
-def mlp_step_compiled(lib, batch: int):
-    """The ``mlp b1 sgd`` step as one compiled training-step function (forward, loss,
-    backward and the optimizer's step, as ``@torch.compile def train_step``). PyTorch runs the
-    same function eagerly, or compiled with ``EMBER_BENCH_TORCH_COMPILE=1``."""
-    model, data, optim, loss_fn = _mlp_parts(lib, batch)
+def mlp_step_compiled(lib, batch: int, opt: str = "sgd"):
+    """The ``mlp b1 sgd`` (or ``adam``) step as one compiled training-step function (forward,
+    loss, backward and the optimizer's step, as ``@torch.compile def train_step``). PyTorch
+    runs the same function eagerly, or compiled with ``EMBER_BENCH_TORCH_COMPILE=1``."""
+    model, data, optim, loss_fn = _mlp_parts(lib, batch, opt)
 
     def train_step(x, y):
         optim.zero_grad()
@@ -323,6 +331,8 @@ WORKLOADS = {
     # below give ember's own eager time for the same step
     "mlp b1 compiled": (lambda L: mlp_compiled(L, 1), 300),
     "mlp b1 step compiled": (lambda L: mlp_step_compiled(L, 1), 300),
+    "mlp b1 adam step compiled": (lambda L: mlp_step_compiled(L, 1, "adam"), 300),
+    "gpt b8 t64 step compiled": (lambda L: gpt(L, compiled=True), 20),
     "transformer b8 inference": (transformer_inference, 30),
     "transformer b8 inference compiled": (lambda L: transformer_inference(L, "inductor"), 30),
     "cnn b64 inference": (cnn_inference, 12),

@@ -14,8 +14,13 @@ generated code on the arrays themselves (AOTAutograd's idea, with NumPy as the "
   generated code with the formulas of the ops' own first-order backward (the transposed
   GEMMs, the ReLU mask, the bias column sums, broadcasting's sums), in the order eager's
   engine runs them, and gradients meeting at one value are summed in the engine's order, so
-  gradients equal eager's bit for bit. ``create_graph=True`` re-runs the graph with ember ops
-  and differentiates that (a double backward needs the recorded ops).
+  gradients equal eager's bit for bit. LayerNorm, GELU, attention, embeddings, ``split``,
+  convolution and max pooling run their own ``forward`` and first-order ``backward`` on a
+  context made per call (what they keep for backward stays theirs). In a training step,
+  dropout draws eager's masks and batch norm runs itself under autograd on leaves standing
+  in for its inputs (running statistics updated as eager's).
+  ``create_graph=True`` re-runs the graph with ember ops and differentiates that (a double
+  backward needs the recorded ops).
 
 A graph with an op that has no lowering (or whose sizes follow the batch, or whose output
 is a view of an input or a parameter) is not lowered: it replays as before. Arrays are not
@@ -35,8 +40,10 @@ from ._ops import _core
 from ._ops.indexing.subscript import BasicIndex
 from ._ops.linalg.matmul import Matmul
 from ._ops.nn.activation import Gelu, Silu
+from ._ops.nn.conv import Conv
 from ._ops.nn.linear_softmax import (
     Attention,
+    Embedding,
     Linear,
     LogSoftmax,
     Softmax,
@@ -46,9 +53,11 @@ from ._ops.nn.linear_softmax import (
     _unlift,
 )
 from ._ops.nn.normalization import NormAffine
+from ._ops.nn.pool import MaxPool
 from ._ops.pointwise.abs_round_clamp import Relu, relu_array, relu_grad_array
 from ._ops.pointwise.arithmetic import Add, Div, Mul, Neg, Sub
 from ._ops.reduction.sums import MeanDim, SumDim
+from ._ops.shape.joining import Split
 from ._ops.shape.views import Permute, Reshape, SqueezeDim, Transpose, TransposeT, Unsqueeze, View
 from ._tensor import Tensor
 from .autograd import grad_mode
@@ -491,11 +500,15 @@ class GraphFunction(_GraphNode):
 _COMPILED_NODE = _class_named(GraphFunction, GraphFunction._name)
 
 
-def lower_training(replay, root_reads: bool, input_grads):
+def lower_training(replay, root_reads: bool, input_grads, stateful: bool = False):
     """The plan as a generated forward on raw arrays that keeps what its backward needs, and
     that backward (gradients of the inputs, parameters and constants from the outputs'
     gradients), or None when an op has no lowering for training. ``input_grads``: whether
-    each input requires grad (part of the guard, so the same on every call)."""
+    each input requires grad (part of the guard, so the same on every call). ``stateful``:
+    lower dropout and batch norm in training too (masks drawn, running statistics updated in
+    the forward), for callers whose node never runs a ``create_graph=True`` backward (which
+    re-runs the graph's ops: other masks, statistics updated twice): a whole training
+    step's."""
     from .fx.graph import Node
 
     try:
@@ -517,6 +530,8 @@ def lower_training(replay, root_reads: bool, input_grads):
         checked: set = set()  # slots whose tensors eager's ops save (their versions checked)
         memory: dict = {}    # slot -> the slot whose memory it views
         rows: dict = {}      # shared 2-D forms of linear inputs (_linear_lines)
+        tensors: set = set()  # slots whose Tensor is at hand as t{slot}
+        island: dict = {}    # batch norm's slot -> its argument positions given leaves
         fwd = ["def forward(root, tensors):"]
         bwd_ops = []         # (slot, node) of differentiable calls, in order
         holder = 0
@@ -524,6 +539,7 @@ def lower_training(replay, root_reads: bool, input_grads):
             if kind == "placeholder":
                 fwd.append(f"    t{i} = tensors[{holder}]  # {node.name}")
                 fwd.append(f"    a{i} = t{i}._data")
+                tensors.add(i)
                 holder += 1
                 if input_grads[holder - 1]:
                     sources[i] = len(sources)
@@ -536,6 +552,7 @@ def lower_training(replay, root_reads: bool, input_grads):
                 else:
                     fwd.append(f"    t{i} = {src.const(replay.graph.attributes[spec])}")
                 fwd.append(f"    a{i} = t{i}._data  # {node.name}")
+                tensors.add(i)
                 if node.meta.get("dtype") in _FLOATS:
                     sources[i] = len(sources)
                     deps[i] = frozenset((i,))
@@ -548,11 +565,135 @@ def lower_training(replay, root_reads: bool, input_grads):
                 x, target = _cross_entropy_args(node)
                 xi = slot(x)
                 ce = src.const(_CrossEntropy(x.meta["dtype"], dict(node.kwargs)))
-                fwd.append(f"    a{i}, a{i}s = {ce}(a{xi}, t{slot(target)})  # {node.name}")
+                ts = slot(target)
+                t_expr = f"t{ts}" if ts in tensors else f"make(a{ts}, {src.const(D.int64)})"
+                fwd.append(f"    a{i}, a{i}s = {ce}(a{xi}, {t_expr})  # {node.name}")
                 if xi in deps:
                     deps[i] = deps[xi]
                     bwd_ops.append((i, node))
                     saved[f"{i}s"] = None
+            elif kind == "call" and _is_dropout(node):
+                # dropout in training: eager's mask, drawn from the same generator in the
+                # same order, kept for backward (its gradient is ``grad * mask``)
+                if not stateful:
+                    raise _NoLowering
+                x = _dropout_input(node)
+                xi = slot(x)
+                drop = src.const(_Dropout(_arg(node, 1, "p", 0.5), x.meta["dtype"]))
+                fwd.append(f"    a{i}, a{i}m = {drop}(a{xi})  # {node.name}")
+                if xi in deps:
+                    deps[i] = deps[xi]
+                    bwd_ops.append((i, node))
+                    saved[f"{i}m"] = None
+            elif kind == "call" and node.target is _tensor_data():
+                # an op's raw-array argument read from a value (embedding's indices)
+                value, dt, shape = node.args
+                if not isinstance(value, Node) or node.kwargs:
+                    raise _NoLowering
+                fwd.append(f"    a{i} = a{slot(value)}.astype({src.const(dt)}, copy=False)"
+                           f".reshape({tuple(shape)!r})  # {node.name}")
+            elif kind == "call" and node.target is operator.getitem and node.args and \
+                    isinstance(node.args[0], Node) and node.args[0].target is Split:
+                whole, k = node.args
+                if type(k) is not int or node.kwargs:
+                    raise _NoLowering
+                j = slot(whole)
+                fwd.append(f"    a{i} = a{j}[{k}]  # {node.name}")
+                if j in deps:
+                    deps[i] = deps[f"{j}_{k}"] = deps[j]
+                    bwd_ops.append((i, node))
+            elif kind == "call" and node.target in _RESHAPES + _PERMUTES and \
+                    node.meta.get("dtype") not in _FLOATS and \
+                    isinstance(node.args[0], Node) and slot(node.args[0]) not in deps:
+                # a view of values that take no gradient (a target's reshape): NumPy's view
+                if node.kwargs.keys() - {"shape", "dims"} or any(
+                        not isinstance(x, Node) and type(x) not in (int, tuple)
+                        for x in node.args):
+                    raise _NoLowering
+                fwd.append(_call_line(src, node, i, {}, rows))
+            elif kind == "call" and _is_batch_norm(node):
+                # batch norm in training: ``F.batch_norm`` itself on the arrays as tensors
+                # (the running statistics updated in place as eager's), recorded by autograd
+                # on fresh leaves; its backward is autograd's over that one op
+                if not stateful:
+                    raise _NoLowering
+                _check_batch_norm(node)
+                leaves, parts = [], []
+                for k, v in enumerate(node.args):
+                    if isinstance(v, Node) and k in (0, 3, 4) and slot(v) in deps:
+                        parts.append(f"a{i}l{len(leaves)}")
+                        fwd.append(f"    a{i}l{len(leaves)} = make(a{slot(v)}, "
+                                   f"{src.const(v.meta['dtype'])}, True)")
+                        leaves.append(k)
+                    elif isinstance(v, Node):
+                        parts.append(f"t{slot(v)}" if slot(v) in tensors else
+                                     f"make(a{slot(v)}, {src.const(v.meta['dtype'])})")
+                    else:
+                        parts.append(src.expr(v))
+                fwd.append(f"    a{i}o = {src.const(node.target)}({', '.join(parts)})"
+                           f"  # {node.name}")
+                fwd.append(f"    a{i} = a{i}o._data")
+                if leaves:
+                    deps[i] = frozenset().union(*(deps[slot(node.args[k])] for k in leaves))
+                    bwd_ops.append((i, node))
+                    saved[f"{i}o"] = None
+                    for n in range(len(leaves)):
+                        saved[f"{i}l{n}"] = None
+                    checked.update(slot(node.args[k]) for k in (0, 3)
+                                   if isinstance(node.args[k], Node))
+                    island[i] = leaves
+            elif kind == "call" and getattr(node.target, "_fx_name", None) == \
+                    "batch_norm_module":
+                # a BatchNorm module recorded whole: its own forward (batch count, momentum,
+                # running statistics as eager's) on the input and leaves standing in for its
+                # weight and bias, recorded by autograd; its backward is autograd's over it
+                x = node.args[0] if len(node.args) == 1 else None
+                if node.target.module.training and not stateful:
+                    raise _NoLowering
+                if node.kwargs or not isinstance(x, Node) or \
+                        x.meta.get("dtype") not in _FLOATS or \
+                        node.meta.get("dtype") is not x.meta["dtype"]:
+                    raise _NoLowering
+                module_island = _ModuleIsland(node.target)
+                params = [f"{i}p{n}" for n in range(len(module_island.names))]
+                fwd.append(f"    a{i}o, a{i}l, ({''.join(f't{k}, ' for k in params)}) = "
+                           f"{src.const(module_island)}(a{slot(x)}, "
+                           f"{src.const(x.meta['dtype'])}, {slot(x) in deps})  # {node.name}")
+                fwd.append(f"    a{i} = a{i}o._data")
+                for k in params:
+                    sources[k] = len(sources)
+                    deps[k] = frozenset((k,))
+                deps[i] = frozenset(params).union(deps.get(slot(x), frozenset()))
+                if deps[i]:
+                    bwd_ops.append((i, node))
+                    saved[f"{i}o"] = saved[f"{i}l"] = None
+                    checked.add(slot(x))
+                    island[i] = params
+            elif kind == "call" and node.target in _OWN_BACKWARD:
+                # the op's own forward and (first-order) backward on its context: LayerNorm's
+                # statistics, GELU's cdf and pdf stay where its backward reads them
+                target = node.target
+                _check_own_backward(node)
+                inputs = [slot(x) for x in node.args if isinstance(x, Node)]
+                # inputs as tensors (a computed value wrapped, requiring grad where it
+                # depends on a source, as eager's: layer norm then keeps xhat apart from
+                # its output)
+                wrapped = ", ".join(
+                    (f"t{slot(x)}" if slot(x) in tensors else
+                     f"make(a{slot(x)}, {src.const(x.meta['dtype'])}, {slot(x) in deps})")
+                    if isinstance(x, Node) else src.expr(x) for x in node.args)
+                arrays = ", ".join(src.expr(x) for x in node.args)
+                kw = "".join(f", {k}={src.expr(v)}" for k, v in node.kwargs.items())
+                fwd.append(f"    a{i}c = op_context({src.const(target)}, ({wrapped},))")
+                fwd.append(f"    a{i} = {src.const(target.forward)}(a{i}c, {arrays}{kw})"
+                           f"  # {node.name}")
+                d = frozenset().union(*(deps.get(j, frozenset()) for j in inputs))
+                if d:
+                    deps[i] = d
+                    bwd_ops.append((i, node))
+                    saved[f"{i}c"] = None
+                    checked.update(slot(x) for x in node.args[:_OWN_BACKWARD[target]]
+                                   if isinstance(x, Node))
             elif kind == "call":
                 target = node.target
                 if target not in _TRAINABLE or node.meta.get("dtype") not in _FLOATS:
@@ -601,14 +742,17 @@ def lower_training(replay, root_reads: bool, input_grads):
         fwd.append(f"    return ({''.join(f'a{k}, ' for k in out_slots)}), "
                    f"({''.join(f'a{k}, ' for k in saved)}), "
                    f"({''.join(f't{k}, ' for k in src_slots)})")
-        bwd = _backward_lines(bwd_ops, saved, out_slots, src_slots, deps, slot)
+        bwd = _backward_lines(bwd_ops, saved, out_slots, src_slots, deps, slot, island)
     except _NoLowering:
         return None
-    namespace, fsource = src.build(fwd, {"read": replay._read, **_KERNELS})
+    namespace, fsource = src.build(fwd, {"read": replay._read, "make": Tensor._make,
+                                         "op_context": _op_context, **_KERNELS})
     bnamespace, bsource = _Source(replay, str).build(bwd, {
         "as_dtype": _as_dtype, "column_sum": _column_sum, "relu_grad": relu_grad_array,
         "subnormal_lift": _subnormal_lift, "unlift": _unlift, "outer_rows": _outer_rows,
-        "add_reduce": np.add.reduce, "cross_entropy_backward": _cross_entropy_backward})
+        "add_reduce": np.add.reduce, "cross_entropy_backward": _cross_entropy_backward,
+        "op_backward": _op_backward, "float32": D.float32, "float64": D.float64,
+        "island_backward": _island_backward})
     forward, backward = namespace["forward"], bnamespace["backward"]
     forward.source, backward.source = fsource, bsource
     out_meta = [(n.meta["shape"], n.meta["dtype"], None) for n in outs]
@@ -648,7 +792,7 @@ def _cross_entropy_args(node):
             kwargs.get("weight") is not None or kwargs.get("label_smoothing", 0.0) != 0.0 or \
             kwargs.get("reduction", "mean") not in ("mean", "sum") or \
             type(kwargs.get("ignore_index", -100)) is not int or \
-            target.op != "placeholder":  # its tensor is then t{slot} in the forward
+            target.op == "get_attr":
         raise _NoLowering
     return x, target
 
@@ -703,6 +847,174 @@ def _cross_entropy_backward(state, g):
     return p
 
 
+# ops whose training lowering runs their own ``forward`` and first-order ``backward`` on a
+# context made per call (``_op_context``, ``_op_backward``): op -> how many of its first
+# inputs it saves (their versions are checked as eager's saved tensors are)
+_OWN_BACKWARD = {NormAffine: 2, Gelu: 1, Attention: 3, Embedding: 0, Split: 0, Conv: 2,
+                 MaxPool: 1}
+
+
+def _tensor_data():
+    from .fx.capture import tensor_data
+
+    return tensor_data
+
+
+def _check_own_backward(node) -> None:
+    """``_NoLowering`` unless the node is a float op of ``_OWN_BACKWARD`` in its plain form
+    (layer norm: statistics of the batch, none kept for running averages)."""
+    from .fx.graph import Node
+
+    first = node.args[0] if node.args else None
+    if not isinstance(first, Node) or first.meta.get("dtype") not in _FLOATS or \
+            not first.meta.get("shape") or any(not k.isidentifier() for k in node.kwargs):
+        raise _NoLowering
+    if node.target is not Split and node.meta.get("dtype") is not first.meta["dtype"]:
+        raise _NoLowering
+    for x in node.args:
+        if isinstance(x, Node):
+            if x.meta.get("dtype") is not first.meta["dtype"]:
+                raise _NoLowering
+        elif x is not None and type(x) not in (bool, int, float, tuple):
+            raise _NoLowering
+    if node.target is Embedding and (_arg(node, 4, "sparse", False) or len(node.args) > 1):
+        raise _NoLowering  # (a sparse gradient is not an array)
+    if node.target is MaxPool and _arg(node, 6, "want_indices", False):
+        raise _NoLowering  # (two outputs)
+    if node.target is NormAffine and (
+            _arg(node, 6, "fixed") is not None or _arg(node, 7, "stats") is not None or
+            len(node.args) > 6):
+        raise _NoLowering
+
+
+def _op_context(target, inputs):
+    """A context for ``target.forward`` as ``Op.apply`` makes it while recording: the
+    inputs as tensors, saved with ``save_for_backward`` (fresh wrappers: no version moves)."""
+    ctx = object.__new__(target._node_cls)
+    ctx.inputs = inputs
+    return ctx
+
+
+def _op_backward(ctx, grads, dtype, needs):
+    """The op's own first-order backward (as the engine runs it: grad mode off) on the
+    outputs' gradient arrays (None for an output of several that got none, as the engine
+    passes to ``Split``): one gradient array (or None) per input."""
+    ctx.needs_input_grad = needs
+    backward = ctx._op_class.backward
+    enabled = _state.enabled
+    _state.enabled = False
+    try:
+        result = backward(ctx, *(None if g is None else Tensor._make(g, dtype) for g in grads))
+    finally:
+        _state.enabled = enabled
+    if type(result) is not tuple:
+        result = (result,)
+    return [None if r is None else r._data for r in result]
+
+
+def _is_batch_norm(node) -> bool:
+    return getattr(node.target, "_fx_name", None) == "batch_norm"
+
+
+def _check_batch_norm(node) -> None:
+    """``_NoLowering`` unless the node is ``batch_norm(x, running_mean, running_var, weight,
+    bias, training=True, momentum, eps)`` on a float input, all positional, with a float
+    momentum (None, a cumulative average, reads a count the graph does not hold)."""
+    from .fx.graph import Node
+
+    args = node.args
+    if node.kwargs or len(args) != 8 or args[5] is not True or type(args[6]) is not float or \
+            type(args[7]) is not float or not isinstance(args[0], Node) or \
+            args[0].meta.get("dtype") not in _FLOATS or \
+            node.meta.get("dtype") is not args[0].meta["dtype"]:
+        raise _NoLowering
+    for v in args[1:5]:
+        if v is not None and not (isinstance(v, Node) and v.meta.get("dtype") in _FLOATS):
+            raise _NoLowering
+
+
+def _island_backward(out, leaves, g):
+    """Gradients of the leaves of an op run by autograd in the forward (batch norm), from
+    its output's gradient: the engine's own backward (grad mode off inside), the recorded
+    op kept for another backward of the graph. None for a leaf that needs none."""
+    from .autograd import grad as autograd_grad
+
+    wanted = [t for t in leaves if t._requires_grad]
+    got = iter(autograd_grad([out], wanted, [Tensor._make(g, out._dtype)], retain_graph=True,
+                             allow_unused=True) if wanted else ())
+    result = []
+    for t in leaves:
+        r = next(got) if t._requires_grad else None
+        result.append(None if r is None else r._data)
+    return result
+
+
+class _ModuleIsland:
+    """A module recorded whole (``batch_norm_module``) run by autograd inside a lowered
+    forward: its weight and bias give way, for the call, to leaves on the same arrays (so the
+    recorded op's edges end at them, not at the parameters), and the parameters themselves
+    are returned as the graph's sources."""
+
+    def __init__(self, call):
+        self.call, self.module = call, call.module
+        self.names = [n for n in ("weight", "bias")
+                      if self.module._parameters.get(n) is not None]
+
+    def __call__(self, x, dtype, need_x):
+        params = self.module._parameters
+        real = tuple(params[n] for n in self.names)
+        leaves = [Tensor._make(x, dtype, need_x)]
+        leaves += [Tensor._make(p._data, p._dtype, p._requires_grad) for p in real]
+        for n, t in zip(self.names, leaves[1:]):
+            params[n] = t
+        try:
+            out = self.call(leaves[0])
+        finally:
+            for n, p in zip(self.names, real):
+                params[n] = p
+        return out, leaves, real
+
+
+def _is_dropout(node) -> bool:
+    return getattr(node.target, "_fx_name", None) == "dropout"
+
+
+def _dropout_input(node):
+    """The input node of a ``dropout`` node that the lowering handles (float input, ``0 < p <
+    1``, training, not in place), else ``_NoLowering``. (p=0 or eval never reach here: the
+    replay's plan makes them an alias of the input.)"""
+    from .fx.graph import Node
+
+    x = node.args[0] if node.args else None
+    p = _arg(node, 1, "p", 0.5)
+    if node.kwargs.keys() - {"p", "training", "inplace"} or len(node.args) > 4 or \
+            not isinstance(x, Node) or x.meta.get("dtype") not in _FLOATS or \
+            node.meta.get("dtype") is not x.meta.get("dtype") or \
+            type(p) not in (float, int) or not 0 < p < 1 or \
+            _arg(node, 2, "training", True) is not True or _arg(node, 3, "inplace", False):
+        raise _NoLowering
+    return x
+
+
+class _Dropout:
+    """One ``dropout`` node's forward in training: ``F.dropout``'s mask (``_keep_mask`` on the
+    global generator, drawn in the input's memory order, scaled in the input's dtype) and its
+    product with the input, returning the mask for backward."""
+
+    def __init__(self, p, dtype):
+        from .nn import _functional_dropout as fd
+
+        self.p, self.dtype = p, dtype
+        self.keep_mask, self.layout = fd._keep_mask, fd._mask_layout
+
+    def __call__(self, x):
+        dt = x.dtype
+        t = Tensor._make(x, self.dtype)
+        keep = self.keep_mask(t, self.p, x.shape)
+        mask = self.layout(keep.astype(dt) / dt.type(1.0 - self.p), t)
+        return x * mask, mask
+
+
 def _outer_rows(g, x):
     """``g.T * x`` for one-row ``g`` (1, m) and ``x`` (1, n): a weight's gradient at batch 1.
     Every element is one product, so BLAS's rank-one update (``ember._blas.outer``) gives
@@ -711,7 +1023,7 @@ def _outer_rows(g, x):
     return g.T * x if out is None else out
 
 
-def _backward_lines(ops, saved, out_slots, src_slots, deps, slot) -> list:
+def _backward_lines(ops, saved, out_slots, src_slots, deps, slot, island=None) -> list:
     """``backward(saved, grads, needs)``: gradients of the sources from those of the outputs.
     Ops run in reverse (the engine's order: latest node first); a value reached by several
     gradients sums them as they arrive, as the engine does."""
@@ -736,9 +1048,19 @@ def _backward_lines(ops, saved, out_slots, src_slots, deps, slot) -> list:
     for j, k in enumerate(out_slots):
         give(k, f"grads[{j}]")
     for i, node in reversed(ops):
+        target = node.target
+        if target is Split:  # its outputs' gradients arrive as g{i}_{k} (their getitems)
+            pieces = len(_arg(node, 2, "sizes"))
+            if not any(f"{i}_{k}" in have for k in range(pieces)):
+                continue
+            grads = "".join(f"g{i}_{k}, " if f"{i}_{k}" in have else "None, "
+                            for k in range(pieces))
+            dtype = _dtype_name(node.args[0].meta["dtype"])
+            lines.append(f"    r{i} = op_backward(a{i}c, ({grads}), {dtype}, (True,))")
+            give(slot(node.args[0]), f"r{i}[0]")
+            continue
         if i not in have:
             continue
-        target = node.target
         shape = node.meta["shape"]
         g = f"g{i}"
         if target is Linear:
@@ -772,6 +1094,28 @@ def _backward_lines(ops, saved, out_slots, src_slots, deps, slot) -> list:
             give(slot(node.args[0]), f"relu_grad({g}, a{i})")
         elif _is_cross_entropy(node):
             give(slot(node.args[0]), f"cross_entropy_backward(a{i}s, {g})")
+        elif _is_dropout(node):
+            give(slot(node.args[0]), f"({g} * a{i}m)")  # MulBackward0's grad * mask
+        elif _is_batch_norm(node):
+            leaves = island[i]
+            names = "".join(f"a{i}l{n}, " for n in range(len(leaves)))
+            lines.append(f"    r{i} = island_backward(a{i}o, ({names}), {g})")
+            for n, k in enumerate(leaves):
+                give(slot(node.args[k]), f"r{i}[{n}]")
+        elif getattr(target, "_fx_name", None) == "batch_norm_module":
+            lines.append(f"    r{i} = island_backward(a{i}o, a{i}l, {g})")
+            give(slot(node.args[0]), f"r{i}[0]")
+            for n, k in enumerate(island[i]):
+                give(k, f"r{i}[{n + 1}]")
+        elif target is operator.getitem:  # a piece of a Split
+            give(f"{slot(node.args[0])}_{node.args[1]}", g)
+        elif target in _OWN_BACKWARD:
+            needs = tuple(isinstance(x, Node) and slot(x) in deps for x in node.args)
+            dtype = _dtype_name(node.meta["dtype"])
+            lines.append(f"    r{i} = op_backward(a{i}c, ({g},), {dtype}, {needs!r})")
+            for k, x in enumerate(node.args):
+                if needs[k]:
+                    give(slot(x), f"r{i}[{k}]")
         elif target in _RESHAPES:
             x = node.args[0]
             give(slot(x), f"{g}.reshape({tuple(x.meta['shape'])!r})")
@@ -794,6 +1138,11 @@ def _backward_lines(ops, saved, out_slots, src_slots, deps, slot) -> list:
             lines.append(f"    g{k} = None")
     lines.append(f"    return ({''.join(f'g{k}, ' for k in src_slots)})")
     return lines
+
+
+def _dtype_name(dtype) -> str:
+    """The generated backward's name for a float dtype (see ``lower_training``)."""
+    return "float32" if dtype is D.float32 else "float64"
 
 
 def _unbroadcast(value: str, gshape, shape) -> str:

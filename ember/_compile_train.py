@@ -62,6 +62,7 @@ class _Probe:
         self.depth = 0          # inside a logged call: its own ops and calls are its business
         self.after = False      # the backward has run
         self.stray = 0
+        self.items: list = []   # (tensor, the Python number its .item() gave), outside calls
 
     def count(self, cls, inputs, kwargs, plain):
         if self.after and self.depth == 0:
@@ -100,6 +101,7 @@ class _Probe:
 
         patches = _Patches()
         patches.set(Tensor, "backward", self.logging("backward", Tensor.backward))
+        patches.set(Tensor, "item", self.noting_items(Tensor.item))
         patches.set(Optimizer, "zero_grad", self.logging("zero_grad", Optimizer.zero_grad))
         patches.set(nn.Module, "zero_grad", self.logging("zero_grad", nn.Module.zero_grad))
         seen: set = set()
@@ -122,6 +124,17 @@ class _Probe:
             pre.remove()
             post.remove()
             patches.restore()
+
+    def noting_items(self, original):
+        probe = self
+
+        def item(tensor):
+            value = original(tensor)
+            if not probe.depth:
+                probe.items.append((tensor, value))
+            return value
+
+        return item
 
     def step_begins(self, opt, args, kwargs):
         if not self.depth:
@@ -174,7 +187,45 @@ def compile_step(compiler, key, args, kwargs, brk):
         compiler.cache[key] = _EAGER
         return out
     compiler.cache[key] = entry
+    if entry.returns is True:
+        _as_compiled_result(out)
     return out
+
+
+def _as_compiled_result(loss) -> None:
+    """The first call's loss (computed eagerly, its graph freed by the backward) given the
+    node a replayed call's loss has, as ``torch.compile``'s first call returns it: it prints
+    ``grad_fn=<CompiledFunctionBackward>`` and a second ``backward()`` raises as on any freed
+    graph. Its edges lead to the leaves the eager graph reached."""
+    from ._compile_lower import _COMPILED_NODE
+    from .autograd.graph import _sequence
+
+    old = loss.grad_fn
+    if old is None or not old._freed:
+        return
+    edges: list = []
+    seen: set = set()
+    stack = [old]
+    while stack:  # the eager graph's leaves, in the order a depth-first walk meets them
+        node = stack.pop()
+        for edge in reversed(node.next_functions):
+            nxt = edge[0]
+            if nxt is None or id(nxt) in seen:
+                continue
+            seen.add(id(nxt))
+            if type(nxt) is AccumulateGrad:
+                edges.append(edge)
+            else:
+                stack.append(nxt)
+    node = object.__new__(_COMPILED_NODE)
+    node.next_functions = tuple(edges)
+    node.needs_input_grad = (True,) * len(edges)
+    node._seq = next(_sequence)
+    node._output_meta = [(tuple(loss.shape), loss.dtype, None)]
+    node._arrays = node._sources = node._lowered = node._entry = node._leaves = None
+    node._freed = True
+    loss.grad_fn = node
+    loss._output_nr = 0
 
 
 class _StepEntry:
@@ -206,14 +257,20 @@ class _StepEntry:
         if probe.stray:
             raise _Unsupported("it applies ops after the backward outside optimizer.step(), "
                                "zero_grad() and schedulers (gradient clipping, say).")
-        if out is not None and out is not loss:
-            raise _Unsupported("it returns something other than the loss (or None).")
+        if out is None or out is loss:
+            self.returns = out is not None
+        elif any(t is loss and v is out for t, v in probe.items):
+            self.returns = "item"  # ``return loss.item()``: read from the computed loss
+        else:
+            raise _Unsupported("it returns something other than the loss, loss.item() (or "
+                               "None).")
         if not isinstance(loss, Tensor) or loss.dim() != 0:
             raise _Unsupported("backward() is called on a tensor that is not a scalar loss.")
         info = symbolize(graph, [], [], {}, "")
         replay = _fast_replay(graph, info, {}, set(), cse=False)
         leaves = _unique_leaves(args, kwargs)
-        training = lower_training(replay, False, [t._requires_grad for t in leaves])
+        training = lower_training(replay, False, [t._requires_grad for t in leaves],
+                                  stateful=True)
         if training is None:
             raise _Unsupported("an op of its forward or loss has no compiled training form.")
         self.training = training
@@ -221,9 +278,8 @@ class _StepEntry:
         # each call again through the object's own attribute (a scheduler's wrapper of an
         # optimizer's step included)
         self.pre = [(_call(kind), obj, a, k) for kind, obj, _, a, k in events[:b]]
-        self.post = [(_FastSGD(obj).step if kind == "step" and type(obj) is _sgd_class() else
-                      _call(kind), obj, a, k) for kind, obj, _, a, k in events[b + 1:]]
-        self.returns = out is not None
+        self.post = [(_fast_step(obj) if kind == "step" else _call(kind), obj, a, k)
+                     for kind, obj, _, a, k in events[b + 1:]]
         self.key = key
         self.graph = graph
 
@@ -239,7 +295,10 @@ class _StepEntry:
             loss.backward()
         for fn, obj, a, k in self.post:
             fn(obj, *a, **k)
-        return loss if self.returns else None
+        returns = self.returns
+        if returns is True:
+            return loss
+        return loss.item() if returns else None
 
 
 def _direct_backward(loss) -> bool:
@@ -253,6 +312,8 @@ def _direct_backward(loss) -> bool:
             node._post_hooks or node._retained or loss._hooks or loss._retains_grad:
         return False
     sources, needs = node._sources, node.needs_input_grad
+    if len({id(t) for t in sources}) != len(sources):
+        return False  # one tensor reached twice (tied weights): the engine sums its gradients
     for (acc, _), t, need in zip(node.next_functions, sources, needs):
         if need and (type(acc) is not AccumulateGrad or t._grad is not None or t._hooks or
                      t._post_acc_hooks or acc._pre_hooks or acc._post_hooks):
@@ -290,6 +351,33 @@ def _sgd_class():
     return SGD
 
 
+def _fast_step(opt):
+    """The replay's call of ``opt.step()``: a fast update where one covers the optimizer
+    (:class:`_FastSGD`, :class:`_FastAdam`), which runs ``opt.step()`` itself for any case it
+    does not cover."""
+    from .optim.adam import Adam
+    from .optim.adamw import AdamW
+
+    if type(opt) is _sgd_class():
+        return _FastSGD(opt).step
+    if type(opt) in (Adam, AdamW):
+        return _FastAdam(opt).step
+    return _call("step")
+
+
+def _unwrapped(opt, own_step) -> bool:
+    """Whether ``opt.step`` is its class's own ``own_step``, or a scheduler's wrapper of it
+    (which notes the step in ``_opt_called``, as done here)."""
+    own = vars(opt).get("step")
+    if own is None:
+        return True
+    if getattr(own, "_wrapped_by_lr_sched", False) and \
+            getattr(own, "__wrapped__", None) is own_step:
+        opt._opt_called = True
+        return True
+    return False
+
+
 class _FastSGD:
     """``SGD.step()`` for its usual case (momentum, its buffers made by a first step, no
     weight decay, Nesterov or maximize, a float ``lr`` read from the group at each step, no
@@ -316,23 +404,11 @@ class _FastSGD:
             return opt.step()
         return None
 
-    def unwrapped(self, opt) -> bool:
-        """Whether ``opt.step`` is SGD's own, or a scheduler's wrapper of it (which notes the
-        step in ``_opt_called``, as done here)."""
-        own = vars(opt).get("step")
-        if own is None:
-            return True
-        if getattr(own, "_wrapped_by_lr_sched", False) and \
-                getattr(own, "__wrapped__", None) is self.sgd_step:
-            opt._opt_called = True
-            return True
-        return False
-
     def ready(self, opt) -> bool:
         """Run the step (and say True) when it is the usual case; False with nothing done."""
         if opt._step_depth or self.hooks[0] or self.hooks[1] or \
                 opt._optimizer_step_pre_hooks or opt._optimizer_step_post_hooks or \
-                not self.unwrapped(opt):
+                not _unwrapped(opt, self.sgd_step):
             return False
         work = []
         state = opt.state
@@ -385,3 +461,196 @@ class _FastSGD:
                 pd.dtype == np.float32)
         self.known[id(p)] = plan
         return plan
+
+
+_NUMBER = (float, int)
+
+
+class _FastAdam:
+    """``Adam.step()`` / ``AdamW.step()`` for their usual case, the bucketed update
+    (``Adam._bucketed_step``: every parameter of a group has a dense, C-contiguous float
+    gradient of its dtype, two or more of them, one step count; float ``lr`` and ``betas``;
+    any ``weight_decay``, coupled or decoupled, ``maximize``; no ``amsgrad``,
+    ``differentiable``, ``capturable``, step hooks) as the same NumPy and BLAS calls on the
+    same buckets, in the same order, with the same Python scalars: each group's buckets,
+    scratch arrays, addresses and kernels worked out once instead of per call. Numbers equal
+    eager's bit for bit. Any other case (and any change to the state, the buckets or the
+    parameters' arrays) runs ``opt.step()`` itself, which the next call plans from again."""
+
+    def __init__(self, opt):
+        from . import _blas
+        from ._sparse_tensor import SparseTensor
+        from .optim import optimizer
+
+        self.opt = opt
+        self.own_step = type(opt).step
+        self.blas = _blas
+        self.hooks = (optimizer._global_pre_hooks, optimizer._global_post_hooks)
+        self.sparse = SparseTensor
+        self.plans: dict = {}  # id(group) -> _AdamPlan
+
+    def step(self, opt):
+        if not self.ready(opt):
+            self.plans.clear()  # the eager step may rebuild buckets or state: plan again
+            return opt.step()
+        return None
+
+    def ready(self, opt) -> bool:
+        """Run the step (and say True) when it is the usual case; False with nothing done."""
+        if opt._step_depth or self.hooks[0] or self.hooks[1] or \
+                opt._optimizer_step_pre_hooks or opt._optimizer_step_post_hooks or \
+                not _unwrapped(opt, self.own_step):
+            return False
+        work = []
+        for group in opt.param_groups:
+            lr, betas, eps, decay = group["lr"], group["betas"], group["eps"], \
+                group["weight_decay"]
+            if type(lr) not in _NUMBER or type(eps) not in _NUMBER or \
+                    type(decay) not in _NUMBER or len(betas) != 2 or \
+                    type(betas[0]) not in _NUMBER or type(betas[1]) not in _NUMBER or \
+                    group["amsgrad"] or group["differentiable"] or group.get("capturable"):
+                return False
+            plan = self.plans.get(id(group))
+            if plan is None or plan.group is not group:
+                plan = _AdamPlan.make(opt, group, self.blas)
+                if plan is None:
+                    return False
+                self.plans[id(group)] = plan
+            if not plan.current(opt, self.sparse):
+                return False
+            work.append((plan, lr, betas, eps, decay, group["maximize"],
+                         group["decoupled_weight_decay"]))
+        threads = self.blas.get_num_threads
+        block = 32 * max(threads() if threads else 1, 1)
+        for plan, lr, (beta1, beta2), eps, decay, maximize, decoupled in work:
+            plan.run(lr, beta1, beta2, eps, decay, maximize, decoupled, block)
+        return True
+
+
+class _AdamPlan:
+    """One param group's bucketed Adam update, its arrays and kernels found once."""
+
+    def __init__(self, group, buckets, params, pairs, steps, states, blas):
+        self.group, self.buckets, self.params = group, buckets, params
+        self.pairs = pairs    # per parameter: (its array, the state dict, m view, v view)
+        self.steps = steps    # the 0-d arrays of the parameters' step counts
+        self.states = states
+        self.blas = blas
+        # per bucket: ((param, its array, its update's view, their addresses, size) per
+        # parameter, m, v, scratch, gradient buffer, their addresses, kernels, size, float32)
+        self.work = []
+
+    @classmethod
+    def make(cls, opt, group, blas):
+        from .optim._multi_tensor import flat_params
+
+        store = opt.__dict__.get("_buckets") or {}
+        buckets = store.get(id(group))
+        params = flat_params(group, opt.state)
+        if buckets is None or params is None or len(params) != len(group["params"]) or \
+                not buckets.current(params, opt.state):
+            return None  # the eager step makes (or remakes) the buckets first
+        state = opt.state
+        pairs, steps, states = [], [], []
+        for bucket_params, _, _, views in buckets.buckets:
+            for p, (mv, vv) in zip(bucket_params, views):
+                st = state[p]
+                pairs.append((p._data, st, mv, vv))
+                steps.append(st["step"]._data)
+                states.append(st)
+        plan = cls(group, buckets, list(group["params"]), pairs, steps, states, blas)
+        fits, address = blas._fits, blas._address
+        for bucket_params, m, v, _ in buckets.buckets:
+            tmp = opt._buffer(m, 3)
+            gbuf = opt._buffer(m, 4)
+            kernels = fits(m, m)
+            if kernels is None or not m.size:
+                return None
+            updates, at = [], 0
+            for p in bucket_params:
+                n = p._data.size
+                update = tmp[at:at + n].reshape(p._data.shape)
+                at += n
+                if fits(update, p._data) is None or not n:
+                    return None
+                updates.append((p, p._data, update, address(p._data), address(update), n))
+            plan.work.append((updates, m, v, tmp, gbuf,
+                              (address(m), address(v), address(tmp), address(gbuf)),
+                              kernels, m.size, m.dtype == np.float32))
+        return plan
+
+    def current(self, opt, sparse) -> bool:
+        """Whether the planned arrays are still the parameters' and the state's, and every
+        gradient is one the bucketed update takes (``flat_params``'s conditions)."""
+        store = opt.__dict__.get("_buckets")
+        if store is None or store.get(id(self.group)) is not self.buckets:
+            return False
+        params = self.group["params"]
+        if len(params) != len(self.params):
+            return False
+        state = opt.state
+        for p, q, (pd, st, mv, vv) in zip(params, self.params, self.pairs):
+            grad = p._grad
+            if p is not q or grad is None or p._data is not pd or isinstance(grad, sparse):
+                return False
+            gd = grad._data
+            if type(gd) is not np.ndarray or gd.dtype != pd.dtype or gd.shape != pd.shape or \
+                    not gd.flags.c_contiguous or state.get(p) is not st or \
+                    st["exp_avg"]._data is not mv or st["exp_avg_sq"]._data is not vv:
+                return False
+        first = self.steps[0]
+        for st, sa in zip(self.states, self.steps):
+            if st["step"]._data is not sa or sa != first:
+                return False
+        return True
+
+    def run(self, lr, beta1, beta2, eps, weight_decay, maximize, decoupled, block):
+        """``Adam._bucketed_step``'s arithmetic, call for call (see there)."""
+        step = 0.0
+        for sa in self.steps:  # Optimizer._advance_step
+            np.add(sa, 1, out=sa)
+            step = float(sa)
+        bias_correction1 = 1 - beta1 ** step
+        bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
+        coupled = weight_decay if not decoupled else 0
+        shrink = 1 - lr * weight_decay if decoupled else 1
+        weight1 = 1 - beta1              # _lerp_'s weight, and its 1 - weight
+        keep1 = 1 - weight1
+        weight2 = 1 - beta2              # _ema_sq_'s
+        add_eps = eps * bias_correction2_sqrt
+        scale = -lr * bias_correction2_sqrt / bias_correction1
+        address, axpy = self.blas._address, self.blas.axpy
+        sqrt, add, divide, multiply = np.sqrt, np.add, np.divide, np.multiply
+        for updates, m, v, tmp, g, (am, av, at_, ag), (fby, fy), n, f32 in self.work:
+            if len(updates) == 1 and not coupled and not maximize:
+                g = updates[0][0]._grad._data.reshape(-1)  # the gradient itself
+                ag = address(g)
+            elif not coupled and not maximize:
+                np.concatenate([u[0]._grad._data.reshape(-1) for u in updates], out=g)
+            else:
+                at = 0
+                for p, pd, *_ in updates:
+                    k = pd.size
+                    out = g[at:at + k].reshape(pd.shape)
+                    at += k
+                    gd = p._grad._data
+                    if coupled:  # as _grad_of: p * wd, then the gradient added (or taken away)
+                        multiply(pd, coupled, out=out)
+                        (np.subtract if maximize else add)(out, gd, out=out)
+                    else:
+                        np.negative(gd, out=out)
+            fby(n, weight1, ag, 1, keep1, am, 1)          # _lerp_'s axpby
+            multiply(g, g, out=tmp)                       # _ema_sq_
+            fby(n, weight2, at_, 1, beta2, av, 1)
+            sqrt(v, out=tmp)
+            add(tmp, add_eps, out=tmp)
+            divide(m, tmp, out=tmp)
+            for _, pd, update, ap, au, k in updates:
+                if shrink != 1:
+                    fby(k, scale, au, 1, shrink, ap, 1)   # Optimizer._scale_add's axpby
+                elif f32 and k % block:
+                    axpy(scale, update, pd)               # the f32 tail as _blas.axpy does
+                else:
+                    fy(k, scale, au, 1, ap, 1)            # Optimizer._add_scaled's axpy
+        for p in self.params:
+            p._vbox[0] += 1
