@@ -113,6 +113,9 @@ def _to_array(data, dtype: D.dtype | None) -> tuple:
     if _other_sequence(data):
         data = list(data)
     dt = dtype or _infer_dtype(data)
+    if dt.category == D._INT and _has_numpy_bool(data):
+        # torch reads an integer element through __index__, which NumPy's bool lacks
+        raise TypeError("'numpy.bool' object cannot be interpreted as an integer")
     if isinstance(data, (list, tuple)) and any(isinstance(x, Tensor) for x in _flat(data)):
         data = _tensors_to_lists(data, dt.category < D._FLOAT)
     if dt is D.uint64 and any(isinstance(v, float) for v in (
@@ -188,6 +191,8 @@ def checked_scalar(value, dt: D.dtype, *, half_too: bool = False):
             dt.category >= D._FLOAT or (kind is int and dt.category == D._INT and value >= 0
                                         and value < 128)):
         return value
+    if kind is int:
+        D.check_int_scalar(value)  # past 64 bits: torch's OverflowError, whatever the dtype
     if type(value) is np.complex64 or type(value) is np.clongdouble:
         value = float(value)  # torch reads them as a double (NumPy's ComplexWarning)
     if isinstance(value, (builtins.complex, np.complexfloating)) and not dt.is_complex \
@@ -244,6 +249,20 @@ def _ragged_message(data) -> str:
         return None
 
     return walk(data, 0) or "expected a rectangular nested sequence of numbers"
+
+
+def _has_numpy_bool(data) -> bool:
+    """Whether ``data`` (a number or nested lists and tuples) holds a NumPy bool scalar; one
+    ``set(map(type, ...))`` per list, a tenth of the conversion's own cost."""
+    if isinstance(data, np.bool_):
+        return True
+    if not isinstance(data, (list, tuple)):
+        return False
+    kinds = set(map(type, data))
+    if np.bool_ in kinds:
+        return True
+    return (list in kinds or tuple in kinds) and any(
+        _has_numpy_bool(x) for x in data if type(x) is list or type(x) is tuple)
 
 
 def _flat(xs):
@@ -365,6 +384,8 @@ def _shape(size) -> tuple:
 
 def _filled(shape, value, dtype, device, requires_grad):
     dt = D.to_dtype(dtype) if dtype is not None else None
+    if type(value) is int:
+        D.check_int_scalar(value)  # past 64 bits: torch's OverflowError, whatever the dtype
     if dt is None:
         dt = D.get_default_dtype() if value is None else D.scalar_dtype(value)
     nbytes = check_storage_size(shape, dt.itemsize)
@@ -372,7 +393,10 @@ def _filled(shape, value, dtype, device, requires_grad):
         return _finish(meta_array(shape, dt.np_dtype), dt, "meta", requires_grad)
     if dt.category == D._INT and isinstance(value, (int, float)) \
             and not isinstance(value, builtins.bool):
-        _check_fits(np.asarray(value), dt, _C_NAMES.get(dt.name, dt.name + "_t"))
+        c_name = _C_NAMES.get(dt.name, dt.name + "_t")
+        if type(value) is int and value >= 2**63 and dt is not D.uint64:  # a uint64 to torch
+            raise RuntimeError(f"value cannot be converted to type {c_name} without overflow")
+        _check_fits(np.asarray(value), dt, c_name)
         if value < 0 and np.iinfo(dt.np_dtype).min == 0:
             value = int(value) + int(np.iinfo(dt.np_dtype).max) + 1  # -1 -> 255, as torch
     try:

@@ -439,6 +439,21 @@ def _combine(higher: dtype | None, lower: dtype | None) -> dtype | None:
     return higher
 
 
+def check_int_scalar(v: int) -> None:
+    """PyTorch's OverflowError for a Python int that is neither an int64 nor a uint64 (its
+    argument parser's two readings of an int): ``ones(2) + 2**64`` raises even for a float
+    tensor, where ``ones(2) + (2**64 - 1)`` is a number.
+
+    Example:
+        >>> check_int_scalar(2**64)
+        Traceback (most recent call last):
+        OverflowError: int too big to convert
+    """
+    if not -9223372036854775808 <= v <= 18446744073709551615:
+        raise OverflowError("int too big to convert" if v > 0 else
+                            "can't convert negative int to unsigned")
+
+
 def scalar_dtype(x) -> dtype:
     """The dtype a Python scalar takes when it is the only operand."""
     if isinstance(x, builtins.bool):

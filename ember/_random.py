@@ -553,7 +553,8 @@ def _unordered(out: Tensor, order) -> Tensor:
 
 # -- in-place random fills (Tensor methods; also used by nn.init) ---------------------------
 
-def _fill(t: Tensor, generator, draw, into=None) -> Tensor:
+def _fill(t: Tensor, generator, draw, into=None, node: str | None = None,
+          operands=()) -> Tensor:
     """Fill ``t`` in place with ``draw(stream, shape)``; a meta tensor draws nothing (so
     ``nn.init`` on a module built under ``with ember.device("meta"):`` costs no memory).
 
@@ -563,7 +564,9 @@ def _fill(t: Tensor, generator, draw, into=None) -> Tensor:
 
     ``into(stream, array)``, where given, makes the same draw straight into a C-contiguous
     host array of the draw's dtype: used when ``t``'s own array is one and autograd has
-    nothing to record, it spares a temporary as large as ``t`` and the copy."""
+    nothing to record, it spares a temporary as large as ``t`` and the copy. ``node`` is
+    PyTorch's name for the node autograd records (``UniformBackward0``), ``operands`` the
+    tensor arguments that node takes as edges."""
     from ._ops.inplace import check_inplace, write_inplace
 
     g = _gen(generator)
@@ -579,7 +582,8 @@ def _fill(t: Tensor, generator, draw, into=None) -> Tensor:
         t._vbox[0] += 1
         return t
     return write_inplace(t, draw_in_order(_memory_order(t._data), t.shape,
-                                          lambda shape: draw(g, shape)))
+                                          lambda shape: draw(g, shape)),
+                         node=node, operands=operands)
 
 
 def _grad_enabled() -> bool:
@@ -658,7 +662,8 @@ def uniform_(self: Tensor, a: float = 0.0, b: float = 1.0, *, generator=None) ->
         _check_uniform_bounds(float(a), float(b), self.dtype)
     return _fill(self, generator,
                  _complex_pairs(self, lambda g, s: g.uniform(a, b, s, _draw_dtype(self))),
-                 into=lambda g, arr: g.uniform(a, b, arr.shape, arr.dtype, out=arr))
+                 into=lambda g, arr: g.uniform(a, b, arr.shape, arr.dtype, out=arr),
+                 node="UniformBackward0")
 
 
 _SCALAR_TITLE = {D.float16: "Half", D.bfloat16: "BFloat16", D.float32: "Float",
@@ -694,7 +699,7 @@ def normal_(self: Tensor, mean: float = 0.0, std: float = 1.0, *, generator=None
     return _fill(self, generator, _complex_pairs(
         self, lambda g, s: g.normal(mean, std, s, _draw_dtype(self), one_at_a_time=single)),
         into=lambda g, arr: g.normal(mean, std, arr.shape, arr.dtype, one_at_a_time=single,
-                                     out=arr))
+                                     out=arr), node="NormalBackward0")
 
 
 def bernoulli_(self: Tensor, p=0.5, *, generator=None) -> Tensor:
@@ -704,8 +709,9 @@ def bernoulli_(self: Tensor, p=0.5, *, generator=None) -> Tensor:
         order = _memory_order(self._data)
         if order is not None:  # the probabilities follow the draws into memory order
             probs = probs.transpose(order)
-        return _fill(self, generator, lambda g, s: g.bernoulli_tensor(probs))
-    return _fill(self, generator, lambda g, s: g.bernoulli(p, s))
+        return _fill(self, generator, lambda g, s: g.bernoulli_tensor(probs),
+                     node="BernoulliBackward1", operands=(p,))
+    return _fill(self, generator, lambda g, s: g.bernoulli(p, s), node="BernoulliBackward2")
 
 
 _RANDOM_SPAN = {D.float16: 2 ** 11 + 1, D.bfloat16: 2 ** 8 + 1, D.float32: 2 ** 24 + 1,
@@ -723,9 +729,13 @@ def random_(self: Tensor, *args, generator=None, **kwargs) -> Tensor:
         >>> bool((ember.empty(5).random_(3) < 3).all())
         True
     """
-    # PyTorch's overloads: one positional number is the exclusive upper bound
+    # PyTorch's overloads: one positional number is the exclusive upper bound (its node
+    # RandomBackward1; from and to: RandomBackward0; no bound: RandomBackward2)
     if len(args) > 2 or set(kwargs) - {"from", "to"}:
         raise TypeError(f"random_() got an invalid combination of arguments: {args} {kwargs}")
+    node = "RandomBackward1" if "from" not in kwargs and (
+        len(args) == 1 and "to" not in kwargs or not args and "to" in kwargs) else \
+        "RandomBackward0"
     if len(args) == 1 and "to" not in kwargs and "from" not in kwargs:
         from_, to = 0, args[0]
     else:
@@ -739,7 +749,7 @@ def random_(self: Tensor, *args, generator=None, **kwargs) -> Tensor:
         raise ValueError("Overflow when unpacking long long")  # PyTorch's int64 arguments
     if not args and not kwargs:
         span = _RANDOM_SPAN.get(self.dtype) or int(np.iinfo(self.dtype.np_dtype).max) + 1
-        return _fill(self, generator, lambda g, s: g.below(span, s))
+        return _fill(self, generator, lambda g, s: g.below(span, s), node="RandomBackward2")
     # an explicit ``from`` (0 included) samples [from, top] as a from-to range: int32's
     # 2**31 values then come from 64-bit words, unlike the bare ``random_()``
     if to is None:
@@ -747,32 +757,34 @@ def random_(self: Tensor, *args, generator=None, **kwargs) -> Tensor:
     _check_random_bounds(int(from_), int(to), self.dtype, stacklevel=3)
     if int(to) - int(from_) == 1 << 64:  # int64's whole range: the raw 64-bit words
         return _fill(self, generator, lambda g, s: g.words64(
-            builtins.max(1, int(np.prod(s)))).view(np.int64)[:int(np.prod(s))].reshape(s))
+            builtins.max(1, int(np.prod(s)))).view(np.int64)[:int(np.prod(s))].reshape(s),
+            node=node)
     top = _float_top(int(to), self.dtype)
-    return _fill(self, generator, lambda g, s: g.integers(int(from_), top, size=s))
+    return _fill(self, generator, lambda g, s: g.integers(int(from_), top, size=s), node=node)
 
 
 def exponential_(self: Tensor, lambd: float = 1.0, *, generator=None) -> Tensor:
     """Fill in place with exponential samples of rate ``lambd``."""
     return _fill(self, generator,
-                 lambda g, s: g.exponential(lambd, s, _work(self)))
+                 lambda g, s: g.exponential(lambd, s, _work(self)), node="ExponentialBackward0")
 
 
 def geometric_(self: Tensor, p: float, *, generator=None) -> Tensor:
     """Fill in place with geometric samples (trials until the first success)."""
-    return _fill(self, generator, lambda g, s: g.geometric(p, s, _work(self)))
+    return _fill(self, generator, lambda g, s: g.geometric(p, s, _work(self)),
+                 node="GeometricBackward0")
 
 
 def log_normal_(self: Tensor, mean: float = 1.0, std: float = 2.0, *, generator=None) -> Tensor:
     """Fill in place with log-normal samples."""
     return _fill(self, generator,
-                 lambda g, s: g.log_normal(mean, std, s, _work(self)))
+                 lambda g, s: g.log_normal(mean, std, s, _work(self)), node="LogNormalBackward0")
 
 
 def cauchy_(self: Tensor, median: float = 0.0, sigma: float = 1.0, *, generator=None) -> Tensor:
     """Fill in place with Cauchy samples."""
     return _fill(self, generator,
-                 lambda g, s: g.cauchy(median, sigma, s, _work(self)))
+                 lambda g, s: g.cauchy(median, sigma, s, _work(self)), node="CauchyBackward0")
 
 
 def rrelu_slopes(stream, x: np.ndarray, lower: float, upper: float) -> np.ndarray:

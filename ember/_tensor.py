@@ -601,7 +601,11 @@ def user_attributes(t: Tensor) -> dict:
 
 
 def _wrap_dim(dim: int, ndim: int) -> int:
-    """Normalise a possibly negative dim, raising PyTorch's IndexError when out of range."""
+    """Normalise a possibly negative dim, raising PyTorch's IndexError when out of range (and
+    its TypeError for a bool: ``x.size(True)`` is refused)."""
+    if type(dim) is not int and isinstance(dim, (bool, np.bool_)):
+        name = "bool" if type(dim) is bool else "numpy.bool"
+        raise TypeError(f"argument 'dim' must be int, not {name}")
     n = max(ndim, 1)
     if not -n <= dim < n:
         raise IndexError(

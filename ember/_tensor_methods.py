@@ -183,10 +183,11 @@ def _fast_binary(op_cls, slow, reflected=False):
                             op_cls.apply(self, other)
                     except ValueError:
                         pass  # a broadcast error: the general path raises PyTorch's message
-            elif (type(other) is int or type(other) is float and dt.itemsize > 2) \
-                    and dt is not _BF16:
+            elif (type(other) is int and -9223372036854775808 <= other <= 18446744073709551615
+                  or type(other) is float and dt.itemsize > 2) and dt is not _BF16:
                 # NumPy keeps a float array's dtype for a Python number, as PyTorch does.
-                # (float16 takes a Python float the general way: through float32, as torch)
+                # (float16 takes a Python float the general way: through float32, as torch;
+                # an int past 64 bits too, to torch's OverflowError)
                 return op_cls.apply(other, self) if reflected else op_cls.apply(self, other)
         return slow(self, other)
 
@@ -281,7 +282,7 @@ def bind() -> None:
     Tensor.__pos__ = lambda self: self
     Tensor.T = property(lambda self: self.permute(*reversed(range(self.ndim))))
     Tensor.mT = property(lambda self: _matrix_transpose(self, "mT"))
-    Tensor.H = property(lambda self: self.T.conj() if self.is_complex() else self.T)
+    Tensor.H = property(_hermitian)
     Tensor.mH = property(lambda self: _matrix_transpose(self, "mH"))
 
 
@@ -289,7 +290,33 @@ _ZERO_D_WARNINGS = {  # PyTorch warns once per process for each
     "mT": "Tensor.mT is deprecated on 0-D tensors. This function is the identity in these "
           "cases.",
     "mH": "Tensor.mH is deprecated on 0-D tensors. Consider using x.conj().",
+    "H": "Tensor.H is deprecated on 0-D tensors. Consider using x.conj().",
 }
+
+
+def _hermitian(t):
+    """``t.H``: a matrix's conjugate transpose, as torch's ``transpose(0, 1)``
+    (TransposeBackward0), then ``conj`` for complex; a 0-d tensor is its own (with torch's
+    deprecation warning); any other rank is refused, naming ``mH`` for batches.
+
+    Example:
+        >>> ember.tensor([[1., 2.]]).H.shape
+        torch.Size([2, 1])
+    """
+    if t.ndim == 2:
+        out = t.transpose(0, 1)
+    elif t.ndim == 0:
+        message = _ZERO_D_WARNINGS.pop("H", None)
+        if message is not None:
+            import warnings
+
+            warnings.warn(message, UserWarning, stacklevel=3)
+        out = t
+    else:
+        hint = " For batches of matrices, consider using tensor.mH" if t.ndim > 2 else ""
+        raise RuntimeError(f"tensor.H is only supported on matrices (2-D tensors). Got "
+                           f"{t.ndim}-D tensor.{hint}")
+    return out.conj() if t.is_complex() else out
 
 
 def _matrix_transpose(t, name: str):

@@ -117,7 +117,7 @@ def norm(A: Tensor, ord=None, dim=None, keepdim: bool = False, *, dtype=None) ->
         >>> ember.linalg.norm(ember.tensor([[1., 2.], [2., 4.]]))
         tensor(5.)
     """
-    if isinstance(dim, int):
+    if isinstance(dim, (int, np.integer)):  # a NumPy int too, as torch
         dim = (dim,)
     if dim is not None:
         if len(dim) == 1:

@@ -502,7 +502,16 @@ def check_broadcast(a_shape, b_shape):
         broadcast_shapes(a_shape, b_shape)
 
 
+def _refuse_bool_dim(dim) -> None:
+    """torch takes no bool (nor NumPy bool) where it wants a dim: ``x.sum(True)`` is refused,
+    not read as ``x.sum(1)``."""
+    name = "bool" if type(dim) is bool else "numpy.bool"
+    raise TypeError(f"argument 'dim' must be int, not {name}")
+
+
 def wrap_dim(dim: int, ndim: int) -> int:
+    if type(dim) is not int and isinstance(dim, (bool, np.bool_)):  # ints: one check
+        _refuse_bool_dim(dim)
     n = max(ndim, 1)
     if not -n <= dim < n:
         raise IndexError(
@@ -510,13 +519,24 @@ def wrap_dim(dim: int, ndim: int) -> int:
     return dim % n
 
 
+def int_dim(d) -> int:
+    """A dim given as a Python or NumPy int, as a Python int (a bool is refused, as torch)."""
+    if isinstance(d, (bool, np.bool_)):
+        _refuse_bool_dim(d)
+    return int(d)
+
+
 def wrap_dims(dim, ndim: int) -> tuple:
     """Normalise ``dim`` (None, an int or a sequence) to a sorted tuple of axes."""
     if dim is None:
         return tuple(range(ndim))
-    if isinstance(dim, (int, np.integer)):
+    if type(dim) is int:
+        return (wrap_dim(dim, ndim),)
+    if isinstance(dim, (bool, np.bool_)):
+        _refuse_bool_dim(dim)
+    if isinstance(dim, np.integer):
         return (wrap_dim(int(dim), ndim),)
-    dims = tuple(wrap_dim(int(d), ndim) for d in dim)
+    dims = tuple(wrap_dim(int_dim(d), ndim) for d in dim)
     if len(set(dims)) != len(dims):
         dup = next(d for i, d in enumerate(dims) if d in dims[:i])
         raise RuntimeError(f"dim {dup} appears multiple times in the list of dims")

@@ -24,6 +24,8 @@ _NUMBER = (bool, int, float, complex, np.generic)
 
 def _scalar(v, dt: D.dtype):
     """A Python number as an operand of dtype ``dt`` (ints wrap around as in PyTorch)."""
+    if type(v) is int:
+        D.check_int_scalar(v)
     if dt in D.SHELL and dt in D.FLOAT8:  # torch's float8 rounding, not ml_dtypes'
         return D.cast_float8(np.asarray(v, np.float64), dt)[()]
     if (dt is D.float16 or dt is D.bfloat16) and isinstance(v, float):
@@ -142,6 +144,8 @@ def as_tensor(x, like=None) -> Tensor:
 
     device = like.device if isinstance(like, Tensor) else None
     if isinstance(x, _NUMBER):
+        if type(x) is int:
+            D.check_int_scalar(x)  # ``2**64 - t``: torch's OverflowError
         return tensor(x, dtype=D.scalar_dtype(x), device=device)
     return tensor(x, device=device)
 

@@ -25,7 +25,15 @@ class ToDevice(Op):
         return grad.to(ctx.src)
 
 
+def _is_dtype_arg(a) -> bool:
+    return isinstance(a, (D.dtype, type)) and not isinstance(a, Device)
+
+
 def _parse_to(args, kwargs):
+    """torch's three ``to`` forms: ``(device=None, dtype=None, non_blocking=False, copy=False)``,
+    ``(dtype, non_blocking=False, copy=False)`` and ``(tensor, non_blocking=False, copy=False)``;
+    returns ``(device, dtype, copy)``. ``None`` is a device that changes nothing, as torch
+    (``x.to(None)`` is ``x``)."""
     device = kwargs.pop("device", None)
     dtype = kwargs.pop("dtype", None)
     copy = kwargs.pop("copy", False)
@@ -33,17 +41,29 @@ def _parse_to(args, kwargs):
     kwargs.pop("memory_format", None)
     if kwargs:
         raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
-    for a in args:
-        if isinstance(a, Tensor):
-            device, dtype = a.device, a.dtype
-        elif isinstance(a, (D.dtype, type)) and not isinstance(a, Device):
-            dtype = a
-        elif isinstance(a, (str, Device, int)):
-            device = a
-        elif isinstance(a, bool):
-            pass
+    if args:
+        first = args[0]
+        flags = list(args[1:]) if len(args) > 1 else []
+        if isinstance(first, Tensor):
+            device, dtype = first.device, first.dtype
+        elif _is_dtype_arg(first):
+            dtype = first
+        elif first is None or isinstance(first, (str, Device)) or (
+                isinstance(first, int) and not isinstance(first, bool)):
+            device = first
+            if flags:  # the second place is the dtype's (None: unchanged)
+                second = flags.pop(0)
+                if second is not None and not _is_dtype_arg(second):
+                    flags.append(None)  # refused below
+                elif second is not None:
+                    dtype = second
         else:
-            raise TypeError(f"to() received an invalid combination of arguments: {a!r}")
+            raise TypeError(f"to() received an invalid combination of arguments: {first!r}")
+        if flags and (len(flags) > 2 or any(not isinstance(f, bool) for f in flags)):
+            got = ", ".join(type(a).__name__ for a in args)
+            raise TypeError(f"to() received an invalid combination of arguments - got ({got})")
+        if len(flags) == 2:
+            copy = flags[1]
     return (Device(device) if device is not None else None,
             D.to_dtype(dtype) if dtype is not None else None, copy)
 

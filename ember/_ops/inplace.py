@@ -80,8 +80,10 @@ def _type_title(dt: D.dtype) -> str:
     return D.SCALAR_TYPE[dt.name]
 
 
-def write_inplace(t: Tensor, arr, op: str = "") -> Tensor:
-    """Copy a constant (non-differentiable) array into ``t``: fills, random draws, ``zero_``."""
+def write_inplace(t: Tensor, arr, op: str = "", node: str | None = None, operands=()) -> Tensor:
+    """Copy a constant (non-differentiable) array into ``t``: fills, random draws, ``zero_``.
+    Where autograd records the write, ``node`` names its node as PyTorch does
+    (``UniformBackward0``), with the tensor ``operands``' histories as further edges."""
     check_inplace(t)
     arr = np.asarray(arr) if not hasattr(arr, "shape") else arr
     if t.device.type == "meta":  # no data to write, but a write all the same (as PyTorch)
@@ -92,7 +94,10 @@ def write_inplace(t: Tensor, arr, op: str = "") -> Tensor:
     if grad_mode._state.enabled and t._requires_grad:
         from .._creation import tensor
 
-        return apply_inplace(t, tensor(arr, dtype=t._dtype, device=t.device), op)
+        value = tensor(arr, dtype=t._dtype, device=t.device)
+        if node is not None:
+            return write_constant(t, value, node, operands, op)
+        return apply_inplace(t, value, op)
     if is_host(arr) and not is_host(t._data):  # a host draw into a device tensor
         arr = asarray_like(arr, t._data)
     np.copyto(t._data, arr, casting="unsafe")
@@ -176,6 +181,44 @@ def refresh_view(t: Tensor) -> None:
         t.grad_fn, t._output_nr = fresh.grad_fn, fresh._output_nr
         t._requires_grad = fresh._requires_grad
     t._fresh_at = base._rebased_at
+
+
+class ConstantWrite(Op):
+    """An in-place write of a value with no gradient (``eq_``'s comparison, a random draw) as
+    PyTorch records it: one node with PyTorch's name (``EqBackward0``, ``UniformBackward0``)
+    whose edges are the overwritten tensor's history and those of its tensor operands, each
+    of which gets a zero gradient. ``value`` is the array written, in the tensor's dtype."""
+
+    @staticmethod
+    def forward(ctx, old, *operands, value, name):
+        ctx._name = name
+        ctx.metas = [(np.shape(a), t._dtype, t.device)
+                     for a, t in zip((old,) + operands, ctx.inputs)]
+        return value
+
+    @staticmethod
+    def backward(ctx, grad):
+        from .._creation import zeros
+
+        return tuple(zeros(shape, dtype=dtype, device=device) if need else None
+                     for need, (shape, dtype, device) in zip(ctx.needs_input_grad, ctx.metas))
+
+
+def write_constant(t: Tensor, value: Tensor, node_name: str, operands=(), op: str = "") -> Tensor:
+    """``apply_inplace(t, value)`` for a ``value`` that carries no gradient, recorded (when
+    autograd tracks ``t`` or a tensor operand) as one node named ``node_name`` with ``t``'s
+    old history and the operands' as its edges, as PyTorch's ``eq_`` or ``uniform_``."""
+    tensors = [o for o in operands if isinstance(o, Tensor)]
+    if grad_mode._state.enabled and (t._requires_grad or any(o._requires_grad
+                                                              for o in tensors)):
+        check_inplace(t)
+        _check_result(t, value._dtype, value._data.shape, op)
+        data = value._data
+        if data.shape != t._data.shape:
+            data = np.broadcast_to(data, t._data.shape)
+        data = data.astype(t._data.dtype, copy=True)
+        value = ConstantWrite.apply(t, *tensors, value=data, name=node_name)
+    return apply_inplace(t, value, op)
 
 
 class KeepHistory(Op):

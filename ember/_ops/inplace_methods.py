@@ -199,11 +199,22 @@ def fill_diagonal_(self: Tensor, fill_value, wrap: bool = False) -> Tensor:
 
 # -- in-place metadata changes ---------------------------------------------------------------
 
+# torch's nodes for the in-place forms of view ops (``t_`` records TBackward1)
+_INPLACE_VIEW_NODES = {
+    "TBackward0": "TBackward1", "TransposeBackward0": "TransposeBackward1",
+    "SqueezeBackward0": "SqueezeBackward3", "SqueezeBackward1": "SqueezeBackward4",
+    "SqueezeBackward2": "SqueezeBackward5", "UnsqueezeBackward0": "UnsqueezeBackward1",
+    "AsStridedBackward0": "AsStridedBackward1"}
+
+
 def _become(self: Tensor, result: Tensor) -> Tensor:
     """Make ``self`` take ``result``'s shape/strides (``result`` is a view of ``self``)."""
     self._data = result._data
     self._vbox[0] += 1
     if result.grad_fn is not None:
+        name = _INPLACE_VIEW_NODES.get(result.grad_fn.name())
+        if name is not None:
+            result.grad_fn._name = name
         self.grad_fn, self._output_nr = result.grad_fn, result._output_nr
         if self._base is not None:
             self._view_fn = result._view_fn

@@ -105,6 +105,14 @@ def _pow(op: OpCall):
     return b.add("Pow", [x.name, b.operand(p, dt)])
 
 
+@converts("ldexp")
+def _ldexp(op: OpCall):
+    # x * 2**e in x's dtype (ldexp casts x to the result dtype before the op)
+    b, x, e = op.b, op.args[0], op.args[1]
+    en = e.name if e.dtype is x.dtype else b.add("Cast", [e.name], to=onnx_type(x.dtype))
+    return b.add("Mul", [x.name, b.add("Pow", [b.scalar(2, x.dtype), en])])
+
+
 _UNARY = {"neg": "Neg", "abs": "Abs", "exp": "Exp", "log": "Log", "sqrt": "Sqrt",
           "reciprocal": "Reciprocal", "sin": "Sin", "cos": "Cos", "tan": "Tan", "asin": "Asin",
           "acos": "Acos", "atan": "Atan", "sinh": "Sinh", "cosh": "Cosh", "tanh": "Tanh",

@@ -292,7 +292,8 @@ def _index_coef(input: Tensor, target: Tensor, weight, ignore_index, reduction, 
 
 def _finish(out: Tensor, reduction: str, none_shape, rows: int = 1) -> Tensor:
     if reduction == "none":
-        return out.reshape(none_shape)
+        # (no reshape node where the shape is already right: the loss's own node stays on top)
+        return out if tuple(out.shape) == tuple(none_shape) else out.reshape(none_shape)
     if reduction == "mean" and rows == 0:
         return out * float("nan")  # as torch: a mean over no elements is 0 / 0
     return out

@@ -194,7 +194,19 @@ def _backward_graph(ctx, grad, x, w, axes, eps, pshape, fixed, paxes):
         gw = (gw.sum(dim=paxes) if paxes else gw).reshape(w.shape)
     if len(need) > 2 and need[2]:
         gb = (grad.sum(dim=paxes) if paxes else grad).reshape(ctx.inputs[2].shape)
+    # torch's double-backward node, named after the first-order one (batch and layer norm)
+    name = _DOUBLE_BACKWARD_NAMES.get(ctx.name())
+    if name is not None:
+        for g in (gx, gw, gb):
+            node = g.grad_fn if g is not None else None
+            if node is not None and all(node is not t.grad_fn for t in (grad, x, w)
+                                        if t is not None):
+                node._name = name  # a node of the composite (never an input's own)
     return gx, gw, gb
+
+
+_DOUBLE_BACKWARD_NAMES = {"NativeBatchNormBackward0": "NativeBatchNormBackwardBackward0",
+                          "NativeLayerNormBackward0": "NativeLayerNormBackwardBackward0"}
 
 
 # -- public functions -----------------------------------------------------------------------

@@ -14,6 +14,7 @@ import numpy as np
 from ... import _dtype as D
 from ... import _threads
 from ..._backend import as_array, is_host
+from ..._creation import checked_scalar
 from ..._layout import sparse_bsc, sparse_bsr, sparse_coo, sparse_csc, sparse_csr
 from ..._tensor import Tensor
 from ...autograd import grad_mode
@@ -331,6 +332,13 @@ def _clamp(input: Tensor, min, max, out, _op) -> Tensor:
     if t_min and t_max:  # two tensor bounds: torch's clamp kernel (one bound is max/minimum)
         refuse("clamp_tensor", dt)
     x = input if input._dtype is dt else input.to(dt)
+    if not t_min and not t_max and dt.category in (D._INT, D._FLOAT):
+        # a number bound the dtype cannot hold is torch's RuntimeError, not a wrapped bound
+        # (int64 clamp(max=2**63) would clamp to -2**63) nor an infinite one (float32 1e39)
+        if min is not None:
+            min = checked_scalar(min, dt, half_too=True)
+        if max is not None:
+            max = checked_scalar(max, dt, half_too=True)
     lo = None if min is None else _cast(min, dt)
     hi = None if max is None else _cast(max, dt)
     op = _op or (Clamp if t_min or t_max else ClampScalar)

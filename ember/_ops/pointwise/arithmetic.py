@@ -13,6 +13,7 @@ import numpy as np
 
 from ... import _dtype as D
 from ..._backend import as_array
+from ..._creation import checked_scalar
 from ..._tensor import Tensor
 from ...autograd import grad_mode
 from .._core import (
@@ -455,8 +456,8 @@ def add(input, other, *args, alpha=1, out=None) -> Tensor:
             "Tensor input, Tensor other, *, Number alpha = 1", other, args, 1)
     if not isinstance(input, Tensor):
         input = as_tensor(input, other)
-    if alpha != 1:
-        _check_alpha(alpha, input, other)
+    if alpha != 1 or type(alpha) is not int:  # alpha=1.0 or True is checked too, as torch
+        alpha = _check_alpha(alpha, input, other)
     try:
         result = binary(Add, input, other, alpha=alpha)
     except NotImplementedError:
@@ -495,8 +496,8 @@ def sub(input, other, *args, alpha=1, out=None) -> Tensor:
     if input._dtype is D.bool or isinstance(other, bool) or \
             (isinstance(other, Tensor) and other._dtype is D.bool):
         _check_sub(input, other)
-    if alpha != 1:
-        _check_alpha(alpha, input, other)
+    if alpha != 1 or type(alpha) is not int:
+        alpha = _check_alpha(alpha, input, other, negated=True)
     try:
         result = binary(Sub, input, other, alpha=alpha)
     except NotImplementedError:
@@ -603,13 +604,29 @@ def fmod(input: Tensor, other, *, out=None) -> Tensor:
     return result if out is None else finish_out(result, out, "fmod", input, other)
 
 
-def _check_alpha(alpha, input, other):
+def _check_alpha(alpha, input, other, negated: bool = False):
+    """Check ``alpha`` as torch does and return it as the kernel takes it: an int past 64 bits
+    is torch's OverflowError, a number the result dtype cannot hold its RuntimeError (``sub``
+    checks ``-alpha``, ``negated``), and for unsigned results a negative ``alpha`` wraps
+    (``uint8`` ``alpha=-1`` is 255, as torch's modular arithmetic)."""
     dt = D.result_type(input, other)
     if isinstance(alpha, float) and dt.category < D._FLOAT:
         raise RuntimeError("For integral input tensors, argument alpha must not be a floating "
                            "point number.")
     if isinstance(alpha, bool) and dt is not D.bool:
         raise RuntimeError("Boolean alpha only supported for Boolean results.")
+    if isinstance(alpha, complex) and not dt.is_complex:
+        raise RuntimeError("For non-complex input tensors, argument alpha must not be a complex "
+                           "number.")
+    if type(alpha) is int or type(alpha) is float:
+        if type(alpha) is int:
+            D.check_int_scalar(alpha)
+        if dt.category == D._INT and negated and alpha == -2**63:
+            return alpha  # -alpha wraps back to itself in int64: torch takes it
+        checked_scalar(-alpha if negated else alpha, dt)
+        if dt.category == D._INT and alpha < 0 and np.iinfo(dt.np_dtype).min == 0:
+            return alpha % (int(np.iinfo(dt.np_dtype).max) + 1)
+    return alpha
 
 
 subtract = sub
@@ -660,9 +677,9 @@ def add_(self, other, *args, alpha=1):
         alpha, (other,) = legacy_scalar_first(
             "add_", "Number alpha, Tensor other", "Tensor other, *, Number alpha = 1", other,
             args, 1)
-    if alpha == 1:
+    if alpha == 1 and type(alpha) is int:
         return inplace_ufunc(self, np.add, other, "add_", lambda: add(self, other))
-    _check_alpha(alpha, self, other)
+    alpha = _check_alpha(alpha, self, other)
     if not isinstance(other, Tensor):
         if self._dtype is D.float16 or self._dtype is D.bfloat16:
             # PyTorch rounds the number and alpha to the 2-byte dtype apart (as add does)
@@ -688,7 +705,7 @@ def sub_(self, other, *args, alpha=1):
         alpha, (other,) = legacy_scalar_first(
             "sub_", "Number alpha, Tensor other", "Tensor other, *, Number alpha = 1", other,
             args, 1)
-    if alpha == 1 and self._dtype is not D.bool:
+    if alpha == 1 and type(alpha) is int and self._dtype is not D.bool:
         return inplace_ufunc(self, np.subtract, other, "sub_", lambda: sub(self, other))
     return apply_inplace(self, sub(self, other, alpha=alpha), "sub_")
 
@@ -883,6 +900,8 @@ def addcdiv(input: Tensor, tensor1: Tensor, tensor2=None, *args, value=1,
             "(input + value * tensor1 / tensor2), for all dtypes.")
     if isinstance(input, Tensor) and input._dtype in D.SHELL:
         refuse_shell("addcdiv", input._dtype)
+    if type(value) is int:
+        D.check_int_scalar(value)
     low = _low_addc(input, t1, t2, value, True)
     if low is not None:
         return low if out is None else out.copy_(low)

@@ -253,6 +253,8 @@ def lerp(input: Tensor, end: Tensor, weight, *, out=None) -> Tensor:
                                    f"got dtype {_short(weight._dtype)}")
             weight = weight.to(input._dtype)
     elif isinstance(weight, (bool, int, float)):
+        if type(weight) is int:
+            D.check_int_scalar(weight)
         # straight to the input's dtype: a float64 lerp keeps its weight's double precision
         from ..._creation import tensor
 
@@ -511,9 +513,45 @@ def lcm(input: Tensor, other: Tensor, *, out=None) -> Tensor:
     return res if out is None else out.copy_(res)
 
 
+class Ldexp(Op):
+    """``x * 2**e`` as one node, PyTorch's LdexpBackward0: the power and the product in the
+    result's dtype (``x``'s, as given), the gradients PyTorch's formulas, ``grad * 2**e`` and
+    ``grad * x * ln 2 * 2**e``."""
+
+    _name = "LdexpBackward0"
+
+    @staticmethod
+    def forward(ctx, x, e):
+        ctx.save_for_backward(*ctx.inputs)
+        with np.errstate(over="ignore", invalid="ignore"):
+            return x * np.power(x.dtype.type(2), e.astype(x.dtype, copy=False))
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, e = ctx.saved_tensors
+        need_x, need_e = ctx.needs_input_grad[:2]
+        p = 2.0 ** e.to(x._dtype)
+        gx = unbroadcast(grad * p, x.shape) if need_x else None
+        ge = None
+        if need_e:
+            ge = unbroadcast(grad * x * p * float(np.log(2.0)), e.shape).to(e._dtype)
+        return gx, ge
+
+
 def ldexp(input: Tensor, other: Tensor, *, out=None) -> Tensor:
-    """``input * 2**other``."""
-    res = input * (2.0 ** as_tensor_arg(other, input))
+    """``input * 2**other`` in the operands' floating dtype (the default float dtype for two
+    integer tensors), one node (LdexpBackward0) as in PyTorch.
+
+    Example:
+        >>> ember.ldexp(ember.tensor([1., 3.]), ember.tensor([2, 1]))
+        tensor([4., 6.])
+    """
+    e = as_tensor_arg(other, input)
+    dt = D.result_type(input, e)
+    if dt.category < D._FLOAT:
+        dt = D.get_default_dtype()
+    x = input if input._dtype is dt else input.to(dt)
+    res = Ldexp.apply(x, e)
     return res if out is None else out.copy_(res)
 
 

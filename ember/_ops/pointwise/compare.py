@@ -27,7 +27,7 @@ from .._dispatch import (
     refuse_shell,
     require_tensor,
 )
-from ..inplace import _type_title, apply_inplace
+from ..inplace import _type_title, write_constant
 
 __all__ = ["eq", "ne", "lt", "le", "gt", "ge", "greater", "greater_equal", "less",
            "less_equal", "not_equal", "where", "isnan", "isinf", "isposinf", "isneginf",
@@ -328,9 +328,16 @@ def equal(input: Tensor, other: Tensor) -> bool:
 
 # -- in-place forms ------------------------------------------------------------------------
 
+_NODE_NAMES = {"eq": "Eq", "ne": "Ne", "lt": "Lt", "le": "Le", "gt": "Gt", "ge": "Ge"}
+
+
 def _inplace(fn, name):
+    # PyTorch's node: EqBackward0 for a number operand, EqBackward1 for a tensor one
+    node = _NODE_NAMES[fn.__name__]
+
     def method(self, other):
-        return apply_inplace(self, fn(self, other), name)
+        suffix = "Backward1" if isinstance(other, Tensor) else "Backward0"
+        return write_constant(self, fn(self, other), node + suffix, (other,), name)
 
     method.__name__ = name
     return method

@@ -137,6 +137,9 @@ def float_power(input, exponent, *, out=None) -> Tensor:
         >>> ember.float_power(ember.tensor([2]), 2)
         tensor([4.], dtype=torch.float64)
     """
+    for v in (input, exponent):
+        if type(v) is int:
+            D.check_int_scalar(v)  # past 64 bits: torch's OverflowError, not float(v)
     dt = D.complex128 if D.result_type(input, exponent).is_complex else D.float64
     a = input.to(dt) if isinstance(input, Tensor) else input
     b = exponent.to(dt) if isinstance(exponent, Tensor) else exponent

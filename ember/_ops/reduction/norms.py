@@ -10,7 +10,7 @@ import numpy as np
 from ... import _dtype as D
 from ..._layout import row_major
 from ..._tensor import Tensor
-from .._core import Op, _named, wrap_dim, wrap_dims
+from .._core import Op, _named, int_dim, wrap_dim, wrap_dims
 from ..inplace import apply_inplace
 from .sums import SafeDiv, _title, expand_reduced
 
@@ -122,7 +122,7 @@ def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None) ->
         tensor(5.)
     """
     if isinstance(dim, (int, np.integer)):
-        dim = (int(dim),)
+        dim = (int_dim(dim),)
     if p == "fro":
         if dim is not None and len(dim) > 2:
             raise RuntimeError(f"linalg.matrix_norm: dim must be a 2-tuple. Got {tuple(dim)}")

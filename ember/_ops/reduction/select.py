@@ -221,7 +221,8 @@ def _amax_like(name, fn, input, dim, keepdim):
     _no_complex(input, f"{name[1:]}_values_cpu")
     if input._dtype in D.SHELL:
         refuse_shell(name, input._dtype)
-    axes = wrap_dims(dim if dim != () else None, input.ndim)  # a 0-d tensor takes 0 or -1
+    # () is every dim; a 0-d tensor takes 0 or -1
+    axes = wrap_dims(None if type(dim) is tuple and not dim else dim, input.ndim)
     if not input.ndim:
         axes = ()
     if input.numel() == 0:

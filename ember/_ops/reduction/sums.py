@@ -402,7 +402,9 @@ def cumprod(input: Tensor, dim: int, *, dtype=None) -> Tensor:
 # -- logical reductions ---------------------------------------------------------------------
 
 def _logical(fn, input: Tensor, dim, keepdim: bool) -> Tensor:
-    out = fn(input._data, axis=_axes(input, dim), keepdims=keepdim)
+    # an empty dim list reduces over no dim here (torch's all/any), where sum reduces all
+    axes = () if isinstance(dim, (tuple, list)) and not dim else _axes(input, dim)
+    out = fn(input._data, axis=axes, keepdims=keepdim)
     if input._dtype is D.uint8:  # PyTorch keeps uint8 for all/any on uint8
         result = Tensor._make(as_array(out, np.uint8), D.uint8)
     else:

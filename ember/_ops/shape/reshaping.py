@@ -157,8 +157,14 @@ def unflatten(input: Tensor, dim: int, sizes) -> Tensor:
 def movedim(input: Tensor, source, destination) -> Tensor:
     """Move dims ``source`` to positions ``destination`` (a view)."""
     n = input.ndim
-    src = (source,) if isinstance(source, int) else tuple(source)
-    dst = (destination,) if isinstance(destination, int) else tuple(destination)
+    one_src, one_dst = (isinstance(v, (int, np.integer)) for v in (source, destination))
+    if one_src != one_dst:  # torch's overloads: two ints or two sequences
+        kinds = ", ".join(type(v).__name__ for v in (source, destination))
+        raise TypeError(f"movedim() received an invalid combination of arguments - got ({kinds}), "
+                        "but expected one of:\n * (int source, int destination)\n"
+                        " * (tuple of ints source, tuple of ints destination)")
+    src = (source,) if one_src else tuple(source)
+    dst = (destination,) if one_dst else tuple(destination)
     if len(src) != len(dst):
         raise RuntimeError(
             f"movedim: Invalid source or destination dims: source ({list(src)} dims) should "

@@ -197,6 +197,7 @@ def as_strided_(input: Tensor, size, stride, storage_offset: int | None = None) 
     input._data = view._data
     input._vbox[0] += 1
     if view.grad_fn is not None:  # the tensor now stands where its view stood in the graph
+        view.grad_fn._name = "AsStridedBackward1"  # torch's node for the in-place form
         input.grad_fn, input._output_nr = view.grad_fn, view._output_nr
         if input._base is not None:
             input._view_fn = view._view_fn

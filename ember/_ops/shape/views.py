@@ -13,7 +13,7 @@ from ... import _dtype as D
 from ..._backend import MetaArray
 from ..._layout import copy_with_strides, target_strides
 from ..._tensor import Size, Tensor
-from .._core import Op, wrap_dim
+from .._core import Op, int_dim, wrap_dim
 
 __all__ = ["broadcast_to", "reshape", "transpose", "swapaxes", "swapdims", "permute", "unsqueeze",
            "squeeze", "t", "clone", "detach"]
@@ -22,6 +22,11 @@ __all__ = ["broadcast_to", "reshape", "transpose", "swapaxes", "swapdims", "perm
 def _shape_arg(shape) -> tuple:
     if len(shape) == 1 and isinstance(shape[0], (tuple, list, Size)):
         shape = tuple(shape[0])
+    for i, s in enumerate(shape):
+        if type(s) is not int and isinstance(s, (bool, np.bool_, float, np.floating)):
+            # torch's sizes are ints: a bool or float is refused, not read as 1 or truncated
+            raise TypeError(f"argument 'shape' must be tuple of ints, but found element of "
+                            f"type {type(s).__name__} at pos {i}")
     return tuple(int(s) for s in shape)
 
 
@@ -209,8 +214,15 @@ def squeeze(input: Tensor, dim=None) -> Tensor:
         dims = {i for i, s in enumerate(shape) if s == 1}
         op = Squeeze
     else:
-        op = SqueezeDim if isinstance(dim, int) else SqueezeDims
-        dims = {wrap_dim(d, input.ndim) for d in ((dim,) if isinstance(dim, int) else dim)}
+        if isinstance(dim, (int, np.integer)):  # a NumPy int too, as torch (a bool: refused)
+            op, dims = SqueezeDim, {wrap_dim(dim, input.ndim)}
+        else:
+            op = SqueezeDims
+            listed = [wrap_dim(int_dim(d), input.ndim) for d in dim]
+            dims = set(listed)
+            if len(dims) != len(listed):
+                dup = next(d for i, d in enumerate(listed) if d in listed[:i])
+                raise RuntimeError(f"dim {dup} appears multiple times in the list of dims")
         dims = {d for d in dims if input.ndim and shape[d] == 1}
     return op.apply(input, shape=tuple(s for i, s in enumerate(shape) if i not in dims))
 

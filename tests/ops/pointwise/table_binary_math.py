@@ -48,6 +48,9 @@ OPS = [
     OpSpec("logaddexp", lambda L, a, b: L.logaddexp(a, b), [((3, 4), (4,)), ((), (2,))]),
     OpSpec("logaddexp2", lambda L, a, b: L.logaddexp2(a, b), [((3, 4), (3, 1))]),
     OpSpec("ldexp", lambda L, a, e: L.ldexp(a, e), [((3, 4), (4,))], int_inputs={1: (-3, 4)}),
+    # a float exponent takes a gradient too (LdexpBackward0's second edge)
+    OpSpec("ldexp_float_exponent", lambda L, a, e: L.ldexp(a, e), [((3, 4), (4,)), ((), (2,))],
+           domain=(-3.0, 3.0)),
     OpSpec("frexp", lambda L, a: L.frexp(a).mantissa, [((3, 4),), ((),)], domain=(-8.0, 8.0),
            gradgrad=False),
 ]
