@@ -166,6 +166,9 @@ def relu6(input: Tensor, inplace: bool = False) -> Tensor:
 def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
     """x if x > threshold else value."""
     _kernel_dtype(input, "threshold_cpu", ints=True)
+    for v in (threshold, value):
+        if type(v) is int:
+            D.check_int_scalar(v)  # past 64 bits: torch's OverflowError
     out = _piecewise(input, "threshold", threshold, value, inplace, "threshold_")
     return set_node_name(out, "ThresholdBackward1") if inplace else out
 
@@ -485,11 +488,12 @@ def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12,
     if input._dtype.category < D._FLOAT:
         raise RuntimeError("linalg.vector_norm: Expected a floating point or complex tensor as "
                            f"input. Got {input._dtype._legacy[:-6]}")
-    denom = _clamp_min(_norm(input, p, dim, True), eps)
+    # torch's graph: DivBackward0 <- ExpandBackward0 <- ClampMinBackward0 <- the norm's node
+    denom = _norm(input, p, dim, True).clamp_min(eps).expand_as(input)
     if out is not None:  # written into ``out`` (and refused under autograd), as torch.div
         from .. import div
 
-        return div(input, denom.expand_as(input), out=out)
+        return div(input, denom, out=out)
     return input / denom
 
 
@@ -539,6 +543,24 @@ from .._ops.nn.aten_forms import pdist, rrelu_  # noqa: E402
 from . import grad  # noqa: E402,F401
 
 __all__ += ["pdist", "rrelu_"]
+
+from .._ops.linalg.products import _grouped_mm  # noqa: E402
+
+
+def grouped_mm(mat_a: Tensor, mat_b: Tensor, *, offs: Tensor | None = None,
+               bias: Tensor | None = None, out_dtype=None) -> Tensor:
+    """One GEMM per group of a mixture-of-experts layer, the groups cut from a 2-D operand
+    by the int32 end offsets ``offs`` (see ``ember._grouped_mm``).
+
+    Example:
+        >>> offs = ember.tensor([1, 3], dtype=ember.int32)
+        >>> ember.nn.functional.grouped_mm(ember.ones(3, 4), ember.ones(2, 4, 4), offs=offs).shape
+        torch.Size([3, 4])
+    """
+    return _grouped_mm(mat_a, mat_b, offs=offs, bias=bias, out_dtype=out_dtype)
+
+
+__all__ += ["grouped_mm"]
 
 try:  # convolution, pooling, normalization, attention (the nn part 2 family)
     from .functional_conv import *  # noqa: F401,F403

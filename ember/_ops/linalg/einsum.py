@@ -189,6 +189,26 @@ def _summed_alone(ins, out, operands) -> list:
     return flags
 
 
+def _pair_bmm_is_naive(ins, out, operands) -> bool:
+    """Whether the bmm torch's ``sumproduct_pair`` makes of two operands (left-only output
+    dimensions times the shared summed ones, times right-only output dimensions) is small
+    enough for its naive loop (see ``matmul.bmm_is_naive``)."""
+    from .matmul import bmm_is_naive
+
+    (sl, sr), (a, b) = ins, operands
+    left, right = dict(zip(sl, a.shape)), dict(zip(sr, b.shape))
+    summed = lo = ro = 1
+    for c in set(sl) | set(sr):
+        nl, nr = left.get(c, 1), right.get(c, 1)
+        if c not in out:
+            summed *= nl if nl != 1 and nr != 1 else 1
+        elif nl != 1 and nr == 1:
+            lo *= nl
+        elif nr != 1 and nl == 1:
+            ro *= nr
+    return bmm_is_naive(summed, lo, ro)
+
+
 def _promote_operands(ins, out, operands) -> tuple:
     """Operands of several dtypes: torch multiplies them (promoting, 0-d operands included,
     to one dtype) where no letter is summed across two of them, and refuses the mix where
@@ -199,6 +219,8 @@ def _promote_operands(ins, out, operands) -> tuple:
                 refuse("bmm", op._dtype)
         dt = operands[0]._dtype
         other = next(op._dtype for op in operands if op._dtype is not dt)
+        if len(operands) == 2 and not _pair_bmm_is_naive(ins, out, operands):
+            dt, other = other, dt  # torch's bmm words it the other way round on its BLAS path
         raise RuntimeError(f"expected scalar type {dt._legacy.replace('Tensor', '')} but "
                            f"found {other._legacy.replace('Tensor', '')}. Cast the "
                            "operands to one dtype first.")

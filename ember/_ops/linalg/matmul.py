@@ -131,6 +131,12 @@ def _matmul_kernel(a: Tensor, b: Tensor) -> str:
     return "addmm_impl_cpu_" if b.ndim == 2 else "bmm"
 
 
+def bmm_is_naive(contraction: int, rows: int, cols: int) -> bool:
+    """Whether torch's CPU bmm takes its naive loop (fewer than 400 multiply-adds per batch
+    element) rather than BLAS: the two word a dtype mismatch in opposite orders."""
+    return contraction * rows * cols < 400
+
+
 def _check_pair(name: str, a, b, same_dtype_msg=None):
     from .._dispatch import check_devices
 
@@ -141,8 +147,12 @@ def _check_pair(name: str, a, b, same_dtype_msg=None):
     check_devices(a, b)
     if a._dtype is not b._dtype:
         if same_dtype_msg is None and name == "bmm":  # torch's batched kernel words it so
-            same_dtype_msg = (f"expected scalar type {_title(a._dtype)} but found "
-                              f"{_title(b._dtype)}. Cast one of them, e.g. b.to(a.dtype)")
+            # its naive loop (under 400 multiply-adds per batch) reads batch2 in batch1's
+            # dtype; its BLAS path reads batch1 in batch2's
+            rows = a.shape[-2] if a.ndim > 1 else 1  # (a vector is one row)
+            first, second = (a, b) if bmm_is_naive(a.shape[-1], rows, b.shape[-1]) else (b, a)
+            same_dtype_msg = (f"expected scalar type {_title(first._dtype)} but found "
+                              f"{_title(second._dtype)}. Cast one of them, e.g. b.to(a.dtype)")
         elif same_dtype_msg is None and name == "addmv_impl_cpu":
             same_dtype_msg = (f"addmv input tensors must have the same dtype, but got "
                               f"{_title(b._dtype)}, {_title(a._dtype)}, and {_title(b._dtype)}. "

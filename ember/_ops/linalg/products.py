@@ -21,6 +21,7 @@ from .inv_solve_det import check_square, inv
 from .matmul import Matmul
 
 __all__ = ["trace", "kron", "cross", "cdist", "inner", "addr", "trace", "kron", "cross", "cdist",
+           "_grouped_mm",
            "chain_matmul", "addmv_"]
 
 
@@ -153,6 +154,41 @@ class _ChebyshevDistance(Op):
         return grad.unsqueeze(-1) * ties * diff.sign()
 
 
+class EuclideanDist(Op):
+    """cdist's matmul route for Euclidean distances (torch's ``_euclidean_dist``): rows of
+    ``x1`` (B, P, M) and ``x2`` (B, R, M) become ``[-2x1, |x1|^2, 1]`` and ``[x2, 1, |x2|^2]``,
+    one batched matmul gives the squared distances, then ``clamp_min(0).sqrt()``. Faster than
+    the differences, and less exact: a zero distance can come out as a small positive number,
+    which torch users see (and which this op reproduces). The gradient is torch's
+    ``_euclidean_dist_backward``, written from the output (0 where it is 0)."""
+
+    save_output = True
+
+    @staticmethod
+    def forward(ctx, x1, x2):
+        xp = xp_of(x1)
+        ctx.save_for_backward(*ctx.inputs)
+        n1 = (x1 * x1).sum(-1, keepdims=True)
+        n2 = (x2 * x2).sum(-1, keepdims=True)
+        a = xp.concatenate([x1 * x1.dtype.type(-2), n1, xp.ones_like(n1)], axis=-1)
+        b = xp.concatenate([x2, xp.ones_like(n2), n2], axis=-1)
+        out = xp.matmul(a, xp.swapaxes(b, -1, -2))
+        xp.maximum(out, 0, out=out)
+        return xp.sqrt(out, out=out)
+
+    @staticmethod
+    def backward(ctx, grad):
+        from ..pointwise.compare import where
+
+        x1, x2, res = ctx.saved_tensors
+        ratio = where(res == 0, 0.0, grad / res)
+        g1 = x1 * ratio.sum(-1, keepdim=True) - ratio.matmul(x2) \
+            if ctx.needs_input_grad[0] else None
+        g2 = x2 * ratio.sum(-2).unsqueeze(-1) - ratio.mT.matmul(x1) \
+            if ctx.needs_input_grad[1] else None
+        return g1, g2
+
+
 def cdist(x1: Tensor, x2: Tensor, p: float = 2.0,
           compute_mode: str = "use_mm_for_euclid_dist_if_necessary") -> Tensor:
     """Pairwise ``p``-norm distances between the rows of ``x1`` (B, P, M) and ``x2`` (B, R, M).
@@ -189,8 +225,93 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0,
     mm = p == 2 and (compute_mode == "use_mm_for_euclid_dist" or (
         compute_mode == "use_mm_for_euclid_dist_if_necessary"
         and (x1.shape[-2] > 25 or x2.shape[-2] > 25)))
+    if mm and x1.numel() and x2.numel() and x1.shape[-1]:
+        # torch's matmul route (see EuclideanDist): its rounding shows in the distances
+        batch = broadcast_shapes(x1.shape[:-2], x2.shape[:-2])
+        (r1, m), r2 = x1.shape[-2:], x2.shape[-2]
+        a = x1.expand(*batch, r1, m).reshape(-1, r1, m)
+        b = x2.expand(*batch, r2, m).reshape(-1, r2, m)
+        return EuclideanDist.apply(a, b).view(*batch, r1, r2)
     dist = _ChebyshevDistance.apply(diff) if p == float("inf") else vector_norm(diff, p, dim=-1)
     return set_node_name(dist, "ViewBackward0" if mm else "CdistBackward0")
+
+
+def _grouped_mm(mat_a: Tensor, mat_b: Tensor, offs: Tensor | None = None,
+                bias: Tensor | None = None, out_dtype=None) -> Tensor:
+    """Grouped matrix multiply of mixture-of-experts layers (``F.grouped_mm``): one GEMM per
+    group, the groups cut from a 2-D operand's jagged dimension by the int32 end offsets
+    ``offs``. 2-D ``mat_a`` (tokens, K) and 3-D ``mat_b`` (G, K, N): rows ``offs[i-1]:offs[i]``
+    times ``mat_b[i]`` (rows past ``offs[-1]`` give zeros); 3-D and 2-D: ``mat_a[i]`` times
+    columns ``offs[i-1]:offs[i]``; 2-D and 2-D: the shared K is cut, giving (G, M, N); 3-D and
+    3-D (no ``offs``): a batched matmul. Written from slices and matmuls, so it is
+    differentiable; its node is named ``GroupedMmBackward0`` as torch's.
+
+    Example:
+        >>> offs = ember.tensor([1, 3], dtype=ember.int32)
+        >>> ember.nn.functional.grouped_mm(ember.ones(3, 4), ember.ones(2, 4, 4), offs=offs).shape
+        torch.Size([3, 4])
+    """
+    from ..shape.joining import cat, stack
+
+    for name, m in (("mat_a", mat_a), ("mat_b", mat_b)):
+        if m._dtype not in (D.float32, D.bfloat16, D.float16):
+            raise RuntimeError(f"Expected {name} to be Float32, BFloat16 or Float16 matrix, got "
+                               f"{_type_title(m._dtype)}")
+    for name, m in (("mat_a", mat_a), ("mat_b", mat_b)):
+        if m.ndim not in (2, 3):
+            raise RuntimeError(f"{name} has to be 2 or 3d")
+    if (offs is None) != (mat_a.ndim == 3 and mat_b.ndim == 3):
+        raise RuntimeError("Have to provide offsets if there is a 2d matrix, or no offset if "
+                           "both matrices are 3d")
+    if offs is not None:
+        if offs._dtype is not D.int32:
+            raise RuntimeError("Offsets have to be int32")
+        if offs.ndim != 1:
+            raise RuntimeError("offs has to be 1D")
+    if mat_a.shape[-1] != mat_b.shape[-2]:
+        raise RuntimeError("contraction dimension of mat_a and mat_b must match")
+    if mat_a.ndim == 3 and mat_b.ndim == 3 and mat_a.shape[0] != mat_b.shape[0] or \
+            offs is not None and 3 in (mat_a.ndim, mat_b.ndim) and \
+            (mat_a if mat_a.ndim == 3 else mat_b).shape[0] != offs.shape[0]:
+        raise RuntimeError("matrix batch sizes have to match")
+    for m in (mat_a, mat_b):  # the kernels' row-major (or column-major) rows: 16-byte aligned
+        st, align = m.stride(), 16 // m.element_size()
+        if st[-2] == 1 and st[-1] >= max(1, m.shape[-2]):
+            lead = st[-1]
+        elif st[-1] == 1 and st[-2] >= max(1, m.shape[-1]):
+            lead = st[-2]
+        else:
+            raise RuntimeError(f"Invalid strides/sizes, got {list(st)} for strides and "
+                               f"{list(m.shape)} for sizes")
+        if lead % align:
+            raise RuntimeError("strides should be multiple of 16 bytes")
+    if out_dtype is not None and out_dtype is not mat_a._dtype:
+        raise RuntimeError("Grouped gemm output dtype must match `mat_a` dtype")
+    if bias is not None:
+        raise RuntimeError("Bias not supported yet")
+    if mat_a._dtype is not mat_b._dtype:
+        c10 = {D.float32: "float", D.bfloat16: "c10::BFloat16", D.float16: "c10::Half"}
+        raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: "
+                           f"{c10[mat_a._dtype]} != {c10[mat_b._dtype]}")
+    if offs is None:
+        return set_node_name(mat_a.matmul(mat_b), "GroupedMmBackward0")
+    ends = [int(e) for e in offs.tolist()]
+    bounds = list(zip([0] + ends[:-1], ends))
+    if mat_a.ndim == 2 and mat_b.ndim == 3:
+        parts = [mat_a[s:e].matmul(mat_b[i]) for i, (s, e) in enumerate(bounds)]
+        rest = mat_a.shape[0] - (ends[-1] if ends else 0)
+        if rest > 0:
+            parts.append(mat_a.new_zeros((rest, mat_b.shape[-1])))
+        out = cat(parts, 0)
+    elif mat_a.ndim == 3:
+        parts = [mat_a[i].matmul(mat_b[:, s:e]) for i, (s, e) in enumerate(bounds)]
+        rest = mat_b.shape[-1] - (ends[-1] if ends else 0)
+        if rest > 0:
+            parts.append(mat_a.new_zeros((mat_a.shape[1], rest)))
+        out = cat(parts, 1)
+    else:
+        out = stack([mat_a[:, s:e].matmul(mat_b[s:e]) for s, e in bounds])
+    return set_node_name(out, "GroupedMmBackward0")
 
 
 def inner(input: Tensor, other: Tensor, *, out=None) -> Tensor:

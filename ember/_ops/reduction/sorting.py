@@ -108,6 +108,43 @@ def _argsort(x: np.ndarray, dim: int, descending: bool) -> np.ndarray:
     return n - 1 - np.flip(np.argsort(rev, axis=dim, kind="stable"), dim)
 
 
+_RADIX_MIN = 32768  # torch's GRAIN_SIZE: from here its 1-D integer ascending sort is a radix sort
+_EMULATED_MAX = 1 << 14  # elements of tied rows re-sorted in Python per call, at most (~25 ms)
+
+
+def _sort_order(x, dim: int, descending: bool, stable: bool):
+    """The order torch's CPU ``sort``/``argsort`` gives. With ``stable=False`` torch sorts each
+    row with the C++ ``std::sort`` (an introsort: not stable past 16 elements), so among equal
+    values the indices come out in the order that algorithm leaves them; MoE dispatchers that
+    ``argsort`` expert ids see it. Rows without ties come out the same either way; rows with
+    ties are re-sorted with the same algorithm (``_topk_order``), except where torch itself
+    takes a stable path (a 1-D integer ascending sort of at least 32768 elements: a radix
+    sort) and where the tied rows hold more than ``_EMULATED_MAX`` elements in all (the
+    stable order is kept there, to keep the sort fast)."""
+    order = _argsort(x, dim, descending)
+    n = x.shape[dim]
+    if stable or n <= 16 or type(x) is not np.ndarray or x.dtype.kind == "c":
+        return order
+    if x.ndim == 1 and not descending and n >= _RADIX_MIN and x.dtype.kind in "iu":
+        return order
+    rows = np.moveaxis(x, dim, -1).reshape(-1, n)
+    ordered = np.take_along_axis(rows, np.moveaxis(order, dim, -1).reshape(-1, n), axis=1)
+    same = ordered[:, 1:] == ordered[:, :-1]
+    if ordered.dtype.kind == "f":
+        same |= np.isnan(ordered[:, 1:]) & np.isnan(ordered[:, :-1])
+    tied = np.flatnonzero(same.any(axis=1))
+    if not tied.size or tied.size * n > _EMULATED_MAX:
+        return order  # (past the cap the pure-Python introsort costs more than a second)
+    from ._topk_order import _Row
+
+    flat = np.moveaxis(order, dim, -1).reshape(-1, n).copy()
+    for r in tied.tolist():
+        row = _Row(rows[r].tolist(), descending)
+        row.sort(0, n)
+        flat[r] = [i for _, i in row.a]
+    return np.moveaxis(flat.reshape(np.moveaxis(order, dim, -1).shape), -1, dim)
+
+
 def _leading_order(x, dim: int, m: int, descending: bool):
     """The first ``m`` positions of ``_argsort(x, dim, descending)``. For small ``m`` (topk's
     usual case) a partition finds them without sorting the whole axis: the candidates are put
@@ -150,7 +187,8 @@ def _gather(input: Tensor, dim: int, idx: np.ndarray, name: str) -> Tensor:
 
 def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False, *,
          out=None):
-    """Sorted values and their original indices along ``dim`` (a stable sort).
+    """Sorted values and their original indices along ``dim``; among equal values, the
+    indices come in torch's order (``std::sort``'s unless ``stable=True``).
 
     Example:
         >>> ember.tensor([3., 1., 2.]).sort()
@@ -164,7 +202,7 @@ def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = 
         result = sort_type(input.clone(), _long(xp_of(input._data).zeros((), np.int64)))
     else:
         dim = wrap_dim(dim, input.ndim)
-        idx = _argsort(input._data, dim, descending)
+        idx = _sort_order(input._data, dim, descending, stable)
         result = sort_type(_gather(input, dim, idx, "SortBackward0"), _long(idx))
     return result if out is None else _write_pair_out(result, out, sort_out_type)
 
@@ -177,12 +215,12 @@ def argsort(input: Tensor, dim: int = -1, descending: bool = False,
     if input.ndim == 0:
         return _long(xp_of(input._data).zeros((), np.int64))
     dim = wrap_dim(dim, input.ndim)
-    return _long(_argsort(input._data, dim, descending))
+    return _long(_sort_order(input._data, dim, descending, stable))
 
 
 def msort(input: Tensor) -> Tensor:
     """``sort(input, dim=0).values``."""
-    return sort(input, 0).values
+    return sort(input, 0, stable=True).values  # (the values do not depend on the tie order)
 
 
 def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True, *,

@@ -42,23 +42,44 @@ _EPS = float(np.finfo(np.float32).eps)
 
 class _PartialWrapper:
     """A class with some constructor arguments bound (``Observer.with_args(...)``); calling it
-    makes a fresh instance, as a qconfig does once per module."""
+    makes a fresh instance, as a qconfig does once per module. ``callable_args`` are
+    arguments computed by a call each time (``with_callable_args``); the repr shows them after
+    the partial, as torch's does (``functools.partial(<class ...>, dtype=torch.qint8){}``).
+
+    Example:
+        >>> MinMaxObserver.with_args(dtype=ember.qint8)().dtype
+        torch.qint8
+    """
 
     def __init__(self, p):
         self.p = p
+        self.callable_args = {}
 
-    def __call__(self, *args, **kwargs):
-        return self.p(*args, **kwargs)
+    def __call__(self, *args, **keywords):
+        for arg_name, make in self.callable_args.items():
+            if arg_name not in keywords:
+                keywords = {**keywords, arg_name: make()}
+        return self.p(*args, **keywords)
 
     def __repr__(self):
-        return repr(self.p)
+        return repr(self.p) + repr(self.callable_args)
 
     def with_args(self, **kwargs):
-        return _PartialWrapper(functools.partial(self.p, **kwargs))
+        return _with_args(self, **kwargs)
+
+    def with_callable_args(self, **kwargs):
+        result = _PartialWrapper(p=self.p)
+        result.callable_args = {**self.callable_args, **kwargs}
+        return result
 
 
 def _with_args(cls_or_self, **kwargs):
     return _PartialWrapper(functools.partial(cls_or_self, **kwargs))
+
+
+def _with_callable_args(cls_or_self, **kwargs):
+    result = _PartialWrapper(functools.partial(cls_or_self))
+    return result.with_callable_args(**kwargs)
 
 
 def _t(arr, dtype) -> Tensor:
@@ -76,6 +97,7 @@ class ObserverBase(Module):
     """
 
     with_args = classmethod(_with_args)
+    with_callable_args = classmethod(_with_callable_args)
 
     def __init__(self, dtype, is_dynamic: bool = False):
         super().__init__()
