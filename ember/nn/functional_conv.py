@@ -299,12 +299,27 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
         raise RuntimeError(f"Input and output sizes should be greater than 0, but got input "
                            f"({sizes(in_size)}){joint}output ({sizes(out_size)})")
     # torch's upsampling kernels are for floats, plus uint8 in the nearest modes (label maps
-    # and images stored as bytes); nearest only gathers, so uint8 comes out exact here too.
-    # (torch's uint8 bilinear/bicubic use fixed-point weights, not float-then-round: not here)
+    # and images stored as bytes; nearest only gathers, so uint8 comes out exact here too) and
+    # in 4-D bilinear/bicubic/lanczos, whose fixed-point separable passes are emulated exactly
+    if input._dtype == D.uint8 and nd == 2 and mode in ("bilinear", "bicubic", "lanczos"):
+        return _interpolate_uint8(input, out_size, scales, mode, bool(align_corners), antialias)
     nearest_bytes = mode.startswith("nearest") and input._dtype == D.uint8
     if input._dtype.category != D._FLOAT and not nearest_bytes:
-        kernel = "nearest" if mode.startswith("nearest") else mode
-        raise not_implemented_for(f"upsample_{kernel}{nd}d", input._dtype)
+        # the CPU kernel torch names: its 2-D nearest/bilinear go through the channels_last
+        # kernels, the rest fail where the weights are computed (area: in the adaptive pool)
+        kernel = mode.replace("-exact", "")
+        if antialias:
+            kernel = "compute_index_ranges_weights"
+        elif mode == "area":
+            kernel = "adaptive_avg_pool3d_cpu" if nd == 3 else "adaptive_avg_pool2d"
+        elif nd == 2 and kernel in ("nearest", "bilinear"):
+            kernel = f"upsample_{kernel}2d_channels_last"
+        else:
+            kernel = "compute_indices_weights_" + {"bicubic": "cubic", "nearest": "nearest"}.get(
+                kernel, "linear")
+        raise not_implemented_for(kernel, input._dtype)
+    if antialias and input._dtype in (D.float16, D.bfloat16):  # float32/float64 kernels only
+        raise not_implemented_for("compute_index_ranges_weights", input._dtype)
     if mode == "area":
         return (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d)[nd - 1](
             input, out_size)
@@ -352,6 +367,22 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
         aa = "Aa" if antialias else ""
         out.grad_fn._name = f"Upsample{kind}{nd}D{aa}Backward0"
     return out
+
+
+def _interpolate_uint8(input: Tensor, out_size, scales, mode, align_corners, antialias):
+    """``interpolate`` of a 4-D uint8 tensor in torch's integer arithmetic (no gradient: an
+    integer tensor never requires one); the output keeps a channels_last input's layout."""
+    from ._interpolate_uint8 import resize_uint8
+
+    data = input._data
+    shape = tuple(input.shape[:2]) + tuple(out_size)
+    if isinstance(data, MetaArray):
+        return Tensor._make(meta_array(shape, data.dtype))
+    xp = get_array_module(data)
+    out = resize_uint8(np.asarray(data if xp is np else xp.asnumpy(data)), tuple(out_size),
+                       mode, align_corners, tuple(scales), antialias)
+    out = dense_in_format(out, channels_last_of(data))
+    return Tensor._make(out if xp is np else xp.asarray(out))
 
 
 def upsample(input: Tensor, size=None, scale_factor=None, mode: str = "nearest",

@@ -187,6 +187,8 @@ def scatter(input: Tensor, dim: int, index: Tensor, src=None, *, value=None,
         src = value
     if src is None:
         raise TypeError("scatter() missing 1 required argument: 'src' or 'value'")
+    if type(src) is int:
+        D.check_int_scalar(src)  # past 64 bits: torch's OverflowError
     if reduce is not None and isinstance(src, Tensor):
         _warn_reduce_with_tensor_src()
     out = _scatter(input, dim, index, src, src, reduce, "scatter")
@@ -373,6 +375,8 @@ def index_fill(input: Tensor, dim: int, index: Tensor, value) -> Tensor:
     full = _vector_index(input, dim, index, "index_fill")
     if input._dtype in D.SHELL:
         refuse_shell("index_fill", input._dtype)
+    if type(value) is int:
+        D.check_int_scalar(value)  # past 64 bits: torch's OverflowError
     # torch's index_fill.int_Tensor overload records IndexFillBackward1
     return _named(IndexPut.apply(input, value, idx=_full_index(full)),
                   "IndexFillBackward1" if isinstance(value, Tensor) else "IndexFillBackward0")
@@ -397,7 +401,15 @@ def index_put(input: Tensor, indices, values, accumulate: bool = False) -> Tenso
         refuse_shell("index_put", input._dtype)
     if not isinstance(values, Tensor):
         values = Tensor._make(np.asarray(values, dtype=input._data.dtype), input._dtype)
-    elif values._dtype is not input._dtype:
+    elif (not accumulate and len(indices) == 1 and indices[0]._dtype in (D.bool, D.uint8)
+          and values.numel() == 1 and values.device.type == "cpu"):
+        # torch writes a lone mask with one value through ``masked_fill_``: the value is cast
+        # to ``input``'s dtype (so an int64 label map takes ``tensor(255.)``), a uint8 mask fails
+        if indices[0]._dtype is D.uint8:
+            raise RuntimeError("masked_fill_ only supports boolean masks, but got mask with "
+                               "dtype unsigned char")
+        values = values.to(input._dtype)
+    if values._dtype is not input._dtype:
         raise RuntimeError(f"Index put requires the source and destination dtypes match, got "
                            f"{_type_title(input._dtype)} for the destination and "
                            f"{_type_title(values._dtype)} for the source.")

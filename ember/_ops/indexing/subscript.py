@@ -51,6 +51,8 @@ _UINT8_WARNING = ("indexing with dtype torch.uint8 is now deprecated, please use
                   "torch.bool instead.")
 
 
+# the index tensors torch takes (int16, int8 and the wider unsigned types are refused)
+_INDEX_DTYPES = frozenset(np.dtype(t) for t in (np.int64, np.int32, np.uint8, np.bool_))
 _SEQUENCE_TYPES = frozenset((list, tuple, range, np.ndarray))
 _SCALAR_TYPES = frozenset((int, float, bool, complex, slice, type(None), type(Ellipsis)))
 
@@ -261,7 +263,7 @@ def parse_index(shape: tuple, index, xp=np, warn_uint8: bool = True) -> _Index:
             res += 1
         elif isinstance(item, (Tensor, np.ndarray)):
             arr = item._data if isinstance(item, Tensor) else item
-            if arr.dtype.kind not in "iub":
+            if arr.dtype not in _INDEX_DTYPES:
                 raise IndexError("tensors used as indices must be long, int, byte or bool "
                                  "tensors")
             n_adv += 1

@@ -11,6 +11,7 @@ pooling's second-order path goes through a gather/scatter pair on the argmax ind
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -540,6 +541,16 @@ def max_pool3d_with_indices(input: Tensor, kernel_size, stride=None, padding=0, 
     return max_pool3d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
 
 
+def _avg_pool_dtype(input, nd: int) -> None:
+    """torch's CPU average pooling takes float32/float64 and int64 (not the smaller integers:
+    ``img.float()`` first), and float16/bfloat16 in 1-d and 2-d only."""
+    if isinstance(input, Tensor):
+        dt = input._dtype
+        if not (dt in (D.float32, D.float64, D.int64)
+                or (nd < 3 and dt in (D.float16, D.bfloat16))):
+            raise not_implemented_for("avg_pool3d_out_frame" if nd == 3 else "avg_pool2d", dt)
+
+
 def _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad,
               divisor_override, nd, name):
     if input.is_quantized:
@@ -548,7 +559,7 @@ def _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad,
         return _quantized_ops.pool(_avg_pool, input, f"aten::{name}", kernel_size, stride,
                                    padding, ceil_mode, count_include_pad, divisor_override, nd,
                                    name)
-    _pool_dtype(input, "avg_pool2d" if nd == 1 else name, ints=True)
+    _avg_pool_dtype(input, nd)
     x, unbatched, ksize, stride, pad, _, osize = _prepare(
         input, kernel_size, stride, padding, 1, ceil_mode, nd, name)
     if divisor_override is not None and divisor_override == 0:
@@ -651,11 +662,13 @@ def _fractional_max_pool(input, kernel_size, output_size, output_ratio, return_i
     if output_size is None and output_ratio is None:
         raise ValueError(f"{name} requires specifying either an output_size or an output_ratio")
     if output_size is None:
-        # len() of a plain float raises TypeError, as it does in PyTorch's functional
-        if len(output_ratio) > nd:
+        # as torch's functional: the 2-d form takes len() (a plain float raises TypeError),
+        # the 3-d form repeats a scalar ratio; a too-short sequence fails on indexing (the
+        # nn.FractionalMaxPool modules expand a scalar ratio first)
+        if nd == 2 and len(output_ratio) > nd:
             raise ValueError(f"{name} requires output_ratio to either be a single Int or tuple "
                              "of Ints.")
-        ratio = tuple(output_ratio) * (nd if len(output_ratio) == 1 else 1)
+        ratio = tuple(output_ratio) if isinstance(output_ratio, Iterable) else (output_ratio,) * nd
         output_size = [int(input.size(a - nd) * ratio[a]) for a in range(nd)]
     if _random_samples is None:
         from ... import _random
@@ -735,7 +748,7 @@ def fractional_max_pool2d(input: Tensor, kernel_size, output_size=None, output_r
     ``output_size`` or ``input size * output_ratio``.
 
     Example:
-        >>> F.fractional_max_pool2d(ember.randn(1, 2, 9, 9), 3, output_ratio=0.5).shape
+        >>> F.fractional_max_pool2d(ember.randn(1, 2, 9, 9), 3, output_ratio=(0.5, 0.5)).shape
         torch.Size([1, 2, 4, 4])
     """
     return _fractional_max_pool(input, kernel_size, output_size, output_ratio, return_indices,

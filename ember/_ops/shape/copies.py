@@ -14,7 +14,7 @@ from ..._backend import asarray_like, to_numpy
 from ..._backend import get_array_module as xp_of
 from ..._layout import channels_last_of, dense_in_format, like_layout, row_major
 from ..._tensor import Tensor
-from .._core import Op, tie_to, wrap_dim, wrap_dims
+from .._core import Op, set_node_name, tie_to, wrap_dim, wrap_dims
 from .._dispatch import refuse, refuse_shell
 from ..indexing.subscript import AdvancedIndex, BasicIndex, BasicIndexBackward
 from ..inplace import apply_inplace
@@ -42,8 +42,9 @@ def flip(input: Tensor, dims) -> Tensor:
         >>> ember.arange(4).flip(0)
         tensor([3, 2, 1, 0])
     """
-    if isinstance(dims, int):
-        raise TypeError("flip(): argument 'dims' (position 2) must be tuple of ints, not int; "
+    if isinstance(dims, (int, np.integer)):
+        raise TypeError("flip(): argument 'dims' (position 2) must be tuple of ints, not "
+                        f"{'int' if type(dims) is int else 'numpy.' + type(dims).__name__}; "
                         "write flip(t, (0,)) or t.flip(0)")
     dims = tuple(dims)
     dims = wrap_dims(dims, input.ndim) if dims else ()
@@ -75,7 +76,7 @@ def _flip_method(self: Tensor, *dims, **kwargs) -> Tensor:
         raise TypeError('flip() missing 1 required positional arguments: "dims"')
     elif len(dims) == 1 and not isinstance(dims[0], int):
         dims = dims[0]
-    return flip(self, (dims,) if isinstance(dims, int) else dims)
+    return flip(self, (dims,) if isinstance(dims, (int, np.integer)) else dims)
 
 
 def fliplr(input: Tensor) -> Tensor:
@@ -108,9 +109,10 @@ class Roll(Op):
 
 def roll(input: Tensor, shifts, dims=None) -> Tensor:
     """Shift elements cyclically along ``dims`` (or over the flattened tensor)."""
-    shifts = (shifts,) if isinstance(shifts, int) else tuple(int(s) for s in shifts)
+    shifts = (shifts,) if isinstance(shifts, (int, np.integer)) else \
+        tuple(int(s) for s in shifts)
     if dims is not None:
-        dims = (dims,) if isinstance(dims, int) else tuple(dims)
+        dims = (dims,) if isinstance(dims, (int, np.integer)) else tuple(dims)
         if len(shifts) != len(dims):
             raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, "
                                f"dims:{len(dims)}")
@@ -377,6 +379,12 @@ def pad(input: Tensor, pad, mode: str = "constant", value: float | None = None) 
         tied = mode != "circular" and out is input
         out = (_TiedIndex if tied else AdvancedIndex).apply(
             out, index=(slice(None),) * d + (index,), unique=False)
+    if out is input:  # all-zero pads: still a new tensor, as torch's kernels give
+        out = input.clone()
+    if mode != "circular" and out.grad_fn is not None:
+        # torch's node on top: ReflectionPad2DBackward0, ReplicationPad1DBackward0, ...
+        kind = "Reflection" if mode == "reflect" else "Replication"
+        set_node_name(out, f"{kind}Pad{k}DBackward0")
     return out
 
 

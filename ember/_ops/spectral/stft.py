@@ -156,6 +156,9 @@ def stft(input: Tensor, n_fft: int, hop_length: int | None = None,
         raise RuntimeError(f"stft: expected 0 < win_length <= n_fft, but got "
                            f"win_length={win_length}")
     win = _window_of(window, n_fft, win_length, "stft", x)
+    if x._dtype in (D.float16, D.bfloat16):  # torch's CPU FFT kernels: float32/float64 only
+        raise RuntimeError(f"MKL FFT doesn't support tensors of type: {_type_title(x._dtype)} "
+                           "(convert the signal with .float() first)")
     if align_to_window:  # frames start where their windows do: count them by win_length
         left = (n_fft - win_length) // 2
         n_frames = 1 + (length - win_length) // hop

@@ -182,8 +182,9 @@ class RNNBase(Module):
     def _check_input(self, input: Tensor) -> bool:
         self._check_dtype(input)
         if input.dim() not in (2, 3):
+            what = "D tensor" if self.mode.startswith("RNN") else "D"  # torch's wording per class
             raise ValueError(f"{self._get_name()}: Expected input to be 2D or 3D, got "
-                             f"{input.dim()}D tensor instead")
+                             f"{input.dim()}{what} instead")
         if input.shape[-1] != self.input_size:
             raise RuntimeError(f"input.size(-1) must be equal to input_size. Expected "
                                f"{self.input_size}, got {input.shape[-1]}")

@@ -40,6 +40,16 @@ def _blur_args(kernel_size, sigma) -> tuple[list[int], list[float]]:
     return kernel_size, sigma
 
 
+def _check_reflect_pad(shape, px: int, py: int) -> None:
+    """torchvision pads the (1, C, H, W) batch with ``F.pad(mode="reflect")``, which refuses a
+    kernel half-width not smaller than the image: run that check (on a meta tensor, no data)."""
+    from ... import empty
+    from ...nn import functional as F
+
+    shape4 = (1,) * max(0, 4 - len(shape)) + tuple(shape)
+    F.pad(empty(shape4, device="meta"), [px, px, py, py], mode="reflect")
+
+
 def gaussian_blur(img, kernel_size: list[int], sigma: list[float] | None = None):
     """Blur with a Gaussian of odd ``kernel_size`` [kx, ky] and ``sigma`` [sx, sy]; borders
     are reflected. ``sigma`` defaults to ``0.15 * k + 0.35`` per axis.
@@ -61,6 +71,7 @@ def gaussian_blur(img, kernel_size: list[int], sigma: list[float] | None = None)
     ky = TO.gaussian_kernel1d(kernel_size[1], sigma[1], work)
     kernel = (ky[:, None] * kx[None, :]).astype(work)
     px, py = kernel_size[0] // 2, kernel_size[1] // 2
+    _check_reflect_pad(arr.shape, px, py)
     widths = [(0, 0)] * (arr.ndim - 2) + [(py, py), (px, px)]
     padded = np.pad(arr.astype(work), widths, mode="reflect")
     out = TO.depthwise_conv(padded, kernel)

@@ -53,6 +53,7 @@ from ._random_color import (
     RandomPosterize,
     RandomSolarize,
 )
+from ._temporal import UniformTemporalSubsample
 from ._transform import Transform
 from ._transforms import (
     CenterCrop,
@@ -96,4 +97,4 @@ __all__ = ["functional", "InterpolationMode", "Transform", "CenterCrop", "ClampB
            "RandomAutocontrast", "RandomEqualize", "PILToTensor", "ToPILImage"]
 __all__ += ["ElasticTransform", "GaussianNoise", "RandomOrder", "FiveCrop", "TenCrop",
             "LinearTransformation", "JPEG",
-            "ToTensor", "ConvertImageDtype"]
+            "ToTensor", "ConvertImageDtype", "UniformTemporalSubsample"]

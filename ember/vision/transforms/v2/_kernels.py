@@ -29,8 +29,6 @@ import functools
 import inspect
 import re
 
-import numpy as np
-
 from .... import _dtype as D
 from ...._tensor import Tensor
 from ... import tv_tensors
@@ -628,12 +626,13 @@ def uniform_temporal_subsample_video(video: Tensor, num_samples: int) -> Tensor:
         >>> uniform_temporal_subsample_video(ember.arange(10.).reshape(10, 1, 1, 1), 4).flatten()
         tensor([0., 3., 6., 9.])
     """
-    from .... import tensor as _tensor
+    from .... import linspace
 
     video = _plain(video)
-    frames = int(video.shape[-4])
-    picks = np.linspace(0, frames - 1, num_samples, dtype=np.float32).astype(np.int64)
-    return video.index_select(-4, _tensor(picks.tolist(), dtype=D.int64))
+    # torch's float32 linspace, truncated (NumPy's float32 linspace rounds differently and
+    # picks other frames now and then, e.g. 3 frames subsampled to 15)
+    picks = linspace(0, int(video.shape[-4]) - 1, num_samples).long()
+    return video.index_select(-4, picks)
 
 
 # --- sizes of the other types ----------------------------------------------------------------

@@ -115,6 +115,10 @@ def _to_pure_tensor(inpt: Tensor) -> Tensor:
 
 
 def _scale_dtype(image: Tensor, dtype) -> Tensor:
+    if not image.is_floating_point() and D.to_dtype(dtype).is_floating_point:
+        # v2 multiplies by the reciprocal (v1 divides): 207 / 255 and 207 * (1 / 255) differ
+        # in float32's last bit
+        return image.to(dtype).mul_(1.0 / float(np.iinfo(image._data.dtype).max))
     return _F1.convert_image_dtype(image, dtype)
 
 
@@ -410,19 +414,28 @@ def resize(inpt, size, interpolation=InterpolationMode.BILINEAR, max_size=None,
 
 def _resize_image(img, size, interpolation, max_size, antialias):
     mode = _interp(interpolation)
-    # torchvision resizes uint8 tensors with torch's own uint8 kernels (not in float): bilinear,
-    # and bicubic when antialiased, are emulated exactly; the rest go through the v1 kernels
-    kernel = {InterpolationMode.BILINEAR: "bilinear",
-              InterpolationMode.BICUBIC: "bicubic" if antialias else None}.get(mode)
-    if isinstance(img, Tensor) and img.dtype == D.uint8 and kernel and img.ndim >= 2:
+    if isinstance(img, Tensor) and mode == InterpolationMode.LANCZOS and not antialias:
+        raise ValueError("InterpolationMode.LANCZOS requires antialias=True")
+    # torchvision resizes uint8 tensors with torch's own uint8 kernels (not in float), which
+    # ``interpolate`` emulates exactly; lanczos tensors of other dtypes in float32 (rounded
+    # back); the rest go through the v1 kernels
+    kernel = {InterpolationMode.BILINEAR: "bilinear", InterpolationMode.BICUBIC: "bicubic",
+              InterpolationMode.LANCZOS: "lanczos"}.get(mode)
+    if isinstance(img, Tensor) and img.ndim >= 3 and (
+            (img.dtype == D.uint8 and kernel) or mode == InterpolationMode.LANCZOS):
+        from .... import nn
+
         h, w = int(img.shape[-2]), int(img.shape[-1])
         oh, ow = _F1._output_size(h, w, size, max_size)
-        if (oh, ow) == (h, w):
+        if (oh, ow) == (h, w) or img.numel() == 0:
             return img
-        from .... import from_numpy
-        from ._resize_uint8 import resize_uint8
-
-        return from_numpy(resize_uint8(np.asarray(img.numpy()), oh, ow, kernel, bool(antialias)))
+        native = img.dtype in (D.uint8, D.float32, D.float64)
+        x = img.reshape(-1, *img.shape[-3:])
+        out = nn.functional.interpolate(x if native else x.float(), size=[oh, ow], mode=kernel,
+                                        align_corners=False, antialias=bool(antialias))
+        if not native:
+            out = (out if img.dtype.is_floating_point else out.round_()).to(img.dtype)
+        return out.reshape(*img.shape[:-2], oh, ow)
     return _F1.resize(img, size, interpolation, max_size, antialias=antialias)
 
 
@@ -1209,6 +1222,33 @@ def jpeg(image, quality: int):
 __all__ += ["jpeg"]
 
 
+def uniform_temporal_subsample(inpt, num_samples: int):
+    """``num_samples`` frames of a video ``(..., T, C, H, W)`` (a ``Video`` or plain tensor)
+    spread evenly from the first to the last, as torchvision picks them
+    (``linspace(0, T - 1, num_samples).long()``).
+
+    Example:
+        >>> uniform_temporal_subsample(tv_tensors.Video(ember.zeros(10, 3, 2, 2)), 4).shape
+        ember.Size([4, 3, 2, 2])
+    """
+    from ._kernels import uniform_temporal_subsample_video
+
+    return _like(uniform_temporal_subsample_video(_plain(inpt), num_samples), inpt)
+
+
+def get_num_frames(inpt) -> int:
+    """The number of frames ``T`` of a video ``(..., T, C, H, W)``.
+
+    Example:
+        >>> get_num_frames(tv_tensors.Video(ember.zeros(5, 3, 2, 2)))
+        5
+    """
+    return int(_plain(inpt).shape[-4])
+
+
+__all__ += ["uniform_temporal_subsample", "get_num_frames"]
+
+
 # --- one kernel table: each functional looks up (functional, type of its input) -------------
 # The letters name the built-in input types each functional serves, in torchvision's order
 # (I Image, T plain Tensor, P PIL image, M Mask, K KeyPoints, B BoundingBoxes, V Video); the
@@ -1226,7 +1266,8 @@ _SERVED = {
     "solarize": "ITPV", "gaussian_blur": "ITPV", "erase": "ITPV", "five_crop": "ITPV",
     "ten_crop": "ITPV", "get_dimensions": "ITPV", "gaussian_noise": "ITVP", "jpeg": "ITVP",
     "normalize": "ITV", "rgb_to_grayscale": "ITP",
-    "to_dtype": "ITVMBK", "get_size": "ITPVMBK",
+    "to_dtype": "ITVMBK", "get_size": "ITPVMBK", "uniform_temporal_subsample": "VT",
+    "get_num_frames": "VT",
 }
 for _name, _codes in _SERVED.items():
     if _name in globals():
