@@ -11,10 +11,12 @@ Example:
 from .._functional_base import InterpolationMode
 from . import functional
 from ._augment import (
+    RGB,
     CutMix,
     GaussianBlur,
     Grayscale,
     MixUp,
+    RandomChannelPermutation,
     RandomErasing,
     RandomGrayscale,
 )
@@ -54,7 +56,16 @@ from ._random_color import (
     RandomSolarize,
 )
 from ._temporal import UniformTemporalSubsample
-from ._transform import Transform
+from ._transform import (
+    Transform,
+    check_type,
+    get_bounding_boxes,
+    get_keypoints,
+    has_all,
+    has_any,
+    query_chw,
+    query_size,
+)
 from ._transforms import (
     CenterCrop,
     ClampBoundingBoxes,
@@ -77,6 +88,7 @@ from ._transforms import (
     RandomZoomOut,
     Resize,
     SanitizeBoundingBoxes,
+    SetClampingMode,
     ToDtype,
     ToImage,
     ToPureTensor,
@@ -98,3 +110,5 @@ __all__ = ["functional", "InterpolationMode", "Transform", "CenterCrop", "ClampB
 __all__ += ["ElasticTransform", "GaussianNoise", "RandomOrder", "FiveCrop", "TenCrop",
             "LinearTransformation", "JPEG",
             "ToTensor", "ConvertImageDtype", "UniformTemporalSubsample"]
+__all__ += ["RGB", "RandomChannelPermutation", "SetClampingMode", "query_chw", "query_size",
+            "check_type", "has_all", "has_any", "get_bounding_boxes", "get_keypoints"]

@@ -21,6 +21,7 @@ from ._transform import (
     _needs_transform,
     _RandomApplyTransform,
     _unflatten,
+    query_chw,
     query_size,
 )
 from ._transforms import _default_labels
@@ -224,6 +225,47 @@ class RandomGrayscale(_RandomApplyTransform):
 
     def extra_repr(self) -> str:
         return f"p={self.p}"
+
+
+
+class RGB(Transform):
+    """Images (plain tensors, ``Image``, PIL) to RGB: a one-channel image gets its channel
+    repeated three times, others are left as they are; videos, masks and boxes pass through
+    (torchvision has no video kernel for it).
+
+    Example:
+        >>> v2.RGB()(tv_tensors.Image(ember.zeros(1, 2, 2))).shape
+        ember.Size([3, 2, 2])
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+
+    def transform(self, inpt, params):
+        from .functional import grayscale_to_rgb
+
+        return grayscale_to_rgb(inpt)
+
+
+class RandomChannelPermutation(Transform):
+    """Randomly reorder the channels of images and videos: one ``randperm(C)`` per call,
+    shared by every image of the sample; masks and boxes pass through.
+
+    Example:
+        >>> v2.RandomChannelPermutation()(tv_tensors.Image(ember.rand(3, 4, 4))).shape
+        ember.Size([3, 4, 4])
+    """
+
+    def make_params(self, flat_inputs):
+        from .... import randperm
+
+        num_channels, *_ = query_chw(flat_inputs)
+        return {"permutation": randperm(num_channels)}
+
+    def transform(self, inpt, params):
+        from .functional import permute_channels
+
+        return permute_channels(inpt, params["permutation"])
 
 
 def _sigma_pair(sigma) -> list[float]:

@@ -573,20 +573,29 @@ def get_num_channels_image(image: Tensor) -> int:
         >>> get_num_channels_image(ember.zeros(3, 4, 5))
         3
     """
-    return _B.get_dimensions(_plain(image))[0]
+    chw = tuple(image.shape[-3:])
+    if len(chw) == 3:
+        return int(chw[0])
+    if len(chw) == 2:
+        return 1
+    raise TypeError(f"Input tensor should have at least two dimensions, but got {len(chw)}")
 
 
 def grayscale_to_rgb_image(image: Tensor) -> Tensor:
-    """A one-channel image repeated into three channels (three-channel images come back as
-    they are).
+    """A one-channel image repeated into three channels (images with three or more channels
+    come back as they are).
 
     Example:
         >>> grayscale_to_rgb_image(ember.zeros(1, 2, 2)).shape
         ember.Size([3, 2, 2])
     """
     image = _plain(image)
-    if int(image.shape[-3]) == 3:
+    channels = int(image.shape[-3])
+    if channels >= 3:
         return image
+    if channels != 1:
+        # torchvision unpacks three channels here and fails the same way
+        raise ValueError(f"not enough values to unpack (expected 3, got {channels})")
     return image.expand(*image.shape[:-3], 3, *image.shape[-2:]).clone()
 
 
@@ -605,7 +614,11 @@ def permute_channels_image(image: Tensor, permutation) -> Tensor:
     if len(permutation) != channels:
         raise ValueError(f"Length of permutation does not match number of channels: "
                          f"{len(permutation)} != {channels}")
-    return image.index_select(-3, _tensor(list(permutation), dtype=D.int64))
+    if isinstance(permutation, Tensor):
+        index = _plain(permutation).to(D.int64)
+    else:
+        index = _tensor([int(k) for k in permutation], dtype=D.int64)
+    return image.index_select(-3, index)
 
 
 def get_num_frames_video(video: Tensor) -> int:

@@ -86,20 +86,113 @@ def _needs_transform(flat: list, types: tuple | None = None) -> list[bool]:
     return needs
 
 
-def query_size(flat: list) -> tuple[int, int]:
-    """``(H, W)`` shared by the image-like leaves (raises if they disagree or none has one)."""
+def _sequence_to_str(seq) -> str:
+    # torchvision's ``sequence_to_str``: "'a', 'b', 'c'"
+    return ", ".join(f"'{item}'" for item in seq)
+
+
+def check_type(obj, types_or_checks: tuple) -> bool:
+    """Whether ``obj`` is an instance of one of ``types_or_checks`` (classes, or predicates
+    taking ``obj``).
+
+    Example:
+        >>> v2.check_type(tv_tensors.Mask(ember.zeros(2, 2)), (tv_tensors.Image, tv_tensors.Mask))
+        True
+    """
+    return _is_transformed_type(obj, types_or_checks)
+
+
+def has_any(flat_inputs: list, *types_or_checks) -> bool:
+    """Whether any leaf of ``flat_inputs`` matches any of ``types_or_checks``.
+
+    Example:
+        >>> v2.has_any([ember.zeros(3), "label"], tv_tensors.Image, str)
+        True
+    """
+    return any(check_type(x, types_or_checks) for x in flat_inputs)
+
+
+def has_all(flat_inputs: list, *types_or_checks) -> bool:
+    """Whether every one of ``types_or_checks`` is matched by some leaf of ``flat_inputs``.
+
+    Example:
+        >>> v2.has_all([tv_tensors.Image(ember.zeros(1, 2, 2)), "label"], tv_tensors.Image, str)
+        True
+    """
+    return all(any(check_type(x, (check,)) for x in flat_inputs) for check in types_or_checks)
+
+
+def get_bounding_boxes(flat_inputs: list) -> tv_tensors.BoundingBoxes:
+    """The first ``BoundingBoxes`` among ``flat_inputs`` (``ValueError`` if there is none).
+
+    Example:
+        >>> v2.get_bounding_boxes([img, boxes, labels]) is boxes
+        True
+    """
+    for x in flat_inputs:
+        if isinstance(x, tv_tensors.BoundingBoxes):
+            return x
+    raise ValueError("No bounding boxes were found in the sample")
+
+
+def get_keypoints(flat_inputs: list) -> tv_tensors.KeyPoints:
+    """The first ``KeyPoints`` among ``flat_inputs`` (``ValueError`` if there is none).
+
+    Example:
+        >>> v2.get_keypoints([img, points]) is points
+        True
+    """
+    for x in flat_inputs:
+        if isinstance(x, tv_tensors.KeyPoints):
+            return x
+    raise ValueError("No keypoints were found in the sample")
+
+
+def query_chw(flat_inputs: list) -> tuple[int, int, int]:
+    """``(C, H, W)`` shared by the images and videos (plain tensors, ``Image``, ``Video``, PIL
+    images) among ``flat_inputs``; raises if they disagree or there is none.
+
+    Example:
+        >>> v2.query_chw([tv_tensors.Image(ember.zeros(3, 4, 5)), "label"])
+        (3, 4, 5)
+    """
+    from .functional import get_dimensions
+
+    chws = {tuple(get_dimensions(x)) for x in flat_inputs
+            if isinstance(x, (tv_tensors.Image, tv_tensors.Video))
+            or _is_pure_tensor(x) or _is_pil_image(x)}
+    if not chws:
+        raise TypeError("No image or video was found in the sample")
+    if len(chws) > 1:
+        raise ValueError(f"Found multiple CxHxW dimensions in the sample: "
+                         f"{_sequence_to_str(sorted(chws))}")
+    c, h, w = chws.pop()
+    return c, h, w
+
+
+def query_size(flat_inputs: list) -> tuple[int, int]:
+    """``(H, W)`` shared by the image-like leaves of ``flat_inputs`` (images, videos, masks,
+    box and key-point canvases); raises if they disagree or there is none.
+
+    Example:
+        >>> v2.query_size([tv_tensors.Mask(ember.zeros(4, 5)), "label"])
+        (4, 5)
+    """
     from .functional import get_size
 
-    sizes = {tuple(get_size(x)) for x in flat
+    sizes = {tuple(get_size(x)) for x in flat_inputs
              if isinstance(x, (tv_tensors.Image, tv_tensors.Video, tv_tensors.Mask,
                                tv_tensors.BoundingBoxes, tv_tensors.KeyPoints))
              or _is_pure_tensor(x) or _is_pil_image(x)}
     if not sizes:
-        raise TypeError("No image, video, mask or bounding box was found in the sample")
+        # torchvision's wording, typo included
+        raise TypeError("No image, video, mask, bounding box of keypoint was found in the "
+                        "sample")
     if len(sizes) > 1:
         raise ValueError(f"Found multiple HxW dimensions in the sample: "
-                         f"{sorted(sizes)}")
-    return sizes.pop()
+                         f"{_sequence_to_str(sorted(sizes))}")
+    h, w = sizes.pop()
+    return h, w
 
 
 class Transform(Module):

@@ -684,6 +684,35 @@ class ClampBoundingBoxes(Transform):
         return f"clamping_mode={self.clamping_mode}"
 
 
+class SetClampingMode(Transform):
+    """Set the ``clamping_mode`` (``"soft"``, ``"hard"`` or ``None``) of every
+    ``BoundingBoxes`` of the sample, for the transforms that follow; the boxes are copied,
+    other leaves pass through.
+
+    Example:
+        >>> boxes = v2.SetClampingMode("hard")(boxes)
+        >>> boxes.clamping_mode
+        'hard'
+    """
+
+    def __init__(self, clamping_mode) -> None:
+        super().__init__()
+        self.clamping_mode = clamping_mode
+        if self.clamping_mode not in (None, "soft", "hard"):
+            raise ValueError(f"clamping_mode must be soft, hard or None, got {clamping_mode}")
+
+    _transformed_types = (tv_tensors.BoundingBoxes,)
+
+    def transform(self, inpt, params):
+        out = inpt.clone()
+        out.clamping_mode = self.clamping_mode
+        return out
+
+    def extra_repr(self) -> str:
+        # torchvision's repr lists the attribute only when it is a string
+        return "" if self.clamping_mode is None else f"clamping_mode={self.clamping_mode}"
+
+
 class ConvertBoundingBoxFormat(Transform):
     """Rewrite every ``BoundingBoxes`` of the sample in ``format`` (a ``BoundingBoxFormat`` or
     its name); images, masks and other leaves pass through.

@@ -1249,6 +1249,82 @@ def get_num_frames(inpt) -> int:
 __all__ += ["uniform_temporal_subsample", "get_num_frames"]
 
 
+# --- channels -------------------------------------------------------------------------------
+
+def is_pure_tensor(inpt) -> bool:
+    """Whether ``inpt`` is a plain ``Tensor`` (not a tv_tensor).
+
+    Example:
+        >>> is_pure_tensor(ember.zeros(3)), is_pure_tensor(tv_tensors.Mask(ember.zeros(2, 2)))
+        (True, False)
+    """
+    return isinstance(inpt, Tensor) and not isinstance(inpt, tv_tensors.TVTensor)
+
+
+def get_num_channels(inpt) -> int:
+    """The number of channels ``C`` of an image ``(..., C, H, W)`` or video (1 for a bare
+    ``(H, W)`` tensor); PIL images count their bands.
+
+    Example:
+        >>> get_num_channels(tv_tensors.Image(ember.zeros(3, 4, 5)))
+        3
+    """
+    if _is_pil_image(inpt):
+        return _F1.get_image_num_channels(inpt)
+    from ._kernels import get_num_channels_image
+
+    return get_num_channels_image(inpt)
+
+
+def get_image_size(inpt) -> list[int]:
+    """Deprecated: ``[W, H]`` of an image (v1's order); use ``get_size`` (``[H, W]``).
+
+    Example:
+        >>> get_image_size(ember.zeros(3, 4, 5))  # warns
+        [5, 4]
+    """
+    warnings.warn("The function `get_image_size(...)` is deprecated and will be removed in a "
+                  "future release. Instead, please use `get_size(...)` which returns `[h, w]` "
+                  "instead of `[w, h]`.", stacklevel=2)
+    return _F1.get_image_size(inpt if _is_pil_image(inpt) else _plain(inpt))
+
+
+def grayscale_to_rgb(inpt):
+    """Images (plain tensors, ``Image``, PIL) to RGB: one channel repeated three times; images
+    that already have three or more channels come back as they are.
+
+    Example:
+        >>> grayscale_to_rgb(tv_tensors.Image(ember.zeros(1, 2, 2))).shape
+        ember.Size([3, 2, 2])
+    """
+    if _is_pil_image(inpt):
+        return inpt.convert(mode="RGB")
+    from ._kernels import grayscale_to_rgb_image
+
+    return _like(grayscale_to_rgb_image(inpt), inpt)
+
+
+def permute_channels(inpt, permutation):
+    """The channels (dim -3) of an image or video reordered: output channel ``k`` is input
+    channel ``permutation[k]`` (``ValueError`` if its length is not the number of channels).
+
+    Example:
+        >>> permute_channels(ember.arange(3.).reshape(3, 1, 1), [2, 0, 1]).flatten()
+        tensor([2., 0., 1.])
+    """
+    if _is_pil_image(inpt):
+        from ._kernels import permute_channels_image
+
+        return to_pil_image(permute_channels_image(pil_to_tensor(inpt), permutation))
+    from ._kernels import permute_channels_image
+
+    return _like(permute_channels_image(inpt, permutation), inpt)
+
+
+__all__ += ["is_pure_tensor", "get_num_channels", "get_image_num_channels", "get_image_size",
+            "grayscale_to_rgb", "permute_channels"]
+
+
 # --- one kernel table: each functional looks up (functional, type of its input) -------------
 # The letters name the built-in input types each functional serves, in torchvision's order
 # (I Image, T plain Tensor, P PIL image, M Mask, K KeyPoints, B BoundingBoxes, V Video); the
@@ -1267,7 +1343,8 @@ _SERVED = {
     "ten_crop": "ITPV", "get_dimensions": "ITPV", "gaussian_noise": "ITVP", "jpeg": "ITVP",
     "normalize": "ITV", "rgb_to_grayscale": "ITP",
     "to_dtype": "ITVMBK", "get_size": "ITPVMBK", "uniform_temporal_subsample": "VT",
-    "get_num_frames": "VT",
+    "get_num_frames": "VT", "get_num_channels": "ITPV", "grayscale_to_rgb": "ITP",
+    "permute_channels": "ITPV",
 }
 for _name, _codes in _SERVED.items():
     if _name in globals():
@@ -1277,6 +1354,8 @@ hflip = horizontal_flip
 vflip = vertical_flip
 elastic_transform = elastic
 to_grayscale = rgb_to_grayscale
+# torchvision keeps the old name as the very same function
+get_image_num_channels = get_num_channels
 __all__ += ["register_kernel"]
 
 # the per-type kernels (``resize_image``, ``crop_bounding_boxes`` ...): doors onto the bodies
