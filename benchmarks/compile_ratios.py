@@ -51,6 +51,21 @@ GOALS = {
 }
 
 
+def _build_steps(eager, compiled, with_torch_compile: bool) -> dict:
+    """One round's step functions: ember eager, ember compiled, torch eager (and
+    torch.compile)."""
+    import torch
+
+    import ember
+
+    os.environ.pop("EMBER_BENCH_TORCH_COMPILE", None)  # torch eager for the torch column
+    steps = {"ember": eager(ember)[0], "compiled": compiled(ember)[0], "torch": eager(torch)[0]}
+    if with_torch_compile:
+        os.environ["EMBER_BENCH_TORCH_COMPILE"] = "1"
+        steps["torch.compile"] = compiled(torch)[0]
+    return steps
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5, help="alternating rounds")
@@ -87,16 +102,12 @@ def main() -> int:
     for name, (eager, compiled, n, (goal_e, goal_t)) in GOALS.items():
         if args.only not in name:
             continue
-        os.environ.pop("EMBER_BENCH_TORCH_COMPILE", None)  # torch eager for the torch column
-        steps = {"ember": eager(ember)[0], "compiled": compiled(ember)[0],
-                 "torch": eager(torch)[0]}
-        if with_torch_compile:
-            os.environ["EMBER_BENCH_TORCH_COMPILE"] = "1"
-            steps["torch.compile"] = compiled(torch)[0]
-        times: dict = {k: [] for k in steps}
+        times: dict = {}
         for _ in range(args.repeats):
+            # fresh, seeded models each round (see the comment above run.py's measure)
+            steps = _build_steps(eager, compiled, with_torch_compile)
             for k, step in steps.items():
-                times[k].append(bench.measure(step, n, args.stat))
+                times.setdefault(k, []).append(bench.measure(step, n, args.stat))
         agg = min if args.stat == "min" else statistics.median
         t = {k: agg(v) * 1e3 for k, v in times.items()}
         r_e, r_t = t["compiled"] / t["ember"], t["compiled"] / t["torch"]

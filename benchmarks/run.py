@@ -340,6 +340,10 @@ WORKLOADS = {
 }
 
 
+# Each round of a comparison builds its workloads afresh (the same seeded models): one model
+# trained for every round drifts into another regime than the first round's, and the MLP at
+# batch 1 memorises its 1024 examples after about 1000 steps, its gradients turn to zeros and
+# its momentum decays into float32 denormals, where every multiply is many times slower.
 def measure(step, n: int, stat: str = "median") -> float:
     """Median (or minimum) seconds per call over ``n`` calls, timed in batches to beat timer
     noise."""
@@ -466,7 +470,9 @@ def main() -> int:
             print(f"{name:<24} skipped: {type(err).__name__}: {err}")
             continue
         e_times, t_times = [], []
-        for _ in range(args.repeats):
+        for round_ in range(args.repeats):
+            if round_:  # fresh, seeded models each round (see fresh_rounds)
+                e_step, t_step = build(ember)[0], build(torch)[0]
             e_times.append(measure(e_step, n, args.stat))
             t_times.append(measure(t_step, n, args.stat))
         agg = min if args.stat == "min" else statistics.median

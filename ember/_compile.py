@@ -79,7 +79,9 @@ def compile(model=None, *, fullgraph: bool = False, dynamic: bool | None = None,
             on reaching ``recompile_limit``, instead of running those calls eagerly.
         dynamic: ``True`` captures the batch axis (axis 0 of the inputs) as a variable size
             from the start; ``None`` does so after a call differing from a captured one only
-            in the batch size; ``False`` captures every shape separately.
+            in the batch size; ``False`` captures every shape separately. (A whole training
+            step, forward to ``optimizer.step()``, is captured for each batch size whatever
+            ``dynamic`` says.)
         backend: ``"inductor"`` (the default; in ember the same as ``"replay"``), ``"replay"``,
             ``"eager"``, ``"aot_eager"`` (the same as ``"eager"`` in ember) or
             ``"onnxruntime"`` (needs ``pip install "ember[onnx]"``).
@@ -429,11 +431,20 @@ class _Compiler:
 
         graphs = len({id(e) for e in self.cache.values() if e is not _EAGER})
         if graphs >= self.limit:
+            from ._compile_train import _StepEntry
+
+            if any(type(e) is _StepEntry for e in self.cache.values()):
+                # a training step's lowering is made for one batch size: dynamic= cannot help
+                advice = ("A compiled training step (forward, backward and optimizer step) "
+                          "is captured for each batch size separately (dynamic= does not "
+                          "apply to it): keep the batch size fixed (DataLoader(..., "
+                          "drop_last=True)), or raise recompile_limit.")
+            else:
+                advice = "Let the batch size vary with dynamic=True, or raise recompile_limit."
             message = (f"ember.compile hit recompile_limit ({self.limit}): {self.name} was "
                        f"captured for {self.limit} input signatures (shapes, dtypes, "
                        "requires_grad, grad mode, train/eval); calls with a new signature run "
-                       "eagerly. Let the batch size vary with dynamic=True, or raise "
-                       "recompile_limit.")
+                       f"eagerly. {advice}")
             if self.fullgraph:
                 raise RuntimeError(message)
             self.warn_once("limit", message)
