@@ -17,7 +17,6 @@ inference`` (backend "onnxruntime").
 
 from __future__ import annotations
 
-import argparse
 import importlib.util
 import os
 import statistics
@@ -67,36 +66,18 @@ def _build_steps(eager, compiled, with_torch_compile: bool) -> dict:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=5, help="alternating rounds")
-    parser.add_argument("--stat", choices=("median", "min"), default="median")
-    parser.add_argument("--only", default="", help="workloads whose name contains this")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="PyTorch's threads (default: all cores; set ember's with "
-                             "EMBER_NUM_THREADS and OPENBLAS_NUM_THREADS)")
-    parser.add_argument("--cpu-time", action="store_true",
-                        help="time CPU seconds of this process instead of wall time (steadier "
-                             "on a loaded machine; fair only with one thread each)")
-    args = parser.parse_args()
-    if args.cpu_time:
-        import time
-        import types
-
-        bench.time = types.SimpleNamespace(perf_counter=time.process_time)
+    args = bench.ratio_arguments(__doc__.splitlines()[0])
 
     import torch
 
     import ember
 
-    torch.set_num_threads(args.threads or os.cpu_count() or 1)
+    bench.ratio_banner(args, torch, ember)
     with_torch_compile = os.environ.get("EMBER_BENCH_TORCH_COMPILE") == "1"
     head = (f"{'workload':<38}{'ember':>9}{'compiled':>10}{'torch':>9}"
             f"{'/ember':>8}{'/torch':>8}  goal")
     if with_torch_compile:
         head += f"{'torch.compile':>15}"
-    print(f"load average {os.getloadavg()[0]:.1f}; statistic: {args.stat}; "
-          f"{'CPU' if args.cpu_time else 'wall'} time in ms; threads: torch "
-          f"{torch.get_num_threads()}, ember {ember.get_num_threads()}\n")
     print(head)
     print("-" * len(head))
     for name, (eager, compiled, n, (goal_e, goal_t)) in GOALS.items():

@@ -18,7 +18,6 @@ tests/programs/sci_hamiltonian_lagrangian.py: ``hessian`` and nested ``jacrev`` 
 
 from __future__ import annotations
 
-import argparse
 import importlib.util
 import os
 import statistics
@@ -130,33 +129,14 @@ WORKLOADS = {
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=5, help="alternating rounds")
-    parser.add_argument("--stat", choices=("median", "min"), default="median")
-    parser.add_argument("--only", default="", help="workloads whose name contains this")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="PyTorch's threads (default: all cores; set ember's with "
-                             "EMBER_NUM_THREADS and OPENBLAS_NUM_THREADS)")
-    parser.add_argument("--cpu-time", action="store_true",
-                        help="time CPU seconds of this process instead of wall time (steadier "
-                             "on a loaded machine; fair only with one thread each)")
-    args = parser.parse_args()
-
-    if args.cpu_time:
-        import time
-        import types
-
-        bench.time = types.SimpleNamespace(perf_counter=time.process_time)
+    args = bench.ratio_arguments(__doc__.splitlines()[0])
 
     import torch
 
     import ember
 
-    torch.set_num_threads(args.threads or os.cpu_count() or 1)
+    bench.ratio_banner(args, torch, ember)
     head = f"{'workload':<30}{'ember':>9}{'torch':>9}{'ember/torch':>13}"
-    print(f"load average {os.getloadavg()[0]:.1f}; statistic: {args.stat}; "
-          f"{'CPU' if args.cpu_time else 'wall'} time in ms; threads: torch "
-          f"{torch.get_num_threads()}, ember {ember.get_num_threads()}\n")
     print(head)
     print("-" * len(head))
     for name, (build, n) in WORKLOADS.items():

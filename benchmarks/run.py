@@ -24,6 +24,7 @@ import statistics
 import subprocess
 import sys
 import time
+import types
 
 import numpy as np
 
@@ -338,6 +339,34 @@ WORKLOADS = {
     "cnn b64 inference": (cnn_inference, 12),
     "cnn b64 inference onnxruntime": (lambda L: cnn_inference(L, "onnxruntime"), 12),
 }
+
+
+def ratio_arguments(description: str):
+    """The command line the ratio scripts share (compile_ratios.py, func_ratios.py), parsed;
+    ``--cpu-time`` makes ``measure`` read this process's CPU time."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--repeats", type=int, default=5, help="alternating rounds")
+    parser.add_argument("--stat", choices=("median", "min"), default="median")
+    parser.add_argument("--only", default="", help="workloads whose name contains this")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="PyTorch's threads (default: all cores; set ember's with "
+                             "EMBER_NUM_THREADS and OPENBLAS_NUM_THREADS)")
+    parser.add_argument("--cpu-time", action="store_true",
+                        help="time CPU seconds of this process instead of wall time (steadier "
+                             "on a loaded machine; fair only with one thread each)")
+    args = parser.parse_args()
+    if args.cpu_time:
+        global time
+        time = types.SimpleNamespace(perf_counter=time.process_time)
+    return args
+
+
+def ratio_banner(args, torch, ember) -> None:
+    """Set torch's threads and print the conditions of the run."""
+    torch.set_num_threads(args.threads or os.cpu_count() or 1)
+    print(f"load average {os.getloadavg()[0]:.1f}; statistic: {args.stat}; "
+          f"{'CPU' if args.cpu_time else 'wall'} time in ms; threads: torch "
+          f"{torch.get_num_threads()}, ember {ember.get_num_threads()}\n")
 
 
 # Each round of a comparison builds its workloads afresh (the same seeded models): one model
