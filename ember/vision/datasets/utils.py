@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import bz2
 import gzip
 import hashlib
 import http.client
+import lzma
 import os
 import shutil
 import tarfile
@@ -13,7 +15,8 @@ import urllib.request
 import zipfile
 
 __all__ = ["calculate_md5", "check_md5", "check_integrity", "download_url", "extract_archive",
-           "download_and_extract_archive", "DownloadError"]
+           "download_and_extract_archive", "download_file_from_google_drive", "DownloadError",
+           "verify_str_arg"]
 
 USER_AGENT = "ember/vision"
 _CHUNK = 1024 * 256
@@ -109,16 +112,10 @@ def download_url(url: str, root: str | os.PathLike, filename: str | None = None,
                             f"{md5}. It was deleted; try again or use another mirror.")
 
 
-def _strip_suffix(path: str, suffixes: tuple) -> str:
-    for s in suffixes:
-        if path.endswith(s):
-            return path[: -len(s)]
-    return path
-
-
 def extract_archive(from_path: str | os.PathLike, to_path: str | os.PathLike | None = None,
                     remove_finished: bool = False) -> str:
-    """Extract a ``.tar(.gz/.bz2/.xz)``, ``.tgz``, ``.zip`` or ``.gz`` file; return the target.
+    """Extract a ``.tar(.gz/.bz2/.xz)``, ``.tgz`` or ``.zip`` archive, or decompress one
+    ``.gz``, ``.xz`` or ``.bz2`` file; return the target.
 
     Example:
         >>> extract_archive("data/cifar-10-python.tar.gz", "data")
@@ -137,13 +134,15 @@ def extract_archive(from_path: str | os.PathLike, to_path: str | os.PathLike | N
         with zipfile.ZipFile(from_path) as z:
             z.extractall(to_path)
         out = to_path
-    elif name.endswith(".gz"):
-        out = os.path.join(to_path, os.path.basename(_strip_suffix(from_path, (".gz",))))
-        with gzip.open(from_path, "rb") as src, open(out, "wb") as dst:
+    elif name.endswith((".gz", ".xz", ".bz2")):  # one compressed file
+        suffix = os.path.splitext(name)[1]
+        opener = {".gz": gzip.open, ".xz": lzma.open, ".bz2": bz2.open}[suffix]
+        out = os.path.join(to_path, os.path.basename(from_path[: -len(suffix)]))
+        with opener(from_path, "rb") as src, open(out, "wb") as dst:
             shutil.copyfileobj(src, dst)
     else:
         raise RuntimeError(f"Archive type of {from_path} is not supported: expected .tar, "
-                           ".tar.gz, .tgz, .tar.bz2, .tar.xz, .zip or .gz")
+                           ".tar.gz, .tgz, .tar.bz2, .tar.xz, .zip, .gz, .xz or .bz2")
     if remove_finished:
         os.remove(from_path)
     return out
@@ -161,3 +160,40 @@ def download_and_extract_archive(url: str, download_root: str | os.PathLike,
     archive = os.path.join(download_root, filename)
     print(f"Extracting {archive} to {extract_root}")
     extract_archive(archive, extract_root, remove_finished)
+
+
+def verify_str_arg(value, arg: str | None = None, valid_values=None,
+                   custom_msg: str | None = None):
+    """``value`` if it is a string among ``valid_values``; else torchvision's ``ValueError``.
+
+    Example:
+        >>> verify_str_arg("train", "split", ("train", "test"))
+        'train'
+    """
+    if not isinstance(value, str):
+        where = "" if arg is None else f" for argument {arg}"
+        raise ValueError(f"Expected type str{where}, but got type {type(value)}.")
+    if valid_values is None:
+        return value
+    if value not in valid_values:
+        if custom_msg is not None:
+            raise ValueError(custom_msg)
+        choices = ", ".join(f"'{v}'" for v in valid_values)
+        raise ValueError(f"Unknown value '{value}' for argument {arg}. Valid values are "
+                         f"{{{choices}}}.")
+    return value
+
+
+def download_file_from_google_drive(file_id: str, root: str | os.PathLike,
+                                    filename: str | None = None, md5: str | None = None) -> None:
+    """Download the Google Drive file ``file_id`` into ``root/filename`` (``file_id`` by
+    default) unless it is there with the right md5. torchvision needs ``gdown`` for this;
+    ember asks Drive's direct-download address, confirming its large-file warning.
+
+    Example:
+        >>> download_file_from_google_drive("0B7EVK8r0v71pZjFTYXZWM3FlRnM", "data/celeba",
+        ...                                 "img_align_celeba.zip")
+    """
+    url = (f"https://drive.usercontent.google.com/download?id={file_id}&export=download"
+           "&confirm=t")
+    download_url(url, root, filename or file_id, md5)
