@@ -98,3 +98,31 @@ def test_a_failed_download_is_retried_cleanly(server, tmp_path):
     download_url(f"{server}/good", tmp_path, "data.bin")
     assert (tmp_path / "data.bin").read_bytes() == BODY
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data.bin"]
+
+
+@pytest.mark.parametrize("name,kind", [("../escaped.txt", "file"), ("/tmp/abs.txt", "file"),
+                                       ("a/../../up.txt", "file"), ("link", "symlink"),
+                                       ("dev", "chardev")])
+def test_tar_members_are_checked_where_python_lacks_extraction_filters(tmp_path, name, kind):
+    # Pythons before 3.10.12/3.11.4 have no tarfile filters: extract_archive then checks the
+    # members itself, refusing what the "data" filter refuses
+    import io
+    import tarfile
+
+    from ember.vision.datasets.utils import _safe_members
+
+    path = tmp_path / "crafted.tar"
+    with tarfile.open(path, "w") as tar:
+        tar.addfile(tarfile.TarInfo("ok/fine.txt"), io.BytesIO(b""))
+        info = tarfile.TarInfo(name)
+        info.type = {"file": tarfile.REGTYPE, "symlink": tarfile.SYMTYPE,
+                     "chardev": tarfile.CHRTYPE}[kind]
+        info.linkname = "/etc/passwd" if kind == "symlink" else ""
+        tar.addfile(info, io.BytesIO(b"") if kind == "file" else None)
+    with tarfile.open(path) as tar:
+        with pytest.raises(RuntimeError, match="refusing to extract"):
+            _safe_members(tar, str(tmp_path / "out"))
+    with tarfile.open(path, "w") as tar:
+        tar.addfile(tarfile.TarInfo("ok/fine.txt"), io.BytesIO(b""))
+    with tarfile.open(path) as tar:
+        assert [m.name for m in _safe_members(tar, str(tmp_path / "out"))] == ["ok/fine.txt"]

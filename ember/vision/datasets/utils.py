@@ -112,6 +112,19 @@ def download_url(url: str, root: str | os.PathLike, filename: str | None = None,
                             f"{md5}. It was deleted; try again or use another mirror.")
 
 
+def _safe_members(tar: tarfile.TarFile, to_path: str) -> list:
+    """The archive's members, refusing what the "data" extraction filter refuses on Pythons
+    that lack it: anything but files and folders, and paths outside ``to_path``."""
+    root = os.path.realpath(to_path)
+    for member in tar.getmembers():
+        target = os.path.realpath(os.path.join(root, member.name))
+        if not (member.isfile() or member.isdir()) or os.path.commonpath(
+                [root, target]) != root:
+            raise RuntimeError(f"refusing to extract {member.name!r} from {tar.name}: links, "
+                               f"devices and paths outside {to_path} are not extracted")
+    return tar.getmembers()
+
+
 def extract_archive(from_path: str | os.PathLike, to_path: str | os.PathLike | None = None,
                     remove_finished: bool = False) -> str:
     """Extract a ``.tar(.gz/.bz2/.xz)``, ``.tgz`` or ``.zip`` archive, or decompress one
@@ -127,8 +140,8 @@ def extract_archive(from_path: str | os.PathLike, to_path: str | os.PathLike | N
         with tarfile.open(from_path, "r:*") as tar:
             try:
                 tar.extractall(to_path, filter="data")  # refuses paths escaping to_path
-            except TypeError:  # Python without extraction filters
-                tar.extractall(to_path)
+            except TypeError:  # Python without extraction filters: check members ourselves
+                tar.extractall(to_path, members=_safe_members(tar, to_path))
         out = to_path
     elif name.endswith(".zip"):
         with zipfile.ZipFile(from_path) as z:
