@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import functools
 import threading
+import warnings
 from typing import Any
 
 from .. import _dtype as D
@@ -51,6 +52,18 @@ class FunctionCtx:
 
     def save_for_forward(self, *tensors) -> None:
         self.saved_for_forward = tensors
+
+    @property
+    def saved_variables(self) -> tuple:
+        """The deprecated name of ``saved_tensors`` that older code still reads (NAFNet's
+        ``LayerNorm2d``); it warns as PyTorch does.
+
+        Example:
+            >>> y, = ctx.saved_variables  # inside backward; prefer ctx.saved_tensors
+        """
+        warnings.warn("'saved_variables' is deprecated; use 'saved_tensors'", DeprecationWarning,
+                      stacklevel=2)
+        return self.saved_tensors
 
     def mark_dirty(self, *tensors) -> None:
         """Declare inputs that forward modified in place (they must be returned as outputs)."""

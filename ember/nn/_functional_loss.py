@@ -352,15 +352,22 @@ def gaussian_nll_loss(input: Tensor, target: Tensor, var: Tensor | float, full: 
         from .._creation import full as _full
 
         var = _full(tuple(input.shape), float(var), dtype=input.dtype)
-    if tuple(var.shape) != tuple(input.shape):
-        if tuple(input.shape[:-1]) == tuple(var.shape):
-            var = var.unsqueeze(-1)
-        elif not (tuple(input.shape[:-1]) == tuple(var.shape[:-1]) and var.shape[-1] == 1):
-            raise ValueError("var is of incorrect size")
+    # torch's order of checks: negative entries, var's size, the reduction, var's dtype
     if var._dtype.is_complex or var._dtype in D.SHELL:  # torch has no ``var < 0`` kernel
         raise not_implemented_for("lt_cpu", var._dtype)
     if (var._data < 0).any():
         raise ValueError("var has negative entry/entries")
+    in_shape, var_shape = tuple(input.shape), tuple(var.shape)
+    if var_shape != in_shape:
+        if in_shape[:-1] == var_shape:  # one dimension short: homoscedastic over the last
+            var = var.unsqueeze(-1)
+        # else the same rank with the mismatched sizes of var summing to one (torch's test:
+        # one dimension of size 1 to broadcast, as (4, 1, 32, 32) against (4, 3, 32, 32))
+        elif not (len(in_shape) == len(var_shape)
+                  and sum(y for x, y in zip(in_shape, var_shape) if x != y) == 1):
+            raise ValueError("var is of incorrect size")
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"{reduction} is not valid")
     if not var._dtype.is_floating_point:  # torch clamps a clone of var in place to eps
         raise RuntimeError(f"result type Float can't be cast to the desired output type "
                            f"{_C_TYPE_NAMES.get(var._dtype.name, var._dtype.name)}")
@@ -370,8 +377,6 @@ def gaussian_nll_loss(input: Tensor, target: Tensor, var: Tensor | float, full: 
     loss = (Log.apply(var) + d * d / var) * 0.5
     if full:
         loss = loss + 0.5 * math.log(2 * math.pi)
-    if reduction not in ("mean", "sum", "none"):  # torch checks it last, in its own words
-        raise ValueError(f"{reduction} is not valid")
     return _reduce(loss, reduction)
 
 

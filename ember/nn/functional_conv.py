@@ -5,6 +5,7 @@ only combine ops (attention, interpolation, instance norm) are written here."""
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
@@ -385,19 +386,27 @@ def _interpolate_uint8(input: Tensor, out_size, scales, mode, align_corners, ant
     return Tensor._make(out if xp is np else xp.asarray(out))
 
 
+def _warn_deprecated_upsample(name: str) -> None:
+    warnings.warn(f"`nn.functional.{name}` is deprecated. Use `nn.functional.interpolate` "
+                  "instead.", stacklevel=3)
+
+
 def upsample(input: Tensor, size=None, scale_factor=None, mode: str = "nearest",
              align_corners: bool | None = None) -> Tensor:
     """Deprecated alias of :func:`interpolate`."""
+    _warn_deprecated_upsample("upsample")
     return interpolate(input, size, scale_factor, mode, align_corners)
 
 
 def upsample_nearest(input: Tensor, size=None, scale_factor=None) -> Tensor:
     """Deprecated: ``interpolate(..., mode='nearest')``."""
+    _warn_deprecated_upsample("upsample_nearest")
     return interpolate(input, size, scale_factor, mode="nearest")
 
 
 def upsample_bilinear(input: Tensor, size=None, scale_factor=None) -> Tensor:
     """Deprecated: ``interpolate(..., mode='bilinear', align_corners=True)``."""
+    _warn_deprecated_upsample("upsample_bilinear")
     return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
 
 
@@ -407,6 +416,23 @@ def _shuffle_rank(input: Tensor, name: str) -> None:
                            f"with {input.dim()} dimension(s)")
 
 
+def _shuffle_factor(input: Tensor, factor, name: str, arg: str) -> int:
+    """PyTorch's checks of the factor, in its order: an int (no bool or float; an integer 0-d
+    tensor passes), the input's rank, then a positive value."""
+    integral = (isinstance(factor, (int, np.integer))
+                or (isinstance(factor, Tensor) and factor.dim() == 0
+                    and not factor.is_floating_point() and not factor.is_complex()
+                    and factor.dtype is not D.bool))
+    if not integral or isinstance(factor, (bool, np.bool_)):
+        raise TypeError(f"{name}(): argument '{arg}' (position 2) must be int, not "
+                        f"{type(factor).__name__}")
+    _shuffle_rank(input, name)
+    r = int(factor)
+    if r <= 0:
+        raise RuntimeError(f"{name} expects a positive {arg}, but got {r}")
+    return r
+
+
 def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
     """``(*, C*r*r, H, W) -> (*, C, H*r, W*r)``.
 
@@ -414,8 +440,7 @@ def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
         >>> F.pixel_shuffle(ember.randn(1, 8, 2, 3), 2).shape
         torch.Size([1, 2, 4, 6])
     """
-    r = int(upscale_factor)
-    _shuffle_rank(input, "pixel_shuffle")
+    r = _shuffle_factor(input, upscale_factor, "pixel_shuffle", "upscale_factor")
     *lead, c, h, w = input.shape
     if c % (r * r):
         raise RuntimeError(f"pixel_shuffle expects its input's 'channel' dimension to be "
@@ -427,12 +452,13 @@ def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
 
 def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
     """``(*, C, H*r, W*r) -> (*, C*r*r, H, W)``, the inverse of :func:`pixel_shuffle`."""
-    r = int(downscale_factor)
-    _shuffle_rank(input, "pixel_unshuffle")
+    r = _shuffle_factor(input, downscale_factor, "pixel_unshuffle", "downscale_factor")
     *lead, c, h, w = input.shape
-    if h % r or w % r:
-        raise RuntimeError(f"pixel_unshuffle expects height and width to be divisible by "
-                           f"downscale_factor, but got {h}x{w} and {r}")
+    for side, dim, size in (("height", -2, h), ("width", -1, w)):
+        if size % r:
+            raise RuntimeError(f"pixel_unshuffle expects {side} to be divisible by "
+                               f"downscale_factor, but input.size({dim})={size} is not "
+                               f"divisible by {r}")
     return set_node_name(_Shuffle.apply(input, kind="pixel_unshuffle", factor=r),
                          "PixelUnshuffleBackward0")
 

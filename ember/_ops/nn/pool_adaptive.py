@@ -397,7 +397,12 @@ class ResampleAxes(Op):
     matrices. ``fmt``: the output's format (None: row-major); ``grad_fmt``: where the input's
     gradient takes its layout from, as torch's kernel: "input" (adaptive pooling keeps the
     input's format), "grad" (upsampling follows the incoming gradient's), None (row-major);
-    ``tie``: a differentiable gradient is tied to ``x`` (adaptive pooling, as torch's node)."""
+    ``tie``: a differentiable gradient is tied to ``x`` (adaptive pooling, as torch's node).
+    float16/bfloat16: computed in float32 and rounded once, forward and backward, as torch's
+    kernels accumulate (bit for bit for the common 2x upsampling; other ratios can still end
+    one unit in the last place off, where torch rounds its weights differently)."""
+
+    opmath = opmath_backward = True
 
     @staticmethod
     def forward(ctx, x, mats, fmt, grad_fmt, tie=False):
