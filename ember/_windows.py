@@ -22,6 +22,28 @@ __all__ = ["hann_window", "hamming_window", "blackman_window", "bartlett_window"
            "kaiser_window"]
 
 
+_UNSET = object()  # an argument the caller left out (PyTorch's overloads tell it apart)
+
+_OVERLOAD_TAIL = ("*, torch.dtype dtype = None, torch.layout layout = None, torch.device device "
+                  "= None, bool pin_memory = False, bool requires_grad = False)")
+
+
+def _overload_error(name: str, positional: tuple, keywords: dict, extras: tuple) -> TypeError:
+    """PyTorch's TypeError for a call that fits none of a window's overloads, e.g.
+    ``kaiser_window(16, beta=8.0)``: ``beta`` exists only in the overload that also takes
+    ``periodic``, so it cannot be given without it."""
+    got = [type(v).__name__ for v in positional]
+    got += [f"{k}={type(v).__name__}" for k, v in keywords.items() if v is not _UNSET]
+    lines = [f"{name}() received an invalid combination of arguments - got ({', '.join(got)}), "
+             "but expected one of:",
+             f" * (int window_length, {_OVERLOAD_TAIL}",
+             f" * (int window_length, bool periodic, {_OVERLOAD_TAIL}"]
+    for i in range(len(extras)):
+        more = ", ".join(f"float {e}" for e in extras[:i + 1])
+        lines.append(f" * (int window_length, bool periodic, {more}, {_OVERLOAD_TAIL}")
+    return TypeError("\n".join(lines) + "\n")
+
+
 def _check(name: str, window_length, periodic, dtype, layout):
     """PyTorch's argument checks; returns the result dtype and the NumPy working dtype."""
     if isinstance(window_length, builtins.bool) or not isinstance(window_length,
@@ -62,15 +84,26 @@ def _window(name, window_length, periodic, dtype, layout, device, requires_grad,
     return _finish(arr.astype(dt.np_dtype, copy=False), dt, device, requires_grad)
 
 
-def hamming_window(window_length: int, periodic: bool = True, alpha: float = 0.54,
-                   beta: float = 0.46, *, dtype=None, layout=None, device=None,
+def hamming_window(window_length: int, periodic: bool = _UNSET, alpha: float = _UNSET,
+                   beta: float = _UNSET, *, dtype=None, layout=None, device=None,
                    pin_memory: bool = False, requires_grad: bool = False) -> Tensor:
-    """The Hamming window ``alpha - beta * cos(2 pi n / (N - 1))``.
+    """The Hamming window ``alpha - beta * cos(2 pi n / (N - 1))`` (``periodic=True``,
+    ``alpha=0.54``, ``beta=0.46`` by default). As in PyTorch, ``alpha`` needs ``periodic`` and
+    ``beta`` needs ``alpha`` (positionally or by name): ``hamming_window(8, alpha=0.5)`` raises
+    TypeError.
 
     Example:
         >>> ember.hamming_window(4, periodic=False)
         tensor([0.0800, 0.7700, 0.7700, 0.0800])
     """
+    if (alpha is not _UNSET and periodic is _UNSET) or (beta is not _UNSET and alpha is _UNSET):
+        raise _overload_error("hamming_window", (window_length,),
+                              {"periodic": periodic, "alpha": alpha, "beta": beta},
+                              ("alpha", "beta"))
+    periodic = True if periodic is _UNSET else periodic
+    alpha = 0.54 if alpha is _UNSET else alpha
+    beta = 0.46 if beta is _UNSET else beta
+
     def body(n, work):
         w = np.arange(n, dtype=work) * work(2 * math.pi / (n - 1))
         return np.cos(w) * work(-beta) + work(alpha)
@@ -129,15 +162,23 @@ def bartlett_window(window_length: int, periodic: bool = True, *, dtype=None, la
                    requires_grad, body)
 
 
-def kaiser_window(window_length: int, periodic: bool = True, beta: float = 12.0, *,
+def kaiser_window(window_length: int, periodic: bool = _UNSET, beta: float = _UNSET, *,
                   dtype=None, layout=None, device=None, pin_memory: bool = False,
                   requires_grad: bool = False) -> Tensor:
-    """The Kaiser window ``I0(beta sqrt(1 - ((n - N/2) / (N/2))^2)) / I0(beta)``.
+    """The Kaiser window ``I0(beta sqrt(1 - ((n - N/2) / (N/2))^2)) / I0(beta)``
+    (``periodic=True``, ``beta=12.0`` by default). As in PyTorch, ``beta`` needs ``periodic``:
+    ``kaiser_window(16, beta=8.0)`` raises TypeError, ``kaiser_window(16, True, 8.0)`` works.
 
     Example:
         >>> ember.kaiser_window(3, periodic=False, beta=0.0)
         tensor([1., 1., 1.])
     """
+    if beta is not _UNSET and periodic is _UNSET:
+        raise _overload_error("kaiser_window", (window_length,),
+                              {"periodic": periodic, "beta": beta}, ("beta",))
+    periodic = True if periodic is _UNSET else periodic
+    beta = 12.0 if beta is _UNSET else beta
+
     def body(n, work):
         # NumPy's i0 works in float64; the result is rounded to the window's dtype once
         alpha = (n - 1) / 2.0

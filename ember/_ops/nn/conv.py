@@ -59,12 +59,32 @@ class Conv(Op):
         if need[0]:
             gx = ConvInput.apply(grad, _conj(w), in_size=x.shape[2:], stride=stride, pad=pad,
                                  dilation=dilation, groups=groups)
+            if not gx._requires_grad:  # a constant weight: still a function of x, as torch's
+                gx = _OperandTie.apply(gx, x)
         if need[1]:
             gw = ConvWeight.apply(_conj(x), grad, ksize=w.shape[2:], stride=stride, pad=pad,
                                   dilation=dilation, groups=groups)
+            if not gw._requires_grad:
+                gw = _OperandTie.apply(gw, w)
         if need_b:
             gb = grad.sum(dim=(0, *range(2, grad.dim())))
         return gx, gw, gb
+
+
+class _OperandTie(Op):
+    """``value`` unchanged, formally also a function of ``operand`` with no derivative (None).
+    PyTorch's ``ConvolutionBackward0`` records each gradient as a function of the input and
+    the weight together, so with ``create_graph=True`` the input's gradient requires grad even
+    where the weight is constant (a fixed stencil or filter); differentiating it again reaches
+    the input as None (``allow_unused=True``), not "does not require grad"."""
+
+    @staticmethod
+    def forward(ctx, value, operand):
+        return value
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, None
 
 
 def _t(arr, like: Tensor):
@@ -105,6 +125,11 @@ class ConvInput(Op):
         if ctx.needs_input_grad[1]:
             gw = ConvWeight.apply(grad, _conj(g), ksize=w.shape[2:], stride=stride, pad=pad,
                                   dilation=dilation, groups=groups)
+        if grad_mode._state.enabled:  # create_graph (conv_transpose): tied as torch's node
+            if gg is not None and not gg._requires_grad:
+                gg = _OperandTie.apply(gg, g)
+            if gw is not None and not gw._requires_grad:
+                gw = _OperandTie.apply(gw, w)
         return gg, gw
 
 

@@ -17,7 +17,7 @@ from ..._tensor import Tensor
 from .._core import Op
 from .._dispatch import require_tensor
 from ..inplace import _type_title
-from ..shape.copies import flip
+from ..shape.copies import pad as pad_op
 from ..shape.joining import cat
 from .dft import NORM_BY_N, NORM_BY_ROOT_N, NORM_NONE, fft_c2c, fft_c2r, fft_r2c
 
@@ -62,11 +62,9 @@ def _pad_signal(x: Tensor, pad: int, mode: str) -> Tensor:
                                f"corresponding input dimension, but got: padding ({pad}, {pad})"
                                f" at dimension {x.ndim - 1} of input {list(x.shape)} (a smaller "
                                "n_fft, or pad_mode='constant', pads shorter signals)")
-        return cat([flip(x[..., 1:pad + 1], (-1,)), x, flip(x[..., n - pad - 1:n - 1], (-1,))],
-                   -1)
+        return _pad_like_torch(x, pad, mode)
     if mode == "replicate":
-        shape = x.shape[:-1] + (pad,)
-        return cat([x[..., :1].expand(shape), x, x[..., n - 1:].expand(shape)], -1)
+        return _pad_like_torch(x, pad, mode)
     if mode == "circular":
         if pad > n:
             raise RuntimeError(f"Padding value causes wrapping around more than once (pad "
@@ -74,6 +72,15 @@ def _pad_signal(x: Tensor, pad: int, mode: str) -> Tensor:
         return cat([x[..., n - pad:], x, x[..., :pad]], -1)
     raise NotImplementedError(f"Unrecognised padding mode {mode} (use 'constant', 'reflect', "
                               "'replicate' or 'circular')")
+
+
+def _pad_like_torch(x: Tensor, pad: int, mode: str) -> Tensor:
+    """Reflect/replicate padding as PyTorch's ``stft`` does it: ``F.pad`` of the signal viewed
+    as 3-D. Its node ties the gradient to the signal (``zeros_like(self)`` in PyTorch's
+    formula), so a gradient taken with ``create_graph=True`` stays on the graph even where the
+    loss is linear in the signal, and a second ``autograd.grad`` gives zeros, not an error."""
+    return pad_op(x.reshape((1,) * (3 - x.ndim) + tuple(x.shape)), (pad, pad),
+                  mode).reshape(x.shape[:-1] + (x.shape[-1] + 2 * pad,))
 
 
 def _window_of(window, n_fft: int, win_length: int, fname: str, like: Tensor):
