@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 import math
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -11,7 +12,7 @@ import numpy as np
 from . import _default_device
 from . import _dtype as D
 from ._backend import CPU, Device, get_array_module, meta_array, to_device_array
-from ._factory_args import out_args, write_out
+from ._factory_args import check_dtype, out_args, write_out
 from ._factory_args import sizes as _sizes
 from ._layout import (
     copy_with_strides,
@@ -69,6 +70,7 @@ def _infer_dtype(data) -> D.dtype:
         elif isinstance(x, Tensor):
             kinds.add(x.dtype)
         elif isinstance(x, np.ndarray):
+            _warn_ndarray_list()
             kinds.add(D.from_numpy_dtype(x.dtype))
         elif isinstance(x, np.generic):
             kinds.add(D.from_numpy_dtype(x.dtype))
@@ -112,6 +114,8 @@ def _to_array(data, dtype: D.dtype | None) -> tuple:
         return np.array(D.via_float32(data, dt), dtype=dt.np_dtype), dt
     if _other_sequence(data):
         data = list(data)
+    if isinstance(data, (list, tuple)) and data:
+        _check_first_elements(data)
     dt = dtype or _infer_dtype(data)
     if dt.category == D._INT and _has_numpy_bool(data):
         # torch reads an integer element through __index__, which NumPy's bool lacks
@@ -130,7 +134,7 @@ def _to_array(data, dtype: D.dtype | None) -> tuple:
         arr = np.array(data, dtype=np.float32 if dt is D.float16 or dt is D.bfloat16 else
                        dt.np_dtype if dt.category >= D._FLOAT and dt not in D.FLOAT8 else None)
     except ValueError:
-        raise ValueError(_ragged_message(data)) from None
+        raise _ragged_error(data) from None
     except OverflowError:
         raise ValueError("Overflow when unpacking long long: an integer does not fit in int64; "
                          "pass dtype=ember.float64 for large values") from None
@@ -232,23 +236,29 @@ def _c_name(dt: D.dtype) -> str:
     return {"float64": "double"}.get(dt.name) or _C_NAMES.get(dt.name, dt.name + "_t")
 
 
-def _ragged_message(data) -> str:
-    """torch's message for a ragged nested list: where the lengths disagree."""
+def _ragged_error(data) -> Exception:
+    """torch's error for a ragged nested list: ValueError where the lengths disagree,
+    TypeError where a number stands for a sequence (``[[1], 2]``: "not a sequence") or a
+    sequence for a number (``[1, [2]]``)."""
     def walk(x, dim):
         if not isinstance(x, (list, tuple)) or not x or not isinstance(x[0], (list, tuple)):
             return None
         n = len(x[0])
         for y in x:
-            if not isinstance(y, (list, tuple)) or len(y) != n:
+            if not isinstance(y, (list, tuple, np.ndarray, Tensor)):
+                return TypeError("not a sequence")
+            if len(y) != n:
                 got = len(y) if isinstance(y, (list, tuple)) else type(y).__name__
-                return f"expected sequence of length {n} at dim {dim + 1} (got {got})"
+                return ValueError(f"expected sequence of length {n} at dim {dim + 1} (got {got})")
         for y in x:
-            msg = walk(y, dim + 1)
-            if msg:
-                return msg
+            err = walk(y, dim + 1)
+            if err:
+                return err
         return None
 
-    return walk(data, 0) or "expected a rectangular nested sequence of numbers"
+    return walk(data, 0) or TypeError(
+        "expected a number, got a nested sequence where the first elements set a number: "
+        "the nested lists must be rectangular")
 
 
 def _has_numpy_bool(data) -> bool:
@@ -263,6 +273,35 @@ def _has_numpy_bool(data) -> bool:
         return True
     return (list in kinds or tuple in kinds) and any(
         _has_numpy_bool(x) for x in data if type(x) is list or type(x) is tuple)
+
+
+def _check_first_elements(data) -> None:
+    """torch reads a nested sequence's shape from its first elements: a 0-d NumPy array met
+    there is asked for its length (``tensor([np.array(2)])`` is a TypeError; elsewhere, as
+    in ``tensor([1, np.array(2)])``, it is read as a number)."""
+    x = data
+    while isinstance(x, (list, tuple)) and x:
+        x = x[0]
+    if isinstance(x, np.ndarray):
+        _warn_ndarray_list()
+        if x.ndim == 0:
+            raise TypeError("len() of unsized object")
+
+
+_ndarray_list_warned = False
+
+
+def _warn_ndarray_list() -> None:
+    """torch's once-per-process warning for NumPy arrays inside a list given as data."""
+    global _ndarray_list_warned
+    if not _ndarray_list_warned:
+        from ._ops.reduction.statistics import _user_stacklevel
+
+        _ndarray_list_warned = True
+        warnings.warn("Creating a tensor from a list of numpy.ndarrays is extremely slow. Please "
+                      "consider converting the list to a single numpy.ndarray with numpy.array() "
+                      "before converting to a tensor.", UserWarning,
+                      stacklevel=_user_stacklevel())
 
 
 def _flat(xs):
@@ -394,18 +433,29 @@ def _filled(shape, value, dtype, device, requires_grad):
     if dt.category == D._INT and isinstance(value, (int, float)) \
             and not isinstance(value, builtins.bool):
         c_name = _C_NAMES.get(dt.name, dt.name + "_t")
-        if type(value) is int and value >= 2**63 and dt is not D.uint64:  # a uint64 to torch
-            raise RuntimeError(f"value cannot be converted to type {c_name} without overflow")
-        _check_fits(np.asarray(value), dt, c_name)
+        if type(value) is int and value >= 2**63:  # a uint64 to torch's parser
+            if dt is not D.uint64:
+                raise RuntimeError(f"value cannot be converted to type {c_name} without "
+                                   "overflow")
+        else:  # (a uint64 holds every int in [2**63, 2**64): check_int_scalar saw the rest)
+            _check_fits(np.asarray(value), dt, c_name)
         if value < 0 and np.iinfo(dt.np_dtype).min == 0:
             value = int(value) + int(np.iinfo(dt.np_dtype).max) + 1  # -1 -> 255, as torch
+    elif dt.category >= D._FLOAT and value is not None:
+        value = checked_scalar(value, dt)  # 1e40 into float32: torch's overflow error
+        if dt is D.complex64 and isinstance(value, (builtins.complex, float, np.number)) and \
+                any(math.isfinite(p) and abs(p) > 3.4028234663852886e38
+                    for p in (value.real, value.imag)):
+            raise RuntimeError("value cannot be converted to type c10::complex<float> without "
+                               "overflow")
     try:
         if value is None:
             arr = np.empty(shape, dt.np_dtype)
         elif value == 0 and not isinstance(value, builtins.bool):
             arr = np.zeros(shape, dt.np_dtype)
         else:
-            arr = np.full(shape, value, dt.np_dtype)
+            with np.errstate(over="ignore"):  # 1e40 into float16: inf, silently as torch
+                arr = np.full(shape, value, dt.np_dtype)
     except MemoryError:  # torch's allocator raises RuntimeError
         raise RuntimeError(f"DefaultCPUAllocator: can't allocate memory: you tried to allocate "
                            f"{nbytes} bytes. Error code 12 (Cannot allocate memory)") from None
@@ -415,6 +465,8 @@ def _filled(shape, value, dtype, device, requires_grad):
 def _factory(fname, shape, value, dtype, device, requires_grad, out):
     """zeros/ones/empty/full: the result, or ``out`` filled with it. zeros/ones default to
     the default float dtype (their fill value alone would say int64)."""
+    if dtype is not None and not isinstance(dtype, D.dtype):
+        check_dtype(fname, dtype)
     if out is not None:
         dtype, device = out_args(fname, dtype, device, out)
         return write_out(_filled(shape, value, dtype, device, False), out, requires_grad)
@@ -512,7 +564,12 @@ def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None,
         tensor([7, 7])
     """
     if isinstance(fill_value, Tensor):
+        if fill_value.ndim:  # torch takes a number or a 0-d tensor, not [2.5]
+            raise TypeError("full(): argument 'fill_value' (position 2) must be Number, not "
+                            "Tensor")
         fill_value = fill_value.item()
+    elif fill_value is None:  # (None means "no fill" to ember's own empty())
+        raise TypeError("full(): argument 'fill_value' must be Number, not NoneType")
     return _factory("full", _sizes("full", (), size), fill_value, dtype, device, requires_grad,
                     out)
 

@@ -11,13 +11,17 @@ from . import _autocast
 from . import _dtype as D
 from ._autocast import hot as _amp
 from ._creation import _cast_like_torch, _finish, check_storage_size
-from ._factory_args import out_args, write_out
+from ._factory_args import check_dtype, out_args, write_out
+from ._ops._core import NOT_GIVEN
+from ._ops._dispatch import type_name
 from ._ops.pointwise.arithmetic import fused_multiply_add64 as _fma64
 from ._tensor import Tensor
 
 
 def _out(fname, result_fn, dtype, device, requires_grad, out):
     """Run a range factory, into ``out`` when given (its dtype and device, PyTorch's checks)."""
+    if dtype is not None and not isinstance(dtype, D.dtype):
+        check_dtype(fname, dtype)
     if out is None:
         return result_fn(dtype, device, requires_grad)
     dtype, device = out_args(fname, dtype, device, out)
@@ -30,7 +34,7 @@ def _check_kernel(kernel: str, dt: D.dtype) -> None:
         raise NotImplementedError(f'"{kernel}" not implemented for \'{D.SCALAR_TYPE[dt.name]}\'')
 
 
-def arange(start=0, end=None, step=1, *, out=None, dtype=None, layout=None, device=None,
+def arange(start=0, end=NOT_GIVEN, step=1, *, out=None, dtype=None, layout=None, device=None,
            requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
     """Values from ``start`` up to (not including) ``end`` in steps of ``step``.
 
@@ -38,12 +42,19 @@ def arange(start=0, end=None, step=1, *, out=None, dtype=None, layout=None, devi
         >>> ember.arange(5)
         tensor([0, 1, 2, 3, 4])
     """
-    if end is None:
+    if end is NOT_GIVEN:
         start, end = 0, start
+    if end is None or step is None:  # given as None: torch has no such overload
+        raise TypeError("arange() received an invalid combination of arguments - got a None "
+                        f"{'end' if end is None else 'step'}, but expected one of:\n"
+                        " * (Number end, ...)\n * (Number start, Number end, ...)\n"
+                        " * (Number start, Number end, Number step, ...)")
     # NumPy integers count as ints (an int64 range), as torch's argument parser reads them
     vals = [v.item() if isinstance(v, (Tensor, np.integer)) else v for v in (start, end, step)]
-    if vals[2] == 0:
+    if vals[2] == 0 or vals[2] != vals[2]:  # (a NaN step too, as torch)
         raise RuntimeError("step must be nonzero")
+    if any(isinstance(v, float) and not math.isfinite(v) for v in vals[:2]):
+        raise RuntimeError(f"unsupported range: {float(vals[0]):g} -> {float(vals[1]):g}")
     if (vals[1] - vals[0]) * vals[2] < 0:
         raise RuntimeError("upper bound and lower bound inconsistent with step sign")
 
@@ -120,6 +131,25 @@ def range(start, end, step=1, *, out=None, dtype=None, layout=None, device=None,
     return _out("range", make, dtype, device, requires_grad, out)
 
 
+def _steps(fname: str, steps) -> int:
+    """``steps`` as torch's parser reads it: an int, a NumPy int or a 0-d integer tensor; a
+    bool or a float is a TypeError, not read as 0/1 or truncated."""
+    if isinstance(steps, Tensor) and steps.ndim == 0 and steps.dtype.category == D._INT:
+        return int(steps.item())
+    if isinstance(steps, (int, np.integer)) and not isinstance(steps, (bool, np.bool_)):
+        return int(steps)
+    raise TypeError(f"{fname}(): argument 'steps' must be int, not {type_name(steps)}")
+
+
+def _scalar_ends(fname: str, start, end) -> None:
+    """torch's linspace/logspace take 0-d tensors as ends, not longer ones."""
+    bad = [f"{name} with {v.ndim} dimension(s)" for name, v in (("start", start), ("end", end))
+           if isinstance(v, Tensor) and v.ndim]
+    if bad:
+        raise RuntimeError(f"{fname} only supports 0-dimensional start and end tensors, but got "
+                           f"{' and '.join(bad)}.")
+
+
 def linspace(start, end, steps: int, *, out=None, dtype=None, layout=None, device=None,
              requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
     """``steps`` evenly spaced values from ``start`` to ``end`` inclusive.
@@ -128,6 +158,10 @@ def linspace(start, end, steps: int, *, out=None, dtype=None, layout=None, devic
         >>> ember.linspace(0, 1, 3)
         tensor([0.0000, 0.5000, 1.0000])
     """
+    if type(steps) is not int:
+        steps = _steps("linspace", steps)
+    if isinstance(start, Tensor) or isinstance(end, Tensor):
+        _scalar_ends("linspace", start, end)
     if steps < 0:
         raise RuntimeError("number of steps must be non-negative")
     return _out("linspace", lambda dt, dev, rg: _linspace(start, end, steps, dt, dev, rg),
@@ -187,6 +221,10 @@ def logspace(start, end, steps: int, base: float = 10.0, *, out=None, dtype=None
         >>> ember.logspace(0, 2, 3)
         tensor([  1.,  10., 100.])
     """
+    if type(steps) is not int:
+        steps = _steps("logspace", steps)
+    if isinstance(start, Tensor) or isinstance(end, Tensor):
+        _scalar_ends("logspace", start, end)
     if steps < 0:
         raise RuntimeError("number of steps must be non-negative")
 
@@ -200,7 +238,7 @@ def logspace(start, end, steps: int, base: float = 10.0, *, out=None, dtype=None
     return _out("logspace", make, dtype, device, requires_grad, out)
 
 
-def eye(n: int, m: int | None = None, *, out=None, dtype=None, layout=None, device=None,
+def eye(n: int, m: int | None = NOT_GIVEN, *, out=None, dtype=None, layout=None, device=None,
         requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
     """An ``n x m`` identity matrix.
 
@@ -209,6 +247,12 @@ def eye(n: int, m: int | None = None, *, out=None, dtype=None, layout=None, devi
         tensor([[1., 0.],
                 [0., 1.]])
     """
+    if m is NOT_GIVEN:
+        m = None
+    elif m is None:  # given as None: torch has no such overload
+        raise TypeError("eye() received an invalid combination of arguments - got (int, "
+                        "NoneType), but expected one of:\n * (int n, ...)\n"
+                        " * (int n, int m, ...)")
     if n < 0 or (m is not None and m < 0):
         raise RuntimeError(f"n must be greater or equal to 0, got {n}")
 

@@ -67,12 +67,32 @@ def sizes(fname: str, args: tuple, size=None) -> tuple:
             where = " (position 1)" if items is not args and size is None else ""
             raise TypeError(f"{fname}(): argument 'size'{where} must be tuple of ints, but "
                             f"found element of type {kind} at pos {i}") from None
-    for s in shape:
+    for i, s in enumerate(shape):
+        if not -9223372036854775808 <= s <= 9223372036854775807:  # torch's sizes are int64
+            raise TypeError(f"{fname}(): argument 'size' failed to unpack the object at pos "
+                            f"{i + 1} with error \"Overflow when unpacking long long\"")
         if s < 0:
             if fname == "zeros":
                 raise RuntimeError("zeros: Dimension size must be non-negative.")
             raise RuntimeError(f"Trying to create tensor with negative dimension {s}: {shape}")
     return tuple(shape)
+
+
+_PY_DTYPES = (float, int, bool, complex)  # torch reads these as float64, int64, bool, complex128
+
+
+def check_dtype(fname: str, dtype) -> None:
+    """A factory function's ``dtype=`` as PyTorch's parser takes it: an ember dtype, None or
+    one of Python's ``float``/``int``/``bool``/``complex``; a name (``"float32"``) or a NumPy
+    type is a TypeError, as in torch.
+
+    Example:
+        >>> check_dtype("zeros", ember.float64)
+    """
+    if dtype is None or isinstance(dtype, D.dtype) or any(dtype is t for t in _PY_DTYPES):
+        return
+    raise TypeError(f"{fname}(): argument 'dtype' must be torch.dtype, not "
+                    f"{type(dtype).__name__}")
 
 
 def out_args(fname: str, dtype, device, out):

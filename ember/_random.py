@@ -17,7 +17,7 @@ import numpy as np
 
 from . import _dtype as D
 from ._creation import _finish, check_storage_size
-from ._factory_args import is_meta, meta_result, out_args, write_out
+from ._factory_args import check_dtype, is_meta, meta_result, out_args, write_out
 from ._factory_args import sizes as sizes_of
 from ._random_stream import TorchStream
 from ._tensor import Tensor
@@ -201,6 +201,8 @@ def _factory(fname, shape, dtype, device, requires_grad, out, check, draw):
     """The tail every random factory shares: ``check(dtype)`` settles the dtype (PyTorch's
     errors), ``draw(dt)`` draws on the host and ``_finish`` places the result on its device;
     meta draws nothing; ``out=`` receives the result."""
+    if dtype is not None and not isinstance(dtype, D.dtype):
+        check_dtype(fname, dtype)
     grad_out = False
     if out is not None:
         dtype, device = out_args(fname, dtype, device, out)
@@ -731,8 +733,16 @@ def random_(self: Tensor, *args, generator=None, **kwargs) -> Tensor:
     """
     # PyTorch's overloads: one positional number is the exclusive upper bound (its node
     # RandomBackward1; from and to: RandomBackward0; no bound: RandomBackward2)
-    if len(args) > 2 or set(kwargs) - {"from", "to"}:
-        raise TypeError(f"random_() got an invalid combination of arguments: {args} {kwargs}")
+    if len(args) > 2 or set(kwargs) - {"from", "to"} or ("from" in kwargs and (
+            args or "to" not in kwargs)) or (  # torch's ``to`` has no default in (from, to)
+            len(args) + len(kwargs) == 1 and (args or kwargs)[0 if args else "to"] is None):
+        # (a lone ``to`` is an int: only the (from, to) overload takes to=None)
+        got = ", ".join([type(a).__name__ for a in args] +
+                        [f"{k}={type(v).__name__}" for k, v in kwargs.items()])
+        raise TypeError(f"random_() received an invalid combination of arguments - got ({got}"
+                        "), but expected one of:\n * (*, torch.Generator generator = None)\n"
+                        " * (int from, int to, *, torch.Generator generator = None)\n"
+                        " * (int to, *, torch.Generator generator = None)")
     node = "RandomBackward1" if "from" not in kwargs and (
         len(args) == 1 and "to" not in kwargs or not args and "to" in kwargs) else \
         "RandomBackward0"

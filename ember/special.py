@@ -126,9 +126,11 @@ def softmax(input: Tensor, dim: int, *, dtype=None) -> Tensor:
         >>> ember.special.softmax(ember.tensor([1.0, 2.0]), 0)
         tensor([0.2689, 0.7311])
     """
-    from .nn import functional as F
+    from ._ops.nn import linear_softmax
 
-    return F.softmax(input, dim, dtype=dtype)
+    if dim is None:  # torch's special_softmax takes no implicit dim
+        raise TypeError("special_softmax(): argument 'dim' must be int, not NoneType")
+    return linear_softmax.softmax(input, dim, dtype)
 
 
 def log_softmax(input: Tensor, dim: int, *, dtype=None) -> Tensor:
@@ -138,6 +140,8 @@ def log_softmax(input: Tensor, dim: int, *, dtype=None) -> Tensor:
         >>> ember.special.log_softmax(ember.tensor([1.0, 2.0]), 0)
         tensor([-1.3133, -0.3133])
     """
-    from .nn import functional as F
+    from ._ops.nn import linear_softmax
 
-    return F.log_softmax(input, dim, dtype=dtype)
+    if dim is None:  # torch's special_log_softmax takes no implicit dim
+        raise TypeError("special_log_softmax(): argument 'dim' must be int, not NoneType")
+    return linear_softmax.log_softmax(input, dim, dtype)

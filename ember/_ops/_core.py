@@ -526,6 +526,75 @@ def int_dim(d) -> int:
     return int(d)
 
 
+class _NoDim:
+    """The default of an argument that torch does not let be given as None: a ``dim``
+    (``max``, ``prod``, ``median``, ``squeeze`` …: ``x.max()`` reduces all, ``x.max(None)``
+    is a TypeError as in torch), ``var``'s ``unbiased``, ``arange``'s ``end``, ``eye``'s
+    ``m``. ember's own code may still pass None internally to the private helpers."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "None"
+
+    def __reduce__(self):
+        return "NO_DIM"
+
+
+NO_DIM = _NoDim()
+NOT_GIVEN = NO_DIM  # the same sentinel, named for arguments that are not dims
+
+
+def _arg_type_name(value) -> str:
+    t = type(value)
+    return t.__name__ if t.__module__ == "builtins" else f"{t.__module__}.{t.__name__}"
+
+
+def int_arg(value, fname: str, name: str):
+    """An int argument other than a dim (``k``, ``offset``, ``chunks``, ``steps`` …) as torch
+    parses it: a bool (or NumPy bool) is refused, not read as 0 or 1.
+
+    Example::
+
+        >>> int_arg(2, "topk", "k")
+        2
+    """
+    if type(value) is not int and isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{fname}(): argument '{name}' must be int, not "
+                        f"{'bool' if type(value) is bool else 'numpy.bool'}")
+    return value
+
+
+def int_list_arg(values, fname: str, name: str) -> None:
+    """Check an int list (``repeat``'s repeats, ``tile``'s dims, ``pad``) as torch's parser
+    reads it: a float or NumPy bool anywhere, or a bool first, is a TypeError; a Python bool
+    after the first element is read as an int there (``x.repeat(2, True)``).
+
+    Example::
+
+        >>> int_list_arg((2, 3), "repeat", "repeats")
+    """
+    for i, v in enumerate(values):
+        if type(v) is not int and isinstance(v, (bool, np.bool_, float, np.floating)) and (
+                type(v) is not bool or not i):
+            raise TypeError(f"{fname}(): argument '{name}' must be tuple of ints, but found "
+                            f"element of type {_arg_type_name(v)} at pos {i}")
+
+
+def bool_arg(value, fname: str, name: str = "keepdim"):
+    """A bool flag (``keepdim``, ``largest`` …) as torch parses it: a Python bool only; an
+    int, a NumPy bool or None is refused (``x.sum(0, 1)`` is a TypeError in torch).
+
+    Example::
+
+        >>> bool_arg(True, "sum")
+        True
+    """
+    if value is True or value is False:
+        return value
+    raise TypeError(f"{fname}(): argument '{name}' must be bool, not {_arg_type_name(value)}")
+
+
 def wrap_dims(dim, ndim: int) -> tuple:
     """Normalise ``dim`` (None, an int or a sequence) to a sorted tuple of axes."""
     if dim is None:

@@ -16,6 +16,7 @@ from .._backend import get_array_module, to_device_array
 from .._creation import checked_scalar
 from .._tensor import Size, Tensor
 from ..autograd import grad_mode
+from ._core import NO_DIM as _NO_DIM
 from ._core import Op, broadcast_shapes, unbroadcast
 from .inplace import apply_inplace, check_inplace
 
@@ -221,7 +222,7 @@ def _become(self: Tensor, result: Tensor) -> Tensor:
     return self
 
 
-def squeeze_(self: Tensor, dim=None) -> Tensor:
+def squeeze_(self: Tensor, dim=_NO_DIM) -> Tensor:
     """``squeeze`` in place: ``self`` changes shape, keeping its memory."""
     from .shape.views import squeeze
 

@@ -26,8 +26,8 @@ from .._ops.nn.linear_softmax import (
     _t,
     abs_,
     linear,
-    log_softmax,
-    softmax,
+    log_softmax_any_dim,
+    softmax_any_dim,
 )
 from .._ops.pointwise.abs_round_clamp import Relu as _Relu
 from .._ops.pointwise.compare import where
@@ -339,6 +339,29 @@ def softsign(input: Tensor) -> Tensor:
 def tanhshrink(input: Tensor) -> Tensor:
     """x - tanh(x)."""
     return input - tanh(input)
+
+
+def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
+    """``exp(x) / exp(x).sum(dim)``, computed stably; a missing or None ``dim`` picks one with
+    torch's deprecation warning.
+
+    Example:
+        >>> F.softmax(ember.tensor([0.0, 0.0]), dim=0)
+        tensor([0.5000, 0.5000])
+    """
+    return softmax_any_dim(input, dim, dtype)
+
+
+def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3,
+                dtype=None) -> Tensor:
+    """``log(softmax(x, dim))`` without the overflow; a missing or None ``dim`` picks one with
+    torch's deprecation warning.
+
+    Example:
+        >>> F.log_softmax(ember.tensor([0.0, 0.0]), dim=0)
+        tensor([-0.6931, -0.6931])
+    """
+    return log_softmax_any_dim(input, dim, dtype)
 
 
 def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:

@@ -19,7 +19,7 @@ from ..._backend import get_array_module as xp_of
 from ..._creation import checked_scalar
 from ..._layout import row_major
 from ..._tensor import Tensor
-from .._core import Op, _named, unbroadcast, wrap_dim
+from .._core import Op, _named, int_arg, unbroadcast, wrap_dim
 from .._dispatch import refuse_shell
 from ..inplace import _type_title, apply_inplace
 from .subscript import (
@@ -710,7 +710,14 @@ def argwhere(input: Tensor) -> Tensor:
 
 
 def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
-    """int64 one-hot encoding: a new last dim of size ``num_classes`` (inferred as max + 1)."""
+    """int64 one-hot encoding: a new last dim of size ``num_classes`` (inferred as max + 1).
+
+    Example:
+        >>> ember.nn.functional.one_hot(ember.tensor([0, 2])).tolist()
+        [[1, 0, 0], [0, 0, 1]]
+    """
+    if type(num_classes) is not int:  # torch: an int, not a bool
+        int_arg(num_classes, "one_hot", "num_classes")
     if tensor._dtype is not D.int64:
         raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
     data = tensor._data

@@ -636,9 +636,13 @@ _SOFTMAX_DTYPES = frozenset((D.float16, D.bfloat16, D.float32, D.float64))
 
 
 def _softmax_input(input: Tensor, dim, dtype, name: str):
-    if dim is None:
-        dim = _softmax_dim(input.ndim, name)
+    if dim is None:  # warn at the user's call of nn.functional.softmax (two frames up)
+        dim = _softmax_dim(input.ndim, name, stacklevel=5)
     if dtype is not None:
+        if not isinstance(dtype, D.dtype):  # torch: a dtype or Python's float/int/..., not a name
+            from ..._factory_args import check_dtype
+
+            check_dtype(name, dtype)
         input = input.to(D.to_dtype(dtype))
     dim = wrap_dim(dim, input.ndim)
     if input._dtype not in _SOFTMAX_DTYPES:  # no bool, integer, complex or float8 kernel
@@ -650,22 +654,49 @@ def _softmax_input(input: Tensor, dim, dtype, name: str):
     return input, dim
 
 
-def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
-    """``exp(x) / exp(x).sum(dim)``, computed stably (the max is subtracted first).
-
-    Example:
-        >>> ember.softmax(ember.tensor([0.0, 0.0]), dim=0)
-        tensor([0.5000, 0.5000])
-    """
+def softmax_any_dim(input: Tensor, dim, dtype) -> Tensor:
+    """softmax over ``dim`` (None: the deprecated implicit dim, with its warning), the body of
+    ``torch.softmax``, ``Tensor.softmax`` and ``nn.functional.softmax``."""
     input, dim = _softmax_input(input, dim, dtype, "softmax")
     if input.ndim == 0:
         return Softmax.apply(input.reshape(1), dim=0).reshape(())
     return Softmax.apply(input, dim=dim)
 
 
-def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3,
-                dtype=None) -> Tensor:
-    """``log(softmax(x, dim))`` without the overflow: ``x - max - log(sum(exp(x - max)))``."""
+def _dim_not_none(name: str) -> None:
+    raise TypeError(f"{name}(): argument 'dim' must be int, not NoneType")
+
+
+def softmax(input: Tensor, dim: int, dtype=None) -> Tensor:
+    """``exp(x) / exp(x).sum(dim)``, computed stably (the max is subtracted first).
+
+    ``dim`` is required here, as in ``torch.softmax`` and ``Tensor.softmax``; only
+    ``nn.functional.softmax`` still takes None (the deprecated implicit dim).
+
+    Example:
+        >>> ember.softmax(ember.tensor([0.0, 0.0]), dim=0)
+        tensor([0.5000, 0.5000])
+    """
+    if dim is None:
+        _dim_not_none("softmax")
+    return softmax_any_dim(input, dim, dtype)
+
+
+def log_softmax(input: Tensor, dim: int, dtype=None) -> Tensor:
+    """``log(softmax(x, dim))`` without the overflow; ``dim`` is required (see ``softmax``).
+
+    Example:
+        >>> ember.log_softmax(ember.tensor([0.0, 0.0]), 0)
+        tensor([-0.6931, -0.6931])
+    """
+    if dim is None:
+        _dim_not_none("log_softmax")
+    return log_softmax_any_dim(input, dim, dtype)
+
+
+def log_softmax_any_dim(input: Tensor, dim, dtype) -> Tensor:
+    """``log(softmax(x, dim))`` without the overflow: ``x - max - log(sum(exp(x - max)))``
+    (None: the deprecated implicit dim, with its warning)."""
     input, dim = _softmax_input(input, dim, dtype, "log_softmax")
     low = input._dtype.np_dtype if input._dtype.itemsize == 2 else None  # float16/bfloat16
     if input.ndim == 0:

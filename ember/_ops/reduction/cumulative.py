@@ -15,7 +15,7 @@ from ..._backend import ascontiguousarray, ufunc_accumulate
 from ..._backend import get_array_module as xp_of
 from ..._layout import row_major
 from ..._tensor import Tensor
-from .._core import Op, _named, wrap_dim
+from .._core import Op, _named, int_arg, wrap_dim
 from .._dispatch import refuse_shell
 from .sorting import _return_type
 
@@ -33,6 +33,8 @@ def diff(input: Tensor, n: int = 1, dim: int = -1, prepend: Tensor | None = None
     """
     from ..shape.joining import cat
 
+    if type(n) is not int:  # torch: an int, not a bool
+        int_arg(n, "diff", "n")
     if input.ndim == 0:
         raise RuntimeError("diff expects input to be at least one-dimensional")
     if n < 0:

@@ -10,7 +10,7 @@ import numpy as np
 from ... import _dtype as D
 from ..._layout import row_major
 from ..._tensor import Tensor
-from .._core import Op, _named, int_dim, wrap_dim, wrap_dims
+from .._core import Op, _named, bool_arg, int_dim, wrap_dim, wrap_dims
 from ..inplace import apply_inplace
 from .sums import SafeDiv, _title, expand_reduced
 
@@ -80,6 +80,8 @@ class VectorNorm(Op):
 def vector_norm(x: Tensor, ord: float = 2, dim=None, keepdim: bool = False, *,
                 dtype=None) -> Tensor:
     """The vector ``ord``-norm over ``dim`` (all elements by default)."""
+    if keepdim is not False and keepdim is not True:  # torch: a bool, not 1 or None
+        keepdim = bool_arg(keepdim, "linalg_vector_norm")
     if isinstance(ord, str):
         raise RuntimeError(
             f"linalg.vector_norm: Expected a float or int for 'ord', got '{ord}'. Use "
@@ -88,6 +90,10 @@ def vector_norm(x: Tensor, ord: float = 2, dim=None, keepdim: bool = False, *,
         raise RuntimeError("linalg.vector_norm: Expected a floating point or complex tensor as "
                            f"input. Got {_title(x._dtype)}. Convert first, e.g. x.float().")
     if dtype is not None:
+        if not isinstance(dtype, D.dtype):  # torch: a dtype or Python's float/int/..., not a name
+            from ..._factory_args import check_dtype
+
+            check_dtype("linalg_vector_norm", dtype)
         dt = D.to_dtype(dtype)
         if x._dtype is not dt:
             if not D.can_cast(x._dtype, dt) or x._dtype.itemsize > dt.itemsize:

@@ -9,7 +9,7 @@ from ... import _autocast
 from ... import _dtype as D
 from ..._autocast import hot as _amp
 from ..._tensor import Tensor
-from .._core import _named, wrap_dim
+from .._core import NO_DIM, _named, bool_arg, wrap_dim
 from ..pointwise.binary_math import _constant
 
 # -- quantiles ----------------------------------------------------------------------------------
@@ -21,6 +21,8 @@ def _quantile(input: Tensor, q, dim, keepdim: bool, interpolation: str, ignore_n
     from ..indexing.gather_scatter import gather_any_dtype as gather
     from .sorting import sort
 
+    if keepdim is not False and keepdim is not True:  # torch: a bool, not 1 or None
+        keepdim = bool_arg(keepdim, "nanquantile" if ignore_nan else "quantile")
     if interpolation not in _INTERP:
         raise RuntimeError(f"quantile() interpolation must be one of linear, lower, higher, "
                            f"midpoint or nearest, but got {interpolation}")
@@ -119,8 +121,19 @@ def _return_types():
     return return_type("nanmedian")
 
 
-def nanmedian(input: Tensor, dim: int | None = None, keepdim: bool = False):
-    """The lower median ignoring NaNs; with ``dim``, ``(values, indices)``."""
+def nanmedian(input: Tensor, dim: int | None = NO_DIM, keepdim: bool = False):
+    """The lower median ignoring NaNs; with ``dim``, ``(values, indices)``.
+
+    Example:
+        >>> ember.tensor([1., float('nan'), 3., 2.]).nanmedian()
+        tensor(2.)
+    """
+    if dim is NO_DIM:
+        dim = None
+    elif dim is None:  # given as None (not left out): refused, as torch
+        raise TypeError("nanmedian(): argument 'dim' (position 1) must be int, not NoneType")
+    elif keepdim is not False and keepdim is not True:
+        keepdim = bool_arg(keepdim, "nanmedian")
     if input._dtype is D.bool or input._dtype.is_complex:
         raise NotImplementedError(f'"{"median_cpu" if dim is None else "median_out"}" not '
                                   f"implemented for '{input._dtype._legacy[:-6]}'")

@@ -20,7 +20,8 @@ from ..._backend import as_array, asarray_like, to_numpy
 from ..._backend import get_array_module as xp_of
 from ..._layout import row_major
 from ..._tensor import Tensor
-from .._core import Op, wrap_dim, wrap_dims
+from .._core import NO_DIM as _NO_DIM
+from .._core import Op, bool_arg, wrap_dim, wrap_dims
 from .._dispatch import refuse_shell
 from . import _topk_order
 from .sums import expand_reduced
@@ -171,6 +172,14 @@ def _no_complex(input: Tensor, kernel: str) -> None:
 
 
 def _reduce_extreme(name, fn, argfn, rtype, input, dim, keepdim, other):
+    if dim is None:  # given as None (not left out): torch has no such overload
+        raise TypeError(f"{name}() received an invalid combination of arguments - got "
+                        "(NoneType), but expected one of:\n * ()\n * (int dim, bool keepdim)\n"
+                        " * (Tensor other)")
+    if dim is _NO_DIM:
+        dim = None
+    elif keepdim is not False and keepdim is not True:
+        keepdim = bool_arg(keepdim, name)
     if isinstance(dim, Tensor) or other is not None:
         from ..pointwise import binary_math as elementwise
 
@@ -195,7 +204,7 @@ def _reduce_extreme(name, fn, argfn, rtype, input, dim, keepdim, other):
                                  name=f"{name.capitalize()}Backward0"))
 
 
-def max(input: Tensor, dim=None, keepdim: bool = False, *, other=None):
+def max(input: Tensor, dim=_NO_DIM, keepdim: bool = False, *, other=None):
     """The largest element; with ``dim``, ``(values, indices)``; with a tensor, ``maximum``.
 
     Example:
@@ -207,7 +216,7 @@ def max(input: Tensor, dim=None, keepdim: bool = False, *, other=None):
     return _reduce_extreme("max", np.max, np.argmax, max_type, input, dim, keepdim, other)
 
 
-def min(input: Tensor, dim=None, keepdim: bool = False, *, other=None):
+def min(input: Tensor, dim=_NO_DIM, keepdim: bool = False, *, other=None):
     """The smallest element; with ``dim``, ``(values, indices)``; with a tensor, ``minimum``.
 
     Example:
@@ -218,6 +227,8 @@ def min(input: Tensor, dim=None, keepdim: bool = False, *, other=None):
 
 
 def _amax_like(name, fn, input, dim, keepdim):
+    if keepdim is not False and keepdim is not True:
+        keepdim = bool_arg(keepdim, name)
     _no_complex(input, f"{name[1:]}_values_cpu")
     if input._dtype in D.SHELL:
         refuse_shell(name, input._dtype)
@@ -260,6 +271,8 @@ def aminmax(input: Tensor, *, dim: int | None = None, keepdim: bool = False):
         min=tensor(1),
         max=tensor(3))
     """
+    if keepdim is not False and keepdim is not True:
+        keepdim = bool_arg(keepdim, "aminmax")
     _no_complex(input, "aminmax_cpu")
     if input._dtype in D.SHELL:
         refuse_shell("aminmax", input._dtype)
@@ -281,6 +294,8 @@ def _int_dim(name: str, dim):
 
 
 def _arg(name, fn, input, dim, keepdim):
+    if keepdim is not False and keepdim is not True:
+        keepdim = bool_arg(keepdim, name)
     x = input._data
     if dim is not None:
         _int_dim(name, dim)
@@ -338,13 +353,18 @@ def _median_pick(x: np.ndarray, dim: int) -> np.ndarray:
     return idx.astype(np.int64, copy=False)
 
 
-def median(input: Tensor, dim: int | None = None, keepdim: bool = False):
+def median(input: Tensor, dim: int | None = _NO_DIM, keepdim: bool = False):
     """The lower median; with ``dim``, ``(values, indices)``.
 
     Example:
         >>> ember.tensor([1., 4., 2., 3.]).median()
         tensor(2.)
     """
+    if dim is _NO_DIM:
+        dim = None
+    elif dim is None or (keepdim is not False and keepdim is not True):
+        _int_dim("median", dim)  # an explicit None is refused, as torch
+        keepdim = bool_arg(keepdim, "median")
     if input._dtype is D.bool:
         raise NotImplementedError("\"median_cpu\" not implemented for 'Bool'. Convert first, "
                                   "e.g. x.int()")
@@ -427,6 +447,8 @@ def mode(input: Tensor, dim: int = -1, keepdim: bool = False):
         >>> ember.mode(ember.tensor([1, 2, 2, 3])).values
         tensor(2)
     """
+    if keepdim is not False and keepdim is not True:
+        keepdim = bool_arg(keepdim, "mode")
     _no_complex(input, "mode_cpu")
     if input._dtype in D.SHELL:
         refuse_shell("mode", input._dtype)

@@ -15,7 +15,7 @@ from ... import _dtype as D
 from ..._backend import as_array, ascontiguousarray
 from ..._backend import get_array_module as xp_of
 from ..._tensor import Tensor
-from .._core import wrap_dim
+from .._core import bool_arg, int_arg, wrap_dim
 from .._dispatch import not_implemented_for, refuse, refuse_shell
 
 __all__ = ["sort", "argsort", "msort", "topk", "kthvalue", "unique", "unique_consecutive",
@@ -194,6 +194,10 @@ def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = 
         >>> ember.tensor([3., 1., 2.]).sort()
         torch.return_types.sort(values=tensor([1., 2., 3.]), indices=tensor([1, 2, 0]))
     """
+    if descending is not False and descending is not True:  # torch: a bool, not 1
+        bool_arg(descending, "sort", "descending")
+    if stable is not False and stable is not None:  # torch: a bool or None, not 1
+        bool_arg(stable, "sort", "stable")
     _no_complex(input, "Sort does not support complex dtypes on CPU")
     _refuse(input, "sort")
     out = _check_pair_out("sort", out, input)
@@ -210,6 +214,10 @@ def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = 
 def argsort(input: Tensor, dim: int = -1, descending: bool = False,
             stable: bool = False) -> Tensor:
     """The indices that sort ``input`` along ``dim``."""
+    if descending is not False and descending is not True:  # torch: a bool, not 1
+        bool_arg(descending, "argsort", "descending")
+    if stable is not False and stable is not None:  # torch: a bool, not 1
+        bool_arg(stable, "argsort", "stable")
     _no_complex(input, "Sort does not support complex dtypes on CPU")
     _refuse(input, "sort")
     if input.ndim == 0:
@@ -231,6 +239,10 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
         >>> ember.tensor([1., 5., 3.]).topk(2).values
         tensor([5., 3.])
     """
+    if type(k) is not int or largest is not True or sorted is not True:  # torch's types
+        int_arg(k, "topk", "k")
+        bool_arg(largest, "topk", "largest")
+        bool_arg(sorted, "topk", "sorted")
     _no_complex(input, "topk does not support complex dtypes on CPU")
     if input._dtype is D.bool:
         raise RuntimeError("topk does not support bool dtypes on CPU")
@@ -362,7 +374,15 @@ def _kth_ties_as_torch(x, dim: int, k: int, idx):
 
 
 def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False, *, out=None):
-    """The ``k``-th smallest value along ``dim`` (1-based) and its index."""
+    """The ``k``-th smallest value along ``dim`` (1-based) and its index.
+
+    Example:
+        >>> ember.tensor([3., 1., 2.]).kthvalue(2).values
+        tensor(2.)
+    """
+    if type(k) is not int or (keepdim is not False and keepdim is not True):  # torch's types
+        int_arg(k, "kthvalue", "k")
+        keepdim = bool_arg(keepdim, "kthvalue")
     _no_complex(input, kernel="kthvalue_cpu")
     _refuse(input, "kthvalue")
     if input.ndim:
@@ -394,6 +414,10 @@ def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False,
         >>> ember.unique(ember.tensor([2, 1, 2]), return_counts=True)
         (tensor([1, 2]), tensor([1, 2]))
     """
+    for name, flag in (("sorted", sorted), ("return_inverse", return_inverse),
+                       ("return_counts", return_counts)):
+        if flag is not True and flag is not False:  # torch: bools, not 1 or np.True_
+            bool_arg(flag, "_unique2" if dim is None else "unique_dim", name)
     _no_complex(input, kernel="unique")
     if input._dtype in D.FLOAT8:
         raise not_implemented_for("unique" if dim is None else "unique_dim", input._dtype)

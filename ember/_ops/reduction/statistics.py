@@ -13,7 +13,7 @@ from ... import _dtype as D
 from ..._backend import get_array_module
 from ..._layout import row_major
 from ..._tensor import Tensor
-from .._core import Op, _named
+from .._core import NOT_GIVEN, Op, _arg_type_name, _named, bool_arg
 from .._dispatch import not_implemented_for
 from ..inplace import _type_title
 from .sums import Mean, SafeDiv, _axes, expand_reduced, quiet_numpy, reduced_count
@@ -75,8 +75,21 @@ class Std(Op):
 
 
 def _var_args(name, input, dim, unbiased, keepdim, correction):
+    given_none = unbiased is None  # (not left out): torch has no such overload
+    if unbiased is NOT_GIVEN:
+        unbiased = None
     if isinstance(dim, bool):  # std(x, False): the old positional ``unbiased``
         dim, unbiased = None, dim
+    if given_none or not (unbiased is None or unbiased is True or unbiased is False) or not (
+            keepdim is False or keepdim is True):  # torch: Python bools (not 1, np.True_)
+        got = ", ".join(f"{k}={_arg_type_name(v)}" for k, v in
+                        (("unbiased", unbiased), ("keepdim", keepdim))
+                        if (given_none and k == "unbiased") or
+                        not (v is None or v is True or v is False))
+        raise TypeError(f"{name}() received an invalid combination of arguments - got ({got}), "
+                        "but expected one of:\n * (Tensor input, tuple of ints dim, bool "
+                        "unbiased = True, bool keepdim = False)\n * (Tensor input, tuple of "
+                        "ints dim = None, *, Number correction = None, bool keepdim = False)")
     if input._dtype.category < D._FLOAT:
         which = name if name.endswith("_mean") else "std and var"
         raise RuntimeError(f"{which} only support floating point and complex dtypes")
@@ -97,7 +110,7 @@ def _var_args(name, input, dim, unbiased, keepdim, correction):
     return axes, correction, keepdim
 
 
-def var(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
+def var(input: Tensor, dim=None, unbiased: bool | None = NOT_GIVEN, keepdim: bool = False, *,
         correction: int | float | None = None) -> Tensor:
     """Variance over ``dim`` with Bessel's correction by default (``correction=1``).
 
@@ -109,7 +122,7 @@ def var(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = F
     return Var.apply(input, axes=axes, correction=c, keepdim=keepdim)
 
 
-def std(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
+def std(input: Tensor, dim=None, unbiased: bool | None = NOT_GIVEN, keepdim: bool = False, *,
         correction: int | float | None = None) -> Tensor:
     """Standard deviation over ``dim`` (``correction=1`` by default).
 
@@ -121,7 +134,7 @@ def std(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = F
     return Std.apply(input, axes=axes, correction=c, keepdim=keepdim)
 
 
-def var_mean(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
+def var_mean(input: Tensor, dim=None, unbiased: bool | None = NOT_GIVEN, keepdim: bool = False, *,
              correction: int | float | None = None) -> tuple:
     """``(var, mean)`` over ``dim``.
 
@@ -134,7 +147,7 @@ def var_mean(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: boo
             _named(Mean.apply(input, axes=axes, keepdim=keepdim), "VarMeanBackward0"))
 
 
-def std_mean(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
+def std_mean(input: Tensor, dim=None, unbiased: bool | None = NOT_GIVEN, keepdim: bool = False, *,
              correction: int | float | None = None) -> tuple:
     """``(std, mean)`` over ``dim``.
 
@@ -188,6 +201,8 @@ def logsumexp(input: Tensor, dim, keepdim: bool = False) -> Tensor:
         >>> ember.logsumexp(ember.tensor([0., 0.]), 0)
         tensor(0.6931)
     """
+    if keepdim is not False and keepdim is not True:  # torch: a bool, not 1 or None
+        keepdim = bool_arg(keepdim, "logsumexp")
     if input._dtype.category < D._FLOAT:
         input = input.to(D.get_default_dtype())
     if input._dtype in D.FLOAT8:  # torch's logsumexp starts with amax

@@ -21,7 +21,7 @@ from ..._backend import as_array
 from ..._layout import row_major
 from ..._tensor import Size, Tensor
 from ...autograd import grad_mode
-from .._core import Op, set_node_name, unbroadcast, wrap_dim, wrap_dims
+from .._core import NO_DIM, Op, bool_arg, set_node_name, unbroadcast, wrap_dim, wrap_dims
 from .._dispatch import refuse_shell
 from ..inplace import apply_inplace
 from ..pointwise.complex import conj
@@ -64,6 +64,10 @@ def _axes(input: Tensor, dim) -> tuple:
 def _int_to_long(input: Tensor, dtype) -> Tensor:
     """PyTorch's accumulate dtype: ``dtype=`` if given, else bool/integers become int64."""
     if dtype is not None:
+        if not isinstance(dtype, D.dtype):  # torch: a dtype or Python's float/int/..., not a name
+            from ..._factory_args import check_dtype
+
+            check_dtype("sum", dtype)
         dt = D.to_dtype(dtype)
         return input if input._dtype is dt else input.to(dt)
     if input._dtype.category <= D._INT and input._dtype is not D.int64:
@@ -127,6 +131,8 @@ def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor
         >>> ember.tensor([[1, 2], [3, 4]]).sum(dim=0)
         tensor([4, 6])
     """
+    if keepdim is not False and keepdim is not True:  # torch: a bool, not 1 or None
+        keepdim = bool_arg(keepdim, "sum")
     axes = _axes(input, dim)
     if dtype is None and input._dtype.category <= D._INT:
         # NumPy accumulates in int64 itself: no cast copy needed (integers take no grad).
@@ -182,11 +188,17 @@ def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tenso
         >>> ember.tensor([[1., 2.], [3., 4.]]).mean(1)
         tensor([1.5000, 3.5000])
     """
+    if keepdim is not False and keepdim is not True:  # torch: a bool, not 1 or None
+        keepdim = bool_arg(keepdim, "mean")
     if input.is_quantized:
         from ... import _quantized_ops
 
         return _quantized_ops.mean(input, dim, keepdim)
     if dtype is not None:
+        if not isinstance(dtype, D.dtype):  # torch: a dtype or Python's float/int/..., not a name
+            from ..._factory_args import check_dtype
+
+            check_dtype("mean", dtype)
         input = input.to(D.to_dtype(dtype))
     if input._dtype.category < D._FLOAT:
         raise RuntimeError(
@@ -265,15 +277,26 @@ def _product_of_others(x: np.ndarray, axes: tuple) -> np.ndarray:
     return np.transpose(res, tuple(np.argsort(keep + list(axes)).tolist()))
 
 
-def prod(input: Tensor, dim: int | None = None, keepdim: bool = False, *, dtype=None) -> Tensor:
+def prod(input: Tensor, dim: int | None = NO_DIM, keepdim: bool = False, *,
+         dtype=None) -> Tensor:
     """Product of elements, over all or over one ``dim``; bool and integers give int64.
 
     Example:
         >>> ember.tensor([[1., 2.], [3., 4.]]).prod(1)
         tensor([ 2., 12.])
     """
+    if dim is NO_DIM:
+        dim = None
+    elif dim is None:  # given as None (not left out): torch has no such overload
+        raise TypeError("prod() received an invalid combination of arguments - got (Tensor, "
+                        "NoneType), but expected one of:\n * (Tensor input, *, torch.dtype "
+                        "dtype = None)\n * (Tensor input, int dim, bool keepdim = False, *, "
+                        "torch.dtype dtype = None)")
+    elif keepdim is not False and keepdim is not True:
+        keepdim = bool_arg(keepdim, "prod")
     if _amp.active and _autocast.state.active:
-        return _autocast.call(prod, "prod", input, dim, keepdim, dtype=dtype)
+        return _autocast.call(prod, "prod", input, NO_DIM if dim is None else dim, keepdim,
+                              dtype=dtype)
     if dim is not None and not isinstance(dim, (int, np.integer)):
         raise TypeError(f"prod(): argument 'dim' must be int, not {type(dim).__name__}")
     axes = _axes(input, dim)
@@ -402,6 +425,8 @@ def cumprod(input: Tensor, dim: int, *, dtype=None) -> Tensor:
 # -- logical reductions ---------------------------------------------------------------------
 
 def _logical(fn, input: Tensor, dim, keepdim: bool) -> Tensor:
+    if keepdim is not False and keepdim is not True:  # torch: a bool, not 1 or None
+        keepdim = bool_arg(keepdim, "any" if fn is np.any else "all")
     # an empty dim list reduces over no dim here (torch's all/any), where sum reduces all
     axes = () if isinstance(dim, (tuple, list)) and not dim else _axes(input, dim)
     out = fn(input._data, axis=axes, keepdims=keepdim)
@@ -457,6 +482,8 @@ def nansum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Ten
         >>> ember.nansum(ember.tensor([1., float('nan')]))
         tensor(1.)
     """
+    if keepdim is not False and keepdim is not True:  # torch: a bool, not 1 or None
+        keepdim = bool_arg(keepdim, "nansum")
     if input._dtype.is_complex:
         raise RuntimeError("nansum on CPU does not support complex inputs")
     if input._dtype in D.SHELL and dtype is None:
@@ -489,6 +516,8 @@ def nanmean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Te
         >>> ember.nanmean(ember.tensor([1., float('nan'), 3.]))
         tensor(2.)
     """
+    if keepdim is not False and keepdim is not True:  # torch: a bool, not 1 or None
+        keepdim = bool_arg(keepdim, "nanmean")
     if input._dtype.is_complex:
         raise RuntimeError("nansum on CPU does not support complex inputs")
     if input._dtype.category < D._FLOAT:

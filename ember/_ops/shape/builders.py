@@ -12,8 +12,9 @@ import numpy as np
 from ... import _dtype as D
 from ..._backend import Device, get_array_module, to_device_array
 from ..._tensor import Size, Tensor
-from .._core import Op, set_node_name
+from .._core import Op, int_arg, set_node_name
 from .._core import broadcast_shapes as _broadcast
+from .._dispatch import type_name
 
 
 def _tensor_list(tensors, name: str) -> list:
@@ -190,6 +191,11 @@ def fill(input: Tensor, value) -> Tensor:
 
 
 def _tri_indices(row: int, col: int, offset: int, dtype, device, upper: bool) -> Tensor:
+    for name, v in (("row", row), ("col", col), ("offset", offset)):
+        if type(v) is not int and isinstance(v, (bool, np.bool_, float, np.floating)):
+            # torch: ints (a bool or a float is refused, not read as 0/1 or truncated)
+            raise TypeError(f"{'triu' if upper else 'tril'}_indices(): argument '{name}' must "
+                            f"be int, not {type_name(v)}")
     dtype = D.int64 if dtype is None else D.to_dtype(dtype)
     if dtype not in (D.int64, D.int32):
         from ..inplace import _type_title
@@ -259,6 +265,8 @@ def vander(x: Tensor, N: int | None = None, increasing: bool = False) -> Tensor:
     from ..._creation import ones
     from .joining import cat
 
+    if N is not None and type(N) is not int:  # torch: an int, not a bool
+        int_arg(N, "vander", "N")
     if x.ndim != 1:
         raise RuntimeError("x must be a one-dimensional tensor.")
     n = x.shape[0] if N is None else N

@@ -14,7 +14,7 @@ from ..._backend import asarray_like, to_numpy
 from ..._backend import get_array_module as xp_of
 from ..._layout import channels_last_of, dense_in_format, like_layout, row_major
 from ..._tensor import Tensor
-from .._core import Op, set_node_name, tie_to, wrap_dim, wrap_dims
+from .._core import Op, int_arg, int_list_arg, set_node_name, tie_to, wrap_dim, wrap_dims
 from .._dispatch import refuse, refuse_shell
 from ..indexing.subscript import AdvancedIndex, BasicIndex, BasicIndexBackward
 from ..inplace import apply_inplace
@@ -108,9 +108,21 @@ class Roll(Op):
 
 
 def roll(input: Tensor, shifts, dims=None) -> Tensor:
-    """Shift elements cyclically along ``dims`` (or over the flattened tensor)."""
-    shifts = (shifts,) if isinstance(shifts, (int, np.integer)) else \
-        tuple(int(s) for s in shifts)
+    """Shift elements cyclically along ``dims`` (or over the flattened tensor).
+
+    Example:
+        >>> ember.tensor([1, 2, 3]).roll(1)
+        tensor([3, 1, 2])
+    """
+    if type(shifts) is int:
+        shifts = (shifts,)
+    elif isinstance(shifts, (int, np.integer)) and not isinstance(shifts, (bool, np.bool_)):
+        shifts = (int(shifts),)
+    else:  # torch's shifts are ints: a bool is refused, not read as 0 or 1
+        if isinstance(shifts, (bool, np.bool_)):
+            raise TypeError(f"roll(): argument 'shifts' must be tuple of ints, not "
+                            f"{'bool' if type(shifts) is bool else 'numpy.bool'}")
+        shifts = tuple(int(int_arg(s, "roll", "shifts")) for s in shifts)
     if dims is not None:
         dims = (dims,) if isinstance(dims, (int, np.integer)) else tuple(dims)
         if len(shifts) != len(dims):
@@ -151,6 +163,7 @@ def repeat(self: Tensor, *sizes) -> Tensor:
     """
     if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
         sizes = tuple(sizes[0])
+    int_list_arg(sizes, "repeat", "repeats")
     sizes = tuple(int(s) for s in sizes)
     if len(sizes) < self.ndim:
         raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number "
@@ -164,6 +177,7 @@ def repeat(self: Tensor, *sizes) -> Tensor:
 def tile(input: Tensor, dims) -> Tensor:
     """``repeat`` where missing leading dims of ``dims`` count as 1."""
     dims = (dims,) if isinstance(dims, int) else tuple(dims)
+    int_list_arg(dims, "tile", "dims")
     return repeat(input, (1,) * (input.ndim - len(dims)) + dims)
 
 
@@ -179,6 +193,9 @@ def repeat_interleave(input: Tensor, repeats=None, dim: int | None = None, *,
         >>> ember.tensor([1, 2]).repeat_interleave(ember.tensor([1, 3]))
         tensor([1, 2, 2, 2])
     """
+    if isinstance(repeats, (bool, np.bool_)):  # torch: an int or a tensor, not a bool
+        raise TypeError(f"repeat_interleave(): argument 'repeats' must be Tensor or int, not "
+                        f"{'bool' if type(repeats) is bool else 'numpy.bool'}")
     if repeats is None:  # torch.repeat_interleave(counts): indices repeated by their counts
         counts = to_numpy(input._data)  # the result's length depends on the values: a sync
         return Tensor._make(asarray_like(np.repeat(np.arange(len(counts), dtype=np.int64),
@@ -221,6 +238,8 @@ class Triangle(Op):
 
 
 def _triangle(input: Tensor, diagonal: int, upper: bool) -> Tensor:
+    if type(diagonal) is not int:  # torch: an int, not a bool
+        int_arg(diagonal, "triu" if upper else "tril", "diagonal")
     if input.ndim < 2:
         raise RuntimeError(f"{'triu' if upper else 'tril'}: input tensor must have at least 2 "
                            "dimensions")
@@ -272,6 +291,8 @@ class DiagEmbed(Op):
 
 def diag_embed(input: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
     """Place the last dim of ``input`` on the diagonal of new (dim1, dim2) planes."""
+    if type(offset) is not int:  # torch: an int, not a bool
+        int_arg(offset, "diag_embed", "offset")
     nd = input.ndim + 1
     d1, d2 = wrap_dim(dim1, nd), wrap_dim(dim2, nd)
     if d1 == d2:
@@ -287,6 +308,8 @@ def diag(input: Tensor, diagonal: int = 0, *, out=None) -> Tensor:
         tensor([[1, 0],
                 [0, 2]])
     """
+    if type(diagonal) is not int:  # torch: an int, not a bool
+        int_arg(diagonal, "diag", "diagonal")
     if input.ndim == 1:
         return DiagEmbed.apply(input, offset=int(diagonal), dim1=0, dim2=1)
     if input.ndim == 2:
@@ -324,6 +347,7 @@ def pad(input: Tensor, pad, mode: str = "constant", value: float | None = None) 
         >>> pad(ember.ones(1, 2), (1, 1), value=0.).tolist()
         [[0.0, 1.0, 1.0, 0.0]]
     """
+    int_list_arg(pad, "pad", "pad")
     pad = tuple(int(p) for p in pad)
     if len(pad) % 2:
         raise RuntimeError("Padding length must be divisible by 2")

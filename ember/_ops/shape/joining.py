@@ -17,7 +17,7 @@ from ..._backend import get_array_module
 from ..._layout import element_strides, in_format, row_major, suggest_memory_format
 from ..._tensor import Tensor
 from ...autograd import grad_mode
-from .._core import Op, wrap_dim
+from .._core import Op, int_arg, wrap_dim
 from .._dispatch import check_devices, type_name
 
 _state = grad_mode._state
@@ -197,6 +197,8 @@ def column_stack(tensors, *, out=None) -> Tensor:
 
 def _split_sizes(tensor: Tensor, split_size_or_sections, dim: int) -> tuple:
     """``(dim, piece sizes, torch's node name)`` for ``split``, with its errors."""
+    if type(split_size_or_sections) is not int:  # torch's sizes are ints: bools refused
+        _refuse_bool_sizes(split_size_or_sections)
     if tensor.ndim == 0:
         raise RuntimeError("split expects at least a 1-dimensional tensor")
     d = wrap_dim(dim, tensor.ndim)
@@ -345,7 +347,19 @@ def _renamed(pieces: tuple, name: str) -> tuple:
     return pieces
 
 
+def _refuse_bool_sizes(sizes) -> None:
+    if isinstance(sizes, (bool, np.bool_)):
+        raise TypeError(f"split(): argument 'split_size' must be int, not {type_name(sizes)}")
+    if isinstance(sizes, (tuple, list)):
+        for i, s in enumerate(sizes):
+            if isinstance(s, (bool, np.bool_)):
+                raise TypeError("split_with_sizes(): argument 'split_sizes' must be tuple of "
+                                f"ints, but found element of type {type_name(s)} at pos {i}")
+
+
 def _chunk_size(input: Tensor, chunks: int, dim: int, name: str) -> int:
+    if type(chunks) is not int:  # torch: an int, not a bool
+        int_arg(chunks, name, "chunks")
     if input.ndim == 0:
         raise RuntimeError(f"{name.removeprefix('unsafe_')} expects at least a 1-dimensional "
                            "tensor")

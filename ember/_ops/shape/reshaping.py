@@ -8,7 +8,7 @@ import numpy as np
 
 from ..._backend import get_array_module, sliding_window_view
 from ..._tensor import Tensor
-from .._core import Op, wrap_dim
+from .._core import Op, int_arg, int_list_arg, wrap_dim
 from .views import Permute, View, infer_shape, reshape, view
 
 __all__ = ["flatten", "unflatten", "movedim", "moveaxis", "narrow", "select", "diagonal",
@@ -25,6 +25,9 @@ def narrow(input: Tensor, dim: int, start, length: int) -> Tensor:
     """
     from ..indexing.subscript import BasicIndex
 
+    if type(start) is not int or type(length) is not int:  # torch: ints, not bools
+        int_arg(start, "narrow", "start")
+        int_arg(length, "narrow", "length")
     if input.ndim == 0:
         raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
     dim = wrap_dim(dim, input.ndim)
@@ -45,6 +48,8 @@ def select(input: Tensor, dim: int, index: int) -> Tensor:
     """The sub-tensor at ``index`` along ``dim``, with that dim removed (a view)."""
     from ..indexing.subscript import BasicIndex
 
+    if type(index) is not int:  # torch: an int, not a bool
+        int_arg(index, "select", "index")
     if input.ndim == 0:
         raise IndexError("select() cannot be applied to a 0-dim tensor.")
     dim = wrap_dim(dim, input.ndim)
@@ -106,6 +111,8 @@ def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Te
         >>> ember.eye(3).diagonal()
         tensor([1., 1., 1.])
     """
+    if type(offset) is not int:  # torch: an int, not a bool
+        int_arg(offset, "diagonal", "offset")
     d1, d2 = wrap_dim(dim1, input.ndim), wrap_dim(dim2, input.ndim)
     if d1 == d2:
         raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
@@ -141,6 +148,7 @@ def unflatten(input: Tensor, dim: int, sizes) -> Tensor:
     """Split dim ``dim`` into ``sizes`` (one entry may be -1)."""
     shape = input._data.shape
     dim = wrap_dim(dim, len(shape))
+    int_list_arg(sizes, "unflatten", "sizes")
     sizes = tuple(int(k) for k in sizes)
     if not sizes:
         raise RuntimeError("unflatten: sizes must be non-empty")
@@ -263,6 +271,9 @@ class Unfold(Op):
 def unfold(self: Tensor, dimension: int, size: int, step: int) -> Tensor:
     """All windows of ``size`` elements along ``dimension``, ``step`` apart, as a new last
     dimension (a view). Example: ``ember.arange(5.).unfold(0, 2, 1)``."""
+    if type(size) is not int or type(step) is not int:  # torch: ints, not bools
+        int_arg(size, "unfold", "size")
+        int_arg(step, "unfold", "step")
     dim = wrap_dim(dimension, self.ndim)
     length = self.shape[dim] if self.ndim else 1
     if size < 0:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from ... import _dtype as D
 from ..._tensor import Tensor
 from ...autograd import grad_mode
-from .._core import set_node_name, wrap_dim
+from .._core import NO_DIM, set_node_name, wrap_dim
 from .._dispatch import type_name
 from ..pointwise.complex import view_as_complex, view_as_real
 from .joining import split, split_with_sizes, unbind
@@ -95,7 +95,7 @@ def t_copy(input: Tensor) -> Tensor:
     return _fresh(t(input))
 
 
-def squeeze_copy(input: Tensor, dim=None) -> Tensor:
+def squeeze_copy(input: Tensor, dim=NO_DIM) -> Tensor:
     """``input.squeeze(dim)`` in fresh memory.
 
     Example:

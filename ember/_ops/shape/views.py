@@ -13,7 +13,7 @@ from ... import _dtype as D
 from ..._backend import MetaArray
 from ..._layout import copy_with_strides, target_strides
 from ..._tensor import Size, Tensor
-from .._core import Op, int_dim, wrap_dim
+from .._core import NO_DIM, Op, int_dim, wrap_dim
 
 __all__ = ["broadcast_to", "reshape", "transpose", "swapaxes", "swapdims", "permute", "unsqueeze",
            "squeeze", "t", "clone", "detach"]
@@ -23,8 +23,11 @@ def _shape_arg(shape) -> tuple:
     if len(shape) == 1 and isinstance(shape[0], (tuple, list, Size)):
         shape = tuple(shape[0])
     for i, s in enumerate(shape):
-        if type(s) is not int and isinstance(s, (bool, np.bool_, float, np.floating)):
+        if type(s) is not int and isinstance(s, (bool, np.bool_, float, np.floating)) and (
+                type(s) is not bool or not i):
             # torch's sizes are ints: a bool or float is refused, not read as 1 or truncated
+            # (its parser matched the int-list overload on the first element: a later Python
+            # bool is read as an int there, x.view(2, True, 3))
             raise TypeError(f"argument 'shape' must be tuple of ints, but found element of "
                             f"type {type(s).__name__} at pos {i}")
     return tuple(int(s) for s in shape)
@@ -207,9 +210,20 @@ def unsqueeze(input: Tensor, dim: int) -> Tensor:
     return Unsqueeze.apply(input, shape=shape[:dim] + (1,) + shape[dim:])
 
 
-def squeeze(input: Tensor, dim=None) -> Tensor:
-    """Remove size-1 dimensions (all, or those in ``dim``) (a view)."""
+def squeeze(input: Tensor, dim=NO_DIM) -> Tensor:
+    """Remove size-1 dimensions (all, or those in ``dim``) (a view).
+
+    Example:
+        >>> ember.zeros(2, 1, 3).squeeze().shape
+        torch.Size([2, 3])
+    """
     shape = input._data.shape
+    if dim is NO_DIM:
+        dim = None
+    elif dim is None:  # given as None (not left out): torch has no such overload
+        raise TypeError("squeeze() received an invalid combination of arguments - got "
+                        "(NoneType), but expected one of:\n * ()\n * (int dim)\n"
+                        " * (tuple of ints dim)")
     if dim is None:
         dims = {i for i, s in enumerate(shape) if s == 1}
         op = Squeeze
