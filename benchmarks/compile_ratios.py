@@ -84,9 +84,9 @@ def main() -> int:
         if args.only not in name:
             continue
         times: dict = {}
-        for _ in range(args.repeats):
-            # fresh, seeded models each round (see the comment above run.py's measure)
-            steps = _build_steps(eager, compiled, with_torch_compile)
+        for round_ in range(args.repeats):
+            if round_ % bench.rebuild_every(n) == 0:  # fresh, seeded models now and then
+                steps = _build_steps(eager, compiled, with_torch_compile)
             for k, step in steps.items():
                 times.setdefault(k, []).append(bench.measure(step, n, args.stat))
         agg = min if args.stat == "min" else statistics.median

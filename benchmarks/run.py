@@ -369,10 +369,17 @@ def ratio_banner(args, torch, ember) -> None:
           f"{torch.get_num_threads()}, ember {ember.get_num_threads()}\n")
 
 
-# Each round of a comparison builds its workloads afresh (the same seeded models): one model
-# trained for every round drifts into another regime than the first round's, and the MLP at
-# batch 1 memorises its 1024 examples after about 1000 steps, its gradients turn to zeros and
-# its momentum decays into float32 denormals, where every multiply is many times slower.
+def rebuild_every(n: int) -> int:
+    """Rounds between fresh builds of a workload timed ``n`` calls a round. A model trained
+    for too many steps drifts into another regime: the MLP at batch 1 memorises its 1024
+    examples after about 1000 steps, its gradients turn to zeros and its momentum decays into
+    float32 denormals, where every multiply is many times slower. So a model takes at most
+    about 600 steps; workloads of few calls a round are not rebuilt at all, since the first
+    steps after a build (the other library's arrays just freed, the allocator cold) run slower
+    than the warm-up covers: a PyTorch GPT step measured 52 ms right after a build, 20 warm."""
+    return max(1, 600 // (n + max(2, n // 20)))
+
+
 def measure(step, n: int, stat: str = "median") -> float:
     """Median (or minimum) seconds per call over ``n`` calls, timed in batches to beat timer
     noise."""
@@ -500,7 +507,7 @@ def main() -> int:
             continue
         e_times, t_times = [], []
         for round_ in range(args.repeats):
-            if round_:  # fresh, seeded models each round (see fresh_rounds)
+            if round_ and round_ % rebuild_every(n) == 0:  # fresh, seeded models
                 e_step, t_step = build(ember)[0], build(torch)[0]
             e_times.append(measure(e_step, n, args.stat))
             t_times.append(measure(t_step, n, args.stat))
