@@ -1,6 +1,8 @@
 """torchvision's download-and-parse datasets in ember (issue 13): SVHN, STL10, VOCSegmentation,
 VOCDetection, CocoDetection, CocoCaptions, CelebA, Flowers102, OxfordIIITPet, GTSRB, EuroSAT,
-Caltech101, Caltech256, Food101, DTD, USPS, SEMEION, QMNIST, Country211, FER2013 and Imagenette.
+Caltech101, Caltech256, Food101, DTD, USPS, SEMEION, QMNIST, Country211, FER2013, Imagenette,
+ImageNet, StanfordCars, Omniglot, Kitti, LFWPeople, LFWPairs, Cityscapes, and
+wrap_dataset_for_transforms_v2 over them.
 
 ``fixtures/make_datasets.py`` writes tiny fixtures in each release's real on-disk format and
 pictures what a library answers on them, plus each constructor's signature and what
@@ -67,7 +69,9 @@ def test_recording_covers_every_new_dataset():
     for name in ("svhn", "stl10", "vocsegmentation", "vocdetection", "coco", "celeba",
                  "flowers102", "pets", "gtsrb", "eurosat", "caltech101", "caltech256",
                  "food101", "dtd", "usps", "semeion", "qmnist", "country211", "fer2013",
-                 "imagenette", "signatures", "downloads"):
+                 "imagenette", "imagenet", "stanfordcars", "omniglot", "wrapv2", "kitti",
+                 "lfwpeople", "lfwpairs", "cityscapes", "signatures",
+                 "downloads"):
         assert name in covered, name
 
 
@@ -126,12 +130,12 @@ def test_load_mat_char_and_complex_arrays(tmp_path):
 
 
 def test_load_mat_refuses_what_it_cannot_read(tmp_path):
-    cell = _element("<", 14, _element("<", 6, struct.pack("<II", 1, 0))
-                    + _element("<", 5, struct.pack("<ii", 1, 1))
-                    + _element("<", 1, b"c", small=True))
-    path = tmp_path / "cell.mat"
-    path.write_bytes(_mat("<", [cell]))
-    with pytest.raises(RuntimeError, match="'c' is a cell array"):
+    obj = _element("<", 14, _element("<", 6, struct.pack("<II", 3, 0))
+                   + _element("<", 5, struct.pack("<ii", 1, 1))
+                   + _element("<", 1, b"c", small=True))
+    path = tmp_path / "obj.mat"
+    path.write_bytes(_mat("<", [obj]))
+    with pytest.raises(RuntimeError, match="'c' is an object"):
         load_mat(path)
     path.write_bytes(_mat("<", [], version=0x0200))
     with pytest.raises(RuntimeError, match="MATLAB 7.3 .HDF5."):
@@ -143,6 +147,176 @@ def test_load_mat_refuses_what_it_cannot_read(tmp_path):
     path.write_bytes(_mat("<", [good])[:-6])
     with pytest.raises(RuntimeError, match="runs past the end"):
         load_mat(path)
+
+
+def _struct_and_cells():
+    synsets = np.zeros((3, 1), dtype=[("ID", object), ("WNID", object), ("kids", object)])
+    synsets[0, 0] = (np.array([[1]], np.uint8), "n01", np.zeros((1, 0)))
+    synsets[1, 0] = (np.array([[2]], np.uint8), "n02", np.zeros((0, 0)))
+    synsets[2, 0] = (np.array([[3]], np.uint8), "n03", np.array([[1, 2]], np.uint8))
+    names = np.empty((1, 2), dtype=object)
+    names[0, 0], names[0, 1] = "AM General", np.array([[1.5]])
+    one = np.zeros((1, 1), dtype=[("a", object)])
+    one[0, 0] = (np.array([[7]], np.int16),)
+    return {"synsets": synsets, "names": names, "one": one}
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_load_mat_struct_and_cell_arrays_as_scipy(tmp_path, compress):
+    # what scipy.io.loadmat 1.17 answers on the same file (checked live below when installed)
+    path = tmp_path / "s.mat"
+    M.write_mat(path, _struct_and_cells(), compress=compress)
+    mat = load_mat(path)
+    syn = mat["synsets"]
+    assert syn.shape == (3, 1) and syn.dtype.names == ("ID", "WNID", "kids")
+    assert syn[2, 0]["ID"].dtype == np.uint8 and syn[2, 0]["ID"].shape == (1, 1)
+    assert syn[1, 0]["WNID"].tolist() == ["n02"] and syn[1, 0]["kids"].shape == (0, 0)
+    assert mat["names"].dtype == object and mat["names"].shape == (1, 2)
+    assert mat["names"][0, 0].tolist() == ["AM General"]
+    sq = load_mat(path, squeeze_me=True)
+    syn = sq["synsets"]
+    assert syn.shape == (3,) and [type(v) for v in syn[0].tolist()[:2]] == [int, str]
+    assert list(zip(*syn))[:2] == [(1, 2, 3), ("n01", "n02", "n03")]
+    assert syn[0]["kids"].shape == (0,) and syn[2]["kids"].tolist() == [1, 2]
+    assert sq["names"].tolist() == ["AM General", 1.5]
+    assert sq["one"].shape == () and sq["one"]["a"] == 7 and type(sq["one"]["a"].item()) is int
+
+
+def test_load_mat_struct_and_cell_arrays_live_scipy(tmp_path):
+    sio = pytest.importorskip("scipy.io")
+    path = tmp_path / "s.mat"
+    M.write_mat(path, _struct_and_cells(), compress=True)
+    for squeeze in (False, True):
+        want, got = sio.loadmat(path, squeeze_me=squeeze), load_mat(path, squeeze_me=squeeze)
+        for key in ("synsets", "names", "one"):
+            assert repr(got[key]) == repr(want[key]) and type(got[key]) is type(want[key])
+
+
+def test_load_mat_refuses_huge_or_deep_claims_before_allocating(tmp_path):
+    path = tmp_path / "bad.mat"
+    # a cell array claiming 2**40 elements in a few bytes
+    cell = _element("<", 14, _element("<", 6, struct.pack("<II", 1, 0))
+                    + _element("<", 5, struct.pack("<ii", 2**20, 2**20))
+                    + _element("<", 1, b"c", small=True))
+    path.write_bytes(_mat("<", [cell]))
+    with pytest.raises(RuntimeError, match=r"cell 'c' claims shape \(1048576, 1048576\)"):
+        load_mat(path)
+    big = _matrix("<", 6, (2**20, 2**20), "X", 9, bytes(8))
+    path.write_bytes(_mat("<", [big]))
+    with pytest.raises(RuntimeError, match="has shape .* but 1 values"):
+        load_mat(path)
+    # a compressed element whose inner tag claims 4 GiB
+    packed = zlib.compress(struct.pack("<II", 14, 2**32 - 8))
+    path.write_bytes(_mat("<", [struct.pack("<II", 15, len(packed)) + packed]))
+    with pytest.raises(RuntimeError, match="more than zlib can expand"):
+        load_mat(path)
+    # cells nested past the depth limit
+    inner = _matrix("<", 6, (1, 1), "", 9, np.array([1.0]).tobytes())
+    for _ in range(40):
+        inner = _element("<", 14, _element("<", 6, struct.pack("<II", 1, 0))
+                         + _element("<", 5, struct.pack("<ii", 1, 1))
+                         + _element("<", 1, b"") + inner)
+    path.write_bytes(_mat("<", [inner]))
+    with pytest.raises(RuntimeError, match="nest more than 32 levels"):
+        load_mat(path)
+    repeated = _element("<", 14, _element("<", 6, struct.pack("<II", 2, 0))
+                        + _element("<", 5, struct.pack("<ii", 1, 1))
+                        + _element("<", 1, b"s", small=True)
+                        + _element("<", 5, struct.pack("<i", 4), small=True)
+                        + _element("<", 1, b"ab\0\0ab\0\0"))
+    path.write_bytes(_mat("<", [repeated]))
+    with pytest.raises(RuntimeError, match="empty or repeated field names"):
+        load_mat(path)
+    fieldless = _element("<", 14, _element("<", 6, struct.pack("<II", 2, 0))
+                         + _element("<", 5, struct.pack("<ii", 1, 1))
+                         + _element("<", 1, b"s", small=True)
+                         + _element("<", 5, struct.pack("<i", 4), small=True)
+                         + _element("<", 1, b""))
+    path.write_bytes(_mat("<", [fieldless]))
+    with pytest.raises(RuntimeError, match="struct 's' has no fields"):
+        load_mat(path)
+
+
+def _imagenet(tmp_path, monkeypatch):
+    from ember.vision.datasets import imagenet
+
+    sums = M.build_imagenet(str(tmp_path))
+    monkeypatch.setattr(imagenet, "ARCHIVE_META", {k: (v[0], sums[v[0]])
+                                                   for k, v in imagenet.ARCHIVE_META.items()})
+    return imagenet
+
+
+def test_imagenet_needs_no_scipy_and_torch_reads_its_meta_file(tmp_path, monkeypatch):
+    torch = pytest.importorskip("torch")
+    _imagenet(tmp_path, monkeypatch)
+    monkeypatch.setitem(sys.modules, "scipy", None)
+    monkeypatch.setitem(sys.modules, "scipy.io", None)
+    ds = datasets.ImageNet(str(tmp_path), split="val")
+    assert ds.targets == [0, 0, 1, 2, 2] and ds.classes[1] == ("goldfish",)
+    wnid_to_classes, val_wnids = torch.load(tmp_path / "meta.bin", weights_only=True)
+    assert wnid_to_classes["n01440764"] == ("tench", "Tinca tinca")
+    assert val_wnids == ["n01484850", "n01440764", "n01484850", "n01443537", "n01440764"]
+
+
+def test_imagenet_devkit_without_synsets_is_named(tmp_path, monkeypatch):
+    from ember.vision.datasets import imagenet
+
+    data = tmp_path / "src" / "ILSVRC2012_devkit_t12" / "data"
+    data.mkdir(parents=True)
+    M.write_mat(data / "meta.mat", {"synsets": np.zeros((2, 1))})
+    (data / "ILSVRC2012_validation_ground_truth.txt").write_text("1\n")
+    with tarfile.open(tmp_path / "ILSVRC2012_devkit_t12.tar.gz", "w:gz") as tar:
+        tar.add(tmp_path / "src" / "ILSVRC2012_devkit_t12", arcname="ILSVRC2012_devkit_t12")
+    devkit = dict(imagenet.ARCHIVE_META)
+    devkit["devkit"] = ("ILSVRC2012_devkit_t12.tar.gz",
+                        md5(tmp_path / "ILSVRC2012_devkit_t12.tar.gz"))
+    monkeypatch.setattr(imagenet, "ARCHIVE_META", devkit)
+    with pytest.raises(RuntimeError, match="meta.mat holds no 'synsets' struct array"):
+        imagenet.parse_devkit_archive(str(tmp_path))
+    assert not (tmp_path / "meta.bin").exists()
+
+
+def test_imagenet_refuses_wnids_that_are_not_folder_names(tmp_path, monkeypatch):
+    imagenet = _imagenet(tmp_path, monkeypatch)
+    with pytest.raises(RuntimeError, match="'../evil' is not a WordNet id"):
+        imagenet.parse_val_archive(str(tmp_path), wnids=["../evil"] * 5)
+    assert not (tmp_path / "evil").exists() and not (tmp_path / "val").exists()
+
+
+def test_stanford_cars_needs_no_scipy_and_names_a_malformed_annotation_file(tmp_path,
+                                                                             monkeypatch):
+    monkeypatch.setitem(sys.modules, "scipy", None)
+    monkeypatch.setitem(sys.modules, "scipy.io", None)
+    M.build_stanford_cars(str(tmp_path))
+    ds = datasets.StanfordCars(str(tmp_path), split="train")
+    assert [t for _, t in ds._samples] == [2, 0, 1] and ds.classes[2] == "Audi R8 Coupe 2012"
+    annos = tmp_path / "stanford_cars" / "cars_test_annos_withlabels.mat"
+    M.write_mat(annos, {"annotations": np.zeros((1, 2))})
+    with pytest.raises(RuntimeError, match="no 'annotations' struct array with fields fname"):
+        datasets.StanfordCars(str(tmp_path), split="test")
+
+
+def test_kitti_names_a_malformed_label_line(tmp_path):
+    M.build_kitti(str(tmp_path))
+    label = tmp_path / "Kitti" / "raw" / "training" / "label_2" / "000001.txt"
+    label.write_text("Car 0.5 2 1.55 10 20 30\n")
+    ds = datasets.Kitti(str(tmp_path))
+    index = [os.path.basename(p) for p in ds.images].index("000001.png")
+    with pytest.raises(RuntimeError, match="000001.txt, line 1: expected 15 space-separated"):
+        ds[index]
+
+
+@pytest.mark.parametrize("name, text, match", [
+    ("peopleDevTest.txt", "1\nAaron_Peirsol\t999999999999\n", "claims 999999999999 images"),
+    ("pairs.txt", "999999999999\t0\n", "claims 999999999999 folds"),
+])
+def test_lfw_refuses_list_files_claiming_absurd_counts(tmp_path, name, text, match):
+    sums = M.build_lfw(str(tmp_path))
+    (tmp_path / "lfw-py" / name).write_text(text)
+    sums[name] = md5(tmp_path / "lfw-py" / name)
+    cls = datasets.LFWPeople if name.startswith("people") else datasets.LFWPairs
+    with M.with_md5s(datasets, "lfw", sums), pytest.raises(RuntimeError, match=match):
+        cls(str(tmp_path), split="test" if name.startswith("people") else "10fold")
 
 
 def test_svhn_needs_no_scipy(tmp_path, monkeypatch):

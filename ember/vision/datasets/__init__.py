@@ -3,6 +3,7 @@
 from .caltech import Caltech101, Caltech256
 from .celeba import CelebA
 from .cifar import CIFAR10, CIFAR100
+from .cityscapes import Cityscapes
 from .coco import CocoCaptions, CocoDetection
 from .country211 import Country211
 from .dtd import DTD
@@ -13,20 +14,35 @@ from .flowers102 import Flowers102
 from .folder import IMG_EXTENSIONS, DatasetFolder, ImageFolder, default_loader
 from .food101 import Food101
 from .gtsrb import GTSRB
+from .imagenet import ImageNet
 from .imagenette import Imagenette
+from .kitti import Kitti
+from .lfw import LFWPairs, LFWPeople
 from .mnist import EMNIST, KMNIST, MNIST, FashionMNIST
+from .omniglot import Omniglot
 from .oxford_iiit_pet import OxfordIIITPet
 from .qmnist import QMNIST
 from .semeion import SEMEION
+from .stanford_cars import StanfordCars
 from .stl10 import STL10
 from .svhn import SVHN
 from .usps import USPS
 from .vision import StandardTransform, VisionDataset
 from .voc import VOCDetection, VOCSegmentation
 
-__all__ = ["CIFAR10", "CIFAR100", "Caltech101", "Caltech256", "CelebA", "CocoCaptions",
-           "CocoDetection", "Country211", "DTD", "DatasetFolder", "EMNIST", "EuroSAT",
-           "FER2013", "FakeData", "FashionMNIST", "Flowers102", "Food101", "GTSRB",
-           "IMG_EXTENSIONS", "ImageFolder", "Imagenette", "KMNIST", "MNIST", "OxfordIIITPet",
-           "QMNIST", "SEMEION", "STL10", "SVHN", "StandardTransform", "USPS", "VOCDetection",
-           "VOCSegmentation", "VisionDataset", "default_loader"]
+__all__ = ["CIFAR10", "CIFAR100", "Caltech101", "Caltech256", "CelebA", "Cityscapes",
+           "CocoCaptions", "CocoDetection", "Country211", "DTD", "DatasetFolder", "EMNIST",
+           "EuroSAT", "FER2013", "FakeData", "FashionMNIST", "Flowers102", "Food101", "GTSRB",
+           "IMG_EXTENSIONS", "ImageFolder", "ImageNet", "Imagenette", "KMNIST", "Kitti",
+           "LFWPairs", "LFWPeople", "MNIST", "Omniglot", "OxfordIIITPet", "QMNIST", "SEMEION",
+           "STL10", "SVHN", "StanfordCars", "StandardTransform", "USPS", "VOCDetection",
+           "VOCSegmentation", "VisionDataset", "default_loader", "wrap_dataset_for_transforms_v2"]
+
+
+def __getattr__(name):
+    # as torchvision: the wrapper (which needs tv_tensors and transforms.v2) loads on first use
+    if name == "wrap_dataset_for_transforms_v2":
+        from ..tv_tensors._dataset_wrapper import wrap_dataset_for_transforms_v2
+
+        return wrap_dataset_for_transforms_v2
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

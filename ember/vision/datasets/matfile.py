@@ -1,9 +1,10 @@
-"""A small reader of MATLAB level-5 ``.mat`` files (numeric and character arrays).
+"""A small reader of MATLAB level-5 ``.mat`` files (numeric, character, cell, struct arrays).
 
-torchvision reads SVHN's ``.mat`` files with ``scipy.io.loadmat``; ember reads them itself so
-that SVHN needs no SciPy. Only what datasets store is understood: numeric arrays (real or
-complex, compressed or not) and character arrays. Cells, structs, objects, sparse matrices
-and MATLAB 7.3 (HDF5) files raise ``RuntimeError`` naming what was found.
+torchvision reads SVHN's, ImageNet's and StanfordCars' ``.mat`` files with
+``scipy.io.loadmat``; ember reads them itself so that they need no SciPy. Only what datasets
+store is understood: numeric arrays (real or complex, compressed or not), character arrays,
+cell arrays and struct arrays. Objects, sparse matrices, functions and MATLAB 7.3 (HDF5)
+files raise ``RuntimeError`` naming what was found.
 """
 
 from __future__ import annotations
@@ -22,14 +23,20 @@ _MI_MATRIX, _MI_COMPRESSED = 14, 15
 # the numeric mxXXX array classes (their values keep the type they are stored in)
 _MX_CLASSES = {6: "f8", 7: "f4", 8: "i1", 9: "u1", 10: "i2", 11: "u2", 12: "i4", 13: "u4",
                14: "i8", 15: "u8"}
-_MX_CHAR = 4
-_MX_NAMES = {1: "cell array", 2: "struct", 3: "object", 5: "sparse matrix", 16: "function"}
+_MX_CHAR, _MX_CELL, _MX_STRUCT = 4, 1, 2
+_MX_NAMES = {3: "an object", 5: "a sparse matrix", 16: "a function"}
+_MAX_DEPTH = 32  # cells and structs nest; deeper than this is refused, not recursed into
+# zlib cannot expand data more than about 1032 times: a compressed element claiming more
+# than this many bytes per compressed byte is corrupt, refused before inflating
+_MAX_INFLATION = 1100
 
 
 class _Reader:
-    def __init__(self, blob: bytes | memoryview, order: str, path: str) -> None:
+    def __init__(self, blob: bytes | memoryview, order: str, path: str,
+                 squeeze_me: bool = False) -> None:
         # a memoryview: slicing out an element's payload copies nothing
         self.blob, self.order, self.path = memoryview(blob), order, path
+        self.squeeze_me = squeeze_me
 
     def _error(self, what: str) -> RuntimeError:
         return RuntimeError(f"Cannot read MAT file {self.path}: {what} (the file is corrupt or "
@@ -62,43 +69,121 @@ class _Reader:
             raise self._error(f"{len(payload)} bytes is not a whole number of {dtype} values")
         return np.frombuffer(payload, dtype).astype(dtype.newbyteorder("="))
 
-    def matrix(self, payload: memoryview) -> tuple[str, np.ndarray]:
-        sub = _Reader(payload, self.order, self.path)
+    def matrix(self, payload: memoryview, depth: int = 0) -> tuple[str, np.ndarray]:
+        if depth > _MAX_DEPTH:
+            raise self._error(f"arrays nest more than {_MAX_DEPTH} levels deep")
+        if len(payload) == 0:  # an empty element: MATLAB's [] inside a cell or struct
+            return "", self._squeeze(np.empty((0, 0), dtype=np.float64))
+        sub = _Reader(payload, self.order, self.path, self.squeeze_me)
         parts, pos = [], 0
-        while pos < len(payload) and len(parts) < 5:
+        while pos < len(payload) and len(parts) < 3:
             kind, data, pos = sub.element(pos)
             parts.append((kind, data))
         if len(parts) < 3:
             raise self._error("an array element lacks its flags, dimensions or name")
         flags = sub.values(*parts[0])
+        if flags.size == 0:
+            raise self._error("an array element has empty flags")
         mx_class, is_complex = int(flags[0]) & 0xFF, bool(int(flags[0]) & 0x0800)
         shape = tuple(int(d) for d in sub.values(*parts[1]))
         name = parts[2][1].tobytes().decode("ascii", "replace")
+        if any(d < 0 for d in shape):
+            raise self._error(f"variable {name!r} has negative dimensions {shape}")
+        count = 1
+        for d in shape:
+            count *= d
+        if mx_class in (_MX_CELL, _MX_STRUCT):
+            return name, self._container(sub, pos, mx_class, shape, count, name, depth)
         if mx_class in _MX_NAMES:
-            raise RuntimeError(f"MAT file {self.path}: variable {name!r} is a "
+            raise RuntimeError(f"MAT file {self.path}: variable {name!r} is "
                                f"{_MX_NAMES[mx_class]}, which ember's reader does not support "
-                               "(numeric and character arrays only)")
+                               "(numeric, character, cell and struct arrays only)")
         if mx_class != _MX_CHAR and mx_class not in _MX_CLASSES:
             raise self._error(f"variable {name!r} has unknown array class {mx_class}")
-        if len(parts) < 4:
+        if pos >= len(payload):
             raise self._error(f"variable {name!r} has no data")
-        count = int(np.prod(shape, dtype=np.int64))
-        real = sub.values(*parts[3])
+        kind, data, pos = sub.element(pos)
+        real = sub.values(kind, data)
         if real.size != count:
             raise self._error(f"variable {name!r} has shape {shape} but {real.size} values")
         if mx_class == _MX_CHAR:
             text = real.reshape(shape, order="F")
-            return name, _char_array(text)
+            return name, self._squeeze(_char_array(text))
         # like scipy.io.loadmat (mat_dtype=False), the values keep the type they are stored
         # in: MATLAB saves a double matrix of small integers as uint8
         out = real
         if is_complex:
-            if len(parts) < 5:
+            if pos >= len(payload):
                 raise self._error(f"complex variable {name!r} has no imaginary part")
-            imag = sub.values(*parts[4])
+            imag = sub.values(*sub.element(pos)[:2])
+            if imag.size != count:
+                raise self._error(f"complex variable {name!r} has {imag.size} imaginary "
+                                  f"values for shape {shape}")
             out = out + 1j * imag
         # MATLAB stores column-major; like scipy, the array is a Fortran-ordered view
-        return name, out.reshape(shape, order="F")
+        return name, self._squeeze(out.reshape(shape, order="F"))
+
+    def _container(self, sub: _Reader, pos: int, mx_class: int, shape: tuple, count: int,
+                   name: str, depth: int) -> np.ndarray:
+        """A cell array (an object array) or struct array (a record array with one object
+        field per struct field), as scipy.io.loadmat gives them (struct_as_record=True)."""
+        fields: list[str] = []
+        if mx_class == _MX_STRUCT:
+            if pos >= len(sub.blob):
+                raise self._error(f"struct {name!r} lacks its field names")
+            kind, data, pos = sub.element(pos)
+            width = sub.values(kind, data)
+            if width.size != 1 or int(width[0]) <= 0:
+                raise self._error(f"struct {name!r} has a bad field name length")
+            width = int(width[0])
+            if pos >= len(sub.blob):
+                raise self._error(f"struct {name!r} lacks its field names")
+            kind, data, pos = sub.element(pos)
+            raw = data.tobytes()
+            if len(raw) % width:
+                raise self._error(f"struct {name!r}: {len(raw)} bytes of field names is not "
+                                  f"a multiple of {width}")
+            fields = [raw[k:k + width].split(b"\0")[0].decode("ascii", "replace")
+                      for k in range(0, len(raw), width)]
+            if not fields:
+                raise RuntimeError(f"MAT file {self.path}: struct {name!r} has no fields, which "
+                                   "ember's reader does not support")
+            if len(set(fields)) != len(fields) or "" in fields:
+                raise self._error(f"struct {name!r} has empty or repeated field names")
+        # every value is an element with an 8-byte tag: refuse a count the bytes cannot hold
+        # before allocating anything
+        values_needed = count * (len(fields) if mx_class == _MX_STRUCT else 1)
+        if values_needed * 8 > len(sub.blob) - pos:
+            raise self._error(f"{'struct' if fields else 'cell'} {name!r} claims shape "
+                              f"{shape} but holds only {len(sub.blob) - pos} bytes")
+        items = []
+        for _ in range(values_needed):
+            kind, data, pos = sub.element(pos)
+            if kind != _MI_MATRIX:
+                raise self._error(f"an element of {name!r} has data type {kind}, expected "
+                                  "an array")
+            items.append(self.matrix(data, depth + 1)[1])
+        if mx_class == _MX_CELL:
+            flat = np.empty(count, dtype=object)
+            for k, item in enumerate(items):
+                flat[k] = item
+        else:
+            flat = np.empty(count, dtype=[(f, object) for f in fields])
+            for k in range(count):
+                for j, f in enumerate(fields):
+                    flat[k][f] = items[k * len(fields) + j]
+        return self._squeeze(flat.reshape(shape, order="F"))
+
+    def _squeeze(self, array: np.ndarray):
+        """scipy's ``squeeze_me``: unit dimensions dropped, a 0-d plain value unwrapped."""
+        if not self.squeeze_me:
+            return array
+        if array.size == 0:
+            return np.array([])
+        array = np.squeeze(array)
+        if array.ndim == 0 and array.dtype.names is None:  # a struct stays a 0-d record
+            return array.item()
+        return array
 
 
 def _char_array(codes: np.ndarray) -> np.ndarray:
@@ -111,18 +196,26 @@ def _char_array(codes: np.ndarray) -> np.ndarray:
     return np.array(strings, dtype=f"<U{width}").reshape(codes.shape[:-1])
 
 
-def load_mat(path: str | os.PathLike) -> dict[str, np.ndarray]:
+def load_mat(path: str | os.PathLike, squeeze_me: bool = False) -> dict[str, np.ndarray]:
     """The variables of a MATLAB level-5 ``.mat`` file, by name, as NumPy arrays.
 
     Like ``scipy.io.loadmat`` with its defaults: numeric arrays keep the type their values are
     stored in (in native byte order) and at least two dimensions;
-    character matrices become arrays of strings, one per row. The header text is under
-    ``"__header__"``. Cells, structs and MATLAB 7.3 (HDF5) files raise ``RuntimeError``.
+    character matrices become arrays of strings, one per row; cell arrays become object
+    arrays and struct arrays record arrays with one object field per struct field
+    (``struct_as_record=True``). With ``squeeze_me=True``, as scipy's, unit dimensions are
+    dropped and 0-d values unwrapped (a 1x1 double becomes a Python number, a string a
+    ``str``, an empty array ``array([])``). The header text is under ``"__header__"``.
+    Objects, sparse matrices, functions and MATLAB 7.3 (HDF5) files raise ``RuntimeError``,
+    as do corrupt files (sizes beyond the file, compressed data claiming more than zlib
+    can expand to), before anything large is allocated.
 
     Example:
         >>> mat = load_mat("data/train_32x32.mat")
         >>> mat["X"].shape, mat["X"].dtype
         ((32, 32, 3, 73257), dtype('uint8'))
+        >>> load_mat("devkit/cars_meta.mat", squeeze_me=True)["class_names"][0]
+        'AM General Hummer SUV 2000'
     """
     path = os.fspath(path)
     with open(path, "rb") as fh:
@@ -140,17 +233,32 @@ def load_mat(path: str | os.PathLike) -> dict[str, np.ndarray]:
                            "support; save it with -v7 or read it with h5py")
     out: dict[str, np.ndarray] = {"__header__": blob[:116].rstrip(b" \0"),
                                   "__version__": "1.0", "__globals__": []}
-    reader, pos = _Reader(blob, order, path), 128
+    reader, pos = _Reader(blob, order, path, squeeze_me), 128
     while pos + 8 <= len(blob):
         kind, payload, pos = reader.element(pos)
         if kind == _MI_COMPRESSED:
-            try:
-                payload = zlib.decompress(payload)
-            except zlib.error as err:
-                raise reader._error(f"a compressed element does not inflate ({err})") from err
+            payload = _inflate(reader, payload, order)
             kind, payload, _ = _Reader(payload, order, path).element(0)
         if kind != _MI_MATRIX:
             raise reader._error(f"a top-level element has data type {kind}, expected an array")
         name, array = reader.matrix(payload)
         out[name] = array
     return out
+
+
+def _inflate(reader: _Reader, packed: memoryview, order: str) -> bytes:
+    """A compressed element's inflated bytes, no more than its inner tag claims."""
+    inflater = zlib.decompressobj()
+    try:
+        head = inflater.decompress(packed, 8)
+        if len(head) < 8:
+            raise reader._error("a compressed element is shorter than an element tag")
+        first, size = (int(v) for v in np.frombuffer(head, order + "u4", 2))
+        size = 4 if first >> 16 else size
+        if size > _MAX_INFLATION * len(packed) + 1024:
+            raise reader._error(f"a compressed element of {len(packed)} bytes claims {size} "
+                                "bytes inflated, more than zlib can expand it to")
+        body = inflater.decompress(inflater.unconsumed_tail, size + 8)
+    except zlib.error as err:
+        raise reader._error(f"a compressed element does not inflate ({err})") from err
+    return head + body

@@ -16,7 +16,7 @@ import zipfile
 
 __all__ = ["calculate_md5", "check_md5", "check_integrity", "download_url", "extract_archive",
            "download_and_extract_archive", "download_file_from_google_drive", "DownloadError",
-           "verify_str_arg"]
+           "verify_str_arg", "list_dir", "list_files"]
 
 USER_AGENT = "ember/vision"
 _CHUNK = 1024 * 256
@@ -195,6 +195,34 @@ def verify_str_arg(value, arg: str | None = None, valid_values=None,
         raise ValueError(f"Unknown value '{value}' for argument {arg}. Valid values are "
                          f"{{{choices}}}.")
     return value
+
+
+def list_dir(root: str | os.PathLike, prefix: bool = False) -> list[str]:
+    """The folders directly under ``root`` (in ``os.listdir`` order, as torchvision), as
+    names or, with ``prefix=True``, as paths.
+
+    Example:
+        >>> list_dir("data/omniglot-py/images_background")[:1]
+        ['Greek']
+    """
+    root = os.path.expanduser(root)
+    names = [p for p in os.listdir(root) if os.path.isdir(os.path.join(root, p))]
+    return [os.path.join(root, p) for p in names] if prefix is True else names
+
+
+def list_files(root: str | os.PathLike, suffix: str | tuple[str, ...],
+               prefix: bool = False) -> list[str]:
+    """The files directly under ``root`` whose names end with ``suffix`` (a string or a tuple),
+    in ``os.listdir`` order, as names or, with ``prefix=True``, as paths.
+
+    Example:
+        >>> list_files("data/omniglot-py/images_background/Greek/character01", ".png")[:1]
+        ['0394_01.png']
+    """
+    root = os.path.expanduser(root)
+    names = [p for p in os.listdir(root)
+             if os.path.isfile(os.path.join(root, p)) and p.endswith(suffix)]
+    return [os.path.join(root, p) for p in names] if prefix is True else names
 
 
 def download_file_from_google_drive(file_id: str, root: str | os.PathLike,

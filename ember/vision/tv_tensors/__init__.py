@@ -204,7 +204,8 @@ def is_rotated_bounding_format(format) -> bool:
 
 
 class BoundingBoxes(TVTensor):
-    """Boxes ``(N, 4)`` (or ``(4,)``) in ``format`` on an image of ``canvas_size = (H, W)``.
+    """Boxes ``(N, 4)`` (one box ``(4,)`` becomes ``(1, 4)``) in ``format`` on an image of
+    ``canvas_size = (H, W)``.
 
     Example:
         >>> b = tv_tensors.BoundingBoxes([[1, 2, 8, 9]], format="XYXY", canvas_size=(10, 20))
@@ -219,8 +220,10 @@ class BoundingBoxes(TVTensor):
     def __new__(cls, data, *, format, canvas_size, clamping_mode="soft", dtype=None,
                 device=None, requires_grad=None):
         t = _as_tensor(data, dtype, device, requires_grad)
-        if t.ndim == 0:
-            raise ValueError("Expected a 1D or 2D tensor, got 0D")
+        if t.ndim == 1:  # one box, as torchvision: always (N, 4)
+            t = t.unsqueeze(0)
+        elif t.ndim != 2:
+            raise ValueError(f"Expected a 1D or 2D tensor, got {t.ndim}D")
         if isinstance(format, str):
             format = BoundingBoxFormat[format.upper()]
         if clamping_mode not in ("soft", "hard", None):
