@@ -9,12 +9,12 @@ from typing import Any
 
 from .folder import default_loader
 from .utils import download_and_extract_archive, verify_str_arg
-from .vision import VisionDataset
+from .vision import _ImageFilesWithLabels
 
 __all__ = ["DTD"]
 
 
-class DTD(VisionDataset):
+class DTD(_ImageFilesWithLabels):
     """DTD from ``root/dtd/dtd`` (``images/<class>/<file>``, ``labels/<split><partition>.txt``).
 
     ``split`` is "train", "val" or "test" and ``partition`` 1-10 (which images each split
@@ -59,17 +59,6 @@ class DTD(VisionDataset):
         self.class_to_idx = dict(zip(self.classes, range(len(self.classes))))
         self._labels = [self.class_to_idx[cls] for cls in classes]
         self.loader = loader
-
-    def __len__(self) -> int:
-        return len(self._image_files)
-
-    def __getitem__(self, idx: int) -> tuple[Any, Any]:
-        image, label = self.loader(self._image_files[idx]), self._labels[idx]
-        if self.transform:
-            image = self.transform(image)
-        if self.target_transform:
-            label = self.target_transform(label)
-        return image, label
 
     def extra_repr(self) -> str:
         return f"split={self._split}, partition={self._partition}"

@@ -10,12 +10,12 @@ from typing import Any
 from .folder import default_loader
 from .matfile import load_mat
 from .utils import check_integrity, download_and_extract_archive, download_url, verify_str_arg
-from .vision import VisionDataset
+from .vision import _ImageFilesWithLabels
 
 __all__ = ["Flowers102"]
 
 
-class Flowers102(VisionDataset):
+class Flowers102(_ImageFilesWithLabels):
     """The Oxford 102 Flowers images from ``root/flowers-102``.
 
     ``split`` is "train", "val" or "test" (the ids in ``setid.mat``); labels come from
@@ -56,17 +56,6 @@ class Flowers102(VisionDataset):
         self._image_files = [self._images_folder / f"image_{image_id:05d}.jpg"
                              for image_id in image_ids]
         self.loader = loader
-
-    def __len__(self) -> int:
-        return len(self._image_files)
-
-    def __getitem__(self, idx: int) -> tuple[Any, Any]:
-        image, label = self.loader(self._image_files[idx]), self._labels[idx]
-        if self.transform:
-            image = self.transform(image)
-        if self.target_transform:
-            label = self.target_transform(label)
-        return image, label
 
     def extra_repr(self) -> str:
         return f"split={self._split}"

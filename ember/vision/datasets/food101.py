@@ -10,12 +10,12 @@ from typing import Any
 
 from .folder import default_loader
 from .utils import download_and_extract_archive, verify_str_arg
-from .vision import VisionDataset
+from .vision import _ImageFilesWithLabels
 
 __all__ = ["Food101"]
 
 
-class Food101(VisionDataset):
+class Food101(_ImageFilesWithLabels):
     """Food-101 from ``root/food-101`` (``images/<class>/<id>.jpg``, ``meta/<split>.json``).
 
     ``split`` is "train" or "test"; ``classes`` are the sorted class names of the split's
@@ -53,17 +53,6 @@ class Food101(VisionDataset):
             self._image_files += [self._images_folder.joinpath(*f"{path}.jpg".split("/"))
                                   for path in paths]
         self.loader = loader
-
-    def __len__(self) -> int:
-        return len(self._image_files)
-
-    def __getitem__(self, idx: int) -> tuple[Any, Any]:
-        image, label = self.loader(self._image_files[idx]), self._labels[idx]
-        if self.transform:
-            image = self.transform(image)
-        if self.target_transform:
-            label = self.target_transform(label)
-        return image, label
 
     def extra_repr(self) -> str:
         return f"split={self._split}"

@@ -104,3 +104,19 @@ class VisionDataset(Dataset):
     def extra_repr(self) -> str:
         """Dataset-specific lines for ``repr`` (the split, for example); empty by default."""
         return ""
+
+
+class _ImageFilesWithLabels(VisionDataset):
+    """A dataset of image files with one class label each: subclasses fill ``_image_files``,
+    ``_labels`` and ``loader`` (DTD, Food101, Flowers102 read the same way)."""
+
+    def __len__(self) -> int:
+        return len(self._image_files)
+
+    def __getitem__(self, idx: int) -> tuple[Any, Any]:
+        image, label = self.loader(self._image_files[idx]), self._labels[idx]
+        if self.transform:
+            image = self.transform(image)
+        if self.target_transform:
+            label = self.target_transform(label)
+        return image, label
