@@ -86,6 +86,33 @@ def test_mnist_missing_and_corrupt_files(tmp_path):
         datasets.MNIST(str(tmp_path))
 
 
+def test_idx_files_are_read_no_further_than_their_header_promises(tmp_path):
+    # a crafted .gz: a 2-byte promise followed by 64 MiB of zeros (compressed to ~64 kB)
+    # is refused after reading 3 bytes of data, not inflated whole; a header promising
+    # 2**40 bytes is refused before anything is read
+    import gzip
+
+    from ember.vision.datasets.mnist import read_idx_file
+
+    bomb = tmp_path / "bomb-idx1-ubyte.gz"
+    with gzip.open(bomb, "wb") as fh:
+        fh.write(b"\0\0\x08\x01" + (2).to_bytes(4, "big"))
+        for _ in range(64):
+            fh.write(bytes(1 << 20))
+    assert bomb.stat().st_size < 1 << 20
+    with pytest.raises(RuntimeError, match=r"promises shape \(2,\) \(2 bytes of data\) but it "
+                                           r"holds more than 2 bytes"):
+        read_idx_file(str(bomb))
+    huge = tmp_path / "huge-idx3-ubyte"
+    huge.write_bytes(b"\0\0\x08\x03" + b"".join((1 << 14).to_bytes(4, "big")
+                                                 for _ in range(3)))
+    with pytest.raises(RuntimeError, match="claims shape .* more than .* crafted"):
+        read_idx_file(str(huge))
+    exact = tmp_path / "ok-idx1-ubyte"
+    exact.write_bytes(b"\0\0\x08\x01" + (3).to_bytes(4, "big") + bytes([7, 8, 9]))
+    assert read_idx_file(str(exact)).tolist() == [7, 8, 9]
+
+
 def cifar_batch(n, seed, label_key="labels"):
     rng = np.random.default_rng(seed)
     return {"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import string
 import warnings
@@ -23,6 +24,23 @@ _IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: np.dtype(">i2"), 0x0C: np.dty
               0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
 
 
+# EMNIST's largest file holds 547 MB; an IDX header promising more than this is refused
+_IDX_MAX_BYTES = 1 << 33
+
+
+def _read_at_most(fh, limit: int) -> bytes:
+    """Up to ``limit`` bytes of ``fh``, read in 16 MiB pieces (memory grows with the data
+    actually there, not with what a header claims)."""
+    pieces, have = [], 0
+    while have < limit:
+        piece = fh.read(min(1 << 24, limit - have))
+        if not piece:
+            break
+        pieces.append(piece)
+        have += len(piece)
+    return b"".join(pieces)
+
+
 def read_idx_file(path: str) -> np.ndarray:
     """The array stored in an IDX file (gzip-compressed when ``path`` ends in ``.gz``).
 
@@ -39,23 +57,31 @@ def read_idx_file(path: str) -> np.ndarray:
     opener = gzip.open if path.endswith(".gz") else open
     try:
         with opener(path, "rb") as fh:
-            blob = fh.read()
+            head = fh.read(4)
+            if len(head) < 4 or head[:2] != b"\0\0" or head[2] not in _IDX_TYPES:
+                raise RuntimeError(f"{path} is not an IDX file: its first bytes are {head!r}, "
+                                   "expected 0x00 0x00 <type code> <ndim>")
+            kind, ndim = np.dtype(_IDX_TYPES[head[2]]), head[3]
+            sizes = fh.read(4 * ndim)
+            if len(sizes) < 4 * ndim:
+                raise RuntimeError(f"IDX file {path} is truncated inside its header")
+            shape = tuple(int.from_bytes(sizes[k:k + 4], "big") for k in range(0, 4 * ndim, 4))
+            want = math.prod(shape) * kind.itemsize
+            if want > _IDX_MAX_BYTES:
+                raise RuntimeError(f"IDX file {path} claims shape {shape} ({want} bytes), more "
+                                   f"than the {_IDX_MAX_BYTES} bytes any IDX data set holds: "
+                                   "the file is corrupt or crafted")
+            # read no further than the header promises (a gzip bomb stops here)
+            blob = _read_at_most(fh, want + 1)
     except (OSError, EOFError, zlib.error) as err:
         raise RuntimeError(f"Cannot read IDX file {path}: {err} (the file is corrupt or "
                            "truncated; delete it and download again)") from err
-    if len(blob) < 4 or blob[:2] != b"\0\0" or blob[2] not in _IDX_TYPES:
-        raise RuntimeError(f"{path} is not an IDX file: its first bytes are {blob[:4]!r}, "
-                           "expected 0x00 0x00 <type code> <ndim>")
-    kind, ndim = np.dtype(_IDX_TYPES[blob[2]]), blob[3]
-    start = 4 + 4 * ndim
-    if len(blob) < start:
-        raise RuntimeError(f"IDX file {path} is truncated inside its header")
-    shape = tuple(int.from_bytes(blob[k:k + 4], "big") for k in range(4, start, 4))
-    want = int(np.prod(shape, dtype=np.int64)) * kind.itemsize
-    have = len(blob) - start
-    if have != want:
+    if len(blob) != want:
         raise RuntimeError(f"IDX file {path} is truncated or corrupt: its header promises "
-                           f"shape {shape} ({want} bytes of data) but it holds {have} bytes")
+                           f"shape {shape} ({want} bytes of data) but it holds "
+                           f"{'more than ' if len(blob) > want else ''}{min(len(blob), want)}"
+                           " bytes")
+    start = 0
     # astype copies, which also makes the array writable (frombuffer's view is read-only)
     values = np.frombuffer(blob, dtype=kind, offset=start).astype(kind.newbyteorder("="))
     return values.reshape(shape)
