@@ -219,7 +219,6 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0,
         raise RuntimeError(f"expected scalar type {_type_title(x1._dtype)} but found "
                            f"{_type_title(x2._dtype)}")
     refuse("cdist", x1._dtype)
-    diff = x1.unsqueeze(-2) - x2.unsqueeze(-3)  # (B, P, R, M); zero distances get 0 grads
     # torch's node is CdistBackward0, except on its matmul route for Euclidean distances
     # (asked for, or chosen by default past 25 rows), whose result is a reshaped view
     mm = p == 2 and (compute_mode == "use_mm_for_euclid_dist" or (
@@ -232,6 +231,7 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0,
         a = x1.expand(*batch, r1, m).reshape(-1, r1, m)
         b = x2.expand(*batch, r2, m).reshape(-1, r2, m)
         return EuclideanDist.apply(a, b).view(*batch, r1, r2)
+    diff = x1.unsqueeze(-2) - x2.unsqueeze(-3)  # (B, P, R, M); zero distances get 0 grads
     dist = _ChebyshevDistance.apply(diff) if p == float("inf") else vector_norm(diff, p, dim=-1)
     return set_node_name(dist, "ViewBackward0" if mm else "CdistBackward0")
 

@@ -30,6 +30,9 @@ OPS = [
            make=points((2, 4, 3), (2, 5, 3)), gradgrad=False),
     OpSpec("cdist_p1", lambda L, a, b: L.cdist(a, b, p=1), [((3, 2), (4, 2))],
            make=points((3, 2), (4, 2)), gradgrad=False),
+    # torch's matmul route for Euclidean distances (the default past 25 rows): EuclideanDist
+    OpSpec("cdist_mm", lambda L, a, b: L.cdist(a, b, compute_mode="use_mm_for_euclid_dist"),
+           [((2, 4, 3), (2, 5, 3))], make=points((2, 4, 3), (2, 5, 3)), gradgrad=False),
     OpSpec("matrix_power", lambda L, a: L.linalg.matrix_power(a, 3), [((3, 3),), ((2, 2, 2),)],
            domain=(-1, 1)),
     OpSpec("matrix_power_neg", lambda L, a: L.linalg.matrix_power(a, -2), [((3, 3),)],
