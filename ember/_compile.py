@@ -13,7 +13,9 @@ Backends:
         gradient needed, each op's own forward on the arrays; with gradients, one autograd
         node for the whole graph whose backward uses the ops' first-order formulas. Other
         graphs replay the ops through ``apply``, autograd recording them as in eager. Either
-        way values and gradients are eager's, bit for bit.
+        way values and gradients are eager's, bit for bit. A graph whose batch size varies
+        is made static for each batch size met (``_ReplayEntry.at_size``: no capture) and
+        lowered as a captured one.
     ``"eager"``: the captured graph runs through :class:`ember.fx.Interpreter` (a debugging
         backend, as PyTorch's ``"eager"``).
     ``"onnxruntime"``: calls that need no gradient run the graph, exported with
@@ -80,8 +82,9 @@ def compile(model=None, *, fullgraph: bool = False, dynamic: bool | None = None,
         dynamic: ``True`` captures the batch axis (axis 0 of the inputs) as a variable size
             from the start; ``None`` does so after a call differing from a captured one only
             in the batch size; ``False`` captures every shape separately. (A whole training
-            step, forward to ``optimizer.step()``, is captured for each batch size whatever
-            ``dynamic`` says.)
+            step, forward to ``optimizer.step()``, with a variable batch size has its graph
+            made again for each new size from the captured one, without running the
+            function, and lowered for that size.)
         backend: ``"inductor"`` (the default; in ember the same as ``"replay"``), ``"replay"``,
             ``"eager"``, ``"aot_eager"`` (the same as ``"eager"`` in ember) or
             ``"onnxruntime"`` (needs ``pip install "ember[onnx]"``).
@@ -417,6 +420,11 @@ class _Compiler:
     def find_dynamic(self, key, args, kwargs):
         for entry in self.dynamic_entries:
             if entry.accepts(key):
+                specialize = getattr(entry, "specialize", None)
+                if specialize is not None:  # a training step: its graph at this batch size
+                    entry = specialize(key, args, kwargs)
+                    if entry is None:
+                        continue
                 self.cache[key] = entry
                 return entry
         return None
@@ -429,18 +437,10 @@ class _Compiler:
     def miss(self, key, args, kwargs):
         from .fx.capture import GraphBreak
 
-        graphs = len({id(e) for e in self.cache.values() if e is not _EAGER})
+        # a training step specialized to another batch size is its captured graph again
+        graphs = len({id(getattr(e, "base", e)) for e in self.cache.values() if e is not _EAGER})
         if graphs >= self.limit:
-            from ._compile_train import _StepEntry
-
-            if any(type(e) is _StepEntry for e in self.cache.values()):
-                # a training step's lowering is made for one batch size: dynamic= cannot help
-                advice = ("A compiled training step (forward, backward and optimizer step) "
-                          "is captured for each batch size separately (dynamic= does not "
-                          "apply to it): keep the batch size fixed (DataLoader(..., "
-                          "drop_last=True)), or raise recompile_limit.")
-            else:
-                advice = "Let the batch size vary with dynamic=True, or raise recompile_limit."
+            advice = "Let the batch size vary with dynamic=True, or raise recompile_limit."
             message = (f"ember.compile hit recompile_limit ({self.limit}): {self.name} was "
                        f"captured for {self.limit} input signatures (shapes, dtypes, "
                        "requires_grad, grad mode, train/eval); calls with a new signature run "
@@ -591,7 +591,7 @@ def _fast_replay(graph, info, symbols, dynamic, cse):
             a, slots, kw, kw_slots = spec
             target = node.target
             if getattr(target, "_fx_name", None) in _DROPOUTS and not kw_slots and slots and \
-                    slots[0][0] == 0 and _no_drop(a, kw):
+                    slots[0][0] == 0 and _no_drop(target._fx_name, a, kw):
                 alias[i] = alias.get(slots[0][1], slots[0][1])
                 steps.append(("alias", i, node, alias[i]))
                 continue
@@ -614,9 +614,9 @@ def _fast_replay(graph, info, symbols, dynamic, cse):
     return replay
 
 
-def _no_drop(a, kw) -> bool:
+def _no_drop(name, a, kw) -> bool:
     p = kw.get("p", a[1] if len(a) > 1 else 0.5)
-    training = kw.get("training", a[2] if len(a) > 2 else True)
+    training = kw.get("training", a[2] if len(a) > 2 else _trains_by_default(name))
     return p == 0 or not training
 
 
@@ -764,6 +764,9 @@ class _ReplayEntry:
         self.trainable = replay is not None and not getattr(replay, "cse", True)
         self.constants = [] if replay is None else \
             [spec for kind, _, _, spec in replay.steps if kind == "constant"]
+        # a graph whose batch size varies: per batch size, the graph at that size as a
+        # static entry (lowered as a captured one is), or False where it cannot be made
+        self.sized: dict | None = {} if replay is not None and replay.symbols else None
 
     def accepts(self, key) -> bool:
         """For a graph with a variable batch size: whether ``key`` differs from the captured
@@ -783,6 +786,10 @@ class _ReplayEntry:
         return False
 
     def run(self, leaves):
+        if self.sized is not None:
+            special = self.at_size(leaves)
+            if special is not None:
+                return special.run(leaves)
         if not self.needs_grad(leaves):
             lowered = self.inference
             if lowered is None:
@@ -803,6 +810,37 @@ class _ReplayEntry:
             if lowered is not False:
                 return lowered(self, self.root, leaves)
         return self.replay_run(leaves)
+
+    def at_size(self, leaves):
+        """This graph made static at the call's batch size (its sizes that follow the batch
+        worked out: ``ember._compile_train._specialize``), so the lowerings, which need
+        static sizes, apply; one per size, up to ``MAX_SIZES``. None where it cannot be made
+        (the symbolic replay runs instead)."""
+        replay = self.replay
+        sizes = {s: leaves[i]._data.shape[a] for s, (i, a) in replay.symbols.items()}
+        size_key = tuple(sizes.items())
+        special = self.sized.get(size_key)
+        if special is None:
+            special = self.sized[size_key] = self.make_sized(leaves, sizes) or False
+        return special or None
+
+    def make_sized(self, leaves, sizes):
+        """The static entry for ``sizes`` (see :meth:`at_size`), or None."""
+        from ._compile_train import MAX_SIZES, _specialize
+        from .onnx._symbolic import symbolize
+
+        replay = self.replay
+        if len(self.sized) > MAX_SIZES or len(leaves) != len(replay.specs):
+            return None
+        replay.check(leaves)  # the replay's error for shapes the graph does not take
+        if len(sizes) != 1 or any(leaves[i]._data.shape[axis] != sizes["batch"]
+                                  for i, axis in replay.dynamic):
+            return None  # inputs disagree on the batch size: the replay decides
+        graph = _specialize(self.graph, replay.info, sizes)
+        if graph is None:
+            return None
+        static = _fast_replay(graph, symbolize(graph, [], [], {}, ""), {}, set(), replay.cse)
+        return _ReplayEntry(self.compiler, graph, static, self.key)
 
     def replay_run(self, leaves):
         """The captured ops through their ``apply`` (autograd records them as in eager)."""
@@ -956,7 +994,14 @@ def _trains(node) -> bool:
         return bool(training)
     if name in ("dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout",
                 "feature_alpha_dropout"):
-        training = node.kwargs.get("training", node.args[2] if len(node.args) > 2 else True)
+        training = node.kwargs.get("training", node.args[2] if len(node.args) > 2 else
+                                   _trains_by_default(name))
         p = node.kwargs.get("p", node.args[1] if len(node.args) > 1 else 0.5)
         return bool(training) and p != 0
     return False
+
+
+def _trains_by_default(name) -> bool:
+    """The default of a dropout function's ``training`` (False for the alpha dropouts, as in
+    PyTorch)."""
+    return name not in ("alpha_dropout", "feature_alpha_dropout")

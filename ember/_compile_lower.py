@@ -15,16 +15,20 @@ generated code on the arrays themselves (AOTAutograd's idea, with NumPy as the "
   GEMMs, the ReLU mask, the bias column sums, broadcasting's sums), in the order eager's
   engine runs them, and gradients meeting at one value are summed in the engine's order, so
   gradients equal eager's bit for bit. LayerNorm, GELU, attention, embeddings, ``split``,
-  convolution and max pooling run their own ``forward`` and first-order ``backward`` on a
-  context made per call (what they keep for backward stays theirs). In a training step,
-  dropout draws eager's masks and batch norm runs itself under autograd on leaves standing
-  in for its inputs (running statistics updated as eager's).
+  convolution, max pooling (with its indices), unpooling, ``matmul`` and softmax run their
+  own ``forward`` and first-order ``backward`` on a context made per call (what they keep for
+  backward stays theirs). In a training step, the six dropout functions (attention's
+  dropout among them) draw eager's masks from the same generator in eager's order, and batch
+  norm runs itself under autograd on leaves standing in for its inputs (running statistics
+  updated as eager's).
   ``create_graph=True`` re-runs the graph with ember ops and differentiates that (a double
   backward needs the recorded ops).
 
 A graph with an op that has no lowering (or whose sizes follow the batch, or whose output
-is a view of an input or a parameter) is not lowered: it replays as before. Arrays are not
-preallocated across calls, so a returned tensor never shares memory with the next call's.
+is a view of an input or a parameter) is not lowered: it replays as before. (``ember.compile``
+makes a graph whose batch size varies static for each batch size it meets, and lowers that.)
+Arrays are not preallocated across calls, so a returned tensor never shares memory with the
+next call's.
 """
 
 from __future__ import annotations
@@ -54,6 +58,7 @@ from ._ops.nn.linear_softmax import (
 )
 from ._ops.nn.normalization import NormAffine
 from ._ops.nn.pool import MaxPool
+from ._ops.nn.pool_adaptive import MaxUnpool
 from ._ops.pointwise.abs_round_clamp import Relu, relu_array, relu_grad_array
 from ._ops.pointwise.arithmetic import Add, Div, Mul, Neg, Sub
 from ._ops.reduction.sums import MeanDim, SumDim
@@ -61,8 +66,8 @@ from ._ops.shape.joining import Split
 from ._ops.shape.views import Permute, Reshape, SqueezeDim, Transpose, TransposeT, Unsqueeze, View
 from ._tensor import Tensor
 from .autograd import grad_mode
+from .autograd.graph import AccumulateGrad, _class_named, _modified_message, _sequence, edge_of
 from .autograd.graph import Node as _GraphNode
-from .autograd.graph import _class_named, _modified_message, _sequence, edge_of
 
 __all__ = ["lower_inference", "lower_training", "GraphFunction"]
 
@@ -396,13 +401,18 @@ class _Training:
         self.structure = structure              # the returned structure, _Out at the leaves
         self.checked_sources = checked_sources  # sources whose memory the backward reads
         self.checked_outputs = checked_outputs  # outputs whose memory the backward reads
+        # the leaves' AccumulateGrad nodes of the latest call: a leaf holds its node only
+        # weakly (it is made again once no graph uses it), so without this every step would
+        # make each parameter's node anew
+        self.accumulators: list = []
 
     def __call__(self, entry, root, leaves):
         outs, saved, sources = self.forward(root, leaves)
         needs = tuple(t._requires_grad for t in sources)
         node = object.__new__(_COMPILED_NODE)
-        node.next_functions = tuple(edge_of(t) if n else _NO_EDGE
-                                    for t, n in zip(sources, needs))
+        edges = node.next_functions = tuple(edge_of(t) if n else _NO_EDGE
+                                            for t, n in zip(sources, needs))
+        self.accumulators = [e[0] for e in edges if type(e[0]) is AccumulateGrad]
         node.needs_input_grad = needs
         node._seq = next(_sequence)
         node._num_outputs = len(outs)
@@ -579,7 +589,8 @@ def lower_training(replay, root_reads: bool, input_grads, stateful: bool = False
                     raise _NoLowering
                 x = _dropout_input(node)
                 xi = slot(x)
-                drop = src.const(_Dropout(_arg(node, 1, "p", 0.5), x.meta["dtype"]))
+                drop = src.const(_Dropout(node.target._fx_name, _arg(node, 1, "p", 0.5),
+                                          x.meta["dtype"], len(x.meta["shape"])))
                 fwd.append(f"    a{i}, a{i}m = {drop}(a{xi})  # {node.name}")
                 if xi in deps:
                     deps[i] = deps[xi]
@@ -593,13 +604,14 @@ def lower_training(replay, root_reads: bool, input_grads, stateful: bool = False
                 fwd.append(f"    a{i} = a{slot(value)}.astype({src.const(dt)}, copy=False)"
                            f".reshape({tuple(shape)!r})  # {node.name}")
             elif kind == "call" and node.target is operator.getitem and node.args and \
-                    isinstance(node.args[0], Node) and node.args[0].target is Split:
+                    isinstance(node.args[0], Node) and node.args[0].target in (Split, MaxPool):
+                # a piece of a split, or max pooling's output or indices (return_indices)
                 whole, k = node.args
                 if type(k) is not int or node.kwargs:
                     raise _NoLowering
                 j = slot(whole)
                 fwd.append(f"    a{i} = a{j}[{k}]  # {node.name}")
-                if j in deps:
+                if j in deps and not (whole.target is MaxPool and k == 1):
                     deps[i] = deps[f"{j}_{k}"] = deps[j]
                     bwd_ops.append((i, node))
             elif kind == "call" and node.target in _RESHAPES + _PERMUTES and \
@@ -687,6 +699,9 @@ def lower_training(replay, root_reads: bool, input_grads, stateful: bool = False
                 fwd.append(f"    a{i}c = op_context({src.const(target)}, ({wrapped},))")
                 fwd.append(f"    a{i} = {src.const(target.forward)}(a{i}c, {arrays}{kw})"
                            f"  # {node.name}")
+                if target.save_output:  # as Op.apply keeps it (softmax's backward reads it)
+                    fwd.append(f"    a{i}c._saved_output = (a{i}, [0], 0, "
+                               f"{src.const(node.meta['dtype'])}, False)")
                 d = frozenset().union(*(deps.get(j, frozenset()) for j in inputs))
                 if d:
                     deps[i] = d
@@ -851,7 +866,7 @@ def _cross_entropy_backward(state, g):
 # context made per call (``_op_context``, ``_op_backward``): op -> how many of its first
 # inputs it saves (their versions are checked as eager's saved tensors are)
 _OWN_BACKWARD = {NormAffine: 2, Gelu: 1, Attention: 3, Embedding: 0, Split: 0, Conv: 2,
-                 MaxPool: 1}
+                 MaxPool: 1, Matmul: 2, Softmax: 0, MaxUnpool: 0}
 
 
 def _tensor_data():
@@ -869,18 +884,26 @@ def _check_own_backward(node) -> None:
     if not isinstance(first, Node) or first.meta.get("dtype") not in _FLOATS or \
             not first.meta.get("shape") or any(not k.isidentifier() for k in node.kwargs):
         raise _NoLowering
-    if node.target is not Split and node.meta.get("dtype") is not first.meta["dtype"]:
+    if node.target is Matmul and not node.meta.get("shape"):
+        raise _NoLowering  # (NumPy gives a scalar for a 0-d product)
+    indices = node.target is MaxPool and _arg(node, 6, "want_indices", False)
+    if node.target is not Split and not indices and \
+            node.meta.get("dtype") is not first.meta["dtype"]:
         raise _NoLowering
-    for x in node.args:
-        if isinstance(x, Node):
+    for k, x in enumerate(node.args):
+        if node.target is MaxUnpool and k == 1:
+            # indices made by max pooling in the graph (valid by construction: eager's
+            # range check is not repeated)
+            if not (isinstance(x, Node) and x.target is operator.getitem and x.args[1] == 1 and
+                    getattr(x.args[0], "target", None) is MaxPool):
+                raise _NoLowering
+        elif isinstance(x, Node):
             if x.meta.get("dtype") is not first.meta["dtype"]:
                 raise _NoLowering
         elif x is not None and type(x) not in (bool, int, float, tuple):
             raise _NoLowering
     if node.target is Embedding and (_arg(node, 4, "sparse", False) or len(node.args) > 1):
         raise _NoLowering  # (a sparse gradient is not an array)
-    if node.target is MaxPool and _arg(node, 6, "want_indices", False):
-        raise _NoLowering  # (two outputs)
     if node.target is NormAffine and (
             _arg(node, 6, "fixed") is not None or _arg(node, 7, "stats") is not None or
             len(node.args) > 6):
@@ -975,44 +998,78 @@ class _ModuleIsland:
         return out, leaves, real
 
 
+# the dropout functions a training step lowers (``ember.fx.capture`` records each whole) ->
+# the default of their ``training`` argument
+_DROPOUT_TRAINING = {"dropout": True, "dropout1d": True, "dropout2d": True, "dropout3d": True,
+                     "alpha_dropout": False, "feature_alpha_dropout": False}
+
+
 def _is_dropout(node) -> bool:
-    return getattr(node.target, "_fx_name", None) == "dropout"
+    return getattr(node.target, "_fx_name", None) in _DROPOUT_TRAINING
 
 
 def _dropout_input(node):
-    """The input node of a ``dropout`` node that the lowering handles (float input, ``0 < p <
-    1``, training, not in place), else ``_NoLowering``. (p=0 or eval never reach here: the
-    replay's plan makes them an alias of the input.)"""
+    """The input node of a dropout node that the lowering handles (float input, ``0 < p <
+    1``, training, not in place, a rank its function takes without a warning), else
+    ``_NoLowering``. (p=0 or eval never reach here: the replay's plan makes them an alias of
+    the input.)"""
     from .fx.graph import Node
 
+    name = node.target._fx_name
     x = node.args[0] if node.args else None
     p = _arg(node, 1, "p", 0.5)
     if node.kwargs.keys() - {"p", "training", "inplace"} or len(node.args) > 4 or \
             not isinstance(x, Node) or x.meta.get("dtype") not in _FLOATS or \
             node.meta.get("dtype") is not x.meta.get("dtype") or \
             type(p) not in (float, int) or not 0 < p < 1 or \
-            _arg(node, 2, "training", True) is not True or _arg(node, 3, "inplace", False):
+            _arg(node, 2, "training", _DROPOUT_TRAINING[name]) is not True or \
+            _arg(node, 3, "inplace", False):
         raise _NoLowering
+    shape = tuple(x.meta.get("shape") or ())
+    ranks = {"dropout1d": (2, 3), "dropout2d": (4,), "dropout3d": (4, 5)}
+    if shape.count(0) or len(shape) not in ranks.get(name, range(len(shape) + 1)) or \
+            (name == "feature_alpha_dropout" and len(shape) < 2):
+        raise _NoLowering  # (no elements: the input itself; other ranks warn or raise)
     return x
 
 
 class _Dropout:
-    """One ``dropout`` node's forward in training: ``F.dropout``'s mask (``_keep_mask`` on the
-    global generator, drawn in the input's memory order, scaled in the input's dtype) and its
-    product with the input, returning the mask for backward."""
+    """One dropout node's forward in training, as its function (``ember.nn.functional``)
+    computes it: the keep mask drawn by ``_keep_mask`` from the global generator (so eager's
+    numbers, in eager's order), of the input's shape or, for the feature (channel) dropouts,
+    ``(N, C, 1, ...)`` (an input without its batch axis gets one, as eager's unsqueeze), scaled
+    in the input's dtype; alpha dropout's affine form ``x * a + b``. Returns the output and the
+    factor its gradient is multiplied by (``grad * factor``: MulBackward0's)."""
 
-    def __init__(self, p, dtype):
+    def __init__(self, name, p, dtype, ndim):
         from .nn import _functional_dropout as fd
 
         self.p, self.dtype = p, dtype
-        self.keep_mask, self.layout = fd._keep_mask, fd._mask_layout
+        self.keep_mask, self.layout, self.alpha_p = fd._keep_mask, fd._mask_layout, fd._ALPHA_P
+        self.alpha = name in ("alpha_dropout", "feature_alpha_dropout")
+        self.feature = name not in ("dropout", "alpha_dropout")
+        self.unbatched = (name, ndim) in (("dropout1d", 2), ("dropout3d", 4))
 
     def __call__(self, x):
-        dt = x.dtype
+        dt, p = x.dtype, self.p
+        if self.unbatched:
+            x = x[None]
         t = Tensor._make(x, self.dtype)
-        keep = self.keep_mask(t, self.p, x.shape)
-        mask = self.layout(keep.astype(dt) / dt.type(1.0 - self.p), t)
-        return x * mask, mask
+        shape = x.shape[:2] + (1,) * (x.ndim - 2) if self.feature else x.shape
+        keep = self.keep_mask(t, p, shape)
+        if self.alpha:  # _alpha_drop's arithmetic, expression for expression
+            keep = keep.astype(dt)
+            alpha_p = self.alpha_p
+            a = 1.0 / np.sqrt((alpha_p ** 2 * p + 1) * (1 - p))
+            b = -alpha_p * a * p
+            factor = self.layout((keep * a).astype(dt), t)
+            out = x * factor + self.layout(((1 - keep) * (alpha_p * a) + b).astype(dt), t)
+        else:
+            factor = self.layout(keep.astype(dt) / dt.type(1.0 - p), t)
+            out = x * factor
+        if self.unbatched:  # eager's squeeze(0); the factor broadcasts over the input as is
+            out, factor = out[0], factor[0]
+        return out, factor
 
 
 def _outer_rows(g, x):
@@ -1057,6 +1114,15 @@ def _backward_lines(ops, saved, out_slots, src_slots, deps, slot, island=None) -
                             for k in range(pieces))
             dtype = _dtype_name(node.args[0].meta["dtype"])
             lines.append(f"    r{i} = op_backward(a{i}c, ({grads}), {dtype}, (True,))")
+            give(slot(node.args[0]), f"r{i}[0]")
+            continue
+        if target is MaxPool and _arg(node, 6, "want_indices", False):
+            # (output, indices): the output's gradient arrives as g{i}_0, its getitem's
+            if f"{i}_0" not in have:
+                continue
+            needs = (True,) + (False,) * (len(node.args) - 1)
+            dtype = _dtype_name(node.args[0].meta["dtype"])
+            lines.append(f"    r{i} = op_backward(a{i}c, (g{i}_0, None), {dtype}, {needs!r})")
             give(slot(node.args[0]), f"r{i}[0]")
             continue
         if i not in have:

@@ -25,6 +25,13 @@ hyperparameters as they are at that step (an ``lr`` changed by a scheduler betwe
 step hooks and the parameters' tensor hooks behave as in eager, and numbers equal eager's bit
 for bit.
 
+A step whose batch size varies (``dynamic=True``: from its first call, captured once more one
+sample larger; ``dynamic=None``: from its second batch size, the two graphs compared) is not
+captured again for a new batch size: its graph, with the sizes that follow the batch worked
+out for the new one, is lowered again (about a fifth of a capture's cost) and the logged
+calls are shared, so a DataLoader's short last batch, or any number of sizes, neither runs
+the function again nor counts towards ``recompile_limit``.
+
 The step runs eagerly (after one warning) when the replay could not be sure to do what the
 function does: an op between the backward and the function's end outside those calls
 (``clip_grad_norm_``, a gradient read and changed), ``backward()`` with arguments or called
@@ -50,6 +57,11 @@ __all__ = ["compile_step"]
 
 class _Unsupported(Exception):
     pass
+
+
+# batch sizes one captured graph is specialized to, at most (each keeps its own generated
+# code); later new sizes are captured as other signatures (up to ``recompile_limit``)
+MAX_SIZES = 64
 
 
 class _Probe:
@@ -153,6 +165,7 @@ def compile_step(compiler, key, args, kwargs, brk):
 
     graph = None
     reason = None
+    symbolic = None
     state = _State(compiler.modules())
     _active.stop_at_backward = True
     try:
@@ -161,6 +174,7 @@ def compile_step(compiler, key, args, kwargs, brk):
         if not getattr(graph, "stopped_at_backward", False):
             raise _CannotReplay("its capture did not reach the backward.")
         compiler.check_values(graph, args, kwargs)
+        symbolic = _batch_symbols(compiler, graph, key, args, kwargs)
     except _CannotReplay as err:
         reason = str(err)
     except Exception as err:  # noqa: BLE001  (eager below decides whether it is the user's)
@@ -187,9 +201,91 @@ def compile_step(compiler, key, args, kwargs, brk):
         compiler.cache[key] = _EAGER
         return out
     compiler.cache[key] = entry
+    if symbolic is not None:  # other batch sizes: this graph specialized (no capture)
+        entry.symbolic = symbolic
+        compiler.dynamic_entries.append(entry)
     if entry.returns is True:
         _as_compiled_result(out)
     return out
+
+
+def _batch_symbols(compiler, graph, key, args, kwargs):
+    """For a step whose batch size may vary (``dynamic=True``, or with ``dynamic=None`` a
+    second batch size seen): ``(info, symbols, dynamic)``, the graph's arguments and shapes
+    with the sizes that follow the batch (axis 0 of the inputs) symbolic, found by comparing
+    it with its capture one sample larger (``dynamic=True``) or with the step's graph at the
+    other batch size. None where the batch cannot vary (the graph then differs otherwise)."""
+    from ._compile import _same_but_batch
+    from .onnx._symbolic import SymInt, symbolize
+    from .onnx.errors import SymbolicValueError
+
+    if compiler.dynamic is True:
+        info, symbols, dynamic = compiler.batch_axis(graph, args, kwargs)  # (stops at backward)
+        return None if info is None else (info, symbols, dynamic)
+    other = None
+    if compiler.dynamic is None:
+        other = next((e for k, e in compiler.cache.items()
+                      if type(e) is _StepEntry and _same_but_batch(key, k)), None)
+    holders = graph.placeholders
+    if other is None or len(other.graph.placeholders) != len(holders) or \
+            not holders[0].meta["shape"]:
+        return None
+    sizes = (holders[0].meta["shape"][0], other.graph.placeholders[0].meta["shape"][0])
+    try:
+        info = symbolize(graph, [other.graph], ["batch"], {"batch": sizes}, "with the batch size")
+    except SymbolicValueError:
+        return None
+    dynamic = {(i, 0) for i, n in enumerate(holders)
+               if info[n][2] and isinstance(info[n][2][0], SymInt)}
+    if (0, 0) not in dynamic:
+        return None
+    return info, {"batch": (0, 0)}, dynamic
+
+
+def _specialize(graph, info, sizes: dict):
+    """A copy of ``graph`` at other sizes: each argument and shape that follows a symbol of
+    ``info`` (``symbolize``'s) worked out for ``sizes``. None where a shape or a constant
+    follows the symbols in a way the copy cannot make (a constant filled per batch size)."""
+    from .fx.graph import Graph, Node
+    from .onnx._symbolic import SymFill, SymInt
+
+    made: dict = {}
+
+    def concrete(v):
+        if isinstance(v, Node):
+            return made[v]
+        if isinstance(v, SymInt):
+            n = v.coeff
+            for s in v.symbols:
+                n *= sizes[s]
+            return n
+        if type(v) in (tuple, list):
+            return type(v)(concrete(x) for x in v)
+        if isinstance(v, tuple) and hasattr(v, "_fields"):  # a named tuple
+            return type(v)(*(concrete(x) for x in v))
+        if isinstance(v, tuple):  # ember.Size
+            return type(v)(tuple(concrete(x) for x in v))
+        if type(v) is dict:
+            return {k: concrete(x) for k, x in v.items()}
+        if type(v) is slice:
+            return slice(concrete(v.start), concrete(v.stop), concrete(v.step))
+        return v
+
+    new = Graph()
+    new.attributes = dict(graph.attributes)
+    for node in graph.nodes:
+        args, kwargs, shape, attribute = info[node]
+        if isinstance(attribute, SymFill) or (shape is None and node.meta.get("shape")):
+            return None
+        meta = dict(node.meta)
+        if shape is not None:
+            meta["shape"] = concrete(shape)
+        made[node] = new.create_node(node.op, node.target, concrete(args), concrete(kwargs),
+                                     name=node.name, meta=meta)
+    for k, v in graph.__dict__.items():  # what the capture noted (stopped_at_backward ...)
+        if k not in new.__dict__ and k != "live_output":
+            new.__dict__[k] = v
+    return new
 
 
 def _as_compiled_result(loss) -> None:
@@ -233,10 +329,8 @@ class _StepEntry:
     its one node, then the logged calls (see the module note)."""
 
     def __init__(self, compiler, graph, key, probe, out, args, kwargs):
-        from ._compile import _fast_replay, _ReplayEntry, _unique_leaves
-        from ._compile_lower import lower_training
+        from ._compile import _unique_leaves
         from ._tensor import Tensor
-        from .onnx._symbolic import symbolize
 
         events = probe.events
         backward = [k for k, e in enumerate(events) if e[0] == "backward"]
@@ -266,15 +360,11 @@ class _StepEntry:
                                "None).")
         if not isinstance(loss, Tensor) or loss.dim() != 0:
             raise _Unsupported("backward() is called on a tensor that is not a scalar loss.")
-        info = symbolize(graph, [], [], {}, "")
-        replay = _fast_replay(graph, info, {}, set(), cse=False)
-        leaves = _unique_leaves(args, kwargs)
-        training = lower_training(replay, False, [t._requires_grad for t in leaves],
-                                  stateful=True)
-        if training is None:
-            raise _Unsupported("an op of its forward or loss has no compiled training form.")
-        self.training = training
-        self.replay_entry = _ReplayEntry(compiler, graph, replay, key)  # for create_graph
+        self.compiler = compiler
+        self.symbolic = None  # (info, symbols, dynamic) where other batch sizes specialize it
+        self.base = self      # the entry captured (a specialized one's: the one it came from)
+        self.specialized = 0  # how many batch sizes it was specialized to
+        self.lower(graph, key, _unique_leaves(args, kwargs))
         # each call again through the object's own attribute (a scheduler's wrapper of an
         # optimizer's step included)
         self.pre = [(_call(kind), obj, a, k) for kind, obj, _, a, k in events[:b]]
@@ -282,6 +372,61 @@ class _StepEntry:
                      for kind, obj, _, a, k in events[b + 1:]]
         self.key = key
         self.graph = graph
+
+    def lower(self, graph, key, leaves) -> None:
+        """The forward and loss of ``graph`` as generated code (``lower_training``)."""
+        from ._compile import _fast_replay, _ReplayEntry
+        from ._compile_lower import lower_training
+        from .onnx._symbolic import symbolize
+
+        info = symbolize(graph, [], [], {}, "")
+        replay = _fast_replay(graph, info, {}, set(), cse=False)
+        training = lower_training(replay, False, [t._requires_grad for t in leaves],
+                                  stateful=True)
+        if training is None:
+            raise _Unsupported("an op of its forward or loss has no compiled training form.")
+        self.training = training
+        self.replay_entry = _ReplayEntry(self.compiler, graph, replay, key)  # for create_graph
+
+    def accepts(self, key) -> bool:
+        """Whether ``key`` differs from this step's only in the batch size."""
+        from ._compile import _same_but_batch
+
+        return self.symbolic is not None and _same_but_batch(self.key, key)
+
+    def specialize(self, key, args, kwargs):
+        """This step at the call's batch size, without a capture (the function does not
+        run): the graph's sizes that follow the batch worked out for it, lowered again; the
+        calls around the backward (the optimizer's planned step among them) shared. None
+        where it cannot (the caller captures this signature as usual)."""
+        import copy
+
+        from ._compile import _unique_leaves
+
+        info, symbols, dynamic = self.symbolic
+        leaves = _unique_leaves(args, kwargs)
+        holders = self.graph.placeholders
+        if len(leaves) != len(holders) or self.specialized >= MAX_SIZES:
+            return None
+        k, axis = symbols["batch"]
+        batch = leaves[k]._data.shape[axis]
+        for k, (node, t) in enumerate(zip(holders, leaves)):
+            want = list(node.meta["shape"])
+            if (k, 0) in dynamic:
+                want[0] = batch
+            if list(t._data.shape) != want:
+                return None  # an axis other than the batch changed
+        graph = _specialize(self.graph, info, {"batch": batch})
+        if graph is None:
+            return None
+        entry = copy.copy(self)
+        try:
+            entry.lower(graph, key, leaves)
+        except _Unsupported:
+            return None
+        entry.graph, entry.key, entry.symbolic, entry.base = graph, key, None, self
+        self.specialized += 1
+        return entry
 
     def run(self, leaves):
         if _amp.active and _autocast.state.active:
