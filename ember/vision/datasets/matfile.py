@@ -3,8 +3,9 @@
 torchvision reads SVHN's, ImageNet's and StanfordCars' ``.mat`` files with
 ``scipy.io.loadmat``; ember reads them itself so that they need no SciPy. Only what datasets
 store is understood: numeric arrays (real or complex, compressed or not), character arrays,
-cell arrays and struct arrays. Objects, sparse matrices, functions and MATLAB 7.3 (HDF5)
-files raise ``RuntimeError`` naming what was found.
+cell arrays, struct arrays and sparse matrices (as ``CSCMatrix``, whose ``toarray()``
+gives the dense array). Objects, functions and MATLAB 7.3 (HDF5) files raise
+``RuntimeError`` naming what was found.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import zlib
 
 import numpy as np
 
-__all__ = ["load_mat"]
+__all__ = ["load_mat", "CSCMatrix"]
 
 # miXXX data type codes -> element type (byte order is applied when reading)
 _MI_TYPES = {1: "i1", 2: "u1", 3: "i2", 4: "u2", 5: "i4", 6: "u4", 7: "f4", 9: "f8",
@@ -23,8 +24,8 @@ _MI_MATRIX, _MI_COMPRESSED = 14, 15
 # the numeric mxXXX array classes (their values keep the type they are stored in)
 _MX_CLASSES = {6: "f8", 7: "f4", 8: "i1", 9: "u1", 10: "i2", 11: "u2", 12: "i4", 13: "u4",
                14: "i8", 15: "u8"}
-_MX_CHAR, _MX_CELL, _MX_STRUCT = 4, 1, 2
-_MX_NAMES = {3: "an object", 5: "a sparse matrix", 16: "a function"}
+_MX_CHAR, _MX_CELL, _MX_STRUCT, _MX_SPARSE = 4, 1, 2, 5
+_MX_NAMES = {3: "an object", 16: "a function"}
 _MAX_DEPTH = 32  # cells and structs nest; deeper than this is refused, not recursed into
 # zlib cannot expand data more than about 1032 times: a compressed element claiming more
 # than this many bytes per compressed byte is corrupt, refused before inflating
@@ -94,6 +95,8 @@ class _Reader:
             count *= d
         if mx_class in (_MX_CELL, _MX_STRUCT):
             return name, self._container(sub, pos, mx_class, shape, count, name, depth)
+        if mx_class == _MX_SPARSE:
+            return name, self._sparse(sub, pos, shape, name, is_complex)
         if mx_class in _MX_NAMES:
             raise RuntimeError(f"MAT file {self.path}: variable {name!r} is "
                                f"{_MX_NAMES[mx_class]}, which ember's reader does not support "
@@ -174,6 +177,36 @@ class _Reader:
                     flat[k][f] = items[k * len(fields) + j]
         return self._squeeze(flat.reshape(shape, order="F"))
 
+    def _sparse(self, sub: _Reader, pos: int, shape: tuple, name: str,
+                is_complex: bool) -> CSCMatrix:
+        """A sparse matrix: row indices, column starts, then the real (and imaginary)
+        values of its nonzeros, column by column."""
+        if len(shape) != 2:
+            raise self._error(f"sparse {name!r} has shape {shape}, not two dimensions")
+        parts = []
+        for _ in range(3 + is_complex):
+            if pos >= len(sub.blob):
+                raise self._error(f"sparse {name!r} lacks its indices or values")
+            kind, data, pos = sub.element(pos)
+            parts.append(sub.values(kind, data))
+        rows, starts, real = parts[:3]
+        rows, starts = rows.astype(np.int64), starts.astype(np.int64)
+        if starts.size != shape[1] + 1:
+            raise self._error(f"sparse {name!r} has {starts.size} column starts for "
+                              f"{shape[1]} columns")
+        nnz = int(starts[-1]) if starts.size else 0
+        if (np.any(np.diff(starts) < 0) or starts[0] != 0 or nnz > rows.size
+                or real.size < nnz or (is_complex and parts[3].size < nnz)):
+            raise self._error(f"sparse {name!r} has inconsistent indices")
+        rows = rows[:nnz]
+        if nnz and (rows.min() < 0 or rows.max() >= shape[0]):
+            raise self._error(f"sparse {name!r} has row indices outside {shape[0]} rows")
+        # as scipy: the values keep the type they are stored in (a logical matrix's too)
+        values = real[:nnz]
+        if is_complex:
+            values = values + 1j * parts[3][:nnz]
+        return CSCMatrix(values, rows, starts, shape)
+
     def _squeeze(self, array: np.ndarray):
         """scipy's ``squeeze_me``: unit dimensions dropped, a 0-d plain value unwrapped."""
         if not self.squeeze_me:
@@ -184,6 +217,41 @@ class _Reader:
         if array.ndim == 0 and array.dtype.names is None:  # a struct stays a 0-d record
             return array.item()
         return array
+
+
+class CSCMatrix:
+    """A sparse matrix read from a ``.mat`` file, in compressed sparse column form as
+    ``scipy.sparse.csc_array`` (what ``scipy.io.loadmat`` returns): ``data``, ``indices``
+    (rows), ``indptr`` (column starts), ``shape``, ``dtype``, ``nnz`` and ``toarray()``.
+
+    Example:
+        >>> m = load_mat("cls/2008_000002.mat")["GTcls"][0]["Boundaries"][0][0][0]
+        >>> m.toarray().shape
+        (375, 500)
+    """
+
+    def __init__(self, data: np.ndarray, indices: np.ndarray, indptr: np.ndarray,
+                 shape: tuple[int, int]) -> None:
+        self.data, self.indices, self.indptr, self.shape = data, indices, indptr, shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def nnz(self) -> int:
+        return int(self.data.size)
+
+    def toarray(self) -> np.ndarray:
+        """The dense (rows, columns) array; repeated entries add up, as scipy's."""
+        dense = np.zeros(self.shape, dtype=self.data.dtype)
+        columns = np.repeat(np.arange(self.shape[1]), np.diff(self.indptr))
+        np.add.at(dense, (self.indices, columns), self.data)
+        return dense
+
+    def __repr__(self) -> str:
+        return (f"<CSCMatrix of shape {self.shape}, dtype {self.dtype}, with {self.nnz} "
+                "stored elements>")
 
 
 def _char_array(codes: np.ndarray) -> np.ndarray:
@@ -206,7 +274,9 @@ def load_mat(path: str | os.PathLike, squeeze_me: bool = False) -> dict[str, np.
     (``struct_as_record=True``). With ``squeeze_me=True``, as scipy's, unit dimensions are
     dropped and 0-d values unwrapped (a 1x1 double becomes a Python number, a string a
     ``str``, an empty array ``array([])``). The header text is under ``"__header__"``.
-    Objects, sparse matrices, functions and MATLAB 7.3 (HDF5) files raise ``RuntimeError``,
+    Sparse matrices become ``CSCMatrix`` (scipy's ``csc_array`` in the parts datasets use:
+    ``toarray()``, ``shape``, ``dtype``, ``data``/``indices``/``indptr``).
+    Objects, functions and MATLAB 7.3 (HDF5) files raise ``RuntimeError``,
     as do corrupt files (sizes beyond the file, compressed data claiming more than zlib
     can expand to), before anything large is allocated.
 

@@ -349,6 +349,22 @@ def _cityscapes_factory(dataset, target_keys):
     return wrapper
 
 
+def _widerface_factory(dataset, target_keys):
+    target_keys = _parse_target_keys(
+        target_keys, available={"bbox", "blur", "expression", "illumination", "occlusion",
+                                "pose", "invalid"}, default="all")
+
+    def wrapper(idx, sample):
+        image, target = sample
+        if target is None:  # the test split
+            return image, target
+        target = {key: target[key] for key in target_keys}
+        if "bbox" in target_keys:
+            target["bbox"] = _xywh_to_xyxy_boxes(target["bbox"], (image.height, image.width))
+        return image, target
+    return wrapper
+
+
 def _register() -> None:
     """Fill ``WRAPPER_FACTORIES`` (on first use: datasets import lazily)."""
     if WRAPPER_FACTORIES:
@@ -362,7 +378,7 @@ def _register() -> None:
                      CocoDetection=_coco_detection_factory,
                      VOCDetection=_voc_detection_factory, CelebA=_celeba_factory,
                      OxfordIIITPet=_oxford_iiit_pet_factory, Kitti=_kitti_factory,
-                     Cityscapes=_cityscapes_factory)
+                     Cityscapes=_cityscapes_factory, WIDERFace=_widerface_factory)
     for name, factory in factories.items():
         cls = getattr(datasets, name, None)
         if cls is not None:
