@@ -25,6 +25,7 @@ from .._core import NO_DIM, Op, bool_arg, set_node_name, unbroadcast, wrap_dim, 
 from .._dispatch import refuse_shell
 from ..inplace import apply_inplace
 from ..pointwise.complex import conj
+from ._sum_order import torch_order_sum
 
 
 def expand_reduced(grad: Tensor, in_shape: tuple, axes: tuple, keepdim: bool) -> Tensor:
@@ -111,6 +112,10 @@ class Sum(Op):
     @staticmethod
     def forward(ctx, x, axes, keepdim, dtype):
         ctx.in_shape, ctx.axes, ctx.keepdim = x.shape, axes, keepdim
+        if _in_torch_order(ctx, x, dtype):
+            out = torch_order_sum(x, axes, keepdim)
+            if out is not None:
+                return _keepdim_layout(out, x, axes, keepdim)
         # np.add.reduce directly: np.sum's Python wrapper costs about 1 us per call
         # row-major whatever the input's layout, as torch's reductions (NumPy keeps F order)
         return row_major(np.add.reduce(x, axis=axes, dtype=dtype, keepdims=keepdim))
@@ -118,6 +123,29 @@ class Sum(Op):
     @staticmethod
     def backward(ctx, grad):
         return expand_reduced(grad, ctx.in_shape, ctx.axes, ctx.keepdim)
+
+
+def _in_torch_order(ctx, x, dtype) -> bool:
+    """Whether to add in PyTorch's order (``_sum_order``): float32/float64 arrays summed in
+    their own dtype. Not float16/bfloat16 (those arrive here as float32 copies, and PyTorch
+    pairs their neighbours on load first), nor device arrays. (A compiled graph's lowered
+    forward passes its arrays as they are, with a stub for the input: no copies there.)"""
+    return (type(x) is np.ndarray and (dtype is None or x.dtype == dtype)
+            and x.dtype in _TORCH_ORDER_DTYPES
+            and getattr(ctx.inputs[0], "_data", x).dtype == x.dtype)
+
+
+_TORCH_ORDER_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _keepdim_layout(out, x, axes, keepdim):
+    """``out`` (row-major) with the strides NumPy's reduction gives a keepdim result of a
+    strided ``x`` (torch's too: a channels-last input keeps channels-last size-1 dims)."""
+    if not keepdim or x.flags.c_contiguous:
+        return out
+    like = np.add.reduce(x, axis=axes, keepdims=True)  # (rare: only for its layout)
+    like[...] = out
+    return row_major(like)
 
 
 class SumDim(Sum):
@@ -169,6 +197,11 @@ class Mean(Op):
     def forward(ctx, x, axes, keepdim):
         ctx.in_shape, ctx.axes, ctx.keepdim = x.shape, axes, keepdim
         ctx.count = reduced_count(x.shape, axes)
+        if ctx.count and _in_torch_order(ctx, x, None):
+            total = torch_order_sum(x, axes, keepdim)
+            if total is not None:  # torch's mean: the sum, divided by the count (as np.mean)
+                np.true_divide(total, np.intp(ctx.count), out=total, casting="unsafe")
+                return _keepdim_layout(total, x, axes, keepdim)
         with np.errstate(invalid="ignore", divide="ignore"), quiet_numpy(ctx.count == 0):
             return row_major(np.mean(x, axis=axes, keepdims=keepdim, dtype=x.dtype))
 
@@ -199,6 +232,7 @@ def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tenso
             from ..._factory_args import check_dtype
 
             check_dtype("mean", dtype)
+        _check_mean_dtype("mean", D.to_dtype(dtype))
         input = input.to(D.to_dtype(dtype))
     if input._dtype.category < D._FLOAT:
         raise RuntimeError(
@@ -209,6 +243,13 @@ def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tenso
         refuse_shell("sum", input._dtype)
     return (Mean if dim is None else MeanDim).apply(input, axes=_axes(input, dim),
                                                     keepdim=keepdim)
+
+
+def _check_mean_dtype(name: str, dtype: D.dtype):
+    """torch's refusal of a ``dtype=`` for a mean that is neither floating nor complex."""
+    if dtype.category < D._FLOAT:
+        raise RuntimeError(f"{name}(): could not infer output dtype. Optional dtype must be "
+                           f"either a floating point or complex dtype. Got: {_title(dtype)}")
 
 
 def _title(dt: D.dtype) -> str:
@@ -518,11 +559,13 @@ def nanmean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Te
     """
     if keepdim is not False and keepdim is not True:  # torch: a bool, not 1 or None
         keepdim = bool_arg(keepdim, "nanmean")
-    if input._dtype.is_complex:
-        raise RuntimeError("nansum on CPU does not support complex inputs")
     if input._dtype.category < D._FLOAT:
         raise RuntimeError("nanmean(): expected input to have floating point or complex dtype "
                            f"but got {_title(input._dtype)}")
+    if dtype is not None:
+        _check_mean_dtype("nanmean", D.to_dtype(dtype))
+    if input._dtype.is_complex:
+        raise RuntimeError("nansum on CPU does not support complex inputs")
     keep = ~np.isnan(input._data)
     count = np.sum(keep, axis=_axes(input, dim), keepdims=keepdim).astype(input._data.dtype)
     return nansum(input, dim, keepdim, dtype=dtype) / Tensor._make(count, input._dtype)
