@@ -20,7 +20,11 @@ generated code on the arrays themselves (AOTAutograd's idea, with NumPy as the "
   backward stays theirs). In a training step, the six dropout functions (attention's
   dropout among them) draw eager's masks from the same generator in eager's order, and batch
   norm runs itself under autograd on leaves standing in for its inputs (running statistics
-  updated as eager's).
+  updated as eager's). Any other op of a training step runs as itself (``_Generic``): an op
+  class's own ``forward`` and first-order ``backward`` on a context made per call (``clone``,
+  indexing, means, ``masked_fill``, ``tanh``, an LSTM layer ...), a function recorded whole
+  (``nll_loss``, ``mse_loss``, label-smoothed cross-entropy ...) under autograd on leaves, and
+  values no gradient flows through (a mask compared from a buffer) with nothing recorded.
   ``create_graph=True`` re-runs the graph with ember ops and differentiates that (a double
   backward needs the recorded ops).
 
@@ -510,7 +514,8 @@ class GraphFunction(_GraphNode):
 _COMPILED_NODE = _class_named(GraphFunction, GraphFunction._name)
 
 
-def lower_training(replay, root_reads: bool, input_grads, stateful: bool = False):
+def lower_training(replay, root_reads: bool, input_grads, stateful: bool = False,
+                   why: list | None = None):
     """The plan as a generated forward on raw arrays that keeps what its backward needs, and
     that backward (gradients of the inputs, parameters and constants from the outputs'
     gradients), or None when an op has no lowering for training. ``input_grads``: whether
@@ -518,9 +523,11 @@ def lower_training(replay, root_reads: bool, input_grads, stateful: bool = False
     lower dropout and batch norm in training too (masks drawn, running statistics updated in
     the forward), for callers whose node never runs a ``create_graph=True`` backward (which
     re-runs the graph's ops: other masks, statistics updated twice): a whole training
-    step's."""
+    step's. ``why``: a list that gets the node with no lowering (None for the plan as a
+    whole), for the caller's message."""
     from .fx.graph import Node
 
+    node = None
     try:
         _check_plan(replay)
         shared = _views_of_inputs(replay)
@@ -542,6 +549,7 @@ def lower_training(replay, root_reads: bool, input_grads, stateful: bool = False
         rows: dict = {}      # shared 2-D forms of linear inputs (_linear_lines)
         tensors: set = set()  # slots whose Tensor is at hand as t{slot}
         island: dict = {}    # batch norm's slot -> its argument positions given leaves
+        generic: dict = {}   # slot -> how an op without a lowering of its own runs (_Generic)
         fwd = ["def forward(root, tensors):"]
         bwd_ops = []         # (slot, node) of differentiable calls, in order
         holder = 0
@@ -569,7 +577,7 @@ def lower_training(replay, root_reads: bool, input_grads, stateful: bool = False
             elif kind == "alias":
                 fwd.append(f"    a{i} = a{spec}  # {node.name}")
                 canon[i] = src.canon[i] = canon.get(spec, spec)
-            elif kind == "call" and _is_cross_entropy(node):
+            elif kind == "call" and _is_cross_entropy(node) and _common_cross_entropy(node):
                 # a training step's loss (ember._compile_train): softmax cross-entropy's
                 # forward, keeping the softmax and the target's coefficients for backward
                 x, target = _cross_entropy_args(node)
@@ -601,17 +609,23 @@ def lower_training(replay, root_reads: bool, input_grads, stateful: bool = False
                 value, dt, shape = node.args
                 if not isinstance(value, Node) or node.kwargs:
                     raise _NoLowering
-                fwd.append(f"    a{i} = a{slot(value)}.astype({src.const(dt)}, copy=False)"
-                           f".reshape({tuple(shape)!r})  # {node.name}")
+                size = int(np.prod(value.meta.get("shape") or ()))
+                # (``tensor_data``'s: a mask broadcast to its input's shape broadcast again)
+                how = "reshape" if size == int(np.prod(shape)) else "broadcast_to"
+                fwd.append(f"    a{i} = {how}(a{slot(value)}.astype({src.const(dt)}, copy=False), "
+                           f"{tuple(shape)!r})  # {node.name}")
             elif kind == "call" and node.target is operator.getitem and node.args and \
-                    isinstance(node.args[0], Node) and node.args[0].target in (Split, MaxPool):
-                # a piece of a split, or max pooling's output or indices (return_indices)
+                    isinstance(node.args[0], Node) and (node.args[0].target in (Split, MaxPool) or
+                                                        slot(node.args[0]) in generic):
+                # a piece of a split, max pooling's output or indices (return_indices), or an
+                # output of another op of several (an LSTM layer's)
                 whole, k = node.args
                 if type(k) is not int or node.kwargs:
                     raise _NoLowering
                 j = slot(whole)
                 fwd.append(f"    a{i} = a{j}[{k}]  # {node.name}")
-                if j in deps and not (whole.target is MaxPool and k == 1):
+                if j in deps and not (whole.target is MaxPool and k == 1) and \
+                        node.meta.get("dtype") in _FLOATS:
                     deps[i] = deps[f"{j}_{k}"] = deps[j]
                     bwd_ops.append((i, node))
             elif kind == "call" and node.target in _RESHAPES + _PERMUTES and \
@@ -709,16 +723,26 @@ def lower_training(replay, root_reads: bool, input_grads, stateful: bool = False
                     saved[f"{i}c"] = None
                     checked.update(slot(x) for x in node.args[:_OWN_BACKWARD[target]]
                                    if isinstance(x, Node))
+            elif kind == "call" and not _plain_trainable(node):
+                # any other op: its own forward and backward (an op class), or the function
+                # recorded whole run by autograd on leaves (a loss) (see _Generic)
+                if not stateful:
+                    raise _NoLowering
+                way = _Generic(node, [slot(x) for x in node.all_input_nodes], deps, tensors,
+                               src)
+                fwd.extend(way.forward_lines(i))
+                if way.deps:
+                    deps[i] = way.deps
+                    bwd_ops.append((i, node))
+                    generic[i] = way
+                    saved.update(dict.fromkeys(way.saved(i)))
+                    if way.is_op and node.target.is_view:
+                        first = slot(node.args[0])
+                        memory[i] = memory.get(first, first)
+                elif way.multi:
+                    generic[i] = way  # (its pieces are read by getitem)
             elif kind == "call":
                 target = node.target
-                if target not in _TRAINABLE or node.meta.get("dtype") not in _FLOATS:
-                    raise _NoLowering
-                if target is Add and _arg(node, 2, "alpha", 1) != 1:
-                    raise _NoLowering
-                if node.kwargs.keys() - {"shape", "dims"} or any(
-                        not isinstance(x, Node) and type(x) not in (int, float, tuple)
-                        for x in node.args):
-                    raise _NoLowering
                 inputs = [slot(x) for x in node.args if isinstance(x, Node)]
                 fwd.append(_call_line(src, node, i, {}, rows))
                 if target in _RESHAPES or target in _PERMUTES:
@@ -757,17 +781,23 @@ def lower_training(replay, root_reads: bool, input_grads, stateful: bool = False
         fwd.append(f"    return ({''.join(f'a{k}, ' for k in out_slots)}), "
                    f"({''.join(f'a{k}, ' for k in saved)}), "
                    f"({''.join(f't{k}, ' for k in src_slots)})")
-        bwd = _backward_lines(bwd_ops, saved, out_slots, src_slots, deps, slot, island)
+        bwd = _backward_lines(bwd_ops, saved, out_slots, src_slots, deps, slot, island,
+                              generic)
     except _NoLowering:
+        if why is not None:
+            why.append(node if node is not None and node.op == "call_function" else None)
         return None
     namespace, fsource = src.build(fwd, {"read": replay._read, "make": Tensor._make,
-                                         "op_context": _op_context, **_KERNELS})
+                                         "op_context": _op_context, "asarray": np.asarray,
+                                         "reshape": np.reshape, "broadcast_to": np.broadcast_to,
+                                         "elementwise_layout": _elementwise_layout,
+                                         **_KERNELS})
     bnamespace, bsource = _Source(replay, str).build(bwd, {
         "as_dtype": _as_dtype, "column_sum": _column_sum, "relu_grad": relu_grad_array,
         "subnormal_lift": _subnormal_lift, "unlift": _unlift, "outer_rows": _outer_rows,
         "add_reduce": np.add.reduce, "cross_entropy_backward": _cross_entropy_backward,
         "op_backward": _op_backward, "float32": D.float32, "float64": D.float64,
-        "island_backward": _island_backward})
+        "island_backward": _island_backward, "generic_backward": _generic_backward})
     forward, backward = namespace["forward"], bnamespace["backward"]
     forward.source, backward.source = fsource, bsource
     out_meta = [(n.meta["shape"], n.meta["dtype"], None) for n in outs]
@@ -777,6 +807,177 @@ def lower_training(replay, root_reads: bool, input_grads, stateful: bool = False
 
     return _Training(forward, backward, out_meta, out_deps,
                      map_nodes(structure, order.__getitem__), checked_sources, checked_outputs)
+
+
+def _plain_trainable(node) -> bool:
+    """Whether the node is one of ``_TRAINABLE`` in the form its written-out lowering takes
+    (float, positional numbers, an add without a scale)."""
+    from .fx.graph import Node
+
+    target = node.target
+    if target not in _TRAINABLE or node.meta.get("dtype") not in _FLOATS:
+        return False
+    keys = {"shape", "dims", "alpha"} if target is Add else {"shape", "dims"}
+    if target is Add and _arg(node, 2, "alpha", 1) != 1:
+        return False
+    return not node.kwargs.keys() - keys and all(
+        isinstance(x, Node) or type(x) in (int, float, tuple) for x in node.args)
+
+
+class _Generic:
+    """How a training step's op with no lowering of its own runs in the lowered forward:
+
+    * no gradient flows through it (a mask compared from a buffer, a target cast to float):
+      the op itself, nothing recorded (an op class's ``forward`` on the arrays, a function
+      recorded whole called on tensors);
+    * an op class (``Clone``, ``BasicIndex``, ``MeanDim``, ``MaskedFill``, ``Tanh``, an LSTM
+      layer ...): its own ``forward`` on a context made per call and, in the backward, its own
+      first-order ``backward`` on that context (what ``Op.apply`` and the engine run);
+    * a function recorded whole (``nll_loss``, ``mse_loss``, label-smoothed
+      ``cross_entropy`` ...): called on leaves standing in for its inputs, recorded by
+      autograd; its backward is the engine's over that call (as batch norm's).
+
+    The numbers are eager's: the same code on the same arrays."""
+
+    def __init__(self, node, input_slots, deps, tensors, src):
+        from .fx.graph import Node
+
+        target = node.target
+        self.node, self.src, self.tensors = node, src, tensors
+        self.is_op = isinstance(target, type) and issubclass(target, _core.Op)
+        dtype = node.meta.get("dtype")
+        self.multi = len(dtype) if type(dtype) is tuple else 0
+        self.slots = dict(zip(node.all_input_nodes, input_slots))
+        top = [x for x in list(node.args) + list(node.kwargs.values()) if isinstance(x, Node)]
+        if set(top) != set(self.slots) or not callable(target) or \
+                any(not k.isidentifier() for k in node.kwargs):
+            raise _NoLowering  # (a value nested in a list: not handled)
+        if any(x.meta.get("dtype") in (D.float16, D.bfloat16) for x in top) or \
+                not (self.is_op or isinstance(dtype, D.dtype)):
+            # (2-byte floats: eager computes in float32 first; a function's result that is
+            # not one tensor)
+            raise _NoLowering
+        # eager's Op.apply records only the positional tensors as the op's inputs
+        # (a comparison's or another integer result takes no gradient)
+        dtypes = dtype if self.multi else (dtype,)
+        self.grad_inputs = [x for x in (node.args if self.is_op else top)
+                            if isinstance(x, Node) and self.slots[x] in deps] \
+            if any(dt in _FLOATS for dt in dtypes) else []
+        self.deps = frozenset().union(*(deps[self.slots[x]] for x in self.grad_inputs))
+        self.needs_of = deps
+        if not self.deps:
+            if self.multi and not self.is_op:
+                raise _NoLowering
+            return
+        if dtypes[0] not in _FLOATS or \
+                any(x.meta.get("dtype") not in _FLOATS for x in self.grad_inputs):
+            raise _NoLowering
+        if not self.is_op and (self.multi or _is_batch_norm(node) or _is_dropout(node)):
+            raise _NoLowering  # (a random or stateful function recorded whole: not re-run)
+
+    def _tensor(self, x, leaf=None) -> str:
+        s = self.slots[x]
+        if leaf is not None:
+            return leaf
+        if s in self.tensors:
+            return f"t{s}"
+        if x.target is _tensor_data():  # a raw array argument stays one
+            return f"a{s}"
+        return f"make(a{s}, {self.src.const(x.meta['dtype'])}, {s in self.needs_of})"
+
+    def _value(self, v, as_tensor, leaves=None) -> str:
+        from .fx.graph import Node
+
+        if not isinstance(v, Node):
+            return self.src.expr(v)
+        if as_tensor:
+            return self._tensor(v, (leaves or {}).get(v))
+        return f"a{self.slots[v]}"
+
+    def forward_lines(self, i) -> list:
+        node, src = self.node, self.src
+        target = node.target
+        lines = []
+        if self.is_op:
+            wrapped = "".join(f"{self._value(x, True)}, " for x in node.args)
+            arrays = ", ".join(self._value(x, False) for x in node.args)
+            kw = "".join(f", {k}={self._value(v, False)}" for k, v in node.kwargs.items())
+            lines.append(f"    a{i}c = op_context({src.const(target)}, ({wrapped}))")
+            lines.append(f"    a{i} = {src.const(target.forward)}(a{i}c, {arrays}{kw})"
+                         f"  # {node.name}")
+            if target.elementwise:  # Op.apply's layout of an op on strided operands
+                lines.append(f"    a{i} = elementwise_layout(a{i}, ({arrays},))")
+            if not self.multi and node.meta.get("shape") == ():
+                lines.append(f"    a{i} = asarray(a{i})")
+            if target.save_output and self.deps:  # as Op.apply keeps it
+                lines.append(f"    a{i}c._saved_output = (a{i}, [0], 0, "
+                             f"{src.const(node.meta['dtype'])}, False)")
+            return lines
+        leaves = {}
+        for n, x in enumerate(self.grad_inputs):
+            leaves[x] = f"a{i}l{n}"
+            lines.append(f"    a{i}l{n} = make(a{self.slots[x]}, "
+                         f"{src.const(x.meta['dtype'])}, True)")
+        args = ", ".join(self._value(x, True, leaves) for x in node.args)
+        kw = "".join(f", {k}={self._value(v, True, leaves)}" for k, v in node.kwargs.items())
+        lines.append(f"    a{i}o = {src.const(target)}({args}{kw})  # {node.name}")
+        lines.append(f"    a{i} = a{i}o._data")
+        return lines
+
+    def saved(self, i) -> list:
+        if self.is_op:
+            return [f"{i}c"]
+        return [f"{i}o"] + [f"{i}l{n}" for n in range(len(self.grad_inputs))]
+
+    def backward_call(self, i, grads) -> str:
+        """The backward's call giving the gradients of ``grad_inputs``, in order."""
+        from .fx.graph import Node
+
+        node = self.node
+        if not self.is_op:
+            leaves = "".join(f"a{i}l{n}, " for n in range(len(self.grad_inputs)))
+            return f"island_backward(a{i}o, ({leaves}), {grads}[0])"
+        needs = tuple(isinstance(x, Node) and x in self.grad_inputs for x in node.args)
+        picks = tuple(k for k, need in enumerate(needs) if need)
+        shapes = node.meta["shape"] if self.multi else (node.meta["shape"],)
+        dtypes = node.meta["dtype"] if self.multi else (node.meta["dtype"],)
+        # (the backward's own names for float dtypes; None for another output's)
+        metas = "".join(f"({tuple(sh)!r}, {_dtype_name(dt) if dt in _FLOATS else None}), "
+                        for sh, dt in zip(shapes, dtypes))
+        return f"generic_backward(a{i}c, {grads}, ({metas}), {needs!r}, {picks!r})"
+
+
+def _generic_backward(ctx, grads, metas, needs, picks):
+    """An op's own first-order backward as the engine runs it (grad mode off): the outputs'
+    gradient arrays (None for one that got none: zeros where the op materializes them), the
+    gradient arrays of the inputs at ``picks``."""
+    if all(g is None for g in grads):
+        return [None] * len(picks)
+    if len(grads) > 1 and ctx.materialize_grads:
+        grads = [np.zeros(shape, dt.np_dtype) if g is None and dt is not None else g
+                 for g, (shape, dt) in zip(grads, metas)]
+    ctx.needs_input_grad = needs
+    enabled = _state.enabled
+    _state.enabled = False
+    try:
+        result = ctx._op_class.backward(ctx, *(None if g is None else Tensor._make(g, m[1])
+                                               for g, m in zip(grads, metas)))
+    finally:
+        _state.enabled = enabled
+    if type(result) is not tuple:
+        result = (result,)
+    return [None if k >= len(result) or result[k] is None else result[k]._data for k in picks]
+
+
+def _elementwise_layout(out, arrays):
+    """``Op.apply``'s layout of an elementwise op's output (see ``_layout.follow_operands``)."""
+    from ._layout import any_strided, follow_operands
+
+    first = arrays[0]
+    if type(first) is np.ndarray and not first.flags.c_contiguous and len(arrays) > 1 or \
+            len(arrays) > 2 and any_strided(arrays):
+        return follow_operands(out, arrays)
+    return out
 
 
 class RunEager(Exception):
@@ -810,6 +1011,15 @@ def _cross_entropy_args(node):
             target.op == "get_attr":
         raise _NoLowering
     return x, target
+
+
+def _common_cross_entropy(node) -> bool:
+    """Whether ``_CrossEntropy`` computes the node (else it runs as ``_Generic``'s)."""
+    try:
+        _cross_entropy_args(node)
+    except _NoLowering:
+        return False
+    return True
 
 
 class _CrossEntropy:
@@ -1080,7 +1290,8 @@ def _outer_rows(g, x):
     return g.T * x if out is None else out
 
 
-def _backward_lines(ops, saved, out_slots, src_slots, deps, slot, island=None) -> list:
+def _backward_lines(ops, saved, out_slots, src_slots, deps, slot, island=None,
+                    generic=None) -> list:
     """``backward(saved, grads, needs)``: gradients of the sources from those of the outputs.
     Ops run in reverse (the engine's order: latest node first); a value reached by several
     gradients sums them as they arrive, as the engine does."""
@@ -1106,6 +1317,21 @@ def _backward_lines(ops, saved, out_slots, src_slots, deps, slot, island=None) -
         give(k, f"grads[{j}]")
     for i, node in reversed(ops):
         target = node.target
+        if generic and i in generic:
+            way = generic[i]
+            if way.multi:  # its outputs' gradients arrive as g{i}_{k} (their getitems)
+                if not any(f"{i}_{k}" in have for k in range(way.multi)):
+                    continue
+                grads = "".join(f"g{i}_{k}, " if f"{i}_{k}" in have else "None, "
+                                for k in range(way.multi))
+            elif i not in have:
+                continue
+            else:
+                grads = f"g{i}, "
+            lines.append(f"    r{i} = {way.backward_call(i, f'({grads})')}")
+            for n, x in enumerate(way.grad_inputs):
+                give(slot(x), f"r{i}[{n}]")
+            continue
         if target is Split:  # its outputs' gradients arrive as g{i}_{k} (their getitems)
             pieces = len(_arg(node, 2, "sizes"))
             if not any(f"{i}_{k}" in have for k in range(pieces)):

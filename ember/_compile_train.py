@@ -15,7 +15,9 @@ The first call per input signature finds the step's parts:
   stops at the backward (``ember.fx.capture.StopAtBackward``);
 * the call itself then runs eagerly (it is the first call's result) while the calls around
   the forward are logged: ``loss.backward()``, ``Optimizer.step()``, ``Optimizer.zero_grad()``,
-  ``Module.zero_grad()`` and learning-rate schedulers' ``step()``.
+  ``Module.zero_grad()``, learning-rate schedulers' ``step()`` and gradient clipping
+  (``torch.nn.utils.clip_grad_norm_`` / ``clip_grad_value_`` called through their module,
+  the parameters kept as a list: the replay clips the same parameters' gradients).
 
 Later calls run the forward and the loss as the lowered graph (``ember._compile_lower``: raw
 NumPy calls, one autograd node, ``CompiledFunctionBackward``, for the whole graph), then
@@ -30,13 +32,15 @@ sample larger; ``dynamic=None``: from its second batch size, the two graphs comp
 captured again for a new batch size: its graph, with the sizes that follow the batch worked
 out for the new one, is lowered again (about a fifth of a capture's cost) and the logged
 calls are shared, so a DataLoader's short last batch, or any number of sizes, neither runs
-the function again nor counts towards ``recompile_limit``.
+the function again nor counts towards ``recompile_limit``. A constant filled per batch size
+(an RNN's ``torch.zeros(B, H)`` initial state made in ``forward``) is made at the new size.
 
 The step runs eagerly (after one warning) when the replay could not be sure to do what the
-function does: an op between the backward and the function's end outside those calls
-(``clip_grad_norm_``, a gradient read and changed), ``backward()`` with arguments or called
-twice, a ``zero_grad``-free step before the forward, a closure passed to ``step()``, an op of
-the forward without a training lowering, or a result other than the loss (or ``None``).
+function does: an op between the backward and the function's end outside those calls (a
+gradient changed by hand, a clipping function imported by name before the capture),
+``backward()`` with arguments or called twice, a ``zero_grad``-free step before the forward,
+a closure passed to ``step()``, an op of the forward without a training lowering (the warning
+names it), or a result other than the loss (or ``None``).
 Python side effects other than the logged calls (a print, a counter) happen on the first call
 only, as in any compiled function.
 """
@@ -67,7 +71,8 @@ MAX_SIZES = 64
 class _Probe:
     """The first call run eagerly with its calls logged: ``events`` holds
     ``(kind, bound method, args, kwargs)`` in order; ``stray`` counts ops applied after the
-    backward outside the logged calls."""
+    backward outside the logged calls, and gradients changed there (an in-place op on a
+    ``.grad``, which may bypass the op path, or a ``.grad`` set: the replay would not)."""
 
     def __init__(self):
         self.events: list = []
@@ -75,6 +80,42 @@ class _Probe:
         self.after = False      # the backward has run
         self.stray = 0
         self.items: list = []   # (tensor, the Python number its .item() gave), outside calls
+        self.leaves: list = []  # after the backward: the loss graph's leaves
+        self.grads: list = []   # ... their .grad and a copy of its values after the last call
+
+    def note_grads(self) -> None:
+        self.grads = []
+        for t in self.leaves:
+            g = t._grad
+            dense = g is not None and type(g._data) is np.ndarray  # (a sparse one: its version)
+            self.grads.append((g, g._data.copy() if dense else None,
+                               None if g is None else g._vbox[0]))
+
+    def check_grads(self) -> None:
+        """Count a gradient changed since the last logged call as a stray op."""
+        for t, (grad, values, version) in zip(self.leaves, self.grads):
+            now = t._grad
+            if now is not grad or (now is not None and (now._vbox[0] != version or (
+                    values is not None and not np.array_equal(
+                        now._data, values, equal_nan=values.dtype.kind in "fc")))):
+                self.stray += 1
+                return
+
+    def backward_done(self, loss) -> None:
+        leaves, seen = [], set()
+        stack = [loss.grad_fn] if isinstance(loss, Tensor) and loss.grad_fn else []
+        while stack:
+            for nxt, _ in stack.pop().next_functions:
+                if nxt is None or id(nxt) in seen:
+                    continue
+                seen.add(id(nxt))
+                if type(nxt) is AccumulateGrad:
+                    leaves.append(nxt.variable)
+                else:
+                    stack.append(nxt)
+        self.leaves = leaves
+        self.after = True
+        self.note_grads()
 
     def count(self, cls, inputs, kwargs, plain):
         if self.after and self.depth == 0:
@@ -88,16 +129,42 @@ class _Probe:
             if probe.depth:
                 return original(obj, *args, **kwargs)
             probe.events.append((kind, obj, original, args, kwargs))
+            probe.check_grads()
             probe.depth += 1
             try:
                 return original(obj, *args, **kwargs)
             finally:
                 probe.depth -= 1
                 if kind == "backward":
-                    probe.after = True
+                    probe.backward_done(obj)
+                else:
+                    probe.note_grads()
 
         wrapper.__name__ = getattr(original, "__name__", kind)
         return wrapper
+
+    def logging_clip(self, original):
+        """``clip_grad_norm_`` / ``clip_grad_value_`` logged as a call the replay makes again
+        (its parameters, a generator such as ``model.parameters()``, taken as a list)."""
+        probe = self
+
+        def clip(parameters, *args, **kwargs):
+            if probe.depth:
+                return original(parameters, *args, **kwargs)
+            if not isinstance(parameters, (Tensor, list, tuple)):
+                parameters = list(parameters)
+            probe.events.append(("clip", None, original, (parameters,) + args, kwargs))
+            probe.check_grads()
+            probe.depth += 1
+            try:
+                return original(parameters, *args, **kwargs)
+            finally:
+                probe.depth -= 1
+                probe.note_grads()
+
+        clip.__name__ = original.__name__
+        clip.__doc__ = original.__doc__
+        return clip
 
     def run(self, fn, args, kwargs):
         from . import nn
@@ -116,6 +183,16 @@ class _Probe:
         patches.set(Tensor, "item", self.noting_items(Tensor.item))
         patches.set(Optimizer, "zero_grad", self.logging("zero_grad", Optimizer.zero_grad))
         patches.set(nn.Module, "zero_grad", self.logging("zero_grad", nn.Module.zero_grad))
+        # gradient clipping between the backward and the step, called through its module
+        # (``torch.nn.utils.clip_grad_norm_(...)``; a name imported before is not seen: its
+        # ops then count as stray and the step runs eagerly)
+        from .nn.utils import clip_grad
+
+        for name in ("clip_grad_norm_", "clip_grad_value_"):
+            original = vars(clip_grad)[name]
+            for owner in (nn.utils, clip_grad):
+                if vars(owner).get(name) is original:
+                    patches.set(owner, name, self.logging_clip(original))
         seen: set = set()
         for value in vars(lr_scheduler).values():
             for cls in (value.__mro__ if isinstance(value, type) else ()):
@@ -130,7 +207,9 @@ class _Probe:
         post = register_optimizer_step_post_hook(self.step_ends)
         _core.set_capture(self.count)
         try:
-            return fn(*args, **kwargs)
+            out = fn(*args, **kwargs)
+            self.check_grads()
+            return out
         finally:
             _core.set_capture(None)
             pre.remove()
@@ -151,10 +230,13 @@ class _Probe:
     def step_begins(self, opt, args, kwargs):
         if not self.depth:
             self.events.append(("step", opt, None, tuple(args[1:]), dict(kwargs)))
+            self.check_grads()
         self.depth += 1
 
     def step_ends(self, opt, args, kwargs):
         self.depth -= 1
+        if not self.depth:
+            self.note_grads()
 
 
 def compile_step(compiler, key, args, kwargs, brk):
@@ -168,11 +250,17 @@ def compile_step(compiler, key, args, kwargs, brk):
     symbolic = None
     state = _State(compiler.modules())
     _active.stop_at_backward = True
+    draws = _UnrecordedDraws()
     try:
-        graph = _capture(compiler.fn, args, kwargs, keep_output=False)
+        with draws:
+            graph = _capture(compiler.fn, args, kwargs, keep_output=False)
         state.restore()
         if not getattr(graph, "stopped_at_backward", False):
             raise _CannotReplay("its capture did not reach the backward.")
+        if draws.seen:
+            raise _CannotReplay("it draws random numbers outside the recorded ops "
+                                "(torch.randn_like, torch.rand ...): the graph would keep "
+                                "the first call's numbers as a constant.")
         compiler.check_values(graph, args, kwargs)
         symbolic = _batch_symbols(compiler, graph, key, args, kwargs)
     except _CannotReplay as err:
@@ -207,6 +295,42 @@ def compile_step(compiler, key, args, kwargs, brk):
     if entry.returns is True:
         _as_compiled_result(out)
     return out
+
+
+class _UnrecordedDraws:
+    """Notes, while a step's forward is captured, a draw from a generator made outside any
+    recorded op or function (``torch.randn_like(mu)`` in a VAE's reparameterization): the
+    tensor it makes enters the graph as a constant, so a replay would reuse it. (Dropout and
+    other random ops recorded whole draw inside their record, and draw again each call.)"""
+
+    def __init__(self):
+        self.seen = False
+
+    def __enter__(self):
+        import sys
+
+        from .fx.capture import _active, _Patches
+
+        self.patches = _Patches()
+        for name in ("ember._random", "ember._random_distributions",
+                     "ember.distributions._sampling"):
+            module = sys.modules.get(name)
+            original = vars(module).get("_gen") if module is not None else None
+            if original is None:
+                continue
+
+            def gen(generator=None, _original=original):
+                rec = getattr(_active, "recorder", None)
+                if rec is not None and rec.depth == 0:
+                    self.seen = True
+                return _original(generator)
+
+            self.patches.set(module, "_gen", gen)
+        return self
+
+    def __exit__(self, *exc):
+        self.patches.restore()
+        return False
 
 
 def _batch_symbols(compiler, graph, key, args, kwargs):
@@ -245,7 +369,9 @@ def _batch_symbols(compiler, graph, key, args, kwargs):
 def _specialize(graph, info, sizes: dict):
     """A copy of ``graph`` at other sizes: each argument and shape that follows a symbol of
     ``info`` (``symbolize``'s) worked out for ``sizes``. None where a shape or a constant
-    follows the symbols in a way the copy cannot make (a constant filled per batch size)."""
+    follows the symbols in a way the copy cannot make. A constant filled with one value whose
+    shape follows the batch (``SymFill``: an RNN's ``torch.zeros(B, H)`` initial state) is
+    made again at its new shape."""
     from .fx.graph import Graph, Node
     from .onnx._symbolic import SymFill, SymInt
 
@@ -275,8 +401,12 @@ def _specialize(graph, info, sizes: dict):
     new.attributes = dict(graph.attributes)
     for node in graph.nodes:
         args, kwargs, shape, attribute = info[node]
-        if isinstance(attribute, SymFill) or (shape is None and node.meta.get("shape")):
+        if shape is None and node.meta.get("shape"):
             return None
+        if isinstance(attribute, SymFill):
+            dtype = attribute.dtype
+            new.attributes[node.target] = Tensor._make(
+                np.full(concrete(attribute.shape), attribute.value, dtype.np_dtype), dtype)
         meta = dict(node.meta)
         if shape is not None:
             meta["shape"] = concrete(shape)
@@ -350,7 +480,8 @@ class _StepEntry:
                                    "epoch) that the replay would repeat.")
         if probe.stray:
             raise _Unsupported("it applies ops after the backward outside optimizer.step(), "
-                               "zero_grad() and schedulers (gradient clipping, say).")
+                               "zero_grad(), schedulers and gradient clipping (a gradient "
+                               "changed by hand, say).")
         if out is None or out is loss:
             self.returns = out is not None
         elif any(t is loss and v is out for t, v in probe.items):
@@ -368,8 +499,9 @@ class _StepEntry:
         # each call again through the object's own attribute (a scheduler's wrapper of an
         # optimizer's step included)
         self.pre = [(_call(kind), obj, a, k) for kind, obj, _, a, k in events[:b]]
-        self.post = [(_fast_step(obj) if kind == "step" else _call(kind), obj, a, k)
-                     for kind, obj, _, a, k in events[b + 1:]]
+        self.post = [(_fast_step(obj) if kind == "step" else
+                      _call_function(fn) if kind == "clip" else _call(kind), obj, a, k)
+                     for kind, obj, fn, a, k in events[b + 1:]]
         self.key = key
         self.graph = graph
 
@@ -381,10 +513,14 @@ class _StepEntry:
 
         info = symbolize(graph, [], [], {}, "")
         replay = _fast_replay(graph, info, {}, set(), cse=False)
+        why: list = []
         training = lower_training(replay, False, [t._requires_grad for t in leaves],
-                                  stateful=True)
+                                  stateful=True, why=why)
         if training is None:
-            raise _Unsupported("an op of its forward or loss has no compiled training form.")
+            node = why[0] if why else None
+            name = f" ({node.target_name}, {node.name})" if node is not None else ""
+            raise _Unsupported(f"an op of its forward or loss{name} has no compiled training "
+                               "form.")
         self.training = training
         self.replay_entry = _ReplayEntry(self.compiler, graph, replay, key)  # for create_graph
 
@@ -486,6 +622,13 @@ def _call(kind):
 
     def call(obj, *args, **kwargs):
         return getattr(obj, name)(*args, **kwargs)
+
+    return call
+
+
+def _call_function(fn):
+    def call(_none, *args, **kwargs):
+        return fn(*args, **kwargs)
 
     return call
 

@@ -132,8 +132,12 @@ class _Entry:
 
 def tensor_data(tensor, dtype, shape):
     """The raw array an op received in place of a tensor (batch norm's running statistics):
-    ``tensor``'s data cast to ``dtype`` and reshaped to ``shape``, read at replay time."""
-    return tensor._data.astype(dtype, copy=False).reshape(shape)
+    ``tensor``'s data cast to ``dtype`` and reshaped to ``shape``, read at replay time (a
+    mask broadcast to its input's shape, as ``masked_fill``'s, broadcast again)."""
+    arr = tensor._data.astype(dtype, copy=False)
+    if arr.size != int(np.prod(shape)):
+        return np.broadcast_to(arr, shape)
+    return arr.reshape(shape)
 
 
 class _Recorder:

@@ -144,12 +144,38 @@ def test_lr_set_by_hand_between_compiled_steps():
         np.testing.assert_array_equal(p.detach().numpy(), q.detach().numpy())
 
 
-def test_gradient_clipping_inside_the_step_runs_eagerly_with_one_warning():
+def test_gradient_clipping_inside_the_step_is_replayed_as_a_logged_call():
     clip = lambda model: nn.utils.clip_grad_norm_(model.parameters(), 0.1)  # noqa: E731
-    with pytest.warns(UserWarning, match="gradient clipping"):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
         got, params, fn = _run(SGD, True, extra=clip)
     want, eager_params, _ = _run(SGD, False, extra=clip)
+    assert _entry(fn) is not None
+    assert [g.item() for g in got] == [w.item() for w in want]
+    for p, q in zip(params, eager_params):
+        np.testing.assert_array_equal(p, q)
+
+
+HALVE = {  # a gradient changed by hand between the backward and the step
+    "in-place": lambda p: p.grad.mul_(0.5),  # (no op recorded: the in-place fast path)
+    "through-data": lambda p: p.grad.data.mul_(0.5),  # (no version change either)
+    "assigned": lambda p: setattr(p, "grad", p.grad * 0.5),
+}
+
+
+@pytest.mark.parametrize("how", list(HALVE))
+def test_a_gradient_changed_by_hand_after_the_backward_runs_eagerly_with_one_warning(how):
+    def halve(model):
+        for p in model.parameters():
+            HALVE[how](p)
+
+    with pytest.warns(UserWarning, match="applies ops after the backward"):
+        got, params, fn = _run(SGD, True, extra=halve)
+    want, eager_params, _ = _run(SGD, False, extra=halve)
     assert _entry(fn) is None
+    assert [g.item() for g in got] == [w.item() for w in want]
+    for p, q in zip(params, eager_params):
+        np.testing.assert_array_equal(p, q)
     assert [g.item() for g in got] == [w.item() for w in want]
     for p, q in zip(params, eager_params):
         np.testing.assert_array_equal(p, q)
