@@ -70,7 +70,7 @@ from ._ops.shape.joining import Split
 from ._ops.shape.views import Permute, Reshape, SqueezeDim, Transpose, TransposeT, Unsqueeze, View
 from ._tensor import Tensor
 from .autograd import grad_mode
-from .autograd.graph import AccumulateGrad, _class_named, _modified_message, _sequence, edge_of
+from .autograd.graph import AccumulateGrad, _class_named, _sequence, edge_of, modified_error
 from .autograd.graph import Node as _GraphNode
 
 __all__ = ["lower_inference", "lower_training", "GraphFunction"]
@@ -470,13 +470,13 @@ class GraphFunction(_GraphNode):
         for k, version in ctx._source_versions:
             t = sources[k]
             if t._vbox[0] != version:
-                raise RuntimeError(_modified_message(t, version, ctx))
+                raise modified_error(t, version, ctx)
         for j, box in ctx._output_versions:
             if box[0] != 0:
                 shape, dtype, _ = ctx._lowered.out_meta[j]
                 fake = Tensor._make(np.empty(shape, dtype.np_dtype), dtype)
                 fake.grad_fn, fake._output_nr = ctx, j
-                raise RuntimeError(_modified_message(fake, 0, ctx, box[0]))
+                raise modified_error(fake, 0, ctx, box[0])
         if _state.enabled:
             return ctx._graph_backward(grads)
         result = ctx._lowered.backward(ctx._arrays, [g._data for g in grads],

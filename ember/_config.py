@@ -197,18 +197,23 @@ def _warn_once(key: str, message: str, stacklevel: int = 3) -> None:
         warnings.warn(message, UserWarning, stacklevel=stacklevel)
 
 
-def _warn_complex_to_real() -> None:
-    """PyTorch's warning for a complex -> real cast (``to``, ``float()``, ``copy_`` ...): one
-    copy kernel gives it, so it comes once per process for all of them. It is attributed to
-    the first frame outside ember, as torch's C++ warnings are."""
+def _warn_once_outside(key: str, message: str) -> None:
+    """A once-per-process UserWarning (a TORCH_WARN_ONCE of torch's C++ kernels), attributed
+    to the first frame outside ember, as torch's C++ warnings are."""
     import sys
 
     level, frame = 1, sys._getframe(1)
     root = __name__.rsplit(".", 1)[0] + "."
     while frame is not None and frame.f_globals.get("__name__", "").startswith(root):
         level, frame = level + 1, frame.f_back
-    _warn_once("complex_to_real", "Casting complex values to real discards the imaginary part",
-               stacklevel=level + 2)
+    _warn_once(key, message, stacklevel=level + 2)
+
+
+def _warn_complex_to_real() -> None:
+    """PyTorch's warning for a complex -> real cast (``to``, ``float()``, ``copy_`` ...): one
+    copy kernel gives it, so it comes once per process for all of them."""
+    _warn_once_outside("complex_to_real",
+                       "Casting complex values to real discards the imaginary part")
 
 
 # -- legacy default tensor type -----------------------------------------------------------------

@@ -12,6 +12,7 @@ import numpy as np
 from . import _default_device
 from . import _dtype as D
 from ._backend import CPU, Device, get_array_module, meta_array, to_device_array
+from ._errors import with_hint
 from ._factory_args import check_dtype, out_args, write_out
 from ._factory_args import sizes as _sizes
 from ._layout import (
@@ -23,6 +24,24 @@ from ._layout import (
     target_strides,
 )
 from ._tensor import Tensor
+
+
+def _uninferable(x) -> Exception:
+    """torch's refusal of a value ``tensor()`` cannot read: text is an invalid data type, any
+    other object has no dtype to infer (named as CPython's ``tp_name`` names its type)."""
+    kind = type(x)
+    if isinstance(x, (str, bytes)):
+        error = TypeError(f"new(): invalid data type '{kind.__name__}'")
+    else:
+        heap = kind.__flags__ & (1 << 9) or kind.__module__ == "builtins"  # Py_TPFLAGS_HEAPTYPE
+        name = kind.__name__ if heap else f"{kind.__module__}.{kind.__qualname__}"
+        error = RuntimeError(f"Could not infer dtype of {name}")
+    return with_hint(error, "ember.tensor takes numbers, nested lists or tuples of numbers, "
+                            "NumPy arrays and tensors")
+
+
+_OVERFLOW_HINT = "an integer does not fit in int64; pass dtype=ember.float64 for large values"
+_STACK_HINT = "use ember.stack(tensors) to join whole tensors"
 
 __all__ = [
     "tensor", "as_tensor", "asarray", "from_numpy", "zeros", "ones", "full", "empty", "zeros_like",
@@ -85,9 +104,7 @@ def _infer_dtype(data) -> D.dtype:
         elif _other_sequence(x):
             walk(list(x))  # NumPy reads nested ranges and deques as torch does
         else:
-            raise TypeError(
-                f"Could not infer dtype of {type(x).__name__}; ember.tensor takes numbers, "
-                "nested lists or tuples of numbers, NumPy arrays and tensors")
+            raise _uninferable(x)
 
     walk(data)
     if not kinds:
@@ -136,14 +153,13 @@ def _to_array(data, dtype: D.dtype | None) -> tuple:
     except ValueError:
         raise _ragged_error(data) from None
     except OverflowError:
-        raise ValueError("Overflow when unpacking long long: an integer does not fit in int64; "
-                         "pass dtype=ember.float64 for large values") from None
+        raise with_hint(ValueError("Overflow when unpacking long long"),
+                        _OVERFLOW_HINT) from None
     if arr.dtype == object or arr.dtype == np.uint64 and dt is not D.uint8 or (
             arr.dtype.kind == "f" and dt.category == D._INT):  # [1, 2**63] is float64 to NumPy
         values = _flat(data) if isinstance(data, (list, tuple)) else [data]
         if any(isinstance(v, int) and not -2**63 <= v < 2**63 for v in values):
-            raise ValueError("Overflow when unpacking long long: an integer does not fit in "
-                             "int64; pass dtype=ember.float64 for large values")
+            raise with_hint(ValueError("Overflow when unpacking long long"), _OVERFLOW_HINT)
         if arr.dtype == object:
             raise ValueError("expected a rectangular nested sequence of numbers")
     if arr.dtype != dt.np_dtype:
@@ -316,10 +332,10 @@ def _tensors_to_lists(x, integral: bool = False):
     if isinstance(x, Tensor):
         if x.numel() != 1:  # torch converts each tensor in a list to a Python scalar
             if integral:  # torch's integer (and bool) conversion goes through __index__
-                raise TypeError("only integer tensors of a single element can be converted to "
-                                "an index; use ember.stack(tensors) to join whole tensors")
-            raise ValueError("only one element tensors can be converted to Python scalars; "
-                             "use ember.stack(tensors) to join whole tensors")
+                raise with_hint(TypeError("only integer tensors of a single element can be "
+                                          "converted to an index"), _STACK_HINT)
+            raise with_hint(ValueError("only one element tensors can be converted to Python "
+                                       "scalars"), _STACK_HINT)
         return x.item()
     if isinstance(x, (list, tuple)):
         return [_tensors_to_lists(y, integral) for y in x]
@@ -412,7 +428,7 @@ def from_numpy(ndarray: np.ndarray) -> Tensor:
         raise ValueError(
             "At least one stride in the given numpy array is negative, and tensors with negative "
             "strides are not currently supported. (You can probably work around this by making "
-            "a copy of your array  with array.copy().)")
+            "a copy of your array  with array.copy().) ")  # (torch's trailing space)
     return Tensor._make(ndarray, dt)
 
 

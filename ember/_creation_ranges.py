@@ -311,4 +311,9 @@ def polar(abs: Tensor, angle: Tensor) -> Tensor:
         raise NotImplementedError("\"polar_cpu\" not implemented for 'Half'")
     if abs.dtype is not angle.dtype or abs.dtype not in (D.float32, D.float64):
         complex(abs, angle)  # raises PyTorch's error for these dtypes, as polar does
-    return complex(abs * angle.cos(), abs * angle.sin())
+    out = complex(abs * angle.cos(), abs * angle.sin())
+    if out.grad_fn is None:
+        return out
+    from ._ops._core import set_node_name
+
+    return set_node_name(out, "PolarBackward0")  # torch's node, as printed with the tensor

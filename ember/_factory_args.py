@@ -11,8 +11,11 @@ import operator
 import numpy as np
 
 from . import _dtype as D
+from ._errors import with_hint
 from ._tensor import Tensor
 from .autograd import grad_mode
+
+_OUT_GRAD_HINT = "Call it under `with ember.no_grad():` or drop out= and assign the result."
 
 
 def _type_title(dt) -> str:
@@ -103,10 +106,9 @@ def out_args(fname: str, dtype, device, out):
     if not isinstance(out, Tensor):
         raise TypeError(f"{fname}(): argument 'out' must be Tensor, not {type(out).__name__}")
     if grad_mode._state.enabled and out.requires_grad:
-        raise RuntimeError(
+        raise with_hint(RuntimeError(
             f"{fname}(): functions with out=... arguments don't support automatic "
-            "differentiation, but one of the arguments requires grad. Call it under "
-            "`with ember.no_grad():` or drop out= and assign the result.")
+            "differentiation, but one of the arguments requires grad."), _OUT_GRAD_HINT)
     if dtype is not None and D.to_dtype(dtype) is not out.dtype:
         raise RuntimeError(f"dtype {_type_title(D.to_dtype(dtype))} does not match dtype of "
                            f"out parameter ({_type_title(out.dtype)})")

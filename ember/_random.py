@@ -16,6 +16,7 @@ import time
 import numpy as np
 
 from . import _dtype as D
+from ._backend import to_numpy
 from ._creation import _finish, check_storage_size
 from ._factory_args import check_dtype, is_meta, meta_result, out_args, write_out
 from ._factory_args import sizes as sizes_of
@@ -660,8 +661,7 @@ def _complex_pairs(t: Tensor, draw):
 
 def uniform_(self: Tensor, a: float = 0.0, b: float = 1.0, *, generator=None) -> Tensor:
     """Fill in place with uniform samples from [a, b)."""
-    if self.dtype.is_floating_point and self.dtype in _SCALAR_TITLE:
-        _check_uniform_bounds(float(a), float(b), self.dtype)
+    check_uniform_args(self, a, b)
     return _fill(self, generator,
                  _complex_pairs(self, lambda g, s: g.uniform(a, b, s, _draw_dtype(self))),
                  into=lambda g, arr: g.uniform(a, b, arr.shape, arr.dtype, out=arr),
@@ -670,6 +670,27 @@ def uniform_(self: Tensor, a: float = 0.0, b: float = 1.0, *, generator=None) ->
 
 _SCALAR_TITLE = {D.float16: "Half", D.bfloat16: "BFloat16", D.float32: "Float",
                  D.float64: "Double"}
+
+
+def check_uniform_args(self: Tensor, a: float, b: float) -> None:
+    """PyTorch's checks before ``uniform_`` draws (``Tensor.uniform_`` and ``nn.init``): a
+    floating or complex dtype (integer and bool tensors have no uniform kernel), then the
+    range."""
+    if self.device.type != "meta" and self.dtype.category < D._FLOAT:
+        raise _not_implemented("check_uniform_bounds", self.dtype)
+    if self.dtype in _SCALAR_TITLE:
+        _check_uniform_bounds(float(a), float(b), self.dtype)
+
+
+def check_normal_args(self: Tensor, std: float) -> None:
+    """PyTorch's checks before ``normal_`` draws (``Tensor.normal_`` and ``nn.init``): a
+    non-negative std, then a floating or complex dtype."""
+    _check_param(std >= 0, f"normal expects std >= 0.0, but found std {std:g}")
+    if self.dtype.category < D._FLOAT:  # integer and bool tensors: torch refuses
+        if self.device.type == "meta":
+            raise RuntimeError(f"expected a floating-point or complex dtype, but got "
+                               f"dtype={self.dtype}")
+        _float_dtype(self.dtype, "normal_kernel_cpu")
 
 
 def _check_uniform_bounds(a: float, b: float, dt: D.dtype) -> None:
@@ -690,11 +711,7 @@ def _check_uniform_bounds(a: float, b: float, dt: D.dtype) -> None:
 def normal_(self: Tensor, mean: float = 0.0, std: float = 1.0, *, generator=None) -> Tensor:
     """Fill in place with normal samples (a non-contiguous tensor takes them one at a time,
     as PyTorch's kernel does: its blocks of 16 need contiguous memory)."""
-    if self.dtype.category < D._FLOAT:  # integer and bool tensors: torch refuses
-        if self.device.type == "meta":
-            raise RuntimeError(f"expected a floating-point or complex dtype, but got "
-                               f"dtype={self.dtype}")
-        _float_dtype(self.dtype, "normal_kernel_cpu")
+    check_normal_args(self, std)
     single = not self.is_contiguous()
     if self.dtype.is_complex:  # each part gets std/sqrt(2): the complex variance is std**2
         std = std / 2 ** 0.5
@@ -705,15 +722,28 @@ def normal_(self: Tensor, mean: float = 0.0, std: float = 1.0, *, generator=None
 
 
 def bernoulli_(self: Tensor, p=0.5, *, generator=None) -> Tensor:
-    """Fill in place with 0/1 samples that are 1 with probability ``p`` (a number or tensor)."""
+    """Fill in place with 0/1 samples that are 1 with probability ``p`` (a number or tensor);
+    a probability outside [0, 1] raises PyTorch's error."""
     if isinstance(p, Tensor):
+        if p._dtype.category != D._FLOAT:
+            raise _not_implemented("bernoulli_tensor_cpu_p_", p._dtype)
+        if p.device.type != "meta" and not np.all((to_numpy(p._data) >= 0)
+                                                  & (to_numpy(p._data) <= 1)):
+            raise RuntimeError(P_IN_RANGE)
         probs = np.broadcast_to(np.asarray(p._data), tuple(self.shape))
         order = _memory_order(self._data)
         if order is not None:  # the probabilities follow the draws into memory order
             probs = probs.transpose(order)
         return _fill(self, generator, lambda g, s: g.bernoulli_tensor(probs),
                      node="BernoulliBackward1", operands=(p,))
+    if not 0.0 <= p <= 1.0:  # NaN too
+        raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={p:g}")
     return _fill(self, generator, lambda g, s: g.bernoulli(p, s), node="BernoulliBackward2")
+
+
+# PyTorch's words for a probability tensor with a value outside [0, 1] (NaN included)
+P_IN_RANGE = ("Expected p_in >= 0 && p_in <= 1 to be true, but got false.  (Could this error "
+              "message be improved?  If so, please report an enhancement request to PyTorch.)")
 
 
 _RANDOM_SPAN = {D.float16: 2 ** 11 + 1, D.bfloat16: 2 ** 8 + 1, D.float32: 2 ** 24 + 1,
@@ -773,26 +803,36 @@ def random_(self: Tensor, *args, generator=None, **kwargs) -> Tensor:
     return _fill(self, generator, lambda g, s: g.integers(int(from_), top, size=s), node=node)
 
 
+def _check_param(valid: bool, message: str) -> None:
+    """PyTorch's argument checks of the in-place samplers (a NaN parameter fails them too)."""
+    if not valid:
+        raise RuntimeError(message)
+
+
 def exponential_(self: Tensor, lambd: float = 1.0, *, generator=None) -> Tensor:
     """Fill in place with exponential samples of rate ``lambd``."""
+    _check_param(lambd > 0, f"exponential_ expects lambda > 0.0, but found lambda={lambd:g}")
     return _fill(self, generator,
                  lambda g, s: g.exponential(lambd, s, _work(self)), node="ExponentialBackward0")
 
 
 def geometric_(self: Tensor, p: float, *, generator=None) -> Tensor:
     """Fill in place with geometric samples (trials until the first success)."""
+    _check_param(0 < p < 1, f"geometric_ expects p to be in (0, 1), but got p={p:g}")
     return _fill(self, generator, lambda g, s: g.geometric(p, s, _work(self)),
                  node="GeometricBackward0")
 
 
 def log_normal_(self: Tensor, mean: float = 1.0, std: float = 2.0, *, generator=None) -> Tensor:
     """Fill in place with log-normal samples."""
+    _check_param(std > 0, f"log_normal_ expects std > 0.0, but found std={std:g}")
     return _fill(self, generator,
                  lambda g, s: g.log_normal(mean, std, s, _work(self)), node="LogNormalBackward0")
 
 
 def cauchy_(self: Tensor, median: float = 0.0, sigma: float = 1.0, *, generator=None) -> Tensor:
     """Fill in place with Cauchy samples."""
+    _check_param(sigma > 0, f"cauchy_ expects sigma > 0.0, but found sigma={sigma:g}")
     return _fill(self, generator,
                  lambda g, s: g.cauchy(median, sigma, s, _work(self)), node="CauchyBackward0")
 

@@ -18,7 +18,7 @@ from ._backend import CPU, to_device_array, to_numpy
 from ._creation import _finish
 from ._factory_args import is_meta, meta_result, out_args, write_out
 from ._factory_args import sizes as sizes_of
-from ._random import _float_dtype, _gen, _not_implemented
+from ._random import P_IN_RANGE, _float_dtype, _gen, _not_implemented
 from ._tensor import Tensor
 
 
@@ -214,7 +214,7 @@ def bernoulli(input: Tensor, p=None, *, generator=None, out=None) -> Tensor:
             raise _not_implemented("bernoulli_tensor_cpu_p_", input.dtype)
         probs = to_numpy(input._data) if input.device.type != "meta" else None
         if probs is not None and not np.all((probs >= 0) & (probs <= 1)):
-            raise RuntimeError("Expected p_in >= 0 && p_in <= 1 to be true, but got false.")
+            raise RuntimeError(P_IN_RANGE)
     dt = input.dtype
     if out is not None:
         out_args("bernoulli", None, None, out)

@@ -82,6 +82,10 @@ class Tensor(TensorAutograd):
     # (the Function's name or None for a view of one, whether the Function had several
     # differentiable outputs); in-place changes to it are refused
     _custom_view = None
+    # a view made with grad mode off of a base that requires grad holds its base's version
+    # then: it requires grad too (as PyTorch's), but no gradient accumulates in it, and using
+    # it with grad mode on after an in-place change, or changing it in place then, is refused
+    _no_grad_view = None
     _hooks = None
     # the ember.func.vmap calls whose mapped inputs this tensor was computed from (set only
     # while one runs): .item(), bool(), .tolist() ... refuse such a tensor, as torch's do
@@ -423,14 +427,23 @@ class Tensor(TensorAutograd):
         return tensor(data, dtype=dtype or self._dtype, device=device or self.device,
                       requires_grad=requires_grad)
 
-    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False) -> Tensor:
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False,
+                  **kwargs) -> Tensor:
         """``ember.zeros(size)`` with this tensor's dtype and device by default."""
+        if kwargs:
+            size = _size_keyword("new_zeros", size, kwargs)
         return self._new("zeros", size, dtype, device, requires_grad)
 
-    def new_ones(self, *size, dtype=None, device=None, requires_grad=False) -> Tensor:
+    def new_ones(self, *size, dtype=None, device=None, requires_grad=False,
+                 **kwargs) -> Tensor:
+        if kwargs:
+            size = _size_keyword("new_ones", size, kwargs)
         return self._new("ones", size, dtype, device, requires_grad)
 
-    def new_empty(self, *size, dtype=None, device=None, requires_grad=False) -> Tensor:
+    def new_empty(self, *size, dtype=None, device=None, requires_grad=False,
+                  **kwargs) -> Tensor:
+        if kwargs:
+            size = _size_keyword("new_empty", size, kwargs)
         return self._new("empty", size, dtype, device, requires_grad)
 
     def new_full(self, size, fill_value, *, dtype=None, device=None,
@@ -598,6 +611,17 @@ _INTERNAL = frozenset(k for k in vars(Tensor) if k.startswith("_") and not k.sta
 def user_attributes(t: Tensor) -> dict:
     """Attributes a user (or a subclass) set on a tensor, without ember's own bookkeeping."""
     return {k: v for k, v in t.__dict__.items() if k not in _INTERNAL}
+
+
+def _size_keyword(name: str, size: tuple, kwargs: dict) -> tuple:
+    """``x.new_zeros(2, 3)`` or torch's keyword spelling ``x.new_zeros(size=(2, 3))``."""
+    if not kwargs:
+        return size
+    unknown = [k for k in kwargs if k != "size"]
+    if unknown or size:
+        raise TypeError(f"{name}() got an unexpected keyword argument "
+                        f"'{unknown[0] if unknown else 'size'}'")
+    return (kwargs["size"],)
 
 
 def _wrap_dim(dim: int, ndim: int) -> int:

@@ -6,6 +6,7 @@ A base class of ``ember.Tensor`` (kept in its own file so that ``_tensor.py`` st
 from __future__ import annotations
 
 from . import _dtype as D
+from ._errors import with_hint
 from .autograd.graph import grad_accumulator
 
 Tensor = None  # set by _tensor.py once the class exists (it derives from TensorAutograd)
@@ -45,11 +46,12 @@ class TensorAutograd:
                 "a computed variable in a subgraph that doesn't require differentiation use "
                 "var_no_grad = var.detach().")
         if requires_grad and self._dtype.category < D._FLOAT:
-            raise RuntimeError(
-                f"{who} can require gradients "
-                f"(got {self._dtype}); convert first, e.g. x.float().requires_grad_()")
+            raise with_hint(RuntimeError(f"{who} can require gradients"),
+                            f"got {self._dtype}; convert first, e.g. x.float().requires_grad_()")
         if requires_grad and self._inference:
             _refuse_inference_requires_grad()
+        if self._no_grad_view is not None:
+            return self  # a view made under no_grad requires grad as long as its base does
         self._requires_grad = bool(requires_grad)
         return self
 
@@ -191,8 +193,13 @@ class TensorAutograd:
         return out
 
     def detach_(self) -> Tensor:
-        if self._base is not None and self._base.requires_grad:
-            raise RuntimeError("Can't detach views in-place. Use detach() instead.")
+        if self._base is not None:  # any view, as in PyTorch (its base may require grad later)
+            raise RuntimeError(
+                "Can't detach views in-place. Use detach() instead. If you are using "
+                "DistributedDataParallel (DDP) for training, and gradient_as_bucket_view is set "
+                "as True, gradients are views of DDP buckets, and hence detach_() cannot be "
+                "called on these gradients. To fix this error, please refer to the "
+                "Optimizer.zero_grad() function in torch/optim/optimizer.py as the solution.")
         self.grad_fn = None
         self._requires_grad = False
         return self

@@ -238,6 +238,10 @@ def tensor_repr(t, prefix: str = "tensor(") -> str:
         body = tensor_body(t, indent)
     if t.grad_fn is not None:
         suffixes.append(f"grad_fn=<{type(t.grad_fn).__name__}>")
+    elif getattr(t, "_no_grad_view", None) is not None and t._vbox[0] != t._no_grad_view:
+        # a view made under no_grad whose base changed in place since: torch's grad_fn
+        # lookup raises for it, and its repr says so
+        suffixes.append("grad_fn=<Invalid>")
     elif t.requires_grad:
         suffixes.append("requires_grad=True")
     tangent = t.__dict__.get("_fw_tangent")  # a forward-AD dual tensor shows its tangent

@@ -16,6 +16,7 @@ import numpy as np
 
 from . import _dtype as D
 from ._creation import _finish
+from ._errors import with_hint
 from ._tensor import Tensor
 
 __all__ = ["hann_window", "hamming_window", "blackman_window", "bartlett_window",
@@ -64,8 +65,11 @@ def _check(name: str, window_length, periodic, dtype, layout):
                                f"{layout}; use the default (strided) layout")
     dt = D.to_dtype(dtype) if dtype is not None else D.get_default_dtype()
     if dt.is_complex:
-        raise NotImplementedError(f"\"arange_cpu\" not implemented for '{dt}' (window "
-                                  "functions are real: pass a floating point dtype)")
+        from ._ops.inplace import _type_title
+
+        raise with_hint(NotImplementedError(f"\"arange_cpu\" not implemented for "
+                                            f"'{_type_title(dt)}'"),
+                        "window functions are real: pass a floating point dtype")
     if not dt.is_floating_point:
         raise RuntimeError(f"{name} expects floating point dtypes, got: {dt}")
     # float16/bfloat16 windows are computed in float32 and rounded once

@@ -397,9 +397,21 @@ def lu_factor_ex(A: Tensor, *, pivot: bool = True, check_errors: bool = False, o
     # legacy.lu.__wrapped__: the legacy torch.lu is on autocast's float32 list, lu_factor is not
     LU, pivots, info = _quiet(legacy.lu.__wrapped__, A, pivot=pivot, get_infos=True)
     if check_errors and bool((info != 0).any()):
-        raise LinAlgError(f"torch.linalg.lu_factor_ex: U[{int(info.max())},{int(info.max())}] "
-                          "is zero, singular U.")
+        raise _lu_zero_pivot_error("torch.linalg.lu_factor_ex", info)
     return _LU_FACTOR_EX(LU, pivots, info)
+
+
+def _lu_zero_pivot_error(name: str, info: Tensor) -> RuntimeError:
+    """torch's error (a plain RuntimeError) for a zero pivot: the first failing matrix of a
+    batch, and its first zero diagonal element of U (LAPACK's 1-based ``info``)."""
+    flat = info.reshape(-1).tolist()
+    bad = next(i for i, v in enumerate(flat) if v != 0)
+    where = f"(Batch element {bad}): " if info.dim() else ""
+    k = flat[bad]
+    return RuntimeError(f"{name}: {where}U[{k},{k}] is zero and using it on lu_solve would "
+                        "result in a division by zero. If you still want to perform the "
+                        "factorization, consider calling linalg.lu(A, pivot) or "
+                        "linalg.lu_factor_ex(A, pivot)")
 
 
 def lu_factor(A: Tensor, *, pivot: bool = True, out=None):
@@ -413,8 +425,7 @@ def lu_factor(A: Tensor, *, pivot: bool = True, out=None):
     """
     LU, pivots, info = lu_factor_ex(A, pivot=pivot)
     if bool((info != 0).any()):
-        raise LinAlgError(f"torch.linalg.lu_factor: U[{int(info.max())},{int(info.max())}] is "
-                          "zero, singular U.")
+        raise _lu_zero_pivot_error("torch.linalg.lu_factor", info)
     return _LU_FACTOR(LU, pivots)
 
 
@@ -469,9 +480,10 @@ def solve_ex(A: Tensor, B: Tensor, *, left: bool = True, check_errors: bool = Fa
         # solve_ex is not on autocast's lists (solve is): its kernel sees the input dtype
         result = _autocast.run_without_autocast(_solve, A, B, left=left)
         info = zeros(batch, dtype=D.int32)
-    except LinAlgError:
-        if check_errors:
-            raise
+    except LinAlgError as err:
+        if check_errors:  # torch names the function called
+            raise LinAlgError(str(err).replace("torch.linalg.solve:", "torch.linalg.solve_ex:",
+                                               1)) from None
         result, info = _autocast.run_without_autocast(_solve_singular_batch, A, B, left, _solve)
     return _SOLVE_EX(result, info)
 

@@ -17,6 +17,7 @@ import warnings
 import numpy as np
 
 from . import _dtype as D
+from ._backend import Device
 from ._serialization import config as _config
 from ._serialization.archive import read_archive, read_pickle_record, write_archive
 from ._serialization.config import MAP_PRIVATE, MAP_SHARED, LoadEndianness
@@ -127,6 +128,9 @@ def load(f, map_location=None, pickle_module=None, *, weights_only: bool | None 
     Example:
         >>> model.load_state_dict(ember.load("model_weights.pth"))
     """
+    if not (map_location is None or isinstance(map_location, (str, dict, Device))
+            or callable(map_location)):  # PyTorch would call it on each storage, and fail
+        raise TypeError(f"'{type(map_location).__name__}' object is not callable")
     weights_only = _resolve_weights_only(weights_only, pickle_module)
     if mmap is None:
         mmap = _config.load.mmap

@@ -142,6 +142,10 @@ class Op(Node):
     # first; PyTorch refuses in-place changes to such views while they carry a gradient
     multi_view = False
     non_differentiable_outputs: tuple = ()
+    # ``listed_inputs(inputs)``: the positions of the inputs PyTorch's node lists in
+    # ``next_functions``, where it lists fewer than all (None: all, non-tensors as
+    # ``(None, 0)``). Its Scalar overloads list no Python number (``tensor_inputs``).
+    listed_inputs = None
     # elementwise: the output takes torch's TensorIterator layout (_layout.follow_operands);
     # every op of the pointwise family is one unless it says otherwise
     elementwise = False
@@ -290,6 +294,11 @@ class _FreedInputs:
 _wrappers = {"capture": None, "profiler": None, "forward_ad": None, "vmap": None}
 
 
+def capturing() -> bool:
+    """Whether a graph capture (ember.fx) is recording ops now."""
+    return _wrappers["capture"] is not None
+
+
 def set_capture(recorder) -> None:
     """Send every op application through ``recorder(cls, inputs, kwargs, plain_apply)``, or back
     to the plain path with ``None``. Graph capture (ember.fx) records ops this way; swapping the
@@ -382,6 +391,12 @@ def _wrap(ctx, cls, arr, nr, record):
                 else:
                     edges.append(edge_of(x))
                     needs.append(x._requires_grad)
+            listed = cls.listed_inputs
+            if listed is not None:
+                listed = listed(ctx.inputs)
+                if len(listed) < len(edges):
+                    ctx._listed = listed
+                    edges = [edges[i] for i in listed]
             ctx.next_functions = tuple(edges)
             ctx.needs_input_grad = tuple(needs)
             ctx._seq = next(_sequence)
@@ -393,6 +408,12 @@ def _wrap(ctx, cls, arr, nr, record):
             out.grad_fn = ctx
             out._output_nr = nr
     return out
+
+
+def tensor_inputs(inputs) -> tuple:
+    """The positions of the Tensor inputs: an Op's ``listed_inputs`` where PyTorch's node
+    lists neither Python numbers nor absent optional tensors (``x.pow(2)``: only ``x``)."""
+    return tuple(i for i, x in enumerate(inputs) if isinstance(x, Tensor))
 
 
 def array_tensor(arr, dtype=None) -> Tensor:
@@ -417,6 +438,10 @@ def _mark_view(out, base, cls, ctx, nr=0):
     if base._custom_view is not None and out._requires_grad:
         out._custom_view = (None, base._custom_view[1])
     out._vbox = root._vbox
+    if root._requires_grad and not _state.enabled and out.grad_fn is None \
+            and out._dtype.category >= D._FLOAT:
+        out._requires_grad = True  # PyTorch: such a view still requires grad (its base does)
+        out._no_grad_view = root._vbox[0]
     parent_fn = base._view_fn
     kwargs = ctx.__dict__.get("view_args", {})  # (no attribute miss: see Node.__getattr__)
 
@@ -621,6 +646,18 @@ def set_node_name(out, name: str):
     return out
 
 
+def list_inputs(out, keep: tuple):
+    """Have the node behind ``out`` list only its inputs at positions ``keep`` in
+    ``next_functions``, as PyTorch's Scalar overload of the op does where ember wrapped the
+    number as a tensor to compute with (``xlogy(x, 2.0)``: only ``x``); returns ``out``."""
+    t = out[0] if isinstance(out, tuple) else out
+    node = t.grad_fn if isinstance(t, Tensor) else None
+    if node is not None and node._listed is None:
+        node.next_functions = tuple(node.next_functions[i] for i in keep)
+        node._listed = tuple(keep)
+    return out
+
+
 def named_node(name: str):
     """Decorator form of ``set_node_name`` for a function's result."""
     def decorate(fn):
@@ -704,6 +741,54 @@ def tie_to(value: Tensor, like: Tensor) -> Tensor:
     if _state.enabled and isinstance(like, Tensor) and like._requires_grad:
         return ZeroTie.apply(value, like)
     return value
+
+
+class OperandTie(Op):
+    """``value`` unchanged, formally also a function of ``operands`` with no derivative (None):
+    see ``tie_operands``."""
+
+    @staticmethod
+    def forward(ctx, value, *operands):
+        return value
+
+    @staticmethod
+    def backward(ctx, grad):
+        return (grad,) + (None,) * (len(ctx.inputs) - 1)
+
+
+def tie_operands(value: Tensor, *operands, name: str | None = None) -> Tensor:
+    """``value`` (a gradient being built with ``create_graph=True``) tied to ``operands`` as
+    PyTorch's double-backward node ties each gradient it makes to all the inputs of the op:
+    a gradient that does not depend on them (a bias's, or a linear op's input gradient) still
+    requires grad, and differentiating it reaches them as None (``allow_unused=True``), not
+    "does not require grad". ``name``: the tie's node name (PyTorch's node). Without a graph
+    being built, or no operand requiring grad, ``value`` itself.
+
+    Example:
+        >>> gb = tie_operands(grad.sum(0), x, w, name="NativeBatchNormBackwardBackward0")
+    """
+    if _state.enabled and any(isinstance(t, Tensor) and t._requires_grad for t in operands):
+        value = OperandTie.apply(value, *operands)
+        if name is not None:
+            value.grad_fn._name = name
+    return value
+
+
+class BackwardTie(Op):
+    """Identity on ``value``, whose backward passes the gradient on tied (``tie_operands``)
+    to ``value`` and ``operands``: placed where a composite op (``grid_sample``) takes its
+    input, it gives the composite's first-order gradient the graph PyTorch's one backward
+    node gives it under ``create_graph=True``."""
+
+    @staticmethod
+    def forward(ctx, value, *operands, name=None):
+        ctx.tie_name = name
+        return value
+
+    @staticmethod
+    def backward(ctx, grad):
+        tied = tie_operands(grad, *ctx.inputs, name=ctx.tie_name)
+        return (tied,) + (None,) * (len(ctx.inputs) - 1)
 
 
 def zeros_grad(grad: Tensor, shape=None) -> Tensor:

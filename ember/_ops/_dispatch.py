@@ -12,6 +12,8 @@ import warnings
 import numpy as np
 
 from .. import _dtype as D
+from .._errors import with_hint
+from .._factory_args import _OUT_GRAD_HINT
 from .._tensor import Tensor
 from ..autograd import grad_mode
 from ..autograd.forward_ad import _current as _forward_ad
@@ -350,10 +352,9 @@ def finish_out(result: Tensor, out: Tensor | None, name: str, *inputs) -> Tensor
         check_inplace(out)
     if _state.enabled and (out._requires_grad or any(
             isinstance(x, Tensor) and x._requires_grad for x in inputs)):
-        raise RuntimeError(
+        raise with_hint(RuntimeError(
             f"{name}(): functions with out=... arguments don't support automatic "
-            "differentiation, but one of the arguments requires grad. Call it under "
-            "`with ember.no_grad():` or drop out= and assign the result.")
+            "differentiation, but one of the arguments requires grad."), _OUT_GRAD_HINT)
     if result._dtype is not out._dtype and not D.can_cast(result._dtype, out._dtype):
         raise RuntimeError(f"result type {_type_title(result._dtype)} can't be cast to the "
                            f"desired output type {_type_title(out._dtype)}")

@@ -12,6 +12,7 @@ import numpy as np
 
 from .. import _dtype as D
 from .._backend import asarray_like, get_array_module, is_host
+from .._errors import with_hint
 from .._tensor import Tensor
 from ..autograd import grad_mode
 from ..autograd.forward_ad import _current as _forward_ad
@@ -28,9 +29,17 @@ def check_inplace(t: Tensor) -> None:
     if not grad_mode._state.enabled:
         return
     if t._requires_grad and t.grad_fn is None and t._base is None:
-        raise RuntimeError(
-            "a leaf Variable that requires grad is being used in an in-place operation. "
+        raise with_hint(
+            RuntimeError("a leaf Variable that requires grad is being used in an in-place "
+                         "operation."),
             "Wrap parameter updates in `with ember.no_grad():`, or use an out-of-place op.")
+    if t._no_grad_view is not None and t.grad_fn is None:
+        raise RuntimeError(
+            "A view was created in no_grad mode and is being modified inplace with grad mode "
+            "enabled. Given that this use case is ambiguous and error-prone, it is forbidden. "
+            "You can clarify your code by moving both the view and the inplace either both "
+            "inside the no_grad block (if you don't want the inplace to be tracked) or both "
+            "outside (if you want the inplace to be tracked).")
     if t._multi_view and t._requires_grad:
         name = t.grad_fn.name() if t.grad_fn is not None else "View"
         raise RuntimeError(
@@ -58,9 +67,14 @@ def check_inplace(t: Tensor) -> None:
             "the custom Function.")
     base = t._base
     if base is not None and base._requires_grad and base.grad_fn is None:
-        raise RuntimeError(
-            "a view of a leaf Variable that requires grad is being used in an in-place "
-            "operation. Wrap the update in `with ember.no_grad():`, or clone the leaf first.")
+        raise leaf_view_error()
+
+
+def leaf_view_error() -> RuntimeError:
+    """torch's refusal to write through a view of a leaf that requires grad."""
+    return with_hint(RuntimeError("a view of a leaf Variable that requires grad is being used in "
+                                  "an in-place operation."),
+                     "Wrap the update in `with ember.no_grad():`, or clone the leaf first.")
 
 
 def _check_result(t: Tensor, dtype: D.dtype, shape: tuple, op: str) -> None:

@@ -23,7 +23,7 @@ import pickle
 import numpy as np
 
 from .. import _dtype as D
-from .._backend import Device, as_strided, get_array_module, to_device_array
+from .._backend import Device, as_strided, get_array_module, meta_array, to_device_array
 from .._storage import check_view_bounds
 from .._tensor import Size, Tensor
 from .pickling import STORAGE_NAMES
@@ -113,7 +113,9 @@ def _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad=Fals
     except RuntimeError as err:
         raise _corrupt(str(err)) from None
     strides = tuple(s * arr.itemsize for s in stride)
-    if isinstance(arr, DeviceBoundStorage):  # built on the host bytes, viewed on the device
+    if isinstance(arr, DeviceBoundStorage) and arr.target.type == "meta":
+        view = meta_array(size, arr.dtype)  # map_location="meta": shapes and dtypes, no data
+    elif isinstance(arr, DeviceBoundStorage):  # built on the host bytes, viewed on the device
         moved = arr.on_device()
         view = get_array_module(moved).zeros(size, arr.dtype) if 0 in size else \
             as_strided(moved[storage_offset:], size, strides)

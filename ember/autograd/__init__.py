@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._errors import with_hint
 from ._gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .anomaly import detect_anomaly, is_anomaly_enabled, set_detect_anomaly
 from .dot import graph_to_dot
@@ -74,9 +75,9 @@ def _make_grads(outputs, grad_outputs, create_graph):
                 raise RuntimeError(
                     f"element {i} of tensors does not require grad and does not have a grad_fn")
             if out.numel() != 1:
-                raise RuntimeError(
-                    "grad can be implicitly created only for scalar outputs; call "
-                    f"backward(gradient=...) with a tensor of shape {list(out.shape)}, or "
+                raise with_hint(
+                    RuntimeError("grad can be implicitly created only for scalar outputs"),
+                    f"call backward(gradient=...) with a tensor of shape {list(out.shape)}, or "
                     "reduce the output first (e.g. out.sum().backward())")
             g = Tensor._make(np.ones(out._data.shape, out._dtype.np_dtype), out._dtype) \
                 if type(out._data) is np.ndarray else _ones_like(out)

@@ -22,6 +22,7 @@ Example:
 from __future__ import annotations
 
 import functools
+import inspect
 import threading
 import warnings
 from typing import Any
@@ -37,18 +38,27 @@ _state = grad_mode._state
 
 
 class FunctionCtx:
-    """The methods a custom Function's ``ctx`` offers (mixed into every backward node)."""
+    """The methods a custom Function's ``ctx`` offers (mixed into every backward node).
+
+    As in PyTorch, what forward declares waits on the ctx until ``apply`` has wired the
+    outputs: ``ctx.to_save``, ``ctx.dirty_tensors`` and ``ctx.non_differentiable`` hold the
+    tensors given to ``save_for_backward``, ``mark_dirty`` and ``mark_non_differentiable``
+    (None before), and are None again once ``apply`` returns. Saved tensors are kept (and
+    their versions noted) then, so a tensor may be changed in place after it was named.
+    """
+
+    to_save = None
+    dirty_tensors = None
+    non_differentiable = None
 
     def save_for_backward(self, *tensors) -> None:
-        """Keep tensors for backward; ``ctx.saved_tensors`` checks they were not changed since."""
-        if self.__dict__.get("_user_recording"):  # torch checks only what a graph will keep
-            from .._tensor import Tensor
+        """Keep tensors for backward; ``ctx.saved_tensors`` checks they were not changed since
+        forward returned.
 
-            for i, t in enumerate(tensors):
-                if t is not None and not isinstance(t, Tensor):
-                    raise TypeError("save_for_backward can only save variables, but argument "
-                                    f"{i} is of type {type(t).__name__}")
-        Node.save_for_backward(self, *tensors)
+        Example:
+            >>> ctx.save_for_backward(x, None)   # in forward; ctx.to_save is (x, None)
+        """
+        self.to_save = tensors
 
     def save_for_forward(self, *tensors) -> None:
         self.saved_for_forward = tensors
@@ -67,11 +77,11 @@ class FunctionCtx:
 
     def mark_dirty(self, *tensors) -> None:
         """Declare inputs that forward modified in place (they must be returned as outputs)."""
-        self._dirty = tensors
+        self.dirty_tensors = tensors
 
     def mark_non_differentiable(self, *tensors) -> None:
         """Declare outputs that get no gradient (indices, masks); backward sees zeros for them."""
-        self._non_differentiable = tensors
+        self.non_differentiable = tensors
 
     def set_materialize_grads(self, value: bool) -> None:
         """With False, backward receives None (not zeros) for outputs that got no gradient."""
@@ -82,8 +92,6 @@ class BackwardCFunction(FunctionCtx, Node):
     """Base of the ``<Name>Backward`` nodes recorded by ``Function.apply``."""
 
     _forward_cls: Any = None
-    _dirty = ()
-    _non_differentiable = ()
     _tensor_positions: tuple = ()  # which forward arguments were Tensors
     _num_args = 0
     _defer_pack = True  # saved-tensor hooks see the outputs once they are wired to the node
@@ -98,7 +106,7 @@ class BackwardCFunction(FunctionCtx, Node):
         return type(self).__name__
 
     def _run_backward(self, grads):
-        result = self._forward_cls.backward(self, *grads)
+        result = _backward_rule(self._forward_cls)(self, *grads)
         if not isinstance(result, tuple):
             result = (result,)
         n = self._num_args
@@ -133,6 +141,17 @@ class BackwardCFunction(FunctionCtx, Node):
                 g = _sum_to(g, shape, self.name(), i)
             out.append(g)
         return tuple(out)
+
+
+def _backward_rule(cls):
+    """The Function's ``backward``, or its ``vjp`` (the other name torch accepts for it)."""
+    backward, vjp = cls.backward, cls.vjp
+    if vjp is Function.vjp:
+        return backward
+    if backward is not Function.backward:
+        raise RuntimeError("Implementing both 'backward' and 'vjp' for a custom Function is not "
+                           "allowed. You should only implement one of them.")
+    return vjp
 
 
 def _sum_to(g, shape, name, i):
@@ -210,6 +229,9 @@ class Function(metaclass=_FunctionMeta):
     def apply(cls, *args, **kwargs):
         from .._tensor import Tensor
 
+        split_style = cls.setup_context is not Function.setup_context
+        if kwargs or split_style:
+            args = _forward_arguments(cls, args, kwargs, split_style)
         ctx = cls._backward_cls()
         positions = tuple(i for i, a in enumerate(args) if isinstance(a, Tensor))
         needs = tuple(isinstance(a, Tensor) and a._requires_grad for a in args)
@@ -219,7 +241,6 @@ class Function(metaclass=_FunctionMeta):
         ctx._num_args = len(args)
         ctx._tensor_positions = positions
 
-        split_style = cls.setup_context is not Function.setup_context
         if _functorch_layers.stack and not cls.__module__.startswith("ember."):
             _check_functorch_support(cls, split_style)
         tangents = _input_tangents(args)
@@ -239,10 +260,10 @@ class Function(metaclass=_FunctionMeta):
         outputs = ()
         try:
             if split_style:
-                outputs = cls.forward(*args, **kwargs)
+                outputs = cls.forward(*args)
                 cls.setup_context(ctx, args, outputs)
             else:
-                outputs = cls.forward(ctx, *args, **kwargs)
+                outputs = cls.forward(ctx, *args)
         finally:
             _state.enabled = prev
             if tangents is not None:
@@ -256,6 +277,42 @@ class Function(metaclass=_FunctionMeta):
         if tangents is not None:
             _run_jvp(cls, ctx, tangents, outs)
         return outs[0] if single else outs
+
+
+def _forward_arguments(cls, args, kwargs, split_style):
+    """The arguments ``apply`` hands forward, all positional, as torch's ``Function.apply``:
+    keyword arguments take forward's positional slots of their names (so they count in
+    ``needs_input_grad`` and get a gradient slot in backward); a forward without ``ctx``
+    (``setup_context`` style) sees its defaults filled in too. Keyword-only and ``**kwargs``
+    parameters are refused, as torch refuses them."""
+    signature = cls.__dict__.get("_forward_signature")
+    if signature is None or signature[0] is not cls.forward:
+        signature = (cls.forward, inspect.signature(cls.forward))
+        cls._forward_signature = signature
+    if split_style:
+        bound = signature[1].bind(*args, **kwargs)
+        bound.apply_defaults()
+        args, kwargs = bound.args, bound.kwargs
+    if not kwargs:
+        return tuple(args)
+    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    names = [p.name for p in signature[1].parameters.values() if p.kind in kinds]
+    names = names[0 if split_style else 1:]  # an old-style forward's first is ctx
+    missing = object()
+    slots = list(args) + [missing] * (len(names) - len(args))
+    for name, value in kwargs.items():
+        if name not in names:
+            raise TypeError(f"forward() got an unexpected keyword argument '{name}'")
+        i = names.index(name)
+        if i < len(args):
+            raise TypeError(f"forward() got multiple values for argument '{name}'")
+        slots[i] = value
+    while slots and slots[-1] is missing:
+        slots.pop()
+    for i, value in enumerate(slots):
+        if value is missing:
+            raise TypeError(f"forward() missing required argument: '{names[i]}' (position {i})")
+    return tuple(slots)
 
 
 class _ThreadLayers(threading.local):
@@ -376,8 +433,8 @@ def _process_outputs(ctx, args, outs, record):
     """Connect forward's outputs to the node (or just tidy them when nothing is recorded)."""
     from .._tensor import Tensor
 
-    dirty = {id(t) for t in ctx._dirty}
-    non_diff = {id(t) for t in ctx._non_differentiable}
+    dirty = {id(t) for t in ctx.dirty_tensors or ()}
+    non_diff = {id(t) for t in ctx.non_differentiable or ()}
     input_ids = {id(a) for a in args if isinstance(a, Tensor)}
     n_diff = sum(isinstance(o, Tensor) and id(o) not in non_diff
                  and o._dtype.category >= D._FLOAT for o in outs)
@@ -408,9 +465,27 @@ def _process_outputs(ctx, args, outs, record):
             if o._base is not None:  # a view: in-place changes to it are refused
                 o._custom_view = (ctx._forward_cls.__name__, n_diff > 1)
         result.append(o)
+    _save_declared(ctx)
     if record and _graph._hooks_in_use:
         _graph.pack_saved(ctx)
     return tuple(result)
+
+
+def _save_declared(ctx):
+    """Keep what forward named with ``save_for_backward``, now that the outputs are wired
+    (their versions as forward left them), and clear what forward declared, as torch does."""
+    to_save = ctx.to_save
+    ctx.to_save = ctx.dirty_tensors = ctx.non_differentiable = None
+    if to_save is None:
+        return
+    if ctx.__dict__.get("_user_recording"):  # torch checks only what a graph will keep
+        from .._tensor import Tensor
+
+        for i, t in enumerate(to_save):
+            if t is not None and not isinstance(t, Tensor):
+                raise TypeError("save_for_backward can only save variables, but argument "
+                                f"{i} is of type {type(t).__name__}")
+    Node.save_for_backward(ctx, *to_save)
 
 
 def _alias(t):

@@ -20,6 +20,7 @@ from typing import NamedTuple
 import numpy as np
 from numpy import ndarray
 
+from .._errors import with_hint
 from ..utils.hooks import RemovableHandle
 from . import anomaly, grad_mode
 
@@ -58,6 +59,11 @@ class Node:
     _output_meta = None  # (shape, dtype, device) per output, to fill in missing gradients
     _seq = 0
     materialize_grads = True
+    # The inputs ``next_functions`` lists, by position, where PyTorch's node lists fewer than
+    # the op was given (None: all): its Scalar arguments (``x.pow(2)``, ``clamp(x, 0, 1)``)
+    # and non-differentiable ones (``where``'s condition) have no entry. backward still
+    # answers per input; ``_listed_grads`` keeps the listed ones.
+    _listed = None
     # a freed node raises on a second backward at once (built-in ops, which unpack all they
     # saved first), or only when its backward reads what was freed (Function's nodes)
     _unpacks_on_demand = False
@@ -139,6 +145,8 @@ class Node:
                 grads = tuple(g if g is not None else _zeros_for(self, i)
                               for i, g in enumerate(grads))
             result = tuple(self._run_backward(list(grads)))
+            if self._listed is not None:
+                result = _listed_grads(self, result)
             result += (None,) * (len(self.next_functions) - len(result))
         return result[0] if len(result) == 1 else result
 
@@ -175,7 +183,7 @@ class Node:
         for item in self._saved or ():
             t, version = item
             if version is not None and t._vbox[0] != version:
-                raise RuntimeError(_modified_message(t, version, self))
+                raise modified_error(t, version, self)
             out.append(t)
         if self._saved_output is not None:
             out.append(self._output_tensor())
@@ -197,7 +205,7 @@ class Node:
 
             fake = Tensor._make(data, dtype)
             fake.grad_fn, fake._output_nr = self, 0
-            raise RuntimeError(_modified_message(fake, version, self, box[0]))
+            raise modified_error(fake, version, self, box[0])
         from .._tensor import Tensor
 
         t = Tensor._make(data, dtype, requires_grad)
@@ -399,12 +407,24 @@ def _modified_message(t, version, node, now=None):
              f"{re.sub(r'Backward(0$|(?=[1-9][0-9]*$))', '', fn.name())},"
              if fn is not None else "")
     now = t._vbox[0] if now is None else now
+    torch_hint = (
+        "the backtrace further above shows the operation that failed to compute its gradient. "
+        "The variable in question was changed in there or anywhere later. Good luck!"
+        if anomaly.is_anomaly_enabled() else
+        "enable anomaly detection to find the operation that failed to compute its gradient, "
+        "with torch.autograd.set_detect_anomaly(True, check_nan=False).")
     return (
         "one of the variables needed for gradient computation has been modified by an inplace "
         f"operation: [{type_name(t)} {list(t.shape)}]{owner} is at version {now}; "
-        f"expected version {version} instead. Hint: the backward of {node.name()} needs this "
-        "tensor unchanged; replace the in-place op (e.g. x.add_(...) or x[...] = ...) by its "
-        "out-of-place form, or .clone() the tensor before changing it.")
+        f"expected version {version} instead. Hint: {torch_hint}")
+
+
+def modified_error(t, version, node, now=None) -> RuntimeError:
+    """torch's error for a saved tensor changed in place since, with ember's way out."""
+    return with_hint(RuntimeError(_modified_message(t, version, node, now)),
+                     f"the backward of {node.name()} needs this tensor unchanged; replace the "
+                     "in-place op (e.g. x.add_(...) or x[...] = ...) by its out-of-place form, "
+                     "or .clone() the tensor before changing it.")
 
 
 class AccumulateGrad(Node):
@@ -439,7 +459,7 @@ class AccumulateGrad(Node):
             grad = _run_leaf_hooks(hooks, grad)
         if var._grad is None:
             if create_graph:
-                var._grad = grad
+                var._grad = _differentiable_copy(grad, var)
                 var._grad_private = False
             else:
                 # PyTorch's rule: .grad never aliases another tensor, and has the variable's
@@ -458,6 +478,18 @@ class AccumulateGrad(Node):
             var._grad_private = True
         if var._post_acc_hooks:
             _run_post_accumulate_hooks(var)
+
+
+def _differentiable_copy(grad, var):
+    """``grad`` copied into a new tensor in ``var``'s layout, the copy recorded (CopyBackwards),
+    as PyTorch's AccumulateGrad keeps a double-backward gradient: ``.grad`` never aliases
+    another tensor (a broadcast view of the output's gradient, say), so ``zero_grad`` may zero
+    it in place."""
+    if type(grad) is not _tensor_type() or type(grad._data) is not ndarray:
+        return grad  # (device, sparse and subclass gradients are kept as they came)
+    out = type(grad)._make(np.empty_like(var._data, dtype=grad._data.dtype), grad._dtype)
+    with grad_mode.enable_grad():
+        return out.copy_(grad)
 
 
 def _own_grad(grad, var, claimed):
@@ -549,6 +581,16 @@ def edge_of(t):
         refresh_view(t)
     if t.grad_fn is not None:
         return t.grad_fn, t._output_nr
+    if t._no_grad_view is not None:  # a view made under no_grad has no AccumulateGrad
+        if t._vbox[0] != t._no_grad_view:
+            raise RuntimeError(
+                "A view was created in no_grad mode and its base or another view of its base "
+                "has been modified inplace with grad mode enabled. Given that this use case is "
+                "ambiguous and error-prone, it is forbidden. You can clarify your code by moving "
+                "both the view and the inplace either both inside the no_grad block (if you "
+                "don't want the inplace to be tracked) or both outside (if you want the inplace "
+                "to be tracked).")
+        return None, 0
     if t.requires_grad:
         return grad_accumulator(t), 0
     return None, 0
@@ -653,13 +695,17 @@ def _run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs=None
         needed = plan[3] | {root} if plan[5] else plan[3]
         run = plan[4] | {root} if plan[6] else plan[4]
     else:
-        # Count how many edges lead into each node reachable from the roots.
+        # Count how many edges lead into each node reachable from the roots. With inputs,
+        # a node made before every captured one cannot lead to any (edges point to older
+        # nodes only): the walk stops there, so a grad() inside a long rollout (autograd.grad
+        # of each step's energy, in a simulation loop) does not walk the whole history.
+        oldest = _oldest_capturable(capture) if inputs is not None else 0
         deps = {}
         seen = set(stack)
         while stack:
             node = stack.pop()
             for nxt, _ in node.next_functions:
-                if nxt is None:
+                if nxt is None or 0 < nxt._seq < oldest:
                     continue
                 deps[nxt] = deps.get(nxt, 0) + 1
                 if nxt not in seen:
@@ -692,6 +738,9 @@ def _run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs=None
     try:
         while ready:
             node = heappop(ready)[1]
+            if needed is not None and node not in needed:
+                buffers.pop(node, None)  # leads to no input: PyTorch runs neither the node
+                continue                 # nor its tensors' hooks (nor anything below it)
             grads = buffers.pop(node, None) or [None] * node._num_outputs
             hooks = node._pre_hooks
             if hooks or node._retained:
@@ -739,7 +788,7 @@ def _run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs=None
                     else:
                         slot[nr] = prev + g
             for nxt, _ in node.next_functions:
-                if nxt is None:
+                if nxt is None or nxt not in deps:  # (not walked: leads to no input)
                     continue
                 left = deps[nxt] - 1
                 deps[nxt] = left
@@ -761,6 +810,18 @@ def _run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs=None
     return results
 
 
+def _oldest_capturable(capture) -> int:
+    """The sequence number below which no node can lead to a captured one: the oldest
+    captured op node's (a node's edges, fixed when it is made, lead to older nodes only).
+    0 (walk everything) when a leaf is captured: any op may use a leaf."""
+    oldest = None
+    for node, _ in capture:
+        if type(node) is AccumulateGrad or node._seq <= 0:
+            return 0
+        oldest = node._seq if oldest is None else min(oldest, node._seq)
+    return oldest or 0
+
+
 def _call_narrowed(node, grads, retain_graph, tensor_type, needed):
     """``_call_node`` for a built-in op in a pass with ``inputs``: its ``needs_input_grad``
     asks, for this call only, for the gradients that lead to an input, as PyTorch's nodes
@@ -768,13 +829,13 @@ def _call_narrowed(node, grads, retain_graph, tensor_type, needed):
     input then skips the weights' gradients, and the tensors on those branches see no
     gradient: their hooks do not run, as in PyTorch)."""
     full = node.needs_input_grad
-    for n, (nxt, _) in zip(full, node.next_functions):
+    edges = _input_edges(node)
+    for n, (nxt, _) in zip(full, edges):
         if n and nxt not in needed:
             break
     else:
         return _call_node(node, grads, retain_graph, tensor_type)
-    node.needs_input_grad = tuple(n and nxt in needed
-                                  for n, (nxt, _) in zip(full, node.next_functions))
+    node.needs_input_grad = tuple(n and nxt in needed for n, (nxt, _) in zip(full, edges))
     try:
         return _call_node(node, grads, retain_graph, tensor_type)
     finally:
@@ -910,6 +971,8 @@ def _call_node(node, grads, retain_graph, tensor_type):
         if anomaly._enabled[0]:  # PyTorch points at the forward call behind the failing node
             anomaly.warn_forward_trace(node)
         raise
+    if node._listed is not None:
+        result = _listed_grads(node, result)
     if len(result) < len(node.next_functions):
         result = tuple(result) + (None,) * (len(node.next_functions) - len(result))
     if node._post_hooks:
@@ -926,6 +989,23 @@ def _call_node(node, grads, retain_graph, tensor_type):
         if g is not None and not isinstance(g, tensor_type):
             raise TypeError(f"{node.name()} returned a gradient of type {type(g).__name__}")
     return result
+
+
+def _listed_grads(node, result):
+    """The gradients of the inputs ``next_functions`` lists, from backward's one per input."""
+    n = len(result)
+    return tuple(result[i] if i < n else None for i in node._listed)
+
+
+def _input_edges(node):
+    """``next_functions`` with a ``(None, 0)`` for each input it leaves out: one per input."""
+    listed = node._listed
+    if listed is None:
+        return node.next_functions
+    edges = [(None, 0)] * len(node.needs_input_grad)
+    for i, edge in zip(listed, node.next_functions):
+        edges[i] = edge
+    return edges
 
 
 def _check_hook_result(hook, new, originals):

@@ -367,6 +367,21 @@ _DUNDERS = {"__eq__": "eq", "__ne__": "ne", "__lt__": "lt", "__le__": "le", "__g
             "__xor__": "bitwise_xor", "__invert__": "bitwise_not"}
 
 
+def refuse_traced_value(tensor, method: str) -> None:
+    """Raise :class:`GraphBreak` when ember itself is about to read ``tensor``'s value as a
+    Python number (a 0-d tensor used as an index, ``x[i]``) and ``tensor`` is a value the
+    active capture traces: a graph would hold the example's number as a constant, and replay
+    it for every other value (a wrong answer). No capture active: nothing to do."""
+    rec = getattr(_active, "recorder", None)
+    if rec is None or rec.depth != 0:
+        return
+    entry = rec.env.get(id(tensor))
+    if entry is not None and entry.tensor is tensor and \
+            rec.node_of(entry.node).meta.get("traced"):
+        source, code = _where(_user_frame(2))
+        raise GraphBreak(method, source, code)
+
+
 def _breaking(original, method):
     def wrapper(self, *args, **kwargs):
         rec = getattr(_active, "recorder", None)

@@ -11,6 +11,7 @@ import numpy as np
 from .. import _autocast
 from .._autocast import hot as _amp
 from .._backend import asarray_like, ascontiguousarray
+from .._errors import with_hint
 from .._tensor import Tensor
 
 __all__ = ["scaled_dot_product_attention", "multi_head_attention_forward"]
@@ -32,10 +33,10 @@ def _checked_mask(attn_mask: Tensor, query: Tensor, key: Tensor, value: Tensor):
     if not (md.name in ("bool", "float32") or md is query._dtype):
         from .._ops.linalg.matmul import _dt_name
 
-        raise RuntimeError("Expected attn_mask dtype to be bool or float or to match query "
-                           f"dtype, but got attn_mask.dtype: {_dt_name(md)} and  query.dtype: "
-                           f"{_dt_name(query._dtype)} instead. Convert the mask with "
-                           ".bool() or .to(query.dtype)")
+        raise with_hint(RuntimeError("Expected attn_mask dtype to be bool or float or to match "
+                                     f"query dtype, but got attn_mask.dtype: {_dt_name(md)} and  "
+                                     f"query.dtype: {_dt_name(query._dtype)} instead."),
+                        "Convert the mask with .bool() or .to(query.dtype)")
     if query.numel() == 0 or key.numel() == 0 or value.numel() == 0:
         return None
     return attn_mask

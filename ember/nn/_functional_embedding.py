@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _dtype as D
+from .._errors import with_hint
 from .._ops._core import named_node
 from .._ops.nn.linear_softmax import Embedding as _EmbeddingOp
 from .._tensor import Tensor
@@ -46,8 +47,9 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
         else:
             padding_idx = normalize_padding_idx(padding_idx, weight.shape[0])
     if weight.ndim != 2:  # a table of rows, one per index
-        raise RuntimeError(f"'weight' must be 2-D (got a {weight.ndim}-D weight of shape "
-                           f"{list(weight.shape)}; embedding looks up its rows)")
+        raise with_hint(RuntimeError("'weight' must be 2-D"),
+                        f"got a {weight.ndim}-D weight of shape {list(weight.shape)}; embedding "
+                        "looks up its rows")
     if input._dtype not in (D.int64, D.int32):
         raise RuntimeError("Expected tensor for argument #1 'indices' to have one of the "
                            f"following scalar types: Long, Int; but got {input.type()} instead "

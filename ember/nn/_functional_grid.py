@@ -20,7 +20,7 @@ from .. import _autocast
 from .. import _dtype as D
 from .._autocast import hot as _amp
 from .._factory_args import _type_title
-from .._ops._core import set_node_name
+from .._ops._core import BackwardTie, set_node_name
 from .._tensor import Tensor
 
 __all__ = ["affine_grid", "grid_sample"]
@@ -325,6 +325,14 @@ def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear",
     p = math.prod(out_spatial)
     sizes = tuple(reversed(input.shape[2:]))  # W, H[, D]: the order of grid's last axis
     vectorised = input.ndim == 4
+    name = f"GridSampler{input.ndim - 2}DBackward"
+    # under create_graph the composite's gradients depend on input and grid together, as
+    # those of torch's one node do (a constant grid's input gradient still requires grad)
+    given = input
+    if input._requires_grad:
+        input = BackwardTie.apply(input, grid, name=name + "Backward0")
+    if grid._requires_grad:
+        grid = BackwardTie.apply(grid, given, name=name + "Backward0")
     g = grid.reshape(n, p, len(sizes))
     read = _Reader(input)
     with np.errstate(invalid="ignore"):  # NaN/inf grid points give NaN quietly, as PyTorch
@@ -339,8 +347,7 @@ def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear",
                 out = _nearest(read, coords, sizes)
             else:
                 out = _linear(read, coords, sizes, vectorised)
-    return set_node_name(out.reshape(n, c, *out_spatial),
-                         f"GridSampler{input.ndim - 2}DBackward0")
+    return set_node_name(out.reshape(n, c, *out_spatial), name + "0")
 
 
 def _linear(read: _Reader, coords: list[Tensor], sizes, vectorised: bool) -> Tensor:

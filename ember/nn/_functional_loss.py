@@ -17,6 +17,7 @@ import numpy as np
 from .. import _autocast
 from .. import _dtype as D
 from .._autocast import hot as _amp
+from .._errors import with_hint
 from .._ops._core import set_node_name
 from .._ops._dispatch import not_implemented_for
 from .._ops.inplace import _type_title
@@ -227,9 +228,10 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
     if target._dtype is not input._dtype:  # torch's kernel takes no mixed dtypes, not even floats
         cast = {D.float64: "double", D.float16: "half", D.bfloat16: "bfloat16"}.get(
             input._dtype, "float")
-        raise RuntimeError(
-            f"Found dtype {_dt_title(target._dtype)} but expected {_dt_title(input._dtype)}: "
-            f"binary_cross_entropy needs a target of the input's dtype; call target.{cast}()")
+        raise with_hint(RuntimeError(f"Found dtype {_dt_title(target._dtype)} but expected "
+                                     f"{_dt_title(input._dtype)}"),
+                        f"binary_cross_entropy needs a target of the input's dtype; call "
+                        f"target.{cast}()")
     if weight is None or _constant_weight(weight, input):
         # one node, weight and reduction included, as PyTorch's
         return BinaryCrossEntropy.apply(input, target, weight=None if weight is None

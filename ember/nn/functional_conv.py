@@ -11,6 +11,7 @@ import numpy as np
 
 from .. import _dtype as D
 from .._backend import MetaArray, get_array_module, meta_array
+from .._errors import with_hint
 from .._layout import channels_last_of, dense_in_format
 from .._ops._core import Op, set_node_name
 from .._ops._dispatch import not_implemented_for
@@ -236,17 +237,18 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
     nd = input.dim() - 2
     if nd < 1:
         if isinstance(size if size is not None else scale_factor, (tuple, list)):
-            what = "output size of" if size is not None else "scale_factor of shape"
-            raise ValueError(f"Input and {'output' if size is not None else 'scale_factor'} "
-                             "must have the same number of spatial dimensions, but got input "
-                             f"with spatial dimensions of {list(input.shape[2:])} and {what} "
-                             f"{size if size is not None else list(scale_factor)}. Please "
-                             "provide input tensor in (N, C, d1, d2, ...,dK) format and output "
-                             "size in (o1, o2, ...,oK) format.")
-        raise NotImplementedError(
+            what, given, fmt = (("output", f"output size of {size}",
+                                 "output size in (o1, o2, ...,oK)") if size is not None else
+                                ("scale_factor", f"scale_factor of shape {scale_factor}",
+                                 "scale_factor in (s1, s2, ...,sK)"))
+            raise ValueError(f"Input and {what} must have the same number of spatial dimensions,"
+                             f" but got input with spatial dimensions of {list(input.shape[2:])}"
+                             f" and {given}. Please provide input tensor in (N, C, d1, d2, ...,dK)"
+                             f" format and {fmt} format.")
+        raise with_hint(NotImplementedError(
             f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.dim()}D) for "
             "the modes: nearest | linear | bilinear | bicubic | trilinear | lanczos | area | "
-            f"nearest-exact (got {mode}); interpolate takes (N, C, *spatial)")
+            f"nearest-exact (got {mode})"), "interpolate takes (N, C, *spatial)")
     if antialias and not (mode in ("bilinear", "bicubic", "lanczos") and input.dim() == 4):
         raise ValueError("Anti-alias option is restricted to bilinear, bicubic, and lanczos "
                          "modes and requires a 4-D tensor as input")
@@ -276,7 +278,7 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
         if len(out_size) != nd:
             raise ValueError(f"Input and output must have the same number of spatial "
                              f"dimensions, but got input with spatial dimensions of "
-                             f"{list(in_size)} and output size of {list(out_size)}. Please "
+                             f"{list(in_size)} and output size of {size}. Please "
                              "provide input tensor in (N, C, d1, d2, ...,dK) format and output "
                              "size in (o1, o2, ...,oK) format.")
         scales = (None,) * nd
@@ -286,7 +288,9 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
         if len(scales) != nd:
             raise ValueError(f"Input and scale_factor must have the same number of spatial "
                              f"dimensions, but got input with spatial dimensions of "
-                             f"{list(in_size)} and scale_factor of shape {list(scales)}.")
+                             f"{list(in_size)} and scale_factor of shape {scale_factor}. "
+                             "Please provide input tensor in (N, C, d1, d2, ...,dK) format and "
+                             "scale_factor in (s1, s2, ...,sK) format.")
         out_size = tuple(int(math.floor(n * s)) for n, s in zip(in_size, scales))
         if recompute_scale_factor:
             scales = (None,) * nd
@@ -607,12 +611,12 @@ def _unfold_rank_error(input: Tensor):
     """torch's errors for an input of another rank than 3 or 4: a short one is missing the
     channel dimension it reads first."""
     nd = input.dim()
-    hint = " (unfold takes an (N, C, H, W) or (C, H, W) input)"
+    hint = "unfold takes an (N, C, H, W) or (C, H, W) input"
     if nd == 0:
-        raise IndexError("Dimension specified as 1 but tensor has no dimensions" + hint)
+        raise with_hint(IndexError("Dimension specified as 1 but tensor has no dimensions"), hint)
     if nd < 3:
-        raise IndexError(f"Dimension out of range (expected to be in range of [-{nd}, {nd - 1}], "
-                         f"but got {nd})" + hint)
+        raise with_hint(IndexError("Dimension out of range (expected to be in range of "
+                                   f"[-{nd}, {nd - 1}], but got {nd})"), hint)
     raise RuntimeError("Expected 3D or 4D (batch mode) tensor with possibly 0 batch size and "
                        f"other non-zero dimensions for input, but got: {list(input.shape)}")
 
@@ -649,10 +653,10 @@ def fold(input: Tensor, output_size, kernel_size, dilation=1, padding=0, stride=
     from .._ops.nn.fold import Fold, _blocks
 
     if input.dim() not in (2, 3):
-        raise RuntimeError("Expected 2D or 3D (batch mode) tensor for input with possibly 0 "
-                           "batch size and non-zero dimensions for input, but got: "
-                           f"{list(input.shape)} (fold takes (N, C*kh*kw, L) blocks, as unfold "
-                           "makes them)")
+        raise with_hint(RuntimeError("Expected 2D or 3D (batch mode) tensor for input with "
+                                     "possibly 0 batch size and non-zero dimensions for input, "
+                                     f"but got: {list(input.shape)}"),
+                        "fold takes (N, C*kh*kw, L) blocks, as unfold makes them")
     size = _pair(output_size, "output_size")
     ks, dl, pd, st = _window_args(kernel_size, dilation, padding, stride)
     x = input.unsqueeze(0) if input.dim() == 2 else input

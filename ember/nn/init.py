@@ -13,6 +13,7 @@ import numpy as np
 
 from .. import _dtype as D
 from .. import _random
+from .._errors import with_hint
 from .._ops._dispatch import not_implemented_for
 from .._tensor import Tensor
 from ..autograd import grad_mode
@@ -95,8 +96,8 @@ def calculate_gain(nonlinearity: str, param=None) -> float:
 def _calculate_fan_in_and_fan_out(tensor: Tensor) -> tuple[int, int]:
     dimensions = tensor.dim()
     if dimensions < 2:
-        raise ValueError("Fan in and fan out can not be computed for tensor with fewer than 2 "
-                         f"dimensions (got shape {list(tensor.shape)})")
+        raise with_hint(ValueError("Fan in and fan out can not be computed for tensor with fewer "
+                                   "than 2 dimensions"), f"got shape {list(tensor.shape)}")
     num_input_fmaps = tensor.size(1)
     num_output_fmaps = tensor.size(0)
     receptive_field_size = 1
@@ -107,8 +108,9 @@ def _calculate_fan_in_and_fan_out(tensor: Tensor) -> tuple[int, int]:
 
 def _calculate_correct_fan(tensor: Tensor, mode: str) -> int:
     mode = mode.lower()
-    if mode not in ("fan_in", "fan_out"):
-        raise ValueError(f"Mode {mode} not supported, please use one of fan_in, fan_out")
+    valid_modes = ["fan_in", "fan_out"]  # torch's message prints this list
+    if mode not in valid_modes:
+        raise ValueError(f"Mode {mode} not supported, please use one of {valid_modes}")
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     return fan_in if mode == "fan_in" else fan_out
 
@@ -137,6 +139,7 @@ def _ordered_draw(tensor: Tensor, draw):
 
 def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, generator=None) -> Tensor:
     """Fill with U(a, b). Example: ``init.uniform_(w, -0.1, 0.1)``."""
+    _random.check_uniform_args(tensor, a, b)  # Tensor.uniform_'s checks and errors
     g = _rng(generator)
     with grad_mode.no_grad():
         dest = _into(tensor)
@@ -146,6 +149,7 @@ def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, generator=None) -> 
 
 def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator=None) -> Tensor:
     """Fill with N(mean, std^2). Example: ``init.normal_(w, std=0.02)``."""
+    _random.check_normal_args(tensor, std)  # Tensor.normal_'s checks and errors
     g, single = _rng(generator), not tensor.is_contiguous()
     if tensor.dtype.is_complex:  # each part gets std/sqrt(2): the complex variance is std**2
         std = std / math.sqrt(2.0)
@@ -180,6 +184,7 @@ def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float 
     shape = tuple(tensor.shape) if order is None else tuple(tensor.shape[d] for d in order)
     store = tensor.dtype.np_dtype
     if mass >= 0.3:
+        _random.check_normal_args(tensor, std)
         # Each round draws the whole tensor again and keeps the new values only where the
         # current one is still outside [a, b] (so the stream advances as PyTorch's does).
         out = np.asarray(g.normal(mean, std, shape, work, one_at_a_time=single)).astype(store)
@@ -194,8 +199,7 @@ def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float 
     else:
         # A narrow or far-out window: normal proposals would mostly miss it, so propose
         # uniformly on [a, b] and accept with density(x) / density(point nearest the mean).
-        if tensor.dtype in _random._SCALAR_TITLE:
-            _random._check_uniform_bounds(float(a), float(b), tensor.dtype)
+        _random.check_uniform_args(tensor, a, b)
         peak = 0.0 if alpha <= 0.0 <= beta else min(abs(alpha), abs(beta))
         out = np.zeros(shape, store)
         done = np.zeros(shape, bool)
@@ -338,12 +342,16 @@ def sparse_(tensor: Tensor, sparsity: float, std: float = 0.01, generator=None) 
     num_zeros = int(math.ceil(sparsity * rows))
     if tensor.device.type == "meta":  # nothing to fill and no draws, as PyTorch
         return tensor
-    arr = _rng(generator).normal(0.0, std, (rows, cols), _work(tensor))
+    # PyTorch's steps: normal_ fills the tensor (in its memory order, so a transposed weight
+    # gets the same values as torch's), then each column zeroes the first rows of a randperm
+    normal_(tensor, 0.0, std, generator)
     perm_rng = _rng(None)  # PyTorch's randperm here ignores ``generator``: the global stream
-    for c in range(cols):
-        arr[perm_rng.permutation(rows)[:num_zeros], c] = 0
     with grad_mode.no_grad():
-        return _write(tensor, arr)
+        for c in range(cols):
+            zero_rows = perm_rng.permutation(rows)[:num_zeros]
+            if len(zero_rows):
+                tensor[zero_rows.tolist(), c] = 0
+    return tensor
 
 
 def _deprecated(new):

@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 
+from .._ops.nn.pool import AdaptiveDivisor
 from ._builder import Value
 from ._convert_tensor import CONVERTERS, OpCall, converts
 
@@ -33,10 +34,29 @@ def _pads(pad) -> list:
 
 @converts("resample_axes")
 def _resample_axes(op: OpCall):
-    """Uneven adaptive average pooling and linear/cubic interpolation: each spatial axis times
-    a constant (out, in) matrix, as Transpose (the axis last), MatMul, Transpose back."""
-    b, x = op.b, op.args[0]
+    """Linear/cubic interpolation: each spatial axis times a constant (out, in) matrix."""
     mats = op.kwargs["mats"] if "mats" in op.kwargs else op.args[1]
+    return _axis_matmuls(op, mats)
+
+
+@converts("adaptive_avg_pool", "adaptive_avg_pool_in_dtype")
+def _adaptive_avg_pool(op: OpCall):
+    """Uneven adaptive average pooling: each spatial axis times its (out, in) averaging matrix
+    (equal to PyTorch's up to rounding: ONNX has no uneven pooling to add in its order)."""
+    mats = []
+    for n, o in zip(op.kwargs["size"], op.kwargs["osize"]):
+        start = np.arange(o) * n // o
+        end = -(-(np.arange(o) + 1) * n // o)
+        cols = np.arange(n)
+        inside = (cols >= start[:, None]) & (cols < end[:, None])
+        mats.append(inside / (end - start)[:, None])
+    return _axis_matmuls(op, mats)
+
+
+def _axis_matmuls(op: OpCall, mats):
+    """Spatial axis ``2 + i`` of the op's input times ``mats[i]`` (None: left alone), as
+    Transpose (the axis last), MatMul, Transpose back."""
+    b, x = op.b, op.args[0]
     out = x.name
     for i, m in enumerate(mats):
         if m is None:
@@ -111,6 +131,8 @@ def _avg_pool(op: OpCall):
     nd = len(ksize)
     ceil = _ceil_mode(x.shape[-nd:], ksize, stride, pad, (1,) * nd, osize)
     window = math.prod(ksize)
+    if isinstance(div, AdaptiveDivisor):  # even adaptive windows: the mean of each
+        div = window
     if isinstance(div, np.ndarray) and div.ndim:
         include = 0  # per-window counts: count_include_pad=False
     else:

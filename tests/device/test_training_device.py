@@ -50,7 +50,10 @@ def test_optimizer_steps_on_the_device(name, kwargs):
     dev_params, opt = _run_optimizer(name, kwargs, "cuda")
     for d, c in zip(dev_params, cpu_params):
         assert d.device.type == "cuda" and d.grad.device.type == "cuda"
-        np.testing.assert_allclose(d.detach().cpu().numpy(), c.detach().numpy(), rtol=1e-5,
+        # the host adds sums in PyTorch's order, a device in its library's: LBFGS's curvature
+        # pairs magnify that last-bit difference over its steps
+        rtol = 1e-4 if name == "LBFGS" else 1e-5
+        np.testing.assert_allclose(d.detach().cpu().numpy(), c.detach().numpy(), rtol=rtol,
                                    atol=1e-6)
     for state in opt.state.values():
         for key, v in state.items():

@@ -1,7 +1,6 @@
 """Losses against torch: values, input gradients (and target gradients where torch has them),
 every reduction, options, and the dtype/shape error messages."""
 
-import re
 import warnings
 
 import numpy as np
@@ -182,8 +181,9 @@ def test_nll_second_order_through_log_softmax(torch):
 
 def test_cross_entropy_target_dtype_errors():
     F = ember.nn.functional
-    with pytest.raises(RuntimeError, match=r"Long or Byte, but got Int.*target\.long\(\)"):
+    with pytest.raises(RuntimeError, match=r"Long or Byte, but got Int") as info:
         F.cross_entropy(ember.zeros(3, 4), ember.tensor([1, 2, 3], dtype=ember.int32))
+    assert any("target.long()" in note for note in info.value.__notes__)
     with pytest.raises(RuntimeError, match="Long or Byte, but got Float"):
         F.cross_entropy(ember.zeros(3, 4), ember.tensor([1.0, 2.0, 3.0]))
     with pytest.raises(IndexError, match="Target 5 is out of bounds"):
@@ -222,8 +222,10 @@ def test_bce_refuses_a_target_of_another_dtype_like_torch(torch, input_dtype, ta
 
     with pytest.raises(RuntimeError) as expected:
         run(torch)
-    with pytest.raises(RuntimeError, match=rf"{re.escape(str(expected.value))}.*target\.{hint}"):
+    with pytest.raises(RuntimeError) as got:
         run(ember)
+    assert str(got.value) == str(expected.value)  # torch's message; the fix is a note
+    assert any(f"target.{hint}()" in note for note in got.value.__notes__)
 
 
 def test_bce_clamps_log_like_torch(torch):

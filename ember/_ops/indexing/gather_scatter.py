@@ -17,9 +17,10 @@ from ..._autocast import hot as _amp
 from ..._backend import asarray_like, ufunc_at
 from ..._backend import get_array_module as xp_of
 from ..._creation import checked_scalar
+from ..._errors import with_hint
 from ..._layout import row_major
 from ..._tensor import Tensor
-from .._core import Op, _named, int_arg, unbroadcast, wrap_dim
+from .._core import Op, _named, int_arg, list_inputs, unbroadcast, wrap_dim
 from .._dispatch import refuse_shell
 from ..inplace import _type_title, apply_inplace
 from .subscript import (
@@ -135,7 +136,8 @@ def gather_any_dtype(input: Tensor, dim: int, index: Tensor) -> Tensor:
 def _scatter(input, dim, index, src, value, reduce, name):
     src_t = src if isinstance(src, Tensor) else None
     if src_t is not None and src_t._dtype is not input._dtype:
-        raise RuntimeError(f"{name}(): Expected self.dtype to be equal to src.dtype")
+        # torch's check sits in the shared scatter kernel: every variant names it scatter()
+        raise RuntimeError("scatter(): Expected self.dtype to be equal to src.dtype")
     if input._dtype in D.SHELL:
         refuse_shell("scatter" if src_t is not None else "scatter_value", input._dtype)
     full = _dim_index(input, dim, index, name, src_t)
@@ -192,8 +194,10 @@ def scatter(input: Tensor, dim: int, index: Tensor, src=None, *, value=None,
     if reduce is not None and isinstance(src, Tensor):
         _warn_reduce_with_tensor_src()
     out = _scatter(input, dim, index, src, src, reduce, "scatter")
-    if reduce is None:  # torch's node names: a tensor src, or a scalar value
-        return _named(out, "ScatterBackward0" if isinstance(src, Tensor) else "ScatterBackward1")
+    if reduce is None:  # torch's node names: a tensor src, or a scalar value (not listed)
+        if isinstance(src, Tensor):
+            return _named(out, "ScatterBackward0")
+        return list_inputs(_named(out, "ScatterBackward1"), (0,)) if input.ndim else out
     return out
 
 
@@ -247,13 +251,29 @@ _INDEX_DTYPES = {
 }
 
 
-def _vector_index(input: Tensor, dim: int, index: Tensor, name: str, source=None):
+def _not_a_vector(name: str, index: Tensor) -> Exception:
+    """torch's error (type and words differ per op) for an index of more than one dim."""
+    if name == "index_add":
+        return IndexError(f"index_add_(): Index is supposed to be a vector, but got dim: "
+                          f"{index.ndim} with type: {_type_title(index._dtype)} and size: "
+                          f"{list(index.shape)}")
+    if name == "index_copy":
+        return IndexError(f"index_copy_(): Index should have dimension 1 or 0 (got {index.ndim})")
+    if name == "index_fill":
+        return RuntimeError("Index has to be a vector/scalar")
+    return IndexError(f"{name}(): Index is supposed to be a vector")
+
+
+def _vector_index(input: Tensor, dim: int, index: Tensor, name: str, source=None,
+                  scaled: bool = False):
+    """The full subscript of ``index`` along ``dim``, after torch's checks for ``name``
+    (``scaled``: an index_add with ``alpha != 1``, which torch checks on another path)."""
     dtypes, error, words = _INDEX_DTYPES[name]
     if not isinstance(index, Tensor) or index._dtype not in dtypes:
         got = _type_title(index._dtype) if isinstance(index, Tensor) else type(index).__name__
-        raise error(words.format(got) + " (call index.long())")
+        raise with_hint(error(words.format(got)), "call index.long()")
     if index.ndim > 1:
-        raise IndexError(f"{name}(): Index is supposed to be a vector")
+        raise _not_a_vector(name, index)
     dim = wrap_dim(dim, input.ndim)
     idx = index._data.reshape(-1)
     if name == "index_add" and source is not None:
@@ -263,11 +283,17 @@ def _vector_index(input: Tensor, dim: int, index: Tensor, name: str, source=None
     elif source is not None:
         _check_copy_source(input, dim, idx.size, source)
     n = input._data.shape[dim] if input.ndim else 1
+    if name == "index_fill" and idx.size and int(idx.min()) < 0:
+        idx = xp_of(idx).where((idx < 0) & (idx >= -n), idx + n, idx)  # wraps -n..-1
     if idx.size and (int(idx.max()) >= n or int(idx.min()) < 0):
+        bad = int(idx[(idx >= n) | (idx < 0)][0])
+        where = f"index {bad} is out of bounds for dimension {dim} with size {n}"
         if name == "index_copy":
-            bad = int(idx[(idx >= n) | (idx < 0)][0])
-            raise IndexError(f"index_copy_(): index {bad} is out of bounds for dimension {dim} "
-                             f"with size {n}")
+            raise IndexError(f"index_copy_(): {where}")
+        if name == "index_add" and not scaled and input.ndim == 2 and index._dtype is D.int64:
+            raise RuntimeError(where)  # torch's 2-D fast path words it so; others as select
+        if name == "index_fill":
+            raise IndexError(where)
         raise IndexError("index out of range in self")
     return (slice(None),) * dim + (idx,)
 
@@ -329,7 +355,7 @@ def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1
     if source._dtype is not input._dtype:  # torch's kernel writes source into self uncast
         raise RuntimeError(f"index_add_(): self ({_type_title(input._dtype)}) and source "
                            f"({_type_title(source._dtype)}) must have the same scalar type")
-    full = _vector_index(input, dim, index, "index_add", source)
+    full = _vector_index(input, dim, index, "index_add", source, scaled=alpha != 1)
     if input._dtype in D.SHELL:  # torch's index_add is a scatter_add
         refuse_shell("scatter", input._dtype)
     if full is None:  # an empty self
@@ -506,13 +532,19 @@ def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
     if m.shape != input._data.shape:
         from .._core import broadcast_shapes
 
-        m = np.broadcast_to(m, broadcast_shapes(input._data.shape, m.shape))
+        # torch's out-of-place masked_fill broadcasts the mask first: it is tensor a
+        m = np.broadcast_to(m, broadcast_shapes(m.shape, input._data.shape))
     result = MaskedFill.apply(input, value, mask=m)
-    # torch's masked_fill.Tensor overload records MaskedFillBackward1
-    return _named(result, "MaskedFillBackward1") if tensor_value else result
+    # torch's masked_fill.Tensor overload records MaskedFillBackward1; its Scalar overload's
+    # node lists no value
+    return _named(result, "MaskedFillBackward1") if tensor_value else list_inputs(result, (0,))
 
 
 def masked_fill_(self, mask, value):
+    if isinstance(mask, Tensor) and mask._data.shape != self._data.shape:
+        from .._core import broadcast_shapes
+
+        broadcast_shapes(self._data.shape, mask._data.shape)  # in place, self is tensor a
     return apply_inplace(self, masked_fill(self, mask, value), "masked_fill_")
 
 
@@ -527,7 +559,7 @@ def masked_select(input: Tensor, mask: Tensor, *, out=None) -> Tensor:
         refuse_if_batched(mask, "masked_select")
     from .._core import broadcast_shapes
 
-    shape = broadcast_shapes(input._data.shape, mask._data.shape)
+    shape = broadcast_shapes(mask._data.shape, input._data.shape)  # torch names the mask a
     if not shape:  # NumPy has no nonzero of a 0-d array; the result is 1-d anyway
         return input.reshape(1)[Tensor._make(mask._data.reshape(1), D.bool)]
     x = input if input._data.shape == shape else input.expand(shape)
@@ -570,8 +602,8 @@ def take(input: Tensor, index: Tensor) -> Tensor:
     if input._dtype in D.SHELL:
         refuse_shell("take", input._dtype)
     if index._dtype is not D.int64:
-        raise RuntimeError("take(): Expected a long tensor for index, but got "
-                           f"{_type_title(index._dtype)} (call index.long())")
+        raise with_hint(RuntimeError("take(): Expected a long tensor for index, but got "
+                                     f"{_type_title(index._dtype)}"), "call index.long()")
     n = input.numel()
     idx = index._data
     if idx.size and (int(idx.max()) >= n or int(idx.min()) < -n):
@@ -603,8 +635,9 @@ def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None, *, ou
             refuse_shell("gather", input._dtype)
         return _named(_take_flat(input, indices), "GatherBackward0")  # torch gathers, flat
     if indices._dtype is not D.int64:
-        raise RuntimeError("torch.take_along_dim(): dtype of indices should be Long but got "
-                           f"{_type_title(indices._dtype)} (call indices.long())")
+        raise with_hint(RuntimeError("torch.take_along_dim(): dtype of indices should be Long "
+                                     f"but got {_type_title(indices._dtype)}"),
+                        "call indices.long()")
     dim = wrap_dim(dim, input.ndim)
     from .._core import broadcast_shapes
 

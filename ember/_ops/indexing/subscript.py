@@ -17,10 +17,12 @@ import numpy as np
 from ... import _dtype as D
 from ..._backend import add_at, as_strided, get_array_module, is_host
 from ..._creation import checked_scalar
+from ..._errors import with_hint
 from ..._tensor import Tensor
 from ...autograd import grad_mode
+from .. import _core
 from .._core import Op
-from ..inplace import apply_inplace, check_inplace
+from ..inplace import apply_inplace, check_inplace, leaf_view_error
 
 __all__: list = []
 
@@ -214,7 +216,9 @@ def parse_index(shape: tuple, index, xp=np, warn_uint8: bool = True) -> _Index:
     seen_ellipsis = False
     uint8 = False      # a uint8 mask was used (deprecated in torch)
     n_adv = 0          # advanced items: index arrays, masks, bools
-    for item in index:
+    # torch's out-of-bounds message names the integer's position in the index, not the
+    # dimension it selects from (``t[..., 5]`` on a 3-d tensor reports dimension 1)
+    for pos, item in enumerate(index):
         if src >= ndim and seen_ellipsis and item is not Ellipsis and item is not None:
             # torch expands every ``...`` to the same width, so a second one can run past
             # the last dim: a full slice there selects nothing new, an integer finds size 0
@@ -222,16 +226,23 @@ def parse_index(shape: tuple, index, xp=np, warn_uint8: bool = True) -> _Index:
                 src += 1
                 continue
             if _is_int(item):
-                raise IndexError(f"index {int(item)} is out of bounds for dimension {src} "
+                raise IndexError(f"index {int(item)} is out of bounds for dimension {pos} "
                                  "with size 0")
             raise IndexError(f"too many indices for tensor of dimension {ndim}")
         if _is_int(item) or (isinstance(item, (Tensor, np.ndarray)) and item.ndim == 0
                              and not _is_mask(item)):
             # the raw value: a tensor index batched by vmap is data, not a refused .item()
-            i = int(item._data) if isinstance(item, Tensor) else int(item)
+            if isinstance(item, Tensor):
+                if _core.capturing():  # a traced index would be baked into the graph
+                    from ...fx.capture import refuse_traced_value
+
+                    refuse_traced_value(item, "indexing with a 0-d Tensor (x[i])")
+                i = int(item._data)
+            else:
+                i = int(item)
             n = shape[src]
             if not -n <= i < n:
-                raise IndexError(f"index {i} is out of bounds for dimension {src} with size {n}")
+                raise IndexError(f"index {i} is out of bounds for dimension {pos} with size {n}")
             basic.append(i)
             src += 1
         elif isinstance(item, slice):
@@ -406,6 +417,12 @@ class BasicIndexBackward(Op):
         return BasicIndex.apply(grad, index=ctx.index)
 
 
+def _row_major(x) -> bool:
+    """Whether ``x``'s strides fall from the first dim to the last (C order, perhaps sliced)."""
+    strides = [st for n, st in zip(x.shape, x.strides) if n > 1]
+    return all(a >= b for a, b in zip(strides, strides[1:]))
+
+
 class AdvancedIndex(Op):
     holds_saved = True  # keeps the index on ctx; PyTorch saves it (Op._free)
     _name = "IndexBackward0"  # gather, index_select, sort ... rename their nodes
@@ -413,7 +430,12 @@ class AdvancedIndex(Op):
     @staticmethod
     def forward(ctx, x, index, unique):
         ctx.in_shape, ctx.index, ctx.unique = x.shape, index, unique
-        return x[index]
+        out = x[index]
+        # NumPy hands back a transposed result when the advanced index is not in front
+        # (x[:, idx]); torch's is contiguous for a row-major input, and .view() relies on it
+        if not out.flags.c_contiguous and _row_major(x):
+            out = out.copy(order="C")
+        return out
 
     @staticmethod
     def backward(ctx, grad):
@@ -554,6 +576,37 @@ def _c_type_name(value) -> str:
     return f"{kind.__module__}.{kind.__qualname__}"
 
 
+def _selects_part(shape: tuple, basic: tuple) -> bool:
+    """Whether the basic index ``basic`` makes a view other than the whole tensor (torch
+    returns ``self`` itself for full slices and ``...``)."""
+    dim = 0
+    for item in basic:
+        if item is Ellipsis:
+            continue
+        if item is None or not isinstance(item, slice):
+            return True
+        if item.indices(shape[dim]) != (0, shape[dim], 1):
+            return True
+        dim += 1
+    return False
+
+
+def _refuse_leaf_write(self: Tensor, index) -> None:
+    """torch's error for a write into a leaf that requires grad. A basic index other than the
+    whole tensor writes through a view of it, made (and bounds-checked) first; any other index
+    writes into the leaf itself, refused before its index is read."""
+    try:
+        idx = parse_index(self._data.shape, index, _xp(self), warn_uint8=False)
+    except IndexError:
+        if all(item is None or item is Ellipsis or isinstance(item, slice) or _is_int(item)
+               for item in _wrap_tuple(index)):
+            raise
+        idx = None
+    if idx is not None and idx.adv is None and _selects_part(self._data.shape, idx.basic):
+        raise leaf_view_error()
+    check_inplace(self)  # raises: a leaf that requires grad
+
+
 def setitem(self: Tensor, index, value) -> None:
     """``self[index] = value``: writes in place, broadcasting ``value`` (a number or tensor)
     and casting it to ``self.dtype``. Differentiable: ``value`` gets the gradient of the
@@ -562,6 +615,9 @@ def setitem(self: Tensor, index, value) -> None:
     Example:
         >>> x = ember.zeros(2, 3); x[:, 1] = ember.tensor([1., 2.]); x[x > 1] = -1
     """
+    if (self._requires_grad and self.grad_fn is None and self._base is None
+            and grad_mode._state.enabled):
+        _refuse_leaf_write(self, index)
     check_inplace(self)
     idx = parse_index(self._data.shape, index, _xp(self), warn_uint8=False)
     if idx.adv is not None and self._dtype in D.SHELL:
@@ -578,11 +634,11 @@ def setitem(self: Tensor, index, value) -> None:
             if idx.adv is not None:
                 from ..inplace import _type_title
 
-                raise RuntimeError(
+                raise with_hint(RuntimeError(
                     "Index put requires the source and destination dtypes match, got "
                     f"{_type_title(self._dtype)} for the destination and "
-                    f"{_type_title(value._dtype)} for the source. Convert the value with "
-                    f".to({self._dtype}) first.")
+                    f"{_type_title(value._dtype)} for the source."),
+                    f"Convert the value with .to({self._dtype}) first.")
             value = value.to(self._dtype)
         vshape = value._data.shape
     elif isinstance(value, (bool, int, float, complex, np.generic)):

@@ -19,6 +19,7 @@ from ..._autocast import hot as _amp
 from ..._backend import as_array
 from ..._backend import get_array_module as xp_of
 from ..._dtype import _FLOAT, int64, promote_types
+from ..._errors import with_hint
 from ..._tensor import Tensor
 from .._core import Op
 from .._dispatch import REFUSED, refuse
@@ -221,9 +222,9 @@ def _promote_operands(ins, out, operands) -> tuple:
         other = next(op._dtype for op in operands if op._dtype is not dt)
         if len(operands) == 2 and not _pair_bmm_is_naive(ins, out, operands):
             dt, other = other, dt  # torch's bmm words it the other way round on its BLAS path
-        raise RuntimeError(f"expected scalar type {dt._legacy.replace('Tensor', '')} but "
-                           f"found {other._legacy.replace('Tensor', '')}. Cast the "
-                           "operands to one dtype first.")
+        raise with_hint(RuntimeError(f"expected scalar type {dt._legacy.replace('Tensor', '')} "
+                                     f"but found {other._legacy.replace('Tensor', '')}"),
+                        "Cast the operands to one dtype first.")
     dt = operands[0]._dtype
     for op in operands[1:]:
         dt = promote_types(dt, op._dtype)
@@ -288,8 +289,8 @@ def tensordot(a: Tensor, b: Tensor, dims=2, out=None) -> Tensor:
         torch.Size([2, 5])
     """
     if a._dtype is not b._dtype:  # torch's mm takes one dtype, even where nothing is summed
-        raise RuntimeError(f"both inputs should have same dtype (got {a.dtype} and {b.dtype}; "
-                           "cast one with .to(dtype))")
+        raise with_hint(RuntimeError("both inputs should have same dtype"),
+                        f"got {a.dtype} and {b.dtype}; cast one with .to(dtype)")
     if isinstance(dims, Tensor):
         dims = dims.tolist()
     if isinstance(dims, (int, np.integer)):

@@ -12,6 +12,7 @@ from ... import _autocast
 from ... import _dtype as D
 from ..._autocast import hot as _amp
 from ..._backend import as_array, asarray_like
+from ..._errors import with_hint
 from ..._tensor import Tensor
 from .._core import Op, set_node_name, unbroadcast
 
@@ -41,8 +42,9 @@ def check_square(name: str, A: Tensor, float_only: bool = True) -> None:
     if float_only and A._dtype.category < D._FLOAT:
         from ..inplace import _type_title
 
-        raise RuntimeError(f"{name}: Expected a floating point or complex tensor as input. Got "
-                           f"{_type_title(A._dtype)}. Convert first, e.g. A.double().")
+        raise with_hint(RuntimeError(f"{name}: Expected a floating point or complex tensor as "
+                                     f"input. Got {_type_title(A._dtype)}"),
+                        "Convert first, e.g. A.double().")
 
 
 # LAPACK (and so torch's CPU kernels) has only these four; half precision is refused, not
@@ -131,6 +133,20 @@ def _singular_error(name: str, A: np.ndarray) -> LinAlgError:
                        "matrix is singular.")
 
 
+def _solve_singular_error(A: np.ndarray) -> LinAlgError:
+    """torch's error for a singular system, naming the first singular matrix of a batch."""
+    flat = A.reshape((-1,) + A.shape[-2:])
+    bad = 0
+    while bad < len(flat) - 1:
+        try:
+            np.linalg.inv(flat[bad])
+        except np.linalg.LinAlgError:
+            break
+        bad += 1
+    return LinAlgError(f"torch.linalg.solve: {_batch_prefix(A, bad)}The solver failed because "
+                       "the input matrix is singular.")
+
+
 class Inv(Op):
     _name = "LinalgInvExBackward0"  # PyTorch's node: the linalg kernel's
     save_output = True
@@ -180,6 +196,7 @@ class Solve(Op):
     @staticmethod
     def forward(ctx, A, B):
         ctx.save_for_backward(*ctx.inputs)
+        factored = A  # torch factors A before broadcasting: its errors name A's own batch
         if A.shape[:-2] != B.shape[:-2]:  # CuPy's solve does not broadcast batch dims
             batch = np.broadcast_shapes(A.shape[:-2], B.shape[:-2])
             A = np.broadcast_to(A, batch + A.shape[-2:])
@@ -187,8 +204,7 @@ class Solve(Op):
         try:
             return np.linalg.solve(A, B)
         except np.linalg.LinAlgError:
-            raise LinAlgError("torch.linalg.solve: The solver failed because the input matrix "
-                              "is singular.") from None
+            raise _solve_singular_error(factored) from None
 
     @staticmethod
     def backward(ctx, grad):

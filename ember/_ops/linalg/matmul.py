@@ -12,6 +12,7 @@ import numpy as np
 from ... import _autocast
 from ... import _dtype as D
 from ..._autocast import hot as _amp
+from ..._errors import with_hint
 from ..._tensor import Tensor
 from .._core import Op, broadcast_shapes, unbroadcast
 from .._dispatch import REFUSED, refuse
@@ -152,21 +153,20 @@ def _check_pair(name: str, a, b, same_dtype_msg=None):
             rows = a.shape[-2] if a.ndim > 1 else 1  # (a vector is one row)
             first, second = (a, b) if bmm_is_naive(a.shape[-1], rows, b.shape[-1]) else (b, a)
             same_dtype_msg = (f"expected scalar type {_title(first._dtype)} but found "
-                              f"{_title(second._dtype)}. Cast one of them, e.g. b.to(a.dtype)")
+                              f"{_title(second._dtype)}")
         elif same_dtype_msg is None and name == "addmv_impl_cpu":
             same_dtype_msg = (f"addmv input tensors must have the same dtype, but got "
-                              f"{_title(b._dtype)}, {_title(a._dtype)}, and {_title(b._dtype)}. "
-                              "Cast one of them, e.g. b.to(a.dtype)")
-        raise RuntimeError(same_dtype_msg or (
+                              f"{_title(b._dtype)}, {_title(a._dtype)}, and {_title(b._dtype)}")
+        raise with_hint(RuntimeError(same_dtype_msg or (
             f"expected m1 and m2 to have the same dtype, but got: {_dt_name(a._dtype)} != "
-            f"{_dt_name(b._dtype)}. Cast one of them, e.g. b.to(a.dtype)"))
+            f"{_dt_name(b._dtype)}")), "Cast one of them, e.g. b.to(a.dtype)")
     if a._dtype in _PRODUCT_REFUSED:
         row = _KERNEL_ROWS.get(name)
         if row is not None:
             refuse(row, a._dtype)
         elif a._dtype is D.bool:  # addmm & co. name their own kernel
-            raise NotImplementedError(f"\"{name}\" not implemented for 'Bool'. Cast first, "
-                                      "e.g. a.float()")
+            raise with_hint(NotImplementedError(f"\"{name}\" not implemented for 'Bool'"),
+                            "Cast first, e.g. a.float()")
 
 
 def _batch2_error(batch, k, got_batch, n):
@@ -334,7 +334,7 @@ def outer(input: Tensor, vec2: Tensor) -> Tensor:
     for name, v in (("self", input), ("vec2", vec2)):
         if v.ndim != 1:
             raise RuntimeError(f"outer: Expected 1-D argument {name}, but got {v.ndim}-D")
-    return input.unsqueeze(-1) * vec2
+    return input.reshape(input.shape[0], 1) * vec2  # torch's: a view, then a multiply
 
 
 ger = outer

@@ -14,7 +14,7 @@ from ..._autocast import hot as _amp
 from ..._backend import ascontiguousarray
 from ..._backend import get_array_module as xp_of
 from ..._tensor import Tensor
-from .._core import Op, broadcast_shapes, set_node_name, unbroadcast
+from .._core import Op, bool_arg, broadcast_shapes, set_node_name, unbroadcast
 from .._dispatch import not_implemented_for
 from ..inplace import _type_title
 from ..reduction.select import return_type
@@ -87,7 +87,10 @@ class LinalgSolveTriangular(Op):
         return g_a, unbroadcast(g_b, b.shape) if ctx.needs_input_grad[1] else None
 
 
-def solve_triangular(A: Tensor, B: Tensor, *, upper: bool, left: bool = True,
+_REQUIRED = object()  # marks ``upper`` as not given, to raise torch's own TypeError
+
+
+def solve_triangular(A: Tensor, B: Tensor, *, upper: bool = _REQUIRED, left: bool = True,
                      unitriangular: bool = False, out: Tensor | None = None) -> Tensor:
     """Solve ``A X = B`` (``left=False``: ``X A = B``) for triangular ``A``; only the triangle
     named by ``upper`` is read, and its diagonal is taken as ones when ``unitriangular``.
@@ -101,6 +104,11 @@ def solve_triangular(A: Tensor, B: Tensor, *, upper: bool, left: bool = True,
     from .._dispatch import finish_out
 
     name = "linalg.solve_triangular"
+    if upper is _REQUIRED:
+        raise TypeError('linalg_solve_triangular() missing 1 required positional arguments: '
+                        '"upper"')
+    for flag, value in (("upper", upper), ("left", left), ("unitriangular", unitriangular)):
+        bool_arg(value, "linalg_solve_triangular", flag)
     if A.ndim < 2 or B.ndim < 2:
         which = "A" if A.ndim < 2 else "B"
         raise RuntimeError(f"{name}: The input tensor {which} must have at least 2 dimensions.")

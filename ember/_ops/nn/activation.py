@@ -255,17 +255,64 @@ class Softplus(Op):
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
         beta, threshold = ctx.beta, ctx.threshold
-        xd = x._data
-        if not _state.enabled:
-            d = _np_sigmoid(xd * xd.dtype.type(beta))
-            if threshold is not None:
-                d = np.where(xd * beta > threshold, 1, d).astype(xd.dtype)
-            return _t(grad._data * d, grad._dtype)
-        s = Sigmoid.apply(x * beta)
-        if threshold is None:
-            return grad * s
-        lin = _t(_mask(xd * beta > threshold, xd))
-        return grad * (lin + (1 - lin) * s)
+        if threshold is not None:  # F.softplus: torch's kernel and double-backward rule
+            return _softplus_backward(grad, x, beta, threshold)
+        if not _state.enabled:  # (ember's own losses: no threshold, the stable sigmoid)
+            xd = x._data
+            return _t(grad._data * _np_sigmoid(xd * xd.dtype.type(beta)), grad._dtype)
+        return grad * Sigmoid.apply(x * beta)
+
+
+def _softplus_grad(g, x, beta, threshold):
+    """torch's softplus_backward kernel on arrays: ``g * z / (z + 1)`` with ``z = exp(beta x)``,
+    and ``g`` itself where ``beta x > threshold`` (so at ``beta x == threshold`` the sigmoid's
+    value, as in forward the log1p branch)."""
+    bx = x * x.dtype.type(beta)
+    with np.errstate(over="ignore", invalid="ignore"):  # (inf / inf only where g is taken)
+        z = np.exp(bx)
+        d = g * z / (z + 1)
+    return np.where(bx > threshold, g, d).astype(g.dtype, copy=False)
+
+
+def _softplus_backward(grad: Tensor, x: Tensor, beta, threshold) -> Tensor:
+    if _state.enabled and (grad._requires_grad or x._requires_grad):
+        return SoftplusBackward.apply(grad, x, beta=beta, threshold=threshold)
+    return _t(_softplus_grad(grad._data, x._data, beta, threshold), grad._dtype)
+
+
+class SoftplusBackward(Op):
+    """softplus's gradient ``grad * d softplus / dx`` as a differentiable op (create_graph),
+    with torch's double-backward rule: its derivative in ``x`` is
+    ``sigmoid_backward(gg * grad, sigmoid(beta x)) * (beta x < threshold) * beta``, a strict
+    ``<``, so at ``beta x == threshold`` the second derivative is 0 while the first is the
+    sigmoid's.
+
+    Example:
+        >>> x = ember.tensor([5.0], requires_grad=True)
+        >>> g, = ember.autograd.grad(F.softplus(x, 2, 10), x, create_graph=True)
+        >>> ember.autograd.grad(g, x)   # (tensor([0.]),): beta x == threshold
+    """
+
+    _name = "SoftplusBackwardBackward0"
+
+    @staticmethod
+    def forward(ctx, grad, x, beta, threshold):
+        ctx.save_for_backward(ctx.inputs[0], ctx.inputs[1])
+        ctx.beta, ctx.threshold = beta, threshold
+        return _softplus_grad(grad, x, beta, threshold)
+
+    @staticmethod
+    def backward(ctx, gg):
+        grad, x = ctx.saved_tensors
+        beta, threshold = ctx.beta, ctx.threshold
+        need = ctx.needs_input_grad
+        g_grad = _softplus_backward(gg, x, beta, threshold) if need[0] else None
+        g_x = None
+        if need[1]:
+            s = Sigmoid.apply(x * beta)
+            below = _t(_mask(x._data * x._data.dtype.type(beta) < threshold, x._data))
+            g_x = (gg * grad) * (1 - s) * s * below * beta
+        return g_grad, g_x
 
 
 class LogSigmoid(Op):

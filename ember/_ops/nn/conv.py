@@ -19,6 +19,7 @@ import numpy as np
 
 from ... import _autocast
 from ..._autocast import hot as _amp
+from ..._errors import with_hint
 from ..._layout import channels_last_of, in_format
 from ..._tensor import Tensor
 from ...autograd import grad_mode
@@ -33,6 +34,8 @@ __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
 # -- ops ------------------------------------------------------------------------------------
 
 class Conv(Op):
+    listed_inputs = staticmethod(lambda inputs: (0, 1, 2))  # not stride, padding, ...
+
     @staticmethod
     def forward(ctx, x, w, b, stride, pad, dilation, groups):
         ctx.save_for_backward(ctx.inputs[0], ctx.inputs[1])
@@ -168,8 +171,12 @@ def _tuple(v, nd: int, name: str) -> tuple:
 
 
 def _type_name(t: Tensor) -> str:
+    """The C++ type name torch's conv messages use for ``t``'s dtype."""
     return {"float32": "float", "float64": "double", "float16": "c10::Half",
-            "int64": "long"}.get(t.dtype.name, t.dtype.name)
+            "bfloat16": "c10::BFloat16", "int64": "long int", "int32": "int",
+            "int16": "short int", "int8": "signed char", "uint8": "unsigned char",
+            "complex64": "c10::complex<float>", "complex128": "c10::complex<double>",
+            }.get(t.dtype.name, t.dtype.name)
 
 
 # the dtypes some conv kernel of torch refuses (a superset: ``refuse`` picks the kernel)
@@ -184,15 +191,25 @@ def _check(input: Tensor, weight: Tensor, bias, nd: int, name: str, transposed=F
     if weight.dim() != nd + 2:
         raise RuntimeError(f"Expected {nd + 2}-dimensional weight for {name}, but got "
                            f"{weight.dim()}-dimensional weight of size {list(weight.shape)}")
+    # torch's convolution compares the bias's dtype first; its transposed one, the weight's
+    bias_mismatch = bias is not None and bias._dtype is not input._dtype
+    if bias_mismatch and not transposed:
+        _refuse_bias_dtype(input, bias)
     if input._dtype is not weight._dtype:
         weight = _mixed_dtype_weight(input, weight)
-    if bias is not None and bias._dtype is not input._dtype:
-        raise RuntimeError(f"Input type ({_type_name(input)}) and bias type "
-                           f"({_type_name(bias)}) should be the same")
+    if bias_mismatch:
+        _refuse_bias_dtype(input, bias)
     if input.dim() not in (nd + 1, nd + 2):
         raise RuntimeError(f"Expected {nd + 1}D (unbatched) or {nd + 2}D (batched) input to "
                            f"{name}, but got input of size: {list(input.shape)}")
     return weight
+
+
+def _refuse_bias_dtype(input: Tensor, bias: Tensor):
+    """torch's refusal of a bias whose dtype is not the input's."""
+    raise with_hint(RuntimeError(f"Input type ({_type_name(input)}) and bias type "
+                                 f"({_type_name(bias)}) should be the same"),
+                    f"input is {input.dtype}, bias is {bias.dtype}; cast one with .to(dtype)")
 
 
 def _mixed_dtype_weight(input: Tensor, weight: Tensor) -> Tensor:
@@ -201,9 +218,9 @@ def _mixed_dtype_weight(input: Tensor, weight: Tensor) -> Tensor:
     if input.numel() == 0 and input._dtype.is_floating_point and \
             weight._dtype.is_floating_point:
         return weight.to(input._dtype)
-    raise RuntimeError(f"expected scalar type {_title(input)} but found {_title(weight)} "
-                       f"(input is {input.dtype}, weight is {weight.dtype}; cast one with "
-                       ".to(dtype))")
+    raise with_hint(RuntimeError(f"expected scalar type {_title(input)} but found "
+                                 f"{_title(weight)}"),
+                    f"input is {input.dtype}, weight is {weight.dtype}; cast one with .to(dtype)")
 
 
 def _title(t: Tensor) -> str:
@@ -236,6 +253,13 @@ def _convnd(input, weight, bias, stride, padding, dilation, groups, nd: int, nam
                 raise RuntimeError("padding='same' is not supported for strided convolutions")
             total = [d * (k - 1) for d, k in zip(dilation, ksize)]
             pad = tuple((t // 2, t - t // 2) for t in total)
+            if any(t % 2 for t in total):
+                from ..._config import _warn_once_outside
+
+                # torch pads such an input by hand first, and says so once per process
+                _warn_once_outside("conv_same_even_kernel", (
+                    "Using padding='same' with even kernel lengths and odd dilation may "
+                    "require a zero-padded copy of the input be created"))
         else:
             raise RuntimeError(f"Invalid padding string: '{padding}'")
     else:
@@ -357,7 +381,7 @@ def _check_transposed_args(stride, pad, opad, dilation, groups) -> None:
 
 def _conv_transposend(input, weight, bias, stride, padding, output_padding, groups, dilation,
                       nd: int, name: str):
-    weight = _check(input, weight, bias, nd, name)
+    weight = _check(input, weight, bias, nd, name, transposed=True)
     unbatched = input.dim() == nd + 1
     if unbatched:
         input = input.unsqueeze(0)

@@ -16,6 +16,7 @@ from ... import _autocast, _blas, _threads
 from ... import _dtype as D
 from ..._autocast import hot as _amp
 from ..._backend import add_at, get_array_module, is_host
+from ..._errors import with_hint
 from ..._layout import row_major
 from ..._tensor import Tensor
 from ...autograd import grad_mode
@@ -648,9 +649,9 @@ def _softmax_input(input: Tensor, dim, dtype, name: str):
     if input._dtype not in _SOFTMAX_DTYPES:  # no bool, integer, complex or float8 kernel
         kernel = f"{name}_lastdim_kernel_impl" if dim == input.ndim - 1 or input.ndim == 0 \
             else f"{name}_kernel_impl"
-        raise NotImplementedError(f'"{kernel}" not implemented for '
-                                  f"'{input._dtype._legacy[:-6]}'; convert first, e.g. x.float() "
-                                  "or pass dtype=torch.float32")
+        raise with_hint(NotImplementedError(f'"{kernel}" not implemented for '
+                                            f"'{input._dtype._legacy[:-6]}'"),
+                        "convert first, e.g. x.float() or pass dtype=torch.float32")
     return input, dim
 
 

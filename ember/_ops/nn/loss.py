@@ -18,6 +18,7 @@ from ... import _autocast
 from ... import _dtype as D
 from ..._autocast import hot as _amp
 from ..._backend import get_array_module as xp_of
+from ..._errors import with_hint
 from ..._tensor import Tensor
 from ...autograd import grad_mode
 from .._core import Op, set_node_name
@@ -208,20 +209,20 @@ def _check_target(input: Tensor, target: Tensor, name: str) -> None:
         _check_target_dtype(target)
     expect = (input.shape[0],) + tuple(input.shape[2:])
     if tuple(target.shape) != expect:
-        raise RuntimeError(f"Expected target size {list(expect)}, got {list(target.shape)}"
-                           f" (input shape {list(input.shape)}, {name} wants one class index per "
-                           "input position)")
+        raise with_hint(
+            RuntimeError(f"Expected target size {list(expect)}, got {list(target.shape)}"),
+            f"input shape {list(input.shape)}: {name} wants one class index per input position")
     _check_target_dtype(target)
 
 
 def _check_target_dtype(target: Tensor) -> None:
     if target._dtype not in (D.int64, D.uint8):
-        hint = (" Class-index targets must be int64: call target.long()." if
+        hint = ("Class-index targets must be int64: call target.long()." if
                 target._dtype.category < D._FLOAT else
-                " Float targets must have the input's shape (class probabilities); for class "
+                "Float targets must have the input's shape (class probabilities); for class "
                 "indices call target.long().")
-        raise RuntimeError(f"expected target dtype to be Long or Byte, but got "
-                           f"{_dt_title(target._dtype)}.{hint}")
+        raise with_hint(RuntimeError("expected target dtype to be Long or Byte, but got "
+                                     f"{_dt_title(target._dtype)}"), hint)
 
 
 def _check_weight(input: Tensor, weight, probs: bool) -> None:
@@ -340,9 +341,9 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
         raise RuntimeError("Expected floating point type for target with class probabilities, "
                            f"got {_dt_title(target._dtype)}")
     if input._dtype.category != D._FLOAT:
-        raise NotImplementedError(f'"log_softmax_lastdim_kernel_impl" not implemented for '
-                                  f"'{_dt_title(input._dtype)}'; logits must be floating point: "
-                                  "call input.float()")
+        raise with_hint(NotImplementedError('"log_softmax_lastdim_kernel_impl" not implemented '
+                                            f"for '{_dt_title(input._dtype)}'"),
+                        "logits must be floating point: call input.float()")
     if target._dtype.category >= D._FLOAT and tuple(target.shape) == tuple(input.shape):
         if ignore_index >= 0:  # a class to ignore has no meaning for probabilities
             raise RuntimeError("ignore_index is not supported for floating point target")
@@ -460,13 +461,13 @@ def _legacy_reduction(size_average, reduce, reduction: str) -> str:
         return reduction
     import warnings
 
-    warnings.warn("size_average and reduce args will be deprecated, please use reduction='"
-                  f"{'mean'}' instead.", UserWarning, stacklevel=3)
     size_average = True if size_average is None else size_average
     reduce = True if reduce is None else reduce
-    if not reduce:
-        return "none"
-    return "mean" if size_average else "sum"
+    # the warning names the reduction the pair means, as torch's legacy_get_string does
+    reduction = "mean" if size_average and reduce else "sum" if reduce else "none"
+    warnings.warn("size_average and reduce args will be deprecated, please use "
+                  f"reduction='{reduction}' instead.", UserWarning, stacklevel=3)
+    return reduction
 
 
 
@@ -490,9 +491,9 @@ class BinaryCrossEntropy(Op):
     def forward(ctx, x, t, weight=None, reduction="none"):
         # as torch: NaN fails both checks (they test 0 <= v <= 1), the input's first
         if x.size and not ((x >= 0) & (x <= 1)).all():
-            raise RuntimeError("all elements of input should be between 0 and 1 (pass "
-                               "probabilities, e.g. after sigmoid, or use "
-                               "binary_cross_entropy_with_logits on raw scores)")
+            raise with_hint(RuntimeError("all elements of input should be between 0 and 1"),
+                            "pass probabilities, e.g. after sigmoid, or use "
+                            "binary_cross_entropy_with_logits on raw scores")
         if t.size and not ((t >= 0) & (t <= 1)).all():
             raise RuntimeError("all elements of target should be between 0 and 1")
         ctx.save_for_backward(*ctx.inputs[:2])
@@ -868,8 +869,9 @@ def _float_input(input: Tensor, kernel: str) -> None:
 
 def _long_target(target: Tensor) -> None:
     if target._dtype is not D.int64:
-        raise RuntimeError(f"expected scalar type Long but found {_dt_title(target._dtype)} "
-                           "(class-index targets must be int64: call target.long())")
+        raise with_hint(RuntimeError("expected scalar type Long but found "
+                                     f"{_dt_title(target._dtype)}"),
+                        "class-index targets must be int64: call target.long()")
 
 
 def _shape_list(shape) -> str:
@@ -941,8 +943,8 @@ def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float =
     _float_input(input, "multi_margin_loss_cpu_kernel")
     _long_target(target)
     if weight is not None and weight._dtype is not input._dtype:
-        raise RuntimeError(f"expected scalar type {_dt_title(input._dtype)} but found "
-                           f"{_dt_title(weight._dtype)} (call weight.to(input.dtype))")
+        raise with_hint(RuntimeError(f"expected scalar type {_dt_title(input._dtype)} but found "
+                                     f"{_dt_title(weight._dtype)}"), "call weight.to(input.dtype)")
     t = target._data.reshape(nframe)
     if t.size and (t.min() < 0 or t.max() >= dim):
         raise RuntimeError("target out of range")

@@ -13,10 +13,11 @@ import numpy as np
 from ... import _dtype as D
 from ..._backend import asarray_like
 from ..._backend import get_array_module as xp_of
+from ..._errors import with_hint
 from ..._layout import like_layout, row_major
 from ..._tensor import Tensor
 from ...autograd import grad_mode
-from .._core import Op, set_node_name
+from .._core import Op, set_node_name, tie_operands
 from .._dispatch import not_implemented_for
 
 __all__ = ["batch_norm", "layer_norm", "group_norm", "instance_norm", "rms_norm"]
@@ -194,6 +195,10 @@ def _backward_graph(ctx, grad, x, w, axes, eps, pshape, fixed, paxes):
         gw = (gw.sum(dim=paxes) if paxes else gw).reshape(w.shape)
     if len(need) > 2 and need[2]:
         gb = (grad.sum(dim=paxes) if paxes else grad).reshape(ctx.inputs[2].shape)
+    # torch's double-backward node makes each gradient a function of the input and weight,
+    # even one that does not depend on them (the bias's; the input's with fixed statistics)
+    gx, gw, gb = (tie_operands(g, x, w) if g is not None and not g._requires_grad else g
+                  for g in (gx, gw, gb))
     # torch's double-backward node, named after the first-order one (batch and layer norm)
     name = _DOUBLE_BACKWARD_NAMES.get(ctx.name())
     if name is not None:
@@ -240,14 +245,16 @@ def _check_param_dtypes(input: Tensor, names: str, *params) -> None:
             all(p._dtype is D.float32 for _, p in given):
         return
     name, other = next((n, p._dtype) for n, p in given if p._dtype is not dt)
-    hint = (f" (input is {input.dtype}, {name} is {other}; convert the module or the input "
-            "with .to(dtype))")
+    hint = (f"input is {input.dtype}, {name} is {other}; convert the module or the input "
+            "with .to(dtype)")
     if first is dt:
-        raise RuntimeError(f"expected scalar type {D.SCALAR_TYPE[dt.name]} but found "
-                           f"{D.SCALAR_TYPE[other.name]}" + hint)
+        raise with_hint(RuntimeError(f"expected scalar type {D.SCALAR_TYPE[dt.name]} but found "
+                                     f"{D.SCALAR_TYPE[other.name]}"), hint)
     if dt is D.float64:
-        raise RuntimeError("mixed dtype (CPU): all inputs must share same datatype." + hint)
-    raise RuntimeError("mixed dtype (CPU): expect parameter to have scalar type of Float" + hint)
+        raise with_hint(RuntimeError("mixed dtype (CPU): all inputs must share same datatype."),
+                        hint)
+    raise with_hint(RuntimeError("mixed dtype (CPU): expect parameter to have scalar type of "
+                                 "Float"), hint)
 
 
 def _mixed_precision(input: Tensor, *params) -> bool:
@@ -273,16 +280,16 @@ def _update_running(running, batch, momentum, unbias=1.0):
 def _refuse_rank(input: Tensor, training: bool, running_mean) -> None:
     """torch's errors for a 0-d or 1-d batch norm input: it takes the channel count from
     ``input.shape[1]``, which is missing (training) or counted as 0 (evaluation)."""
-    hint = f" (batch_norm expects an (N, C, *) input, got {input.dim()}-D)"
+    hint = f"batch_norm expects an (N, C, *) input, got {input.dim()}-D"
     if not training:
         if running_mean is None:
-            raise RuntimeError("running_mean must be defined in evaluation mode" + hint)
-        raise RuntimeError(f"running_mean should contain 0 elements not {running_mean.numel()}"
-                           + hint)
+            raise with_hint(RuntimeError("running_mean must be defined in evaluation mode"), hint)
+        raise with_hint(RuntimeError("running_mean should contain 0 elements not "
+                                     f"{running_mean.numel()}"), hint)
     if input.dim() == 0:
-        raise IndexError("tuple index out of range" + hint)
-    raise IndexError("Dimension out of range (expected to be in range of [-1, 0], but got 1)"
-                     + hint)
+        raise with_hint(IndexError("tuple index out of range"), hint)
+    raise with_hint(IndexError("Dimension out of range (expected to be in range of [-1, 0], but "
+                               "got 1)"), hint)
 
 
 _VMAP_RUNNING_STATS_ERROR = (
@@ -347,18 +354,20 @@ def batch_norm_functional(input: Tensor, running_mean: Tensor | None,
     for name, t in (("running_mean", running_mean), ("running_var", running_var),
                     ("weight", weight), ("bias", bias)):
         if t is not None and t.numel() != c:
-            raise RuntimeError(f"{'running_mean' if name.startswith('running') else name} "
-                               f"should contain {c} elements not {t.numel()} (one per channel "
-                               f"of input {list(input.shape)})")
+            raise with_hint(
+                RuntimeError(f"{'running_mean' if name.startswith('running') else name} "
+                             f"should contain {c} elements not {t.numel()}"),
+                f"{name} needs one value per channel of input {list(input.shape)}")
     pshape = (1, c) + (1,) * (input.dim() - 2)
     axes = (0,) + tuple(range(2, input.dim()))
     if training:
         count = input.numel() // c
         if count == 1:
-            raise ValueError(
-                f"Expected more than 1 value per channel when training, got input size "
-                f"{input.shape}. Batch statistics need at least two values per channel: "
-                "use a batch larger than 1, or call model.eval() for inference.")
+            raise with_hint(
+                ValueError("Expected more than 1 value per channel when training, got input "
+                           f"size {input.shape}"),
+                "Batch statistics need at least two values per channel: use a batch larger "
+                "than 1, or call model.eval() for inference.")
         _refuse_unbatched_running_stats(input, running_mean, running_var)
         stats = {} if running_mean is not None or running_var is not None else None
         out = set_node_name(NormAffine.apply(input, weight, bias, axes=axes, eps=eps, pshape=pshape,
@@ -426,6 +435,14 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
                            f"num_groups, but got input of shape {list(input.shape)} and "
                            f"num_groups={num_groups}")
     n, c = input.shape[:2]
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and (t.dim() != 1 or t.numel() != c):
+            # torch's bias message shows the weight's shape (a quirk kept, it is what prints)
+            shown = list(weight.shape) if weight is not None else [0]
+            raise RuntimeError(f"Expected {name} to be a vector of size equal to the number of "
+                               f"channels in input, but got {name} of shape "
+                               f"{list(t.shape) if name == 'weight' else shown} and input of "
+                               f"shape {list(input.shape)}")
     # (N, G, C/G, *): a view of a channels_last input too, whose layout the result keeps
     x = input.reshape(n, num_groups, c // num_groups, *input.shape[2:])
     if _norm_affine(input) is LowNormAffine and weight is not None and bias is not None:

@@ -20,11 +20,13 @@ from ... import _dtype as D
 from ..._autocast import hot as _amp
 from ..._backend import asarray_like, is_host
 from ..._backend import get_array_module as xp_of
+from ..._errors import with_hint
 from ..._layout import channels_last_of, dense_in_format, empty_in_format, in_format
 from ..._tensor import Tensor
 from ...autograd import grad_mode
 from .._core import Op, named_node, set_node_name, zeros_grad
 from .._dispatch import not_implemented_for
+from ..reduction._sum_order import vector_width
 
 # Only the names torch also exposes at top level (torch.max_pool2d, ...) become ember.<name>;
 # the rest are reached through ember.nn.functional.
@@ -259,23 +261,87 @@ def _divisor(in_size, ksize, stride, pad, osize, count_include_pad, override, dt
     return div
 
 
+class AdaptiveDivisor:
+    """How PyTorch's adaptive average pooling kernels turn window sums into means: divided by
+    the window's length along each axis in turn (``sum / kh / kw``), except that its
+    channels_last kernels divide the channels that fill whole vectors by the window's size at
+    once (``sum / (kh * kw)``), leaving the 0 to ``lanes - 1`` last ones to the first way.
+
+    Example:
+        >>> AdaptiveDivisor([np.array([3]), np.array([3])]).divide(
+        ...     np.full((1, 1, 1, 1), 9, np.float32), False).item()
+        1.0
+    """
+
+    def __init__(self, lengths):
+        self.lengths = tuple(np.asarray(n, dtype=np.int64) for n in lengths)  # one per axis
+
+    def __eq__(self, other):  # (graph capture compares the arguments of two traces)
+        return isinstance(other, AdaptiveDivisor) and len(self.lengths) == len(other.lengths) \
+            and all(np.array_equal(a, b) for a, b in zip(self.lengths, other.lengths))
+
+    def __hash__(self):
+        return hash(tuple(tuple(n.tolist()) for n in self.lengths))
+
+    def __repr__(self):
+        return f"AdaptiveDivisor({[n.tolist() for n in self.lengths]})"
+
+    def divide(self, sums, channels_last: bool, in_place: bool = False):
+        """``sums`` ``(N, C, *windows)`` divided, as the kernel for that layout does (into
+        ``sums`` itself with ``in_place``)."""
+        nd = len(self.lengths)
+        dt = sums.dtype
+        # (a length shared by every window of an axis divides as a scalar: faster)
+        per_axis = [dt.type(n[0]) if n.size and (n == n[0]).all() else
+                    asarray_like(n.reshape((-1,) + (1,) * (nd - 1 - i)).astype(dt), sums)
+                    for i, n in enumerate(self.lengths)]
+        lanes = vector_width(dt) or 32 // dt.itemsize
+        whole = sums.shape[1] - sums.shape[1] % lanes if channels_last else 0
+        if whole:  # (computed first: an in-place division overwrites the sums)
+            size = per_axis[0]
+            for n in per_axis[1:]:
+                size = size * n  # exact: small whole numbers
+            vectors = sums[:, :whole] / size
+        out = sums if in_place else None
+        for n in per_axis:
+            if not (np.ndim(n) == 0 and n == 1):  # (x / 1 is x)
+                out = np.divide(sums if out is None else out, n, out=out)
+        if out is None:
+            out = sums.copy()
+        if whole:
+            out[:, :whole] = vectors
+        return out
+
+
 class AvgPool(Op):
     @staticmethod
     def forward(ctx, x, ksize, stride, pad, osize, div):
         ctx.args = (x.shape, ksize, stride, pad, osize, div)
         xp = _pad_to(x, pad, osize, ksize, stride, (1,) * len(ksize), 0)
-        div = asarray_like(div, x)  # a host number or array of counts
+        if not isinstance(div, AdaptiveDivisor):
+            div = asarray_like(div, x)  # a host number or array of counts
         # torch: channels_last in, channels_last out (2-d only: its 3-d kernel is row-major);
         # order "K" adds a channels_last input's windows up in its own layout
         fmt = channels_last_of(x) if x.ndim == 4 else None
         order = "K" if fmt is not None else "C"
-        out = None
-        for _, sl in _views(xp, ksize, stride, (1,) * len(ksize), osize):
-            out = xp[sl].copy(order=order) if out is None else np.add(out, xp[sl], out=out)
-        if out.dtype.kind == "f":
-            out /= div
+        # torch adds each window's elements in row-major order: the views, one per kernel
+        # offset in that order, are added one after another
+        views = [xp[sl] for _, sl in _views(xp, ksize, stride, (1,) * len(ksize), osize)]
+        if len(views) == 1:
+            out = views[0].copy(order=order)
+        elif is_host(xp):
+            out = np.add(views[0], views[1], order=order)
+        else:  # (CuPy's ufuncs take no order: a device result is row-major)
+            out = views[0] + views[1]
+        for v in views[2:]:
+            np.add(out, v, out=out)
+        if out.dtype.kind != "f":
+            return in_format((out / div).astype(out.dtype), fmt)
+        np.add(out, 0, out=out)  # torch's sums start at +0, so a window of -0s gives +0
+        if isinstance(div, AdaptiveDivisor):
+            out = div.divide(out, fmt is not None, in_place=True)
         else:
-            out = (out / div).astype(out.dtype)
+            out /= div
         return in_format(out, fmt)
 
     @staticmethod
@@ -292,8 +358,14 @@ class AvgPoolBackward(Op):
         need = [max(p + n, (o - 1) * s + k) for p, n, o, s, k in
                 zip(pad, in_shape[2:], osize, stride, ksize)]
         gxp = xp_of(g).zeros(in_shape[:2] + tuple(need), dtype=g.dtype)
-        gd = g / asarray_like(div, g)
-        for _, sl in _views(gxp, ksize, stride, (1,) * nd, osize):
+        if isinstance(div, AdaptiveDivisor):  # torch: by the incoming gradient's layout
+            gd = div.divide(g, g.ndim == 4 and channels_last_of(g) is not None)
+        else:
+            gd = g / asarray_like(div, g)
+        # torch adds the gradient of each output in turn, in row-major order, to every element
+        # of its window: an element gets its shares in that order when the kernel offsets run
+        # backwards (a later offset reaches it from an earlier output)
+        for _, sl in reversed(list(_views(gxp, ksize, stride, (1,) * nd, osize))):
             gxp[sl] += gd
         # torch: in the input's format (2-d: its 3-d kernel is row-major), as the forward
         fmt = channels_last_of(like) if like.ndim == 4 else None
@@ -405,8 +477,9 @@ def _refuse_rank(input: Tensor, nd: int, name: str):
             shape = shape[:-1] + [1] + shape[-1:]
         raise RuntimeError("Expected 3D or 4D (batch mode) tensor with optional 0 dim batch size "
                            f"for input, but got:{shape}")
-    raise RuntimeError(f"non-empty {nd + 1}D or {nd + 2}D (batch mode) tensor expected for "
-                       f"input to {name}, but got input of size {list(input.shape)}")
+    raise with_hint(RuntimeError(f"non-empty {nd + 1}D or {nd + 2}D (batch mode) tensor "
+                                 "expected for input"),
+                    f"{name} got an input of size {list(input.shape)}")
 
 
 def _prepare(input: Tensor, kernel_size, stride, padding, dilation, ceil_mode, nd, name):

@@ -1,7 +1,8 @@
 """Adaptive pooling, max-unpooling and the axis gather used by nearest interpolation.
 
 Adaptive windows that tile the input evenly reuse the strided pooling ops of ``pool``; uneven
-ones go through averaging matrices (average) or a gather on per-window argmax (max).
+ones gather their elements by index (average, in PyTorch's order of additions) or gather at
+per-window argmax (max).
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ from ..._backend import MetaArray, asarray_like, meta_array
 from ..._backend import get_array_module as xp_of
 from ..._layout import channels_last_of, dense_in_format, empty_in_format, in_format
 from ..._tensor import Tensor
-from .._core import Op, named_node, tie_to
+from .._core import Op, named_node, tie_to, zeros_grad
 from .._dispatch import not_implemented_for
-from .pool import AvgPool, MaxPool, PoolGather, _tuple
+from .pool import AdaptiveDivisor, AvgPool, MaxPool, PoolGather, _tuple
 
 __all__ = ["adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d",
            "adaptive_max_pool1d", "adaptive_max_pool2d", "adaptive_max_pool3d",
@@ -88,14 +89,6 @@ def _bounds(n, o):
     return (i * n) // o, -((-(i + 1) * n) // o)  # floor(i*n/o), ceil((i+1)*n/o)
 
 
-def _adaptive_matrix(n, o, dtype, device):
-    start, end = _bounds(n, o)
-    cols = np.arange(n)
-    m = ((cols >= start[:, None]) & (cols < end[:, None])).astype(dtype)
-    m /= (end - start)[:, None].astype(dtype)
-    return Tensor._make(m).to(device)  # a small matrix, built on the host
-
-
 def _adaptive_avg(input, output_size, nd, name):
     if input.is_quantized:
         from ... import _quantized_ops
@@ -105,20 +98,141 @@ def _adaptive_avg(input, output_size, nd, name):
     size = x.shape[2:]
     if all(o == 1 for o in osize):
         out = x.mean(dim=tuple(range(2, 2 + nd)), keepdim=True)
-    elif all(o > 0 and n % o == 0 for n, o in zip(size, osize)):
+    elif all(o > 0 and n % o == 0 for n, o in zip(size, osize)) \
+            and x._data.dtype in (np.float32, np.float64):  # (2-byte floats: summed in float32)
         k = tuple(n // o for n, o in zip(size, osize))
-        out = AvgPool.apply(x, k, k, (0,) * nd, osize,
-                            x._data.dtype.type(int(np.prod(k))))
-    else:  # uneven windows: pool each axis with a (out, in) averaging matrix
-        dt = x._data.dtype
-        mats = [_adaptive_matrix(size[i], osize[i], dt, x.device)._data for i in range(nd)]
-        # torch's 2-d kernel keeps channels_last (output and gradient); its 3-d one is row-major
-        fmt = channels_last_of(x._data) if nd == 2 else None
-        out = ResampleAxes.apply(x, mats=mats, fmt=fmt, grad_fmt="input" if nd == 2 else None,
-                                 tie=True)
+        div = AdaptiveDivisor([np.full(o, kk) for o, kk in zip(osize, k)])
+        out = AvgPool.apply(x, k, k, (0,) * nd, osize, div)
+    else:  # uneven windows: gathered at their elements' indices
+        op = AdaptiveAvgPoolInDtype if nd == 3 else AdaptiveAvgPool
+        out = op.apply(x, size=size, osize=osize,
+                       empty=_empty_grad_error(x.shape, osize, unbatched, name))
         if out.grad_fn is not None:  # PyTorch's adaptive pooling node saves self (Op._free)
             out.grad_fn.holds_saved = True
     return out.squeeze(0) if unbatched else out
+
+
+def _empty_grad_error(shape, osize, unbatched, name):
+    """PyTorch's backward refuses an empty output: its message (None where nothing is empty)."""
+    if all(osize):
+        return None
+    sizes = list(shape[1 if unbatched else 0:2]) + list(osize)
+    if name == "adaptive_avg_pool1d":  # torch runs it as 2-d over (..., 1, L)
+        sizes, name = sizes[:-1] + [1] + sizes[-1:], "adaptive_avg_pool2d"
+    dim = len(sizes) - len(osize) + min(i for i, o in enumerate(osize) if o == 0)
+    return (f"{name}_backward(): Expected grad_output to have non-zero size for non-batch "
+            f"dimensions, but grad_output has sizes {sizes} with dimension {dim} being empty")
+
+
+def _window_taps(n: int, o: int) -> np.ndarray:
+    """``(o, longest window)`` indices: the ``r``-th element of adaptive window ``j`` (``n -> o``)
+    at ``[j, r]``, or ``n`` (an appended zero) past the window's end."""
+    start, end = _bounds(n, o)
+    r = np.arange((end - start).max(initial=0))
+    return np.where(r < (end - start)[:, None], start[:, None] + r, n)
+
+
+def _window_owners(n: int, o: int) -> np.ndarray:
+    """``(n, most windows)`` indices: the ``q``-th of the adaptive windows (``n -> o``) holding
+    element ``i``, in rising order, at ``[i, q]``, or ``o`` (an appended zero) after the last."""
+    start, end = _bounds(n, o)
+    i = np.arange(n)
+    first = np.searchsorted(end, i, side="right")  # the first window ending after i
+    count = np.searchsorted(start, i, side="right") - first
+    q = np.arange(count.max(initial=0))
+    return np.where(q < count[:, None], first[:, None] + q, o)
+
+
+def _gather_sums(a, indices):
+    """``sum over t`` of ``a[..., indices[0][:, t0], indices[1][:, t1], ...]`` over the spatial
+    axes, the index tuples ``t`` taken in row-major order and added one after another to a
+    zero, as PyTorch's adaptive pooling kernels add (``a`` gets a zero appended on each spatial
+    axis, where the indices past a window point). Each axis is gathered once per index column
+    (``take``), the later axes inside the earlier ones' loops: faster than gathering all the
+    window elements at once, whose slices then add slowly."""
+    nd = len(indices)
+    xp = xp_of(a)
+    lead = a.ndim - nd
+    padded = xp.zeros(a.shape[:lead] + tuple(n + 1 for n in a.shape[lead:]), a.dtype)
+    padded[(slice(None),) * lead + tuple(slice(0, n) for n in a.shape[lead:])] = a
+    out = xp.zeros(a.shape[:lead] + tuple(ix.shape[0] for ix in indices), a.dtype)
+    columns = [[asarray_like(np.ascontiguousarray(ix[:, t]), a) for t in range(ix.shape[1])]
+               for ix in indices]
+
+    def add_from(part, i):
+        if i == nd:
+            np.add(out, part, out=out)
+            return
+        for col in columns[i]:
+            add_from(xp.take(part, col, axis=lead + i), i + 1)
+
+    add_from(padded, 0)
+    return out
+
+
+def _window_lengths(size, osize):
+    return [np.subtract(*_bounds(n, o)[::-1]) for n, o in zip(size, osize)]
+
+
+class AdaptiveAvgPool(Op):
+    """Adaptive average pooling over uneven windows, summed and divided as PyTorch's CPU kernels
+    do (so bit for bit): each window's elements in row-major order, then ``AdaptiveDivisor``.
+    float16/bfloat16 compute in float32 and round once, as torch's kernels accumulate (its
+    backward kernels compute in the 2-byte dtype: so does ``AdaptiveAvgPoolBackward``)."""
+
+    opmath = True
+
+    @staticmethod
+    def forward(ctx, x, size, osize, empty=None):
+        ctx.args = (size, osize, empty)
+        if isinstance(x, MetaArray):
+            return meta_array(x.shape[:2] + tuple(osize), x.dtype)
+        sums = _gather_sums(x, [_window_taps(n, o) for n, o in zip(size, osize)])
+        # torch's 2-d kernel keeps channels_last; its 3-d one writes row-major
+        fmt = channels_last_of(x) if x.ndim == 4 else None
+        out = AdaptiveDivisor(_window_lengths(size, osize)).divide(sums, fmt is not None,
+                                                                   in_place=True)
+        return dense_in_format(out, fmt)
+
+    @staticmethod
+    def backward(ctx, grad):
+        size, osize, empty = ctx.args
+        if empty is not None:
+            raise RuntimeError(empty)
+        return AdaptiveAvgPoolBackward.apply(grad, ctx.inputs[0], size=size, osize=osize)
+
+
+class AdaptiveAvgPoolInDtype(AdaptiveAvgPool):
+    """``AdaptiveAvgPool`` computed in the input's dtype, float16/bfloat16 too: PyTorch's 3-d
+    kernel adds and divides 2-byte floats in their own precision (each step rounded)."""
+
+    opmath = False
+
+
+class AdaptiveAvgPoolBackward(Op):
+    """The gradient of ``AdaptiveAvgPool``: each output's gradient divided as the forward
+    divides, then added to the elements of its window, the windows in row-major order (the
+    order PyTorch's kernel adds them in). ``like``: the pooled input, for the layout (2-d)."""
+
+    @staticmethod
+    def forward(ctx, g, like, size, osize):
+        ctx.args = (size, osize)
+        if isinstance(g, MetaArray):
+            return meta_array(g.shape[:2] + tuple(size), g.dtype)
+        # torch: by the incoming gradient's layout (2-d; the 3-d kernel is row-major)
+        shares = AdaptiveDivisor(_window_lengths(size, osize)).divide(
+            g, g.ndim == 4 and channels_last_of(g) is not None)
+        out = _gather_sums(shares, [_window_owners(n, o) for n, o in zip(size, osize)])
+        # torch: the gradient in the input's format (2-d; the 3-d kernel is row-major)
+        return dense_in_format(out, channels_last_of(like) if like.ndim == 4 else None)
+
+    @staticmethod
+    def backward(ctx, grad):
+        size, osize = ctx.args
+        # torch: the pooled input's derivative is zeros_like(self), not None
+        like = zeros_grad(grad, ctx.inputs[1].shape) if ctx.needs_input_grad[1] else None
+        op = AdaptiveAvgPoolInDtype if len(size) == 3 else AdaptiveAvgPool
+        return op.apply(grad, size=size, osize=osize), like
 
 
 @named_node("SqueezeBackward1")
@@ -337,12 +451,12 @@ def _max_unpool(input, indices, kernel_size, stride, padding, output_size, nd, n
     total = int(np.prod(size, dtype=np.int64))
     idx = indices._data
     if idx.size and (idx.min() < 0 or idx.max() >= total):
-        bad = int(idx.max()) if idx.max() >= total else int(idx.min())
-        if nd == 3:
-            raise RuntimeError(f"Found an invalid max index: {bad} (output volumes are of size "
-                               f"{'x'.join(map(str, size))})")
-        raise RuntimeError(f"{name}: found an invalid max index {int(idx.max())} (output "
-                           f"volumes are of size {'x'.join(map(str, size))})")
+        # torch's kernels keep the last bad index they meet (in flat order on one thread)
+        flat = idx.reshape(-1)
+        bad = int(flat[flat.size - 1 - ((flat < 0) | (flat >= total))[::-1].argmax()])
+        shown = size + (1,) if nd == 1 else size  # 1-d runs as 2-d over (L, 1)
+        raise RuntimeError(f"Found an invalid max index: {bad} (output volumes are of size "
+                           f"{'x'.join(map(str, shown))})")
     out = MaxUnpool.apply(input, indices, size)
     return out.squeeze(0) if unbatched else out
 
@@ -388,16 +502,15 @@ def max_unpool3d(input: Tensor, indices: Tensor, kernel_size, stride=None, paddi
                        "max_unpool3d")
 
 
-# -- resampling along axes (adaptive average pooling, interpolation) --------------------------
+# -- resampling along axes (interpolation) ---------------------------------------------------
 
 class ResampleAxes(Op):
     """``x`` with each spatial axis ``2 + i`` multiplied by the ``(out, in)`` matrix
-    ``mats[i]`` (None: left alone): uneven adaptive average pooling and linear, cubic and
-    antialiased interpolation. Being linear, its backward is itself with the transposed
-    matrices. ``fmt``: the output's format (None: row-major); ``grad_fmt``: where the input's
-    gradient takes its layout from, as torch's kernel: "input" (adaptive pooling keeps the
-    input's format), "grad" (upsampling follows the incoming gradient's), None (row-major);
-    ``tie``: a differentiable gradient is tied to ``x`` (adaptive pooling, as torch's node).
+    ``mats[i]`` (None: left alone): linear, cubic and antialiased interpolation. Being
+    linear, its backward is itself with the transposed matrices. ``fmt``: the output's format
+    (None: row-major); ``grad_fmt``: where the input's gradient takes its layout from, as
+    torch's kernel: "input" (the input's format), "grad" (upsampling follows the incoming
+    gradient's), None (row-major); ``tie``: a differentiable gradient is tied to ``x``.
     float16/bfloat16: computed in float32 and rounded once, forward and backward, as torch's
     kernels accumulate (bit for bit for the common 2x upsampling; other ratios can still end
     one unit in the last place off, where torch rounds its weights differently)."""

@@ -18,7 +18,7 @@ from ..._creation import checked_scalar
 from ..._layout import sparse_bsc, sparse_bsr, sparse_coo, sparse_csc, sparse_csr
 from ..._tensor import Tensor
 from ...autograd import grad_mode
-from .._core import Op, _t, set_node_name, unbroadcast, zeros_grad
+from .._core import Op, _t, set_node_name, tensor_inputs, unbroadcast, zeros_grad
 from .._dispatch import (
     _cast,
     check_devices,
@@ -286,14 +286,17 @@ class Clamp(Op):
 
 class ClampScalar(Clamp):
     _name = "ClampBackward1"  # number bounds; torch's ClampBackward0 takes tensor bounds
+    listed_inputs = staticmethod(tensor_inputs)  # only ``input`` (torch lists no Scalar)
 
 
 class ClampMin(Clamp):
     _name = "ClampMinBackward0"
+    listed_inputs = staticmethod(tensor_inputs)  # input, and min where it is a tensor
 
 
 class ClampMax(Clamp):
     _name = "ClampMaxBackward0"
+    listed_inputs = staticmethod(tensor_inputs)
 
 
 def clamp(input: Tensor, min=None, max=None, *, out=None) -> Tensor:

@@ -22,6 +22,7 @@ from .._core import (
     array_tensor,
     as_tensor_arg,
     is_low_float,
+    list_inputs,
     set_node_name,
     unbroadcast,
     zeros_grad,
@@ -210,6 +211,8 @@ class Sub(Op):
     reads_input_meta = True  # backward reads the inputs' shapes only (Op._free)
     alpha = 1
     _saved_fields = Add._saved_fields
+    # number - tensor is torch's rsub.Scalar (RsubBackward1): it lists only the tensor
+    listed_inputs = staticmethod(lambda inputs: (0, 1) if isinstance(inputs[0], Tensor) else (1,))
 
     @staticmethod
     def forward(ctx, a, b, alpha=1):
@@ -237,6 +240,20 @@ def _requires_grad(x) -> bool:
     return isinstance(x, Tensor) and x._requires_grad
 
 
+_C64 = np.dtype(np.complex64)
+
+
+def _complex64_product(a, b) -> np.ndarray:
+    """complex64 products as torch's vectorised kernel forms them: the four real products
+    rounded one by one, then ``(ac - bd) + (ad + bc)i``. NumPy fuses them (FMA), which moves
+    the last bit and leaves ``z * z.conj()`` a non-zero imaginary part (torch's is 0)."""
+    a, b = np.asarray(a, _C64), np.asarray(b, _C64)
+    out = np.empty(np.broadcast_shapes(a.shape, b.shape), _C64)
+    np.subtract(a.real * b.real, a.imag * b.imag, out=out.real)
+    np.add(a.real * b.imag, a.imag * b.real, out=out.imag)
+    return out
+
+
 class Mul(Op):
     _saved_fields = {"self": 0, "other": 1}  # grad_fn._saved_self / _saved_other
     opmath_scalar = True  # float16/bfloat16 times a number: float32 arithmetic (_dispatch.binary)
@@ -249,7 +266,10 @@ class Mul(Op):
         ta, tb = ctx.inputs
         ctx.save_for_backward(ta if getattr(tb, "_requires_grad", False) else None,
                               tb if getattr(ta, "_requires_grad", False) else None)
-        return a * b
+        out = a * b
+        if out.dtype is _C64 and isinstance(out, (np.ndarray, np.generic)):
+            return _complex64_product(a, b)
+        return out
 
     @staticmethod
     def backward(ctx, grad):
@@ -584,6 +604,8 @@ def remainder(input, other, *, out=None) -> Tensor:
     result = binary(Remainder, input, other)
     if isinstance(other, Tensor):  # torch's remainder.Tensor overload
         _named(result, "RemainderBackward1")
+    else:  # remainder.Scalar: its node lists no number
+        list_inputs(result, (0,))
     return result if out is None else finish_out(result, out, "remainder", input, other)
 
 
@@ -601,6 +623,8 @@ def fmod(input: Tensor, other, *, out=None) -> Tensor:
     result = binary(Fmod, input, other)
     if isinstance(other, Tensor):  # torch's fmod.Tensor overload
         _named(result, "FmodBackward1")
+    else:  # fmod.Scalar: its node lists no number
+        list_inputs(result, (0,))
     return result if out is None else finish_out(result, out, "fmod", input, other)
 
 
@@ -711,6 +735,8 @@ def sub_(self, other, *args, alpha=1):
 
 
 def mul_(self, other):
+    if self._dtype is D.complex64:  # the out-of-place op forms the product as torch does
+        return apply_inplace(self, mul(self, other), "mul_")
     return inplace_ufunc(self, np.multiply, other, "mul_", lambda: mul(self, other))
 
 
@@ -777,11 +803,13 @@ def addcmul(input: Tensor, tensor1: Tensor, tensor2=None, *args, value=1,
         refuse_shell("addcmul", input._dtype)
     if isinstance(input, Tensor) and input._dtype in REFUSED["addcmul"]:  # bool: only all-bool
         refuse("addcmul", D.result_type(input, tensor1, tensor2))
-    if all(isinstance(t, Tensor) and t._dtype is D.float32 and type(t._data) is np.ndarray
-           for t in (input, tensor1, tensor2)) and not isinstance(value, complex):
+    dt = getattr(input, "_dtype", None)
+    if (dt is D.float32 or dt is D.float64) and all(
+            isinstance(t, Tensor) and t._dtype is dt and type(t._data) is np.ndarray
+            for t in (input, tensor1, tensor2)) and not isinstance(value, complex):
         # torch: fmadd(value * tensor1, tensor2, input), one rounding for the multiply-add
-        scaled = tensor1 * value if value != 1 else tensor1
-        res = _named(MulAdd.apply(input, scaled, tensor2), "AddcmulBackward0")
+        # (float32); one node on input, tensor1 and tensor2, as torch's
+        res = _named(MulAdd.apply(input, tensor1, tensor2, value=value), "AddcmulBackward0")
         return res if out is None else out.copy_(res)
     low = _low_addc(input, tensor1, tensor2, value, False)
     if low is not None:
@@ -795,20 +823,32 @@ def addcmul(input: Tensor, tensor1: Tensor, tensor2=None, *args, value=1,
 
 
 class MulAdd(Op):
-    """``a + x * y`` for float32 tensors with one rounding (``fused_multiply_add``)."""
+    """``a + value * x * y`` (addcmul) for float32 or float64 tensors. float32: ``value * x``
+    rounded, then one rounding for the multiply-add (``fused_multiply_add``), as torch's kernel;
+    float64 rounds the product too (torch's fused one costs 100x here in NumPy)."""
 
     @staticmethod
-    def forward(ctx, a, x, y):
-        ctx.save_for_backward(ctx.inputs[1], ctx.inputs[2])
-        return fused_multiply_add(x, y, a)
+    def forward(ctx, a, x, y, value=1):
+        # each factor is kept only for the other's gradient, as torch's node (a factor not
+        # kept may then change in place: optimizers' differentiable steps do)
+        tx, ty = ctx.inputs[1], ctx.inputs[2]
+        ctx.save_for_backward(tx if ty._requires_grad else None,
+                              ty if tx._requires_grad else None)
+        ctx.value, ctx.shapes = value, (x.shape, y.shape)
+        scaled = x * x.dtype.type(value) if value != 1 else x
+        if x.dtype == np.float32:
+            return fused_multiply_add(scaled, y, a)
+        return a + scaled * y
 
     @staticmethod
     def backward(ctx, grad):
         x, y = ctx.saved_tensors
-        need = ctx.needs_input_grad
+        need, value = ctx.needs_input_grad, ctx.value
+        # torch's formulas: grad * (tensor2 * value), grad * (tensor1 * value)
         ga = unbroadcast(grad, _shape_of(ctx.inputs[0])) if need[0] else None
-        gx = unbroadcast(grad * y, x.shape) if need[1] else None
-        gy = unbroadcast(grad * x, y.shape) if need[2] else None
+        x_shape, y_shape = ctx.shapes
+        gx = unbroadcast(grad * (y * value if value != 1 else y), x_shape) if need[1] else None
+        gy = unbroadcast(grad * (x * value if value != 1 else x), y_shape) if need[2] else None
         return ga, gx, gy
 
 

@@ -9,7 +9,15 @@ import numpy as np
 
 from ... import _dtype as D
 from ..._tensor import Tensor
-from .._core import Op, array_tensor, as_tensor_arg, set_node_name, unbroadcast, zeros_grad
+from .._core import (
+    Op,
+    array_tensor,
+    as_tensor_arg,
+    list_inputs,
+    set_node_name,
+    unbroadcast,
+    zeros_grad,
+)
 from .._dispatch import (
     _shape_of,
     as_tensor,
@@ -267,6 +275,8 @@ def lerp(input: Tensor, end: Tensor, weight, *, out=None) -> Tensor:
     result = Lerp.apply(input, end, weight)
     if tensor_weight:  # torch's lerp.Tensor overload records LerpBackward1
         set_node_name(result, "LerpBackward1")
+    else:  # lerp.Scalar: its node lists no weight
+        list_inputs(result, (0, 1))
     return finish_out(result, out, "lerp", input, end, weight)
 
 
@@ -335,8 +345,8 @@ def copysign(input: Tensor, other, *, out=None) -> Tensor:
     require_tensor(input, "copysign")
     _refuse_shell("copysign", input, other)
     result = binary(Copysign, input, other, compute=_float_dtype(input, other))
-    if not isinstance(other, Tensor):  # torch's copysign.Scalar overload
-        set_node_name(result, "CopysignBackward1")
+    if not isinstance(other, Tensor):  # torch's copysign.Scalar overload (lists no number)
+        list_inputs(set_node_name(result, "CopysignBackward1"), (0,))
     return finish_out(result, out, "copysign", input, other)
 
 
@@ -385,8 +395,8 @@ def xlogy(input, other, *, out=None) -> Tensor:
     if not isinstance(b, Tensor):
         b = as_tensor(float(b), a).to(a.dtype)
     result = binary(Xlogy, a, b)
-    if name is not None:
-        set_node_name(result, name)
+    if name is not None:  # a Scalar overload: its node lists no number
+        list_inputs(set_node_name(result, name), (1,) if name == "XlogyBackward1" else (0,))
     return finish_out(result, out, "xlogy", input, other)
 
 

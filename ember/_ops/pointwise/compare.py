@@ -14,6 +14,7 @@ import numpy as np
 from ... import _dtype as D
 from ..._backend import as_array
 from ..._backend import get_array_module as xp_of
+from ..._errors import with_hint
 from ..._tensor import Tensor
 from .._core import Op, broadcast_shapes, unbroadcast
 from .._dispatch import (
@@ -95,6 +96,8 @@ greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
 # -- where ---------------------------------------------------------------------------------
 
 class Where(Op):
+    listed_inputs = staticmethod(lambda inputs: (1, 2))  # torch lists no condition
+
     @staticmethod
     def forward(ctx, cond, a, b):
         ctx.shapes = (np.shape(a), np.shape(b))
@@ -130,9 +133,10 @@ def where(condition: Tensor, input=None, other=None, *, out=None):
                         f"{type(condition).__name__}")
     if condition._dtype is not D.bool:
         if condition._dtype is not D.uint8:
-            raise RuntimeError("where expected condition to be a boolean tensor, but got a "
-                               f"tensor with dtype {_type_title(condition._dtype)}. Compare "
-                               "it first, e.g. `mask != 0`, or call `.bool()`.")
+            raise with_hint(RuntimeError("where expected condition to be a boolean tensor, but "
+                                         "got a tensor with dtype "
+                                         f"{_type_title(condition._dtype)}"),
+                            "Compare it first, e.g. `mask != 0`, or call `.bool()`.")
         warnings.warn("where received a uint8 condition tensor. This behavior is deprecated "
                       "and will be removed in a future version of PyTorch. Use a boolean "
                       "condition instead.", UserWarning, stacklevel=2)
@@ -254,9 +258,10 @@ def isclose(input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-
     """
     require_tensor(other, "isclose", "other", 2)
     if input._dtype is not other._dtype:
-        raise RuntimeError(f"{_type_title(input._dtype)} did not match "
-                           f"{_type_title(other._dtype)}: isclose/allclose compare tensors of "
-                           "one dtype; convert one with .to(other.dtype)")
+        raise with_hint(RuntimeError(f"{_type_title(input._dtype)} did not match "
+                                     f"{_type_title(other._dtype)}"),
+                        "isclose/allclose compare tensors of one dtype; convert one with "
+                        ".to(other.dtype)")
     if rtol < 0:
         raise RuntimeError(f"rtol must be greater than or equal to zero, but got {rtol}")
     if atol < 0:

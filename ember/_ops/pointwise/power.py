@@ -8,7 +8,7 @@ import numpy as np
 from ... import _dtype as D
 from ..._backend import as_array, asarray_like
 from ..._tensor import Tensor
-from .._core import Op, unbroadcast, zeros_grad
+from .._core import Op, tensor_inputs, unbroadcast, zeros_grad
 from .._dispatch import _cast, _shape_of, binary, check_devices, finish_out
 from ..inplace import apply_inplace
 from .complex import conj
@@ -33,6 +33,7 @@ class Pow(Op):
 
     save_output = True
     _saved_fields = {"self": 0, "exponent": 1, "result": "result"}
+    listed_inputs = staticmethod(tensor_inputs)  # 2 ** t lists only the exponent, as torch
 
     @staticmethod
     def forward(ctx, a, b):
@@ -68,6 +69,7 @@ class PowScalar(Op):
 
     _name = "PowBackward0"
     _saved_fields = {"self": 0, "exponent": ("attr", "exponent")}
+    listed_inputs = staticmethod(lambda inputs: (0,))  # torch lists no Scalar exponent
 
     @staticmethod
     def forward(ctx, a, exponent):
@@ -80,6 +82,16 @@ class PowScalar(Op):
                 # bfloat16 cubes: PyTorch multiplies in bfloat16, rounding twice (its float16
                 # cube, like NumPy's power, is one float32 result rounded once)
                 return (a * a) * a
+            if a.dtype.kind == "f" and a.dtype.itemsize >= 4:
+                # PyTorch's pow kernel spells these exponents out (two roundings where
+                # NumPy's power rounds once): the cube, 1 / x**2, and rsqrt
+                e = ctx.exponent
+                if e == 3:
+                    return a * a * a
+                if e == -2:
+                    return 1 / (a * a)
+                if e == -0.5:
+                    return 1 / np.sqrt(a)
             return np.power(a, exponent)
 
     @staticmethod

@@ -13,6 +13,7 @@ import numpy as np
 from ... import _dtype as D
 from ..._backend import ascontiguousarray, ufunc_accumulate
 from ..._backend import get_array_module as xp_of
+from ..._errors import with_hint
 from ..._layout import row_major
 from ..._tensor import Tensor
 from .._core import Op, _named, int_arg, wrap_dim
@@ -169,8 +170,9 @@ def logcumsumexp(input: Tensor, dim: int, *, out=None) -> Tensor:
     if not (input._dtype.is_floating_point or input._dtype.is_complex):
         from ..inplace import _type_title
 
-        raise NotImplementedError(f'"logcumsumexp_out_cpu" not implemented for '
-                                  f"'{_type_title(input._dtype)}' (use a floating tensor)")
+        raise with_hint(NotImplementedError('"logcumsumexp_out_cpu" not implemented for '
+                                            f"'{_type_title(input._dtype)}'"),
+                        "use a floating tensor")
     res = LogCumSumExp.apply(input, dim=wrap_dim(dim, input.ndim))
     return res if out is None else out.copy_(res)
 

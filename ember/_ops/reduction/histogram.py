@@ -7,6 +7,7 @@ import numpy as np
 
 from ... import _dtype as D
 from ... import _threads
+from ..._errors import with_hint
 from ..._tensor import Tensor
 from .._dispatch import refuse_shell
 from .select import return_type
@@ -28,9 +29,9 @@ def histc(input: Tensor, bins: int = 100, min=0, max=0, *, out=None) -> Tensor:
     if not input._dtype.is_floating_point:
         from ..inplace import _type_title
 
-        raise NotImplementedError(f'"histogram_cpu" not implemented for '
-                                  f"'{_type_title(input._dtype)}' (histc needs a floating "
-                                  f"tensor: call .float() first)")
+        raise with_hint(NotImplementedError('"histogram_cpu" not implemented for '
+                                            f"'{_type_title(input._dtype)}'"),
+                        "histc needs a floating tensor: call .float() first")
     if bins <= 0:
         raise RuntimeError(f"torch.histogram(): bins must be > 0, but got {bins} for "
                            "dimension 0")  # torch's histc shares histogram's check
@@ -73,8 +74,9 @@ def bincount(input: Tensor, weights: Tensor | None = None, minlength: int = 0) -
     if input._dtype.is_floating_point or input._dtype.is_complex or input._dtype is D.bool:
         from ..inplace import _type_title
 
-        raise NotImplementedError(f'"bincount_cpu" not implemented for '
-                                  f"'{_type_title(input._dtype)}' (bincount counts integers)")
+        raise with_hint(NotImplementedError('"bincount_cpu" not implemented for '
+                                            f"'{_type_title(input._dtype)}'"),
+                        "bincount counts integers")
     if input.ndim != 1:
         raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
     x = input._data

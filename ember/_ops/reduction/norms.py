@@ -8,6 +8,7 @@ import math
 import numpy as np
 
 from ... import _dtype as D
+from ..._errors import with_hint
 from ..._layout import row_major
 from ..._tensor import Tensor
 from .._core import Op, _named, bool_arg, int_dim, wrap_dim, wrap_dims
@@ -87,8 +88,9 @@ def vector_norm(x: Tensor, ord: float = 2, dim=None, keepdim: bool = False, *,
             f"linalg.vector_norm: Expected a float or int for 'ord', got '{ord}'. Use "
             "linalg.matrix_norm or linalg.norm for the Frobenius and nuclear norms.")
     if x._dtype.category < D._FLOAT:  # checked before dtype= casts, as torch does
-        raise RuntimeError("linalg.vector_norm: Expected a floating point or complex tensor as "
-                           f"input. Got {_title(x._dtype)}. Convert first, e.g. x.float().")
+        raise with_hint(RuntimeError("linalg.vector_norm: Expected a floating point or complex "
+                                     f"tensor as input. Got {_title(x._dtype)}"),
+                        "Convert first, e.g. x.float().")
     if dtype is not None:
         if not isinstance(dtype, D.dtype):  # torch: a dtype or Python's float/int/..., not a name
             from ..._factory_args import check_dtype

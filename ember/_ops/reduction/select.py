@@ -18,6 +18,7 @@ import numpy as np
 from ... import _dtype as D
 from ..._backend import as_array, asarray_like, to_numpy
 from ..._backend import get_array_module as xp_of
+from ..._errors import with_hint
 from ..._layout import row_major
 from ..._tensor import Tensor
 from .._core import NO_DIM as _NO_DIM
@@ -63,8 +64,12 @@ return_types = SimpleNamespace(max=max_type, min=min_type, median=median_type, m
 def _check_nonempty(name: str, input: Tensor, axes: tuple | None, err=RuntimeError):
     if axes is None:
         if input.numel() == 0:
-            raise err(f"{name}(): Expected reduction dim to be specified for input.numel() == 0."
-                      " Specify the reduction dim with the 'dim' argument.")
+            # torch's max/min say how; its argmax/argmin (an IndexError) stop at the first
+            # sentence, so ember's note says it there
+            how = "Specify the reduction dim with the 'dim' argument."
+            message = (f"{name}(): Expected reduction dim to be specified for input.numel() "
+                       "== 0.")
+            raise with_hint(err(message), how) if err is IndexError else err(f"{message} {how}")
         return
     for a in axes:
         if input.ndim and input.shape[a] == 0:
@@ -301,9 +306,8 @@ def _arg(name, fn, input, dim, keepdim):
         _int_dim(name, dim)
     if input._dtype is D.bool or input._dtype.is_complex:
         kind = "bool" if input._dtype is D.bool else "complex"
-        raise RuntimeError(f"{name}(): does not support {kind} input. Convert first, e.g. "
-                           "x.int()" if kind == "bool" else f"{name}(): does not support "
-                           "complex input")
+        error = RuntimeError(f"{name}(): does not support {kind} input")
+        raise with_hint(error, "Convert first, e.g. x.int()") if kind == "bool" else error
     if input._dtype in D.SHELL:
         refuse_shell(name, input._dtype)
     if dim is None:
@@ -366,8 +370,8 @@ def median(input: Tensor, dim: int | None = _NO_DIM, keepdim: bool = False):
         _int_dim("median", dim)  # an explicit None is refused, as torch
         keepdim = bool_arg(keepdim, "median")
     if input._dtype is D.bool:
-        raise NotImplementedError("\"median_cpu\" not implemented for 'Bool'. Convert first, "
-                                  "e.g. x.int()")
+        raise with_hint(NotImplementedError("\"median_cpu\" not implemented for 'Bool'"),
+                        "Convert first, e.g. x.int()")
     _no_complex(input, "median_cpu" if dim is None else "median_out")
     if input._dtype in D.SHELL:
         refuse_shell("median" if dim is None else "median_dim", input._dtype)

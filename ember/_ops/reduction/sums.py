@@ -18,6 +18,7 @@ from ... import _autocast
 from ... import _dtype as D
 from ..._autocast import hot as _amp
 from ..._backend import as_array
+from ..._errors import with_hint
 from ..._layout import row_major
 from ..._tensor import Size, Tensor
 from ...autograd import grad_mode
@@ -235,10 +236,10 @@ def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tenso
         _check_mean_dtype("mean", D.to_dtype(dtype))
         input = input.to(D.to_dtype(dtype))
     if input._dtype.category < D._FLOAT:
-        raise RuntimeError(
+        raise with_hint(RuntimeError(
             "mean(): could not infer output dtype. Input dtype must be either a floating point "
-            f"or complex dtype. Got: {_title(input._dtype)}. Convert first, e.g. "
-            "x.float().mean()")
+            f"or complex dtype. Got: {_title(input._dtype)}"),
+            "Convert first, e.g. x.float().mean()")
     if input._dtype in D.SHELL:  # torch's mean is a sum divided
         refuse_shell("sum", input._dtype)
     return (Mean if dim is None else MeanDim).apply(input, axes=_axes(input, dim),

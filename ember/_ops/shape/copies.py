@@ -18,6 +18,7 @@ from .._core import Op, int_arg, int_list_arg, set_node_name, tie_to, wrap_dim, 
 from .._dispatch import refuse, refuse_shell
 from ..indexing.subscript import AdvancedIndex, BasicIndex, BasicIndexBackward
 from ..inplace import apply_inplace
+from .views import varargs_or_keyword
 
 __all__ = ["flip", "fliplr", "flipud", "roll", "tile", "repeat_interleave", "tril", "triu", "diag",
            "diag_embed", "rot90", "diagflat"]
@@ -153,7 +154,7 @@ class Repeat(Op):
         return g.reshape(ctx.in_shape)
 
 
-def repeat(self: Tensor, *sizes) -> Tensor:
+def repeat(self: Tensor, *sizes, **kwargs) -> Tensor:
     """Tile the tensor ``sizes[i]`` times along each dim (leading new dims allowed).
 
     Example:
@@ -161,6 +162,8 @@ def repeat(self: Tensor, *sizes) -> Tensor:
         tensor([[1, 2, 1, 2],
                 [1, 2, 1, 2]])
     """
+    if kwargs:  # torch's keyword spelling of the sizes
+        sizes = varargs_or_keyword("repeat", sizes, kwargs, "repeats")
     if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
         sizes = tuple(sizes[0])
     int_list_arg(sizes, "repeat", "repeats")

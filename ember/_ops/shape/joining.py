@@ -506,7 +506,19 @@ def dsplit(input: Tensor, indices_or_sections) -> tuple:
     return _split_along("dsplit", input, indices_or_sections, 2, 3)
 
 
-TENSOR_METHODS = {"split": split, "chunk": chunk, "unbind": unbind,
+def _split_method(self: Tensor, split_size, dim: int = 0) -> tuple:
+    """``torch.split`` as a method; torch names its size argument ``split_size`` here and
+    ``split_size_or_sections`` in ``torch.split``.
+
+    Example:
+        >>> [p.tolist() for p in ember.arange(5).split(split_size=2)]
+        [[0, 1], [2, 3], [4]]
+    """
+    return split(self, split_size, dim)
+
+
+_split_method.__name__, _split_method.__qualname__ = "split", "Tensor.split"  # torch's errors
+TENSOR_METHODS = {"split": _split_method, "chunk": chunk, "unbind": unbind,
                   "tensor_split": tensor_split, "split_with_sizes": split_with_sizes,
                   "unsafe_split": unsafe_split, "unsafe_chunk": unsafe_chunk,
                   "unsafe_split_with_sizes": unsafe_split_with_sizes, "hsplit": hsplit,

@@ -11,12 +11,28 @@ import numpy as np
 
 from ... import _dtype as D
 from ..._backend import MetaArray
+from ..._errors import with_hint
 from ..._layout import copy_with_strides, target_strides
 from ..._tensor import Size, Tensor
 from .._core import NO_DIM, Op, int_dim, wrap_dim
 
 __all__ = ["broadcast_to", "reshape", "transpose", "swapaxes", "swapdims", "permute", "unsqueeze",
            "squeeze", "t", "clone", "detach"]
+
+
+def varargs_or_keyword(name: str, args: tuple, kwargs: dict, key: str) -> tuple:
+    """The size varargs of ``x.view(2, 3)`` or their keyword form ``x.view(size=(2, 3))``.
+
+    torch's size-taking methods accept both spellings (MAE code writes
+    ``imgs.reshape(shape=(n, 3, h, p, w, p))``); anything else is refused as torch does.
+    """
+    if not kwargs:
+        return args
+    unknown = [k for k in kwargs if k != key]
+    if unknown or args:
+        bad = unknown[0] if unknown else key
+        raise TypeError(f"{name}() got an unexpected keyword argument '{bad}'")
+    return (kwargs[key],)
 
 
 def _shape_arg(shape) -> tuple:
@@ -62,10 +78,10 @@ class View(Op):
         try:
             return np.reshape(x, shape, copy=False)
         except ValueError:
-            raise RuntimeError(
+            raise with_hint(RuntimeError(
                 "view size is not compatible with input tensor's size and stride (at least one "
-                "dimension spans across two contiguous subspaces). Use .reshape(...) instead, or "
-                "call .contiguous() before .view(...).") from None
+                "dimension spans across two contiguous subspaces). Use .reshape(...) instead."),
+                "Alternatively, call .contiguous() before .view(...).") from None
 
     @staticmethod
     def backward(ctx, grad):
@@ -90,12 +106,16 @@ class Reshape(Op):
         return grad.reshape(ctx.in_shape)
 
 
-def view(self: Tensor, *shape) -> Tensor:
+def view(self: Tensor, *shape, **kwargs) -> Tensor:
     """The same data with another shape, never copying (``reshape`` copies when it must).
 
     Example:
         >>> ember.arange(6).view(2, 3)
     """
+    if "dtype" in kwargs and not shape and len(kwargs) == 1:
+        return view_dtype(self, kwargs["dtype"])
+    if kwargs:  # torch's keyword spelling of the sizes
+        shape = varargs_or_keyword("view", shape, kwargs, "size")
     if len(shape) == 1 and isinstance(shape[0], D.dtype):
         return view_dtype(self, shape[0])
     shape = infer_shape(_shape_arg(shape), self.numel())
@@ -104,8 +124,10 @@ def view(self: Tensor, *shape) -> Tensor:
     return View.apply(self, shape=shape)
 
 
-def reshape(input: Tensor, *shape) -> Tensor:
+def reshape(input: Tensor, *shape, **kwargs) -> Tensor:
     """The same data with another shape: a view when strides allow, else a copy."""
+    if kwargs:  # torch's keyword spelling of the sizes
+        shape = varargs_or_keyword("reshape", shape, kwargs, "shape")
     shape = infer_shape(_shape_arg(shape), input.numel())
     return Reshape.apply(input, shape=shape)
 
@@ -166,8 +188,10 @@ class SqueezeDims(View):
     _name = "SqueezeBackward2"  # a tuple of dims
 
 
-def permute(input: Tensor, *dims) -> Tensor:
+def permute(input: Tensor, *dims, **kwargs) -> Tensor:
     """Reorder dimensions (a view). Example: ``x.permute(0, 2, 1)``."""
+    if kwargs:  # torch's keyword spelling of the sizes
+        dims = varargs_or_keyword("permute", dims, kwargs, "dims")
     dims = _shape_arg(dims)
     n = input.ndim
     if len(dims) != n:
@@ -344,8 +368,10 @@ class Expand(Op):
         return unbroadcast(grad, ctx.in_shape)
 
 
-def expand(self: Tensor, *sizes) -> Tensor:
+def expand(self: Tensor, *sizes, **kwargs) -> Tensor:
     """Broadcast size-1 dimensions to a larger size without copying (-1 keeps a size)."""
+    if kwargs:  # torch's keyword spelling of the sizes
+        sizes = varargs_or_keyword("expand", sizes, kwargs, "size")
     sizes = _shape_arg(sizes)
     shape = self._data.shape
     if len(sizes) < len(shape):

@@ -10,6 +10,7 @@ import operator
 import numpy as np
 
 from ... import _dtype as D
+from ..._errors import with_hint
 from ..._tensor import Tensor
 from .._dispatch import require_tensor
 from ..inplace import _type_title
@@ -39,8 +40,9 @@ def _freqs(fname: str, steps: np.ndarray, n: int, d: float, out, dtype, device, 
     dtype, device = out_args(f"fft_{fname}", dtype, device, out)
     dt = D.to_dtype(dtype) if dtype is not None else D.get_default_dtype()
     if dt.is_complex:
-        raise NotImplementedError(f"\"arange_cpu\" not implemented for '{_type_title(dt)}' "
-                                  f"({fname} makes real frequencies; pass a float dtype)")
+        raise with_hint(NotImplementedError(f"\"arange_cpu\" not implemented for "
+                                            f"'{_type_title(dt)}'"),
+                        f"{fname} makes real frequencies; pass a float dtype")
     if not dt.is_floating_point:
         raise RuntimeError(f"{fname} requires a floating point or complex dtype")
     compute = np.float64 if dt is D.float64 else np.float32  # half types compute in float

@@ -13,6 +13,7 @@ from ... import _autocast
 from ... import _dtype as D
 from ..._backend import MetaArray, meta_array
 from ..._backend import get_array_module as xp_of
+from ..._errors import with_hint
 from ..._tensor import Tensor
 from .._core import Op
 from .._dispatch import require_tensor
@@ -123,6 +124,13 @@ def stft(input: Tensor, n_fft: int, hop_length: int | None = None,
     if input.ndim not in (1, 2):
         raise RuntimeError(f"stft: expected a 1D or 2D tensor, but got {input.ndim}D "
                            "(flatten the leading dims into one batch dim first)")
+    if window is None:  # torch warns before it checks return_complex
+        warnings.warn("A window was not provided. A rectangular window will be applied,which "
+                      "is known to cause spectral leakage. Other windows such as "
+                      "torch.hann_window or torch.hamming_window are recommended to reduce "
+                      "spectral leakage.To suppress this warning and use a rectangular window, "
+                      "explicitly set `window=torch.ones(n_fft, device=<device>)`.",
+                      UserWarning, stacklevel=2)
     is_complex = input._dtype.is_complex or (window is not None and window._dtype.is_complex)
     if return_complex is None:
         if not is_complex:
@@ -136,13 +144,6 @@ def stft(input: Tensor, n_fft: int, hop_length: int | None = None,
                       "return_complex=False will raise an error.\nNote: you can still call "
                       "torch.view_as_real on the complex output to recover the old return "
                       "format.", UserWarning, stacklevel=2)
-    if window is None:
-        warnings.warn("A window was not provided. A rectangular window will be applied,which "
-                      "is known to cause spectral leakage. Other windows such as "
-                      "torch.hann_window or torch.hamming_window are recommended to reduce "
-                      "spectral leakage.To suppress this warning and use a rectangular window, "
-                      "explicitly set `window=torch.ones(n_fft, device=<device>)`.",
-                      UserWarning, stacklevel=2)
     x = input
     if not (x._dtype.is_complex or x._dtype.is_floating_point):
         kernel = {"reflect": "reflection_pad1d", "replicate": "replication_pad1d"}.get(pad_mode)
@@ -164,8 +165,9 @@ def stft(input: Tensor, n_fft: int, hop_length: int | None = None,
                            f"win_length={win_length}")
     win = _window_of(window, n_fft, win_length, "stft", x)
     if x._dtype in (D.float16, D.bfloat16):  # torch's CPU FFT kernels: float32/float64 only
-        raise RuntimeError(f"MKL FFT doesn't support tensors of type: {_type_title(x._dtype)} "
-                           "(convert the signal with .float() first)")
+        raise with_hint(RuntimeError("MKL FFT doesn't support tensors of type: "
+                                     f"{_type_title(x._dtype)}"),
+                        "convert the signal with .float() first")
     if align_to_window:  # frames start where their windows do: count them by win_length
         left = (n_fft - win_length) // 2
         n_frames = 1 + (length - win_length) // hop

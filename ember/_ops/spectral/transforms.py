@@ -11,6 +11,7 @@ import operator
 
 from ... import _autocast
 from ... import _dtype as D
+from ..._errors import with_hint
 from ..._tensor import Tensor
 from .._dispatch import finish_out, require_tensor
 from ..inplace import _type_title
@@ -36,8 +37,8 @@ def _norm_mode(norm, forward: bool) -> int:
         return NORM_BY_N if forward else NORM_NONE
     if norm == "ortho":
         return NORM_BY_ROOT_N
-    raise RuntimeError(f'Invalid normalization mode: "{norm}" (use "backward", "forward" or '
-                       '"ortho")')
+    raise with_hint(RuntimeError(f'Invalid normalization mode: "{norm}"'),
+                    'use "backward", "forward" or "ortho"')
 
 
 def _int_arg(fname: str, name: str, value) -> int:
@@ -94,8 +95,9 @@ def _promote(x: Tensor) -> Tensor:
     if not x._dtype.is_floating_point:
         x = x.to(D.get_default_dtype())
     if x._dtype not in (D.float32, D.float64):
-        raise RuntimeError(f"Unsupported dtype {_type_title(x._dtype)}: FFTs on the CPU take "
-                           "float32 or float64 (as in PyTorch); convert with .float() first")
+        raise with_hint(RuntimeError(f"Unsupported dtype {_type_title(x._dtype)}"),
+                        "FFTs on the CPU take float32 or float64 (as in PyTorch); convert with "
+                        ".float() first")
     return x
 
 
@@ -344,9 +346,9 @@ def _ihfftn(fname, input, s, dim, norm, out):
     """A one-sided r2c over the last dim, conjugated, then inverse c2c over the others."""
     x, s, dim = _nd_args(fname, input, s, dim, norm)
     if x._dtype.is_complex:
-        raise RuntimeError(f"Only supports floating-point dtypes, but found: "
-                           f"{_type_title(x._dtype)} ({fname} takes a real input; use ifftn "
-                           "for complex input)")
+        raise with_hint(RuntimeError("Only supports floating-point dtypes, but found: "
+                                     f"{_type_title(x._dtype)}"),
+                        f"{fname} takes a real input; use ifftn for complex input")
     shape, dims = _shape_and_dims(x, s, dim)
     if not shape:
         raise RuntimeError("ihfftn must transform at least one axis")

@@ -7,6 +7,7 @@ import warnings
 from collections import OrderedDict, namedtuple
 from collections.abc import Mapping
 
+from ..._errors import with_hint
 from ..._tensor import Tensor
 from ...autograd import grad_mode
 from ...autograd.graph import _RemovableHandle
@@ -223,12 +224,11 @@ class StateDictMixin:
             if missing_keys:
                 error_msgs.insert(0, "Missing key(s) in state_dict: {}. ".format(
                     ", ".join(f'"{k}"' for k in missing_keys)))
-            hint = _prefix_hint(missing_keys, unexpected_keys) if error_msgs else ""
-            if hint:
-                error_msgs.append(hint)
         if error_msgs:
-            raise RuntimeError("Error(s) in loading state_dict for {}:\n\t{}".format(
+            error = RuntimeError("Error(s) in loading state_dict for {}:\n\t{}".format(
                 type(self).__name__, "\n\t".join(error_msgs)))
+            hint = _prefix_hint(missing_keys, unexpected_keys) if strict else ""
+            raise with_hint(error, hint) if hint else error
         return _IncompatibleKeys(missing_keys, unexpected_keys)
 
     # -- state-dict hooks ---------------------------------------------------------------------

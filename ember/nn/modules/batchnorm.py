@@ -124,12 +124,8 @@ class _BatchNorm(_NormBase):
 
     def forward(self, input: Tensor) -> Tensor:
         self._check_input_dim(input)
-        # num_features stays 0 in a lazy layer loaded from a state dict (as in PyTorch); the
-        # loaded parameters then decide
-        if input.shape[1] != self.num_features and self.num_features:
-            raise ValueError(f"{self._get_name()}({self.num_features}) got an input with "
-                             f"{input.shape[1]} channels (shape {list(input.shape)}); "
-                             "num_features must equal the channel dimension (dim 1)")
+        # a channel count unlike num_features is refused by F.batch_norm with PyTorch's error
+        # (a RuntimeError naming the running stats or weight), or passes where it has none
         factor = self._factor()
         use_batch = self.training or (self.running_mean is None and self.running_var is None)
         track = not self.training or self.track_running_stats

@@ -287,7 +287,7 @@ class RNNBase(Module):
             h0 = self._zeros_state(n, real_hidden, data)
             c0 = self._zeros_state(n, self.hidden_size, data) if self.mode == "LSTM" else None
         else:
-            h0, c0 = hx if self.mode == "LSTM" else (hx, None)
+            h0, c0 = self._packed_states(hx, packed.sorted_indices is None)
             # checked in the caller's batch order, before the permutation below could index
             # past a wrong batch size or pass an extra row through unnoticed
             if self.mode == "LSTM":
@@ -305,6 +305,21 @@ class RNNBase(Module):
         out = PackedSequence(out, packed.batch_sizes, packed.sorted_indices,
                              packed.unsorted_indices)
         return (out, (h_n, c_n)) if self.mode == "LSTM" else (out, h_n)
+
+    def _packed_states(self, hx, sorted_batch: bool):
+        """``(h0, c0)`` from the ``hx`` given with a PackedSequence, refused as PyTorch
+        refuses a single tensor for an LSTM, a one-state tuple, or a tuple for RNN/GRU."""
+        if self.mode != "LSTM":
+            if not isinstance(hx, Tensor):  # torch sizes (sorted) or permutes (unsorted) it
+                attr = "size" if sorted_batch else "index_select"
+                raise AttributeError(f"'{type(hx).__name__}' object has no attribute '{attr}'")
+            return hx, None
+        if isinstance(hx, Tensor):
+            raise TypeError("lstm() received an invalid combination of arguments: hx must be a "
+                            "tuple of Tensors (h_0, c_0), not Tensor")
+        if len(hx) != 2:
+            raise RuntimeError("lstm expects two hidden states")
+        return hx[0], hx[1]
 
     def forward(self, input: Tensor, hx=None):
         self.__dict__["_forward_weights"] = self._read_flat_weights()
@@ -328,14 +343,25 @@ class RNNBase(Module):
                 h0 = self._zeros_state(n, real_hidden, x)
                 c0 = self._zeros_state(n, self.hidden_size, x)
             else:
-                h0, c0 = hx
+                # indexed as torch indexes it: a lone h_0 tensor fails on hx[1] (IndexError),
+                # or its 2-D slices fail the dims check below
+                h0, c0 = hx[0], hx[1]
                 if unbatched:
                     if h0.dim() != 2 or c0.dim() != 2:
                         raise RuntimeError("For unbatched 2-D input, hx and cx should also be "
                                            f"2-D but got ({h0.dim()}-D, {c0.dim()}-D) tensors")
                     h0, c0 = h0.unsqueeze(1), c0.unsqueeze(1)
+                elif h0.dim() != 3 or c0.dim() != 3:
+                    raise RuntimeError("For batched 3-D input, hx and cx should also be 3-D but "
+                                       f"got ({h0.dim()}-D, {c0.dim()}-D) tensors")
                 self._check_hidden(h0, n, real_hidden, "hidden[0]")
                 self._check_hidden(c0, n, self.hidden_size, "hidden[1]")
+                if not unbatched:  # torch's kernel then takes hx as given: a 2-tuple only
+                    if isinstance(hx, Tensor):
+                        raise TypeError("lstm() received an invalid combination of arguments: "
+                                        "hx must be a tuple of Tensors (h_0, c_0), not Tensor")
+                    if len(hx) != 2:
+                        raise RuntimeError("lstm expects two hidden states")
         else:
             c0 = None
             if hx is None:
@@ -347,6 +373,9 @@ class RNNBase(Module):
                         raise RuntimeError(f"For unbatched 2-D input, hx should also be 2-D but "
                                            f"got {h0.dim()}-D tensor")
                     h0 = h0.unsqueeze(1)
+                elif h0.dim() != 3:  # a tuple fails here as in torch: no attribute 'dim'
+                    raise RuntimeError(f"For batched 3-D input, hx should also be 3-D but got "
+                                       f"{h0.dim()}-D tensor")
                 self._check_hidden(h0, n, self.hidden_size, "hidden")
         out, h_n, c_n = self._run(x, h0, c0)
         if unbatched:
@@ -466,10 +495,15 @@ class RNNCellBase(Module):
         if input.dim() not in (1, 2):
             raise ValueError(f"{self._get_name()}: Expected input to be 1D or 2D, got "
                              f"{input.dim()}D instead")
+        if hx is not None and not isinstance(self, LSTMCell) and not isinstance(hx, Tensor):
+            # torch asks hx.dim() of the one state RNNCell and GRUCell take
+            raise AttributeError(f"'{type(hx).__name__}' object has no attribute 'dim'")
         states = hx if isinstance(hx, (tuple, list)) else (() if hx is None else (hx,))
+        if isinstance(hx, Tensor) and isinstance(self, LSTMCell):
+            states = tuple(hx)  # torch iterates the states it was given: a tensor's rows
         for i, h in enumerate(states):
             if h.dim() not in (1, 2):
-                label = f"hx[{i}]" if isinstance(hx, (tuple, list)) else "hidden"
+                label = "hidden" if isinstance(hx, Tensor) and len(states) == 1 else f"hx[{i}]"
                 raise ValueError(f"{self._get_name()}: Expected {label} to be 1D or 2D, got "
                                  f"{h.dim()}D instead")
         if input.shape[-1] != self.input_size:
@@ -538,6 +572,11 @@ class LSTMCell(RNNCellBase):
         if hx is None:
             h = c = self._zeros(x)
         else:
+            if isinstance(hx, Tensor) and not unbatched:  # torch splits an unbatched one
+                raise TypeError("lstm_cell(): argument 'hx' (position 2) must be tuple of "
+                                "Tensors, not Tensor")
+            if len(hx) != 2 and not unbatched:  # unbatched, torch fails on hx[1] itself
+                raise RuntimeError("lstm_cell expects two hidden states")
             h, c = self._hidden(x, hx[0], unbatched, 0), self._hidden(x, hx[1], unbatched, 1)
         h, c = _lstm_step(F.linear(x, self.weight_ih, self.bias_ih), h, c, self.weight_hh,
                           self.bias_hh, None)

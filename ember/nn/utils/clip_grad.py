@@ -9,6 +9,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from ..._errors import with_hint
 from ..._tensor import Tensor
 from ...autograd.grad_mode import no_grad
 
@@ -108,6 +109,13 @@ def clip_grad_value_(parameters: Iterable[Tensor] | Tensor, clip_value: float,
     """Clip each gradient element to [-clip_value, clip_value] in place."""
     clip_value = float(clip_value)
     grads = list(_grads(parameters))
+    if not grads:  # PyTorch groups the gradients by device first, and refuses an empty list
+        raise with_hint(RuntimeError(
+            "Expected !nested_tensorlist[0].empty() to be true, but got false.  (Could this "
+            "error message be improved?  If so, please report an enhancement request to "
+            "PyTorch.)"),
+            "clip_grad_value_ found no gradient: every parameter's .grad is None. Call "
+            "backward() first, or skip clipping when no parameter requires grad.")
     if any(g._dtype.is_complex for g in grads):  # refused before any gradient changes
         raise NotImplementedError("clamp is not supported for complex types")
     for g in grads:

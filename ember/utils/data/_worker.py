@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from ... import _dtype as D
+from ..._errors import with_hint
 from ..._tensor import Tensor
 
 __all__ = ["WorkerInfo", "get_worker_info"]
@@ -234,13 +235,15 @@ class IterableDatasetFetcher:
 
 
 def _collate_naming_indices(collate_fn, data, index):
-    from .collate import CollateShapeError
+    from .collate import COLLATE_SHAPE_MESSAGE
 
     try:
         return collate_fn(data)
-    except CollateShapeError as e:
-        raise CollateShapeError(f"{e} (the batch held dataset indices {list(index)}; entry i is "
-                                f"dataset index {list(index)}[i])") from None
+    except RuntimeError as e:
+        if str(e).startswith(COLLATE_SHAPE_MESSAGE):  # torch's message stays; a note adds where
+            with_hint(e, f"the batch held dataset indices {list(index)}; entry i is dataset "
+                         f"index {list(index)}[i]")
+        raise
 
 
 def make_fetcher(is_iterable: bool, dataset, auto_collation, collate_fn, drop_last):

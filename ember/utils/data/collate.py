@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from ... import _dtype as D
+from ..._errors import with_hint
 from ..._tensor import Tensor
 from . import _worker
 
@@ -22,13 +23,12 @@ __all__ = ["default_collate", "default_convert", "collate", "default_collate_fn_
 
 _np_str_obj_array_pattern = re.compile(r"[SaUO]")
 
+# torch's wording (its stack's) for samples of different shapes; the loader recognizes it
+COLLATE_SHAPE_MESSAGE = "stack expects each tensor to be equal size, but got"
+
 default_collate_err_msg_format = (
     "default_collate: batch must contain tensors, numpy arrays, numbers, dicts or lists; "
     "found {}")
-
-
-class CollateShapeError(RuntimeError):
-    """Samples of a batch disagree in shape; the message names the shapes and entries."""
 
 
 def _stack_arrays(arrays: list, dtype: D.dtype) -> np.ndarray:
@@ -36,10 +36,11 @@ def _stack_arrays(arrays: list, dtype: D.dtype) -> np.ndarray:
     first = arrays[0].shape
     for i, a in enumerate(arrays):
         if a.shape != first:
-            raise CollateShapeError(
-                f"stack expects each tensor to be equal size, but got {list(first)} at entry 0 "
-                f"and {list(a.shape)} at entry {i}. Samples must have one shape to be batched: "
-                "resize/crop them in the dataset's transform, or pass a collate_fn that pads.")
+            raise with_hint(
+                RuntimeError(f"{COLLATE_SHAPE_MESSAGE} {list(first)} at entry 0 and "
+                             f"{list(a.shape)} at entry {i}"),
+                "Samples must have one shape to be batched: resize/crop them in the dataset's "
+                "transform, or pass a collate_fn that pads.")
     out = _worker._shared_empty((len(arrays), *first), dtype.np_dtype)
     return np.stack(arrays, out=out) if out is not None else np.stack(arrays).astype(
         dtype.np_dtype, copy=False)
@@ -134,8 +135,9 @@ def collate(batch, *, collate_fn_map: dict | None = None) -> Any:
         elem_size = len(elem)
         for i, e in enumerate(batch):
             if len(e) != elem_size:
-                raise RuntimeError(f"each element in list of batch should be of equal size "
-                                   f"(sample 0 has {elem_size} fields, sample {i} has {len(e)})")
+                raise with_hint(
+                    RuntimeError("each element in list of batch should be of equal size"),
+                    f"sample 0 has {elem_size} fields, sample {i} has {len(e)}")
         transposed = list(zip(*batch))  # tuples: string fields stay tuples, as in torch
         if isinstance(elem, tuple):
             return [collate(s, collate_fn_map=collate_fn_map) for s in transposed]

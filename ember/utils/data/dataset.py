@@ -10,6 +10,7 @@ from itertools import accumulate
 from typing import Any, Generic, TypeVar
 
 from ... import _random
+from ..._errors import with_hint
 
 T_co = TypeVar("T_co", covariant=True)
 T_stack = TypeVar("T_stack", tuple, dict)
@@ -78,8 +79,8 @@ class TensorDataset(Dataset[tuple]):
             if any(t.size(0) != rows for t in tensors):
                 # a real exception, not an ``assert``: the check must survive ``python -O``
                 shapes = [tuple(t.shape) for t in tensors]
-                raise AssertionError("Size mismatch between tensors: all tensors need the same "
-                                     f"first dimension, got shapes {shapes}")
+                raise with_hint(AssertionError("Size mismatch between tensors"),
+                                f"all tensors need the same first dimension, got shapes {shapes}")
         self.tensors = tensors
 
     def __getitem__(self, index):
@@ -286,9 +287,9 @@ def random_split(dataset: Dataset, lengths: Sequence[int | float],
         lengths = _fraction_sizes(lengths, len(dataset))
         total = sum(lengths)
     if total != len(dataset):
-        raise ValueError("Sum of input lengths does not equal the length of the input dataset! "
-                         f"(lengths {list(lengths)} sum to {total}, the dataset has "
-                         f"{len(dataset)} samples)")
+        raise with_hint(
+            ValueError("Sum of input lengths does not equal the length of the input dataset!"),
+            f"lengths {list(lengths)} sum to {total}, the dataset has {len(dataset)} samples")
     order = _random.randperm(total, generator=generator).tolist()
     return [Subset(dataset, order[end - size:end])
             for end, size in zip(accumulate(lengths), lengths)]

@@ -77,6 +77,9 @@ def _alias_torchvision_modules():
                          ("diou_loss", losses), ("ciou_loss", losses),
                          ("drop_block", regularization)):
         sys.modules.setdefault(f"{__name__}.{name}", module)
+        # torchvision's package imports these submodules, so ``torchvision.ops.misc.MLP``
+        # works as an attribute chain without an import of its own
+        globals().setdefault(name, module)
 
 
 _alias_torchvision_modules()

@@ -249,11 +249,11 @@ def box_area(boxes, fmt: str = "xyxy"):
     """Area of each box.
 
     Args:
-        boxes (Tensor[N, 4]): the boxes.
+        boxes (Tensor[..., 4]): the boxes (any leading batch dimensions).
         fmt (str, optional): their format, ``'xyxy'`` (default), ``'xywh'`` or ``'cxcywh'``.
 
     Returns:
-        Tensor[N]: the areas (small integer and half types are widened first).
+        Tensor[...]: the areas (small integer and half types are widened first).
 
     Example:
         >>> box_area(ember.tensor([[0., 0, 2, 3]]))
@@ -263,30 +263,52 @@ def box_area(boxes, fmt: str = "xyxy"):
         raise ValueError(f"Unsupported Bounding Box area for given format {fmt}")
     boxes = _upcast(boxes)
     if fmt == "xyxy":
-        return (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
-    return boxes[:, 2] * boxes[:, 3]
+        return (boxes[..., 2] - boxes[..., 0]) * (boxes[..., 3] - boxes[..., 1])
+    return boxes[..., 2] * boxes[..., 3]
 
 
-def _inter_union(boxes1, boxes2):
-    area1 = box_area(boxes1)
-    area2 = box_area(boxes2)
-    lt = ember.maximum(boxes1[:, None, :2], boxes2[:, :2])
-    rb = ember.minimum(boxes1[:, None, 2:], boxes2[:, 2:])
+def _corners(boxes, fmt: str):
+    """The top-left and bottom-right corners, ``(..., 1, 2)`` each, computed in ``fmt``'s own
+    arithmetic as torchvision does (so the IoU matches it to the last bit)."""
+    xy, wh = boxes[..., None, :2], boxes[..., None, 2:]
+    if fmt == "xyxy":
+        return xy, wh
+    if fmt == "xywh":
+        return xy, xy + wh
+    return xy - wh / 2, xy + wh / 2
+
+
+def _inter_union(boxes1, boxes2, fmt: str = "xyxy"):
+    """Intersections and unions of every pair, ``(..., N, M)``, of boxes ``(..., N, 4)`` and
+    ``(..., M, 4)``."""
+    area1 = box_area(boxes1, fmt)
+    area2 = box_area(boxes2, fmt)
+    lt1, rb1 = _corners(boxes1, fmt)
+    lt2, rb2 = _corners(boxes2, fmt)
+    lt = ember.maximum(lt1, lt2.transpose(-3, -2))
+    rb = ember.minimum(rb1, rb2.transpose(-3, -2))
     wh = _upcast(rb - lt).clamp(min=0)
-    inter = wh[:, :, 0] * wh[:, :, 1]
-    return inter, area1[:, None] + area2 - inter
+    inter = wh[..., 0] * wh[..., 1]
+    return inter, area1[..., None] + area2[..., None, :] - inter
+
+
+def _enclosing_wh(boxes1, boxes2):
+    """Width and height of the smallest box enclosing each pair, ``(..., N, M, 2)``."""
+    lti = ember.minimum(boxes1[..., None, :2], boxes2[..., None, :, :2])
+    rbi = ember.maximum(boxes1[..., None, 2:], boxes2[..., None, :, 2:])
+    return _upcast(rbi - lti).clamp(min=0)
 
 
 def box_iou(boxes1, boxes2, fmt: str = "xyxy"):
     """Intersection over union of every pair of boxes.
 
     Args:
-        boxes1 (Tensor[N, 4]): the first boxes.
-        boxes2 (Tensor[M, 4]): the second boxes.
+        boxes1 (Tensor[..., N, 4]): the first boxes (any leading batch dimensions).
+        boxes2 (Tensor[..., M, 4]): the second boxes.
         fmt (str, optional): their format, ``'xyxy'`` (default), ``'xywh'`` or ``'cxcywh'``.
 
     Returns:
-        Tensor[N, M]: the IoU of each pair.
+        Tensor[..., N, M]: the IoU of each pair.
 
     Example:
         >>> box_iou(ember.tensor([[0., 0, 2, 2]]), ember.tensor([[1., 1, 3, 3]]))
@@ -295,10 +317,7 @@ def box_iou(boxes1, boxes2, fmt: str = "xyxy"):
     if fmt not in _AXIS_ALIGNED:
         raise ValueError(f"Unsupported format {fmt!r}. Supported axis-aligned formats: "
                          f"{_AXIS_ALIGNED}. Supported rotated formats: {_ROTATED}.")
-    if fmt != "xyxy":
-        boxes1 = box_convert(boxes1, fmt, "xyxy")
-        boxes2 = box_convert(boxes2, fmt, "xyxy")
-    inter, union = _inter_union(boxes1, boxes2)
+    inter, union = _inter_union(boxes1, boxes2, fmt)
     return inter / union
 
 
@@ -307,11 +326,11 @@ def generalized_box_iou(boxes1, boxes2):
     of the smallest enclosing box that the union leaves uncovered.
 
     Args:
-        boxes1 (Tensor[N, 4]): boxes in ``(x1, y1, x2, y2)`` format.
-        boxes2 (Tensor[M, 4]): boxes in ``(x1, y1, x2, y2)`` format.
+        boxes1 (Tensor[..., N, 4]): boxes in ``(x1, y1, x2, y2)`` format.
+        boxes2 (Tensor[..., M, 4]): boxes in ``(x1, y1, x2, y2)`` format.
 
     Returns:
-        Tensor[N, M]: values in ``[-1, 1]``.
+        Tensor[..., N, M]: values in ``[-1, 1]``.
 
     Example:
         >>> generalized_box_iou(ember.tensor([[0., 0, 1, 1]]), ember.tensor([[2., 0, 3, 1]]))
@@ -319,24 +338,21 @@ def generalized_box_iou(boxes1, boxes2):
     """
     inter, union = _inter_union(boxes1, boxes2)
     iou = inter / union
-    lti = ember.minimum(boxes1[:, None, :2], boxes2[:, :2])
-    rbi = ember.maximum(boxes1[:, None, 2:], boxes2[:, 2:])
-    whi = _upcast(rbi - lti).clamp(min=0)
-    areai = whi[:, :, 0] * whi[:, :, 1]
+    whi = _enclosing_wh(boxes1, boxes2)
+    areai = whi[..., 0] * whi[..., 1]
     return iou - (areai - union) / areai
 
 
 def _diou_and_iou(boxes1, boxes2, eps):
     iou = box_iou(boxes1, boxes2)
-    lti = ember.minimum(boxes1[:, None, :2], boxes2[:, :2])
-    rbi = ember.maximum(boxes1[:, None, 2:], boxes2[:, 2:])
-    whi = _upcast(rbi - lti).clamp(min=0)
-    diagonal_sq = whi[:, :, 0] ** 2 + whi[:, :, 1] ** 2 + eps
-    cx1 = (boxes1[:, 0] + boxes1[:, 2]) / 2
-    cy1 = (boxes1[:, 1] + boxes1[:, 3]) / 2
-    cx2 = (boxes2[:, 0] + boxes2[:, 2]) / 2
-    cy2 = (boxes2[:, 1] + boxes2[:, 3]) / 2
-    centers_sq = (cx1[:, None] - cx2[None, :]) ** 2 + (cy1[:, None] - cy2[None, :]) ** 2
+    whi = _enclosing_wh(boxes1, boxes2)
+    diagonal_sq = whi[..., 0] ** 2 + whi[..., 1] ** 2 + eps
+    cx1 = (boxes1[..., 0] + boxes1[..., 2]) / 2
+    cy1 = (boxes1[..., 1] + boxes1[..., 3]) / 2
+    cx2 = (boxes2[..., 0] + boxes2[..., 2]) / 2
+    cy2 = (boxes2[..., 1] + boxes2[..., 3]) / 2
+    centers_sq = (_upcast(cx1[..., None] - cx2[..., None, :]) ** 2
+                  + _upcast(cy1[..., None] - cy2[..., None, :]) ** 2)
     return iou - centers_sq / diagonal_sq, iou
 
 
@@ -345,12 +361,12 @@ def distance_box_iou(boxes1, boxes2, eps: float = 1e-7):
     centres over the squared diagonal of the enclosing box.
 
     Args:
-        boxes1 (Tensor[N, 4]): boxes in ``(x1, y1, x2, y2)`` format.
-        boxes2 (Tensor[M, 4]): boxes in ``(x1, y1, x2, y2)`` format.
+        boxes1 (Tensor[..., N, 4]): boxes in ``(x1, y1, x2, y2)`` format.
+        boxes2 (Tensor[..., M, 4]): boxes in ``(x1, y1, x2, y2)`` format.
         eps (float, optional): added to the diagonal to avoid dividing by zero.
 
     Returns:
-        Tensor[N, M]: the distance IoU of each pair.
+        Tensor[..., N, M]: the distance IoU of each pair.
 
     Example:
         >>> distance_box_iou(ember.tensor([[0., 0, 2, 2]]), ember.tensor([[0., 0, 2, 2]]))
@@ -367,12 +383,12 @@ def complete_box_iou(boxes1, boxes2, eps: float = 1e-7):
     differing aspect ratios.
 
     Args:
-        boxes1 (Tensor[N, 4]): boxes in ``(x1, y1, x2, y2)`` format.
-        boxes2 (Tensor[M, 4]): boxes in ``(x1, y1, x2, y2)`` format.
+        boxes1 (Tensor[..., N, 4]): boxes in ``(x1, y1, x2, y2)`` format.
+        boxes2 (Tensor[..., M, 4]): boxes in ``(x1, y1, x2, y2)`` format.
         eps (float, optional): keeps the divisions finite.
 
     Returns:
-        Tensor[N, M]: the complete IoU of each pair.
+        Tensor[..., N, M]: the complete IoU of each pair.
 
     Example:
         >>> complete_box_iou(ember.tensor([[0., 0, 2, 2]]), ember.tensor([[0., 0, 2, 2]]))
@@ -381,10 +397,10 @@ def complete_box_iou(boxes1, boxes2, eps: float = 1e-7):
     boxes1 = _upcast(boxes1)
     boxes2 = _upcast(boxes2)
     diou, iou = _diou_and_iou(boxes1, boxes2, eps)
-    w1 = boxes1[:, None, 2] - boxes1[:, None, 0]
-    h1 = boxes1[:, None, 3] - boxes1[:, None, 1]
-    w2 = boxes2[:, 2] - boxes2[:, 0]
-    h2 = boxes2[:, 3] - boxes2[:, 1]
+    w1 = boxes1[..., None, 2] - boxes1[..., None, 0]
+    h1 = boxes1[..., None, 3] - boxes1[..., None, 1]
+    w2 = boxes2[..., None, :, 2] - boxes2[..., None, :, 0]
+    h2 = boxes2[..., None, :, 3] - boxes2[..., None, :, 1]
     v = (4 / (math.pi ** 2)) * (ember.atan(w2 / h2) - ember.atan(w1 / h1)) ** 2
     with ember.no_grad():
         # the trade-off weight is a constant in the gradient (the paper's choice)

@@ -49,6 +49,9 @@ OPS = [
     OpSpec("nn.sigmoid", lambda L, x: F(L).sigmoid(x), U),
     OpSpec("nn.tanh", lambda L, x: F(L).tanh(x), U1),
     OpSpec("nn.softplus", lambda L, x: F(L).softplus(x, beta=2.0, threshold=30.0), U1),
+    # a threshold the samples cross (beta x > 1 is linear); samples kept off the kink x = 0.5
+    kinked("nn.softplus_threshold", lambda L, x: F(L).softplus(x, beta=2.0, threshold=1.0),
+           [0.5]),
     OpSpec("nn.softsign", lambda L, x: F(L).softsign(x), U1, domain=(0.1, 2.0)),
     OpSpec("nn.logsigmoid", lambda L, x: F(L).logsigmoid(x * 10), U1),
     OpSpec("nn.tanhshrink", lambda L, x: F(L).tanhshrink(x), U1),

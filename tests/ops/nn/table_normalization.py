@@ -20,6 +20,10 @@ OPS = [
            lambda L, x: F(L).batch_norm(x, None, None, training=True), [((5, 2, 3),)]),
     OpSpec("batch_norm_eval", _bn_eval, [((4, 3, 2), (3,), (3,), (3,), (3,))],
            grad_inputs=(0, 3, 4)),
+    # fixed statistics and no affine: the input's gradient is linear in the output's, and still
+    # requires grad under create_graph (torch's double-backward node)
+    OpSpec("batch_norm_eval_no_affine", lambda L, x, rm, rv: F(L).batch_norm(
+        x, rm, rv * rv + 0.5, training=False), [((4, 3, 2), (3,), (3,))], grad_inputs=(0,)),
     OpSpec("layer_norm", lambda L, x, w, b: F(L).layer_norm(x, (4,), w, b),
            [((3, 4), (4,), (4,)), ((2, 3, 4), (4,), (4,)), ((4,), (4,), (4,))]),
     OpSpec("layer_norm_2d", lambda L, x, w: F(L).layer_norm(x, (3, 4), w, eps=1e-3),

@@ -77,6 +77,10 @@ OPS = [
         x, scale_factor=1.7, mode="linear"), [((2, 3, 5),)]),
     OpSpec("grid_sample", lambda L, x, g: F(L).grid_sample(x, g, align_corners=False),
            [()], make=_image_and_grid, gradgrad=False),
+    # a constant grid (a fixed warp): under create_graph the input's gradient still requires
+    # grad, tied to the input as by torch's node (its second derivative: None)
+    OpSpec("grid_sample_const_grid", lambda L, x, g: F(L).grid_sample(x, g, align_corners=False),
+           [()], make=_image_and_grid, grad_inputs=(0,)),
     OpSpec("grid_sample_border_corners", lambda L, x, g: F(L).grid_sample(
         x, g, padding_mode="border", align_corners=True), [()], make=_image_and_grid,
            gradgrad=False),

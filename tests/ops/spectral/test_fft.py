@@ -131,10 +131,13 @@ def test_outcome_matches_torch(torch, name):
 
 
 def test_errors_name_the_fix():
-    with pytest.raises(RuntimeError, match=r"Unsupported dtype Half.*\.float\(\)"):
+    # torch's message, then the fix as a note (shown under the traceback)
+    with pytest.raises(RuntimeError, match=r"Unsupported dtype Half") as info:
         ember.fft.rfft(ember.ones(4, dtype=ember.float16))
-    with pytest.raises(RuntimeError, match=r'Invalid normalization mode: "ortogonal".*"ortho"'):
+    assert any(".float()" in note for note in info.value.__notes__)
+    with pytest.raises(RuntimeError, match=r'Invalid normalization mode: "ortogonal"') as info:
         ember.fft.fft(ember.ones(4), norm="ortogonal")
+    assert any('"ortho"' in note for note in info.value.__notes__)
     with pytest.raises(RuntimeError, match="Invalid number of data points \\(0\\) specified"):
         ember.fft.irfft(ember.ones(1))
 

@@ -56,28 +56,32 @@ class _BaseMixUpCutMix(Transform):
     def forward(self, *inputs):
         sample = inputs if len(inputs) > 1 else inputs[0]
         flat = _flatten(sample, [])
-        labels = self._labels_getter(sample)
         name = type(self).__name__
         if any(_is_pil_image(x) or isinstance(x, (tv_tensors.BoundingBoxes, tv_tensors.Mask,
                                                   tv_tensors.KeyPoints))
                for x in flat):
             raise ValueError(f"{name}() does not support PIL images, bounding boxes, "
                              "keypoints and masks.")
+        labels = self._labels_getter(sample)  # (after that check, as in torchvision)
         # the images: torchvision's usual choice (Images and Videos, else the first plain tensor
         # of the sample), less the labels; if the labels come first, nothing else is mixed
         needs = [n and x is not labels for x, n in zip(flat, _needs_transform(flat))]
         images = [x for x, n in zip(flat, needs) if n]
-        if images:
-            first = images[0]
-            want = 5 if isinstance(first, tv_tensors.Video) else 4
-            if first.ndim != want:
-                raise ValueError(f"Expected a batched input with {want} dims, but got "
-                                 f"{first.ndim} dimensions instead.")
+        # torchvision's order: the labels are checked first, the images only after the
+        # random draw (so a failing call consumes the same random numbers as there)
+        if not isinstance(labels, Tensor):
+            raise ValueError(f"The labels must be a tensor, but got {type(labels)} instead.")
+        if labels.ndim not in (1, 2):
+            raise ValueError("labels should be index based with shape (batch_size,) or "
+                             "probability based with shape (batch_size, num_classes), but got "
+                             f"a tensor of shape {labels.shape} instead.")
+        if labels.ndim == 2 and self.num_classes is not None and (
+                labels.shape[-1] != self.num_classes):
+            raise ValueError("When passing 2D labels, the number of elements in last dimension "
+                             f"must match num_classes: {labels.shape[-1]} != "
+                             f"{self.num_classes}. You can Leave num_classes to None.")
         if labels.ndim == 1 and self.num_classes is None:
             raise ValueError("num_classes must be passed if the labels are index-based (1D)")
-        if images and labels.shape[0] != images[0].shape[0]:
-            raise ValueError(f"The batch size of the image or video does not match the batch "
-                             f"size of the labels: {images[0].shape[0]} != {labels.shape[0]}.")
         params = {"labels": labels, "batch_size": labels.shape[0],
                   **self.make_params(images)}
         out = []
@@ -85,6 +89,7 @@ class _BaseMixUpCutMix(Transform):
             if x is labels:
                 x = self._mix_labels(x, params)
             elif n:
+                _check_batched(x, labels.shape[0])
                 x = self.transform(x, params)
             out.append(x)
         return _unflatten(sample, iter(out))
@@ -164,6 +169,17 @@ class CutMix(_BaseMixUpCutMix):
         out = src.clone()
         out[..., y1:y2, x1:x2] = src.roll(1, 0)[..., y1:y2, x1:x2]
         return _rewrap(out, inpt)
+
+
+def _check_batched(inpt, batch_size: int) -> None:
+    """An image batch (N, C, H, W) or video batch (N, T, C, H, W) of the labels' batch size."""
+    want = 5 if isinstance(inpt, tv_tensors.Video) else 4
+    if inpt.ndim != want:
+        raise ValueError(f"Expected a batched input with {want} dims, but got {inpt.ndim} "
+                         "dimensions instead.")
+    if inpt.shape[0] != batch_size:
+        raise ValueError(f"The batch size of the image or video does not match the batch size "
+                         f"of the labels: {inpt.shape[0]} != {batch_size}.")
 
 
 def _plain(t: Tensor) -> Tensor:

@@ -5,6 +5,8 @@ colour order, ``multinomial`` for a choice), so a seeded run gives torchvision's
 from __future__ import annotations
 
 import math
+import numbers
+import warnings
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -27,14 +29,16 @@ def _size_list(size, name="size") -> list[int]:
                      f"but got {size} instead.")
 
 
-def _crop_size(size) -> tuple[int, int]:
-    if isinstance(size, int):
-        return size, size
+def _crop_size(size):
+    """torchvision's ``_setup_size``: a number n gives ``(n, n)``, a 1-sequence ``(s, s)``, a
+    pair is kept as given (a list stays a list, and shows so in the repr)."""
+    if isinstance(size, numbers.Number):
+        return int(size), int(size)
     if isinstance(size, Sequence) and len(size) == 1:
         return size[0], size[0]
-    if isinstance(size, Sequence) and len(size) == 2:
-        return size[0], size[1]
-    raise ValueError("Please provide only two dimensions (h, w) for size.")
+    if not isinstance(size, Sequence) or len(size) != 2:
+        raise ValueError("Please provide only two dimensions (h, w) for size.")
+    return size
 
 
 # --- containers --------------------------------------------------------------------------------
@@ -61,9 +65,10 @@ class Compose(Transform):
             inputs = outputs if needs_unpacking else (outputs,)
         return outputs
 
-    def __repr__(self) -> str:
-        return (f"{type(self).__name__}(\n"
-                + "".join(f"      {t}\n" for t in self.transforms) + ")")
+    def extra_repr(self) -> str:
+        # torchvision's: one line per transform, which Module's repr then indents (so nested
+        # containers indent as there, and a single transform stays on one line)
+        return "\n".join(f"    {t}" for t in self.transforms)
 
 
 class RandomApply(Transform):
@@ -74,10 +79,14 @@ class RandomApply(Transform):
     """
 
     def __init__(self, transforms, p: float = 0.5) -> None:
+        from ....nn import ModuleList
+
         super().__init__()
-        if not isinstance(transforms, (Sequence, Transform)):
+        if not isinstance(transforms, (Sequence, ModuleList)):
             raise TypeError("Argument transforms should be a sequence of callables or a "
                             "`nn.ModuleList`")
+        if not transforms:
+            raise ValueError("Pass at least one transform")
         self.transforms = transforms
         if not 0.0 <= p <= 1.0:
             raise ValueError("`p` should be a floating point value in the interval [0.0, 1.0].")
@@ -86,12 +95,16 @@ class RandomApply(Transform):
     def forward(self, *inputs):
         from .... import rand
 
-        sample = inputs if len(inputs) > 1 else inputs[0]
+        needs_unpacking = len(inputs) > 1
         if float(rand(1).item()) >= self.p:
-            return sample
-        for t in self.transforms:
-            sample = t(sample)
-        return sample
+            return inputs if needs_unpacking else inputs[0]
+        for t in self.transforms:  # several inputs are passed on unpacked, as torchvision
+            outputs = t(*inputs)
+            inputs = outputs if needs_unpacking else (outputs,)
+        return outputs
+
+    def extra_repr(self) -> str:
+        return "\n".join(f"    {t}" for t in self.transforms)
 
 
 class RandomChoice(Transform):
@@ -105,6 +118,8 @@ class RandomChoice(Transform):
         super().__init__()
         if not isinstance(transforms, Sequence):
             raise TypeError("Argument transforms should be a sequence of callables")
+        if not transforms:
+            raise ValueError("Pass at least one transform")
         if p is None:
             p = [1] * len(transforms)
         elif len(p) != len(transforms):
@@ -119,6 +134,10 @@ class RandomChoice(Transform):
 
         idx = int(multinomial(tensor(self.p), 1).item())
         return self.transforms[idx](*inputs)
+
+    def extra_repr(self) -> str:
+        # torchvision's generic repr: the public list/tuple attributes
+        return f"transforms={self.transforms}, p={self.p}"
 
 
 class Identity(Transform):
@@ -439,7 +458,9 @@ class RandomCrop(Transform):
         return F.crop(inpt, params["top"], params["left"], params["height"], params["width"])
 
     def extra_repr(self) -> str:
-        return (f"size={self.size}, padding={self.padding}, pad_if_needed={self.pad_if_needed}, "
+        # torchvision's generic repr leaves out attributes that are None
+        padding = "" if self.padding is None else f"padding={self.padding}, "
+        return (f"size={self.size}, {padding}pad_if_needed={self.pad_if_needed}, "
                 f"fill={self.fill}, padding_mode={self.padding_mode}")
 
 
@@ -453,11 +474,13 @@ class RandomResizedCrop(Transform):
     def __init__(self, size, scale=(0.08, 1.0), ratio=(3.0 / 4.0, 4.0 / 3.0),
                  interpolation=InterpolationMode.BILINEAR, antialias=True) -> None:
         super().__init__()
-        self.size = list(_crop_size(size))
+        self.size = _crop_size(size)
         if not isinstance(scale, Sequence) or len(scale) != 2:
-            raise TypeError("Scale should be a sequence of two numbers.")
+            raise TypeError("Scale should be a sequence of two floats.")
         if not isinstance(ratio, Sequence) or len(ratio) != 2:
-            raise TypeError("Ratio should be a sequence of two numbers.")
+            raise TypeError("Ratio should be a sequence of two floats.")
+        if (scale[0] > scale[1]) or (ratio[0] > ratio[1]):
+            warnings.warn("Scale and ratio should be of kind (min, max)", stacklevel=2)
         self.scale = scale
         self.ratio = ratio
         self.interpolation = _interp(interpolation)
@@ -798,16 +821,24 @@ def _refuse_pil(transform, inputs) -> None:
 
 
 def _default_labels(sample):
-    if isinstance(sample, tuple) and not isinstance(sample, Tensor):
+    """torchvision's heuristic: the second item of a tuple or list (a plain tensor is the
+    labels), else a mapping's ``labels`` key (any case), else its first key that contains
+    ``label`` (``{"image": ..., "label": ...}``)."""
+    from collections.abc import Mapping
+
+    if isinstance(sample, (tuple, list)):
         sample = sample[1]
-        if isinstance(sample, Tensor):
-            return sample
-    if not isinstance(sample, dict):
+    if _is_pure_tensor(sample):
+        return sample
+    if not isinstance(sample, Mapping):
         raise ValueError("When using the default labels_getter, the input passed to forward "
                          "must be a dictionary or a two-tuple whose second item is a dictionary "
                          f"or a tensor, but got {sample} instead.")
-    for key in sample:
-        if isinstance(key, str) and key.lower() == "labels":
+    for key in sample.keys():
+        if key.lower() == "labels":
+            return sample[key]
+    for key in sample.keys():
+        if "label" in key.lower():
             return sample[key]
     raise ValueError("Could not infer where the labels are in the sample. Try passing a "
                      "callable as the labels_getter parameter?If there are no labels in the "
