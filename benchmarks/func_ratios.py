@@ -8,12 +8,16 @@ steps timed in alternation, so machine load hits both alike.
                                                          # one thread each, CPU seconds
 
 The workloads, built by the same code for both libraries: ``jacrev mlp`` (the Jacobian of a
-small MLP's 16 outputs with respect to its 16 inputs), ``hessian`` (of a scalar function of
+small MLP's 16 outputs with respect to its 16 inputs), ``jacrev 32->32`` (two tanh
+layers), ``per-sample grads mlp b64`` (``vmap(grad(loss))`` of a 2-layer MLP over a batch of
+64, cross entropy), ``hessian`` (of a scalar function of
 16 inputs, ``jacfwd(jacrev(f))``), ``vmap per-sample grads`` (``vmap(grad(loss))`` over a
 batch of 32 with ``functional_call``), ``beta rsample backward`` (``Beta(a, b).rsample()
 .sum().backward()`` for 64 pairs) and ``lnn acceleration`` (the Lagrangian network of
 tests/programs/sci_hamiltonian_lagrangian.py: ``hessian`` and nested ``jacrev`` under
-``vmap`` over 16 states, then backward).
+``vmap`` over 16 states, then backward). The ``loop`` column is ember with its batched vmap
+and Jacobians switched off (``ember.func._batching.ENABLED``): every element, or Jacobian
+row, one call, as before issue 13.
 """
 
 from __future__ import annotations
@@ -78,6 +82,35 @@ def vmap_per_sample_grads(lib):
     return lambda: per_sample(params, xs, ys)
 
 
+def per_sample_grads_mlp64(lib):
+    """The per-sample-gradients tutorial: a 2-layer MLP, batch 64, cross entropy."""
+    nn, F, func = lib.nn, lib.nn.functional, lib.func
+    lib.manual_seed(0)
+    model = nn.Sequential(nn.Linear(32, 64), nn.ReLU(), nn.Linear(64, 10))
+    params = {k: v.detach() for k, v in model.named_parameters()}
+    xs = _array(lib, 64, 32)
+    ys = lib.from_numpy(np.random.default_rng(1).integers(0, 10, 64))
+
+    def loss(p, x, y):
+        out = func.functional_call(model, p, (x.unsqueeze(0),))
+        return F.cross_entropy(out, y.unsqueeze(0))
+
+    per_sample = func.vmap(func.grad(loss), in_dims=(None, 0, 0))
+    return lambda: per_sample(params, xs, ys)
+
+
+def jacrev_32(lib):
+    """``jacrev`` of a 32 -> 32 function (two tanh layers)."""
+    w1, w2 = _array(lib, 32, 32), _array(lib, 32, 33)[:, :32]
+    x = _array(lib, 32)
+
+    def f(v):
+        return lib.tanh(w2 @ lib.tanh(w1 @ v))
+
+    jacrev = lib.func.jacrev
+    return lambda: jacrev(f)(x)
+
+
 def beta_rsample_backward(lib):
     a = _array(lib, 64, low=0.5).requires_grad_()
     b = _array(lib, 64, low=0.5).requires_grad_()
@@ -123,6 +156,8 @@ WORKLOADS = {
     "jacrev mlp 16->16": (jacrev_mlp, 40),
     "hessian 16": (hessian_scalar, 10),
     "vmap per-sample grads b32": (vmap_per_sample_grads, 10),
+    "per-sample grads mlp b64": (per_sample_grads_mlp64, 10),
+    "jacrev 32->32": (jacrev_32, 20),
     "beta rsample backward 64": (beta_rsample_backward, 40),
     "lnn acceleration vmap 16": (lnn_acceleration, 3),
 }
@@ -136,20 +171,34 @@ def main() -> int:
     import ember
 
     bench.ratio_banner(args, torch, ember)
-    head = f"{'workload':<30}{'ember':>9}{'torch':>9}{'ember/torch':>13}"
+    from ember.func import _batching
+
+    def looped(step):  # ember before issue 13: vmap and jacrev element by element
+        def run():
+            _batching.ENABLED = False
+            try:
+                step()
+            finally:
+                _batching.ENABLED = True
+        return run
+
+    head = (f"{'workload':<30}{'ember':>9}{'loop':>9}{'torch':>9}{'ember/torch':>13}"
+            f"{'loop/torch':>12}")
     print(head)
     print("-" * len(head))
     for name, (build, n) in WORKLOADS.items():
         if args.only not in name:
             continue
         steps = {"ember": build(ember), "torch": build(torch)}
+        steps["loop"] = looped(build(ember))
         times: dict = {k: [] for k in steps}
         for _ in range(args.repeats):
             for k, step in steps.items():
                 times[k].append(bench.measure(step, n, args.stat))
         agg = min if args.stat == "min" else statistics.median
         t = {k: agg(v) * 1e3 for k, v in times.items()}
-        print(f"{name:<30}{t['ember']:>9.2f}{t['torch']:>9.2f}{t['ember'] / t['torch']:>13.2f}")
+        print(f"{name:<30}{t['ember']:>9.2f}{t['loop']:>9.2f}{t['torch']:>9.2f}"
+              f"{t['ember'] / t['torch']:>13.2f}{t['loop'] / t['torch']:>12.2f}")
     return 0
 
 

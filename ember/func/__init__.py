@@ -5,9 +5,10 @@
 signatures, pytree inputs and outputs, and error messages; they nest (``vmap(grad(f))``,
 ``jacrev(jacrev(f))``) and compose with ``ember.autograd``.
 
-Two differences in how, not what: ``vmap`` runs the function once per batch element and
-stacks the results (see ``_vmap``), and forward mode (``jvp``, ``jacfwd``) is computed with
-reverse-mode passes (see ``_traced_call``).
+Two differences in how, not what: ``vmap`` runs the function captured once with batching
+rules, or where it cannot, once per batch element, stacking the results (see ``_batching``
+and ``_vmap``), and forward mode (``jvp``, ``jacfwd``) is computed with reverse-mode passes
+(see ``_traced_call``).
 
 Example:
     >>> from ember.func import functional_call, grad, vmap

@@ -1,6 +1,9 @@
 """Whole Jacobians and Hessians: ``jacrev``, ``jacfwd`` and ``hessian``.
 
-Both Jacobians come from one call of the function (a ``TracedCall``): ``jacrev`` takes one
+Both first try one batched pass (``_batching.batched_jacobian``): the function captured once
+and run on one copy of the inputs per output element, then one backward pass with the
+identity's rows as cotangents. Otherwise (no batching rule, a derivative of a derivative...)
+they come from one call of the function (a ``TracedCall``): ``jacrev`` takes one
 vector-Jacobian product per output element (its rows), ``jacfwd`` one Jacobian-vector
 product per input element (its columns), or rows when there are fewer outputs than inputs,
 since in ember a row costs one backward pass and a column two. The numbers are the same
@@ -72,13 +75,30 @@ def _package(trace, jac):
     return trace.finish(tree_unflatten(per_output, trace.output_spec))
 
 
+def _batched(func, args, kwargs, argnums, has_aux):
+    """The Jacobian from one batched run of ``func`` (``_batching.batched_jacobian``), or
+    None where that path does not apply (then the rows are taken one at a time)."""
+    from . import _batching
+
+    if has_aux or not _batching.ENABLED:
+        return None
+    try:
+        result = _batching.batched_jacobian(func, args, kwargs, argnums)
+    except Exception as err:
+        _batching.STATS["fallback"] += 1
+        _batching.last_fallback = err
+        return None
+    _batching.STATS["batched"] += 1
+    return result
+
+
 def jacrev(func, argnums=0, *, has_aux: bool = False, chunk_size=None,
            _preallocate_and_copy: bool = False):
     """The function that computes the Jacobian of ``func`` with respect to the argument(s)
     at ``argnums`` by reverse mode, one vector-Jacobian product per output element
     (``torch.func.jacrev``). The result has shape ``output.shape + input.shape``, nested by
-    the outputs' structure and then by ``argnums``. ``chunk_size`` is checked; rows are
-    computed one at a time regardless.
+    the outputs' structure and then by ``argnums``. ``chunk_size`` is checked; the rows are
+    computed in one batched pass, or one at a time where ember cannot batch ``func``.
 
     Example:
         >>> jacrev(ember.sin)(x)                       # == ember.diag(x.cos())
@@ -91,11 +111,17 @@ def jacrev(func, argnums=0, *, has_aux: bool = False, chunk_size=None,
     def wrapper(*args, **kwargs):
         check_real("jacrev", args, is_input=True)
         nums = check_argnums(argnums, len(args))
+        batched = _batched(func, args, kwargs, nums, has_aux)
+        if batched is not None:
+            return batched
         trace, _, _ = vjp_with_argnums(func, args, nums, has_aux, kwargs)
         check_real("jacrev", trace.flat_outputs, is_input=False)
         result = _package(trace, _rows(trace))
         return (result, trace.finish_aux()) if has_aux else result
 
+    # (it calls autograd, so _batching does not capture it; an outer Jacobian of it, a
+    # Hessian, is batched from ``func`` itself)
+    wrapper._ember_transform = (func, argnums, has_aux)
     return wrapper
 
 
@@ -115,6 +141,9 @@ def jacfwd(func, argnums=0, has_aux: bool = False, *, randomness: str = "error")
         check_randomness(randomness)
         check_real("jacfwd", args, is_input=True)
         nums = check_argnums(argnums, len(args))
+        batched = _batched(func, args, kwargs, nums, has_aux)
+        if batched is not None:
+            return batched
         with functorch_layer("vmap"):  # torch's jacfwd is vmap over jvp
             trace = call_checking_randomness(TracedCall, randomness, None, func, args, kwargs,
                                              nums, has_aux, JVP)
@@ -126,6 +155,7 @@ def jacfwd(func, argnums=0, has_aux: bool = False, *, randomness: str = "error")
         result = _package(trace, jac)
         return (result, trace.finish_aux()) if has_aux else result
 
+    wrapper._ember_transform = (func, argnums, has_aux)
     return wrapper
 
 

@@ -99,6 +99,7 @@ def grad_and_value(func, argnums=0, has_aux: bool = False):
     def wrapper(*args, **kwargs):
         return _grad_and_value(func, argnums, has_aux, args, kwargs)
 
+    wrapper._ember_grad = (func, argnums, has_aux, True)  # vmap batches it (_batching)
     return wrapper
 
 
@@ -119,4 +120,5 @@ def grad(func, argnums=0, has_aux: bool = False):
         g, value = _grad_and_value(func, argnums, has_aux, args, kwargs)
         return (g, value[1]) if has_aux else g
 
+    wrapper._ember_grad = (func, argnums, has_aux, False)  # vmap batches it (_batching)
     return wrapper

@@ -1,10 +1,14 @@
 """``vmap``: map a function over a dimension of its inputs.
 
 PyTorch batches by rewriting each op to work on the whole batch at once. ember's ``vmap``
-runs the function once per batch element instead (on views of the inputs, ``select``) and
-stacks the outputs (``stack``), so it gives the same numbers, composes with ``grad`` and the
-other transforms and lets gradients flow through it. It is not faster than a Python loop: it
-is one.
+first tries the same (``_batching``): it captures the function once on one element and runs
+the captured ops on the whole batch with batching rules; ``vmap(grad(f))`` (per-sample
+gradients) runs ``f`` so and takes one backward pass. Where that cannot promise the same
+numbers (an op without a rule, a graph break, random draws, in-place changes, data read
+outside the recorded ops), it runs the function once per batch element (on views of the
+inputs, ``select``) and stacks the outputs (``stack``): the loop described below, which gives
+the same numbers, composes with ``grad`` and the other transforms and lets gradients flow
+through it.
 
 What PyTorch's batching cannot do, ember's refuses with PyTorch's errors, although a loop
 could do it: on a tensor computed from a mapped input, ``.item()`` (and ``float()``,
@@ -385,9 +389,9 @@ def vmap(func, in_dims=0, out_dims=0, randomness: str = "error", *, chunk_size=N
     each an int, None (not mapped) or a nested structure matching that argument (tuples,
     lists, dicts). ``out_dims`` likewise for the outputs. Keyword arguments are not mapped.
     ``randomness``: "error" (default; raises if ``func`` draws random numbers), "different"
-    or "same". ``chunk_size`` is accepted and checked: ember's vmap runs the function once
-    per batch element (a loop, not batched ops), which is what PyTorch's ``chunk_size=1``
-    does. Per-sample gradients are ``vmap(grad(f))``; nested ``vmap`` maps several dims.
+    or "same". ``chunk_size`` is accepted and checked (the whole batch runs at once, or,
+    where ember cannot batch ``func``, element by element, as PyTorch's ``chunk_size=1``).
+    Per-sample gradients are ``vmap(grad(f))``; nested ``vmap`` maps several dims.
 
     Example:
         >>> vmap(ember.dot)(a, b)                          # a, b: [B, N] -> [B]
@@ -402,6 +406,19 @@ def vmap(func, in_dims=0, out_dims=0, randomness: str = "error", *, chunk_size=N
         size, flat_dims, flat_args, spec = _batched_inputs(in_dims, args, func)
         if size == 0:
             return _empty_batch(func, flat_dims, flat_args, spec, kwargs, out_dims, randomness)
+        from . import _batching
+
+        if _batching.ENABLED:
+            try:
+                result = _batching.batched_call(
+                    func, flat_args, flat_dims, spec, kwargs, size,
+                    lambda out: _flat_out_dims(out_dims, out, tree_flatten(out)[1], func))
+            except Exception as err:  # no rule, a graph break, ...: the loop, as before
+                _batching.STATS["fallback"] += 1
+                _batching.last_fallback = err
+            else:
+                _batching.STATS["batched"] += 1
+                return result
         start = rng_snapshot() if randomness != "different" else None
         outputs = []
         level = _enter()

@@ -11,7 +11,7 @@ import pytest
 import ember
 from ember.autograd import graph
 from ember.distributions import _sampling
-from ember.func import _vmap, jacrev, vmap
+from ember.func import _batching, _vmap, jacrev, vmap
 
 torch = pytest.importorskip("torch")
 
@@ -124,7 +124,8 @@ def test_a_kept_plan_does_not_keep_the_graph_alive():
 
 # -- vmap: per-op tagging and the randomness check -------------------------------------------
 
-def test_vmap_outputs_share_their_input_tags():
+def test_vmap_outputs_share_their_input_tags(monkeypatch):
+    monkeypatch.setattr(_batching, "ENABLED", False)  # the loop's tags, element by element
     shared = []
 
     def f(x):
@@ -138,6 +139,8 @@ def test_vmap_outputs_share_their_input_tags():
 
 def test_vmap_checks_randomness_on_one_snapshot(monkeypatch):
     from ember._random_stream import TorchStream
+
+    monkeypatch.setattr(_batching, "ENABLED", False)  # the loop's check
 
     calls = _counting(monkeypatch, TorchStream, "snapshot")
     out = vmap(lambda x: x * 2)(ember.randn(16, 3))
@@ -155,8 +158,9 @@ def test_vmap_error_mode_raises_and_restores_the_generator(lib):
     assert lib.equal(lib.get_rng_state(), before)
 
 
-def test_vmap_error_mode_catches_a_draw_in_a_later_element():
-    # ember runs the function per element: the third one draws, after two that did not
+def test_vmap_error_mode_catches_a_draw_in_a_later_element(monkeypatch):
+    # ember's loop runs the function per element: the third one draws, after two that did not
+    monkeypatch.setattr(_batching, "ENABLED", False)
     calls = []
 
     def f(x):

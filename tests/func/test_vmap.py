@@ -68,7 +68,10 @@ def test_vmap_matches_torch(case, torch):
     same(case, torch)
 
 
-def test_vmap_runs_the_function_once_per_element_and_stacks():
+def test_vmap_runs_the_function_once_per_element_and_stacks(monkeypatch):
+    from ember.func import _batching
+
+    monkeypatch.setattr(_batching, "ENABLED", False)  # the loop (the fallback of batching)
     calls = []
 
     def f(x):
