@@ -147,7 +147,7 @@ for step in range(10):
     opt.step()
     sched.step()
     if step % 3 == 0 or step == 9:
-        print(f"step {step} ce {ce.item():.4f} dice {dl.item():.4f} lovasz {lv.item():.4f} "
+        print(f"step {step} ce {ce.item():.3f} dice {dl.item():.4f} lovasz {lv.item():.4f} "
               f"lr {sched.get_last_lr()[0]:.5f}")
 
 # the regularisers: identity in eval mode, random in train mode

@@ -74,7 +74,7 @@ for batch_idx in count(1):
     if loss < 1e-3 or batch_idx >= 3000:
         break
 
-print('Loss: {:.5f} after {} batches'.format(loss, batch_idx))
+print('Loss: {:.4f} after {} batches'.format(loss, batch_idx))
 print('==> Learned function:\t' + poly_desc(fc.weight.view(-1), fc.bias))
 print('==> Actual function:\t' + poly_desc(W_target.view(-1), b_target))
 
