@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import importlib
 import re
+import sys
 
 import numpy as np
 
@@ -280,7 +281,7 @@ def bind() -> None:
         else:
             setattr(Tensor, rname, _fast_binary(op_cls, getattr(Tensor, rname), reflected=True))
     Tensor.__pos__ = lambda self: self
-    Tensor.T = property(lambda self: self.permute(*reversed(range(self.ndim))))
+    Tensor.T = property(_transpose_all)
     Tensor.mT = property(lambda self: _matrix_transpose(self, "mT"))
     Tensor.H = property(_hermitian)
     Tensor.mH = property(lambda self: _matrix_transpose(self, "mH"))
@@ -292,6 +293,32 @@ _ZERO_D_WARNINGS = {  # PyTorch warns once per process for each
     "mH": "Tensor.mH is deprecated on 0-D tensors. Consider using x.conj().",
     "H": "Tensor.H is deprecated on 0-D tensors. Consider using x.conj().",
 }
+
+
+_T_WARNINGS = {  # PyTorch's TORCH_WARN_ONCE for ``x.T`` on anything but a matrix
+    "T_0d": "Tensor.T is deprecated on 0-D tensors. This function is the identity in these "
+            "cases.",
+    "T_not_2d": "The use of `x.T` on tensors of dimension other than 2 to reverse their shape "
+                "is deprecated and it will throw an error in a future release. Consider `x.mT` "
+                "to transpose batches of matrices or `x.permute(*torch.arange(x.ndim - 1, -1, "
+                "-1))` to reverse the dimensions of a tensor.",
+}
+
+
+def _transpose_all(t):
+    """``t.T``: all dims reversed; torch warns (once per process) unless ``t`` is a matrix.
+
+    Example:
+        >>> ember.zeros(2, 3).T.shape
+        torch.Size([3, 2])
+    """
+    # ember's own code may reverse a vector's dims on purpose: only a user's ``x.T`` warns
+    if t.ndim != 2 and not sys._getframe(1).f_globals.get("__name__", "").startswith("ember."):
+        from ._config import _warn_once
+
+        key = "T_0d" if t.ndim == 0 else "T_not_2d"
+        _warn_once(key, _T_WARNINGS[key], stacklevel=3)
+    return t.permute(*reversed(range(t.ndim)))
 
 
 def _hermitian(t):

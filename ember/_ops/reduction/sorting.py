@@ -164,7 +164,7 @@ def _leading_order(x, dim: int, m: int, descending: bool):
 
 def _no_complex(input: Tensor, message: str | None = None, kernel: str | None = None) -> None:
     """torch's CPU sorts and selections have no complex kernel: RuntimeError(message) or
-    NotImplementedError naming ``kernel``."""
+    NotImplementedError naming ``kernel`` (torch's sort/topk messages start with a space)."""
     if input._dtype.is_complex:
         raise RuntimeError(message) if message else not_implemented_for(kernel, input._dtype)
 
@@ -198,7 +198,7 @@ def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = 
         bool_arg(descending, "sort", "descending")
     if stable is not False and stable is not None:  # torch: a bool or None, not 1
         bool_arg(stable, "sort", "stable")
-    _no_complex(input, "Sort does not support complex dtypes on CPU")
+    _no_complex(input, " Sort does not support complex dtypes on CPU")
     _refuse(input, "sort")
     out = _check_pair_out("sort", out, input)
     if input.ndim == 0:
@@ -218,7 +218,7 @@ def argsort(input: Tensor, dim: int = -1, descending: bool = False,
         bool_arg(descending, "argsort", "descending")
     if stable is not False and stable is not None:  # torch: a bool, not 1
         bool_arg(stable, "argsort", "stable")
-    _no_complex(input, "Sort does not support complex dtypes on CPU")
+    _no_complex(input, " Sort does not support complex dtypes on CPU")
     _refuse(input, "sort")
     if input.ndim == 0:
         return _long(xp_of(input._data).zeros((), np.int64))
@@ -243,7 +243,7 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
         int_arg(k, "topk", "k")
         bool_arg(largest, "topk", "largest")
         bool_arg(sorted, "topk", "sorted")
-    _no_complex(input, "topk does not support complex dtypes on CPU")
+    _no_complex(input, " topk does not support complex dtypes on CPU")
     if input._dtype is D.bool:
         raise RuntimeError("topk does not support bool dtypes on CPU")
     _refuse(input, "topk")

@@ -457,9 +457,6 @@ def diagflat(input: Tensor, offset: int = 0) -> Tensor:
 def rot90(input: Tensor, k: int = 1, dims=(0, 1)) -> Tensor:
     """Rotate by 90 degrees ``k`` times in the plane of ``dims`` (from the first towards the
     second). Example: ``ember.rot90(ember.arange(4).view(2, 2))``."""
-    from .copies import flip
-    from .views import transpose
-
     dims = list(dims)
     if len(dims) != 2:
         raise RuntimeError(f"expected total rotation dims == 2, but got dims = {len(dims)}")
@@ -470,13 +467,30 @@ def rot90(input: Tensor, k: int = 1, dims=(0, 1)) -> Tensor:
         raise RuntimeError(f"expected rotation dims to be different, but got dim0 = {d0} and "
                            f"dim1 = {d1}")
     k %= 4
-    if k == 1:
-        return transpose(flip(input, [d1]), d0, d1)
-    if k == 2:
-        return flip(input, [d0, d1])
-    if k == 3:
-        return transpose(flip(input, [d0]), d0, d1)
-    return input.clone()
+    flipped = {1: (d1,), 2: (d0, d1), 3: (d0,)}.get(k, ())
+    if input._dtype in D.SHELL and _flip_needs_kernel(input._data, flipped):
+        refuse_shell("flip", input._dtype)
+    return Rot90.apply(input, k=k, dims=(d0, d1))
+
+
+class Rot90(Op):
+    """One node (Rot90Backward0), as in torch; the result is laid out as torch's: a flipped
+    copy, transposed in place for odd ``k`` (so not contiguous), a contiguous clone for 0."""
+
+    @staticmethod
+    def forward(ctx, x, k, dims):
+        ctx.k, ctx.dims = k, dims
+        d0, d1 = dims
+        if k == 0:
+            return x.copy(order="C")
+        if k == 2:
+            return like_layout(np.flip(x, dims).copy(), x)
+        flipped = like_layout(np.flip(x, d1 if k == 1 else d0).copy(), x)
+        return np.swapaxes(flipped, d0, d1)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return Rot90.apply(grad, k=(-ctx.k) % 4, dims=ctx.dims)
 
 TENSOR_METHODS = {
     "flip": _flip_method, "fliplr": fliplr, "flipud": flipud, "roll": roll, "repeat": repeat,

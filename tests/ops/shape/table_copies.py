@@ -42,5 +42,6 @@ OPS = [
     OpSpec("rot90", lambda L, a: L.rot90(a), [((2, 3),), ((2, 3, 4),)]),
     OpSpec("rot90_k", lambda L, a: a.rot90(-3, [2, 0]), [((2, 3, 4),)]),
     OpSpec("rot90_k2", lambda L, a: L.rot90(a, 2, [0, 1]), [((2, 3),)]),
+    OpSpec("rot90_k0", lambda L, a: L.rot90(a, 0, [1, 0]), [((2, 3),)]),
     OpSpec("diagflat", lambda L, a: L.diagflat(a, -1), [((2, 2),)]),
 ]
