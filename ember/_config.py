@@ -203,8 +203,11 @@ def _warn_once_outside(key: str, message: str) -> None:
     import sys
 
     level, frame = 1, sys._getframe(1)
-    root = __name__.rsplit(".", 1)[0] + "."
-    while frame is not None and frame.f_globals.get("__name__", "").startswith(root):
+    package = __name__.rsplit(".", 1)[0]
+    root = package + "."
+    # ember's own frames include the package's __init__ (its public-op wrappers live there)
+    while frame is not None and (frame.f_globals.get("__name__", "") == package
+                                 or frame.f_globals.get("__name__", "").startswith(root)):
         level, frame = level + 1, frame.f_back
     _warn_once(key, message, stacklevel=level + 2)
 

@@ -396,15 +396,32 @@ class SavedTensor:
         node._saved = _PackedSaves(entries)
 
 
+# torch's nodes of the view ops that return several views (chunk records SplitBackward0)
+_MULTI_VIEW_NODES = {"UnbindBackward0", "SplitBackward0", "SplitWithSizesBackward0"}
+
+
 def _modified_message(t, version, node, now=None):
     from .._tensor_str import type_name
 
     fn = t.grad_fn
+    fn_name = fn.name() if fn is not None else None
+    output_nr = t._output_nr
+    if fn is not None and getattr(t, "_base", None) is not None:
+        # The saved tensor is a view whose storage changed in place since its grad_fn was made:
+        # torch regenerates that grad_fn as AsStrided when the message asks for it, and refuses
+        # outright for the outputs of multi-view ops (unbind, split, chunk).
+        if fn_name in _MULTI_VIEW_NODES:
+            return (f"Output {output_nr} of {fn_name[:-len('Backward0')]} is a view and its base "
+                    "or another view of its base has been modified inplace. This view is the "
+                    "output of a function that returns multiple views. Such functions do not "
+                    "allow the output views to be modified inplace. You should replace the "
+                    "inplace operation by an out-of-place one.")
+        fn_name, output_nr = "AsStridedBackward0", 0
     # torch 2.x names the producing op without "Backward0", other overloads keeping their
     # number ("output 0 of Mul", "of Clamp1" for ClampBackward1)
     # (a leaf: no "which is" clause in torch 2.x)
-    owner = (f", which is output {t._output_nr} of "
-             f"{re.sub(r'Backward(0$|(?=[1-9][0-9]*$))', '', fn.name())},"
+    owner = (f", which is output {output_nr} of "
+             f"{re.sub(r'Backward(0$|(?=[1-9][0-9]*$))', '', fn_name)},"
              if fn is not None else "")
     now = t._vbox[0] if now is None else now
     torch_hint = (

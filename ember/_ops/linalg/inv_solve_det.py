@@ -363,9 +363,13 @@ class Cholesky(Op):
     @staticmethod
     def forward(ctx, A, name):
         try:
-            return np.linalg.cholesky(A)
+            L = np.linalg.cholesky(A)
         except np.linalg.LinAlgError:
             raise _not_pd_error(name, A) from None
+        # NumPy lets a NaN pivot through; LAPACK's "pivot > 0" test fails it, so torch raises
+        if np.isnan(L.diagonal(0, -2, -1)).any():
+            raise _not_pd_error(name, A)
+        return L
 
     @staticmethod
     def backward(ctx, grad):
@@ -386,7 +390,8 @@ def _not_pd_error(name: str, A: np.ndarray) -> LinAlgError:
     for b, m in enumerate(flat):
         for k in range(1, m.shape[0] + 1):
             try:
-                np.linalg.cholesky(m[:k, :k])
+                if np.isnan(np.linalg.cholesky(m[:k, :k])[k - 1, k - 1]):
+                    raise np.linalg.LinAlgError  # a NaN pivot: not positive-definite
             except np.linalg.LinAlgError:
                 return LinAlgError(
                     f"{name}: {_batch_prefix(A, b)}The factorization could not be completed "
@@ -399,9 +404,13 @@ def _not_pd_error(name: str, A: np.ndarray) -> LinAlgError:
 def cholesky(A: Tensor, *, upper: bool = False) -> Tensor:
     check_square("linalg.cholesky", A)
     refuse_low_precision(A, "cholesky_cpu")
-    L = Cholesky.apply(A, name="linalg.cholesky")
-    # PyTorch factors the upper triangle directly: one node either way
-    return set_node_name(L.mT, "LinalgCholeskyExBackward0") if upper else L
+    if not upper:
+        return Cholesky.apply(A, name="linalg.cholesky")
+    # upper=True reads A's upper triangle (as LAPACK's uplo='U'): factor A^H's lower triangle,
+    # U = L^H (the conjugate matters for complex input); one node either way, as PyTorch's
+    L = Cholesky.apply(A.mH, name="linalg.cholesky")
+    U = L.mT.conj_physical() if L.is_complex() else L.mT  # a plain tensor, not a conj view
+    return set_node_name(U, "LinalgCholeskyExBackward0")
 
 
 TENSOR_METHODS = {

@@ -68,9 +68,10 @@ def cholesky(input: Tensor, upper: bool = False, *, out=None) -> Tensor:
     if _amp.active and _autocast.state.active:
         return _autocast.call(cholesky, "cholesky", input, upper, out=out)
     from ... import linalg
-    from ..._config import _warn_once
+    from ..._config import _warn_once_outside
 
-    _warn_once("cholesky", _CHOLESKY_DEPRECATED)
+    # attributed to the caller's line, as torch's C++ TORCH_WARN_ONCE is
+    _warn_once_outside("cholesky", _CHOLESKY_DEPRECATED)
 
     res = set_node_name(linalg.cholesky(input, upper=upper), "CholeskyBackward0")
     return res if out is None else out.copy_(res)
