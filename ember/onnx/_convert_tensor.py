@@ -537,8 +537,23 @@ def _tensor_data(op: OpCall):
     if dt is not src.dtype:
         name = b.add("Cast", [name], to=onnx_type(dt))
     if tuple(shape) != tuple(src.shape):
-        name = b.reshape(Value(name, src.shape, dt), shape)
+        if _element_count(src.shape) != _element_count(shape):
+            # a mask broadcast to its input's shape (masked_fill on a causal tril buffer), as
+            # the capture's tensor_data broadcasts it
+            name = b.add("Expand", [name, b.shape_tensor(tuple(shape))])
+        else:
+            name = b.reshape(Value(name, src.shape, dt), shape)
     return name
+
+
+def _element_count(shape):
+    """The number of elements of ``shape``, or None where a dim is symbolic."""
+    n = 1
+    for d in shape:
+        if not isinstance(d, int):
+            return None
+        n *= d
+    return n
 
 
 @converts("constant_pad")
