@@ -258,6 +258,7 @@ def get_num_threads() -> int:
 
 from ._config import *  # noqa: E402  (set_float32_matmul_precision, typename, ...)
 from ._deterministic import *  # noqa: E402  (use_deterministic_algorithms and friends)
+from ._einops_backend import install as _install_einops_backend  # noqa: E402
 from ._foreach import *  # noqa: E402  (torch._foreach_add_, _foreach_lerp_, ...)
 from ._lobpcg import lobpcg  # noqa: E402
 from ._symbolic import *  # noqa: E402  (sym_int, sym_max, SymInt and friends)
@@ -276,6 +277,10 @@ from .autograd.anomaly import (  # noqa: E402
     is_anomaly_enabled,
     set_anomaly_enabled,
 )
+
+# einops finds ember tensors (its own PyTorch backend answers to `torch` only); einops itself
+# is not imported here
+_install_einops_backend()
 
 
 def compile(model=None, *, fullgraph=False, dynamic=None, backend=None, mode=None, options=None,
