@@ -440,8 +440,11 @@ def to_device_array(arr, dev: Device):
         if type(arr) is np.ndarray:
             return arr
         if isinstance(arr, MetaArray):
-            raise NotImplementedError(
-                "Cannot copy out of meta tensor; no data! Create the tensor on 'cpu' instead.")
+            from ._errors import with_hint
+
+            raise with_hint(NotImplementedError("Cannot copy out of meta tensor; no data!"),
+                            "A meta tensor has a shape and a dtype only: create the tensor on "
+                            "'cpu' (or call module.to_empty(device='cpu') and load weights).")
         get = getattr(arr, "get", None)
         return get() if get is not None else np.asarray(arr)
     if dev.type == "meta":

@@ -89,6 +89,7 @@ CASES = {
         [[1, 2], [1]]), "sample 1 has 1"),
     "load_state_dict_module_prefix": (_module_prefix_checkpoint, "removeprefix"),
     "max_pool_rank": (lambda lib: lib.nn.functional.max_pool2d(_t(lib, (4,)), 2), "[4]"),
+    "meta_to_cpu": (lambda lib: lib.empty(2, device="meta").to("cpu"), "to_empty"),
     # dtypes
     "mm_dtypes": (lambda lib: lib.mm(_t(lib, (2, 2)), _t(lib, (2, 2), F64)), "b.to(a.dtype)"),
     "matmul_int_operand": (lambda lib: _t(lib, (2, 2)) @ _t(lib, (2, 2), I64), "b.to(a.dtype)"),
