@@ -45,7 +45,7 @@ def _define_backend(einops_backends) -> None:
             return tensor
 
         def to_numpy(self, x):
-            return x.detach().cpu().numpy()
+            return x.detach().cpu().numpy(force=True)  # (bfloat16 too)
 
         def arange(self, start, stop):
             return ember.arange(start, stop, dtype=ember.int64)
@@ -129,7 +129,14 @@ class _WhenEinopsLoads(importlib.abc.MetaPathFinder):
 
         def exec_module(module):
             run_module(module)
-            register()
+            try:
+                register()
+            except Exception as err:  # noqa: BLE001  (never break einops' own import)
+                import warnings
+
+                warnings.warn(f"ember could not give einops a backend for ember tensors "
+                              f"({type(err).__name__}: {err}); einops itself works as before",
+                              RuntimeWarning, stacklevel=2)
 
         loader.exec_module = exec_module  # (this loader is the one made for this spec)
         return spec

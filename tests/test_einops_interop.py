@@ -124,3 +124,29 @@ def test_layers_name_what_to_do_instead():
     backend = einops._backends.get_backend(ember.zeros(1))
     with pytest.raises(NotImplementedError, match="einops.rearrange"):
         backend.layers()
+
+
+def test_an_einops_without_the_backend_api_still_imports():
+    # a future einops that moved AbstractBackend: einops' import must not break because of
+    # ember (a warning says what was not done)
+    out = _run("import sys, types, warnings\n"
+               "import ember\n"
+               "from ember import _einops_backend as hook\n"
+               "fake = types.ModuleType('einops')\n"
+               "fake._backends = types.ModuleType('einops._backends')\n"
+               "class Loader:\n"
+               "    def create_module(self, spec):\n"
+               "        return None\n"
+               "    def exec_module(self, module):\n"
+               "        module.loaded = True\n"
+               "class Finder:\n"
+               "    def find_spec(self, name, path=None, target=None):\n"
+               "        import importlib.util\n"
+               "        if name == 'einops':\n"
+               "            return importlib.util.spec_from_loader(name, Loader())\n"
+               "sys.meta_path.insert(1, Finder())\n"
+               "with warnings.catch_warnings(record=True) as seen:\n"
+               "    warnings.simplefilter('always')\n"
+               "    import einops\n"
+               "print(einops.loaded, len(seen), 'backend' in str(seen[0].message))\n")
+    assert out.split() == ["True", "1", "True"]
