@@ -471,11 +471,18 @@ def main() -> int:
                         help="per-round statistic (min resists load from other processes)")
     parser.add_argument("--memory", action="store_true",
                         help="also run each workload alone per library and report peak RSS")
+    parser.add_argument("--cpu-time", action="store_true",
+                        help="time this process's CPU seconds instead of wall time (steadier on "
+                             "a loaded machine; fair only with one thread each: "
+                             "EMBER_NUM_THREADS=1)")
     parser.add_argument("--child-memory", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child_memory:
         _child_memory(*args.child_memory)
         return 0
+    if args.cpu_time:
+        global time
+        time = types.SimpleNamespace(perf_counter=time.process_time)
 
     import torch
 
@@ -491,7 +498,7 @@ def main() -> int:
           f"(OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', 'unset')}); "
           f"ember mallopt tuning {'on' if _allocator.applied else 'off'}, "
           f"{_threads.num_threads()} threads each; load average {os.getloadavg()[0]:.1f}; "
-          f"statistic: {args.stat}\n")
+          f"statistic: {args.stat}; {'CPU' if args.cpu_time else 'wall'} time\n")
     header = f"{'workload':<24}{'ember ms':>10}{'torch ms':>10}{'ratio':>8}{'floor ms':>10}"
     print(header)
     print("-" * len(header))
