@@ -138,7 +138,7 @@ def _check_header(raw: bytes, body_len: int, name: str) -> list:
     reader makes; nothing is allocated for tensors before this returns."""
     try:
         header = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+    except ValueError as err:  # bad UTF-8 or JSON, or an integer of over 4300 digits
         raise ValueError(f"{name}: the safetensors header is not valid JSON ({err})") from None
     except RecursionError:
         raise ValueError(f"{name}: the safetensors header is not valid JSON (nested too "
@@ -176,9 +176,7 @@ def _check_header(raw: bytes, body_len: int, name: str) -> list:
         if end > body_len:
             raise ValueError(f"{name}: entry '{key}' has data_offsets [{begin}, {end}] past the "
                              f"end of the data ({body_len} bytes); the file is truncated")
-        count = 1
-        for s in shape:
-            count *= s
+        count = _checked_numel(shape, dt, key, name)
         if count * dt.itemsize != end - begin:
             raise ValueError(
                 f"{name}: entry '{key}' has data_offsets [{begin}, {end}] ({end - begin} bytes) "
@@ -189,6 +187,33 @@ def _check_header(raw: bytes, body_len: int, name: str) -> list:
         raise ValueError(f"{name}: the tensors' data_offsets cover {end_prev} bytes of data but "
                          f"the file holds {body_len}: incomplete metadata, file not fully covered")
     return entries
+
+
+_U64 = (1 << 64) - 1
+_I64 = (1 << 63) - 1
+
+
+def _checked_numel(shape: tuple, dt, key: str, name: str) -> int:
+    """The element count of ``shape``, refusing what the reference reader refuses (a running
+    product that overflows 64 bits) and what NumPy cannot hold (more than 64 dimensions, or
+    extents past 2**63 bytes even with a zero dimension), before anything is allocated."""
+    count = 1
+    for s in shape:
+        count *= s
+        if count * dt.itemsize > _U64:
+            raise ValueError(f"{name}: entry '{key}' has shape {str(list(shape))[:200]}: "
+                             "overflow computing buffer size from shape and/or element type "
+                             "(its data_offsets do not fit its shape)")
+    if len(shape) > 64:
+        raise ValueError(f"{name}: entry '{key}' has {len(shape)} dimensions; ember tensors "
+                         "have at most 64")
+    extent = dt.itemsize
+    for s in shape:
+        extent *= max(s, 1)
+    if extent > _I64:
+        raise ValueError(f"{name}: entry '{key}' has shape {str(list(shape))[:200]}, too large "
+                         "for a tensor (its extent passes 2**63 bytes)")
+    return count
 
 
 def _tensors(entries: list, body: memoryview, device) -> dict:

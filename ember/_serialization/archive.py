@@ -31,6 +31,7 @@ from .. import _dtype as D
 from .._backend import Device
 from . import config, locations
 from .atomic import atomic_write
+from .brief import brief
 from .pickling import ArchivePickler
 from .restricted import make_unpickler
 from .unpickling import ForeignOrderBytes, StorageType, bind_storage
@@ -41,12 +42,21 @@ _INFLATE_FLOOR = 64 << 20        # bytes any archive may inflate to
 _INFLATE_RATIO = 100             # ... or this many times its own size, whichever is more
 _DEFLATE_MAX_RATIO = 1032        # deflate cannot expand data more than this
 _SMALL_RECORD = 64               # byteorder, version: a few bytes
+# A deflated data.pkl may inflate to this much, or this many times its compressed size: the
+# interpreter builds up to ~200 bytes of objects per byte of pickle (an empty set per opcode),
+# so the usual 1032x of deflate would let a 60 kB file take 13 GB and minutes. (PyTorch
+# stores data.pkl uncompressed; a real one deflates about 4x.)
+_PICKLE_INFLATE_FLOOR = 1 << 20
+_PICKLE_INFLATE_RATIO = 16
 _NATIVE = ">" if sys.byteorder == "big" else "<"
 
 
 def write_archive(obj, f, pickle_protocol: int = 2, legacy: bool = False) -> None:
     """Write ``obj`` as a PyTorch zip checkpoint (``legacy``: in the pre-1.6 format) to a path
     (atomically) or a file object."""
+    if not isinstance(f, (str, os.PathLike)) and not hasattr(f, "write"):
+        raise AttributeError("expected 'f' to be string, path, or a file-like object with a "
+                             "'write' attribute")
     if legacy:
         if config.skipping_data():
             raise RuntimeError(
@@ -135,8 +145,9 @@ def check_source(f, filename: str) -> str:
                 raise RuntimeError(f"{filename}: not a regular file ({_file_kind(mode)}); "
                                    "load from a checkpoint file or an io.BytesIO")
         try:
+            seek = f.seek  # (torch's f.seek(f.tell()) looks up seek first)
             pos = f.tell()
-            f.seek(pos)
+            seek(pos)
         except (io.UnsupportedOperation, AttributeError) as err:
             raise type(err)(f"{err}. You can only torch.load from a file that is seekable. "
                             "Please pre-load the data into a buffer like io.BytesIO and try to "
@@ -280,10 +291,22 @@ class _Reader:
                 "the file, extract it and save the object again.")
         self._budget -= info.file_size
 
+    def _check_pickle_ratio(self, info: zipfile.ZipInfo) -> None:
+        most = max(_PICKLE_INFLATE_FLOOR, _PICKLE_INFLATE_RATIO * info.compress_size)
+        if info.compress_type != zipfile.ZIP_STORED and info.file_size > most:
+            raise RuntimeError(
+                f"{self.filename}: record '{info.filename}' inflates {info.compress_size} bytes "
+                f"to {info.file_size}, more than {_PICKLE_INFLATE_RATIO}x (or "
+                f"{_PICKLE_INFLATE_FLOOR >> 20} MiB); refusing a possible pickle bomb. PyTorch "
+                "stores data.pkl uncompressed: if you trust the file, extract it and save the "
+                "object again.")
+
     def read(self, full: str, most: int | None = None) -> bytes:
         try:
             info = self.zip.getinfo(full)
             self._check_declared(info, most=most)
+            if full.endswith("/data.pkl"):
+                self._check_pickle_ratio(info)
             return self.zip.read(_crc_checked(info))
         except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError,
                 struct.error) as err:
@@ -298,7 +321,7 @@ class _Reader:
             if dt.itemsize > 1 else np.dtype(dt.np_dtype)
         if isinstance(numel, bool) or not isinstance(numel, int) or numel < 0:
             raise RuntimeError(f"{self.filename}: storage data/{key} has an invalid size "
-                               f"{numel!r}; the file is corrupt")
+                               f"{brief(numel)}; the file is corrupt")
         need = numel * dt.itemsize
         info = self.zip.getinfo(full)
         self._check_declared(info, need)
@@ -405,6 +428,30 @@ def _not_zip_message(f, filename: str) -> str:
     return f"{filename}: not a PyTorch checkpoint (expected a zip archive, found other data)"
 
 
+def storage_key(key, filename: str) -> str:
+    """A storage id's key as the record name it stands for: PyTorch writes a str (very old
+    files an int); anything else is refused, never converted with ``str()``, whose cost
+    depends on what the file built."""
+    if type(key) is str:
+        return key
+    if type(key) is int:
+        return str(key)
+    raise pickle.UnpicklingError(f"{filename}: a storage key must be a string, got "
+                                 f"{type(key).__name__} {brief(key, 100)}")
+
+
+def storage_location(location, filename: str) -> str:
+    """A storage id's location (``"cpu"``, ``"cuda:0"``): a str, or ASCII bytes in files
+    pickled by Python 2 (PyTorch decodes those too)."""
+    if type(location) is bytes:
+        location = location.decode("ascii", "replace")
+    if type(location) is not str:
+        raise pickle.UnpicklingError(f"{filename}: a storage location must be a string such "
+                                     f"as 'cpu', got {type(location).__name__} "
+                                     f"{brief(location, 100)}")
+    return location
+
+
 def _target_device(location: str, map_location):
     if map_location is None:
         dev = Device(location)
@@ -468,13 +515,15 @@ def _read_objects(reader, filename, map_location, weights_only, encoding):
     def persistent_load(pid):
         if not (isinstance(pid, tuple) and len(pid) == 5 and pid[0] == "storage"):
             raise pickle.UnpicklingError(
-                f"{filename}: unexpected persistent id {pid!r:.200}; only ('storage', type, "
+                f"{filename}: unexpected persistent id {brief(pid)}; only ('storage', type, "
                 "key, location, numel) records are allowed in a checkpoint")
         _, stype, key, location, numel = pid
         if not isinstance(stype, StorageType):
             raise pickle.UnpicklingError(
-                f"{filename}: unknown storage type {stype!r:.100} for record data/{key!s:.100}")
-        return load_storage(stype.dtype, str(key), str(location), numel,
+                f"{filename}: unknown storage type {brief(stype, 100)} for record "
+                f"data/{brief(key, 100)}")
+        return load_storage(stype.dtype, storage_key(key, filename),
+                            storage_location(location, filename), numel,
                             stype.name == "UntypedStorage")
 
     def load_storage(dt, key, location, numel, untyped=False):
@@ -508,6 +557,6 @@ def _read_objects(reader, filename, map_location, weights_only, encoding):
     except pickle.UnpicklingError:
         raise
     except (EOFError, IndexError, KeyError, TypeError, ValueError, AttributeError,
-            struct.error, RecursionError) as err:
+            OverflowError, struct.error, RecursionError) as err:
         raise RuntimeError(f"{filename}: data.pkl is corrupt ({type(err).__name__}: {err})") \
             from None

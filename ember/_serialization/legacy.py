@@ -30,6 +30,8 @@ import sys
 import numpy as np
 
 from . import config
+from .archive import storage_key, storage_location
+from .brief import brief
 from .pickling import ArchivePickler
 from .restricted import load_plain, make_unpickler
 from .unpickling import StorageType
@@ -37,7 +39,7 @@ from .unpickling import StorageType
 MAGIC_NUMBER = 0x1950A86A20F9469CFC6C
 PROTOCOL_VERSION = 1001
 _CORRUPT = (EOFError, pickle.UnpicklingError, IndexError, KeyError, TypeError, ValueError,
-            AttributeError, struct.error)
+            AttributeError, OverflowError, struct.error)
 
 
 class _LegacyPickler(ArchivePickler):
@@ -129,16 +131,17 @@ class _Storages:
             return pid[1]  # a whole-module save: the class (found through find_class)
         if not (isinstance(pid, tuple) and len(pid) == 6 and pid[0] == "storage"):
             raise pickle.UnpicklingError(
-                f"{name}: unexpected persistent id {pid!r:.200}; only ('storage', ...) records "
+                f"{name}: unexpected persistent id {brief(pid)}; only ('storage', ...) records "
                 "are allowed in a weights-only load of a legacy checkpoint")
         _, stype, key, location, numel, view = pid
         if not isinstance(stype, StorageType):
-            raise pickle.UnpicklingError(f"{name}: unknown storage type {stype!r:.100} for "
-                                         f"storage {key!r:.100}")
+            raise pickle.UnpicklingError(f"{name}: unknown storage type {brief(stype, 100)} "
+                                         f"for storage {brief(key, 100)}")
         if isinstance(numel, bool) or not isinstance(numel, int) or numel < 0:
-            raise pickle.UnpicklingError(f"{name}: storage {key!r:.100} has an invalid size "
-                                         f"{numel!r:.100}")
-        key = str(key)
+            raise pickle.UnpicklingError(f"{name}: storage {brief(key, 100)} has an invalid "
+                                         f"size {brief(numel, 100)}")
+        key = storage_key(key, name)
+        location = storage_location(location, name)
         if key not in self.roots:
             nbytes = numel * stype.dtype.itemsize
             if self._bytes_left is not None:
@@ -147,20 +150,21 @@ class _Storages:
                         f"{name}: storage {key!r} declares {numel} elements ({nbytes} bytes), "
                         "more than the file holds; the file is corrupt")
                 self._bytes_left -= nbytes
-            self.roots[key] = (np.zeros(numel, stype.dtype.np_dtype), stype, str(location))
+            self.roots[key] = (np.zeros(numel, stype.dtype.np_dtype), stype, location)
         root = self.roots[key][0]
         if view is None:
             return root
         if not (isinstance(view, tuple) and len(view) == 3):
-            raise pickle.UnpicklingError(f"{name}: storage view {view!r:.100} is malformed")
+            raise pickle.UnpicklingError(f"{name}: storage view {brief(view, 100)} is "
+                                         "malformed")
         view_key, offset, size = view
         if not (type(offset) is int and type(size) is int and 0 <= offset and 0 <= size and
                 offset + size <= root.size):
             raise pickle.UnpicklingError(
-                f"{name}: storage view {view_key!r:.100} (offset {offset!r:.50}, size "
-                f"{size!r:.50}) does not fit in storage {key!r} of {root.size} elements; the "
-                "file is corrupt")
-        return self.views.setdefault(str(view_key), root[offset:offset + size])
+                f"{name}: storage view {brief(view_key, 100)} (offset {brief(offset, 50)}, "
+                f"size {brief(size, 50)}) does not fit in storage {key!r} of {root.size} "
+                "elements; the file is corrupt")
+        return self.views.setdefault(storage_key(view_key, name), root[offset:offset + size])
 
 
 def _fill(fh, roots: dict, keys, filename: str, skip: bool = False) -> None:
@@ -226,7 +230,8 @@ def read_legacy(f, filename: str, map_location, weights_only: bool, use_mmap: bo
         if magic != MAGIC_NUMBER:
             raise RuntimeError(f"{filename}: invalid magic number; corrupt file?")
         if version != PROTOCOL_VERSION:
-            raise RuntimeError(f"{filename}: invalid legacy protocol version: {version!r:.100}")
+            raise RuntimeError(f"{filename}: invalid legacy protocol version: "
+                               f"{brief(version, 100)}")
         left = _bytes_after(fh)
         storages = _Storages(weights_only, filename, left)
         try:

@@ -35,6 +35,7 @@ from pickle import UnpicklingError, decode_long
 
 from .._tensor import Size, Tensor
 from . import unpickling as U
+from .brief import brief
 from .safe_globals import BLOCKED_MODULES, denied_reason, user_table
 
 _LINE_LIMIT = 4096            # bytes in one GLOBAL module or name line
@@ -152,7 +153,7 @@ class WeightsOnlyUnpickler:
         calls = {  # id(global) -> what REDUCE calls with the pickle's arguments
             od: lambda *a: self._mapping(od, *a), counter: lambda *a: self._mapping(counter, *a),
             set: self._set, complex: U._complex, bytearray: U._bytearray,
-            U._codecs_encode: U._codecs_encode, Tensor: U._tensor_new,
+            U._codecs_encode: U._codecs_encode, Tensor: self._tensor_new,
             Parameter: U._new_parameter, Size: U._size, U._device: U._device,
             U._get_layout: U._get_layout, U._rebuild_sparse_tensor: U._rebuild_sparse_tensor,
             U._rebuild_from_type_v2: U._rebuild_from_type_v2,
@@ -162,7 +163,7 @@ class WeightsOnlyUnpickler:
             calls[fn] = fn
         news = {  # id(class) -> what NEWOBJ makes (cls.__new__(cls, *args), as PyTorch)
             od: lambda *a: od(), counter: lambda *a: counter(), set: lambda *a: set(),
-            bytearray: lambda *a: bytearray(), complex: U._complex, Tensor: U._tensor_new,
+            bytearray: lambda *a: bytearray(), complex: U._complex, Tensor: self._tensor_new,
             Parameter: U._new_parameter, Size: U._size,
         }
         builtin = set(map(id, self._table.values()))
@@ -177,6 +178,11 @@ class WeightsOnlyUnpickler:
             if isinstance(obj, type):
                 self._news[id(obj)] = lambda *a, _cls=obj: _cls.__new__(_cls, *a)
                 self._user_types.add(id(obj))
+
+    def _tensor_new(self, *args):
+        # Nested data may hold no more items than the pickle has bytes (see _tensor_new).
+        budget = self._limit if self._limit is not None else 1 << 24
+        return U._tensor_new(*args, max_items=max(budget, 16))
 
     def _refuse(self, core: str):
         raise UnpicklingError(weights_only_message(self._filename, core))
@@ -447,9 +453,9 @@ class WeightsOnlyUnpickler:
         func = self.stack[-1]
         call = self._calls.get(id(func))
         if call is None:
-            msg = f"Trying to call reduce for unrecognized function {func!r}"
+            msg = f"Trying to call reduce for unrecognized function {brief(func)}"
             if hasattr(func, "__self__"):
-                msg += f" which belongs to {func.__self__!r}"
+                msg += f" which belongs to {brief(func.__self__)}"
             self._refuse(msg)
         if type(args) is not tuple:
             raise TypeError(f"REDUCE arguments must be a tuple, got {type(args).__name__}")
@@ -459,12 +465,12 @@ class WeightsOnlyUnpickler:
         make = self._news.get(id(cls))
         if make is None:
             self._refuse("Can only create new object for nn.Parameter or classes allowlisted "
-                         f"via `add_safe_globals` but got {cls!r}")
+                         f"via `add_safe_globals` but got {brief(cls)}")
         if type(args) is not tuple or kwargs is not None and type(kwargs) is not dict:
             raise TypeError("NEWOBJ arguments must be a tuple (and keywords a dict)")
         if kwargs:
             if id(cls) not in self._user_types:
-                self._refuse(f"NEWOBJ_EX with keyword arguments for {cls!r}")
+                self._refuse(f"NEWOBJ_EX with keyword arguments for {brief(cls)}")
             return cls.__new__(cls, *args, **kwargs)
         return make(*args)
 
@@ -491,7 +497,7 @@ class WeightsOnlyUnpickler:
             if type(state) is not dict or not all(
                     type(k) is str and not hasattr(kind, k) for k in state):
                 self._refuse(f"BUILD on a {kind.__name__} may only add new attributes (such as "
-                             f"a state dict's _metadata), got {state!r:.200}")
+                             f"a state dict's _metadata), got {brief(state)}")
             inst.__dict__.update(state)
         elif id(kind) in self._user_types:
             _build_allowed(inst, state)
@@ -579,7 +585,7 @@ class WeightsOnlyUnpickler:
         if isinstance(head, bytes):
             head = head.decode("ascii", "replace")
         if self._persistent is None or type(pid) is tuple and pid and head != "storage":
-            self._refuse(f"Only persistent_load of storage is allowed, but got {pid!r:.200}")
+            self._refuse(f"Only persistent_load of storage is allowed, but got {brief(pid)}")
         if type(pid) is tuple and pid and pid[0] != head:
             pid = (head, *pid[1:])
         self.stack.append(self._persistent(pid))

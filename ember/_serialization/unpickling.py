@@ -26,6 +26,7 @@ from .. import _dtype as D
 from .._backend import Device, as_strided, get_array_module, meta_array, to_device_array
 from .._storage import check_view_bounds
 from .._tensor import Size, Tensor
+from .brief import brief
 from .pickling import STORAGE_NAMES
 from .safe_globals import (  # noqa: F401  (re-exported: ember.serialization imports them here)
     add_safe_globals,
@@ -104,10 +105,11 @@ def _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad=Fals
     arr = storage
     if not isinstance(arr, np.ndarray) or arr.ndim != 1 or \
             not isinstance(size, (tuple, list, Size)) or not isinstance(stride, (tuple, list)):
-        raise _corrupt(f"storage {type(arr).__name__}, size {size!r}, stride {stride!r}")
+        raise _corrupt(f"storage {type(arr).__name__}, size {brief(size)}, stride {brief(stride)}")
     if not isinstance(requires_grad, bool):
-        raise _corrupt(f"requires_grad is {requires_grad!r}, not a bool")
+        raise _corrupt(f"requires_grad is {brief(requires_grad)}, not a bool")
     size, stride = tuple(size), tuple(stride)
+    _check_layout_values(size, stride, storage_offset, arr.itemsize)
     try:
         check_view_bounds(size, stride, storage_offset, arr.size, arr.itemsize)
     except RuntimeError as err:
@@ -132,6 +134,28 @@ def _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad=Fals
     return t
 
 
+_MAX_DIMS = 64  # NumPy's limit on an array's dimensions
+
+
+def _check_layout_values(size, stride, storage_offset, itemsize: int) -> None:
+    """Sizes, strides and offset must be plain ints that NumPy can hold: checked here so a
+    crafted value is named in the error, not reported by NumPy as an internal failure (and
+    never printed whole: see ``brief``)."""
+    for v in (*size, *stride, storage_offset):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+            raise _corrupt(f"size {brief(size)}, stride {brief(stride)} and storage offset "
+                           f"{brief(storage_offset)} must be integers")
+    if len(size) > _MAX_DIMS:
+        raise _corrupt(f"a tensor with {len(size)} dimensions (at most {_MAX_DIMS} are "
+                       "supported)")
+    limit = np.iinfo(np.int64).max
+    numel = math.prod(int(n) for n in size) if all(n >= 0 for n in size) else 0
+    if any(abs(int(v)) > limit for v in (*size, *stride, storage_offset)) or \
+            numel * itemsize > limit:
+        raise _corrupt(f"size {brief(size)}, stride {brief(stride)} and storage offset "
+                       f"{brief(storage_offset)} overflow a 64-bit tensor layout")
+
+
 def _rebuild_tensor(storage, storage_offset, size, stride):
     return _rebuild_tensor_v2(storage, storage_offset, size, stride)
 
@@ -139,7 +163,7 @@ def _rebuild_tensor(storage, storage_offset, size, stride):
 def _rebuild_tensor_v3(storage, storage_offset, size, stride, requires_grad, backward_hooks,
                        dtype, metadata=None):
     if not isinstance(dtype, D.dtype) or not isinstance(storage, np.ndarray):
-        raise _corrupt(f"dtype {dtype!r} over storage {type(storage).__name__}")
+        raise _corrupt(f"dtype {brief(dtype)} over storage {type(storage).__name__}")
     try:
         if isinstance(storage, ForeignOrderBytes):
             arr = storage.in_native_order(dtype.np_dtype)
@@ -154,7 +178,7 @@ def _new_parameter(data=None, requires_grad=True):
     from ..nn.parameter import Parameter
 
     if data is not None and not isinstance(data, Tensor) or not isinstance(requires_grad, bool):
-        raise _corrupt(f"Parameter({type(data).__name__}, requires_grad={requires_grad!r})")
+        raise _corrupt(f"Parameter({type(data).__name__}, requires_grad={brief(requires_grad)})")
     return Parameter(data, requires_grad)
 
 
@@ -167,6 +191,16 @@ def _rebuild_parameter(data, requires_grad, backward_hooks=None, state=None):
 
 def _rebuild_parameter_with_state(data, requires_grad, backward_hooks, state):
     return _rebuild_parameter(data, requires_grad, backward_hooks, state)
+
+
+# Attributes ember keeps in a tensor's __dict__ (autograd hooks, view bases, forward-mode
+# tangents...): a file that set them would change how the tensor behaves (a hooks list
+# holding an allowed callable is called on every gradient), so state may not name them.
+_TENSOR_INTERNALS = frozenset((
+    "_data", "_dtype", "_requires_grad", "_vbox", "_version", "_base", "_conj_bit",
+    "_fw_tangent", "_grad", "_grad_acc", "_grad_private", "_hooks", "_pre_hooks",
+    "_post_hooks", "_post_acc_hooks", "_inference", "_output_nr", "_retains_grad", "_view_fn",
+    "_no_grad_view", "_vmap_levels", "_fx_name", "_torch_function_raw", "_names"))
 
 
 def set_tensor_state(t: Tensor, state) -> None:
@@ -185,17 +219,17 @@ def set_tensor_state(t: Tensor, state) -> None:
         items.extend(part.items())
     for key, value in items:
         if not isinstance(key, str) or key.startswith("__") or hasattr(type(t), key) or \
-                key in ("_data", "_dtype", "_requires_grad", "_vbox", "_version"):
+                key in _TENSOR_INTERNALS:
             raise pickle.UnpicklingError(
-                f"the checkpoint sets the attribute {key!r} of a tensor, which is part of the "
-                "tensor itself; only new attributes can be restored")
+                f"the checkpoint sets the attribute {brief(key)} of a tensor, which is part of "
+                "the tensor itself; only new attributes can be restored")
         t.__dict__[key] = value
 
 
 def _rebuild_from_type_v2(func, new_type, args, state):
     if func not in _TENSOR_REBUILDS or not isinstance(args, tuple):
         raise pickle.UnpicklingError(
-            f"_rebuild_from_type_v2 may only call a tensor rebuild function, not {func!r}")
+            f"_rebuild_from_type_v2 may only call a tensor rebuild function, not {brief(func)}")
     ret = func(*args)
     from ..nn.parameter import Parameter
 
@@ -205,7 +239,7 @@ def _rebuild_from_type_v2(func, new_type, args, state):
             type(ret) is not new_type and new_type is not Parameter:
         ret = new_type._make(ret._data, ret._dtype, ret._requires_grad)
     elif not (isinstance(new_type, type) and issubclass(new_type, Tensor)):
-        raise pickle.UnpicklingError(f"_rebuild_from_type_v2 got {new_type!r}, which is not a "
+        raise pickle.UnpicklingError(f"_rebuild_from_type_v2 got {brief(new_type)}, which is not a "
                                      "tensor type")
     if state:
         set_tensor_state(ret, state)
@@ -219,20 +253,45 @@ def _device(spec, index=None):
 def _size(dims=()):
     dims = tuple(dims)
     if not all(isinstance(d, int) and not isinstance(d, bool) for d in dims):
-        raise _corrupt(f"torch.Size({list(dims)!r}) holds something other than ints")
+        raise _corrupt(f"torch.Size({brief(list(dims))}) holds something other than ints")
     return Size(dims)
 
 
-def _tensor_new(*args):
+def _tensor_new(*args, max_items: int = 1 << 24):
     """``torch.Tensor()`` / ``torch.Tensor([data])`` from a pickle; never ``torch.Tensor(n)``,
-    which would allocate memory the file does not hold."""
+    which would allocate memory the file does not hold. ``data`` may hold at most
+    ``max_items`` lists and numbers in all (the caller passes the pickle's size: each costs at
+    least a byte unless the memo repeats it), counting a list once per place it appears."""
     if not args:
         return Tensor()
     if len(args) == 1 and type(args[0]) in (list, tuple):
+        _check_nested_data(args[0], max_items)
         return Tensor(list(args[0]))
     raise pickle.UnpicklingError(
-        f"torch.Tensor{args!r} in a weights-only load: ember rebuilds torch.Tensor() and "
+        f"torch.Tensor{brief(args)} in a weights-only load: ember rebuilds torch.Tensor() and "
         "torch.Tensor(data) only, not the size constructor")
+
+
+def _check_nested_data(data, max_items: int) -> None:
+    """Refuse nested lists that would expand to more than ``max_items`` items or nest deeper
+    than a tensor's dimensions: with the memo, a small pickle can repeat one list at every
+    level (2**40 numbers from a 1 kB file) or put a list inside itself (infinitely deep)."""
+    count, pending = 1, [(data, 1)]
+    while pending:
+        x, depth = pending.pop()
+        if type(x) not in (list, tuple):
+            continue
+        if depth > _MAX_DIMS:
+            raise pickle.UnpicklingError(
+                f"torch.Tensor(data) in a weights-only load: the data is nested more than "
+                f"{_MAX_DIMS} levels deep (or contains itself)")
+        count += len(x)
+        if count > max_items:
+            raise pickle.UnpicklingError(
+                f"torch.Tensor(data) in a weights-only load: the data expands to more than "
+                f"{max_items} items, more than the file holds (it repeats lists through the "
+                "pickle's memo)")
+        pending.extend((y, depth + 1) for y in x)
 
 
 _TEXT_CODECS = ("latin1", "latin-1", "latin_1", "iso-8859-1", "utf-8", "utf8", "ascii")
@@ -243,8 +302,8 @@ def _codecs_encode(text, encoding="latin1", errors="strict"):
     if not isinstance(text, str) or not isinstance(encoding, str) or \
             encoding.lower() not in _TEXT_CODECS or errors != "strict":
         raise pickle.UnpicklingError(
-            f"_codecs.encode({type(text).__name__}, {encoding!r}) in a weights-only load: only "
-            "text encodings (latin1, utf-8, ascii) are allowed")
+            f"_codecs.encode({type(text).__name__}, {brief(encoding)}) in a weights-only load: "
+            "only text encodings (latin1, utf-8, ascii) are allowed")
     return codecs.encode(text, encoding)
 
 
@@ -264,7 +323,10 @@ def _complex(real=0, imag=0):
     for v in (real, imag):
         if type(v) not in (int, float, complex, str):
             raise _corrupt(f"complex({type(real).__name__}, {type(imag).__name__})")
-    return complex(real, imag)
+    try:
+        return complex(real, imag)
+    except (OverflowError, TypeError, ValueError) as err:  # an int past float's range
+        raise _corrupt(f"complex({brief(real, 60)}, {brief(imag, 60)}): {err}") from None
 
 
 def _get_layout(name):
@@ -274,7 +336,7 @@ def _get_layout(name):
     layout = getattr(ember, str(name).replace("torch.", "", 1), None) \
         if isinstance(name, str) else None
     if layout is None or type(layout).__name__ != "layout":
-        raise pickle.UnpicklingError(f"ember has no layout {name!r}")
+        raise pickle.UnpicklingError(f"ember has no layout {brief(name)}")
     return layout
 
 
@@ -298,7 +360,7 @@ def _rebuild_sparse_tensor(layout, data):
             raise _corrupt(f"an invalid compressed sparse tensor ({err})") from None
     if layout is not sparse_coo:
         raise pickle.UnpicklingError(f"ember rebuilds sparse COO, CSR and CSC tensors only, "
-                                     f"not {layout!r}")
+                                     f"not {brief(layout)}")
     if not (isinstance(data, tuple) and len(data) in (3, 4) and isinstance(data[0], Tensor)
             and isinstance(data[1], Tensor) and isinstance(data[2], (tuple, list))
             and (len(data) == 3 or data[3] is None or isinstance(data[3], bool))):
@@ -307,6 +369,11 @@ def _rebuild_sparse_tensor(layout, data):
     coalesced = data[3] if len(data) == 4 else None
     if indices._dtype is not D.int64 or indices.ndim != 2:
         raise _corrupt("sparse indices must be a 2-D int64 tensor")
+    if not all(type(n) is int for n in size) or len(size) > _MAX_DIMS or \
+            math.prod(abs(n) for n in size) > np.iinfo(np.int64).max:
+        # PyTorch: "numel: integer multiplication overflow"
+        raise _corrupt(f"sparse tensor size {brief(size)}: its number of elements overflows "
+                       "int64 (or it is not a list of at most 64 ints)")
     return sparse_coo_tensor(indices, values, tuple(size), is_coalesced=coalesced or None)
 
 
@@ -330,20 +397,20 @@ def _rebuild_qtensor(storage, storage_offset, size, stride, quantizer_params,
     ints = np.asarray(ints, ints.dtype.newbyteorder("="))  # a big-endian file's qint32
     params = quantizer_params
     if not isinstance(params, tuple) or not params:
-        raise _corrupt(f"quantizer parameters {params!r}")
+        raise _corrupt(f"quantizer parameters {brief(params)}")
     scheme = params[0]
     if scheme is per_tensor_affine and len(params) == 3:
         scale, zero_point = params[1], params[2]
         if not (isinstance(scale, float) and math.isfinite(scale) and scale > 0):
-            raise _corrupt(f"quantization scale {scale!r} (a finite positive float)")
+            raise _corrupt(f"quantization scale {brief(scale)} (a finite positive float)")
         if isinstance(zero_point, bool) or not isinstance(zero_point, int) or \
                 not qdtype.qmin <= zero_point <= qdtype.qmax:
-            raise _corrupt(f"zero point {zero_point!r} outside {qdtype}'s range")
+            raise _corrupt(f"zero point {brief(zero_point)} outside {qdtype}'s range")
         payload = QData(ints, per_tensor_affine, scale=scale, zero_point=zero_point)
     elif scheme is per_channel_affine and len(params) == 4:
         scales, zero_points, axis = params[1:]
         if isinstance(axis, bool) or not isinstance(axis, int) or not 0 <= axis < ints.ndim:
-            raise _corrupt(f"per-channel axis {axis!r} for a {ints.ndim}-d tensor")
+            raise _corrupt(f"per-channel axis {brief(axis)} for a {ints.ndim}-d tensor")
         channels = ints.shape[axis]
         ok = (isinstance(scales, Tensor) and isinstance(zero_points, Tensor)
               and scales._dtype.is_floating_point and zero_points._dtype in (D.int64, D.int32)
@@ -359,7 +426,7 @@ def _rebuild_qtensor(storage, storage_offset, size, stride, quantizer_params,
         payload = QData(ints, per_channel_affine, scales=s.copy(), zero_points=z.copy(),
                         axis=axis)
     else:
-        raise _corrupt(f"quantization scheme {scheme!r} with {len(params) - 1} parameters "
+        raise _corrupt(f"quantization scheme {brief(scheme)} with {len(params) - 1} parameters "
                        "(ember reads per_tensor_affine and per_channel_affine)")
     return _wrap(payload, qdtype)
 

@@ -153,7 +153,8 @@ def _read(f):
 
 
 def _external(tensor, folder, onnx):
-    """Read an initializer's external data, only from a regular file inside ``folder``."""
+    """A copy of ``tensor`` holding its external data, read only from a regular file inside
+    ``folder``."""
     info = {e.key: e.value for e in tensor.external_data}
     location = info.get("location", "")
     if folder is None:
@@ -174,9 +175,14 @@ def _external(tensor, folder, onnx):
     if not os.path.isfile(path):
         raise OnnxExporterError(f"initializer '{tensor.name}': external data file '{location}' "
                                 f"is missing (looked in {root})")
-    offset = int(info.get("offset", 0) or 0)
     size = os.path.getsize(path)
-    length = int(info["length"]) if info.get("length") else size - offset
+    try:
+        offset = int(info.get("offset", 0) or 0)
+        length = int(info["length"]) if info.get("length") else size - offset
+    except ValueError:
+        raise OnnxExporterError(f"initializer '{tensor.name}': external data offset "
+                                f"{info.get('offset')!r:.40} or length {info.get('length')!r:.40} "
+                                "is not an integer") from None
     if offset < 0 or length < 0 or offset + length > size:
         raise OnnxExporterError(f"initializer '{tensor.name}': external data range "
                                 f"[{offset}, {offset + length}) lies outside '{location}' "
@@ -189,16 +195,48 @@ def _external(tensor, folder, onnx):
     del copy.external_data[:]
     copy.data_location = onnx.TensorProto.DEFAULT
     copy.raw_data = raw
-    return onnx.numpy_helper.to_array(copy)
+    return copy
 
 
-def _attributes(node, onnx) -> dict:
+def _to_array(tensor, folder, onnx, what: str = "initializer"):
+    """A TensorProto's data as an array, checked: dims that are non-negative and fit a NumPy
+    array, data (in the file or in an external file inside ``folder``) that matches them. A
+    mismatch is an OnnxExporterError naming the tensor, never NumPy's or onnx's own error."""
+    dims = list(tensor.dims)
+    extent = 1
+    for d in dims:
+        extent *= max(d, 1)
+    if any(d < 0 for d in dims) or len(dims) > 64 or extent > (1 << 60):
+        raise OnnxExporterError(f"{what} '{tensor.name}' has dims {dims[:8]}"
+                                f"{'...' if len(dims) > 8 else ''}: dimensions must be "
+                                "non-negative, at most 64 of them, and fit in memory")
+    if tensor.data_location == onnx.TensorProto.EXTERNAL:
+        tensor = _external(tensor, folder, onnx)
+    try:
+        return onnx.numpy_helper.to_array(tensor)
+    except Exception as err:  # ValueError, TypeError, KeyError... from onnx and NumPy
+        raise OnnxExporterError(
+            f"{what} '{tensor.name}': its data does not match its dims {dims[:8]} and element "
+            f"type {tensor.data_type} ({type(err).__name__}: {str(err)[:200]})") from None
+
+
+def _attributes(node, onnx, folder) -> dict:
     out = {}
     for a in node.attribute:
         if a.type in (onnx.AttributeProto.GRAPH, onnx.AttributeProto.GRAPHS):
             raise UnsupportedOperatorError(
                 f"operator {node.op_type} ('{node.name}') holds a subgraph (control flow); "
                 "ember.onnx.load supports straight-line graphs only")
+        if a.type in (onnx.AttributeProto.SPARSE_TENSOR, onnx.AttributeProto.SPARSE_TENSORS,
+                      onnx.AttributeProto.TENSORS):
+            raise UnsupportedOperatorError(
+                f"operator {node.op_type} ('{node.name}') has a {a.name} attribute of a kind "
+                "ember.onnx.load does not read (sparse tensors or tensor lists)")
+        if a.type == onnx.AttributeProto.TENSOR:
+            # Read now, checked as initializers are (external data only from the model's
+            # folder), not when the graph runs.
+            out[a.name] = _to_array(a.t, folder, onnx, f"operator {node.op_type} tensor")
+            continue
         value = onnx.helper.get_attribute_value(a)
         if isinstance(value, bytes):
             value = value.decode("utf-8", "replace")
@@ -245,14 +283,11 @@ def load(f) -> ONNXModule:
         raise UnsupportedOperatorError(
             f"ember.onnx.load does not implement {len(unknown)} operator type(s) this model "
             f"uses: {listed}")
-    nodes = [(n.op_type, list(n.input), list(n.output), _attributes(n, onnx))
+    nodes = [(n.op_type, list(n.input), list(n.output), _attributes(n, onnx, folder))
              for n in graph.node]
     tensors = {}
     for t in graph.initializer:
-        if t.data_location == onnx.TensorProto.EXTERNAL:
-            tensors[t.name] = _external(t, folder, onnx)
-        else:
-            tensors[t.name] = onnx.numpy_helper.to_array(t)
+        tensors[t.name] = _to_array(t, folder, onnx)
     for t in graph.sparse_initializer:
         raise UnsupportedOperatorError(f"sparse initializer '{t.values.name}' is not supported")
     init_names = set(tensors)

@@ -588,11 +588,8 @@ def _pad(attrs, inputs):
 
 @op("Constant")
 def _constant(attrs, inputs):
-    from ._proto import require
-
-    onnx = require()
-    if "value" in attrs:
-        arr = onnx.numpy_helper.to_array(attrs["value"])
+    if "value" in attrs:  # read and checked when the model was loaded
+        arr = attrs["value"]
     elif "value_float" in attrs:
         arr = np.asarray(attrs["value_float"], np.float32)
     elif "value_floats" in attrs:
@@ -608,11 +605,9 @@ def _constant(attrs, inputs):
 
 @op("ConstantOfShape")
 def _constant_of_shape(attrs, inputs):
-    from ._proto import require
-
     shape = _ints(inputs[0])
-    value = attrs.get("value")
-    arr = np.zeros(1, np.float32) if value is None else require().numpy_helper.to_array(value)
+    value = attrs.get("value")  # an array read when the model was loaded
+    arr = np.zeros(1, np.float32) if value is None else value
     return [ember.from_numpy(np.full(shape, arr.reshape(-1)[0], arr.dtype))]
 
 
