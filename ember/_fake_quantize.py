@@ -21,8 +21,11 @@ from . import _dtype as D
 from ._backend import asarray_like, get_array_module
 from ._ops._core import Op, const_like
 from ._tensor import Tensor
+from .autograd.grad_mode import _state as _grad_state
 
-__all__ = ["fake_quantize_per_tensor_affine", "fake_quantize_per_channel_affine"]
+__all__ = ["fake_quantize_per_tensor_affine", "fake_quantize_per_channel_affine",
+           "_fake_quantize_learnable_per_tensor_affine",
+           "_fake_quantize_learnable_per_channel_affine"]
 
 
 def _fake(x, scale, zero_point, quant_min, quant_max):
@@ -143,6 +146,12 @@ def fake_quantize_per_channel_affine(input: Tensor, scale: Tensor, zero_point: T
     if zero_point._dtype not in (D.int32, D.float32, D.float16):
         raise RuntimeError(f"Zero-point must be Int32, Float or Half, found "
                            f"{D.SCALAR_TYPE[zero_point._dtype.name]}")
+    if scale.ndim != 1:
+        raise RuntimeError("scale should be a 1-D tensor")
+    if zero_point.ndim != 1:
+        raise RuntimeError("zero point should be a 1-D tensor")
+    if scale.numel() != zero_point.numel():
+        raise RuntimeError("scale and zero-point need to have the same dimensions")
     ndim = input.ndim
     if not -ndim <= axis < ndim:
         raise IndexError(f"Dimension out of range (expected to be in range of [{-ndim}, "
@@ -162,3 +171,150 @@ def fake_quantize_per_channel_affine(input: Tensor, scale: Tensor, zero_point: T
     s = scale._data.astype(np.float32).reshape(shape)
     return FakeQuantizePerChannelAffineCachemask.apply(
         input, scale=s, zero_point=z.reshape(shape), quant_min=quant_min, quant_max=quant_max)
+
+
+# -- learnable scale and zero point (LSQ / LSQ+): _LearnableFakeQuantize's kernels ---------------
+
+def _learnable_grads(x, dy, scale, zero_point, quant_min, quant_max, grad_factor):
+    """The gradients of PyTorch's learnable fake quantization, elementwise: ``x`` straight
+    through inside the range; the scale's is ``(fq(x) - x) / scale`` inside and the clamped
+    bound's offset ``quant_min - zero_point`` (``quant_max - zero_point``) outside; the zero
+    point's is ``-scale`` outside and 0 inside; both times ``grad_factor``. ``scale`` and
+    ``zero_point`` (float arrays) broadcast against ``x``."""
+    xp = get_array_module(x)
+    inv_scale = np.float32(1) / scale
+    with np.errstate(all="ignore"):
+        levels = xp.rint(zero_point + x * inv_scale)
+        inside = (levels >= quant_min) & (levels <= quant_max)
+        # PyTorch's compiled kernel fuses ``(q - zero_point) * scale - x`` into one
+        # multiply-add (rounded once); float64 stands in for the fused step
+        wide = np.float64 if x.dtype == np.float32 else x.dtype
+        offset = (xp.clip(levels, quant_min, quant_max) - zero_point).astype(wide)
+        error = (offset * xp.asarray(scale, wide) - x.astype(wide)).astype(x.dtype)
+        bound = xp.where(levels < quant_min, quant_min - zero_point, quant_max - zero_point)
+        dscale = xp.where(inside, dy * error * inv_scale, dy * bound) * grad_factor
+        dzero = xp.where(inside, 0, -dy * scale * grad_factor)
+    dx = dy * inside
+    return dx.astype(x.dtype), dscale.astype(np.float32), dzero.astype(np.float32)
+
+
+def _sum_like_torch(a, axes):
+    from ._ops.reduction._sum_order import torch_order_sum
+
+    if type(a) is np.ndarray:
+        a = np.ascontiguousarray(a)
+        total = torch_order_sum(a, axes, False)
+        if total is not None:
+            return np.asarray(total, a.dtype)
+    return a.sum(axis=axes)
+
+
+class _LearnableFakeQuantize(Op):
+    holds_saved = True  # keeps its arrays on ctx; PyTorch saves the tensors
+
+    @staticmethod
+    def forward(ctx, x, scale, zero_point, quant_min=0, quant_max=255, grad_factor=1.0,
+                axis=None, forward_qparams=None, backward_qparams=None):
+        ctx.x, ctx.axis, ctx.qparams = x, axis, backward_qparams
+        ctx.scale_shape, ctx.zero_shape = scale.shape, zero_point.shape
+        ctx.bounds = (quant_min, quant_max, grad_factor)
+        return _fake(x, *forward_qparams, quant_min, quant_max)[0]
+
+    @staticmethod
+    def backward(ctx, grad):
+        if grad._data.dtype != np.float32:  # PyTorch's kernels are float32 only
+            name = "dY" if ctx.axis is not None else "dY_"
+            raise RuntimeError(f"Expected {name}.scalar_type() == ScalarType::Float to be true, "
+                               "but got false.  (Could this error message be improved?  If so, "
+                               "please report an enhancement request to PyTorch.)")
+        quant_min, quant_max, grad_factor = ctx.bounds
+        others = tuple(d for d in range(ctx.x.ndim) if d != ctx.axis)
+        if _grad_state.enabled:
+            # a graph is being built (create_graph, jvp): the gradients are linear in
+            # ``grad``, with the kernel's per-element coefficients (a unit cotangent)
+            ones = get_array_module(ctx.x).ones_like(ctx.x)
+            mask, cscale, czero = (const_like(grad, a) for a in _learnable_grads(
+                ctx.x, ones, *ctx.qparams, quant_min, quant_max, grad_factor))
+            dscale, dzero = grad * cscale, grad * czero
+            if others:
+                dscale, dzero = dscale.sum(others), dzero.sum(others)
+            return (grad * mask, dscale.reshape(ctx.scale_shape),
+                    dzero.reshape(ctx.zero_shape))
+        dx, dscale, dzero = _learnable_grads(ctx.x, grad._data, *ctx.qparams, quant_min,
+                                             quant_max, grad_factor)
+        # summed as PyTorch's sum kernel adds (float32 rounding makes the order show)
+        dscale, dzero = (_sum_like_torch(a, others) for a in (dscale, dzero))
+        return (const_like(grad, dx), const_like(grad, dscale.reshape(ctx.scale_shape)),
+                const_like(grad, dzero.reshape(ctx.zero_shape)))
+
+
+class FakeQuantizeLearnablePerTensorAffine(_LearnableFakeQuantize):
+    pass
+
+
+class FakeQuantizeLearnablePerChannelAffine(_LearnableFakeQuantize):
+    pass
+
+
+def _fake_quantize_learnable_per_tensor_affine(input: Tensor, scale: Tensor, zero_point: Tensor,
+                                               quant_min: int, quant_max: int,
+                                               grad_factor: float = 1.0) -> Tensor:
+    """``fake_quantize_per_tensor_affine`` whose ``scale`` and ``zero_point`` are tensors that
+    learn (LSQ): the forward uses ``scale[0]`` and the rounded, clamped ``zero_point[0]``;
+    backward gives ``input`` the straight-through gradient and ``scale``/``zero_point`` the
+    LSQ+ gradients, multiplied by ``grad_factor``.
+
+    Example:
+        >>> s = ember.tensor([0.1], requires_grad=True)
+        >>> z = ember.tensor([0.0], requires_grad=True)
+        >>> y = ember._fake_quantize_learnable_per_tensor_affine(
+        ...     ember.tensor([0.26, 30.0]), s, z, 0, 255, 1.0)
+        >>> y.sum().backward(); y.detach(), s.grad
+        (tensor([ 0.3000, 25.5000]), tensor([255.4000]))
+    """
+    _check_input(input, "fake_quantize_tensor_cachemask_kernel_type_handling")
+    for value in (scale, zero_point):
+        if value.ndim == 0:
+            raise IndexError("select() cannot be applied to a 0-dim tensor.")
+    _check_range((), quant_min, quant_max)
+    scale_value = np.float32(scale.detach().reshape(-1)[0].item())
+    zero_value = np.float32(zero_point.detach().reshape(-1)[0].item())
+    forward_zero = np.clip(np.rint(zero_value), quant_min, quant_max)
+    # the backward kernel rounds the zero point half up, by truncation, after clamping
+    backward_zero = np.float32(np.trunc(np.clip(zero_value + np.float32(0.5), quant_min,
+                                                quant_max)))
+    return FakeQuantizeLearnablePerTensorAffine.apply(
+        input, scale, zero_point, quant_min=quant_min, quant_max=quant_max,
+        grad_factor=builtins.float(grad_factor),
+        forward_qparams=(scale_value, builtins.int(forward_zero)),
+        backward_qparams=(scale_value, backward_zero))
+
+
+def _fake_quantize_learnable_per_channel_affine(input: Tensor, scale: Tensor,
+                                                zero_point: Tensor, axis: int, quant_min: int,
+                                                quant_max: int,
+                                                grad_factor: float = 1.0) -> Tensor:
+    """``_fake_quantize_learnable_per_tensor_affine`` with one learnable scale and zero point
+    per index of ``input``'s dimension ``axis``.
+
+    Example:
+        >>> s = ember.tensor([0.1, 0.5], requires_grad=True)
+        >>> z = ember.tensor([0.0, 0.0], requires_grad=True)
+        >>> ember._fake_quantize_learnable_per_channel_affine(
+        ...     ember.tensor([[0.26], [1.2]]), s, z, 0, 0, 255, 1.0).detach()
+        tensor([[0.3000],
+                [1.0000]])
+    """
+    zero_rounded = zero_point.detach().round().clamp(quant_min, quant_max)
+    # the checks and the forward of the plain per-channel op
+    fake_quantize_per_channel_affine(input.detach(), scale.detach(), zero_rounded.int(), axis,
+                                     quant_min, quant_max)
+    axis %= input.ndim
+    shape = [1] * input.ndim
+    shape[axis] = -1
+    s = scale._data.astype(np.float32).reshape(shape)
+    z = zero_rounded._data.astype(np.float32).reshape(shape)
+    return FakeQuantizeLearnablePerChannelAffine.apply(
+        input, scale, zero_point, quant_min=quant_min, quant_max=quant_max,
+        grad_factor=builtins.float(grad_factor), axis=axis, forward_qparams=(s, z),
+        backward_qparams=(s, z))

@@ -52,7 +52,9 @@ def _quantize_scalar(value: float, q: QuantizedTensor) -> int:
 
 
 def _like(q: QuantizedTensor, ints: np.ndarray) -> QuantizedTensor:
-    return _wrap(q._data.with_ints(np.ascontiguousarray(ints, q._data.ints.dtype)), q._dtype)
+    # ascontiguousarray turns a 0-d array into a 1-d one: keep the shape
+    ints = np.ascontiguousarray(ints, q._data.ints.dtype).reshape(np.shape(ints))
+    return _wrap(q._data.with_ints(ints), q._dtype)
 
 
 def hardtanh(q: QuantizedTensor, min_val: float, max_val: float) -> QuantizedTensor:
@@ -71,6 +73,39 @@ def hardsigmoid(q: QuantizedTensor) -> QuantizedTensor:
     zero_point = -128 if q._dtype is D.qint8 else 0
     ints = quantize_ints(values.astype(np.float32), np.float32(256), zero_point, q._dtype)
     return _wrap(QData(ints, per_tensor_affine, 1.0 / 256, zero_point), q._dtype)
+
+
+def _fixed_range(q: QuantizedTensor, values: np.ndarray, symmetric: bool) -> QuantizedTensor:
+    """``values`` (the float function of ``q``) quantized to the fixed grid PyTorch gives a
+    bounded activation: [0, 1] (sigmoid) or [-1, 1] (tanh) spread over every level of
+    ``q``'s dtype, whatever ``q``'s own scale."""
+    dtype = q._dtype
+    levels = dtype.qmax - dtype.qmin + 1
+    scale = (2.0 if symmetric else 1.0) / levels
+    zero_point = (dtype.qmin + dtype.qmax + 1) // 2 if symmetric else dtype.qmin
+    ints = quantize_ints(values.astype(np.float32), np.float32(1) / np.float32(scale),
+                         zero_point, dtype)
+    return _wrap(QData(ints, per_tensor_affine, scale, zero_point), dtype)
+
+
+def _per_tensor_only(q: QuantizedTensor) -> QData:
+    if q._data.scheme is not per_tensor_affine:
+        q._need(per_tensor_affine)  # PyTorch's RuntimeError
+    return q._data
+
+
+def sigmoid(q: QuantizedTensor) -> QuantizedTensor:
+    """``1 / (1 + exp(-x))`` of a per-tensor quantized tensor, on PyTorch's fixed output grid:
+    scale ``1 / 256`` and zero point 0 (quint8) or -128 (qint8)."""
+    x = _per_tensor_only(q).floats()
+    with np.errstate(over="ignore"):
+        return _fixed_range(q, np.float32(1) / (np.float32(1) + np.exp(-x)), symmetric=False)
+
+
+def tanh(q: QuantizedTensor) -> QuantizedTensor:
+    """``tanh`` of a per-tensor quantized tensor, on PyTorch's fixed output grid: scale
+    ``2 / 256`` and zero point 128 (quint8) or 0 (qint8)."""
+    return _fixed_range(q, np.tanh(_per_tensor_only(q).floats()), symmetric=True)
 
 
 def relu(q: QuantizedTensor) -> QuantizedTensor:
@@ -120,6 +155,27 @@ def mean(q: QuantizedTensor, dim=None, keepdim: bool = False) -> QuantizedTensor
     values = centred.mean(axis=axis, keepdims=keepdim)
     window = max(1, centred.size // max(1, np.asarray(values).size))
     return _from_centred(q, Tensor._make(np.asarray(values), D.float64), window)
+
+
+def extreme(name: str, q: QuantizedTensor, dim=None, keepdim: bool = False, rtype=None):
+    """``max``/``min`` of a per-tensor quantized tensor: the scale is positive, so the largest
+    integer is the largest value. Without ``dim`` a 0-d quantized tensor; with it,
+    ``(values, indices)`` as ``rtype``."""
+    data = q._data
+    if data.scheme is not per_tensor_affine:
+        raise RuntimeError(
+            f"{name.capitalize()} operator for quantized tensors only works for per tensor "
+            "quantized tensors. Please open an issue on https://github.com/pytorch/pytorch/"
+            "issues if you need per channel quantized tensor support.")
+    pick, arg = (np.max, np.argmax) if name == "max" else (np.min, np.argmin)
+    if dim is None:
+        return _like(q, pick(data.ints))
+    axis = dim % max(data.ndim, 1)
+    index = np.expand_dims(arg(data.ints, axis=axis), axis)
+    values = np.take_along_axis(data.ints, index, axis=axis)
+    if not keepdim:
+        values, index = values.squeeze(axis), index.squeeze(axis)
+    return rtype(_like(q, values), Tensor._make(np.ascontiguousarray(index, np.int64), D.int64))
 
 
 def interpolate(fn, q: QuantizedTensor, *args, mode: str = "nearest", **kwargs):

@@ -35,7 +35,10 @@ __all__ = ["qscheme", "per_tensor_affine", "per_channel_affine", "per_tensor_sym
            "per_channel_symmetric", "per_channel_affine_float_qparams", "quantize_per_tensor",
            "quantize_per_channel", "quantize_per_tensor_dynamic", "dequantize", "int_repr",
            "q_scale", "q_zero_point", "q_per_channel_scales", "q_per_channel_zero_points",
-           "q_per_channel_axis"]
+           "q_per_channel_axis", "_make_per_tensor_quantized_tensor",
+           "_make_per_channel_quantized_tensor", "_empty_affine_quantized",
+           "_empty_per_channel_affine_quantized", "quantized_max_pool1d",
+           "quantized_max_pool2d"]
 
 
 class qscheme:
@@ -185,7 +188,7 @@ _REFUSED_OPERATORS = {
     "__abs__": "aten::abs.out", "sum": "aten::sum.IntList_out", "exp": "aten::exp.out",
     "add": "aten::add.out", "sub": "aten::sub.out", "mul": "aten::mul.out",
     "div": "aten::div.out", "matmul": "aten::mm", "mm": "aten::mm", "log": "aten::log.out",
-    "tanh": "aten::tanh.out", "softmax": "aten::_softmax", "pow": "aten::pow.Tensor_Scalar_out",
+    "softmax": "aten::_softmax", "pow": "aten::pow.Tensor_Scalar_out",
     "abs": "aten::abs.out", "neg": "aten::neg.out", "sqrt": "aten::sqrt.out",
     "backward": "aten::backward",
 }
@@ -198,8 +201,9 @@ class QuantizedTensor(Tensor):
 
     Supported: ``dequantize``, ``int_repr``, the ``q_*`` accessors, ``qscheme``, printing,
     ``clone``/``detach``/``contiguous``, the layout ops of a per-tensor quantized tensor
-    (``view``, ``reshape``, ``flatten``, ``permute``, ``transpose``, ``squeeze``,
-    ``unsqueeze``, indexing), ``relu`` and ``mean``. Arithmetic raises
+    (``view``, ``reshape``, ``flatten``, ``permute``, ``transpose``, ``t``, ``squeeze``,
+    ``unsqueeze``, indexing), ``relu``, ``mean`` and ``max``/``min``; ``ones_like``,
+    ``full_like`` and ``empty_like`` keep the quantization. Arithmetic raises
     ``NotImplementedError`` (PyTorch's QuantizedCPU message): dequantize first.
 
     Example:
@@ -368,6 +372,24 @@ class QuantizedTensor(Tensor):
 
     def transpose(self, dim0: int, dim1: int):
         return self._layout(np.swapaxes(self._data.ints, dim0, dim1))
+
+    def t(self):
+        """The transpose of a quantized matrix (``x.t()``, a 0-d or 1-d tensor unchanged).
+
+        Example:
+            >>> q = ember.quantize_per_tensor(ember.tensor([[1.0, 2.0]]), 0.5, 0, ember.qint8)
+            >>> q.t().int_repr()
+            tensor([[2],
+                    [4]], dtype=torch.int8)
+        """
+        if self._data.ndim > 2:
+            raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is "
+                               f"{self._data.ndim}D")
+        return self._layout(self._data.ints.T)
+
+    @property
+    def T(self):  # noqa: N802  (PyTorch's name)
+        return self._layout(self._data.ints.T)
 
     def squeeze(self, dim=None):
         ints = self._data.ints
@@ -629,6 +651,177 @@ def quantize_per_channel(input, scales, zero_points, axis, dtype):
                          dtype)
     return _wrap(QData(ints, per_channel_affine, scales=s.copy(), zero_points=z.copy(),
                        axis=axis), dtype)
+
+
+_QDTYPE_OF_STORAGE = {D.int8: D.qint8, D.uint8: D.quint8, D.int32: D.qint32}
+
+
+def _storage_ints(self: Tensor) -> tuple:
+    qdtype = _QDTYPE_OF_STORAGE.get(getattr(self, "_dtype", None))
+    if qdtype is None or isinstance(self, QuantizedTensor):
+        raise RuntimeError(
+            "Creation of quantized tensor requires quantized dtype like torch.quint8")
+    return np.array(self._data, copy=True, order="C"), qdtype
+
+
+def _make_per_tensor_quantized_tensor(input, scale, zero_point):
+    """A per-tensor quantized tensor over a copy of the integers ``input`` (int8 gives qint8,
+    uint8 quint8, int32 qint32), read as ``(input - zero_point) * scale``: the way to
+    rebuild a quantized tensor from ``int_repr()`` and its parameters.
+
+    Example:
+        >>> ints = ember.tensor([1, -2], dtype=ember.int8)
+        >>> ember._make_per_tensor_quantized_tensor(ints, 0.5, 0).dequantize()
+        tensor([ 0.5000, -1.0000])
+    """
+    ints, qdtype = _storage_ints(input)
+    if isinstance(scale, Tensor):  # read as float32, as in quantize_per_tensor
+        scale = np.float32(scale._data.reshape(-1)[0])
+    return _wrap(QData(ints, per_tensor_affine, builtins.float(scale),
+                       _scalar(zero_point, builtins.int)), qdtype)
+
+
+def _make_per_channel_quantized_tensor(input, scale, zero_point, axis):
+    """A per-channel quantized tensor over a copy of the integers ``input`` with one
+    ``scale``/``zero_point`` per index of ``axis`` (kept as float64/int64).
+
+    Example:
+        >>> ints = ember.tensor([[1, -2], [3, 4]], dtype=ember.int8)
+        >>> q = ember._make_per_channel_quantized_tensor(
+        ...     ints, ember.tensor([0.5, 0.25]), ember.tensor([0, 1]), 0)
+        >>> q.dequantize()
+        tensor([[ 0.5000, -1.0000],
+                [ 0.5000,  0.7500]])
+    """
+    ints, qdtype = _storage_ints(input)
+    if not 0 <= axis < ints.ndim:
+        raise RuntimeError("Channel axis out of range in per channel affine quantization. Got: "
+                           f"{axis}Expected: [0, {ints.ndim})")
+    s = np.asarray(scale._data, np.float64).reshape(-1)
+    z = np.asarray(zero_point._data).astype(np.int64).reshape(-1)
+    if s.size != ints.shape[axis] or z.size != ints.shape[axis]:
+        raise RuntimeError(f"length of scales and zero_points must equal the size of axis "
+                           f"{axis} ({ints.shape[axis]}), got {s.size} and {z.size}")
+    _warn_deprecated()
+    return _wrap(QData(ints, per_channel_affine, scales=s, zero_points=z, axis=axis), qdtype)
+
+
+def _c10_name(dtype) -> str:
+    if dtype in D.QUANTIZED:
+        return f"c10::{dtype.name}"
+    return {D.float32: "float", D.float64: "double", D.float16: "c10::Half",
+            D.bfloat16: "c10::BFloat16", D.int64: "long int", D.int32: "int",
+            D.int16: "short int", D.int8: "signed char", D.uint8: "unsigned char",
+            D.bool: "bool"}.get(dtype, dtype.name)
+
+
+def quantized_like(input: QuantizedTensor, fname: str, fill_value=None, dtype=None):
+    """``empty_like``/``ones_like``/``full_like``/``zeros_like`` of a quantized tensor, as
+    PyTorch makes them: a quantized tensor with ``input``'s scheme and parameters, filled with
+    ``fill_value`` quantized (``zeros_like`` raises: PyTorch has no quantized ``zero_``).
+
+    Example:
+        >>> q = ember.quantize_per_tensor(ember.zeros(2), 0.5, 3, ember.quint8)
+        >>> ember.ones_like(q).int_repr()
+        tensor([5, 5], dtype=torch.uint8)
+    """
+    if dtype is not None and D.to_dtype(dtype) is not input._dtype:
+        raise RuntimeError(
+            "It is currently not supported to specify a dtype that doesn't match the input "
+            f"tensor's dtype via empty_like.  Specified: {_c10_name(D.to_dtype(dtype))} Input "
+            f"tensor's dtype: {_c10_name(input._dtype)}")
+    if fname == "zeros_like":
+        raise backend_error("aten::zero_")
+    data = input._data
+    if fill_value is None:  # empty_like: PyTorch leaves the memory as it finds it
+        return _wrap(data.with_ints(np.zeros_like(data.ints)), input._dtype)
+    values = np.full(data.shape, fill_value, np.float32)
+    if data.scheme is per_tensor_affine:
+        ints = quantize_ints(values, _inverse(data.scale), data.zero_point, input._dtype)
+    else:
+        shape = [1] * data.ndim
+        shape[data.axis] = -1
+        ints = quantize_ints(values, _inverse(data.scales).reshape(shape),
+                             data.zero_points.reshape(shape), input._dtype)
+    return _wrap(data.copy().with_ints(ints), input._dtype)
+
+
+def _quantized_storage(size, dtype):
+    dtype = D.get_default_dtype() if dtype is None else dtype
+    if dtype not in D.QUANTIZED:
+        raise RuntimeError(
+            "Creation of quantized tensor requires quantized dtype like torch.quint8")
+    shape = tuple(size[0]) if len(size) == 1 and isinstance(size[0], (tuple, list)) else size
+    # (PyTorch leaves the memory as it finds it)
+    return np.zeros(tuple(builtins.int(n) for n in shape), dtype.np_dtype), dtype
+
+
+def _empty_affine_quantized(*size, scale=1.0, zero_point=0, dtype=None, layout=None,
+                            device=None, pin_memory=False, memory_format=None):
+    """An uninitialized per-tensor quantized tensor of ``size`` with ``scale`` and
+    ``zero_point`` (``dtype`` must be quantized), as quantized modules allocate their weights.
+
+    Example:
+        >>> q = ember._empty_affine_quantized([2, 3], scale=0.5, zero_point=3, dtype=ember.qint8)
+        >>> q.q_scale(), q.q_zero_point(), q.shape
+        (0.5, 3, torch.Size([2, 3]))
+    """
+    ints, dtype = _quantized_storage(size, dtype)
+    return _wrap(QData(ints, per_tensor_affine, builtins.float(scale),
+                       builtins.int(zero_point)), dtype)
+
+
+def _empty_per_channel_affine_quantized(*size, scales, zero_points, axis, dtype=None,
+                                        layout=None, device=None, pin_memory=False,
+                                        memory_format=None):
+    """An uninitialized per-channel quantized tensor of ``size``, one of ``scales`` and
+    ``zero_points`` per index of ``axis``.
+
+    Example:
+        >>> q = ember._empty_per_channel_affine_quantized(
+        ...     [2, 3], scales=ember.tensor([0.1, 0.2]), zero_points=ember.tensor([0, 1]),
+        ...     axis=0, dtype=ember.qint8)
+        >>> q.q_per_channel_zero_points()
+        tensor([0, 1])
+    """
+    ints, dtype = _quantized_storage(size, dtype)
+    return _make_per_channel_quantized_tensor(
+        Tensor._make(ints, _INT_DTYPES[dtype]), scales, zero_points, axis)
+
+
+def quantized_max_pool1d(input, kernel_size, stride=(), padding=0, dilation=1,
+                         ceil_mode=False):
+    """``max_pool1d`` of a quantized tensor (its integers moved; scale and zero point kept).
+
+    Example:
+        >>> q = ember.quantize_per_tensor(ember.arange(4.0).reshape(1, 4), 0.5, 0, ember.quint8)
+        >>> ember.quantized_max_pool1d(q, [2]).dequantize()
+        tensor([[1., 3.]])
+    """
+    return _quantized_max_pool(1, input, kernel_size, stride, padding, dilation, ceil_mode)
+
+
+def quantized_max_pool2d(input, kernel_size, stride=(), padding=0, dilation=1,
+                         ceil_mode=False):
+    """``max_pool2d`` of a quantized tensor (its integers moved; scale and zero point kept).
+
+    Example:
+        >>> q = ember.quantize_per_tensor(ember.arange(16.0).reshape(1, 4, 4), 0.5, 0,
+        ...                               ember.quint8)
+        >>> ember.quantized_max_pool2d(q, [2, 2]).shape
+        torch.Size([1, 2, 2])
+    """
+    return _quantized_max_pool(2, input, kernel_size, stride, padding, dilation, ceil_mode)
+
+
+def _quantized_max_pool(nd, input, kernel_size, stride, padding, dilation, ceil_mode):
+    if not isinstance(input, QuantizedTensor):
+        raise backend_error(f"aten::quantized_max_pool{nd}d", "CPU")
+    from .nn import functional as F
+
+    pool = F.max_pool1d if nd == 1 else F.max_pool2d
+    return pool(input, kernel_size, list(stride) or None, padding, dilation,
+                ceil_mode=ceil_mode)
 
 
 def choose_qparams(min_val: builtins.float, max_val: builtins.float, qmin: builtins.int,

@@ -121,7 +121,7 @@ ABSENT_TORCH = {
         QInt32Storage QInt8Storage QUInt2x4Storage QUInt4x2Storage QUInt8Storage
         choose_qparams_optimized empty_quantized fused_moving_avg_obs_fake_quant
         quantized_batch_norm quantized_gru quantized_gru_cell quantized_lstm
-        quantized_lstm_cell quantized_max_pool1d quantized_max_pool2d quantized_max_pool3d
+        quantized_lstm_cell quantized_max_pool3d
         quantized_rnn_relu_cell quantized_rnn_tanh_cell""",
     "dtypes NumPy has no arithmetic for (sub-byte, bit, float4, complex32)": """
         bit bits16 bits1x8 bits2x4 bits4x2 bits8 complex32 float4_e2m1fn_x2 int1 int2 int3 int4

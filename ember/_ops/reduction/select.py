@@ -190,6 +190,10 @@ def _reduce_extreme(name, fn, argfn, rtype, input, dim, keepdim, other):
 
         op = getattr(elementwise, "maximum" if name == "max" else "minimum")
         return op(input, dim if isinstance(dim, Tensor) else other)
+    if input.is_quantized:
+        from ... import _quantized_ops
+
+        return _quantized_ops.extreme(name, input, dim, keepdim, rtype)
     if input._dtype.is_complex:
         if dim is None:
             _no_complex(input, f"{name}_all")

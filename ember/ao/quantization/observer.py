@@ -29,7 +29,8 @@ from ...nn.modules.module import Module
 
 __all__ = ["ObserverBase", "MinMaxObserver", "MovingAverageMinMaxObserver",
            "PerChannelMinMaxObserver", "MovingAveragePerChannelMinMaxObserver",
-           "HistogramObserver", "PlaceholderObserver", "NoopObserver",
+           "HistogramObserver", "PlaceholderObserver", "NoopObserver", "RecordingObserver",
+           "get_observer_state_dict",
            "default_observer", "default_weight_observer", "default_per_channel_weight_observer",
            "default_dynamic_quant_observer", "default_placeholder_observer",
            "default_histogram_observer", "default_float_qparams_observer",
@@ -648,6 +649,35 @@ class PlaceholderObserver(ObserverBase):
     def calculate_qparams(self):
         raise Exception("calculate_qparams should not be called for PlaceholderObserver")
 
+    def extra_repr(self):
+        return f"dtype={self.dtype}, is_dynamic={self.is_dynamic}"
+
+
+class RecordingObserver(ObserverBase):
+    """Records (a clone of) every tensor it sees, for debugging: ``get_tensor_value()``
+    returns them in order.
+
+    Example:
+        >>> rec = ember.ao.quantization.RecordingObserver()
+        >>> _ = rec(ember.ones(2))
+        >>> rec.get_tensor_value()
+        [tensor([1., 1.])]
+    """
+
+    def __init__(self, dtype=D.quint8):
+        super().__init__(dtype=dtype, is_dynamic=False)
+        self.tensor_val = []
+
+    def forward(self, x):
+        self.tensor_val.append(x.clone())
+        return x
+
+    def calculate_qparams(self):
+        raise Exception("calculate_qparams should not be called for RecordingObserver")
+
+    def get_tensor_value(self):
+        return self.tensor_val
+
 
 class NoopObserver(ObserverBase):
     """Observes nothing (for float16 weights).
@@ -735,3 +765,20 @@ default_fixed_qparams_range_0to1_observer = FixedQParamsObserver.with_args(
 default_fixed_qparams_range_neg1to1_observer = FixedQParamsObserver.with_args(
     scale=2.0 / 256.0, zero_point=128, dtype=D.quint8, quant_min=0, quant_max=255)
 default_reuse_input_observer = ReuseInputObserver
+
+
+def get_observer_state_dict(mod):
+    """The entries of ``mod.state_dict()`` that belong to observers (``activation_post_process``
+    in the key): what calibration learned, to save and load apart from the weights.
+
+    Example:
+        >>> m = ember.ao.quantization.QuantStub(ember.ao.quantization.default_qconfig)
+        >>> m = ember.ao.quantization.prepare(ember.nn.Sequential(m))
+        >>> list(ember.ao.quantization.get_observer_state_dict(m))
+        ['0.activation_post_process.eps', '0.activation_post_process.min_val', \
+'0.activation_post_process.max_val']
+    """
+    state = mod.state_dict()
+    observed = type(state)((k, v) for k, v in state.items() if "activation_post_process" in k)
+    observed._metadata = getattr(state, "_metadata", None)
+    return observed

@@ -28,7 +28,7 @@ __all__ = ["quantize_dynamic", "prepare", "convert", "prepare_qat", "quantize",
            "get_default_static_quant_module_mappings",
            "get_default_dynamic_quant_module_mappings", "get_default_qat_module_mappings",
            "DEFAULT_STATIC_QUANT_MODULE_MAPPINGS", "DEFAULT_DYNAMIC_QUANT_MODULE_MAPPINGS",
-           "DEFAULT_QAT_MODULE_MAPPINGS"]
+           "DEFAULT_QAT_MODULE_MAPPINGS", "default_eval_fn", "add_quant_dequant"]
 
 
 _DEPRECATION_MESSAGE = (
@@ -457,3 +457,35 @@ def _passthrough(mod):
         _PASSTHROUGH_CLASSES[base] = cls
     mod.__class__ = cls  # the model is already a copy (or converted in place on request)
     return mod
+
+
+def default_eval_fn(model, calib_data) -> None:
+    """Run ``model`` on every ``(data, target)`` pair of ``calib_data`` (the calibration loop
+    ``quantize`` takes by default).
+
+    Example:
+        >>> m = ember.nn.Linear(2, 1)
+        >>> ember.ao.quantization.default_eval_fn(m, [(ember.ones(1, 2), 0)])
+    """
+    for data, _target in calib_data:
+        model(data)
+
+
+def add_quant_dequant(module):
+    """Wrap every leaf module that has a ``qconfig`` in a ``QuantWrapper`` (in place); a leaf
+    ``module`` itself comes back wrapped.
+
+    Example:
+        >>> m = ember.nn.Linear(2, 2)
+        >>> m.qconfig = ember.ao.quantization.default_qconfig
+        >>> type(ember.ao.quantization.add_quant_dequant(m)).__name__
+        'QuantWrapper'
+    """
+    from .stubs import QuantWrapper
+
+    if not list(module.children()) and getattr(module, "qconfig", None):
+        return QuantWrapper(module)
+    for name, child in module.named_children():
+        module._modules[name] = add_quant_dequant(child)
+    return module
+

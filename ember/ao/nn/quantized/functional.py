@@ -20,7 +20,9 @@ import numpy as np
 
 from ...._quantized_tensor import QData, QuantizedTensor, per_tensor_affine, quantize_ints
 
-__all__ = ["elu", "leaky_relu"]
+__all__ = ["elu", "leaky_relu", "linear", "clamp", "hardtanh", "max_pool1d", "max_pool2d",
+           "avg_pool2d", "avg_pool3d", "adaptive_avg_pool2d", "adaptive_avg_pool3d",
+           "interpolate", "upsample", "upsample_nearest"]
 
 
 def _requantized(input: QuantizedTensor, values: np.ndarray, scale: float,
@@ -107,3 +109,140 @@ def leaky_relu(input, negative_slope: float = 0.01, inplace: bool = False, scale
         data.ints[...] = out._data.ints
         return input
     return out
+
+
+def linear(input, weight, bias=None, scale=None, zero_point=None):
+    """``y = x W^T + b`` of a quantized input (quint8) and a quantized weight (qint8, per
+    tensor or per output channel) with a float bias, quantized to ``scale``/``zero_point``
+    (by default the input's): what ``ember.ao.nn.quantized.Linear`` runs.
+
+    Example:
+        >>> import ember.ao.nn.quantized.functional as qF
+        >>> x = ember.quantize_per_tensor(ember.tensor([[1.0, 2.0]]), 0.1, 0, ember.quint8)
+        >>> w = ember.quantize_per_tensor(ember.tensor([[0.5, -0.5]]), 0.5, 0, ember.qint8)
+        >>> qF.linear(x, w, None, 0.05, 10).dequantize()
+        tensor([[-0.5000]])
+    """
+    from .modules import Linear
+
+    for name, value in (("input", input), ("weight", weight)):
+        if not isinstance(value, QuantizedTensor):
+            raise TypeError(f"quantized linear expects a quantized {name} (see "
+                            f"torch.quantize_per_tensor), got a {value.dtype} tensor")
+    if scale is None:
+        scale = input.q_scale()
+    if zero_point is None:
+        zero_point = input.q_zero_point()
+    module = Linear(weight.shape[1], weight.shape[0], bias_=bias is not None,
+                    dtype=weight.dtype)
+    module.set_weight_bias(weight, bias)
+    module.scale, module.zero_point = float(scale), int(zero_point)
+    return module(input)
+
+
+# -- the ops whose float functions take quantized tensors as they are ---------------------------
+# (PyTorch's torch.ao.nn.quantized.functional wraps torch.nn.functional the same way)
+
+def _need_quantized(input, name: str) -> None:
+    if not isinstance(input, QuantizedTensor):
+        raise ValueError(f"Input to 'quantized.functional.{name}' must be quantized!")
+
+
+def clamp(input, min_: float, max_: float):
+    """The values clamped to ``[min_, max_]`` on the input's grid (its integers clamped to the
+    quantized bounds).
+
+    Example:
+        >>> import ember.ao.nn.quantized.functional as qF
+        >>> q = ember.quantize_per_tensor(ember.tensor([-1.0, 0.2, 1.0]), 0.1, 10, ember.quint8)
+        >>> qF.clamp(q, -0.5, 0.5).dequantize()
+        tensor([-0.5000,  0.2000,  0.5000])
+    """
+    if not isinstance(input, QuantizedTensor):
+        raise ValueError("Input to 'quantized.clamp' must be quantized!")
+    from ...._quantized_ops import hardtanh as clamp_ints
+
+    return clamp_ints(input, min_, max_)
+
+
+def hardtanh(input, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False):
+    """``clamp(input, min_val, max_val)`` of a quantized tensor (see ``clamp``).
+
+    Example:
+        >>> import ember.ao.nn.quantized.functional as qF
+        >>> q = ember.quantize_per_tensor(ember.tensor([-2.0, 0.5]), 0.1, 30, ember.quint8)
+        >>> qF.hardtanh(q).dequantize()
+        tensor([-1.0000,  0.5000])
+    """
+    if not isinstance(input, QuantizedTensor):
+        raise ValueError("Input to 'quantized.hardtanh' must be quantized!")
+    from ....nn import functional as F
+
+    return F.hardtanh(input, min_val, max_val, inplace)
+
+
+def _float_function(name: str, doc: str, check: bool = True, no_indices: bool = False):
+    def fn(input, *args, **kwargs):
+        if check:
+            _need_quantized(input, name)
+        if no_indices and (kwargs.get("return_indices") or len(args) > 5 and args[5]):
+            raise NotImplementedError("return_indices is not yet implemented!")
+        from ....nn import functional as F
+
+        target = "interpolate" if name in ("upsample", "upsample_nearest") else name
+        if name == "upsample_nearest":
+            kwargs["mode"] = "nearest"
+        return getattr(F, target)(input, *args, **kwargs)
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = doc
+    return fn
+
+
+_POOL_EXAMPLE = """
+
+    Example:
+        >>> import ember.ao.nn.quantized.functional as qF
+        >>> q = ember.quantize_per_tensor(ember.arange(16.0).reshape(1, 1, 4, 4), 0.5, 0,
+        ...                               ember.quint8)
+        >>> qF.{name}(q, {arg}).shape
+        {shape}
+    """
+max_pool1d = _float_function("max_pool1d", "``F.max_pool1d`` of a quantized tensor (its "
+                             "integers moved, scale kept)." + _POOL_EXAMPLE.format(
+                                 name="max_pool1d", arg="2",
+                                 shape="torch.Size([1, 4, 2])").replace(
+                                     "reshape(1, 1, 4, 4)", "reshape(1, 1, 4, 4)[0]"),
+                             check=False, no_indices=True)
+max_pool2d = _float_function("max_pool2d", "``F.max_pool2d`` of a quantized tensor (its "
+                             "integers moved, scale kept)." + _POOL_EXAMPLE.format(
+                                 name="max_pool2d", arg="2", shape="torch.Size([1, 1, 2, 2])"),
+                             check=False, no_indices=True)
+avg_pool2d = _float_function("avg_pool2d", "``F.avg_pool2d`` of a quantized tensor (its "
+                             "integers averaged, scale kept)." + _POOL_EXAMPLE.format(
+                                 name="avg_pool2d", arg="2", shape="torch.Size([1, 1, 2, 2])"),
+                             check=False)
+avg_pool3d = _float_function("avg_pool3d", "``F.avg_pool3d`` of a quantized tensor (its "
+                             "integers averaged, scale kept)." + _POOL_EXAMPLE.format(
+                                 name="avg_pool3d", arg="(1, 2, 2)",
+                                 shape="torch.Size([1, 1, 2, 2])"), check=False)
+adaptive_avg_pool2d = _float_function(
+    "adaptive_avg_pool2d", "``F.adaptive_avg_pool2d`` of a quantized tensor (scale kept)."
+    + _POOL_EXAMPLE.format(name="adaptive_avg_pool2d", arg="1",
+                           shape="torch.Size([1, 1, 1, 1])"))
+adaptive_avg_pool3d = _float_function(
+    "adaptive_avg_pool3d", "``F.adaptive_avg_pool3d`` of a quantized tensor (scale kept)."
+    + _POOL_EXAMPLE.format(name="adaptive_avg_pool3d", arg="1",
+                           shape="torch.Size([1, 1, 1, 1])"))
+interpolate = _float_function(
+    "interpolate", "``F.interpolate`` of a quantized tensor (nearest modes)."
+    + _POOL_EXAMPLE.format(name="interpolate", arg="scale_factor=2",
+                           shape="torch.Size([1, 1, 8, 8])"), check=False)
+upsample = _float_function(
+    "upsample", "``F.interpolate`` of a quantized tensor (deprecated name)."
+    + _POOL_EXAMPLE.format(name="upsample", arg="scale_factor=2",
+                           shape="torch.Size([1, 1, 8, 8])"), check=False)
+upsample_nearest = _float_function(
+    "upsample_nearest", "Nearest upsampling of a quantized tensor (deprecated name)."
+    + _POOL_EXAMPLE.format(name="upsample_nearest", arg="scale_factor=2",
+                           shape="torch.Size([1, 1, 8, 8])"), check=False)
