@@ -26,6 +26,49 @@ def _check_betas_eps(lr, betas, eps, weight_decay) -> None:
         raise ValueError(f"Invalid weight_decay value: {weight_decay}")
 
 
+def _check_beta_types(betas, foreach, capturable) -> None:
+    """Adam's betas are two floats or two one-element tensors, as PyTorch insists (an int
+    such as ``betas=(0, 0.99)`` is refused there too); tensors need the single-tensor step."""
+    both_floats = all(isinstance(b, float) for b in betas)
+    if not both_floats and not all(isinstance(b, Tensor) for b in betas):
+        raise ValueError("betas must be either both floats or both Tensors")
+    for i, beta in enumerate(betas):
+        if isinstance(beta, Tensor):
+            if foreach and not capturable:
+                raise ValueError(f"betas[{i}] as a Tensor is not supported for "
+                                 "capturable=False and foreach=True")
+            if beta.numel() != 1:
+                raise ValueError(f"Tensor betas[{i}] must be 1-element")
+
+
+def _bias_corrections(betas, step) -> tuple[float, float]:
+    """``1 - beta1 ** step`` and ``sqrt(1 - beta2 ** step)`` as Python floats.
+
+    A tensor beta works in its own dtype, as PyTorch's ``1 - beta ** step`` on a 0-d tensor
+    does: in float32 the cancellation (``1 - 0.999 ** 2``) keeps ~1e-5 relative error, and
+    PyTorch's updates carry it, so ours do too.
+    """
+    beta1, beta2 = betas
+    if not isinstance(beta1, Tensor) and not isinstance(beta2, Tensor):
+        return 1 - beta1 ** step, (1 - beta2 ** step) ** 0.5
+    return _one_minus_pow(beta1, step), float(np.sqrt(_one_minus_pow(beta2, step)))
+
+
+def _one_minus_pow(beta, step):
+    """``1 - beta ** step``: in float64 for a number, in the tensor's dtype for a tensor
+    (squares and cubes by multiplication, as PyTorch's pow of a tensor by a number)."""
+    if not isinstance(beta, Tensor):
+        return np.float64(1 - beta ** step)
+    base = beta._data.reshape(())[()]
+    if step == 2:
+        power = base * base
+    elif step == 3:
+        power = base * base * base
+    else:
+        power = base ** base.dtype.type(step)
+    return float(base.dtype.type(1) - power)
+
+
 # Running averages in fused passes: OpenBLAS's axpby (``y = a*x + b*y``, one pass) where it
 # applies (float32/float64, contiguous), else NumPy through a scratch array. On the MLP
 # benchmark's Adam (270k float32 parameters) the update went from 12 passes to 7.
@@ -85,6 +128,7 @@ class Adam(Optimizer):
             raise ValueError("lr as a Tensor is not supported for capturable=False and "
                              "foreach=True")
         _check_betas_eps(lr, betas, eps, weight_decay)
+        _check_beta_types(betas, foreach, capturable)
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                         amsgrad=amsgrad, maximize=maximize, foreach=foreach,
                         capturable=capturable, differentiable=differentiable, fused=fused,
@@ -132,8 +176,8 @@ class Adam(Optimizer):
                 tmp = self._buffer(pd)
                 _lerp_(m, g, 1 - beta1, tmp)
                 _ema_sq_(v, g, beta2, tmp)
-                bias_correction1 = 1 - beta1 ** step
-                bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
+                bias_correction1, bias_correction2_sqrt = _bias_corrections(group["betas"],
+                                                                            step)
                 if amsgrad:
                     vmax = _real_view(state["max_exp_avg_sq"]._data)
                     np.maximum(vmax, v, out=vmax)
@@ -214,8 +258,7 @@ class Adam(Optimizer):
         step = 0.0
         for p in params:
             step = self._advance_step(self.state[p])
-        bias_correction1 = 1 - beta1 ** step
-        bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
+        bias_correction1, bias_correction2_sqrt = _bias_corrections(group["betas"], step)
         coupled = weight_decay if not decoupled else 0
         # decoupled decay joins the weight update (p = (1 - lr wd) p + a u, one BLAS pass)
         shrink = 1 - lr * weight_decay if decoupled else 1
