@@ -15,8 +15,11 @@ __all__ = ["no_grad", "enable_grad", "set_grad_enabled", "inference_mode", "is_g
 
 class _State(threading.local):
     def __init__(self):
-        self.enabled = True
+        self.enabled = True  # operations record a graph
         self.inference = False
+        # enable_grad / set_grad_enabled(True) inside inference mode: is_grad_enabled() says
+        # True, as in PyTorch, while nothing records (inference mode wins)
+        self.masked_grad = False
 
 
 _state = _State()
@@ -25,8 +28,8 @@ inference_tensors_made = False
 
 
 def is_grad_enabled() -> bool:
-    """True when operations record a graph for autograd."""
-    return _state.enabled
+    """True when grad mode is on (operations record a graph, unless in inference mode)."""
+    return _state.enabled or (_state.inference and _state.masked_grad)
 
 
 def is_inference_mode_enabled() -> bool:
@@ -90,23 +93,31 @@ class no_grad(_GradModeContext):
         return self
 
     def __enter__(self):
-        self._prev = _state.enabled
-        _state.enabled = False
+        self._prev = (_state.enabled, _state.masked_grad)
+        _state.enabled = _state.masked_grad = False
 
     def __exit__(self, *exc):
-        _state.enabled = self._prev
+        _state.enabled, _state.masked_grad = self._prev
         return False
+
+
+def _set_grad(mode: bool) -> None:
+    """Grad mode on or off; inside inference mode it is only reported, never recorded."""
+    if _state.inference:
+        _state.masked_grad = mode
+    else:
+        _state.enabled = mode
 
 
 class enable_grad(_GradModeContext):
     """Context manager and decorator that turns recording back on (inside ``no_grad``)."""
 
     def __enter__(self):
-        self._prev = _state.enabled
-        _state.enabled = True
+        self._prev = (_state.enabled, _state.masked_grad)
+        _set_grad(True)
 
     def __exit__(self, *exc):
-        _state.enabled = self._prev
+        _state.enabled, _state.masked_grad = self._prev
         return False
 
 
@@ -120,26 +131,25 @@ class set_grad_enabled(_GradModeContext):
 
     def __init__(self, mode: bool):
         self.mode = bool(mode)
-        self._prev = _state.enabled
-        _state.enabled = self.mode
+        self._prev = is_grad_enabled()
+        _set_grad(self.mode)
 
     def __call__(self, func):
         # As a decorator the mode applies per call, not from the moment of decoration.
-        _state.enabled = self._prev
+        _set_grad(self._prev)
         return super().__call__(func)
 
     def __enter__(self):
-        pass
+        # as PyTorch: entering (re)applies the mode, leaving restores the mode seen when the
+        # object was made
+        _set_grad(self.mode)
 
     def __exit__(self, *exc):
-        _state.enabled = self._prev
+        _set_grad(self._prev)
         return False
 
     def clone(self):
-        prev = _state.enabled
-        new = self.__class__(self.mode)
-        new._prev = prev
-        return new
+        return self.__class__(self.mode)
 
 
 class inference_mode(_GradModeContext):
@@ -157,11 +167,12 @@ class inference_mode(_GradModeContext):
         return self
 
     def __enter__(self):
-        self._prev = (_state.enabled, _state.inference)
+        self._prev = (_state.enabled, _state.inference, _state.masked_grad)
         _state.enabled, _state.inference = not self.mode, bool(self.mode)
+        _state.masked_grad = False
 
     def __exit__(self, *exc):
-        _state.enabled, _state.inference = self._prev
+        _state.enabled, _state.inference, _state.masked_grad = self._prev
         return False
 
     def clone(self):

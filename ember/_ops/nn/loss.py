@@ -34,12 +34,19 @@ def _dt_title(dt: D.dtype) -> str:
 
 
 class _Coef:
-    """The target's contribution: sparse (index, per-sample weight) or a dense array."""
+    """The target's contribution: sparse (index, per-sample weight) or a dense array.
+    ``empty_mean``: a mean whose total weight is zero (every target ignored), which PyTorch
+    reports as 0 / 0 = NaN while the ignored rows' gradient stays zero."""
 
-    __slots__ = ("idx", "w", "dense")
+    __slots__ = ("idx", "w", "dense", "empty_mean")
 
-    def __init__(self, idx=None, w=None, dense=None):
-        self.idx, self.w, self.dense = idx, w, dense
+    def __init__(self, idx=None, w=None, dense=None, empty_mean=False):
+        self.idx, self.w, self.dense, self.empty_mean = idx, w, dense, empty_mean
+
+    def total(self, per, dtype):
+        """The reduced loss: the sum of the per-sample losses (NaN for an empty mean)."""
+        total = per.sum(dtype=dtype)
+        return total * dtype.type(np.nan) if self.empty_mean else total
 
     def negated_pick(self, logp):
         """``-sum_c coef * logp`` over the class axis (axis 1), the per-sample loss."""
@@ -105,11 +112,11 @@ class SoftmaxCrossEntropy(Op):
                 # the log of the total is subtracted from the picked entries alone
                 # (-(s - log t) == log t - s)
                 per = (np.log(total).reshape(-1) - picked) * coef.w
-                return per.sum(dtype=x.dtype) if reduce else per
+                return coef.total(per, x.dtype) if reduce else per
             s -= np.log(total)
             logp = s
         per = coef.negated_pick(logp)
-        return per.sum(dtype=x.dtype) if reduce else per
+        return coef.total(per, x.dtype) if reduce else per
 
     @staticmethod
     def backward(ctx, grad):
@@ -145,7 +152,7 @@ class NllLoss(Op):
         ctx.coef, ctx.reduce, ctx.shape = coef, reduce, logp.shape
         ctx.save_for_backward(ctx.inputs[0])
         per = coef.negated_pick(logp)
-        return per.sum(dtype=logp.dtype) if reduce else per
+        return coef.total(per, logp.dtype) if reduce else per
 
     @staticmethod
     def backward(ctx, grad):
@@ -276,19 +283,22 @@ def _index_coef(input: Tensor, target: Tensor, weight, ignore_index, reduction, 
     denom = None
     if reduction == "mean":
         denom = wy.sum(dtype=dt)
+    # torch divides only the targets it keeps by the total weight: an ignored row's gradient
+    # is 0 even when every row is ignored (and the mean itself 0 / 0 = NaN)
+    empty_mean = denom is not None and not valid.any()
     if not smoothing:
         if denom is not None:
             with np.errstate(invalid="ignore", divide="ignore"):
-                wy = wy / denom
-        return _Coef(idx=tv, w=wy.astype(dt, copy=False))
+                wy = xp.where(valid, wy / denom, dt.type(0))
+        return _Coef(idx=tv, w=wy.astype(dt, copy=False), empty_mean=empty_mean)
     dense = xp.zeros((t.shape[0], c), dt)
     dense[xp.arange(t.shape[0]), tv] = (1 - smoothing) * wy
     spread = (w if w is not None else xp.ones(c, dt)) * (smoothing / c)
     dense += spread[None, :] * valid[:, None]
     if denom is not None:
         with np.errstate(invalid="ignore", divide="ignore"):
-            dense /= denom
-    return _Coef(dense=dense.astype(dt, copy=False))
+            dense = xp.where(valid[:, None], dense / denom, dt.type(0))
+    return _Coef(dense=dense.astype(dt, copy=False), empty_mean=empty_mean)
 
 
 def _finish(out: Tensor, reduction: str, none_shape, rows: int = 1) -> Tensor:

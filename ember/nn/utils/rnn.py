@@ -3,8 +3,11 @@ packing functions (from ``_packing``)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 
+from ..._errors import with_hint
 from ..._tensor import Tensor
 
 __all__ = ["pad_sequence", "unpad_sequence", "invert_permutation"]
@@ -21,22 +24,17 @@ def pad_sequence(sequences, batch_first: bool = False, padding_value: float = 0.
     """
     from ..._ops.nn.linear_softmax import NarrowBackward
 
-    if padding_side not in ("left", "right"):
-        raise ValueError(f"Expected padding_side to be one of left or right, but got "
-                         f"{padding_side}.")
-    if isinstance(sequences, Tensor):
-        sequences = sequences.unbind(0)
-    sequences = list(sequences)
-    if not sequences:
-        raise RuntimeError("received an empty list of sequences")
+    sequences = _checked_pad_arguments(sequences, batch_first, padding_value, padding_side)
+    if isinstance(padding_value, Tensor):
+        padding_value = padding_value.item()
     max_len = max(s.shape[0] for s in sequences)
     trailing = tuple(sequences[0].shape[1:])
+    dtype = sequences[0].dtype  # PyTorch fills a copy of the first: it decides the dtype
     rows = []
     for s in sequences:
-        if tuple(s.shape[1:]) != trailing:
-            raise RuntimeError(f"The size of tensor a ({trailing[0] if trailing else 0}) must "
-                               f"match the size of tensor b ({s.shape[1] if s.ndim > 1 else 0}) "
-                               "at non-singleton dimension 1")
+        if s.dtype != dtype:
+            s = s.to(dtype)
+        s = _fit_trailing(s, trailing)
         n = s.shape[0]
         start = 0 if padding_side == "right" else max_len - n
         padded = NarrowBackward.apply(s, shape=(max_len,) + trailing, dim=0, start=start)
@@ -46,6 +44,69 @@ def pad_sequence(sequences, batch_first: bool = False, padding_value: float = 0.
             padded = padded + Tensor._make(fill)
         rows.append(padded.unsqueeze(0 if batch_first else 1))
     return _concat(rows, 0 if batch_first else 1)
+
+
+def _checked_pad_arguments(sequences, batch_first, padding_value, padding_side) -> list:
+    """The sequences as a list, after PyTorch's argument checks, in its order."""
+    from numbers import Real
+
+    if isinstance(sequences, Tensor):
+        sequences = sequences.unbind(0)
+    elif not isinstance(sequences, Iterable):
+        raise RuntimeError("pad_sequence: Expected iterable for input sequences, but got arg "
+                           f"of type: {type(sequences)}")
+    sequences = list(sequences)
+    for i, s in enumerate(sequences):
+        if not isinstance(s, Tensor):
+            raise with_hint(TypeError(f"expected Tensor as element {i} in argument 0, but got "
+                                      f"{type(s).__name__}"),
+                            "pad_sequence takes tensors: wrap each sequence in torch.tensor()")
+    for position, name, value, ok, want in (
+            (2, "batch_first", batch_first, type(batch_first) is bool, "bool"),
+            (3, "padding_value", padding_value,
+             isinstance(padding_value, (Real, np.bool_))
+             or (isinstance(padding_value, Tensor) and padding_value.ndim == 0), "float"),
+            (4, "padding_side", padding_side, isinstance(padding_side, str), "str")):
+        if not ok:
+            kind = type(value)
+            shown = kind.__name__ if kind.__module__ == "builtins" else (
+                "Tensor" if isinstance(value, Tensor) else f"{kind.__module__}.{kind.__name__}")
+            raise TypeError(f"pad_sequence(): argument '{name}' (position {position}) must be "
+                            f"{want}, not {shown}")
+    if not sequences:
+        raise RuntimeError("received an empty list of sequences")
+    if padding_side not in ("left", "right"):
+        raise RuntimeError(f"Expected padding_side to be one of left or right, but got "
+                           f"{padding_side}.")
+    for i, s in enumerate(sequences):
+        if s.ndim == 0:
+            hint = ("every sequence needs a first (length) dimension: a single step is "
+                    "t.unsqueeze(0)")
+            if i == 0:  # PyTorch's own words for a 0-d first sequence
+                raise with_hint(RuntimeError("ArrayRef: invalid slice, N = 1; size = 0"), hint)
+            raise with_hint(IndexError("Dimension specified as 0 but tensor has no dimensions"),
+                            hint)
+    return sequences
+
+
+def _fit_trailing(s: Tensor, trailing: tuple) -> Tensor:
+    """``s`` (n, ...) as (n, *trailing): PyTorch copies each sequence into its slot with
+    broadcasting, so a (n, 1) sequence fills (n, d); anything else raises copy_'s error."""
+    slot = (s.shape[0],) + trailing
+    if tuple(s.shape) == slot:
+        return s
+    ndim = max(len(slot), s.ndim)
+    a = (1,) * (ndim - len(slot)) + slot
+    b = (1,) * (ndim - s.ndim) + tuple(s.shape)
+    for dim in reversed(range(ndim)):
+        if a[dim] != b[dim] and a[dim] != 1 and b[dim] != 1:
+            raise RuntimeError(f"The size of tensor a ({a[dim]}) must match the size of tensor "
+                               f"b ({b[dim]}) at non-singleton dimension {dim}")
+    shape = tuple(max(x, y) for x, y in zip(a, b))
+    if shape != slot:
+        raise RuntimeError(f"output with shape {list(slot)} doesn't match the broadcast shape "
+                           f"{list(shape)}")
+    return s.expand(*slot)
 
 
 def unpad_sequence(padded_sequences: Tensor, lengths: Tensor,

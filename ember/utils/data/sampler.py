@@ -55,8 +55,8 @@ class Sampler(Generic[T_co]):
         ...     def __iter__(self): return iter(range(0, self.n, 2))
     """
 
-    def __init__(self, data_source: Sized | None = None) -> None:
-        pass
+    # no __init__ (PyTorch 2.13 dropped the deprecated ``data_source`` argument):
+    # ``Sampler(ds)`` and ``super().__init__(ds)`` raise TypeError there too
 
     def __iter__(self) -> Iterator:
         raise NotImplementedError
