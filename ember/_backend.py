@@ -7,6 +7,8 @@ transfer go through here. CuPy is imported only when a CUDA device is first aske
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 __all__ = ["device", "Device", "to_device_array", "array_device", "cuda_available",
@@ -303,6 +305,33 @@ def cuda_device_count() -> int:
     return cp.cuda.runtime.getDeviceCount() if cp is not None else 0
 
 
+_TORCH_DEVICE_TYPES = ("cpu", "cuda", "ipu", "xpu", "mkldnn", "opengl", "opencl", "ideep",
+                       "hip", "ve", "fpga", "maia", "xla", "lazy", "vulkan", "mps", "meta",
+                       "hpu", "mtia", "privateuseone")
+_DEVICE_STRING = re.compile(r"([a-zA-Z_]+)(?::([1-9]\d*|0))?")
+
+
+def _type_name(value) -> str:
+    return type(value).__name__
+
+
+def _device_overload_error(arg) -> TypeError:
+    """torch's refusal of a ``device()`` argument that is neither a device, a string nor an
+    int, naming a list's or tuple's element types as its parser does."""
+    kind = type(arg).__name__
+    if isinstance(arg, list):
+        described = f"list of [{', '.join(type(v).__name__ for v in arg)}]"
+    elif isinstance(arg, tuple):
+        names = [type(v).__name__ for v in arg]
+        described = f"tuple of ({', '.join(names)}{',' if len(names) == 1 else ''})"
+    else:
+        described = kind
+    return TypeError(
+        f"device() received an invalid combination of arguments - got ({kind}), but expected "
+        "one of:\n * (torch.device device)\n      didn't match because some of the arguments "
+        f"have invalid types: (!{described}!)\n * (str type, int index = -1)\n")
+
+
 class Device:
     """Where a tensor lives: ``cpu``, ``cuda[:n]`` or ``meta`` (shapes and dtypes, no data).
 
@@ -313,25 +342,45 @@ class Device:
 
     __slots__ = ("type", "index")
 
-    def __new__(cls, type_or_str="cpu", index: int | None = None):
+    def __new__(cls, type="cpu", index: int | None = None):  # noqa: A002 - torch's name
+        type_or_str = type
         if isinstance(type_or_str, Device):
             return type_or_str
-        if isinstance(type_or_str, int):
+        if isinstance(type_or_str, int) and not isinstance(type_or_str, bool):
             type_or_str, index = "cuda", type_or_str
         if not isinstance(type_or_str, str):
-            raise TypeError(f"device() expected a string or int, got {type(type_or_str).__name__}")
+            raise _device_overload_error(type_or_str)
+        if index is not None and (not isinstance(index, int) or isinstance(index, bool)):
+            raise TypeError(f"device(): argument 'index' (position 2) must be int, not "
+                            f"{_type_name(index)}")
+        if index is not None and not -2**63 <= index < 2**63:  # torch reads a C long long
+            raise ValueError("Overflow when unpacking long long")
         kind = type_or_str
-        if ":" in kind:
-            kind, _, idx = kind.partition(":")
-            if index is not None or not idx.isdigit():
-                raise RuntimeError(f"Invalid device string: '{type_or_str}'")
+        if not kind:
+            raise RuntimeError("Device string must not be empty")
+        parsed = _DEVICE_STRING.fullmatch(kind)
+        if parsed is None:
+            raise RuntimeError(f"Invalid device string: '{type_or_str}'")
+        kind, idx = parsed.groups()
+        if idx is not None:
+            if index is not None:
+                raise RuntimeError("type (string) must not include an index because index was "
+                                   f"passed explicitly: {type_or_str}")
             index = int(idx)
         if kind not in ("cpu", "cuda", "meta"):
-            raise RuntimeError(
-                "Expected one of cpu, cuda, meta device type at start of device string: "
-                f"{type_or_str}")
+            from ._errors import with_hint
+
+            known = kind in _TORCH_DEVICE_TYPES
+            raise with_hint(RuntimeError(
+                f"Expected one of {', '.join(_TORCH_DEVICE_TYPES)} device type at start of "
+                f"device string: {type_or_str}"),
+                f"ember runs on cpu, cuda and meta; '{kind}' is "
+                f"{'not supported' if known else 'no device type'}")
         if index is not None and index < 0:
-            raise RuntimeError(f"Device index must not be negative, got {index}")
+            from ._errors import with_hint
+
+            raise with_hint(RuntimeError("Device index must not be negative"),
+                            f"got index {index}")
         key = (kind, index)
         cached = _DEVICES.get(key)
         if cached is not None:

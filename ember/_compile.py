@@ -466,6 +466,8 @@ class _Compiler:
         except Exception as err:  # noqa: BLE001  (eager decides whether it is the user's error)
             return self.graph_break(key, args, kwargs, state, err)
         out = graph.__dict__.pop("live_output")
+        if need_grad and graph.gradient_cuts:
+            return self.graph_break(key, args, kwargs, state, _gradient_cut_break(graph))
         try:
             entry = self.build(graph, key, args, kwargs, need_grad)
         except _CannotReplay as err:
@@ -622,6 +624,17 @@ def _no_drop(name, a, kw) -> bool:
 
 class _CannotReplay(Exception):
     pass
+
+
+def _gradient_cut_break(graph):
+    """The graph break for a capture whose user code cut or replaced gradients (a
+    ``detach()``, a custom ``autograd.Function``): the graph would replay the values but
+    differentiate straight through, so calls that need gradients run eagerly."""
+    from .fx.capture import GraphBreak
+
+    what, where, code = graph.gradient_cuts[0]
+    return GraphBreak(what, where, code, "the captured graph replays its value but not the "
+                      "gradients it defines, so calls that need gradients run eagerly.")
 
 
 def _capture(fn, args, kwargs, keep_output=True):

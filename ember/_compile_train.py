@@ -257,6 +257,10 @@ def compile_step(compiler, key, args, kwargs, brk):
         state.restore()
         if not getattr(graph, "stopped_at_backward", False):
             raise _CannotReplay("its capture did not reach the backward.")
+        if graph.gradient_cuts:
+            what, where, _code = graph.gradient_cuts[0]
+            raise _CannotReplay(f"{what} ({where}) defines gradients the replayed graph "
+                                "would not follow.")
         if draws.seen:
             raise _CannotReplay("it draws random numbers outside the recorded ops "
                                 "(torch.randn_like, torch.rand ...): the graph would keep "

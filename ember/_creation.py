@@ -302,6 +302,9 @@ def _check_first_elements(data) -> None:
         _warn_ndarray_list()
         if x.ndim == 0:
             raise TypeError("len() of unsized object")
+    if isinstance(x, str) and x:  # a string is a sequence of strings, without end
+        raise with_hint(ValueError("too many dimensions 'str'"),
+                        "tensor() takes numbers; encode text first (a vocabulary of ids)")
 
 
 _ndarray_list_warned = False
@@ -617,6 +620,12 @@ def _like(t: Tensor, dtype, device, fname: str = "zeros_like"):
             device if device is not None else t.device)
 
 
+def _quantized_like(input, fname, fill_value, dtype):
+    from ._quantized_tensor import quantized_like  # (quantized tensors load after creation)
+
+    return quantized_like(input, fname, fill_value, dtype)
+
+
 _PY_TYPES = {builtins.float: D.float64, builtins.int: D.int64, builtins.bool: D.bool,
              builtins.complex: D.complex128}
 
@@ -624,6 +633,8 @@ _PY_TYPES = {builtins.float: D.float64, builtins.int: D.int64, builtins.bool: D.
 def zeros_like(input: Tensor, *, dtype=None, device=None, requires_grad=False,
                memory_format=None) -> Tensor:
     """Zeros with the shape, dtype and device of ``input``."""
+    if getattr(input, "is_quantized", False):
+        return _quantized_like(input, "zeros_like", 0, dtype)
     dt, dev = _like(input, dtype, device, "zeros_like")
     out = _filled(tuple(input.shape), 0, dt, dev, requires_grad)
     return laid_out_like(out, input, memory_format, "zeros_like")
@@ -632,6 +643,8 @@ def zeros_like(input: Tensor, *, dtype=None, device=None, requires_grad=False,
 def ones_like(input: Tensor, *, dtype=None, device=None, requires_grad=False,
               memory_format=None) -> Tensor:
     """Ones with the shape, dtype and device of ``input``."""
+    if getattr(input, "is_quantized", False):
+        return _quantized_like(input, "ones_like", 1.0, dtype)
     dt, dev = _like(input, dtype, device, "ones_like")
     out = _filled(tuple(input.shape), 1, dt, dev, requires_grad)
     return laid_out_like(out, input, memory_format, "ones_like")
@@ -645,6 +658,8 @@ def empty_like(input: Tensor, *, dtype=None, device=None, requires_grad=False,
         >>> ember.empty_like(ember.zeros(2, 3)).shape
         torch.Size([2, 3])
     """
+    if getattr(input, "is_quantized", False):
+        return _quantized_like(input, "empty_like", None, dtype)
     dt, dev = _like(input, dtype, device, "empty_like")
     out = _filled(tuple(input.shape), None, dt, dev, requires_grad)
     return laid_out_like(out, input, memory_format, "empty_like")
@@ -658,6 +673,8 @@ def full_like(input: Tensor, fill_value, *, dtype=None, device=None, requires_gr
         >>> ember.full_like(ember.zeros(2), 7.0)
         tensor([7., 7.])
     """
+    if getattr(input, "is_quantized", False):
+        return _quantized_like(input, "full_like", fill_value, dtype)
     dt, dev = _like(input, dtype, device, "full_like")
     out = _filled(tuple(input.shape), fill_value, dt, dev, requires_grad)
     return laid_out_like(out, input, memory_format, "full_like")

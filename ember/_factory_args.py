@@ -98,17 +98,22 @@ def check_dtype(fname: str, dtype) -> None:
                     f"{type(dtype).__name__}")
 
 
-def out_args(fname: str, dtype, device, out):
+def out_args(fname: str, dtype, device, out, factory: bool = True):
     """The dtype and device a factory function makes its result in when given ``out=``: the
-    out tensor's, after PyTorch's checks (a ``dtype`` that differs is an error)."""
+    out tensor's, after PyTorch's checks (a ``dtype`` that differs is an error). torch names
+    a factory by its operator (``aten::zeros()``), an op on tensors (``factory=False``) not."""
     if out is None:
         return dtype, device
     if not isinstance(out, Tensor):
         raise TypeError(f"{fname}(): argument 'out' must be Tensor, not {type(out).__name__}")
     if grad_mode._state.enabled and out.requires_grad:
+        if fname in ("empty", "randn"):  # torch resizes out first for these two
+            raise with_hint(RuntimeError("cannot resize variables that require grad"),
+                            _OUT_GRAD_HINT)
         raise with_hint(RuntimeError(
-            f"{fname}(): functions with out=... arguments don't support automatic "
-            "differentiation, but one of the arguments requires grad."), _OUT_GRAD_HINT)
+            f"{'aten::' if factory else ''}{fname}(): functions with out=... arguments don't "
+            "support automatic differentiation, but one of the arguments requires grad."),
+            _OUT_GRAD_HINT)
     if dtype is not None and D.to_dtype(dtype) is not out.dtype:
         raise RuntimeError(f"dtype {_type_title(D.to_dtype(dtype))} does not match dtype of "
                            f"out parameter ({_type_title(out.dtype)})")

@@ -9,6 +9,7 @@ work in PyTorch programs. Functions PyTorch writes in Python (``Tensor.norm``, `
 from __future__ import annotations
 
 import functools
+import inspect
 
 _ALIASES = (("axis", "dim"), ("keepdims", "keepdim"))
 
@@ -39,7 +40,7 @@ def with_numpy_aliases(fn, name: str | None = None):
         tensor([[3.],
                 [3.]])
     """
-    params = _named_parameters(getattr(fn, "__wrapped__", fn))
+    params = _named_parameters(inspect.unwrap(fn))  # (through every checking decorator)
     renames = tuple((alias, real) for alias, real in _ALIASES
                     if real in params and alias not in params)
     if not renames or (name or getattr(fn, "__name__", "")) in PYTHON_IN_TORCH:

@@ -18,6 +18,7 @@ import numpy as np
 from . import _dtype as D
 from ._backend import to_numpy
 from ._creation import _finish, check_storage_size
+from ._errors import with_hint
 from ._factory_args import check_dtype, is_meta, meta_result, out_args, write_out
 from ._factory_args import sizes as sizes_of
 from ._random_stream import TorchStream
@@ -49,9 +50,16 @@ class Generator:
         self._stream = TorchStream(self._seed)
 
     def manual_seed(self, seed: int) -> Generator:
+        if not hasattr(seed, "__index__") or isinstance(seed, (bool, np.bool_)):
+            # (torch.manual_seed calls int() first: a float or a bool seed passes there)
+            kind = type(seed)
+            name = kind.__name__ if kind.__module__ == "builtins" else \
+                f"{kind.__module__}.{kind.__name__}"
+            raise RuntimeError(f"manual_seed expected a long, but got {name}")
         seed = int(seed)
         if seed < -0x8000_0000_0000_0000 or seed > 0xFFFF_FFFF_FFFF_FFFF:
-            raise RuntimeError(f"Overflow when unpacking long: seed {seed} is out of range")
+            raise with_hint(ValueError("Overflow when unpacking long long"),
+                            f"a seed is a 64-bit integer; {seed} is out of range")
         self._seed = seed & 0xFFFF_FFFF_FFFF_FFFF
         self._stream.reseed(self._seed)
         return self
@@ -131,7 +139,7 @@ def manual_seed(seed: int) -> Generator:
     import random as _pyrandom
 
     _ = _pyrandom  # Python's and NumPy's own RNGs are left alone, as PyTorch does
-    return default_generator.manual_seed(seed)
+    return default_generator.manual_seed(int(seed))  # (a float or str seed reads as torch's)
 
 
 def seed() -> int:
@@ -725,6 +733,8 @@ def bernoulli_(self: Tensor, p=0.5, *, generator=None) -> Tensor:
     """Fill in place with 0/1 samples that are 1 with probability ``p`` (a number or tensor);
     a probability outside [0, 1] raises PyTorch's error."""
     if isinstance(p, Tensor):
+        if self._dtype.is_complex:  # torch's kernel takes no complex self (checked first)
+            raise _not_implemented("bernoulli_tensor_cpu_self_", self._dtype)
         if p._dtype.category != D._FLOAT:
             raise _not_implemented("bernoulli_tensor_cpu_p_", p._dtype)
         if p.device.type != "meta" and not np.all((to_numpy(p._data) >= 0)
@@ -738,6 +748,8 @@ def bernoulli_(self: Tensor, p=0.5, *, generator=None) -> Tensor:
                      node="BernoulliBackward1", operands=(p,))
     if not 0.0 <= p <= 1.0:  # NaN too
         raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={p:g}")
+    if self._dtype.is_complex:
+        raise _not_implemented("bernoulli_scalar_cpu_", self._dtype)
     return _fill(self, generator, lambda g, s: g.bernoulli(p, s), node="BernoulliBackward2")
 
 

@@ -170,7 +170,7 @@ def normal(mean, std=1.0, size=None, *, generator=None, out=None, dtype=None, la
     shape = broadcast_shapes(tuple(mean.shape) if mean_t else (),
                              tuple(std.shape) if std_t else ())
     if out is not None:
-        out_args("normal", None, None, out)
+        out_args("normal", None, None, out, factory=False)
         dt = out.dtype
     if like.device.type == "meta":
         return write_out(meta_result(shape, dt, False), out)
@@ -208,8 +208,12 @@ def bernoulli(input: Tensor, p=None, *, generator=None, out=None) -> Tensor:
             raise TypeError("bernoulli(input, p) takes no out=; use out.bernoulli_(p)")
         if not 0.0 <= p <= 1.0:
             raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={p:g}")
+        if input.dtype.is_complex:  # torch draws into a tensor like input: none is complex
+            raise _not_implemented("bernoulli_scalar_cpu_", input.dtype)
         probs = p
     else:
+        if input.dtype.is_complex:
+            raise _not_implemented("bernoulli_tensor_cpu_self_", input.dtype)
         if input.dtype.category != D._FLOAT:
             raise _not_implemented("bernoulli_tensor_cpu_p_", input.dtype)
         probs = to_numpy(input._data) if input.device.type != "meta" else None
@@ -217,8 +221,10 @@ def bernoulli(input: Tensor, p=None, *, generator=None, out=None) -> Tensor:
             raise RuntimeError(P_IN_RANGE)
     dt = input.dtype
     if out is not None:
-        out_args("bernoulli", None, None, out)
+        out_args("bernoulli", None, None, out, factory=False)
         dt = out.dtype
+        if dt.is_complex:  # the samples are drawn into out: no complex kernel
+            raise _not_implemented("bernoulli_tensor_cpu_self_", dt)
     if input.device.type == "meta":
         return write_out(meta_result(tuple(input.shape), dt, False), out)
     arr = (g.bernoulli(probs, tuple(input.shape)) if p is not None
@@ -319,7 +325,7 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
     if num_samples <= 0:
         raise RuntimeError("cannot sample n_sample <= 0 samples")
     if out is not None:
-        out_args("multinomial", None, None, out)
+        out_args("multinomial", None, None, out, factory=False)
         if out.dtype is not D.int64:
             from ._ops.inplace import _type_title
 

@@ -291,6 +291,23 @@ class CompressedTensor(SparseCopies, Tensor):
 
     __slots__ = ()
     _unsupported = staticmethod(lambda what: unsupported(what))
+    _beta_warned = False
+
+    @classmethod
+    def _make(cls, data, dtype=None, requires_grad=False):
+        # torch warns once per process, from the first compressed tensor it builds
+        if not CompressedTensor._beta_warned:
+            import warnings
+
+            from ._ops.reduction.statistics import _user_stacklevel
+
+            CompressedTensor._beta_warned = True
+            warnings.warn(f"Sparse {_layout_name(data.layout)[6:].upper()} tensor support is in "
+                          "beta state. If you miss a functionality in the sparse tensor support, "
+                          "please submit a feature request to "
+                          "https://github.com/pytorch/pytorch/issues.", UserWarning,
+                          stacklevel=_user_stacklevel())
+        return super()._make(data, dtype, requires_grad)
 
     # -- what kind of tensor this is ----------------------------------------------------------
     @property
@@ -1413,7 +1430,9 @@ def sparse_compressed_tensor(compressed_indices, plain_indices, values, size=Non
                 [6., 0.]])
     """
     from ._creation import tensor as make_tensor
+    from ._sparse_tensor import warn_invariants_implicit
 
+    warn_invariants_implicit(check_invariants)
     if layout not in COMPRESSED:
         raise RuntimeError("sparse_compressed_tensor expected sparse compressed tensor layout "
                            f"but got {_layout_name(layout)}")

@@ -780,6 +780,30 @@ def _check_sparse_layout(layout, blocksize):
 
 # -- construction ------------------------------------------------------------------------------
 
+_invariants_warned = False
+
+
+def warn_invariants_implicit(check_invariants) -> None:
+    """PyTorch's once-per-process warning when a sparse tensor is built with its invariant
+    checks neither asked for (``check_invariants=``) nor set (``enable()``/``disable()``)."""
+    global _invariants_warned
+    from .sparse import check_sparse_tensor_invariants as flag
+
+    if _invariants_warned or check_invariants is not None or flag._explicit:
+        return
+    import warnings
+
+    from ._ops.reduction.statistics import _user_stacklevel
+
+    _invariants_warned = True
+    warnings.warn("Sparse invariant checks are implicitly disabled. Memory errors (e.g. "
+                  "SEGFAULT) will occur when operating on a sparse tensor which violates the "
+                  "invariants, but checks incur performance overhead. To silence this warning, "
+                  "explicitly opt in or out. See "
+                  "`torch.sparse.check_sparse_tensor_invariants.__doc__` for guidance. ",
+                  UserWarning, stacklevel=_user_stacklevel())
+
+
 def sparse_coo_tensor(indices, values, size=None, *, dtype=None, device=None,
                       pin_memory=False, requires_grad=False, check_invariants=None,
                       is_coalesced=None) -> Tensor:
@@ -798,6 +822,7 @@ def sparse_coo_tensor(indices, values, size=None, *, dtype=None, device=None,
     from ._creation import tensor as make_tensor
     from ._sparse_ops import FromValues
 
+    warn_invariants_implicit(check_invariants)
     if device is not None and Device(device).type != "cpu":
         raise NotImplementedError(
             f"Sparse COO tensors are CPU-only in ember (asked for device '{Device(device)}'); "

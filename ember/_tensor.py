@@ -477,6 +477,13 @@ class Tensor(TensorAutograd):
                 "tensor to host memory first.")
         if self._vmap_levels and not force:
             _vmap_refuse(self, "data")
+        if (self._dtype is D.bfloat16 or self._dtype in D.FLOAT8) and not force:
+            # NumPy has no such dtype, so torch refuses (ember holds them through ml_dtypes)
+            from ._errors import with_hint
+
+            name = D.SCALAR_TYPE[self._dtype.name]
+            raise with_hint(TypeError(f"Got unsupported ScalarType {name}"),
+                            "convert first, e.g. tensor.float().numpy()")
         from ._backend import to_numpy
 
         return to_numpy(self._data)

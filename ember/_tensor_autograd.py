@@ -213,6 +213,14 @@ class TensorAutograd:
 
     @data.setter
     def data(self, value: Tensor):
+        # PyTorch's checks: ``p.data = p.data.half()`` is fine, a list or an int tensor on a
+        # tensor that requires grad is refused with a clear message (not an AttributeError)
+        if not isinstance(value, Tensor):
+            raise TypeError(f"Variable data has to be a tensor, but got {_c_type_name(value)}")
+        if self._requires_grad and not (value._dtype.is_floating_point
+                                        or value._dtype.is_complex):
+            raise RuntimeError("data set to a tensor that requires gradients must be floating "
+                               "point or complex dtype")
         self._data = value._data
         self._dtype = value._dtype
 
@@ -234,6 +242,15 @@ class TensorAutograd:
     @property
     def _version_counter(self) -> int:
         return self._vbox[0]
+
+
+def _c_type_name(value) -> str:
+    """The name CPython's ``tp_name`` gives ``type(value)``, as PyTorch's C++ messages print
+    it: ``list``, ``float``, ``numpy.ndarray``, a Python class's bare name."""
+    cls = type(value)
+    if cls.__flags__ & (1 << 9) or cls.__module__ == "builtins":  # Py_TPFLAGS_HEAPTYPE
+        return cls.__name__
+    return f"{cls.__module__}.{cls.__name__}"
 
 
 def _refuse_inference_requires_grad() -> None:

@@ -202,7 +202,8 @@ _SHIFT = frozenset({
     "maximum", "minimum", "fmax", "fmin", "atan2", "atan2_", "arctan2", "arctan2_", "hypot",
     "hypot_", "isclose", "allclose", "logical_and", "logical_and_", "logical_or", "logical_or_",
     "logical_xor", "logical_xor_", "diagonal_scatter", "slice_scatter", "select_scatter",
-    "split_with_sizes", "unsafe_split_with_sizes",
+    "split_with_sizes", "unsafe_split_with_sizes", "cumsum", "cumsum_", "cumprod", "cumprod_",
+    "cummax", "cummin", "logcumsumexp", "sum", "mean", "nansum",
 })
 _RENAME = frozenset({"new_empty", "new_ones", "new_zeros", "polygamma_"})
 _ARG_ERROR = re.compile(r"\w+\(\): argument '\w+' \(position (\d+)\)")
@@ -219,6 +220,8 @@ def _method_form(fn, name: str):
         try:
             return fn(self, *args, **kwargs)
         except TypeError as err:
+            if hasattr(err, "method_form"):  # an overload message torch words apart
+                raise TypeError(err.method_form) from None
             msg = str(err)
             found = _ARG_ERROR.match(msg)
             if found is None:
@@ -231,6 +234,18 @@ def _method_form(fn, name: str):
                 from None
 
     return method
+
+
+def _invert(bitwise_not):
+    """``~x``: torch's Python operator refuses floating and complex tensors before its
+    kernel (``torch.bitwise_not`` names the kernel instead)."""
+    def __invert__(self):
+        if self._dtype.is_floating_point or self._dtype.is_complex:
+            raise TypeError("~ (operator.invert) is only implemented on integer and Boolean-type "
+                            "tensors")
+        return bitwise_not(self)
+
+    return __invert__
 
 
 def bind() -> None:
@@ -269,6 +284,8 @@ def bind() -> None:
     for dunder, name in _UNARY.items():
         if name in functions:
             setattr(Tensor, dunder, functions[name])
+    if "bitwise_not" in functions:
+        Tensor.__invert__ = _invert(functions["bitwise_not"])
     from ._ops.pointwise.arithmetic import Add, Div, Mul, Sub, rsub
 
     Tensor.__rsub__ = _rsub_number(rsub, Tensor.__rsub__)

@@ -4,7 +4,8 @@
 returns a module that replays them: ``.graph``, ``.code``, ``__call__``, ``.save()`` (an ONNX
 file) and ``jit.load()``. Sizes that follow the batch (a ``view(x.shape[0], -1)``) are found by
 tracing once more at another batch size and are recomputed from the inputs on each call. There
-is no TorchScript compiler: ``script`` raises and points to ``trace`` and ``compile``.
+is no TorchScript compiler: ``script`` runs a function eagerly (as PyTorch does with
+``PYTORCH_JIT=0``) and, for a module, raises and points to ``trace`` and ``compile``.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from .fx.graph import Node, op_name
 from .fx.interpreter import _attribute
 
 __all__ = ["trace", "script", "save", "load", "ScriptModule", "RecursiveScriptModule",
-           "ScriptFunction", "TracedModule", "TracedFunction",
+           "ScriptFunction", "TracedModule", "TopLevelTracedModule", "TracedFunction",
            "TracingCheckError", "is_tracing", "is_scripting", "ignore", "unused", "export",
            "annotate", "Final", "Attribute", "trace_module", "freeze", "optimize_for_inference",
            "Future", "fork", "wait", "script_if_tracing", "isinstance"]
@@ -103,12 +104,23 @@ def annotate(the_type, the_value):
 
 
 def script(obj, *args, **kwargs):
-    """Not available: ember has no TorchScript compiler.
+    """``@torch.jit.script`` on a plain function runs it as written (what PyTorch does with
+    ``PYTORCH_JIT=0``), checking its arguments against the declaration as TorchScript does.
+    Modules and classes cannot be scripted: ember has no TorchScript compiler.
+
+    Example:
+        >>> @ember.jit.script
+        ... def heaviside(x: ember.Tensor):
+        ...     return (x >= 0).to(x)
+        >>> heaviside(ember.tensor([-1.0, 2.0]))
+        tensor([0., 1.])
 
     Raises:
-        RuntimeError: always, pointing to :func:`trace` (a replayable graph of one run) and
-        ``ember.compile`` (capture and replay on first call).
+        RuntimeError: for a module or class, pointing to :func:`trace` (a replayable graph of
+        one run) and ``ember.compile`` (capture and replay on first call).
     """
+    if isinstance(obj, types.FunctionType):
+        return _EagerScriptFunction(obj)
     raise RuntimeError(
         "ember.jit.script is not supported: ember has no TorchScript compiler. Use "
         "ember.jit.trace(model, example_inputs) to record and replay the model's ops, "
@@ -490,6 +502,16 @@ class TracedModule(_Traced, ScriptModule):
         return _traced_repr(self.original_name, self)
 
 
+class TopLevelTracedModule(TracedModule):
+    """What :func:`trace` returns for a module (``torch.jit.TopLevelTracedModule``, PyTorch's
+    class for the traced root; its submodules are ``TracedModule``).
+
+    Example:
+        >>> type(ember.jit.trace(ember.nn.Linear(3, 2), ember.randn(4, 3))).__name__
+        'TopLevelTracedModule'
+    """
+
+
 def _traced_repr(name: str, module) -> str:
     lines = [f"({key}): " + _traced_repr(getattr(child, "original_name", type(child).__name__),
                                           child)
@@ -529,6 +551,82 @@ class TracedFunction(_Traced):
 ScriptFunction = TracedFunction
 
 
+# TorchScript's names for the Python types a scripted function's arguments may declare
+_SCRIPT_TYPES = {float: "float", int: "int", bool: "bool", str: "str"}
+
+
+def _script_type(annotation):
+    """(TorchScript's name, check) for an argument annotation; None where not checked."""
+    import inspect
+
+    if annotation is inspect.Parameter.empty:
+        return "Tensor (inferred)", lambda v: isinstance(v, Tensor)
+    if annotation is Tensor or annotation in ("Tensor", "torch.Tensor"):
+        return "Tensor", lambda v: isinstance(v, Tensor)
+    if annotation in (float, "float"):  # TorchScript takes an int where a float is declared
+        return "float", lambda v: isinstance(v, (float, int)) and not isinstance(v, bool)
+    if annotation in (int, "int"):
+        return "int", lambda v: isinstance(v, int) and not isinstance(v, bool)
+    if annotation in (bool, "bool"):
+        return "bool", lambda v: isinstance(v, bool)
+    return None
+
+
+class _EagerScriptFunction(TracedFunction):
+    """What ``jit.script`` returns for a function: the function itself, run eagerly (PyTorch's
+    behaviour under ``PYTORCH_JIT=0``), behind TorchScript's argument checks and names."""
+
+    def __init__(self, fn):
+        import inspect
+
+        functools.update_wrapper(self, fn, updated=())
+        del self.__wrapped__  # a ScriptFunction does not expose the Python function
+        self._fn, self._signature = fn, inspect.signature(fn)
+        module = "" if fn.__module__ in (None, "__main__") else fn.__module__ + "."
+        self.name, self.qualified_name = fn.__name__, f"__torch__.{module}{fn.__name__}"
+
+    @property
+    def graph(self):
+        raise RuntimeError(f"{self.name}: ember runs scripted functions eagerly and records no "
+                           "TorchScript graph; use ember.jit.trace(fn, example_inputs) for one")
+
+    @property
+    def code(self):
+        raise RuntimeError(f"{self.name}: ember runs scripted functions eagerly and has no "
+                           "TorchScript code; use ember.jit.trace(fn, example_inputs) for one")
+
+    def save(self, f, **kwargs):
+        raise RuntimeError(f"{self.name}: a scripted function cannot be saved in ember; save "
+                           "ember.jit.trace(fn, example_inputs) instead")
+
+    def __call__(self, *args, **kwargs):
+        params = list(self._signature.parameters.values())
+        if len(args) > len(params):
+            raise RuntimeError(f"{self.name}() expected at most {len(params)} argument(s) but "
+                               f"received {len(args) + len(kwargs)} argument(s).")
+        try:
+            bound = self._signature.bind(*args, **kwargs)
+        except TypeError as err:
+            raise RuntimeError(f"{self.name}(): {err}") from None
+        for position, param in enumerate(params):
+            if param.name not in bound.arguments:
+                continue
+            declared = _script_type(param.annotation)
+            value = bound.arguments[param.name]
+            if declared is None or declared[1](value):
+                continue
+            inferred = (f"Inferred '{param.name}' to be of type 'Tensor' because it was not "
+                        "annotated with an explicit type.\n") if "inferred" in declared[0] else ""
+            raise RuntimeError(
+                f"{self.name}() Expected a value of type '{declared[0]}' for argument "
+                f"'{param.name}' but instead found type '{type(value).__name__}'.\n"
+                f"{inferred}Position: {position}\nValue: {value!r}")
+        return self._fn(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"<ember.jit.ScriptFunction object at {hex(id(self))}>"
+
+
 def trace(func, example_inputs=None, optimize=None, check_trace=True, check_inputs=None,
           check_tolerance=1e-05, strict=True, _force_outplace=False, _module_class=None,
           _compilation_unit=None, example_kwarg_inputs=None, _store_inputs=True):
@@ -563,7 +661,7 @@ def trace(func, example_inputs=None, optimize=None, check_trace=True, check_inpu
     graph, replay = _record(func, args, kwargs, check_trace)
     example = (args, kwargs)
     if isinstance(func, nn.Module):
-        traced = TracedModule(func, graph, replay, example)
+        traced = TopLevelTracedModule(func, graph, replay, example)
     else:
         traced = TracedFunction(func, graph, replay, example)
     for inputs in check_inputs or ():

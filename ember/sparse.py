@@ -10,6 +10,10 @@ Example:
 
 from __future__ import annotations
 
+# torch.sparse imports torch, so ``torch.sparse.torch`` is torch itself, and code relies on it
+# (the CapsNet repositories' ``torch.sparse.torch.eye(NUM_CLASSES)``)
+import ember as torch  # noqa: F401
+
 from . import _dtype as D
 from . import _sparse_ops
 from ._sparse_tensor import SparseTensor, sparse_coo_tensor
@@ -152,6 +156,7 @@ class check_sparse_tensor_invariants:
     """
 
     _enabled = False
+    _explicit = False  # set once chosen: silences the "implicitly disabled" warning, as in torch
 
     def __init__(self, enable: bool = True):
         self.state = enable
@@ -163,12 +168,15 @@ class check_sparse_tensor_invariants:
     @staticmethod
     def enable() -> None:
         check_sparse_tensor_invariants._enabled = True
+        check_sparse_tensor_invariants._explicit = True
 
     @staticmethod
     def disable() -> None:
         check_sparse_tensor_invariants._enabled = False
+        check_sparse_tensor_invariants._explicit = True
 
     def __enter__(self):
+        check_sparse_tensor_invariants._explicit = True
         self._saved = check_sparse_tensor_invariants._enabled
         check_sparse_tensor_invariants._enabled = self.state
         return self

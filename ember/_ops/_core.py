@@ -606,6 +606,91 @@ def int_list_arg(values, fname: str, name: str) -> None:
                             f"element of type {_arg_type_name(v)} at pos {i}")
 
 
+def required_int_dim(fname: str, position: int = 2):
+    """Decorator: the op's second parameter, ``dim``, is a required int, checked as torch's
+    parser does (``cumsum()``: 'missing 1 required positional arguments: "dim"'; a str, float
+    or None dim: "argument 'dim' (position 2) must be int, not str"). ``position`` counts the
+    function form's arguments; methods listed in ``_tensor_methods._SHIFT`` renumber it.
+
+    Example::
+
+        >>> @required_int_dim("cumsum")
+        ... def cumsum(input, dim): ...
+    """
+    import functools
+
+    def decorate(fn):
+        @functools.wraps(fn)
+        def checked(input, *args, **kwargs):
+            if args:
+                dim = args[0]
+                if type(dim) is int:  # the common case: nothing more to check
+                    return fn(input, *args, **kwargs)
+                where = f" (position {position})"
+            elif "dim" in kwargs:
+                dim, where = kwargs["dim"], ""
+            else:
+                raise TypeError(f'{fname}() missing 1 required positional arguments: "dim"')
+            if type(dim) is not int and (isinstance(dim, (bool, np.bool_)) or
+                                         not hasattr(dim, "__index__")):
+                raise TypeError(f"{fname}(): argument 'dim'{where} must be int, not "
+                                f"{_arg_type_name(dim)}")
+            return fn(input, *args, **kwargs)
+
+        return checked
+
+    return decorate
+
+
+def _int_like(v) -> bool:
+    return hasattr(v, "__index__") and not isinstance(v, (bool, np.bool_))
+
+
+def dims_arg(fname: str, overloads: tuple | None = None):
+    """Decorator: the op's ``dim`` (None, an int or a sequence of ints; its second parameter)
+    refused as torch's parser refuses anything else. With ``overloads`` (torch's signature
+    lines, function form) a dim given alone is met by its 'invalid combination' message, which
+    the method form (``_tensor_methods._SHIFT``) rewords; otherwise "argument 'dim' (position
+    2) must be tuple of ints, not str".
+
+    Example::
+
+        >>> @dims_arg("nansum")
+        ... def nansum(input, dim=None, keepdim=False, *, dtype=None): ...
+    """
+    import functools
+
+    def decorate(fn):
+        @functools.wraps(fn)
+        def checked(input, *args, **kwargs):
+            dim = args[0] if args else kwargs.get("dim")
+            if dim is None or type(dim) is int or _int_like(dim) or (
+                    isinstance(dim, (tuple, list)) and all(
+                        _int_like(d) or (i and type(d) is bool) for i, d in enumerate(dim))):
+                return fn(input, *args, **kwargs)
+            kind = _arg_type_name(dim)
+            alone = len(args) + len(kwargs) == 1
+            if overloads is None or not alone:
+                where = " (position 2)" if args else ""
+                raise TypeError(f"{fname}(): argument 'dim'{where} must be tuple of ints, not "
+                                f"{kind}")
+
+            def message(got, lines):
+                return (f"{fname}() received an invalid combination of arguments - got ({got}), "
+                        "but expected one of:\n" + "".join(f" * ({line})\n" for line in lines))
+
+            method_lines = [line.replace("Tensor input, ", "").replace("Tensor input", "")
+                            .replace(", Tensor out = None", "") for line in overloads]
+            err = TypeError(message(f"Tensor, {kind}" if args else f"Tensor, dim={kind}",
+                                    overloads))
+            err.method_form = message(kind if args else f"dim={kind}, ", method_lines)
+            raise err
+
+        return checked
+
+    return decorate
+
+
 def bool_arg(value, fname: str, name: str = "keepdim"):
     """A bool flag (``keepdim``, ``largest`` …) as torch parses it: a Python bool only; an
     int, a NumPy bool or None is refused (``x.sum(0, 1)`` is a TypeError in torch).
@@ -635,6 +720,23 @@ def wrap_dims(dim, ndim: int) -> tuple:
         dup = next(d for i, d in enumerate(dims) if d in dims[:i])
         raise RuntimeError(f"dim {dup} appears multiple times in the list of dims")
     return tuple(sorted(dims)) if dims else tuple(range(ndim))
+
+
+def mapped_by_vmap(t) -> bool:
+    """Whether ``t`` is (made from) one element of an input mapped by a ``vmap`` call still
+    running: ops that PyTorch's batching rules compute from other ops name their node after
+    the rule's last op then (``set_vmapped_node_name``)."""
+    return t is not None and any(level.active for level in t._vmap_levels)
+
+
+def set_vmapped_node_name(out, name: str):
+    """Name the node behind ``out`` after the last op of PyTorch's batching rule for the op
+    (``linear`` under vmap ends in ``AddBackward0``); vmap's result keeps the name as it is
+    (``func._vmap.batched_node_name``). Returns ``out``."""
+    set_node_name(out, name)
+    if out.grad_fn is not None:
+        out.grad_fn._vmap_rule_name = True
+    return out
 
 
 def set_node_name(out, name: str):

@@ -18,7 +18,15 @@ from .._tensor import Tensor
 from ..autograd import grad_mode
 from ..autograd.forward_ad import _current as _forward_ad
 from ._core import broadcast_shapes, opmath_graph
-from .inplace import _check_result, _type_title, apply_inplace, check_inplace
+from .inplace import (
+    _check_result,
+    _type_title,
+    apply_inplace,
+    check_inplace,
+    refuse_internal_overlap,
+    refuse_vmap_mix,
+    write_target,
+)
 
 _state = grad_mode._state
 _NUMBER = (bool, int, float, complex, np.generic)
@@ -68,10 +76,25 @@ def check_devices(a, b):
                 f"{da} and {db}! Move them with .to(device) first.")
 
 
+def check_meta_mix(a, b):
+    """torch's elementwise ops (and ``where``, ``cat``) refuse a meta tensor met with a CPU
+    tensor that is not 0-d, naming the first operand's device as the expected one. (Its
+    in-place ops and matmul let some such mixes through; ember leaves those alone.)"""
+    if isinstance(a, Tensor) and isinstance(b, Tensor) and type(a._data) is not type(b._data):
+        da, db = a.device, b.device
+        if (da.type == "meta") != (db.type == "meta"):
+            host = b if da.type == "meta" else a
+            if host.device.type == "cpu" and host._data.ndim:
+                raise with_hint(RuntimeError(f"Tensor on device {db} is not on the expected "
+                                             f"device {da}!"),
+                                "a meta tensor has no data: make both meta, or both real")
+
+
 def align_devices(a, b):
     """``(a, b)`` on one device: as in PyTorch, a 0-d CPU tensor may meet a tensor on another
     device (it moves there, differentiably); any other mix raises ``check_devices``' error."""
     if isinstance(a, Tensor) and isinstance(b, Tensor) and type(a._data) is not type(b._data):
+        check_meta_mix(a, b)
         da, db = a.device, b.device
         if da != db and da.type != "meta" and db.type != "meta":
             if da.type == "cpu" and not a._data.ndim:
@@ -366,8 +389,9 @@ def finish_out(result: Tensor, out: Tensor | None, name: str, *inputs) -> Tensor
                 f"{list(result._data.shape)}. This behavior is deprecated; pass an empty out "
                 "tensor or one of the right shape.", UserWarning, stacklevel=3)
         out._data = result._data.astype(out._dtype.np_dtype, copy=True)
-    else:
-        np.copyto(out._data, result._data, casting="unsafe")
+    elif out.device.type != "meta":  # (a meta tensor has no data to write)
+        refuse_internal_overlap(out)
+        np.copyto(write_target(out._data), result._data, casting="unsafe")
     out._vbox[0] += 1
     return out
 
@@ -394,6 +418,8 @@ def inplace_ufunc(t: Tensor, ufunc, other, name: str, outplace):
     if no_autograd(t, other):
         if isinstance(other, Tensor):
             check_devices(t, other)
+            if other._vmap_levels:
+                refuse_vmap_mix(t, other, name)
             dt = t._dtype if other._dtype is t._dtype else D.result_type(t, other)
         else:
             dt = D.result_type(t, other)
@@ -407,8 +433,9 @@ def inplace_ufunc(t: Tensor, ufunc, other, name: str, outplace):
             if oshape != t._data.shape and len(oshape):
                 _check_result(t, dt, broadcast_shapes(t._data.shape, oshape), name)
             check_inplace(t)
+            refuse_internal_overlap(t, name)
             with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-                ufunc(t._data, o, out=t._data)
+                ufunc(t._data, o, out=write_target(t._data))
             t._vbox[0] += 1
             return t
     return apply_inplace(t, outplace(), name)

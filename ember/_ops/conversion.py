@@ -58,14 +58,34 @@ def _parse_to(args, kwargs):
                 elif second is not None:
                     dtype = second
         else:
-            raise TypeError(f"to() received an invalid combination of arguments: {first!r}")
+            raise _to_overload_error(args)
+        if len(args) > 4:
+            raise TypeError(f"to() takes from 0 to 4 positional arguments but {len(args)} were "
+                            "given")
         if flags and (len(flags) > 2 or any(not isinstance(f, bool) for f in flags)):
-            got = ", ".join(type(a).__name__ for a in args)
-            raise TypeError(f"to() received an invalid combination of arguments - got ({got})")
+            raise _to_overload_error(args)
         if len(flags) == 2:
             copy = flags[1]
     return (Device(device) if device is not None else None,
             D.to_dtype(dtype) if dtype is not None else None, copy)
+
+
+def _to_overload_error(args) -> TypeError:
+    """torch's refusal of positional ``to()`` arguments that fit none of its overloads."""
+    def kind(a) -> str:  # as torch's parser names an argument's type
+        if isinstance(a, Tensor):
+            return "Tensor"
+        if isinstance(a, (D.dtype, Device)):
+            return f"torch.{type(a).__name__.lower()}"
+        return type(a).__name__
+
+    got = ", ".join(kind(a) for a in args)
+    tail = ("bool non_blocking = False, bool copy = False, *, torch.memory_format "
+            "memory_format = None)")
+    return TypeError(
+        f"to() received an invalid combination of arguments - got ({got}), but expected one "
+        f"of:\n * (torch.device device = None, torch.dtype dtype = None, {tail}\n"
+        f" * (torch.dtype dtype, {tail}\n * (Tensor tensor, {tail}\n")
 
 
 def to(self: Tensor, *args, **kwargs) -> Tensor:

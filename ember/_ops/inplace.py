@@ -70,6 +70,53 @@ def check_inplace(t: Tensor) -> None:
         raise leaf_view_error()
 
 
+# writes PyTorch lets through a tensor whose elements share memory (an ``expand``): a fill
+# stores one value whatever the order; PyTorch also lets indexed writes through (deprecated)
+_FILLS = frozenset({"fill_", "zero_"})
+_INDEXED_WRITES = frozenset({"setitem", "index_put_", "masked_fill_"})
+
+
+def _internal_overlap(arr) -> bool:
+    if arr.flags.c_contiguous:  # (the common case, and one without shared elements)
+        return False
+    return arr.size > 1 and any(stride == 0 and size > 1
+                                for stride, size in zip(arr.strides, arr.shape))
+
+
+def refuse_internal_overlap(t: Tensor, op: str = "") -> None:
+    """PyTorch's refusal to compute into a tensor with several elements at one memory location
+    (``x.expand(...).add_(1)``), where the result would depend on the order of the writes."""
+    if op in _FILLS or not _internal_overlap(t._data) or t.device.type == "meta":
+        return  # (a meta tensor's stand-in array has zero strides; PyTorch checks no memory)
+    if op in _INDEXED_WRITES:  # PyTorch writes only the indexed elements; ember writes all
+        raise RuntimeError(
+            f"{op} on an expanded tensor (several elements at one memory location) is "
+            "deprecated in PyTorch and not supported in ember. Please clone() the tensor before "
+            "performing this operation.")
+    raise RuntimeError(
+        "unsupported operation: more than one element of the written-to tensor refers to a "
+        "single memory location. Please clone() the tensor before performing the operation.")
+
+
+def write_target(arr):
+    """Where an in-place op writes ``arr``: itself, or for the read-only broadcast view NumPy
+    makes of an ``expand``, a writable array over the same memory. Only writes PyTorch lets
+    through reach here (``refuse_internal_overlap``): an expand without shared elements, or a
+    fill or indexed assignment (shared elements take one of the values written, as in
+    PyTorch). Memory read-only for another reason (a read-only buffer) stays read-only."""
+    if type(arr) is not np.ndarray or arr.flags.writeable:  # (device arrays: as they are)
+        return arr
+    owner = arr.base
+    if not isinstance(owner, np.ndarray) \
+            or not owner.flags.writeable or not owner.flags.c_contiguous:
+        return arr
+    offset = arr.__array_interface__["data"][0] - owner.__array_interface__["data"][0]
+    try:
+        return np.ndarray(arr.shape, arr.dtype, buffer=owner, offset=offset, strides=arr.strides)
+    except (TypeError, ValueError):
+        return arr
+
+
 def leaf_view_error() -> RuntimeError:
     """torch's refusal to write through a view of a leaf that requires grad."""
     return with_hint(RuntimeError("a view of a leaf Variable that requires grad is being used in "
@@ -105,6 +152,7 @@ def write_inplace(t: Tensor, arr, op: str = "", node: str | None = None, operand
         return t
     if arr.shape != t._data.shape:
         _check_result(t, t._dtype, arr.shape, op)
+    refuse_internal_overlap(t, op)
     if grad_mode._state.enabled and t._requires_grad:
         from .._creation import tensor
 
@@ -114,18 +162,31 @@ def write_inplace(t: Tensor, arr, op: str = "", node: str | None = None, operand
         return apply_inplace(t, value, op)
     if is_host(arr) and not is_host(t._data):  # a host draw into a device tensor
         arr = asarray_like(arr, t._data)
-    np.copyto(t._data, arr, casting="unsafe")
+    np.copyto(write_target(t._data), arr, casting="unsafe")
     t._vbox[0] += 1
     return t
+
+
+def refuse_vmap_mix(t: Tensor, source: Tensor, op: str) -> None:
+    """Inside vmap, refuse (as PyTorch) writing values mapped over the batch into a tensor
+    that is not: a buffer made outside the function would take one element's values after
+    another (see ``func._vmap.refuse_inplace_mix``). Free when ``source`` is not mapped."""
+    if source._vmap_levels:
+        from ..func._vmap import refuse_inplace_mix
+
+        refuse_inplace_mix(t, source, op)
 
 
 def apply_inplace(t: Tensor, result: Tensor, op: str = "") -> Tensor:
     """Make ``t`` hold ``result`` (computed out of place from ``t``) and take its graph place."""
     check_inplace(t)
+    if result._vmap_levels:
+        refuse_vmap_mix(t, result, op)
     _check_result(t, result._dtype, result._data.shape, op)
     if t.device.type == "meta":  # no data to write, but a write all the same (as PyTorch)
         t._vbox[0] += 1
         return t
+    refuse_internal_overlap(t, op)
     track = grad_mode._state.enabled and (result._requires_grad or t._requires_grad)
     if track:
         _unshare_saved(t, result)
@@ -135,7 +196,10 @@ def apply_inplace(t: Tensor, result: Tensor, op: str = "") -> Tensor:
             result = result.expand(t._data.shape)
         if not result._requires_grad or t._requires_grad and not _reaches(result, t):
             result = KeepHistory.apply(result, t)  # t's old history gets a zero gradient
-    np.copyto(t._data, result._data, casting="unsafe")
+    if track and op in _FILLS and _internal_overlap(t._data):
+        raise RuntimeError(f"{op} on an expanded tensor that autograd records is not "
+                           "supported in ember. Please clone() the tensor first.")
+    np.copyto(write_target(t._data), result._data, casting="unsafe")
     t._vbox[0] += 1
     if track:
         _rebase(t, result)

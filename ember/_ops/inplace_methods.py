@@ -18,7 +18,13 @@ from .._tensor import Size, Tensor
 from ..autograd import grad_mode
 from ._core import NO_DIM as _NO_DIM
 from ._core import Op, broadcast_shapes, unbroadcast
-from .inplace import apply_inplace, check_inplace
+from .inplace import (
+    apply_inplace,
+    check_inplace,
+    refuse_internal_overlap,
+    refuse_vmap_mix,
+    write_target,
+)
 
 _state = grad_mode._state
 
@@ -80,6 +86,8 @@ def copy_(self: Tensor, src: Tensor, non_blocking: bool = False) -> Tensor:
         raise TypeError(f"copy_(): argument 'other' (position 1) must be Tensor, not "
                         f"{type(src).__name__}")
     _check_copy_shape(self._data.shape, src._data.shape)
+    if src._vmap_levels:
+        refuse_vmap_mix(self, src, "copy_")
     if self._inference:
         check_inplace(self)  # the writes below skip autograd's checks, not this one
     if _state.enabled and (self._requires_grad or src._requires_grad):
@@ -87,12 +95,13 @@ def copy_(self: Tensor, src: Tensor, non_blocking: bool = False) -> Tensor:
     if self.device.type == "meta":  # no data, but a write all the same: the version moves
         self._vbox[0] += 1
         return self
+    refuse_internal_overlap(self, "copy_")
     data = _real_part_for(self._data, to_device_array(src._data, self.device))
     if self._dtype is not src._dtype and (self._dtype in D.FLOAT8 or src._dtype in D.FLOAT8):
         data = D.cast_float8(data, self._dtype)  # PyTorch's float8 rounding, not ml_dtypes'
     if self._dtype is D.float16 or self._dtype is D.bfloat16:  # through float32, as torch
         data = D.via_float32(data, self._dtype)
-    self._data[...] = data
+    write_target(self._data)[...] = data
     self._vbox[0] += 1
     return self
 
@@ -147,13 +156,16 @@ def fill_(self: Tensor, value) -> Tensor:
             value = np.float32(value)  # torch rounds a double to float32 before a half type
     if self._inference:
         check_inplace(self)
+    if isinstance(value, Tensor) and value._vmap_levels:
+        refuse_vmap_mix(self, value, "fill_")
     track = _state.enabled and (self._requires_grad or
                                 (isinstance(value, Tensor) and value._requires_grad))
     if track:
         return apply_inplace(self, Fill.apply(self, value), "fill_")
     if self.device.type != "meta":
         # a tensor value is cast as tensors are (int8 from 300 wraps to 44), not range-checked
-        self._data.fill(value.to(self._dtype).item() if isinstance(value, Tensor) else value)
+        fill = value.to(self._dtype).item() if isinstance(value, Tensor) else value
+        write_target(self._data).fill(fill)
     self._vbox[0] += 1  # a meta tensor's too, as PyTorch's
     return self
 
@@ -168,7 +180,7 @@ def zero_(self: Tensor) -> Tensor:
         if self._dtype is D.float8_e8m0fnu:  # no zero there: torch writes bits 0 (2**-127)
             self._data.view(np.uint8)[...] = 0
         else:
-            self._data.fill(0)
+            write_target(self._data).fill(0)
     self._vbox[0] += 1  # a meta tensor's too, as PyTorch's
     return self
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from .._errors import with_hint
+
+# the module first (torch.autograd.gradcheck is importable), then the name is the function
+from . import gradcheck as _gradcheck_module  # noqa: F401
 from ._gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .anomaly import detect_anomaly, is_anomaly_enabled, set_detect_anomaly
 from .dot import graph_to_dot
@@ -79,6 +82,11 @@ def _make_grads(outputs, grad_outputs, create_graph):
                     RuntimeError("grad can be implicitly created only for scalar outputs"),
                     f"call backward(gradient=...) with a tensor of shape {list(out.shape)}, or "
                     "reduce the output first (e.g. out.sum().backward())")
+            if out._dtype.is_complex:  # a loss must be real: d(loss)/dz is defined for those
+                raise with_hint(
+                    RuntimeError("grad can be implicitly created only for real scalar outputs "
+                                 f"but got {out.dtype}"),
+                    "take a real part of the output first (e.g. out.abs() or out.real)")
             g = Tensor._make(np.ones(out._data.shape, out._dtype.np_dtype), out._dtype) \
                 if type(out._data) is np.ndarray else _ones_like(out)
         elif not isinstance(g, Tensor):

@@ -116,8 +116,12 @@ def gradcheck(func, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: floa
                 checks.append((" (forward mode)", _forward_jacobian(func, inputs, k, o)))
             for mode, ana in checks:
                 if not np.allclose(ana, num, atol=atol, rtol=rtol):
+                    # printed as PyTorch prints them: tensors in the input's dtype
+                    dt = inputs[k].dtype
+                    num_t, ana_t = (Tensor._make(np.asarray(j).astype(dt.np_dtype), dt)
+                                    for j in (num, ana))
                     msg = (f"Jacobian mismatch for output {o} with respect to input "
-                           f"{k}{mode},\nnumerical:{num}\nanalytical:{ana}\n")
+                           f"{k}{mode},\nnumerical:{num_t}\nanalytical:{ana_t}\n")
                     if raise_exception:
                         raise GradcheckError(msg)
                     return False

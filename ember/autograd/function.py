@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import sys
 import threading
 import warnings
 from typing import Any
@@ -238,6 +239,11 @@ class Function(metaclass=_FunctionMeta):
         record = _state.enabled and any(needs)
         ctx.needs_input_grad = needs
         ctx._user_recording = record and not cls.__module__.startswith("ember.")
+        if ctx._user_recording:
+            capture = sys.modules.get("ember.fx.capture")  # a graph capture cannot hold the
+            recorder = capture and getattr(capture._active, "recorder", None)  # backward
+            if recorder is not None:
+                recorder.note_gradient_cut(f"{cls.__name__}.apply() (a custom autograd.Function)")
         ctx._num_args = len(args)
         ctx._tensor_positions = positions
 

@@ -8,8 +8,9 @@ not depend on an input instead of returning zeros.
 
 ``jvp`` and ``hvp`` use the double-backward trick as PyTorch does here (a vector-Jacobian
 product differentiated with respect to its vector). ``vectorize=True`` and
-``strategy="forward-mode"`` are checked as in PyTorch and give the same numbers, computed one
-row at a time by reverse mode: ember has neither batched gradients nor forward-mode AD.
+``strategy="forward-mode"`` are checked as in PyTorch and give the same numbers: reverse mode
+one row at a time, forward mode one column at a time through that same trick (so a forward-mode
+Jacobian's zeros carry forward mode's signs).
 
 Example:
     >>> from ember.autograd.functional import jacobian, hessian
@@ -329,9 +330,43 @@ def _jacobian_rows(outputs, inputs, create_graph: bool, strict: bool):
     return tuple(jacobian)
 
 
+def _jacobian_columns(outputs, inputs, keep_graph: bool):
+    """``J[i][k]`` built as forward mode builds it, one Jacobian-vector product per input
+    element, with zero tangents on the other inputs (a vector-Jacobian product differentiated
+    with respect to its vector), so its zeros carry forward mode's signs (``cos(x_i) * 0`` in
+    row i, not column j)."""
+    from .. import stack
+
+    jacobian = []
+    for out in outputs:
+        u = _creation.zeros_like(out).requires_grad_()
+        vjps = _autograd_grad((out,), inputs, (u,), create_graph=True)
+        # (indices, not identity: two inputs of an add share one vjp tensor)
+        live = [(i, v, inp) for i, (v, inp) in enumerate(zip(vjps, inputs))
+                if v is not None and v.requires_grad]
+        blocks = []
+        for k, inp in enumerate(inputs):
+            shape = out.size() + inp.size()
+            if vjps[k] is None or not vjps[k].requires_grad:
+                blocks.append(_creation.zeros(shape, dtype=out.dtype, device=out.device))
+                continue
+            basis = _creation.eye(inp.nelement(), dtype=inp.dtype, device=inp.device)
+            columns = []
+            for j in range(inp.nelement()):
+                tangents = tuple(basis[j].view(inp.size()) if i == k
+                                 else _creation.zeros_like(other) for i, _, other in live)
+                (column,) = _grad(tuple(v for _, v, _ in live), (u,), tangents,
+                                  retain_graph=True, create_graph=keep_graph, allow_unused=True)
+                columns.append(_creation.zeros_like(out) if column is None else column)
+            blocks.append(stack(columns, dim=-1).view(shape) if columns
+                          else _creation.zeros(shape, dtype=out.dtype, device=out.device))
+        jacobian.append(tuple(blocks))
+    return tuple(jacobian)
+
+
 def _jacobian_forward(func, inputs, strict: bool, vectorize: bool):
     """``strategy="forward-mode"``: PyTorch's checks and result layout (lists, where the
-    reverse mode gives tuples); the numbers come from the reverse-mode rows."""
+    reverse mode gives tuples), built column by column as forward mode builds it."""
     if strict:
         raise RuntimeError(f'{_JAC}: `strict=True` and `strategy="forward-mode"` are not '
                            "supported together (yet). Please either set `strict=False` or "
@@ -346,7 +381,7 @@ def _jacobian_forward(func, inputs, strict: bool, vectorize: bool):
     with enable_grad():
         inputs = _grad_preprocess(inputs, create_graph=keep_graph, need_graph=True)
         is_outputs_tuple, outputs = _run(func, inputs, "jacobian", False)
-        jac = _jacobian_rows(outputs, inputs, keep_graph, False)
+        jac = _jacobian_columns(outputs, inputs, keep_graph)
     jac = [list(row) for row in _grad_postprocess(jac, keep_graph)]
     return _tuple_postprocess(jac, (is_outputs_tuple, is_inputs_tuple))
 

@@ -24,11 +24,12 @@ from ember.autograd import Function
 
 
 def _host(t: Tensor) -> np.ndarray:
-    return t.detach().cpu().numpy().astype(np.float64)
+    return t.detach().cpu().numpy(force=True).astype(np.float64)  # (bfloat16 too)
 
 
 def _from_host(arr: np.ndarray, like: Tensor) -> Tensor:
-    return ember.from_numpy(np.ascontiguousarray(arr)).to(dtype=like.dtype, device=like.device)
+    # (np.asarray with order="C", not np.ascontiguousarray: that makes a 0-d draw 1-d)
+    return ember.from_numpy(np.asarray(arr, order="C")).to(dtype=like.dtype, device=like.device)
 
 
 def _log_gamma(a: np.ndarray) -> np.ndarray:

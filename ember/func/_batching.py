@@ -23,7 +23,8 @@ through ``f``: the differentiated inputs are given one copy per batch element (a
 view for an unmapped input), ``f`` runs batched as above, and one backward pass of the sum
 of the per-element outputs gives every element's gradient with respect to its own copy.
 ``jacrev``/``jacfwd`` (``batched_jacobian``) and ``hessian`` (``_second_derivative``) do the
-same with one copy per Jacobian row and the identity's rows as cotangents.
+same with one copy per Jacobian row and the identity's rows as cotangents; ``vmap(hessian(f))``
+(``_per_sample_second_derivative``) with one copy per element and row.
 
 Below ``MIN_ROWS`` elements or rows the loop is faster than a capture and is taken directly.
 ``STATS`` counts the calls that took each path (tests read it); ``ENABLED = False`` turns the
@@ -169,6 +170,13 @@ def _dim(ctx, target, args, kwargs, flags):
     return _call(target, args, kwargs), True
 
 
+def _trace(ctx, target, args, kwargs, flags):
+    """trace: each matrix's diagonal summed, as PyTorch's batching rule does (its node is
+    then SumBackward1)."""
+    _only_first_batched(flags)
+    return args[0].diagonal(0, -2, -1).sum(-1), True
+
+
 def _permute(ctx, target, args, kwargs, flags):
     _only_first_batched(flags)
     dims = kwargs.get("dims")
@@ -222,8 +230,8 @@ def _matmul(ctx, target, args, kwargs, flags):
     out = matmul(a, b)
     if rb == 1:
         out = out.squeeze(-1)
-    if ra == 1:
-        out = out.squeeze(-2)
+    if ra == 1:  # (the row dim is last once the column dim is gone: vector @ vector)
+        out = out.squeeze(-1 if rb == 1 else -2)
     return out, True
 
 
@@ -387,7 +395,7 @@ _RULES_BY_NAME = {
     "AdaptiveAvgPoolInDtype": _fold_leading,
     "MseLoss": _mse_like, "HuberLoss": _mse_like, "SmoothL1Loss": _mse_like,
     "cross_entropy": _class_loss, "nll_loss": _class_loss,
-    "Einsum": _einsum,
+    "Einsum": _einsum, "Trace": _trace,
     **{name: _elementwise for name in _ACTIVATIONS},
     # comparisons and logic recorded as functions (no Op class)
     **{name: _elementwise for name in (
@@ -395,6 +403,26 @@ _RULES_BY_NAME = {
         "not_equal", "isnan", "isinf", "isfinite", "logical_and", "logical_or", "logical_xor",
         "logical_not", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "abs")},
 }
+
+
+# the reshape a squeeze/unsqueeze rule runs is PyTorch's own view op under vmap
+_RESHAPED_NODES = {"SqueezeDim": "SqueezeBackward2", "Unsqueeze": "UnsqueezeBackward0"}
+
+
+def _name_as_torch_batched(target, out):
+    """Give a rule's result the node PyTorch's batching rule ends in (``squeeze(dims)`` for
+    ``squeeze(dim)``, the dim overload for a whole-element reduction, ``transpose`` for
+    ``t()``), as the loop's stack node is named (``_vmap.VMAPPED_NODES``)."""
+    from .._ops._core import set_node_name
+    from ._vmap import VMAPPED_NODES
+
+    node = out.grad_fn if isinstance(out, Tensor) else None
+    if node is None:
+        return
+    name = _RESHAPED_NODES.get(getattr(target, "__name__", None)) or \
+        VMAPPED_NODES.get(node.name())
+    if name is not None:
+        set_node_name(out, name)
 
 
 def _rule(target):
@@ -507,6 +535,7 @@ def run_graph(graph, inputs, flags, size: int):
             except Exception as err:  # a rule that does not fit this call: the loop decides
                 raise Fallback from err
             _check(node, out, size)
+            _name_as_torch_batched(node.target, out)
             env[node] = out
             if isinstance(out, tuple):
                 batched.update(id(o) for o in out)
@@ -636,7 +665,8 @@ def capture_element(func, flat_args, flat_dims, spec, kwargs, index: int = 0):
     autograd.run_backward = refusing(saved)
     # under a vmap level, with the mapped copies tagged: what vmap refuses (.item(), nonzero
     # ...) raises, and a tensor made from mapped data outside any op carries the tag
-    level = _enter()
+    level = _enter(next((a.shape[d] for a, d in zip(flat_args, flat_dims) if d is not None),
+                        None))
     try:
         graph = capture(element, *copies, _mode="compile")
         if any(isinstance(t, Tensor) and level in t._vmap_levels
@@ -657,6 +687,9 @@ def capture_element(func, flat_args, flat_dims, spec, kwargs, index: int = 0):
     for a, c in zip(originals, copies):  # changed in place: the loop must see it happen
         if isinstance(a, Tensor) and not np.array_equal(a._data, c._data, equal_nan=True):
             raise Fallback
+    # the node each output of the element ends in when the op named it after the node of
+    # PyTorch's composite (``_name_like_loop``)
+    graph.element_nodes = [_renamed_node(t) for t in tree_flatten(graph.live_output)[0]]
     graph.live_output = None
     return graph
 
@@ -705,15 +738,47 @@ def batched_call(func, flat_args, flat_dims, spec, kwargs, size, out_dims_of):
     info = getattr(func, "_ember_grad", None)
     if size < MIN_ROWS:
         raise Fallback  # the loop is faster
-    if getattr(func, "_ember_transform", False):
-        raise Fallback  # vmap(jacrev(f)): the loop, each element's Jacobian batched
+    transform = getattr(func, "_ember_transform", None)
+    if transform is not None:
+        # vmap(hessian(f)): every element's Hessian in one batched run; any other
+        # vmap(jacrev(f)) takes the loop, each element's Jacobian batched
+        out, batched = _per_sample_second_derivative(transform, flat_args, flat_dims, spec,
+                                                     kwargs, size)
+        return place_outputs(out, batched, out_dims_of(out), size)
     if info is not None:
         out, batched = _per_sample_grad(info, flat_args, flat_dims, spec, kwargs, size)
     else:
         graph = capture_mapped(func, flat_args, flat_dims, spec, kwargs, size)
         values, flags = batched_inputs(flat_args, flat_dims)
         out, batched = run_graph(graph, values, flags, size)
+        _name_like_loop(out, batched, graph.element_nodes)
     return place_outputs(out, batched, out_dims_of(out), size)
+
+
+def _renamed_node(t):
+    """Where the op behind ``t`` named its node other than after itself (``linear`` under
+    vmap: AddBackward0, its batching rule's last op; ``einsum``: ViewBackward0), the name the
+    loop gives vmap's result for it (``_vmap.batched_node_name``); else None."""
+    from ._vmap import batched_node_name
+
+    node = t.grad_fn if isinstance(t, Tensor) else None
+    if node is None or type(node)._op_class is None:
+        return None
+    if node.name() == type(node)._op_class._default_name():
+        return None
+    return batched_node_name(node)
+
+
+def _name_like_loop(out, batched, element_nodes) -> None:
+    """Give a batched output whose element's node was renamed after PyTorch's composite
+    (``_renamed_node``) the node the loop's stacked output gets: a rule computes such an op
+    from other ops (linear as a batched matmul), and both paths then read as PyTorch."""
+    from .._ops._core import set_node_name
+
+    for value, name in zip(tree_flatten(out)[0], element_nodes):
+        if name is not None and isinstance(value, Tensor) and id(value) in batched \
+                and value.grad_fn is not None:
+            set_node_name(value, name)
 
 
 def _leaf_ranges(spec, flat_args):
@@ -957,3 +1022,109 @@ def _second_derivative(inner, args, kwargs, outer_argnums):
     picked_inner = args_tuple[inner_chosen[0]] if isinstance(inner_nums, int) else \
         tuple(args_tuple[k] for k in inner_chosen)
     return tree_unflatten(per_inner_leaf, tree_flatten(picked_inner)[1])
+
+
+def _per_sample_second_derivative(transform, flat_args, flat_dims, spec, kwargs, size):
+    """``vmap(hessian(f))`` (``jacfwd``/``jacrev`` of ``jacrev(f)``, ``f`` scalar-valued) on
+    ``size`` elements with ``n`` gradient entries each: ``f`` runs once on ``size * n`` rows
+    (row ``b * n + r`` holds element ``b``'s inputs), its gradient keeps its graph, and a
+    second backward pass with the identity's rows tiled ``size`` times as cotangents gives
+    every element's Hessian, where the loop takes ``size * n`` small backward passes."""
+    from .. import autograd, eye, zeros
+    from ..autograd.grad_mode import enable_grad, is_grad_enabled
+    from ._traced_call import check_argnums
+
+    jacobian_of, outer_argnums, outer_aux = transform
+    inner = getattr(jacobian_of, "_ember_transform", None)
+    if outer_aux or inner is None:
+        raise Fallback
+    f, inner_argnums, inner_aux = inner
+    if inner_aux or getattr(f, "_ember_transform", None) or getattr(f, "_ember_grad", None):
+        raise Fallback
+    args_tuple, ranges = _leaf_ranges(spec, flat_args)
+    inner_nums = check_argnums(inner_argnums, len(args_tuple))
+    outer_nums = check_argnums(outer_argnums, len(args_tuple))
+    inner_chosen = (inner_nums,) if isinstance(inner_nums, int) else tuple(inner_nums)
+    outer_chosen = (outer_nums,) if isinstance(outer_nums, int) else tuple(outer_nums)
+    inner_leaves = [i for k in inner_chosen for i in ranges[k]]
+    outer_leaves = [i for k in outer_chosen for i in ranges[k]]
+    if any(not isinstance(flat_args[i], Tensor) or not flat_args[i].is_floating_point()
+           for i in inner_leaves + outer_leaves):
+        raise Fallback
+
+    def element_shape(i):
+        a, d = flat_args[i], flat_dims[i]
+        return tuple(a.shape) if d is None else tuple(a.movedim(d, 0).shape[1:])
+
+    n = sum(int(np.prod(element_shape(i))) for i in inner_leaves)
+    if n == 0:
+        raise Fallback
+    rows = size * n
+    graph = capture_mapped(f, flat_args, flat_dims, spec, kwargs, size)
+    example = graph.example_output
+    if not isinstance(example, Tensor) or example.numel() != 1 \
+            or not example.is_floating_point():
+        raise Fallback
+    needs_graph = is_grad_enabled() and (
+        any(isinstance(a, Tensor) and a.requires_grad for a in flat_args)
+        or any(isinstance(t, Tensor) and t.requires_grad for t in graph.attributes.values()))
+    differentiated = set(inner_leaves) | set(outer_leaves)
+    copies, values, flags = {}, [], []
+    for i, (a, d) in enumerate(zip(flat_args, flat_dims)):
+        if not isinstance(a, Tensor):
+            continue
+        if d is not None:
+            v = a.movedim(d, 0).repeat_interleave(n, dim=0)
+        elif i in differentiated:
+            v = _expand_to_batch(a, rows)
+        else:
+            values.append(a)
+            flags.append(False)
+            continue
+        if i in differentiated:
+            v = v if v.requires_grad else v.detach().requires_grad_()
+            copies[i] = v
+        values.append(v)
+        flags.append(True)
+    with enable_grad():
+        out, batched = run_graph(graph, values, flags, rows)
+        if id(out) not in batched:
+            raise Fallback
+        firsts = autograd.grad(out.sum(), [copies[i] for i in inner_leaves], create_graph=True,
+                               allow_unused=True)
+    basis = eye(n, dtype=example.dtype, device=example.device).repeat(size, 1)
+    pairs, offsets, start = [], [], 0
+    for g, i in zip(firsts, inner_leaves):
+        k = int(np.prod(element_shape(i)))
+        offsets.append(start)
+        if g is not None and g.requires_grad:
+            pairs.append((g, basis[:, start:start + k].reshape(tuple(g.shape))))
+        start += k
+    outer_values = [copies[i] for i in outer_leaves]
+    seconds = autograd.grad([g for g, _ in pairs], outer_values,
+                            grad_outputs=[c for _, c in pairs], create_graph=needs_graph,
+                            allow_unused=True) if pairs else [None] * len(outer_values)
+    picked_outer = args_tuple[outer_chosen[0]] if isinstance(outer_nums, int) else \
+        tuple(args_tuple[k] for k in outer_chosen)
+    outer_spec = tree_flatten(picked_outer)[1]
+    per_inner_leaf, result_ids = [], set()
+    for i, start in zip(inner_leaves, offsets):
+        x_shape = element_shape(i)
+        k = int(np.prod(x_shape))
+        head = (size,) + tuple(example.shape) + x_shape
+        blocks = []
+        for s, j in zip(seconds, outer_leaves):
+            y = copies[j]
+            shape = head + element_shape(j)
+            if s is None:
+                block = zeros(shape, dtype=y.dtype, device=y.device)
+            else:
+                block = s.reshape((size, n) + element_shape(j))[:, start:start + k]
+                block = block.reshape(shape)
+                block = block if needs_graph else block.detach()
+            result_ids.add(id(block))
+            blocks.append(block)
+        per_inner_leaf.append(tree_unflatten(blocks, outer_spec))
+    picked_inner = args_tuple[inner_chosen[0]] if isinstance(inner_nums, int) else \
+        tuple(args_tuple[k] for k in inner_chosen)
+    return tree_unflatten(per_inner_leaf, tree_flatten(picked_inner)[1]), result_ids

@@ -128,9 +128,9 @@ def jacrev(func, argnums=0, *, has_aux: bool = False, chunk_size=None,
 def jacfwd(func, argnums=0, has_aux: bool = False, *, randomness: str = "error"):
     """The function that computes the Jacobian of ``func`` with respect to the argument(s)
     at ``argnums`` (``torch.func.jacfwd``); same result layout as ``jacrev``. ember runs
-    ``func`` once and then takes Jacobian-vector products per input element (or rows, when
-    the output is smaller), so ``randomness`` "different" behaves as "same"; "error" raises
-    PyTorch's error when ``func`` draws random numbers.
+    ``func`` once and then takes one Jacobian-vector product per input element (PyTorch's
+    columns, so zeros carry forward mode's signs), so ``randomness`` "different" behaves as
+    "same"; "error" raises PyTorch's error when ``func`` draws random numbers.
 
     Example:
         >>> jacfwd(ember.sin)(x)                       # == ember.diag(x.cos())
@@ -149,9 +149,7 @@ def jacfwd(func, argnums=0, has_aux: bool = False, *, randomness: str = "error")
                                              nums, has_aux, JVP)
         check_vjp_outputs(trace.flat_outputs, JVP)
         check_real("jacfwd", trace.flat_outputs, is_input=False)
-        n_out = sum(o.numel() for o in trace.flat_outputs)
-        n_in = sum(x.numel() for x in trace.flat_inputs)
-        jac = _rows(trace) if n_out <= n_in else _columns(trace)
+        jac = _columns(trace)
         result = _package(trace, jac)
         return (result, trace.finish_aux()) if has_aux else result
 

@@ -78,6 +78,9 @@ def _grad_and_value(func, argnums, has_aux, args, kwargs):
         raise RuntimeError("grad_and_value(f)(*args): Expected f(*args) to return a scalar "
                            f"Tensor, got tensor with {output.dim()} dims. Maybe you wanted to "
                            "use the vjp or jacrev APIs instead?")
+    if output.is_complex():  # torch's autograd.grad refuses to seed a complex output
+        raise RuntimeError("grad can be implicitly created only for real scalar outputs but "
+                           f"got {output.dtype}")
     from .._creation import ones_like
 
     grads = trace.vjp([ones_like(output)], create_graph=True, retain_graph=None)

@@ -34,6 +34,8 @@ from __future__ import annotations
 
 import functools
 
+import numpy as np
+
 from .._tensor import Tensor
 from ..autograd.function import _functorch_layers
 from ..utils._pytree import _broadcast_to_and_flatten as broadcast_to_and_flatten
@@ -85,10 +87,11 @@ class _Level:
     """One running vmap call; ``active`` turns False when it returns, so a tensor that
     escaped the call (kept in a list, say) is an ordinary tensor again."""
 
-    __slots__ = ("active",)
+    __slots__ = ("active", "size")
 
-    def __init__(self):
+    def __init__(self, size=None):
         self.active = True
+        self.size = size  # the batch size (for messages)
 
 
 _running: list = []  # the levels of the vmap calls now running, innermost last
@@ -99,6 +102,50 @@ def refuse_if_batched(t, what: str) -> None:
     was computed from an input mapped by a vmap call still running."""
     if any(level.active for level in t._vmap_levels):
         raise RuntimeError(_ERRORS[what])
+
+
+# PyTorch's in-place ops with a batching rule of their own check the broadcast of the batched
+# operand against ``self``; those with a vmap-specific rule name "inplace arithmetic"; a few
+# name themselves; the rest go through its fallback, which names the ATen op and the level
+_BROADCAST_CHECKED = frozenset({"add_", "atan2_"})
+_INPLACE_ARITHMETIC = frozenset({"mul_", "sub_", "div_", "copy_", "setitem", "masked_fill_"})
+_NAMED_INPLACE = frozenset({"fill_", "index_add_", "index_put_"})
+
+
+def refuse_inplace_mix(target, source, op: str) -> None:
+    """Raise PyTorch's error when ``source`` (an in-place op's result or written value) is
+    mapped by a running vmap level that ``target`` is not: a tensor made outside the function
+    (or unmapped inside it) cannot hold one value per batch element, and writing one
+    element's value after another into it would silently mix the batch."""
+    target_levels = target._vmap_levels
+    missing = [lv for lv in source._vmap_levels if lv.active and lv not in target_levels]
+    if not missing:
+        return
+    if op in _BROADCAST_CHECKED:
+        live = [lv for lv in _running if lv in source._vmap_levels or lv in target_levels]
+        shape = list(target.shape)
+        if any(lv in target_levels for lv in live):
+            shape = [lv.size if lv in target_levels else 1 for lv in live] + shape
+        try:
+            logical = [int(n) for n in np.broadcast_shapes(tuple(target.shape),
+                                                           tuple(source.shape))]
+        except ValueError:
+            logical = list(source.shape)
+        raise RuntimeError(f"output with shape {shape} doesn't match the broadcast shape "
+                           f"{[lv.size for lv in live] + logical}")
+    if op in _INPLACE_ARITHMETIC:
+        name, where = "inplace arithmetic", "in a vmap"
+    elif op in _NAMED_INPLACE:
+        name, where = op, "in a vmap"
+    else:
+        name = f"aten::{op}"
+        where = f"at level {_running.index(missing[0]) + 1 if missing[0] in _running else 1}"
+    raise RuntimeError(
+        f"vmap: {name}(self, *extra_args) is not possible because there exists a Tensor "
+        "`other` in extra_args that has more elements than `self`. This happened due to "
+        f"`other` being vmapped over but `self` not being vmapped over {where}. Please try to "
+        f"use out-of-place operators instead of {name}. If said operator is being called "
+        "inside the PyTorch framework, please file a bug report instead.")
 
 
 def _tag(out, levels) -> None:
@@ -139,10 +186,10 @@ def _mark(cls, inputs, kwargs, apply):
     return out
 
 
-def _enter() -> _Level:
+def _enter(size=None) -> _Level:
     from .._ops import _core
 
-    level = _Level()
+    level = _Level(size)
     if not _running:
         _core.set_vmap(_mark)
     _running.append(level)
@@ -339,8 +386,49 @@ def _combine(outputs, out_dims, func):
                     f"entry 0 and {list(v.shape)} at entry {i}")
         from .. import stack
 
-        result.append(stack(leaves, dim=d))
+        result.append(_named_as_batched(stack(leaves, dim=d), leaves))
     return tree_unflatten(result, spec)
+
+
+_DIM_OVERLOAD_NODES = {"SumBackward0": "SumBackward1", "MeanBackward0": "MeanBackward1",
+                       "MaxBackward1": "MaxBackward0", "MinBackward1": "MinBackward0",
+                       "ProdBackward0": "ProdBackward1"}
+# PyTorch's batching rules run a view through another overload or op: ``squeeze(dim)`` as
+# ``squeeze(dims)``, ``squeeze()`` as a view, ``t()`` as ``transpose``
+_VIEW_RULE_NODES = {"SqueezeBackward1": "SqueezeBackward2", "SqueezeBackward0": "ViewBackward0",
+                    "TBackward0": "TransposeBackward0"}
+VMAPPED_NODES = {**_DIM_OVERLOAD_NODES, **_VIEW_RULE_NODES}  # the node name under vmap
+
+
+def batched_node_name(node) -> str:
+    """The node vmap's result gets for an element whose output ends in ``node``: the name an
+    op gave it after PyTorch's batching rule (``set_vmapped_node_name``) as it is, else the
+    name the rule's overload has (a whole-element reduction is one over dims of the batch:
+    the dim overload's node)."""
+    if getattr(node, "_vmap_rule_name", False):
+        return node.name()
+    return VMAPPED_NODES.get(node.name(), node.name())
+
+
+def _named_as_batched(stacked, leaves):
+    """Name the loop's stack node after the node each element's output ends in, as PyTorch's
+    batched op would be named (``MulBackward0``, not ``StackBackward0``); a custom Function
+    batched by ``generate_vmap_rule`` is PyTorch's ``Vmapped<Name>Backward``."""
+    from .._ops._core import set_node_name
+    from ..autograd.function import BackwardCFunction
+
+    node = leaves[0].grad_fn
+    if stacked.grad_fn is None or node is None or any(
+            v.grad_fn is None or v.grad_fn.name() != node.name() for v in leaves[1:]):
+        return stacked
+    generated = getattr(node, "_vmapped_function", False) or (
+        isinstance(node, BackwardCFunction)
+        and getattr(node._forward_cls, "generate_vmap_rule", False))
+    name = batched_node_name(node)
+    set_node_name(stacked, "Vmapped" + name if generated else name)
+    if generated:
+        stacked.grad_fn._vmapped_function = True
+    return stacked
 
 
 def _empty_batch(func, flat_dims, flat_args, spec, kwargs, out_dims, randomness):
@@ -421,7 +509,7 @@ def vmap(func, in_dims=0, out_dims=0, randomness: str = "error", *, chunk_size=N
                 return result
         start = rng_snapshot() if randomness != "different" else None
         outputs = []
-        level = _enter()
+        level = _enter(size)
         try:
             for i in range(size):
                 sliced = [a if d is None else _mapped(a.select(d, i), level)

@@ -157,6 +157,17 @@ class _Recorder:
         self.module_stack: list = [("", "")]
         self.n_constants = 0
         self.keep: list = []          # tensors referenced by id: kept alive for the capture
+        # where user code cut or replaced gradients (a detach(), a custom autograd.Function):
+        # the graph replays the values right, but not those gradients (see note_gradient_cut)
+        self.gradient_cuts: list = []
+
+    def note_gradient_cut(self, what: str) -> None:
+        """Record that user code changed gradients where the graph cannot show it: values
+        replay right, gradients through the graph would not (``ember.compile`` then runs
+        eagerly when gradients are needed)."""
+        caller = sys._getframe(2)  # who called detach() or apply(): ember's own code cuts right
+        if not caller.f_code.co_filename.startswith(_EMBER_DIR):
+            self.gradient_cuts.append((what,) + _where(caller))
 
     # -- op application ---------------------------------------------------------------------
     def __call__(self, cls, inputs, kwargs, plain):
@@ -443,6 +454,7 @@ def _aliasing(original):
             if entry is not None and entry.tensor is self:
                 rec.env[id(out)] = _Entry(out, entry.node, out._vbox[0])
                 rec.keep.append(out)
+                rec.note_gradient_cut("Tensor.detach()")
         return out
 
     wrapper.__name__ = getattr(original, "__name__", "detach")
@@ -643,6 +655,7 @@ def capture(fn, *args, _mode: str = "capture", **kwargs) -> Graph:
         for h in handles:
             h.remove()
     graph.eliminate_dead_code()
+    graph.gradient_cuts = rec.gradient_cuts
     if _mode == "compile":
         graph.live_output = out  # compile's first call returns it (and then drops it)
     graph.example_output = _detach_all(out)

@@ -12,6 +12,7 @@ from .. import _autocast
 from .._autocast import hot as _amp
 from .._backend import asarray_like, ascontiguousarray
 from .._errors import with_hint
+from .._ops.linalg.matmul import baddbmm, bmm
 from .._tensor import Tensor
 
 __all__ = ["scaled_dot_product_attention", "multi_head_attention_forward"]
@@ -107,6 +108,9 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
     s = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale
     if attn_mask is not None and not is_causal and _captured(attn_mask):
         return _captured_mask_attention(query, key, value, attn_mask, dropout_p, s)
+    reduced = _reduced_precision_attention(query, key, value, attn_mask, dropout_p, is_causal, s)
+    if reduced is not None:
+        return reduced
     fused = _fused_attention(query, key, value, attn_mask, dropout_p, is_causal, s)
     if fused is not None:
         return fused
@@ -152,6 +156,33 @@ def _captured_mask_attention(query, key, value, attn_mask, dropout_p, scale):
 
 
 _FUSED_DTYPES = ("float32", "float64")
+_REDUCED_DTYPES = ("bfloat16", "float16")
+
+
+def _reduced_precision_attention(query, key, value, attn_mask, dropout_p, is_causal, scale):
+    """bfloat16/float16 attention as PyTorch's fused CPU kernel computes it (4-D operands, no
+    dropout): scores, softmax statistics and the weighted sum in float32, the unnormalised
+    weights rounded to the operands' dtype for their product with ``value``, the result rounded
+    once. Bit-exact with PyTorch below 16 keys; from 16 its vectorised ``exp`` (and, past 512
+    keys, its blockwise online softmax) can move a float32 weight by a bit, and so a result by
+    one unit in the last place. None where that kernel does not apply, or a
+    query has every key masked (the composite's safe softmax gives those zeros)."""
+    if (dropout_p > 0.0 or query._dtype.name not in _REDUCED_DTYPES
+            or not query.dim() == key.dim() == value.dim() == 4 or key.shape[-2] == 0):
+        return None
+    scores = (query.float() @ key.float().transpose(-2, -1)) * scale
+    if is_causal:
+        causal = np.tril(np.ones((query.shape[-2], key.shape[-2]), dtype=bool))
+        scores = scores + Tensor._make(asarray_like(np.where(causal, 0.0, -np.inf),
+                                                    scores._data, scores._data.dtype))
+    elif attn_mask is not None:
+        scores = scores + _mask_bias(attn_mask, scores._data.dtype)
+    top = scores.detach().amax(dim=-1, keepdim=True)  # (the result does not depend on it)
+    if not bool(top.isfinite().all()):
+        return None
+    weights = (scores - top).exp()
+    out = (weights.to(query.dtype).float() @ value.float()) / weights.sum(dim=-1, keepdim=True)
+    return out.to(query.dtype)
 
 
 def _fused_attention(query, key, value, attn_mask, dropout_p, is_causal, scale):
@@ -375,13 +406,29 @@ def multi_head_attention_forward(query: Tensor, key: Tensor, value: Tensor,
     if not need_weights:
         # PyTorch's path without weights: scaled_dot_product_attention, whose safe softmax
         # gives a query with every key masked out a zero output (the weights' path gives NaN)
-        out = scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, dropout_p=dropout_p)
-        out = out.transpose(0, 1).reshape(n_l * n, e)
+        if q._dtype.name in _REDUCED_DTYPES:
+            # 4-D operands, as torch passes them, for the reduced-precision kernel (float32
+            # keeps the 3-D form, whose exported ONNX graph is the leaner one)
+            if attn_mask is not None:
+                attn_mask = (attn_mask.unsqueeze(0) if attn_mask.shape[0] == 1
+                             else attn_mask.reshape(n, num_heads, -1, n_s))
+            out = scaled_dot_product_attention(q.reshape(n, num_heads, n_l, hd),
+                                               k.reshape(n, num_heads, n_s, hd),
+                                               v.reshape(n, num_heads, n_s, hd),
+                                               attn_mask=attn_mask, dropout_p=dropout_p)
+            out = out.permute(2, 0, 1, 3).reshape(n_l * n, e)
+        else:
+            out = scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, dropout_p=dropout_p)
+            out = out.transpose(0, 1).reshape(n_l * n, e)
         out = F.linear(out, out_proj_weight, out_proj_bias).reshape(n_l, n, e)
         return (out.squeeze(1) if unbatched else out), None
-    scores = (q * (1.0 / math.sqrt(hd))) @ k.transpose(1, 2)
+    # torch's arithmetic: q scaled by sqrt(1 / hd), the mask added by baddbmm (which autocast
+    # runs in the lower precision, so the weights come back in it too)
+    q_scaled = q * math.sqrt(1.0 / float(hd))
     if attn_mask is not None:
-        scores = scores + attn_mask
+        scores = baddbmm(attn_mask, q_scaled, k.transpose(1, 2))
+    else:
+        scores = bmm(q_scaled, k.transpose(1, 2))
     weights = F.softmax(scores, dim=-1)
     if dropout_p > 0.0:
         weights = F.dropout(weights, p=dropout_p)

@@ -54,6 +54,11 @@ def _check_p(p: float) -> None:
 
 def _drop(input: Tensor, p: float, mask_shape, inplace: bool, name: str) -> Tensor:
     dt = input._data.dtype
+    if input.device.type == "meta":  # no data, so no draw: a meta mask of the right shape
+        from .._backend import meta_array
+
+        out = input * _t(meta_array(mask_shape, dt))
+        return _inplace(input, out, name) if inplace else out
     if p == 1.0:
         mask = np.zeros(mask_shape, dt)
     else:

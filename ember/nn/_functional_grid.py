@@ -115,7 +115,7 @@ def affine_grid(theta: Tensor, size: list[int], align_corners: bool | None = Non
     cols.append(em.ones(shape, dtype=theta.dtype, device=theta.device))
     base = em.stack(cols, dim=-1).reshape(1, math.prod(shape), k)
     grid = em.matmul(base, theta.transpose(1, 2))
-    return grid.reshape(n, *shape, k - 1)
+    return set_node_name(grid.reshape(n, *shape, k - 1), "AffineGridGeneratorBackward0")
 
 
 def _size_str(size) -> str:

@@ -40,7 +40,7 @@ from .._ops.nn.loss import (
     regression_loss,
     soft_margin,
 )
-from .._ops.pointwise.abs_round_clamp import Relu as _Relu
+from .._ops.pointwise.abs_round_clamp import clamp_min as _clamp_min
 from .._tensor import Tensor
 
 __all__ = ["cross_entropy", "nll_loss", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss",
@@ -76,6 +76,21 @@ def _float_target(input: Tensor, target: Tensor, name: str) -> None:
             f"Found dtype {_dt_title(target._dtype)} but expected {_dt_title(input._dtype)}: "
             f"{name} needs a floating point target of the input's dtype; call "
             f"target.{'double' if input._dtype is D.float64 else 'float'}()")
+
+
+def _promoted_pair(input: Tensor, target: Tensor, kernel: str, name: str) -> tuple:
+    """``input`` and ``target`` in their promoted dtype, as torch's pointwise loss kernels
+    (mse, smooth_l1) compute: a float input with an int or bool target is fine, and an int
+    input with a float target too; an integer promotion meets the kernel's NotImplementedError.
+    """
+    if not isinstance(target, Tensor):
+        raise TypeError(f"{name}(): argument 'target' must be Tensor, not {type(target).__name__}")
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{name}(): argument 'input' must be Tensor, not {type(input).__name__}")
+    common = D.promote_types(input._dtype, target._dtype)
+    if common.category != D._FLOAT:
+        raise not_implemented_for(kernel, common)
+    return input.to(common), target.to(common)
 
 
 def _float_kernel(input: Tensor, kernel: str) -> None:
@@ -122,8 +137,7 @@ def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
         return _autocast.call(mse_loss, "mse_loss", input, target, size_average, reduce, reduction,
                               weight)
     reduction = _reduction(size_average, reduce, reduction)
-    _float_kernel(input, "mse_cpu")
-    _float_target(input, target, "mse_loss")
+    input, target = _promoted_pair(input, target, "mse_cpu", "mse_loss")
     _warn_size(input, target)
     if weight is None:
         out = regression_loss(MseLoss, input, target, reduction)
@@ -143,7 +157,9 @@ def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
         return _autocast.call(l1_loss, "l1_loss", input, target, size_average, reduce, reduction,
                               weight)
     reduction = _reduction(size_average, reduce, reduction)
-    _float_target(input, target, "l1_loss")
+    if not isinstance(target, Tensor):  # (an int target promotes, as torch's subtraction)
+        raise TypeError(f"l1_loss(): argument 'target' must be Tensor, not "
+                        f"{type(target).__name__}")
     _warn_size(input, target)
     loss = abs_(input - target)
     if weight is not None:
@@ -175,8 +191,7 @@ def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None
     reduction = _reduction(size_average, reduce, reduction)
     if beta < 0:
         raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
-    _float_kernel(input, "smooth_l1_cpu")
-    _float_target(input, target, "smooth_l1_loss")
+    input, target = _promoted_pair(input, target, "smooth_l1_cpu", "smooth_l1_loss")
     _warn_size(input, target)
     if beta > 0:
         out = regression_loss(SmoothL1Loss, input, target, reduction, beta)
@@ -195,8 +210,15 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
     _check_reduction(reduction)
     if delta <= 0:
         raise RuntimeError("huber_loss does not support non-positive values for delta.")
+    if not isinstance(target, Tensor):
+        raise TypeError(f"huber_loss(): argument 'target' must be Tensor, not "
+                        f"{type(target).__name__}")
+    common = D.promote_types(input._dtype, target._dtype)
+    if not D.can_cast(common, input._dtype):  # torch's huber writes into input's dtype
+        raise RuntimeError(f"result type {_type_title(common)} can't be cast to the desired "
+                           f"output type {_type_title(input._dtype)}")
     _float_kernel(input, "huber_cpu")
-    _float_target(input, target, "huber_loss")
+    target = target.to(input._dtype)  # (a float64 target gives a float32 loss, as torch)
     _warn_size(input, target)
     if weight is None:
         out = regression_loss(HuberLoss, input, target, reduction, delta)
@@ -404,10 +426,13 @@ def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin
     m1 = (input1 * input1).sum(dim=dim) + 1e-12
     m2 = (input2 * input2).sum(dim=dim) + 1e-12
     cos = prod / Sqrt.apply(m1 * m2)
+    from .._ops.pointwise.compare import where
+
+    # torch clamps with clamp_min, whose gradient passes where cos == margin (relu's would
+    # not), and selects the two terms by target
     t = target._data
-    pos = _t((t == 1).astype(cos._data.dtype))
-    neg = _t((t == -1).astype(cos._data.dtype))
-    loss = (1 - cos) * pos + _Relu.apply(cos - margin) * neg
+    loss = (where(_t(t == 1), 1 - cos, 0.0)
+            + where(_t(t == -1), _clamp_min(cos - margin, 0), 0.0))
     return _reduce(loss, reduction)
 
 
@@ -423,7 +448,9 @@ def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: 
             f"margin_ranking_loss : All input tensors should have same dimension but got sizes: "
             f"input1: {_size(input1.shape)}, input2: {_size(input2.shape)}, target: "
             f"{_size(target.shape)} ")
-    return _reduce(_Relu.apply(-target * (input1 - input2) + margin), reduction)
+    # clamp_min, as torch: at a tie on the margin the gradient passes (a hinge with margin 0
+    # still trains from equal, e.g. zero-initialised, scores)
+    return _reduce(_clamp_min(-target * (input1 - input2) + margin, 0), reduction)
 
 
 def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0, size_average=None,
@@ -433,13 +460,16 @@ def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0, siz
         return _autocast.call(hinge_embedding_loss, "hinge_embedding_loss", input, target, margin,
                               size_average, reduce, reduction)
     reduction = _reduction(size_average, reduce, reduction)
+    from .._creation import full_like, zeros_like
     from .._ops.pointwise.compare import where
 
     # PyTorch's selects: the margin term where target != 1, x where target != -1 (a target
-    # that is neither gets both), and no 0 * inf where x is infinite
+    # that is neither gets both), and no 0 * inf where x is infinite; the margin is filled
+    # into a tensor of the input's dtype first (an integer input keeps its dtype)
     t = target._data
-    margin_part = where(_t(t != 1), _Relu.apply(margin - input), 0.0)
-    return _reduce(margin_part + where(_t(t != -1), input, 0.0), reduction)
+    zeros = zeros_like(input)
+    margin_part = where(_t(t != 1), _clamp_min(full_like(input, margin) - input, 0), zeros)
+    return _reduce(margin_part + where(_t(t != -1), input, zeros), reduction)
 
 
 def soft_margin_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
@@ -497,14 +527,14 @@ def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, marg
             f"The anchor, positive, and negative tensors are expected to have the same number of "
             f"dimensions, but got: anchor {anchor.ndim}D, positive {positive.ndim}D, and "
             f"negative {negative.ndim}D inputs")
+    from .._ops.pointwise.binary_math import minimum
+
     d_ap = pairwise_distance(anchor, positive, p, eps)
     d_an = pairwise_distance(anchor, negative, p, eps)
-    if swap:
-        d_pn = pairwise_distance(positive, negative, p, eps)
-        from .._ops.pointwise.compare import where
-
-        d_an = where(_t(d_pn._data < d_an._data), d_pn, d_an)  # a select: inf never * 0
-    return _reduce(_Relu.apply(d_ap - d_an + margin), reduction)
+    if swap:  # torch's at::min: a tie shares the gradient between the two distances
+        d_an = minimum(d_an, pairwise_distance(positive, negative, p, eps))
+    # torch's order of terms and clamp_min (the gradient passes at the hinge, relu's would not)
+    return _reduce(_clamp_min(margin + d_ap - d_an, 0), reduction)
 
 
 def triplet_margin_with_distance_loss(anchor: Tensor, positive: Tensor, negative: Tensor, *,

@@ -13,7 +13,13 @@ from .. import _dtype as D
 from .._autocast import hot as _amp
 from .._layout import sparse_coo as _sparse_coo
 from .._layout import strided as _strided
-from .._ops._core import named_node, set_node_name, wrap_dim
+from .._ops._core import (
+    mapped_by_vmap,
+    named_node,
+    set_node_name,
+    set_vmapped_node_name,
+    wrap_dim,
+)
 from .._ops._dispatch import REFUSED as _REFUSED
 from .._ops._dispatch import not_implemented_for
 from .._ops._dispatch import refuse as _refuse
@@ -287,6 +293,8 @@ def mish(input: Tensor, inplace: bool = False) -> Tensor:
 
 def sigmoid(input: Tensor) -> Tensor:
     """1 / (1 + exp(-x)), computed without overflow."""
+    if input.is_quantized:
+        return _quantized_ops().sigmoid(input)
     if input._dtype.category != D._FLOAT:
         if input._dtype.is_complex:  # the stable real formula has no complex form
             from .._ops.pointwise.unary import sigmoid as complex_sigmoid
@@ -303,6 +311,8 @@ def tanh(input: Tensor) -> Tensor:
         >>> F.tanh(ember.tensor([0.0]))
         tensor([0.])
     """
+    if input.is_quantized:
+        return _quantized_ops().tanh(input)
     if input._dtype.category < D._FLOAT:  # integers give the default float dtype, as torch
         input = input.to(D.get_default_dtype())
     try:
@@ -478,9 +488,12 @@ def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None
     out_f, in1, in2 = weight.shape
     t = linear(x1, weight.permute(0, 2, 1).reshape(out_f * in2, in1))  # (B, out*in2)
     out = (t.reshape(x1.shape[0], out_f, in2) * x2.unsqueeze(1)).sum(dim=-1)  # B may be 0
-    if bias is not None:
-        out = out + bias
-    return out.reshape(lead + (out_f,))
+    out = out.reshape(lead + (out_f,))
+    # the bias goes on last, as torch's does (its result's node is then AddBackward0)
+    out = out if bias is None else out + bias
+    if any(mapped_by_vmap(t) for t in (input1, input2, weight, bias)):
+        set_vmapped_node_name(out, "ViewBackward0")  # torch's fallback views its result
+    return out
 
 
 def _norm(x: Tensor, p: float, dim, keepdim: bool) -> Tensor:

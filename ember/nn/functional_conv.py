@@ -216,6 +216,14 @@ def _antialias_matrix(n_in, n_out, align_corners, scale, dtype, mode):
     return Tensor._make(m.astype(dtype))
 
 
+def _unsupported_input_error(input: Tensor, mode: str) -> NotImplementedError:
+    """torch's catch-all error for an input rank that ``mode`` cannot resize."""
+    return NotImplementedError(
+        f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.dim()}D) for "
+        "the modes: nearest | linear | bilinear | bicubic | trilinear | lanczos | area | "
+        f"nearest-exact (got {mode})")
+
+
 def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "nearest",
                 align_corners: bool | None = None, recompute_scale_factor: bool | None = None,
                 antialias: bool = False) -> Tensor:
@@ -245,10 +253,7 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
                              f" but got input with spatial dimensions of {list(input.shape[2:])}"
                              f" and {given}. Please provide input tensor in (N, C, d1, d2, ...,dK)"
                              f" format and {fmt} format.")
-        raise with_hint(NotImplementedError(
-            f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.dim()}D) for "
-            "the modes: nearest | linear | bilinear | bicubic | trilinear | lanczos | area | "
-            f"nearest-exact (got {mode})"), "interpolate takes (N, C, *spatial)")
+        raise with_hint(_unsupported_input_error(input, mode), "interpolate takes (N, C, *spatial)")
     if antialias and not (mode in ("bilinear", "bicubic", "lanczos") and input.dim() == 4):
         raise ValueError("Anti-alias option is restricted to bilinear, bicubic, and lanczos "
                          "modes and requires a 4-D tensor as input")
@@ -257,6 +262,9 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
             raise ValueError("Lanczos mode does not support align_corners=True")
         if not antialias:
             raise ValueError("Lanczos mode requires antialias=True")
+    if mode == "bicubic" and nd != 2:
+        # torch has no "needs 4D input" line for bicubic: it falls through to its generic error
+        raise with_hint(_unsupported_input_error(input, mode), "bicubic resizes 4-D (N, C, H, W)")
     if mode in _INTERPOLATING and _INTERPOLATING[mode] != nd:
         raise NotImplementedError(
             f"Got {input.dim()}D input, but {mode} mode needs {_INTERPOLATING[mode] + 2}D input")
@@ -705,6 +713,12 @@ def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: flo
 def _lp_pool(input, norm_type, kernel_size, stride, ceil_mode, nd):
     from . import functional as F
 
+    if nd > 1:  # torch unpacks the 2-d/3-d kernel first: a wrong length is Python's ValueError
+        ks = (kernel_size,) * nd if isinstance(kernel_size, int) else tuple(kernel_size)
+        if nd == 2:
+            _kw, _kh = ks
+        else:
+            _kd, _kw, _kh = ks
     if isinstance(norm_type, (int, float)) and abs(norm_type) == math.inf:
         # the limits of the power mean: the largest (or smallest) magnitude, as in PyTorch
         mp = (max_pool1d, max_pool2d, max_pool3d)[nd - 1]

@@ -7,10 +7,21 @@ from __future__ import annotations
 import sys
 
 from .. import _dtype as D
+from .._errors import with_hint
 from .._tensor import Tensor
 from .._tensor_autograd import _refuse_inference_requires_grad
 
 __all__ = ["Parameter", "Buffer", "UninitializedParameter", "UninitializedBuffer", "is_lazy"]
+
+
+def _require_tensor(data) -> None:
+    """torch's Parameter and Buffer call ``data.detach()`` first: anything else is an
+    AttributeError there."""
+    if not isinstance(data, Tensor):
+        t = type(data)
+        name = t.__name__ if t.__module__ == "builtins" else f"{t.__module__}.{t.__name__}"
+        raise with_hint(AttributeError(f"'{name}' object has no attribute 'detach'"),
+                        "wrap the data first: torch.tensor(data)")
 
 
 class Parameter(Tensor):
@@ -30,8 +41,7 @@ class Parameter(Tensor):
             from .._creation import empty
 
             data = empty(0)
-        if not isinstance(data, Tensor):
-            raise TypeError(f"Parameter data must be a Tensor, got {type(data).__name__}")
+        _require_tensor(data)
         self = object.__new__(cls)
         self._init(data._data, data._dtype, False)
         self._vbox = data._vbox
@@ -77,6 +87,7 @@ class Buffer(Tensor):
             from .._creation import empty
 
             data = empty(0)
+        _require_tensor(data)
         self = object.__new__(cls)
         self._init(data._data, data._dtype, data.requires_grad and data._dtype.category >= D._FLOAT)
         self._vbox = data._vbox

@@ -201,7 +201,7 @@ class _NumberLeaf(_Leaf):
 def _host_array(t: Tensor) -> np.ndarray:
     if t.layout != strided:
         t = t.to_dense()  # sparse values compare in their dense form
-    return np.asarray(t.detach().cpu().numpy())
+    return np.asarray(t.detach().cpu().numpy(force=True))  # (bfloat16 too)
 
 
 def _unravel(flat: int, shape: tuple) -> tuple:

@@ -197,8 +197,9 @@ def test_cross_entropy_target_dtype_errors():
 
 def test_regression_loss_dtype_and_shape_messages(torch):
     F = ember.nn.functional
-    with pytest.raises(RuntimeError, match=r"Found dtype Long but expected Float.*target\.float"):
-        F.mse_loss(ember.zeros(3), ember.tensor([1, 2, 3]))
+    # torch 2.13 promotes an integer target (tests/test_error_parity_s37.py compares more)
+    assert F.mse_loss(ember.zeros(3), ember.tensor([1, 2, 3])).item() == pytest.approx(
+        torch.nn.functional.mse_loss(torch.zeros(3), torch.tensor([1, 2, 3])).item())
     with pytest.warns(UserWarning, match="different to the input size"):
         F.mse_loss(ember.zeros(3, 1), ember.zeros(3))
     with pytest.raises(ValueError, match="different to the input size"):

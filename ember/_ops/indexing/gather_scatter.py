@@ -22,7 +22,7 @@ from ..._layout import row_major
 from ..._tensor import Tensor
 from .._core import Op, _named, int_arg, list_inputs, unbroadcast, wrap_dim
 from .._dispatch import refuse_shell
-from ..inplace import _type_title, apply_inplace
+from ..inplace import _type_title, apply_inplace, refuse_vmap_mix
 from .subscript import (
     AdvancedIndex,
     IndexAccumulate,
@@ -39,31 +39,84 @@ __all__ = ["gather", "scatter", "scatter_add", "index_select", "index_add", "ind
            "index_put_"]
 
 
+def _size(shape: tuple, d: int) -> int:
+    """torch's ensure_nonempty_size: a 0-d tensor counts as one element along any dim."""
+    return shape[d] if shape else 1
+
+
+def _shapes_fit(shape: tuple, idx_shape: tuple, dim: int, src: Tensor | None) -> bool:
+    """Whether ``idx_shape`` passes the gather/scatter shape checks against ``shape``/``src``."""
+    nd = max(len(shape), 1)
+    if max(len(idx_shape), 1) != nd:
+        return False
+    if any(d != dim and _size(idx_shape, d) > _size(shape, d) for d in range(nd)):
+        return False
+    if src is None:
+        return True
+    s = src._data.shape
+    return max(len(s), 1) == nd and all(_size(idx_shape, d) <= _size(s, d) for d in range(nd))
+
+
+def _gather_shape_check(shape: tuple, idx_shape: tuple, dim: int) -> None:
+    """torch's gather_shape_check, with its words."""
+    nd = max(len(shape), 1)
+    if max(len(idx_shape), 1) != nd:
+        raise RuntimeError("Index tensor must have the same number of dimensions as input tensor")
+    for d in range(nd):
+        if d != dim and _size(idx_shape, d) > _size(shape, d):
+            raise RuntimeError(
+                f"Size does not match at dimension {d} expected index {list(idx_shape)} to be no "
+                f"larger than self {list(shape)} apart from dimension {dim}")
+
+
+def _scatter_shape_check(shape: tuple, idx_shape: tuple, dim: int, src: Tensor | None) -> None:
+    """torch's scatter_shape_check, in its order: index against self (apart from ``dim``), then
+    against ``src`` (whose missing dims raise IndexError), then src's dimension count."""
+    nd = max(len(shape), 1)
+    if max(len(idx_shape), 1) != nd:
+        raise RuntimeError("Index tensor must have the same number of dimensions as self tensor")
+    wrong = any(d != dim and _size(idx_shape, d) > _size(shape, d) for d in range(nd))
+    if src is None:
+        if wrong:
+            raise RuntimeError(f"Expected index {list(idx_shape)} to be no larger than self "
+                               f"{list(shape)} apart from dimension {dim}")
+        return
+    s = src._data.shape
+    for d in range(nd):
+        if wrong:
+            break
+        if s and d >= len(s):
+            raise IndexError(f"Dimension out of range (expected to be in range of [{-len(s)}, "
+                             f"{len(s) - 1}], but got {d})")
+        wrong = _size(idx_shape, d) > _size(s, d)
+    if max(len(s), 1) != nd:
+        raise RuntimeError("Index tensor must have the same number of dimensions as src tensor")
+    if wrong:
+        raise RuntimeError(f"Expected index {list(idx_shape)} to be no larger than self "
+                           f"{list(shape)} apart from dimension {dim} and to be no larger size "
+                           f"than src {list(s)}")
+
+
 def _dim_index(input: Tensor, dim: int, index: Tensor, name: str, src: Tensor | None = None):
     """The NumPy index tuple that addresses ``input`` at ``index`` along ``dim`` (the other
-    coordinates run over index's own shape), with torch's checks."""
+    coordinates run over index's own shape), with torch's checks; None for an empty index
+    whose shape torch takes unchecked (nothing is read or written)."""
     if not isinstance(index, Tensor) or index._dtype not in (D.int64, D.int32):
         raise RuntimeError(f"{'gather' if name == 'gather' else 'scatter'}(): Expected dtype "
                            "int32/int64 for index")
     idx = index._data
     shape = input._data.shape
-    nd = max(len(shape), 1)
-    if idx.ndim != len(shape) and not (idx.ndim <= 1 and len(shape) <= 1):
-        raise RuntimeError("Index tensor must have the same number of dimensions as input tensor")
     dim = wrap_dim(dim, len(shape))
+    if idx.size == 0 and not _shapes_fit(shape, idx.shape, dim, src):
+        return None  # torch skips its shape checks for an empty index
+    if name == "gather":
+        _gather_shape_check(shape, idx.shape, dim)
+    else:
+        _scatter_shape_check(shape, idx.shape, dim, src)
     if len(shape) == 0:
         shape, idx = (1,), idx.reshape(-1)
     elif idx.ndim == 0:  # a 0-d index on a 1-d input addresses one element
         idx = idx.reshape(1)
-    for d in range(nd):
-        if d != dim and idx.shape[d] > shape[d]:
-            raise RuntimeError(
-                f"Size does not match at dimension {d} expected index {list(idx.shape)} to be no "
-                f"larger than self {list(shape)} apart from dimension {dim}")
-        if src is not None and src.ndim and idx.shape[d] > src._data.shape[d]:
-            raise RuntimeError(
-                f"Size does not match at dimension {d} expected index {list(idx.shape)} to be no "
-                f"larger than src {list(src._data.shape)}")
     if idx.size:
         hi, lo = int(idx.max()), int(idx.min())
         if hi >= shape[dim] or lo < 0:  # torch gathers and scatters take no negative indices
@@ -128,6 +181,8 @@ def gather_any_dtype(input: Tensor, dim: int, index: Tensor) -> Tensor:
     """``gather`` without torch's dtype refusals: sort, topk and median on uint16/32/64 gather
     their results with it (torch's own kernels need no gather there)."""
     full = _dim_index(input, dim, index, "gather")
+    if full is None:  # an empty index of any shape gathers an empty tensor of its shape
+        return input.reshape(-1)[:0].reshape(index.shape)
     x = input if input.ndim else input.reshape(1)
     out = Gather.apply(x, index=full, unique=False)
     return out.reshape(()) if not input.ndim or not index.ndim else out
@@ -141,6 +196,8 @@ def _scatter(input, dim, index, src, value, reduce, name):
     if input._dtype in D.SHELL:
         refuse_shell("scatter" if src_t is not None else "scatter_value", input._dtype)
     full = _dim_index(input, dim, index, name, src_t)
+    if full is None:  # an empty index writes nothing
+        return input.clone()
     shape = index._data.shape if input.ndim else (index._data.size,)
     x = input if input.ndim else input.reshape(1)
     if src_t is not None:
@@ -545,6 +602,9 @@ def masked_fill_(self, mask, value):
         from .._core import broadcast_shapes
 
         broadcast_shapes(self._data.shape, mask._data.shape)  # in place, self is tensor a
+    for operand in (mask, value):
+        if isinstance(operand, Tensor) and operand._vmap_levels:
+            refuse_vmap_mix(self, operand, "masked_fill_")
     return apply_inplace(self, masked_fill(self, mask, value), "masked_fill_")
 
 

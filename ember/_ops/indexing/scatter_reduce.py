@@ -136,6 +136,8 @@ def _scatter_reduce(input, dim, index, src, reduce, include_self, out=None):
     from .._dispatch import finish_out
 
     full = _dim_index(input, dim, index, "scatter_reduce", src)
+    if full is None:  # an empty index reduces nothing
+        return finish_out(input.clone(), out, "scatter_reduce", input, src)
     x = input if input.ndim else input.reshape(1)
     shape = index._data.shape if input.ndim else (index._data.size,)
     s = _region(src, shape) if src.ndim else src.reshape(1)

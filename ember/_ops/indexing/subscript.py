@@ -22,7 +22,13 @@ from ..._tensor import Tensor
 from ...autograd import grad_mode
 from .. import _core
 from .._core import Op
-from ..inplace import apply_inplace, check_inplace, leaf_view_error
+from ..inplace import (
+    apply_inplace,
+    check_inplace,
+    leaf_view_error,
+    refuse_vmap_mix,
+    write_target,
+)
 
 __all__: list = []
 
@@ -629,6 +635,8 @@ def setitem(self: Tensor, index, value) -> None:
                                "dtype unsigned char")
         warnings.warn(_UINT8_WARNING, UserWarning, stacklevel=2)
     if isinstance(value, Tensor):
+        if value._vmap_levels:
+            refuse_vmap_mix(self, value, "setitem")
         value = _strip_leading_ones(value)
         if value._dtype is not self._dtype:
             if idx.adv is not None:
@@ -662,7 +670,7 @@ def setitem(self: Tensor, index, value) -> None:
     raw = value._data if isinstance(value, Tensor) else value
     if not isinstance(value, Tensor) and self._dtype in D.FLOAT8:
         raw = D.cast_float8(np.asarray(raw), self._dtype)  # torch's rounding, not ml_dtypes'
-    region = self._data[idx.basic]
+    region = write_target(self._data)[idx.basic]  # (an expand's shared memory too, as torch)
     with np.errstate(all="ignore"):
         if idx.adv is None:
             region[...] = raw

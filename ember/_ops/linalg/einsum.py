@@ -5,7 +5,9 @@ spelled out) and size-1 dimensions are expanded to the size they broadcast to, s
 one ``np.einsum`` and each gradient is one more einsum: the upstream gradient contracted with
 the other operands, plus constant ``ones`` for letters only that operand has and identity
 matrices for letters it repeats (a diagonal). Those einsums are ember ops, so gradients of any
-order work.
+order work. A lone operand, and operands that share no summed letter, take PyTorch's own path
+instead (diagonals, permutes, sums and products of ember ops), so the result is a view, a
+layout and a graph as torch's are; a contraction's result is laid out as torch's bmm leaves it.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from ..._backend import get_array_module as xp_of
 from ..._dtype import _FLOAT, int64, promote_types
 from ..._errors import with_hint
 from ..._tensor import Tensor
-from .._core import Op
+from .._core import Op, set_node_name
 from .._dispatch import REFUSED, refuse
 from ..pointwise.complex import conj
 
@@ -271,6 +273,10 @@ def _einsum(equation: str, operands, bmm: bool = True) -> Tensor:
                 raise RuntimeError(f"einsum(): subscript {c} has size {n} for operand {k} which"
                                    f" does not broadcast with previously seen size {prev}")
             sizes[c] = max(prev, n) if prev != 1 else n
+    if len(operands) == 1:
+        return _one_operand(ins[0], out, operands[0])
+    if bmm and not _contracts(ins, out, operands):  # (tensordot: torch's mm and a view)
+        return _products(ins, out, operands)
     if bmm and dt in REFUSED["bmm"] and len(operands) > 1 and _contracts(ins, out, operands):
         refuse("bmm", dt)  # torch contracts pairs of operands with bmm
     # Expand broadcast (size-1) dimensions so every operand agrees on every letter's size.
@@ -278,7 +284,79 @@ def _einsum(equation: str, operands, bmm: bool = True) -> Tensor:
     for s, op in zip(ins, operands):
         full = tuple(sizes[c] for c in s)
         ops.append(op if tuple(op.shape) == full else op.expand(full))
-    return Einsum.apply(*ops, ins=tuple(ins), out=out)
+    result = Einsum.apply(*ops, ins=tuple(ins), out=out)
+    order = _bmm_layout(ins, out, operands) if bmm else None
+    if order is not None and order != sorted(order):  # a fresh result: lay its memory out anew
+        data = result._data
+        result._data = xp_of(data).ascontiguousarray(data.transpose(order)).transpose(
+            [order.index(d) for d in range(len(order))])
+    # torch ends a contraction (and tensordot) on a view of its batched product
+    return set_node_name(result, "ViewBackward0")
+
+
+def _bmm_layout(ins, out, operands) -> list | None:
+    """The output dims in the order PyTorch's einsum lays them out in memory, where its last
+    step is a batched product (the last pair of operands shares a summed letter): torch
+    contracts left to right, and its ``sumproduct_pair`` permutes the product's ``(both, left
+    only, right only)`` dims into the output's order (swapping the last two groups where the
+    right's all come first), so ``.view`` and ``.stride()`` see a permuted result. None where
+    torch ends on a plain product or on a lone operand's view."""
+    right = {c for c, n in zip(ins[-1], operands[-1].shape) if n != 1}
+    left = {c for s, op in zip(ins[:-1], operands[:-1]) for c, n in zip(s, op.shape) if n != 1}
+    summed_now = (left & right) - set(out)
+    if not summed_now:
+        return None
+    both = [d for d, c in enumerate(out) if c in left and c in right]
+    lo = [d for d, c in enumerate(out) if c in left and c not in right]
+    ro = [d for d, c in enumerate(out) if c not in left]
+    # letters summed before this product stay as size-1 dims after the output's, at ro's end
+    summed_before = any(c not in out and c not in summed_now for c in "".join(ins))
+    if lo and ro and not summed_before and ro[-1] < lo[0]:
+        lo, ro = ro, lo
+    return both + lo + ro
+
+
+def _align(sub: str, canon: list, op: Tensor) -> Tensor:
+    """One operand as PyTorch's einsum aligns it: the diagonal of each repeated letter (where
+    the letter first stood), a size-1 dim for each letter it lacks, then a permute (a view)
+    into ``canon``'s order."""
+    letters = []
+    for c in sub:
+        if c in letters:
+            first = letters.index(c)
+            op = op.diagonal(0, first, len(letters)).movedim(-1, first)
+        else:
+            letters.append(c)
+    for c in canon:
+        if c not in letters:
+            op = op.unsqueeze(-1)
+            letters.append(c)
+    return op.permute([letters.index(c) for c in canon])
+
+
+def _one_operand(sub: str, out: str, op: Tensor) -> Tensor:
+    """A lone operand as PyTorch's einsum treats it: aligned into the output's order, then
+    summed over the letters the output drops. Without a sum the result is a view of the
+    operand, sharing its memory as torch's does."""
+    summed = [c for c in dict.fromkeys(sub) if c not in out]
+    op = _align(sub, list(out) + summed, op)
+    return op.sum(list(range(len(out), op.ndim))) if summed else op
+
+
+def _products(ins, out, operands) -> Tensor:
+    """Operands that share no summed letter, as PyTorch's einsum multiplies them: each aligned
+    into one order (the output's letters first) and summed first over the letters only it
+    has, the products taken left to right, and the summed letters' size-1 dims dropped by a
+    view. The result is laid out as torch's product lays it out."""
+    summed = [c for c in dict.fromkeys("".join(ins)) if c not in out]
+    canon = list(out) + summed
+    result = None
+    for sub, op in zip(ins, operands):
+        op = _align(sub, canon, op)
+        alone = [d for d in range(len(out), len(canon)) if op.shape[d] != 1]
+        op = op.sum(alone, keepdim=True) if alone else op
+        result = op if result is None else result * op
+    return result.view(tuple(result.shape[:len(out)])) if summed else result
 
 
 def tensordot(a: Tensor, b: Tensor, dims=2, out=None) -> Tensor:

@@ -485,7 +485,9 @@ def orgqr(input: Tensor, input2: Tensor) -> Tensor:
     if m < n:
         raise RuntimeError(f"{name}: input.shape[-2] must be greater than or equal to "
                            "input.shape[-1]")
-    return _reflectors(input, input2, name)[..., :, :n]
+    # (one node in torch, whose product ends in a slice here)
+    return set_node_name(_reflectors(input, input2, name)[..., :, :n],
+                         "LinalgHouseholderProductBackward0")
 
 
 @_autocast.hooked("ormqr")

@@ -14,7 +14,7 @@ from ... import _dtype as D
 from ..._autocast import hot as _amp
 from ..._errors import with_hint
 from ..._tensor import Tensor
-from .._core import Op, broadcast_shapes, unbroadcast
+from .._core import Op, broadcast_shapes, mapped_by_vmap, set_vmapped_node_name, unbroadcast
 from .._dispatch import REFUSED, refuse
 from ..pointwise.complex import conj
 
@@ -64,6 +64,29 @@ def matmul_grads(ctx, a: Tensor, b: Tensor, grad: Tensor) -> tuple:
 _MATMUL_NAMES = {(2, 2): "MmBackward0", (1, 1): "DotBackward0", (2, 1): "MvBackward0",
                  (1, 2): "SqueezeBackward4"}
 
+# ... and under vmap after the last op of its batching rule (the rule folds the batch into
+# mm/bmm), by the per-element ranks and which operand vmap maps: (ranks): {mapped: name}
+_VMAPPED_MATMUL_NAMES = {
+    (1, 1): {"a": "MvBackward0", "b": "SqueezeBackward4", "ab": "SqueezeBackward1"},
+    (2, 1): {"a": "UnsafeViewBackward0", "b": "PermuteBackward0", "ab": "SqueezeBackward1"},
+    (1, 2): dict.fromkeys(("a", "b", "ab"), "SqueezeBackward5"),
+    (2, 2): {"a": "UnsafeViewBackward0", "b": "CloneBackward0", "ab": "UnsafeViewBackward0"},
+    (2, 3): {"a": "UnsafeViewBackward0", "b": "CloneBackward0", "ab": "UnsafeViewBackward0"},
+}
+
+
+def _named_if_vmapped(out: Tensor, a: Tensor, b: Tensor, bmm: bool = False) -> Tensor:
+    """``out`` (a matrix product of ``a`` and ``b``) with the node PyTorch's batching rule
+    ends in when ``vmap`` maps either operand (``ember.vmap``'s loop and batched path both
+    name their result after it)."""
+    if not (a._vmap_levels or b._vmap_levels):
+        return out
+    mapped = ("a" if mapped_by_vmap(a) else "") + ("b" if mapped_by_vmap(b) else "")
+    if mapped:
+        names = _VMAPPED_MATMUL_NAMES.get((a.ndim, b.ndim)) if not bmm else None
+        set_vmapped_node_name(out, names[mapped] if names else "UnsafeViewBackward0")
+    return out
+
 
 class Matmul(Op):
     _saved_fields = {"self": 0, "mat2": 1}  # as PyTorch's MmBackward0 names them
@@ -96,8 +119,10 @@ def _low_precision_result(out, dtype):
 
 
 def _dt_name(dt):
-    return {"float32": "float", "float64": "double", "int64": "long int", "int32": "int",
-            "float16": "c10::Half", "bfloat16": "c10::BFloat16"}.get(dt.name, dt.name)
+    """The C++ type name PyTorch's kernels print for ``dt`` (``c10::complex<float>``)."""
+    from ..._creation import _CPP_NAMES
+
+    return _CPP_NAMES.get(dt, dt.name)
 
 
 def _title(dt) -> str:
@@ -219,12 +244,12 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
     if _plain_pair(input, other):
         sa, sb = input._data.shape, other._data.shape
         if len(sa) == 2 and len(sb) == 2 and sa[1] == sb[0]:
-            return Matmul.apply(input, other)
+            return _named_if_vmapped(Matmul.apply(input, other), input, other)
     else:
         _check_pair(_matmul_kernel(input, other) if isinstance(input, Tensor) and
                     isinstance(other, Tensor) else "addmm_impl_cpu_", input, other)
     _check_matmul(input, other)
-    return Matmul.apply(input, other)
+    return _named_if_vmapped(Matmul.apply(input, other), input, other)
 
 
 def mm(input: Tensor, mat2: Tensor) -> Tensor:
@@ -245,7 +270,7 @@ def mm(input: Tensor, mat2: Tensor) -> Tensor:
     if input.shape[1] != mat2.shape[0]:
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({_x(input.shape)} and "
                            f"{_x(mat2.shape)})")
-    return Matmul.apply(input, mat2)
+    return _named_if_vmapped(Matmul.apply(input, mat2), input, mat2)
 
 
 def _check_bmm(b1: Tensor, b2: Tensor):
@@ -268,7 +293,7 @@ def bmm(input: Tensor, mat2: Tensor) -> Tensor:
         return _autocast.call(bmm, "bmm", input, mat2)
     _check_pair("bmm", input, mat2)
     _check_bmm(input, mat2)
-    return Bmm.apply(input, mat2)
+    return _named_if_vmapped(Bmm.apply(input, mat2), input, mat2, bmm=True)
 
 
 class Bmm(Matmul):
@@ -292,7 +317,7 @@ def dot(input: Tensor, tensor: Tensor) -> Tensor:
         raise RuntimeError(
             f"1D tensors expected, but got {input.ndim}D and {tensor.ndim}D tensors")
     _check_matmul(input, tensor)
-    return Matmul.apply(input, tensor)
+    return _named_if_vmapped(Matmul.apply(input, tensor), input, tensor)
 
 
 def vdot(input: Tensor, other: Tensor) -> Tensor:
@@ -321,7 +346,7 @@ def mv(input: Tensor, vec: Tensor) -> Tensor:
         raise RuntimeError(
             f"vector + matrix @ vector expected, got 1, {input.ndim}, {vec.ndim}")
     _check_matmul(input, vec)
-    return Matmul.apply(input, vec)
+    return _named_if_vmapped(Matmul.apply(input, vec), input, vec)
 
 
 def outer(input: Tensor, vec2: Tensor) -> Tensor:
@@ -440,7 +465,10 @@ def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *args, beta=1, alpha=1) -> 
     if mat1.shape[1] != mat2.shape[0]:
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({_x(mat1.shape)} and "
                            f"{_x(mat2.shape)})")
-    return _add_matmul("addmm_impl_cpu_", input, mat1, mat2, beta, alpha)
+    out = _add_matmul("addmm_impl_cpu_", input, mat1, mat2, beta, alpha)
+    if isinstance(input, Tensor) and any(mapped_by_vmap(t) for t in (input, mat1, mat2)):
+        set_vmapped_node_name(out, "AddBackward0")  # torch's batching rule: mm, then add
+    return out
 
 
 def addmv(input: Tensor, mat: Tensor, vec: Tensor, *args, beta=1, alpha=1) -> Tensor:

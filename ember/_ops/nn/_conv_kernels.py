@@ -19,6 +19,7 @@ import numpy as np
 from ... import _threads
 from ..._backend import as_strided, ascontiguousarray, is_host
 from ..._backend import get_array_module as xp_of
+from .._core import is_low_float
 
 # -- workspaces -----------------------------------------------------------------------------
 # Temporaries are reused between calls: a fresh array costs page faults that the copy filling
@@ -178,6 +179,12 @@ BWD_CHUNK = 4 << 20
 # -- forward --------------------------------------------------------------------------------
 
 def _conv_raw(x, w, b, stride, pad, dilation, groups):
+    if is_low_float(x) and x.dtype == w.dtype and (b is None or b.dtype == x.dtype):
+        # torch's float16/bfloat16 convolution accumulates in float32 and adds the bias before
+        # its one rounding (rounding first, then adding, is one unit off for about a third)
+        y = _conv_raw(x.astype(np.float32), w.astype(np.float32),
+                      None if b is None else b.astype(np.float32), stride, pad, dilation, groups)
+        return y.astype(x.dtype)
     n, c = x.shape[:2]
     o = w.shape[0]
     ksize = w.shape[2:]
@@ -329,6 +336,12 @@ def _conv_backward_raw(x, w, g, need_x, need_w, need_b, in_size, stride, pad, di
                        groups):
     """Input, weight and bias gradients of a convolution in one pass over batch chunks
     (``x`` may be ``None`` when only the input gradient is wanted)."""
+    if is_low_float(g) and g.dtype == w.dtype and (x is None or x.dtype == g.dtype):
+        # as the forward: float32 sums, each gradient rounded to float16/bfloat16 once
+        grads = _conv_backward_raw(None if x is None else x.astype(np.float32),
+                                   w.astype(np.float32), g.astype(np.float32), need_x, need_w,
+                                   need_b, in_size, stride, pad, dilation, groups)
+        return tuple(None if r is None else r.astype(g.dtype) for r in grads)
     n, o = g.shape[:2]
     ksize = tuple(w.shape[2:])
     cg = w.shape[1]

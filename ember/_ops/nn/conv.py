@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from ... import _autocast
+from ... import _dtype as D
 from ..._autocast import hot as _amp
 from ..._errors import with_hint
 from ..._layout import channels_last_of, in_format
@@ -26,6 +27,7 @@ from ...autograd import grad_mode
 from .._core import Op, named_node
 from .._dispatch import REFUSED, refuse
 from ._conv_kernels import _conv_backward_raw, _conv_input_raw, _conv_raw, _conv_weight_raw
+from .conv_type_check import refuse_mixed_types
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
            "conv_transpose3d"]
@@ -183,26 +185,72 @@ def _type_name(t: Tensor) -> str:
 _CONV_REFUSED = REFUSED["conv_dilated"]
 
 
-def _check(input: Tensor, weight: Tensor, bias, nd: int, name: str, transposed=False) -> Tensor:
-    """torch's checks of a convolution's tensors, in its order; returns the weight to use."""
+def _check(input: Tensor, weight: Tensor, bias, nd: int, name: str, params: tuple,
+           transposed=False, groups=1) -> Tensor:
+    """torch's checks of a convolution's tensors, in its order; returns the weight to use.
+    ``params`` are the (name, value) pairs of stride, padding, dilation (and output_padding),
+    which torch checks against the weight's rank."""
     if not isinstance(input, Tensor) or not isinstance(weight, Tensor):
         raise TypeError(f"{name}(): argument 'input' and 'weight' must be Tensors, got "
                         f"{type(input).__name__} and {type(weight).__name__}")
-    if weight.dim() != nd + 2:
-        raise RuntimeError(f"Expected {nd + 2}-dimensional weight for {name}, but got "
-                           f"{weight.dim()}-dimensional weight of size {list(weight.shape)}")
-    # torch's convolution compares the bias's dtype first; its transposed one, the weight's
-    bias_mismatch = bias is not None and bias._dtype is not input._dtype
-    if bias_mismatch and not transposed:
-        _refuse_bias_dtype(input, bias)
-    if input._dtype is not weight._dtype:
-        weight = _mixed_dtype_weight(input, weight)
-    if bias_mismatch:
+    # torch's convolution compares the bias's dtype first; its transposed one takes any bias
+    # dtype (the bias is added in the input's dtype)
+    if not transposed and bias is not None and bias._dtype is not input._dtype:
         _refuse_bias_dtype(input, bias)
     if input.dim() not in (nd + 1, nd + 2):
         raise RuntimeError(f"Expected {nd + 1}D (unbatched) or {nd + 2}D (batched) input to "
                            f"{name}, but got input of size: {list(input.shape)}")
+    if weight.dim() != nd + 2:
+        _refuse_weight_rank(input, weight, nd, params)
+    if input._dtype is not weight._dtype or \
+            (transposed and bias is not None and bias._dtype is not input._dtype):
+        if input.numel() or input._dtype.is_complex:  # (torch skips an empty real input)
+            named = dict(params)
+            refuse_mixed_types(input, weight, bias, nd, named["stride"], named["dilation"],
+                               groups, transposed)
+    if input._dtype is not weight._dtype:
+        weight = _mixed_dtype_weight(input, weight)
+    if transposed and bias is not None and bias._dtype is not input._dtype:
+        _check_transposed_bias_dtype(input, bias, nd)
     return weight
+
+
+def _check_transposed_bias_dtype(input: Tensor, bias: Tensor, nd: int):
+    """torch's 1-d and 2-d transposed kernels add any real bias in the input's dtype; its 3-d
+    kernel takes only the input's dtype."""
+    from ... import _dtype as D
+
+    names = D.SCALAR_TYPE
+    if nd == 3:
+        raise with_hint(RuntimeError(f"expected scalar type {names[input._dtype.name]} but "
+                                     f"found {names[bias._dtype.name]}"),
+                        f"input is {input.dtype}, bias is {bias.dtype}; cast one with .to(dtype)")
+    common = D.promote_types(input._dtype, bias._dtype)
+    if not D.can_cast(common, input._dtype):
+        raise RuntimeError(f"result type {names[common.name]} can't be cast to the desired "
+                           f"output type {names[input._dtype.name]}")
+
+
+def _refuse_weight_rank(input: Tensor, weight: Tensor, nd: int, params: tuple):
+    """torch's refusal of a weight whose rank is not the op's: the weight's rank sets the
+    number of spatial dims, against which the stride, padding ... lists are checked first."""
+    k = weight.dim()
+    if k < 3:
+        raise RuntimeError("weight should have at least three dimensions")
+    shape = [1, *input.shape] if input.dim() == nd + 1 else list(input.shape)
+    if not any(isinstance(v, str) for _, v in params):  # padding='same' skips the lists
+        for pname, v in params:
+            values = [int(v)] * nd if isinstance(v, (int, np.integer)) else [int(i) for i in v]
+            if len(values) not in (1, k - 2):
+                raise RuntimeError(
+                    f"expected {pname} to be a single integer value or a list of {k - 2} values "
+                    f"to match the convolution dimensions, but got {pname}={values}")
+        raise RuntimeError(f"Expected {k}-dimensional input for {k}-dimensional weight "
+                           f"{list(weight.shape)}, but got {len(shape)}-dimensional input of "
+                           f"size {shape} instead")
+    raise RuntimeError(f"Expected {k}-dimensional input for {k}-dimensional weight"
+                       f"{list(weight.shape)}, but got {len(shape)}-dimensional input of size "
+                       f"{shape} instead")
 
 
 def _refuse_bias_dtype(input: Tensor, bias: Tensor):
@@ -224,12 +272,15 @@ def _mixed_dtype_weight(input: Tensor, weight: Tensor) -> Tensor:
 
 
 def _title(t: Tensor) -> str:
-    return {"float32": "Float", "float64": "Double", "float16": "Half",
-            "int64": "Long"}.get(t.dtype.name, t.dtype.name)
+    from ... import _dtype as D
+
+    return D.SCALAR_TYPE[t.dtype.name]  # torch's ScalarType name: Float, ComplexFloat ...
 
 
 def _convnd(input, weight, bias, stride, padding, dilation, groups, nd: int, name: str):
-    weight = _check(input, weight, bias, nd, name)
+    weight = _check(input, weight, bias, nd, name,
+                    (("stride", stride), ("padding", padding), ("dilation", dilation)),
+                    groups=groups)
     unbatched = input.dim() == nd + 1
     if unbatched:
         input = input.unsqueeze(0)
@@ -381,7 +432,9 @@ def _check_transposed_args(stride, pad, opad, dilation, groups) -> None:
 
 def _conv_transposend(input, weight, bias, stride, padding, output_padding, groups, dilation,
                       nd: int, name: str):
-    weight = _check(input, weight, bias, nd, name, transposed=True)
+    weight = _check(input, weight, bias, nd, name,
+                    (("stride", stride), ("padding", padding), ("dilation", dilation),
+                     ("output_padding", output_padding)), transposed=True, groups=groups)
     unbatched = input.dim() == nd + 1
     if unbatched:
         input = input.unsqueeze(0)
@@ -391,9 +444,16 @@ def _conv_transposend(input, weight, bias, stride, padding, output_padding, grou
     opad = _tuple(output_padding, nd, "output_padding")
     _check_transposed_args(stride, pad, opad, dilation, groups)
     if any(op >= s and op >= d for op, s, d in zip(opad, stride, dilation)):
-        raise RuntimeError(f"output padding must be smaller than either stride or dilation, "
-                           f"but got output_padding={list(opad)}, stride={list(stride)}, "
-                           f"dilation={list(dilation)}")
+        # torch names each value by its axis: output_padding_depth: 2 ... dilation_width: 1
+        axes = ("depth", "height", "width")[3 - nd:] if nd > 1 else ("height", "width")
+        values = (opad, stride, dilation) if nd > 1 else ((0, *opad), (1, *stride),
+                                                          (1, *dilation))
+        raise RuntimeError("output padding must be smaller than either stride or dilation, "
+                           "but got " + " ".join(
+                               f"{what}_{axis}: {v}"
+                               for what, vals in zip(("output_padding", "stride", "dilation"),
+                                                     values)
+                               for axis, v in zip(axes, vals)))
     if input.shape[1] != weight.shape[0]:
         raise RuntimeError(
             f"Given transposed=1, weight of size {list(weight.shape)}, expected "
@@ -413,10 +473,16 @@ def _conv_transposend(input, weight, bias, stride, padding, output_padding, grou
                            f"output size per channel: {size}. Output size is too small")
     if input._dtype in _CONV_REFUSED and input._data.size:
         refuse("conv_transpose3d" if nd == 3 else "conv_transpose2d", input._dtype)
+    low = input._dtype if input._dtype in (D.float16, D.bfloat16) and bias is not None \
+        and weight._dtype is input._dtype and bias._dtype is input._dtype else None
+    if low is not None:  # torch adds the bias in float32, before the output's one rounding
+        input, weight, bias = input.float(), weight.float(), bias.float()
     out = ConvInput.apply(input, weight, in_size=tuple(size), stride=stride,
                           pad=tuple((p, p) for p in pad), dilation=dilation, groups=groups)
-    if bias is not None:
-        out = out + bias.reshape((-1,) + (1,) * nd)
+    if bias is not None:  # (a bias of another dtype is added in the input's, as torch)
+        out = out + bias.to(input._dtype).reshape((-1,) + (1,) * nd)
+    if low is not None:
+        out = out.to(low)
     return out.squeeze(0) if unbatched else out
 
 

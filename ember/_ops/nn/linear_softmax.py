@@ -20,7 +20,14 @@ from ..._errors import with_hint
 from ..._layout import row_major
 from ..._tensor import Tensor
 from ...autograd import grad_mode
-from .._core import Op, array_tensor, wrap_dim
+from .._core import (
+    Op,
+    array_tensor,
+    mapped_by_vmap,
+    set_node_name,
+    set_vmapped_node_name,
+    wrap_dim,
+)
 from .._dispatch import REFUSED as _REFUSED
 from .._dispatch import refuse as _refuse
 
@@ -208,6 +215,21 @@ def _check_bias_expands(input: Tensor, weight: Tensor, bias: Tensor) -> None:
                 f"Tensor sizes: {list(bias.shape)}")
 
 
+def _check_linear_ranks(input: Tensor, weight: Tensor, bias) -> None:
+    """torch's refusals of a weight that is not a matrix (a 1-d weight without a bias, or
+    with one on a vector input, is a matmul there too)."""
+    if input.ndim == 0 or weight.ndim == 0:
+        raise RuntimeError(f"both arguments to linear need to be at least 1D, but they are "
+                           f"{input.ndim}D and {weight.ndim}D")
+    if weight.ndim > 2:  # torch transposes the weight first
+        raise with_hint(RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is "
+                                     f"{weight.ndim}D"),
+                        "linear's weight is (out_features, in_features); for batched weights "
+                        "use torch.matmul(input, weight.transpose(-1, -2))")
+    if weight.ndim == 1 and bias is not None and input.ndim == 2:  # torch's addmm
+        raise RuntimeError("mat2 must be a matrix, got 1-D tensor")
+
+
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """``input @ weight.T + bias``: the affine map of ``nn.Linear``.
 
@@ -217,7 +239,32 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """
     if _amp.active and _autocast.state.active:
         return _autocast.call(linear, "linear", input, weight, bias)
+    out = _linear(input, weight, bias)
+    if (input._vmap_levels or weight._vmap_levels or bias is not None and bias._vmap_levels) \
+            and (mapped_by_vmap(input) or mapped_by_vmap(weight) or mapped_by_vmap(bias)):
+        set_vmapped_node_name(out, vmapped_linear_node(
+            input.ndim, bias is not None, mapped_by_vmap(input), mapped_by_vmap(weight)))
+    return out
+
+
+def vmapped_linear_node(rank: int, has_bias: bool, input_mapped: bool,
+                        weight_mapped: bool) -> str:
+    """The node PyTorch's ``linear`` ends in under ``vmap`` (its batching rule decomposes
+    linear into matmul and add), for a per-element input of ``rank`` dims; the loop and the
+    batched path of ``ember.vmap`` both name their result so."""
+    if rank >= 3:
+        return "ViewBackward0" if has_bias else "UnsafeViewBackward0"
+    if has_bias:
+        return "AddBackward0"
+    if rank == 1:
+        return "SqueezeBackward5"
+    return "CloneBackward0" if weight_mapped and not input_mapped else "UnsafeViewBackward0"
+
+
+def _linear(input: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
+    # (linear without its vmap naming)
     if weight.ndim != 2 or input.ndim == 0:
+        _check_linear_ranks(input, weight, bias)
         from ..linalg.matmul import matmul
 
         out = matmul(input, weight.t() if weight.ndim == 2 else weight)
@@ -247,12 +294,22 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
                 _check_bias_expands(input, weight, bias)
             elif input.ndim > 2:  # torch: matmul, then a broadcasting add
                 return Linear.apply(input, weight) + bias
+    # One GEMM whatever the rank, its node named after the node PyTorch's output ends in:
+    # with a bias, a view of one addmm over the flattened input (a contiguous input) or
+    # matmul then add_; without, matmul's squeeze_ (vector) or _unsafe_view (rank > 2)
     if input.ndim == 1:
-        return Linear.apply(input.unsqueeze(0), weight, bias).squeeze(0) if bias is not None \
-            else Linear.apply(input.unsqueeze(0), weight).squeeze(0)
+        if bias is not None:
+            return set_node_name(Linear.apply(input.unsqueeze(0), weight, bias).squeeze(0),
+                                 "ViewBackward0")
+        return set_node_name(Linear.apply(input.unsqueeze(0), weight).squeeze(0),
+                             "SqueezeBackward4")
     if bias is None:
-        return Linear.apply(input, weight)
-    return Linear.apply(input, weight, bias)
+        out = Linear.apply(input, weight)
+        return out if input.ndim == 2 else set_node_name(out, "UnsafeViewBackward0")
+    out = Linear.apply(input, weight, bias)
+    if input.ndim > 2:
+        set_node_name(out, "ViewBackward0" if input.is_contiguous() else "AddBackward0")
+    return out
 
 
 # -- softmax family -------------------------------------------------------------------------

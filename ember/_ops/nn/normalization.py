@@ -19,6 +19,12 @@ from ..._tensor import Tensor
 from ...autograd import grad_mode
 from .._core import Op, set_node_name, tie_operands
 from .._dispatch import not_implemented_for
+from .normalization_low import (
+    batch_norm_low,
+    instance_norm_low,
+    low_batch_norm_backward,
+    low_batch_norm_forward,
+)
 
 __all__ = ["batch_norm", "layer_norm", "group_norm", "instance_norm", "rms_norm"]
 
@@ -166,6 +172,23 @@ class LowNormAffine(NormAffine):
     opmath = opmath_backward = True
 
 
+class LowBatchNormAffine(NormAffine):
+    """``NormAffine`` for float16/bfloat16 batch and instance norm with parameters of the
+    input's dtype: PyTorch's kernel rounds its statistics to the 2-byte dtype, and its
+    backward kernel sums in float32 in its own order (see normalization_low)."""
+
+    opmath = opmath_backward = True
+    forward = staticmethod(low_batch_norm_forward)
+
+    @staticmethod
+    def backward(ctx, grad):
+        if grad_mode._state.enabled:  # create_graph: NormAffine's differentiable formula
+            return NormAffine.backward(ctx, grad)
+        dt = grad._dtype
+        return tuple(None if g is None else Tensor._make(g, dt)
+                     for g in low_batch_norm_backward(ctx, grad))
+
+
 def _norm_affine(input: Tensor):
     low = input._dtype is D.float16 or input._dtype is D.bfloat16
     return LowNormAffine if low else NormAffine
@@ -250,11 +273,19 @@ def _check_param_dtypes(input: Tensor, names: str, *params) -> None:
     if first is dt:
         raise with_hint(RuntimeError(f"expected scalar type {D.SCALAR_TYPE[dt.name]} but found "
                                      f"{D.SCALAR_TYPE[other.name]}"), hint)
-    if dt is D.float64:
-        raise with_hint(RuntimeError("mixed dtype (CPU): all inputs must share same datatype."),
-                        hint)
-    raise with_hint(RuntimeError("mixed dtype (CPU): expect parameter to have scalar type of "
-                                 "Float"), hint)
+    # torch's mixed-dtype check: the parameters must be float32, then the input bf16/fp16
+    if any(p._dtype is not D.float32 for _, p in given):
+        raise with_hint(RuntimeError("mixed dtype (CPU): expect parameter to have scalar type "
+                                     "of Float"), hint)
+    raise with_hint(RuntimeError("mixed dtype (CPU): all inputs must share same datatype."),
+                    hint)
+
+
+def _mixed_first(input, *params) -> bool:
+    """Whether the first given parameter's dtype is not the input's: torch's layer and group
+    norms then run their mixed-dtype check, before the kernel refuses the input's dtype."""
+    first = next((p for p in params if p is not None), None)
+    return isinstance(input, Tensor) and first is not None and first._dtype is not input._dtype
 
 
 def _mixed_precision(input: Tensor, *params) -> bool:
@@ -369,6 +400,10 @@ def batch_norm_functional(input: Tensor, running_mean: Tensor | None,
                 "Batch statistics need at least two values per channel: use a batch larger "
                 "than 1, or call model.eval() for inference.")
         _refuse_unbatched_running_stats(input, running_mean, running_var)
+        if input._dtype is D.float16 or input._dtype is D.bfloat16:  # torch's 2-byte kernel
+            return set_node_name(batch_norm_low(
+                LowBatchNormAffine, input, running_mean, running_var, weight, bias, axes,
+                pshape, True, momentum, eps), "NativeBatchNormBackward0")
         stats = {} if running_mean is not None or running_var is not None else None
         out = set_node_name(NormAffine.apply(input, weight, bias, axes=axes, eps=eps, pshape=pshape,
                                       stats=stats), "NativeBatchNormBackward0")
@@ -380,6 +415,10 @@ def batch_norm_functional(input: Tensor, running_mean: Tensor | None,
         raise RuntimeError(f"{'running_mean' if running_mean is None else 'running_var'} must "
                            "be defined in evaluation mode (or pass training=True to use batch "
                            "statistics)")
+    if input._dtype is D.float16 or input._dtype is D.bfloat16:  # torch's 2-byte kernel
+        return set_node_name(batch_norm_low(
+            LowBatchNormAffine, input, running_mean, running_var, weight, bias, axes, pshape,
+            False, momentum, eps), "NativeBatchNormBackward0")
     dt = input._data.dtype
     fixed = (running_mean._data.astype(dt, copy=False).reshape(pshape),
              running_var._data.astype(dt, copy=False).reshape(pshape))
@@ -395,6 +434,8 @@ def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
         >>> F.layer_norm(ember.randn(2, 5), (5,)).shape
         torch.Size([2, 5])
     """
+    if _mixed_first(input, weight, bias):  # torch's mixed-dtype check precedes its kernel's
+        _check_param_dtypes(input, "weight bias", weight, bias)
     _check_float(input, "layer_norm", "LayerNormKernelImpl")
     _check_param_dtypes(input, "weight bias", weight, bias)
     if _mixed_precision(input, weight, bias):
@@ -426,6 +467,8 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
         >>> F.group_norm(ember.randn(2, 6, 4), 3).shape
         torch.Size([2, 6, 4])
     """
+    if _mixed_first(input, weight, bias):  # torch's mixed-dtype check precedes its kernel's
+        _check_param_dtypes(input, "weight bias", weight, bias)
     _check_float(input, "group_norm", "GroupNormKernelImpl")
     _check_param_dtypes(input, "weight bias", weight, bias)
     if _mixed_precision(input, weight, bias):
@@ -503,6 +546,10 @@ def instance_norm_functional(input: Tensor, running_mean: Tensor | None = None,
         raise ValueError(f"Expected more than 1 spatial element when training, got input size "
                          f"{input.shape!r}")  # torch shows the Size: torch.Size([...])
     _refuse_unbatched_running_stats(input, running_mean, running_var)
+    if input._dtype is D.float16 or input._dtype is D.bfloat16:  # torch's 2-byte kernel
+        return set_node_name(instance_norm_low(
+            LowBatchNormAffine, input, running_mean, running_var, weight, bias, axes, pshape,
+            momentum, eps), "ViewBackward0")
     stats = {} if running_mean is not None or running_var is not None else None
     out = set_node_name(NormAffine.apply(input, weight, bias, axes=axes, eps=eps, pshape=pshape,
                                          stats=stats, contiguous=True), "ViewBackward0")
@@ -521,12 +568,25 @@ def rms_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
         torch.Size([2, 4])
     """
     _check_float(input, "rms_norm")
-    ns = (int(normalized_shape),) if isinstance(normalized_shape, (int, np.integer)) \
-        else tuple(int(v) for v in normalized_shape)
+    if isinstance(normalized_shape, (int, np.integer)):  # (nn.RMSNorm(4) makes it a tuple)
+        raise TypeError("rms_norm(): argument 'normalized_shape' (position 2) must be tuple of "
+                        f"ints, not {type(normalized_shape).__name__}")
+    ns = tuple(int(v) for v in normalized_shape)
     k = len(ns)
+    # torch's checks, in its order (its message writes the shape as "[*3, 4]", kept verbatim)
+    if k == 0:
+        raise RuntimeError("Expected normalized_shape to be at least 1-dimensional, i.e., "
+                           "containing at least one element, but got normalized_shape = []")
+    if weight is not None and tuple(weight.shape) != ns:
+        raise RuntimeError(f"Expected weight to be of same shape as normalized_shape, but got "
+                           f"weight of shape {list(weight.shape)} and normalized_shape = "
+                           f"{list(ns)}")
+    if input.dim() < k:
+        raise ValueError(f"Input tensor must have at least {k} dimensions, but got "
+                         f"{input.dim()}")
     if tuple(input.shape[input.dim() - k:]) != ns:
         raise RuntimeError(f"Given normalized_shape={list(ns)}, expected input with shape "
-                           f"[*, {', '.join(map(str, ns))}], but got input of size"
+                           f"[*{', '.join(map(str, ns))}], but got input of size"
                            f"{list(input.shape)}")
     if eps is None:
         eps = float(np.finfo(input._data.dtype).eps)

@@ -381,15 +381,36 @@ class AvgPoolBackward(Op):
 
 # -- public functions -----------------------------------------------------------------------
 
-def _tuple(v, nd: int, name: str) -> tuple:
+def _tuple(v, nd: int, name: str, op: str | None = None) -> tuple:
+    """``v`` (an int or a sequence of 1 or ``nd`` ints) as ``nd`` ints; a wrong length raises
+    the message torch's ``op`` (e.g. ``"max_pool3d"``) raises for argument ``name``."""
     if isinstance(v, (int, np.integer)):
         return (int(v),) * nd
     v = tuple(int(i) for i in v)
     if len(v) == 1:
         return v * nd
     if len(v) != nd:
-        raise RuntimeError(f"{name} must either be a single int, or a tuple of {nd} ints")
+        raise RuntimeError(_length_message(op, name, nd, len(v)) if op else
+                           f"{name} must either be a single int, or a tuple of {nd} ints")
     return v
+
+
+def _length_message(op: str, name: str, nd: int, got: int) -> str:
+    """torch's words for a pooling argument of the wrong length: each kernel has its own."""
+    if op == "max_pool1d":
+        allowed = {"stride": "be None, an int, list of ints,",
+                   "padding": "be an int, list of ints,"}.get(name, "be an int, list of ints")
+        return (f"max_pool1d() {name} must {allowed} or tuple of ints of size 1 but got size "
+                f"{got}")
+    if nd == 1:  # avg_pool1d, lp_pool1d (which calls it)
+        return f"avg_pool1d() argument '{name}' should contain one int (got {got})"
+    count = {2: "two", 3: "three"}[nd]
+    either = "" if op == "avg_pool3d" else "either "
+    if name == "stride":
+        return f"{op}: stride must {either}be omitted, a single int, or a tuple of {count} ints"
+    if name == "dilation":  # (max pooling only)
+        return f"{op}: dilation must be either a single int, or a tuple of {count} ints"
+    return f"{op}: {name} must {either}be a single int, or a tuple of {count} ints"
 
 
 _INT_MAX = 2**31 - 1
@@ -487,11 +508,11 @@ def _prepare(input: Tensor, kernel_size, stride, padding, dilation, ceil_mode, n
         raise TypeError(f"{name}(): argument 'input' must be Tensor, not {type(input).__name__}")
     if input.dim() not in (nd + 1, nd + 2) or 0 in input.shape[input.dim() - nd - 1:]:
         _refuse_rank(input, nd, name)  # (only the batch dimension may be empty)
-    ksize = _tuple(kernel_size, nd, "kernel_size")
+    ksize = _tuple(kernel_size, nd, "kernel_size", name)
     stride = ksize if stride is None or (not isinstance(stride, int) and len(stride) == 0) \
-        else _tuple(stride, nd, "stride")
-    pad = _tuple(padding, nd, "padding")
-    dilation = _tuple(dilation, nd, "dilation")
+        else _tuple(stride, nd, "stride", name)
+    pad = _tuple(padding, nd, "padding", name)
+    dilation = _tuple(dilation, nd, "dilation", name)
     if name == "max_pool1d":
         _check_max_pool1d(ksize[0], stride[0], pad[0], dilation[0])
     else:

@@ -70,9 +70,13 @@ def _adaptive_prepare(input, output_size, nd, name):
         input = input.unsqueeze(0)
     if isinstance(output_size, (int, np.integer)):
         output_size = (int(output_size),) * nd
-    if len(output_size) != nd:
-        raise RuntimeError(f"{name}(): internal error: output_size.size() must be {nd}" if max3d
-                           else f"{name}: output_size must be {nd}")
+    if len(output_size) != nd:  # torch's words differ per kernel
+        if nd == 1:
+            raise RuntimeError(f"{name}() argument 'output_size' should contain one int "
+                               f"(got {len(output_size)})")
+        raise RuntimeError(f"{name}(): internal error: output_size.size() must be {nd}"
+                           if name.startswith("adaptive_max") else
+                           f"{name}: output_size must be {nd}")
     osize = tuple(n if o is None else int(o) for o, n in zip(output_size, input.shape[2:]))
     if max3d and any(o < 0 for o in osize):
         shape = list(input.shape[:2]) + list(osize)

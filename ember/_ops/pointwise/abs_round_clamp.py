@@ -22,6 +22,7 @@ from .._core import Op, _t, set_node_name, tensor_inputs, unbroadcast, zeros_gra
 from .._dispatch import (
     _cast,
     check_devices,
+    check_meta_mix,
     finish_out,
     not_implemented_for,
     refuse,
@@ -178,6 +179,8 @@ def _rounding(name, cls, doc):
     def fn(input: Tensor, *, out=None) -> Tensor:
         if input._dtype in D.SHELL:
             refuse_shell(name, input._dtype)
+        if input._dtype.is_complex:  # torch checks this before choosing a kernel
+            raise NotImplementedError(f"{name} is not supported for complex inputs")
         if input._dtype.category < D._FLOAT:
             if input._dtype is D.bool:
                 raise not_implemented_for(f"{name}_cpu", D.bool)
@@ -239,7 +242,7 @@ def frac(input: Tensor, *, out=None) -> Tensor:
         >>> ember.frac(ember.tensor([-1.25, 2.5]))
         tensor([-0.2500,  0.5000])
     """
-    if input._dtype.category < D._FLOAT or input._dtype in D.SHELL:
+    if input._dtype.category < D._FLOAT or input._dtype in D.SHELL or input._dtype.is_complex:
         raise not_implemented_for("frac_cpu", input._dtype)
     return finish_out(Frac.apply(input), out, "frac", input)
 
@@ -313,6 +316,11 @@ def _clamp(input: Tensor, min, max, out, _op) -> Tensor:
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
     t_min, t_max = isinstance(min, Tensor), isinstance(max, Tensor)
+    if t_min != t_max and min is not None and max is not None:
+        # torch's parser reads a 0-d tensor that needs no grad as a Number, so a 0-d tensor
+        # bound with a number bound is the number overload (ClampBackward1)
+        min, max = (_as_number(b) for b in (min, max))
+        t_min, t_max = isinstance(min, Tensor), isinstance(max, Tensor)
     if (t_min and max is not None and not t_max) or (t_max and min is not None and not t_min):
         raise TypeError("clamp(): min and max must both be tensors or both be numbers (or "
                         "None); got a tensor and a number. Wrap the number with ember.tensor().")
@@ -327,6 +335,7 @@ def _clamp(input: Tensor, min, max, out, _op) -> Tensor:
         raise NotImplementedError("clamp is not supported for complex types")
     for b in bounds:
         check_devices(input, b)
+        check_meta_mix(input, b)
     if dt in D.SHELL:  # torch names the kernel by the bounds' kind
         if t_min or t_max:  # one tensor bound is torch's maximum or minimum
             refuse_shell("clamp_min_tensor" if max is None else "clamp_max_tensor" if min is None
@@ -349,6 +358,13 @@ def _clamp(input: Tensor, min, max, out, _op) -> Tensor:
 
 
 clip = clamp
+
+
+def _as_number(bound):
+    """A 0-d tensor bound that needs no grad as the Python number torch's parser reads."""
+    if isinstance(bound, Tensor) and bound.ndim == 0 and not bound.requires_grad:
+        return bound.item()
+    return bound
 
 
 def clamp_min(input: Tensor, min) -> Tensor:
@@ -500,7 +516,10 @@ def signbit(input: Tensor, *, out=None) -> Tensor:
         refuse_shell("signbit", input._dtype)
     data = input._data
     res = np.signbit(data) if data.dtype.kind != "b" else np.zeros(data.shape, np.bool_)
-    return finish_out(Tensor._make(as_array(res), D.bool), out, "signbit", input)
+    result = Tensor._make(as_array(res), D.bool)
+    if input._vmap_levels:  # no Op.apply here to pass vmap's tag on (see func._vmap)
+        result._vmap_levels = tuple(lv for lv in input._vmap_levels if lv.active)
+    return finish_out(result, out, "signbit", input)
 
 
 def angle(input: Tensor, *, out=None) -> Tensor:
@@ -520,6 +539,8 @@ def angle(input: Tensor, *, out=None) -> Tensor:
 
 def _inplace(fn, name):
     def method(self, *args, **kwargs):
+        if name == "abs_" and self._dtype.is_complex:  # |z| is real: nowhere to write it
+            raise RuntimeError("In-place abs is not supported for complex tensors.")
         return apply_inplace(self, fn(self, *args, **kwargs), name)
 
     method.__name__ = name
@@ -535,6 +556,38 @@ abs_, square_, floor_, ceil_, round_, trunc_, frac_, clamp_, clamp_min_, clamp_m
             (clamp_min, "clamp_min"), (clamp_max, "clamp_max"), (logit, "logit"),
             (nan_to_num, "nan_to_num"), (relu, "relu"), (sign, "sign"), (sgn, "sgn")))
 fix_, clip_ = trunc_, clamp_
+
+# torch's in-place clamp with number bounds names the output type by its C++ type in its
+# refusal ("... desired output type long int"), unlike every other in-place op ("Long")
+_CPP_TYPE_NAMES = {"int64": "long int", "int32": "int", "int16": "short int",
+                   "int8": "signed char", "uint8": "unsigned char", "uint16": "short unsigned int",
+                   "uint32": "unsigned int", "uint64": "long unsigned int", "bool": "bool"}
+
+
+def _clamp_inplace_scalar_check(inplace_clamp, bound_names):
+    def method(self, *args, **kwargs):
+        bounds = list(args[:len(bound_names)]) + [kwargs.get(n) for n in
+                                                  bound_names[len(args):]]
+        if None not in bounds and sum(isinstance(b, Tensor) for b in bounds) == 1:
+            bounds = [_as_number(b) for b in bounds]  # (a 0-d tensor reads as a number)
+        numbers = [b for b in bounds if b is not None and not isinstance(b, Tensor)]
+        if numbers and len(numbers) == len([b for b in bounds if b is not None]):
+            result = D.result_type(self, *numbers)
+            if result is not self._dtype and not D.can_cast(result, self._dtype) \
+                    and self._dtype.name in _CPP_TYPE_NAMES:
+                raise RuntimeError(
+                    f"result type {D.SCALAR_TYPE[result.name]} can't be cast to the desired "
+                    f"output type {_CPP_TYPE_NAMES[self._dtype.name]}")
+        return inplace_clamp(self, *args, **kwargs)
+
+    method.__name__ = method.__qualname__ = inplace_clamp.__name__
+    method.__doc__ = inplace_clamp.__doc__
+    return method
+
+
+clamp_ = clip_ = _clamp_inplace_scalar_check(clamp_, ("min", "max"))
+clamp_min_ = _clamp_inplace_scalar_check(clamp_min_, ("min",))
+clamp_max_ = _clamp_inplace_scalar_check(clamp_max_, ("max",))
 
 
 def _coo_inplace(dense_method, name):

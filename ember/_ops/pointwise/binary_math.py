@@ -23,6 +23,7 @@ from .._dispatch import (
     as_tensor,
     binary,
     check_devices,
+    check_meta_mix,
     finish_out,
     not_implemented_for,
     promote,
@@ -246,6 +247,7 @@ def lerp(input: Tensor, end: Tensor, weight, *, out=None) -> Tensor:
     require_tensor(input, "lerp")
     require_tensor(end, "lerp", "end", 2)
     check_devices(input, end)
+    check_meta_mix(input, end)
     if end._dtype is not input._dtype:
         raise RuntimeError(f"expected dtype {_short(input._dtype)} for `end` but got dtype "
                            f"{_short(end._dtype)}")
@@ -255,6 +257,7 @@ def lerp(input: Tensor, end: Tensor, weight, *, out=None) -> Tensor:
                                   "lerp_kernel_scalar", input._dtype)
     if tensor_weight:
         check_devices(input, weight)
+        check_meta_mix(input, weight)
         if weight._dtype is not input._dtype:
             if weight.ndim:
                 raise RuntimeError(f"expected dtype {_short(input._dtype)} for `weight` but "
@@ -488,13 +491,34 @@ def _constant(arr, dtype: D.dtype, device) -> Tensor:
     return Tensor._make(np.asarray(arr, dtype.np_dtype), dtype).to(device)
 
 
+class Heaviside(Op):
+    """The step, recorded as PyTorch records it: an output of an input that requires grad
+    requires grad too, behind a ``NotImplemented`` node whose backward raises (so a surrogate
+    gradient written around it fails loudly instead of silently training nothing)."""
+
+    @staticmethod
+    def forward(ctx, a, values):
+        return np.heaviside(a, values).astype(a.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        raise RuntimeError("derivative for aten::heaviside is not implemented")
+
+
 def heaviside(input: Tensor, values: Tensor, *, out=None) -> Tensor:
-    """The Heaviside step: 0 below zero, 1 above, ``values`` at zero. Not differentiable."""
+    """The Heaviside step: 0 below zero, 1 above, ``values`` at zero. Not differentiable:
+    backward through it raises, as in PyTorch.
+
+    Example:
+        >>> ember.heaviside(ember.tensor([-1.0, 0.0, 2.0]), ember.tensor(0.5))
+        tensor([0.0000, 0.5000, 1.0000])
+    """
+    if input._dtype.is_complex or values._dtype.is_complex:
+        raise RuntimeError("heaviside is not yet implemented for complex tensors.")
     if input._dtype is not values._dtype:
         raise RuntimeError("heaviside is not yet implemented for tensors with different dtypes")
     _refuse_shell("heaviside", input)
-    res = _constant(np.heaviside(input.detach()._data, values.detach()._data), input._dtype,
-                    input.device)
+    res = set_node_name(Heaviside.apply(input, values), "torch::autograd::NotImplemented")
     return res if out is None else out.copy_(res)
 
 

@@ -37,6 +37,20 @@ def _operands(input, other):
     return input, dt, _raw(_cast(input, dt)), _raw(_cast(other, dt))
 
 
+def _result(res, dt, *inputs) -> Tensor:
+    """Wrap NumPy's result; inside a vmap call it carries its inputs' vmap tags (there is no
+    Op.apply here to pass them on), so that indexing with a mask made by ``&``/``~`` from a
+    mapped input is refused as torch refuses it (see func._vmap)."""
+    result = Tensor._make(res, dt)
+    levels = ()
+    for t in inputs:
+        if isinstance(t, Tensor):
+            levels += tuple(lv for lv in t._vmap_levels if lv.active and lv not in levels)
+    if levels:
+        result._vmap_levels = levels
+    return result
+
+
 def _run(ufunc, a, b):
     try:
         res = ufunc(a, b)
@@ -51,7 +65,7 @@ def _make_bitwise(ufunc, name, kernel, symbol, example):
         input, dt, a, b = _operands(input, other)
         if dt.category > D._INT:
             raise not_implemented_for(kernel, dt)
-        result = Tensor._make(_run(ufunc, a, b), dt)
+        result = _result(_run(ufunc, a, b), dt, input, other)
         return result if out is None else finish_out(result, out, name, input, other)
 
     fn.__name__ = fn.__qualname__ = name
@@ -80,7 +94,7 @@ def bitwise_not(input: Tensor, *, out=None) -> Tensor:
         raise not_implemented_for("bitwise_not_cpu", input._dtype)
     if input._dtype in D.SHELL:
         refuse_shell("bitwise_not", input._dtype)
-    result = Tensor._make(as_array(np.invert(input._data)), input._dtype)
+    result = _result(as_array(np.invert(input._data)), input._dtype, input)
     return result if out is None else finish_out(result, out, "bitwise_not", input)
 
 
@@ -102,7 +116,7 @@ def _shift(input, other, out, left: bool) -> Tensor:
         # ... and fills with the sign bit for a right shift
         res = np.where(in_range, _run(np.right_shift, a, safe),
                        np.right_shift(a, bits - 1) if dt.is_signed else 0)
-    result = Tensor._make(as_array(res.astype(dt.np_dtype, copy=False)), dt)
+    result = _result(as_array(res.astype(dt.np_dtype, copy=False)), dt, input, other)
     return result if out is None else finish_out(result, out, name, input, other)
 
 
@@ -133,7 +147,7 @@ def _make_logical(ufunc, name, example):
         for t in (input, other):
             if t._dtype in D.SHELL:
                 refuse_shell(name, t._dtype)
-        result = Tensor._make(_run(ufunc, input._data, other._data), D.bool)
+        result = _result(_run(ufunc, input._data, other._data), D.bool, input, other)
         return result if out is None else finish_out(result, out, name, input, other)
 
     fn.__name__ = fn.__qualname__ = name
@@ -160,7 +174,7 @@ def logical_not(input: Tensor, *, out=None) -> Tensor:
     """
     if input._dtype in D.SHELL:
         refuse_shell("logical_not", input._dtype)
-    result = Tensor._make(as_array(np.logical_not(input._data)), D.bool)
+    result = _result(as_array(np.logical_not(input._data)), D.bool, input)
     return result if out is None else finish_out(result, out, "logical_not", input)
 
 

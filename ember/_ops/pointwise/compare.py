@@ -23,6 +23,7 @@ from .._dispatch import (
     align_devices,
     as_tensor,
     check_devices,
+    check_meta_mix,
     finish_out,
     not_implemented_for,
     refuse_shell,
@@ -144,6 +145,8 @@ def where(condition: Tensor, input=None, other=None, *, out=None):
     check_devices(condition, input)
     check_devices(condition, other)
     check_devices(input, other)
+    for a, b in ((condition, input), (condition, other), (input, other)):
+        check_meta_mix(a, b)
     if isinstance(input, Tensor) and isinstance(other, Tensor) and input._dtype is other._dtype:
         a, b = input, other
     else:
@@ -163,8 +166,12 @@ def where(condition: Tensor, input=None, other=None, *, out=None):
 def _predicate(input: Tensor, fn, floats_only: bool = True) -> Tensor:
     data = input._data
     if floats_only and input._dtype.category < D._FLOAT:
-        return Tensor._make(xp_of(data).zeros(data.shape, np.bool_), D.bool)
-    return Tensor._make(as_array(fn(data)), D.bool)
+        result = Tensor._make(xp_of(data).zeros(data.shape, np.bool_), D.bool)
+    else:
+        result = Tensor._make(as_array(fn(data)), D.bool)
+    if input._vmap_levels:  # a mask from a mapped input stays one (vmap refuses s[~isnan(s)])
+        _vmap_tag(result, input, None)
+    return result
 
 
 def isnan(input: Tensor) -> Tensor:

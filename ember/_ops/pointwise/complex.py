@@ -107,6 +107,8 @@ def _false(input: Tensor) -> bool:
 
 class RealImag(Op):
     is_view = True
+    # PyTorch reads ``z.real`` as ``view_as_real(z).select(-1, 0)``: users see SelectBackward0
+    _name = "SelectBackward0"
 
     @staticmethod
     def forward(ctx, x, part):

@@ -17,7 +17,7 @@ from ..._tensor import Tensor
 from ...autograd import grad_mode
 from .._core import Op
 from .._dispatch import finish_out, no_autograd, not_implemented_for, refuse_shell
-from ..inplace import apply_inplace, check_inplace
+from ..inplace import apply_inplace, check_inplace, refuse_internal_overlap, write_target
 from . import _erf
 from .complex import conj
 
@@ -195,8 +195,17 @@ def _make_op(name, np_fn, grad_fn, saves):
                                   "opmath_low_output": "backward" in low})
 
 
+_QUANTIZED_KERNELS = {"sigmoid", "tanh"}  # the unary ops PyTorch runs on quantized tensors
+
+
 def _make_public(name, cls, example_in, example_out):
+    quantized_kernel = name in _QUANTIZED_KERNELS
+
     def fn(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+        if quantized_kernel and input.is_quantized:
+            from ... import _quantized_ops  # sigmoid/tanh on PyTorch's fixed output grid
+
+            return getattr(_quantized_ops, name)(input)
         if input._dtype.is_complex:
             if name.startswith("erf"):
                 raise not_implemented_for(f"{name}_vml_cpu", input._dtype)
@@ -225,8 +234,9 @@ def _make_inplace(name, fn, np_fn):
         if ufunc is not None and self._dtype.category == D._FLOAT and no_autograd(self) \
                 and self._dtype is not D.bfloat16 and self._dtype not in D.SHELL:
             check_inplace(self)
+            refuse_internal_overlap(self, name + "_")
             with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-                ufunc(self._data, out=self._data)
+                ufunc(self._data, out=write_target(self._data))
             self._vbox[0] += 1
             return self
         return apply_inplace(self, fn(self), name + "_")

@@ -16,7 +16,7 @@ from ..._backend import get_array_module as xp_of
 from ..._errors import with_hint
 from ..._layout import row_major
 from ..._tensor import Tensor
-from .._core import Op, _named, int_arg, wrap_dim
+from .._core import Op, _named, int_arg, required_int_dim, wrap_dim
 from .._dispatch import refuse_shell
 from .sorting import _return_type
 
@@ -86,6 +86,7 @@ def _cum_extreme(input: Tensor, dim: int, is_max: bool, rtype):
     return rtype(_named(values, "CummaxBackward0" if is_max else "CumminBackward0"), indices)
 
 
+@required_int_dim("cummax")
 def cummax(input: Tensor, dim: int) -> tuple:
     """Running maximum along ``dim`` and the index where it was reached (the latest on ties).
 
@@ -96,6 +97,7 @@ def cummax(input: Tensor, dim: int) -> tuple:
     return _cum_extreme(input, dim, True, cummax_type)
 
 
+@required_int_dim("cummin")
 def cummin(input: Tensor, dim: int) -> tuple:
     """Running minimum along ``dim`` and the index where it was reached (the latest on ties)."""
     return _cum_extreme(input, dim, False, cummin_type)
@@ -158,6 +160,7 @@ def _complex_logcumsumexp(x, dim: int):
     return np.moveaxis(out, 0, dim)
 
 
+@required_int_dim("logcumsumexp")
 def logcumsumexp(input: Tensor, dim: int, *, out=None) -> Tensor:
     """``log(cumsum(exp(input), dim))`` computed without overflow.
 

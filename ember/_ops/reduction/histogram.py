@@ -29,7 +29,11 @@ def histc(input: Tensor, bins: int = 100, min=0, max=0, *, out=None) -> Tensor:
     if not input._dtype.is_floating_point:
         from ..inplace import _type_title
 
-        raise with_hint(NotImplementedError('"histogram_cpu" not implemented for '
+        # torch's first kernel to refuse: the bin edges' linspace (bool), the data's range
+        # when min == max (complex), else the histogram itself
+        kernel = ("linspace_cpu" if input._dtype is D.bool else "aminmax_cpu"
+                  if input._dtype.is_complex and min == max else "histogram_cpu")
+        raise with_hint(NotImplementedError(f'"{kernel}" not implemented for '
                                             f"'{_type_title(input._dtype)}'"),
                         "histc needs a floating tensor: call .float() first")
     if bins <= 0:

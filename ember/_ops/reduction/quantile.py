@@ -46,7 +46,7 @@ def _quantile(input: Tensor, q, dim, keepdim: bool, interpolation: str, ignore_n
         raise RuntimeError("quantile() input tensor must be non-empty")
     if n > 2 ** 24:  # torch sorts slices of at most 2**24 values and refuses longer ones
         raise RuntimeError("quantile() input tensor is too large")
-    s = sort(x, d, stable=True).values  # NaNs sort last
+    s = sort(x, dim=d, stable=True).values  # NaNs sort last
     valid = (~np.isnan(x._data)).sum(axis=d, keepdims=True)  # per slice
     count = valid if ignore_nan else np.full_like(valid, n)
     has_nan = valid < n
@@ -150,7 +150,7 @@ def nanmedian(input: Tensor, dim: int | None = NO_DIM, keepdim: bool = False):
         x, d = x.reshape(1), 0
     if x.shape[d] == 0 and dim is None:
         return _constant(np.nan, input._dtype, input.device)
-    s, order = sort(x, d, stable=True)  # (torch takes the first of tied medians)
+    s, order = sort(x, dim=d, stable=True)  # (torch takes the first of tied medians)
     valid = (~np.isnan(x._data)).sum(axis=d, keepdims=True) if input._dtype.is_floating_point \
         else np.full([1 if i == d else n for i, n in enumerate(x.shape)], x.shape[d])
     k = Tensor._make(np.maximum(valid - 1, 0) // 2, D.int64).to(input.device)

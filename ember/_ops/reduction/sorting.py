@@ -185,6 +185,47 @@ def _gather(input: Tensor, dim: int, idx: np.ndarray, name: str) -> Tensor:
     return out
 
 
+_UNSET = object()
+
+_SORT_OVERLOADS = {
+    "sort": (" * (Tensor input, *, bool stable, int dim = -1, bool descending = False, tuple of "
+             "Tensors out = None)\n * (Tensor input, int dim = -1, bool descending = False, *, "
+             "tuple of Tensors out = None)\n"),
+    "argsort": (" * (Tensor input, *, bool stable, int dim = -1, bool descending = False, Tensor "
+                "out = None)\n * (Tensor input, int dim = -1, bool descending = False)\n"),
+}
+
+
+def _stable_by_keyword(fn):
+    """PyTorch's ``sort``/``argsort`` take ``stable`` only in an overload whose ``dim`` and
+    ``descending`` are keywords: ``sort(x, 0, stable=True)`` is a TypeError there (a program
+    that ran on ember would fail on torch), ``sort(x, dim=0, stable=True)`` is the call."""
+    import functools
+
+    def refuse_mixed(input, args, kwargs):
+        if ("stable" in kwargs and args) or len(args) > 2:
+            got = [type(v).__name__ for v in (input, *args)]
+            got += [f"{k}={type(v).__name__}" for k, v in kwargs.items()]
+            raise TypeError(f"{fn.__name__}() received an invalid combination of arguments - got "
+                            f"({', '.join(got)}), but expected one of:\n"
+                            + _SORT_OVERLOADS[fn.__name__])
+
+    if fn.__name__ == "sort":  # ``out`` in the signature: ember's generic out= leaves it be
+        @functools.wraps(fn)
+        def checked(input, *args, out=None, **kwargs):
+            refuse_mixed(input, args, kwargs)
+            return fn(input, *args, out=out, **kwargs)
+    else:  # ``dim`` named here, so that ember's axis= alias still finds it; out= is generic
+        @functools.wraps(fn)
+        def checked(input, *args, dim=_UNSET, **kwargs):
+            if dim is not _UNSET:
+                kwargs["dim"] = dim
+            refuse_mixed(input, args, kwargs)
+            return fn(input, *args, **kwargs)
+    return checked
+
+
+@_stable_by_keyword
 def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False, *,
          out=None):
     """Sorted values and their original indices along ``dim``; among equal values, the
@@ -211,6 +252,7 @@ def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = 
     return result if out is None else _write_pair_out(result, out, sort_out_type)
 
 
+@_stable_by_keyword
 def argsort(input: Tensor, dim: int = -1, descending: bool = False,
             stable: bool = False) -> Tensor:
     """The indices that sort ``input`` along ``dim``."""
@@ -228,7 +270,7 @@ def argsort(input: Tensor, dim: int = -1, descending: bool = False,
 
 def msort(input: Tensor) -> Tensor:
     """``sort(input, dim=0).values``."""
-    return sort(input, 0, stable=True).values  # (the values do not depend on the tie order)
+    return sort(input, dim=0, stable=True).values  # (the values do not depend on the tie order)
 
 
 def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True, *,
@@ -572,4 +614,9 @@ def isin(elements, test_elements, *, assume_unique: bool = False, invert: bool =
     e = elements._data if isinstance(elements, Tensor) else np.asarray(elements)
     t = test_elements._data if isinstance(test_elements, Tensor) else np.asarray(test_elements)
     res = np.isin(e, t, assume_unique=assume_unique, invert=invert)
-    return Tensor._make(np.asarray(res), D.bool).to(like.device)
+    result = Tensor._make(np.asarray(res), D.bool).to(like.device)
+    levels = tuple(lv for x in (elements, test_elements) if isinstance(x, Tensor)
+                   for lv in x._vmap_levels if lv.active)
+    if levels:  # no Op.apply here to pass vmap's tag on (see func._vmap)
+        result._vmap_levels = tuple(dict.fromkeys(levels))
+    return result

@@ -194,13 +194,18 @@ class LogSumExp(Op):
         return g * softmax
 
 
-def logsumexp(input: Tensor, dim, keepdim: bool = False) -> Tensor:
+_NO_DIM = object()  # logsumexp's dim left out: torch's parser names it, not Python's
+
+
+def logsumexp(input: Tensor, dim=_NO_DIM, keepdim: bool = False) -> Tensor:
     """``log(sum(exp(input), dim))`` computed stably; integers give the default float dtype.
 
     Example:
         >>> ember.logsumexp(ember.tensor([0., 0.]), 0)
         tensor(0.6931)
     """
+    if dim is _NO_DIM:
+        raise TypeError('logsumexp() missing 1 required positional arguments: "dim"')
     if keepdim is not False and keepdim is not True:  # torch: a bool, not 1 or None
         keepdim = bool_arg(keepdim, "logsumexp")
     if input._dtype.category < D._FLOAT:

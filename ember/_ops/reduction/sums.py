@@ -22,7 +22,17 @@ from ..._errors import with_hint
 from ..._layout import row_major
 from ..._tensor import Size, Tensor
 from ...autograd import grad_mode
-from .._core import NO_DIM, Op, bool_arg, set_node_name, unbroadcast, wrap_dim, wrap_dims
+from .._core import (
+    NO_DIM,
+    Op,
+    bool_arg,
+    dims_arg,
+    required_int_dim,
+    set_node_name,
+    unbroadcast,
+    wrap_dim,
+    wrap_dims,
+)
 from .._dispatch import refuse_shell
 from ..inplace import apply_inplace
 from ..pointwise.complex import conj
@@ -63,13 +73,13 @@ def _axes(input: Tensor, dim) -> tuple:
     return axes if input.ndim else ()
 
 
-def _int_to_long(input: Tensor, dtype) -> Tensor:
+def _int_to_long(input: Tensor, dtype, fname: str = "sum") -> Tensor:
     """PyTorch's accumulate dtype: ``dtype=`` if given, else bool/integers become int64."""
     if dtype is not None:
         if not isinstance(dtype, D.dtype):  # torch: a dtype or Python's float/int/..., not a name
             from ..._factory_args import check_dtype
 
-            check_dtype("sum", dtype)
+            check_dtype(fname, dtype)
         dt = D.to_dtype(dtype)
         return input if input._dtype is dt else input.to(dt)
     if input._dtype.category <= D._INT and input._dtype is not D.int64:
@@ -153,6 +163,9 @@ class SumDim(Sum):
     _name = "SumBackward1"  # torch's node when a dim (even ()) is given
 
 
+@dims_arg("sum", ("Tensor input, *, torch.dtype dtype = None",
+                            "Tensor input, tuple of ints dim, bool keepdim = False, *, torch.dtype "
+                            "dtype = None, Tensor out = None"))
 def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     """Sum of elements, over all or over ``dim``; bool and integer sums are int64.
 
@@ -215,6 +228,9 @@ class MeanDim(Mean):
     _name = "MeanBackward1"
 
 
+@dims_arg("mean", ("Tensor input, *, torch.dtype dtype = None, Tensor out = None",
+                             "Tensor input, tuple of ints dim, bool keepdim = False, *, "
+                             "torch.dtype dtype = None, Tensor out = None"))
 def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     """Mean of elements, over all or over ``dim``; needs a floating or complex dtype.
 
@@ -370,6 +386,7 @@ class Cumsum(Op):
         return _reverse_cumsum(grad, ctx.dim)
 
 
+@required_int_dim("cumsum")
 def cumsum(input: Tensor, dim: int, *, dtype=None) -> Tensor:
     """Cumulative sum along ``dim``; bool and integers accumulate in int64.
 
@@ -378,7 +395,7 @@ def cumsum(input: Tensor, dim: int, *, dtype=None) -> Tensor:
         tensor([1, 3, 6])
     """
     d = wrap_dim(dim, input.ndim)
-    input = _int_to_long(input, dtype)
+    input = _int_to_long(input, dtype, "cumsum")
     if input._dtype in D.SHELL and input.ndim:  # (a 0-d cumsum is a copy in torch too)
         refuse_shell("cumsum", input._dtype)
     if input.ndim == 0:
@@ -448,6 +465,7 @@ def _cumprod_grad(x: np.ndarray, g: np.ndarray, dim: int) -> np.ndarray:
     return np.moveaxis(res, -1, dim)
 
 
+@required_int_dim("cumprod")
 def cumprod(input: Tensor, dim: int, *, dtype=None) -> Tensor:
     """Cumulative product along ``dim``; bool and integers accumulate in int64.
 
@@ -456,7 +474,7 @@ def cumprod(input: Tensor, dim: int, *, dtype=None) -> Tensor:
         tensor([1, 2, 6])
     """
     d = wrap_dim(dim, input.ndim)
-    input = _int_to_long(input, dtype)
+    input = _int_to_long(input, dtype, "cumprod")
     if input._dtype in D.SHELL and input.ndim:
         refuse_shell("cumprod", input._dtype)
     if input.ndim == 0:
@@ -517,6 +535,7 @@ def count_nonzero(input: Tensor, dim=None) -> Tensor:
     return Tensor._make(as_array(out, np.int64), D.int64)
 
 
+@dims_arg("nansum")
 def nansum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     """Sum treating NaN as zero.
 
@@ -576,10 +595,12 @@ __all__ = ["sum", "mean", "prod", "cumsum", "cumprod", "all", "any", "count_nonz
            "nanmean"]
 
 
+@required_int_dim("cumsum_")
 def cumsum_(self: Tensor, dim: int, *, dtype=None) -> Tensor:
     return apply_inplace(self, self.cumsum(dim, dtype=dtype), "cumsum_")
 
 
+@required_int_dim("cumprod_")
 def cumprod_(self: Tensor, dim: int, *, dtype=None) -> Tensor:
     return apply_inplace(self, self.cumprod(dim, dtype=dtype), "cumprod_")
 

@@ -172,8 +172,14 @@ def repeat(self: Tensor, *sizes, **kwargs) -> Tensor:
         raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number "
                            "of dimensions of tensor")
     if any(s < 0 for s in sizes):
-        raise RuntimeError(f"Trying to create tensor with negative dimension {min(sizes)}: "
-                           f"{list(sizes)}")
+        # torch checks the result's sizes (so an empty dim repeated -1 times is still empty)
+        lead = len(sizes) - self.ndim
+        target = [s * (self.shape[i - lead] if i >= lead else 1) for i, s in enumerate(sizes)]
+        negative = next((t for t in target if t < 0), None)
+        if negative is not None:
+            raise RuntimeError(f"Trying to create tensor with negative dimension {negative}: "
+                               f"{target}")
+        sizes = tuple(max(s, 0) for s in sizes)
     return Repeat.apply(self, reps=sizes)
 
 
@@ -182,6 +188,15 @@ def tile(input: Tensor, dims) -> Tensor:
     dims = (dims,) if isinstance(dims, int) else tuple(dims)
     int_list_arg(dims, "tile", "dims")
     return repeat(input, (1,) * (input.ndim - len(dims)) + dims)
+
+
+def _tile_method(self: Tensor, *dims, **kwargs) -> Tensor:
+    """``x.tile(2, 3)`` or ``x.tile((2, 3))``: the method takes its dims as varargs too."""
+    if kwargs:
+        dims = varargs_or_keyword("tile", dims, kwargs, "dims")
+    if not dims:
+        raise TypeError('tile() missing 1 required positional arguments: "dims"')
+    return tile(self, dims[0] if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims)
 
 
 def _take_along(input: Tensor, dim: int, index: np.ndarray, unique: bool) -> Tensor:
@@ -494,7 +509,7 @@ class Rot90(Op):
 
 TENSOR_METHODS = {
     "flip": _flip_method, "fliplr": fliplr, "flipud": flipud, "roll": roll, "repeat": repeat,
-    "tile": tile, "repeat_interleave": repeat_interleave, "tril": tril, "triu": triu,
+    "tile": _tile_method, "repeat_interleave": repeat_interleave, "tril": tril, "triu": triu,
     "tril_": tril_, "triu_": triu_, "diag": diag, "diag_embed": diag_embed, "rot90": rot90,
     "diagflat": diagflat,
 }

@@ -13,12 +13,12 @@ from __future__ import annotations
 import numpy as np
 
 from ... import _dtype as D
-from ..._backend import get_array_module
+from ..._backend import MetaArray, get_array_module, meta_array
 from ..._layout import element_strides, in_format, row_major, suggest_memory_format
 from ..._tensor import Tensor
 from ...autograd import grad_mode
 from .._core import Op, int_arg, wrap_dim
-from .._dispatch import check_devices, type_name
+from .._dispatch import check_devices, check_meta_mix, type_name
 
 _state = grad_mode._state
 
@@ -47,11 +47,19 @@ def _as_list(tensors, name: str) -> list:
     if isinstance(tensors, Tensor):
         raise TypeError(f"{name}(): argument 'tensors' (position 1) must be tuple of Tensors, "
                         "not Tensor")
-    tensors = list(tensors)
+    try:
+        tensors = list(tensors)
+    except TypeError:
+        raise TypeError(f"{name}(): argument 'tensors' (position 1) must be tuple of Tensors, "
+                        f"not {type(tensors).__name__}") from None
     if not tensors:
         if name != "cat":
             raise RuntimeError(f"{name} expects a non-empty TensorList")
         raise ValueError(f"torch.{name}(): expected a non-empty list of Tensors")
+    for i, t in enumerate(tensors):
+        if not isinstance(t, Tensor):  # (a list of numbers wants torch.tensor(list) instead)
+            raise TypeError(f"expected Tensor as element {i} in argument 0, but got "
+                            f"{type(t).__name__}")
     return tensors
 
 
@@ -72,6 +80,10 @@ class Cat(Op):
             arrays = [a for a in arrays if a.shape != (0,)]
         else:
             ctx.sizes = [a.shape[dim] for a in arrays]
+        if any(isinstance(a, MetaArray) for a in arrays):  # (NumPy's would be a cpu array)
+            shape = list(arrays[0].shape)
+            shape[dim] = sum(a.shape[dim] for a in arrays)
+            return meta_array(shape, arrays[0].dtype)
         out = row_major(np.concatenate(arrays, axis=dim))
         fmt = _shared_format(arrays)
         return out if fmt is None else in_format(out, fmt)
@@ -127,6 +139,7 @@ def cat(tensors, dim: int = 0, *, out=None) -> Tensor:
                     f"Sizes of tensors must match except in dimension {d}. Expected size "
                     f"{shape[k]} but got size {s[k]} for tensor number {i} in the list.")
         check_devices(ref, t)
+        check_meta_mix(ref, t)
     return Cat.apply(*_promote(tensors), dim=d, skip_empty=len(kept) != len(tensors))
 
 
@@ -137,6 +150,10 @@ class Stack(Op):
     @staticmethod
     def forward(ctx, *arrays, dim):
         ctx.dim = dim
+        if any(isinstance(a, MetaArray) for a in arrays):  # (NumPy's would be a cpu array)
+            shape = list(arrays[0].shape)
+            shape.insert(dim, len(arrays))
+            return meta_array(shape, arrays[0].dtype)
         out = np.stack(arrays, axis=dim)
         # NumPy keeps the inputs' order; torch keeps only a shared channels_last layout
         return out if _shared_format(arrays) is not None else row_major(out)
@@ -160,6 +177,9 @@ def stack(tensors, dim: int = 0, *, out=None) -> Tensor:
         if t._data.shape != shape:
             raise RuntimeError(f"stack expects each tensor to be equal size, but got "
                                f"{list(shape)} at entry 0 and {list(t._data.shape)} at entry {i}")
+    for t in tensors[1:]:
+        check_devices(tensors[0], t)
+        check_meta_mix(tensors[0], t)
     d = wrap_dim(dim, len(shape) + 1)
     return Stack.apply(*_promote(tensors), dim=d)
 
@@ -213,6 +233,13 @@ def _split_sizes(tensor: Tensor, split_size_or_sections, dim: int) -> tuple:
                                f"split_size={step}")
         sizes = [min(step, size - s) for s in range(0, size, step)] if size else [0]
         return d, sizes, "SplitBackward0"
+    if isinstance(split_size_or_sections, Tensor):  # torch takes a 0-d tensor only (above)
+        raise TypeError("split_with_sizes(): argument 'split_sizes' (position 2) must be tuple "
+                        "of ints, not Tensor")
+    for pos, s in enumerate(split_size_or_sections):
+        if isinstance(s, float):
+            raise TypeError("split_with_sizes(): argument 'split_sizes' (position 2) must be "
+                            f"tuple of ints, but found element of type float at pos {pos}")
     sizes = [int(s) for s in split_size_or_sections]
     if sum(sizes) != size or any(s < 0 for s in sizes):
         raise RuntimeError(

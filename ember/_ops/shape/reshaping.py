@@ -148,6 +148,9 @@ def unflatten(input: Tensor, dim: int, sizes) -> Tensor:
     """Split dim ``dim`` into ``sizes`` (one entry may be -1)."""
     shape = input._data.shape
     dim = wrap_dim(dim, len(shape))
+    if not shape:  # wrap_dim lets dim 0/-1 through for a 0-d tensor; it has no dim to split
+        raise RuntimeError("unflatten got an unexpected error:\nDimension specified as 0 but "
+                           "tensor has no dimensions")
     int_list_arg(sizes, "unflatten", "sizes")
     sizes = tuple(int(k) for k in sizes)
     if not sizes:
@@ -158,8 +161,11 @@ def unflatten(input: Tensor, dim: int, sizes) -> Tensor:
         raise RuntimeError(
             f"unflatten: Provided sizes {list(sizes)} don't multiply up to the size of dim "
             f"{dim} ({shape[dim]}) in the input tensor") from None
-    return View.apply(input, shape=shape[:dim] + sizes + shape[dim + 1:]) \
-        if input._data.flags.c_contiguous else reshape(input, shape[:dim] + sizes + shape[dim + 1:])
+    new_shape = shape[:dim] + sizes + shape[dim + 1:]
+    try:
+        return View.apply(input, shape=new_shape)  # torch's unflatten is a view, contiguous or not
+    except RuntimeError:  # a layout NumPy cannot view without a copy
+        return reshape(input, new_shape)
 
 
 def movedim(input: Tensor, source, destination) -> Tensor:

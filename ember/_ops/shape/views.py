@@ -99,6 +99,8 @@ class Reshape(Op):
         out = np.reshape(x, shape)
         if ctx._record and not np.may_share_memory(out, x):
             ctx._name = "UnsafeViewBackward0"  # torch's node when reshape had to copy
+        elif ctx._record and not x.flags.c_contiguous:
+            ctx._name = "ReshapeAliasBackward0"  # torch's view of a non-contiguous input
         return out
 
     @staticmethod
@@ -359,7 +361,8 @@ class Expand(Op):
     def forward(ctx, x, shape):
         ctx.in_shape = x.shape
         ctx.view_args = {"shape": shape}
-        return np.broadcast_to(x, shape)
+        out = np.broadcast_to(x, shape)
+        return out.view(MetaArray) if isinstance(x, MetaArray) else out  # (stays on meta)
 
     @staticmethod
     def backward(ctx, grad):
@@ -379,24 +382,25 @@ def expand(self: Tensor, *sizes, **kwargs) -> Tensor:
             f"expand(torch.{self.dtype._legacy}{{{list(shape)}}}, size={list(sizes)}): the "
             f"number of sizes provided ({len(sizes)}) must be greater or equal to the number of "
             f"dimensions in the tensor ({len(shape)})")
+    out = list(sizes)
     lead = len(sizes) - len(shape)
-    out = []
-    for i, s in enumerate(sizes):
+    # torch checks from the last dimension backwards (so a bad trailing size is reported
+    # before a -1 in a new leading dimension); a 0-d tensor takes the sizes as they are.
+    for i in reversed(range(len(sizes)) if shape else ()):
+        s = sizes[i]
         if i < lead:
-            if s < 0:
+            if s == -1:
                 raise RuntimeError(f"The expanded size of the tensor ({s}) isn't allowed in a "
                                    f"leading, non-existing dimension {i}")
-            out.append(s)
             continue
         cur = shape[i - lead]
         if s == -1:
-            s = cur
+            s = out[i] = cur
         if cur != s and cur != 1:
             raise RuntimeError(
                 f"The expanded size of the tensor ({s}) must match the existing size ({cur}) at "
                 f"non-singleton dimension {i}.  Target sizes: {list(sizes)}.  Tensor sizes: "
                 f"{list(shape)}")
-        out.append(s)
     out = tuple(out)
     numel = 1
     for s in out:

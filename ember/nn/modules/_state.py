@@ -108,8 +108,11 @@ class StateDictMixin:
                                  keep_vars=keep_vars)
         for post_hook in self._state_dict_hooks.values():
             replaced = post_hook(self, destination, prefix, own_metadata)
-            if replaced is not None:  # the legacy ``_register_state_dict_hook`` contract
-                destination = replaced
+            if replaced is None:
+                continue
+            if getattr(post_hook, "_from_public_api", False):  # changes in place only
+                raise RuntimeError("state_dict post-hook must return None")
+            destination = replaced  # the legacy ``_register_state_dict_hook`` contract
         return destination
 
     def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
@@ -139,6 +142,16 @@ class StateDictMixin:
                 error_msgs.append(
                     f"size mismatch for {key}: copying a param with shape {_size_str(value.shape)}"
                     f" from checkpoint, the shape in current model is {_size_str(param.shape)}.")
+                continue
+            if param.is_meta and not value.is_meta and not assign:
+                # a model built under ``torch.device("meta")`` has no memory to copy into:
+                # PyTorch warns and leaves it on meta (``assign=True`` is the way to load it)
+                warnings.warn(
+                    f"for {key}: copying from a non-meta parameter in the checkpoint to a meta "
+                    "parameter in the current model, which is a no-op. (Did you mean to "
+                    "pass `assign=True` to assign items in the state dictionary to their "
+                    "corresponding key in the module instead of copying them in place?)",
+                    stacklevel=2)
                 continue
             try:
                 if assign:
@@ -241,9 +254,26 @@ class StateDictMixin:
         return self._register(self._state_dict_pre_hooks, hook)
 
     def register_state_dict_post_hook(self, hook):
+        """Call ``hook(module, state_dict, prefix, local_metadata)`` after ``state_dict``; it
+        may change ``state_dict`` in place and must return None (as in PyTorch, the hook is
+        marked ``_from_public_api``; ``_register_state_dict_hook`` keeps the legacy contract
+        where a returned dict replaces the state dict).
+
+        Example:
+            >>> m = ember.nn.Linear(2, 1)
+            >>> _ = m.register_state_dict_post_hook(lambda mod, sd, p, md: sd.pop("bias"))
+            >>> m.state_dict()  # doctest: +SKIP
+            RuntimeError: state_dict post-hook must return None
+        """
+        hook._from_public_api = True
         return self._register(self._state_dict_hooks, hook)
 
-    _register_state_dict_hook = register_state_dict_post_hook
+    def _register_state_dict_hook(self, hook):
+        if getattr(hook, "_from_public_api", False):
+            raise RuntimeError(
+                "Cannot register the same function as the state dict post hook that was "
+                "previously registered via register_state_dict_post_hook")
+        return self._register(self._state_dict_hooks, hook)
 
     def register_load_state_dict_pre_hook(self, hook):
         return self._register(

@@ -68,8 +68,9 @@ class _ConvNd(Module):
                                                      for p in lo_hi] \
                 if self.padding == "same" else [0] * (2 * nd)
         else:
-            self._reversed_padding_repeated_twice = [p for p in reversed(self.padding)
-                                                     for _ in range(2)]
+            # a tuple here, a list for string padding: what torch keeps
+            self._reversed_padding_repeated_twice = tuple(p for p in reversed(self.padding)
+                                                          for _ in range(2))
         shape = (in_channels, out_channels // groups) if self.transposed else \
             (out_channels, in_channels // groups)
         self.weight = Parameter(_creation.empty(shape + self.kernel_size, device=device,

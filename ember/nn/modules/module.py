@@ -170,9 +170,12 @@ class Module(HookMixin, StateDictMixin, ConvertMixin):
         if target == "":
             return self
         mod, last = self._get_path(target, "module")
-        if last not in mod._modules:
+        if not hasattr(mod, last):
             raise AttributeError(f"{mod._get_name()} has no attribute `{last}`")
-        return mod._modules[last]
+        found = getattr(mod, last)
+        if not isinstance(found, Module):  # a parameter or plain attribute, as PyTorch says
+            raise AttributeError(f"`{last}` is not an nn.Module")
+        return found
 
     def set_submodule(self, target: str, module: Module, strict: bool = False) -> None:
         """Put ``module`` at dotted path ``target``, replacing what is there (with ``strict``,

@@ -296,12 +296,12 @@ class RNNBase(Module):
             else:
                 self._check_hidden(h0, n, self.hidden_size, "hidden")
             if packed.sorted_indices is not None:  # states come in the caller's batch order
-                h0 = h0[:, packed.sorted_indices]
-                c0 = c0[:, packed.sorted_indices] if c0 is not None else None
+                h0 = h0.index_select(1, packed.sorted_indices)
+                c0 = c0.index_select(1, packed.sorted_indices) if c0 is not None else None
         out, h_n, c_n = self._run_packed(data, sizes, h0, c0)
-        if packed.unsorted_indices is not None:
-            h_n = h_n[:, packed.unsorted_indices]
-            c_n = c_n[:, packed.unsorted_indices] if c_n is not None else None
+        if packed.unsorted_indices is not None:  # index_select, as torch's permute_hidden
+            h_n = h_n.index_select(1, packed.unsorted_indices)
+            c_n = c_n.index_select(1, packed.unsorted_indices) if c_n is not None else None
         out = PackedSequence(out, packed.batch_sizes, packed.sorted_indices,
                              packed.unsorted_indices)
         return (out, (h_n, c_n)) if self.mode == "LSTM" else (out, h_n)

@@ -13,6 +13,7 @@ import numpy as np
 
 from ... import _creation
 from ... import int64 as _int64
+from ..._ops._core import set_node_name
 from ..._ops.shape.joining import cat, stack
 from ..._tensor import Tensor
 
@@ -117,7 +118,7 @@ def pack_padded_sequence(input: Tensor, lengths, batch_first: bool = False,
                                f"axis_dim={input.shape[1]}")
         lens = lens[order]
         sorted_indices = Tensor._make(order.astype(np.int64))
-        input = input[:, sorted_indices]  # only the sequences that have a length
+        input = input.index_select(1, sorted_indices)  # (IndexSelectBackward0, as torch)
     if lens.shape[0] != input.shape[1]:
         raise RuntimeError("Expected `len(lengths)` to be equal to batch_size, but got "
                            f"{lens.shape[0]} (batch_size={input.shape[1]})")
@@ -137,6 +138,7 @@ def pack_padded_sequence(input: Tensor, lengths, batch_first: bool = False,
     steps = int(lens[0]) if lens.size else 0
     sizes = np.array([(lens > t).sum() for t in range(steps)], dtype=np.int64)
     data = cat([input[t, :int(b)] for t, b in enumerate(sizes)], 0)
+    set_node_name(data, "PackPaddedSequenceBackward0")
     return PackedSequence(data, Tensor._make(sizes, _int64), sorted_indices, None)
 
 
@@ -174,11 +176,11 @@ def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False,
         rows.append(_creation.full((n,) + trailing, padding_value, dtype=data.dtype))
     padded = stack(rows, 0)
     lengths = np.array([(sizes > i).sum() for i in range(n)], dtype=np.int64)
-    if sequence.unsorted_indices is not None:
-        padded = padded[:, sequence.unsorted_indices]
-        lengths = lengths[sequence.unsorted_indices._data]
     if batch_first:
         padded = padded.transpose(0, 1)
+    if sequence.unsorted_indices is not None:  # last, as torch: its node is IndexSelectBackward0
+        padded = padded.index_select(0 if batch_first else 1, sequence.unsorted_indices)
+        lengths = lengths[sequence.unsorted_indices._data]
     return padded, Tensor._make(lengths, _int64)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import warnings
 from typing import Any, TypeVar
 
-from ..._ops._core import wrap_dim
+from ..._ops._core import set_node_name, wrap_dim
 from ..._ops.nn.aten_forms import norm_except_dim
 from ..._ops.reduction.norms import vector_norm
 from ..._tensor import Tensor
@@ -40,7 +40,12 @@ def _weight_norm(v: Tensor, g: Tensor, dim: int = 0) -> Tensor:
         # a 1-D v has nothing to reduce: each entry is its own slice, so its magnitude is |v|
         # (an empty dim tuple would make vector_norm reduce everything)
         magnitude = vector_norm(v, 2, others, keepdim=True) if others else v.abs()
-    return v * (g / magnitude)
+    out = v * (g / magnitude)
+    # torch computes a norm over all dims but the first or the last in one fused kernel, and
+    # a weight-normed layer's weight prints its node
+    if dim in (0, v.ndim - 1):
+        set_node_name(out, "WeightNormInterfaceBackward0")
+    return out
 
 
 class WeightNorm:

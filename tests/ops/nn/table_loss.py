@@ -126,6 +126,18 @@ OPS = [
     OpSpec("loss.triplet_margin",
            lambda L, a, p, n: F(L).triplet_margin_loss(a, p, n, margin=5.0),
            [((3, 4), (3, 4), (3, 4))]),
+    OpSpec("loss.triplet_margin_swap_none",
+           lambda L, a, p, n: F(L).triplet_margin_loss(a, p, n, margin=5.0, p=1.0, swap=True,
+                                                       reduction="none"),
+           [((3, 4), (3, 4), (3, 4))]),
+    OpSpec("loss.margin_ranking",
+           lambda L, a, b, t: F(L).margin_ranking_loss(a, b, t, margin=0.3), [None],
+           make=lambda rng: [rng.standard_normal(6), rng.standard_normal(6),
+                             np.array([1.0, -1.0, 1.0, 1.0, -1.0, -1.0])], grad_inputs=(0, 1)),
+    OpSpec("loss.hinge_embedding",
+           lambda L, x, t: F(L).hinge_embedding_loss(x, t, margin=1.5, reduction="sum"), [None],
+           make=lambda rng: [rng.standard_normal((3, 4)),
+                             np.sign(rng.standard_normal((3, 4)))], grad_inputs=(0,)),
     # composed from pairwise_distance, minimum and clamp_min; a large margin keeps the hinge
     # away from its kink and random inputs keep minimum's two sides apart
     OpSpec("loss.triplet_margin_with_distance",

@@ -53,4 +53,6 @@ OPS = [
            domain=(-3.0, 3.0)),
     OpSpec("frexp", lambda L, a: L.frexp(a).mantissa, [((3, 4),), ((),)], domain=(-8.0, 8.0),
            gradgrad=False),
+    # no derivative in PyTorch (backward raises; tests/test_snn_gaps.py): forward swept only
+    OpSpec("heaviside", lambda L, a, b: L.heaviside(a, b), B2, grad=False),
 ]
