@@ -394,7 +394,7 @@ def _wrap(ctx, cls, arr, nr, record):
             listed = cls.listed_inputs
             if listed is not None:
                 listed = listed(ctx.inputs)
-                if len(listed) < len(edges):
+                if listed != _IDENTITY[:len(edges)]:  # fewer, or another order (addmm's)
                     ctx._listed = listed
                     edges = [edges[i] for i in listed]
             ctx.next_functions = tuple(edges)
@@ -408,6 +408,9 @@ def _wrap(ctx, cls, arr, nr, record):
             out.grad_fn = ctx
             out._output_nr = nr
     return out
+
+
+_IDENTITY = tuple(range(64))
 
 
 def tensor_inputs(inputs) -> tuple:

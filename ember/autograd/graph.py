@@ -452,10 +452,11 @@ class AccumulateGrad(Node):
     def __init__(self, variable):
         self.variable = variable
         # Like PyTorch, a leaf's gradient is accumulated as soon as it is complete, before
-        # any op node that is ready too. Leaves ready together go newest first (PyTorch takes
-        # them in its next_functions order, and its addmm lists the bias first, which this
-        # order gives for ember's linear node: DDP's buckets expect bias before weight).
-        self._seq = _ACCUMULATE_FIRST + next(_sequence)
+        # any op node that is ready too; leaves ready together go in the order the node that
+        # completed them lists them in next_functions (the engine's push order breaks the
+        # tie): a convolution's weight before its bias, a linear layer's bias (listed first,
+        # as addmm's) before its weight, which DDP's buckets expect.
+        self._seq = _ACCUMULATE_FIRST
 
     def __call__(self, grad):
         """Add ``grad`` into the leaf's ``.grad`` (no hooks run), as PyTorch's node does."""
@@ -743,10 +744,11 @@ def _run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs=None
     results = [None] * (len(inputs) if inputs is not None else 0)
     claimed: set = set()  # arrays taken over as some .grad in this pass
     ready, pushed = [], set()
+    order = itertools.count()  # ties (leaves, all at _ACCUMULATE_FIRST): first pushed first
     for node, _, _ in roots:
         if deps.get(node, 0) == 0 and node not in pushed:
             pushed.add(node)
-            heapq.heappush(ready, (-node._seq, node))
+            heapq.heappush(ready, (-node._seq, next(order), node))
 
     prev_mode = grad_mode._state.enabled
     grad_mode._state.enabled = bool(create_graph)
@@ -754,7 +756,7 @@ def _run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs=None
     fast_sum = not create_graph  # without a graph to record, gradients add as plain arrays
     try:
         while ready:
-            node = heappop(ready)[1]
+            node = heappop(ready)[2]
             if needed is not None and node not in needed:
                 buffers.pop(node, None)  # leads to no input: PyTorch runs neither the node
                 continue                 # nor its tensors' hooks (nor anything below it)
@@ -810,7 +812,7 @@ def _run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs=None
                 left = deps[nxt] - 1
                 deps[nxt] = left
                 if not left:
-                    heappush(ready, (-nxt._seq, nxt))
+                    heappush(ready, (-nxt._seq, next(order), nxt))
     finally:
         grad_mode._state.enabled = prev_mode
 

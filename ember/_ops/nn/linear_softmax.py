@@ -107,10 +107,18 @@ def _unlift(arr, scale):
     return arr
 
 
+def _addmm_order(inputs) -> tuple:
+    """PyTorch's addmm node lists the bias first: ``addmm(bias, input, weight.t())``."""
+    return (2, 0, 1) if len(inputs) > 2 and inputs[2] is not None else (0, 1)
+
+
 class Linear(Op):
     """``x @ w.T + b`` as one GEMM (leading dims folded into the batch) plus a bias add."""
 
     _name = "AddmmBackward0"
+    # next_functions in addmm's order (bias, input, weight): what a program walking
+    # ``loss.grad_fn.next_functions`` meets first, and the order leaves accumulate in
+    listed_inputs = staticmethod(_addmm_order)
 
     @staticmethod
     def forward(ctx, x, w, b=None):
