@@ -330,15 +330,13 @@ def _legacy_view(node, grad_inputs, grad_outputs):
     kind = next((c.__name__ for c in type(node).__mro__
                  if c.__module__.startswith("ember._ops")), "")
     gi = tuple(grad_inputs)
-    if kind == "Linear":
-        x_grad, w_grad = gi[0], gi[1]
+    if kind == "Linear":  # the node lists (bias, input, weight) as addmm, or (input, weight)
         if len(grad_outputs) == 1 and grad_outputs[0] is not None and grad_outputs[0].dim() > 2:
             out = grad_outputs[0]
             return (out.reshape(-1, out.shape[-1]),), None
+        *front, w_grad = gi
         wt = None if w_grad is None else w_grad.t()
-        if len(gi) > 2:  # with bias: addmm's (bias, input, weight.t())
-            return (gi[2], x_grad, wt), lambda new: (new[1], _t_or_none(new[2]), new[0])
-        return (x_grad, wt), lambda new: (new[0], _t_or_none(new[1]))
+        return (*front, wt), lambda new: (*new[:-1], _t_or_none(new[-1]))
     if kind == "Conv":
         rest = gi[3:]
         return gi[:3], lambda new: (*new, *rest)
