@@ -325,8 +325,9 @@ def _convnd(input, weight, bias, stride, padding, dilation, groups, nd: int, nam
         raise RuntimeError(f"Given groups={groups}, expected weight to be at least {groups} at "
                            f"dimension 0, but got weight of size {list(weight.shape)} instead")
     if o % groups:
+        # PyTorch prints the size wrapped in an extra pair of brackets here ("[[3, 1, 3, 3]]").
         raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by {groups} "
-                           f"at dimension 0, but got weight of size {list(weight.shape)} "
+                           f"at dimension 0, but got weight of size [{list(weight.shape)}] "
                            "instead")
     if input.shape[1] != weight.shape[1] * groups:
         raise RuntimeError(
@@ -464,7 +465,8 @@ def _conv_transposend(input, weight, bias, stride, padding, output_padding, grou
                            f"dimension 0, but got weight of size {list(weight.shape)} instead")
     if weight.shape[0] % groups:
         raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by {groups} "
-                           f"at dimension 0, but got weight of size {list(weight.shape)}")
+                           f"at dimension 0, but got weight of size [{list(weight.shape)}] "
+                           "instead")
     ksize = weight.shape[2:]
     size = [(i - 1) * s - 2 * p + d * (k - 1) + op + 1
             for i, s, p, d, k, op in zip(input.shape[2:], stride, pad, dilation, ksize, opad)]

@@ -44,6 +44,15 @@ def diff(input: Tensor, n: int = 1, dim: int = -1, prepend: Tensor | None = None
     parts = [p for p in (prepend, input, append) if p is not None]
     if any(p.ndim != input.ndim for p in parts):
         raise RuntimeError("diff expects prepend or append to be the same dimension as input")
+    for part in (prepend, append):
+        # torch names the first mismatching size (off the differencing dim), not cat's message
+        bad = [d for d in range(input.ndim)
+               if d != dim and part is not None and part.shape[d] != input.shape[d]]
+        if bad:
+            raise RuntimeError(
+                "diff expects the shape of tensor to prepend or append to match that of input "
+                f"except along the differencing dimension; input.size({bad[0]}) = "
+                f"{input.shape[bad[0]]}, but got tensor.size({bad[0]}) = {part.shape[bad[0]]}")
     x = cat(parts, dim) if len(parts) > 1 else input
     for _ in range(n):
         length = x.shape[dim]

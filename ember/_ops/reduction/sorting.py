@@ -226,7 +226,7 @@ def _stable_by_keyword(fn):
 
 
 @_stable_by_keyword
-def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False, *,
+def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = _UNSET, *,
          out=None):
     """Sorted values and their original indices along ``dim``; among equal values, the
     indices come in torch's order (``std::sort``'s unless ``stable=True``).
@@ -237,6 +237,10 @@ def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = 
     """
     if descending is not False and descending is not True:  # torch: a bool, not 1
         bool_arg(descending, "sort", "descending")
+    # torch's overload that takes ``stable`` (given at all, even None) names its node
+    # SortBackward1; the overload without it, SortBackward0
+    backward_name = "SortBackward0" if stable is _UNSET else "SortBackward1"
+    stable = False if stable is _UNSET else stable
     if stable is not False and stable is not None:  # torch: a bool or None, not 1
         bool_arg(stable, "sort", "stable")
     _no_complex(input, " Sort does not support complex dtypes on CPU")
@@ -248,7 +252,7 @@ def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = 
     else:
         dim = wrap_dim(dim, input.ndim)
         idx = _sort_order(input._data, dim, descending, stable)
-        result = sort_type(_gather(input, dim, idx, "SortBackward0"), _long(idx))
+        result = sort_type(_gather(input, dim, idx, backward_name), _long(idx))
     return result if out is None else _write_pair_out(result, out, sort_out_type)
 
 
@@ -270,7 +274,13 @@ def argsort(input: Tensor, dim: int = -1, descending: bool = False,
 
 def msort(input: Tensor) -> Tensor:
     """``sort(input, dim=0).values``."""
-    return sort(input, dim=0, stable=True).values  # (the values do not depend on the tie order)
+    if input.ndim == 0:
+        return sort(input, dim=0).values
+    _no_complex(input, " Sort does not support complex dtypes on CPU")
+    _refuse(input, "sort")
+    # the stable order is the fast one, and the values do not depend on the tie order; the
+    # node is torch's plain overload's, SortBackward0
+    return _gather(input, 0, _sort_order(input._data, 0, False, True), "SortBackward0")
 
 
 def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True, *,

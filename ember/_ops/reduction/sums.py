@@ -369,17 +369,36 @@ def prod(input: Tensor, dim: int | None = NO_DIM, keepdim: bool = False, *,
 # -- cumulative -----------------------------------------------------------------------------
 
 def _reverse_cumsum(g: Tensor, dim: int) -> Tensor:
-    """sum_{j >= i} g_j along ``dim``, written with differentiable ops (no flip needed)."""
-    return g.sum(dim, keepdim=True) - cumsum(g, dim) + g
+    """sum_{j >= i} g_j along ``dim``, written with differentiable ops; flip-cumsum-flip as
+    torch's ``reversed_cumsum`` (a total minus a prefix sum rounds differently)."""
+    return cumsum(g.flip(dim), dim).flip(dim)
+
+
+# PyTorch's CPU cumsum/cumprod keep the running value of float32 and complex64 inputs in double
+# precision (at::acc_type) and round each output once; NumPy would accumulate in float32.
+_WIDE_ACC = {np.dtype(np.float32): np.float64, np.dtype(np.complex64): np.complex128}
+
+
+def _scan(fn, x: np.ndarray, dim: int, wide: bool) -> np.ndarray:
+    """``fn`` (np.cumsum/np.cumprod) along ``dim`` as torch computes it; ``wide`` asks for the
+    double-precision running value (False for float16/bfloat16, which accumulate in float32)."""
+    acc = _WIDE_ACC.get(x.dtype) if wide else None
+    if acc is None:
+        return row_major(fn(x, axis=dim, dtype=x.dtype))  # torch's is row-major
+    return row_major(fn(x, axis=dim, dtype=acc).astype(x.dtype))
+
+
+def _wide(input: Tensor) -> bool:
+    return input._dtype is D.float32 or input._dtype is D.complex64
 
 
 class Cumsum(Op):
     opmath = opmath_backward = True  # float16/bfloat16: float32, one rounding (_core)
 
     @staticmethod
-    def forward(ctx, x, dim):
+    def forward(ctx, x, dim, wide=False):
         ctx.dim = dim
-        return row_major(np.cumsum(x, axis=dim, dtype=x.dtype))  # torch's is row-major
+        return _scan(np.cumsum, x, dim, wide)
 
     @staticmethod
     def backward(ctx, grad):
@@ -400,17 +419,18 @@ def cumsum(input: Tensor, dim: int, *, dtype=None) -> Tensor:
         refuse_shell("cumsum", input._dtype)
     if input.ndim == 0:
         return Cumsum.apply(input.reshape(1), dim=0).reshape(())
-    return Cumsum.apply(input, dim=d)
+    return Cumsum.apply(input, dim=d, wide=_wide(input))
 
 
 class Cumprod(Op):
     save_output = True
+    opmath = True  # float16/bfloat16: a float32 running product, each output rounded once
 
     @staticmethod
-    def forward(ctx, x, dim):
+    def forward(ctx, x, dim, wide=False):
         ctx.save_for_backward(*ctx.inputs)
         ctx.dim = dim
-        return row_major(np.cumprod(x, axis=dim, dtype=x.dtype))
+        return _scan(np.cumprod, x, dim, wide)
 
     @staticmethod
     def backward(ctx, grad):
@@ -479,7 +499,7 @@ def cumprod(input: Tensor, dim: int, *, dtype=None) -> Tensor:
         refuse_shell("cumprod", input._dtype)
     if input.ndim == 0:
         return Cumprod.apply(input.reshape(1), dim=0).reshape(())
-    return Cumprod.apply(input, dim=d)
+    return Cumprod.apply(input, dim=d, wide=_wide(input))
 
 
 # -- logical reductions ---------------------------------------------------------------------

@@ -427,6 +427,10 @@ def pad(input: Tensor, pad, mode: str = "constant", value: float | None = None) 
         # torch's node on top: ReflectionPad2DBackward0, ReplicationPad1DBackward0, ...
         kind = "Reflection" if mode == "reflect" else "Replication"
         set_node_name(out, f"{kind}Pad{k}DBackward0")
+    elif out.grad_fn is not None:
+        # torch builds a circular pad by copying slices into a new tensor: its node is the
+        # CopySlices of the last copy
+        set_node_name(out, "torch::autograd::CopySlices")
     return out
 
 
