@@ -448,15 +448,15 @@ class AccumulateGrad(Node):
     """The graph's end for a leaf tensor: adds incoming gradients to ``variable.grad``."""
 
     _name = "torch::autograd::AccumulateGrad"  # name() as PyTorch's C++ node answers it
+    # Like PyTorch, a leaf's gradient is accumulated as soon as it is complete, before any
+    # op node that is ready too; leaves ready together go in the order the node that
+    # completed them lists them in next_functions (the engine's push order breaks the tie):
+    # a convolution's weight before its bias, a linear layer's bias (listed first, as
+    # addmm's) before its weight, which DDP's buckets expect.
+    _seq = _ACCUMULATE_FIRST
 
     def __init__(self, variable):
         self.variable = variable
-        # Like PyTorch, a leaf's gradient is accumulated as soon as it is complete, before
-        # any op node that is ready too; leaves ready together go in the order the node that
-        # completed them lists them in next_functions (the engine's push order breaks the
-        # tie): a convolution's weight before its bias, a linear layer's bias (listed first,
-        # as addmm's) before its weight, which DDP's buckets expect.
-        self._seq = _ACCUMULATE_FIRST
 
     def __call__(self, grad):
         """Add ``grad`` into the leaf's ``.grad`` (no hooks run), as PyTorch's node does."""

@@ -939,6 +939,24 @@ def batched_jacobian(func, args, kwargs, argnums):
     return tree_unflatten(blocks_per_output, out_spec)
 
 
+def _second_pass(firsts, basis, counts, outer_values, needs_graph):
+    """The backward of the first derivatives ``firsts`` (one per inner leaf of ``counts``
+    elements each) against the columns of ``basis`` they occupy, with respect to
+    ``outer_values``: the offsets of the leaves' columns and the second derivatives."""
+    from .. import autograd
+
+    pairs, offsets, start = [], [], 0
+    for g, n in zip(firsts, counts):
+        offsets.append(start)
+        if g is not None and g.requires_grad:
+            pairs.append((g, basis[:, start:start + n].reshape(tuple(g.shape))))
+        start += n
+    seconds = autograd.grad([g for g, _ in pairs], outer_values,
+                            grad_outputs=[c for _, c in pairs], create_graph=needs_graph,
+                            allow_unused=True) if pairs else [None] * len(outer_values)
+    return offsets, seconds
+
+
 def _second_derivative(inner, args, kwargs, outer_argnums):
     """``jacrev``/``jacfwd`` of ``jacrev(f, inner_argnums)`` (or ``jacfwd``) for a ``f`` with
     one output element (``hessian``, mixed partials): ``f`` runs once on one copy of the
@@ -991,17 +1009,9 @@ def _second_derivative(inner, args, kwargs, outer_argnums):
         firsts = autograd.grad(out.sum(), [copies[i] for i in inner_leaves], create_graph=True,
                                allow_unused=True)
     basis = eye(size, dtype=example.dtype, device=example.device)
-    pairs, offsets, start = [], [], 0
-    for g, i in zip(firsts, inner_leaves):
-        n = flat_args[i].numel()
-        offsets.append(start)
-        if g is not None and g.requires_grad:
-            pairs.append((g, basis[:, start:start + n].reshape(tuple(g.shape))))
-        start += n
     outer_values = [copies[i] for i in outer_leaves]
-    seconds = autograd.grad([g for g, _ in pairs], outer_values,
-                            grad_outputs=[c for _, c in pairs], create_graph=needs_graph,
-                            allow_unused=True) if pairs else [None] * len(outer_values)
+    offsets, seconds = _second_pass(firsts, basis, [flat_args[i].numel() for i in inner_leaves],
+                                    outer_values, needs_graph)
     picked_outer = args_tuple[outer_chosen[0]] if isinstance(outer_argnums, int) else \
         tuple(args_tuple[k] for k in outer_chosen)
     outer_spec = tree_flatten(picked_outer)[1]
@@ -1093,17 +1103,9 @@ def _per_sample_second_derivative(transform, flat_args, flat_dims, spec, kwargs,
         firsts = autograd.grad(out.sum(), [copies[i] for i in inner_leaves], create_graph=True,
                                allow_unused=True)
     basis = eye(n, dtype=example.dtype, device=example.device).repeat(size, 1)
-    pairs, offsets, start = [], [], 0
-    for g, i in zip(firsts, inner_leaves):
-        k = int(np.prod(element_shape(i)))
-        offsets.append(start)
-        if g is not None and g.requires_grad:
-            pairs.append((g, basis[:, start:start + k].reshape(tuple(g.shape))))
-        start += k
-    outer_values = [copies[i] for i in outer_leaves]
-    seconds = autograd.grad([g for g, _ in pairs], outer_values,
-                            grad_outputs=[c for _, c in pairs], create_graph=needs_graph,
-                            allow_unused=True) if pairs else [None] * len(outer_values)
+    offsets, seconds = _second_pass(firsts, basis,
+                                    [int(np.prod(element_shape(i))) for i in inner_leaves],
+                                    [copies[i] for i in outer_leaves], needs_graph)
     picked_outer = args_tuple[outer_chosen[0]] if isinstance(outer_nums, int) else \
         tuple(args_tuple[k] for k in outer_chosen)
     outer_spec = tree_flatten(picked_outer)[1]

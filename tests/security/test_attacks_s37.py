@@ -132,7 +132,7 @@ _CHILD = textwrap.dedent("""
 """)
 
 
-def _outcomes_in_child(paths, timeout=60, mem_mb=2048):
+def _outcomes_in_child(paths, timeout=300, mem_mb=2048):
     """(exception type name, message) of ``ember.load`` for each path, in a child process
     limited to ``mem_mb`` of address space; fails the test if the child does not finish."""
     try:
